@@ -1,0 +1,351 @@
+import { createHash } from 'node:crypto';
+import type { ProjectFiles, ModelSource, SeedSource } from '../project/load-project.js';
+import { dateVariables, type Interval } from '../dates/dates.js';
+import { makeGraph, type Graph } from '../graph/graph.js';
+import { findCycles } from '../graph/cycles.js';
+import { error, positionOf, type Diagnostic, type Location } from './diagnostics.js';
+import { didYouMean } from './suggest.js';
+import { validateModelConfig, DEFAULT_SCHEMA, type ModelConfig } from './model-config.js';
+import { readPipeline, readProjectSettings, type Pipeline, type ProjectSettings } from './project-settings.js';
+import { quoteIdent, relationName, stripTrailingSemicolon, withCtes } from './sql-text.js';
+import { RenderFailure, TemplateEngine, type CompiledTemplate } from './template-engine.js';
+import { checkKeys, asStringList } from './validate-keys.js';
+
+/**
+ * Analysis turns loaded files into a validated graph: it renders every model once (at the
+ * run's first interval), collects its config() and ref() calls, checks them and builds the
+ * graph. Every problem found is returned at once as a Diagnostic.
+ */
+
+export interface RefSite {
+  readonly name: string;
+  readonly location: Location;
+}
+
+export interface ModelNode {
+  readonly kind: 'model';
+  readonly name: string;
+  readonly file: string;
+  readonly config: ModelConfig;
+  readonly tags: readonly string[];
+  readonly relation: string;
+  readonly refs: readonly RefSite[];
+  readonly upstream: readonly string[];
+}
+
+export interface SeedNode {
+  readonly kind: 'seed';
+  readonly name: string;
+  readonly file: string;
+  readonly absPath: string;
+  readonly hash: string;
+  readonly schema: string;
+  readonly relation: string;
+  readonly tags: readonly string[];
+  /** Column name -> DuckDB type, overriding inference. */
+  readonly columnTypes: Readonly<Record<string, string>>;
+  readonly upstream: readonly string[];
+}
+
+export type PipeNode = ModelNode | SeedNode;
+
+export interface AnalyzeOptions {
+  /** The interval templates are first rendered at (the run's date, or its first date). */
+  readonly interval: Interval;
+  /** Pipeline whose vars apply; validated separately by the caller. */
+  readonly pipeline?: string;
+  /** `--var` values; they win over pipeline and project vars. */
+  readonly vars?: Readonly<Record<string, unknown>>;
+  /** Relations that exist in the warehouse (`"schema"."name"`), for is_incremental(). */
+  readonly existingRelations?: ReadonlySet<string>;
+  /** Rebuild incremental models from nothing: is_incremental() is false. */
+  readonly fullRefresh?: boolean;
+}
+
+export interface Analysis {
+  readonly root: string;
+  readonly settings: ProjectSettings;
+  readonly pipelines: ReadonlyMap<string, Pipeline>;
+  readonly nodes: ReadonlyMap<string, PipeNode>;
+  readonly graph: Graph;
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly renderer: ModelRenderer;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export const SEED_KEYS = ['column_types', 'description', 'tags', 'schema'] as const;
+const EPHEMERAL_PREFIX = '__pipe_ephemeral__';
+const REF_TOKEN_RE = /\u0000([^\u0000]*)\u0000/g;
+const refToken = (name: string) => `\u0000${name}\u0000`;
+
+function findCall(source: string, re: RegExp): { line: number; column: number } | undefined {
+  const m = re.exec(source);
+  return m ? positionOf(source, m.index) : undefined;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function refLocation(model: ModelSource, name: string): Location {
+  const pos = findCall(model.sql, new RegExp(`\\bref\\s*\\(\\s*['"]${escapeRe(name)}['"]`));
+  return { file: model.file, ...pos };
+}
+
+export interface RenderedSql {
+  readonly sql: string;
+  readonly hash: string;
+  readonly refs: readonly string[];
+}
+
+interface RawRender {
+  readonly sql: string;
+  readonly refs: readonly string[];
+  readonly configCalls: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Renders models for any interval, caching by (model, interval, incremental). The plan
+ * phase asks it for each task's final SQL; ephemeral models are injected as CTEs here.
+ */
+export class ModelRenderer {
+  private readonly cache = new Map<string, RawRender | Diagnostic>();
+  private nodes: ReadonlyMap<string, PipeNode> = new Map();
+
+  constructor(
+    private readonly engine: TemplateEngine,
+    private readonly models: ReadonlyMap<string, { source: ModelSource; compiled: CompiledTemplate; relation: string }>,
+    private readonly vars: Readonly<Record<string, unknown>>,
+  ) {}
+
+  setNodes(nodes: ReadonlyMap<string, PipeNode>): void {
+    this.nodes = nodes;
+  }
+
+  /** One render of a model's template; `incremental` is what is_incremental() answers for an incremental model. */
+  renderRaw(name: string, interval: Interval, incremental: boolean): RawRender | Diagnostic {
+    const key = `${name}|${interval.start}|${interval.end}|${incremental ? 1 : 0}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const result = this.renderUncached(name, interval, incremental);
+    this.cache.set(key, result);
+    return result;
+  }
+
+  private renderUncached(name: string, interval: Interval, incremental: boolean): RawRender | Diagnostic {
+    const model = this.models.get(name);
+    if (!model) throw new Error(`internal error: no model ${name}`);
+    const yamlMaterialized = model.source.yaml?.data.materialized;
+    const attempt = (forced: boolean | undefined) => {
+      const refs: string[] = [];
+      const configCalls: Record<string, unknown> = {};
+      let answered: boolean | undefined;
+      const sql = this.engine.render(model.compiled, {
+        variables: { ...dateVariables(interval), this: model.relation },
+        ref: (n) => {
+          if (!refs.includes(n)) refs.push(n);
+          return refToken(n);
+        },
+        config: (o) => Object.assign(configCalls, o),
+        var: (n, fallback, hasFallback) => {
+          if (Object.hasOwn(this.vars, n)) return this.vars[n];
+          if (hasFallback) return fallback;
+          throw new Error(`var '${n}' is not set and has no default; pass --var ${n}=VALUE or set it under vars: in pipe.yaml or the pipeline`);
+        },
+        isIncremental: () => {
+          const mat = configCalls.materialized ?? yamlMaterialized;
+          answered = forced ?? (incremental && mat === 'incremental');
+          return answered;
+        },
+      });
+      return { sql, refs, configCalls, answered };
+    };
+    try {
+      let r = attempt(undefined);
+      const finalMat = r.configCalls.materialized ?? yamlMaterialized;
+      const right = incremental && finalMat === 'incremental';
+      // config() may come after is_incremental() in the template; render again with the right answer.
+      if (r.answered !== undefined && r.answered !== right) r = attempt(right);
+      return { sql: r.sql, refs: r.refs, configCalls: r.configCalls };
+    } catch (e) {
+      if (e instanceof RenderFailure) return e.diagnostic;
+      throw e;
+    }
+  }
+
+  /** The final SQL of a model: refs resolved, ephemeral models inlined as CTEs. */
+  sql(name: string, interval: Interval, incremental: boolean): RenderedSql | Diagnostic {
+    const raw = this.renderRaw(name, interval, incremental);
+    if ('severity' in raw) return raw;
+    const ctes: { name: string; sql: string }[] = [];
+    const added = new Set<string>();
+    const addEphemerals = (refs: readonly string[], trail: readonly string[]): Diagnostic | undefined => {
+      for (const r of refs) {
+        const node = this.nodes.get(r);
+        if (node?.kind !== 'model' || node.config.materialized !== 'ephemeral' || added.has(r)) continue;
+        if (trail.includes(r)) return error('cycle', `ephemeral models ref each other: ${[...trail, r].join(' → ')}`, { file: node.file });
+        const eph = this.renderRaw(r, interval, false);
+        if ('severity' in eph) return eph;
+        const problem = addEphemerals(eph.refs, [...trail, r]);
+        if (problem) return problem;
+        added.add(r);
+        ctes.push({ name: EPHEMERAL_PREFIX + r, sql: this.resolveRefs(stripTrailingSemicolon(eph.sql)) });
+      }
+      return undefined;
+    };
+    const problem = addEphemerals(raw.refs, [name]);
+    if (problem) return problem;
+    const sql = withCtes(this.resolveRefs(stripTrailingSemicolon(raw.sql)), ctes).trim();
+    return { sql, hash: createHash('sha256').update(sql).digest('hex').slice(0, 16), refs: raw.refs };
+  }
+
+  private resolveRefs(sql: string): string {
+    return sql.replace(REF_TOKEN_RE, (_, n: string) => {
+      const node = this.nodes.get(n);
+      if (!node) return quoteIdent(n);
+      if (node.kind === 'model' && node.config.materialized === 'ephemeral') return quoteIdent(EPHEMERAL_PREFIX + n);
+      return node.relation;
+    });
+  }
+}
+
+export function analyze(files: ProjectFiles, options: AnalyzeOptions): Analysis {
+  const diagnostics: Diagnostic[] = [...files.diagnostics];
+  const settings = readProjectSettings(files, diagnostics);
+
+  const pipelines = new Map<string, Pipeline>();
+  for (const p of files.pipelines) pipelines.set(p.name, readPipeline(p, diagnostics));
+  const pipeline = options.pipeline ? pipelines.get(options.pipeline) : undefined;
+  const vars = { ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
+
+  const engine = new TemplateEngine(files.macros, Object.keys(dateVariables(options.interval)));
+  diagnostics.push(...engine.diagnostics);
+
+  const models = new Map<string, { source: ModelSource; compiled: CompiledTemplate; relation: string }>();
+  for (const source of files.models) {
+    const compiled = engine.compile(source.file, source.sql);
+    if ('severity' in compiled) {
+      diagnostics.push(compiled);
+      continue;
+    }
+    const schema = typeof source.yaml?.data.schema === 'string' ? source.yaml.data.schema : DEFAULT_SCHEMA;
+    models.set(source.name, { source, compiled, relation: relationName(schema, source.name) });
+  }
+  const renderer = new ModelRenderer(engine, models, vars);
+
+  const nodes = new Map<string, PipeNode>();
+  for (const seed of files.seeds) nodes.set(seed.name, seedNode(seed, diagnostics));
+
+  const pending: { source: ModelSource; config: ModelConfig; refs: string[] }[] = [];
+  for (const [name, m] of models) {
+    const existing = options.existingRelations?.has(m.relation) ?? false;
+    const raw = renderer.renderRaw(name, options.interval, existing && !options.fullRefresh);
+    if ('severity' in raw) {
+      diagnostics.push(raw);
+      continue;
+    }
+    const config = mergedConfig(m.source, raw.configCalls, diagnostics);
+    pending.push({ source: m.source, config, refs: [...raw.refs] });
+  }
+
+  const allNames = [...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name)];
+  const known = new Set(allNames);
+  for (const { source, config, refs } of pending) {
+    const sites: RefSite[] = refs.map((r) => ({ name: r, location: refLocation(source, r) }));
+    const upstream: string[] = [];
+    for (const site of sites) {
+      if (models.has(site.name) || nodes.has(site.name)) {
+        upstream.push(site.name);
+      } else if (!known.has(site.name)) {
+        diagnostics.push(
+          error('unknown-ref', `ref('${site.name}'): no model or seed is named '${site.name}'`, site.location, {
+            hint: didYouMean(site.name, allNames),
+          }),
+        );
+      }
+    }
+    nodes.set(source.name, {
+      kind: 'model',
+      name: source.name,
+      file: source.file,
+      config,
+      tags: config.tags,
+      relation: relationName(config.schema, source.name),
+      refs: sites,
+      upstream,
+    });
+  }
+  renderer.setNodes(nodes);
+
+  const graph = makeGraph(new Map([...nodes.values()].map((n) => [n.name, n.upstream.filter((u) => nodes.has(u))])));
+  for (const cycle of findCycles(graph)) {
+    const related = cycle.slice(0, -1).map((from, i) => {
+      const to = cycle[i + 1];
+      const node = nodes.get(from);
+      const site = node?.kind === 'model' ? node.refs.find((r) => r.name === to) : undefined;
+      return { message: `${from} refs ${to}`, location: site?.location ?? { file: node?.file ?? from } };
+    });
+    diagnostics.push(
+      error('cycle', `dependency cycle: ${cycle.join(' → ')}`, related[0]?.location, {
+        related,
+        hint: 'a model cannot depend on itself, directly or through others; remove one of these ref() calls',
+      }),
+    );
+  }
+
+  return { root: files.root, settings, pipelines, nodes, graph, vars, renderer, diagnostics };
+}
+
+function mergedConfig(source: ModelSource, calls: Readonly<Record<string, unknown>>, diagnostics: Diagnostic[]): ModelConfig {
+  const yaml = source.yaml;
+  const configCall = findCall(source.sql, /\bconfig\s*\(/);
+  const yamlData = yaml?.data ?? {};
+  for (const key of Object.keys(calls)) {
+    if (Object.hasOwn(yamlData, key)) {
+      diagnostics.push(
+        error('config-conflict', `'${key}' is set both in config() and in ${yaml!.file}; set it in one place`, {
+          file: source.file,
+          ...configCall,
+        }, { related: [{ message: `also set here`, location: { file: yaml!.file, line: yaml!.keyLine(key) } }] }),
+      );
+    }
+  }
+  const locate = (key: string): Location =>
+    Object.hasOwn(calls, key) || !yaml || !Object.hasOwn(yamlData, key)
+      ? { file: source.file, ...configCall }
+      : { file: yaml.file, line: yaml.keyLine(key) };
+  return validateModelConfig({ ...yamlData, ...calls }, locate, diagnostics);
+}
+
+function seedNode(seed: SeedSource, diagnostics: Diagnostic[]): SeedNode {
+  const y = seed.yaml;
+  const data = y?.data ?? {};
+  if (y) checkKeys(data, SEED_KEYS, 'seed', (k) => ({ file: y.file, line: y.keyLine(k) }), diagnostics);
+  const columnTypes: Record<string, string> = {};
+  if (data.column_types !== undefined) {
+    const ct = data.column_types;
+    if (ct && typeof ct === 'object' && !Array.isArray(ct) && Object.values(ct).every((v) => typeof v === 'string')) {
+      Object.assign(columnTypes, ct);
+    } else {
+      diagnostics.push(
+        error('bad-config', 'column_types must map column names to DuckDB types, e.g. {amount: DECIMAL(10,2)}', {
+          file: y!.file,
+          line: y!.keyLine('column_types'),
+        }),
+      );
+    }
+  }
+  const schema = typeof data.schema === 'string' ? data.schema : DEFAULT_SCHEMA;
+  return {
+    kind: 'seed',
+    name: seed.name,
+    file: seed.file,
+    absPath: seed.absPath,
+    hash: seed.hash,
+    schema,
+    relation: relationName(schema, seed.name),
+    tags: asStringList(data.tags) ?? [],
+    columnTypes,
+    upstream: [],
+  };
+}

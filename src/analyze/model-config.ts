@@ -1,0 +1,85 @@
+import { error, type Diagnostic, type Location } from './diagnostics.js';
+import { asStringList, checkKeys } from './validate-keys.js';
+
+export const MATERIALIZATIONS = ['table', 'view', 'incremental', 'ephemeral'] as const;
+export type Materialization = (typeof MATERIALIZATIONS)[number];
+
+export interface ModelConfig {
+  readonly materialized: Materialization;
+  /** Column whose value places a row in an interval; required for `incremental`. */
+  readonly partition_by?: string;
+  readonly tags: readonly string[];
+  /** A date of this model waits for its previous date to succeed (backfills). */
+  readonly depends_on_past: boolean;
+  /** Schema the model is published in. */
+  readonly schema: string;
+  readonly description?: string;
+}
+
+export const MODEL_CONFIG_KEYS = ['materialized', 'partition_by', 'tags', 'depends_on_past', 'schema', 'description'] as const;
+
+export const DEFAULT_SCHEMA = 'main';
+
+const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+
+/**
+ * Validates the merged config of one model. `locate` says where a key was set (the
+ * config() call in the model file or the line in the YAML beside it).
+ */
+export function validateModelConfig(
+  raw: Readonly<Record<string, unknown>>,
+  locate: (key: string) => Location,
+  diagnostics: Diagnostic[],
+): ModelConfig {
+  checkKeys(raw, MODEL_CONFIG_KEYS, 'config', locate, diagnostics);
+  const bad = (key: string, message: string) => diagnostics.push(error('bad-config', message, locate(key)));
+
+  let materialized: Materialization = 'table';
+  if (raw.materialized !== undefined) {
+    if (MATERIALIZATIONS.includes(raw.materialized as Materialization)) {
+      materialized = raw.materialized as Materialization;
+    } else {
+      bad('materialized', `materialized must be one of ${MATERIALIZATIONS.join(', ')}; got ${JSON.stringify(raw.materialized)}`);
+    }
+  }
+
+  let partition_by: string | undefined;
+  if (raw.partition_by !== undefined) {
+    if (typeof raw.partition_by === 'string' && raw.partition_by.trim() !== '') partition_by = raw.partition_by.trim();
+    else bad('partition_by', 'partition_by must be a column name');
+  }
+  if (materialized === 'incremental' && partition_by === undefined) {
+    diagnostics.push(
+      error('bad-config', "an incremental model needs partition_by: the column that places each row in a date", locate('materialized'), {
+        hint: "e.g. config(materialized='incremental', partition_by='order_date')",
+      }),
+    );
+  }
+
+  let tags: string[] = [];
+  if (raw.tags !== undefined) {
+    const list = asStringList(raw.tags);
+    if (list) tags = list;
+    else bad('tags', 'tags must be a list of strings');
+  }
+
+  let depends_on_past = false;
+  if (raw.depends_on_past !== undefined) {
+    if (typeof raw.depends_on_past === 'boolean') depends_on_past = raw.depends_on_past;
+    else bad('depends_on_past', 'depends_on_past must be true or false');
+  }
+
+  let schema = DEFAULT_SCHEMA;
+  if (raw.schema !== undefined) {
+    if (typeof raw.schema === 'string' && IDENTIFIER_RE.test(raw.schema)) schema = raw.schema;
+    else bad('schema', 'schema must be a plain identifier (letters, digits, underscores)');
+  }
+
+  let description: string | undefined;
+  if (raw.description !== undefined) {
+    if (typeof raw.description === 'string') description = raw.description;
+    else bad('description', 'description must be text');
+  }
+
+  return { materialized, partition_by, tags, depends_on_past, schema, description };
+}

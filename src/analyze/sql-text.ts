@@ -1,0 +1,54 @@
+/** Small, pure helpers for SQL text; shared by analysis and the materialization strategies. */
+
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+export function quoteLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+export function relationName(schema: string, name: string): string {
+  return `${quoteIdent(schema)}.${quoteIdent(name)}`;
+}
+
+/**
+ * Offset just after leading whitespace and comments, where the statement's first keyword
+ * stands.
+ */
+export function statementStart(sql: string): number {
+  let i = 0;
+  for (;;) {
+    while (i < sql.length && /\s/.test(sql[i])) i++;
+    if (sql.startsWith('--', i)) {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? sql.length : nl + 1;
+    } else if (sql.startsWith('/*', i)) {
+      const close = sql.indexOf('*/', i + 2);
+      i = close < 0 ? sql.length : close + 2;
+    } else {
+      return i;
+    }
+  }
+}
+
+/** The SQL with a trailing semicolon (and whitespace or comments after it) removed. */
+export function stripTrailingSemicolon(sql: string): string {
+  return sql.replace(/;\s*$/, '').replace(/;(\s*--[^\n]*)?\s*$/, '');
+}
+
+/**
+ * Prepends common table expressions to a query, merging them into the query's own WITH clause
+ * when it has one (so `with a as (...) select ...` stays valid).
+ */
+export function withCtes(sql: string, ctes: readonly { name: string; sql: string }[]): string {
+  if (ctes.length === 0) return sql;
+  const defs = ctes.map((c) => `${quoteIdent(c.name)} as (\n${c.sql}\n)`).join(',\n');
+  const start = statementStart(sql);
+  const m = /^with(\s+recursive)?\s/i.exec(sql.slice(start));
+  if (m) {
+    const head = sql.slice(0, start) + (m[1] ? 'with recursive ' : 'with ');
+    return `${head}${defs},\n${sql.slice(start + m[0].length)}`;
+  }
+  return `${sql.slice(0, start)}with ${defs}\n${sql.slice(start)}`;
+}

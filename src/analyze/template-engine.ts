@@ -1,0 +1,173 @@
+import nunjucks from 'nunjucks';
+import { error, type Diagnostic } from './diagnostics.js';
+import type { MacroSource } from '../project/load-project.js';
+
+/**
+ * The Nunjucks environment every model and macro is rendered in.
+ *
+ * Template functions (`ref`, `config`, `var`, ...) and date variables are globals whose
+ * getters read the render in progress. Rendering is synchronous, so one "active" render at a
+ * time is a fact, not an assumption; it is what lets macros defined in `macros/` see `ds`,
+ * `this` and call `ref()` exactly as the model that calls them would.
+ */
+
+/** What the globals of one render read and record. */
+export interface RenderHooks {
+  readonly variables: Readonly<Record<string, unknown>>;
+  ref(name: string): string;
+  config(options: Record<string, unknown>): void;
+  var(name: string, fallback: unknown, hasFallback: boolean): unknown;
+  isIncremental(): boolean;
+}
+
+export class RenderFailure extends Error {
+  constructor(readonly diagnostic: Diagnostic) {
+    super(diagnostic.message);
+  }
+}
+
+/** Errors raised by our own template functions carry this, to keep their message clean. */
+export class TemplateFunctionError extends Error {}
+
+const POSITION_RE = /^\(([^)]*)\)(?: \[Line (\d+), Column (\d+)\])?\s*\n?\s*/;
+
+/**
+ * Nunjucks reports positions inconsistently: parse errors and undefined output are 1-based,
+ * errors raised while calling a function are 0-based (and dropped entirely on line 0).
+ */
+function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render'): Diagnostic {
+  const raw = e instanceof Error ? e.message : String(e);
+  const m = POSITION_RE.exec(raw);
+  let message = m ? raw.slice(m[0].length) : raw;
+  message = message.replace(/^(Template render error: )?/, '').replace(/^Error: /, '').trim();
+  let line: number | undefined;
+  let column: number | undefined;
+  if (m && m[2] !== undefined) {
+    line = Number(m[2]);
+    column = Number(m[3]);
+    const oneBased = phase === 'parse' || message.startsWith('attempted to output');
+    if (!oneBased) {
+      line += 1;
+      column += 1;
+    }
+  }
+  if (message.startsWith('attempted to output null or undefined value')) {
+    message = 'undefined value in template output (unknown variable, or a value that is null)';
+  }
+  const code = phase === 'parse' ? 'template-syntax' : 'template-render';
+  return error(code, message, { file, line, column });
+}
+
+type Keywords = Record<string, unknown> & { __keywords?: boolean };
+
+function splitKeywords(args: unknown[]): { positional: unknown[]; keywords: Record<string, unknown> } {
+  const last = args[args.length - 1] as Keywords | undefined;
+  if (last && typeof last === 'object' && last.__keywords === true) {
+    const { __keywords: _, ...keywords } = last;
+    return { positional: args.slice(0, -1), keywords };
+  }
+  return { positional: args, keywords: {} };
+}
+
+export interface CompiledTemplate {
+  readonly file: string;
+  readonly template: nunjucks.Template;
+}
+
+export class TemplateEngine {
+  private readonly env: nunjucks.Environment;
+  private active: RenderHooks | undefined;
+  readonly diagnostics: Diagnostic[] = [];
+
+  constructor(macros: readonly MacroSource[], dateVariableNames: readonly string[]) {
+    this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+    const hooks = (): RenderHooks => {
+      if (!this.active) throw new TemplateFunctionError('template functions can only be used while rendering a model');
+      return this.active;
+    };
+    this.env.addGlobal('ref', (...args: unknown[]) => {
+      const { positional } = splitKeywords(args);
+      const name = positional[0];
+      if (typeof name !== 'string' || positional.length !== 1) {
+        throw new TemplateFunctionError("ref() takes one model or seed name, e.g. ref('orders')");
+      }
+      return hooks().ref(name);
+    });
+    this.env.addGlobal('config', (...args: unknown[]) => {
+      const { positional, keywords } = splitKeywords(args);
+      if (positional.length === 1 && positional[0] && typeof positional[0] === 'object') {
+        Object.assign(keywords, positional[0]);
+      } else if (positional.length > 0) {
+        throw new TemplateFunctionError("config() takes keyword arguments, e.g. config(materialized='table')");
+      }
+      hooks().config(keywords);
+      return '';
+    });
+    this.env.addGlobal('var', (...args: unknown[]) => {
+      const { positional } = splitKeywords(args);
+      if (typeof positional[0] !== 'string') throw new TemplateFunctionError("var() takes a name, e.g. var('country', 'NL')");
+      return hooks().var(positional[0], positional[1], positional.length > 1);
+    });
+    this.env.addGlobal('env_var', (...args: unknown[]) => {
+      const { positional } = splitKeywords(args);
+      const name = positional[0];
+      if (typeof name !== 'string') throw new TemplateFunctionError("env_var() takes a name, e.g. env_var('REGION', 'eu')");
+      const value = process.env[name];
+      if (value !== undefined) return value;
+      if (positional.length > 1) return positional[1];
+      throw new TemplateFunctionError(`environment variable '${name}' is not set and env_var() was given no default`);
+    });
+    this.env.addGlobal('is_incremental', () => hooks().isIncremental());
+    for (const name of [...dateVariableNames, 'this']) {
+      Object.defineProperty((this.env as unknown as { globals: object }).globals, name, {
+        enumerable: true,
+        configurable: true,
+        get: () => this.active?.variables[name],
+      });
+    }
+    for (const macro of macros) this.loadMacros(macro);
+  }
+
+  private loadMacros(macro: MacroSource): void {
+    try {
+      const template = new nunjucks.Template(macro.source, this.env, macro.file, true);
+      // getExported runs the macro file's top level once; with no callback-free API in the
+      // typings, the callback form is synchronous for templates without async filters.
+      let exported: Record<string, unknown> | undefined;
+      let failure: unknown;
+      (template as unknown as {
+        getExported(ctx: object, parentFrame: null, cb: (err: unknown, exp: Record<string, unknown>) => void): void;
+      }).getExported({}, null, (err, exp) => {
+        failure = err;
+        exported = exp;
+      });
+      if (failure) throw failure;
+      for (const [name, fn] of Object.entries(exported ?? {})) {
+        if (name.startsWith('_')) continue;
+        this.env.addGlobal(name, fn);
+      }
+    } catch (e) {
+      this.diagnostics.push(templateDiagnostic(e, macro.file, 'parse'));
+    }
+  }
+
+  /** Compiles once; the compiled template is rendered for every date it is needed for. */
+  compile(file: string, source: string): CompiledTemplate | Diagnostic {
+    try {
+      return { file, template: new nunjucks.Template(source, this.env, file, true) };
+    } catch (e) {
+      return templateDiagnostic(e, file, 'parse');
+    }
+  }
+
+  render(compiled: CompiledTemplate, hooks: RenderHooks): string {
+    this.active = hooks;
+    try {
+      return compiled.template.render({});
+    } catch (e) {
+      throw new RenderFailure(templateDiagnostic(e, compiled.file, 'render'));
+    } finally {
+      this.active = undefined;
+    }
+  }
+}

@@ -1,0 +1,218 @@
+import { Command, CommanderError, Option } from 'commander';
+import { parse as parseYamlValue } from 'yaml';
+import { DiagnosticError, error } from '../analyze/diagnostics.js';
+import { compile, history, listNodes } from '../commands/inspect.js';
+import { run } from '../commands/run.js';
+import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
+import type { Logger } from '../logging/logger.js';
+import { WarehouseLockedError } from '../warehouse/warehouse.js';
+import { PIPE_VERSION } from '../version.js';
+import { makeLogger } from './output.js';
+import { formatHistory } from './format-history.js';
+
+/** Exit statuses, as documented in the README. */
+export const EXIT = { ok: 0, taskFailed: 1, badInput: 2, interrupted: 130 } as const;
+
+function collectVar(value: string, previous: Record<string, unknown>): Record<string, unknown> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var expects NAME=VALUE, got '${value}'`);
+  let parsed: unknown = value.slice(eq + 1);
+  try {
+    parsed = parseYamlValue(value.slice(eq + 1));
+  } catch {
+    // not YAML: keep the text as it is
+  }
+  return { ...previous, [value.slice(0, eq)]: parsed ?? '' };
+}
+
+function positiveInt(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new CommanderError(EXIT.badInput, 'pipe.badInt', `${name} must be a whole number of at least 1, got '${value}'`);
+    return n;
+  };
+}
+
+interface Common {
+  project?: string;
+  db?: string;
+  json?: boolean;
+  select?: string[];
+  exclude?: string[];
+  var?: Record<string, unknown>;
+}
+
+function common(cmd: Command, withSelection = true): Command {
+  cmd
+    .option('--project <dir>', 'project directory', '.')
+    .option('--db <path>', 'warehouse file (default: warehouse.duckdb in the project)')
+    .option('--json', 'print one JSON object per line per event');
+  if (withSelection) {
+    cmd
+      .option('-s, --select <selectors...>', 'models to include: name, name+, +name, tag:x, path:models/dir')
+      .option('--exclude <selectors...>', 'models to leave out, same forms as --select')
+      .option('--var <name=value>', 'template variable for var(); repeatable', collectVar, {});
+  }
+  return cmd;
+}
+
+/** Turns what a command threw into printed diagnostics and an exit status. */
+function report(e: unknown, logger: Logger): number {
+  if (e instanceof DiagnosticError) {
+    for (const d of e.diagnostics) logger.handle({ type: 'diagnostic', diagnostic: d });
+    return EXIT.badInput;
+  }
+  if (e instanceof WarehouseLockedError) {
+    logger.handle({ type: 'diagnostic', diagnostic: error('warehouse-locked', e.message) });
+    return EXIT.badInput;
+  }
+  const message = e instanceof Error ? (process.env.PIPE_DEBUG ? (e.stack ?? e.message) : e.message) : String(e);
+  logger.handle({ type: 'diagnostic', diagnostic: error('internal', `internal error: ${message}`) });
+  return EXIT.taskFailed;
+}
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command('pipe')
+    .description('SQL-centric ELT pipelines on DuckDB: templated models, a dependency graph, atomic and idempotent runs.')
+    .version(PIPE_VERSION)
+    .exitOverride()
+    .showHelpAfterError('(pipe --help lists the commands)')
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  common(
+    program
+      .command('run')
+      .description('build the models for one date, in dependency order')
+      .argument('[pipeline]', 'pipeline in pipelines/ to run (default: every model)')
+      .option('-d, --date <YYYY-MM-DD>', 'the date to build (default: yesterday)')
+      .option('-t, --threads <n>', 'models built at once (default: the pipeline, pipe.yaml, else 4)', positiveInt('--threads'))
+      .option('--full-refresh', 'rebuild incremental models from nothing and reload seeds'),
+  ).action(async (pipeline: string | undefined, o: Common & { date?: string; threads?: number; fullRefresh?: boolean }) => {
+    const logger = makeLogger(o);
+    const controller = new AbortController();
+    let interrupts = 0;
+    const onSignal = () => {
+      interrupts++;
+      if (interrupts === 1) {
+        logger.handle({ type: 'notice', message: 'stopping: rolling back running models (press Ctrl-C again to exit at once)' });
+        controller.abort();
+      } else {
+        // Uncommitted transactions die with the process; DuckDB's log holds only committed work.
+        process.exit(EXIT.interrupted);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const outcome = await run({
+        project: o.project,
+        db: o.db,
+        pipeline,
+        date: o.date,
+        select: o.select,
+        exclude: o.exclude,
+        vars: o.var,
+        threads: o.threads,
+        fullRefresh: o.fullRefresh,
+        signal: controller.signal,
+        emit: (e) => logger.handle(e),
+      });
+      exitCode = outcome.status === 'succeeded' ? EXIT.ok : outcome.status === 'cancelled' ? EXIT.interrupted : EXIT.taskFailed;
+    } catch (e) {
+      exitCode = report(e, logger);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      logger.close();
+    }
+  });
+
+  common(
+    program
+      .command('compile')
+      .description('print the rendered SQL of models, as a run would execute it')
+      .argument('[model]', 'one model to compile (default: every selected model)')
+      .option('-d, --date <YYYY-MM-DD>', 'the date to render for (default: yesterday)')
+      .option('--pipeline <name>', "use a pipeline's selection and vars"),
+  ).action(async (model: string | undefined, o: Common & { date?: string; pipeline?: string }) => {
+    const logger = makeLogger(o);
+    try {
+      const { models, notes } = await compile({ project: o.project, db: o.db, model, date: o.date, pipeline: o.pipeline, select: o.select, exclude: o.exclude, vars: o.var });
+      for (const n of notes) logger.handle({ type: 'notice', message: n });
+      if (o.json) for (const m of models) logger.result(JSON.stringify({ type: 'compiled', ...m }));
+      else if (model) logger.result(models[0]?.sql ?? '');
+      else logger.result(models.map((m) => `-- ${m.model} (${m.materialized}) · ${m.file} · ds ${m.ds}\n${m.sql};\n`).join('\n'));
+    } catch (e) {
+      exitCode = report(e, logger);
+    }
+  });
+
+  common(
+    program
+      .command('dag')
+      .description('print the dependency graph')
+      .addOption(new Option('--format <format>', 'output format').choices(DAG_FORMATS as string[]).default('text'))
+      .option('--pipeline <name>', "show a pipeline's selection"),
+  ).action(async (o: Common & { format: DagFormat; pipeline?: string }) => {
+    const logger = makeLogger(o);
+    try {
+      const nodes = listNodes({ project: o.project, pipeline: o.pipeline, select: o.select, exclude: o.exclude, vars: o.var });
+      logger.result(renderDag(nodes, o.json ? 'json' : o.format));
+    } catch (e) {
+      exitCode = report(e, logger);
+    }
+  });
+
+  common(
+    program
+      .command('ls')
+      .description('list models and seeds with their materialization and dependencies')
+      .option('--pipeline <name>', "list a pipeline's selection"),
+  ).action(async (o: Common & { pipeline?: string }) => {
+    const logger = makeLogger(o);
+    try {
+      const nodes = listNodes({ project: o.project, pipeline: o.pipeline, select: o.select, exclude: o.exclude, vars: o.var });
+      if (o.json) {
+        for (const n of nodes) logger.result(JSON.stringify({ type: 'node', ...n }));
+      } else {
+        const w = Math.max(4, ...nodes.map((n) => n.name.length));
+        const k = Math.max(4, ...nodes.map((n) => n.kind.length));
+        const lines = [`${'NAME'.padEnd(w)}  ${'KIND'.padEnd(k)}  DEPENDS ON`];
+        for (const n of nodes) lines.push(`${n.name.padEnd(w)}  ${n.kind.padEnd(k)}  ${n.upstream.join(', ') || '-'}`);
+        logger.result(lines.join('\n'));
+      }
+    } catch (e) {
+      exitCode = report(e, logger);
+    }
+  });
+
+  common(
+    program
+      .command('history')
+      .description('list recent runs, or the tasks of one run')
+      .argument('[run_id]', 'show the tasks of this run')
+      .option('-n, --limit <n>', 'how many runs to list', positiveInt('--limit'), 20),
+    false,
+  ).action(async (runId: string | undefined, o: Common & { limit: number }) => {
+    const logger = makeLogger(o);
+    try {
+      const h = await history({ project: o.project, db: o.db, runId, limit: o.limit });
+      logger.result(formatHistory(h, Boolean(o.json)));
+    } catch (e) {
+      exitCode = report(e, logger);
+    }
+  });
+
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      if (e.code.startsWith('pipe.')) process.stderr.write(`error: ${e.message}\n`);
+      return EXIT.badInput;
+    }
+    throw e;
+  }
+  return exitCode;
+}

@@ -1,0 +1,47 @@
+import type { History } from '../commands/inspect.js';
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: readonly string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function formatHistory(h: History, json: boolean): string {
+  if (h.kind === 'runs') {
+    if (json) return h.runs.map((r) => JSON.stringify({ type: 'run', ...r, params: JSON.parse(r.params) })).join('\n');
+    if (h.runs.length === 0) return 'no runs yet';
+    return table(
+      ['RUN', 'COMMAND', 'STATUS', 'STARTED', 'DATE', 'TASKS', 'OK', 'FAILED', 'SKIPPED', 'CANCELLED', 'PENDING'],
+      h.runs.map((r) => {
+        const p = JSON.parse(r.params) as { ds?: string };
+        return [
+          r.run_id,
+          `${r.command}${r.pipeline ? ` ${r.pipeline}` : ''}`,
+          r.status,
+          r.started_at,
+          p.ds ?? '',
+          String(r.tasks),
+          String(r.succeeded),
+          String(r.failed),
+          String(r.skipped),
+          String(r.cancelled),
+          String(r.pending),
+        ];
+      }),
+    );
+  }
+  if (json) return h.tasks.map((t) => JSON.stringify({ type: 'task', run_id: h.runId, ...t })).join('\n');
+  const body = table(
+    ['TASK', 'KIND', 'STATUS', 'ROWS', 'STARTED', 'ENDED', 'ERROR'],
+    h.tasks.map((t) => [
+      t.task_id,
+      t.kind,
+      t.status,
+      t.rows ?? '',
+      t.started_at ?? '',
+      t.ended_at ?? '',
+      (t.error ?? t.detail ?? '').split('\n')[0],
+    ]),
+  );
+  return `run ${h.runId}\n${body}`;
+}

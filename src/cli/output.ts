@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { JsonLogger } from '../logging/json-logger.js';
+import { stderr, stdout, type Logger } from '../logging/logger.js';
+import { TextLogger } from '../logging/text-logger.js';
+import { colors, plainStyle } from '../logging/style.js';
+import type { SourceReader } from '../logging/format-diagnostic.js';
+
+export interface OutputOptions {
+  readonly json?: boolean;
+  readonly project?: string;
+}
+
+/** `--json` → NDJSON; a terminal → live coloured output; anything else → one plain line per event. */
+export function makeLogger(options: OutputOptions): Logger {
+  if (options.json) return new JsonLogger(stdout);
+  const root = resolve(options.project ?? '.');
+  const cache = new Map<string, readonly string[] | undefined>();
+  const read: SourceReader = (file) => {
+    if (!cache.has(file)) {
+      try {
+        cache.set(file, readFileSync(resolve(root, file), 'utf8').split('\n'));
+      } catch {
+        cache.set(file, undefined);
+      }
+    }
+    return cache.get(file);
+  };
+  const tty = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  return new TextLogger(stdout, stderr, tty ? colors : plainStyle, tty, read);
+}

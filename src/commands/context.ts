@@ -1,0 +1,120 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { analyze, type Analysis } from '../analyze/analyze.js';
+import { error, hasErrors, DiagnosticError, type Diagnostic } from '../analyze/diagnostics.js';
+import { didYouMean } from '../analyze/suggest.js';
+import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type Interval } from '../dates/dates.js';
+import { select } from '../graph/select.js';
+import { loadProject, type ProjectFiles } from '../project/load-project.js';
+import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
+import { readCatalog, type RelationType } from '../warehouse/run-state.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
+
+/** Options every command shares. */
+export interface ProjectOptions {
+  /** Project directory; default the current directory. */
+  readonly project?: string;
+  /** Warehouse file; default `warehouse` in pipe.yaml, else `warehouse.duckdb` in the project. */
+  readonly db?: string;
+  readonly clock?: Clock;
+}
+
+export interface SelectionOptions {
+  readonly pipeline?: string;
+  readonly select?: readonly string[];
+  readonly exclude?: readonly string[];
+  readonly vars?: Readonly<Record<string, unknown>>;
+}
+
+export function projectRoot(options: ProjectOptions): string {
+  return resolve(options.project ?? '.');
+}
+
+export function loadFiles(options: ProjectOptions): ProjectFiles {
+  const root = projectRoot(options);
+  if (!existsSync(root)) throw new DiagnosticError([error('no-project', `project directory ${root} does not exist`)]);
+  const files = loadProject(root);
+  if (!existsSync(resolve(root, 'models')) && files.seeds.length === 0) {
+    throw new DiagnosticError([
+      error('no-project', `${root} has no models/ folder: is this a pipe project? (use --project DIR)`),
+    ]);
+  }
+  return files;
+}
+
+export function warehousePath(options: ProjectOptions, root: string, configured: string): string {
+  const p = options.db ?? configured;
+  return isAbsolute(p) ? p : resolve(options.db ? process.cwd() : root, p);
+}
+
+/** `--date`, or yesterday by the clock. */
+export function resolveInterval(date: string | undefined, clock: Clock = systemClock): { interval: Interval; isDefault: boolean } {
+  if (date === undefined) return { interval: dayInterval(defaultRunDate(clock)), isDefault: true };
+  const ms = parseDate(date);
+  if (ms === undefined) {
+    throw new DiagnosticError([error('bad-date', `invalid --date '${date}': expected a calendar date as YYYY-MM-DD`)]);
+  }
+  return { interval: dayInterval(ms), isDefault: false };
+}
+
+/** Opens the warehouse only if its file exists, to read what is in it. */
+export async function catalogIfExists(path: string): Promise<{ warehouse?: Warehouse; catalog: Map<string, RelationType> }> {
+  if (!existsSync(path)) return { catalog: new Map() };
+  const warehouse = await DuckDBWarehouse.open(path);
+  const session = await warehouse.session();
+  try {
+    return { warehouse, catalog: await readCatalog(session) };
+  } finally {
+    session.close();
+  }
+}
+
+export interface Analyzed {
+  readonly analysis: Analysis;
+  readonly selected: Set<string>;
+}
+
+/** Analysis plus selection; throws every diagnostic at once if anything is wrong. */
+export function analyzeAndSelect(
+  files: ProjectFiles,
+  options: SelectionOptions & { interval: Interval; existingRelations?: ReadonlySet<string>; fullRefresh?: boolean },
+): Analyzed {
+  const diagnostics: Diagnostic[] = [];
+  const pipelineNames = files.pipelines.map((p) => p.name);
+  if (options.pipeline !== undefined && !pipelineNames.includes(options.pipeline)) {
+    const hint = didYouMean(options.pipeline, pipelineNames);
+    throw new DiagnosticError([
+      error('unknown-pipeline', `no pipeline named '${options.pipeline}' in pipelines/`, undefined, {
+        hint: hint ?? (pipelineNames.length ? `pipelines: ${pipelineNames.join(', ')}` : 'there are no pipeline files in pipelines/'),
+      }),
+    ]);
+  }
+  const analysis = analyze(files, {
+    interval: options.interval,
+    pipeline: options.pipeline,
+    vars: options.vars,
+    existingRelations: options.existingRelations,
+    fullRefresh: options.fullRefresh,
+  });
+  diagnostics.push(...analysis.diagnostics);
+  const pipeline = options.pipeline ? analysis.pipelines.get(options.pipeline) : undefined;
+  const nodes = [...analysis.nodes.values()];
+  const pick = (cli: readonly string[] | undefined, fromPipeline: readonly string[] | undefined) =>
+    cli && cli.length > 0 ? cli : (fromPipeline ?? []);
+  const { selected, problems } = select(
+    analysis.graph,
+    nodes,
+    pick(options.select, pipeline?.select),
+    [...(pipeline?.exclude ?? []), ...(options.exclude ?? [])],
+  );
+  for (const p of problems) {
+    const fromPipeline = !(options.select?.length || options.exclude?.length) && pipeline;
+    diagnostics.push(
+      error('unknown-selector', `selector '${p.selector.text}': ${p.message}`, fromPipeline ? { file: pipeline.file } : undefined, {
+        hint: didYouMean(p.selector.value, p.candidates),
+      }),
+    );
+  }
+  if (hasErrors(diagnostics)) throw new DiagnosticError(diagnostics);
+  return { analysis, selected };
+}

@@ -1,0 +1,119 @@
+import { existsSync } from 'node:fs';
+import { DiagnosticError, error, hasErrors } from '../analyze/diagnostics.js';
+import type { PipeNode } from '../analyze/analyze.js';
+import { topologicalOrder } from '../graph/graph.js';
+import type { DagNode } from '../graph/render-dag.js';
+import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
+import { listRuns, runExists, runTasks, stateExists, type RunSummaryRow, type TaskRow } from '../warehouse/run-state.js';
+import { WarehouseLockedError } from '../warehouse/warehouse.js';
+import {
+  analyzeAndSelect,
+  catalogIfExists,
+  loadFiles,
+  resolveInterval,
+  warehousePath,
+  type ProjectOptions,
+  type SelectionOptions,
+} from './context.js';
+
+/** Commands that read the project or the run state and change nothing. */
+
+export interface CompileOptions extends ProjectOptions, SelectionOptions {
+  readonly date?: string;
+  readonly model?: string;
+}
+
+export interface CompiledModel {
+  readonly model: string;
+  readonly file: string;
+  readonly materialized: string;
+  readonly ds: string;
+  readonly refs: readonly string[];
+  readonly sql: string;
+}
+
+export function nodeKind(n: PipeNode): string {
+  return n.kind === 'seed' ? 'seed' : n.config.materialized;
+}
+
+export async function compile(options: CompileOptions): Promise<{ models: CompiledModel[]; notes: string[] }> {
+  const files = loadFiles(options);
+  if (hasErrors(files.diagnostics)) throw new DiagnosticError(files.diagnostics);
+  const { interval } = resolveInterval(options.date, options.clock);
+  const notes: string[] = [];
+  let existing = new Set<string>();
+  const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
+  try {
+    const { warehouse, catalog } = await catalogIfExists(dbPath);
+    warehouse?.close();
+    existing = new Set([...catalog].filter(([, t]) => t === 'table').map(([r]) => r));
+  } catch (e) {
+    if (!(e instanceof WarehouseLockedError)) throw e;
+    notes.push(`${e.message}; is_incremental() is rendered as false`);
+  }
+  const select = options.model ? [options.model] : options.select;
+  const { analysis, selected } = analyzeAndSelect(files, { ...options, select, interval, existingRelations: existing });
+  const ds = new Date(interval.start).toISOString().slice(0, 10);
+  const models: CompiledModel[] = [];
+  const problems = [];
+  for (const name of topologicalOrder(analysis.graph)) {
+    const n = analysis.nodes.get(name)!;
+    if (!selected.has(name) || n.kind !== 'model') continue;
+    const incremental = n.config.materialized === 'incremental' && existing.has(n.relation);
+    const r = analysis.renderer.sql(name, interval, incremental);
+    if ('severity' in r) {
+      problems.push(r);
+      continue;
+    }
+    models.push({ model: name, file: n.file, materialized: n.config.materialized, ds, refs: n.upstream, sql: r.sql });
+  }
+  if (problems.length > 0) throw new DiagnosticError(problems);
+  return { models, notes };
+}
+
+export interface GraphOptions extends ProjectOptions, SelectionOptions {
+  readonly date?: string;
+}
+
+/** The selected nodes in dependency order, for `pipe dag` and `pipe ls`. */
+export function listNodes(options: GraphOptions): DagNode[] {
+  const files = loadFiles(options);
+  if (hasErrors(files.diagnostics)) throw new DiagnosticError(files.diagnostics);
+  const { interval } = resolveInterval(options.date, options.clock);
+  const { analysis, selected } = analyzeAndSelect(files, { ...options, interval });
+  return topologicalOrder(analysis.graph)
+    .filter((n) => selected.has(n))
+    .map((name) => {
+      const n = analysis.nodes.get(name)!;
+      return { name, kind: nodeKind(n), file: n.file, tags: n.tags, upstream: n.upstream };
+    });
+}
+
+export interface HistoryOptions extends ProjectOptions {
+  readonly runId?: string;
+  readonly limit?: number;
+}
+
+export type History = { kind: 'runs'; runs: RunSummaryRow[] } | { kind: 'tasks'; runId: string; tasks: TaskRow[] };
+
+export async function history(options: HistoryOptions): Promise<History> {
+  const files = loadFiles(options);
+  const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
+  if (!existsSync(dbPath)) {
+    if (options.runId) throw new DiagnosticError([error('unknown-run', `no run '${options.runId}': the warehouse ${dbPath} does not exist yet`)]);
+    return { kind: 'runs', runs: [] };
+  }
+  const warehouse = await DuckDBWarehouse.open(dbPath, { readOnly: true });
+  const session = await warehouse.session();
+  try {
+    if (!(await stateExists(session))) return { kind: 'runs', runs: [] };
+    if (options.runId === undefined) return { kind: 'runs', runs: await listRuns(session, options.limit ?? 20) };
+    if (!(await runExists(session, options.runId))) {
+      throw new DiagnosticError([error('unknown-run', `no run '${options.runId}' in ${dbPath}`, undefined, { hint: 'pipe history lists recent runs' })]);
+    }
+    return { kind: 'tasks', runId: options.runId, tasks: await runTasks(session, options.runId) };
+  } finally {
+    session.close();
+    warehouse.close();
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Dates live here and nowhere else.
+ *
+ * Inside pipe an interval is half-open, `[start, end)`, in UTC milliseconds. Users speak in
+ * inclusive calendar dates (`--date 2024-01-02`, `--start`/`--end`), which become one-day
+ * intervals. Templates receive the same facts as strings (`ds`, `interval_start`, ...).
+ */
+
+export interface Interval {
+  /** Inclusive start, UTC epoch milliseconds. */
+  readonly start: number;
+  /** Exclusive end, UTC epoch milliseconds. */
+  readonly end: number;
+}
+
+export const DAY_MS = 86_400_000;
+
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Parses `YYYY-MM-DD` strictly (no rollover: 2024-02-30 is rejected). */
+export function parseDate(text: string): number | undefined {
+  const m = DATE_RE.exec(text.trim());
+  if (!m) return undefined;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const ms = Date.UTC(y, mo - 1, d);
+  const back = new Date(ms);
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) {
+    return undefined;
+  }
+  return ms;
+}
+
+export function formatDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function formatTimestamp(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+export function dayInterval(dayStartMs: number): Interval {
+  return { start: dayStartMs, end: dayStartMs + DAY_MS };
+}
+
+/** Every day of an inclusive date range, oldest first. */
+export function daysBetween(firstMs: number, lastMs: number): Interval[] {
+  const out: Interval[] = [];
+  for (let t = firstMs; t <= lastMs; t += DAY_MS) out.push(dayInterval(t));
+  return out;
+}
+
+/**
+ * The variables a template sees for an interval. Daily intervals give plain dates for
+ * `interval_start`/`interval_end` so they compare cleanly with DATE columns.
+ */
+export interface DateVariables {
+  readonly ds: string;
+  readonly ds_nodash: string;
+  readonly prev_ds: string;
+  readonly next_ds: string;
+  readonly interval_start: string;
+  readonly interval_end: string;
+}
+
+export function dateVariables(interval: Interval): DateVariables {
+  const ds = formatDate(interval.start);
+  const whole = interval.start % DAY_MS === 0 && interval.end % DAY_MS === 0;
+  const fmt = whole ? formatDate : formatTimestamp;
+  return {
+    ds,
+    ds_nodash: ds.replaceAll('-', ''),
+    prev_ds: formatDate(interval.start - DAY_MS),
+    next_ds: formatDate(interval.start + DAY_MS),
+    interval_start: fmt(interval.start),
+    interval_end: fmt(interval.end),
+  };
+}
+
+/**
+ * The clock. `PIPE_NOW` (an ISO timestamp) fixes "now" so that tests and reproductions
+ * see the same default date as the run they repeat.
+ */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = {
+  now() {
+    const fixed = process.env.PIPE_NOW;
+    if (fixed) {
+      const t = Date.parse(fixed);
+      if (!Number.isNaN(t)) return t;
+    }
+    return Date.now();
+  },
+};
+
+/** The usual daily batch: yesterday, in UTC. */
+export function defaultRunDate(clock: Clock = systemClock): number {
+  const now = clock.now();
+  return now - (now % DAY_MS) - DAY_MS;
+}

@@ -1,0 +1,58 @@
+import type { Diagnostic } from '../analyze/diagnostics.js';
+import type { TaskKind } from '../plan/task.js';
+
+/**
+ * The one stream everything that happens during a command is told through. The core emits
+ * these; loggers (terminal, plain, JSON) are the only code that prints them.
+ */
+
+export interface TaskRef {
+  readonly id: string;
+  readonly model: string;
+  readonly kind: TaskKind;
+  readonly file: string;
+  readonly ds?: string;
+}
+
+export interface TaskError {
+  readonly message: string;
+  /** The database's error kind ("Binder", "Conversion", ...) or pipe's own ("Interval"). */
+  readonly kind: string;
+  readonly errorClass: 'transient' | 'permanent';
+  /** Sample rows for data errors, as JSON objects. */
+  readonly sample?: readonly Record<string, unknown>[];
+}
+
+export type SkipReason = 'upstream-failed' | 'up-to-date';
+
+export type PipeEvent =
+  | {
+      readonly type: 'run-started';
+      readonly runId: string;
+      readonly command: string;
+      readonly pipeline?: string;
+      readonly ds: string;
+      readonly dateIsDefault: boolean;
+      readonly warehouse: string;
+      readonly threads: number;
+      readonly tasks: number;
+    }
+  | { readonly type: 'task-started'; readonly runId: string; readonly task: TaskRef }
+  | { readonly type: 'task-succeeded'; readonly runId: string; readonly task: TaskRef; readonly rows?: number; readonly ms: number }
+  | { readonly type: 'task-failed'; readonly runId: string; readonly task: TaskRef; readonly error: TaskError; readonly ms: number }
+  | { readonly type: 'task-skipped'; readonly runId: string; readonly task: TaskRef; readonly reason: SkipReason; readonly detail: string }
+  | { readonly type: 'task-cancelled'; readonly runId: string; readonly task: TaskRef; readonly started: boolean }
+  | {
+      readonly type: 'run-finished';
+      readonly runId: string;
+      readonly status: 'succeeded' | 'failed' | 'cancelled';
+      readonly succeeded: number;
+      readonly failed: number;
+      readonly skipped: number;
+      readonly cancelled: number;
+      readonly ms: number;
+    }
+  | { readonly type: 'diagnostic'; readonly diagnostic: Diagnostic }
+  | { readonly type: 'notice'; readonly message: string };
+
+export type EventSink = (event: PipeEvent) => void;

@@ -1,0 +1,148 @@
+import type { PipeEvent, TaskRef } from '../events/events.js';
+import { formatDiagnostic, type SourceReader } from './format-diagnostic.js';
+import type { Logger, Output } from './logger.js';
+import type { Style } from './style.js';
+
+/**
+ * Human-readable output. On a terminal (`live`), finished tasks scroll by and a status line
+ * at the bottom shows what is running; elsewhere every event is one plain line.
+ */
+export class TextLogger implements Logger {
+  private readonly running = new Map<string, { ref: TaskRef; since: number }>();
+  private total = 0;
+  private done = 0;
+  private footerShown = false;
+  private readonly failures: { task: TaskRef; message: string }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly out: Output,
+    private readonly err: Output,
+    private readonly style: Style,
+    private readonly live: boolean,
+    private readonly read: SourceReader,
+  ) {}
+
+  private label(t: TaskRef): string {
+    return `${t.model}${t.ds && t.kind !== 'seed' ? this.style.dim(` ${t.ds}`) : ''}`;
+  }
+
+  private clearFooter(): void {
+    if (this.footerShown) {
+      this.out.write('\r\x1b[K');
+      this.footerShown = false;
+    }
+  }
+
+  private drawFooter(): void {
+    if (!this.live || this.running.size === 0) return;
+    const now = Date.now();
+    const names = [...this.running.values()]
+      .slice(0, 4)
+      .map((r) => `${r.ref.model} ${((now - r.since) / 1000).toFixed(0)}s`)
+      .join(', ');
+    const more = this.running.size > 4 ? ` +${this.running.size - 4}` : '';
+    const cols = process.stdout.columns || 100;
+    const line = `[${this.done}/${this.total}] running: ${names}${more}`.slice(0, cols - 1);
+    this.out.write(`\r\x1b[K${this.style.dim(line)}`);
+    this.footerShown = true;
+  }
+
+  private line(text: string): void {
+    this.clearFooter();
+    this.out.write(`${text}\n`);
+    this.drawFooter();
+  }
+
+  handle(e: PipeEvent): void {
+    const s = this.style;
+    switch (e.type) {
+      case 'run-started': {
+        this.total = e.tasks;
+        const date = `${e.ds}${e.dateIsDefault ? ' (yesterday, the default)' : ''}`;
+        this.line(
+          `${s.bold(`pipe ${e.command}${e.pipeline ? ` ${e.pipeline}` : ''}`)} · date ${date} · ${e.tasks} task${e.tasks === 1 ? '' : 's'} · ${e.threads} thread${e.threads === 1 ? '' : 's'}`,
+        );
+        this.line(s.dim(`run ${e.runId} · warehouse ${e.warehouse}`));
+        if (this.live) this.timer = setInterval(() => this.drawFooter(), 1000).unref();
+        break;
+      }
+      case 'task-started':
+        this.running.set(e.task.id, { ref: e.task, since: Date.now() });
+        if (this.live) this.drawFooter();
+        else this.line(`START ${e.task.model}${e.task.ds && e.task.kind !== 'seed' ? ` ${e.task.ds}` : ''} (${e.task.kind})`);
+        break;
+      case 'task-succeeded': {
+        this.running.delete(e.task.id);
+        this.done++;
+        const rows = e.rows === undefined ? '' : `${e.rows.toLocaleString('en-US')} rows`;
+        const prefix = this.live ? s.green('✓') : 'OK   ';
+        this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.task.kind)} ${rows} ${s.dim(`${(e.ms / 1000).toFixed(2)}s`)}`.replace(/ +/g, ' '));
+        break;
+      }
+      case 'task-failed': {
+        this.running.delete(e.task.id);
+        this.done++;
+        this.failures.push({ task: e.task, message: e.error.message });
+        const prefix = this.live ? s.red('✗') : 'FAIL ';
+        this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.task.kind)} ${s.dim(`${(e.ms / 1000).toFixed(2)}s`)}`);
+        this.line(`    ${s.red(e.error.message.split('\n').join('\n    '))}`);
+        this.line(`    ${s.dim(`in ${e.task.file}`)}`);
+        for (const row of e.error.sample ?? []) this.line(`    ${s.dim(JSON.stringify(row))}`);
+        break;
+      }
+      case 'task-skipped': {
+        this.done++;
+        const prefix = this.live ? s.yellow('-') : 'SKIP ';
+        this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.detail)}`);
+        break;
+      }
+      case 'task-cancelled': {
+        this.running.delete(e.task.id);
+        const prefix = this.live ? s.yellow('⊘') : 'CANCEL';
+        this.line(`${prefix} ${this.label(e.task)} ${s.dim('cancelled, rolled back')}`);
+        break;
+      }
+      case 'run-finished': {
+        if (this.timer) clearInterval(this.timer);
+        this.clearFooter();
+        const parts = [
+          `${e.succeeded} succeeded`,
+          e.failed ? s.red(`${e.failed} failed`) : '0 failed',
+          `${e.skipped} skipped`,
+          ...(e.cancelled ? [s.yellow(`${e.cancelled} cancelled`)] : []),
+        ];
+        const verdict = e.status === 'succeeded' ? s.green('Done') : e.status === 'failed' ? s.red('Failed') : s.yellow('Cancelled');
+        this.line(`${verdict}: ${parts.join(', ')} in ${(e.ms / 1000).toFixed(2)}s`);
+        if (this.failures.length > 0) {
+          this.line(`${s.bold('Failures')}:`);
+          for (const f of this.failures) this.line(`  ${f.task.model}${f.task.ds ? ` ${f.task.ds}` : ''} (${f.task.file}): ${f.message.split('\n')[0]}`);
+        }
+        if (e.status !== 'succeeded') this.line(s.dim(`details: pipe history ${e.runId}`));
+        break;
+      }
+      case 'diagnostic':
+        this.clearFooter();
+        this.err.write(`${formatDiagnostic(e.diagnostic, this.read, s)}\n`);
+        this.drawFooter();
+        break;
+      case 'notice':
+        this.line(s.dim(e.message));
+        break;
+      default: {
+        const never: never = e;
+        throw new Error(`internal error: event ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  result(text: string): void {
+    this.clearFooter();
+    this.out.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.clearFooter();
+  }
+}

@@ -1,0 +1,47 @@
+import { formatTimestamp } from '../../dates/dates.js';
+import { quoteIdent } from '../../analyze/sql-text.js';
+import type { Step } from '../task.js';
+import type { StrategyInput } from './strategy.js';
+import { createSchema } from './table.js';
+
+/** The SQL condition "the partition column falls in [start, end)". */
+export function inIntervalSql(column: string, start: number, end: number): string {
+  const c = `CAST(${quoteIdent(column)} AS TIMESTAMP)`;
+  return `${c} >= TIMESTAMP '${formatTimestamp(start)}' AND ${c} < TIMESTAMP '${formatTimestamp(end)}'`;
+}
+
+/**
+ * `incremental` (partition replace): stage the interval's rows, refuse any row outside the
+ * interval (it would survive the next re-run and break idempotency), then in one transaction
+ * delete the interval from the target and insert the staged rows. The first run creates the
+ * target from the staged rows' shape.
+ */
+export function incrementalStrategy(input: StrategyInput): Step[] {
+  const { interval, partitionBy } = input;
+  if (!interval || !partitionBy) throw new Error('internal error: incremental task without interval or partition_by');
+  const inside = inIntervalSql(partitionBy, interval.start, interval.end);
+  const outside = `${quoteIdent(partitionBy)} IS NULL OR NOT (${inside})`;
+  const replace = input.fullRefresh || input.existing === 'view';
+  return [
+    ...createSchema(input),
+    { kind: 'statement', sql: `CREATE OR REPLACE TABLE ${input.stagingRelation} AS\n${input.sql}`, countsRows: true },
+    {
+      kind: 'assert-empty',
+      sql: `SELECT * FROM ${input.stagingRelation} WHERE ${outside} LIMIT 5`,
+      countSql: `SELECT count(*) AS n FROM ${input.stagingRelation} WHERE ${outside}`,
+      message: `rows outside the run's interval [${formatTimestamp(interval.start)}, ${formatTimestamp(interval.end)}) by ${partitionBy}`,
+    },
+    {
+      kind: 'publish',
+      statements: [
+        ...(replace ? [input.existing === 'view' ? `DROP VIEW IF EXISTS ${input.relation}` : `DROP TABLE IF EXISTS ${input.relation}`] : []),
+        `CREATE TABLE IF NOT EXISTS ${input.relation} AS SELECT * FROM ${input.stagingRelation} LIMIT 0`,
+        `DELETE FROM ${input.relation} WHERE ${inside}`,
+        `INSERT INTO ${input.relation} BY NAME SELECT * FROM ${input.stagingRelation}`,
+        `DROP TABLE ${input.stagingRelation}`,
+      ],
+      countsRowsAt: replace ? 3 : 2,
+    },
+    { kind: 'cleanup', sql: `DROP TABLE IF EXISTS ${input.stagingRelation}` },
+  ];
+}

@@ -1,0 +1,22 @@
+import type { Interval } from '../../dates/dates.js';
+import type { RelationType } from '../../warehouse/run-state.js';
+import type { Step } from '../task.js';
+
+/** What every materialization strategy is given: names, the final SQL and what exists now. */
+export interface StrategyInput {
+  readonly schema: string;
+  readonly name: string;
+  /** `"schema"."name"` */
+  readonly relation: string;
+  /** Staging table in the same schema, so publishing is a rename, not a copy. */
+  readonly stagingName: string;
+  readonly stagingRelation: string;
+  /** What currently stands under the relation's name, if anything. */
+  readonly existing?: RelationType;
+  readonly sql: string;
+  readonly interval?: Interval;
+  readonly partitionBy?: string;
+  readonly fullRefresh: boolean;
+}
+
+export type Strategy = (input: StrategyInput) => Step[];

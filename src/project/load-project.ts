@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, extname, join, relative, sep } from 'node:path';
+import { error, type Diagnostic } from '../analyze/diagnostics.js';
+import { readYamlFile, type YamlSource } from './yaml-file.js';
+
+/**
+ * Loading reads the project's files and nothing more: no template is rendered here.
+ * Every path kept is relative to the project root with forward slashes, as diagnostics print it.
+ */
+
+export interface ModelSource {
+  readonly name: string;
+  readonly file: string;
+  readonly absPath: string;
+  readonly sql: string;
+  /** The YAML file beside the model (`orders.yaml` for `orders.sql`), if any. */
+  readonly yaml?: YamlSource;
+}
+
+export interface SeedSource {
+  readonly name: string;
+  readonly file: string;
+  readonly absPath: string;
+  /** Content hash; a seed is reloaded only when it changes. */
+  readonly hash: string;
+  readonly yaml?: YamlSource;
+}
+
+export interface MacroSource {
+  readonly file: string;
+  readonly source: string;
+}
+
+export interface PipelineSource {
+  readonly name: string;
+  readonly file: string;
+  readonly yaml: YamlSource;
+}
+
+export interface ProjectFiles {
+  readonly root: string;
+  readonly projectFile?: YamlSource;
+  readonly models: readonly ModelSource[];
+  readonly seeds: readonly SeedSource[];
+  readonly macros: readonly MacroSource[];
+  readonly pipelines: readonly PipelineSource[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export const PROJECT_FILE = 'pipe.yaml';
+
+const toPosix = (p: string) => p.split(sep).join('/');
+
+function listFiles(dir: string, recursive: boolean): string[] {
+  if (!existsSync(dir)) return [];
+  return (readdirSync(dir, { recursive, withFileTypes: false }) as string[])
+    .map((p) => join(dir, p))
+    .filter((p) => !basename(p).startsWith('.') && statSync(p).isFile())
+    .sort();
+}
+
+function sideYaml(absPath: string, root: string, diagnostics: Diagnostic[]): YamlSource | undefined {
+  const stem = absPath.slice(0, -extname(absPath).length);
+  const candidates = [`${stem}.yaml`, `${stem}.yml`].filter(existsSync);
+  if (candidates.length > 1) {
+    diagnostics.push(
+      error('duplicate-yaml', `both ${toPosix(relative(root, candidates[0]))} and ${basename(candidates[1])} exist; keep one`, {
+        file: toPosix(relative(root, candidates[0])),
+      }),
+    );
+  }
+  if (candidates.length === 0) return undefined;
+  return readYamlFile(candidates[0], toPosix(relative(root, candidates[0])), diagnostics);
+}
+
+export function loadProject(root: string): ProjectFiles {
+  const diagnostics: Diagnostic[] = [];
+  const rel = (p: string) => toPosix(relative(root, p));
+
+  const projectPath = join(root, PROJECT_FILE);
+  const projectFile = existsSync(projectPath) ? readYamlFile(projectPath, PROJECT_FILE, diagnostics) : undefined;
+
+  const models: ModelSource[] = [];
+  const seen = new Map<string, string>();
+  const modelDir = join(root, 'models');
+  for (const abs of listFiles(modelDir, true)) {
+    const ext = extname(abs);
+    if (ext === '.yaml' || ext === '.yml') {
+      const stem = abs.slice(0, -ext.length);
+      if (!existsSync(`${stem}.sql`)) {
+        diagnostics.push(
+          error('orphan-yaml', `${rel(abs)} has no model beside it (expected ${rel(stem)}.sql)`, { file: rel(abs) }),
+        );
+      }
+      continue;
+    }
+    if (ext !== '.sql') continue;
+    const name = basename(abs, '.sql');
+    const file = rel(abs);
+    const other = seen.get(name);
+    if (other !== undefined) {
+      diagnostics.push(
+        error('duplicate-model', `model '${name}' is defined twice: ${other} and ${file}`, { file }, {
+          related: [{ message: 'first defined here', location: { file: other } }],
+          hint: 'model names are file names and must be unique in the project; rename one file',
+        }),
+      );
+      continue;
+    }
+    seen.set(name, file);
+    models.push({ name, file, absPath: abs, sql: readFileSync(abs, 'utf8'), yaml: sideYaml(abs, root, diagnostics) });
+  }
+
+  const seeds: SeedSource[] = [];
+  for (const abs of listFiles(join(root, 'seeds'), false)) {
+    if (extname(abs) !== '.csv') continue;
+    const name = basename(abs, '.csv');
+    const file = rel(abs);
+    const other = seen.get(name);
+    if (other !== undefined) {
+      diagnostics.push(
+        error('duplicate-model', `'${name}' is defined twice: ${other} and ${file}`, { file }, {
+          related: [{ message: 'first defined here', location: { file: other } }],
+          hint: 'seeds and models share one namespace; rename one file',
+        }),
+      );
+      continue;
+    }
+    seen.set(name, file);
+    const hash = createHash('sha256').update(readFileSync(abs)).digest('hex').slice(0, 16);
+    seeds.push({ name, file, absPath: abs, hash, yaml: sideYaml(abs, root, diagnostics) });
+  }
+
+  const macros: MacroSource[] = listFiles(join(root, 'macros'), true)
+    .filter((p) => ['.sql', '.njk', '.jinja'].includes(extname(p)))
+    .map((abs) => ({ file: rel(abs), source: readFileSync(abs, 'utf8') }));
+
+  const pipelines: PipelineSource[] = [];
+  for (const abs of listFiles(join(root, 'pipelines'), false)) {
+    const ext = extname(abs);
+    if (ext !== '.yaml' && ext !== '.yml') continue;
+    const yaml = readYamlFile(abs, rel(abs), diagnostics);
+    if (yaml) pipelines.push({ name: basename(abs, ext), file: rel(abs), yaml });
+  }
+
+  return { root, projectFile, models, seeds, macros, pipelines, diagnostics };
+}

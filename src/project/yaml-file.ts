@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isMap, isScalar, type Document } from 'yaml';
+import { error, type Diagnostic } from '../analyze/diagnostics.js';
+
+/** A parsed YAML mapping that remembers on which line each top-level key stands. */
+export interface YamlSource {
+  readonly file: string;
+  readonly data: Readonly<Record<string, unknown>>;
+  keyLine(key: string): number | undefined;
+}
+
+export function readYamlFile(
+  absPath: string,
+  file: string,
+  diagnostics: Diagnostic[],
+): YamlSource | undefined {
+  let text: string;
+  try {
+    text = readFileSync(absPath, 'utf8');
+  } catch (e) {
+    diagnostics.push(error('unreadable-file', `cannot read ${file}: ${(e as Error).message}`, { file }));
+    return undefined;
+  }
+  return parseYaml(text, file, diagnostics);
+}
+
+export function parseYaml(text: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
+  const lineCounter = new LineCounter();
+  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) {
+      const pos = lineCounter.linePos(e.pos[0]);
+      diagnostics.push(
+        error('yaml-syntax', `invalid YAML: ${e.message.split('\n')[0]}`, { file, line: pos.line, column: pos.col }),
+      );
+    }
+    return undefined;
+  }
+  const contents = doc.contents;
+  if (contents === null || (isScalar(contents) && contents.value === null)) {
+    return { file, data: {}, keyLine: () => undefined };
+  }
+  if (!isMap(contents)) {
+    diagnostics.push(error('yaml-shape', `${file} must be a mapping of keys to values`, { file, line: 1 }));
+    return undefined;
+  }
+  const lines = new Map<string, number>();
+  for (const item of contents.items) {
+    if (isScalar(item.key) && item.key.range) {
+      lines.set(String(item.key.value), lineCounter.linePos(item.key.range[0]).line);
+    }
+  }
+  const data = (doc.toJS() ?? {}) as Record<string, unknown>;
+  return { file, data, keyLine: (key) => lines.get(key) };
+}

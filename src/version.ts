@@ -1,0 +1,11 @@
+import { readFileSync } from 'node:fs';
+
+/** pipe's version, from its package.json. */
+export const PIPE_VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+})();

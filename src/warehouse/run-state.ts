@@ -1,0 +1,250 @@
+import { quoteLiteral } from '../analyze/sql-text.js';
+import type { Row, WarehouseSession } from './warehouse.js';
+
+/**
+ * Run state lives inside the warehouse, in the `_pipe` schema, so that a task's success row
+ * commits in the same transaction as its data: state and data never disagree.
+ *
+ * Task outcomes are appended, never updated: parallel workers only ever INSERT, which cannot
+ * conflict, and every attempt stays on record. A task's status is its latest outcome, or
+ * `pending` while it has none.
+ */
+
+export const STATE_SCHEMA = '_pipe';
+export const STAGING_PREFIX = '__pipe_stage__';
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+export type TaskStatus = 'pending' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+export const STATE_DDL: readonly string[] = [
+  `CREATE SCHEMA IF NOT EXISTS ${STATE_SCHEMA}`,
+  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.runs (
+    run_id VARCHAR, command VARCHAR, pipeline VARCHAR, params JSON, status VARCHAR,
+    started_at TIMESTAMP, ended_at TIMESTAMP, parent_run_id VARCHAR, pid INTEGER, version VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.tasks (
+    run_id VARCHAR, task_id VARCHAR, node VARCHAR, kind VARCHAR, ds VARCHAR,
+    interval_start TIMESTAMP, interval_end TIMESTAMP, upstream JSON, sql_hash VARCHAR, seq INTEGER)`,
+  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.task_results (
+    run_id VARCHAR, task_id VARCHAR, attempt INTEGER, status VARCHAR, started_at TIMESTAMP,
+    ended_at TIMESTAMP, rows BIGINT, error VARCHAR, error_class VARCHAR, detail VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.seeds (
+    name VARCHAR, relation VARCHAR, hash VARCHAR, loaded_at TIMESTAMP, run_id VARCHAR)`,
+];
+
+const lit = (v: string | undefined | null) => (v === undefined || v === null ? 'NULL' : quoteLiteral(v));
+const ts = (ms: number | undefined) => (ms === undefined ? 'NULL' : `make_timestamp(${Math.round(ms * 1000)}::BIGINT)`);
+const num = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? 'NULL' : String(Math.round(n)));
+
+export interface RunRecord {
+  readonly runId: string;
+  readonly command: string;
+  readonly pipeline?: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly startedAt: number;
+  readonly parentRunId?: string;
+  readonly version: string;
+}
+
+export function insertRunSql(run: RunRecord): string {
+  return `INSERT INTO ${STATE_SCHEMA}.runs VALUES (${lit(run.runId)}, ${lit(run.command)}, ${lit(run.pipeline)}, ${lit(
+    JSON.stringify(run.params),
+  )}, 'running', ${ts(run.startedAt)}, NULL, ${lit(run.parentRunId)}, ${process.pid}, ${lit(run.version)})`;
+}
+
+export function finishRunSql(runId: string, status: RunStatus, endedAt: number): string {
+  return `UPDATE ${STATE_SCHEMA}.runs SET status = ${lit(status)}, ended_at = ${ts(endedAt)} WHERE run_id = ${lit(runId)}`;
+}
+
+export interface PlannedTaskRecord {
+  readonly id: string;
+  readonly node: string;
+  readonly kind: string;
+  readonly ds?: string;
+  readonly intervalStart?: number;
+  readonly intervalEnd?: number;
+  readonly upstream: readonly string[];
+  readonly sqlHash?: string;
+}
+
+/** The planned tasks of a run, so that never-started ones can be found again after a crash. */
+export function insertTasksSql(runId: string, tasks: readonly PlannedTaskRecord[]): string[] {
+  const out: string[] = [];
+  const chunk = 500;
+  for (let i = 0; i < tasks.length; i += chunk) {
+    const values = tasks
+      .slice(i, i + chunk)
+      .map(
+        (t, j) =>
+          `(${lit(runId)}, ${lit(t.id)}, ${lit(t.node)}, ${lit(t.kind)}, ${lit(t.ds)}, ${ts(t.intervalStart)}, ${ts(
+            t.intervalEnd,
+          )}, ${lit(JSON.stringify(t.upstream))}, ${lit(t.sqlHash)}, ${i + j})`,
+      )
+      .join(',\n');
+    out.push(`INSERT INTO ${STATE_SCHEMA}.tasks VALUES ${values}`);
+  }
+  return out;
+}
+
+export interface TaskResultRecord {
+  readonly runId: string;
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly status: Exclude<TaskStatus, 'pending'>;
+  readonly startedAt?: number;
+  readonly endedAt: number;
+  readonly rows?: number;
+  readonly error?: string;
+  readonly errorClass?: string;
+  readonly detail?: string;
+}
+
+export function taskResultSql(r: TaskResultRecord): string {
+  return `INSERT INTO ${STATE_SCHEMA}.task_results VALUES (${lit(r.runId)}, ${lit(r.taskId)}, ${r.attempt}, ${lit(r.status)}, ${ts(
+    r.startedAt,
+  )}, ${ts(r.endedAt)}, ${num(r.rows)}, ${lit(r.error)}, ${lit(r.errorClass)}, ${lit(r.detail)})`;
+}
+
+export function seedLoadedSql(name: string, relation: string, hash: string, runId: string, at: number): string {
+  return `INSERT INTO ${STATE_SCHEMA}.seeds VALUES (${lit(name)}, ${lit(relation)}, ${lit(hash)}, ${ts(at)}, ${lit(runId)})`;
+}
+
+/** Creates the state schema if needed. */
+export async function ensureState(session: WarehouseSession): Promise<void> {
+  for (const s of STATE_DDL) await session.exec(s);
+}
+
+/**
+ * Called when pipe opens the warehouse for writing. DuckDB lets one process hold the file,
+ * so a run still marked `running` belongs to a process that died: mark it interrupted.
+ * Staging tables are pipe's own scratch space and are dropped.
+ */
+export async function recoverAfterCrash(session: WarehouseSession): Promise<{ interruptedRuns: string[]; droppedStaging: string[] }> {
+  const running = await session.query(`SELECT run_id FROM ${STATE_SCHEMA}.runs WHERE status = 'running'`);
+  const interruptedRuns = running.map((r) => String(r.run_id));
+  if (interruptedRuns.length > 0) {
+    await session.exec(
+      `UPDATE ${STATE_SCHEMA}.runs r SET status = 'interrupted', ended_at = coalesce(
+        (SELECT max(ended_at) FROM ${STATE_SCHEMA}.task_results t WHERE t.run_id = r.run_id), started_at)
+       WHERE status = 'running'`,
+    );
+  }
+  const staging = await session.query(
+    `SELECT schema_name, table_name FROM duckdb_tables()
+     WHERE database_name = current_database() AND starts_with(table_name, ${quoteLiteral(STAGING_PREFIX)})`,
+  );
+  const droppedStaging: string[] = [];
+  for (const r of staging) {
+    const rel = `"${String(r.schema_name)}"."${String(r.table_name)}"`;
+    await session.exec(`DROP TABLE IF EXISTS ${rel}`);
+    droppedStaging.push(rel);
+  }
+  return { interruptedRuns, droppedStaging };
+}
+
+export type RelationType = 'table' | 'view';
+
+/** Every user relation in the warehouse, as `"schema"."name"` -> table or view. */
+export async function readCatalog(session: WarehouseSession): Promise<Map<string, RelationType>> {
+  const rows = await session.query(
+    `SELECT schema_name, table_name AS name, 'table' AS type FROM duckdb_tables()
+       WHERE database_name = current_database() AND NOT temporary
+     UNION ALL
+     SELECT schema_name, view_name, 'view' FROM duckdb_views()
+       WHERE database_name = current_database() AND NOT internal AND NOT temporary`,
+  );
+  const out = new Map<string, RelationType>();
+  for (const r of rows) {
+    const rel = `"${String(r.schema_name).replaceAll('"', '""')}"."${String(r.name).replaceAll('"', '""')}"`;
+    out.set(rel, r.type as RelationType);
+  }
+  return out;
+}
+
+/** Latest loaded hash of each seed. */
+export async function readSeedHashes(session: WarehouseSession): Promise<Map<string, string>> {
+  const rows = await session.query(
+    `SELECT name, arg_max(hash, loaded_at) AS hash FROM ${STATE_SCHEMA}.seeds GROUP BY name`,
+  );
+  return new Map(rows.map((r) => [String(r.name), String(r.hash)]));
+}
+
+export interface RunSummaryRow extends Row {
+  run_id: string;
+  command: string;
+  pipeline: string | null;
+  status: RunStatus;
+  started_at: string;
+  ended_at: string | null;
+  params: string;
+  parent_run_id: string | null;
+  tasks: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  cancelled: number;
+  pending: number;
+}
+
+const LATEST_RESULTS = `(SELECT run_id, task_id, arg_max(status, attempt * 1000000000000 + epoch_ms(ended_at)) AS status,
+    max(attempt) AS attempts, min(started_at) AS started_at, max(ended_at) AS ended_at,
+    arg_max(rows, attempt * 1000000000000 + epoch_ms(ended_at)) AS rows,
+    arg_max(error, attempt * 1000000000000 + epoch_ms(ended_at)) AS error,
+    arg_max(detail, attempt * 1000000000000 + epoch_ms(ended_at)) AS detail
+  FROM ${STATE_SCHEMA}.task_results GROUP BY run_id, task_id)`;
+
+export async function listRuns(session: WarehouseSession, limit: number): Promise<RunSummaryRow[]> {
+  const rows = await session.query(
+    `SELECT r.run_id, r.command, r.pipeline, r.status, strftime(r.started_at, '%Y-%m-%d %H:%M:%S') AS started_at,
+        strftime(r.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at, r.params::VARCHAR AS params, r.parent_run_id,
+        count(t.task_id)::INTEGER AS tasks,
+        count(*) FILTER (WHERE l.status = 'succeeded')::INTEGER AS succeeded,
+        count(*) FILTER (WHERE l.status = 'failed')::INTEGER AS failed,
+        count(*) FILTER (WHERE l.status = 'skipped')::INTEGER AS skipped,
+        count(*) FILTER (WHERE l.status = 'cancelled')::INTEGER AS cancelled,
+        count(t.task_id) FILTER (WHERE l.status IS NULL)::INTEGER AS pending
+     FROM ${STATE_SCHEMA}.runs r
+     LEFT JOIN ${STATE_SCHEMA}.tasks t USING (run_id)
+     LEFT JOIN ${LATEST_RESULTS} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     GROUP BY ALL ORDER BY any_value(r.started_at) DESC, r.run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
+  );
+  return rows as RunSummaryRow[];
+}
+
+export interface TaskRow extends Row {
+  task_id: string;
+  node: string;
+  kind: string;
+  ds: string | null;
+  status: TaskStatus;
+  attempts: number | null;
+  started_at: string | null;
+  ended_at: string | null;
+  rows: string | null;
+  error: string | null;
+  detail: string | null;
+  sql_hash: string | null;
+}
+
+export async function runTasks(session: WarehouseSession, runId: string): Promise<TaskRow[]> {
+  const rows = await session.query(
+    `SELECT t.task_id, t.node, t.kind, t.ds, coalesce(l.status, 'pending') AS status, l.attempts,
+        strftime(l.started_at, '%Y-%m-%d %H:%M:%S') AS started_at, strftime(l.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at,
+        l.rows, l.error, l.detail, t.sql_hash
+     FROM ${STATE_SCHEMA}.tasks t
+     LEFT JOIN ${LATEST_RESULTS} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     WHERE t.run_id = ${quoteLiteral(runId)} ORDER BY t.seq`,
+  );
+  return rows as TaskRow[];
+}
+
+export async function runExists(session: WarehouseSession, runId: string): Promise<boolean> {
+  const rows = await session.query(`SELECT 1 FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)}`);
+  return rows.length > 0;
+}
+
+export async function stateExists(session: WarehouseSession): Promise<boolean> {
+  const rows = await session.query(
+    `SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = '${STATE_SCHEMA}' AND table_name = 'runs'`,
+  );
+  return rows.length > 0;
+}

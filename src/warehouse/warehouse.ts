@@ -1,0 +1,57 @@
+/**
+ * The narrow seam between pipe and a database engine. Strategies produce SQL as data; a
+ * warehouse only executes it. DuckDB (`duckdb-warehouse.ts`) is the embedded default.
+ */
+
+export type Row = Record<string, unknown>;
+
+/** One connection; pipe gives each worker its own. */
+export interface WarehouseSession {
+  /** Runs one statement; returns the rows it changed or created, when the engine reports them. */
+  exec(sql: string): Promise<number | undefined>;
+  /** Runs a query and returns its rows as JSON-friendly objects (big integers as strings). */
+  query(sql: string): Promise<Row[]>;
+  /**
+   * Runs the statements in one transaction: all of them commit, or none does.
+   * Returns what `exec` returned for each statement.
+   */
+  transaction(statements: readonly string[]): Promise<(number | undefined)[]>;
+  /** Asks the statement in progress to stop; it then fails with an interrupt error. */
+  interrupt(): void;
+  close(): void;
+}
+
+export interface Warehouse {
+  /** What users see: the path of the warehouse file. */
+  readonly location: string;
+  session(): Promise<WarehouseSession>;
+  close(): void;
+}
+
+/** Whether re-running the same work may succeed: decides retries, never the user's data. */
+export type ErrorClass = 'transient' | 'permanent';
+
+/** An error the database raised, with its kind ("Binder", "Conversion", ...) split out. */
+export class WarehouseError extends Error {
+  constructor(
+    message: string,
+    readonly kind: string,
+    readonly errorClass: ErrorClass,
+  ) {
+    super(message);
+  }
+}
+
+/** The warehouse file is held by another process. */
+export class WarehouseLockedError extends Error {
+  constructor(
+    readonly location: string,
+    readonly holderPid: number | undefined,
+    readonly holder: string | undefined,
+  ) {
+    super(
+      `the warehouse ${location} is in use by another process${holderPid ? ` (PID ${holderPid}${holder ? `, ${holder}` : ''})` : ''}; ` +
+        'wait for it to finish or stop it, then try again',
+    );
+  }
+}
