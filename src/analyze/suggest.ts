@@ -4,7 +4,7 @@ import { closest, distance } from 'fastest-levenshtein';
 export function suggest(name: string, candidates: readonly string[]): string | undefined {
   if (candidates.length === 0) return undefined;
   const best = closest(name, candidates as string[]);
-  const limit = Math.max(2, Math.floor(name.length / 3));
+  const limit = Math.max(1, Math.floor(name.length / 3));
   return distance(name, best) <= limit ? best : undefined;
 }
 

@@ -35,7 +35,7 @@ const POSITION_RE = /^\(([^)]*)\)(?: \[Line (\d+), Column (\d+)\])?\s*\n?\s*/;
  * Nunjucks reports positions inconsistently: parse errors and undefined output are 1-based,
  * errors raised while calling a function are 0-based (and dropped entirely on line 0).
  */
-function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render'): Diagnostic {
+function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render', source?: string): Diagnostic {
   const raw = e instanceof Error ? e.message : String(e);
   const m = POSITION_RE.exec(raw);
   let message = m ? raw.slice(m[0].length) : raw;
@@ -52,10 +52,24 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render')
     }
   }
   if (message.startsWith('attempted to output null or undefined value')) {
-    message = 'undefined value in template output (unknown variable, or a value that is null)';
+    const expr = source && line ? outputExpression(source, line, column ?? 1) : undefined;
+    message = expr
+      ? `'${expr}' is undefined (or null) in template output`
+      : 'undefined value in template output (unknown variable, or a value that is null)';
   }
   const code = phase === 'parse' ? 'template-syntax' : 'template-render';
   return error(code, message, { file, line, column });
+}
+
+/** The `{{ ... }}` expression that starts at or before a 1-based position, for naming what was undefined. */
+function outputExpression(source: string, line: number, column: number): string | undefined {
+  const text = source.split('\n')[line - 1];
+  if (text === undefined) return undefined;
+  const open = text.lastIndexOf('{{', column + 1);
+  if (open < 0) return undefined;
+  const close = text.indexOf('}}', open);
+  const expr = text.slice(open + 2, close < 0 ? undefined : close).replace(/^-/, '').replace(/-$/, '').trim();
+  return expr || undefined;
 }
 
 type Keywords = Record<string, unknown> & { __keywords?: boolean };
@@ -71,6 +85,7 @@ function splitKeywords(args: unknown[]): { positional: unknown[]; keywords: Reco
 
 export interface CompiledTemplate {
   readonly file: string;
+  readonly source: string;
   readonly template: nunjucks.Template;
 }
 
@@ -154,7 +169,7 @@ export class TemplateEngine {
   /** Compiles once; the compiled template is rendered for every date it is needed for. */
   compile(file: string, source: string): CompiledTemplate | Diagnostic {
     try {
-      return { file, template: new nunjucks.Template(source, this.env, file, true) };
+      return { file, source, template: new nunjucks.Template(source, this.env, file, true) };
     } catch (e) {
       return templateDiagnostic(e, file, 'parse');
     }
@@ -165,7 +180,7 @@ export class TemplateEngine {
     try {
       return compiled.template.render({});
     } catch (e) {
-      throw new RenderFailure(templateDiagnostic(e, compiled.file, 'render'));
+      throw new RenderFailure(templateDiagnostic(e, compiled.file, 'render', compiled.source));
     } finally {
       this.active = undefined;
     }

@@ -38,7 +38,6 @@ export function nodeKind(n: PipeNode): string {
 
 export async function compile(options: CompileOptions): Promise<{ models: CompiledModel[]; notes: string[] }> {
   const files = loadFiles(options);
-  if (hasErrors(files.diagnostics)) throw new DiagnosticError(files.diagnostics);
   const { interval } = resolveInterval(options.date, options.clock);
   const notes: string[] = [];
   let existing = new Set<string>();
@@ -78,7 +77,6 @@ export interface GraphOptions extends ProjectOptions, SelectionOptions {
 /** The selected nodes in dependency order, for `pipe dag` and `pipe ls`. */
 export function listNodes(options: GraphOptions): DagNode[] {
   const files = loadFiles(options);
-  if (hasErrors(files.diagnostics)) throw new DiagnosticError(files.diagnostics);
   const { interval } = resolveInterval(options.date, options.clock);
   const { analysis, selected } = analyzeAndSelect(files, { ...options, interval });
   return topologicalOrder(analysis.graph)
@@ -107,7 +105,14 @@ export async function history(options: HistoryOptions): Promise<History> {
   const session = await warehouse.session();
   try {
     if (!(await stateExists(session))) return { kind: 'runs', runs: [] };
-    if (options.runId === undefined) return { kind: 'runs', runs: await listRuns(session, options.limit ?? 20) };
+    if (options.runId === undefined) {
+      // Having opened the file proves no pipe process is writing to it: a run still marked
+      // running died without finishing (the next write run records it as interrupted).
+      const runs = (await listRuns(session, options.limit ?? 20)).map((r) =>
+        r.status === 'running' ? { ...r, status: 'interrupted' as const } : r,
+      );
+      return { kind: 'runs', runs };
+    }
     if (!(await runExists(session, options.runId))) {
       throw new DiagnosticError([error('unknown-run', `no run '${options.runId}' in ${dbPath}`, undefined, { hint: 'pipe history lists recent runs' })]);
     }

@@ -51,7 +51,6 @@ export function newRunId(now = Date.now()): string {
  */
 export async function run(options: RunOptions): Promise<RunOutcome> {
   const files = loadFiles(options);
-  if (hasErrors(files.diagnostics)) throw new DiagnosticError(files.diagnostics);
   const { interval, isDefault } = resolveInterval(options.date, options.clock);
   const dbPath = warehousePath(options, files.root, files.projectFile?.data.warehouse as string ?? 'warehouse.duckdb');
 
