@@ -1,3 +1,4 @@
+import ms, { type StringValue } from 'ms';
 import { error, type Diagnostic, type Location } from './diagnostics.js';
 import { asStringList, checkKeys } from './validate-keys.js';
 
@@ -14,9 +15,52 @@ export interface ModelConfig {
   /** Schema the model is published in. */
   readonly schema: string;
   readonly description?: string;
+  /** Automatic retries of transient errors (not in backfills unless --retries). */
+  readonly retries?: number;
+  /** Delay before the first retry, in milliseconds. */
+  readonly retry_delay_ms?: number;
 }
 
-export const MODEL_CONFIG_KEYS = ['materialized', 'partition_by', 'tags', 'depends_on_past', 'schema', 'description'] as const;
+export const MODEL_CONFIG_KEYS = [
+  'materialized',
+  'partition_by',
+  'tags',
+  'depends_on_past',
+  'schema',
+  'description',
+  'retries',
+  'retry_delay',
+] as const;
+
+/** The most automatic retries pipe allows: more would hide real problems. */
+export const MAX_RETRIES = 10;
+
+/** Parses `retries` and `retry_delay` (e.g. '30s', '2m', or milliseconds as a number). */
+export function readRetry(
+  raw: Readonly<Record<string, unknown>>,
+  bad: (key: string, message: string) => void,
+): { retries?: number; retry_delay_ms?: number } {
+  let retries: number | undefined;
+  if (raw.retries !== undefined) {
+    const n = raw.retries;
+    if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_RETRIES) retries = n;
+    else bad('retries', `retries must be a whole number from 0 to ${MAX_RETRIES}`);
+  }
+  let retry_delay_ms: number | undefined;
+  if (raw.retry_delay !== undefined) {
+    const d = parseDuration(raw.retry_delay);
+    if (d !== undefined) retry_delay_ms = d;
+    else bad('retry_delay', "retry_delay must be a duration like '30s', '5m' or '1h'");
+  }
+  return { retries, retry_delay_ms };
+}
+
+export function parseDuration(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+  if (typeof value !== 'string') return undefined;
+  const n = ms(value.trim() as StringValue);
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined;
+}
 
 export const DEFAULT_SCHEMA = 'main';
 
@@ -81,5 +125,5 @@ export function validateModelConfig(
     else bad('description', 'description must be text');
   }
 
-  return { materialized, partition_by, tags, depends_on_past, schema, description };
+  return { materialized, partition_by, tags, depends_on_past, schema, description, ...readRetry(raw, bad) };
 }

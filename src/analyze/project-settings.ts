@@ -1,5 +1,6 @@
 import { error, type Diagnostic } from './diagnostics.js';
 import { asPositiveInt, asStringList, checkKeys } from './validate-keys.js';
+import { readRetry } from './model-config.js';
 import type { PipelineSource, ProjectFiles } from '../project/load-project.js';
 import { PROJECT_FILE } from '../project/load-project.js';
 
@@ -24,9 +25,12 @@ export interface Pipeline {
   readonly exclude: readonly string[];
   readonly vars: Readonly<Record<string, unknown>>;
   readonly threads?: number;
+  /** Default retries for its models' transient errors. */
+  readonly retries?: number;
+  readonly retry_delay_ms?: number;
 }
 
-export const PIPELINE_KEYS = ['description', 'select', 'exclude', 'vars', 'threads'] as const;
+export const PIPELINE_KEYS = ['description', 'select', 'exclude', 'vars', 'threads', 'retries', 'retry_delay'] as const;
 
 function asVars(value: unknown): Record<string, unknown> | undefined {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
@@ -80,5 +84,6 @@ export function readPipeline(source: PipelineSource, diagnostics: Diagnostic[]):
     exclude: list('exclude'),
     vars: vars ?? {},
     threads,
+    ...readRetry(d, (key, message) => diagnostics.push(error('bad-config', message, at(key)))),
   };
 }

@@ -3,6 +3,9 @@ import { parse as parseYamlValue } from 'yaml';
 import { DiagnosticError, error } from '../analyze/diagnostics.js';
 import { compile, history, listNodes } from '../commands/inspect.js';
 import { run } from '../commands/run.js';
+import { backfill, backfillDryRun } from '../commands/backfill.js';
+import { retry } from '../commands/retry.js';
+import { formatPlan } from './format-plan.js';
 import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
 import type { Logger } from '../logging/logger.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
@@ -80,16 +83,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .showHelpAfterError('(pipe --help lists the commands)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-  common(
-    program
-      .command('run')
-      .description('build the models for one date, in dependency order')
-      .argument('[pipeline]', 'pipeline in pipelines/ to run (default: every model)')
-      .option('-d, --date <YYYY-MM-DD>', 'the date to build (default: yesterday)')
-      .option('-t, --threads <n>', 'models built at once (default: the pipeline, pipe.yaml, else 4)', positiveInt('--threads'))
-      .option('--full-refresh', 'rebuild incremental models from nothing and reload seeds'),
-  ).action(async (pipeline: string | undefined, o: Common & { date?: string; threads?: number; fullRefresh?: boolean }) => {
-    const logger = makeLogger(o);
+  /** Ctrl-C once: stop starting tasks and roll back running ones. Twice: exit at once. */
+  const interruptible = async (logger: Logger, body: (signal: AbortSignal) => Promise<number>): Promise<number> => {
     const controller = new AbortController();
     let interrupts = 0;
     const onSignal = () => {
@@ -105,6 +100,29 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
+      return await body(controller.signal);
+    } catch (e) {
+      return report(e, logger);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      logger.close();
+    }
+  };
+  const statusCode = (status: 'succeeded' | 'failed' | 'cancelled') =>
+    status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.interrupted : EXIT.taskFailed;
+
+  common(
+    program
+      .command('run')
+      .description('build the models for one date, in dependency order')
+      .argument('[pipeline]', 'pipeline in pipelines/ to run (default: every model)')
+      .option('-d, --date <YYYY-MM-DD>', 'the date to build (default: yesterday)')
+      .option('-t, --threads <n>', 'models built at once (default: the pipeline, pipe.yaml, else 4)', positiveInt('--threads'))
+      .option('--full-refresh', 'rebuild incremental models from nothing and reload seeds'),
+  ).action(async (pipeline: string | undefined, o: Common & { date?: string; threads?: number; fullRefresh?: boolean }) => {
+    const logger = makeLogger(o);
+    exitCode = await interruptible(logger, async (signal) => {
       const outcome = await run({
         project: o.project,
         db: o.db,
@@ -115,18 +133,84 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         vars: o.var,
         threads: o.threads,
         fullRefresh: o.fullRefresh,
-        signal: controller.signal,
+        signal,
         emit: (e) => logger.handle(e),
       });
-      exitCode = outcome.status === 'succeeded' ? EXIT.ok : outcome.status === 'cancelled' ? EXIT.interrupted : EXIT.taskFailed;
-    } catch (e) {
-      exitCode = report(e, logger);
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      logger.close();
-    }
+      return statusCode(outcome.status);
+    });
   });
+
+  common(
+    program
+      .command('backfill')
+      .description('build a range of dates: incremental models once per date, tables and views once at the end')
+      .argument('[pipeline]', 'pipeline in pipelines/ to backfill (default: every model)')
+      .requiredOption('--start <YYYY-MM-DD>', 'first date (inclusive)')
+      .requiredOption('--end <YYYY-MM-DD>', 'last date (inclusive)')
+      .option('-p, --parallel <n>', 'most dates in flight at once; starts at 1 and doubles as dates succeed', positiveInt('--parallel'), 1)
+      .option('-t, --threads <n>', 'most tasks running at once (default: the larger of --parallel and the configured threads)', positiveInt('--threads'))
+      .addOption(new Option('--order <order>', 'which dates go first').choices(['oldest', 'newest']).default('oldest'))
+      .option('--max-failures <k>', 'stop starting tasks after K failed tasks', positiveInt('--max-failures'))
+      .option('--retries <n>', 'retry transient errors up to N times (default: no retries in a backfill)', (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new CommanderError(EXIT.badInput, 'pipe.badInt', `--retries must be a whole number, got '${v}'`);
+        return n;
+      })
+      .option('--dry-run', 'print the plan (which model runs for which dates, in which order) and write nothing'),
+  ).action(
+    async (
+      pipeline: string | undefined,
+      o: Common & { start: string; end: string; parallel: number; threads?: number; order: 'oldest' | 'newest'; maxFailures?: number; retries?: number; dryRun?: boolean },
+    ) => {
+      const logger = makeLogger(o);
+      const options = {
+        project: o.project,
+        db: o.db,
+        pipeline,
+        start: o.start,
+        end: o.end,
+        parallel: o.parallel,
+        threads: o.threads,
+        order: o.order,
+        maxFailures: o.maxFailures,
+        retries: o.retries,
+        select: o.select,
+        exclude: o.exclude,
+        vars: o.var,
+        emit: (e: Parameters<Logger['handle']>[0]) => logger.handle(e),
+      };
+      if (o.dryRun) {
+        try {
+          const plan = await backfillDryRun(options);
+          logger.result(formatPlan(plan, { start: o.start, end: o.end, order: o.order, parallel: o.parallel }, Boolean(o.json)));
+        } catch (e) {
+          exitCode = report(e, logger);
+        }
+        return;
+      }
+      exitCode = await interruptible(logger, async (signal) => statusCode((await backfill({ ...options, signal })).status));
+    },
+  );
+
+  program
+    .command('retry')
+    .description('re-run the failed, skipped, cancelled and never-started tasks of a run, with its dates, vars and selection')
+    .argument('[run_id]', 'the run to complete (default: the latest run that did not fully succeed)')
+    .option('--project <dir>', 'project directory', '.')
+    .option('--db <path>', 'warehouse file (default: warehouse.duckdb in the project)')
+    .option('--json', 'print one JSON object per line per event')
+    .option('-t, --threads <n>', 'most tasks running at once (default: as the original run)', positiveInt('--threads'))
+    .action(async (runId: string | undefined, o: Common & { threads?: number }) => {
+      const logger = makeLogger(o);
+      exitCode = await interruptible(logger, async (signal) => {
+        const outcome = await retry({ project: o.project, db: o.db, runId, threads: o.threads, signal, emit: (e) => logger.handle(e) });
+        if ('nothingToDo' in outcome) {
+          logger.handle({ type: 'notice', message: outcome.nothingToDo });
+          return EXIT.ok;
+        }
+        return statusCode(outcome.status);
+      });
+    });
 
   common(
     program

@@ -11,15 +11,15 @@ export function formatHistory(h: History, json: boolean): string {
     if (json) return h.runs.map((r) => JSON.stringify({ type: 'run', ...r, params: JSON.parse(r.params) })).join('\n');
     if (h.runs.length === 0) return 'no runs yet';
     return table(
-      ['RUN', 'COMMAND', 'STATUS', 'STARTED', 'DATE', 'TASKS', 'OK', 'FAILED', 'SKIPPED', 'CANCELLED', 'PENDING'],
+      ['RUN', 'COMMAND', 'STATUS', 'STARTED', 'DATES', 'TASKS', 'OK', 'FAILED', 'SKIPPED', 'CANCELLED', 'REMAINING'],
       h.runs.map((r) => {
-        const p = JSON.parse(r.params) as { ds?: string };
+        const p = JSON.parse(r.params) as { ds?: string; start?: string; end?: string };
         return [
-          r.run_id,
+          `${r.run_id}${r.parent_run_id ? ` ← ${r.parent_run_id}` : ''}`,
           `${r.command}${r.pipeline ? ` ${r.pipeline}` : ''}`,
           r.status,
           r.started_at,
-          p.ds ?? '',
+          p.start ? `${p.start}..${p.end}` : (p.ds ?? ''),
           String(r.tasks),
           String(r.succeeded),
           String(r.failed),

@@ -58,9 +58,12 @@ export function resolveInterval(date: string | undefined, clock: Clock = systemC
 }
 
 /** Opens the warehouse only if its file exists, to read what is in it. */
-export async function catalogIfExists(path: string): Promise<{ warehouse?: Warehouse; catalog: Map<string, RelationType> }> {
+export async function catalogIfExists(
+  path: string,
+  readOnly = false,
+): Promise<{ warehouse?: Warehouse; catalog: Map<string, RelationType> }> {
   if (!existsSync(path)) return { catalog: new Map() };
-  const warehouse = await DuckDBWarehouse.open(path);
+  const warehouse = await DuckDBWarehouse.open(path, { readOnly });
   const session = await warehouse.session();
   try {
     return { warehouse, catalog: await readCatalog(session) };

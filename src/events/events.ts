@@ -31,15 +31,51 @@ export type PipeEvent =
       readonly runId: string;
       readonly command: string;
       readonly pipeline?: string;
+      /** The run's date; for a backfill, its last date. */
       readonly ds: string;
       readonly dateIsDefault: boolean;
+      /** A backfill's inclusive range. */
+      readonly start?: string;
+      readonly end?: string;
+      /** A retry's original run. */
+      readonly retryOf?: string;
       readonly warehouse: string;
       readonly threads: number;
       readonly tasks: number;
     }
   | { readonly type: 'task-started'; readonly runId: string; readonly task: TaskRef }
-  | { readonly type: 'task-succeeded'; readonly runId: string; readonly task: TaskRef; readonly rows?: number; readonly ms: number }
-  | { readonly type: 'task-failed'; readonly runId: string; readonly task: TaskRef; readonly error: TaskError; readonly ms: number }
+  | {
+      readonly type: 'task-succeeded';
+      readonly runId: string;
+      readonly task: TaskRef;
+      readonly rows?: number;
+      readonly attempts: number;
+      readonly ms: number;
+    }
+  | {
+      readonly type: 'task-failed';
+      readonly runId: string;
+      readonly task: TaskRef;
+      readonly error: TaskError;
+      readonly attempts: number;
+      readonly ms: number;
+    }
+  /** A transient error; the task is tried again after a delay. */
+  | { readonly type: 'task-retrying'; readonly runId: string; readonly task: TaskRef; readonly attempt: number; readonly error: TaskError }
+  /** Backfill progress, whenever a date starts or finishes. */
+  | {
+      readonly type: 'progress';
+      readonly runId: string;
+      readonly datesTotal: number;
+      readonly datesDone: number;
+      readonly datesFailed: number;
+      readonly datesInFlight: number;
+      /** Dates allowed in flight now (slow start). */
+      readonly parallel: number;
+      readonly maxParallel: number;
+      readonly elapsedMs: number;
+      readonly etaMs?: number;
+    }
   | { readonly type: 'task-skipped'; readonly runId: string; readonly task: TaskRef; readonly reason: SkipReason; readonly detail: string }
   | { readonly type: 'task-cancelled'; readonly runId: string; readonly task: TaskRef; readonly started: boolean }
   | {
@@ -50,7 +86,10 @@ export type PipeEvent =
       readonly failed: number;
       readonly skipped: number;
       readonly cancelled: number;
+      readonly pending: number;
       readonly ms: number;
+      /** The command that re-runs what did not succeed. */
+      readonly retryCommand?: string;
     }
   | { readonly type: 'diagnostic'; readonly diagnostic: Diagnostic }
   | { readonly type: 'notice'; readonly message: string };

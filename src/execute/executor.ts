@@ -1,16 +1,22 @@
 import pLimit from 'p-limit';
+import pRetry from 'p-retry';
 import type { EventSink, TaskError, TaskRef } from '../events/events.js';
 import type { Task } from '../plan/task.js';
 import { taskResultSql, type TaskResultRecord } from '../warehouse/run-state.js';
 import { WarehouseError, type Warehouse, type WarehouseSession } from '../warehouse/warehouse.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { NO_RETRIES, type RetryPolicy } from '../plan/retry-policy.js';
 import { SessionPool } from './session-pool.js';
+import { SlowStart } from './slow-start.js';
 
 /**
  * Runs planned tasks in dependency order, at most `threads` at a time, each on its own
  * connection. A failure skips everything downstream of it while independent branches go on;
  * an abort (Ctrl-C) stops starting tasks and interrupts the running ones, whose
- * transactions roll back.
+ * transactions roll back. Tasks that carry a `group` (a backfill's date) are admitted a
+ * group at a time: at most `parallel` groups in flight, grown by slow start.
+ *
+ * The order of `tasks` is their priority: among ready tasks the earliest starts first.
  */
 
 export interface ExecuteInput {
@@ -20,6 +26,14 @@ export interface ExecuteInput {
   readonly threads: number;
   readonly emit: EventSink;
   readonly signal?: AbortSignal;
+  /** Most groups (dates) in flight at once; default unlimited. */
+  readonly parallel?: number;
+  /** Start with one group in flight and double as groups succeed (default true when `parallel` is set). */
+  readonly slowStart?: boolean;
+  /** Stop starting tasks after this many failed tasks; in-flight tasks finish. */
+  readonly maxFailures?: number;
+  /** Overrides every task's own retry policy (backfills turn retries off unless asked). */
+  readonly retryOverride?: RetryPolicy;
 }
 
 export interface ExecuteResult {
@@ -28,6 +42,8 @@ export interface ExecuteResult {
   readonly failed: number;
   readonly skipped: number;
   readonly cancelled: number;
+  /** Tasks never started (after an abort or --max-failures). */
+  readonly pending: number;
 }
 
 type Outcome = 'succeeded' | 'failed' | 'cancelled' | 'not-started';
@@ -53,114 +69,232 @@ export function taskRef(t: Task): TaskRef {
   return { id: t.id, model: t.node, kind: t.kind, file: t.file, ds: t.ds };
 }
 
+interface GroupState {
+  total: number;
+  settled: number;
+  failed: boolean;
+  started: boolean;
+}
+
 export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   const { tasks, runId, emit, signal } = input;
   const threads = Math.max(1, Math.min(input.threads, tasks.length || 1));
   const pool = await SessionPool.create(input.warehouse, threads);
-  const limit = pLimit(threads);
   const mutex = new KeyedMutex();
+  const limit = pLimit(threads);
+  const startedAt = Date.now();
 
-  const byId = new Map(tasks.map((t) => [t.id, t]));
-  const waiting = new Map(tasks.map((t) => [t.id, t.upstream.filter((u) => byId.has(u)).length]));
-  const downstream = new Map<string, string[]>(tasks.map((t) => [t.id, []]));
-  for (const t of tasks) for (const u of t.upstream) downstream.get(u)?.push(t.id);
-  const settled = new Set<string>();
+  const index = new Map(tasks.map((t, i) => [t.id, i]));
+  const waiting = tasks.map((t) => t.upstream.filter((u) => index.has(u)).length);
+  const downstream: number[][] = tasks.map(() => []);
+  tasks.forEach((t, i) => {
+    for (const u of t.upstream) {
+      const j = index.get(u);
+      if (j !== undefined) downstream[j].push(i);
+    }
+  });
+  const settled = new Array<boolean>(tasks.length).fill(false);
   const counts = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
 
-  const record = async (session: WarehouseSession, r: Omit<TaskResultRecord, 'runId' | 'attempt'>) => {
-    await session.exec(taskResultSql({ runId, attempt: 1, ...r })).catch(() => undefined);
+  const groups = new Map<string, GroupState>();
+  for (const t of tasks) {
+    if (t.group === undefined) continue;
+    const g = groups.get(t.group) ?? { total: 0, settled: 0, failed: false, started: false };
+    g.total++;
+    groups.set(t.group, g);
+  }
+  const gated = input.parallel !== undefined && groups.size > 0;
+  const window = new SlowStart(input.parallel ?? Number.MAX_SAFE_INTEGER, input.slowStart === false ? (input.parallel ?? 1) : 1);
+  let groupsInFlight = 0;
+  let groupsDone = 0;
+  let groupsFailed = 0;
+  let stopped = false;
+
+  const progress = () => {
+    if (!gated) return;
+    const elapsedMs = Date.now() - startedAt;
+    const finished = groupsDone + groupsFailed;
+    emit({
+      type: 'progress',
+      runId,
+      datesTotal: groups.size,
+      datesDone: groupsDone,
+      datesFailed: groupsFailed,
+      datesInFlight: groupsInFlight,
+      parallel: window.current,
+      maxParallel: input.parallel!,
+      elapsedMs,
+      etaMs: finished > 0 ? Math.round((elapsedMs / finished) * (groups.size - finished)) : undefined,
+    });
   };
 
-  const skipDownstream = async (failed: Task, session: WarehouseSession) => {
-    const stack = [...(downstream.get(failed.id) ?? [])];
-    {
-      while (stack.length > 0) {
-        const id = stack.pop()!;
-        if (settled.has(id)) continue;
-        settled.add(id);
-        const t = byId.get(id)!;
-        const detail = `upstream ${failed.node}${failed.ds ? ` (${failed.ds})` : ''} failed`;
-        counts.skipped++;
-        await record(session, { taskId: id, status: 'skipped', endedAt: Date.now(), detail });
-        emit({ type: 'task-skipped', runId, task: taskRef(t), reason: 'upstream-failed', detail });
-        stack.push(...(downstream.get(id) ?? []));
+  const settle = (i: number, outcome: 'succeeded' | 'failed' | 'skipped' | 'cancelled') => {
+    settled[i] = true;
+    const group = tasks[i].group;
+    const g = group === undefined ? undefined : groups.get(group);
+    if (outcome === 'failed') {
+      window.taskFailed();
+      if (input.maxFailures !== undefined && counts.failed >= input.maxFailures && !stopped) {
+        stopped = true;
+        emit({
+          type: 'notice',
+          message: `${counts.failed} task${counts.failed === 1 ? '' : 's'} failed (--max-failures ${input.maxFailures}): starting no new tasks; running ones finish`,
+        });
       }
+    }
+    if (!g) return;
+    g.settled++;
+    if (outcome === 'failed' || outcome === 'cancelled') g.failed = true;
+    if (g.settled === g.total) {
+      if (g.started) groupsInFlight--;
+      if (g.failed) groupsFailed++;
+      else {
+        groupsDone++;
+        window.dateSucceeded();
+      }
+      progress();
     }
   };
 
-  const runOne = async (task: Task): Promise<Outcome> => {
-    if (signal?.aborted) return 'not-started';
+  const record = async (session: WarehouseSession, r: Omit<TaskResultRecord, 'runId'>) => {
+    await session.exec(taskResultSql({ runId, ...r })).catch(() => undefined);
+  };
+
+  const skipDownstream = async (failed: number, session: WarehouseSession) => {
+    const f = tasks[failed];
+    const detail = `upstream ${f.node}${f.ds ? ` (${f.ds})` : ''} failed`;
+    const stack = [...downstream[failed]];
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      if (settled[i]) continue;
+      counts.skipped++;
+      settle(i, 'skipped');
+      await record(session, { taskId: tasks[i].id, attempt: 1, status: 'skipped', endedAt: Date.now(), detail });
+      emit({ type: 'task-skipped', runId, task: taskRef(tasks[i]), reason: 'upstream-failed', detail });
+      stack.push(...downstream[i]);
+    }
+  };
+
+  /** Runs a task's steps once; throws what failed. */
+  const attempt = async (task: Task, session: WarehouseSession, attemptNo: number, startedAtMs: number): Promise<number | undefined> => {
+    let rows: number | undefined;
+    for (const step of task.steps) {
+      switch (step.kind) {
+        case 'statement': {
+          const n = await session.exec(step.sql);
+          if (step.countsRows) rows = n;
+          break;
+        }
+        case 'assert-empty': {
+          const sample = await session.query(step.sql);
+          if (sample.length > 0) {
+            const [{ n }] = await session.query(step.countSql);
+            throw new TaskDataError(`${String(n)} ${step.message}`, sample);
+          }
+          break;
+        }
+        case 'publish': {
+          const results = await mutex.run(task.lockKey, () =>
+            session.transaction([
+              ...step.statements,
+              ...(task.stateStatements ?? []),
+              taskResultSql({ runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: startedAtMs, endedAt: Date.now(), rows }),
+            ]),
+          );
+          if (step.countsRowsAt !== undefined) rows = results[step.countsRowsAt];
+          break;
+        }
+        case 'cleanup':
+          break;
+        default: {
+          const never: never = step;
+          throw new Error(`internal error: step ${JSON.stringify(never)}`);
+        }
+      }
+    }
+    return rows;
+  };
+
+  const cleanup = async (task: Task, session: WarehouseSession) => {
+    for (const step of task.steps) {
+      if (step.kind === 'cleanup') await session.exec(step.sql).catch(() => undefined);
+    }
+  };
+
+  const runOne = async (i: number): Promise<Outcome> => {
+    const task = tasks[i];
+    if (signal?.aborted || stopped) return 'not-started';
     const session = pool.acquire();
-    const startedAt = Date.now();
+    const taskStart = Date.now();
     try {
       if (task.upToDate !== undefined) {
-        await record(session, { taskId: task.id, status: 'succeeded', startedAt, endedAt: startedAt, detail: task.upToDate });
+        await record(session, { taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: taskStart, detail: task.upToDate });
         emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'up-to-date', detail: task.upToDate });
         return 'succeeded';
       }
       emit({ type: 'task-started', runId, task: taskRef(task) });
+      const policy = input.retryOverride ?? task.retry ?? NO_RETRIES;
+      let attemptNo = 0;
+      let attemptStart = taskStart;
       let rows: number | undefined;
       try {
-        for (const step of task.steps) {
-          switch (step.kind) {
-            case 'statement': {
-              const n = await session.exec(step.sql);
-              if (step.countsRows) rows = n;
-              break;
-            }
-            case 'assert-empty': {
-              const sample = await session.query(step.sql);
-              if (sample.length > 0) {
-                const [{ n }] = await session.query(step.countSql);
-                throw new TaskDataError(`${String(n)} ${step.message}`, sample);
+        rows = await pRetry(
+          async () => {
+            attemptNo++;
+            attemptStart = Date.now();
+            return attempt(task, session, attemptNo, attemptStart);
+          },
+          {
+            retries: policy.retries,
+            minTimeout: policy.delayMs,
+            maxTimeout: Math.max(policy.delayMs, policy.maxDelayMs),
+            factor: 2,
+            randomize: true,
+            signal,
+            shouldRetry: ({ error }) => !signal?.aborted && toTaskError(error).errorClass === 'transient',
+            onFailedAttempt: async ({ error, retriesLeft }) => {
+              await cleanup(task, session);
+              const e = toTaskError(error);
+              if (retriesLeft > 0 && e.errorClass === 'transient' && !signal?.aborted) {
+                await record(session, {
+                  taskId: task.id,
+                  attempt: attemptNo,
+                  status: 'failed',
+                  startedAt: attemptStart,
+                  endedAt: Date.now(),
+                  error: e.message,
+                  errorClass: e.errorClass,
+                  detail: 'will retry',
+                });
+                emit({ type: 'task-retrying', runId, task: taskRef(task), attempt: attemptNo, error: e });
               }
-              break;
-            }
-            case 'publish': {
-              const endedAt = Date.now();
-              const results = await mutex.run(task.lockKey, () =>
-                session.transaction([
-                  ...step.statements,
-                  ...(task.stateStatements ?? []),
-                  taskResultSql({ runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt, endedAt, rows }),
-                ]),
-              );
-              if (step.countsRowsAt !== undefined) rows = results[step.countsRowsAt];
-              break;
-            }
-            case 'cleanup':
-              break;
-            default: {
-              const never: never = step;
-              throw new Error(`internal error: step ${JSON.stringify(never)}`);
-            }
-          }
-        }
+            },
+          },
+        );
       } catch (e) {
-        for (const step of task.steps) {
-          if (step.kind === 'cleanup') await session.exec(step.sql).catch(() => undefined);
-        }
-        const ms = Date.now() - startedAt;
+        await cleanup(task, session);
         if (signal?.aborted) {
-          await record(session, { taskId: task.id, status: 'cancelled', startedAt, endedAt: Date.now(), detail: 'interrupted' });
+          await record(session, { taskId: task.id, attempt: Math.max(1, attemptNo), status: 'cancelled', startedAt: attemptStart, endedAt: Date.now(), detail: 'interrupted' });
           emit({ type: 'task-cancelled', runId, task: taskRef(task), started: true });
           return 'cancelled';
         }
         const error = toTaskError(e);
+        counts.failed++;
         await record(session, {
           taskId: task.id,
+          attempt: Math.max(1, attemptNo),
           status: 'failed',
-          startedAt,
+          startedAt: attemptStart,
           endedAt: Date.now(),
           error: error.message,
           errorClass: error.errorClass,
         });
-        emit({ type: 'task-failed', runId, task: taskRef(task), error, ms });
-        settled.add(task.id);
-        await skipDownstream(task, session);
+        emit({ type: 'task-failed', runId, task: taskRef(task), error, attempts: Math.max(1, attemptNo), ms: Date.now() - taskStart });
+        settle(i, 'failed');
+        await skipDownstream(i, session);
         return 'failed';
       }
-      emit({ type: 'task-succeeded', runId, task: taskRef(task), rows, ms: Date.now() - startedAt });
+      emit({ type: 'task-succeeded', runId, task: taskRef(task), rows, attempts: attemptNo, ms: Date.now() - taskStart });
       return 'succeeded';
     } finally {
       pool.release(session);
@@ -170,52 +304,84 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   const onAbort = () => pool.interruptAll();
   signal?.addEventListener('abort', onAbort);
 
+  // Ready tasks, kept sorted by index (= priority).
+  const ready: number[] = [];
+  const makeReady = (i: number) => {
+    let lo = 0;
+    let hi = ready.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ready[mid] < i) lo = mid + 1;
+      else hi = mid;
+    }
+    ready.splice(lo, 0, i);
+  };
+
   await new Promise<void>((resolveAll) => {
-    let inFlight = 0;
-    const finishIfIdle = () => {
-      if (inFlight === 0) resolveAll();
-    };
-    const schedule = (task: Task) => {
-      inFlight++;
-      void limit(() => runOne(task))
-        .then((outcome) => {
-          switch (outcome) {
-            case 'succeeded':
-              settled.add(task.id);
-              counts.succeeded++;
-              for (const d of downstream.get(task.id) ?? []) {
-                const left = waiting.get(d)! - 1;
-                waiting.set(d, left);
-                if (left === 0 && !settled.has(d)) schedule(byId.get(d)!);
-              }
-              break;
-            case 'failed':
-              settled.add(task.id);
-              counts.failed++;
-              break;
-            case 'cancelled':
-              settled.add(task.id);
-              counts.cancelled++;
-              break;
-            case 'not-started':
-              break;
-            default: {
-              const never: never = outcome;
-              throw new Error(`internal error: outcome ${String(never)}`);
-            }
+    let running = 0;
+    const dispatch = () => {
+      while (running < threads && !stopped && !signal?.aborted) {
+        let pick = -1;
+        for (let k = 0; k < ready.length; k++) {
+          const group = tasks[ready[k]].group;
+          const g = group === undefined ? undefined : groups.get(group);
+          if (!gated || !g || g.started || groupsInFlight < window.current) {
+            pick = k;
+            break;
           }
-        })
-        .finally(() => {
-          inFlight--;
-          finishIfIdle();
-        });
+        }
+        if (pick < 0) break;
+        const [i] = ready.splice(pick, 1);
+        const group = tasks[i].group;
+        const g = group === undefined ? undefined : groups.get(group);
+        if (g && !g.started) {
+          g.started = true;
+          groupsInFlight++;
+          progress();
+        }
+        running++;
+        void limit(() => runOne(i))
+          .then((outcome) => {
+            switch (outcome) {
+              case 'succeeded':
+                counts.succeeded++;
+                settle(i, 'succeeded');
+                for (const d of downstream[i]) {
+                  waiting[d]--;
+                  if (waiting[d] === 0 && !settled[d]) makeReady(d);
+                }
+                break;
+              case 'failed':
+                break;
+              case 'cancelled':
+                counts.cancelled++;
+                settle(i, 'cancelled');
+                break;
+              case 'not-started':
+                break;
+              default: {
+                const never: never = outcome;
+                throw new Error(`internal error: outcome ${String(never)}`);
+              }
+            }
+          })
+          .finally(() => {
+            running--;
+            dispatch();
+            if (running === 0) resolveAll();
+          });
+      }
+      if (running === 0) resolveAll();
     };
-    for (const t of tasks) if (waiting.get(t.id) === 0) schedule(t);
-    finishIfIdle();
+    tasks.forEach((_, i) => {
+      if (waiting[i] === 0) makeReady(i);
+    });
+    dispatch();
   });
 
   signal?.removeEventListener('abort', onAbort);
   pool.close();
-  const status = signal?.aborted ? 'cancelled' : counts.failed > 0 ? 'failed' : 'succeeded';
-  return { status, ...counts };
+  const pending = settled.filter((s) => !s).length;
+  const status = signal?.aborted ? 'cancelled' : counts.failed > 0 || pending > 0 ? 'failed' : 'succeeded';
+  return { status, ...counts, pending };
 }

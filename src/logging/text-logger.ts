@@ -3,6 +3,13 @@ import { formatDiagnostic, type SourceReader } from './format-diagnostic.js';
 import type { Logger, Output } from './logger.js';
 import type { Style } from './style.js';
 
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
 /**
  * Human-readable output. On a terminal (`live`), finished tasks scroll by and a status line
  * at the bottom shows what is running; elsewhere every event is one plain line.
@@ -14,6 +21,7 @@ export class TextLogger implements Logger {
   private footerShown = false;
   private readonly failures: { task: TaskRef; message: string }[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private progress: Extract<PipeEvent, { type: 'progress' }> | undefined;
 
   constructor(
     private readonly out: Output,
@@ -34,8 +42,10 @@ export class TextLogger implements Logger {
     }
   }
 
+  private readonly startedAt = Date.now();
+
   private drawFooter(): void {
-    if (!this.live || this.running.size === 0) return;
+    if (!this.live || (this.running.size === 0 && !this.progress)) return;
     const now = Date.now();
     const names = [...this.running.values()]
       .slice(0, 4)
@@ -43,7 +53,11 @@ export class TextLogger implements Logger {
       .join(', ');
     const more = this.running.size > 4 ? ` +${this.running.size - 4}` : '';
     const cols = process.stdout.columns || 100;
-    const line = `[${this.done}/${this.total}] running: ${names}${more}`.slice(0, cols - 1);
+    const p = this.progress;
+    const dates = p
+      ? `dates ${p.datesDone + p.datesFailed}/${p.datesTotal} (${p.datesFailed} failed, ${p.datesInFlight} in flight, parallel ${p.parallel}/${p.maxParallel}) · ${formatDuration(now - this.startedAt)} elapsed${p.etaMs !== undefined ? ` · ETA ${formatDuration(p.etaMs)}` : ''} · `
+      : '';
+    const line = `${dates}[${this.done}/${this.total}] running: ${names}${more}`.slice(0, cols - 1);
     this.out.write(`\r\x1b[K${this.style.dim(line)}`);
     this.footerShown = true;
   }
@@ -59,11 +73,13 @@ export class TextLogger implements Logger {
     switch (e.type) {
       case 'run-started': {
         this.total = e.tasks;
-        const date = `${e.ds}${e.dateIsDefault ? ' (yesterday, the default)' : ''}`;
+        const date = e.start
+          ? `${e.start} → ${e.end}`
+          : `${e.ds}${e.dateIsDefault ? ' (yesterday, the default)' : ''}`;
         this.line(
-          `${s.bold(`pipe ${e.command}${e.pipeline ? ` ${e.pipeline}` : ''}`)} · date ${date} · ${e.tasks} task${e.tasks === 1 ? '' : 's'} · ${e.threads} thread${e.threads === 1 ? '' : 's'}`,
+          `${s.bold(`pipe ${e.command}${e.pipeline ? ` ${e.pipeline}` : ''}`)} · ${e.start ? 'dates' : 'date'} ${date} · ${e.tasks} task${e.tasks === 1 ? '' : 's'} · ${e.threads} thread${e.threads === 1 ? '' : 's'}`,
         );
-        this.line(s.dim(`run ${e.runId} · warehouse ${e.warehouse}`));
+        this.line(s.dim(`run ${e.runId}${e.retryOf ? ` (retry of ${e.retryOf})` : ''} · warehouse ${e.warehouse}`));
         if (this.live) this.timer = setInterval(() => this.drawFooter(), 1000).unref();
         break;
       }
@@ -97,6 +113,20 @@ export class TextLogger implements Logger {
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.detail)}`);
         break;
       }
+      case 'task-retrying': {
+        const prefix = this.live ? s.yellow('↻') : 'RETRY';
+        this.line(`${prefix} ${this.label(e.task)} ${s.dim(`attempt ${e.attempt} failed (${e.error.kind}, transient): ${e.error.message.split('\n')[0]}`)}`);
+        break;
+      }
+      case 'progress': {
+        this.progress = e;
+        if (!this.live) {
+          this.line(
+            `PROGRESS dates ${e.datesDone + e.datesFailed}/${e.datesTotal} done, ${e.datesFailed} failed, ${e.datesInFlight} in flight, parallel ${e.parallel}/${e.maxParallel}`,
+          );
+        } else this.drawFooter();
+        break;
+      }
       case 'task-cancelled': {
         this.running.delete(e.task.id);
         const prefix = this.live ? s.yellow('⊘') : 'CANCEL';
@@ -111,13 +141,27 @@ export class TextLogger implements Logger {
           e.failed ? s.red(`${e.failed} failed`) : '0 failed',
           `${e.skipped} skipped`,
           ...(e.cancelled ? [s.yellow(`${e.cancelled} cancelled`)] : []),
+          ...(e.pending ? [s.yellow(`${e.pending} not started`)] : []),
         ];
         const verdict = e.status === 'succeeded' ? s.green('Done') : e.status === 'failed' ? s.red('Failed') : s.yellow('Cancelled');
         this.line(`${verdict}: ${parts.join(', ')} in ${(e.ms / 1000).toFixed(2)}s`);
+        if (e.pending > 0) this.line(s.yellow(`${e.pending} task${e.pending === 1 ? ' was' : 's were'} never started`));
         if (this.failures.length > 0) {
-          this.line(`${s.bold('Failures')}:`);
-          for (const f of this.failures) this.line(`  ${f.task.model}${f.task.ds ? ` ${f.task.ds}` : ''} (${f.task.file}): ${f.message.split('\n')[0]}`);
+          // Grouped by error, so a hundred dates failing for one reason read as one problem.
+          const groups = new Map<string, { task: TaskRef }[]>();
+          for (const f of this.failures) {
+            const key = f.message.split('\n')[0];
+            groups.set(key, [...(groups.get(key) ?? []), f]);
+          }
+          this.line(`${s.bold(`Failures`)} (${this.failures.length}, ${groups.size} distinct error${groups.size === 1 ? '' : 's'}):`);
+          for (const [message, list] of groups) {
+            this.line(`  ${s.red(message)}`);
+            const shown = list.slice(0, 20);
+            for (const f of shown) this.line(`    ${f.task.model}${f.task.ds ? ` ${f.task.ds}` : ''} ${s.dim(f.task.file)}`);
+            if (list.length > shown.length) this.line(s.dim(`    … and ${list.length - shown.length} more`));
+          }
         }
+        if (e.retryCommand) this.line(`re-run what did not succeed: ${s.bold(e.retryCommand)}`);
         if (e.status !== 'succeeded') this.line(s.dim(`details: pipe history ${e.runId}`));
         break;
       }

@@ -1,9 +1,11 @@
 import type { Analysis, ModelNode, PipeNode, SeedNode } from '../analyze/analyze.js';
 import type { Diagnostic } from '../analyze/diagnostics.js';
+import type { Pipeline } from '../analyze/project-settings.js';
 import { relationName } from '../analyze/sql-text.js';
 import { dateVariables, type Interval } from '../dates/dates.js';
 import { topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
+import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
 import type { Step, Task, TaskKind } from './task.js';
 import type { StrategyInput } from './strategies/strategy.js';
 import { tableStrategy } from './strategies/table.js';
@@ -12,24 +14,29 @@ import { incrementalStrategy } from './strategies/incremental.js';
 import { seedSelectSql, seedStrategy } from './strategies/seed.js';
 
 /**
- * Planning: graph × interval × what the warehouse holds → tasks with their final SQL.
+ * Planning: graph × intervals × what the warehouse holds → tasks with their final SQL.
  * Nothing here touches the database; the catalog and seed hashes are passed in.
  */
 
-export interface PlanInput {
+export interface PlanContext {
   readonly analysis: Analysis;
   readonly selected: ReadonlySet<string>;
-  readonly interval: Interval;
   readonly catalog: ReadonlyMap<string, RelationType>;
   readonly seedHashes: ReadonlyMap<string, string>;
   readonly fullRefresh: boolean;
   readonly runId: string;
+  /** The pipeline being run, for its retry defaults. */
+  readonly pipeline?: Pipeline;
 }
 
 export interface Plan {
   readonly tasks: readonly Task[];
   readonly diagnostics: readonly Diagnostic[];
 }
+
+export type DateOrder = 'oldest' | 'newest';
+
+export const DEFAULT_RETRY_DELAY_MS = 5_000;
 
 export function taskId(node: PipeNode, ds: string | undefined): string {
   return node.kind === 'seed' || ds === undefined ? node.name : `${node.name}@${ds}`;
@@ -43,28 +50,25 @@ function stagingFor(schema: string, name: string, ds: string | undefined) {
 /** The nearest upstream nodes that become tasks, looking through ephemeral models. */
 function taskUpstream(node: PipeNode, analysis: Analysis): string[] {
   const out = new Set<string>();
-  const visit = (name: string, seen: Set<string>) => {
+  const seen = new Set<string>();
+  const visit = (name: string) => {
     if (seen.has(name)) return;
     seen.add(name);
     const n = analysis.nodes.get(name);
     if (!n) return;
-    if (n.kind === 'model' && n.config.materialized === 'ephemeral') {
-      for (const u of n.upstream) visit(u, seen);
-    } else {
-      out.add(name);
-    }
+    if (n.kind === 'model' && n.config.materialized === 'ephemeral') n.upstream.forEach(visit);
+    else out.add(name);
   };
-  const seen = new Set<string>();
-  for (const u of node.upstream) visit(u, seen);
+  node.upstream.forEach(visit);
   return [...out];
 }
 
 /**
- * Seeds upstream of the selection are added when missing or changed, so that a selected
- * model never reads a stale or absent seed.
+ * The selection plus the seeds upstream of it that are missing or changed, so that a
+ * selected model never reads a stale or absent seed.
  */
-export function withNeededSeeds(input: Omit<PlanInput, 'interval' | 'runId'>): Set<string> {
-  const { analysis, selected, catalog, seedHashes, fullRefresh } = input;
+function withNeededSeeds(ctx: PlanContext): Set<string> {
+  const { analysis, selected, catalog, seedHashes, fullRefresh } = ctx;
   const out = new Set(selected);
   for (const name of upstreamClosure(analysis.graph, selected)) {
     const n = analysis.nodes.get(name);
@@ -74,42 +78,96 @@ export function withNeededSeeds(input: Omit<PlanInput, 'interval' | 'runId'>): S
   return out;
 }
 
-export function planRun(input: PlanInput): Plan {
-  const { analysis, interval } = input;
+/** Nodes to plan, in dependency order, without ephemeral models (they have no task). */
+function plannedNodes(ctx: PlanContext): PipeNode[] {
+  const wanted = withNeededSeeds(ctx);
+  return topologicalOrder(ctx.analysis.graph)
+    .filter((n) => wanted.has(n))
+    .map((n) => ctx.analysis.nodes.get(n)!)
+    .filter((n) => !(n.kind === 'model' && n.config.materialized === 'ephemeral'));
+}
+
+/** `pipe run`: every planned node once, for one interval. */
+export function planRun(ctx: PlanContext, interval: Interval): Plan {
   const diagnostics: Diagnostic[] = [];
-  const nodes = withNeededSeeds(input);
   const ds = dateVariables(interval).ds;
   const tasks: Task[] = [];
   const ids = new Map<string, string>();
-
-  for (const name of topologicalOrder(analysis.graph)) {
-    if (!nodes.has(name)) continue;
-    const node = analysis.nodes.get(name)!;
-    if (node.kind === 'model' && node.config.materialized === 'ephemeral') continue;
-    const upstream = taskUpstream(node, analysis)
-      .map((u) => ids.get(u))
-      .filter((u): u is string => u !== undefined);
-    const task =
-      node.kind === 'seed'
-        ? seedTask(node, input, upstream)
-        : modelTask(node, input, ds, upstream, diagnostics);
+  for (const node of plannedNodes(ctx)) {
+    const upstream = taskUpstream(node, ctx.analysis).flatMap((u) => (ids.has(u) ? [ids.get(u)!] : []));
+    const task = node.kind === 'seed' ? seedTask(node, ctx, upstream) : modelTask(node, ctx, interval, ds, upstream, diagnostics);
     if (!task) continue;
-    ids.set(name, task.id);
+    ids.set(node.name, task.id);
     tasks.push(task);
   }
   return { tasks, diagnostics };
 }
 
-function seedTask(node: SeedNode, input: PlanInput, upstream: string[]): Task {
-  const existing = input.catalog.get(node.relation);
+/**
+ * `pipe backfill`: incremental models once per date (the date is the task's group, so the
+ * executor can bound dates in flight); seeds, tables and views once, after every date of
+ * their upstream, with the range's last date as `ds`. A `depends_on_past` model's date waits
+ * for its previous date. Task order is priority: dates in the requested order, and within a
+ * date, dependency order.
+ */
+export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], order: DateOrder): Plan {
+  const diagnostics: Diagnostic[] = [];
+  const nodes = plannedNodes(ctx);
+  const dated = (n: PipeNode): n is ModelNode => n.kind === 'model' && n.config.materialized === 'incremental';
+  const sorted = [...intervals].sort((a, b) => a.start - b.start);
+  const processing = order === 'newest' ? [...sorted].reverse() : sorted;
+  const dsOf = sorted.map((i) => dateVariables(i).ds);
+  const last = sorted[sorted.length - 1];
+  const lastDs = dsOf[dsOf.length - 1];
+
+  // Ids first, so any task can name its upstream ones.
+  const perDate = new Map<string, string[]>(); // node -> task id per sorted interval
+  const single = new Map<string, string>(); // node -> its one task id
+  for (const n of nodes) {
+    if (dated(n)) perDate.set(n.name, dsOf.map((ds) => taskId(n, ds)));
+    else single.set(n.name, taskId(n, lastDs));
+  }
+  const upstreamIds = (n: PipeNode, dateIndex: number | undefined): string[] =>
+    taskUpstream(n, ctx.analysis).flatMap((u) => {
+      const dates = perDate.get(u);
+      if (dates) return dateIndex === undefined ? dates : [dates[dateIndex]];
+      const one = single.get(u);
+      return one ? [one] : [];
+    });
+
+  const singles: Task[] = [];
+  const byDate = new Map<number, Task[]>();
+  for (const n of nodes) {
+    if (dated(n)) {
+      sorted.forEach((interval, d) => {
+        const up = upstreamIds(n, d);
+        if (n.config.depends_on_past && d > 0) up.push(perDate.get(n.name)![d - 1]);
+        const task = modelTask(n, ctx, interval, dsOf[d], up, diagnostics, dsOf[d]);
+        if (task) byDate.set(d, [...(byDate.get(d) ?? []), task]);
+      });
+    } else {
+      const up = upstreamIds(n, undefined);
+      const task = n.kind === 'seed' ? seedTask(n, ctx, up) : modelTask(n, ctx, last, lastDs, up, diagnostics);
+      if (task) singles.push(task);
+    }
+  }
+  // Seeds and anything dates wait for come first among ready tasks; the rest after the dates.
+  const tasks: Task[] = [...singles.filter((t) => t.kind === 'seed' || t.kind === 'view')];
+  for (const interval of processing) tasks.push(...(byDate.get(sorted.indexOf(interval)) ?? []));
+  tasks.push(...singles.filter((t) => t.kind !== 'seed' && t.kind !== 'view'));
+  return { tasks, diagnostics };
+}
+
+function seedTask(node: SeedNode, ctx: PlanContext, upstream: string[]): Task {
+  const existing = ctx.catalog.get(node.relation);
   const upToDate =
-    !input.fullRefresh && existing === 'table' && input.seedHashes.get(node.name) === node.hash
+    !ctx.fullRefresh && existing === 'table' && ctx.seedHashes.get(node.name) === node.hash
       ? 'unchanged since it was last loaded'
       : undefined;
   const sql = seedSelectSql(node.absPath, node.columnTypes);
   const steps = upToDate
     ? []
-    : seedStrategy({ ...strategyBase(node.schema, node.name, node.relation, existing, undefined), sql, fullRefresh: input.fullRefresh });
+    : seedStrategy({ ...strategyBase(node.schema, node.name, node.relation, existing, undefined), sql, fullRefresh: ctx.fullRefresh });
   return {
     id: taskId(node, undefined),
     node: node.name,
@@ -122,7 +180,7 @@ function seedTask(node: SeedNode, input: PlanInput, upstream: string[]): Task {
     steps,
     lockKey: node.relation,
     upToDate,
-    stateStatements: [seedLoadedSql(node.name, node.relation, node.hash, input.runId, Date.now())],
+    stateStatements: [seedLoadedSql(node.name, node.relation, node.hash, ctx.runId, Date.now())],
   };
 }
 
@@ -130,8 +188,23 @@ function strategyBase(schema: string, name: string, relation: string, existing: 
   return { schema, name, relation, existing, ...stagingFor(schema, name, ds) };
 }
 
-function modelTask(node: ModelNode, input: PlanInput, ds: string, upstream: string[], diagnostics: Diagnostic[]): Task | undefined {
-  const { analysis, interval, catalog, fullRefresh } = input;
+function retryPolicy(node: ModelNode, pipeline: Pipeline | undefined): RetryPolicy | undefined {
+  const retries = node.config.retries ?? pipeline?.retries;
+  if (!retries) return undefined;
+  const delayMs = node.config.retry_delay_ms ?? pipeline?.retry_delay_ms ?? DEFAULT_RETRY_DELAY_MS;
+  return { retries, delayMs, maxDelayMs: Math.max(delayMs, DEFAULT_MAX_DELAY_MS) };
+}
+
+function modelTask(
+  node: ModelNode,
+  ctx: PlanContext,
+  interval: Interval,
+  ds: string,
+  upstream: string[],
+  diagnostics: Diagnostic[],
+  group?: string,
+): Task | undefined {
+  const { analysis, catalog, fullRefresh } = ctx;
   const existing = catalog.get(node.relation);
   const kind = node.config.materialized as TaskKind;
   const incremental = kind === 'incremental' && existing === 'table' && !fullRefresh;
@@ -178,5 +251,7 @@ function modelTask(node: ModelNode, input: PlanInput, ds: string, upstream: stri
     sqlHash: rendered.hash,
     steps,
     lockKey: node.relation,
+    group,
+    retry: retryPolicy(node, ctx.pipeline),
   };
 }

@@ -1,4 +1,5 @@
 import type { Interval } from '../dates/dates.js';
+import type { RetryPolicy } from './retry-policy.js';
 
 /**
  * A task is one node built for one interval, with every statement it will run already
@@ -37,6 +38,10 @@ export interface Task {
   readonly lockKey: string;
   /** Set when the task has nothing to do (an unchanged seed): reported as skipped with this reason. */
   readonly upToDate?: string;
+  /** The backfill date this task belongs to; the executor admits a limited number of dates at once. */
+  readonly group?: string;
+  /** Automatic retries for transient errors; none when absent. */
+  readonly retry?: RetryPolicy;
   /** Extra statements for the publishing transaction that record task-specific state. */
   readonly stateStatements?: readonly string[];
 }

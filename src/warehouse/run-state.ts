@@ -248,3 +248,56 @@ export async function stateExists(session: WarehouseSession): Promise<boolean> {
   );
   return rows.length > 0;
 }
+
+export interface RunRow extends Row {
+  run_id: string;
+  command: string;
+  pipeline: string | null;
+  status: RunStatus;
+  params: string;
+  parent_run_id: string | null;
+}
+
+export async function getRun(session: WarehouseSession, runId: string): Promise<RunRow | undefined> {
+  const rows = await session.query(
+    `SELECT run_id, command, pipeline, status, params::VARCHAR AS params, parent_run_id FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)}`,
+  );
+  return rows[0] as RunRow | undefined;
+}
+
+/**
+ * The run `pipe retry` picks by default: the latest that did not fully succeed and that no
+ * later retry has taken up.
+ */
+export async function latestUnfinishedRun(session: WarehouseSession): Promise<RunRow | undefined> {
+  const rows = await session.query(
+    `SELECT run_id, command, pipeline, status, params::VARCHAR AS params, parent_run_id FROM ${STATE_SCHEMA}.runs r
+     WHERE status <> 'succeeded'
+       AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.runs c WHERE c.parent_run_id = r.run_id)
+     ORDER BY started_at DESC, run_id DESC LIMIT 1`,
+  );
+  return rows[0] as RunRow | undefined;
+}
+
+/**
+ * Tasks of a run that have not succeeded, neither in it nor in any retry descending from it:
+ * failed, skipped, cancelled and never started.
+ */
+export async function unfinishedTasks(session: WarehouseSession, runId: string): Promise<{ taskId: string; status: TaskStatus }[]> {
+  const rows = await session.query(
+    `WITH RECURSIVE family(run_id) AS (
+        SELECT ${quoteLiteral(runId)}
+        UNION SELECT r.run_id FROM ${STATE_SCHEMA}.runs r JOIN family f ON r.parent_run_id = f.run_id
+     ),
+     done AS (
+        SELECT DISTINCT task_id FROM ${STATE_SCHEMA}.task_results
+        WHERE run_id IN (SELECT run_id FROM family) AND status = 'succeeded'
+     )
+     SELECT t.task_id, coalesce(l.status, 'pending') AS status
+     FROM ${STATE_SCHEMA}.tasks t
+     LEFT JOIN ${LATEST_RESULTS} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     WHERE t.run_id = ${quoteLiteral(runId)} AND t.task_id NOT IN (SELECT task_id FROM done)
+     ORDER BY t.seq`,
+  );
+  return rows.map((r) => ({ taskId: String(r.task_id), status: r.status as TaskStatus }));
+}

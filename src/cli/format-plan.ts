@@ -1,0 +1,42 @@
+import type { Plan } from '../plan/plan.js';
+
+/** `pipe backfill --dry-run`: what runs for which dates, and in which order. */
+export function formatPlan(
+  plan: Plan,
+  range: { start: string; end: string; order: string; parallel: number },
+  json: boolean,
+): string {
+  if (json) {
+    return plan.tasks
+      .map((t, i) => JSON.stringify({ type: 'planned-task', order: i + 1, id: t.id, model: t.node, kind: t.kind, ds: t.ds, upstream: t.upstream, sql_hash: t.sqlHash }))
+      .join('\n');
+  }
+  const byModel = new Map<string, { kind: string; dates: string[]; once: boolean }>();
+  for (const t of plan.tasks) {
+    const m = byModel.get(t.node) ?? { kind: t.kind, dates: [], once: t.group === undefined };
+    if (t.ds) m.dates.push(t.ds);
+    byModel.set(t.node, m);
+  }
+  const dates = new Set(plan.tasks.flatMap((t) => (t.group ? [t.group] : [])));
+  const lines = [
+    `backfill ${range.start} → ${range.end}: ${plan.tasks.length} tasks, ${dates.size} dates of incremental models, order ${range.order}, up to ${range.parallel} date${range.parallel === 1 ? '' : 's'} in flight`,
+    '',
+    'per model:',
+  ];
+  const w = Math.max(...[...byModel.keys()].map((k) => k.length), 5);
+  for (const [name, m] of byModel) {
+    const what =
+      m.kind === 'seed'
+        ? 'once (seed)'
+        : m.once
+          ? `once, with ds ${m.dates[0]}, after all its upstream dates`
+          : `${m.dates.length} date${m.dates.length === 1 ? '' : 's'}, ${[...m.dates].sort()[0]} … ${[...m.dates].sort().at(-1)}`;
+    lines.push(`  ${name.padEnd(w)}  ${m.kind.padEnd(11)}  ${what}`);
+  }
+  lines.push('', 'order (each task starts once everything it waits for has succeeded):');
+  plan.tasks.forEach((t, i) => {
+    lines.push(`  ${String(i + 1).padStart(4)}. ${t.id}${t.upstream.length ? `  ← ${t.upstream.join(', ')}` : ''}`);
+  });
+  lines.push('', 'nothing was written (--dry-run)');
+  return lines.join('\n');
+}

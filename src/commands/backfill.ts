@@ -1,0 +1,120 @@
+import { error, DiagnosticError } from '../analyze/diagnostics.js';
+import { MAX_RETRIES } from '../analyze/model-config.js';
+import { daysBetween, formatDate, parseDate, type Interval } from '../dates/dates.js';
+import type { EventSink } from '../events/events.js';
+import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
+import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
+import type { ProjectOptions, SelectionOptions } from './context.js';
+import { launch, newRunId, prepare, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
+import { DEFAULT_THREADS } from './run.js';
+
+export interface BackfillOptions extends ProjectOptions, SelectionOptions {
+  /** Inclusive range, `YYYY-MM-DD`. */
+  readonly start: string;
+  readonly end: string;
+  /** Most dates in flight (default 1). */
+  readonly parallel?: number;
+  readonly threads?: number;
+  readonly order?: DateOrder;
+  /** Stop starting tasks after this many failures. */
+  readonly maxFailures?: number;
+  /** Automatic retries of transient errors; off unless given. */
+  readonly retries?: number;
+  readonly signal?: AbortSignal;
+  readonly emit: EventSink;
+}
+
+export function backfillIntervals(start: string, end: string): Interval[] {
+  const s = parseDate(start);
+  const e = parseDate(end);
+  const problems = [];
+  if (s === undefined) problems.push(error('bad-date', `invalid --start '${start}': expected a calendar date as YYYY-MM-DD`));
+  if (e === undefined) problems.push(error('bad-date', `invalid --end '${end}': expected a calendar date as YYYY-MM-DD`));
+  if (s !== undefined && e !== undefined && s > e) {
+    problems.push(error('bad-date', `--start ${start} is after --end ${end}: the range is inclusive, oldest date first`));
+  }
+  if (problems.length > 0) throw new DiagnosticError(problems);
+  return daysBetween(s!, e!);
+}
+
+export function backfillParams(options: BackfillOptions, prepared: Prepared): Record<string, unknown> {
+  return {
+    start: options.start,
+    end: options.end,
+    parallel: options.parallel ?? 1,
+    order: options.order ?? 'oldest',
+    max_failures: options.maxFailures ?? null,
+    retries: options.retries ?? 0,
+    vars: options.vars ?? {},
+    resolved_vars: prepared.analysis.vars,
+    select: options.select ?? [],
+    exclude: options.exclude ?? [],
+    threads: options.threads ?? null,
+  };
+}
+
+function threadsFor(options: BackfillOptions, prepared: Prepared): number {
+  const configured = options.threads ?? prepared.pipeline?.threads ?? prepared.analysis.settings.threads ?? DEFAULT_THREADS;
+  // Each date in flight needs at least a connection of its own, or --parallel would mean nothing.
+  return options.threads ?? Math.max(configured, options.parallel ?? 1);
+}
+
+function plan(options: BackfillOptions, prepared: Prepared, runId: string, intervals: Interval[]): Plan {
+  return planBackfill(
+    {
+      analysis: prepared.analysis,
+      selected: prepared.selected,
+      catalog: prepared.catalog,
+      seedHashes: prepared.seedHashes,
+      fullRefresh: false,
+      runId,
+      pipeline: prepared.pipeline,
+    },
+    intervals,
+    options.order ?? 'oldest',
+  );
+}
+
+/** `pipe backfill --dry-run`: the plan, with nothing written. */
+export async function backfillDryRun(options: BackfillOptions): Promise<Plan> {
+  const intervals = backfillIntervals(options.start, options.end);
+  const prepared = await prepare({ ...options, interval: intervals[0], readOnly: true });
+  const p = plan(options, prepared, 'dry-run', intervals);
+  if (p.diagnostics.length > 0) throw new DiagnosticError(p.diagnostics);
+  return p;
+}
+
+/**
+ * `pipe backfill`: incremental models once per date, at most `parallel` dates in flight
+ * (slow start from one), tables and views once at the end. Retries are off unless asked for:
+ * in a large backfill every error is reported, then `pipe retry` re-runs what failed.
+ */
+export async function backfill(options: BackfillOptions): Promise<RunOutcome> {
+  const intervals = backfillIntervals(options.start, options.end);
+  if (options.retries !== undefined && (options.retries < 0 || options.retries > MAX_RETRIES)) {
+    throw new DiagnosticError([error('bad-option', `--retries must be from 0 to ${MAX_RETRIES}`)]);
+  }
+  const prepared = await prepare({ ...options, interval: intervals[0] });
+  const runId = newRunId();
+  const threads = threadsFor(options, prepared);
+  const p = plan(options, prepared, runId, intervals);
+  return launch(prepared, {
+    runId,
+    command: 'backfill',
+    pipeline: options.pipeline,
+    params: backfillParams(options, prepared),
+    plan: p,
+    threads,
+    emit: options.emit,
+    signal: options.signal,
+    header: { ds: formatDate(intervals[intervals.length - 1].start), dateIsDefault: false, start: options.start, end: options.end },
+    execute: {
+      parallel: options.parallel ?? 1,
+      maxFailures: options.maxFailures,
+      retryOverride: options.retries
+        ? { retries: options.retries, delayMs: DEFAULT_RETRY_DELAY_MS, maxDelayMs: DEFAULT_MAX_DELAY_MS }
+        : NO_RETRIES,
+    },
+    retryCommand: retryCommandFor(options),
+  });
+}

@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import type { Analysis } from '../analyze/analyze.js';
+import { DiagnosticError, hasErrors } from '../analyze/diagnostics.js';
+import type { Pipeline } from '../analyze/project-settings.js';
+import type { Interval } from '../dates/dates.js';
+import type { EventSink, PipeEvent } from '../events/events.js';
+import { execute, type ExecuteInput, type ExecuteResult } from '../execute/executor.js';
+import type { Plan } from '../plan/plan.js';
+import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
+import {
+  ensureState,
+  finishRunSql,
+  insertRunSql,
+  insertTasksSql,
+  readCatalog,
+  readSeedHashes,
+  recoverAfterCrash,
+  stateExists,
+  type RelationType,
+} from '../warehouse/run-state.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
+import { PIPE_VERSION } from '../version.js';
+import { analyzeAndSelect, catalogIfExists, loadFiles, warehousePath, type ProjectOptions, type SelectionOptions } from './context.js';
+
+/**
+ * What `run`, `backfill` and `retry` share: prepare (load, analyze, open the warehouse,
+ * recover from a crash), then launch (record the run and its planned tasks, execute, record
+ * the outcome). Bad input is found before the warehouse is written to.
+ */
+
+export interface RunOutcome extends ExecuteResult {
+  readonly runId: string;
+}
+
+export function newRunId(now = Date.now()): string {
+  const t = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+  return `${t}-${randomBytes(2).toString('hex')}`;
+}
+
+export interface Prepared {
+  readonly analysis: Analysis;
+  readonly selected: Set<string>;
+  readonly pipeline?: Pipeline;
+  /** Open for writing; absent when prepared read-only (a dry run). */
+  readonly warehouse?: Warehouse;
+  readonly dbPath: string;
+  readonly catalog: Map<string, RelationType>;
+  readonly seedHashes: Map<string, string>;
+}
+
+export async function prepare(
+  options: ProjectOptions & SelectionOptions & { interval: Interval; fullRefresh?: boolean; readOnly?: boolean },
+): Promise<Prepared> {
+  const files = loadFiles(options);
+  const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
+  const { warehouse: existing, catalog: before } = await catalogIfExists(dbPath, options.readOnly);
+  let warehouse = existing;
+  try {
+    const tables = new Set([...before].filter(([, type]) => type === 'table').map(([rel]) => rel));
+    const { analysis, selected } = analyzeAndSelect(files, { ...options, existingRelations: tables });
+    const pipeline = options.pipeline ? analysis.pipelines.get(options.pipeline) : undefined;
+    if (options.readOnly) {
+      let seedHashes = new Map<string, string>();
+      if (warehouse) {
+        const s = await warehouse.session();
+        try {
+          if (await stateExists(s)) seedHashes = await readSeedHashes(s);
+        } finally {
+          s.close();
+        }
+        warehouse.close();
+      }
+      return { analysis, selected, pipeline, dbPath, catalog: before, seedHashes };
+    }
+    warehouse ??= await DuckDBWarehouse.open(dbPath);
+    const session = await warehouse.session();
+    try {
+      await ensureState(session);
+      await recoverAfterCrash(session);
+      const catalog = await readCatalog(session);
+      const seedHashes = await readSeedHashes(session);
+      return { analysis, selected, pipeline, warehouse, dbPath, catalog, seedHashes };
+    } finally {
+      session.close();
+    }
+  } catch (e) {
+    warehouse?.close();
+    throw e;
+  }
+}
+
+export interface LaunchOptions {
+  readonly runId: string;
+  readonly command: 'run' | 'backfill' | 'retry';
+  readonly pipeline?: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly parentRunId?: string;
+  readonly plan: Plan;
+  readonly threads: number;
+  readonly emit: EventSink;
+  readonly signal?: AbortSignal;
+  /** The run-started event, less what launch fills in. */
+  readonly header: Omit<Extract<PipeEvent, { type: 'run-started' }>, 'type' | 'runId' | 'command' | 'pipeline' | 'warehouse' | 'threads' | 'tasks'>;
+  readonly execute?: Pick<ExecuteInput, 'parallel' | 'slowStart' | 'maxFailures' | 'retryOverride'>;
+  /** How to repeat what did not succeed, for the summary. */
+  readonly retryCommand: (runId: string) => string;
+}
+
+/** Records the run, executes it and records the outcome. Closes the warehouse. */
+export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunOutcome> {
+  const { warehouse } = prepared;
+  if (!warehouse) throw new Error('internal error: launching a run prepared read-only');
+  try {
+    if (hasErrors(o.plan.diagnostics)) throw new DiagnosticError(o.plan.diagnostics);
+    const session = await warehouse.session();
+    try {
+      await session.transaction([
+        insertRunSql({
+          runId: o.runId,
+          command: o.command,
+          pipeline: o.pipeline,
+          params: o.params,
+          startedAt: Date.now(),
+          parentRunId: o.parentRunId,
+          version: PIPE_VERSION,
+        }),
+        ...insertTasksSql(
+          o.runId,
+          o.plan.tasks.map((t) => ({
+            id: t.id,
+            node: t.node,
+            kind: t.kind,
+            ds: t.ds,
+            intervalStart: t.interval?.start,
+            intervalEnd: t.interval?.end,
+            upstream: t.upstream,
+            sqlHash: t.sqlHash,
+          })),
+        ),
+      ]);
+    } finally {
+      session.close();
+    }
+    o.emit({
+      type: 'run-started',
+      runId: o.runId,
+      command: o.command,
+      pipeline: o.pipeline,
+      warehouse: prepared.dbPath,
+      threads: o.threads,
+      tasks: o.plan.tasks.length,
+      ...o.header,
+    });
+    const started = Date.now();
+    const result = await execute({
+      warehouse,
+      runId: o.runId,
+      tasks: o.plan.tasks,
+      threads: o.threads,
+      emit: o.emit,
+      signal: o.signal,
+      ...o.execute,
+    });
+    const end = await warehouse.session();
+    try {
+      await end.exec(finishRunSql(o.runId, result.status, Date.now()));
+    } finally {
+      end.close();
+    }
+    o.emit({
+      type: 'run-finished',
+      runId: o.runId,
+      ...result,
+      ms: Date.now() - started,
+      retryCommand: result.status === 'succeeded' ? undefined : o.retryCommand(o.runId),
+    });
+    return { runId: o.runId, ...result };
+  } finally {
+    warehouse.close();
+  }
+}
+
+/** `pipe retry RUN_ID` with the same --project/--db the user gave. */
+export function retryCommandFor(options: ProjectOptions): (runId: string) => string {
+  const flags = [
+    ...(options.project && options.project !== '.' ? [`--project ${shellQuote(options.project)}`] : []),
+    ...(options.db ? [`--db ${shellQuote(options.db)}`] : []),
+  ];
+  return (runId) => ['pipe retry', runId, ...flags].join(' ');
+}
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_./:=@-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
+}

@@ -1,0 +1,153 @@
+import { existsSync } from 'node:fs';
+import { DiagnosticError, error } from '../analyze/diagnostics.js';
+import { dayInterval, parseDate, type Interval } from '../dates/dates.js';
+import type { EventSink } from '../events/events.js';
+import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
+import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, type DateOrder, type PlanContext } from '../plan/plan.js';
+import type { Task } from '../plan/task.js';
+import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
+import { getRun, latestUnfinishedRun, stateExists, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
+import { backfillIntervals } from './backfill.js';
+import { loadFiles, warehousePath, type ProjectOptions } from './context.js';
+import { launch, newRunId, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
+import { DEFAULT_THREADS } from './run.js';
+
+export interface RetryOptions extends ProjectOptions {
+  /** Default: the latest run that did not fully succeed. */
+  readonly runId?: string;
+  readonly threads?: number;
+  readonly signal?: AbortSignal;
+  readonly emit: EventSink;
+}
+
+export type RetryOutcome = RunOutcome | { readonly nothingToDo: string };
+
+interface StoredParams {
+  ds?: string;
+  start?: string;
+  end?: string;
+  parallel?: number;
+  order?: DateOrder;
+  max_failures?: number | null;
+  retries?: number;
+  vars?: Record<string, unknown>;
+  resolved_vars?: Record<string, unknown>;
+  select?: string[];
+  exclude?: string[];
+  threads?: number | null;
+  full_refresh?: boolean;
+  /** For a retry: what the first run of the family was. */
+  original_command?: 'run' | 'backfill';
+  retry_of?: string;
+}
+
+async function findTarget(dbPath: string, runId: string | undefined): Promise<{ run?: RunRow; remaining: Set<string> }> {
+  if (!existsSync(dbPath)) {
+    if (runId) throw new DiagnosticError([error('unknown-run', `no run '${runId}': the warehouse ${dbPath} does not exist yet`)]);
+    return { remaining: new Set() };
+  }
+  const warehouse = await DuckDBWarehouse.open(dbPath, { readOnly: true });
+  const session = await warehouse.session();
+  try {
+    if (!(await stateExists(session))) return { remaining: new Set() };
+    const run = runId ? await getRun(session, runId) : await latestUnfinishedRun(session);
+    if (runId && !run) {
+      throw new DiagnosticError([error('unknown-run', `no run '${runId}' in ${dbPath}`, undefined, { hint: 'pipe history lists recent runs' })]);
+    }
+    if (!run) return { remaining: new Set() };
+    const remaining = await unfinishedTasks(session, run.run_id);
+    return { run, remaining: new Set(remaining.map((t) => t.taskId)) };
+  } finally {
+    session.close();
+    warehouse.close();
+  }
+}
+
+/** Keeps the tasks still to do; upstream tasks that already succeeded count as done. */
+function onlyRemaining(tasks: readonly Task[], remaining: ReadonlySet<string>): Task[] {
+  return tasks.filter((t) => remaining.has(t.id)).map((t) => ({ ...t, upstream: t.upstream.filter((u) => remaining.has(u)) }));
+}
+
+/**
+ * `pipe retry`: re-runs the failed, skipped, cancelled and never-started tasks of a run, with
+ * its dates, vars and selection, as a new run linked to it. Succeeded tasks are not re-run.
+ */
+export async function retry(options: RetryOptions): Promise<RetryOutcome> {
+  const files = loadFiles(options);
+  const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
+  const { run, remaining } = await findTarget(dbPath, options.runId);
+  if (!run) return { nothingToDo: 'nothing to retry: no run is unfinished' };
+  if (remaining.size === 0) return { nothingToDo: `nothing to retry: every task of run ${run.run_id} has succeeded` };
+
+  const params = JSON.parse(run.params) as StoredParams;
+  const original = run.command === 'retry' ? (params.original_command ?? 'run') : (run.command as 'run' | 'backfill');
+  let intervals: Interval[];
+  if (original === 'backfill') {
+    intervals = backfillIntervals(params.start ?? '', params.end ?? '');
+  } else {
+    const ms = parseDate(params.ds ?? '');
+    if (ms === undefined) throw new Error(`internal error: run ${run.run_id} has no date`);
+    intervals = [dayInterval(ms)];
+  }
+
+  const prepared = await prepare({
+    project: options.project,
+    db: options.db,
+    pipeline: run.pipeline ?? undefined,
+    vars: params.resolved_vars ?? params.vars,
+    select: params.select,
+    exclude: params.exclude,
+    interval: intervals[0],
+  });
+  const runId = newRunId();
+  const ctx: PlanContext = {
+    analysis: prepared.analysis,
+    selected: prepared.selected,
+    catalog: prepared.catalog,
+    seedHashes: prepared.seedHashes,
+    fullRefresh: params.full_refresh ?? false,
+    runId,
+    pipeline: prepared.pipeline,
+  };
+  const full = original === 'backfill' ? planBackfill(ctx, intervals, params.order ?? 'oldest') : planRun(ctx, intervals[0]);
+  const tasks = onlyRemaining(full.tasks, remaining);
+  const missing = [...remaining].filter((id) => !tasks.some((t) => t.id === id));
+  if (missing.length > 0) {
+    options.emit({
+      type: 'notice',
+      message: `not retried, no longer in the project or its selection: ${missing.join(', ')}`,
+    });
+  }
+  const configuredThreads = params.threads ?? prepared.pipeline?.threads ?? prepared.analysis.settings.threads ?? DEFAULT_THREADS;
+  const threads = options.threads ?? (original === 'backfill' ? Math.max(configuredThreads, params.parallel ?? 1) : configuredThreads);
+  const last = intervals[intervals.length - 1];
+  return launch(prepared, {
+    runId,
+    command: 'retry',
+    pipeline: run.pipeline ?? undefined,
+    params: { ...params, original_command: original, retry_of: run.run_id },
+    parentRunId: run.run_id,
+    plan: { tasks, diagnostics: full.diagnostics },
+    threads,
+    emit: options.emit,
+    signal: options.signal,
+    header: {
+      ds: new Date(last.start).toISOString().slice(0, 10),
+      dateIsDefault: false,
+      start: params.start,
+      end: params.end,
+      retryOf: run.run_id,
+    },
+    execute:
+      original === 'backfill'
+        ? {
+            parallel: params.parallel ?? 1,
+            maxFailures: params.max_failures ?? undefined,
+            retryOverride: params.retries
+              ? { retries: params.retries, delayMs: DEFAULT_RETRY_DELAY_MS, maxDelayMs: DEFAULT_MAX_DELAY_MS }
+              : NO_RETRIES,
+          }
+        : undefined,
+    retryCommand: retryCommandFor(options),
+  });
+}
