@@ -141,7 +141,8 @@ export class ModelRenderer {
       const configCalls: Record<string, unknown> = {};
       let answered: boolean | undefined;
       const sql = this.engine.render(model.compiled, {
-        variables: { ...dateVariables(interval), this: model.relation },
+        // `this` resolves after rendering, like ref(), so config(schema=...) anywhere in the file counts.
+        variables: { ...dateVariables(interval), this: refToken(name) },
         ref: (n) => {
           if (!refs.includes(n)) refs.push(n);
           return refToken(n);

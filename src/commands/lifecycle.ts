@@ -20,6 +20,7 @@ import {
 } from '../warehouse/run-state.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { PIPE_VERSION } from '../version.js';
+import { quoteIdent } from '../analyze/sql-text.js';
 import { analyzeAndSelect, catalogIfExists, loadFiles, warehousePath, type ProjectOptions, type SelectionOptions } from './context.js';
 
 /**
@@ -114,7 +115,9 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     if (hasErrors(o.plan.diagnostics)) throw new DiagnosticError(o.plan.diagnostics);
     const session = await warehouse.session();
     try {
+      const schemas = new Set(o.plan.tasks.map((t) => t.schema));
       await session.transaction([
+        ...[...schemas].map((schema) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`),
         insertRunSql({
           runId: o.runId,
           command: o.command,

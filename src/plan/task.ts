@@ -27,6 +27,8 @@ export interface Task {
   readonly kind: TaskKind;
   readonly file: string;
   readonly relation: string;
+  /** Schema of the relation; created before any task runs, never concurrently. */
+  readonly schema: string;
   readonly ds?: string;
   readonly interval?: Interval;
   /** Ids of the tasks that must succeed first. */

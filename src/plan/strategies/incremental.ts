@@ -2,7 +2,6 @@ import { formatTimestamp } from '../../dates/dates.js';
 import { quoteIdent } from '../../analyze/sql-text.js';
 import type { Step } from '../task.js';
 import type { StrategyInput } from './strategy.js';
-import { createSchema } from './table.js';
 
 /** The SQL condition "the partition column falls in [start, end)". */
 export function inIntervalSql(column: string, start: number, end: number): string {
@@ -23,7 +22,6 @@ export function incrementalStrategy(input: StrategyInput): Step[] {
   const outside = `${quoteIdent(partitionBy)} IS NULL OR NOT (${inside})`;
   const replace = input.fullRefresh || input.existing === 'view';
   return [
-    ...createSchema(input),
     { kind: 'statement', sql: `CREATE OR REPLACE TABLE ${input.stagingRelation} AS\n${input.sql}`, countsRows: true },
     {
       kind: 'assert-empty',

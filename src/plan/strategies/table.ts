@@ -9,10 +9,6 @@ export function dropExisting(input: StrategyInput): string[] {
   return [];
 }
 
-export function createSchema(input: StrategyInput): Step[] {
-  return input.schema === 'main' ? [] : [{ kind: 'statement', sql: `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(input.schema)}` }];
-}
-
 /**
  * `table`: build the whole result into a staging table, then in one transaction drop the
  * published table and rename the staging table into its place. Readers on other
@@ -20,7 +16,6 @@ export function createSchema(input: StrategyInput): Step[] {
  */
 export function tableStrategy(input: StrategyInput): Step[] {
   return [
-    ...createSchema(input),
     { kind: 'statement', sql: `CREATE OR REPLACE TABLE ${input.stagingRelation} AS\n${input.sql}`, countsRows: true },
     {
       kind: 'publish',
