@@ -1,5 +1,5 @@
 import type { Analysis, ModelNode, PipeNode, SeedNode } from '../analyze/analyze.js';
-import type { Diagnostic } from '../analyze/diagnostics.js';
+import { error, type Diagnostic } from '../analyze/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { relationName } from '../analyze/sql-text.js';
 import { dateVariables, type Interval } from '../dates/dates.js';
@@ -87,13 +87,37 @@ function plannedNodes(ctx: PlanContext): PipeNode[] {
     .filter((n) => !(n.kind === 'model' && n.config.materialized === 'ephemeral'));
 }
 
+/**
+ * A planned model whose upstream is neither planned nor built would fail at run time with
+ * a catalog error; say so before anything runs, at the ref() that needs it.
+ */
+function missingUpstream(ctx: PlanContext, nodes: readonly PipeNode[]): Diagnostic[] {
+  const planned = new Set(nodes.map((n) => n.name));
+  const out: Diagnostic[] = [];
+  for (const n of nodes) {
+    if (n.kind !== 'model') continue;
+    for (const u of taskUpstream(n, ctx.analysis)) {
+      const up = ctx.analysis.nodes.get(u)!;
+      if (planned.has(u) || ctx.catalog.has(up.relation)) continue;
+      const site = n.refs.find((r) => r.name === u);
+      out.push(
+        error('upstream-not-built', `${n.name} reads ${u}, which is not built yet and not selected`, site?.location ?? { file: n.file }, {
+          hint: `select it too, e.g. --select +${n.name}`,
+        }),
+      );
+    }
+  }
+  return out;
+}
+
 /** `pipe run`: every planned node once, for one interval. */
 export function planRun(ctx: PlanContext, interval: Interval): Plan {
-  const diagnostics: Diagnostic[] = [];
+  const nodes = plannedNodes(ctx);
+  const diagnostics: Diagnostic[] = missingUpstream(ctx, nodes);
   const ds = dateVariables(interval).ds;
   const tasks: Task[] = [];
   const ids = new Map<string, string>();
-  for (const node of plannedNodes(ctx)) {
+  for (const node of nodes) {
     const upstream = taskUpstream(node, ctx.analysis).flatMap((u) => (ids.has(u) ? [ids.get(u)!] : []));
     const task = node.kind === 'seed' ? seedTask(node, ctx, upstream) : modelTask(node, ctx, interval, ds, upstream, diagnostics);
     if (!task) continue;
@@ -111,8 +135,8 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
  * date, dependency order.
  */
 export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], order: DateOrder): Plan {
-  const diagnostics: Diagnostic[] = [];
   const nodes = plannedNodes(ctx);
+  const diagnostics: Diagnostic[] = missingUpstream(ctx, nodes);
   const dated = (n: PipeNode): n is ModelNode => n.kind === 'model' && n.config.materialized === 'incremental';
   const sorted = [...intervals].sort((a, b) => a.start - b.start);
   const processing = order === 'newest' ? [...sorted].reverse() : sorted;
