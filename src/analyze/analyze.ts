@@ -10,6 +10,7 @@ import { readPipeline, readProjectSettings, type Pipeline, type ProjectSettings 
 import { quoteIdent, relationName, stripTrailingSemicolon, withCtes } from './sql-text.js';
 import { RenderFailure, TemplateEngine, type CompiledTemplate } from './template-engine.js';
 import { checkKeys, asStringList } from './validate-keys.js';
+import { CHECK_TARGET, checkSql, parseChecks, type Check } from './checks.js';
 
 /**
  * Analysis turns loaded files into a validated graph: it renders every model once (at the
@@ -31,6 +32,8 @@ export interface ModelNode {
   readonly relation: string;
   readonly refs: readonly RefSite[];
   readonly upstream: readonly string[];
+  /** Data checks from the YAML beside the model, run before each publication. */
+  readonly checks: readonly Check[];
 }
 
 export interface SeedNode {
@@ -200,6 +203,42 @@ export class ModelRenderer {
     return { sql, hash: createHash('sha256').update(sql).digest('hex').slice(0, 16), refs: raw.refs };
   }
 
+  /**
+   * The failing-rows query of a check for one interval, `target` standing for the data
+   * checked. Query checks are templates like models (`{{ this }}` is the target).
+   */
+  checkSql(model: string, check: Check, interval: Interval, target: string): string | Diagnostic {
+    if (check.template === undefined) return checkSql(check, target, (m) => this.resolveRefs(refToken(m)));
+    const key = `${model}\u0000${check.name}`;
+    let compiled = this.checkTemplates.get(key);
+    if (!compiled) {
+      compiled = this.engine.compile(check.location.file, check.template);
+      this.checkTemplates.set(key, compiled);
+    }
+    if ('severity' in compiled) return { ...compiled, message: `check ${check.name}: ${compiled.message}`, location: check.location };
+    try {
+      const sql = this.engine.render(compiled, {
+        variables: { ...dateVariables(interval), this: CHECK_TARGET },
+        ref: (n) => refToken(n),
+        config: () => {
+          throw new Error('config() belongs in the model, not in a check');
+        },
+        var: (n, fallback, hasFallback) => {
+          if (Object.hasOwn(this.vars, n)) return this.vars[n];
+          if (hasFallback) return fallback;
+          throw new Error(`var '${n}' is not set and has no default`);
+        },
+        isIncremental: () => false,
+      });
+      return this.resolveRefs(stripTrailingSemicolon(sql).replaceAll(CHECK_TARGET, target));
+    } catch (e) {
+      if (e instanceof RenderFailure) return { ...e.diagnostic, message: `check ${check.name}: ${e.diagnostic.message}`, location: check.location };
+      throw e;
+    }
+  }
+
+  private readonly checkTemplates = new Map<string, CompiledTemplate | Diagnostic>();
+
   private resolveRefs(sql: string): string {
     return sql.replace(REF_TOKEN_RE, (_, n: string) => {
       const node = this.nodes.get(n);
@@ -237,7 +276,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions): Analysis 
   const nodes = new Map<string, PipeNode>();
   for (const seed of files.seeds) nodes.set(seed.name, seedNode(seed, diagnostics));
 
-  const pending: { source: ModelSource; config: ModelConfig; refs: string[] }[] = [];
+  const pending: { source: ModelSource; config: ModelConfig; refs: string[]; checks: Check[] }[] = [];
+  const nameSet = new Set([...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name)]);
   for (const [name, m] of models) {
     const existing = options.existingRelations?.has(m.relation) ?? false;
     const raw = renderer.renderRaw(name, options.interval, existing && !options.fullRefresh);
@@ -246,13 +286,22 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions): Analysis 
       continue;
     }
     const config = mergedConfig(m.source, raw.configCalls, diagnostics);
-    pending.push({ source: m.source, config, refs: [...raw.refs] });
+    const y = m.source.yaml;
+    const checks =
+      y && y.data.checks !== undefined
+        ? parseChecks(y.data.checks, (path) => ({ file: y.file, line: y.pathLine(path) ?? y.keyLine('checks') }), nameSet, diagnostics)
+        : [];
+    pending.push({ source: m.source, config, refs: [...raw.refs], checks });
   }
 
   const allNames = [...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name)];
   const known = new Set(allNames);
-  for (const { source, config, refs } of pending) {
+  for (const { source, config, refs, checks } of pending) {
     const sites: RefSite[] = refs.map((r) => ({ name: r, location: refLocation(source, r) }));
+    // A relationships check reads its parent model: the parent is built first.
+    for (const c of checks) {
+      for (const r of c.refs) if (!sites.some((s) => s.name === r.model)) sites.push({ name: r.model, location: c.location });
+    }
     const upstream: string[] = [];
     for (const site of sites) {
       if (models.has(site.name) || nodes.has(site.name)) {
@@ -274,6 +323,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions): Analysis 
       relation: relationName(config.schema, source.name),
       refs: sites,
       upstream,
+      checks,
     });
   }
   renderer.setNodes(nodes);
@@ -300,7 +350,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions): Analysis 
 function mergedConfig(source: ModelSource, calls: Readonly<Record<string, unknown>>, diagnostics: Diagnostic[]): ModelConfig {
   const yaml = source.yaml;
   const configCall = findCall(source.sql, /\bconfig\s*\(/);
-  const yamlData = yaml?.data ?? {};
+  // checks: is read by parseChecks; every other key of the YAML is model config.
+  const { checks: _checks, ...yamlData } = yaml?.data ?? {};
   for (const key of Object.keys(calls)) {
     if (Object.hasOwn(yamlData, key)) {
       diagnostics.push(

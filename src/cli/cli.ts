@@ -5,6 +5,7 @@ import { compile, history, listNodes } from '../commands/inspect.js';
 import { run } from '../commands/run.js';
 import { backfill, backfillDryRun } from '../commands/backfill.js';
 import { retry } from '../commands/retry.js';
+import { test } from '../commands/test.js';
 import { formatPlan } from './format-plan.js';
 import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
 import type { Logger } from '../logging/logger.js';
@@ -191,6 +192,32 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       exitCode = await interruptible(logger, async (signal) => statusCode((await backfill({ ...options, signal })).status));
     },
   );
+
+  common(
+    program
+      .command('test')
+      .description("run the selected models' checks against their published tables, building nothing")
+      .option('-d, --date <YYYY-MM-DD>', "the date whose partition incremental models' checks read (default: yesterday)")
+      .option('--pipeline <name>', "test a pipeline's selection")
+      .option('-t, --threads <n>', 'checks run at once', positiveInt('--threads')),
+  ).action(async (o: Common & { date?: string; pipeline?: string; threads?: number }) => {
+    const logger = makeLogger(o);
+    exitCode = await interruptible(logger, async (signal) => {
+      const outcome = await test({
+        project: o.project,
+        db: o.db,
+        pipeline: o.pipeline,
+        date: o.date,
+        select: o.select,
+        exclude: o.exclude,
+        vars: o.var,
+        threads: o.threads,
+        signal,
+        emit: (e) => logger.handle(e),
+      });
+      return statusCode(outcome.status);
+    });
+  });
 
   program
     .command('retry')

@@ -20,6 +20,7 @@ import {
 } from '../warehouse/run-state.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { PIPE_VERSION } from '../version.js';
+import { preflightCheckColumns } from './preflight.js';
 import { quoteIdent } from '../analyze/sql-text.js';
 import { analyzeAndSelect, catalogIfExists, loadFiles, warehousePath, type ProjectOptions, type SelectionOptions } from './context.js';
 
@@ -92,7 +93,7 @@ export async function prepare(
 
 export interface LaunchOptions {
   readonly runId: string;
-  readonly command: 'run' | 'backfill' | 'retry';
+  readonly command: 'run' | 'backfill' | 'retry' | 'test';
   readonly pipeline?: string;
   readonly params: Readonly<Record<string, unknown>>;
   readonly parentRunId?: string;
@@ -115,6 +116,8 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     if (hasErrors(o.plan.diagnostics)) throw new DiagnosticError(o.plan.diagnostics);
     const session = await warehouse.session();
     try {
+      const problems = await preflightCheckColumns(session, o.plan.tasks);
+      if (problems.length > 0) throw new DiagnosticError(problems);
       const schemas = new Set(o.plan.tasks.map((t) => t.schema));
       await session.transaction([
         ...[...schemas].map((schema) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`),

@@ -3,7 +3,7 @@ import { DiagnosticError, error } from '../analyze/diagnostics.js';
 import { dayInterval, parseDate, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
-import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, type DateOrder, type PlanContext } from '../plan/plan.js';
+import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, planTest, type DateOrder, type PlanContext } from '../plan/plan.js';
 import type { Task } from '../plan/task.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
 import { getRun, latestUnfinishedRun, stateExists, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
@@ -37,7 +37,7 @@ interface StoredParams {
   threads?: number | null;
   full_refresh?: boolean;
   /** For a retry: what the first run of the family was. */
-  original_command?: 'run' | 'backfill';
+  original_command?: 'run' | 'backfill' | 'test';
   retry_of?: string;
 }
 
@@ -80,7 +80,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   if (remaining.size === 0) return { nothingToDo: `nothing to retry: every task of run ${run.run_id} has succeeded` };
 
   const params = JSON.parse(run.params) as StoredParams;
-  const original = run.command === 'retry' ? (params.original_command ?? 'run') : (run.command as 'run' | 'backfill');
+  const original = run.command === 'retry' ? (params.original_command ?? 'run') : (run.command as 'run' | 'backfill' | 'test');
   let intervals: Interval[];
   if (original === 'backfill') {
     intervals = backfillIntervals(params.start ?? '', params.end ?? '');
@@ -109,7 +109,12 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     runId,
     pipeline: prepared.pipeline,
   };
-  const full = original === 'backfill' ? planBackfill(ctx, intervals, params.order ?? 'oldest') : planRun(ctx, intervals[0]);
+  const full =
+    original === 'backfill'
+      ? planBackfill(ctx, intervals, params.order ?? 'oldest')
+      : original === 'test'
+        ? planTest(ctx, intervals[0])
+        : planRun(ctx, intervals[0]);
   const tasks = onlyRemaining(full.tasks, remaining);
   const missing = [...remaining].filter((id) => !tasks.some((t) => t.id === id));
   if (missing.length > 0) {

@@ -1,4 +1,4 @@
-import type { Diagnostic } from '../analyze/diagnostics.js';
+import type { Diagnostic, Location } from '../analyze/diagnostics.js';
 import type { TaskKind } from '../plan/task.js';
 
 /**
@@ -21,6 +21,20 @@ export interface TaskError {
   readonly errorClass: 'transient' | 'permanent';
   /** Sample rows for data errors, as JSON objects. */
   readonly sample?: readonly Record<string, unknown>[];
+  /** The blocking checks that failed, when checks failed the task. */
+  readonly checks?: readonly CheckFailure[];
+  /** Where the problem is declared, when pipe knows (a check in a YAML file). */
+  readonly location?: Location;
+}
+
+/** A check that found failing rows. */
+export interface CheckFailure {
+  readonly check: string;
+  readonly severity: 'error' | 'warn';
+  readonly failingRows: number;
+  /** Up to five failing rows. */
+  readonly sample: readonly Record<string, unknown>[];
+  readonly location: Location;
 }
 
 export type SkipReason = 'upstream-failed' | 'up-to-date';
@@ -60,6 +74,8 @@ export type PipeEvent =
       readonly attempts: number;
       readonly ms: number;
     }
+  /** A check found failing rows (blocking or warning); the task's outcome follows separately. */
+  | { readonly type: 'check-failed'; readonly runId: string; readonly task: TaskRef; readonly failure: CheckFailure }
   /** A transient error; the task is tried again after a delay. */
   | { readonly type: 'task-retrying'; readonly runId: string; readonly task: TaskRef; readonly attempt: number; readonly error: TaskError }
   /** Backfill progress, whenever a date starts or finishes. */

@@ -1,8 +1,10 @@
 import pLimit from 'p-limit';
 import pRetry from 'p-retry';
-import type { EventSink, TaskError, TaskRef } from '../events/events.js';
+import type { CheckFailure, EventSink, TaskError, TaskRef } from '../events/events.js';
+import type { Location } from '../analyze/diagnostics.js';
+import { didYouMean } from '../analyze/suggest.js';
 import type { Task } from '../plan/task.js';
-import { taskResultSql, type TaskResultRecord } from '../warehouse/run-state.js';
+import { checkResultSql, taskResultSql, type TaskResultRecord } from '../warehouse/run-state.js';
 import { WarehouseError, type Warehouse, type WarehouseSession } from '../warehouse/warehouse.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { NO_RETRIES, type RetryPolicy } from '../plan/retry-policy.js';
@@ -58,8 +60,33 @@ export class TaskDataError extends Error {
   }
 }
 
+/** Blocking checks found failing rows: the staged data is not published. */
+export class ChecksFailedError extends Error {
+  constructor(readonly failures: readonly CheckFailure[]) {
+    super(
+      failures
+        .map((f) => `check ${f.check} failed: ${f.failingRows} failing row${f.failingRows === 1 ? '' : 's'} (${f.location.file}${f.location.line ? `:${f.location.line}` : ''})`)
+        .join('\n'),
+    );
+  }
+}
+
+/** A check names a column the model does not produce. */
+export class CheckColumnError extends Error {
+  constructor(
+    message: string,
+    readonly location: Location,
+  ) {
+    super(message);
+  }
+}
+
 export function toTaskError(e: unknown): TaskError {
   if (e instanceof WarehouseError) return { message: e.message, kind: e.kind, errorClass: e.errorClass };
+  if (e instanceof ChecksFailedError) {
+    return { message: e.message, kind: 'Check', errorClass: 'permanent', checks: e.failures, sample: e.failures[0]?.sample };
+  }
+  if (e instanceof CheckColumnError) return { message: e.message, kind: 'Check', errorClass: 'permanent', location: e.location };
   if (e instanceof TaskDataError) return { message: e.message, kind: 'Data', errorClass: 'permanent', sample: e.sample };
   const message = e instanceof Error ? e.message : String(e);
   return { message: `internal error: ${message}`, kind: 'Internal', errorClass: 'permanent' };
@@ -178,7 +205,9 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   /** Runs a task's steps once; throws what failed. */
   const attempt = async (task: Task, session: WarehouseSession, attemptNo: number, startedAtMs: number): Promise<number | undefined> => {
     let rows: number | undefined;
+    const blocking: CheckFailure[] = [];
     for (const step of task.steps) {
+      if (step.kind === 'publish' && blocking.length > 0) throw new ChecksFailedError(blocking);
       switch (step.kind) {
         case 'statement': {
           const n = await session.exec(step.sql);
@@ -206,12 +235,44 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
         }
         case 'cleanup':
           break;
+        case 'columns': {
+          const described = await session.query(`DESCRIBE SELECT * FROM ${step.relation}`);
+          const have = described.map((r) => String(r.column_name));
+          const lower = new Set(have.map((c) => c.toLowerCase()));
+          const missing = step.expected.find((u) => !lower.has(u.column.toLowerCase()));
+          if (missing) {
+            const hint = didYouMean(missing.column, have);
+            throw new CheckColumnError(
+              `check ${missing.check} names column '${missing.column}', which ${task.node} does not produce${hint ? `; ${hint}` : ''} (columns: ${have.join(', ')})`,
+              missing.location,
+            );
+          }
+          break;
+        }
+        case 'check': {
+          const sample = await session.query(`SELECT * FROM (${step.sql}) AS failing LIMIT 5`);
+          let failingRows = 0;
+          if (sample.length > 0) {
+            const [{ n }] = await session.query(`SELECT count(*) AS n FROM (${step.sql}) AS failing`);
+            failingRows = Number(n);
+          }
+          await session
+            .exec(checkResultSql({ runId, taskId: task.id, attempt: attemptNo, check: step.name, severity: step.severity, failingRows, sample, at: Date.now() }))
+            .catch(() => undefined);
+          if (failingRows > 0) {
+            const failure: CheckFailure = { check: step.name, severity: step.severity, failingRows, sample, location: step.location };
+            emit({ type: 'check-failed', runId, task: taskRef(task), failure });
+            if (step.severity === 'error') blocking.push(failure);
+          }
+          break;
+        }
         default: {
           const never: never = step;
           throw new Error(`internal error: step ${JSON.stringify(never)}`);
         }
       }
     }
+    if (blocking.length > 0) throw new ChecksFailedError(blocking);
     return rows;
   };
 

@@ -104,13 +104,25 @@ export class TextLogger implements Logger {
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.task.kind)} ${s.dim(`${(e.ms / 1000).toFixed(2)}s`)}`);
         this.line(`    ${s.red(e.error.message.split('\n').join('\n    '))}`);
         this.line(`    ${s.dim(`in ${e.task.file}`)}`);
-        for (const row of e.error.sample ?? []) this.line(`    ${s.dim(JSON.stringify(row))}`);
+        if (e.error.location) this.line(`    ${s.dim(`declared at ${e.error.location.file}${e.error.location.line ? `:${e.error.location.line}` : ''}`)}`);
+        if (!e.error.checks) for (const row of e.error.sample ?? []) this.line(`    ${s.dim(JSON.stringify(row))}`);
         break;
       }
       case 'task-skipped': {
         this.done++;
         const prefix = this.live ? s.yellow('-') : 'SKIP ';
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.detail)}`);
+        break;
+      }
+      case 'check-failed': {
+        const f = e.failure;
+        const where = `${f.location.file}${f.location.line ? `:${f.location.line}` : ''}`;
+        const what = f.severity === 'warn' ? s.yellow('warning') : s.red('failed');
+        const prefix = this.live ? (f.severity === 'warn' ? s.yellow('!') : s.red('✗')) : f.severity === 'warn' ? 'WARN ' : 'CHECK';
+        this.line(
+          `${prefix} ${this.label(e.task)} check ${f.check} ${what}: ${f.failingRows.toLocaleString('en-US')} failing row${f.failingRows === 1 ? '' : 's'} ${s.dim(where)}`,
+        );
+        for (const row of f.sample) this.line(`    ${s.dim(JSON.stringify(row))}`);
         break;
       }
       case 'task-retrying': {

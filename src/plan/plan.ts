@@ -10,7 +10,7 @@ import type { Step, Task, TaskKind } from './task.js';
 import type { StrategyInput } from './strategies/strategy.js';
 import { tableStrategy } from './strategies/table.js';
 import { viewStrategy } from './strategies/view.js';
-import { incrementalStrategy } from './strategies/incremental.js';
+import { inIntervalSql, incrementalStrategy } from './strategies/incremental.js';
 import { seedSelectSql, seedStrategy } from './strategies/seed.js';
 
 /**
@@ -220,6 +220,55 @@ function retryPolicy(node: ModelNode, pipeline: Pipeline | undefined): RetryPoli
   return { retries, delayMs, maxDelayMs: Math.max(delayMs, DEFAULT_MAX_DELAY_MS) };
 }
 
+/** What the checks of a task read, by scope: the data about to be published, never the published table. */
+interface CheckTarget {
+  /** The new data alone (the staged table, or a view's query). */
+  readonly partition: string;
+  /** The table as it will be after publishing. */
+  readonly table: string;
+}
+
+function checkTarget(kind: TaskKind, input: StrategyInput): CheckTarget {
+  switch (kind) {
+    case 'table':
+    case 'seed':
+      return { partition: input.stagingRelation, table: input.stagingRelation };
+    case 'view': {
+      const q = `(\n${input.sql}\n)`;
+      return { partition: q, table: q };
+    }
+    case 'incremental': {
+      const rest =
+        input.existing === 'table' && !input.fullRefresh && input.interval && input.partitionBy
+          ? `(SELECT * FROM ${input.relation} WHERE NOT (${inIntervalSql(input.partitionBy, input.interval.start, input.interval.end)}) UNION ALL BY NAME SELECT * FROM ${input.stagingRelation})`
+          : input.stagingRelation;
+      return { partition: input.stagingRelation, table: rest };
+    }
+    case 'test':
+      throw new Error('internal error: test tasks have no staged data');
+    default: {
+      const never: never = kind;
+      throw new Error(`internal error: kind ${String(never)}`);
+    }
+  }
+}
+
+/** The column-existence step and one step per check, against the given targets. */
+export function planChecks(node: ModelNode, ctx: PlanContext, interval: Interval, target: CheckTarget, diagnostics: Diagnostic[]): Step[] {
+  const steps: Step[] = [];
+  const expected = node.checks.flatMap((c) => c.columns.map((column) => ({ column, check: c.name, location: c.location })));
+  if (expected.length > 0) steps.push({ kind: 'columns', relation: target.partition, expected });
+  for (const c of node.checks) {
+    const sql = ctx.analysis.renderer.checkSql(node.name, c, interval, c.scope === 'table' ? target.table : target.partition);
+    if (typeof sql !== 'string') {
+      diagnostics.push(sql);
+      continue;
+    }
+    steps.push({ kind: 'check', name: c.name, severity: c.severity, sql, location: c.location });
+  }
+  return steps;
+}
+
 function modelTask(
   node: ModelNode,
   ctx: PlanContext,
@@ -257,11 +306,18 @@ function modelTask(
       steps = incrementalStrategy(strategyInput);
       break;
     case 'seed':
-      throw new Error('internal error: a model planned as a seed');
+    case 'test':
+      throw new Error(`internal error: a model planned as ${kind}`);
     default: {
       const never: never = kind;
       throw new Error(`internal error: materialization ${String(never)}`);
     }
+  }
+  if (node.checks.length > 0) {
+    const checked = checkTarget(kind, strategyInput);
+    const checkSteps = planChecks(node, ctx, interval, checked, diagnostics);
+    const at = steps.findIndex((s) => s.kind === 'publish');
+    steps = [...steps.slice(0, at), ...checkSteps, ...steps.slice(at)];
   }
   return {
     id: taskId(node, ds),
@@ -280,4 +336,47 @@ function modelTask(
     group,
     retry: retryPolicy(node, ctx.pipeline),
   };
+}
+
+/**
+ * `pipe test`: the checks of each selected model against its published data, building
+ * nothing. Partition checks of an incremental model read the interval's rows.
+ */
+export function planTest(ctx: PlanContext, interval: Interval): Plan {
+  const diagnostics: Diagnostic[] = [];
+  const ds = dateVariables(interval).ds;
+  const tasks: Task[] = [];
+  for (const name of topologicalOrder(ctx.analysis.graph)) {
+    const node = ctx.analysis.nodes.get(name)!;
+    if (!ctx.selected.has(name) || node.kind !== 'model' || node.checks.length === 0) continue;
+    if (node.config.materialized === 'ephemeral') continue;
+    if (!ctx.catalog.has(node.relation)) {
+      diagnostics.push(
+        error('not-built', `${name} has checks but is not built yet`, { file: node.file }, { hint: `pipe run --select ${name} builds it` }),
+      );
+      continue;
+    }
+    const partition =
+      node.config.materialized === 'incremental' && node.config.partition_by
+        ? `(SELECT * FROM ${node.relation} WHERE ${inIntervalSql(node.config.partition_by, interval.start, interval.end)})`
+        : node.relation;
+    const steps: Step[] = [
+      ...planChecks(node, ctx, interval, { partition, table: node.relation }, diagnostics),
+      { kind: 'publish', statements: [] },
+    ];
+    tasks.push({
+      id: taskId(node, ds),
+      node: name,
+      kind: 'test',
+      file: node.file,
+      relation: node.relation,
+      schema: node.config.schema,
+      ds,
+      interval,
+      upstream: [],
+      steps,
+      lockKey: node.relation,
+    });
+  }
+  return { tasks, diagnostics };
 }

@@ -1,11 +1,13 @@
 import type { Interval } from '../dates/dates.js';
+import type { Location } from '../analyze/diagnostics.js';
 import type { RetryPolicy } from './retry-policy.js';
 
 /**
  * A task is one node built for one interval, with every statement it will run already
  * decided: the executor runs steps and never renders or plans.
  */
-export type TaskKind = 'seed' | 'table' | 'view' | 'incremental';
+/** What a task does: build a seed or a model by its materialization, or (`pipe test`) check published data. */
+export type TaskKind = 'seed' | 'table' | 'view' | 'incremental' | 'test';
 
 export type Step =
   /** A statement outside the publishing transaction (building the staging table). */
@@ -18,7 +20,27 @@ export type Step =
    */
   | { readonly kind: 'publish'; readonly statements: readonly string[]; readonly countsRowsAt?: number }
   /** Best-effort cleanup after a failure (dropping the staging table). */
-  | { readonly kind: 'cleanup'; readonly sql: string };
+  | { readonly kind: 'cleanup'; readonly sql: string }
+  /** The checked columns must exist in `relation` (a query's result or a table). */
+  | { readonly kind: 'columns'; readonly relation: string; readonly expected: readonly ColumnUse[] }
+  /**
+   * A data check: `sql` returns the failing rows. Blocking failures fail the task after every
+   * check has run (so all of them are reported); `warn` failures are reported only.
+   */
+  | {
+      readonly kind: 'check';
+      readonly name: string;
+      readonly severity: 'error' | 'warn';
+      readonly sql: string;
+      readonly location: Location;
+    };
+
+/** A column a check names, and where the check is declared. */
+export interface ColumnUse {
+  readonly column: string;
+  readonly check: string;
+  readonly location: Location;
+}
 
 export interface Task {
   /** `model@2024-01-02`, or the seed's name. */

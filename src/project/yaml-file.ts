@@ -7,6 +7,8 @@ export interface YamlSource {
   readonly file: string;
   readonly data: Readonly<Record<string, unknown>>;
   keyLine(key: string): number | undefined;
+  /** Line of a nested key, e.g. ['checks', 'warn', 'row_count']. */
+  pathLine(path: readonly string[]): number | undefined;
 }
 
 export function readYamlFile(
@@ -38,18 +40,23 @@ export function parseYaml(text: string, file: string, diagnostics: Diagnostic[])
   }
   const contents = doc.contents;
   if (contents === null || (isScalar(contents) && contents.value === null)) {
-    return { file, data: {}, keyLine: () => undefined };
+    return { file, data: {}, keyLine: () => undefined, pathLine: () => undefined };
   }
   if (!isMap(contents)) {
     diagnostics.push(error('yaml-shape', `${file} must be a mapping of keys to values`, { file, line: 1 }));
     return undefined;
   }
   const lines = new Map<string, number>();
-  for (const item of contents.items) {
-    if (isScalar(item.key) && item.key.range) {
-      lines.set(String(item.key.value), lineCounter.linePos(item.key.range[0]).line);
+  const walk = (node: unknown, prefix: string) => {
+    if (!isMap(node)) return;
+    for (const item of node.items) {
+      if (!isScalar(item.key) || !item.key.range) continue;
+      const path = prefix + String(item.key.value);
+      lines.set(path, lineCounter.linePos(item.key.range[0]).line);
+      walk(item.value, `${path}\u0000`);
     }
-  }
+  };
+  walk(contents, '');
   const data = (doc.toJS() ?? {}) as Record<string, unknown>;
-  return { file, data, keyLine: (key) => lines.get(key) };
+  return { file, data, keyLine: (key) => lines.get(key), pathLine: (path) => lines.get(path.join('\u0000')) };
 }

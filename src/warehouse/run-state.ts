@@ -27,6 +27,9 @@ export const STATE_DDL: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.task_results (
     run_id VARCHAR, task_id VARCHAR, attempt INTEGER, status VARCHAR, started_at TIMESTAMP,
     ended_at TIMESTAMP, rows BIGINT, error VARCHAR, error_class VARCHAR, detail VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.check_results (
+    run_id VARCHAR, task_id VARCHAR, attempt INTEGER, check_name VARCHAR, severity VARCHAR, status VARCHAR,
+    failing_rows BIGINT, sample JSON, checked_at TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.seeds (
     name VARCHAR, relation VARCHAR, hash VARCHAR, loaded_at TIMESTAMP, run_id VARCHAR)`,
 ];
@@ -102,6 +105,24 @@ export function taskResultSql(r: TaskResultRecord): string {
   return `INSERT INTO ${STATE_SCHEMA}.task_results VALUES (${lit(r.runId)}, ${lit(r.taskId)}, ${r.attempt}, ${lit(r.status)}, ${ts(
     r.startedAt,
   )}, ${ts(r.endedAt)}, ${num(r.rows)}, ${lit(r.error)}, ${lit(r.errorClass)}, ${lit(r.detail)})`;
+}
+
+export interface CheckResultRecord {
+  readonly runId: string;
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly check: string;
+  readonly severity: 'error' | 'warn';
+  readonly failingRows: number;
+  readonly sample: readonly Record<string, unknown>[];
+  readonly at: number;
+}
+
+export function checkResultSql(r: CheckResultRecord): string {
+  const status = r.failingRows === 0 ? 'passed' : r.severity === 'warn' ? 'warned' : 'failed';
+  return `INSERT INTO ${STATE_SCHEMA}.check_results VALUES (${lit(r.runId)}, ${lit(r.taskId)}, ${r.attempt}, ${lit(r.check)}, ${lit(
+    r.severity,
+  )}, ${lit(status)}, ${r.failingRows}, ${lit(JSON.stringify(r.sample))}, ${ts(r.at)})`;
 }
 
 export function seedLoadedSql(name: string, relation: string, hash: string, runId: string, at: number): string {

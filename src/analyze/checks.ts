@@ -1,0 +1,213 @@
+import { error, type Diagnostic, type Location } from './diagnostics.js';
+import { quoteIdent, quoteLiteral } from './sql-text.js';
+import { didYouMean } from './suggest.js';
+
+/**
+ * Data checks, declared under `checks:` in the YAML beside a model. Each becomes a query
+ * that returns the failing rows of a target relation: the staged data before it is published
+ * (or, for `pipe test`, the published data). Blocking checks fail the task; checks under
+ * `warn:` are reported and never block.
+ */
+
+export const CHECK_KINDS = ['not_null', 'unique', 'accepted_values', 'relationships', 'row_count', 'expression', 'query'] as const;
+export type CheckKind = (typeof CHECK_KINDS)[number];
+
+/** What a check reads: the new partition only (default for incremental models) or the table as it will be. */
+export type CheckScope = 'partition' | 'table';
+
+/** Stands for the relation being checked in `sql`; replaced when the target is known. */
+export const CHECK_TARGET = '\u0000check-target\u0000';
+
+export interface Check {
+  /** Readable and unique within the model, e.g. `unique(order_id)`. */
+  readonly name: string;
+  readonly kind: CheckKind;
+  readonly severity: 'error' | 'warn';
+  readonly scope: CheckScope;
+  readonly location: Location;
+  /** Columns of the checked model that the check names, for validation before running. */
+  readonly columns: readonly string[];
+  /** Other models the check reads (relationships), as dependencies. */
+  readonly refs: readonly { readonly model: string; readonly column: string }[];
+  /**
+   * For every kind but `query`: SQL returning the failing rows, with CHECK_TARGET for the
+   * relation checked and `\u0000name\u0000` ref tokens for other models.
+   */
+  readonly sql?: string;
+  /** For `query`: the template text, rendered per interval like a model. */
+  readonly template?: string;
+}
+
+export function checkSql(check: Check, target: string, resolveRef: (model: string) => string): string {
+  const sql = check.sql ?? '';
+  return sql.replaceAll(CHECK_TARGET, target).replace(/\u0000([^\u0000]*)\u0000/g, (_, m: string) => resolveRef(m));
+}
+
+/** Where a key under `checks:` stands, by its path. */
+type Where = (path: readonly string[]) => Location;
+
+function asColumns(value: unknown): (string | string[])[] | undefined {
+  if (typeof value === 'string') return [value];
+  if (!Array.isArray(value)) return undefined;
+  const out: (string | string[])[] = [];
+  for (const v of value) {
+    if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v) && v.length > 0 && v.every((c) => typeof c === 'string')) out.push(v as string[]);
+    else return undefined;
+  }
+  return out;
+}
+
+function asStrings(value: unknown): string[] | undefined {
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : undefined;
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Splits `{ <items>, scope: table }` forms; `scope` is an option wherever a mapping is allowed. */
+function scopeOf(value: unknown, at: Location, diagnostics: Diagnostic[]): CheckScope {
+  if (!isMap(value) || value.scope === undefined) return 'partition';
+  if (value.scope === 'table' || value.scope === 'partition') return value.scope;
+  diagnostics.push(error('bad-check', `scope must be 'partition' or 'table', got ${JSON.stringify(value.scope)}`, at));
+  return 'partition';
+}
+
+export function parseChecks(value: unknown, where: Where, modelNames: ReadonlySet<string>, diagnostics: Diagnostic[]): Check[] {
+  const out: Check[] = [];
+  const at = where(['checks']);
+  if (!isMap(value)) {
+    diagnostics.push(error('bad-check', 'checks must be a mapping of check kinds, e.g. {not_null: [id], unique: [id]}', at));
+    return out;
+  }
+  const parseBlock = (block: Record<string, unknown>, severity: 'error' | 'warn') => {
+    const prefix = severity === 'warn' ? ['checks', 'warn'] : ['checks'];
+    for (const [kind, spec] of Object.entries(block)) {
+      const kindAt = where([...prefix, kind]);
+      if (kind === 'warn' && severity === 'error') {
+        if (isMap(spec)) parseBlock(spec, 'warn');
+        else diagnostics.push(error('bad-check', 'warn must hold checks like checks: does', kindAt));
+        continue;
+      }
+      if (!CHECK_KINDS.includes(kind as CheckKind)) {
+        diagnostics.push(
+          error('unknown-check', `unknown check '${kind}'`, kindAt, { hint: didYouMean(kind, CHECK_KINDS) ?? `checks: ${CHECK_KINDS.join(', ')}` }),
+        );
+        continue;
+      }
+      out.push(...parseKind(kind as CheckKind, spec, severity, kindAt, modelNames, diagnostics));
+    }
+  };
+  parseBlock(value, 'error');
+  const names = new Set<string>();
+  return out.filter((c) => (names.has(`${c.severity}:${c.name}`) ? false : (names.add(`${c.severity}:${c.name}`), true)));
+}
+
+function parseKind(
+  kind: CheckKind,
+  spec: unknown,
+  severity: 'error' | 'warn',
+  at: Location,
+  modelNames: ReadonlySet<string>,
+  diagnostics: Diagnostic[],
+): Check[] {
+  const scope = scopeOf(spec, at, diagnostics);
+  const base = { kind, severity, scope, location: at };
+  const bad = (message: string) => {
+    diagnostics.push(error('bad-check', `${kind}: ${message}`, at));
+    return [];
+  };
+  const T = CHECK_TARGET;
+  switch (kind) {
+    case 'not_null': {
+      const cols = asStrings(isMap(spec) ? spec.columns : spec);
+      if (!cols) return bad('expected a list of columns, e.g. [order_id, customer_id]');
+      return cols.map((c) => ({ ...base, name: `not_null(${c})`, columns: [c], refs: [], sql: `SELECT * FROM ${T} WHERE ${quoteIdent(c)} IS NULL` }));
+    }
+    case 'unique': {
+      const sets = asColumns(isMap(spec) ? spec.columns : spec);
+      if (!sets) return bad('expected a list of columns, or of column lists for combinations, e.g. [order_id, [customer_id, day]]');
+      return sets.map((set) => {
+        const cols = typeof set === 'string' ? [set] : set;
+        const list = cols.map(quoteIdent).join(', ');
+        return {
+          ...base,
+          name: `unique(${cols.join(', ')})`,
+          columns: cols,
+          refs: [],
+          sql: `SELECT ${list}, count(*) AS duplicates FROM ${T} WHERE ${cols.map((c) => `${quoteIdent(c)} IS NOT NULL`).join(' AND ')} GROUP BY ${list} HAVING count(*) > 1`,
+        };
+      });
+    }
+    case 'accepted_values': {
+      if (!isMap(spec)) return bad('expected a mapping of column to its allowed values, e.g. {status: [placed, shipped]}');
+      const out: Check[] = [];
+      for (const [col, values] of Object.entries(spec)) {
+        if (col === 'scope') continue;
+        if (!Array.isArray(values) || values.length === 0 || !values.every((v) => ['string', 'number', 'boolean'].includes(typeof v))) {
+          bad(`${col}: expected a list of values`);
+          continue;
+        }
+        const list = values.map((v) => quoteLiteral(String(v))).join(', ');
+        out.push({
+          ...base,
+          name: `accepted_values(${col})`,
+          columns: [col],
+          refs: [],
+          sql: `SELECT ${quoteIdent(col)}, count(*) AS rows FROM ${T} WHERE ${quoteIdent(col)} IS NOT NULL AND CAST(${quoteIdent(col)} AS VARCHAR) NOT IN (${list}) GROUP BY ALL`,
+        });
+      }
+      return out;
+    }
+    case 'relationships': {
+      if (!isMap(spec)) return bad('expected a mapping of column to model.column, e.g. {customer_id: stg_customers.customer_id}');
+      const out: Check[] = [];
+      for (const [col, target] of Object.entries(spec)) {
+        if (col === 'scope') continue;
+        const m = typeof target === 'string' ? /^([^.\s]+)\.([^.\s]+)$/.exec(target.trim()) : null;
+        if (!m) {
+          bad(`${col}: expected model.column, got ${JSON.stringify(target)}`);
+          continue;
+        }
+        const [, model, column] = m;
+        if (!modelNames.has(model)) {
+          diagnostics.push(
+            error('unknown-ref', `relationships(${col}): no model or seed is named '${model}'`, at, { hint: didYouMean(model, [...modelNames]) }),
+          );
+          continue;
+        }
+        out.push({
+          ...base,
+          name: `relationships(${col} → ${model}.${column})`,
+          columns: [col],
+          refs: [{ model, column }],
+          sql: `SELECT c.* FROM ${T} AS c WHERE c.${quoteIdent(col)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \u0000${model}\u0000 AS p WHERE p.${quoteIdent(column)} = c.${quoteIdent(col)})`,
+        });
+      }
+      return out;
+    }
+    case 'row_count': {
+      if (!isMap(spec)) return bad('expected {min: N} and/or {max: N}');
+      const { min, max } = spec;
+      const okNumber = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0);
+      if (!okNumber(min) || !okNumber(max) || (min === undefined && max === undefined)) return bad('min and max must be whole numbers');
+      const conds = [...(min !== undefined ? [`count(*) >= ${min}`] : []), ...(max !== undefined ? [`count(*) <= ${max}`] : [])];
+      const label = [min !== undefined ? `min ${min}` : '', max !== undefined ? `max ${max}` : ''].filter(Boolean).join(', ');
+      return [{ ...base, name: `row_count(${label})`, columns: [], refs: [], sql: `SELECT count(*) AS row_count FROM ${T} HAVING NOT (${conds.join(' AND ')})` }];
+    }
+    case 'expression': {
+      const exprs = asStrings(isMap(spec) ? spec.expressions : spec);
+      if (!exprs) return bad('expected a list of SQL conditions, e.g. ["amount >= 0"]');
+      return exprs.map((e) => ({ ...base, name: `expression(${e})`, columns: [], refs: [], sql: `SELECT * FROM ${T} WHERE (${e}) IS NOT TRUE` }));
+    }
+    case 'query': {
+      const queries = asStrings(isMap(spec) ? spec.queries : spec);
+      if (!queries) return bad('expected a list of queries that return the failing rows');
+      return queries.map((q) => ({ ...base, name: `query(${q.replace(/\s+/g, ' ').trim()})`, columns: [], refs: [], template: q }));
+    }
+    default: {
+      const never: never = kind;
+      throw new Error(`internal error: check kind ${String(never)}`);
+    }
+  }
+}

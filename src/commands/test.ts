@@ -1,0 +1,53 @@
+import { dateVariables } from '../dates/dates.js';
+import type { EventSink } from '../events/events.js';
+import { planTest } from '../plan/plan.js';
+import { resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
+import { launch, newRunId, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
+import { DEFAULT_THREADS } from './run.js';
+
+export interface TestOptions extends ProjectOptions, SelectionOptions {
+  /** The interval whose partition incremental models' checks read; default yesterday. */
+  readonly date?: string;
+  readonly threads?: number;
+  readonly signal?: AbortSignal;
+  readonly emit: EventSink;
+}
+
+/** `pipe test`: runs the selected models' checks against their published data. */
+export async function test(options: TestOptions): Promise<RunOutcome> {
+  const { interval, isDefault } = resolveInterval(options.date, options.clock);
+  const prepared = await prepare({ ...options, interval });
+  const runId = newRunId();
+  const ds = dateVariables(interval).ds;
+  const plan = planTest(
+    {
+      analysis: prepared.analysis,
+      selected: prepared.selected,
+      catalog: prepared.catalog,
+      seedHashes: prepared.seedHashes,
+      fullRefresh: false,
+      runId,
+      pipeline: prepared.pipeline,
+    },
+    interval,
+  );
+  return launch(prepared, {
+    runId,
+    command: 'test',
+    pipeline: options.pipeline,
+    params: {
+      ds,
+      vars: options.vars ?? {},
+      resolved_vars: prepared.analysis.vars,
+      select: options.select ?? [],
+      exclude: options.exclude ?? [],
+      threads: options.threads ?? null,
+    },
+    plan,
+    threads: options.threads ?? prepared.analysis.settings.threads ?? DEFAULT_THREADS,
+    emit: options.emit,
+    signal: options.signal,
+    header: { ds, dateIsDefault: isDefault },
+    retryCommand: retryCommandFor(options),
+  });
+}
