@@ -7,7 +7,7 @@ import { error, positionOf, type Diagnostic, type Location } from './diagnostics
 import { didYouMean } from './suggest.js';
 import { validateModelConfig, DEFAULT_SCHEMA, type ModelConfig } from './model-config.js';
 import { readPipeline, readProjectSettings, type Pipeline, type ProjectSettings } from './project-settings.js';
-import { quoteIdent, relationName, stripTrailingSemicolon, withCtes } from './sql-text.js';
+import { quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from './sql-text.js';
 import { RenderFailure, TemplateEngine, type CompiledTemplate } from './template-engine.js';
 import { checkKeys, asStringList } from './validate-keys.js';
 import { CHECK_TARGET, checkSql, parseChecks, type Check } from './checks.js';
@@ -99,6 +99,10 @@ export interface RenderedSql {
   readonly sql: string;
   readonly hash: string;
   readonly refs: readonly string[];
+  /** The model's template text, to map database errors back to its lines. */
+  readonly source: string;
+  /** Lines added by inlining ephemeral models. */
+  readonly inserted?: { readonly atLine: number; readonly by: number };
 }
 
 interface RawRender {
@@ -112,12 +116,11 @@ interface RawRender {
  * phase asks it for each task's final SQL; ephemeral models are injected as CTEs here.
  */
 export class ModelRenderer {
-  private readonly cache = new Map<string, RawRender | Diagnostic>();
   private nodes: ReadonlyMap<string, PipeNode> = new Map();
 
   constructor(
     private readonly engine: TemplateEngine,
-    private readonly models: ReadonlyMap<string, { source: ModelSource; compiled: CompiledTemplate; relation: string }>,
+    private readonly models: ReadonlyMap<string, { source: ModelSource; compiled: CompiledTemplate; relation: string; renders: Map<string, RawRender | Diagnostic> }>,
     private readonly vars: Readonly<Record<string, unknown>>,
   ) {}
 
@@ -127,11 +130,12 @@ export class ModelRenderer {
 
   /** One render of a model's template; `incremental` is what is_incremental() answers for an incremental model. */
   renderRaw(name: string, interval: Interval, incremental: boolean): RawRender | Diagnostic {
-    const key = `${name}|${interval.start}|${interval.end}|${incremental ? 1 : 0}`;
-    const hit = this.cache.get(key);
+    const key = `${interval.start}|${interval.end}|${incremental ? 1 : 0}`;
+    const cache = this.models.get(name)?.renders;
+    const hit = cache?.get(key);
     if (hit) return hit;
     const result = this.renderUncached(name, interval, incremental);
-    this.cache.set(key, result);
+    cache?.set(key, result);
     return result;
   }
 
@@ -199,8 +203,19 @@ export class ModelRenderer {
     };
     const problem = addEphemerals(raw.refs, [name]);
     if (problem) return problem;
-    const sql = withCtes(this.resolveRefs(stripTrailingSemicolon(raw.sql)), ctes).trim();
-    return { sql, hash: createHash('sha256').update(sql).digest('hex').slice(0, 16), refs: raw.refs };
+    // Only the end is trimmed: line N of the rendered SQL stays line N of the file, which lets
+    // database errors be mapped back to the model's source.
+    const body = this.resolveRefs(stripTrailingSemicolon(raw.sql)).trimEnd();
+    const sql = withCtes(body, ctes);
+    const by = sql.split('\n').length - body.split('\n').length;
+    const atLine = body.slice(0, statementStart(body)).split('\n').length;
+    return {
+      sql,
+      hash: createHash('sha256').update(sql).digest('hex').slice(0, 16),
+      refs: raw.refs,
+      source: this.models.get(name)!.source.sql,
+      inserted: by > 0 ? { atLine, by } : undefined,
+    };
   }
 
   /**
@@ -249,7 +264,21 @@ export class ModelRenderer {
   }
 }
 
-export function analyze(files: ProjectFiles, options: AnalyzeOptions): Analysis {
+/**
+ * What analysis keeps between calls in watch mode: compiled templates and renders of every
+ * model, valid while the model's text, its YAML, the macros and the vars stay the same. A
+ * save of one model then renders one model.
+ */
+export class AnalysisCache {
+  key?: string;
+  engine?: TemplateEngine;
+  readonly models = new Map<
+    string,
+    { sql: string; yaml: unknown; compiled: CompiledTemplate | Diagnostic; renders: Map<string, RawRender | Diagnostic> }
+  >();
+}
+
+export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: AnalysisCache): Analysis {
   const diagnostics: Diagnostic[] = [...files.diagnostics];
   const settings = readProjectSettings(files, diagnostics);
 
@@ -258,19 +287,35 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions): Analysis 
   const pipeline = options.pipeline ? pipelines.get(options.pipeline) : undefined;
   const vars = { ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
 
-  const engine = new TemplateEngine(files.macros, Object.keys(dateVariables(options.interval)));
+  const engineKey = JSON.stringify([files.macros, vars]);
+  if (cache && cache.key !== engineKey) {
+    cache.key = engineKey;
+    cache.engine = undefined;
+    cache.models.clear();
+  }
+  const engine = cache?.engine ?? new TemplateEngine(files.macros, Object.keys(dateVariables(options.interval)));
+  if (cache) cache.engine = engine;
   diagnostics.push(...engine.diagnostics);
 
-  const models = new Map<string, { source: ModelSource; compiled: CompiledTemplate; relation: string }>();
+  const models = new Map<string, { source: ModelSource; compiled: CompiledTemplate; relation: string; renders: Map<string, RawRender | Diagnostic> }>();
+  const live = new Set<string>();
   for (const source of files.models) {
-    const compiled = engine.compile(source.file, source.sql);
+    live.add(source.name);
+    const yamlMaterialized = source.yaml?.data.materialized;
+    let entry = cache?.models.get(source.name);
+    if (!entry || entry.sql !== source.sql || entry.yaml !== yamlMaterialized) {
+      entry = { sql: source.sql, yaml: yamlMaterialized, compiled: engine.compile(source.file, source.sql), renders: new Map() };
+      cache?.models.set(source.name, entry);
+    }
+    const compiled = entry.compiled;
     if ('severity' in compiled) {
       diagnostics.push(compiled);
       continue;
     }
     const schema = typeof source.yaml?.data.schema === 'string' ? source.yaml.data.schema : DEFAULT_SCHEMA;
-    models.set(source.name, { source, compiled, relation: relationName(schema, source.name) });
+    models.set(source.name, { source, compiled, relation: relationName(schema, source.name), renders: entry.renders });
   }
+  if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
   const renderer = new ModelRenderer(engine, models, vars);
 
   const nodes = new Map<string, PipeNode>();

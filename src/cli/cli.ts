@@ -6,6 +6,7 @@ import { run } from '../commands/run.js';
 import { backfill, backfillDryRun } from '../commands/backfill.js';
 import { retry } from '../commands/retry.js';
 import { test } from '../commands/test.js';
+import { watch } from '../watch/watch.js';
 import { formatPlan } from './format-plan.js';
 import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
 import type { Logger } from '../logging/logger.js';
@@ -217,6 +218,57 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       });
       return statusCode(outcome.status);
     });
+  });
+
+  common(
+    program
+      .command('watch')
+      .description('build the selection, then rebuild what changes (and its downstream) on every save')
+      .argument('[pipeline]', 'pipeline in pipelines/ to watch (default: every model)')
+      .option('-d, --date <YYYY-MM-DD>', 'the date to build (default: yesterday)')
+      .option('-t, --threads <n>', 'models built at once', positiveInt('--threads')),
+  ).action(async (pipeline: string | undefined, o: Common & { date?: string; threads?: number }) => {
+    const logger = makeLogger(o);
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    const stdin = process.stdin;
+    const onKey = (key: Buffer) => {
+      const k = key.toString();
+      if (k === 'q' || k === '\u0003') stop();
+    };
+    if (stdin.isTTY) {
+      stdin.setRawMode(true);
+      stdin.resume();
+      stdin.on('data', onKey);
+    }
+    try {
+      await watch({
+        project: o.project,
+        db: o.db,
+        pipeline,
+        date: o.date,
+        select: o.select,
+        exclude: o.exclude,
+        vars: o.var,
+        threads: o.threads,
+        signal: controller.signal,
+        emit: (e) => logger.handle(e),
+      });
+      exitCode = EXIT.ok;
+    } catch (e) {
+      exitCode = report(e, logger);
+    } finally {
+      if (stdin.isTTY) {
+        stdin.off('data', onKey);
+        stdin.setRawMode(false);
+        stdin.pause();
+      }
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      logger.close();
+    }
   });
 
   program

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { analyze, type Analysis } from '../analyze/analyze.js';
+import { analyze, type Analysis, type AnalysisCache } from '../analyze/analyze.js';
 import { error, hasErrors, DiagnosticError, type Diagnostic } from '../analyze/diagnostics.js';
 import { didYouMean } from '../analyze/suggest.js';
 import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import { select } from '../graph/select.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
+import type { ProjectFs } from '../project/project-fs.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
 import { readCatalog, type RelationType } from '../warehouse/run-state.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
@@ -30,10 +31,10 @@ export function projectRoot(options: ProjectOptions): string {
   return resolve(options.project ?? '.');
 }
 
-export function loadFiles(options: ProjectOptions): ProjectFiles {
+export function loadFiles(options: ProjectOptions, fs?: ProjectFs): ProjectFiles {
   const root = projectRoot(options);
   if (!existsSync(root)) throw new DiagnosticError([error('no-project', `project directory ${root} does not exist`)]);
-  const files = loadProject(root);
+  const files = loadProject(root, fs);
   if (!existsSync(resolve(root, 'models')) && files.seeds.length === 0) {
     throw new DiagnosticError([
       error('no-project', `${root} has no models/ folder: is this a pipe project? (use --project DIR)`),
@@ -81,6 +82,7 @@ export interface Analyzed {
 export function analyzeAndSelect(
   files: ProjectFiles,
   options: SelectionOptions & { interval: Interval; existingRelations?: ReadonlySet<string>; fullRefresh?: boolean },
+  cache?: AnalysisCache,
 ): Analyzed {
   const diagnostics: Diagnostic[] = [];
   const pipelineNames = files.pipelines.map((p) => p.name);
@@ -98,7 +100,7 @@ export function analyzeAndSelect(
     vars: options.vars,
     existingRelations: options.existingRelations,
     fullRefresh: options.fullRefresh,
-  });
+  }, cache);
   diagnostics.push(...analysis.diagnostics);
   const pipeline = options.pipeline ? analysis.pipelines.get(options.pipeline) : undefined;
   const nodes = [...analysis.nodes.values()];

@@ -55,26 +55,45 @@ export async function prepare(
 ): Promise<Prepared> {
   const files = loadFiles(options);
   const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
-  const { warehouse: existing, catalog: before } = await catalogIfExists(dbPath, options.readOnly);
-  let warehouse = existing;
+  const { warehouse, catalog } = await catalogIfExists(dbPath, options.readOnly);
   try {
-    const tables = new Set([...before].filter(([, type]) => type === 'table').map(([rel]) => rel));
+    const tables = new Set([...catalog].filter(([, type]) => type === 'table').map(([rel]) => rel));
     const { analysis, selected } = analyzeAndSelect(files, { ...options, existingRelations: tables });
-    const pipeline = options.pipeline ? analysis.pipelines.get(options.pipeline) : undefined;
-    if (options.readOnly) {
-      let seedHashes = new Map<string, string>();
-      if (warehouse) {
-        const s = await warehouse.session();
-        try {
-          if (await stateExists(s)) seedHashes = await readSeedHashes(s);
-        } finally {
-          s.close();
-        }
-        warehouse.close();
+    return await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, readOnly: options.readOnly });
+  } catch (e) {
+    warehouse?.close();
+    throw e;
+  }
+}
+
+/**
+ * The second half of prepare, for callers that analyzed already (watch mode): open the
+ * warehouse for writing (or read it, read-only), recover from a crash, read the catalog.
+ */
+export async function openFor(
+  analysis: Analysis,
+  selected: Set<string>,
+  pipelineName: string | undefined,
+  dbPath: string,
+  opened: { warehouse?: Warehouse; catalog?: Map<string, RelationType>; readOnly?: boolean } = {},
+): Promise<Prepared> {
+  const pipeline = pipelineName ? analysis.pipelines.get(pipelineName) : undefined;
+  let warehouse = opened.warehouse;
+  if (opened.readOnly) {
+    let seedHashes = new Map<string, string>();
+    if (warehouse) {
+      const s = await warehouse.session();
+      try {
+        if (await stateExists(s)) seedHashes = await readSeedHashes(s);
+      } finally {
+        s.close();
       }
-      return { analysis, selected, pipeline, dbPath, catalog: before, seedHashes };
+      warehouse.close();
     }
-    warehouse ??= await DuckDBWarehouse.open(dbPath);
+    return { analysis, selected, pipeline, dbPath, catalog: opened.catalog ?? new Map(), seedHashes };
+  }
+  warehouse ??= await DuckDBWarehouse.open(dbPath);
+  try {
     const session = await warehouse.session();
     try {
       await ensureState(session);
@@ -86,14 +105,14 @@ export async function prepare(
       session.close();
     }
   } catch (e) {
-    warehouse?.close();
+    warehouse.close();
     throw e;
   }
 }
 
 export interface LaunchOptions {
   readonly runId: string;
-  readonly command: 'run' | 'backfill' | 'retry' | 'test';
+  readonly command: 'run' | 'backfill' | 'retry' | 'test' | 'watch';
   readonly pipeline?: string;
   readonly params: Readonly<Record<string, unknown>>;
   readonly parentRunId?: string;

@@ -80,7 +80,9 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   if (remaining.size === 0) return { nothingToDo: `nothing to retry: every task of run ${run.run_id} has succeeded` };
 
   const params = JSON.parse(run.params) as StoredParams;
-  const original = run.command === 'retry' ? (params.original_command ?? 'run') : (run.command as 'run' | 'backfill' | 'test');
+  const command = run.command === 'retry' ? (params.original_command ?? 'run') : run.command;
+  // A watch build is a run of the models it rebuilt.
+  const original = (command === 'watch' ? 'run' : command) as 'run' | 'backfill' | 'test';
   let intervals: Interval[];
   if (original === 'backfill') {
     intervals = backfillIntervals(params.start ?? '', params.end ?? '');

@@ -23,8 +23,10 @@ export interface TaskError {
   readonly sample?: readonly Record<string, unknown>[];
   /** The blocking checks that failed, when checks failed the task. */
   readonly checks?: readonly CheckFailure[];
-  /** Where the problem is declared, when pipe knows (a check in a YAML file). */
+  /** Where the problem is, when pipe knows: the model file's line of a SQL error, or a check's YAML line. */
   readonly location?: Location;
+  /** The rendered SQL around a SQL error, numbered, when its line in the file is not known. */
+  readonly sqlContext?: readonly string[];
 }
 
 /** A check that found failing rows. */
@@ -107,6 +109,16 @@ export type PipeEvent =
       /** The command that re-runs what did not succeed. */
       readonly retryCommand?: string;
     }
+  | { readonly type: 'watch-started'; readonly project: string; readonly ds: string; readonly watching: readonly string[] }
+  /** Files changed; what will be rebuilt (changed models and their downstream) and what left the graph. */
+  | {
+      readonly type: 'watch-change';
+      readonly files: readonly string[];
+      readonly rebuild: readonly string[];
+      readonly removed: readonly string[];
+    }
+  /** Idle: the warehouse is closed, so other programs can read it, until the next change. */
+  | { readonly type: 'watch-waiting' }
   | { readonly type: 'diagnostic'; readonly diagnostic: Diagnostic }
   | { readonly type: 'notice'; readonly message: string };
 

@@ -10,6 +10,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { NO_RETRIES, type RetryPolicy } from '../plan/retry-policy.js';
 import { SessionPool } from './session-pool.js';
 import { SlowStart } from './slow-start.js';
+import { locateSqlError } from '../plan/sql-error-location.js';
 
 /**
  * Runs planned tasks in dependency order, at most `threads` at a time, each on its own
@@ -81,7 +82,38 @@ export class CheckColumnError extends Error {
   }
 }
 
-export function toTaskError(e: unknown): TaskError {
+/** A database error, with the failing statement when pipe knows it, to locate the error in the model file. */
+export class StatementError extends Error {
+  constructor(
+    readonly error: WarehouseError,
+    readonly statements: readonly string[],
+  ) {
+    super(error.message);
+  }
+}
+
+/** DuckDB's `LINE 14:` counts lines of the executed statement; say the file's line instead, caret kept aligned. */
+function relabel(message: string, location: Location | undefined): string {
+  if (!location?.line) return message;
+  const m = /LINE \d+: /.exec(message);
+  if (!m) return message;
+  const label = `${location.file}:${location.line}: `;
+  const after = message.slice(m.index + m[0].length);
+  const nl = after.indexOf('\n');
+  if (nl < 0) return message.slice(0, m.index) + label + after;
+  const caretLine = after.slice(nl + 1).split('\n')[0];
+  const pad = ' '.repeat(Math.max(0, label.length - m[0].length));
+  const rest = after.slice(nl + 1 + caretLine.length);
+  return `${message.slice(0, m.index)}${label}${after.slice(0, nl)}\n${pad}${caretLine}${rest}`;
+}
+
+export function toTaskError(e: unknown, task?: Task): TaskError {
+  if (e instanceof StatementError) {
+    const base = toTaskError(e.error);
+    const statement = task?.origin ? e.statements.find((s) => s.endsWith(task.origin!.sql)) : undefined;
+    const place = statement && task?.origin ? locateSqlError(e.error.message, statement, task.origin) : undefined;
+    return { ...base, message: relabel(base.message, place?.location), location: place?.location, sqlContext: place?.context };
+  }
   if (e instanceof WarehouseError) return { message: e.message, kind: e.kind, errorClass: e.errorClass };
   if (e instanceof ChecksFailedError) {
     return { message: e.message, kind: 'Check', errorClass: 'permanent', checks: e.failures, sample: e.failures[0]?.sample };
@@ -210,7 +242,9 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
       if (step.kind === 'publish' && blocking.length > 0) throw new ChecksFailedError(blocking);
       switch (step.kind) {
         case 'statement': {
-          const n = await session.exec(step.sql);
+          const n = await session.exec(step.sql).catch((e: unknown) => {
+            throw e instanceof WarehouseError ? new StatementError(e, [step.sql]) : e;
+          });
           if (step.countsRows) rows = n;
           break;
         }
@@ -223,13 +257,17 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
           break;
         }
         case 'publish': {
-          const results = await mutex.run(task.lockKey, () =>
-            session.transaction([
-              ...step.statements,
-              ...(task.stateStatements ?? []),
-              taskResultSql({ runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: startedAtMs, endedAt: Date.now(), rows }),
-            ]),
-          );
+          const results = await mutex
+            .run(task.lockKey, () =>
+              session.transaction([
+                ...step.statements,
+                ...(task.stateStatements ?? []),
+                taskResultSql({ runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: startedAtMs, endedAt: Date.now(), rows }),
+              ]),
+            )
+            .catch((e: unknown) => {
+              throw e instanceof WarehouseError ? new StatementError(e, step.statements) : e;
+            });
           if (step.countsRowsAt !== undefined) rows = results[step.countsRowsAt];
           break;
         }
@@ -339,7 +377,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
           emit({ type: 'task-cancelled', runId, task: taskRef(task), started: true });
           return 'cancelled';
         }
-        const error = toTaskError(e);
+        const error = toTaskError(e, task);
         counts.failed++;
         await record(session, {
           taskId: task.id,

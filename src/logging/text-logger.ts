@@ -72,7 +72,12 @@ export class TextLogger implements Logger {
     const s = this.style;
     switch (e.type) {
       case 'run-started': {
+        // Watch mode runs many builds through one logger: each starts afresh.
         this.total = e.tasks;
+        this.done = 0;
+        this.failures.length = 0;
+        this.running.clear();
+        this.progress = undefined;
         const date = e.start
           ? `${e.start} → ${e.end}`
           : `${e.ds}${e.dateIsDefault ? ' (yesterday, the default)' : ''}`;
@@ -103,8 +108,18 @@ export class TextLogger implements Logger {
         const prefix = this.live ? s.red('✗') : 'FAIL ';
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.task.kind)} ${s.dim(`${(e.ms / 1000).toFixed(2)}s`)}`);
         this.line(`    ${s.red(e.error.message.split('\n').join('\n    '))}`);
-        this.line(`    ${s.dim(`in ${e.task.file}`)}`);
-        if (e.error.location) this.line(`    ${s.dim(`declared at ${e.error.location.file}${e.error.location.line ? `:${e.error.location.line}` : ''}`)}`);
+        if (!e.error.location) this.line(`    ${s.dim(`in ${e.task.file}`)}`);
+        if (e.error.location && e.error.message.includes(`${e.error.location.file}:${e.error.location.line}`)) {
+          // the message already points at the file's line
+        } else if (e.error.location) {
+          const loc = e.error.location;
+          this.line(`    at ${s.bold(`${loc.file}${loc.line ? `:${loc.line}` : ''}`)}`);
+          const text = loc.line ? this.read(loc.file)?.[loc.line - 1] : undefined;
+          if (text !== undefined) this.line(`    ${s.dim(`${loc.line} |`)} ${text}`);
+        } else if (e.error.sqlContext) {
+          this.line(`    ${s.dim(`in the SQL rendered from ${e.task.file}:`)}`);
+          for (const l of e.error.sqlContext) this.line(`    ${s.dim(l)}`);
+        }
         if (!e.error.checks) for (const row of e.error.sample ?? []) this.line(`    ${s.dim(JSON.stringify(row))}`);
         break;
       }
@@ -177,6 +192,19 @@ export class TextLogger implements Logger {
         if (e.status !== 'succeeded') this.line(s.dim(`details: pipe history ${e.runId}`));
         break;
       }
+      case 'watch-started':
+        this.line(`${s.bold('pipe watch')} · date ${e.ds} · ${e.project}`);
+        this.line(s.dim(`watching ${e.watching.join(', ')}; press q or Ctrl-C to stop`));
+        break;
+      case 'watch-change':
+        this.line('');
+        this.line(`${s.cyan('changed')}: ${e.files.join(', ') || '(files)'}`);
+        if (e.rebuild.length > 0) this.line(`${s.cyan('rebuilding')}: ${e.rebuild.join(', ')}`);
+        else this.line(s.dim('nothing to rebuild'));
+        break;
+      case 'watch-waiting':
+        this.line(s.dim(`[${new Date().toLocaleTimeString()}] waiting for changes (the warehouse is free to read)…`));
+        break;
       case 'diagnostic':
         this.clearFooter();
         this.err.write(`${formatDiagnostic(e.diagnostic, this.read, s)}\n`);

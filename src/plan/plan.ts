@@ -331,6 +331,7 @@ function modelTask(
     upstream,
     sql: rendered.sql,
     sqlHash: rendered.hash,
+    origin: { file: node.file, source: rendered.source, sql: rendered.sql, inserted: rendered.inserted },
     steps,
     lockKey: node.relation,
     group,

@@ -1,5 +1,6 @@
 import type { Interval } from '../dates/dates.js';
 import type { Location } from '../analyze/diagnostics.js';
+import type { SqlOrigin } from './sql-error-location.js';
 import type { RetryPolicy } from './retry-policy.js';
 
 /**
@@ -57,6 +58,8 @@ export interface Task {
   readonly upstream: readonly string[];
   readonly sql?: string;
   readonly sqlHash?: string;
+  /** Where `sql` came from, to point database errors at the model file's line. */
+  readonly origin?: SqlOrigin;
   readonly steps: readonly Step[];
   /** Serializes publishing per relation. */
   readonly lockKey: string;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { error, type Diagnostic } from '../analyze/diagnostics.js';
-import { readYamlFile, type YamlSource } from './yaml-file.js';
+import { diskFs, type ProjectFs } from './project-fs.js';
+import { parseYaml, type YamlSource } from './yaml-file.js';
 
 /**
  * Loading reads the project's files and nothing more: no template is rendered here.
@@ -52,17 +52,20 @@ export const PROJECT_FILE = 'pipe.yaml';
 
 const toPosix = (p: string) => p.split(sep).join('/');
 
-function listFiles(dir: string, recursive: boolean): string[] {
-  if (!existsSync(dir)) return [];
-  return (readdirSync(dir, { recursive, withFileTypes: false }) as string[])
-    .map((p) => join(dir, p))
-    .filter((p) => !basename(p).startsWith('.') && statSync(p).isFile())
-    .sort();
+function readYamlFile(fs: ProjectFs, absPath: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
+  let text: string;
+  try {
+    text = fs.read(absPath);
+  } catch (e) {
+    diagnostics.push(error('unreadable-file', `cannot read ${file}: ${(e as Error).message}`, { file }));
+    return undefined;
+  }
+  return parseYaml(text, file, diagnostics);
 }
 
-function sideYaml(absPath: string, root: string, diagnostics: Diagnostic[]): YamlSource | undefined {
+function sideYaml(fs: ProjectFs, absPath: string, root: string, diagnostics: Diagnostic[]): YamlSource | undefined {
   const stem = absPath.slice(0, -extname(absPath).length);
-  const candidates = [`${stem}.yaml`, `${stem}.yml`].filter(existsSync);
+  const candidates = [`${stem}.yaml`, `${stem}.yml`].filter((p) => fs.exists(p));
   if (candidates.length > 1) {
     diagnostics.push(
       error('duplicate-yaml', `both ${toPosix(relative(root, candidates[0]))} and ${basename(candidates[1])} exist; keep one`, {
@@ -71,15 +74,20 @@ function sideYaml(absPath: string, root: string, diagnostics: Diagnostic[]): Yam
     );
   }
   if (candidates.length === 0) return undefined;
-  return readYamlFile(candidates[0], toPosix(relative(root, candidates[0])), diagnostics);
+  return readYamlFile(fs, candidates[0], toPosix(relative(root, candidates[0])), diagnostics);
 }
 
-export function loadProject(root: string): ProjectFiles {
+/**
+ * Reads a project. `fs` is the disk by default; watch mode passes a cache that re-reads only
+ * the files that changed.
+ */
+export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles {
   const diagnostics: Diagnostic[] = [];
   const rel = (p: string) => toPosix(relative(root, p));
+  const listFiles = (dir: string, recursive: boolean) => fs.list(dir, recursive);
 
   const projectPath = join(root, PROJECT_FILE);
-  const projectFile = existsSync(projectPath) ? readYamlFile(projectPath, PROJECT_FILE, diagnostics) : undefined;
+  const projectFile = fs.exists(projectPath) ? readYamlFile(fs, projectPath, PROJECT_FILE, diagnostics) : undefined;
 
   const models: ModelSource[] = [];
   const seen = new Map<string, string>();
@@ -88,7 +96,7 @@ export function loadProject(root: string): ProjectFiles {
     const ext = extname(abs);
     if (ext === '.yaml' || ext === '.yml') {
       const stem = abs.slice(0, -ext.length);
-      if (!existsSync(`${stem}.sql`)) {
+      if (!fs.exists(`${stem}.sql`)) {
         diagnostics.push(
           error('orphan-yaml', `${rel(abs)} has no model beside it (expected ${rel(stem)}.sql)`, { file: rel(abs) }),
         );
@@ -109,7 +117,7 @@ export function loadProject(root: string): ProjectFiles {
       continue;
     }
     seen.set(name, file);
-    models.push({ name, file, absPath: abs, sql: readFileSync(abs, 'utf8'), yaml: sideYaml(abs, root, diagnostics) });
+    models.push({ name, file, absPath: abs, sql: fs.read(abs), yaml: sideYaml(fs, abs, root, diagnostics) });
   }
 
   const seeds: SeedSource[] = [];
@@ -128,19 +136,19 @@ export function loadProject(root: string): ProjectFiles {
       continue;
     }
     seen.set(name, file);
-    const hash = createHash('sha256').update(readFileSync(abs)).digest('hex').slice(0, 16);
-    seeds.push({ name, file, absPath: abs, hash, yaml: sideYaml(abs, root, diagnostics) });
+    const hash = createHash('sha256').update(fs.read(abs)).digest('hex').slice(0, 16);
+    seeds.push({ name, file, absPath: abs, hash, yaml: sideYaml(fs, abs, root, diagnostics) });
   }
 
   const macros: MacroSource[] = listFiles(join(root, 'macros'), true)
     .filter((p) => ['.sql', '.njk', '.jinja'].includes(extname(p)))
-    .map((abs) => ({ file: rel(abs), source: readFileSync(abs, 'utf8') }));
+    .map((abs) => ({ file: rel(abs), source: fs.read(abs) }));
 
   const pipelines: PipelineSource[] = [];
   for (const abs of listFiles(join(root, 'pipelines'), false)) {
     const ext = extname(abs);
     if (ext !== '.yaml' && ext !== '.yml') continue;
-    const yaml = readYamlFile(abs, rel(abs), diagnostics);
+    const yaml = readYamlFile(fs, abs, rel(abs), diagnostics);
     if (yaml) pipelines.push({ name: basename(abs, ext), file: rel(abs), yaml });
   }
 

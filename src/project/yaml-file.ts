@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isScalar, type Document } from 'yaml';
 import { error, type Diagnostic } from '../analyze/diagnostics.js';
 
@@ -9,21 +8,6 @@ export interface YamlSource {
   keyLine(key: string): number | undefined;
   /** Line of a nested key, e.g. ['checks', 'warn', 'row_count']. */
   pathLine(path: readonly string[]): number | undefined;
-}
-
-export function readYamlFile(
-  absPath: string,
-  file: string,
-  diagnostics: Diagnostic[],
-): YamlSource | undefined {
-  let text: string;
-  try {
-    text = readFileSync(absPath, 'utf8');
-  } catch (e) {
-    diagnostics.push(error('unreadable-file', `cannot read ${file}: ${(e as Error).message}`, { file }));
-    return undefined;
-  }
-  return parseYaml(text, file, diagnostics);
 }
 
 export function parseYaml(text: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {

@@ -1,0 +1,69 @@
+import type { Location } from '../analyze/diagnostics.js';
+
+/**
+ * Maps the position in a DuckDB error ("LINE 14: ...") back to the model file, so that a
+ * SQL error points at the line the user wrote. Templates mostly keep their line structure;
+ * where they do not (a macro that expands to several lines), the rendered line is looked up
+ * in the file with its template expressions as wildcards. When neither works, the rendered
+ * SQL around the error is returned instead, with line numbers.
+ */
+
+export interface SqlOrigin {
+  /** The model file. */
+  readonly file: string;
+  /** The template text of the file. */
+  readonly source: string;
+  /** The final SQL as executed inside the failing statement. */
+  readonly sql: string;
+  /** Lines inserted by inlining ephemeral models: from `atLine` (1-based), `by` lines. */
+  readonly inserted?: { readonly atLine: number; readonly by: number };
+}
+
+export interface SqlErrorPlace {
+  readonly location?: Location;
+  /** The rendered SQL around the error, numbered, when the file line is not known. */
+  readonly context?: readonly string[];
+}
+
+function wildcard(templateLine: string): RegExp | undefined {
+  const parts = templateLine.trim().split(/\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}/);
+  if (parts.join('').trim() === '') return undefined;
+  const body = parts.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  return new RegExp(`^${body}$`);
+}
+
+export function locateSqlError(message: string, statement: string, origin: SqlOrigin): SqlErrorPlace | undefined {
+  const m = /\bLINE (\d+):/.exec(message);
+  const at = statement.lastIndexOf(origin.sql);
+  if (!m || at < 0) return undefined;
+  const before = statement.slice(0, at).split('\n').length - 1;
+  const k = Number(m[1]) - before;
+  const sqlLines = origin.sql.split('\n');
+  if (k < 1 || k > sqlLines.length) return undefined;
+  const context = sqlLines
+    .map((text, i) => ({ n: i + 1, text }))
+    .filter(({ n }) => Math.abs(n - k) <= 2)
+    .map(({ n, text }) => `${n === k ? '>' : ' '} ${String(n).padStart(4)} | ${text}`);
+
+  let raw = k;
+  if (origin.inserted && k >= origin.inserted.atLine) {
+    if (k < origin.inserted.atLine + origin.inserted.by) return { context };
+    raw = k - origin.inserted.by;
+  }
+  const rendered = sqlLines[k - 1].trim();
+  const sourceLines = origin.source.split('\n');
+  const matches = (i: number) => {
+    const line = sourceLines[i - 1];
+    if (line === undefined) return false;
+    if (line.trim() === rendered) return true;
+    const re = wildcard(line);
+    return re !== undefined && re.test(rendered);
+  };
+  if (matches(raw)) return { location: { file: origin.file, line: raw } };
+  const candidates = sourceLines.map((_, i) => i + 1).filter(matches);
+  if (candidates.length > 0) {
+    const nearest = candidates.reduce((a, b) => (Math.abs(b - raw) < Math.abs(a - raw) ? b : a));
+    return { location: { file: origin.file, line: nearest } };
+  }
+  return { context };
+}
