@@ -65,9 +65,7 @@ export async function watch(options: WatchOptions): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
 
-  emit({ type: 'watch-started', project: root, ds: dateVariables(interval).ds, watching: [...WATCHED] });
-  await cycle(undefined);
-
+  // Watch first, build second: a save made during the first build is not missed.
   const watcher = chokidar.watch(
     WATCHED.map((w) => resolve(root, w)),
     { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.[^/\\]/.test(relative(root, p)) },
@@ -80,6 +78,11 @@ export async function watch(options: WatchOptions): Promise<void> {
   };
   watcher.on('add', onEvent('add')).on('change', onEvent('change')).on('unlink', onEvent('unlink'));
   watcher.on('unlinkDir', (path: string) => onEvent('unlink')(path));
+  await new Promise<void>((res) => watcher.once('ready', () => res()));
+
+  emit({ type: 'watch-started', project: root, ds: dateVariables(interval).ds, watching: [...WATCHED] });
+  await cycle(undefined);
+  if (pending.size > 0) timer = setTimeout(() => wake?.(), 0);
 
   while (!signal.aborted) {
     await new Promise<void>((res) => {

@@ -112,3 +112,63 @@ export function eventsOf(r: Result, type: string): Record<string, unknown>[] {
 export function taskIds(events: readonly Record<string, unknown>[]): string[] {
   return events.map((e) => (e.task as { id: string }).id);
 }
+
+/**
+ * A long-running pipe (watch) whose `--json` events are read as they come: `next` waits for
+ * the first matching event after the previous one it returned.
+ */
+export class Live {
+  readonly child: ChildProcess;
+  readonly events: Record<string, unknown>[] = [];
+  stderr = '';
+  private buffer = '';
+  private cursor = 0;
+  private waiters: (() => void)[] = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
+    this.child = spawn(process.execPath, [PIPE, ...args], { cwd: options.cwd, env: { ...process.env, NO_COLOR: '1', ...options.env } });
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      this.buffer += chunk.toString();
+      const lines = this.buffer.split('\n');
+      this.buffer = lines.pop()!;
+      for (const l of lines) if (l.startsWith('{')) this.events.push(JSON.parse(l) as Record<string, unknown>);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((res) =>
+      this.child.on('close', (code) => {
+        for (const w of this.waiters.splice(0)) w();
+        res(code);
+      }),
+    );
+  }
+
+  /** Waits (up to `timeoutMs`) for the next event matching `pred`; returns it and the events skipped on the way. */
+  async next(pred: (e: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<{ event: Record<string, unknown>; passed: Record<string, unknown>[] }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (let i = this.cursor; i < this.events.length; i++) {
+        if (pred(this.events[i])) {
+          const passed = this.events.slice(this.cursor, i + 1);
+          this.cursor = i + 1;
+          return { event: this.events[i], passed };
+        }
+      }
+      if (this.child.exitCode !== null) throw new Error(`pipe exited (${this.child.exitCode}) while waiting\n${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting; events so far:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}`);
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, 200);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
+    }
+  }
+
+  /** Waits for the end of the current build: the watcher is idle and the warehouse closed. */
+  idle(timeoutMs?: number) {
+    return this.next((e) => e.type === 'watch-waiting', timeoutMs);
+  }
+}
