@@ -1,4 +1,6 @@
-import { error, type Diagnostic } from './diagnostics.js';
+import { Cron } from 'croner';
+import { error, type Diagnostic, type Location } from './diagnostics.js';
+import { didYouMean } from './suggest.js';
 import { asPositiveInt, asStringList, checkKeys } from './validate-keys.js';
 import { readRetry } from './model-config.js';
 import type { PipelineSource, ProjectFiles } from '../project/load-project.js';
@@ -28,9 +30,131 @@ export interface Pipeline {
   /** Default retries for its models' transient errors. */
   readonly retries?: number;
   readonly retry_delay_ms?: number;
+  /** When `pipe schedule` runs it. */
+  readonly schedule?: Schedule;
+  readonly notify: Notify;
 }
 
-export const PIPELINE_KEYS = ['description', 'select', 'exclude', 'vars', 'threads', 'retries', 'retry_delay'] as const;
+export type ScheduleInterval = 'daily' | 'hourly';
+
+export interface Schedule {
+  /** Cron expression (5 fields, or 6 with seconds). */
+  readonly cron: string;
+  /** IANA time zone the cron expression is read in. */
+  readonly timezone: string;
+  /** What one run covers: the day (or hour) before the time it fires. */
+  readonly interval: ScheduleInterval;
+  /** Run intervals missed while the scheduler was down, oldest first. */
+  readonly catchup: boolean;
+  readonly maxCatchup: number;
+  readonly maxActiveRuns: number;
+}
+
+export type NotifyTarget = { readonly webhook: string } | { readonly command: string };
+
+export interface Notify {
+  readonly on_failure: readonly NotifyTarget[];
+  readonly on_success: readonly NotifyTarget[];
+  readonly on_retry: readonly NotifyTarget[];
+}
+
+export const NO_NOTIFY: Notify = { on_failure: [], on_success: [], on_retry: [] };
+
+export const PIPELINE_KEYS = [
+  'description',
+  'select',
+  'exclude',
+  'vars',
+  'threads',
+  'retries',
+  'retry_delay',
+  'schedule',
+  'timezone',
+  'interval',
+  'catchup',
+  'max_catchup',
+  'max_active_runs',
+  'notify',
+] as const;
+
+const NOTIFY_EVENTS = ['on_failure', 'on_success', 'on_retry'] as const;
+
+function readSchedule(d: Readonly<Record<string, unknown>>, at: (key: string) => Location, diagnostics: Diagnostic[]): Schedule | undefined {
+  const bad = (key: string, message: string) => diagnostics.push(error('bad-config', message, at(key)));
+  for (const key of ['timezone', 'interval', 'catchup', 'max_catchup', 'max_active_runs']) {
+    if (d[key] !== undefined && d.schedule === undefined) bad(key, `${key} applies to scheduled pipelines: add schedule: (a cron expression)`);
+  }
+  if (d.schedule === undefined) return undefined;
+  const timezone = d.timezone === undefined ? 'UTC' : d.timezone;
+  if (typeof timezone !== 'string' || !validTimezone(timezone)) {
+    bad('timezone', `timezone must be an IANA name such as Europe/Amsterdam or UTC, got ${JSON.stringify(d.timezone)}`);
+  }
+  if (typeof d.schedule !== 'string' || cronProblem(d.schedule, typeof timezone === 'string' && validTimezone(timezone) ? timezone : 'UTC')) {
+    bad('schedule', `schedule must be a cron expression such as '0 2 * * *'${typeof d.schedule === 'string' ? `: ${cronProblem(d.schedule, 'UTC')}` : ''}`);
+    return undefined;
+  }
+  const interval = d.interval === undefined ? 'daily' : d.interval;
+  if (interval !== 'daily' && interval !== 'hourly') bad('interval', `interval must be daily or hourly, got ${JSON.stringify(d.interval)}`);
+  if (d.catchup !== undefined && typeof d.catchup !== 'boolean') bad('catchup', 'catchup must be true or false');
+  const maxCatchup = d.max_catchup === undefined ? 30 : asPositiveInt(d.max_catchup);
+  if (maxCatchup === undefined) bad('max_catchup', 'max_catchup must be a whole number of at least 1');
+  const maxActiveRuns = d.max_active_runs === undefined ? 1 : asPositiveInt(d.max_active_runs);
+  if (maxActiveRuns === undefined) bad('max_active_runs', 'max_active_runs must be a whole number of at least 1');
+  return {
+    cron: d.schedule,
+    timezone: typeof timezone === 'string' ? timezone : 'UTC',
+    interval: interval === 'hourly' ? 'hourly' : 'daily',
+    catchup: d.catchup === true,
+    maxCatchup: maxCatchup ?? 30,
+    maxActiveRuns: maxActiveRuns ?? 1,
+  };
+}
+
+function validTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function cronProblem(expr: string, timezone: string): string | undefined {
+  try {
+    new Cron(expr, { timezone, paused: true });
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+function readNotify(value: unknown, at: Location, diagnostics: Diagnostic[]): Notify {
+  if (value === undefined) return NO_NOTIFY;
+  const bad = (message: string) => diagnostics.push(error('bad-config', message, at));
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    bad('notify must map on_failure / on_success / on_retry to lists of targets');
+    return NO_NOTIFY;
+  }
+  const out: Record<string, NotifyTarget[]> = { on_failure: [], on_success: [], on_retry: [] };
+  for (const [event, targets] of Object.entries(value)) {
+    if (!NOTIFY_EVENTS.includes(event as (typeof NOTIFY_EVENTS)[number])) {
+      diagnostics.push(error('unknown-key', `unknown notify event '${event}'`, at, { hint: didYouMean(event, NOTIFY_EVENTS) ?? NOTIFY_EVENTS.join(', ') }));
+      continue;
+    }
+    for (const t of Array.isArray(targets) ? targets : [targets]) {
+      const target = t as Record<string, unknown>;
+      if (target && typeof target === 'object' && typeof target.webhook === 'string' && Object.keys(target).length === 1) {
+        if (!/^https?:\/\//.test(target.webhook)) bad(`${event}: webhook must be an http(s) URL, got ${target.webhook}`);
+        else out[event].push({ webhook: target.webhook });
+      } else if (target && typeof target === 'object' && typeof target.command === 'string' && Object.keys(target).length === 1) {
+        out[event].push({ command: target.command });
+      } else {
+        bad(`${event}: each target is {webhook: URL} or {command: "shell command"}, got ${JSON.stringify(t)}`);
+      }
+    }
+  }
+  return out as unknown as Notify;
+}
 
 function asVars(value: unknown): Record<string, unknown> | undefined {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
@@ -85,5 +209,7 @@ export function readPipeline(source: PipelineSource, diagnostics: Diagnostic[]):
     vars: vars ?? {},
     threads,
     ...readRetry(d, (key, message) => diagnostics.push(error('bad-config', message, at(key)))),
+    schedule: readSchedule(d, at, diagnostics),
+    notify: readNotify(d.notify, at('notify'), diagnostics),
   };
 }

@@ -7,6 +7,7 @@ import { backfill, backfillDryRun } from '../commands/backfill.js';
 import { retry } from '../commands/retry.js';
 import { test } from '../commands/test.js';
 import { watch } from '../watch/watch.js';
+import { listSchedules, schedule } from '../schedule/scheduler.js';
 import { formatPlan } from './format-plan.js';
 import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
 import type { Logger } from '../logging/logger.js';
@@ -121,8 +122,13 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .argument('[pipeline]', 'pipeline in pipelines/ to run (default: every model)')
       .option('-d, --date <YYYY-MM-DD>', 'the date to build (default: yesterday)')
       .option('-t, --threads <n>', 'models built at once (default: the pipeline, pipe.yaml, else 4)', positiveInt('--threads'))
-      .option('--full-refresh', 'rebuild incremental models from nothing and reload seeds'),
-  ).action(async (pipeline: string | undefined, o: Common & { date?: string; threads?: number; fullRefresh?: boolean }) => {
+      .option('--full-refresh', 'rebuild incremental models from nothing and reload seeds')
+      .option('--hour <h>', 'build one hour of --date (0-23) instead of the whole day, as hourly pipelines do', (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 23) throw new CommanderError(EXIT.badInput, 'pipe.badHour', `--hour must be 0 to 23, got '${v}'`);
+        return n;
+      }),
+  ).action(async (pipeline: string | undefined, o: Common & { date?: string; threads?: number; fullRefresh?: boolean; hour?: number }) => {
     const logger = makeLogger(o);
     exitCode = await interruptible(logger, async (signal) => {
       const outcome = await run({
@@ -135,6 +141,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         vars: o.var,
         threads: o.threads,
         fullRefresh: o.fullRefresh,
+        hour: o.hour,
         signal,
         emit: (e) => logger.handle(e),
       });
@@ -270,6 +277,47 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       logger.close();
     }
   });
+
+  program
+    .command('schedule')
+    .description('run scheduled pipelines when they are due, as a long-lived service')
+    .argument('[pipelines...]', 'pipelines to schedule (default: every pipeline with a schedule)')
+    .option('--project <dir>', 'project directory', '.')
+    .option('--db <path>', 'warehouse file (default: warehouse.duckdb in the project)')
+    .option('--json', 'print one JSON object per line per event')
+    .option('--list', 'print the next run times of each scheduled pipeline and exit')
+    .option('--once', 'run what is due now, wait for it, and exit (for cron or a systemd timer)')
+    .action(async (pipelines: string[], o: Common & { list?: boolean; once?: boolean }) => {
+      const logger = makeLogger(o);
+      if (o.list) {
+        try {
+          logger.result(listSchedules({ project: o.project, db: o.db, pipelines }));
+        } catch (e) {
+          exitCode = report(e, logger);
+        }
+        return;
+      }
+      const controller = new AbortController();
+      let signals = 0;
+      const stop = () => {
+        signals++;
+        if (signals > 1) process.exit(EXIT.interrupted);
+        logger.handle({ type: 'notice', message: 'stopping: no new runs; running models roll back and are recorded as cancelled' });
+        controller.abort();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      try {
+        const result = await schedule({ project: o.project, db: o.db, pipelines, once: o.once, signal: controller.signal, emit: (e) => logger.handle(e) });
+        exitCode = result.failed > 0 ? EXIT.taskFailed : EXIT.ok;
+      } catch (e) {
+        exitCode = report(e, logger);
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        logger.close();
+      }
+    });
 
   program
     .command('retry')

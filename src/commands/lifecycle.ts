@@ -21,6 +21,7 @@ import {
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { PIPE_VERSION } from '../version.js';
 import { preflightCheckColumns } from './preflight.js';
+import { deliver, type NotifyEvent, type RunReport } from '../notify/notify.js';
 import { quoteIdent } from '../analyze/sql-text.js';
 import { analyzeAndSelect, catalogIfExists, loadFiles, warehousePath, type ProjectOptions, type SelectionOptions } from './context.js';
 
@@ -97,7 +98,8 @@ export async function openFor(
     const session = await warehouse.session();
     try {
       await ensureState(session);
-      await recoverAfterCrash(session);
+      // Runs marked running belong to a dead process, unless this process has them open.
+      if (warehouse.firstInProcess) await recoverAfterCrash(session);
       const catalog = await readCatalog(session);
       const seedHashes = await readSeedHashes(session);
       return { analysis, selected, pipeline, warehouse, dbPath, catalog, seedHashes };
@@ -166,6 +168,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     } finally {
       session.close();
     }
+    warehouse.announce(`pipe ${o.command}${o.pipeline ? ` ${o.pipeline}` : ''} (run ${o.runId})`);
     o.emit({
       type: 'run-started',
       runId: o.runId,
@@ -177,12 +180,39 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       ...o.header,
     });
     const started = Date.now();
+    const notify = prepared.pipeline?.notify;
+    const failures: RunReport['failed_tasks'][number][] = [];
+    const deliveries: Promise<void>[] = [];
+    const report = (event: NotifyEvent, status: string, counts: RunReport['counts']): RunReport => ({
+      event,
+      pipeline: o.pipeline ?? '',
+      run_id: o.runId,
+      command: o.command,
+      status,
+      ds: o.header.start ? undefined : o.header.ds,
+      start: o.header.start,
+      end: o.header.end,
+      warehouse: prepared.dbPath,
+      counts,
+      failed_tasks: [...failures],
+      retry_command: status === 'succeeded' ? undefined : o.retryCommand(o.runId),
+    });
+    const giveUp = (target: string, error: string) =>
+      o.emit({ type: 'notice', message: `notification to ${target} could not be delivered (${error}); the run is not affected` });
+    const emit: EventSink = (e) => {
+      if (e.type === 'task-failed') failures.push({ task: e.task.id, model: e.task.model, ds: e.task.ds, error: e.error.message });
+      if (e.type === 'task-retrying' && notify && notify.on_retry.length > 0) {
+        const r = { ...report('on_retry', 'retrying', { succeeded: 0, failed: 0, skipped: 0, cancelled: 0, pending: 0 }), failed_tasks: [{ task: e.task.id, model: e.task.model, ds: e.task.ds, error: e.error.message }] };
+        deliveries.push(deliver(notify.on_retry, r, { onGiveUp: giveUp }));
+      }
+      o.emit(e);
+    };
     const result = await execute({
       warehouse,
       runId: o.runId,
       tasks: o.plan.tasks,
       threads: o.threads,
-      emit: o.emit,
+      emit,
       signal: o.signal,
       ...o.execute,
     });
@@ -199,6 +229,15 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       ms: Date.now() - started,
       retryCommand: result.status === 'succeeded' ? undefined : o.retryCommand(o.runId),
     });
+    // One message per run (a backfill's lists every failure), after the outcome is recorded.
+    if (notify) {
+      const { succeeded, failed, skipped, cancelled, pending } = result;
+      const event: NotifyEvent = result.status === 'succeeded' ? 'on_success' : 'on_failure';
+      const targets = notify[event];
+      if (targets.length > 0) deliveries.push(deliver(targets, report(event, result.status, { succeeded, failed, skipped, cancelled, pending }), { onGiveUp: giveUp }));
+    }
+    warehouse.close();
+    await Promise.all(deliveries);
     return { runId: o.runId, ...result };
   } finally {
     warehouse.close();

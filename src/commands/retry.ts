@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { DiagnosticError, error } from '../analyze/diagnostics.js';
-import { dayInterval, parseDate, type Interval } from '../dates/dates.js';
+import { dayInterval, HOUR_MS, hourInterval, parseDate, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, planTest, type DateOrder, type PlanContext } from '../plan/plan.js';
@@ -24,6 +24,7 @@ export type RetryOutcome = RunOutcome | { readonly nothingToDo: string };
 
 interface StoredParams {
   ds?: string;
+  hour?: number;
   start?: string;
   end?: string;
   parallel?: number;
@@ -89,7 +90,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   } else {
     const ms = parseDate(params.ds ?? '');
     if (ms === undefined) throw new Error(`internal error: run ${run.run_id} has no date`);
-    intervals = [dayInterval(ms)];
+    intervals = [params.hour === undefined ? dayInterval(ms) : hourInterval(ms + params.hour * HOUR_MS)];
   }
 
   const prepared = await prepare({

@@ -1,4 +1,4 @@
-import { dateVariables } from '../dates/dates.js';
+import { dateVariables, HOUR_MS, hourInterval, intervalLabel } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { planRun } from '../plan/plan.js';
 import { resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
@@ -12,6 +12,11 @@ export interface RunOptions extends ProjectOptions, SelectionOptions {
   readonly fullRefresh?: boolean;
   readonly signal?: AbortSignal;
   readonly emit: EventSink;
+  /** An hour of `date` (0-23): the run covers that hour instead of the day. */
+  readonly hour?: number;
+  /** Set by the scheduler: the run's id, and the fire time that triggered it. */
+  readonly runId?: string;
+  readonly scheduledAt?: number;
 }
 
 export type { RunOutcome };
@@ -20,9 +25,11 @@ export const DEFAULT_THREADS = 4;
 
 /** `pipe run`: every selected model once, for one date. */
 export async function run(options: RunOptions): Promise<RunOutcome> {
-  const { interval, isDefault } = resolveInterval(options.date, options.clock);
+  const day = resolveInterval(options.date, options.clock);
+  const isDefault = day.isDefault;
+  const interval = options.hour === undefined ? day.interval : hourInterval(day.interval.start + options.hour * HOUR_MS);
   const prepared = await prepare({ ...options, interval });
-  const runId = newRunId();
+  const runId = options.runId ?? newRunId();
   const threads = options.threads ?? prepared.pipeline?.threads ?? prepared.analysis.settings.threads ?? DEFAULT_THREADS;
   const ds = dateVariables(interval).ds;
   const plan = planRun(
@@ -43,6 +50,8 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     pipeline: options.pipeline,
     params: {
       ds,
+      ...(options.hour !== undefined ? { hour: options.hour } : {}),
+      ...(options.scheduledAt !== undefined ? { scheduled_at: new Date(options.scheduledAt).toISOString() } : {}),
       vars: options.vars ?? {},
       resolved_vars: prepared.analysis.vars,
       select: options.select ?? [],
@@ -54,7 +63,7 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     threads,
     emit: options.emit,
     signal: options.signal,
-    header: { ds, dateIsDefault: isDefault },
+    header: { ds: intervalLabel(interval), dateIsDefault: isDefault },
     retryCommand: retryCommandFor(options),
   });
 }

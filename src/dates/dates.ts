@@ -55,6 +55,8 @@ export function daysBetween(firstMs: number, lastMs: number): Interval[] {
  */
 export interface DateVariables {
   readonly ds: string;
+  /** Hour of the interval's start, '00' to '23' ('00' for daily intervals). */
+  readonly hour: string;
   readonly ds_nodash: string;
   readonly prev_ds: string;
   readonly next_ds: string;
@@ -68,6 +70,7 @@ export function dateVariables(interval: Interval): DateVariables {
   const fmt = whole ? formatDate : formatTimestamp;
   return {
     ds,
+    hour: new Date(interval.start).toISOString().slice(11, 13),
     ds_nodash: ds.replaceAll('-', ''),
     prev_ds: formatDate(interval.start - DAY_MS),
     next_ds: formatDate(interval.start + DAY_MS),
@@ -99,4 +102,21 @@ export const systemClock: Clock = {
 export function defaultRunDate(clock: Clock = systemClock): number {
   const now = clock.now();
   return now - (now % DAY_MS) - DAY_MS;
+}
+
+export const HOUR_MS = 3_600_000;
+
+export function hourInterval(hourStartMs: number): Interval {
+  return { start: hourStartMs, end: hourStartMs + HOUR_MS };
+}
+
+/**
+ * How an interval is named in task ids and staging tables: `2024-01-02` for a day,
+ * `2024-01-02T13` for an hour.
+ */
+export function intervalLabel(interval: Interval): string {
+  const ds = formatDate(interval.start);
+  return interval.end - interval.start === DAY_MS && interval.start % DAY_MS === 0
+    ? ds
+    : `${ds}T${new Date(interval.start).toISOString().slice(11, 13)}`;
 }

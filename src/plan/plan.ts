@@ -2,7 +2,7 @@ import type { Analysis, ModelNode, PipeNode, SeedNode } from '../analyze/analyze
 import { error, type Diagnostic } from '../analyze/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { relationName } from '../analyze/sql-text.js';
-import { dateVariables, type Interval } from '../dates/dates.js';
+import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
 import { topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
@@ -42,8 +42,8 @@ export function taskId(node: PipeNode, ds: string | undefined): string {
   return node.kind === 'seed' || ds === undefined ? node.name : `${node.name}@${ds}`;
 }
 
-function stagingFor(schema: string, name: string, ds: string | undefined) {
-  const stagingName = `${STAGING_PREFIX}${name}${ds ? `__${ds.replaceAll('-', '')}` : ''}`;
+function stagingFor(schema: string, name: string, label: string | undefined) {
+  const stagingName = `${STAGING_PREFIX}${name}${label ? `__${label.replaceAll('-', '')}` : ''}`;
   return { stagingName, stagingRelation: relationName(schema, stagingName) };
 }
 
@@ -114,7 +114,7 @@ function missingUpstream(ctx: PlanContext, nodes: readonly PipeNode[]): Diagnost
 export function planRun(ctx: PlanContext, interval: Interval): Plan {
   const nodes = plannedNodes(ctx);
   const diagnostics: Diagnostic[] = missingUpstream(ctx, nodes);
-  const ds = dateVariables(interval).ds;
+  const ds = intervalLabel(interval);
   const tasks: Task[] = [];
   const ids = new Map<string, string>();
   for (const node of nodes) {
@@ -345,7 +345,7 @@ function modelTask(
  */
 export function planTest(ctx: PlanContext, interval: Interval): Plan {
   const diagnostics: Diagnostic[] = [];
-  const ds = dateVariables(interval).ds;
+  const ds = intervalLabel(interval);
   const tasks: Task[] = [];
   for (const name of topologicalOrder(ctx.analysis.graph)) {
     const node = ctx.analysis.nodes.get(name)!;

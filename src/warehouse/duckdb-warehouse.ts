@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import {
   WarehouseError,
@@ -80,22 +80,55 @@ class DuckDBSession implements WarehouseSession {
   }
 }
 
+/** Open instances of this process, by path: concurrent runs in one process share one. */
+const shared = new Map<string, { instance: DuckDBInstance; users: number; readOnly: boolean }>();
+
+/** Beside the warehouse while pipe writes to it: who holds it, for the message others see. */
+export const holderFile = (path: string) => `${path}.pipe-holder.json`;
+
+export interface Holder {
+  readonly pid: number;
+  /** What holds it, e.g. "pipe run daily (run 20240102T020000-ab12)". */
+  readonly what: string;
+  readonly since: string;
+}
+
 export class DuckDBWarehouse implements Warehouse {
+  private closed = false;
+
   private constructor(
     readonly location: string,
     private readonly instance: DuckDBInstance,
+    /** True for the first opener in this process: only it may treat `running` runs as dead. */
+    readonly firstInProcess: boolean,
   ) {}
 
-  static async open(path: string, options: { readOnly?: boolean; threads?: number } = {}): Promise<DuckDBWarehouse> {
+  static async open(path: string, options: { readOnly?: boolean; holder?: string } = {}): Promise<DuckDBWarehouse> {
+    const key = resolve(path);
+    const existing = shared.get(key);
+    if (existing && (existing.readOnly === Boolean(options.readOnly) || !existing.readOnly)) {
+      existing.users++;
+      return new DuckDBWarehouse(path, existing.instance, false);
+    }
     if (!options.readOnly) mkdirSync(dirname(path), { recursive: true });
     const config: Record<string, string> = {};
     if (options.readOnly) config.access_mode = 'READ_ONLY';
     try {
-      return new DuckDBWarehouse(path, await DuckDBInstance.create(path, config));
+      const instance = await DuckDBInstance.create(path, config);
+      shared.set(key, { instance, users: 1, readOnly: Boolean(options.readOnly) });
+      if (!options.readOnly) {
+        const holder: Holder = { pid: process.pid, what: options.holder ?? 'pipe', since: new Date().toISOString() };
+        try {
+          writeFileSync(holderFile(path), JSON.stringify(holder));
+        } catch {
+          // The note is a courtesy to other processes; the lock itself is DuckDB's.
+        }
+      }
+      return new DuckDBWarehouse(path, instance, true);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       const lock = LOCK_RE.exec(message);
-      if (lock) throw new WarehouseLockedError(path, Number(lock[3]), lock[2]);
+      if (lock) throw new WarehouseLockedError(path, Number(lock[3]), lock[2], readHolder(path, Number(lock[3])));
       throw classifyDuckDBError(e);
     }
   }
@@ -104,7 +137,35 @@ export class DuckDBWarehouse implements Warehouse {
     return new DuckDBSession(await this.instance.connect());
   }
 
+  announce(what: string): void {
+    const entry = shared.get(resolve(this.location));
+    if (!entry || entry.readOnly) return;
+    try {
+      writeFileSync(holderFile(this.location), JSON.stringify({ pid: process.pid, what, since: new Date().toISOString() } satisfies Holder));
+    } catch {
+      // a courtesy only
+    }
+  }
+
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const key = resolve(this.location);
+    const entry = shared.get(key);
+    if (!entry || entry.instance !== this.instance) return;
+    entry.users--;
+    if (entry.users > 0) return;
+    shared.delete(key);
+    if (!entry.readOnly) rmSync(holderFile(this.location), { force: true });
     this.instance.closeSync();
+  }
+}
+
+function readHolder(path: string, pid: number): Holder | undefined {
+  try {
+    const h = JSON.parse(readFileSync(holderFile(path), 'utf8')) as Holder;
+    return h.pid === pid ? h : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -30,6 +30,8 @@ export const STATE_DDL: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.check_results (
     run_id VARCHAR, task_id VARCHAR, attempt INTEGER, check_name VARCHAR, severity VARCHAR, status VARCHAR,
     failing_rows BIGINT, sample JSON, checked_at TIMESTAMP)`,
+  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.schedule (
+    pipeline VARCHAR, fire_at TIMESTAMP, interval_label VARCHAR, run_id VARCHAR, triggered_at TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.seeds (
     name VARCHAR, relation VARCHAR, hash VARCHAR, loaded_at TIMESTAMP, run_id VARCHAR)`,
 ];
@@ -321,4 +323,49 @@ export async function unfinishedTasks(session: WarehouseSession, runId: string):
      ORDER BY t.seq`,
   );
   return rows.map((r) => ({ taskId: String(r.task_id), status: r.status as TaskStatus }));
+}
+
+export function scheduledSql(pipeline: string, fireAt: number, label: string, runId: string, at: number): string {
+  return `INSERT INTO ${STATE_SCHEMA}.schedule VALUES (${lit(pipeline)}, ${ts(fireAt)}, ${lit(label)}, ${lit(runId)}, ${ts(at)})`;
+}
+
+export interface ScheduleState {
+  /** The latest fire time handled (triggered), per pipeline. */
+  readonly lastFire: Map<string, number>;
+  /** Intervals whose triggered run never finished (the scheduler died or was stopped), per pipeline. */
+  readonly unfinished: Map<string, { fireAt: number; label: string }[]>;
+  /** Interval labels with a succeeded run (scheduled or not, retries included), per pipeline. */
+  readonly succeeded: Map<string, Set<string>>;
+}
+
+export async function readScheduleState(session: WarehouseSession): Promise<ScheduleState> {
+  const last = await session.query(`SELECT pipeline, epoch_ms(max(fire_at)) AS t FROM ${STATE_SCHEMA}.schedule GROUP BY pipeline`);
+  const done = await session.query(
+    `WITH RECURSIVE fam(root, run_id) AS (
+        SELECT run_id, run_id FROM ${STATE_SCHEMA}.runs WHERE parent_run_id IS NULL
+        UNION ALL SELECT f.root, r.run_id FROM ${STATE_SCHEMA}.runs r JOIN fam f ON r.parent_run_id = f.run_id)
+     SELECT DISTINCT o.pipeline, o.params->>'ds' AS ds, o.params->>'hour' AS hour
+     FROM fam JOIN ${STATE_SCHEMA}.runs o ON o.run_id = fam.root JOIN ${STATE_SCHEMA}.runs r ON r.run_id = fam.run_id
+     WHERE o.command IN ('run', 'watch') AND o.pipeline IS NOT NULL AND r.status = 'succeeded'`,
+  );
+  const stuck = await session.query(
+    `SELECT s.pipeline, epoch_ms(s.fire_at) AS t, s.interval_label FROM ${STATE_SCHEMA}.schedule s
+     JOIN ${STATE_SCHEMA}.runs r ON r.run_id = s.run_id
+     WHERE r.status IN ('interrupted', 'cancelled', 'running')
+     ORDER BY s.fire_at`,
+  );
+  const succeeded = new Map<string, Set<string>>();
+  for (const r of done) {
+    const label = r.hour === null || r.hour === undefined ? String(r.ds) : `${String(r.ds)}T${String(r.hour).padStart(2, '0')}`;
+    const set = succeeded.get(String(r.pipeline)) ?? new Set<string>();
+    set.add(label);
+    succeeded.set(String(r.pipeline), set);
+  }
+  const unfinished = new Map<string, { fireAt: number; label: string }[]>();
+  for (const r of stuck) {
+    const list = unfinished.get(String(r.pipeline)) ?? [];
+    list.push({ fireAt: Number(r.t), label: String(r.interval_label) });
+    unfinished.set(String(r.pipeline), list);
+  }
+  return { lastFire: new Map(last.map((r) => [String(r.pipeline), Number(r.t)])), unfinished, succeeded };
 }

@@ -25,6 +25,10 @@ export interface Warehouse {
   /** What users see: the path of the warehouse file. */
   readonly location: string;
   session(): Promise<WarehouseSession>;
+  /** Tells other processes that find the warehouse busy what holds it (e.g. which run). */
+  announce(what: string): void;
+  /** False when another user in this process opened it first (its runs are alive). */
+  readonly firstInProcess: boolean;
   close(): void;
 }
 
@@ -47,11 +51,15 @@ export class WarehouseLockedError extends Error {
   constructor(
     readonly location: string,
     readonly holderPid: number | undefined,
-    readonly holder: string | undefined,
+    readonly program: string | undefined,
+    /** When the holder is pipe: what it is doing. */
+    readonly holder?: { readonly what: string; readonly since: string },
   ) {
-    super(
-      `the warehouse ${location} is in use by another process${holderPid ? ` (PID ${holderPid}${holder ? `, ${holder}` : ''})` : ''}; ` +
-        'wait for it to finish or stop it, then try again',
-    );
+    const who = holder
+      ? `${holder.what}, PID ${holderPid}, since ${holder.since}`
+      : holderPid
+        ? `PID ${holderPid}${program ? `, ${program}` : ''}`
+        : undefined;
+    super(`the warehouse ${location} is in use by another process${who ? ` (${who})` : ''}; wait for it to finish or stop it, then try again`);
   }
 }

@@ -1,0 +1,87 @@
+import { Cron } from 'croner';
+import type { Schedule } from '../analyze/project-settings.js';
+import { DAY_MS, HOUR_MS, hourInterval, dayInterval, intervalLabel, parseDate, type Interval } from '../dates/dates.js';
+
+/**
+ * When a scheduled pipeline is due, and which interval each run covers. Pure: the clock and
+ * the last fire time considered are passed in.
+ *
+ * A run fired at time T covers the interval before it: for `daily`, the calendar day before
+ * T's date in the pipeline's time zone (the usual nightly batch: at 02:00 on the 5th, the 4th);
+ * for `hourly`, the UTC hour before T. Cron times are read in the time zone, so a daily 02:00
+ * stays 02:00 local across daylight-saving changes (a time that does not exist that day runs
+ * at the next one that does).
+ */
+
+export interface Due {
+  readonly fireAt: number;
+  readonly interval: Interval;
+  readonly label: string;
+}
+
+function cron(schedule: Schedule): Cron {
+  return new Cron(schedule.cron, { timezone: schedule.timezone, paused: true });
+}
+
+/** Fire times in (after, until], oldest first, at most `limit` (the latest ones are kept). */
+export function fireTimes(schedule: Schedule, after: number, until: number, limit = 100_000): number[] {
+  const c = cron(schedule);
+  const out: number[] = [];
+  let t = c.nextRun(new Date(after));
+  while (t && t.getTime() <= until) {
+    out.push(t.getTime());
+    if (out.length > limit) out.shift();
+    t = c.nextRun(t);
+  }
+  return out;
+}
+
+/** The latest fire time at or before `now`, looking back up to a year. */
+export function latestFireTime(schedule: Schedule, now: number): number | undefined {
+  for (const back of [HOUR_MS, DAY_MS, 8 * DAY_MS, 32 * DAY_MS, 366 * DAY_MS]) {
+    const times = fireTimes(schedule, now - back, now, 1);
+    if (times.length > 0) return times[times.length - 1];
+  }
+  return undefined;
+}
+
+export function nextFireTimes(schedule: Schedule, now: number, count: number): number[] {
+  const c = cron(schedule);
+  const out: number[] = [];
+  let t = c.nextRun(new Date(now));
+  while (t && out.length < count) {
+    out.push(t.getTime());
+    t = c.nextRun(t);
+  }
+  return out;
+}
+
+/** The calendar date of an instant in a time zone, as UTC midnight of that date. */
+function localDate(ms: number, timezone: string): number {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms);
+  return parseDate(parts)!;
+}
+
+export function intervalFor(schedule: Schedule, fireAt: number): Interval {
+  if (schedule.interval === 'hourly') return hourInterval(Math.floor(fireAt / HOUR_MS) * HOUR_MS - HOUR_MS);
+  return dayInterval(localDate(fireAt, schedule.timezone) - DAY_MS);
+}
+
+function due(schedule: Schedule, fireAt: number): Due {
+  const interval = intervalFor(schedule, fireAt);
+  return { fireAt, interval, label: intervalLabel(interval) };
+}
+
+/**
+ * What is due at `now`, given the last fire time already handled (undefined on the first
+ * start: only the latest due interval runs). Without catch-up only the latest missed
+ * interval runs; with it, up to `maxCatchup` of the most recent, oldest first.
+ */
+export function dueRuns(schedule: Schedule, lastHandled: number | undefined, now: number): Due[] {
+  if (lastHandled === undefined) {
+    const latest = latestFireTime(schedule, now);
+    return latest === undefined ? [] : [due(schedule, latest)];
+  }
+  const times = fireTimes(schedule, lastHandled, now, schedule.catchup ? schedule.maxCatchup : 1);
+  return times.map((t) => due(schedule, t));
+}

@@ -1,0 +1,219 @@
+import type { Pipeline } from '../analyze/project-settings.js';
+import { DiagnosticError, error } from '../analyze/diagnostics.js';
+import { analyze } from '../analyze/analyze.js';
+import { dayInterval, defaultRunDate, formatDate, systemClock, type Clock } from '../dates/dates.js';
+import type { EventSink } from '../events/events.js';
+import { loadFiles, warehousePath, type ProjectOptions } from '../commands/context.js';
+import { newRunId } from '../commands/lifecycle.js';
+import { run } from '../commands/run.js';
+import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
+import { ensureState, readScheduleState, recoverAfterCrash, scheduledSql, type ScheduleState } from '../warehouse/run-state.js';
+import { WarehouseLockedError } from '../warehouse/warehouse.js';
+import { dueRuns, nextFireTimes, intervalFor, type Due } from './due.js';
+
+/**
+ * `pipe schedule`: a long-lived service that runs each scheduled pipeline when it is due,
+ * through the same code path as `pipe run`. What was triggered is recorded in the warehouse
+ * (`_pipe.schedule`), so a restart neither re-runs a succeeded interval nor skips a due one:
+ * it resumes intervals whose run never finished, and catches up on missed ones when asked.
+ * The warehouse is open only while runs are in progress, so other commands work in between.
+ */
+
+export interface ScheduleOptions extends ProjectOptions {
+  /** Pipelines to schedule; default every pipeline with a schedule. */
+  readonly pipelines?: readonly string[];
+  /** Run what is due now, wait for it, and exit. */
+  readonly once?: boolean;
+  readonly emit: EventSink;
+  readonly signal: AbortSignal;
+}
+
+export interface ScheduleResult {
+  readonly runs: number;
+  readonly failed: number;
+}
+
+const MAX_SLEEP_MS = 60_000;
+
+function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, clock: Clock): Pipeline[] {
+  const files = loadFiles(options);
+  const analysis = analyze(files, { interval: dayInterval(defaultRunDate(clock)) });
+  const problems = analysis.diagnostics.filter((d) => d.severity === 'error');
+  if (problems.length > 0) throw new DiagnosticError(problems);
+  const all = [...analysis.pipelines.values()];
+  const wanted = options.pipelines?.length ? options.pipelines : all.filter((p) => p.schedule).map((p) => p.name);
+  const out: Pipeline[] = [];
+  const missing = [];
+  for (const name of wanted) {
+    const p = analysis.pipelines.get(name);
+    if (!p) missing.push(error('unknown-pipeline', `no pipeline named '${name}' in pipelines/`));
+    else if (!p.schedule) missing.push(error('not-scheduled', `pipeline '${name}' has no schedule:`, { file: p.file }, { hint: "add e.g. schedule: '0 2 * * *'" }));
+    else out.push(p);
+  }
+  if (missing.length > 0) throw new DiagnosticError(missing);
+  if (out.length === 0) throw new DiagnosticError([error('no-schedule', 'no pipeline has a schedule: add schedule: to a file in pipelines/')]);
+  return out;
+}
+
+/** `pipe schedule --list`: the next fire times of each scheduled pipeline and what each run covers. */
+export function listSchedules(options: ProjectOptions & { pipelines?: readonly string[] }, count = 5): string {
+  const clock = options.clock ?? systemClock;
+  const now = clock.now();
+  const lines: string[] = [];
+  for (const p of scheduled(options, clock)) {
+    const s = p.schedule!;
+    lines.push(`${p.name}: '${s.cron}' (${s.timezone}), ${s.interval}, catchup ${s.catchup ? `on (at most ${s.maxCatchup})` : 'off'}, max_active_runs ${s.maxActiveRuns}`);
+    for (const t of nextFireTimes(s, now, count)) {
+      const local = new Intl.DateTimeFormat('sv-SE', { timeZone: s.timezone, dateStyle: 'short', timeStyle: 'short' }).format(t);
+      const interval = intervalFor(s, t);
+      const covers = s.interval === 'hourly' ? new Date(interval.start).toISOString().slice(0, 13).replace('T', ' ') + ':00 UTC' : formatDate(interval.start);
+      lines.push(`  ${local} ${s.timezone}  (${new Date(t).toISOString()})  covers ${covers}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export async function schedule(options: ScheduleOptions): Promise<ScheduleResult> {
+  const clock = options.clock ?? systemClock;
+  const { emit, signal } = options;
+  const inFlight = new Map<string, Promise<void>>(); // `${pipeline}@${label}` -> run
+  const active = new Map<string, number>(); // pipeline -> runs in progress
+  let runs = 0;
+  let failed = 0;
+  let wake: (() => void) | undefined;
+
+  const start = async (p: Pipeline, due: Due, reason: 'due' | 'catch-up' | 'resume', warehouse: DuckDBWarehouse) => {
+    const key = `${p.name}@${due.label}`;
+    const runId = newRunId();
+    const session = await warehouse.session();
+    try {
+      await session.exec(scheduledSql(p.name, due.fireAt, due.label, runId, clock.now()));
+    } finally {
+      session.close();
+    }
+    emit({ type: 'notice', message: `${p.name}: starting ${due.label} (${reason}, due ${new Date(due.fireAt).toISOString()}) as run ${runId}` });
+    active.set(p.name, (active.get(p.name) ?? 0) + 1);
+    runs++;
+    const hourly = p.schedule!.interval === 'hourly';
+    const date = formatDate(due.interval.start);
+    const job = run({
+      project: options.project,
+      db: options.db,
+      clock,
+      pipeline: p.name,
+      date,
+      hour: hourly ? new Date(due.interval.start).getUTCHours() : undefined,
+      runId,
+      scheduledAt: due.fireAt,
+      signal,
+      emit,
+    })
+      .then((outcome) => {
+        if (outcome.status !== 'succeeded') failed++;
+      })
+      .catch((e: unknown) => {
+        failed++;
+        if (e instanceof DiagnosticError) for (const d of e.diagnostics) emit({ type: 'diagnostic', diagnostic: d });
+        else emit({ type: 'notice', message: `${p.name} ${due.label} could not start: ${e instanceof Error ? e.message : String(e)}` });
+      })
+      .finally(() => {
+        inFlight.delete(key);
+        active.set(p.name, (active.get(p.name) ?? 1) - 1);
+        wake?.();
+      });
+    inFlight.set(key, job);
+  };
+
+  /** Starts what is due now; returns how many runs are still waiting for a free slot. */
+  const tick = async (): Promise<number> => {
+    const pipelines = scheduled(options, clock);
+    const files = loadFiles(options);
+    const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
+    let warehouse: DuckDBWarehouse;
+    try {
+      warehouse = await DuckDBWarehouse.open(dbPath, { holder: 'pipe schedule' });
+    } catch (e) {
+      if (!(e instanceof WarehouseLockedError)) throw e;
+      emit({ type: 'notice', message: `${e.message}; the scheduler tries again shortly` });
+      return 1;
+    }
+    let waiting = 0;
+    try {
+      const session = await warehouse.session();
+      let state: ScheduleState;
+      try {
+        await ensureState(session);
+        if (warehouse.firstInProcess) await recoverAfterCrash(session);
+        state = await readScheduleState(session);
+      } finally {
+        session.close();
+      }
+      const now = clock.now();
+      for (const p of pipelines) {
+        const s = p.schedule!;
+        const done = state.succeeded.get(p.name) ?? new Set<string>();
+        const candidates: { due: Due; reason: 'due' | 'catch-up' | 'resume' }[] = [];
+        for (const u of state.unfinished.get(p.name) ?? []) {
+          candidates.push({ due: { fireAt: u.fireAt, interval: intervalFor(s, u.fireAt), label: u.label }, reason: 'resume' });
+        }
+        const fresh = dueRuns(s, state.lastFire.get(p.name), now);
+        fresh.forEach((d, i) => candidates.push({ due: d, reason: i < fresh.length - 1 ? 'catch-up' : 'due' }));
+        const seen = new Set<string>();
+        for (const c of candidates) {
+          const key = `${p.name}@${c.due.label}`;
+          if (seen.has(c.due.label) || done.has(c.due.label) || inFlight.has(key)) continue;
+          seen.add(c.due.label);
+          if ((active.get(p.name) ?? 0) >= s.maxActiveRuns) {
+            waiting++;
+            continue;
+          }
+          await start(p, c.due, c.reason, warehouse);
+        }
+      }
+    } finally {
+      warehouse.close();
+    }
+    return waiting;
+  };
+
+  const sleepUntilNext = async () => {
+    const now = clock.now();
+    let next = now + MAX_SLEEP_MS;
+    try {
+      for (const p of scheduled(options, clock)) {
+        const [t] = nextFireTimes(p.schedule!, now, 1);
+        if (t !== undefined && t < next) next = t;
+      }
+    } catch {
+      // a broken project file: look again after the usual pause
+    }
+    await new Promise<void>((res) => {
+      const timer = setTimeout(res, Math.max(100, Math.min(MAX_SLEEP_MS, next - now + 50)));
+      wake = () => {
+        clearTimeout(timer);
+        res();
+      };
+      signal.addEventListener('abort', () => wake?.(), { once: true });
+    });
+    wake = undefined;
+  };
+
+  emit({ type: 'notice', message: `scheduler started (PID ${process.pid}); SIGTERM or Ctrl-C stops it, letting running models roll back` });
+  while (!signal.aborted) {
+    let waiting = 0;
+    try {
+      waiting = await tick();
+    } catch (e) {
+      if (!(e instanceof DiagnosticError) || options.once) throw e;
+      for (const d of e.diagnostics) emit({ type: 'diagnostic', diagnostic: d });
+    }
+    if (options.once && waiting === 0) break;
+    if (options.once) {
+      await Promise.race([...inFlight.values(), new Promise((r) => setTimeout(r, 1000))]);
+      continue;
+    }
+    await sleepUntilNext();
+  }
+  await Promise.all(inFlight.values());
+  return { runs, failed };
+}
