@@ -83,6 +83,14 @@ function splitKeywords(args: unknown[]): { positional: unknown[]; keywords: Reco
   return { positional: args, keywords: {} };
 }
 
+let compat = false;
+/** Jinja's True/False/None, list and dict methods and slices, for models coming from dbt. */
+function installJinjaCompat(): void {
+  if (compat) return;
+  compat = true;
+  nunjucks.installJinjaCompat();
+}
+
 export interface CompiledTemplate {
   readonly file: string;
   readonly source: string;
@@ -95,6 +103,7 @@ export class TemplateEngine {
   readonly diagnostics: Diagnostic[] = [];
 
   constructor(macros: readonly MacroSource[], dateVariableNames: readonly string[]) {
+    installJinjaCompat();
     this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
     const hooks = (): RenderHooks => {
       if (!this.active) throw new TemplateFunctionError('template functions can only be used while rendering a model');

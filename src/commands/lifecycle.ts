@@ -203,7 +203,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       if (e.type === 'task-failed') failures.push({ task: e.task.id, model: e.task.model, ds: e.task.ds, error: e.error.message });
       if (e.type === 'task-retrying' && notify && notify.on_retry.length > 0) {
         const r = { ...report('on_retry', 'retrying', { succeeded: 0, failed: 0, skipped: 0, cancelled: 0, pending: 0 }), failed_tasks: [{ task: e.task.id, model: e.task.model, ds: e.task.ds, error: e.error.message }] };
-        deliveries.push(deliver(notify.on_retry, r, { onGiveUp: giveUp }));
+        deliveries.push(deliver(notify.on_retry, r, { onGiveUp: giveUp, cwd: prepared.analysis.root }));
       }
       o.emit(e);
     };
@@ -234,7 +234,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       const { succeeded, failed, skipped, cancelled, pending } = result;
       const event: NotifyEvent = result.status === 'succeeded' ? 'on_success' : 'on_failure';
       const targets = notify[event];
-      if (targets.length > 0) deliveries.push(deliver(targets, report(event, result.status, { succeeded, failed, skipped, cancelled, pending }), { onGiveUp: giveUp }));
+      if (targets.length > 0) deliveries.push(deliver(targets, report(event, result.status, { succeeded, failed, skipped, cancelled, pending }), { onGiveUp: giveUp, cwd: prepared.analysis.root }));
     }
     warehouse.close();
     await Promise.all(deliveries);

@@ -30,6 +30,8 @@ export interface DeliveryOptions {
   readonly attempts?: number;
   /** Reports a delivery that failed for good. */
   readonly onGiveUp: (target: string, error: string) => void;
+  /** Where commands run: the project directory. */
+  readonly cwd?: string;
 }
 
 function describe(t: NotifyTarget): string {
@@ -64,9 +66,9 @@ export function reportEnv(report: RunReport): Record<string, string> {
   };
 }
 
-function runCommand(command: string, report: RunReport, timeoutMs: number): Promise<void> {
+function runCommand(command: string, report: RunReport, timeoutMs: number, cwd: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, { shell: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...reportEnv(report) } });
+    const child = spawn(command, { shell: true, cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...reportEnv(report) } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
@@ -91,7 +93,7 @@ export async function deliver(targets: readonly NotifyTarget[], report: RunRepor
   await Promise.all(
     targets.map(async (t) => {
       try {
-        await pRetry(() => ('webhook' in t ? postWebhook(t.webhook, report, timeoutMs) : runCommand(t.command, report, timeoutMs)), {
+        await pRetry(() => ('webhook' in t ? postWebhook(t.webhook, report, timeoutMs) : runCommand(t.command, report, timeoutMs, options.cwd)), {
           retries: (options.attempts ?? 3) - 1,
           minTimeout: 500,
           factor: 2,

@@ -1,0 +1,317 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+
+/**
+ * Shared helpers of the end-to-end tests: they drive the built `pipe` binary as a child
+ * process on temporary projects, and read the warehouse file with DuckDB only after the pipe
+ * process has exited (DuckDB lets one process hold a database file).
+ */
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const PIPE_BIN = join(REPO, 'dist/cli/main.js');
+
+export type PipeEventJson = Record<string, unknown> & { readonly type: string };
+
+export interface PipeResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Every line of stdout that parses as a JSON object (the `--json` stream). */
+  readonly events: PipeEventJson[];
+}
+
+export interface SpawnOptions {
+  /** Extra environment variables for the child. */
+  readonly env?: Record<string, string>;
+  readonly cwd?: string;
+}
+
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
+  // A fixed clock from the outer environment would change the default date under test.
+  if (!('PIPE_NOW' in extra)) delete env.PIPE_NOW;
+  delete env.PIPE_DEBUG;
+  return env;
+}
+
+export function parseJsonLines(text: string): PipeEventJson[] {
+  const out: PipeEventJson[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    out.push(JSON.parse(line) as PipeEventJson);
+  }
+  return out;
+}
+
+/** Runs `pipe ARGS` to completion. */
+export function pipe(args: readonly string[], options: SpawnOptions = {}): PipeResult {
+  const r = spawnSync(process.execPath, [PIPE_BIN, ...args], {
+    cwd: options.cwd ?? REPO,
+    env: childEnv(options.env),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error) throw r.error;
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, events: parseJsonLines(r.stdout) };
+}
+
+/** Everything a failed expectation should show about a pipe invocation. */
+export function explain(r: PipeResult): string {
+  return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+}
+
+/**
+ * A pipe process running in the background; `waitFor` resolves on the first `--json` event
+ * matching a predicate, so a test can act at a known point of a run.
+ */
+export class RunningPipe {
+  readonly child: ChildProcess;
+  private stdout = '';
+  private stderr = '';
+  private readonly listeners = new Set<() => void>();
+  readonly exited: Promise<PipeResult>;
+
+  constructor(args: readonly string[], options: SpawnOptions = {}) {
+    this.child = spawn(process.execPath, [PIPE_BIN, ...args], { cwd: options.cwd ?? REPO, env: childEnv(options.env) });
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      this.stdout += chunk.toString();
+      for (const l of [...this.listeners]) l();
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((res) => {
+      this.child.on('close', (code, signal) => {
+        const result = { code, signal, stdout: this.stdout, stderr: this.stderr, events: parseJsonLines(this.stdout) };
+        for (const l of [...this.listeners]) l();
+        res(result);
+      });
+    });
+  }
+
+  private completeEvents(): PipeEventJson[] {
+    return parseJsonLines(this.stdout.slice(0, this.stdout.lastIndexOf('\n') + 1));
+  }
+
+  /** Resolves with the first event matching `pred`; rejects if pipe exits first. */
+  waitFor(pred: (e: PipeEventJson) => boolean): Promise<PipeEventJson> {
+    return new Promise((res, rej) => {
+      const check = () => {
+        const hit = this.completeEvents().find(pred);
+        if (hit) {
+          this.listeners.delete(check);
+          res(hit);
+        } else if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          this.listeners.delete(check);
+          rej(new Error(`pipe exited before the awaited event\n--- stdout\n${this.stdout}\n--- stderr\n${this.stderr}`));
+        }
+      };
+      this.listeners.add(check);
+      check();
+    });
+  }
+}
+
+const tempDirs: string[] = [];
+
+/** A fresh empty directory, removed by `removeTempDirs`. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pipe-e2e-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+export const EXAMPLE_PARTS = ['models', 'seeds', 'macros', 'pipelines', 'pipe.yaml'] as const;
+
+/** A copy of the repository's example project (the shop) in a temporary directory. */
+export function copyExample(): string {
+  const dir = tempDir();
+  for (const part of EXAMPLE_PARTS) cpSync(join(REPO, part), join(dir, part), { recursive: true });
+  return dir;
+}
+
+/** Writes files (paths relative to `root`), creating folders as needed. */
+export function writeProjectFiles(root: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+}
+
+export function warehouseOf(project: string): string {
+  return join(project, 'warehouse.duckdb');
+}
+
+/** Runs one query on a warehouse file, read-only, and returns its rows as JSON-friendly objects. */
+export async function queryRows(dbPath: string, sql: string): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' });
+  try {
+    const connection = await instance.connect();
+    try {
+      const reader = await connection.runAndReadAll(sql);
+      return reader.getRowObjectsJson() as Record<string, unknown>[];
+    } finally {
+      connection.closeSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+}
+
+/** Every row of one relation, sorted on all columns. */
+export function sortedRows(dbPath: string, relation: string): Promise<Record<string, unknown>[]> {
+  return queryRows(dbPath, `SELECT * FROM ${relation} ORDER BY ALL`);
+}
+
+export const STAGING_PREFIX = '__pipe_stage__';
+
+/** Names of the user tables and views (outside pipe's `_pipe` state and its staging tables). */
+export async function publishedRelations(dbPath: string): Promise<{ tables: string[]; views: string[] }> {
+  const rows = await queryRows(
+    dbPath,
+    `SELECT table_name AS name, 'table' AS type FROM duckdb_tables()
+       WHERE database_name = current_database() AND schema_name = 'main' AND NOT starts_with(table_name, '${STAGING_PREFIX}')
+     UNION ALL
+     SELECT view_name, 'view' FROM duckdb_views()
+       WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal
+     ORDER BY 1`,
+  );
+  return {
+    tables: rows.filter((r) => r.type === 'table').map((r) => String(r.name)),
+    views: rows.filter((r) => r.type === 'view').map((r) => String(r.name)),
+  };
+}
+
+/** Staging tables anywhere in the warehouse. */
+export async function stagingTables(dbPath: string): Promise<string[]> {
+  const rows = await queryRows(dbPath, `SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, '${STAGING_PREFIX}')`);
+  return rows.map((r) => String(r.table_name));
+}
+
+/** Every published table and view with all its rows, sorted: compares two states of a warehouse. */
+export async function snapshotWarehouse(dbPath: string): Promise<Record<string, Record<string, unknown>[]>> {
+  const { tables, views } = await publishedRelations(dbPath);
+  const out: Record<string, Record<string, unknown>[]> = {};
+  for (const name of [...tables, ...views].sort()) out[name] = await sortedRows(dbPath, `"main"."${name}"`);
+  return out;
+}
+
+/** Rows of pipe's run log, to show that a command recorded no run. */
+export async function runCount(dbPath: string): Promise<number> {
+  const rows = await queryRows(dbPath, 'SELECT count(*)::INTEGER AS n FROM _pipe.runs');
+  return Number(rows[0].n);
+}
+
+/** A CSV file (the simple dialect of the example's seeds: commas, optional double quotes) as objects of strings. */
+export function readCsv(path: string): Record<string, string>[] {
+  const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.length > 0);
+  const split = (line: string): string[] => {
+    const cells: string[] = [];
+    let cell = '';
+    let quoted = false;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i];
+      if (quoted) {
+        if (c === '"' && line[i + 1] === '"') {
+          cell += '"';
+          i++;
+        } else if (c === '"') quoted = false;
+        else cell += c;
+      } else if (c === '"') quoted = true;
+      else if (c === ',') {
+        cells.push(cell);
+        cell = '';
+      } else cell += c;
+    }
+    cells.push(cell);
+    return cells;
+  };
+  const [header, ...rest] = lines.map(split);
+  return rest.map((cells) => Object.fromEntries(header.map((h, i) => [h, cells[i]])));
+}
+
+/** A seed of the example project (or of `project`), parsed. */
+export function seedRows(name: string, project = REPO): Record<string, string>[] {
+  return readCsv(join(project, 'seeds', `${name}.csv`));
+}
+
+/** The example's orders of one day, from the seed file. */
+export function ordersOn(day: string, project = REPO): Record<string, string>[] {
+  return seedRows('raw_orders', project).filter((o) => o.ordered_at.slice(0, 10) === day);
+}
+
+export function eventsOfType(events: readonly PipeEventJson[], type: string): PipeEventJson[] {
+  return events.filter((e) => e.type === type);
+}
+
+interface TaskJson {
+  readonly id: string;
+  readonly model: string;
+  readonly kind: string;
+  readonly file: string;
+  readonly ds?: string;
+}
+
+export function taskOf(e: PipeEventJson): TaskJson {
+  return e.task as TaskJson;
+}
+
+/** Task ids of the events of one type, sorted. */
+export function taskIdsOf(events: readonly PipeEventJson[], type: string): string[] {
+  return eventsOfType(events, type)
+    .map((e) => taskOf(e).id)
+    .sort();
+}
+
+/** Models (not seeds) that a run started, sorted. */
+export function startedModels(events: readonly PipeEventJson[]): string[] {
+  return eventsOfType(events, 'task-started')
+    .map(taskOf)
+    .filter((t) => t.kind !== 'seed')
+    .map((t) => t.model)
+    .sort();
+}
+
+export function diagnosticsOf(events: readonly PipeEventJson[]): { code: string; message: string; location?: { file: string; line?: number; column?: number }; hint?: string }[] {
+  return eventsOfType(events, 'diagnostic').map((e) => e.diagnostic as { code: string; message: string });
+}
+
+/**
+ * Another process holding the warehouse file open for writing, as a second pipe or a SQL
+ * client would. Resolves once the file is held; `release` ends the process.
+ */
+export async function holdWarehouse(dbPath: string): Promise<{ pid: number; release: () => Promise<void> }> {
+  const script = `
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(process.argv[1]);
+    await (await instance.connect()).run('SELECT 1');
+    process.stdout.write('holding\\n');
+    setInterval(() => {}, 1000);
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, dbPath], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const closed = new Promise<void>((res) => child.on('close', () => res()));
+  await new Promise<void>((res, rej) => {
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('holding')) res();
+    });
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    void closed.then(() => rej(new Error(`the holder process exited: ${err}`)));
+  });
+  return {
+    pid: child.pid!,
+    release: async () => {
+      child.kill('SIGKILL');
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import type { Schedule } from '../../src/analyze/project-settings.js';
+import { formatDate } from '../../src/dates/dates.js';
+import { dueRuns, fireTimes, intervalFor, nextFireTimes } from '../../src/schedule/due.js';
+
+const nightly = (over: Partial<Schedule> = {}): Schedule => ({
+  cron: '0 2 * * *',
+  timezone: 'Europe/Amsterdam',
+  interval: 'daily',
+  catchup: false,
+  maxCatchup: 30,
+  maxActiveRuns: 1,
+  ...over,
+});
+const at = (iso: string) => Date.parse(iso);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+describe('scheduled fire times and intervals', () => {
+  it('keeps 02:00 local across the spring daylight-saving change', () => {
+    const times = fireTimes(nightly(), at('2024-03-29T12:00:00Z'), at('2024-04-02T12:00:00Z')).map(iso);
+    // 02:00 CET is 01:00Z; on 31 March 02:00 does not exist (clocks jump to 03:00), so that
+    // day's run is at 03:00 CEST = 01:00Z; from 1 April 02:00 CEST is 00:00Z.
+    expect(times).toEqual(['2024-03-30T01:00:00.000Z', '2024-03-31T01:00:00.000Z', '2024-04-01T00:00:00.000Z', '2024-04-02T00:00:00.000Z']);
+    // Each run covers the local day before it fired, once.
+    expect(times.map((t) => formatDate(intervalFor(nightly(), at(t)).start))).toEqual(['2024-03-29', '2024-03-30', '2024-03-31', '2024-04-01']);
+  });
+
+  it('runs once on the autumn change although 02:30 happens twice', () => {
+    const s = nightly({ cron: '30 2 * * *' });
+    const times = fireTimes(s, at('2024-10-26T12:00:00Z'), at('2024-10-28T12:00:00Z'));
+    expect(times).toHaveLength(2);
+    expect(times.map((t) => formatDate(intervalFor(s, t).start))).toEqual(['2024-10-26', '2024-10-27']);
+  });
+
+  it('covers the UTC hour before the fire time for hourly pipelines', () => {
+    const s = nightly({ cron: '5 * * * *', timezone: 'UTC', interval: 'hourly' });
+    const i = intervalFor(s, at('2024-01-02T13:05:00Z'));
+    expect([iso(i.start), iso(i.end)]).toEqual(['2024-01-02T12:00:00.000Z', '2024-01-02T13:00:00.000Z']);
+  });
+
+  it('without catch-up runs only the latest missed interval; with it, the most recent max_catchup, oldest first', () => {
+    const last = at('2024-01-01T01:00:00Z');
+    const now = at('2024-01-10T03:00:00Z');
+    expect(dueRuns(nightly(), last, now).map((d) => d.label)).toEqual(['2024-01-09']);
+    expect(dueRuns(nightly({ catchup: true }), last, now).map((d) => d.label)).toEqual([
+      '2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04', '2024-01-05', '2024-01-06', '2024-01-07', '2024-01-08', '2024-01-09',
+    ]);
+    expect(dueRuns(nightly({ catchup: true, maxCatchup: 3 }), last, now).map((d) => d.label)).toEqual(['2024-01-07', '2024-01-08', '2024-01-09']);
+    // Nothing new since the last handled fire time: nothing is due.
+    expect(dueRuns(nightly({ catchup: true }), at('2024-01-10T01:00:00Z'), now)).toEqual([]);
+    // First start: only the latest due interval.
+    expect(dueRuns(nightly({ catchup: true }), undefined, now).map((d) => d.label)).toEqual(['2024-01-09']);
+  });
+
+  it('lists the next fire times', () => {
+    expect(nextFireTimes(nightly({ timezone: 'UTC' }), at('2024-01-01T05:00:00Z'), 2).map(iso)).toEqual([
+      '2024-01-02T02:00:00.000Z',
+      '2024-01-03T02:00:00.000Z',
+    ]);
+  });
+});
