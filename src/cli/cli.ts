@@ -62,6 +62,11 @@ function common(cmd: Command, withSelection = true): Command {
   return cmd;
 }
 
+/** The options every project command takes, as the library's option names. */
+function projectOptions(o: Common) {
+  return { project: o.project, db: o.db, select: o.select, exclude: o.exclude, vars: o.var };
+}
+
 /** Turns what a command threw into printed diagnostics and an exit status. */
 function report(e: unknown, logger: Logger): number {
   if (e instanceof DiagnosticError) {
@@ -132,13 +137,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     const logger = makeLogger(o);
     exitCode = await interruptible(logger, async (signal) => {
       const outcome = await run({
-        project: o.project,
-        db: o.db,
+        ...projectOptions(o),
         pipeline,
         date: o.date,
-        select: o.select,
-        exclude: o.exclude,
-        vars: o.var,
         threads: o.threads,
         fullRefresh: o.fullRefresh,
         hour: o.hour,
@@ -173,8 +174,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     ) => {
       const logger = makeLogger(o);
       const options = {
-        project: o.project,
-        db: o.db,
+        ...projectOptions(o),
         pipeline,
         start: o.start,
         end: o.end,
@@ -183,9 +183,6 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         order: o.order,
         maxFailures: o.maxFailures,
         retries: o.retries,
-        select: o.select,
-        exclude: o.exclude,
-        vars: o.var,
         emit: (e: Parameters<Logger['handle']>[0]) => logger.handle(e),
       };
       if (o.dryRun) {
@@ -212,13 +209,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     const logger = makeLogger(o);
     exitCode = await interruptible(logger, async (signal) => {
       const outcome = await test({
-        project: o.project,
-        db: o.db,
+        ...projectOptions(o),
         pipeline: o.pipeline,
         date: o.date,
-        select: o.select,
-        exclude: o.exclude,
-        vars: o.var,
         threads: o.threads,
         signal,
         emit: (e) => logger.handle(e),
@@ -252,13 +245,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     try {
       await watch({
-        project: o.project,
-        db: o.db,
+        ...projectOptions(o),
         pipeline,
         date: o.date,
-        select: o.select,
-        exclude: o.exclude,
-        vars: o.var,
         threads: o.threads,
         signal: controller.signal,
         emit: (e) => logger.handle(e),
@@ -349,7 +338,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   ).action(async (model: string | undefined, o: Common & { date?: string; pipeline?: string }) => {
     const logger = makeLogger(o);
     try {
-      const { models, notes } = await compile({ project: o.project, db: o.db, model, date: o.date, pipeline: o.pipeline, select: o.select, exclude: o.exclude, vars: o.var });
+      const { models, notes } = await compile({ ...projectOptions(o), model, date: o.date, pipeline: o.pipeline });
       for (const n of notes) logger.handle({ type: 'notice', message: n });
       if (o.json) for (const m of models) logger.result(JSON.stringify({ type: 'compiled', ...m }));
       else if (model) logger.result(models[0]?.sql ?? '');
@@ -368,7 +357,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   ).action(async (o: Common & { format: DagFormat; pipeline?: string }) => {
     const logger = makeLogger(o);
     try {
-      const nodes = listNodes({ project: o.project, pipeline: o.pipeline, select: o.select, exclude: o.exclude, vars: o.var });
+      const nodes = listNodes({ ...projectOptions(o), pipeline: o.pipeline });
       logger.result(renderDag(nodes, o.json ? 'json' : o.format));
     } catch (e) {
       exitCode = report(e, logger);
@@ -383,7 +372,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   ).action(async (o: Common & { pipeline?: string }) => {
     const logger = makeLogger(o);
     try {
-      const nodes = listNodes({ project: o.project, pipeline: o.pipeline, select: o.select, exclude: o.exclude, vars: o.var });
+      const nodes = listNodes({ ...projectOptions(o), pipeline: o.pipeline });
       if (o.json) {
         for (const n of nodes) logger.result(JSON.stringify({ type: 'node', ...n }));
       } else {

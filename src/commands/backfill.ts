@@ -5,7 +5,7 @@ import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
 import type { ProjectOptions, SelectionOptions } from './context.js';
-import { launch, newRunId, prepare, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
+import { launch, newRunId, planContext, prepare, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
 import { DEFAULT_THREADS } from './run.js';
 
 export interface BackfillOptions extends ProjectOptions, SelectionOptions {
@@ -61,15 +61,7 @@ function threadsFor(options: BackfillOptions, prepared: Prepared): number {
 
 function plan(options: BackfillOptions, prepared: Prepared, runId: string, intervals: Interval[]): Plan {
   return planBackfill(
-    {
-      analysis: prepared.analysis,
-      selected: prepared.selected,
-      catalog: prepared.catalog,
-      seedHashes: prepared.seedHashes,
-      fullRefresh: false,
-      runId,
-      pipeline: prepared.pipeline,
-    },
+    planContext(prepared, runId),
     intervals,
     options.order ?? 'oldest',
   );

@@ -5,7 +5,7 @@ import type { Pipeline } from '../analyze/project-settings.js';
 import type { Interval } from '../dates/dates.js';
 import type { EventSink, PipeEvent } from '../events/events.js';
 import { execute, type ExecuteInput, type ExecuteResult } from '../execute/executor.js';
-import type { Plan } from '../plan/plan.js';
+import type { Plan, PlanContext } from '../plan/plan.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
 import {
   ensureState,
@@ -110,6 +110,19 @@ export async function openFor(
     warehouse.close();
     throw e;
   }
+}
+
+/** What the planners need from a prepared run. */
+export function planContext(prepared: Prepared, runId: string, fullRefresh = false): PlanContext {
+  return {
+    analysis: prepared.analysis,
+    selected: prepared.selected,
+    catalog: prepared.catalog,
+    seedHashes: prepared.seedHashes,
+    fullRefresh,
+    runId,
+    pipeline: prepared.pipeline,
+  };
 }
 
 export interface LaunchOptions {

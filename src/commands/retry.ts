@@ -3,13 +3,13 @@ import { DiagnosticError, error } from '../analyze/diagnostics.js';
 import { dayInterval, HOUR_MS, hourInterval, parseDate, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
-import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, planTest, type DateOrder, type PlanContext } from '../plan/plan.js';
+import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, planTest, type DateOrder } from '../plan/plan.js';
 import type { Task } from '../plan/task.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
 import { getRun, latestUnfinishedRun, stateExists, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
 import { backfillIntervals } from './backfill.js';
 import { loadFiles, warehousePath, type ProjectOptions } from './context.js';
-import { launch, newRunId, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
+import { launch, newRunId, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
 import { DEFAULT_THREADS } from './run.js';
 
 export interface RetryOptions extends ProjectOptions {
@@ -103,15 +103,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     interval: intervals[0],
   });
   const runId = newRunId();
-  const ctx: PlanContext = {
-    analysis: prepared.analysis,
-    selected: prepared.selected,
-    catalog: prepared.catalog,
-    seedHashes: prepared.seedHashes,
-    fullRefresh: params.full_refresh ?? false,
-    runId,
-    pipeline: prepared.pipeline,
-  };
+  const ctx = planContext(prepared, runId, params.full_refresh);
   const full =
     original === 'backfill'
       ? planBackfill(ctx, intervals, params.order ?? 'oldest')

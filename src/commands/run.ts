@@ -2,7 +2,7 @@ import { dateVariables, HOUR_MS, hourInterval, intervalLabel } from '../dates/da
 import type { EventSink } from '../events/events.js';
 import { planRun } from '../plan/plan.js';
 import { resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
-import { launch, newRunId, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
+import { launch, newRunId, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
 
 export interface RunOptions extends ProjectOptions, SelectionOptions {
   /** `YYYY-MM-DD`; default yesterday. */
@@ -33,15 +33,7 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
   const threads = options.threads ?? prepared.pipeline?.threads ?? prepared.analysis.settings.threads ?? DEFAULT_THREADS;
   const ds = dateVariables(interval).ds;
   const plan = planRun(
-    {
-      analysis: prepared.analysis,
-      selected: prepared.selected,
-      catalog: prepared.catalog,
-      seedHashes: prepared.seedHashes,
-      fullRefresh: options.fullRefresh ?? false,
-      runId,
-      pipeline: prepared.pipeline,
-    },
+    planContext(prepared, runId, options.fullRefresh),
     interval,
   );
   return launch(prepared, {

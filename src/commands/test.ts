@@ -2,7 +2,7 @@ import { dateVariables } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { planTest } from '../plan/plan.js';
 import { resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
-import { launch, newRunId, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
+import { launch, newRunId, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
 import { DEFAULT_THREADS } from './run.js';
 
 export interface TestOptions extends ProjectOptions, SelectionOptions {
@@ -20,15 +20,7 @@ export async function test(options: TestOptions): Promise<RunOutcome> {
   const runId = newRunId();
   const ds = dateVariables(interval).ds;
   const plan = planTest(
-    {
-      analysis: prepared.analysis,
-      selected: prepared.selected,
-      catalog: prepared.catalog,
-      seedHashes: prepared.seedHashes,
-      fullRefresh: false,
-      runId,
-      pipeline: prepared.pipeline,
-    },
+    planContext(prepared, runId),
     interval,
   );
   return launch(prepared, {

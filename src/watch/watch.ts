@@ -3,7 +3,7 @@ import chokidar from 'chokidar';
 import { AnalysisCache, type Analysis } from '../analyze/analyze.js';
 import { DiagnosticError } from '../analyze/diagnostics.js';
 import { analyzeAndSelect, loadFiles, resolveInterval, warehousePath, type ProjectOptions, type SelectionOptions } from '../commands/context.js';
-import { launch, newRunId, openFor, retryCommandFor } from '../commands/lifecycle.js';
+import { launch, newRunId, openFor, planContext, retryCommandFor } from '../commands/lifecycle.js';
 import { DEFAULT_THREADS } from '../commands/run.js';
 import { dateVariables, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
@@ -188,7 +188,7 @@ export async function watch(options: WatchOptions): Promise<void> {
     const prepared = await openFor(analysis, nodes, options.pipeline, dbPath, { warehouse });
     const runId = newRunId();
     const plan = planRun(
-      { analysis, selected: nodes, catalog: prepared.catalog, seedHashes: prepared.seedHashes, fullRefresh: false, runId, pipeline: prepared.pipeline },
+      planContext(prepared, runId),
       at,
     );
     const threads = options.threads ?? prepared.pipeline?.threads ?? analysis.settings.threads ?? DEFAULT_THREADS;
