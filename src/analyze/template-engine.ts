@@ -1,5 +1,5 @@
 import nunjucks from 'nunjucks';
-import { error, type Diagnostic } from './diagnostics.js';
+import { error, positionOf, type Diagnostic } from './diagnostics.js';
 import type { MacroSource } from '../project/load-project.js';
 
 /**
@@ -51,6 +51,14 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
       column += 1;
     }
   }
+  if (line === undefined && source !== undefined && phase === 'parse') {
+    const open = unclosedAt(source);
+    if (open) {
+      line = open.line;
+      column = open.column;
+      message = `${message}: ${open.what} opened here is never closed`;
+    }
+  }
   if (message.startsWith('attempted to output null or undefined value')) {
     const expr = source && line ? outputExpression(source, line, column ?? 1) : undefined;
     message = expr
@@ -59,6 +67,36 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
   }
   const code = phase === 'parse' ? 'template-syntax' : 'template-render';
   return error(code, message, { file, line, column });
+}
+
+const BLOCK_TAGS = new Set(['if', 'for', 'macro', 'call', 'filter', 'block', 'raw', 'verbatim']);
+
+/**
+ * Where a template opens something it never closes: a comment, an expression, a tag, or a
+ * block tag (`if`, `for`, `macro`, ...) without its end tag. Nunjucks reports these at the
+ * end of the file, without a line.
+ */
+function unclosedAt(source: string): { line: number; column: number; what: string } | undefined {
+  const stack: { name: string; offset: number }[] = [];
+  const re = /\{#|\{\{|\{%-?\s*(\w+)?/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(source))) {
+    const kind = m[0].slice(0, 2);
+    const close = kind === '{#' ? '#}' : kind === '{{' ? '}}' : '%}';
+    const end = source.indexOf(close, m.index + 2);
+    const what = kind === '{#' ? 'a comment' : kind === '{{' ? 'an expression {{' : `the tag {% ${m[1] ?? ''}`;
+    if (end < 0) return { ...positionOf(source, m.index), what };
+    re.lastIndex = end + 2;
+    if (kind !== '{%' || !m[1]) continue;
+    const name = m[1];
+    if (BLOCK_TAGS.has(name) || (name === 'set' && !source.slice(m.index, end).includes('='))) stack.push({ name, offset: m.index });
+    else if (name.startsWith('end')) {
+      const i = stack.map((e) => e.name).lastIndexOf(name.slice(3));
+      if (i >= 0) stack.splice(i, 1);
+    }
+  }
+  const last = stack.pop();
+  return last ? { ...positionOf(source, last.offset), what: `{% ${last.name} %}` } : undefined;
 }
 
 /** The `{{ ... }}` expression that starts at or before a 1-based position, for naming what was undefined. */
@@ -171,7 +209,7 @@ export class TemplateEngine {
         this.env.addGlobal(name, fn);
       }
     } catch (e) {
-      this.diagnostics.push(templateDiagnostic(e, macro.file, 'parse'));
+      this.diagnostics.push(templateDiagnostic(e, macro.file, 'parse', macro.source));
     }
   }
 
@@ -180,7 +218,7 @@ export class TemplateEngine {
     try {
       return { file, source, template: new nunjucks.Template(source, this.env, file, true) };
     } catch (e) {
-      return templateDiagnostic(e, file, 'parse');
+      return templateDiagnostic(e, file, 'parse', source);
     }
   }
 
