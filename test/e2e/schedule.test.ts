@@ -174,6 +174,31 @@ select '{{ ds }}'::DATE as d, {% if ds.endsWith('3') or ds.endsWith('6') %}'x'::
     expect(body.failed_tasks.map((f) => f.task).sort()).toEqual(['bad_days@2024-01-03', 'bad_days@2024-01-06']);
   });
 
+  it('while a scheduled run holds the warehouse, other commands say which run and process hold it', async () => {
+    const dir = scheduledProject(`schedule: "0 2 * * *"
+timezone: UTC
+`);
+    writeFiles(dir, { 'models/marts/slow.sql': "select count(*) as n from range(4000000000) t(i) where i % 7 = 3" });
+    const child = spawn(process.execPath, [PIPE, 'schedule', '--once', '--json', '--project', dir], {
+      env: { ...process.env, PIPE_NOW: '2024-01-05T03:00:00Z' },
+    });
+    let out = '';
+    await new Promise<void>((res) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('"id":"slow@2024-01-04"')) res();
+      });
+    });
+    const runId = /"runId":"([^"]+)"/.exec(out)![1];
+    const history = pipe(['history', '--project', dir]);
+    child.kill('SIGINT');
+    await new Promise((r) => child.on('close', r));
+    expect(history.code).toBe(2);
+    expect(history.stderr).toContain(`pipe run nightly (run ${runId})`);
+    expect(history.stderr).toContain(`PID ${child.pid}`);
+    expect(history.stderr).not.toContain('Conflicting lock');
+  });
+
   it('--list prints the next run times; a bad cron is an error pointing at the file', () => {
     const dir = scheduledProject(`schedule: "0 2 * * *"
 timezone: Europe/Amsterdam
