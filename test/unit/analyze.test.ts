@@ -1,0 +1,413 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { analyze, type Analysis, type AnalyzeOptions, type ModelNode, type SeedNode } from '../../src/analyze/analyze.js';
+import type { Diagnostic } from '../../src/analyze/diagnostics.js';
+import { analyzeAndSelect } from '../../src/commands/context.js';
+import { DiagnosticError } from '../../src/analyze/diagnostics.js';
+import { dayInterval, parseDate } from '../../src/dates/dates.js';
+import { loadProject } from '../../src/project/load-project.js';
+
+const roots: string[] = [];
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+function project(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'pipe-analyze-'));
+  roots.push(root);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+const day = dayInterval(parseDate('2024-01-02')!);
+
+function run(files: Record<string, string>, options: Partial<AnalyzeOptions> = {}): Analysis {
+  return analyze(loadProject(project(files)), { interval: day, ...options });
+}
+
+/** The SQL a model renders to for the analysed day. */
+function sqlOf(a: Analysis, name: string, incremental = false): string {
+  const r = a.renderer.sql(name, day, incremental);
+  if ('severity' in r) throw new Error(`${r.code}: ${r.message}`);
+  return r.sql;
+}
+
+const model = (a: Analysis, name: string) => a.nodes.get(name) as ModelNode;
+const where = (d: Diagnostic) => `${d.location?.file}:${d.location?.line}:${d.location?.column}`;
+
+describe('template rendering', () => {
+  it('resolves ref() to the quoted relation and records the dependency', () => {
+    const a = run({
+      'models/orders.sql': 'select 1 as id',
+      'models/marts/daily.sql': "select *\nfrom {{ ref('orders') }} o\njoin {{ ref('lookup') }} l using (id)",
+      'seeds/lookup.csv': 'id,name\n1,a\n',
+    });
+    expect(a.diagnostics).toEqual([]);
+    expect(sqlOf(a, 'daily')).toBe('select *\nfrom "main"."orders" o\njoin "main"."lookup" l using (id)');
+    expect([...model(a, 'daily').upstream].sort()).toEqual(['lookup', 'orders']);
+    expect(a.graph.upstream.get('daily')).toEqual(['orders', 'lookup']);
+    expect(model(a, 'daily').refs.map((r) => [r.name, r.location.line, r.location.column])).toEqual([
+      ['orders', 2, 9],
+      ['lookup', 3, 9],
+    ]);
+  });
+
+  it('gives the date variables of the interval', () => {
+    const a = run({ 'models/d.sql': "select '{{ ds }}' a, '{{ ds_nodash }}' b, '{{ prev_ds }}' c, '{{ next_ds }}' d, '{{ interval_start }}' e, '{{ interval_end }}' f" });
+    expect(sqlOf(a, 'd')).toBe("select '2024-01-02' a, '20240102' b, '2024-01-01' c, '2024-01-03' d, '2024-01-02' e, '2024-01-03' f");
+    // The same compiled model renders for another date.
+    const other = a.renderer.sql('d', dayInterval(parseDate('2024-03-01')!), false);
+    expect('sql' in other && other.sql).toContain("'2024-02-29' c");
+  });
+
+  it('renders this as the model relation, in the schema config() gives it', () => {
+    const a = run({
+      'models/plain.sql': "select '{{ this }}' as t",
+      'models/marted.sql': "select '{{ this }}' as t\n{{ config(schema='mart') }}",
+    });
+    expect(sqlOf(a, 'plain')).toBe(`select '"main"."plain"' as t`);
+    expect(sqlOf(a, 'marted')).toBe(`select '"mart"."marted"' as t`);
+    expect(model(a, 'marted').relation).toBe('"mart"."marted"');
+  });
+
+  it('takes var() from --var, then the pipeline, then pipe.yaml, then the default', () => {
+    const a = run(
+      {
+        'pipe.yaml': 'vars:\n  a: project\n  b: project\n  c: project\n',
+        'pipelines/p.yaml': 'vars:\n  b: pipeline\n  c: pipeline\n',
+        'models/v.sql': "select '{{ var('a') }}' a, '{{ var('b') }}' b, '{{ var('c') }}' c, '{{ var('d', 'default') }}' d",
+      },
+      { pipeline: 'p', vars: { c: 'cli' } },
+    );
+    expect(a.diagnostics).toEqual([]);
+    expect(sqlOf(a, 'v')).toBe("select 'project' a, 'pipeline' b, 'cli' c, 'default' d");
+  });
+
+  it('does not use a pipeline vars when that pipeline is not run', () => {
+    const a = run({ 'pipe.yaml': 'vars:\n  b: project\n', 'pipelines/p.yaml': 'vars:\n  b: pipeline\n', 'models/v.sql': "select '{{ var('b') }}' b" });
+    expect(sqlOf(a, 'v')).toBe("select 'project' b");
+  });
+
+  describe('env_var()', () => {
+    const saved = process.env.PIPE_TEST_REGION;
+    afterEach(() => {
+      if (saved === undefined) delete process.env.PIPE_TEST_REGION;
+      else process.env.PIPE_TEST_REGION = saved;
+    });
+
+    it('reads the environment, else the default', () => {
+      process.env.PIPE_TEST_REGION = 'eu-west';
+      delete process.env.PIPE_TEST_UNSET_VARIABLE;
+      const a = run({ 'models/e.sql': "select '{{ env_var('PIPE_TEST_REGION') }}' r, '{{ env_var('PIPE_TEST_UNSET_VARIABLE', 'none') }}' u" });
+      expect(sqlOf(a, 'e')).toBe("select 'eu-west' r, 'none' u");
+    });
+
+    it('is an error at its line when unset without a default', () => {
+      delete process.env.PIPE_TEST_UNSET_VARIABLE;
+      const a = run({ 'models/e.sql': "select 1,\n  '{{ env_var('PIPE_TEST_UNSET_VARIABLE') }}' as u" });
+      expect(a.diagnostics).toHaveLength(1);
+      expect(a.diagnostics[0]).toMatchObject({
+        code: 'template-render',
+        message: "environment variable 'PIPE_TEST_UNSET_VARIABLE' is not set and env_var() was given no default",
+        location: { file: 'models/e.sql', line: 2 },
+      });
+    });
+  });
+
+  it('answers is_incremental() from the materialization, the existing table and --full-refresh', () => {
+    const files = {
+      'models/inc.sql':
+        "{{ config(materialized='incremental', partition_by='d') }}\nselect 1 as d\n{% if is_incremental() %}-- incremental{% else %}-- full{% endif %}",
+      // config() after is_incremental() still counts.
+      'models/late.sql': "{% if is_incremental() %}select 'inc' as k{% else %}select 'full' as k{% endif %}\n{{ config(materialized='incremental', partition_by='k') }}",
+      'models/tab.sql': "select {% if is_incremental() %}'inc'{% else %}'full'{% endif %} as k",
+    };
+    const fresh = run(files);
+    expect(fresh.diagnostics).toEqual([]);
+    expect(sqlOf(fresh, 'inc', false)).toContain('-- full');
+    const existing = new Set(['"main"."inc"', '"main"."late"', '"main"."tab"']);
+    const a = run(files, { existingRelations: existing });
+    expect(sqlOf(a, 'inc', true)).toContain('-- incremental');
+    expect(sqlOf(a, 'late', true)).toBe("select 'inc' as k");
+    expect(sqlOf(a, 'late', false)).toBe("select 'full' as k");
+    // A table model is never incremental, even when it exists.
+    expect(sqlOf(a, 'tab', true)).toBe("select 'full' as k");
+  });
+
+  it('lets macros see ds, this, ref() and var() like the calling model', () => {
+    const a = run({
+      'pipe.yaml': 'vars:\n  currency: EUR\n',
+      'macros/helpers.sql':
+        "{% macro stamp(col) -%} {{ col }} || '{{ ds }}' || '{{ this }}' || '{{ var('currency') }}' {%- endmacro %}\n" +
+        "{% macro lookup() -%} (select max(id) from {{ ref('ids') }}) {%- endmacro %}",
+      'models/ids.sql': 'select 1 as id',
+      'models/m.sql': 'select {{ stamp("name") }} as s, {{ lookup() }} as l',
+    });
+    expect(a.diagnostics).toEqual([]);
+    expect(sqlOf(a, 'm')).toBe(`select name || '2024-01-02' || '"main"."m"' || 'EUR' as s, (select max(id) from "main"."ids") as l`);
+    // A ref() inside a macro is a dependency of the model that calls it.
+    expect(model(a, 'm').upstream).toEqual(['ids']);
+  });
+
+  it('inlines ephemeral models as CTEs, merged into the model own WITH clause', () => {
+    const a = run({
+      'models/base.sql': 'select 1 as id',
+      'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect id from {{ ref('base') }};",
+      'models/plain.sql': "select * from {{ ref('eph') }}",
+      'models/withed.sql': "-- leading comment\nwith x as (select * from {{ ref('eph') }})\nselect * from x",
+    });
+    expect(a.diagnostics).toEqual([]);
+    expect(sqlOf(a, 'plain')).toBe('with "__pipe_ephemeral__eph" as (\n\nselect id from "main"."base"\n)\nselect * from "__pipe_ephemeral__eph"');
+    expect(sqlOf(a, 'withed')).toBe(
+      '-- leading comment\nwith "__pipe_ephemeral__eph" as (\n\nselect id from "main"."base"\n),\nx as (select * from "__pipe_ephemeral__eph")\nselect * from x',
+    );
+    // The ephemeral model's own upstream is the real dependency.
+    expect(model(a, 'plain').upstream).toEqual(['eph']);
+    expect(a.graph.upstream.get('eph')).toEqual(['base']);
+  });
+
+  it('strips a trailing semicolon and keeps line numbers of the file', () => {
+    const a = run({ 'models/s.sql': "{{ config(materialized='table') }}\nselect 1 as x;\n\n" });
+    expect(sqlOf(a, 's')).toBe('\nselect 1 as x');
+  });
+});
+
+describe('config', () => {
+  it('reads config from config() and from the YAML beside the model', () => {
+    const a = run({
+      'models/a.sql': "{{ config(materialized='incremental', partition_by='d', tags=['daily']) }}\nselect current_date as d",
+      'models/b.sql': 'select 1 as x',
+      'models/b.yaml': 'materialized: view\ntags: [hourly, x]\nschema: staging\ndescription: B\n',
+    });
+    expect(a.diagnostics).toEqual([]);
+    expect(model(a, 'a').config).toMatchObject({ materialized: 'incremental', partition_by: 'd', tags: ['daily'], schema: 'main' });
+    expect(model(a, 'b').config).toMatchObject({ materialized: 'view', tags: ['hourly', 'x'], schema: 'staging', description: 'B' });
+    expect(model(a, 'b').relation).toBe('"staging"."b"');
+  });
+
+  it('is an error to set one key in both places, pointing at both', () => {
+    const a = run({
+      'models/a.sql': "-- a model\n{{ config(materialized='view', tags=['x']) }}\nselect 1",
+      'models/a.yaml': 'description: fine\nmaterialized: table\n',
+    });
+    expect(a.diagnostics).toHaveLength(1);
+    const d = a.diagnostics[0];
+    expect(d.code).toBe('config-conflict');
+    expect(d.message).toBe("'materialized' is set both in config() and in models/a.yaml; set it in one place");
+    expect(where(d)).toBe('models/a.sql:2:4');
+    expect(d.related).toEqual([{ message: 'also set here', location: { file: 'models/a.yaml', line: 2 } }]);
+  });
+
+  it('reports an unknown key with the closest known key, in the template or the YAML', () => {
+    const a = run({
+      'models/a.sql': "\n{{ config(materialzed='view') }}\nselect 1",
+      'models/b.sql': 'select 1',
+      'models/b.yaml': 'tags: [x]\npartiton_by: d\n',
+      'models/c.sql': "{{ config(colour='blue') }}\nselect 1",
+    });
+    const byFile = Object.fromEntries(a.diagnostics.map((d) => [d.location!.file, d]));
+    expect(byFile['models/a.sql']).toMatchObject({
+      code: 'unknown-key',
+      message: "unknown config key 'materialzed'",
+      location: { file: 'models/a.sql', line: 2, column: 4 },
+      hint: "did you mean 'materialized'?",
+    });
+    expect(byFile['models/b.yaml']).toMatchObject({
+      message: "unknown config key 'partiton_by'",
+      location: { file: 'models/b.yaml', line: 2 },
+      hint: "did you mean 'partition_by'?",
+    });
+    // No close key: the hint lists the known ones.
+    expect(byFile['models/c.sql'].hint).toMatch(/^known keys: materialized, partition_by, tags,/);
+  });
+
+  it('rejects bad values with the key location', () => {
+    const a = run({
+      'models/a.sql': "{{ config(materialized='snapshot') }}\nselect 1",
+      'models/b.sql': "{{ config(materialized='incremental') }}\nselect 1",
+      'models/c.sql': 'select 1',
+      'models/c.yaml': 'tags: [x]\nschema: "bad schema"\ndepends_on_past: yes please\n',
+    });
+    const messages = a.diagnostics.map((d) => `${where(d)} ${d.message}`).sort();
+    expect(messages).toEqual([
+      'models/a.sql:1:4 materialized must be one of table, view, incremental, ephemeral; got "snapshot"',
+      "models/b.sql:1:4 an incremental model needs partition_by: the column that places each row in a date",
+      'models/c.yaml:2:undefined schema must be a plain identifier (letters, digits, underscores)',
+      'models/c.yaml:3:undefined depends_on_past must be true or false',
+    ]);
+  });
+
+  it('validates a seed YAML', () => {
+    const a = run({
+      'seeds/s.csv': 'a,b\n1,2\n',
+      'seeds/s.yaml': 'column_types:\n  a: INTEGER\n  b: VARCHAR\ncolumn_typos: {}\n',
+      'seeds/t.csv': 'a\n1\n',
+      'seeds/t.yaml': 'column_types: [INTEGER]\n',
+    });
+    expect((a.nodes.get('s') as SeedNode).columnTypes).toEqual({ a: 'INTEGER', b: 'VARCHAR' });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.hint])).toEqual([
+      ['unknown-key', 'seeds/s.yaml:4:undefined', "did you mean 'column_types'?"],
+      ['bad-config', 'seeds/t.yaml:1:undefined', undefined],
+    ]);
+  });
+});
+
+describe('project problems', () => {
+  it('names the closest model and the file:line:col of an unknown ref', () => {
+    const a = run({ 'models/orders.sql': 'select 1 as id', 'models/a.sql': "select *\nfrom {{ ref('ordrs') }}" });
+    expect(a.diagnostics).toEqual([
+      {
+        severity: 'error',
+        code: 'unknown-ref',
+        message: "ref('ordrs'): no model or seed is named 'ordrs'",
+        location: { file: 'models/a.sql', line: 2, column: 9 },
+        hint: "did you mean 'orders'?",
+      },
+    ]);
+  });
+
+  it('gives no hint for an unknown ref close to nothing', () => {
+    const a = run({ 'models/orders.sql': 'select 1 as id', 'models/a.sql': "select * from {{ ref('zzzzzzzz') }}" });
+    expect(a.diagnostics.map((d) => [d.code, d.hint])).toEqual([['unknown-ref', undefined]]);
+  });
+
+  it('names both files of a duplicate model name', () => {
+    const a = run({ 'models/a/orders.sql': 'select 1', 'models/b/orders.sql': 'select 2' });
+    expect(a.diagnostics).toHaveLength(1);
+    expect(a.diagnostics[0]).toMatchObject({
+      code: 'duplicate-model',
+      message: "model 'orders' is defined twice: models/a/orders.sql and models/b/orders.sql",
+      location: { file: 'models/b/orders.sql' },
+      related: [{ message: 'first defined here', location: { file: 'models/a/orders.sql' } }],
+    });
+  });
+
+  it('names both files when a seed has the name of a model', () => {
+    const a = run({ 'models/orders.sql': 'select 1', 'seeds/orders.csv': 'a\n1\n' });
+    expect(a.diagnostics.map((d) => [d.code, d.message])).toEqual([
+      ['duplicate-model', "'orders' is defined twice: models/orders.sql and seeds/orders.csv"],
+    ]);
+  });
+
+  it('reports a cycle with its whole path and the ref() site of each edge', () => {
+    const a = run({
+      'models/a.sql': "select * from {{ ref('b') }}",
+      'models/b.sql': "select 1\nfrom {{ ref('c') }}",
+      'models/c.sql': "\n\nselect * from {{ ref('a') }}",
+      'models/d.sql': "select * from {{ ref('a') }}",
+    });
+    expect(a.diagnostics).toHaveLength(1);
+    const d = a.diagnostics[0];
+    expect(d.code).toBe('cycle');
+    expect(d.message).toBe('dependency cycle: a → b → c → a');
+    expect(d.related!.map((r) => `${r.message} @ ${where({ ...d, location: r.location })}`)).toEqual([
+      'a refs b @ models/a.sql:1:18',
+      'b refs c @ models/b.sql:2:9',
+      'c refs a @ models/c.sql:3:18',
+    ]);
+  });
+
+  it('reports every problem of the project at once', () => {
+    const a = run({
+      'models/a.sql': "select * from {{ ref('nope') }}",
+      'models/b.sql': "select '{{ undefined_thing }}'",
+      'models/c.sql': "{{ config(colour='red') }}\nselect 1",
+      'models/d.sql': "select 1\n{% if true %}",
+      'models/e.yaml': 'tags: [x]\n',
+    });
+    expect(a.diagnostics.map((d) => `${d.code} ${d.location?.file}`).sort()).toEqual([
+      'orphan-yaml models/e.yaml',
+      'template-render models/b.sql',
+      'template-syntax models/d.sql',
+      'unknown-key models/c.sql',
+      'unknown-ref models/a.sql',
+    ]);
+  });
+});
+
+describe('template error positions', () => {
+  const only = (files: Record<string, string>) => {
+    const a = run(files);
+    expect(a.diagnostics).toHaveLength(1);
+    return a.diagnostics[0];
+  };
+
+  it('points an undefined variable at its expression, never rendering an empty string', () => {
+    const d = only({ 'models/a.sql': "select 1\nfrom x where d = '{{ dss }}'" });
+    expect([d.code, d.message, where(d)]).toEqual(['template-render', "'dss' is undefined (or null) in template output", 'models/a.sql:2:19']);
+  });
+
+  it('points an unclosed block tag at the tag that opens it', () => {
+    const d = only({ 'models/a.sql': "select 1\n\n  {% if x %}\nselect 2" });
+    expect(d.code).toBe('template-syntax');
+    expect(where(d)).toBe('models/a.sql:3:3');
+    expect(d.message).toContain('{% if %} opened here is never closed');
+  });
+
+  it('points an unclosed expression at its opening braces', () => {
+    const d = only({ 'models/a.sql': 'select 1,\n  {{ ds \n' });
+    expect(where(d)).toBe('models/a.sql:2:3');
+    expect(d.message).toContain('an expression {{ opened here is never closed');
+  });
+
+  it('points a syntax error inside an expression at its line and column', () => {
+    const d = only({ 'models/a.sql': 'select 1,\n  {{ foo( }}\n' });
+    expect([d.code, d.message, where(d)]).toEqual(['template-syntax', 'unexpected token: }}', 'models/a.sql:2:11']);
+  });
+
+  it('points a var() without value or default at its call', () => {
+    const d = only({ 'models/a.sql': "select 1\n, {{ var('country') }} as c" });
+    expect(d.message).toBe("var 'country' is not set and has no default; pass --var country=VALUE or set it under vars: in pipe.yaml or the pipeline");
+    expect(d.location!.line).toBe(2);
+    // Within the call `var('country')`, which spans columns 6 to 19.
+    expect(d.location!.column).toBeGreaterThanOrEqual(6);
+    expect(d.location!.column).toBeLessThanOrEqual(19);
+  });
+
+  it('points a bad ref() call at its line', () => {
+    const d = only({ 'models/a.sql': 'select 1\n from {{ ref(1) }}' });
+    expect([d.message, d.location!.line]).toEqual(["ref() takes one model or seed name, e.g. ref('orders')", 2]);
+  });
+
+  it('points a syntax error in a macro file at the macro file', () => {
+    const d = only({ 'macros/m.sql': '{% macro m() %}\n{{ x( }}{% endmacro %}', 'models/a.sql': 'select 1' });
+    expect([d.code, where(d)]).toEqual(['template-syntax', 'macros/m.sql:2:7']);
+  });
+});
+
+describe('selection through analysis', () => {
+  it('turns unknown selectors into diagnostics with a suggestion', () => {
+    const files = loadProject(project({ 'models/fct_orders.sql': "{{ config(tags=['daily']) }}\nselect 1", 'models/other.sql': 'select 1' }));
+    let thrown: unknown;
+    try {
+      analyzeAndSelect(files, { interval: day, select: ['fct_ordrs', 'tag:dayly'], exclude: ['path:models/none'] });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(DiagnosticError);
+    expect((thrown as DiagnosticError).diagnostics.map((d) => [d.code, d.message, d.hint])).toEqual([
+      ['unknown-selector', "selector 'fct_ordrs': no model or seed named 'fct_ordrs'", "did you mean 'fct_orders'?"],
+      ['unknown-selector', "selector 'tag:dayly': no model has the tag 'dayly'", "did you mean 'daily'?"],
+      ['unknown-selector', "selector 'path:models/none': no model file under 'models/none'", undefined],
+    ]);
+  });
+
+  it('selects with a pipeline select and the command line exclude', () => {
+    const files = loadProject(
+      project({
+        'pipelines/daily.yaml': 'select: [+c]\n',
+        'models/a.sql': 'select 1',
+        'models/b.sql': "select * from {{ ref('a') }}",
+        'models/c.sql': "select * from {{ ref('b') }}",
+        'models/z.sql': 'select 1',
+      }),
+    );
+    const { selected } = analyzeAndSelect(files, { interval: day, pipeline: 'daily', exclude: ['a'] });
+    expect([...selected].sort()).toEqual(['b', 'c']);
+  });
+});

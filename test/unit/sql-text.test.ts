@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import type { Diagnostic } from '../../src/analyze/diagnostics.js';
+import { positionOf } from '../../src/analyze/diagnostics.js';
+import { quoteIdent, quoteLiteral, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../../src/analyze/sql-text.js';
+import { didYouMean, suggest } from '../../src/analyze/suggest.js';
+import { asPositiveInt, asStringList, checkKeys } from '../../src/analyze/validate-keys.js';
+
+describe('sql-text', () => {
+  it('quotes identifiers and literals, doubling embedded quotes', () => {
+    expect(quoteIdent('orders')).toBe('"orders"');
+    expect(quoteIdent('we"ird')).toBe('"we""ird"');
+    expect(quoteLiteral("it's")).toBe("'it''s'");
+    expect(quoteLiteral('')).toBe("''");
+    expect(relationName('main', 'fct_orders')).toBe('"main"."fct_orders"');
+    expect(relationName('my"schema', 't')).toBe('"my""schema"."t"');
+  });
+
+  it('finds where the statement starts after whitespace and comments', () => {
+    expect(statementStart('select 1')).toBe(0);
+    expect(statementStart('  \n\tselect 1')).toBe(4);
+    const sql = '-- one\n  /* two\n three */ -- four\nselect 1';
+    expect(sql.slice(statementStart(sql))).toBe('select 1');
+    expect(statementStart('-- only a comment')).toBe('-- only a comment'.length);
+    expect(statementStart('/* unclosed')).toBe('/* unclosed'.length);
+  });
+
+  it('strips one trailing semicolon with what follows it', () => {
+    expect(stripTrailingSemicolon('select 1;')).toBe('select 1');
+    expect(stripTrailingSemicolon('select 1 ;\n\n')).toBe('select 1 ');
+    expect(stripTrailingSemicolon('select 1; -- done')).toBe('select 1');
+    expect(stripTrailingSemicolon("select ';' as s")).toBe("select ';' as s");
+    expect(stripTrailingSemicolon('select 1')).toBe('select 1');
+  });
+
+  it('prepends CTEs, merging into an existing WITH clause after leading comments', () => {
+    const ctes = [
+      { name: 'a', sql: 'select 1' },
+      { name: 'b', sql: 'select 2' },
+    ];
+    expect(withCtes('select * from a', [])).toBe('select * from a');
+    expect(withCtes('select * from a', ctes)).toBe('with "a" as (\nselect 1\n),\n"b" as (\nselect 2\n)\nselect * from a');
+    expect(withCtes('-- c\nWITH x AS (select 3) select * from x, a', ctes.slice(0, 1))).toBe(
+      '-- c\nwith "a" as (\nselect 1\n),\nx AS (select 3) select * from x, a',
+    );
+    expect(withCtes('with recursive r as (select 1) select * from r', ctes.slice(0, 1))).toBe(
+      'with recursive "a" as (\nselect 1\n),\nr as (select 1) select * from r',
+    );
+    // A column or table merely named like the keyword is not a WITH clause.
+    expect(withCtes('select within from t', ctes.slice(0, 1))).toBe('with "a" as (\nselect 1\n)\nselect within from t');
+  });
+
+  it('gives 1-based line and column of an offset', () => {
+    const text = 'ab\ncde\n\nf';
+    expect(positionOf(text, 0)).toEqual({ line: 1, column: 1 });
+    expect(positionOf(text, 4)).toEqual({ line: 2, column: 2 });
+    expect(positionOf(text, 7)).toEqual({ line: 3, column: 1 });
+    expect(positionOf(text, 8)).toEqual({ line: 4, column: 1 });
+  });
+});
+
+describe('suggest', () => {
+  const names = ['orders', 'customers', 'fct_orders', 'daily_revenue'];
+
+  it('suggests the closest name within a third of the length', () => {
+    expect(suggest('ordrs', names)).toBe('orders');
+    expect(suggest('fct_ordres', names)).toBe('fct_orders');
+    expect(suggest('daily_revnue', names)).toBe('daily_revenue');
+    expect(didYouMean('custmers', names)).toBe("did you mean 'customers'?");
+  });
+
+  it('suggests nothing when nothing is close or there is nothing to choose from', () => {
+    expect(suggest('payments', names)).toBeUndefined();
+    expect(suggest('ordrs', [])).toBeUndefined();
+    expect(didYouMean('xyz', names)).toBeUndefined();
+  });
+
+  it('allows at least one edit for short names', () => {
+    expect(suggest('ab', ['ac'])).toBe('ac');
+    expect(suggest('ab', ['cd'])).toBeUndefined();
+  });
+});
+
+describe('validate-keys', () => {
+  it('reports each unknown key with a suggestion or the known keys', () => {
+    const diagnostics: Diagnostic[] = [];
+    checkKeys({ tags: [], tagz: [], zzz: 1 }, ['tags', 'schema'], 'seed', (k) => ({ file: 'x.yaml', line: k.length }), diagnostics);
+    expect(diagnostics).toEqual([
+      { severity: 'error', code: 'unknown-key', message: "unknown seed key 'tagz'", location: { file: 'x.yaml', line: 4 }, hint: "did you mean 'tags'?" },
+      { severity: 'error', code: 'unknown-key', message: "unknown seed key 'zzz'", location: { file: 'x.yaml', line: 3 }, hint: 'known keys: tags, schema' },
+    ]);
+  });
+
+  it('accepts only known keys without a word', () => {
+    const diagnostics: Diagnostic[] = [];
+    checkKeys({ tags: [] }, ['tags'], 'seed', () => ({ file: 'x' }), diagnostics);
+    expect(diagnostics).toEqual([]);
+  });
+
+  it('reads string lists from a list or a comma/space separated string', () => {
+    expect(asStringList(['a', 'b'])).toEqual(['a', 'b']);
+    expect(asStringList('a, b c')).toEqual(['a', 'b', 'c']);
+    expect(asStringList('')).toEqual([]);
+    expect(asStringList(['a', 1])).toBeUndefined();
+    expect(asStringList(3)).toBeUndefined();
+  });
+
+  it('reads positive whole numbers from numbers or numeric strings', () => {
+    expect(asPositiveInt(4)).toBe(4);
+    expect(asPositiveInt('8')).toBe(8);
+    for (const bad of [0, -1, 1.5, '1.5', 'x', null, undefined, true]) expect(asPositiveInt(bad)).toBeUndefined();
+  });
+});
