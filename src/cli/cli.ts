@@ -19,15 +19,22 @@ import { formatHistory } from './format-history.js';
 /** Exit statuses, as documented in the README. */
 export const EXIT = { ok: 0, taskFailed: 1, badInput: 2, interrupted: 130 } as const;
 
+/**
+ * `--var NAME=VALUE`: the value is read as YAML, as dbt's `--vars` are (numbers, booleans,
+ * lists), except that a number which would not print back as written (`007`, `0x1F`, `1e3`)
+ * stays the text the user typed, so that no digit is lost.
+ */
 function collectVar(value: string, previous: Record<string, unknown>): Record<string, unknown> {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var expects NAME=VALUE, got '${value}'`);
-  let parsed: unknown = value.slice(eq + 1);
+  const text = value.slice(eq + 1);
+  let parsed: unknown = text;
   try {
-    parsed = parseYamlValue(value.slice(eq + 1));
+    parsed = parseYamlValue(text);
   } catch {
     // not YAML: keep the text as it is
   }
+  if (typeof parsed === 'number' && String(parsed) !== text.trim()) parsed = text;
   return { ...previous, [value.slice(0, eq)]: parsed ?? '' };
 }
 

@@ -37,7 +37,7 @@ export function formatHistory(h: History, json: boolean): string {
       t.task_id,
       t.kind,
       t.status,
-      t.rows ?? '',
+      t.rows === null ? '' : String(t.rows),
       t.started_at ?? '',
       t.ended_at ?? '',
       (t.error ?? t.detail ?? '').split('\n')[0],

@@ -11,7 +11,8 @@ export type DagFormat = 'text' | 'mermaid' | 'dot' | 'json';
 export const DAG_FORMATS: readonly DagFormat[] = ['text', 'mermaid', 'dot', 'json'];
 
 const mermaidId = (name: string) => `n_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
-const dotQuote = (s: string) => `"${s.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+const dotEscape = (s: string) => s.replaceAll('\\', '\\\\').replaceAll('"', '\\"');
+const dotQuote = (s: string) => `"${dotEscape(s)}"`;
 
 export function renderDag(nodes: readonly DagNode[], format: DagFormat): string {
   switch (format) {
@@ -27,7 +28,7 @@ export function renderDag(nodes: readonly DagNode[], format: DagFormat): string 
     }
     case 'dot': {
       const lines = ['digraph pipe {', '  rankdir=LR;'];
-      for (const n of nodes) lines.push(`  ${dotQuote(n.name)} [label=${dotQuote(`${n.name}\n${n.kind}`)}];`);
+      for (const n of nodes) lines.push(`  ${dotQuote(n.name)} [label="${dotEscape(n.name)}\\n${dotEscape(n.kind)}"];`);
       for (const n of nodes) for (const u of n.upstream) lines.push(`  ${dotQuote(u)} -> ${dotQuote(n.name)};`);
       lines.push('}');
       return lines.join('\n');

@@ -25,11 +25,28 @@ export interface SqlErrorPlace {
   readonly context?: readonly string[];
 }
 
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A template line as a pattern of the lines it can render to: `{{ … }}` renders to anything,
+ * and text next to a `{% … %}` tag may be left out (`{% if %}a{% else %}b{% endif %}` renders
+ * to `a` or `b`).
+ */
 function wildcard(templateLine: string): RegExp | undefined {
-  const parts = templateLine.trim().split(/\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}/);
-  if (parts.join('').trim() === '') return undefined;
-  const body = parts.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*');
-  return new RegExp(`^${body}$`);
+  const tokens = templateLine.trim().split(/(\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\})/);
+  if (tokens.filter((_, i) => i % 2 === 0).join('').trim() === '') return undefined;
+  const isControl = (t: string | undefined) => t !== undefined && t.startsWith('{%');
+  let body = '';
+  tokens.forEach((t, i) => {
+    if (i % 2 === 1) {
+      if (t.startsWith('{{')) body += '.*';
+      return;
+    }
+    if (t === '') return;
+    const optional = isControl(tokens[i - 1]) || isControl(tokens[i + 1]);
+    body += optional ? `(?:${escapeRegExp(t)})?` : escapeRegExp(t);
+  });
+  return new RegExp(`^(?=.)${body}$`);
 }
 
 export function locateSqlError(message: string, statement: string, origin: SqlOrigin): SqlErrorPlace | undefined {

@@ -242,7 +242,7 @@ export interface TaskRow extends Row {
   attempts: number | null;
   started_at: string | null;
   ended_at: string | null;
-  rows: string | null;
+  rows: number | null;
   error: string | null;
   detail: string | null;
   sql_hash: string | null;
@@ -252,7 +252,7 @@ export async function runTasks(session: WarehouseSession, runId: string): Promis
   const rows = await session.query(
     `SELECT t.task_id, t.node, t.kind, t.ds, coalesce(l.status, 'pending') AS status, l.attempts,
         strftime(l.started_at, '%Y-%m-%d %H:%M:%S') AS started_at, strftime(l.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at,
-        l.rows, l.error, l.detail, t.sql_hash
+        l.rows::DOUBLE AS rows, l.error, l.detail, t.sql_hash
      FROM ${STATE_SCHEMA}.tasks t
      LEFT JOIN ${LATEST_RESULTS} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      WHERE t.run_id = ${quoteLiteral(runId)} ORDER BY t.seq`,

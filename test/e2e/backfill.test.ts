@@ -1,45 +1,47 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { eventsOf, exampleProject, pipe, query, snapshot, start, taskIds, writeFiles } from './harness.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { copyExample, eventsOfType, pipe, queryRows, removeTempDirs, RunningPipe, snapshotTables, taskIdsOf, writeProjectFiles } from './helpers.js';
+
+afterAll(removeTempDirs);
 
 const EXAMPLE_TABLES = ['fct_orders', 'daily_revenue', 'dim_customers'];
 
 describe('pipe backfill', () => {
   it('gives identical tables at --parallel 1 and --parallel 4, each date exactly once', async () => {
-    const a = exampleProject();
-    const b = exampleProject();
+    const a = copyExample();
+    const b = copyExample();
     const r1 = pipe(['backfill', '--start', '2024-01-01', '--end', '2024-02-29', '--parallel', '1', '--json', '--project', a]);
     const r4 = pipe(['backfill', '--start', '2024-01-01', '--end', '2024-02-29', '--parallel', '4', '--json', '--project', b]);
     expect(r1.code, r1.stderr).toBe(0);
     expect(r4.code, r4.stderr).toBe(0);
-    expect(await snapshot(join(b, 'warehouse.duckdb'), EXAMPLE_TABLES)).toEqual(await snapshot(join(a, 'warehouse.duckdb'), EXAMPLE_TABLES));
+    expect(await snapshotTables(join(b, 'warehouse.duckdb'), EXAMPLE_TABLES)).toEqual(await snapshotTables(join(a, 'warehouse.duckdb'), EXAMPLE_TABLES));
 
     // 60 dates of each incremental model; tables once.
-    const succeeded = taskIds(eventsOf(r4, 'task-succeeded'));
+    const succeeded = taskIdsOf(r4.events, 'task-succeeded');
     expect(succeeded.filter((id) => id.startsWith('fct_orders@'))).toHaveLength(60);
     expect(succeeded.filter((id) => id.startsWith('daily_revenue@'))).toHaveLength(60);
     expect(succeeded.filter((id) => id.startsWith('dim_customers@'))).toEqual(['dim_customers@2024-02-29']);
 
     // Each date's partition holds exactly the seed's orders of that day, once.
-    const perDay = await query(
+    const perDay = await queryRows(
       join(b, 'warehouse.duckdb'),
       `SELECT f.order_date::VARCHAR AS d, count(*) AS n, (SELECT count(*) FROM raw_orders r WHERE r.ordered_at::DATE = f.order_date) AS expected
        FROM fct_orders f GROUP BY f.order_date ORDER BY 1`,
     );
     expect(perDay).toHaveLength(60);
     for (const row of perDay) expect(row.n).toBe(row.expected);
-    const revenueDays = await query(join(b, 'warehouse.duckdb'), 'SELECT count(*) AS n, count(DISTINCT revenue_date) AS d FROM daily_revenue');
+    const revenueDays = await queryRows(join(b, 'warehouse.duckdb'), 'SELECT count(*) AS n, count(DISTINCT revenue_date) AS d FROM daily_revenue');
     expect(revenueDays).toEqual([{ n: '60', d: '60' }]);
 
     // Parallelism grew by slow start: one date first, then more.
-    const progress = eventsOf(r4, 'progress');
+    const progress = eventsOfType(r4.events, 'progress');
     expect(progress[0]).toMatchObject({ parallel: 1, maxParallel: 4 });
     expect(Math.max(...progress.map((p) => p.datesInFlight as number))).toBeGreaterThan(1);
   });
 
   it('--dry-run prints the plan and writes nothing', () => {
-    const dir = exampleProject();
+    const dir = copyExample();
     const r = pipe(['backfill', '--start', '2024-01-01', '--end', '2024-01-03', '--dry-run', '--project', dir]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('fct_orders@2024-01-02');
@@ -48,7 +50,7 @@ describe('pipe backfill', () => {
   });
 
   it('rejects a reversed range before doing anything', () => {
-    const dir = exampleProject();
+    const dir = copyExample();
     const r = pipe(['backfill', '--start', '2024-02-01', '--end', '2024-01-01', '--project', dir]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--start 2024-02-01 is after --end 2024-01-01');
@@ -56,8 +58,8 @@ describe('pipe backfill', () => {
   });
 
   it('runs a depends_on_past date only after its previous date succeeded', () => {
-    const dir = exampleProject();
-    writeFiles(dir, {
+    const dir = copyExample();
+    writeProjectFiles(dir, {
       'models/marts/running_total.sql': `{{ config(materialized='incremental', partition_by='revenue_date', depends_on_past=true) }}
 select revenue_date, revenue from {{ ref('daily_revenue') }} where revenue_date = '{{ ds }}'`,
     });
@@ -79,13 +81,13 @@ select revenue_date, revenue from {{ ref('daily_revenue') }} where revenue_date 
   });
 
   it('reports every failed date, grouped by error, and pipe retry completes it identically', async () => {
-    const broken = exampleProject();
-    const clean = exampleProject();
+    const broken = copyExample();
+    const clean = copyExample();
     const flaky = `{{ config(materialized='incremental', partition_by='revenue_date') }}
 select revenue_date, {% if ds in var('bad_dates', '') %}'not a number'::INTEGER{% else %}orders{% endif %} as orders
 from {{ ref('daily_revenue') }} where revenue_date = '{{ ds }}'`;
-    writeFiles(broken, { 'models/marts/order_counts.sql': flaky });
-    writeFiles(clean, { 'models/marts/order_counts.sql': flaky });
+    writeProjectFiles(broken, { 'models/marts/order_counts.sql': flaky });
+    writeProjectFiles(clean, { 'models/marts/order_counts.sql': flaky });
 
     const bad = pipe([
       'backfill', '--start', '2024-01-01', '--end', '2024-01-15', '--parallel', '2',
@@ -100,15 +102,15 @@ from {{ ref('daily_revenue') }} where revenue_date = '{{ ds }}'`;
     // The same error again on retry: vars are those of the original run.
     const again = pipe(['retry', '--json', '--project', broken]);
     expect(again.code).toBe(1);
-    expect(taskIds(eventsOf(again, 'task-failed')).sort()).toEqual([
+    expect(taskIdsOf(again.events, 'task-failed').sort()).toEqual([
       'order_counts@2024-01-04', 'order_counts@2024-01-09', 'order_counts@2024-01-13',
     ]);
 
     // Fix the model, retry: only the failed dates run, and the result equals a clean backfill.
-    writeFiles(broken, { 'models/marts/order_counts.sql': flaky.replace("'not a number'::INTEGER", 'orders') });
+    writeProjectFiles(broken, { 'models/marts/order_counts.sql': flaky.replace("'not a number'::INTEGER", 'orders') });
     const fixed = pipe(['retry', '--json', '--project', broken]);
     expect(fixed.code, fixed.stderr + fixed.stdout).toBe(0);
-    expect(taskIds(eventsOf(fixed, 'task-succeeded')).sort()).toEqual([
+    expect(taskIdsOf(fixed.events, 'task-succeeded').sort()).toEqual([
       'order_counts@2024-01-04', 'order_counts@2024-01-09', 'order_counts@2024-01-13',
     ]);
     const noop = pipe(['retry', '--project', broken]);
@@ -118,7 +120,7 @@ from {{ ref('daily_revenue') }} where revenue_date = '{{ ds }}'`;
     const ok = pipe(['backfill', '--start', '2024-01-01', '--end', '2024-01-15', '--parallel', '2', '--project', clean]);
     expect(ok.code, ok.stderr).toBe(0);
     const tables = [...EXAMPLE_TABLES, 'order_counts'];
-    expect(await snapshot(join(broken, 'warehouse.duckdb'), tables)).toEqual(await snapshot(join(clean, 'warehouse.duckdb'), tables));
+    expect(await snapshotTables(join(broken, 'warehouse.duckdb'), tables)).toEqual(await snapshotTables(join(clean, 'warehouse.duckdb'), tables));
 
     const history = pipe(['history', '--json', '--project', broken]);
     const runs = history.events.filter((e) => e.type === 'run');
@@ -129,44 +131,42 @@ from {{ ref('daily_revenue') }} where revenue_date = '{{ ds }}'`;
   });
 
   it('--max-failures stops starting tasks and leaves the rest for pipe retry', () => {
-    const dir = exampleProject();
-    writeFiles(dir, {
+    const dir = copyExample();
+    writeProjectFiles(dir, {
       'models/marts/always_fails.sql': `{{ config(materialized='incremental', partition_by='d') }}
 select '{{ ds }}'::DATE as d, 'x'::INTEGER as v`,
     });
     const r = pipe(['backfill', '--start', '2024-01-01', '--end', '2024-01-31', '--max-failures', '2', '--json', '--project', dir]);
     expect(r.code).toBe(1);
-    const failed = eventsOf(r, 'task-failed');
+    const failed = eventsOfType(r.events, 'task-failed');
     expect(failed.length).toBeGreaterThanOrEqual(2);
     expect(failed.length).toBeLessThan(31);
-    const finished = eventsOf(r, 'run-finished')[0];
+    const finished = eventsOfType(r.events, 'run-finished')[0];
     expect(finished.pending as number).toBeGreaterThan(0);
   });
 });
 
 describe('retries', () => {
   it('retries a transient error and succeeds; attempts are recorded', async () => {
-    const dir = exampleProject();
+    const dir = copyExample();
     const marker = join(dir, 'landing.csv');
-    writeFiles(dir, {
+    writeProjectFiles(dir, {
       'models/marts/landed.sql': `{{ config(materialized='table', retries=3, retry_delay='1s') }}
 select * from read_csv('${marker}')`,
     });
-    const { done } = await start(
-      ['run', '--date', '2024-01-02', '--select', 'landed', '--json', '--project', dir],
-      (e) => e.type === 'task-retrying',
-    );
+    const running = new RunningPipe(['run', '--date', '2024-01-02', '--select', 'landed', '--json', '--project', dir]);
+    await running.waitFor((e) => e.type === 'task-retrying');
     writeFileSync(marker, 'id\n1\n2\n');
-    const r = await done;
+    const r = await running.exited;
     expect(r.code, r.stderr).toBe(0);
-    const retrying = eventsOf(r, 'task-retrying');
+    const retrying = eventsOfType(r.events, 'task-retrying');
     expect(retrying.length).toBeGreaterThanOrEqual(1);
     expect((retrying[0].error as { errorClass: string }).errorClass).toBe('transient');
-    const ok = eventsOf(r, 'task-succeeded').find((e) => (e.task as { id: string }).id === 'landed@2024-01-02')!;
+    const ok = eventsOfType(r.events, 'task-succeeded').find((e) => (e.task as { id: string }).id === 'landed@2024-01-02')!;
     expect(ok.rows).toBe(2);
     expect(ok.attempts as number).toBeGreaterThan(1);
-    const runId = eventsOf(r, 'run-started')[0].runId as string;
-    const attempts = await query(
+    const runId = eventsOfType(r.events, 'run-started')[0].runId as string;
+    const attempts = await queryRows(
       join(dir, 'warehouse.duckdb'),
       `SELECT attempt, status, error IS NOT NULL AS has_error, ended_at >= started_at AS timed
        FROM _pipe.task_results WHERE run_id = '${runId}' AND task_id = 'landed@2024-01-02' ORDER BY attempt`,
@@ -176,31 +176,31 @@ select * from read_csv('${marker}')`,
   });
 
   it('never retries a permanent error, whatever the setting', async () => {
-    const dir = exampleProject();
-    writeFiles(dir, {
+    const dir = copyExample();
+    writeProjectFiles(dir, {
       'models/marts/bad_cast.sql': `{{ config(materialized='table', retries=5, retry_delay='1s') }}
 select 'abc'::INTEGER as n`,
     });
     const r = pipe(['run', '--date', '2024-01-02', '--select', 'bad_cast', '--json', '--project', dir]);
     expect(r.code).toBe(1);
-    expect(eventsOf(r, 'task-retrying')).toHaveLength(0);
-    const failed = eventsOf(r, 'task-failed')[0];
+    expect(eventsOfType(r.events, 'task-retrying')).toHaveLength(0);
+    const failed = eventsOfType(r.events, 'task-failed')[0];
     expect(failed).toMatchObject({ attempts: 1, error: { kind: 'Conversion', errorClass: 'permanent' } });
-    const rows = await query(join(dir, 'warehouse.duckdb'), `SELECT count(*) AS n FROM _pipe.task_results WHERE task_id = 'bad_cast@2024-01-02'`);
+    const rows = await queryRows(join(dir, 'warehouse.duckdb'), `SELECT count(*) AS n FROM _pipe.task_results WHERE task_id = 'bad_cast@2024-01-02'`);
     expect(rows).toEqual([{ n: '1' }]);
   });
 
   it('a backfill does not retry unless --retries is given', () => {
-    const dir = exampleProject();
+    const dir = copyExample();
     const missing = join(dir, 'never.csv');
-    writeFiles(dir, {
+    writeProjectFiles(dir, {
       'models/marts/landed.sql': `{{ config(materialized='incremental', partition_by='d', retries=3, retry_delay='1s') }}
 select '{{ ds }}'::DATE as d, count(*) as n from read_csv('${missing}')`,
     });
     const r = pipe(['backfill', '--start', '2024-01-01', '--end', '2024-01-02', '--select', 'landed', '--json', '--project', dir]);
     expect(r.code).toBe(1);
-    expect(eventsOf(r, 'task-retrying')).toHaveLength(0);
-    expect(eventsOf(r, 'task-failed')).toHaveLength(2);
+    expect(eventsOfType(r.events, 'task-retrying')).toHaveLength(0);
+    expect(eventsOfType(r.events, 'task-failed')).toHaveLength(2);
     rmSync(missing, { force: true });
   });
 });
@@ -212,39 +212,40 @@ where (select count(*) from range(120000000) s(j) where j % 7 = 3) > 0`;
 
   for (const signal of ['SIGINT', 'SIGKILL'] as const) {
     it(`${signal}: no partial partition anywhere, pipe retry completes it like a clean run`, async () => {
-      const dir = exampleProject();
-      const clean = exampleProject();
-      writeFiles(dir, { 'models/marts/slow_daily.sql': slowDaily });
-      writeFiles(clean, { 'models/marts/slow_daily.sql': slowDaily });
+      const dir = copyExample();
+      const clean = copyExample();
+      writeProjectFiles(dir, { 'models/marts/slow_daily.sql': slowDaily });
+      writeProjectFiles(clean, { 'models/marts/slow_daily.sql': slowDaily });
       const args = ['backfill', '--start', '2024-01-01', '--end', '2024-01-12', '--parallel', '4', '--json', '--select', 'slow_daily', '+fct_orders'];
 
       const succeededSoFar = new Set<string>();
-      const { child, done } = await start([...args, '--project', dir], (e) => {
+      const running = new RunningPipe([...args, '--project', dir]);
+      await running.waitFor((e) => {
         if (e.type === 'task-succeeded' && (e.task as { model: string }).model === 'slow_daily') succeededSoFar.add((e.task as { id: string }).id);
         return succeededSoFar.size >= 3;
       });
-      child.kill(signal);
-      const killed = await done;
+      running.child.kill(signal);
+      const killed = await running.exited;
       if (signal === 'SIGINT') {
         expect(killed.code).toBe(130);
-        expect(eventsOf(killed, 'task-cancelled').length + eventsOf(killed, 'run-finished').length).toBeGreaterThan(0);
+        expect(eventsOfType(killed.events, 'task-cancelled').length + eventsOfType(killed.events, 'run-finished').length).toBeGreaterThan(0);
       }
 
       const db = join(dir, 'warehouse.duckdb');
-      const partitions = await query(db, 'SELECT d::VARCHAR AS d, count(*) AS n FROM slow_daily GROUP BY d ORDER BY d');
+      const partitions = await queryRows(db, 'SELECT d::VARCHAR AS d, count(*) AS n FROM slow_daily GROUP BY d ORDER BY d');
       expect(partitions.length).toBeGreaterThanOrEqual(3);
       expect(partitions.length).toBeLessThan(12);
       for (const p of partitions) expect(p.n).toBe('1000');
 
       const retried = pipe(['retry', '--json', '--project', dir]);
       expect(retried.code, retried.stderr + retried.stdout).toBe(0);
-      const staging = await query(db, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name LIKE '__pipe_stage__%'");
+      const staging = await queryRows(db, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name LIKE '__pipe_stage__%'");
       expect(staging).toEqual([{ n: '0' }]);
 
       const ok = pipe([...args, '--project', clean]);
       expect(ok.code, ok.stderr).toBe(0);
       const tables = ['slow_daily', 'fct_orders'];
-      expect(await snapshot(db, tables)).toEqual(await snapshot(join(clean, 'warehouse.duckdb'), tables));
+      expect(await snapshotTables(db, tables)).toEqual(await snapshotTables(join(clean, 'warehouse.duckdb'), tables));
       const history = pipe(['history', '--json', '--project', dir]).events.filter((e) => e.type === 'run');
       expect(history.find((r) => r.command === 'backfill')!.status).toBe(signal === 'SIGINT' ? 'cancelled' : 'interrupted');
     });

@@ -1,11 +1,13 @@
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { eventsOf, exampleProject, pipe, query, snapshot, taskIds, writeFiles } from './harness.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { copyExample, eventsOfType, pipe, queryRows, removeTempDirs, snapshotTables, taskIdsOf, writeProjectFiles } from './helpers.js';
+
+afterAll(removeTempDirs);
 
 /** A small project whose one table model is checked, with a var that breaks chosen rows. */
 function checkedProject(checks: string): string {
-  const dir = exampleProject();
-  writeFiles(dir, {
+  const dir = copyExample();
+  writeProjectFiles(dir, {
     'models/marts/orders_checked.sql': `select order_id, customer_id, status, quantity,
   {% if var('break', 'none') == 'nulls' %}case when order_id % 50 = 0 then null else order_id end{% else %}order_id{% endif %} as ref_id,
   {% if var('break', 'none') == 'dupe' %}order_id % 400{% else %}order_id{% endif %} as key,
@@ -44,7 +46,7 @@ describe('checks guard publication', () => {
     const dir = checkedProject(ALL_CHECKS);
     const r = pipe(['run', '--date', '2024-01-02', '--json', '--project', dir]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(eventsOf(r, 'check-failed')).toEqual([]);
+    expect(eventsOfType(r.events, 'check-failed')).toEqual([]);
   });
 
   for (const [breakage, check] of cases) {
@@ -53,11 +55,11 @@ describe('checks guard publication', () => {
       const first = pipe(['run', '--date', '2024-01-02', '--project', dir]);
       expect(first.code, first.stdout + first.stderr).toBe(0);
       const db = join(dir, 'warehouse.duckdb');
-      const before = await snapshot(db, ['orders_checked', 'after_checked']);
+      const before = await snapshotTables(db, ['orders_checked', 'after_checked']);
 
       const r = pipe(['run', '--date', '2024-01-03', '--var', `break=${breakage}`, '--json', '--project', dir]);
       expect(r.code).toBe(1);
-      const failures = eventsOf(r, 'check-failed').map((e) => e.failure as { check: string; severity: string; failingRows: number; sample: unknown[]; location: { file: string; line: number } });
+      const failures = eventsOfType(r.events, 'check-failed').map((e) => e.failure as { check: string; severity: string; failingRows: number; sample: unknown[]; location: { file: string; line: number } });
       const failure = failures.find((f) => f.check === check)!;
       expect(failure, JSON.stringify(failures)).toBeDefined();
       expect(failure.severity).toBe('error');
@@ -66,9 +68,9 @@ describe('checks guard publication', () => {
       expect(failure.sample.length).toBeLessThanOrEqual(5);
       expect(failure.location.file).toBe('models/marts/orders_checked.yaml');
       expect(failure.location.line).toBeGreaterThan(1);
-      expect(taskIds(eventsOf(r, 'task-skipped'))).toContain('after_checked@2024-01-03');
-      expect(await snapshot(db, ['orders_checked', 'after_checked'])).toEqual(before);
-      const recorded = await query(db, `SELECT status, failing_rows FROM _pipe.check_results WHERE check_name = '${check.replaceAll("'", "''")}' AND status = 'failed'`);
+      expect(taskIdsOf(r.events, 'task-skipped')).toContain('after_checked@2024-01-03');
+      expect(await snapshotTables(db, ['orders_checked', 'after_checked'])).toEqual(before);
+      const recorded = await queryRows(db, `SELECT status, failing_rows FROM _pipe.check_results WHERE check_name = '${check.replaceAll("'", "''")}' AND status = 'failed'`);
       expect(recorded).toHaveLength(1);
       expect(Number(recorded[0].failing_rows)).toBe(failure.failingRows);
     });
@@ -78,7 +80,7 @@ describe('checks guard publication', () => {
     const dir = checkedProject(ALL_CHECKS);
     const r = pipe(['run', '--date', '2024-01-02', '--var', 'break=dupe', '--json', '--select', '+orders_checked', '--project', dir]);
     expect(r.code).toBe(1);
-    const checks = eventsOf(r, 'check-failed').map((e) => (e.failure as { check: string }).check);
+    const checks = eventsOfType(r.events, 'check-failed').map((e) => (e.failure as { check: string }).check);
     expect(checks).toContain('query(select * from {{ this }} where key <> order_id)');
     expect(checks).toContain('unique(key)');
   });
@@ -90,15 +92,15 @@ describe('checks guard publication', () => {
 `);
     const r = pipe(['run', '--date', '2024-01-02', '--json', '--project', dir]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const warned = eventsOf(r, 'check-failed').map((e) => e.failure as { check: string; severity: string });
+    const warned = eventsOfType(r.events, 'check-failed').map((e) => e.failure as { check: string; severity: string });
     expect(warned).toEqual([expect.objectContaining({ check: 'row_count(min 1000000)', severity: 'warn' })]);
-    const rows = await query(join(dir, 'warehouse.duckdb'), 'SELECT count(*) AS n FROM orders_checked');
+    const rows = await queryRows(join(dir, 'warehouse.duckdb'), 'SELECT count(*) AS n FROM orders_checked');
     expect(Number(rows[0].n)).toBe(497);
   });
 
   it('checks an incremental model on its staged partition, or the whole table with scope: table', () => {
-    const dir = exampleProject();
-    writeFiles(dir, {
+    const dir = copyExample();
+    writeProjectFiles(dir, {
       'models/marts/day_orders.sql': `{{ config(materialized='incremental', partition_by='order_date') }}
 select order_id, order_date from {{ ref('stg_orders') }} where order_date = '{{ ds }}'`,
       'models/marts/day_orders.yaml': `checks:
@@ -115,7 +117,7 @@ select order_id, order_date from {{ ref('stg_orders') }} where order_date = '{{ 
       expect(r.code, r.stdout + r.stderr).toBe(1);
       expect(r.stdout).toContain('unique(order_date)');
     }
-    writeFiles(dir, {
+    writeProjectFiles(dir, {
       'models/marts/day_orders.yaml': `checks:
   row_count: {max: 10, scope: table}
 `,
@@ -124,7 +126,7 @@ select order_id, order_date from {{ ref('stg_orders') }} where order_date = '{{ 
     expect(ok.code, ok.stdout).toBe(0);
     const grow = pipe(['run', '--date', '2024-01-03', '--select', 'day_orders', '--json', '--project', dir]);
     expect(grow.code).toBe(1);
-    expect(eventsOf(grow, 'check-failed').map((e) => (e.failure as { check: string }).check)).toEqual(['row_count(max 10)']);
+    expect(eventsOfType(grow.events, 'check-failed').map((e) => (e.failure as { check: string }).check)).toEqual(['row_count(max 10)']);
   });
 
   it('an unknown column or model in a check is an error before anything runs', () => {
@@ -135,7 +137,7 @@ select order_id, order_date from {{ ref('stg_orders') }} where order_date = '{{ 
     expect(first.code, first.stdout + first.stderr).toBe(0);
     const r = pipe(['run', '--date', '2024-01-02', '--json', '--project', dir]);
     expect(r.code).toBe(2);
-    const d = eventsOf(r, 'diagnostic').map((e) => e.diagnostic as { code: string; message: string; location: { file: string; line: number }; hint: string });
+    const d = eventsOfType(r.events, 'diagnostic').map((e) => e.diagnostic as { code: string; message: string; location: { file: string; line: number }; hint: string });
     expect(d).toEqual([
       expect.objectContaining({
         code: 'unknown-column',
@@ -143,9 +145,9 @@ select order_id, order_date from {{ ref('stg_orders') }} where order_date = '{{ 
         hint: "did you mean 'ref_id'?",
       }),
     ]);
-    expect(eventsOf(r, 'task-started')).toEqual([]);
+    expect(eventsOfType(r.events, 'task-started')).toEqual([]);
 
-    writeFiles(dir, { 'models/marts/orders_checked.yaml': 'checks:\n  relationships: {cust: stg_customer.customer_id}\n' });
+    writeProjectFiles(dir, { 'models/marts/orders_checked.yaml': 'checks:\n  relationships: {cust: stg_customer.customer_id}\n' });
     const m = pipe(['run', '--date', '2024-01-02', '--project', dir]);
     expect(m.code).toBe(2);
     expect(m.stderr).toContain("models/marts/orders_checked.yaml:2: error: relationships(cust): no model or seed is named 'stg_customer'");
@@ -158,19 +160,19 @@ describe('pipe test', () => {
     const dir = checkedProject(ALL_CHECKS);
     expect(pipe(['run', '--date', '2024-01-02', '--project', dir]).code).toBe(0);
     const db = join(dir, 'warehouse.duckdb');
-    const before = await snapshot(db, ['orders_checked', 'fct_orders']);
+    const before = await snapshotTables(db, ['orders_checked', 'fct_orders']);
     const ok = pipe(['test', '--date', '2024-01-02', '--json', '--project', dir]);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
-    expect(taskIds(eventsOf(ok, 'task-succeeded')).sort()).toEqual([
+    expect(taskIdsOf(ok.events, 'task-succeeded').sort()).toEqual([
       'daily_revenue@2024-01-02', 'dim_customers@2024-01-02', 'fct_orders@2024-01-02', 'orders_checked@2024-01-02',
     ]);
-    expect(await snapshot(db, ['orders_checked', 'fct_orders'])).toEqual(before);
+    expect(await snapshotTables(db, ['orders_checked', 'fct_orders'])).toEqual(before);
 
     // A tighter check on the published data fails pipe test, which still changes nothing.
-    writeFiles(dir, { 'models/marts/orders_checked.yaml': 'checks:\n  row_count: {max: 10}\n' });
+    writeProjectFiles(dir, { 'models/marts/orders_checked.yaml': 'checks:\n  row_count: {max: 10}\n' });
     const bad = pipe(['test', '--select', 'orders_checked', '--json', '--project', dir]);
     expect(bad.code).toBe(1);
-    expect(eventsOf(bad, 'check-failed')).toHaveLength(1);
-    expect(await snapshot(db, ['orders_checked', 'fct_orders'])).toEqual(before);
+    expect(eventsOfType(bad.events, 'check-failed')).toHaveLength(1);
+    expect(await snapshotTables(db, ['orders_checked', 'fct_orders'])).toEqual(before);
   });
 });

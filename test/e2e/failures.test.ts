@@ -1,3 +1,5 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   copyExample,
@@ -109,6 +111,25 @@ from {{ ref('stg_orders') }} where order_date = '{{ ds }}'
   });
 });
 
+describe('a seed that no longer loads', () => {
+  it('keeps its published table and skips what reads it', async () => {
+    const dir = copyExample();
+    const db = warehouseOf(dir);
+    const first = pipe(['run', '--date', '2024-01-02', '--project', dir]);
+    expect(first.code, explain(first)).toBe(0);
+    const before = await snapshotWarehouse(db);
+
+    // raw_products.yaml types price_cents as INTEGER.
+    appendFileSync(join(dir, 'seeds/raw_products.csv'), '99,"broken product",not-a-price\n');
+    const r = pipe(['run', '--date', '2024-01-02', '--json', '--project', dir]);
+    expect(r.code, explain(r)).toBe(1);
+    expect(taskIdsOf(r.events, 'task-failed')).toEqual(['raw_products']);
+    const skipped = eventsOfType(r.events, 'task-skipped').filter((e) => e.reason === 'upstream-failed').map((e) => taskOf(e).model);
+    expect(skipped.sort()).toEqual(['daily_revenue', 'dim_customers', 'fct_orders', 'stg_products']);
+    expect(await snapshotWarehouse(db)).toEqual(before);
+  });
+});
+
 describe('an interrupted run', () => {
   it('kill -9 during a long model: published tables intact, the next run succeeds and clears staging, history says interrupted', async () => {
     const dir = slowProject();
@@ -145,40 +166,53 @@ describe('an interrupted run', () => {
     expect(runs.find((x) => x.run_id === next.events[0].runId)).toMatchObject({ status: 'succeeded' });
   });
 
-  it('SIGINT during a long model: exit 130, the model unchanged, its task recorded as cancelled', async () => {
-    const dir = slowProject();
-    const db = warehouseOf(dir);
-    const first = pipe(['run', '--date', '2024-01-02', '--project', dir]);
-    expect(first.code, explain(first)).toBe(0);
-    const before = await snapshotWarehouse(db);
+  const stops: { name: string; signals: NodeJS.Signals[]; outcome: string }[] = [
+    { name: 'SIGINT', signals: ['SIGINT'], outcome: 'its task recorded as cancelled' },
+    { name: 'SIGTERM', signals: ['SIGTERM'], outcome: 'its task recorded as cancelled' },
+    // The second Ctrl-C exits at once, maybe before the run is recorded as cancelled.
+    { name: 'SIGINT twice', signals: ['SIGINT', 'SIGINT'], outcome: 'nothing recorded as built' },
+  ];
+  for (const stop of stops) {
+    it(`${stop.name} during a long model: exit 130, every table unchanged, ${stop.outcome}`, async () => {
+      const dir = slowProject();
+      const db = warehouseOf(dir);
+      const first = pipe(['run', '--date', '2024-01-02', '--project', dir]);
+      expect(first.code, explain(first)).toBe(0);
+      const before = await snapshotWarehouse(db);
 
-    const running = new RunningPipe([
-      'run', '--date', '2024-01-02', '--var', `spin=${SLOW_SPIN}`, '--var', 'label=second', '--json', '--project', dir,
-    ]);
-    const started = await running.waitFor((e) => e.type === 'task-started' && taskOf(e).model === 'slow_orders');
-    running.child.kill('SIGINT');
-    const stopped = await running.exited;
-    expect(stopped.code, explain(stopped)).toBe(130);
-    const runId = started.runId as string;
-    expect(taskIdsOf(stopped.events, 'task-cancelled')).toContain('slow_orders@2024-01-02');
-    expect(eventsOfType(stopped.events, 'run-finished')[0]).toMatchObject({ status: 'cancelled' });
-    expect(eventsOfType(stopped.events, 'task-started').some((e) => taskOf(e).model === 'slow_orders_count')).toBe(false);
+      const running = new RunningPipe([
+        'run', '--date', '2024-01-02', '--var', `spin=${SLOW_SPIN}`, '--var', 'label=second', '--json', '--project', dir,
+      ]);
+      const started = await running.waitFor((e) => e.type === 'task-started' && taskOf(e).model === 'slow_orders');
+      for (const signal of stop.signals) running.child.kill(signal);
+      const stopped = await running.exited;
+      expect(stopped.code, explain(stopped)).toBe(130);
+      const runId = started.runId as string;
+      expect(eventsOfType(stopped.events, 'task-succeeded').some((e) => taskOf(e).model.startsWith('slow_orders'))).toBe(false);
+      if (stop.signals.length === 1) {
+        expect(taskIdsOf(stopped.events, 'task-cancelled')).toContain('slow_orders@2024-01-02');
+        expect(eventsOfType(stopped.events, 'run-finished')[0]).toMatchObject({ status: 'cancelled' });
+      }
 
-    const after = await snapshotWarehouse(db);
-    expect(after.slow_orders).toEqual(before.slow_orders);
-    expect(after).toEqual(before);
+      expect(await snapshotWarehouse(db)).toEqual(before);
 
-    const tasks = tasksJson(dir, runId);
-    expect(tasks.find((t) => t.task_id === 'slow_orders@2024-01-02')).toMatchObject({ status: 'cancelled' });
-    expect(tasks.find((t) => t.task_id === 'slow_orders_count@2024-01-02')?.status).not.toBe('succeeded');
-    expect(runsJson(dir).find((x) => x.run_id === runId)).toMatchObject({ status: 'cancelled' });
-    const shown = pipe(['history', runId, '--project', dir]);
-    expect(shown.stdout.split('\n').find((l) => l.startsWith('slow_orders@2024-01-02'))).toContain('cancelled');
+      const tasks = tasksJson(dir, runId);
+      expect(tasks.find((t) => t.task_id === 'slow_orders@2024-01-02')?.status).not.toBe('succeeded');
+      expect(tasks.find((t) => t.task_id === 'slow_orders_count@2024-01-02')?.status).not.toBe('succeeded');
+      if (stop.signals.length === 1) {
+        expect(tasks.find((t) => t.task_id === 'slow_orders@2024-01-02')).toMatchObject({ status: 'cancelled' });
+        expect(runsJson(dir).find((x) => x.run_id === runId)).toMatchObject({ status: 'cancelled' });
+        const shown = pipe(['history', runId, '--project', dir]);
+        expect(shown.stdout.split('\n').find((l) => l.startsWith('slow_orders@2024-01-02'))).toContain('cancelled');
+      } else {
+        expect(['cancelled', 'interrupted']).toContain(runsJson(dir).find((x) => x.run_id === runId)?.status);
+      }
 
-    const next = pipe(['run', '--date', '2024-01-02', '--project', dir]);
-    expect(next.code, explain(next)).toBe(0);
-    expect(await stagingTables(db)).toEqual([]);
-  });
+      const next = pipe(['run', '--date', '2024-01-02', '--project', dir]);
+      expect(next.code, explain(next)).toBe(0);
+      expect(await stagingTables(db)).toEqual([]);
+    });
+  }
 });
 
 describe('a warehouse held by another process', () => {
@@ -210,5 +244,28 @@ describe('a warehouse held by another process', () => {
     }
     expect(await snapshotWarehouse(db)).toEqual(before);
     expect(await runCount(db)).toBe(runsBefore);
+  });
+
+  it('a second pipe run while one is running names the running process and leaves the first undisturbed', async () => {
+    const dir = slowProject();
+    const db = warehouseOf(dir);
+    const first = pipe(['run', '--date', '2024-01-02', '--project', dir]);
+    expect(first.code, explain(first)).toBe(0);
+    const before = await snapshotWarehouse(db);
+
+    const running = new RunningPipe([
+      'run', '--date', '2024-01-02', '--var', `spin=${SLOW_SPIN}`, '--var', 'label=second', '--json', '--project', dir,
+    ]);
+    await running.waitFor((e) => e.type === 'task-started' && taskOf(e).model === 'slow_orders');
+    const second = pipe(['run', '--date', '2024-01-03', '--project', dir]);
+    running.child.kill('SIGINT');
+    const stopped = await running.exited;
+
+    expect(second.code, explain(second)).toBe(2);
+    expect(second.stderr).toContain(db);
+    expect(second.stderr).toContain(String(running.child.pid));
+    expect(second.stderr).not.toContain('Conflicting lock');
+    expect(stopped.code, explain(stopped)).toBe(130);
+    expect(await snapshotWarehouse(db)).toEqual(before);
   });
 });

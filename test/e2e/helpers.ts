@@ -115,6 +115,66 @@ export class RunningPipe {
   }
 }
 
+/**
+ * A long-running pipe (watch) whose `--json` events are read as they come: `next` waits for
+ * the first matching event after the previous one it returned.
+ */
+export class Live {
+  readonly child: ChildProcess;
+  readonly events: Record<string, unknown>[] = [];
+  stderr = '';
+  private buffer = '';
+  private cursor = 0;
+  private waiters: (() => void)[] = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(args: readonly string[], options: SpawnOptions = {}) {
+    this.child = spawn(process.execPath, [PIPE_BIN, ...args], { cwd: options.cwd ?? REPO, env: childEnv(options.env) });
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      this.buffer += chunk.toString();
+      const lines = this.buffer.split('\n');
+      this.buffer = lines.pop()!;
+      for (const l of lines) if (l.startsWith('{')) this.events.push(JSON.parse(l) as Record<string, unknown>);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((res) =>
+      this.child.on('close', (code) => {
+        for (const w of this.waiters.splice(0)) w();
+        res(code);
+      }),
+    );
+  }
+
+  /** Waits (up to `timeoutMs`) for the next event matching `pred`; returns it and the events skipped on the way. */
+  async next(pred: (e: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<{ event: Record<string, unknown>; passed: Record<string, unknown>[] }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (let i = this.cursor; i < this.events.length; i++) {
+        if (pred(this.events[i])) {
+          const passed = this.events.slice(this.cursor, i + 1);
+          this.cursor = i + 1;
+          return { event: this.events[i], passed };
+        }
+      }
+      if (this.child.exitCode !== null) throw new Error(`pipe exited (${this.child.exitCode}) while waiting\n${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting; events so far:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}`);
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, 200);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
+    }
+  }
+
+  /** Waits for the end of the current build: the watcher is idle and the warehouse closed. */
+  idle(timeoutMs?: number) {
+    return this.next((e) => e.type === 'watch-waiting', timeoutMs);
+  }
+}
+
 const tempDirs: string[] = [];
 
 /** A fresh empty directory, removed by `removeTempDirs`. */
@@ -168,6 +228,13 @@ export async function queryRows(dbPath: string, sql: string): Promise<Record<str
 /** Every row of one relation, sorted on all columns. */
 export function sortedRows(dbPath: string, relation: string): Promise<Record<string, unknown>[]> {
   return queryRows(dbPath, `SELECT * FROM ${relation} ORDER BY ALL`);
+}
+
+/** Every row of the given relations, sorted, for comparing two warehouses. */
+export async function snapshotTables(dbPath: string, relations: readonly string[]): Promise<Record<string, Record<string, unknown>[]>> {
+  const out: Record<string, Record<string, unknown>[]> = {};
+  for (const r of relations) out[r] = await sortedRows(dbPath, r);
+  return out;
 }
 
 export const STAGING_PREFIX = '__pipe_stage__';

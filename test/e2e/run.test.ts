@@ -1,6 +1,7 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import {
   copyExample,
   eventsOfType,
@@ -93,7 +94,8 @@ describe('pipe run on the example project', () => {
          product_name, quantity::INTEGER AS quantity, amount::VARCHAR AS amount, currency
        FROM fct_orders ORDER BY order_id`,
     );
-    expect(fct).toEqual(expectedFctOrders('2024-01-02', 'EUR'));
+    const projectVars = (parseYaml(readFileSync(join(dir, 'pipe.yaml'), 'utf8')) as { vars: { currency: string } }).vars;
+    expect(fct).toEqual(expectedFctOrders('2024-01-02', projectVars.currency));
     expect(rowsOf('fct_orders@2024-01-02')).toBe(fct.length);
     expect(rowsOf('dim_customers@2024-01-02')).toBe(seedRows('raw_customers').length);
     const revenue = await queryRows(db, 'SELECT revenue_date::VARCHAR AS d, orders FROM daily_revenue');

@@ -3,8 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
-import { exampleProject, PIPE, pipe, query, writeFiles } from './harness.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { copyExample, PIPE_BIN, pipe, queryRows, removeTempDirs, writeProjectFiles } from './helpers.js';
+
+afterAll(removeTempDirs);
 
 const servers: Server[] = [];
 afterEach(() => {
@@ -30,7 +32,7 @@ async function receiver(): Promise<{ url: string; bodies: Record<string, unknown
 /** pipe as a child process that does not block the test's own event loop (the receiver lives there). */
 function pipeAsync(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res) => {
-    const child = spawn(process.execPath, [PIPE, ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
+    const child = spawn(process.execPath, [PIPE_BIN, ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -40,13 +42,13 @@ function pipeAsync(args: string[], env: Record<string, string>): Promise<{ code:
 }
 
 function scheduledProject(pipeline: string): string {
-  const dir = exampleProject();
-  writeFiles(dir, { 'pipelines/nightly.yaml': pipeline });
+  const dir = copyExample();
+  writeProjectFiles(dir, { 'pipelines/nightly.yaml': pipeline });
   return dir;
 }
 
 async function scheduledRuns(dir: string): Promise<{ ds: string; status: string }[]> {
-  return (await query(
+  return (await queryRows(
     join(dir, 'warehouse.duckdb'),
     `SELECT r.params->>'ds' AS ds, r.status FROM _pipe.schedule s JOIN _pipe.runs r USING (run_id) ORDER BY s.fire_at`,
   )) as { ds: string; status: string }[];
@@ -72,7 +74,7 @@ max_catchup: 5
     // Down for three days: the missed intervals run, oldest first.
     expect(once('2024-01-08T03:00:00Z').code).toBe(0);
     expect((await scheduledRuns(dir)).map((r) => r.ds)).toEqual(['2024-01-04', '2024-01-05', '2024-01-06', '2024-01-07']);
-    const rows = await query(join(dir, 'warehouse.duckdb'), 'SELECT count(DISTINCT order_date) AS days FROM fct_orders');
+    const rows = await queryRows(join(dir, 'warehouse.duckdb'), 'SELECT count(DISTINCT order_date) AS days FROM fct_orders');
     expect(rows).toEqual([{ days: '4' }]);
   });
 
@@ -89,10 +91,10 @@ timezone: UTC
     const dir = scheduledProject(`schedule: "0 2 * * *"
 timezone: UTC
 `);
-    writeFiles(dir, {
+    writeProjectFiles(dir, {
       'models/marts/slow.sql': "select count(*) as n from range(4000000000) t(i) where i % 7 = 3 and '{{ ds }}' = '{{ var(\"slow_ds\", ds) }}'",
     });
-    const child = spawn(process.execPath, [PIPE, 'schedule', '--once', '--json', '--project', dir], {
+    const child = spawn(process.execPath, [PIPE_BIN, 'schedule', '--once', '--json', '--project', dir], {
       env: { ...process.env, PIPE_NOW: '2024-01-05T03:00:00Z' },
     });
     await new Promise<void>((res) => {
@@ -104,7 +106,7 @@ timezone: UTC
     });
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
-    writeFiles(dir, { 'models/marts/slow.sql': "select 1 as n, '{{ ds }}' as ds" });
+    writeProjectFiles(dir, { 'models/marts/slow.sql': "select 1 as n, '{{ ds }}' as ds" });
     const resumed = pipe(['schedule', '--once', '--project', dir], { env: { PIPE_NOW: '2024-01-05T04:00:00Z' } });
     expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain('2024-01-04 (resume');
@@ -122,7 +124,7 @@ notify:
     - webhook: ${hook.url}
     - command: 'env | grep ^PIPE_ > notified.env'
 `);
-    writeFiles(dir, { 'models/marts/broken.sql': "select 'x'::INTEGER as n" });
+    writeProjectFiles(dir, { 'models/marts/broken.sql': "select 'x'::INTEGER as n" });
     const r = await pipeAsync(['schedule', '--once', '--project', dir], { PIPE_NOW: '2024-01-05T03:00:00Z' });
     expect(r.code).toBe(1);
     expect(hook.bodies).toHaveLength(1);
@@ -141,8 +143,8 @@ notify:
     const hook = await receiver();
     const port = new URL(hook.url).port;
     servers.splice(0).forEach((s) => s.close());
-    const dir = exampleProject();
-    writeFiles(dir, {
+    const dir = copyExample();
+    writeProjectFiles(dir, {
       'pipelines/daily.yaml': `select: [+tag:daily]
 notify:
   on_success:
@@ -157,8 +159,8 @@ notify:
 
   it('a backfill sends one summary listing every failure', async () => {
     const hook = await receiver();
-    const dir = exampleProject();
-    writeFiles(dir, {
+    const dir = copyExample();
+    writeProjectFiles(dir, {
       'pipelines/daily.yaml': `notify:
   on_failure:
     - webhook: ${hook.url}
@@ -178,8 +180,8 @@ select '{{ ds }}'::DATE as d, {% if ds.endsWith('3') or ds.endsWith('6') %}'x'::
     const dir = scheduledProject(`schedule: "0 2 * * *"
 timezone: UTC
 `);
-    writeFiles(dir, { 'models/marts/slow.sql': "select count(*) as n from range(4000000000) t(i) where i % 7 = 3" });
-    const child = spawn(process.execPath, [PIPE, 'schedule', '--once', '--json', '--project', dir], {
+    writeProjectFiles(dir, { 'models/marts/slow.sql': "select count(*) as n from range(4000000000) t(i) where i % 7 = 3" });
+    const child = spawn(process.execPath, [PIPE_BIN, 'schedule', '--once', '--json', '--project', dir], {
       env: { ...process.env, PIPE_NOW: '2024-01-05T03:00:00Z' },
     });
     let out = '';
@@ -207,7 +209,7 @@ timezone: Europe/Amsterdam
     expect(list.code).toBe(0);
     expect(list.stdout).toContain('2024-03-31T01:00:00.000Z');
     expect(list.stdout).toContain('covers 2024-03-30');
-    writeFiles(dir, { 'pipelines/nightly.yaml': 'schedule: "61 2 * * *"\n' });
+    writeProjectFiles(dir, { 'pipelines/nightly.yaml': 'schedule: "61 2 * * *"\n' });
     const bad = pipe(['schedule', '--list', '--project', dir]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('pipelines/nightly.yaml:1');

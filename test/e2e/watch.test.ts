@@ -1,7 +1,9 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { exampleProject, Live, query, writeFiles } from './harness.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { copyExample, Live, queryRows, removeTempDirs, writeProjectFiles } from './helpers.js';
+
+afterAll(removeTempDirs);
 
 const live: Live[] = [];
 afterEach(async () => {
@@ -22,13 +24,13 @@ const taskOf = (e: Record<string, unknown>) => (e.task as { id: string }).id;
 
 describe('pipe watch', () => {
   it('builds, then rebuilds a saved model and its downstream only, and reads between builds work', async () => {
-    const dir = exampleProject();
+    const dir = copyExample();
     const w = watch(dir);
     const first = await w.idle();
     expect(first.passed.filter(ofType('task-succeeded')).length).toBe(9);
     const db = join(dir, 'warehouse.duckdb');
     // The warehouse is closed while idle: another process can read it.
-    expect(await query(db, 'SELECT count(*) AS n FROM dim_customers')).toEqual([{ n: '20' }]);
+    expect(await queryRows(db, 'SELECT count(*) AS n FROM dim_customers')).toEqual([{ n: '20' }]);
 
     const file = join(dir, 'models/marts/dim_customers.sql');
     writeFileSync(file, readFileSync(file, 'utf8').replace('c.country,', "upper(c.country) || '!' as country,"));
@@ -36,7 +38,7 @@ describe('pipe watch', () => {
     expect(change.event).toMatchObject({ files: ['models/marts/dim_customers.sql'], rebuild: ['dim_customers'] });
     const cycle = await w.idle();
     expect(cycle.passed.filter(ofType('task-succeeded')).map(taskOf)).toEqual(['dim_customers@2024-01-02']);
-    const countries = await query(db, 'SELECT DISTINCT country FROM dim_customers ORDER BY 1');
+    const countries = await queryRows(db, 'SELECT DISTINCT country FROM dim_customers ORDER BY 1');
     expect(countries.every((r) => String(r.country).endsWith('!'))).toBe(true);
 
     // An upstream view: it and everything downstream are rebuilt.
@@ -48,7 +50,7 @@ describe('pipe watch', () => {
   });
 
   it('reports template and SQL errors with file and line, keeps watching, and rebuilds on the fix', async () => {
-    const dir = exampleProject();
+    const dir = copyExample();
     const w = watch(dir);
     await w.idle();
     const file = join(dir, 'models/marts/dim_customers.sql');
@@ -76,10 +78,10 @@ describe('pipe watch', () => {
   });
 
   it('adds a new model, drops a deleted one from the graph (not its table), reloads a changed seed', async () => {
-    const dir = exampleProject();
+    const dir = copyExample();
     const w = watch(dir);
     await w.idle();
-    writeFiles(dir, { 'models/marts/order_count.sql': "select count(*) as n from {{ ref('fct_orders') }}" });
+    writeProjectFiles(dir, { 'models/marts/order_count.sql': "select count(*) as n from {{ ref('fct_orders') }}" });
     const added = await w.next((e) => e.type === 'task-succeeded' && taskOf(e) === 'order_count@2024-01-02');
     expect(added.event.rows).toBe(1);
     await w.idle();
@@ -88,39 +90,39 @@ describe('pipe watch', () => {
     const gone = await w.next((e) => e.type === 'notice' && String(e.message).includes('order_count left the project'));
     expect(String(gone.event.message)).toContain('not dropped');
     await w.idle();
-    expect(await query(join(dir, 'warehouse.duckdb'), 'SELECT n FROM order_count')).toHaveLength(1);
+    expect(await queryRows(join(dir, 'warehouse.duckdb'), 'SELECT n FROM order_count')).toHaveLength(1);
 
     const seed = join(dir, 'seeds/raw_customers.csv');
     writeFileSync(seed, `${readFileSync(seed, 'utf8')}21,Zoe,Nieuw,NL,2023-12-01\n`);
     const change = await w.next(ofType('watch-change'));
     expect(change.event.rebuild).toEqual(expect.arrayContaining(['raw_customers', 'stg_customers', 'dim_customers']));
     await w.idle();
-    expect(await query(join(dir, 'warehouse.duckdb'), "SELECT customer_name FROM dim_customers WHERE customer_id = 21")).toEqual([
+    expect(await queryRows(join(dir, 'warehouse.duckdb'), "SELECT customer_name FROM dim_customers WHERE customer_id = 21")).toEqual([
       { customer_name: 'Zoe Nieuw' },
     ]);
   });
 
   it('two saves in quick succession: the final content is built', async () => {
-    const dir = exampleProject();
+    const dir = copyExample();
     const w = watch(dir);
     await w.idle();
     const path = 'models/marts/answer.sql';
-    writeFiles(dir, { [path]: 'select 1 as answer' });
+    writeProjectFiles(dir, { [path]: 'select 1 as answer' });
     await new Promise((r) => setTimeout(r, 30));
-    writeFiles(dir, { [path]: 'select 42 as answer' });
+    writeProjectFiles(dir, { [path]: 'select 42 as answer' });
     // Keep saving until a build has started, then save once more during it.
     await w.next((e) => e.type === 'task-started' && taskOf(e) === 'answer@2024-01-02');
-    writeFiles(dir, { [path]: 'select 43 as answer' });
+    writeProjectFiles(dir, { [path]: 'select 43 as answer' });
     for (;;) {
       await w.idle();
-      const rows = await query(join(dir, 'warehouse.duckdb'), 'SELECT answer FROM answer').catch(() => []);
+      const rows = await queryRows(join(dir, 'warehouse.duckdb'), 'SELECT answer FROM answer').catch(() => []);
       if (rows[0]?.answer === 43) break;
     }
-    expect(await query(join(dir, 'warehouse.duckdb'), 'SELECT answer FROM answer')).toEqual([{ answer: 43 }]);
+    expect(await queryRows(join(dir, 'warehouse.duckdb'), 'SELECT answer FROM answer')).toEqual([{ answer: 43 }]);
   });
 
   it('exits cleanly on SIGINT', async () => {
-    const dir = exampleProject();
+    const dir = copyExample();
     const w = watch(dir);
     await w.idle();
     w.child.kill('SIGINT');

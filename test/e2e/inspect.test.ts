@@ -1,0 +1,238 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import {
+  copyExample,
+  eventsOfType,
+  explain,
+  parseJsonLines,
+  pipe,
+  queryRows,
+  removeTempDirs,
+  taskOf,
+  warehouseOf,
+  writeProjectFiles,
+  type PipeEventJson,
+  type PipeResult,
+} from './helpers.js';
+
+afterAll(removeTempDirs);
+
+/** Commands that show the project and its runs: compile, dag, ls, history. */
+
+/** Every model file of a project, with the names its template passes to ref(). */
+function refsInFiles(project: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.sql')) {
+        const refs = [...readFileSync(path, 'utf8').matchAll(/ref\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]);
+        out.set(basename(entry.name, '.sql'), [...new Set(refs)]);
+      }
+    }
+  };
+  walk(join(project, 'models'));
+  return out;
+}
+
+/** The example's edges: its ref() calls, plus fct_orders' relationships check on stg_customers. */
+function exampleEdges(project: string): string[] {
+  const edges = new Set<string>();
+  for (const [model, refs] of refsInFiles(project)) for (const r of refs) edges.add(`${r} -> ${model}`);
+  edges.add('stg_customers -> fct_orders');
+  return [...edges].sort();
+}
+
+function exampleNodes(project: string): string[] {
+  const seeds = readdirSync(join(project, 'seeds')).filter((f) => f.endsWith('.csv')).map((f) => basename(f, '.csv'));
+  return [...seeds, ...refsInFiles(project).keys()].sort();
+}
+
+describe('pipe compile', () => {
+  it('prints the SQL of a date with its bounds, refs resolved and the ephemeral model inlined; writes nothing', async () => {
+    const dir = copyExample();
+    const r = pipe(['compile', 'fct_orders', '--date', '2024-01-05', '--project', dir]);
+    expect(r.code, explain(r)).toBe(0);
+    const sql = r.stdout;
+    expect(sql).toContain("'2024-01-05'");
+    expect(sql).toContain("'2024-01-06'");
+    expect(sql).not.toMatch(/\{\{|\{%|ref\(|cents_to_amount/);
+    expect(sql).toMatch(/\bwith\b/i);
+    // The ephemeral model's own text, inlined as a CTE, reading the staging views.
+    expect(sql).toContain('o.quantity * p.price_cents as amount_cents');
+    expect(sql).toContain('"stg_orders"');
+    expect(sql).toContain('"stg_products"');
+    const { currency } = (parseYaml(readFileSync(join(dir, 'pipe.yaml'), 'utf8')) as { vars: { currency: string } }).vars;
+    expect(sql).toContain(`'${currency}'`);
+    expect(existsSync(warehouseOf(dir))).toBe(false);
+
+    // Run as it is, it returns exactly what pipe run publishes for that date.
+    const run = pipe(['run', '--date', '2024-01-05', '--project', dir]);
+    expect(run.code, explain(run)).toBe(0);
+    const again = pipe(['compile', 'fct_orders', '--date', '2024-01-05', '--project', dir]);
+    expect(again.code, explain(again)).toBe(0);
+    const db = warehouseOf(dir);
+    const compiled = await queryRows(db, `SELECT * FROM (${again.stdout.trim().replace(/;$/, '')}) ORDER BY ALL`);
+    const published = await queryRows(db, "SELECT * FROM fct_orders WHERE order_date = '2024-01-05' ORDER BY ALL");
+    expect(compiled.length).toBeGreaterThan(0);
+    expect(compiled).toEqual(published);
+  });
+
+  it('--json gives one object per selected model', () => {
+    const dir = copyExample();
+    const r = pipe(['compile', '--select', 'tag:daily', '--date', '2024-01-05', '--json', '--project', dir]);
+    expect(r.code, explain(r)).toBe(0);
+    const compiled = r.events.filter((e) => e.type === 'compiled');
+    expect(compiled.map((c) => c.model).sort()).toEqual(['daily_revenue', 'dim_customers', 'fct_orders']);
+    for (const c of compiled) {
+      expect(c.ds).toBe('2024-01-05');
+      expect(c.sql).not.toContain('{{');
+    }
+  });
+});
+
+describe('pipe dag and pipe ls', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = copyExample();
+  });
+
+  const dag = (format: string): string => {
+    const r = pipe(['dag', '--format', format, '--project', dir]);
+    expect(r.code, explain(r)).toBe(0);
+    return r.stdout;
+  };
+
+  it('--format json: every model and seed, and an edge for every ref()', () => {
+    const g = JSON.parse(dag('json')) as { nodes: { name: string; upstream: string[] }[]; edges: [string, string][] };
+    expect(g.nodes.map((n) => n.name).sort()).toEqual(exampleNodes(dir));
+    expect(g.edges.map(([a, b]) => `${a} -> ${b}`).sort()).toEqual(exampleEdges(dir));
+    // Nodes come in dependency order.
+    const position = new Map(g.nodes.map((n, i) => [n.name, i]));
+    for (const [a, b] of g.edges) expect(position.get(a)!).toBeLessThan(position.get(b)!);
+  });
+
+  it('--format mermaid, dot and text show the same graph', () => {
+    const expected = exampleEdges(dir);
+
+    const mermaid = dag('mermaid');
+    expect(mermaid.split('\n')[0]).toMatch(/^(graph|flowchart) /);
+    const ids = new Map<string, string>();
+    for (const m of mermaid.matchAll(/^\s*(\S+)\["(\w+)[^"]*"\]/gm)) ids.set(m[1], m[2]);
+    const mermaidEdges = [...mermaid.matchAll(/^\s*(\S+) --> (\S+)\s*$/gm)].map((m) => `${ids.get(m[1])} -> ${ids.get(m[2])}`);
+    expect(mermaidEdges.sort()).toEqual(expected);
+    expect([...ids.values()].sort()).toEqual(exampleNodes(dir));
+
+    const dot = dag('dot');
+    expect(dot.trim()).toMatch(/^digraph\b[^{]*\{[\s\S]*\}$/);
+    const dotEdges = [...dot.matchAll(/"([^"]+)"\s*->\s*"([^"]+)"/g)].map((m) => `${m[1]} -> ${m[2]}`);
+    expect(dotEdges.sort()).toEqual(expected);
+
+    const text = dag('text');
+    for (const name of exampleNodes(dir)) expect(text).toContain(name);
+    for (const edge of expected) {
+      const [from, to] = edge.split(' -> ');
+      expect(text, edge).toMatch(new RegExp(`^${to}\\b.*\\n(\\s+.*\\n)*?\\s+← .*\\b${from}\\b`, 'm'));
+    }
+  });
+
+  it('pipe ls --json: each node with its kind, file and upstream', () => {
+    const r = pipe(['ls', '--json', '--project', dir]);
+    expect(r.code, explain(r)).toBe(0);
+    const nodes = r.events.filter((e) => e.type === 'node') as (PipeEventJson & { name: string; kind: string; file: string; upstream: string[] })[];
+    expect(nodes.map((n) => n.name).sort()).toEqual(exampleNodes(dir));
+    const kinds = Object.fromEntries(nodes.map((n) => [n.name, n.kind]));
+    expect(kinds).toEqual({
+      raw_customers: 'seed', raw_orders: 'seed', raw_products: 'seed',
+      stg_customers: 'view', stg_orders: 'view', stg_products: 'view',
+      order_lines: 'ephemeral', fct_orders: 'incremental', daily_revenue: 'incremental', dim_customers: 'table',
+    });
+    for (const n of nodes) {
+      expect(existsSync(join(dir, n.file)), n.file).toBe(true);
+      expect(basename(n.file).replace(/\.(sql|csv)$/, '')).toBe(n.name);
+    }
+    const edges = nodes.flatMap((n) => n.upstream.map((u) => `${u} -> ${n.name}`)).sort();
+    expect(edges).toEqual(exampleEdges(dir));
+    expect(existsSync(warehouseOf(dir))).toBe(false);
+  });
+});
+
+describe('pipe history', () => {
+  let dir: string;
+  let ok: PipeResult;
+  let failed: PipeResult;
+  const runIdOf = (r: PipeResult) => eventsOfType(r.events, 'run-started')[0].runId as string;
+
+  beforeAll(() => {
+    dir = copyExample();
+    writeProjectFiles(dir, {
+      'models/marts/broken_counts.sql': `{{ config(materialized='table') }}
+select {% if var('break', false) %}'many'::INTEGER{% else %}count(*){% endif %} as n from {{ ref('fct_orders') }}
+`,
+      'models/marts/after_broken.sql': "select n from {{ ref('broken_counts') }}\n",
+    });
+    ok = pipe(['run', '--date', '2024-01-02', '--json', '--project', dir]);
+    expect(ok.code, explain(ok)).toBe(0);
+    failed = pipe(['run', '--date', '2024-01-03', '--var', 'break=true', '--json', '--project', dir]);
+    expect(failed.code, explain(failed)).toBe(1);
+  });
+
+  it('lists runs newest first, with status and task counts', () => {
+    const r = pipe(['history', '--json', '--project', dir]);
+    expect(r.code, explain(r)).toBe(0);
+    const runs = parseJsonLines(r.stdout).filter((e) => e.type === 'run');
+    expect(runs.map((x) => x.run_id)).toEqual([runIdOf(failed), runIdOf(ok)]);
+    const finished = (x: PipeResult) => eventsOfType(x.events, 'run-finished')[0];
+    expect(runs[0]).toMatchObject({ command: 'run', status: 'failed', failed: 1, skipped: finished(failed).skipped });
+    expect(runs[1]).toMatchObject({ command: 'run', status: 'succeeded', failed: 0, tasks: eventsOfType(ok.events, 'task-succeeded').length });
+    expect((runs[0].params as { ds: string }).ds).toBe('2024-01-03');
+    expect((runs[1].params as { ds: string }).ds).toBe('2024-01-02');
+
+    const text = pipe(['history', '--project', dir]);
+    expect(text.code, explain(text)).toBe(0);
+    expect(text.stdout.split('\n').find((l) => l.startsWith(runIdOf(failed)))).toMatch(/\bfailed\b.*2024-01-03/);
+  });
+
+  it('shows the tasks of one run with status, rows and the error', () => {
+    const r = pipe(['history', runIdOf(failed), '--json', '--project', dir]);
+    expect(r.code, explain(r)).toBe(0);
+    const tasks = parseJsonLines(r.stdout).filter((e) => e.type === 'task');
+    const byId = new Map(tasks.map((t) => [t.task_id as string, t]));
+    expect(byId.get('broken_counts@2024-01-03')).toMatchObject({ status: 'failed' });
+    expect(String(byId.get('broken_counts@2024-01-03')!.error)).toContain('many');
+    expect(byId.get('after_broken@2024-01-03')).toMatchObject({ status: 'skipped' });
+    for (const e of eventsOfType(failed.events, 'task-succeeded')) {
+      const t = byId.get(taskOf(e).id);
+      expect(t, taskOf(e).id).toMatchObject({ status: 'succeeded' });
+      if (e.rows !== undefined) expect(Number(t!.rows)).toBe(e.rows);
+    }
+    expect(tasks).toHaveLength(eventsOfType(failed.events, 'run-started')[0].tasks as number);
+
+    const text = pipe(['history', runIdOf(failed), '--project', dir]);
+    expect(text.code, explain(text)).toBe(0);
+    const line = text.stdout.split('\n').find((l) => l.startsWith('fct_orders@2024-01-03'))!;
+    const fctRows = eventsOfType(failed.events, 'task-succeeded').find((e) => taskOf(e).id === 'fct_orders@2024-01-03')!.rows;
+    expect(line).toMatch(new RegExp(`\\bsucceeded\\s+${fctRows}\\b`));
+  });
+
+  it('gives rows as JSON numbers, like the event stream does', () => {
+    const r = pipe(['history', runIdOf(ok), '--json', '--project', dir]);
+    const fct = parseJsonLines(r.stdout).find((e) => e.type === 'task' && e.task_id === 'fct_orders@2024-01-02')!;
+    const event = eventsOfType(ok.events, 'task-succeeded').find((e) => taskOf(e).id === 'fct_orders@2024-01-02')!;
+    expect(fct.rows).toBe(event.rows);
+  });
+
+  it('an unknown run id is bad input; a project without a warehouse has no runs', () => {
+    const unknown = pipe(['history', '20000101T000000-0000', '--project', dir]);
+    expect(unknown.code, explain(unknown)).toBe(2);
+    expect(unknown.stderr).toContain('20000101T000000-0000');
+    const fresh = copyExample();
+    const none = pipe(['history', '--json', '--project', fresh]);
+    expect(none.code, explain(none)).toBe(0);
+    expect(parseJsonLines(none.stdout).filter((e) => e.type === 'run')).toEqual([]);
+    expect(existsSync(warehouseOf(fresh))).toBe(false);
+  });
+});
