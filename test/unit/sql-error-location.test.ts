@@ -1,0 +1,176 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyze } from '../../src/analyze/analyze.js';
+import { dayInterval, parseDate } from '../../src/dates/dates.js';
+import type { PipeEvent } from '../../src/events/events.js';
+import { execute } from '../../src/execute/executor.js';
+import { planRun } from '../../src/plan/plan.js';
+import { locateSqlError, type SqlErrorPlace } from '../../src/plan/sql-error-location.js';
+import type { Task } from '../../src/plan/task.js';
+import { loadProject } from '../../src/project/load-project.js';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { ensureState } from '../../src/warehouse/run-state.js';
+import type { WarehouseSession } from '../../src/warehouse/warehouse.js';
+
+const dirs: string[] = [];
+let warehouse: DuckDBWarehouse;
+let session: WarehouseSession;
+const interval = dayInterval(parseDate('2024-01-02')!);
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pipe-sql-error-'));
+  dirs.push(dir);
+  warehouse = await DuckDBWarehouse.open(join(dir, 'w.duckdb'));
+  session = await warehouse.session();
+  await ensureState(session);
+});
+
+afterAll(() => {
+  session?.close();
+  warehouse?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Plans every model of a small project for 2024-01-02 and returns its tasks by model. */
+function tasks(files: Record<string, string>): Map<string, Task> {
+  const root = mkdtempSync(join(tmpdir(), 'pipe-sql-error-project-'));
+  dirs.push(root);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  const analysis = analyze(loadProject(root), { interval });
+  expect(analysis.diagnostics).toEqual([]);
+  const plan = planRun(
+    { analysis, selected: new Set(analysis.graph.nodes), catalog: new Map(), seedHashes: new Map(), fullRefresh: false, runId: 'r' },
+    interval,
+  );
+  expect(plan.diagnostics).toEqual([]);
+  return new Map(plan.tasks.map((t) => [t.node, t]));
+}
+
+/** Runs the task's staging statement on DuckDB and maps the real error back to the file. */
+async function locate(task: Task): Promise<{ message: string; place: SqlErrorPlace | undefined }> {
+  const step = task.steps.find((s) => s.kind === 'statement');
+  if (step?.kind !== 'statement') throw new Error('no statement step');
+  try {
+    await session.exec(step.sql);
+  } catch (e) {
+    const message = (e as Error).message;
+    return { message, place: locateSqlError(message, step.sql, task.origin!) };
+  }
+  throw new Error(`expected ${task.node} to fail`);
+}
+
+const source = (s: string) => ({ 'models/m.sql': s });
+
+describe('locateSqlError with real DuckDB errors', () => {
+  it('maps the statement line to the same line of a plain model', async () => {
+    const t = tasks(source("select\n  id,\n  nosuch + 1 as broken\nfrom (select 1 as id) s"));
+    const { message, place } = await locate(t.get('m')!);
+    // DuckDB counts the CREATE TABLE line of the staging statement.
+    expect(message).toMatch(/LINE 4:/);
+    expect(place?.location).toEqual({ file: 'models/m.sql', line: 3 });
+  });
+
+  it('keeps lines when config() and template expressions render on their own lines', async () => {
+    const t = tasks(source("{{ config(materialized='table') }}\n-- for {{ ds }}\nselect '{{ ds }}' as d,\n  nosuch as broken\nfrom (select 1 as id) s"));
+    expect((await locate(t.get('m')!)).place?.location).toEqual({ file: 'models/m.sql', line: 4 });
+  });
+
+  it('finds the line below a macro that expands to several lines', async () => {
+    const t = tasks({
+      'macros/cols.sql': '{% macro cols() %}\n  id,\n  id * 2 as twice,\n  id * 3 as thrice\n{% endmacro %}',
+      'models/m.sql': 'select\n  {{ cols() }},\n  nosuch as broken\nfrom (select 1 as id) s',
+    });
+    const { place } = await locate(t.get('m')!);
+    expect(place?.location).toEqual({ file: 'models/m.sql', line: 3 });
+  });
+
+  it('finds a line with template expressions below a multi-line macro', async () => {
+    const t = tasks({
+      'macros/cols.sql': '{% macro cols() %}\n  id,\n  id * 2 as twice,\n  id * 3 as thrice\n{% endmacro %}',
+      'models/m.sql': "select\n  {{ cols() }},\n  '{{ ds }}' as d,\n  nosuch_{{ ds_nodash }} as broken\nfrom (select 1 as id) s",
+    });
+    const { place } = await locate(t.get('m')!);
+    expect(place?.location).toEqual({ file: 'models/m.sql', line: 4 });
+  });
+
+  it('maps a line below inlined ephemeral models back to the file', async () => {
+    const t = tasks({
+      'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as id,\n  2 as amount",
+      'models/m.sql': "select\n  id,\n  nosuch as broken\nfrom {{ ref('eph') }}",
+    });
+    const task = t.get('m')!;
+    expect(task.origin!.inserted).toBeDefined();
+    expect((await locate(task)).place?.location).toEqual({ file: 'models/m.sql', line: 3 });
+  });
+
+  it('gives numbered SQL context, not a line of the file, for an error inside an inlined ephemeral model', async () => {
+    const t = tasks({
+      'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as id,\n  nosuch as broken",
+      'models/m.sql': "select\n  id\nfrom {{ ref('eph') }}",
+    });
+    const { place } = await locate(t.get('m')!);
+    expect(place?.location).toBeUndefined();
+    expect(place?.context?.find((l) => l.startsWith('>'))).toMatch(/^>\s+\d+ \|\s+nosuch as broken$/);
+  });
+
+  it('finds the line of a one-line if/else whose taken branch failed', async () => {
+    const t = tasks(source("select\n  id,\n  {% if ds == '2024-01-02' %}nosuch as broken{% else %}id as broken{% endif %}\nfrom (select 1 as id) s"));
+    const { place } = await locate(t.get('m')!);
+    expect(place?.location).toEqual({ file: 'models/m.sql', line: 3 });
+  });
+
+  it('finds the line of a one-line if/else shifted by a multi-line macro', async () => {
+    const t = tasks({
+      'macros/cols.sql': '{% macro cols() %}\n  id,\n  id * 2 as twice\n{% endmacro %}',
+      'models/m.sql': "select\n  {{ cols() }},\n  {% if ds == '2024-01-01' %}id as x{% else %}nosuch as x{% endif %}\nfrom (select 1 as id) s",
+    });
+    const { place } = await locate(t.get('m')!);
+    expect(place?.location).toEqual({ file: 'models/m.sql', line: 3 });
+  });
+});
+
+describe('locateSqlError on given text', () => {
+  const origin = { file: 'models/m.sql', source: 'select\n  a,\n  b\nfrom t', sql: 'select\n  a,\n  b\nfrom t' };
+
+  it('needs a LINE in the message and the SQL inside the statement', () => {
+    expect(locateSqlError('Binder Error: no line here', `CREATE TABLE x AS\n${origin.sql}`, origin)).toBeUndefined();
+    expect(locateSqlError('Binder Error: x\n\nLINE 2: a', 'something else entirely', origin)).toBeUndefined();
+  });
+
+  it('returns nothing for a line outside the model SQL', () => {
+    // LINE 1 is the CREATE TABLE line added by the strategy.
+    expect(locateSqlError('Binder Error: x\n\nLINE 1: CREATE', `CREATE TABLE x AS\n${origin.sql}`, origin)).toBeUndefined();
+    expect(locateSqlError('Binder Error: x\n\nLINE 9: ', `CREATE TABLE x AS\n${origin.sql}`, origin)).toBeUndefined();
+  });
+
+  it('numbers the context around the failing line', () => {
+    const place = locateSqlError('Binder Error: x\n\nLINE 4: b', `CREATE TABLE x AS\n${origin.sql}`, origin);
+    expect(place?.location).toEqual({ file: 'models/m.sql', line: 3 });
+  });
+});
+
+describe('SQL errors reported by the executor', () => {
+  it('names the model file line in the task error, caret kept under the same text', async () => {
+    const t = tasks({
+      'macros/cols.sql': '{% macro cols() %}\n  id,\n  id * 2 as twice\n{% endmacro %}',
+      'models/bad.sql': 'select\n  {{ cols() }},\n  nosuch as broken\nfrom (select 1 as id) s',
+    });
+    const events: PipeEvent[] = [];
+    const result = await execute({ warehouse, runId: 'err-1', tasks: [t.get('bad')!], threads: 1, emit: (e) => events.push(e) });
+    expect(result.status).toBe('failed');
+    const failed = events.find((e) => e.type === 'task-failed');
+    if (failed?.type !== 'task-failed') throw new Error('no task-failed event');
+    expect(failed.error.location).toEqual({ file: 'models/bad.sql', line: 3 });
+    const lines = failed.error.message.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('models/bad.sql:3: '));
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at]).toBe('models/bad.sql:3:   nosuch as broken');
+    // The caret stands under `nosuch`.
+    expect(lines[at + 1].indexOf('^')).toBe(lines[at].indexOf('nosuch'));
+  });
+});
