@@ -1,0 +1,132 @@
+/** The results as markdown: the targets first, then every measurement, then how it was measured. */
+
+const fmtMs = (ms) => (ms === undefined ? '–' : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`);
+const fmtMb = (mb) => (mb === undefined ? '–' : `${mb.toFixed(0)} MB`);
+const fmtX = (x) => (x === undefined ? '–' : `${x.toFixed(2)}×`);
+const fmtN = (n) => (n === undefined ? '–' : n.toLocaleString('en-US'));
+
+function table(header, rows) {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export function renderMarkdown(r) {
+  const out = [];
+  const m = r.machine;
+  out.push(`# pipe benchmark${r.mode === 'quick' ? ' (--quick)' : ''}`, '');
+  out.push(
+    `${r.startedAt} · ${m.cpu} · ${m.cores} cores · ${m.memoryGb} GB · ${m.os} · Node ${m.node} · DuckDB ${m.duckdb} · pipe ${m.pipe}${m.commit ? ` (${m.commit})` : ''} · load average at start ${m.loadAverageAtStart} · took ${fmtMs(r.totalMs)}`,
+    '',
+  );
+
+  out.push('## Targets', '');
+  out.push(
+    table(
+      ['target', 'goal', 'measured', 'met'],
+      r.targets.map((t) => [t.name, t.goal, t.measured ?? 'not measured', t.met === undefined ? '–' : t.met ? 'yes' : '**no**']),
+    ),
+    '',
+  );
+
+  if (r.compile.length > 0) {
+    out.push('## Compile', '');
+    out.push(
+      table(
+        ['models', 'cold `pipe compile` (median)', 'peak RSS', 'in process: load', 'analyze', 'final SQL', 'one-file recompile (median)', 'recompile range'],
+        r.compile.map((c) => {
+          const re = r.recompile.find((x) => x.models === c.models);
+          return [
+            fmtN(c.models),
+            fmtMs(c.wallMs),
+            fmtMb(c.rssMb),
+            fmtMs(c.inProcess?.loadMs),
+            fmtMs(c.inProcess?.analyzeMs),
+            fmtMs(c.inProcess?.sqlMs),
+            fmtMs(re?.ms),
+            re ? `${fmtMs(Math.min(...re.times))} – ${fmtMs(Math.max(...re.times))}` : '–',
+          ];
+        }),
+      ),
+      '',
+    );
+  }
+
+  if (r.run.length > 0) {
+    out.push('## `pipe run` of trivial models vs the same SQL on raw DuckDB', '');
+    out.push(
+      table(
+        ['models', 'tasks', 'statements', '`pipe run --threads 1`', 'raw DuckDB, 1 connection', 'ratio', 'overhead per model', '`pipe run` (default threads)'],
+        r.run.map((x) => [fmtN(x.models), fmtN(x.tasks), fmtN(x.statements), fmtMs(x.pipeMs), fmtMs(x.baselineMs), fmtX(x.ratio), fmtMs(x.overheadPerModelMs), fmtMs(x.pipeDefaultThreadsMs)]),
+      ),
+      '',
+    );
+  }
+
+  if (r.realistic) {
+    const x = r.realistic;
+    out.push('## Realistic project', '');
+    out.push(
+      `${fmtN(x.events)} events over ${x.days} days, ${fmtN(x.users)} users (CSV seeds) → staging views → incremental daily facts → marts; one \`pipe run\` on an empty warehouse.`,
+      '',
+    );
+    out.push(
+      table(
+        ['`pipe run --threads 1`', 'raw DuckDB, 1 connection', 'ratio', '`pipe run` (default threads)'],
+        [[fmtMs(x.pipeMs), fmtMs(x.baselineMs), fmtX(x.ratio), fmtMs(x.pipeDefaultThreadsMs)]],
+      ),
+      '',
+    );
+  }
+
+  if (r.backfill) {
+    const b = r.backfill;
+    out.push(`## Backfill: ${b.days} days of a chain of ${b.models} incremental models (${b.rowsPerDay} rows a day)`, '');
+    out.push(
+      table(
+        ['--parallel', 'wall (median)', 'execution (median)', 'dates per second', 'vs --parallel 1'],
+        b.results.map((x) => [String(x.parallel), fmtMs(x.wallMs), fmtMs(x.execMs), x.datesPerSecond.toFixed(1), fmtX(x.speedup)]),
+      ),
+      '',
+    );
+  }
+
+  if (r.watch) {
+    const w = r.watch;
+    out.push(`## Watch: save to rebuilt (${fmtN(w.models)} models)`, '');
+    out.push(
+      table(
+        ['edited model', 'models rebuilt', 'save → watch-change (median)', 'save → run-finished (median)', 'range', 'edits'],
+        w.cases.map((c) => [c.model, fmtN(c.rebuilt), fmtMs(c.changeMs), fmtMs(c.rebuiltMs), `${fmtMs(Math.min(...c.rebuiltTimes))} – ${fmtMs(Math.max(...c.rebuiltTimes))}`, String(c.rebuiltTimes.length)]),
+      ),
+      '',
+      `Includes watch's ${w.debounceMs} ms debounce and the file watcher's notice.`,
+      '',
+    );
+  }
+
+  if (r.anchors) {
+    const a = r.anchors;
+    out.push('## Anchors: dbt and SQLMesh on the same spec', '');
+    if (a.problems.length > 0) out.push(...a.problems.map((p) => `- ${p}`), '');
+    if (a.versions && Object.keys(a.versions).length) out.push(`Versions: ${Object.entries(a.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '');
+    if (a.sizes.length > 0) {
+      out.push(
+        table(
+          ['models', '`pipe compile`', '`dbt parse`', 'pipe / dbt parse', '`dbt compile`', 'pipe / dbt compile', 'SQLMesh load', 'pipe / SQLMesh load'],
+          a.sizes.map((s) => [fmtN(s.models), fmtMs(s.pipeCompileMs), fmtMs(s.dbtParseMs), fmtX(s.ratios.dbtParse), fmtMs(s.dbtCompileMs), fmtX(s.ratios.dbtCompile), fmtMs(s.sqlmeshLoadMs), fmtX(s.ratios.sqlmeshLoad)]),
+        ),
+        '',
+        table(
+          ['models', '`pipe run`', '`dbt build`', 'pipe / dbt build', '`sqlmesh plan --auto-apply`', 'pipe / SQLMesh'],
+          a.sizes.map((s) => [fmtN(s.models), fmtMs(s.pipeRunMs), fmtMs(s.dbtBuildMs), fmtX(s.ratios.dbtBuild), fmtMs(s.sqlmeshRunMs), fmtX(s.ratios.sqlmeshRun)]),
+        ),
+        '',
+      );
+    }
+    if (a.skipped.length > 0) out.push(...a.skipped.map((s) => `- ${s}`), '');
+  }
+
+  if (r.notes.length > 0) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
+  return out.join('\n');
+}
+
+export { fmtMs, fmtMb, fmtX };

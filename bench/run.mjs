@@ -1,0 +1,462 @@
+#!/usr/bin/env node
+/**
+ * pipe's benchmark: `npm run bench` (everything) or `npm run bench -- --quick` (a smoke run
+ * under a minute). Prints a markdown table and writes every figure to
+ * bench/results/latest.json and latest.md. See bench/README.md for what each figure means.
+ */
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, lstatSync, readlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { addDays, pipeModelPath, syntheticSpec, writeChainProject, writeDbtProject, writePipeProject, writeRealisticProject, writeSqlmeshProject } from './lib/generate.mjs';
+import { describeMachine } from './lib/machine.mjs';
+import { GNU_TIME, jsonLines, median, runChecked, runTimed } from './lib/proc.mjs';
+import { renderMarkdown, fmtMs, fmtMb, fmtX } from './lib/report.mjs';
+import { dbtBuild, dbtCompile, dbtParse, ensureAnchors, sqlmeshLoad, sqlmeshRun } from './lib/anchors.mjs';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(BENCH, '..');
+const PIPE = join(ROOT, 'dist', 'cli', 'main.js');
+const PROBE = join(BENCH, 'lib', 'probe.mjs');
+const BASELINE = join(BENCH, 'lib', 'baseline.mjs');
+const RESULTS = join(BENCH, 'results');
+
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    'run-sizes': { type: 'string' },
+    reps: { type: 'string' },
+    'no-anchors': { type: 'boolean', default: false },
+    only: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (opt.help) {
+  console.log(`npm run bench [-- options]
+  --quick            smoke run under a minute: 100 models, small data, no dbt/SQLMesh, fewer repetitions
+  --sizes 100,1000   model counts for compile, recompile and anchors (default 100,1000,10000)
+  --run-sizes 100    model counts for pipe run vs raw DuckDB (default 100,1000)
+  --reps N           repetitions of each timed command (default 5 for compiles, 3 for runs)
+  --no-anchors       skip dbt and SQLMesh
+  --only a,b         sections: compile,run,realistic,backfill,watch,anchors`);
+  process.exit(0);
+}
+
+const quick = opt.quick;
+const list = (s) => s.split(',').map((x) => Number(x.trim())).filter((n) => n > 0);
+const cfg = {
+  sizes: opt.sizes ? list(opt.sizes) : quick ? [100] : [100, 1000, 10000],
+  runSizes: opt['run-sizes'] ? list(opt['run-sizes']) : quick ? [100] : [100, 1000],
+  compileReps: Number(opt.reps ?? (quick ? 3 : 5)),
+  recompileReps: quick ? 5 : 15,
+  runReps: Number(opt.reps ?? (quick ? 1 : 3)),
+  realistic: quick ? { events: 200_000, users: 10_000, days: 10 } : { events: 3_000_000, users: 100_000, days: 30 },
+  realisticReps: Number(opt.reps ?? (quick ? 1 : 3)),
+  backfillDays: quick ? 30 : 365,
+  backfillReps: quick ? 1 : 2,
+  parallels: [1, 2, 4],
+  watchModels: quick ? 100 : 1000,
+  watchEdits: quick ? 2 : 5,
+  anchors: !quick && !opt['no-anchors'],
+  anchorReps: quick ? 1 : 3,
+  /** An anchor size is skipped when its projected time (from the size below it) passes this. */
+  anchorBudgetMs: 4 * 60_000,
+};
+const sections = new Set(opt.only ? opt.only.split(',') : ['compile', 'run', 'realistic', 'backfill', 'watch', 'anchors']);
+
+// Projects are generated under bench/.work. pipe leaves out any file whose absolute path has a
+// folder starting with a dot, so the projects are given to pipe through a symlink without one.
+const WORK = join(BENCH, '.work');
+mkdirSync(WORK, { recursive: true });
+mkdirSync(RESULTS, { recursive: true });
+const ALIAS = join(tmpdir(), `pipe-bench-${process.getuid?.() ?? 'user'}-work`);
+if (!existsSync(ALIAS) || !lstatSync(ALIAS).isSymbolicLink() || readlinkSync(ALIAS) !== WORK) {
+  rmSync(ALIAS, { force: true, recursive: false });
+  symlinkSync(WORK, ALIAS);
+}
+const at = (name) => join(ALIAS, name);
+
+/** Yesterday (UTC): SQLMesh plans up to now, so one daily interval is exactly this date. */
+const DATE = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+
+const log = (s) => process.stderr.write(`${s}\n`);
+const t0 = performance.now();
+const notes = [];
+const results = {
+  mode: quick ? 'quick' : 'full',
+  startedAt: new Date().toISOString(),
+  date: DATE,
+  config: cfg,
+  machine: await describeMachine(ROOT),
+  compile: [],
+  recompile: [],
+  run: [],
+  realistic: undefined,
+  backfill: undefined,
+  watch: undefined,
+  anchors: undefined,
+  targets: [],
+  notes,
+};
+log(`pipe bench (${results.mode}) · ${results.machine.cpu} · ${results.machine.cores} cores · Node ${results.machine.node} · DuckDB ${results.machine.duckdb}`);
+if (!GNU_TIME) notes.push('/usr/bin/time is not installed: peak RSS is the in-process figure (process.resourceUsage().maxRSS) of the probe, not of `pipe compile`; `apt-get install time` gives the child-process figure.');
+
+const pipe = (args, o = {}) => runTimed(process.execPath, [PIPE, ...args], o);
+const node = (script, args, o = {}) => runChecked(process.execPath, [script, ...args], o);
+const parseLast = (stdout) => JSON.parse(stdout.trim().split('\n').pop());
+
+/** Runs `fn` `reps` times (each gets a fresh warehouse path) and returns the results. */
+async function repeat(reps, fn) {
+  const out = [];
+  for (let i = 0; i < reps; i++) out.push(await fn(i));
+  return out;
+}
+
+function freshDb(name) {
+  const p = join(WORK, 'db', `${name}.duckdb`);
+  mkdirSync(dirname(p), { recursive: true });
+  for (const f of [p, `${p}.wal`, `${p}.pipe-holder.json`]) rmSync(f, { force: true });
+  return p;
+}
+
+async function pipeOk(args, o = {}) {
+  const r = await pipe(args, o);
+  if (r.code !== 0) throw new Error(`pipe ${args.join(' ')} exited with ${r.code}\n${r.stderr.slice(-3000)}\n${r.stdout.slice(-3000)}`);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// Synthetic projects, generated once per size from one spec.
+const specs = new Map();
+function synthetic(n) {
+  if (!specs.has(n)) {
+    const spec = syntheticSpec({ models: n, date: DATE });
+    writePipeProject(spec, join(WORK, `synthetic-${n}`));
+    specs.set(n, spec);
+  }
+  return { spec: specs.get(n), dir: at(`synthetic-${n}`) };
+}
+
+// ---------------------------------------------------------------------------------------
+async function benchCompile() {
+  for (const n of cfg.sizes) {
+    const { spec, dir } = synthetic(n);
+    log(`compile: ${n} models`);
+    const runs = await repeat(cfg.compileReps, () =>
+      runChecked(process.execPath, [PIPE, 'compile', '--json', '--date', DATE, '--project', dir, '--db', freshDb('compile')], {
+        measureRss: true,
+        keepStdout: false,
+      }),
+    );
+    const inProcess = await repeat(cfg.compileReps, async () => parseLast((await node(PROBE, ['compile', '--project', dir, '--date', DATE])).stdout));
+    const pick = (k) => median(inProcess.map((x) => x[k]));
+    results.compile.push({
+      models: n,
+      wallMs: median(runs.map((r) => r.ms)),
+      rssMb: GNU_TIME ? median(runs.map((r) => r.rssMb)) : pick('maxRssMb'),
+      walls: runs.map((r) => r.ms),
+      inProcess: { importMs: pick('importMs'), loadMs: pick('loadMs'), analyzeMs: pick('analyzeMs'), sqlMs: pick('sqlMs'), maxRssMb: pick('maxRssMb') },
+    });
+    // A leaf of the last layer: the edit rebuilds one model, as most saves do.
+    const leaf = spec.models[spec.models.length - 1];
+    const file = relative(join(WORK, `synthetic-${n}`), pipeModelPath(join(WORK, `synthetic-${n}`), leaf));
+    const re = parseLast((await node(PROBE, ['recompile', '--project', dir, '--date', DATE, '--file', file, '--reps', String(cfg.recompileReps)])).stdout);
+    results.recompile.push({ models: n, file, ms: median(re.times), times: re.times, coldInProcessMs: re.coldMs, rebuild: re.rebuild });
+    log(`  cold ${fmtMs(results.compile.at(-1).wallMs)}, ${fmtMb(results.compile.at(-1).rssMb)}; recompile ${fmtMs(median(re.times))}`);
+  }
+}
+
+/** The statements `pipe run` executes for a project on an empty warehouse, for the baseline. */
+async function planStatements(dir, name) {
+  const out = join(WORK, `${name}.statements.json`);
+  const r = parseLast((await node(PROBE, ['plan', '--project', dir, '--date', DATE, '--db', freshDb(`${name}-plan`), '--out', out])).stdout);
+  return { file: out, tasks: r.tasks, statements: r.statements };
+}
+
+/** pipe run (--threads 1 and default threads) vs the baseline, alternating, on fresh warehouses. */
+async function pipeVsBaseline(dir, name, reps, withDefaultThreads) {
+  const plan = await planStatements(dir, name);
+  const pipeMs = [];
+  const baseMs = [];
+  const defaultMs = [];
+  for (let i = 0; i < reps; i++) {
+    const r = await pipeOk(['run', '--date', DATE, '--project', dir, '--db', freshDb(`${name}-pipe`), '--threads', '1', '--json'], { keepStdout: false });
+    pipeMs.push(r.ms);
+    const b = await node(BASELINE, [plan.file, freshDb(`${name}-baseline`)]);
+    baseMs.push(b.ms);
+    if (withDefaultThreads) defaultMs.push((await pipeOk(['run', '--date', DATE, '--project', dir, '--db', freshDb(`${name}-pipe`), '--json'], { keepStdout: false })).ms);
+  }
+  const p = median(pipeMs);
+  const b = median(baseMs);
+  return { tasks: plan.tasks, statements: plan.statements, pipeMs: p, baselineMs: b, ratio: p / b, pipeDefaultThreadsMs: median(defaultMs), pipeRuns: pipeMs, baselineRuns: baseMs };
+}
+
+async function benchRun() {
+  for (const n of cfg.runSizes) {
+    const { dir } = synthetic(n);
+    log(`run: ${n} trivial models, pipe vs raw DuckDB`);
+    const x = await pipeVsBaseline(dir, `run-${n}`, cfg.runReps, true);
+    results.run.push({ models: n, ...x, overheadPerModelMs: (x.pipeMs - x.baselineMs) / n });
+    log(`  pipe ${fmtMs(x.pipeMs)}, raw ${fmtMs(x.baselineMs)}, ${fmtX(x.ratio)}, ${fmtMs((x.pipeMs - x.baselineMs) / n)} per model`);
+  }
+}
+
+async function benchRealistic() {
+  log(`realistic: generating ${cfg.realistic.events.toLocaleString('en-US')} events with DuckDB`);
+  const g0 = performance.now();
+  const meta = await writeRealisticProject(join(WORK, 'realistic'), { date: DATE, ...cfg.realistic });
+  const generateMs = performance.now() - g0;
+  const x = await pipeVsBaseline(at('realistic'), 'realistic', cfg.realisticReps, true);
+  results.realistic = { ...meta, generateMs, ...x };
+  log(`  pipe ${fmtMs(x.pipeMs)}, raw ${fmtMs(x.baselineMs)}, ${fmtX(x.ratio)}`);
+}
+
+async function benchBackfill() {
+  const depth = 4;
+  const rowsPerDay = 200;
+  writeChainProject(join(WORK, 'chain'), { depth, rowsPerDay });
+  const start = addDays(DATE, -(cfg.backfillDays - 1));
+  const out = [];
+  for (const parallel of cfg.parallels) {
+    log(`backfill: ${cfg.backfillDays} days, --parallel ${parallel}`);
+    const runs = await repeat(cfg.backfillReps, async () => {
+      const r = await pipeOk(['backfill', '--start', start, '--end', DATE, '--parallel', String(parallel), '--project', at('chain'), '--db', freshDb('backfill'), '--json']);
+      const finished = jsonLines(r.stdout).find((e) => e.type === 'run-finished');
+      if (!finished || finished.status !== 'succeeded') throw new Error(`backfill did not succeed: ${r.stdout.slice(-2000)}`);
+      return { wallMs: r.ms, execMs: finished.ms };
+    });
+    const execMs = median(runs.map((r) => r.execMs));
+    out.push({ parallel, wallMs: median(runs.map((r) => r.wallMs)), execMs, datesPerSecond: cfg.backfillDays / (execMs / 1000), runs });
+  }
+  const base = out.find((x) => x.parallel === 1);
+  for (const x of out) x.speedup = x.datesPerSecond / base.datesPerSecond;
+  results.backfill = { days: cfg.backfillDays, models: depth + 1, rowsPerDay, results: out };
+  log(`  ${out.map((x) => `p${x.parallel} ${x.datesPerSecond.toFixed(1)}/s`).join(', ')}`);
+}
+
+/** Starts `pipe watch --json`, waits for the first build, then times edits from write to rebuilt. */
+async function benchWatch() {
+  const n = cfg.watchModels;
+  const { spec } = synthetic(n);
+  const realDir = join(WORK, `synthetic-${n}`);
+  const leaf = spec.models[spec.models.length - 1];
+  // A model of the middle layer: a save that rebuilds a part of the graph downstream of it.
+  const mid = spec.models.find((m) => m.layer === Math.floor(spec.layers / 2));
+  const db = freshDb('watch');
+  const child = spawn(process.execPath, [PIPE, 'watch', '--json', '--date', DATE, '--project', at(`synthetic-${n}`), '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const waiters = [];
+  const seen = [];
+  let buffer = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => {
+    buffer += d;
+    let nl;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (!line.startsWith('{')) continue;
+      const e = { ...JSON.parse(line), at: performance.now() };
+      seen.push(e);
+      for (const w of [...waiters]) if (w.test(e)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(e); }
+    }
+  });
+  const exited = new Promise((res) => child.on('close', res));
+  const next = (type, timeoutMs = 600_000) =>
+    new Promise((resolveEvent, reject) => {
+      const w = { test: (e) => e.type === type, resolve: (e) => { clearTimeout(timer); resolveEvent(e); } };
+      const timer = setTimeout(() => reject(new Error(`watch: no ${type} within ${timeoutMs} ms\n${stderr.slice(-2000)}`)), timeoutMs);
+      waiters.push(w);
+    });
+  const cases = [];
+  try {
+    log(`watch: first build of ${n} models`);
+    await next('watch-waiting');
+    for (const model of [leaf, mid]) {
+      const path = pipeModelPath(realDir, model);
+      const original = readFileSync(path, 'utf8');
+      const change = [];
+      const rebuilt = [];
+      let count;
+      try {
+        for (let k = 0; k < cfg.watchEdits; k++) {
+          await new Promise((r) => setTimeout(r, 300)); // let the watcher settle between saves
+          const changed = next('watch-change');
+          const finished = next('run-finished');
+          const idle = next('watch-waiting');
+          const saved = performance.now();
+          appendFileSync(path, `-- edit ${k}\n`);
+          const c = await changed;
+          const f = await finished;
+          await idle;
+          if (f.status !== 'succeeded') throw new Error(`watch rebuild failed: ${JSON.stringify(f)}`);
+          change.push(c.at - saved);
+          rebuilt.push(f.at - saved);
+          count = c.rebuild.length;
+        }
+      } finally {
+        writeFileSync(path, original);
+        await next('watch-waiting').catch(() => undefined);
+      }
+      cases.push({ model: `${model.name} (layer ${model.layer})`, rebuilt: count, changeMs: median(change), rebuiltMs: median(rebuilt), changeTimes: change, rebuiltTimes: rebuilt });
+      log(`  ${model.name}: ${count} rebuilt, save → rebuilt ${fmtMs(median(rebuilt))}`);
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+  results.watch = { models: n, debounceMs: 150, cases };
+}
+
+async function benchAnchors() {
+  const anchors = { problems: [], skipped: [], sizes: [], versions: {} };
+  results.anchors = anchors;
+  const tools = await ensureAnchors(join(BENCH, '.venv'), log);
+  anchors.versions = tools.versions;
+  anchors.problems.push(...tools.problems);
+  if (!tools.dbt && !tools.sqlmesh) {
+    anchors.problems.push('no anchor could be installed: the ratios are not measured');
+    return;
+  }
+  let previous;
+  for (const n of cfg.sizes) {
+    if (previous && previous.slowestMs * (n / previous.models) * 1.2 > cfg.anchorBudgetMs) {
+      anchors.skipped.push(
+        `${n.toLocaleString('en-US')} models: skipped; at ${previous.models.toLocaleString('en-US')} models the slowest anchor command took ${fmtMs(previous.slowestMs)}, so ${n.toLocaleString('en-US')} would take about ${fmtMs((previous.slowestMs * n) / previous.models)} per repetition`,
+      );
+      continue;
+    }
+    log(`anchors: ${n} models`);
+    const spec = syntheticSpec({ models: n, date: DATE });
+    const { dir } = synthetic(n);
+    const dbtDir = join(WORK, `dbt-${n}`);
+    const smDir = join(WORK, `sqlmesh-${n}`);
+    const reps = n >= 10_000 ? 1 : cfg.anchorReps;
+    const row = { models: n, ratios: {} };
+    const timed = async (label, fn, reset) => {
+      const runs = [];
+      for (let i = 0; i < reps; i++) {
+        reset?.();
+        const r = await fn();
+        if (r.code !== 0) {
+          anchors.problems.push(`${label} at ${n} models exited with ${r.code}: ${(r.stdout + r.stderr).trim().split('\n').slice(-3).join(' / ')}`);
+          return undefined;
+        }
+        runs.push(r.ms);
+      }
+      return median(runs);
+    };
+    const compiled = results.compile.find((c) => c.models === n);
+    row.pipeCompileMs = compiled?.wallMs ?? median((await repeat(reps, () => runChecked(process.execPath, [PIPE, 'compile', '--json', '--date', DATE, '--project', dir, '--db', freshDb('compile')], { keepStdout: false }))).map((r) => r.ms));
+    row.pipeRunMs = median(
+      (await repeat(reps, () => pipeOk(['run', '--date', DATE, '--project', dir, '--db', freshDb(`anchor-pipe-${n}`), '--json'], { keepStdout: false }))).map((r) => r.ms),
+    );
+    if (tools.dbt) {
+      const dbtDb = join(dbtDir, 'dbt.duckdb');
+      writeDbtProject(spec, dbtDir, dbtDb);
+      row.dbtParseMs = await timed('dbt parse', () => dbtParse(tools, dbtDir));
+      row.dbtCompileMs = await timed('dbt compile', () => dbtCompile(tools, dbtDir), () => rmSync(dbtDb, { force: true }));
+      row.dbtBuildMs = await timed('dbt build', () => dbtBuild(tools, dbtDir), () => rmSync(dbtDb, { force: true }));
+    }
+    if (tools.sqlmesh) {
+      const smDb = join(smDir, 'sqlmesh.duckdb');
+      writeSqlmeshProject(spec, smDir, smDb);
+      const resetSm = () => {
+        rmSync(smDb, { force: true });
+        rmSync(`${smDb}.wal`, { force: true });
+        rmSync(join(smDir, '.cache'), { recursive: true, force: true });
+      };
+      row.sqlmeshLoadMs = await timed('SQLMesh load', () => sqlmeshLoad(tools, smDir), () => rmSync(join(smDir, '.cache'), { recursive: true, force: true }));
+      row.sqlmeshRunMs = await timed('sqlmesh plan --auto-apply', () => sqlmeshRun(tools, smDir), resetSm);
+    }
+    const ratio = (a, b) => (a !== undefined && b !== undefined ? a / b : undefined);
+    row.ratios = {
+      dbtParse: ratio(row.pipeCompileMs, row.dbtParseMs),
+      dbtCompile: ratio(row.pipeCompileMs, row.dbtCompileMs),
+      sqlmeshLoad: ratio(row.pipeCompileMs, row.sqlmeshLoadMs),
+      dbtBuild: ratio(row.pipeRunMs, row.dbtBuildMs),
+      sqlmeshRun: ratio(row.pipeRunMs, row.sqlmeshRunMs),
+    };
+    anchors.sizes.push(row);
+    const slowestMs = Math.max(...[row.dbtParseMs, row.dbtCompileMs, row.dbtBuildMs, row.sqlmeshLoadMs, row.sqlmeshRunMs].filter((x) => x !== undefined));
+    previous = { models: n, slowestMs };
+    log(`  pipe compile ${fmtMs(row.pipeCompileMs)} · dbt parse ${fmtMs(row.dbtParseMs)} · dbt compile ${fmtMs(row.dbtCompileMs)} · SQLMesh load ${fmtMs(row.sqlmeshLoadMs)}`);
+    log(`  pipe run ${fmtMs(row.pipeRunMs)} · dbt build ${fmtMs(row.dbtBuildMs)} · sqlmesh plan ${fmtMs(row.sqlmeshRunMs)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+function evaluateTargets() {
+  const t = [];
+  const c10k = results.compile.find((c) => c.models === 10_000);
+  t.push({
+    name: 'cold compile of 10,000 models',
+    goal: '< 2 s and < 400 MB peak RSS',
+    measured: c10k ? `${fmtMs(c10k.wallMs)}, ${fmtMb(c10k.rssMb)}` : undefined,
+    met: c10k ? c10k.wallMs < 2000 && c10k.rssMb < 400 : undefined,
+  });
+  const re = [...results.recompile].sort((a, b) => b.models - a.models)[0];
+  t.push({
+    name: `one-file recompile${re ? ` (${re.models.toLocaleString('en-US')} models)` : ''}`,
+    goal: '< 50 ms',
+    measured: re ? fmtMs(re.ms) : undefined,
+    met: re ? re.ms < 50 : undefined,
+  });
+  const run = [...results.run].sort((a, b) => b.models - a.models)[0];
+  t.push({
+    name: `overhead per trivial model over raw DuckDB${run ? ` (${run.models.toLocaleString('en-US')} models)` : ''}`,
+    goal: '< 2 ms',
+    measured: run ? fmtMs(run.overheadPerModelMs) : undefined,
+    met: run ? run.overheadPerModelMs < 2 : undefined,
+  });
+  const r = results.realistic;
+  t.push({ name: 'realistic project vs raw DuckDB', goal: '≤ 1.1×', measured: r ? fmtX(r.ratio) : undefined, met: r ? r.ratio <= 1.1 : undefined });
+  const p4 = results.backfill?.results.find((x) => x.parallel === 4);
+  t.push({
+    name: 'backfill dates per second, --parallel 4 vs 1',
+    goal: '≥ 1.5×',
+    measured: p4 ? fmtX(p4.speedup) : undefined,
+    met: p4 ? p4.speedup >= 1.5 : undefined,
+  });
+  results.targets = t;
+}
+
+const steps = [
+  ['compile', benchCompile],
+  ['run', benchRun],
+  ['realistic', benchRealistic],
+  ['backfill', benchBackfill],
+  ['watch', benchWatch],
+  ['anchors', cfg.anchors ? benchAnchors : undefined],
+];
+let failed = false;
+for (const [name, fn] of steps) {
+  if (!sections.has(name)) continue;
+  if (!fn) {
+    if (name === 'anchors') notes.push(quick ? 'dbt and SQLMesh anchors are not run with --quick.' : 'dbt and SQLMesh anchors were skipped (--no-anchors).');
+    continue;
+  }
+  try {
+    await fn();
+  } catch (e) {
+    failed = true;
+    const message = e instanceof Error ? e.message : String(e);
+    notes.push(`${name} failed: ${message.split('\n').slice(0, 6).join(' / ')}`);
+    log(`${name} failed:\n${message}`);
+  }
+}
+evaluateTargets();
+notes.push(
+  `Timings come from one machine shared with other work (load average at start ${results.machine.loadAverageAtStart}); medians of ${cfg.compileReps} compiles and ${cfg.runReps} runs.`,
+);
+results.totalMs = performance.now() - t0;
+const md = renderMarkdown(results);
+writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(RESULTS, 'latest.md'), md);
+console.log(md);
+log(`wrote ${relative(process.cwd(), join(RESULTS, 'latest.json'))} and latest.md in ${fmtMs(results.totalMs)}`);
+process.exitCode = failed ? 1 : 0;
