@@ -5,6 +5,10 @@ import { asStringList, checkKeys } from './validate-keys.js';
 export const MATERIALIZATIONS = ['table', 'view', 'incremental', 'ephemeral'] as const;
 export type Materialization = (typeof MATERIALIZATIONS)[number];
 
+/** What an incremental model does when its query's columns no longer match its table's. */
+export const SCHEMA_CHANGE_POLICIES = ['fail', 'append_new_columns', 'sync_all_columns'] as const;
+export type SchemaChangePolicy = (typeof SCHEMA_CHANGE_POLICIES)[number];
+
 export interface ModelConfig {
   readonly materialized: Materialization;
   /** Column whose value places a row in an interval; required for `incremental`. */
@@ -19,6 +23,8 @@ export interface ModelConfig {
   readonly retries?: number;
   /** Delay before the first retry, in milliseconds. */
   readonly retry_delay_ms?: number;
+  /** Incremental models: how a change of the query's columns reaches the table. */
+  readonly on_schema_change: SchemaChangePolicy;
 }
 
 export const MODEL_CONFIG_KEYS = [
@@ -30,6 +36,7 @@ export const MODEL_CONFIG_KEYS = [
   'description',
   'retries',
   'retry_delay',
+  'on_schema_change',
 ] as const;
 
 /** The most automatic retries pipe allows: more would hide real problems. */
@@ -125,5 +132,16 @@ export function validateModelConfig(
     else bad('description', 'description must be text');
   }
 
-  return { materialized, partition_by, tags, depends_on_past, schema, description, ...readRetry(raw, bad) };
+  let on_schema_change: SchemaChangePolicy = 'fail';
+  if (raw.on_schema_change !== undefined) {
+    if (SCHEMA_CHANGE_POLICIES.includes(raw.on_schema_change as SchemaChangePolicy)) {
+      on_schema_change = raw.on_schema_change as SchemaChangePolicy;
+    } else if (raw.on_schema_change === 'ignore') {
+      bad('on_schema_change', "on_schema_change 'ignore' is not supported: it would silently leave new columns out; use fail, append_new_columns or sync_all_columns");
+    } else {
+      bad('on_schema_change', `on_schema_change must be one of ${SCHEMA_CHANGE_POLICIES.join(', ')}; got ${JSON.stringify(raw.on_schema_change)}`);
+    }
+  }
+
+  return { materialized, partition_by, tags, depends_on_past, schema, description, on_schema_change, ...readRetry(raw, bad) };
 }

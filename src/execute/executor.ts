@@ -11,6 +11,8 @@ import { NO_RETRIES, type RetryPolicy } from '../plan/retry-policy.js';
 import { SessionPool } from './session-pool.js';
 import { SlowStart } from './slow-start.js';
 import { locateSqlError } from '../plan/sql-error-location.js';
+import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
+import { quoteLiteral } from '../analyze/sql-text.js';
 
 /**
  * Runs planned tasks in dependency order, at most `threads` at a time, each on its own
@@ -82,6 +84,16 @@ export class CheckColumnError extends Error {
   }
 }
 
+/** An incremental model's columns changed and its `on_schema_change` policy says to stop. */
+export class SchemaChangeError extends Error {
+  constructor(
+    message: string,
+    readonly location: Location,
+  ) {
+    super(message);
+  }
+}
+
 /** A database error, with the failing statement when pipe knows it, to locate the error in the model file. */
 export class StatementError extends Error {
   constructor(
@@ -119,9 +131,19 @@ export function toTaskError(e: unknown, task?: Task): TaskError {
     return { message: e.message, kind: 'Check', errorClass: 'permanent', checks: e.failures, sample: e.failures[0]?.sample };
   }
   if (e instanceof CheckColumnError) return { message: e.message, kind: 'Check', errorClass: 'permanent', location: e.location };
+  if (e instanceof SchemaChangeError) return { message: e.message, kind: 'Schema', errorClass: 'permanent', location: e.location };
   if (e instanceof TaskDataError) return { message: e.message, kind: 'Data', errorClass: 'permanent', sample: e.sample };
   const message = e instanceof Error ? e.message : String(e);
   return { message: `internal error: ${message}`, kind: 'Internal', errorClass: 'permanent' };
+}
+
+async function columnsOf(session: WarehouseSession, relation: { schema: string; name: string }): Promise<Column[]> {
+  const rows = await session.query(
+    `SELECT column_name, data_type FROM duckdb_columns()
+     WHERE database_name = current_database() AND schema_name = ${quoteLiteral(relation.schema)} AND table_name = ${quoteLiteral(relation.name)}
+     ORDER BY column_index`,
+  );
+  return rows.map((r) => ({ name: String(r.column_name), type: String(r.data_type) }));
 }
 
 export function taskRef(t: Task): TaskRef {
@@ -238,6 +260,8 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   const attempt = async (task: Task, session: WarehouseSession, attemptNo: number, startedAtMs: number): Promise<number | undefined> => {
     let rows: number | undefined;
     const blocking: CheckFailure[] = [];
+    /** ALTER TABLE statements a schema change adds in front of the publishing transaction. */
+    let alter: readonly string[] = [];
     for (const step of task.steps) {
       if (step.kind === 'publish' && blocking.length > 0) throw new ChecksFailedError(blocking);
       switch (step.kind) {
@@ -260,6 +284,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
           const results = await mutex
             .run(task.lockKey, () =>
               session.transaction([
+                ...alter,
                 ...step.statements,
                 ...(task.stateStatements ?? []),
                 taskResultSql({ runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: startedAtMs, endedAt: Date.now(), rows }),
@@ -268,11 +293,18 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
             .catch((e: unknown) => {
               throw e instanceof WarehouseError ? new StatementError(e, step.statements) : e;
             });
-          if (step.countsRowsAt !== undefined) rows = results[step.countsRowsAt];
+          if (step.countsRowsAt !== undefined) rows = results[alter.length + step.countsRowsAt];
           break;
         }
         case 'cleanup':
           break;
+        case 'schema-change': {
+          const [table, staged] = await Promise.all([columnsOf(session, step.target), columnsOf(session, step.staging)]);
+          const change = schemaChange(step.target.relation, table, staged, step.policy);
+          if ('error' in change) throw new SchemaChangeError(`${change.error}; ${change.hint}`, { file: task.file });
+          alter = change.statements;
+          break;
+        }
         case 'columns': {
           const described = await session.query(`DESCRIBE SELECT * FROM ${step.relation}`);
           const have = described.map((r) => String(r.column_name));

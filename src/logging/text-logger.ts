@@ -96,7 +96,7 @@ export class TextLogger implements Logger {
       case 'task-succeeded': {
         this.running.delete(e.task.id);
         this.done++;
-        const rows = e.rows === undefined ? '' : `${e.rows.toLocaleString('en-US')} rows`;
+        const rows = e.rows === undefined ? '' : `${e.rows.toLocaleString('en-US')} ${e.rows === 1 ? 'row' : 'rows'}`;
         const prefix = this.live ? s.green('✓') : 'OK   ';
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.task.kind)} ${rows} ${s.dim(`${(e.ms / 1000).toFixed(2)}s`)}`.replace(/ +/g, ' '));
         break;

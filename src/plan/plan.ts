@@ -293,6 +293,7 @@ function modelTask(
     interval,
     partitionBy: node.config.partition_by,
     fullRefresh,
+    onSchemaChange: node.config.on_schema_change,
   };
   let steps: Step[];
   switch (kind) {

@@ -2,6 +2,7 @@ import type { Interval } from '../dates/dates.js';
 import type { Location } from '../analyze/diagnostics.js';
 import type { SqlOrigin } from './sql-error-location.js';
 import type { RetryPolicy } from './retry-policy.js';
+import type { SchemaChangePolicy } from '../analyze/model-config.js';
 
 /**
  * A task is one node built for one interval, with every statement it will run already
@@ -22,6 +23,17 @@ export type Step =
   | { readonly kind: 'publish'; readonly statements: readonly string[]; readonly countsRowsAt?: number }
   /** Best-effort cleanup after a failure (dropping the staging table). */
   | { readonly kind: 'cleanup'; readonly sql: string }
+  /**
+   * The staged table's columns against the published table's (when there is one): a
+   * difference fails the task or, by `policy`, adds `ALTER TABLE` statements to the
+   * publishing transaction.
+   */
+  | {
+      readonly kind: 'schema-change';
+      readonly target: { readonly schema: string; readonly name: string; readonly relation: string };
+      readonly staging: { readonly schema: string; readonly name: string };
+      readonly policy: SchemaChangePolicy;
+    }
   /** The checked columns must exist in `relation` (a query's result or a table). */
   | { readonly kind: 'columns'; readonly relation: string; readonly expected: readonly ColumnUse[] }
   /**

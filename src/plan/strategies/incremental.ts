@@ -13,7 +13,8 @@ export function inIntervalSql(column: string, start: number, end: number): strin
  * `incremental` (partition replace): stage the interval's rows, refuse any row outside the
  * interval (it would survive the next re-run and break idempotency), then in one transaction
  * delete the interval from the target and insert the staged rows. The first run creates the
- * target from the staged rows' shape.
+ * target from the staged rows' shape; later runs compare the staged columns with the table's
+ * (see schema-change.ts).
  */
 export function incrementalStrategy(input: StrategyInput): Step[] {
   const { interval, partitionBy } = input;
@@ -29,6 +30,16 @@ export function incrementalStrategy(input: StrategyInput): Step[] {
       countSql: `SELECT count(*) AS n FROM ${input.stagingRelation} WHERE ${outside}`,
       message: `rows outside the run's interval [${formatTimestamp(interval.start)}, ${formatTimestamp(interval.end)}) by ${partitionBy}`,
     },
+    ...(replace
+      ? []
+      : [
+          {
+            kind: 'schema-change' as const,
+            target: { schema: input.schema, name: input.name, relation: input.relation },
+            staging: { schema: input.schema, name: input.stagingName },
+            policy: input.onSchemaChange ?? 'fail',
+          },
+        ]),
     {
       kind: 'publish',
       statements: [

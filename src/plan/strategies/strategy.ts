@@ -1,6 +1,7 @@
 import type { Interval } from '../../dates/dates.js';
 import type { RelationType } from '../../warehouse/run-state.js';
 import type { Step } from '../task.js';
+import type { SchemaChangePolicy } from '../../analyze/model-config.js';
 
 /** What every materialization strategy is given: names, the final SQL and what exists now. */
 export interface StrategyInput {
@@ -17,6 +18,8 @@ export interface StrategyInput {
   readonly interval?: Interval;
   readonly partitionBy?: string;
   readonly fullRefresh: boolean;
+  /** Incremental models: what a change of the query's columns does. */
+  readonly onSchemaChange?: SchemaChangePolicy;
 }
 
 export type Strategy = (input: StrategyInput) => Step[];

@@ -1,0 +1,59 @@
+import { quoteIdent } from '../../analyze/sql-text.js';
+import type { SchemaChangePolicy } from '../../analyze/model-config.js';
+
+/**
+ * An incremental model's query may gain, lose or retype columns while its table keeps the
+ * old shape. Inserting anyway would drop the new columns' data or fill old ones with NULL
+ * without a word, so pipe compares the staged columns with the table's before publishing:
+ * `fail` (the default) stops with the difference, `append_new_columns` adds the new ones,
+ * `sync_all_columns` adds, drops and retypes so the table matches the query. The ALTER
+ * statements run inside the publishing transaction, so a failure changes nothing.
+ */
+
+export interface Column {
+  readonly name: string;
+  readonly type: string;
+}
+
+export type SchemaChange = { readonly statements: readonly string[] } | { readonly error: string; readonly hint: string };
+
+export function schemaChange(relation: string, table: readonly Column[], staged: readonly Column[], policy: SchemaChangePolicy): SchemaChange {
+  if (table.length === 0) return { statements: [] };
+  const key = (c: Column) => c.name.toLowerCase();
+  const inTable = new Map(table.map((c) => [key(c), c]));
+  const inStaged = new Map(staged.map((c) => [key(c), c]));
+  const added = staged.filter((c) => !inTable.has(key(c)));
+  const removed = table.filter((c) => !inStaged.has(key(c)));
+  const retyped = staged.filter((c) => inTable.has(key(c)) && inTable.get(key(c))!.type !== c.type);
+  if (added.length + removed.length + retyped.length === 0) return { statements: [] };
+
+  const alter = `ALTER TABLE ${relation}`;
+  const adds = added.map((c) => `${alter} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${c.type}`);
+  switch (policy) {
+    case 'fail': {
+      const parts = [
+        added.length > 0 ? `new: ${added.map((c) => `${c.name} ${c.type}`).join(', ')}` : '',
+        removed.length > 0 ? `gone: ${removed.map((c) => c.name).join(', ')}` : '',
+        retyped.length > 0 ? `retyped: ${retyped.map((c) => `${c.name} ${inTable.get(key(c))!.type} → ${c.type}`).join(', ')}` : '',
+      ].filter((p) => p !== '');
+      return {
+        error: `the query's columns no longer match the table ${relation} (${parts.join('; ')})`,
+        hint: 'rebuild the table with --full-refresh, or set on_schema_change to append_new_columns or sync_all_columns',
+      };
+    }
+    case 'append_new_columns':
+      return { statements: adds };
+    case 'sync_all_columns':
+      return {
+        statements: [
+          ...adds,
+          ...removed.map((c) => `${alter} DROP COLUMN IF EXISTS ${quoteIdent(c.name)}`),
+          ...retyped.map((c) => `${alter} ALTER COLUMN ${quoteIdent(inTable.get(key(c))!.name)} SET DATA TYPE ${c.type}`),
+        ],
+      };
+    default: {
+      const never: never = policy;
+      throw new Error(`internal error: on_schema_change ${String(never)}`);
+    }
+  }
+}

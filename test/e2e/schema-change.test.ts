@@ -1,0 +1,97 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { explain, pipe, queryRows, removeTempDirs, snapshotTables, tempDir, warehouseOf, writeProjectFiles } from './helpers.js';
+
+afterAll(removeTempDirs);
+
+/** A one-model project whose incremental model's columns change between runs. */
+function project(columns: string, policy?: string): string {
+  const dir = tempDir();
+  writeProjectFiles(dir, { 'seeds/raw.csv': 'id,name\n1,a\n2,b\n' });
+  setModel(dir, columns, policy);
+  return dir;
+}
+
+function setModel(dir: string, columns: string, policy?: string): void {
+  const option = policy ? `, on_schema_change='${policy}'` : '';
+  writeProjectFiles(dir, {
+    'models/events.sql': `{{ config(materialized='incremental', partition_by='ds'${option}) }}
+select ${columns}, '{{ ds }}'::date as ds from {{ ref('raw') }}
+`,
+  });
+}
+
+const run = (dir: string, date: string) => pipe(['run', '--date', date, '--project', dir]);
+
+const columnsOf = async (dir: string) =>
+  (await queryRows(warehouseOf(dir), 'DESCRIBE events')).map((r) => `${String(r.column_name)} ${String(r.column_type)}`);
+
+describe('an incremental model whose columns change', () => {
+  it('fails by default, naming the new, gone and retyped columns, and leaves the table as it was', async () => {
+    const dir = project('id, name');
+    expect(run(dir, '2024-01-01').code).toBe(0);
+    const before = await snapshotTables(warehouseOf(dir), ['events']);
+
+    setModel(dir, 'id::VARCHAR AS id, id * 2 AS doubled');
+    const r = run(dir, '2024-01-02');
+    expect(r.code, explain(r)).toBe(1);
+    expect(r.stdout).toContain('no longer match the table "main"."events" (new: doubled BIGINT; gone: name; retyped: id BIGINT → VARCHAR)');
+    expect(r.stdout).toContain('--full-refresh');
+    expect(r.stdout).toContain('models/events.sql');
+    expect(await snapshotTables(warehouseOf(dir), ['events'])).toEqual(before);
+  });
+
+  it('append_new_columns adds the new column; older partitions read NULL in it', async () => {
+    const dir = project('id, name', 'append_new_columns');
+    expect(run(dir, '2024-01-01').code).toBe(0);
+    setModel(dir, 'id, name, id * 2 AS doubled', 'append_new_columns');
+    const r = run(dir, '2024-01-02');
+    expect(r.code, explain(r)).toBe(0);
+    expect(await columnsOf(dir)).toEqual(['id BIGINT', 'name VARCHAR', 'ds DATE', 'doubled BIGINT']);
+    const rows = await queryRows(warehouseOf(dir), 'SELECT id::INTEGER AS id, ds::VARCHAR AS ds, doubled::INTEGER AS doubled FROM events ORDER BY ds, id');
+    expect(rows).toEqual([
+      { id: 1, ds: '2024-01-01', doubled: null },
+      { id: 2, ds: '2024-01-01', doubled: null },
+      { id: 1, ds: '2024-01-02', doubled: 2 },
+      { id: 2, ds: '2024-01-02', doubled: 4 },
+    ]);
+    // Idempotent: the same date again changes nothing.
+    const once = await snapshotTables(warehouseOf(dir), ['events']);
+    expect(run(dir, '2024-01-02').code).toBe(0);
+    expect(await snapshotTables(warehouseOf(dir), ['events'])).toEqual(once);
+  });
+
+  it('sync_all_columns adds, drops and retypes so the table matches the query', async () => {
+    const dir = project('id, name', 'sync_all_columns');
+    expect(run(dir, '2024-01-01').code).toBe(0);
+    setModel(dir, 'id::VARCHAR AS id, upper(name) AS label', 'sync_all_columns');
+    const r = run(dir, '2024-01-02');
+    expect(r.code, explain(r)).toBe(0);
+    expect(await columnsOf(dir)).toEqual(['id VARCHAR', 'ds DATE', 'label VARCHAR']);
+    const rows = await queryRows(warehouseOf(dir), 'SELECT id, ds::VARCHAR AS ds, label FROM events ORDER BY ds, id');
+    expect(rows).toEqual([
+      { id: '1', ds: '2024-01-01', label: null },
+      { id: '2', ds: '2024-01-01', label: null },
+      { id: '1', ds: '2024-01-02', label: 'A' },
+      { id: '2', ds: '2024-01-02', label: 'B' },
+    ]);
+  });
+
+  it("a retype the existing rows cannot take fails and changes nothing", async () => {
+    const dir = project("name AS code", 'sync_all_columns');
+    expect(run(dir, '2024-01-01').code).toBe(0);
+    const before = await snapshotTables(warehouseOf(dir), ['events']);
+    setModel(dir, 'id AS code', 'sync_all_columns');
+    const r = run(dir, '2024-01-02');
+    expect(r.code, explain(r)).toBe(1);
+    expect(r.stdout).toMatch(/Conversion Error/);
+    expect(await snapshotTables(warehouseOf(dir), ['events'])).toEqual(before);
+    expect(await columnsOf(dir)).toEqual(['code VARCHAR', 'ds DATE']);
+  });
+
+  it("'ignore' is refused before anything runs, pointing at the config", () => {
+    const dir = project('id', 'ignore');
+    const r = run(dir, '2024-01-01');
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stderr).toMatch(/models\/events\.sql:1:\d+: error: on_schema_change 'ignore' is not supported/);
+  });
+});
