@@ -1,0 +1,11 @@
+-- statement (counts rows)
+CREATE OR REPLACE TABLE "main"."__pipe_stage__obrien" AS
+SELECT * FROM read_csv('/srv/shop/seeds/o''brien.csv', header = true, auto_detect = true);
+
+-- publish, one transaction
+BEGIN TRANSACTION;
+ALTER TABLE "main"."__pipe_stage__obrien" RENAME TO "obrien";
+COMMIT;
+
+-- cleanup after a failure
+DROP TABLE IF EXISTS "main"."__pipe_stage__obrien";

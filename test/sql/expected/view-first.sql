@@ -1,0 +1,7 @@
+-- publish, one transaction
+BEGIN TRANSACTION;
+CREATE OR REPLACE VIEW "main"."fct_orders" AS
+select order_id, customer_id, order_date, amount
+from "main"."stg_orders"
+where order_date = '2024-01-02';
+COMMIT;

@@ -1,0 +1,8 @@
+-- publish, one transaction
+BEGIN TRANSACTION;
+DROP TABLE IF EXISTS "main"."fct_orders";
+CREATE OR REPLACE VIEW "main"."fct_orders" AS
+select order_id, customer_id, order_date, amount
+from "main"."stg_orders"
+where order_date = '2024-01-02';
+COMMIT;

@@ -1,0 +1,155 @@
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { expect } from 'vitest';
+import { relationName } from '../../src/analyze/sql-text.js';
+import { intervalLabel, type Interval } from '../../src/dates/dates.js';
+import type { PipeEvent } from '../../src/events/events.js';
+import { execute, type ExecuteResult } from '../../src/execute/executor.js';
+import type { StrategyInput } from '../../src/plan/strategies/strategy.js';
+import type { Step, Task, TaskKind } from '../../src/plan/task.js';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { ensureState, readCatalog, STAGING_PREFIX } from '../../src/warehouse/run-state.js';
+import type { Row, WarehouseSession } from '../../src/warehouse/warehouse.js';
+
+const EXPECTED_DIR = join(import.meta.dirname, 'expected');
+
+/**
+ * The SQL of a task's steps as one readable text, in order, each step under a comment that
+ * names it. Steps that carry no SQL of their own are left out.
+ */
+export function renderSteps(steps: readonly Step[]): string {
+  const out: string[] = [];
+  for (const step of steps) {
+    switch (step.kind) {
+      case 'statement':
+        out.push(`-- statement${step.countsRows ? ' (counts rows)' : ''}\n${step.sql};`);
+        break;
+      case 'assert-empty':
+        out.push(`-- assert-empty: ${step.message}\n${step.sql};\n-- count\n${step.countSql};`);
+        break;
+      case 'publish':
+        out.push(
+          `-- publish, one transaction${step.countsRowsAt !== undefined ? ` (rows from statement ${step.countsRowsAt + 1})` : ''}\nBEGIN TRANSACTION;\n${step.statements
+            .map((s) => `${s};`)
+            .join('\n')}\nCOMMIT;`,
+        );
+        break;
+      case 'cleanup':
+        out.push(`-- cleanup after a failure\n${step.sql};`);
+        break;
+      case 'columns':
+        out.push(`-- columns of ${step.relation}: ${step.expected.map((c) => c.column).join(', ')}`);
+        break;
+      case 'check':
+        out.push(`-- check ${step.name} (${step.severity})\n${step.sql};`);
+        break;
+      default:
+        break;
+    }
+  }
+  return `${out.join('\n\n')}\n`;
+}
+
+/**
+ * Compares generated SQL with `test/sql/expected/NAME.sql`. With PIPE_UPDATE_EXPECTED=1 the
+ * file is (re)written instead; review the difference before committing it.
+ */
+export function expectSql(name: string, actual: string): void {
+  const file = join(EXPECTED_DIR, `${name}.sql`);
+  if (process.env.PIPE_UPDATE_EXPECTED === '1' || !existsSync(file)) {
+    if (process.env.PIPE_UPDATE_EXPECTED !== '1') throw new Error(`no expected file ${file}; run with PIPE_UPDATE_EXPECTED=1 to write it`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, actual);
+    return;
+  }
+  expect(actual).toBe(readFileSync(file, 'utf8'));
+}
+
+/** A warehouse in a temporary directory with pipe's state schema, for one test file. */
+export class TestWarehouse {
+  private constructor(
+    readonly dir: string,
+    readonly warehouse: DuckDBWarehouse,
+    readonly session: WarehouseSession,
+  ) {}
+
+  static async open(prefix: string): Promise<TestWarehouse> {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    const warehouse = await DuckDBWarehouse.open(join(dir, 'warehouse.duckdb'));
+    const session = await warehouse.session();
+    await ensureState(session);
+    return new TestWarehouse(dir, warehouse, session);
+  }
+
+  close(): void {
+    this.session.close();
+    this.warehouse.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  query(sql: string): Promise<Row[]> {
+    return this.session.query(sql);
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.session.exec(sql);
+  }
+
+  /** Every table and view in the warehouse outside pipe's own schema. */
+  async relations(): Promise<Map<string, string>> {
+    const catalog = await readCatalog(this.session);
+    return new Map([...catalog].filter(([rel]) => !rel.startsWith('"_pipe"')));
+  }
+
+  /**
+   * What plan.ts gives a strategy: the relation, its staging table for the date and what
+   * stands under the name now.
+   */
+  async input(name: string, sql: string, options: { interval?: Interval; partitionBy?: string; fullRefresh?: boolean } = {}): Promise<StrategyInput> {
+    const relation = relationName('main', name);
+    const label = options.interval ? intervalLabel(options.interval).replaceAll('-', '') : undefined;
+    const stagingName = `${STAGING_PREFIX}${name}${label ? `__${label}` : ''}`;
+    return {
+      schema: 'main',
+      name,
+      relation,
+      stagingName,
+      stagingRelation: relationName('main', stagingName),
+      existing: (await readCatalog(this.session)).get(relation),
+      sql,
+      interval: options.interval,
+      partitionBy: options.partitionBy,
+      fullRefresh: options.fullRefresh ?? false,
+    };
+  }
+
+  private runs = 0;
+
+  /** Runs the steps as the executor runs a task: staging outside, publishing in one transaction. */
+  async run(kind: TaskKind, input: StrategyInput, steps: readonly Step[]): Promise<{ result: ExecuteResult; events: PipeEvent[] }> {
+    const task: Task = {
+      id: input.interval ? `${input.name}@${intervalLabel(input.interval)}` : input.name,
+      node: input.name,
+      kind,
+      file: `models/${input.name}.sql`,
+      relation: input.relation,
+      schema: input.schema,
+      interval: input.interval,
+      upstream: [],
+      sql: input.sql,
+      steps,
+      lockKey: input.relation,
+    };
+    const events: PipeEvent[] = [];
+    const result = await execute({ warehouse: this.warehouse, runId: `run-${++this.runs}`, tasks: [task], threads: 1, emit: (e) => events.push(e) });
+    return { result, events };
+  }
+}
+
+/** The failure event of a run of one task. */
+export function failureOf(events: readonly PipeEvent[]) {
+  const e = events.find((x) => x.type === 'task-failed');
+  if (e?.type !== 'task-failed') throw new Error(`no task failed: ${events.map((x) => x.type).join(', ')}`);
+  return e;
+}

@@ -1,0 +1,120 @@
+import { describe, it } from 'vitest';
+import { dayInterval, hourInterval, parseDate } from '../../src/dates/dates.js';
+import type { RelationType } from '../../src/warehouse/run-state.js';
+import { incrementalStrategy } from '../../src/plan/strategies/incremental.js';
+import { seedSelectSql, seedStrategy } from '../../src/plan/strategies/seed.js';
+import type { StrategyInput } from '../../src/plan/strategies/strategy.js';
+import { tableStrategy } from '../../src/plan/strategies/table.js';
+import { viewStrategy } from '../../src/plan/strategies/view.js';
+import { expectSql, renderSteps } from './helpers.js';
+
+/**
+ * The statements each materialization produces, compared with the files in expected/. A
+ * change of generated SQL shows up as a change of those files in review.
+ */
+
+const day = dayInterval(parseDate('2024-01-02')!);
+const query = "select order_id, customer_id, order_date, amount\nfrom \"main\".\"stg_orders\"\nwhere order_date = '2024-01-02'";
+
+function input(existing: RelationType | undefined, over: Partial<StrategyInput> = {}): StrategyInput {
+  return {
+    schema: 'main',
+    name: 'fct_orders',
+    relation: '"main"."fct_orders"',
+    stagingName: '__pipe_stage__fct_orders__20240102',
+    stagingRelation: '"main"."__pipe_stage__fct_orders__20240102"',
+    existing,
+    sql: query,
+    interval: day,
+    partitionBy: 'order_date',
+    fullRefresh: false,
+    ...over,
+  };
+}
+
+describe('table strategy SQL', () => {
+  it('first build: stage, then rename into place', () => {
+    expectSql('table-first', renderSteps(tableStrategy(input(undefined))));
+  });
+
+  it('over a table: stage, then drop and rename in one transaction', () => {
+    expectSql('table-over-table', renderSteps(tableStrategy(input('table'))));
+  });
+
+  it('over a view of the same name: the view is dropped as a view', () => {
+    expectSql('table-over-view', renderSteps(tableStrategy(input('view'))));
+  });
+
+  it('in another schema, with names that need quoting', () => {
+    expectSql(
+      'table-quoted-names',
+      renderSteps(
+        tableStrategy({
+          ...input('table'),
+          schema: 'mart',
+          name: 'odd"name',
+          relation: '"mart"."odd""name"',
+          stagingName: '__pipe_stage__odd"name__20240102',
+          stagingRelation: '"mart"."__pipe_stage__odd""name__20240102"',
+        }),
+      ),
+    );
+  });
+});
+
+describe('view strategy SQL', () => {
+  it('creates or replaces the view', () => {
+    expectSql('view-first', renderSteps(viewStrategy(input(undefined))));
+  });
+
+  it('replaces a table of the same name', () => {
+    expectSql('view-over-table', renderSteps(viewStrategy(input('table'))));
+  });
+});
+
+describe('incremental strategy SQL', () => {
+  it('first build: the table is created from the staged rows', () => {
+    expectSql('incremental-first', renderSteps(incrementalStrategy(input(undefined))));
+  });
+
+  it('over its table: delete the interval and insert the staged rows in one transaction', () => {
+    expectSql('incremental-over-table', renderSteps(incrementalStrategy(input('table'))));
+  });
+
+  it('with --full-refresh: the table is dropped and rebuilt from the interval', () => {
+    expectSql('incremental-full-refresh', renderSteps(incrementalStrategy(input('table', { fullRefresh: true }))));
+  });
+
+  it('over a view of the same name: the view is dropped', () => {
+    expectSql('incremental-over-view', renderSteps(incrementalStrategy(input('view'))));
+  });
+
+  it('for one hour: the interval bounds are the hour', () => {
+    const hour = hourInterval(Date.parse('2024-01-02T13:00:00Z'));
+    expectSql(
+      'incremental-hourly',
+      renderSteps(
+        incrementalStrategy(
+          input('table', {
+            interval: hour,
+            partitionBy: 'event_time',
+            stagingName: '__pipe_stage__fct_orders__20240102T13',
+            stagingRelation: '"main"."__pipe_stage__fct_orders__20240102T13"',
+          }),
+        ),
+      ),
+    );
+  });
+});
+
+describe('seed strategy SQL', () => {
+  it('reads the CSV with declared column types, published like a table', () => {
+    const sql = seedSelectSql('/srv/shop/seeds/raw_orders.csv', { price_cents: 'INTEGER', "it's": 'VARCHAR' });
+    expectSql('seed-column-types', renderSteps(seedStrategy({ ...input('table'), name: 'raw_orders', relation: '"main"."raw_orders"', stagingName: '__pipe_stage__raw_orders', stagingRelation: '"main"."__pipe_stage__raw_orders"', sql, interval: undefined, partitionBy: undefined })));
+  });
+
+  it('reads the CSV with inferred types when none are declared', () => {
+    const sql = seedSelectSql("/srv/shop/seeds/o'brien.csv", {});
+    expectSql('seed-inferred', renderSteps(seedStrategy({ ...input(undefined), name: 'obrien', relation: '"main"."obrien"', stagingName: '__pipe_stage__obrien', stagingRelation: '"main"."__pipe_stage__obrien"', sql, interval: undefined, partitionBy: undefined })));
+  });
+});
