@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ProjectFiles, ModelSource, SeedSource } from '../project/load-project.js';
-import { dateVariables, type Interval } from '../dates/dates.js';
+import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
 import { makeGraph, type Graph } from '../graph/graph.js';
 import { findCycles } from '../graph/cycles.js';
 import { error, positionOf, type Diagnostic, type Location } from './diagnostics.js';
@@ -174,6 +174,12 @@ export class ModelRenderer {
       const right = incremental && finalMat === 'incremental';
       // config() may come after is_incremental() in the template; render again with the right answer.
       if (r.answered !== undefined && r.answered !== right) r = attempt(right);
+      const body = stripTrailingSemicolon(r.sql);
+      if (statementStart(body) >= body.length) {
+        return error('empty-model', `${name} renders to no SQL (only whitespace or comments) for ${intervalLabel(interval)}`, { file: model.source.file }, {
+          hint: 'a model is one query: select ... (or with ... select ...)',
+        });
+      }
       return { sql: r.sql, refs: r.refs, configCalls: r.configCalls };
     } catch (e) {
       if (e instanceof RenderFailure) return e.diagnostic;

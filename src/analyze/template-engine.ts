@@ -1,6 +1,7 @@
 import nunjucks from 'nunjucks';
 import { error, positionOf, type Diagnostic } from './diagnostics.js';
 import type { MacroSource } from '../project/load-project.js';
+import { didYouMean } from './suggest.js';
 
 /**
  * The Nunjucks environment every model and macro is rendered in.
@@ -35,7 +36,7 @@ const POSITION_RE = /^\(([^)]*)\)(?: \[Line (\d+), Column (\d+)\])?\s*\n?\s*/;
  * Nunjucks reports positions inconsistently: parse errors and undefined output are 1-based,
  * errors raised while calling a function are 0-based (and dropped entirely on line 0).
  */
-function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render', source?: string): Diagnostic {
+function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render', source?: string, functions: readonly string[] = []): Diagnostic {
   const raw = e instanceof Error ? e.message : String(e);
   const m = POSITION_RE.exec(raw);
   let message = m ? raw.slice(m[0].length) : raw;
@@ -65,8 +66,36 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
       ? `'${expr}' is undefined (or null) in template output`
       : 'undefined value in template output (unknown variable, or a value that is null)';
   }
+  let hint: string | undefined;
+  const call = /^Unable to call `([^`]+)`, which is undefined or falsey/.exec(message);
+  const filter = /^filter not found: (\S+)/.exec(message);
+  if (call) {
+    const name = call[1].replace(/\["([^"]+)"\]/g, '.$1');
+    message = `${name}() is not defined`;
+    hint =
+      name === 'source'
+        ? "pipe has no source(): put raw files in seeds/ and use ref('name'), or read them in SQL, e.g. read_parquet('data/*.parquet')"
+        : (didYouMean(name, functions) ?? `template functions: ${functions.join(', ')} (macros come from macros/*.sql)`);
+    if (line === undefined && source !== undefined) ({ line, column } = firstMatch(source, new RegExp(`${escapeRegExp(name)}\\s*\\(`)) ?? {});
+  } else if (filter) {
+    message = `unknown filter '${filter[1]}'`;
+    if (line === undefined && source !== undefined) ({ line, column } = firstMatch(source, new RegExp(`\\|\\s*${escapeRegExp(filter[1])}\\b`)) ?? {});
+  }
   const code = phase === 'parse' ? 'template-syntax' : 'template-render';
-  return error(code, message, { file, line, column });
+  return error(code, message, { file, line, column }, hint ? { hint } : undefined);
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Line and column (1-based) of the first match of `re` inside a `{{ }}` or `{% %}` of the source. */
+function firstMatch(source: string, re: RegExp): { line: number; column: number } | undefined {
+  const tags = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
+  let t: RegExpExecArray | null;
+  while ((t = tags.exec(source))) {
+    const m = re.exec(t[0]);
+    if (m) return positionOf(source, t.index + m.index);
+  }
+  return undefined;
 }
 
 const BLOCK_TAGS = new Set(['if', 'for', 'macro', 'call', 'filter', 'block', 'raw', 'verbatim']);
@@ -109,6 +138,9 @@ function outputExpression(source: string, line: number, column: number): string 
   const expr = text.slice(open + 2, close < 0 ? undefined : close).replace(/^-/, '').replace(/-$/, '').trim();
   return expr || undefined;
 }
+
+/** Globals Nunjucks itself defines, left out of the names pipe suggests. */
+const NUNJUCKS_GLOBALS = new Set(['range', 'cycler', 'joiner']);
 
 type Keywords = Record<string, unknown> & { __keywords?: boolean };
 
@@ -213,12 +245,18 @@ export class TemplateEngine {
     }
   }
 
+  /** Names a template can call: pipe's functions and the macros of macros/. */
+  private functionNames(): string[] {
+    const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
+    return Object.keys(globals).filter((k) => typeof globals[k] === 'function' && !NUNJUCKS_GLOBALS.has(k));
+  }
+
   /** Compiles once; the compiled template is rendered for every date it is needed for. */
   compile(file: string, source: string): CompiledTemplate | Diagnostic {
     try {
       return { file, source, template: new nunjucks.Template(source, this.env, file, true) };
     } catch (e) {
-      return templateDiagnostic(e, file, 'parse', source);
+      return templateDiagnostic(e, file, 'parse', source, this.functionNames());
     }
   }
 
@@ -227,7 +265,7 @@ export class TemplateEngine {
     try {
       return compiled.template.render({});
     } catch (e) {
-      throw new RenderFailure(templateDiagnostic(e, compiled.file, 'render', compiled.source));
+      throw new RenderFailure(templateDiagnostic(e, compiled.file, 'render', compiled.source, this.functionNames()));
     } finally {
       this.active = undefined;
     }

@@ -112,7 +112,10 @@ export function analyzeAndSelect(
     pick(options.select, pipeline?.select),
     [...(pipeline?.exclude ?? []), ...(options.exclude ?? [])],
   );
+  // A model whose file has errors is missing from the graph; its errors already say why.
+  const broken = new Set(hasErrors(analysis.diagnostics) ? files.models.map((m) => m.name).filter((n) => !analysis.nodes.has(n)) : []);
   for (const p of problems) {
+    if (p.selector.method === 'name' && broken.has(p.selector.value)) continue;
     const fromPipeline = !(options.select?.length || options.exclude?.length) && pipeline;
     diagnostics.push(
       error('unknown-selector', `selector '${p.selector.text}': ${p.message}`, fromPipeline ? { file: pipeline.file } : undefined, {

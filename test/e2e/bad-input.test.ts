@@ -100,6 +100,27 @@ describe('bad input: exit 2, pointing at the source, nothing written', () => {
     expect(r.stderr).toContain('region');
   });
 
+  it("dbt's source(), an unknown function or filter: file:line:col and what to do instead", () => {
+    const r = badRun({
+      'models/staging/from_source.sql': 'select id,\n  name\nfrom {{ source("raw", "orders") }}\n',
+      'models/staging/typo.sql': "select * from {{ reff('stg_orders') }}\n",
+      'models/staging/filtered.sql': "select 1 as x\n{{ 'a' | upperr }}\n",
+    });
+    expect(r.stderr).toContain('models/staging/from_source.sql:3:');
+    expect(r.stderr).toContain('source() is not defined');
+    expect(r.stderr).toContain('seeds/');
+    expect(r.stderr).toMatch(/models\/staging\/typo\.sql:1:\d+: error: reff\(\) is not defined/);
+    expect(r.stderr).toContain("did you mean 'ref'?");
+    expect(r.stderr).toMatch(/models\/staging\/filtered\.sql:2:\d+: error: unknown filter 'upperr'/);
+    expect(errorLines(r.stderr)).toHaveLength(3);
+  });
+
+  it('a model that renders to no SQL is an error naming the file, not a parser error at run time', () => {
+    const r = badRun({ 'models/staging/empty.sql': '', 'models/staging/only_comment.sql': '-- to do\n{# later #}\n' });
+    expect(r.stderr).toMatch(/models\/staging\/empty\.sql: error: empty renders to no SQL/);
+    expect(r.stderr).toMatch(/models\/staging\/only_comment\.sql: error: only_comment renders to no SQL/);
+  });
+
   it('an impossible --date', () => {
     for (const date of ['2024-13-01', '2024-02-30']) {
       const r = badRun({}, ['--date', date]);
