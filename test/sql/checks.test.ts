@@ -1,0 +1,234 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyze } from '../../src/analyze/analyze.js';
+import { dayInterval, parseDate } from '../../src/dates/dates.js';
+import type { PipeEvent } from '../../src/events/events.js';
+import { execute } from '../../src/execute/executor.js';
+import { planRun, planTest } from '../../src/plan/plan.js';
+import type { Step, Task } from '../../src/plan/task.js';
+import { loadProject } from '../../src/project/load-project.js';
+import { readCatalog, type RelationType } from '../../src/warehouse/run-state.js';
+import { expectSql, failureOf, renderSteps, TestWarehouse } from './helpers.js';
+
+/**
+ * Data checks: the SQL planned for each check kind (against expected files), the failing rows
+ * each returns on DuckDB, and what the executor does with them.
+ */
+
+let w: TestWarehouse;
+const roots: string[] = [];
+beforeAll(async () => {
+  w = await TestWarehouse.open('pipe-sql-checks-');
+});
+afterAll(() => {
+  w?.close();
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+const day = dayInterval(parseDate('2024-01-02')!);
+
+const ORDERS_YAML = `checks:
+  not_null: [order_id, customer_id]
+  unique: [order_id, [order_id, customer_id]]
+  accepted_values: {status: [placed, shipped, returned]}
+  relationships: {customer_id: customers.customer_id}
+  row_count: {min: 1, max: 3}
+  expression: ["amount >= 0"]
+  query: ["select * from {{ this }} where status = 'placed' and '{{ ds }}' = '2024-01-02'"]
+  warn:
+    row_count: {min: 100}
+`;
+
+/** Orders breaking every check once: a NULL customer, a duplicate id, an unknown status and customer, a negative amount. */
+const BAD_ORDERS = `select * from (values
+  (1, 10, 'placed', 5.0),
+  (2, 10, 'shipped', 7.0),
+  (2, 11, 'returned', 1.0),
+  (3, NULL, 'lost', -1.0),
+  (4, 99, 'placed', 3.0)
+) v(order_id, customer_id, status, amount)`;
+
+const GOOD_ORDERS = `select * from (values
+  (7, 10, 'shipped', 5.0),
+  (8, 11, 'returned', 7.0)
+) v(order_id, customer_id, status, amount)`;
+
+function project(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'pipe-sql-checks-project-'));
+  roots.push(root);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+function plan(files: Record<string, string>, catalog: ReadonlyMap<string, RelationType>, interval = day): Map<string, Task> {
+  const analysis = analyze(loadProject(project(files)), { interval, existingRelations: new Set(catalog.keys()) });
+  expect(analysis.diagnostics).toEqual([]);
+  const p = planRun(
+    { analysis, selected: new Set(analysis.graph.nodes), catalog, seedHashes: new Map(), fullRefresh: false, runId: 'r' },
+    interval,
+  );
+  expect(p.diagnostics).toEqual([]);
+  return new Map(p.tasks.map((t) => [t.node, t]));
+}
+
+const shop = (ordersSql: string) => ({
+  'models/customers.sql': 'select * from (values (10), (11)) v(customer_id)',
+  'models/orders.sql': ordersSql,
+  'models/orders.yaml': ORDERS_YAML,
+});
+
+async function run(tasks: readonly Task[], runId: string) {
+  const events: PipeEvent[] = [];
+  const result = await execute({ warehouse: w.warehouse, runId, tasks, threads: 1, emit: (e) => events.push(e) });
+  return { result, events };
+}
+
+const checkSteps = (t: Task) => t.steps.filter((s): s is Extract<Step, { kind: 'check' }> => s.kind === 'check');
+
+describe('check SQL', () => {
+  it('plans the columns step and one query per check on the staged table of a table model', () => {
+    const tasks = plan(shop(BAD_ORDERS), new Map([['"main"."customers"', 'table']]));
+    expectSql('checks-table', renderSteps(tasks.get('orders')!.steps));
+  });
+
+  it('checks a view model on its query', () => {
+    const tasks = plan(
+      {
+        'models/v.sql': "{{ config(materialized='view') }}\nselect 1 as id",
+        'models/v.yaml': 'checks:\n  not_null: [id]\n  row_count: {min: 1}\n',
+      },
+      new Map(),
+    );
+    expectSql('checks-view', renderSteps(tasks.get('v')!.steps));
+  });
+
+  it('checks an incremental model on the new partition, and on the whole table with scope: table', () => {
+    const files = {
+      'models/inc.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, 1 as id",
+      'models/inc.yaml': 'checks:\n  unique: {columns: [id], scope: table}\n  not_null: [id]\n  row_count: {max: 10, scope: table}\n',
+    };
+    expectSql('checks-incremental', renderSteps(plan(files, new Map([['"main"."inc"', 'table']])).get('inc')!.steps));
+  });
+});
+
+describe('checks on DuckDB', () => {
+  it('each check returns exactly its failing rows', async () => {
+    await run([plan(shop(GOOD_ORDERS), new Map()).get('customers')!], 'checks-setup');
+    const task = plan(shop(BAD_ORDERS), await readCatalog(w.session)).get('orders')!;
+    const stage = task.steps.find((s) => s.kind === 'statement');
+    if (stage?.kind !== 'statement') throw new Error('no staging statement');
+    await w.exec(stage.sql);
+    const failing: Record<string, unknown> = {};
+    for (const c of checkSteps(task)) failing[`${c.severity} ${c.name}`] = await w.query(`${c.sql} ORDER BY ALL`);
+    expect(failing).toEqual({
+      'error not_null(order_id)': [],
+      'error not_null(customer_id)': [{ order_id: 3, customer_id: null, status: 'lost', amount: '-1.0' }],
+      'error unique(order_id)': [{ order_id: 2, duplicates: '2' }],
+      'error unique(order_id, customer_id)': [],
+      'error accepted_values(status)': [{ status: 'lost', rows: '1' }],
+      'error relationships(customer_id → customers.customer_id)': [{ order_id: 4, customer_id: 99, status: 'placed', amount: '3.0' }],
+      'error row_count(min 1, max 3)': [{ row_count: '5' }],
+      'error expression(amount >= 0)': [{ order_id: 3, customer_id: null, status: 'lost', amount: '-1.0' }],
+      "error query(select * from {{ this }} where status = 'placed' and '{{ ds }}' = '2024-01-02')": [
+        { order_id: 1, customer_id: 10, status: 'placed', amount: '5.0' },
+        { order_id: 4, customer_id: 99, status: 'placed', amount: '3.0' },
+      ],
+      'warn row_count(min 100)': [{ row_count: '5' }],
+    });
+    const cleanup = task.steps.find((s) => s.kind === 'cleanup');
+    if (cleanup?.kind === 'cleanup') await w.exec(cleanup.sql);
+  });
+
+  it('blocks publication on failing checks, reporting every one, and keeps the published table', async () => {
+    const good = plan(shop(GOOD_ORDERS), await readCatalog(w.session)).get('orders')!;
+    const first = await run([good], 'checks-good');
+    expect(first.result.status).toBe('succeeded');
+    // Only the warning failed: reported, not blocking.
+    expect(first.events.filter((e) => e.type === 'check-failed').map((e) => e.type === 'check-failed' && [e.failure.check, e.failure.severity])).toEqual([
+      ['row_count(min 100)', 'warn'],
+    ]);
+    const published = await w.query('select * from orders order by order_id');
+    expect(published).toHaveLength(2);
+
+    const bad = plan(shop(BAD_ORDERS), await readCatalog(w.session)).get('orders')!;
+    const second = await run([bad], 'checks-bad');
+    expect(second.result.status).toBe('failed');
+    const { error } = failureOf(second.events);
+    expect(error.kind).toBe('Check');
+    expect(error.checks!.map((c) => [c.check, c.failingRows])).toEqual([
+      ['not_null(customer_id)', 1],
+      ['unique(order_id)', 1],
+      ['accepted_values(status)', 1],
+      ['relationships(customer_id → customers.customer_id)', 1],
+      ['row_count(min 1, max 3)', 1],
+      ['expression(amount >= 0)', 1],
+      ["query(select * from {{ this }} where status = 'placed' and '{{ ds }}' = '2024-01-02')", 2],
+    ]);
+    // Each failure points at the YAML line declaring the check.
+    expect(error.checks!.find((c) => c.check === 'unique(order_id)')!.location).toEqual({ file: 'models/orders.yaml', line: 3 });
+    expect(await w.query('select * from orders order by order_id')).toEqual(published);
+    expect([...(await w.relations()).keys()].filter((k) => k.includes('__pipe_stage__'))).toEqual([]);
+
+    const recorded = await w.query(
+      "select check_name, severity, status, failing_rows from _pipe.check_results where run_id = 'checks-bad' order by check_name",
+    );
+    expect(recorded.filter((r) => r.status === 'passed').map((r) => r.check_name)).toEqual(['not_null(order_id)', 'unique(order_id, customer_id)']);
+    expect(recorded.find((r) => r.severity === 'warn')).toMatchObject({ status: 'warned', failing_rows: '1', check_name: 'row_count(min 100)' });
+  });
+
+  it('fails before publishing when a check names a column the model does not produce', async () => {
+    const tasks = plan(
+      { 'models/cols.sql': 'select 1 as id', 'models/cols.yaml': 'checks:\n  not_null: [idd]\n' },
+      await readCatalog(w.session),
+    );
+    const r = await run([tasks.get('cols')!], 'checks-columns');
+    expect(r.result.status).toBe('failed');
+    expect(failureOf(r.events).error.message).toBe("check not_null(idd) names column 'idd', which cols does not produce; did you mean 'id'? (columns: id)");
+    expect((await w.relations()).has('"main"."cols"')).toBe(false);
+  });
+
+  it('checks an incremental partition alone by default and the whole table with scope: table', async () => {
+    const files = (dup: boolean) => ({
+      'models/inc.sql': `{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, ${dup ? 1 : "{{ ds_nodash }}"} as id`,
+      'models/inc.yaml': `checks:\n  unique: {columns: [id], scope: ${dup ? 'table' : 'partition'}}\n`,
+    });
+    const d1 = dayInterval(parseDate('2024-01-01')!);
+    for (const d of [d1, day]) {
+      const t = plan(files(false), await readCatalog(w.session), d).get('inc')!;
+      expect((await run([t], `inc-${t.ds}`)).result.status).toBe('succeeded');
+    }
+    // Re-running 2024-01-01 with id 1 is unique in its partition...
+    await w.exec("update inc set id = 1 where d = '2024-01-02'");
+    const partitionOnly = plan({ ...files(true), 'models/inc.yaml': 'checks:\n  unique: [id]\n' }, await readCatalog(w.session), d1).get('inc')!;
+    expect((await run([partitionOnly], 'inc-partition')).result.status).toBe('succeeded');
+    // ...but not in the table as it would be after publishing.
+    const tableWide = plan(files(true), await readCatalog(w.session), d1).get('inc')!;
+    const r = await run([tableWide], 'inc-table');
+    expect(r.result.status).toBe('failed');
+    expect(failureOf(r.events).error.checks!.map((c) => c.check)).toEqual(['unique(id)']);
+    // Replacing the same partition is not a duplicate of itself.
+    await w.exec("update inc set id = 2 where d = '2024-01-02'");
+    expect((await run([plan(files(true), await readCatalog(w.session), d1).get('inc')!], 'inc-table-2')).result.status).toBe('succeeded');
+  });
+
+  it('pipe test checks the published data and writes nothing', async () => {
+    const analysis = analyze(loadProject(project(shop(GOOD_ORDERS))), { interval: day });
+    const catalog = await readCatalog(w.session);
+    const p = planTest({ analysis, selected: new Set(analysis.graph.nodes), catalog, seedHashes: new Map(), fullRefresh: false, runId: 't' }, day);
+    expect(p.diagnostics).toEqual([]);
+    const test = p.tasks.find((t) => t.node === 'orders')!;
+    expect(checkSteps(test).every((s) => s.sql.includes('"main"."orders"'))).toBe(true);
+    const before = await w.query('select * from orders order by order_id');
+    await w.exec('insert into orders values (9, NULL, \'shipped\', 1.0)');
+    const r = await run([test], 'checks-test');
+    expect(r.result.status).toBe('failed');
+    expect(failureOf(r.events).error.checks!.map((c) => c.check)).toEqual(['not_null(customer_id)']);
+    await w.exec('delete from orders where order_id = 9');
+    expect(await w.query('select * from orders order by order_id')).toEqual(before);
+  });
+});
