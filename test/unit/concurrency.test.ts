@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { KeyedMutex } from '../../src/execute/keyed-mutex.js';
+import { SlowStart } from '../../src/execute/slow-start.js';
+
+/** A promise with its resolve and reject at hand. */
+function deferred<T = void>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Lets every already-queued promise callback run. */
+const settle = () => new Promise((r) => setImmediate(r));
+
+describe('KeyedMutex', () => {
+  it('runs work on one key one at a time, in the order it was asked for', async () => {
+    const m = new KeyedMutex();
+    const log: string[] = [];
+    const gates = [deferred(), deferred(), deferred()];
+    const runs = gates.map((g, i) =>
+      m.run('t', async () => {
+        log.push(`start ${i}`);
+        await g.promise;
+        log.push(`end ${i}`);
+        return i;
+      }),
+    );
+    await settle();
+    expect(log).toEqual(['start 0']);
+    // Finishing a later one first changes nothing: 1 has not started.
+    gates[2].resolve();
+    await settle();
+    expect(log).toEqual(['start 0']);
+    gates[0].resolve();
+    await settle();
+    expect(log).toEqual(['start 0', 'end 0', 'start 1']);
+    gates[1].resolve();
+    expect(await Promise.all(runs)).toEqual([0, 1, 2]);
+    expect(log).toEqual(['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2']);
+  });
+
+  it('runs work on different keys at the same time', async () => {
+    const m = new KeyedMutex();
+    const gate = deferred();
+    const started: string[] = [];
+    const a = m.run('a', async () => {
+      started.push('a');
+      await gate.promise;
+    });
+    const b = m.run('b', async () => {
+      started.push('b');
+      await gate.promise;
+    });
+    await settle();
+    expect(started.sort()).toEqual(['a', 'b']);
+    gate.resolve();
+    await Promise.all([a, b]);
+  });
+
+  it('passes a failure to its caller and lets the next work on the key run', async () => {
+    const m = new KeyedMutex();
+    const failing = m.run('t', async () => {
+      throw new Error('publish failed');
+    });
+    const next = m.run('t', async () => 'ran');
+    await expect(failing).rejects.toThrow('publish failed');
+    expect(await next).toBe('ran');
+  });
+
+  it('is reusable after the queue of a key drains', async () => {
+    const m = new KeyedMutex();
+    expect(await m.run('t', async () => 1)).toBe(1);
+    expect(await m.run('t', async () => 2)).toBe(2);
+    // Never more than one at a time on a key, over many calls.
+    let inside = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        m.run('t', async () => {
+          inside++;
+          most = Math.max(most, inside);
+          if (i % 3 === 0) await settle();
+          inside--;
+        }),
+      ),
+    );
+    expect(most).toBe(1);
+  });
+});
+
+describe('SlowStart', () => {
+  it('starts at one and doubles per succeeded date up to the limit', () => {
+    const w = new SlowStart(10);
+    const seen = [w.current];
+    for (let i = 0; i < 5; i++) {
+      w.dateSucceeded();
+      seen.push(w.current);
+    }
+    expect(seen).toEqual([1, 2, 4, 8, 10, 10]);
+  });
+
+  it('halves per failed task, never below one', () => {
+    const w = new SlowStart(16, 16);
+    const seen: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      w.taskFailed();
+      seen.push(w.current);
+    }
+    expect(seen).toEqual([8, 4, 2, 1, 1, 1]);
+  });
+
+  it('rounds an odd window down when halving, and grows again after', () => {
+    const w = new SlowStart(12, 7);
+    w.taskFailed();
+    expect(w.current).toBe(3);
+    w.dateSucceeded();
+    expect(w.current).toBe(6);
+  });
+
+  it('keeps a given start within 1 and the limit', () => {
+    expect(new SlowStart(4, 9).current).toBe(4);
+    expect(new SlowStart(4, 0).current).toBe(1);
+    expect(new SlowStart(4, -3).current).toBe(1);
+    expect(new SlowStart(4, 3).current).toBe(3);
+  });
+
+  it('stays at one with a limit of one', () => {
+    const w = new SlowStart(1);
+    w.dateSucceeded();
+    expect(w.current).toBe(1);
+    w.taskFailed();
+    expect(w.current).toBe(1);
+  });
+});
