@@ -24,7 +24,7 @@ export const EXIT = { ok: 0, taskFailed: 1, badInput: 2, interrupted: 130 } as c
  * lists), except that a number which would not print back as written (`007`, `0x1F`, `1e3`)
  * stays the text the user typed, so that no digit is lost.
  */
-function collectVar(value: string, previous: Record<string, unknown>): Record<string, unknown> {
+function collectVar(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var expects NAME=VALUE, got '${value}'`);
   const text = value.slice(eq + 1);
@@ -64,14 +64,14 @@ function common(cmd: Command, withSelection = true): Command {
     cmd
       .option('-s, --select <selectors...>', 'models to include: name, name+, +name, tag:x, path:models/dir')
       .option('--exclude <selectors...>', 'models to leave out, same forms as --select')
-      .option('--var <name=value>', 'template variable for var(); repeatable', collectVar, {});
+      .option('--var <name=value>', 'template variable for var(); repeatable', collectVar);
   }
   return cmd;
 }
 
 /** The options every project command takes, as the library's option names. */
 function projectOptions(o: Common) {
-  return { project: o.project, db: o.db, select: o.select, exclude: o.exclude, vars: o.var };
+  return { project: o.project, db: o.db, select: o.select, exclude: o.exclude, vars: o.var ?? {} };
 }
 
 /** Turns what a command threw into printed diagnostics and an exit status. */
