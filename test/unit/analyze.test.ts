@@ -380,6 +380,44 @@ describe('template error positions', () => {
   });
 });
 
+describe('project files', () => {
+  it('reports a model with both a .yaml and a .yml beside it', () => {
+    const a = run({ 'models/a.sql': 'select 1', 'models/a.yaml': 'tags: [x]\n', 'models/a.yml': 'tags: [y]\n' });
+    expect(a.diagnostics.map((d) => [d.code, d.message, where(d)])).toEqual([
+      ['duplicate-yaml', 'both models/a.yaml and a.yml exist; keep one', 'models/a.yaml:undefined:undefined'],
+    ]);
+  });
+
+  it('points invalid YAML at its line and column', () => {
+    const a = run({ 'models/a.sql': 'select 1', 'models/a.yaml': 'tags: [x\nfoo: 1\n' });
+    expect(a.diagnostics).toHaveLength(1);
+    expect([a.diagnostics[0].code, where(a.diagnostics[0])]).toEqual(['yaml-syntax', 'models/a.yaml:2:1']);
+  });
+
+  it('reports a YAML file without a model beside it', () => {
+    const a = run({ 'models/a.sql': 'select 1', 'models/b.yaml': 'tags: [x]\n' });
+    expect(a.diagnostics.map((d) => [d.code, d.message])).toEqual([['orphan-yaml', 'models/b.yaml has no model beside it (expected models/b.sql)']]);
+  });
+
+  it('finds models in nested folders and seeds only at the top of seeds/', () => {
+    const a = run({
+      'models/a/b/c/deep.sql': 'select 1',
+      'seeds/top.csv': 'x\n1\n',
+      'seeds/nested/ignored.csv': 'x\n1\n',
+      'models/.hidden.sql': 'select 1',
+      'models/notes.txt': 'not a model',
+    });
+    expect(a.diagnostics).toEqual([]);
+    expect([...a.nodes.keys()].sort()).toEqual(['deep', 'top']);
+    expect(a.nodes.get('deep')!.file).toBe('models/a/b/c/deep.sql');
+  });
+
+  it('reports a call of an unknown function at its line', () => {
+    const a = run({ 'models/a.sql': 'select 1,\n\n  {{ nofunc() }}' });
+    expect(a.diagnostics.map((d) => [d.code, d.message, d.location?.line])).toEqual([['template-render', 'nofunc() is not defined', 3]]);
+  });
+});
+
 describe('selection through analysis', () => {
   it('turns unknown selectors into diagnostics with a suggestion', () => {
     const files = loadProject(project({ 'models/fct_orders.sql': "{{ config(tags=['daily']) }}\nselect 1", 'models/other.sql': 'select 1' }));
