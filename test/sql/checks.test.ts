@@ -116,6 +116,20 @@ describe('check SQL', () => {
   });
 });
 
+describe('check SQL of pipe test', () => {
+  it('checks the published partition of an incremental model, and the whole table with scope: table', () => {
+    const files = {
+      'models/inc.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, 1 as id",
+      'models/inc.yaml': 'checks:\n  unique: {columns: [id], scope: table}\n  not_null: [id]\n',
+    };
+    const analysis = analyze(loadProject(project(files)), { interval: day });
+    const catalog = new Map<string, RelationType>([['"main"."inc"', 'table']]);
+    const p = planTest({ analysis, selected: new Set(analysis.graph.nodes), catalog, seedHashes: new Map(), fullRefresh: false, runId: 't' }, day);
+    expect(p.diagnostics).toEqual([]);
+    expectSql('checks-pipe-test', renderSteps(p.tasks[0].steps));
+  });
+});
+
 describe('checks on DuckDB', () => {
   it('each check returns exactly its failing rows', async () => {
     await run([plan(shop(GOOD_ORDERS), new Map()).get('customers')!], 'checks-setup');

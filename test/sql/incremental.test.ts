@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dayInterval, hourInterval, parseDate, type Interval } from '../../src/dates/dates.js';
+import { dayInterval, daysBetween, hourInterval, intervalLabel, parseDate, type Interval } from '../../src/dates/dates.js';
+import { execute } from '../../src/execute/executor.js';
+import type { Task } from '../../src/plan/task.js';
 import { incrementalStrategy } from '../../src/plan/strategies/incremental.js';
 import { failureOf, TestWarehouse } from './helpers.js';
 
@@ -137,5 +139,33 @@ describe('incremental strategy on DuckDB', () => {
       { order_id: 2, d: '2024-01-01', amount: 20 },
       { order_id: 6, d: '2024-01-03', amount: 60 },
     ]);
+  });
+  it('publishes several dates of one new table in parallel, each partition once, twice over', async () => {
+    const dates = daysBetween(parseDate('2024-02-01')!, parseDate('2024-02-06')!);
+    for (const round of [1, 2]) {
+      const tasks: Task[] = [];
+      for (const interval of dates) {
+        const ds = intervalLabel(interval);
+        const input = await w.input('parallel', `select DATE '${ds}' as d, i as id, ${round} as round from range(5000) t(i)`, { interval, partitionBy: 'd' });
+        tasks.push({
+          id: `parallel@${ds}`,
+          node: 'parallel',
+          kind: 'incremental',
+          file: 'models/parallel.sql',
+          relation: input.relation,
+          schema: 'main',
+          interval,
+          upstream: [],
+          steps: incrementalStrategy(input),
+          lockKey: input.relation,
+          group: ds,
+        });
+      }
+      const result = await execute({ warehouse: w.warehouse, runId: `parallel-${round}`, tasks, threads: 4, emit: () => undefined });
+      expect(result).toMatchObject({ status: 'succeeded', succeeded: dates.length, failed: 0 });
+      expect(await w.query("select strftime(d, '%Y-%m-%d') as d, count(*)::INTEGER as n, min(round) as lo, max(round) as hi from parallel group by d order by d")).toEqual(
+        dates.map((i) => ({ d: intervalLabel(i), n: 5000, lo: round, hi: round })),
+      );
+    }
   });
 });
