@@ -14,12 +14,14 @@ export function formatPlan(
   const byModel = new Map<string, { kind: string; dates: string[]; once: boolean }>();
   for (const t of plan.tasks) {
     const m = byModel.get(t.node) ?? { kind: t.kind, dates: [], once: t.group === undefined };
-    if (t.ds) m.dates.push(t.ds);
+    if (t.ds) m.dates.push(t.group ?? t.ds);
     byModel.set(t.node, m);
   }
   const dates = new Set(plan.tasks.flatMap((t) => (t.group ? [t.group] : [])));
+  const unit = [...dates].some((d) => d.includes('T')) ? 'hour' : 'date';
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   const lines = [
-    `backfill ${range.start} → ${range.end}: ${plan.tasks.length} tasks, ${dates.size} dates of incremental models, order ${range.order}, up to ${range.parallel} date${range.parallel === 1 ? '' : 's'} in flight`,
+    `backfill ${range.start} → ${range.end}: ${count(plan.tasks.length, 'task')}, ${count(dates.size, unit)} of incremental models, order ${range.order}, up to ${count(range.parallel, unit)} in flight`,
     '',
     'per model:',
   ];
@@ -30,7 +32,7 @@ export function formatPlan(
         ? 'once (seed)'
         : m.once
           ? `once, with ds ${m.dates[0]}, after all its upstream dates`
-          : `${m.dates.length} date${m.dates.length === 1 ? '' : 's'}, ${[...m.dates].sort()[0]} … ${[...m.dates].sort().at(-1)}`;
+          : `${count(m.dates.length, unit)}, ${[...m.dates].sort()[0]} … ${[...m.dates].sort().at(-1)}`;
     lines.push(`  ${name.padEnd(w)}  ${m.kind.padEnd(11)}  ${what}`);
   }
   lines.push('', 'order (each task starts once everything it waits for has succeeded):');

@@ -1,6 +1,6 @@
 import { error, DiagnosticError } from '../analyze/diagnostics.js';
 import { MAX_RETRIES } from '../analyze/model-config.js';
-import { daysBetween, formatDate, parseDate, type Interval } from '../dates/dates.js';
+import { daysBetween, formatDate, HOUR_MS, hourInterval, parseDate, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
@@ -24,7 +24,11 @@ export interface BackfillOptions extends ProjectOptions, SelectionOptions {
   readonly emit: EventSink;
 }
 
-export function backfillIntervals(start: string, end: string): Interval[] {
+/** What one interval of a backfill covers: a day, or (for an hourly pipeline) an hour. */
+export type Granularity = 'daily' | 'hourly';
+
+/** The intervals of an inclusive date range: its days, or the 24 hours of each. */
+export function backfillIntervals(start: string, end: string, granularity: Granularity = 'daily'): Interval[] {
   const s = parseDate(start);
   const e = parseDate(end);
   const problems = [];
@@ -34,13 +38,21 @@ export function backfillIntervals(start: string, end: string): Interval[] {
     problems.push(error('bad-date', `--start ${start} is after --end ${end}: the range is inclusive, oldest date first`));
   }
   if (problems.length > 0) throw new DiagnosticError(problems);
-  return daysBetween(s!, e!);
+  const days = daysBetween(s!, e!);
+  if (granularity === 'daily') return days;
+  return days.flatMap((d) => Array.from({ length: 24 }, (_, h) => hourInterval(d.start + h * HOUR_MS)));
+}
+
+/** An hourly pipeline is backfilled hour by hour, as its schedule runs it. */
+function granularityOf(prepared: Prepared): Granularity {
+  return prepared.pipeline?.schedule?.interval ?? 'daily';
 }
 
 export function backfillParams(options: BackfillOptions, prepared: Prepared): Record<string, unknown> {
   return {
     start: options.start,
     end: options.end,
+    interval: granularityOf(prepared),
     parallel: options.parallel ?? 1,
     order: options.order ?? 'oldest',
     max_failures: options.maxFailures ?? null,
@@ -69,8 +81,9 @@ function plan(options: BackfillOptions, prepared: Prepared, runId: string, inter
 
 /** `pipe backfill --dry-run`: the plan, with nothing written. */
 export async function backfillDryRun(options: BackfillOptions): Promise<Plan> {
-  const intervals = backfillIntervals(options.start, options.end);
-  const prepared = await prepare({ ...options, interval: intervals[0], readOnly: true });
+  const days = backfillIntervals(options.start, options.end);
+  const prepared = await prepare({ ...options, interval: days[0], readOnly: true });
+  const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
   const p = plan(options, prepared, 'dry-run', intervals);
   if (p.diagnostics.length > 0) throw new DiagnosticError(p.diagnostics);
   return p;
@@ -82,11 +95,12 @@ export async function backfillDryRun(options: BackfillOptions): Promise<Plan> {
  * in a large backfill every error is reported, then `pipe retry` re-runs what failed.
  */
 export async function backfill(options: BackfillOptions): Promise<RunOutcome> {
-  const intervals = backfillIntervals(options.start, options.end);
+  const days = backfillIntervals(options.start, options.end);
   if (options.retries !== undefined && (options.retries < 0 || options.retries > MAX_RETRIES)) {
     throw new DiagnosticError([error('bad-option', `--retries must be from 0 to ${MAX_RETRIES}`)]);
   }
-  const prepared = await prepare({ ...options, interval: intervals[0] });
+  const prepared = await prepare({ ...options, interval: days[0] });
+  const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
   const runId = newRunId();
   const threads = threadsFor(options, prepared);
   const p = plan(options, prepared, runId, intervals);

@@ -7,7 +7,7 @@ import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, planTest, type DateOrder
 import type { Task } from '../plan/task.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
 import { getRun, latestUnfinishedRun, stateExists, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
-import { backfillIntervals } from './backfill.js';
+import { backfillIntervals, type Granularity } from './backfill.js';
 import { loadFiles, warehousePath, type ProjectOptions } from './context.js';
 import { launch, newRunId, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
 import { DEFAULT_THREADS } from './run.js';
@@ -27,6 +27,8 @@ interface StoredParams {
   hour?: number;
   start?: string;
   end?: string;
+  /** A backfill's granularity: days, or the hours of each day for an hourly pipeline. */
+  interval?: Granularity;
   parallel?: number;
   order?: DateOrder;
   max_failures?: number | null;
@@ -86,7 +88,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   const original = (command === 'watch' ? 'run' : command) as 'run' | 'backfill' | 'test';
   let intervals: Interval[];
   if (original === 'backfill') {
-    intervals = backfillIntervals(params.start ?? '', params.end ?? '');
+    intervals = backfillIntervals(params.start ?? '', params.end ?? '', params.interval ?? 'daily');
   } else {
     const ms = parseDate(params.ds ?? '');
     if (ms === undefined) throw new Error(`internal error: run ${run.run_id} has no date`);

@@ -140,7 +140,7 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
   const dated = (n: PipeNode): n is ModelNode => n.kind === 'model' && n.config.materialized === 'incremental';
   const sorted = [...intervals].sort((a, b) => a.start - b.start);
   const processing = order === 'newest' ? [...sorted].reverse() : sorted;
-  const dsOf = sorted.map((i) => dateVariables(i).ds);
+  const dsOf = sorted.map((i) => intervalLabel(i));
   const last = sorted[sorted.length - 1];
   const lastDs = dsOf[dsOf.length - 1];
 

@@ -146,6 +146,51 @@ select '{{ ds }}'::DATE as d, 'x'::INTEGER as v`,
   });
 });
 
+describe('an hourly pipeline', () => {
+  const hourly = {
+    'pipelines/hourly.yaml': 'select: [clicks]\nschedule: "5 * * * *"\ninterval: hourly\n',
+    'models/clicks.sql': `{{ config(materialized='incremental', partition_by='ts') }}
+select i as id, timestamp '{{ interval_start }}' + interval (i) minute as ts, '{{ hour }}' as h
+from range(3) t(i)
+`,
+  };
+
+  it('is backfilled hour by hour, each hour exactly once, and pipe retry re-runs the same hours', async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, hourly);
+    const plan = pipe(['backfill', 'hourly', '--start', '2024-01-01', '--end', '2024-01-02', '--dry-run', '--project', dir]);
+    expect(plan.stdout).toContain('48 tasks, 48 hours of incremental models');
+    expect(plan.stdout).toContain('clicks@2024-01-01T00');
+    expect(plan.stdout).toContain('clicks@2024-01-02T23');
+
+    // Hour 13 of the second day fails once: the retry must re-run that hour only.
+    writeProjectFiles(dir, {
+      'models/clicks.sql': hourly['models/clicks.sql'].replace(
+        'from range(3) t(i)',
+        "from range(3) t(i)\nwhere error(CASE WHEN '{{ ds }}T{{ hour }}' = '2024-01-02T13' THEN 'broken hour' END) IS NULL",
+      ),
+    });
+    const r = pipe(['backfill', 'hourly', '--start', '2024-01-01', '--end', '2024-01-02', '--parallel', '4', '--json', '--project', dir]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(taskIdsOf(r.events, 'task-failed')).toEqual(['clicks@2024-01-02T13']);
+    expect(taskIdsOf(r.events, 'task-succeeded')).toHaveLength(47);
+
+    writeProjectFiles(dir, hourly);
+    const retried = pipe(['retry', '--json', '--project', dir]);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(taskIdsOf(retried.events, 'task-succeeded')).toEqual(['clicks@2024-01-02T13']);
+
+    const rows = await queryRows(
+      join(dir, 'warehouse.duckdb'),
+      "SELECT strftime(ts, '%Y-%m-%dT%H') AS hour, count(*)::INTEGER AS n, count(DISTINCT h)::INTEGER AS labels FROM clicks GROUP BY ALL ORDER BY 1",
+    );
+    expect(rows).toHaveLength(48);
+    expect(rows.every((row) => row.n === 3 && row.labels === 1)).toBe(true);
+    expect(rows[0].hour).toBe('2024-01-01T00');
+    expect(rows[47].hour).toBe('2024-01-02T23');
+  });
+});
+
 describe('retries', () => {
   it('retries a transient error and succeeds; attempts are recorded', async () => {
     const dir = copyExample();
