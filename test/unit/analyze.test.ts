@@ -8,6 +8,7 @@ import { analyzeAndSelect } from '../../src/commands/context.js';
 import { DiagnosticError } from '../../src/analyze/diagnostics.js';
 import { dayInterval, parseDate } from '../../src/dates/dates.js';
 import { loadProject } from '../../src/project/load-project.js';
+import { CachedFs, type ProjectFs } from '../../src/project/project-fs.js';
 
 const roots: string[] = [];
 afterAll(() => {
@@ -415,6 +416,59 @@ describe('project files', () => {
   it('reports a call of an unknown function at its line', () => {
     const a = run({ 'models/a.sql': 'select 1,\n\n  {{ nofunc() }}' });
     expect(a.diagnostics.map((d) => [d.code, d.message, d.location?.line])).toEqual([['template-render', 'nofunc() is not defined', 3]]);
+  });
+});
+
+describe('project file systems', () => {
+  /** A project held in memory: loading reads files only through the ProjectFs it is given. */
+  function memoryFs(files: Record<string, string>): ProjectFs {
+    const texts = new Map(Object.entries(files).map(([p, t]) => [`/mem/${p}`, t]));
+    const fs = {
+      exists: (p: string) => texts.has(p),
+      list: (dir: string, recursive: boolean) =>
+        [...texts.keys()]
+          .filter((p) => p.startsWith(`${dir}/`) && (recursive || !p.slice(dir.length + 1).includes('/')))
+          .sort(),
+      read: (p: string) => {
+        const t = texts.get(p);
+        if (t === undefined) throw new Error(`no file ${p}`);
+        return t;
+      },
+      // Values derived from a file (parsed YAML, hashes) are computed afresh on every read.
+      derive: <T>(_p: string, _kind: string, compute: () => T): T => compute(),
+    };
+    return fs as ProjectFs;
+  }
+
+  it('analyzes a project provided in memory', () => {
+    const fs = memoryFs({
+      'pipe.yaml': 'vars:\n  n: 3\n',
+      'models/staging/a.sql': 'select {{ var("n") }} as n',
+      'models/b.sql': "select * from {{ ref('a') }}",
+      'models/b.yaml': 'materialized: view\n',
+      'seeds/s.csv': 'x\n1\n',
+    });
+    const a = analyze(loadProject('/mem', fs), { interval: day });
+    expect(a.diagnostics).toEqual([]);
+    expect(a.nodes.get('a')!.file).toBe('models/staging/a.sql');
+    expect(model(a, 'b').config.materialized).toBe('view');
+    expect(sqlOf(a, 'a')).toBe('select 3 as n');
+    expect(a.nodes.get('s')!.kind).toBe('seed');
+  });
+
+  it('keeps reading a cached file until it is invalidated', () => {
+    const root = project({ 'models/a.sql': 'select 1 as v' });
+    const fs = new CachedFs();
+    expect(sqlOf(analyze(loadProject(root, fs), { interval: day }), 'a')).toBe('select 1 as v');
+    writeFileSync(join(root, 'models/a.sql'), 'select 2 as v');
+    expect(sqlOf(analyze(loadProject(root, fs), { interval: day }), 'a')).toBe('select 1 as v');
+    fs.invalidate(join(root, 'models/a.sql'), false);
+    expect(sqlOf(analyze(loadProject(root, fs), { interval: day }), 'a')).toBe('select 2 as v');
+    // A new file appears only once its folder listing is invalidated.
+    writeFileSync(join(root, 'models/b.sql'), 'select 3 as v');
+    expect(loadProject(root, fs).models.map((m) => m.name)).toEqual(['a']);
+    fs.invalidate(join(root, 'models/b.sql'), true);
+    expect(loadProject(root, fs).models.map((m) => m.name)).toEqual(['a', 'b']);
   });
 });
 
