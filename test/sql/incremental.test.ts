@@ -168,4 +168,11 @@ describe('incremental strategy on DuckDB', () => {
       );
     }
   });
+  it('works with a partition column whose name needs quoting', async () => {
+    const sql = (ds: string) => `select order_id, order_date as "order date" from src where order_date = '${ds}'`;
+    for (const ds of ['2024-01-01', '2024-01-03', '2024-01-01']) {
+      expect((await build('spaced', sql(ds), day(ds), { partitionBy: 'order date' })).result.status).toBe('succeeded');
+    }
+    expect(await w.query(`select order_id from spaced order by order_id`)).toEqual([{ order_id: 1 }, { order_id: 2 }, { order_id: 6 }]);
+  });
 });

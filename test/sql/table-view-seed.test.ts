@@ -174,4 +174,15 @@ describe('seed strategy on DuckDB', () => {
     expect(r.result.status).toBe('failed');
     expect(await w.query('select n from typed')).toEqual([{ n: 1 }]);
   });
+  it('loads a CSV whose path and column names need quoting', async () => {
+    const csv = join(w.dir, "o'brien's list.csv");
+    writeFileSync(csv, '"unit price",it\'s\n1.5,yes\n');
+    const input = await w.input('quoted_seed', seedSelectSql(csv, { 'unit price': 'DECIMAL(10,2)', "it's": 'VARCHAR' }));
+    const r = await w.run('seed', input, seedStrategy(input));
+    expect(r.result.status).toBe('succeeded');
+    expect(await w.query("select column_name, data_type from duckdb_columns() where table_name = 'quoted_seed' order by column_index")).toEqual([
+      { column_name: 'unit price', data_type: 'DECIMAL(10,2)' },
+      { column_name: "it's", data_type: 'VARCHAR' },
+    ]);
+  });
 });
