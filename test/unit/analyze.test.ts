@@ -172,6 +172,24 @@ describe('template rendering', () => {
     expect(a.graph.upstream.get('eph')).toEqual(['base']);
   });
 
+  it('inlines nested ephemeral models once each, inner ones first', () => {
+    const a = run({
+      'models/base.sql': 'select 1 as id',
+      'models/e1.sql': "{{ config(materialized='ephemeral') }}\nselect id from {{ ref('base') }}",
+      'models/e2.sql': "{{ config(materialized='ephemeral') }}\nselect id from {{ ref('e1') }}",
+      'models/m.sql': "select * from {{ ref('e2') }} join {{ ref('e1') }} using (id)",
+    });
+    expect(a.diagnostics).toEqual([]);
+    const sql = sqlOf(a, 'm');
+    expect(sql.match(/"__pipe_ephemeral__e\d" as \(/g)).toEqual(['"__pipe_ephemeral__e1" as (', '"__pipe_ephemeral__e2" as (']);
+    expect(sql.endsWith('select * from "__pipe_ephemeral__e2" join "__pipe_ephemeral__e1" using (id)')).toBe(true);
+  });
+
+  it('finds ref() sites written with double quotes and spaces', () => {
+    const a = run({ 'models/orders.sql': 'select 1 as id', 'models/m.sql': 'select *\n  from {{ ref( "orders" ) }}' });
+    expect(model(a, 'm').refs.map((r) => [r.name, r.location.line, r.location.column])).toEqual([['orders', 2, 11]]);
+  });
+
   it('strips a trailing semicolon and keeps line numbers of the file', () => {
     const a = run({ 'models/s.sql': "{{ config(materialized='table') }}\nselect 1 as x;\n\n" });
     expect(sqlOf(a, 's')).toBe('\nselect 1 as x');
