@@ -173,4 +173,14 @@ describe('SQL errors reported by the executor', () => {
     // The caret stands under `nosuch`.
     expect(lines[at + 1].indexOf('^')).toBe(lines[at].indexOf('nosuch'));
   });
+  it('names the model file line for an error in a view, raised inside the publishing transaction', async () => {
+    const t = tasks({ 'models/v.sql': "{{ config(materialized='view') }}\nselect\n  id,\n  nosuch as broken\nfrom (select 1 as id) s" });
+    const events: PipeEvent[] = [];
+    const result = await execute({ warehouse, runId: 'err-2', tasks: [t.get('v')!], threads: 1, emit: (e) => events.push(e) });
+    expect(result.status).toBe('failed');
+    const failed = events.find((e) => e.type === 'task-failed');
+    if (failed?.type !== 'task-failed') throw new Error('no task-failed event');
+    expect(failed.error.location).toEqual({ file: 'models/v.sql', line: 4 });
+    expect(failed.error.message).toContain('models/v.sql:4:   nosuch as broken');
+  });
 });
