@@ -116,6 +116,25 @@ describe('check SQL', () => {
   });
 });
 
+describe('check templates', () => {
+  it('reports a query check that does not render at its YAML line, before anything runs', () => {
+    const files = {
+      'models/m.sql': 'select 1 as id',
+      'models/m.yaml': "description: m\nchecks:\n  not_null: [id]\n  query: [\"select * from {{ this }} where d = '{{ dss }}'\"]\n",
+    };
+    const analysis = analyze(loadProject(project(files)), { interval: day });
+    expect(analysis.diagnostics).toEqual([]);
+    const p = planRun({ analysis, selected: new Set(analysis.graph.nodes), catalog: new Map(), seedHashes: new Map(), fullRefresh: false, runId: 'r' }, day);
+    expect(p.diagnostics.map((d) => [d.code, d.message, d.location])).toEqual([
+      [
+        'template-render',
+        "check query(select * from {{ this }} where d = '{{ dss }}'): 'dss' is undefined (or null) in template output",
+        { file: 'models/m.yaml', line: 4 },
+      ],
+    ]);
+  });
+});
+
 describe('check SQL of pipe test', () => {
   it('checks the published partition of an incremental model, and the whole table with scope: table', () => {
     const files = {
