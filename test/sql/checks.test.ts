@@ -7,6 +7,7 @@ import { dayInterval, parseDate } from '../../src/dates/dates.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { execute } from '../../src/execute/executor.js';
 import { planRun, planTest } from '../../src/plan/plan.js';
+import { preflightCheckColumns } from '../../src/commands/preflight.js';
 import type { Step, Task } from '../../src/plan/task.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { readCatalog, type RelationType } from '../../src/warehouse/run-state.js';
@@ -263,5 +264,23 @@ describe('checks on DuckDB', () => {
     expect(failureOf(r.events).error.checks!.map((c) => c.check)).toEqual(['not_null(customer_id)']);
     await w.exec('delete from orders where order_id = 9');
     expect(await w.query('select * from orders order by order_id')).toEqual(before);
+  });
+  it('finds check columns a model does not produce before anything runs, binding without executing', async () => {
+    const tasks = plan(
+      {
+        'models/early.sql': "select 1 as id, 'x' as name, error('never executed') as boom",
+        'models/early.yaml': 'checks:\n  not_null: [id, nme]\n  unique: [idd]\n',
+        // Reads a model that is not built yet: it cannot be bound now, and is checked when it runs.
+        'models/later.sql': "select * from {{ ref('early') }}",
+        'models/later.yaml': 'checks:\n  not_null: [whatever]\n',
+      },
+      await readCatalog(w.session),
+    );
+    const problems = await preflightCheckColumns(w.session, [...tasks.values()]);
+    expect(problems.map((d) => [d.code, d.message, d.location, d.hint])).toEqual([
+      ['unknown-column', "check not_null(nme) names column 'nme', which early does not produce", { file: 'models/early.yaml', line: 2 }, "did you mean 'name'?"],
+      ['unknown-column', "check unique(idd) names column 'idd', which early does not produce", { file: 'models/early.yaml', line: 3 }, "did you mean 'id'?"],
+    ]);
+    expect((await w.relations()).has('"main"."early"')).toBe(false);
   });
 });
