@@ -89,7 +89,7 @@ describe('template rendering', () => {
     expect(sqlOf(a, 'v')).toBe("select 'project' a, 'pipeline' b, 'cli' c, 'default' d");
   });
 
-  it('does not use a pipeline vars when that pipeline is not run', () => {
+  it('does not use the vars of a pipeline that is not run', () => {
     const a = run({ 'pipe.yaml': 'vars:\n  b: project\n', 'pipelines/p.yaml': 'vars:\n  b: pipeline\n', 'models/v.sql': "select '{{ var('b') }}' b" });
     expect(sqlOf(a, 'v')).toBe("select 'project' b");
   });
@@ -155,7 +155,7 @@ describe('template rendering', () => {
     expect(model(a, 'm').upstream).toEqual(['ids']);
   });
 
-  it('inlines ephemeral models as CTEs, merged into the model own WITH clause', () => {
+  it("inlines ephemeral models as CTEs, merged into the model's own WITH clause", () => {
     const a = run({
       'models/base.sql': 'select 1 as id',
       'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect id from {{ ref('base') }};",
