@@ -128,6 +128,17 @@ describe('view strategy on DuckDB', () => {
   });
 });
 
+describe('views over swapped tables', () => {
+  it('keeps a view working, reading the new table, after the table it reads is swapped', async () => {
+    await buildTable('base_for_view', rowsOf(2, 'old'));
+    const input = await w.input('over_base', "select count(*)::INTEGER as n, min(tag) as tag from base_for_view");
+    expect((await w.run('view', input, viewStrategy(input))).result.status).toBe('succeeded');
+    expect(await w.query('select * from over_base')).toEqual([{ n: 2, tag: 'old' }]);
+    expect((await buildTable('base_for_view', rowsOf(5, 'new'))).result.status).toBe('succeeded');
+    expect(await w.query('select * from over_base')).toEqual([{ n: 5, tag: 'new' }]);
+  });
+});
+
 describe('seed strategy on DuckDB', () => {
   it('loads the CSV with declared column types overriding inference', async () => {
     const csv = join(w.dir, 'raw_orders.csv');
