@@ -246,15 +246,17 @@ describe('the executor retries transient errors only', () => {
     blocker.close();
     expect(result.status).toBe('succeeded');
     const retrying = events.filter((e) => e.type === 'task-retrying');
-    expect(retrying).toHaveLength(1);
-    expect(retrying[0]).toMatchObject({ attempt: 1, error: { kind: 'TransactionContext', errorClass: 'transient' } });
-    expect(events.find((e) => e.type === 'task-succeeded')).toMatchObject({ attempts: 2 });
+    // One retry when the other transaction is gone by then; a busy machine may need another.
+    expect(retrying.length).toBeGreaterThanOrEqual(1);
+    for (const r of retrying) expect(r).toMatchObject({ error: { kind: 'TransactionContext', errorClass: 'transient' } });
+    const attempts = retrying.length + 1;
+    expect(events.find((e) => e.type === 'task-succeeded')).toMatchObject({ attempts });
     expect(await session.query('SELECT v FROM t WHERE id = 1')).toEqual([{ v: 20 }]);
     expect(
       await session.query("SELECT attempt, status, detail FROM _pipe.task_results WHERE run_id = 'retry-1' ORDER BY attempt"),
     ).toEqual([
-      { attempt: 1, status: 'failed', detail: 'will retry' },
-      { attempt: 2, status: 'succeeded', detail: null },
+      ...retrying.map((_, i) => ({ attempt: i + 1, status: 'failed', detail: 'will retry' })),
+      { attempt: attempts, status: 'succeeded', detail: null },
     ]);
   });
 
