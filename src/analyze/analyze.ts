@@ -3,7 +3,8 @@ import type { ProjectFiles, ModelSource, SeedSource } from '../project/load-proj
 import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
 import { makeGraph, type Graph } from '../graph/graph.js';
 import { findCycles } from '../graph/cycles.js';
-import { error, positionOf, type Diagnostic, type Location } from './diagnostics.js';
+import { error, type Diagnostic, type Location } from './diagnostics.js';
+import { CallSites } from './call-sites.js';
 import { didYouMean } from './suggest.js';
 import { validateModelConfig, DEFAULT_SCHEMA, type ModelConfig } from './model-config.js';
 import { readPipeline, readProjectSettings, type Pipeline, type ProjectSettings } from './project-settings.js';
@@ -81,18 +82,8 @@ const EPHEMERAL_PREFIX = '__pipe_ephemeral__';
 const REF_TOKEN_RE = /\u0000([^\u0000]*)\u0000/g;
 const refToken = (name: string) => `\u0000${name}\u0000`;
 
-function findCall(source: string, re: RegExp): { line: number; column: number } | undefined {
-  const m = re.exec(source);
-  return m ? positionOf(source, m.index) : undefined;
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function refLocation(model: ModelSource, name: string): Location {
-  const pos = findCall(model.sql, new RegExp(`\\bref\\s*\\(\\s*['"]${escapeRe(name)}['"]`));
-  return { file: model.file, ...pos };
+function refLocation(model: ModelSource, sites: CallSites, name: string): Location {
+  return { file: model.file, ...sites.ref(name) };
 }
 
 export interface RenderedSql {
@@ -120,7 +111,7 @@ export class ModelRenderer {
 
   constructor(
     private readonly engine: TemplateEngine,
-    private readonly models: ReadonlyMap<string, { source: ModelSource; compiled: CompiledTemplate; relation: string; renders: Map<string, RawRender | Diagnostic> }>,
+    private readonly models: ReadonlyMap<string, { source: ModelSource; compiled: CompiledTemplate; relation: string; renders: Map<string, RawRender | Diagnostic>; sites: CallSites; entry: CachedModel }>,
     private readonly vars: Readonly<Record<string, unknown>>,
   ) {}
 
@@ -278,10 +269,37 @@ export class ModelRenderer {
 export class AnalysisCache {
   key?: string;
   engine?: TemplateEngine;
-  readonly models = new Map<
-    string,
-    { sql: string; yaml: unknown; compiled: CompiledTemplate | Diagnostic; renders: Map<string, RawRender | Diagnostic> }
-  >();
+  /** The project's model and seed names, and a number that changes when they do. */
+  names?: { readonly key: string; readonly version: number };
+  readonly models = new Map<string, CachedModel>();
+}
+
+/** What analysis knows of one model's text: its template, renders, call sites and last node. */
+interface CachedModel {
+  readonly sql: string;
+  readonly yaml: unknown;
+  readonly compiled: CompiledTemplate | Diagnostic;
+  readonly renders: Map<string, RawRender | Diagnostic>;
+  readonly sites: CallSites;
+  analyzed?: AnalyzedModel;
+}
+
+/**
+ * The node built from one render, and the diagnostics found on the way. It stands as long
+ * as the render (same text, interval and is_incremental()), the YAML beside the model, its
+ * path and the project's names are the same: in watch mode, every model but the saved one.
+ */
+interface AnalyzedModel {
+  readonly raw: RawRender;
+  readonly yaml: unknown;
+  readonly file: string;
+  /** The version of the project's names it was built with. */
+  readonly names: number;
+  readonly config: ModelConfig;
+  readonly checks: Check[];
+  readonly configDiagnostics: readonly Diagnostic[];
+  node?: ModelNode;
+  refDiagnostics?: readonly Diagnostic[];
 }
 
 export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: AnalysisCache): Analysis {
@@ -303,14 +321,14 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   if (cache) cache.engine = engine;
   diagnostics.push(...engine.diagnostics);
 
-  const models = new Map<string, { source: ModelSource; compiled: CompiledTemplate; relation: string; renders: Map<string, RawRender | Diagnostic> }>();
+  const models = new Map<string, { source: ModelSource; compiled: CompiledTemplate; relation: string; renders: Map<string, RawRender | Diagnostic>; sites: CallSites; entry: CachedModel }>();
   const live = new Set<string>();
   for (const source of files.models) {
     live.add(source.name);
     const yamlMaterialized = source.yaml?.data.materialized;
     let entry = cache?.models.get(source.name);
     if (!entry || entry.sql !== source.sql || entry.yaml !== yamlMaterialized) {
-      entry = { sql: source.sql, yaml: yamlMaterialized, compiled: engine.compile(source.file, source.sql), renders: new Map() };
+      entry = { sql: source.sql, yaml: yamlMaterialized, compiled: engine.compile(source.file, source.sql), renders: new Map(), sites: new CallSites(source.sql) };
       cache?.models.set(source.name, entry);
     }
     const compiled = entry.compiled;
@@ -319,7 +337,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       continue;
     }
     const schema = typeof source.yaml?.data.schema === 'string' ? source.yaml.data.schema : DEFAULT_SCHEMA;
-    models.set(source.name, { source, compiled, relation: relationName(schema, source.name), renders: entry.renders });
+    models.set(source.name, { source, compiled, relation: relationName(schema, source.name), renders: entry.renders, sites: entry.sites, entry });
   }
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
   const renderer = new ModelRenderer(engine, models, vars);
@@ -327,8 +345,16 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const nodes = new Map<string, PipeNode>();
   for (const seed of files.seeds) nodes.set(seed.name, seedNode(seed, diagnostics));
 
-  const pending: { source: ModelSource; config: ModelConfig; refs: string[]; checks: Check[] }[] = [];
+  const pending: { source: ModelSource; sites: CallSites; config: ModelConfig; refs: string[]; checks: Check[]; analyzed: AnalyzedModel }[] = [];
   const nameSet = new Set([...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name)]);
+  const allNames = [...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name)];
+  // What a node reads of the rest of the project: which names exist, which models compiled.
+  let names = 0;
+  if (cache) {
+    const key = `${allNames.join('\u0000')}\u0001${[...models.keys()].join('\u0000')}`;
+    if (cache.names?.key !== key) cache.names = { key, version: (cache.names?.version ?? 0) + 1 };
+    names = cache.names.version;
+  }
   for (const [name, m] of models) {
     const existing = options.existingRelations?.has(m.relation) ?? false;
     const raw = renderer.renderRaw(name, options.interval, existing && !options.fullRefresh);
@@ -336,19 +362,31 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       diagnostics.push(raw);
       continue;
     }
-    const config = mergedConfig(m.source, raw.configCalls, diagnostics);
     const y = m.source.yaml;
-    const checks =
-      y && y.data.checks !== undefined
-        ? parseChecks(y.data.checks, (path) => ({ file: y.file, line: y.pathLine(path) ?? y.keyLine('checks') }), nameSet, diagnostics)
-        : [];
-    pending.push({ source: m.source, config, refs: [...raw.refs], checks });
+    let analyzed = m.entry.analyzed;
+    if (!analyzed || analyzed.raw !== raw || analyzed.yaml !== y || analyzed.file !== m.source.file || analyzed.names !== names) {
+      const found: Diagnostic[] = [];
+      const config = mergedConfig(m.source, m.sites, raw.configCalls, found);
+      const checks =
+        y && y.data.checks !== undefined
+          ? parseChecks(y.data.checks, (path) => ({ file: y.file, line: y.pathLine(path) ?? y.keyLine('checks') }), nameSet, found)
+          : [];
+      analyzed = { raw, yaml: y, file: m.source.file, names, config, checks, configDiagnostics: found };
+      m.entry.analyzed = analyzed;
+    }
+    diagnostics.push(...analyzed.configDiagnostics);
+    pending.push({ source: m.source, sites: m.sites, config: analyzed.config, refs: analyzed.node ? [] : [...raw.refs], checks: analyzed.checks, analyzed });
   }
 
-  const allNames = [...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name)];
   const known = new Set(allNames);
-  for (const { source, config, refs, checks } of pending) {
-    const sites: RefSite[] = refs.map((r) => ({ name: r, location: refLocation(source, r) }));
+  for (const { source, sites: calls, config, refs, checks, analyzed } of pending) {
+    if (analyzed.node && analyzed.refDiagnostics) {
+      nodes.set(source.name, analyzed.node);
+      diagnostics.push(...analyzed.refDiagnostics);
+      continue;
+    }
+    const refDiagnostics: Diagnostic[] = [];
+    const sites: RefSite[] = refs.map((r) => ({ name: r, location: refLocation(source, calls, r) }));
     // A relationships check reads its parent model: the parent is built first.
     for (const c of checks) {
       for (const r of c.refs) if (!sites.some((s) => s.name === r.model)) sites.push({ name: r.model, location: c.location });
@@ -358,14 +396,14 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       if (models.has(site.name) || nodes.has(site.name)) {
         upstream.push(site.name);
       } else if (!known.has(site.name)) {
-        diagnostics.push(
+        refDiagnostics.push(
           error('unknown-ref', `ref('${site.name}'): no model or seed is named '${site.name}'`, site.location, {
             hint: didYouMean(site.name, allNames),
           }),
         );
       }
     }
-    nodes.set(source.name, {
+    const node: ModelNode = {
       kind: 'model',
       name: source.name,
       file: source.file,
@@ -375,7 +413,11 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       refs: sites,
       upstream,
       checks,
-    });
+    };
+    nodes.set(source.name, node);
+    diagnostics.push(...refDiagnostics);
+    analyzed.node = node;
+    analyzed.refDiagnostics = refDiagnostics;
   }
   renderer.setNodes(nodes);
 
@@ -398,9 +440,9 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   return { root: files.root, settings, pipelines, nodes, graph, vars, renderer, diagnostics };
 }
 
-function mergedConfig(source: ModelSource, calls: Readonly<Record<string, unknown>>, diagnostics: Diagnostic[]): ModelConfig {
+function mergedConfig(source: ModelSource, sites: CallSites, calls: Readonly<Record<string, unknown>>, diagnostics: Diagnostic[]): ModelConfig {
   const yaml = source.yaml;
-  const configCall = findCall(source.sql, /\bconfig\s*\(/);
+  const configCall = sites.config();
   // checks: is read by parseChecks; every other key of the YAML is model config.
   const { checks: _checks, ...yamlData } = yaml?.data ?? {};
   for (const key of Object.keys(calls)) {

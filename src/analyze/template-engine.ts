@@ -1,6 +1,7 @@
 import nunjucks from 'nunjucks';
 import { error, positionOf, type Diagnostic } from './diagnostics.js';
 import type { MacroSource } from '../project/load-project.js';
+import { parseSimpleTemplate, renderSimpleTemplate, type SimpleTemplate } from './simple-template.js';
 import { didYouMean } from './suggest.js';
 
 /**
@@ -164,13 +165,20 @@ function installJinjaCompat(): void {
 export interface CompiledTemplate {
   readonly file: string;
   readonly source: string;
-  readonly template: nunjucks.Template;
+  /** Set when the template needs no Nunjucks to render (see simple-template.ts). */
+  readonly simple?: SimpleTemplate;
+  /** Nunjucks' compiled template: made at once, or for a simple template when first needed. */
+  template?: nunjucks.Template;
 }
 
 export class TemplateEngine {
   private readonly env: nunjucks.Environment;
   private active: RenderHooks | undefined;
   readonly diagnostics: Diagnostic[] = [];
+  /** Names every render provides as variables: the date variables and `this`. */
+  private readonly variableNames: ReadonlySet<string>;
+  /** Names the macros define: a template using one of them is left to Nunjucks. */
+  private readonly macroNames = new Set<string>();
 
   constructor(macros: readonly MacroSource[], dateVariableNames: readonly string[]) {
     installJinjaCompat();
@@ -219,6 +227,7 @@ export class TemplateEngine {
         get: () => this.active?.variables[name],
       });
     }
+    this.variableNames = new Set([...dateVariableNames, 'this']);
     for (const macro of macros) this.loadMacros(macro);
   }
 
@@ -238,6 +247,7 @@ export class TemplateEngine {
       if (failure) throw failure;
       for (const [name, fn] of Object.entries(exported ?? {})) {
         if (name.startsWith('_')) continue;
+        this.macroNames.add(name);
         this.env.addGlobal(name, fn);
       }
     } catch (e) {
@@ -253,6 +263,8 @@ export class TemplateEngine {
 
   /** Compiles once; the compiled template is rendered for every date it is needed for. */
   compile(file: string, source: string): CompiledTemplate | Diagnostic {
+    const simple = parseSimpleTemplate(source, this.variableNames);
+    if (simple && ![...simple.names].some((n) => this.macroNames.has(n))) return { file, source, simple };
     try {
       return { file, source, template: new nunjucks.Template(source, this.env, file, true) };
     } catch (e) {
@@ -263,6 +275,11 @@ export class TemplateEngine {
   render(compiled: CompiledTemplate, hooks: RenderHooks): string {
     this.active = hooks;
     try {
+      if (compiled.simple) {
+        const sql = renderSimpleTemplate(compiled.simple, hooks);
+        if (sql !== undefined) return sql;
+      }
+      compiled.template ??= new nunjucks.Template(compiled.source, this.env, compiled.file, true);
       return compiled.template.render({});
     } catch (e) {
       throw new RenderFailure(templateDiagnostic(e, compiled.file, 'render', compiled.source, this.functionNames()));

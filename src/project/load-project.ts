@@ -50,7 +50,7 @@ export interface ProjectFiles {
 
 export const PROJECT_FILE = 'pipe.yaml';
 
-const toPosix = (p: string) => p.split(sep).join('/');
+const toPosix = (p: string) => (sep === '/' ? p : p.split(sep).join('/'));
 
 function readYamlFile(fs: ProjectFs, absPath: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
   let text: string;
@@ -60,12 +60,22 @@ function readYamlFile(fs: ProjectFs, absPath: string, file: string, diagnostics:
     diagnostics.push(error('unreadable-file', `cannot read ${file}: ${(e as Error).message}`, { file }));
     return undefined;
   }
-  return parseYaml(text, file, diagnostics);
+  // Parsed once per change of the file (watch mode); its diagnostics are reported every time.
+  const parsed = fs.derive(absPath, `yaml:${file}`, () => {
+    const found: Diagnostic[] = [];
+    return { yaml: parseYaml(text, file, found), found };
+  });
+  diagnostics.push(...parsed.found);
+  return parsed.yaml;
 }
 
 function sideYaml(fs: ProjectFs, absPath: string, root: string, diagnostics: Diagnostic[]): YamlSource | undefined {
-  const stem = absPath.slice(0, -extname(absPath).length);
-  const candidates = [`${stem}.yaml`, `${stem}.yml`].filter((p) => fs.exists(p));
+  // The same path strings every time: a cache looks them up without hashing them anew.
+  const paths = fs.derive(absPath, 'side-yaml', () => {
+    const stem = absPath.slice(0, -extname(absPath).length);
+    return [`${stem}.yaml`, `${stem}.yml`];
+  });
+  const candidates = paths.filter((p) => fs.exists(p));
   if (candidates.length > 1) {
     diagnostics.push(
       error('duplicate-yaml', `both ${toPosix(relative(root, candidates[0]))} and ${basename(candidates[1])} exist; keep one`, {
@@ -83,7 +93,9 @@ function sideYaml(fs: ProjectFs, absPath: string, root: string, diagnostics: Dia
  */
 export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles {
   const diagnostics: Diagnostic[] = [];
-  const rel = (p: string) => toPosix(relative(root, p));
+  // Listed files are under the root: cutting the root off is what relative() does, without its cost per file.
+  const prefix = root.endsWith(sep) ? root : `${root}${sep}`;
+  const rel = (p: string) => toPosix(p.startsWith(prefix) ? p.slice(prefix.length) : relative(root, p));
   const listFiles = (dir: string, recursive: boolean) => fs.list(dir, recursive);
 
   const projectPath = join(root, PROJECT_FILE);
@@ -136,7 +148,8 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
       continue;
     }
     seen.set(name, file);
-    const hash = createHash('sha256').update(fs.read(abs)).digest('hex').slice(0, 16);
+    const text = fs.read(abs);
+    const hash = fs.derive(abs, 'hash', () => createHash('sha256').update(text).digest('hex').slice(0, 16));
     seeds.push({ name, file, absPath: abs, hash, yaml: sideYaml(fs, abs, root, diagnostics) });
   }
 

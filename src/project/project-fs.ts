@@ -7,6 +7,11 @@ export interface ProjectFs {
   /** Files (not folders) under `dir`, sorted, hidden ones left out; [] when `dir` does not exist. */
   list(dir: string, recursive: boolean): string[];
   read(absPath: string): string;
+  /**
+   * A value computed from a file (its parsed YAML, its hash), kept as long as the file's
+   * text is: the disk computes it every time, a cache once per change.
+   */
+  derive<T>(absPath: string, kind: string, compute: () => T): T;
 }
 
 function listFromDisk(dir: string, recursive: boolean): string[] {
@@ -21,18 +26,29 @@ export const diskFs: ProjectFs = {
   exists: (p) => existsSync(p),
   list: listFromDisk,
   read: (p) => readFileSync(p, 'utf8'),
+  derive: (_p, _kind, compute) => compute(),
 };
 
 /**
  * Reads each file once and keeps it until told it changed, so that re-loading a project of
- * thousands of models after one save reads one file.
+ * thousands of models after one save reads one file. Whether a file exists is kept too:
+ * loading asks it for the YAML beside every model, and a file that appears or disappears
+ * is reported through `invalidate` like a change.
  */
 export class CachedFs implements ProjectFs {
   private readonly texts = new Map<string, string>();
   private readonly listings = new Map<string, string[]>();
+  private readonly existing = new Map<string, boolean>();
+  private readonly derived = new Map<string, Map<string, unknown>>();
 
   exists(absPath: string): boolean {
-    return this.texts.has(absPath) || existsSync(absPath);
+    if (this.texts.has(absPath)) return true;
+    let e = this.existing.get(absPath);
+    if (e === undefined) {
+      e = existsSync(absPath);
+      this.existing.set(absPath, e);
+    }
+    return e;
   }
 
   list(dir: string, recursive: boolean): string[] {
@@ -54,10 +70,25 @@ export class CachedFs implements ProjectFs {
     return t;
   }
 
-  /** A file changed, appeared or disappeared. */
+  derive<T>(absPath: string, kind: string, compute: () => T): T {
+    let values = this.derived.get(absPath);
+    if (values?.has(kind)) return values.get(kind) as T;
+    const value = compute();
+    if (!values) {
+      values = new Map();
+      this.derived.set(absPath, values);
+    }
+    values.set(kind, value);
+    return value;
+  }
+
+  /** A file changed, appeared or disappeared (or a folder did: `structural` covers what was under it). */
   invalidate(absPath: string, structural: boolean): void {
     this.texts.delete(absPath);
+    this.derived.delete(absPath);
+    this.existing.delete(absPath);
     if (!structural) return;
+    for (const p of [...this.existing.keys()]) if (p.startsWith(`${absPath}/`)) this.existing.delete(p);
     for (const key of [...this.listings.keys()]) {
       const dir = key.slice(2);
       if (absPath.startsWith(`${dir}/`) || dirname(absPath) === dir) this.listings.delete(key);
