@@ -198,7 +198,7 @@ function parseKind(
     case 'expression': {
       const exprs = asStrings(isMap(spec) ? spec.expressions : spec);
       if (!exprs) return bad('expected a list of SQL conditions, e.g. ["amount >= 0"]');
-      return exprs.map((e) => ({ ...base, name: `expression(${e})`, columns: [], refs: [], sql: `SELECT * FROM ${T} WHERE (${e}) IS NOT TRUE` }));
+      return exprs.map((e) => ({ ...base, name: `expression(${e})`, columns: [], refs: [], sql: `SELECT * FROM ${T} WHERE (${e}\n) IS NOT TRUE` }));
     }
     case 'query': {
       const queries = asStrings(isMap(spec) ? spec.queries : spec);

@@ -320,10 +320,10 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
           break;
         }
         case 'check': {
-          const sample = await session.query(`SELECT * FROM (${step.sql}) AS failing LIMIT 5`);
+          const sample = await session.query(`SELECT * FROM (\n${step.sql}\n) AS failing LIMIT 5`);
           let failingRows = 0;
           if (sample.length > 0) {
-            const [{ n }] = await session.query(`SELECT count(*) AS n FROM (${step.sql}) AS failing`);
+            const [{ n }] = await session.query(`SELECT count(*) AS n FROM (\n${step.sql}\n) AS failing`);
             failingRows = Number(n);
           }
           await session

@@ -5,12 +5,12 @@
  */
 export class SlowStart {
   private window: number;
+  /** At least one date is always allowed in flight, or a backfill could never progress. */
+  readonly limit: number;
 
-  constructor(
-    readonly limit: number,
-    start = 1,
-  ) {
-    this.window = Math.max(1, Math.min(limit, start));
+  constructor(limit: number, start = 1) {
+    this.limit = Math.max(1, limit);
+    this.window = Math.max(1, Math.min(this.limit, start));
   }
 
   get current(): number {

@@ -10,7 +10,16 @@ export interface DagNode {
 export type DagFormat = 'text' | 'mermaid' | 'dot' | 'json';
 export const DAG_FORMATS: readonly DagFormat[] = ['text', 'mermaid', 'dot', 'json'];
 
-const mermaidId = (name: string) => `n_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
+/**
+ * A Mermaid node id that keeps distinct names distinct: plain names as they are, others
+ * (`my-model`) with every other character escaped, under a prefix of their own.
+ */
+const mermaidId = (name: string) =>
+  /^[A-Za-z0-9_]+$/.test(name)
+    ? `n_${name}`
+    : `e_${name.replace(/[^A-Za-z0-9]/g, (c) => (c === '_' ? '__' : `_${c.codePointAt(0)!.toString(16)}_`))}`;
+/** Mermaid label text: `"` would end the label, so it becomes an entity. */
+const mermaidText = (s: string) => s.replaceAll('"', '#quot;');
 const dotEscape = (s: string) => s.replaceAll('\\', '\\\\').replaceAll('"', '\\"');
 const dotQuote = (s: string) => `"${dotEscape(s)}"`;
 
@@ -22,7 +31,7 @@ export function renderDag(nodes: readonly DagNode[], format: DagFormat): string 
         .join('\n');
     case 'mermaid': {
       const lines = ['graph LR'];
-      for (const n of nodes) lines.push(`  ${mermaidId(n.name)}["${n.name} (${n.kind})"]`);
+      for (const n of nodes) lines.push(`  ${mermaidId(n.name)}["${mermaidText(n.name)} (${n.kind})"]`);
       for (const n of nodes) for (const u of n.upstream) lines.push(`  ${mermaidId(u)} --> ${mermaidId(n.name)}`);
       return lines.join('\n');
     }

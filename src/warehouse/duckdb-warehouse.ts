@@ -18,7 +18,33 @@ import {
 const LOCK_RE = /Could not set lock on file "([^"]*)": Conflicting lock is held in (.*?) \(PID (\d+)\)/;
 
 /** DuckDB error kinds that a retry may cure; everything else is a fact about the SQL or the data. */
+/**
+ * Transient errors may succeed when tried again: I/O (a file not there yet, a full disk), an
+ * interrupt, memory pressure, a write conflict with another transaction. Everything the
+ * query itself gets wrong is permanent, whatever words its message quotes: DuckDB's error
+ * kind decides, and the message text only when the kind says nothing.
+ */
 const TRANSIENT_KINDS = new Set(['IO', 'Interrupt', 'Out of Memory', 'TransactionContext', 'Transaction', 'Connection', 'HTTP']);
+const PERMANENT_KINDS = new Set([
+  'Parser',
+  'Syntax',
+  'Binder',
+  'Catalog',
+  'Constraint',
+  'Conversion',
+  'Invalid Input',
+  'Invalid',
+  'Invalid Configuration',
+  'Invalid type',
+  'Mismatch Type',
+  'Out of Range',
+  'Not implemented',
+  'Dependency',
+  'Permission',
+  'Sequence',
+  'Missing Extension',
+  'Serialization',
+]);
 const TRANSIENT_TEXT = /write-write conflict|conflict on|could not set lock|out of memory|interrupted/i;
 
 export function classifyDuckDBError(e: unknown): WarehouseError {
@@ -26,7 +52,14 @@ export function classifyDuckDBError(e: unknown): WarehouseError {
   const message = e instanceof Error ? e.message : String(e);
   const m = /^([A-Za-z ]+?) Error: /.exec(message);
   const kind = m ? m[1] : 'Unknown';
-  const errorClass: ErrorClass = TRANSIENT_KINDS.has(kind) || TRANSIENT_TEXT.test(message) ? 'transient' : 'permanent';
+  const headline = message.split('\n')[0];
+  const errorClass: ErrorClass = TRANSIENT_KINDS.has(kind)
+    ? 'transient'
+    : PERMANENT_KINDS.has(kind)
+      ? 'permanent'
+      : TRANSIENT_TEXT.test(headline)
+        ? 'transient'
+        : 'permanent';
   return new WarehouseError(message, kind, errorClass);
 }
 
@@ -133,8 +166,20 @@ export class DuckDBWarehouse implements Warehouse {
     }
   }
 
+  /**
+   * A connection in UTC: intervals are UTC, and a TIMESTAMPTZ cast to TIMESTAMP (as the
+   * partition filters do) must not depend on the machine's time zone, or a re-run elsewhere
+   * would place rows in other dates.
+   */
   async session(): Promise<WarehouseSession> {
-    return new DuckDBSession(await this.instance.connect());
+    const connection = await this.instance.connect();
+    try {
+      await connection.run("SET TimeZone = 'UTC'");
+    } catch (e) {
+      connection.closeSync();
+      throw classifyDuckDBError(e);
+    }
+    return new DuckDBSession(connection);
   }
 
   announce(what: string): void {

@@ -85,6 +85,19 @@ describe('checks guard publication', () => {
     expect(checks).toContain('unique(key)');
   });
 
+  it('a check ending in a -- comment still runs', () => {
+    const dir = checkedProject(`checks:
+  expression: ["qty >= 1 -- no returns here"]
+  query: ["select * from {{ this }} where key <> order_id -- keys are order ids"]
+`);
+    const ok = pipe(['run', '--date', '2024-01-02', '--json', '--select', '+orders_checked', '--project', dir]);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    const bad = pipe(['run', '--date', '2024-01-02', '--var', 'break=negative', '--json', '--select', 'orders_checked', '--project', dir]);
+    expect(bad.code).toBe(1);
+    const checks = eventsOfType(bad.events, 'check-failed').map((e) => (e.failure as { check: string }).check);
+    expect(checks).toEqual(['expression(qty >= 1 -- no returns here)']);
+  });
+
   it('a warning publishes and reports', async () => {
     const dir = checkedProject(`checks:
   warn:

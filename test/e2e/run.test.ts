@@ -17,6 +17,7 @@ import {
   taskIdsOf,
   taskOf,
   warehouseOf,
+  writeProjectFiles,
 } from './helpers.js';
 
 afterAll(removeTempDirs);
@@ -182,5 +183,22 @@ describe('pipe run on the example project', () => {
     expect(compiled.code, explain(compiled)).toBe(0);
     expect(compiled.stdout).toContain("'2024-02-29'");
     expect(compiled.stdout).toContain("'2024-03-01'");
+  });
+});
+
+describe('time zones', () => {
+  it('a TIMESTAMPTZ partition lands in its UTC date whatever the machine time zone', async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, {
+      'models/marts/tz_events.sql': `{{ config(materialized='incremental', partition_by='happened_at') }}
+select 1 as id, TIMESTAMPTZ '{{ ds }} 02:00:00+00' as happened_at
+`,
+    });
+    for (const tz of ['America/New_York', 'Asia/Tokyo']) {
+      const r = pipe(['run', '--date', '2024-01-02', '--select', 'tz_events', '--project', dir], { env: { TZ: tz } });
+      expect(r.code, explain(r)).toBe(0);
+    }
+    const rows = await queryRows(warehouseOf(dir), 'SELECT count(*)::INTEGER AS n, epoch(min(happened_at))::BIGINT::VARCHAR AS at FROM tz_events');
+    expect(rows).toEqual([{ n: 1, at: String(Date.UTC(2024, 0, 2, 2) / 1000) }]);
   });
 });

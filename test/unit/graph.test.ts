@@ -181,19 +181,25 @@ describe('renderDag', () => {
     );
   });
 
-  it('renders mermaid with safe node ids and one arrow per edge', () => {
-    const odd: DagNode[] = [...nodes, { name: 'my-model.v2', kind: 'table', file: 'models/my-model.v2.sql', tags: [], upstream: ['fct_orders'] }];
+  it('renders mermaid with safe, distinct node ids and one arrow per edge', () => {
+    const odd: DagNode[] = [
+      ...nodes,
+      { name: 'my-model.v2', kind: 'table', file: 'models/my-model.v2.sql', tags: [], upstream: ['fct_orders'] },
+      { name: 'my_model_v2', kind: 'view', file: 'models/my_model_v2.sql', tags: [], upstream: ['my-model.v2'] },
+    ];
     expect(renderDag(odd, 'mermaid')).toBe(
       [
         'graph LR',
         '  n_raw_orders["raw_orders (seed)"]',
         '  n_stg_orders["stg_orders (view)"]',
         '  n_fct_orders["fct_orders (incremental)"]',
-        '  n_my_model_v2["my-model.v2 (table)"]',
+        '  e_my_2d_model_2e_v2["my-model.v2 (table)"]',
+        '  n_my_model_v2["my_model_v2 (view)"]',
         '  n_raw_orders --> n_stg_orders',
         '  n_stg_orders --> n_fct_orders',
         '  n_raw_orders --> n_fct_orders',
-        '  n_fct_orders --> n_my_model_v2',
+        '  n_fct_orders --> e_my_2d_model_2e_v2',
+        '  e_my_2d_model_2e_v2 --> n_my_model_v2',
       ].join('\n'),
     );
   });

@@ -61,6 +61,11 @@ describe('classification of real DuckDB errors', () => {
     ['an overflow', 'SELECT 2147483647::INTEGER + 1::INTEGER', 'Out of Range'],
     ['error() in the query', "SELECT error('bad row')", 'Invalid Input'],
     ['a missing schema', 'CREATE TABLE no_schema.x AS SELECT 1', 'Catalog'],
+    // Words of transient errors inside a permanent one's message change nothing.
+    ['a missing column named like an interrupt', 'SELECT interrupted FROM t', 'Binder'],
+    ['a missing table named like an interrupt', 'SELECT * FROM interrupted_sessions', 'Catalog'],
+    ['a failed cast of text about a conflict', "SELECT 'conflict on x'::INTEGER", 'Conversion'],
+    ['error() quoting memory trouble', "SELECT error('Out of memory in the upstream system')", 'Invalid Input'],
   ])('%s is permanent', async (_, sql, kind) => {
     const e = await failure(sql);
     expect([e.kind, e.errorClass]).toEqual([kind, 'permanent']);

@@ -32,7 +32,8 @@ SELECT c.* FROM "main"."__pipe_stage__orders__20240102" AS c WHERE c."customer_i
 SELECT count(*) AS row_count FROM "main"."__pipe_stage__orders__20240102" HAVING NOT (count(*) >= 1 AND count(*) <= 3);
 
 -- check expression(amount >= 0) (error)
-SELECT * FROM "main"."__pipe_stage__orders__20240102" WHERE (amount >= 0) IS NOT TRUE;
+SELECT * FROM "main"."__pipe_stage__orders__20240102" WHERE (amount >= 0
+) IS NOT TRUE;
 
 -- check query(select * from {{ this }} where status = 'placed' and '{{ ds }}' = '2024-01-02') (error)
 select * from "main"."__pipe_stage__orders__20240102" where status = 'placed' and '2024-01-02' = '2024-01-02';
