@@ -61,7 +61,7 @@ export interface AnalyzeOptions {
   /** `--var` values; they win over pipeline and project vars. */
   readonly vars?: Readonly<Record<string, unknown>>;
   /** Relations that exist in the warehouse (`"schema"."name"`), for is_incremental(). */
-  readonly existingRelations?: ReadonlySet<string>;
+  readonly existingRelations?: { has(relation: string): boolean };
   /** Rebuild incremental models from nothing: is_incremental() is false. */
   readonly fullRefresh?: boolean;
 }

@@ -8,7 +8,7 @@ import { select } from '../graph/select.js';
 import { loadProject, type ProjectFiles } from '../project/load-project.js';
 import type { ProjectFs } from '../project/project-fs.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
-import { readCatalog, type RelationType } from '../warehouse/run-state.js';
+import { Catalog, readCatalog } from '../warehouse/run-state.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 
 /** Options every command shares. */
@@ -62,8 +62,8 @@ export function resolveInterval(date: string | undefined, clock: Clock = systemC
 export async function catalogIfExists(
   path: string,
   readOnly = false,
-): Promise<{ warehouse?: Warehouse; catalog: Map<string, RelationType> }> {
-  if (!existsSync(path)) return { catalog: new Map() };
+): Promise<{ warehouse?: Warehouse; catalog: Catalog }> {
+  if (!existsSync(path)) return { catalog: new Catalog() };
   const warehouse = await DuckDBWarehouse.open(path, { readOnly });
   const session = await warehouse.session();
   try {
@@ -81,7 +81,7 @@ export interface Analyzed {
 /** Analysis plus selection; throws every diagnostic at once if anything is wrong. */
 export function analyzeAndSelect(
   files: ProjectFiles,
-  options: SelectionOptions & { interval: Interval; existingRelations?: ReadonlySet<string>; fullRefresh?: boolean },
+  options: SelectionOptions & { interval: Interval; existingRelations?: { has(relation: string): boolean }; fullRefresh?: boolean },
   cache?: AnalysisCache,
 ): Analyzed {
   const diagnostics: Diagnostic[] = [];

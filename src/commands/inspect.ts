@@ -4,7 +4,7 @@ import type { PipeNode } from '../analyze/analyze.js';
 import { topologicalOrder } from '../graph/graph.js';
 import type { DagNode } from '../graph/render-dag.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
-import { listRuns, runExists, runTasks, stateExists, type RunSummaryRow, type TaskRow } from '../warehouse/run-state.js';
+import { Catalog, listRuns, runExists, runTasks, stateExists, type RunSummaryRow, type TaskRow } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import {
   analyzeAndSelect,
@@ -40,12 +40,12 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
   const files = loadFiles(options);
   const { interval } = resolveInterval(options.date, options.clock);
   const notes: string[] = [];
-  let existing = new Set<string>();
+  let existing = new Catalog();
   const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
   try {
     const { warehouse, catalog } = await catalogIfExists(dbPath);
     warehouse?.close();
-    existing = new Set([...catalog].filter(([, t]) => t === 'table').map(([r]) => r));
+    existing = catalog.only('table');
   } catch (e) {
     if (!(e instanceof WarehouseLockedError)) throw e;
     notes.push(`${e.message}; is_incremental() is rendered as false`);

@@ -16,7 +16,7 @@ import {
   readSeedHashes,
   recoverAfterCrash,
   stateExists,
-  type RelationType,
+  Catalog,
 } from '../warehouse/run-state.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { PIPE_VERSION } from '../version.js';
@@ -47,7 +47,7 @@ export interface Prepared {
   /** Open for writing; absent when prepared read-only (a dry run). */
   readonly warehouse?: Warehouse;
   readonly dbPath: string;
-  readonly catalog: Map<string, RelationType>;
+  readonly catalog: Catalog;
   readonly seedHashes: Map<string, string>;
 }
 
@@ -58,7 +58,7 @@ export async function prepare(
   const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
   const { warehouse, catalog } = await catalogIfExists(dbPath, options.readOnly);
   try {
-    const tables = new Set([...catalog].filter(([, type]) => type === 'table').map(([rel]) => rel));
+    const tables = catalog.only('table');
     const { analysis, selected } = analyzeAndSelect(files, { ...options, existingRelations: tables });
     return await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, readOnly: options.readOnly });
   } catch (e) {
@@ -76,7 +76,7 @@ export async function openFor(
   selected: Set<string>,
   pipelineName: string | undefined,
   dbPath: string,
-  opened: { warehouse?: Warehouse; catalog?: Map<string, RelationType>; readOnly?: boolean } = {},
+  opened: { warehouse?: Warehouse; catalog?: Catalog; readOnly?: boolean } = {},
 ): Promise<Prepared> {
   const pipeline = pipelineName ? analysis.pipelines.get(pipelineName) : undefined;
   let warehouse = opened.warehouse;
@@ -91,7 +91,7 @@ export async function openFor(
       }
       warehouse.close();
     }
-    return { analysis, selected, pipeline, dbPath, catalog: opened.catalog ?? new Map(), seedHashes };
+    return { analysis, selected, pipeline, dbPath, catalog: opened.catalog ?? new Catalog(), seedHashes };
   }
   warehouse ??= await DuckDBWarehouse.open(dbPath);
   try {

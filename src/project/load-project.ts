@@ -52,6 +52,12 @@ export const PROJECT_FILE = 'pipe.yaml';
 
 const toPosix = (p: string) => (sep === '/' ? p : p.split(sep).join('/'));
 
+/** Names are table names, and DuckDB does not tell `Orders` from `orders`. */
+function sameInCase(otherFile: string, name: string): string {
+  const otherName = basename(otherFile).replace(/\.[^.]+$/, '');
+  return otherName === name ? '' : ' (names that differ only in case are one table in DuckDB)';
+}
+
 function readYamlFile(fs: ProjectFs, absPath: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
   let text: string;
   try {
@@ -118,17 +124,17 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     if (ext !== '.sql') continue;
     const name = basename(abs, '.sql');
     const file = rel(abs);
-    const other = seen.get(name);
+    const other = seen.get(name.toLowerCase());
     if (other !== undefined) {
       diagnostics.push(
-        error('duplicate-model', `model '${name}' is defined twice: ${other} and ${file}`, { file }, {
+        error('duplicate-model', `model '${name}' is defined twice: ${other} and ${file}${sameInCase(other, name)}`, { file }, {
           related: [{ message: 'first defined here', location: { file: other } }],
           hint: 'model names are file names and must be unique in the project; rename one file',
         }),
       );
       continue;
     }
-    seen.set(name, file);
+    seen.set(name.toLowerCase(), file);
     models.push({ name, file, absPath: abs, sql: fs.read(abs), yaml: sideYaml(fs, abs, root, diagnostics) });
   }
 
@@ -137,17 +143,17 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     if (extname(abs) !== '.csv') continue;
     const name = basename(abs, '.csv');
     const file = rel(abs);
-    const other = seen.get(name);
+    const other = seen.get(name.toLowerCase());
     if (other !== undefined) {
       diagnostics.push(
-        error('duplicate-model', `'${name}' is defined twice: ${other} and ${file}`, { file }, {
+        error('duplicate-model', `'${name}' is defined twice: ${other} and ${file}${sameInCase(other, name)}`, { file }, {
           related: [{ message: 'first defined here', location: { file: other } }],
           hint: 'seeds and models share one namespace; rename one file',
         }),
       );
       continue;
     }
-    seen.set(name, file);
+    seen.set(name.toLowerCase(), file);
     const text = fs.read(abs);
     const hash = fs.derive(abs, 'hash', () => createHash('sha256').update(text).digest('hex').slice(0, 16));
     seeds.push({ name, file, absPath: abs, hash, yaml: sideYaml(fs, abs, root, diagnostics) });

@@ -167,7 +167,33 @@ export async function recoverAfterCrash(session: WarehouseSession): Promise<{ in
 export type RelationType = 'table' | 'view';
 
 /** Every user relation in the warehouse, as `"schema"."name"` -> table or view. */
-export async function readCatalog(session: WarehouseSession): Promise<Map<string, RelationType>> {
+/**
+ * The relations in the warehouse by `"schema"."name"`. DuckDB matches names without regard
+ * to case (`Orders` and `orders` are one table), and so do lookups here: a model renamed
+ * from `dimcustomer` to `DimCustomer` finds its existing table.
+ */
+export class Catalog extends Map<string, RelationType> {
+  override get(relation: string): RelationType | undefined {
+    return super.get(relation.toLowerCase());
+  }
+
+  override has(relation: string): boolean {
+    return super.has(relation.toLowerCase());
+  }
+
+  override set(relation: string, type: RelationType): this {
+    return super.set(relation.toLowerCase(), type);
+  }
+
+  /** The relations of one type. */
+  only(type: RelationType): Catalog {
+    const out = new Catalog();
+    for (const [relation, t] of this) if (t === type) out.set(relation, t);
+    return out;
+  }
+}
+
+export async function readCatalog(session: WarehouseSession): Promise<Catalog> {
   const rows = await session.query(
     `SELECT schema_name, table_name AS name, 'table' AS type FROM duckdb_tables()
        WHERE database_name = current_database() AND NOT temporary
@@ -175,7 +201,7 @@ export async function readCatalog(session: WarehouseSession): Promise<Map<string
      SELECT schema_name, view_name, 'view' FROM duckdb_views()
        WHERE database_name = current_database() AND NOT internal AND NOT temporary`,
   );
-  const out = new Map<string, RelationType>();
+  const out = new Catalog();
   for (const r of rows) {
     const rel = `"${String(r.schema_name).replaceAll('"', '""')}"."${String(r.name).replaceAll('"', '""')}"`;
     out.set(rel, r.type as RelationType);

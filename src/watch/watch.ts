@@ -11,7 +11,7 @@ import { downstreamClosure } from '../graph/graph.js';
 import { planRun } from '../plan/plan.js';
 import { PROJECT_FILE } from '../project/load-project.js';
 import { CachedFs } from '../project/project-fs.js';
-import { readCatalog, type RelationType } from '../warehouse/run-state.js';
+import { Catalog, readCatalog } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
 
@@ -110,7 +110,7 @@ export async function watch(options: WatchOptions): Promise<void> {
       if (!warehouse) return;
       let handedOver = false;
       try {
-        const tables = new Set([...catalog].filter(([, t]) => t === 'table').map(([r]) => r));
+        const tables = catalog.only('table');
         const { analysis, selected } = analyzeAndSelect(files, { ...options, interval, existingRelations: tables }, cache);
         const { rebuild, removed, changedFiles } = whatToRebuild(analysis, selected, changes);
         if (changes) emit({ type: 'watch-change', files: changedFiles, rebuild: [...rebuild], removed });
@@ -163,7 +163,7 @@ export async function watch(options: WatchOptions): Promise<void> {
     return { rebuild, removed, changedFiles };
   }
 
-  async function openWhenFree(dbPath: string): Promise<{ warehouse?: DuckDBWarehouse; catalog: Map<string, RelationType> }> {
+  async function openWhenFree(dbPath: string): Promise<{ warehouse?: DuckDBWarehouse; catalog: Catalog }> {
     let told = false;
     while (!signal.aborted) {
       try {
@@ -181,7 +181,7 @@ export async function watch(options: WatchOptions): Promise<void> {
         await sleep(1000, signal);
       }
     }
-    return { catalog: new Map() };
+    return { catalog: new Catalog() };
   }
 
   async function build(analysis: Analysis, nodes: Set<string>, dbPath: string, warehouse: DuckDBWarehouse, at: Interval): Promise<void> {

@@ -69,6 +69,14 @@ describe('bad input: exit 2, pointing at the source, nothing written', () => {
     expect(r.stderr).toContain('stg_orders');
   });
 
+  it('names that differ only in case are one table in DuckDB: an error naming both files', () => {
+    const r = badRun({ 'models/marts/Dim_Customers.sql': 'select 1 as x\n', 'seeds/RAW_ORDERS.csv': 'x\n1\n' });
+    const lines = errorLines(r.stderr);
+    expect(lines.find((l) => l.includes('models/marts/dim_customers.sql') && l.includes('models/marts/Dim_Customers.sql'))).toContain('defined twice');
+    expect(lines.find((l) => l.includes('seeds/raw_orders.csv') && l.includes('seeds/RAW_ORDERS.csv'))).toContain('defined twice');
+    expect(r.stderr).toContain('differ only in case');
+  });
+
   it('a template syntax error gives file:line and prints the offending line', () => {
     const r = badRun({ 'models/marts/broken.sql': "select order_id\n-- the next line lacks a parenthesis\nfrom {{ ref('stg_orders' }}\n" });
     expect(r.stderr).toMatch(/models\/marts\/broken\.sql:3(:\d+)?: error/);

@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -200,5 +200,18 @@ select 1 as id, TIMESTAMPTZ '{{ ds }} 02:00:00+00' as happened_at
     }
     const rows = await queryRows(warehouseOf(dir), 'SELECT count(*)::INTEGER AS n, epoch(min(happened_at))::BIGINT::VARCHAR AS at FROM tz_events');
     expect(rows).toEqual([{ n: 1, at: String(Date.UTC(2024, 0, 2, 2) / 1000) }]);
+  });
+});
+
+describe('renaming a model', () => {
+  it('to another case of the same name replaces its table (DuckDB names ignore case)', async () => {
+    const dir = copyExample();
+    expect(pipe(['run', '--date', '2024-01-02', '--project', dir]).code).toBe(0);
+    renameSync(join(dir, 'models/marts/dim_customers.sql'), join(dir, 'models/marts/Dim_Customers.sql'));
+    renameSync(join(dir, 'models/marts/dim_customers.yaml'), join(dir, 'models/marts/Dim_Customers.yaml'));
+    const r = pipe(['run', '--date', '2024-01-03', '--project', dir]);
+    expect(r.code, explain(r)).toBe(0);
+    const rows = await queryRows(warehouseOf(dir), "SELECT table_name FROM duckdb_tables() WHERE lower(table_name) = 'dim_customers'");
+    expect(rows).toEqual([{ table_name: 'Dim_Customers' }]);
   });
 });
