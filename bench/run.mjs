@@ -183,16 +183,43 @@ async function pipeVsBaseline(dir, name, reps, withDefaultThreads) {
   const pipeMs = [];
   const baseMs = [];
   const defaultMs = [];
+  const phases = [];
   for (let i = 0; i < reps; i++) {
-    const r = await pipeOk(['run', '--date', DATE, '--project', dir, '--db', freshDb(`${name}-pipe`), '--threads', '1', '--json'], { keepStdout: false });
+    const r = await pipeOk(['run', '--date', DATE, '--project', dir, '--db', freshDb(`${name}-pipe`), '--threads', '1', '--json']);
     pipeMs.push(r.ms);
+    phases.push(runPhases(r));
     const b = await node(BASELINE, [plan.file, freshDb(`${name}-baseline`)]);
     baseMs.push(b.ms);
     if (withDefaultThreads) defaultMs.push((await pipeOk(['run', '--date', DATE, '--project', dir, '--db', freshDb(`${name}-pipe`), '--json'], { keepStdout: false })).ms);
   }
   const p = median(pipeMs);
   const b = median(baseMs);
-  return { tasks: plan.tasks, statements: plan.statements, pipeMs: p, baselineMs: b, ratio: p / b, pipeDefaultThreadsMs: median(defaultMs), pipeRuns: pipeMs, baselineRuns: baseMs };
+  const phase = (k) => median(phases.map((x) => x[k]));
+  return {
+    tasks: plan.tasks,
+    statements: plan.statements,
+    pipeMs: p,
+    baselineMs: b,
+    ratio: p / b,
+    pipeDefaultThreadsMs: median(defaultMs),
+    pipePhases: { setupMs: phase('setupMs'), executeMs: phase('executeMs'), closeMs: phase('closeMs') },
+    pipeRuns: pipeMs,
+    baselineRuns: baseMs,
+  };
+}
+
+/**
+ * Where a `pipe run` spent its time, from its events: before run-started (start-up, load,
+ * analyze, plan, opening the warehouse, recording the run), executing the tasks (run-finished's
+ * own figure), and after (recording the outcome, closing the warehouse, exiting).
+ */
+function runPhases(r) {
+  const events = jsonLines(r.stdout);
+  const started = events.find((e) => e.type === 'run-started');
+  const finished = events.find((e) => e.type === 'run-finished');
+  if (!started || !finished) return {};
+  const setupMs = Date.parse(started.time) - r.startedAt;
+  return { setupMs, executeMs: finished.ms, closeMs: r.ms - (Date.parse(finished.time) - r.startedAt) };
 }
 
 async function benchRun() {

@@ -29,6 +29,7 @@ export function runTimed(cmd, args, o = {}) {
   const [c, a] = rssFile ? [GNU_TIME, ['-v', '-o', rssFile, cmd, ...args]] : [cmd, args];
   return new Promise((resolve, reject) => {
     const started = performance.now();
+    const startedAt = Date.now();
     const child = spawn(c, a, { cwd: o.cwd, env: { ...process.env, ...(o.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
     const out = [];
     const err = [];
@@ -54,7 +55,7 @@ export function runTimed(cmd, args, o = {}) {
         }
         rmSync(rssFile, { force: true });
       }
-      resolve({ ms, code, signal, rssMb, outBytes, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      resolve({ ms, startedAt, code, signal, rssMb, outBytes, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
   });
 }

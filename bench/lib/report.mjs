@@ -5,6 +5,8 @@ const fmtMb = (mb) => (mb === undefined ? '–' : `${mb.toFixed(0)} MB`);
 const fmtX = (x) => (x === undefined ? '–' : `${x.toFixed(2)}×`);
 const fmtN = (n) => (n === undefined ? '–' : n.toLocaleString('en-US'));
 
+const phases = (p) => (p ? `${fmtMs(p.setupMs)} / ${fmtMs(p.executeMs)} / ${fmtMs(p.closeMs)}` : '–');
+
 function table(header, rows) {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
@@ -54,8 +56,18 @@ export function renderMarkdown(r) {
     out.push('## `pipe run` of trivial models vs the same SQL on raw DuckDB', '');
     out.push(
       table(
-        ['models', 'tasks', 'statements', '`pipe run --threads 1`', 'raw DuckDB, 1 connection', 'ratio', 'overhead per model', '`pipe run` (default threads)'],
-        r.run.map((x) => [fmtN(x.models), fmtN(x.tasks), fmtN(x.statements), fmtMs(x.pipeMs), fmtMs(x.baselineMs), fmtX(x.ratio), fmtMs(x.overheadPerModelMs), fmtMs(x.pipeDefaultThreadsMs)]),
+        ['models', 'tasks', 'statements', '`pipe run --threads 1`', 'raw DuckDB, 1 connection', 'ratio', 'overhead per model', 'pipe: before run / tasks / after', '`pipe run` (default threads)'],
+        r.run.map((x) => [
+          fmtN(x.models),
+          fmtN(x.tasks),
+          fmtN(x.statements),
+          fmtMs(x.pipeMs),
+          fmtMs(x.baselineMs),
+          fmtX(x.ratio),
+          fmtMs(x.overheadPerModelMs),
+          phases(x.pipePhases),
+          fmtMs(x.pipeDefaultThreadsMs),
+        ]),
       ),
       '',
     );
@@ -70,8 +82,8 @@ export function renderMarkdown(r) {
     );
     out.push(
       table(
-        ['`pipe run --threads 1`', 'raw DuckDB, 1 connection', 'ratio', '`pipe run` (default threads)'],
-        [[fmtMs(x.pipeMs), fmtMs(x.baselineMs), fmtX(x.ratio), fmtMs(x.pipeDefaultThreadsMs)]],
+        ['`pipe run --threads 1`', 'raw DuckDB, 1 connection', 'ratio', 'pipe: before run / tasks / after', '`pipe run` (default threads)'],
+        [[fmtMs(x.pipeMs), fmtMs(x.baselineMs), fmtX(x.ratio), phases(x.pipePhases), fmtMs(x.pipeDefaultThreadsMs)]],
       ),
       '',
     );
