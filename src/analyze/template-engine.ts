@@ -34,6 +34,31 @@ export class TemplateFunctionError extends Error {}
 const POSITION_RE = /^\(([^)]*)\)(?: \[Line (\d+), Column (\d+)\])?\s*\n?\s*/;
 
 /**
+ * An error inside a macro: Nunjucks would report it at the macro file's line but under the
+ * calling model's name. Macros are wrapped so that the error keeps the macro's own file and
+ * line, and the model's call becomes a related location.
+ */
+class MacroFailure extends Error {
+  constructor(
+    readonly macro: string,
+    readonly diagnostic: Diagnostic,
+  ) {
+    super(diagnostic.message);
+  }
+}
+
+/** The macro's diagnostic, with where the template being rendered called the macro. */
+function calledFrom(failure: MacroFailure, e: unknown, file: string, source: string | undefined): Diagnostic {
+  const raw = e instanceof Error ? e.message : String(e);
+  const m = POSITION_RE.exec(raw);
+  let at: { line: number; column: number } | undefined = m && m[2] !== undefined ? { line: Number(m[2]) + 1, column: Number(m[3]) + 1 } : undefined;
+  if (!at && source !== undefined) at = firstMatch(source, new RegExp(`\\b${escapeRegExp(failure.macro)}\\s*\\(`));
+  const d = failure.diagnostic;
+  const call = { message: `reached through ${failure.macro}(), called here`, location: { file, ...at } };
+  return { ...d, related: [...(d.related ?? []), call] };
+}
+
+/**
  * Nunjucks reports positions inconsistently: parse errors and undefined output are 1-based,
  * errors raised while calling a function are 0-based (and dropped entirely on line 0).
  */
@@ -44,9 +69,16 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
   message = message.replace(/^(Template render error: )?/, '').replace(/^Error: /, '').trim();
   let line: number | undefined;
   let column: number | undefined;
+  const own = e as { lineno?: unknown; colno?: unknown };
   if (m && m[2] !== undefined) {
     line = Number(m[2]);
     column = Number(m[3]);
+  } else if (typeof own.lineno === 'number' && typeof own.colno === 'number') {
+    // An error caught inside a macro, before Nunjucks adds the position to its message.
+    line = own.lineno;
+    column = own.colno;
+  }
+  if (line !== undefined && column !== undefined) {
     const oneBased = phase === 'parse' || message.startsWith('attempted to output');
     if (!oneBased) {
       line += 1;
@@ -78,7 +110,18 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
         ? "pipe has no source(): put raw files in seeds/ and use ref('name'), or read them in SQL, e.g. read_parquet('data/*.parquet')"
         : (didYouMean(name, functions) ?? `template functions: ${functions.join(', ')} (macros come from macros/*.sql)`);
     if (line === undefined && source !== undefined) ({ line, column } = firstMatch(source, new RegExp(`${escapeRegExp(name)}\\s*\\(`)) ?? {});
-  } else if (filter) {
+  } else if (line === undefined && source !== undefined) {
+    // Nunjucks drops the position of an error raised on the first line; find the call.
+    const named = /^(var|environment variable) '([^']+)'/.exec(message);
+    const fn = /^(\w+)\(\) takes/.exec(message);
+    const re = named
+      ? new RegExp(`\\b${named[1] === 'var' ? 'var' : 'env_var'}\\s*\\(\\s*['"]${escapeRegExp(named[2])}['"]`)
+      : fn
+        ? new RegExp(`\\b${fn[1]}\\s*\\(`)
+        : undefined;
+    if (re) ({ line, column } = firstMatch(source, re) ?? {});
+  }
+  if (filter) {
     message = `unknown filter '${filter[1]}'`;
     if (line === undefined && source !== undefined) ({ line, column } = firstMatch(source, new RegExp(`\\|\\s*${escapeRegExp(filter[1])}\\b`)) ?? {});
   }
@@ -174,6 +217,8 @@ export interface CompiledTemplate {
 export class TemplateEngine {
   private readonly env: nunjucks.Environment;
   private active: RenderHooks | undefined;
+  /** The failure of a macro during the render in progress (see MacroFailure). */
+  private macroFailure: MacroFailure | undefined;
   readonly diagnostics: Diagnostic[] = [];
   /** Names every render provides as variables: the date variables and `this`. */
   private readonly variableNames: ReadonlySet<string>;
@@ -248,7 +293,7 @@ export class TemplateEngine {
       for (const [name, fn] of Object.entries(exported ?? {})) {
         if (name.startsWith('_')) continue;
         this.macroNames.add(name);
-        this.env.addGlobal(name, fn);
+        this.env.addGlobal(name, this.wrapMacro(name, macro, fn as (...args: unknown[]) => unknown));
       }
     } catch (e) {
       this.diagnostics.push(templateDiagnostic(e, macro.file, 'parse', macro.source));
@@ -259,6 +304,19 @@ export class TemplateEngine {
   private functionNames(): string[] {
     const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
     return Object.keys(globals).filter((k) => typeof globals[k] === 'function' && !NUNJUCKS_GLOBALS.has(k));
+  }
+
+  private wrapMacro(name: string, macro: MacroSource, fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
+    return (...args: unknown[]) => {
+      try {
+        return fn(...args);
+      } catch (e) {
+        // A macro called by this one failed: the innermost failure is the one to report.
+        if (this.macroFailure) throw e;
+        this.macroFailure = new MacroFailure(name, templateDiagnostic(e, macro.file, 'render', macro.source, this.functionNames()));
+        throw this.macroFailure;
+      }
+    };
   }
 
   /** Compiles once; the compiled template is rendered for every date it is needed for. */
@@ -274,6 +332,7 @@ export class TemplateEngine {
 
   render(compiled: CompiledTemplate, hooks: RenderHooks): string {
     this.active = hooks;
+    this.macroFailure = undefined;
     try {
       if (compiled.simple) {
         const sql = renderSimpleTemplate(compiled.simple, hooks);
@@ -282,9 +341,13 @@ export class TemplateEngine {
       compiled.template ??= new nunjucks.Template(compiled.source, this.env, compiled.file, true);
       return compiled.template.render({});
     } catch (e) {
-      throw new RenderFailure(templateDiagnostic(e, compiled.file, 'render', compiled.source, this.functionNames()));
+      const inMacro = this.macroFailure;
+      throw new RenderFailure(
+        inMacro ? calledFrom(inMacro, e, compiled.file, compiled.source) : templateDiagnostic(e, compiled.file, 'render', compiled.source, this.functionNames()),
+      );
     } finally {
       this.active = undefined;
+      this.macroFailure = undefined;
     }
   }
 }

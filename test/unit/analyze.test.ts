@@ -393,6 +393,21 @@ describe('template error positions', () => {
     expect([d.message, d.location!.line]).toEqual(["ref() takes one model or seed name, e.g. ref('orders')", 2]);
   });
 
+  it('finds var(), env_var() and ref() errors on the first line, where Nunjucks gives no position', () => {
+    expect(where(only({ 'models/a.sql': "select {{ var('missing') }} as b" }))).toBe('models/a.sql:1:11');
+    expect(where(only({ 'models/a.sql': "select 1, {{ env_var('PIPE_TEST_UNSET_VARIABLE') }} as c" }))).toBe('models/a.sql:1:14');
+    expect(where(only({ 'models/a.sql': 'select * from {{ ref(1) }}' }))).toBe('models/a.sql:1:18');
+  });
+
+  it('points an error inside a macro at the macro file, with the call in the model as related', () => {
+    const d = only({
+      'macros/m.sql': '{% macro m(x) %}\n\n\n\n  select {{ nothere }} as y\n{% endmacro %}\n',
+      'models/a.sql': 'select 1 as a,\n{{ m(1) }}\n',
+    });
+    expect([d.message, where(d)]).toEqual(["'nothere' is undefined (or null) in template output", 'macros/m.sql:5:10']);
+    expect(d.related).toEqual([{ message: 'reached through m(), called here', location: { file: 'models/a.sql', line: 2, column: 5 } }]);
+  });
+
   it('points a syntax error in a macro file at the macro file', () => {
     const d = only({ 'macros/m.sql': '{% macro m() %}\n{{ x( }}{% endmacro %}', 'models/a.sql': 'select 1' });
     expect([d.code, where(d)]).toEqual(['template-syntax', 'macros/m.sql:2:7']);
