@@ -390,7 +390,8 @@ async function benchAnchors() {
       row.dbtBuildMs = await timed('dbt build', () => dbtBuild(tools, dbtDir), () => rmSync(dbtDb, { force: true }));
     }
     if (tools.sqlmesh) {
-      const smDb = join(smDir, 'sqlmesh.duckdb');
+      // Not sqlmesh.duckdb: the file's name is the catalog's, and SQLMesh keeps its state in a schema named sqlmesh.
+      const smDb = join(smDir, 'warehouse.duckdb');
       writeSqlmeshProject(spec, smDir, smDb);
       const resetSm = () => {
         rmSync(smDb, { force: true });
