@@ -182,24 +182,8 @@ export class ModelRenderer {
   sql(name: string, interval: Interval, incremental: boolean): RenderedSql | Diagnostic {
     const raw = this.renderRaw(name, interval, incremental);
     if ('severity' in raw) return raw;
-    const ctes: { name: string; sql: string }[] = [];
-    const added = new Set<string>();
-    const addEphemerals = (refs: readonly string[], trail: readonly string[]): Diagnostic | undefined => {
-      for (const r of refs) {
-        const node = this.nodes.get(r);
-        if (node?.kind !== 'model' || node.config.materialized !== 'ephemeral' || added.has(r)) continue;
-        if (trail.includes(r)) return error('cycle', `ephemeral models ref each other: ${[...trail, r].join(' → ')}`, { file: node.file });
-        const eph = this.renderRaw(r, interval, false);
-        if ('severity' in eph) return eph;
-        const problem = addEphemerals(eph.refs, [...trail, r]);
-        if (problem) return problem;
-        added.add(r);
-        ctes.push({ name: EPHEMERAL_PREFIX + r, sql: this.resolveRefs(stripTrailingSemicolon(eph.sql)) });
-      }
-      return undefined;
-    };
-    const problem = addEphemerals(raw.refs, [name]);
-    if (problem) return problem;
+    const ctes = this.ephemeralCtes(raw.refs, interval, [name]);
+    if (!Array.isArray(ctes)) return ctes;
     // Only the end is trimmed: line N of the rendered SQL stays line N of the file, which lets
     // database errors be mapped back to the model's source.
     const body = this.resolveRefs(stripTrailingSemicolon(raw.sql)).trimEnd();
@@ -216,11 +200,45 @@ export class ModelRenderer {
   }
 
   /**
+   * The ephemeral models that `refs` reach (directly or through each other), rendered for the
+   * interval as common table expressions, dependencies first.
+   */
+  private ephemeralCtes(refs: readonly string[], interval: Interval, trail: readonly string[]): { name: string; sql: string }[] | Diagnostic {
+    const ctes: { name: string; sql: string }[] = [];
+    const added = new Set<string>();
+    const add = (refs: readonly string[], trail: readonly string[]): Diagnostic | undefined => {
+      for (const r of refs) {
+        const node = this.nodes.get(r);
+        if (node?.kind !== 'model' || node.config.materialized !== 'ephemeral' || added.has(r)) continue;
+        if (trail.includes(r)) return error('cycle', `ephemeral models ref each other: ${[...trail, r].join(' → ')}`, { file: node.file });
+        const eph = this.renderRaw(r, interval, false);
+        if ('severity' in eph) return eph;
+        const problem = add(eph.refs, [...trail, r]);
+        if (problem) return problem;
+        added.add(r);
+        ctes.push({ name: EPHEMERAL_PREFIX + r, sql: this.resolveRefs(stripTrailingSemicolon(eph.sql)) });
+      }
+      return undefined;
+    };
+    return add(refs, trail) ?? ctes;
+  }
+
+  /**
    * The failing-rows query of a check for one interval, `target` standing for the data
    * checked. Query checks are templates like models (`{{ this }}` is the target).
    */
   checkSql(model: string, check: Check, interval: Interval, target: string): string | Diagnostic {
-    if (check.template === undefined) return checkSql(check, target, (m) => this.resolveRefs(refToken(m)));
+    // A check may read an ephemeral model: it is inlined, as in a model's query.
+    const inlined = (sql: string, refs: readonly string[]): string | Diagnostic => {
+      const ctes = this.ephemeralCtes(refs, interval, [model]);
+      return Array.isArray(ctes) ? withCtes(sql, ctes) : { ...ctes, location: ctes.location ?? check.location };
+    };
+    if (check.template === undefined) {
+      return inlined(
+        checkSql(check, target, (m) => this.resolveRefs(refToken(m))),
+        check.refs.map((r) => r.model),
+      );
+    }
     const key = `${model}\u0000${check.name}`;
     let compiled = this.checkTemplates.get(key);
     if (!compiled) {
@@ -229,9 +247,13 @@ export class ModelRenderer {
     }
     if ('severity' in compiled) return { ...compiled, message: `check ${check.name}: ${compiled.message}`, location: check.location };
     try {
+      const refs: string[] = [];
       const sql = this.engine.render(compiled, {
         variables: { ...dateVariables(interval), this: CHECK_TARGET },
-        ref: (n) => refToken(n),
+        ref: (n) => {
+          refs.push(n);
+          return refToken(n);
+        },
         config: () => {
           throw new Error('config() belongs in the model, not in a check');
         },
@@ -242,7 +264,7 @@ export class ModelRenderer {
         },
         isIncremental: () => false,
       });
-      return this.resolveRefs(stripTrailingSemicolon(sql).replaceAll(CHECK_TARGET, target));
+      return inlined(this.resolveRefs(stripTrailingSemicolon(sql).replaceAll(CHECK_TARGET, target)), refs);
     } catch (e) {
       if (e instanceof RenderFailure) return { ...e.diagnostic, message: `check ${check.name}: ${e.diagnostic.message}`, location: check.location };
       throw e;

@@ -98,6 +98,19 @@ describe('checks guard publication', () => {
     expect(checks).toEqual(['expression(qty >= 1 -- no returns here)']);
   });
 
+  it('a check may read an ephemeral model: it is inlined as in a model', () => {
+    const dir = checkedProject(`checks:
+  relationships: {key: order_lines.order_id}
+  query: ["select * from {{ this }} t where not exists (select 1 from {{ ref('order_lines') }} l where l.order_id = t.order_id)"]
+`);
+    const ok = pipe(['run', '--date', '2024-01-02', '--json', '--select', '+orders_checked', '--project', dir]);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    const bad = pipe(['run', '--date', '2024-01-02', '--var', 'break=dupe', '--json', '--select', 'orders_checked', '--project', dir]);
+    expect(bad.code, bad.stdout + bad.stderr).toBe(1);
+    const checks = eventsOfType(bad.events, 'check-failed').map((e) => (e.failure as { check: string }).check);
+    expect(checks).toContain('relationships(key → order_lines.order_id)');
+  });
+
   it('a warning publishes and reports', async () => {
     const dir = checkedProject(`checks:
   warn:
