@@ -74,6 +74,8 @@ export interface Analysis {
   readonly graph: Graph;
   readonly vars: Readonly<Record<string, unknown>>;
   readonly renderer: ModelRenderer;
+  /** Models switched off with `enabled: false`, and where: they are not in the graph. */
+  readonly disabled: ReadonlyMap<string, Location>;
   readonly diagnostics: readonly Diagnostic[];
 }
 
@@ -166,7 +168,8 @@ export class ModelRenderer {
       // config() may come after is_incremental() in the template; render again with the right answer.
       if (r.answered !== undefined && r.answered !== right) r = attempt(right);
       const body = stripTrailingSemicolon(r.sql);
-      if (statementStart(body) >= body.length) {
+      const enabled = r.configCalls.enabled ?? model.source.yaml?.data.enabled;
+      if (enabled !== false && statementStart(body) >= body.length) {
         return error('empty-model', `${name} renders to no SQL (only whitespace or comments) for ${intervalLabel(interval)}`, { file: model.source.file }, {
           hint: 'a model is one query: select ... (or with ... select ...)',
         });
@@ -294,6 +297,8 @@ export class AnalysisCache {
   /** The project's model and seed names, and a number that changes when they do. */
   names?: { readonly key: string; readonly version: number };
   readonly models = new Map<string, CachedModel>();
+  /** The disabled models the cached nodes were built with. */
+  disabled = '';
 }
 
 /** What analysis knows of one model's text: its template, renders, call sites and last node. */
@@ -318,6 +323,8 @@ interface AnalyzedModel {
   /** The version of the project's names it was built with. */
   readonly names: number;
   readonly config: ModelConfig;
+  /** Where `enabled` is set, for the error of a ref to a disabled model. */
+  readonly configLocation: Location;
   readonly checks: Check[];
   readonly configDiagnostics: readonly Diagnostic[];
   node?: ModelNode;
@@ -368,6 +375,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   for (const seed of files.seeds) nodes.set(seed.name, seedNode(seed, diagnostics));
 
   const pending: { source: ModelSource; sites: CallSites; config: ModelConfig; refs: string[]; checks: Check[]; analyzed: AnalyzedModel }[] = [];
+  const disabled = new Map<string, Location>();
   const nameSet = new Set([...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name)]);
   const allNames = [...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name)];
   // What a node reads of the rest of the project: which names exist, which models compiled.
@@ -389,15 +397,26 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     if (!analyzed || analyzed.raw !== raw || analyzed.yaml !== y || analyzed.file !== m.source.file || analyzed.names !== names) {
       const found: Diagnostic[] = [];
       const config = mergedConfig(m.source, m.sites, raw.configCalls, found);
+      const configLocation = configKeyLocation(m.source, m.sites, raw.configCalls, 'enabled');
       const checks =
         y && y.data.checks !== undefined
           ? parseChecks(y.data.checks, (path) => ({ file: y.file, line: y.pathLine(path) ?? y.keyLine('checks') }), nameSet, found)
           : [];
-      analyzed = { raw, yaml: y, file: m.source.file, names, config, checks, configDiagnostics: found };
+      analyzed = { raw, yaml: y, file: m.source.file, names, config, configLocation, checks, configDiagnostics: found };
       m.entry.analyzed = analyzed;
     }
     diagnostics.push(...analyzed.configDiagnostics);
-    pending.push({ source: m.source, sites: m.sites, config: analyzed.config, refs: analyzed.node ? [] : [...raw.refs], checks: analyzed.checks, analyzed });
+    if (!analyzed.config.enabled) {
+      disabled.set(name, analyzed.configLocation);
+      continue;
+    }
+    pending.push({ source: m.source, sites: m.sites, config: analyzed.config, refs: [...raw.refs], checks: analyzed.checks, analyzed });
+  }
+  // A model's refs read the set of disabled models: when it changes, no cached node stands.
+  const disabledKey = [...disabled.keys()].sort().join('\u0000');
+  if (cache && cache.disabled !== disabledKey) {
+    cache.disabled = disabledKey;
+    for (const p of pending) p.analyzed.node = undefined;
   }
 
   const known = new Set(allNames);
@@ -415,7 +434,14 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     }
     const upstream: string[] = [];
     for (const site of sites) {
-      if (models.has(site.name) || nodes.has(site.name)) {
+      if (disabled.has(site.name)) {
+        refDiagnostics.push(
+          error('disabled-ref', `ref('${site.name}'): ${site.name} is disabled (enabled: false)`, site.location, {
+            related: [{ message: 'disabled here', location: disabled.get(site.name)! }],
+            hint: `enable ${site.name} again, or disable ${source.name} too`,
+          }),
+        );
+      } else if (models.has(site.name) || nodes.has(site.name)) {
         upstream.push(site.name);
       } else if (!known.has(site.name)) {
         refDiagnostics.push(
@@ -459,7 +485,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     );
   }
 
-  return { root: files.root, settings, pipelines, nodes, graph, vars, renderer, diagnostics };
+  return { root: files.root, settings, pipelines, nodes, graph, vars, renderer, disabled, diagnostics };
 }
 
 function mergedConfig(source: ModelSource, sites: CallSites, calls: Readonly<Record<string, unknown>>, diagnostics: Diagnostic[]): ModelConfig {
@@ -477,11 +503,14 @@ function mergedConfig(source: ModelSource, sites: CallSites, calls: Readonly<Rec
       );
     }
   }
-  const locate = (key: string): Location =>
-    Object.hasOwn(calls, key) || !yaml || !Object.hasOwn(yamlData, key)
-      ? { file: source.file, ...configCall }
-      : { file: yaml.file, line: yaml.keyLine(key) };
-  return validateModelConfig({ ...yamlData, ...calls }, locate, diagnostics);
+  return validateModelConfig({ ...yamlData, ...calls }, (key) => configKeyLocation(source, sites, calls, key), diagnostics);
+}
+
+/** Where a config key of a model is set: its config() call, or its line in the YAML beside the model. */
+function configKeyLocation(source: ModelSource, sites: CallSites, calls: Readonly<Record<string, unknown>>, key: string): Location {
+  const yaml = source.yaml;
+  if (Object.hasOwn(calls, key) || !yaml || key === 'checks' || !Object.hasOwn(yaml.data, key)) return { file: source.file, ...sites.config() };
+  return { file: yaml.file, line: yaml.keyLine(key) };
 }
 
 function seedNode(seed: SeedSource, diagnostics: Diagnostic[]): SeedNode {

@@ -25,6 +25,8 @@ export interface ModelConfig {
   readonly retry_delay_ms?: number;
   /** Incremental models: how a change of the query's columns reaches the table. */
   readonly on_schema_change: SchemaChangePolicy;
+  /** `false` leaves the model out of the project, as if its file were not there. */
+  readonly enabled: boolean;
 }
 
 export const MODEL_CONFIG_KEYS = [
@@ -37,6 +39,7 @@ export const MODEL_CONFIG_KEYS = [
   'retries',
   'retry_delay',
   'on_schema_change',
+  'enabled',
 ] as const;
 
 /** The most automatic retries pipe allows: more would hide real problems. */
@@ -143,5 +146,11 @@ export function validateModelConfig(
     }
   }
 
-  return { materialized, partition_by, tags, depends_on_past, schema, description, on_schema_change, ...readRetry(raw, bad) };
+  let enabled = true;
+  if (raw.enabled !== undefined) {
+    if (typeof raw.enabled === 'boolean') enabled = raw.enabled;
+    else bad('enabled', 'enabled must be true or false');
+  }
+
+  return { materialized, partition_by, tags, depends_on_past, schema, description, on_schema_change, enabled, ...readRetry(raw, bad) };
 }

@@ -115,6 +115,11 @@ export function analyzeAndSelect(
   // A model whose file has errors is missing from the graph; its errors already say why.
   const broken = new Set(hasErrors(analysis.diagnostics) ? files.models.map((m) => m.name).filter((n) => !analysis.nodes.has(n)) : []);
   for (const p of problems) {
+    const off = p.selector.method === 'name' ? analysis.disabled.get(p.selector.value) : undefined;
+    if (off) {
+      diagnostics.push(error('disabled-model', `selector '${p.selector.text}': ${p.selector.value} is disabled (enabled: false)`, off));
+      continue;
+    }
     if (p.selector.method === 'name' && broken.has(p.selector.value)) continue;
     const fromPipeline = !(options.select?.length || options.exclude?.length) && pipeline;
     diagnostics.push(

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { analyze, type Analysis, type AnalyzeOptions, type ModelNode, type SeedNode } from '../../src/analyze/analyze.js';
+import { analyze, AnalysisCache, type Analysis, type AnalyzeOptions, type ModelNode, type SeedNode } from '../../src/analyze/analyze.js';
 import type { Diagnostic } from '../../src/analyze/diagnostics.js';
 import { analyzeAndSelect } from '../../src/commands/context.js';
 import { DiagnosticError } from '../../src/analyze/diagnostics.js';
@@ -534,5 +534,37 @@ describe('selection through analysis', () => {
     );
     const { selected } = analyzeAndSelect(files, { interval: day, pipeline: 'daily', exclude: ['a'] });
     expect([...selected].sort()).toEqual(['b', 'c']);
+  });
+});
+
+describe('enabled: false', () => {
+  it('leaves the model out of the graph; a ref to it is an error at the ref, naming where it was disabled', () => {
+    const a = run({
+      'models/old.sql': "{{ config(enabled=false) }}\nselect 1 as x",
+      'models/gone.sql': 'select 2 as x',
+      'models/gone.yaml': 'enabled: false\n',
+      'models/reader.sql': "select *\nfrom {{ ref('gone') }}",
+      'models/empty_off.sql': '{{ config(enabled=false) }}',
+    });
+    expect([...a.nodes.keys()].sort()).toEqual(['reader']);
+    expect([...a.disabled.keys()].sort()).toEqual(['empty_off', 'gone', 'old']);
+    expect(a.disabled.get('gone')).toEqual({ file: 'models/gone.yaml', line: 1 });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.related?.[0]?.location])).toEqual([
+      ['disabled-ref', 'models/reader.sql:2:9', { file: 'models/gone.yaml', line: 1 }],
+    ]);
+  });
+
+  it('with the watch cache: disabling a model is seen by the models that ref it', () => {
+    const root = project({ 'models/up.sql': 'select 1 as x', 'models/down.sql': "select * from {{ ref('up') }}" });
+    const cache = new AnalysisCache();
+    const first = analyze(loadProject(root), { interval: day }, cache);
+    expect(first.diagnostics).toEqual([]);
+    writeFileSync(join(root, 'models/up.sql'), '{{ config(enabled=false) }}\nselect 1 as x');
+    const second = analyze(loadProject(root), { interval: day }, cache);
+    expect(second.diagnostics.map((d) => d.code)).toEqual(['disabled-ref']);
+    writeFileSync(join(root, 'models/up.sql'), 'select 1 as x');
+    const third = analyze(loadProject(root), { interval: day }, cache);
+    expect(third.diagnostics).toEqual([]);
+    expect((third.nodes.get('down') as ModelNode).upstream).toEqual(['up']);
   });
 });
