@@ -116,6 +116,8 @@ export type PipeEvent =
       readonly files: readonly string[];
       readonly rebuild: readonly string[];
       readonly removed: readonly string[];
+      /** The project has errors (reported as diagnostics next): nothing is rebuilt until a save fixes them. */
+      readonly blocked?: boolean;
     }
   /** Idle: the warehouse is closed, so other programs can read it, until the next change. */
   | { readonly type: 'watch-waiting' }

@@ -199,7 +199,8 @@ export class TextLogger implements Logger {
       case 'watch-change':
         this.line('');
         this.line(`${s.cyan('changed')}: ${e.files.join(', ') || '(files)'}`);
-        if (e.rebuild.length > 0) this.line(`${s.cyan('rebuilding')}: ${e.rebuild.join(', ')}`);
+        if (e.blocked) this.line(s.dim('not rebuilt: the project has errors'));
+        else if (e.rebuild.length > 0) this.line(`${s.cyan('rebuilding')}: ${e.rebuild.join(', ')}`);
         else this.line(s.dim('nothing to rebuild'));
         break;
       case 'watch-waiting':

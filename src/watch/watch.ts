@@ -126,6 +126,7 @@ export async function watch(options: WatchOptions): Promise<void> {
       }
     } catch (e) {
       if (e instanceof DiagnosticError) {
+        if (changes) emit({ type: 'watch-change', files: [...changes.keys()].map(rel).sort(), rebuild: [], removed: [], blocked: true });
         for (const d of e.diagnostics) emit({ type: 'diagnostic', diagnostic: d });
         emit({ type: 'notice', message: 'fix the problem and save: watching goes on' });
       } else {

@@ -57,6 +57,8 @@ describe('pipe watch', () => {
     const good = readFileSync(file, 'utf8');
 
     writeFileSync(file, good.replace('c.country,', 'c.country, {{ oops( }}'));
+    const blocked = await w.next(ofType('watch-change'));
+    expect(blocked.event).toMatchObject({ files: ['models/marts/dim_customers.sql'], rebuild: [], blocked: true });
     const diag = await w.next(ofType('diagnostic'));
     const d = diag.event.diagnostic as { code: string; location: { file: string; line: number } };
     expect(d.code).toBe('template-syntax');
