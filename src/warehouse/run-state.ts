@@ -232,6 +232,9 @@ export interface RunSummaryRow extends Row {
   skipped: number;
   cancelled: number;
   pending: number;
+  /** The last `pipe retry` of this run (following retries of retries), and how it ended. */
+  retried_by: string | null;
+  retry_status: string | null;
 }
 
 const LATEST_RESULTS = `(SELECT run_id, task_id, arg_max(status, attempt * 1000000000000 + epoch_ms(ended_at)) AS status,
@@ -256,7 +259,20 @@ export async function listRuns(session: WarehouseSession, limit: number): Promis
      LEFT JOIN ${LATEST_RESULTS} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      GROUP BY ALL ORDER BY any_value(r.started_at) DESC, r.run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
   );
-  return rows as RunSummaryRow[];
+  // A retry may itself be retried: follow each run's latest retry to the last of the family.
+  const latestRetry = new Map<string, Row>();
+  if (rows.length > 0) {
+    const children = await session.query(
+      `SELECT parent_run_id, arg_max(run_id, started_at) AS run_id, arg_max(status, started_at) AS status
+       FROM ${STATE_SCHEMA}.runs WHERE parent_run_id IS NOT NULL GROUP BY parent_run_id`,
+    );
+    for (const c of children) latestRetry.set(String(c.parent_run_id), c);
+  }
+  return rows.map((r) => {
+    let child: Row | undefined;
+    for (let at = latestRetry.get(String(r.run_id)), hops = 0; at && hops < 1000; at = latestRetry.get(String(at.run_id)), hops++) child = at;
+    return { ...r, retried_by: child ? String(child.run_id) : null, retry_status: child ? String(child.status) : null } as RunSummaryRow;
+  });
 }
 
 export interface TaskRow extends Row {

@@ -125,7 +125,11 @@ from {{ ref('daily_revenue') }} where revenue_date = '{{ ds }}'`;
     const history = pipe(['history', '--json', '--project', broken]);
     const runs = history.events.filter((e) => e.type === 'run');
     const original = runs.find((r) => r.run_id === runId)!;
-    expect(original).toMatchObject({ command: 'backfill', status: 'failed', failed: 3 });
+    // Retried twice (the second retry retried the first): the history shows the family's last run.
+    const lastRetry = eventsOfType(fixed.events, 'run-started')[0].runId;
+    expect(original).toMatchObject({ command: 'backfill', status: 'failed', failed: 3, retried_by: lastRetry, retry_status: 'succeeded' });
+    const text = pipe(['history', '--project', broken]).stdout;
+    expect(text.split('\n').find((l) => l.startsWith(runId))).toContain('failed, retried (succeeded)');
     expect((original.params as { start: string }).start).toBe('2024-01-01');
     expect(runs.filter((r) => r.command === 'retry').every((r) => r.parent_run_id !== null)).toBe(true);
   });
