@@ -93,6 +93,8 @@ export type PipeEvent =
       readonly maxParallel: number;
       readonly elapsedMs: number;
       readonly etaMs?: number;
+      /** What the "dates" are: days, or the hours of an hourly pipeline. */
+      readonly unit: 'date' | 'hour';
     }
   | { readonly type: 'task-skipped'; readonly runId: string; readonly task: TaskRef; readonly reason: SkipReason; readonly detail: string }
   | { readonly type: 'task-cancelled'; readonly runId: string; readonly task: TaskRef; readonly started: boolean }

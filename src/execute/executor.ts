@@ -185,6 +185,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     groups.set(t.group, g);
   }
   const gated = input.parallel !== undefined && groups.size > 0;
+  const unit = [...groups.keys()].some((g) => g.includes('T')) ? 'hour' : 'date';
   const window = new SlowStart(input.parallel ?? Number.MAX_SAFE_INTEGER, input.slowStart === false ? (input.parallel ?? 1) : 1);
   let groupsInFlight = 0;
   let groupsDone = 0;
@@ -206,6 +207,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
       maxParallel: input.parallel!,
       elapsedMs,
       etaMs: finished > 0 ? Math.round((elapsedMs / finished) * (groups.size - finished)) : undefined,
+      unit,
     });
   };
 

@@ -55,7 +55,7 @@ export class TextLogger implements Logger {
     const cols = process.stdout.columns || 100;
     const p = this.progress;
     const dates = p
-      ? `dates ${p.datesDone + p.datesFailed}/${p.datesTotal} (${p.datesFailed} failed, ${p.datesInFlight} in flight, parallel ${p.parallel}/${p.maxParallel}) · ${formatDuration(now - this.startedAt)} elapsed${p.etaMs !== undefined ? ` · ETA ${formatDuration(p.etaMs)}` : ''} · `
+      ? `${p.unit}s ${p.datesDone + p.datesFailed}/${p.datesTotal} (${p.datesFailed} failed, ${p.datesInFlight} in flight, parallel ${p.parallel}/${p.maxParallel}) · ${formatDuration(now - this.startedAt)} elapsed${p.etaMs !== undefined ? ` · ETA ${formatDuration(p.etaMs)}` : ''} · `
       : '';
     const line = `${dates}[${this.done}/${this.total}] running: ${names}${more}`.slice(0, cols - 1);
     this.out.write(`\r\x1b[K${this.style.dim(line)}`);
@@ -149,7 +149,7 @@ export class TextLogger implements Logger {
         this.progress = e;
         if (!this.live) {
           this.line(
-            `PROGRESS dates ${e.datesDone + e.datesFailed}/${e.datesTotal} done, ${e.datesFailed} failed, ${e.datesInFlight} in flight, parallel ${e.parallel}/${e.maxParallel}`,
+            `PROGRESS ${e.unit}s ${e.datesDone + e.datesFailed}/${e.datesTotal} done, ${e.datesFailed} failed, ${e.datesInFlight} in flight, parallel ${e.parallel}/${e.maxParallel}`,
           );
         } else this.drawFooter();
         break;
