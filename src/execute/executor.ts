@@ -258,90 +258,107 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     }
   };
 
-  /** Runs a task's steps once; throws what failed. */
-  const attempt = async (task: Task, session: WarehouseSession, attemptNo: number, startedAtMs: number): Promise<number | undefined> => {
+  /** Sessions running a query that an abort may interrupt. */
+  const working = new Set<WarehouseSession>();
+
+  /**
+   * Runs a task's steps once; throws what failed. An abort is checked before every step: an
+   * interrupt that reached the connection between two statements is lost to DuckDB, and the
+   * data must never be published once the run is cancelled. `done.published` tells the
+   * caller that the publishing transaction committed, whatever happens after it.
+   */
+  const attempt = async (task: Task, session: WarehouseSession, attemptNo: number, startedAtMs: number, done: { published: boolean; rows?: number }): Promise<number | undefined> => {
     let rows: number | undefined;
     const blocking: CheckFailure[] = [];
     /** ALTER TABLE statements a schema change adds in front of the publishing transaction. */
     let alter: readonly string[] = [];
     for (const step of task.steps) {
+      if (signal?.aborted) throw new Error('interrupted');
       if (step.kind === 'publish' && blocking.length > 0) throw new ChecksFailedError(blocking);
-      switch (step.kind) {
-        case 'statement': {
-          const n = await session.exec(step.sql).catch((e: unknown) => {
-            throw e instanceof WarehouseError ? new StatementError(e, [step.sql]) : e;
-          });
-          if (step.countsRows) rows = n;
-          break;
-        }
-        case 'assert-empty': {
-          const sample = await session.query(step.sql);
-          if (sample.length > 0) {
-            const [{ n }] = await session.query(step.countSql);
-            throw new TaskDataError(`${String(n)} ${step.message}`, sample);
-          }
-          break;
-        }
-        case 'publish': {
-          const results = await mutex
-            .run(task.lockKey, () =>
-              session.transaction([
-                ...alter,
-                ...step.statements,
-                ...(task.stateStatements ?? []),
-                taskResultSql({ runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: startedAtMs, endedAt: Date.now(), rows }),
-              ]),
-            )
-            .catch((e: unknown) => {
-              throw e instanceof WarehouseError ? new StatementError(e, step.statements) : e;
+      // Queries may be interrupted on abort; the publishing transaction is short and atomic.
+      if (step.kind !== 'publish') working.add(session);
+      try {
+        switch (step.kind) {
+          case 'statement': {
+            const n = await session.exec(step.sql).catch((e: unknown) => {
+              throw e instanceof WarehouseError ? new StatementError(e, [step.sql]) : e;
             });
-          if (step.countsRowsAt !== undefined) rows = results[alter.length + step.countsRowsAt];
-          break;
-        }
-        case 'cleanup':
-          break;
-        case 'schema-change': {
-          const [table, staged] = await Promise.all([columnsOf(session, step.target), columnsOf(session, step.staging)]);
-          const change = schemaChange(step.target.relation, table, staged, step.policy);
-          if ('error' in change) throw new SchemaChangeError(`${change.error}; ${change.hint}`, { file: task.file });
-          alter = change.statements;
-          break;
-        }
-        case 'columns': {
-          const described = await session.query(`DESCRIBE SELECT * FROM ${step.relation}`);
-          const have = described.map((r) => String(r.column_name));
-          const lower = new Set(have.map((c) => c.toLowerCase()));
-          const missing = step.expected.find((u) => !lower.has(u.column.toLowerCase()));
-          if (missing) {
-            const hint = didYouMean(missing.column, have);
-            throw new CheckColumnError(
-              `check ${missing.check} names column '${missing.column}', which ${task.node} does not produce${hint ? `; ${hint}` : ''} (columns: ${have.join(', ')})`,
-              missing.location,
-            );
+            if (step.countsRows) rows = n;
+            break;
           }
-          break;
-        }
-        case 'check': {
-          const sample = await session.query(`SELECT * FROM (\n${step.sql}\n) AS failing LIMIT 5`);
-          let failingRows = 0;
-          if (sample.length > 0) {
-            const [{ n }] = await session.query(`SELECT count(*) AS n FROM (\n${step.sql}\n) AS failing`);
-            failingRows = Number(n);
+          case 'assert-empty': {
+            const sample = await session.query(step.sql);
+            if (sample.length > 0) {
+              const [{ n }] = await session.query(step.countSql);
+              throw new TaskDataError(`${String(n)} ${step.message}`, sample);
+            }
+            break;
           }
-          await session
-            .exec(checkResultSql({ runId, taskId: task.id, attempt: attemptNo, check: step.name, severity: step.severity, failingRows, sample, at: Date.now() }))
-            .catch(() => undefined);
-          if (failingRows > 0) {
-            const failure: CheckFailure = { check: step.name, severity: step.severity, failingRows, sample, location: step.location };
-            emit({ type: 'check-failed', runId, task: taskRef(task), failure });
-            if (step.severity === 'error') blocking.push(failure);
+          case 'publish': {
+            const results = await mutex
+              .run(task.lockKey, () =>
+                session.transaction([
+                  ...alter,
+                  ...step.statements,
+                  ...(task.stateStatements ?? []),
+                  taskResultSql({ runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: startedAtMs, endedAt: Date.now(), rows }),
+                ]),
+              )
+              .catch((e: unknown) => {
+                throw e instanceof WarehouseError ? new StatementError(e, step.statements) : e;
+              });
+            done.published = true;
+            if (step.countsRowsAt !== undefined) rows = results[alter.length + step.countsRowsAt];
+            done.rows = rows;
+            break;
           }
-          break;
+          case 'cleanup':
+            break;
+          case 'schema-change': {
+            const [table, staged] = await Promise.all([columnsOf(session, step.target), columnsOf(session, step.staging)]);
+            const change = schemaChange(step.target.relation, table, staged, step.policy);
+            if ('error' in change) throw new SchemaChangeError(`${change.error}; ${change.hint}`, { file: task.file });
+            alter = change.statements;
+            break;
+          }
+          case 'columns': {
+            const described = await session.query(`DESCRIBE SELECT * FROM ${step.relation}`);
+            const have = described.map((r) => String(r.column_name));
+            const lower = new Set(have.map((c) => c.toLowerCase()));
+            const missing = step.expected.find((u) => !lower.has(u.column.toLowerCase()));
+            if (missing) {
+              const hint = didYouMean(missing.column, have);
+              throw new CheckColumnError(
+                `check ${missing.check} names column '${missing.column}', which ${task.node} does not produce${hint ? `; ${hint}` : ''} (columns: ${have.join(', ')})`,
+                missing.location,
+              );
+            }
+            break;
+          }
+          case 'check': {
+            const sample = await session.query(`SELECT * FROM (\n${step.sql}\n) AS failing LIMIT 5`);
+            let failingRows = 0;
+            if (sample.length > 0) {
+              const [{ n }] = await session.query(`SELECT count(*) AS n FROM (\n${step.sql}\n) AS failing`);
+              failingRows = Number(n);
+            }
+            await session
+              .exec(checkResultSql({ runId, taskId: task.id, attempt: attemptNo, check: step.name, severity: step.severity, failingRows, sample, at: Date.now() }))
+              .catch(() => undefined);
+            if (failingRows > 0) {
+              const failure: CheckFailure = { check: step.name, severity: step.severity, failingRows, sample, location: step.location };
+              emit({ type: 'check-failed', runId, task: taskRef(task), failure });
+              if (step.severity === 'error') blocking.push(failure);
+            }
+            break;
+          }
+          default: {
+            const never: never = step;
+            throw new Error(`internal error: step ${JSON.stringify(never)}`);
+          }
         }
-        default: {
-          const never: never = step;
-          throw new Error(`internal error: step ${JSON.stringify(never)}`);
-        }
+      } finally {
+        working.delete(session);
       }
     }
     if (blocking.length > 0) throw new ChecksFailedError(blocking);
@@ -370,12 +387,13 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
       let attemptNo = 0;
       let attemptStart = taskStart;
       let rows: number | undefined;
+      const done: { published: boolean; rows?: number } = { published: false };
       try {
         rows = await pRetry(
           async () => {
             attemptNo++;
             attemptStart = Date.now();
-            return attempt(task, session, attemptNo, attemptStart);
+            return attempt(task, session, attemptNo, attemptStart, done);
           },
           {
             retries: policy.retries,
@@ -406,6 +424,11 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
         );
       } catch (e) {
         await cleanup(task, session);
+        if (done.published) {
+          // Published and recorded as succeeded in one transaction before the abort was seen.
+          emit({ type: 'task-succeeded', runId, task: taskRef(task), rows: done.rows, attempts: attemptNo, ms: Date.now() - taskStart });
+          return 'succeeded';
+        }
         if (signal?.aborted) {
           await record(session, { taskId: task.id, attempt: Math.max(1, attemptNo), status: 'cancelled', startedAt: attemptStart, endedAt: Date.now(), detail: 'interrupted' });
           emit({ type: 'task-cancelled', runId, task: taskRef(task), started: true });
@@ -434,7 +457,17 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     }
   };
 
-  const onAbort = () => pool.interruptAll();
+  // An interrupt that reaches a connection before its query has started is lost to DuckDB,
+  // so it is repeated until every running query has stopped.
+  let reinterrupt: ReturnType<typeof setInterval> | undefined;
+  const onAbort = () => {
+    const tick = () => {
+      for (const s of working) s.interrupt();
+    };
+    tick();
+    reinterrupt = setInterval(tick, 100);
+    reinterrupt.unref();
+  };
   signal?.addEventListener('abort', onAbort);
 
   // Ready tasks, kept sorted by index (= priority).
@@ -513,6 +546,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   });
 
   signal?.removeEventListener('abort', onAbort);
+  clearInterval(reinterrupt);
   pool.close();
   const pending = settled.filter((s) => !s).length;
   const status = signal?.aborted ? 'cancelled' : counts.failed > 0 || pending > 0 ? 'failed' : 'succeeded';

@@ -25,10 +25,6 @@ export class SessionPool {
     this.idle.push(s);
   }
 
-  interruptAll(): void {
-    for (const s of this.all) s.interrupt();
-  }
-
   close(): void {
     for (const s of this.all) s.close();
   }
