@@ -68,12 +68,13 @@ function taskUpstream(node: PipeNode, analysis: Analysis): string[] {
  * selected model never reads a stale or absent seed.
  */
 function withNeededSeeds(ctx: PlanContext): Set<string> {
-  const { analysis, selected, catalog, seedHashes, fullRefresh } = ctx;
+  const { analysis, selected, catalog, seedHashes } = ctx;
   const out = new Set(selected);
+  // --full-refresh rebuilds what is selected; an unselected seed upstream loads only if needed.
   for (const name of upstreamClosure(analysis.graph, selected)) {
     const n = analysis.nodes.get(name);
     if (n?.kind !== 'seed' || out.has(name)) continue;
-    if (fullRefresh || !catalog.has(n.relation) || seedHashes.get(n.name) !== n.hash) out.add(name);
+    if (!catalog.has(n.relation) || seedHashes.get(n.name) !== n.hash) out.add(name);
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { explain, pipe, queryRows, removeTempDirs, snapshotTables, tempDir, warehouseOf, writeProjectFiles } from './helpers.js';
+import { eventsOfType, explain, pipe, queryRows, removeTempDirs, snapshotTables, tempDir, warehouseOf, writeProjectFiles } from './helpers.js';
 
 afterAll(removeTempDirs);
 
@@ -38,6 +38,19 @@ describe('an incremental model whose columns change', () => {
     expect(r.stdout).toContain('--full-refresh');
     expect(r.stdout).toContain('models/events.sql');
     expect(await snapshotTables(warehouseOf(dir), ['events'])).toEqual(before);
+  });
+
+  it('--full-refresh rebuilds the selected table from the run\'s interval, without reloading the seed it reads', async () => {
+    const dir = project('id, name');
+    expect(run(dir, '2024-01-01').code).toBe(0);
+    expect(run(dir, '2024-01-02').code).toBe(0);
+    setModel(dir, 'id, upper(name) AS label');
+    const r = pipe(['run', '--date', '2024-01-03', '--select', 'events', '--full-refresh', '--json', '--project', dir]);
+    expect(r.code, explain(r)).toBe(0);
+    expect(eventsOfType(r.events, 'task-started').map((e) => (e.task as { id: string }).id)).toEqual(['events@2024-01-03']);
+    expect(await columnsOf(dir)).toEqual(['id BIGINT', 'label VARCHAR', 'ds DATE']);
+    const rows = await queryRows(warehouseOf(dir), 'SELECT DISTINCT ds::VARCHAR AS ds FROM events');
+    expect(rows).toEqual([{ ds: '2024-01-03' }]);
   });
 
   it('append_new_columns adds the new column; older partitions read NULL in it', async () => {
