@@ -265,14 +265,34 @@ async function benchBackfill() {
   log(`  ${out.map((x) => `p${x.parallel} ${x.datesPerSecond.toFixed(1)}/s`).join(', ')}`);
 }
 
+/** How many models read `name`, directly or through others. */
+function downstreamCount(spec, name) {
+  const readers = new Map();
+  for (const m of spec.models) for (const r of m.refs) readers.set(r, [...(readers.get(r) ?? []), m.name]);
+  const seen = new Set();
+  const stack = [name];
+  while (stack.length > 0) {
+    for (const d of readers.get(stack.pop()) ?? []) {
+      if (seen.has(d)) continue;
+      seen.add(d);
+      stack.push(d);
+    }
+  }
+  return seen.size;
+}
+
 /** Starts `pipe watch --json`, waits for the first build, then times edits from write to rebuilt. */
 async function benchWatch() {
   const n = cfg.watchModels;
   const { spec } = synthetic(n);
   const realDir = join(WORK, `synthetic-${n}`);
   const leaf = spec.models[spec.models.length - 1];
-  // A model of the middle layer: a save that rebuilds a part of the graph downstream of it.
-  const mid = spec.models.find((m) => m.layer === Math.floor(spec.layers / 2));
+  // The model of the middle layer with the most models downstream: a save that rebuilds a
+  // part of the graph.
+  const mid = spec.models
+    .filter((m) => m.layer === Math.floor(spec.layers / 2))
+    .map((m) => ({ m, down: downstreamCount(spec, m.name) }))
+    .sort((a, b) => b.down - a.down)[0].m;
   const db = freshDb('watch');
   const child = spawn(process.execPath, [PIPE, 'watch', '--json', '--date', DATE, '--project', at(`synthetic-${n}`), '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] });
   const waiters = [];
