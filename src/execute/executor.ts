@@ -5,14 +5,14 @@ import type { Location } from '../analyze/diagnostics.js';
 import { didYouMean } from '../analyze/suggest.js';
 import type { Task } from '../plan/task.js';
 import { checkResultSql, taskResultSql, type TaskResultRecord } from '../warehouse/run-state.js';
-import { WarehouseError, type Warehouse, type WarehouseSession } from '../warehouse/warehouse.js';
+import { WarehouseError, type Row, type Warehouse, type WarehouseSession } from '../warehouse/warehouse.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { NO_RETRIES, type RetryPolicy } from '../plan/retry-policy.js';
 import { SessionPool } from './session-pool.js';
 import { SlowStart } from './slow-start.js';
 import { locateSqlError } from '../plan/sql-error-location.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
-import { quoteLiteral } from '../analyze/sql-text.js';
+import { relationName } from '../analyze/sql-text.js';
 
 /**
  * Runs planned tasks in dependency order, at most `threads` at a time, each on its own
@@ -137,13 +137,19 @@ export function toTaskError(e: unknown, task?: Task): TaskError {
   return { message: `internal error: ${message}`, kind: 'Internal', errorClass: 'permanent' };
 }
 
+/**
+ * The columns of a table, or none when it does not exist. DESCRIBE binds one relation; the
+ * catalog-wide duckdb_columns() would make every task cost as much as the whole warehouse.
+ */
 async function columnsOf(session: WarehouseSession, relation: { schema: string; name: string }): Promise<Column[]> {
-  const rows = await session.query(
-    `SELECT column_name, data_type FROM duckdb_columns()
-     WHERE database_name = current_database() AND schema_name = ${quoteLiteral(relation.schema)} AND table_name = ${quoteLiteral(relation.name)}
-     ORDER BY column_index`,
-  );
-  return rows.map((r) => ({ name: String(r.column_name), type: String(r.data_type) }));
+  let rows: Row[];
+  try {
+    rows = await session.query(`DESCRIBE ${relationName(relation.schema, relation.name)}`);
+  } catch (e) {
+    if (e instanceof WarehouseError && e.kind === 'Catalog') return [];
+    throw e;
+  }
+  return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
 }
 
 export function taskRef(t: Task): TaskRef {
