@@ -8,6 +8,11 @@ export interface ProjectFs {
   list(dir: string, recursive: boolean): string[];
   read(absPath: string): string;
   /**
+   * A file's bytes, undecoded, where the file system has them: seeds, which can be hundreds of
+   * megabytes, are hashed from them without becoming text.
+   */
+  readBytes?(absPath: string): Buffer;
+  /**
    * A value computed from a file (its parsed YAML, its hash), kept as long as the file's
    * text is: the disk computes it every time, a cache once per change.
    */
@@ -26,6 +31,7 @@ export const diskFs: ProjectFs = {
   exists: (p) => existsSync(p),
   list: listFromDisk,
   read: (p) => readFileSync(p, 'utf8'),
+  readBytes: (p) => readFileSync(p),
   derive: (_p, _kind, compute) => compute(),
 };
 
@@ -68,6 +74,10 @@ export class CachedFs implements ProjectFs {
       this.texts.set(absPath, t);
     }
     return t;
+  }
+
+  readBytes(absPath: string): Buffer {
+    return readFileSync(absPath);
   }
 
   derive<T>(absPath: string, kind: string, compute: () => T): T {
