@@ -28,7 +28,10 @@ export function incrementalStrategy(input: StrategyInput): Step[] {
       kind: 'assert-empty',
       sql: `SELECT * FROM ${input.stagingRelation} WHERE ${outside} LIMIT 5`,
       countSql: `SELECT count(*) AS n FROM ${input.stagingRelation} WHERE ${outside}`,
-      message: `rows outside the run's interval [${formatTimestamp(interval.start)}, ${formatTimestamp(interval.end)}) by ${partitionBy}`,
+      message:
+        `rows outside the run's interval [${formatTimestamp(interval.start)}, ${formatTimestamp(interval.end)}) by ${partitionBy}` +
+        ` (or with ${partitionBy} NULL); an incremental model returns the rows of its interval only, e.g.` +
+        ` where ${partitionBy} >= '{{ interval_start }}' and ${partitionBy} < '{{ interval_end }}'`,
     },
     ...(replace
       ? []

@@ -3,7 +3,7 @@ CREATE OR REPLACE TABLE "main"."__pipe_stage__inc__20240102" AS
 
 select '2024-01-02'::DATE as d, 1 as id;
 
--- assert-empty: rows outside the run's interval [2024-01-02 00:00:00, 2024-01-03 00:00:00) by d
+-- assert-empty: rows outside the run's interval [2024-01-02 00:00:00, 2024-01-03 00:00:00) by d (or with d NULL); an incremental model returns the rows of its interval only, e.g. where d >= '{{ interval_start }}' and d < '{{ interval_end }}'
 SELECT * FROM "main"."__pipe_stage__inc__20240102" WHERE "d" IS NULL OR NOT (CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00') LIMIT 5;
 -- count
 SELECT count(*) AS n FROM "main"."__pipe_stage__inc__20240102" WHERE "d" IS NULL OR NOT (CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00');

@@ -4,7 +4,7 @@ select order_id, customer_id, order_date, amount
 from "main"."stg_orders"
 where order_date = '2024-01-02';
 
--- assert-empty: rows outside the run's interval [2024-01-02 00:00:00, 2024-01-03 00:00:00) by order_date
+-- assert-empty: rows outside the run's interval [2024-01-02 00:00:00, 2024-01-03 00:00:00) by order_date (or with order_date NULL); an incremental model returns the rows of its interval only, e.g. where order_date >= '{{ interval_start }}' and order_date < '{{ interval_end }}'
 SELECT * FROM "main"."__pipe_stage__fct_orders__20240102" WHERE "order_date" IS NULL OR NOT (CAST("order_date" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("order_date" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00') LIMIT 5;
 -- count
 SELECT count(*) AS n FROM "main"."__pipe_stage__fct_orders__20240102" WHERE "order_date" IS NULL OR NOT (CAST("order_date" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("order_date" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00');

@@ -4,7 +4,7 @@ select order_id, customer_id, order_date, amount
 from "main"."stg_orders"
 where order_date = '2024-01-02';
 
--- assert-empty: rows outside the run's interval [2024-01-02 13:00:00, 2024-01-02 14:00:00) by event_time
+-- assert-empty: rows outside the run's interval [2024-01-02 13:00:00, 2024-01-02 14:00:00) by event_time (or with event_time NULL); an incremental model returns the rows of its interval only, e.g. where event_time >= '{{ interval_start }}' and event_time < '{{ interval_end }}'
 SELECT * FROM "main"."__pipe_stage__fct_orders__20240102T13" WHERE "event_time" IS NULL OR NOT (CAST("event_time" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 13:00:00' AND CAST("event_time" AS TIMESTAMP) < TIMESTAMP '2024-01-02 14:00:00') LIMIT 5;
 -- count
 SELECT count(*) AS n FROM "main"."__pipe_stage__fct_orders__20240102T13" WHERE "event_time" IS NULL OR NOT (CAST("event_time" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 13:00:00' AND CAST("event_time" AS TIMESTAMP) < TIMESTAMP '2024-01-02 14:00:00');
