@@ -82,7 +82,11 @@ function sideYaml(fs: ProjectFs, absPath: string, root: string, diagnostics: Dia
     const stem = absPath.slice(0, -extname(absPath).length);
     return [`${stem}.yaml`, `${stem}.yml`];
   });
-  const candidates = paths.filter((p) => fs.exists(p));
+  // Most models have no YAML: ask twice without building an array.
+  const yaml = fs.exists(paths[0]);
+  const yml = fs.exists(paths[1]);
+  if (!yaml && !yml) return undefined;
+  const candidates = yaml && yml ? paths : [yaml ? paths[0] : paths[1]];
   if (candidates.length > 1) {
     diagnostics.push(
       error('duplicate-yaml', `both ${toPosix(relative(root, candidates[0]))} and ${basename(candidates[1])} exist; keep one`, {
@@ -90,7 +94,6 @@ function sideYaml(fs: ProjectFs, absPath: string, root: string, diagnostics: Dia
       }),
     );
   }
-  if (candidates.length === 0) return undefined;
   return readYamlFile(fs, candidates[0], toPosix(relative(root, candidates[0])), diagnostics);
 }
 
@@ -123,6 +126,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
   const models: ModelSource[] = [];
   const seen = new Map<string, string>();
   const modelDir = join(root, 'models');
+  const namesKind = `model-name:${root}`;
   for (const abs of listFiles(modelDir, true)) {
     const ext = extname(abs);
     if (ext === '.yaml' || ext === '.yml') {
@@ -135,9 +139,13 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
       continue;
     }
     if (ext !== '.sql') continue;
-    const name = basename(abs, '.sql');
-    const file = rel(abs);
-    const other = seen.get(name.toLowerCase());
+    // Under a cache, the same strings every time: maps keyed by model names then find them
+    // without hashing fresh copies of every name on every save.
+    const { name, key, file } = fs.derive(abs, namesKind, () => {
+      const name = basename(abs, '.sql');
+      return { name, key: name.toLowerCase(), file: rel(abs) };
+    });
+    const other = seen.get(key);
     if (other !== undefined) {
       diagnostics.push(
         error('duplicate-model', `model '${name}' is defined twice: ${other} and ${file}${sameInCase(other, name)}`, { file }, {
@@ -147,7 +155,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
       );
       continue;
     }
-    seen.set(name.toLowerCase(), file);
+    seen.set(key, file);
     models.push({ name, file, absPath: abs, sql: fs.read(abs), yaml: sideYaml(fs, abs, root, diagnostics) });
   }
 
