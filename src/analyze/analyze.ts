@@ -297,6 +297,8 @@ export class AnalysisCache {
   /** The project's model and seed names, and a number that changes when they do. */
   names?: { readonly key: string; readonly version: number };
   readonly models = new Map<string, CachedModel>();
+  /** The last graph, its cycles, and each node's upstream list it was made from. */
+  graph?: { readonly graph: Graph; readonly cycles: string[][]; readonly upstream: Map<string, readonly string[]> };
   /** The disabled models the cached nodes were built with. */
   disabled = '';
 }
@@ -469,8 +471,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   }
   renderer.setNodes(nodes);
 
-  const graph = makeGraph(new Map([...nodes.values()].map((n) => [n.name, n.upstream.filter((u) => nodes.has(u))])));
-  for (const cycle of findCycles(graph)) {
+  const { graph, cycles } = graphOf(nodes, cache);
+  for (const cycle of cycles) {
     const related = cycle.slice(0, -1).map((from, i) => {
       const to = cycle[i + 1];
       const node = nodes.get(from);
@@ -486,6 +488,36 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   }
 
   return { root: files.root, settings, pipelines, nodes, graph, vars, renderer, disabled, diagnostics };
+}
+
+/**
+ * The graph of the nodes and its cycles. In watch mode a save rarely changes an edge: when the
+ * nodes are the same names with the same upstream lists, the previous graph and cycles stand,
+ * and a project of thousands of models is not walked again for cycles.
+ */
+function graphOf(nodes: ReadonlyMap<string, PipeNode>, cache: AnalysisCache | undefined): { graph: Graph; cycles: string[][] } {
+  const previous = cache?.graph;
+  if (previous && previous.upstream.size === nodes.size) {
+    let same = true;
+    const rebuilt: PipeNode[] = [];
+    for (const n of nodes.values()) {
+      const before = previous.upstream.get(n.name);
+      if (before === n.upstream) continue;
+      if (!before || before.length !== n.upstream.length || before.some((u, i) => u !== n.upstream[i])) {
+        same = false;
+        break;
+      }
+      rebuilt.push(n);
+    }
+    if (same) {
+      for (const n of rebuilt) previous.upstream.set(n.name, n.upstream);
+      return previous;
+    }
+  }
+  const graph = makeGraph(new Map([...nodes.values()].map((n) => [n.name, n.upstream.filter((u) => nodes.has(u))])));
+  const result = { graph, cycles: findCycles(graph), upstream: new Map([...nodes.values()].map((n) => [n.name, n.upstream])) };
+  if (cache) cache.graph = result;
+  return result;
 }
 
 function mergedConfig(source: ModelSource, sites: CallSites, calls: Readonly<Record<string, unknown>>, diagnostics: Diagnostic[]): ModelConfig {
