@@ -152,6 +152,10 @@ async function columnsOf(session: WarehouseSession, relation: { schema: string; 
   return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
 }
 
+function sameColumns(a: readonly Column[], b: readonly Column[]): boolean {
+  return a.length === b.length && a.every((c, i) => c.name === b[i].name && c.type === b[i].type);
+}
+
 export function taskRef(t: Task): TaskRef {
   return { id: t.id, model: t.node, kind: t.kind, file: t.file, ds: t.ds };
 }
@@ -264,6 +268,9 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     }
   };
 
+  /** Columns of incremental tables as last seen matching their staged data (see schema-change). */
+  const tableColumns = new Map<string, readonly Column[]>();
+
   /** Sessions running a query that an abort may interrupt. */
   const working = new Set<WarehouseSession>();
 
@@ -321,10 +328,16 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
           case 'cleanup':
             break;
           case 'schema-change': {
-            const [table, staged] = await Promise.all([columnsOf(session, step.target), columnsOf(session, step.staging)]);
+            const staged = await columnsOf(session, step.staging);
+            // The dates of a backfill stage the same columns: once they matched the table, the
+            // table is not described again (only pipe alters it during the run).
+            const known = tableColumns.get(step.target.relation);
+            const table = known && sameColumns(known, staged) ? known : await columnsOf(session, step.target);
             const change = schemaChange(step.target.relation, table, staged, step.policy);
             if ('error' in change) throw new SchemaChangeError(`${change.error}; ${change.hint}`, { file: task.file });
             alter = change.statements;
+            if (alter.length === 0 && table.length > 0) tableColumns.set(step.target.relation, table);
+            else tableColumns.delete(step.target.relation);
             break;
           }
           case 'columns': {
