@@ -8,8 +8,9 @@ export function quoteLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
-export function relationName(schema: string, name: string): string {
-  return `${quoteIdent(schema)}.${quoteIdent(name)}`;
+/** `"schema"."name"`, or `"catalog"."schema"."name"` given three parts. */
+export function relationName(...parts: [schema: string, name: string] | [catalog: string, schema: string, name: string]): string {
+  return parts.map(quoteIdent).join('.');
 }
 
 /**

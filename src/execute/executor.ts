@@ -12,7 +12,6 @@ import { SessionPool } from './session-pool.js';
 import { SlowStart } from './slow-start.js';
 import { locateSqlError } from '../plan/sql-error-location.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
-import { relationName } from '../analyze/sql-text.js';
 
 /**
  * Runs planned tasks in dependency order, at most `threads` at a time, each on its own
@@ -141,10 +140,10 @@ export function toTaskError(e: unknown, task?: Task): TaskError {
  * The columns of a table, or none when it does not exist. DESCRIBE binds one relation; the
  * catalog-wide duckdb_columns() would make every task cost as much as the whole warehouse.
  */
-async function columnsOf(session: WarehouseSession, relation: { schema: string; name: string }): Promise<Column[]> {
+async function columnsOf(session: WarehouseSession, relation: string): Promise<Column[]> {
   let rows: Row[];
   try {
-    rows = await session.query(`DESCRIBE ${relationName(relation.schema, relation.name)}`);
+    rows = await session.query(`DESCRIBE ${relation}`);
   } catch (e) {
     if (e instanceof WarehouseError && e.kind === 'Catalog') return [];
     throw e;
@@ -331,13 +330,13 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
             const staged = await columnsOf(session, step.staging);
             // The dates of a backfill stage the same columns: once they matched the table, the
             // table is not described again (only pipe alters it during the run).
-            const known = tableColumns.get(step.target.relation);
+            const known = tableColumns.get(step.target);
             const table = known && sameColumns(known, staged) ? known : await columnsOf(session, step.target);
-            const change = schemaChange(step.target.relation, table, staged, step.policy);
+            const change = schemaChange(step.target, table, staged, step.policy);
             if ('error' in change) throw new SchemaChangeError(`${change.error}; ${change.hint}`, { file: task.file });
             alter = change.statements;
-            if (alter.length === 0 && table.length > 0) tableColumns.set(step.target.relation, table);
-            else tableColumns.delete(step.target.relation);
+            if (alter.length === 0 && table.length > 0) tableColumns.set(step.target, table);
+            else tableColumns.delete(step.target);
             break;
           }
           case 'columns': {

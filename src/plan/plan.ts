@@ -10,7 +10,7 @@ import type { Step, Task, TaskKind } from './task.js';
 import type { StrategyInput } from './strategies/strategy.js';
 import { tableStrategy } from './strategies/table.js';
 import { viewStrategy } from './strategies/view.js';
-import { inIntervalSql, incrementalStrategy } from './strategies/incremental.js';
+import { incrementalStaging, inIntervalSql, incrementalStrategy } from './strategies/incremental.js';
 import { seedSelectSql, seedStrategy } from './strategies/seed.js';
 
 /**
@@ -241,9 +241,9 @@ function checkTarget(kind: TaskKind, input: StrategyInput): CheckTarget {
     case 'incremental': {
       const rest =
         input.existing === 'table' && !input.fullRefresh && input.interval && input.partitionBy
-          ? `(SELECT * FROM ${input.relation} WHERE NOT (${inIntervalSql(input.partitionBy, input.interval.start, input.interval.end)}) UNION ALL BY NAME SELECT * FROM ${input.stagingRelation})`
-          : input.stagingRelation;
-      return { partition: input.stagingRelation, table: rest };
+          ? `(SELECT * FROM ${input.relation} WHERE NOT (${inIntervalSql(input.partitionBy, input.interval.start, input.interval.end)}) UNION ALL BY NAME SELECT * FROM ${incrementalStaging(input)})`
+          : incrementalStaging(input);
+      return { partition: incrementalStaging(input), table: rest };
     }
     case 'test':
       throw new Error('internal error: test tasks have no staged data');

@@ -30,8 +30,9 @@ export type Step =
    */
   | {
       readonly kind: 'schema-change';
-      readonly target: { readonly schema: string; readonly name: string; readonly relation: string };
-      readonly staging: { readonly schema: string; readonly name: string };
+      /** `"schema"."name"` of the published table, and of the staged rows. */
+      readonly target: string;
+      readonly staging: string;
       readonly policy: SchemaChangePolicy;
     }
   /** The checked columns must exist in `relation` (a query's result or a table). */

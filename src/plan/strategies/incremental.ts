@@ -1,5 +1,5 @@
 import { formatTimestamp } from '../../dates/dates.js';
-import { quoteIdent } from '../../analyze/sql-text.js';
+import { quoteIdent, relationName } from '../../analyze/sql-text.js';
 import type { Step } from '../task.js';
 import type { StrategyInput } from './strategy.js';
 
@@ -16,18 +16,28 @@ export function inIntervalSql(column: string, start: number, end: number): strin
  * target from the staged rows' shape; later runs compare the staged columns with the table's
  * (see schema-change.ts).
  */
+/**
+ * Where an incremental task stages its rows: they are copied into the table when published,
+ * so a temporary table of the task's connection does, never written to the database file
+ * and gone with the connection, even after a crash.
+ */
+export function incrementalStaging(input: Pick<StrategyInput, 'stagingName'>): string {
+  return relationName('temp', 'main', input.stagingName);
+}
+
 export function incrementalStrategy(input: StrategyInput): Step[] {
+  const staging = incrementalStaging(input);
   const { interval, partitionBy } = input;
   if (!interval || !partitionBy) throw new Error('internal error: incremental task without interval or partition_by');
   const inside = inIntervalSql(partitionBy, interval.start, interval.end);
   const outside = `${quoteIdent(partitionBy)} IS NULL OR NOT (${inside})`;
   const replace = input.fullRefresh || input.existing === 'view';
   return [
-    { kind: 'statement', sql: `CREATE OR REPLACE TABLE ${input.stagingRelation} AS\n${input.sql}`, countsRows: true },
+    { kind: 'statement', sql: `CREATE OR REPLACE TEMP TABLE ${quoteIdent(input.stagingName)} AS\n${input.sql}`, countsRows: true },
     {
       kind: 'assert-empty',
-      sql: `SELECT * FROM ${input.stagingRelation} WHERE ${outside} LIMIT 5`,
-      countSql: `SELECT count(*) AS n FROM ${input.stagingRelation} WHERE ${outside}`,
+      sql: `SELECT * FROM ${staging} WHERE ${outside} LIMIT 5`,
+      countSql: `SELECT count(*) AS n FROM ${staging} WHERE ${outside}`,
       message:
         `rows outside the run's interval [${formatTimestamp(interval.start)}, ${formatTimestamp(interval.end)}) by ${partitionBy}` +
         ` (or with ${partitionBy} NULL); an incremental model returns the rows of its interval only, e.g.` +
@@ -38,8 +48,8 @@ export function incrementalStrategy(input: StrategyInput): Step[] {
       : [
           {
             kind: 'schema-change' as const,
-            target: { schema: input.schema, name: input.name, relation: input.relation },
-            staging: { schema: input.schema, name: input.stagingName },
+            target: input.relation,
+            staging,
             policy: input.onSchemaChange ?? 'fail',
           },
         ]),
@@ -47,13 +57,13 @@ export function incrementalStrategy(input: StrategyInput): Step[] {
       kind: 'publish',
       statements: [
         ...(replace ? [input.existing === 'view' ? `DROP VIEW IF EXISTS ${input.relation}` : `DROP TABLE IF EXISTS ${input.relation}`] : []),
-        `CREATE TABLE IF NOT EXISTS ${input.relation} AS SELECT * FROM ${input.stagingRelation} LIMIT 0`,
+        `CREATE TABLE IF NOT EXISTS ${input.relation} AS SELECT * FROM ${staging} LIMIT 0`,
         `DELETE FROM ${input.relation} WHERE ${inside}`,
-        `INSERT INTO ${input.relation} BY NAME SELECT * FROM ${input.stagingRelation}`,
-        `DROP TABLE ${input.stagingRelation}`,
+        `INSERT INTO ${input.relation} BY NAME SELECT * FROM ${staging}`,
+        `DROP TABLE ${staging}`,
       ],
       countsRowsAt: replace ? 3 : 2,
     },
-    { kind: 'cleanup', sql: `DROP TABLE IF EXISTS ${input.stagingRelation}` },
+    { kind: 'cleanup', sql: `DROP TABLE IF EXISTS ${staging}` },
   ];
 }

@@ -1,31 +1,31 @@
 -- statement (counts rows)
-CREATE OR REPLACE TABLE "main"."__pipe_stage__inc__20240102" AS
+CREATE OR REPLACE TEMP TABLE "__pipe_stage__inc__20240102" AS
 
 select '2024-01-02'::DATE as d, 1 as id;
 
 -- assert-empty: rows outside the run's interval [2024-01-02 00:00:00, 2024-01-03 00:00:00) by d (or with d NULL); an incremental model returns the rows of its interval only, e.g. where d >= '{{ interval_start }}' and d < '{{ interval_end }}'
-SELECT * FROM "main"."__pipe_stage__inc__20240102" WHERE "d" IS NULL OR NOT (CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00') LIMIT 5;
+SELECT * FROM "temp"."main"."__pipe_stage__inc__20240102" WHERE "d" IS NULL OR NOT (CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00') LIMIT 5;
 -- count
-SELECT count(*) AS n FROM "main"."__pipe_stage__inc__20240102" WHERE "d" IS NULL OR NOT (CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00');
+SELECT count(*) AS n FROM "temp"."main"."__pipe_stage__inc__20240102" WHERE "d" IS NULL OR NOT (CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00');
 
--- columns of "main"."__pipe_stage__inc__20240102": id, id
+-- columns of "temp"."main"."__pipe_stage__inc__20240102": id, id
 
 -- check unique(id) (error)
-SELECT "id", count(*) AS duplicates FROM (SELECT * FROM "main"."inc" WHERE NOT (CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00') UNION ALL BY NAME SELECT * FROM "main"."__pipe_stage__inc__20240102") WHERE "id" IS NOT NULL GROUP BY "id" HAVING count(*) > 1;
+SELECT "id", count(*) AS duplicates FROM (SELECT * FROM "main"."inc" WHERE NOT (CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00') UNION ALL BY NAME SELECT * FROM "temp"."main"."__pipe_stage__inc__20240102") WHERE "id" IS NOT NULL GROUP BY "id" HAVING count(*) > 1;
 
 -- check not_null(id) (error)
-SELECT * FROM "main"."__pipe_stage__inc__20240102" WHERE "id" IS NULL;
+SELECT * FROM "temp"."main"."__pipe_stage__inc__20240102" WHERE "id" IS NULL;
 
 -- check row_count(max 10) (error)
-SELECT count(*) AS row_count FROM (SELECT * FROM "main"."inc" WHERE NOT (CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00') UNION ALL BY NAME SELECT * FROM "main"."__pipe_stage__inc__20240102") HAVING NOT (count(*) <= 10);
+SELECT count(*) AS row_count FROM (SELECT * FROM "main"."inc" WHERE NOT (CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00') UNION ALL BY NAME SELECT * FROM "temp"."main"."__pipe_stage__inc__20240102") HAVING NOT (count(*) <= 10);
 
 -- publish, one transaction (rows from statement 3)
 BEGIN TRANSACTION;
-CREATE TABLE IF NOT EXISTS "main"."inc" AS SELECT * FROM "main"."__pipe_stage__inc__20240102" LIMIT 0;
+CREATE TABLE IF NOT EXISTS "main"."inc" AS SELECT * FROM "temp"."main"."__pipe_stage__inc__20240102" LIMIT 0;
 DELETE FROM "main"."inc" WHERE CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00';
-INSERT INTO "main"."inc" BY NAME SELECT * FROM "main"."__pipe_stage__inc__20240102";
-DROP TABLE "main"."__pipe_stage__inc__20240102";
+INSERT INTO "main"."inc" BY NAME SELECT * FROM "temp"."main"."__pipe_stage__inc__20240102";
+DROP TABLE "temp"."main"."__pipe_stage__inc__20240102";
 COMMIT;
 
 -- cleanup after a failure
-DROP TABLE IF EXISTS "main"."__pipe_stage__inc__20240102";
+DROP TABLE IF EXISTS "temp"."main"."__pipe_stage__inc__20240102";
