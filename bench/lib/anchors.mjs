@@ -1,6 +1,6 @@
 /**
  * dbt (dbt-duckdb) and SQLMesh on the same synthetic spec, on the same machine, in the same
- * session: anchors that give pipe's figures a scale. They live in a virtualenv at
+ * bench run: anchors that give pipe's figures a scale. They live in a virtualenv at
  * bench/.venv, created once and reused.
  */
 import { existsSync } from 'node:fs';
