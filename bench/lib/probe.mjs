@@ -121,7 +121,9 @@ if (mode === 'compile') {
         case 'schema-change':
           // Compares the staged columns with the target table's; on an empty warehouse there
           // is no table yet and nothing to alter. The comparison itself is pipe's overhead.
-          if (prepared.catalog.has(step.target.relation)) throw new Error('the bench plans first runs only (an empty warehouse)');
+          if (prepared.catalog.has(typeof step.target === 'string' ? step.target : step.target.relation)) {
+            throw new Error('the bench plans first runs only (an empty warehouse)');
+          }
           break;
         default:
           throw new Error(`the bench does not handle ${step.kind} steps (checks): use projects without checks`);
