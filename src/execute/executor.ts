@@ -307,20 +307,26 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
             break;
           }
           case 'publish': {
-            const results = await mutex
+            // The model's own SQL (a view's) runs alone, so a database error keeps its position.
+            const own = task.origin?.sql;
+            const alone = step.statements.flatMap((sql, i) => (own !== undefined && sql.endsWith(own) ? [alter.length + i] : []));
+            const counted = await mutex
               .run(task.lockKey, () =>
-                session.transaction([
-                  ...alter,
-                  ...step.statements,
-                  ...(task.stateStatements ?? []),
-                  taskResultSql({ runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: startedAtMs, endedAt: Date.now(), rows }),
-                ]),
+                session.transaction(
+                  [
+                    ...alter,
+                    ...step.statements,
+                    ...(task.stateStatements ?? []),
+                    taskResultSql({ runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: startedAtMs, endedAt: Date.now(), rows }),
+                  ],
+                  { alone, countAt: step.countsRowsAt === undefined ? undefined : alter.length + step.countsRowsAt },
+                ),
               )
               .catch((e: unknown) => {
                 throw e instanceof WarehouseError ? new StatementError(e, step.statements) : e;
               });
             done.published = true;
-            if (step.countsRowsAt !== undefined) rows = results[alter.length + step.countsRowsAt];
+            if (step.countsRowsAt !== undefined) rows = counted;
             done.rows = rows;
             break;
           }

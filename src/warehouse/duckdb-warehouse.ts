@@ -6,6 +6,7 @@ import {
   WarehouseLockedError,
   type ErrorClass,
   type Row,
+  type TransactionOptions,
   type Warehouse,
   type WarehouseSession,
 } from './warehouse.js';
@@ -91,13 +92,34 @@ class DuckDBSession implements WarehouseSession {
     }
   }
 
-  async transaction(statements: readonly string[]): Promise<(number | undefined)[]> {
-    await this.exec('BEGIN TRANSACTION');
-    const out: (number | undefined)[] = [];
+  /**
+   * Each call into DuckDB costs a round trip through Node's thread pool, about as much as a
+   * small statement itself: statements run together in one call where nothing is lost by it
+   * (a multi-statement call reports neither row counts nor error positions).
+   */
+  async transaction(statements: readonly string[], options: TransactionOptions = {}): Promise<number | undefined> {
+    const alone = new Set(options.alone ?? []);
+    if (options.countAt !== undefined) alone.add(options.countAt);
+    let batch: string[] = ['BEGIN TRANSACTION'];
+    const flush = async () => {
+      // A newline before each ';' keeps a trailing -- comment from swallowing it.
+      if (batch.length > 0) await this.exec(batch.join('\n;\n'));
+      batch = [];
+    };
+    let count: number | undefined;
     try {
-      for (const s of statements) out.push(await this.exec(s));
-      await this.exec('COMMIT');
-      return out;
+      for (let i = 0; i < statements.length; i++) {
+        if (!alone.has(i)) {
+          batch.push(statements[i]);
+          continue;
+        }
+        await flush();
+        const n = await this.exec(statements[i]);
+        if (i === options.countAt) count = n;
+      }
+      batch.push('COMMIT');
+      await flush();
+      return count;
     } catch (e) {
       await this.exec('ROLLBACK').catch(() => undefined);
       throw e;

@@ -5,6 +5,13 @@
 
 export type Row = Record<string, unknown>;
 
+export interface TransactionOptions {
+  /** Index of the statement whose changed-row count is returned. */
+  readonly countAt?: number;
+  /** Indexes of statements to send on their own. */
+  readonly alone?: readonly number[];
+}
+
 /** One connection; pipe gives each worker its own. */
 export interface WarehouseSession {
   /** Runs one statement; returns the rows it changed or created, when the engine reports them. */
@@ -12,10 +19,12 @@ export interface WarehouseSession {
   /** Runs a query and returns its rows as JSON-friendly objects (big integers as strings). */
   query(sql: string): Promise<Row[]>;
   /**
-   * Runs the statements in one transaction: all of them commit, or none does.
-   * Returns what `exec` returned for each statement.
+   * Runs the statements in one transaction: all of them commit, or none does. The engine may
+   * send several statements in one call; those listed in `alone` (a model's own SQL, whose
+   * error positions matter) and `countAt` are sent by themselves. Returns what `exec`
+   * returned for the statement at `countAt`.
    */
-  transaction(statements: readonly string[]): Promise<(number | undefined)[]>;
+  transaction(statements: readonly string[], options?: TransactionOptions): Promise<number | undefined>;
   /** Asks the statement in progress to stop; it then fails with an interrupt error. */
   interrupt(): void;
   close(): void;
