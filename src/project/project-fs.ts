@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 
 /** How project loading reads files: from disk, or from a cache that watch mode keeps current. */
 export interface ProjectFs {
@@ -21,9 +21,11 @@ export interface ProjectFs {
 
 function listFromDisk(dir: string, recursive: boolean): string[] {
   if (!existsSync(dir)) return [];
+  // Hidden files and folders below `dir` are skipped; the folders above it may be hidden.
   return (readdirSync(dir, { recursive, withFileTypes: false }) as string[])
-    .map((p) => join(dir, p))
-    .filter((p) => !basename(p).startsWith('.') && !p.includes('/.') && statSync(p).isFile())
+    .filter((rel) => !rel.split(sep).some((part) => part.startsWith('.')))
+    .map((rel) => join(dir, rel))
+    .filter((p) => statSync(p).isFile())
     .sort();
 }
 

@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, renameSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -11,8 +11,11 @@ import {
   publishedRelations,
   queryRows,
   removeTempDirs,
+  startedModels,
+  tempDir,
   seedRows,
   snapshotWarehouse,
+
   sortedRows,
   taskIdsOf,
   taskOf,
@@ -213,5 +216,17 @@ describe('renaming a model', () => {
     expect(r.code, explain(r)).toBe(0);
     const rows = await queryRows(warehouseOf(dir), "SELECT table_name FROM duckdb_tables() WHERE lower(table_name) = 'dim_customers'");
     expect(rows).toEqual([{ table_name: 'Dim_Customers' }]);
+  });
+});
+
+describe('where the project lives', () => {
+  it('a project inside a hidden folder loads; hidden files and folders inside it are skipped', async () => {
+    const dir = join(tempDir(), '.config', 'shop');
+    cpSync(copyExample(), dir, { recursive: true });
+    writeProjectFiles(dir, { 'models/.draft.sql': 'select broken(', 'models/.wip/half.sql': 'select also broken(' });
+    const r = pipe(['run', '--date', '2024-01-02', '--json', '--project', dir]);
+    expect(r.code, explain(r)).toBe(0);
+    expect(startedModels(r.events)).toEqual(['daily_revenue', 'dim_customers', 'fct_orders', 'stg_customers', 'stg_orders', 'stg_products']);
+    expect(await queryRows(warehouseOf(dir), 'SELECT count(*)::INTEGER AS n FROM dim_customers')).toEqual([{ n: seedRows('raw_customers').length }]);
   });
 });
