@@ -306,6 +306,8 @@ export class AnalysisCache {
 /** What analysis knows of one model's text: its template, renders, call sites and last node. */
 interface CachedModel {
   readonly sql: string;
+  /** The file the text came from: diagnostics name it, so a moved model compiles again. */
+  readonly file: string;
   readonly yaml: unknown;
   readonly compiled: CompiledTemplate | Diagnostic;
   readonly renders: Map<string, RawRender | Diagnostic>;
@@ -358,8 +360,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     live.add(source.name);
     const yamlMaterialized = source.yaml?.data.materialized;
     let entry = cache?.models.get(source.name);
-    if (!entry || entry.sql !== source.sql || entry.yaml !== yamlMaterialized) {
-      entry = { sql: source.sql, yaml: yamlMaterialized, compiled: engine.compile(source.file, source.sql), renders: new Map(), sites: new CallSites(source.sql) };
+    if (!entry || entry.sql !== source.sql || entry.file !== source.file || entry.yaml !== yamlMaterialized) {
+      entry = { sql: source.sql, file: source.file, yaml: yamlMaterialized, compiled: engine.compile(source.file, source.sql), renders: new Map(), sites: new CallSites(source.sql) };
       cache?.models.set(source.name, entry);
     }
     const compiled = entry.compiled;

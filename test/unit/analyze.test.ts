@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -566,5 +566,18 @@ describe('enabled: false', () => {
     const third = analyze(loadProject(root), { interval: day }, cache);
     expect(third.diagnostics).toEqual([]);
     expect((third.nodes.get('down') as ModelNode).upstream).toEqual(['up']);
+  });
+});
+
+describe('the watch cache and moved files', () => {
+  it('a model moved to another folder is reported at its new path', () => {
+    const root = project({ 'models/a/m.sql': 'select {{ nope }}' });
+    const cache = new AnalysisCache();
+    const first = analyze(loadProject(root), { interval: day }, cache);
+    expect(first.diagnostics.map((d) => d.location?.file)).toEqual(['models/a/m.sql']);
+    mkdirSync(join(root, 'models/b'));
+    renameSync(join(root, 'models/a/m.sql'), join(root, 'models/b/m.sql'));
+    const second = analyze(loadProject(root), { interval: day }, cache);
+    expect(second.diagnostics.map((d) => d.location?.file)).toEqual(['models/b/m.sql']);
   });
 });
