@@ -6,8 +6,6 @@ import { run } from '../commands/run.js';
 import { backfill, backfillDryRun } from '../commands/backfill.js';
 import { retry } from '../commands/retry.js';
 import { test } from '../commands/test.js';
-import { watch } from '../watch/watch.js';
-import { listSchedules, schedule } from '../schedule/scheduler.js';
 import { formatPlan } from './format-plan.js';
 import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
 import type { Logger } from '../logging/logger.js';
@@ -251,6 +249,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       stdin.on('data', onKey);
     }
     try {
+      // Loaded on demand: the file watcher alone adds a tenth of every other command's start-up.
+      const { watch } = await import('../watch/watch.js');
       await watch({
         ...projectOptions(o),
         pipeline,
@@ -287,6 +287,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       const logger = makeLogger(o);
       if (o.list) {
         try {
+          const { listSchedules } = await import('../schedule/scheduler.js');
           logger.result(listSchedules({ project: o.project, db: o.db, pipelines }));
         } catch (e) {
           exitCode = report(e, logger);
@@ -304,6 +305,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
       try {
+        const { schedule } = await import('../schedule/scheduler.js');
         const result = await schedule({ project: o.project, db: o.db, pipelines, once: o.once, signal: controller.signal, emit: (e) => logger.handle(e) });
         exitCode = result.failed > 0 ? EXIT.taskFailed : EXIT.ok;
       } catch (e) {
