@@ -29,11 +29,11 @@ export function topologicalOrder(graph: Graph): string[] {
   const remaining = new Map<string, number>();
   for (const n of graph.nodes) remaining.set(n, (graph.upstream.get(n) ?? []).length);
   const down = downstreamMap(graph);
-  const ready = graph.nodes.filter((n) => remaining.get(n) === 0);
+  // The ready nodes in a min-heap: the smallest name goes first, so the order is stable.
+  const ready = new NameHeap();
+  for (const n of graph.nodes) if (remaining.get(n) === 0) ready.push(n);
   const order: string[] = [];
-  while (ready.length > 0) {
-    ready.sort();
-    const n = ready.shift()!;
+  for (let n = ready.pop(); n !== undefined; n = ready.pop()) {
     order.push(n);
     for (const d of down.get(n) ?? []) {
       const left = remaining.get(d)! - 1;
@@ -42,6 +42,43 @@ export function topologicalOrder(graph: Graph): string[] {
     }
   }
   return order;
+}
+
+/** A binary min-heap of names, in the order of the default string sort. */
+class NameHeap {
+  private readonly items: string[] = [];
+
+  push(name: string): void {
+    const a = this.items;
+    a.push(name);
+    for (let i = a.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (a[parent] <= a[i]) break;
+      [a[parent], a[i]] = [a[i], a[parent]];
+      i = parent;
+    }
+  }
+
+  pop(): string | undefined {
+    const a = this.items;
+    if (a.length === 0) return undefined;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l] < a[m]) m = l;
+        if (r < a.length && a[r] < a[m]) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 /** Every node reachable by following `next` from the start nodes, the start nodes included. */

@@ -316,3 +316,28 @@ function statements(tokens: string[]): string[][] {
   expect(cur).toEqual([]);
   return out;
 }
+
+describe('topologicalOrder on larger graphs', () => {
+  it('equals Kahn\'s algorithm taking the smallest ready name each step', () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const names = Array.from({ length: 400 }, (_, i) => `n${Math.floor(rand() * 1e6)}_${i}`);
+    const upstream = new Map(names.map((n, i) => [n, i === 0 ? [] : [...new Set(Array.from({ length: Math.floor(rand() * 3) }, () => names[Math.floor(rand() * i)]))]]));
+    const reference = (): string[] => {
+      const left = new Map(names.map((n) => [n, upstream.get(n)!.length]));
+      const ready = names.filter((n) => left.get(n) === 0);
+      const out: string[] = [];
+      while (ready.length > 0) {
+        ready.sort();
+        const n = ready.shift()!;
+        out.push(n);
+        for (const d of names) if (upstream.get(d)!.includes(n)) {
+          left.set(d, left.get(d)! - 1);
+          if (left.get(d) === 0) ready.push(d);
+        }
+      }
+      return out;
+    };
+    expect(topologicalOrder(makeGraph(upstream))).toEqual(reference());
+  });
+});
