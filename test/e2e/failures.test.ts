@@ -47,6 +47,21 @@ function slowProject(): string {
   return dir;
 }
 
+/**
+ * A built slow project and a second run of it, started with a slow model and a new label and
+ * caught once the slow model has started: what an interruption or a competing run meets.
+ */
+async function slowRunInFlight() {
+  const dir = slowProject();
+  const db = warehouseOf(dir);
+  const first = pipe(['run', '--date', '2024-01-02', '--project', dir]);
+  expect(first.code, explain(first)).toBe(0);
+  const before = await snapshotWarehouse(db);
+  const running = new RunningPipe(['run', '--date', '2024-01-02', '--var', `spin=${SLOW_SPIN}`, '--var', 'label=second', '--json', '--project', dir]);
+  const started = await running.waitFor((e) => e.type === 'task-started' && taskOf(e).model === 'slow_orders');
+  return { dir, db, before, running, started };
+}
+
 function runsJson(dir: string) {
   const r = pipe(['history', '--json', '--project', dir]);
   expect(r.code, explain(r)).toBe(0);
@@ -174,16 +189,7 @@ describe('an interrupted run', () => {
   ];
   for (const stop of stops) {
     it(`${stop.name} during a long model: exit 130, every table unchanged, ${stop.outcome}`, async () => {
-      const dir = slowProject();
-      const db = warehouseOf(dir);
-      const first = pipe(['run', '--date', '2024-01-02', '--project', dir]);
-      expect(first.code, explain(first)).toBe(0);
-      const before = await snapshotWarehouse(db);
-
-      const running = new RunningPipe([
-        'run', '--date', '2024-01-02', '--var', `spin=${SLOW_SPIN}`, '--var', 'label=second', '--json', '--project', dir,
-      ]);
-      const started = await running.waitFor((e) => e.type === 'task-started' && taskOf(e).model === 'slow_orders');
+      const { dir, db, before, running, started } = await slowRunInFlight();
       for (const signal of stop.signals) running.child.kill(signal);
       const stopped = await running.exited;
       expect(stopped.code, explain(stopped)).toBe(130);
@@ -247,16 +253,7 @@ describe('a warehouse held by another process', () => {
   });
 
   it('a second pipe run while one is running names the running process and leaves the first undisturbed', async () => {
-    const dir = slowProject();
-    const db = warehouseOf(dir);
-    const first = pipe(['run', '--date', '2024-01-02', '--project', dir]);
-    expect(first.code, explain(first)).toBe(0);
-    const before = await snapshotWarehouse(db);
-
-    const running = new RunningPipe([
-      'run', '--date', '2024-01-02', '--var', `spin=${SLOW_SPIN}`, '--var', 'label=second', '--json', '--project', dir,
-    ]);
-    await running.waitFor((e) => e.type === 'task-started' && taskOf(e).model === 'slow_orders');
+    const { dir, db, before, running } = await slowRunInFlight();
     const second = pipe(['run', '--date', '2024-01-03', '--project', dir]);
     running.child.kill('SIGINT');
     const stopped = await running.exited;
