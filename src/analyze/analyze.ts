@@ -423,7 +423,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     for (const p of pending) p.analyzed.node = undefined;
   }
 
-  const known = new Set(allNames);
+  // A file left out as a duplicate is already an error; a ref() to its name is not another.
+  const known = new Set([...allNames, ...(files.duplicates ?? [])]);
   for (const { source, sites: calls, config, refs, checks, analyzed } of pending) {
     if (analyzed.node && analyzed.refDiagnostics) {
       nodes.set(source.name, analyzed.node);

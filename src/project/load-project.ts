@@ -47,6 +47,8 @@ export interface ProjectFiles {
   readonly macros: readonly MacroSource[];
   readonly pipelines: readonly PipelineSource[];
   readonly diagnostics: readonly Diagnostic[];
+  /** Names of files left out as duplicates (already reported): a ref() to them is not unknown. */
+  readonly duplicates?: readonly string[];
 }
 
 export const PROJECT_FILE = 'pipe.yaml';
@@ -115,6 +117,7 @@ function contentHash(content: Buffer | string): string {
  */
 export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles {
   const diagnostics: Diagnostic[] = [];
+  const duplicates: string[] = [];
   // Listed files are under the root: cutting the root off is what relative() does, without its cost per file.
   const prefix = root.endsWith(sep) ? root : `${root}${sep}`;
   const rel = (p: string) => toPosix(p.startsWith(prefix) ? p.slice(prefix.length) : relative(root, p));
@@ -153,6 +156,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
           hint: 'model names are file names and must be unique in the project; rename one file',
         }),
       );
+      duplicates.push(name);
       continue;
     }
     seen.set(key, file);
@@ -172,6 +176,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
           hint: 'seeds and models share one namespace; rename one file',
         }),
       );
+      duplicates.push(name);
       continue;
     }
     seen.set(name.toLowerCase(), file);
@@ -191,5 +196,5 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     if (yaml) pipelines.push({ name: basename(abs, ext), file: rel(abs), yaml });
   }
 
-  return { root, projectFile, models, seeds, macros, pipelines, diagnostics };
+  return { root, projectFile, models, seeds, macros, pipelines, diagnostics, duplicates };
 }
