@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { analyze, type Analysis, type AnalysisCache } from '../analyze/analyze.js';
 import { error, hasErrors, DiagnosticError, type Diagnostic } from '../analyze/diagnostics.js';
 import { didYouMean } from '../analyze/suggest.js';
 import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import { select } from '../graph/select.js';
-import { loadProject, type ProjectFiles } from '../project/load-project.js';
+import { loadProject, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
 import type { ProjectFs } from '../project/project-fs.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
 import { Catalog, readCatalog } from '../warehouse/run-state.js';
@@ -36,11 +36,22 @@ export function loadFiles(options: ProjectOptions, fs?: ProjectFs): ProjectFiles
   if (!existsSync(root)) throw new DiagnosticError([error('no-project', `project directory ${root} does not exist`)]);
   const files = loadProject(root, fs);
   if (!existsSync(resolve(root, 'models')) && files.seeds.length === 0) {
+    const above = enclosingProject(root);
     throw new DiagnosticError([
-      error('no-project', `${root} has no models/ folder: is this a pipe project? (use --project DIR)`),
+      error('no-project', `${root} has no models/ folder: is this a pipe project?`, undefined, {
+        hint: above ? `${above} is one: run pipe there, or pass --project ${above}` : 'run pipe in a project folder, or pass --project DIR',
+      }),
     ]);
   }
   return files;
+}
+
+/** The nearest folder above `dir` that holds a pipe project (pipe.yaml, or models/ and seeds/). */
+function enclosingProject(dir: string): string | undefined {
+  for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
+    if (existsSync(join(d, PROJECT_FILE)) || (existsSync(join(d, 'models')) && existsSync(join(d, 'seeds')))) return d;
+  }
+  return undefined;
 }
 
 export function warehousePath(options: ProjectOptions, root: string, configured: string): string {

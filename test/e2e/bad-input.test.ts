@@ -131,6 +131,14 @@ describe('bad input: exit 2, pointing at the source, nothing written', () => {
     expect(r.stderr).toMatch(/models\/staging\/only_comment\.sql: error: only_comment renders to no SQL/);
   });
 
+  it('run inside a project\'s subfolder: says which folder above is the project', () => {
+    const dir = copyExample();
+    const r = pipe(['run', '--date', '2024-01-02'], { cwd: join(dir, 'models') });
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stderr).toContain(`${join(dir, 'models')} has no models/ folder`);
+    expect(r.stderr).toContain(`hint: ${dir} is one: run pipe there, or pass --project ${dir}`);
+  });
+
   it('an impossible --date', () => {
     for (const date of ['2024-13-01', '2024-02-30']) {
       const r = badRun({}, ['--date', date]);
