@@ -1,4 +1,4 @@
-import { dateVariables, HOUR_MS, hourInterval, intervalLabel } from '../dates/dates.js';
+import { dateVariables, HOUR_MS, hourInterval, intervalLabel, systemClock } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { planRun } from '../plan/plan.js';
 import { resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
@@ -23,12 +23,25 @@ export type { RunOutcome };
 
 export const DEFAULT_THREADS = 4;
 
-/** `pipe run`: every selected model once, for one date. */
+/**
+ * `pipe run`: every selected model once, for one date. With no --date and no --hour, a daily
+ * run builds yesterday and a run of an hourly pipeline the previous full hour (UTC), as their
+ * schedules would.
+ */
 export async function run(options: RunOptions): Promise<RunOutcome> {
   const day = resolveInterval(options.date, options.clock);
   const isDefault = day.isDefault;
-  const interval = options.hour === undefined ? day.interval : hourInterval(day.interval.start + options.hour * HOUR_MS);
-  const prepared = await prepare({ ...options, interval });
+  let interval = options.hour === undefined ? day.interval : hourInterval(day.interval.start + options.hour * HOUR_MS);
+  let prepared = await prepare({ ...options, interval });
+  let hour = options.hour;
+  if (isDefault && hour === undefined && prepared.pipeline?.schedule?.interval === 'hourly') {
+    // The interval is known only once the pipeline is read; analyze again for the hour.
+    prepared.warehouse?.close();
+    const now = (options.clock ?? systemClock).now();
+    interval = hourInterval(now - (now % HOUR_MS) - HOUR_MS);
+    hour = new Date(interval.start).getUTCHours();
+    prepared = await prepare({ ...options, interval });
+  }
   const runId = options.runId ?? newRunId();
   const threads = options.threads ?? prepared.pipeline?.threads ?? prepared.analysis.settings.threads ?? DEFAULT_THREADS;
   const ds = dateVariables(interval).ds;
@@ -42,7 +55,7 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     pipeline: options.pipeline,
     params: {
       ds,
-      ...(options.hour !== undefined ? { hour: options.hour } : {}),
+      ...(hour !== undefined ? { hour } : {}),
       ...(options.scheduledAt !== undefined ? { scheduled_at: new Date(options.scheduledAt).toISOString() } : {}),
       vars: options.vars ?? {},
       resolved_vars: prepared.analysis.vars,

@@ -159,6 +159,19 @@ from range(3) t(i)
 `,
   };
 
+  it('pipe run of the pipeline with no --date builds the previous full hour (UTC)', async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, hourly);
+    const env = { PIPE_NOW: '2024-01-02T05:30:00Z' };
+    const text = pipe(['run', 'hourly', '--project', dir], { env });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout.split('\n')[0]).toContain('2024-01-02T04 (the previous hour, the default)');
+    const r = pipe(['run', 'hourly', '--json', '--project', dir], { env: { PIPE_NOW: '2024-01-02T06:00:00Z' } });
+    expect(taskIdsOf(r.events, 'task-succeeded')).toEqual(['clicks@2024-01-02T05']);
+    const rows = await queryRows(join(dir, 'warehouse.duckdb'), "SELECT strftime(ts, '%Y-%m-%dT%H') AS hour, count(*)::INTEGER AS n FROM clicks GROUP BY ALL ORDER BY 1");
+    expect(rows).toEqual([{ hour: '2024-01-02T04', n: 3 }, { hour: '2024-01-02T05', n: 3 }]);
+  });
+
   it('is backfilled hour by hour, each hour exactly once, and pipe retry re-runs the same hours', async () => {
     const dir = copyExample();
     writeProjectFiles(dir, hourly);
