@@ -1,4 +1,5 @@
 import { positionOf } from './diagnostics.js';
+import { escapeRegExp } from './sql-text.js';
 
 /**
  * Where a model's text calls `ref('name')` and `config(`, for diagnostics. Found once per
@@ -16,7 +17,7 @@ export class CallSites {
   ref(name: string): { line: number; column: number } | undefined {
     // A name holding a quote cannot be captured by the scan below: search for it alone.
     if (name.includes("'") || name.includes('"')) {
-      const m = new RegExp(`\\bref\\s*\\(\\s*['"]${escapeRe(name)}['"]`).exec(this.source);
+      const m = new RegExp(`\\bref\\s*\\(\\s*['"]${escapeRegExp(name)}['"]`).exec(this.source);
       return m ? positionOf(this.source, m.index) : undefined;
     }
     if (!this.refs) {
@@ -55,8 +56,4 @@ export class CallSites {
     }
     return { line: lo + 1, column: offset - starts[lo] + 1 };
   }
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

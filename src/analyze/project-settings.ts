@@ -37,6 +37,11 @@ export interface Pipeline {
 
 export type ScheduleInterval = 'daily' | 'hourly';
 
+/** What one run of a pipeline covers: a day unless its schedule says hourly. */
+export function pipelineInterval(pipeline: Pipeline | undefined): ScheduleInterval {
+  return pipeline?.schedule?.interval ?? 'daily';
+}
+
 export interface Schedule {
   /** Cron expression (5 fields, or 6 with seconds). */
   readonly cron: string;

@@ -1,7 +1,12 @@
-/** Small, pure helpers for SQL text; shared by analysis and the materialization strategies. */
+/** Small, pure helpers for SQL and template text; shared by analysis and the materialization strategies. */
 
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** A string as a regular expression that matches it literally. */
+export function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 export function quoteLiteral(value: string): string {

@@ -3,6 +3,7 @@ import { error, positionOf, type Diagnostic } from './diagnostics.js';
 import type { MacroSource } from '../project/load-project.js';
 import { parseSimpleTemplate, renderSimpleTemplate, type SimpleTemplate } from './simple-template.js';
 import { didYouMean } from './suggest.js';
+import { escapeRegExp } from './sql-text.js';
 
 /**
  * The Nunjucks environment every model and macro is rendered in.
@@ -128,8 +129,6 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
   const code = phase === 'parse' ? 'template-syntax' : 'template-render';
   return error(code, message, { file, line, column }, hint ? { hint } : undefined);
 }
-
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Line and column (1-based) of the first match of `re` inside a `{{ }}` or `{% %}` of the source. */
 function firstMatch(source: string, re: RegExp): { line: number; column: number } | undefined {

@@ -1,4 +1,5 @@
 import type { Plan } from '../plan/plan.js';
+import { isHourLabel } from '../dates/dates.js';
 
 /** `pipe backfill --dry-run`: what runs for which dates, and in which order. */
 export function formatPlan(
@@ -18,7 +19,7 @@ export function formatPlan(
     byModel.set(t.node, m);
   }
   const dates = new Set(plan.tasks.flatMap((t) => (t.group ? [t.group] : [])));
-  const unit = [...dates].some((d) => d.includes('T')) ? 'hour' : 'date';
+  const unit = [...dates].some(isHourLabel) ? 'hour' : 'date';
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   const lines = [
     `backfill ${range.start} → ${range.end}: ${count(plan.tasks.length, 'task')}, ${count(dates.size, unit)} of incremental models, order ${range.order}, up to ${count(range.parallel, unit)} in flight`,

@@ -1,6 +1,7 @@
 import { error, DiagnosticError } from '../analyze/diagnostics.js';
 import { MAX_RETRIES } from '../analyze/model-config.js';
 import { daysBetween, formatDate, HOUR_MS, hourInterval, parseDate, type Interval } from '../dates/dates.js';
+import { pipelineInterval, type ScheduleInterval } from '../analyze/project-settings.js';
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
@@ -24,11 +25,8 @@ export interface BackfillOptions extends ProjectOptions, SelectionOptions {
   readonly emit: EventSink;
 }
 
-/** What one interval of a backfill covers: a day, or (for an hourly pipeline) an hour. */
-export type Granularity = 'daily' | 'hourly';
-
 /** The intervals of an inclusive date range: its days, or the 24 hours of each. */
-export function backfillIntervals(start: string, end: string, granularity: Granularity = 'daily'): Interval[] {
+export function backfillIntervals(start: string, end: string, granularity: ScheduleInterval = 'daily'): Interval[] {
   const s = parseDate(start);
   const e = parseDate(end);
   const problems = [];
@@ -44,9 +42,7 @@ export function backfillIntervals(start: string, end: string, granularity: Granu
 }
 
 /** An hourly pipeline is backfilled hour by hour, as its schedule runs it. */
-function granularityOf(prepared: Prepared): Granularity {
-  return prepared.pipeline?.schedule?.interval ?? 'daily';
-}
+const granularityOf = (prepared: Prepared) => pipelineInterval(prepared.pipeline);
 
 export function backfillParams(options: BackfillOptions, prepared: Prepared): Record<string, unknown> {
   return {

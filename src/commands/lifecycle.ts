@@ -3,6 +3,7 @@ import type { Analysis } from '../analyze/analyze.js';
 import { DiagnosticError, hasErrors } from '../analyze/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import type { Interval } from '../dates/dates.js';
+import type { ProjectFiles } from '../project/load-project.js';
 import type { EventSink, PipeEvent } from '../events/events.js';
 import { execute, type ExecuteInput, type ExecuteResult } from '../execute/executor.js';
 import type { Plan, PlanContext } from '../plan/plan.js';
@@ -53,8 +54,8 @@ export interface Prepared {
 
 export async function prepare(
   options: ProjectOptions & SelectionOptions & { interval: Interval; fullRefresh?: boolean; readOnly?: boolean },
+  files: ProjectFiles = loadFiles(options),
 ): Promise<Prepared> {
-  const files = loadFiles(options);
   const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
   const { warehouse, catalog } = await catalogIfExists(dbPath, options.readOnly);
   try {

@@ -7,7 +7,8 @@ import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, planTest, type DateOrder
 import type { Task } from '../plan/task.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
 import { getRun, latestUnfinishedRun, stateExists, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
-import { backfillIntervals, type Granularity } from './backfill.js';
+import { backfillIntervals } from './backfill.js';
+import type { ScheduleInterval } from '../analyze/project-settings.js';
 import { loadFiles, warehousePath, type ProjectOptions } from './context.js';
 import { launch, newRunId, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
 import { DEFAULT_THREADS } from './run.js';
@@ -28,7 +29,7 @@ interface StoredParams {
   start?: string;
   end?: string;
   /** A backfill's granularity: days, or the hours of each day for an hourly pipeline. */
-  interval?: Granularity;
+  interval?: ScheduleInterval;
   parallel?: number;
   order?: DateOrder;
   max_failures?: number | null;

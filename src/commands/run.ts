@@ -1,7 +1,9 @@
 import { dateVariables, HOUR_MS, hourInterval, intervalLabel, systemClock } from '../dates/dates.js';
+import { pipelineInterval, readPipeline, type Pipeline } from '../analyze/project-settings.js';
+import type { ProjectFiles } from '../project/load-project.js';
 import type { EventSink } from '../events/events.js';
 import { planRun } from '../plan/plan.js';
-import { resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
+import { loadFiles, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
 import { launch, newRunId, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
 
 export interface RunOptions extends ProjectOptions, SelectionOptions {
@@ -23,6 +25,12 @@ export type { RunOutcome };
 
 export const DEFAULT_THREADS = 4;
 
+/** A pipeline's settings read ahead of analysis (which reports any problem in them). */
+function pipelineOf(files: ProjectFiles, name: string | undefined): Pipeline | undefined {
+  const source = name === undefined ? undefined : files.pipelines.find((p) => p.name === name);
+  return source && readPipeline(source, []);
+}
+
 /**
  * `pipe run`: every selected model once, for one date. With no --date and no --hour, a daily
  * run builds yesterday and a run of an hourly pipeline the previous full hour (UTC), as their
@@ -32,16 +40,14 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
   const day = resolveInterval(options.date, options.clock);
   const isDefault = day.isDefault;
   let interval = options.hour === undefined ? day.interval : hourInterval(day.interval.start + options.hour * HOUR_MS);
-  let prepared = await prepare({ ...options, interval });
   let hour = options.hour;
-  if (isDefault && hour === undefined && prepared.pipeline?.schedule?.interval === 'hourly') {
-    // The interval is known only once the pipeline is read; analyze again for the hour.
-    prepared.warehouse?.close();
+  const files = loadFiles(options);
+  if (isDefault && hour === undefined && pipelineInterval(pipelineOf(files, options.pipeline)) === 'hourly') {
     const now = (options.clock ?? systemClock).now();
     interval = hourInterval(now - (now % HOUR_MS) - HOUR_MS);
     hour = new Date(interval.start).getUTCHours();
-    prepared = await prepare({ ...options, interval });
   }
+  const prepared = await prepare({ ...options, interval }, files);
   const runId = options.runId ?? newRunId();
   const threads = options.threads ?? prepared.pipeline?.threads ?? prepared.analysis.settings.threads ?? DEFAULT_THREADS;
   const ds = dateVariables(interval).ds;

@@ -114,6 +114,11 @@ export function hourInterval(hourStartMs: number): Interval {
  * How an interval is named in task ids and staging tables: `2024-01-02` for a day,
  * `2024-01-02T13` for an hour.
  */
+/** Whether an interval label (see intervalLabel) names an hour rather than a day. */
+export function isHourLabel(label: string): boolean {
+  return label.includes('T');
+}
+
 export function intervalLabel(interval: Interval): string {
   const ds = formatDate(interval.start);
   return interval.end - interval.start === DAY_MS && interval.start % DAY_MS === 0

@@ -1,4 +1,5 @@
 import pLimit from 'p-limit';
+import { isHourLabel } from '../dates/dates.js';
 import pRetry from 'p-retry';
 import type { CheckFailure, EventSink, TaskError, TaskRef } from '../events/events.js';
 import type { Location } from '../analyze/diagnostics.js';
@@ -73,19 +74,13 @@ export class ChecksFailedError extends Error {
   }
 }
 
-/** A check names a column the model does not produce. */
-export class CheckColumnError extends Error {
+/**
+ * A task stopped by what the project says, at a place in it: a check naming a column the
+ * model does not produce ('Check'), or a column change its on_schema_change refuses ('Schema').
+ */
+export class ProjectRuleError extends Error {
   constructor(
-    message: string,
-    readonly location: Location,
-  ) {
-    super(message);
-  }
-}
-
-/** An incremental model's columns changed and its `on_schema_change` policy says to stop. */
-export class SchemaChangeError extends Error {
-  constructor(
+    readonly kind: 'Check' | 'Schema',
     message: string,
     readonly location: Location,
   ) {
@@ -129,8 +124,7 @@ export function toTaskError(e: unknown, task?: Task): TaskError {
   if (e instanceof ChecksFailedError) {
     return { message: e.message, kind: 'Check', errorClass: 'permanent', checks: e.failures, sample: e.failures[0]?.sample };
   }
-  if (e instanceof CheckColumnError) return { message: e.message, kind: 'Check', errorClass: 'permanent', location: e.location };
-  if (e instanceof SchemaChangeError) return { message: e.message, kind: 'Schema', errorClass: 'permanent', location: e.location };
+  if (e instanceof ProjectRuleError) return { message: e.message, kind: e.kind, errorClass: 'permanent', location: e.location };
   if (e instanceof TaskDataError) return { message: e.message, kind: 'Data', errorClass: 'permanent', sample: e.sample };
   const message = e instanceof Error ? e.message : String(e);
   return { message: `internal error: ${message}`, kind: 'Internal', errorClass: 'permanent' };
@@ -194,7 +188,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     groups.set(t.group, g);
   }
   const gated = input.parallel !== undefined && groups.size > 0;
-  const unit = [...groups.keys()].some((g) => g.includes('T')) ? 'hour' : 'date';
+  const unit = [...groups.keys()].some(isHourLabel) ? 'hour' : 'date';
   const window = new SlowStart(input.parallel ?? Number.MAX_SAFE_INTEGER, input.slowStart === false ? (input.parallel ?? 1) : 1);
   let groupsInFlight = 0;
   let groupsDone = 0;
@@ -339,7 +333,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
             const known = tableColumns.get(step.target);
             const table = known && sameColumns(known, staged) ? known : await columnsOf(session, step.target);
             const change = schemaChange(step.target, table, staged, step.policy);
-            if ('error' in change) throw new SchemaChangeError(`${change.error}; ${change.hint}`, { file: task.file });
+            if ('error' in change) throw new ProjectRuleError('Schema', `${change.error}; ${change.hint}`, { file: task.file });
             alter = change.statements;
             if (alter.length === 0 && table.length > 0) tableColumns.set(step.target, table);
             else tableColumns.delete(step.target);
@@ -352,7 +346,8 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
             const missing = step.expected.find((u) => !lower.has(u.column.toLowerCase()));
             if (missing) {
               const hint = didYouMean(missing.column, have);
-              throw new CheckColumnError(
+              throw new ProjectRuleError(
+                'Check',
                 `check ${missing.check} names column '${missing.column}', which ${task.node} does not produce${hint ? `; ${hint}` : ''} (columns: ${have.join(', ')})`,
                 missing.location,
               );

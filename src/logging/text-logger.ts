@@ -1,4 +1,5 @@
 import type { PipeEvent, TaskRef } from '../events/events.js';
+import { isHourLabel } from '../dates/dates.js';
 import { formatDiagnostic, type SourceReader } from './format-diagnostic.js';
 import type { Logger, Output } from './logger.js';
 import type { Style } from './style.js';
@@ -80,7 +81,7 @@ export class TextLogger implements Logger {
         this.progress = undefined;
         const date = e.start
           ? `${e.start} → ${e.end}`
-          : `${e.ds}${e.dateIsDefault ? (e.ds.includes('T') ? ' (the previous hour, the default)' : ' (yesterday, the default)') : ''}`;
+          : `${e.ds}${e.dateIsDefault ? (isHourLabel(e.ds) ? ' (the previous hour, the default)' : ' (yesterday, the default)') : ''}`;
         this.line(
           `${s.bold(`pipe ${e.command}${e.pipeline ? ` ${e.pipeline}` : ''}`)} · ${e.start ? 'dates' : 'date'} ${date} · ${e.tasks} task${e.tasks === 1 ? '' : 's'} · ${e.threads} thread${e.threads === 1 ? '' : 's'}`,
         );

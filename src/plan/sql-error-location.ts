@@ -1,4 +1,5 @@
 import type { Location } from '../analyze/diagnostics.js';
+import { escapeRegExp } from '../analyze/sql-text.js';
 
 /**
  * Maps the position in a DuckDB error ("LINE 14: ...") back to the model file, so that a
@@ -24,8 +25,6 @@ export interface SqlErrorPlace {
   /** The rendered SQL around the error, numbered, when the file line is not known. */
   readonly context?: readonly string[];
 }
-
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * A template line as a pattern of the lines it can render to: `{{ … }}` renders to anything,
