@@ -58,3 +58,51 @@ export function withCtes(sql: string, ctes: readonly { name: string; sql: string
   }
   return `${sql.slice(0, start)}with ${defs}\n${sql.slice(start)}`;
 }
+
+/**
+ * Offsets of the semicolons that end a statement: outside string literals, quoted
+ * identifiers, comments and dollar-quoted text. Used to point at where a second statement
+ * begins; whether there is one is DuckDB's parser's to say.
+ */
+export function statementSeparators(sql: string): number[] {
+  const out: number[] = [];
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i];
+    if (c === "'" || c === '"') {
+      // A doubled quote inside is the quote itself; E'...' strings also take backslash escapes.
+      const escapes = c === "'" && /[eE]/.test(sql[i - 1] ?? '') && !/[\w$]/.test(sql[i - 2] ?? '');
+      i++;
+      while (i < sql.length) {
+        if (escapes && sql[i] === '\\') i += 2;
+        else if (sql[i] === c && sql[i + 1] === c) i += 2;
+        else if (sql[i] === c) break;
+        else i++;
+      }
+      i++;
+    } else if (sql.startsWith('--', i)) {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? sql.length : nl + 1;
+    } else if (sql.startsWith('/*', i)) {
+      let depth = 1;
+      i += 2;
+      while (i < sql.length && depth > 0) {
+        const step = sql.startsWith('/*', i) ? 1 : sql.startsWith('*/', i) ? -1 : 0;
+        depth += step;
+        i += step === 0 ? 1 : 2;
+      }
+    } else if (c === '$' && !/[\w$]/.test(sql[i - 1] ?? '')) {
+      const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i, i + 64));
+      if (!tag) {
+        i++;
+        continue;
+      }
+      const close = sql.indexOf(tag[0], i + tag[0].length);
+      i = close < 0 ? sql.length : close + tag[0].length;
+    } else {
+      if (c === ';') out.push(i);
+      i++;
+    }
+  }
+  return out;
+}

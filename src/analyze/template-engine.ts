@@ -3,7 +3,7 @@ import { error, positionOf, type Diagnostic } from './diagnostics.js';
 import type { MacroSource } from '../project/load-project.js';
 import { parseSimpleTemplate, renderSimpleTemplate, type SimpleTemplate } from './simple-template.js';
 import { didYouMean } from './suggest.js';
-import { escapeRegExp } from './sql-text.js';
+import { escapeRegExp, quoteIdent, quoteLiteral } from './sql-text.js';
 
 /**
  * The Nunjucks environment every model and macro is rendered in.
@@ -264,6 +264,13 @@ export class TemplateEngine {
       throw new TemplateFunctionError(`environment variable '${name}' is not set and env_var() was given no default`);
     });
     this.env.addGlobal('is_incremental', () => hooks().isIncremental());
+    // A value from outside the project (a --var, an environment variable) put into SQL as a
+    // literal or a name: quoted, so that it can change a query but never end it.
+    this.env.addFilter('sqlstring', (v: unknown) => (v === null || v === undefined ? 'NULL' : quoteLiteral(String(v))));
+    this.env.addFilter('ident', (v: unknown) => {
+      if (typeof v !== 'string' || v === '') throw new TemplateFunctionError('ident takes a non-empty name, e.g. {{ var("column") | ident }}');
+      return quoteIdent(v);
+    });
     for (const name of [...dateVariableNames, 'this']) {
       Object.defineProperty((this.env as unknown as { globals: object }).globals, name, {
         enumerable: true,

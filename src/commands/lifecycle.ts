@@ -22,6 +22,7 @@ import {
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { PIPE_VERSION } from '../version.js';
 import { preflightCheckColumns } from './preflight.js';
+import { preflightSingleStatements } from './preflight-statements.js';
 import { deliver, type NotifyEvent, type RunReport } from '../notify/notify.js';
 import { quoteIdent } from '../analyze/sql-text.js';
 import { analyzeAndSelect, catalogIfExists, loadFiles, warehousePath, type ProjectOptions, type SelectionOptions } from './context.js';
@@ -151,7 +152,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     if (hasErrors(o.plan.diagnostics)) throw new DiagnosticError(o.plan.diagnostics);
     const session = await warehouse.session();
     try {
-      const problems = await preflightCheckColumns(session, o.plan.tasks);
+      const problems = [...(await preflightSingleStatements(session, o.plan.tasks)), ...(await preflightCheckColumns(session, o.plan.tasks))];
       if (problems.length > 0) throw new DiagnosticError(problems);
       const schemas = new Set(o.plan.tasks.map((t) => t.schema));
       await session.transaction([

@@ -6,7 +6,7 @@ import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, planTest, type DateOrder } from '../plan/plan.js';
 import type { Task } from '../plan/task.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
-import { getRun, latestUnfinishedRun, stateExists, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
+import { getRun, laterPublications, latestUnfinishedRun, stateExists, SUPERSEDED, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
 import { backfillIntervals } from './backfill.js';
 import type { ScheduleInterval } from '../analyze/project-settings.js';
 import { loadFiles, warehousePath, type ProjectOptions } from './context.js';
@@ -45,7 +45,9 @@ interface StoredParams {
   retry_of?: string;
 }
 
-async function findTarget(dbPath: string, runId: string | undefined): Promise<{ run?: RunRow; remaining: Set<string> }> {
+type Later = Awaited<ReturnType<typeof laterPublications>>;
+
+async function findTarget(dbPath: string, runId: string | undefined): Promise<{ run?: RunRow; remaining: Set<string>; later?: Later }> {
   if (!existsSync(dbPath)) {
     if (runId) throw new DiagnosticError([error('unknown-run', `no run '${runId}': the warehouse ${dbPath} does not exist yet`)]);
     return { remaining: new Set() };
@@ -60,7 +62,7 @@ async function findTarget(dbPath: string, runId: string | undefined): Promise<{ 
     }
     if (!run) return { remaining: new Set() };
     const remaining = await unfinishedTasks(session, run.run_id);
-    return { run, remaining: new Set(remaining.map((t) => t.taskId)) };
+    return { run, remaining: new Set(remaining.map((t) => t.taskId)), later: await laterPublications(session, run.run_id) };
   } finally {
     session.close();
     warehouse.close();
@@ -69,7 +71,21 @@ async function findTarget(dbPath: string, runId: string | undefined): Promise<{ 
 
 /** Keeps the tasks still to do; upstream tasks that already succeeded count as done. */
 function onlyRemaining(tasks: readonly Task[], remaining: ReadonlySet<string>): Task[] {
-  return tasks.filter((t) => remaining.has(t.id)).map((t) => ({ ...t, upstream: t.upstream.filter((u) => remaining.has(u)) }));
+  return tasks
+    .filter((t) => remaining.has(t.id))
+    .map((t) => ({ ...t, upstream: t.upstream.filter((u) => remaining.has(u)), after: t.after?.filter((u) => remaining.has(u)) }));
+}
+
+/**
+ * A table or view that a later run has published since is left as it is: rebuilding it for
+ * the original run's date would replace newer data with older. Its task counts as done, with
+ * why, and what reads it in the retry reads the newer table.
+ */
+function superseded(task: Task, later: Later | undefined): Task {
+  const by = (task.kind === 'table' || task.kind === 'view') && later?.get(task.node);
+  if (!by) return task;
+  const detail = `${SUPERSEDED}: run ${by.runId}${by.ds ? ` published it later (${by.ds})` : ' published it later'}; pipe run --select ${task.node}${task.ds ? ` --date ${task.ds}` : ''} rebuilds it for this date`;
+  return { ...task, noop: { reason: 'superseded', detail } };
 }
 
 /**
@@ -79,7 +95,7 @@ function onlyRemaining(tasks: readonly Task[], remaining: ReadonlySet<string>): 
 export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   const files = loadFiles(options);
   const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
-  const { run, remaining } = await findTarget(dbPath, options.runId);
+  const { run, remaining, later } = await findTarget(dbPath, options.runId);
   if (!run) return { nothingToDo: 'nothing to retry: no run is unfinished' };
   if (remaining.size === 0) return { nothingToDo: `nothing to retry: every task of run ${run.run_id} has succeeded` };
 
@@ -113,7 +129,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
       : original === 'test'
         ? planTest(ctx, intervals[0])
         : planRun(ctx, intervals[0]);
-  const tasks = onlyRemaining(full.tasks, remaining);
+  const tasks = onlyRemaining(full.tasks, remaining).map((t) => superseded(t, later));
   const missing = [...remaining].filter((id) => !tasks.some((t) => t.id === id));
   if (missing.length > 0) {
     options.emit({

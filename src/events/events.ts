@@ -39,7 +39,7 @@ export interface CheckFailure {
   readonly location: Location;
 }
 
-export type SkipReason = 'upstream-failed' | 'up-to-date';
+export type SkipReason = 'upstream-failed' | 'up-to-date' | 'superseded';
 
 export type PipeEvent =
   | {

@@ -1,10 +1,10 @@
-import pLimit from 'p-limit';
+import { resolve } from 'node:path';
 import { isHourLabel } from '../dates/dates.js';
 import pRetry from 'p-retry';
 import type { CheckFailure, EventSink, TaskError, TaskRef } from '../events/events.js';
 import type { Location } from '../analyze/diagnostics.js';
 import { didYouMean } from '../analyze/suggest.js';
-import type { Task } from '../plan/task.js';
+import type { CheckStep, Task } from '../plan/task.js';
 import { checkResultSql, taskResultSql, type TaskResultRecord } from '../warehouse/run-state.js';
 import { WarehouseError, type Row, type Warehouse, type WarehouseSession } from '../warehouse/warehouse.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -149,8 +149,21 @@ function sameColumns(a: readonly Column[], b: readonly Column[]): boolean {
   return a.length === b.length && a.every((c, i) => c.name === b[i].name && c.type === b[i].type);
 }
 
+/**
+ * Publishing to one table is serialized across every run of the process (the scheduler and
+ * watch run several), not only within one run: a check that reads the whole table inside the
+ * publishing transaction then sees every commit before its own.
+ */
+const publishLocks = new KeyedMutex();
+
 export function taskRef(t: Task): TaskRef {
   return { id: t.id, model: t.node, kind: t.kind, file: t.file, ds: t.ds };
+}
+
+interface CheckResult {
+  /** The statement that records the result in the run state. */
+  readonly record: string;
+  readonly failure?: CheckFailure;
 }
 
 interface GroupState {
@@ -164,17 +177,22 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   const { tasks, runId, emit, signal } = input;
   const threads = Math.max(1, Math.min(input.threads, tasks.length || 1));
   const pool = await SessionPool.create(input.warehouse, threads);
-  const mutex = new KeyedMutex();
-  const limit = pLimit(threads);
+  const warehouseKey = resolve(input.warehouse.location);
   const startedAt = Date.now();
 
   const index = new Map(tasks.map((t, i) => [t.id, i]));
-  const waiting = tasks.map((t) => t.upstream.filter((u) => index.has(u)).length);
+  const waiting = tasks.map((t) => t.upstream.filter((u) => index.has(u)).length + (t.after ?? []).filter((u) => index.has(u)).length);
   const downstream: number[][] = tasks.map(() => []);
+  /** Tasks that wait for a task to finish, whatever its outcome (see Task.after). */
+  const followers: number[][] = tasks.map(() => []);
   tasks.forEach((t, i) => {
     for (const u of t.upstream) {
       const j = index.get(u);
       if (j !== undefined) downstream[j].push(i);
+    }
+    for (const u of t.after ?? []) {
+      const j = index.get(u);
+      if (j !== undefined) followers[j].push(i);
     }
   });
   const settled = new Array<boolean>(tasks.length).fill(false);
@@ -216,6 +234,10 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
 
   const settle = (i: number, outcome: 'succeeded' | 'failed' | 'skipped' | 'cancelled') => {
     settled[i] = true;
+    for (const f of followers[i]) {
+      waiting[f]--;
+      if (waiting[f] === 0 && !settled[f]) makeReady(f);
+    }
     const group = tasks[i].group;
     const g = group === undefined ? undefined : groups.get(group);
     if (outcome === 'failed') {
@@ -267,6 +289,28 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   /** Sessions running a query that an abort may interrupt. */
   const working = new Set<WarehouseSession>();
 
+  /** Runs one check: its failing rows (a sample and their count) and the record of its result. */
+  const runCheck = async (task: Task, step: CheckStep, session: WarehouseSession, attemptNo: number): Promise<CheckResult> => {
+    const sample = await session.query(`SELECT * FROM (\n${step.sql}\n) AS failing LIMIT 5`);
+    let failingRows = 0;
+    if (sample.length > 0) {
+      const [{ n }] = await session.query(`SELECT count(*) AS n FROM (\n${step.sql}\n) AS failing`);
+      failingRows = Number(n);
+    }
+    return {
+      record: checkResultSql({ runId, taskId: task.id, attempt: attemptNo, check: step.name, severity: step.severity, failingRows, sample, at: Date.now() }),
+      failure: failingRows > 0 ? { check: step.name, severity: step.severity, failingRows, sample, location: step.location } : undefined,
+    };
+  };
+
+  /** Stores a check's result and reports a failure; blocking ones are collected to fail the task. */
+  const reportCheck = async (task: Task, session: WarehouseSession, result: CheckResult, blocking: CheckFailure[]) => {
+    await session.exec(result.record).catch(() => undefined);
+    if (!result.failure) return;
+    emit({ type: 'check-failed', runId, task: taskRef(task), failure: result.failure });
+    if (result.failure.severity === 'error') blocking.push(result.failure);
+  };
+
   /**
    * Runs a task's steps once; throws what failed. An abort is checked before every step: an
    * interrupt that reached the connection between two statements is lost to DuckDB, and the
@@ -304,8 +348,13 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
             // The model's own SQL (a view's) runs alone, so a database error keeps its position.
             const own = task.origin?.sql;
             const alone = step.statements.flatMap((sql, i) => (own !== undefined && sql.endsWith(own) ? [alter.length + i] : []));
-            const counted = await mutex
-              .run(task.lockKey, () =>
+            const checks = step.checks ?? [];
+            const results: CheckResult[] = [];
+            let checking = false;
+            let failedChecks = false;
+            let counted: number | undefined;
+            try {
+              counted = await publishLocks.run(`${warehouseKey}\u0000${task.lockKey}`, () =>
                 session.transaction(
                   [
                     ...alter,
@@ -313,12 +362,36 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
                     ...(task.stateStatements ?? []),
                     taskResultSql({ runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: startedAtMs, endedAt: Date.now(), rows }),
                   ],
-                  { alone, countAt: step.countsRowsAt === undefined ? undefined : alter.length + step.countsRowsAt },
+                  {
+                    alone,
+                    countAt: step.countsRowsAt === undefined ? undefined : alter.length + step.countsRowsAt,
+                    beforeCommit:
+                      checks.length === 0
+                        ? undefined
+                        : async () => {
+                            checking = true;
+                            working.add(session);
+                            try {
+                              for (const c of checks) {
+                                if (signal?.aborted) throw new Error('interrupted');
+                                results.push(await runCheck(task, c, session, attemptNo));
+                              }
+                            } finally {
+                              working.delete(session);
+                            }
+                            failedChecks = results.some((r) => r.failure?.severity === 'error');
+                            if (failedChecks) throw new Error('blocking checks failed: rolled back');
+                          },
+                  },
                 ),
-              )
-              .catch((e: unknown) => {
-                throw e instanceof WarehouseError ? new StatementError(e, step.statements) : e;
-              });
+              );
+            } catch (e) {
+              if (!failedChecks) throw e instanceof WarehouseError && !checking ? new StatementError(e, step.statements) : e;
+            } finally {
+              // Recorded after the transaction: a rolled-back one would take its records with it.
+              for (const r of results) await reportCheck(task, session, r, blocking);
+            }
+            if (failedChecks) throw new ChecksFailedError(blocking);
             done.published = true;
             if (step.countsRowsAt !== undefined) rows = counted;
             done.rows = rows;
@@ -354,23 +427,9 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
             }
             break;
           }
-          case 'check': {
-            const sample = await session.query(`SELECT * FROM (\n${step.sql}\n) AS failing LIMIT 5`);
-            let failingRows = 0;
-            if (sample.length > 0) {
-              const [{ n }] = await session.query(`SELECT count(*) AS n FROM (\n${step.sql}\n) AS failing`);
-              failingRows = Number(n);
-            }
-            await session
-              .exec(checkResultSql({ runId, taskId: task.id, attempt: attemptNo, check: step.name, severity: step.severity, failingRows, sample, at: Date.now() }))
-              .catch(() => undefined);
-            if (failingRows > 0) {
-              const failure: CheckFailure = { check: step.name, severity: step.severity, failingRows, sample, location: step.location };
-              emit({ type: 'check-failed', runId, task: taskRef(task), failure });
-              if (step.severity === 'error') blocking.push(failure);
-            }
+          case 'check':
+            await reportCheck(task, session, await runCheck(task, step, session, attemptNo), blocking);
             break;
-          }
           default: {
             const never: never = step;
             throw new Error(`internal error: step ${JSON.stringify(never)}`);
@@ -396,9 +455,9 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     const session = pool.acquire();
     const taskStart = Date.now();
     try {
-      if (task.upToDate !== undefined) {
-        await record(session, { taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: taskStart, detail: task.upToDate });
-        emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'up-to-date', detail: task.upToDate });
+      if (task.noop !== undefined) {
+        await record(session, { taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: taskStart, detail: task.noop.detail });
+        emit({ type: 'task-skipped', runId, task: taskRef(task), reason: task.noop.reason, detail: task.noop.detail });
         return 'succeeded';
       }
       emit({ type: 'task-started', runId, task: taskRef(task) });
@@ -525,7 +584,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
           progress();
         }
         running++;
-        void limit(() => runOne(i))
+        void runOne(i)
           .then((outcome) => {
             switch (outcome) {
               case 'succeeded':

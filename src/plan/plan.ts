@@ -6,7 +6,7 @@ import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
 import { topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
-import type { Step, Task, TaskKind } from './task.js';
+import type { CheckStep, Step, Task, TaskKind } from './task.js';
 import type { StrategyInput } from './strategies/strategy.js';
 import { tableStrategy } from './strategies/table.js';
 import { viewStrategy } from './strategies/view.js';
@@ -164,11 +164,18 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
   const byDate = new Map<number, Task[]>();
   for (const n of nodes) {
     if (dated(n)) {
+      const ids = perDate.get(n.name)!;
+      // Checks of the whole table read the other dates' rows: the dates publish one after the
+      // other, in the order a sequential backfill would, so that --parallel changes no outcome.
+      // (depends_on_past orders them already, oldest first.)
+      const inOrder = !n.config.depends_on_past && n.checks.some((c) => c.scope === 'table');
+      const previous = (d: number) => (order === 'newest' ? d + 1 : d - 1);
       sorted.forEach((interval, d) => {
         const up = upstreamIds(n, d);
-        if (n.config.depends_on_past && d > 0) up.push(perDate.get(n.name)![d - 1]);
+        if (n.config.depends_on_past && d > 0) up.push(ids[d - 1]);
         const task = modelTask(n, ctx, interval, dsOf[d], up, diagnostics, dsOf[d]);
-        if (task) byDate.set(d, [...(byDate.get(d) ?? []), task]);
+        const after = inOrder && ids[previous(d)] !== undefined ? { after: [ids[previous(d)]] } : {};
+        if (task) byDate.set(d, [...(byDate.get(d) ?? []), { ...task, ...after }]);
       });
     } else {
       const up = upstreamIds(n, undefined);
@@ -185,10 +192,7 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
 
 function seedTask(node: SeedNode, ctx: PlanContext, upstream: string[]): Task {
   const existing = ctx.catalog.get(node.relation);
-  const upToDate =
-    !ctx.fullRefresh && existing === 'table' && ctx.seedHashes.get(node.name) === node.hash
-      ? 'unchanged since it was last loaded'
-      : undefined;
+  const upToDate = !ctx.fullRefresh && existing === 'table' && ctx.seedHashes.get(node.name) === node.hash;
   const sql = seedSelectSql(node.absPath, node.columnTypes);
   const steps = upToDate
     ? []
@@ -205,7 +209,7 @@ function seedTask(node: SeedNode, ctx: PlanContext, upstream: string[]): Task {
     sqlHash: node.hash,
     steps,
     lockKey: node.relation,
-    upToDate,
+    noop: upToDate ? { reason: 'up-to-date', detail: 'unchanged since it was last loaded' } : undefined,
     stateStatements: [seedLoadedSql(node.name, node.relation, node.hash, ctx.runId, Date.now())],
   };
 }
@@ -227,6 +231,12 @@ interface CheckTarget {
   readonly partition: string;
   /** The table as it will be after publishing. */
   readonly table: string;
+  /**
+   * The table as it will be is the published table itself, read inside the publishing
+   * transaction: the other tasks that publish to it (an incremental model's other dates)
+   * commit before or after, never in between.
+   */
+  readonly tableInPublish?: boolean;
 }
 
 function checkTarget(kind: TaskKind, input: StrategyInput): CheckTarget {
@@ -238,13 +248,8 @@ function checkTarget(kind: TaskKind, input: StrategyInput): CheckTarget {
       const q = `(\n${input.sql}\n)`;
       return { partition: q, table: q };
     }
-    case 'incremental': {
-      const rest =
-        input.existing === 'table' && !input.fullRefresh && input.interval && input.partitionBy
-          ? `(SELECT * FROM ${input.relation} WHERE NOT (${inIntervalSql(input.partitionBy, input.interval.start, input.interval.end)}) UNION ALL BY NAME SELECT * FROM ${incrementalStaging(input)})`
-          : incrementalStaging(input);
-      return { partition: incrementalStaging(input), table: rest };
-    }
+    case 'incremental':
+      return { partition: incrementalStaging(input), table: input.relation, tableInPublish: true };
     case 'test':
       throw new Error('internal error: test tasks have no staged data');
     default: {
@@ -254,9 +259,19 @@ function checkTarget(kind: TaskKind, input: StrategyInput): CheckTarget {
   }
 }
 
-/** The column-existence step and one step per check, against the given targets. */
-export function planChecks(node: ModelNode, ctx: PlanContext, interval: Interval, target: CheckTarget, diagnostics: Diagnostic[]): Step[] {
+/**
+ * The column-existence step and one step per check, against the given targets; checks of the
+ * whole table go into the publishing transaction when the target says so (`publish`).
+ */
+export function planChecks(
+  node: ModelNode,
+  ctx: PlanContext,
+  interval: Interval,
+  target: CheckTarget,
+  diagnostics: Diagnostic[],
+): { steps: Step[]; publish: CheckStep[] } {
   const steps: Step[] = [];
+  const publish: CheckStep[] = [];
   const expected = node.checks.flatMap((c) => c.columns.map((column) => ({ column, check: c.name, location: c.location })));
   if (expected.length > 0) steps.push({ kind: 'columns', relation: target.partition, expected });
   for (const c of node.checks) {
@@ -265,9 +280,11 @@ export function planChecks(node: ModelNode, ctx: PlanContext, interval: Interval
       diagnostics.push(sql);
       continue;
     }
-    steps.push({ kind: 'check', name: c.name, severity: c.severity, sql, location: c.location });
+    const step: CheckStep = { kind: 'check', name: c.name, severity: c.severity, sql, location: c.location };
+    if (c.scope === 'table' && target.tableInPublish) publish.push(step);
+    else steps.push(step);
   }
-  return steps;
+  return { steps, publish };
 }
 
 function modelTask(
@@ -316,10 +333,11 @@ function modelTask(
     }
   }
   if (node.checks.length > 0) {
-    const checked = checkTarget(kind, strategyInput);
-    const checkSteps = planChecks(node, ctx, interval, checked, diagnostics);
+    const checks = planChecks(node, ctx, interval, checkTarget(kind, strategyInput), diagnostics);
     const at = steps.findIndex((s) => s.kind === 'publish');
-    steps = [...steps.slice(0, at), ...checkSteps, ...steps.slice(at)];
+    const publish = steps[at];
+    if (publish.kind !== 'publish') throw new Error('internal error: a strategy without a publishing step');
+    steps = [...steps.slice(0, at), ...checks.steps, checks.publish.length > 0 ? { ...publish, checks: checks.publish } : publish, ...steps.slice(at + 1)];
   }
   return {
     id: taskId(node, ds),
@@ -363,10 +381,7 @@ export function planTest(ctx: PlanContext, interval: Interval): Plan {
       node.config.materialized === 'incremental' && node.config.partition_by
         ? `(SELECT * FROM ${node.relation} WHERE ${inIntervalSql(node.config.partition_by, interval.start, interval.end)})`
         : node.relation;
-    const steps: Step[] = [
-      ...planChecks(node, ctx, interval, { partition, table: node.relation }, diagnostics),
-      { kind: 'publish', statements: [] },
-    ];
+    const steps: Step[] = [...planChecks(node, ctx, interval, { partition, table: node.relation }, diagnostics).steps, { kind: 'publish', statements: [] }];
     tasks.push({
       id: taskId(node, ds),
       node: name,

@@ -19,8 +19,11 @@ export type Step =
   /**
    * The publishing transaction. The executor appends the task's success record to it and
    * runs it while holding the lock of `lockKey`, so commits to one table never race.
+   * `checks` read the table as the transaction left it, before it commits: checks of the
+   * whole table (`scope: table`) of a model that other tasks publish to as well (the dates of
+   * an incremental model) cannot be raced by them, and a blocking failure rolls it all back.
    */
-  | { readonly kind: 'publish'; readonly statements: readonly string[]; readonly countsRowsAt?: number }
+  | { readonly kind: 'publish'; readonly statements: readonly string[]; readonly countsRowsAt?: number; readonly checks?: readonly CheckStep[] }
   /** Best-effort cleanup after a failure (dropping the staging table). */
   | { readonly kind: 'cleanup'; readonly sql: string }
   /**
@@ -37,17 +40,19 @@ export type Step =
     }
   /** The checked columns must exist in `relation` (a query's result or a table). */
   | { readonly kind: 'columns'; readonly relation: string; readonly expected: readonly ColumnUse[] }
-  /**
-   * A data check: `sql` returns the failing rows. Blocking failures fail the task after every
-   * check has run (so all of them are reported); `warn` failures are reported only.
-   */
-  | {
-      readonly kind: 'check';
-      readonly name: string;
-      readonly severity: 'error' | 'warn';
-      readonly sql: string;
-      readonly location: Location;
-    };
+  | CheckStep;
+
+/**
+ * A data check: `sql` returns the failing rows. Blocking failures fail the task after every
+ * check has run (so all of them are reported); `warn` failures are reported only.
+ */
+export interface CheckStep {
+  readonly kind: 'check';
+  readonly name: string;
+  readonly severity: 'error' | 'warn';
+  readonly sql: string;
+  readonly location: Location;
+}
 
 /** A column a check names, and where the check is declared. */
 export interface ColumnUse {
@@ -69,6 +74,12 @@ export interface Task {
   readonly interval?: Interval;
   /** Ids of the tasks that must succeed first. */
   readonly upstream: readonly string[];
+  /**
+   * Ids of tasks that must have finished first, whatever their outcome: the order in which
+   * the dates of a model whose checks read its whole table publish, so that a parallel
+   * backfill checks each date against the same rows a sequential one would.
+   */
+  readonly after?: readonly string[];
   readonly sql?: string;
   readonly sqlHash?: string;
   /** Where `sql` came from, to point database errors at the model file's line. */
@@ -76,8 +87,12 @@ export interface Task {
   readonly steps: readonly Step[];
   /** Serializes publishing per relation. */
   readonly lockKey: string;
-  /** Set when the task has nothing to do (an unchanged seed): reported as skipped with this reason. */
-  readonly upToDate?: string;
+  /**
+   * Set when the task has nothing to do: an unchanged seed (`up-to-date`), or, in a retry, a
+   * table that a later run has published since (`superseded`: rebuilding it for the original
+   * run's date would put older data over newer). Reported as skipped with the detail.
+   */
+  readonly noop?: { readonly reason: 'up-to-date' | 'superseded'; readonly detail: string };
   /** The backfill date this task belongs to; the executor admits a limited number of dates at once. */
   readonly group?: string;
   /** Automatic retries for transient errors; none when absent. */

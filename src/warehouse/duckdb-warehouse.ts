@@ -92,6 +92,16 @@ class DuckDBSession implements WarehouseSession {
     }
   }
 
+  async statementCount(sql: string): Promise<number> {
+    try {
+      return (await this.connection.extractStatements(sql)).count;
+    } catch (e) {
+      // The binding prefixes DuckDB's own message, which carries the error's kind.
+      const message = e instanceof Error ? e.message.replace(/^Failed to extract statements: /, '') : String(e);
+      throw classifyDuckDBError(new Error(message));
+    }
+  }
+
   /**
    * Each call into DuckDB costs a round trip through Node's thread pool, about as much as a
    * small statement itself: statements run together in one call where nothing is lost by it
@@ -116,6 +126,10 @@ class DuckDBSession implements WarehouseSession {
         await flush();
         const n = await this.exec(statements[i]);
         if (i === options.countAt) count = n;
+      }
+      if (options.beforeCommit) {
+        await flush();
+        await options.beforeCommit();
       }
       batch.push('COMMIT');
       await flush();

@@ -1,4 +1,4 @@
-import { quoteLiteral } from '../analyze/sql-text.js';
+import { quoteLiteral, relationName } from '../analyze/sql-text.js';
 import type { Row, WarehouseSession } from './warehouse.js';
 
 /**
@@ -138,16 +138,22 @@ export async function ensureState(session: WarehouseSession): Promise<void> {
 
 /**
  * Called when pipe opens the warehouse for writing. DuckDB lets one process hold the file,
- * so a run still marked `running` belongs to a process that died: mark it interrupted.
- * Staging tables are pipe's own scratch space and are dropped.
+ * so a run still marked `running` belongs to a process that died: it is `succeeded` when every
+ * one of its tasks had committed (the process died between its last task and the run's own
+ * record), else `interrupted`. Staging tables are pipe's own scratch space and are dropped,
+ * their names quoted like every other identifier pipe writes: a table name is data, never SQL.
  */
 export async function recoverAfterCrash(session: WarehouseSession): Promise<{ interruptedRuns: string[]; droppedStaging: string[] }> {
   const running = await session.query(`SELECT run_id FROM ${STATE_SCHEMA}.runs WHERE status = 'running'`);
   const interruptedRuns = running.map((r) => String(r.run_id));
   if (interruptedRuns.length > 0) {
     await session.exec(
-      `UPDATE ${STATE_SCHEMA}.runs r SET status = 'interrupted', ended_at = coalesce(
-        (SELECT max(ended_at) FROM ${STATE_SCHEMA}.task_results t WHERE t.run_id = r.run_id), started_at)
+      `UPDATE ${STATE_SCHEMA}.runs r SET
+         status = CASE WHEN EXISTS (
+             SELECT 1 FROM ${STATE_SCHEMA}.tasks t WHERE t.run_id = r.run_id AND NOT EXISTS (
+               SELECT 1 FROM ${STATE_SCHEMA}.task_results x WHERE x.run_id = t.run_id AND x.task_id = t.task_id AND x.status = 'succeeded'))
+           THEN 'interrupted' ELSE 'succeeded' END,
+         ended_at = coalesce((SELECT max(ended_at) FROM ${STATE_SCHEMA}.task_results t WHERE t.run_id = r.run_id), started_at)
        WHERE status = 'running'`,
     );
   }
@@ -157,7 +163,7 @@ export async function recoverAfterCrash(session: WarehouseSession): Promise<{ in
   );
   const droppedStaging: string[] = [];
   for (const r of staging) {
-    const rel = `"${String(r.schema_name)}"."${String(r.table_name)}"`;
+    const rel = relationName(String(r.schema_name), String(r.table_name));
     await session.exec(`DROP TABLE IF EXISTS ${rel}`);
     droppedStaging.push(rel);
   }
@@ -203,8 +209,7 @@ export async function readCatalog(session: WarehouseSession): Promise<Catalog> {
   );
   const out = new Catalog();
   for (const r of rows) {
-    const rel = `"${String(r.schema_name).replaceAll('"', '""')}"."${String(r.name).replaceAll('"', '""')}"`;
-    out.set(rel, r.type as RelationType);
+    out.set(relationName(String(r.schema_name), String(r.name)), r.type as RelationType);
   }
   return out;
 }
@@ -365,6 +370,32 @@ export async function unfinishedTasks(session: WarehouseSession, runId: string):
      ORDER BY t.seq`,
   );
   return rows.map((r) => ({ taskId: String(r.task_id), status: r.status as TaskStatus }));
+}
+
+/** The detail recorded for a retry's task that a later run had published already. */
+export const SUPERSEDED = 'superseded';
+
+/**
+ * The tables and views that a run outside `runId`'s family (its retries) published after
+ * `runId` started, with the latest such run and its date: rebuilding them for `runId`'s date
+ * would put older data over newer.
+ */
+export async function laterPublications(session: WarehouseSession, runId: string): Promise<Map<string, { runId: string; ds: string | null }>> {
+  const rows = await session.query(
+    `WITH RECURSIVE family(run_id) AS (
+        SELECT ${quoteLiteral(runId)}
+        UNION SELECT r.run_id FROM ${STATE_SCHEMA}.runs r JOIN family f ON r.parent_run_id = f.run_id
+     )
+     SELECT t.node, arg_max(x.run_id, x.ended_at) AS run_id, arg_max(t.ds, x.ended_at) AS ds
+     FROM ${STATE_SCHEMA}.task_results x
+     JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
+     WHERE x.status = 'succeeded' AND t.kind IN ('table', 'view')
+       AND (x.detail IS NULL OR NOT starts_with(x.detail, ${quoteLiteral(SUPERSEDED)}))
+       AND x.run_id NOT IN (SELECT run_id FROM family)
+       AND x.ended_at > (SELECT started_at FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)})
+     GROUP BY t.node`,
+  );
+  return new Map(rows.map((r) => [String(r.node), { runId: String(r.run_id), ds: r.ds === null ? null : String(r.ds) }]));
 }
 
 export function scheduledSql(pipeline: string, fireAt: number, label: string, runId: string, at: number): string {

@@ -10,6 +10,11 @@ export interface TransactionOptions {
   readonly countAt?: number;
   /** Indexes of statements to send on their own. */
   readonly alone?: readonly number[];
+  /**
+   * Runs after the statements, inside the transaction, before it commits: it reads what the
+   * transaction wrote, and anything it throws rolls the whole transaction back.
+   */
+  readonly beforeCommit?: () => Promise<void>;
 }
 
 /** One connection; pipe gives each worker its own. */
@@ -25,6 +30,11 @@ export interface WarehouseSession {
    * returned for the statement at `countAt`.
    */
   transaction(statements: readonly string[], options?: TransactionOptions): Promise<number | undefined>;
+  /**
+   * How many statements the engine's own parser finds in `sql`, without running any: a
+   * model is one query, and text that parses into two would run both.
+   */
+  statementCount(sql: string): Promise<number>;
   /** Asks the statement in progress to stop; it then fails with an interrupt error. */
   interrupt(): void;
   close(): void;

@@ -30,9 +30,10 @@ export function renderSteps(steps: readonly Step[]): string {
         break;
       case 'publish':
         out.push(
-          `-- publish, one transaction${step.countsRowsAt !== undefined ? ` (rows from statement ${step.countsRowsAt + 1})` : ''}\nBEGIN TRANSACTION;\n${step.statements
-            .map((s) => `${s};`)
-            .join('\n')}\nCOMMIT;`,
+          `-- publish, one transaction${step.countsRowsAt !== undefined ? ` (rows from statement ${step.countsRowsAt + 1})` : ''}\nBEGIN TRANSACTION;\n${[
+            ...step.statements.map((s) => `${s};`),
+            ...(step.checks ?? []).map((c) => `-- check ${c.name} (${c.severity}), before the commit\n${c.sql};`),
+          ].join('\n')}\nCOMMIT;`,
         );
         break;
       case 'cleanup':

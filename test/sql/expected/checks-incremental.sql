@@ -10,14 +10,8 @@ SELECT count(*) AS n FROM "temp"."main"."__pipe_stage__inc__20240102" WHERE "d" 
 
 -- columns of "temp"."main"."__pipe_stage__inc__20240102": id, id
 
--- check unique(id) (error)
-SELECT "id", count(*) AS duplicates FROM (SELECT * FROM "main"."inc" WHERE NOT (CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00') UNION ALL BY NAME SELECT * FROM "temp"."main"."__pipe_stage__inc__20240102") WHERE "id" IS NOT NULL GROUP BY "id" HAVING count(*) > 1;
-
 -- check not_null(id) (error)
 SELECT * FROM "temp"."main"."__pipe_stage__inc__20240102" WHERE "id" IS NULL;
-
--- check row_count(max 10) (error)
-SELECT count(*) AS row_count FROM (SELECT * FROM "main"."inc" WHERE NOT (CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00') UNION ALL BY NAME SELECT * FROM "temp"."main"."__pipe_stage__inc__20240102") HAVING NOT (count(*) <= 10);
 
 -- publish, one transaction (rows from statement 3)
 BEGIN TRANSACTION;
@@ -25,6 +19,10 @@ CREATE TABLE IF NOT EXISTS "main"."inc" AS SELECT * FROM "temp"."main"."__pipe_s
 DELETE FROM "main"."inc" WHERE CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00';
 INSERT INTO "main"."inc" BY NAME SELECT * FROM "temp"."main"."__pipe_stage__inc__20240102";
 DROP TABLE "temp"."main"."__pipe_stage__inc__20240102";
+-- check unique(id) (error), before the commit
+SELECT "id", count(*) AS duplicates FROM "main"."inc" WHERE "id" IS NOT NULL GROUP BY "id" HAVING count(*) > 1;
+-- check row_count(max 10) (error), before the commit
+SELECT count(*) AS row_count FROM "main"."inc" HAVING NOT (count(*) <= 10);
 COMMIT;
 
 -- cleanup after a failure
