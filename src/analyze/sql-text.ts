@@ -38,9 +38,16 @@ export function statementStart(sql: string): number {
   }
 }
 
-/** The SQL with a trailing semicolon (and whitespace or comments after it) removed. */
+/**
+ * The SQL with a trailing semicolon (and whitespace or comments after it) removed. Only a
+ * semicolon that ends a statement counts: one inside a string (`'a; --'`) is the query's text.
+ */
 export function stripTrailingSemicolon(sql: string): string {
-  return sql.replace(/;\s*$/, '').replace(/;(\s*--[^\n]*)?\s*$/, '');
+  if (!sql.includes(';')) return sql;
+  const last = statementSeparators(sql).at(-1);
+  if (last === undefined) return sql;
+  const rest = sql.slice(last + 1);
+  return statementStart(rest) >= rest.length ? sql.slice(0, last) : sql;
 }
 
 /**

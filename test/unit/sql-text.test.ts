@@ -30,6 +30,10 @@ describe('sql-text', () => {
     expect(stripTrailingSemicolon('select 1; -- done')).toBe('select 1');
     expect(stripTrailingSemicolon("select ';' as s")).toBe("select ';' as s");
     expect(stripTrailingSemicolon('select 1')).toBe('select 1');
+    // A semicolon and a comment marker inside a string are the query's text, not its end.
+    expect(stripTrailingSemicolon("select '1; --' as v")).toBe("select '1; --' as v");
+    expect(stripTrailingSemicolon('select 1 as "a; -- b"')).toBe('select 1 as "a; -- b"');
+    expect(stripTrailingSemicolon('select 1; /* done */\n')).toBe('select 1');
   });
 
   it('prepends CTEs, merging into an existing WITH clause after leading comments', () => {

@@ -1,0 +1,162 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DiagnosticError, type Diagnostic } from '../../src/analyze/diagnostics.js';
+import { statementSeparators } from '../../src/analyze/sql-text.js';
+import { retry } from '../../src/commands/retry.js';
+import { run } from '../../src/commands/run.js';
+import type { PipeEvent } from '../../src/events/events.js';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { ensureState, insertRunSql, insertTasksSql, recoverAfterCrash, taskResultSql } from '../../src/warehouse/run-state.js';
+
+/**
+ * What a run must never do, whatever its input: run a second statement hidden in a model or a
+ * --var, drop anything but its own staging tables when it recovers from a crash, or put an
+ * older build of a table over a newer one when retrying.
+ */
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pipe-safety-'));
+  dirs.push(dir);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+async function query(dir: string, sql: string): Promise<Record<string, unknown>[]> {
+  const wh = await DuckDBWarehouse.open(join(dir, 'warehouse.duckdb'), { readOnly: true });
+  const s = await wh.session();
+  try {
+    return await s.query(sql);
+  } finally {
+    s.close();
+    wh.close();
+  }
+}
+
+async function diagnosticsOf(p: Promise<unknown>): Promise<readonly Diagnostic[]> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(DiagnosticError);
+  return (e as DiagnosticError).diagnostics;
+}
+
+const quiet = (events: PipeEvent[] = []) => (e: PipeEvent) => events.push(e);
+
+describe('one statement per model', () => {
+  it('finds the semicolons that separate statements, not those in strings, names or comments', () => {
+    const sql = "select ';' as \"a;b\" -- c;\n/* d; /* e; */ */ from t; select $$f;$$, E'g\\';'; ";
+    expect(statementSeparators(sql)).toEqual([sql.indexOf('; select'), sql.lastIndexOf(';')]);
+    expect(statementSeparators('select 1')).toEqual([]);
+  });
+
+  it('a --var that closes a quote cannot add a statement: refused at the line, before anything runs', async () => {
+    const dir = project({
+      'seeds/raw_drivers.csv': 'id\n1\n',
+      'models/m.sql': "-- first line\nselect '{{ var(\"x\") }}' as v\n",
+    });
+    expect((await run({ project: dir, date: '2024-01-02', vars: { x: 'ok' }, emit: quiet() })).status).toBe('succeeded');
+    const runsBefore = await query(dir, 'select count(*) as n from _pipe.runs');
+    const ds = await diagnosticsOf(run({ project: dir, date: '2024-01-02', vars: { x: "1'; drop table raw_drivers; --" }, emit: quiet() }));
+    expect(ds).toHaveLength(1);
+    expect(ds[0]).toMatchObject({ code: 'several-statements', location: { file: 'models/m.sql', line: 2 } });
+    expect(ds[0].hint).toContain('sqlstring');
+    expect(await query(dir, 'select count(*)::INTEGER as n from raw_drivers')).toEqual([{ n: 1 }]);
+    expect(await query(dir, 'select v from m')).toEqual([{ v: 'ok' }]);
+    expect(await query(dir, 'select count(*) as n from _pipe.runs')).toEqual(runsBefore);
+  });
+
+  it('a model of two statements, and a check of two, are errors at their lines', async () => {
+    const dir = project({
+      'models/a.sql': 'select 1 as x;\nselect 2 as y\n',
+      'models/b.sql': 'select 1 as id\n',
+      'models/b.yaml': 'checks:\n  expression: ["id > 0) is not true; select (1"]\n',
+    });
+    const ds = await diagnosticsOf(run({ project: dir, date: '2024-01-02', emit: quiet() }));
+    expect(ds.map((d) => [d.code, d.location?.file, d.location?.line])).toEqual([
+      ['several-statements', 'models/a.sql', 1],
+      ['several-statements', 'models/b.yaml', 2],
+    ]);
+  });
+
+  it('sqlstring and ident put outside values in as one literal and one name', async () => {
+    const dir = project({ 'models/m.sql': "select {{ var('x') | sqlstring }} as {{ var('col') | ident }}\n" });
+    const value = "1'; drop table m; --";
+    const outcome = await run({ project: dir, date: '2024-01-02', vars: { x: value, col: 'we"ird; col' }, emit: quiet() });
+    expect(outcome.status).toBe('succeeded');
+    expect(await query(dir, 'select * from m')).toEqual([{ 'we"ird; col': value }]);
+  });
+});
+
+describe('crash recovery', () => {
+  it('drops only staging tables, whatever their names hold, and marks runs by what committed', async () => {
+    const dir = project({});
+    const wh = await DuckDBWarehouse.open(join(dir, 'warehouse.duckdb'));
+    const s = await wh.session();
+    try {
+      await ensureState(s);
+      await s.exec('create table raw_trips as select 1 as id');
+      await s.exec(`create table "__pipe_stage__evil""; DROP TABLE main.raw_trips; --" as select 1 as id`);
+      await s.exec('create schema "odd; schema"');
+      await s.exec(`create table "odd; schema"."__pipe_stage__x" as select 1 as id`);
+      const t0 = Date.parse('2024-01-02T00:00:00Z');
+      for (const runId of ['done', 'half']) {
+        await s.exec(insertRunSql({ runId, command: 'run', params: {}, startedAt: t0, version: 'test' }));
+        for (const sql of insertTasksSql(runId, [
+          { id: 'a', node: 'a', kind: 'table', upstream: [] },
+          { id: 'b', node: 'b', kind: 'table', upstream: ['a'] },
+        ]))
+          await s.exec(sql);
+        await s.exec(taskResultSql({ runId, taskId: 'a', attempt: 1, status: 'succeeded', endedAt: t0 + 1000 }));
+      }
+      // The last task of `done` committed; its process died before recording the run's end.
+      await s.exec(taskResultSql({ runId: 'done', taskId: 'b', attempt: 1, status: 'succeeded', endedAt: t0 + 2000 }));
+      const recovered = await recoverAfterCrash(s);
+      expect(recovered.droppedStaging.sort()).toEqual(['"main"."__pipe_stage__evil""; DROP TABLE main.raw_trips; --"', '"odd; schema"."__pipe_stage__x"']);
+      expect(await s.query("select table_name from duckdb_tables() where schema_name <> '_pipe' order by all")).toEqual([{ table_name: 'raw_trips' }]);
+      expect(await s.query('select run_id, status from _pipe.runs order by run_id')).toEqual([
+        { run_id: 'done', status: 'succeeded' },
+        { run_id: 'half', status: 'interrupted' },
+      ]);
+    } finally {
+      s.close();
+      wh.close();
+    }
+  });
+});
+
+describe('pipe retry', () => {
+  it('never puts an older build of a table over one a later run published; it says so and rebuilds the rest', async () => {
+    const dir = project({
+      'models/run_marker.sql': "select '{{ ds }}' as ds\n",
+      'models/flaky.sql': "select case when '{{ ds }}' = '2024-01-03' and {{ var('broken', true) }} then cast('x' as int) else 1 end as v\n",
+      'models/after_flaky.sql': "select v, '{{ ds }}' as ds from {{ ref('flaky') }}\n",
+      'models/late.sql': "select '{{ ds }}' as ds from {{ ref('flaky') }}\n",
+    });
+    expect((await run({ project: dir, date: '2024-01-03', emit: quiet() })).status).toBe('failed');
+    // A later run publishes run_marker and after_flaky's upstream, but not late or after_flaky.
+    expect((await run({ project: dir, date: '2024-01-04', select: ['run_marker', 'flaky'], emit: quiet() })).status).toBe('succeeded');
+    const events: PipeEvent[] = [];
+    const outcome = await retry({ project: dir, emit: quiet(events) });
+    expect('status' in outcome && outcome.status).toBe('succeeded');
+    const skipped = events.flatMap((e) => (e.type === 'task-skipped' ? [[e.task.model, e.reason]] : []));
+    expect(skipped).toEqual([['flaky', 'superseded']]);
+    expect(events.find((e) => e.type === 'task-skipped')).toMatchObject({ detail: expect.stringContaining('2024-01-04') });
+    // flaky keeps the later run's build; what read it in the failed run is built for its date.
+    expect(await query(dir, 'select * from run_marker')).toEqual([{ ds: '2024-01-04' }]);
+    expect(await query(dir, 'select * from after_flaky')).toEqual([{ v: 1, ds: '2024-01-03' }]);
+    expect(await query(dir, 'select * from late')).toEqual([{ ds: '2024-01-03' }]);
+    // Done: a second retry has nothing left to do.
+    expect(await retry({ project: dir, emit: quiet() })).toMatchObject({ nothingToDo: expect.any(String) });
+  });
+});
