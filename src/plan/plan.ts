@@ -64,6 +64,34 @@ function taskUpstream(node: PipeNode, analysis: Analysis): string[] {
 }
 
 /**
+ * The nodes a planned node waits for: its nearest upstream nodes that are planned too,
+ * looking through every node that is not (an ephemeral model, or a view outside the
+ * selection that reads a seed the run reloads). A task never starts before what it reads,
+ * however indirectly, has finished in the same run. `memo` keeps each unplanned node's answer.
+ */
+function plannedUpstream(node: PipeNode, analysis: Analysis, planned: ReadonlySet<string>, memo: Map<string, readonly string[]>): string[] {
+  const out = new Set<string>();
+  const through = (name: string): readonly string[] => {
+    const known = memo.get(name);
+    if (known) return known;
+    memo.set(name, []); // a cycle is an analysis error; this only guards the walk
+    const found = new Set<string>();
+    for (const u of analysis.nodes.get(name)?.upstream ?? []) {
+      if (planned.has(u)) found.add(u);
+      else for (const v of through(u)) found.add(v);
+    }
+    const list = [...found];
+    memo.set(name, list);
+    return list;
+  };
+  for (const u of node.upstream) {
+    if (planned.has(u)) out.add(u);
+    else for (const v of through(u)) out.add(v);
+  }
+  return [...out];
+}
+
+/**
  * The selection plus the seeds upstream of it that are missing or changed, so that a
  * selected model never reads a stale or absent seed.
  */
@@ -118,8 +146,10 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
   const ds = intervalLabel(interval);
   const tasks: Task[] = [];
   const ids = new Map<string, string>();
+  const planned = new Set(nodes.map((n) => n.name));
+  const memo = new Map<string, readonly string[]>();
   for (const node of nodes) {
-    const upstream = taskUpstream(node, ctx.analysis).flatMap((u) => (ids.has(u) ? [ids.get(u)!] : []));
+    const upstream = plannedUpstream(node, ctx.analysis, planned, memo).flatMap((u) => (ids.has(u) ? [ids.get(u)!] : []));
     const task = node.kind === 'seed' ? seedTask(node, ctx, upstream) : modelTask(node, ctx, interval, ds, upstream, diagnostics);
     if (!task) continue;
     ids.set(node.name, task.id);
@@ -152,8 +182,10 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
     if (dated(n)) perDate.set(n.name, dsOf.map((ds) => taskId(n, ds)));
     else single.set(n.name, taskId(n, lastDs));
   }
+  const planned = new Set(nodes.map((n) => n.name));
+  const memo = new Map<string, readonly string[]>();
   const upstreamIds = (n: PipeNode, dateIndex: number | undefined): string[] =>
-    taskUpstream(n, ctx.analysis).flatMap((u) => {
+    plannedUpstream(n, ctx.analysis, planned, memo).flatMap((u) => {
       const dates = perDate.get(u);
       if (dates) return dateIndex === undefined ? dates : [dates[dateIndex]];
       const one = single.get(u);

@@ -1,0 +1,64 @@
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/commands/run.js';
+import type { PipeEvent } from '../../src/events/events.js';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+
+/** A task never starts before what it reads, however indirectly, has finished in the same run. */
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pipe-order-'));
+  dirs.push(dir);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+async function query(dir: string, sql: string): Promise<Record<string, unknown>[]> {
+  const wh = await DuckDBWarehouse.open(join(dir, 'warehouse.duckdb'), { readOnly: true });
+  const s = await wh.session();
+  try {
+    return await s.query(sql);
+  } finally {
+    s.close();
+    wh.close();
+  }
+}
+
+describe('order within a run', () => {
+  it('a seed the selection reloads finishes before a selected model that reads it through an unselected view', async () => {
+    const dir = project({
+      'seeds/s.csv': 'a\n1\n',
+      'models/v.sql': "{{ config(materialized='view') }}\nselect * from {{ ref('s') }}\n",
+      'models/m.sql': "select count(*)::INTEGER as n from {{ ref('v') }}\n",
+    });
+    expect((await run({ project: dir, date: '2024-01-02', emit: () => undefined })).status).toBe('succeeded');
+    appendFileSync(join(dir, 'seeds/s.csv'), '2\n');
+    const events: PipeEvent[] = [];
+    const outcome = await run({ project: dir, date: '2024-01-02', select: ['m'], threads: 4, emit: (e) => events.push(e) });
+    expect(outcome.status).toBe('succeeded');
+    const at = (type: string, model: string) => events.findIndex((e) => e.type === type && 'task' in e && e.task.model === model);
+    expect(at('task-succeeded', 's')).toBeGreaterThanOrEqual(0);
+    expect(at('task-succeeded', 's')).toBeLessThan(at('task-started', 'm'));
+    expect(await query(dir, 'select n from m')).toEqual([{ n: 2 }]);
+
+    // A seed that fails to load skips what reads it, and the published table stays.
+    writeFileSync(join(dir, 'seeds/s.csv'), 'a\n3\nx\n');
+    writeFileSync(join(dir, 'seeds/s.yaml'), 'column_types: {a: INTEGER}\n');
+    const broken: PipeEvent[] = [];
+    const failed = await run({ project: dir, date: '2024-01-02', select: ['m'], threads: 4, emit: (e) => broken.push(e) });
+    expect(failed.status).toBe('failed');
+    expect(broken.filter((e) => e.type === 'task-failed').map((e) => 'task' in e && e.task.model)).toEqual(['s']);
+    expect(broken.filter((e) => e.type === 'task-skipped').map((e) => 'task' in e && e.task.model)).toEqual(['m']);
+    expect(await query(dir, 'select n from m')).toEqual([{ n: 2 }]);
+  });
+});
