@@ -113,12 +113,29 @@ describe('SlowStart', () => {
     expect(seen).toEqual([8, 4, 2, 1, 1, 1]);
   });
 
-  it('rounds an odd window down when halving, and grows again after', () => {
+  it('rounds an odd window down when halving, and doubles again only after as many successes in a row', () => {
     const w = new SlowStart(12, 7);
     w.taskFailed();
     expect(w.current).toBe(3);
-    w.dateSucceeded();
-    expect(w.current).toBe(6);
+    const seen: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      w.dateSucceeded();
+      seen.push(w.current);
+    }
+    expect(seen).toEqual([3, 3, 6, 6, 6, 6, 6, 6, 12]);
+  });
+
+  it('stays slow while errors are frequent: one success between failures does not undo a halving', () => {
+    const w = new SlowStart(8);
+    for (let i = 0; i < 3; i++) w.dateSucceeded();
+    expect(w.current).toBe(8);
+    const seen: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      w.taskFailed();
+      w.dateSucceeded();
+      seen.push(w.current);
+    }
+    expect(seen).toEqual([4, 2, 2, 2, 2, 2]);
   });
 
   it('keeps a given start within 1 and the limit', () => {
