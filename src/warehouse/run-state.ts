@@ -242,11 +242,17 @@ export interface RunSummaryRow extends Row {
   retry_status: string | null;
 }
 
-const LATEST_RESULTS = `(SELECT run_id, task_id, arg_max(status, attempt * 1000000000000 + epoch_ms(ended_at)) AS status,
+/**
+ * Each task's latest attempt, all its fields from that one attempt: a field the latest attempt
+ * left empty (no error after a success, no "will retry" after the last try) stays empty, never
+ * filled in from an earlier attempt (arg_max skips NULLs; arg_max_null does not).
+ */
+const LATEST_KEY = 'attempt * 1000000000000 + epoch_ms(ended_at)';
+const LATEST_RESULTS = `(SELECT run_id, task_id, arg_max_null(status, ${LATEST_KEY}) AS status,
     max(attempt) AS attempts, min(started_at) AS started_at, max(ended_at) AS ended_at,
-    arg_max(rows, attempt * 1000000000000 + epoch_ms(ended_at)) AS rows,
-    arg_max(error, attempt * 1000000000000 + epoch_ms(ended_at)) AS error,
-    arg_max(detail, attempt * 1000000000000 + epoch_ms(ended_at)) AS detail
+    arg_max_null(rows, ${LATEST_KEY}) AS rows,
+    arg_max_null(error, ${LATEST_KEY}) AS error,
+    arg_max_null(detail, ${LATEST_KEY}) AS detail
   FROM ${STATE_SCHEMA}.task_results GROUP BY run_id, task_id)`;
 
 export async function listRuns(session: WarehouseSession, limit: number): Promise<RunSummaryRow[]> {
@@ -386,7 +392,7 @@ export async function laterPublications(session: WarehouseSession, runId: string
         SELECT ${quoteLiteral(runId)}
         UNION SELECT r.run_id FROM ${STATE_SCHEMA}.runs r JOIN family f ON r.parent_run_id = f.run_id
      )
-     SELECT t.node, arg_max(x.run_id, x.ended_at) AS run_id, arg_max(t.ds, x.ended_at) AS ds
+     SELECT t.node, arg_max(x.run_id, x.ended_at) AS run_id, arg_max_null(t.ds, x.ended_at) AS ds
      FROM ${STATE_SCHEMA}.task_results x
      JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
      WHERE x.status = 'succeeded' AND t.kind IN ('table', 'view')

@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { ensureState, insertRunSql, insertTasksSql, runTasks, taskResultSql } from '../../src/warehouse/run-state.js';
+import type { WarehouseSession } from '../../src/warehouse/warehouse.js';
+
+/** History shows each task as its latest attempt left it, every field from that attempt. */
+
+let warehouse: DuckDBWarehouse;
+let s: WarehouseSession;
+beforeAll(async () => {
+  warehouse = await DuckDBWarehouse.open(':memory:');
+  s = await warehouse.session();
+  await ensureState(s);
+});
+afterAll(() => {
+  s?.close();
+  warehouse?.close();
+});
+
+describe('run history', () => {
+  it('takes every field of a task from its latest attempt, empty ones included', async () => {
+    const t0 = Date.parse('2024-01-02T00:00:00Z');
+    await s.exec(insertRunSql({ runId: 'r', command: 'run', params: {}, startedAt: t0, version: 'test' }));
+    for (const sql of insertTasksSql('r', [
+      { id: 'recovered', node: 'recovered', kind: 'table', upstream: [] },
+      { id: 'gave-up', node: 'gave-up', kind: 'table', upstream: [] },
+    ]))
+      await s.exec(sql);
+    const attempt = (taskId: string, n: number, status: 'failed' | 'succeeded', error?: string, detail?: string) =>
+      s.exec(taskResultSql({ runId: 'r', taskId, attempt: n, status, endedAt: t0 + n * 1000, error, errorClass: error ? 'transient' : undefined, detail, rows: status === 'succeeded' ? 7 : undefined }));
+    await attempt('recovered', 1, 'failed', 'IO Error: busy', 'will retry');
+    await attempt('recovered', 2, 'succeeded');
+    for (const n of [1, 2]) await attempt('gave-up', n, 'failed', `IO Error: busy ${n}`, 'will retry');
+    await attempt('gave-up', 3, 'failed', 'IO Error: busy 3');
+    const tasks = Object.fromEntries((await runTasks(s, 'r')).map((t) => [t.task_id, t]));
+    expect(tasks.recovered).toMatchObject({ status: 'succeeded', attempts: 2, rows: 7, error: null, detail: null });
+    expect(tasks['gave-up']).toMatchObject({ status: 'failed', attempts: 3, rows: null, error: 'IO Error: busy 3', detail: null });
+  });
+});
