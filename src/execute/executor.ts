@@ -333,7 +333,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
             const n = await session.exec(step.sql).catch((e: unknown) => {
               throw e instanceof WarehouseError ? new StatementError(e, [step.sql]) : e;
             });
-            if (step.countsRows) rows = n;
+            if (step.countsRows) rows = n ?? (step.rowsOf ? Number((await session.query(`SELECT count(*) AS n FROM ${step.rowsOf}`))[0].n) : undefined);
             break;
           }
           case 'assert-empty': {

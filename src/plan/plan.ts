@@ -405,7 +405,7 @@ export function planTest(ctx: PlanContext, interval: Interval): Plan {
     if (node.config.materialized === 'ephemeral') continue;
     if (!ctx.catalog.has(node.relation)) {
       diagnostics.push(
-        error('not-built', `${name} has checks but is not built yet`, { file: node.file }, { hint: `pipe run --select ${name} builds it` }),
+        error('not-built', `${name} has checks but is not built yet`, { file: node.file }, { hint: `pipe run --select +${name} builds it and what it reads` }),
       );
       continue;
     }

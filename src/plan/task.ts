@@ -12,8 +12,12 @@ import type { SchemaChangePolicy } from '../analyze/model-config.js';
 export type TaskKind = 'seed' | 'table' | 'view' | 'incremental' | 'test';
 
 export type Step =
-  /** A statement outside the publishing transaction (building the staging table). */
-  | { readonly kind: 'statement'; readonly sql: string; readonly countsRows?: boolean }
+  /**
+   * A statement outside the publishing transaction (building the staging table). With
+   * `countsRows`, the rows it wrote are the task's rows: as the engine reports them, or,
+   * when it cannot (a PIVOT), counted in `rowsOf`.
+   */
+  | { readonly kind: 'statement'; readonly sql: string; readonly countsRows?: boolean; readonly rowsOf?: string }
   /** A query that must return no rows; any row it returns fails the task with `message`. */
   | { readonly kind: 'assert-empty'; readonly sql: string; readonly countSql: string; readonly message: string }
   /**

@@ -77,6 +77,8 @@ class DuckDBSession implements WarehouseSession {
         const v = rows[0]?.[0];
         if (typeof v === 'bigint' || typeof v === 'number') return Number(v);
       }
+      // A statement DuckDB rewrites into several (PIVOT) reports only "Success": the count is unknown, not 0.
+      if (names.length === 1 && names[0] === 'Success') return undefined;
       return result.rowsChanged;
     } catch (e) {
       throw classifyDuckDBError(e);

@@ -33,7 +33,7 @@ export function incrementalStrategy(input: StrategyInput): Step[] {
   const outside = `${quoteIdent(partitionBy)} IS NULL OR NOT (${inside})`;
   const replace = input.fullRefresh || input.existing === 'view';
   return [
-    { kind: 'statement', sql: `CREATE OR REPLACE TEMP TABLE ${quoteIdent(input.stagingName)} AS\n${input.sql}`, countsRows: true },
+    { kind: 'statement', sql: `CREATE OR REPLACE TEMP TABLE ${quoteIdent(input.stagingName)} AS\n${input.sql}`, countsRows: true, rowsOf: staging },
     {
       kind: 'assert-empty',
       sql: `SELECT * FROM ${staging} WHERE ${outside} LIMIT 5`,

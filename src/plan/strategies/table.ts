@@ -16,7 +16,7 @@ export function dropExisting(input: StrategyInput): string[] {
  */
 export function tableStrategy(input: StrategyInput): Step[] {
   return [
-    { kind: 'statement', sql: `CREATE OR REPLACE TABLE ${input.stagingRelation} AS\n${input.sql}`, countsRows: true },
+    { kind: 'statement', sql: `CREATE OR REPLACE TABLE ${input.stagingRelation} AS\n${input.sql}`, countsRows: true, rowsOf: input.stagingRelation },
     {
       kind: 'publish',
       statements: [...dropExisting(input), `ALTER TABLE ${input.stagingRelation} RENAME TO ${quoteIdent(input.name)}`],
