@@ -133,12 +133,13 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('-d, --date <YYYY-MM-DD>', 'the date to build (default: yesterday)')
       .option('-t, --threads <n>', 'models built at once (default: the pipeline, pipe.yaml, else 4)', positiveInt('--threads'))
       .option('--full-refresh', 'rebuild incremental models from nothing and reload seeds')
+      .option('--ignore-dependencies-on-past', 'run depends_on_past models even when their previous date has not succeeded')
       .option('--hour <h>', 'build one hour of --date (0-23) instead of the whole day, as hourly pipelines do', (v) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 0 || n > 23) throw new CommanderError(EXIT.badInput, 'pipe.badHour', `--hour must be 0 to 23, got '${v}'`);
         return n;
       }),
-  ).action(async (pipeline: string | undefined, o: Common & { date?: string; threads?: number; fullRefresh?: boolean; hour?: number }) => {
+  ).action(async (pipeline: string | undefined, o: Common & { date?: string; threads?: number; fullRefresh?: boolean; hour?: number; ignoreDependenciesOnPast?: boolean }) => {
     const logger = makeLogger(o);
     exitCode = await interruptible(logger, async (signal) => {
       const outcome = await run({
@@ -147,6 +148,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         date: o.date,
         threads: o.threads,
         fullRefresh: o.fullRefresh,
+        ignoreDependenciesOnPast: o.ignoreDependenciesOnPast,
         hour: o.hour,
         signal,
         emit: (e) => logger.handle(e),

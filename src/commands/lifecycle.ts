@@ -6,7 +6,7 @@ import type { Interval } from '../dates/dates.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { EventSink, PipeEvent } from '../events/events.js';
 import { execute, type ExecuteInput, type ExecuteResult } from '../execute/executor.js';
-import type { Plan, PlanContext } from '../plan/plan.js';
+import { pastTaskIds, type Plan, type PlanContext } from '../plan/plan.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
 import {
   ensureState,
@@ -17,6 +17,7 @@ import {
   readSeedHashes,
   recoverAfterCrash,
   stateExists,
+  succeededTaskIds,
   Catalog,
 } from '../warehouse/run-state.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
@@ -125,6 +126,21 @@ export function planContext(prepared: Prepared, runId: string, fullRefresh = fal
     runId,
     pipeline: prepared.pipeline,
   };
+}
+
+/**
+ * The plan context with what `depends_on_past` models of a one-interval run wait for: which
+ * of their previous intervals have succeeded, read from the run state.
+ */
+export async function withPast(ctx: PlanContext, prepared: Prepared, interval: Interval): Promise<PlanContext> {
+  const ids = pastTaskIds(ctx, interval);
+  if (ids.length === 0 || !prepared.warehouse) return { ...ctx, pastSucceeded: new Set() };
+  const session = await prepared.warehouse.session();
+  try {
+    return { ...ctx, pastSucceeded: await succeededTaskIds(session, ids) };
+  } finally {
+    session.close();
+  }
 }
 
 export interface LaunchOptions {

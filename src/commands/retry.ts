@@ -10,7 +10,7 @@ import { getRun, laterPublications, latestUnfinishedRun, stateExists, SUPERSEDED
 import { backfillIntervals } from './backfill.js';
 import type { ScheduleInterval } from '../analyze/project-settings.js';
 import { loadFiles, warehousePath, type ProjectOptions } from './context.js';
-import { launch, newRunId, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
+import { launch, newRunId, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
 import { DEFAULT_THREADS } from './run.js';
 
 export interface RetryOptions extends ProjectOptions {
@@ -40,6 +40,7 @@ interface StoredParams {
   exclude?: string[];
   threads?: number | null;
   full_refresh?: boolean;
+  ignore_dependencies_on_past?: boolean;
   /** For a retry: what the first run of the family was. */
   original_command?: 'run' | 'backfill' | 'test';
   retry_of?: string;
@@ -128,7 +129,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
       ? planBackfill(ctx, intervals, params.order ?? 'oldest')
       : original === 'test'
         ? planTest(ctx, intervals[0])
-        : planRun(ctx, intervals[0]);
+        : planRun(params.ignore_dependencies_on_past ? ctx : await withPast(ctx, prepared, intervals[0]), intervals[0]);
   const tasks = onlyRemaining(full.tasks, remaining).map((t) => superseded(t, later));
   const missing = [...remaining].filter((id) => !tasks.some((t) => t.id === id));
   if (missing.length > 0) {

@@ -4,7 +4,7 @@ import type { ProjectFiles } from '../project/load-project.js';
 import type { EventSink } from '../events/events.js';
 import { planRun } from '../plan/plan.js';
 import { loadFiles, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
-import { launch, newRunId, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
+import { launch, newRunId, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
 
 export interface RunOptions extends ProjectOptions, SelectionOptions {
   /** `YYYY-MM-DD`; default yesterday. */
@@ -16,6 +16,8 @@ export interface RunOptions extends ProjectOptions, SelectionOptions {
   readonly emit: EventSink;
   /** An hour of `date` (0-23): the run covers that hour instead of the day. */
   readonly hour?: number;
+  /** Run `depends_on_past` models even when their previous interval has not succeeded. */
+  readonly ignoreDependenciesOnPast?: boolean;
   /** Set by the scheduler: the run's id, and the fire time that triggered it. */
   readonly runId?: string;
   readonly scheduledAt?: number;
@@ -51,10 +53,8 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
   const runId = options.runId ?? newRunId();
   const threads = options.threads ?? prepared.pipeline?.threads ?? prepared.analysis.settings.threads ?? DEFAULT_THREADS;
   const ds = dateVariables(interval).ds;
-  const plan = planRun(
-    planContext(prepared, runId, options.fullRefresh),
-    interval,
-  );
+  const ctx = planContext(prepared, runId, options.fullRefresh);
+  const plan = planRun(options.ignoreDependenciesOnPast ? ctx : await withPast(ctx, prepared, interval), interval);
   return launch(prepared, {
     runId,
     command: 'run',
@@ -69,6 +69,7 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
       exclude: options.exclude ?? [],
       threads: options.threads ?? null,
       full_refresh: options.fullRefresh ?? false,
+      ...(options.ignoreDependenciesOnPast ? { ignore_dependencies_on_past: true } : {}),
     },
     plan,
     threads,

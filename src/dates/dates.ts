@@ -114,6 +114,12 @@ export function hourInterval(hourStartMs: number): Interval {
  * How an interval is named in task ids and staging tables: `2024-01-02` for a day,
  * `2024-01-02T13` for an hour.
  */
+/** The interval of the same length just before `interval`: the previous day, or hour. */
+export function previousInterval(interval: Interval): Interval {
+  const length = interval.end - interval.start;
+  return { start: interval.start - length, end: interval.start };
+}
+
 /** Whether an interval label (see intervalLabel) names an hour rather than a day. */
 export function isHourLabel(label: string): boolean {
   return label.includes('T');

@@ -39,7 +39,7 @@ export interface CheckFailure {
   readonly location: Location;
 }
 
-export type SkipReason = 'upstream-failed' | 'up-to-date' | 'superseded';
+export type SkipReason = 'upstream-failed' | 'up-to-date' | 'superseded' | 'depends-on-past';
 
 export type PipeEvent =
   | {

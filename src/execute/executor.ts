@@ -51,7 +51,8 @@ export interface ExecuteResult {
   readonly pending: number;
 }
 
-type Outcome = 'succeeded' | 'failed' | 'cancelled' | 'not-started';
+/** How a task ended, as its dispatcher sees it; `failed` and `skipped` were settled by the task itself. */
+type Outcome = 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'not-started';
 
 /** A task failed on its data, not on the database: e.g. rows outside its interval. */
 export class TaskDataError extends Error {
@@ -268,9 +269,10 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     await session.exec(taskResultSql({ runId, ...r })).catch(() => undefined);
   };
 
-  const skipDownstream = async (failed: number, session: WarehouseSession) => {
+  /** Skips everything downstream of a task that failed (or was itself skipped, `blocked`). */
+  const skipDownstream = async (failed: number, session: WarehouseSession, how: 'failed' | 'skipped' = 'failed') => {
     const f = tasks[failed];
-    const detail = `upstream ${f.node}${f.ds ? ` (${f.ds})` : ''} failed`;
+    const detail = `upstream ${f.node}${f.ds ? ` (${f.ds})` : ''} ${how}`;
     const stack = [...downstream[failed]];
     while (stack.length > 0) {
       const i = stack.pop()!;
@@ -455,6 +457,14 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     const session = pool.acquire();
     const taskStart = Date.now();
     try {
+      if (task.blocked !== undefined) {
+        counts.skipped++;
+        settle(i, 'skipped');
+        await record(session, { taskId: task.id, attempt: 1, status: 'skipped', endedAt: taskStart, detail: task.blocked });
+        emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'depends-on-past', detail: task.blocked });
+        await skipDownstream(i, session, 'skipped');
+        return 'skipped';
+      }
       if (task.noop !== undefined) {
         await record(session, { taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: taskStart, detail: task.noop.detail });
         emit({ type: 'task-skipped', runId, task: taskRef(task), reason: task.noop.reason, detail: task.noop.detail });
@@ -596,6 +606,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
                 }
                 break;
               case 'failed':
+              case 'skipped':
                 break;
               case 'cancelled':
                 counts.cancelled++;
@@ -627,6 +638,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   clearInterval(reinterrupt);
   pool.close();
   const pending = settled.filter((s) => !s).length;
-  const status = signal?.aborted ? 'cancelled' : counts.failed > 0 || pending > 0 ? 'failed' : 'succeeded';
+  // A task skipped (after a failure, or for depends_on_past) leaves the run unfinished: pipe retry completes it.
+  const status = signal?.aborted ? 'cancelled' : counts.failed > 0 || counts.skipped > 0 || pending > 0 ? 'failed' : 'succeeded';
   return { status, ...counts, pending };
 }

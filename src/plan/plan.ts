@@ -2,7 +2,7 @@ import type { Analysis, ModelNode, PipeNode, SeedNode } from '../analyze/analyze
 import { error, type Diagnostic } from '../analyze/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { relationName } from '../analyze/sql-text.js';
-import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
+import { dateVariables, intervalLabel, isHourLabel, previousInterval, type Interval } from '../dates/dates.js';
 import { topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
@@ -27,6 +27,12 @@ export interface PlanContext {
   readonly runId: string;
   /** The pipeline being run, for its retry defaults. */
   readonly pipeline?: Pipeline;
+  /**
+   * Ids of the previous interval's tasks of `depends_on_past` models that have succeeded
+   * (see pastTaskIds); a model whose previous interval is not among them does not run.
+   * Absent: not checked (`--ignore-dependencies-on-past`).
+   */
+  readonly pastSucceeded?: ReadonlySet<string>;
 }
 
 export interface Plan {
@@ -139,6 +145,29 @@ function missingUpstream(ctx: PlanContext, nodes: readonly PipeNode[]): Diagnost
   return out;
 }
 
+/**
+ * The previous-interval tasks that `depends_on_past` models of a run wait for: the models that
+ * are planned and whose table exists (the first interval ever built waits for nothing).
+ */
+export function pastTaskIds(ctx: Omit<PlanContext, 'pastSucceeded'>, interval: Interval): string[] {
+  const previous = intervalLabel(previousInterval(interval));
+  return plannedNodes(ctx).flatMap((n) =>
+    n.kind === 'model' && n.config.materialized === 'incremental' && n.config.depends_on_past && ctx.catalog.get(n.relation) === 'table' && !ctx.fullRefresh
+      ? [taskId(n, previous)]
+      : [],
+  );
+}
+
+/** Why a `depends_on_past` model may not run for `interval`, if it may not. */
+function pastBlocks(node: ModelNode, ctx: PlanContext, interval: Interval): string | undefined {
+  if (!ctx.pastSucceeded || !node.config.depends_on_past || node.config.materialized !== 'incremental') return undefined;
+  if (ctx.catalog.get(node.relation) !== 'table' || ctx.fullRefresh) return undefined;
+  const previous = intervalLabel(previousInterval(interval));
+  if (ctx.pastSucceeded.has(taskId(node, previous))) return undefined;
+  const when = isHourLabel(previous) ? `--date ${previous.slice(0, 10)} --hour ${Number(previous.slice(11))}` : `--date ${previous}`;
+  return `depends_on_past: ${node.name} for ${previous} has not succeeded (it failed or was never built); build it first (pipe run --select ${node.name} ${when}), or pass --ignore-dependencies-on-past`;
+}
+
 /** `pipe run`: every planned node once, for one interval. */
 export function planRun(ctx: PlanContext, interval: Interval): Plan {
   const nodes = plannedNodes(ctx);
@@ -153,7 +182,8 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
     const task = node.kind === 'seed' ? seedTask(node, ctx, upstream) : modelTask(node, ctx, interval, ds, upstream, diagnostics);
     if (!task) continue;
     ids.set(node.name, task.id);
-    tasks.push(task);
+    const blocked = node.kind === 'model' ? pastBlocks(node, ctx, interval) : undefined;
+    tasks.push(blocked ? { ...task, blocked } : task);
   }
   return { tasks, diagnostics };
 }

@@ -97,6 +97,11 @@ export interface Task {
    * run's date would put older data over newer). Reported as skipped with the detail.
    */
   readonly noop?: { readonly reason: 'up-to-date' | 'superseded'; readonly detail: string };
+  /**
+   * Set when the task may not run: its model `depends_on_past` and its previous interval has
+   * not succeeded. It is recorded as skipped with this reason, and so is what reads it.
+   */
+  readonly blocked?: string;
   /** The backfill date this task belongs to; the executor admits a limited number of dates at once. */
   readonly group?: string;
   /** Automatic retries for transient errors; none when absent. */

@@ -378,6 +378,15 @@ export async function unfinishedTasks(session: WarehouseSession, runId: string):
   return rows.map((r) => ({ taskId: String(r.task_id), status: r.status as TaskStatus }));
 }
 
+/** Which of these task ids have succeeded in some run. */
+export async function succeededTaskIds(session: WarehouseSession, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await session.query(
+    `SELECT DISTINCT task_id FROM ${STATE_SCHEMA}.task_results WHERE status = 'succeeded' AND task_id IN (${ids.map(quoteLiteral).join(', ')})`,
+  );
+  return new Set(rows.map((r) => String(r.task_id)));
+}
+
 /** The detail recorded for a retry's task that a later run had published already. */
 export const SUPERSEDED = 'superseded';
 

@@ -2,6 +2,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { retry } from '../../src/commands/retry.js';
 import { run } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
@@ -60,5 +61,36 @@ describe('order within a run', () => {
     expect(broken.filter((e) => e.type === 'task-failed').map((e) => 'task' in e && e.task.model)).toEqual(['s']);
     expect(broken.filter((e) => e.type === 'task-skipped').map((e) => 'task' in e && e.task.model)).toEqual(['m']);
     expect(await query(dir, 'select n from m')).toEqual([{ n: 2 }]);
+  });
+});
+
+describe('depends_on_past in pipe run', () => {
+  it('skips a date whose previous date failed or was never built, with the reason; retry completes it once that date is built', async () => {
+    const dir = project({
+      'models/m.sql':
+        "{{ config(materialized='incremental', partition_by='d', depends_on_past=true) }}\nselect date '{{ ds }}' as d, case when {{ var('broken', false) }} then cast('x' as int) else 1 end as v\n",
+      'models/after_m.sql': "select count(*)::INTEGER as n from {{ ref('m') }}\n",
+    });
+    const runOf = async (date: string, vars: Record<string, unknown> = {}, ignore = false) => {
+      const events: PipeEvent[] = [];
+      const outcome = await run({ project: dir, date, vars, ignoreDependenciesOnPast: ignore, emit: (e) => events.push(e) });
+      const skipped = events.flatMap((e) => (e.type === 'task-skipped' ? [`${e.task.model}:${e.reason}`] : []));
+      return { runId: outcome.runId, status: outcome.status, skipped, detail: events.find((e) => e.type === 'task-skipped' && e.reason === 'depends-on-past') };
+    };
+    // The first date ever built waits for nothing.
+    expect(await runOf('2024-01-02')).toMatchObject({ status: 'succeeded', skipped: [] });
+    expect(await runOf('2024-01-03', { broken: true })).toMatchObject({ status: 'failed' });
+    const blocked = await runOf('2024-01-04');
+    expect(blocked).toMatchObject({ status: 'failed', skipped: ['m:depends-on-past', 'after_m:upstream-failed'] });
+    expect(blocked.detail).toMatchObject({ detail: expect.stringContaining('m for 2024-01-03 has not succeeded') });
+    expect(await query(dir, "select count(*)::INTEGER as n from m where d = '2024-01-04'")).toEqual([{ n: 0 }]);
+    // Never built at all is the same as failed.
+    expect(await runOf('2024-01-06')).toMatchObject({ skipped: ['m:depends-on-past', 'after_m:upstream-failed'] });
+    expect(await runOf('2024-01-06', {}, true)).toMatchObject({ status: 'succeeded', skipped: [] });
+    // Build the failed date, then the blocked run's retry runs it.
+    expect(await runOf('2024-01-03')).toMatchObject({ status: 'succeeded' });
+    const retried = await retry({ project: dir, runId: blocked.runId, emit: () => undefined });
+    expect(retried).toMatchObject({ status: 'succeeded' });
+    expect(await query(dir, "select count(*)::INTEGER as n from m where d = '2024-01-04'")).toEqual([{ n: 1 }]);
   });
 });
