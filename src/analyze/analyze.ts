@@ -88,6 +88,29 @@ function refLocation(model: ModelSource, sites: CallSites, name: string): Locati
   return { file: model.file, ...sites.ref(name) };
 }
 
+/** One key given two different values by two config() calls of a model. */
+interface ConfigConflict {
+  readonly key: string;
+  readonly first: unknown;
+  readonly second: unknown;
+  /** Which setting of the key (0-based) gave the second value; the one before it gave the first. */
+  readonly setting: number;
+}
+
+function sameConfigValue(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+const configValue = (v: unknown) => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v));
+
+function configConflict(file: string, sites: CallSites, c: ConfigConflict): Diagnostic {
+  const first = configValue(c.first);
+  const second = configValue(c.second);
+  return error('config-conflict', `config() sets '${c.key}' twice, to ${first} and then to ${second}; set it once`, { file, ...sites.configSetting(c.key, c.setting) }, {
+    related: [{ message: `${c.key}=${first} set here`, location: { file, ...sites.configSetting(c.key, c.setting - 1) } }],
+  });
+}
+
 export interface RenderedSql {
   readonly sql: string;
   readonly hash: string;
@@ -139,6 +162,9 @@ export class ModelRenderer {
     const attempt = (forced: boolean | undefined) => {
       const refs: string[] = [];
       const configCalls: Record<string, unknown> = {};
+      /** How many config() calls have set each key, to find those calls in the text. */
+      const settings = new Map<string, number>();
+      let conflict: ConfigConflict | undefined;
       let answered: boolean | undefined;
       const sql = this.engine.render(model.compiled, {
         // `this` resolves after rendering, like ref(), so config(schema=...) anywhere in the file counts.
@@ -147,7 +173,17 @@ export class ModelRenderer {
           if (!refs.includes(n)) refs.push(n);
           return refToken(n);
         },
-        config: (o) => Object.assign(configCalls, o),
+        config: (o) => {
+          for (const [key, value] of Object.entries(o)) {
+            const n = settings.get(key) ?? 0;
+            settings.set(key, n + 1);
+            // The same value twice is harmless; a different one would make the last call win unseen.
+            if (n > 0 && !conflict && !sameConfigValue(configCalls[key], value)) {
+              conflict = { key, first: configCalls[key], second: value, setting: n };
+            }
+            configCalls[key] = value;
+          }
+        },
         var: (n, fallback, hasFallback) => {
           if (Object.hasOwn(this.vars, n)) return this.vars[n];
           if (hasFallback) return fallback;
@@ -159,7 +195,7 @@ export class ModelRenderer {
           return answered;
         },
       });
-      return { sql, refs, configCalls, answered };
+      return { sql, refs, configCalls, answered, conflict };
     };
     try {
       let r = attempt(undefined);
@@ -167,6 +203,12 @@ export class ModelRenderer {
       const right = incremental && finalMat === 'incremental';
       // config() may come after is_incremental() in the template; render again with the right answer.
       if (r.answered !== undefined && r.answered !== right) r = attempt(right);
+      if (r.conflict) return configConflict(model.source.file, model.sites, r.conflict);
+      const twice = model.sites.configKeywordTwice();
+      if (twice && Object.hasOwn(r.configCalls, twice.key)) {
+        const { key, first, second, ...at } = twice;
+        return error('config-conflict', `config() sets '${key}' twice in one call, to ${first} and then to ${second}; set it once`, { file: model.source.file, ...at });
+      }
       const body = stripTrailingSemicolon(r.sql);
       const enabled = r.configCalls.enabled ?? model.source.yaml?.data.enabled;
       if (enabled !== false && statementStart(body) >= body.length) {
@@ -380,7 +422,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
 
   const pending: { source: ModelSource; sites: CallSites; config: ModelConfig; refs: string[]; checks: Check[]; analyzed: AnalyzedModel }[] = [];
   const disabled = new Map<string, Location>();
-  const nameSet = new Set([...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name)]);
+  // A relationships check naming a file left out is not an unknown model as well.
+  const nameSet = new Set([...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name), ...(files.leftOut ?? [])]);
   const allNames = [...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name)];
   // What a node reads of the rest of the project: which names exist, which models compiled.
   let names = 0;
@@ -423,8 +466,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     for (const p of pending) p.analyzed.node = undefined;
   }
 
-  // A file left out as a duplicate is already an error; a ref() to its name is not another.
-  const known = new Set([...allNames, ...(files.duplicates ?? [])]);
+  // A file left out (a duplicate, a refused name) is already an error; a ref() to its name is not another.
+  const known = new Set([...allNames, ...(files.leftOut ?? [])]);
   for (const { source, sites: calls, config, refs, checks, analyzed } of pending) {
     if (analyzed.node && analyzed.refDiagnostics) {
       nodes.set(source.name, analyzed.node);

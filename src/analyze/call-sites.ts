@@ -10,6 +10,7 @@ export class CallSites {
   private refs?: Map<string, number>;
   private lineStarts?: number[];
   private configAt?: number | null;
+  private configCalls?: { readonly at: number; readonly args: string }[];
 
   constructor(private readonly source: string) {}
 
@@ -40,6 +41,47 @@ export class CallSites {
     return this.configAt === null ? undefined : this.position(this.configAt);
   }
 
+  /**
+   * 1-based position of the `n`-th (0-based) `config(` call whose arguments name `key`: the
+   * calls are found in the text, so a call made by a macro or a loop falls back to the first
+   * `config(` of the file.
+   */
+  configSetting(key: string, n: number): { line: number; column: number } | undefined {
+    // `key=` as a keyword argument, or `'key':` in a dict passed to config().
+    const names = new RegExp(`(?:^|[\\s,({])['"]?${escapeRegExp(key)}['"]?\\s*(?:=(?!=)|:)`);
+    const call = this.calls().filter((c) => names.test(c.args))[n];
+    return call ? this.position(call.at) : this.config();
+  }
+
+  /**
+   * The first keyword one `config(...)` call gives two different values (`config(a=1, a=2)`),
+   * with the text of both: the template language keeps the last without a word.
+   */
+  configKeywordTwice(): { key: string; first: string; second: string; line: number; column: number } | undefined {
+    for (const call of this.calls()) {
+      const seen = new Map<string, string>();
+      for (const part of topLevelParts(call.args)) {
+        const m = /^\s*([A-Za-z_]\w*)\s*=(?!=)([\s\S]*)$/.exec(part);
+        if (!m) continue;
+        const [, key, value] = m;
+        const first = seen.get(key);
+        if (first !== undefined && first !== value.trim()) return { key, first, second: value.trim(), ...this.position(call.at) };
+        seen.set(key, value.trim());
+      }
+    }
+    return undefined;
+  }
+
+  private calls(): readonly { readonly at: number; readonly args: string }[] {
+    if (!this.configCalls) {
+      this.configCalls = [];
+      const re = /\bconfig\s*\(/g;
+      let m: RegExpExecArray | null;
+      while ((m = re.exec(this.source))) this.configCalls.push({ at: m.index, args: argumentsAt(this.source, m.index + m[0].length) });
+    }
+    return this.configCalls;
+  }
+
   /** What positionOf gives, by a binary search over the line starts. */
   private position(offset: number): { line: number; column: number } {
     if (!this.lineStarts) {
@@ -56,4 +98,45 @@ export class CallSites {
     }
     return { line: lo + 1, column: offset - starts[lo] + 1 };
   }
+}
+
+/**
+ * Walks the text of a call's arguments from `start`, outside quotes, calling `at` at every
+ * bracket depth change and separator; stops where `at` returns true.
+ */
+function walkArguments(text: string, start: number, at: (i: number, depth: number) => boolean): number {
+  let depth = 1;
+  let quote: string | undefined;
+  for (let i = start; i < text.length; i++) {
+    const ch = text[i];
+    if (quote) {
+      if (ch === '\\') i++;
+      else if (ch === quote) quote = undefined;
+    } else if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '(' || ch === '[' || ch === '{') depth++;
+    else if (ch === ')' || ch === ']' || ch === '}') {
+      if (at(i, --depth)) return i;
+    } else if (ch === ',' && at(i, depth)) return i;
+  }
+  return text.length;
+}
+
+/** The text of a call's arguments, from just after its `(` to its matching `)` (or the end). */
+function argumentsAt(source: string, start: number): string {
+  return source.slice(start, walkArguments(source, start, (i, depth) => depth === 0));
+}
+
+/** Arguments text split at its top-level commas. */
+function topLevelParts(args: string): string[] {
+  const parts: string[] = [];
+  let from = 0;
+  walkArguments(args, 0, (i, depth) => {
+    if (depth === 1 && args[i] === ',') {
+      parts.push(args.slice(from, i));
+      from = i + 1;
+    }
+    return false;
+  });
+  parts.push(args.slice(from));
+  return parts;
 }

@@ -3,6 +3,7 @@ import { error, type Diagnostic, type Location } from './diagnostics.js';
 import { didYouMean } from './suggest.js';
 import { asPositiveInt, asStringList, checkKeys } from './validate-keys.js';
 import { readRetry } from './model-config.js';
+import { parseSelectors } from '../graph/select.js';
 import type { PipelineSource, ProjectFiles } from '../project/load-project.js';
 import { PROJECT_FILE } from '../project/load-project.js';
 
@@ -197,6 +198,10 @@ export function readPipeline(source: PipelineSource, diagnostics: Diagnostic[]):
     if (d[key] === undefined) return [];
     const l = asStringList(d[key]);
     if (!l) diagnostics.push(error('bad-config', `${key} must be a list of selectors, e.g. [tag:daily, +fct_orders]`, at(key)));
+    // No select: means every model; a select: listing nothing would select none, never what was meant.
+    else if (key === 'select' && parseSelectors(l).length === 0) {
+      diagnostics.push(error('empty-selection', 'select: lists no selector, which would select no model', at(key), { hint: 'remove select: to mean every model' }));
+    }
     return l ?? [];
   };
   const vars = d.vars === undefined ? {} : asVars(d.vars);

@@ -4,7 +4,7 @@ import { analyze, type Analysis, type AnalysisCache } from '../analyze/analyze.j
 import { error, hasErrors, DiagnosticError, type Diagnostic } from '../analyze/diagnostics.js';
 import { didYouMean } from '../analyze/suggest.js';
 import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type Interval } from '../dates/dates.js';
-import { select } from '../graph/select.js';
+import { parseSelectors, select } from '../graph/select.js';
 import { loadProject, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
 import type { ProjectFs } from '../project/project-fs.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
@@ -115,6 +115,14 @@ export function analyzeAndSelect(
   diagnostics.push(...analysis.diagnostics);
   const pipeline = options.pipeline ? analysis.pipelines.get(options.pipeline) : undefined;
   const nodes = [...analysis.nodes.values()];
+  // `--select ''` (or only commas) names nothing: it would select every model, or the pipeline's.
+  if (options.select && options.select.length > 0 && parseSelectors(options.select).length === 0) {
+    diagnostics.push(
+      error('empty-selection', `--select ${options.select.map((t) => `'${t}'`).join(' ')} names no model`, undefined, {
+        hint: 'leave --select out to select every model (or the pipeline\'s selection)',
+      }),
+    );
+  }
   const pick = (cli: readonly string[] | undefined, fromPipeline: readonly string[] | undefined) =>
     cli && cli.length > 0 ? cli : (fromPipeline ?? []);
   const { selected, problems } = select(
@@ -123,8 +131,11 @@ export function analyzeAndSelect(
     pick(options.select, pipeline?.select),
     [...(pipeline?.exclude ?? []), ...(options.exclude ?? [])],
   );
-  // A model whose file has errors is missing from the graph; its errors already say why.
-  const broken = new Set(hasErrors(analysis.diagnostics) ? files.models.map((m) => m.name).filter((n) => !analysis.nodes.has(n)) : []);
+  // A model whose file has errors, or that was left out, is missing from the graph; its errors already say why.
+  const broken = new Set([
+    ...(hasErrors(analysis.diagnostics) ? files.models.map((m) => m.name).filter((n) => !analysis.nodes.has(n)) : []),
+    ...(files.leftOut ?? []),
+  ]);
   for (const p of problems) {
     const off = p.selector.method === 'name' ? analysis.disabled.get(p.selector.value) : undefined;
     if (off) {

@@ -14,6 +14,7 @@ import {
   insertRunSql,
   insertTasksSql,
   readCatalog,
+  readRelationsOfRecordedNodes,
   readSeedHashes,
   recoverAfterCrash,
   stateExists,
@@ -26,6 +27,7 @@ import { preflightCheckColumns } from './preflight.js';
 import { preflightSingleStatements } from './preflight-statements.js';
 import { deliver, type NotifyEvent, type RunReport } from '../notify/notify.js';
 import { quoteIdent } from '../analyze/sql-text.js';
+import { noLongerBuilt, noLongerBuiltNotice, type NoLongerBuilt } from './no-longer-built.js';
 import { analyzeAndSelect, catalogIfExists, loadFiles, warehousePath, type ProjectOptions, type SelectionOptions } from './context.js';
 
 /**
@@ -167,9 +169,12 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
   try {
     if (hasErrors(o.plan.diagnostics)) throw new DiagnosticError(o.plan.diagnostics);
     const session = await warehouse.session();
+    // Watch says so itself when a model leaves (not at every save); test builds nothing.
+    let stale: NoLongerBuilt[] = [];
     try {
       const problems = [...(await preflightSingleStatements(session, o.plan.tasks)), ...(await preflightCheckColumns(session, o.plan.tasks))];
       if (problems.length > 0) throw new DiagnosticError(problems);
+      if (o.command !== 'watch' && o.command !== 'test') stale = noLongerBuilt(await readRelationsOfRecordedNodes(session), prepared.analysis);
       const schemas = new Set(o.plan.tasks.map((t) => t.schema));
       await session.transaction([
         ...[...schemas].map((schema) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`),
@@ -210,6 +215,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       tasks: o.plan.tasks.length,
       ...o.header,
     });
+    if (stale.length > 0) o.emit({ type: 'notice', message: noLongerBuiltNotice(stale) });
     const started = Date.now();
     const notify = prepared.pipeline?.notify;
     const failures: RunReport['failed_tasks'][number][] = [];

@@ -2,7 +2,9 @@ import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { error, type Diagnostic } from '../analyze/diagnostics.js';
+import { NAME_RULE, nameProblem, printableName } from './names.js';
 import { diskFs, type ProjectFs } from './project-fs.js';
+import { NotUtf8Error } from './utf8.js';
 import { parseYaml, type YamlSource } from './yaml-file.js';
 
 /**
@@ -47,8 +49,11 @@ export interface ProjectFiles {
   readonly macros: readonly MacroSource[];
   readonly pipelines: readonly PipelineSource[];
   readonly diagnostics: readonly Diagnostic[];
-  /** Names of files left out as duplicates (already reported): a ref() to them is not unknown. */
-  readonly duplicates?: readonly string[];
+  /**
+   * Names of model and seed files left out (a duplicate name, a name pipe refuses, a file that
+   * cannot be read), already reported: a ref() to them is not unknown as well.
+   */
+  readonly leftOut?: readonly string[];
 }
 
 export const PROJECT_FILE = 'pipe.yaml';
@@ -61,14 +66,34 @@ function sameInCase(otherFile: string, name: string): string {
   return otherName === name ? '' : ' (names that differ only in case are one table in DuckDB)';
 }
 
-function readYamlFile(fs: ProjectFs, absPath: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
-  let text: string;
+/** A project file's text, or undefined once the reason it cannot be had is reported. */
+function readText(fs: ProjectFs, absPath: string, file: string, diagnostics: Diagnostic[]): string | undefined {
   try {
-    text = fs.read(absPath);
+    return fs.read(absPath);
   } catch (e) {
-    diagnostics.push(error('unreadable-file', `cannot read ${file}: ${(e as Error).message}`, { file }));
+    if (e instanceof NotUtf8Error) {
+      diagnostics.push(
+        error('not-utf8', `${file} is ${e.message}`, { file, line: e.line, column: e.column }, {
+          hint: 'pipe reads every project file as UTF-8: save this one in that encoding',
+        }),
+      );
+    } else {
+      diagnostics.push(error('unreadable-file', `cannot read ${file}: ${(e as Error).message}`, { file }));
+    }
     return undefined;
   }
+}
+
+/** A model or seed whose file name cannot be a name (see names.ts). */
+function badName(kind: 'model' | 'seed', name: string, file: string, problem: string): Diagnostic {
+  return error('bad-name', `'${printableName(name)}' cannot be a ${kind} name: ${problem}`, { file }, {
+    hint: `a ${kind}'s file name is its table name and its name in --select: it may hold ${NAME_RULE}; rename the file`,
+  });
+}
+
+function readYamlFile(fs: ProjectFs, absPath: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
+  const text = readText(fs, absPath, file, diagnostics);
+  if (text === undefined) return undefined;
   // Parsed once per change of the file (watch mode); its diagnostics are reported every time.
   const parsed = fs.derive(absPath, `yaml:${file}`, () => {
     const found: Diagnostic[] = [];
@@ -117,7 +142,7 @@ function contentHash(content: Buffer | string): string {
  */
 export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles {
   const diagnostics: Diagnostic[] = [];
-  const duplicates: string[] = [];
+  const leftOut: string[] = [];
   // Listed files are under the root: cutting the root off is what relative() does, without its cost per file.
   const prefix = root.endsWith(sep) ? root : `${root}${sep}`;
   const rel = (p: string) => toPosix(p.startsWith(prefix) ? p.slice(prefix.length) : relative(root, p));
@@ -144,10 +169,15 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     if (ext !== '.sql') continue;
     // Under a cache, the same strings every time: maps keyed by model names then find them
     // without hashing fresh copies of every name on every save.
-    const { name, key, file } = fs.derive(abs, namesKind, () => {
+    const { name, key, file, problem } = fs.derive(abs, namesKind, () => {
       const name = basename(abs, '.sql');
-      return { name, key: name.toLowerCase(), file: rel(abs) };
+      return { name, key: name.toLowerCase(), file: rel(abs), problem: nameProblem(name) };
     });
+    if (problem !== undefined) {
+      diagnostics.push(badName('model', name, file, problem));
+      leftOut.push(name);
+      continue;
+    }
     const other = seen.get(key);
     if (other !== undefined) {
       diagnostics.push(
@@ -156,11 +186,16 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
           hint: 'model names are file names and must be unique in the project; rename one file',
         }),
       );
-      duplicates.push(name);
+      leftOut.push(name);
       continue;
     }
     seen.set(key, file);
-    models.push({ name, file, absPath: abs, sql: fs.read(abs), yaml: sideYaml(fs, abs, root, diagnostics) });
+    const sql = readText(fs, abs, file, diagnostics);
+    if (sql === undefined) {
+      leftOut.push(name);
+      continue;
+    }
+    models.push({ name, file, absPath: abs, sql, yaml: sideYaml(fs, abs, root, diagnostics) });
   }
 
   const seeds: SeedSource[] = [];
@@ -168,6 +203,12 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     if (extname(abs) !== '.csv') continue;
     const name = basename(abs, '.csv');
     const file = rel(abs);
+    const problem = nameProblem(name);
+    if (problem !== undefined) {
+      diagnostics.push(badName('seed', name, file, problem));
+      leftOut.push(name);
+      continue;
+    }
     const other = seen.get(name.toLowerCase());
     if (other !== undefined) {
       diagnostics.push(
@@ -176,7 +217,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
           hint: 'seeds and models share one namespace; rename one file',
         }),
       );
-      duplicates.push(name);
+      leftOut.push(name);
       continue;
     }
     seen.set(name.toLowerCase(), file);
@@ -184,9 +225,12 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     seeds.push({ name, file, absPath: abs, hash, yaml: sideYaml(fs, abs, root, diagnostics) });
   }
 
-  const macros: MacroSource[] = listFiles(join(root, 'macros'), true)
-    .filter((p) => ['.sql', '.njk', '.jinja'].includes(extname(p)))
-    .map((abs) => ({ file: rel(abs), source: fs.read(abs) }));
+  const macros: MacroSource[] = [];
+  for (const abs of listFiles(join(root, 'macros'), true)) {
+    if (!['.sql', '.njk', '.jinja'].includes(extname(abs))) continue;
+    const source = readText(fs, abs, rel(abs), diagnostics);
+    if (source !== undefined) macros.push({ file: rel(abs), source });
+  }
 
   const pipelines: PipelineSource[] = [];
   for (const abs of listFiles(join(root, 'pipelines'), false)) {
@@ -196,5 +240,5 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     if (yaml) pipelines.push({ name: basename(abs, ext), file: rel(abs), yaml });
   }
 
-  return { root, projectFile, models, seeds, macros, pipelines, diagnostics, duplicates };
+  return { root, projectFile, models, seeds, macros, pipelines, diagnostics, leftOut };
 }

@@ -1,11 +1,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
+import { decodeUtf8 } from './utf8.js';
 
 /** How project loading reads files: from disk, or from a cache that watch mode keeps current. */
 export interface ProjectFs {
   exists(absPath: string): boolean;
   /** Files (not folders) under `dir`, sorted, hidden ones left out; [] when `dir` does not exist. */
   list(dir: string, recursive: boolean): string[];
+  /** A file's text; throws NotUtf8Error when it is not UTF-8 (see utf8.ts). */
   read(absPath: string): string;
   /**
    * A file's bytes, undecoded, where the file system has them: seeds, which can be hundreds of
@@ -32,7 +34,7 @@ function listFromDisk(dir: string, recursive: boolean): string[] {
 export const diskFs: ProjectFs = {
   exists: (p) => existsSync(p),
   list: listFromDisk,
-  read: (p) => readFileSync(p, 'utf8'),
+  read: (p) => decodeUtf8(readFileSync(p)),
   readBytes: (p) => readFileSync(p),
   derive: (_p, _kind, compute) => compute(),
 };
@@ -72,7 +74,7 @@ export class CachedFs implements ProjectFs {
   read(absPath: string): string {
     let t = this.texts.get(absPath);
     if (t === undefined) {
-      t = readFileSync(absPath, 'utf8');
+      t = decodeUtf8(readFileSync(absPath));
       this.texts.set(absPath, t);
     }
     return t;

@@ -214,6 +214,33 @@ export async function readCatalog(session: WarehouseSession): Promise<Catalog> {
   return out;
 }
 
+/** A relation in the warehouse, by schema and name as DuckDB reports them. */
+export interface FoundRelation {
+  readonly schema: string;
+  readonly name: string;
+  readonly type: RelationType;
+}
+
+/**
+ * The tables and views, outside pipe's own schema, named after a node of any run pipe has
+ * recorded: what pipe built, to be told apart from what it builds now. The tasks record a
+ * node's name, not its schema, so a relation of that name in any schema is found. One query,
+ * run once per run.
+ */
+export async function readRelationsOfRecordedNodes(session: WarehouseSession): Promise<FoundRelation[]> {
+  const rows = await session.query(
+    `SELECT schema_name, name, type FROM (
+       SELECT schema_name, table_name AS name, 'table' AS type FROM duckdb_tables()
+         WHERE database_name = current_database() AND NOT temporary
+       UNION ALL
+       SELECT schema_name, view_name, 'view' FROM duckdb_views()
+         WHERE database_name = current_database() AND NOT internal AND NOT temporary
+     ) WHERE schema_name <> '${STATE_SCHEMA}' AND lower(name) IN (SELECT lower(node) FROM ${STATE_SCHEMA}.tasks)
+     ORDER BY schema_name, name`,
+  );
+  return rows.map((r) => ({ schema: String(r.schema_name), name: String(r.name), type: r.type as RelationType }));
+}
+
 /** Latest loaded hash of each seed. */
 export async function readSeedHashes(session: WarehouseSession): Promise<Map<string, string>> {
   const rows = await session.query(

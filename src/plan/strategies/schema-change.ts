@@ -5,7 +5,8 @@ import type { SchemaChangePolicy } from '../../analyze/model-config.js';
  * An incremental model's query may gain, lose or retype columns while its table keeps the
  * old shape. Inserting anyway would drop the new columns' data or fill old ones with NULL
  * without a word, so pipe compares the staged columns with the table's before publishing:
- * `fail` (the default) stops with the difference, `append_new_columns` adds the new ones,
+ * `fail` (the default) stops with the difference, `append_new_columns` adds the new ones
+ * (and stops at a retyped one: inserting into the old type would convert the values unseen),
  * `sync_all_columns` adds, drops and retypes so the table matches the query. The ALTER
  * statements run inside the publishing transaction, so a failure changes nothing.
  */
@@ -29,12 +30,13 @@ export function schemaChange(relation: string, table: readonly Column[], staged:
 
   const alter = `ALTER TABLE ${relation}`;
   const adds = added.map((c) => `${alter} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${c.type}`);
+  const retypes = retyped.map((c) => `${c.name} ${inTable.get(key(c))!.type} → ${c.type}`).join(', ');
   switch (policy) {
     case 'fail': {
       const parts = [
         added.length > 0 ? `new: ${added.map((c) => `${c.name} ${c.type}`).join(', ')}` : '',
         removed.length > 0 ? `gone: ${removed.map((c) => c.name).join(', ')}` : '',
-        retyped.length > 0 ? `retyped: ${retyped.map((c) => `${c.name} ${inTable.get(key(c))!.type} → ${c.type}`).join(', ')}` : '',
+        retyped.length > 0 ? `retyped: ${retypes}` : '',
       ].filter((p) => p !== '');
       return {
         error: `the query's columns no longer match the table ${relation} (${parts.join('; ')})`,
@@ -42,6 +44,12 @@ export function schemaChange(relation: string, table: readonly Column[], staged:
       };
     }
     case 'append_new_columns':
+      if (retyped.length > 0) {
+        return {
+          error: `the query's column types no longer match the table ${relation} (retyped: ${retypes}); append_new_columns only adds columns`,
+          hint: 'set on_schema_change to sync_all_columns to retype the table, or rebuild it with --full-refresh',
+        };
+      }
       return { statements: adds };
     case 'sync_all_columns':
       return {

@@ -1,0 +1,63 @@
+import type { Analysis } from '../analyze/analyze.js';
+import { relationName } from '../analyze/sql-text.js';
+import type { FoundRelation, RelationType } from '../warehouse/run-state.js';
+
+/**
+ * A model deleted or disabled (or made ephemeral) leaves its table or view in the warehouse:
+ * pipe never drops what something else may read, but it says so once per run, so that the
+ * relation does not stay unnoticed, ageing while dashboards keep reading it.
+ */
+
+export type NoLongerBuiltReason = 'left-project' | 'disabled' | 'ephemeral';
+
+export interface NoLongerBuilt {
+  readonly relation: string;
+  readonly type: RelationType;
+  /** The name of the model or seed that built it. */
+  readonly node: string;
+  readonly reason: NoLongerBuiltReason;
+}
+
+/**
+ * Which of the relations named after a node pipe has run are built by nothing in the project
+ * now. A relation of a name the project still builds, in another schema, is left alone: it
+ * may be the raw data the model reads (`raw.orders` beside the model `orders`).
+ */
+export function noLongerBuilt(found: readonly FoundRelation[], analysis: Pick<Analysis, 'nodes' | 'disabled'>): NoLongerBuilt[] {
+  // DuckDB does not tell `Orders` from `orders`.
+  const nodes = new Map([...analysis.nodes.values()].map((n) => [n.name.toLowerCase(), n]));
+  const disabled = new Set([...analysis.disabled.keys()].map((n) => n.toLowerCase()));
+  const out: NoLongerBuilt[] = [];
+  for (const r of found) {
+    const relation = relationName(r.schema, r.name);
+    const node = nodes.get(r.name.toLowerCase());
+    let reason: NoLongerBuiltReason | undefined;
+    if (!node) reason = disabled.has(r.name.toLowerCase()) ? 'disabled' : 'left-project';
+    else if (node.kind === 'model' && node.config.materialized === 'ephemeral' && node.relation.toLowerCase() === relation.toLowerCase()) reason = 'ephemeral';
+    if (reason) out.push({ relation, type: r.type, node: r.name, reason });
+  }
+  return out;
+}
+
+function why(r: NoLongerBuilt): string {
+  switch (r.reason) {
+    case 'left-project':
+      return `${r.node} left the project`;
+    case 'disabled':
+      return `${r.node} is disabled`;
+    case 'ephemeral':
+      return `${r.node} is ephemeral now`;
+    default: {
+      const never: never = r.reason;
+      throw new Error(`internal error: reason ${String(never)}`);
+    }
+  }
+}
+
+/** The one notice of a run about them. */
+export function noLongerBuiltNotice(relations: readonly NoLongerBuilt[]): string {
+  const list = relations.map((r) => `${r.type} ${r.relation} (${why(r)})`);
+  return relations.length === 1
+    ? `${list[0]} is no longer built, and it is not dropped: drop it if nothing reads it`
+    : `these are no longer built, and they are not dropped: ${list.join(', ')}; drop each if nothing reads it`;
+}

@@ -1,0 +1,322 @@
+import { isUtf8 } from 'node:buffer';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyze, type Analysis } from '../../src/analyze/analyze.js';
+import { DiagnosticError, type Diagnostic } from '../../src/analyze/diagnostics.js';
+import { analyzeAndSelect } from '../../src/commands/context.js';
+import { noLongerBuilt, noLongerBuiltNotice } from '../../src/commands/no-longer-built.js';
+import { dayInterval, parseDate } from '../../src/dates/dates.js';
+import { parseSelectors } from '../../src/graph/select.js';
+import { schemaChange } from '../../src/plan/strategies/schema-change.js';
+import { loadProject } from '../../src/project/load-project.js';
+import { nameProblem } from '../../src/project/names.js';
+import { CachedFs } from '../../src/project/project-fs.js';
+import { invalidUtf8At } from '../../src/project/utf8.js';
+
+/**
+ * Inputs pipe once took silently and now refuses or reports: model names that cannot be
+ * names, files that are not UTF-8, config() keys set twice, selections of nothing, columns
+ * retyped under append_new_columns, relations left behind.
+ */
+
+const roots: string[] = [];
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+function project(files: Record<string, string | Buffer>): string {
+  const root = mkdtempSync(join(tmpdir(), 'pipe-refusals-'));
+  roots.push(root);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), content);
+  }
+  return root;
+}
+
+const day = dayInterval(parseDate('2024-01-02')!);
+const analyzed = (files: Record<string, string | Buffer>): Analysis => analyze(loadProject(project(files)), { interval: day });
+/** The diagnostics `f` throws: it must throw them. */
+function thrownBy(f: () => unknown): readonly Diagnostic[] {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof DiagnosticError) return e.diagnostics;
+    throw e;
+  }
+  throw new Error('nothing was thrown');
+}
+
+const where = (d: Diagnostic) => `${d.location?.file}:${d.location?.line ?? ''}:${d.location?.column ?? ''}`;
+
+describe('the rule for model and seed names', () => {
+  const accepted = ['orders', 'stg_orders', '_scratch', 'fct-orders', 'a$b', 'x1', '주문', '주문_2024', '注文', 'café', 'cafe\u0301', 'Ünïcödé', 'ORDERS'];
+
+  it.each(accepted)('accepts %j', (name) => {
+    expect(nameProblem(name)).toBeUndefined();
+  });
+
+  it('keeps every accepted name one whole name in --select, with or without + around it', () => {
+    for (const name of accepted) {
+      expect(parseSelectors([name, `+${name}+`]).map((s) => [s.method, s.value])).toEqual([
+        ['name', name],
+        ['name', name],
+      ]);
+    }
+  });
+
+  const refused: [string, string][] = [
+    ['my model', 'it holds a space'],
+    ['a\tb', 'it holds a tab'],
+    ['evil"; DROP TABLE main.raw_trips; --', `it holds '"'`],
+    ["it's", `it holds '''`],
+    ['a;b', "it holds ';'"],
+    ['stg.orders', "it holds '.'"],
+    ['a,b', "it holds ','"],
+    ['a+b', "it holds '+'"],
+    ['tag:x', "it holds ':'"],
+    ['orders@2024-01-02', "it holds '@'"],
+    ['a*', "it holds '*'"],
+    ['path/x', "it holds '/'"],
+    ['a\\b', "it holds '\\'"],
+    ['a\u0007b', 'it holds a control character (U+0007)'],
+    ['a\nb', 'it holds a control character (U+000A)'],
+    ['a\u001b[31mb', 'it holds a control character (U+001B)'],
+    ['a\u00a0b', 'it holds a space character (U+00A0)'],
+    ['a\u3000b', 'it holds a space character (U+3000)'],
+    ['a\u200bb', 'it holds an invisible character (U+200B)'],
+    ['a\u202eb', 'it holds an invisible character (U+202E)'],
+    ['2024_orders', "it starts with '2'"],
+    ['-x', "it starts with '-'"],
+    ['$x', "it starts with '$'"],
+    ['+orders', "it starts with '+'"],
+    ['\u0301a', "it starts with '\u0301'"],
+    ['__pipe_stage__orders', 'names starting with __pipe are kept for pipe\'s own tables'],
+    ['__PIPE_ephemeral__x', 'names starting with __pipe are kept for pipe\'s own tables'],
+    ['', 'the name is empty'],
+  ];
+
+  it.each(refused)('refuses %j: %s', (name, why) => {
+    expect(nameProblem(name)).toBe(why);
+  });
+
+  it('refuses every character selectors, task ids, relationships or SQL give a meaning to', () => {
+    for (const ch of ' \t\r\n"\'`;.,+:@*/\\()[]{}<>=!?#%&|^~') expect(nameProblem(`a${ch}b`), JSON.stringify(ch)).toBeDefined();
+  });
+});
+
+describe('files whose name is refused', () => {
+  it('are left out with an error naming the file, and a ref() or relationship to them is not also unknown', () => {
+    const a = analyzed({
+      'models/my model.sql': 'select 1 as id',
+      'models/evil"; DROP TABLE main.raw_trips; --.sql': 'select 1 as id',
+      'models/__pipe_stage__x.sql': 'select 1 as id',
+      'models/주문.sql': 'select 1 as id',
+      'seeds/2024data.csv': 'id\n1\n',
+      'models/b.sql': "select * from {{ ref('my model') }}, {{ ref('주문') }}",
+      'models/b.yaml': 'checks:\n  relationships: {id: 2024data.id}\n',
+    });
+    expect(a.diagnostics.map((d) => [d.code, d.location?.file, d.message])).toEqual([
+      ['bad-name', 'models/__pipe_stage__x.sql', "'__pipe_stage__x' cannot be a model name: names starting with __pipe are kept for pipe's own tables"],
+      ['bad-name', 'models/evil"; DROP TABLE main.raw_trips; --.sql', `'evil"; DROP TABLE main.raw_trips; --' cannot be a model name: it holds '"'`],
+      ['bad-name', 'models/my model.sql', "'my model' cannot be a model name: it holds a space"],
+      ['bad-name', 'seeds/2024data.csv', "'2024data' cannot be a seed name: it starts with '2'"],
+    ]);
+    expect(a.diagnostics[0].hint).toContain("letters (of any script), digits, _, $ and -, starting with a letter or _ (but not __pipe)");
+    expect([...a.nodes.keys()].sort()).toEqual(['b', '주문']);
+    expect(a.nodes.get('b')!.upstream).toEqual(['주문']);
+  });
+
+  it('are not also unknown to --select', () => {
+    const files = loadProject(project({ 'models/a.sql': 'select 1', 'seeds/2024data.csv': 'id\n1\n' }));
+    expect(thrownBy(() => analyzeAndSelect(files, { interval: day, select: ['2024data+'] })).map((d) => d.code)).toEqual(['bad-name']);
+  });
+
+  it('never print control characters of a name into the terminal', () => {
+    const a = analyzed({ 'models/a\u001b[31mb.sql': 'select 1' });
+    expect(a.diagnostics[0].message).toBe("'a\\u001b[31mb' cannot be a model name: it holds a control character (U+001B)");
+  });
+});
+
+describe('files that are not UTF-8', () => {
+  const bytes = (...b: number[]) => Buffer.from(b);
+
+  it.each([
+    ['ASCII', bytes(0x61, 0x0a, 0x62), undefined],
+    ['two, three and four bytes', Buffer.from('é 한 😀'), undefined],
+    ['Latin-1 é', bytes(0x63, 0x61, 0x66, 0xe9), 3],
+    ['a lone continuation byte', bytes(0x61, 0x80), 1],
+    ['a sequence cut short by the end', bytes(0x61, 0xe2, 0x82), 1],
+    ['a sequence cut short by ASCII', bytes(0xe2, 0x28, 0xa1), 0],
+    ['an overlong slash', bytes(0xc0, 0xaf), 0],
+    ['an overlong three-byte form', bytes(0xe0, 0x80, 0xaf), 0],
+    ['a surrogate', bytes(0xed, 0xa0, 0x80), 0],
+    ['a code point past U+10FFFF', bytes(0xf4, 0x90, 0x80, 0x80), 0],
+    ['a byte never used', bytes(0x61, 0xff), 1],
+  ])('finds the first bad byte in %s', (_what, b, at) => {
+    expect(invalidUtf8At(b)).toBe(at);
+  });
+
+  it('agrees with Node on whether random bytes are UTF-8', () => {
+    // A fixed generator: the same bytes every run.
+    let seed = 42;
+    const next = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+    for (let i = 0; i < 3000; i++) {
+      const b = Buffer.alloc(1 + (next() % 8));
+      // High bytes mostly, where the encoding's rules are.
+      for (let j = 0; j < b.length; j++) b[j] = next() % 4 === 0 ? next() % 0x80 : 0x80 + (next() % 0x80);
+      expect(invalidUtf8At(b) === undefined, b.toString('hex')).toBe(isUtf8(b));
+    }
+  });
+
+  const latin1 = Buffer.concat([Buffer.from("select 1 as id\n-- l'été\n-- caf"), bytes(0xe9), Buffer.from('\n')]);
+
+  it.each([
+    ['the disk', undefined],
+    ['the watch cache', new CachedFs()],
+  ])('are refused at the line and column of the first bad byte, read from %s; a ref() to the model is not also unknown', (_from, fs) => {
+    const root = project({
+      'models/a.sql': latin1,
+      'models/b.sql': "select * from {{ ref('a') }}",
+      'macros/m.sql': Buffer.concat([Buffer.from('{% macro m() %}'), bytes(0xfc), Buffer.from('{% endmacro %}')]),
+      'models/c.sql': 'select 1 as x',
+      'models/c.yaml': Buffer.concat([Buffer.from('description: gr'), bytes(0xfc, 0x6e)]),
+      'pipelines/p.yaml': Buffer.concat([Buffer.from('select: [b]\ndescription: '), bytes(0xa0)]),
+    });
+    const a = analyze(loadProject(root, fs), { interval: day });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.message])).toEqual([
+      ['not-utf8', 'models/a.sql:3:7', 'models/a.sql is not valid UTF-8: byte 0xE9 on line 3 cannot be decoded'],
+      ['not-utf8', 'models/c.yaml:1:16', 'models/c.yaml is not valid UTF-8: byte 0xFC on line 1 cannot be decoded'],
+      ['not-utf8', 'macros/m.sql:1:16', 'macros/m.sql is not valid UTF-8: byte 0xFC on line 1 cannot be decoded'],
+      ['not-utf8', 'pipelines/p.yaml:2:14', 'pipelines/p.yaml is not valid UTF-8: byte 0xA0 on line 2 cannot be decoded'],
+    ]);
+    expect(a.diagnostics[0].hint).toContain('UTF-8');
+    expect([...a.nodes.keys()].sort()).toEqual(['b', 'c']);
+  });
+});
+
+describe('a config() key set twice', () => {
+  it('is an error at the second call naming the key and both values, the first call related', () => {
+    const a = analyzed({ 'models/a.sql': "{{ config(materialized='table') }}\nselect 1 as id\n  {{ config(materialized='view') }}\n" });
+    expect(a.diagnostics).toHaveLength(1);
+    const d = a.diagnostics[0];
+    expect([d.code, where(d), d.message]).toEqual([
+      'config-conflict',
+      'models/a.sql:3:6',
+      "config() sets 'materialized' twice, to 'table' and then to 'view'; set it once",
+    ]);
+    expect(d.related?.map((r) => [r.message, `${r.location.line}:${r.location.column}`])).toEqual([["materialized='table' set here", '1:4']]);
+  });
+
+  it('points at the calls that set the key, past calls that set others, in templates Nunjucks renders', () => {
+    const a = analyzed({
+      'models/a.sql': [
+        "{{ config(tags=['x']) }}",
+        "{% if true %}{{ config(materialized='table', tags=['x']) }}{% endif %}",
+        'select 1 as id',
+        "{{ config({'materialized': 'incremental', 'partition_by': 'id'}) }}",
+      ].join('\n'),
+    });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.message, d.related?.map((r) => r.location.line)])).toEqual([
+      ['config-conflict', 'models/a.sql:4:4', "config() sets 'materialized' twice, to 'table' and then to 'incremental'; set it once", [2]],
+    ]);
+  });
+
+  it('names lists by their values', () => {
+    const a = analyzed({ 'models/a.sql': "{{ config(tags=['a']) }}{{ config(tags=['a', 'b']) }}\nselect 1 as id" });
+    expect(a.diagnostics.map((d) => d.message)).toEqual([`config() sets 'tags' twice, to ["a"] and then to ["a","b"]; set it once`]);
+  });
+
+  it('is an error when one call gives the key twice', () => {
+    const a = analyzed({ 'models/a.sql': "select 1 as id\n{{ config(materialized='table', tags=['a, b'], materialized = \"view\") }}" });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.message])).toEqual([
+      ['config-conflict', 'models/a.sql:2:4', `config() sets 'materialized' twice in one call, to 'table' and then to "view"; set it once`],
+    ]);
+  });
+
+  it('is fine with the same value twice', () => {
+    const a = analyzed({
+      'models/a.sql': "{{ config(materialized='view', tags=['a']) }}\nselect 1 as id\n{{ config(materialized='view', tags=['a'], tags=['a']) }}",
+    });
+    expect(a.diagnostics).toEqual([]);
+    expect(a.nodes.get('a')).toMatchObject({ config: { materialized: 'view' }, tags: ['a'] });
+  });
+});
+
+describe('a selection that names nothing', () => {
+  it.each([['select: []'], ["select: ''"], ["select: ['', ',']"]])('in a pipeline (%s) is an error at its line', (yaml) => {
+    const a = analyzed({ 'models/a.sql': 'select 1', 'pipelines/p.yaml': `description: all of it\n${yaml}\n` });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.message, d.hint])).toEqual([
+      ['empty-selection', 'pipelines/p.yaml:2:', 'select: lists no selector, which would select no model', 'remove select: to mean every model'],
+    ]);
+  });
+
+  it('in a pipeline with no select: at all is every model', () => {
+    const files = loadProject(project({ 'models/a.sql': 'select 1', 'models/b.sql': 'select 2', 'pipelines/p.yaml': 'exclude: []\n' }));
+    expect([...analyzeAndSelect(files, { interval: day, pipeline: 'p' }).selected].sort()).toEqual(['a', 'b']);
+  });
+
+  it.each([[['']], [[' , ']], [['', '']]])('given to --select (%j) is an error', (select) => {
+    const files = loadProject(project({ 'models/a.sql': 'select 1' }));
+    expect(thrownBy(() => analyzeAndSelect(files, { interval: day, select })).map((d) => [d.code, d.message])).toEqual([
+      ['empty-selection', `--select ${select.map((s) => `'${s}'`).join(' ')} names no model`],
+    ]);
+  });
+
+  it('is not an empty list passed by a caller with no --select (as a retry of such a run does)', () => {
+    const files = loadProject(project({ 'models/a.sql': 'select 1', 'models/b.sql': 'select 2' }));
+    expect([...analyzeAndSelect(files, { interval: day, select: [] }).selected].sort()).toEqual(['a', 'b']);
+  });
+});
+
+describe('append_new_columns and a retyped column', () => {
+  const table = [
+    { name: 'id', type: 'VARCHAR' },
+    { name: 'n', type: 'INTEGER' },
+  ];
+
+  it('fails like fail does for it, naming the column, both types and the ways out', () => {
+    const change = schemaChange('"main"."t"', table, [{ name: 'ID', type: 'DOUBLE' }, { name: 'n', type: 'INTEGER' }, { name: 'extra', type: 'DATE' }], 'append_new_columns');
+    expect(change).toEqual({
+      error: `the query's column types no longer match the table "main"."t" (retyped: ID VARCHAR → DOUBLE); append_new_columns only adds columns`,
+      hint: 'set on_schema_change to sync_all_columns to retype the table, or rebuild it with --full-refresh',
+    });
+  });
+
+  it('still adds a new column when nothing is retyped', () => {
+    expect(schemaChange('"main"."t"', table, [...table, { name: 'extra', type: 'DATE' }], 'append_new_columns')).toEqual({
+      statements: ['ALTER TABLE "main"."t" ADD COLUMN IF NOT EXISTS "extra" DATE'],
+    });
+  });
+});
+
+describe('relations pipe no longer builds', () => {
+  const a = analyzed({
+    'models/a.sql': 'select 1 as id',
+    'models/b.sql': "{{ config(enabled=false) }}\nselect 1 as id",
+    'models/d.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as id",
+    'seeds/s.csv': 'id\n1\n',
+  });
+  const found = (schema: string, name: string, type: 'table' | 'view' = 'table') => ({ schema, name, type });
+
+  it('are those of models deleted, disabled or made ephemeral; a relation of a name still built is left alone', () => {
+    expect(a.diagnostics).toEqual([]);
+    const stale = noLongerBuilt(
+      [found('main', 'A'), found('raw', 'a'), found('main', 'b'), found('main', 'c', 'view'), found('main', 'd'), found('main', 's'), found('mart', 'gone')],
+      a,
+    );
+    expect(stale).toEqual([
+      { relation: '"main"."b"', type: 'table', node: 'b', reason: 'disabled' },
+      { relation: '"main"."c"', type: 'view', node: 'c', reason: 'left-project' },
+      { relation: '"main"."d"', type: 'table', node: 'd', reason: 'ephemeral' },
+      { relation: '"mart"."gone"', type: 'table', node: 'gone', reason: 'left-project' },
+    ]);
+    expect(noLongerBuiltNotice(stale)).toBe(
+      'these are no longer built, and they are not dropped: table "main"."b" (b is disabled), view "main"."c" (c left the project), ' +
+        'table "main"."d" (d is ephemeral now), table "mart"."gone" (gone left the project); drop each if nothing reads it',
+    );
+    expect(noLongerBuiltNotice(stale.slice(1, 2))).toBe('view "main"."c" (c left the project) is no longer built, and it is not dropped: drop it if nothing reads it');
+  });
+});
