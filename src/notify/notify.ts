@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import pRetry from 'p-retry';
 import type { NotifyTarget } from '../analyze/project-settings.js';
 
@@ -26,6 +26,7 @@ export interface RunReport {
 }
 
 export interface DeliveryOptions {
+  /** Each attempt's time limit, for targets without a `timeout` of their own. */
   readonly timeoutMs?: number;
   readonly attempts?: number;
   /** Reports a delivery that failed for good. */
@@ -33,6 +34,8 @@ export interface DeliveryOptions {
   /** Where commands run: the project directory. */
   readonly cwd?: string;
 }
+
+export const DEFAULT_NOTIFY_TIMEOUT_MS = 10_000;
 
 function describe(t: NotifyTarget): string {
   return 'webhook' in t ? `webhook ${t.webhook}` : `command ${t.command}`;
@@ -66,32 +69,68 @@ export function reportEnv(report: RunReport): Record<string, string> {
   };
 }
 
+/** Notify commands still running, killed with their process groups if pipe exits first (a second Ctrl-C). */
+const running = new Set<ChildProcess>();
+
+/** The command and everything it started: its process group, or the process alone where there are none. */
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+
+const STDERR_LIMIT = 4096;
+
+/**
+ * Runs a shell command in a process group of its own, so that at its time limit (or when it
+ * exits) the shell and whatever it started die together: a background process left holding the
+ * command's stderr would otherwise keep pipe from exiting. Settles at once either way, reading
+ * nothing more from the command.
+ */
 function runCommand(command: string, report: RunReport, timeoutMs: number, cwd: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, { shell: true, cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...reportEnv(report) } });
+    const child = spawn(command, { shell: true, detached: true, cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...reportEnv(report) } });
+    if (running.size === 0) process.once('exit', killRunning);
+    running.add(child);
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.on('error', (e) => {
+    let exited: string | null | undefined;
+    const settle = (problem: string | undefined) => {
       clearTimeout(timer);
-      reject(e);
+      if (!running.delete(child)) return;
+      if (running.size === 0) process.off('exit', killRunning);
+      // Still running: at its time limit. Once it has exited, its group went with it (below).
+      if (exited === undefined) killGroup(child);
+      child.stderr!.destroy();
+      if (problem === undefined) resolve();
+      else reject(new Error(problem));
+    };
+    const outcome = (code: number | null, signal: NodeJS.Signals | null) =>
+      code === 0 ? undefined : `exited with ${code ?? signal}${stderr ? `: ${stderr.trim().split('\n')[0]}` : ''}`;
+    child.stderr!.on('data', (d: Buffer) => {
+      if (stderr.length < STDERR_LIMIT) stderr += d.toString();
     });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`exited with ${code}${stderr ? `: ${stderr.trim().split('\n')[0]}` : ''}`));
+    const timer = setTimeout(() => settle(exited === undefined ? `timed out after ${timeoutMs} ms` : (exited ?? undefined)), timeoutMs);
+    child.on('error', (e) => settle(e.message));
+    child.on('exit', (code, signal) => {
+      exited = outcome(code, signal) ?? null;
+      // What it left behind goes with it, so that its stderr closes and the rest can be read.
+      killGroup(child);
     });
+    child.on('close', (code, signal) => settle(outcome(code, signal)));
   });
+}
+
+function killRunning(): void {
+  for (const child of running) killGroup(child);
 }
 
 /** Delivers a report to every target, in parallel; resolves when all are delivered or given up. */
 export async function deliver(targets: readonly NotifyTarget[], report: RunReport, options: DeliveryOptions): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
   await Promise.all(
     targets.map(async (t) => {
+      const timeoutMs = t.timeout_ms ?? options.timeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS;
       try {
         await pRetry(() => ('webhook' in t ? postWebhook(t.webhook, report, timeoutMs) : runCommand(t.command, report, timeoutMs, options.cwd)), {
           retries: (options.attempts ?? 3) - 1,

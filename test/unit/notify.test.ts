@@ -1,0 +1,67 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { NotifyTarget } from '../../src/analyze/project-settings.js';
+import { deliver, type RunReport } from '../../src/notify/notify.js';
+import { exited, holdLatch } from '../processes.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'pipe-notify-'));
+  dirs.push(d);
+  return d;
+}
+
+const report = (error = 'Conversion Error'): RunReport => ({
+  event: 'on_failure',
+  pipeline: 'nightly',
+  run_id: '20240105T010000-ab12',
+  command: 'run',
+  status: 'failed',
+  ds: '2024-01-04',
+  warehouse: '/srv/warehouse.duckdb',
+  counts: { succeeded: 1, failed: 1, skipped: 0, cancelled: 0, pending: 0 },
+  failed_tasks: [{ task: 'm@2024-01-04', model: 'm', ds: '2024-01-04', error }],
+});
+
+/** Delivers to one target, once, and returns what was given up on. */
+async function deliverOnce(target: NotifyTarget, cwd: string, r = report()): Promise<{ target: string; error: string }[]> {
+  const gaveUp: { target: string; error: string }[] = [];
+  await deliver([target], r, { attempts: 1, cwd, onGiveUp: (t, error) => gaveUp.push({ target: t, error }) });
+  return gaveUp;
+}
+
+/** A shell snippet: a background process that holds the command's stderr and the latch, writes its PID and sleeps. */
+const grandchild = (latch: string) => `sh -c 'echo $$ > grandchild.pid; exec sleep 300' 3> '${latch}' &`;
+
+describe('notify commands', () => {
+  it('at its timeout, a command and the process it forked are killed and delivery gives up at once', { timeout: 15_000 }, async () => {
+    const dir = tempDir();
+    const latch = holdLatch(dir);
+    const gaveUp = await deliverOnce({ command: `${grandchild(latch.path)} wait`, timeout_ms: 300 }, dir);
+    expect(gaveUp).toEqual([{ target: expect.stringContaining('command sh -c'), error: 'timed out after 300 ms' }]);
+    await latch.released;
+    await exited(Number(readFileSync(join(dir, 'grandchild.pid'), 'utf8')));
+  });
+
+  it('a command that exits leaving a process on its stderr is delivered, and that process is killed', { timeout: 15_000 }, async () => {
+    const dir = tempDir();
+    const latch = holdLatch(dir);
+    const gaveUp = await deliverOnce({ command: `${grandchild(latch.path)} until [ -s grandchild.pid ]; do :; done` }, dir);
+    expect(gaveUp).toEqual([]);
+    await latch.released;
+    await exited(Number(readFileSync(join(dir, 'grandchild.pid'), 'utf8')));
+  });
+
+  it("a failing command's first stderr line is the reason given up on", async () => {
+    const dir = tempDir();
+    expect(await deliverOnce({ command: 'echo "no route to chat" >&2; exit 3' }, dir)).toEqual([
+      { target: 'command echo "no route to chat" >&2; exit 3', error: 'exited with 3: no route to chat' },
+    ]);
+  });
+});
