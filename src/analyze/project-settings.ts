@@ -3,6 +3,7 @@ import { error, type Diagnostic, type Location } from './diagnostics.js';
 import { didYouMean } from './suggest.js';
 import { asPositiveInt, asStringList, checkKeys } from './validate-keys.js';
 import { parseDuration, readRetry } from './model-config.js';
+import { redactUrl } from '../events/secrets.js';
 import type { PipelineSource, ProjectFiles } from '../project/load-project.js';
 import { PROJECT_FILE } from '../project/load-project.js';
 
@@ -13,9 +14,11 @@ export interface ProjectSettings {
   readonly threads?: number;
   /** Warehouse path relative to the project; default `warehouse.duckdb`. */
   readonly warehouse: string;
+  /** Vars whose values are masked in every output and stored only as a fingerprint. */
+  readonly secret_vars: readonly string[];
 }
 
-export const PROJECT_KEYS = ['name', 'vars', 'threads', 'warehouse'] as const;
+export const PROJECT_KEYS = ['name', 'vars', 'secret_vars', 'threads', 'warehouse'] as const;
 export const DEFAULT_WAREHOUSE = 'warehouse.duckdb';
 
 /** A pipeline: a named selection with its defaults. Later keys (schedule, retries, notify) join here. */
@@ -26,6 +29,8 @@ export interface Pipeline {
   readonly select: readonly string[];
   readonly exclude: readonly string[];
   readonly vars: Readonly<Record<string, unknown>>;
+  /** Added to the project's `secret_vars` for runs of this pipeline. */
+  readonly secret_vars: readonly string[];
   readonly threads?: number;
   /** Default retries for its models' transient errors. */
   readonly retries?: number;
@@ -71,6 +76,7 @@ export const PIPELINE_KEYS = [
   'select',
   'exclude',
   'vars',
+  'secret_vars',
   'threads',
   'retries',
   'retry_delay',
@@ -140,7 +146,7 @@ const TARGET_KINDS = ['webhook', 'command'] as const;
 function readNotifyTarget(value: unknown, event: string, bad: (message: string) => void): NotifyTarget | undefined {
   const shape = `${event}: each target is {webhook: URL} or {command: "shell command"}, optionally with timeout: (e.g. 30s)`;
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    bad(`${shape}, got ${JSON.stringify(value)}`);
+    bad(`${shape}, got ${typeof value === 'string' ? `'${redactUrl(value)}'` : JSON.stringify(value)}`);
     return undefined;
   }
   const t = value as Record<string, unknown>;
@@ -148,10 +154,11 @@ function readNotifyTarget(value: unknown, event: string, bad: (message: string) 
   const others = Object.keys(t).filter((k) => !(TARGET_KINDS as readonly string[]).includes(k) && k !== 'timeout');
   const kind = kinds.length === 1 ? kinds[0] : undefined;
   if (!kind || typeof t[kind] !== 'string' || others.length > 0) {
-    bad(`${shape}, got ${JSON.stringify(value)}`);
+    // The keys, not the values: a webhook URL may carry a token.
+    bad(`${shape}, got a mapping with ${Object.keys(t).join(', ') || 'no keys'}`);
     return undefined;
   }
-  const where = `${kind} ${t[kind]}`;
+  const where = kind === 'webhook' ? `webhook ${redactUrl(t[kind])}` : `command ${t[kind]}`;
   let timeout_ms: number | undefined;
   if (t.timeout !== undefined) {
     // A bare number would be milliseconds, rarely what `timeout: 30` means: the unit is required.
@@ -165,7 +172,7 @@ function readNotifyTarget(value: unknown, event: string, bad: (message: string) 
   const timeout = timeout_ms === undefined ? {} : { timeout_ms };
   if (kind === 'command') return { command: t.command as string, ...timeout };
   if (!/^https?:\/\//.test(t.webhook as string)) {
-    bad(`${event}: webhook must be an http(s) URL, got ${t.webhook as string}`);
+    bad(`${event}: webhook must be an http(s) URL, got ${redactUrl(t.webhook as string)}`);
     return undefined;
   }
   return { webhook: t.webhook as string, ...timeout };
@@ -193,13 +200,26 @@ function readNotify(value: unknown, locate: (path: readonly string[]) => Locatio
   return out as unknown as Notify;
 }
 
+/** `secret_vars: [name, ...]`. */
+function readSecretVars(value: unknown, at: Location, diagnostics: Diagnostic[]): string[] {
+  if (value === undefined) return [];
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string' && v.length > 0)) return value as string[];
+  diagnostics.push(error('bad-config', `secret_vars must be a list of var names, e.g. [api_token], got ${JSON.stringify(value)}`, at));
+  return [];
+}
+
+/** The vars whose values a run of `pipeline` (or of no pipeline) treats as secret. */
+export function secretVarNames(settings: ProjectSettings, pipeline: Pipeline | undefined): string[] {
+  return [...new Set([...settings.secret_vars, ...(pipeline?.secret_vars ?? [])])];
+}
+
 function asVars(value: unknown): Record<string, unknown> | undefined {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 export function readProjectSettings(files: ProjectFiles, diagnostics: Diagnostic[]): ProjectSettings {
   const y = files.projectFile;
-  if (!y) return { vars: {}, warehouse: DEFAULT_WAREHOUSE };
+  if (!y) return { vars: {}, warehouse: DEFAULT_WAREHOUSE, secret_vars: [] };
   const at = (key: string) => ({ file: PROJECT_FILE, line: y.keyLine(key) });
   checkKeys(y.data, PROJECT_KEYS, 'project', at, diagnostics);
   const d = y.data;
@@ -217,6 +237,7 @@ export function readProjectSettings(files: ProjectFiles, diagnostics: Diagnostic
     vars: vars ?? {},
     threads,
     warehouse: typeof d.warehouse === 'string' ? d.warehouse : DEFAULT_WAREHOUSE,
+    secret_vars: readSecretVars(d.secret_vars, at('secret_vars'), diagnostics),
   };
 }
 
@@ -244,6 +265,7 @@ export function readPipeline(source: PipelineSource, diagnostics: Diagnostic[]):
     select: list('select'),
     exclude: list('exclude'),
     vars: vars ?? {},
+    secret_vars: readSecretVars(d.secret_vars, at('secret_vars'), diagnostics),
     threads,
     ...readRetry(d, (key, message) => diagnostics.push(error('bad-config', message, at(key)))),
     schedule: readSchedule(d, at, diagnostics),

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import pRetry from 'p-retry';
 import type { NotifyTarget } from '../analyze/project-settings.js';
+import { redactUrl, secrets } from '../events/secrets.js';
 
 /**
  * Telling people what happened. A notification that cannot be delivered is retried a few
@@ -37,14 +38,34 @@ export interface DeliveryOptions {
 
 export const DEFAULT_NOTIFY_TIMEOUT_MS = 10_000;
 
-function describe(t: NotifyTarget): string {
-  return 'webhook' in t ? `webhook ${t.webhook}` : `command ${t.command}`;
+/** A target as pipe shows it: a webhook without the parts of its URL that carry tokens. */
+export function describeTarget(t: NotifyTarget): string {
+  return 'webhook' in t ? `webhook ${redactUrl(t.webhook)}` : `command ${t.command}`;
 }
 
-async function postWebhook(url: string, report: RunReport, timeoutMs: number): Promise<void> {
+/**
+ * fetch refuses a URL with credentials in it: they go apart, as basic authentication (as curl
+ * sends them).
+ */
+function credentialsApart(url: string): { readonly url: string; readonly authorization?: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { url };
+  }
+  if (!u.username && !u.password) return { url };
+  const authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+  u.username = '';
+  u.password = '';
+  return { url: u.href, authorization };
+}
+
+async function postWebhook(webhook: string, report: RunReport, timeoutMs: number): Promise<void> {
+  const { url, authorization } = credentialsApart(webhook);
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': 'pipe' },
+    headers: { 'content-type': 'application/json', 'user-agent': 'pipe', ...(authorization ? { authorization } : {}) },
     body: JSON.stringify(report),
     signal: AbortSignal.timeout(timeoutMs),
   });
@@ -126,20 +147,30 @@ function killRunning(): void {
   for (const child of running) killGroup(child);
 }
 
-/** Delivers a report to every target, in parallel; resolves when all are delivered or given up. */
+/** An error message that may quote the URL (as given, or as fetched), with the URL as pipe shows it. */
+function withoutUrl(message: string, url: string): string {
+  return message.replaceAll(url, redactUrl(url)).replaceAll(credentialsApart(url).url, redactUrl(url));
+}
+
+/**
+ * Delivers a report to every target, in parallel; resolves when all are delivered or given up.
+ * What is sent is masked here, once: the webhook body and the PIPE_* variables come from it.
+ */
 export async function deliver(targets: readonly NotifyTarget[], report: RunReport, options: DeliveryOptions): Promise<void> {
+  const masked = secrets.maskDeep(report);
   await Promise.all(
     targets.map(async (t) => {
       const timeoutMs = t.timeout_ms ?? options.timeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS;
       try {
-        await pRetry(() => ('webhook' in t ? postWebhook(t.webhook, report, timeoutMs) : runCommand(t.command, report, timeoutMs, options.cwd)), {
+        await pRetry(() => ('webhook' in t ? postWebhook(t.webhook, masked, timeoutMs) : runCommand(t.command, masked, timeoutMs, options.cwd)), {
           retries: (options.attempts ?? 3) - 1,
           minTimeout: 500,
           factor: 2,
           randomize: true,
         });
       } catch (e) {
-        options.onGiveUp(describe(t), e instanceof Error ? e.message : String(e));
+        const message = e instanceof Error ? e.message : String(e);
+        options.onGiveUp(describeTarget(t), 'webhook' in t ? withoutUrl(message, t.webhook) : message);
       }
     }),
   );
