@@ -7,7 +7,8 @@ import { error, type Diagnostic, type Location } from './diagnostics.js';
 import { CallSites } from './call-sites.js';
 import { didYouMean } from './suggest.js';
 import { validateModelConfig, DEFAULT_SCHEMA, type ModelConfig } from './model-config.js';
-import { readPipeline, readProjectSettings, type Pipeline, type ProjectSettings } from './project-settings.js';
+import { readPipeline, readProjectSettings, secretVarNames, type Pipeline, type ProjectSettings } from './project-settings.js';
+import { secrets } from '../events/secrets.js';
 import { quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from './sql-text.js';
 import { RenderFailure, TemplateEngine, type CompiledTemplate } from './template-engine.js';
 import { checkKeys, asStringList } from './validate-keys.js';
@@ -385,6 +386,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   for (const p of files.pipelines) pipelines.set(p.name, readPipeline(p, diagnostics));
   const pipeline = options.pipeline ? pipelines.get(options.pipeline) : undefined;
   const vars = { ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
+  for (const name of secretVarNames(settings, pipeline)) secrets.record(vars[name]);
 
   const engineKey = JSON.stringify([files.macros, vars]);
   if (cache && cache.key !== engineKey) {

@@ -2,8 +2,9 @@ import { Cron } from 'croner';
 import { error, type Diagnostic, type Location } from './diagnostics.js';
 import { didYouMean } from './suggest.js';
 import { asPositiveInt, asStringList, checkKeys } from './validate-keys.js';
-import { readRetry } from './model-config.js';
+import { parseDuration, readRetry } from './model-config.js';
 import { parseSelectors } from '../graph/select.js';
+import { redactUrl } from '../events/secrets.js';
 import type { PipelineSource, ProjectFiles } from '../project/load-project.js';
 import { PROJECT_FILE } from '../project/load-project.js';
 
@@ -14,9 +15,11 @@ export interface ProjectSettings {
   readonly threads?: number;
   /** Warehouse path relative to the project; default `warehouse.duckdb`. */
   readonly warehouse: string;
+  /** Vars whose values are masked in every output and stored only as a fingerprint. */
+  readonly secret_vars: readonly string[];
 }
 
-export const PROJECT_KEYS = ['name', 'vars', 'threads', 'warehouse'] as const;
+export const PROJECT_KEYS = ['name', 'vars', 'secret_vars', 'threads', 'warehouse'] as const;
 export const DEFAULT_WAREHOUSE = 'warehouse.duckdb';
 
 /** A pipeline: a named selection with its defaults. Later keys (schedule, retries, notify) join here. */
@@ -27,6 +30,8 @@ export interface Pipeline {
   readonly select: readonly string[];
   readonly exclude: readonly string[];
   readonly vars: Readonly<Record<string, unknown>>;
+  /** Added to the project's `secret_vars` for runs of this pipeline. */
+  readonly secret_vars: readonly string[];
   readonly threads?: number;
   /** Default retries for its models' transient errors. */
   readonly retries?: number;
@@ -56,7 +61,8 @@ export interface Schedule {
   readonly maxActiveRuns: number;
 }
 
-export type NotifyTarget = { readonly webhook: string } | { readonly command: string };
+/** Where a notification goes; `timeout_ms` bounds each attempt (default 10 s). */
+export type NotifyTarget = ({ readonly webhook: string } | { readonly command: string }) & { readonly timeout_ms?: number };
 
 export interface Notify {
   readonly on_failure: readonly NotifyTarget[];
@@ -71,6 +77,7 @@ export const PIPELINE_KEYS = [
   'select',
   'exclude',
   'vars',
+  'secret_vars',
   'threads',
   'retries',
   'retry_delay',
@@ -134,32 +141,77 @@ function cronProblem(expr: string, timezone: string): string | undefined {
   }
 }
 
-function readNotify(value: unknown, at: Location, diagnostics: Diagnostic[]): Notify {
-  if (value === undefined) return NO_NOTIFY;
-  const bad = (message: string) => diagnostics.push(error('bad-config', message, at));
+const TARGET_KINDS = ['webhook', 'command'] as const;
+
+/** `{webhook: URL}` or `{command: "..."}`, each with an optional `timeout:`; undefined (and a diagnostic) when malformed. */
+function readNotifyTarget(value: unknown, event: string, bad: (message: string) => void): NotifyTarget | undefined {
+  const shape = `${event}: each target is {webhook: URL} or {command: "shell command"}, optionally with timeout: (e.g. 30s)`;
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    bad('notify must map on_failure / on_success / on_retry to lists of targets');
+    bad(`${shape}, got ${typeof value === 'string' ? `'${redactUrl(value)}'` : JSON.stringify(value)}`);
+    return undefined;
+  }
+  const t = value as Record<string, unknown>;
+  const kinds = TARGET_KINDS.filter((k) => k in t);
+  const others = Object.keys(t).filter((k) => !(TARGET_KINDS as readonly string[]).includes(k) && k !== 'timeout');
+  const kind = kinds.length === 1 ? kinds[0] : undefined;
+  if (!kind || typeof t[kind] !== 'string' || others.length > 0) {
+    // The keys, not the values: a webhook URL may carry a token.
+    bad(`${shape}, got a mapping with ${Object.keys(t).join(', ') || 'no keys'}`);
+    return undefined;
+  }
+  const where = kind === 'webhook' ? `webhook ${redactUrl(t[kind])}` : `command ${t[kind]}`;
+  let timeout_ms: number | undefined;
+  if (t.timeout !== undefined) {
+    // A bare number would be milliseconds, rarely what `timeout: 30` means: the unit is required.
+    const withUnit = typeof t.timeout === 'string' && /[a-z]\s*$/i.test(t.timeout);
+    timeout_ms = withUnit ? parseDuration(t.timeout) : undefined;
+    if (timeout_ms === undefined || timeout_ms <= 0) {
+      bad(`${event}: timeout of ${where} must be a duration with its unit, like '30s' or '2m', got ${JSON.stringify(t.timeout)}`);
+      return undefined;
+    }
+  }
+  const timeout = timeout_ms === undefined ? {} : { timeout_ms };
+  if (kind === 'command') return { command: t.command as string, ...timeout };
+  if (!/^https?:\/\//.test(t.webhook as string)) {
+    bad(`${event}: webhook must be an http(s) URL, got ${redactUrl(t.webhook as string)}`);
+    return undefined;
+  }
+  return { webhook: t.webhook as string, ...timeout };
+}
+
+/** `locate` finds a key under `notify:` (an event), or `notify:` itself. */
+function readNotify(value: unknown, locate: (path: readonly string[]) => Location, diagnostics: Diagnostic[]): Notify {
+  if (value === undefined) return NO_NOTIFY;
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    diagnostics.push(error('bad-config', 'notify must map on_failure / on_success / on_retry to lists of targets', locate(['notify'])));
     return NO_NOTIFY;
   }
   const out: Record<string, NotifyTarget[]> = { on_failure: [], on_success: [], on_retry: [] };
   for (const [event, targets] of Object.entries(value)) {
+    const at = locate(['notify', event]);
     if (!NOTIFY_EVENTS.includes(event as (typeof NOTIFY_EVENTS)[number])) {
       diagnostics.push(error('unknown-key', `unknown notify event '${event}'`, at, { hint: didYouMean(event, NOTIFY_EVENTS) ?? NOTIFY_EVENTS.join(', ') }));
       continue;
     }
     for (const t of Array.isArray(targets) ? targets : [targets]) {
-      const target = t as Record<string, unknown>;
-      if (target && typeof target === 'object' && typeof target.webhook === 'string' && Object.keys(target).length === 1) {
-        if (!/^https?:\/\//.test(target.webhook)) bad(`${event}: webhook must be an http(s) URL, got ${target.webhook}`);
-        else out[event].push({ webhook: target.webhook });
-      } else if (target && typeof target === 'object' && typeof target.command === 'string' && Object.keys(target).length === 1) {
-        out[event].push({ command: target.command });
-      } else {
-        bad(`${event}: each target is {webhook: URL} or {command: "shell command"}, got ${JSON.stringify(t)}`);
-      }
+      const target = readNotifyTarget(t, event, (message) => diagnostics.push(error('bad-config', message, at)));
+      if (target) out[event].push(target);
     }
   }
   return out as unknown as Notify;
+}
+
+/** `secret_vars: [name, ...]`. */
+function readSecretVars(value: unknown, at: Location, diagnostics: Diagnostic[]): string[] {
+  if (value === undefined) return [];
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string' && v.length > 0)) return value as string[];
+  diagnostics.push(error('bad-config', `secret_vars must be a list of var names, e.g. [api_token], got ${JSON.stringify(value)}`, at));
+  return [];
+}
+
+/** The vars whose values a run of `pipeline` (or of no pipeline) treats as secret. */
+export function secretVarNames(settings: ProjectSettings, pipeline: Pipeline | undefined): string[] {
+  return [...new Set([...settings.secret_vars, ...(pipeline?.secret_vars ?? [])])];
 }
 
 function asVars(value: unknown): Record<string, unknown> | undefined {
@@ -168,7 +220,7 @@ function asVars(value: unknown): Record<string, unknown> | undefined {
 
 export function readProjectSettings(files: ProjectFiles, diagnostics: Diagnostic[]): ProjectSettings {
   const y = files.projectFile;
-  if (!y) return { vars: {}, warehouse: DEFAULT_WAREHOUSE };
+  if (!y) return { vars: {}, warehouse: DEFAULT_WAREHOUSE, secret_vars: [] };
   const at = (key: string) => ({ file: PROJECT_FILE, line: y.keyLine(key) });
   checkKeys(y.data, PROJECT_KEYS, 'project', at, diagnostics);
   const d = y.data;
@@ -186,6 +238,7 @@ export function readProjectSettings(files: ProjectFiles, diagnostics: Diagnostic
     vars: vars ?? {},
     threads,
     warehouse: typeof d.warehouse === 'string' ? d.warehouse : DEFAULT_WAREHOUSE,
+    secret_vars: readSecretVars(d.secret_vars, at('secret_vars'), diagnostics),
   };
 }
 
@@ -217,9 +270,10 @@ export function readPipeline(source: PipelineSource, diagnostics: Diagnostic[]):
     select: list('select'),
     exclude: list('exclude'),
     vars: vars ?? {},
+    secret_vars: readSecretVars(d.secret_vars, at('secret_vars'), diagnostics),
     threads,
     ...readRetry(d, (key, message) => diagnostics.push(error('bad-config', message, at(key)))),
     schedule: readSchedule(d, at, diagnostics),
-    notify: readNotify(d.notify, at('notify'), diagnostics),
+    notify: readNotify(d.notify, (path) => ({ file, line: yaml.pathLine(path) ?? yaml.keyLine('notify') }), diagnostics),
   };
 }

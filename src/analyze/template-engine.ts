@@ -4,6 +4,7 @@ import type { MacroSource } from '../project/load-project.js';
 import { parseSimpleTemplate, renderSimpleTemplate, type SimpleTemplate } from './simple-template.js';
 import { didYouMean } from './suggest.js';
 import { escapeRegExp, quoteIdent, quoteLiteral } from './sql-text.js';
+import { secrets } from '../events/secrets.js';
 
 /**
  * The Nunjucks environment every model and macro is rendered in.
@@ -259,7 +260,11 @@ export class TemplateEngine {
       const name = positional[0];
       if (typeof name !== 'string') throw new TemplateFunctionError("env_var() takes a name, e.g. env_var('REGION', 'eu')");
       const value = process.env[name];
-      if (value !== undefined) return value;
+      if (value !== undefined) {
+        // Anything read from the environment may be a credential: masked wherever pipe writes text.
+        secrets.record(value);
+        return value;
+      }
       if (positional.length > 1) return positional[1];
       throw new TemplateFunctionError(`environment variable '${name}' is not set and env_var() was given no default`);
     });

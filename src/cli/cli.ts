@@ -327,10 +327,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--db <path>', 'warehouse file (default: warehouse.duckdb in the project)')
     .option('--json', 'print one JSON object per line per event')
     .option('-t, --threads <n>', 'most tasks running at once (default: as the original run)', positiveInt('--threads'))
+    .option('--var <name=value>', "a secret var's value again (a run stores only its fingerprint); other vars are the run's own", collectVar)
     .action(async (runId: string | undefined, o: Common & { threads?: number }) => {
       const logger = makeLogger(o);
       exitCode = await interruptible(logger, async (signal) => {
-        const outcome = await retry({ project: o.project, db: o.db, runId, threads: o.threads, signal, emit: (e) => logger.handle(e) });
+        const outcome = await retry({ project: o.project, db: o.db, runId, threads: o.threads, vars: o.var, signal, emit: (e) => logger.handle(e) });
         if ('nothingToDo' in outcome) {
           logger.handle({ type: 'notice', message: outcome.nothingToDo });
           return EXIT.ok;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Analysis } from '../analyze/analyze.js';
 import { DiagnosticError, hasErrors } from '../analyze/diagnostics.js';
-import type { Pipeline } from '../analyze/project-settings.js';
+import { secretVarNames, type Pipeline } from '../analyze/project-settings.js';
 import type { Interval } from '../dates/dates.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import type { EventSink, PipeEvent } from '../events/events.js';
@@ -28,6 +28,7 @@ import { preflightSingleStatements } from './preflight-statements.js';
 import { deliver, type NotifyEvent, type RunReport } from '../notify/notify.js';
 import { quoteIdent } from '../analyze/sql-text.js';
 import { noLongerBuilt, noLongerBuiltNotice, type NoLongerBuilt } from './no-longer-built.js';
+import { paramsToStore } from './secret-vars.js';
 import { analyzeAndSelect, catalogIfExists, loadFiles, warehousePath, type ProjectOptions, type SelectionOptions } from './context.js';
 
 /**
@@ -182,7 +183,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
           runId: o.runId,
           command: o.command,
           pipeline: o.pipeline,
-          params: o.params,
+          params: paramsToStore(o.params, secretVarNames(prepared.analysis.settings, prepared.pipeline)),
           startedAt: Date.now(),
           parentRunId: o.parentRunId,
           version: PIPE_VERSION,

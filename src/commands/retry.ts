@@ -8,15 +8,18 @@ import type { Task } from '../plan/task.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
 import { getRun, laterPublications, latestUnfinishedRun, stateExists, SUPERSEDED, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
 import { backfillIntervals } from './backfill.js';
-import type { ScheduleInterval } from '../analyze/project-settings.js';
+import { readProjectSettings, type ScheduleInterval } from '../analyze/project-settings.js';
 import { loadFiles, warehousePath, type ProjectOptions } from './context.js';
 import { launch, newRunId, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
-import { DEFAULT_THREADS } from './run.js';
+import { DEFAULT_THREADS, pipelineOf } from './run.js';
+import { retryVars } from './secret-vars.js';
 
 export interface RetryOptions extends ProjectOptions {
   /** Default: the latest run that did not fully succeed. */
   readonly runId?: string;
   readonly threads?: number;
+  /** Secret vars' values, which run state does not store; no other var may be given. */
+  readonly vars?: Readonly<Record<string, unknown>>;
   readonly signal?: AbortSignal;
   readonly emit: EventSink;
 }
@@ -34,6 +37,7 @@ interface StoredParams {
   order?: DateOrder;
   max_failures?: number | null;
   retries?: number;
+  /** As given with --var, and as resolved; a secret var's value is only its fingerprint. */
   vars?: Record<string, unknown>;
   resolved_vars?: Record<string, unknown>;
   select?: string[];
@@ -101,6 +105,9 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   if (remaining.size === 0) return { nothingToDo: `nothing to retry: every task of run ${run.run_id} has succeeded` };
 
   const params = JSON.parse(run.params) as StoredParams;
+  const inFiles = { ...readProjectSettings(files, []).vars, ...(pipelineOf(files, run.pipeline ?? undefined)?.vars ?? {}) };
+  const vars = retryVars(run.run_id, params.resolved_vars ?? params.vars ?? {}, options.vars ?? {}, inFiles);
+
   const command = run.command === 'retry' ? (params.original_command ?? 'run') : run.command;
   // A watch build is a run of the models it rebuilt.
   const original = (command === 'watch' ? 'run' : command) as 'run' | 'backfill' | 'test';
@@ -117,7 +124,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     project: options.project,
     db: options.db,
     pipeline: run.pipeline ?? undefined,
-    vars: params.resolved_vars ?? params.vars,
+    vars,
     select: params.select,
     exclude: params.exclude,
     interval: intervals[0],

@@ -28,7 +28,7 @@ export type { RunOutcome };
 export const DEFAULT_THREADS = 4;
 
 /** A pipeline's settings read ahead of analysis (which reports any problem in them). */
-function pipelineOf(files: ProjectFiles, name: string | undefined): Pipeline | undefined {
+export function pipelineOf(files: ProjectFiles, name: string | undefined): Pipeline | undefined {
   const source = name === undefined ? undefined : files.pipelines.find((p) => p.name === name);
   return source && readPipeline(source, []);
 }

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { isHourLabel } from '../dates/dates.js';
 import pRetry from 'p-retry';
 import type { CheckFailure, EventSink, TaskError, TaskRef } from '../events/events.js';
+import { secrets } from '../events/secrets.js';
 import type { Location } from '../analyze/diagnostics.js';
 import { didYouMean } from '../analyze/suggest.js';
 import type { CheckStep, Task } from '../plan/task.js';
@@ -265,8 +266,10 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     }
   };
 
+  // Error text can quote a secret (a value DuckDB could not convert): stored masked.
   const record = async (session: WarehouseSession, r: Omit<TaskResultRecord, 'runId'>) => {
-    await session.exec(taskResultSql({ runId, ...r })).catch(() => undefined);
+    const text = { error: r.error && secrets.mask(r.error), detail: r.detail && secrets.mask(r.detail) };
+    await session.exec(taskResultSql({ runId, ...r, ...text })).catch(() => undefined);
   };
 
   /** Skips everything downstream of a task that failed (or was itself skipped, `blocked`). */
@@ -300,7 +303,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
       failingRows = Number(n);
     }
     return {
-      record: checkResultSql({ runId, taskId: task.id, attempt: attemptNo, check: step.name, severity: step.severity, failingRows, sample, at: Date.now() }),
+      record: checkResultSql({ runId, taskId: task.id, attempt: attemptNo, check: step.name, severity: step.severity, failingRows, sample: secrets.maskDeep(sample), at: Date.now() }),
       failure: failingRows > 0 ? { check: step.name, severity: step.severity, failingRows, sample, location: step.location } : undefined,
     };
   };

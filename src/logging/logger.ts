@@ -1,4 +1,5 @@
 import type { PipeEvent } from '../events/events.js';
+import { secrets } from '../events/secrets.js';
 
 /** Renders the event stream. Loggers are the only code that writes to the console. */
 export interface Logger {
@@ -14,3 +15,8 @@ export interface Output {
 
 export const stdout: Output = { write: (t) => void process.stdout.write(t) };
 export const stderr: Output = { write: (t) => void process.stderr.write(t) };
+
+/** What a logger writes through: secret values (see events/secrets.ts) never reach the console. */
+export function masked(out: Output): Output {
+  return { write: (t) => out.write(secrets.mask(t)) };
+}

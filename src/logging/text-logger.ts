@@ -1,7 +1,7 @@
 import type { PipeEvent, TaskRef } from '../events/events.js';
 import { isHourLabel } from '../dates/dates.js';
 import { formatDiagnostic, type SourceReader } from './format-diagnostic.js';
-import type { Logger, Output } from './logger.js';
+import { masked, type Logger, type Output } from './logger.js';
 import type { Style } from './style.js';
 
 function formatDuration(ms: number): string {
@@ -24,13 +24,19 @@ export class TextLogger implements Logger {
   private timer: NodeJS.Timeout | undefined;
   private progress: Extract<PipeEvent, { type: 'progress' }> | undefined;
 
+  private readonly out: Output;
+  private readonly err: Output;
+
   constructor(
-    private readonly out: Output,
-    private readonly err: Output,
+    out: Output,
+    err: Output,
     private readonly style: Style,
     private readonly live: boolean,
     private readonly read: SourceReader,
-  ) {}
+  ) {
+    this.out = masked(out);
+    this.err = masked(err);
+  }
 
   private label(t: TaskRef): string {
     return `${t.model}${t.ds && t.kind !== 'seed' ? this.style.dim(` ${t.ds}`) : ''}`;

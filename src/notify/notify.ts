@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import pRetry from 'p-retry';
 import type { NotifyTarget } from '../analyze/project-settings.js';
+import { redactUrl, secrets } from '../events/secrets.js';
 
 /**
  * Telling people what happened. A notification that cannot be delivered is retried a few
@@ -26,6 +27,7 @@ export interface RunReport {
 }
 
 export interface DeliveryOptions {
+  /** Each attempt's time limit, for targets without a `timeout` of their own. */
   readonly timeoutMs?: number;
   readonly attempts?: number;
   /** Reports a delivery that failed for good. */
@@ -34,14 +36,36 @@ export interface DeliveryOptions {
   readonly cwd?: string;
 }
 
-function describe(t: NotifyTarget): string {
-  return 'webhook' in t ? `webhook ${t.webhook}` : `command ${t.command}`;
+export const DEFAULT_NOTIFY_TIMEOUT_MS = 10_000;
+
+/** A target as pipe shows it: a webhook without the parts of its URL that carry tokens. */
+export function describeTarget(t: NotifyTarget): string {
+  return 'webhook' in t ? `webhook ${redactUrl(t.webhook)}` : `command ${t.command}`;
 }
 
-async function postWebhook(url: string, report: RunReport, timeoutMs: number): Promise<void> {
+/**
+ * fetch refuses a URL with credentials in it: they go apart, as basic authentication (as curl
+ * sends them).
+ */
+function credentialsApart(url: string): { readonly url: string; readonly authorization?: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { url };
+  }
+  if (!u.username && !u.password) return { url };
+  const authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+  u.username = '';
+  u.password = '';
+  return { url: u.href, authorization };
+}
+
+async function postWebhook(webhook: string, report: RunReport, timeoutMs: number): Promise<void> {
+  const { url, authorization } = credentialsApart(webhook);
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': 'pipe' },
+    headers: { 'content-type': 'application/json', 'user-agent': 'pipe', ...(authorization ? { authorization } : {}) },
     body: JSON.stringify(report),
     signal: AbortSignal.timeout(timeoutMs),
   });
@@ -66,41 +90,87 @@ export function reportEnv(report: RunReport): Record<string, string> {
   };
 }
 
+/** Notify commands still running, killed with their process groups if pipe exits first (a second Ctrl-C). */
+const running = new Set<ChildProcess>();
+
+/** The command and everything it started: its process group, or the process alone where there are none. */
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+
+const STDERR_LIMIT = 4096;
+
+/**
+ * Runs a shell command in a process group of its own, so that at its time limit (or when it
+ * exits) the shell and whatever it started die together: a background process left holding the
+ * command's stderr would otherwise keep pipe from exiting. Settles at once either way, reading
+ * nothing more from the command.
+ */
 function runCommand(command: string, report: RunReport, timeoutMs: number, cwd: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, { shell: true, cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...reportEnv(report) } });
+    const child = spawn(command, { shell: true, detached: true, cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...reportEnv(report) } });
+    if (running.size === 0) process.once('exit', killRunning);
+    running.add(child);
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.on('error', (e) => {
+    let exited: string | null | undefined;
+    const settle = (problem: string | undefined) => {
       clearTimeout(timer);
-      reject(e);
+      if (!running.delete(child)) return;
+      if (running.size === 0) process.off('exit', killRunning);
+      // Still running: at its time limit. Once it has exited, its group went with it (below).
+      if (exited === undefined) killGroup(child);
+      child.stderr!.destroy();
+      if (problem === undefined) resolve();
+      else reject(new Error(problem));
+    };
+    const outcome = (code: number | null, signal: NodeJS.Signals | null) =>
+      code === 0 ? undefined : `exited with ${code ?? signal}${stderr ? `: ${stderr.trim().split('\n')[0]}` : ''}`;
+    child.stderr!.on('data', (d: Buffer) => {
+      if (stderr.length < STDERR_LIMIT) stderr += d.toString();
     });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`exited with ${code}${stderr ? `: ${stderr.trim().split('\n')[0]}` : ''}`));
+    const timer = setTimeout(() => settle(exited === undefined ? `timed out after ${timeoutMs} ms` : (exited ?? undefined)), timeoutMs);
+    child.on('error', (e) => settle(e.message));
+    child.on('exit', (code, signal) => {
+      exited = outcome(code, signal) ?? null;
+      // What it left behind goes with it, so that its stderr closes and the rest can be read.
+      killGroup(child);
     });
+    child.on('close', (code, signal) => settle(outcome(code, signal)));
   });
 }
 
-/** Delivers a report to every target, in parallel; resolves when all are delivered or given up. */
+function killRunning(): void {
+  for (const child of running) killGroup(child);
+}
+
+/** An error message that may quote the URL (as given, or as fetched), with the URL as pipe shows it. */
+function withoutUrl(message: string, url: string): string {
+  return message.replaceAll(url, redactUrl(url)).replaceAll(credentialsApart(url).url, redactUrl(url));
+}
+
+/**
+ * Delivers a report to every target, in parallel; resolves when all are delivered or given up.
+ * What is sent is masked here, once: the webhook body and the PIPE_* variables come from it.
+ */
 export async function deliver(targets: readonly NotifyTarget[], report: RunReport, options: DeliveryOptions): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const masked = secrets.maskDeep(report);
   await Promise.all(
     targets.map(async (t) => {
+      const timeoutMs = t.timeout_ms ?? options.timeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS;
       try {
-        await pRetry(() => ('webhook' in t ? postWebhook(t.webhook, report, timeoutMs) : runCommand(t.command, report, timeoutMs, options.cwd)), {
+        await pRetry(() => ('webhook' in t ? postWebhook(t.webhook, masked, timeoutMs) : runCommand(t.command, masked, timeoutMs, options.cwd)), {
           retries: (options.attempts ?? 3) - 1,
           minTimeout: 500,
           factor: 2,
           randomize: true,
         });
       } catch (e) {
-        options.onGiveUp(describe(t), e instanceof Error ? e.message : String(e));
+        const message = e instanceof Error ? e.message : String(e);
+        options.onGiveUp(describeTarget(t), 'webhook' in t ? withoutUrl(message, t.webhook) : message);
       }
     }),
   );

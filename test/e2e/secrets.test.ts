@@ -1,0 +1,113 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { explain, pipe, queryRows, removeTempDirs, RunningPipe, tempDir, warehouseOf, writeProjectFiles } from './helpers.js';
+
+afterAll(removeTempDirs);
+
+const servers: Server[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+/** A webhook on 127.0.0.1 that always answers 500, so that pipe gives up and names it. */
+async function failingWebhook(): Promise<{ url: string; bodies: string[] }> {
+  const bodies: string[] = [];
+  const server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c: Buffer) => (data += c.toString()));
+    req.on('end', () => {
+      bodies.push(data);
+      res.writeHead(500).end();
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies };
+}
+
+describe('secrets never leave pipe', () => {
+  it('an env_var() value DuckDB quotes in an error, and a webhook token, appear in no output, state or notification', { timeout: 30_000 }, async () => {
+    const secret = `s3cr3t-${process.pid}-value`;
+    const token = `tok${process.pid}xyz`;
+    const hook = await failingWebhook();
+    const project = () => {
+      const dir = tempDir();
+      writeProjectFiles(dir, {
+        'pipe.yaml': 'name: leaky\n',
+        'models/leaky.sql': `select cast('{{ env_var("PIPE_TEST_SECRET") }}' as integer) as n\n`,
+        'pipelines/nightly.yaml': `select: [leaky]
+notify:
+  on_failure:
+    - command: 'printf %s "$PIPE_REPORT" > report.json'
+    - webhook: ${hook.url}?token=${token}
+`,
+      });
+      return dir;
+    };
+    const json = project();
+    const text = project();
+    const env = { PIPE_TEST_SECRET: secret };
+    const [j, t] = await Promise.all([
+      new RunningPipe(['run', 'nightly', '--date', '2024-01-02', '--json', '--project', json], { env }).exited,
+      new RunningPipe(['run', 'nightly', '--date', '2024-01-02', '--project', text], { env }).exited,
+    ]);
+    expect(j.code, explain(j)).toBe(1);
+    expect(t.code, explain(t)).toBe(1);
+    // The error is the one that quotes the value, shown masked; the webhook was named, without its token.
+    const failed = j.events.find((e) => e.type === 'task-failed') as { error: { message: string } };
+    expect(failed.error.message).toContain("Could not convert string '****'");
+    expect(t.stdout).toContain("Could not convert string '****'");
+    expect(j.events).toContainEqual(expect.objectContaining({ type: 'notice', message: expect.stringContaining(`webhook ${hook.url}?… could not be delivered`) }));
+    expect(t.stdout).toContain(`webhook ${hook.url}?… could not be delivered`);
+    expect(hook.bodies.length).toBeGreaterThan(0);
+    for (const dir of [json, text]) {
+      const errors = await queryRows(warehouseOf(dir), "SELECT error FROM _pipe.task_results WHERE status = 'failed'");
+      expect(errors).toEqual([{ error: expect.stringContaining("Could not convert string '****'") }]);
+      const report = readFileSync(join(dir, 'report.json'), 'utf8');
+      expect(report).toContain('****');
+      expect(report).not.toContain(secret);
+    }
+    for (const out of [j.stdout, j.stderr, t.stdout, t.stderr, ...hook.bodies]) {
+      expect(out).not.toContain(secret);
+      expect(out).not.toContain(token);
+    }
+  });
+
+  it('a secret var is stored as a fingerprint; retry takes its value again, only the same one', { timeout: 30_000 }, async () => {
+    const dir = tempDir();
+    const key = `key-${process.pid}-abcdef`;
+    const input = join(dir, 'input.csv');
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'secret_vars: [api_key]\nvars:\n  region: eu\n',
+      'models/fetched.sql': `select '{{ var("api_key") }}' as k, n from read_csv('${input}')\n`,
+    });
+    const first = pipe(['run', '--date', '2024-01-02', '--var', `api_key=${key}`, '--json', '--project', dir]);
+    expect(first.code, explain(first)).toBe(1);
+    const runId = String(first.events.find((e) => e.type === 'run-started')!.runId);
+    const [stored] = await queryRows(warehouseOf(dir), `SELECT params::VARCHAR AS params FROM _pipe.runs WHERE run_id = '${runId}'`);
+    expect(String(stored.params)).not.toContain(key);
+    const params = JSON.parse(String(stored.params)) as { vars: Record<string, unknown>; resolved_vars: Record<string, unknown> };
+    const fingerprint = { secret: expect.stringMatching(/^sha256:[0-9a-f]{16}$/) };
+    expect(params.vars).toEqual({ api_key: fingerprint });
+    expect(params.resolved_vars).toEqual({ region: 'eu', api_key: fingerprint });
+
+    writeFileSync(input, 'n\n1\n');
+    const without = pipe(['retry', runId, '--project', dir]);
+    expect(without.code, explain(without)).toBe(2);
+    expect(without.stderr).toContain(`run ${runId} used the secret var 'api_key', whose value pipe does not store: give it again with --var api_key=VALUE`);
+    const wrong = pipe(['retry', runId, '--var', 'api_key=not-the-key', '--var', 'region=us', '--project', dir]);
+    expect(wrong.code, explain(wrong)).toBe(2);
+    expect(wrong.stderr).toContain('--var api_key is not the value');
+    expect(wrong.stderr).toContain('--var region: pipe retry re-runs with the vars of run');
+
+    const retried = pipe(['retry', runId, '--var', `api_key=${key}`, '--json', '--project', dir]);
+    expect(retried.code, explain(retried)).toBe(0);
+    expect(await queryRows(warehouseOf(dir), 'SELECT k, n FROM fetched')).toEqual([{ k: key, n: '1' }]);
+    const all = await queryRows(warehouseOf(dir), 'SELECT params::VARCHAR AS params FROM _pipe.runs');
+    expect(all).toHaveLength(2);
+    for (const r of all) expect(String(r.params)).not.toContain(key);
+  });
+});

@@ -1,0 +1,69 @@
+import { execFileSync } from 'node:child_process';
+import { createReadStream, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Watching processes that a test did not start itself (what a notify command forked), through
+ * /proc: a process killed but not yet reaped (a zombie) counts as gone.
+ */
+
+interface ProcStat {
+  readonly pid: number;
+  readonly state: string;
+  readonly pgid: number;
+}
+
+function stat(pid: number): ProcStat | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+    const [state, , pgid] = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { pid, state, pgid: Number(pgid) };
+  } catch {
+    return undefined;
+  }
+}
+
+const live = (s: ProcStat | undefined) => s !== undefined && s.state !== 'Z' && s.state !== 'X';
+
+export function isAlive(pid: number): boolean {
+  return live(stat(pid));
+}
+
+/**
+ * Resolves once a process that is known to be exiting (it closed a latch it never closes on its
+ * own) has finished: the kernel closes its files before it shows as dead.
+ */
+export async function exited(pid: number): Promise<void> {
+  while (isAlive(pid)) await new Promise((r) => setTimeout(r, 5));
+}
+
+export function processGroupOf(pid: number): number | undefined {
+  return stat(pid)?.pgid;
+}
+
+/** Processes of a process group that are still running. */
+export function liveMembers(pgid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map((d) => stat(Number(d)))
+    .filter((s): s is ProcStat => live(s) && s!.pgid === pgid)
+    .map((s) => s.pid);
+}
+
+/**
+ * A FIFO that the processes under test open for writing (`3> FIFO`): `released` resolves when
+ * the last of them has closed it, that is when every one of them is exiting (`exited` then waits
+ * for the end). Opening it here first lets their open complete.
+ */
+export function holdLatch(dir: string): { path: string; released: Promise<void> } {
+  const path = join(dir, 'held.fifo');
+  execFileSync('mkfifo', [path]);
+  const released = new Promise<void>((resolve, reject) => {
+    const stream = createReadStream(path);
+    stream.on('data', () => undefined);
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
+  return { path, released };
+}
