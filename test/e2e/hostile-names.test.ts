@@ -2,7 +2,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quoteIdent } from '../../src/analyze/sql-text.js';
-import { explain, pipe, queryRows, removeTempDirs, RunningPipe, stagingTables, tempDir, warehouseOf, writeProjectFiles } from './helpers.js';
+import { diagnosticsOf, explain, pipe, queryRows, removeTempDirs, RunningPipe, stagingTables, tempDir, warehouseOf, writeProjectFiles } from './helpers.js';
 
 afterAll(removeTempDirs);
 
@@ -98,5 +98,17 @@ describe('hostile identifiers', () => {
       await untouched(dir);
       expect(await snapshot(dir), `killed after event ${at}`).toEqual(expected);
     }
+  });
+
+  it('refuses model and seed files whose names are not identifiers, before touching the warehouse', async () => {
+    const dir = await hostileProject();
+    const model = 'models/evil"; DROP TABLE main.sentinel; --.sql';
+    const seed = "seeds/it's; drop table sentinel.csv";
+    writeProjectFiles(dir, { [model]: 'select 1 as x\n', [seed]: 'a\n1\n', 'models/uses_evil.sql': "select * from {{ ref('stg_events') }}\n" });
+    const r = pipe(['run', '--date', '2024-01-02', '--json', '--project', dir]);
+    expect(r.code, explain(r)).toBe(2);
+    expect(diagnosticsOf(r.events).map((d) => d.location?.file).sort()).toEqual([model, seed].sort());
+    await untouched(dir);
+    expect(await queryRows(warehouseOf(dir), "select count(*)::INTEGER as n from duckdb_tables() where schema_name = '_pipe'")).toEqual([{ n: 0 }]);
   });
 });
