@@ -369,13 +369,14 @@ export async function getRun(session: WarehouseSession, runId: string): Promise<
 }
 
 /**
- * The run `pipe retry` picks by default: the latest that did not fully succeed and that no
- * later retry has taken up.
+ * The run `pipe retry` picks by default: the latest build (run, backfill, watch, or a retry of
+ * one) that did not fully succeed and that no later retry has taken up. A `pipe test` builds
+ * nothing: it is retried only when named.
  */
 export async function latestUnfinishedRun(session: WarehouseSession): Promise<RunRow | undefined> {
   const rows = await session.query(
     `SELECT run_id, command, pipeline, status, params::VARCHAR AS params, parent_run_id FROM ${STATE_SCHEMA}.runs r
-     WHERE status <> 'succeeded'
+     WHERE status <> 'succeeded' AND command <> 'test' AND coalesce(params->>'original_command', '') <> 'test'
        AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.runs c WHERE c.parent_run_id = r.run_id)
      ORDER BY started_at DESC, run_id DESC LIMIT 1`,
   );

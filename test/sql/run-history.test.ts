@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
-import { ensureState, insertRunSql, insertTasksSql, runTasks, taskResultSql } from '../../src/warehouse/run-state.js';
+import { ensureState, finishRunSql, insertRunSql, insertTasksSql, latestUnfinishedRun, runTasks, taskResultSql } from '../../src/warehouse/run-state.js';
 import type { WarehouseSession } from '../../src/warehouse/warehouse.js';
 
 /** History shows each task as its latest attempt left it, every field from that attempt. */
@@ -35,5 +35,19 @@ describe('run history', () => {
     const tasks = Object.fromEntries((await runTasks(s, 'r')).map((t) => [t.task_id, t]));
     expect(tasks.recovered).toMatchObject({ status: 'succeeded', attempts: 2, rows: 7, error: null, detail: null });
     expect(tasks['gave-up']).toMatchObject({ status: 'failed', attempts: 3, rows: null, error: 'IO Error: busy 3', detail: null });
+  });
+
+  it('a bare pipe retry picks the latest unfinished build, not a later failed pipe test', async () => {
+    const t0 = Date.parse('2024-02-01T00:00:00Z');
+    const runs: [string, string, Record<string, unknown>][] = [
+      ['build', 'run', {}],
+      ['checks', 'test', {}],
+      ['checks-retry', 'retry', { original_command: 'test', retry_of: 'checks-2' }],
+    ];
+    for (const [i, [runId, command, params]] of runs.entries()) {
+      await s.exec(insertRunSql({ runId, command, params, startedAt: t0 + i * 1000, version: 'test' }));
+      await s.exec(finishRunSql(runId, 'failed', t0 + i * 1000 + 500));
+    }
+    expect(await latestUnfinishedRun(s)).toMatchObject({ run_id: 'build' });
   });
 });
