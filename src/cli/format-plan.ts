@@ -1,5 +1,6 @@
 import type { Plan } from '../plan/plan.js';
 import { isHourLabel } from '../dates/dates.js';
+import { sequentialOrder } from '../plan/sequential-order.js';
 
 /** `pipe backfill --dry-run`: what runs for which dates, and in which order. */
 export function formatPlan(
@@ -7,8 +8,9 @@ export function formatPlan(
   range: { start: string; end: string; order: string; parallel: number },
   json: boolean,
 ): string {
+  const ordered = sequentialOrder(plan.tasks);
   if (json) {
-    return plan.tasks
+    return ordered
       .map((t, i) => JSON.stringify({ type: 'planned-task', order: i + 1, id: t.id, model: t.node, kind: t.kind, ds: t.ds, upstream: t.upstream, sql_hash: t.sqlHash }))
       .join('\n');
   }
@@ -36,8 +38,8 @@ export function formatPlan(
           : `${count(m.dates.length, unit)}, ${[...m.dates].sort()[0]} … ${[...m.dates].sort().at(-1)}`;
     lines.push(`  ${name.padEnd(w)}  ${m.kind.padEnd(11)}  ${what}`);
   }
-  lines.push('', 'order (each task starts once everything it waits for has succeeded):');
-  plan.tasks.forEach((t, i) => {
+  lines.push('', 'order with one worker (each task starts once everything it waits for has succeeded):');
+  ordered.forEach((t, i) => {
     lines.push(`  ${String(i + 1).padStart(4)}. ${t.id}${t.upstream.length ? `  ← ${t.upstream.join(', ')}` : ''}`);
   });
   lines.push('', 'nothing was written (--dry-run)');
