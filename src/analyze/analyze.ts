@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { ProjectFiles, ModelSource, SeedSource } from '../project/load-project.js';
+import { seedHash, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
 import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
 import { makeGraph, type Graph } from '../graph/graph.js';
 import { findCycles } from '../graph/cycles.js';
 import { error, type Diagnostic, type Location } from './diagnostics.js';
 import { CallSites } from './call-sites.js';
 import { didYouMean } from './suggest.js';
-import { validateModelConfig, DEFAULT_SCHEMA, type ModelConfig } from './model-config.js';
+import { validateModelConfig, DEFAULT_SCHEMA, IDENTIFIER_RE, type ModelConfig } from './model-config.js';
 import { readPipeline, readProjectSettings, secretVarNames, type Pipeline, type ProjectSettings } from './project-settings.js';
 import { secrets } from '../events/secrets.js';
 import { quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from './sql-text.js';
@@ -43,12 +43,17 @@ export interface SeedNode {
   readonly name: string;
   readonly file: string;
   readonly absPath: string;
+  /** The file's hash with what in its YAML changes the table: the seed is reloaded when it changes. */
   readonly hash: string;
   readonly schema: string;
   readonly relation: string;
   readonly tags: readonly string[];
   /** Column name -> DuckDB type, overriding inference. */
   readonly columnTypes: Readonly<Record<string, string>>;
+  /** Where each of `columnTypes` is declared in the seed's YAML. */
+  readonly columnTypeLocations: Readonly<Record<string, Location>>;
+  /** Fields of the CSV's header line, and whether rows follow it (0 and false when it has none). */
+  readonly header: { readonly columns: number; readonly rows: boolean };
   readonly upstream: readonly string[];
 }
 
@@ -596,32 +601,73 @@ function configKeyLocation(source: ModelSource, sites: CallSites, calls: Readonl
 function seedNode(seed: SeedSource, diagnostics: Diagnostic[]): SeedNode {
   const y = seed.yaml;
   const data = y?.data ?? {};
-  if (y) checkKeys(data, SEED_KEYS, 'seed', (k) => ({ file: y.file, line: y.keyLine(k) }), diagnostics);
+  const at = (key: string): Location => ({ file: y!.file, line: y!.keyLine(key) });
+  if (y) checkKeys(data, SEED_KEYS, 'seed', at, diagnostics);
   const columnTypes: Record<string, string> = {};
+  const columnTypeLocations: Record<string, Location> = {};
   if (data.column_types !== undefined) {
     const ct = data.column_types;
     if (ct && typeof ct === 'object' && !Array.isArray(ct) && Object.values(ct).every((v) => typeof v === 'string')) {
-      Object.assign(columnTypes, ct);
+      const seen = new Map<string, string>();
+      for (const [column, type] of Object.entries(ct as Record<string, string>)) {
+        const location = { file: y!.file, line: y!.pathLine(['column_types', column]) ?? y!.keyLine('column_types') };
+        const other = seen.get(column.toLowerCase());
+        if (other !== undefined) {
+          diagnostics.push(error('bad-config', `column_types declares '${other}' and '${column}': DuckDB does not tell column names apart by case`, location));
+          continue;
+        }
+        seen.set(column.toLowerCase(), column);
+        columnTypes[column] = type;
+        columnTypeLocations[column] = location;
+      }
     } else {
-      diagnostics.push(
-        error('bad-config', 'column_types must map column names to DuckDB types, e.g. {amount: DECIMAL(10,2)}', {
-          file: y!.file,
-          line: y!.keyLine('column_types'),
-        }),
-      );
+      diagnostics.push(error('bad-config', 'column_types must map column names to DuckDB types, e.g. {amount: DECIMAL(10,2)}', at('column_types')));
     }
   }
-  const schema = typeof data.schema === 'string' ? data.schema : DEFAULT_SCHEMA;
+  let schema = DEFAULT_SCHEMA;
+  if (data.schema !== undefined) {
+    if (typeof data.schema === 'string' && IDENTIFIER_RE.test(data.schema)) schema = data.schema;
+    else diagnostics.push(error('bad-config', 'schema must be a plain identifier (letters, digits, underscores)', at('schema')));
+  }
+  const csvProblem = csvShapeProblem(seed);
+  if (csvProblem) diagnostics.push(csvProblem);
   return {
     kind: 'seed',
     name: seed.name,
     file: seed.file,
     absPath: seed.absPath,
-    hash: seed.hash,
+    hash: seedHash(seed.hash, { columnTypes, schema: schema === DEFAULT_SCHEMA ? undefined : schema }),
     schema,
     relation: relationName(schema, seed.name),
     tags: asStringList(data.tags) ?? [],
     columnTypes,
+    columnTypeLocations,
+    header: seed.shape.kind === 'header' ? { columns: seed.shape.columns, rows: seed.shape.rows } : { columns: 0, rows: false },
     upstream: [],
   };
+}
+
+/** A seed file DuckDB would misread, found from its first lines before anything runs. */
+function csvShapeProblem(seed: SeedSource): Diagnostic | undefined {
+  const shape = seed.shape;
+  const firstLine = { file: seed.file, line: 1 };
+  switch (shape.kind) {
+    case 'blank':
+      return error('bad-csv', `seed ${seed.name} has no header line: the file is empty`, { file: seed.file }, {
+        hint: 'the first line of a seed names its columns, e.g. id,name; a file with only that line loads an empty table',
+      });
+    case 'blank-first-line':
+      return error('bad-csv', `seed ${seed.name} has a blank first line: its header must be the first line`, firstLine);
+    case 'unterminated-header':
+      return error('bad-csv', `the header of seed ${seed.name} opens a quote that is never closed`, firstLine);
+    case 'header':
+      if (shape.separator === undefined) return undefined;
+      return error('bad-csv', `the header of seed ${seed.name} is one column with a ${shape.separator === 'tab' ? 'tab' : `'${shape.separator}'`} in it: seeds are comma-separated`, firstLine, {
+        hint: 'separate the fields with commas (a field that contains a comma goes in double quotes), or quote the header if it is one column',
+      });
+    default: {
+      const never: never = shape;
+      throw new Error(`internal error: CSV shape ${JSON.stringify(never)}`);
+    }
+  }
 }

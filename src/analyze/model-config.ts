@@ -74,7 +74,8 @@ export function parseDuration(value: unknown): number | undefined {
 
 export const DEFAULT_SCHEMA = 'main';
 
-const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+/** A schema name pipe accepts: one plain identifier, never quoted or dotted. */
+export const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 
 /**
  * Validates the merged config of one model. `locate` says where a key was set (the

@@ -23,7 +23,7 @@ import {
 } from '../warehouse/run-state.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { PIPE_VERSION } from '../version.js';
-import { preflightCheckColumns } from './preflight.js';
+import { preflightCheckColumns, preflightSeeds } from './preflight.js';
 import { preflightSingleStatements } from './preflight-statements.js';
 import { deliver, type NotifyEvent, type RunReport } from '../notify/notify.js';
 import { quoteIdent } from '../analyze/sql-text.js';
@@ -173,7 +173,11 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     // Watch says so itself when a model leaves (not at every save); test builds nothing.
     let stale: NoLongerBuilt[] = [];
     try {
-      const problems = [...(await preflightSingleStatements(session, o.plan.tasks)), ...(await preflightCheckColumns(session, o.plan.tasks))];
+      const problems = [
+        ...(await preflightSeeds(session, o.plan.tasks)),
+        ...(await preflightSingleStatements(session, o.plan.tasks)),
+        ...(await preflightCheckColumns(session, o.plan.tasks)),
+      ];
       if (problems.length > 0) throw new DiagnosticError(problems);
       if (o.command !== 'watch' && o.command !== 'test') stale = noLongerBuilt(await readRelationsOfRecordedNodes(session), prepared.analysis);
       const schemas = new Set(o.plan.tasks.map((t) => t.schema));

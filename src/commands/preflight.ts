@@ -1,7 +1,9 @@
 import { error, type Diagnostic } from '../analyze/diagnostics.js';
 import { didYouMean } from '../analyze/suggest.js';
+import { csvProblem, isSniffFailure, type CsvOrigin } from '../plan/csv-error-location.js';
+import { columnTypeProbeSql, seedRowsAsTextSql, seedSelectSql } from '../plan/strategies/seed.js';
 import type { Task } from '../plan/task.js';
-import type { WarehouseSession } from '../warehouse/warehouse.js';
+import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 
 /**
  * Before anything runs: every column a check names must be produced by its model. The
@@ -33,4 +35,95 @@ export async function preflightCheckColumns(session: WarehouseSession, tasks: re
     }
   }
   return diagnostics;
+}
+
+/**
+ * Before anything runs: every seed about to be loaded binds as strict CSV (DuckDB infers its
+ * types from the first rows, so a malformed row among them is found now, at its line), and
+ * every column type its YAML declares is a DuckDB type of a column the file has. Nothing is
+ * loaded; an unchanged seed is not read at all.
+ */
+export async function preflightSeeds(session: WarehouseSession, tasks: readonly Task[]): Promise<Diagnostic[]> {
+  const diagnostics: Diagnostic[] = [];
+  const typeNames = new TypeNames(session);
+  for (const task of tasks) {
+    if (!task.csv || task.noop || task.steps.length === 0) continue;
+    diagnostics.push(...(await declaredTypeProblems(session, task.csv, typeNames)));
+    diagnostics.push(...(await headerProblems(session, task.csv)));
+  }
+  return diagnostics;
+}
+
+/** DuckDB's type names, read once and only when a declared type is refused. */
+class TypeNames {
+  private names?: string[];
+  constructor(private readonly session: WarehouseSession) {}
+
+  /** The type a misspelt name probably meant; none when the name is a type already (its arguments are wrong). */
+  async suggest(word: string): Promise<string | undefined> {
+    this.names ??= [...new Set((await this.session.query('SELECT type_name FROM duckdb_types()')).map((r) => String(r.type_name).toUpperCase()))];
+    return this.names.includes(word.toUpperCase()) ? undefined : didYouMean(word.toUpperCase(), this.names);
+  }
+}
+
+/** Each declared type bound alone, so that every bad one is reported at its own line. */
+async function declaredTypeProblems(session: WarehouseSession, csv: CsvOrigin, typeNames: TypeNames): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  for (const d of csv.columnTypes) {
+    const refused = await session.query(columnTypeProbeSql(csv.absPath, d.type)).then(
+      () => undefined,
+      (e: unknown) => warehouseMessage(e),
+    );
+    if (refused === undefined) continue;
+    const unknown = /Type with name .* does not exist|can not be converted to a DuckDB Type/.test(refused);
+    const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(d.type.trim())?.[0];
+    out.push(
+      error(
+        'bad-column-type',
+        unknown
+          ? `column_types: '${d.type}' (column ${d.column}) is not a DuckDB type`
+          : `column_types: '${d.type}' (column ${d.column}) is not a valid type: ${headline(refused)}`,
+        d.location,
+        { hint: (unknown && word && (await typeNames.suggest(word))) || 'e.g. INTEGER, BIGINT, DOUBLE, DECIMAL(10,2), VARCHAR, DATE, TIMESTAMP' },
+      ),
+    );
+  }
+  return out;
+}
+
+/** The file read as DuckDB will load it, without types: its columns, or why it cannot be read. */
+async function headerProblems(session: WarehouseSession, csv: CsvOrigin): Promise<Diagnostic[]> {
+  let columns: string[];
+  try {
+    columns = (await session.query(`DESCRIBE ${seedSelectSql(csv.absPath, {})}`)).map((r) => String(r.column_name));
+  } catch (e) {
+    let message = warehouseMessage(e);
+    if (isSniffFailure(message)) {
+      message = await session.query(seedRowsAsTextSql(csv.absPath, csv.columns)).then(
+        () => message,
+        (e2: unknown) => warehouseMessage(e2),
+      );
+    }
+    const problem = csvProblem(message, csv);
+    return [error('bad-csv', problem?.reason ?? `cannot be read: ${headline(message)}`, problem?.location ?? { file: csv.file })];
+  }
+  const have = new Set(columns.map((c) => c.toLowerCase()));
+  return csv.columnTypes
+    .filter((d) => !have.has(d.column.toLowerCase()))
+    .map((d) =>
+      error('unknown-column', `column_types names column '${d.column}', which ${csv.file} does not have`, d.location, {
+        hint: didYouMean(d.column, columns) ?? `its columns: ${columns.join(', ')}`,
+      }),
+    );
+}
+
+/** A database error's message; anything else is a bug and goes on up. */
+function warehouseMessage(e: unknown): string {
+  if (e instanceof WarehouseError) return e.message;
+  throw e;
+}
+
+/** The first line of a DuckDB message, without its kind ("Binder Error: "). */
+function headline(message: string): string {
+  return message.split('\n')[0].replace(/^[A-Za-z ]+ Error: /, '');
 }

@@ -13,6 +13,7 @@ import { NO_RETRIES, type RetryPolicy } from '../plan/retry-policy.js';
 import { SessionPool } from './session-pool.js';
 import { SlowStart } from './slow-start.js';
 import { locateSqlError } from '../plan/sql-error-location.js';
+import { csvLoadError } from '../plan/csv-error-location.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
 
 /**
@@ -118,6 +119,8 @@ function relabel(message: string, location: Location | undefined): string {
 export function toTaskError(e: unknown, task?: Task): TaskError {
   if (e instanceof StatementError) {
     const base = toTaskError(e.error);
+    const csv = task?.csv && csvLoadError(e.error.message, task.csv);
+    if (csv) return { ...base, ...csv };
     const statement = task?.origin ? e.statements.find((s) => s.endsWith(task.origin!.sql)) : undefined;
     const place = statement && task?.origin ? locateSqlError(e.error.message, statement, task.origin) : undefined;
     return { ...base, message: relabel(base.message, place?.location), location: place?.location, sqlContext: place?.context };

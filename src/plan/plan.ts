@@ -258,7 +258,11 @@ function seedTask(node: SeedNode, ctx: PlanContext, upstream: string[]): Task {
   const sql = seedSelectSql(node.absPath, node.columnTypes);
   const steps = upToDate
     ? []
-    : seedStrategy({ ...strategyBase(node.schema, node.name, node.relation, existing, undefined), sql, fullRefresh: ctx.fullRefresh });
+    : seedStrategy(
+        { ...strategyBase(node.schema, node.name, node.relation, existing, undefined), sql, fullRefresh: ctx.fullRefresh },
+        { file: node.file, rows: node.header.rows },
+      );
+  const columnTypes = Object.entries(node.columnTypes).map(([column, type]) => ({ column, type, location: node.columnTypeLocations[column] }));
   return {
     id: taskId(node, undefined),
     node: node.name,
@@ -269,6 +273,7 @@ function seedTask(node: SeedNode, ctx: PlanContext, upstream: string[]): Task {
     upstream,
     sql,
     sqlHash: node.hash,
+    csv: { file: node.file, absPath: node.absPath, columns: node.header.columns, columnTypes },
     steps,
     lockKey: node.relation,
     noop: upToDate ? { reason: 'up-to-date', detail: 'unchanged since it was last loaded' } : undefined,

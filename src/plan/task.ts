@@ -1,6 +1,7 @@
 import type { Interval } from '../dates/dates.js';
 import type { Location } from '../analyze/diagnostics.js';
 import type { SqlOrigin } from './sql-error-location.js';
+import type { CsvOrigin } from './csv-error-location.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { SchemaChangePolicy } from '../analyze/model-config.js';
 
@@ -88,6 +89,8 @@ export interface Task {
   readonly sqlHash?: string;
   /** Where `sql` came from, to point database errors at the model file's line. */
   readonly origin?: SqlOrigin;
+  /** A seed's CSV file and declared column types, to point errors loading it at their lines. */
+  readonly csv?: CsvOrigin;
   readonly steps: readonly Step[];
   /** Serializes publishing per relation. */
   readonly lockKey: string;

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { error, type Diagnostic } from '../analyze/diagnostics.js';
+import { csvShape, type CsvShape } from './csv-text.js';
 import { NAME_RULE, nameProblem, printableName } from './names.js';
 import { diskFs, type ProjectFs } from './project-fs.js';
 import { NotUtf8Error } from './utf8.js';
@@ -25,8 +26,10 @@ export interface SeedSource {
   readonly name: string;
   readonly file: string;
   readonly absPath: string;
-  /** Content hash; a seed is reloaded only when it changes. */
+  /** Content hash of the file alone; a seed's identity adds its config (see `seedHash`). */
   readonly hash: string;
+  /** The file's header and whether rows follow it, read without a database. */
+  readonly shape: CsvShape;
   readonly yaml?: YamlSource;
 }
 
@@ -136,6 +139,26 @@ function contentHash(content: Buffer | string): string {
     .slice(0, 16);
 }
 
+/** What in a seed's YAML changes the table it loads into. */
+export interface SeedLoadConfig {
+  readonly columnTypes: Readonly<Record<string, string>>;
+  /** Absent for the default schema. */
+  readonly schema?: string;
+}
+
+/**
+ * A seed's identity: it is reloaded when this changes. With nothing in its config that
+ * changes the table it is the file's hash alone, so warehouses loaded before the config
+ * counted keep their seeds; otherwise it also hashes the config in a canonical form (column
+ * types sorted by name), so that reordering keys reloads nothing and editing a type reloads.
+ */
+export function seedHash(fileHash: string, config: SeedLoadConfig): string {
+  const types = Object.entries(config.columnTypes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (types.length === 0 && config.schema === undefined) return fileHash;
+  const canonical = JSON.stringify({ column_types: types, schema: config.schema ?? null });
+  return createHash('sha256').update(`${fileHash}\n${canonical}`).digest('hex').slice(0, 16);
+}
+
 /**
  * Reads a project. `fs` is the disk by default; watch mode passes a cache that re-reads only
  * the files that changed.
@@ -221,8 +244,11 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
       continue;
     }
     seen.set(name.toLowerCase(), file);
-    const hash = fs.derive(abs, 'hash', () => contentHash(fs.readBytes ? fs.readBytes(abs) : fs.read(abs)));
-    seeds.push({ name, file, absPath: abs, hash, yaml: sideYaml(fs, abs, root, diagnostics) });
+    const { hash, shape } = fs.derive(abs, 'seed-content', () => {
+      const content = fs.readBytes ? fs.readBytes(abs) : fs.read(abs);
+      return { hash: contentHash(content), shape: csvShape(content) };
+    });
+    seeds.push({ name, file, absPath: abs, hash, shape, yaml: sideYaml(fs, abs, root, diagnostics) });
   }
 
   const macros: MacroSource[] = [];

@@ -145,7 +145,7 @@ describe('seed strategy on DuckDB', () => {
     writeFileSync(csv, 'order_id,zip,price_cents,ordered_on\n1,01234,250,2024-01-02\n2,99999,1000,2024-01-03\n');
     const sql = seedSelectSql(csv, { zip: 'VARCHAR', price_cents: 'INTEGER' });
     const input = { ...(await w.input('raw_orders', sql)) };
-    const r = await w.run('seed', input, seedStrategy(input));
+    const r = await w.run('seed', input, seedStrategy(input, { file: `seeds/${input.name}.csv`, rows: true }));
     expect(r.result.status).toBe('succeeded');
     expect(await w.query("select column_name, data_type from duckdb_columns() where table_name = 'raw_orders' order by column_index")).toEqual([
       { column_name: 'order_id', data_type: 'BIGINT' },
@@ -164,13 +164,13 @@ describe('seed strategy on DuckDB', () => {
     const csv = join(w.dir, 'lookup.csv');
     writeFileSync(csv, 'code,label\n1,one\n2,two\n');
     let input = await w.input('lookup', seedSelectSql(csv, {}));
-    await w.run('seed', input, seedStrategy(input));
+    await w.run('seed', input, seedStrategy(input, { file: `seeds/${input.name}.csv`, rows: true }));
     expect(await w.query("select data_type from duckdb_columns() where table_name = 'lookup' and column_name = 'zip'")).toEqual([]);
     expect(await w.query("select data_type from duckdb_columns() where table_name = 'lookup' and column_name = 'code'")).toEqual([{ data_type: 'BIGINT' }]);
     writeFileSync(csv, 'code,label\n3,three\n');
     input = await w.input('lookup', seedSelectSql(csv, {}));
     expect(input.existing).toBe('table');
-    await w.run('seed', input, seedStrategy(input));
+    await w.run('seed', input, seedStrategy(input, { file: `seeds/${input.name}.csv`, rows: true }));
     expect(await w.query('select code, label from lookup')).toEqual([{ code: '3', label: 'three' }]);
   });
 
@@ -178,10 +178,10 @@ describe('seed strategy on DuckDB', () => {
     const csv = join(w.dir, 'typed.csv');
     writeFileSync(csv, 'n\n1\n');
     let input = await w.input('typed', seedSelectSql(csv, { n: 'INTEGER' }));
-    await w.run('seed', input, seedStrategy(input));
+    await w.run('seed', input, seedStrategy(input, { file: `seeds/${input.name}.csv`, rows: true }));
     writeFileSync(csv, 'n\n2\nnot a number\n');
     input = await w.input('typed', seedSelectSql(csv, { n: 'INTEGER' }));
-    const r = await w.run('seed', input, seedStrategy(input));
+    const r = await w.run('seed', input, seedStrategy(input, { file: `seeds/${input.name}.csv`, rows: true }));
     expect(r.result.status).toBe('failed');
     expect(await w.query('select n from typed')).toEqual([{ n: 1 }]);
   });
@@ -189,7 +189,7 @@ describe('seed strategy on DuckDB', () => {
     const csv = join(w.dir, "o'brien's list.csv");
     writeFileSync(csv, '"unit price",it\'s\n1.5,yes\n');
     const input = await w.input('quoted_seed', seedSelectSql(csv, { 'unit price': 'DECIMAL(10,2)', "it's": 'VARCHAR' }));
-    const r = await w.run('seed', input, seedStrategy(input));
+    const r = await w.run('seed', input, seedStrategy(input, { file: `seeds/${input.name}.csv`, rows: true }));
     expect(r.result.status).toBe('succeeded');
     expect(await w.query("select column_name, data_type from duckdb_columns() where table_name = 'quoted_seed' order by column_index")).toEqual([
       { column_name: 'unit price', data_type: 'DECIMAL(10,2)' },

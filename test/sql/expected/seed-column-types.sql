@@ -1,6 +1,11 @@
 -- statement (counts rows)
 CREATE OR REPLACE TABLE "main"."__pipe_stage__raw_orders" AS
-SELECT * FROM read_csv('/srv/shop/seeds/raw_orders.csv', header = true, auto_detect = true, types = {'price_cents': 'INTEGER', 'it''s': 'VARCHAR'});
+SELECT * FROM read_csv('/srv/shop/seeds/raw_orders.csv', header = true, skip = 0, delim = ',', quote = '"', escape = '"', comment = '', strict_mode = true, null_padding = false, ignore_errors = false, auto_detect = true, types = {'price_cents': 'INTEGER', 'it''s': 'VARCHAR'});
+
+-- assert-empty: rows loaded from seeds/raw_orders.csv, though lines follow its header
+SELECT 'seeds/raw_orders.csv' AS seed, count(*) AS rows_loaded FROM "main"."__pipe_stage__raw_orders" HAVING count(*) = 0;
+-- count
+SELECT count(*) AS n FROM "main"."__pipe_stage__raw_orders";
 
 -- publish, one transaction
 BEGIN TRANSACTION;

@@ -1,6 +1,6 @@
 -- statement (counts rows)
 CREATE OR REPLACE TABLE "main"."__pipe_stage__obrien" AS
-SELECT * FROM read_csv('/srv/shop/seeds/o''brien.csv', header = true, auto_detect = true);
+SELECT * FROM read_csv('/srv/shop/seeds/o''brien.csv', header = true, skip = 0, delim = ',', quote = '"', escape = '"', comment = '', strict_mode = true, null_padding = false, ignore_errors = false, auto_detect = true);
 
 -- publish, one transaction
 BEGIN TRANSACTION;

@@ -1,0 +1,229 @@
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DiagnosticError, type Diagnostic } from '../../src/analyze/diagnostics.js';
+import { quoteLiteral } from '../../src/analyze/sql-text.js';
+import { run } from '../../src/commands/run.js';
+import type { PipeEvent } from '../../src/events/events.js';
+import { seedSelectSql, seedStrategy } from '../../src/plan/strategies/seed.js';
+import { loadProject } from '../../src/project/load-project.js';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import type { Row, WarehouseSession } from '../../src/warehouse/warehouse.js';
+import { failureOf, TestWarehouse } from './helpers.js';
+
+/**
+ * Seeds load strictly: a well-formed CSV loads as DuckDB's own inference read it, and a
+ * malformed one is refused at its line while the loaded table stays as it was.
+ */
+
+const REPO = resolve(import.meta.dirname, '../..');
+const roots: string[] = [];
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+function project(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'pipe-seeds-strict-'));
+  roots.push(root);
+  write(root, files);
+  return root;
+}
+
+function write(root: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+}
+
+type Outcome = { events: PipeEvent[]; diagnostics?: readonly Diagnostic[] };
+
+/** `pipe run` in-process; diagnostics when it stopped before anything ran. */
+async function runProject(root: string): Promise<Outcome> {
+  const events: PipeEvent[] = [];
+  try {
+    await run({ project: root, date: '2024-01-02', threads: 2, emit: (e) => events.push(e) });
+    return { events };
+  } catch (e) {
+    if (e instanceof DiagnosticError) return { events, diagnostics: e.diagnostics };
+    throw e;
+  }
+}
+
+/** Queries the project's warehouse between runs, which open it themselves. */
+async function withWarehouse<T>(root: string, use: (session: WarehouseSession) => Promise<T>): Promise<T> {
+  const warehouse = await DuckDBWarehouse.open(join(root, 'warehouse.duckdb'));
+  try {
+    const session = await warehouse.session();
+    try {
+      return await use(session);
+    } finally {
+      session.close();
+    }
+  } finally {
+    warehouse.close();
+  }
+}
+
+const query = (root: string, sql: string): Promise<Row[]> => withWarehouse(root, (s) => s.query(sql));
+
+const where = (d: Diagnostic) => `${d.location?.file}${d.location?.line ? `:${d.location.line}` : ''}`;
+const outcomeOf = (o: Outcome, task: string) =>
+  o.events.find((e) => (e.type === 'task-succeeded' || e.type === 'task-skipped' || e.type === 'task-failed') && e.task.id === task)?.type;
+
+describe('well-formed seeds', () => {
+  // Each as DuckDB read it before seeds were strict: read_csv with the header and inference alone.
+  const GOOD: Record<string, string> = {
+    quoted: 'id,label,on_day,amount\n1,"beans, roasted",2024-01-02,2.50\n2,,2024-01-03,\n3,"say ""hi""",2024-01-04,1\n',
+    no_final_newline: 'id,name\n1,a\n2,b',
+    crlf: 'id,name\r\n1,a\r\n2,b\r\n',
+    utf8: 'name,city\nJosé,Zürich\n李,東京\n🙂,Kraków\n',
+    bom: '\uFEFFid,name\n1,a\n',
+    line_break_in_quotes: 'id,note\n1,"two\nlines"\n2,one\n',
+    hash_values: 'color,n\n#ff0000,1\n#00ff00,2\n',
+    header_only: 'id,name\n',
+  };
+
+  it('load with the types and values DuckDB inferred, the example seeds included', async () => {
+    const root = project(Object.fromEntries(Object.entries(GOOD).map(([name, text]) => [`seeds/${name}.csv`, text])));
+    for (const f of readdirSync(join(REPO, 'seeds'))) cpSync(join(REPO, 'seeds', f), join(root, 'seeds', f));
+    const o = await runProject(root);
+    expect(o.diagnostics).toBeUndefined();
+    const seeds = loadProject(root).seeds;
+    expect(seeds.length).toBe(Object.keys(GOOD).length + 3);
+    await withWarehouse(root, async (session) => {
+      for (const seed of seeds) {
+        expect(outcomeOf(o, seed.name), seed.name).toBe('task-succeeded');
+        const types = (seed.yaml?.data.column_types ?? {}) as Record<string, string>;
+        const typeArg = Object.entries(types).map(([c, t]) => `${quoteLiteral(c)}: ${quoteLiteral(t)}`);
+        const before = `read_csv(${quoteLiteral(seed.absPath)}, header = true, auto_detect = true${typeArg.length ? `, types = {${typeArg.join(', ')}}` : ''})`;
+        const columns = (sql: string) => session.query(`SELECT column_name, column_type FROM (DESCRIBE ${sql})`);
+        expect(await columns(`"main"."${seed.name}"`), seed.name).toEqual(await columns(`SELECT * FROM ${before}`));
+        expect(await session.query(`SELECT * FROM "main"."${seed.name}" ORDER BY ALL`), seed.name).toEqual(await session.query(`SELECT * FROM ${before} ORDER BY ALL`));
+      }
+      expect(await session.query('SELECT count(*) AS n, min(note) AS note FROM line_break_in_quotes')).toEqual([{ n: '2', note: 'one' }]);
+      expect(await session.query('SELECT count(*) AS n FROM header_only')).toEqual([{ n: '0' }]);
+    });
+  });
+});
+
+describe('malformed seeds', () => {
+  const GOOD_ROWS = 'a,b\n1,x\n2,y\n';
+  const MALFORMED: [string, string, string, RegExp][] = [
+    ['an unterminated quote', 'a,b\n1,"x\n2,y\n', 'seeds/s.csv:2', /^a quoted field is never closed/],
+    ['a row wider than the header, last', 'a\n1\n2\noops,extra\n', 'seeds/s.csv:4', /^the row has more fields than the header's 1$/],
+    ['a row narrower than the header', 'a,b,c\n1,2,3\n4,5\n', 'seeds/s.csv:3', /^the row has 2 fields where the header has 3$/],
+    ['a bad row after a field with a line break', 'a,b\n"x\ny",1\n3,4\n5,6,7\n', 'seeds/s.csv:5', /^the row has more fields than the header's 2$/],
+    ['a 0-byte file', '', 'seeds/s.csv', /^seed s has no header line/],
+    ['a file of whitespace', ' \n\n', 'seeds/s.csv', /^seed s has no header line/],
+    ['a blank first line', '\na,b\n1,2\n', 'seeds/s.csv:1', /^seed s has a blank first line/],
+    ['semicolons between fields', 'a;b\n1;2\n', 'seeds/s.csv:1', /seeds are comma-separated$/],
+  ];
+
+  it.each(MALFORMED)('refuses %s at its line, before anything runs, keeping the loaded table', async (_, text, at, reason) => {
+    const root = project({ 'seeds/s.csv': GOOD_ROWS });
+    expect((await runProject(root)).diagnostics).toBeUndefined();
+    write(root, { 'seeds/s.csv': text });
+    const o = await runProject(root);
+    expect(o.diagnostics?.map((d) => [d.code, where(d)])).toEqual([['bad-csv', at]]);
+    expect(o.diagnostics![0].message).toMatch(reason);
+    expect(o.diagnostics![0].message).not.toMatch(/Possible fixes|sniffing|Error:/);
+    expect(o.events.filter((e) => e.type === 'task-started')).toEqual([]);
+    expect(await query(root, 'SELECT a, b FROM s ORDER BY a')).toEqual([
+      { a: '1', b: 'x' },
+      { a: '2', b: 'y' },
+    ]);
+  });
+
+  it('fails the load at the line of a bad row past the rows types are inferred from, or of a value its type refuses', async () => {
+    // DuckDB infers types from the first 20480 rows; a bad row after them is found loading.
+    const body = Array.from({ length: 25_000 }, (_, i) => `${i},v${i}\n`).join('');
+    const root = project({ 'seeds/wide.csv': 'n,v\n', 'seeds/typed.csv': 'n,v\n', 'seeds/declared.csv': 'n\n', 'seeds/declared.yaml': 'column_types:\n  n: INTEGER\n' });
+    await runProject(root);
+    write(root, {
+      'seeds/wide.csv': `n,v\n0,"two\nlines"\n${body}7\n`,
+      'seeds/typed.csv': `n,v\n${body}n/a,x\n`,
+      'seeds/declared.csv': 'n\n1\nmany\n',
+    });
+    const o = await runProject(root);
+    expect(o.diagnostics).toBeUndefined();
+    const failures = o.events.flatMap((e) => (e.type === 'task-failed' ? [[e.task.id, e.error.message, e.error.location]] : []));
+    expect(failures.sort()).toEqual([
+      ['declared', 'seeds/declared.csv:3: column n: "many" is not a valid INTEGER (the type declared at seeds/declared.yaml:2)', { file: 'seeds/declared.csv', line: 3 }],
+      ['typed', `seeds/typed.csv:25002: column n: "n/a" is not a valid BIGINT, the type DuckDB inferred from the first rows; declare the column's type under column_types in seeds/typed.yaml`, { file: 'seeds/typed.csv', line: 25002 }],
+      ['wide', 'seeds/wide.csv:25004: the row has 1 field where the header has 2', { file: 'seeds/wide.csv', line: 25004 }],
+    ]);
+    expect(await query(root, 'SELECT (SELECT count(*) FROM wide) AS wide, (SELECT count(*) FROM typed) AS typed, (SELECT count(*) FROM declared) AS declared')).toEqual([
+      { wide: '0', typed: '0', declared: '0' },
+    ]);
+  });
+
+  it('refuses a staged seed of no rows when lines follow the header', async () => {
+    const w = await TestWarehouse.open('pipe-seeds-strict-rows-');
+    try {
+      const csv = join(w.dir, 'empty.csv');
+      writeFileSync(csv, 'a,b\n');
+      const input = await w.input('empty', seedSelectSql(csv, {}));
+      const r = await w.run('seed', input, seedStrategy(input, { file: 'seeds/empty.csv', rows: true }));
+      expect(r.result.status).toBe('failed');
+      expect(failureOf(r.events).error.message).toBe('0 rows loaded from seeds/empty.csv, though lines follow its header');
+      expect((await w.relations()).has('"main"."empty"')).toBe(false);
+    } finally {
+      w.close();
+    }
+  });
+});
+
+describe('a seed config', () => {
+  it('reloads the seed when its column_types change, and keeps the plain file hash without one', async () => {
+    const root = project({ 'seeds/t.csv': 'n,zip\n1,1234\n' });
+    await runProject(root);
+    const fileHash = loadProject(root).seeds[0].hash;
+    expect(await query(root, "SELECT hash FROM _pipe.seeds WHERE name = 't'")).toEqual([{ hash: fileHash }]);
+    const zip = () => query(root, "SELECT data_type AS type FROM duckdb_columns() WHERE table_name = 't' AND column_name = 'zip'");
+    expect(await zip()).toEqual([{ type: 'BIGINT' }]);
+
+    write(root, { 'seeds/t.yaml': 'column_types:\n  zip: VARCHAR\n' });
+    expect(outcomeOf(await runProject(root), 't')).toBe('task-succeeded');
+    expect(await zip()).toEqual([{ type: 'VARCHAR' }]);
+    expect(outcomeOf(await runProject(root), 't')).toBe('task-skipped');
+
+    write(root, { 'seeds/t.yaml': 'column_types: {n: INTEGER, zip: VARCHAR}\n' });
+    expect(outcomeOf(await runProject(root), 't')).toBe('task-succeeded');
+    // Reordered, with a description added: the same table, nothing to reload.
+    write(root, { 'seeds/t.yaml': 'description: zip codes\ncolumn_types: {zip: VARCHAR, n: INTEGER}\n' });
+    expect(outcomeOf(await runProject(root), 't')).toBe('task-skipped');
+  });
+
+  it('refuses unknown types and columns at their YAML lines before anything runs', async () => {
+    const root = project({
+      'seeds/t.csv': 'n,zip,price\n1,01234,2.5\n',
+      'seeds/t.yaml': 'description: typed\ncolumn_types:\n  n: INTEGR\n  zip: VARCHAR\n  prize: DECIMAL(10,2)\n  price: DECIMAL(100,2)\n',
+    });
+    const o = await runProject(root);
+    expect(o.diagnostics?.map((d) => [d.code, where(d), d.message, d.hint])).toEqual([
+      ['bad-column-type', 'seeds/t.yaml:3', "column_types: 'INTEGR' (column n) is not a DuckDB type", "did you mean 'INTEGER'?"],
+      [
+        'bad-column-type',
+        'seeds/t.yaml:6',
+        "column_types: 'DECIMAL(100,2)' (column price) is not a valid type: DECIMAL type width must be between 1 and 38",
+        'e.g. INTEGER, BIGINT, DOUBLE, DECIMAL(10,2), VARCHAR, DATE, TIMESTAMP',
+      ],
+      ['unknown-column', 'seeds/t.yaml:5', "column_types names column 'prize', which seeds/t.csv does not have", "did you mean 'price'?"],
+    ]);
+    expect(await query(root, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 't'")).toEqual([{ n: '0' }]);
+  });
+
+  it('refuses a schema that is not a plain identifier, and a column typed twice in different case', async () => {
+    const root = project({
+      'seeds/t.csv': 'n\n1\n',
+      'seeds/t.yaml': 'schema: raw data\ncolumn_types:\n  n: INTEGER\n  N: BIGINT\n',
+    });
+    const o = await runProject(root);
+    expect(o.diagnostics?.map((d) => [d.code, where(d), d.message])).toEqual([
+      ['bad-config', 'seeds/t.yaml:4', "column_types declares 'n' and 'N': DuckDB does not tell column names apart by case"],
+      ['bad-config', 'seeds/t.yaml:1', 'schema must be a plain identifier (letters, digits, underscores)'],
+    ]);
+  });
+});
