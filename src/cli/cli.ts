@@ -153,6 +153,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         signal,
         emit: (e) => logger.handle(e),
       });
+      await outcome.notified;
       return statusCode(outcome.status);
     });
   });
@@ -201,7 +202,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         }
         return;
       }
-      exitCode = await interruptible(logger, async (signal) => statusCode((await backfill({ ...options, signal })).status));
+      exitCode = await interruptible(logger, async (signal) => {
+        const outcome = await backfill({ ...options, signal });
+        await outcome.notified;
+        return statusCode(outcome.status);
+      });
     },
   );
 
@@ -223,6 +228,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         signal,
         emit: (e) => logger.handle(e),
       });
+      await outcome.notified;
       return statusCode(outcome.status);
     });
   });
@@ -336,7 +342,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
           logger.handle({ type: 'notice', message: outcome.nothingToDo });
           return EXIT.ok;
         }
-        return statusCode(outcome.status);
+        await outcome.notified;
+      return statusCode(outcome.status);
       });
     });
 

@@ -25,7 +25,7 @@ import type { Warehouse } from '../warehouse/warehouse.js';
 import { PIPE_VERSION } from '../version.js';
 import { preflightCheckColumns, preflightSeeds } from './preflight.js';
 import { preflightSingleStatements } from './preflight-statements.js';
-import { deliver, type NotifyEvent, type RunReport } from '../notify/notify.js';
+import { RunNotifier } from '../notify/run-notifier.js';
 import { quoteIdent } from '../analyze/sql-text.js';
 import { noLongerBuilt, noLongerBuiltNotice, type NoLongerBuilt } from './no-longer-built.js';
 import { paramsToStore } from './secret-vars.js';
@@ -39,6 +39,8 @@ import { analyzeAndSelect, catalogIfExists, loadFiles, warehousePath, type Proje
 
 export interface RunOutcome extends ExecuteResult {
   readonly runId: string;
+  /** Settles when the run's notifications are delivered or given up; a command waits for it before it exits. */
+  readonly notified: Promise<void>;
 }
 
 export function newRunId(now = Date.now()): string {
@@ -222,31 +224,13 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     });
     if (stale.length > 0) o.emit({ type: 'notice', message: noLongerBuiltNotice(stale) });
     const started = Date.now();
-    const notify = prepared.pipeline?.notify;
-    const failures: RunReport['failed_tasks'][number][] = [];
-    const deliveries: Promise<void>[] = [];
-    const report = (event: NotifyEvent, status: string, counts: RunReport['counts']): RunReport => ({
-      event,
-      pipeline: o.pipeline ?? '',
-      run_id: o.runId,
-      command: o.command,
-      status,
-      ds: o.header.start ? undefined : o.header.ds,
-      start: o.header.start,
-      end: o.header.end,
-      warehouse: prepared.dbPath,
-      counts,
-      failed_tasks: [...failures],
-      retry_command: status === 'succeeded' ? undefined : o.retryCommand(o.runId),
-    });
-    const giveUp = (target: string, error: string) =>
-      o.emit({ type: 'notice', message: `notification to ${target} could not be delivered (${error}); the run is not affected` });
+    const notifier = new RunNotifier(
+      prepared.pipeline?.notify,
+      { runId: o.runId, pipeline: o.pipeline, command: o.command, ds: o.header.ds, start: o.header.start, end: o.header.end, warehouse: prepared.dbPath, cwd: prepared.analysis.root, retryCommand: o.retryCommand },
+      o.emit,
+    );
     const emit: EventSink = (e) => {
-      if (e.type === 'task-failed') failures.push({ task: e.task.id, model: e.task.model, ds: e.task.ds, error: e.error.message });
-      if (e.type === 'task-retrying' && notify && notify.on_retry.length > 0) {
-        const r = { ...report('on_retry', 'retrying', { succeeded: 0, failed: 0, skipped: 0, cancelled: 0, pending: 0 }), failed_tasks: [{ task: e.task.id, model: e.task.model, ds: e.task.ds, error: e.error.message }] };
-        deliveries.push(deliver(notify.on_retry, r, { onGiveUp: giveUp, cwd: prepared.analysis.root }));
-      }
+      notifier.observe(e);
       o.emit(e);
     };
     const result = await execute({
@@ -271,16 +255,10 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       ms: Date.now() - started,
       retryCommand: result.status === 'succeeded' ? undefined : o.retryCommand(o.runId),
     });
-    // One message per run (a backfill's lists every failure), after the outcome is recorded.
-    if (notify) {
-      const { succeeded, failed, skipped, cancelled, pending } = result;
-      const event: NotifyEvent = result.status === 'succeeded' ? 'on_success' : 'on_failure';
-      const targets = notify[event];
-      if (targets.length > 0) deliveries.push(deliver(targets, report(event, result.status, { succeeded, failed, skipped, cancelled, pending }), { onGiveUp: giveUp, cwd: prepared.analysis.root }));
-    }
+    // The messages go out after the outcome is recorded, and nothing waits for them here.
+    notifier.finish(result);
     warehouse.close();
-    await Promise.all(deliveries);
-    return { runId: o.runId, ...result };
+    return { runId: o.runId, ...result, notified: notifier.delivered };
   } finally {
     warehouse.close();
   }

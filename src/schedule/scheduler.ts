@@ -81,6 +81,7 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
   let runs = 0;
   let failed = 0;
   let wake: (() => void) | undefined;
+  const notifying: Promise<void>[] = [];
 
   const start = async (p: Pipeline, due: Due, reason: 'due' | 'catch-up' | 'resume', warehouse: DuckDBWarehouse) => {
     const key = `${p.name}@${due.label}`;
@@ -110,6 +111,8 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
     })
       .then((outcome) => {
         if (outcome.status !== 'succeeded') failed++;
+        // Delivery goes on while the next runs start; the scheduler waits for it before it exits.
+        notifying.push(outcome.notified);
       })
       .catch((e: unknown) => {
         failed++;
@@ -215,5 +218,6 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
     await sleepUntilNext();
   }
   await Promise.all(inFlight.values());
+  await Promise.all(notifying);
   return { runs, failed };
 }
