@@ -13,6 +13,7 @@ import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import { PIPE_VERSION } from '../version.js';
 import { makeLogger } from './output.js';
 import { formatHistory } from './format-history.js';
+import { textTable } from '../logging/width.js';
 
 /** Exit statuses, as documented in the README. */
 export const EXIT = { ok: 0, taskFailed: 1, badInput: 2, interrupted: 130 } as const;
@@ -395,11 +396,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       if (o.json) {
         for (const n of nodes) logger.result(JSON.stringify({ type: 'node', ...n }));
       } else {
-        const w = Math.max(4, ...nodes.map((n) => n.name.length));
-        const k = Math.max(4, ...nodes.map((n) => n.kind.length));
-        const lines = [`${'NAME'.padEnd(w)}  ${'KIND'.padEnd(k)}  DEPENDS ON`];
-        for (const n of nodes) lines.push(`${n.name.padEnd(w)}  ${n.kind.padEnd(k)}  ${n.upstream.join(', ') || '-'}`);
-        logger.result(lines.join('\n'));
+        logger.result(textTable(['NAME', 'KIND', 'DEPENDS ON'], nodes.map((n) => [n.name, n.kind, n.upstream.join(', ') || '-'])));
       }
     } catch (e) {
       exitCode = report(e, logger);

@@ -1,10 +1,5 @@
 import type { History } from '../commands/inspect.js';
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: readonly string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
-  return [line(header), ...rows.map(line)].join('\n');
-}
+import { textTable as table } from '../logging/width.js';
 
 export function formatHistory(h: History, json: boolean): string {
   if (h.kind === 'runs') {

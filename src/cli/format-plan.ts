@@ -1,6 +1,7 @@
 import type { Plan } from '../plan/plan.js';
 import { isHourLabel } from '../dates/dates.js';
 import { sequentialOrder } from '../plan/sequential-order.js';
+import { displayWidth, padDisplay } from '../logging/width.js';
 
 /** `pipe backfill --dry-run`: what runs for which dates, and in which order. */
 export function formatPlan(
@@ -28,7 +29,7 @@ export function formatPlan(
     '',
     'per model:',
   ];
-  const w = Math.max(...[...byModel.keys()].map((k) => k.length), 5);
+  const w = Math.max(...[...byModel.keys()].map(displayWidth), 5);
   for (const [name, m] of byModel) {
     const what =
       m.kind === 'seed'
@@ -36,7 +37,7 @@ export function formatPlan(
         : m.once
           ? `once, with ds ${m.dates[0]}, after all its upstream dates`
           : `${count(m.dates.length, unit)}, ${[...m.dates].sort()[0]} … ${[...m.dates].sort().at(-1)}`;
-    lines.push(`  ${name.padEnd(w)}  ${m.kind.padEnd(11)}  ${what}`);
+    lines.push(`  ${padDisplay(name, w)}  ${m.kind.padEnd(11)}  ${what}`);
   }
   lines.push('', 'order with one worker (each task starts once everything it waits for has succeeded):');
   ordered.forEach((t, i) => {

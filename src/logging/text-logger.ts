@@ -3,6 +3,7 @@ import { isHourLabel } from '../dates/dates.js';
 import { formatDiagnostic, type SourceReader } from './format-diagnostic.js';
 import { masked, type Logger, type Output } from './logger.js';
 import type { Style } from './style.js';
+import { truncateDisplay } from './width.js';
 
 function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -64,7 +65,7 @@ export class TextLogger implements Logger {
     const dates = p
       ? `${p.unit}s ${p.datesDone + p.datesFailed}/${p.datesTotal} (${p.datesFailed} failed, ${p.datesInFlight} in flight, parallel ${p.parallel}/${p.maxParallel}) · ${formatDuration(now - this.startedAt)} elapsed${p.etaMs !== undefined ? ` · ETA ${formatDuration(p.etaMs)}` : ''} · `
       : '';
-    const line = `${dates}[${this.done}/${this.total}] running: ${names}${more}`.slice(0, cols - 1);
+    const line = truncateDisplay(`${dates}[${this.done}/${this.total}] running: ${names}${more}`, cols - 1);
     this.out.write(`\r\x1b[K${this.style.dim(line)}`);
     this.footerShown = true;
   }

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { displayWidth, padDisplay, textTable, truncateDisplay } from '../../src/logging/width.js';
+
+/** Terminal text is measured in columns: Hangul and CJK take two, colour codes none. */
+
+describe('display width', () => {
+  it('counts wide characters as two columns and colour codes as none', () => {
+    expect(displayWidth('주문_일별')).toBe(9);
+    expect(displayWidth('\x1b[2mabc\x1b[22m')).toBe(3);
+    expect(padDisplay('주문', 6)).toBe('주문  ');
+  });
+
+  it('cuts a status line of wide names to the terminal width, so it never wraps', () => {
+    const line = truncateDisplay(`[3/9] running: ${Array.from({ length: 8 }, (_, i) => `주문_모델_${i} 3s`).join(', ')}`, 39);
+    expect(displayWidth(line)).toBeLessThanOrEqual(39);
+    expect(line.endsWith('…')).toBe(true);
+  });
+
+  it('aligns table columns by display width', () => {
+    const t = textTable(['NAME', 'KIND', 'DEPENDS ON'], [['주문', 'table', '-'], ['orders_daily', 'view', '주문']]);
+    const [header, first, second] = t.split('\n');
+    expect(displayWidth(first.slice(0, first.indexOf('table')))).toBe(displayWidth(second.slice(0, second.indexOf('view'))));
+    expect(header.indexOf('KIND')).toBe(second.indexOf('view'));
+  });
+});
