@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { causeOf } from './error-causes.js';
 import {
   WarehouseError,
   WarehouseLockedError,
-  type ErrorClass,
   type Row,
   type TransactionOptions,
   type Warehouse,
@@ -18,50 +18,16 @@ import {
 
 const LOCK_RE = /Could not set lock on file "([^"]*)": Conflicting lock is held in (.*?) \(PID (\d+)\)/;
 
-/** DuckDB error kinds that a retry may cure; everything else is a fact about the SQL or the data. */
 /**
- * Transient errors may succeed when tried again: I/O (a file not there yet, a full disk), an
- * interrupt, memory pressure, a write conflict with another transaction. Everything the
- * query itself gets wrong is permanent, whatever words its message quotes: DuckDB's error
- * kind decides, and the message text only when the kind says nothing.
+ * A DuckDB error as pipe reports it: its kind ("Binder", "IO", ...) split out, and whether a
+ * retry may cure it, by its cause (see error-causes.ts).
  */
-const TRANSIENT_KINDS = new Set(['IO', 'Interrupt', 'Out of Memory', 'TransactionContext', 'Transaction', 'Connection', 'HTTP']);
-const PERMANENT_KINDS = new Set([
-  'Parser',
-  'Syntax',
-  'Binder',
-  'Catalog',
-  'Constraint',
-  'Conversion',
-  'Invalid Input',
-  'Invalid',
-  'Invalid Configuration',
-  'Invalid type',
-  'Mismatch Type',
-  'Out of Range',
-  'Not implemented',
-  'Dependency',
-  'Permission',
-  'Sequence',
-  'Missing Extension',
-  'Serialization',
-]);
-const TRANSIENT_TEXT = /write-write conflict|conflict on|could not set lock|out of memory|interrupted/i;
-
 export function classifyDuckDBError(e: unknown): WarehouseError {
   if (e instanceof WarehouseError) return e;
   const message = e instanceof Error ? e.message : String(e);
   const m = /^([A-Za-z ]+?) Error: /.exec(message);
   const kind = m ? m[1] : 'Unknown';
-  const headline = message.split('\n')[0];
-  const errorClass: ErrorClass = TRANSIENT_KINDS.has(kind)
-    ? 'transient'
-    : PERMANENT_KINDS.has(kind)
-      ? 'permanent'
-      : TRANSIENT_TEXT.test(headline)
-        ? 'transient'
-        : 'permanent';
-  return new WarehouseError(message, kind, errorClass);
+  return new WarehouseError(message, kind, causeOf(kind, message.split('\n')[0]).errorClass);
 }
 
 class DuckDBSession implements WarehouseSession {
