@@ -230,16 +230,27 @@ export function readProjectSettings(files: ProjectFiles, diagnostics: Diagnostic
   if (d.threads !== undefined && threads === undefined) {
     diagnostics.push(error('bad-config', 'threads must be a whole number of at least 1', at('threads')));
   }
-  if (d.warehouse !== undefined && typeof d.warehouse !== 'string') {
-    diagnostics.push(error('bad-config', 'warehouse must be a path to a DuckDB file', at('warehouse')));
-  }
+  const warehouse = readWarehouseSetting(files);
+  if (typeof warehouse !== 'string') diagnostics.push(warehouse);
   return {
     name: typeof d.name === 'string' ? d.name : undefined,
     vars: vars ?? {},
     threads,
-    warehouse: typeof d.warehouse === 'string' ? d.warehouse : DEFAULT_WAREHOUSE,
+    warehouse: typeof warehouse === 'string' ? warehouse : DEFAULT_WAREHOUSE,
     secret_vars: readSecretVars(d.secret_vars, at('secret_vars'), diagnostics),
   };
+}
+
+/**
+ * `warehouse:` of pipe.yaml, or the problem with it at its line. Commands need the path
+ * before analysis, which is why it is read on its own.
+ */
+export function readWarehouseSetting(files: ProjectFiles): string | Diagnostic {
+  const y = files.projectFile;
+  const value = y?.data.warehouse;
+  if (value === undefined) return DEFAULT_WAREHOUSE;
+  if (typeof value === 'string' && value.trim() !== '') return value;
+  return error('bad-config', `warehouse must be the path of a DuckDB file, got ${JSON.stringify(value)}`, { file: PROJECT_FILE, line: y?.keyLine('warehouse') });
 }
 
 export function readPipeline(source: PipelineSource, diagnostics: Diagnostic[]): Pipeline {

@@ -1,6 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { parse as parseYamlValue } from 'yaml';
 import { DiagnosticError, error } from '../analyze/diagnostics.js';
+import { parseDuration } from '../analyze/model-config.js';
+import { DEFAULT_WAIT } from '../commands/context.js';
 import { compile, history, listNodes } from '../commands/inspect.js';
 import { run } from '../commands/run.js';
 import { backfill, backfillDryRun } from '../commands/backfill.js';
@@ -9,14 +11,13 @@ import { test } from '../commands/test.js';
 import { formatPlan } from './format-plan.js';
 import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
 import type { Logger } from '../logging/logger.js';
-import { WarehouseLockedError } from '../warehouse/warehouse.js';
+import { WarehouseLockedError, WarehouseOpenError } from '../warehouse/warehouse.js';
 import { PIPE_VERSION } from '../version.js';
+import { EXIT } from './exit-status.js';
 import { makeLogger } from './output.js';
 import { formatHistory } from './format-history.js';
 import { textTable } from '../logging/width.js';
-
-/** Exit statuses, as documented in the README. */
-export const EXIT = { ok: 0, taskFailed: 1, badInput: 2, interrupted: 130 } as const;
+import { takeOverSignals } from './signals.js';
 
 /**
  * `--var NAME=VALUE`: the value is read as YAML, as dbt's `--vars` are (numbers, booleans,
@@ -44,6 +45,20 @@ function positiveInt(name: string) {
     return n;
   };
 }
+
+/**
+ * `--wait 30s`: how long to wait for a warehouse another process holds, in milliseconds. A
+ * number without a unit other than 0 is refused: `--wait 10` could mean seconds as well.
+ */
+function waitDuration(value: string): number {
+  const n = parseDuration(value);
+  if (n === undefined || (n !== 0 && /^[\d.]+$/.test(value.trim()))) {
+    throw new CommanderError(EXIT.badInput, 'pipe.badWait', `--wait must be a duration such as 30s, 2m or 0, got '${value}'`);
+  }
+  return n;
+}
+
+const WAIT_OPTION = ['--wait <duration>', 'how long to wait for the warehouse while another process holds it (0: not at all)', waitDuration, parseDuration(DEFAULT_WAIT)] as const;
 
 interface Common {
   project?: string;
@@ -80,7 +95,12 @@ function report(e: unknown, logger: Logger): number {
     return EXIT.badInput;
   }
   if (e instanceof WarehouseLockedError) {
-    logger.handle({ type: 'diagnostic', diagnostic: error('warehouse-locked', e.message) });
+    const hint = e.waitedMs > 0 ? '--wait sets how long pipe waits for it' : undefined;
+    logger.handle({ type: 'diagnostic', diagnostic: error('warehouse-locked', e.message, undefined, { hint }) });
+    return EXIT.badInput;
+  }
+  if (e instanceof WarehouseOpenError) {
+    logger.handle({ type: 'diagnostic', diagnostic: error('bad-warehouse', e.message, undefined, { hint: e.hint }) });
     return EXIT.badInput;
   }
   const message = e instanceof Error ? (process.env.PIPE_DEBUG ? (e.stack ?? e.message) : e.message) : String(e);
@@ -97,7 +117,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .showHelpAfterError('(pipe --help lists the commands)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-  /** Ctrl-C once: stop starting tasks and roll back running ones. Twice: exit at once. */
+  /**
+   * Ctrl-C once: stop starting tasks and roll back running ones; a command stopped before it
+   * wrote anything ends with the signal's reason. Twice: exit at once.
+   */
   const interruptible = async (logger: Logger, body: (signal: AbortSignal) => Promise<number>): Promise<number> => {
     const controller = new AbortController();
     let interrupts = 0;
@@ -111,15 +134,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         process.exit(EXIT.interrupted);
       }
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const giveBack = takeOverSignals(onSignal);
     try {
       return await body(controller.signal);
     } catch (e) {
+      if (controller.signal.aborted && e === controller.signal.reason) return EXIT.interrupted;
       return report(e, logger);
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      giveBack();
       logger.close();
     }
   };
@@ -139,8 +161,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 0 || n > 23) throw new CommanderError(EXIT.badInput, 'pipe.badHour', `--hour must be 0 to 23, got '${v}'`);
         return n;
-      }),
-  ).action(async (pipeline: string | undefined, o: Common & { date?: string; threads?: number; fullRefresh?: boolean; hour?: number; ignoreDependenciesOnPast?: boolean }) => {
+      })
+      .option(...WAIT_OPTION),
+  ).action(async (pipeline: string | undefined, o: Common & { date?: string; threads?: number; fullRefresh?: boolean; hour?: number; ignoreDependenciesOnPast?: boolean; wait: number }) => {
     const logger = makeLogger(o);
     exitCode = await interruptible(logger, async (signal) => {
       const outcome = await run({
@@ -151,6 +174,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         fullRefresh: o.fullRefresh,
         ignoreDependenciesOnPast: o.ignoreDependenciesOnPast,
         hour: o.hour,
+        waitMs: o.wait,
         signal,
         emit: (e) => logger.handle(e),
       });
@@ -175,11 +199,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         if (!Number.isInteger(n) || n < 0) throw new CommanderError(EXIT.badInput, 'pipe.badInt', `--retries must be a whole number, got '${v}'`);
         return n;
       })
-      .option('--dry-run', 'print the plan (which model runs for which dates, in which order) and write nothing'),
+      .option('--dry-run', 'print the plan (which model runs for which dates, in which order) and write nothing')
+      .option(...WAIT_OPTION),
   ).action(
     async (
       pipeline: string | undefined,
-      o: Common & { start: string; end: string; parallel: number; threads?: number; order: 'oldest' | 'newest'; maxFailures?: number; retries?: number; dryRun?: boolean },
+      o: Common & { start: string; end: string; parallel: number; threads?: number; order: 'oldest' | 'newest'; maxFailures?: number; retries?: number; dryRun?: boolean; wait: number },
     ) => {
       const logger = makeLogger(o);
       const options = {
@@ -192,6 +217,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         order: o.order,
         maxFailures: o.maxFailures,
         retries: o.retries,
+        waitMs: o.wait,
         emit: (e: Parameters<Logger['handle']>[0]) => logger.handle(e),
       };
       if (o.dryRun) {
@@ -245,8 +271,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     const logger = makeLogger(o);
     const controller = new AbortController();
     const stop = () => controller.abort();
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    const giveBack = takeOverSignals(stop);
     const stdin = process.stdin;
     const onKey = (key: Buffer) => {
       const k = key.toString();
@@ -277,8 +302,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         stdin.setRawMode(false);
         stdin.pause();
       }
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      giveBack();
       logger.close();
     }
   });
@@ -311,8 +335,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         logger.handle({ type: 'notice', message: 'stopping: no new runs; running models roll back and are recorded as cancelled' });
         controller.abort();
       };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+      const giveBack = takeOverSignals(stop);
       try {
         const { schedule } = await import('../schedule/scheduler.js');
         const result = await schedule({ project: o.project, db: o.db, pipelines, once: o.once, signal: controller.signal, emit: (e) => logger.handle(e) });
@@ -320,8 +343,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       } catch (e) {
         exitCode = report(e, logger);
       } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
+        giveBack();
         logger.close();
       }
     });
@@ -335,10 +357,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--json', 'print one JSON object per line per event')
     .option('-t, --threads <n>', 'most tasks running at once (default: as the original run)', positiveInt('--threads'))
     .option('--var <name=value>', "a secret var's value again (a run stores only its fingerprint); other vars are the run's own", collectVar)
-    .action(async (runId: string | undefined, o: Common & { threads?: number }) => {
+    .option(...WAIT_OPTION)
+    .action(async (runId: string | undefined, o: Common & { threads?: number; wait: number }) => {
       const logger = makeLogger(o);
       exitCode = await interruptible(logger, async (signal) => {
-        const outcome = await retry({ project: o.project, db: o.db, runId, threads: o.threads, vars: o.var, signal, emit: (e) => logger.handle(e) });
+        const outcome = await retry({ project: o.project, db: o.db, runId, threads: o.threads, vars: o.var, waitMs: o.wait, signal, emit: (e) => logger.handle(e) });
         if ('nothingToDo' in outcome) {
           logger.handle({ type: 'notice', message: outcome.nothingToDo });
           return EXIT.ok;

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-import { runCli } from './cli.js';
+import { exitOnSignals } from './signals.js';
+
+// First, before the CLI and DuckDB load: a signal at any moment gets pipe's own answer.
+exitOnSignals();
 
 // A closed pipe (`pipe ls | head`) is not an error worth a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
@@ -9,4 +12,5 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+const { runCli } = await import('./cli.js');
 process.exitCode = await runCli(process.argv);

@@ -5,11 +5,11 @@ import { pipelineInterval, type ScheduleInterval } from '../analyze/project-sett
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
-import type { ProjectOptions, SelectionOptions } from './context.js';
+import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js';
 import { launch, newRunId, planContext, prepare, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
 import { DEFAULT_THREADS } from './run.js';
 
-export interface BackfillOptions extends ProjectOptions, SelectionOptions {
+export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitOptions {
   /** Inclusive range, `YYYY-MM-DD`. */
   readonly start: string;
   readonly end: string;

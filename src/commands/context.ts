@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import formatDuration from 'ms';
 import { analyze, type Analysis, type AnalysisCache } from '../analyze/analyze.js';
 import { error, hasErrors, DiagnosticError, type Diagnostic } from '../analyze/diagnostics.js';
+import { readWarehouseSetting } from '../analyze/project-settings.js';
 import { didYouMean } from '../analyze/suggest.js';
 import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type Interval } from '../dates/dates.js';
+import type { EventSink } from '../events/events.js';
 import { parseSelectors, select } from '../graph/select.js';
 import { loadProject, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
 import type { ProjectFs } from '../project/project-fs.js';
-import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
+import { DuckDBWarehouse, type HeldWait } from '../warehouse/duckdb-warehouse.js';
 import { Catalog, readCatalog } from '../warehouse/run-state.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 
@@ -54,9 +57,39 @@ function enclosingProject(dir: string): string | undefined {
   return undefined;
 }
 
-export function warehousePath(options: ProjectOptions, root: string, configured: string): string {
-  const p = options.db ?? configured;
-  return isAbsolute(p) ? p : resolve(options.db ? process.cwd() : root, p);
+/** `--db` (from the current directory), else `warehouse` of pipe.yaml (from the project). */
+export function warehousePath(options: ProjectOptions, files: ProjectFiles): string {
+  if (options.db !== undefined) return resolve(options.db);
+  const configured = readWarehouseSetting(files);
+  if (typeof configured !== 'string') throw new DiagnosticError([configured]);
+  return resolve(files.root, configured);
+}
+
+/** What run, backfill and retry do while another process holds the warehouse. */
+export interface WaitOptions {
+  /** How long to wait for it, in milliseconds; 0 (the default) fails at once. */
+  readonly waitMs?: number;
+  /** Stops the waiting. */
+  readonly signal?: AbortSignal;
+  readonly emit?: EventSink;
+}
+
+/** The `--wait` of the command line. */
+export const DEFAULT_WAIT = '5s';
+
+/** One command's waiting: who holds the warehouse is told once, however often it opens it. */
+export function heldWait(options: WaitOptions): HeldWait {
+  let told = false;
+  const limit = options.waitMs ?? 0;
+  return {
+    ms: limit,
+    signal: options.signal,
+    onHeld: (held) => {
+      if (told) return;
+      told = true;
+      options.emit?.({ type: 'notice', message: `${held.inUse}; waiting up to ${formatDuration(limit, { long: true })} for it` });
+    },
+  };
 }
 
 /** `--date`, or yesterday by the clock. */
@@ -69,18 +102,27 @@ export function resolveInterval(date: string | undefined, clock: Clock = systemC
   return { interval: dayInterval(ms), isDefault: false };
 }
 
-/** Opens the warehouse only if its file exists, to read what is in it. */
+/**
+ * Opens the warehouse only if its file exists, to read what is in it; waits for it as `wait`
+ * says (by default not at all).
+ */
 export async function catalogIfExists(
   path: string,
   readOnly = false,
+  wait: HeldWait = { ms: 0 },
 ): Promise<{ warehouse?: Warehouse; catalog: Catalog }> {
   if (!existsSync(path)) return { catalog: new Catalog() };
-  const warehouse = await DuckDBWarehouse.open(path, { readOnly });
-  const session = await warehouse.session();
+  const warehouse = await DuckDBWarehouse.openWhenFree(path, { readOnly }, wait);
   try {
-    return { warehouse, catalog: await readCatalog(session) };
-  } finally {
-    session.close();
+    const session = await warehouse.session();
+    try {
+      return { warehouse, catalog: await readCatalog(session) };
+    } finally {
+      session.close();
+    }
+  } catch (e) {
+    warehouse.close();
+    throw e;
   }
 }
 

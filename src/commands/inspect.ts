@@ -41,7 +41,7 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
   const { interval } = resolveInterval(options.date, options.clock);
   const notes: string[] = [];
   let existing = new Catalog();
-  const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
+  const dbPath = warehousePath(options, files);
   try {
     const { warehouse, catalog } = await catalogIfExists(dbPath);
     warehouse?.close();
@@ -96,7 +96,7 @@ export type History = { kind: 'runs'; runs: RunSummaryRow[] } | { kind: 'tasks';
 
 export async function history(options: HistoryOptions): Promise<History> {
   const files = loadFiles(options);
-  const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
+  const dbPath = warehousePath(options, files);
   if (!existsSync(dbPath)) {
     if (options.runId) throw new DiagnosticError([error('unknown-run', `no run '${options.runId}': the warehouse ${dbPath} does not exist yet`)]);
     return { kind: 'runs', runs: [] };

@@ -7,7 +7,7 @@ import type { ProjectFiles } from '../project/load-project.js';
 import type { EventSink, PipeEvent } from '../events/events.js';
 import { execute, type ExecuteInput, type ExecuteResult } from '../execute/executor.js';
 import { pastTaskIds, type Plan, type PlanContext } from '../plan/plan.js';
-import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
+import { DuckDBWarehouse, throwIfStopped, type HeldWait } from '../warehouse/duckdb-warehouse.js';
 import {
   ensureState,
   finishRunSql,
@@ -29,7 +29,16 @@ import { RunNotifier } from '../notify/run-notifier.js';
 import { quoteIdent } from '../analyze/sql-text.js';
 import { noLongerBuilt, noLongerBuiltNotice, type NoLongerBuilt } from './no-longer-built.js';
 import { paramsToStore } from './secret-vars.js';
-import { analyzeAndSelect, catalogIfExists, loadFiles, warehousePath, type ProjectOptions, type SelectionOptions } from './context.js';
+import {
+  analyzeAndSelect,
+  catalogIfExists,
+  heldWait,
+  loadFiles,
+  warehousePath,
+  type ProjectOptions,
+  type SelectionOptions,
+  type WaitOptions,
+} from './context.js';
 
 /**
  * What `run`, `backfill` and `retry` share: prepare (load, analyze, open the warehouse,
@@ -59,16 +68,21 @@ export interface Prepared {
   readonly seedHashes: Map<string, string>;
 }
 
+/**
+ * Every open of the warehouse waits for it as `wait` says (default: as `waitMs` says, stopped
+ * by `signal`); a stop before anything is written ends prepare with the signal's reason.
+ */
 export async function prepare(
-  options: ProjectOptions & SelectionOptions & { interval: Interval; fullRefresh?: boolean; readOnly?: boolean },
+  options: ProjectOptions & SelectionOptions & WaitOptions & { interval: Interval; fullRefresh?: boolean; readOnly?: boolean; wait?: HeldWait },
   files: ProjectFiles = loadFiles(options),
 ): Promise<Prepared> {
-  const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
-  const { warehouse, catalog } = await catalogIfExists(dbPath, options.readOnly);
+  const dbPath = warehousePath(options, files);
+  const wait = options.wait ?? heldWait(options);
+  const { warehouse, catalog } = await catalogIfExists(dbPath, options.readOnly, wait);
   try {
     const tables = catalog.only('table');
     const { analysis, selected } = analyzeAndSelect(files, { ...options, existingRelations: tables });
-    return await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, readOnly: options.readOnly });
+    return await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, readOnly: options.readOnly, wait });
   } catch (e) {
     warehouse?.close();
     throw e;
@@ -78,13 +92,14 @@ export async function prepare(
 /**
  * The second half of prepare, for callers that analyzed already (watch mode): open the
  * warehouse for writing (or read it, read-only), recover from a crash, read the catalog.
+ * Nothing is written once `wait.signal` is aborted.
  */
 export async function openFor(
   analysis: Analysis,
   selected: Set<string>,
   pipelineName: string | undefined,
   dbPath: string,
-  opened: { warehouse?: Warehouse; catalog?: Catalog; readOnly?: boolean } = {},
+  opened: { warehouse?: Warehouse; catalog?: Catalog; readOnly?: boolean; wait?: HeldWait } = {},
 ): Promise<Prepared> {
   const pipeline = pipelineName ? analysis.pipelines.get(pipelineName) : undefined;
   let warehouse = opened.warehouse;
@@ -101,8 +116,10 @@ export async function openFor(
     }
     return { analysis, selected, pipeline, dbPath, catalog: opened.catalog ?? new Catalog(), seedHashes };
   }
-  warehouse ??= await DuckDBWarehouse.open(dbPath);
+  const wait = opened.wait ?? { ms: 0 };
+  warehouse ??= await DuckDBWarehouse.openWhenFree(dbPath, {}, wait);
   try {
+    await throwIfStopped(wait.signal);
     const session = await warehouse.session();
     try {
       await ensureState(session);

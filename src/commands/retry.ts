@@ -5,16 +5,16 @@ import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, planTest, type DateOrder } from '../plan/plan.js';
 import type { Task } from '../plan/task.js';
-import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
+import { DuckDBWarehouse, type HeldWait } from '../warehouse/duckdb-warehouse.js';
 import { getRun, laterPublications, latestUnfinishedRun, stateExists, SUPERSEDED, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
 import { backfillIntervals } from './backfill.js';
 import { readProjectSettings, type ScheduleInterval } from '../analyze/project-settings.js';
-import { loadFiles, warehousePath, type ProjectOptions } from './context.js';
+import { heldWait, loadFiles, warehousePath, type ProjectOptions, type WaitOptions } from './context.js';
 import { launch, newRunId, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
 import { DEFAULT_THREADS, pipelineOf } from './run.js';
 import { retryVars } from './secret-vars.js';
 
-export interface RetryOptions extends ProjectOptions {
+export interface RetryOptions extends ProjectOptions, WaitOptions {
   /** Default: the latest run that did not fully succeed. */
   readonly runId?: string;
   readonly threads?: number;
@@ -52,12 +52,12 @@ interface StoredParams {
 
 type Later = Awaited<ReturnType<typeof laterPublications>>;
 
-async function findTarget(dbPath: string, runId: string | undefined): Promise<{ run?: RunRow; remaining: Set<string>; later?: Later }> {
+async function findTarget(dbPath: string, runId: string | undefined, wait: HeldWait): Promise<{ run?: RunRow; remaining: Set<string>; later?: Later }> {
   if (!existsSync(dbPath)) {
     if (runId) throw new DiagnosticError([error('unknown-run', `no run '${runId}': the warehouse ${dbPath} does not exist yet`)]);
     return { remaining: new Set() };
   }
-  const warehouse = await DuckDBWarehouse.open(dbPath, { readOnly: true });
+  const warehouse = await DuckDBWarehouse.openWhenFree(dbPath, { readOnly: true }, wait);
   const session = await warehouse.session();
   try {
     if (!(await stateExists(session))) return { remaining: new Set() };
@@ -99,8 +99,9 @@ function superseded(task: Task, later: Later | undefined): Task {
  */
 export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   const files = loadFiles(options);
-  const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
-  const { run, remaining, later } = await findTarget(dbPath, options.runId);
+  const dbPath = warehousePath(options, files);
+  const wait = heldWait(options);
+  const { run, remaining, later } = await findTarget(dbPath, options.runId, wait);
   if (!run) return { nothingToDo: 'nothing to retry: no run is unfinished' };
   if (remaining.size === 0) return { nothingToDo: `nothing to retry: every task of run ${run.run_id} has succeeded` };
 
@@ -128,6 +129,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     select: params.select,
     exclude: params.exclude,
     interval: intervals[0],
+    wait,
   });
   const runId = newRunId();
   const ctx = planContext(prepared, runId, params.full_refresh);

@@ -3,10 +3,10 @@ import { pipelineInterval, readPipeline, type Pipeline } from '../analyze/projec
 import type { ProjectFiles } from '../project/load-project.js';
 import type { EventSink } from '../events/events.js';
 import { planRun } from '../plan/plan.js';
-import { loadFiles, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
+import { loadFiles, resolveInterval, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
 import { launch, newRunId, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
 
-export interface RunOptions extends ProjectOptions, SelectionOptions {
+export interface RunOptions extends ProjectOptions, SelectionOptions, WaitOptions {
   /** `YYYY-MM-DD`; default yesterday. */
   readonly date?: string;
   readonly threads?: number;

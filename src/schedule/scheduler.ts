@@ -117,6 +117,8 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
       .catch((e: unknown) => {
         failed++;
         if (e instanceof DiagnosticError) for (const d of e.diagnostics) emit({ type: 'diagnostic', diagnostic: d });
+        // Stopped before it wrote anything: the interval is resumed at the next start.
+        else if (signal.aborted && e === signal.reason) emit({ type: 'notice', message: `${p.name} ${due.label} not started: the scheduler is stopping` });
         else emit({ type: 'notice', message: `${p.name} ${due.label} could not start: ${e instanceof Error ? e.message : String(e)}` });
       })
       .finally(() => {
@@ -131,7 +133,7 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
   const tick = async (): Promise<number> => {
     const pipelines = scheduled(options, clock);
     const files = loadFiles(options);
-    const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
+    const dbPath = warehousePath(options, files);
     let warehouse: DuckDBWarehouse;
     try {
       warehouse = await DuckDBWarehouse.open(dbPath, { holder: 'pipe schedule' });

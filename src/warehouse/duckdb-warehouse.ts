@@ -1,10 +1,12 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { causeOf } from './error-causes.js';
+import { prepareWarehousePath, removeFolders } from './warehouse-file.js';
 import {
   WarehouseError,
   WarehouseLockedError,
+  WarehouseOpenError,
   type Row,
   type TransactionOptions,
   type Warehouse,
@@ -117,6 +119,25 @@ class DuckDBSession implements WarehouseSession {
   }
 }
 
+export interface OpenOptions {
+  readonly readOnly?: boolean;
+  /** What holds the file, for the message other processes see (e.g. "pipe schedule"). */
+  readonly holder?: string;
+}
+
+/** How to wait for a warehouse that another process holds. */
+export interface HeldWait {
+  /** Longest wait in milliseconds: 0 fails at once, Infinity waits until the signal. */
+  readonly ms: number;
+  /** Told once, the first time the file is found held, when pipe is going to wait. */
+  readonly onHeld?: (held: WarehouseLockedError) => void;
+  readonly signal?: AbortSignal;
+  /** Longest pause between tries; each pause is between half of it and all of it. */
+  readonly pollMs?: number;
+}
+
+const DEFAULT_POLL_MS = 100;
+
 /** Open instances of this process, by path: concurrent runs in one process share one. */
 const shared = new Map<string, { instance: DuckDBInstance; users: number; readOnly: boolean }>();
 
@@ -140,14 +161,19 @@ export class DuckDBWarehouse implements Warehouse {
     readonly firstInProcess: boolean,
   ) {}
 
-  static async open(path: string, options: { readOnly?: boolean; holder?: string } = {}): Promise<DuckDBWarehouse> {
+  /**
+   * Opens the file, or creates it (and its missing folders) for writing. A path that cannot be
+   * a warehouse fails with a WarehouseOpenError, another process holding the file with a
+   * WarehouseLockedError; a failed open leaves nothing behind on disk.
+   */
+  static async open(path: string, options: OpenOptions = {}): Promise<DuckDBWarehouse> {
     const key = resolve(path);
     const existing = shared.get(key);
     if (existing && (existing.readOnly === Boolean(options.readOnly) || !existing.readOnly)) {
       existing.users++;
       return new DuckDBWarehouse(path, existing.instance, false);
     }
-    if (!options.readOnly) mkdirSync(dirname(path), { recursive: true });
+    const { exists, created } = prepareWarehousePath(path, Boolean(options.readOnly));
     const config: Record<string, string> = {};
     if (options.readOnly) config.access_mode = 'READ_ONLY';
     try {
@@ -163,10 +189,36 @@ export class DuckDBWarehouse implements Warehouse {
       }
       return new DuckDBWarehouse(path, instance, true);
     } catch (e) {
+      removeFolders(created);
       const message = e instanceof Error ? e.message : String(e);
       const lock = LOCK_RE.exec(message);
       if (lock) throw new WarehouseLockedError(path, Number(lock[3]), lock[2], readHolder(path, Number(lock[3])));
-      throw classifyDuckDBError(e);
+      throw openFailure(path, exists || Boolean(options.readOnly) ? 'open' : 'create', message);
+    }
+  }
+
+  /**
+   * Opens the file, waiting while another process holds it: tries again every 50 to 100 ms
+   * (at random, so that a reader opening and closing it in a loop cannot keep pipe out for
+   * long) until `wait.ms` have passed, then throws the holder's WarehouseLockedError. Stops
+   * with the signal's reason when the signal is aborted, before opening anything.
+   */
+  static async openWhenFree(path: string, options: OpenOptions, wait: HeldWait): Promise<DuckDBWarehouse> {
+    const started = Date.now();
+    let told = false;
+    for (;;) {
+      await throwIfStopped(wait.signal);
+      try {
+        return await DuckDBWarehouse.open(path, options);
+      } catch (e) {
+        if (!(e instanceof WarehouseLockedError)) throw e;
+        const waited = Date.now() - started;
+        if (waited >= wait.ms) throw wait.ms > 0 ? e.waited(waited) : e;
+        if (!told) wait.onHeld?.(e);
+        told = true;
+        const poll = wait.pollMs ?? DEFAULT_POLL_MS;
+        await pause(Math.min(poll / 2 + (Math.random() * poll) / 2, wait.ms - waited), wait.signal);
+      }
     }
   }
 
@@ -208,6 +260,38 @@ export class DuckDBWarehouse implements Warehouse {
     if (!entry.readOnly) rmSync(holderFile(this.location), { force: true });
     this.instance.closeSync();
   }
+}
+
+/**
+ * Throws the signal's reason if it was aborted, after letting signals that already arrived
+ * reach their handlers: Node runs a signal handler only when its event loop polls, and the
+ * code before this point may not have let it (two turns of the loop hold one poll).
+ */
+export async function throwIfStopped(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return;
+  for (let turn = 0; turn < 2; turn++) await new Promise<void>((res) => setImmediate(res));
+  signal.throwIfAborted();
+}
+
+/** Waits `ms`, or less if the signal is aborted meanwhile. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((res) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      res();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** DuckDB's reason for refusing a path, as one sentence that names it. */
+function openFailure(path: string, verb: 'open' | 'create', message: string): WarehouseOpenError {
+  const headline = message.split('\n')[0];
+  const cannotOpen = /Cannot open file "[^"]*": (.*)$/.exec(headline);
+  const why = cannotOpen ? cannotOpen[1].charAt(0).toLowerCase() + cannotOpen[1].slice(1) : headline.replace(/^[A-Za-z ]+ Error: /, '');
+  return new WarehouseOpenError(path, `cannot ${verb} the warehouse ${path}: ${why}`);
 }
 
 function readHolder(path: string, pid: number): Holder | undefined {

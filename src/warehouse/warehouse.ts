@@ -65,20 +65,46 @@ export class WarehouseError extends Error {
   }
 }
 
-/** The warehouse file is held by another process. */
-export class WarehouseLockedError extends Error {
+/**
+ * The warehouse file cannot be used: a folder, a file that is not a database, a path nothing
+ * may be created at. Found before anything is written.
+ */
+export class WarehouseOpenError extends Error {
   constructor(
     readonly location: string,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The warehouse file is held by another process. */
+export class WarehouseLockedError extends WarehouseOpenError {
+  /** "the warehouse … is in use by another process (who)", without what to do about it. */
+  readonly inUse: string;
+
+  constructor(
+    location: string,
     readonly holderPid: number | undefined,
     readonly program: string | undefined,
     /** When the holder is pipe: what it is doing. */
     readonly holder?: { readonly what: string; readonly since: string },
+    /** How long pipe waited for it, when it did. */
+    readonly waitedMs = 0,
   ) {
     const who = holder
       ? `${holder.what}, PID ${holderPid}, since ${holder.since}`
       : holderPid
         ? `PID ${holderPid}${program ? `, ${program}` : ''}`
         : undefined;
-    super(`the warehouse ${location} is in use by another process${who ? ` (${who})` : ''}; wait for it to finish or stop it, then try again`);
+    const inUse = `the warehouse ${location} is in use by another process${who ? ` (${who})` : ''}`;
+    super(location, `${inUse}; wait for it to finish or stop it, then try again`);
+    this.inUse = inUse;
+  }
+
+  /** The same holder, after waiting `ms` for it in vain. */
+  waited(ms: number): WarehouseLockedError {
+    return new WarehouseLockedError(this.location, this.holderPid, this.program, this.holder, ms);
   }
 }

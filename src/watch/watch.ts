@@ -12,7 +12,6 @@ import { planRun } from '../plan/plan.js';
 import { PROJECT_FILE } from '../project/load-project.js';
 import { CachedFs } from '../project/project-fs.js';
 import { Catalog, readCatalog } from '../warehouse/run-state.js';
-import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
 
 /**
@@ -41,15 +40,6 @@ function nodeOfFile(file: string): string | undefined {
   const m = /^(models\/.*\/|models\/|seeds\/)([^/]+)\.(sql|ya?ml|csv)$/.exec(file);
   return m ? m[2] : undefined;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((res) => {
-    const t = setTimeout(res, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      res();
-    });
-  });
 
 export async function watch(options: WatchOptions): Promise<void> {
   const { emit, signal } = options;
@@ -105,7 +95,7 @@ export async function watch(options: WatchOptions): Promise<void> {
     building = true;
     try {
       const files = loadFiles(options, fs);
-      const dbPath = warehousePath(options, files.root, (files.projectFile?.data.warehouse as string) ?? 'warehouse.duckdb');
+      const dbPath = warehousePath(options, files);
       const { warehouse, catalog } = await openWhenFree(dbPath);
       if (!warehouse) return;
       let handedOver = false;
@@ -164,25 +154,26 @@ export async function watch(options: WatchOptions): Promise<void> {
     return { rebuild, removed, changedFiles };
   }
 
+  /** Waits for the warehouse as long as it takes, saying once per build who holds it. */
   async function openWhenFree(dbPath: string): Promise<{ warehouse?: DuckDBWarehouse; catalog: Catalog }> {
-    let told = false;
-    while (!signal.aborted) {
-      try {
-        const warehouse = await DuckDBWarehouse.open(dbPath);
-        const session = await warehouse.session();
-        try {
-          return { warehouse, catalog: await readCatalog(session) };
-        } finally {
-          session.close();
-        }
-      } catch (e) {
-        if (!(e instanceof WarehouseLockedError)) throw e;
-        if (!told) emit({ type: 'notice', message: `${e.message}; waiting for it` });
-        told = true;
-        await sleep(1000, signal);
-      }
+    let warehouse: DuckDBWarehouse;
+    try {
+      warehouse = await DuckDBWarehouse.openWhenFree(dbPath, {}, {
+        ms: Infinity,
+        pollMs: 1000,
+        signal,
+        onHeld: (held) => emit({ type: 'notice', message: `${held.inUse}; waiting for it` }),
+      });
+    } catch (e) {
+      if (signal.aborted && e === signal.reason) return { catalog: new Catalog() };
+      throw e;
     }
-    return { catalog: new Catalog() };
+    const session = await warehouse.session();
+    try {
+      return { warehouse, catalog: await readCatalog(session) };
+    } finally {
+      session.close();
+    }
   }
 
   async function build(analysis: Analysis, nodes: Set<string>, dbPath: string, warehouse: DuckDBWarehouse, at: Interval): Promise<void> {

@@ -232,13 +232,13 @@ describe('a warehouse held by another process', () => {
 
     const holder = await holdWarehouse(db);
     try {
-      const r = pipe(['run', '--date', '2024-01-03', '--project', dir]);
+      const r = pipe(['run', '--date', '2024-01-03', '--wait', '0', '--project', dir]);
       expect(r.code, explain(r)).toBe(2);
       expect(r.stderr).toContain(db);
       expect(r.stdout + r.stderr).not.toContain('Conflicting lock');
       expect(r.stdout).not.toContain('START');
 
-      const json = pipe(['run', '--date', '2024-01-03', '--json', '--project', dir]);
+      const json = pipe(['run', '--date', '2024-01-03', '--wait', '0', '--json', '--project', dir]);
       expect(json.code, explain(json)).toBe(2);
       expect(eventsOfType(json.events, 'run-started')).toEqual([]);
       const messages = eventsOfType(json.events, 'diagnostic').map((e) => (e.diagnostic as { message: string }).message);
@@ -254,7 +254,7 @@ describe('a warehouse held by another process', () => {
 
   it('a second pipe run while one is running names the running process and leaves the first undisturbed', async () => {
     const { dir, db, before, running } = await slowRunInFlight();
-    const second = pipe(['run', '--date', '2024-01-03', '--project', dir]);
+    const second = pipe(['run', '--date', '2024-01-03', '--wait', '0', '--project', dir]);
     running.child.kill('SIGINT');
     const stopped = await running.exited;
 

@@ -1,0 +1,44 @@
+import { EXIT } from './exit-status.js';
+
+/**
+ * SIGINT and SIGTERM from pipe's first line on. Until a command takes them over, nothing has
+ * been written, so a signal ends pipe at once with status 130. Installed before the rest of
+ * the CLI loads (DuckDB alone takes a tenth of a second), which would otherwise be a window
+ * where a signal kills pipe without its answer.
+ */
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+const exitAtOnce = () => process.exit(EXIT.interrupted);
+
+let early = false;
+
+export function exitOnSignals(): void {
+  if (early) return;
+  early = true;
+  for (const s of SIGNALS) process.on(s, exitAtOnce);
+}
+
+/**
+ * A command's own handling of the signals, in place of exiting at once; the returned function
+ * gives them back. The new listener is added before the old one goes: Node stops listening
+ * for a signal when its last listener is removed, and a signal received but not yet handled
+ * would be dropped with it.
+ */
+export function takeOverSignals(handler: (signal: NodeJS.Signals) => void): () => void {
+  const hadEarly = early;
+  swap(exitAtOnce, handler);
+  early = false;
+  return () => {
+    if (hadEarly) swap(handler, exitAtOnce);
+    else for (const s of SIGNALS) process.off(s, handler);
+    early = hadEarly;
+  };
+}
+
+function swap(from: (signal: NodeJS.Signals) => void, to: (signal: NodeJS.Signals) => void): void {
+  for (const s of SIGNALS) {
+    process.on(s, to);
+    process.off(s, from);
+  }
+}

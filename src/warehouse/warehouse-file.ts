@@ -1,0 +1,149 @@
+import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, rmdirSync, statSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
+import { WarehouseOpenError } from './warehouse.js';
+
+/**
+ * What pipe checks about a warehouse path before DuckDB sees it. DuckDB given a folder, a CSV
+ * file or a path under a file answers with raw I/O errors, or worse: it opens a `.csv` as an
+ * in-memory database and a run would write nothing that lasts. And Node's recursive mkdir
+ * never returns for a path under /proc. So pipe looks first, creates missing folders one by
+ * one, and takes back the folders it made when the open fails.
+ */
+
+/** Bytes 8-11 of every DuckDB database file. */
+const DUCKDB_MAGIC = 'DUCK';
+
+const REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOENT: 'the file system does not allow it',
+  ENOSPC: 'no space left on the device',
+  ENOTDIR: 'a part of the path is a file',
+  ENAMETOOLONG: 'the path is too long',
+  ELOOP: 'too many symbolic links',
+};
+
+function reason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  return (code && REASONS[code]) ?? (e instanceof Error ? e.message : String(e));
+}
+
+function statOf(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new WarehouseOpenError(path, `cannot use the warehouse ${path}: ${reason(e)}`);
+  }
+}
+
+/** Whether an existing file starts as a DuckDB database does. */
+function looksLikeDuckDB(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new WarehouseOpenError(path, `cannot read the warehouse ${path}: ${reason(e)}`);
+  }
+  try {
+    const header = Buffer.alloc(12);
+    const n = readSync(fd, header, 0, header.length, 0);
+    return n === header.length && header.toString('latin1', 8, 12) === DUCKDB_MAGIC;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Makes `path` ready for DuckDB: checks it, and creates the missing folders of a new file
+ * to be written. Returns whether the file exists and the folders it made, for a failed open
+ * to take back.
+ */
+export function prepareWarehousePath(path: string, readOnly: boolean): { exists: boolean; created: string[] } {
+  // An in-memory database has no file.
+  if (path.startsWith(':memory:')) return { exists: false, created: [] };
+  const { exists } = checkWarehousePath(path, readOnly);
+  return { exists, created: exists || readOnly ? [] : createFoldersFor(path) };
+}
+
+/**
+ * Checks that `path` can be opened as a warehouse. An existing path must be a DuckDB file;
+ * for a new one (writing only), its folder must be a folder pipe may write in, or be
+ * creatable. Throws a WarehouseOpenError naming the path and the problem.
+ */
+function checkWarehousePath(path: string, readOnly: boolean): { exists: boolean } {
+  const stat = statOf(path);
+  if (stat?.isDirectory()) {
+    throw new WarehouseOpenError(path, `the warehouse ${path} is a folder, not a DuckDB file`, `give a file path, e.g. ${path.replace(/\/+$/, '')}/warehouse.duckdb`);
+  }
+  if (stat && !stat.isFile()) throw new WarehouseOpenError(path, `the warehouse ${path} is not a regular file`);
+  if (stat) {
+    if (stat.size === 0) {
+      throw new WarehouseOpenError(path, `the warehouse ${path} is an empty file, not a DuckDB database`, 'remove it, and pipe creates a new warehouse there');
+    }
+    if (!looksLikeDuckDB(path)) {
+      throw new WarehouseOpenError(path, `the warehouse ${path} exists but is not a DuckDB database`, 'pipe does not overwrite other files: give the path of a DuckDB file, or of one that does not exist yet');
+    }
+    if (!readOnly) {
+      try {
+        accessSync(path, constants.R_OK | constants.W_OK);
+      } catch (e) {
+        throw new WarehouseOpenError(path, `cannot write to the warehouse ${path}: ${reason(e)}`);
+      }
+    }
+    return { exists: true };
+  }
+  if (!readOnly) {
+    const above = nearestExisting(dirname(path));
+    if (!above.stat.isDirectory()) {
+      throw new WarehouseOpenError(path, `cannot create the warehouse ${path}: ${above.path} is a file, not a folder`);
+    }
+    try {
+      accessSync(above.path, constants.W_OK | constants.X_OK);
+    } catch (e) {
+      throw new WarehouseOpenError(path, `cannot create the warehouse ${path}: the folder ${above.path} is not writable (${reason(e)})`);
+    }
+  }
+  return { exists: false };
+}
+
+function nearestExisting(dir: string): { path: string; stat: Stats } {
+  for (let d = dir; ; d = dirname(d)) {
+    const stat = statOf(d);
+    if (stat) return { path: d, stat };
+    if (dirname(d) === d) throw new WarehouseOpenError(dir, `cannot create the warehouse folder ${dir}: no part of it exists`);
+  }
+}
+
+/**
+ * Creates the missing folders above `path`, outermost first, one at a time (Node's recursive
+ * mkdir loops for ever under /proc). On failure, removes what it made and throws.
+ */
+function createFoldersFor(path: string): string[] {
+  const missing: string[] = [];
+  for (let d = dirname(path); !statOf(d); d = dirname(d)) missing.unshift(d);
+  const created: string[] = [];
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+      created.push(d);
+    } catch (e) {
+      removeFolders(created);
+      throw new WarehouseOpenError(path, `cannot create the folder ${d} for the warehouse ${path}: ${reason(e)}`);
+    }
+  }
+  return created;
+}
+
+/** Removes folders made by createFoldersFor, innermost first, if they are still empty. */
+export function removeFolders(created: readonly string[]): void {
+  for (const d of [...created].reverse()) {
+    try {
+      rmdirSync(d);
+    } catch {
+      // not empty any more: someone else uses it now
+    }
+  }
+}

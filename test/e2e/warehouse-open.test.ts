@@ -1,0 +1,324 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, constants, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  diagnosticsOf,
+  eventsOfType,
+  explain,
+  pipe,
+  PIPE_BIN,
+  REPO,
+  removeTempDirs,
+  RunningPipe,
+  tempDir,
+  warehouseOf,
+  writeProjectFiles,
+} from './helpers.js';
+
+afterAll(removeTempDirs);
+
+/**
+ * How pipe meets its warehouse file as a process: another process holding it (pipe waits for
+ * it), a path that cannot be a warehouse (a clear refusal, exit 2, nothing created), and a
+ * signal before anything is written (exit 130, no warehouse).
+ */
+
+const RUN = ['run', '--date', '2024-01-02', '--json'];
+
+/** A project of one table model: quick to analyze and to build. */
+function smallProject(): string {
+  const dir = tempDir();
+  writeProjectFiles(dir, { 'models/one.sql': "{{ config(materialized='table') }}\nselect 1 as x\n" });
+  return dir;
+}
+
+/** An empty DuckDB database at `path`, closed again. */
+async function createDatabase(path: string): Promise<void> {
+  const instance = await DuckDBInstance.create(path);
+  instance.closeSync();
+}
+
+/** A node process running `script` (an ES module) with `args`, from the repository (where @duckdb/node-api resolves). */
+class Helper {
+  readonly child: ChildProcess;
+  private out = '';
+  private readonly waiters: (() => void)[] = [];
+  readonly exited: Promise<string>;
+
+  constructor(script: string, args: readonly string[]) {
+    this.child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child.stdout!.on('data', (c: Buffer) => {
+      this.out += c.toString();
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.exited = new Promise((res) => this.child.on('close', () => res(this.out)));
+  }
+
+  /** Resolves once the helper has printed `line`; rejects if it exits first. */
+  said(line: string): Promise<void> {
+    return new Promise((res, rej) => {
+      const check = () => {
+        if (this.out.split('\n').includes(line)) res();
+        else if (this.child.exitCode !== null) rej(new Error(`the helper exited before saying ${line}:\n${this.out}`));
+        else this.waiters.push(check);
+      };
+      this.child.once('close', check);
+      check();
+    });
+  }
+
+  tell(line: string): void {
+    this.child.stdin!.write(`${line}\n`);
+  }
+}
+
+/** Opens the warehouse read-only (as `pipe history` or a notebook would) and keeps it open until told `close`. */
+const HOLDER = `
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(process.argv[1], { access_mode: 'READ_ONLY' });
+  process.stdout.write('holding\\n');
+  process.stdin.once('data', () => {
+    instance.closeSync();
+    process.stdout.write('closed\\n');
+    process.exit(0);
+  });
+`;
+
+/**
+ * Opens and closes the warehouse read-only in a loop, a few milliseconds apart, until told
+ * `stop` (or 4000 tries, or 20 s); then prints what happened as JSON.
+ */
+const LOOPING_READER = `
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const deadline = Date.now() + 20000;
+  let opened = 0, refused = 0, told = false;
+  process.stdin.once('data', () => (told = true));
+  while (!told && opened + refused < 4000 && Date.now() < deadline) {
+    try {
+      const instance = await DuckDBInstance.create(process.argv[1], { access_mode: 'READ_ONLY' });
+      const connection = await instance.connect();
+      await connection.run('SELECT 1');
+      connection.closeSync();
+      instance.closeSync();
+      if (++opened === 1) process.stdout.write('looping\\n');
+    } catch {
+      refused++;
+    }
+    await new Promise((r) => setTimeout(r, 3));
+  }
+  process.stdout.write(JSON.stringify({ opened, refused, told }) + '\\n');
+  process.exit(0);
+`;
+
+/** A small project whose warehouse another process holds open, read-only. */
+async function heldProject(): Promise<{ dir: string; db: string; holder: Helper }> {
+  const dir = smallProject();
+  const db = warehouseOf(dir);
+  await createDatabase(db);
+  const holder = new Helper(HOLDER, [db]);
+  await holder.said('holding');
+  return { dir, db, holder };
+}
+
+const isNotice = (e: { type: string; message?: unknown }) => e.type === 'notice' && String(e.message).includes('in use by another process');
+
+describe('a warehouse another process holds', () => {
+  it('pipe run --wait says once who holds it, and runs as soon as it is closed', async () => {
+    const { dir, db, holder } = await heldProject();
+
+    const running = new RunningPipe([...RUN, '--wait', '10s', '--project', dir]);
+    const notice = await running.waitFor(isNotice);
+    expect(notice.message).toContain(db);
+    expect(notice.message).toContain(`PID ${holder.child.pid}`);
+    holder.tell('close');
+    await holder.said('closed');
+
+    const r = await running.exited;
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.events.filter(isNotice)).toHaveLength(1);
+    expect(eventsOfType(r.events, 'run-finished')[0]).toMatchObject({ status: 'succeeded', succeeded: 1 });
+  });
+
+  it('--wait 0 refuses at once naming the holder; Ctrl-C while waiting ends the wait with 130', async () => {
+    const { dir, db, holder } = await heldProject();
+    try {
+      const refused = pipe([...RUN, '--wait', '0', '--project', dir]);
+      expect(refused.code, explain(refused)).toBe(2);
+      expect(refused.events.filter(isNotice)).toEqual([]);
+      const [d] = diagnosticsOf(refused.events);
+      expect(d.code).toBe('warehouse-locked');
+      expect(d.message).toContain(db);
+      expect(d.message).toContain(`PID ${holder.child.pid}`);
+
+      const waiting = new RunningPipe([...RUN, '--wait', '10s', '--project', dir]);
+      await waiting.waitFor(isNotice);
+      waiting.child.kill('SIGINT');
+      const stopped = await waiting.exited;
+      expect(stopped.code, explain(stopped)).toBe(130);
+      expect(eventsOfType(stopped.events, 'run-started')).toEqual([]);
+    } finally {
+      holder.tell('close');
+      await holder.exited;
+    }
+  });
+
+  it('a reader opening and closing it every few milliseconds does not keep pipe run out', async () => {
+    const dir = smallProject();
+    const db = warehouseOf(dir);
+    await createDatabase(db);
+    const reader = new Helper(LOOPING_READER, [db]);
+    await reader.said('looping');
+
+    const r = pipe([...RUN, '--wait', '10s', '--project', dir]);
+    reader.tell('stop');
+    const summary = JSON.parse((await reader.exited).trim().split('\n').pop()!) as { opened: number; refused: number; told: boolean };
+
+    expect(r.code, explain(r)).toBe(0);
+    expect(eventsOfType(r.events, 'run-finished')[0]).toMatchObject({ status: 'succeeded' });
+    // The reader was still looping when pipe finished, and pipe held the file in between.
+    expect(summary.told).toBe(true);
+    expect(summary.opened).toBeGreaterThan(1);
+    expect(summary.refused).toBeGreaterThan(0);
+  });
+});
+
+describe('a path that cannot be a warehouse', () => {
+  it('is refused with exit 2, a message naming the path and the problem, and nothing created', async () => {
+    const dir = smallProject();
+    mkdirSync(join(dir, 'folder'));
+    writeFileSync(join(dir, 'orders.csv'), 'order_id,amount\n1,10\n');
+    writeFileSync(join(dir, 'plain'), 'a file\n');
+    // A folder pipe may not write in: root may write anywhere but in /sys.
+    let locked = join(dir, 'locked');
+    if (process.getuid?.() === 0) {
+      locked = '/sys';
+    } else {
+      mkdirSync(locked, { mode: 0o555 });
+    }
+    const yamlProject = smallProject();
+    writeFileSync(join(yamlProject, 'pipe.yaml'), 'name: numbered\nwarehouse: 123\n');
+
+    const cases = [
+      { db: join(dir, 'folder'), says: 'is a folder, not a DuckDB file' },
+      { db: join(dir, 'orders.csv'), says: 'is not a DuckDB database' },
+      { db: join(dir, 'plain', 'sub.duckdb'), says: `${join(dir, 'plain')} is a file, not a folder` },
+      { db: '/proc/nope/x.duckdb', says: 'cannot create the folder /proc/nope' },
+      { db: join(locked, 'pipe-warehouse.duckdb'), says: 'permission denied' },
+    ];
+    const before = readdirSync(dir).sort();
+    const results = await Promise.all([
+      ...cases.map((c) => new RunningPipe([...RUN, '--wait', '0', '--db', c.db, '--project', dir]).exited),
+      new RunningPipe([...RUN, '--project', yamlProject]).exited,
+    ]);
+
+    cases.forEach((c, i) => {
+      const r = results[i];
+      expect(r.code, explain(r)).toBe(2);
+      const diagnostics = diagnosticsOf(r.events);
+      expect(diagnostics, explain(r)).toHaveLength(1);
+      expect(diagnostics[0].message).toContain(c.db);
+      expect(diagnostics[0].message).toContain(c.says);
+      expect(eventsOfType(r.events, 'run-started')).toEqual([]);
+    });
+    const yaml = results[cases.length];
+    expect(yaml.code, explain(yaml)).toBe(2);
+    expect(diagnosticsOf(yaml.events)).toEqual([
+      expect.objectContaining({ message: 'warehouse must be the path of a DuckDB file, got 123', location: { file: 'pipe.yaml', line: 2 } }),
+    ]);
+
+    expect(readdirSync(dir).sort()).toEqual(before);
+    expect(readdirSync(join(dir, 'folder'))).toEqual([]);
+    expect(readFileSync(join(dir, 'orders.csv'), 'utf8')).toBe('order_id,amount\n1,10\n');
+    expect(existsSync('/proc/nope')).toBe(false);
+    expect(existsSync(join(locked, 'pipe-warehouse.duckdb'))).toBe(false);
+    expect(readdirSync(yamlProject).sort()).toEqual(['models', 'pipe.yaml']);
+  });
+});
+
+/** A FIFO at `path`. */
+function fifo(path: string): string {
+  execFileSync('mkfifo', [path]);
+  return path;
+}
+
+/**
+ * Opens a FIFO for writing, which completes once `child` has opened it for reading (it is
+ * blocked reading it then); fails if the child exits first.
+ */
+async function whenReading(path: string, child: ChildProcess, exited: Promise<unknown>) {
+  const writer = open(path, 'w');
+  const first = await Promise.race([writer, exited.then(() => 'exited' as const)]);
+  if (first === 'exited') {
+    // Let the pending open complete, then report.
+    closeSync(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
+    await (await writer).close();
+    throw new Error(`pipe (PID ${child.pid}) exited before reading ${path}`);
+  }
+  return first;
+}
+
+describe('a signal before anything is written', () => {
+  it('SIGTERM while pipe is still loading its code: exit 130, no event, no warehouse', async () => {
+    const dir = smallProject();
+    const hooks = tempDir();
+    // A module hook that says when the CLI module is asked for and never lets it load: pipe
+    // stays at its first lines (main.ts) until the signal comes. The interval keeps such a
+    // process alive, as loading would.
+    writeFileSync(
+      join(hooks, 'hooks.mjs'),
+      `import { writeSync } from 'node:fs';
+export async function load(url, context, nextLoad) {
+  if (url.endsWith('/dist/cli/cli.js')) {
+    writeSync(2, 'loading cli.js\\n');
+    await new Promise(() => {});
+  }
+  return nextLoad(url, context);
+}
+`,
+    );
+    writeFileSync(
+      join(hooks, 'register.mjs'),
+      "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\nsetInterval(() => {}, 1 << 30);\n",
+    );
+    const child = spawn(process.execPath, ['--import', join(hooks, 'register.mjs'), PIPE_BIN, ...RUN, '--project', dir], { cwd: REPO });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('close', (code, signal) => res({ code, signal })));
+    await new Promise<void>((res, rej) => {
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+        if (stderr.includes('loading cli.js')) res();
+      });
+      void exited.then(() => rej(new Error(`pipe exited before loading its CLI:\n${stderr}`)));
+    });
+
+    child.kill('SIGTERM');
+    const end = await exited;
+
+    expect(end, stderr).toEqual({ code: 130, signal: null });
+    expect(stdout).toBe('');
+    expect(existsSync(warehouseOf(dir))).toBe(false);
+  });
+
+  it('SIGTERM while the command reads the project: exit 130, nothing run, no warehouse', async () => {
+    const dir = smallProject();
+    // pipe blocks reading pipe.yaml until the test writes it: the signal arrives in between.
+    const projectFile = fifo(join(dir, 'pipe.yaml'));
+    const running = new RunningPipe([...RUN, '--project', dir]);
+
+    const writer = await whenReading(projectFile, running.child, running.exited);
+    running.child.kill('SIGTERM');
+    await writer.write('name: gated\n');
+    await writer.close();
+    const r = await running.exited;
+
+    expect(r.code, explain(r)).toBe(130);
+    expect(eventsOfType(r.events, 'run-started')).toEqual([]);
+    expect(eventsOfType(r.events, 'task-started')).toEqual([]);
+    expect(readdirSync(dir).sort()).toEqual(['models', 'pipe.yaml']);
+  });
+});
