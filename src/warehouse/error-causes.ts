@@ -41,7 +41,10 @@ const TRANSIENT_KINDS = new Set(['Interrupt', 'INTERRUPT', 'Out of Memory', 'Tra
 
 /** The cause of an error of DuckDB `kind` with this first line, and whether a retry may cure it. */
 export function causeOf(kind: string, headline: string): { cause: string; errorClass: ErrorClass } {
-  if (TRANSIENT_KINDS.has(kind)) return { cause: kind.toLowerCase(), errorClass: 'transient' };
+  if (TRANSIENT_KINDS.has(kind)) {
+    const named = CAUSES.find((c) => c.errorClass === 'transient' && c.pattern.test(headline));
+    return { cause: named?.cause ?? kind.toLowerCase(), errorClass: 'transient' };
+  }
   if (RESOURCE_KINDS.has(kind)) {
     const hit = CAUSES.find((c) => c.pattern.test(headline));
     if (hit) return { cause: hit.cause, errorClass: hit.errorClass };

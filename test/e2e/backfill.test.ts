@@ -1,9 +1,14 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyExample, eventsOfType, pipe, queryRows, removeTempDirs, RunningPipe, snapshotTables, taskIdsOf, writeProjectFiles } from './helpers.js';
+import { extensionAvailable } from '../support/extensions.js';
 
 afterAll(removeTempDirs);
+
+const httpfs = await extensionAvailable('httpfs');
 
 const EXAMPLE_TABLES = ['fct_orders', 'daily_revenue', 'dim_customers'];
 
@@ -209,17 +214,25 @@ from range(3) t(i)
 });
 
 describe('retries', () => {
-  it('retries a transient error and succeeds; attempts are recorded', async () => {
+  it.runIf(httpfs)('retries a transient error (HTTP 503) and succeeds; attempts are recorded', async () => {
+    // A landing endpoint on the loopback address: busy (503) until the first retry is announced.
+    let ready = false;
+    const server = http.createServer((req, res) => {
+      const body = ready ? 'id\n1\n2\n' : 'busy';
+      res.writeHead(ready ? 200 : 503, { 'content-length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const dir = copyExample();
-    const marker = join(dir, 'landing.csv');
     writeProjectFiles(dir, {
       'models/marts/landed.sql': `{{ config(materialized='table', retries=3, retry_delay='1s') }}
-select * from read_csv('${marker}')`,
+select * from read_csv('http://127.0.0.1:${(server.address() as AddressInfo).port}/landing.csv')`,
     });
     const running = new RunningPipe(['run', '--date', '2024-01-02', '--select', 'landed', '--json', '--project', dir]);
     await running.waitFor((e) => e.type === 'task-retrying');
-    writeFileSync(marker, 'id\n1\n2\n');
+    ready = true;
     const r = await running.exited;
+    server.close();
     expect(r.code, r.stderr).toBe(0);
     const retrying = eventsOfType(r.events, 'task-retrying');
     expect(retrying.length).toBeGreaterThanOrEqual(1);
