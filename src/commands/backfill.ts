@@ -6,7 +6,7 @@ import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
 import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js';
-import { launch, newRunId, planContext, prepare, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
+import { launch, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
 import { DEFAULT_THREADS } from './run.js';
 
 export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitOptions {
@@ -21,6 +21,11 @@ export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitO
   readonly maxFailures?: number;
   /** Automatic retries of transient errors; off unless given. */
   readonly retries?: number;
+  /**
+   * Rebuild each selected incremental model's table from the range alone: its dates are
+   * built into a staging table that replaces the published one in one transaction at the end.
+   */
+  readonly fullRefresh?: boolean;
   readonly signal?: AbortSignal;
   readonly emit: EventSink;
 }
@@ -58,6 +63,7 @@ export function backfillParams(options: BackfillOptions, prepared: Prepared): Re
     select: options.select ?? [],
     exclude: options.exclude ?? [],
     threads: options.threads ?? null,
+    full_refresh: options.fullRefresh ?? false,
   };
 }
 
@@ -68,11 +74,7 @@ function threadsFor(options: BackfillOptions, prepared: Prepared): number {
 }
 
 function plan(options: BackfillOptions, prepared: Prepared, runId: string, intervals: Interval[]): Plan {
-  return planBackfill(
-    planContext(prepared, runId),
-    intervals,
-    options.order ?? 'oldest',
-  );
+  return planBackfill(planContext(prepared, runId, options.fullRefresh), intervals, options.order ?? 'oldest');
 }
 
 /** `pipe backfill --dry-run`: the plan, with nothing written. */
@@ -118,5 +120,6 @@ export async function backfill(options: BackfillOptions): Promise<RunOutcome> {
         : NO_RETRIES,
     },
     retryCommand: retryCommandFor(options),
+    pipeCommand: pipeCommandFor(options),
   });
 }
