@@ -1,4 +1,4 @@
-import { error, DiagnosticError } from '../analyze/diagnostics.js';
+import { error, DiagnosticError, type Diagnostic } from '../analyze/diagnostics.js';
 import { MAX_RETRIES } from '../analyze/model-config.js';
 import { daysBetween, formatDate, HOUR_MS, hourInterval, parseDate, type Interval } from '../dates/dates.js';
 import { pipelineInterval, type ScheduleInterval } from '../analyze/project-settings.js';
@@ -8,6 +8,9 @@ import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from 
 import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js';
 import { launch, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
 import { DEFAULT_THREADS } from './run.js';
+import { preflightFullRefresh } from './preflight-history.js';
+import type { Task } from '../plan/task.js';
+import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
 
 export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitOptions {
   /** Inclusive range, `YYYY-MM-DD`. */
@@ -83,8 +86,22 @@ export async function backfillDryRun(options: BackfillOptions): Promise<Plan> {
   const prepared = await prepare({ ...options, interval: days[0], readOnly: true });
   const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
   const p = plan(options, prepared, 'dry-run', intervals);
-  if (p.diagnostics.length > 0) throw new DiagnosticError(p.diagnostics);
+  const problems = [...p.diagnostics, ...(await historyRefusals(prepared, p.tasks, options))];
+  if (problems.length > 0) throw new DiagnosticError(problems);
   return p;
+}
+
+/** A dry run refuses what the backfill would: a full refresh that deletes dates it does not rebuild. */
+async function historyRefusals(prepared: Prepared, tasks: readonly Task[], options: BackfillOptions): Promise<Diagnostic[]> {
+  if (!tasks.some((t) => t.replacesTable)) return [];
+  const warehouse = await DuckDBWarehouse.open(prepared.dbPath, { readOnly: true });
+  const session = await warehouse.session();
+  try {
+    return await preflightFullRefresh(session, tasks, pipeCommandFor(options), options.pipeline);
+  } finally {
+    session.close();
+    warehouse.close();
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { DiagnosticError } from '../../src/analyze/diagnostics.js';
-import { backfill } from '../../src/commands/backfill.js';
+import { backfill, backfillDryRun } from '../../src/commands/backfill.js';
 import { retry } from '../../src/commands/retry.js';
 import { run } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
@@ -87,11 +87,13 @@ describe('pipe run --full-refresh', () => {
     expect(await published(dir)).toEqual(before);
     expect(await runCount(warehouseOf(dir))).toBe(runs);
 
-    // A backfill --full-refresh over part of what the table holds is refused alike.
-    const partial = await backfill({ project: dir, start: '2024-01-02', end: '2024-01-04', fullRefresh: true, select: ['events'], emit: () => undefined }).catch((e: unknown) => e);
-    expect((partial as DiagnosticError).diagnostics.map((d) => d.message)).toEqual([
-      'events: --full-refresh would replace its table with 2024-01-02 … 2024-01-04 alone and delete the 2 other dates it holds (2024-01-01 … 2024-01-05)',
-    ]);
+    // A backfill --full-refresh over part of what the table holds is refused alike, and so is its dry run.
+    const partial = { project: dir, start: '2024-01-02', end: '2024-01-04', fullRefresh: true, select: ['events'], emit: () => undefined };
+    for (const refusal of [await backfill(partial).catch((e: unknown) => e), await backfillDryRun(partial).catch((e: unknown) => e)]) {
+      expect((refusal as DiagnosticError).diagnostics.map((d) => d.message)).toEqual([
+        'events: --full-refresh would replace its table with 2024-01-02 … 2024-01-04 alone and delete the 2 other dates it holds (2024-01-01 … 2024-01-05)',
+      ]);
+    }
     expect(await published(dir)).toEqual(before);
     expect(await runCount(warehouseOf(dir))).toBe(runs);
   });
