@@ -127,6 +127,9 @@ export interface RenderedSql {
   readonly inserted?: { readonly atLine: number; readonly by: number };
 }
 
+/** Model name → the `"schema"."name"` its ref() (and its own `this`) resolves to instead of its published relation. */
+export type RelationOverrides = ReadonlyMap<string, string>;
+
 interface RawRender {
   readonly sql: string;
   readonly refs: readonly string[];
@@ -229,15 +232,19 @@ export class ModelRenderer {
     }
   }
 
-  /** The final SQL of a model: refs resolved, ephemeral models inlined as CTEs. */
-  sql(name: string, interval: Interval, incremental: boolean): RenderedSql | Diagnostic {
+  /**
+   * The final SQL of a model: refs resolved, ephemeral models inlined as CTEs. `relations`
+   * resolves some models (and `this`) to another relation than their published one: in a
+   * backfill's full refresh, the dates read the staging table their upstream is rebuilt in.
+   */
+  sql(name: string, interval: Interval, incremental: boolean, relations?: RelationOverrides): RenderedSql | Diagnostic {
     const raw = this.renderRaw(name, interval, incremental);
     if ('severity' in raw) return raw;
-    const ctes = this.ephemeralCtes(raw.refs, interval, [name]);
+    const ctes = this.ephemeralCtes(raw.refs, interval, [name], relations);
     if (!Array.isArray(ctes)) return ctes;
     // Only the end is trimmed: line N of the rendered SQL stays line N of the file, which lets
     // database errors be mapped back to the model's source.
-    const body = this.resolveRefs(stripTrailingSemicolon(raw.sql)).trimEnd();
+    const body = this.resolveRefs(stripTrailingSemicolon(raw.sql), relations).trimEnd();
     const sql = withCtes(body, ctes);
     const by = sql.split('\n').length - body.split('\n').length;
     const atLine = body.slice(0, statementStart(body)).split('\n').length;
@@ -254,7 +261,12 @@ export class ModelRenderer {
    * The ephemeral models that `refs` reach (directly or through each other), rendered for the
    * interval as common table expressions, dependencies first.
    */
-  private ephemeralCtes(refs: readonly string[], interval: Interval, trail: readonly string[]): { name: string; sql: string }[] | Diagnostic {
+  private ephemeralCtes(
+    refs: readonly string[],
+    interval: Interval,
+    trail: readonly string[],
+    relations?: RelationOverrides,
+  ): { name: string; sql: string }[] | Diagnostic {
     const ctes: { name: string; sql: string }[] = [];
     const added = new Set<string>();
     const add = (refs: readonly string[], trail: readonly string[]): Diagnostic | undefined => {
@@ -267,7 +279,7 @@ export class ModelRenderer {
         const problem = add(eph.refs, [...trail, r]);
         if (problem) return problem;
         added.add(r);
-        ctes.push({ name: EPHEMERAL_PREFIX + r, sql: this.resolveRefs(stripTrailingSemicolon(eph.sql)) });
+        ctes.push({ name: EPHEMERAL_PREFIX + r, sql: this.resolveRefs(stripTrailingSemicolon(eph.sql), relations) });
       }
       return undefined;
     };
@@ -278,15 +290,15 @@ export class ModelRenderer {
    * The failing-rows query of a check for one interval, `target` standing for the data
    * checked. Query checks are templates like models (`{{ this }}` is the target).
    */
-  checkSql(model: string, check: Check, interval: Interval, target: string): string | Diagnostic {
+  checkSql(model: string, check: Check, interval: Interval, target: string, relations?: RelationOverrides): string | Diagnostic {
     // A check may read an ephemeral model: it is inlined, as in a model's query.
     const inlined = (sql: string, refs: readonly string[]): string | Diagnostic => {
-      const ctes = this.ephemeralCtes(refs, interval, [model]);
+      const ctes = this.ephemeralCtes(refs, interval, [model], relations);
       return Array.isArray(ctes) ? withCtes(sql, ctes) : { ...ctes, location: ctes.location ?? check.location };
     };
     if (check.template === undefined) {
       return inlined(
-        checkSql(check, target, (m) => this.resolveRefs(refToken(m))),
+        checkSql(check, target, (m) => this.resolveRefs(refToken(m), relations)),
         check.refs.map((r) => r.model),
       );
     }
@@ -315,7 +327,7 @@ export class ModelRenderer {
         },
         isIncremental: () => false,
       });
-      return inlined(this.resolveRefs(stripTrailingSemicolon(sql).replaceAll(CHECK_TARGET, target)), refs);
+      return inlined(this.resolveRefs(stripTrailingSemicolon(sql).replaceAll(CHECK_TARGET, target), relations), refs);
     } catch (e) {
       if (e instanceof RenderFailure) return { ...e.diagnostic, message: `check ${check.name}: ${e.diagnostic.message}`, location: check.location };
       throw e;
@@ -324,10 +336,12 @@ export class ModelRenderer {
 
   private readonly checkTemplates = new Map<string, CompiledTemplate | Diagnostic>();
 
-  private resolveRefs(sql: string): string {
+  private resolveRefs(sql: string, relations?: RelationOverrides): string {
     return sql.replace(REF_TOKEN_RE, (_, n: string) => {
       const node = this.nodes.get(n);
       if (!node) return quoteIdent(n);
+      const override = relations?.get(n);
+      if (override !== undefined) return override;
       if (node.kind === 'model' && node.config.materialized === 'ephemeral') return quoteIdent(EPHEMERAL_PREFIX + n);
       return node.relation;
     });

@@ -155,7 +155,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .argument('[pipeline]', 'pipeline in pipelines/ to run (default: every model)')
       .option('-d, --date <YYYY-MM-DD>', 'the date to build (default: yesterday)')
       .option('-t, --threads <n>', 'models built at once (default: the pipeline, pipe.yaml, else 4)', positiveInt('--threads'))
-      .option('--full-refresh', 'rebuild incremental models from nothing and reload seeds')
+      .option('--full-refresh', "rebuild incremental models from the date alone (refused when their tables hold other dates) and reload seeds")
       .option('--ignore-dependencies-on-past', 'run depends_on_past models even when their previous date has not succeeded')
       .option('--hour <h>', 'build one hour of --date (0-23) instead of the whole day, as hourly pipelines do', (v) => {
         const n = Number(v);
@@ -199,12 +199,24 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         if (!Number.isInteger(n) || n < 0) throw new CommanderError(EXIT.badInput, 'pipe.badInt', `--retries must be a whole number, got '${v}'`);
         return n;
       })
+      .option('--full-refresh', "rebuild each selected incremental model's table from the range alone, swapped in at the end in one transaction")
       .option('--dry-run', 'print the plan (which model runs for which dates, in which order) and write nothing')
       .option(...WAIT_OPTION),
   ).action(
     async (
       pipeline: string | undefined,
-      o: Common & { start: string; end: string; parallel: number; threads?: number; order: 'oldest' | 'newest'; maxFailures?: number; retries?: number; dryRun?: boolean; wait: number },
+      o: Common & {
+        start: string;
+        end: string;
+        parallel: number;
+        threads?: number;
+        order: 'oldest' | 'newest';
+        maxFailures?: number;
+        retries?: number;
+        fullRefresh?: boolean;
+        dryRun?: boolean;
+        wait: number;
+      },
     ) => {
       const logger = makeLogger(o);
       const options = {
@@ -218,6 +230,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         maxFailures: o.maxFailures,
         retries: o.retries,
         waitMs: o.wait,
+        fullRefresh: o.fullRefresh,
         emit: (e: Parameters<Logger['handle']>[0]) => logger.handle(e),
       };
       if (o.dryRun) {

@@ -12,13 +12,17 @@ export function formatPlan(
   const ordered = sequentialOrder(plan.tasks);
   if (json) {
     return ordered
-      .map((t, i) => JSON.stringify({ type: 'planned-task', order: i + 1, id: t.id, model: t.node, kind: t.kind, ds: t.ds, upstream: t.upstream, sql_hash: t.sqlHash }))
+      .map((t, i) =>
+        JSON.stringify({ type: 'planned-task', order: i + 1, id: t.id, model: t.node, kind: t.kind, ds: t.ds, phase: t.phase, upstream: t.upstream, sql_hash: t.sqlHash }),
+      )
       .join('\n');
   }
-  const byModel = new Map<string, { kind: string; dates: string[]; once: boolean }>();
+  const byModel = new Map<string, { kind: string; dates: string[]; once: boolean; fullRefresh: boolean }>();
   for (const t of plan.tasks) {
-    const m = byModel.get(t.node) ?? { kind: t.kind, dates: [], once: t.group === undefined };
+    const m = byModel.get(t.node) ?? { kind: t.kind, dates: [], once: true, fullRefresh: false };
     if (t.ds) m.dates.push(t.group ?? t.ds);
+    if (t.group !== undefined) m.once = false;
+    if (t.phase !== undefined) m.fullRefresh = true;
     byModel.set(t.node, m);
   }
   const dates = new Set(plan.tasks.flatMap((t) => (t.group ? [t.group] : [])));
@@ -31,17 +35,21 @@ export function formatPlan(
   ];
   const w = Math.max(...[...byModel.keys()].map(displayWidth), 5);
   for (const [name, m] of byModel) {
+    const dated = `${count(m.dates.length, unit)}, ${[...m.dates].sort()[0]} … ${[...m.dates].sort().at(-1)}`;
     const what =
       m.kind === 'seed'
         ? 'once (seed)'
         : m.once
           ? `once, with ds ${m.dates[0]}, after all its upstream dates`
-          : `${count(m.dates.length, unit)}, ${[...m.dates].sort()[0]} … ${[...m.dates].sort().at(-1)}`;
+          : m.fullRefresh
+            ? `full refresh: reset, then ${dated} into a staging table, swapped in for the table once every date succeeded`
+            : dated;
     lines.push(`  ${padDisplay(name, w)}  ${m.kind.padEnd(11)}  ${what}`);
   }
   lines.push('', 'order with one worker (each task starts once everything it waits for has succeeded):');
   ordered.forEach((t, i) => {
-    lines.push(`  ${String(i + 1).padStart(4)}. ${t.id}${t.upstream.length ? `  ← ${t.upstream.join(', ')}` : ''}`);
+    const after = t.after?.length ? `  (and after ${t.after.join(', ')} finish, whatever their outcome)` : '';
+    lines.push(`  ${String(i + 1).padStart(4)}. ${t.id}${t.upstream.length ? `  ← ${t.upstream.join(', ')}` : ''}${after}`);
   });
   lines.push('', 'nothing was written (--dry-run)');
   return lines.join('\n');

@@ -1,4 +1,4 @@
-import { error, DiagnosticError } from '../analyze/diagnostics.js';
+import { error, DiagnosticError, type Diagnostic } from '../analyze/diagnostics.js';
 import { MAX_RETRIES } from '../analyze/model-config.js';
 import { daysBetween, formatDate, HOUR_MS, hourInterval, parseDate, type Interval } from '../dates/dates.js';
 import { pipelineInterval, type ScheduleInterval } from '../analyze/project-settings.js';
@@ -6,8 +6,11 @@ import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
 import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js';
-import { launch, newRunId, planContext, prepare, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
+import { launch, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
 import { DEFAULT_THREADS } from './run.js';
+import { preflightFullRefresh } from './preflight-history.js';
+import type { Task } from '../plan/task.js';
+import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
 
 export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitOptions {
   /** Inclusive range, `YYYY-MM-DD`. */
@@ -21,6 +24,11 @@ export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitO
   readonly maxFailures?: number;
   /** Automatic retries of transient errors; off unless given. */
   readonly retries?: number;
+  /**
+   * Rebuild each selected incremental model's table from the range alone: its dates are
+   * built into a staging table that replaces the published one in one transaction at the end.
+   */
+  readonly fullRefresh?: boolean;
   readonly signal?: AbortSignal;
   readonly emit: EventSink;
 }
@@ -58,6 +66,7 @@ export function backfillParams(options: BackfillOptions, prepared: Prepared): Re
     select: options.select ?? [],
     exclude: options.exclude ?? [],
     threads: options.threads ?? null,
+    full_refresh: options.fullRefresh ?? false,
   };
 }
 
@@ -68,11 +77,7 @@ function threadsFor(options: BackfillOptions, prepared: Prepared): number {
 }
 
 function plan(options: BackfillOptions, prepared: Prepared, runId: string, intervals: Interval[]): Plan {
-  return planBackfill(
-    planContext(prepared, runId),
-    intervals,
-    options.order ?? 'oldest',
-  );
+  return planBackfill(planContext(prepared, runId, options.fullRefresh), intervals, options.order ?? 'oldest');
 }
 
 /** `pipe backfill --dry-run`: the plan, with nothing written. */
@@ -81,8 +86,22 @@ export async function backfillDryRun(options: BackfillOptions): Promise<Plan> {
   const prepared = await prepare({ ...options, interval: days[0], readOnly: true });
   const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
   const p = plan(options, prepared, 'dry-run', intervals);
-  if (p.diagnostics.length > 0) throw new DiagnosticError(p.diagnostics);
+  const problems = [...p.diagnostics, ...(await historyRefusals(prepared, p.tasks, options))];
+  if (problems.length > 0) throw new DiagnosticError(problems);
   return p;
+}
+
+/** A dry run refuses what the backfill would: a full refresh that deletes dates it does not rebuild. */
+async function historyRefusals(prepared: Prepared, tasks: readonly Task[], options: BackfillOptions): Promise<Diagnostic[]> {
+  if (!tasks.some((t) => t.replacesTable)) return [];
+  const warehouse = await DuckDBWarehouse.open(prepared.dbPath, { readOnly: true });
+  const session = await warehouse.session();
+  try {
+    return await preflightFullRefresh(session, tasks, pipeCommandFor(options), options.pipeline);
+  } finally {
+    session.close();
+    warehouse.close();
+  }
 }
 
 /**
@@ -118,5 +137,6 @@ export async function backfill(options: BackfillOptions): Promise<RunOutcome> {
         : NO_RETRIES,
     },
     retryCommand: retryCommandFor(options),
+    pipeCommand: pipeCommandFor(options),
   });
 }

@@ -26,6 +26,7 @@ import { PIPE_VERSION } from '../version.js';
 import { preflightCheckColumns, preflightSeeds } from './preflight.js';
 import { preflightSingleStatements } from './preflight-statements.js';
 import { RunNotifier } from '../notify/run-notifier.js';
+import { preflightFullRefresh, type PipeCommand } from './preflight-history.js';
 import { quoteIdent } from '../analyze/sql-text.js';
 import { noLongerBuilt, noLongerBuiltNotice, type NoLongerBuilt } from './no-longer-built.js';
 import { paramsToStore } from './secret-vars.js';
@@ -180,6 +181,8 @@ export interface LaunchOptions {
   readonly execute?: Pick<ExecuteInput, 'parallel' | 'slowStart' | 'maxFailures' | 'retryOverride'>;
   /** How to repeat what did not succeed, for the summary. */
   readonly retryCommand: (runId: string) => string;
+  /** How other pipe commands are written for this project, for hints; default without flags. */
+  readonly pipeCommand?: PipeCommand;
 }
 
 /** Records the run, executes it and records the outcome. Closes the warehouse. */
@@ -196,6 +199,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
         ...(await preflightSeeds(session, o.plan.tasks)),
         ...(await preflightSingleStatements(session, o.plan.tasks)),
         ...(await preflightCheckColumns(session, o.plan.tasks)),
+        ...(await preflightFullRefresh(session, o.plan.tasks, o.pipeCommand ?? ((args) => `pipe ${args}`), o.pipeline)),
       ];
       if (problems.length > 0) throw new DiagnosticError(problems);
       if (o.command !== 'watch' && o.command !== 'test') stale = noLongerBuilt(await readRelationsOfRecordedNodes(session), prepared.analysis);
@@ -281,13 +285,19 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
   }
 }
 
-/** `pipe retry RUN_ID` with the same --project/--db the user gave. */
-export function retryCommandFor(options: ProjectOptions): (runId: string) => string {
+/** A pipe command with the same --project/--db the user gave. */
+export function pipeCommandFor(options: ProjectOptions): PipeCommand {
   const flags = [
     ...(options.project && options.project !== '.' ? [`--project ${shellQuote(options.project)}`] : []),
     ...(options.db ? [`--db ${shellQuote(options.db)}`] : []),
   ];
-  return (runId) => ['pipe retry', runId, ...flags].join(' ');
+  return (args) => ['pipe', args, ...flags].join(' ');
+}
+
+/** `pipe retry RUN_ID` with the same --project/--db the user gave. */
+export function retryCommandFor(options: ProjectOptions): (runId: string) => string {
+  const command = pipeCommandFor(options);
+  return (runId) => command(`retry ${runId}`);
 }
 
 function shellQuote(s: string): string {

@@ -5,12 +5,14 @@ import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, planTest, type DateOrder } from '../plan/plan.js';
 import type { Task } from '../plan/task.js';
+import type { Analysis } from '../analyze/analyze.js';
+import { fullRefreshTaskIds } from '../plan/strategies/full-refresh.js';
 import { DuckDBWarehouse, type HeldWait } from '../warehouse/duckdb-warehouse.js';
 import { getRun, laterPublications, latestUnfinishedRun, stateExists, SUPERSEDED, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
 import { backfillIntervals } from './backfill.js';
 import { readProjectSettings, type ScheduleInterval } from '../analyze/project-settings.js';
 import { heldWait, loadFiles, warehousePath, type ProjectOptions, type WaitOptions } from './context.js';
-import { launch, newRunId, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
+import { launch, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
 import { DEFAULT_THREADS, pipelineOf } from './run.js';
 import { retryVars } from './secret-vars.js';
 
@@ -94,6 +96,26 @@ function superseded(task: Task, later: Later | undefined): Task {
 }
 
 /**
+ * A full-refresh backfill is retried model by model: a model whose swap committed is done
+ * (what reads it reads its published table); one whose swap has not committed runs again
+ * whole, reset, every date and swap, even the dates that succeeded. Its staging table may be
+ * gone (crash recovery drops pipe's staging tables) or hold an attempt's partial rows, and a
+ * swap must never publish a partial history.
+ */
+function fullRefreshState(analysis: Analysis, remaining: ReadonlySet<string>) {
+  const unswapped = (name: string) => remaining.has(fullRefreshTaskIds(name).swap);
+  const swapped = new Set(
+    [...analysis.nodes.values()].flatMap((n) => (n.kind === 'model' && n.config.materialized === 'incremental' && !unswapped(n.name) ? [n.name] : [])),
+  );
+  return {
+    swapped,
+    /** What the retry runs: the remaining tasks, and every task of a model not swapped in. */
+    rebuildWhole: (tasks: readonly Task[]): Set<string> =>
+      new Set([...remaining, ...tasks.flatMap((t) => (t.kind === 'incremental' && unswapped(t.node) ? [t.id] : []))]),
+  };
+}
+
+/**
  * `pipe retry`: re-runs the failed, skipped, cancelled and never-started tasks of a run, with
  * its dates, vars and selection, as a new run linked to it. Succeeded tasks are not re-run.
  */
@@ -132,14 +154,16 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     wait,
   });
   const runId = newRunId();
-  const ctx = planContext(prepared, runId, params.full_refresh);
+  const refresh = original === 'backfill' && params.full_refresh === true ? fullRefreshState(prepared.analysis, remaining) : undefined;
+  const ctx = { ...planContext(prepared, runId, params.full_refresh), refreshed: refresh?.swapped };
   const full =
     original === 'backfill'
       ? planBackfill(ctx, intervals, params.order ?? 'oldest')
       : original === 'test'
         ? planTest(ctx, intervals[0])
         : planRun(params.ignore_dependencies_on_past ? ctx : await withPast(ctx, prepared, intervals[0]), intervals[0]);
-  const tasks = onlyRemaining(full.tasks, remaining).map((t) => superseded(t, later));
+  const todo = refresh ? refresh.rebuildWhole(full.tasks) : remaining;
+  const tasks = onlyRemaining(full.tasks, todo).map((t) => superseded(t, later));
   const missing = [...remaining].filter((id) => !tasks.some((t) => t.id === id));
   if (missing.length > 0) {
     options.emit({
@@ -178,5 +202,6 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
           }
         : undefined,
     retryCommand: retryCommandFor(options),
+    pipeCommand: pipeCommandFor(options),
   });
 }

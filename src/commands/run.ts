@@ -4,7 +4,7 @@ import type { ProjectFiles } from '../project/load-project.js';
 import type { EventSink } from '../events/events.js';
 import { planRun } from '../plan/plan.js';
 import { loadFiles, resolveInterval, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
-import { launch, newRunId, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
+import { launch, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
 
 export interface RunOptions extends ProjectOptions, SelectionOptions, WaitOptions {
   /** `YYYY-MM-DD`; default yesterday. */
@@ -77,5 +77,6 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     signal: options.signal,
     header: { ds: intervalLabel(interval), dateIsDefault: isDefault },
     retryCommand: retryCommandFor(options),
+    pipeCommand: pipeCommandFor(options),
   });
 }

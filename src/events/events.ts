@@ -12,6 +12,8 @@ export interface TaskRef {
   readonly kind: TaskKind;
   readonly file: string;
   readonly ds?: string;
+  /** A backfill's full refresh: the task that resets, or swaps in, the model's staging table. */
+  readonly phase?: 'reset' | 'swap';
 }
 
 export interface TaskError {

@@ -162,7 +162,7 @@ function sameColumns(a: readonly Column[], b: readonly Column[]): boolean {
 const publishLocks = new KeyedMutex();
 
 export function taskRef(t: Task): TaskRef {
-  return { id: t.id, model: t.node, kind: t.kind, file: t.file, ds: t.ds };
+  return { id: t.id, model: t.node, kind: t.kind, file: t.file, ds: t.ds, ...(t.phase ? { phase: t.phase } : {}) };
 }
 
 interface CheckResult {

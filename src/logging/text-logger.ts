@@ -12,6 +12,12 @@ function formatDuration(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** What a task is of its model: its date, or its part in a full refresh. */
+function taskWhen(t: TaskRef): string | undefined {
+  if (t.phase) return `full refresh ${t.phase}`;
+  return t.ds && t.kind !== 'seed' ? t.ds : undefined;
+}
+
 /**
  * Human-readable output. On a terminal (`live`), finished tasks scroll by and a status line
  * at the bottom shows what is running; elsewhere every event is one plain line.
@@ -40,7 +46,8 @@ export class TextLogger implements Logger {
   }
 
   private label(t: TaskRef): string {
-    return `${t.model}${t.ds && t.kind !== 'seed' ? this.style.dim(` ${t.ds}`) : ''}`;
+    const when = taskWhen(t);
+    return `${t.model}${when ? this.style.dim(` ${when}`) : ''}`;
   }
 
   private clearFooter(): void {
@@ -99,7 +106,7 @@ export class TextLogger implements Logger {
       case 'task-started':
         this.running.set(e.task.id, { ref: e.task, since: Date.now() });
         if (this.live) this.drawFooter();
-        else this.line(`START ${e.task.model}${e.task.ds && e.task.kind !== 'seed' ? ` ${e.task.ds}` : ''} (${e.task.kind})`);
+        else this.line(`START ${e.task.model}${taskWhen(e.task) ? ` ${taskWhen(e.task)}` : ''} (${e.task.kind})`);
         break;
       case 'task-succeeded': {
         this.running.delete(e.task.id);
@@ -192,7 +199,7 @@ export class TextLogger implements Logger {
           for (const [message, list] of groups) {
             this.line(`  ${s.red(message)}`);
             const shown = list.slice(0, 20);
-            for (const f of shown) this.line(`    ${f.task.model}${f.task.ds ? ` ${f.task.ds}` : ''} ${s.dim(f.task.file)}`);
+            for (const f of shown) this.line(`    ${f.task.model}${taskWhen(f.task) ? ` ${taskWhen(f.task)}` : ''} ${s.dim(f.task.file)}`);
             if (list.length > shown.length) this.line(s.dim(`    … and ${list.length - shown.length} more`));
           }
         }

@@ -1,4 +1,4 @@
-import type { Analysis, ModelNode, PipeNode, SeedNode } from '../analyze/analyze.js';
+import type { Analysis, ModelNode, PipeNode, RelationOverrides, SeedNode } from '../analyze/analyze.js';
 import { error, type Diagnostic } from '../analyze/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { relationName } from '../analyze/sql-text.js';
@@ -12,6 +12,7 @@ import { tableStrategy } from './strategies/table.js';
 import { viewStrategy } from './strategies/view.js';
 import { incrementalStaging, inIntervalSql, incrementalStrategy } from './strategies/incremental.js';
 import { seedSelectSql, seedStrategy } from './strategies/seed.js';
+import { fullRefreshDateSteps, fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
 
 /**
  * Planning: graph × intervals × what the warehouse holds → tasks with their final SQL.
@@ -33,6 +34,12 @@ export interface PlanContext {
    * Absent: not checked (`--ignore-dependencies-on-past`).
    */
   readonly pastSucceeded?: ReadonlySet<string>;
+  /**
+   * A backfill with `fullRefresh`: the incremental models whose full refresh was swapped in
+   * already (by the run a retry completes). Their dates are not rebuilt; what reads them
+   * reads the published table.
+   */
+  readonly refreshed?: ReadonlySet<string>;
 }
 
 export interface Plan {
@@ -194,6 +201,11 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
  * their upstream, with the range's last date as `ds`. A `depends_on_past` model's date waits
  * for its previous date. Task order is priority: dates in the requested order, and within a
  * date, dependency order.
+ *
+ * With `fullRefresh`, each incremental model's dates are built into its staging table after a
+ * reset, and a swap replaces the published table with it (see strategies/full-refresh.ts).
+ * Inside the backfill, its dated readers read that staging table; its swap waits for them and
+ * for the swaps of what it reads, and tables and views read it after its swap.
  */
 export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], order: DateOrder): Plan {
   const nodes = plannedNodes(ctx);
@@ -208,48 +220,156 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
   // Ids first, so any task can name its upstream ones.
   const perDate = new Map<string, string[]>(); // node -> task id per sorted interval
   const single = new Map<string, string>(); // node -> its one task id
+  const staged = new Map<string, { reset: string; swap: string; stagingRelation: string }>();
   for (const n of nodes) {
     if (dated(n)) perDate.set(n.name, dsOf.map((ds) => taskId(n, ds)));
     else single.set(n.name, taskId(n, lastDs));
+    if (dated(n) && ctx.fullRefresh && !ctx.refreshed?.has(n.name)) {
+      staged.set(n.name, { ...fullRefreshTaskIds(n.name), ...fullRefreshStaging(n.config.schema, n.name) });
+    }
   }
+  const relations: RelationOverrides = new Map([...staged].map(([name, s]) => [name, s.stagingRelation]));
   const planned = new Set(nodes.map((n) => n.name));
   const memo = new Map<string, readonly string[]>();
   const upstreamIds = (n: PipeNode, dateIndex: number | undefined): string[] =>
     plannedUpstream(n, ctx.analysis, planned, memo).flatMap((u) => {
       const dates = perDate.get(u);
-      if (dates) return dateIndex === undefined ? dates : [dates[dateIndex]];
+      if (dates) return dateIndex !== undefined ? [dates[dateIndex]] : staged.has(u) ? [staged.get(u)!.swap] : dates;
       const one = single.get(u);
       return one ? [one] : [];
     });
+
+  // A dated task that waits for a staged model's swap (it reads a table or view that reads the
+  // model) reads the published table, like that table or view; any other dated reader reads
+  // the staging table, and the swap, which renames it away, waits for it.
+  const swapOf = new Map([...staged].map(([name, s]) => [s.swap, name]));
+  /** Per task id: the staged models whose swap it waits for, however indirectly. */
+  const afterSwap = new Map<string, ReadonlySet<string>>();
+  const swapsAhead = (upstream: readonly string[]): Set<string> => {
+    const out = new Set<string>();
+    for (const u of upstream) {
+      const model = swapOf.get(u);
+      if (model !== undefined) out.add(model);
+      for (const m of afterSwap.get(u) ?? []) out.add(m);
+    }
+    return out;
+  };
+  /** The dated tasks that read a staged model's staging table. */
+  const readers = new Map<string, string[]>();
 
   const singles: Task[] = [];
   const byDate = new Map<number, Task[]>();
   for (const n of nodes) {
     if (dated(n)) {
       const ids = perDate.get(n.name)!;
+      const full = staged.get(n.name);
       // Checks of the whole table read the other dates' rows: the dates publish one after the
       // other, in the order a sequential backfill would, so that --parallel changes no outcome.
-      // (depends_on_past orders them already, oldest first.)
-      const inOrder = !n.config.depends_on_past && n.checks.some((c) => c.scope === 'table');
+      // (depends_on_past orders them already, oldest first.) A full refresh checks the whole
+      // table once, at its swap.
+      const inOrder = !full && !n.config.depends_on_past && n.checks.some((c) => c.scope === 'table');
       const previous = (d: number) => (order === 'newest' ? d + 1 : d - 1);
+      // A model whose full refresh is swapped in already is not rebuilt from nothing again.
+      const dateCtx = ctx.fullRefresh && !full ? { ...ctx, fullRefresh: false } : ctx;
+      const reads = plannedUpstream(n, ctx.analysis, planned, memo).filter((u) => staged.has(u));
       sorted.forEach((interval, d) => {
-        const up = upstreamIds(n, d);
+        const up = [...(full ? [full.reset] : []), ...upstreamIds(n, d)];
         if (n.config.depends_on_past && d > 0) up.push(ids[d - 1]);
-        const task = modelTask(n, ctx, interval, dsOf[d], up, diagnostics, dsOf[d]);
+        const ahead = swapsAhead(up);
+        afterSwap.set(ids[d], ahead);
+        for (const u of reads) if (!ahead.has(u)) readers.set(u, [...(readers.get(u) ?? []), ids[d]]);
+        const own = ahead.size === 0 ? relations : new Map([...relations].filter(([m]) => !ahead.has(m)));
+        const task = modelTask(n, dateCtx, interval, dsOf[d], up, diagnostics, { group: dsOf[d], stagedIn: full?.stagingRelation, relations: own });
         const after = inOrder && ids[previous(d)] !== undefined ? { after: [ids[previous(d)]] } : {};
         if (task) byDate.set(d, [...(byDate.get(d) ?? []), { ...task, ...after }]);
       });
     } else {
       const up = upstreamIds(n, undefined);
+      afterSwap.set(single.get(n.name)!, swapsAhead(up));
       const task = n.kind === 'seed' ? seedTask(n, ctx, up) : modelTask(n, ctx, last, lastDs, up, diagnostics);
       if (task) singles.push(task);
     }
   }
+  const resets: Task[] = [];
+  const swaps: Task[] = [];
+  const range = { start: sorted[0].start, end: last.end };
+  const unit = isHourLabel(lastDs) ? 'hour' : 'date';
+  for (const n of nodes) {
+    const full = staged.get(n.name);
+    if (!full || !dated(n)) continue;
+    resets.push(resetTask(n, full.reset, full.stagingRelation));
+    const up = [...perDate.get(n.name)!, ...upstreamIds(n, undefined)];
+    const label = dsOf.length === 1 ? dsOf[0] : `${dsOf[0]} … ${lastDs}`;
+    const swap = swapTask(n, ctx, last, { id: full.swap, stagingRelation: full.stagingRelation, range, label, unit }, up, diagnostics);
+    const after = readers.get(n.name) ?? [];
+    swaps.push(after.length > 0 ? { ...swap, after } : swap);
+  }
   // Seeds and anything dates wait for come first among ready tasks; the rest after the dates.
-  const tasks: Task[] = [...singles.filter((t) => t.kind === 'seed' || t.kind === 'view')];
+  const tasks: Task[] = [...resets, ...singles.filter((t) => t.kind === 'seed' || t.kind === 'view')];
   for (const interval of processing) tasks.push(...(byDate.get(sorted.indexOf(interval)) ?? []));
-  tasks.push(...singles.filter((t) => t.kind !== 'seed' && t.kind !== 'view'));
+  tasks.push(...swaps, ...singles.filter((t) => t.kind !== 'seed' && t.kind !== 'view'));
   return { tasks, diagnostics };
+}
+
+/** The first task of a model's full refresh: no rows of an earlier attempt stay in its staging table. */
+function resetTask(node: ModelNode, id: string, stagingRelation: string): Task {
+  return {
+    id,
+    node: node.name,
+    kind: 'incremental',
+    file: node.file,
+    relation: node.relation,
+    schema: node.config.schema,
+    upstream: [],
+    steps: fullRefreshResetSteps(stagingRelation),
+    lockKey: stagingRelation,
+    phase: 'reset',
+  };
+}
+
+/**
+ * The last task of a model's full refresh: its staging table replaces the published table,
+ * the model's checks of the whole table run against it inside that transaction.
+ */
+function swapTask(
+  node: ModelNode,
+  ctx: PlanContext,
+  lastInterval: Interval,
+  full: { id: string; stagingRelation: string; range: Interval; label: string; unit: 'date' | 'hour' },
+  upstream: string[],
+  diagnostics: Diagnostic[],
+): Task {
+  const existing = ctx.catalog.get(node.relation);
+  const input: StrategyInput = {
+    ...strategyBase(node.config.schema, node.name, node.relation, existing, undefined),
+    stagingName: fullRefreshStaging(node.config.schema, node.name).stagingName,
+    stagingRelation: full.stagingRelation,
+    sql: '',
+    fullRefresh: true,
+  };
+  // Partition checks ran with each date; the table's checks read it as it will be published.
+  const checks = planChecks(node, ctx, lastInterval, { table: node.relation, tableInPublish: true }, diagnostics);
+  return {
+    id: full.id,
+    node: node.name,
+    kind: 'incremental',
+    file: node.file,
+    relation: node.relation,
+    schema: node.config.schema,
+    interval: full.range,
+    upstream,
+    steps: withChecks(fullRefreshSwapSteps(input), checks),
+    lockKey: node.relation,
+    retry: retryPolicy(node, ctx.pipeline),
+    phase: 'swap',
+    replacesTable: existing === 'table' ? replaced(node, full.range, full.label, full.unit) : undefined,
+  };
+}
+
+/** What a full refresh of `interval` would replace; see Task.replacesTable. */
+function replaced(node: ModelNode, interval: Interval, label: string, unit: 'date' | 'hour'): Task['replacesTable'] {
+  if (!node.config.partition_by) throw new Error('internal error: incremental model without partition_by');
+  return { partitionBy: node.config.partition_by, interval, label, unit };
 }
 
 function seedTask(node: SeedNode, ctx: PlanContext, upstream: string[]): Task {
@@ -292,12 +412,16 @@ function retryPolicy(node: ModelNode, pipeline: Pipeline | undefined): RetryPoli
   return { retries, delayMs, maxDelayMs: Math.max(delayMs, DEFAULT_MAX_DELAY_MS) };
 }
 
-/** What the checks of a task read, by scope: the data about to be published, never the published table. */
+/**
+ * What the checks of a task read, by scope: the data about to be published, never the
+ * published table. A scope without a target is checked by another task of the model (a full
+ * refresh checks each date's rows with the date, the whole table at the swap).
+ */
 interface CheckTarget {
   /** The new data alone (the staged table, or a view's query). */
-  readonly partition: string;
+  readonly partition?: string;
   /** The table as it will be after publishing. */
-  readonly table: string;
+  readonly table?: string;
   /**
    * The table as it will be is the published table itself, read inside the publishing
    * transaction: the other tasks that publish to it (an incremental model's other dates)
@@ -336,13 +460,16 @@ export function planChecks(
   interval: Interval,
   target: CheckTarget,
   diagnostics: Diagnostic[],
+  relations?: RelationOverrides,
 ): { steps: Step[]; publish: CheckStep[] } {
   const steps: Step[] = [];
   const publish: CheckStep[] = [];
   const expected = node.checks.flatMap((c) => c.columns.map((column) => ({ column, check: c.name, location: c.location })));
-  if (expected.length > 0) steps.push({ kind: 'columns', relation: target.partition, expected });
+  if (expected.length > 0 && target.partition !== undefined) steps.push({ kind: 'columns', relation: target.partition, expected });
   for (const c of node.checks) {
-    const sql = ctx.analysis.renderer.checkSql(node.name, c, interval, c.scope === 'table' ? target.table : target.partition);
+    const on = c.scope === 'table' ? target.table : target.partition;
+    if (on === undefined) continue;
+    const sql = ctx.analysis.renderer.checkSql(node.name, c, interval, on, relations);
     if (typeof sql !== 'string') {
       diagnostics.push(sql);
       continue;
@@ -354,6 +481,24 @@ export function planChecks(
   return { steps, publish };
 }
 
+/** How a model task is built beyond its node and date. */
+interface ModelTaskOptions {
+  /** The backfill date this task belongs to. */
+  readonly group?: string;
+  /** A backfill's full refresh: the model's staging table this date is built into. */
+  readonly stagedIn?: string;
+  /** What ref() resolves to instead of the published relations (see RelationOverrides). */
+  readonly relations?: RelationOverrides;
+}
+
+/** Puts a task's check steps before its publishing step, and its checks of the published table into it. */
+function withChecks(steps: Step[], checks: { steps: Step[]; publish: CheckStep[] }): Step[] {
+  const at = steps.findIndex((s) => s.kind === 'publish');
+  const publish = steps[at];
+  if (publish?.kind !== 'publish') throw new Error('internal error: a strategy without a publishing step');
+  return [...steps.slice(0, at), ...checks.steps, checks.publish.length > 0 ? { ...publish, checks: checks.publish } : publish, ...steps.slice(at + 1)];
+}
+
 function modelTask(
   node: ModelNode,
   ctx: PlanContext,
@@ -361,13 +506,14 @@ function modelTask(
   ds: string,
   upstream: string[],
   diagnostics: Diagnostic[],
-  group?: string,
+  options: ModelTaskOptions = {},
 ): Task | undefined {
   const { analysis, catalog, fullRefresh } = ctx;
+  const { group, stagedIn, relations } = options;
   const existing = catalog.get(node.relation);
   const kind = node.config.materialized as TaskKind;
   const incremental = kind === 'incremental' && existing === 'table' && !fullRefresh;
-  const rendered = analysis.renderer.sql(node.name, interval, incremental);
+  const rendered = analysis.renderer.sql(node.name, interval, incremental, relations);
   if ('severity' in rendered) {
     diagnostics.push(rendered);
     return undefined;
@@ -389,7 +535,7 @@ function modelTask(
       steps = viewStrategy(strategyInput);
       break;
     case 'incremental':
-      steps = incrementalStrategy(strategyInput);
+      steps = stagedIn === undefined ? incrementalStrategy(strategyInput) : fullRefreshDateSteps(strategyInput, stagedIn);
       break;
     case 'seed':
     case 'test':
@@ -400,11 +546,8 @@ function modelTask(
     }
   }
   if (node.checks.length > 0) {
-    const checks = planChecks(node, ctx, interval, checkTarget(kind, strategyInput), diagnostics);
-    const at = steps.findIndex((s) => s.kind === 'publish');
-    const publish = steps[at];
-    if (publish.kind !== 'publish') throw new Error('internal error: a strategy without a publishing step');
-    steps = [...steps.slice(0, at), ...checks.steps, checks.publish.length > 0 ? { ...publish, checks: checks.publish } : publish, ...steps.slice(at + 1)];
+    const target = stagedIn === undefined ? checkTarget(kind, strategyInput) : { partition: incrementalStaging(strategyInput) };
+    steps = withChecks(steps, planChecks(node, ctx, interval, target, diagnostics, relations));
   }
   return {
     id: taskId(node, ds),
@@ -420,9 +563,14 @@ function modelTask(
     sqlHash: rendered.hash,
     origin: { file: node.file, source: rendered.source, sql: rendered.sql, inserted: rendered.inserted },
     steps,
-    lockKey: node.relation,
+    // The dates of a full refresh publish into the staging table, one at a time.
+    lockKey: stagedIn ?? node.relation,
     group,
     retry: retryPolicy(node, ctx.pipeline),
+    replacesTable:
+      kind === 'incremental' && fullRefresh && existing === 'table' && stagedIn === undefined
+        ? replaced(node, interval, ds, isHourLabel(ds) ? 'hour' : 'date')
+        : undefined,
   };
 }
 

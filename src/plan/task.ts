@@ -111,4 +111,22 @@ export interface Task {
   readonly retry?: RetryPolicy;
   /** Extra statements for the publishing transaction that record task-specific state. */
   readonly stateStatements?: readonly string[];
+  /**
+   * A task of a backfill's full refresh that is not one of its dates: emptying the model's
+   * staging table first (`reset`), or swapping it in for the published table (`swap`).
+   */
+  readonly phase?: 'reset' | 'swap';
+  /**
+   * Set when publishing replaces the model's whole published table with what the run builds
+   * for `interval` (a full refresh). Rows of the table outside it would be deleted, so the run
+   * is refused before it starts when there are any (see preflight-history.ts).
+   */
+  readonly replacesTable?: {
+    readonly partitionBy: string;
+    readonly interval: Interval;
+    /** What the run covers, as the user named it: a date, an hour, or a range. */
+    readonly label: string;
+    /** What the table's rows are counted in. */
+    readonly unit: 'date' | 'hour';
+  };
 }

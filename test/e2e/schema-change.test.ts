@@ -40,17 +40,31 @@ describe('an incremental model whose columns change', () => {
     expect(await snapshotTables(warehouseOf(dir), ['events'])).toEqual(before);
   });
 
-  it('--full-refresh rebuilds the selected table from the run\'s interval, without reloading the seed it reads', async () => {
+  it('--full-refresh of a table holding other dates is refused; a backfill --full-refresh over them takes the new columns, without reloading the seed', async () => {
     const dir = project('id, name');
     expect(run(dir, '2024-01-01').code).toBe(0);
     expect(run(dir, '2024-01-02').code).toBe(0);
     setModel(dir, 'id, upper(name) AS label');
-    const r = pipe(['run', '--date', '2024-01-03', '--select', 'events', '--full-refresh', '--json', '--project', dir]);
+    const before = await snapshotTables(warehouseOf(dir), ['events']);
+    const refused = pipe(['run', '--date', '2024-01-02', '--select', 'events', '--full-refresh', '--project', dir]);
+    expect(refused.code, explain(refused)).toBe(2);
+    const said = refused.stdout + refused.stderr;
+    expect(said).toContain('models/events.sql');
+    expect(said).toContain('delete the 1 other date it holds (2024-01-01)');
+    expect(said).toContain(`pipe backfill --full-refresh --start 2024-01-01 --end 2024-01-02 --select events --project ${dir}`);
+    expect(await snapshotTables(warehouseOf(dir), ['events'])).toEqual(before);
+
+    const r = pipe(['backfill', '--start', '2024-01-01', '--end', '2024-01-02', '--select', 'events', '--full-refresh', '--json', '--project', dir]);
     expect(r.code, explain(r)).toBe(0);
-    expect(eventsOfType(r.events, 'task-started').map((e) => (e.task as { id: string }).id)).toEqual(['events@2024-01-03']);
+    expect(eventsOfType(r.events, 'task-started').map((e) => (e.task as { id: string }).id)).toEqual([
+      'events@full-refresh:reset',
+      'events@2024-01-01',
+      'events@2024-01-02',
+      'events@full-refresh:swap',
+    ]);
     expect(await columnsOf(dir)).toEqual(['id BIGINT', 'label VARCHAR', 'ds DATE']);
-    const rows = await queryRows(warehouseOf(dir), 'SELECT DISTINCT ds::VARCHAR AS ds FROM events');
-    expect(rows).toEqual([{ ds: '2024-01-03' }]);
+    const rows = await queryRows(warehouseOf(dir), 'SELECT DISTINCT ds::VARCHAR AS ds FROM events ORDER BY ds');
+    expect(rows).toEqual([{ ds: '2024-01-01' }, { ds: '2024-01-02' }]);
   });
 
   it('append_new_columns adds the new column; older partitions read NULL in it', async () => {

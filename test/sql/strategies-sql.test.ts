@@ -2,6 +2,7 @@ import { describe, it } from 'vitest';
 import { dayInterval, hourInterval, parseDate } from '../../src/dates/dates.js';
 import type { RelationType } from '../../src/warehouse/run-state.js';
 import { incrementalStrategy } from '../../src/plan/strategies/incremental.js';
+import { fullRefreshDateSteps, fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps } from '../../src/plan/strategies/full-refresh.js';
 import { seedSelectSql, seedStrategy } from '../../src/plan/strategies/seed.js';
 import type { StrategyInput } from '../../src/plan/strategies/strategy.js';
 import { tableStrategy } from '../../src/plan/strategies/table.js';
@@ -103,6 +104,20 @@ describe('incremental strategy SQL', () => {
           }),
         ),
       ),
+    );
+  });
+});
+
+describe('backfill --full-refresh SQL', () => {
+  it('resets the staging table, builds each date into it, then swaps it in for the table in one transaction', () => {
+    const { stagingRelation } = fullRefreshStaging('main', 'fct_orders');
+    expectSql(
+      'incremental-full-refresh-staged',
+      [
+        '-- reset\n' + renderSteps(fullRefreshResetSteps(stagingRelation)),
+        '-- a date\n' + renderSteps(fullRefreshDateSteps(input('table', { fullRefresh: true }), stagingRelation)),
+        '-- swap\n' + renderSteps(fullRefreshSwapSteps({ ...input('table', { fullRefresh: true }), ...fullRefreshStaging('main', 'fct_orders') })),
+      ].join('\n'),
     );
   });
 });

@@ -10,13 +10,6 @@ export function inIntervalSql(column: string, start: number, end: number): strin
 }
 
 /**
- * `incremental` (partition replace): stage the interval's rows, refuse any row outside the
- * interval (it would survive the next re-run and break idempotency), then in one transaction
- * delete the interval from the target and insert the staged rows. The first run creates the
- * target from the staged rows' shape; later runs compare the staged columns with the table's
- * (see schema-change.ts).
- */
-/**
  * Where an incremental task stages its rows: they are copied into the table when published,
  * so a temporary table of the task's connection does, never written to the database file
  * and gone with the connection, even after a crash.
@@ -25,14 +18,17 @@ export function incrementalStaging(input: Pick<StrategyInput, 'stagingName'>): s
   return relationName('temp', 'main', input.stagingName);
 }
 
-export function incrementalStrategy(input: StrategyInput): Step[] {
+/**
+ * The interval's rows staged in a temporary table, every row checked to fall inside the
+ * interval; returns the steps and the condition "inside the interval" for publishing.
+ */
+export function stageInterval(input: StrategyInput): { steps: Step[]; inside: string } {
   const staging = incrementalStaging(input);
   const { interval, partitionBy } = input;
   if (!interval || !partitionBy) throw new Error('internal error: incremental task without interval or partition_by');
   const inside = inIntervalSql(partitionBy, interval.start, interval.end);
   const outside = `${quoteIdent(partitionBy)} IS NULL OR NOT (${inside})`;
-  const replace = input.fullRefresh || input.existing === 'view';
-  return [
+  const steps: Step[] = [
     { kind: 'statement', sql: `CREATE OR REPLACE TEMP TABLE ${quoteIdent(input.stagingName)} AS\n${input.sql}`, countsRows: true, rowsOf: staging },
     {
       kind: 'assert-empty',
@@ -43,6 +39,23 @@ export function incrementalStrategy(input: StrategyInput): Step[] {
         ` (or with ${partitionBy} NULL); an incremental model returns the rows of its interval only, e.g.` +
         ` where ${partitionBy} >= '{{ interval_start }}' and ${partitionBy} < '{{ interval_end }}'`,
     },
+  ];
+  return { steps, inside };
+}
+
+/**
+ * `incremental` (partition replace): stage the interval's rows, refuse any row outside the
+ * interval (it would survive the next re-run and break idempotency), then in one transaction
+ * delete the interval from the target and insert the staged rows. The first run creates the
+ * target from the staged rows' shape; later runs compare the staged columns with the table's
+ * (see schema-change.ts).
+ */
+export function incrementalStrategy(input: StrategyInput): Step[] {
+  const staging = incrementalStaging(input);
+  const { steps: stage, inside } = stageInterval(input);
+  const replace = input.fullRefresh || input.existing === 'view';
+  return [
+    ...stage,
     ...(replace
       ? []
       : [

@@ -1,0 +1,70 @@
+import { quoteIdent, relationName } from '../../analyze/sql-text.js';
+import { STAGING_PREFIX } from '../../warehouse/run-state.js';
+import type { Step } from '../task.js';
+import { incrementalStaging, stageInterval } from './incremental.js';
+import type { StrategyInput } from './strategy.js';
+import { dropExisting } from './table.js';
+
+/**
+ * A backfill's full refresh of an incremental model (`pipe backfill --full-refresh`): the
+ * range is rebuilt into ONE staging table of the model, then swapped in for the published
+ * table in one transaction. The published table is untouched until that commit, so a failed
+ * date leaves it as it was (the swap waits for every date, and is skipped after a failure).
+ *
+ * A model's full refresh is three kinds of task:
+ * - reset: drops the staging table an earlier attempt may have left, so its rows never leak
+ *   into this one; every date waits for it;
+ * - one per date: the date's rows are staged and checked like a partition replace, then
+ *   replace the date in the staging table (dates on other connections share it, so it is a
+ *   real table, not a temporary one);
+ * - swap: drops the published table and renames the staging table into its place; checks of
+ *   the whole table run inside that transaction, before the commit.
+ *
+ * The staging table is pipe's scratch space: crash recovery drops it. A retry therefore
+ * rebuilds every date of a model whose swap has not committed, never swapping in a partial
+ * staging table.
+ */
+
+/** The staging table every date of a model's full refresh is built into. */
+export function fullRefreshStaging(schema: string, name: string): { stagingName: string; stagingRelation: string } {
+  const stagingName = `${STAGING_PREFIX}${name}__full`;
+  return { stagingName, stagingRelation: relationName(schema, stagingName) };
+}
+
+/** The ids of a model's first and last task of a full refresh; its dates keep their usual ids. */
+export function fullRefreshTaskIds(name: string): { reset: string; swap: string } {
+  return { reset: `${name}@full-refresh:reset`, swap: `${name}@full-refresh:swap` };
+}
+
+export function fullRefreshResetSteps(stagingRelation: string): Step[] {
+  return [{ kind: 'publish', statements: [`DROP TABLE IF EXISTS ${stagingRelation}`] }];
+}
+
+/**
+ * One date: `input` is the date's partition replace (its temporary staging table and
+ * interval); its rows replace the interval in the model's staging table. The table takes the
+ * query's columns as they are: the published table's are not compared.
+ */
+export function fullRefreshDateSteps(input: StrategyInput, stagingRelation: string): Step[] {
+  const temp = incrementalStaging(input);
+  const { steps, inside } = stageInterval(input);
+  return [
+    ...steps,
+    {
+      kind: 'publish',
+      statements: [
+        `CREATE TABLE IF NOT EXISTS ${stagingRelation} AS SELECT * FROM ${temp} LIMIT 0`,
+        `DELETE FROM ${stagingRelation} WHERE ${inside}`,
+        `INSERT INTO ${stagingRelation} BY NAME SELECT * FROM ${temp}`,
+        `DROP TABLE ${temp}`,
+      ],
+      countsRowsAt: 2,
+    },
+    { kind: 'cleanup', sql: `DROP TABLE IF EXISTS ${temp}` },
+  ];
+}
+
+/** The swap: `input.stagingRelation` is the model's full-refresh staging table. */
+export function fullRefreshSwapSteps(input: StrategyInput): Step[] {
+  return [{ kind: 'publish', statements: [...dropExisting(input), `ALTER TABLE ${input.stagingRelation} RENAME TO ${quoteIdent(input.name)}`] }];
+}
