@@ -13,8 +13,14 @@ export interface Output {
   write(text: string): void;
 }
 
-export const stdout: Output = { write: (t) => void process.stdout.write(t) };
-export const stderr: Output = { write: (t) => void process.stderr.write(t) };
+/** A stream whose reader has gone (`pipe run | head -1`) takes no more text. */
+const to = (stream: NodeJS.WriteStream): Output => ({
+  write: (t) => {
+    if (!stream.destroyed && stream.writable) stream.write(t);
+  },
+});
+export const stdout: Output = to(process.stdout);
+export const stderr: Output = to(process.stderr);
 
 /** What a logger writes through: secret values (see events/secrets.ts) never reach the console. */
 export function masked(out: Output): Output {
