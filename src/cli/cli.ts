@@ -334,7 +334,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       if (o.list) {
         try {
           const { listSchedules } = await import('../schedule/scheduler.js');
-          logger.result(listSchedules({ project: o.project, db: o.db, pipelines }));
+          logger.result(await listSchedules({ project: o.project, db: o.db, pipelines }));
         } catch (e) {
           exitCode = report(e, logger);
         }
@@ -352,7 +352,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       try {
         const { schedule } = await import('../schedule/scheduler.js');
         const result = await schedule({ project: o.project, db: o.db, pipelines, once: o.once, signal: controller.signal, emit: (e) => logger.handle(e) });
-        exitCode = result.failed > 0 ? EXIT.taskFailed : EXIT.ok;
+        // Stopped by a signal: 130, as every command; runs it cancelled are no failures of theirs.
+        exitCode = controller.signal.aborted ? EXIT.interrupted : result.failed > 0 ? EXIT.taskFailed : EXIT.ok;
       } catch (e) {
         exitCode = report(e, logger);
       } finally {

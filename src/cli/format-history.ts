@@ -12,7 +12,7 @@ export function formatHistory(h: History, json: boolean): string {
         return [
           `${r.run_id}${r.parent_run_id ? ` ← ${r.parent_run_id}` : ''}`,
           `${r.command}${r.pipeline ? ` ${r.pipeline}` : ''}`,
-          r.retried_by ? `${r.status}, retried (${r.retry_status})` : r.status,
+          r.retried_by ? `${r.status}, retried (${r.retry_status})` : r.completed_by ? `${r.status}, completed by ${r.completed_by}` : r.status,
           r.started_at,
           p.start ? `${p.start}..${p.end}` : (p.ds ?? ''),
           String(r.tasks),

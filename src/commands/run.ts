@@ -21,6 +21,8 @@ export interface RunOptions extends ProjectOptions, SelectionOptions, WaitOption
   /** Set by the scheduler: the run's id, and the fire time that triggered it. */
   readonly runId?: string;
   readonly scheduledAt?: number;
+  /** Set by the scheduler when the run takes over an interval whose run never finished: that run's id. */
+  readonly resumes?: string;
 }
 
 export type { RunOutcome };
@@ -70,7 +72,9 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
       threads: options.threads ?? null,
       full_refresh: options.fullRefresh ?? false,
       ...(options.ignoreDependenciesOnPast ? { ignore_dependencies_on_past: true } : {}),
+      ...(options.resumes ? { resume_of: options.resumes } : {}),
     },
+    parentRunId: options.resumes,
     plan,
     threads,
     emit: options.emit,

@@ -72,16 +72,40 @@ function due(schedule: Schedule, fireAt: number): Due {
   return { fireAt, interval, label: intervalLabel(interval) };
 }
 
+/** Intervals the scheduler decided not to run: how many, the first and last, and why. */
+export interface Dropped {
+  readonly count: number;
+  readonly first: Due;
+  readonly last: Due;
+  readonly reason: 'catchup is off' | 'beyond max_catchup';
+}
+
 /**
  * What is due at `now`, given the last fire time already handled (undefined on the first
  * start: only the latest due interval runs). Without catch-up only the latest missed
- * interval runs; with it, up to `maxCatchup` of the most recent, oldest first.
+ * interval runs; with it, up to `maxCatchup` of the most recent, oldest first. The missed
+ * intervals left out are `dropped`, so that the scheduler can say which.
  */
-export function dueRuns(schedule: Schedule, lastHandled: number | undefined, now: number): Due[] {
+export function dueRuns(schedule: Schedule, lastHandled: number | undefined, now: number): { due: Due[]; dropped?: Dropped } {
   if (lastHandled === undefined) {
     const latest = latestFireTime(schedule, now);
-    return latest === undefined ? [] : [due(schedule, latest)];
+    return { due: latest === undefined ? [] : [due(schedule, latest)] };
   }
-  const times = fireTimes(schedule, lastHandled, now, schedule.catchup ? schedule.maxCatchup : 1);
-  return times.map((t) => due(schedule, t));
+  const keep = schedule.catchup ? schedule.maxCatchup : 1;
+  const all = fireTimes(schedule, lastHandled, now);
+  const dropped = all.slice(0, Math.max(0, all.length - keep));
+  return {
+    due: all.slice(dropped.length).map((t) => due(schedule, t)),
+    dropped:
+      dropped.length === 0
+        ? undefined
+        : { count: dropped.length, first: due(schedule, dropped[0]), last: due(schedule, dropped[dropped.length - 1]), reason: schedule.catchup ? 'beyond max_catchup' : 'catchup is off' },
+  };
+}
+
+/** What a scheduler says about dropped intervals, with the command that builds them. */
+export function droppedMessage(pipeline: string, d: Dropped): string {
+  const range = d.count === 1 ? d.first.label : `${d.first.label} … ${d.last.label}`;
+  const days = (label: string) => label.slice(0, 10);
+  return `${pipeline}: not running ${d.count} missed interval${d.count === 1 ? '' : 's'} (${range}): ${d.reason}; pipe backfill ${pipeline} --start ${days(d.first.label)} --end ${days(d.last.label)} builds them`;
 }

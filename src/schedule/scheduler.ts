@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { DiagnosticError, error } from '../analyze/diagnostics.js';
 import { analyze } from '../analyze/analyze.js';
@@ -7,9 +8,9 @@ import { loadFiles, warehousePath, type ProjectOptions } from '../commands/conte
 import { newRunId } from '../commands/lifecycle.js';
 import { run } from '../commands/run.js';
 import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
-import { ensureState, readScheduleState, recoverAfterCrash, scheduledSql, type ScheduleState } from '../warehouse/run-state.js';
+import { ensureState, readScheduleState, recoverAfterCrash, scheduledSql, stateExists, type ScheduleState } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
-import { dueRuns, nextFireTimes, intervalFor, type Due } from './due.js';
+import { droppedMessage, dueRuns, nextFireTimes, intervalFor, type Due } from './due.js';
 
 /**
  * `pipe schedule`: a long-lived service that runs each scheduled pipeline when it is due,
@@ -55,14 +56,44 @@ function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, 
   return out;
 }
 
-/** `pipe schedule --list`: the next fire times of each scheduled pipeline and what each run covers. */
-export function listSchedules(options: ProjectOptions & { pipelines?: readonly string[] }, count = 5): string {
+/** The last fire time handled per pipeline, read-only, when the warehouse exists and is free to read. */
+async function lastFires(options: ProjectOptions): Promise<{ lastFire?: Map<string, number>; note?: string }> {
+  const dbPath = warehousePath(options, loadFiles(options));
+  if (!existsSync(dbPath)) return { lastFire: new Map() };
+  try {
+    const warehouse = await DuckDBWarehouse.open(dbPath, { readOnly: true });
+    const session = await warehouse.session();
+    try {
+      return { lastFire: (await stateExists(session)) ? (await readScheduleState(session)).lastFire : new Map() };
+    } finally {
+      session.close();
+      warehouse.close();
+    }
+  } catch (e) {
+    if (e instanceof WarehouseLockedError) return { note: `what is due now is not shown: ${e.message}` };
+    throw e;
+  }
+}
+
+/**
+ * `pipe schedule --list`: the next fire times of each scheduled pipeline and what each run
+ * covers, and, from the warehouse, what a start now would run and which missed intervals it
+ * would leave out.
+ */
+export async function listSchedules(options: ProjectOptions & { pipelines?: readonly string[] }, count = 5): Promise<string> {
   const clock = options.clock ?? systemClock;
   const now = clock.now();
   const lines: string[] = [];
-  for (const p of scheduled(options, clock)) {
+  const pipelines = scheduled(options, clock);
+  const { lastFire, note } = await lastFires(options);
+  for (const p of pipelines) {
     const s = p.schedule!;
     lines.push(`${p.name}: '${s.cron}' (${s.timezone}), ${s.interval}, catchup ${s.catchup ? `on (at most ${s.maxCatchup})` : 'off'}, max_active_runs ${s.maxActiveRuns}`);
+    if (lastFire) {
+      const { due, dropped } = dueRuns(s, lastFire.get(p.name), now);
+      if (due.length > 0) lines.push(`  due now: ${due.map((d) => d.label).join(', ')}`);
+      if (dropped) lines.push(`  ${droppedMessage(p.name, dropped)}`);
+    }
     for (const t of nextFireTimes(s, now, count)) {
       const local = new Intl.DateTimeFormat('sv-SE', { timeZone: s.timezone, dateStyle: 'short', timeStyle: 'short' }).format(t);
       const interval = intervalFor(s, t);
@@ -70,6 +101,7 @@ export function listSchedules(options: ProjectOptions & { pipelines?: readonly s
       lines.push(`  ${local} ${s.timezone}  (${new Date(t).toISOString()})  covers ${covers}`);
     }
   }
+  if (note) lines.push(note);
   return lines.join('\n');
 }
 
@@ -82,8 +114,11 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
   let failed = 0;
   let wake: (() => void) | undefined;
   const notifying: Promise<void>[] = [];
+  /** Notices already given (dropped intervals, a held warehouse): each is said once, not every round. */
+  const said = new Set<string>();
 
-  const start = async (p: Pipeline, due: Due, reason: 'due' | 'catch-up' | 'resume', warehouse: DuckDBWarehouse) => {
+  /** Starts a run of `due`; a resume names the run it takes over (linked as its parent, so it is not retried again). */
+  const start = async (p: Pipeline, due: Due, reason: 'due' | 'catch-up' | 'resume', warehouse: DuckDBWarehouse, resumes?: string) => {
     const key = `${p.name}@${due.label}`;
     const runId = newRunId();
     const session = await warehouse.session();
@@ -106,6 +141,7 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
       hour: hourly ? new Date(due.interval.start).getUTCHours() : undefined,
       runId,
       scheduledAt: due.fireAt,
+      resumes,
       signal,
       emit,
     })
@@ -139,7 +175,9 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
       warehouse = await DuckDBWarehouse.open(dbPath, { holder: 'pipe schedule' });
     } catch (e) {
       if (!(e instanceof WarehouseLockedError)) throw e;
-      emit({ type: 'notice', message: `${e.message}; the scheduler tries again shortly` });
+      const message = `${e.message}; the scheduler tries again shortly`;
+      if (!said.has(message)) emit({ type: 'notice', message });
+      said.add(message);
       return 1;
     }
     let waiting = 0;
@@ -157,11 +195,18 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
       for (const p of pipelines) {
         const s = p.schedule!;
         const done = state.succeeded.get(p.name) ?? new Set<string>();
-        const candidates: { due: Due; reason: 'due' | 'catch-up' | 'resume' }[] = [];
-        for (const u of state.unfinished.get(p.name) ?? []) {
-          candidates.push({ due: { fireAt: u.fireAt, interval: intervalFor(s, u.fireAt), label: u.label }, reason: 'resume' });
+        const candidates: { due: Due; reason: 'due' | 'catch-up' | 'resume'; resumes?: string }[] = [];
+        // The latest unfinished run of an interval is the one a resume takes over.
+        for (const u of [...(state.unfinished.get(p.name) ?? [])].reverse()) {
+          candidates.push({ due: { fireAt: u.fireAt, interval: intervalFor(s, u.fireAt), label: u.label }, reason: 'resume', resumes: u.runId });
         }
-        const fresh = dueRuns(s, state.lastFire.get(p.name), now);
+        candidates.sort((a, b) => a.due.fireAt - b.due.fireAt);
+        const { due: fresh, dropped } = dueRuns(s, state.lastFire.get(p.name), now);
+        if (dropped) {
+          const message = droppedMessage(p.name, dropped);
+          if (!said.has(message)) emit({ type: 'notice', message });
+          said.add(message);
+        }
         fresh.forEach((d, i) => candidates.push({ due: d, reason: i < fresh.length - 1 ? 'catch-up' : 'due' }));
         const seen = new Set<string>();
         for (const c of candidates) {
@@ -172,7 +217,7 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
             waiting++;
             continue;
           }
-          await start(p, c.due, c.reason, warehouse);
+          await start(p, c.due, c.reason, warehouse, c.resumes);
         }
       }
     } finally {

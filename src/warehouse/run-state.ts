@@ -267,6 +267,8 @@ export interface RunSummaryRow extends Row {
   /** The last `pipe retry` of this run (following retries of retries), and how it ended. */
   retried_by: string | null;
   retry_status: string | null;
+  /** A later run that did the same work and succeeded (see COMPLETED_BY), when this one did not. */
+  completed_by: string | null;
 }
 
 /**
@@ -306,10 +308,24 @@ export async function listRuns(session: WarehouseSession, limit: number): Promis
     );
     for (const c of children) latestRetry.set(String(c.parent_run_id), c);
   }
+  const completed = new Map<string, string>();
+  const unfinished = rows.filter((r) => r.status !== 'succeeded').map((r) => quoteLiteral(String(r.run_id)));
+  if (unfinished.length > 0) {
+    const later = await session.query(
+      `SELECT r.run_id, arg_min(l.run_id, l.started_at) AS by FROM ${STATE_SCHEMA}.runs r JOIN ${STATE_SCHEMA}.runs l ON ${COMPLETED_BY('l', 'r')}
+       WHERE r.run_id IN (${unfinished.join(', ')}) GROUP BY r.run_id`,
+    );
+    for (const c of later) completed.set(String(c.run_id), String(c.by));
+  }
   return rows.map((r) => {
     let child: Row | undefined;
     for (let at = latestRetry.get(String(r.run_id)), hops = 0; at && hops < 1000; at = latestRetry.get(String(at.run_id)), hops++) child = at;
-    return { ...r, retried_by: child ? String(child.run_id) : null, retry_status: child ? String(child.status) : null } as RunSummaryRow;
+    return {
+      ...r,
+      retried_by: child ? String(child.run_id) : null,
+      retry_status: child ? String(child.status) : null,
+      completed_by: completed.get(String(r.run_id)) ?? null,
+    } as RunSummaryRow;
   });
 }
 
@@ -369,6 +385,16 @@ export async function getRun(session: WarehouseSession, runId: string): Promise<
 }
 
 /**
+ * Runs `l` that did the same work as run `r` later and succeeded: a `pipe run` of the same
+ * pipeline, interval, selection and vars. Such a run completed `r`, which is then not retried.
+ */
+const COMPLETED_BY = (l: string, r: string) => `${l}.command = 'run' AND ${r}.command = 'run' AND ${l}.status = 'succeeded'
+    AND ${l}.started_at > ${r}.started_at AND ${l}.pipeline IS NOT DISTINCT FROM ${r}.pipeline
+    AND (${l}.params->>'ds') = (${r}.params->>'ds') AND (${l}.params->>'hour') IS NOT DISTINCT FROM (${r}.params->>'hour')
+    AND (${l}.params->'select')::VARCHAR = (${r}.params->'select')::VARCHAR AND (${l}.params->'exclude')::VARCHAR = (${r}.params->'exclude')::VARCHAR
+    AND (${l}.params->'vars')::VARCHAR = (${r}.params->'vars')::VARCHAR`;
+
+/**
  * The run `pipe retry` picks by default: the latest build (run, backfill, watch, or a retry of
  * one) that did not fully succeed and that no later retry has taken up. A `pipe test` builds
  * nothing: it is retried only when named.
@@ -378,6 +404,7 @@ export async function latestUnfinishedRun(session: WarehouseSession): Promise<Ru
     `SELECT run_id, command, pipeline, status, params::VARCHAR AS params, parent_run_id FROM ${STATE_SCHEMA}.runs r
      WHERE status <> 'succeeded' AND command <> 'test' AND coalesce(params->>'original_command', '') <> 'test'
        AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.runs c WHERE c.parent_run_id = r.run_id)
+       AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.runs l WHERE ${COMPLETED_BY('l', 'r')})
      ORDER BY started_at DESC, run_id DESC LIMIT 1`,
   );
   return rows[0] as RunRow | undefined;
@@ -449,7 +476,7 @@ export interface ScheduleState {
   /** The latest fire time handled (triggered), per pipeline. */
   readonly lastFire: Map<string, number>;
   /** Intervals whose triggered run never finished (the scheduler died or was stopped), per pipeline. */
-  readonly unfinished: Map<string, { fireAt: number; label: string }[]>;
+  readonly unfinished: Map<string, { fireAt: number; label: string; runId: string }[]>;
   /** Interval labels with a succeeded run (scheduled or not, retries included), per pipeline. */
   readonly succeeded: Map<string, Set<string>>;
 }
@@ -465,10 +492,11 @@ export async function readScheduleState(session: WarehouseSession): Promise<Sche
      WHERE o.command IN ('run', 'watch') AND o.pipeline IS NOT NULL AND r.status = 'succeeded'`,
   );
   const stuck = await session.query(
-    `SELECT s.pipeline, epoch_ms(s.fire_at) AS t, s.interval_label FROM ${STATE_SCHEMA}.schedule s
+    `SELECT s.pipeline, epoch_ms(s.fire_at) AS t, s.interval_label, s.run_id FROM ${STATE_SCHEMA}.schedule s
      JOIN ${STATE_SCHEMA}.runs r ON r.run_id = s.run_id
      WHERE r.status IN ('interrupted', 'cancelled', 'running')
-     ORDER BY s.fire_at`,
+       AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.runs c WHERE c.parent_run_id = r.run_id)
+     ORDER BY s.fire_at, r.started_at`,
   );
   const succeeded = new Map<string, Set<string>>();
   for (const r of done) {
@@ -477,10 +505,10 @@ export async function readScheduleState(session: WarehouseSession): Promise<Sche
     set.add(label);
     succeeded.set(String(r.pipeline), set);
   }
-  const unfinished = new Map<string, { fireAt: number; label: string }[]>();
+  const unfinished = new Map<string, { fireAt: number; label: string; runId: string }[]>();
   for (const r of stuck) {
     const list = unfinished.get(String(r.pipeline)) ?? [];
-    list.push({ fireAt: Number(r.t), label: String(r.interval_label) });
+    list.push({ fireAt: Number(r.t), label: String(r.interval_label), runId: String(r.run_id) });
     unfinished.set(String(r.pipeline), list);
   }
   return { lastFire: new Map(last.map((r) => [String(r.pipeline), Number(r.t)])), unfinished, succeeded };

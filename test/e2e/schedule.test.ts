@@ -83,7 +83,13 @@ max_catchup: 5
 timezone: UTC
 `);
     pipe(['schedule', '--once', '--project', dir], { env: { PIPE_NOW: '2024-01-05T03:00:00Z' } });
-    pipe(['schedule', '--once', '--project', dir], { env: { PIPE_NOW: '2024-01-09T03:00:00Z' } });
+    // What a start now would leave out is named before, and when, it happens.
+    const dropped = 'nightly: not running 3 missed intervals (2024-01-05 … 2024-01-07): catchup is off; pipe backfill nightly --start 2024-01-05 --end 2024-01-07 builds them';
+    const list = pipe(['schedule', '--list', '--project', dir], { env: { PIPE_NOW: '2024-01-09T03:00:00Z' } });
+    expect(list.stdout).toContain('due now: 2024-01-08');
+    expect(list.stdout).toContain(dropped);
+    const second = pipe(['schedule', '--once', '--project', dir], { env: { PIPE_NOW: '2024-01-09T03:00:00Z' } });
+    expect(second.stdout.split(dropped).length - 1).toBe(1);
     expect((await scheduledRuns(dir)).map((r) => r.ds)).toEqual(['2024-01-04', '2024-01-08']);
   });
 
@@ -113,6 +119,12 @@ timezone: UTC
     const runs = await scheduledRuns(dir);
     expect(runs.map((r) => r.ds)).toEqual(['2024-01-04', '2024-01-04']);
     expect(runs.at(-1)!.status).toBe('succeeded');
+    // The resume is linked to the run it took over: that run is not retried again.
+    const linked = await queryRows(join(dir, 'warehouse.duckdb'), "SELECT count(*)::INTEGER AS n FROM _pipe.runs WHERE parent_run_id IS NOT NULL AND (params->>'resume_of') = parent_run_id");
+    expect(linked).toEqual([{ n: 1 }]);
+    const retry = pipe(['retry', '--project', dir]);
+    expect(retry.code).toBe(0);
+    expect(retry.stdout + retry.stderr).toContain('nothing to retry');
   });
 
   it('posts the failure report to a webhook and gives a command target the facts in its environment', async () => {
@@ -194,7 +206,9 @@ timezone: UTC
     const runId = /"runId":"([^"]+)"/.exec(out)![1];
     const history = pipe(['history', '--project', dir]);
     child.kill('SIGINT');
-    await new Promise((r) => child.on('close', r));
+    const code = await new Promise((r) => child.on('close', r));
+    // Stopped by a signal: 130, like every command.
+    expect(code).toBe(130);
     expect(history.code).toBe(2);
     expect(history.stderr).toContain(`pipe run nightly (run ${runId})`);
     expect(history.stderr).toContain(`PID ${child.pid}`);

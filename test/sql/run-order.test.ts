@@ -6,6 +6,7 @@ import { retry } from '../../src/commands/retry.js';
 import { run } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { listRuns } from '../../src/warehouse/run-state.js';
 
 /** A task never starts before what it reads, however indirectly, has finished in the same run. */
 
@@ -85,12 +86,26 @@ describe('depends_on_past in pipe run', () => {
     expect(blocked.detail).toMatchObject({ detail: expect.stringContaining('m for 2024-01-03 has not succeeded') });
     expect(await query(dir, "select count(*)::INTEGER as n from m where d = '2024-01-04'")).toEqual([{ n: 0 }]);
     // Never built at all is the same as failed.
-    expect(await runOf('2024-01-06')).toMatchObject({ skipped: ['m:depends-on-past', 'after_m:upstream-failed'] });
+    const never = await runOf('2024-01-06');
+    expect(never).toMatchObject({ skipped: ['m:depends-on-past', 'after_m:upstream-failed'] });
     expect(await runOf('2024-01-06', {}, true)).toMatchObject({ status: 'succeeded', skipped: [] });
-    // Build the failed date, then the blocked run's retry runs it.
+    // Build the failed date, then the blocked run's retry runs it. The blocked 2024-01-06 run
+    // was completed by the later one: history says so, and a bare retry passes it by.
     expect(await runOf('2024-01-03')).toMatchObject({ status: 'succeeded' });
-    const retried = await retry({ project: dir, runId: blocked.runId, emit: () => undefined });
+    const runs = await query(dir, 'select run_id from _pipe.runs');
+    expect(runs.length).toBe(6);
+    const retried = await retry({ project: dir, emit: () => undefined });
     expect(retried).toMatchObject({ status: 'succeeded' });
+    expect(await query(dir, `select parent_run_id from _pipe.runs where command = 'retry'`)).toEqual([{ parent_run_id: blocked.runId }]);
+    const wh = await DuckDBWarehouse.open(join(dir, 'warehouse.duckdb'), { readOnly: true });
+    const s = await wh.session();
+    try {
+      const listed = await listRuns(s, 20);
+      expect(listed.find((r) => r.run_id === never.runId)).toMatchObject({ status: 'failed', completed_by: expect.any(String) });
+    } finally {
+      s.close();
+      wh.close();
+    }
     expect(await query(dir, "select count(*)::INTEGER as n from m where d = '2024-01-04'")).toEqual([{ n: 1 }]);
   });
 });

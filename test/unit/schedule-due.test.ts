@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Schedule } from '../../src/analyze/project-settings.js';
 import { formatDate } from '../../src/dates/dates.js';
-import { dueRuns, fireTimes, intervalFor, nextFireTimes } from '../../src/schedule/due.js';
+import { droppedMessage, dueRuns, fireTimes, intervalFor, nextFireTimes } from '../../src/schedule/due.js';
 
 const nightly = (over: Partial<Schedule> = {}): Schedule => ({
   cron: '0 2 * * *',
@@ -41,15 +41,28 @@ describe('scheduled fire times and intervals', () => {
   it('without catch-up runs only the latest missed interval; with it, the most recent max_catchup, oldest first', () => {
     const last = at('2024-01-01T01:00:00Z');
     const now = at('2024-01-10T03:00:00Z');
-    expect(dueRuns(nightly(), last, now).map((d) => d.label)).toEqual(['2024-01-09']);
-    expect(dueRuns(nightly({ catchup: true }), last, now).map((d) => d.label)).toEqual([
+    expect(dueRuns(nightly(), last, now).due.map((d) => d.label)).toEqual(['2024-01-09']);
+    expect(dueRuns(nightly({ catchup: true }), last, now).due.map((d) => d.label)).toEqual([
       '2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04', '2024-01-05', '2024-01-06', '2024-01-07', '2024-01-08', '2024-01-09',
     ]);
-    expect(dueRuns(nightly({ catchup: true, maxCatchup: 3 }), last, now).map((d) => d.label)).toEqual(['2024-01-07', '2024-01-08', '2024-01-09']);
+    expect(dueRuns(nightly({ catchup: true, maxCatchup: 3 }), last, now).due.map((d) => d.label)).toEqual(['2024-01-07', '2024-01-08', '2024-01-09']);
     // Nothing new since the last handled fire time: nothing is due.
-    expect(dueRuns(nightly({ catchup: true }), at('2024-01-10T01:00:00Z'), now)).toEqual([]);
+    expect(dueRuns(nightly({ catchup: true }), at('2024-01-10T01:00:00Z'), now)).toEqual({ due: [] });
     // First start: only the latest due interval.
-    expect(dueRuns(nightly({ catchup: true }), undefined, now).map((d) => d.label)).toEqual(['2024-01-09']);
+    expect(dueRuns(nightly({ catchup: true }), undefined, now).due.map((d) => d.label)).toEqual(['2024-01-09']);
+  });
+
+  it('names the missed intervals it leaves out, and why, with the backfill that builds them', () => {
+    const last = at('2024-01-01T01:00:00Z');
+    const now = at('2024-01-10T03:00:00Z');
+    const off = dueRuns(nightly(), last, now).dropped!;
+    expect([off.count, off.first.label, off.last.label, off.reason]).toEqual([8, '2024-01-01', '2024-01-08', 'catchup is off']);
+    expect(droppedMessage('nightly', off)).toBe(
+      'nightly: not running 8 missed intervals (2024-01-01 … 2024-01-08): catchup is off; pipe backfill nightly --start 2024-01-01 --end 2024-01-08 builds them',
+    );
+    const capped = dueRuns(nightly({ catchup: true, maxCatchup: 3 }), last, now).dropped!;
+    expect([capped.count, capped.first.label, capped.last.label, capped.reason]).toEqual([6, '2024-01-01', '2024-01-06', 'beyond max_catchup']);
+    expect(dueRuns(nightly({ catchup: true }), last, now).dropped).toBeUndefined();
   });
 
   it('lists the next fire times', () => {
