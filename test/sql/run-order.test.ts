@@ -1,40 +1,20 @@
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { retry } from '../../src/commands/retry.js';
 import { run } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
 import { listRuns } from '../../src/warehouse/run-state.js';
+import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
 /** A task never starts before what it reads, however indirectly, has finished in the same run. */
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(removeProjects);
 
-function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pipe-order-'));
-  dirs.push(dir);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  return dir;
-}
+const project = (files: Record<string, string>) => tempProject(files);
 
-async function query(dir: string, sql: string): Promise<Record<string, unknown>[]> {
-  const wh = await DuckDBWarehouse.open(join(dir, 'warehouse.duckdb'), { readOnly: true });
-  const s = await wh.session();
-  try {
-    return await s.query(sql);
-  } finally {
-    s.close();
-    wh.close();
-  }
-}
+const query = queryWarehouse;
 
 describe('order within a run', () => {
   it('a seed the selection reloads finishes before a selected model that reads it through an unselected view', async () => {

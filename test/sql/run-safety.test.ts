@@ -1,6 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DiagnosticError, type Diagnostic } from '../../src/analyze/diagnostics.js';
 import { statementSeparators } from '../../src/analyze/sql-text.js';
@@ -9,6 +7,7 @@ import { run } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
 import { ensureState, insertRunSql, insertTasksSql, recoverAfterCrash, taskResultSql } from '../../src/warehouse/run-state.js';
+import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
 /**
  * What a run must never do, whatever its input: run a second statement hidden in a model or a
@@ -16,31 +15,11 @@ import { ensureState, insertRunSql, insertTasksSql, recoverAfterCrash, taskResul
  * older build of a table over a newer one when retrying.
  */
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(removeProjects);
 
-function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pipe-safety-'));
-  dirs.push(dir);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  return dir;
-}
+const project = (files: Record<string, string>) => tempProject(files);
 
-async function query(dir: string, sql: string): Promise<Record<string, unknown>[]> {
-  const wh = await DuckDBWarehouse.open(join(dir, 'warehouse.duckdb'), { readOnly: true });
-  const s = await wh.session();
-  try {
-    return await s.query(sql);
-  } finally {
-    s.close();
-    wh.close();
-  }
-}
+const query = queryWarehouse;
 
 async function diagnosticsOf(p: Promise<unknown>): Promise<readonly Diagnostic[]> {
   const e = await p.then(

@@ -1,10 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backfill } from '../../src/commands/backfill.js';
 import type { PipeEvent } from '../../src/events/events.js';
-import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
 /**
  * A check of the whole table (`scope: table`) of an incremental model reads the other dates'
@@ -14,27 +11,22 @@ import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
  * published.
  */
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(removeProjects);
 
 /** Each date has two ids of its own; the 3rd repeats an id of the 2nd, the 6th one of the 5th. */
 function project(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pipe-table-checks-'));
-  dirs.push(dir);
-  mkdirSync(join(dir, 'models'));
-  writeFileSync(
-    join(dir, 'models/events.sql'),
-    `{{ config(materialized='incremental', partition_by='d') }}
+  return tempProject(
+    {
+      'models/events.sql': `{{ config(materialized='incremental', partition_by='d') }}
 select cast('{{ ds }}' as date) as d, unnest(case day(cast('{{ ds }}' as date))
     when 3 then [30, 21] when 6 then [60, 51]
     else [day(cast('{{ ds }}' as date)) * 10, day(cast('{{ ds }}' as date)) * 10 + 1] end) as id
 `,
+      'models/events.yaml': 'checks:\n  unique: {columns: [id], scope: table}\n  warn:\n    row_count: {max: 9, scope: table}\n',
+      'models/daily.sql': "select count(*) as n from {{ ref('events') }}\n",
+    },
+    'pipe-table-checks-',
   );
-  writeFileSync(join(dir, 'models/events.yaml'), 'checks:\n  unique: {columns: [id], scope: table}\n  warn:\n    row_count: {max: 9, scope: table}\n');
-  writeFileSync(join(dir, 'models/daily.sql'), "select count(*) as n from {{ ref('events') }}\n");
-  return dir;
 }
 
 interface Outcome {
@@ -46,19 +38,12 @@ interface Outcome {
 async function backfillOnce(dir: string, parallel: number, order: 'oldest' | 'newest'): Promise<Outcome> {
   const events: PipeEvent[] = [];
   await backfill({ project: dir, start: '2024-01-01', end: '2024-01-08', parallel, threads: parallel, order, emit: (e) => events.push(e) });
-  const wh = await DuckDBWarehouse.open(join(dir, 'warehouse.duckdb'), { readOnly: true });
-  const s = await wh.session();
-  try {
-    const rows = await s.query("SELECT strftime(d, '%Y-%m-%d') || ':' || id AS r FROM events ORDER BY d, id");
-    return {
-      failed: events.flatMap((e) => (e.type === 'task-failed' ? [e.task.id] : [])).sort(),
-      warned: events.flatMap((e) => (e.type === 'check-failed' && e.failure.severity === 'warn' ? [e.task.id] : [])).sort(),
-      rows: rows.map((r) => String(r.r)),
-    };
-  } finally {
-    s.close();
-    wh.close();
-  }
+  const rows = await queryWarehouse(dir, "SELECT strftime(d, '%Y-%m-%d') || ':' || id AS r FROM events ORDER BY d, id");
+  return {
+    failed: events.flatMap((e) => (e.type === 'task-failed' ? [e.task.id] : [])).sort(),
+    warned: events.flatMap((e) => (e.type === 'check-failed' && e.failure.severity === 'warn' ? [e.task.id] : [])).sort(),
+    rows: rows.map((r) => String(r.r)),
+  };
 }
 
 describe('checks of the whole table of an incremental model', () => {
