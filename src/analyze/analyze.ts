@@ -13,6 +13,7 @@ import { quoteIdent, relationName, statementStart, stripTrailingSemicolon, withC
 import { RenderFailure, TemplateEngine, type CompiledTemplate } from './template-engine.js';
 import { checkKeys, asStringList } from './validate-keys.js';
 import { CHECK_TARGET, checkSql, parseChecks, type Check } from './checks.js';
+import { isBuilt, isMaterialization, materialization, NO_TABLE, type TableState } from '../plan/materializations.js';
 
 /**
  * Analysis turns loaded files into a validated graph: it renders every model once (at the
@@ -137,7 +138,7 @@ interface RawRender {
 }
 
 /**
- * Renders models for any interval, caching by (model, interval, incremental). The plan
+ * Renders models for any interval, caching by (model, interval, what exists). The plan
  * phase asks it for each task's final SQL; ephemeral models are injected as CTEs here.
  */
 export class ModelRenderer {
@@ -153,21 +154,23 @@ export class ModelRenderer {
     this.nodes = nodes;
   }
 
-  /** One render of a model's template; `incremental` is what is_incremental() answers for an incremental model. */
-  renderRaw(name: string, interval: Interval, incremental: boolean): RawRender | Diagnostic {
-    const key = `${interval.start}|${interval.end}|${incremental ? 1 : 0}`;
+  /** One render of a model's template; its materialization answers is_incremental() from `state`. */
+  renderRaw(name: string, interval: Interval, state: TableState): RawRender | Diagnostic {
+    const key = `${interval.start}|${interval.end}|${state.tableExists ? 1 : 0}${state.fullRefresh ? 1 : 0}`;
     const cache = this.models.get(name)?.renders;
     const hit = cache?.get(key);
     if (hit) return hit;
-    const result = this.renderUncached(name, interval, incremental);
+    const result = this.renderUncached(name, interval, state);
     cache?.set(key, result);
     return result;
   }
 
-  private renderUncached(name: string, interval: Interval, incremental: boolean): RawRender | Diagnostic {
+  private renderUncached(name: string, interval: Interval, state: TableState): RawRender | Diagnostic {
     const model = this.models.get(name);
     if (!model) throw new Error(`internal error: no model ${name}`);
     const yamlMaterialized = model.source.yaml?.data.materialized;
+    // Asked while the template renders: the materialization may not be validated yet (a bad one is reported later).
+    const incrementalAs = (mat: unknown) => isMaterialization(mat) && materialization(mat).isIncremental(state);
     const attempt = (forced: boolean | undefined) => {
       const refs: string[] = [];
       const configCalls: Record<string, unknown> = {};
@@ -200,7 +203,7 @@ export class ModelRenderer {
         },
         isIncremental: () => {
           const mat = configCalls.materialized ?? yamlMaterialized;
-          answered = forced ?? (incremental && mat === 'incremental');
+          answered = forced ?? incrementalAs(mat);
           return answered;
         },
       });
@@ -209,7 +212,7 @@ export class ModelRenderer {
     try {
       let r = attempt(undefined);
       const finalMat = r.configCalls.materialized ?? yamlMaterialized;
-      const right = incremental && finalMat === 'incremental';
+      const right = incrementalAs(finalMat);
       // config() may come after is_incremental() in the template; render again with the right answer.
       if (r.answered !== undefined && r.answered !== right) r = attempt(right);
       if (r.conflict) return configConflict(model.source.file, model.sites, r.conflict);
@@ -237,8 +240,8 @@ export class ModelRenderer {
    * resolves some models (and `this`) to another relation than their published one: in a
    * backfill's full refresh, the dates read the staging table their upstream is rebuilt in.
    */
-  sql(name: string, interval: Interval, incremental: boolean, relations?: RelationOverrides): RenderedSql | Diagnostic {
-    const raw = this.renderRaw(name, interval, incremental);
+  sql(name: string, interval: Interval, state: TableState, relations?: RelationOverrides): RenderedSql | Diagnostic {
+    const raw = this.renderRaw(name, interval, state);
     if ('severity' in raw) return raw;
     const ctes = this.ephemeralCtes(raw.refs, interval, [name], relations);
     if (!Array.isArray(ctes)) return ctes;
@@ -272,9 +275,9 @@ export class ModelRenderer {
     const add = (refs: readonly string[], trail: readonly string[]): Diagnostic | undefined => {
       for (const r of refs) {
         const node = this.nodes.get(r);
-        if (node?.kind !== 'model' || node.config.materialized !== 'ephemeral' || added.has(r)) continue;
+        if (node?.kind !== 'model' || isBuilt(node.config.materialized) || added.has(r)) continue;
         if (trail.includes(r)) return error('cycle', `ephemeral models ref each other: ${[...trail, r].join(' → ')}`, { file: node.file });
-        const eph = this.renderRaw(r, interval, false);
+        const eph = this.renderRaw(r, interval, NO_TABLE);
         if ('severity' in eph) return eph;
         const problem = add(eph.refs, [...trail, r]);
         if (problem) return problem;
@@ -342,7 +345,7 @@ export class ModelRenderer {
       if (!node) return quoteIdent(n);
       const override = relations?.get(n);
       if (override !== undefined) return override;
-      if (node.kind === 'model' && node.config.materialized === 'ephemeral') return quoteIdent(EPHEMERAL_PREFIX + n);
+      if (node.kind === 'model' && !isBuilt(node.config.materialized)) return quoteIdent(EPHEMERAL_PREFIX + n);
       return node.relation;
     });
   }
@@ -455,7 +458,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   }
   for (const [name, m] of models) {
     const existing = options.existingRelations?.has(m.relation) ?? false;
-    const raw = renderer.renderRaw(name, options.interval, existing && !options.fullRefresh);
+    const raw = renderer.renderRaw(name, options.interval, { tableExists: existing, fullRefresh: options.fullRefresh ?? false });
     if ('severity' in raw) {
       diagnostics.push(raw);
       continue;

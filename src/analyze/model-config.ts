@@ -1,18 +1,14 @@
 import ms, { type StringValue } from 'ms';
 import { error, type Diagnostic, type Location } from './diagnostics.js';
 import { asStringList, checkKeys } from './validate-keys.js';
-
-export const MATERIALIZATIONS = ['table', 'view', 'incremental', 'ephemeral'] as const;
-export type Materialization = (typeof MATERIALIZATIONS)[number];
+import { DEFAULT_MATERIALIZATION, isMaterialization, materialization, MATERIALIZATIONS } from '../plan/materializations.js';
 
 /** What an incremental model does when its query's columns no longer match its table's. */
 export const SCHEMA_CHANGE_POLICIES = ['fail', 'append_new_columns', 'sync_all_columns'] as const;
 export type SchemaChangePolicy = (typeof SCHEMA_CHANGE_POLICIES)[number];
 
-export interface ModelConfig {
-  readonly materialized: Materialization;
-  /** Column whose value places a row in an interval; required for `incremental`. */
-  readonly partition_by?: string;
+/** The config every model has, whatever its materialization. */
+export interface CommonConfig {
   readonly tags: readonly string[];
   /** A date of this model waits for its previous date to succeed (backfills). */
   readonly depends_on_past: boolean;
@@ -23,10 +19,47 @@ export interface ModelConfig {
   readonly retries?: number;
   /** Delay before the first retry, in milliseconds. */
   readonly retry_delay_ms?: number;
-  /** Incremental models: how a change of the query's columns reaches the table. */
-  readonly on_schema_change: SchemaChangePolicy;
   /** `false` leaves the model out of the project, as if its file were not there. */
   readonly enabled: boolean;
+}
+
+export interface TableConfig extends CommonConfig {
+  readonly materialized: 'table';
+}
+
+export interface ViewConfig extends CommonConfig {
+  readonly materialized: 'view';
+}
+
+export interface IncrementalConfig extends CommonConfig {
+  readonly materialized: 'incremental';
+  /** Column whose value places a row in an interval. */
+  readonly partition_by: string;
+  /** How a change of the query's columns reaches the table. */
+  readonly on_schema_change: SchemaChangePolicy;
+}
+
+export interface EphemeralConfig extends CommonConfig {
+  readonly materialized: 'ephemeral';
+}
+
+/**
+ * A model's validated config, by materialization: what a kind needs is required by its type.
+ * A kind added here must have its entry in MATERIALIZATIONS (plan/materializations.ts).
+ */
+export type ModelConfig = TableConfig | ViewConfig | IncrementalConfig | EphemeralConfig;
+export type Materialization = ModelConfig['materialized'];
+export type ConfigOf<M extends Materialization> = Extract<ModelConfig, { readonly materialized: M }>;
+/** What a materialization adds to the common config: its name and its own keys. */
+export type OwnConfig<M extends Materialization> = M extends Materialization ? Omit<ConfigOf<M>, keyof CommonConfig> : never;
+
+/**
+ * The config keys that only some materializations read, validated for every model (a table
+ * model accepts partition_by and ignores it); each materialization takes its own from them.
+ */
+export interface KindKeys {
+  readonly partition_by?: string;
+  readonly on_schema_change: SchemaChangePolicy;
 }
 
 export const MODEL_CONFIG_KEYS = [
@@ -89,12 +122,12 @@ export function validateModelConfig(
   checkKeys(raw, MODEL_CONFIG_KEYS, 'config', locate, diagnostics);
   const bad = (key: string, message: string) => diagnostics.push(error('bad-config', message, locate(key)));
 
-  let materialized: Materialization = 'table';
+  let materialized: Materialization = DEFAULT_MATERIALIZATION;
   if (raw.materialized !== undefined) {
-    if (MATERIALIZATIONS.includes(raw.materialized as Materialization)) {
-      materialized = raw.materialized as Materialization;
+    if (isMaterialization(raw.materialized)) {
+      materialized = raw.materialized;
     } else {
-      bad('materialized', `materialized must be one of ${MATERIALIZATIONS.join(', ')}; got ${JSON.stringify(raw.materialized)}`);
+      bad('materialized', `materialized must be one of ${Object.keys(MATERIALIZATIONS).join(', ')}; got ${JSON.stringify(raw.materialized)}`);
     }
   }
 
@@ -103,12 +136,14 @@ export function validateModelConfig(
     if (typeof raw.partition_by === 'string' && raw.partition_by.trim() !== '') partition_by = raw.partition_by.trim();
     else bad('partition_by', 'partition_by must be a column name');
   }
-  if (materialized === 'incremental' && partition_by === undefined) {
-    diagnostics.push(
-      error('bad-config', "an incremental model needs partition_by: the column that places each row in a date", locate('materialized'), {
-        hint: "e.g. config(materialized='incremental', partition_by='order_date')",
-      }),
-    );
+  // The materialization takes its keys here, so that a key it cannot do without is reported
+  // before the common keys; on_schema_change is read now and reported in its place below.
+  const policy = schemaChangePolicy(raw.on_schema_change);
+  let own = materialization(materialized).config({ partition_by, on_schema_change: policy.value });
+  if ('missing' in own) {
+    diagnostics.push(error('bad-config', own.message, locate('materialized'), { hint: own.hint }));
+    // Reported: nothing runs. The model stays in the graph as the default kind meanwhile.
+    own = { materialized: DEFAULT_MATERIALIZATION };
   }
 
   let tags: string[] = [];
@@ -136,16 +171,7 @@ export function validateModelConfig(
     else bad('description', 'description must be text');
   }
 
-  let on_schema_change: SchemaChangePolicy = 'fail';
-  if (raw.on_schema_change !== undefined) {
-    if (SCHEMA_CHANGE_POLICIES.includes(raw.on_schema_change as SchemaChangePolicy)) {
-      on_schema_change = raw.on_schema_change as SchemaChangePolicy;
-    } else if (raw.on_schema_change === 'ignore') {
-      bad('on_schema_change', "on_schema_change 'ignore' is not supported: it would silently leave new columns out; use fail, append_new_columns or sync_all_columns");
-    } else {
-      bad('on_schema_change', `on_schema_change must be one of ${SCHEMA_CHANGE_POLICIES.join(', ')}; got ${JSON.stringify(raw.on_schema_change)}`);
-    }
-  }
+  if (policy.problem !== undefined) bad('on_schema_change', policy.problem);
 
   let enabled = true;
   if (raw.enabled !== undefined) {
@@ -153,5 +179,18 @@ export function validateModelConfig(
     else bad('enabled', 'enabled must be true or false');
   }
 
-  return { materialized, partition_by, tags, depends_on_past, schema, description, on_schema_change, enabled, ...readRetry(raw, bad) };
+  return { ...own, tags, depends_on_past, schema, description, enabled, ...readRetry(raw, bad) };
+}
+
+/** The on_schema_change policy set (`fail` when unset), and what is wrong with a value pipe refuses. */
+function schemaChangePolicy(value: unknown): { value: SchemaChangePolicy; problem?: string } {
+  if (value === undefined) return { value: 'fail' };
+  if (SCHEMA_CHANGE_POLICIES.includes(value as SchemaChangePolicy)) return { value: value as SchemaChangePolicy };
+  if (value === 'ignore') {
+    return {
+      value: 'fail',
+      problem: "on_schema_change 'ignore' is not supported: it would silently leave new columns out; use fail, append_new_columns or sync_all_columns",
+    };
+  }
+  return { value: 'fail', problem: `on_schema_change must be one of ${SCHEMA_CHANGE_POLICIES.join(', ')}; got ${JSON.stringify(value)}` };
 }

@@ -58,8 +58,7 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
   for (const name of topologicalOrder(analysis.graph)) {
     const n = analysis.nodes.get(name)!;
     if (!selected.has(name) || n.kind !== 'model') continue;
-    const incremental = n.config.materialized === 'incremental' && existing.has(n.relation);
-    const r = analysis.renderer.sql(name, interval, incremental);
+    const r = analysis.renderer.sql(name, interval, { tableExists: existing.has(n.relation), fullRefresh: false });
     if ('severity' in r) {
       problems.push(r);
       continue;

@@ -1,6 +1,8 @@
 import type { Analysis } from '../analyze/analyze.js';
 import { relationName } from '../analyze/sql-text.js';
 import type { FoundRelation, RelationType } from '../warehouse/run-state.js';
+import { isBuilt, type BuiltMaterialization } from '../plan/materializations.js';
+import type { Materialization } from '../analyze/model-config.js';
 
 /**
  * A model deleted or disabled (or made ephemeral) leaves its table or view in the warehouse:
@@ -8,7 +10,8 @@ import type { FoundRelation, RelationType } from '../warehouse/run-state.js';
  * relation does not stay unnoticed, ageing while dashboards keep reading it.
  */
 
-export type NoLongerBuiltReason = 'left-project' | 'disabled' | 'ephemeral';
+/** The model left the project, is disabled, or is of a materialization that is not built (ephemeral). */
+export type NoLongerBuiltReason = 'left-project' | 'disabled' | Exclude<Materialization, BuiltMaterialization>;
 
 export interface NoLongerBuilt {
   readonly relation: string;
@@ -33,7 +36,10 @@ export function noLongerBuilt(found: readonly FoundRelation[], analysis: Pick<An
     const node = nodes.get(r.name.toLowerCase());
     let reason: NoLongerBuiltReason | undefined;
     if (!node) reason = disabled.has(r.name.toLowerCase()) ? 'disabled' : 'left-project';
-    else if (node.kind === 'model' && node.config.materialized === 'ephemeral' && node.relation.toLowerCase() === relation.toLowerCase()) reason = 'ephemeral';
+    else if (node.kind === 'model' && node.relation.toLowerCase() === relation.toLowerCase()) {
+      const kind = node.config.materialized;
+      if (!isBuilt(kind)) reason = kind;
+    }
     if (reason) out.push({ relation, type: r.type, node: r.name, reason });
   }
   return out;

@@ -5,6 +5,7 @@ import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, planTest, type DateOrder } from '../plan/plan.js';
 import type { Task } from '../plan/task.js';
+import { perInterval, taskMaterialization } from '../plan/materializations.js';
 import type { Analysis } from '../analyze/analyze.js';
 import { fullRefreshTaskIds } from '../plan/strategies/full-refresh.js';
 import { DuckDBWarehouse, type HeldWait } from '../warehouse/duckdb-warehouse.js';
@@ -89,7 +90,7 @@ function onlyRemaining(tasks: readonly Task[], remaining: ReadonlySet<string>): 
  * why, and what reads it in the retry reads the newer table.
  */
 function superseded(task: Task, later: Later | undefined): Task {
-  const by = (task.kind === 'table' || task.kind === 'view') && later?.get(task.node);
+  const by = taskMaterialization(task.kind)?.laterRunSupersedes && later?.get(task.node);
   if (!by) return task;
   const detail = `${SUPERSEDED}: run ${by.runId}${by.ds ? ` published it later (${by.ds})` : ' published it later'}; pipe run --select ${task.node}${task.ds ? ` --date ${task.ds}` : ''} rebuilds it for this date`;
   return { ...task, noop: { reason: 'superseded', detail } };
@@ -105,13 +106,13 @@ function superseded(task: Task, later: Later | undefined): Task {
 function fullRefreshState(analysis: Analysis, remaining: ReadonlySet<string>) {
   const unswapped = (name: string) => remaining.has(fullRefreshTaskIds(name).swap);
   const swapped = new Set(
-    [...analysis.nodes.values()].flatMap((n) => (n.kind === 'model' && n.config.materialized === 'incremental' && !unswapped(n.name) ? [n.name] : [])),
+    [...analysis.nodes.values()].flatMap((n) => (n.kind === 'model' && perInterval(n.config) && !unswapped(n.name) ? [n.name] : [])),
   );
   return {
     swapped,
     /** What the retry runs: the remaining tasks, and every task of a model not swapped in. */
     rebuildWhole: (tasks: readonly Task[]): Set<string> =>
-      new Set([...remaining, ...tasks.flatMap((t) => (t.kind === 'incremental' && unswapped(t.node) ? [t.id] : []))]),
+      new Set([...remaining, ...tasks.flatMap((t) => (taskMaterialization(t.kind)?.intervals.per === 'interval' && unswapped(t.node) ? [t.id] : []))]),
   };
 }
 

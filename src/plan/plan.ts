@@ -6,13 +6,11 @@ import { dateVariables, intervalLabel, isHourLabel, previousInterval, type Inter
 import { topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
-import type { CheckStep, Step, Task, TaskKind } from './task.js';
+import type { CheckStep, Step, Task } from './task.js';
 import type { StrategyInput } from './strategies/strategy.js';
-import { tableStrategy } from './strategies/table.js';
-import { viewStrategy } from './strategies/view.js';
-import { incrementalStaging, inIntervalSql, incrementalStrategy } from './strategies/incremental.js';
 import { seedSelectSql, seedStrategy } from './strategies/seed.js';
-import { fullRefreshDateSteps, fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
+import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
+import { builtOf, isBuilt, materializationOf, perInterval, taskMaterialization, type CheckTarget, type TableState } from './materializations.js';
 
 /**
  * Planning: graph × intervals × what the warehouse holds → tasks with their final SQL.
@@ -69,7 +67,7 @@ function taskUpstream(node: PipeNode, analysis: Analysis): string[] {
     seen.add(name);
     const n = analysis.nodes.get(name);
     if (!n) return;
-    if (n.kind === 'model' && n.config.materialized === 'ephemeral') n.upstream.forEach(visit);
+    if (n.kind === 'model' && !isBuilt(n.config.materialized)) n.upstream.forEach(visit);
     else out.add(name);
   };
   node.upstream.forEach(visit);
@@ -120,13 +118,13 @@ function withNeededSeeds(ctx: PlanContext): Set<string> {
   return out;
 }
 
-/** Nodes to plan, in dependency order, without ephemeral models (they have no task). */
+/** Nodes to plan, in dependency order, without the models that are not built (ephemeral: they have no task). */
 function plannedNodes(ctx: PlanContext): PipeNode[] {
   const wanted = withNeededSeeds(ctx);
   return topologicalOrder(ctx.analysis.graph)
     .filter((n) => wanted.has(n))
     .map((n) => ctx.analysis.nodes.get(n)!)
-    .filter((n) => !(n.kind === 'model' && n.config.materialized === 'ephemeral'));
+    .filter((n) => n.kind === 'seed' || isBuilt(n.config.materialized));
 }
 
 /**
@@ -152,23 +150,34 @@ function missingUpstream(ctx: PlanContext, nodes: readonly PipeNode[]): Diagnost
   return out;
 }
 
+/** What the warehouse holds of a model and what the run asks. */
+function tableState(node: ModelNode, ctx: Pick<PlanContext, 'catalog' | 'fullRefresh'>): TableState {
+  return { tableExists: ctx.catalog.get(node.relation) === 'table', fullRefresh: ctx.fullRefresh };
+}
+
 /**
- * The previous-interval tasks that `depends_on_past` models of a run wait for: the models that
- * are planned and whose table exists (the first interval ever built waits for nothing).
+ * Whether an interval of a `depends_on_past` model waits for the previous one: it keeps a
+ * table of intervals that this build adds to (the first interval ever built, or a full
+ * refresh, waits for nothing).
  */
+function waitsForPast(node: PipeNode, ctx: Pick<PlanContext, 'catalog' | 'fullRefresh'>): node is ModelNode {
+  return (
+    node.kind === 'model' &&
+    node.config.depends_on_past &&
+    perInterval(node.config) !== undefined &&
+    materializationOf(node.config).isIncremental(tableState(node, ctx))
+  );
+}
+
+/** The previous-interval tasks that `depends_on_past` models of a run wait for: the planned models that wait for their past. */
 export function pastTaskIds(ctx: Omit<PlanContext, 'pastSucceeded'>, interval: Interval): string[] {
   const previous = intervalLabel(previousInterval(interval));
-  return plannedNodes(ctx).flatMap((n) =>
-    n.kind === 'model' && n.config.materialized === 'incremental' && n.config.depends_on_past && ctx.catalog.get(n.relation) === 'table' && !ctx.fullRefresh
-      ? [taskId(n, previous)]
-      : [],
-  );
+  return plannedNodes(ctx).flatMap((n) => (waitsForPast(n, ctx) ? [taskId(n, previous)] : []));
 }
 
 /** Why a `depends_on_past` model may not run for `interval`, if it may not. */
 function pastBlocks(node: ModelNode, ctx: PlanContext, interval: Interval): string | undefined {
-  if (!ctx.pastSucceeded || !node.config.depends_on_past || node.config.materialized !== 'incremental') return undefined;
-  if (ctx.catalog.get(node.relation) !== 'table' || ctx.fullRefresh) return undefined;
+  if (!ctx.pastSucceeded || !waitsForPast(node, ctx)) return undefined;
   const previous = intervalLabel(previousInterval(interval));
   if (ctx.pastSucceeded.has(taskId(node, previous))) return undefined;
   const when = isHourLabel(previous) ? `--date ${previous.slice(0, 10)} --hour ${Number(previous.slice(11))}` : `--date ${previous}`;
@@ -210,7 +219,7 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
 export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], order: DateOrder): Plan {
   const nodes = plannedNodes(ctx);
   const diagnostics: Diagnostic[] = missingUpstream(ctx, nodes);
-  const dated = (n: PipeNode): n is ModelNode => n.kind === 'model' && n.config.materialized === 'incremental';
+  const dated = (n: PipeNode): n is ModelNode => n.kind === 'model' && perInterval(n.config) !== undefined;
   const sorted = [...intervals].sort((a, b) => a.start - b.start);
   const processing = order === 'newest' ? [...sorted].reverse() : sorted;
   const dsOf = sorted.map((i) => intervalLabel(i));
@@ -305,9 +314,14 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
     swaps.push(after.length > 0 ? { ...swap, after } : swap);
   }
   // Seeds and anything dates wait for come first among ready tasks; the rest after the dates.
-  const tasks: Task[] = [...resets, ...singles.filter((t) => t.kind === 'seed' || t.kind === 'view')];
+  const first = (t: Task) => {
+    if (t.kind === 'seed') return true;
+    const intervals = taskMaterialization(t.kind)?.intervals;
+    return intervals?.per === 'run' && intervals.beforeDates;
+  };
+  const tasks: Task[] = [...resets, ...singles.filter(first)];
   for (const interval of processing) tasks.push(...(byDate.get(sorted.indexOf(interval)) ?? []));
-  tasks.push(...swaps, ...singles.filter((t) => t.kind !== 'seed' && t.kind !== 'view'));
+  tasks.push(...swaps, ...singles.filter((t) => !first(t)));
   return { tasks, diagnostics };
 }
 
@@ -316,7 +330,7 @@ function resetTask(node: ModelNode, id: string, stagingRelation: string): Task {
   return {
     id,
     node: node.name,
-    kind: 'incremental',
+    kind: builtOf(node.config).kind,
     file: node.file,
     relation: node.relation,
     schema: node.config.schema,
@@ -352,7 +366,7 @@ function swapTask(
   return {
     id: full.id,
     node: node.name,
-    kind: 'incremental',
+    kind: builtOf(node.config).kind,
     file: node.file,
     relation: node.relation,
     schema: node.config.schema,
@@ -368,8 +382,9 @@ function swapTask(
 
 /** What a full refresh of `interval` would replace; see Task.replacesTable. */
 function replaced(node: ModelNode, interval: Interval, label: string, unit: 'date' | 'hour'): Task['replacesTable'] {
-  if (!node.config.partition_by) throw new Error('internal error: incremental model without partition_by');
-  return { partitionBy: node.config.partition_by, interval, label, unit };
+  const intervals = perInterval(node.config);
+  if (!intervals) throw new Error(`internal error: ${node.name} keeps no table of intervals to replace`);
+  return { partitionBy: intervals.partitionBy(node.config), interval, label, unit };
 }
 
 function seedTask(node: SeedNode, ctx: PlanContext, upstream: string[]): Task {
@@ -410,44 +425,6 @@ function retryPolicy(node: ModelNode, pipeline: Pipeline | undefined): RetryPoli
   if (!retries) return undefined;
   const delayMs = node.config.retry_delay_ms ?? pipeline?.retry_delay_ms ?? DEFAULT_RETRY_DELAY_MS;
   return { retries, delayMs, maxDelayMs: Math.max(delayMs, DEFAULT_MAX_DELAY_MS) };
-}
-
-/**
- * What the checks of a task read, by scope: the data about to be published, never the
- * published table. A scope without a target is checked by another task of the model (a full
- * refresh checks each date's rows with the date, the whole table at the swap).
- */
-interface CheckTarget {
-  /** The new data alone (the staged table, or a view's query). */
-  readonly partition?: string;
-  /** The table as it will be after publishing. */
-  readonly table?: string;
-  /**
-   * The table as it will be is the published table itself, read inside the publishing
-   * transaction: the other tasks that publish to it (an incremental model's other dates)
-   * commit before or after, never in between.
-   */
-  readonly tableInPublish?: boolean;
-}
-
-function checkTarget(kind: TaskKind, input: StrategyInput): CheckTarget {
-  switch (kind) {
-    case 'table':
-    case 'seed':
-      return { partition: input.stagingRelation, table: input.stagingRelation };
-    case 'view': {
-      const q = `(\n${input.sql}\n)`;
-      return { partition: q, table: q };
-    }
-    case 'incremental':
-      return { partition: incrementalStaging(input), table: input.relation, tableInPublish: true };
-    case 'test':
-      throw new Error('internal error: test tasks have no staged data');
-    default: {
-      const never: never = kind;
-      throw new Error(`internal error: kind ${String(never)}`);
-    }
-  }
 }
 
 /**
@@ -511,44 +488,31 @@ function modelTask(
   const { analysis, catalog, fullRefresh } = ctx;
   const { group, stagedIn, relations } = options;
   const existing = catalog.get(node.relation);
-  const kind = node.config.materialized as TaskKind;
-  const incremental = kind === 'incremental' && existing === 'table' && !fullRefresh;
-  const rendered = analysis.renderer.sql(node.name, interval, incremental, relations);
+  const { kind, spec } = builtOf(node.config);
+  const rendered = analysis.renderer.sql(node.name, interval, tableState(node, ctx), relations);
   if ('severity' in rendered) {
     diagnostics.push(rendered);
     return undefined;
   }
-  const strategyInput: StrategyInput = {
+  const input: StrategyInput = {
     ...strategyBase(node.config.schema, node.name, node.relation, existing, ds),
     sql: rendered.sql,
     interval,
-    partitionBy: node.config.partition_by,
     fullRefresh,
-    onSchemaChange: node.config.on_schema_change,
   };
+  const intervals = perInterval(node.config);
   let steps: Step[];
-  switch (kind) {
-    case 'table':
-      steps = tableStrategy(strategyInput);
-      break;
-    case 'view':
-      steps = viewStrategy(strategyInput);
-      break;
-    case 'incremental':
-      steps = stagedIn === undefined ? incrementalStrategy(strategyInput) : fullRefreshDateSteps(strategyInput, stagedIn);
-      break;
-    case 'seed':
-    case 'test':
-      throw new Error(`internal error: a model planned as ${kind}`);
-    default: {
-      const never: never = kind;
-      throw new Error(`internal error: materialization ${String(never)}`);
-    }
+  let target: CheckTarget;
+  if (stagedIn === undefined) {
+    steps = spec.strategy(input, node.config);
+    target = spec.checks(input);
+  } else if (intervals) {
+    steps = intervals.stagedDate(input, node.config, stagedIn);
+    target = intervals.stagedDateChecks(input);
+  } else {
+    throw new Error(`internal error: ${node.name} keeps no table of intervals to stage`);
   }
-  if (node.checks.length > 0) {
-    const target = stagedIn === undefined ? checkTarget(kind, strategyInput) : { partition: incrementalStaging(strategyInput) };
-    steps = withChecks(steps, planChecks(node, ctx, interval, target, diagnostics, relations));
-  }
+  if (node.checks.length > 0) steps = withChecks(steps, planChecks(node, ctx, interval, target, diagnostics, relations));
   return {
     id: taskId(node, ds),
     node: node.name,
@@ -567,10 +531,9 @@ function modelTask(
     lockKey: stagedIn ?? node.relation,
     group,
     retry: retryPolicy(node, ctx.pipeline),
+    // Built from this interval alone, a table of intervals would lose the others.
     replacesTable:
-      kind === 'incremental' && fullRefresh && existing === 'table' && stagedIn === undefined
-        ? replaced(node, interval, ds, isHourLabel(ds) ? 'hour' : 'date')
-        : undefined,
+      intervals && fullRefresh && existing === 'table' && stagedIn === undefined ? replaced(node, interval, ds, isHourLabel(ds) ? 'hour' : 'date') : undefined,
   };
 }
 
@@ -585,18 +548,16 @@ export function planTest(ctx: PlanContext, interval: Interval): Plan {
   for (const name of topologicalOrder(ctx.analysis.graph)) {
     const node = ctx.analysis.nodes.get(name)!;
     if (!ctx.selected.has(name) || node.kind !== 'model' || node.checks.length === 0) continue;
-    if (node.config.materialized === 'ephemeral') continue;
+    const spec = materializationOf(node.config);
+    if (!spec.built) continue;
     if (!ctx.catalog.has(node.relation)) {
       diagnostics.push(
         error('not-built', `${name} has checks but is not built yet`, { file: node.file }, { hint: `pipe run --select +${name} builds it and what it reads` }),
       );
       continue;
     }
-    const partition =
-      node.config.materialized === 'incremental' && node.config.partition_by
-        ? `(SELECT * FROM ${node.relation} WHERE ${inIntervalSql(node.config.partition_by, interval.start, interval.end)})`
-        : node.relation;
-    const steps: Step[] = [...planChecks(node, ctx, interval, { partition, table: node.relation }, diagnostics).steps, { kind: 'publish', statements: [] }];
+    const target = spec.publishedChecks(node.relation, interval, node.config);
+    const steps: Step[] = [...planChecks(node, ctx, interval, target, diagnostics).steps, { kind: 'publish', statements: [] }];
     tasks.push({
       id: taskId(node, ds),
       node: name,

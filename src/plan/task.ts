@@ -4,13 +4,14 @@ import type { SqlOrigin } from './sql-error-location.js';
 import type { CsvOrigin } from './csv-error-location.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { SchemaChangePolicy } from '../analyze/model-config.js';
+import type { BuiltMaterialization } from './materializations.js';
 
 /**
  * A task is one node built for one interval, with every statement it will run already
  * decided: the executor runs steps and never renders or plans.
  */
 /** What a task does: build a seed or a model by its materialization, or (`pipe test`) check published data. */
-export type TaskKind = 'seed' | 'table' | 'view' | 'incremental' | 'test';
+export type TaskKind = 'seed' | BuiltMaterialization | 'test';
 
 export type Step =
   /**

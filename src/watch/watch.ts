@@ -8,6 +8,7 @@ import { DEFAULT_THREADS } from '../commands/run.js';
 import { dateVariables, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { downstreamClosure } from '../graph/graph.js';
+import { isBuilt, NO_TABLE } from '../plan/materializations.js';
 import { planRun } from '../plan/plan.js';
 import { PROJECT_FILE } from '../project/load-project.js';
 import { CachedFs } from '../project/project-fs.js';
@@ -144,9 +145,9 @@ export async function watch(options: WatchOptions): Promise<void> {
       for (const name of selected) {
         const now = analysis.nodes.get(name);
         const before = previous?.nodes.get(name);
-        if (!now || now.kind !== 'model' || now.config.materialized === 'ephemeral') continue;
-        const a = analysis.renderer.sql(name, interval, false);
-        const b = before && previous ? previous.renderer.sql(name, interval, false) : undefined;
+        if (!now || now.kind !== 'model' || !isBuilt(now.config.materialized)) continue;
+        const a = analysis.renderer.sql(name, interval, NO_TABLE);
+        const b = before && previous ? previous.renderer.sql(name, interval, NO_TABLE) : undefined;
         if (!b || !('hash' in a) || !('hash' in b) || a.hash !== b.hash) touched.add(name);
       }
     }

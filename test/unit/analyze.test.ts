@@ -7,6 +7,7 @@ import type { Diagnostic } from '../../src/analyze/diagnostics.js';
 import { analyzeAndSelect } from '../../src/commands/context.js';
 import { DiagnosticError } from '../../src/analyze/diagnostics.js';
 import { dayInterval, parseDate } from '../../src/dates/dates.js';
+import { NO_TABLE } from '../../src/plan/materializations.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { CachedFs, type ProjectFs } from '../../src/project/project-fs.js';
 
@@ -31,9 +32,9 @@ function run(files: Record<string, string>, options: Partial<AnalyzeOptions> = {
   return analyze(loadProject(project(files)), { interval: day, ...options });
 }
 
-/** The SQL a model renders to for the analysed day. */
-function sqlOf(a: Analysis, name: string, incremental = false): string {
-  const r = a.renderer.sql(name, day, incremental);
+/** The SQL a model renders to for the analysed day, its table existing or not. */
+function sqlOf(a: Analysis, name: string, tableExists = false): string {
+  const r = a.renderer.sql(name, day, { tableExists, fullRefresh: false });
   if ('severity' in r) throw new Error(`${r.code}: ${r.message}`);
   return r.sql;
 }
@@ -62,7 +63,7 @@ describe('template rendering', () => {
     const a = run({ 'models/d.sql': "select '{{ ds }}' a, '{{ ds_nodash }}' b, '{{ prev_ds }}' c, '{{ next_ds }}' d, '{{ interval_start }}' e, '{{ interval_end }}' f" });
     expect(sqlOf(a, 'd')).toBe("select '2024-01-02' a, '20240102' b, '2024-01-01' c, '2024-01-03' d, '2024-01-02' e, '2024-01-03' f");
     // The same compiled model renders for another date.
-    const other = a.renderer.sql('d', dayInterval(parseDate('2024-03-01')!), false);
+    const other = a.renderer.sql('d', dayInterval(parseDate('2024-03-01')!), NO_TABLE);
     expect('sql' in other && other.sql).toContain("'2024-02-29' c");
   });
 
@@ -136,6 +137,9 @@ describe('template rendering', () => {
     expect(sqlOf(a, 'inc', true)).toContain('-- incremental');
     expect(sqlOf(a, 'late', true)).toBe("select 'inc' as k");
     expect(sqlOf(a, 'late', false)).toBe("select 'full' as k");
+    // --full-refresh rebuilds from nothing, though the table exists.
+    const full = a.renderer.sql('inc', day, { tableExists: true, fullRefresh: true });
+    expect('sql' in full && full.sql).toContain('-- full');
     // A table model is never incremental, even when it exists.
     expect(sqlOf(a, 'tab', true)).toBe("select 'full' as k");
   });

@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+import { MATERIALIZATIONS, isBuilt, materialization, type TableState } from '../../src/plan/materializations.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const FIXTURE = join(import.meta.dirname, 'materializations.types.ts');
+
+/** The project's compiler options, checking only. */
+function compilerOptions(): ts.CompilerOptions {
+  const { config } = ts.readConfigFile(join(ROOT, 'tsconfig.json'), ts.sys.readFile);
+  const { options } = ts.parseJsonConfigFileContent(config, ts.sys, ROOT);
+  return { ...options, noEmit: true, rootDir: undefined, declaration: false, sourceMap: false };
+}
+
+interface TypeError {
+  readonly line: number;
+  readonly message: string;
+}
+
+/**
+ * The type errors of materializations.types.ts (1-based lines), compiled with its
+ * `@ts-expect-error` comments made plain, to see the errors they stand for.
+ */
+function typeErrors(): TypeError[] {
+  const options = compilerOptions();
+  const host = ts.createCompilerHost(options);
+  const read = host.getSourceFile.bind(host);
+  host.getSourceFile = (name, language, ...rest) =>
+    name === FIXTURE ? ts.createSourceFile(name, readFileSync(FIXTURE, 'utf8').replaceAll('@ts-expect-error', 'expected:'), language) : read(name, language, ...rest);
+  const program = ts.createProgram({ rootNames: [FIXTURE], options, host });
+  return ts.getPreEmitDiagnostics(program).map((d) => ({
+    line: d.file?.fileName === FIXTURE && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0,
+    message: `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
+  }));
+}
+
+describe('the table of materializations', () => {
+  it('is refused by the compiler when a kind lacks its entry or an entry a facet, and accepted whole', () => {
+    const expected = readFileSync(FIXTURE, 'utf8')
+      .split('\n')
+      .flatMap((line, i) => {
+        const quoted = /@ts-expect-error -- .*'([^']+)'$/.exec(line);
+        return quoted ? [{ line: i + 2, names: quoted[1] }] : [];
+      });
+    expect(expected.length).toBeGreaterThanOrEqual(6);
+    const errors = typeErrors();
+    // Each line under a directive fails, for the reason its comment names...
+    for (const e of expected) {
+      const messages = errors.filter((x) => x.line === e.line).map((x) => x.message);
+      expect(messages.some((m) => m.includes(`'${e.names}'`)), `line ${e.line}: ${messages.join('; ') || 'no error'}`).toBe(true);
+    }
+    // ... and nothing else does: the complete table, its types and the assertions on them compile.
+    expect(errors.filter((x) => !expected.some((e) => e.line === x.line))).toEqual([]);
+  });
+
+  it('lists the kinds in the order messages name them', () => {
+    expect(Object.keys(MATERIALIZATIONS)).toEqual(['table', 'view', 'incremental', 'ephemeral']);
+    expect(Object.keys(MATERIALIZATIONS).filter((k) => isBuilt(k as keyof typeof MATERIALIZATIONS))).toEqual(['table', 'view', 'incremental']);
+  });
+
+  it('answers is_incremental() only for an incremental model whose table exists, without --full-refresh', () => {
+    const states: TableState[] = [
+      { tableExists: false, fullRefresh: false },
+      { tableExists: true, fullRefresh: false },
+      { tableExists: true, fullRefresh: true },
+      { tableExists: false, fullRefresh: true },
+    ];
+    const answers = Object.fromEntries(
+      (['table', 'view', 'incremental', 'ephemeral'] as const).map((kind) => [kind, states.map((s) => materialization(kind).isIncremental(s))]),
+    );
+    expect(answers).toEqual({
+      table: [false, false, false, false],
+      view: [false, false, false, false],
+      incremental: [false, true, false, false],
+      ephemeral: [false, false, false, false],
+    });
+  });
+
+  it('gives an incremental model its partition column, or says it is missing', () => {
+    expect(MATERIALIZATIONS.incremental.config({ partition_by: 'd', on_schema_change: 'append_new_columns' })).toEqual({
+      materialized: 'incremental',
+      partition_by: 'd',
+      on_schema_change: 'append_new_columns',
+    });
+    expect(MATERIALIZATIONS.incremental.config({ on_schema_change: 'fail' })).toMatchObject({ missing: 'partition_by' });
+    // The keys other kinds do not read are not part of their config.
+    expect(MATERIALIZATIONS.table.config()).toEqual({ materialized: 'table' });
+  });
+});

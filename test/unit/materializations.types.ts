@@ -1,0 +1,43 @@
+/**
+ * What the compiler refuses about materializations. test/unit/materializations.test.ts
+ * compiles this file: every `@ts-expect-error` below must meet an error that names what
+ * its comment quotes, and nothing else may fail.
+ */
+import type { IncrementalConfig, Materialization } from '../../src/analyze/model-config.js';
+import { MATERIALIZATIONS, type BuiltMaterialization, type MaterializationSpec, type MaterializationTable } from '../../src/plan/materializations.js';
+import type { TaskKind } from '../../src/plan/task.js';
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function assertType<T extends true>(): T | undefined {
+  return undefined;
+}
+
+// One entry per materialization of ModelConfig, and no other.
+assertType<Equal<keyof typeof MATERIALIZATIONS, Materialization>>();
+// An ephemeral model has no task.
+assertType<Equal<BuiltMaterialization, 'table' | 'view' | 'incremental'>>();
+assertType<Equal<TaskKind, 'seed' | 'table' | 'view' | 'incremental' | 'test'>>();
+
+const { ephemeral: _ephemeral, ...withoutEphemeral } = MATERIALIZATIONS;
+// @ts-expect-error -- a materialization without its entry: 'ephemeral'
+void (withoutEphemeral satisfies MaterializationTable);
+
+// @ts-expect-error -- an entry for a kind ModelConfig does not have: 'snapshot'
+void ({ ...MATERIALIZATIONS, snapshot: MATERIALIZATIONS.table } satisfies MaterializationTable);
+
+const { strategy: _strategy, ...viewWithoutStrategy } = MATERIALIZATIONS.view;
+// @ts-expect-error -- a built kind without one of its facets: 'strategy'
+export const noStrategy: MaterializationSpec<'view'> = viewWithoutStrategy;
+
+const { intervals: _intervals, ...incrementalWithoutIntervals } = MATERIALIZATIONS.incremental;
+// @ts-expect-error -- a built kind that does not say how it is written over intervals: 'intervals'
+export const noIntervals: MaterializationSpec<'incremental'> = incrementalWithoutIntervals;
+
+export const noPartition: MaterializationSpec<'incremental'> = {
+  ...MATERIALIZATIONS.incremental,
+  // @ts-expect-error -- an incremental config without its partition column: 'partition_by'
+  config: ({ on_schema_change }) => ({ materialized: 'incremental', on_schema_change }),
+};
+
+// @ts-expect-error -- the config type requires it too: 'partition_by'
+export const config: IncrementalConfig = { materialized: 'incremental', on_schema_change: 'fail', tags: [], depends_on_past: false, schema: 'main', enabled: true };
