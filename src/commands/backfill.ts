@@ -10,7 +10,7 @@ import { launch, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor
 import { DEFAULT_THREADS } from './run.js';
 import { preflightFullRefresh } from './preflight-history.js';
 import type { Task } from '../plan/task.js';
-import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
+import { Engine } from '../execute/engine.js';
 
 export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitOptions {
   /** Inclusive range, `YYYY-MM-DD`. */
@@ -94,7 +94,7 @@ export async function backfillDryRun(options: BackfillOptions): Promise<Plan> {
 /** A dry run refuses what the backfill would: a full refresh that deletes dates it does not rebuild. */
 async function historyRefusals(prepared: Prepared, tasks: readonly Task[], options: BackfillOptions): Promise<Diagnostic[]> {
   if (!tasks.some((t) => t.replacesTable)) return [];
-  const warehouse = await DuckDBWarehouse.open(prepared.dbPath, { readOnly: true });
+  const warehouse = await Engine.open(prepared.dbPath, { readOnly: true });
   const session = await warehouse.session();
   try {
     return await preflightFullRefresh(session, tasks, pipeCommandFor(options), options.pipeline);

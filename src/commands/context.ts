@@ -10,9 +10,8 @@ import type { EventSink } from '../events/events.js';
 import { parseSelectors, select } from '../graph/select.js';
 import { loadProject, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
 import type { ProjectFs } from '../project/project-fs.js';
-import { DuckDBWarehouse, type HeldWait } from '../warehouse/duckdb-warehouse.js';
+import { Engine, type EngineHandle, type HeldWait } from '../execute/engine.js';
 import { Catalog, readCatalog } from '../warehouse/run-state.js';
-import type { Warehouse } from '../warehouse/warehouse.js';
 
 /** Options every command shares. */
 export interface ProjectOptions {
@@ -110,9 +109,9 @@ export async function catalogIfExists(
   path: string,
   readOnly = false,
   wait: HeldWait = { ms: 0 },
-): Promise<{ warehouse?: Warehouse; catalog: Catalog }> {
+): Promise<{ warehouse?: EngineHandle; catalog: Catalog }> {
   if (!existsSync(path)) return { catalog: new Catalog() };
-  const warehouse = await DuckDBWarehouse.openWhenFree(path, { readOnly }, wait);
+  const warehouse = await Engine.openWhenFree(path, { readOnly }, wait);
   try {
     const session = await warehouse.session();
     try {

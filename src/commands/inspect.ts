@@ -3,7 +3,7 @@ import { DiagnosticError, error, hasErrors } from '../analyze/diagnostics.js';
 import type { PipeNode } from '../analyze/analyze.js';
 import { topologicalOrder } from '../graph/graph.js';
 import type { DagNode } from '../graph/render-dag.js';
-import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
+import { Engine } from '../execute/engine.js';
 import { Catalog, listRuns, runExists, runTasks, stateExists, type RunSummaryRow, type TaskRow } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import {
@@ -100,7 +100,7 @@ export async function history(options: HistoryOptions): Promise<History> {
     if (options.runId) throw new DiagnosticError([error('unknown-run', `no run '${options.runId}': the warehouse ${dbPath} does not exist yet`)]);
     return { kind: 'runs', runs: [] };
   }
-  const warehouse = await DuckDBWarehouse.open(dbPath, { readOnly: true });
+  const warehouse = await Engine.open(dbPath, { readOnly: true });
   const session = await warehouse.session();
   try {
     if (!(await stateExists(session))) return { kind: 'runs', runs: [] };

@@ -7,27 +7,20 @@ import type { ProjectFiles } from '../project/load-project.js';
 import type { EventSink, PipeEvent } from '../events/events.js';
 import { execute, type ExecuteInput, type ExecuteResult } from '../execute/executor.js';
 import { pastTaskIds, type Plan, type PlanContext } from '../plan/plan.js';
-import { DuckDBWarehouse, throwIfStopped, type HeldWait } from '../warehouse/duckdb-warehouse.js';
+import { Engine, throwIfStopped, type EngineHandle, type HeldWait } from '../execute/engine.js';
 import {
-  ensureState,
-  finishRunSql,
-  insertRunSql,
-  insertTasksSql,
   readCatalog,
   readRelationsOfRecordedNodes,
   readSeedHashes,
-  recoverAfterCrash,
   stateExists,
   succeededTaskIds,
   Catalog,
 } from '../warehouse/run-state.js';
-import type { Warehouse } from '../warehouse/warehouse.js';
 import { PIPE_VERSION } from '../version.js';
 import { preflightCheckColumns, preflightSeeds } from './preflight.js';
 import { preflightSingleStatements } from './preflight-statements.js';
 import { RunNotifier } from '../notify/run-notifier.js';
 import { preflightFullRefresh, type PipeCommand } from './preflight-history.js';
-import { quoteIdent } from '../analyze/sql-text.js';
 import { noLongerBuilt, noLongerBuiltNotice, type NoLongerBuilt } from './no-longer-built.js';
 import { paramsToStore } from './secret-vars.js';
 import {
@@ -63,7 +56,7 @@ export interface Prepared {
   readonly selected: Set<string>;
   readonly pipeline?: Pipeline;
   /** Open for writing; absent when prepared read-only (a dry run). */
-  readonly warehouse?: Warehouse;
+  readonly warehouse?: EngineHandle;
   readonly dbPath: string;
   readonly catalog: Catalog;
   readonly seedHashes: Map<string, string>;
@@ -100,7 +93,7 @@ export async function openFor(
   selected: Set<string>,
   pipelineName: string | undefined,
   dbPath: string,
-  opened: { warehouse?: Warehouse; catalog?: Catalog; readOnly?: boolean; wait?: HeldWait } = {},
+  opened: { warehouse?: EngineHandle; catalog?: Catalog; readOnly?: boolean; wait?: HeldWait } = {},
 ): Promise<Prepared> {
   const pipeline = pipelineName ? analysis.pipelines.get(pipelineName) : undefined;
   let warehouse = opened.warehouse;
@@ -118,20 +111,13 @@ export async function openFor(
     return { analysis, selected, pipeline, dbPath, catalog: opened.catalog ?? new Catalog(), seedHashes };
   }
   const wait = opened.wait ?? { ms: 0 };
-  warehouse ??= await DuckDBWarehouse.openWhenFree(dbPath, {}, wait);
+  warehouse ??= await Engine.openWhenFree(dbPath, {}, wait);
   try {
     await throwIfStopped(wait.signal);
-    const session = await warehouse.session();
-    try {
-      await ensureState(session);
-      // Runs marked running belong to a dead process, unless this process has them open.
-      if (warehouse.firstInProcess) await recoverAfterCrash(session);
-      const catalog = await readCatalog(session);
-      const seedHashes = await readSeedHashes(session);
-      return { analysis, selected, pipeline, warehouse, dbPath, catalog, seedHashes };
-    } finally {
-      session.close();
-    }
+    const { engine } = warehouse;
+    await engine.prepareForWriting();
+    const { catalog, seedHashes } = await engine.withSession(async (s) => ({ catalog: await readCatalog(s), seedHashes: await readSeedHashes(s) }));
+    return { analysis, selected, pipeline, warehouse, dbPath, catalog, seedHashes };
   } catch (e) {
     warehouse.close();
     throw e;
@@ -158,12 +144,7 @@ export function planContext(prepared: Prepared, runId: string, fullRefresh = fal
 export async function withPast(ctx: PlanContext, prepared: Prepared, interval: Interval): Promise<PlanContext> {
   const ids = pastTaskIds(ctx, interval);
   if (ids.length === 0 || !prepared.warehouse) return { ...ctx, pastSucceeded: new Set() };
-  const session = await prepared.warehouse.session();
-  try {
-    return { ...ctx, pastSucceeded: await succeededTaskIds(session, ids) };
-  } finally {
-    session.close();
-  }
+  return { ...ctx, pastSucceeded: await prepared.warehouse.engine.withSession((s) => succeededTaskIds(s, ids)) };
 }
 
 export interface LaunchOptions {
@@ -191,10 +172,9 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
   if (!warehouse) throw new Error('internal error: launching a run prepared read-only');
   try {
     if (hasErrors(o.plan.diagnostics)) throw new DiagnosticError(o.plan.diagnostics);
-    const session = await warehouse.session();
+    const { engine } = warehouse;
     // Watch says so itself when a model leaves (not at every save); test builds nothing.
-    let stale: NoLongerBuilt[] = [];
-    try {
+    const stale = await engine.withSession(async (session): Promise<NoLongerBuilt[]> => {
       const problems = [
         ...(await preflightSeeds(session, o.plan.tasks)),
         ...(await preflightSingleStatements(session, o.plan.tasks)),
@@ -202,11 +182,10 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
         ...(await preflightFullRefresh(session, o.plan.tasks, o.pipeCommand ?? ((args) => `pipe ${args}`), o.pipeline)),
       ];
       if (problems.length > 0) throw new DiagnosticError(problems);
-      if (o.command !== 'watch' && o.command !== 'test') stale = noLongerBuilt(await readRelationsOfRecordedNodes(session), prepared.analysis);
-      const schemas = new Set(o.plan.tasks.map((t) => t.schema));
-      await session.transaction([
-        ...[...schemas].map((schema) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`),
-        insertRunSql({
+      const gone = o.command !== 'watch' && o.command !== 'test' ? noLongerBuilt(await readRelationsOfRecordedNodes(session), prepared.analysis) : [];
+      await engine.startRun(
+        session,
+        {
           runId: o.runId,
           command: o.command,
           pipeline: o.pipeline,
@@ -214,24 +193,21 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
           startedAt: Date.now(),
           parentRunId: o.parentRunId,
           version: PIPE_VERSION,
-        }),
-        ...insertTasksSql(
-          o.runId,
-          o.plan.tasks.map((t) => ({
-            id: t.id,
-            node: t.node,
-            kind: t.kind,
-            ds: t.ds,
-            intervalStart: t.interval?.start,
-            intervalEnd: t.interval?.end,
-            upstream: t.upstream,
-            sqlHash: t.sqlHash,
-          })),
-        ),
-      ]);
-    } finally {
-      session.close();
-    }
+        },
+        o.plan.tasks.map((t) => ({
+          id: t.id,
+          node: t.node,
+          kind: t.kind,
+          ds: t.ds,
+          intervalStart: t.interval?.start,
+          intervalEnd: t.interval?.end,
+          upstream: t.upstream,
+          sqlHash: t.sqlHash,
+        })),
+        o.plan.tasks.map((t) => t.schema),
+      );
+      return gone;
+    });
     warehouse.announce(`pipe ${o.command}${o.pipeline ? ` ${o.pipeline}` : ''} (run ${o.runId})`);
     o.emit({
       type: 'run-started',
@@ -255,7 +231,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       o.emit(e);
     };
     const result = await execute({
-      warehouse,
+      engine,
       runId: o.runId,
       tasks: o.plan.tasks,
       threads: o.threads,
@@ -263,12 +239,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       signal: o.signal,
       ...o.execute,
     });
-    const end = await warehouse.session();
-    try {
-      await end.exec(finishRunSql(o.runId, result.status, Date.now()));
-    } finally {
-      end.close();
-    }
+    await engine.finishRun(o.runId, result.status);
     o.emit({
       type: 'run-finished',
       runId: o.runId,

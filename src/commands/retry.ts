@@ -8,8 +8,8 @@ import type { Task } from '../plan/task.js';
 import { perInterval, taskMaterialization } from '../plan/materializations.js';
 import type { Analysis } from '../analyze/analyze.js';
 import { fullRefreshTaskIds } from '../plan/strategies/full-refresh.js';
-import { DuckDBWarehouse, type HeldWait } from '../warehouse/duckdb-warehouse.js';
-import { getRun, laterPublications, latestUnfinishedRun, stateExists, SUPERSEDED, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
+import { Engine, type HeldWait } from '../execute/engine.js';
+import { getRun, laterPublications, latestUnfinishedRun, stateExists, supersededDetail, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
 import { backfillIntervals } from './backfill.js';
 import { readProjectSettings, type ScheduleInterval } from '../analyze/project-settings.js';
 import { heldWait, loadFiles, warehousePath, type ProjectOptions, type WaitOptions } from './context.js';
@@ -60,7 +60,7 @@ async function findTarget(dbPath: string, runId: string | undefined, wait: HeldW
     if (runId) throw new DiagnosticError([error('unknown-run', `no run '${runId}': the warehouse ${dbPath} does not exist yet`)]);
     return { remaining: new Set() };
   }
-  const warehouse = await DuckDBWarehouse.openWhenFree(dbPath, { readOnly: true }, wait);
+  const warehouse = await Engine.openWhenFree(dbPath, { readOnly: true }, wait);
   const session = await warehouse.session();
   try {
     if (!(await stateExists(session))) return { remaining: new Set() };
@@ -92,8 +92,7 @@ function onlyRemaining(tasks: readonly Task[], remaining: ReadonlySet<string>): 
 function superseded(task: Task, later: Later | undefined): Task {
   const by = taskMaterialization(task.kind)?.laterRunSupersedes && later?.get(task.node);
   if (!by) return task;
-  const detail = `${SUPERSEDED}: run ${by.runId}${by.ds ? ` published it later (${by.ds})` : ' published it later'}; pipe run --select ${task.node}${task.ds ? ` --date ${task.ds}` : ''} rebuilds it for this date`;
-  return { ...task, noop: { reason: 'superseded', detail } };
+  return { ...task, noop: { reason: 'superseded', detail: supersededDetail(task, by, 'later') } };
 }
 
 /**

@@ -1,31 +1,34 @@
-import type { Warehouse, WarehouseSession } from '../warehouse/warehouse.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
 
-/** A fixed set of connections, one per worker; a task borrows one for its whole life. */
+/**
+ * Connections that tasks borrow for their whole life and give back, shared by the runs of a
+ * process: a connection is opened when none is idle and kept until the pool closes, so the
+ * pool holds as many as were ever busy at once.
+ */
 export class SessionPool {
   private readonly idle: WarehouseSession[] = [];
-  private readonly all: WarehouseSession[] = [];
+  private readonly all = new Set<WarehouseSession>();
+  private closed = false;
 
-  static async create(warehouse: Warehouse, size: number): Promise<SessionPool> {
-    const pool = new SessionPool();
-    for (let i = 0; i < size; i++) {
-      const s = await warehouse.session();
-      pool.idle.push(s);
-      pool.all.push(s);
-    }
-    return pool;
-  }
+  constructor(private readonly open: () => Promise<WarehouseSession>) {}
 
-  acquire(): WarehouseSession {
-    const s = this.idle.pop();
-    if (!s) throw new Error('internal error: more concurrent tasks than connections');
+  async acquire(): Promise<WarehouseSession> {
+    if (this.closed) throw new Error('internal error: a connection asked of a closed pool');
+    const idle = this.idle.pop();
+    if (idle) return idle;
+    const s = await this.open();
+    this.all.add(s);
     return s;
   }
 
   release(s: WarehouseSession): void {
-    this.idle.push(s);
+    if (!this.closed) this.idle.push(s);
   }
 
   close(): void {
+    this.closed = true;
     for (const s of this.all) s.close();
+    this.all.clear();
+    this.idle.length = 0;
   }
 }

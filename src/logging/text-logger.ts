@@ -139,6 +139,8 @@ export class TextLogger implements Logger {
         break;
       }
       case 'task-skipped': {
+        // A task superseded at publishing was running.
+        this.running.delete(e.task.id);
         this.done++;
         const prefix = this.live ? s.yellow('-') : 'SKIP ';
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.detail)}`);

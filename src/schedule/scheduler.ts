@@ -7,8 +7,8 @@ import type { EventSink } from '../events/events.js';
 import { loadFiles, warehousePath, type ProjectOptions } from '../commands/context.js';
 import { newRunId } from '../commands/lifecycle.js';
 import { run } from '../commands/run.js';
-import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
-import { ensureState, readScheduleState, recoverAfterCrash, scheduledSql, stateExists, type ScheduleState } from '../warehouse/run-state.js';
+import { Engine, type EngineHandle } from '../execute/engine.js';
+import { readScheduleState, scheduledSql, stateExists, type ScheduleState } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import { droppedMessage, dueRuns, nextFireTimes, intervalFor, type Due } from './due.js';
 
@@ -61,7 +61,7 @@ async function lastFires(options: ProjectOptions): Promise<{ lastFire?: Map<stri
   const dbPath = warehousePath(options, loadFiles(options));
   if (!existsSync(dbPath)) return { lastFire: new Map() };
   try {
-    const warehouse = await DuckDBWarehouse.open(dbPath, { readOnly: true });
+    const warehouse = await Engine.open(dbPath, { readOnly: true });
     const session = await warehouse.session();
     try {
       return { lastFire: (await stateExists(session)) ? (await readScheduleState(session)).lastFire : new Map() };
@@ -118,7 +118,7 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
   const said = new Set<string>();
 
   /** Starts a run of `due`; a resume names the run it takes over (linked as its parent, so it is not retried again). */
-  const start = async (p: Pipeline, due: Due, reason: 'due' | 'catch-up' | 'resume', warehouse: DuckDBWarehouse, resumes?: string) => {
+  const start = async (p: Pipeline, due: Due, reason: 'due' | 'catch-up' | 'resume', warehouse: EngineHandle, resumes?: string) => {
     const key = `${p.name}@${due.label}`;
     const runId = newRunId();
     const session = await warehouse.session();
@@ -170,9 +170,9 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
     const pipelines = scheduled(options, clock);
     const files = loadFiles(options);
     const dbPath = warehousePath(options, files);
-    let warehouse: DuckDBWarehouse;
+    let warehouse: EngineHandle;
     try {
-      warehouse = await DuckDBWarehouse.open(dbPath, { holder: 'pipe schedule' });
+      warehouse = await Engine.open(dbPath, { holder: 'pipe schedule' });
     } catch (e) {
       if (!(e instanceof WarehouseLockedError)) throw e;
       const message = `${e.message}; the scheduler tries again shortly`;
@@ -185,8 +185,7 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
       const session = await warehouse.session();
       let state: ScheduleState;
       try {
-        await ensureState(session);
-        if (warehouse.firstInProcess) await recoverAfterCrash(session);
+        await warehouse.engine.prepareForWriting();
         state = await readScheduleState(session);
       } finally {
         session.close();

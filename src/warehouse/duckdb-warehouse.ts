@@ -1,5 +1,4 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { causeOf } from './error-causes.js';
 import { prepareWarehousePath, removeFolders } from './warehouse-file.js';
@@ -14,8 +13,10 @@ import {
 } from './warehouse.js';
 
 /**
- * DuckDB as the warehouse: one instance per process (DuckDB's own rule: one process owns
- * the file), a connection per worker.
+ * DuckDB as the warehouse: an open instance of a database file, a connection per worker.
+ * DuckDB lets one process own a file, and inside the process one instance must serve
+ * everything: pipe opens the file through its engine (execute/engine.ts), which shares one
+ * DuckDBWarehouse between every user of the file in the process.
  */
 
 const LOCK_RE = /Could not set lock on file "([^"]*)": Conflicting lock is held in (.*?) \(PID (\d+)\)/;
@@ -125,22 +126,6 @@ export interface OpenOptions {
   readonly holder?: string;
 }
 
-/** How to wait for a warehouse that another process holds. */
-export interface HeldWait {
-  /** Longest wait in milliseconds: 0 fails at once, Infinity waits until the signal. */
-  readonly ms: number;
-  /** Told once, the first time the file is found held, when pipe is going to wait. */
-  readonly onHeld?: (held: WarehouseLockedError) => void;
-  readonly signal?: AbortSignal;
-  /** Longest pause between tries; each pause is between half of it and all of it. */
-  readonly pollMs?: number;
-}
-
-const DEFAULT_POLL_MS = 100;
-
-/** Open instances of this process, by path: concurrent runs in one process share one. */
-const shared = new Map<string, { instance: DuckDBInstance; users: number; readOnly: boolean }>();
-
 /** Beside the warehouse while pipe writes to it: who holds it, for the message others see. */
 export const holderFile = (path: string) => `${path}.pipe-holder.json`;
 
@@ -157,8 +142,7 @@ export class DuckDBWarehouse implements Warehouse {
   private constructor(
     readonly location: string,
     private readonly instance: DuckDBInstance,
-    /** True for the first opener in this process: only it may treat `running` runs as dead. */
-    readonly firstInProcess: boolean,
+    private readonly readOnly: boolean,
   ) {}
 
   /**
@@ -167,18 +151,11 @@ export class DuckDBWarehouse implements Warehouse {
    * WarehouseLockedError; a failed open leaves nothing behind on disk.
    */
   static async open(path: string, options: OpenOptions = {}): Promise<DuckDBWarehouse> {
-    const key = resolve(path);
-    const existing = shared.get(key);
-    if (existing && (existing.readOnly === Boolean(options.readOnly) || !existing.readOnly)) {
-      existing.users++;
-      return new DuckDBWarehouse(path, existing.instance, false);
-    }
     const { exists, created } = prepareWarehousePath(path, Boolean(options.readOnly));
     const config: Record<string, string> = {};
     if (options.readOnly) config.access_mode = 'READ_ONLY';
     try {
       const instance = await DuckDBInstance.create(path, config);
-      shared.set(key, { instance, users: 1, readOnly: Boolean(options.readOnly) });
       if (!options.readOnly) {
         const holder: Holder = { pid: process.pid, what: options.holder ?? 'pipe', since: new Date().toISOString() };
         try {
@@ -187,38 +164,13 @@ export class DuckDBWarehouse implements Warehouse {
           // The note is a courtesy to other processes; the lock itself is DuckDB's.
         }
       }
-      return new DuckDBWarehouse(path, instance, true);
+      return new DuckDBWarehouse(path, instance, Boolean(options.readOnly));
     } catch (e) {
       removeFolders(created);
       const message = e instanceof Error ? e.message : String(e);
       const lock = LOCK_RE.exec(message);
       if (lock) throw new WarehouseLockedError(path, Number(lock[3]), lock[2], readHolder(path, Number(lock[3])));
       throw openFailure(path, exists || Boolean(options.readOnly) ? 'open' : 'create', message);
-    }
-  }
-
-  /**
-   * Opens the file, waiting while another process holds it: tries again every 50 to 100 ms
-   * (at random, so that a reader opening and closing it in a loop cannot keep pipe out for
-   * long) until `wait.ms` have passed, then throws the holder's WarehouseLockedError. Stops
-   * with the signal's reason when the signal is aborted, before opening anything.
-   */
-  static async openWhenFree(path: string, options: OpenOptions, wait: HeldWait): Promise<DuckDBWarehouse> {
-    const started = Date.now();
-    let told = false;
-    for (;;) {
-      await throwIfStopped(wait.signal);
-      try {
-        return await DuckDBWarehouse.open(path, options);
-      } catch (e) {
-        if (!(e instanceof WarehouseLockedError)) throw e;
-        const waited = Date.now() - started;
-        if (waited >= wait.ms) throw wait.ms > 0 ? e.waited(waited) : e;
-        if (!told) wait.onHeld?.(e);
-        told = true;
-        const poll = wait.pollMs ?? DEFAULT_POLL_MS;
-        await pause(Math.min(poll / 2 + (Math.random() * poll) / 2, wait.ms - waited), wait.signal);
-      }
     }
   }
 
@@ -239,8 +191,7 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   announce(what: string): void {
-    const entry = shared.get(resolve(this.location));
-    if (!entry || entry.readOnly) return;
+    if (this.readOnly || this.closed) return;
     try {
       writeFileSync(holderFile(this.location), JSON.stringify({ pid: process.pid, what, since: new Date().toISOString() } satisfies Holder));
     } catch {
@@ -251,39 +202,9 @@ export class DuckDBWarehouse implements Warehouse {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const key = resolve(this.location);
-    const entry = shared.get(key);
-    if (!entry || entry.instance !== this.instance) return;
-    entry.users--;
-    if (entry.users > 0) return;
-    shared.delete(key);
-    if (!entry.readOnly) rmSync(holderFile(this.location), { force: true });
+    if (!this.readOnly) rmSync(holderFile(this.location), { force: true });
     this.instance.closeSync();
   }
-}
-
-/**
- * Throws the signal's reason if it was aborted, after letting signals that already arrived
- * reach their handlers: Node runs a signal handler only when its event loop polls, and the
- * code before this point may not have let it (two turns of the loop hold one poll).
- */
-export async function throwIfStopped(signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return;
-  for (let turn = 0; turn < 2; turn++) await new Promise<void>((res) => setImmediate(res));
-  signal.throwIfAborted();
-}
-
-/** Waits `ms`, or less if the signal is aborted meanwhile. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((res) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      res();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** DuckDB's reason for refusing a path, as one sentence that names it. */

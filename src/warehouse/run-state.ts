@@ -442,8 +442,19 @@ export async function succeededTaskIds(session: WarehouseSession, ids: readonly 
   return new Set(rows.map((r) => String(r.task_id)));
 }
 
-/** The detail recorded for a retry's task that a later run had published already. */
+/**
+ * How the detail of a task starts when it left a table or view as it was because a newer
+ * build stood there: a retry's task that a later run published since, or a task whose run
+ * was for an older interval than a run of the same process that published it first. Such a
+ * task counts as done, and is not a publication (see laterPublications).
+ */
 export const SUPERSEDED = 'superseded';
+
+/** The detail of a superseded task: who published the relation (later, or for a newer interval), and how to rebuild it anyway. */
+export function supersededDetail(task: { readonly node: string; readonly ds?: string }, by: { readonly runId: string; readonly ds?: string | null }, how: 'later' | 'for a newer interval'): string {
+  const when = how === 'later' ? ` published it later${by.ds ? ` (${by.ds})` : ''}` : ` published it for a newer interval${by.ds ? ` (${by.ds})` : ''}`;
+  return `${SUPERSEDED}: run ${by.runId}${when}; pipe run --select ${task.node}${task.ds ? ` --date ${task.ds}` : ''} rebuilds it for this date`;
+}
 
 /**
  * The tables and views that a run outside `runId`'s family (its retries) published after

@@ -46,8 +46,6 @@ export interface Warehouse {
   session(): Promise<WarehouseSession>;
   /** Tells other processes that find the warehouse busy what holds it (e.g. which run). */
   announce(what: string): void;
-  /** False when another user in this process opened it first (its runs are alive). */
-  readonly firstInProcess: boolean;
   close(): void;
 }
 

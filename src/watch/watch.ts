@@ -13,7 +13,7 @@ import { planRun } from '../plan/plan.js';
 import { PROJECT_FILE } from '../project/load-project.js';
 import { CachedFs } from '../project/project-fs.js';
 import { Catalog, readCatalog } from '../warehouse/run-state.js';
-import { DuckDBWarehouse } from '../warehouse/duckdb-warehouse.js';
+import { Engine, type EngineHandle } from '../execute/engine.js';
 
 /**
  * `pipe watch`: build the selection, then on every save rebuild what changed and everything
@@ -156,10 +156,10 @@ export async function watch(options: WatchOptions): Promise<void> {
   }
 
   /** Waits for the warehouse as long as it takes, saying once per build who holds it. */
-  async function openWhenFree(dbPath: string): Promise<{ warehouse?: DuckDBWarehouse; catalog: Catalog }> {
-    let warehouse: DuckDBWarehouse;
+  async function openWhenFree(dbPath: string): Promise<{ warehouse?: EngineHandle; catalog: Catalog }> {
+    let warehouse: EngineHandle;
     try {
-      warehouse = await DuckDBWarehouse.openWhenFree(dbPath, {}, {
+      warehouse = await Engine.openWhenFree(dbPath, {}, {
         ms: Infinity,
         pollMs: 1000,
         signal,
@@ -177,7 +177,7 @@ export async function watch(options: WatchOptions): Promise<void> {
     }
   }
 
-  async function build(analysis: Analysis, nodes: Set<string>, dbPath: string, warehouse: DuckDBWarehouse, at: Interval): Promise<void> {
+  async function build(analysis: Analysis, nodes: Set<string>, dbPath: string, warehouse: EngineHandle, at: Interval): Promise<void> {
     const prepared = await openFor(analysis, nodes, options.pipeline, dbPath, { warehouse });
     const runId = newRunId();
     const plan = planRun(

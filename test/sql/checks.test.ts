@@ -85,7 +85,7 @@ const shop = (ordersSql: string) => ({
 
 async function run(tasks: readonly Task[], runId: string) {
   const events: PipeEvent[] = [];
-  const result = await execute({ warehouse: w.warehouse, runId, tasks, threads: 1, emit: (e) => events.push(e) });
+  const result = await execute({ engine: w.warehouse.engine, runId, tasks, threads: 1, emit: (e) => events.push(e) });
   return { result, events };
 }
 

@@ -8,7 +8,7 @@ import type { PipeEvent } from '../../src/events/events.js';
 import { execute, type ExecuteResult } from '../../src/execute/executor.js';
 import type { StrategyInput } from '../../src/plan/strategies/strategy.js';
 import type { Step, Task, TaskKind } from '../../src/plan/task.js';
-import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { Engine, type EngineHandle } from '../../src/execute/engine.js';
 import { ensureState, readCatalog, STAGING_PREFIX } from '../../src/warehouse/run-state.js';
 import type { Row, WarehouseSession } from '../../src/warehouse/warehouse.js';
 
@@ -71,13 +71,13 @@ export function expectSql(name: string, actual: string): void {
 export class TestWarehouse {
   private constructor(
     readonly dir: string,
-    readonly warehouse: DuckDBWarehouse,
+    readonly warehouse: EngineHandle,
     readonly session: WarehouseSession,
   ) {}
 
   static async open(prefix: string): Promise<TestWarehouse> {
     const dir = mkdtempSync(join(tmpdir(), prefix));
-    const warehouse = await DuckDBWarehouse.open(join(dir, 'warehouse.duckdb'));
+    const warehouse = await Engine.open(join(dir, 'warehouse.duckdb'));
     const session = await warehouse.session();
     await ensureState(session);
     return new TestWarehouse(dir, warehouse, session);
@@ -143,7 +143,7 @@ export class TestWarehouse {
       lockKey: input.relation,
     };
     const events: PipeEvent[] = [];
-    const result = await execute({ warehouse: this.warehouse, runId: `run-${++this.runs}`, tasks: [task], threads: 1, emit: (e) => events.push(e) });
+    const result = await execute({ engine: this.warehouse.engine, runId: `run-${++this.runs}`, tasks: [task], threads: 1, emit: (e) => events.push(e) });
     return { result, events };
   }
 }

@@ -161,7 +161,7 @@ describe('incremental strategy on DuckDB', () => {
           group: ds,
         });
       }
-      const result = await execute({ warehouse: w.warehouse, runId: `parallel-${round}`, tasks, threads: 4, emit: () => undefined });
+      const result = await execute({ engine: w.warehouse.engine, runId: `parallel-${round}`, tasks, threads: 4, emit: () => undefined });
       expect(result).toMatchObject({ status: 'succeeded', succeeded: dates.length, failed: 0 });
       expect(await w.query("select strftime(d, '%Y-%m-%d') as d, count(*)::INTEGER as n, min(round) as lo, max(round) as hi from parallel group by d order by d")).toEqual(
         dates.map((i) => ({ d: intervalLabel(i), n: 5000, lo: round, hi: round })),

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { Engine } from '../../src/execute/engine.js';
 import type { Row } from '../../src/warehouse/warehouse.js';
 
 /**
@@ -26,9 +26,9 @@ export function removeProjects(): void {
   for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
-/** One query on a project's warehouse, read-only. */
+/** One query on a project's warehouse, read-only (through the engine of a run of this process that has it open). */
 export async function queryWarehouse(dir: string, sql: string): Promise<Row[]> {
-  const wh = await DuckDBWarehouse.open(join(dir, 'warehouse.duckdb'), { readOnly: true });
+  const wh = await Engine.open(join(dir, 'warehouse.duckdb'), { readOnly: true });
   const s = await wh.session();
   try {
     return await s.query(sql);

@@ -12,7 +12,8 @@ import { DEFAULT_RETRY_DELAY_MS, planRun } from '../../src/plan/plan.js';
 import { DEFAULT_MAX_DELAY_MS } from '../../src/plan/retry-policy.js';
 import type { Task } from '../../src/plan/task.js';
 import { loadProject } from '../../src/project/load-project.js';
-import { classifyDuckDBError, DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { Engine, type EngineHandle } from '../../src/execute/engine.js';
+import { classifyDuckDBError } from '../../src/warehouse/duckdb-warehouse.js';
 import { ensureState } from '../../src/warehouse/run-state.js';
 import { WarehouseError, type WarehouseSession } from '../../src/warehouse/warehouse.js';
 
@@ -23,11 +24,11 @@ const tempDir = (prefix: string) => {
   return d;
 };
 
-let warehouse: DuckDBWarehouse;
+let warehouse: EngineHandle;
 let session: WarehouseSession;
 
 beforeAll(async () => {
-  warehouse = await DuckDBWarehouse.open(join(tempDir('pipe-retry-'), 'w.duckdb'));
+  warehouse = await Engine.open(join(tempDir('pipe-retry-'), 'w.duckdb'));
   session = await warehouse.session();
   await ensureState(session);
   await session.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)');
@@ -237,7 +238,7 @@ describe('the executor retries transient errors only', () => {
     const events: PipeEvent[] = [];
     let released: Promise<unknown> | undefined;
     const result = await execute({
-      warehouse,
+      engine: warehouse.engine,
       runId: 'retry-1',
       tasks: [task('conflicting', 'UPDATE t SET v = 20 WHERE id = 1')],
       threads: 1,
@@ -268,7 +269,7 @@ describe('the executor retries transient errors only', () => {
   it('does not retry a permanent error', async () => {
     const events: PipeEvent[] = [];
     const result = await execute({
-      warehouse,
+      engine: warehouse.engine,
       runId: 'retry-2',
       tasks: [task('broken', 'SELECT no_such_column FROM t')],
       threads: 1,

@@ -10,19 +10,19 @@ import { planRun } from '../../src/plan/plan.js';
 import { locateSqlError, type SqlErrorPlace } from '../../src/plan/sql-error-location.js';
 import type { Task } from '../../src/plan/task.js';
 import { loadProject } from '../../src/project/load-project.js';
-import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { Engine, type EngineHandle } from '../../src/execute/engine.js';
 import { ensureState } from '../../src/warehouse/run-state.js';
 import type { WarehouseSession } from '../../src/warehouse/warehouse.js';
 
 const dirs: string[] = [];
-let warehouse: DuckDBWarehouse;
+let warehouse: EngineHandle;
 let session: WarehouseSession;
 const interval = dayInterval(parseDate('2024-01-02')!);
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pipe-sql-error-'));
   dirs.push(dir);
-  warehouse = await DuckDBWarehouse.open(join(dir, 'w.duckdb'));
+  warehouse = await Engine.open(join(dir, 'w.duckdb'));
   session = await warehouse.session();
   await ensureState(session);
 });
@@ -161,7 +161,7 @@ describe('SQL errors reported by the executor', () => {
       'models/bad.sql': 'select\n  {{ cols() }},\n  nosuch as broken\nfrom (select 1 as id) s',
     });
     const events: PipeEvent[] = [];
-    const result = await execute({ warehouse, runId: 'err-1', tasks: [t.get('bad')!], threads: 1, emit: (e) => events.push(e) });
+    const result = await execute({ engine: warehouse.engine, runId: 'err-1', tasks: [t.get('bad')!], threads: 1, emit: (e) => events.push(e) });
     expect(result.status).toBe('failed');
     const failed = events.find((e) => e.type === 'task-failed');
     if (failed?.type !== 'task-failed') throw new Error('no task-failed event');
@@ -176,7 +176,7 @@ describe('SQL errors reported by the executor', () => {
   it('names the model file line for an error in a view, raised inside the publishing transaction', async () => {
     const t = tasks({ 'models/v.sql': "{{ config(materialized='view') }}\nselect\n  id,\n  nosuch as broken\nfrom (select 1 as id) s" });
     const events: PipeEvent[] = [];
-    const result = await execute({ warehouse, runId: 'err-2', tasks: [t.get('v')!], threads: 1, emit: (e) => events.push(e) });
+    const result = await execute({ engine: warehouse.engine, runId: 'err-2', tasks: [t.get('v')!], threads: 1, emit: (e) => events.push(e) });
     expect(result.status).toBe('failed');
     const failed = events.find((e) => e.type === 'task-failed');
     if (failed?.type !== 'task-failed') throw new Error('no task-failed event');

@@ -1,0 +1,307 @@
+import { resolve } from 'node:path';
+import type { Interval } from '../dates/dates.js';
+import { secrets } from '../events/secrets.js';
+import { quoteIdent } from '../analyze/sql-text.js';
+import type { Task } from '../plan/task.js';
+import { DuckDBWarehouse, type OpenOptions } from '../warehouse/duckdb-warehouse.js';
+import {
+  checkResultSql,
+  ensureState,
+  finishRunSql,
+  insertRunSql,
+  insertTasksSql,
+  recoverAfterCrash,
+  taskResultSql,
+  type CheckResultRecord,
+  type PlannedTaskRecord,
+  type RunRecord,
+  type RunStatus,
+  type TaskResultRecord,
+} from '../warehouse/run-state.js';
+import { WarehouseLockedError, type Warehouse, type WarehouseSession } from '../warehouse/warehouse.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { SessionPool } from './session-pool.js';
+
+/**
+ * The one owner of a warehouse file in this process. DuckDB lets one process hold a file, and
+ * inside the process everything must go through one instance of it: the run of a command,
+ * every scheduled run, every watch build, and the readers in between. The engine of a file
+ * holds that instance, the connections runs borrow, the locks that serialize publishing to
+ * each relation, and the run state's writes; and it remembers what its runs published, so
+ * that a run for an older interval never replaces a table or view that a run for a newer
+ * interval published while the engine held the file. Its memory ends with it: once the file
+ * is let go, another process may change it.
+ *
+ * Callers open a handle (`Engine.open`) and close it; the file closes with the last handle.
+ */
+
+/** How to wait for a warehouse that another process holds. */
+export interface HeldWait {
+  /** Longest wait in milliseconds: 0 fails at once, Infinity waits until the signal. */
+  readonly ms: number;
+  /** Told once, the first time the file is found held, when pipe is going to wait. */
+  readonly onHeld?: (held: WarehouseLockedError) => void;
+  readonly signal?: AbortSignal;
+  /** Longest pause between tries; each pause is between half of it and all of it. */
+  readonly pollMs?: number;
+}
+
+const DEFAULT_POLL_MS = 100;
+
+/** A table or view as a run of this process published it, for an interval. */
+export interface Publication {
+  readonly runId: string;
+  readonly ds?: string;
+  readonly interval: Interval;
+}
+
+export type PublishResult<T> =
+  | { readonly kind: 'published'; readonly value: T }
+  /** A run for a newer interval published the relation already: nothing was written. */
+  | { readonly kind: 'superseded'; readonly by: Publication };
+
+/** What a caller holds of an engine; closing it lets the engine go, once. */
+export interface EngineHandle extends Warehouse {
+  readonly engine: Engine;
+}
+
+export class Engine {
+  /** The engines of this process by resolved path, while they open and while they are open. */
+  private static readonly byPath = new Map<string, Promise<Engine>>();
+
+  private users = 0;
+  private closed = false;
+  private readonly whenClosed: Promise<void>;
+  private markClosed!: () => void;
+  private readonly publishLocks = new KeyedMutex();
+  /** Run-state writes that would conflict if two runs made them at once: creating schemas. */
+  private readonly stateWrites = new KeyedMutex();
+  private prepared = false;
+  private readonly pool: SessionPool;
+  /** Per relation, the newest interval a run of this engine published to it. */
+  private readonly newest = new Map<string, Publication>();
+
+  private constructor(
+    private readonly key: string,
+    private readonly warehouse: DuckDBWarehouse,
+    readonly readOnly: boolean,
+  ) {
+    this.whenClosed = new Promise((res) => (this.markClosed = res));
+    this.pool = new SessionPool(() => warehouse.session());
+  }
+
+  /**
+   * The engine of the file, opening the file if no engine has it: a WarehouseOpenError when
+   * the path cannot be a warehouse, a WarehouseLockedError when another process holds it.
+   * A reader shares any engine of the file; a writer waits for a reader of this process to
+   * let go (readers are short), since a second instance on one file would not see the
+   * other's writes.
+   */
+  static async open(path: string, options: OpenOptions = {}): Promise<EngineHandle> {
+    const key = resolve(path);
+    const readOnly = Boolean(options.readOnly);
+    for (;;) {
+      const existing = Engine.byPath.get(key);
+      if (!existing) break;
+      const engine = await existing.catch(() => undefined);
+      if (!engine) {
+        if (Engine.byPath.get(key) === existing) Engine.byPath.delete(key);
+        continue;
+      }
+      if (engine.closed) continue;
+      if (engine.readOnly && !readOnly) {
+        await engine.whenClosed;
+        continue;
+      }
+      return engine.handle();
+    }
+    const opening = DuckDBWarehouse.open(path, options).then((w) => new Engine(key, w, readOnly));
+    Engine.byPath.set(key, opening);
+    try {
+      return (await opening).handle();
+    } catch (e) {
+      if (Engine.byPath.get(key) === opening) Engine.byPath.delete(key);
+      throw e;
+    }
+  }
+
+  /**
+   * Opens the file, waiting while another process holds it: tries again every 50 to 100 ms
+   * (at random, so that a reader opening and closing it in a loop cannot keep pipe out for
+   * long) until `wait.ms` have passed, then throws the holder's WarehouseLockedError. Stops
+   * with the signal's reason when the signal is aborted, before opening anything.
+   */
+  static async openWhenFree(path: string, options: OpenOptions, wait: HeldWait): Promise<EngineHandle> {
+    const started = Date.now();
+    let told = false;
+    for (;;) {
+      await throwIfStopped(wait.signal);
+      try {
+        return await Engine.open(path, options);
+      } catch (e) {
+        if (!(e instanceof WarehouseLockedError)) throw e;
+        const waited = Date.now() - started;
+        if (waited >= wait.ms) throw wait.ms > 0 ? e.waited(waited) : e;
+        if (!told) wait.onHeld?.(e);
+        told = true;
+        const poll = wait.pollMs ?? DEFAULT_POLL_MS;
+        await pause(Math.min(poll / 2 + (Math.random() * poll) / 2, wait.ms - waited), wait.signal);
+      }
+    }
+  }
+
+  /** What users see: the path of the warehouse file. */
+  get location(): string {
+    return this.warehouse.location;
+  }
+
+  /** A connection of its own, which the caller closes. */
+  session(): Promise<WarehouseSession> {
+    return this.warehouse.session();
+  }
+
+  /** A pooled connection, for a task's whole life; give it back with `release`. */
+  acquire(): Promise<WarehouseSession> {
+    return this.pool.acquire();
+  }
+
+  release(session: WarehouseSession): void {
+    this.pool.release(session);
+  }
+
+  /** Runs `work` on a pooled connection. */
+  async withSession<T>(work: (session: WarehouseSession) => Promise<T>): Promise<T> {
+    const session = await this.acquire();
+    try {
+      return await work(session);
+    } finally {
+      this.release(session);
+    }
+  }
+
+  /**
+   * Runs `commit`, the publishing transaction of `task`, while no other run of the process
+   * publishes to the same relation: a check that reads the whole table inside it sees every
+   * commit before its own. A table or view is replaced whole, so it is not published for an
+   * interval older than one a run of this process already published it for: `commit` does
+   * not run, and what supersedes it is returned.
+   */
+  publish<T>(runId: string, task: Task, commit: () => Promise<T>): Promise<PublishResult<T>> {
+    return this.publishLocks.run(task.lockKey, async () => {
+      const replaces = task.kind === 'table' || task.kind === 'view' ? task.interval : undefined;
+      const newer = replaces && this.newest.get(task.relation);
+      if (newer && replaces && newer.runId !== runId && newer.interval.end > replaces.end) return { kind: 'superseded', by: newer };
+      const value = await commit();
+      if (replaces) this.newest.set(task.relation, { runId, ds: task.ds, interval: replaces });
+      return { kind: 'published', value };
+    });
+  }
+
+  /**
+   * Makes the warehouse ready for the runs of this engine, before the first one starts:
+   * creates pipe's state schema if needed and recovers from a process that died holding the
+   * file (see recoverAfterCrash). Nothing of this process runs yet then, so every run still
+   * marked running is dead, and every staging table left over.
+   */
+  prepareForWriting(): Promise<void> {
+    return this.stateWrites.run('state', async () => {
+      if (this.prepared) return;
+      await this.withSession(async (s) => {
+        await ensureState(s);
+        await recoverAfterCrash(s);
+      });
+      this.prepared = true;
+    });
+  }
+
+  /**
+   * Records the run and its planned tasks, and creates the schemas its tasks write to, in
+   * one transaction. Two runs creating one schema at once would fail on a write-write
+   * conflict, so the runs of the process start one at a time.
+   */
+  startRun(session: WarehouseSession, run: RunRecord, tasks: readonly PlannedTaskRecord[], schemas: Iterable<string>): Promise<void> {
+    return this.stateWrites.run('state', async () => {
+      await session.transaction([
+        ...[...new Set(schemas)].map((schema) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`),
+        insertRunSql(run),
+        ...insertTasksSql(run.runId, tasks),
+      ]);
+    });
+  }
+
+  async finishRun(runId: string, status: RunStatus): Promise<void> {
+    await this.withSession((s) => s.exec(finishRunSql(runId, status, Date.now())));
+  }
+
+  /**
+   * Records an attempt of a task, outside its publishing transaction (a success is recorded
+   * inside it). Error text can quote a secret (a value DuckDB could not convert): stored
+   * masked. A record that cannot be written does not fail the task.
+   */
+  async recordTask(session: WarehouseSession, record: TaskResultRecord): Promise<void> {
+    const text = { error: record.error && secrets.mask(record.error), detail: record.detail && secrets.mask(record.detail) };
+    await session.exec(taskResultSql({ ...record, ...text })).catch(() => undefined);
+  }
+
+  /** Records a check's result, its failing rows masked. */
+  async recordCheck(session: WarehouseSession, record: CheckResultRecord): Promise<void> {
+    await session.exec(checkResultSql({ ...record, sample: secrets.maskDeep(record.sample) })).catch(() => undefined);
+  }
+
+  /** Tells other processes that find the warehouse busy what holds it (e.g. which run). */
+  announce(what: string): void {
+    this.warehouse.announce(what);
+  }
+
+  private handle(): EngineHandle {
+    this.users++;
+    let released = false;
+    const engine = this;
+    return {
+      engine,
+      location: engine.location,
+      session: () => engine.session(),
+      announce: (what) => engine.announce(what),
+      close: () => {
+        if (released) return;
+        released = true;
+        engine.letGo();
+      },
+    };
+  }
+
+  /** One handle fewer; the last one closes the file. */
+  private letGo(): void {
+    this.users--;
+    if (this.users > 0 || this.closed) return;
+    this.closed = true;
+    Engine.byPath.delete(this.key);
+    this.pool.close();
+    this.warehouse.close();
+    this.markClosed();
+  }
+}
+
+/**
+ * Throws the signal's reason if it was aborted, after letting signals that already arrived
+ * reach their handlers: Node runs a signal handler only when its event loop polls, and the
+ * code before this point may not have let it (two turns of the loop hold one poll).
+ */
+export async function throwIfStopped(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return;
+  for (let turn = 0; turn < 2; turn++) await new Promise<void>((res) => setImmediate(res));
+  signal.throwIfAborted();
+}
+
+/** Waits `ms`, or less if the signal is aborted meanwhile. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((res) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      res();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,247 @@
+import { didYouMean } from '../analyze/suggest.js';
+import type { CheckFailure, EventSink } from '../events/events.js';
+import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
+import type { CheckStep, Step, Task } from '../plan/task.js';
+import { WarehouseError, type Row, type WarehouseSession } from '../warehouse/warehouse.js';
+import { taskResultSql, type CheckResultRecord } from '../warehouse/run-state.js';
+import type { Engine, Publication, PublishResult } from './engine.js';
+import type { Interrupter } from './interrupter.js';
+import { ChecksFailedError, ProjectRuleError, StatementError, TaskDataError } from './task-errors.js';
+import { taskRef } from './task-ref.js';
+
+/**
+ * Runs the steps of one task on one connection, as the plan decided them: staging
+ * statements, assertions on the staged rows, checks, column and schema-change checks, and
+ * the publishing transaction, which the engine serializes per relation. It throws what
+ * failed (see task-errors.ts); retrying, recording and reporting the outcome is the
+ * executor's.
+ */
+
+export interface StepContext {
+  readonly engine: Engine;
+  readonly runId: string;
+  readonly emit: EventSink;
+  readonly signal?: AbortSignal;
+  readonly interrupter: Interrupter;
+}
+
+/** Set by an attempt when its publishing transaction committed, whatever happens after it. */
+export interface Published {
+  published: boolean;
+  rows?: number;
+}
+
+export type AttemptResult =
+  | { readonly kind: 'done'; readonly rows?: number }
+  /** Not published: a run for a newer interval published the relation already. */
+  | { readonly kind: 'superseded'; readonly by: Publication };
+
+interface CheckResult {
+  readonly record: CheckResultRecord;
+  readonly failure?: CheckFailure;
+}
+
+/** What the steps of one attempt hand to the steps after them. */
+interface AttemptState {
+  readonly attemptNo: number;
+  readonly startedAt: number;
+  rows?: number;
+  /** ALTER TABLE statements a schema change adds in front of the publishing transaction. */
+  alter: readonly string[];
+  /** Blocking checks that failed so far: the task fails after every check has run. */
+  readonly blocking: CheckFailure[];
+}
+
+export class StepRunner {
+  /** Columns of incremental tables as last seen matching their staged data (see schema-change). */
+  private readonly tableColumns = new Map<string, readonly Column[]>();
+
+  constructor(private readonly ctx: StepContext) {}
+
+  /**
+   * Runs a task's steps once; throws what failed. An abort is checked before every step: an
+   * interrupt that reached the connection between two statements is lost to DuckDB, and the
+   * data must never be published once the run is cancelled.
+   */
+  async attempt(task: Task, session: WarehouseSession, attemptNo: number, startedAt: number, done: Published): Promise<AttemptResult> {
+    const state: AttemptState = { attemptNo, startedAt, alter: [], blocking: [] };
+    for (const step of task.steps) {
+      if (this.ctx.signal?.aborted) throw new Error('interrupted');
+      if (step.kind === 'publish') {
+        if (state.blocking.length > 0) throw new ChecksFailedError(state.blocking);
+        // The publishing transaction is short and atomic: it is not interrupted (its checks are).
+        const result = await this.publish(task, step, session, state);
+        if (result.kind === 'superseded') return result;
+        done.published = true;
+        if (step.countsRowsAt !== undefined) state.rows = result.value;
+        done.rows = state.rows;
+        continue;
+      }
+      await this.ctx.interrupter.during(session, () => this.step(task, step, session, state));
+    }
+    if (state.blocking.length > 0) throw new ChecksFailedError(state.blocking);
+    return { kind: 'done', rows: state.rows };
+  }
+
+  /** Best-effort cleanup after a failure, or after a task that did not publish (dropping its staging table). */
+  async cleanup(task: Task, session: WarehouseSession): Promise<void> {
+    for (const step of task.steps) {
+      if (step.kind === 'cleanup') await session.exec(step.sql).catch(() => undefined);
+    }
+  }
+
+  private async step(task: Task, step: Exclude<Step, { kind: 'publish' }>, session: WarehouseSession, state: AttemptState): Promise<void> {
+    switch (step.kind) {
+      case 'statement': {
+        const n = await session.exec(step.sql).catch((e: unknown) => {
+          throw e instanceof WarehouseError ? new StatementError(e, [step.sql]) : e;
+        });
+        if (step.countsRows) state.rows = n ?? (step.rowsOf ? Number((await session.query(`SELECT count(*) AS n FROM ${step.rowsOf}`))[0].n) : undefined);
+        return;
+      }
+      case 'assert-empty': {
+        const sample = await session.query(step.sql);
+        if (sample.length > 0) {
+          const [{ n }] = await session.query(step.countSql);
+          throw new TaskDataError(`${String(n)} ${step.message}`, sample);
+        }
+        return;
+      }
+      case 'cleanup':
+        return;
+      case 'schema-change': {
+        const staged = await columnsOf(session, step.staging);
+        // The dates of a backfill stage the same columns: once they matched the table, the
+        // table is not described again (only pipe alters it during the run).
+        const known = this.tableColumns.get(step.target);
+        const table = known && sameColumns(known, staged) ? known : await columnsOf(session, step.target);
+        const change = schemaChange(step.target, table, staged, step.policy);
+        if ('error' in change) throw new ProjectRuleError('Schema', `${change.error}; ${change.hint}`, { file: task.file });
+        state.alter = change.statements;
+        if (state.alter.length === 0 && table.length > 0) this.tableColumns.set(step.target, table);
+        else this.tableColumns.delete(step.target);
+        return;
+      }
+      case 'columns': {
+        const described = await session.query(`DESCRIBE SELECT * FROM ${step.relation}`);
+        const have = described.map((r) => String(r.column_name));
+        const lower = new Set(have.map((c) => c.toLowerCase()));
+        const missing = step.expected.find((u) => !lower.has(u.column.toLowerCase()));
+        if (missing) {
+          const hint = didYouMean(missing.column, have);
+          throw new ProjectRuleError(
+            'Check',
+            `check ${missing.check} names column '${missing.column}', which ${task.node} does not produce${hint ? `; ${hint}` : ''} (columns: ${have.join(', ')})`,
+            missing.location,
+          );
+        }
+        return;
+      }
+      case 'check':
+        await this.reportCheck(task, session, await this.runCheck(task, step, session, state.attemptNo), state.blocking);
+        return;
+      default: {
+        const never: never = step;
+        throw new Error(`internal error: step ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /**
+   * The publishing transaction, with the task's success record in it; its checks run inside
+   * it, before the commit, and a blocking failure rolls it all back.
+   */
+  private async publish(
+    task: Task,
+    step: Extract<Step, { kind: 'publish' }>,
+    session: WarehouseSession,
+    state: AttemptState,
+  ): Promise<PublishResult<number | undefined>> {
+    const { engine, runId, signal, interrupter } = this.ctx;
+    const { alter } = state;
+    // The model's own SQL (a view's) runs alone, so a database error keeps its position.
+    const own = task.origin?.sql;
+    const alone = step.statements.flatMap((sql, i) => (own !== undefined && sql.endsWith(own) ? [alter.length + i] : []));
+    const checks = step.checks ?? [];
+    const results: CheckResult[] = [];
+    let checking = false;
+    let failedChecks = false;
+    const runChecks = async () => {
+      checking = true;
+      await interrupter.during(session, async () => {
+        for (const c of checks) {
+          if (signal?.aborted) throw new Error('interrupted');
+          results.push(await this.runCheck(task, c, session, state.attemptNo));
+        }
+      });
+      failedChecks = results.some((r) => r.failure?.severity === 'error');
+      if (failedChecks) throw new Error('blocking checks failed: rolled back');
+    };
+    let result: PublishResult<number | undefined> | undefined;
+    try {
+      result = await engine.publish(runId, task, () =>
+        session.transaction(
+          [
+            ...alter,
+            ...step.statements,
+            ...(task.stateStatements ?? []),
+            taskResultSql({ runId, taskId: task.id, attempt: state.attemptNo, status: 'succeeded', startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows }),
+          ],
+          {
+            alone,
+            countAt: step.countsRowsAt === undefined ? undefined : alter.length + step.countsRowsAt,
+            beforeCommit: checks.length === 0 ? undefined : runChecks,
+          },
+        ),
+      );
+    } catch (e) {
+      if (!failedChecks) throw e instanceof WarehouseError && !checking ? new StatementError(e, step.statements) : e;
+    } finally {
+      // Recorded after the transaction: a rolled-back one would take its records with it.
+      for (const r of results) await this.reportCheck(task, session, r, state.blocking);
+    }
+    if (failedChecks || !result) throw new ChecksFailedError(state.blocking);
+    return result;
+  }
+
+  /** Runs one check: its failing rows (a sample and their count) and the record of its result. */
+  private async runCheck(task: Task, step: CheckStep, session: WarehouseSession, attemptNo: number): Promise<CheckResult> {
+    const sample = await session.query(`SELECT * FROM (\n${step.sql}\n) AS failing LIMIT 5`);
+    let failingRows = 0;
+    if (sample.length > 0) {
+      const [{ n }] = await session.query(`SELECT count(*) AS n FROM (\n${step.sql}\n) AS failing`);
+      failingRows = Number(n);
+    }
+    return {
+      record: { runId: this.ctx.runId, taskId: task.id, attempt: attemptNo, check: step.name, severity: step.severity, failingRows, sample, at: Date.now() },
+      failure: failingRows > 0 ? { check: step.name, severity: step.severity, failingRows, sample, location: step.location } : undefined,
+    };
+  }
+
+  /** Stores a check's result and reports a failure; blocking ones are collected to fail the task. */
+  private async reportCheck(task: Task, session: WarehouseSession, result: CheckResult, blocking: CheckFailure[]): Promise<void> {
+    await this.ctx.engine.recordCheck(session, result.record);
+    if (!result.failure) return;
+    this.ctx.emit({ type: 'check-failed', runId: this.ctx.runId, task: taskRef(task), failure: result.failure });
+    if (result.failure.severity === 'error') blocking.push(result.failure);
+  }
+}
+
+/**
+ * The columns of a table, or none when it does not exist. DESCRIBE binds one relation; the
+ * catalog-wide duckdb_columns() would make every task cost as much as the whole warehouse.
+ */
+async function columnsOf(session: WarehouseSession, relation: string): Promise<Column[]> {
+  let rows: Row[];
+  try {
+    rows = await session.query(`DESCRIBE ${relation}`);
+  } catch (e) {
+    if (e instanceof WarehouseError && e.kind === 'Catalog') return [];
+    throw e;
+  }
+  return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+}
+
+function sameColumns(a: readonly Column[], b: readonly Column[]): boolean {
+  return a.length === b.length && a.every((c, i) => c.name === b[i].name && c.type === b[i].type);
+}

@@ -1,0 +1,78 @@
+import type { Location } from '../analyze/diagnostics.js';
+import type { CheckFailure, TaskError } from '../events/events.js';
+import { csvLoadError } from '../plan/csv-error-location.js';
+import { locateSqlError } from '../plan/sql-error-location.js';
+import type { Task } from '../plan/task.js';
+import { WarehouseError } from '../warehouse/warehouse.js';
+import { labelWithFileLine } from './sql-error-label.js';
+
+/**
+ * Why a task failed, as errors the step runner throws, and as the TaskError that events and
+ * the run state carry: each kind of failure says where it is (the model file's line, a
+ * check's YAML line, a CSV line) and whether a retry may cure it.
+ */
+
+/** A task failed on its data, not on the database: e.g. rows outside its interval. */
+export class TaskDataError extends Error {
+  constructor(
+    message: string,
+    readonly sample: readonly Record<string, unknown>[],
+  ) {
+    super(message);
+  }
+}
+
+/** Blocking checks found failing rows: the staged data is not published. */
+export class ChecksFailedError extends Error {
+  constructor(readonly failures: readonly CheckFailure[]) {
+    super(
+      failures
+        .map((f) => `check ${f.check} failed: ${f.failingRows} failing row${f.failingRows === 1 ? '' : 's'} (${f.location.file}${f.location.line ? `:${f.location.line}` : ''})`)
+        .join('\n'),
+    );
+  }
+}
+
+/**
+ * A task stopped by what the project says, at a place in it: a check naming a column the
+ * model does not produce ('Check'), or a column change its on_schema_change refuses ('Schema').
+ */
+export class ProjectRuleError extends Error {
+  constructor(
+    readonly kind: 'Check' | 'Schema',
+    message: string,
+    readonly location: Location,
+  ) {
+    super(message);
+  }
+}
+
+/** A database error, with the failing statement when pipe knows it, to locate the error in the model file. */
+export class StatementError extends Error {
+  constructor(
+    readonly error: WarehouseError,
+    readonly statements: readonly string[],
+  ) {
+    super(error.message);
+  }
+}
+
+/** The error a task failed with, as events and the run state report it; anything unforeseen is an internal error. */
+export function toTaskError(e: unknown, task?: Task): TaskError {
+  if (e instanceof StatementError) {
+    const base = toTaskError(e.error);
+    const csv = task?.csv && csvLoadError(e.error.message, task.csv);
+    if (csv) return { ...base, ...csv };
+    const statement = task?.origin ? e.statements.find((s) => s.endsWith(task.origin!.sql)) : undefined;
+    const place = statement && task?.origin ? locateSqlError(e.error.message, statement, task.origin) : undefined;
+    return { ...base, message: labelWithFileLine(base.message, place?.location), location: place?.location, sqlContext: place?.context };
+  }
+  if (e instanceof WarehouseError) return { message: e.message, kind: e.kind, errorClass: e.errorClass };
+  if (e instanceof ChecksFailedError) {
+    return { message: e.message, kind: 'Check', errorClass: 'permanent', checks: e.failures, sample: e.failures[0]?.sample };
+  }
+  if (e instanceof ProjectRuleError) return { message: e.message, kind: e.kind, errorClass: 'permanent', location: e.location };
+  if (e instanceof TaskDataError) return { message: e.message, kind: 'Data', errorClass: 'permanent', sample: e.sample };
+  const message = e instanceof Error ? e.message : String(e);
+  return { message: `internal error: ${message}`, kind: 'Internal', errorClass: 'permanent' };
+}

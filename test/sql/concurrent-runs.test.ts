@@ -1,0 +1,87 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run, type RunOutcome } from '../../src/commands/run.js';
+import type { PipeEvent } from '../../src/events/events.js';
+import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
+
+/**
+ * Runs that one process starts at the same time (the scheduler's, watch's, a library user's)
+ * share one engine: publishing to one table is serialized, and a run for an older date never
+ * puts its table or view over the one a run for a newer date published.
+ */
+
+afterAll(removeProjects);
+
+const project = () =>
+  tempProject(
+    {
+      // Each run reads its number from the file its `src` var names: a FIFO blocks the run until the test writes to it.
+      'models/snap.sql': "select '{{ ds }}' as ds, n from read_csv({{ var('src') | sqlstring }}, header = true, columns = {'n': 'INTEGER'})\n",
+      'models/latest.sql': "select ds, n, '{{ ds }}' as built_for from {{ ref('snap') }}\n",
+      'models/latest.yaml': 'materialized: view\n',
+    },
+    'pipe-concurrent-',
+  );
+const query = queryWarehouse;
+
+const OLDER = '2024-01-03';
+const NEWER = '2024-01-04';
+
+describe('two runs in one process', () => {
+  it('end with the newer date published, whichever publishes first; the older one reports its tables superseded', async () => {
+    const dir = project();
+    const fifo = join(dir, 'held.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const file = join(dir, 'free.csv');
+
+    for (let round = 0; round < 10; round++) {
+      // Even rounds hold the older run, so the newer publishes first; odd rounds the other way round.
+      const held = round % 2 === 0 ? OLDER : NEWER;
+      const value = (date: string) => round * 10 + (date === NEWER ? 2 : 1);
+      writeFileSync(file, `n\n${value(held === OLDER ? NEWER : OLDER)}\n`);
+      const events: Record<string, PipeEvent[]> = { [OLDER]: [], [NEWER]: [] };
+      const start = (date: string) =>
+        run({ project: dir, date, threads: 2, vars: { src: date === held ? fifo : file }, emit: (e) => events[date].push(e) });
+      const [first, second] = round % 4 < 2 ? [OLDER, NEWER] : [NEWER, OLDER];
+      const runs: Record<string, Promise<RunOutcome>> = {};
+      runs[first] = start(first);
+      runs[second] = start(second);
+
+      const free = held === OLDER ? NEWER : OLDER;
+      expect((await runs[free]).status).toBe('succeeded');
+      // Only now may the held run read its number: it publishes after the other run finished.
+      await writeFile(fifo, `n\n${value(held)}\n`);
+      expect((await runs[held]).status).toBe('succeeded');
+
+      expect(await query(dir, 'select ds, n::INTEGER as n from snap')).toEqual([{ ds: NEWER, n: value(NEWER) }]);
+      expect(await query(dir, 'select built_for from latest')).toEqual([{ built_for: NEWER }]);
+      const all = [...events[OLDER], ...events[NEWER]];
+      expect(all.filter((e) => e.type === 'task-failed' || e.type === 'diagnostic')).toEqual([]);
+      expect(JSON.stringify(all)).not.toMatch(/conflict/i);
+
+      const superseded = events[OLDER].flatMap((e) => (e.type === 'task-skipped' && e.reason === 'superseded' ? [e.task.model] : []));
+      if (held === OLDER) {
+        expect(superseded.sort()).toEqual(['latest', 'snap']);
+        const skip = events[OLDER].find((e) => e.type === 'task-skipped' && e.task.model === 'snap');
+        const newerRun = events[NEWER].find((e) => e.type === 'run-started')!.runId;
+        expect(skip).toMatchObject({ detail: `superseded: run ${newerRun} published it for a newer interval (${NEWER}); pipe run --select snap --date ${OLDER} rebuilds it for this date` });
+      } else {
+        expect(superseded).toEqual([]);
+      }
+      expect(events[NEWER].some((e) => e.type === 'task-skipped')).toBe(false);
+    }
+
+    // Superseded tasks are done (a retry leaves them), their staging tables are gone.
+    const records = await query(
+      dir,
+      `select t.node, r.status, r.detail from _pipe.task_results r join _pipe.tasks t using (run_id, task_id)
+       where t.ds = '${OLDER}' and r.detail like 'superseded%' order by r.ended_at`,
+    );
+    expect(records).toHaveLength(10);
+    expect(records.every((r) => r.status === 'succeeded')).toBe(true);
+    expect(await query(dir, "select table_name from duckdb_tables() where table_name like '__pipe_stage__%'")).toEqual([]);
+  });
+});
