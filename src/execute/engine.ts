@@ -3,6 +3,7 @@ import type { Interval } from '../dates/dates.js';
 import { secrets } from '../events/secrets.js';
 import { quoteIdent } from '../analyze/sql-text.js';
 import type { Task } from '../plan/task.js';
+import { sleep } from '../util/sleep.js';
 import { DuckDBWarehouse, type OpenOptions } from '../warehouse/duckdb-warehouse.js';
 import {
   checkResultSql,
@@ -145,7 +146,7 @@ export class Engine {
         if (!told) wait.onHeld?.(e);
         told = true;
         const poll = wait.pollMs ?? DEFAULT_POLL_MS;
-        await pause(Math.min(poll / 2 + (Math.random() * poll) / 2, wait.ms - waited), wait.signal);
+        await sleep(Math.min(poll / 2 + (Math.random() * poll) / 2, wait.ms - waited), wait.signal);
       }
     }
   }
@@ -291,17 +292,4 @@ export async function throwIfStopped(signal: AbortSignal | undefined): Promise<v
   if (!signal) return;
   for (let turn = 0; turn < 2; turn++) await new Promise<void>((res) => setImmediate(res));
   signal.throwIfAborted();
-}
-
-/** Waits `ms`, or less if the signal is aborted meanwhile. */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((res) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      res();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
