@@ -8,9 +8,14 @@ import { loadFiles, warehousePath, type ProjectOptions } from '../commands/conte
 import { newRunId } from '../commands/lifecycle.js';
 import { run } from '../commands/run.js';
 import { Engine, type EngineHandle } from '../execute/engine.js';
-import { readScheduleState, scheduledSql, stateExists, type ScheduleState } from '../warehouse/run-state.js';
+import { readScheduleState, scheduledSql, stateExists } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
-import { droppedMessage, dueRuns, nextFireTimes, intervalFor, type Due } from './due.js';
+import { Alarm } from '../util/sleep.js';
+import { StateMachine } from '../util/state-machine.js';
+import { unknownState } from '../util/unknown-state.js';
+import { droppedMessage, dueRuns, nextFireTimes, intervalFor } from './due.js';
+import type { RunToStart } from './round.js';
+import { initialSchedulerState, nextSchedulerState, type ScheduleResult, type SchedulerEffect, type SchedulerEvent } from './scheduler-machine.js';
 
 /**
  * `pipe schedule`: a long-lived service that runs each scheduled pipeline when it is due,
@@ -18,6 +23,10 @@ import { droppedMessage, dueRuns, nextFireTimes, intervalFor, type Due } from '.
  * (`_pipe.schedule`), so a restart neither re-runs a succeeded interval nor skips a due one:
  * it resumes intervals whose run never finished, and catches up on missed ones when asked.
  * The warehouse is open only while runs are in progress, so other commands work in between.
+ *
+ * What happens when is decided in scheduler-machine.ts (and what a round starts in round.ts);
+ * this file connects it to the world: it reads the project and the warehouse, records and
+ * starts runs, keeps the timer, and turns their outcomes and the stop signal into events.
  */
 
 export interface ScheduleOptions extends ProjectOptions {
@@ -29,12 +38,10 @@ export interface ScheduleOptions extends ProjectOptions {
   readonly signal: AbortSignal;
 }
 
-export interface ScheduleResult {
-  readonly runs: number;
-  readonly failed: number;
-}
+export type { ScheduleResult };
 
-const MAX_SLEEP_MS = 60_000;
+/** The shortest sleep between rounds: a fire time just past is not chased in a busy loop. */
+const MIN_SLEEP_MS = 100;
 
 function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, clock: Clock): Pipeline[] {
   const files = loadFiles(options);
@@ -108,162 +115,139 @@ export async function listSchedules(options: ProjectOptions & { pipelines?: read
 export async function schedule(options: ScheduleOptions): Promise<ScheduleResult> {
   const clock = options.clock ?? systemClock;
   const { emit, signal } = options;
-  const inFlight = new Map<string, Promise<void>>(); // `${pipeline}@${label}` -> run
-  const active = new Map<string, number>(); // pipeline -> runs in progress
-  let runs = 0;
-  let failed = 0;
-  let wake: (() => void) | undefined;
+  /** Runs in flight, and deliveries of their notifications: the scheduler waits for both before it returns. */
+  const jobs = new Set<Promise<void>>();
   const notifying: Promise<void>[] = [];
-  /** Notices already given (dropped intervals, a held warehouse): each is said once, not every round. */
-  const said = new Set<string>();
+  /** The warehouse a round holds open, from reading it until its runs are recorded and started. */
+  let roundWarehouse: EngineHandle | undefined;
+  /** The sleep until the next round. */
+  const nap = new Alarm();
+  let ended!: (effect: { result: ScheduleResult; error?: unknown }) => void;
+  const end = new Promise<{ result: ScheduleResult; error?: unknown }>((res) => (ended = res));
 
-  /** Starts a run of `due`; a resume names the run it takes over (linked as its parent, so it is not retried again). */
-  const start = async (p: Pipeline, due: Due, reason: 'due' | 'catch-up' | 'resume', warehouse: EngineHandle, resumes?: string) => {
-    const key = `${p.name}@${due.label}`;
+  const closeRound = () => {
+    roundWarehouse?.close();
+    roundWarehouse = undefined;
+  };
+
+  /** A round's reading: the project, then the warehouse (left open for the runs it starts). */
+  const check = async (): Promise<SchedulerEvent> => {
+    try {
+      const pipelines = scheduled(options, clock);
+      const dbPath = warehousePath(options, loadFiles(options));
+      try {
+        roundWarehouse = await Engine.open(dbPath, { holder: 'pipe schedule' });
+      } catch (e) {
+        if (!(e instanceof WarehouseLockedError)) throw e;
+        return { kind: 'held', now: clock.now(), pipelines, message: `${e.message}; the scheduler tries again shortly` };
+      }
+      const session = await roundWarehouse.session();
+      try {
+        await roundWarehouse.engine.prepareForWriting();
+        const state = await readScheduleState(session);
+        return { kind: 'checked', now: clock.now(), pipelines, state };
+      } finally {
+        session.close();
+      }
+    } catch (e) {
+      closeRound();
+      return e instanceof DiagnosticError ? { kind: 'broken', now: clock.now(), error: e } : { kind: 'crashed', error: e };
+    }
+  };
+
+  /** Records the run as triggered, then starts it; its end is an event. A resume names the run it takes over. */
+  const startRun = async ({ key, pipeline: p, due, reason, resumes }: RunToStart) => {
+    if (!roundWarehouse) throw new Error('internal error: starting a run outside a round');
     const runId = newRunId();
-    const session = await warehouse.session();
+    const session = await roundWarehouse.session();
     try {
       await session.exec(scheduledSql(p.name, due.fireAt, due.label, runId, clock.now()));
     } finally {
       session.close();
     }
     emit({ type: 'notice', message: `${p.name}: starting ${due.label} (${reason}, due ${new Date(due.fireAt).toISOString()}) as run ${runId}` });
-    active.set(p.name, (active.get(p.name) ?? 0) + 1);
-    runs++;
     const hourly = p.schedule!.interval === 'hourly';
-    const date = formatDate(due.interval.start);
     const job = run({
       project: options.project,
       db: options.db,
       clock,
       pipeline: p.name,
-      date,
+      date: formatDate(due.interval.start),
       hour: hourly ? new Date(due.interval.start).getUTCHours() : undefined,
       runId,
       scheduledAt: due.fireAt,
       resumes,
       signal,
       emit,
-    })
-      .then((outcome) => {
-        if (outcome.status !== 'succeeded') failed++;
-        // Delivery goes on while the next runs start; the scheduler waits for it before it exits.
+    }).then(
+      (outcome) => {
+        // Delivery goes on while the next runs start; the scheduler waits for it before it returns.
         notifying.push(outcome.notified);
-      })
-      .catch((e: unknown) => {
-        failed++;
+        return outcome.status === 'succeeded';
+      },
+      (e: unknown) => {
         if (e instanceof DiagnosticError) for (const d of e.diagnostics) emit({ type: 'diagnostic', diagnostic: d });
         // Stopped before it wrote anything: the interval is resumed at the next start.
         else if (signal.aborted && e === signal.reason) emit({ type: 'notice', message: `${p.name} ${due.label} not started: the scheduler is stopping` });
         else emit({ type: 'notice', message: `${p.name} ${due.label} could not start: ${e instanceof Error ? e.message : String(e)}` });
-      })
-      .finally(() => {
-        inFlight.delete(key);
-        active.set(p.name, (active.get(p.name) ?? 1) - 1);
-        wake?.();
-      });
-    inFlight.set(key, job);
-  };
-
-  /** Starts what is due now; returns how many runs are still waiting for a free slot. */
-  const tick = async (): Promise<number> => {
-    const pipelines = scheduled(options, clock);
-    const files = loadFiles(options);
-    const dbPath = warehousePath(options, files);
-    let warehouse: EngineHandle;
-    try {
-      warehouse = await Engine.open(dbPath, { holder: 'pipe schedule' });
-    } catch (e) {
-      if (!(e instanceof WarehouseLockedError)) throw e;
-      const message = `${e.message}; the scheduler tries again shortly`;
-      if (!said.has(message)) emit({ type: 'notice', message });
-      said.add(message);
-      return 1;
-    }
-    let waiting = 0;
-    try {
-      const session = await warehouse.session();
-      let state: ScheduleState;
-      try {
-        await warehouse.engine.prepareForWriting();
-        state = await readScheduleState(session);
-      } finally {
-        session.close();
-      }
-      const now = clock.now();
-      for (const p of pipelines) {
-        const s = p.schedule!;
-        const done = state.succeeded.get(p.name) ?? new Set<string>();
-        const candidates: { due: Due; reason: 'due' | 'catch-up' | 'resume'; resumes?: string }[] = [];
-        // The latest unfinished run of an interval is the one a resume takes over.
-        for (const u of [...(state.unfinished.get(p.name) ?? [])].reverse()) {
-          candidates.push({ due: { fireAt: u.fireAt, interval: intervalFor(s, u.fireAt), label: u.label }, reason: 'resume', resumes: u.runId });
-        }
-        candidates.sort((a, b) => a.due.fireAt - b.due.fireAt);
-        const { due: fresh, dropped } = dueRuns(s, state.lastFire.get(p.name), now);
-        if (dropped) {
-          const message = droppedMessage(p.name, dropped);
-          if (!said.has(message)) emit({ type: 'notice', message });
-          said.add(message);
-        }
-        fresh.forEach((d, i) => candidates.push({ due: d, reason: i < fresh.length - 1 ? 'catch-up' : 'due' }));
-        const seen = new Set<string>();
-        for (const c of candidates) {
-          const key = `${p.name}@${c.due.label}`;
-          if (seen.has(c.due.label) || done.has(c.due.label) || inFlight.has(key)) continue;
-          seen.add(c.due.label);
-          if ((active.get(p.name) ?? 0) >= s.maxActiveRuns) {
-            waiting++;
-            continue;
-          }
-          await start(p, c.due, c.reason, warehouse, c.resumes);
-        }
-      }
-    } finally {
-      warehouse.close();
-    }
-    return waiting;
-  };
-
-  const sleepUntilNext = async () => {
-    const now = clock.now();
-    let next = now + MAX_SLEEP_MS;
-    try {
-      for (const p of scheduled(options, clock)) {
-        const [t] = nextFireTimes(p.schedule!, now, 1);
-        if (t !== undefined && t < next) next = t;
-      }
-    } catch {
-      // a broken project file: look again after the usual pause
-    }
-    await new Promise<void>((res) => {
-      const timer = setTimeout(res, Math.max(100, Math.min(MAX_SLEEP_MS, next - now + 50)));
-      wake = () => {
-        clearTimeout(timer);
-        res();
-      };
-      signal.addEventListener('abort', () => wake?.(), { once: true });
+        return false;
+      },
+    );
+    const tracked = job.then((succeeded) => {
+      jobs.delete(tracked);
+      machine.send({ kind: 'run-ended', key, succeeded });
     });
-    wake = undefined;
+    jobs.add(tracked);
   };
+
+  const perform = async (effect: SchedulerEffect): Promise<void> => {
+    switch (effect.kind) {
+      case 'check':
+        void check().then((outcome) => machine.send(outcome));
+        return;
+      case 'say':
+        emit({ type: 'notice', message: effect.message });
+        return;
+      case 'report':
+        for (const d of effect.diagnostics) emit({ type: 'diagnostic', diagnostic: d });
+        return;
+      case 'start-run':
+        await startRun(effect);
+        return;
+      case 'end-round':
+        closeRound();
+        return;
+      case 'sleep':
+        nap.set(Math.max(MIN_SLEEP_MS, effect.until - clock.now()), () => machine.send({ kind: 'woke' }));
+        return;
+      case 'wake-up':
+        nap.cancel();
+        return;
+      case 'end':
+        ended(effect);
+        return;
+      default:
+        throw unknownState(effect satisfies never);
+    }
+  };
+  const machine = new StateMachine(initialSchedulerState(options.once ?? false), nextSchedulerState, perform, (error) => {
+    nap.cancel();
+    closeRound();
+    ended({ result: { runs: 0, failed: 0 }, error });
+  });
 
   emit({ type: 'notice', message: `scheduler started (PID ${process.pid}); SIGTERM or Ctrl-C stops it, letting running models roll back` });
-  while (!signal.aborted) {
-    let waiting = 0;
-    try {
-      waiting = await tick();
-    } catch (e) {
-      if (!(e instanceof DiagnosticError) || options.once) throw e;
-      for (const d of e.diagnostics) emit({ type: 'diagnostic', diagnostic: d });
-    }
-    if (options.once && waiting === 0) break;
-    if (options.once) {
-      await Promise.race([...inFlight.values(), new Promise((r) => setTimeout(r, 1000))]);
-      continue;
-    }
-    await sleepUntilNext();
+  const stop = () => machine.send({ kind: 'stop' });
+  if (signal.aborted) stop();
+  else signal.addEventListener('abort', stop, { once: true });
+  machine.send({ kind: 'woke' });
+  try {
+    const { result, error } = await end;
+    await Promise.all(jobs);
+    await Promise.all(notifying);
+    if (error !== undefined) throw error;
+    return result;
+  } finally {
+    signal.removeEventListener('abort', stop);
   }
-  await Promise.all(inFlight.values());
-  await Promise.all(notifying);
-  return { runs, failed };
 }

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PipeEvent } from '../../src/events/events.js';
+import { schedule } from '../../src/schedule/scheduler.js';
 import { watch } from '../../src/watch/watch.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 
@@ -110,6 +111,39 @@ describe('the stop signal of a long-lived command', () => {
     });
     expect(warnings).not.toContain('MaxListenersExceededWarning');
     expect(counts.length).toBeGreaterThan(ROUNDS);
+    expect(new Set(counts)).toEqual(new Set([counts[0]]));
+  });
+
+  it('schedule: a round leaves no listener behind', async () => {
+    const dir = project({
+      'pipe.yaml': 'name: t\n',
+      'models/a.sql': "select '{{ ds }}' as ds",
+      'pipelines/nightly.yaml': `schedule: "0 2 * * *"\ncatchup: true\nmax_catchup: ${ROUNDS}\n`,
+    });
+    const quiet = () => undefined;
+    const first = await schedule({ project: dir, once: true, clock: { now: () => Date.parse('2024-01-01T03:00:00Z') }, signal: new AbortController().signal, emit: quiet });
+    expect(first).toEqual({ runs: 1, failed: 0 });
+
+    // Down for ROUNDS days: one catch-up run at a time, each ending a wait of the scheduler.
+    const controller = new AbortController();
+    const counts: number[] = [];
+    const finished = counter((e) => e.type === 'run-finished');
+    const done = schedule({
+      project: dir,
+      clock: { now: () => Date.parse('2024-01-01T03:00:00Z') + ROUNDS * 86_400_000 },
+      signal: controller.signal,
+      emit: (e) => {
+        if (e.type === 'run-started') counts.push(listeners(controller.signal));
+        finished.see(e);
+      },
+    });
+    const warnings = await warningsDuring(async () => {
+      await finished.reach(ROUNDS);
+      controller.abort();
+      expect(await done).toEqual({ runs: ROUNDS, failed: 0 });
+    });
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+    expect(counts).toHaveLength(ROUNDS);
     expect(new Set(counts)).toEqual(new Set([counts[0]]));
   });
 });

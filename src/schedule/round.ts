@@ -1,0 +1,66 @@
+import type { Pipeline } from '../analyze/project-settings.js';
+import type { ScheduleState } from '../warehouse/run-state.js';
+import { droppedMessage, dueRuns, intervalFor, type Due } from './due.js';
+
+/**
+ * What one round of the scheduler starts, from what the warehouse says was triggered and
+ * what is in flight in this process. Pure: the clock's reading and the state are passed in.
+ */
+
+export type StartReason = 'due' | 'catch-up' | 'resume';
+
+export interface RunToStart {
+  /** `pipeline@interval`: one run per pipeline and interval at a time. */
+  readonly key: string;
+  readonly pipeline: Pipeline;
+  readonly due: Due;
+  readonly reason: StartReason;
+  /** A resume's run that never finished: the new run is linked to it, so it is not retried again. */
+  readonly resumes?: string;
+}
+
+export interface Round {
+  /** In the order they are to be said and started: per pipeline, what it leaves out, then its runs, oldest first. */
+  readonly actions: readonly ({ readonly kind: 'say'; readonly message: string } | ({ readonly kind: 'start' } & RunToStart))[];
+  /** Runs that are due but wait for a free slot (`max_active_runs`). */
+  readonly waiting: number;
+}
+
+export const runKey = (pipeline: string, label: string) => `${pipeline}@${label}`;
+
+/**
+ * The runs to start now: intervals whose run never finished (resumed), then the due ones; none
+ * twice, none that succeeded, none already in flight (`running`, by key, with its pipeline),
+ * and no more per pipeline than its `max_active_runs`.
+ */
+export function planRound(pipelines: readonly Pipeline[], state: ScheduleState, now: number, running: ReadonlyMap<string, string>): Round {
+  const actions: Round['actions'][number][] = [];
+  let waiting = 0;
+  for (const p of pipelines) {
+    const s = p.schedule!;
+    const done = state.succeeded.get(p.name) ?? new Set<string>();
+    const candidates: Omit<RunToStart, 'key' | 'pipeline'>[] = [];
+    // The latest unfinished run of an interval is the one a resume takes over.
+    for (const u of [...(state.unfinished.get(p.name) ?? [])].reverse()) {
+      candidates.push({ due: { fireAt: u.fireAt, interval: intervalFor(s, u.fireAt), label: u.label }, reason: 'resume', resumes: u.runId });
+    }
+    candidates.sort((a, b) => a.due.fireAt - b.due.fireAt);
+    const { due: fresh, dropped } = dueRuns(s, state.lastFire.get(p.name), now);
+    if (dropped) actions.push({ kind: 'say', message: droppedMessage(p.name, dropped) });
+    fresh.forEach((d, i) => candidates.push({ due: d, reason: i < fresh.length - 1 ? 'catch-up' : 'due' }));
+    let active = [...running.values()].filter((name) => name === p.name).length;
+    const seen = new Set<string>();
+    for (const c of candidates) {
+      const key = runKey(p.name, c.due.label);
+      if (seen.has(c.due.label) || done.has(c.due.label) || running.has(key)) continue;
+      seen.add(c.due.label);
+      if (active >= s.maxActiveRuns) {
+        waiting++;
+        continue;
+      }
+      active++;
+      actions.push({ kind: 'start', key, pipeline: p, ...c });
+    }
+  }
+  return { actions, waiting };
+}

@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import { DiagnosticError, error } from '../../src/analyze/diagnostics.js';
+import type { Pipeline, Schedule } from '../../src/analyze/project-settings.js';
+import {
+  initialSchedulerState,
+  MAX_SLEEP_MS,
+  nextSchedulerState,
+  ONCE_RETRY_MS,
+  type SchedulerEffect,
+  type SchedulerEvent,
+  type SchedulerState,
+} from '../../src/schedule/scheduler-machine.js';
+import type { ScheduleState } from '../../src/warehouse/run-state.js';
+import { feed as feedAll } from '../support/feed.js';
+
+function pipeline(name: string, schedule: Partial<Schedule> = {}): Pipeline {
+  return {
+    name,
+    file: `pipelines/${name}.yaml`,
+    select: [],
+    exclude: [],
+    vars: {},
+    secret_vars: [],
+    notify: { on_failure: [], on_success: [], on_retry: [] },
+    schedule: { cron: '0 2 * * *', timezone: 'UTC', interval: 'daily', catchup: false, maxCatchup: 30, maxActiveRuns: 1, ...schedule },
+  };
+}
+
+const at = (iso: string) => Date.parse(iso);
+const NOW = at('2024-01-05T03:00:00Z');
+
+function warehouse(s: { lastFire?: Record<string, string>; succeeded?: Record<string, string[]>; unfinished?: Record<string, { fireAt: string; label: string; runId: string }[]> } = {}): ScheduleState {
+  return {
+    lastFire: new Map(Object.entries(s.lastFire ?? {}).map(([p, t]) => [p, at(t)])),
+    succeeded: new Map(Object.entries(s.succeeded ?? {}).map(([p, labels]) => [p, new Set(labels)])),
+    unfinished: new Map(Object.entries(s.unfinished ?? {}).map(([p, us]) => [p, us.map((u) => ({ ...u, fireAt: at(u.fireAt) }))])),
+  };
+}
+
+const checked = (pipelines: Pipeline[], state: ScheduleState = warehouse(), now = NOW): SchedulerEvent => ({ kind: 'checked', now, pipelines, state });
+const ended = (key: string, succeeded = true): SchedulerEvent => ({ kind: 'run-ended', key, succeeded });
+
+const feed = (state: SchedulerState, ...events: SchedulerEvent[]) => feedAll(nextSchedulerState, state, events);
+
+/** The effects without the pipeline objects and interval details: what is started, said, slept. */
+function brief(effects: readonly SchedulerEffect[]): unknown[] {
+  return effects.map((e) => {
+    switch (e.kind) {
+      case 'start-run':
+        return { start: e.key, reason: e.reason, ...(e.resumes ? { resumes: e.resumes } : {}) };
+      case 'sleep':
+        return { sleep: new Date(e.until).toISOString() };
+      case 'say':
+        return { say: e.message };
+      case 'end':
+        return { end: e.result, ...(e.error ? { error: e.error } : {}) };
+      default:
+        return e.kind;
+    }
+  });
+}
+
+const once = initialSchedulerState(true);
+const service = initialSchedulerState(false);
+
+describe('the scheduler', () => {
+  it('--once: a due interval is started, runs, and the scheduler is done when it ends', () => {
+    const r = feed(once, { kind: 'woke' }, checked([pipeline('nightly')]), ended('nightly@2024-01-04'));
+    expect(brief(r.effects[0])).toEqual(['check']);
+    expect(brief(r.effects[1])).toEqual([{ start: 'nightly@2024-01-04', reason: 'due' }, 'end-round']);
+    expect(r.effects[1][0]).toMatchObject({ kind: 'start-run', due: { fireAt: at('2024-01-05T02:00:00Z'), label: '2024-01-04' } });
+    expect(brief(r.effects[2])).toEqual([{ end: { runs: 1, failed: 0 } }]);
+    expect(r.state.kind).toBe('done');
+  });
+
+  it('--once with nothing due ends after the round', () => {
+    const r = feed(once, { kind: 'woke' }, checked([pipeline('nightly')], warehouse({ lastFire: { nightly: '2024-01-05T02:00:00Z' } })));
+    expect(brief(r.effects[1])).toEqual(['end-round', { end: { runs: 0, failed: 0 } }]);
+  });
+
+  it('the service sleeps until just after the next fire time, and a run that ends starts a round', () => {
+    const pipelines = [pipeline('nightly'), pipeline('hourly', { cron: '0 * * * *', interval: 'hourly' })];
+    const r = feed(service, { kind: 'woke' }, checked(pipelines, warehouse(), at('2024-01-05T03:59:30Z')));
+    expect(brief(r.effects[1])).toEqual([
+      { start: 'nightly@2024-01-04', reason: 'due' },
+      { start: 'hourly@2024-01-05T02', reason: 'due' },
+      'end-round',
+      { sleep: '2024-01-05T04:00:00.050Z' },
+    ]);
+    const next = feed(r.state, ended('hourly@2024-01-05T02', false));
+    expect(brief(next.effects[0])).toEqual(['wake-up', 'check']);
+    expect(next.state).toMatchObject({ kind: 'checking', ledger: { runs: 2, failed: 1, running: new Map([['nightly@2024-01-04', 'nightly']]) } });
+  });
+
+  it('sleeps at most a minute, so that a changed project is read again', () => {
+    const r = feed(service, { kind: 'woke' }, checked([pipeline('weekly', { cron: '0 2 * * 1' })], warehouse({ lastFire: { weekly: '2024-01-01T02:00:00Z' } })));
+    expect(brief(r.effects[1])).toEqual(['end-round', { sleep: new Date(NOW + MAX_SLEEP_MS).toISOString() }]);
+  });
+
+  it('runs beyond max_active_runs wait for a slot; the end of a run starts the next', () => {
+    const p = pipeline('nightly', { catchup: true });
+    const first = warehouse({ lastFire: { nightly: '2024-01-02T02:00:00Z' } });
+    const r = feed(once, { kind: 'woke' }, checked([p], first));
+    expect(brief(r.effects[1])).toEqual([{ start: 'nightly@2024-01-02', reason: 'catch-up' }, 'end-round', { sleep: new Date(NOW + ONCE_RETRY_MS).toISOString() }]);
+
+    // A round while it runs starts nothing: its interval is in flight (unfinished), the others wait.
+    const running = { lastFire: { nightly: '2024-01-03T02:00:00Z' }, unfinished: { nightly: [{ fireAt: '2024-01-03T02:00:00Z', label: '2024-01-02', runId: 'r1' }] } };
+    const busy = feed(r.state, { kind: 'woke' }, checked([p], warehouse(running)));
+    expect(brief(busy.effects[1])).toEqual(['end-round', { sleep: new Date(NOW + ONCE_RETRY_MS).toISOString() }]);
+
+    const after = feed(busy.state, ended('nightly@2024-01-02'), checked([p], warehouse({ lastFire: running.lastFire, succeeded: { nightly: ['2024-01-02'] } })));
+    expect(brief(after.effects[0])).toEqual(['wake-up', 'check']);
+    expect(brief(after.effects[1])).toEqual([{ start: 'nightly@2024-01-03', reason: 'catch-up' }, 'end-round', { sleep: new Date(NOW + ONCE_RETRY_MS).toISOString() }]);
+  });
+
+  it('a run that ends during a round, while runs wait for a slot, starts another round at once', () => {
+    const p = pipeline('nightly', { catchup: true, maxActiveRuns: 2 });
+    const r = feed(service, { kind: 'woke' }, checked([p], warehouse({ lastFire: { nightly: '2024-01-01T02:00:00Z' } })));
+    expect(brief(r.effects[1]).filter((e) => typeof e === 'object' && e && 'start' in e)).toEqual([
+      { start: 'nightly@2024-01-01', reason: 'catch-up' },
+      { start: 'nightly@2024-01-02', reason: 'catch-up' },
+    ]);
+    const state = warehouse({
+      lastFire: { nightly: '2024-01-03T02:00:00Z' },
+      succeeded: { nightly: ['2024-01-01'] },
+      unfinished: { nightly: [{ fireAt: '2024-01-03T02:00:00Z', label: '2024-01-02', runId: 'r2' }] },
+    });
+    const again = feed(r.state, { kind: 'woke' }, ended('nightly@2024-01-01'), checked([p], state));
+    expect(brief(again.effects[2])).toEqual([{ start: 'nightly@2024-01-03', reason: 'catch-up' }, 'end-round', 'check']);
+    expect(again.state).toMatchObject({ kind: 'checking', again: false });
+  });
+
+  it('resumes an unfinished run, linked to it, before the due ones', () => {
+    const state = warehouse({
+      lastFire: { nightly: '2024-01-04T02:00:00Z' },
+      unfinished: {
+        nightly: [
+          { fireAt: '2024-01-04T02:00:00Z', label: '2024-01-03', runId: 'old' },
+          { fireAt: '2024-01-04T02:00:00Z', label: '2024-01-03', runId: 'latest' },
+        ],
+      },
+    });
+    const r = feed(once, { kind: 'woke' }, checked([pipeline('nightly', { maxActiveRuns: 2 })], state));
+    expect(brief(r.effects[1])).toEqual([
+      { start: 'nightly@2024-01-03', reason: 'resume', resumes: 'latest' },
+      { start: 'nightly@2024-01-04', reason: 'due' },
+      'end-round',
+    ]);
+  });
+
+  it('names the missed intervals it leaves out once, not every round', () => {
+    const p = pipeline('nightly');
+    const state = warehouse({ lastFire: { nightly: '2024-01-01T02:00:00Z' } });
+    const r = feed(service, { kind: 'woke' }, checked([p], state), ended('nightly@2024-01-04'), checked([p], state));
+    const said = r.effects.flat().filter((e) => e.kind === 'say');
+    expect(said).toEqual([
+      { kind: 'say', message: 'nightly: not running 3 missed intervals (2024-01-01 … 2024-01-03): catchup is off; pipe backfill nightly --start 2024-01-01 --end 2024-01-03 builds them' },
+    ]);
+  });
+
+  it('says a held warehouse once per holder, and tries again', () => {
+    const held = (message: string): SchedulerEvent => ({ kind: 'held', now: NOW, pipelines: [pipeline('nightly')], message });
+    const r = feed(service, { kind: 'woke' }, held('held by A'), { kind: 'woke' }, held('held by A'), { kind: 'woke' }, held('held by B'));
+    expect(r.effects.flat().filter((e) => e.kind === 'say')).toEqual([
+      { kind: 'say', message: 'held by A' },
+      { kind: 'say', message: 'held by B' },
+    ]);
+    expect(brief(r.effects[3])).toEqual(['end-round', { sleep: new Date(NOW + MAX_SLEEP_MS).toISOString() }]);
+    // --once tries again in a second.
+    expect(brief(feed(once, { kind: 'woke' }, held('held by A')).effects[1])).toEqual([{ say: 'held by A' }, 'end-round', { sleep: new Date(NOW + ONCE_RETRY_MS).toISOString() }]);
+  });
+
+  it('a broken project is reported and read again later; with --once it is the answer', () => {
+    const broken: SchedulerEvent = { kind: 'broken', now: NOW, error: new DiagnosticError([error('no-schedule', 'no pipeline has a schedule')]) };
+    const r = feed(service, { kind: 'woke' }, broken);
+    expect(brief(r.effects[1])).toEqual(['report', 'end-round', { sleep: new Date(NOW + MAX_SLEEP_MS).toISOString() }]);
+    const o = feed(once, { kind: 'woke' }, broken);
+    expect(brief(o.effects[1])).toEqual(['end-round', { end: { runs: 0, failed: 0 }, error: (broken as { error: unknown }).error }]);
+  });
+
+  it('stop while asleep with runs in flight: starts nothing, ends when they have rolled back', () => {
+    const r = feed(service, { kind: 'woke' }, checked([pipeline('nightly')]), { kind: 'stop' }, { kind: 'woke' }, ended('nightly@2024-01-04', false));
+    expect(brief(r.effects[2])).toEqual(['wake-up']);
+    expect(r.effects[3]).toEqual([]);
+    expect(brief(r.effects[4])).toEqual([{ end: { runs: 1, failed: 1 } }]);
+  });
+
+  it('stop during a round: the round starts nothing, closes the warehouse, and the scheduler ends', () => {
+    const r = feed(service, { kind: 'woke' }, { kind: 'stop' }, checked([pipeline('nightly')]));
+    expect(r.effects[1]).toEqual([]);
+    expect(brief(r.effects[2])).toEqual(['end-round', { end: { runs: 0, failed: 0 } }]);
+    expect(feed(service, { kind: 'stop' }).effects).toEqual([[{ kind: 'wake-up' }, { kind: 'end', result: { runs: 0, failed: 0 } }]]);
+  });
+
+  it('an event that cannot happen is an internal error', () => {
+    expect(() => nextSchedulerState(service, checked([pipeline('nightly')]))).toThrow("internal error: 'checked' while sleeping");
+  });
+});
