@@ -2,9 +2,10 @@ import { relative, resolve, sep } from 'node:path';
 import chokidar from 'chokidar';
 import { AnalysisCache, type Analysis } from '../analyze/analyze.js';
 import { DiagnosticError } from '../analyze/diagnostics.js';
-import { analyzeAndSelect, loadFiles, resolveInterval, warehousePath, type ProjectOptions, type SelectionOptions } from '../commands/context.js';
+import { analyzeAndSelect, resolveInterval, type ProjectOptions, type SelectionOptions } from '../commands/context.js';
 import { launch, newRunId, openFor, planContext, retryCommandFor } from '../commands/lifecycle.js';
-import { DEFAULT_THREADS } from '../commands/run.js';
+import { openProject } from '../commands/open-project.js';
+import { resolveThreads } from '../commands/threads.js';
 import { dateVariables, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { downstreamClosure } from '../graph/graph.js';
@@ -95,14 +96,14 @@ export async function watch(options: WatchOptions): Promise<void> {
   async function cycle(changes: Map<string, 'add' | 'change' | 'unlink'> | undefined): Promise<void> {
     building = true;
     try {
-      const files = loadFiles(options, fs);
-      const dbPath = warehousePath(options, files);
+      const project = openProject(options, fs);
+      const dbPath = project.warehousePath;
       const { warehouse, catalog } = await openWhenFree(dbPath);
       if (!warehouse) return;
       let handedOver = false;
       try {
         const tables = catalog.only('table');
-        const { analysis, selected } = analyzeAndSelect(files, { ...options, interval, existingRelations: tables }, cache);
+        const { analysis, selected } = analyzeAndSelect(project.files, { ...options, interval, existingRelations: tables, validated: project }, cache);
         const { rebuild, removed, changedFiles } = whatToRebuild(analysis, selected, changes);
         if (changes) emit({ type: 'watch-change', files: changedFiles, rebuild: [...rebuild], removed });
         for (const r of removed) {
@@ -184,13 +185,22 @@ export async function watch(options: WatchOptions): Promise<void> {
       planContext(prepared, runId),
       at,
     );
-    const threads = options.threads ?? prepared.pipeline?.threads ?? analysis.settings.threads ?? DEFAULT_THREADS;
+    const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: analysis.settings });
     const ds = dateVariables(at).ds;
     await launch(prepared, {
       runId,
-      command: 'watch',
       pipeline: options.pipeline,
-      params: { ds, vars: options.vars ?? {}, resolved_vars: analysis.vars, select: [...nodes], exclude: [], threads },
+      params: {
+        kind: 'watch',
+        ds,
+        vars: options.vars ?? {},
+        resolved_vars: analysis.vars,
+        select: [...nodes],
+        exclude: [],
+        threads: options.threads ?? null,
+        full_refresh: false,
+        ignore_dependencies_on_past: false,
+      },
       plan,
       threads,
       emit,
