@@ -3,7 +3,8 @@
  * measurement starts from a fresh process and its memory is its own. Prints one JSON object.
  *
  *   node probe.mjs compile   --project P --date D
- *       load + analyze + final SQL of every model, phase by phase (what `pipe compile` does)
+ *       load + analyze + the plan of every model's final SQL, phase by phase (what `pipe compile`
+ *       does on an empty warehouse)
  *   node probe.mjs recompile --project P --date D --file models/x.sql --reps K
  *       one-file re-analysis as watch mode does it: CachedFs + AnalysisCache, one file changed
  *   node probe.mjs plan      --project P --date D --db W --out statements.json
@@ -17,11 +18,14 @@ import { parseArgs } from 'node:util';
 const started = performance.now();
 const dist = new URL('../../dist/', import.meta.url);
 const load = (p) => import(new URL(p, dist).href);
-const [{ analyzeAndSelect, loadFiles, resolveInterval }, { AnalysisCache }, { CachedFs }, { downstreamClosure, topologicalOrder }] = await Promise.all([
+const [{ analyzeAndSelect, resolveInterval }, { openProject }, { AnalysisCache }, { CachedFs }, { downstreamClosure }, { planRun }, { Catalog }] = await Promise.all([
   load('commands/context.js'),
+  load('commands/open-project.js'),
   load('analyze/analyze.js'),
   load('project/project-fs.js'),
   load('graph/graph.js'),
+  load('plan/plan.js'),
+  load('warehouse/run-state.js'),
 ]);
 const importMs = performance.now() - started;
 
@@ -48,18 +52,14 @@ function lap(fn) {
 }
 
 if (mode === 'compile') {
-  const [files, loadMs] = lap(() => loadFiles({ project }));
-  const [{ analysis, selected }, analyzeMs] = lap(() => analyzeAndSelect(files, { interval, existingRelations: new Set() }));
+  const [opened, loadMs] = lap(() => openProject({ project }));
+  const [{ analysis, selected }, analyzeMs] = lap(() => analyzeAndSelect(opened.files, { interval, existingRelations: new Set(), validated: opened }));
   const [count, sqlMs] = lap(() => {
-    let n = 0;
-    for (const name of topologicalOrder(analysis.graph)) {
-      const node = analysis.nodes.get(name);
-      if (!selected.has(name) || node.kind !== 'model') continue;
-      const r = analysis.renderer.sql(name, interval, false);
-      if ('severity' in r) throw new Error(`${name}: ${r.message}`);
-      n++;
-    }
-    return n;
+    const ctx = { analysis, selected, catalog: new Catalog(), seedHashes: new Map(), fullRefresh: false, runId: 'bench' };
+    const plan = planRun(ctx, interval);
+    const problems = plan.diagnostics.filter((d) => d.severity === 'error');
+    if (problems.length > 0) throw new Error(problems.map((d) => d.message).join('\n'));
+    return plan.tasks.filter((t) => analysis.nodes.get(t.node).kind === 'model').length;
   });
   console.log(JSON.stringify({ models: count, importMs, loadMs, analyzeMs, sqlMs, totalMs: performance.now() - started, maxRssMb: maxRssMb() }));
 } else if (mode === 'recompile') {
@@ -70,8 +70,8 @@ if (mode === 'compile') {
   const path = resolve(project, values.file);
   const name = path.split('/').pop().replace(/\.sql$/, '');
   const cycle = () => {
-    const files = loadFiles({ project }, fs);
-    const { analysis, selected } = analyzeAndSelect(files, { interval, existingRelations: new Set() }, cache);
+    const opened = openProject({ project }, fs);
+    const { analysis, selected } = analyzeAndSelect(opened.files, { interval, existingRelations: new Set(), validated: opened }, cache);
     const rebuild = [...downstreamClosure(analysis.graph, [name])].filter((n) => selected.has(n));
     return { models: analysis.nodes.size, rebuild: rebuild.length };
   };
@@ -95,7 +95,8 @@ if (mode === 'compile') {
 } else if (mode === 'plan') {
   const [{ prepare, planContext }, { planRun }] = await Promise.all([load('commands/lifecycle.js'), load('plan/plan.js')]);
   // Read-only preparation reads the catalog and seed hashes as `pipe run` would, and writes nothing.
-  const prepared = await prepare({ project, db: values.db, interval, readOnly: true });
+  const prepared = await prepare({ project, db: values.db, interval, access: 'read' });
+  prepared.warehouse?.close();
   const plan = planRun(planContext(prepared, 'bench'), interval);
   if (plan.diagnostics.some((d) => d.severity === 'error')) throw new Error(plan.diagnostics.map((d) => d.message).join('\n'));
   const statements = [...new Set(plan.tasks.map((t) => t.schema))].map((s) => `CREATE SCHEMA IF NOT EXISTS "${s}"`);

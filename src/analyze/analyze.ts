@@ -7,7 +7,7 @@ import { error, type Diagnostic, type Location } from './diagnostics.js';
 import { CallSites } from './call-sites.js';
 import { didYouMean } from './suggest.js';
 import { validateModelConfig, DEFAULT_SCHEMA, IDENTIFIER_RE, type ModelConfig } from './model-config.js';
-import { readPipeline, readProjectSettings, secretVarNames, type Pipeline, type ProjectSettings } from './project-settings.js';
+import { secretVarNames, validateSettings, type Pipeline, type ProjectSettings, type ValidatedSettings } from './project-settings.js';
 import { secrets } from '../events/secrets.js';
 import { quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from './sql-text.js';
 import { RenderFailure, TemplateEngine, type CompiledTemplate } from './template-engine.js';
@@ -71,6 +71,8 @@ export interface AnalyzeOptions {
   readonly existingRelations?: { has(relation: string): boolean };
   /** Rebuild incremental models from nothing: is_incremental() is false. */
   readonly fullRefresh?: boolean;
+  /** pipe.yaml and the pipelines as the caller validated them; validated here when absent. */
+  readonly validated?: ValidatedSettings;
 }
 
 export interface Analysis {
@@ -402,10 +404,8 @@ interface AnalyzedModel {
 
 export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: AnalysisCache): Analysis {
   const diagnostics: Diagnostic[] = [...files.diagnostics];
-  const settings = readProjectSettings(files, diagnostics);
-
-  const pipelines = new Map<string, Pipeline>();
-  for (const p of files.pipelines) pipelines.set(p.name, readPipeline(p, diagnostics));
+  const { settings, pipelines, settingsDiagnostics } = options.validated ?? validateSettings(files);
+  diagnostics.push(...settingsDiagnostics);
   const pipeline = options.pipeline ? pipelines.get(options.pipeline) : undefined;
   const vars = { ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
   for (const name of secretVarNames(settings, pipeline)) secrets.record(vars[name]);

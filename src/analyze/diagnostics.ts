@@ -35,6 +35,10 @@ export function error(
   return { severity: 'error', code, message, location, ...extra };
 }
 
+export function warning(...args: Parameters<typeof error>): Diagnostic {
+  return { ...error(...args), severity: 'warning' };
+}
+
 export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
   return diagnostics.some((d) => d.severity === 'error');
 }

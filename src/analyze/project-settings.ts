@@ -218,9 +218,36 @@ function asVars(value: unknown): Record<string, unknown> | undefined {
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
+/**
+ * pipe.yaml and the pipelines, validated once: what every command reads of them. Their
+ * problems are reported with the analysis', so that one pass shows every problem.
+ */
+export interface ValidatedSettings {
+  readonly settings: ProjectSettings;
+  readonly pipelines: ReadonlyMap<string, Pipeline>;
+  readonly settingsDiagnostics: readonly Diagnostic[];
+  /**
+   * The problem with `warehouse:` of pipe.yaml, if it has one: commands need the warehouse's
+   * path before analysis, so they stop at it.
+   */
+  readonly warehouseProblem?: Diagnostic;
+}
+
+export function validateSettings(files: ProjectFiles): ValidatedSettings {
+  const settingsDiagnostics: Diagnostic[] = [];
+  const { settings, warehouseProblem } = readSettings(files, settingsDiagnostics);
+  const pipelines = new Map<string, Pipeline>();
+  for (const p of files.pipelines) pipelines.set(p.name, readPipeline(p, settingsDiagnostics));
+  return { settings, pipelines, settingsDiagnostics, warehouseProblem };
+}
+
 export function readProjectSettings(files: ProjectFiles, diagnostics: Diagnostic[]): ProjectSettings {
+  return readSettings(files, diagnostics).settings;
+}
+
+function readSettings(files: ProjectFiles, diagnostics: Diagnostic[]): { settings: ProjectSettings; warehouseProblem?: Diagnostic } {
   const y = files.projectFile;
-  if (!y) return { vars: {}, warehouse: DEFAULT_WAREHOUSE, secret_vars: [] };
+  if (!y) return { settings: { vars: {}, warehouse: DEFAULT_WAREHOUSE, secret_vars: [] } };
   const at = (key: string) => ({ file: PROJECT_FILE, line: y.keyLine(key) });
   checkKeys(y.data, PROJECT_KEYS, 'project', at, diagnostics);
   const d = y.data;
@@ -230,27 +257,21 @@ export function readProjectSettings(files: ProjectFiles, diagnostics: Diagnostic
   if (d.threads !== undefined && threads === undefined) {
     diagnostics.push(error('bad-config', 'threads must be a whole number of at least 1', at('threads')));
   }
-  const warehouse = readWarehouseSetting(files);
-  if (typeof warehouse !== 'string') diagnostics.push(warehouse);
+  const warehouseOk = d.warehouse === undefined || (typeof d.warehouse === 'string' && d.warehouse.trim() !== '');
+  const warehouseProblem = warehouseOk
+    ? undefined
+    : error('bad-config', `warehouse must be the path of a DuckDB file, got ${JSON.stringify(d.warehouse)}`, at('warehouse'));
+  if (warehouseProblem) diagnostics.push(warehouseProblem);
   return {
-    name: typeof d.name === 'string' ? d.name : undefined,
-    vars: vars ?? {},
-    threads,
-    warehouse: typeof warehouse === 'string' ? warehouse : DEFAULT_WAREHOUSE,
-    secret_vars: readSecretVars(d.secret_vars, at('secret_vars'), diagnostics),
+    settings: {
+      name: typeof d.name === 'string' ? d.name : undefined,
+      vars: vars ?? {},
+      threads,
+      warehouse: typeof d.warehouse === 'string' && warehouseOk ? d.warehouse : DEFAULT_WAREHOUSE,
+      secret_vars: readSecretVars(d.secret_vars, at('secret_vars'), diagnostics),
+    },
+    warehouseProblem,
   };
-}
-
-/**
- * `warehouse:` of pipe.yaml, or the problem with it at its line. Commands need the path
- * before analysis, which is why it is read on its own.
- */
-export function readWarehouseSetting(files: ProjectFiles): string | Diagnostic {
-  const y = files.projectFile;
-  const value = y?.data.warehouse;
-  if (value === undefined) return DEFAULT_WAREHOUSE;
-  if (typeof value === 'string' && value.trim() !== '') return value;
-  return error('bad-config', `warehouse must be the path of a DuckDB file, got ${JSON.stringify(value)}`, { file: PROJECT_FILE, line: y?.keyLine('warehouse') });
 }
 
 export function readPipeline(source: PipelineSource, diagnostics: Diagnostic[]): Pipeline {

@@ -4,11 +4,12 @@ import { DiagnosticError, error } from '../analyze/diagnostics.js';
 import { parseDuration } from '../analyze/model-config.js';
 import { DEFAULT_WAIT } from '../commands/context.js';
 import { compile, history, listNodes } from '../commands/inspect.js';
-import { run } from '../commands/run.js';
+import { run, runDryRun } from '../commands/run.js';
 import { backfill, backfillDryRun } from '../commands/backfill.js';
 import { retry } from '../commands/retry.js';
 import { test } from '../commands/test.js';
-import { formatPlan } from './format-plan.js';
+import { formatPlan, formatRunPlan } from './format-plan.js';
+import { intervalLabel } from '../dates/dates.js';
 import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
 import type { Logger } from '../logging/logger.js';
 import { WarehouseLockedError, WarehouseOpenError } from '../warehouse/warehouse.js';
@@ -55,6 +56,13 @@ function waitDuration(value: string): number {
   if (n === undefined || (n !== 0 && /^[\d.]+$/.test(value.trim()))) {
     throw new CommanderError(EXIT.badInput, 'pipe.badWait', `--wait must be a duration such as 30s, 2m or 0, got '${value}'`);
   }
+  return n;
+}
+
+/** `--hour 5`: an hour of --date, 0 to 23. */
+function hour(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 23) throw new CommanderError(EXIT.badInput, 'pipe.badHour', `--hour must be 0 to 23, got '${value}'`);
   return n;
 }
 
@@ -157,16 +165,16 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('-t, --threads <n>', 'models built at once (default: the pipeline, pipe.yaml, else 4)', positiveInt('--threads'))
       .option('--full-refresh', "rebuild incremental models from the date alone (refused when their tables hold other dates) and reload seeds")
       .option('--ignore-dependencies-on-past', 'run depends_on_past models even when their previous date has not succeeded')
-      .option('--hour <h>', 'build one hour of --date (0-23) instead of the whole day, as hourly pipelines do', (v) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0 || n > 23) throw new CommanderError(EXIT.badInput, 'pipe.badHour', `--hour must be 0 to 23, got '${v}'`);
-        return n;
-      })
+      .option('--hour <h>', 'build one hour of --date (0-23) instead of the whole day, as hourly pipelines do', hour)
+      .option('--dry-run', 'print the steps the run would execute, task by task in run order, and write nothing')
       .option(...WAIT_OPTION),
-  ).action(async (pipeline: string | undefined, o: Common & { date?: string; threads?: number; fullRefresh?: boolean; hour?: number; ignoreDependenciesOnPast?: boolean; wait: number }) => {
-    const logger = makeLogger(o);
-    exitCode = await interruptible(logger, async (signal) => {
-      const outcome = await run({
+  ).action(
+    async (
+      pipeline: string | undefined,
+      o: Common & { date?: string; threads?: number; fullRefresh?: boolean; hour?: number; ignoreDependenciesOnPast?: boolean; dryRun?: boolean; wait: number },
+    ) => {
+      const logger = makeLogger(o);
+      const options = {
         ...projectOptions(o),
         pipeline,
         date: o.date,
@@ -175,13 +183,23 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         ignoreDependenciesOnPast: o.ignoreDependenciesOnPast,
         hour: o.hour,
         waitMs: o.wait,
-        signal,
-        emit: (e) => logger.handle(e),
+      };
+      if (o.dryRun) {
+        try {
+          const { plan, interval, isDefault, threads } = await runDryRun(options);
+          logger.result(formatRunPlan(plan, { ds: intervalLabel(interval), dateIsDefault: isDefault, threads }, Boolean(o.json)));
+        } catch (e) {
+          exitCode = report(e, logger);
+        }
+        return;
+      }
+      exitCode = await interruptible(logger, async (signal) => {
+        const outcome = await run({ ...options, signal, emit: (e) => logger.handle(e) });
+        await outcome.notified;
+        return statusCode(outcome.status);
       });
-      await outcome.notified;
-      return statusCode(outcome.status);
-    });
-  });
+    },
+  );
 
   common(
     program
@@ -201,6 +219,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       })
       .option('--full-refresh', "rebuild each selected incremental model's table from the range alone, swapped in at the end in one transaction")
       .option('--dry-run', 'print the plan (which model runs for which dates, in which order) and write nothing')
+      .option('--steps', 'with --dry-run: print what each task would execute, in run order')
       .option(...WAIT_OPTION),
   ).action(
     async (
@@ -215,10 +234,16 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         retries?: number;
         fullRefresh?: boolean;
         dryRun?: boolean;
+        steps?: boolean;
         wait: number;
       },
     ) => {
       const logger = makeLogger(o);
+      if (o.steps && !o.dryRun) {
+        process.stderr.write('error: --steps shows what a dry run would execute: add --dry-run\n');
+        exitCode = EXIT.badInput;
+        return;
+      }
       const options = {
         ...projectOptions(o),
         pipeline,
@@ -236,7 +261,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       if (o.dryRun) {
         try {
           const plan = await backfillDryRun(options);
-          logger.result(formatPlan(plan, { start: o.start, end: o.end, order: o.order, parallel: o.parallel }, Boolean(o.json)));
+          logger.result(formatPlan(plan, { start: o.start, end: o.end, order: o.order, parallel: o.parallel }, Boolean(o.json), Boolean(o.steps)));
         } catch (e) {
           exitCode = report(e, logger);
         }
@@ -388,15 +413,17 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   common(
     program
       .command('compile')
-      .description('print the rendered SQL of models, as a run would execute it')
+      .description('print the query of each model that pipe run with the same options would build, as it would execute it')
       .argument('[model]', 'one model to compile (default: every selected model)')
-      .option('-d, --date <YYYY-MM-DD>', 'the date to render for (default: yesterday)')
-      .option('--pipeline <name>', "use a pipeline's selection and vars"),
-  ).action(async (model: string | undefined, o: Common & { date?: string; pipeline?: string }) => {
+      .option('-d, --date <YYYY-MM-DD>', 'the date to render for (default: as pipe run: yesterday, or the previous hour for an hourly pipeline)')
+      .option('--hour <h>', 'render for one hour of --date (0-23), as pipe run --hour', hour)
+      .option('--pipeline <name>', "use a pipeline's selection and vars")
+      .option('--full-refresh', 'render as pipe run --full-refresh (is_incremental() false)'),
+  ).action(async (model: string | undefined, o: Common & { date?: string; hour?: number; pipeline?: string; fullRefresh?: boolean }) => {
     const logger = makeLogger(o);
     try {
-      const { models, notes } = await compile({ ...projectOptions(o), model, date: o.date, pipeline: o.pipeline });
-      for (const n of notes) logger.handle({ type: 'notice', message: n });
+      const { models, warnings } = await compile({ ...projectOptions(o), model, date: o.date, hour: o.hour, pipeline: o.pipeline, fullRefresh: o.fullRefresh });
+      for (const d of warnings) logger.handle({ type: 'diagnostic', diagnostic: d });
       if (o.json) for (const m of models) logger.result(JSON.stringify({ type: 'compiled', ...m }));
       else if (model) logger.result(models[0]?.sql ?? '');
       else logger.result(models.map((m) => `-- ${m.model} (${m.materialized}) · ${m.file} · ds ${m.ds}\n${m.sql};\n`).join('\n'));
@@ -451,6 +478,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     const logger = makeLogger(o);
     try {
       const h = await history({ project: o.project, db: o.db, runId, limit: o.limit });
+      if (h.kind === 'runs') for (const d of h.problems) logger.handle({ type: 'diagnostic', diagnostic: d });
       logger.result(formatHistory(h, Boolean(o.json)));
     } catch (e) {
       exitCode = report(e, logger);

@@ -1,22 +1,70 @@
 import type { Plan } from '../plan/plan.js';
+import type { Task } from '../plan/task.js';
 import { isHourLabel } from '../dates/dates.js';
+import { renderSteps } from '../plan/render-steps.js';
 import { sequentialOrder } from '../plan/sequential-order.js';
 import { displayWidth, padDisplay } from '../logging/width.js';
 
-/** `pipe backfill --dry-run`: what runs for which dates, and in which order. */
-export function formatPlan(
+/** Why a planned task would not run, if it would not. */
+function skipped(t: Task): string | undefined {
+  return t.noop?.detail ?? t.blocked;
+}
+
+/**
+ * One planned task as a JSON line; with `steps`, also why it would be skipped and what it
+ * would execute (the steps as data).
+ */
+function plannedTaskJson(t: Task, order: number, steps: boolean): string {
+  const base = { type: 'planned-task', order, id: t.id, model: t.node, kind: t.kind, ds: t.ds, phase: t.phase, upstream: t.upstream, sql_hash: t.sqlHash };
+  return JSON.stringify(steps ? { ...base, after: t.after, skipped: skipped(t), steps: skipped(t) === undefined ? t.steps : [] } : base);
+}
+
+/** What a task waits for, after its id. */
+function waitsFor(t: Task): string {
+  const up = t.upstream.length ? `  ← ${t.upstream.join(', ')}` : '';
+  return `${up}${t.after?.length ? `  (and after ${t.after.join(', ')} finish, whatever their outcome)` : ''}`;
+}
+
+/** The tasks in the order one worker starts them, each under a comment, with the SQL it would run. */
+function stepsInOrder(ordered: readonly Task[]): string[] {
+  return ordered.map((t, i) => {
+    const head = `-- ${i + 1}. ${t.id} (${t.kind}${t.phase ? `, ${t.phase}` : ''})${waitsFor(t)}`;
+    const why = skipped(t);
+    return why === undefined ? `${head}\n${renderSteps(t.steps)}` : `${head}\n-- skipped: ${why}\n`;
+  });
+}
+
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+/** `pipe run --dry-run`: what would execute, task by task, in the order one worker runs them. */
+export function formatRunPlan(
   plan: Plan,
-  range: { start: string; end: string; order: string; parallel: number },
+  run: { ds: string; dateIsDefault: boolean; threads: number },
   json: boolean,
 ): string {
   const ordered = sequentialOrder(plan.tasks);
   if (json) {
-    return ordered
-      .map((t, i) =>
-        JSON.stringify({ type: 'planned-task', order: i + 1, id: t.id, model: t.node, kind: t.kind, ds: t.ds, phase: t.phase, upstream: t.upstream, sql_hash: t.sqlHash }),
-      )
-      .join('\n');
+    const head = JSON.stringify({ type: 'planned-run', ds: run.ds, date_is_default: run.dateIsDefault, threads: run.threads, tasks: ordered.length });
+    return [head, ...ordered.map((t, i) => plannedTaskJson(t, i + 1, true))].join('\n');
   }
+  return [
+    `-- run ${run.ds}${run.dateIsDefault ? ' (the default)' : ''}: ${count(ordered.length, 'task')}, up to ${run.threads} at once`,
+    '-- in the order one worker starts them (each once everything it waits for has succeeded):',
+    '',
+    ...stepsInOrder(ordered),
+    '-- nothing was written (--dry-run)',
+  ].join('\n');
+}
+
+/** `pipe backfill --dry-run`: what runs for which dates, and in which order; with `steps`, what each task executes. */
+export function formatPlan(
+  plan: Plan,
+  range: { start: string; end: string; order: string; parallel: number },
+  json: boolean,
+  steps = false,
+): string {
+  const ordered = sequentialOrder(plan.tasks);
+  if (json) return ordered.map((t, i) => plannedTaskJson(t, i + 1, steps)).join('\n');
   const byModel = new Map<string, { kind: string; dates: string[]; once: boolean; fullRefresh: boolean }>();
   for (const t of plan.tasks) {
     const m = byModel.get(t.node) ?? { kind: t.kind, dates: [], once: true, fullRefresh: false };
@@ -27,7 +75,6 @@ export function formatPlan(
   }
   const dates = new Set(plan.tasks.flatMap((t) => (t.group ? [t.group] : [])));
   const unit = [...dates].some(isHourLabel) ? 'hour' : 'date';
-  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   const lines = [
     `backfill ${range.start} → ${range.end}: ${count(plan.tasks.length, 'task')}, ${count(dates.size, unit)} of incremental models, order ${range.order}, up to ${count(range.parallel, unit)} in flight`,
     '',
@@ -47,10 +94,12 @@ export function formatPlan(
     lines.push(`  ${padDisplay(name, w)}  ${m.kind.padEnd(11)}  ${what}`);
   }
   lines.push('', 'order with one worker (each task starts once everything it waits for has succeeded):');
-  ordered.forEach((t, i) => {
-    const after = t.after?.length ? `  (and after ${t.after.join(', ')} finish, whatever their outcome)` : '';
-    lines.push(`  ${String(i + 1).padStart(4)}. ${t.id}${t.upstream.length ? `  ← ${t.upstream.join(', ')}` : ''}${after}`);
-  });
-  lines.push('', 'nothing was written (--dry-run)');
+  if (steps) {
+    lines.push('', ...stepsInOrder(ordered));
+  } else {
+    ordered.forEach((t, i) => lines.push(`  ${String(i + 1).padStart(4)}. ${t.id}${waitsFor(t)}`));
+    lines.push('');
+  }
+  lines.push('nothing was written (--dry-run)');
   return lines.join('\n');
 }

@@ -1,4 +1,4 @@
-import { error, DiagnosticError, type Diagnostic } from '../analyze/diagnostics.js';
+import { error, DiagnosticError } from '../analyze/diagnostics.js';
 import { MAX_RETRIES } from '../analyze/model-config.js';
 import { daysBetween, formatDate, HOUR_MS, hourInterval, parseDate, type Interval } from '../dates/dates.js';
 import { pipelineInterval, type ScheduleInterval } from '../analyze/project-settings.js';
@@ -6,11 +6,9 @@ import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
 import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js';
-import { launch, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
-import { DEFAULT_THREADS } from './run.js';
-import { preflightFullRefresh } from './preflight-history.js';
-import type { Task } from '../plan/task.js';
-import { Engine } from '../execute/engine.js';
+import { launch, newRunId, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
+import { commonParams, type BackfillParams } from './stored-params.js';
+import { resolveThreads } from './threads.js';
 
 export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitOptions {
   /** Inclusive range, `YYYY-MM-DD`. */
@@ -52,8 +50,9 @@ export function backfillIntervals(start: string, end: string, granularity: Sched
 /** An hourly pipeline is backfilled hour by hour, as its schedule runs it. */
 const granularityOf = (prepared: Prepared) => pipelineInterval(prepared.pipeline);
 
-export function backfillParams(options: BackfillOptions, prepared: Prepared): Record<string, unknown> {
+function backfillParams(options: BackfillOptions, prepared: Prepared): BackfillParams {
   return {
+    kind: 'backfill',
     start: options.start,
     end: options.end,
     interval: granularityOf(prepared),
@@ -61,47 +60,32 @@ export function backfillParams(options: BackfillOptions, prepared: Prepared): Re
     order: options.order ?? 'oldest',
     max_failures: options.maxFailures ?? null,
     retries: options.retries ?? 0,
-    vars: options.vars ?? {},
-    resolved_vars: prepared.analysis.vars,
-    select: options.select ?? [],
-    exclude: options.exclude ?? [],
-    threads: options.threads ?? null,
+    ...commonParams(options, prepared.analysis.vars),
     full_refresh: options.fullRefresh ?? false,
   };
-}
-
-function threadsFor(options: BackfillOptions, prepared: Prepared): number {
-  const configured = options.threads ?? prepared.pipeline?.threads ?? prepared.analysis.settings.threads ?? DEFAULT_THREADS;
-  // Each date in flight needs at least a connection of its own, or --parallel would mean nothing.
-  return options.threads ?? Math.max(configured, options.parallel ?? 1);
 }
 
 function plan(options: BackfillOptions, prepared: Prepared, runId: string, intervals: Interval[]): Plan {
   return planBackfill(planContext(prepared, runId, options.fullRefresh), intervals, options.order ?? 'oldest');
 }
 
-/** `pipe backfill --dry-run`: the plan, with nothing written. */
+/**
+ * `pipe backfill --dry-run`: the plan, refused for what the backfill would refuse; the
+ * warehouse is only read.
+ */
 export async function backfillDryRun(options: BackfillOptions): Promise<Plan> {
   const days = backfillIntervals(options.start, options.end);
-  const prepared = await prepare({ ...options, interval: days[0], readOnly: true });
-  const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
-  const p = plan(options, prepared, 'dry-run', intervals);
-  const problems = [...p.diagnostics, ...(await historyRefusals(prepared, p.tasks, options))];
-  if (problems.length > 0) throw new DiagnosticError(problems);
-  return p;
-}
-
-/** A dry run refuses what the backfill would: a full refresh that deletes dates it does not rebuild. */
-async function historyRefusals(prepared: Prepared, tasks: readonly Task[], options: BackfillOptions): Promise<Diagnostic[]> {
-  if (!tasks.some((t) => t.replacesTable)) return [];
-  const warehouse = await Engine.open(prepared.dbPath, { readOnly: true });
-  const session = await warehouse.session();
+  const prepared = await prepare({ ...options, interval: days[0], access: 'read' });
+  let p: Plan;
   try {
-    return await preflightFullRefresh(session, tasks, pipeCommandFor(options), options.pipeline);
-  } finally {
-    session.close();
-    warehouse.close();
+    const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
+    p = plan(options, prepared, 'dry-run', intervals);
+  } catch (e) {
+    prepared.warehouse?.close();
+    throw e;
   }
+  await refuseAsRunWould(prepared, p, pipeCommandFor(options), options.pipeline);
+  return p;
 }
 
 /**
@@ -117,11 +101,10 @@ export async function backfill(options: BackfillOptions): Promise<RunOutcome> {
   const prepared = await prepare({ ...options, interval: days[0] });
   const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
   const runId = newRunId();
-  const threads = threadsFor(options, prepared);
+  const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings, parallel: options.parallel });
   const p = plan(options, prepared, runId, intervals);
   return launch(prepared, {
     runId,
-    command: 'backfill',
     pipeline: options.pipeline,
     params: backfillParams(options, prepared),
     plan: p,

@@ -1,15 +1,13 @@
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import formatDuration from 'ms';
 import { analyze, type Analysis, type AnalysisCache } from '../analyze/analyze.js';
 import { error, hasErrors, DiagnosticError, type Diagnostic } from '../analyze/diagnostics.js';
-import { readWarehouseSetting } from '../analyze/project-settings.js';
+import type { ValidatedSettings } from '../analyze/project-settings.js';
 import { didYouMean } from '../analyze/suggest.js';
 import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { parseSelectors, select } from '../graph/select.js';
-import { loadProject, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
-import type { ProjectFs } from '../project/project-fs.js';
+import type { ProjectFiles } from '../project/load-project.js';
 import { Engine, type EngineHandle, type HeldWait } from '../execute/engine.js';
 import { Catalog, readCatalog } from '../warehouse/run-state.js';
 
@@ -27,41 +25,6 @@ export interface SelectionOptions {
   readonly select?: readonly string[];
   readonly exclude?: readonly string[];
   readonly vars?: Readonly<Record<string, unknown>>;
-}
-
-export function projectRoot(options: ProjectOptions): string {
-  return resolve(options.project ?? '.');
-}
-
-export function loadFiles(options: ProjectOptions, fs?: ProjectFs): ProjectFiles {
-  const root = projectRoot(options);
-  if (!existsSync(root)) throw new DiagnosticError([error('no-project', `project directory ${root} does not exist`)]);
-  const files = loadProject(root, fs);
-  if (!existsSync(resolve(root, 'models')) && files.seeds.length === 0) {
-    const above = enclosingProject(root);
-    throw new DiagnosticError([
-      error('no-project', `${root} has no models/ folder: is this a pipe project?`, undefined, {
-        hint: above ? `${above} is one: run pipe there, or pass --project ${above}` : 'run pipe in a project folder, or pass --project DIR',
-      }),
-    ]);
-  }
-  return files;
-}
-
-/** The nearest folder above `dir` that holds a pipe project (pipe.yaml, or models/ and seeds/). */
-function enclosingProject(dir: string): string | undefined {
-  for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
-    if (existsSync(join(d, PROJECT_FILE)) || (existsSync(join(d, 'models')) && existsSync(join(d, 'seeds')))) return d;
-  }
-  return undefined;
-}
-
-/** `--db` (from the current directory), else `warehouse` of pipe.yaml (from the project). */
-export function warehousePath(options: ProjectOptions, files: ProjectFiles): string {
-  if (options.db !== undefined) return resolve(options.db);
-  const configured = readWarehouseSetting(files);
-  if (typeof configured !== 'string') throw new DiagnosticError([configured]);
-  return resolve(files.root, configured);
 }
 
 /** What run, backfill and retry do while another process holds the warehouse. */
@@ -133,7 +96,7 @@ export interface Analyzed {
 /** Analysis plus selection; throws every diagnostic at once if anything is wrong. */
 export function analyzeAndSelect(
   files: ProjectFiles,
-  options: SelectionOptions & { interval: Interval; existingRelations?: { has(relation: string): boolean }; fullRefresh?: boolean },
+  options: SelectionOptions & { interval: Interval; existingRelations?: { has(relation: string): boolean }; fullRefresh?: boolean; validated?: ValidatedSettings },
   cache?: AnalysisCache,
 ): Analyzed {
   const diagnostics: Diagnostic[] = [];
@@ -152,6 +115,7 @@ export function analyzeAndSelect(
     vars: options.vars,
     existingRelations: options.existingRelations,
     fullRefresh: options.fullRefresh,
+    validated: options.validated,
   }, cache);
   diagnostics.push(...analysis.diagnostics);
   const pipeline = options.pipeline ? analysis.pipelines.get(options.pipeline) : undefined;

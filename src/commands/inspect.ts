@@ -1,25 +1,21 @@
 import { existsSync } from 'node:fs';
-import { DiagnosticError, error, hasErrors } from '../analyze/diagnostics.js';
-import type { PipeNode } from '../analyze/analyze.js';
+import { DiagnosticError, error, warning, type Diagnostic } from '../analyze/diagnostics.js';
+import type { Analysis, PipeNode } from '../analyze/analyze.js';
 import { topologicalOrder } from '../graph/graph.js';
 import type { DagNode } from '../graph/render-dag.js';
 import { Engine } from '../execute/engine.js';
-import { Catalog, listRuns, runExists, runTasks, stateExists, type RunSummaryRow, type TaskRow } from '../warehouse/run-state.js';
+import { listRuns, runExists, runTasks, stateExists, type RunSummaryRow, type TaskRow } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
-import {
-  analyzeAndSelect,
-  catalogIfExists,
-  loadFiles,
-  resolveInterval,
-  warehousePath,
-  type ProjectOptions,
-  type SelectionOptions,
-} from './context.js';
+import { analyzeAndSelect, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
+import { openProject } from './open-project.js';
+import { readStoredParams, type StoredParams } from './stored-params.js';
+import { planRunCommand, type RunPlan, type RunPlanOptions } from './run.js';
+import { isBuilt } from '../plan/materializations.js';
+import { sequentialOrder } from '../plan/sequential-order.js';
 
 /** Commands that read the project or the run state and change nothing. */
 
-export interface CompileOptions extends ProjectOptions, SelectionOptions {
-  readonly date?: string;
+export interface CompileOptions extends RunPlanOptions {
   readonly model?: string;
 }
 
@@ -30,43 +26,61 @@ export interface CompiledModel {
   readonly ds: string;
   readonly refs: readonly string[];
   readonly sql: string;
+  /** The hash the run records for the task (`pipe history`), to match the two. */
+  readonly sql_hash: string;
 }
 
 export function nodeKind(n: PipeNode): string {
   return n.kind === 'seed' ? 'seed' : n.config.materialized;
 }
 
-export async function compile(options: CompileOptions): Promise<{ models: CompiledModel[]; notes: string[] }> {
-  const files = loadFiles(options);
-  const { interval } = resolveInterval(options.date, options.clock);
-  const notes: string[] = [];
-  let existing = new Catalog();
-  const dbPath = warehousePath(options, files);
+/**
+ * `pipe compile`: the query of each model task of the plan `pipe run` would build with the
+ * same options (date or hour, selection, vars, full refresh), in run order. Ephemeral models
+ * have no task (they are inlined where they are read) and seeds no query.
+ */
+export async function compile(options: CompileOptions): Promise<{ models: CompiledModel[]; warnings: Diagnostic[] }> {
+  const warnings: Diagnostic[] = [];
+  const planOptions = { ...options, select: options.model ? [options.model] : options.select };
+  let planned: RunPlan;
   try {
-    const { warehouse, catalog } = await catalogIfExists(dbPath);
-    warehouse?.close();
-    existing = catalog.only('table');
+    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'read' });
   } catch (e) {
     if (!(e instanceof WarehouseLockedError)) throw e;
-    notes.push(`${e.message}; is_incremental() is rendered as false`);
+    warnings.push(warning('warehouse-locked', `${e.message}; is_incremental() is rendered as false`));
+    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'none' });
   }
-  const select = options.model ? [options.model] : options.select;
-  const { analysis, selected } = analyzeAndSelect(files, { ...options, select, interval, existingRelations: existing });
-  const ds = new Date(interval.start).toISOString().slice(0, 10);
-  const models: CompiledModel[] = [];
-  const problems = [];
-  for (const name of topologicalOrder(analysis.graph)) {
-    const n = analysis.nodes.get(name)!;
-    if (!selected.has(name) || n.kind !== 'model') continue;
-    const r = analysis.renderer.sql(name, interval, { tableExists: existing.has(n.relation), fullRefresh: false });
-    if ('severity' in r) {
-      problems.push(r);
-      continue;
-    }
-    models.push({ model: name, file: n.file, materialized: n.config.materialized, ds, refs: n.upstream, sql: r.sql });
-  }
+  const { prepared, plan } = planned;
+  prepared.warehouse?.close();
+  const { analysis } = prepared;
+  // A selection whose upstream is not built yet still compiles; the run would refuse it.
+  const notBuilt = (d: Diagnostic) => d.code === 'upstream-not-built';
+  const problems = plan.diagnostics.filter((d) => d.severity === 'error' && !notBuilt(d));
   if (problems.length > 0) throw new DiagnosticError(problems);
-  return { models, notes };
+  warnings.push(...plan.diagnostics.filter(notBuilt).map((d) => ({ ...d, severity: 'warning' as const, message: `${d.message}: pipe run would refuse this selection` })));
+  const models: CompiledModel[] = [];
+  for (const t of sequentialOrder(plan.tasks)) {
+    const n = analysis.nodes.get(t.node);
+    if (n?.kind !== 'model' || t.sql === undefined || t.ds === undefined || t.sqlHash === undefined) continue;
+    if (t.blocked) warnings.push(warning('depends-on-past', `pipe run would skip ${t.id}: ${t.blocked}`, { file: t.file }));
+    models.push({ model: t.node, file: t.file, materialized: t.kind, ds: t.ds, refs: n.upstream, sql: t.sql, sql_hash: t.sqlHash });
+  }
+  if (options.model !== undefined && models.length === 0) throw new DiagnosticError([noQuery(analysis, options.model)]);
+  return { models, warnings };
+}
+
+/** Why `pipe compile MODEL` has nothing to show: a seed or an ephemeral model has no query of its own. */
+function noQuery(analysis: Analysis, name: string): Diagnostic {
+  const n = analysis.nodes.get(name);
+  if (n?.kind === 'seed') return error('no-query', `${name} is a seed: it is loaded from ${n.file}, with no query to compile`, { file: n.file });
+  // Inlined, as a CTE, into every query that reads it (see materializations.ts).
+  if (n?.kind === 'model' && !isBuilt(n.config.materialized)) {
+    const reader = [...analysis.nodes.values()].find((r) => r.upstream.includes(name));
+    return error('no-query', `${name} is ${n.config.materialized}: it has no query of its own in a run, it is inlined into the models that read it`, { file: n.file }, {
+      hint: reader ? `pipe compile ${reader.name} shows it inlined` : 'no model reads it yet',
+    });
+  }
+  throw new Error(`internal error: ${name} was selected but has no task`);
 }
 
 export interface GraphOptions extends ProjectOptions, SelectionOptions {
@@ -75,9 +89,9 @@ export interface GraphOptions extends ProjectOptions, SelectionOptions {
 
 /** The selected nodes in dependency order, for `pipe dag` and `pipe ls`. */
 export function listNodes(options: GraphOptions): DagNode[] {
-  const files = loadFiles(options);
+  const project = openProject(options);
   const { interval } = resolveInterval(options.date, options.clock);
-  const { analysis, selected } = analyzeAndSelect(files, { ...options, interval });
+  const { analysis, selected } = analyzeAndSelect(project.files, { ...options, interval, validated: project });
   return topologicalOrder(analysis.graph)
     .filter((n) => selected.has(n))
     .map((name) => {
@@ -91,26 +105,44 @@ export interface HistoryOptions extends ProjectOptions {
   readonly limit?: number;
 }
 
-export type History = { kind: 'runs'; runs: RunSummaryRow[] } | { kind: 'tasks'; runId: string; tasks: TaskRow[] };
+/** A run as history lists it: its row, and its parameters when they can be read. */
+export interface ListedRun {
+  readonly run: RunSummaryRow;
+  readonly params?: StoredParams;
+}
+
+export type History =
+  | {
+      kind: 'runs';
+      runs: ListedRun[];
+      /** Runs whose recorded parameters cannot be read: listed all the same, and named here. */
+      problems: Diagnostic[];
+    }
+  | { kind: 'tasks'; runId: string; tasks: TaskRow[] };
 
 export async function history(options: HistoryOptions): Promise<History> {
-  const files = loadFiles(options);
-  const dbPath = warehousePath(options, files);
+  const dbPath = openProject(options).warehousePath;
+  const none: History = { kind: 'runs', runs: [], problems: [] };
   if (!existsSync(dbPath)) {
     if (options.runId) throw new DiagnosticError([error('unknown-run', `no run '${options.runId}': the warehouse ${dbPath} does not exist yet`)]);
-    return { kind: 'runs', runs: [] };
+    return none;
   }
   const warehouse = await Engine.open(dbPath, { readOnly: true });
   const session = await warehouse.session();
   try {
-    if (!(await stateExists(session))) return { kind: 'runs', runs: [] };
+    if (!(await stateExists(session))) return none;
     if (options.runId === undefined) {
-      // Having opened the file proves no pipe process is writing to it: a run still marked
-      // running died without finishing (the next write run records it as interrupted).
-      const runs = (await listRuns(session, options.limit ?? 20)).map((r) =>
-        r.status === 'running' ? { ...r, status: 'interrupted' as const } : r,
-      );
-      return { kind: 'runs', runs };
+      const runs: ListedRun[] = [];
+      const problems: Diagnostic[] = [];
+      for (const row of await listRuns(session, options.limit ?? 20)) {
+        const read = readStoredParams(row);
+        if ('problem' in read) problems.push({ ...read.problem, severity: 'warning' });
+        // Having opened the file proves no pipe process is writing to it: a run still marked
+        // running died without finishing (the next write run records it as interrupted).
+        const run = row.status === 'running' ? { ...row, status: 'interrupted' as const } : row;
+        runs.push({ run, params: 'params' in read ? read.params : undefined });
+      }
+      return { kind: 'runs', runs, problems };
     }
     if (!(await runExists(session, options.runId))) {
       throw new DiagnosticError([error('unknown-run', `no run '${options.runId}' in ${dbPath}`, undefined, { hint: 'pipe history lists recent runs' })]);

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Analysis } from '../analyze/analyze.js';
-import { DiagnosticError, hasErrors } from '../analyze/diagnostics.js';
+import { DiagnosticError, hasErrors, type Diagnostic } from '../analyze/diagnostics.js';
 import { secretVarNames, type Pipeline } from '../analyze/project-settings.js';
 import type { Interval } from '../dates/dates.js';
-import type { ProjectFiles } from '../project/load-project.js';
 import type { EventSink, PipeEvent } from '../events/events.js';
 import { execute, type ExecuteInput, type ExecuteResult } from '../execute/executor.js';
 import { pastTaskIds, type Plan, type PlanContext } from '../plan/plan.js';
@@ -16,6 +15,7 @@ import {
   succeededTaskIds,
   Catalog,
 } from '../warehouse/run-state.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { PIPE_VERSION } from '../version.js';
 import { preflightCheckColumns, preflightSeeds } from './preflight.js';
 import { preflightSingleStatements } from './preflight-statements.js';
@@ -23,16 +23,9 @@ import { RunNotifier } from '../notify/run-notifier.js';
 import { preflightFullRefresh, type PipeCommand } from './preflight-history.js';
 import { noLongerBuilt, noLongerBuiltNotice, type NoLongerBuilt } from './no-longer-built.js';
 import { paramsToStore } from './secret-vars.js';
-import {
-  analyzeAndSelect,
-  catalogIfExists,
-  heldWait,
-  loadFiles,
-  warehousePath,
-  type ProjectOptions,
-  type SelectionOptions,
-  type WaitOptions,
-} from './context.js';
+import { analyzeAndSelect, catalogIfExists, heldWait, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
+import { openProject, type Project } from './open-project.js';
+import { storedJson, type StoredParams } from './stored-params.js';
 
 /**
  * What `run`, `backfill` and `retry` share: prepare (load, analyze, open the warehouse,
@@ -51,11 +44,19 @@ export function newRunId(now = Date.now()): string {
   return `${t}-${randomBytes(2).toString('hex')}`;
 }
 
+/**
+ * How a command uses the warehouse: `write` (a run: opened for writing, recovered after a
+ * crash), `read` (a dry run: opened read-only, when it exists), `none` (not opened: planned
+ * as if it were empty).
+ */
+export type WarehouseAccess = 'write' | 'read' | 'none';
+
 export interface Prepared {
   readonly analysis: Analysis;
   readonly selected: Set<string>;
   readonly pipeline?: Pipeline;
-  /** Open for writing; absent when prepared read-only (a dry run). */
+  readonly access: WarehouseAccess;
+  /** Open for writing, or read-only for `read` when the file exists; the caller closes it. */
   readonly warehouse?: EngineHandle;
   readonly dbPath: string;
   readonly catalog: Catalog;
@@ -67,16 +68,17 @@ export interface Prepared {
  * by `signal`); a stop before anything is written ends prepare with the signal's reason.
  */
 export async function prepare(
-  options: ProjectOptions & SelectionOptions & WaitOptions & { interval: Interval; fullRefresh?: boolean; readOnly?: boolean; wait?: HeldWait },
-  files: ProjectFiles = loadFiles(options),
+  options: ProjectOptions & SelectionOptions & WaitOptions & { interval: Interval; fullRefresh?: boolean; access?: WarehouseAccess; wait?: HeldWait },
+  project: Project = openProject(options),
 ): Promise<Prepared> {
-  const dbPath = warehousePath(options, files);
+  const access = options.access ?? 'write';
+  const dbPath = project.warehousePath;
   const wait = options.wait ?? heldWait(options);
-  const { warehouse, catalog } = await catalogIfExists(dbPath, options.readOnly, wait);
+  const { warehouse, catalog } = access === 'none' ? { warehouse: undefined, catalog: new Catalog() } : await catalogIfExists(dbPath, access === 'read', wait);
   try {
     const tables = catalog.only('table');
-    const { analysis, selected } = analyzeAndSelect(files, { ...options, existingRelations: tables });
-    return await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, readOnly: options.readOnly, wait });
+    const { analysis, selected } = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project });
+    return await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait });
   } catch (e) {
     warehouse?.close();
     throw e;
@@ -93,22 +95,16 @@ export async function openFor(
   selected: Set<string>,
   pipelineName: string | undefined,
   dbPath: string,
-  opened: { warehouse?: EngineHandle; catalog?: Catalog; readOnly?: boolean; wait?: HeldWait } = {},
+  opened: { warehouse?: EngineHandle; catalog?: Catalog; access?: WarehouseAccess; wait?: HeldWait } = {},
 ): Promise<Prepared> {
   const pipeline = pipelineName ? analysis.pipelines.get(pipelineName) : undefined;
+  const access = opened.access ?? 'write';
   let warehouse = opened.warehouse;
-  if (opened.readOnly) {
-    let seedHashes = new Map<string, string>();
-    if (warehouse) {
-      const s = await warehouse.session();
-      try {
-        if (await stateExists(s)) seedHashes = await readSeedHashes(s);
-      } finally {
-        s.close();
-      }
-      warehouse.close();
-    }
-    return { analysis, selected, pipeline, dbPath, catalog: opened.catalog ?? new Catalog(), seedHashes };
+  if (access !== 'write') {
+    const seedHashes = warehouse
+      ? await warehouse.engine.withSession(async (s) => ((await stateExists(s)) ? readSeedHashes(s) : new Map<string, string>()))
+      : new Map<string, string>();
+    return { analysis, selected, pipeline, access, warehouse, dbPath, catalog: opened.catalog ?? new Catalog(), seedHashes };
   }
   const wait = opened.wait ?? { ms: 0 };
   warehouse ??= await Engine.openWhenFree(dbPath, {}, wait);
@@ -117,7 +113,7 @@ export async function openFor(
     const { engine } = warehouse;
     await engine.prepareForWriting();
     const { catalog, seedHashes } = await engine.withSession(async (s) => ({ catalog: await readCatalog(s), seedHashes: await readSeedHashes(s) }));
-    return { analysis, selected, pipeline, warehouse, dbPath, catalog, seedHashes };
+    return { analysis, selected, pipeline, access, warehouse, dbPath, catalog, seedHashes };
   } catch (e) {
     warehouse.close();
     throw e;
@@ -144,14 +140,19 @@ export function planContext(prepared: Prepared, runId: string, fullRefresh = fal
 export async function withPast(ctx: PlanContext, prepared: Prepared, interval: Interval): Promise<PlanContext> {
   const ids = pastTaskIds(ctx, interval);
   if (ids.length === 0 || !prepared.warehouse) return { ...ctx, pastSucceeded: new Set() };
-  return { ...ctx, pastSucceeded: await prepared.warehouse.engine.withSession((s) => succeededTaskIds(s, ids)) };
+  const read = prepared.access !== 'write';
+  const pastSucceeded = await prepared.warehouse.engine.withSession(async (s) =>
+    // Read-only, the run state may not exist: a warehouse that pipe has never written to.
+    read && !(await stateExists(s)) ? new Set<string>() : succeededTaskIds(s, ids),
+  );
+  return { ...ctx, pastSucceeded };
 }
 
 export interface LaunchOptions {
   readonly runId: string;
-  readonly command: 'run' | 'backfill' | 'retry' | 'test' | 'watch';
   readonly pipeline?: string;
-  readonly params: Readonly<Record<string, unknown>>;
+  /** What the run records of how it was started; its kind is the command. */
+  readonly params: StoredParams;
   readonly parentRunId?: string;
   readonly plan: Plan;
   readonly threads: number;
@@ -166,30 +167,55 @@ export interface LaunchOptions {
   readonly pipeCommand?: PipeCommand;
 }
 
+/**
+ * What a run refuses before it writes anything: the plan's errors, then what the warehouse
+ * says of its tasks (seeds that would not load, text of several statements, checks of
+ * columns a model does not produce, a full refresh that would delete other dates).
+ */
+export async function preflight(session: WarehouseSession, plan: Plan, pipeCommand: PipeCommand | undefined, pipeline: string | undefined): Promise<Diagnostic[]> {
+  if (hasErrors(plan.diagnostics)) return [...plan.diagnostics];
+  return [
+    ...(await preflightSeeds(session, plan.tasks)),
+    ...(await preflightSingleStatements(session, plan.tasks)),
+    ...(await preflightCheckColumns(session, plan.tasks)),
+    ...(await preflightFullRefresh(session, plan.tasks, pipeCommand ?? ((args) => `pipe ${args}`), pipeline)),
+  ];
+}
+
+/**
+ * A dry run refuses what the run would, asking the warehouse read-only: the one `prepared`
+ * opened, or, when there is none yet, an empty database in memory. Closes the warehouse.
+ */
+export async function refuseAsRunWould(prepared: Prepared, plan: Plan, pipeCommand: PipeCommand, pipeline: string | undefined): Promise<void> {
+  if (prepared.access === 'write') throw new Error('internal error: a dry run prepared for writing');
+  const warehouse = prepared.warehouse ?? (await Engine.inMemory());
+  try {
+    const problems = await warehouse.engine.withSession((session) => preflight(session, plan, pipeCommand, pipeline));
+    if (problems.length > 0) throw new DiagnosticError(problems);
+  } finally {
+    warehouse.close();
+  }
+}
+
 /** Records the run, executes it and records the outcome. Closes the warehouse. */
 export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunOutcome> {
   const { warehouse } = prepared;
-  if (!warehouse) throw new Error('internal error: launching a run prepared read-only');
+  if (!warehouse || prepared.access !== 'write') throw new Error('internal error: launching a run prepared read-only');
+  const command = o.params.kind;
   try {
-    if (hasErrors(o.plan.diagnostics)) throw new DiagnosticError(o.plan.diagnostics);
     const { engine } = warehouse;
     // Watch says so itself when a model leaves (not at every save); test builds nothing.
     const stale = await engine.withSession(async (session): Promise<NoLongerBuilt[]> => {
-      const problems = [
-        ...(await preflightSeeds(session, o.plan.tasks)),
-        ...(await preflightSingleStatements(session, o.plan.tasks)),
-        ...(await preflightCheckColumns(session, o.plan.tasks)),
-        ...(await preflightFullRefresh(session, o.plan.tasks, o.pipeCommand ?? ((args) => `pipe ${args}`), o.pipeline)),
-      ];
+      const problems = await preflight(session, o.plan, o.pipeCommand, o.pipeline);
       if (problems.length > 0) throw new DiagnosticError(problems);
-      const gone = o.command !== 'watch' && o.command !== 'test' ? noLongerBuilt(await readRelationsOfRecordedNodes(session), prepared.analysis) : [];
+      const gone = command !== 'watch' && command !== 'test' ? noLongerBuilt(await readRelationsOfRecordedNodes(session), prepared.analysis) : [];
       await engine.startRun(
         session,
         {
           runId: o.runId,
-          command: o.command,
+          command,
           pipeline: o.pipeline,
-          params: paramsToStore(o.params, secretVarNames(prepared.analysis.settings, prepared.pipeline)),
+          params: paramsToStore(storedJson(o.params), secretVarNames(prepared.analysis.settings, prepared.pipeline)),
           startedAt: Date.now(),
           parentRunId: o.parentRunId,
           version: PIPE_VERSION,
@@ -208,11 +234,11 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       );
       return gone;
     });
-    warehouse.announce(`pipe ${o.command}${o.pipeline ? ` ${o.pipeline}` : ''} (run ${o.runId})`);
+    warehouse.announce(`pipe ${command}${o.pipeline ? ` ${o.pipeline}` : ''} (run ${o.runId})`);
     o.emit({
       type: 'run-started',
       runId: o.runId,
-      command: o.command,
+      command,
       pipeline: o.pipeline,
       warehouse: prepared.dbPath,
       threads: o.threads,
@@ -223,7 +249,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     const started = Date.now();
     const notifier = new RunNotifier(
       prepared.pipeline?.notify,
-      { runId: o.runId, pipeline: o.pipeline, command: o.command, ds: o.header.ds, start: o.header.start, end: o.header.end, warehouse: prepared.dbPath, cwd: prepared.analysis.root, retryCommand: o.retryCommand },
+      { runId: o.runId, pipeline: o.pipeline, command, ds: o.header.ds, start: o.header.start, end: o.header.end, warehouse: prepared.dbPath, cwd: prepared.analysis.root, retryCommand: o.retryCommand },
       o.emit,
     );
     const emit: EventSink = (e) => {

@@ -3,7 +3,7 @@ import { DiagnosticError, error } from '../analyze/diagnostics.js';
 import { dayInterval, HOUR_MS, hourInterval, parseDate, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
-import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, planTest, type DateOrder } from '../plan/plan.js';
+import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, planTest } from '../plan/plan.js';
 import type { Task } from '../plan/task.js';
 import { perInterval, taskMaterialization } from '../plan/materializations.js';
 import type { Analysis } from '../analyze/analyze.js';
@@ -11,11 +11,12 @@ import { fullRefreshTaskIds } from '../plan/strategies/full-refresh.js';
 import { Engine, type HeldWait } from '../execute/engine.js';
 import { getRun, laterPublications, latestUnfinishedRun, stateExists, supersededDetail, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
 import { backfillIntervals } from './backfill.js';
-import { readProjectSettings, type ScheduleInterval } from '../analyze/project-settings.js';
-import { heldWait, loadFiles, warehousePath, type ProjectOptions, type WaitOptions } from './context.js';
+import { heldWait, type ProjectOptions, type WaitOptions } from './context.js';
 import { launch, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
-import { DEFAULT_THREADS, pipelineOf } from './run.js';
+import { openProject } from './open-project.js';
 import { retryVars } from './secret-vars.js';
+import { parseStoredParams, type OriginalParams, type StoredParams } from './stored-params.js';
+import { resolveThreads } from './threads.js';
 
 export interface RetryOptions extends ProjectOptions, WaitOptions {
   /** Default: the latest run that did not fully succeed. */
@@ -28,30 +29,6 @@ export interface RetryOptions extends ProjectOptions, WaitOptions {
 }
 
 export type RetryOutcome = RunOutcome | { readonly nothingToDo: string };
-
-interface StoredParams {
-  ds?: string;
-  hour?: number;
-  start?: string;
-  end?: string;
-  /** A backfill's granularity: days, or the hours of each day for an hourly pipeline. */
-  interval?: ScheduleInterval;
-  parallel?: number;
-  order?: DateOrder;
-  max_failures?: number | null;
-  retries?: number;
-  /** As given with --var, and as resolved; a secret var's value is only its fingerprint. */
-  vars?: Record<string, unknown>;
-  resolved_vars?: Record<string, unknown>;
-  select?: string[];
-  exclude?: string[];
-  threads?: number | null;
-  full_refresh?: boolean;
-  ignore_dependencies_on_past?: boolean;
-  /** For a retry: what the first run of the family was. */
-  original_command?: 'run' | 'backfill' | 'test';
-  retry_of?: string;
-}
 
 type Later = Awaited<ReturnType<typeof laterPublications>>;
 
@@ -120,46 +97,44 @@ function fullRefreshState(analysis: Analysis, remaining: ReadonlySet<string>) {
  * its dates, vars and selection, as a new run linked to it. Succeeded tasks are not re-run.
  */
 export async function retry(options: RetryOptions): Promise<RetryOutcome> {
-  const files = loadFiles(options);
-  const dbPath = warehousePath(options, files);
+  const project = openProject(options);
   const wait = heldWait(options);
-  const { run, remaining, later } = await findTarget(dbPath, options.runId, wait);
+  const { run, remaining, later } = await findTarget(project.warehousePath, options.runId, wait);
   if (!run) return { nothingToDo: 'nothing to retry: no run is unfinished' };
   if (remaining.size === 0) return { nothingToDo: `nothing to retry: every task of run ${run.run_id} has succeeded` };
 
-  const params = JSON.parse(run.params) as StoredParams;
-  const inFiles = { ...readProjectSettings(files, []).vars, ...(pipelineOf(files, run.pipeline ?? undefined)?.vars ?? {}) };
-  const vars = retryVars(run.run_id, params.resolved_vars ?? params.vars ?? {}, options.vars ?? {}, inFiles);
+  const stored = parseStoredParams(run);
+  const params = firstRunOf(stored);
+  const pipeline = run.pipeline ?? undefined;
+  const inFiles = { ...project.settings.vars, ...((pipeline && project.pipelines.get(pipeline)?.vars) ?? {}) };
+  const vars = retryVars(run.run_id, params.resolved_vars ?? params.vars, options.vars ?? {}, inFiles);
 
-  const command = run.command === 'retry' ? (params.original_command ?? 'run') : run.command;
-  // A watch build is a run of the models it rebuilt.
-  const original = (command === 'watch' ? 'run' : command) as 'run' | 'backfill' | 'test';
-  let intervals: Interval[];
-  if (original === 'backfill') {
-    intervals = backfillIntervals(params.start ?? '', params.end ?? '', params.interval ?? 'daily');
-  } else {
-    const ms = parseDate(params.ds ?? '');
-    if (ms === undefined) throw new Error(`internal error: run ${run.run_id} has no date`);
-    intervals = [params.hour === undefined ? dayInterval(ms) : hourInterval(ms + params.hour * HOUR_MS)];
-  }
+  const intervals =
+    params.kind === 'backfill'
+      ? backfillIntervals(params.start, params.end, params.interval)
+      : [params.kind !== 'test' && params.hour !== undefined ? hourInterval(parseDate(params.ds)! + params.hour * HOUR_MS) : dayInterval(parseDate(params.ds)!)];
 
-  const prepared = await prepare({
-    project: options.project,
-    db: options.db,
-    pipeline: run.pipeline ?? undefined,
-    vars,
-    select: params.select,
-    exclude: params.exclude,
-    interval: intervals[0],
-    wait,
-  });
+  const prepared = await prepare(
+    {
+      project: options.project,
+      db: options.db,
+      pipeline,
+      vars,
+      select: params.select,
+      exclude: params.exclude,
+      interval: intervals[0],
+      wait,
+    },
+    project,
+  );
   const runId = newRunId();
-  const refresh = original === 'backfill' && params.full_refresh === true ? fullRefreshState(prepared.analysis, remaining) : undefined;
-  const ctx = { ...planContext(prepared, runId, params.full_refresh), refreshed: refresh?.swapped };
+  const fullRefresh = params.kind !== 'test' && params.full_refresh;
+  const refresh = params.kind === 'backfill' && params.full_refresh ? fullRefreshState(prepared.analysis, remaining) : undefined;
+  const ctx = { ...planContext(prepared, runId, fullRefresh), refreshed: refresh?.swapped };
   const full =
-    original === 'backfill'
-      ? planBackfill(ctx, intervals, params.order ?? 'oldest')
-      : original === 'test'
+    params.kind === 'backfill'
+      ? planBackfill(ctx, intervals, params.order)
+      : params.kind === 'test'
         ? planTest(ctx, intervals[0])
         : planRun(params.ignore_dependencies_on_past ? ctx : await withPast(ctx, prepared, intervals[0]), intervals[0]);
   const todo = refresh ? refresh.rebuildWhole(full.tasks) : remaining;
@@ -171,14 +146,17 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
       message: `not retried, no longer in the project or its selection: ${missing.join(', ')}`,
     });
   }
-  const configuredThreads = params.threads ?? prepared.pipeline?.threads ?? prepared.analysis.settings.threads ?? DEFAULT_THREADS;
-  const threads = options.threads ?? (original === 'backfill' ? Math.max(configuredThreads, params.parallel ?? 1) : configuredThreads);
+  const threads = resolveThreads({
+    flag: options.threads ?? params.threads,
+    pipeline: prepared.pipeline,
+    settings: prepared.analysis.settings,
+    parallel: params.kind === 'backfill' ? params.parallel : undefined,
+  });
   const last = intervals[intervals.length - 1];
   return launch(prepared, {
     runId,
-    command: 'retry',
-    pipeline: run.pipeline ?? undefined,
-    params: { ...params, original_command: original, retry_of: run.run_id },
+    pipeline,
+    params: { kind: 'retry', of: params, retry_of: run.run_id },
     parentRunId: run.run_id,
     plan: { tasks, diagnostics: full.diagnostics },
     threads,
@@ -187,14 +165,14 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     header: {
       ds: new Date(last.start).toISOString().slice(0, 10),
       dateIsDefault: false,
-      start: params.start,
-      end: params.end,
+      start: params.kind === 'backfill' ? params.start : undefined,
+      end: params.kind === 'backfill' ? params.end : undefined,
       retryOf: run.run_id,
     },
     execute:
-      original === 'backfill'
+      params.kind === 'backfill'
         ? {
-            parallel: params.parallel ?? 1,
+            parallel: params.parallel,
             maxFailures: params.max_failures ?? undefined,
             retryOverride: params.retries
               ? { retries: params.retries, delayMs: DEFAULT_RETRY_DELAY_MS, maxDelayMs: DEFAULT_MAX_DELAY_MS }
@@ -204,4 +182,21 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     retryCommand: retryCommandFor(options),
     pipeCommand: pipeCommandFor(options),
   });
+}
+
+/** What a run repeats: its own parameters, or, for a retry, those of the first run of its family. */
+function firstRunOf(p: StoredParams): OriginalParams {
+  switch (p.kind) {
+    case 'retry':
+      return p.of;
+    case 'run':
+    case 'watch':
+    case 'test':
+    case 'backfill':
+      return p;
+    default: {
+      const never: never = p;
+      throw new Error(`internal error: stored params ${JSON.stringify(never)}`);
+    }
+  }
 }

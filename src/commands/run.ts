@@ -1,23 +1,41 @@
-import { dateVariables, HOUR_MS, hourInterval, intervalLabel, systemClock } from '../dates/dates.js';
-import { pipelineInterval, readPipeline, type Pipeline } from '../analyze/project-settings.js';
-import type { ProjectFiles } from '../project/load-project.js';
+import { pipelineInterval, type Pipeline } from '../analyze/project-settings.js';
+import { dateVariables, HOUR_MS, hourInterval, intervalLabel, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
-import { planRun } from '../plan/plan.js';
-import { loadFiles, resolveInterval, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
-import { launch, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
+import { planRun, type Plan } from '../plan/plan.js';
+import { resolveInterval, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
+import {
+  launch,
+  newRunId,
+  pipeCommandFor,
+  planContext,
+  prepare,
+  refuseAsRunWould,
+  retryCommandFor,
+  withPast,
+  type Prepared,
+  type RunOutcome,
+  type WarehouseAccess,
+} from './lifecycle.js';
+import { openProject } from './open-project.js';
+import { commonParams, type RunParams } from './stored-params.js';
+import { resolveThreads } from './threads.js';
 
-export interface RunOptions extends ProjectOptions, SelectionOptions, WaitOptions {
+/** What decides what `pipe run` builds, and how. */
+export interface RunPlanOptions extends ProjectOptions, SelectionOptions, WaitOptions {
   /** `YYYY-MM-DD`; default yesterday. */
   readonly date?: string;
+  /** An hour of `date` (0-23): the run covers that hour instead of the day. */
+  readonly hour?: number;
   readonly threads?: number;
   /** Rebuild incremental models from nothing and reload seeds. */
   readonly fullRefresh?: boolean;
-  readonly signal?: AbortSignal;
-  readonly emit: EventSink;
-  /** An hour of `date` (0-23): the run covers that hour instead of the day. */
-  readonly hour?: number;
   /** Run `depends_on_past` models even when their previous interval has not succeeded. */
   readonly ignoreDependenciesOnPast?: boolean;
+}
+
+export interface RunOptions extends RunPlanOptions {
+  readonly signal?: AbortSignal;
+  readonly emit: EventSink;
   /** Set by the scheduler: the run's id, and the fire time that triggered it. */
   readonly runId?: string;
   readonly scheduledAt?: number;
@@ -27,12 +45,52 @@ export interface RunOptions extends ProjectOptions, SelectionOptions, WaitOption
 
 export type { RunOutcome };
 
-export const DEFAULT_THREADS = 4;
+/**
+ * The interval a run covers: `--date` (default yesterday), or its hour `--hour`. With neither,
+ * a run of an hourly pipeline covers the previous full hour (UTC), as its schedule would.
+ */
+export function runInterval(
+  options: { readonly date?: string; readonly hour?: number; readonly clock?: Clock },
+  pipeline: Pipeline | undefined,
+): { interval: Interval; hour?: number; isDefault: boolean } {
+  const day = resolveInterval(options.date, options.clock);
+  if (options.hour !== undefined) return { interval: hourInterval(day.interval.start + options.hour * HOUR_MS), hour: options.hour, isDefault: day.isDefault };
+  if (day.isDefault && pipelineInterval(pipeline) === 'hourly') {
+    const now = (options.clock ?? systemClock).now();
+    const interval = hourInterval(now - (now % HOUR_MS) - HOUR_MS);
+    return { interval, hour: new Date(interval.start).getUTCHours(), isDefault: true };
+  }
+  return { ...day, hour: undefined };
+}
 
-/** A pipeline's settings read ahead of analysis (which reports any problem in them). */
-export function pipelineOf(files: ProjectFiles, name: string | undefined): Pipeline | undefined {
-  const source = name === undefined ? undefined : files.pipelines.find((p) => p.name === name);
-  return source && readPipeline(source, []);
+/** What `pipe run` would do: one plan, whether it is run, shown (--dry-run) or compiled. */
+export interface RunPlan {
+  readonly prepared: Prepared;
+  readonly plan: Plan;
+  readonly interval: Interval;
+  readonly hour?: number;
+  readonly isDefault: boolean;
+  readonly threads: number;
+}
+
+/**
+ * Plans `pipe run` with `options`: the interval, the selection and every task with its SQL.
+ * `pipe run`, `pipe run --dry-run` and `pipe compile` all take their answer from here, so
+ * what is shown is what runs. The caller closes `prepared.warehouse`.
+ */
+export async function planRunCommand(options: RunPlanOptions, how: { runId: string; access: WarehouseAccess }): Promise<RunPlan> {
+  const project = openProject(options);
+  const { interval, hour, isDefault } = runInterval(options, options.pipeline === undefined ? undefined : project.pipelines.get(options.pipeline));
+  const prepared = await prepare({ ...options, interval, access: how.access }, project);
+  try {
+    const ctx = planContext(prepared, how.runId, options.fullRefresh);
+    const plan = planRun(options.ignoreDependenciesOnPast ? ctx : await withPast(ctx, prepared, interval), interval);
+    const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings });
+    return { prepared, plan, interval, hour, isDefault, threads };
+  } catch (e) {
+    prepared.warehouse?.close();
+    throw e;
+  }
 }
 
 /**
@@ -41,39 +99,22 @@ export function pipelineOf(files: ProjectFiles, name: string | undefined): Pipel
  * schedules would.
  */
 export async function run(options: RunOptions): Promise<RunOutcome> {
-  const day = resolveInterval(options.date, options.clock);
-  const isDefault = day.isDefault;
-  let interval = options.hour === undefined ? day.interval : hourInterval(day.interval.start + options.hour * HOUR_MS);
-  let hour = options.hour;
-  const files = loadFiles(options);
-  if (isDefault && hour === undefined && pipelineInterval(pipelineOf(files, options.pipeline)) === 'hourly') {
-    const now = (options.clock ?? systemClock).now();
-    interval = hourInterval(now - (now % HOUR_MS) - HOUR_MS);
-    hour = new Date(interval.start).getUTCHours();
-  }
-  const prepared = await prepare({ ...options, interval }, files);
   const runId = options.runId ?? newRunId();
-  const threads = options.threads ?? prepared.pipeline?.threads ?? prepared.analysis.settings.threads ?? DEFAULT_THREADS;
-  const ds = dateVariables(interval).ds;
-  const ctx = planContext(prepared, runId, options.fullRefresh);
-  const plan = planRun(options.ignoreDependenciesOnPast ? ctx : await withPast(ctx, prepared, interval), interval);
+  const { prepared, plan, interval, hour, isDefault, threads } = await planRunCommand(options, { runId, access: 'write' });
+  const params: RunParams = {
+    kind: 'run',
+    ds: dateVariables(interval).ds,
+    hour,
+    scheduled_at: options.scheduledAt !== undefined ? new Date(options.scheduledAt).toISOString() : undefined,
+    ...commonParams(options, prepared.analysis.vars),
+    full_refresh: options.fullRefresh ?? false,
+    ignore_dependencies_on_past: options.ignoreDependenciesOnPast ?? false,
+    resume_of: options.resumes,
+  };
   return launch(prepared, {
     runId,
-    command: 'run',
     pipeline: options.pipeline,
-    params: {
-      ds,
-      ...(hour !== undefined ? { hour } : {}),
-      ...(options.scheduledAt !== undefined ? { scheduled_at: new Date(options.scheduledAt).toISOString() } : {}),
-      vars: options.vars ?? {},
-      resolved_vars: prepared.analysis.vars,
-      select: options.select ?? [],
-      exclude: options.exclude ?? [],
-      threads: options.threads ?? null,
-      full_refresh: options.fullRefresh ?? false,
-      ...(options.ignoreDependenciesOnPast ? { ignore_dependencies_on_past: true } : {}),
-      ...(options.resumes ? { resume_of: options.resumes } : {}),
-    },
+    params,
     parentRunId: options.resumes,
     plan,
     threads,
@@ -83,4 +124,14 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     retryCommand: retryCommandFor(options),
     pipeCommand: pipeCommandFor(options),
   });
+}
+
+/**
+ * `pipe run --dry-run`: the plan `pipe run` would execute with the same options, refused for
+ * what the run would refuse; the warehouse is only read, and not created when it is missing.
+ */
+export async function runDryRun(options: RunPlanOptions): Promise<RunPlan> {
+  const planned = await planRunCommand(options, { runId: 'dry-run', access: 'read' });
+  await refuseAsRunWould(planned.prepared, planned.plan, pipeCommandFor(options), options.pipeline);
+  return planned;
 }

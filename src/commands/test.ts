@@ -3,7 +3,8 @@ import type { EventSink } from '../events/events.js';
 import { planTest } from '../plan/plan.js';
 import { resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
 import { launch, newRunId, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
-import { DEFAULT_THREADS } from './run.js';
+import { commonParams } from './stored-params.js';
+import { resolveThreads } from './threads.js';
 
 export interface TestOptions extends ProjectOptions, SelectionOptions {
   /** The interval whose partition incremental models' checks read; default yesterday. */
@@ -19,24 +20,13 @@ export async function test(options: TestOptions): Promise<RunOutcome> {
   const prepared = await prepare({ ...options, interval });
   const runId = newRunId();
   const ds = dateVariables(interval).ds;
-  const plan = planTest(
-    planContext(prepared, runId),
-    interval,
-  );
+  const plan = planTest(planContext(prepared, runId), interval);
   return launch(prepared, {
     runId,
-    command: 'test',
     pipeline: options.pipeline,
-    params: {
-      ds,
-      vars: options.vars ?? {},
-      resolved_vars: prepared.analysis.vars,
-      select: options.select ?? [],
-      exclude: options.exclude ?? [],
-      threads: options.threads ?? null,
-    },
+    params: { kind: 'test', ds, ...commonParams(options, prepared.analysis.vars) },
     plan,
-    threads: options.threads ?? prepared.analysis.settings.threads ?? DEFAULT_THREADS,
+    threads: resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings }),
     emit: options.emit,
     signal: options.signal,
     header: { ds, dateIsDefault: isDefault },

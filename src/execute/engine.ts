@@ -83,7 +83,8 @@ export class Engine {
   private readonly newest = new Map<string, Publication>();
 
   private constructor(
-    private readonly key: string,
+    /** Its entry in `byPath`; none for a database in memory, which no other open can share. */
+    private readonly key: string | undefined,
     private readonly warehouse: DuckDBWarehouse,
     readonly readOnly: boolean,
   ) {
@@ -124,6 +125,15 @@ export class Engine {
       if (Engine.byPath.get(key) === opening) Engine.byPath.delete(key);
       throw e;
     }
+  }
+
+  /**
+   * An engine of its own over an empty database in memory: what a dry run reads when the
+   * warehouse file does not exist yet. It has no path, so it never enters `byPath`: no open
+   * of a file can be handed it, and closing it lets go of no file's engine.
+   */
+  static async inMemory(): Promise<EngineHandle> {
+    return new Engine(undefined, await DuckDBWarehouse.inMemory(), true).handle();
   }
 
   /**
@@ -276,7 +286,7 @@ export class Engine {
     this.users--;
     if (this.users > 0 || this.closed) return;
     this.closed = true;
-    Engine.byPath.delete(this.key);
+    if (this.key !== undefined) Engine.byPath.delete(this.key);
     this.pool.close();
     this.warehouse.close();
     this.markClosed();

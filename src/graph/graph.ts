@@ -21,11 +21,23 @@ export function downstreamMap(graph: Graph): Map<string, string[]> {
   return down;
 }
 
+/** Orders already computed: a graph never changes, and analysis, planning and compile each ask. */
+const orders = new WeakMap<Graph, readonly string[]>();
+
 /**
  * Kahn's algorithm, ties broken by name so the order is stable across runs.
  * Nodes on a cycle are left out; call findCycles first.
  */
 export function topologicalOrder(graph: Graph): string[] {
+  let order = orders.get(graph);
+  if (!order) {
+    order = kahn(graph);
+    orders.set(graph, order);
+  }
+  return [...order];
+}
+
+function kahn(graph: Graph): string[] {
   const remaining = new Map<string, number>();
   for (const n of graph.nodes) remaining.set(n, (graph.upstream.get(n) ?? []).length);
   const down = downstreamMap(graph);

@@ -4,7 +4,8 @@ import { DiagnosticError, error } from '../analyze/diagnostics.js';
 import { analyze } from '../analyze/analyze.js';
 import { dayInterval, defaultRunDate, formatDate, systemClock, type Clock } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
-import { loadFiles, warehousePath, type ProjectOptions } from '../commands/context.js';
+import type { ProjectOptions } from '../commands/context.js';
+import { openProject } from '../commands/open-project.js';
 import { newRunId } from '../commands/lifecycle.js';
 import { run } from '../commands/run.js';
 import { Engine, type EngineHandle } from '../execute/engine.js';
@@ -44,8 +45,8 @@ export type { ScheduleResult };
 const MIN_SLEEP_MS = 100;
 
 function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, clock: Clock): Pipeline[] {
-  const files = loadFiles(options);
-  const analysis = analyze(files, { interval: dayInterval(defaultRunDate(clock)) });
+  const project = openProject(options);
+  const analysis = analyze(project.files, { interval: dayInterval(defaultRunDate(clock)), validated: project });
   const problems = analysis.diagnostics.filter((d) => d.severity === 'error');
   if (problems.length > 0) throw new DiagnosticError(problems);
   const all = [...analysis.pipelines.values()];
@@ -65,7 +66,7 @@ function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, 
 
 /** The last fire time handled per pipeline, read-only, when the warehouse exists and is free to read. */
 async function lastFires(options: ProjectOptions): Promise<{ lastFire?: Map<string, number>; note?: string }> {
-  const dbPath = warehousePath(options, loadFiles(options));
+  const dbPath = openProject(options).warehousePath;
   if (!existsSync(dbPath)) return { lastFire: new Map() };
   try {
     const warehouse = await Engine.open(dbPath, { readOnly: true });
@@ -134,7 +135,7 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
   const check = async (): Promise<SchedulerEvent> => {
     try {
       const pipelines = scheduled(options, clock);
-      const dbPath = warehousePath(options, loadFiles(options));
+      const dbPath = openProject(options).warehousePath;
       try {
         roundWarehouse = await Engine.open(dbPath, { holder: 'pipe schedule' });
       } catch (e) {

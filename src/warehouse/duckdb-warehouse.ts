@@ -175,6 +175,15 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   /**
+   * An empty database in memory, touching no file: what a dry run asks DuckDB when the
+   * warehouse does not exist yet. Read-only as far as pipe is concerned (nothing announces
+   * it, closing it removes no holder note); pipe opens it through Engine.inMemory.
+   */
+  static async inMemory(): Promise<DuckDBWarehouse> {
+    return new DuckDBWarehouse(':memory:', await DuckDBInstance.create(':memory:'), true);
+  }
+
+  /**
    * A connection in UTC: intervals are UTC, and a TIMESTAMPTZ cast to TIMESTAMP (as the
    * partition filters do) must not depend on the machine's time zone, or a re-run elsewhere
    * would place rows in other dates.

@@ -1,9 +1,10 @@
 import { relative, sep } from 'node:path';
 import { AnalysisCache, type Analysis } from '../analyze/analyze.js';
 import { DiagnosticError } from '../analyze/diagnostics.js';
-import { analyzeAndSelect, loadFiles, warehousePath, type ProjectOptions, type SelectionOptions } from '../commands/context.js';
+import { analyzeAndSelect, type ProjectOptions, type SelectionOptions } from '../commands/context.js';
+import { openProject } from '../commands/open-project.js';
+import { resolveThreads } from '../commands/threads.js';
 import { launch, newRunId, openFor, planContext, retryCommandFor } from '../commands/lifecycle.js';
-import { DEFAULT_THREADS } from '../commands/run.js';
 import { Engine, type EngineHandle } from '../execute/engine.js';
 import { dateVariables, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
@@ -54,14 +55,14 @@ export class ChangeBuilder {
     const { emit } = this.options;
     const changedFiles = [...changes.files.keys()].map((p) => this.rel(p)).sort();
     try {
-      const files = loadFiles(this.options, this.fs);
-      const dbPath = warehousePath(this.options, files);
+      const project = openProject(this.options, this.fs);
+      const dbPath = project.warehousePath;
       const { warehouse, catalog } = await this.openWhenFree(dbPath);
       if (!warehouse) return 'built';
       let handedOver = false;
       try {
         const tables = catalog.only('table');
-        const { analysis, selected } = analyzeAndSelect(files, { ...this.options, interval: this.interval, existingRelations: tables }, this.cache);
+        const { analysis, selected } = analyzeAndSelect(project.files, { ...this.options, interval: this.interval, existingRelations: tables, validated: project }, this.cache);
         const { rebuild, removed } = this.whatToRebuild(analysis, selected, changes, changedFiles);
         if (changedFiles.length > 0) emit({ type: 'watch-change', files: changedFiles, rebuild: [...rebuild], removed });
         for (const r of removed) {
@@ -138,13 +139,22 @@ export class ChangeBuilder {
     const prepared = await openFor(analysis, nodes, options.pipeline, dbPath, { warehouse });
     const runId = newRunId();
     const plan = planRun(planContext(prepared, runId), interval);
-    const threads = options.threads ?? prepared.pipeline?.threads ?? analysis.settings.threads ?? DEFAULT_THREADS;
+    const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: analysis.settings });
     const ds = dateVariables(interval).ds;
     await launch(prepared, {
       runId,
-      command: 'watch',
       pipeline: options.pipeline,
-      params: { ds, vars: options.vars ?? {}, resolved_vars: analysis.vars, select: [...nodes], exclude: [], threads },
+      params: {
+        kind: 'watch',
+        ds,
+        vars: options.vars ?? {},
+        resolved_vars: analysis.vars,
+        select: [...nodes],
+        exclude: [],
+        threads: options.threads ?? null,
+        full_refresh: false,
+        ignore_dependencies_on_past: false,
+      },
       plan,
       threads,
       emit: options.emit,

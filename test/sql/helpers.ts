@@ -14,43 +14,7 @@ import type { Row, WarehouseSession } from '../../src/warehouse/warehouse.js';
 
 const EXPECTED_DIR = join(import.meta.dirname, 'expected');
 
-/**
- * The SQL of a task's steps as one readable text, in order, each step under a comment that
- * names it. Steps that carry no SQL of their own are left out.
- */
-export function renderSteps(steps: readonly Step[]): string {
-  const out: string[] = [];
-  for (const step of steps) {
-    switch (step.kind) {
-      case 'statement':
-        out.push(`-- statement${step.countsRows ? ' (counts rows)' : ''}\n${step.sql};`);
-        break;
-      case 'assert-empty':
-        out.push(`-- assert-empty: ${step.message}\n${step.sql};\n-- count\n${step.countSql};`);
-        break;
-      case 'publish':
-        out.push(
-          `-- publish, one transaction${step.countsRowsAt !== undefined ? ` (rows from statement ${step.countsRowsAt + 1})` : ''}\nBEGIN TRANSACTION;\n${[
-            ...step.statements.map((s) => `${s};`),
-            ...(step.checks ?? []).map((c) => `-- check ${c.name} (${c.severity}), before the commit\n${c.sql};`),
-          ].join('\n')}\nCOMMIT;`,
-        );
-        break;
-      case 'cleanup':
-        out.push(`-- cleanup after a failure\n${step.sql};`);
-        break;
-      case 'columns':
-        out.push(`-- columns of ${step.relation}: ${step.expected.map((c) => c.column).join(', ')}`);
-        break;
-      case 'check':
-        out.push(`-- check ${step.name} (${step.severity})\n${step.sql};`);
-        break;
-      default:
-        break;
-    }
-  }
-  return `${out.join('\n\n')}\n`;
-}
+export { renderSteps } from '../../src/plan/render-steps.js';
 
 /**
  * Compares generated SQL with `test/sql/expected/NAME.sql`. With PIPE_UPDATE_EXPECTED=1 the

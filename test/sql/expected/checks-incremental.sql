@@ -8,6 +8,8 @@ SELECT * FROM "temp"."main"."__pipe_stage__inc__20240102" WHERE "d" IS NULL OR N
 -- count
 SELECT count(*) AS n FROM "temp"."main"."__pipe_stage__inc__20240102" WHERE "d" IS NULL OR NOT (CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00');
 
+-- schema change: the columns of "temp"."main"."__pipe_stage__inc__20240102" against "main"."inc"; on a difference, fail (any ALTER TABLE joins the publishing transaction)
+
 -- columns of "temp"."main"."__pipe_stage__inc__20240102": id, id
 
 -- check not_null(id) (error)

@@ -9,6 +9,8 @@ SELECT * FROM "temp"."main"."__pipe_stage__fct_orders__20240102" WHERE "order_da
 -- count
 SELECT count(*) AS n FROM "temp"."main"."__pipe_stage__fct_orders__20240102" WHERE "order_date" IS NULL OR NOT (CAST("order_date" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("order_date" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00');
 
+-- schema change: the columns of "temp"."main"."__pipe_stage__fct_orders__20240102" against "main"."fct_orders"; on a difference, fail (any ALTER TABLE joins the publishing transaction)
+
 -- publish, one transaction (rows from statement 3)
 BEGIN TRANSACTION;
 CREATE TABLE IF NOT EXISTS "main"."fct_orders" AS SELECT * FROM "temp"."main"."__pipe_stage__fct_orders__20240102" LIMIT 0;

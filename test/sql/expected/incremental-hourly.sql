@@ -9,6 +9,8 @@ SELECT * FROM "temp"."main"."__pipe_stage__fct_orders__20240102T13" WHERE "event
 -- count
 SELECT count(*) AS n FROM "temp"."main"."__pipe_stage__fct_orders__20240102T13" WHERE "event_time" IS NULL OR NOT (CAST("event_time" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 13:00:00' AND CAST("event_time" AS TIMESTAMP) < TIMESTAMP '2024-01-02 14:00:00');
 
+-- schema change: the columns of "temp"."main"."__pipe_stage__fct_orders__20240102T13" against "main"."fct_orders"; on a difference, fail (any ALTER TABLE joins the publishing transaction)
+
 -- publish, one transaction (rows from statement 3)
 BEGIN TRANSACTION;
 CREATE TABLE IF NOT EXISTS "main"."fct_orders" AS SELECT * FROM "temp"."main"."__pipe_stage__fct_orders__20240102T13" LIMIT 0;

@@ -1,0 +1,51 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { error, DiagnosticError } from '../analyze/diagnostics.js';
+import { validateSettings, type ValidatedSettings } from '../analyze/project-settings.js';
+import { loadProject, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
+import type { ProjectFs } from '../project/project-fs.js';
+import type { ProjectOptions } from './context.js';
+
+/**
+ * The project as every command starts from it: its files, pipe.yaml and the pipelines
+ * validated (their problems are reported with the analysis'), and where its warehouse is.
+ * Nothing after this reads the YAML of pipe.yaml or of a pipeline again.
+ */
+export interface Project extends ValidatedSettings {
+  readonly root: string;
+  readonly files: ProjectFiles;
+  /** `--db` (from the current directory), else `warehouse:` of pipe.yaml (from the project). */
+  readonly warehousePath: string;
+}
+
+/**
+ * Loads and validates the project of `options`. A folder that is no project, or a `warehouse:`
+ * that is no path, stops here: nothing else can be done without them.
+ */
+export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
+  const root = resolve(options.project ?? '.');
+  if (!existsSync(root)) throw new DiagnosticError([error('no-project', `project directory ${root} does not exist`)]);
+  const files = loadProject(root, fs);
+  if (!existsSync(resolve(root, 'models')) && files.seeds.length === 0) {
+    const above = enclosingProject(root);
+    throw new DiagnosticError([
+      error('no-project', `${root} has no models/ folder: is this a pipe project?`, undefined, {
+        hint: above ? `${above} is one: run pipe there, or pass --project ${above}` : 'run pipe in a project folder, or pass --project DIR',
+      }),
+    ]);
+  }
+  const validated = validateSettings(files);
+  let warehousePath: string;
+  if (options.db !== undefined) warehousePath = resolve(options.db);
+  else if (validated.warehouseProblem) throw new DiagnosticError([validated.warehouseProblem]);
+  else warehousePath = resolve(root, validated.settings.warehouse);
+  return { ...validated, root, files, warehousePath };
+}
+
+/** The nearest folder above `dir` that holds a pipe project (pipe.yaml, or models/ and seeds/). */
+function enclosingProject(dir: string): string | undefined {
+  for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
+    if (existsSync(join(d, PROJECT_FILE)) || (existsSync(join(d, 'models')) && existsSync(join(d, 'seeds')))) return d;
+  }
+  return undefined;
+}

@@ -1,0 +1,259 @@
+import { error, DiagnosticError, type Diagnostic } from '../analyze/diagnostics.js';
+import type { ScheduleInterval } from '../analyze/project-settings.js';
+import { parseDate } from '../dates/dates.js';
+import type { DateOrder } from '../plan/plan.js';
+
+/**
+ * The parameters a run records (`_pipe.runs.params`): what `pipe retry` repeats and `pipe
+ * history` shows. Written from these types and read back through `readStoredParams`, which
+ * checks every field: a row written by another version of pipe, or changed by hand, is
+ * refused by name instead of being half understood.
+ */
+
+export interface CommonParams {
+  /** As given with --var; a secret var's value is only its fingerprint. */
+  readonly vars: Readonly<Record<string, unknown>>;
+  /** Every var the run rendered with, resolved the same way; absent in runs of early versions. */
+  readonly resolved_vars?: Readonly<Record<string, unknown>>;
+  readonly select: readonly string[];
+  readonly exclude: readonly string[];
+  /** `--threads` as given; null when it was not. */
+  readonly threads: number | null;
+}
+
+/** `pipe run`, and a build of `pipe watch` (a run of the models it rebuilt). */
+export interface RunParams extends CommonParams {
+  readonly kind: 'run' | 'watch';
+  /** The date, `YYYY-MM-DD`. */
+  readonly ds: string;
+  /** The hour of `ds` the run covered, when it covered one. */
+  readonly hour?: number;
+  readonly full_refresh: boolean;
+  readonly ignore_dependencies_on_past: boolean;
+  /** Set by the scheduler: the fire time that triggered the run, and the run it takes over. */
+  readonly scheduled_at?: string;
+  readonly resume_of?: string;
+}
+
+export interface TestParams extends CommonParams {
+  readonly kind: 'test';
+  readonly ds: string;
+}
+
+export interface BackfillParams extends CommonParams {
+  readonly kind: 'backfill';
+  /** The inclusive range, `YYYY-MM-DD`. */
+  readonly start: string;
+  readonly end: string;
+  /** Days, or the hours of each day for an hourly pipeline. */
+  readonly interval: ScheduleInterval;
+  readonly parallel: number;
+  readonly order: DateOrder;
+  readonly max_failures: number | null;
+  readonly retries: number;
+  readonly full_refresh: boolean;
+}
+
+/** What a retry repeats. */
+export type OriginalParams = RunParams | TestParams | BackfillParams;
+
+/** `pipe retry`: the first run's parameters, and the run it completes. */
+export interface RetryParams {
+  readonly kind: 'retry';
+  readonly of: OriginalParams;
+  readonly retry_of: string;
+}
+
+export type StoredParams = OriginalParams | RetryParams;
+
+/** What every command records of its selection, vars and `--threads`, from its options. */
+export function commonParams(
+  options: { vars?: Readonly<Record<string, unknown>>; select?: readonly string[]; exclude?: readonly string[]; threads?: number },
+  resolvedVars: Readonly<Record<string, unknown>>,
+): CommonParams {
+  return { vars: options.vars ?? {}, resolved_vars: resolvedVars, select: options.select ?? [], exclude: options.exclude ?? [], threads: options.threads ?? null };
+}
+
+/** The JSON object a run records. A retry records its first run's fields and two of its own. */
+export function storedJson(p: StoredParams): Record<string, unknown> {
+  switch (p.kind) {
+    case 'retry':
+      // A watch build is retried as the run of the models it rebuilt.
+      return { ...storedJson(p.of), original_command: p.of.kind === 'watch' ? 'run' : p.of.kind, retry_of: p.retry_of };
+    case 'run':
+    case 'watch':
+    case 'test':
+    case 'backfill': {
+      const { kind: _kind, ...fields } = p;
+      // Flags a run did not use are left out, as runs have always recorded them.
+      return Object.fromEntries(
+        Object.entries(fields).filter(([key, value]) => value !== undefined && !(key === 'ignore_dependencies_on_past' && value === false)),
+      );
+    }
+    default: {
+      const never: never = p;
+      throw new Error(`internal error: stored params ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** A row of `_pipe.runs`, as far as its parameters go. */
+export interface StoredRun {
+  readonly run_id: string;
+  readonly command: string;
+  readonly params: string;
+}
+
+const ORIGINAL_COMMANDS = ['run', 'backfill', 'test'] as const;
+
+/** The parameters of `run`, or the problem with them. */
+export function readStoredParams(run: StoredRun): { readonly params: StoredParams } | { readonly problem: Diagnostic } {
+  const problem = (what: string) => ({
+    problem: error('bad-run-state', `run ${run.run_id}: ${what}`, undefined, {
+      hint: 'it was recorded by another version of pipe or changed by hand; start a new run (pipe run, pipe backfill) instead',
+    }),
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(run.params);
+  } catch {
+    return problem('its recorded parameters are not JSON');
+  }
+  if (!isObject(json)) return problem(`its recorded parameters are ${JSON.stringify(json)}, not an object`);
+  const fields = new Fields(json);
+  let params: StoredParams;
+  switch (run.command) {
+    case 'run':
+    case 'watch':
+    case 'test':
+    case 'backfill':
+      params = original(run.command, fields);
+      break;
+    case 'retry': {
+      const of = fields.oneOf('original_command', ORIGINAL_COMMANDS, 'run');
+      params = { kind: 'retry', of: original(of, fields), retry_of: fields.string('retry_of', true) ?? '' };
+      break;
+    }
+    default:
+      return problem(`it was recorded by 'pipe ${run.command}', a command this version of pipe does not know`);
+  }
+  if (fields.problems.length > 0) return problem(`its recorded parameters cannot be read (${fields.problems.join('; ')})`);
+  return { params };
+}
+
+/** The parameters of `run`; throws the problem with them as a diagnostic. */
+export function parseStoredParams(run: StoredRun): StoredParams {
+  const read = readStoredParams(run);
+  if ('problem' in read) throw new DiagnosticError([read.problem]);
+  return read.params;
+}
+
+function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
+  const common: CommonParams = {
+    vars: f.object('vars') ?? {},
+    resolved_vars: f.object('resolved_vars'),
+    select: f.strings('select') ?? [],
+    exclude: f.strings('exclude') ?? [],
+    threads: f.positiveInt('threads') ?? null,
+  };
+  switch (kind) {
+    case 'run':
+    case 'watch': {
+      const hour = f.integer('hour');
+      if (hour !== undefined && (hour < 0 || hour > 23)) f.problems.push(`hour: expected 0 to 23, got ${hour}`);
+      return {
+        kind,
+        ...common,
+        ds: f.date('ds') ?? '',
+        hour,
+        full_refresh: f.boolean('full_refresh') ?? false,
+        ignore_dependencies_on_past: f.boolean('ignore_dependencies_on_past') ?? false,
+        scheduled_at: f.string('scheduled_at'),
+        resume_of: f.string('resume_of'),
+      };
+    }
+    case 'test':
+      return { kind, ...common, ds: f.date('ds') ?? '' };
+    case 'backfill': {
+      const start = f.date('start') ?? '';
+      const end = f.date('end') ?? '';
+      if (start > end && parseDate(end) !== undefined) f.problems.push(`start ${start} is after end ${end}`);
+      const retries = f.integer('retries');
+      if (retries !== undefined && retries < 0) f.problems.push(`retries: expected a whole number of at least 0, got ${retries}`);
+      return {
+        kind,
+        ...common,
+        start,
+        end,
+        interval: f.oneOf('interval', ['daily', 'hourly'] as const, 'daily'),
+        parallel: f.positiveInt('parallel') ?? 1,
+        order: f.oneOf('order', ['oldest', 'newest'] as const, 'oldest'),
+        max_failures: f.positiveInt('max_failures') ?? null,
+        retries: retries ?? 0,
+        full_refresh: f.boolean('full_refresh') ?? false,
+      };
+    }
+    default: {
+      const never: never = kind;
+      throw new Error(`internal error: command ${String(never)}`);
+    }
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Reads the fields of a recorded object: an absent (or null) field is undefined, one of the
+ * wrong type a problem. Required fields say so when absent.
+ */
+class Fields {
+  readonly problems: string[] = [];
+
+  constructor(private readonly o: Readonly<Record<string, unknown>>) {}
+
+  private read<T>(key: string, ok: (v: unknown) => v is T, expected: string, required = false): T | undefined {
+    const v = this.o[key];
+    if (v === undefined || v === null) {
+      if (required) this.problems.push(`${key}: missing`);
+      return undefined;
+    }
+    if (ok(v)) return v;
+    this.problems.push(`${key}: expected ${expected}, got ${JSON.stringify(v)}`);
+    return undefined;
+  }
+
+  string(key: string, required = false): string | undefined {
+    return this.read(key, (v): v is string => typeof v === 'string', 'text', required);
+  }
+
+  date(key: string): string | undefined {
+    return this.read(key, (v): v is string => typeof v === 'string' && parseDate(v) !== undefined, 'a date as YYYY-MM-DD', true);
+  }
+
+  boolean(key: string): boolean | undefined {
+    return this.read(key, (v): v is boolean => typeof v === 'boolean', 'true or false');
+  }
+
+  integer(key: string): number | undefined {
+    return this.read(key, (v): v is number => Number.isInteger(v), 'a whole number');
+  }
+
+  positiveInt(key: string): number | undefined {
+    return this.read(key, (v): v is number => Number.isInteger(v) && (v as number) >= 1, 'a whole number of at least 1');
+  }
+
+  strings(key: string): string[] | undefined {
+    return this.read(key, (v): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string'), 'a list of text');
+  }
+
+  object(key: string): Record<string, unknown> | undefined {
+    return this.read(key, isObject, 'a mapping');
+  }
+
+  /** One of `values`; `fallback` when absent (or wrong, which is a problem). */
+  oneOf<T extends string>(key: string, values: readonly T[], fallback: T): T {
+    return this.read(key, (x): x is T => (values as readonly unknown[]).includes(x), values.join(' or ')) ?? fallback;
+  }
+}

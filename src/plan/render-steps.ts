@@ -1,0 +1,40 @@
+import type { Step } from './task.js';
+
+/**
+ * The steps of a task as one readable text, in the order the executor runs them, each under
+ * a comment that names it: what `pipe run --dry-run` prints, and what the stored expected SQL
+ * of the strategies is compared with. Steps whose statements are decided only while the task
+ * runs (a schema change, the columns a check names) say what will be compared.
+ */
+export function renderSteps(steps: readonly Step[]): string {
+  return `${steps.map(renderStep).join('\n\n')}\n`;
+}
+
+function renderStep(step: Step): string {
+  switch (step.kind) {
+    case 'statement':
+      return `-- statement${step.countsRows ? ' (counts rows)' : ''}\n${step.sql};`;
+    case 'assert-empty':
+      return `-- assert-empty: ${step.message}\n${step.sql};\n-- count\n${step.countSql};`;
+    case 'publish': {
+      const rows = step.countsRowsAt !== undefined ? ` (rows from statement ${step.countsRowsAt + 1})` : '';
+      const body = [
+        ...step.statements.map((s) => `${s};`),
+        ...(step.checks ?? []).map((c) => `-- check ${c.name} (${c.severity}), before the commit\n${c.sql};`),
+      ];
+      return `-- publish, one transaction${rows}\nBEGIN TRANSACTION;\n${body.join('\n')}\nCOMMIT;`;
+    }
+    case 'cleanup':
+      return `-- cleanup after a failure\n${step.sql};`;
+    case 'schema-change':
+      return `-- schema change: the columns of ${step.staging} against ${step.target}; on a difference, ${step.policy} (any ALTER TABLE joins the publishing transaction)`;
+    case 'columns':
+      return `-- columns of ${step.relation}: ${step.expected.map((c) => c.column).join(', ')}`;
+    case 'check':
+      return `-- check ${step.name} (${step.severity})\n${step.sql};`;
+    default: {
+      const never: never = step;
+      throw new Error(`internal error: step ${JSON.stringify(never)}`);
+    }
+  }
+}
