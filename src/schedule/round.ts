@@ -31,9 +31,16 @@ export const runKey = (pipeline: string, label: string) => `${pipeline}@${label}
 /**
  * The runs to start now: intervals whose run never finished (resumed), then the due ones; none
  * twice, none that succeeded, none already in flight (`running`, by key, with its pipeline),
- * and no more per pipeline than its `max_active_runs`.
+ * no resume of a run this process started (`started`: the state may show it running after it
+ * ended), and no more per pipeline than its `max_active_runs`.
  */
-export function planRound(pipelines: readonly Pipeline[], state: ScheduleState, now: number, running: ReadonlyMap<string, string>): Round {
+export function planRound(
+  pipelines: readonly Pipeline[],
+  state: ScheduleState,
+  now: number,
+  running: ReadonlyMap<string, string>,
+  started: ReadonlySet<string> = new Set(),
+): Round {
   const actions: Round['actions'][number][] = [];
   let waiting = 0;
   for (const p of pipelines) {
@@ -42,6 +49,7 @@ export function planRound(pipelines: readonly Pipeline[], state: ScheduleState, 
     const candidates: Omit<RunToStart, 'key' | 'pipeline'>[] = [];
     // The latest unfinished run of an interval is the one a resume takes over.
     for (const u of [...(state.unfinished.get(p.name) ?? [])].reverse()) {
+      if (started.has(runKey(p.name, u.label))) continue;
       candidates.push({ due: { fireAt: u.fireAt, interval: intervalFor(s, u.fireAt), label: u.label }, reason: 'resume', resumes: u.runId });
     }
     candidates.sort((a, b) => a.due.fireAt - b.due.fireAt);

@@ -53,6 +53,12 @@ export interface Ledger {
   readonly once: boolean;
   /** Runs started and not ended, by `pipeline@interval`, with their pipeline. */
   readonly running: ReadonlyMap<string, string>;
+  /**
+   * Every `pipeline@interval` this process has started. The warehouse state a round reads may
+   * predate the end of one of them, showing it still `running`: such a run is alive (or just
+   * ended), never one to resume.
+   */
+  readonly started: ReadonlySet<string>;
   /** Notices given (dropped intervals, a held warehouse): each is said once, not every round. */
   readonly said: ReadonlySet<string>;
   readonly runs: number;
@@ -107,7 +113,7 @@ export type SchedulerEffect =
 export type SchedulerStep = Step<SchedulerState, SchedulerEffect>;
 
 export function initialSchedulerState(once: boolean): SchedulerState {
-  return { kind: 'sleeping', ledger: { once, running: new Map(), said: new Set(), runs: 0, failed: 0 } };
+  return { kind: 'sleeping', ledger: { once, running: new Map(), started: new Set(), said: new Set(), runs: 0, failed: 0 } };
 }
 
 const step = (state: SchedulerState, ...effects: SchedulerEffect[]): SchedulerStep => ({ state, effects });
@@ -213,13 +219,18 @@ function afterRound(state: SchedulerState & { kind: 'checking' }, event: RoundOu
   let wakeAt: number;
   switch (event.kind) {
     case 'checked': {
-      const round = planRound(event.pipelines, event.state, event.now, ledger.running);
+      const round = planRound(event.pipelines, event.state, event.now, ledger.running, ledger.started);
       for (const action of round.actions) {
         if (action.kind === 'say') {
           sayOnce(action.message);
           continue;
         }
-        ledger = { ...ledger, running: new Map([...ledger.running, [action.key, action.pipeline.name]]), runs: ledger.runs + 1 };
+        ledger = {
+          ...ledger,
+          running: new Map([...ledger.running, [action.key, action.pipeline.name]]),
+          started: new Set([...ledger.started, action.key]),
+          runs: ledger.runs + 1,
+        };
         effects.push({ ...action, kind: 'start-run' });
       }
       waiting = round.waiting;

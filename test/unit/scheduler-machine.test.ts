@@ -12,6 +12,7 @@ import {
 } from '../../src/schedule/scheduler-machine.js';
 import type { ScheduleState } from '../../src/warehouse/run-state.js';
 import { feed as feedAll } from '../support/feed.js';
+import { planRound } from '../../src/schedule/round.js';
 
 function pipeline(name: string, schedule: Partial<Schedule> = {}): Pipeline {
   return {
@@ -194,5 +195,21 @@ describe('the scheduler', () => {
 
   it('an event that cannot happen is an internal error', () => {
     expect(() => nextSchedulerState(service, checked([pipeline('nightly')]))).toThrow("internal error: 'checked' while sleeping");
+  });
+});
+
+describe('planRound on a state read while runs of this process were in flight', () => {
+  it('never resumes an interval this process started, even when the state still shows its run running', () => {
+    const p = pipeline('nightly', { catchup: true, maxActiveRuns: 3 });
+    const state = warehouse({
+      lastFire: { nightly: '2024-01-05T02:00:00Z' },
+      unfinished: { nightly: [{ fireAt: '2024-01-04T02:00:00Z', label: '2024-01-03', runId: 'r3' }] },
+    });
+    // The run of 2024-01-03 ended between the read and this round: no longer running, but started here.
+    const round = planRound([p], state, NOW, new Map(), new Set(['nightly@2024-01-03']));
+    expect(round.actions).toEqual([]);
+    // A run that a dead process left running is resumed.
+    const resumed = planRound([p], state, NOW, new Map(), new Set());
+    expect(resumed.actions).toMatchObject([{ kind: 'start', key: 'nightly@2024-01-03', reason: 'resume', resumes: 'r3' }]);
   });
 });
