@@ -1,6 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
 import { parse as parseYamlValue } from 'yaml';
-import { DiagnosticError, error } from '../analyze/diagnostics.js';
 import { parseDuration } from '../analyze/model-config.js';
 import { DEFAULT_WAIT } from '../commands/context.js';
 import { compile, history, listNodes } from '../commands/inspect.js';
@@ -12,9 +11,9 @@ import { formatPlan, formatRunPlan } from './format-plan.js';
 import { intervalLabel } from '../dates/dates.js';
 import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
 import type { Logger } from '../logging/logger.js';
-import { WarehouseLockedError, WarehouseOpenError } from '../warehouse/warehouse.js';
 import { PIPE_VERSION } from '../version.js';
 import { EXIT } from './exit-status.js';
+import { report, statusCode } from './report.js';
 import { makeLogger } from './output.js';
 import { formatHistory } from './format-history.js';
 import { textTable } from '../logging/width.js';
@@ -96,26 +95,6 @@ function projectOptions(o: Common) {
   return { project: o.project, db: o.db, select: o.select, exclude: o.exclude, vars: o.var ?? {} };
 }
 
-/** Turns what a command threw into printed diagnostics and an exit status. */
-function report(e: unknown, logger: Logger): number {
-  if (e instanceof DiagnosticError) {
-    for (const d of e.diagnostics) logger.handle({ type: 'diagnostic', diagnostic: d });
-    return EXIT.badInput;
-  }
-  if (e instanceof WarehouseLockedError) {
-    const hint = e.waitedMs > 0 ? '--wait sets how long pipe waits for it' : undefined;
-    logger.handle({ type: 'diagnostic', diagnostic: error('warehouse-locked', e.message, undefined, { hint }) });
-    return EXIT.badInput;
-  }
-  if (e instanceof WarehouseOpenError) {
-    logger.handle({ type: 'diagnostic', diagnostic: error('bad-warehouse', e.message, undefined, { hint: e.hint }) });
-    return EXIT.badInput;
-  }
-  const message = e instanceof Error ? (process.env.PIPE_DEBUG ? (e.stack ?? e.message) : e.message) : String(e);
-  logger.handle({ type: 'diagnostic', diagnostic: error('internal', `internal error: ${message}`) });
-  return EXIT.taskFailed;
-}
-
 export async function runCli(argv: readonly string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command('pipe')
@@ -153,8 +132,6 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       logger.close();
     }
   };
-  const statusCode = (status: 'succeeded' | 'failed' | 'cancelled') =>
-    status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.interrupted : EXIT.taskFailed;
 
   common(
     program

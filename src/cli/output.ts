@@ -14,9 +14,16 @@ export interface OutputOptions {
 /** `--json` → NDJSON; a terminal → live coloured output; anything else → one plain line per event. */
 export function makeLogger(options: OutputOptions): Logger {
   if (options.json) return new JsonLogger(stdout);
-  const root = resolve(options.project ?? '.');
+  const read = sourceReader(options.project);
+  const tty = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  return new TextLogger(stdout, stderr, tty ? colors : plainStyle, tty, read);
+}
+
+/** Lines of the project's files, read once each, for the source excerpts of diagnostics. */
+export function sourceReader(project: string | undefined): SourceReader {
+  const root = resolve(project ?? '.');
   const cache = new Map<string, readonly string[] | undefined>();
-  const read: SourceReader = (file) => {
+  return (file) => {
     if (!cache.has(file)) {
       try {
         cache.set(file, readFileSync(resolve(root, file), 'utf8').split('\n'));
@@ -26,6 +33,4 @@ export function makeLogger(options: OutputOptions): Logger {
     }
     return cache.get(file);
   };
-  const tty = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
-  return new TextLogger(stdout, stderr, tty ? colors : plainStyle, tty, read);
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyExample, eventsOfType, pipe, queryRows, removeTempDirs, snapshotTables, taskIdsOf, writeProjectFiles } from './helpers.js';
+import { copyExample, eventsOfType, queryRows, removeTempDirs, snapshotTables, taskIdsOf, writeProjectFiles } from '../e2e/helpers.js';
+import { runIn, testIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
 
@@ -42,9 +43,9 @@ describe('checks guard publication', () => {
     ['negative', 'expression(qty >= 1)'],
   ];
 
-  it('every check kind passes on good data', () => {
+  it('every check kind passes on good data', async () => {
     const dir = checkedProject(ALL_CHECKS);
-    const r = pipe(['run', '--date', '2024-01-02', '--json', '--project', dir]);
+    const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(eventsOfType(r.events, 'check-failed')).toEqual([]);
   });
@@ -52,12 +53,12 @@ describe('checks guard publication', () => {
   for (const [breakage, check] of cases) {
     it(`a failing ${check} keeps the published table identical and skips downstream`, async () => {
       const dir = checkedProject(ALL_CHECKS.replace(/  query: .*\n/, ''));
-      const first = pipe(['run', '--date', '2024-01-02', '--project', dir]);
+      const first = await runIn(dir, { date: '2024-01-02' });
       expect(first.code, first.stdout + first.stderr).toBe(0);
       const db = join(dir, 'warehouse.duckdb');
       const before = await snapshotTables(db, ['orders_checked', 'after_checked']);
 
-      const r = pipe(['run', '--date', '2024-01-03', '--var', `break=${breakage}`, '--json', '--project', dir]);
+      const r = await runIn(dir, { date: '2024-01-03', vars: { break: breakage } });
       expect(r.code).toBe(1);
       const failures = eventsOfType(r.events, 'check-failed').map((e) => e.failure as { check: string; severity: string; failingRows: number; sample: unknown[]; location: { file: string; line: number } });
       const failure = failures.find((f) => f.check === check)!;
@@ -76,36 +77,36 @@ describe('checks guard publication', () => {
     });
   }
 
-  it('a failing query check, with {{ this }} as the staged data', () => {
+  it('a failing query check, with {{ this }} as the staged data', async () => {
     const dir = checkedProject(ALL_CHECKS);
-    const r = pipe(['run', '--date', '2024-01-02', '--var', 'break=dupe', '--json', '--select', '+orders_checked', '--project', dir]);
+    const r = await runIn(dir, { date: '2024-01-02', vars: { break: 'dupe' }, select: ['+orders_checked'] });
     expect(r.code).toBe(1);
     const checks = eventsOfType(r.events, 'check-failed').map((e) => (e.failure as { check: string }).check);
     expect(checks).toContain('query(select * from {{ this }} where key <> order_id)');
     expect(checks).toContain('unique(key)');
   });
 
-  it('a check ending in a -- comment still runs', () => {
+  it('a check ending in a -- comment still runs', async () => {
     const dir = checkedProject(`checks:
   expression: ["qty >= 1 -- no returns here"]
   query: ["select * from {{ this }} where key <> order_id -- keys are order ids"]
 `);
-    const ok = pipe(['run', '--date', '2024-01-02', '--json', '--select', '+orders_checked', '--project', dir]);
+    const ok = await runIn(dir, { date: '2024-01-02', select: ['+orders_checked'] });
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
-    const bad = pipe(['run', '--date', '2024-01-02', '--var', 'break=negative', '--json', '--select', 'orders_checked', '--project', dir]);
+    const bad = await runIn(dir, { date: '2024-01-02', vars: { break: 'negative' }, select: ['orders_checked'] });
     expect(bad.code).toBe(1);
     const checks = eventsOfType(bad.events, 'check-failed').map((e) => (e.failure as { check: string }).check);
     expect(checks).toEqual(['expression(qty >= 1 -- no returns here)']);
   });
 
-  it('a check may read an ephemeral model: it is inlined as in a model', () => {
+  it('a check may read an ephemeral model: it is inlined as in a model', async () => {
     const dir = checkedProject(`checks:
   relationships: {key: order_lines.order_id}
   query: ["select * from {{ this }} t where not exists (select 1 from {{ ref('order_lines') }} l where l.order_id = t.order_id)"]
 `);
-    const ok = pipe(['run', '--date', '2024-01-02', '--json', '--select', '+orders_checked', '--project', dir]);
+    const ok = await runIn(dir, { date: '2024-01-02', select: ['+orders_checked'] });
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
-    const bad = pipe(['run', '--date', '2024-01-02', '--var', 'break=dupe', '--json', '--select', 'orders_checked', '--project', dir]);
+    const bad = await runIn(dir, { date: '2024-01-02', vars: { break: 'dupe' }, select: ['orders_checked'] });
     expect(bad.code, bad.stdout + bad.stderr).toBe(1);
     const checks = eventsOfType(bad.events, 'check-failed').map((e) => (e.failure as { check: string }).check);
     expect(checks).toContain('relationships(key → order_lines.order_id)');
@@ -116,7 +117,7 @@ describe('checks guard publication', () => {
   warn:
     row_count: {min: 1000000}
 `);
-    const r = pipe(['run', '--date', '2024-01-02', '--json', '--project', dir]);
+    const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const warned = eventsOfType(r.events, 'check-failed').map((e) => e.failure as { check: string; severity: string });
     expect(warned).toEqual([expect.objectContaining({ check: 'row_count(min 1000000)', severity: 'warn' })]);
@@ -124,7 +125,7 @@ describe('checks guard publication', () => {
     expect(Number(rows[0].n)).toBe(497);
   });
 
-  it('checks an incremental model on its staged partition, or the whole table with scope: table', () => {
+  it('checks an incremental model on its staged partition, or the whole table with scope: table', async () => {
     const dir = copyExample();
     writeProjectFiles(dir, {
       'models/marts/day_orders.sql': `{{ config(materialized='incremental', partition_by='order_date') }}
@@ -139,7 +140,7 @@ select order_id, order_date from {{ ref('stg_orders') }} where order_date = '{{ 
     // unique(order_date) fails on every day's partition (several orders a day) while
     // row_count(max 10) passes on each partition.
     for (const d of ['2024-01-02', '2024-01-03', '2024-01-04']) {
-      const r = pipe(['run', '--date', d, '--select', '+day_orders', '--project', dir]);
+      const r = await runIn(dir, { date: d, select: ['+day_orders'] });
       expect(r.code, r.stdout + r.stderr).toBe(1);
       expect(r.stdout).toContain('unique(order_date)');
     }
@@ -148,20 +149,20 @@ select order_id, order_date from {{ ref('stg_orders') }} where order_date = '{{ 
   row_count: {max: 10, scope: table}
 `,
     });
-    const ok = pipe(['run', '--date', '2024-01-02', '--select', 'day_orders', '--project', dir]);
+    const ok = await runIn(dir, { date: '2024-01-02', select: ['day_orders'] });
     expect(ok.code, ok.stdout).toBe(0);
-    const grow = pipe(['run', '--date', '2024-01-03', '--select', 'day_orders', '--json', '--project', dir]);
+    const grow = await runIn(dir, { date: '2024-01-03', select: ['day_orders'] });
     expect(grow.code).toBe(1);
     expect(eventsOfType(grow.events, 'check-failed').map((e) => (e.failure as { check: string }).check)).toEqual(['row_count(max 10)']);
   });
 
-  it('an unknown column or model in a check is an error before anything runs', () => {
+  it('an unknown column or model in a check is an error before anything runs', async () => {
     const dir = checkedProject(`checks:
   not_null: [ref_idd]
 `);
-    const first = pipe(['run', '--date', '2024-01-02', '--exclude', 'orders_checked+', '--project', dir]);
+    const first = await runIn(dir, { date: '2024-01-02', exclude: ['orders_checked+'] });
     expect(first.code, first.stdout + first.stderr).toBe(0);
-    const r = pipe(['run', '--date', '2024-01-02', '--json', '--project', dir]);
+    const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code).toBe(2);
     const d = eventsOfType(r.events, 'diagnostic').map((e) => e.diagnostic as { code: string; message: string; location: { file: string; line: number }; hint: string });
     expect(d).toEqual([
@@ -174,7 +175,7 @@ select order_id, order_date from {{ ref('stg_orders') }} where order_date = '{{ 
     expect(eventsOfType(r.events, 'task-started')).toEqual([]);
 
     writeProjectFiles(dir, { 'models/marts/orders_checked.yaml': 'checks:\n  relationships: {cust: stg_customer.customer_id}\n' });
-    const m = pipe(['run', '--date', '2024-01-02', '--project', dir]);
+    const m = await runIn(dir, { date: '2024-01-02' });
     expect(m.code).toBe(2);
     expect(m.stderr).toContain("models/marts/orders_checked.yaml:2: error: relationships(cust): no model or seed is named 'stg_customer'");
     expect(m.stderr).toContain("did you mean 'stg_customers'?");
@@ -184,10 +185,10 @@ select order_id, order_date from {{ ref('stg_orders') }} where order_date = '{{ 
 describe('pipe test', () => {
   it('runs checks against published tables without building', async () => {
     const dir = checkedProject(ALL_CHECKS);
-    expect(pipe(['run', '--date', '2024-01-02', '--project', dir]).code).toBe(0);
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
     const db = join(dir, 'warehouse.duckdb');
     const before = await snapshotTables(db, ['orders_checked', 'fct_orders']);
-    const ok = pipe(['test', '--date', '2024-01-02', '--json', '--project', dir]);
+    const ok = await testIn(dir, { date: '2024-01-02' });
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(taskIdsOf(ok.events, 'task-succeeded').sort()).toEqual([
       'daily_revenue@2024-01-02', 'dim_customers@2024-01-02', 'fct_orders@2024-01-02', 'orders_checked@2024-01-02',
@@ -196,7 +197,7 @@ describe('pipe test', () => {
 
     // A tighter check on the published data fails pipe test, which still changes nothing.
     writeProjectFiles(dir, { 'models/marts/orders_checked.yaml': 'checks:\n  row_count: {max: 10}\n' });
-    const bad = pipe(['test', '--select', 'orders_checked', '--json', '--project', dir]);
+    const bad = await testIn(dir, { select: ['orders_checked'] });
     expect(bad.code).toBe(1);
     expect(eventsOfType(bad.events, 'check-failed')).toHaveLength(1);
     expect(await snapshotTables(db, ['orders_checked', 'fct_orders'])).toEqual(before);

@@ -2,19 +2,21 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderDag } from '../../src/graph/render-dag.js';
+import type { RunOptions } from '../../src/commands/run.js';
 import {
   copyExample,
   eventsOfType,
   explain,
   ordersOn,
-  pipe,
   queryRows,
   removeTempDirs,
   seedRows,
   startedModels,
   warehouseOf,
   writeProjectFiles,
-} from './helpers.js';
+} from '../e2e/helpers.js';
+import { nodesIn, runIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
 
@@ -28,15 +30,15 @@ afterAll(removeTempDirs);
 describe('selecting models on pipe run', () => {
   let dir: string;
   let db: string;
-  const run = (...args: string[]) => {
-    const r = pipe(['run', '--date', '2024-01-03', '--json', ...args, '--project', dir]);
+  const run = async (options: Omit<RunOptions, 'project' | 'emit'> = {}) => {
+    const r = await runIn(dir, { date: '2024-01-03', ...options });
     expect(r.code, explain(r)).toBe(0);
     return r;
   };
   const days = async (table: string, column: string) =>
     (await queryRows(db, `SELECT DISTINCT ${column}::VARCHAR AS d FROM ${table} ORDER BY 1`)).map((r) => r.d);
 
-  beforeAll(() => {
+  beforeAll(async () => {
     // Everything built once for the day before; then each selection builds 2024-01-03.
     dir = copyExample();
     db = warehouseOf(dir);
@@ -44,12 +46,12 @@ describe('selecting models on pipe run', () => {
       'pipelines/marts.yaml': 'select: [tag:daily]\n',
       'pipelines/staging_only.yaml': 'select: [path:models/staging]\nexclude: [stg_products]\n',
     });
-    const r = pipe(['run', '--date', '2024-01-02', '--project', dir]);
+    const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, explain(r)).toBe(0);
   });
 
   it('name: only that model', async () => {
-    expect(startedModels(run('--select', 'fct_orders').events)).toEqual(['fct_orders']);
+    expect(startedModels((await run({ select: ['fct_orders'] })).events)).toEqual(['fct_orders']);
     expect(await days('fct_orders', 'order_date')).toEqual(['2024-01-02', '2024-01-03']);
     expect(await days('daily_revenue', 'revenue_date')).toEqual(['2024-01-02']);
     const lastOrder = await queryRows(db, 'SELECT max(last_order_date)::VARCHAR AS d FROM dim_customers');
@@ -57,14 +59,14 @@ describe('selecting models on pipe run', () => {
   });
 
   it('name+: the model and everything downstream', async () => {
-    expect(startedModels(run('--select', 'fct_orders+').events)).toEqual(['daily_revenue', 'dim_customers', 'fct_orders']);
+    expect(startedModels((await run({ select: ['fct_orders+'] })).events)).toEqual(['daily_revenue', 'dim_customers', 'fct_orders']);
     expect(await days('daily_revenue', 'revenue_date')).toEqual(['2024-01-02', '2024-01-03']);
     const lastOrder = await queryRows(db, 'SELECT max(last_order_date)::VARCHAR AS d FROM dim_customers');
     expect(lastOrder).toEqual([{ d: '2024-01-03' }]);
   });
 
-  it('+name: the model and everything upstream, seeds loaded only if changed', () => {
-    const r = run('--select', '+fct_orders');
+  it('+name: the model and everything upstream, seeds loaded only if changed', async () => {
+    const r = await run({ select: ['+fct_orders'] });
     expect(startedModels(r.events)).toEqual(['fct_orders', 'stg_customers', 'stg_orders', 'stg_products']);
     const seeds = eventsOfType(r.events, 'task-skipped').map((e) => [(e.task as { id: string }).id, e.reason]);
     expect(seeds.sort()).toEqual([
@@ -74,39 +76,39 @@ describe('selecting models on pipe run', () => {
     ]);
   });
 
-  it('tag: and path: selectors', () => {
-    expect(startedModels(run('--select', 'tag:daily').events)).toEqual(['daily_revenue', 'dim_customers', 'fct_orders']);
-    expect(startedModels(run('--select', 'path:models/staging').events)).toEqual(['stg_customers', 'stg_orders', 'stg_products']);
+  it('tag: and path: selectors', async () => {
+    expect(startedModels((await run({ select: ['tag:daily'] })).events)).toEqual(['daily_revenue', 'dim_customers', 'fct_orders']);
+    expect(startedModels((await run({ select: ['path:models/staging'] })).events)).toEqual(['stg_customers', 'stg_orders', 'stg_products']);
   });
 
-  it('--exclude removes models from the selection, and several selectors add up', () => {
-    expect(startedModels(run('--select', 'tag:daily', '--exclude', 'dim_customers').events)).toEqual(['daily_revenue', 'fct_orders']);
-    expect(startedModels(run('--select', '+daily_revenue', '--exclude', 'path:models/staging').events)).toEqual(['daily_revenue', 'fct_orders']);
-    expect(startedModels(run('--exclude', 'fct_orders+').events)).toEqual(['stg_customers', 'stg_orders', 'stg_products']);
-    expect(startedModels(run('--select', 'stg_orders,stg_products', 'daily_revenue').events)).toEqual(['daily_revenue', 'stg_orders', 'stg_products']);
+  it('--exclude removes models from the selection, and several selectors add up', async () => {
+    expect(startedModels((await run({ select: ['tag:daily'], exclude: ['dim_customers'] })).events)).toEqual(['daily_revenue', 'fct_orders']);
+    expect(startedModels((await run({ select: ['+daily_revenue'], exclude: ['path:models/staging'] })).events)).toEqual(['daily_revenue', 'fct_orders']);
+    expect(startedModels((await run({ exclude: ['fct_orders+'] })).events)).toEqual(['stg_customers', 'stg_orders', 'stg_products']);
+    expect(startedModels((await run({ select: ['stg_orders,stg_products', 'daily_revenue'] })).events)).toEqual(['daily_revenue', 'stg_orders', 'stg_products']);
   });
 
-  it('a pipeline runs its selection; --select on the command line overrides it', () => {
+  it('a pipeline runs its selection; --select on the command line overrides it', async () => {
     // The example's own pipeline: the same models as its select/exclude given on the command line.
     const daily = parseYaml(readFileSync(join(dir, 'pipelines/daily.yaml'), 'utf8')) as { select?: string[]; exclude?: string[] };
-    const asFlags = [...(daily.select?.length ? ['--select', ...daily.select] : []), ...(daily.exclude?.length ? ['--exclude', ...daily.exclude] : [])];
-    const byPipeline = run('daily');
+    const asFlags = { select: daily.select ?? [], exclude: daily.exclude ?? [] };
+    const byPipeline = await run({ pipeline: 'daily' });
     expect(eventsOfType(byPipeline.events, 'run-started')[0]).toMatchObject({ pipeline: 'daily', ds: '2024-01-03' });
-    expect(startedModels(byPipeline.events)).toEqual(startedModels(run(...asFlags).events));
+    expect(startedModels(byPipeline.events)).toEqual(startedModels((await run(asFlags)).events));
     expect(startedModels(byPipeline.events)).toEqual(expect.arrayContaining(['daily_revenue', 'dim_customers', 'fct_orders']));
 
-    expect(startedModels(run('marts').events)).toEqual(['daily_revenue', 'dim_customers', 'fct_orders']);
-    expect(startedModels(run('staging_only').events)).toEqual(['stg_customers', 'stg_orders']);
-    expect(startedModels(run('marts', '--select', 'fct_orders').events)).toEqual(['fct_orders']);
+    expect(startedModels((await run({ pipeline: 'marts' })).events)).toEqual(['daily_revenue', 'dim_customers', 'fct_orders']);
+    expect(startedModels((await run({ pipeline: 'staging_only' })).events)).toEqual(['stg_customers', 'stg_orders']);
+    expect(startedModels((await run({ pipeline: 'marts', select: ['fct_orders'] })).events)).toEqual(['fct_orders']);
   });
 
-  it('pipe ls and pipe dag take the same selectors', () => {
-    const ls = pipe(['ls', '--json', '--select', '+daily_revenue', '--exclude', 'tag:staging', '--project', dir]);
+  it('pipe ls and pipe dag take the same selectors', async () => {
+    const ls = await nodesIn(dir, { select: ['+daily_revenue'], exclude: ['tag:staging'] });
     expect(ls.code, explain(ls)).toBe(0);
-    expect(ls.events.map((e) => e.name).sort()).toEqual(['daily_revenue', 'fct_orders', 'order_lines', 'raw_customers', 'raw_orders', 'raw_products']);
-    const dag = pipe(['dag', '--format', 'json', '--pipeline', 'marts', '--project', dir]);
+    expect(ls.nodes.map((e) => e.name).sort()).toEqual(['daily_revenue', 'fct_orders', 'order_lines', 'raw_customers', 'raw_orders', 'raw_products']);
+    const dag = await nodesIn(dir, { pipeline: 'marts' });
     expect(dag.code, explain(dag)).toBe(0);
-    const nodes = (JSON.parse(dag.stdout) as { nodes: { name: string }[] }).nodes.map((n) => n.name).sort();
+    const nodes = (JSON.parse(renderDag(dag.nodes, 'json')) as { nodes: { name: string }[] }).nodes.map((n) => n.name).sort();
     expect(nodes).toEqual(['daily_revenue', 'dim_customers', 'fct_orders']);
   });
 });
@@ -130,17 +132,17 @@ describe('vars', () => {
       'pipe.yaml': 'name: shop\nvars:\n  currency: EUR\n',
       'pipelines/daily.yaml': 'select: [tag:daily]\nvars:\n  currency: GBP\n',
     });
-    const steps: [string[], string][] = [
-      [[], 'EUR'],
-      [['daily'], 'GBP'],
-      [['daily', '--var', 'currency=USD'], 'USD'],
-      [['--var', 'currency=CHF'], 'CHF'],
-      [['daily'], 'GBP'],
+    const steps: [{ pipeline?: string; vars?: Record<string, unknown> }, string][] = [
+      [{}, 'EUR'],
+      [{ pipeline: 'daily' }, 'GBP'],
+      [{ pipeline: 'daily', vars: { currency: 'USD' } }, 'USD'],
+      [{ vars: { currency: 'CHF' } }, 'CHF'],
+      [{ pipeline: 'daily' }, 'GBP'],
     ];
-    for (const [args, currency] of steps) {
-      const r = pipe(['run', ...args, '--date', '2024-01-02', '--project', dir]);
+    for (const [options, currency] of steps) {
+      const r = await runIn(dir, { ...options, date: '2024-01-02' });
       expect(r.code, explain(r)).toBe(0);
-      expect(await currencies(db), `pipe run ${args.join(' ')}`).toEqual(oneDay(currency));
+      expect(await currencies(db), `pipe run ${JSON.stringify(options)}`).toEqual(oneDay(currency));
     }
   });
 
@@ -153,29 +155,16 @@ describe('vars', () => {
 from {{ ref('stg_orders') }} where quantity >= {{ var('min_quantity') }}
 `,
     });
-    const r = pipe(['run', '--date', '2024-01-02', '--select', '+big_orders', '--project', dir]);
+    const r = await runIn(dir, { date: '2024-01-02', select: ['+big_orders'] });
     expect(r.code, explain(r)).toBe(0);
     const rows = await queryRows(db, 'SELECT count(*)::INTEGER AS n, min(quantity)::INTEGER AS q, any_value(label) AS label FROM big_orders');
     const all = seedRows('raw_orders');
     expect(rows).toEqual([{ n: all.filter((o) => Number(o.quantity) >= 2).length, q: 2, label: 'plain' }]);
 
-    const r2 = pipe(['run', '--date', '2024-01-02', '--select', 'big_orders', '--var', 'min_quantity=3', '--var', 'label=big', '--project', dir]);
+    const r2 = await runIn(dir, { date: '2024-01-02', select: ['big_orders'], vars: { min_quantity: 3, label: 'big' } });
     expect(r2.code, explain(r2)).toBe(0);
     const rows2 = await queryRows(db, 'SELECT count(*)::INTEGER AS n, min(quantity)::INTEGER AS q, any_value(label) AS label FROM big_orders');
     expect(rows2).toEqual([{ n: all.filter((o) => Number(o.quantity) >= 3).length, q: 3, label: 'big' }]);
-  });
-
-  it('--var values are YAML, but a number that would not print back as typed stays text', () => {
-    const dir = copyExample();
-    writeProjectFiles(dir, {
-      'models/marts/var_types.sql': `select '{{ var("code") }}' as code, '{{ var("mask") }}' as mask, {{ var('n') + 1 }} as n,
-  {% if var('flag') %}'on'{% else %}'off'{% endif %} as flag, {{ var('regions') | length }} as regions
-`,
-    });
-    const args = ['--var', 'code=007', '--var', 'mask=0x1F', '--var', 'n=41', '--var', 'flag=false', '--var', 'regions=[eu, us]'];
-    const r = pipe(['compile', 'var_types', '--date', '2024-01-02', ...args, '--project', dir]);
-    expect(r.code, explain(r)).toBe(0);
-    expect(r.stdout).toContain("select '007' as code, '0x1F' as mask, 42 as n,\n  'off' as flag, 2 as regions");
   });
 });
 
@@ -189,7 +178,7 @@ describe('macros', () => {
 `,
       'models/marts/todays_orders.sql': "select order_id, {{ cents_to_amount('quantity * 250') }} as fee\nfrom ({{ orders_of_the_day('stg_orders') }})\n",
     });
-    const r = pipe(['run', '--date', '2024-01-04', '--select', '+todays_orders', '--project', dir]);
+    const r = await runIn(dir, { date: '2024-01-04', select: ['+todays_orders'] });
     expect(r.code, explain(r)).toBe(0);
     const rows = await queryRows(warehouseOf(dir), 'SELECT order_id::INTEGER AS id, fee::VARCHAR AS fee FROM todays_orders ORDER BY 1');
     expect(rows).toEqual(

@@ -1,0 +1,31 @@
+import { DiagnosticError, error } from '../analyze/diagnostics.js';
+import type { Logger } from '../logging/logger.js';
+import { WarehouseLockedError, WarehouseOpenError } from '../warehouse/warehouse.js';
+import { EXIT, type ExitStatus } from './exit-status.js';
+
+/** How a command's end becomes an exit status, the same for the CLI and for the library's callers. */
+
+/** The exit status of a run that ended. */
+export function statusCode(status: 'succeeded' | 'failed' | 'cancelled'): ExitStatus {
+  return status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.interrupted : EXIT.taskFailed;
+}
+
+/** Turns what a command threw into printed diagnostics and an exit status. */
+export function report(e: unknown, logger: Logger): ExitStatus {
+  if (e instanceof DiagnosticError) {
+    for (const d of e.diagnostics) logger.handle({ type: 'diagnostic', diagnostic: d });
+    return EXIT.badInput;
+  }
+  if (e instanceof WarehouseLockedError) {
+    const hint = e.waitedMs > 0 ? '--wait sets how long pipe waits for it' : undefined;
+    logger.handle({ type: 'diagnostic', diagnostic: error('warehouse-locked', e.message, undefined, { hint }) });
+    return EXIT.badInput;
+  }
+  if (e instanceof WarehouseOpenError) {
+    logger.handle({ type: 'diagnostic', diagnostic: error('bad-warehouse', e.message, undefined, { hint: e.hint }) });
+    return EXIT.badInput;
+  }
+  const message = e instanceof Error ? (process.env.PIPE_DEBUG ? (e.stack ?? e.message) : e.message) : String(e);
+  logger.handle({ type: 'diagnostic', diagnostic: error('internal', `internal error: ${message}`) });
+  return EXIT.taskFailed;
+}

@@ -1,0 +1,127 @@
+import { formatHistory } from '../../src/cli/format-history.js';
+import { formatPlan } from '../../src/cli/format-plan.js';
+import { sourceReader } from '../../src/cli/output.js';
+import { report, statusCode } from '../../src/cli/report.js';
+import { backfill, backfillDryRun, type BackfillOptions } from '../../src/commands/backfill.js';
+import { compile, history, listNodes, type CompiledModel, type CompileOptions, type GraphOptions, type HistoryOptions } from '../../src/commands/inspect.js';
+import { retry, type RetryOptions } from '../../src/commands/retry.js';
+import { run, type RunOptions } from '../../src/commands/run.js';
+import { test, type TestOptions } from '../../src/commands/test.js';
+import type { PipeEvent } from '../../src/events/events.js';
+import type { DagNode } from '../../src/graph/render-dag.js';
+import { parseJsonLines, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
+import { plainStyle } from '../../src/logging/style.js';
+import { TextLogger } from '../../src/logging/text-logger.js';
+
+/**
+ * pipe's commands called as library functions, in the test's own process, on a real project
+ * directory and a real DuckDB file. The result has the shape of a `pipe` process's: the exit
+ * status the CLI would give (through the CLI's own mapping), the plain text its logger would
+ * print (in memory), and the events as `--json` would print them. Only what a process alone
+ * shows (signals, kill -9, locks between processes, the environment) needs the binary.
+ */
+
+type Emit = (e: PipeEvent) => void;
+
+/** Options of a command without the project and the event sink, which the harness supplies. */
+type Opts<T> = Omit<T, 'project' | 'emit'>;
+
+async function command(project: string, body: (emit: Emit, print: (text: string) => void) => Promise<number>): Promise<PipeResult> {
+  let stdout = '';
+  let stderr = '';
+  const logger = new TextLogger({ write: (t) => (stdout += t) }, { write: (t) => (stderr += t) }, plainStyle, false, sourceReader(project));
+  const events: PipeEventJson[] = [];
+  const emit: Emit = (e) => {
+    events.push(JSON.parse(JSON.stringify(e)) as PipeEventJson);
+    logger.handle(e);
+  };
+  let code: number;
+  try {
+    code = await body(emit, (text) => logger.result(text));
+  } catch (e) {
+    code = report(e, { handle: emit, result: (t) => logger.result(t), close: () => undefined });
+  }
+  logger.close();
+  return { code, signal: null, stdout, stderr, events };
+}
+
+/** `pipe run`. */
+export function runIn(project: string, options: Opts<RunOptions> = {}): Promise<PipeResult> {
+  return command(project, async (emit) => {
+    const outcome = await run({ ...options, project, emit });
+    await outcome.notified;
+    return statusCode(outcome.status);
+  });
+}
+
+/** `pipe backfill`. */
+export function backfillIn(project: string, options: Opts<BackfillOptions>): Promise<PipeResult> {
+  return command(project, async (emit) => {
+    const outcome = await backfill({ ...options, project, emit });
+    await outcome.notified;
+    return statusCode(outcome.status);
+  });
+}
+
+/** `pipe backfill --dry-run`: the plan as the CLI prints it. */
+export function dryRunIn(project: string, options: Opts<BackfillOptions>): Promise<PipeResult> {
+  return command(project, async (emit, print) => {
+    const plan = await backfillDryRun({ ...options, project, emit });
+    print(formatPlan(plan, { start: options.start, end: options.end, order: options.order ?? 'oldest', parallel: options.parallel ?? 1 }, false));
+    return 0;
+  });
+}
+
+/** `pipe retry`. */
+export function retryIn(project: string, options: Opts<RetryOptions> = {}): Promise<PipeResult> {
+  return command(project, async (emit) => {
+    const outcome = await retry({ ...options, project, emit });
+    if ('nothingToDo' in outcome) {
+      emit({ type: 'notice', message: outcome.nothingToDo });
+      return 0;
+    }
+    await outcome.notified;
+    return statusCode(outcome.status);
+  });
+}
+
+/** `pipe test`. */
+export function testIn(project: string, options: Opts<TestOptions> = {}): Promise<PipeResult> {
+  return command(project, async (emit) => {
+    const outcome = await test({ ...options, project, emit });
+    await outcome.notified;
+    return statusCode(outcome.status);
+  });
+}
+
+/** `pipe compile`: `models` holds what `--json` prints, `stdout` the SQL of the one model asked for. */
+export async function compileIn(project: string, options: Opts<CompileOptions> = {}): Promise<PipeResult & { models: CompiledModel[] }> {
+  let models: CompiledModel[] = [];
+  const r = await command(project, async (emit, print) => {
+    const compiled = await compile({ ...options, project });
+    for (const n of compiled.notes) emit({ type: 'notice', message: n });
+    models = compiled.models;
+    if (options.model) print(models[0]?.sql ?? '');
+    return 0;
+  });
+  return { ...r, models };
+}
+
+/** `pipe ls` and `pipe dag`: the selected nodes in dependency order. */
+export async function nodesIn(project: string, options: Opts<GraphOptions> = {}): Promise<PipeResult & { nodes: DagNode[] }> {
+  let nodes: DagNode[] = [];
+  const r = await command(project, async () => {
+    nodes = listNodes({ ...options, project });
+    return 0;
+  });
+  return { ...r, nodes };
+}
+
+/** `pipe history`, as text or, with `json`, as the lines `--json` prints (in `events`). */
+export async function historyIn(project: string, options: Opts<HistoryOptions> & { json?: boolean } = {}): Promise<PipeResult> {
+  const r = await command(project, async (_emit, print) => {
+    print(formatHistory(await history({ ...options, project }), Boolean(options.json)));
+    return 0;
+  });
+  return options.json ? { ...r, events: [...r.events, ...parseJsonLines(r.stdout)] } : r;
+}
