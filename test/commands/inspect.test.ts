@@ -2,24 +2,23 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { renderDag, type DagFormat } from '../../src/graph/render-dag.js';
 import {
   copyExample,
   eventsOfType,
   explain,
-  parseJsonLines,
-  pipe,
   queryRows,
   removeTempDirs,
   taskOf,
   warehouseOf,
   writeProjectFiles,
-  type PipeEventJson,
   type PipeResult,
-} from './helpers.js';
+} from '../e2e/helpers.js';
+import { compileIn, historyIn, nodesIn, runIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
 
-/** Commands that show the project and its runs: compile, dag, ls, history. */
+/** Commands that show the project and its runs: compile, dag, ls, history, called in-process. */
 
 /** Every model file of a project, with the names its template passes to ref(). */
 function refsInFiles(project: string): Map<string, string[]> {
@@ -54,7 +53,7 @@ function exampleNodes(project: string): string[] {
 describe('pipe compile', () => {
   it('prints the SQL of a date with its bounds, refs resolved and the ephemeral model inlined; writes nothing', async () => {
     const dir = copyExample();
-    const r = pipe(['compile', 'fct_orders', '--date', '2024-01-05', '--project', dir]);
+    const r = await compileIn(dir, { model: 'fct_orders', date: '2024-01-05' });
     expect(r.code, explain(r)).toBe(0);
     const sql = r.stdout;
     expect(sql).toContain("'2024-01-05'");
@@ -70,9 +69,9 @@ describe('pipe compile', () => {
     expect(existsSync(warehouseOf(dir))).toBe(false);
 
     // Run as it is, it returns exactly what pipe run publishes for that date.
-    const run = pipe(['run', '--date', '2024-01-05', '--project', dir]);
+    const run = await runIn(dir, { date: '2024-01-05' });
     expect(run.code, explain(run)).toBe(0);
-    const again = pipe(['compile', 'fct_orders', '--date', '2024-01-05', '--project', dir]);
+    const again = await compileIn(dir, { model: 'fct_orders', date: '2024-01-05' });
     expect(again.code, explain(again)).toBe(0);
     const db = warehouseOf(dir);
     const compiled = await queryRows(db, `SELECT * FROM (${again.stdout.trim().replace(/;$/, '')}) ORDER BY ALL`);
@@ -81,11 +80,11 @@ describe('pipe compile', () => {
     expect(compiled).toEqual(published);
   });
 
-  it('--json gives one object per selected model', () => {
+  it('--json gives one object per selected model', async () => {
     const dir = copyExample();
-    const r = pipe(['compile', '--select', 'tag:daily', '--date', '2024-01-05', '--json', '--project', dir]);
+    const r = await compileIn(dir, { select: ['tag:daily'], date: '2024-01-05' });
     expect(r.code, explain(r)).toBe(0);
-    const compiled = r.events.filter((e) => e.type === 'compiled');
+    const compiled = r.models;
     expect(compiled.map((c) => c.model).sort()).toEqual(['daily_revenue', 'dim_customers', 'fct_orders']);
     for (const c of compiled) {
       expect(c.ds).toBe('2024-01-05');
@@ -100,14 +99,14 @@ describe('pipe dag and pipe ls', () => {
     dir = copyExample();
   });
 
-  const dag = (format: string): string => {
-    const r = pipe(['dag', '--format', format, '--project', dir]);
+  const dag = async (format: DagFormat): Promise<string> => {
+    const r = await nodesIn(dir);
     expect(r.code, explain(r)).toBe(0);
-    return r.stdout;
+    return renderDag(r.nodes, format);
   };
 
-  it('--format json: every model and seed, and an edge for every ref()', () => {
-    const g = JSON.parse(dag('json')) as { nodes: { name: string; upstream: string[] }[]; edges: [string, string][] };
+  it('--format json: every model and seed, and an edge for every ref()', async () => {
+    const g = JSON.parse(await dag('json')) as { nodes: { name: string; upstream: string[] }[]; edges: [string, string][] };
     expect(g.nodes.map((n) => n.name).sort()).toEqual(exampleNodes(dir));
     expect(g.edges.map(([a, b]) => `${a} -> ${b}`).sort()).toEqual(exampleEdges(dir));
     // Nodes come in dependency order.
@@ -115,10 +114,10 @@ describe('pipe dag and pipe ls', () => {
     for (const [a, b] of g.edges) expect(position.get(a)!).toBeLessThan(position.get(b)!);
   });
 
-  it('--format mermaid, dot and text show the same graph', () => {
+  it('--format mermaid, dot and text show the same graph', async () => {
     const expected = exampleEdges(dir);
 
-    const mermaid = dag('mermaid');
+    const mermaid = await dag('mermaid');
     expect(mermaid.split('\n')[0]).toMatch(/^(graph|flowchart) /);
     const ids = new Map<string, string>();
     for (const m of mermaid.matchAll(/^\s*(\S+)\["(\w+)[^"]*"\]/gm)) ids.set(m[1], m[2]);
@@ -126,12 +125,12 @@ describe('pipe dag and pipe ls', () => {
     expect(mermaidEdges.sort()).toEqual(expected);
     expect([...ids.values()].sort()).toEqual(exampleNodes(dir));
 
-    const dot = dag('dot');
+    const dot = await dag('dot');
     expect(dot.trim()).toMatch(/^digraph\b[^{]*\{[\s\S]*\}$/);
     const dotEdges = [...dot.matchAll(/"([^"]+)"\s*->\s*"([^"]+)"/g)].map((m) => `${m[1]} -> ${m[2]}`);
     expect(dotEdges.sort()).toEqual(expected);
 
-    const text = dag('text');
+    const text = await dag('text');
     for (const name of exampleNodes(dir)) expect(text).toContain(name);
     for (const edge of expected) {
       const [from, to] = edge.split(' -> ');
@@ -139,10 +138,10 @@ describe('pipe dag and pipe ls', () => {
     }
   });
 
-  it('pipe ls --json: each node with its kind, file and upstream', () => {
-    const r = pipe(['ls', '--json', '--project', dir]);
+  it('pipe ls --json: each node with its kind, file and upstream', async () => {
+    const r = await nodesIn(dir);
     expect(r.code, explain(r)).toBe(0);
-    const nodes = r.events.filter((e) => e.type === 'node') as (PipeEventJson & { name: string; kind: string; file: string; upstream: string[] })[];
+    const nodes = r.nodes;
     expect(nodes.map((n) => n.name).sort()).toEqual(exampleNodes(dir));
     const kinds = Object.fromEntries(nodes.map((n) => [n.name, n.kind]));
     expect(kinds).toEqual({
@@ -166,7 +165,7 @@ describe('pipe history', () => {
   let failed: PipeResult;
   const runIdOf = (r: PipeResult) => eventsOfType(r.events, 'run-started')[0].runId as string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = copyExample();
     writeProjectFiles(dir, {
       'models/marts/broken_counts.sql': `{{ config(materialized='table') }}
@@ -174,16 +173,16 @@ select {% if var('break', false) %}'many'::INTEGER{% else %}count(*){% endif %} 
 `,
       'models/marts/after_broken.sql': "select n from {{ ref('broken_counts') }}\n",
     });
-    ok = pipe(['run', '--date', '2024-01-02', '--json', '--project', dir]);
+    ok = await runIn(dir, { date: '2024-01-02' });
     expect(ok.code, explain(ok)).toBe(0);
-    failed = pipe(['run', '--date', '2024-01-03', '--var', 'break=true', '--json', '--project', dir]);
+    failed = await runIn(dir, { date: '2024-01-03', vars: { break: true } });
     expect(failed.code, explain(failed)).toBe(1);
   });
 
-  it('lists runs newest first, with status and task counts', () => {
-    const r = pipe(['history', '--json', '--project', dir]);
+  it('lists runs newest first, with status and task counts', async () => {
+    const r = await historyIn(dir, { json: true });
     expect(r.code, explain(r)).toBe(0);
-    const runs = parseJsonLines(r.stdout).filter((e) => e.type === 'run');
+    const runs = r.events.filter((e) => e.type === 'run');
     expect(runs.map((x) => x.run_id)).toEqual([runIdOf(failed), runIdOf(ok)]);
     const finished = (x: PipeResult) => eventsOfType(x.events, 'run-finished')[0];
     expect(runs[0]).toMatchObject({ command: 'run', status: 'failed', failed: 1, skipped: finished(failed).skipped });
@@ -191,15 +190,15 @@ select {% if var('break', false) %}'many'::INTEGER{% else %}count(*){% endif %} 
     expect((runs[0].params as { ds: string }).ds).toBe('2024-01-03');
     expect((runs[1].params as { ds: string }).ds).toBe('2024-01-02');
 
-    const text = pipe(['history', '--project', dir]);
+    const text = await historyIn(dir);
     expect(text.code, explain(text)).toBe(0);
     expect(text.stdout.split('\n').find((l) => l.startsWith(runIdOf(failed)))).toMatch(/\bfailed\b.*2024-01-03/);
   });
 
-  it('shows the tasks of one run with status, rows and the error', () => {
-    const r = pipe(['history', runIdOf(failed), '--json', '--project', dir]);
+  it('shows the tasks of one run with status, rows and the error', async () => {
+    const r = await historyIn(dir, { runId: runIdOf(failed), json: true });
     expect(r.code, explain(r)).toBe(0);
-    const tasks = parseJsonLines(r.stdout).filter((e) => e.type === 'task');
+    const tasks = r.events.filter((e) => e.type === 'task');
     const byId = new Map(tasks.map((t) => [t.task_id as string, t]));
     expect(byId.get('broken_counts@2024-01-03')).toMatchObject({ status: 'failed' });
     expect(String(byId.get('broken_counts@2024-01-03')!.error)).toContain('many');
@@ -211,28 +210,28 @@ select {% if var('break', false) %}'many'::INTEGER{% else %}count(*){% endif %} 
     }
     expect(tasks).toHaveLength(eventsOfType(failed.events, 'run-started')[0].tasks as number);
 
-    const text = pipe(['history', runIdOf(failed), '--project', dir]);
+    const text = await historyIn(dir, { runId: runIdOf(failed) });
     expect(text.code, explain(text)).toBe(0);
     const line = text.stdout.split('\n').find((l) => l.startsWith('fct_orders@2024-01-03'))!;
     const fctRows = eventsOfType(failed.events, 'task-succeeded').find((e) => taskOf(e).id === 'fct_orders@2024-01-03')!.rows;
     expect(line).toMatch(new RegExp(`\\bsucceeded\\s+${fctRows}\\b`));
   });
 
-  it('gives rows as JSON numbers, like the event stream does', () => {
-    const r = pipe(['history', runIdOf(ok), '--json', '--project', dir]);
-    const fct = parseJsonLines(r.stdout).find((e) => e.type === 'task' && e.task_id === 'fct_orders@2024-01-02')!;
+  it('gives rows as JSON numbers, like the event stream does', async () => {
+    const r = await historyIn(dir, { runId: runIdOf(ok), json: true });
+    const fct = r.events.find((e) => e.type === 'task' && e.task_id === 'fct_orders@2024-01-02')!;
     const event = eventsOfType(ok.events, 'task-succeeded').find((e) => taskOf(e).id === 'fct_orders@2024-01-02')!;
     expect(fct.rows).toBe(event.rows);
   });
 
-  it('an unknown run id is bad input; a project without a warehouse has no runs', () => {
-    const unknown = pipe(['history', '20000101T000000-0000', '--project', dir]);
+  it('an unknown run id is bad input; a project without a warehouse has no runs', async () => {
+    const unknown = await historyIn(dir, { runId: '20000101T000000-0000' });
     expect(unknown.code, explain(unknown)).toBe(2);
     expect(unknown.stderr).toContain('20000101T000000-0000');
     const fresh = copyExample();
-    const none = pipe(['history', '--json', '--project', fresh]);
+    const none = await historyIn(fresh, { json: true });
     expect(none.code, explain(none)).toBe(0);
-    expect(parseJsonLines(none.stdout).filter((e) => e.type === 'run')).toEqual([]);
+    expect(none.events.filter((e) => e.type === 'run')).toEqual([]);
     expect(existsSync(warehouseOf(fresh))).toBe(false);
   });
 });

@@ -1,0 +1,217 @@
+import { appendFileSync, cpSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import {
+  copyExample,
+  eventsOfType,
+  explain,
+  ordersOn,
+  publishedRelations,
+  queryRows,
+  removeTempDirs,
+  startedModels,
+  tempDir,
+  seedRows,
+  snapshotWarehouse,
+  sortedRows,
+  taskIdsOf,
+  taskOf,
+  warehouseOf,
+  writeProjectFiles,
+} from '../e2e/helpers.js';
+import { compileIn, runIn } from '../support/in-process.js';
+
+afterAll(removeTempDirs);
+
+/** `pipe run` on the example project, in-process: what gets built, how often, and from which date. */
+
+/** A clock fixed at an instant, as PIPE_NOW fixes the binary's. */
+const at = (iso: string) => ({ now: () => Date.parse(iso) });
+
+const SEEDS = ['raw_customers', 'raw_orders', 'raw_products'];
+const VIEWS = ['stg_customers', 'stg_orders', 'stg_products'];
+const TABLES = ['daily_revenue', 'dim_customers', 'fct_orders'];
+const EPHEMERAL = 'order_lines';
+
+/** What fct_orders must hold for a day, computed from the seed files alone. */
+function expectedFctOrders(day: string, currency: string) {
+  const products = new Map(seedRows('raw_products').map((p) => [p.product_id, p]));
+  return ordersOn(day)
+    .map((o) => {
+      const p = products.get(o.product_id)!;
+      const cents = Number(o.quantity) * Number(p.price_cents);
+      return {
+        order_id: Number(o.order_id),
+        customer_id: Number(o.customer_id),
+        order_date: day,
+        status: o.status,
+        product_name: p.product_name,
+        quantity: Number(o.quantity),
+        amount: (cents / 100).toFixed(2),
+        currency,
+      };
+    })
+    .sort((a, b) => a.order_id - b.order_id);
+}
+
+describe('pipe run on the example project', () => {
+  it('builds every seed, view, incremental and table model; never writes the ephemeral one', async () => {
+    const dir = copyExample();
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+
+    const started = eventsOfType(r.events, 'run-started');
+    expect(started).toHaveLength(1);
+    expect(started[0]).toMatchObject({ command: 'run', ds: '2024-01-02', dateIsDefault: false });
+    expect(r.events[0].type).toBe('run-started');
+    expect(r.events.at(-1)).toMatchObject({ type: 'run-finished', status: 'succeeded', failed: 0, skipped: 0, cancelled: 0, pending: 0 });
+
+    const expectedTasks = [...SEEDS, ...[...VIEWS, ...TABLES].map((m) => `${m}@2024-01-02`)].sort();
+    expect(taskIdsOf(r.events, 'task-started')).toEqual(expectedTasks);
+    expect(taskIdsOf(r.events, 'task-succeeded')).toEqual(expectedTasks);
+    expect(r.events.some((e) => e.task !== undefined && taskOf(e).model === EPHEMERAL)).toBe(false);
+    expect(started[0].tasks).toBe(expectedTasks.length);
+    expect(eventsOfType(r.events, 'run-finished')[0].succeeded).toBe(expectedTasks.length);
+
+    // Each task starts before it succeeds, and after everything it reads has succeeded.
+    const at = (type: string, id: string) => r.events.findIndex((e) => e.type === type && e.task !== undefined && taskOf(e).id === id);
+    const after = (later: string, earlier: string) => expect(at('task-started', later)).toBeGreaterThan(at('task-succeeded', earlier));
+    after('stg_orders@2024-01-02', 'raw_orders');
+    after('fct_orders@2024-01-02', 'stg_orders@2024-01-02');
+    after('fct_orders@2024-01-02', 'stg_products@2024-01-02');
+    after('daily_revenue@2024-01-02', 'fct_orders@2024-01-02');
+    after('dim_customers@2024-01-02', 'fct_orders@2024-01-02');
+    after('dim_customers@2024-01-02', 'stg_customers@2024-01-02');
+
+    const db = warehouseOf(dir);
+    expect(await publishedRelations(db)).toEqual({ tables: [...SEEDS, ...TABLES].sort(), views: VIEWS });
+
+    // Rows reported match the data, and the data matches the seed files.
+    const rowsOf = (id: string) => eventsOfType(r.events, 'task-succeeded').find((e) => taskOf(e).id === id)!.rows;
+    for (const seed of SEEDS) {
+      expect(rowsOf(seed)).toBe(seedRows(seed).length);
+      expect(await sortedRows(db, seed)).toHaveLength(seedRows(seed).length);
+    }
+    // amount comes from the cents_to_amount macro, currency from pipe.yaml's vars.
+    const fct = await queryRows(
+      db,
+      `SELECT order_id::INTEGER AS order_id, customer_id::INTEGER AS customer_id, order_date::VARCHAR AS order_date, status,
+         product_name, quantity::INTEGER AS quantity, amount::VARCHAR AS amount, currency
+       FROM fct_orders ORDER BY order_id`,
+    );
+    const projectVars = (parseYaml(readFileSync(join(dir, 'pipe.yaml'), 'utf8')) as { vars: { currency: string } }).vars;
+    expect(fct).toEqual(expectedFctOrders('2024-01-02', projectVars.currency));
+    expect(rowsOf('fct_orders@2024-01-02')).toBe(fct.length);
+    expect(rowsOf('dim_customers@2024-01-02')).toBe(seedRows('raw_customers').length);
+    const revenue = await queryRows(db, 'SELECT revenue_date::VARCHAR AS d, orders FROM daily_revenue');
+    expect(revenue).toEqual([{ d: '2024-01-02', orders: String(fct.length) }]);
+  });
+
+  it('is idempotent: the same date twice gives identical tables; re-running a date never duplicates it', async () => {
+    const dir = copyExample();
+    const db = warehouseOf(dir);
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    const once = await snapshotWarehouse(db);
+    const second = await runIn(dir, { date: '2024-01-02' });
+    expect(second.code, explain(second)).toBe(0);
+    expect(await snapshotWarehouse(db)).toEqual(once);
+
+    const third = await runIn(dir, { date: '2024-01-03' });
+    expect(third.code, explain(third)).toBe(0);
+    const afterTwoDays = await snapshotWarehouse(db);
+    const again = await runIn(dir, { date: '2024-01-02' });
+    expect(again.code, explain(again)).toBe(0);
+
+    const perDay = await queryRows(db, 'SELECT order_date::VARCHAR AS d, count(*)::INTEGER AS n, count(DISTINCT order_id)::INTEGER AS ids FROM fct_orders GROUP BY 1 ORDER BY 1');
+    expect(perDay).toEqual(
+      ['2024-01-02', '2024-01-03'].map((d) => ({ d, n: ordersOn(d).length, ids: ordersOn(d).length })),
+    );
+    const revenueDays = await queryRows(db, 'SELECT revenue_date::VARCHAR AS d, orders::INTEGER AS n FROM daily_revenue ORDER BY 1');
+    expect(revenueDays).toEqual(['2024-01-02', '2024-01-03'].map((d) => ({ d, n: ordersOn(d).length })));
+    // The partitions are exactly those of the two-day state; only the whole-table model follows the date.
+    const now = await snapshotWarehouse(db);
+    expect(now.fct_orders).toEqual(afterTwoDays.fct_orders);
+    expect(now.daily_revenue).toEqual(afterTwoDays.daily_revenue);
+    expect(now.dim_customers).toEqual(once.dim_customers);
+  });
+
+  it('reloads a seed only when its file changed', async () => {
+    const dir = copyExample();
+    const db = warehouseOf(dir);
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    expect(taskIdsOf(first.events, 'task-succeeded')).toEqual(expect.arrayContaining(SEEDS));
+
+    const second = await runIn(dir, { date: '2024-01-02' });
+    expect(second.code, explain(second)).toBe(0);
+    const skipped = eventsOfType(second.events, 'task-skipped');
+    expect(skipped.map((e) => taskOf(e).id).sort()).toEqual(SEEDS);
+    for (const e of skipped) expect(e.reason).toBe('up-to-date');
+    expect(taskIdsOf(second.events, 'task-started').filter((id) => SEEDS.includes(id))).toEqual([]);
+
+    const customers = seedRows('raw_customers');
+    const newId = Math.max(...customers.map((c) => Number(c.customer_id))) + 1;
+    appendFileSync(join(dir, 'seeds/raw_customers.csv'), `${newId},Uma,Vos,NL,2023-12-01\n`);
+    const third = await runIn(dir, { date: '2024-01-02' });
+    expect(third.code, explain(third)).toBe(0);
+    expect(taskIdsOf(third.events, 'task-succeeded')).toContain('raw_customers');
+    expect(eventsOfType(third.events, 'task-skipped').map((e) => taskOf(e).id).sort()).toEqual(['raw_orders', 'raw_products']);
+    const loaded = eventsOfType(third.events, 'task-succeeded').find((e) => taskOf(e).id === 'raw_customers')!;
+    expect(loaded.rows).toBe(customers.length + 1);
+
+    expect(await queryRows(db, `SELECT first_name, last_name FROM raw_customers WHERE customer_id = ${newId}`)).toEqual([
+      { first_name: 'Uma', last_name: 'Vos' },
+    ]);
+    expect(await queryRows(db, `SELECT customer_name, orders::INTEGER AS orders FROM dim_customers WHERE customer_id = ${newId}`)).toEqual([
+      { customer_name: 'Uma Vos', orders: 0 },
+    ]);
+  });
+
+  it('without --date builds yesterday by the clock', async () => {
+    const dir = copyExample();
+    const r = await runIn(dir, { clock: at('2024-03-05T10:00:00Z') });
+    expect(r.code, explain(r)).toBe(0);
+    expect(eventsOfType(r.events, 'run-started')[0]).toMatchObject({ ds: '2024-03-04', dateIsDefault: true });
+    const days = await queryRows(warehouseOf(dir), 'SELECT order_date::VARCHAR AS d, count(*)::INTEGER AS n FROM fct_orders GROUP BY 1');
+    expect(days).toEqual([{ d: '2024-03-04', n: ordersOn('2024-03-04').length }]);
+
+    // The human header says which date it chose and why.
+    const text = await runIn(dir, { clock: at('2024-03-05T10:00:00Z') });
+    expect(text.code, explain(text)).toBe(0);
+    expect(text.stdout.split('\n')[0]).toContain('2024-03-04');
+    expect(text.stdout.split('\n')[0]).toContain('yesterday');
+
+    // Just after midnight UTC on the first of a month: the last day of the previous month.
+    const compiled = await compileIn(dir, { model: 'fct_orders', clock: at('2024-03-01T00:30:00Z') });
+    expect(compiled.code, explain(compiled)).toBe(0);
+    expect(compiled.stdout).toContain("'2024-02-29'");
+    expect(compiled.stdout).toContain("'2024-03-01'");
+  });
+});
+
+describe('renaming a model', () => {
+  it('to another case of the same name replaces its table (DuckDB names ignore case)', async () => {
+    const dir = copyExample();
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    renameSync(join(dir, 'models/marts/dim_customers.sql'), join(dir, 'models/marts/Dim_Customers.sql'));
+    renameSync(join(dir, 'models/marts/dim_customers.yaml'), join(dir, 'models/marts/Dim_Customers.yaml'));
+    const r = await runIn(dir, { date: '2024-01-03' });
+    expect(r.code, explain(r)).toBe(0);
+    const rows = await queryRows(warehouseOf(dir), "SELECT table_name FROM duckdb_tables() WHERE lower(table_name) = 'dim_customers'");
+    expect(rows).toEqual([{ table_name: 'Dim_Customers' }]);
+  });
+});
+
+describe('where the project lives', () => {
+  it('a project inside a hidden folder loads; hidden files and folders inside it are skipped', async () => {
+    const dir = join(tempDir(), '.config', 'shop');
+    cpSync(copyExample(), dir, { recursive: true });
+    writeProjectFiles(dir, { 'models/.draft.sql': 'select broken(', 'models/.wip/half.sql': 'select also broken(' });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(startedModels(r.events)).toEqual(['daily_revenue', 'dim_customers', 'fct_orders', 'stg_customers', 'stg_orders', 'stg_products']);
+    expect(await queryRows(warehouseOf(dir), 'SELECT count(*)::INTEGER AS n FROM dim_customers')).toEqual([{ n: seedRows('raw_customers').length }]);
+  });
+});
