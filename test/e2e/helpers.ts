@@ -1,5 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, constants, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +65,33 @@ export function explain(r: PipeResult): string {
   return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 }
 
+/** Processes a test started in the background and has not seen end yet. */
+const running = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.on('close', () => running.delete(child));
+  return child;
+}
+
+/**
+ * Ends (SIGKILL) every background process a test started that is still there: a test that
+ * failed half-way leaves none behind, blocked on a gate that nothing will open.
+ */
+export async function killRunning(): Promise<void> {
+  const left = [...running];
+  await Promise.all(
+    left.map(
+      (child) =>
+        new Promise<void>((res) => {
+          if (child.exitCode !== null || child.signalCode !== null) return res();
+          child.on('close', () => res());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
+
 /**
  * A pipe process running in the background; `waitFor` resolves on the first `--json` event
  * matching a predicate, so a test can act at a known point of a run.
@@ -77,7 +104,7 @@ export class RunningPipe {
   readonly exited: Promise<PipeResult>;
 
   constructor(args: readonly string[], options: SpawnOptions = {}) {
-    this.child = spawn(process.execPath, [PIPE_BIN, ...args], { cwd: options.cwd ?? REPO, env: childEnv(options.env) });
+    this.child = track(spawn(process.execPath, [PIPE_BIN, ...args], { cwd: options.cwd ?? REPO, env: childEnv(options.env) }));
     this.child.stdout!.on('data', (chunk: Buffer) => {
       this.stdout += chunk.toString();
       for (const l of [...this.listeners]) l();
@@ -129,7 +156,7 @@ export class Live {
   readonly exited: Promise<number | null>;
 
   constructor(args: readonly string[], options: SpawnOptions = {}) {
-    this.child = spawn(process.execPath, [PIPE_BIN, ...args], { cwd: options.cwd ?? REPO, env: childEnv(options.env) });
+    this.child = track(spawn(process.execPath, [PIPE_BIN, ...args], { cwd: options.cwd ?? REPO, env: childEnv(options.env) }));
     this.child.stdout!.on('data', (chunk: Buffer) => {
       this.buffer += chunk.toString();
       const lines = this.buffer.split('\n');
@@ -381,4 +408,42 @@ export async function holdWarehouse(dbPath: string): Promise<{ pid: number; rele
       await closed;
     },
   };
+}
+
+/**
+ * Holds a model at a known point without using CPU: the model reads a FIFO (`gate.sql` in its
+ * query), and DuckDB waits in the operating system, opening it, until a writer comes.
+ *
+ * - `flood()` writes lines into it without end (`yes` holds it open): from then on the model
+ *   can only stop by being interrupted, so a test that floods after Ctrl-C fails (by its time
+ *   limit) if the interrupt never reaches DuckDB. DuckDB itself cannot interrupt the wait for a
+ *   writer: its interrupt is a flag its operators check between chunks of rows.
+ * - `open()` puts an empty file in the FIFO's place: the model reads no rows and goes on.
+ * - kill -9 needs neither.
+ */
+export class ModelGate {
+  readonly path: string;
+  /** A scalar subquery reading the gate: `where GATE >= 0` holds the query until the gate lets it go. */
+  readonly sql: string;
+
+  constructor(dir: string, name = 'gate') {
+    this.path = join(dir, `${name}.fifo`);
+    execFileSync('mkfifo', [this.path]);
+    this.sql = `(select count(*) from read_csv('${this.path}', columns={'line': 'VARCHAR'}, header=false, auto_detect=false))`;
+  }
+
+  flood(): void {
+    // Opened for reading and writing, a FIFO opens at once (Linux) and stays open for the readers.
+    const fd = openSync(this.path, constants.O_RDWR);
+    try {
+      track(spawn('yes', ['1'], { stdio: ['ignore', fd, 'ignore'] }));
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  open(): void {
+    rmSync(this.path);
+    writeFileSync(this.path, '');
+  }
 }

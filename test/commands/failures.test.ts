@@ -1,0 +1,83 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { copyExample, eventsOfType, explain, ordersOn, queryRows, removeTempDirs, snapshotWarehouse, taskIdsOf, taskOf, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { runIn } from '../support/in-process.js';
+
+afterAll(removeTempDirs);
+
+/**
+ * What a model or seed failing at run time leaves behind, in-process. What an interrupted or
+ * killed process, or a held warehouse, leaves behind is in test/e2e/failures.test.ts.
+ */
+
+describe('a model failing at run time', () => {
+  it('keeps its published table, skips its downstream, builds independent models; exit 1', async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, {
+      // Casting status (text) to INTEGER fails in DuckDB, only when the var is set.
+      'models/marts/order_status_codes.sql': `{{ config(materialized='table') }}
+select order_id, '{{ ds }}' as built_for,
+    {% if var('break', false) %}status::INTEGER{% else %}quantity{% endif %} as code
+from {{ ref('stg_orders') }}
+`,
+      'models/marts/status_code_counts.sql': "select code, count(*) as n from {{ ref('order_status_codes') }} group by code\n",
+      'models/marts/daily_codes.sql': `{{ config(materialized='incremental', partition_by='order_date') }}
+select order_id, order_date, {% if var('break', false) %}status::INTEGER{% else %}quantity{% endif %} as code
+from {{ ref('stg_orders') }} where order_date = '{{ ds }}'
+`,
+    });
+    const db = warehouseOf(dir);
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    const before = await snapshotWarehouse(db);
+
+    const r = await runIn(dir, { date: '2024-01-03', vars: { break: true } });
+    expect(r.code, explain(r)).toBe(1);
+    expect(taskIdsOf(r.events, 'task-failed')).toEqual(['daily_codes@2024-01-03', 'order_status_codes@2024-01-03']);
+    for (const f of eventsOfType(r.events, 'task-failed')) {
+      expect((f.error as { message: string; kind: string }).kind).toBe('Conversion');
+      expect(taskOf(f).file).toMatch(/^models\/marts\/(order_status_codes|daily_codes)\.sql$/);
+    }
+    const skipped = eventsOfType(r.events, 'task-skipped').filter((e) => e.reason === 'upstream-failed');
+    expect(skipped.map((e) => taskOf(e).id)).toEqual(['status_code_counts@2024-01-03']);
+    expect(taskIdsOf(r.events, 'task-succeeded')).toEqual(
+      expect.arrayContaining(['fct_orders@2024-01-03', 'daily_revenue@2024-01-03', 'dim_customers@2024-01-03']),
+    );
+    expect(eventsOfType(r.events, 'run-finished')[0]).toMatchObject({ status: 'failed', failed: 2, skipped: 1 });
+
+    const after = await snapshotWarehouse(db);
+    expect(after.order_status_codes).toEqual(before.order_status_codes);
+    expect(after.status_code_counts).toEqual(before.status_code_counts);
+    expect(after.daily_codes).toEqual(before.daily_codes);
+    // The independent branch moved on to the new date.
+    const days = await queryRows(db, 'SELECT order_date::VARCHAR AS d, count(*)::INTEGER AS n FROM fct_orders GROUP BY 1 ORDER BY 1');
+    expect(days).toEqual(['2024-01-02', '2024-01-03'].map((d) => ({ d, n: ordersOn(d).length })));
+    expect(after.dim_customers).not.toEqual(before.dim_customers);
+
+    // The text output names the failing model's file and the skipped model.
+    const text = await runIn(dir, { date: '2024-01-03', vars: { break: true } });
+    expect(text.code, explain(text)).toBe(1);
+    expect(text.stdout).toContain('models/marts/order_status_codes.sql');
+    expect(text.stdout).toContain('status_code_counts');
+  });
+});
+
+describe('a seed that no longer loads', () => {
+  it('keeps its published table and skips what reads it', async () => {
+    const dir = copyExample();
+    const db = warehouseOf(dir);
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    const before = await snapshotWarehouse(db);
+
+    // raw_products.yaml types price_cents as INTEGER.
+    appendFileSync(join(dir, 'seeds/raw_products.csv'), '99,"broken product",not-a-price\n');
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(1);
+    expect(taskIdsOf(r.events, 'task-failed')).toEqual(['raw_products']);
+    const skipped = eventsOfType(r.events, 'task-skipped').filter((e) => e.reason === 'upstream-failed').map((e) => taskOf(e).model);
+    expect(skipped.sort()).toEqual(['daily_revenue', 'dim_customers', 'fct_orders', 'stg_products']);
+    expect(await snapshotWarehouse(db)).toEqual(before);
+  });
+});
