@@ -23,10 +23,17 @@ import { TextLogger } from '../../src/logging/text-logger.js';
 
 type Emit = (e: PipeEvent) => void;
 
-/** Options of a command without the project and the event sink, which the harness supplies. */
-type Opts<T> = Omit<T, 'project' | 'emit'>;
+/**
+ * Options of a command without the project and the event sink, which the harness supplies;
+ * `onEvent` sees each event as it happens (to act at a known point of a run).
+ */
+type Opts<T> = Omit<T, 'project' | 'emit'> & { readonly onEvent?: Emit };
 
-async function command(project: string, body: (emit: Emit, print: (text: string) => void) => Promise<number>): Promise<PipeResult> {
+async function command(
+  project: string,
+  body: (emit: Emit, print: (text: string) => void) => Promise<number>,
+  onEvent: Emit = () => undefined,
+): Promise<PipeResult> {
   let stdout = '';
   let stderr = '';
   const logger = new TextLogger({ write: (t) => (stdout += t) }, { write: (t) => (stderr += t) }, plainStyle, false, sourceReader(project));
@@ -34,6 +41,7 @@ async function command(project: string, body: (emit: Emit, print: (text: string)
   const emit: Emit = (e) => {
     events.push(JSON.parse(JSON.stringify(e)) as PipeEventJson);
     logger.handle(e);
+    onEvent(e);
   };
   let code: number;
   try {
@@ -51,7 +59,7 @@ export function runIn(project: string, options: Opts<RunOptions> = {}): Promise<
     const outcome = await run({ ...options, project, emit });
     await outcome.notified;
     return statusCode(outcome.status);
-  });
+  }, options.onEvent);
 }
 
 /** `pipe backfill`. */
@@ -60,7 +68,7 @@ export function backfillIn(project: string, options: Opts<BackfillOptions>): Pro
     const outcome = await backfill({ ...options, project, emit });
     await outcome.notified;
     return statusCode(outcome.status);
-  });
+  }, options.onEvent);
 }
 
 /** `pipe backfill --dry-run`: the plan as the CLI prints it. */
@@ -82,7 +90,7 @@ export function retryIn(project: string, options: Opts<RetryOptions> = {}): Prom
     }
     await outcome.notified;
     return statusCode(outcome.status);
-  });
+  }, options.onEvent);
 }
 
 /** `pipe test`. */

@@ -1,0 +1,293 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { copyExample, eventsOfType, queryRows, removeTempDirs, snapshotTables, taskIdsOf, writeProjectFiles } from '../e2e/helpers.js';
+import { backfillIn, dryRunIn, historyIn, retryIn, runIn } from '../support/in-process.js';
+import { extensionAvailable } from '../support/extensions.js';
+
+afterAll(removeTempDirs);
+
+const httpfs = await extensionAvailable('httpfs');
+
+/** pipe backfill and retry, in-process. Interrupting a backfill's process: test/e2e/backfill.test.ts. */
+
+const EXAMPLE_TABLES = ['fct_orders', 'daily_revenue', 'dim_customers'];
+
+describe('pipe backfill', () => {
+  it('gives identical tables at --parallel 1 and --parallel 4, each date exactly once', async () => {
+    const a = copyExample();
+    const b = copyExample();
+    const r1 = await backfillIn(a, { start: '2024-01-01', end: '2024-02-29', parallel: 1 });
+    const r4 = await backfillIn(b, { start: '2024-01-01', end: '2024-02-29', parallel: 4 });
+    expect(r1.code, r1.stderr).toBe(0);
+    expect(r4.code, r4.stderr).toBe(0);
+    expect(await snapshotTables(join(b, 'warehouse.duckdb'), EXAMPLE_TABLES)).toEqual(await snapshotTables(join(a, 'warehouse.duckdb'), EXAMPLE_TABLES));
+
+    // 60 dates of each incremental model; tables once.
+    const succeeded = taskIdsOf(r4.events, 'task-succeeded');
+    expect(succeeded.filter((id) => id.startsWith('fct_orders@'))).toHaveLength(60);
+    expect(succeeded.filter((id) => id.startsWith('daily_revenue@'))).toHaveLength(60);
+    expect(succeeded.filter((id) => id.startsWith('dim_customers@'))).toEqual(['dim_customers@2024-02-29']);
+
+    // Each date's partition holds exactly the seed's orders of that day, once.
+    const perDay = await queryRows(
+      join(b, 'warehouse.duckdb'),
+      `SELECT f.order_date::VARCHAR AS d, count(*) AS n, (SELECT count(*) FROM raw_orders r WHERE r.ordered_at::DATE = f.order_date) AS expected
+       FROM fct_orders f GROUP BY f.order_date ORDER BY 1`,
+    );
+    expect(perDay).toHaveLength(60);
+    for (const row of perDay) expect(row.n).toBe(row.expected);
+    const revenueDays = await queryRows(join(b, 'warehouse.duckdb'), 'SELECT count(*) AS n, count(DISTINCT revenue_date) AS d FROM daily_revenue');
+    expect(revenueDays).toEqual([{ n: '60', d: '60' }]);
+
+    // Parallelism grew by slow start: one date first, then more.
+    const progress = eventsOfType(r4.events, 'progress');
+    expect(progress[0]).toMatchObject({ parallel: 1, maxParallel: 4 });
+    expect(Math.max(...progress.map((p) => p.datesInFlight as number))).toBeGreaterThan(1);
+  });
+
+  it('--dry-run prints the plan and writes nothing', async () => {
+    const dir = copyExample();
+    const r = await dryRunIn(dir, { start: '2024-01-01', end: '2024-01-03' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('fct_orders@2024-01-02');
+    expect(r.stdout).toMatch(/dim_customers\s+table\s+once, with ds 2024-01-03/);
+    expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
+  });
+
+  it('rejects a reversed range before doing anything', async () => {
+    const dir = copyExample();
+    const r = await backfillIn(dir, { start: '2024-02-01', end: '2024-01-01' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--start 2024-02-01 is after --end 2024-01-01');
+    expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
+  });
+
+  it('runs a depends_on_past date only after its previous date succeeded', async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, {
+      'models/marts/running_total.sql': `{{ config(materialized='incremental', partition_by='revenue_date', depends_on_past=true) }}
+select revenue_date, revenue from {{ ref('daily_revenue') }} where revenue_date = '{{ ds }}'`,
+    });
+    const r = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-20', parallel: 4 });
+    expect(r.code, r.stderr).toBe(0);
+    const position = (type: string, id: string) =>
+      r.events.findIndex((e) => e.type === type && (e.task as { id?: string } | undefined)?.id === id);
+    for (let day = 2; day <= 20; day++) {
+      const d = `2024-01-${String(day).padStart(2, '0')}`;
+      const prev = `2024-01-${String(day - 1).padStart(2, '0')}`;
+      const startedAt = position('task-started', `running_total@${d}`);
+      const previousDone = position('task-succeeded', `running_total@${prev}`);
+      expect(previousDone).toBeGreaterThanOrEqual(0);
+      expect(startedAt).toBeGreaterThan(previousDone);
+    }
+    // Other models did run dates out of order (the backfill was parallel).
+    const fctStarts = r.events.filter((e) => e.type === 'task-started' && (e.task as { model: string }).model === 'fct_orders');
+    expect(fctStarts.length).toBe(20);
+  });
+
+  it('reports every failed date, grouped by error, and pipe retry completes it identically', async () => {
+    const broken = copyExample();
+    const clean = copyExample();
+    const flaky = `{{ config(materialized='incremental', partition_by='revenue_date') }}
+select revenue_date, {% if ds in var('bad_dates', '') %}'not a number'::INTEGER{% else %}orders{% endif %} as orders
+from {{ ref('daily_revenue') }} where revenue_date = '{{ ds }}'`;
+    writeProjectFiles(broken, { 'models/marts/order_counts.sql': flaky });
+    writeProjectFiles(clean, { 'models/marts/order_counts.sql': flaky });
+
+    const bad = await backfillIn(broken, { start: '2024-01-01', end: '2024-01-15', parallel: 2, vars: { bad_dates: '2024-01-04,2024-01-09,2024-01-13' } });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/Failures \(3, 1 distinct error\)/);
+    for (const d of ['2024-01-04', '2024-01-09', '2024-01-13']) expect(bad.stdout).toContain(`order_counts ${d}`);
+    const runId = /pipe retry (\S+)/.exec(bad.stdout)?.[1];
+    expect(runId).toBeDefined();
+
+    // The same error again on retry: vars are those of the original run.
+    const again = await retryIn(broken);
+    expect(again.code).toBe(1);
+    expect(taskIdsOf(again.events, 'task-failed').sort()).toEqual([
+      'order_counts@2024-01-04', 'order_counts@2024-01-09', 'order_counts@2024-01-13',
+    ]);
+
+    // Fix the model, retry: only the failed dates run, and the result equals a clean backfill.
+    writeProjectFiles(broken, { 'models/marts/order_counts.sql': flaky.replace("'not a number'::INTEGER", 'orders') });
+    const fixed = await retryIn(broken);
+    expect(fixed.code, fixed.stderr + fixed.stdout).toBe(0);
+    expect(taskIdsOf(fixed.events, 'task-succeeded').sort()).toEqual([
+      'order_counts@2024-01-04', 'order_counts@2024-01-09', 'order_counts@2024-01-13',
+    ]);
+    const noop = await retryIn(broken);
+    expect(noop.code).toBe(0);
+    expect(noop.stdout).toContain('nothing to retry');
+
+    const ok = await backfillIn(clean, { start: '2024-01-01', end: '2024-01-15', parallel: 2 });
+    expect(ok.code, ok.stderr).toBe(0);
+    const tables = [...EXAMPLE_TABLES, 'order_counts'];
+    expect(await snapshotTables(join(broken, 'warehouse.duckdb'), tables)).toEqual(await snapshotTables(join(clean, 'warehouse.duckdb'), tables));
+
+    const history = await historyIn(broken, { json: true });
+    const runs = history.events.filter((e) => e.type === 'run');
+    const original = runs.find((r) => r.run_id === runId)!;
+    // Retried twice (the second retry retried the first): the history shows the family's last run.
+    const lastRetry = eventsOfType(fixed.events, 'run-started')[0].runId;
+    expect(original).toMatchObject({ command: 'backfill', status: 'failed', failed: 3, retried_by: lastRetry, retry_status: 'succeeded' });
+    const text = (await historyIn(broken)).stdout;
+    expect(text.split('\n').find((l) => l.startsWith(runId))).toContain('failed, retried (succeeded)');
+    expect((original.params as { start: string }).start).toBe('2024-01-01');
+    expect(runs.filter((r) => r.command === 'retry').every((r) => r.parent_run_id !== null)).toBe(true);
+  });
+
+  it('--max-failures stops starting tasks and leaves the rest for pipe retry', async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, {
+      'models/marts/always_fails.sql': `{{ config(materialized='incremental', partition_by='d') }}
+select '{{ ds }}'::DATE as d, 'x'::INTEGER as v`,
+    });
+    const r = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-31', maxFailures: 2 });
+    expect(r.code).toBe(1);
+    const failed = eventsOfType(r.events, 'task-failed');
+    expect(failed.length).toBeGreaterThanOrEqual(2);
+    expect(failed.length).toBeLessThan(31);
+    const finished = eventsOfType(r.events, 'run-finished')[0];
+    expect(finished.pending as number).toBeGreaterThan(0);
+  });
+});
+
+/** A clock fixed at an instant, as PIPE_NOW fixes the binary's. */
+const at = (iso: string) => ({ now: () => Date.parse(iso) });
+
+describe('an hourly pipeline', () => {
+  const hourly = {
+    'pipelines/hourly.yaml': 'select: [clicks]\nschedule: "5 * * * *"\ninterval: hourly\n',
+    'models/clicks.sql': `{{ config(materialized='incremental', partition_by='ts') }}
+select i as id, timestamp '{{ interval_start }}' + interval (i) minute as ts, '{{ hour }}' as h
+from range(3) t(i)
+`,
+  };
+
+  it('pipe run of the pipeline with no --date builds the previous full hour (UTC)', async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, hourly);
+    const text = await runIn(dir, { pipeline: 'hourly', clock: at('2024-01-02T05:30:00Z') });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout.split('\n')[0]).toContain('2024-01-02T04 (the previous hour, the default)');
+    const r = await runIn(dir, { pipeline: 'hourly', clock: at('2024-01-02T06:00:00Z') });
+    expect(taskIdsOf(r.events, 'task-succeeded')).toEqual(['clicks@2024-01-02T05']);
+    const rows = await queryRows(join(dir, 'warehouse.duckdb'), "SELECT strftime(ts, '%Y-%m-%dT%H') AS hour, count(*)::INTEGER AS n FROM clicks GROUP BY ALL ORDER BY 1");
+    expect(rows).toEqual([{ hour: '2024-01-02T04', n: 3 }, { hour: '2024-01-02T05', n: 3 }]);
+  });
+
+  it('is backfilled hour by hour, each hour exactly once, and pipe retry re-runs the same hours', async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, hourly);
+    const plan = await dryRunIn(dir, { pipeline: 'hourly', start: '2024-01-01', end: '2024-01-02' });
+    expect(plan.stdout).toContain('48 tasks, 48 hours of incremental models');
+    expect(plan.stdout).toContain('clicks@2024-01-01T00');
+    expect(plan.stdout).toContain('clicks@2024-01-02T23');
+
+    // Hour 13 of the second day fails once: the retry must re-run that hour only.
+    writeProjectFiles(dir, {
+      'models/clicks.sql': hourly['models/clicks.sql'].replace(
+        'from range(3) t(i)',
+        "from range(3) t(i)\nwhere error(CASE WHEN '{{ ds }}T{{ hour }}' = '2024-01-02T13' THEN 'broken hour' END) IS NULL",
+      ),
+    });
+    const r = await backfillIn(dir, { pipeline: 'hourly', start: '2024-01-01', end: '2024-01-02', parallel: 4 });
+    expect(r.code, r.stderr).toBe(1);
+    expect(taskIdsOf(r.events, 'task-failed')).toEqual(['clicks@2024-01-02T13']);
+    expect(taskIdsOf(r.events, 'task-succeeded')).toHaveLength(47);
+
+    writeProjectFiles(dir, hourly);
+    const retried = await retryIn(dir);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(taskIdsOf(retried.events, 'task-succeeded')).toEqual(['clicks@2024-01-02T13']);
+
+    const rows = await queryRows(
+      join(dir, 'warehouse.duckdb'),
+      "SELECT strftime(ts, '%Y-%m-%dT%H') AS hour, count(*)::INTEGER AS n, count(DISTINCT h)::INTEGER AS labels FROM clicks GROUP BY ALL ORDER BY 1",
+    );
+    expect(rows).toHaveLength(48);
+    expect(rows.every((row) => row.n === 3 && row.labels === 1)).toBe(true);
+    expect(rows[0].hour).toBe('2024-01-01T00');
+    expect(rows[47].hour).toBe('2024-01-02T23');
+  });
+});
+
+describe('retries', () => {
+  it.runIf(httpfs)('retries a transient error (HTTP 503) and succeeds; attempts are recorded', async () => {
+    // A landing endpoint on the loopback address: busy (503) until the first retry is announced.
+    let ready = false;
+    const server = http.createServer((req, res) => {
+      const body = ready ? 'id\n1\n2\n' : 'busy';
+      res.writeHead(ready ? 200 : 503, { 'content-length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const dir = copyExample();
+    writeProjectFiles(dir, {
+      'models/marts/landed.sql': `{{ config(materialized='table', retries=3, retry_delay='1s') }}
+select * from read_csv('http://127.0.0.1:${(server.address() as AddressInfo).port}/landing.csv')`,
+    });
+    const r = await runIn(dir, {
+      date: '2024-01-02',
+      select: ['landed'],
+      onEvent: (e) => {
+        if (e.type === 'task-retrying') ready = true;
+      },
+    });
+    server.close();
+    expect(r.code, r.stderr).toBe(0);
+    const retrying = eventsOfType(r.events, 'task-retrying');
+    expect(retrying.length).toBeGreaterThanOrEqual(1);
+    expect((retrying[0].error as { errorClass: string }).errorClass).toBe('transient');
+    const ok = eventsOfType(r.events, 'task-succeeded').find((e) => (e.task as { id: string }).id === 'landed@2024-01-02')!;
+    expect(ok.rows).toBe(2);
+    expect(ok.attempts as number).toBeGreaterThan(1);
+    const runId = eventsOfType(r.events, 'run-started')[0].runId as string;
+    const attempts = await queryRows(
+      join(dir, 'warehouse.duckdb'),
+      `SELECT attempt, status, error IS NOT NULL AS has_error, ended_at >= started_at AS timed
+       FROM _pipe.task_results WHERE run_id = '${runId}' AND task_id = 'landed@2024-01-02' ORDER BY attempt`,
+    );
+    expect(attempts.at(-1)).toMatchObject({ status: 'succeeded', has_error: false, timed: true });
+    expect(attempts.slice(0, -1).every((a) => a.status === 'failed' && a.has_error === true)).toBe(true);
+  });
+
+  it('never retries a permanent error, whatever the setting', async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, {
+      'models/marts/bad_cast.sql': `{{ config(materialized='table', retries=5, retry_delay='1s') }}
+select 'abc'::INTEGER as n`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02', select: ['bad_cast'] });
+    expect(r.code).toBe(1);
+    expect(eventsOfType(r.events, 'task-retrying')).toHaveLength(0);
+    const failed = eventsOfType(r.events, 'task-failed')[0];
+    expect(failed).toMatchObject({ attempts: 1, error: { kind: 'Conversion', errorClass: 'permanent' } });
+    const rows = await queryRows(join(dir, 'warehouse.duckdb'), `SELECT count(*) AS n FROM _pipe.task_results WHERE task_id = 'bad_cast@2024-01-02'`);
+    expect(rows).toEqual([{ n: '1' }]);
+  });
+
+  it.runIf(httpfs)('a backfill does not retry a transient error unless --retries is given', async () => {
+    // Always busy: a transient error that a retry could cure.
+    const server = http.createServer((req, res) => {
+      res.writeHead(503, { 'content-length': 4 });
+      res.end(req.method === 'HEAD' ? undefined : 'busy');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const dir = copyExample();
+    writeProjectFiles(dir, {
+      'models/marts/landed.sql': `{{ config(materialized='incremental', partition_by='d', retries=3, retry_delay='1s') }}
+select '{{ ds }}'::DATE as d, count(*) as n from read_csv('http://127.0.0.1:${(server.address() as AddressInfo).port}/landing.csv')`,
+    });
+    const r = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-02', select: ['landed'] });
+    server.close();
+    expect(r.code).toBe(1);
+    expect(eventsOfType(r.events, 'task-retrying')).toHaveLength(0);
+    const failed = eventsOfType(r.events, 'task-failed');
+    expect(failed).toHaveLength(2);
+    expect(failed.map((e) => (e.error as { errorClass: string }).errorClass)).toEqual(['transient', 'transient']);
+  });
+});
