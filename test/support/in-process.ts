@@ -7,6 +7,7 @@ import { compile, history, listNodes, type CompiledModel, type CompileOptions, t
 import { retry, type RetryOptions } from '../../src/commands/retry.js';
 import { run, type RunOptions } from '../../src/commands/run.js';
 import { test, type TestOptions } from '../../src/commands/test.js';
+import { listSchedules, schedule, type ScheduleOptions } from '../../src/schedule/scheduler.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import type { DagNode } from '../../src/graph/render-dag.js';
 import { parseJsonLines, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
@@ -132,4 +133,16 @@ export async function historyIn(project: string, options: Opts<HistoryOptions> &
     return 0;
   });
   return options.json ? { ...r, events: [...r.events, ...parseJsonLines(r.stdout)] } : r;
+}
+
+/** `pipe schedule --once` (`list`: `--list`), with the clock standing for PIPE_NOW. */
+export function scheduleIn(project: string, options: Opts<Omit<ScheduleOptions, 'signal' | 'once'>> & { list?: boolean } = {}): Promise<PipeResult> {
+  return command(project, async (emit, print) => {
+    if (options.list) {
+      print(await listSchedules({ ...options, project }));
+      return 0;
+    }
+    const result = await schedule({ ...options, project, once: true, emit, signal: new AbortController().signal });
+    return result.failed > 0 ? 1 : 0;
+  }, options.onEvent);
 }

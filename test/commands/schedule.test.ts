@@ -1,0 +1,166 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { copyExample, queryRows, removeTempDirs, writeProjectFiles } from '../e2e/helpers.js';
+import { backfillIn, runIn, scheduleIn } from '../support/in-process.js';
+
+afterAll(removeTempDirs);
+
+const servers: Server[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+/**
+ * The scheduler in-process, with a fixed clock in place of PIPE_NOW: which intervals are due,
+ * caught up or left out, and whom it notifies. A scheduler process killed in a run, or holding
+ * the warehouse: test/e2e/schedule.test.ts.
+ */
+
+/** A webhook receiver on 127.0.0.1 that records every body it is sent. */
+async function receiver(): Promise<{ url: string; bodies: Record<string, unknown>[] }> {
+  const bodies: Record<string, unknown>[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    let data = '';
+    req.on('data', (c: Buffer) => (data += c.toString()));
+    req.on('end', () => {
+      bodies.push(JSON.parse(data) as Record<string, unknown>);
+      res.writeHead(204).end();
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies };
+}
+
+const at = (iso: string) => ({ now: () => Date.parse(iso) });
+
+function scheduledProject(pipeline: string): string {
+  const dir = copyExample();
+  writeProjectFiles(dir, { 'pipelines/nightly.yaml': pipeline });
+  return dir;
+}
+
+async function scheduledRuns(dir: string): Promise<{ ds: string; status: string }[]> {
+  return (await queryRows(
+    join(dir, 'warehouse.duckdb'),
+    `SELECT r.params->>'ds' AS ds, r.status FROM _pipe.schedule s JOIN _pipe.runs r USING (run_id) ORDER BY s.fire_at`,
+  )) as { ds: string; status: string }[];
+}
+
+describe('pipe schedule', () => {
+  it('runs the due interval, catches up when on, and never repeats a succeeded interval after a restart', async () => {
+    const dir = scheduledProject(`schedule: "0 2 * * *"
+timezone: Europe/Amsterdam
+catchup: true
+max_catchup: 5
+`);
+    const once = (now: string) => scheduleIn(dir, { clock: at(now) });
+    expect((await once('2024-01-05T03:00:00Z')).code).toBe(0);
+    expect(await scheduledRuns(dir)).toEqual([{ ds: '2024-01-04', status: 'succeeded' }]);
+
+    // A restart at the same time: nothing to do.
+    const again = await once('2024-01-05T05:00:00Z');
+    expect(again.code).toBe(0);
+    expect(again.stdout).not.toContain('starting');
+    expect(await scheduledRuns(dir)).toHaveLength(1);
+
+    // Down for three days: the missed intervals run, oldest first.
+    expect((await once('2024-01-08T03:00:00Z')).code).toBe(0);
+    expect((await scheduledRuns(dir)).map((r) => r.ds)).toEqual(['2024-01-04', '2024-01-05', '2024-01-06', '2024-01-07']);
+    const rows = await queryRows(join(dir, 'warehouse.duckdb'), 'SELECT count(DISTINCT order_date) AS days FROM fct_orders');
+    expect(rows).toEqual([{ days: '4' }]);
+  });
+
+  it('without catch-up runs only the latest missed interval', async () => {
+    const dir = scheduledProject(`schedule: "0 2 * * *"
+timezone: UTC
+`);
+    await scheduleIn(dir, { clock: at('2024-01-05T03:00:00Z') });
+    // What a start now would leave out is named before, and when, it happens.
+    const dropped = 'nightly: not running 3 missed intervals (2024-01-05 … 2024-01-07): catchup is off; pipe backfill nightly --start 2024-01-05 --end 2024-01-07 builds them';
+    const list = await scheduleIn(dir, { list: true, clock: at('2024-01-09T03:00:00Z') });
+    expect(list.stdout).toContain('due now: 2024-01-08');
+    expect(list.stdout).toContain(dropped);
+    const second = await scheduleIn(dir, { clock: at('2024-01-09T03:00:00Z') });
+    expect(second.stdout.split(dropped).length - 1).toBe(1);
+    expect((await scheduledRuns(dir)).map((r) => r.ds)).toEqual(['2024-01-04', '2024-01-08']);
+  });
+
+  it('--list prints the next run times; a bad cron is an error pointing at the file', async () => {
+    const dir = scheduledProject(`schedule: "0 2 * * *"
+timezone: Europe/Amsterdam
+`);
+    const list = await scheduleIn(dir, { list: true, clock: at('2024-03-29T12:00:00Z') });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain('2024-03-31T01:00:00.000Z');
+    expect(list.stdout).toContain('covers 2024-03-30');
+    writeProjectFiles(dir, { 'pipelines/nightly.yaml': 'schedule: "61 2 * * *"\n' });
+    const bad = await scheduleIn(dir, { list: true });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('pipelines/nightly.yaml:1');
+  });
+
+  it('posts the failure report to a webhook and gives a command target the facts in its environment', async () => {
+    const hook = await receiver();
+    const dir = scheduledProject(`schedule: "0 2 * * *"
+timezone: UTC
+notify:
+  on_failure:
+    - webhook: ${hook.url}
+    - command: 'env | grep ^PIPE_ > notified.env'
+`);
+    writeProjectFiles(dir, { 'models/marts/broken.sql': "select 'x'::INTEGER as n" });
+    const r = await scheduleIn(dir, { clock: at('2024-01-05T03:00:00Z') });
+    expect(r.code).toBe(1);
+    expect(hook.bodies).toHaveLength(1);
+    const body = hook.bodies[0] as { pipeline: string; status: string; ds: string; run_id: string; failed_tasks: { task: string; error: string }[]; retry_command: string };
+    expect(body).toMatchObject({ pipeline: 'nightly', status: 'failed', ds: '2024-01-04' });
+    expect(body.failed_tasks).toEqual([expect.objectContaining({ task: 'broken@2024-01-04', error: expect.stringContaining('Conversion Error') })]);
+    expect(body.retry_command).toContain(`pipe retry ${body.run_id}`);
+    const env = readFileSync(join(dir, 'notified.env'), 'utf8');
+    expect(env).toContain('PIPE_PIPELINE=nightly');
+    expect(env).toContain('PIPE_STATUS=failed');
+    expect(env).toContain(`PIPE_RUN_ID=${body.run_id}`);
+    expect(env).toContain('PIPE_FAILED_COUNT=1');
+  });
+
+  it('an unreachable webhook does not fail the run', async () => {
+    const hook = await receiver();
+    const port = new URL(hook.url).port;
+    servers.splice(0).forEach((s) => s.close());
+    const dir = copyExample();
+    writeProjectFiles(dir, {
+      'pipelines/daily.yaml': `select: [+tag:daily]
+notify:
+  on_success:
+    - webhook: http://127.0.0.1:${port}/gone
+`,
+    });
+    const r = await runIn(dir, { pipeline: 'daily', date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('could not be delivered');
+    expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(true);
+  });
+
+  it('a backfill sends one summary listing every failure', async () => {
+    const hook = await receiver();
+    const dir = copyExample();
+    writeProjectFiles(dir, {
+      'pipelines/daily.yaml': `notify:
+  on_failure:
+    - webhook: ${hook.url}
+`,
+      'models/marts/bad_days.sql': `{{ config(materialized='incremental', partition_by='d') }}
+select '{{ ds }}'::DATE as d, {% if ds.endsWith('3') or ds.endsWith('6') %}'x'::INTEGER{% else %}1{% endif %} as v`,
+    });
+    const r = await backfillIn(dir, { pipeline: 'daily', start: '2024-01-01', end: '2024-01-07' });
+    expect(r.code).toBe(1);
+    expect(hook.bodies).toHaveLength(1);
+    const body = hook.bodies[0] as { failed_tasks: { task: string }[]; start: string; end: string; command: string };
+    expect(body).toMatchObject({ command: 'backfill', start: '2024-01-01', end: '2024-01-07' });
+    expect(body.failed_tasks.map((f) => f.task).sort()).toEqual(['bad_days@2024-01-03', 'bad_days@2024-01-06']);
+  });
+});
