@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventsOfType, explain, pipe, queryRows, removeTempDirs, snapshotTables, tempDir, warehouseOf, writeProjectFiles } from './helpers.js';
+import { eventsOfType, explain, queryRows, removeTempDirs, snapshotTables, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { backfillIn, runIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
 
-/** A one-model project whose incremental model's columns change between runs. */
+/** A one-model project whose incremental model's columns change between runs, run in-process. */
 function project(columns: string, policy?: string): string {
   const dir = tempDir();
   writeProjectFiles(dir, { 'seeds/raw.csv': 'id,name\n1,a\n2,b\n' });
@@ -20,7 +21,7 @@ select ${columns}, '{{ ds }}'::date as ds from {{ ref('raw') }}
   });
 }
 
-const run = (dir: string, date: string) => pipe(['run', '--date', date, '--project', dir]);
+const run = (dir: string, date: string) => runIn(dir, { date });
 
 const columnsOf = async (dir: string) =>
   (await queryRows(warehouseOf(dir), 'DESCRIBE events')).map((r) => `${String(r.column_name)} ${String(r.column_type)}`);
@@ -28,11 +29,11 @@ const columnsOf = async (dir: string) =>
 describe('an incremental model whose columns change', () => {
   it('fails by default, naming the new, gone and retyped columns, and leaves the table as it was', async () => {
     const dir = project('id, name');
-    expect(run(dir, '2024-01-01').code).toBe(0);
+    expect((await run(dir, '2024-01-01')).code).toBe(0);
     const before = await snapshotTables(warehouseOf(dir), ['events']);
 
     setModel(dir, 'id::VARCHAR AS id, id * 2 AS doubled');
-    const r = run(dir, '2024-01-02');
+    const r = await run(dir, '2024-01-02');
     expect(r.code, explain(r)).toBe(1);
     expect(r.stdout).toContain('no longer match the table "main"."events" (new: doubled BIGINT; gone: name; retyped: id BIGINT → VARCHAR)');
     expect(r.stdout).toContain('--full-refresh');
@@ -42,11 +43,11 @@ describe('an incremental model whose columns change', () => {
 
   it('--full-refresh of a table holding other dates is refused; a backfill --full-refresh over them takes the new columns, without reloading the seed', async () => {
     const dir = project('id, name');
-    expect(run(dir, '2024-01-01').code).toBe(0);
-    expect(run(dir, '2024-01-02').code).toBe(0);
+    expect((await run(dir, '2024-01-01')).code).toBe(0);
+    expect((await run(dir, '2024-01-02')).code).toBe(0);
     setModel(dir, 'id, upper(name) AS label');
     const before = await snapshotTables(warehouseOf(dir), ['events']);
-    const refused = pipe(['run', '--date', '2024-01-02', '--select', 'events', '--full-refresh', '--project', dir]);
+    const refused = await runIn(dir, { date: '2024-01-02', select: ['events'], fullRefresh: true });
     expect(refused.code, explain(refused)).toBe(2);
     const said = refused.stdout + refused.stderr;
     expect(said).toContain('models/events.sql');
@@ -54,7 +55,7 @@ describe('an incremental model whose columns change', () => {
     expect(said).toContain(`pipe backfill --full-refresh --start 2024-01-01 --end 2024-01-02 --select events --project ${dir}`);
     expect(await snapshotTables(warehouseOf(dir), ['events'])).toEqual(before);
 
-    const r = pipe(['backfill', '--start', '2024-01-01', '--end', '2024-01-02', '--select', 'events', '--full-refresh', '--json', '--project', dir]);
+    const r = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-02', select: ['events'], fullRefresh: true });
     expect(r.code, explain(r)).toBe(0);
     expect(eventsOfType(r.events, 'task-started').map((e) => (e.task as { id: string }).id)).toEqual([
       'events@full-refresh:reset',
@@ -69,9 +70,9 @@ describe('an incremental model whose columns change', () => {
 
   it('append_new_columns adds the new column; older partitions read NULL in it', async () => {
     const dir = project('id, name', 'append_new_columns');
-    expect(run(dir, '2024-01-01').code).toBe(0);
+    expect((await run(dir, '2024-01-01')).code).toBe(0);
     setModel(dir, 'id, name, id * 2 AS doubled', 'append_new_columns');
-    const r = run(dir, '2024-01-02');
+    const r = await run(dir, '2024-01-02');
     expect(r.code, explain(r)).toBe(0);
     expect(await columnsOf(dir)).toEqual(['id BIGINT', 'name VARCHAR', 'ds DATE', 'doubled BIGINT']);
     const rows = await queryRows(warehouseOf(dir), 'SELECT id::INTEGER AS id, ds::VARCHAR AS ds, doubled::INTEGER AS doubled FROM events ORDER BY ds, id');
@@ -83,15 +84,15 @@ describe('an incremental model whose columns change', () => {
     ]);
     // Idempotent: the same date again changes nothing.
     const once = await snapshotTables(warehouseOf(dir), ['events']);
-    expect(run(dir, '2024-01-02').code).toBe(0);
+    expect((await run(dir, '2024-01-02')).code).toBe(0);
     expect(await snapshotTables(warehouseOf(dir), ['events'])).toEqual(once);
   });
 
   it('sync_all_columns adds, drops and retypes so the table matches the query', async () => {
     const dir = project('id, name', 'sync_all_columns');
-    expect(run(dir, '2024-01-01').code).toBe(0);
+    expect((await run(dir, '2024-01-01')).code).toBe(0);
     setModel(dir, 'id::VARCHAR AS id, upper(name) AS label', 'sync_all_columns');
-    const r = run(dir, '2024-01-02');
+    const r = await run(dir, '2024-01-02');
     expect(r.code, explain(r)).toBe(0);
     expect(await columnsOf(dir)).toEqual(['id VARCHAR', 'ds DATE', 'label VARCHAR']);
     const rows = await queryRows(warehouseOf(dir), 'SELECT id, ds::VARCHAR AS ds, label FROM events ORDER BY ds, id');
@@ -105,19 +106,19 @@ describe('an incremental model whose columns change', () => {
 
   it("a retype the existing rows cannot take fails and changes nothing", async () => {
     const dir = project("name AS code", 'sync_all_columns');
-    expect(run(dir, '2024-01-01').code).toBe(0);
+    expect((await run(dir, '2024-01-01')).code).toBe(0);
     const before = await snapshotTables(warehouseOf(dir), ['events']);
     setModel(dir, 'id AS code', 'sync_all_columns');
-    const r = run(dir, '2024-01-02');
+    const r = await run(dir, '2024-01-02');
     expect(r.code, explain(r)).toBe(1);
     expect(r.stdout).toMatch(/Conversion Error/);
     expect(await snapshotTables(warehouseOf(dir), ['events'])).toEqual(before);
     expect(await columnsOf(dir)).toEqual(['code VARCHAR', 'ds DATE']);
   });
 
-  it("'ignore' is refused before anything runs, pointing at the config", () => {
+  it("'ignore' is refused before anything runs, pointing at the config", async () => {
     const dir = project('id', 'ignore');
-    const r = run(dir, '2024-01-01');
+    const r = await run(dir, '2024-01-01');
     expect(r.code, explain(r)).toBe(2);
     expect(r.stderr).toMatch(/models\/events\.sql:1:\d+: error: on_schema_change 'ignore' is not supported/);
   });
