@@ -40,7 +40,8 @@ const KEYWORDS = new Set(['true', 'false', 'True', 'False', 'none', 'None', 'nul
  * Nunjucks compiles it). `variables` are the names a render provides (`ds`, `this`, ...).
  */
 export function parseSimpleTemplate(source: string, variables: ReadonlySet<string>): SimpleTemplate | undefined {
-  if (source.includes('{%') || source.includes('{#')) return undefined;
+  // `#}` outside a comment is a syntax error to Nunjucks ("unexpected end of comment"), not text.
+  if (source.includes('{%') || source.includes('{#') || source.includes('#}')) return undefined;
   const parts: Part[] = [];
   const names = new Set<string>();
   let at = 0;

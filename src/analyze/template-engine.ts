@@ -225,7 +225,15 @@ export class TemplateEngine {
   /** Names the macros define: a template using one of them is left to Nunjucks. */
   private readonly macroNames = new Set<string>();
 
-  constructor(macros: readonly MacroSource[], dateVariableNames: readonly string[]) {
+  /**
+   * `simpleTemplates: false` sends every template through Nunjucks: the reference that the
+   * fast path (simple-template.ts) is held to.
+   */
+  constructor(
+    macros: readonly MacroSource[],
+    dateVariableNames: readonly string[],
+    private readonly options: { readonly simpleTemplates?: boolean } = {},
+  ) {
     installJinjaCompat();
     this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
     const hooks = (): RenderHooks => {
@@ -332,7 +340,7 @@ export class TemplateEngine {
 
   /** Compiles once; the compiled template is rendered for every date it is needed for. */
   compile(file: string, source: string): CompiledTemplate | Diagnostic {
-    const simple = parseSimpleTemplate(source, this.variableNames);
+    const simple = this.options.simpleTemplates === false ? undefined : parseSimpleTemplate(source, this.variableNames);
     if (simple && ![...simple.names].some((n) => this.macroNames.has(n))) return { file, source, simple };
     try {
       return { file, source, template: new nunjucks.Template(source, this.env, file, true) };
