@@ -483,8 +483,9 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     }
     pending.push({ source: m.source, sites: m.sites, config: analyzed.config, refs: [...raw.refs], checks: analyzed.checks, analyzed });
   }
-  // A model's refs read the set of disabled models: when it changes, no cached node stands.
-  const disabledKey = [...disabled.keys()].sort().join('\u0000');
+  // A model's refs read the disabled models and where each is disabled (a ref to one points
+  // there): when either changes, no cached node stands.
+  const disabledKey = JSON.stringify([...disabled].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   if (cache && cache.disabled !== disabledKey) {
     cache.disabled = disabledKey;
     for (const p of pending) p.analyzed.node = undefined;
