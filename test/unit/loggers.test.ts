@@ -1,0 +1,305 @@
+import { describe, expect, it } from 'vitest';
+import { error } from '../../src/analyze/diagnostics.js';
+import type { PipeEvent, TaskError, TaskRef } from '../../src/events/events.js';
+import { secrets } from '../../src/events/secrets.js';
+import { JsonLogger } from '../../src/logging/json-logger.js';
+import type { Output } from '../../src/logging/logger.js';
+import { colors, plainStyle } from '../../src/logging/style.js';
+import { TextLogger } from '../../src/logging/text-logger.js';
+
+/**
+ * The loggers against an in-memory output: what a person reads (the plain text logger) and
+ * what a machine reads (one JSON object per line), for the same events.
+ */
+
+class Memory implements Output {
+  text = '';
+  write(t: string): void {
+    this.text += t;
+  }
+  get lines(): string[] {
+    return this.text.split('\n').filter((l) => l !== '');
+  }
+}
+
+/** A project's files as the text logger reads them for source excerpts. */
+const FILES: Record<string, string[]> = {
+  'models/orders.sql': ['select order_id,', "  'abc'::INTEGER as n", 'from raw'],
+  'models/orders.yaml': ['checks:', '  not_null: [n]'],
+};
+
+function textLogger(live = false, style = plainStyle) {
+  const out = new Memory();
+  const err = new Memory();
+  const logger = new TextLogger(out, err, style, live, (file) => FILES[file]);
+  return { out, err, logger };
+}
+
+const RUN = 'r1';
+const task = (model: string, ds?: string, kind: TaskRef['kind'] = 'incremental'): TaskRef => ({
+  id: ds ? `${model}@${ds}` : model,
+  model,
+  kind,
+  file: `models/${model}.sql`,
+  ds,
+});
+const failure = (model: string, ds: string | undefined, error: Partial<TaskError> & { message: string }): PipeEvent => ({
+  type: 'task-failed',
+  runId: RUN,
+  task: task(model, ds),
+  error: { kind: 'Conversion', errorClass: 'permanent', ...error },
+  attempts: 1,
+  ms: 1234,
+});
+const started = (tasks: number, extra: Partial<Extract<PipeEvent, { type: 'run-started' }>> = {}): PipeEvent => ({
+  type: 'run-started',
+  runId: RUN,
+  command: 'run',
+  ds: '2024-01-02',
+  dateIsDefault: false,
+  warehouse: '/tmp/w.duckdb',
+  threads: 4,
+  tasks,
+  ...extra,
+});
+const finished = (status: 'succeeded' | 'failed' | 'cancelled', counts: Partial<Record<'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'pending', number>> = {}, retryCommand?: string): PipeEvent => ({
+  type: 'run-finished',
+  runId: RUN,
+  status,
+  succeeded: 0,
+  failed: 0,
+  skipped: 0,
+  cancelled: 0,
+  pending: 0,
+  ms: 2500,
+  retryCommand,
+  ...counts,
+});
+
+describe('the plain text logger', () => {
+  it('heads a run with its command, date (and why that date), tasks and threads', () => {
+    const { out, logger } = textLogger();
+    logger.handle(started(3, { pipeline: 'daily', dateIsDefault: true }));
+    logger.handle(started(1, { command: 'backfill', start: '2024-01-01', end: '2024-01-31', threads: 1 }));
+    logger.handle(started(2, { ds: '2024-01-02T04', dateIsDefault: true, retryOf: 'r0' }));
+    expect(out.lines).toEqual([
+      'pipe run daily · date 2024-01-02 (yesterday, the default) · 3 tasks · 4 threads',
+      'run r1 · warehouse /tmp/w.duckdb',
+      'pipe backfill · dates 2024-01-01 → 2024-01-31 · 1 task · 1 thread',
+      'run r1 · warehouse /tmp/w.duckdb',
+      'pipe run · date 2024-01-02T04 (the previous hour, the default) · 2 tasks · 4 threads',
+      'run r1 (retry of r0) · warehouse /tmp/w.duckdb',
+    ]);
+  });
+
+  it('one line per task: started, succeeded with rows, skipped with the reason, cancelled; a seed shows no date', () => {
+    const { out, logger } = textLogger();
+    logger.handle({ type: 'task-started', runId: RUN, task: task('raw', '2024-01-02', 'seed') });
+    logger.handle({ type: 'task-succeeded', runId: RUN, task: task('raw', '2024-01-02', 'seed'), rows: 1, attempts: 1, ms: 20 });
+    logger.handle({ type: 'task-succeeded', runId: RUN, task: task('orders', '2024-01-02'), rows: 12345, attempts: 1, ms: 1500 });
+    logger.handle({ type: 'task-succeeded', runId: RUN, task: task('v', '2024-01-02', 'view'), attempts: 1, ms: 5 });
+    logger.handle({ type: 'task-skipped', runId: RUN, task: task('daily', '2024-01-02'), reason: 'upstream-failed', detail: 'upstream orders (2024-01-02) failed' });
+    logger.handle({ type: 'task-cancelled', runId: RUN, task: task('slow', '2024-01-02'), started: true });
+    logger.handle({ type: 'task-started', runId: RUN, task: { ...task('big', undefined), phase: 'swap', id: 'big@full-refresh:swap' } });
+    expect(out.lines).toEqual([
+      'START raw (seed)',
+      'OK raw seed 1 row 0.02s',
+      'OK orders 2024-01-02 incremental 12,345 rows 1.50s',
+      'OK v 2024-01-02 view 0.01s',
+      'SKIP  daily 2024-01-02 upstream orders (2024-01-02) failed',
+      'CANCEL slow 2024-01-02 cancelled, rolled back',
+      'START big full refresh swap (incremental)',
+    ]);
+  });
+
+  it('a failure shows the message, then where: the file and source line, or the file alone, or the rendered SQL', () => {
+    const { out, logger } = textLogger();
+    logger.handle(failure('orders', '2024-01-02', { message: "Conversion Error: Could not convert string 'abc' to INT32", location: { file: 'models/orders.sql', line: 2 } }));
+    logger.handle(failure('lines', '2024-01-02', { message: 'models/orders.sql:2: already located', location: { file: 'models/orders.sql', line: 2 } }));
+    logger.handle(failure('nowhere', '2024-01-02', { message: 'Binder Error: no such column' }));
+    logger.handle(failure('rendered', '2024-01-02', { message: 'Parser Error: syntax error', location: undefined, sqlContext: ['  1 | select', '> 2 | fromm t'] }));
+    logger.handle(failure('data', '2024-01-02', { message: 'duplicate key', location: { file: 'models/orders.sql' }, sample: [{ id: 1 }, { id: 1 }] }));
+    expect(out.text).toBe(
+      [
+        'FAIL  orders 2024-01-02 incremental 1.23s',
+        "    Conversion Error: Could not convert string 'abc' to INT32",
+        '    at models/orders.sql:2',
+        "    2 |   'abc'::INTEGER as n",
+        'FAIL  lines 2024-01-02 incremental 1.23s',
+        '    models/orders.sql:2: already located',
+        'FAIL  nowhere 2024-01-02 incremental 1.23s',
+        '    Binder Error: no such column',
+        '    in models/nowhere.sql',
+        'FAIL  rendered 2024-01-02 incremental 1.23s',
+        '    Parser Error: syntax error',
+        '    in models/rendered.sql',
+        '    in the SQL rendered from models/rendered.sql:',
+        '      1 | select',
+        '    > 2 | fromm t',
+        'FAIL  data 2024-01-02 incremental 1.23s',
+        '    duplicate key',
+        '    at models/orders.sql',
+        '    {"id":1}',
+        '    {"id":1}',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('a multi-line message stays indented under its task', () => {
+    const { out, logger } = textLogger();
+    logger.handle(failure('orders', '2024-01-02', { message: 'first line\nsecond line' }));
+    expect(out.lines.slice(1, 3)).toEqual(['    first line', '    second line']);
+  });
+
+  it('checks: a failed blocking check and a warning, with their YAML line and sample rows', () => {
+    const { out, logger } = textLogger();
+    const location = { file: 'models/orders.yaml', line: 2 };
+    logger.handle({ type: 'check-failed', runId: RUN, task: task('orders', '2024-01-02'), failure: { check: 'not_null(n)', severity: 'error', failingRows: 1200, sample: [{ n: null }], location } });
+    logger.handle({ type: 'check-failed', runId: RUN, task: task('orders', '2024-01-02'), failure: { check: 'row_count(min 5)', severity: 'warn', failingRows: 1, sample: [], location } });
+    // The task's failure for its checks does not repeat the sample rows the check lines showed.
+    logger.handle(failure('orders', '2024-01-02', { message: 'check not_null(n) failed', checks: [], sample: [{ n: null }], location }));
+    expect(out.lines).toEqual([
+      'CHECK orders 2024-01-02 check not_null(n) failed: 1,200 failing rows models/orders.yaml:2',
+      '    {"n":null}',
+      'WARN  orders 2024-01-02 check row_count(min 5) warning: 1 failing row models/orders.yaml:2',
+      'FAIL  orders 2024-01-02 incremental 1.23s',
+      '    check not_null(n) failed',
+      '    at models/orders.yaml:2',
+      '    2 |   not_null: [n]',
+    ]);
+  });
+
+  it('the summary groups failures by their first line, lists each task once, and says how to retry', () => {
+    const { out, logger } = textLogger();
+    logger.handle(started(30));
+    for (let d = 1; d <= 23; d++) {
+      logger.handle(failure('orders', `2024-01-${String(d).padStart(2, '0')}`, { message: `Conversion Error: bad value\nLINE ${d}: ...` }));
+    }
+    logger.handle(failure('lines', '2024-01-01', { message: 'Binder Error: no column x' }));
+    out.text = '';
+    logger.handle(finished('failed', { succeeded: 3, failed: 24, skipped: 2, pending: 1 }, 'pipe retry r1'));
+    expect(out.lines).toEqual([
+      'Failed: 3 succeeded, 24 failed, 2 skipped, 1 not started in 2.50s',
+      '1 task was never started',
+      'Failures (24, 2 distinct errors):',
+      '  Conversion Error: bad value',
+      ...Array.from({ length: 20 }, (_, i) => `    orders 2024-01-${String(i + 1).padStart(2, '0')} models/orders.sql`),
+      '    … and 3 more',
+      '  Binder Error: no column x',
+      '    lines 2024-01-01 models/lines.sql',
+      're-run what did not succeed: pipe retry r1',
+      'details: pipe history r1',
+    ]);
+  });
+
+  it('a new run starts its summary afresh (watch mode runs many builds through one logger)', () => {
+    const { out, logger } = textLogger();
+    logger.handle(started(1));
+    logger.handle(failure('orders', '2024-01-02', { message: 'boom' }));
+    logger.handle(finished('failed', { failed: 1 }));
+    logger.handle(started(1));
+    out.text = '';
+    logger.handle(finished('succeeded', { succeeded: 1 }));
+    expect(out.lines).toEqual(['Done: 1 succeeded, 0 failed, 0 skipped in 2.50s']);
+    logger.handle(finished('cancelled', { cancelled: 2 }));
+    expect(out.lines.slice(1)).toEqual(['Cancelled: 0 succeeded, 0 failed, 0 skipped, 2 cancelled in 2.50s', 'details: pipe history r1']);
+  });
+
+  it('notices, retries, progress and watch events are one line each', () => {
+    const { out, logger } = textLogger();
+    logger.handle({ type: 'notice', message: 'stopping: rolling back running models' });
+    logger.handle({ type: 'task-retrying', runId: RUN, task: task('landed', '2024-01-02'), attempt: 1, error: { message: 'HTTP 503\ndetails', kind: 'IO', errorClass: 'transient' } });
+    logger.handle({ type: 'progress', runId: RUN, datesTotal: 10, datesDone: 3, datesFailed: 1, datesInFlight: 2, parallel: 2, maxParallel: 4, elapsedMs: 1000, unit: 'date' });
+    logger.handle({ type: 'watch-change', files: ['models/a.sql'], rebuild: ['a', 'b'], removed: [] });
+    logger.handle({ type: 'watch-change', files: ['models/a.sql'], rebuild: [], removed: [], blocked: true });
+    logger.handle({ type: 'watch-change', files: [], rebuild: [], removed: [] });
+    expect(out.lines).toEqual([
+      'stopping: rolling back running models',
+      'RETRY landed 2024-01-02 attempt 1 failed (IO, transient): HTTP 503',
+      'PROGRESS dates 4/10 done, 1 failed, 2 in flight, parallel 2/4',
+      'changed: models/a.sql',
+      'rebuilding: a, b',
+      'changed: models/a.sql',
+      'not rebuilt: the project has errors',
+      'changed: (files)',
+      'nothing to rebuild',
+    ]);
+  });
+
+  it('a diagnostic goes to the error output with the source line, a caret under its column, related places and the hint', () => {
+    const { out, err, logger } = textLogger();
+    logger.handle({
+      type: 'diagnostic',
+      diagnostic: error('unknown-ref', "ref('ordrs'): no model or seed is named 'ordrs'", { file: 'models/orders.sql', line: 2, column: 3 }, {
+        hint: "did you mean 'orders'?",
+        related: [{ message: 'checked here', location: { file: 'models/orders.yaml', line: 2 } }],
+      }),
+    });
+    expect(out.text).toBe('');
+    expect(err.text).toBe(
+      [
+        "models/orders.sql:2:3: error: ref('ordrs'): no model or seed is named 'ordrs'",
+        "  2 |   'abc'::INTEGER as n",
+        '    |   ^',
+        '  - checked here: models/orders.yaml:2',
+        '    2 |   not_null: [n]',
+        "  hint: did you mean 'orders'?",
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('masks secret values in everything it prints, out and err', () => {
+    secrets.record('s3cr3t-token');
+    const { out, err, logger } = textLogger();
+    logger.handle({ type: 'notice', message: 'calling https://api?key=s3cr3t-token' });
+    logger.handle(failure('orders', '2024-01-02', { message: "HTTP 401 for 's3cr3t-token'" }));
+    logger.handle({ type: 'diagnostic', diagnostic: error('bad', 'value s3cr3t-token refused') });
+    logger.result('compiled: select s3cr3t-token');
+    expect(out.text + err.text).not.toContain('s3cr3t-token');
+    expect(out.text).toContain('key=****');
+    expect(err.text).toContain('value **** refused');
+  });
+
+  it('on a terminal, a status line shows what runs and is cleared before each printed line', () => {
+    const { out, logger } = textLogger(true, colors);
+    logger.handle(started(2));
+    logger.handle({ type: 'task-started', runId: RUN, task: task('orders', '2024-01-02') });
+    expect(out.text).toContain('[0/2] running: orders 0s');
+    out.text = '';
+    logger.handle({ type: 'task-succeeded', runId: RUN, task: task('orders', '2024-01-02'), rows: 2, attempts: 1, ms: 10 });
+    // The status line is erased, the result printed (a green tick), and no status line follows (nothing runs).
+    expect(out.text.startsWith('\r\x1b[K')).toBe(true);
+    expect(out.text).toContain('\x1b[32m✓\x1b[39m orders');
+    expect(out.text.endsWith('\n')).toBe(true);
+    logger.close();
+  });
+});
+
+describe('the JSON logger', () => {
+  it('writes one JSON object per event and line, with its time, and results as they are', () => {
+    const out = new Memory();
+    const logger = new JsonLogger(out);
+    const events: PipeEvent[] = [started(1), failure('orders', '2024-01-02', { message: 'a "quoted"\nmessage' }), finished('failed', { failed: 1 })];
+    for (const e of events) logger.handle(e);
+    logger.result('{"type":"node","name":"orders"}');
+    const lines = out.lines;
+    expect(lines).toHaveLength(4);
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(parsed.slice(0, 3).map(({ time, ...e }) => e)).toEqual(JSON.parse(JSON.stringify(events)));
+    for (const p of parsed.slice(0, 3)) expect(Number.isNaN(Date.parse(String(p.time)))).toBe(false);
+    expect(parsed[3]).toEqual({ type: 'node', name: 'orders' });
+  });
+
+  it('masks secrets inside values and keeps every line valid JSON', () => {
+    secrets.record('tok"en\\value');
+    const out = new Memory();
+    const logger = new JsonLogger(out);
+    logger.handle({ type: 'notice', message: 'sent tok"en\\value upstream' });
+    logger.result('{"sql":"select \'tok\\"en\\\\value\'"}');
+    expect(out.text).not.toContain('tok');
+    for (const line of out.lines) expect(() => JSON.parse(line)).not.toThrow();
+    expect((JSON.parse(out.lines[0]) as { message: string }).message).toBe('sent **** upstream');
+  });
+});
