@@ -134,7 +134,7 @@ from {{ ref('daily_revenue') }} where revenue_date = '{{ ds }}'`;
     const lastRetry = eventsOfType(fixed.events, 'run-started')[0].runId;
     expect(original).toMatchObject({ command: 'backfill', status: 'failed', failed: 3, retried_by: lastRetry, retry_status: 'succeeded' });
     const text = (await historyIn(broken)).stdout;
-    expect(text.split('\n').find((l) => l.startsWith(runId))).toContain('failed, retried (succeeded)');
+    expect(text.split('\n').find((l) => l.startsWith(runId!))).toContain('failed, retried (succeeded)');
     expect((original.params as { start: string }).start).toBe('2024-01-01');
     expect(runs.filter((r) => r.command === 'retry').every((r) => r.parent_run_id !== null)).toBe(true);
   });
