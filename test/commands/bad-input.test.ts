@@ -4,6 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { RunOptions } from '../../src/commands/run.js';
 import {
   copyExample,
+  errorLines,
+  expectRefusedBeforeRunning,
   diagnosticsOf,
   eventsOfType,
   explain,
@@ -30,17 +32,8 @@ async function badRun(files: Record<string, string>, options: Omit<RunOptions, '
   const dir = copyExample();
   writeProjectFiles(dir, files);
   const r = await runIn(dir, { date: '2024-01-02', ...options });
-  expect(r.code, explain(r)).toBe(2);
-  expect(r.stdout).not.toContain('START');
-  // A mistake of the user's never shows a stack trace.
-  expect(r.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
-  expect(existsSync(warehouseOf(dir))).toBe(false);
+  expectRefusedBeforeRunning(r, dir);
   return { ...r, dir };
-}
-
-/** Lines of stderr that start a diagnostic. */
-function errorLines(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => /(^|: )error: /.test(l));
 }
 
 describe('bad input: exit 2, pointing at the source, nothing written', () => {

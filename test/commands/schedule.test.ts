@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { copyExample, queryRows, removeTempDirs, writeProjectFiles } from '../e2e/helpers.js';
+import { copyExample, queryRows, removeTempDirs, scheduledProject, scheduledRuns, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillIn, runIn, scheduleIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
@@ -36,19 +36,6 @@ async function receiver(): Promise<{ url: string; bodies: Record<string, unknown
 }
 
 const at = (iso: string) => ({ now: () => Date.parse(iso) });
-
-function scheduledProject(pipeline: string): string {
-  const dir = copyExample();
-  writeProjectFiles(dir, { 'pipelines/nightly.yaml': pipeline });
-  return dir;
-}
-
-async function scheduledRuns(dir: string): Promise<{ ds: string; status: string }[]> {
-  return (await queryRows(
-    join(dir, 'warehouse.duckdb'),
-    `SELECT r.params->>'ds' AS ds, r.status FROM _pipe.schedule s JOIN _pipe.runs r USING (run_id) ORDER BY s.fire_at`,
-  )) as { ds: string; status: string }[];
-}
 
 describe('pipe schedule', () => {
   it('runs the due interval, catches up when on, and never repeats a succeeded interval after a restart', async () => {

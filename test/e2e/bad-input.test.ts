@@ -1,14 +1,14 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   copyExample,
+  errorLines,
+  expectRefusedBeforeRunning,
   diagnosticsOf,
   eventsOfType,
   explain,
   pipe,
   removeTempDirs,
-  warehouseOf,
   writeProjectFiles,
   type PipeResult,
 } from './helpers.js';
@@ -27,17 +27,8 @@ function badRun(files: Record<string, string>, extraArgs: readonly string[] = []
   const dir = copyExample();
   writeProjectFiles(dir, files);
   const r = pipe(['run', '--date', '2024-01-02', ...extraArgs, '--project', dir]);
-  expect(r.code, explain(r)).toBe(2);
-  expect(r.stdout).not.toContain('START');
-  // A mistake of the user's never shows a stack trace.
-  expect(r.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
-  expect(existsSync(warehouseOf(dir))).toBe(false);
+  expectRefusedBeforeRunning(r, dir);
   return { ...r, dir };
-}
-
-/** Lines of stderr that start a diagnostic. */
-function errorLines(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => /(^|: )error: /.test(l));
 }
 
 describe('bad input: exit 2, pointing at the source, nothing written', () => {

@@ -1,9 +1,10 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { expect } from 'vitest';
 
 /**
  * Shared helpers of the end-to-end tests: they drive the built `pipe` binary as a child
@@ -446,4 +447,35 @@ export class ModelGate {
     rmSync(this.path);
     writeFileSync(this.path, '');
   }
+}
+
+/**
+ * A command refused before it ran anything: exit 2, no task started, no stack trace (a mistake
+ * of the user's never shows one), and no warehouse created in `project`.
+ */
+export function expectRefusedBeforeRunning(r: PipeResult, project: string): void {
+  expect(r.code, explain(r)).toBe(2);
+  expect(r.stdout).not.toContain('START');
+  expect(r.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+  expect(existsSync(warehouseOf(project))).toBe(false);
+}
+
+/** Lines of printed diagnostics that start an error. */
+export function errorLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => /(^|: )error: /.test(l));
+}
+
+/** A copy of the example with a pipeline `nightly` of the given YAML. */
+export function scheduledProject(pipeline: string): string {
+  const dir = copyExample();
+  writeProjectFiles(dir, { 'pipelines/nightly.yaml': pipeline });
+  return dir;
+}
+
+/** The scheduler's runs, oldest fire time first: the interval each built and how it ended. */
+export async function scheduledRuns(dir: string): Promise<{ ds: string; status: string }[]> {
+  return (await queryRows(
+    join(dir, 'warehouse.duckdb'),
+    `SELECT r.params->>'ds' AS ds, r.status FROM _pipe.schedule s JOIN _pipe.runs r USING (run_id) ORDER BY s.fire_at`,
+  )) as { ds: string; status: string }[];
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { copyExample, killRunning, ModelGate, pipe, queryRows, removeTempDirs, RunningPipe, writeProjectFiles } from './helpers.js';
+import { killRunning, ModelGate, pipe, queryRows, removeTempDirs, RunningPipe, scheduledProject, scheduledRuns, writeProjectFiles } from './helpers.js';
 import { retryIn, scheduleIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
@@ -17,19 +17,6 @@ function heldModel(dir: string): ModelGate {
   const gate = new ModelGate(dir);
   writeProjectFiles(dir, { 'models/marts/slow.sql': `select 1 as n, '{{ ds }}' as ds where ${gate.sql} >= 0` });
   return gate;
-}
-
-function scheduledProject(pipeline: string): string {
-  const dir = copyExample();
-  writeProjectFiles(dir, { 'pipelines/nightly.yaml': pipeline });
-  return dir;
-}
-
-async function scheduledRuns(dir: string): Promise<{ ds: string; status: string }[]> {
-  return (await queryRows(
-    join(dir, 'warehouse.duckdb'),
-    `SELECT r.params->>'ds' AS ds, r.status FROM _pipe.schedule s JOIN _pipe.runs r USING (run_id) ORDER BY s.fire_at`,
-  )) as { ds: string; status: string }[];
 }
 
 describe('pipe schedule', () => {
