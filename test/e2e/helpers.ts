@@ -1,6 +1,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { open as fsOpen } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -419,7 +420,8 @@ export async function holdWarehouse(dbPath: string): Promise<{ pid: number; rele
  *   can only stop by being interrupted, so a test that floods after Ctrl-C fails (by its time
  *   limit) if the interrupt never reaches DuckDB. DuckDB itself cannot interrupt the wait for a
  *   writer: its interrupt is a flag its operators check between chunks of rows.
- * - `open()` puts an empty file in the FIFO's place: the model reads no rows and goes on.
+ * - `release()` lets the model waiting now go on, reading no rows; `open()` puts an empty file
+ *   in the FIFO's place, for every later read.
  * - kill -9 needs neither.
  */
 export class ModelGate {
@@ -446,6 +448,12 @@ export class ModelGate {
   open(): void {
     rmSync(this.path);
     writeFileSync(this.path, '');
+  }
+
+  /** Lets the model reading the gate go on, reading no rows: a writer opens it (once a reader has) and closes it. */
+  async release(): Promise<void> {
+    const handle = await fsOpen(this.path, 'w');
+    await handle.close();
   }
 }
 

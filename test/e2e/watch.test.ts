@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { copyExample, Live, queryRows, removeTempDirs, writeProjectFiles } from './helpers.js';
+import { copyExample, Live, ModelGate, queryRows, removeTempDirs, writeProjectFiles } from './helpers.js';
 
 afterAll(removeTempDirs);
 
@@ -104,17 +104,18 @@ describe('pipe watch', () => {
     ]);
   });
 
-  it('two saves in quick succession: the final content is built', async () => {
+  it('two saves in quick succession, and one during the build: the final content is built', async () => {
     const dir = copyExample();
+    const gate = new ModelGate(dir);
     const w = watch(dir);
     await w.idle();
     const path = 'models/marts/answer.sql';
     writeProjectFiles(dir, { [path]: 'select 1 as answer' });
-    await new Promise((r) => setTimeout(r, 30));
-    writeProjectFiles(dir, { [path]: 'select 42 as answer' });
-    // Keep saving until a build has started, then save once more during it.
+    // The second version holds its build reading the gate, so the next save lands during it.
+    writeProjectFiles(dir, { [path]: `select 42 as answer where ${gate.sql} >= 0` });
     await w.next((e) => e.type === 'task-started' && taskOf(e) === 'answer@2024-01-02');
     writeProjectFiles(dir, { [path]: 'select 43 as answer' });
+    await gate.release();
     for (;;) {
       await w.idle();
       const rows = await queryRows(join(dir, 'warehouse.duckdb'), 'SELECT answer FROM answer').catch(() => []);

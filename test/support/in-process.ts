@@ -108,7 +108,7 @@ export async function compileIn(project: string, options: Opts<CompileOptions> =
   let models: CompiledModel[] = [];
   const r = await command(project, async (emit, print) => {
     const compiled = await compile({ ...options, project });
-    for (const n of compiled.notes) emit({ type: 'notice', message: n });
+    for (const d of compiled.warnings) emit({ type: 'diagnostic', diagnostic: d });
     models = compiled.models;
     if (options.model) print(models[0]?.sql ?? '');
     return 0;

@@ -4,6 +4,7 @@ import { dirname, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyze, AnalysisCache, type Analysis } from '../../src/analyze/analyze.js';
 import { dayInterval, parseDate } from '../../src/dates/dates.js';
+import { NO_TABLE } from '../../src/plan/materializations.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { CachedFs } from '../../src/project/project-fs.js';
 import { Random } from '../support/random.js';
@@ -31,7 +32,7 @@ function observed(a: Analysis): unknown {
   const nodes = [...a.nodes.values()].sort((x, y) => x.name.localeCompare(y.name));
   const sql = Object.fromEntries(
     nodes.filter((n) => n.kind === 'model').map((n) => {
-      const r = a.renderer.renderRaw(n.name, INTERVAL, false);
+      const r = a.renderer.renderRaw(n.name, INTERVAL, NO_TABLE);
       return [n.name, 'sql' in r ? { sql: r.sql, refs: r.refs, config: r.configCalls } : r];
     }),
   );
