@@ -2,7 +2,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quoteIdent } from '../../src/analyze/sql-text.js';
-import { diagnosticsOf, explain, pipe, queryRows, removeTempDirs, RunningPipe, stagingTables, tempDir, warehouseOf, writeProjectFiles } from './helpers.js';
+import { diagnosticsOf, explain, queryRows, removeTempDirs, RunningPipe, stagingTables, tempDir, warehouseOf, writeProjectFiles } from './helpers.js';
+import { backfillIn, compileIn, historyIn, retryIn, runIn, testIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
 
@@ -11,6 +12,7 @@ afterAll(removeTempDirs);
  * semicolons, comment markers, spaces and Unicode go through every statement pipe writes;
  * runs are killed at random points and recovered; and nothing but pipe's own objects is ever
  * touched: tables pipe does not manage, including one named like a statement, stay as they are.
+ * Only the killed backfills are processes; the runs, reads and retries around them are in-process.
  */
 
 const WEIRD = 'we"ird; col';
@@ -70,15 +72,16 @@ const BACKFILL = ['backfill', '--start', '2024-01-01', '--end', '2024-01-04', '-
 describe('hostile identifiers', () => {
   it('runs, is killed at random points, recovers, and touches only its own objects', async () => {
     const reference = await hostileProject();
-    const clean = pipe([...BACKFILL, '--json', '--project', reference]);
+    const clean = await backfillIn(reference, { start: '2024-01-01', end: '2024-01-04', parallel: 2 });
     expect(clean.code, explain(clean)).toBe(0);
     const expected = await snapshot(reference);
     expect((expected.fct_events as unknown[]).length).toBe(12);
     await untouched(reference);
     // Every other command reads or checks, and leaves everything in place.
-    for (const args of [['test', '--date', '2024-01-04'], ['history'], ['compile']]) {
-      const r = pipe([...args, '--project', reference]);
-      expect(r.code, `${args[0]}: ${explain(r)}`).toBe(0);
+    const others = { test: () => testIn(reference, { date: '2024-01-04' }), history: () => historyIn(reference), compile: () => compileIn(reference) };
+    for (const [name, command] of Object.entries(others)) {
+      const r = await command();
+      expect(r.code, `${name}: ${explain(r)}`).toBe(0);
     }
     await untouched(reference);
     expect(await snapshot(reference)).toEqual(expected);
@@ -93,7 +96,7 @@ describe('hostile identifiers', () => {
       await running.waitFor(() => ++seen >= at).catch(() => undefined);
       running.child.kill('SIGKILL');
       await running.exited;
-      const retried = pipe(['retry', '--json', '--project', dir]);
+      const retried = await retryIn(dir);
       expect(retried.code, `killed after event ${at}: ${explain(retried)}`).toBe(0);
       await untouched(dir);
       expect(await snapshot(dir), `killed after event ${at}`).toEqual(expected);
@@ -105,7 +108,7 @@ describe('hostile identifiers', () => {
     const model = 'models/evil"; DROP TABLE main.sentinel; --.sql';
     const seed = "seeds/it's; drop table sentinel.csv";
     writeProjectFiles(dir, { [model]: 'select 1 as x\n', [seed]: 'a\n1\n', 'models/uses_evil.sql': "select * from {{ ref('stg_events') }}\n" });
-    const r = pipe(['run', '--date', '2024-01-02', '--json', '--project', dir]);
+    const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, explain(r)).toBe(2);
     expect(diagnosticsOf(r.events).map((d) => d.location?.file).sort()).toEqual([model, seed].sort());
     await untouched(dir);
