@@ -1,7 +1,6 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { open as fsOpen } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -420,8 +419,7 @@ export async function holdWarehouse(dbPath: string): Promise<{ pid: number; rele
  *   can only stop by being interrupted, so a test that floods after Ctrl-C fails (by its time
  *   limit) if the interrupt never reaches DuckDB. DuckDB itself cannot interrupt the wait for a
  *   writer: its interrupt is a flag its operators check between chunks of rows.
- * - `release()` lets the model waiting now go on, reading no rows; `open()` puts an empty file
- *   in the FIFO's place, for every later read.
+ * - `open()` lets the model go on, reading no rows, whether it waits already or reads later.
  * - kill -9 needs neither.
  */
 export class ModelGate {
@@ -445,15 +443,16 @@ export class ModelGate {
     }
   }
 
+  /**
+   * Lets every read of the gate through, reading no rows: a model waiting on it now gets the end
+   * of the file (a writer comes and goes), and a later one finds an empty file in its place.
+   */
   open(): void {
-    rmSync(this.path);
-    writeFileSync(this.path, '');
-  }
-
-  /** Lets the model reading the gate go on, reading no rows: a writer opens it (once a reader has) and closes it. */
-  async release(): Promise<void> {
-    const handle = await fsOpen(this.path, 'w');
-    await handle.close();
+    const fd = openSync(this.path, constants.O_RDWR);
+    const empty = `${this.path}.empty`;
+    writeFileSync(empty, '');
+    renameSync(empty, this.path);
+    closeSync(fd);
   }
 }
 

@@ -115,7 +115,7 @@ describe('pipe watch', () => {
     writeProjectFiles(dir, { [path]: `select 42 as answer where ${gate.sql} >= 0` });
     await w.next((e) => e.type === 'task-started' && taskOf(e) === 'answer@2024-01-02');
     writeProjectFiles(dir, { [path]: 'select 43 as answer' });
-    await gate.release();
+    gate.open();
     for (;;) {
       await w.idle();
       const rows = await queryRows(join(dir, 'warehouse.duckdb'), 'SELECT answer FROM answer').catch(() => []);
