@@ -3,17 +3,17 @@ import { seedHash, type ProjectFiles, type ModelSource, type SeedSource } from '
 import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
 import { makeGraph, type Graph } from '../graph/graph.js';
 import { findCycles } from '../graph/cycles.js';
-import { error, type Diagnostic, type Location } from './diagnostics.js';
+import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { CallSites } from './call-sites.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../diagnostics/suggest.js';
 import { validateModelConfig, DEFAULT_SCHEMA, IDENTIFIER_RE, type ModelConfig } from './model-config.js';
 import { secretVarNames, validateSettings, type Pipeline, type ProjectSettings, type ValidatedSettings } from './project-settings.js';
-import { secrets } from '../events/secrets.js';
-import { quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from './sql-text.js';
+import { secrets } from '../secrets/secrets.js';
+import { quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
 import { RenderFailure, TemplateEngine, type CompiledTemplate } from './template-engine.js';
 import { checkKeys, asStringList } from './validate-keys.js';
 import { CHECK_TARGET, checkSql, parseChecks, type Check } from './checks.js';
-import { isBuilt, isMaterialization, materialization, NO_TABLE, type TableState } from '../plan/materializations.js';
+import { isBuilt, isMaterialization, modelKind, NO_TABLE, type TableState } from './model-kinds.js';
 
 /**
  * Analysis turns loaded files into a validated graph: it renders every model once (at the
@@ -172,7 +172,7 @@ export class ModelRenderer {
     if (!model) throw new Error(`internal error: no model ${name}`);
     const yamlMaterialized = model.source.yaml?.data.materialized;
     // Asked while the template renders: the materialization may not be validated yet (a bad one is reported later).
-    const incrementalAs = (mat: unknown) => isMaterialization(mat) && materialization(mat).isIncremental(state);
+    const incrementalAs = (mat: unknown) => isMaterialization(mat) && modelKind(mat).isIncremental(state);
     const attempt = (forced: boolean | undefined) => {
       const refs: string[] = [];
       const configCalls: Record<string, unknown> = {};

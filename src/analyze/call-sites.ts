@@ -1,5 +1,5 @@
-import { positionOf } from './diagnostics.js';
-import { escapeRegExp } from './sql-text.js';
+import { positionOf } from '../diagnostics/diagnostics.js';
+import { escapeRegExp } from '../sql/sql-text.js';
 
 /**
  * Where a model's text calls `ref('name')` and `config(`, for diagnostics. Found once per

@@ -1,6 +1,6 @@
-import { error, type Diagnostic, type Location } from './diagnostics.js';
-import { quoteIdent, quoteLiteral } from './sql-text.js';
-import { didYouMean } from './suggest.js';
+import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { quoteIdent, quoteLiteral } from '../sql/sql-text.js';
+import { didYouMean } from '../diagnostics/suggest.js';
 
 /**
  * Data checks, declared under `checks:` in the YAML beside a model. Each becomes a query

@@ -1,7 +1,7 @@
 import ms, { type StringValue } from 'ms';
-import { error, type Diagnostic, type Location } from './diagnostics.js';
+import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { asStringList, checkKeys } from './validate-keys.js';
-import { DEFAULT_MATERIALIZATION, isMaterialization, materialization, MATERIALIZATIONS } from '../plan/materializations.js';
+import { DEFAULT_MATERIALIZATION, isMaterialization, modelKind, MODEL_KINDS } from './model-kinds.js';
 
 /** What an incremental model does when its query's columns no longer match its table's. */
 export const SCHEMA_CHANGE_POLICIES = ['fail', 'append_new_columns', 'sync_all_columns'] as const;
@@ -127,7 +127,7 @@ export function validateModelConfig(
     if (isMaterialization(raw.materialized)) {
       materialized = raw.materialized;
     } else {
-      bad('materialized', `materialized must be one of ${Object.keys(MATERIALIZATIONS).join(', ')}; got ${JSON.stringify(raw.materialized)}`);
+      bad('materialized', `materialized must be one of ${Object.keys(MODEL_KINDS).join(', ')}; got ${JSON.stringify(raw.materialized)}`);
     }
   }
 
@@ -139,7 +139,7 @@ export function validateModelConfig(
   // The materialization takes its keys here, so that a key it cannot do without is reported
   // before the common keys; on_schema_change is read now and reported in its place below.
   const policy = schemaChangePolicy(raw.on_schema_change);
-  let own = materialization(materialized).config({ partition_by, on_schema_change: policy.value });
+  let own = modelKind(materialized).config({ partition_by, on_schema_change: policy.value });
   if ('missing' in own) {
     diagnostics.push(error('bad-config', own.message, locate('materialized'), { hint: own.hint }));
     // Reported: nothing runs. The model stays in the graph as the default kind meanwhile.

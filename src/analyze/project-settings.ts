@@ -1,10 +1,10 @@
 import { Cron } from 'croner';
-import { error, type Diagnostic, type Location } from './diagnostics.js';
-import { didYouMean } from './suggest.js';
+import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { didYouMean } from '../diagnostics/suggest.js';
 import { asPositiveInt, asStringList, checkKeys } from './validate-keys.js';
 import { parseDuration, readRetry } from './model-config.js';
 import { parseSelectors } from '../graph/select.js';
-import { redactUrl } from '../events/secrets.js';
+import { redactUrl } from '../secrets/secrets.js';
 import type { PipelineSource, ProjectFiles } from '../project/load-project.js';
 import { PROJECT_FILE } from '../project/load-project.js';
 

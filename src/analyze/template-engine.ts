@@ -1,10 +1,10 @@
 import nunjucks from 'nunjucks';
-import { error, positionOf, type Diagnostic } from './diagnostics.js';
+import { error, positionOf, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { MacroSource } from '../project/load-project.js';
 import { parseSimpleTemplate, renderSimpleTemplate, type SimpleTemplate } from './simple-template.js';
-import { didYouMean } from './suggest.js';
-import { escapeRegExp, quoteIdent, quoteLiteral } from './sql-text.js';
-import { secrets } from '../events/secrets.js';
+import { didYouMean } from '../diagnostics/suggest.js';
+import { escapeRegExp, quoteIdent, quoteLiteral } from '../sql/sql-text.js';
+import { secrets } from '../secrets/secrets.js';
 
 /**
  * The Nunjucks environment every model and macro is rendered in.

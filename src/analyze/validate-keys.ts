@@ -1,5 +1,5 @@
-import { error, type Diagnostic, type Location } from './diagnostics.js';
-import { didYouMean } from './suggest.js';
+import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { didYouMean } from '../diagnostics/suggest.js';
 
 /** Reports every key of `data` outside `allowed`, with the closest allowed key as a hint. */
 export function checkKeys(

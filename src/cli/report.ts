@@ -1,4 +1,4 @@
-import { DiagnosticError, error } from '../analyze/diagnostics.js';
+import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import type { Logger } from '../logging/logger.js';
 import { WarehouseLockedError, WarehouseOpenError } from '../warehouse/warehouse.js';
 import { EXIT, type ExitStatus } from './exit-status.js';

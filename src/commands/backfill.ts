@@ -1,4 +1,4 @@
-import { error, DiagnosticError } from '../analyze/diagnostics.js';
+import { error, DiagnosticError } from '../diagnostics/diagnostics.js';
 import { MAX_RETRIES } from '../analyze/model-config.js';
 import { daysBetween, formatDate, HOUR_MS, hourInterval, parseDate, type Interval } from '../dates/dates.js';
 import { pipelineInterval, type ScheduleInterval } from '../analyze/project-settings.js';

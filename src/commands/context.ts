@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import formatDuration from 'ms';
 import { analyze, type Analysis, type AnalysisCache } from '../analyze/analyze.js';
-import { error, hasErrors, DiagnosticError, type Diagnostic } from '../analyze/diagnostics.js';
+import { error, hasErrors, DiagnosticError, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { ValidatedSettings } from '../analyze/project-settings.js';
-import { didYouMean } from '../analyze/suggest.js';
+import { didYouMean } from '../diagnostics/suggest.js';
 import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { parseSelectors, select } from '../graph/select.js';

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { DiagnosticError, error, warning, type Diagnostic } from '../analyze/diagnostics.js';
+import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Analysis, PipeNode } from '../analyze/analyze.js';
 import { topologicalOrder } from '../graph/graph.js';
 import type { DagNode } from '../graph/render-dag.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Analysis } from '../analyze/analyze.js';
-import { DiagnosticError, hasErrors, type Diagnostic } from '../analyze/diagnostics.js';
+import { DiagnosticError, hasErrors, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { secretVarNames, type Pipeline } from '../analyze/project-settings.js';
 import type { Interval } from '../dates/dates.js';
 import type { EventSink, PipeEvent } from '../events/events.js';

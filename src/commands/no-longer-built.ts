@@ -1,5 +1,5 @@
 import type { Analysis } from '../analyze/analyze.js';
-import { relationName } from '../analyze/sql-text.js';
+import { relationName } from '../sql/sql-text.js';
 import type { FoundRelation, RelationType } from '../warehouse/run-state.js';
 import { isBuilt, type BuiltMaterialization } from '../plan/materializations.js';
 import type { Materialization } from '../analyze/model-config.js';

@@ -1,5 +1,5 @@
-import { error, type Diagnostic } from '../analyze/diagnostics.js';
-import { quoteIdent } from '../analyze/sql-text.js';
+import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { quoteIdent } from '../sql/sql-text.js';
 import { formatDate, formatTimestamp, HOUR_MS, hourInterval, intervalLabel } from '../dates/dates.js';
 import type { Task } from '../plan/task.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';

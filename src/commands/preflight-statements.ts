@@ -1,5 +1,5 @@
-import { error, type Diagnostic, type Location } from '../analyze/diagnostics.js';
-import { statementSeparators } from '../analyze/sql-text.js';
+import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { statementSeparators } from '../sql/sql-text.js';
 import { locateSqlError, type SqlOrigin } from '../plan/sql-error-location.js';
 import type { Task } from '../plan/task.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';

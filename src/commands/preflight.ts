@@ -1,5 +1,5 @@
-import { error, type Diagnostic } from '../analyze/diagnostics.js';
-import { didYouMean } from '../analyze/suggest.js';
+import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { didYouMean } from '../diagnostics/suggest.js';
 import { csvProblem, isSniffFailure, type CsvOrigin } from '../plan/csv-error-location.js';
 import { columnTypeProbeSql, seedRowsAsTextSql, seedSelectSql } from '../plan/strategies/seed.js';
 import type { Task } from '../plan/task.js';

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { DiagnosticError, error } from '../analyze/diagnostics.js';
+import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { dayInterval, HOUR_MS, hourInterval, parseDate, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';

@@ -1,5 +1,5 @@
-import { DiagnosticError, error, type Diagnostic } from '../analyze/diagnostics.js';
-import { fingerprint, fingerprintVars, isFingerprint, secrets } from '../events/secrets.js';
+import { DiagnosticError, error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { fingerprint, fingerprintVars, isFingerprint, secrets } from '../secrets/secrets.js';
 
 /**
  * Secret vars in run state: a run stores each one's fingerprint, never its value, so `pipe

@@ -1,4 +1,4 @@
-import { error, DiagnosticError, type Diagnostic } from '../analyze/diagnostics.js';
+import { error, DiagnosticError, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { ScheduleInterval } from '../analyze/project-settings.js';
 import { parseDate } from '../dates/dates.js';
 import type { DateOrder } from '../plan/plan.js';

@@ -1,4 +1,4 @@
-import type { Diagnostic, Location } from '../analyze/diagnostics.js';
+import type { Diagnostic, Location } from '../diagnostics/diagnostics.js';
 import type { TaskKind } from '../plan/task.js';
 
 /**

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Interval } from '../dates/dates.js';
-import { secrets } from '../events/secrets.js';
-import { quoteIdent } from '../analyze/sql-text.js';
+import { secrets } from '../secrets/secrets.js';
+import { quoteIdent } from '../sql/sql-text.js';
 import type { Task } from '../plan/task.js';
 import { sleep } from '../util/sleep.js';
 import { DuckDBWarehouse, type OpenOptions } from '../warehouse/duckdb-warehouse.js';

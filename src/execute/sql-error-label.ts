@@ -1,4 +1,4 @@
-import type { Location } from '../analyze/diagnostics.js';
+import type { Location } from '../diagnostics/diagnostics.js';
 
 /**
  * DuckDB's `LINE 14:` counts lines of the statement it executed, which the user never saw:

@@ -1,4 +1,4 @@
-import { didYouMean } from '../analyze/suggest.js';
+import { didYouMean } from '../diagnostics/suggest.js';
 import type { CheckFailure, EventSink } from '../events/events.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
 import type { CheckStep, Step, Task } from '../plan/task.js';

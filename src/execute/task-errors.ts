@@ -1,4 +1,4 @@
-import type { Location } from '../analyze/diagnostics.js';
+import type { Location } from '../diagnostics/diagnostics.js';
 import type { CheckFailure, TaskError } from '../events/events.js';
 import { csvLoadError } from '../plan/csv-error-location.js';
 import { locateSqlError } from '../plan/sql-error-location.js';

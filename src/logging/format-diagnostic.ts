@@ -1,4 +1,4 @@
-import type { Diagnostic, Location } from '../analyze/diagnostics.js';
+import type { Diagnostic, Location } from '../diagnostics/diagnostics.js';
 import type { Style } from './style.js';
 
 /** Reads a project file's lines for display; undefined when it cannot be read. */

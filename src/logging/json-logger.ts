@@ -1,5 +1,5 @@
 import type { PipeEvent } from '../events/events.js';
-import { secrets } from '../events/secrets.js';
+import { secrets } from '../secrets/secrets.js';
 import { masked, type Logger, type Output } from './logger.js';
 
 /**

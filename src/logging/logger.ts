@@ -1,5 +1,5 @@
 import type { PipeEvent } from '../events/events.js';
-import { secrets } from '../events/secrets.js';
+import { secrets } from '../secrets/secrets.js';
 
 /** Renders the event stream. Loggers are the only code that writes to the console. */
 export interface Logger {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import pRetry from 'p-retry';
 import type { NotifyTarget } from '../analyze/project-settings.js';
-import { redactUrl, secrets } from '../events/secrets.js';
+import { redactUrl, secrets } from '../secrets/secrets.js';
 
 /**
  * Telling people what happened. A notification that cannot be delivered is retried a few

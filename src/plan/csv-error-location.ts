@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { Location } from '../analyze/diagnostics.js';
+import type { Location } from '../diagnostics/diagnostics.js';
 import { recordLine } from '../project/csv-text.js';
 
 /**

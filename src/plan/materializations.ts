@@ -1,5 +1,6 @@
 import type { Interval } from '../dates/dates.js';
-import type { ConfigOf, IncrementalConfig, KindKeys, Materialization, ModelConfig, OwnConfig } from '../analyze/model-config.js';
+import type { ConfigOf, IncrementalConfig, Materialization, ModelConfig } from '../analyze/model-config.js';
+import { isBuilt, MODEL_KINDS, type BuiltMaterialization, type Facets, type TableState } from '../analyze/model-kinds.js';
 import type { Step, TaskKind } from './task.js';
 import type { StrategyInput } from './strategies/strategy.js';
 import { tableStrategy } from './strategies/table.js';
@@ -12,17 +13,6 @@ import { fullRefreshDateSteps } from './strategies/full-refresh.js';
  * checks. A kind added to ModelConfig (analyze/model-config.ts) does not compile until its
  * entry here has every facet; the rest of pipe asks this table instead of comparing names.
  */
-
-/** What is_incremental() and a build of a model depend on. */
-export interface TableState {
-  /** A table (not a view) stands under the model's name. */
-  readonly tableExists: boolean;
-  /** `--full-refresh`: the model is rebuilt from nothing. */
-  readonly fullRefresh: boolean;
-}
-
-/** Nothing built yet, no --full-refresh: how a model renders when the warehouse is not asked. */
-export const NO_TABLE: TableState = { tableExists: false, fullRefresh: false };
 
 /**
  * What the checks of a task read, by scope: the data about to be published, never the
@@ -40,23 +30,6 @@ export interface CheckTarget {
    * commit before or after, never in between.
    */
   readonly tableInPublish?: boolean;
-}
-
-/** A key a materialization cannot do without, missing from a model's config. */
-export interface MissingKey {
-  readonly missing: keyof KindKeys;
-  readonly message: string;
-  readonly hint: string;
-}
-
-// Facets are declared as methods so that an entry, whose facets take the config of its own
-// kind, can be handed out as the entry of any kind (TypeScript checks method parameters
-// bivariantly); materializationOf() only ever gives it a config of its own kind.
-interface Facets<M extends Materialization> {
-  /** The model's own config from the keys only some kinds read, or the key it cannot do without (see model-config.ts). */
-  config(keys: KindKeys): OwnConfig<M> | MissingKey;
-  /** What is_incremental() answers in the model's template. */
-  isIncremental(state: TableState): boolean;
 }
 
 /** Never written: the model is inlined, as a CTE, into every query that reads it. */
@@ -124,9 +97,7 @@ const wholeRelation = (relation: string): CheckTarget => ({ partition: relation,
 
 export const MATERIALIZATIONS = {
   table: {
-    built: true,
-    config: () => ({ materialized: 'table' }),
-    isIncremental: () => false,
+    ...MODEL_KINDS.table,
     strategy: (input) => tableStrategy(input),
     checks: (input) => ({ partition: input.stagingRelation, table: input.stagingRelation }),
     publishedChecks: wholeRelation,
@@ -134,9 +105,7 @@ export const MATERIALIZATIONS = {
     intervals: { per: 'run', beforeDates: false },
   },
   view: {
-    built: true,
-    config: () => ({ materialized: 'view' }),
-    isIncremental: () => false,
+    ...MODEL_KINDS.view,
     strategy: (input) => viewStrategy(input),
     checks: (input) => {
       const query = `(\n${input.sql}\n)`;
@@ -147,17 +116,7 @@ export const MATERIALIZATIONS = {
     intervals: { per: 'run', beforeDates: true },
   },
   incremental: {
-    built: true,
-    config: ({ partition_by, on_schema_change }) =>
-      partition_by === undefined
-        ? {
-            missing: 'partition_by',
-            message: 'an incremental model needs partition_by: the column that places each row in a date',
-            hint: "e.g. config(materialized='incremental', partition_by='order_date')",
-          }
-        : { materialized: 'incremental', partition_by, on_schema_change },
-    // The first build creates the table; --full-refresh rebuilds it from nothing.
-    isIncremental: ({ tableExists, fullRefresh }) => tableExists && !fullRefresh,
+    ...MODEL_KINDS.incremental,
     strategy: (input, config) => incrementalStrategy(partitioned(input, config)),
     checks: (input) => ({ partition: incrementalStaging(input), table: input.relation, tableInPublish: true }),
     publishedChecks: (relation, interval, config) => ({
@@ -172,28 +131,10 @@ export const MATERIALIZATIONS = {
       stagedDateChecks: (input) => ({ partition: incrementalStaging(input) }),
     },
   },
-  ephemeral: {
-    built: false,
-    config: () => ({ materialized: 'ephemeral' }),
-    isIncremental: () => false,
-  },
+  ephemeral: MODEL_KINDS.ephemeral,
 } satisfies MaterializationTable;
 
-/** What a model is when its config does not say. */
-export const DEFAULT_MATERIALIZATION = 'table' satisfies Materialization;
-
-/** The materializations that write to the warehouse: what a model's task can be. */
-export type BuiltMaterialization = {
-  [M in Materialization]: (typeof MATERIALIZATIONS)[M] extends { readonly built: true } ? M : never;
-}[Materialization];
-
-export function isMaterialization(value: unknown): value is Materialization {
-  return typeof value === 'string' && Object.hasOwn(MATERIALIZATIONS, value);
-}
-
-export function isBuilt(kind: Materialization): kind is BuiltMaterialization {
-  return MATERIALIZATIONS[kind].built;
-}
+export { DEFAULT_MATERIALIZATION, isBuilt, isMaterialization, NO_TABLE, type BuiltMaterialization, type TableState } from '../analyze/model-kinds.js';
 
 /** The entry of a materialization, as the table's type describes every entry. */
 export function materialization(kind: Materialization): MaterializationSpec {

@@ -1,7 +1,7 @@
 import type { Analysis, ModelNode, PipeNode, RelationOverrides, SeedNode } from '../analyze/analyze.js';
-import { error, type Diagnostic } from '../analyze/diagnostics.js';
+import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
-import { relationName } from '../analyze/sql-text.js';
+import { relationName } from '../sql/sql-text.js';
 import { dateVariables, intervalLabel, isHourLabel, previousInterval, type Interval } from '../dates/dates.js';
 import { topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';

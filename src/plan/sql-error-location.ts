@@ -1,5 +1,5 @@
-import type { Location } from '../analyze/diagnostics.js';
-import { escapeRegExp } from '../analyze/sql-text.js';
+import type { Location } from '../diagnostics/diagnostics.js';
+import { escapeRegExp } from '../sql/sql-text.js';
 
 /**
  * Maps the position in a DuckDB error ("LINE 14: ...") back to the model file, so that a

@@ -1,5 +1,5 @@
 import type { Interval } from '../dates/dates.js';
-import type { Location } from '../analyze/diagnostics.js';
+import type { Location } from '../diagnostics/diagnostics.js';
 import type { SqlOrigin } from './sql-error-location.js';
 import type { CsvOrigin } from './csv-error-location.js';
 import type { RetryPolicy } from './retry-policy.js';

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { basename, extname, join, relative, sep } from 'node:path';
-import { error, type Diagnostic } from '../analyze/diagnostics.js';
+import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { csvShape, type CsvShape } from './csv-text.js';
 import { NAME_RULE, nameProblem, printableName } from './names.js';
 import { diskFs, type ProjectFs } from './project-fs.js';

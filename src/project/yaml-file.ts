@@ -1,5 +1,5 @@
 import { LineCounter, parseDocument, isMap, isScalar, type Document } from 'yaml';
-import { error, type Diagnostic } from '../analyze/diagnostics.js';
+import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 
 /** A parsed YAML mapping that remembers on which line each top-level key stands. */
 export interface YamlSource {

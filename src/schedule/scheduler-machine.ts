@@ -1,4 +1,4 @@
-import type { Diagnostic, DiagnosticError } from '../analyze/diagnostics.js';
+import type { Diagnostic, DiagnosticError } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import type { Step } from '../util/state-machine.js';
 import { unexpectedEvent, unknownState } from '../util/unknown-state.js';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Pipeline } from '../analyze/project-settings.js';
-import { DiagnosticError, error } from '../analyze/diagnostics.js';
+import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { analyze } from '../analyze/analyze.js';
 import { dayInterval, defaultRunDate, formatDate, systemClock, type Clock } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';

@@ -1,4 +1,4 @@
-import { quoteLiteral, relationName } from '../analyze/sql-text.js';
+import { quoteLiteral, relationName } from '../sql/sql-text.js';
 import type { Row, WarehouseSession } from './warehouse.js';
 
 /**

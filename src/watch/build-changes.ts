@@ -1,6 +1,6 @@
 import { relative, sep } from 'node:path';
 import { AnalysisCache, type Analysis } from '../analyze/analyze.js';
-import { DiagnosticError } from '../analyze/diagnostics.js';
+import { DiagnosticError } from '../diagnostics/diagnostics.js';
 import { analyzeAndSelect, type ProjectOptions, type SelectionOptions } from '../commands/context.js';
 import { openProject } from '../commands/open-project.js';
 import { resolveThreads } from '../commands/threads.js';

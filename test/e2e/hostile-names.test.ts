@@ -1,7 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { quoteIdent } from '../../src/analyze/sql-text.js';
+import { quoteIdent } from '../../src/sql/sql-text.js';
 import { diagnosticsOf, explain, queryRows, removeTempDirs, RunningPipe, stagingTables, tempDir, warehouseOf, writeProjectFiles } from './helpers.js';
 import { backfillIn, compileIn, historyIn, retryIn, runIn, testIn } from '../support/in-process.js';
 

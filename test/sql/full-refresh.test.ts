@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { DiagnosticError } from '../../src/analyze/diagnostics.js';
+import { DiagnosticError } from '../../src/diagnostics/diagnostics.js';
 import { backfill, backfillDryRun } from '../../src/commands/backfill.js';
 import { retry } from '../../src/commands/retry.js';
 import { run } from '../../src/commands/run.js';

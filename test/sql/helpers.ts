@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
-import { relationName } from '../../src/analyze/sql-text.js';
+import { relationName } from '../../src/sql/sql-text.js';
 import { intervalLabel, type Interval } from '../../src/dates/dates.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { execute, type ExecuteResult } from '../../src/execute/executor.js';

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DiagnosticError } from '../../src/analyze/diagnostics.js';
+import { DiagnosticError } from '../../src/diagnostics/diagnostics.js';
 import { backfill } from '../../src/commands/backfill.js';
 import { compile, history } from '../../src/commands/inspect.js';
 import { retry } from '../../src/commands/retry.js';

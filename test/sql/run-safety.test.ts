@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DiagnosticError, type Diagnostic } from '../../src/analyze/diagnostics.js';
-import { statementSeparators } from '../../src/analyze/sql-text.js';
+import { DiagnosticError, type Diagnostic } from '../../src/diagnostics/diagnostics.js';
+import { statementSeparators } from '../../src/sql/sql-text.js';
 import { retry } from '../../src/commands/retry.js';
 import { run } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';

@@ -2,8 +2,8 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DiagnosticError, type Diagnostic } from '../../src/analyze/diagnostics.js';
-import { quoteLiteral } from '../../src/analyze/sql-text.js';
+import { DiagnosticError, type Diagnostic } from '../../src/diagnostics/diagnostics.js';
+import { quoteLiteral } from '../../src/sql/sql-text.js';
 import { run } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { seedSelectSql, seedStrategy } from '../../src/plan/strategies/seed.js';

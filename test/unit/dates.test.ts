@@ -14,7 +14,7 @@ import {
   systemClock,
 } from '../../src/dates/dates.js';
 import { resolveInterval } from '../../src/commands/context.js';
-import { DiagnosticError } from '../../src/analyze/diagnostics.js';
+import { DiagnosticError } from '../../src/diagnostics/diagnostics.js';
 
 const utc = (iso: string) => Date.parse(iso);
 

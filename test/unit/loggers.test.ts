@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { error } from '../../src/analyze/diagnostics.js';
+import { error } from '../../src/diagnostics/diagnostics.js';
 import type { PipeEvent, TaskError, TaskRef } from '../../src/events/events.js';
-import { secrets } from '../../src/events/secrets.js';
+import { secrets } from '../../src/secrets/secrets.js';
 import { JsonLogger } from '../../src/logging/json-logger.js';
 import type { Output } from '../../src/logging/logger.js';
 import { colors, plainStyle } from '../../src/logging/style.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NotifyTarget } from '../../src/analyze/project-settings.js';
-import { secrets } from '../../src/events/secrets.js';
+import { secrets } from '../../src/secrets/secrets.js';
 import { deliver, type RunReport } from '../../src/notify/notify.js';
 import { exited, holdLatch } from '../processes.js';
 

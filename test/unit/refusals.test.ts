@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyze, type Analysis } from '../../src/analyze/analyze.js';
-import { DiagnosticError, type Diagnostic } from '../../src/analyze/diagnostics.js';
+import { DiagnosticError, type Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { analyzeAndSelect } from '../../src/commands/context.js';
 import { noLongerBuilt, noLongerBuiltNotice } from '../../src/commands/no-longer-built.js';
 import { dayInterval, parseDate } from '../../src/dates/dates.js';

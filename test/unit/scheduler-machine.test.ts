@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DiagnosticError, error } from '../../src/analyze/diagnostics.js';
+import { DiagnosticError, error } from '../../src/diagnostics/diagnostics.js';
 import type { Pipeline, Schedule } from '../../src/analyze/project-settings.js';
 import {
   initialSchedulerState,

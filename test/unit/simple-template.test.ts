@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RenderFailure, TemplateEngine, type CompiledTemplate, type RenderHooks } from '../../src/analyze/template-engine.js';
-import type { Diagnostic } from '../../src/analyze/diagnostics.js';
+import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { Random } from '../support/random.js';
 
 /**

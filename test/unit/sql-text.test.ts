@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Diagnostic } from '../../src/analyze/diagnostics.js';
-import { positionOf } from '../../src/analyze/diagnostics.js';
-import { quoteIdent, quoteLiteral, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../../src/analyze/sql-text.js';
-import { didYouMean, suggest } from '../../src/analyze/suggest.js';
+import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
+import { positionOf } from '../../src/diagnostics/diagnostics.js';
+import { quoteIdent, quoteLiteral, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../../src/sql/sql-text.js';
+import { didYouMean, suggest } from '../../src/diagnostics/suggest.js';
 import { asPositiveInt, asStringList, checkKeys } from '../../src/analyze/validate-keys.js';
 
 describe('sql-text', () => {

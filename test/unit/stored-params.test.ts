@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DiagnosticError } from '../../src/analyze/diagnostics.js';
+import { DiagnosticError } from '../../src/diagnostics/diagnostics.js';
 import { parseStoredParams, readStoredParams, storedJson } from '../../src/commands/stored-params.js';
 
 /** What runs record of how they were started is read back checked, never cast. */

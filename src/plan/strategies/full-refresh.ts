@@ -1,4 +1,4 @@
-import { quoteIdent, relationName } from '../../analyze/sql-text.js';
+import { quoteIdent, relationName } from '../../sql/sql-text.js';
 import { STAGING_PREFIX } from '../../warehouse/run-state.js';
 import type { Step } from '../task.js';
 import { incrementalStaging, stageInterval } from './incremental.js';

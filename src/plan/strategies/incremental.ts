@@ -1,5 +1,5 @@
 import { formatTimestamp } from '../../dates/dates.js';
-import { quoteIdent, relationName } from '../../analyze/sql-text.js';
+import { quoteIdent, relationName } from '../../sql/sql-text.js';
 import type { Step } from '../task.js';
 import type { StrategyInput } from './strategy.js';
 

@@ -1,4 +1,4 @@
-import { quoteIdent } from '../../analyze/sql-text.js';
+import { quoteIdent } from '../../sql/sql-text.js';
 import type { SchemaChangePolicy } from '../../analyze/model-config.js';
 
 /**

@@ -1,4 +1,4 @@
-import { quoteLiteral } from '../../analyze/sql-text.js';
+import { quoteLiteral } from '../../sql/sql-text.js';
 import type { Step } from '../task.js';
 import type { StrategyInput } from './strategy.js';
 import { tableStrategy } from './table.js';

@@ -1,4 +1,4 @@
-import { quoteIdent } from '../../analyze/sql-text.js';
+import { quoteIdent } from '../../sql/sql-text.js';
 import type { Step } from '../task.js';
 import type { StrategyInput } from './strategy.js';
 
