@@ -32,12 +32,13 @@ async function held(session: WarehouseSession, task: Task, r: NonNullable<Task['
   const p = quoteIdent('p');
   const outside = `NOT (${p} >= TIMESTAMP '${formatTimestamp(r.interval.start)}' AND ${p} < TIMESTAMP '${formatTimestamp(r.interval.end)}')`;
   const unit = r.unit === 'hour' ? 'hour' : 'day';
+  const epochMs = (e: string) => session.dialect.epochMs(e);
   try {
     const [row] = await session.query(
-      `SELECT epoch_ms(min(${p})) AS first, epoch_ms(max(${p})) AS last,
+      `SELECT ${epochMs(`min(${p})`)} AS first, ${epochMs(`max(${p})`)} AS last,
          count(DISTINCT date_trunc('${unit}', ${p})) FILTER (WHERE ${outside}) AS others,
-         epoch_ms(min(${p}) FILTER (WHERE ${outside})) AS other_first,
-         epoch_ms(max(${p}) FILTER (WHERE ${outside})) AS other_last,
+         ${epochMs(`min(${p}) FILTER (WHERE ${outside})`)} AS other_first,
+         ${epochMs(`max(${p}) FILTER (WHERE ${outside})`)} AS other_last,
          count(*) FILTER (WHERE ${p} IS NULL) AS nulls
        FROM (SELECT CAST(${quoteIdent(r.partitionBy)} AS TIMESTAMP) AS ${p} FROM ${task.relation})`,
     );

@@ -18,7 +18,7 @@ function secondStatementAt(sql: string, origin: SqlOrigin | undefined, fallback:
   const sep = statementSeparators(sql)[0];
   if (sep === undefined || !origin) return fallback;
   const line = sql.slice(0, sep).split('\n').length;
-  const located = locateSqlError(`LINE ${line}:`, sql, origin)?.location;
+  const located = locateSqlError(line, sql, origin)?.location;
   if (located) return located;
   // The rendered line matches no line of the file (a value changed it beyond recognition):
   // templates keep their lines, so the same line of the file is where it came from.

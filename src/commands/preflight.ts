@@ -1,7 +1,6 @@
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import { csvProblem, isSniffFailure, type CsvOrigin } from '../plan/csv-error-location.js';
-import { columnTypeProbeSql, seedRowsAsTextSql, seedSelectSql } from '../plan/strategies/seed.js';
+import { csvProblem, type CsvOrigin } from '../plan/csv-error-location.js';
 import type { Task } from '../plan/task.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 
@@ -20,7 +19,7 @@ export async function preflightCheckColumns(session: WarehouseSession, tasks: re
     const query = task.kind === 'test' || task.sql === undefined ? `SELECT * FROM ${task.relation}` : task.sql;
     let columns: string[];
     try {
-      columns = (await session.query(`DESCRIBE ${query}`)).map((r) => String(r.column_name));
+      columns = (await session.dialect.describeQuery(session, query)).map((c) => c.name);
     } catch {
       continue;
     }
@@ -54,14 +53,14 @@ export async function preflightSeeds(session: WarehouseSession, tasks: readonly 
   return diagnostics;
 }
 
-/** DuckDB's type names, read once and only when a declared type is refused. */
+/** The engine's type names, read once and only when a declared type is refused. */
 class TypeNames {
   private names?: string[];
   constructor(private readonly session: WarehouseSession) {}
 
   /** The type a misspelt name probably meant; none when the name is a type already (its arguments are wrong). */
   async suggest(word: string): Promise<string | undefined> {
-    this.names ??= [...new Set((await this.session.query('SELECT type_name FROM duckdb_types()')).map((r) => String(r.type_name).toUpperCase()))];
+    this.names ??= await this.session.dialect.typeNames(this.session);
     return this.names.includes(word.toUpperCase()) ? undefined : didYouMean(word.toUpperCase(), this.names);
   }
 }
@@ -70,19 +69,19 @@ class TypeNames {
 async function declaredTypeProblems(session: WarehouseSession, csv: CsvOrigin, typeNames: TypeNames): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   for (const d of csv.columnTypes) {
-    const refused = await session.query(columnTypeProbeSql(csv.absPath, d.type)).then(
+    const refused = await session.query(session.dialect.typeProbe(csv.absPath, d.type)).then(
       () => undefined,
       (e: unknown) => warehouseMessage(e),
     );
     if (refused === undefined) continue;
-    const unknown = /Type with name .* does not exist|can not be converted to a DuckDB Type/.test(refused);
+    const unknown = session.dialect.isUnknownType(refused);
     const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(d.type.trim())?.[0];
     out.push(
       error(
         'bad-column-type',
         unknown
-          ? `column_types: '${d.type}' (column ${d.column}) is not a DuckDB type`
-          : `column_types: '${d.type}' (column ${d.column}) is not a valid type: ${headline(refused)}`,
+          ? `column_types: '${d.type}' (column ${d.column}) is not a ${session.dialect.name} type`
+          : `column_types: '${d.type}' (column ${d.column}) is not a valid type: ${session.dialect.headline(refused)}`,
         d.location,
         { hint: (unknown && word && (await typeNames.suggest(word))) || 'e.g. INTEGER, BIGINT, DOUBLE, DECIMAL(10,2), VARCHAR, DATE, TIMESTAMP' },
       ),
@@ -91,21 +90,22 @@ async function declaredTypeProblems(session: WarehouseSession, csv: CsvOrigin, t
   return out;
 }
 
-/** The file read as DuckDB will load it, without types: its columns, or why it cannot be read. */
+/** The file read as the engine will load it, without types: its columns, or why it cannot be read. */
 async function headerProblems(session: WarehouseSession, csv: CsvOrigin): Promise<Diagnostic[]> {
   let columns: string[];
   try {
-    columns = (await session.query(`DESCRIBE ${seedSelectSql(csv.absPath, {})}`)).map((r) => String(r.column_name));
+    columns = (await session.dialect.describeQuery(session, session.dialect.seedSelect(csv.absPath, {}))).map((c) => c.name);
   } catch (e) {
     let message = warehouseMessage(e);
-    if (isSniffFailure(message)) {
-      message = await session.query(seedRowsAsTextSql(csv.absPath, csv.columns)).then(
+    // No consistent reading of the first rows names no line; reading the fields as text without inference does.
+    if (session.dialect.csvFault(message)?.kind === 'unreadable') {
+      message = await session.query(session.dialect.seedRowsAsText(csv.absPath, csv.columns)).then(
         () => message,
         (e2: unknown) => warehouseMessage(e2),
       );
     }
-    const problem = csvProblem(message, csv);
-    return [error('bad-csv', problem?.reason ?? `cannot be read: ${headline(message)}`, problem?.location ?? { file: csv.file })];
+    const problem = csvProblem(session.dialect.csvFault(message), csv);
+    return [error('bad-csv', problem?.reason ?? `cannot be read: ${session.dialect.headline(message)}`, problem?.location ?? { file: csv.file })];
   }
   const have = new Set(columns.map((c) => c.toLowerCase()));
   return csv.columnTypes
@@ -121,9 +121,4 @@ async function headerProblems(session: WarehouseSession, csv: CsvOrigin): Promis
 function warehouseMessage(e: unknown): string {
   if (e instanceof WarehouseError) return e.message;
   throw e;
-}
-
-/** The first line of a DuckDB message, without its kind ("Binder Error: "). */
-function headline(message: string): string {
-  return message.split('\n')[0].replace(/^[A-Za-z ]+ Error: /, '');
 }

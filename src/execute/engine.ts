@@ -4,7 +4,7 @@ import { secrets } from '../secrets/secrets.js';
 import { quoteIdent } from '../sql/sql-text.js';
 import type { Task } from '../plan/task.js';
 import { sleep } from '../util/sleep.js';
-import { DuckDBWarehouse, type OpenOptions } from '../warehouse/duckdb-warehouse.js';
+import { DuckDBWarehouse, type OpenOptions } from '../warehouse/duckdb/duckdb-warehouse.js';
 import {
   checkResultSql,
   ensureState,
@@ -271,6 +271,7 @@ export class Engine {
     return {
       engine,
       location: engine.location,
+      dialect: engine.warehouse.dialect,
       session: () => engine.session(),
       announce: (what) => engine.announce(what),
       close: () => {

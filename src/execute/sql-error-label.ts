@@ -1,23 +1,25 @@
 import type { Location } from '../diagnostics/diagnostics.js';
+import type { ErrorLine } from '../warehouse/dialect.js';
 
 /**
- * DuckDB's `LINE 14:` counts lines of the statement it executed, which the user never saw:
- * the message says the model file's line instead, with the caret line under it kept aligned.
+ * The line an error names (DuckDB's `LINE 14:`) counts lines of the statement the engine
+ * executed, which the user never saw: the message says the model file's line instead, with
+ * the caret line under it kept aligned.
  *
  * The message is rewritten once, where the task's error is made, and not by each logger:
  * the same text is stored in the run state (`pipe history` shows it) and sent in
  * notifications, which do not carry the error's location.
  */
-export function labelWithFileLine(message: string, location: Location | undefined): string {
-  if (!location?.line) return message;
-  const m = /LINE \d+: /.exec(message);
-  if (!m) return message;
+export function labelWithFileLine(message: string, named: ErrorLine | undefined, location: Location | undefined): string {
+  if (!location?.line || !named) return message;
+  const at = message.indexOf(named.marker);
+  if (at < 0) return message;
   const label = `${location.file}:${location.line}: `;
-  const after = message.slice(m.index + m[0].length);
+  const after = message.slice(at + named.marker.length);
   const nl = after.indexOf('\n');
-  if (nl < 0) return message.slice(0, m.index) + label + after;
+  if (nl < 0) return message.slice(0, at) + label + after;
   const caretLine = after.slice(nl + 1).split('\n')[0];
-  const pad = ' '.repeat(Math.max(0, label.length - m[0].length));
+  const pad = ' '.repeat(Math.max(0, label.length - named.marker.length));
   const rest = after.slice(nl + 1 + caretLine.length);
-  return `${message.slice(0, m.index)}${label}${after.slice(0, nl)}\n${pad}${caretLine}${rest}`;
+  return `${message.slice(0, at)}${label}${after.slice(0, nl)}\n${pad}${caretLine}${rest}`;
 }

@@ -2,7 +2,7 @@ import { didYouMean } from '../diagnostics/suggest.js';
 import type { CheckFailure, EventSink } from '../events/events.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
 import type { CheckStep, Step, Task } from '../plan/task.js';
-import { WarehouseError, type Row, type WarehouseSession } from '../warehouse/warehouse.js';
+import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 import { taskResultSql, type CheckResultRecord } from '../warehouse/run-state.js';
 import type { Engine, Publication, PublishResult } from './engine.js';
 import type { Interrupter } from './interrupter.js';
@@ -94,7 +94,7 @@ export class StepRunner {
     switch (step.kind) {
       case 'statement': {
         const n = await session.exec(step.sql).catch((e: unknown) => {
-          throw e instanceof WarehouseError ? new StatementError(e, [step.sql]) : e;
+          throw e instanceof WarehouseError ? new StatementError(e, [step.sql], session.dialect) : e;
         });
         if (step.countsRows) state.rows = n ?? (step.rowsOf ? Number((await session.query(`SELECT count(*) AS n FROM ${step.rowsOf}`))[0].n) : undefined);
         return;
@@ -115,7 +115,7 @@ export class StepRunner {
         // table is not described again (only pipe alters it during the run).
         const known = this.tableColumns.get(step.target);
         const table = known && sameColumns(known, staged) ? known : await columnsOf(session, step.target);
-        const change = schemaChange(step.target, table, staged, step.policy);
+        const change = schemaChange(step.target, table, staged, step.policy, session.dialect);
         if ('error' in change) throw new ProjectRuleError('Schema', `${change.error}; ${change.hint}`, { file: task.file });
         state.alter = change.statements;
         if (state.alter.length === 0 && table.length > 0) this.tableColumns.set(step.target, table);
@@ -123,8 +123,8 @@ export class StepRunner {
         return;
       }
       case 'columns': {
-        const described = await session.query(`DESCRIBE SELECT * FROM ${step.relation}`);
-        const have = described.map((r) => String(r.column_name));
+        const described = await session.dialect.describeQuery(session, `SELECT * FROM ${step.relation}`);
+        const have = described.map((c) => c.name);
         const lower = new Set(have.map((c) => c.toLowerCase()));
         const missing = step.expected.find((u) => !lower.has(u.column.toLowerCase()));
         if (missing) {
@@ -195,7 +195,7 @@ export class StepRunner {
         ),
       );
     } catch (e) {
-      if (!failedChecks) throw e instanceof WarehouseError && !checking ? new StatementError(e, step.statements) : e;
+      if (!failedChecks) throw e instanceof WarehouseError && !checking ? new StatementError(e, step.statements, session.dialect) : e;
     } finally {
       // Recorded after the transaction: a rolled-back one would take its records with it.
       for (const r of results) await this.reportCheck(task, session, r, state.blocking);
@@ -227,19 +227,9 @@ export class StepRunner {
   }
 }
 
-/**
- * The columns of a table, or none when it does not exist. DESCRIBE binds one relation; the
- * catalog-wide duckdb_columns() would make every task cost as much as the whole warehouse.
- */
-async function columnsOf(session: WarehouseSession, relation: string): Promise<Column[]> {
-  let rows: Row[];
-  try {
-    rows = await session.query(`DESCRIBE ${relation}`);
-  } catch (e) {
-    if (e instanceof WarehouseError && e.kind === 'Catalog') return [];
-    throw e;
-  }
-  return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+/** The columns of a table, or none when it does not exist. */
+function columnsOf(session: WarehouseSession, relation: string): Promise<Column[]> {
+  return session.dialect.describeRelation(session, relation);
 }
 
 function sameColumns(a: readonly Column[], b: readonly Column[]): boolean {

@@ -3,6 +3,7 @@ import type { CheckFailure, TaskError } from '../events/events.js';
 import { csvLoadError } from '../plan/csv-error-location.js';
 import { locateSqlError } from '../plan/sql-error-location.js';
 import type { Task } from '../plan/task.js';
+import type { Dialect } from '../warehouse/dialect.js';
 import { WarehouseError } from '../warehouse/warehouse.js';
 import { labelWithFileLine } from './sql-error-label.js';
 
@@ -47,11 +48,15 @@ export class ProjectRuleError extends Error {
   }
 }
 
-/** A database error, with the failing statement when pipe knows it, to locate the error in the model file. */
+/**
+ * A database error, with the failing statement when pipe knows it, to locate the error in the
+ * model file, and the dialect that reads the lines and CSV records it names.
+ */
 export class StatementError extends Error {
   constructor(
     readonly error: WarehouseError,
     readonly statements: readonly string[],
+    readonly dialect: Dialect,
   ) {
     super(error.message);
   }
@@ -61,11 +66,12 @@ export class StatementError extends Error {
 export function toTaskError(e: unknown, task?: Task): TaskError {
   if (e instanceof StatementError) {
     const base = toTaskError(e.error);
-    const csv = task?.csv && csvLoadError(e.error.message, task.csv);
+    const csv = task?.csv && csvLoadError(e.dialect.csvFault(e.error.message), task.csv);
     if (csv) return { ...base, ...csv };
+    const named = e.dialect.errorLine(e.error.message);
     const statement = task?.origin ? e.statements.find((s) => s.endsWith(task.origin!.sql)) : undefined;
-    const place = statement && task?.origin ? locateSqlError(e.error.message, statement, task.origin) : undefined;
-    return { ...base, message: labelWithFileLine(base.message, place?.location), location: place?.location, sqlContext: place?.context };
+    const place = statement && task?.origin ? locateSqlError(named?.line, statement, task.origin) : undefined;
+    return { ...base, message: labelWithFileLine(base.message, named, place?.location), location: place?.location, sqlContext: place?.context };
   }
   if (e instanceof WarehouseError) return { message: e.message, kind: e.kind, errorClass: e.errorClass };
   if (e instanceof ChecksFailedError) {

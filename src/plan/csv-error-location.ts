@@ -1,11 +1,12 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Location } from '../diagnostics/diagnostics.js';
 import { recordLine } from '../project/csv-text.js';
+import type { CsvFault, CsvRowProblem } from '../warehouse/dialect.js';
 
 /**
- * Says DuckDB's errors about a seed's CSV the way pipe says errors: the file's line and one
- * sentence, never DuckDB's paragraphs of settings and possible fixes. DuckDB numbers CSV
- * records ("CSV Error on Line: 4", the header being 1); a quoted field may hold line breaks,
+ * Says the engine's errors about a seed's CSV (read by its dialect into a CsvFault) the way
+ * pipe says errors: the file's line and one sentence, never DuckDB's paragraphs of settings
+ * and possible fixes. The engine numbers CSV records; a quoted field may hold line breaks,
  * so the record is counted in the file to find the line it starts on.
  */
 
@@ -32,17 +33,6 @@ export interface CsvProblem {
   readonly location: Location;
 }
 
-const SNIFF_FAILURE_RE = /Error when sniffing file/;
-
-/**
- * DuckDB found no consistent reading of the first rows (it reads them before any row when
- * inferring types) and says so without a line; reading the fields as text without inference
- * gives the line.
- */
-export function isSniffFailure(message: string): boolean {
-  return SNIFF_FAILURE_RE.test(message);
-}
-
 function fieldCount(expected: number, found: number): string {
   // DuckDB stops counting one field past the header's number.
   return found > expected
@@ -62,20 +52,26 @@ function conversion(column: string, value: string, type: string, origin: CsvOrig
   return `column ${column}: "${value}" is not a valid ${type}, the type DuckDB inferred from the first rows; declare the column's type under column_types in ${yamlOf(origin.file)}`;
 }
 
-/** The sentence of DuckDB's CSV error that says what is wrong with the row. */
-function rowReason(message: string, origin: CsvOrigin): string {
-  const columns = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(message);
-  if (columns) return fieldCount(Number(columns[1]), Number(columns[2]));
-  if (/Value with unterminated quote found/.test(message)) return 'a quoted field is never closed (a " opens it and no " ends it)';
-  const cast = /^Error when converting column "(.*)"\. Could not convert string "(.*)" to '(.+)'\s*$/m.exec(message);
-  if (cast) return conversion(cast[1], cast[2], cast[3], origin);
-  if (/Invalid unicode/.test(message)) return 'the row is not UTF-8 text; save the file as UTF-8';
-  const size = /Maximum line size of (\d+) bytes exceeded/.exec(message);
-  if (size) return `the row is longer than DuckDB's limit of ${size[1]} bytes`;
-  // Otherwise the reason is the last line before DuckDB's advice and settings.
-  const body = message.split(/\n(?:Possible fixes:|\s+file = )/)[0].split('\n');
-  const last = body.reverse().find((l) => l.trim() !== '' && !l.startsWith('Original Line:'));
-  return last?.trim() ?? 'DuckDB rejects the row';
+/** One sentence that says what is wrong with the row. */
+function rowReason(problem: CsvRowProblem, origin: CsvOrigin): string {
+  switch (problem.kind) {
+    case 'field-count':
+      return fieldCount(problem.expected, problem.found);
+    case 'unterminated-quote':
+      return 'a quoted field is never closed (a " opens it and no " ends it)';
+    case 'conversion':
+      return conversion(problem.column, problem.value, problem.type, origin);
+    case 'not-utf8':
+      return 'the row is not UTF-8 text; save the file as UTF-8';
+    case 'too-long':
+      return `the row is longer than DuckDB's limit of ${problem.limit} bytes`;
+    case 'other':
+      return problem.text ?? 'DuckDB rejects the row';
+    default: {
+      const never: never = problem;
+      throw new Error(`internal error: CSV problem ${JSON.stringify(never)}`);
+    }
+  }
 }
 
 /** Chunks of a file from its start, read as they are needed. */
@@ -89,7 +85,7 @@ function* fileChunks(absPath: string): Generator<Buffer> {
   }
 }
 
-/** The file's line of DuckDB's record number; the record number itself when the file cannot be read. */
+/** The file's line of the engine's record number; the record number itself when the file cannot be read. */
 function lineInFile(absPath: string, record: number): number {
   if (record <= 1) return record;
   try {
@@ -100,24 +96,29 @@ function lineInFile(absPath: string, record: number): number {
 }
 
 /**
- * What is wrong with a seed's CSV by a DuckDB error, and where; undefined when the error is
- * not about reading the CSV.
+ * What is wrong with a seed's CSV, and where; undefined when the error was not about
+ * reading the CSV.
  */
-export function csvProblem(message: string, origin: CsvOrigin, lineOf = lineInFile): CsvProblem | undefined {
-  const row = /CSV Error on Line: (\d+)/.exec(message);
-  if (row) return { reason: rowReason(message, origin), location: { file: origin.file, line: lineOf(origin.absPath, Number(row[1])) } };
-  if (isSniffFailure(message)) {
-    return {
-      reason: 'not a well-formed CSV file: a row near the top has a different number of fields than the header, or a quote that is never closed',
-      location: { file: origin.file },
-    };
+export function csvProblem(fault: CsvFault | undefined, origin: CsvOrigin, lineOf = lineInFile): CsvProblem | undefined {
+  if (!fault) return undefined;
+  switch (fault.kind) {
+    case 'row':
+      return { reason: rowReason(fault.problem, origin), location: { file: origin.file, line: lineOf(origin.absPath, fault.record) } };
+    case 'unreadable':
+      return {
+        reason: 'not a well-formed CSV file: a row near the top has a different number of fields than the header, or a quote that is never closed',
+        location: { file: origin.file },
+      };
+    default: {
+      const never: never = fault;
+      throw new Error(`internal error: CSV fault ${JSON.stringify(never)}`);
+    }
   }
-  return undefined;
 }
 
 /** A task's error loading a seed, as `seeds/x.csv:4: reason`; undefined when the error is not about the CSV. */
-export function csvLoadError(message: string, origin: CsvOrigin): { message: string; location: Location } | undefined {
-  const problem = csvProblem(message, origin);
+export function csvLoadError(fault: CsvFault | undefined, origin: CsvOrigin): { message: string; location: Location } | undefined {
+  const problem = csvProblem(fault, origin);
   if (!problem) return undefined;
   const { file, line } = problem.location;
   return { message: `${line ? `${file}:${line}` : file}: ${problem.reason}`, location: problem.location };

@@ -2,10 +2,10 @@ import type { Interval } from '../dates/dates.js';
 import type { ConfigOf, IncrementalConfig, Materialization, ModelConfig } from '../analyze/model-config.js';
 import { isBuilt, MODEL_KINDS, type BuiltMaterialization, type Facets, type TableState } from '../analyze/model-kinds.js';
 import type { Step, TaskKind } from './task.js';
-import type { StrategyInput } from './strategies/strategy.js';
+import { SQL, type StrategyInput } from './strategies/strategy.js';
 import { tableStrategy } from './strategies/table.js';
 import { viewStrategy } from './strategies/view.js';
-import { incrementalStaging, incrementalStrategy, inIntervalSql } from './strategies/incremental.js';
+import { incrementalStaging, incrementalStrategy } from './strategies/incremental.js';
 import { fullRefreshDateSteps } from './strategies/full-refresh.js';
 
 /**
@@ -120,7 +120,7 @@ export const MATERIALIZATIONS = {
     strategy: (input, config) => incrementalStrategy(partitioned(input, config)),
     checks: (input) => ({ partition: incrementalStaging(input), table: input.relation, tableInPublish: true }),
     publishedChecks: (relation, interval, config) => ({
-      partition: `(SELECT * FROM ${relation} WHERE ${inIntervalSql(config.partition_by, interval.start, interval.end)})`,
+      partition: `(SELECT * FROM ${relation} WHERE ${SQL.inInterval(config.partition_by, interval.start, interval.end)})`,
       table: relation,
     }),
     laterRunSupersedes: false,

@@ -7,8 +7,8 @@ import { topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
 import type { CheckStep, Step, Task } from './task.js';
-import type { StrategyInput } from './strategies/strategy.js';
-import { seedSelectSql, seedStrategy } from './strategies/seed.js';
+import { SQL, type StrategyInput } from './strategies/strategy.js';
+import { seedStrategy } from './strategies/seed.js';
 import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
 import { builtOf, isBuilt, materializationOf, perInterval, taskMaterialization, type CheckTarget, type TableState } from './materializations.js';
 
@@ -390,7 +390,7 @@ function replaced(node: ModelNode, interval: Interval, label: string, unit: 'dat
 function seedTask(node: SeedNode, ctx: PlanContext, upstream: string[]): Task {
   const existing = ctx.catalog.get(node.relation);
   const upToDate = !ctx.fullRefresh && existing === 'table' && ctx.seedHashes.get(node.name) === node.hash;
-  const sql = seedSelectSql(node.absPath, node.columnTypes);
+  const sql = SQL.seedSelect(node.absPath, node.columnTypes);
   const steps = upToDate
     ? []
     : seedStrategy(

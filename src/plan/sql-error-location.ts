@@ -2,7 +2,8 @@ import type { Location } from '../diagnostics/diagnostics.js';
 import { escapeRegExp } from '../sql/sql-text.js';
 
 /**
- * Maps the position in a DuckDB error ("LINE 14: ...") back to the model file, so that a
+ * Maps the statement line a database error names (the dialect reads it, see
+ * warehouse/dialect.ts) back to the model file, so that a
  * SQL error points at the line the user wrote. Templates mostly keep their line structure;
  * where they do not (a macro that expands to several lines), the rendered line is looked up
  * in the file with its template expressions as wildcards. When neither works, the rendered
@@ -48,12 +49,12 @@ function wildcard(templateLine: string): RegExp | undefined {
   return new RegExp(`^(?=.)${body}$`);
 }
 
-export function locateSqlError(message: string, statement: string, origin: SqlOrigin): SqlErrorPlace | undefined {
-  const m = /\bLINE (\d+):/.exec(message);
+/** `line` is the 1-based line of `statement` the error names, if it names one. */
+export function locateSqlError(line: number | undefined, statement: string, origin: SqlOrigin): SqlErrorPlace | undefined {
   const at = statement.lastIndexOf(origin.sql);
-  if (!m || at < 0) return undefined;
+  if (line === undefined || at < 0) return undefined;
   const before = statement.slice(0, at).split('\n').length - 1;
-  const k = Number(m[1]) - before;
+  const k = line - before;
   const sqlLines = origin.sql.split('\n');
   if (k < 1 || k > sqlLines.length) return undefined;
   const context = sqlLines

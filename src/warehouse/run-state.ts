@@ -1,4 +1,6 @@
 import { quoteLiteral, relationName } from '../sql/sql-text.js';
+import type { Dialect, RelationKind } from './dialect.js';
+import { DUCKDB } from './duckdb/dialect.js';
 import type { Row, WarehouseSession } from './warehouse.js';
 
 /**
@@ -37,7 +39,11 @@ export const STATE_DDL: readonly string[] = [
 ];
 
 const lit = (v: string | undefined | null) => (v === undefined || v === null ? 'NULL' : quoteLiteral(v));
-const ts = (ms: number | undefined) => (ms === undefined ? 'NULL' : `make_timestamp(${Math.round(ms * 1000)}::BIGINT)`);
+/**
+ * The statements below are written before a session is at hand (the plan carries some of
+ * them), so they use the default dialect; queries use their session's.
+ */
+const ts = (ms: number | undefined) => (ms === undefined ? 'NULL' : DUCKDB.timestamp(ms));
 const num = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? 'NULL' : String(Math.round(n)));
 
 export interface RunRecord {
@@ -157,10 +163,7 @@ export async function recoverAfterCrash(session: WarehouseSession): Promise<{ in
        WHERE status = 'running'`,
     );
   }
-  const staging = await session.query(
-    `SELECT schema_name, table_name FROM duckdb_tables()
-     WHERE database_name = current_database() AND starts_with(table_name, ${quoteLiteral(STAGING_PREFIX)})`,
-  );
+  const staging = await session.query(session.dialect.tablesStartingWith(STAGING_PREFIX));
   const droppedStaging: string[] = [];
   for (const r of staging) {
     const rel = relationName(String(r.schema_name), String(r.table_name));
@@ -170,7 +173,7 @@ export async function recoverAfterCrash(session: WarehouseSession): Promise<{ in
   return { interruptedRuns, droppedStaging };
 }
 
-export type RelationType = 'table' | 'view';
+export type RelationType = RelationKind;
 
 /** Every user relation in the warehouse, as `"schema"."name"` -> table or view. */
 /**
@@ -200,13 +203,7 @@ export class Catalog extends Map<string, RelationType> {
 }
 
 export async function readCatalog(session: WarehouseSession): Promise<Catalog> {
-  const rows = await session.query(
-    `SELECT schema_name, table_name AS name, 'table' AS type FROM duckdb_tables()
-       WHERE database_name = current_database() AND NOT temporary
-     UNION ALL
-     SELECT schema_name, view_name, 'view' FROM duckdb_views()
-       WHERE database_name = current_database() AND NOT internal AND NOT temporary`,
-  );
+  const rows = await session.query(session.dialect.relations());
   const out = new Catalog();
   for (const r of rows) {
     out.set(relationName(String(r.schema_name), String(r.name)), r.type as RelationType);
@@ -230,11 +227,7 @@ export interface FoundRelation {
 export async function readRelationsOfRecordedNodes(session: WarehouseSession): Promise<FoundRelation[]> {
   const rows = await session.query(
     `SELECT schema_name, name, type FROM (
-       SELECT schema_name, table_name AS name, 'table' AS type FROM duckdb_tables()
-         WHERE database_name = current_database() AND NOT temporary
-       UNION ALL
-       SELECT schema_name, view_name, 'view' FROM duckdb_views()
-         WHERE database_name = current_database() AND NOT internal AND NOT temporary
+       ${session.dialect.relations()}
      ) WHERE schema_name <> '${STATE_SCHEMA}' AND lower(name) IN (SELECT lower(node) FROM ${STATE_SCHEMA}.tasks)
      ORDER BY schema_name, name`,
   );
@@ -274,15 +267,17 @@ export interface RunSummaryRow extends Row {
 /**
  * Each task's latest attempt, all its fields from that one attempt: a field the latest attempt
  * left empty (no error after a success, no "will retry" after the last try) stays empty, never
- * filled in from an earlier attempt (arg_max skips NULLs; arg_max_null does not).
+ * filled in from an earlier attempt.
  */
-const LATEST_KEY = 'attempt * 1000000000000 + epoch_ms(ended_at)';
-const LATEST_RESULTS = `(SELECT run_id, task_id, arg_max_null(status, ${LATEST_KEY}) AS status,
+function latestResults(d: Dialect): string {
+  const latest = (value: string) => d.latest(value, `attempt * 1000000000000 + ${d.epochMs('ended_at')}`);
+  return `(SELECT run_id, task_id, ${latest('status')} AS status,
     max(attempt) AS attempts, min(started_at) AS started_at, max(ended_at) AS ended_at,
-    arg_max_null(rows, ${LATEST_KEY}) AS rows,
-    arg_max_null(error, ${LATEST_KEY}) AS error,
-    arg_max_null(detail, ${LATEST_KEY}) AS detail
+    ${latest('rows')} AS rows,
+    ${latest('error')} AS error,
+    ${latest('detail')} AS detail
   FROM ${STATE_SCHEMA}.task_results GROUP BY run_id, task_id)`;
+}
 
 export async function listRuns(session: WarehouseSession, limit: number): Promise<RunSummaryRow[]> {
   const rows = await session.query(
@@ -296,7 +291,7 @@ export async function listRuns(session: WarehouseSession, limit: number): Promis
         count(t.task_id) FILTER (WHERE l.status IS NULL)::INTEGER AS pending
      FROM ${STATE_SCHEMA}.runs r
      LEFT JOIN ${STATE_SCHEMA}.tasks t USING (run_id)
-     LEFT JOIN ${LATEST_RESULTS} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     LEFT JOIN ${latestResults(session.dialect)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      GROUP BY ALL ORDER BY any_value(r.started_at) DESC, r.run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
   );
   // A retry may itself be retried: follow each run's latest retry to the last of the family.
@@ -350,7 +345,7 @@ export async function runTasks(session: WarehouseSession, runId: string): Promis
         strftime(l.started_at, '%Y-%m-%d %H:%M:%S') AS started_at, strftime(l.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at,
         l.rows::DOUBLE AS rows, l.error, l.detail, t.sql_hash
      FROM ${STATE_SCHEMA}.tasks t
-     LEFT JOIN ${LATEST_RESULTS} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     LEFT JOIN ${latestResults(session.dialect)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      WHERE t.run_id = ${quoteLiteral(runId)} ORDER BY t.seq`,
   );
   return rows as TaskRow[];
@@ -362,9 +357,7 @@ export async function runExists(session: WarehouseSession, runId: string): Promi
 }
 
 export async function stateExists(session: WarehouseSession): Promise<boolean> {
-  const rows = await session.query(
-    `SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = '${STATE_SCHEMA}' AND table_name = 'runs'`,
-  );
+  const rows = await session.query(session.dialect.tableExists(STATE_SCHEMA, 'runs'));
   return rows.length > 0;
 }
 
@@ -426,7 +419,7 @@ export async function unfinishedTasks(session: WarehouseSession, runId: string):
      )
      SELECT t.task_id, coalesce(l.status, 'pending') AS status
      FROM ${STATE_SCHEMA}.tasks t
-     LEFT JOIN ${LATEST_RESULTS} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     LEFT JOIN ${latestResults(session.dialect)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      WHERE t.run_id = ${quoteLiteral(runId)} AND t.task_id NOT IN (SELECT task_id FROM done)
      ORDER BY t.seq`,
   );
@@ -467,7 +460,7 @@ export async function laterPublications(session: WarehouseSession, runId: string
         SELECT ${quoteLiteral(runId)}
         UNION SELECT r.run_id FROM ${STATE_SCHEMA}.runs r JOIN family f ON r.parent_run_id = f.run_id
      )
-     SELECT t.node, arg_max(x.run_id, x.ended_at) AS run_id, arg_max_null(t.ds, x.ended_at) AS ds
+     SELECT t.node, arg_max(x.run_id, x.ended_at) AS run_id, ${session.dialect.latest('t.ds', 'x.ended_at')} AS ds
      FROM ${STATE_SCHEMA}.task_results x
      JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
      WHERE x.status = 'succeeded' AND t.kind IN ('table', 'view')
@@ -493,7 +486,7 @@ export interface ScheduleState {
 }
 
 export async function readScheduleState(session: WarehouseSession): Promise<ScheduleState> {
-  const last = await session.query(`SELECT pipeline, epoch_ms(max(fire_at)) AS t FROM ${STATE_SCHEMA}.schedule GROUP BY pipeline`);
+  const last = await session.query(`SELECT pipeline, ${session.dialect.epochMs('max(fire_at)')} AS t FROM ${STATE_SCHEMA}.schedule GROUP BY pipeline`);
   const done = await session.query(
     `WITH RECURSIVE fam(root, run_id) AS (
         SELECT run_id, run_id FROM ${STATE_SCHEMA}.runs WHERE parent_run_id IS NULL
@@ -503,7 +496,7 @@ export async function readScheduleState(session: WarehouseSession): Promise<Sche
      WHERE o.command IN ('run', 'watch') AND o.pipeline IS NOT NULL AND r.status = 'succeeded'`,
   );
   const stuck = await session.query(
-    `SELECT s.pipeline, epoch_ms(s.fire_at) AS t, s.interval_label, s.run_id FROM ${STATE_SCHEMA}.schedule s
+    `SELECT s.pipeline, ${session.dialect.epochMs('s.fire_at')} AS t, s.interval_label, s.run_id FROM ${STATE_SCHEMA}.schedule s
      JOIN ${STATE_SCHEMA}.runs r ON r.run_id = s.run_id
      WHERE r.status IN ('interrupted', 'cancelled', 'running')
        AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.runs c WHERE c.parent_run_id = r.run_id)

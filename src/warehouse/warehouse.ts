@@ -1,6 +1,9 @@
+import type { Dialect } from './dialect.js';
+
 /**
  * The narrow seam between pipe and a database engine. Strategies produce SQL as data; a
- * warehouse only executes it. DuckDB (`duckdb-warehouse.ts`) is the embedded default.
+ * warehouse only executes it, and its dialect (dialect.ts) says how the engine spells what
+ * varies. DuckDB (`duckdb/`) is the embedded default.
  */
 
 export type Row = Record<string, unknown>;
@@ -19,6 +22,8 @@ export interface TransactionOptions {
 
 /** One connection; pipe gives each worker its own. */
 export interface WarehouseSession {
+  /** The engine's SQL and errors, as its warehouse's. */
+  readonly dialect: Dialect;
   /** Runs one statement; returns the rows it changed or created, when the engine reports them. */
   exec(sql: string): Promise<number | undefined>;
   /** Runs a query and returns its rows as JSON-friendly objects (big integers as strings). */
@@ -43,6 +48,7 @@ export interface WarehouseSession {
 export interface Warehouse {
   /** What users see: the path of the warehouse file. */
   readonly location: string;
+  readonly dialect: Dialect;
   session(): Promise<WarehouseSession>;
   /** Tells other processes that find the warehouse busy what holds it (e.g. which run). */
   announce(what: string): void;

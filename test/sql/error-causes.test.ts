@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { causeOf, CAUSES } from '../../src/warehouse/error-causes.js';
-import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { causeOf, CAUSES } from '../../src/warehouse/duckdb/error-causes.js';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { WarehouseError, type WarehouseSession } from '../../src/warehouse/warehouse.js';
 import { extensionAvailable } from '../support/extensions.js';
 

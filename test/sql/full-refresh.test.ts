@@ -4,7 +4,7 @@ import { backfill, backfillDryRun } from '../../src/commands/backfill.js';
 import { retry } from '../../src/commands/retry.js';
 import { run } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
-import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { recoverAfterCrash } from '../../src/warehouse/run-state.js';
 import { queryRows, removeTempDirs, runCount, stagingTables, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
 

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { retry } from '../../src/commands/retry.js';
 import { run } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
-import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { listRuns } from '../../src/warehouse/run-state.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 

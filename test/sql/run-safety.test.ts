@@ -5,7 +5,7 @@ import { statementSeparators } from '../../src/sql/sql-text.js';
 import { retry } from '../../src/commands/retry.js';
 import { run } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
-import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { ensureState, insertRunSql, insertTasksSql, recoverAfterCrash, taskResultSql } from '../../src/warehouse/run-state.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 

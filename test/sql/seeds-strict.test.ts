@@ -6,9 +6,10 @@ import { DiagnosticError, type Diagnostic } from '../../src/diagnostics/diagnost
 import { quoteLiteral } from '../../src/sql/sql-text.js';
 import { run } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
-import { seedSelectSql, seedStrategy } from '../../src/plan/strategies/seed.js';
+import { seedStrategy } from '../../src/plan/strategies/seed.js';
+import { DUCKDB } from '../../src/warehouse/duckdb/dialect.js';
 import { loadProject } from '../../src/project/load-project.js';
-import { DuckDBWarehouse } from '../../src/warehouse/duckdb-warehouse.js';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import type { Row, WarehouseSession } from '../../src/warehouse/warehouse.js';
 import { failureOf, TestWarehouse } from './helpers.js';
 
@@ -164,7 +165,7 @@ describe('malformed seeds', () => {
     try {
       const csv = join(w.dir, 'empty.csv');
       writeFileSync(csv, 'a,b\n');
-      const input = await w.input('empty', seedSelectSql(csv, {}));
+      const input = await w.input('empty', DUCKDB.seedSelect(csv, {}));
       const r = await w.run('seed', input, seedStrategy(input, { file: 'seeds/empty.csv', rows: true }));
       expect(r.result.status).toBe('failed');
       expect(failureOf(r.events).error.message).toBe('0 rows loaded from seeds/empty.csv, though lines follow its header');

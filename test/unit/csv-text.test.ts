@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { csvLoadError, csvProblem, type CsvOrigin } from '../../src/plan/csv-error-location.js';
 import { csvShape, recordLine } from '../../src/project/csv-text.js';
 import { seedHash } from '../../src/project/load-project.js';
+import { DUCKDB } from '../../src/warehouse/duckdb/dialect.js';
 
 describe('csvShape', () => {
   it('finds no header in an empty or blank file, as text or bytes', () => {
@@ -53,6 +54,8 @@ describe('recordLine', () => {
 });
 
 describe('csvProblem', () => {
+  // Read as pipe reads them: DuckDB's message by its dialect, the fault by csvProblem.
+  const fault = (message: string) => DUCKDB.csvFault(message);
   const origin: CsvOrigin = {
     file: 'seeds/s.csv',
     absPath: '/p/seeds/s.csv',
@@ -65,32 +68,32 @@ describe('csvProblem', () => {
     `Invalid Input Error: CSV Error on Line: 4\nOriginal Line: 5,6,7\n${reason}\n\nPossible fixes:\n* Enable ignore errors (ignore_errors=true) to skip this row\n\n  file = /p/seeds/s.csv\n  delimiter = , (Set By User)\n`;
 
   it('says what is wrong with the row in one sentence, at the line of the record', () => {
-    expect(csvProblem(duck('Expected Number of Columns: 2 Found: 3'), origin, lineOf)).toEqual({
+    expect(csvProblem(fault(duck('Expected Number of Columns: 2 Found: 3')), origin, lineOf)).toEqual({
       reason: "the row has more fields than the header's 2",
       location: { file: 'seeds/s.csv', line: 14 },
     });
-    expect(csvProblem(duck('Expected Number of Columns: 3 Found: 1'), origin, lineOf)?.reason).toBe('the row has 1 field where the header has 3');
-    expect(csvProblem(duck('Value with unterminated quote found.'), origin, lineOf)?.reason).toMatch(/^a quoted field is never closed/);
-    expect(csvProblem(duck('Invalid unicode (byte sequence mismatch) detected. This file is not utf-8 encoded.'), origin, lineOf)?.reason).toMatch(/not UTF-8/);
-    expect(csvProblem(duck('Something DuckDB adds one day.'), origin, lineOf)?.reason).toBe('Something DuckDB adds one day.');
+    expect(csvProblem(fault(duck('Expected Number of Columns: 3 Found: 1')), origin, lineOf)?.reason).toBe('the row has 1 field where the header has 3');
+    expect(csvProblem(fault(duck('Value with unterminated quote found.')), origin, lineOf)?.reason).toMatch(/^a quoted field is never closed/);
+    expect(csvProblem(fault(duck('Invalid unicode (byte sequence mismatch) detected. This file is not utf-8 encoded.')), origin, lineOf)?.reason).toMatch(/not UTF-8/);
+    expect(csvProblem(fault(duck('Something DuckDB adds one day.')), origin, lineOf)?.reason).toBe('Something DuckDB adds one day.');
   });
 
   it('names the declared type and its YAML line, or says where to declare an inferred one', () => {
     const cast = (column: string, type: string) =>
       duck(`Error when converting column "${column}". Could not convert string "n/a" to '${type}'\n\nColumn ${column} is being converted as type ${type}`);
-    expect(csvProblem(cast('Price', 'INTEGER'), origin, lineOf)?.reason).toBe('column Price: "n/a" is not a valid INTEGER (the type declared at seeds/s.yaml:3)');
-    expect(csvProblem(cast('qty', 'BIGINT'), origin, lineOf)?.reason).toBe(
+    expect(csvProblem(fault(cast('Price', 'INTEGER')), origin, lineOf)?.reason).toBe('column Price: "n/a" is not a valid INTEGER (the type declared at seeds/s.yaml:3)');
+    expect(csvProblem(fault(cast('qty', 'BIGINT')), origin, lineOf)?.reason).toBe(
       'column qty: "n/a" is not a valid BIGINT, the type DuckDB inferred from the first rows; declare the column\'s type under column_types in seeds/s.yaml',
     );
   });
 
   it('prefixes a task error with the file and line, and leaves errors of other kinds alone', () => {
-    expect(csvLoadError(duck('Expected Number of Columns: 2 Found: 1'), { ...origin, absPath: '/nonexistent/s.csv' })).toEqual({
+    expect(csvLoadError(fault(duck('Expected Number of Columns: 2 Found: 1')), { ...origin, absPath: '/nonexistent/s.csv' })).toEqual({
       message: 'seeds/s.csv:4: the row has 1 field where the header has 2',
       location: { file: 'seeds/s.csv', line: 4 },
     });
-    expect(csvLoadError('Invalid Input Error: Error when sniffing file "/p/seeds/s.csv".\nIt was not possible…', origin)?.message).toMatch(/^seeds\/s\.csv: not a well-formed CSV file/);
-    expect(csvLoadError('IO Error: disk full', origin)).toBeUndefined();
+    expect(csvLoadError(fault('Invalid Input Error: Error when sniffing file "/p/seeds/s.csv".\nIt was not possible…'), origin)?.message).toMatch(/^seeds\/s\.csv: not a well-formed CSV file/);
+    expect(csvLoadError(fault('IO Error: disk full'), origin)).toBeUndefined();
   });
 });
 

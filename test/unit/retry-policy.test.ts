@@ -13,7 +13,7 @@ import { DEFAULT_MAX_DELAY_MS } from '../../src/plan/retry-policy.js';
 import type { Task } from '../../src/plan/task.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { Engine, type EngineHandle } from '../../src/execute/engine.js';
-import { classifyDuckDBError } from '../../src/warehouse/duckdb-warehouse.js';
+import { DUCKDB } from '../../src/warehouse/duckdb/dialect.js';
 import { ensureState } from '../../src/warehouse/run-state.js';
 import { WarehouseError, type WarehouseSession } from '../../src/warehouse/warehouse.js';
 
@@ -121,7 +121,7 @@ describe('classification of real DuckDB errors', () => {
       } catch (err) {
         raised = err;
       }
-      const e = classifyDuckDBError(raised);
+      const e = DUCKDB.classify(raised);
       expect(e.message).toMatch(/^Out of Memory Error: /);
       expect([e.kind, e.errorClass]).toEqual(['Out of Memory', 'transient']);
     } finally {
@@ -132,8 +132,8 @@ describe('classification of real DuckDB errors', () => {
 
   it('keeps an already classified error and classifies non-DuckDB errors as unknown and permanent', () => {
     const known = new WarehouseError('x', 'IO', 'transient');
-    expect(classifyDuckDBError(known)).toBe(known);
-    const e = classifyDuckDBError(new Error('something odd'));
+    expect(DUCKDB.classify(known)).toBe(known);
+    const e = DUCKDB.classify(new Error('something odd'));
     expect([e.kind, e.errorClass, e.message]).toEqual(['Unknown', 'permanent', 'something odd']);
   });
 });

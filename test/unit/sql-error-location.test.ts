@@ -12,6 +12,7 @@ import type { Task } from '../../src/plan/task.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { Engine, type EngineHandle } from '../../src/execute/engine.js';
 import { ensureState } from '../../src/warehouse/run-state.js';
+import { DUCKDB } from '../../src/warehouse/duckdb/dialect.js';
 import type { WarehouseSession } from '../../src/warehouse/warehouse.js';
 
 const dirs: string[] = [];
@@ -59,7 +60,7 @@ async function locate(task: Task): Promise<{ message: string; place: SqlErrorPla
     await session.exec(step.sql);
   } catch (e) {
     const message = (e as Error).message;
-    return { message, place: locateSqlError(message, step.sql, task.origin!) };
+    return { message, place: locateSqlError(session.dialect.errorLine(message)?.line, step.sql, task.origin!) };
   }
   throw new Error(`expected ${task.node} to fail`);
 }
@@ -135,21 +136,22 @@ describe('locateSqlError with real DuckDB errors', () => {
 });
 
 describe('locateSqlError on given text', () => {
+  const lineIn = (message: string) => DUCKDB.errorLine(message)?.line;
   const origin = { file: 'models/m.sql', source: 'select\n  a,\n  b\nfrom t', sql: 'select\n  a,\n  b\nfrom t' };
 
   it('needs a LINE in the message and the SQL inside the statement', () => {
-    expect(locateSqlError('Binder Error: no line here', `CREATE TABLE x AS\n${origin.sql}`, origin)).toBeUndefined();
-    expect(locateSqlError('Binder Error: x\n\nLINE 2: a', 'something else entirely', origin)).toBeUndefined();
+    expect(locateSqlError(lineIn('Binder Error: no line here'), `CREATE TABLE x AS\n${origin.sql}`, origin)).toBeUndefined();
+    expect(locateSqlError(lineIn('Binder Error: x\n\nLINE 2: a'), 'something else entirely', origin)).toBeUndefined();
   });
 
   it('returns nothing for a line outside the model SQL', () => {
     // LINE 1 is the CREATE TABLE line added by the strategy.
-    expect(locateSqlError('Binder Error: x\n\nLINE 1: CREATE', `CREATE TABLE x AS\n${origin.sql}`, origin)).toBeUndefined();
-    expect(locateSqlError('Binder Error: x\n\nLINE 9: ', `CREATE TABLE x AS\n${origin.sql}`, origin)).toBeUndefined();
+    expect(locateSqlError(lineIn('Binder Error: x\n\nLINE 1: CREATE'), `CREATE TABLE x AS\n${origin.sql}`, origin)).toBeUndefined();
+    expect(locateSqlError(lineIn('Binder Error: x\n\nLINE 9: '), `CREATE TABLE x AS\n${origin.sql}`, origin)).toBeUndefined();
   });
 
   it('numbers the context around the failing line', () => {
-    const place = locateSqlError('Binder Error: x\n\nLINE 4: b', `CREATE TABLE x AS\n${origin.sql}`, origin);
+    const place = locateSqlError(lineIn('Binder Error: x\n\nLINE 4: b'), `CREATE TABLE x AS\n${origin.sql}`, origin);
     expect(place?.location).toEqual({ file: 'models/m.sql', line: 3 });
   });
 });

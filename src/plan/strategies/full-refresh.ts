@@ -1,9 +1,8 @@
-import { quoteIdent, relationName } from '../../sql/sql-text.js';
+import { relationName } from '../../sql/sql-text.js';
 import { STAGING_PREFIX } from '../../warehouse/run-state.js';
 import type { Step } from '../task.js';
 import { incrementalStaging, stageInterval } from './incremental.js';
-import type { StrategyInput } from './strategy.js';
-import { dropExisting } from './table.js';
+import { SQL, type StrategyInput } from './strategy.js';
 
 /**
  * A backfill's full refresh of an incremental model (`pipe backfill --full-refresh`): the
@@ -37,7 +36,7 @@ export function fullRefreshTaskIds(name: string): { reset: string; swap: string 
 }
 
 export function fullRefreshResetSteps(stagingRelation: string): Step[] {
-  return [{ kind: 'publish', statements: [`DROP TABLE IF EXISTS ${stagingRelation}`] }];
+  return [{ kind: 'publish', statements: [SQL.dropTable(stagingRelation)] }];
 }
 
 /**
@@ -48,23 +47,15 @@ export function fullRefreshResetSteps(stagingRelation: string): Step[] {
 export function fullRefreshDateSteps(input: StrategyInput, stagingRelation: string): Step[] {
   const temp = incrementalStaging(input);
   const { steps, inside } = stageInterval(input);
+  const publish = SQL.replacePartition(stagingRelation, temp, inside);
   return [
     ...steps,
-    {
-      kind: 'publish',
-      statements: [
-        `CREATE TABLE IF NOT EXISTS ${stagingRelation} AS SELECT * FROM ${temp} LIMIT 0`,
-        `DELETE FROM ${stagingRelation} WHERE ${inside}`,
-        `INSERT INTO ${stagingRelation} BY NAME SELECT * FROM ${temp}`,
-        `DROP TABLE ${temp}`,
-      ],
-      countsRowsAt: 2,
-    },
-    { kind: 'cleanup', sql: `DROP TABLE IF EXISTS ${temp}` },
+    { kind: 'publish', statements: [...publish.statements], countsRowsAt: publish.countAt },
+    { kind: 'cleanup', sql: SQL.dropTable(temp) },
   ];
 }
 
 /** The swap: `input.stagingRelation` is the model's full-refresh staging table. */
 export function fullRefreshSwapSteps(input: StrategyInput): Step[] {
-  return [{ kind: 'publish', statements: [...dropExisting(input), `ALTER TABLE ${input.stagingRelation} RENAME TO ${quoteIdent(input.name)}`] }];
+  return [{ kind: 'publish', statements: [...SQL.swapIn(input.stagingRelation, input.relation, input.name, input.existing)] }];
 }

@@ -1,13 +1,7 @@
 import { formatTimestamp } from '../../dates/dates.js';
-import { quoteIdent, relationName } from '../../sql/sql-text.js';
+import { quoteIdent } from '../../sql/sql-text.js';
 import type { Step } from '../task.js';
-import type { StrategyInput } from './strategy.js';
-
-/** The SQL condition "the partition column falls in [start, end)". */
-export function inIntervalSql(column: string, start: number, end: number): string {
-  const c = `CAST(${quoteIdent(column)} AS TIMESTAMP)`;
-  return `${c} >= TIMESTAMP '${formatTimestamp(start)}' AND ${c} < TIMESTAMP '${formatTimestamp(end)}'`;
-}
+import { SQL, type StrategyInput } from './strategy.js';
 
 /**
  * Where an incremental task stages its rows: they are copied into the table when published,
@@ -15,7 +9,7 @@ export function inIntervalSql(column: string, start: number, end: number): strin
  * and gone with the connection, even after a crash.
  */
 export function incrementalStaging(input: Pick<StrategyInput, 'stagingName'>): string {
-  return relationName('temp', 'main', input.stagingName);
+  return SQL.tempRelation(input.stagingName);
 }
 
 /**
@@ -26,10 +20,10 @@ export function stageInterval(input: StrategyInput): { steps: Step[]; inside: st
   const staging = incrementalStaging(input);
   const { interval, partitionBy } = input;
   if (!interval || !partitionBy) throw new Error('internal error: incremental task without interval or partition_by');
-  const inside = inIntervalSql(partitionBy, interval.start, interval.end);
+  const inside = SQL.inInterval(partitionBy, interval.start, interval.end);
   const outside = `${quoteIdent(partitionBy)} IS NULL OR NOT (${inside})`;
   const steps: Step[] = [
-    { kind: 'statement', sql: `CREATE OR REPLACE TEMP TABLE ${quoteIdent(input.stagingName)} AS\n${input.sql}`, countsRows: true, rowsOf: staging },
+    { kind: 'statement', sql: SQL.stageTempTable(input.stagingName, input.sql), countsRows: true, rowsOf: staging },
     {
       kind: 'assert-empty',
       sql: `SELECT * FROM ${staging} WHERE ${outside} LIMIT 5`,
@@ -54,6 +48,8 @@ export function incrementalStrategy(input: StrategyInput): Step[] {
   const staging = incrementalStaging(input);
   const { steps: stage, inside } = stageInterval(input);
   const replace = input.fullRefresh || input.existing === 'view';
+  const drop = replace ? SQL.dropRelation(input.relation, input.existing === 'view' ? 'view' : 'table') : [];
+  const publish = SQL.replacePartition(input.relation, staging, inside);
   return [
     ...stage,
     ...(replace
@@ -68,15 +64,9 @@ export function incrementalStrategy(input: StrategyInput): Step[] {
         ]),
     {
       kind: 'publish',
-      statements: [
-        ...(replace ? [input.existing === 'view' ? `DROP VIEW IF EXISTS ${input.relation}` : `DROP TABLE IF EXISTS ${input.relation}`] : []),
-        `CREATE TABLE IF NOT EXISTS ${input.relation} AS SELECT * FROM ${staging} LIMIT 0`,
-        `DELETE FROM ${input.relation} WHERE ${inside}`,
-        `INSERT INTO ${input.relation} BY NAME SELECT * FROM ${staging}`,
-        `DROP TABLE ${staging}`,
-      ],
-      countsRowsAt: replace ? 3 : 2,
+      statements: [...drop, ...publish.statements],
+      countsRowsAt: drop.length + publish.countAt,
     },
-    { kind: 'cleanup', sql: `DROP TABLE IF EXISTS ${staging}` },
+    { kind: 'cleanup', sql: SQL.dropTable(staging) },
   ];
 }

@@ -1,5 +1,6 @@
-import { quoteIdent } from '../../sql/sql-text.js';
 import type { SchemaChangePolicy } from '../../analyze/model-config.js';
+import type { Column, StrategySql } from '../../warehouse/dialect.js';
+import { SQL } from './strategy.js';
 
 /**
  * An incremental model's query may gain, lose or retype columns while its table keeps the
@@ -11,14 +12,18 @@ import type { SchemaChangePolicy } from '../../analyze/model-config.js';
  * statements run inside the publishing transaction, so a failure changes nothing.
  */
 
-export interface Column {
-  readonly name: string;
-  readonly type: string;
-}
+export type { Column };
 
 export type SchemaChange = { readonly statements: readonly string[] } | { readonly error: string; readonly hint: string };
 
-export function schemaChange(relation: string, table: readonly Column[], staged: readonly Column[], policy: SchemaChangePolicy): SchemaChange {
+/** The statements are written in `sql`, the dialect of the session that runs them. */
+export function schemaChange(
+  relation: string,
+  table: readonly Column[],
+  staged: readonly Column[],
+  policy: SchemaChangePolicy,
+  sql: StrategySql = SQL,
+): SchemaChange {
   if (table.length === 0) return { statements: [] };
   const key = (c: Column) => c.name.toLowerCase();
   const inTable = new Map(table.map((c) => [key(c), c]));
@@ -28,8 +33,7 @@ export function schemaChange(relation: string, table: readonly Column[], staged:
   const retyped = staged.filter((c) => inTable.has(key(c)) && inTable.get(key(c))!.type !== c.type);
   if (added.length + removed.length + retyped.length === 0) return { statements: [] };
 
-  const alter = `ALTER TABLE ${relation}`;
-  const adds = added.map((c) => `${alter} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${c.type}`);
+  const adds = added.map((c) => sql.addColumn(relation, c));
   const retypes = retyped.map((c) => `${c.name} ${inTable.get(key(c))!.type} → ${c.type}`).join(', ');
   switch (policy) {
     case 'fail': {
@@ -55,8 +59,8 @@ export function schemaChange(relation: string, table: readonly Column[], staged:
       return {
         statements: [
           ...adds,
-          ...removed.map((c) => `${alter} DROP COLUMN IF EXISTS ${quoteIdent(c.name)}`),
-          ...retyped.map((c) => `${alter} ALTER COLUMN ${quoteIdent(inTable.get(key(c))!.name)} SET DATA TYPE ${c.type}`),
+          ...removed.map((c) => sql.dropColumn(relation, c.name)),
+          ...retyped.map((c) => sql.retypeColumn(relation, inTable.get(key(c))!.name, c.type)),
         ],
       };
     default: {

@@ -1,7 +1,15 @@
 import type { Interval } from '../../dates/dates.js';
+import type { StrategySql } from '../../warehouse/dialect.js';
+import { DUCKDB } from '../../warehouse/duckdb/dialect.js';
 import type { RelationType } from '../../warehouse/run-state.js';
 import type { Step } from '../task.js';
 import type { SchemaChangePolicy } from '../../analyze/model-config.js';
+
+/**
+ * The SQL the strategies write. Planning happens before any warehouse is open (a dry run
+ * opens none), so strategies write in the default dialect rather than a session's.
+ */
+export const SQL: StrategySql = DUCKDB;
 
 /** What every materialization strategy is given: names, the final SQL and what exists now. */
 export interface StrategyInput {

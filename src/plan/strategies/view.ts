@@ -1,8 +1,8 @@
 import type { Step } from '../task.js';
-import type { StrategyInput } from './strategy.js';
+import { SQL, type StrategyInput } from './strategy.js';
 
 /** `view`: create or replace the view in one transaction (replacing a table of the same name if needed). */
 export function viewStrategy(input: StrategyInput): Step[] {
-  const drop = input.existing === 'table' ? [`DROP TABLE IF EXISTS ${input.relation}`] : [];
-  return [{ kind: 'publish', statements: [...drop, `CREATE OR REPLACE VIEW ${input.relation} AS\n${input.sql}`] }];
+  const drop = input.existing === 'table' ? SQL.dropRelation(input.relation, 'table') : [];
+  return [{ kind: 'publish', statements: [...drop, SQL.createView(input.relation, input.sql)] }];
 }

@@ -1,16 +1,15 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { causeOf } from './error-causes.js';
-import { prepareWarehousePath, removeFolders } from './warehouse-file.js';
+import { DUCKDB } from './dialect.js';
+import { prepareWarehousePath, removeFolders } from '../warehouse-file.js';
 import {
-  WarehouseError,
   WarehouseLockedError,
   WarehouseOpenError,
   type Row,
   type TransactionOptions,
   type Warehouse,
   type WarehouseSession,
-} from './warehouse.js';
+} from '../warehouse.js';
 
 /**
  * DuckDB as the warehouse: an open instance of a database file, a connection per worker.
@@ -21,19 +20,9 @@ import {
 
 const LOCK_RE = /Could not set lock on file "([^"]*)": Conflicting lock is held in (.*?) \(PID (\d+)\)/;
 
-/**
- * A DuckDB error as pipe reports it: its kind ("Binder", "IO", ...) split out, and whether a
- * retry may cure it, by its cause (see error-causes.ts).
- */
-export function classifyDuckDBError(e: unknown): WarehouseError {
-  if (e instanceof WarehouseError) return e;
-  const message = e instanceof Error ? e.message : String(e);
-  const m = /^([A-Za-z ]+?) Error: /.exec(message);
-  const kind = m ? m[1] : 'Unknown';
-  return new WarehouseError(message, kind, causeOf(kind, message.split('\n')[0]).errorClass);
-}
-
 class DuckDBSession implements WarehouseSession {
+  readonly dialect = DUCKDB;
+
   constructor(private readonly connection: DuckDBConnection) {}
 
   async exec(sql: string): Promise<number | undefined> {
@@ -50,7 +39,7 @@ class DuckDBSession implements WarehouseSession {
       if (names.length === 1 && names[0] === 'Success') return undefined;
       return result.rowsChanged;
     } catch (e) {
-      throw classifyDuckDBError(e);
+      throw DUCKDB.classify(e);
     }
   }
 
@@ -59,7 +48,7 @@ class DuckDBSession implements WarehouseSession {
       const reader = await this.connection.runAndReadAll(sql);
       return reader.getRowObjectsJson() as Row[];
     } catch (e) {
-      throw classifyDuckDBError(e);
+      throw DUCKDB.classify(e);
     }
   }
 
@@ -69,7 +58,7 @@ class DuckDBSession implements WarehouseSession {
     } catch (e) {
       // The binding prefixes DuckDB's own message, which carries the error's kind.
       const message = e instanceof Error ? e.message.replace(/^Failed to extract statements: /, '') : String(e);
-      throw classifyDuckDBError(new Error(message));
+      throw DUCKDB.classify(new Error(message));
     }
   }
 
@@ -137,6 +126,7 @@ export interface Holder {
 }
 
 export class DuckDBWarehouse implements Warehouse {
+  readonly dialect = DUCKDB;
   private closed = false;
 
   private constructor(
@@ -194,7 +184,7 @@ export class DuckDBWarehouse implements Warehouse {
       await connection.run("SET TimeZone = 'UTC'");
     } catch (e) {
       connection.closeSync();
-      throw classifyDuckDBError(e);
+      throw DUCKDB.classify(e);
     }
     return new DuckDBSession(connection);
   }
@@ -220,7 +210,7 @@ export class DuckDBWarehouse implements Warehouse {
 function openFailure(path: string, verb: 'open' | 'create', message: string): WarehouseOpenError {
   const headline = message.split('\n')[0];
   const cannotOpen = /Cannot open file "[^"]*": (.*)$/.exec(headline);
-  const why = cannotOpen ? cannotOpen[1].charAt(0).toLowerCase() + cannotOpen[1].slice(1) : headline.replace(/^[A-Za-z ]+ Error: /, '');
+  const why = cannotOpen ? cannotOpen[1].charAt(0).toLowerCase() + cannotOpen[1].slice(1) : DUCKDB.headline(headline);
   return new WarehouseOpenError(path, `cannot ${verb} the warehouse ${path}: ${why}`);
 }
 

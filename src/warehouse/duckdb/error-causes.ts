@@ -1,4 +1,4 @@
-import type { ErrorClass } from './warehouse.js';
+import type { ErrorClass } from '../warehouse.js';
 
 /**
  * Whether an error may go away when the same work is tried again, decided by its cause, not

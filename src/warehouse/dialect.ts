@@ -1,0 +1,127 @@
+import type { WarehouseError, WarehouseSession } from './warehouse.js';
+
+/**
+ * What varies from one database engine to another, in one place: the SQL each strategy
+ * writes, the SQL of the run state, how a query's columns are read, and how the engine's
+ * errors are read (their kind and cause, the statement line they name). A warehouse hands
+ * its dialect out with every session; the plan phase, which has no warehouse, writes with
+ * the default (duckdb/dialect.ts). Another engine adds a folder beside `duckdb/` with its
+ * own warehouse and dialect.
+ *
+ * Relations come in already quoted (`"schema"."name"`, see sql/sql-text.ts); names that a
+ * dialect quotes itself (a column, a bare table name) come in raw.
+ */
+
+/** A column as the engine describes it; `type` is the engine's own spelling. */
+export interface Column {
+  readonly name: string;
+  readonly type: string;
+}
+
+/** What stands under a relation's name. */
+export type RelationKind = 'table' | 'view';
+
+/** Statements run in one transaction, and which of them reports the rows written. */
+export interface CountedStatements {
+  readonly statements: readonly string[];
+  readonly countAt: number;
+}
+
+/** The statement line an error names, and the text in the message that names it. */
+export interface ErrorLine {
+  /** 1-based, in the statement as executed. */
+  readonly line: number;
+  /** The marker as it appears in the message (`LINE 14: `), for rewriting it into a file's line. */
+  readonly marker: string;
+}
+
+/** What is wrong with a CSV row, as the engine says it. */
+export type CsvRowProblem =
+  | { readonly kind: 'field-count'; readonly expected: number; readonly found: number }
+  | { readonly kind: 'unterminated-quote' }
+  | { readonly kind: 'conversion'; readonly column: string; readonly value: string; readonly type: string }
+  | { readonly kind: 'not-utf8' }
+  | { readonly kind: 'too-long'; readonly limit: number }
+  /** Anything else, in the engine's words when it has some. */
+  | { readonly kind: 'other'; readonly text?: string };
+
+/** An error reading a CSV file: at a record (1-based, the header being 1), or of the file as a whole. */
+export type CsvFault = { readonly kind: 'row'; readonly record: number; readonly problem: CsvRowProblem } | { readonly kind: 'unreadable' };
+
+/** The SQL of the materialization strategies (plan/strategies/). */
+export interface StrategySql {
+  /** Builds `sql`'s result into a table of the same schema as the published one. */
+  stageTable(relation: string, sql: string): string;
+  /** Builds `sql`'s result into a table of the connection alone, gone with it; see `tempRelation`. */
+  stageTempTable(name: string, sql: string): string;
+  /** How the statements of the same connection name a table made by `stageTempTable`. */
+  tempRelation(name: string): string;
+  createView(relation: string, sql: string): string;
+  /** Drops what stands under the name, by what it is; nothing when nothing does. */
+  dropRelation(relation: string, kind: RelationKind | undefined): readonly string[];
+  dropTable(relation: string): string;
+  /** Replaces whatever stands under `relation` (`kind`) by the staging table, renamed to `name`. */
+  swapIn(staging: string, relation: string, name: string, kind: RelationKind | undefined): readonly string[];
+  /** The condition "column, read as a timestamp, falls in [start, end)" (epoch ms). */
+  inInterval(column: string, start: number, end: number): string;
+  /**
+   * Replaces the rows of `target` that match `inside` by the rows of `staging` (matched by
+   * column name), creating `target` from the staged shape if needed, then drops `staging`.
+   */
+  replacePartition(target: string, staging: string, inside: string): CountedStatements;
+  /** Schema changes of an incremental table, run inside its publishing transaction. */
+  addColumn(relation: string, column: Column): string;
+  dropColumn(relation: string, column: string): string;
+  retypeColumn(relation: string, column: string, type: string): string;
+  /** The query that reads a CSV seed, with declared column types overriding inference. */
+  seedSelect(absPath: string, columnTypes: Readonly<Record<string, string>>): string;
+  /** Reads a seed's rows as text without inference (a row count `n`), for the line of a malformed row. */
+  seedRowsAsText(absPath: string, columns: number): string;
+}
+
+/** The SQL of pipe's run state (warehouse/run-state.ts). */
+export interface StateSql {
+  /** A timestamp literal of epoch milliseconds. */
+  timestamp(ms: number): string;
+  /** Epoch milliseconds of a timestamp expression. */
+  epochMs(expression: string): string;
+  /** The value of `value` in the row where `key` is largest, a NULL value included (unlike a plain arg max). */
+  latest(value: string, key: string): string;
+  /** The relations of the open database, temporary ones left out: rows of `schema_name`, `name`, `type` (table or view). */
+  relations(): string;
+  /** The tables whose names start with `prefix`: rows of `schema_name`, `table_name`. */
+  tablesStartingWith(prefix: string): string;
+  /** One row when the table exists. */
+  tableExists(schema: string, name: string): string;
+}
+
+/** Reading what a query or a relation is made of, without running it. */
+export interface Introspection {
+  /** The columns `sql` would return; throws the engine's error when it does not bind. */
+  describeQuery(session: WarehouseSession, sql: string): Promise<Column[]>;
+  /** The columns of a relation; none when it does not exist. */
+  describeRelation(session: WarehouseSession, relation: string): Promise<Column[]>;
+  /** The engine's type names, upper case, for suggesting one. */
+  typeNames(session: WarehouseSession): Promise<string[]>;
+  /** Binds a type name alone, reading nothing: the engine refuses one it does not know. */
+  typeProbe(absPath: string, type: string): string;
+  /** Whether a refused probe means the type is unknown (rather than its arguments wrong). */
+  isUnknownType(message: string): boolean;
+}
+
+/** Reading the engine's errors. */
+export interface ErrorReading {
+  /** The engine's error as pipe reports it: its kind split out, and whether a retry may cure it. */
+  classify(error: unknown): WarehouseError;
+  /** The statement line an error names, when it names one. */
+  errorLine(message: string): ErrorLine | undefined;
+  /** The first line of an error, without the engine's label of its kind. */
+  headline(message: string): string;
+  /** What an error says is wrong with a CSV file being read; undefined when it is not about one. */
+  csvFault(message: string): CsvFault | undefined;
+}
+
+export interface Dialect extends StrategySql, StateSql, Introspection, ErrorReading {
+  /** The engine, as messages name it ("DuckDB"). */
+  readonly name: string;
+}

@@ -1,0 +1,148 @@
+import { formatTimestamp } from '../../dates/dates.js';
+import { quoteIdent, quoteLiteral, relationName } from '../../sql/sql-text.js';
+import type { Column, CsvFault, CsvRowProblem, Dialect, ErrorLine, RelationKind } from '../dialect.js';
+import { WarehouseError, type WarehouseSession } from '../warehouse.js';
+import { causeOf } from './error-causes.js';
+
+/**
+ * How every seed is read: comma-separated with `"` quotes, the header on line 1, every row
+ * as wide as the header, comments not recognised. DuckDB infers only the column types;
+ * left to guess the layout too, it reads a malformed file as one text column or drops rows
+ * without an error. In strict mode a row it cannot read is an error naming its line.
+ */
+const CSV_LAYOUT = `header = true, skip = 0, delim = ',', quote = '"', escape = '"', comment = '', strict_mode = true, null_padding = false, ignore_errors = false`;
+
+/** DuckDB prefixes every message with its kind: "Binder Error: ...". */
+const KIND_RE = /^([A-Za-z ]+?) Error: /;
+
+/** DuckDB wants DROP VIEW for a view and DROP TABLE for a table. */
+function dropRelation(relation: string, kind: RelationKind | undefined): string[] {
+  if (kind === 'view') return [`DROP VIEW IF EXISTS ${relation}`];
+  if (kind === 'table') return [`DROP TABLE IF EXISTS ${relation}`];
+  return [];
+}
+
+/** Tables and views of the open database, temporary ones and DuckDB's own views left out. */
+const RELATIONS = `SELECT schema_name, table_name AS name, 'table' AS type FROM duckdb_tables()
+       WHERE database_name = current_database() AND NOT temporary
+     UNION ALL
+     SELECT schema_name, view_name, 'view' FROM duckdb_views()
+       WHERE database_name = current_database() AND NOT internal AND NOT temporary`;
+
+/** DuckDB names the line of the statement it executed as `LINE 14: ` before quoting it. */
+function errorLine(message: string): ErrorLine | undefined {
+  const m = /\bLINE (\d+): /.exec(message);
+  return m ? { line: Number(m[1]), marker: m[0] } : undefined;
+}
+
+/** What DuckDB says is wrong with a CSV row. */
+function csvRowProblem(message: string): CsvRowProblem {
+  const columns = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(message);
+  if (columns) return { kind: 'field-count', expected: Number(columns[1]), found: Number(columns[2]) };
+  if (/Value with unterminated quote found/.test(message)) return { kind: 'unterminated-quote' };
+  const cast = /^Error when converting column "(.*)"\. Could not convert string "(.*)" to '(.+)'\s*$/m.exec(message);
+  if (cast) return { kind: 'conversion', column: cast[1], value: cast[2], type: cast[3] };
+  if (/Invalid unicode/.test(message)) return { kind: 'not-utf8' };
+  const size = /Maximum line size of (\d+) bytes exceeded/.exec(message);
+  if (size) return { kind: 'too-long', limit: Number(size[1]) };
+  // Otherwise the reason is the last line before DuckDB's advice and settings.
+  const body = message.split(/\n(?:Possible fixes:|\s+file = )/)[0].split('\n');
+  const last = body.reverse().find((l) => l.trim() !== '' && !l.startsWith('Original Line:'));
+  return { kind: 'other', text: last?.trim() };
+}
+
+/**
+ * DuckDB numbers CSV records ("CSV Error on Line: 4", the header being 1). When it finds no
+ * consistent reading of the first rows (it reads them before any row when inferring types)
+ * it says so without a line.
+ */
+function csvFault(message: string): CsvFault | undefined {
+  const row = /CSV Error on Line: (\d+)/.exec(message);
+  if (row) return { kind: 'row', record: Number(row[1]), problem: csvRowProblem(message) };
+  if (/Error when sniffing file/.test(message)) return { kind: 'unreadable' };
+  return undefined;
+}
+
+async function describe(session: WarehouseSession, what: string): Promise<Column[]> {
+  const rows = await session.query(`DESCRIBE ${what}`);
+  return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+}
+
+/** DuckDB, pipe's embedded default. */
+export const DUCKDB: Dialect = {
+  name: 'DuckDB',
+
+  stageTable: (relation, sql) => `CREATE OR REPLACE TABLE ${relation} AS\n${sql}`,
+  stageTempTable: (name, sql) => `CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} AS\n${sql}`,
+  tempRelation: (name) => relationName('temp', 'main', name),
+  createView: (relation, sql) => `CREATE OR REPLACE VIEW ${relation} AS\n${sql}`,
+  dropRelation,
+  dropTable: (relation) => `DROP TABLE IF EXISTS ${relation}`,
+  // Renaming within the schema: publishing is a rename, not a copy.
+  swapIn: (staging, relation, name, kind) => [...dropRelation(relation, kind), `ALTER TABLE ${staging} RENAME TO ${quoteIdent(name)}`],
+  inInterval(column, start, end) {
+    const c = `CAST(${quoteIdent(column)} AS TIMESTAMP)`;
+    return `${c} >= TIMESTAMP '${formatTimestamp(start)}' AND ${c} < TIMESTAMP '${formatTimestamp(end)}'`;
+  },
+  replacePartition: (target, staging, inside) => ({
+    statements: [
+      `CREATE TABLE IF NOT EXISTS ${target} AS SELECT * FROM ${staging} LIMIT 0`,
+      `DELETE FROM ${target} WHERE ${inside}`,
+      `INSERT INTO ${target} BY NAME SELECT * FROM ${staging}`,
+      `DROP TABLE ${staging}`,
+    ],
+    countAt: 2,
+  }),
+  addColumn: (relation, column) => `ALTER TABLE ${relation} ADD COLUMN IF NOT EXISTS ${quoteIdent(column.name)} ${column.type}`,
+  dropColumn: (relation, column) => `ALTER TABLE ${relation} DROP COLUMN IF EXISTS ${quoteIdent(column)}`,
+  retypeColumn: (relation, column, type) => `ALTER TABLE ${relation} ALTER COLUMN ${quoteIdent(column)} SET DATA TYPE ${type}`,
+  seedSelect(absPath, columnTypes) {
+    const types = Object.entries(columnTypes);
+    const typeArg =
+      types.length === 0 ? '' : `, types = {${types.map(([c, t]) => `${quoteLiteral(c)}: ${quoteLiteral(t)}`).join(', ')}}`;
+    return `SELECT * FROM read_csv(${quoteLiteral(absPath)}, ${CSV_LAYOUT}, auto_detect = true${typeArg})`;
+  },
+  // The inference reads the first rows before any is loaded, and its failure names no line.
+  seedRowsAsText(absPath, columns) {
+    const fields = Array.from({ length: columns }, (_, i) => `'column${i + 1}': 'VARCHAR'`).join(', ');
+    return `SELECT count(*) AS n FROM read_csv(${quoteLiteral(absPath)}, ${CSV_LAYOUT}, auto_detect = false, columns = {${fields}})`;
+  },
+
+  timestamp: (ms) => `make_timestamp(${Math.round(ms * 1000)}::BIGINT)`,
+  epochMs: (expression) => `epoch_ms(${expression})`,
+  // arg_max skips NULLs; arg_max_null does not.
+  latest: (value, key) => `arg_max_null(${value}, ${key})`,
+  relations: () => RELATIONS,
+  tablesStartingWith: (prefix) => `SELECT schema_name, table_name FROM duckdb_tables()
+     WHERE database_name = current_database() AND starts_with(table_name, ${quoteLiteral(prefix)})`,
+  tableExists: (schema, name) =>
+    `SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ${quoteLiteral(schema)} AND table_name = ${quoteLiteral(name)}`,
+
+  describeQuery: (session, sql) => describe(session, sql),
+  // DESCRIBE binds one relation; the catalog-wide duckdb_columns() would cost as much as the whole warehouse.
+  async describeRelation(session, relation) {
+    try {
+      return await describe(session, relation);
+    } catch (e) {
+      if (e instanceof WarehouseError && e.kind === 'Catalog') return [];
+      throw e;
+    }
+  },
+  async typeNames(session) {
+    return [...new Set((await session.query('SELECT type_name FROM duckdb_types()')).map((r) => String(r.type_name).toUpperCase()))];
+  },
+  typeProbe: (absPath, type) =>
+    `DESCRIBE SELECT * FROM read_csv(${quoteLiteral(absPath)}, auto_detect = false, header = false, columns = {'probe': ${quoteLiteral(type)}})`,
+  isUnknownType: (message) => /Type with name .* does not exist|can not be converted to a DuckDB Type/.test(message),
+
+  /** The kind is DuckDB's ("Binder", "IO", ...); whether a retry may cure it is decided by its cause (see error-causes.ts). */
+  classify(e) {
+    if (e instanceof WarehouseError) return e;
+    const message = e instanceof Error ? e.message : String(e);
+    const kind = KIND_RE.exec(message)?.[1] ?? 'Unknown';
+    return new WarehouseError(message, kind, causeOf(kind, message.split('\n')[0]).errorClass);
+  },
+  errorLine,
+  csvFault,
+  headline: (message) => message.split('\n')[0].replace(/^[A-Za-z ]+ Error: /, ''),
+};

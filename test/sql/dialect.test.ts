@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StatementError, toTaskError } from '../../src/execute/task-errors.js';
+import type { Task } from '../../src/plan/task.js';
+import type { Dialect } from '../../src/warehouse/dialect.js';
+import { DUCKDB } from '../../src/warehouse/duckdb/dialect.js';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
+import { WarehouseError, type WarehouseSession } from '../../src/warehouse/warehouse.js';
+
+/**
+ * The dialect is what pipe asks about the engine: its catalog, the columns of a query, the
+ * kind and line of an error. DuckDB's is checked against a real in-memory database; the
+ * error reading is checked to come from the dialect a statement ran under, not from DuckDB's
+ * words wired in elsewhere.
+ */
+
+let warehouse: DuckDBWarehouse;
+let s: WarehouseSession;
+
+beforeAll(async () => {
+  warehouse = await DuckDBWarehouse.open(':memory:');
+  s = await warehouse.session();
+  await s.exec('CREATE SCHEMA shop; CREATE TABLE shop.orders (id INTEGER, placed_at TIMESTAMP); CREATE VIEW shop.recent AS SELECT * FROM shop.orders');
+  await s.exec('CREATE TEMP TABLE scratch AS SELECT 1 AS x');
+});
+afterAll(() => {
+  s?.close();
+  warehouse?.close();
+});
+
+const failure = (sql: string) => s.query(sql).then(
+  () => {
+    throw new Error(`expected ${sql} to fail`);
+  },
+  (e: unknown) => e as WarehouseError,
+);
+
+describe('the DuckDB dialect', () => {
+  it('is the dialect of the DuckDB warehouse and of each of its sessions', () => {
+    expect(warehouse.dialect).toBe(DUCKDB);
+    expect(s.dialect).toBe(DUCKDB);
+  });
+
+  it('lists tables and views, not temporary tables, and finds a table by schema and name', async () => {
+    const rows = await s.query(`${DUCKDB.relations()} ORDER BY 2`);
+    expect(rows).toEqual([
+      { schema_name: 'shop', name: 'orders', type: 'table' },
+      { schema_name: 'shop', name: 'recent', type: 'view' },
+    ]);
+    expect(await s.query(DUCKDB.tableExists('shop', 'orders'))).toHaveLength(1);
+    expect(await s.query(DUCKDB.tableExists('shop', 'recent'))).toHaveLength(0);
+    expect((await s.query(DUCKDB.tablesStartingWith('ord'))).map((r) => r.table_name)).toEqual(['orders']);
+  });
+
+  it('describes a relation, none when it does not exist, and a query without running it', async () => {
+    expect(await DUCKDB.describeRelation(s, '"shop"."orders"')).toEqual([
+      { name: 'id', type: 'INTEGER' },
+      { name: 'placed_at', type: 'TIMESTAMP' },
+    ]);
+    expect(await DUCKDB.describeRelation(s, '"shop"."missing"')).toEqual([]);
+    expect(await DUCKDB.describeQuery(s, 'SELECT id * 2 AS twice FROM shop.orders')).toEqual([{ name: 'twice', type: 'INTEGER' }]);
+  });
+
+  it('reads the kind, the headline and the statement line of an error', async () => {
+    const e = await failure('SELECT id,\n  nope\nFROM shop.orders');
+    expect(e).toBeInstanceOf(WarehouseError);
+    expect(e.kind).toBe('Binder');
+    expect(e.errorClass).toBe('permanent');
+    expect(DUCKDB.headline(e.message)).toMatch(/^Referenced column "nope" not found/);
+    expect(DUCKDB.errorLine(e.message)).toEqual({ line: 2, marker: 'LINE 2: ' });
+    expect(DUCKDB.errorLine('IO Error: disk full')).toBeUndefined();
+  });
+
+  it('reads the record a CSV error names', () => {
+    expect(DUCKDB.csvFault('Invalid Input Error: CSV Error on Line: 4\nValue with unterminated quote found.')).toEqual({
+      kind: 'row',
+      record: 4,
+      problem: { kind: 'unterminated-quote' },
+    });
+    expect(DUCKDB.csvFault('Binder Error: nope')).toBeUndefined();
+  });
+});
+
+describe('reading a failed statement', () => {
+  const origin = { file: 'models/m.sql', source: 'select\n  a,\n  b\nfrom t', sql: 'select\n  a,\n  b\nfrom t' };
+  const task = { origin } as unknown as Task;
+  const statement = `CREATE TABLE x AS\n${origin.sql}`;
+
+  it('locates the error by the line its dialect reads', () => {
+    // An engine that names lines its own way: "at line 4 -> ".
+    const other: Dialect = {
+      ...DUCKDB,
+      errorLine: (message) => {
+        const m = /at line (\d+) -> /.exec(message);
+        return m ? { line: Number(m[1]), marker: m[0] } : undefined;
+      },
+    };
+    const error = new WarehouseError('Binder Error: no b\nat line 4 -> b', 'Binder', 'permanent');
+    expect(toTaskError(new StatementError(error, [statement], other), task)).toMatchObject({
+      message: 'Binder Error: no b\nmodels/m.sql:3: b',
+      location: { file: 'models/m.sql', line: 3 },
+    });
+    // DuckDB's dialect finds no line in that message: the error is left as it is.
+    expect(toTaskError(new StatementError(error, [statement], DUCKDB), task)).toMatchObject({ message: error.message, location: undefined });
+  });
+});
