@@ -8,5 +8,13 @@ export default defineConfig({
     // End-to-end tests spawn the real binary and DuckDB uses several threads per process:
     // two test files at a time fit a 2-core machine.
     maxWorkers: 2,
+    // Read only by `npm run coverage` (`--coverage`): instrumenting is off in `npm test`.
+    // Code run by a spawned `pipe` is not counted, only code run in the test processes.
+    coverage: {
+      provider: 'v8',
+      include: ['src/**'],
+      reporter: ['text-summary', 'json-summary'],
+      reportsDirectory: 'coverage',
+    },
   },
 });
