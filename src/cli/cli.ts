@@ -13,7 +13,7 @@ import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
 import type { Logger } from '../logging/logger.js';
 import { PIPE_VERSION } from '../version.js';
 import { EXIT } from './exit-status.js';
-import { report, statusCode } from './report.js';
+import { finished, report } from './report.js';
 import { makeLogger } from './output.js';
 import { formatHistory } from './format-history.js';
 import { textTable } from '../logging/width.js';
@@ -170,11 +170,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         }
         return;
       }
-      exitCode = await interruptible(logger, async (signal) => {
-        const outcome = await run({ ...options, signal, emit: (e) => logger.handle(e) });
-        await outcome.notified;
-        return statusCode(outcome.status);
-      });
+      exitCode = await interruptible(logger, async (signal) => finished(await run({ ...options, signal, emit: (e) => logger.handle(e) })));
     },
   );
 
@@ -244,11 +240,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         }
         return;
       }
-      exitCode = await interruptible(logger, async (signal) => {
-        const outcome = await backfill({ ...options, signal });
-        await outcome.notified;
-        return statusCode(outcome.status);
-      });
+      exitCode = await interruptible(logger, async (signal) => finished(await backfill({ ...options, signal })));
     },
   );
 
@@ -270,8 +262,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         signal,
         emit: (e) => logger.handle(e),
       });
-      await outcome.notified;
-      return statusCode(outcome.status);
+      return finished(outcome);
     });
   });
 
@@ -382,8 +373,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
           logger.handle({ type: 'notice', message: outcome.nothingToDo });
           return EXIT.ok;
         }
-        await outcome.notified;
-      return statusCode(outcome.status);
+        return finished(outcome);
       });
     });
 

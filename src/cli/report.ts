@@ -10,6 +10,12 @@ export function statusCode(status: 'succeeded' | 'failed' | 'cancelled'): ExitSt
   return status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.interrupted : EXIT.taskFailed;
 }
 
+/** The exit status of a run, once its notifications are delivered or given up (a command exits after them). */
+export async function finished(outcome: { readonly status: 'succeeded' | 'failed' | 'cancelled'; readonly notified: Promise<void> }): Promise<ExitStatus> {
+  await outcome.notified;
+  return statusCode(outcome.status);
+}
+
 /** Turns what a command threw into printed diagnostics and an exit status. */
 export function report(e: unknown, logger: Logger): ExitStatus {
   if (e instanceof DiagnosticError) {

@@ -43,6 +43,17 @@ export interface CheckFailure {
 
 export type SkipReason = 'upstream-failed' | 'up-to-date' | 'superseded' | 'depends-on-past';
 
+/** How a run ended, and how many of its tasks ended how. */
+export interface RunCounts {
+  readonly status: 'succeeded' | 'failed' | 'cancelled';
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly cancelled: number;
+  /** Tasks never started (after an abort or --max-failures). */
+  readonly pending: number;
+}
+
 export type PipeEvent =
   | {
       readonly type: 'run-started';
@@ -100,19 +111,13 @@ export type PipeEvent =
     }
   | { readonly type: 'task-skipped'; readonly runId: string; readonly task: TaskRef; readonly reason: SkipReason; readonly detail: string }
   | { readonly type: 'task-cancelled'; readonly runId: string; readonly task: TaskRef; readonly started: boolean }
-  | {
+  | (RunCounts & {
       readonly type: 'run-finished';
       readonly runId: string;
-      readonly status: 'succeeded' | 'failed' | 'cancelled';
-      readonly succeeded: number;
-      readonly failed: number;
-      readonly skipped: number;
-      readonly cancelled: number;
-      readonly pending: number;
       readonly ms: number;
       /** The command that re-runs what did not succeed. */
       readonly retryCommand?: string;
-    }
+    })
   | { readonly type: 'watch-started'; readonly project: string; readonly ds: string; readonly watching: readonly string[] }
   /** Files changed; what will be rebuilt (changed models and their downstream) and what left the graph. */
   | {

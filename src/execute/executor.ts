@@ -1,6 +1,6 @@
 import pRetry from 'p-retry';
 import { isHourLabel } from '../dates/dates.js';
-import type { EventSink } from '../events/events.js';
+import type { EventSink, RunCounts } from '../events/events.js';
 import { NO_RETRIES, type RetryPolicy } from '../plan/retry-policy.js';
 import type { Task } from '../plan/task.js';
 import { supersededDetail } from '../warehouse/run-state.js';
@@ -39,15 +39,8 @@ export interface ExecuteInput {
   readonly retryOverride?: RetryPolicy;
 }
 
-export interface ExecuteResult {
-  readonly status: 'succeeded' | 'failed' | 'cancelled';
-  readonly succeeded: number;
-  readonly failed: number;
-  readonly skipped: number;
-  readonly cancelled: number;
-  /** Tasks never started (after an abort or --max-failures). */
-  readonly pending: number;
-}
+/** What a run's tasks came to (see RunCounts). */
+export type ExecuteResult = RunCounts;
 
 export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   const { engine, tasks, runId, emit, signal } = input;
