@@ -84,4 +84,22 @@ describe('two runs in one process', () => {
     expect(records.every((r) => r.status === 'succeeded')).toBe(true);
     expect(await query(dir, "select table_name from duckdb_tables() where table_name like '__pipe_stage__%'")).toEqual([]);
   });
+
+  it('two first builds of a table: the newer run, publishing second, replaces what the older one published meanwhile', async () => {
+    const dir = project();
+    const fifo = join(dir, 'held.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const file = join(dir, 'free.csv');
+    writeFileSync(file, 'n\n1\n');
+    const events: PipeEvent[] = [];
+    // Both are planned while no table exists; the newer one is held until the older one published.
+    const newer = run({ project: dir, date: NEWER, threads: 2, vars: { src: fifo }, emit: (e) => events.push(e) });
+    const older = run({ project: dir, date: OLDER, threads: 2, vars: { src: file }, emit: (e) => events.push(e) });
+    expect((await older).status).toBe('succeeded');
+    await writeFile(fifo, 'n\n2\n');
+    expect((await newer).status).toBe('succeeded');
+    expect(events.filter((e) => e.type === 'task-failed')).toEqual([]);
+    expect(await query(dir, 'select ds, n::INTEGER as n from snap')).toEqual([{ ds: NEWER, n: 2 }]);
+    expect(await query(dir, 'select built_for from latest')).toEqual([{ built_for: NEWER }]);
+  });
 });

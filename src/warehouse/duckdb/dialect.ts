@@ -79,7 +79,9 @@ export const DUCKDB: Dialect = {
   dropRelation,
   dropTable: (relation) => `DROP TABLE IF EXISTS ${relation}`,
   // Renaming within the schema: publishing is a rename, not a copy.
-  swapIn: (staging, relation, name, kind) => [...dropRelation(relation, kind), `ALTER TABLE ${staging} RENAME TO ${quoteIdent(name)}`],
+  // A table of the name is dropped even when none stood there at plan time: another run of the
+  // process may have published one since (the engine serializes the two publishes).
+  swapIn: (staging, relation, name, kind) => [...dropRelation(relation, kind ?? 'table'), `ALTER TABLE ${staging} RENAME TO ${quoteIdent(name)}`],
   inInterval(column, start, end) {
     const c = `CAST(${quoteIdent(column)} AS TIMESTAMP)`;
     return `${c} >= TIMESTAMP '${formatTimestamp(start)}' AND ${c} < TIMESTAMP '${formatTimestamp(end)}'`;

@@ -43,6 +43,7 @@ SELECT count(*) AS row_count FROM "main"."__pipe_stage__orders__20240102" HAVING
 
 -- publish, one transaction
 BEGIN TRANSACTION;
+DROP TABLE IF EXISTS "main"."orders";
 ALTER TABLE "main"."__pipe_stage__orders__20240102" RENAME TO "orders";
 COMMIT;
 

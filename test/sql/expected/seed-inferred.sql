@@ -4,6 +4,7 @@ SELECT * FROM read_csv('/srv/shop/seeds/o''brien.csv', header = true, skip = 0, 
 
 -- publish, one transaction
 BEGIN TRANSACTION;
+DROP TABLE IF EXISTS "main"."obrien";
 ALTER TABLE "main"."__pipe_stage__obrien" RENAME TO "obrien";
 COMMIT;
 

@@ -6,6 +6,7 @@ where order_date = '2024-01-02';
 
 -- publish, one transaction
 BEGIN TRANSACTION;
+DROP TABLE IF EXISTS "main"."fct_orders";
 ALTER TABLE "main"."__pipe_stage__fct_orders__20240102" RENAME TO "fct_orders";
 COMMIT;
 
