@@ -85,7 +85,9 @@ describe('selecting models on pipe run', () => {
     expect(startedModels((await run({ select: ['tag:daily'], exclude: ['dim_customers'] })).events)).toEqual(['daily_revenue', 'fct_orders']);
     expect(startedModels((await run({ select: ['+daily_revenue'], exclude: ['path:models/staging'] })).events)).toEqual(['daily_revenue', 'fct_orders']);
     expect(startedModels((await run({ exclude: ['fct_orders+'] })).events)).toEqual(['stg_customers', 'stg_orders', 'stg_products']);
-    expect(startedModels((await run({ select: ['stg_orders,stg_products', 'daily_revenue'] })).events)).toEqual(['daily_revenue', 'stg_orders', 'stg_products']);
+    expect(startedModels((await run({ select: ['stg_orders stg_products', 'daily_revenue'] })).events)).toEqual(['daily_revenue', 'stg_orders', 'stg_products']);
+    // Joined by a comma, selectors intersect (as in dbt): the daily models among the marts' upstream.
+    expect(startedModels((await run({ select: ['tag:daily,+dim_customers'] })).events)).toEqual(['dim_customers', 'fct_orders']);
   });
 
   it('a pipeline runs its selection; --select on the command line overrides it', async () => {

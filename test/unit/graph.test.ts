@@ -141,9 +141,17 @@ describe('selection', () => {
     expect(sel(['path:models/marts/dim.sql']).selected).toEqual(['dim']);
   });
 
-  it('unites several selectors, given as arguments or comma-separated', () => {
+  it('unites selectors given as arguments or separated by spaces, and intersects those joined by commas, as dbt does', () => {
     expect(sel(['dim', 'lonely']).selected).toEqual(['dim', 'lonely']);
-    expect(sel(['dim,lonely']).selected).toEqual(['dim', 'lonely']);
+    expect(sel(['dim lonely']).selected).toEqual(['dim', 'lonely']);
+    // The daily models under models/marts: not every daily model and every mart (dim is a mart, not daily).
+    expect(sel(['tag:daily,path:models/marts']).selected).toEqual(['daily', 'fct_orders']);
+    expect(sel(['tag:finance,path:models/marts', 'lonely']).selected).toEqual(['daily', 'lonely']);
+    expect(sel(['+daily,path:models/staging']).selected).toEqual(['stg_orders']);
+    expect(sel(['dim,lonely']).selected).toEqual([]);
+    // In --exclude too: leave out only what every selector of a group names.
+    expect(sel([], ['tag:daily,path:models/marts']).selected).not.toContain('fct_orders');
+    expect(sel([], ['tag:daily,path:models/marts']).selected).toContain('dim');
   });
 
   it('removes excluded nodes, with every selector form', () => {
