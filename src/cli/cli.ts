@@ -16,7 +16,7 @@ import { EXIT } from './exit-status.js';
 import { finished, report } from './report.js';
 import { makeLogger } from './output.js';
 import { formatHistory } from './format-history.js';
-import { textTable } from '../logging/width.js';
+import { loadDisplayWidth, textTable } from '../logging/width.js';
 import { takeOverSignals } from './signals.js';
 
 /**
@@ -164,6 +164,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       if (o.dryRun) {
         try {
           const { plan, interval, isDefault, threads } = await runDryRun(options);
+          await loadDisplayWidth();
           logger.result(formatRunPlan(plan, { ds: intervalLabel(interval), dateIsDefault: isDefault, threads }, Boolean(o.json)));
         } catch (e) {
           exitCode = report(e, logger);
@@ -234,6 +235,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       if (o.dryRun) {
         try {
           const plan = await backfillDryRun(options);
+          await loadDisplayWidth();
           logger.result(formatPlan(plan, { start: o.start, end: o.end, order: o.order, parallel: o.parallel }, Boolean(o.json), Boolean(o.steps)));
         } catch (e) {
           exitCode = report(e, logger);
@@ -427,6 +429,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       if (o.json) {
         for (const n of nodes) logger.result(JSON.stringify({ type: 'node', ...n }));
       } else {
+        await loadDisplayWidth();
         logger.result(textTable(['NAME', 'KIND', 'DEPENDS ON'], nodes.map((n) => [n.name, n.kind, n.upstream.join(', ') || '-'])));
       }
     } catch (e) {
@@ -446,6 +449,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     try {
       const h = await history({ project: o.project, db: o.db, runId, limit: o.limit });
       if (h.kind === 'runs') for (const d of h.problems) logger.handle({ type: 'diagnostic', diagnostic: d });
+      await loadDisplayWidth();
       logger.result(formatHistory(h, Boolean(o.json)));
     } catch (e) {
       exitCode = report(e, logger);

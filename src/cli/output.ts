@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { JsonLogger } from '../logging/json-logger.js';
 import { stderr, stdout, type Logger } from '../logging/logger.js';
 import { TextLogger } from '../logging/text-logger.js';
+import { loadDisplayWidth } from '../logging/width.js';
 import { colors, plainStyle } from '../logging/style.js';
 import type { SourceReader } from '../logging/format-diagnostic.js';
 
@@ -16,6 +17,8 @@ export function makeLogger(options: OutputOptions): Logger {
   if (options.json) return new JsonLogger(stdout);
   const read = sourceReader(options.project);
   const tty = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  // The live status line is cut to the terminal's width; it is first drawn once a task has started.
+  if (tty) void loadDisplayWidth();
   return new TextLogger(stdout, stderr, tty ? colors : plainStyle, tty, read);
 }
 

@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { displayWidth, padDisplay, textTable, truncateDisplay } from '../../src/logging/width.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { displayWidth, loadDisplayWidth, padDisplay, textTable, truncateDisplay } from '../../src/logging/width.js';
+
+beforeAll(loadDisplayWidth);
 
 /** Terminal text is measured in columns: Hangul and CJK take two, colour codes none. */
 
