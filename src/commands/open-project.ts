@@ -4,6 +4,7 @@ import { error, DiagnosticError } from '../diagnostics/diagnostics.js';
 import { validateSettings, type ValidatedSettings } from '../analyze/project-settings.js';
 import { loadProject, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
 import type { ProjectFs } from '../project/project-fs.js';
+import { DBT_PROJECT_FILE } from '../project/layout.js';
 import type { ProjectOptions } from './context.js';
 
 /**
@@ -26,7 +27,7 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
   const root = resolve(options.project ?? '.');
   if (!existsSync(root)) throw new DiagnosticError([error('no-project', `project directory ${root} does not exist`)]);
   const files = loadProject(root, fs);
-  if (!existsSync(resolve(root, 'models')) && files.seeds.length === 0) {
+  if (!files.dbtProject && !files.layout.models.some((m) => existsSync(resolve(root, m))) && files.seeds.length === 0) {
     const above = enclosingProject(root);
     throw new DiagnosticError([
       error('no-project', `${root} has no models/ folder: is this a pipe project?`, undefined, {
@@ -45,7 +46,7 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
 /** The nearest folder above `dir` that holds a pipe project (pipe.yaml, or models/ and seeds/). */
 function enclosingProject(dir: string): string | undefined {
   for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
-    if (existsSync(join(d, PROJECT_FILE)) || (existsSync(join(d, 'models')) && existsSync(join(d, 'seeds')))) return d;
+    if (existsSync(join(d, PROJECT_FILE)) || existsSync(join(d, DBT_PROJECT_FILE)) || (existsSync(join(d, 'models')) && existsSync(join(d, 'seeds')))) return d;
   }
   return undefined;
 }

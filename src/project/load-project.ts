@@ -7,6 +7,7 @@ import { NAME_RULE, nameProblem, printableName } from './names.js';
 import { diskFs, type ProjectFs } from './project-fs.js';
 import { NotUtf8Error } from './utf8.js';
 import { parseYaml, type YamlSource } from './yaml-file.js';
+import { DBT_PROJECT_FILE, isPropertiesFile, projectLayout, type ProjectLayout } from './layout.js';
 
 /**
  * Loading reads the project's files and nothing more: no template is rendered here.
@@ -38,6 +39,19 @@ export interface MacroSource {
   readonly source: string;
 }
 
+/** A `.sql` file under the test folders that is not a generic test definition: its rows are failures. */
+export interface SingularTestSource {
+  readonly name: string;
+  readonly file: string;
+  readonly sql: string;
+}
+
+/** A file pipe reads past without using it, and what it is; named in one notice. */
+export interface UnusedFile {
+  readonly file: string;
+  readonly what: string;
+}
+
 export interface PipelineSource {
   readonly name: string;
   readonly file: string;
@@ -47,6 +61,16 @@ export interface PipelineSource {
 export interface ProjectFiles {
   readonly root: string;
   readonly projectFile?: YamlSource;
+  /** `dbt_project.yml`: the folder is a dbt project. */
+  readonly dbtProject?: YamlSource;
+  /** The folders the files below were read from. */
+  readonly layout: ProjectLayout;
+  /** dbt properties files (`version: 2`, `models:`, `sources:`, ...) under any of the folders. */
+  readonly properties: readonly YamlSource[];
+  readonly singularTests: readonly SingularTestSource[];
+  /** `selectors.yml` of a dbt project. */
+  readonly selectorsFile?: YamlSource;
+  readonly unused: readonly UnusedFile[];
   readonly models: readonly ModelSource[];
   readonly seeds: readonly SeedSource[];
   readonly macros: readonly MacroSource[];
@@ -116,15 +140,17 @@ function sideYaml(fs: ProjectFs, absPath: string, root: string, diagnostics: Dia
   const yaml = fs.exists(paths[0]);
   const yml = fs.exists(paths[1]);
   if (!yaml && !yml) return undefined;
-  const candidates = yaml && yml ? paths : [yaml ? paths[0] : paths[1]];
-  if (candidates.length > 1) {
+  // A dbt properties file named like its model is read with the other properties files.
+  const own = paths
+    .filter((p, i) => (i === 0 ? yaml : yml))
+    .map((p) => readYamlFile(fs, p, toPosix(relative(root, p)), []))
+    .filter((y): y is YamlSource => y !== undefined && !isPropertiesFile(y.data));
+  if (own.length > 1) {
     diagnostics.push(
-      error('duplicate-yaml', `both ${toPosix(relative(root, candidates[0]))} and ${basename(candidates[1])} exist; keep one`, {
-        file: toPosix(relative(root, candidates[0])),
-      }),
+      error('duplicate-yaml', `both ${own[0].file} and ${basename(own[1].file)} exist; keep one`, { file: own[0].file }),
     );
   }
-  return readYamlFile(fs, candidates[0], toPosix(relative(root, candidates[0])), diagnostics);
+  return own[0];
 }
 
 /**
@@ -159,6 +185,11 @@ export function seedHash(fileHash: string, config: SeedLoadConfig): string {
   return createHash('sha256').update(`${fileHash}\n${canonical}`).digest('hex').slice(0, 16);
 }
 
+const YAML_EXTENSIONS = ['.yaml', '.yml'];
+const MACRO_EXTENSIONS = ['.sql', '.njk', '.jinja'];
+/** A generic test definition: `{% test name(model, ...) %}`. */
+const GENERIC_TEST_RE = /\{%-?\s*test\s+[\p{L}_]/u;
+
 /**
  * Reads a project. `fs` is the disk by default; watch mode passes a cache that re-reads only
  * the files that changed.
@@ -169,24 +200,64 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
   // Listed files are under the root: cutting the root off is what relative() does, without its cost per file.
   const prefix = root.endsWith(sep) ? root : `${root}${sep}`;
   const rel = (p: string) => toPosix(p.startsWith(prefix) ? p.slice(prefix.length) : relative(root, p));
-  const listFiles = (dir: string, recursive: boolean) => fs.list(dir, recursive);
+  /** Every file under the folders (each listed once, however the folders nest), sorted. */
+  const listAll = (dirs: readonly string[]) => {
+    const out = new Set<string>();
+    for (const d of dirs) for (const f of fs.list(join(root, d), true)) out.add(f);
+    return [...out].sort();
+  };
+  const optionalYaml = (name: string) => {
+    const path = join(root, name);
+    return fs.exists(path) ? readYamlFile(fs, path, name, diagnostics) : undefined;
+  };
 
-  const projectPath = join(root, PROJECT_FILE);
-  const projectFile = fs.exists(projectPath) ? readYamlFile(fs, projectPath, PROJECT_FILE, diagnostics) : undefined;
+  const projectFile = optionalYaml(PROJECT_FILE);
+  const dbtProject = optionalYaml(DBT_PROJECT_FILE);
+  const layout = projectLayout(dbtProject, diagnostics);
+  const selectorsFile = dbtProject ? optionalYaml('selectors.yml') : undefined;
+  const properties: YamlSource[] = [];
+  const unused: UnusedFile[] = [];
+  for (const name of ['packages.yml', 'dependencies.yml']) {
+    if (dbtProject && fs.exists(join(root, name))) unused.push({ file: name, what: 'packages (pipe does not install dbt packages)' });
+  }
+  /** A YAML file among models or seeds: a properties file, the config of the file beside it, or a mistake. */
+  const yamlBeside = (abs: string, ext: string, owner: string) => {
+    const file = rel(abs);
+    const yaml = readYamlFile(fs, abs, file, diagnostics);
+    if (yaml && isPropertiesFile(yaml.data)) {
+      properties.push(yaml);
+      return;
+    }
+    const stem = abs.slice(0, -ext.length);
+    if (!fs.exists(`${stem}.${owner}`)) {
+      diagnostics.push(
+        error('orphan-yaml', `${file} has no ${owner === 'sql' ? 'model' : 'seed'} beside it (expected ${rel(stem)}.${owner})`, { file }, {
+          hint: dbtProject ? 'a dbt properties file starts with version: 2 or a section such as models: or sources:' : undefined,
+        }),
+      );
+    }
+  };
 
   const models: ModelSource[] = [];
   const seen = new Map<string, string>();
-  const modelDir = join(root, 'models');
   const namesKind = `model-name:${root}`;
-  for (const abs of listFiles(modelDir, true)) {
+  for (const abs of listAll(layout.models)) {
     const ext = extname(abs);
-    if (ext === '.yaml' || ext === '.yml') {
-      const stem = abs.slice(0, -ext.length);
-      if (!fs.exists(`${stem}.sql`)) {
-        diagnostics.push(
-          error('orphan-yaml', `${rel(abs)} has no model beside it (expected ${rel(stem)}.sql)`, { file: rel(abs) }),
-        );
-      }
+    if (YAML_EXTENSIONS.includes(ext)) {
+      yamlBeside(abs, ext, 'sql');
+      continue;
+    }
+    if (ext === '.md') {
+      unused.push({ file: rel(abs), what: 'documentation' });
+      continue;
+    }
+    if (ext === '.py') {
+      diagnostics.push(
+        error('unsupported', `${rel(abs)} is a Python model: pipe builds SQL models only`, { file: rel(abs) }, {
+          hint: 'write it as a SQL model, or build it outside pipe and declare its table as a source',
+        }),
+      );
+      leftOut.push(basename(abs, ext));
       continue;
     }
     if (ext !== '.sql') continue;
@@ -222,8 +293,13 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
   }
 
   const seeds: SeedSource[] = [];
-  for (const abs of listFiles(join(root, 'seeds'), false)) {
-    if (extname(abs) !== '.csv') continue;
+  for (const abs of listAll(layout.seeds)) {
+    const ext = extname(abs);
+    if (YAML_EXTENSIONS.includes(ext)) {
+      yamlBeside(abs, ext, 'csv');
+      continue;
+    }
+    if (ext !== '.csv') continue;
     const name = basename(abs, '.csv');
     const file = rel(abs);
     const problem = nameProblem(name);
@@ -252,19 +328,70 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
   }
 
   const macros: MacroSource[] = [];
-  for (const abs of listFiles(join(root, 'macros'), true)) {
-    if (!['.sql', '.njk', '.jinja'].includes(extname(abs))) continue;
+  for (const abs of listAll(layout.macros)) {
+    const ext = extname(abs);
+    if (YAML_EXTENSIONS.includes(ext)) {
+      const yaml = readYamlFile(fs, abs, rel(abs), diagnostics);
+      if (yaml && isPropertiesFile(yaml.data)) properties.push(yaml);
+      continue;
+    }
+    if (!MACRO_EXTENSIONS.includes(ext)) continue;
     const source = readText(fs, abs, rel(abs), diagnostics);
     if (source !== undefined) macros.push({ file: rel(abs), source });
   }
 
-  const pipelines: PipelineSource[] = [];
-  for (const abs of listFiles(join(root, 'pipelines'), false)) {
+  const singularTests: SingularTestSource[] = [];
+  for (const abs of listAll(layout.tests)) {
     const ext = extname(abs);
-    if (ext !== '.yaml' && ext !== '.yml') continue;
+    const file = rel(abs);
+    if (YAML_EXTENSIONS.includes(ext)) {
+      const yaml = readYamlFile(fs, abs, file, diagnostics);
+      if (yaml && isPropertiesFile(yaml.data)) properties.push(yaml);
+      continue;
+    }
+    if (ext !== '.sql') continue;
+    const sql = readText(fs, abs, file, diagnostics);
+    if (sql === undefined) continue;
+    // A file defining generic tests is read like a macro file; any other query is a test.
+    if (GENERIC_TEST_RE.test(sql)) macros.push({ file, source: sql });
+    else singularTests.push({ name: basename(abs, ext), file, sql });
+  }
+
+  for (const abs of listAll(layout.snapshots)) {
+    const ext = extname(abs);
+    if (YAML_EXTENSIONS.includes(ext)) {
+      const yaml = readYamlFile(fs, abs, rel(abs), diagnostics);
+      if (yaml && isPropertiesFile(yaml.data)) properties.push(yaml);
+    } else if (ext === '.sql') {
+      unused.push({ file: rel(abs), what: 'snapshot (pipe does not build snapshots yet)' });
+    }
+  }
+  for (const abs of listAll(layout.analyses)) {
+    if (extname(abs) === '.sql') unused.push({ file: rel(abs), what: 'analysis' });
+  }
+
+  const pipelines: PipelineSource[] = [];
+  for (const abs of fs.list(join(root, 'pipelines'), false)) {
+    const ext = extname(abs);
+    if (!YAML_EXTENSIONS.includes(ext)) continue;
     const yaml = readYamlFile(fs, abs, rel(abs), diagnostics);
     if (yaml) pipelines.push({ name: basename(abs, ext), file: rel(abs), yaml });
   }
 
-  return { root, projectFile, models, seeds, macros, pipelines, diagnostics, leftOut };
+  return {
+    root,
+    projectFile,
+    dbtProject,
+    layout,
+    properties,
+    singularTests,
+    selectorsFile,
+    unused,
+    models,
+    seeds,
+    macros,
+    pipelines,
+    diagnostics,
+    leftOut,
+  };
 }

@@ -1,4 +1,4 @@
-import { LineCounter, parseDocument, isMap, isScalar, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document } from 'yaml';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 
 /** A parsed YAML mapping that remembers on which line each top-level key stands. */
@@ -6,7 +6,10 @@ export interface YamlSource {
   readonly file: string;
   readonly data: Readonly<Record<string, unknown>>;
   keyLine(key: string): number | undefined;
-  /** Line of a nested key, e.g. ['checks', 'warn', 'row_count']. */
+  /**
+   * Line of a nested key, e.g. ['checks', 'warn', 'row_count']; an item of a list is named by
+   * its index, e.g. ['models', '0', 'columns', '2', 'tests'].
+   */
   pathLine(path: readonly string[]): number | undefined;
 }
 
@@ -32,6 +35,16 @@ export function parseYaml(text: string, file: string, diagnostics: Diagnostic[])
   }
   const lines = new Map<string, number>();
   const walk = (node: unknown, prefix: string) => {
+    if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        const range = (item as { range?: [number, number, number] } | null)?.range;
+        if (!range) return;
+        const path = prefix + String(i);
+        lines.set(path, lineCounter.linePos(range[0]).line);
+        walk(item, `${path}\u0000`);
+      });
+      return;
+    }
     if (!isMap(node)) return;
     for (const item of node.items) {
       if (!isScalar(item.key) || !item.key.range) continue;

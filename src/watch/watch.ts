@@ -2,7 +2,8 @@ import { relative, resolve } from 'node:path';
 import chokidar from 'chokidar';
 import { resolveInterval } from '../commands/context.js';
 import { dateVariables } from '../dates/dates.js';
-import { PROJECT_FILE } from '../project/load-project.js';
+import { loadProject, PROJECT_FILE } from '../project/load-project.js';
+import { DBT_PROJECT_FILE, type ProjectLayout } from '../project/layout.js';
 import { CachedFs } from '../project/project-fs.js';
 import { Alarm } from '../util/sleep.js';
 import { StateMachine } from '../util/state-machine.js';
@@ -25,7 +26,11 @@ export interface WatchOptions extends BuildOptions {
   readonly debounceMs?: number;
 }
 
-export const WATCHED = ['models', 'macros', 'seeds', 'pipelines', PROJECT_FILE] as const;
+/** What watch mode watches: the project's folders (as its layout says) and its files. */
+export function watchedPaths(layout: ProjectLayout): string[] {
+  const { models, seeds, macros, tests, snapshots } = layout;
+  return [...new Set([...models, ...seeds, ...macros, ...tests, ...snapshots, 'pipelines', PROJECT_FILE, DBT_PROJECT_FILE, 'selectors.yml'])];
+}
 
 export async function watch(options: WatchOptions): Promise<void> {
   const { emit, signal } = options;
@@ -33,6 +38,7 @@ export async function watch(options: WatchOptions): Promise<void> {
   const { interval } = resolveInterval(options.date, options.clock);
   const root = resolve(options.project ?? '.');
   const builder = new ChangeBuilder(options, fs, root, interval);
+  const watched = watchedPaths(loadProject(root, fs).layout);
 
   let ended!: (error?: { error: unknown }) => void;
   const end = new Promise<{ error: unknown } | undefined>((res) => (ended = res));
@@ -41,14 +47,14 @@ export async function watch(options: WatchOptions): Promise<void> {
 
   // Watch first, build second: a save made during the first build is not missed.
   const watcher = chokidar.watch(
-    WATCHED.map((w) => resolve(root, w)),
+    watched.map((w) => resolve(root, w)),
     { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.[^/\\]/.test(relative(root, p)) },
   );
 
   const perform = async (effect: WatcherEffect): Promise<void> => {
     switch (effect.kind) {
       case 'announce':
-        emit({ type: 'watch-started', project: root, ds: dateVariables(interval).ds, watching: [...WATCHED] });
+        emit({ type: 'watch-started', project: root, ds: dateVariables(interval).ds, watching: watched });
         return;
       case 'build':
         builder.build(effect.changes).then(

@@ -437,17 +437,18 @@ describe('project files', () => {
     expect(a.diagnostics.map((d) => [d.code, d.message])).toEqual([['orphan-yaml', 'models/b.yaml has no model beside it (expected models/b.sql)']]);
   });
 
-  it('finds models in nested folders and seeds only at the top of seeds/', () => {
+  it('finds models and seeds in nested folders', () => {
     const a = run({
       'models/a/b/c/deep.sql': 'select 1',
       'seeds/top.csv': 'x\n1\n',
-      'seeds/nested/ignored.csv': 'x\n1\n',
+      'seeds/nested/below.csv': 'x\n1\n',
       'models/.hidden.sql': 'select 1',
       'models/notes.txt': 'not a model',
     });
     expect(a.diagnostics).toEqual([]);
-    expect([...a.nodes.keys()].sort()).toEqual(['deep', 'top']);
+    expect([...a.nodes.keys()].sort()).toEqual(['below', 'deep', 'top']);
     expect(a.nodes.get('deep')!.file).toBe('models/a/b/c/deep.sql');
+    expect(a.nodes.get('below')!.file).toBe('seeds/nested/below.csv');
   });
 
   it('reports a call of an unknown function at its line', () => {

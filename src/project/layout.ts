@@ -1,0 +1,105 @@
+import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import type { YamlSource } from './yaml-file.js';
+
+/**
+ * Where a project keeps each kind of file. A pipe project has its fixed folders; a dbt project
+ * (a folder with `dbt_project.yml`) says where in that file's `*-paths` keys, with dbt's
+ * defaults for the keys it leaves out. Every path is relative to the project root, with forward
+ * slashes and no trailing slash.
+ */
+export interface ProjectLayout {
+  readonly models: readonly string[];
+  readonly seeds: readonly string[];
+  readonly macros: readonly string[];
+  /** Singular tests (`*.sql` returning failing rows) and generic test definitions. */
+  readonly tests: readonly string[];
+  readonly snapshots: readonly string[];
+  readonly analyses: readonly string[];
+}
+
+export const DBT_PROJECT_FILE = 'dbt_project.yml';
+
+export const DEFAULT_LAYOUT: ProjectLayout = {
+  models: ['models'],
+  seeds: ['seeds'],
+  macros: ['macros'],
+  tests: ['tests'],
+  snapshots: ['snapshots'],
+  analyses: ['analyses'],
+};
+
+/** The `dbt_project.yml` key of each folder list, as dbt names it. */
+export const LAYOUT_KEYS: { readonly [K in keyof ProjectLayout]: string } = {
+  models: 'model-paths',
+  seeds: 'seed-paths',
+  macros: 'macro-paths',
+  tests: 'test-paths',
+  snapshots: 'snapshot-paths',
+  analyses: 'analysis-paths',
+};
+
+/** Older dbt names of the same keys, still read by dbt 1.x. */
+const OLD_KEYS: Readonly<Record<string, keyof ProjectLayout>> = {
+  'source-paths': 'models',
+  'data-paths': 'seeds',
+};
+
+function cleanPath(p: string): string | undefined {
+  const posix = p.trim().replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/+$/, '');
+  if (posix === '' || posix === '.' || posix.startsWith('/') || posix.split('/').includes('..')) return undefined;
+  return posix;
+}
+
+/** The folders of a project: dbt's keys when `dbtProject` is there, pipe's folders otherwise. */
+export function projectLayout(dbtProject: YamlSource | undefined, diagnostics: Diagnostic[]): ProjectLayout {
+  if (!dbtProject) return DEFAULT_LAYOUT;
+  const layout: Record<keyof ProjectLayout, readonly string[]> = { ...DEFAULT_LAYOUT };
+  const read = (kind: keyof ProjectLayout, key: string) => {
+    const value = dbtProject.data[key];
+    if (value === undefined) return;
+    const at = { file: dbtProject.file, line: dbtProject.keyLine(key) };
+    const list = typeof value === 'string' ? [value] : value;
+    if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) {
+      diagnostics.push(error('bad-config', `${key} must be a list of folders, e.g. ["${DEFAULT_LAYOUT[kind][0]}"]`, at));
+      return;
+    }
+    const paths: string[] = [];
+    for (const p of list as string[]) {
+      const clean = cleanPath(p);
+      if (clean === undefined) {
+        diagnostics.push(error('bad-config', `${key}: '${p}' must be a folder inside the project`, at));
+        continue;
+      }
+      if (!paths.includes(clean)) paths.push(clean);
+    }
+    layout[kind] = paths;
+  };
+  for (const [old, kind] of Object.entries(OLD_KEYS)) read(kind, old);
+  for (const [kind, key] of Object.entries(LAYOUT_KEYS) as [keyof ProjectLayout, string][]) read(kind, key);
+  return layout;
+}
+
+/**
+ * A YAML file under the model, seed or snapshot folders is a dbt properties file when its top
+ * level says so (`version:` or one of these sections); otherwise it is pipe's own config of the
+ * model or seed beside it.
+ */
+export const PROPERTIES_SECTIONS = [
+  'models',
+  'seeds',
+  'sources',
+  'snapshots',
+  'macros',
+  'analyses',
+  'exposures',
+  'metrics',
+  'semantic_models',
+  'saved_queries',
+  'unit_tests',
+  'groups',
+  'data_tests',
+] as const;
+
+export function isPropertiesFile(data: Readonly<Record<string, unknown>>): boolean {
+  return Object.hasOwn(data, 'version') || PROPERTIES_SECTIONS.some((s) => Object.hasOwn(data, s));
+}
