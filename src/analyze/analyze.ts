@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import { fqnOf } from '../project/layout.js';
 import { seedHash, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
 import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
 import { makeGraph, type Graph } from '../graph/graph.js';
@@ -35,6 +37,8 @@ export interface ModelNode {
   readonly relation: string;
   readonly refs: readonly RefSite[];
   readonly upstream: readonly string[];
+  /** dbt's qualified name: project, folders under the model folder, name (see layout.ts). */
+  readonly fqn: readonly string[];
   /** Data checks from the YAML beside the model, run before each publication. */
   readonly checks: readonly Check[];
 }
@@ -56,6 +60,8 @@ export interface SeedNode {
   /** Fields of the CSV's header line, and whether rows follow it (0 and false when it has none). */
   readonly header: { readonly columns: number; readonly rows: boolean };
   readonly upstream: readonly string[];
+  /** dbt's qualified name: project, folders under the seed folder, name. */
+  readonly fqn: readonly string[];
 }
 
 export type PipeNode = ModelNode | SeedNode;
@@ -442,7 +448,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const renderer = new ModelRenderer(engine, models, vars);
 
   const nodes = new Map<string, PipeNode>();
-  for (const seed of files.seeds) nodes.set(seed.name, seedNode(seed, diagnostics));
+  const projectName = projectNameOf(files, settings);
+  for (const seed of files.seeds) nodes.set(seed.name, seedNode(seed, fqnOf(projectName, seed.file, files.layout.seeds, seed.name), diagnostics));
 
   const pending: { source: ModelSource; sites: CallSites; config: ModelConfig; refs: string[]; checks: Check[]; analyzed: AnalyzedModel }[] = [];
   const disabled = new Map<string, Location>();
@@ -452,7 +459,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   // What a node reads of the rest of the project: which names exist, which models compiled.
   let names = 0;
   if (cache) {
-    const key = `${allNames.join('\u0000')}\u0001${[...models.keys()].join('\u0000')}`;
+    const key = `${projectName}\u0001${allNames.join('\u0000')}\u0001${[...models.keys()].join('\u0000')}`;
     if (cache.names?.key !== key) cache.names = { key, version: (cache.names?.version ?? 0) + 1 };
     names = cache.names.version;
   }
@@ -533,6 +540,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       relation: relationName(config.schema, source.name),
       refs: sites,
       upstream,
+      fqn: fqnOf(projectName, source.file, files.layout.models, source.name),
       checks,
     };
     nodes.set(source.name, node);
@@ -616,7 +624,13 @@ function configKeyLocation(source: ModelSource, sites: CallSites, calls: Readonl
   return { file: yaml.file, line: yaml.keyLine(key) };
 }
 
-function seedNode(seed: SeedSource, diagnostics: Diagnostic[]): SeedNode {
+/** The project's name, the first part of every qualified name: dbt_project.yml's, pipe.yaml's, else the folder's. */
+function projectNameOf(files: ProjectFiles, settings: ProjectSettings): string {
+  const dbtName = files.dbtProject?.data.name;
+  return typeof dbtName === 'string' && dbtName !== '' ? dbtName : (settings.name ?? basename(files.root));
+}
+
+function seedNode(seed: SeedSource, fqn: readonly string[], diagnostics: Diagnostic[]): SeedNode {
   const y = seed.yaml;
   const data = y?.data ?? {};
   const at = (key: string): Location => ({ file: y!.file, line: y!.keyLine(key) });
@@ -662,6 +676,7 @@ function seedNode(seed: SeedSource, diagnostics: Diagnostic[]): SeedNode {
     columnTypeLocations,
     header: seed.shape.kind === 'header' ? { columns: seed.shape.columns, rows: seed.shape.rows } : { columns: 0, rows: false },
     upstream: [],
+    fqn,
   };
 }
 

@@ -103,3 +103,14 @@ export const PROPERTIES_SECTIONS = [
 export function isPropertiesFile(data: Readonly<Record<string, unknown>>): boolean {
   return Object.hasOwn(data, 'version') || PROPERTIES_SECTIONS.some((s) => Object.hasOwn(data, s));
 }
+
+/**
+ * dbt's fully qualified name of a file's node: the project's name, the folders between the
+ * file and the folder of `roots` it is under, and the node's name (`jaffle_shop.staging.stg_orders`).
+ * Folder configs of dbt_project.yml and selectors such as `staging` or `jaffle_shop.staging.*` read it.
+ */
+export function fqnOf(project: string, file: string, roots: readonly string[], name: string): string[] {
+  const root = roots.filter((r) => file.startsWith(`${r}/`)).sort((a, b) => b.length - a.length)[0];
+  const dirs = (root === undefined ? file : file.slice(root.length + 1)).split('/').slice(0, -1);
+  return [project, ...dirs, name];
+}
