@@ -1,11 +1,16 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { fqnOf } from '../project/layout.js';
+import { nameProblem } from '../project/names.js';
+import { readDbtProject, type DbtProject } from './dbt/dbt-project.js';
+import { NO_PROPERTIES, readProperties, unmatchedEntry, type Properties } from './dbt/properties.js';
+import { baseConfig, baseValue, mergeConfig, type BaseConfig } from './dbt/node-config.js';
+import { dbtSchemaName } from './dbt/dbt-config.js';
 import { seedHash, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
 import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
 import { makeGraph, type Graph } from '../graph/graph.js';
 import { findCycles } from '../graph/cycles.js';
-import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { CallSites } from './call-sites.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { validateModelConfig, DEFAULT_SCHEMA, IDENTIFIER_RE, type ModelConfig } from './model-config.js';
@@ -55,6 +60,8 @@ export interface SeedNode {
   readonly tags: readonly string[];
   /** Column name -> DuckDB type, overriding inference. */
   readonly columnTypes: Readonly<Record<string, string>>;
+  /** The field separator when it is not a comma (`delimiter:`). */
+  readonly delimiter?: string;
   /** Where each of `columnTypes` is declared in the seed's YAML. */
   readonly columnTypeLocations: Readonly<Record<string, Location>>;
   /** Fields of the CSV's header line, and whether rows follow it (0 and false when it has none). */
@@ -94,7 +101,7 @@ export interface Analysis {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-export const SEED_KEYS = ['column_types', 'description', 'tags', 'schema'] as const;
+export const SEED_KEYS = ['column_types', 'description', 'tags', 'schema', 'alias', 'delimiter', 'enabled', 'quote_columns'] as const;
 const EPHEMERAL_PREFIX = '__pipe_ephemeral__';
 const REF_TOKEN_RE = /\u0000([^\u0000]*)\u0000/g;
 const refToken = (name: string) => `\u0000${name}\u0000`;
@@ -154,7 +161,7 @@ export class ModelRenderer {
 
   constructor(
     private readonly engine: TemplateEngine,
-    private readonly models: ReadonlyMap<string, { source: ModelSource; compiled: CompiledTemplate; relation: string; renders: Map<string, RawRender | Diagnostic>; sites: CallSites; entry: CachedModel }>,
+    private readonly models: ReadonlyMap<string, RenderModel>,
     private readonly vars: Readonly<Record<string, unknown>>,
   ) {}
 
@@ -176,7 +183,7 @@ export class ModelRenderer {
   private renderUncached(name: string, interval: Interval, state: TableState): RawRender | Diagnostic {
     const model = this.models.get(name);
     if (!model) throw new Error(`internal error: no model ${name}`);
-    const yamlMaterialized = model.source.yaml?.data.materialized;
+    const yamlMaterialized = baseValue(model.base, 'materialized');
     // Asked while the template renders: the materialization may not be validated yet (a bad one is reported later).
     const incrementalAs = (mat: unknown) => isMaterialization(mat) && modelKind(mat).isIncremental(state);
     const attempt = (forced: boolean | undefined) => {
@@ -230,7 +237,7 @@ export class ModelRenderer {
         return error('config-conflict', `config() sets '${key}' twice in one call, to ${first} and then to ${second}; set it once`, { file: model.source.file, ...at });
       }
       const body = stripTrailingSemicolon(r.sql);
-      const enabled = r.configCalls.enabled ?? model.source.yaml?.data.enabled;
+      const enabled = r.configCalls.enabled ?? baseValue(model.base, 'enabled');
       if (enabled !== false && statementStart(body) >= body.length) {
         return error('empty-model', `${name} renders to no SQL (only whitespace or comments) for ${intervalLabel(interval)}`, { file: model.source.file }, {
           hint: 'a model is one query: select ... (or with ... select ...)',
@@ -396,10 +403,14 @@ interface CachedModel {
 interface AnalyzedModel {
   readonly raw: RawRender;
   readonly yaml: unknown;
+  /** Its config from dbt_project.yml and properties files (BaseConfig.key). */
+  readonly base: string;
   readonly file: string;
   /** The version of the project's names it was built with. */
   readonly names: number;
   readonly config: ModelConfig;
+  /** dbt settings of the model that pipe leaves aside. */
+  readonly unused: readonly { readonly key: string; readonly location: Location }[];
   /** Where `enabled` is set, for the error of a ref to a disabled model. */
   readonly configLocation: Location;
   readonly checks: Check[];
@@ -408,12 +419,32 @@ interface AnalyzedModel {
   refDiagnostics?: readonly Diagnostic[];
 }
 
+/** A model as the renderer needs it. */
+interface RenderModel {
+  readonly source: ModelSource;
+  readonly compiled: CompiledTemplate;
+  /** Its relation as known before rendering (config() may still move it). */
+  readonly relation: string;
+  readonly renders: Map<string, RawRender | Diagnostic>;
+  readonly sites: CallSites;
+  readonly entry: CachedModel;
+  readonly fqn: readonly string[];
+  /** Its config from everything but config(). */
+  readonly base: BaseConfig;
+}
+
 export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: AnalysisCache): Analysis {
   const diagnostics: Diagnostic[] = [...files.diagnostics];
   const { settings, pipelines, settingsDiagnostics } = options.validated ?? validateSettings(files);
   diagnostics.push(...settingsDiagnostics);
   const pipeline = options.pipeline ? pipelines.get(options.pipeline) : undefined;
-  const vars = { ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
+  const dbt = files.dbtProject ? readDbtProject(files.dbtProject, diagnostics) : undefined;
+  const properties = files.properties.length > 0 ? readProperties(files.properties, diagnostics) : NO_PROPERTIES;
+  const targetSchema = settings.targetSchema ?? DEFAULT_SCHEMA;
+  /** dbt settings pipe leaves aside, by key, for the notice. */
+  const unusedSettings = new Map<string, Location>();
+  // pipe.yaml's vars win over dbt_project.yml's; a pipeline's and --var over both.
+  const vars = { ...(dbt?.vars ?? {}), ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
   for (const name of secretVarNames(settings, pipeline)) secrets.record(vars[name]);
 
   const engineKey = JSON.stringify([files.macros, vars]);
@@ -426,11 +457,14 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   if (cache) cache.engine = engine;
   diagnostics.push(...engine.diagnostics);
 
-  const models = new Map<string, { source: ModelSource; compiled: CompiledTemplate; relation: string; renders: Map<string, RawRender | Diagnostic>; sites: CallSites; entry: CachedModel }>();
+  const projectName = dbt?.name ?? settings.name ?? basename(files.root);
+  const models = new Map<string, RenderModel>();
   const live = new Set<string>();
   for (const source of files.models) {
     live.add(source.name);
-    const yamlMaterialized = source.yaml?.data.materialized;
+    const fqn = fqnOf(projectName, source.file, files.layout.models, source.name);
+    const base = baseConfig('models', fqn, dbt, properties.models.get(source.name), source.yaml);
+    const yamlMaterialized = baseValue(base, 'materialized');
     let entry = cache?.models.get(source.name);
     if (!entry || entry.sql !== source.sql || entry.file !== source.file || entry.yaml !== yamlMaterialized) {
       entry = { sql: source.sql, file: source.file, yaml: yamlMaterialized, compiled: engine.compile(source.file, source.sql), renders: new Map(), sites: new CallSites(source.sql) };
@@ -441,18 +475,26 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       diagnostics.push(compiled);
       continue;
     }
-    const schema = typeof source.yaml?.data.schema === 'string' ? source.yaml.data.schema : DEFAULT_SCHEMA;
-    models.set(source.name, { source, compiled, relation: relationName(schema, source.name), renders: entry.renders, sites: entry.sites, entry });
+    const custom = baseValue(base, 'schema');
+    const alias = baseValue(base, 'alias');
+    const schema = dbt ? dbtSchemaName(targetSchema, typeof custom === 'string' ? custom : undefined) : typeof custom === 'string' ? custom : DEFAULT_SCHEMA;
+    const relation = relationName(schema, typeof alias === 'string' ? alias : source.name);
+    models.set(source.name, { source, compiled, relation, renders: entry.renders, sites: entry.sites, entry, fqn, base });
   }
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
   const renderer = new ModelRenderer(engine, models, vars);
 
   const nodes = new Map<string, PipeNode>();
-  const projectName = projectNameOf(files, settings);
-  for (const seed of files.seeds) nodes.set(seed.name, seedNode(seed, fqnOf(projectName, seed.file, files.layout.seeds, seed.name), diagnostics));
+  const disabled = new Map<string, Location>();
+  for (const seed of files.seeds) {
+    const fqn = fqnOf(projectName, seed.file, files.layout.seeds, seed.name);
+    const base = baseConfig('seeds', fqn, dbt, properties.seeds.get(seed.name), seed.yaml);
+    const node = seedNode(seed, fqn, base, { dbt: dbt !== undefined, targetSchema, unused: unusedSettings }, diagnostics);
+    if ('disabledAt' in node) disabled.set(seed.name, node.disabledAt);
+    else nodes.set(seed.name, node);
+  }
 
   const pending: { source: ModelSource; sites: CallSites; config: ModelConfig; refs: string[]; checks: Check[]; analyzed: AnalyzedModel }[] = [];
-  const disabled = new Map<string, Location>();
   // A relationships check naming a file left out is not an unknown model as well.
   const nameSet = new Set([...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name), ...(files.leftOut ?? [])]);
   const allNames = [...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name)];
@@ -472,18 +514,19 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     }
     const y = m.source.yaml;
     let analyzed = m.entry.analyzed;
-    if (!analyzed || analyzed.raw !== raw || analyzed.yaml !== y || analyzed.file !== m.source.file || analyzed.names !== names) {
+    if (!analyzed || analyzed.raw !== raw || analyzed.yaml !== y || analyzed.base !== m.base.key || analyzed.file !== m.source.file || analyzed.names !== names) {
       const found: Diagnostic[] = [];
-      const config = mergedConfig(m.source, m.sites, raw.configCalls, found);
+      const { config, unused } = mergedConfig(m, raw.configCalls, { dbt: dbt !== undefined, targetSchema, unused: unusedSettings }, found);
       const configLocation = configKeyLocation(m.source, m.sites, raw.configCalls, 'enabled');
       const checks =
         y && y.data.checks !== undefined
           ? parseChecks(y.data.checks, (path) => ({ file: y.file, line: y.pathLine(path) ?? y.keyLine('checks') }), nameSet, found)
           : [];
-      analyzed = { raw, yaml: y, file: m.source.file, names, config, configLocation, checks, configDiagnostics: found };
+      analyzed = { raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, checks, configDiagnostics: found };
       m.entry.analyzed = analyzed;
     }
     diagnostics.push(...analyzed.configDiagnostics);
+    for (const u of analyzed.unused) if (!unusedSettings.has(u.key)) unusedSettings.set(u.key, u.location);
     if (!analyzed.config.enabled) {
       disabled.set(name, analyzed.configLocation);
       continue;
@@ -537,10 +580,10 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       file: source.file,
       config,
       tags: config.tags,
-      relation: relationName(config.schema, source.name),
+      relation: relationName(config.schema, config.alias ?? source.name),
       refs: sites,
       upstream,
-      fqn: fqnOf(projectName, source.file, files.layout.models, source.name),
+      fqn: models.get(source.name)!.fqn,
       checks,
     };
     nodes.set(source.name, node);
@@ -566,7 +609,64 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     );
   }
 
+  diagnostics.push(...sameRelations(nodes));
+  for (const [kind, entries] of [['model', properties.models], ['seed', properties.seeds]] as const) {
+    for (const [name, entry] of entries) {
+      if (nodes.get(name)?.kind === kind || disabled.has(name) || files.leftOut?.includes(name)) continue;
+      diagnostics.push(unmatchedEntry(kind, name, entry.location, didYouMean(name, allNames)));
+    }
+  }
+  const notice = notUsedNotice(files, dbt, properties, unusedSettings);
+  if (notice) diagnostics.push(notice);
+
   return { root: files.root, settings, pipelines, nodes, graph, vars, renderer, disabled, diagnostics };
+}
+
+/** Two nodes that would write one relation (an alias, or a schema, makes them meet): dbt refuses, and so does pipe. */
+function sameRelations(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const seen = new Map<string, PipeNode>();
+  for (const n of nodes.values()) {
+    if (n.kind === 'model' && !isBuilt(n.config.materialized)) continue;
+    const key = n.relation.toLowerCase();
+    const other = seen.get(key);
+    if (!other) {
+      seen.set(key, n);
+      continue;
+    }
+    out.push(
+      error('duplicate-relation', `${other.name} and ${n.name} would both be written to ${n.relation}`, { file: n.file }, {
+        related: [{ message: `${other.name} is defined here`, location: { file: other.file } }],
+        hint: 'give one of them another alias or schema',
+      }),
+    );
+  }
+  return out;
+}
+
+/**
+ * The one notice naming everything of a dbt project that pipe reads past: files (docs blocks,
+ * snapshots, analyses), keys of dbt_project.yml, sections of properties files and config
+ * keys. Nothing is left out unseen, and it is said once, not once per model.
+ */
+function notUsedNotice(
+  files: ProjectFiles,
+  dbt: DbtProject | undefined,
+  properties: Properties,
+  settings: ReadonlyMap<string, Location>,
+): Diagnostic | undefined {
+  const where = (l: Location) => (l.line === undefined ? l.file : `${l.file}:${l.line}`);
+  const items = [
+    ...files.unused.map((u) => `${u.file} (${u.what})`),
+    ...(dbt?.unused ?? []).map((u) => `${u.what} (${where(u.location)})`),
+    ...properties.unused.map((u) => `${u.what} (${where(u.location)})`),
+    ...[...settings].map(([key, location]) => `config ${key} (${where(location)})`),
+  ];
+  if (items.length === 0) return undefined;
+  const shown = items.length > 12 ? [...items.slice(0, 12), `and ${items.length - 12} more`] : items;
+  return warning('not-used', `pipe does not use: ${shown.join(', ')}`, undefined, {
+    hint: 'these do not change what pipe builds; snapshots, unit tests and hooks are not supported yet',
+  });
 }
 
 /**
@@ -599,7 +699,21 @@ function graphOf(nodes: ReadonlyMap<string, PipeNode>, cache: AnalysisCache | un
   return result;
 }
 
-function mergedConfig(source: ModelSource, sites: CallSites, calls: Readonly<Record<string, unknown>>, diagnostics: Diagnostic[]): ModelConfig {
+/** How a project's dbt sources of config apply: a dbt project's folder configs and schema names. */
+interface DbtContext {
+  readonly dbt: boolean;
+  readonly targetSchema: string;
+  /** Collects the settings pipe leaves aside, by key, for the notice. */
+  readonly unused: Map<string, Location>;
+}
+
+function mergedConfig(
+  m: RenderModel,
+  calls: Readonly<Record<string, unknown>>,
+  ctx: DbtContext,
+  diagnostics: Diagnostic[],
+): { config: ModelConfig; unused: readonly { key: string; location: Location }[] } {
+  const { source, sites } = m;
   const yaml = source.yaml;
   const configCall = sites.config();
   // checks: is read by parseChecks; every other key of the YAML is model config.
@@ -614,7 +728,10 @@ function mergedConfig(source: ModelSource, sites: CallSites, calls: Readonly<Rec
       );
     }
   }
-  return validateModelConfig({ ...yamlData, ...calls }, (key) => configKeyLocation(source, sites, calls, key), diagnostics);
+  const locateCall = (key: string) => configKeyLocation(source, sites, calls, key);
+  const merged = mergeConfig('model', m.base, calls, locateCall, ctx.dbt, ctx.targetSchema, diagnostics);
+  const locate = (key: string) => merged.dbtLocations.get(key) ?? locateCall(key);
+  return { config: validateModelConfig(merged.record, locate, diagnostics), unused: merged.unused };
 }
 
 /** Where a config key of a model is set: its config() call, or its line in the YAML beside the model. */
@@ -630,11 +747,23 @@ function projectNameOf(files: ProjectFiles, settings: ProjectSettings): string {
   return typeof dbtName === 'string' && dbtName !== '' ? dbtName : (settings.name ?? basename(files.root));
 }
 
-function seedNode(seed: SeedSource, fqn: readonly string[], diagnostics: Diagnostic[]): SeedNode {
+/** A seed's node, or where it is disabled (`enabled: false`). */
+function seedNode(
+  seed: SeedSource,
+  fqn: readonly string[],
+  base: BaseConfig,
+  ctx: DbtContext,
+  diagnostics: Diagnostic[],
+): SeedNode | { readonly disabledAt: Location } {
   const y = seed.yaml;
-  const data = y?.data ?? {};
-  const at = (key: string): Location => ({ file: y!.file, line: y!.keyLine(key) });
-  if (y) checkKeys(data, SEED_KEYS, 'seed', at, diagnostics);
+  if (y && !ctx.dbt) checkKeys(y.data, SEED_KEYS, 'seed', (key) => ({ file: y.file, line: y.keyLine(key) }), diagnostics);
+  const merged = mergeConfig('seed', base, {}, (key) => ({ file: y?.file ?? seed.file, line: y?.keyLine(key) }), ctx.dbt, ctx.targetSchema, diagnostics);
+  for (const u of merged.unused) ctx.unused.set(u.key, ctx.unused.get(u.key) ?? u.location);
+  const data = merged.record;
+  const at = (key: string): Location => merged.dbtLocations.get(key) ?? { file: y?.file ?? seed.file, line: y?.keyLine(key) };
+  const bad = (key: string, message: string) => diagnostics.push(error('bad-config', message, at(key)));
+  if (data.enabled !== undefined && typeof data.enabled !== 'boolean') bad('enabled', 'enabled must be true or false');
+  if (data.enabled === false) return { disabledAt: at('enabled') };
   const columnTypes: Record<string, string> = {};
   const columnTypeLocations: Record<string, Location> = {};
   if (data.column_types !== undefined) {
@@ -642,7 +771,8 @@ function seedNode(seed: SeedSource, fqn: readonly string[], diagnostics: Diagnos
     if (ct && typeof ct === 'object' && !Array.isArray(ct) && Object.values(ct).every((v) => typeof v === 'string')) {
       const seen = new Map<string, string>();
       for (const [column, type] of Object.entries(ct as Record<string, string>)) {
-        const location = { file: y!.file, line: y!.pathLine(['column_types', column]) ?? y!.keyLine('column_types') };
+        const own = y && Object.hasOwn(y.data, 'column_types') ? y.pathLine(['column_types', column]) : undefined;
+        const location = own !== undefined ? { file: y!.file, line: own } : at('column_types');
         const other = seen.get(column.toLowerCase());
         if (other !== undefined) {
           diagnostics.push(error('bad-config', `column_types declares '${other}' and '${column}': DuckDB does not tell column names apart by case`, location));
@@ -653,27 +783,39 @@ function seedNode(seed: SeedSource, fqn: readonly string[], diagnostics: Diagnos
         columnTypeLocations[column] = location;
       }
     } else {
-      diagnostics.push(error('bad-config', 'column_types must map column names to DuckDB types, e.g. {amount: DECIMAL(10,2)}', at('column_types')));
+      bad('column_types', 'column_types must map column names to DuckDB types, e.g. {amount: DECIMAL(10,2)}');
     }
   }
   let schema = DEFAULT_SCHEMA;
   if (data.schema !== undefined) {
     if (typeof data.schema === 'string' && IDENTIFIER_RE.test(data.schema)) schema = data.schema;
-    else diagnostics.push(error('bad-config', 'schema must be a plain identifier (letters, digits, underscores)', at('schema')));
+    else bad('schema', 'schema must be a plain identifier (letters, digits, underscores)');
   }
-  const csvProblem = csvShapeProblem(seed);
+  let alias: string | undefined;
+  if (data.alias !== undefined) {
+    const problem = typeof data.alias === 'string' ? nameProblem(data.alias) : 'it must be text';
+    if (problem === undefined) alias = data.alias as string;
+    else bad('alias', `alias '${String(data.alias)}' cannot be a table name: ${problem}`);
+  }
+  let delimiter: string | undefined;
+  if (data.delimiter !== undefined) {
+    if (typeof data.delimiter === 'string' && data.delimiter.length === 1 && data.delimiter !== '"' && data.delimiter !== '\n') delimiter = data.delimiter;
+    else bad('delimiter', `delimiter must be one character (such as ';' or '|'), got ${JSON.stringify(data.delimiter)}`);
+  }
+  const csvProblem = csvShapeProblem(seed, delimiter);
   if (csvProblem) diagnostics.push(csvProblem);
   return {
     kind: 'seed',
     name: seed.name,
     file: seed.file,
     absPath: seed.absPath,
-    hash: seedHash(seed.hash, { columnTypes, schema: schema === DEFAULT_SCHEMA ? undefined : schema }),
+    hash: seedHash(seed.hash, { columnTypes, schema: schema === DEFAULT_SCHEMA ? undefined : schema, delimiter }),
     schema,
-    relation: relationName(schema, seed.name),
+    relation: relationName(schema, alias ?? seed.name),
     tags: asStringList(data.tags) ?? [],
     columnTypes,
     columnTypeLocations,
+    delimiter,
     header: seed.shape.kind === 'header' ? { columns: seed.shape.columns, rows: seed.shape.rows } : { columns: 0, rows: false },
     upstream: [],
     fqn,
@@ -681,7 +823,7 @@ function seedNode(seed: SeedSource, fqn: readonly string[], diagnostics: Diagnos
 }
 
 /** A seed file DuckDB would misread, found from its first lines before anything runs. */
-function csvShapeProblem(seed: SeedSource): Diagnostic | undefined {
+function csvShapeProblem(seed: SeedSource, delimiter: string | undefined): Diagnostic | undefined {
   const shape = seed.shape;
   const firstLine = { file: seed.file, line: 1 };
   switch (shape.kind) {
@@ -694,7 +836,8 @@ function csvShapeProblem(seed: SeedSource): Diagnostic | undefined {
     case 'unterminated-header':
       return error('bad-csv', `the header of seed ${seed.name} opens a quote that is never closed`, firstLine);
     case 'header':
-      if (shape.separator === undefined) return undefined;
+      // The header's fields are counted at commas: a seed of another delimiter is read by DuckDB's own rules.
+      if (shape.separator === undefined || delimiter !== undefined) return undefined;
       return error('bad-csv', `the header of seed ${seed.name} is one column with a ${shape.separator === 'tab' ? 'tab' : `'${shape.separator}'`} in it: seeds are comma-separated`, firstLine, {
         hint: 'separate the fields with commas (a field that contains a comma goes in double quotes), or quote the header if it is one column',
       });

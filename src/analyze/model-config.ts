@@ -1,6 +1,7 @@
 import ms, { type StringValue } from 'ms';
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { asStringList, checkKeys } from './validate-keys.js';
+import { nameProblem } from '../project/names.js';
 import { DEFAULT_MATERIALIZATION, isMaterialization, modelKind, MODEL_KINDS } from './model-kinds.js';
 
 /** What an incremental model does when its query's columns no longer match its table's. */
@@ -21,6 +22,8 @@ export interface CommonConfig {
   readonly retry_delay_ms?: number;
   /** `false` leaves the model out of the project, as if its file were not there. */
   readonly enabled: boolean;
+  /** The table or view's name when it is not the model's (dbt's `alias`); the model keeps its name in ref() and --select. */
+  readonly alias?: string;
 }
 
 export interface TableConfig extends CommonConfig {
@@ -73,6 +76,7 @@ export const MODEL_CONFIG_KEYS = [
   'retry_delay',
   'on_schema_change',
   'enabled',
+  'alias',
 ] as const;
 
 /** The most automatic retries pipe allows: more would hide real problems. */
@@ -179,7 +183,14 @@ export function validateModelConfig(
     else bad('enabled', 'enabled must be true or false');
   }
 
-  return { ...own, tags, depends_on_past, schema, description, enabled, ...readRetry(raw, bad) };
+  let alias: string | undefined;
+  if (raw.alias !== undefined && raw.alias !== null) {
+    const problem = typeof raw.alias === 'string' ? nameProblem(raw.alias) : 'it must be text';
+    if (problem === undefined) alias = raw.alias as string;
+    else bad('alias', `alias '${String(raw.alias)}' cannot be a table name: ${problem}`);
+  }
+
+  return { ...own, tags, depends_on_past, schema, description, enabled, ...(alias === undefined ? {} : { alias }), ...readRetry(raw, bad) };
 }
 
 /** The on_schema_change policy set (`fail` when unset), and what is wrong with a value pipe refuses. */

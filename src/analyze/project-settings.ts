@@ -17,6 +17,8 @@ export interface ProjectSettings {
   readonly warehouse: string;
   /** Vars whose values are masked in every output and stored only as a fingerprint. */
   readonly secret_vars: readonly string[];
+  /** The schema models land in by default (a dbt profile's target schema); `main` when unset. */
+  readonly targetSchema?: string;
 }
 
 export const PROJECT_KEYS = ['name', 'vars', 'secret_vars', 'threads', 'warehouse'] as const;

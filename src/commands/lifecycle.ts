@@ -78,6 +78,7 @@ export async function prepare(
   try {
     const tables = catalog.only('table');
     const { analysis, selected } = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project });
+    for (const d of analysis.diagnostics) if (d.severity === 'warning') options.emit?.({ type: 'diagnostic', diagnostic: d });
     return await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait });
   } catch (e) {
     warehouse?.close();

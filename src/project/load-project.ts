@@ -170,6 +170,8 @@ export interface SeedLoadConfig {
   readonly columnTypes: Readonly<Record<string, string>>;
   /** Absent for the default schema. */
   readonly schema?: string;
+  /** Absent for a comma. */
+  readonly delimiter?: string;
 }
 
 /**
@@ -180,8 +182,8 @@ export interface SeedLoadConfig {
  */
 export function seedHash(fileHash: string, config: SeedLoadConfig): string {
   const types = Object.entries(config.columnTypes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (types.length === 0 && config.schema === undefined) return fileHash;
-  const canonical = JSON.stringify({ column_types: types, schema: config.schema ?? null });
+  if (types.length === 0 && config.schema === undefined && config.delimiter === undefined) return fileHash;
+  const canonical = JSON.stringify({ column_types: types, schema: config.schema ?? null, ...(config.delimiter === undefined ? {} : { delimiter: config.delimiter }) });
   return createHash('sha256').update(`${fileHash}\n${canonical}`).digest('hex').slice(0, 16);
 }
 

@@ -1,0 +1,76 @@
+import type { Location } from '../../diagnostics/diagnostics.js';
+import type { YamlSource } from '../../project/yaml-file.js';
+
+/**
+ * The folder configs of `dbt_project.yml` (`models:`, `seeds:`, `data_tests:`, `sources:`),
+ * read as dbt reads them: from the section's top level down the node's qualified name
+ * (project, folders, name), each level's settings overriding the level above. At a level, a
+ * key is a setting when it starts with `+`, or when its value is not a mapping; a key whose
+ * value is a mapping (and has no `+`) is the next level down.
+ */
+
+/** One key set along the way, and where. */
+export interface ConfigSetting {
+  readonly value: unknown;
+  readonly location: Location;
+}
+
+/** The settings for one node, by key (without `+`), in the order they were met from the top. */
+export type LevelSettings = ReadonlyMap<string, ConfigSetting>;
+
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Every level of `section` that applies to a node of qualified name `fqn`, from the top, with
+ * its settings; a caller merges them (see mergeSettings).
+ */
+export function levelsFor(yaml: YamlSource, section: string, fqn: readonly string[]): LevelSettings[] {
+  let level = yaml.data[section];
+  const path = [section];
+  const levels: LevelSettings[] = [];
+  for (let i = 0; isMapping(level); i++) {
+    const settings = new Map<string, ConfigSetting>();
+    for (const [key, value] of Object.entries(level)) {
+      if (!key.startsWith('+') && isMapping(value)) continue;
+      const name = key.startsWith('+') ? key.slice(1).trim() : key;
+      settings.set(name, { value, location: { file: yaml.file, line: yaml.pathLine([...path, key]) } });
+    }
+    levels.push(settings);
+    if (i >= fqn.length) break;
+    const next = level[fqn[i]];
+    if (!isMapping(next)) break;
+    path.push(fqn[i]);
+    level = next;
+  }
+  return levels;
+}
+
+/** How a key's values from several places combine (dbt: tags and hooks add up, meta and docs merge). */
+const APPENDED = new Set(['tags', 'pre-hook', 'post-hook', 'pre_hook', 'post_hook']);
+const MERGED = new Set(['meta', 'docs', 'grants', 'persist_docs', 'column_types']);
+
+/** Applies `over` on `base`, dbt's way: most keys replace, tags and hooks add up, mappings merge. */
+export function mergeSettings(base: ReadonlyMap<string, ConfigSetting>, over: ReadonlyMap<string, ConfigSetting>): Map<string, ConfigSetting> {
+  const out = new Map(base);
+  for (const [key, setting] of over) {
+    const before = out.get(key);
+    if (before && APPENDED.has(key)) {
+      const list = (v: unknown) => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
+      const merged = [...list(before.value)];
+      for (const v of list(setting.value)) if (!merged.includes(v)) merged.push(v);
+      out.set(key, { value: merged, location: setting.location });
+    } else if (before && MERGED.has(key) && isMapping(before.value) && isMapping(setting.value)) {
+      out.set(key, { value: { ...before.value, ...setting.value }, location: setting.location });
+    } else {
+      out.set(key, setting);
+    }
+  }
+  return out;
+}
+
+/** Settings from a plain mapping (a properties file's `config:`, a config() call), all at one place or each at its own. */
+export function settingsOf(data: Readonly<Record<string, unknown>>, locate: (key: string) => Location): Map<string, ConfigSetting> {
+  const out = new Map<string, ConfigSetting>();
+  for (const [key, value] of Object.entries(data)) out.set(key.startsWith('+') ? key.slice(1) : key, { value, location: locate(key) });
+  return out;
+}

@@ -1,0 +1,131 @@
+import { error, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import { didYouMean } from '../../diagnostics/suggest.js';
+import type { ConfigSetting } from './config-tree.js';
+
+/**
+ * What pipe does with each config key a dbt project may set on a model or seed (in
+ * dbt_project.yml, a properties file or config()). A key pipe reads is passed on to its own
+ * validation; a key that only documents is named in the project's notice; a key that would
+ * change what dbt builds, and that pipe cannot do yet, is an error: building without it would
+ * give another table than dbt gives, silently.
+ */
+
+/** Keys pipe reads from a dbt project, as its own config or as dbt's (alias, column_types, ...). */
+export const READ_KEYS = new Set([
+  'materialized',
+  'schema',
+  'alias',
+  'tags',
+  'enabled',
+  'description',
+  'partition_by',
+  'on_schema_change',
+  'depends_on_past',
+  'retries',
+  'retry_delay',
+  'column_types',
+  'delimiter',
+  'quote_columns',
+]);
+
+/** Keys that describe a node without changing what is built. */
+export const DOCUMENTATION_KEYS = new Set([
+  'docs',
+  'meta',
+  'persist_docs',
+  'grants',
+  'group',
+  'access',
+  'labels',
+  'quoting',
+  'packages',
+  'event_time',
+  'store_failures',
+  'store_failures_as',
+  'full_refresh',
+  'contract',
+  'bind',
+  'file_format',
+  'location_root',
+  'copy_grants',
+]);
+
+/** Keys whose effect pipe does not have yet, with what to do instead. */
+export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
+  'pre-hook': 'run the statement in a model of its own, or remove the hook',
+  'post-hook': 'run the statement in a model of its own, or remove the hook',
+  pre_hook: 'run the statement in a model of its own, or remove the hook',
+  post_hook: 'run the statement in a model of its own, or remove the hook',
+  unique_key: "pipe's incremental models replace whole date partitions: set partition_by to the date column instead",
+  incremental_strategy: "pipe's incremental models replace whole date partitions (partition_by); merge and append strategies are not supported yet",
+  sql_header: 'put the statement in the model query, or remove it',
+  database: "pipe builds every model in the warehouse's own database; remove database:",
+  batch_size: 'pipe builds incremental models one date at a time: set partition_by to the event-time column',
+  lookback: 'not supported yet; remove it',
+  begin: 'pass the first date to pipe backfill instead',
+  on_configuration_change: 'materialized views are not supported; use a table or a view',
+};
+
+/** Materializations a dbt project may name that pipe cannot build. */
+export const UNSUPPORTED_MATERIALIZATIONS: Readonly<Record<string, string>> = {
+  snapshot: 'snapshots are not supported yet',
+  materialized_view: 'use materialized: table (rebuilt every run) or view',
+  external: "dbt-duckdb's external materialization is not supported: use a table, and COPY it in a model of its own",
+  dynamic_table: 'use materialized: table or view',
+  microbatch: "use materialized: incremental with partition_by: pipe's partitions are dates",
+};
+
+export interface SortedConfig {
+  /** The keys pipe reads, with their values and where each was set. */
+  readonly read: ReadonlyMap<string, ConfigSetting>;
+  /** Keys set that pipe does not use (documentation, or unknown to pipe), for the notice. */
+  readonly unused: readonly { readonly key: string; readonly location: Location }[];
+}
+
+/**
+ * Sorts a dbt node's merged config: keys pipe reads, keys it leaves aside (named in the
+ * notice), and keys it cannot honour (errors). An unknown key one typo away from a key pipe
+ * reads is an error too: dbt would accept it and build with the default, unseen.
+ */
+export function sortDbtConfig(settings: ReadonlyMap<string, ConfigSetting>, diagnostics: Diagnostic[]): SortedConfig {
+  const read = new Map<string, ConfigSetting>();
+  const unused: { key: string; location: Location }[] = [];
+  for (const [key, setting] of settings) {
+    if (READ_KEYS.has(key)) {
+      if (key === 'materialized' && typeof setting.value === 'string' && Object.hasOwn(UNSUPPORTED_MATERIALIZATIONS, setting.value)) {
+        diagnostics.push(
+          error('unsupported', `materialized: ${setting.value} is not supported by pipe`, setting.location, {
+            hint: UNSUPPORTED_MATERIALIZATIONS[setting.value],
+          }),
+        );
+        continue;
+      }
+      read.set(key, setting);
+    } else if (Object.hasOwn(UNSUPPORTED_KEYS, key)) {
+      if (key === 'database' && (setting.value === null || setting.value === undefined)) continue;
+      diagnostics.push(error('unsupported', `config '${key}' is not supported by pipe`, setting.location, { hint: UNSUPPORTED_KEYS[key] }));
+    } else if (key === 'contract' && isEnforced(setting.value)) {
+      diagnostics.push(
+        error('unsupported', 'model contracts (contract: {enforced: true}) are not supported yet', setting.location, {
+          hint: 'declare the columns as checks (not_null, accepted_values) instead, or remove enforced: true',
+        }),
+      );
+    } else if (DOCUMENTATION_KEYS.has(key)) {
+      unused.push({ key, location: setting.location });
+    } else {
+      const close = didYouMean(key, [...READ_KEYS]);
+      if (close) diagnostics.push(error('unknown-key', `unknown config key '${key}'`, setting.location, { hint: close }));
+      else unused.push({ key, location: setting.location });
+    }
+  }
+  return { read, unused };
+}
+
+function isEnforced(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<string, unknown>).enforced === true;
+}
+
+/** dbt's default `generate_schema_name`: the target schema, or `<target>_<custom>` for a custom schema. */
+export function dbtSchemaName(targetSchema: string, custom: string | undefined): string {
+  return custom === undefined || custom.trim() === '' ? targetSchema : `${targetSchema}_${custom.trim()}`;
+}

@@ -1,0 +1,109 @@
+import type { Diagnostic, Location } from '../../diagnostics/diagnostics.js';
+import type { YamlSource } from '../../project/yaml-file.js';
+import { levelsFor, mergeSettings, settingsOf, type ConfigSetting } from './config-tree.js';
+import { dbtSchemaName, sortDbtConfig } from './dbt-config.js';
+import type { DbtProject } from './dbt-project.js';
+import type { NodeProperties } from './properties.js';
+
+/**
+ * A node's config from everything but its own config() call, in dbt's order of precedence:
+ * the folder configs of dbt_project.yml (a dbt project only), then its entry in a properties
+ * file, then pipe's YAML beside it. The config() call is applied over it by the caller, which
+ * renders the template.
+ */
+export interface BaseConfig {
+  /** What a dbt source set (folders, properties): dbt's way of combining applies when config() adds to it. */
+  readonly dbt: ReadonlyMap<string, ConfigSetting>;
+  /** pipe's YAML beside the node, whose keys are pipe's own. */
+  readonly own?: YamlSource;
+  /** A text that changes when any of it does: cached analyses compare it. */
+  readonly key: string;
+}
+
+export function baseConfig(
+  section: 'models' | 'seeds',
+  fqn: readonly string[],
+  dbt: DbtProject | undefined,
+  properties: NodeProperties | undefined,
+  own: YamlSource | undefined,
+): BaseConfig {
+  let settings = new Map<string, ConfigSetting>();
+  if (dbt) for (const level of levelsFor(dbt.file, section, fqn)) settings = mergeSettings(settings, level);
+  if (properties) {
+    settings = mergeSettings(settings, properties.config);
+    if (properties.description !== undefined && !settings.has('description')) {
+      settings.set('description', { value: properties.description, location: properties.location });
+    }
+  }
+  const key = settings.size === 0 ? '' : JSON.stringify([...settings].map(([k, s]) => [k, s.value, s.location.file, s.location.line]));
+  return { dbt: settings, own, key };
+}
+
+/** The value a key has before config(): pipe's YAML beside the node wins over dbt's sources. */
+export function baseValue(base: BaseConfig, key: string): unknown {
+  const own = base.own?.data;
+  if (own && Object.hasOwn(own, key)) return own[key];
+  return base.dbt.get(key)?.value;
+}
+
+/** Keys that are seeds' only: a model that inherits them from a folder config ignores them. */
+const SEED_ONLY = new Set(['column_types', 'delimiter', 'quote_columns']);
+
+export interface MergedConfig {
+  /** The config to validate: pipe's keys, with dbt's settings translated (schema as dbt names it). */
+  readonly record: Record<string, unknown>;
+  /** Where each key of `record` was set by a dbt source; the others are located by the caller. */
+  readonly dbtLocations: ReadonlyMap<string, Location>;
+  /** dbt settings pipe does not use, for the notice. */
+  readonly unused: readonly { readonly key: string; readonly location: Location }[];
+}
+
+/**
+ * The config of a node: `base`, then its config() calls (`calls`, located by `locateCall`).
+ * In a dbt project the calls combine with the rest as dbt combines them (tags add up) and a
+ * custom schema becomes `<target>_<custom>`; in a pipe project config() and pipe's YAML are
+ * pipe's own keys, validated strictly by the caller.
+ */
+export function mergeConfig(
+  kind: 'model' | 'seed',
+  base: BaseConfig,
+  calls: Readonly<Record<string, unknown>>,
+  locateCall: (key: string) => Location,
+  dbtProject: boolean,
+  targetSchema: string,
+  diagnostics: Diagnostic[],
+): MergedConfig {
+  let settings = base.dbt;
+  let own: Record<string, unknown> = {};
+  const ownData = base.own?.data ?? {};
+  if (dbtProject) {
+    // pipe's YAML beside a model of a dbt project sits between its properties and config().
+    const { checks: _checks, ...ownConfig } = ownData;
+    if (base.own) settings = mergeSettings(settings, settingsOf(ownConfig, (k) => ({ file: base.own!.file, line: base.own!.keyLine(k) })));
+    settings = mergeSettings(settings, settingsOf(calls, locateCall));
+  } else {
+    const { checks: _checks, ...ownConfig } = ownData;
+    own = { ...ownConfig, ...calls };
+  }
+  const sorted = sortDbtConfig(settings, diagnostics);
+  const record: Record<string, unknown> = {};
+  const dbtLocations = new Map<string, Location>();
+  const unused = [...sorted.unused];
+  for (const [key, s] of sorted.read) {
+    if (kind === 'model' && SEED_ONLY.has(key)) {
+      unused.push({ key, location: s.location });
+      continue;
+    }
+    record[key] = s.value;
+    dbtLocations.set(key, s.location);
+  }
+  Object.assign(record, own);
+  for (const key of Object.keys(own)) dbtLocations.delete(key);
+  if (dbtProject) {
+    const custom = record.schema;
+    record.schema = dbtSchemaName(targetSchema, typeof custom === 'string' ? custom : undefined);
+    if (custom !== undefined && typeof custom !== 'string') record.schema = custom;
+    if (!dbtLocations.has('schema') && custom === undefined) dbtLocations.set('schema', { file: 'dbt_project.yml' });
+  }
+  return { record, dbtLocations, unused };
+}

@@ -1,0 +1,433 @@
+import { error, warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import type { YamlSource } from '../../project/yaml-file.js';
+import { settingsOf, type ConfigSetting } from './config-tree.js';
+
+/**
+ * dbt properties files (`version: 2` with `models:`, `seeds:`, `sources:`, ...), read into
+ * typed values with the line of everything in them: descriptions, columns, config and tests of
+ * models and seeds, and the sources with their tables. The sections pipe does not use
+ * (exposures, metrics, semantic models, ...) are collected to be named in one notice.
+ */
+
+/** dbt's test configs, which may stand among a test's arguments or under its `config:`. */
+export const TEST_CONFIG_KEYS = [
+  'severity',
+  'tags',
+  'enabled',
+  'where',
+  'limit',
+  'warn_if',
+  'error_if',
+  'fail_calc',
+  'store_failures',
+  'store_failures_as',
+  'meta',
+  'database',
+  'schema',
+  'alias',
+] as const;
+
+/** What a test is declared on. */
+export type TestedKind = 'model' | 'seed' | 'source' | 'snapshot';
+
+/** One test as a properties file declares it, not yet checked against the tests pipe knows. */
+export interface DbtTestSpec {
+  /** As written: `unique`, `accepted_values`, `positive` (a custom generic test), `dbt_utils.expression_is_true`. */
+  readonly test: string;
+  /** The node tested: a model or seed name, or `source.table`. */
+  readonly on: { readonly kind: TestedKind; readonly name: string };
+  /** The column it is declared under (or its `column_name:` argument); absent for a test of the whole node. */
+  readonly column?: string;
+  /** `quote: true` on the column: its name is quoted in the test's SQL. */
+  readonly quoteColumn: boolean;
+  /** The test's arguments (`values`, `to`, `field`, ...), without its config. */
+  readonly args: Readonly<Record<string, unknown>>;
+  /** Its config (`severity`, `where`, `error_if`, ...), from among its arguments and its `config:`. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** A name the file gives it (`name:`). */
+  readonly name?: string;
+  readonly location: Location;
+}
+
+export interface ColumnProperties {
+  readonly name: string;
+  readonly description?: string;
+  readonly dataType?: string;
+  readonly location: Location;
+}
+
+/** A model's, seed's or snapshot's entry in a properties file. */
+export interface NodeProperties {
+  readonly name: string;
+  readonly location: Location;
+  readonly description?: string;
+  /** Its `config:`, by key. */
+  readonly config: ReadonlyMap<string, ConfigSetting>;
+  readonly columns: readonly ColumnProperties[];
+  readonly tests: readonly DbtTestSpec[];
+}
+
+export interface Freshness {
+  readonly warnAfter?: { readonly count: number; readonly period: 'minute' | 'hour' | 'day' };
+  readonly errorAfter?: { readonly count: number; readonly period: 'minute' | 'hour' | 'day' };
+  readonly filter?: string;
+}
+
+/** One table of a declared source. */
+export interface SourceTable {
+  /** `source.table`, the node's name. */
+  readonly name: string;
+  readonly source: string;
+  readonly table: string;
+  readonly database?: string;
+  /** The schema it is read from: the source's `schema:`, else the source's name. */
+  readonly schema: string;
+  /** The relation's name: `identifier:`, else the table's name. */
+  readonly identifier: string;
+  /** dbt-duckdb's `external_location` (from `meta:` or `config:`): a file path or a read_*() call. */
+  readonly externalLocation?: string;
+  readonly loadedAtField?: string;
+  readonly freshness?: Freshness;
+  readonly description?: string;
+  readonly tags: readonly string[];
+  readonly enabled: boolean;
+  readonly columns: readonly ColumnProperties[];
+  readonly tests: readonly DbtTestSpec[];
+  readonly location: Location;
+}
+
+export interface Properties {
+  readonly models: ReadonlyMap<string, NodeProperties>;
+  readonly seeds: ReadonlyMap<string, NodeProperties>;
+  readonly snapshots: ReadonlyMap<string, NodeProperties>;
+  readonly sources: readonly SourceTable[];
+  /** Sections read but not used, each where it stands. */
+  readonly unused: readonly { readonly what: string; readonly location: Location }[];
+}
+
+export const NO_PROPERTIES: Properties = { models: new Map(), seeds: new Map(), snapshots: new Map(), sources: [], unused: [] };
+
+/** Sections pipe reads past, and what each holds. */
+const UNUSED_SECTIONS: Readonly<Record<string, string>> = {
+  macros: 'macro documentation',
+  analyses: 'analyses',
+  exposures: 'exposures',
+  metrics: 'metrics',
+  semantic_models: 'semantic models',
+  saved_queries: 'saved queries',
+  unit_tests: 'unit tests (not supported yet)',
+  groups: 'groups',
+};
+
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/** Reads every properties file; every problem is reported at its line, and the rest is still read. */
+export function readProperties(files: readonly YamlSource[], diagnostics: Diagnostic[]): Properties {
+  const models = new Map<string, NodeProperties>();
+  const seeds = new Map<string, NodeProperties>();
+  const snapshots = new Map<string, NodeProperties>();
+  const sources: SourceTable[] = [];
+  const unused: { what: string; location: Location }[] = [];
+  for (const y of files) {
+    const at = (path: (string | number)[]): Location => ({ file: y.file, line: lineOf(y, path) });
+    for (const [section, value] of Object.entries(y.data)) {
+      if (section === 'version') {
+        if (value !== 2 && value !== '2') diagnostics.push(error('bad-properties', `version must be 2, got ${JSON.stringify(value)}`, at([section])));
+        continue;
+      }
+      if (Object.hasOwn(UNUSED_SECTIONS, section)) {
+        unused.push({ what: UNUSED_SECTIONS[section], location: at([section]) });
+        continue;
+      }
+      const list = listOf(value, section, at([section]), diagnostics);
+      switch (section) {
+        case 'models':
+        case 'seeds':
+        case 'snapshots': {
+          const into = section === 'models' ? models : section === 'seeds' ? seeds : snapshots;
+          const kind = section === 'models' ? 'model' : section === 'seeds' ? 'seed' : 'snapshot';
+          list.forEach((entry, i) => {
+            const node = readNode(entry, kind, [section, i], at, diagnostics);
+            if (!node) return;
+            const before = into.get(node.name);
+            if (before) {
+              diagnostics.push(
+                error('duplicate-properties', `${kind} '${node.name}' has properties in two places`, node.location, {
+                  related: [{ message: 'first declared here', location: before.location }],
+                  hint: 'keep one entry per node across the properties files',
+                }),
+              );
+              return;
+            }
+            into.set(node.name, node);
+          });
+          break;
+        }
+        case 'sources':
+          list.forEach((entry, i) => sources.push(...readSource(entry, [section, i], at, diagnostics)));
+          break;
+        case 'data_tests':
+          // Properties of singular tests (their description and config).
+          unused.push({ what: 'singular test properties', location: at([section]) });
+          break;
+        default:
+          diagnostics.push(
+            error('unknown-key', `unknown section '${section}' in a properties file`, at([section]), {
+              hint: 'sections: models, seeds, sources, snapshots, macros, exposures, metrics, semantic_models, saved_queries, unit_tests, groups',
+            }),
+          );
+      }
+    }
+  }
+  const seen = new Map<string, SourceTable>();
+  for (const s of sources) {
+    const before = seen.get(s.name);
+    if (before) {
+      diagnostics.push(
+        error('duplicate-properties', `source table '${s.name}' is declared twice`, s.location, {
+          related: [{ message: 'first declared here', location: before.location }],
+        }),
+      );
+    } else seen.set(s.name, s);
+  }
+  return { models, seeds, snapshots, sources: [...seen.values()], unused };
+}
+
+function lineOf(y: YamlSource, path: readonly (string | number)[]): number | undefined {
+  // The deepest part of the path that has a line: a key's own, else its parent's.
+  for (let n = path.length; n > 0; n--) {
+    const line = y.pathLine(path.slice(0, n).map(String));
+    if (line !== undefined) return line;
+  }
+  return undefined;
+}
+
+function listOf(value: unknown, what: string, at: Location, diagnostics: Diagnostic[]): unknown[] {
+  if (value === null || value === undefined) return [];
+  if (Array.isArray(value)) return value;
+  diagnostics.push(error('bad-properties', `${what} must be a list of entries, each with a name:`, at));
+  return [];
+}
+
+type At = (path: (string | number)[]) => Location;
+
+function readNode(entry: unknown, kind: TestedKind, path: (string | number)[], at: At, diagnostics: Diagnostic[]): NodeProperties | undefined {
+  if (!isMapping(entry) || typeof entry.name !== 'string' || entry.name === '') {
+    diagnostics.push(error('bad-properties', `each entry under ${path[0]} needs a name:`, at(path)));
+    return undefined;
+  }
+  const name = entry.name;
+  if (entry.versions !== undefined) {
+    diagnostics.push(
+      error('unsupported', `model versions (versions: under ${name}) are not supported yet`, at([...path, 'versions']), {
+        hint: 'keep one version of the model as its own file',
+      }),
+    );
+  }
+  const config = isMapping(entry.config) ? settingsOf(entry.config, (k) => at([...path, 'config', k])) : new Map<string, ConfigSetting>();
+  if (entry.config !== undefined && !isMapping(entry.config)) {
+    diagnostics.push(error('bad-properties', `config of ${name} must be a mapping`, at([...path, 'config'])));
+  }
+  // dbt reads some keys beside config: as config too.
+  for (const key of ['tags', 'docs', 'meta', 'access', 'group'] as const) {
+    if (entry[key] !== undefined && !config.has(key)) config.set(key, { value: entry[key], location: at([...path, key]) });
+  }
+  const on = { kind, name };
+  const columns = readColumns(entry.columns, on, path, at, diagnostics);
+  return {
+    name,
+    location: at(path),
+    description: text(entry.description),
+    config,
+    columns: columns.columns,
+    tests: [...columns.tests, ...readTests(entry, on, undefined, false, path, at, diagnostics)],
+  };
+}
+
+function readColumns(
+  value: unknown,
+  on: DbtTestSpec['on'],
+  path: (string | number)[],
+  at: At,
+  diagnostics: Diagnostic[],
+): { columns: ColumnProperties[]; tests: DbtTestSpec[] } {
+  const columns: ColumnProperties[] = [];
+  const tests: DbtTestSpec[] = [];
+  listOf(value, 'columns', at([...path, 'columns']), diagnostics).forEach((c, i) => {
+    const cp = [...path, 'columns', i];
+    if (!isMapping(c) || typeof c.name !== 'string' || c.name === '') {
+      diagnostics.push(error('bad-properties', 'each column needs a name:', at(cp)));
+      return;
+    }
+    columns.push({ name: c.name, description: text(c.description), dataType: text(c.data_type), location: at(cp) });
+    tests.push(...readTests(c, on, c.name, c.quote === true, cp, at, diagnostics));
+  });
+  return { columns, tests };
+}
+
+/** The tests under `tests:` and `data_tests:` of a node or a column. */
+function readTests(
+  owner: Record<string, unknown>,
+  on: DbtTestSpec['on'],
+  column: string | undefined,
+  quoteColumn: boolean,
+  path: (string | number)[],
+  at: At,
+  diagnostics: Diagnostic[],
+): DbtTestSpec[] {
+  const out: DbtTestSpec[] = [];
+  for (const key of ['tests', 'data_tests']) {
+    listOf(owner[key], key, at([...path, key]), diagnostics).forEach((t, i) => {
+      const spec = readTest(t, on, column, quoteColumn, at([...path, key, i]), diagnostics);
+      if (spec) out.push(spec);
+    });
+  }
+  return out;
+}
+
+/**
+ * One test: `unique`, `{accepted_values: {values: [...], config: {...}}}`, or dbt's other form
+ * `{test_name: unique, name: ..., ...}`; config keys may stand among the arguments, and the
+ * arguments under `arguments:`.
+ */
+function readTest(
+  value: unknown,
+  on: DbtTestSpec['on'],
+  column: string | undefined,
+  quoteColumn: boolean,
+  location: Location,
+  diagnostics: Diagnostic[],
+): DbtTestSpec | undefined {
+  let test: string;
+  let raw: Record<string, unknown>;
+  if (typeof value === 'string') {
+    test = value;
+    raw = {};
+  } else if (isMapping(value) && typeof value.test_name === 'string') {
+    const { test_name, ...rest } = value;
+    test = test_name as string;
+    raw = rest;
+  } else if (isMapping(value) && Object.keys(value).length === 1) {
+    const [[name, args]] = Object.entries(value);
+    test = name;
+    if (args !== null && args !== undefined && !isMapping(args)) {
+      diagnostics.push(error('bad-test', `the arguments of test ${name} must be a mapping, e.g. {values: [a, b]}`, location));
+      return undefined;
+    }
+    raw = (args ?? {}) as Record<string, unknown>;
+  } else {
+    diagnostics.push(
+      error('bad-test', 'a test is its name (unique) or a mapping of its name to its arguments ({accepted_values: {values: [a, b]}})', location),
+    );
+    return undefined;
+  }
+  const args: Record<string, unknown> = {};
+  const config: Record<string, unknown> = {};
+  let name: string | undefined;
+  for (const [k, v] of Object.entries(raw)) {
+    if (k === 'config') {
+      if (isMapping(v)) Object.assign(config, v);
+      else diagnostics.push(error('bad-test', `config of test ${test} must be a mapping`, location));
+    } else if (k === 'arguments') {
+      if (isMapping(v)) Object.assign(args, v);
+      else diagnostics.push(error('bad-test', `arguments of test ${test} must be a mapping`, location));
+    } else if (k === 'name') {
+      name = typeof v === 'string' ? v : undefined;
+    } else if ((TEST_CONFIG_KEYS as readonly string[]).includes(k)) {
+      config[k] = v;
+    } else {
+      args[k] = v;
+    }
+  }
+  let col = column;
+  if (typeof args.column_name === 'string') {
+    col = args.column_name;
+    delete args.column_name;
+  }
+  return { test, on, column: col, quoteColumn, args, config, name, location };
+}
+
+function readSource(entry: unknown, path: (string | number)[], at: At, diagnostics: Diagnostic[]): SourceTable[] {
+  if (!isMapping(entry) || typeof entry.name !== 'string' || entry.name === '') {
+    diagnostics.push(error('bad-properties', 'each source needs a name:', at(path)));
+    return [];
+  }
+  const source = entry.name;
+  const sourceConfig = isMapping(entry.config) ? entry.config : {};
+  const sourceMeta = isMapping(entry.meta) ? entry.meta : {};
+  if (entry.overrides !== undefined) {
+    diagnostics.push(error('unsupported', `overrides: (of a package's source) is not supported`, at([...path, 'overrides'])));
+  }
+  const out: SourceTable[] = [];
+  listOf(entry.tables, 'tables', at([...path, 'tables']), diagnostics).forEach((t, i) => {
+    const tp = [...path, 'tables', i];
+    if (!isMapping(t) || typeof t.name !== 'string' || t.name === '') {
+      diagnostics.push(error('bad-properties', `each table of source ${source} needs a name:`, at(tp)));
+      return;
+    }
+    const config = isMapping(t.config) ? t.config : {};
+    const meta = isMapping(t.meta) ? t.meta : {};
+    const name = `${source}.${t.name}`;
+    const on = { kind: 'source' as const, name };
+    const columns = readColumns(t.columns, on, tp, at, diagnostics);
+    const location = at(tp);
+    const externalLocation =
+      text(config.external_location) ?? text(meta.external_location) ?? text(sourceConfig.external_location) ?? text(sourceMeta.external_location);
+    // A table's freshness: null switches the source's off.
+    const freshnessValue = Object.hasOwn(t, 'freshness') ? t.freshness : Object.hasOwn(config, 'freshness') ? config.freshness : (entry.freshness ?? sourceConfig.freshness);
+    const enabled = config.enabled ?? sourceConfig.enabled ?? true;
+    const tags = [...tagList(entry.tags ?? sourceConfig.tags), ...tagList(t.tags ?? config.tags)];
+    out.push({
+      name,
+      source,
+      table: t.name,
+      database: text(t.database) ?? text(entry.database),
+      schema: text(t.schema) ?? text(entry.schema) ?? source,
+      identifier: text(t.identifier) ?? t.name,
+      externalLocation,
+      loadedAtField: text(t.loaded_at_field) ?? text(config.loaded_at_field) ?? text(entry.loaded_at_field) ?? text(sourceConfig.loaded_at_field),
+      freshness: readFreshness(freshnessValue, at([...tp, 'freshness']), diagnostics),
+      description: text(t.description),
+      tags: [...new Set(tags)],
+      enabled: enabled !== false,
+      columns: columns.columns,
+      tests: [...columns.tests, ...readTests(t, on, undefined, false, tp, at, diagnostics)],
+      location,
+    });
+  });
+  return out;
+}
+
+function tagList(v: unknown): string[] {
+  if (typeof v === 'string') return [v];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+const PERIODS = ['minute', 'hour', 'day'] as const;
+
+function readFreshness(value: unknown, location: Location, diagnostics: Diagnostic[]): Freshness | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isMapping(value)) {
+    diagnostics.push(error('bad-properties', 'freshness must be a mapping with warn_after and/or error_after', location));
+    return undefined;
+  }
+  const after = (key: string) => {
+    const v = value[key];
+    if (v === undefined || v === null) return undefined;
+    if (isMapping(v) && typeof v.count === 'number' && v.count > 0 && PERIODS.includes(v.period as (typeof PERIODS)[number])) {
+      return { count: v.count, period: v.period as (typeof PERIODS)[number] };
+    }
+    diagnostics.push(error('bad-properties', `${key} must be {count: N, period: minute|hour|day}`, location));
+    return undefined;
+  };
+  const warnAfter = after('warn_after');
+  const errorAfter = after('error_after');
+  if (!warnAfter && !errorAfter) return undefined;
+  return { warnAfter, errorAfter, filter: text(value.filter) };
+}
+
+/** A properties entry for a node the project does not have: dbt warns; so does pipe, at its line. */
+export function unmatchedEntry(kind: string, name: string, location: Location, hint: string | undefined): Diagnostic {
+  return warning('unmatched-properties', `properties for ${kind} '${name}', which the project does not have`, location, { hint });
+}
