@@ -1,0 +1,268 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyze, type Analysis, type ModelNode, type SeedNode } from '../../src/analyze/analyze.js';
+import { levelsFor, mergeSettings } from '../../src/analyze/dbt/config-tree.js';
+import { readProperties } from '../../src/analyze/dbt/properties.js';
+import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
+import { dayInterval, parseDate } from '../../src/dates/dates.js';
+import { loadProject } from '../../src/project/load-project.js';
+import { parseYaml } from '../../src/project/yaml-file.js';
+import { removeProjects, tempProject } from '../support/projects.js';
+
+afterAll(removeProjects);
+
+const day = dayInterval(parseDate('2024-01-02')!);
+const run = (files: Record<string, string>): Analysis => analyze(loadProject(tempProject(files)), { interval: day });
+const model = (a: Analysis, name: string) => a.nodes.get(name) as ModelNode;
+const errors = (a: Analysis) => a.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.message, d.location?.file, d.location?.line]);
+
+function yaml(text: string, file = 'dbt_project.yml') {
+  const found: Diagnostic[] = [];
+  const y = parseYaml(text, file, found);
+  expect(found).toEqual([]);
+  return y!;
+}
+
+const PROJECT = `name: shop
+profile: shop
+models:
+  shop:
+    materialized: table
+    +tags: [nightly]
+    staging:
+      +materialized: view
+      +schema: stage
+      +docs:
+        node_color: silver
+      stg_orders:
+        +tags: orders
+`;
+
+describe('folder configs', () => {
+  it('walks down the qualified name, a key with + or a value that is no mapping being a setting', () => {
+    const y = yaml(PROJECT);
+    const levels = levelsFor(y, 'models', ['shop', 'staging', 'stg_orders']);
+    expect(levels.map((l) => [...l.keys()])).toEqual([[], ['materialized', 'tags'], ['materialized', 'schema', 'docs'], ['tags']]);
+    const merged = levels.reduce(mergeSettings, new Map());
+    expect(merged.get('materialized')).toEqual({ value: 'view', location: { file: "dbt_project.yml", line: 8 } });
+    // Tags add up from level to level, as in dbt.
+    expect(merged.get('tags')!.value).toEqual(['nightly', 'orders']);
+    expect(merged.get('docs')!.value).toEqual({ node_color: 'silver' });
+  });
+
+  it('stops where the tree has no level for the name', () => {
+    const levels = levelsFor(yaml(PROJECT), 'models', ['shop', 'marts', 'orders']);
+    expect(levels.map((l) => [...l.keys()])).toEqual([[], ['materialized', 'tags']]);
+  });
+
+  it('applies to models by folder: views and custom schemas as dbt names them', () => {
+    const a = run({
+      'dbt_project.yml': PROJECT,
+      'models/staging/stg_orders.sql': 'select 1 as id',
+      'models/marts/orders.sql': "select * from {{ ref('stg_orders') }}",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(model(a, 'stg_orders').config.materialized).toBe('view');
+    expect(model(a, 'stg_orders').relation).toBe('"main_stage"."stg_orders"');
+    expect(model(a, 'stg_orders').tags).toEqual(['nightly', 'orders']);
+    expect(model(a, 'stg_orders').fqn).toEqual(['shop', 'staging', 'stg_orders']);
+    expect(model(a, 'orders').config.materialized).toBe('table');
+    expect(model(a, 'orders').relation).toBe('"main"."orders"');
+    const notice = a.diagnostics.find((d) => d.code === 'not-used');
+    expect(notice?.severity).toBe('warning');
+    expect(notice?.message).toContain('config docs (dbt_project.yml:10)');
+  });
+
+  it('ranks config() over the properties file over the folder config, tags adding up', () => {
+    const a = run({
+      'dbt_project.yml': PROJECT,
+      'models/staging/stg_orders.sql': "{{ config(materialized='table', tags=['mine']) }}\nselect 1 as id",
+      'models/staging/stg_customers.sql': 'select 1 as id',
+      'models/staging/schema.yml': `version: 2
+models:
+  - name: stg_customers
+    description: Customers
+    config:
+      materialized: ephemeral
+      alias: customers_v
+  - name: stg_orders
+    config:
+      materialized: view
+`,
+    });
+    expect(errors(a)).toEqual([]);
+    expect(model(a, 'stg_orders').config.materialized).toBe('table');
+    expect(model(a, 'stg_orders').tags).toEqual(['nightly', 'orders', 'mine']);
+    expect(model(a, 'stg_customers').config.materialized).toBe('ephemeral');
+    expect(model(a, 'stg_customers').config.description).toBe('Customers');
+  });
+
+  it('names the relation by alias and keeps the model name for ref()', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    orders:\n      +alias: orders_v2\n',
+      'models/orders.sql': "{{ config(alias='orders_v3') }}\nselect 1 as id",
+      'models/report.sql': "select * from {{ ref('orders') }}",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(model(a, 'orders').relation).toBe('"main"."orders_v3"');
+  });
+
+  it('refuses two models written to one relation', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/a.sql': "{{ config(alias='b') }}\nselect 1 as id",
+      'models/b.sql': 'select 1 as id',
+    });
+    expect(errors(a).map((e) => e[0])).toEqual(['duplicate-relation']);
+  });
+
+  it('refuses what would build another table than dbt builds, at its line', () => {
+    const a = run({
+      'dbt_project.yml': `name: shop
+on-run-start: ["create schema if not exists x"]
+models:
+  shop:
+    +post-hook: "grant select on {{ this }} to reporter"
+`,
+      'models/a.sql': "{{ config(materialized='incremental', unique_key='id') }}\nselect 1 as id",
+      'models/b.sql': "{{ config(materialized='snapshot') }}\nselect 1 as id",
+      'models/c.sql': "{{ config(materialised='view') }}\nselect 1 as id",
+    });
+    const found = errors(a);
+    expect(found).toContainEqual(['unsupported', 'on-run-start hooks are not supported by pipe', 'dbt_project.yml', 2]);
+    expect(found).toContainEqual(['unsupported', "config 'post-hook' is not supported by pipe", 'dbt_project.yml', 5]);
+    expect(found).toContainEqual(['unsupported', "config 'unique_key' is not supported by pipe", 'models/a.sql', 1]);
+    expect(found).toContainEqual(['unsupported', 'materialized: snapshot is not supported by pipe', 'models/b.sql', 1]);
+    // A typo of a key pipe reads is not left to the default.
+    expect(found).toContainEqual(['unknown-key', "unknown config key 'materialised'", 'models/c.sql', 1]);
+  });
+
+  it('reads vars, the ones scoped to the project over the global ones, pipe.yaml over both', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nvars:\n  a: 1\n  b: 1\n  c: 1\n  shop:\n    b: 2\n    c: 2\n',
+      'pipe.yaml': 'vars:\n  c: 3\n',
+      'models/m.sql': "select {{ var('a') }} as a, {{ var('b') }} as b, {{ var('c') }} as c",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(a.vars).toMatchObject({ a: 1, b: 2, c: 3 });
+  });
+
+  it('reads models from the folders dbt_project.yml names, and names files pipe does not use', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nmodel-paths: ["transform"]\nseed-paths: ["data"]\n',
+      'transform/a.sql': 'select 1 as id',
+      'transform/docs.md': '{% docs a %}A{% enddocs %}',
+      'data/sub/raw.csv': 'id\n1\n',
+      'snapshots/snap.sql': '{% snapshot snap %}select 1{% endsnapshot %}',
+      'models/ignored.sql': 'select 1',
+    });
+    expect(errors(a)).toEqual([]);
+    expect([...a.nodes.keys()].sort()).toEqual(['a', 'raw']);
+    expect((a.nodes.get('raw') as SeedNode).fqn).toEqual(['shop', 'sub', 'raw']);
+    const notice = a.diagnostics.find((d) => d.code === 'not-used')!.message;
+    expect(notice).toContain('transform/docs.md (documentation)');
+    expect(notice).toContain('snapshots/snap.sql (snapshot');
+  });
+});
+
+describe('properties files', () => {
+  it('are told from pipe YAML by their top level, whatever their name', () => {
+    const a = run({
+      'models/orders.sql': 'select 1 as id',
+      // Named like its model, but a properties file.
+      'models/orders.yml': 'version: 2\nmodels:\n  - name: orders\n    config:\n      materialized: view\n',
+    });
+    expect(errors(a)).toEqual([]);
+    expect(model(a, 'orders').config.materialized).toBe('view');
+  });
+
+  it('reads columns, tests in their forms, and sources, with lines', () => {
+    const found: Diagnostic[] = [];
+    const p = readProperties(
+      [
+        yaml(
+          `version: 2
+models:
+  - name: orders
+    columns:
+      - name: id
+        data_type: integer
+        tests:
+          - unique
+          - not_null:
+              config:
+                severity: warn
+      - name: status
+        data_tests:
+          - accepted_values:
+              values: [a, b]
+              quote: false
+              where: "id > 1"
+    tests:
+      - test_name: unique
+        name: unique_pair
+        column_name: "id || status"
+sources:
+  - name: raw
+    schema: landing
+    freshness:
+      warn_after: {count: 1, period: day}
+    tables:
+      - name: events
+        identifier: events_v1
+        loaded_at_field: loaded_at
+      - name: files
+        meta:
+          external_location: "data/files.parquet"
+        freshness: null
+exposures:
+  - name: dash
+`,
+          'models/schema.yml',
+        ),
+      ],
+      found,
+    );
+    expect(found).toEqual([]);
+    const orders = p.models.get('orders')!;
+    expect(orders.columns.map((c) => [c.name, c.dataType, c.location.line])).toEqual([
+      ['id', 'integer', 5],
+      ['status', undefined, 12],
+    ]);
+    expect(orders.tests.map((t) => [t.test, t.column, t.args, t.config, t.name, t.location.line])).toEqual([
+      ['unique', 'id', {}, {}, undefined, 8],
+      ['not_null', 'id', {}, { severity: 'warn' }, undefined, 9],
+      ['accepted_values', 'status', { values: ['a', 'b'], quote: false }, { where: 'id > 1' }, undefined, 14],
+      ['unique', 'id || status', {}, {}, 'unique_pair', 19],
+    ]);
+    expect(p.sources.map((s) => [s.name, s.schema, s.identifier, s.loadedAtField, s.externalLocation, s.freshness?.warnAfter])).toEqual([
+      ['raw.events', 'landing', 'events_v1', 'loaded_at', undefined, { count: 1, period: 'day' }],
+      ['raw.files', 'landing', 'files', undefined, 'data/files.parquet', undefined],
+    ]);
+    expect(p.unused.map((u) => [u.what, u.location.line])).toEqual([['exposures', 35]]);
+  });
+
+  it('reports every malformed entry and a node declared twice', () => {
+    const found: Diagnostic[] = [];
+    readProperties(
+      [
+        yaml('version: 2\nmodels:\n  - name: a\n  - description: no name\n  - name: a\n    columns:\n      - tests: [unique]\n', 'models/x.yml'),
+      ],
+      found,
+    );
+    expect(found.map((d) => [d.code, d.location?.line])).toEqual([
+      ['bad-properties', 4],
+      ['bad-properties', 7],
+      ['duplicate-properties', 5],
+    ]);
+  });
+
+  it('warns of properties for a model the project does not have', () => {
+    const a = run({
+      'models/orders.sql': 'select 1 as id',
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: order\n',
+    });
+    expect(errors(a)).toEqual([]);
+    const w = a.diagnostics.find((d) => d.code === 'unmatched-properties')!;
+    expect([w.severity, w.location, w.hint]).toEqual(['warning', { file: 'models/schema.yml', line: 3 }, "did you mean 'orders'?"]);
+  });
+});
