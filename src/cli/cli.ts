@@ -7,6 +7,8 @@ import { run, runDryRun } from '../commands/run.js';
 import { backfill, backfillDryRun } from '../commands/backfill.js';
 import { retry } from '../commands/retry.js';
 import { test } from '../commands/test.js';
+import { init } from '../commands/init.js';
+import { formatInit } from './format-init.js';
 import { formatPlan, formatRunPlan } from './format-plan.js';
 import { intervalLabel } from '../dates/dates.js';
 import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
@@ -132,6 +134,19 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       logger.close();
     }
   };
+
+  program
+    .command('init')
+    .description('start a project: a seed, a staging view, an incremental model with checks and a pipeline')
+    .argument('[dir]', 'folder to write it in, created when missing (default: the current folder)')
+    .action((dir: string | undefined) => {
+      const logger = makeLogger({});
+      try {
+        logger.result(formatInit(init({ dir })));
+      } catch (e) {
+        exitCode = report(e, logger);
+      }
+    });
 
   common(
     program

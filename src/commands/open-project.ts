@@ -31,7 +31,7 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
     const above = enclosingProject(root);
     throw new DiagnosticError([
       error('no-project', `${root} has no models/ folder: is this a pipe project?`, undefined, {
-        hint: above ? `${above} is one: run pipe there, or pass --project ${above}` : 'run pipe in a project folder, or pass --project DIR',
+        hint: above ? `${above} is one: run pipe there, or pass --project ${above}` : 'run pipe in a project folder, pass --project DIR, or start a project here with pipe init',
       }),
     ]);
   }

@@ -1,8 +1,10 @@
 import { formatHistory } from '../../src/cli/format-history.js';
+import { formatInit } from '../../src/cli/format-init.js';
 import { formatPlan } from '../../src/cli/format-plan.js';
 import { sourceReader } from '../../src/cli/output.js';
 import { report, statusCode } from '../../src/cli/report.js';
 import { backfill, backfillDryRun, type BackfillOptions } from '../../src/commands/backfill.js';
+import { init } from '../../src/commands/init.js';
 import { compile, history, listNodes, type CompiledModel, type CompileOptions, type GraphOptions, type HistoryOptions } from '../../src/commands/inspect.js';
 import { retry, type RetryOptions } from '../../src/commands/retry.js';
 import { run, type RunOptions } from '../../src/commands/run.js';
@@ -52,6 +54,14 @@ async function command(
   }
   logger.close();
   return { code, signal: null, stdout, stderr, events };
+}
+
+/** `pipe init DIR`, run from the folder `cwd`: the files it wrote and the commands to run next. */
+export function initIn(dir: string, cwd = process.cwd()): Promise<PipeResult> {
+  return command(dir, async (_emit, print) => {
+    print(formatInit(init({ dir }), cwd));
+    return 0;
+  });
 }
 
 /** `pipe run`. */

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# pipe as its users get it: the tarball `npm pack` makes (its `prepare` builds dist/), installed
+# globally into a temporary prefix, then `pipe init`, `pipe run` and `pipe test` in a folder
+# that has nothing to do with the clone. Slow (npm downloads the dependencies), so not part of
+# `npm test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+clone=$PWD
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "global-install-check: $*" >&2; exit 1; }
+
+npm pack --pack-destination "$work" --no-audit --no-fund >/dev/null
+tarball=$(ls "$work"/*.tgz)
+listing=$(tar -tzf "$tarball")
+grep -qx 'package/dist/cli/main.js' <<<"$listing" || fail "$tarball has no dist/cli/main.js"
+if grep -E '^package/(test|src|bench|scripts|\.ci)/|\.test\.' <<<"$listing"; then fail "$tarball holds files only the clone needs (above)"; fi
+
+npm install --global --prefix "$work/prefix" --no-audit --no-fund "$tarball"
+export PATH="$work/prefix/bin:$PATH"
+[ "$(command -v pipe)" = "$work/prefix/bin/pipe" ] || fail "pipe on PATH is $(command -v pipe), not the one installed"
+
+mkdir "$work/elsewhere"
+cd "$work/elsewhere"
+version=$(pipe --version)
+[ "$version" = "$(node -p "require('$clone/package.json').version")" ] || fail "pipe --version printed '$version'"
+out=$(pipe init demo)
+echo "$out"
+date=$(sed -n 's/.*pipe run --date \([0-9-]*\).*/\1/p' <<<"$out")
+[ -n "$date" ] || fail "pipe init printed no 'pipe run --date' to go on with"
+cd demo
+pipe run --date "$date"
+pipe test --date "$date"
+echo "global-install-check: pipe $version from $(basename "$tarball") ran a new project in $work/elsewhere/demo"
