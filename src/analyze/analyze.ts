@@ -6,6 +6,7 @@ import { readDbtProject, type DbtProject } from './dbt/dbt-project.js';
 import { NO_PROPERTIES, readProperties, unmatchedEntry, type Properties } from './dbt/properties.js';
 import { baseConfig, baseValue, mergeConfig, type BaseConfig } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
+import { packageNames, unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
 import { seedHash, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
 import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
 import { makeGraph, type Graph } from '../graph/graph.js';
@@ -390,6 +391,8 @@ interface CachedModel {
   readonly file: string;
   readonly yaml: unknown;
   readonly compiled: CompiledTemplate | Diagnostic;
+  /** What in the text pipe cannot render yet (then it is not rendered). */
+  readonly unsupported: readonly UnsupportedUse[];
   readonly renders: Map<string, RawRender | Diagnostic>;
   readonly sites: CallSites;
   analyzed?: AnalyzedModel;
@@ -447,7 +450,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const vars = { ...(dbt?.vars ?? {}), ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
   for (const name of secretVarNames(settings, pipeline)) secrets.record(vars[name]);
 
-  const engineKey = JSON.stringify([files.macros, vars]);
+  const packages = packageNames(files.packageFiles ?? []);
+  const engineKey = JSON.stringify([files.macros, vars, [...packages]]);
   if (cache && cache.key !== engineKey) {
     cache.key = engineKey;
     cache.engine = undefined;
@@ -460,6 +464,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const projectName = dbt?.name ?? settings.name ?? basename(files.root);
   const models = new Map<string, RenderModel>();
   const live = new Set<string>();
+  /** Everything the templates use that pipe cannot render yet: reported once per cause, below. */
+  const unsupported: UnsupportedUse[] = [];
   for (const source of files.models) {
     live.add(source.name);
     const fqn = fqnOf(projectName, source.file, files.layout.models, source.name);
@@ -467,8 +473,14 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     const yamlMaterialized = baseValue(base, 'materialized');
     let entry = cache?.models.get(source.name);
     if (!entry || entry.sql !== source.sql || entry.file !== source.file || entry.yaml !== yamlMaterialized) {
-      entry = { sql: source.sql, file: source.file, yaml: yamlMaterialized, compiled: engine.compile(source.file, source.sql), renders: new Map(), sites: new CallSites(source.sql) };
+      const unsupported = unsupportedUses(source.file, source.sql, packages);
+      const compiled = unsupported.length > 0 ? error('unsupported', 'not rendered', { file: source.file }) : engine.compile(source.file, source.sql);
+      entry = { sql: source.sql, file: source.file, yaml: yamlMaterialized, compiled, unsupported, renders: new Map(), sites: new CallSites(source.sql) };
       cache?.models.set(source.name, entry);
+    }
+    if (entry.unsupported.length > 0) {
+      unsupported.push(...entry.unsupported);
+      continue;
     }
     const compiled = entry.compiled;
     if ('severity' in compiled) {
@@ -482,6 +494,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     models.set(source.name, { source, compiled, relation, renders: entry.renders, sites: entry.sites, entry, fqn, base });
   }
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
+  unsupported.push(...reachableMacroUses(files, packages));
+  diagnostics.push(...unsupportedDiagnostics(unsupported));
   const renderer = new ModelRenderer(engine, models, vars);
 
   const nodes = new Map<string, PipeNode>();
@@ -620,6 +634,46 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   if (notice) diagnostics.push(notice);
 
   return { root: files.root, settings, pipelines, nodes, graph, vars, renderer, disabled, diagnostics };
+}
+
+/**
+ * What macros use that pipe cannot render, for the macros that models call (directly or
+ * through other macros): a macro nobody calls may use anything.
+ */
+function reachableMacroUses(files: ProjectFiles, packages: ReadonlySet<string>): UnsupportedUse[] {
+  const byMacro = new Map<string, { uses: UnsupportedUse[]; body: string }>();
+  const defs: { name: string; body: string; file: string; start: number }[] = [];
+  for (const m of files.macros) {
+    const uses = unsupportedUses(m.file, m.source, packages);
+    const re = /\{%-?\s*(?:macro|test)\s+([\p{L}_][\p{L}\p{N}_]*)\s*\(([\s\S]*?)\{%-?\s*end(?:macro|test)\s*-?%\}/gu;
+    let d: RegExpExecArray | null;
+    while ((d = re.exec(m.source))) defs.push({ name: d[1], body: d[0], file: m.file, start: d.index });
+    if (uses.length === 0) continue;
+    for (const u of uses) {
+      const offset = offsetOf(m.source, u.location.line ?? 1, u.location.column ?? 1);
+      const def = defs.find((x) => x.file === m.file && offset >= x.start && offset < x.start + x.body.length);
+      if (!def) continue;
+      const entry = byMacro.get(def.name) ?? { uses: [], body: def.body };
+      entry.uses.push(u);
+      byMacro.set(def.name, entry);
+    }
+  }
+  if (byMacro.size === 0) return [];
+  const calls = (text: string, name: string) => new RegExp(`\\b${name}\\s*\\(`).test(text);
+  const texts = [...files.models.map((m) => m.sql), ...files.singularTests.map((t) => t.sql)];
+  const reached = new Set<string>();
+  let frontier = defs.filter((d) => texts.some((t) => calls(t, d.name)));
+  while (frontier.length > 0) {
+    for (const d of frontier) reached.add(d.name);
+    frontier = defs.filter((d) => !reached.has(d.name) && [...reached].some((r) => defs.some((x) => x.name === r && calls(x.body, d.name))));
+  }
+  return [...byMacro].filter(([name]) => reached.has(name)).flatMap(([, e]) => e.uses);
+}
+
+function offsetOf(text: string, line: number, column: number): number {
+  let at = 0;
+  for (let l = 1; l < line; l++) at = text.indexOf('\n', at) + 1;
+  return at + column - 1;
 }
 
 /** Two nodes that would write one relation (an alias, or a schema, makes them meet): dbt refuses, and so does pipe. */

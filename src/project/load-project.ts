@@ -70,6 +70,8 @@ export interface ProjectFiles {
   readonly singularTests: readonly SingularTestSource[];
   /** `selectors.yml` of a dbt project. */
   readonly selectorsFile?: YamlSource;
+  /** packages.yml and dependencies.yml of a dbt project: the packages it expects installed. */
+  readonly packageFiles?: readonly YamlSource[];
   readonly unused: readonly UnusedFile[];
   readonly models: readonly ModelSource[];
   readonly seeds: readonly SeedSource[];
@@ -219,8 +221,12 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
   const selectorsFile = dbtProject ? optionalYaml('selectors.yml') : undefined;
   const properties: YamlSource[] = [];
   const unused: UnusedFile[] = [];
+  const packageFiles: YamlSource[] = [];
   for (const name of ['packages.yml', 'dependencies.yml']) {
-    if (dbtProject && fs.exists(join(root, name))) unused.push({ file: name, what: 'packages (pipe does not install dbt packages)' });
+    const yaml = dbtProject ? optionalYaml(name) : undefined;
+    if (!yaml) continue;
+    packageFiles.push(yaml);
+    unused.push({ file: name, what: 'dbt packages, which pipe does not install' });
   }
   /** A YAML file among models or seeds: a properties file, the config of the file beside it, or a mistake. */
   const yamlBeside = (abs: string, ext: string, owner: string) => {
@@ -388,6 +394,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     properties,
     singularTests,
     selectorsFile,
+    packageFiles,
     unused,
     models,
     seeds,

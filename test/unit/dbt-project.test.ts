@@ -266,3 +266,21 @@ exposures:
     expect([w.severity, w.location, w.hint]).toEqual(['warning', { file: 'models/schema.yml', line: 3 }, "did you mean 'orders'?"]);
   });
 });
+
+describe('dbt Jinja pipe cannot render yet', () => {
+  it('is reported for models and for the macros they reach, not for macros nobody calls', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/a.sql': "select {{ cents('x') }} as c from {{ ref('b') }}",
+      'models/b.sql': '{% if execute %}select 1 as id{% endif %}',
+      'models/c.sql': "select * from {{ ref('b') }}",
+      'macros/m.sql': "{% macro cents(c) %}{{ helper(c) }}{% endmacro %}\n{% macro helper(c) %}{{ return(c) }}{% endmacro %}\n{% macro unused() %}{{ run_query('x') }}{% endmacro %}\n",
+    });
+    expect(errors(a)).toEqual([
+      ['unsupported', 'execute is not supported by pipe', 'models/b.sql', 1],
+      ['unsupported', 'return() is not supported by pipe', 'macros/m.sql', 2],
+    ]);
+    // The models that read b are not reported again for it.
+    expect(a.nodes.has('c')).toBe(true);
+  });
+});
