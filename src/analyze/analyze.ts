@@ -466,6 +466,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const live = new Set<string>();
   /** Everything the templates use that pipe cannot render yet: reported once per cause, below. */
   const unsupported: UnsupportedUse[] = [];
+  const macros = macroProblems(files, packages);
   for (const source of files.models) {
     live.add(source.name);
     const fqn = fqnOf(projectName, source.file, files.layout.models, source.name);
@@ -482,6 +483,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       unsupported.push(...entry.unsupported);
       continue;
     }
+    // A model calling a macro pipe cannot render is not rendered: the macro's error says why.
+    if (macros.tainted.size > 0 && [...macros.tainted].some((t) => new RegExp(`\\b${t}\\s*\\(`).test(source.sql))) continue;
     const compiled = entry.compiled;
     if ('severity' in compiled) {
       diagnostics.push(compiled);
@@ -494,7 +497,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     models.set(source.name, { source, compiled, relation, renders: entry.renders, sites: entry.sites, entry, fqn, base });
   }
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
-  unsupported.push(...reachableMacroUses(files, packages));
+  unsupported.push(...macros.uses([...files.models.map((m) => m.sql), ...files.singularTests.map((t) => t.sql)]));
   diagnostics.push(...unsupportedDiagnostics(unsupported));
   const renderer = new ModelRenderer(engine, models, vars);
 
@@ -637,37 +640,46 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
 }
 
 /**
- * What macros use that pipe cannot render, for the macros that models call (directly or
- * through other macros): a macro nobody calls may use anything.
+ * What macros use that pipe cannot render: the macros that use it, and those that call them
+ * (`tainted`: a model calling one is not rendered). Uses are reported for the macros that
+ * models reach; a macro nobody calls may use anything.
  */
-function reachableMacroUses(files: ProjectFiles, packages: ReadonlySet<string>): UnsupportedUse[] {
-  const byMacro = new Map<string, { uses: UnsupportedUse[]; body: string }>();
+function macroProblems(files: ProjectFiles, packages: ReadonlySet<string>): { uses: (reached: readonly string[]) => UnsupportedUse[]; tainted: ReadonlySet<string> } {
+  const byMacro = new Map<string, UnsupportedUse[]>();
   const defs: { name: string; body: string; file: string; start: number }[] = [];
   for (const m of files.macros) {
     const uses = unsupportedUses(m.file, m.source, packages);
     const re = /\{%-?\s*(?:macro|test)\s+([\p{L}_][\p{L}\p{N}_]*)\s*\(([\s\S]*?)\{%-?\s*end(?:macro|test)\s*-?%\}/gu;
     let d: RegExpExecArray | null;
     while ((d = re.exec(m.source))) defs.push({ name: d[1], body: d[0], file: m.file, start: d.index });
-    if (uses.length === 0) continue;
     for (const u of uses) {
       const offset = offsetOf(m.source, u.location.line ?? 1, u.location.column ?? 1);
       const def = defs.find((x) => x.file === m.file && offset >= x.start && offset < x.start + x.body.length);
       if (!def) continue;
-      const entry = byMacro.get(def.name) ?? { uses: [], body: def.body };
-      entry.uses.push(u);
-      byMacro.set(def.name, entry);
+      byMacro.set(def.name, [...(byMacro.get(def.name) ?? []), u]);
     }
   }
-  if (byMacro.size === 0) return [];
+  const tainted = new Set(byMacro.keys());
+  if (tainted.size === 0) return { uses: () => [], tainted };
   const calls = (text: string, name: string) => new RegExp(`\\b${name}\\s*\\(`).test(text);
-  const texts = [...files.models.map((m) => m.sql), ...files.singularTests.map((t) => t.sql)];
-  const reached = new Set<string>();
-  let frontier = defs.filter((d) => texts.some((t) => calls(t, d.name)));
-  while (frontier.length > 0) {
-    for (const d of frontier) reached.add(d.name);
-    frontier = defs.filter((d) => !reached.has(d.name) && [...reached].some((r) => defs.some((x) => x.name === r && calls(x.body, d.name))));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const d of defs) {
+      if (tainted.has(d.name) || ![...tainted].some((t) => calls(d.body, t))) continue;
+      tainted.add(d.name);
+      grew = true;
+    }
   }
-  return [...byMacro].filter(([name]) => reached.has(name)).flatMap(([, e]) => e.uses);
+  const uses = (texts: readonly string[]) => {
+    const reached = new Set<string>();
+    let frontier = defs.filter((d) => tainted.has(d.name) && texts.some((t) => calls(t, d.name)));
+    while (frontier.length > 0) {
+      for (const d of frontier) reached.add(d.name);
+      frontier = defs.filter((d) => tainted.has(d.name) && !reached.has(d.name) && frontier.some((x) => calls(x.body, d.name)));
+    }
+    return [...byMacro].filter(([name]) => reached.has(name)).flatMap(([, u]) => u);
+  };
+  return { uses, tainted };
 }
 
 function offsetOf(text: string, line: number, column: number): number {
