@@ -451,15 +451,24 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   for (const name of secretVarNames(settings, pipeline)) secrets.record(vars[name]);
 
   const packages = packageNames(files.packageFiles ?? []);
-  const engineKey = JSON.stringify([files.macros, vars, [...packages]]);
+  const engineKey = JSON.stringify([files.macros, vars, [...packages], settings.targetName, targetSchema, settings.warehouse, settings.threads]);
   if (cache && cache.key !== engineKey) {
     cache.key = engineKey;
     cache.engine = undefined;
     cache.models.clear();
   }
-  const engine = cache?.engine ?? new TemplateEngine(files.macros, Object.keys(dateVariables(options.interval)));
+  const target = {
+    name: settings.targetName ?? 'default',
+    schema: targetSchema,
+    type: 'duckdb',
+    database: basename(settings.warehouse).replace(/\.[^.]*$/, ''),
+    threads: settings.threads ?? 1,
+    profile_name: dbt?.profile ?? null,
+  };
+  const engine = cache?.engine ?? new TemplateEngine(files.macros, Object.keys(dateVariables(options.interval)), { globals: { target } });
   if (cache) cache.engine = engine;
   diagnostics.push(...engine.diagnostics);
+  const dbtContext: DbtContext = { dbtSchema: dbt ? schemaNamer(engine, dbt.name, targetSchema, diagnostics) : undefined, unused: unusedSettings };
 
   const projectName = dbt?.name ?? settings.name ?? basename(files.root);
   const models = new Map<string, RenderModel>();
@@ -492,7 +501,9 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     }
     const custom = baseValue(base, 'schema');
     const alias = baseValue(base, 'alias');
-    const schema = dbt ? dbtSchemaName(targetSchema, typeof custom === 'string' ? custom : undefined) : typeof custom === 'string' ? custom : DEFAULT_SCHEMA;
+    const schema = dbtContext.dbtSchema
+      ? dbtContext.dbtSchema(typeof custom === 'string' ? custom : undefined, { name: source.name, fqn, file: source.file, kind: 'model' })
+      : typeof custom === 'string' ? custom : DEFAULT_SCHEMA;
     const relation = relationName(schema, typeof alias === 'string' ? alias : source.name);
     models.set(source.name, { source, compiled, relation, renders: entry.renders, sites: entry.sites, entry, fqn, base });
   }
@@ -506,7 +517,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   for (const seed of files.seeds) {
     const fqn = fqnOf(projectName, seed.file, files.layout.seeds, seed.name);
     const base = baseConfig('seeds', fqn, dbt, properties.seeds.get(seed.name), seed.yaml);
-    const node = seedNode(seed, fqn, base, { dbt: dbt !== undefined, targetSchema, unused: unusedSettings }, diagnostics);
+    const node = seedNode(seed, fqn, base, dbtContext, diagnostics);
     if ('disabledAt' in node) disabled.set(seed.name, node.disabledAt);
     else nodes.set(seed.name, node);
   }
@@ -533,7 +544,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     let analyzed = m.entry.analyzed;
     if (!analyzed || analyzed.raw !== raw || analyzed.yaml !== y || analyzed.base !== m.base.key || analyzed.file !== m.source.file || analyzed.names !== names) {
       const found: Diagnostic[] = [];
-      const { config, unused } = mergedConfig(m, raw.configCalls, { dbt: dbt !== undefined, targetSchema, unused: unusedSettings }, found);
+      const { config, unused } = mergedConfig(m, raw.configCalls, dbtContext, found);
       const configLocation = configKeyLocation(m.source, m.sites, raw.configCalls, 'enabled');
       const checks =
         y && y.data.checks !== undefined
@@ -688,6 +699,43 @@ function offsetOf(text: string, line: number, column: number): number {
   return at + column - 1;
 }
 
+/**
+ * dbt's generate_schema_name: the project's own macro of that name when it has one (called with
+ * the custom schema, or none, and the node), else dbt's default, `<target>_<custom>`.
+ */
+function schemaNamer(engine: TemplateEngine, project: string, targetSchema: string, diagnostics: Diagnostic[]): NonNullable<DbtContext['dbtSchema']> {
+  if (!engine.hasMacro('generate_schema_name')) return (custom) => dbtSchemaName(targetSchema, custom);
+  // Asked before rendering and again with the config: answered (and reported) once.
+  const answers = new Map<string, string>();
+  return (custom, node) => {
+    const key = `${node.kind}:${node.name}\u0000${custom ?? '\u0001'}`;
+    const known = answers.get(key);
+    if (known !== undefined) return known;
+    const answer = askMacro(custom, node);
+    answers.set(key, answer);
+    return answer;
+  };
+  function askMacro(custom: string | undefined, node: { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' }): string {
+    const dbtNode = {
+      name: node.name,
+      alias: node.name,
+      fqn: node.fqn,
+      resource_type: node.kind,
+      package_name: project,
+      original_file_path: node.file,
+      unique_id: `${node.kind}.${project}.${node.name}`,
+    };
+    const schema = engine.callMacro('generate_schema_name', [custom ?? null, dbtNode], node.file);
+    if (typeof schema === 'string' && IDENTIFIER_RE.test(schema)) return schema;
+    diagnostics.push(
+      typeof schema === 'string'
+        ? error('bad-config', `generate_schema_name gives '${schema}' for ${node.name}: a schema must be a plain identifier`, { file: node.file })
+        : schema,
+    );
+    return dbtSchemaName(targetSchema, custom);
+  }
+}
+
 /** Two nodes that would write one relation (an alias, or a schema, makes them meet): dbt refuses, and so does pipe. */
 function sameRelations(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -767,8 +815,8 @@ function graphOf(nodes: ReadonlyMap<string, PipeNode>, cache: AnalysisCache | un
 
 /** How a project's dbt sources of config apply: a dbt project's folder configs and schema names. */
 interface DbtContext {
-  readonly dbt: boolean;
-  readonly targetSchema: string;
+  /** In a dbt project, a node's schema from its custom schema, as dbt's generate_schema_name gives it. */
+  readonly dbtSchema?: (custom: string | undefined, node: { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' }) => string;
   /** Collects the settings pipe leaves aside, by key, for the notice. */
   readonly unused: Map<string, Location>;
 }
@@ -795,7 +843,8 @@ function mergedConfig(
     }
   }
   const locateCall = (key: string) => configKeyLocation(source, sites, calls, key);
-  const merged = mergeConfig('model', m.base, calls, locateCall, ctx.dbt, ctx.targetSchema, diagnostics);
+  const node = { name: source.name, fqn: m.fqn, file: source.file, kind: 'model' as const };
+  const merged = mergeConfig('model', m.base, calls, locateCall, ctx.dbtSchema && ((custom) => ctx.dbtSchema!(custom, node)), diagnostics);
   const locate = (key: string) => merged.dbtLocations.get(key) ?? locateCall(key);
   return { config: validateModelConfig(merged.record, locate, diagnostics), unused: merged.unused };
 }
@@ -822,8 +871,10 @@ function seedNode(
   diagnostics: Diagnostic[],
 ): SeedNode | { readonly disabledAt: Location } {
   const y = seed.yaml;
-  if (y && !ctx.dbt) checkKeys(y.data, SEED_KEYS, 'seed', (key) => ({ file: y.file, line: y.keyLine(key) }), diagnostics);
-  const merged = mergeConfig('seed', base, {}, (key) => ({ file: y?.file ?? seed.file, line: y?.keyLine(key) }), ctx.dbt, ctx.targetSchema, diagnostics);
+  if (y && !ctx.dbtSchema) checkKeys(y.data, SEED_KEYS, 'seed', (key) => ({ file: y.file, line: y.keyLine(key) }), diagnostics);
+  const node = { name: seed.name, fqn, file: seed.file, kind: 'seed' as const };
+  const dbtSchema = ctx.dbtSchema && ((custom: string | undefined) => ctx.dbtSchema!(custom, node));
+  const merged = mergeConfig('seed', base, {}, (key) => ({ file: y?.file ?? seed.file, line: y?.keyLine(key) }), dbtSchema, diagnostics);
   for (const u of merged.unused) ctx.unused.set(u.key, ctx.unused.get(u.key) ?? u.location);
   const data = merged.record;
   const at = (key: string): Location => merged.dbtLocations.get(key) ?? { file: y?.file ?? seed.file, line: y?.keyLine(key) };

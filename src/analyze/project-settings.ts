@@ -19,6 +19,8 @@ export interface ProjectSettings {
   readonly secret_vars: readonly string[];
   /** The schema models land in by default (a dbt profile's target schema); `main` when unset. */
   readonly targetSchema?: string;
+  /** The dbt profile's target in use (`target.name` in templates). */
+  readonly targetName?: string;
 }
 
 export const PROJECT_KEYS = ['name', 'vars', 'secret_vars', 'threads', 'warehouse'] as const;

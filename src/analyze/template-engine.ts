@@ -232,10 +232,17 @@ export class TemplateEngine {
   constructor(
     macros: readonly MacroSource[],
     dateVariableNames: readonly string[],
-    private readonly options: { readonly simpleTemplates?: boolean } = {},
+    private readonly options: {
+      readonly simpleTemplates?: boolean;
+      /** Values every template sees by name (dbt's `target`). */
+      readonly globals?: Readonly<Record<string, unknown>>;
+    } = {},
   ) {
     installJinjaCompat();
     this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+    for (const [name, value] of Object.entries(options.globals ?? {})) this.env.addGlobal(name, value);
+    // Jinja's `is none`, which dbt's macros use; Nunjucks names it `null`.
+    (this.env as unknown as { addTest(name: string, test: (v: unknown) => boolean): void }).addTest('none', (v: unknown) => v === null || v === undefined);
     const hooks = (): RenderHooks => {
       if (!this.active) throw new TemplateFunctionError('template functions can only be used while rendering a model');
       return this.active;
@@ -336,6 +343,34 @@ export class TemplateEngine {
         throw this.macroFailure;
       }
     };
+  }
+
+  hasMacro(name: string): boolean {
+    return this.macroNames.has(name);
+  }
+
+  /**
+   * The output of one macro of the project called with `args`, trimmed: how dbt asks a
+   * project's generate_schema_name what a model's schema is. `file` is where the answer is
+   * needed, for the error.
+   */
+  callMacro(name: string, args: readonly unknown[], file: string): string | Diagnostic {
+    const call = `{{ ${name}(${args.map((_, i) => `__args[${i}]`).join(', ')}) }}`;
+    const compiled: CompiledTemplate = { file, source: call, template: new nunjucks.Template(call, this.env, file, true) };
+    const refuse = (what: string) => () => {
+      throw new TemplateFunctionError(`${what}() cannot be used in ${name}`);
+    };
+    try {
+      this.active = { variables: {}, ref: refuse('ref'), config: refuse('config'), var: refuse('var'), isIncremental: () => false };
+      this.macroFailure = undefined;
+      return String(compiled.template!.render({ __args: args })).trim();
+    } catch (e) {
+      const inMacro = this.macroFailure;
+      return inMacro ? calledFrom(inMacro, e, file, undefined) : templateDiagnostic(e, file, 'render', call, this.functionNames());
+    } finally {
+      this.active = undefined;
+      this.macroFailure = undefined;
+    }
   }
 
   /** Compiles once; the compiled template is rendered for every date it is needed for. */

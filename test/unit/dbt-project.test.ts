@@ -164,6 +164,33 @@ models:
   });
 });
 
+describe("the project's own generate_schema_name", () => {
+  it('names every schema, with target and the custom schema or none', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    marts:\n      +schema: marts\nseeds:\n  shop:\n    +schema: raw\n',
+      'macros/schema.sql': `{% macro generate_schema_name(custom_schema_name, node) -%}
+  {%- if custom_schema_name is none -%}{{ target.schema }}_{{ node.resource_type }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}
+{%- endmacro %}`,
+      'models/staging/stg.sql': 'select 1 as id',
+      'models/marts/fct.sql': "select * from {{ ref('stg') }}",
+      'seeds/raw_x.csv': 'id\n1\n',
+    });
+    expect(errors(a)).toEqual([]);
+    expect(model(a, 'stg').relation).toBe('"main_model"."stg"');
+    expect(model(a, 'fct').relation).toBe('"marts"."fct"');
+    expect(a.nodes.get('raw_x')!.relation).toBe('"raw"."raw_x"');
+  });
+
+  it('is an error at the model when it gives no identifier', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'macros/schema.sql': '{% macro generate_schema_name(custom_schema_name, node) %}not a schema{% endmacro %}',
+      'models/m.sql': 'select 1 as id',
+    });
+    expect(errors(a)).toEqual([['bad-config', "generate_schema_name gives 'not a schema' for m: a schema must be a plain identifier", 'models/m.sql', undefined]]);
+  });
+});
+
 describe('properties files', () => {
   it('are told from pipe YAML by their top level, whatever their name', () => {
     const a = run({

@@ -11,7 +11,7 @@ describe('dbt Jinja pipe cannot render yet', () => {
 select {{ dbt_utils.star(ref('b')) }}, {{ dbt.date_trunc('day', 'x') }}
 {% do things.append(1) %}{% endif %}
 {{ "a".upper() }} {{ run_query('select 1') }} {{ adapter.dispatch('m')() }}
-{{ ref('pkg', 'model') }} {{ ref('m', v=2) }} {{ target.schema }} {{ return(1) }}`),
+{{ ref('pkg', 'model') }} {{ ref('m', v=2) }} {{ graph.nodes }} {{ return(1) }}`),
     ).toEqual([
       ['execute', 1, 1],
       ['dbt_utils.star()', 2, 11],
@@ -22,8 +22,8 @@ select {{ dbt_utils.star(ref('b')) }}, {{ dbt.date_trunc('day', 'x') }}
       ['adapter.dispatch', 4, 50],
       ['ref() of another package', 5, 4],
       ['ref() with a model version', 5, 30],
-      ['target.schema', 5, 50],
-      ['return()', 5, 70],
+      ['graph.nodes', 5, 50],
+      ['return()', 5, 68],
     ]);
   });
 

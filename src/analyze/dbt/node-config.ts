@@ -1,7 +1,7 @@
 import type { Diagnostic, Location } from '../../diagnostics/diagnostics.js';
 import type { YamlSource } from '../../project/yaml-file.js';
 import { levelsFor, mergeSettings, settingsOf, type ConfigSetting } from './config-tree.js';
-import { dbtSchemaName, sortDbtConfig } from './dbt-config.js';
+import { sortDbtConfig } from './dbt-config.js';
 import type { DbtProject } from './dbt-project.js';
 import type { NodeProperties } from './properties.js';
 
@@ -69,10 +69,11 @@ export function mergeConfig(
   base: BaseConfig,
   calls: Readonly<Record<string, unknown>>,
   locateCall: (key: string) => Location,
-  dbtProject: boolean,
-  targetSchema: string,
+  /** In a dbt project, the schema a custom schema (or none) gives: dbt's generate_schema_name. */
+  dbtSchema: ((custom: string | undefined) => string) | undefined,
   diagnostics: Diagnostic[],
 ): MergedConfig {
+  const dbtProject = dbtSchema !== undefined;
   let settings = base.dbt;
   let own: Record<string, unknown> = {};
   const ownData = base.own?.data ?? {};
@@ -99,10 +100,9 @@ export function mergeConfig(
   }
   Object.assign(record, own);
   for (const key of Object.keys(own)) dbtLocations.delete(key);
-  if (dbtProject) {
+  if (dbtSchema) {
     const custom = record.schema;
-    record.schema = dbtSchemaName(targetSchema, typeof custom === 'string' ? custom : undefined);
-    if (custom !== undefined && typeof custom !== 'string') record.schema = custom;
+    record.schema = typeof custom === 'string' || custom === undefined || custom === null ? dbtSchema(typeof custom === 'string' ? custom : undefined) : custom;
     if (!dbtLocations.has('schema') && custom === undefined) dbtLocations.set('schema', { file: 'dbt_project.yml' });
   }
   return { record, dbtLocations, unused };

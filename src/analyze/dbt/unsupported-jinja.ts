@@ -26,7 +26,6 @@ interface Rule {
 const INTROSPECTION = 'it reads the warehouse while rendering, which pipe does not do yet: write the SQL without it';
 const DBT_OBJECTS: Readonly<Record<string, string>> = {
   adapter: INTROSPECTION,
-  target: 'the profile target is not available to templates yet: use var() for what differs between targets',
   graph: 'the project graph is not available to templates: name the models you need with ref()',
   exceptions: 'raise the problem as a failing check instead',
   modules: 'Python modules are not available: use SQL date functions, or ds and the other date variables',
@@ -42,7 +41,7 @@ const RULES: readonly Rule[] = [
     hint: () => 'pipe templates have no {% do %}: build the value with {% set %}',
   },
   {
-    re: /\b(adapter|target|graph|exceptions|modules|api)\s*\.\s*([A-Za-z_]\w*)/g,
+    re: /\b(adapter|graph|exceptions|modules|api)\s*\.\s*([A-Za-z_]\w*)/g,
     cause: (m) => `${m[1]}.${m[2]}`,
     hint: (m) =>
       m[1] === 'adapter' && m[2] === 'dispatch'
@@ -93,7 +92,7 @@ const RULES: readonly Rule[] = [
 
 /** Any word a rule starts from: a template without one is not scanned further. */
 const TRIGGER = new RegExp(
-  `\\b(do|adapter|target|graph|exceptions|modules|api|dbt|run_query|statement|load_result|get_columns_in_relation|get_relation|execute|invocation_id|run_started_at|selected_resources|flags|fromjson|tojson|fromyaml|toyaml|local_md5|zip|namespace|return|log|print|dispatch)\\b|\\.(${PYTHON_METHODS.join('|')})\\s*\\(|\\bref\\s*\\([^)]*,`,
+  `\\b(do|adapter|graph|exceptions|modules|api|dbt|run_query|statement|load_result|get_columns_in_relation|get_relation|execute|invocation_id|run_started_at|selected_resources|flags|fromjson|tojson|fromyaml|toyaml|local_md5|zip|namespace|return|log|print|dispatch)\\b|\\.(${PYTHON_METHODS.join('|')})\\s*\\(|\\bref\\s*\\([^)]*,`,
 );
 
 /** Blocks whose content is never Jinja. */
