@@ -32,7 +32,11 @@ export function selectableNode(n: PipeNode): SelectableNode {
     case 'model':
       return { ...base, resourceType: 'model', config: { ...n.config } };
     case 'seed':
-      return { ...base, resourceType: 'seed', config: { materialized: 'seed', enabled: true, schema: n.schema, tags: n.tags, column_types: n.columnTypes } };
+      return {
+        ...base,
+        resourceType: 'seed',
+        config: { materialized: 'seed', enabled: true, schema: n.schema, tags: n.tags, column_types: n.columnTypes, ...(n.delimiter ? { delimiter: n.delimiter } : {}) },
+      };
     default: {
       const never: never = n;
       throw new Error(`internal error: node ${JSON.stringify(never)}`);
