@@ -1,9 +1,10 @@
 import { Cron } from 'croner';
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import { asPositiveInt, asStringList, checkKeys } from './validate-keys.js';
+import { asPositiveInt, checkKeys } from './validate-keys.js';
 import { parseDuration, readRetry } from './model-config.js';
-import { parseSelectors } from '../graph/select.js';
+import { parseCliSelection } from '../graph/selection-spec.js';
+import { readSelectorDefinitions, type SelectorDefinitions } from './selector-definitions.js';
 import { redactUrl } from '../secrets/secrets.js';
 import type { PipelineSource, ProjectFiles } from '../project/load-project.js';
 import { PROJECT_FILE } from '../project/load-project.js';
@@ -33,6 +34,8 @@ export interface Pipeline {
   readonly description?: string;
   readonly select: readonly string[];
   readonly exclude: readonly string[];
+  /** A selector of selectors.yml, by name: the selection instead of `select`. */
+  readonly selector?: string;
   readonly vars: Readonly<Record<string, unknown>>;
   /** Added to the project's `secret_vars` for runs of this pipeline. */
   readonly secret_vars: readonly string[];
@@ -80,6 +83,7 @@ export const PIPELINE_KEYS = [
   'description',
   'select',
   'exclude',
+  'selector',
   'vars',
   'secret_vars',
   'threads',
@@ -229,6 +233,8 @@ function asVars(value: unknown): Record<string, unknown> | undefined {
 export interface ValidatedSettings {
   readonly settings: ProjectSettings;
   readonly pipelines: ReadonlyMap<string, Pipeline>;
+  /** The selectors of a dbt project's selectors.yml. */
+  readonly selectors: SelectorDefinitions;
   readonly settingsDiagnostics: readonly Diagnostic[];
   /**
    * The problem with `warehouse:` of pipe.yaml, if it has one: commands need the warehouse's
@@ -240,9 +246,10 @@ export interface ValidatedSettings {
 export function validateSettings(files: ProjectFiles): ValidatedSettings {
   const settingsDiagnostics: Diagnostic[] = [];
   const { settings, warehouseProblem } = readSettings(files, settingsDiagnostics);
+  const selectors = readSelectorDefinitions(files.selectorsFile, settingsDiagnostics);
   const pipelines = new Map<string, Pipeline>();
-  for (const p of files.pipelines) pipelines.set(p.name, readPipeline(p, settingsDiagnostics));
-  return { settings, pipelines, settingsDiagnostics, warehouseProblem };
+  for (const p of files.pipelines) pipelines.set(p.name, readPipeline(p, settingsDiagnostics, selectors));
+  return { settings, pipelines, selectors, settingsDiagnostics, warehouseProblem };
 }
 
 export function readProjectSettings(files: ProjectFiles, diagnostics: Diagnostic[]): ProjectSettings {
@@ -278,20 +285,54 @@ function readSettings(files: ProjectFiles, diagnostics: Diagnostic[]): { setting
   };
 }
 
-export function readPipeline(source: PipelineSource, diagnostics: Diagnostic[]): Pipeline {
+/** `selector: NAME`: a selector of selectors.yml, instead of `select:`. */
+function readPipelineSelector(
+  d: Readonly<Record<string, unknown>>,
+  at: (key: string) => Location,
+  diagnostics: Diagnostic[],
+  selectors: SelectorDefinitions,
+): string | undefined {
+  const name = d.selector;
+  if (name === undefined) return undefined;
+  if (typeof name !== 'string' || name === '') {
+    diagnostics.push(error('bad-config', 'selector must be the name of a selector of selectors.yml', at('selector')));
+    return undefined;
+  }
+  if (d.select !== undefined) {
+    diagnostics.push(error('bad-config', 'select: and selector: both say what the pipeline runs: keep one', at('selector'), { hint: 'add the select: terms to the selector in selectors.yml, or drop selector:' }));
+  }
+  if (!selectors.byName.has(name) && !selectors.broken.has(name)) diagnostics.push(unknownSelector(name, selectors, at('selector')));
+  return name;
+}
+
+/** A `--selector` or `selector:` naming no selector of selectors.yml. */
+export function unknownSelector(name: string, selectors: SelectorDefinitions, location?: Location): Diagnostic {
+  const names = [...selectors.byName.keys(), ...selectors.broken];
+  return error('unknown-selector', `no selector named '${name}' in selectors.yml`, location, {
+    hint: didYouMean(name, names) ?? (names.length > 0 ? `selectors: ${names.join(', ')}` : 'selectors are defined in selectors.yml beside dbt_project.yml'),
+  });
+}
+
+export function readPipeline(source: PipelineSource, diagnostics: Diagnostic[], selectors: SelectorDefinitions): Pipeline {
   const { yaml, file } = source;
   const at = (key: string) => ({ file, line: yaml.keyLine(key) });
   const d = yaml.data;
   checkKeys(d, PIPELINE_KEYS, 'pipeline', at, diagnostics);
   const list = (key: 'select' | 'exclude') => {
     if (d[key] === undefined) return [];
-    const l = asStringList(d[key]);
-    if (!l) diagnostics.push(error('bad-config', `${key} must be a list of selectors, e.g. [tag:daily, +fct_orders]`, at(key)));
+    // One text is one selection, in the command-line form: its commas intersect.
+    const l = typeof d[key] === 'string' ? [d[key]] : Array.isArray(d[key]) && d[key].every((v) => typeof v === 'string') ? (d[key] as string[]) : undefined;
+    if (!l) {
+      diagnostics.push(error('bad-config', `${key} must be a list of selectors, e.g. [tag:daily, +fct_orders]`, at(key)));
+      return [];
+    }
+    const parsed = parseCliSelection(l);
+    for (const p of parsed.problems) diagnostics.push(error(p.code, `${key}: selector '${p.text}': ${p.message}`, at(key), p.hint ? { hint: p.hint } : {}));
     // No select: means every model; a select: listing nothing would select none, never what was meant.
-    else if (key === 'select' && parseSelectors(l).length === 0) {
+    if (key === 'select' && parsed.criteria.length === 0 && parsed.problems.length === 0) {
       diagnostics.push(error('empty-selection', 'select: lists no selector, which would select no model', at(key), { hint: 'remove select: to mean every model' }));
     }
-    return l ?? [];
+    return l;
   };
   const vars = d.vars === undefined ? {} : asVars(d.vars);
   if (!vars) diagnostics.push(error('bad-config', 'vars must be a mapping of names to values', at('vars')));
@@ -305,6 +346,7 @@ export function readPipeline(source: PipelineSource, diagnostics: Diagnostic[]):
     description: typeof d.description === 'string' ? d.description : undefined,
     select: list('select'),
     exclude: list('exclude'),
+    selector: readPipelineSelector(d, at, diagnostics, selectors),
     vars: vars ?? {},
     secret_vars: readSecretVars(d.secret_vars, at('secret_vars'), diagnostics),
     threads,

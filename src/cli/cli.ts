@@ -75,6 +75,7 @@ interface Common {
   json?: boolean;
   select?: string[];
   exclude?: string[];
+  selector?: string;
   var?: Record<string, unknown>;
 }
 
@@ -85,8 +86,9 @@ function common(cmd: Command, withSelection = true): Command {
     .option('--json', 'print one JSON object per line per event');
   if (withSelection) {
     cmd
-      .option('-s, --select <selectors...>', 'models to include: name, name+, +name, tag:x, path:models/dir')
+      .option('-s, --select <selectors...>', "models to include, in dbt's syntax: name, name+, +name, tag:x, path:models/dir, config.materialized:table, ...")
       .option('--exclude <selectors...>', 'models to leave out, same forms as --select')
+      .option('--selector <name>', 'a selector of selectors.yml instead of --select')
       .option('--var <name=value>', 'template variable for var(); repeatable', collectVar);
   }
   return cmd;
@@ -94,7 +96,7 @@ function common(cmd: Command, withSelection = true): Command {
 
 /** The options every project command takes, as the library's option names. */
 function projectOptions(o: Common) {
-  return { project: o.project, db: o.db, select: o.select, exclude: o.exclude, vars: o.var ?? {} };
+  return { project: o.project, db: o.db, select: o.select, exclude: o.exclude, selector: o.selector, vars: o.var ?? {} };
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {

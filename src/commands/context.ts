@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import formatDuration from 'ms';
 import { analyze, type Analysis, type AnalysisCache } from '../analyze/analyze.js';
 import { error, hasErrors, DiagnosticError, type Diagnostic } from '../diagnostics/diagnostics.js';
-import type { ValidatedSettings } from '../analyze/project-settings.js';
+import { validateSettings, type ValidatedSettings } from '../analyze/project-settings.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
-import { parseSelectors, select } from '../graph/select.js';
+import { chooseSelection } from './choose-selection.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { Engine, type EngineHandle, type HeldWait } from '../execute/engine.js';
 import { Catalog, readCatalog } from '../warehouse/run-state.js';
@@ -24,6 +24,8 @@ export interface SelectionOptions {
   readonly pipeline?: string;
   readonly select?: readonly string[];
   readonly exclude?: readonly string[];
+  /** A selector of selectors.yml, by name: what to select instead of `select`. */
+  readonly selector?: string;
   readonly vars?: Readonly<Record<string, unknown>>;
 }
 
@@ -91,6 +93,8 @@ export async function catalogIfExists(
 export interface Analyzed {
   readonly analysis: Analysis;
   readonly selected: Set<string>;
+  /** The selector of selectors.yml with `default: true`, when nothing else said what to select. */
+  readonly defaultSelector?: string;
 }
 
 /** Analysis plus selection; throws every diagnostic at once if anything is wrong. */
@@ -109,52 +113,24 @@ export function analyzeAndSelect(
       }),
     ]);
   }
+  const validated = options.validated ?? validateSettings(files);
   const analysis = analyze(files, {
     interval: options.interval,
     pipeline: options.pipeline,
     vars: options.vars,
     existingRelations: options.existingRelations,
     fullRefresh: options.fullRefresh,
-    validated: options.validated,
+    validated,
   }, cache);
   diagnostics.push(...analysis.diagnostics);
   const pipeline = options.pipeline ? analysis.pipelines.get(options.pipeline) : undefined;
-  const nodes = [...analysis.nodes.values()];
-  // `--select ''` (or only commas) names nothing: it would select every model, or the pipeline's.
-  if (options.select && options.select.length > 0 && parseSelectors(options.select).length === 0) {
-    diagnostics.push(
-      error('empty-selection', `--select ${options.select.map((t) => `'${t}'`).join(' ')} names no model`, undefined, {
-        hint: 'leave --select out to select every model (or the pipeline\'s selection)',
-      }),
-    );
-  }
-  const pick = (cli: readonly string[] | undefined, fromPipeline: readonly string[] | undefined) =>
-    cli && cli.length > 0 ? cli : (fromPipeline ?? []);
-  const { selected, problems } = select(
-    analysis.graph,
-    nodes,
-    pick(options.select, pipeline?.select),
-    [...(pipeline?.exclude ?? []), ...(options.exclude ?? [])],
-  );
   // A model whose file has errors, or that was left out, is missing from the graph; its errors already say why.
   const broken = new Set([
     ...(hasErrors(analysis.diagnostics) ? files.models.map((m) => m.name).filter((n) => !analysis.nodes.has(n)) : []),
     ...(files.leftOut ?? []),
   ]);
-  for (const p of problems) {
-    const off = p.selector.method === 'name' ? analysis.disabled.get(p.selector.value) : undefined;
-    if (off) {
-      diagnostics.push(error('disabled-model', `selector '${p.selector.text}': ${p.selector.value} is disabled (enabled: false)`, off));
-      continue;
-    }
-    if (p.selector.method === 'name' && broken.has(p.selector.value)) continue;
-    const fromPipeline = !(options.select?.length || options.exclude?.length) && pipeline;
-    diagnostics.push(
-      error('unknown-selector', `selector '${p.selector.text}': ${p.message}`, fromPipeline ? { file: pipeline.file } : undefined, {
-        hint: didYouMean(p.selector.value, p.candidates),
-      }),
-    );
-  }
+  const chosen = chooseSelection(analysis, validated, options, pipeline, broken);
+  diagnostics.push(...chosen.diagnostics);
   if (hasErrors(diagnostics)) throw new DiagnosticError(diagnostics);
-  return { analysis, selected };
+  return { analysis, selected: chosen.selected, defaultSelector: chosen.defaultSelector };
 }

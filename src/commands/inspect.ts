@@ -41,6 +41,11 @@ export function nodeKind(n: PipeNode): string {
  */
 export async function compile(options: CompileOptions): Promise<{ models: CompiledModel[]; warnings: Diagnostic[] }> {
   const warnings: Diagnostic[] = [];
+  if (options.model !== undefined && (options.selector !== undefined || options.select?.length)) {
+    throw new DiagnosticError([
+      error('selection-conflict', `pipe compile ${options.model} compiles that model: leave out ${options.selector !== undefined ? '--selector' : '--select'}, or the model`),
+    ]);
+  }
   const planOptions = { ...options, select: options.model ? [options.model] : options.select };
   let planned: RunPlan;
   try {

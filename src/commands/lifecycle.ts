@@ -77,8 +77,9 @@ export async function prepare(
   const { warehouse, catalog } = access === 'none' ? { warehouse: undefined, catalog: new Catalog() } : await catalogIfExists(dbPath, access === 'read', wait);
   try {
     const tables = catalog.only('table');
-    const { analysis, selected } = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project });
+    const { analysis, selected, defaultSelector } = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project });
     for (const d of analysis.diagnostics) if (d.severity === 'warning') options.emit?.({ type: 'diagnostic', diagnostic: d });
+    if (defaultSelector !== undefined) options.emit?.({ type: 'notice', message: `selecting with the default selector of selectors.yml: ${defaultSelector}` });
     return await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait });
   } catch (e) {
     warehouse?.close();

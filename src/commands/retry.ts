@@ -122,6 +122,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
       vars,
       select: params.select,
       exclude: params.exclude,
+      selector: params.selector,
       interval: intervals[0],
       wait,
     },

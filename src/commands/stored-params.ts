@@ -17,6 +17,8 @@ export interface CommonParams {
   readonly resolved_vars?: Readonly<Record<string, unknown>>;
   readonly select: readonly string[];
   readonly exclude: readonly string[];
+  /** `--selector`, when given. */
+  readonly selector?: string;
   /** `--threads` as given; null when it was not. */
   readonly threads: number | null;
 }
@@ -68,10 +70,17 @@ export type StoredParams = OriginalParams | RetryParams;
 
 /** What every command records of its selection, vars and `--threads`, from its options. */
 export function commonParams(
-  options: { vars?: Readonly<Record<string, unknown>>; select?: readonly string[]; exclude?: readonly string[]; threads?: number },
+  options: { vars?: Readonly<Record<string, unknown>>; select?: readonly string[]; exclude?: readonly string[]; selector?: string; threads?: number },
   resolvedVars: Readonly<Record<string, unknown>>,
 ): CommonParams {
-  return { vars: options.vars ?? {}, resolved_vars: resolvedVars, select: options.select ?? [], exclude: options.exclude ?? [], threads: options.threads ?? null };
+  return {
+    vars: options.vars ?? {},
+    resolved_vars: resolvedVars,
+    select: options.select ?? [],
+    exclude: options.exclude ?? [],
+    selector: options.selector,
+    threads: options.threads ?? null,
+  };
 }
 
 /** The JSON object a run records. A retry records its first run's fields and two of its own. */
@@ -154,6 +163,7 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
     resolved_vars: f.object('resolved_vars'),
     select: f.strings('select') ?? [],
     exclude: f.strings('exclude') ?? [],
+    selector: f.string('selector'),
     threads: f.positiveInt('threads') ?? null,
   };
   switch (kind) {

@@ -1,115 +1,112 @@
 import type { Graph } from './graph.js';
-import { downstreamClosure, upstreamClosure } from './graph.js';
+import { downstreamMap } from './graph.js';
+import type { Criterion, SelectionSpec } from './selection-spec.js';
+import { nodeMatcher, noMatch, type SelectableNode, type SelectionContext } from './selector-methods.js';
+
+export type { SelectableNode, SelectionContext } from './selector-methods.js';
 
 /**
- * Selection syntax, shared by every command:
- *   name        the node            +name   it and everything upstream
- *   name+       it and downstream   +name+  both
- *   tag:daily   nodes with the tag  path:models/staging  nodes whose file is under the path
- * `+` works on tag: and path: too. As in dbt, selectors given as several arguments or separated
- * by spaces are united, and selectors joined by commas are intersected: `tag:daily,path:models/marts`
- * is the daily models under models/marts, not every daily model and every mart.
+ * Evaluates a selection (see selection-spec.ts) on a graph, as dbt does: each term selects
+ * the nodes its method matches, then adds the relatives its operators ask for; unions,
+ * intersections and differences combine the sets.
  */
-export interface SelectableNode {
-  readonly name: string;
-  readonly file: string;
-  readonly tags: readonly string[];
-}
-
-export interface Selector {
-  readonly text: string;
-  readonly upstream: boolean;
-  readonly downstream: boolean;
-  readonly method: 'name' | 'tag' | 'path';
-  readonly value: string;
-}
-
-/** Every selector named, in order, whichever group it is in. */
-export function parseSelectors(texts: readonly string[]): Selector[] {
-  return parseSelection(texts).flat();
-}
-
-/** The groups to unite, each a list of selectors to intersect (`a,b`). */
-export function parseSelection(texts: readonly string[]): Selector[][] {
-  return texts
-    .flatMap((t) => t.split(/\s+/))
-    .map((group) => group.split(',').filter(Boolean).map(parseSelector))
-    .filter((group) => group.length > 0);
-}
-
-function parseSelector(text: string): Selector {
-  let core = text;
-  const upstream = core.startsWith('+');
-  if (upstream) core = core.slice(1);
-  const downstream = core.endsWith('+');
-  if (downstream) core = core.slice(0, -1);
-  let method: Selector['method'] = 'name';
-  if (core.startsWith('tag:')) method = 'tag';
-  else if (core.startsWith('path:')) method = 'path';
-  const value = method === 'name' ? core : core.slice(method.length + 1);
-  return { text, upstream, downstream, method, value };
-}
 
 export interface SelectionProblem {
-  readonly selector: Selector;
+  readonly criterion: Criterion;
   readonly message: string;
+  /** Values the method could have matched, for a did-you-mean. */
   readonly candidates: readonly string[];
 }
 
-function matchCore(selector: Selector, nodes: readonly SelectableNode[]): string[] {
-  switch (selector.method) {
-    case 'name':
-      return nodes.filter((n) => n.name === selector.value).map((n) => n.name);
-    case 'tag':
-      return nodes.filter((n) => n.tags.includes(selector.value)).map((n) => n.name);
-    case 'path': {
-      const prefix = selector.value.replace(/\/+$/, '');
-      return nodes.filter((n) => n.file === prefix || n.file.startsWith(`${prefix}/`)).map((n) => n.name);
-    }
-    default: {
-      const never: never = selector.method;
-      throw new Error(`internal error: selector method ${never}`);
-    }
-  }
-}
-
-/** The nodes one selector names, with its upstream and downstream when asked. */
-function expandOne(s: Selector, nodes: readonly SelectableNode[], graph: Graph, problems: SelectionProblem[]): Set<string> {
-  const out = new Set<string>();
-  const core = matchCore(s, nodes);
-  if (core.length === 0) {
-    const candidates = s.method === 'name' ? nodes.map((n) => n.name) : s.method === 'tag' ? [...new Set(nodes.flatMap((n) => n.tags))] : [];
-    const what = s.method === 'name' ? 'no model or seed named' : s.method === 'tag' ? 'no model has the tag' : 'no model file under';
-    problems.push({ selector: s, message: `${what} '${s.value}'`, candidates });
-    return out;
-  }
-  for (const n of core) out.add(n);
-  if (s.upstream) for (const n of upstreamClosure(graph, core)) out.add(n);
-  if (s.downstream) for (const n of downstreamClosure(graph, core)) out.add(n);
-  return out;
-}
-
-/** The union of the groups, each the intersection of its selectors. */
-function expand(groups: readonly Selector[][], nodes: readonly SelectableNode[], graph: Graph, problems: SelectionProblem[]): Set<string> {
-  const out = new Set<string>();
-  for (const group of groups) {
-    const sets = group.map((s) => expandOne(s, nodes, graph, problems));
-    for (const n of sets[0]) if (sets.every((set) => set.has(n))) out.add(n);
-  }
-  return out;
-}
-
-/** Resolves `select` minus `exclude`; an empty `select` means every node. */
+/**
+ * `include` minus `exclude`; no `include` means every node. A term that matches no node is a
+ * problem (it is a typo far more often than a selection meant to be empty).
+ */
 export function select(
   graph: Graph,
   nodes: readonly SelectableNode[],
-  selectTexts: readonly string[],
-  excludeTexts: readonly string[],
+  include: SelectionSpec | undefined,
+  exclude: SelectionSpec | undefined,
+  context: SelectionContext = {},
 ): { selected: Set<string>; problems: SelectionProblem[] } {
-  const problems: SelectionProblem[] = [];
-  const groups = parseSelection(selectTexts);
-  const selected = groups.length === 0 ? new Set(graph.nodes) : expand(groups, nodes, graph, problems);
-  const excluded = expand(parseSelection(excludeTexts), nodes, graph, problems);
-  for (const n of excluded) selected.delete(n);
-  return { selected, problems };
+  const evaluator = new Evaluator(graph, nodes, context);
+  const selected = include ? evaluator.evaluate(include) : new Set(graph.nodes);
+  if (exclude) for (const n of evaluator.evaluate(exclude)) selected.delete(n);
+  return { selected, problems: evaluator.problems };
+}
+
+class Evaluator {
+  readonly problems: SelectionProblem[] = [];
+  /** A term used twice (a selector reused by others) is evaluated, and reported, once. */
+  private readonly terms = new Map<Criterion, ReadonlySet<string>>();
+  private down?: Map<string, string[]>;
+
+  constructor(
+    private readonly graph: Graph,
+    private readonly nodes: readonly SelectableNode[],
+    private readonly context: SelectionContext,
+  ) {}
+
+  evaluate(spec: SelectionSpec): Set<string> {
+    switch (spec.kind) {
+      case 'criterion':
+        return new Set(this.term(spec));
+      case 'union': {
+        const out = new Set<string>();
+        for (const part of spec.parts) for (const n of this.evaluate(part)) out.add(n);
+        return out;
+      }
+      case 'intersection': {
+        const [first, ...others] = spec.parts.map((p) => this.evaluate(p));
+        return new Set([...(first ?? [])].filter((n) => others.every((set) => set.has(n))));
+      }
+      case 'difference': {
+        const out = this.evaluate(spec.include);
+        for (const n of this.evaluate(spec.exclude)) out.delete(n);
+        return out;
+      }
+      default: {
+        const never: never = spec;
+        throw new Error(`internal error: selection ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private term(c: Criterion): ReadonlySet<string> {
+    const known = this.terms.get(c);
+    if (known) return known;
+    const match = nodeMatcher(c, this.context);
+    const matched = this.nodes.filter(match).map((n) => n.name);
+    if (matched.length === 0) this.problems.push({ criterion: c, ...noMatch(c, this.nodes) });
+    const out = new Set(matched);
+    if (c.childrensParents) {
+      const withChildren = new Set([...matched, ...this.generations(matched, Infinity, 'down')]);
+      for (const n of withChildren) out.add(n);
+      for (const n of this.generations(withChildren, Infinity, 'up')) out.add(n);
+    }
+    for (const n of this.generations(matched, c.parents, 'up')) out.add(n);
+    for (const n of this.generations(matched, c.children, 'down')) out.add(n);
+    this.terms.set(c, out);
+    return out;
+  }
+
+  /** The nodes up to `depth` edges away from `start` in one direction (`start` only where reached again). */
+  private generations(start: Iterable<string>, depth: number, direction: 'up' | 'down'): Set<string> {
+    const found = new Set<string>();
+    if (depth <= 0) return found;
+    const next = direction === 'up' ? (n: string) => this.graph.upstream.get(n) : (n: string) => (this.down ??= downstreamMap(this.graph)).get(n);
+    let layer = [...start];
+    for (let i = 0; i < depth && layer.length > 0; i++) {
+      const following: string[] = [];
+      for (const n of layer) {
+        for (const m of next(n) ?? []) {
+          if (found.has(m)) continue;
+          found.add(m);
+          following.push(m);
+        }
+      }
+      layer = following;
+    }
+    return found;
+  }
 }

@@ -6,6 +6,7 @@ import { renderDag } from '../../src/graph/render-dag.js';
 import type { RunOptions } from '../../src/commands/run.js';
 import {
   copyExample,
+  diagnosticsOf,
   eventsOfType,
   explain,
   ordersOn,
@@ -13,6 +14,7 @@ import {
   removeTempDirs,
   seedRows,
   startedModels,
+  tempDir,
   warehouseOf,
   writeProjectFiles,
 } from '../e2e/helpers.js';
@@ -112,6 +114,105 @@ describe('selecting models on pipe run', () => {
     expect(dag.code, explain(dag)).toBe(0);
     const nodes = (JSON.parse(renderDag(dag.nodes, 'json')) as { nodes: { name: string }[] }).nodes.map((n) => n.name).sort();
     expect(nodes).toEqual(['daily_revenue', 'dim_customers', 'fct_orders']);
+  });
+});
+
+describe('dbt selectors: --selector, default: true and pipelines', () => {
+  let dir: string;
+  const names = async (options: Parameters<typeof nodesIn>[1]) => {
+    const r = await nodesIn(dir, options);
+    expect(r.code, explain(r)).toBe(0);
+    return r.nodes.map((n) => n.name).sort();
+  };
+
+  beforeAll(() => {
+    // A dbt-shaped project: staging views, marts in a nested folder, one seed, selectors.yml.
+    dir = tempDir();
+    writeProjectFiles(dir, {
+      'dbt_project.yml': "name: shop\nversion: '1.0'\nmodel-paths: [models]\nseed-paths: [seeds]\n",
+      'seeds/raw_orders.csv': 'id,amount\n1,10\n2,20\n',
+      'models/staging/stg_orders.sql': "{{ config(materialized='view', tags=['nightly']) }}\nselect * from {{ ref('raw_orders') }}\n",
+      'models/staging/stg_refunds.sql': "{{ config(materialized='view') }}\nselect id, 0 as amount from {{ ref('raw_orders') }}\n",
+      'models/marts/finance/fct_orders.sql': "{{ config(materialized='table', tags=['nightly', 'finance']) }}\nselect * from {{ ref('stg_orders') }}\n",
+      'models/marts/finance/fct_refunds.sql': "{{ config(materialized='table', tags=['finance']) }}\nselect * from {{ ref('stg_refunds') }}\n",
+      'models/marts/dim_orders.sql': "{{ config(materialized='table') }}\nselect id from {{ ref('fct_orders') }}\n",
+      'selectors.yml': `selectors:
+  - name: nightly
+    default: true
+    definition: tag:nightly
+  - name: finance_tables
+    description: The finance marts and what they read.
+    definition:
+      union:
+        - method: fqn
+          value: marts.finance
+          parents: true
+        - exclude:
+            - method: resource_type
+              value: seed
+  - name: views
+    definition: "config.materialized:view"
+`,
+      'pipelines/finance.yaml': 'selector: finance_tables\nexclude: [stg_refunds+]\n',
+    });
+  });
+
+  it('--selector selects what the selector says, on pipe ls and pipe run alike, and --exclude still applies', async () => {
+    const finance = ['fct_orders', 'fct_refunds', 'stg_orders', 'stg_refunds'];
+    expect(await names({ selector: 'finance_tables' })).toEqual(finance);
+    expect(await names({ selector: 'finance_tables', exclude: ['stg_refunds'] })).toEqual(['fct_orders', 'fct_refunds', 'stg_orders']);
+    expect(await names({ selector: 'views' })).toEqual(['stg_orders', 'stg_refunds']);
+    const r = await runIn(dir, { date: '2024-01-02', selector: 'finance_tables' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(startedModels(r.events)).toEqual(finance);
+  });
+
+  it('the default selector applies when nothing else selects or excludes, and says so', async () => {
+    expect(await names({})).toEqual(['fct_orders', 'stg_orders']);
+    expect(await names({ select: ['marts'] })).toEqual(['dim_orders', 'fct_orders', 'fct_refunds']);
+    // As in dbt: --exclude alone means every node but those, not the default selector's.
+    expect(await names({ exclude: ['staging'] })).toEqual(['dim_orders', 'fct_orders', 'fct_refunds', 'raw_orders']);
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(startedModels(r.events)).toEqual(['fct_orders', 'stg_orders']);
+    expect(eventsOfType(r.events, 'notice').map((e) => e.message)).toContain('selecting with the default selector of selectors.yml: nightly');
+  });
+
+  it('a pipeline may name a selector, with its own exclude:', async () => {
+    expect(await names({ pipeline: 'finance' })).toEqual(['fct_orders', 'stg_orders']);
+  });
+
+  it("checks a pipeline's selector: and select: where they are written", async () => {
+    const other = tempDir();
+    writeProjectFiles(other, {
+      'dbt_project.yml': 'name: other\n',
+      'models/a.sql': 'select 1 as id\n',
+      'selectors.yml': 'selectors:\n  - name: only_a\n    definition: a\n',
+      'pipelines/p.yaml': 'description: typo\nselector: only_b\n',
+      'pipelines/q.yaml': 'select: [a]\nselector: only_a\n',
+      'pipelines/r.yaml': "select: 'tags:x,a'\n",
+    });
+    const r = await nodesIn(other, {});
+    expect(r.code).toBe(2);
+    expect(diagnosticsOf(r.events).map((d) => [d.code, `${d.location?.file}:${d.location?.line}`, d.message, d.hint])).toEqual([
+      ['unknown-selector', 'pipelines/p.yaml:2', "no selector named 'only_b' in selectors.yml", "did you mean 'only_a'?"],
+      ['bad-config', 'pipelines/q.yaml:2', 'select: and selector: both say what the pipeline runs: keep one', expect.any(String)],
+      ['bad-selector', 'pipelines/r.yaml:1', "select: selector 'tags:x': 'tags' is not a selector method", expect.stringContaining("did you mean 'tag'?")],
+    ]);
+  });
+
+  it('refuses an unknown selector with the closest name, and --select with --selector', async () => {
+    const unknown = await nodesIn(dir, { selector: 'finance_table' });
+    expect(unknown.code).toBe(2);
+    expect(diagnosticsOf(unknown.events)).toEqual([
+      { severity: 'error', code: 'unknown-selector', message: "no selector named 'finance_table' in selectors.yml", hint: "did you mean 'finance_tables'?" },
+    ]);
+    const both = await nodesIn(dir, { selector: 'views', select: ['marts'] });
+    expect(both.code).toBe(2);
+    expect(diagnosticsOf(both.events).map((d) => d.code)).toEqual(['selection-conflict']);
+    const unsupported = await nodesIn(dir, { select: ['state:modified+'] });
+    expect(unsupported.code).toBe(2);
+    expect(diagnosticsOf(unsupported.events)[0].message).toContain("selector 'state:modified+': pipe does not support the state: method");
   });
 });
 

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { findCycles } from '../../src/graph/cycles.js';
 import { downstreamClosure, downstreamMap, makeGraph, topologicalOrder, upstreamClosure, type Graph } from '../../src/graph/graph.js';
 import { DAG_FORMATS, renderDag, type DagNode } from '../../src/graph/render-dag.js';
-import { parseSelectors, select, type SelectableNode } from '../../src/graph/select.js';
 
 /** A graph from `node: [upstream...]`. */
 function graph(edges: Record<string, string[]>): Graph {
@@ -88,91 +87,6 @@ describe('findCycles', () => {
     const cycles = findCycles(graph(edges));
     expect(cycles).toHaveLength(1);
     expect(cycles[0]).toHaveLength(n + 1);
-  });
-});
-
-describe('selection', () => {
-  const g = graph({ raw_orders: [], stg_orders: ['raw_orders'], fct_orders: ['stg_orders'], daily: ['fct_orders'], dim: ['stg_orders'], lonely: [] });
-  const nodes: SelectableNode[] = [
-    { name: 'raw_orders', file: 'seeds/raw_orders.csv', tags: [] },
-    { name: 'stg_orders', file: 'models/staging/stg_orders.sql', tags: ['staging'] },
-    { name: 'fct_orders', file: 'models/marts/fct_orders.sql', tags: ['daily'] },
-    { name: 'daily', file: 'models/marts/daily.sql', tags: ['daily', 'finance'] },
-    { name: 'dim', file: 'models/marts/dim.sql', tags: [] },
-    { name: 'lonely', file: 'models/staging_old/lonely.sql', tags: [] },
-  ];
-  const sel = (s: string[], x: string[] = []) => {
-    const r = select(g, nodes, s, x);
-    return { selected: [...r.selected].sort(), problems: r.problems.map((p) => p.message) };
-  };
-
-  it('parses the forms of a selector', () => {
-    expect(parseSelectors(['+tag:daily+'])).toEqual([{ text: '+tag:daily+', upstream: true, downstream: true, method: 'tag', value: 'daily' }]);
-    expect(parseSelectors(['a, b', 'path:models/x+'])).toEqual([
-      { text: 'a', upstream: false, downstream: false, method: 'name', value: 'a' },
-      { text: 'b', upstream: false, downstream: false, method: 'name', value: 'b' },
-      { text: 'path:models/x+', upstream: false, downstream: true, method: 'path', value: 'models/x' },
-    ]);
-  });
-
-  it('selects everything when nothing is selected', () => {
-    expect(sel([]).selected).toEqual([...g.nodes].sort());
-  });
-
-  it('selects a node by name alone', () => {
-    expect(sel(['fct_orders'])).toEqual({ selected: ['fct_orders'], problems: [] });
-  });
-
-  it('selects downstream with name+ and upstream with +name', () => {
-    expect(sel(['stg_orders+']).selected).toEqual(['daily', 'dim', 'fct_orders', 'stg_orders']);
-    expect(sel(['+fct_orders']).selected).toEqual(['fct_orders', 'raw_orders', 'stg_orders']);
-    expect(sel(['+fct_orders+']).selected).toEqual(['daily', 'fct_orders', 'raw_orders', 'stg_orders']);
-  });
-
-  it('selects by tag, with + on tags too', () => {
-    expect(sel(['tag:daily']).selected).toEqual(['daily', 'fct_orders']);
-    expect(sel(['+tag:finance']).selected).toEqual(['daily', 'fct_orders', 'raw_orders', 'stg_orders']);
-  });
-
-  it('selects by path as a folder prefix, not a string prefix', () => {
-    expect(sel(['path:models/staging']).selected).toEqual(['stg_orders']);
-    expect(sel(['path:models/staging/']).selected).toEqual(['stg_orders']);
-    expect(sel(['path:models']).selected).toEqual(['daily', 'dim', 'fct_orders', 'lonely', 'stg_orders']);
-    expect(sel(['path:models/marts/dim.sql']).selected).toEqual(['dim']);
-  });
-
-  it('unites selectors given as arguments or separated by spaces, and intersects those joined by commas, as dbt does', () => {
-    expect(sel(['dim', 'lonely']).selected).toEqual(['dim', 'lonely']);
-    expect(sel(['dim lonely']).selected).toEqual(['dim', 'lonely']);
-    // The daily models under models/marts: not every daily model and every mart (dim is a mart, not daily).
-    expect(sel(['tag:daily,path:models/marts']).selected).toEqual(['daily', 'fct_orders']);
-    expect(sel(['tag:finance,path:models/marts', 'lonely']).selected).toEqual(['daily', 'lonely']);
-    expect(sel(['+daily,path:models/staging']).selected).toEqual(['stg_orders']);
-    expect(sel(['dim,lonely']).selected).toEqual([]);
-    // In --exclude too: leave out only what every selector of a group names.
-    expect(sel([], ['tag:daily,path:models/marts']).selected).not.toContain('fct_orders');
-    expect(sel([], ['tag:daily,path:models/marts']).selected).toContain('dim');
-  });
-
-  it('removes excluded nodes, with every selector form', () => {
-    expect(sel(['stg_orders+'], ['dim']).selected).toEqual(['daily', 'fct_orders', 'stg_orders']);
-    expect(sel(['stg_orders+'], ['fct_orders+']).selected).toEqual(['dim', 'stg_orders']);
-    expect(sel(['+daily'], ['+stg_orders']).selected).toEqual(['daily', 'fct_orders']);
-    expect(sel([], ['tag:daily', 'path:models/staging']).selected).toEqual(['dim', 'lonely', 'raw_orders']);
-    expect(sel(['tag:daily'], ['tag:daily']).selected).toEqual([]);
-  });
-
-  it('reports unknown names, tags and paths with candidates for suggestions', () => {
-    const r = select(g, nodes, ['fct_ordrs', 'tag:daly', 'path:models/nowhere'], ['nope']);
-    expect(r.problems.map((p) => [p.selector.text, p.message])).toEqual([
-      ['fct_ordrs', "no model or seed named 'fct_ordrs'"],
-      ['tag:daly', "no model has the tag 'daly'"],
-      ['path:models/nowhere', "no model file under 'models/nowhere'"],
-      ['nope', "no model or seed named 'nope'"],
-    ]);
-    expect(r.problems[0].candidates).toContain('fct_orders');
-    expect([...r.problems[1].candidates].sort()).toEqual(['daily', 'finance', 'staging']);
-    expect(r.selected.size).toBe(0);
   });
 });
 

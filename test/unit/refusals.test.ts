@@ -8,7 +8,7 @@ import { DiagnosticError, type Diagnostic } from '../../src/diagnostics/diagnost
 import { analyzeAndSelect } from '../../src/commands/context.js';
 import { noLongerBuilt, noLongerBuiltNotice } from '../../src/commands/no-longer-built.js';
 import { dayInterval, parseDate } from '../../src/dates/dates.js';
-import { parseSelectors } from '../../src/graph/select.js';
+import { parseCliSelection } from '../../src/graph/selection-spec.js';
 import { schemaChange } from '../../src/plan/strategies/schema-change.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { nameProblem } from '../../src/project/names.js';
@@ -60,9 +60,9 @@ describe('the rule for model and seed names', () => {
 
   it('keeps every accepted name one whole name in --select, with or without + around it', () => {
     for (const name of accepted) {
-      expect(parseSelectors([name, `+${name}+`]).map((s) => [s.method, s.value])).toEqual([
-        ['name', name],
-        ['name', name],
+      expect(parseCliSelection([name, `+${name}+`]).criteria.map((s) => [s.method, s.value])).toEqual([
+        ['fqn', name],
+        ['fqn', name],
       ]);
     }
   });

@@ -21,7 +21,7 @@ describe('stored run parameters', () => {
     const recorded: [string, Record<string, unknown>][] = [
       ['run', { ds: '2024-01-02', hour: 5, scheduled_at: '2024-01-02T06:00:00.000Z', vars: { a: 1 }, resolved_vars: { a: 1, b: 'x' }, select: ['tag:daily'], exclude: [], threads: null, full_refresh: false, ignore_dependencies_on_past: true, resume_of: 'r0' }],
       ['watch', { ds: '2024-01-02', vars: {}, resolved_vars: {}, select: ['m'], exclude: [], threads: 2, full_refresh: false }],
-      ['test', { ds: '2024-01-02', vars: {}, resolved_vars: {}, select: [], exclude: ['x'], threads: 3 }],
+      ['test', { ds: '2024-01-02', vars: {}, resolved_vars: {}, select: [], exclude: ['x'], selector: 'nightly', threads: 3 }],
       ['backfill', { start: '2024-01-01', end: '2024-01-31', interval: 'hourly', parallel: 4, order: 'newest', max_failures: 3, retries: 2, vars: {}, resolved_vars: {}, select: [], exclude: [], threads: null, full_refresh: true }],
       ['retry', { start: '2024-01-01', end: '2024-01-02', interval: 'daily', parallel: 1, order: 'oldest', max_failures: null, retries: 0, vars: {}, resolved_vars: {}, select: [], exclude: [], threads: null, full_refresh: false, original_command: 'backfill', retry_of: 'r1' }],
     ];

@@ -1,0 +1,110 @@
+import type { Analysis, PipeNode } from '../analyze/analyze.js';
+import { unknownSelector, type Pipeline, type ValidatedSettings } from '../analyze/project-settings.js';
+import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { didYouMean } from '../diagnostics/suggest.js';
+import { select, type SelectableNode } from '../graph/select.js';
+import { parseCliSelection, unionOf, type SelectionSpec } from '../graph/selection-spec.js';
+
+/**
+ * Which selection a command evaluates, as dbt chooses it: `--select` (or `--selector`) minus
+ * `--exclude`; else the pipeline's `select:` (or `selector:`) minus its `exclude:`; else, when
+ * nothing selects or excludes anything, the selector of selectors.yml with `default: true`;
+ * else every node. A pipeline's `exclude:` also applies under `--select`.
+ */
+
+export interface SelectionRequest {
+  readonly select?: readonly string[];
+  readonly exclude?: readonly string[];
+  readonly selector?: string;
+}
+
+export interface Chosen {
+  readonly selected: Set<string>;
+  /** The default selector, when it is what chose. */
+  readonly defaultSelector?: string;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** The node as selection sees it; a new kind of node fails to compile here until it is mapped. */
+export function selectableNode(n: PipeNode): SelectableNode {
+  const base = { name: n.name, fqn: n.fqn, file: n.file, tags: n.tags };
+  switch (n.kind) {
+    case 'model':
+      return { ...base, resourceType: 'model', config: { ...n.config } };
+    case 'seed':
+      return {
+        ...base,
+        resourceType: 'seed',
+        config: { materialized: 'seed', enabled: true, schema: n.schema, tags: n.tags, column_types: n.columnTypes, ...(n.delimiter ? { delimiter: n.delimiter } : {}) },
+      };
+    default: {
+      const never: never = n;
+      throw new Error(`internal error: node ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+export function chooseSelection(
+  analysis: Analysis,
+  settings: ValidatedSettings,
+  request: SelectionRequest,
+  pipeline: Pipeline | undefined,
+  /** Models missing from the graph whose errors already say why: selecting them is not unknown as well. */
+  broken: ReadonlySet<string>,
+): Chosen {
+  const diagnostics: Diagnostic[] = [];
+  const { selectors } = settings;
+  const cliSelect = parseCliSelection(request.select ?? []);
+  const cliExclude = parseCliSelection(request.exclude ?? []);
+  for (const p of [...cliSelect.problems, ...cliExclude.problems]) {
+    diagnostics.push(error(p.code, `selector '${p.text}': ${p.message}`, undefined, p.hint ? { hint: p.hint } : {}));
+  }
+  // `--select ''` (or only commas) names nothing: it would select every model, or the pipeline's.
+  if (request.select && request.select.length > 0 && cliSelect.criteria.length === 0 && cliSelect.problems.length === 0) {
+    diagnostics.push(
+      error('empty-selection', `--select ${request.select.map((t) => `'${t}'`).join(' ')} names no model`, undefined, {
+        hint: "leave --select out to select every model (or the pipeline's selection)",
+      }),
+    );
+  }
+  if (request.selector !== undefined) {
+    if (request.select && request.select.length > 0) {
+      diagnostics.push(
+        error('selection-conflict', '--select and --selector both say what to select: pass one', undefined, {
+          hint: 'add the --select terms to the selector in selectors.yml, or leave --selector out',
+        }),
+      );
+    } else if (!selectors.byName.has(request.selector) && !selectors.broken.has(request.selector)) {
+      diagnostics.push(unknownSelector(request.selector, selectors));
+    }
+  }
+  if (diagnostics.length > 0) return { selected: new Set(), diagnostics };
+
+  // A pipeline's own problems were reported when it was read.
+  const at = pipeline ? { file: pipeline.file } : undefined;
+  const pipelineSelect = parseCliSelection(pipeline?.select ?? [], at).spec;
+  const pipelineExclude = parseCliSelection(pipeline?.exclude ?? [], at).spec;
+  const definition = (name: string | undefined) => (name === undefined ? undefined : selectors.byName.get(name)?.definition);
+  const nothingChosen = request.selector === undefined && !cliSelect.spec && !cliExclude.spec && !pipelineSelect && !pipelineExclude && pipeline?.selector === undefined;
+  const defaultSelector = nothingChosen ? selectors.defaultName : undefined;
+  const include: SelectionSpec | undefined =
+    cliSelect.spec ?? definition(request.selector) ?? pipelineSelect ?? definition(pipeline?.selector) ?? definition(defaultSelector);
+  const exclude = unionOf([pipelineExclude, cliExclude.spec].filter((s): s is SelectionSpec => s !== undefined));
+
+  const nodes = [...analysis.nodes.values()];
+  // pipe installs no packages: every node is the project's, and its qualified name says the project's name.
+  const projectName = nodes[0]?.fqn[0];
+  const { selected, problems } = select(analysis.graph, nodes.map(selectableNode), include, exclude, { projectName });
+  for (const p of problems) {
+    const c = p.criterion;
+    const name = c.method === 'fqn' ? c.value : undefined;
+    const off = name === undefined ? undefined : analysis.disabled.get(name);
+    if (off) {
+      diagnostics.push(error('disabled-model', `selector '${c.text}': ${name} is disabled (enabled: false)`, off));
+      continue;
+    }
+    if (name !== undefined && broken.has(name)) continue;
+    diagnostics.push(error('unknown-selector', `selector '${c.text}': ${p.message}`, c.location, { hint: didYouMean(c.value, p.candidates) }));
+  }
+  return { selected, defaultSelector, diagnostics };
+}

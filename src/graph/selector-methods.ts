@@ -1,0 +1,209 @@
+import { hasWildcard, nameGlob, pathGlob, type Matcher } from './glob-match.js';
+import type { Criterion, ResourceType } from './selection-spec.js';
+
+/**
+ * What selection knows of a node: enough to evaluate every method, and nothing of SQL. Each
+ * method follows dbt's of the same name (dbt-core, graph/selector_methods.py).
+ */
+interface SelectableBase {
+  /** The node's name in the graph. */
+  readonly name: string;
+  /** dbt's fully qualified name: the package (the project), the folders under its root folder, its name. */
+  readonly fqn: readonly string[];
+  /** The file that defines it, relative to the project root (a source's is its properties file). */
+  readonly file: string;
+  /** The properties file that describes it, if another: `path:` selects by it too. */
+  readonly propertiesFile?: string;
+  readonly tags: readonly string[];
+  /** Its config as dbt's `config.` selectors read it: `materialized`, `schema`, `tags`, `meta`, ... */
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+export type SelectableNode =
+  | (SelectableBase & { readonly resourceType: Exclude<ResourceType, 'source'> })
+  | (SelectableBase & { readonly resourceType: 'source'; readonly source: string; readonly table: string });
+
+/** What a method may need beyond the nodes. */
+export interface SelectionContext {
+  /** The project's name, which `package:this` stands for. */
+  readonly projectName?: string;
+}
+
+/** The predicate a term's method and value make; built once per term. */
+export function nodeMatcher(c: Criterion, context: SelectionContext): (node: SelectableNode) => boolean {
+  const value = c.value;
+  switch (c.method) {
+    case 'fqn': {
+      const match = fqnMatcher(value);
+      // Sources are not selected by name, as in dbt: source:name is their method.
+      return (n) => n.resourceType !== 'source' && (match(n.fqn) || match(n.fqn.slice(1)));
+    }
+    case 'tag': {
+      const match = nameGlob(value);
+      return (n) => n.tags.some(match);
+    }
+    case 'path':
+      return pathMatcher(value);
+    case 'file': {
+      const match = nameGlob(value);
+      return (n) => {
+        const base = n.file.slice(n.file.lastIndexOf('/') + 1);
+        return match(base) || match(stem(base));
+      };
+    }
+    case 'config': {
+      const equals = configEquals(value, c.args.length === 1 && c.args[0] === 'severity');
+      return (n) => {
+        const v = descend(n.config, c.args);
+        return Array.isArray(v) ? v.some(equals) : equals(v);
+      };
+    }
+    case 'source': {
+      const parts = value.split('.');
+      const [pkg, source, table] = (parts.length === 3 ? parts : parts.length === 2 ? ['*', ...parts] : ['*', parts[0], '*']).map(nameGlob);
+      return (n) => n.resourceType === 'source' && pkg(n.fqn[0] ?? '') && source(n.source) && table(n.table);
+    }
+    case 'resource_type':
+      return (n) => n.resourceType === value;
+    case 'package': {
+      const match = nameGlob(value === 'this' && context.projectName !== undefined ? context.projectName : value);
+      return (n) => match(n.fqn[0] ?? '');
+    }
+    case 'group': {
+      const match = nameGlob(value);
+      return (n) => typeof n.config.group === 'string' && n.config.group !== '' && match(n.config.group);
+    }
+    case 'access':
+      // A model's access is protected unless configured otherwise.
+      return (n) => n.resourceType === 'model' && (n.config.access ?? 'protected') === value;
+    default: {
+      const never: never = c.method;
+      throw new Error(`internal error: selector method ${never}`);
+    }
+  }
+}
+
+/**
+ * dbt's qualified-name match: the node's name itself, or a prefix of its qualified name
+ * (`staging`, `jaffle_shop.staging`), where from the first part with a wildcard on the rest
+ * of the name is matched as one pattern (`staging.stg_*`, `*.stg_*`). Dots in a part of the
+ * name separate parts too. A pattern without a dot (`fct_*`) also matches the name alone, as
+ * in dbt Fusion: dbt-core 1.x would match it against the whole qualified name, so that
+ * `fct_*` missed every model in a folder.
+ */
+export function fqnMatcher(selector: string): (fqn: readonly string[]) => boolean {
+  const parts = selector.split('.');
+  const wild = parts.findIndex(hasWildcard);
+  const fixed = wild < 0 ? parts : parts.slice(0, wild);
+  const rest = wild < 0 ? undefined : nameGlob(parts.slice(wild).join('.'));
+  const leaf = wild === 0 && parts.length === 1 ? rest : undefined;
+  return (fqn) => {
+    if (fqn.length > 0 && fqn[fqn.length - 1] === selector) return true;
+    if (leaf && fqn.length > 0 && leaf(fqn[fqn.length - 1])) return true;
+    const flat = fqn.flatMap((part) => part.split('.'));
+    if (flat.length < parts.length || fixed.some((part, i) => flat[i] !== part)) return false;
+    return rest === undefined || rest(flat.slice(wild).join('.'));
+  };
+}
+
+/**
+ * dbt globs the path in the project folder and selects each node whose file, properties file
+ * or one of whose folders is among what the glob finds. Matched here against the nodes' own
+ * paths, which is the same without reading the disk: only files of nodes can select them.
+ */
+function pathMatcher(pattern: string): (node: SelectableNode) => boolean {
+  // The project folder itself (`path:.`) holds every node.
+  if (pattern === '') return () => true;
+  const match: Matcher = hasWildcard(pattern) ? pathGlob(pattern) : (p) => p === pattern;
+  return (n) => match(n.file) || folders(n.file).some(match) || (n.propertiesFile !== undefined && match(n.propertiesFile));
+}
+
+/** A file name without its last extension, as Python's Path.stem. */
+function stem(base: string): string {
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(0, dot) : base;
+}
+
+/** A nested config value (`config.meta.owner`); undefined where a key is missing. */
+function descend(config: Readonly<Record<string, unknown>>, keys: readonly string[]): unknown {
+  let value: unknown = config;
+  for (const key of keys) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/**
+ * dbt's comparison of a config value with the selector's: equal text (without regard to case
+ * for `severity`), and `true`/`false` in any case for booleans. A number matches the text it
+ * prints as, which dbt's command line never matches (it compares text with the number).
+ */
+function configEquals(selector: string, caseInsensitive: boolean): (value: unknown) => boolean {
+  const lower = selector.toLowerCase();
+  return (value) => {
+    if (typeof value === 'string') return caseInsensitive ? value.toLowerCase() === lower : value === selector;
+    if (typeof value === 'boolean') return lower === String(value);
+    if (typeof value === 'number') return String(value) === selector;
+    return false;
+  };
+}
+
+/**
+ * The values a method could have matched in this project, for a did-you-mean when it matched
+ * nothing, and how to say so.
+ */
+export function noMatch(c: Criterion, nodes: readonly SelectableNode[]): { message: string; candidates: string[] } {
+  const distinct = (values: Iterable<string>) => [...new Set(values)];
+  const v = c.value;
+  switch (c.method) {
+    case 'fqn': {
+      const named = nodes.filter((n) => n.resourceType !== 'source');
+      const plain = !v.includes('.') && !hasWildcard(v);
+      return {
+        message: plain ? `no model or seed named '${v}'` : `no model or seed matches '${v}'`,
+        candidates: distinct([...named.map((n) => n.name), ...named.flatMap((n) => n.fqn.slice(1, -1)), ...(plain ? [] : named.map((n) => n.fqn.join('.')))]),
+      };
+    }
+    case 'tag':
+      return { message: `no model has the tag '${v}'`, candidates: distinct(nodes.flatMap((n) => n.tags)) };
+    case 'path':
+      return {
+        message: hasWildcard(v) ? `no model file matches '${v}'` : `no model file under '${v}'`,
+        candidates: distinct(nodes.flatMap((n) => [n.file, ...folders(n.file)])),
+      };
+    case 'file':
+      return { message: `no model or seed file named '${v}'`, candidates: distinct(nodes.map((n) => n.file.slice(n.file.lastIndexOf('/') + 1))) };
+    case 'config': {
+      const key = c.args.join('.');
+      const values = nodes.map((n) => descend(n.config, c.args)).flatMap((x) => (Array.isArray(x) ? x : [x]));
+      return { message: `no model has config ${key} = '${v}'`, candidates: distinct(values.filter((x) => x !== undefined && typeof x !== 'object').map(String)) };
+    }
+    case 'source': {
+      const sources = nodes.flatMap((n) => (n.resourceType === 'source' ? [n] : []));
+      return {
+        message: sources.length === 0 ? `no source matches '${v}': the project declares no sources` : `no source matches '${v}'`,
+        candidates: distinct(sources.flatMap((s) => [s.source, `${s.source}.${s.table}`])),
+      };
+    }
+    case 'resource_type':
+      return { message: `the project has no node of resource type '${v}'`, candidates: distinct(nodes.map((n) => n.resourceType)) };
+    case 'package':
+      return { message: `no package named '${v}'`, candidates: distinct(nodes.map((n) => n.fqn[0] ?? '')) };
+    case 'group':
+      return { message: `no model is in the group '${v}'`, candidates: distinct(nodes.flatMap((n) => (typeof n.config.group === 'string' ? [n.config.group] : []))) };
+    case 'access':
+      return { message: `no model has access '${v}'`, candidates: [] };
+    default: {
+      const never: never = c.method;
+      throw new Error(`internal error: selector method ${never}`);
+    }
+  }
+}
+
+/** `models/a/b.sql` -> `models/a`, `models`. */
+function folders(file: string): string[] {
+  const out: string[] = [];
+  for (let i = file.lastIndexOf('/'); i > 0; i = file.lastIndexOf('/', i - 1)) out.push(file.slice(0, i));
+  return out;
+}
