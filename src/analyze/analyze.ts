@@ -91,6 +91,8 @@ export interface AnalyzeOptions {
 
 export interface Analysis {
   readonly root: string;
+  /** The project's name: dbt_project.yml's, pipe.yaml's, else its folder's; the first part of every qualified name. */
+  readonly projectName: string;
   readonly settings: ProjectSettings;
   readonly pipelines: ReadonlyMap<string, Pipeline>;
   readonly nodes: ReadonlyMap<string, PipeNode>;
@@ -647,7 +649,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const notice = notUsedNotice(files, dbt, properties, unusedSettings);
   if (notice) diagnostics.push(notice);
 
-  return { root: files.root, settings, pipelines, nodes, graph, vars, renderer, disabled, diagnostics };
+  return { root: files.root, projectName, settings, pipelines, nodes, graph, vars, renderer, disabled, diagnostics };
 }
 
 /**
@@ -854,12 +856,6 @@ function configKeyLocation(source: ModelSource, sites: CallSites, calls: Readonl
   const yaml = source.yaml;
   if (Object.hasOwn(calls, key) || !yaml || key === 'checks' || !Object.hasOwn(yaml.data, key)) return { file: source.file, ...sites.config() };
   return { file: yaml.file, line: yaml.keyLine(key) };
-}
-
-/** The project's name, the first part of every qualified name: dbt_project.yml's, pipe.yaml's, else the folder's. */
-function projectNameOf(files: ProjectFiles, settings: ProjectSettings): string {
-  const dbtName = files.dbtProject?.data.name;
-  return typeof dbtName === 'string' && dbtName !== '' ? dbtName : (settings.name ?? basename(files.root));
 }
 
 /** A seed's node, or where it is disabled (`enabled: false`). */

@@ -92,8 +92,7 @@ export function chooseSelection(
   const exclude = unionOf([pipelineExclude, cliExclude.spec].filter((s): s is SelectionSpec => s !== undefined));
 
   const nodes = [...analysis.nodes.values()];
-  // pipe installs no packages: every node is the project's, and its qualified name says the project's name.
-  const projectName = nodes[0]?.fqn[0];
+  const projectName = analysis.projectName;
   const { selected, problems } = select(analysis.graph, nodes.map(selectableNode), include, exclude, { projectName });
   for (const p of problems) {
     const c = p.criterion;
