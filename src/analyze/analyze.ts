@@ -63,6 +63,8 @@ export interface SeedNode {
   readonly columnTypes: Readonly<Record<string, string>>;
   /** The field separator when it is not a comma (`delimiter:`). */
   readonly delimiter?: string;
+  /** The table's name when it is not the seed's (`alias:`). */
+  readonly alias?: string;
   /** Where each of `columnTypes` is declared in the seed's YAML. */
   readonly columnTypeLocations: Readonly<Record<string, Location>>;
   /** Fields of the CSV's header line, and whether rows follow it (0 and false when it has none). */
@@ -929,6 +931,7 @@ function seedNode(
     columnTypes,
     columnTypeLocations,
     delimiter,
+    ...(alias === undefined ? {} : { alias }),
     header: seed.shape.kind === 'header' ? { columns: seed.shape.columns, rows: seed.shape.rows } : { columns: 0, rows: false },
     upstream: [],
     fqn,

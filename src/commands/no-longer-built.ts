@@ -29,11 +29,13 @@ export interface NoLongerBuilt {
 export function noLongerBuilt(found: readonly FoundRelation[], analysis: Pick<Analysis, 'nodes' | 'disabled'>): NoLongerBuilt[] {
   // DuckDB does not tell `Orders` from `orders`.
   const nodes = new Map([...analysis.nodes.values()].map((n) => [n.name.toLowerCase(), n]));
+  // A model with an alias writes a relation of another name than its own.
+  const byRelation = new Map([...analysis.nodes.values()].map((n) => [n.relation.toLowerCase(), n]));
   const disabled = new Set([...analysis.disabled.keys()].map((n) => n.toLowerCase()));
   const out: NoLongerBuilt[] = [];
   for (const r of found) {
     const relation = relationName(r.schema, r.name);
-    const node = nodes.get(r.name.toLowerCase());
+    const node = byRelation.get(relation.toLowerCase()) ?? nodes.get(r.name.toLowerCase());
     let reason: NoLongerBuiltReason | undefined;
     if (!node) reason = disabled.has(r.name.toLowerCase()) ? 'disabled' : 'left-project';
     else if (node.kind === 'model' && node.relation.toLowerCase() === relation.toLowerCase()) {

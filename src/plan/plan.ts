@@ -355,7 +355,7 @@ function swapTask(
 ): Task {
   const existing = ctx.catalog.get(node.relation);
   const input: StrategyInput = {
-    ...strategyBase(node.config.schema, node.name, node.relation, existing, undefined),
+    ...strategyBase(node.config.schema, node.config.alias ?? node.name, node.relation, existing, undefined),
     stagingName: fullRefreshStaging(node.config.schema, node.name).stagingName,
     stagingRelation: full.stagingRelation,
     sql: '',
@@ -394,7 +394,7 @@ function seedTask(node: SeedNode, ctx: PlanContext, upstream: string[]): Task {
   const steps = upToDate
     ? []
     : seedStrategy(
-        { ...strategyBase(node.schema, node.name, node.relation, existing, undefined), sql, fullRefresh: ctx.fullRefresh },
+        { ...strategyBase(node.schema, node.alias ?? node.name, node.relation, existing, undefined), sql, fullRefresh: ctx.fullRefresh },
         { file: node.file, rows: node.header.rows },
       );
   const columnTypes = Object.entries(node.columnTypes).map(([column, type]) => ({ column, type, location: node.columnTypeLocations[column] }));
@@ -416,6 +416,7 @@ function seedTask(node: SeedNode, ctx: PlanContext, upstream: string[]): Task {
   };
 }
 
+/** `name` is the relation's own name: the model's, or its alias. */
 function strategyBase(schema: string, name: string, relation: string, existing: RelationType | undefined, ds: string | undefined) {
   return { schema, name, relation, existing, ...stagingFor(schema, name, ds) };
 }
@@ -495,7 +496,7 @@ function modelTask(
     return undefined;
   }
   const input: StrategyInput = {
-    ...strategyBase(node.config.schema, node.name, node.relation, existing, ds),
+    ...strategyBase(node.config.schema, node.config.alias ?? node.name, node.relation, existing, ds),
     sql: rendered.sql,
     interval,
     fullRefresh,

@@ -70,4 +70,12 @@ describe('relations pipe no longer builds', () => {
       'table "main"."s" (s left the project) is no longer built, and it is not dropped: drop it if nothing reads it',
     ]);
   });
+
+  it("count a model's aliased relation as built", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'pipe-no-longer-built-'));
+    roots.push(root);
+    write(root, { 'models/orders.sql': "{{ config(alias='orders_v2') }}\nselect 1 as id" });
+    expect(notices(await runDay(root, '2024-01-01'))).toEqual([]);
+    expect(notices(await runDay(root, '2024-01-02'))).toEqual([]);
+  });
 });
