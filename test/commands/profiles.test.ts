@@ -69,7 +69,8 @@ describe('finding profiles.yml and the target', () => {
     expect(r.code, explain(r)).toBe(0);
     const started = eventsOfType(r.events, 'run-started')[0];
     expect(started).toMatchObject({ warehouse: join(dir, 'dev.duckdb'), threads: 2 });
-    expect(await queryRows(join(dir, 'dev.duckdb'), 'select n from one')).toEqual([{ n: 1 }]);
+    // dbt models land in the target schema.
+    expect(await queryRows(join(dir, 'dev.duckdb'), 'select n from analytics.one')).toEqual([{ n: 1 }]);
     expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
     expect(openProject({ project: dir }).settings.targetSchema).toBe('analytics');
   });
