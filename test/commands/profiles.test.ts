@@ -63,14 +63,17 @@ function problemOf(v: ValidatedSettings): Diagnostic {
 }
 
 describe('finding profiles.yml and the target', () => {
-  it('reads the profile in the project folder: the target names the warehouse file, threads and the target schema', async () => {
-    const dir = dbtProject({ 'profiles.yml': profiles(`${DEV}      threads: 2\n      schema: analytics\n`) });
+  it('reads the profile in the project folder: the target names the warehouse file, threads, the target schema and target.name', async () => {
+    const dir = dbtProject({
+      'profiles.yml': profiles(`${DEV}      threads: 2\n      schema: analytics\n`),
+      'models/one.sql': "select 1 as n, '{{ target.name }}' as target\n",
+    });
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, explain(r)).toBe(0);
     const started = eventsOfType(r.events, 'run-started')[0];
     expect(started).toMatchObject({ warehouse: join(dir, 'dev.duckdb'), threads: 2 });
     // dbt models land in the target schema.
-    expect(await queryRows(join(dir, 'dev.duckdb'), 'select n from analytics.one')).toEqual([{ n: 1 }]);
+    expect(await queryRows(join(dir, 'dev.duckdb'), 'select n, target from analytics.one')).toEqual([{ n: 1, target: 'dev' }]);
     expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
     expect(openProject({ project: dir }).settings.targetSchema).toBe('analytics');
   });
