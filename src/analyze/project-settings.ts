@@ -8,19 +8,26 @@ import { readSelectorDefinitions, type SelectorDefinitions } from './selector-de
 import { redactUrl } from '../secrets/secrets.js';
 import type { PipelineSource, ProjectFiles } from '../project/load-project.js';
 import { PROJECT_FILE } from '../project/load-project.js';
+import { NO_SETUP, type WarehouseSetup } from '../warehouse/warehouse-setup.js';
+import { DEFAULT_SCHEMA } from './model-config.js';
+import { readProfile, type ProfileOptions, type ProfileTarget } from './profile.js';
 
-/** `pipe.yaml`, all of it optional. */
+/**
+ * `pipe.yaml`, all of it optional, and for a dbt project what its profile target adds:
+ * pipe.yaml wins where both say something.
+ */
 export interface ProjectSettings {
   readonly name?: string;
   readonly vars: Readonly<Record<string, unknown>>;
+  /** pipe.yaml's `threads:`, else the profile target's. */
   readonly threads?: number;
-  /** Warehouse path relative to the project; default `warehouse.duckdb`. */
+  /** Warehouse path relative to the project: pipe.yaml's `warehouse:`, else the profile target's `path:`, else `warehouse.duckdb`. */
   readonly warehouse: string;
   /** Vars whose values are masked in every output and stored only as a fingerprint. */
   readonly secret_vars: readonly string[];
-  /** The schema models land in by default (a dbt profile's target schema); `main` when unset. */
-  readonly targetSchema?: string;
-  /** The dbt profile's target in use (`target.name` in templates). */
+  /** dbt's target schema: the profile target's `schema:`, else `main`. */
+  readonly targetSchema: string;
+  /** The dbt profile's target in use (`target.name` in templates); absent without a profile. */
   readonly targetName?: string;
 }
 
@@ -237,28 +244,69 @@ export interface ValidatedSettings {
   readonly selectors: SelectorDefinitions;
   readonly settingsDiagnostics: readonly Diagnostic[];
   /**
-   * The problem with `warehouse:` of pipe.yaml, if it has one: commands need the warehouse's
-   * path before analysis, so they stop at it.
+   * Why the warehouse's path cannot be had, if it cannot: `warehouse:` of pipe.yaml is no path,
+   * or (pipe.yaml naming none) the profile target names no file pipe can use, or the profile
+   * is nowhere. Commands need the path before analysis, so they stop at it unless `--db`
+   * gives one.
    */
   readonly warehouseProblem?: Diagnostic;
+  /** What the warehouse runs as it opens: the profile target's extensions, settings and attachments. */
+  readonly warehouseSetup: WarehouseSetup;
+  /** The profile target a dbt project runs on, when it has one. */
+  readonly profile?: ProfileTarget;
+  /**
+   * The errors of profiles.yml (and of finding it): the warehouse cannot be set up without
+   * them mended, so commands stop at them, `--db` or not.
+   */
+  readonly profileProblems: readonly Diagnostic[];
 }
 
-export function validateSettings(files: ProjectFiles): ValidatedSettings {
+export function validateSettings(files: ProjectFiles, profileOptions: ProfileOptions = {}): ValidatedSettings {
   const settingsDiagnostics: Diagnostic[] = [];
-  const { settings, warehouseProblem } = readSettings(files, settingsDiagnostics);
+  const read = readSettings(files, settingsDiagnostics, profileOptions);
   const selectors = readSelectorDefinitions(files.selectorsFile, settingsDiagnostics);
   const pipelines = new Map<string, Pipeline>();
   for (const p of files.pipelines) pipelines.set(p.name, readPipeline(p, settingsDiagnostics, selectors));
-  return { settings, pipelines, selectors, settingsDiagnostics, warehouseProblem };
+  return { ...read, pipelines, selectors, settingsDiagnostics };
 }
 
-export function readProjectSettings(files: ProjectFiles, diagnostics: Diagnostic[]): ProjectSettings {
-  return readSettings(files, diagnostics).settings;
+export function readProjectSettings(files: ProjectFiles, diagnostics: Diagnostic[], profileOptions: ProfileOptions = {}): ProjectSettings {
+  return readSettings(files, diagnostics, profileOptions).settings;
 }
 
-function readSettings(files: ProjectFiles, diagnostics: Diagnostic[]): { settings: ProjectSettings; warehouseProblem?: Diagnostic } {
+type ReadSettings = Omit<ValidatedSettings, 'pipelines' | 'selectors' | 'settingsDiagnostics'>;
+
+function readSettings(files: ProjectFiles, diagnostics: Diagnostic[], profileOptions: ProfileOptions): ReadSettings {
+  const profileDiagnostics: Diagnostic[] = [];
+  const reading = readProfile(files, profileOptions, profileDiagnostics);
+  diagnostics.push(...profileDiagnostics);
+  const profile = reading.kind === 'target' ? reading.target : undefined;
+  const own = readPipeYaml(files, diagnostics);
+  // The profile's path counts only where pipe.yaml names no warehouse.
+  const fromProfile = own.warehouse === undefined && !own.warehouseProblem;
+  const warehouseProblem =
+    own.warehouseProblem ?? (fromProfile ? (profile?.pathProblem ?? (reading.kind === 'missing' ? reading.problem : undefined)) : undefined);
+  return {
+    settings: {
+      name: own.name,
+      vars: own.vars,
+      threads: own.threads ?? profile?.threads,
+      warehouse: own.warehouse ?? (fromProfile ? profile?.path : undefined) ?? DEFAULT_WAREHOUSE,
+      secret_vars: own.secret_vars,
+      targetSchema: profile?.schema ?? DEFAULT_SCHEMA,
+      targetName: profile?.target,
+    },
+    warehouseProblem,
+    warehouseSetup: profile?.setup ?? NO_SETUP,
+    profile,
+    profileProblems: profileDiagnostics.filter((d) => d.severity === 'error'),
+  };
+}
+
+/** What pipe.yaml itself says; `warehouse` is absent when it names none (or none that is a path). */
+function readPipeYaml(files: ProjectFiles, diagnostics: Diagnostic[]): Omit<ProjectSettings, 'warehouse' | 'targetSchema'> & { warehouse?: string; warehouseProblem?: Diagnostic } {
   const y = files.projectFile;
-  if (!y) return { settings: { vars: {}, warehouse: DEFAULT_WAREHOUSE, secret_vars: [] } };
+  if (!y) return { vars: {}, secret_vars: [] };
   const at = (key: string) => ({ file: PROJECT_FILE, line: y.keyLine(key) });
   checkKeys(y.data, PROJECT_KEYS, 'project', at, diagnostics);
   const d = y.data;
@@ -274,14 +322,12 @@ function readSettings(files: ProjectFiles, diagnostics: Diagnostic[]): { setting
     : error('bad-config', `warehouse must be the path of a DuckDB file, got ${JSON.stringify(d.warehouse)}`, at('warehouse'));
   if (warehouseProblem) diagnostics.push(warehouseProblem);
   return {
-    settings: {
-      name: typeof d.name === 'string' ? d.name : undefined,
-      vars: vars ?? {},
-      threads,
-      warehouse: typeof d.warehouse === 'string' && warehouseOk ? d.warehouse : DEFAULT_WAREHOUSE,
-      secret_vars: readSecretVars(d.secret_vars, at('secret_vars'), diagnostics),
-    },
+    name: typeof d.name === 'string' ? d.name : undefined,
+    vars: vars ?? {},
+    threads,
+    warehouse: typeof d.warehouse === 'string' && warehouseOk ? d.warehouse : undefined,
     warehouseProblem,
+    secret_vars: readSecretVars(d.secret_vars, at('secret_vars'), diagnostics),
   };
 }
 

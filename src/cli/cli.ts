@@ -72,6 +72,8 @@ const WAIT_OPTION = ['--wait <duration>', 'how long to wait for the warehouse wh
 interface Common {
   project?: string;
   db?: string;
+  profilesDir?: string;
+  target?: string;
   json?: boolean;
   select?: string[];
   exclude?: string[];
@@ -79,11 +81,18 @@ interface Common {
   var?: Record<string, unknown>;
 }
 
-function common(cmd: Command, withSelection = true): Command {
-  cmd
+/** Where the project and its warehouse are, and how output is printed: every command that opens a project. */
+function projectFlags(cmd: Command): Command {
+  return cmd
     .option('--project <dir>', 'project directory', '.')
-    .option('--db <path>', 'warehouse file (default: warehouse.duckdb in the project)')
+    .option('--db <path>', "warehouse file (default: pipe.yaml's warehouse, else the dbt profile target's path, else warehouse.duckdb in the project)")
+    .option('--profiles-dir <dir>', 'dbt projects: the folder of profiles.yml (default: $DBT_PROFILES_DIR, else the project, else ~/.dbt)')
+    .option('--target <name>', "dbt projects: the profile's target to run on (default: $DBT_TARGET, else the profile's target:)")
     .option('--json', 'print one JSON object per line per event');
+}
+
+function common(cmd: Command, withSelection = true): Command {
+  projectFlags(cmd);
   if (withSelection) {
     cmd
       .option('-s, --select <selectors...>', "models to include, in dbt's syntax: name, name+, +name, tag:x, path:models/dir, config.materialized:table, ...")
@@ -94,9 +103,14 @@ function common(cmd: Command, withSelection = true): Command {
   return cmd;
 }
 
+/** Where the project is, as the library's option names. */
+function projectAt(o: Common) {
+  return { project: o.project, db: o.db, profilesDir: o.profilesDir, target: o.target };
+}
+
 /** The options every project command takes, as the library's option names. */
 function projectOptions(o: Common) {
-  return { project: o.project, db: o.db, select: o.select, exclude: o.exclude, selector: o.selector, vars: o.var ?? {} };
+  return { ...projectAt(o), select: o.select, exclude: o.exclude, selector: o.selector, vars: o.var ?? {} };
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -332,13 +346,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
   });
 
-  program
-    .command('schedule')
-    .description('run scheduled pipelines when they are due, as a long-lived service')
-    .argument('[pipelines...]', 'pipelines to schedule (default: every pipeline with a schedule)')
-    .option('--project <dir>', 'project directory', '.')
-    .option('--db <path>', 'warehouse file (default: warehouse.duckdb in the project)')
-    .option('--json', 'print one JSON object per line per event')
+  projectFlags(
+    program
+      .command('schedule')
+      .description('run scheduled pipelines when they are due, as a long-lived service')
+      .argument('[pipelines...]', 'pipelines to schedule (default: every pipeline with a schedule)'),
+  )
     .option('--list', 'print the next run times of each scheduled pipeline and exit')
     .option('--once', 'run what is due now, wait for it, and exit (for cron or a systemd timer)')
     .action(async (pipelines: string[], o: Common & { list?: boolean; once?: boolean }) => {
@@ -346,7 +359,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       if (o.list) {
         try {
           const { listSchedules } = await import('../schedule/scheduler.js');
-          logger.result(await listSchedules({ project: o.project, db: o.db, pipelines }));
+          logger.result(await listSchedules({ ...projectAt(o), pipelines }));
         } catch (e) {
           exitCode = report(e, logger);
         }
@@ -363,7 +376,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       const giveBack = takeOverSignals(stop);
       try {
         const { schedule } = await import('../schedule/scheduler.js');
-        const result = await schedule({ project: o.project, db: o.db, pipelines, once: o.once, signal: controller.signal, emit: (e) => logger.handle(e) });
+        const result = await schedule({ ...projectAt(o), pipelines, once: o.once, signal: controller.signal, emit: (e) => logger.handle(e) });
         // Stopped by a signal: 130, as every command; runs it cancelled are no failures of theirs.
         exitCode = controller.signal.aborted ? EXIT.interrupted : result.failed > 0 ? EXIT.taskFailed : EXIT.ok;
       } catch (e) {
@@ -374,20 +387,19 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       }
     });
 
-  program
-    .command('retry')
-    .description('re-run the failed, skipped, cancelled and never-started tasks of a run, with its dates, vars and selection')
-    .argument('[run_id]', 'the run to complete (default: the latest run that did not fully succeed)')
-    .option('--project <dir>', 'project directory', '.')
-    .option('--db <path>', 'warehouse file (default: warehouse.duckdb in the project)')
-    .option('--json', 'print one JSON object per line per event')
+  projectFlags(
+    program
+      .command('retry')
+      .description('re-run the failed, skipped, cancelled and never-started tasks of a run, with its dates, vars and selection')
+      .argument('[run_id]', 'the run to complete (default: the latest run that did not fully succeed)'),
+  )
     .option('-t, --threads <n>', 'most tasks running at once (default: as the original run)', positiveInt('--threads'))
     .option('--var <name=value>', "a secret var's value again (a run stores only its fingerprint); other vars are the run's own", collectVar)
     .option(...WAIT_OPTION)
     .action(async (runId: string | undefined, o: Common & { threads?: number; wait: number }) => {
       const logger = makeLogger(o);
       exitCode = await interruptible(logger, async (signal) => {
-        const outcome = await retry({ project: o.project, db: o.db, runId, threads: o.threads, vars: o.var, waitMs: o.wait, signal, emit: (e) => logger.handle(e) });
+        const outcome = await retry({ ...projectAt(o), runId, threads: o.threads, vars: o.var, waitMs: o.wait, signal, emit: (e) => logger.handle(e) });
         if ('nothingToDo' in outcome) {
           logger.handle({ type: 'notice', message: outcome.nothingToDo });
           return EXIT.ok;
@@ -464,7 +476,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   ).action(async (runId: string | undefined, o: Common & { limit: number }) => {
     const logger = makeLogger(o);
     try {
-      const h = await history({ project: o.project, db: o.db, runId, limit: o.limit });
+      const h = await history({ ...projectAt(o), runId, limit: o.limit });
       if (h.kind === 'runs') for (const d of h.problems) logger.handle({ type: 'diagnostic', diagnostic: d });
       await loadDisplayWidth();
       logger.result(formatHistory(h, Boolean(o.json)));

@@ -8,15 +8,19 @@ import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type I
 import type { EventSink } from '../events/events.js';
 import { chooseSelection } from './choose-selection.js';
 import type { ProjectFiles } from '../project/load-project.js';
-import { Engine, type EngineHandle, type HeldWait } from '../execute/engine.js';
+import { Engine, type EngineHandle, type HeldWait, type OpenOptions } from '../execute/engine.js';
 import { Catalog, readCatalog } from '../warehouse/run-state.js';
 
 /** Options every command shares. */
 export interface ProjectOptions {
   /** Project directory; default the current directory. */
   readonly project?: string;
-  /** Warehouse file; default `warehouse` in pipe.yaml, else `warehouse.duckdb` in the project. */
+  /** Warehouse file; default `warehouse` in pipe.yaml, else the dbt profile target's `path`, else `warehouse.duckdb` in the project. */
   readonly db?: string;
+  /** A dbt project's `--profiles-dir`: the folder of profiles.yml. */
+  readonly profilesDir?: string;
+  /** A dbt project's `--target`: the target of its profile to run on. */
+  readonly target?: string;
   readonly clock?: Clock;
 }
 
@@ -72,11 +76,11 @@ export function resolveInterval(date: string | undefined, clock: Clock = systemC
  */
 export async function catalogIfExists(
   path: string,
-  readOnly = false,
+  options: OpenOptions = {},
   wait: HeldWait = { ms: 0 },
 ): Promise<{ warehouse?: EngineHandle; catalog: Catalog }> {
   if (!existsSync(path)) return { catalog: new Catalog() };
-  const warehouse = await Engine.openWhenFree(path, { readOnly }, wait);
+  const warehouse = await Engine.openWhenFree(path, options, wait);
   try {
     const session = await warehouse.session();
     try {

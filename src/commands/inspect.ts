@@ -126,13 +126,13 @@ export type History =
   | { kind: 'tasks'; runId: string; tasks: TaskRow[] };
 
 export async function history(options: HistoryOptions): Promise<History> {
-  const dbPath = openProject(options).warehousePath;
+  const { warehousePath: dbPath, warehouseSetup: setup } = openProject(options);
   const none: History = { kind: 'runs', runs: [], problems: [] };
   if (!existsSync(dbPath)) {
     if (options.runId) throw new DiagnosticError([error('unknown-run', `no run '${options.runId}': the warehouse ${dbPath} does not exist yet`)]);
     return none;
   }
-  const warehouse = await Engine.open(dbPath, { readOnly: true });
+  const warehouse = await Engine.open(dbPath, { readOnly: true, setup });
   const session = await warehouse.session();
   try {
     if (!(await stateExists(session))) return none;

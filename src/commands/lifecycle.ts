@@ -16,6 +16,7 @@ import {
   Catalog,
 } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
+import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { PIPE_VERSION } from '../version.js';
 import { preflightCheckColumns, preflightSeeds } from './preflight.js';
 import { preflightSingleStatements } from './preflight-statements.js';
@@ -59,6 +60,8 @@ export interface Prepared {
   /** Open for writing, or read-only for `read` when the file exists; the caller closes it. */
   readonly warehouse?: EngineHandle;
   readonly dbPath: string;
+  /** What the warehouse runs as it opens; a dry run's database in memory runs it too. */
+  readonly setup?: WarehouseSetup;
   readonly catalog: Catalog;
   readonly seedHashes: Map<string, string>;
 }
@@ -74,13 +77,15 @@ export async function prepare(
   const access = options.access ?? 'write';
   const dbPath = project.warehousePath;
   const wait = options.wait ?? heldWait(options);
-  const { warehouse, catalog } = access === 'none' ? { warehouse: undefined, catalog: new Catalog() } : await catalogIfExists(dbPath, access === 'read', wait);
+  const setup = project.warehouseSetup;
+  const { warehouse, catalog } =
+    access === 'none' ? { warehouse: undefined, catalog: new Catalog() } : await catalogIfExists(dbPath, { readOnly: access === 'read', setup }, wait);
   try {
     const tables = catalog.only('table');
     const { analysis, selected, defaultSelector } = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project });
     for (const d of analysis.diagnostics) if (d.severity === 'warning') options.emit?.({ type: 'diagnostic', diagnostic: d });
     if (defaultSelector !== undefined) options.emit?.({ type: 'notice', message: `selecting with the default selector of selectors.yml: ${defaultSelector}` });
-    return await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait });
+    return await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup });
   } catch (e) {
     warehouse?.close();
     throw e;
@@ -97,25 +102,26 @@ export async function openFor(
   selected: Set<string>,
   pipelineName: string | undefined,
   dbPath: string,
-  opened: { warehouse?: EngineHandle; catalog?: Catalog; access?: WarehouseAccess; wait?: HeldWait } = {},
+  opened: { warehouse?: EngineHandle; catalog?: Catalog; access?: WarehouseAccess; wait?: HeldWait; setup?: WarehouseSetup } = {},
 ): Promise<Prepared> {
   const pipeline = pipelineName ? analysis.pipelines.get(pipelineName) : undefined;
   const access = opened.access ?? 'write';
+  const { setup } = opened;
   let warehouse = opened.warehouse;
   if (access !== 'write') {
     const seedHashes = warehouse
       ? await warehouse.engine.withSession(async (s) => ((await stateExists(s)) ? readSeedHashes(s) : new Map<string, string>()))
       : new Map<string, string>();
-    return { analysis, selected, pipeline, access, warehouse, dbPath, catalog: opened.catalog ?? new Catalog(), seedHashes };
+    return { analysis, selected, pipeline, access, warehouse, dbPath, setup, catalog: opened.catalog ?? new Catalog(), seedHashes };
   }
   const wait = opened.wait ?? { ms: 0 };
-  warehouse ??= await Engine.openWhenFree(dbPath, {}, wait);
+  warehouse ??= await Engine.openWhenFree(dbPath, { setup }, wait);
   try {
     await throwIfStopped(wait.signal);
     const { engine } = warehouse;
     await engine.prepareForWriting();
     const { catalog, seedHashes } = await engine.withSession(async (s) => ({ catalog: await readCatalog(s), seedHashes: await readSeedHashes(s) }));
-    return { analysis, selected, pipeline, access, warehouse, dbPath, catalog, seedHashes };
+    return { analysis, selected, pipeline, access, warehouse, dbPath, setup, catalog, seedHashes };
   } catch (e) {
     warehouse.close();
     throw e;
@@ -190,7 +196,7 @@ export async function preflight(session: WarehouseSession, plan: Plan, pipeComma
  */
 export async function refuseAsRunWould(prepared: Prepared, plan: Plan, pipeCommand: PipeCommand, pipeline: string | undefined): Promise<void> {
   if (prepared.access === 'write') throw new Error('internal error: a dry run prepared for writing');
-  const warehouse = prepared.warehouse ?? (await Engine.inMemory());
+  const warehouse = prepared.warehouse ?? (await Engine.inMemory(prepared.setup));
   try {
     const problems = await warehouse.engine.withSession((session) => preflight(session, plan, pipeCommand, pipeline));
     if (problems.length > 0) throw new DiagnosticError(problems);
@@ -284,16 +290,18 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
   }
 }
 
-/** A pipe command with the same --project/--db the user gave. */
+/** A pipe command with the same --project/--db (and dbt profile flags) the user gave. */
 export function pipeCommandFor(options: ProjectOptions): PipeCommand {
   const flags = [
     ...(options.project && options.project !== '.' ? [`--project ${shellQuote(options.project)}`] : []),
     ...(options.db ? [`--db ${shellQuote(options.db)}`] : []),
+    ...(options.profilesDir !== undefined ? [`--profiles-dir ${shellQuote(options.profilesDir)}`] : []),
+    ...(options.target !== undefined ? [`--target ${shellQuote(options.target)}`] : []),
   ];
   return (args) => ['pipe', args, ...flags].join(' ');
 }
 
-/** `pipe retry RUN_ID` with the same --project/--db the user gave. */
+/** `pipe retry RUN_ID` with the same flags the user gave. */
 export function retryCommandFor(options: ProjectOptions): (runId: string) => string {
   const command = pipeCommandFor(options);
   return (runId) => command(`retry ${runId}`);

@@ -15,13 +15,16 @@ import type { ProjectOptions } from './context.js';
 export interface Project extends ValidatedSettings {
   readonly root: string;
   readonly files: ProjectFiles;
-  /** `--db` (from the current directory), else `warehouse:` of pipe.yaml (from the project). */
+  /**
+   * `--db` (from the current directory), else `warehouse:` of pipe.yaml, else `path:` of the
+   * profile target (both from the project). The warehouse opens with `warehouseSetup`.
+   */
   readonly warehousePath: string;
 }
 
 /**
- * Loads and validates the project of `options`. A folder that is no project, or a `warehouse:`
- * that is no path, stops here: nothing else can be done without them.
+ * Loads and validates the project of `options`. A folder that is no project, a warehouse with
+ * no usable path, or a profile with errors stops here: nothing else can be done without them.
  */
 export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
   const root = resolve(options.project ?? '.');
@@ -35,7 +38,8 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
       }),
     ]);
   }
-  const validated = validateSettings(files);
+  const validated = validateSettings(files, { profilesDir: options.profilesDir, target: options.target });
+  if (validated.profileProblems.length > 0) throw new DiagnosticError(validated.profileProblems);
   let warehousePath: string;
   if (options.db !== undefined) warehousePath = resolve(options.db);
   else if (validated.warehouseProblem) throw new DiagnosticError([validated.warehouseProblem]);

@@ -9,6 +9,7 @@ import { perInterval, taskMaterialization } from '../plan/materializations.js';
 import type { Analysis } from '../analyze/analyze.js';
 import { fullRefreshTaskIds } from '../plan/strategies/full-refresh.js';
 import { Engine, type HeldWait } from '../execute/engine.js';
+import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { getRun, laterPublications, latestUnfinishedRun, stateExists, supersededDetail, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
 import { backfillIntervals } from './backfill.js';
 import { heldWait, type ProjectOptions, type WaitOptions } from './context.js';
@@ -32,12 +33,12 @@ export type RetryOutcome = RunOutcome | { readonly nothingToDo: string };
 
 type Later = Awaited<ReturnType<typeof laterPublications>>;
 
-async function findTarget(dbPath: string, runId: string | undefined, wait: HeldWait): Promise<{ run?: RunRow; remaining: Set<string>; later?: Later }> {
+async function findTarget(dbPath: string, setup: WarehouseSetup, runId: string | undefined, wait: HeldWait): Promise<{ run?: RunRow; remaining: Set<string>; later?: Later }> {
   if (!existsSync(dbPath)) {
     if (runId) throw new DiagnosticError([error('unknown-run', `no run '${runId}': the warehouse ${dbPath} does not exist yet`)]);
     return { remaining: new Set() };
   }
-  const warehouse = await Engine.openWhenFree(dbPath, { readOnly: true }, wait);
+  const warehouse = await Engine.openWhenFree(dbPath, { readOnly: true, setup }, wait);
   const session = await warehouse.session();
   try {
     if (!(await stateExists(session))) return { remaining: new Set() };
@@ -99,7 +100,7 @@ function fullRefreshState(analysis: Analysis, remaining: ReadonlySet<string>) {
 export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   const project = openProject(options);
   const wait = heldWait(options);
-  const { run, remaining, later } = await findTarget(project.warehousePath, options.runId, wait);
+  const { run, remaining, later } = await findTarget(project.warehousePath, project.warehouseSetup, options.runId, wait);
   if (!run) return { nothingToDo: 'nothing to retry: no run is unfinished' };
   if (remaining.size === 0) return { nothingToDo: `nothing to retry: every task of run ${run.run_id} has succeeded` };
 

@@ -14,7 +14,8 @@ export interface ThreadSources {
 
 /**
  * How many tasks a command runs at once: `--threads`, else the pipeline's `threads:`, else
- * pipe.yaml's, else 4. A backfill without `--threads` runs at least as many as its dates in
+ * pipe.yaml's, else the dbt profile target's (`settings.threads` holds the one that applies),
+ * else 4. A backfill without `--threads` runs at least as many as its dates in
  * flight: each date needs a connection of its own, or `--parallel` would mean nothing.
  */
 export function resolveThreads(s: ThreadSources): number {

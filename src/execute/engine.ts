@@ -20,6 +20,9 @@ import {
   type TaskResultRecord,
 } from '../warehouse/run-state.js';
 import { WarehouseLockedError, type Warehouse, type WarehouseSession } from '../warehouse/warehouse.js';
+import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
+
+export type { OpenOptions };
 import { KeyedMutex } from './keyed-mutex.js';
 import { SessionPool } from './session-pool.js';
 
@@ -97,7 +100,8 @@ export class Engine {
    * the path cannot be a warehouse, a WarehouseLockedError when another process holds it.
    * A reader shares any engine of the file; a writer waits for a reader of this process to
    * let go (readers are short), since a second instance on one file would not see the
-   * other's writes.
+   * other's writes. The setup of `options` runs when the file opens: every open in a process
+   * comes from one project, so an engine already open has run the same setup.
    */
   static async open(path: string, options: OpenOptions = {}): Promise<EngineHandle> {
     const key = resolve(path);
@@ -130,10 +134,11 @@ export class Engine {
   /**
    * An engine of its own over an empty database in memory: what a dry run reads when the
    * warehouse file does not exist yet. It has no path, so it never enters `byPath`: no open
-   * of a file can be handed it, and closing it lets go of no file's engine.
+   * of a file can be handed it, and closing it lets go of no file's engine. It runs the
+   * warehouse's setup, so that a model reads what it would read in the file.
    */
-  static async inMemory(): Promise<EngineHandle> {
-    return new Engine(undefined, await DuckDBWarehouse.inMemory(), true).handle();
+  static async inMemory(setup?: WarehouseSetup): Promise<EngineHandle> {
+    return new Engine(undefined, await DuckDBWarehouse.inMemory(setup), true).handle();
   }
 
   /**

@@ -66,10 +66,10 @@ function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, 
 
 /** The last fire time handled per pipeline, read-only, when the warehouse exists and is free to read. */
 async function lastFires(options: ProjectOptions): Promise<{ lastFire?: Map<string, number>; note?: string }> {
-  const dbPath = openProject(options).warehousePath;
+  const { warehousePath: dbPath, warehouseSetup: setup } = openProject(options);
   if (!existsSync(dbPath)) return { lastFire: new Map() };
   try {
-    const warehouse = await Engine.open(dbPath, { readOnly: true });
+    const warehouse = await Engine.open(dbPath, { readOnly: true, setup });
     const session = await warehouse.session();
     try {
       return { lastFire: (await stateExists(session)) ? (await readScheduleState(session)).lastFire : new Map() };
@@ -135,9 +135,9 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
   const check = async (): Promise<SchedulerEvent> => {
     try {
       const pipelines = scheduled(options, clock);
-      const dbPath = openProject(options).warehousePath;
+      const { warehousePath: dbPath, warehouseSetup: setup } = openProject(options);
       try {
-        roundWarehouse = await Engine.open(dbPath, { holder: 'pipe schedule' });
+        roundWarehouse = await Engine.open(dbPath, { holder: 'pipe schedule', setup });
       } catch (e) {
         if (!(e instanceof WarehouseLockedError)) throw e;
         return { kind: 'held', now: clock.now(), pipelines, message: `${e.message}; the scheduler tries again shortly` };

@@ -6,6 +6,7 @@ import { openProject } from '../commands/open-project.js';
 import { resolveThreads } from '../commands/threads.js';
 import { launch, newRunId, openFor, planContext, retryCommandFor } from '../commands/lifecycle.js';
 import { Engine, type EngineHandle } from '../execute/engine.js';
+import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { dateVariables, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { downstreamClosure } from '../graph/graph.js';
@@ -57,7 +58,7 @@ export class ChangeBuilder {
     try {
       const project = openProject(this.options, this.fs);
       const dbPath = project.warehousePath;
-      const { warehouse, catalog } = await this.openWhenFree(dbPath);
+      const { warehouse, catalog } = await this.openWhenFree(dbPath, project.warehouseSetup);
       if (!warehouse) return 'built';
       let handedOver = false;
       try {
@@ -112,11 +113,11 @@ export class ChangeBuilder {
   }
 
   /** Waits for the warehouse as long as it takes, saying once per build who holds it. */
-  private async openWhenFree(dbPath: string): Promise<{ warehouse?: EngineHandle; catalog: Catalog }> {
+  private async openWhenFree(dbPath: string, setup: WarehouseSetup): Promise<{ warehouse?: EngineHandle; catalog: Catalog }> {
     const { emit, signal } = this.options;
     let warehouse: EngineHandle;
     try {
-      warehouse = await Engine.openWhenFree(dbPath, {}, {
+      warehouse = await Engine.openWhenFree(dbPath, { setup }, {
         ms: Infinity,
         pollMs: 1000,
         signal,

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyExample, eventsOfType, explain, parseJsonLines, pipe, removeTempDirs, writeProjectFiles } from './helpers.js';
+import { copyExample, eventsOfType, explain, parseJsonLines, pipe, removeTempDirs, tempDir, writeProjectFiles } from './helpers.js';
 import { runIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
@@ -47,5 +47,21 @@ describe('the commands of the binary', () => {
     const tasks = pipe(['history', runId, '--project', dir]);
     expect(tasks.code, explain(tasks)).toBe(0);
     expect(tasks.stdout.split('\n').find((l) => l.startsWith('fct_orders@2024-01-02'))).toMatch(/\bsucceeded\b/);
+  });
+
+  it("--profiles-dir and --target reach a dbt project's profile", () => {
+    const dir = tempDir();
+    const profiles = tempDir();
+    writeProjectFiles(dir, { 'dbt_project.yml': 'name: shop\nprofile: shop\n', 'models/one.sql': 'select 1 as n\n' });
+    writeProjectFiles(profiles, {
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n    local:\n      type: duckdb\n      path: local.duckdb\n',
+    });
+    // A home of its own: a ~/.dbt of the machine must not answer instead.
+    const env = { HOME: tempDir(), DBT_PROFILES_DIR: '', DBT_TARGET: '' };
+    const chosen = pipe(['ls', '--json', '--project', dir, '--profiles-dir', profiles, '--target', 'local'], { env });
+    expect(chosen.code, explain(chosen)).toBe(0);
+    const byDefault = pipe(['ls', '--project', dir, '--profiles-dir', profiles], { env });
+    expect(byDefault.code, explain(byDefault)).toBe(2);
+    expect(byDefault.stderr).toContain("profiles.yml:5: error: target 'dev' is of type 'postgres'");
   });
 });

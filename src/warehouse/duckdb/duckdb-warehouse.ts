@@ -1,7 +1,9 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { DUCKDB } from './dialect.js';
+import { setUpConnection, setUpInstance } from './duckdb-setup.js';
 import { prepareWarehousePath, removeFolders } from '../warehouse-file.js';
+import { NO_SETUP, type WarehouseSetup } from '../warehouse-setup.js';
 import {
   WarehouseLockedError,
   WarehouseOpenError,
@@ -113,6 +115,8 @@ export interface OpenOptions {
   readonly readOnly?: boolean;
   /** What holds the file, for the message other processes see (e.g. "pipe schedule"). */
   readonly holder?: string;
+  /** Extensions, settings and attachments the warehouse runs as it opens; none by default. */
+  readonly setup?: WarehouseSetup;
 }
 
 /** Beside the warehouse while pipe writes to it: who holds it, for the message others see. */
@@ -133,50 +137,72 @@ export class DuckDBWarehouse implements Warehouse {
     readonly location: string,
     private readonly instance: DuckDBInstance,
     private readonly readOnly: boolean,
+    private readonly setup: WarehouseSetup,
   ) {}
 
   /**
-   * Opens the file, or creates it (and its missing folders) for writing. A path that cannot be
-   * a warehouse fails with a WarehouseOpenError, another process holding the file with a
-   * WarehouseLockedError; a failed open leaves nothing behind on disk.
+   * Opens the file, or creates it (and its missing folders) for writing, and runs the setup on
+   * it. A path that cannot be a warehouse fails with a WarehouseOpenError, another process
+   * holding the file with a WarehouseLockedError, a setup entry DuckDB refuses with a
+   * DiagnosticError at that entry; a failed open leaves nothing behind on disk.
    */
   static async open(path: string, options: OpenOptions = {}): Promise<DuckDBWarehouse> {
-    const { exists, created } = prepareWarehousePath(path, Boolean(options.readOnly));
+    const readOnly = Boolean(options.readOnly);
+    const { exists, created } = prepareWarehousePath(path, readOnly);
     const config: Record<string, string> = {};
-    if (options.readOnly) config.access_mode = 'READ_ONLY';
+    if (readOnly) config.access_mode = 'READ_ONLY';
+    let instance: DuckDBInstance;
     try {
-      const instance = await DuckDBInstance.create(path, config);
-      if (!options.readOnly) {
-        const holder: Holder = { pid: process.pid, what: options.holder ?? 'pipe', since: new Date().toISOString() };
-        try {
-          writeFileSync(holderFile(path), JSON.stringify(holder));
-        } catch {
-          // The note is a courtesy to other processes; the lock itself is DuckDB's.
-        }
-      }
-      return new DuckDBWarehouse(path, instance, Boolean(options.readOnly));
+      instance = await DuckDBInstance.create(path, config);
     } catch (e) {
       removeFolders(created);
       const message = e instanceof Error ? e.message : String(e);
       const lock = LOCK_RE.exec(message);
       if (lock) throw new WarehouseLockedError(path, Number(lock[3]), lock[2], readHolder(path, Number(lock[3])));
-      throw openFailure(path, exists || Boolean(options.readOnly) ? 'open' : 'create', message);
+      throw openFailure(path, exists || readOnly ? 'open' : 'create', message);
     }
+    const setup = options.setup ?? NO_SETUP;
+    try {
+      await setUp(instance, setup, readOnly);
+    } catch (e) {
+      instance.closeSync();
+      // The file DuckDB has just created holds nothing yet.
+      if (!exists) for (const file of [path, `${path}.wal`]) rmSync(file, { force: true });
+      removeFolders(created);
+      throw e;
+    }
+    if (!readOnly) {
+      const holder: Holder = { pid: process.pid, what: options.holder ?? 'pipe', since: new Date().toISOString() };
+      try {
+        writeFileSync(holderFile(path), JSON.stringify(holder));
+      } catch {
+        // The note is a courtesy to other processes; the lock itself is DuckDB's.
+      }
+    }
+    return new DuckDBWarehouse(path, instance, readOnly, setup);
   }
 
   /**
    * An empty database in memory, touching no file: what a dry run asks DuckDB when the
    * warehouse does not exist yet. Read-only as far as pipe is concerned (nothing announces
-   * it, closing it removes no holder note); pipe opens it through Engine.inMemory.
+   * it, closing it removes no holder note; what it attaches, it attaches read-only); pipe
+   * opens it through Engine.inMemory.
    */
-  static async inMemory(): Promise<DuckDBWarehouse> {
-    return new DuckDBWarehouse(':memory:', await DuckDBInstance.create(':memory:'), true);
+  static async inMemory(setup: WarehouseSetup = NO_SETUP): Promise<DuckDBWarehouse> {
+    const instance = await DuckDBInstance.create(':memory:');
+    try {
+      await setUp(instance, setup, true);
+    } catch (e) {
+      instance.closeSync();
+      throw e;
+    }
+    return new DuckDBWarehouse(':memory:', instance, true, setup);
   }
 
   /**
    * A connection in UTC: intervals are UTC, and a TIMESTAMPTZ cast to TIMESTAMP (as the
    * partition filters do) must not depend on the machine's time zone, or a re-run elsewhere
-   * would place rows in other dates.
+   * would place rows in other dates. The setup's settings are set on it too.
    */
   async session(): Promise<WarehouseSession> {
     const connection = await this.instance.connect();
@@ -185,6 +211,12 @@ export class DuckDBWarehouse implements Warehouse {
     } catch (e) {
       connection.closeSync();
       throw DUCKDB.classify(e);
+    }
+    try {
+      await setUpConnection(connection, this.setup);
+    } catch (e) {
+      connection.closeSync();
+      throw e;
     }
     return new DuckDBSession(connection);
   }
@@ -203,6 +235,17 @@ export class DuckDBWarehouse implements Warehouse {
     this.closed = true;
     if (!this.readOnly) rmSync(holderFile(this.location), { force: true });
     this.instance.closeSync();
+  }
+}
+
+/** Runs the setup on a connection of its own, which it closes. */
+async function setUp(instance: DuckDBInstance, setup: WarehouseSetup, readOnly: boolean): Promise<void> {
+  if (setup.extensions.length + setup.settings.length + setup.attachments.length === 0) return;
+  const connection = await instance.connect();
+  try {
+    await setUpInstance(connection, setup, readOnly);
+  } finally {
+    connection.closeSync();
   }
 }
 

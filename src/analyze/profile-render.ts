@@ -1,0 +1,50 @@
+import nunjucks from 'nunjucks';
+import { secrets } from '../secrets/secrets.js';
+
+/**
+ * The template language of a dbt `profiles.yml`: its string values may read the environment
+ * with `{{ env_var('NAME') }}` or `{{ env_var('NAME', 'default') }}`, and convert with dbt's
+ * `as_text`, `as_number`, `as_bool` and `as_native` filters (the value's key decides its type
+ * here, so they change nothing). A value read from the environment may be a credential: it is
+ * masked wherever pipe writes text.
+ */
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** What rendering a value gives: its text, or why it has none. */
+export type Rendered = { readonly text: string } | { readonly problem: string };
+
+class EnvVarError extends Error {}
+
+export class ProfileRenderer {
+  private readonly nunjucks = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+
+  constructor(env: Environment) {
+    this.nunjucks.addGlobal('env_var', (name: unknown, ...fallback: unknown[]) => {
+      if (typeof name !== 'string') throw new EnvVarError("env_var() takes a name, e.g. env_var('DBT_PATH', 'dev.duckdb')");
+      const value = env[name];
+      if (value !== undefined) {
+        secrets.record(value);
+        return value;
+      }
+      if (fallback.length > 0) return fallback[0];
+      throw new EnvVarError(`environment variable '${name}' is not set and env_var() was given no default`);
+    });
+    for (const filter of ['as_text', 'as_number', 'as_bool', 'as_native']) this.nunjucks.addFilter(filter, (v: unknown) => v);
+  }
+
+  /** Whether a value is a template at all: most are plain text and stay as they are. */
+  static isTemplate(text: string): boolean {
+    return text.includes('{{') || text.includes('{%');
+  }
+
+  render(text: string): Rendered {
+    try {
+      return { text: this.nunjucks.renderString(text, {}) };
+    } catch (e) {
+      // Nunjucks puts "(unknown path) [Line 1, Column 3]" on a line of its own before the reason.
+      const message = (e instanceof Error ? e.message : String(e)).replace(/^\([^)]*\)[^\n]*\n\s*/, '').replace(/^(Template render error: )?(Error: )?/, '');
+      return { problem: message.trim() };
+    }
+  }
+}

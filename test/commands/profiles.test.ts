@@ -1,0 +1,262 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateSettings, type ValidatedSettings } from '../../src/analyze/project-settings.js';
+import type { ProfileOptions } from '../../src/analyze/profile.js';
+import { openProject } from '../../src/commands/open-project.js';
+import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
+import { loadProject } from '../../src/project/load-project.js';
+import { eventsOfType, explain, queryRows, removeTempDirs, tempDir, writeProjectFiles } from '../e2e/helpers.js';
+import { runIn } from '../support/in-process.js';
+
+/**
+ * A dbt project's profiles.yml supplies its warehouse: found as dbt finds it, its target
+ * chosen as dbt chooses it, its values rendered with env_var(), and pipe.yaml and --db
+ * winning where they say something. Each refusal points at its line; the DuckDB setup
+ * (settings, attached databases, extensions) runs on the real warehouse.
+ */
+
+const saved = { HOME: process.env.HOME, DBT_PROFILES_DIR: process.env.DBT_PROFILES_DIR, DBT_TARGET: process.env.DBT_TARGET };
+
+// The commands read the process's environment, as dbt does: a ~/.dbt of the machine must not count.
+beforeAll(() => {
+  process.env.HOME = tempDir();
+  delete process.env.DBT_PROFILES_DIR;
+  delete process.env.DBT_TARGET;
+});
+
+afterAll(() => {
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  removeTempDirs();
+});
+
+const DBT_PROJECT = "name: shop\nversion: '1.0'\nprofile: shop\n";
+
+/** A dbt project of one model, with `files` added. */
+function dbtProject(files: Record<string, string> = {}): string {
+  const dir = tempDir();
+  writeProjectFiles(dir, { 'dbt_project.yml': DBT_PROJECT, 'models/one.sql': 'select 1 as n\n', ...files });
+  return dir;
+}
+
+/** profiles.yml with the profile `shop`, whose target `dev` has `dev` as its lines (indented by the caller's six spaces). */
+function profiles(dev: string, more = ''): string {
+  return `shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n${dev}${more}`;
+}
+
+const DEV = '      path: dev.duckdb\n';
+
+/** pipe.yaml, the profile and the pipelines validated, as commands see them before anything opens. */
+function validated(dir: string, options: ProfileOptions = {}): ValidatedSettings {
+  return validateSettings(loadProject(dir), { env: {}, home: tempDir(), ...options });
+}
+
+/** The one problem of a profile: its message and where it points. */
+function problemOf(v: ValidatedSettings): Diagnostic {
+  const problems = [...v.profileProblems, ...(v.warehouseProblem ? [v.warehouseProblem] : [])];
+  expect(problems, JSON.stringify(problems)).toHaveLength(1);
+  return problems[0];
+}
+
+describe('finding profiles.yml and the target', () => {
+  it('reads the profile in the project folder: the target names the warehouse file, threads, the target schema and target.name', async () => {
+    const dir = dbtProject({
+      'profiles.yml': profiles(`${DEV}      threads: 2\n      schema: analytics\n`),
+      'models/one.sql': "select 1 as n, '{{ target.name }}' as target\n",
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    const started = eventsOfType(r.events, 'run-started')[0];
+    expect(started).toMatchObject({ warehouse: join(dir, 'dev.duckdb'), threads: 2 });
+    // dbt models land in the target schema.
+    expect(await queryRows(join(dir, 'dev.duckdb'), 'select n, target from analytics.one')).toEqual([{ n: 1, target: 'dev' }]);
+    expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
+    expect(openProject({ project: dir }).settings.targetSchema).toBe('analytics');
+  });
+
+  it('a target without schema: lands in main, and a pipe project has main as its target schema', () => {
+    expect(validated(dbtProject({ 'profiles.yml': profiles(DEV) })).settings.targetSchema).toBe('main');
+    const pipeProject = tempDir();
+    writeProjectFiles(pipeProject, { 'models/one.sql': 'select 1 as n\n' });
+    expect(validated(pipeProject).settings.targetSchema).toBe('main');
+  });
+
+  it('--profiles-dir names the folder of profiles.yml; without it, a profile found nowhere is refused at dbt_project.yml', async () => {
+    const dir = dbtProject();
+    const elsewhere = tempDir();
+    writeProjectFiles(elsewhere, { 'profiles.yml': profiles('      path: elsewhere.duckdb\n') });
+    const r = await runIn(dir, { date: '2024-01-02', profilesDir: elsewhere });
+    expect(r.code, explain(r)).toBe(0);
+    expect(eventsOfType(r.events, 'run-started')[0]).toMatchObject({ warehouse: join(dir, 'elsewhere.duckdb') });
+
+    const refused = await runIn(dir, { date: '2024-01-02' });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("dbt_project.yml:3: error: dbt_project.yml names the profile 'shop', but there is no profiles.yml in");
+    expect(refused.stderr).toContain('--profiles-dir');
+  });
+
+  it("looks in --profiles-dir, then DBT_PROFILES_DIR, then the project folder, then ~/.dbt, as dbt does", () => {
+    const inFolder = (path: string) => `      path: ${path}.duckdb\n`;
+    const home = tempDir();
+    const byEnv = tempDir();
+    const byFlag = tempDir();
+    writeProjectFiles(home, { '.dbt/profiles.yml': profiles(inFolder('home')) });
+    writeProjectFiles(byEnv, { 'profiles.yml': profiles(inFolder('env')) });
+    writeProjectFiles(byFlag, { 'profiles.yml': profiles(inFolder('flag')) });
+    const dir = dbtProject();
+    const env = { DBT_PROFILES_DIR: byEnv };
+    expect(validated(dir, { home }).settings.warehouse).toBe('home.duckdb');
+    writeProjectFiles(dir, { 'profiles.yml': profiles(inFolder('project')) });
+    expect(validated(dir, { home }).settings.warehouse).toBe('project.duckdb');
+    expect(validated(dir, { home, env }).settings.warehouse).toBe('env.duckdb');
+    expect(validated(dir, { home, env, profilesDir: byFlag }).settings.warehouse).toBe('flag.duckdb');
+  });
+
+  it('--target, else DBT_TARGET, else the target: of the profile', () => {
+    const dir = dbtProject({ 'profiles.yml': profiles(DEV, '    prod:\n      type: duckdb\n      path: prod.duckdb\n') });
+    expect(validated(dir).settings.warehouse).toBe('dev.duckdb');
+    expect(validated(dir, { env: { DBT_TARGET: 'prod' } }).settings.warehouse).toBe('prod.duckdb');
+    expect(validated(dir, { target: 'prod' }).settings.warehouse).toBe('prod.duckdb');
+    expect(validated(dir, { target: 'dev', env: { DBT_TARGET: 'prod' } }).settings.warehouse).toBe('dev.duckdb');
+    expect(validated(dir, { target: 'prod' }).profile).toMatchObject({ profile: 'shop', target: 'prod', file: 'profiles.yml' });
+  });
+
+  it("renders env_var(), with its default when the variable is unset", () => {
+    const dir = dbtProject({
+      'profiles.yml': profiles(`      path: "{{ env_var('SHOP_WAREHOUSE') }}"\n      threads: "{{ env_var('SHOP_THREADS', '3') }}"\n      schema: "{{ env_var('SHOP_SCHEMA', 'staging') }}"\n`),
+    });
+    const v = validated(dir, { env: { SHOP_WAREHOUSE: 'from_env.duckdb', SHOP_SCHEMA: 'reporting' } });
+    expect(v.settingsDiagnostics).toEqual([]);
+    expect(v.settings).toMatchObject({ warehouse: 'from_env.duckdb', threads: 3, targetSchema: 'reporting' });
+  });
+});
+
+describe('pipe.yaml and --db win where they say something', () => {
+  it("pipe.yaml's warehouse and threads over the target's path and threads, --db over both", async () => {
+    const dir = dbtProject({ 'profiles.yml': profiles(`${DEV}      threads: 2\n`), 'pipe.yaml': 'warehouse: mine.duckdb\nthreads: 3\n' });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(eventsOfType(r.events, 'run-started')[0]).toMatchObject({ warehouse: join(dir, 'mine.duckdb'), threads: 3 });
+    expect(existsSync(join(dir, 'dev.duckdb'))).toBe(false);
+    expect(openProject({ project: dir, db: join(dir, 'given.duckdb') }).warehousePath).toBe(join(dir, 'given.duckdb'));
+  });
+
+  it('a profile found nowhere, or a target in memory, is no problem when pipe.yaml or --db names the warehouse', () => {
+    const dir = dbtProject({ 'pipe.yaml': 'warehouse: mine.duckdb\n' });
+    const v = validated(dir);
+    expect([v.warehouseProblem, ...v.profileProblems, ...v.settingsDiagnostics]).toEqual([undefined]);
+    expect(v.settings.warehouse).toBe('mine.duckdb');
+    const memory = dbtProject({ 'profiles.yml': profiles("      path: ':memory:'\n") });
+    expect(openProject({ project: memory, db: join(memory, 'given.duckdb') }).warehousePath).toBe(join(memory, 'given.duckdb'));
+  });
+});
+
+describe('refusals, each at its line', () => {
+  /** profiles.yml whose target `dev` (line 4) has `type: TYPE` (line 5) and then `lines` (from line 6). */
+  const profile = (lines: string, type = 'duckdb') => `shop:\n  target: dev\n  outputs:\n    dev:\n      type: ${type}\n${lines}`;
+  const table: readonly (readonly [string, string, RegExp, number])[] = [
+    ['a target of another adapter', profile('      host: db.internal\n', 'postgres'), /target 'dev' is of type 'postgres': pipe runs on DuckDB/, 5],
+    ['a target without type', 'shop:\n  target: dev\n  outputs:\n    dev:\n      path: dev.duckdb\n', /target 'dev' has no type:/, 4],
+    ['a target without path', profile('      threads: 2\n'), /has no path: dbt-duckdb would keep the database in memory/, 4],
+    ['a database in memory', profile("      path: ':memory:'\n"), /path :memory: is a database in memory/, 6],
+    ['a MotherDuck path, its token not shown', profile("      path: 'md:shop?motherduck_token=abc123secret'\n"), /path md:… is a MotherDuck database: pipe runs on a local DuckDB file/, 6],
+    ['a database: other than the stem of path', profile(`${DEV}      database: warehouse\n`), /database 'warehouse' does not match path: DuckDB names a database after its file \(here 'dev'\)/, 7],
+    ['an unset variable without default', profile(`      path: "{{ env_var('SHOP_NOWHERE') }}"\n`), /path: environment variable 'SHOP_NOWHERE' is not set and env_var\(\) was given no default/, 6],
+    ['an unknown key', profile(`${DEV}      treads: 4\n`), /unknown dbt-duckdb target key 'treads'/, 7],
+    ['a dbt-duckdb key pipe does not support', profile(`${DEV}      plugins:\n        - module: excel\n`), /plugins: pipe does not support this dbt-duckdb setting/, 7],
+    ['threads that are no number', profile(`${DEV}      threads: many\n`), /threads must be a whole number/, 7],
+    ['a schema that is no identifier', profile(`${DEV}      schema: my-schema\n`), /schema must be a plain identifier/, 7],
+    ['an extension entry without name', profile(`${DEV}      extensions:\n        - httpfs\n        - nam: spatial\n`), /unknown extension key 'nam'/, 9],
+    ['an extension name that is no name', profile(`${DEV}      extensions: ['http fs']\n`), /extensions: each entry is an extension's name/, 7],
+    ['TimeZone among the settings', profile(`${DEV}      settings:\n        memory_limit: 1GB\n        TimeZone: Europe/Amsterdam\n`), /settings: TimeZone is set by pipe, to UTC/, 9],
+    ['a setting that is a list', profile(`${DEV}      settings:\n        memory_limit: [1GB]\n`), /setting memory_limit must be a text, a number or true\/false/, 8],
+    ['an attach entry without path', profile(`${DEV}      attach:\n        - path: a.duckdb\n        - alias: b\n`), /attach: each entry needs path:/, 9],
+    ['an attach read_only that is no boolean', profile(`${DEV}      attach:\n        - path: a.duckdb\n          read_only: maybe\n`), /read_only must be true or false/, 9],
+    ['two attachments of one alias', profile(`${DEV}      attach:\n        - path: a.duckdb\n          alias: src\n        - path: b.duckdb\n          alias: SRC\n`), /alias SRC is taken by attach entry 1/, 11],
+    ['an unknown attach key', profile(`${DEV}      attach:\n        - path: a.duckdb\n          readonly: true\n`), /unknown attach key 'readonly'/, 9],
+    ['a target the profile does not have', 'shop:\n  target: prd\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n', /profile 'shop' has no target 'prd' \(its target:\)/, 2],
+  ];
+
+  it.each(table)('%s', (_what, text, message, line) => {
+    const p = problemOf(validated(dbtProject({ 'profiles.yml': text })));
+    expect(p.message).toMatch(message);
+    expect(p.location).toEqual({ file: 'profiles.yml', line });
+    expect(p.message).not.toContain('abc123secret');
+  });
+
+  it('a profile profiles.yml does not have: at the profile: of dbt_project.yml, with the profiles it has', () => {
+    const p = problemOf(validated(dbtProject({ 'profiles.yml': 'shoop:\n  target: dev\n  outputs: {}\n' })));
+    expect(p.message).toBe("dbt_project.yml names the profile 'shop', and profiles.yml has no profile of that name");
+    expect(p.location).toEqual({ file: 'dbt_project.yml', line: 3 });
+    expect(p.hint).toBe("did you mean 'shoop'?");
+  });
+
+  it('--profiles-dir without profiles.yml, and --target on a pipe project, are refused', () => {
+    const empty = tempDir();
+    expect(problemOf(validated(dbtProject(), { profilesDir: empty })).message).toBe(`--profiles-dir ${empty}: the folder has no profiles.yml`);
+    const pipeProject = tempDir();
+    writeProjectFiles(pipeProject, { 'models/one.sql': 'select 1 as n\n' });
+    expect(problemOf(validated(pipeProject, { target: 'prod' })).message).toMatch(/^--target applies to dbt projects: .* has no dbt_project.yml$/);
+  });
+
+  it('a run stops at the profile: exit 2, file:line, nothing created, and a credential on the printed line masked', async () => {
+    const dir = dbtProject({
+      'profiles.yml': profiles(`${DEV}      settings:\n        s3_secret_access_key: hunter2-in-the-file\n      database: other\n`),
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stderr).toContain('profiles.yml:9: error: database');
+    expect(existsSync(join(dir, 'dev.duckdb'))).toBe(false);
+
+    // The setting is refused by DuckDB itself (no extension defines it): the line printed under the error holds the value.
+    writeProjectFiles(dir, { 'profiles.yml': profiles(`${DEV}      settings:\n        s3_secret_access_key: hunter2-in-the-file\n`) });
+    const refused = await runIn(dir, { date: '2024-01-02' });
+    expect(refused.code, explain(refused)).toBe(2);
+    expect(refused.stderr).toContain("profiles.yml:8: error: settings: DuckDB refuses the setting 's3_secret_access_key'");
+    expect(refused.stderr).not.toContain('hunter2');
+    expect(refused.stderr).toContain('s3_secret_access_key: ****');
+    expect(existsSync(join(dir, 'dev.duckdb'))).toBe(false);
+  });
+});
+
+describe('the warehouse runs the setup of the target', () => {
+  it('a setting takes effect on the connections models run on, and a model reads a table of an attached DuckDB file', async () => {
+    const dir = dbtProject({
+      'models/one.sql': "select count(*) as orders, current_setting('default_null_order') as nulls from raw.main.orders\n",
+      'profiles.yml': profiles(`${DEV}      extensions: [json]\n      settings:\n        default_null_order: nulls_first\n      attach:\n        - path: sources/raw.duckdb\n          alias: raw\n          read_only: true\n`),
+    });
+    mkdirSync(join(dir, 'sources'));
+    const raw = await DuckDBInstance.create(join(dir, 'sources/raw.duckdb'));
+    const c = await raw.connect();
+    await c.run('create table orders as select * from range(3)');
+    c.closeSync();
+    raw.closeSync();
+
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryRows(join(dir, 'dev.duckdb'), 'select * from one')).toEqual([{ orders: '3', nulls: 'NULLS_FIRST' }]);
+  });
+
+  it('an extension that is not installed: exit 2 at its line, saying how to install it, and no warehouse left behind', async () => {
+    const dir = dbtProject({ 'profiles.yml': profiles(`${DEV}      extensions:\n        - json\n        - name: no_such_extension\n          repo: community\n`) });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stderr).toContain("profiles.yml:9: error: extensions: the DuckDB extension 'no_such_extension' is not installed here (profile 'shop', target 'dev')");
+    expect(r.stderr).toContain('duckdb -c "INSTALL no_such_extension FROM community"');
+    expect(r.stderr).not.toMatch(/IO Error|\.duckdb_extension/);
+    expect(existsSync(join(dir, 'dev.duckdb'))).toBe(false);
+  });
+
+  it('an attachment DuckDB cannot open: exit 2 at its entry, in words', async () => {
+    const dir = dbtProject({ 'profiles.yml': profiles(`${DEV}      attach:\n        - path: nowhere/raw.duckdb\n          read_only: true\n`) });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stderr).toContain(`profiles.yml:8: error: attach: DuckDB cannot attach ${join(dir, 'nowhere/raw.duckdb')}:`);
+    expect(r.stderr).not.toContain('IO Error');
+    expect(existsSync(join(dir, 'dev.duckdb'))).toBe(false);
+  });
+});
