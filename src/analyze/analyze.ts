@@ -4,7 +4,7 @@ import { fqnOf } from '../project/layout.js';
 import { nameProblem } from '../project/names.js';
 import { readDbtProject, type DbtProject } from './dbt/dbt-project.js';
 import { NO_PROPERTIES, readProperties, unmatchedEntry, type Properties } from './dbt/properties.js';
-import { baseConfig, baseValue, mergeConfig, type BaseConfig } from './dbt/node-config.js';
+import { baseConfig, baseValue, mergeConfig, type BaseConfig, type RenderSetting } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
 import { packageNames, unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
 import { seedHash, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
@@ -18,7 +18,7 @@ import { validateModelConfig, DEFAULT_SCHEMA, IDENTIFIER_RE, type ModelConfig } 
 import { secretVarNames, validateSettings, type Pipeline, type ProjectSettings, type ValidatedSettings } from './project-settings.js';
 import { secrets } from '../secrets/secrets.js';
 import { quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
-import { RenderFailure, TemplateEngine, type CompiledTemplate } from './template-engine.js';
+import { RenderFailure, TemplateEngine, TemplateFunctionError, type CompiledTemplate } from './template-engine.js';
 import { checkKeys, asStringList } from './validate-keys.js';
 import { CHECK_TARGET, checkSql, parseChecks, type Check } from './checks.js';
 import { isBuilt, isMaterialization, modelKind, NO_TABLE, type TableState } from './model-kinds.js';
@@ -472,6 +472,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const engine = cache?.engine ?? new TemplateEngine(files.macros, Object.keys(dateVariables(options.interval)), { globals: { target } });
   if (cache) cache.engine = engine;
   diagnostics.push(...engine.diagnostics);
+  const renderSetting = settingRenderer(engine, vars, options.interval, diagnostics);
   const dbtContext: DbtContext = { dbtSchema: dbt ? schemaNamer(engine, dbt.name, targetSchema, diagnostics) : undefined, unused: unusedSettings };
 
   const projectName = dbt?.name ?? settings.name ?? basename(files.root);
@@ -483,7 +484,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   for (const source of files.models) {
     live.add(source.name);
     const fqn = fqnOf(projectName, source.file, files.layout.models, source.name);
-    const base = baseConfig('models', fqn, dbt, properties.models.get(source.name), source.yaml);
+    const base = baseConfig('models', fqn, dbt, properties.models.get(source.name), source.yaml, renderSetting);
     const yamlMaterialized = baseValue(base, 'materialized');
     let entry = cache?.models.get(source.name);
     if (!entry || entry.sql !== source.sql || entry.file !== source.file || entry.yaml !== yamlMaterialized) {
@@ -520,7 +521,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const disabled = new Map<string, Location>();
   for (const seed of files.seeds) {
     const fqn = fqnOf(projectName, seed.file, files.layout.seeds, seed.name);
-    const base = baseConfig('seeds', fqn, dbt, properties.seeds.get(seed.name), seed.yaml);
+    const base = baseConfig('seeds', fqn, dbt, properties.seeds.get(seed.name), seed.yaml, renderSetting);
     const node = seedNode(seed, fqn, base, dbtContext, diagnostics);
     if ('disabledAt' in node) disabled.set(seed.name, node.disabledAt);
     else nodes.set(seed.name, node);
@@ -642,9 +643,11 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   }
 
   diagnostics.push(...sameRelations(nodes));
+  const fileNames = { model: new Set(files.models.map((m) => m.name)), seed: new Set(files.seeds.map((m) => m.name)) };
   for (const [kind, entries] of [['model', properties.models], ['seed', properties.seeds]] as const) {
     for (const [name, entry] of entries) {
-      if (nodes.get(name)?.kind === kind || disabled.has(name) || files.leftOut?.includes(name)) continue;
+      // A model whose file has errors is still the project's: its entry is not unmatched.
+      if (fileNames[kind].has(name) || files.leftOut?.includes(name)) continue;
       diagnostics.push(unmatchedEntry(kind, name, entry.location, didYouMean(name, allNames)));
     }
   }
@@ -701,6 +704,55 @@ function offsetOf(text: string, line: number, column: number): number {
   let at = 0;
   for (let l = 1; l < line; l++) at = text.indexOf('\n', at) + 1;
   return at + column - 1;
+}
+
+/**
+ * Renders the Jinja of a config value set in YAML, as dbt does, with var(), env_var() and
+ * target; a value that is one expression keeps its type (`{{ var('load', false) }}` is false).
+ * Each text is rendered once per analysis.
+ */
+function settingRenderer(engine: TemplateEngine, vars: Readonly<Record<string, unknown>>, interval: Interval, diagnostics: Diagnostic[]): RenderSetting {
+  const done = new Map<string, unknown>();
+  return (text, location) => {
+    const key = `${location.file}:${location.line}\u0000${text}`;
+    if (done.has(key)) return done.get(key);
+    let value: unknown = text;
+    const compiled = engine.compile(location.file, text);
+    if ('severity' in compiled) diagnostics.push({ ...compiled, location });
+    else {
+      try {
+        const out = engine.render(compiled, {
+          variables: { ...dateVariables(interval) },
+          ref: () => {
+            throw new TemplateFunctionError('ref() cannot be used in a config value');
+          },
+          config: () => {
+            throw new TemplateFunctionError('config() cannot be used in a config value');
+          },
+          var: (n, fallback, hasFallback) => {
+            if (Object.hasOwn(vars, n)) return vars[n];
+            if (hasFallback) return fallback;
+            throw new TemplateFunctionError(`var '${n}' is not set and has no default`);
+          },
+          isIncremental: () => false,
+        });
+        value = /^\s*\{\{[^{}]*\}\}\s*$/.test(text) ? nativeValue(out.trim()) : out;
+      } catch (e) {
+        if (!(e instanceof RenderFailure)) throw e;
+        diagnostics.push({ ...e.diagnostic, location });
+      }
+    }
+    done.set(key, value);
+    return value;
+  };
+}
+
+/** What one rendered expression stands for: true/false, a number, none, else the text. */
+function nativeValue(text: string): unknown {
+  if (/^(true|false)$/i.test(text)) return text.toLowerCase() === 'true';
+  if (/^(none|null)$/i.test(text)) return null;
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  return text;
 }
 
 /**
@@ -774,12 +826,13 @@ function notUsedNotice(
   settings: ReadonlyMap<string, Location>,
 ): Diagnostic | undefined {
   const where = (l: Location) => (l.line === undefined ? l.file : `${l.file}:${l.line}`);
-  const items = [
-    ...files.unused.map((u) => `${u.file} (${u.what})`),
-    ...(dbt?.unused ?? []).map((u) => `${u.what} (${where(u.location)})`),
-    ...properties.unused.map((u) => `${u.what} (${where(u.location)})`),
-    ...[...settings].map(([key, location]) => `config ${key} (${where(location)})`),
-  ];
+  // One entry per kind of thing, with every place it stands.
+  const places = new Map<string, string[]>();
+  const add = (what: string, place: string) => places.set(what, [...(places.get(what) ?? []), place]);
+  for (const u of files.unused) add(u.what, u.file);
+  for (const u of [...(dbt?.unused ?? []), ...properties.unused]) add(u.what, where(u.location));
+  for (const [key, location] of settings) add(`config ${key}`, where(location));
+  const items = [...places].map(([what, at]) => `${what} (${at.length > 3 ? `${at.slice(0, 3).join(', ')} and ${at.length - 3} more` : at.join(', ')})`);
   if (items.length === 0) return undefined;
   const shown = items.length > 12 ? [...items.slice(0, 12), `and ${items.length - 12} more`] : items;
   return warning('not-used', `pipe does not use: ${shown.join(', ')}`, undefined, {

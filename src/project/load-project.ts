@@ -371,11 +371,11 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
       const yaml = readYamlFile(fs, abs, rel(abs), diagnostics);
       if (yaml && isPropertiesFile(yaml.data)) properties.push(yaml);
     } else if (ext === '.sql') {
-      unused.push({ file: rel(abs), what: 'snapshot (pipe does not build snapshots yet)' });
+      unused.push({ file: rel(abs), what: 'snapshots, which pipe does not build yet' });
     }
   }
   for (const abs of listAll(layout.analyses)) {
-    if (extname(abs) === '.sql') unused.push({ file: rel(abs), what: 'analysis' });
+    if (extname(abs) === '.sql') unused.push({ file: rel(abs), what: 'analyses' });
   }
 
   const pipelines: PipelineSource[] = [];

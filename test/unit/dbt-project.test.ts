@@ -136,6 +136,31 @@ models:
     expect(found).toContainEqual(['unknown-key', "unknown config key 'materialised'", 'models/c.sql', 1]);
   });
 
+  it('renders the Jinja of config values, a single expression keeping its type', () => {
+    const a = run({
+      'dbt_project.yml': `name: shop
+vars:
+  load_raw: false
+  mat: view
+seeds:
+  shop:
+    raw:
+      +enabled: "{{ var('load_raw', true) }}"
+models:
+  shop:
+    +materialized: "{{ var('mat') }}"
+    +schema: "s_{{ var('mat') }}"
+`,
+      'seeds/raw/big.csv': 'id\n1\n',
+      'seeds/small.csv': 'id\n1\n',
+      'models/m.sql': 'select 1 as id',
+    });
+    expect(errors(a)).toEqual([]);
+    expect([...a.nodes.keys()].sort()).toEqual(['m', 'small']);
+    expect(model(a, 'm').config.materialized).toBe('view');
+    expect(model(a, 'm').relation).toBe('"main_s_view"."m"');
+  });
+
   it('reads vars, the ones scoped to the project over the global ones, pipe.yaml over both', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\nvars:\n  a: 1\n  b: 1\n  c: 1\n  shop:\n    b: 2\n    c: 2\n',
@@ -159,8 +184,8 @@ models:
     expect([...a.nodes.keys()].sort()).toEqual(['a', 'raw']);
     expect((a.nodes.get('raw') as SeedNode).fqn).toEqual(['shop', 'sub', 'raw']);
     const notice = a.diagnostics.find((d) => d.code === 'not-used')!.message;
-    expect(notice).toContain('transform/docs.md (documentation)');
-    expect(notice).toContain('snapshots/snap.sql (snapshot');
+    expect(notice).toContain('documentation (transform/docs.md)');
+    expect(notice).toContain('snapshots, which pipe does not build yet (snapshots/snap.sql)');
   });
 });
 

@@ -20,17 +20,30 @@ export interface BaseConfig {
   readonly key: string;
 }
 
+/** dbt renders the Jinja in a config value (`+enabled: "{{ var('load', false) }}"`); this renders one. */
+export type RenderSetting = (text: string, location: Location) => unknown;
+
 export function baseConfig(
   section: 'models' | 'seeds',
   fqn: readonly string[],
   dbt: DbtProject | undefined,
   properties: NodeProperties | undefined,
   own: YamlSource | undefined,
+  render: RenderSetting,
 ): BaseConfig {
   let settings = new Map<string, ConfigSetting>();
-  if (dbt) for (const level of levelsFor(dbt.file, section, fqn)) settings = mergeSettings(settings, level);
+  const rendered = (level: ReadonlyMap<string, ConfigSetting>) => {
+    let out: Map<string, ConfigSetting> | undefined;
+    for (const [key, s] of level) {
+      if (typeof s.value !== 'string' || !/\{\{|\{%/.test(s.value)) continue;
+      out ??= new Map(level);
+      out.set(key, { value: render(s.value, s.location), location: s.location });
+    }
+    return out ?? level;
+  };
+  if (dbt) for (const level of levelsFor(dbt.file, section, fqn)) settings = mergeSettings(settings, rendered(level));
   if (properties) {
-    settings = mergeSettings(settings, properties.config);
+    settings = mergeSettings(settings, rendered(properties.config));
     if (properties.description !== undefined && !settings.has('description')) {
       settings.set('description', { value: properties.description, location: properties.location });
     }

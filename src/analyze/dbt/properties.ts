@@ -115,7 +115,7 @@ const UNUSED_SECTIONS: Readonly<Record<string, string>> = {
   metrics: 'metrics',
   semantic_models: 'semantic models',
   saved_queries: 'saved queries',
-  unit_tests: 'unit tests (not supported yet)',
+  unit_tests: 'unit tests, not supported yet',
   groups: 'groups',
 };
 
