@@ -110,7 +110,9 @@ export function isPropertiesFile(data: Readonly<Record<string, unknown>>): boole
  * Folder configs of dbt_project.yml and selectors such as `staging` or `jaffle_shop.staging.*` read it.
  */
 export function fqnOf(project: string, file: string, roots: readonly string[], name: string): string[] {
-  const root = roots.filter((r) => file.startsWith(`${r}/`)).sort((a, b) => b.length - a.length)[0];
+  // The deepest of the folders the file is under (folders may nest).
+  let root: string | undefined;
+  for (const r of roots) if (file.startsWith(r) && file[r.length] === '/' && (root === undefined || r.length > root.length)) root = r;
   const dirs = (root === undefined ? file : file.slice(root.length + 1)).split('/').slice(0, -1);
   return [project, ...dirs, name];
 }

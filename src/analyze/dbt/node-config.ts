@@ -31,6 +31,8 @@ export function baseConfig(
   own: YamlSource | undefined,
   render: RenderSetting,
 ): BaseConfig {
+  // A pipe project's model has none of dbt's sources: nothing to merge (the common case, kept cheap).
+  if (!dbt && !properties) return { dbt: NO_SETTINGS, own, key: '' };
   let settings = new Map<string, ConfigSetting>();
   const rendered = (level: ReadonlyMap<string, ConfigSetting>) => {
     let out: Map<string, ConfigSetting> | undefined;
@@ -52,6 +54,8 @@ export function baseConfig(
   return { dbt: settings, own, key };
 }
 
+const NO_SETTINGS: ReadonlyMap<string, ConfigSetting> = new Map();
+
 /** The value a key has before config(): pipe's YAML beside the node wins over dbt's sources. */
 export function baseValue(base: BaseConfig, key: string): unknown {
   const own = base.own?.data;
@@ -61,6 +65,8 @@ export function baseValue(base: BaseConfig, key: string): unknown {
 
 /** Keys that are seeds' only: a model that inherits them from a folder config ignores them. */
 const SEED_ONLY = new Set(['column_types', 'delimiter', 'quote_columns']);
+
+const NO_LOCATIONS: ReadonlyMap<string, Location> = new Map();
 
 export interface MergedConfig {
   /** The config to validate: pipe's keys, with dbt's settings translated (schema as dbt names it). */
@@ -87,6 +93,10 @@ export function mergeConfig(
   diagnostics: Diagnostic[],
 ): MergedConfig {
   const dbtProject = dbtSchema !== undefined;
+  if (!dbtProject && base.dbt.size === 0) {
+    const { checks: _checks, ...ownConfig } = base.own?.data ?? {};
+    return { record: { ...ownConfig, ...calls }, dbtLocations: NO_LOCATIONS, unused: [] };
+  }
   let settings = base.dbt;
   let own: Record<string, unknown> = {};
   const ownData = base.own?.data ?? {};

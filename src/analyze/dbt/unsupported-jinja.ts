@@ -95,6 +95,21 @@ const TRIGGER = new RegExp(
   `\\b(do|adapter|graph|exceptions|modules|api|dbt|run_query|statement|load_result|get_columns_in_relation|get_relation|execute|invocation_id|run_started_at|selected_resources|flags|fromjson|tojson|fromyaml|toyaml|local_md5|zip|namespace|return|log|print|dispatch)\\b|\\.(${PYTHON_METHODS.join('|')})\\s*\\(|\\bref\\s*\\([^)]*,`,
 );
 
+/** Whether any tag of the template holds a word a rule starts from, or a package name. */
+function mayUse(source: string, packages: ReadonlySet<string>): boolean {
+  for (let open = source.indexOf('{'); open >= 0; open = source.indexOf('{', open + 1)) {
+    const kind = source[open + 1];
+    if (kind !== '{' && kind !== '%') continue;
+    const end = source.indexOf(kind === '{' ? '}}' : '%}', open + 2);
+    const tag = end < 0 ? source.slice(open) : source.slice(open, end + 2);
+    if (TRIGGER.test(tag)) return true;
+    for (const p of packages) if (tag.includes(p)) return true;
+    if (end < 0) return false;
+    open = end;
+  }
+  return false;
+}
+
 /** Blocks whose content is never Jinja. */
 const RAW_BLOCK = /\{%-?\s*raw\s*-?%\}[\s\S]*?\{%-?\s*endraw\s*-?%\}/g;
 
@@ -104,8 +119,8 @@ const RAW_BLOCK = /\{%-?\s*raw\s*-?%\}[\s\S]*?\{%-?\s*endraw\s*-?%\}/g;
  */
 export function unsupportedUses(file: string, source: string, packages: ReadonlySet<string>): UnsupportedUse[] {
   const out: UnsupportedUse[] = [];
-  // Most templates use none of it: one search decides.
-  if (!TRIGGER.test(source) && ![...packages].some((p) => source.includes(`${p}.`))) return out;
+  // Most templates use none of it: a search of their tags alone decides.
+  if (!mayUse(source, packages)) return out;
   // Comments and raw blocks keep their length, so that offsets stay positions in the file.
   const blank = (s: string) => s.replace(/[^\n]/g, ' ');
   const text = source.replace(/\{#[\s\S]*?#\}/g, blank).replace(RAW_BLOCK, blank);
