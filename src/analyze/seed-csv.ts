@@ -56,6 +56,8 @@ export function seedCsv(seed: SeedSource, config: SeedCsvConfig, diagnostics: Di
     }
   }
   const inferredTypes: Record<string, string> = {};
+  // Every column declared: nothing to infer, and the file need not be read.
+  if (names.every((n) => declared.has(n))) return { header, inferredTypes };
   seed.dbtTypes(config.delimiter ?? ',', names.length).forEach((inferred, i) => {
     const column = names[i];
     if (declared.has(column)) return;
