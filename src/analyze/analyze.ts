@@ -13,6 +13,7 @@ import { makeGraph, type Graph } from '../graph/graph.js';
 import { findCycles } from '../graph/cycles.js';
 import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { CallSites } from './call-sites.js';
+import { seedCsv } from './seed-csv.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { validateModelConfig, DEFAULT_SCHEMA, IDENTIFIER_RE, type ModelConfig } from './model-config.js';
 import { secretVarNames, validateSettings, type Pipeline, type ProjectSettings, type ValidatedSettings } from './project-settings.js';
@@ -59,16 +60,25 @@ export interface SeedNode {
   readonly schema: string;
   readonly relation: string;
   readonly tags: readonly string[];
-  /** Column name -> DuckDB type, overriding inference. */
+  /** Column name -> DuckDB type, declared (`column_types`), overriding inference. */
   readonly columnTypes: Readonly<Record<string, string>>;
+  /**
+   * In a dbt project, the types dbt-duckdb gives the columns `columnTypes` leaves out (see
+   * seed-inference.ts); empty in a pipe project, whose seeds DuckDB's inference types.
+   */
+  readonly inferredTypes: Readonly<Record<string, string>>;
   /** The field separator when it is not a comma (`delimiter:`). */
   readonly delimiter?: string;
   /** The table's name when it is not the seed's (`alias:`). */
   readonly alias?: string;
+  /** dbt's `quote_columns`: false creates the columns with bare names, so a keyword cannot be one. */
+  readonly quoteColumns: boolean;
+  /** Where quote_columns is set. */
+  readonly quoteColumnsAt: Location;
   /** Where each of `columnTypes` is declared in the seed's YAML. */
   readonly columnTypeLocations: Readonly<Record<string, Location>>;
-  /** Fields of the CSV's header line, and whether rows follow it (0 and false when it has none). */
-  readonly header: { readonly columns: number; readonly rows: boolean };
+  /** The names in the CSV's header line, and whether rows follow it (none and false when it has none). */
+  readonly header: { readonly names: readonly string[]; readonly rows: boolean };
   readonly upstream: readonly string[];
   /** dbt's qualified name: project, folders under the seed folder, name. */
   readonly fqn: readonly string[];
@@ -967,52 +977,33 @@ function seedNode(
   }
   let delimiter: string | undefined;
   if (data.delimiter !== undefined) {
-    if (typeof data.delimiter === 'string' && data.delimiter.length === 1 && data.delimiter !== '"' && data.delimiter !== '\n') delimiter = data.delimiter;
-    else bad('delimiter', `delimiter must be one character (such as ';' or '|'), got ${JSON.stringify(data.delimiter)}`);
+    if (typeof data.delimiter === 'string' && data.delimiter.length === 1 && data.delimiter !== '"' && data.delimiter !== '\n' && data.delimiter !== '\r') {
+      if (data.delimiter !== ',') delimiter = data.delimiter;
+    } else bad('delimiter', `delimiter must be one character (such as ';' or '|'), got ${JSON.stringify(data.delimiter)}`);
   }
-  const csvProblem = csvShapeProblem(seed, delimiter);
-  if (csvProblem) diagnostics.push(csvProblem);
+  if (data.quote_columns !== undefined && typeof data.quote_columns !== 'boolean') bad('quote_columns', 'quote_columns must be true or false');
+  const quoteColumns = data.quote_columns !== false;
+  const quoteColumnsAt = at('quote_columns');
+  const csv = seedCsv(seed, { delimiter, quoteColumns, quoteColumnsAt, columnTypes, columnTypeLocations, dbt: ctx.dbtSchema !== undefined }, diagnostics);
   return {
     kind: 'seed',
     name: seed.name,
     file: seed.file,
     absPath: seed.absPath,
-    hash: seedHash(seed.hash, { columnTypes, schema: schema === DEFAULT_SCHEMA ? undefined : schema, delimiter }),
+    hash: seedHash(seed.hash, { columnTypes: { ...csv.inferredTypes, ...columnTypes }, schema: schema === DEFAULT_SCHEMA ? undefined : schema, delimiter }),
     schema,
     relation: relationName(schema, alias ?? seed.name),
     tags: asStringList(data.tags) ?? [],
     columnTypes,
     columnTypeLocations,
+    inferredTypes: csv.inferredTypes,
     delimiter,
     ...(alias === undefined ? {} : { alias }),
-    header: seed.shape.kind === 'header' ? { columns: seed.shape.columns, rows: seed.shape.rows } : { columns: 0, rows: false },
+    quoteColumns,
+    quoteColumnsAt,
+    header: csv.header,
     upstream: [],
     fqn,
   };
 }
 
-/** A seed file DuckDB would misread, found from its first lines before anything runs. */
-function csvShapeProblem(seed: SeedSource, delimiter: string | undefined): Diagnostic | undefined {
-  const shape = seed.shape;
-  const firstLine = { file: seed.file, line: 1 };
-  switch (shape.kind) {
-    case 'blank':
-      return error('bad-csv', `seed ${seed.name} has no header line: the file is empty`, { file: seed.file }, {
-        hint: 'the first line of a seed names its columns, e.g. id,name; a file with only that line loads an empty table',
-      });
-    case 'blank-first-line':
-      return error('bad-csv', `seed ${seed.name} has a blank first line: its header must be the first line`, firstLine);
-    case 'unterminated-header':
-      return error('bad-csv', `the header of seed ${seed.name} opens a quote that is never closed`, firstLine);
-    case 'header':
-      // The header's fields are counted at commas: a seed of another delimiter is read by DuckDB's own rules.
-      if (shape.separator === undefined || delimiter !== undefined) return undefined;
-      return error('bad-csv', `the header of seed ${seed.name} is one column with a ${shape.separator === 'tab' ? 'tab' : `'${shape.separator}'`} in it: seeds are comma-separated`, firstLine, {
-        hint: 'separate the fields with commas (a field that contains a comma goes in double quotes), or quote the header if it is one column',
-      });
-    default: {
-      const never: never = shape;
-      throw new Error(`internal error: CSV shape ${JSON.stringify(never)}`);
-    }
-  }
-}

@@ -49,6 +49,7 @@ export async function preflightSeeds(session: WarehouseSession, tasks: readonly 
     if (!task.csv || task.noop || task.steps.length === 0) continue;
     diagnostics.push(...(await declaredTypeProblems(session, task.csv, typeNames)));
     diagnostics.push(...(await headerProblems(session, task.csv)));
+    diagnostics.push(...(await bareNameProblems(session, task.csv)));
   }
   return diagnostics;
 }
@@ -69,7 +70,7 @@ class TypeNames {
 async function declaredTypeProblems(session: WarehouseSession, csv: CsvOrigin, typeNames: TypeNames): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   for (const d of csv.columnTypes) {
-    const refused = await session.query(session.dialect.typeProbe(csv.absPath, d.type)).then(
+    const refused = await session.query(session.dialect.typeProbe(csv.read.absPath, d.type)).then(
       () => undefined,
       (e: unknown) => warehouseMessage(e),
     );
@@ -90,22 +91,34 @@ async function declaredTypeProblems(session: WarehouseSession, csv: CsvOrigin, t
   return out;
 }
 
-/** The file read as the engine will load it, without types: its columns, or why it cannot be read. */
+/**
+ * The file read as the engine will load it, without types: its columns, or why it cannot be
+ * read. The columns must be the header's names as the file writes them: a table whose columns
+ * the engine renamed (or whose header it took for a row) is not the file's.
+ */
 async function headerProblems(session: WarehouseSession, csv: CsvOrigin): Promise<Diagnostic[]> {
   let columns: string[];
   try {
-    columns = (await session.dialect.describeQuery(session, session.dialect.seedSelect(csv.absPath, {}))).map((c) => c.name);
+    columns = (await session.dialect.describeQuery(session, session.dialect.seedSelect(csv.read))).map((c) => c.name);
   } catch (e) {
     let message = warehouseMessage(e);
     // No consistent reading of the first rows names no line; reading the fields as text without inference does.
     if (session.dialect.csvFault(message)?.kind === 'unreadable') {
-      message = await session.query(session.dialect.seedRowsAsText(csv.absPath, csv.columns)).then(
+      message = await session.query(session.dialect.seedRowsAsText(csv.read, csv.names.length)).then(
         () => message,
         (e2: unknown) => warehouseMessage(e2),
       );
     }
     const problem = csvProblem(session.dialect.csvFault(message), csv);
     return [error('bad-csv', problem?.reason ?? `cannot be read: ${session.dialect.headline(message)}`, problem?.location ?? { file: csv.file })];
+  }
+  if (columns.length !== csv.names.length || columns.some((c, i) => c !== csv.names[i])) {
+    return [
+      error('bad-csv', `${session.dialect.name} reads the columns of ${csv.file} as ${columns.join(', ')}, not as its header line names them: ${csv.names.join(', ')}`, {
+        file: csv.file,
+        line: 1,
+      }),
+    ];
   }
   const have = new Set(columns.map((c) => c.toLowerCase()));
   return csv.columnTypes
@@ -115,6 +128,26 @@ async function headerProblems(session: WarehouseSession, csv: CsvOrigin): Promis
         hint: didYouMean(d.column, columns) ?? `its columns: ${columns.join(', ')}`,
       }),
     );
+}
+
+/** With quote_columns false, a column named by a keyword cannot be created: dbt-duckdb would fail. */
+async function bareNameProblems(session: WarehouseSession, csv: CsvOrigin): Promise<Diagnostic[]> {
+  const at = csv.bareNames;
+  if (!at) return [];
+  const out: Diagnostic[] = [];
+  for (const name of csv.names) {
+    const refused = await session.query(session.dialect.bareColumnProbe(name)).then(
+      () => false,
+      (e: unknown) => (warehouseMessage(e), true),
+    );
+    if (!refused) continue;
+    out.push(
+      error('bad-config', `quote_columns is false, and column '${name}' of ${csv.file} is a ${session.dialect.name} keyword: dbt-duckdb would fail to create the table`, at, {
+        hint: 'remove quote_columns: false, or rename the column',
+      }),
+    );
+  }
+  return out;
 }
 
 /** A database error's message; anything else is a bug and goes on up. */

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Location } from '../diagnostics/diagnostics.js';
 import { recordLine } from '../project/csv-text.js';
-import type { CsvFault, CsvRowProblem } from '../warehouse/dialect.js';
+import type { CsvFault, CsvRowProblem, SeedRead } from '../warehouse/dialect.js';
 
 /**
  * Says the engine's errors about a seed's CSV (read by its dialect into a CsvFault) the way
@@ -14,10 +14,13 @@ import type { CsvFault, CsvRowProblem } from '../warehouse/dialect.js';
 export interface CsvOrigin {
   /** Relative to the project, as diagnostics print it. */
   readonly file: string;
-  readonly absPath: string;
-  /** Fields of the header line. */
-  readonly columns: number;
+  /** How the engine reads it, without the column types. */
+  readonly read: SeedRead;
+  /** The names in its header line. */
+  readonly names: readonly string[];
   readonly columnTypes: readonly DeclaredType[];
+  /** Where quote_columns is set to false, which creates the columns with bare names. */
+  readonly bareNames?: Location;
 }
 
 export interface DeclaredType {
@@ -103,7 +106,7 @@ export function csvProblem(fault: CsvFault | undefined, origin: CsvOrigin, lineO
   if (!fault) return undefined;
   switch (fault.kind) {
     case 'row':
-      return { reason: rowReason(fault.problem, origin), location: { file: origin.file, line: lineOf(origin.absPath, fault.record) } };
+      return { reason: rowReason(fault.problem, origin), location: { file: origin.file, line: lineOf(origin.read.absPath, fault.record) } };
     case 'unreadable':
       return {
         reason: 'not a well-formed CSV file: a row near the top has a different number of fields than the header, or a quote that is never closed',

@@ -390,7 +390,8 @@ function replaced(node: ModelNode, interval: Interval, label: string, unit: 'dat
 function seedTask(node: SeedNode, ctx: PlanContext, upstream: string[]): Task {
   const existing = ctx.catalog.get(node.relation);
   const upToDate = !ctx.fullRefresh && existing === 'table' && ctx.seedHashes.get(node.name) === node.hash;
-  const sql = SQL.seedSelect(node.absPath, node.columnTypes);
+  const read = { absPath: node.absPath, columnTypes: {}, delimiter: node.delimiter };
+  const sql = SQL.seedSelect({ ...read, columnTypes: { ...node.inferredTypes, ...node.columnTypes } });
   const steps = upToDate
     ? []
     : seedStrategy(
@@ -408,7 +409,7 @@ function seedTask(node: SeedNode, ctx: PlanContext, upstream: string[]): Task {
     upstream,
     sql,
     sqlHash: node.hash,
-    csv: { file: node.file, absPath: node.absPath, columns: node.header.columns, columnTypes },
+    csv: { file: node.file, read, names: node.header.names, columnTypes, bareNames: node.quoteColumns ? undefined : node.quoteColumnsAt },
     steps,
     lockKey: node.relation,
     noop: upToDate ? { reason: 'up-to-date', detail: 'unchanged since it was last loaded' } : undefined,

@@ -1,8 +1,9 @@
 /**
  * What pipe reads from a seed's CSV text itself, without a database: the shape of its header,
- * and on which line of the file a record starts. Seeds are comma-separated with `"` quotes
- * (RFC 4180): a quote is special only at the start of a field, `""` inside a quoted field is
- * one quote, and a quoted field may hold line breaks, so records and lines can differ.
+ * its rows' fields, and on which line of the file a record starts. Fields are separated by the
+ * seed's delimiter (a comma unless its config says otherwise) with `"` quotes (RFC 4180): a
+ * quote is special only at the start of a field, `""` inside a quoted field is one quote, and
+ * a quoted field may hold line breaks, so records and lines can differ.
  */
 
 /** What stands at the top of a seed's file. */
@@ -15,21 +16,25 @@ export type CsvShape =
   | { readonly kind: 'unterminated-header' }
   | {
       readonly kind: 'header';
-      /** Fields of the header line. */
-      readonly columns: number;
+      /** The header's fields, unquoted: the column names the file declares. */
+      readonly names: readonly string[];
       /** Whether anything but whitespace follows the header. */
       readonly rows: boolean;
-      /** A `;`, tab or `|` outside quotes in a header of one field: the file is not comma-separated. */
+      /**
+       * A comma, `;`, tab or `|` (other than the delimiter) outside quotes in a header of one
+       * field: the file is separated by something else than the seed's delimiter.
+       */
       readonly separator?: string;
     };
 
-type Text = Buffer | string;
+export type Text = Buffer | string;
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 const LF = 0x0a;
 const CR = 0x0d;
-const OTHER_SEPARATORS = new Map([
+const SEPARATORS = new Map([
+  [COMMA, ','],
   [0x3b, ';'],
   [0x09, 'tab'],
   [0x7c, '|'],
@@ -37,11 +42,23 @@ const OTHER_SEPARATORS = new Map([
 
 const codeAt = (text: Text, i: number): number => (typeof text === 'string' ? text.charCodeAt(i) : text[i]);
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === LF || c === CR;
+const sliceOf = (text: Text, start: number, end: number): string => (typeof text === 'string' ? text.slice(start, end) : text.toString('utf8', start, end));
 
 /** Where the text starts after a UTF-8 byte order mark, which DuckDB skips too. */
 function afterBom(text: Text): number {
   if (typeof text === 'string') return text.charCodeAt(0) === 0xfeff ? 1 : 0;
   return text[0] === 0xef && text[1] === 0xbb && text[2] === 0xbf ? 3 : 0;
+}
+
+/** A field as the file has it, without its quotes. */
+function unquote(raw: string): string {
+  return raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1).replaceAll('""', '"') : raw;
+}
+
+/** The delimiter as one code unit; pipe's config accepts only one character. */
+function delimiterCode(delimiter: string): number {
+  if (delimiter.length !== 1) throw new Error(`internal error: CSV delimiter ${JSON.stringify(delimiter)}`);
+  return delimiter.charCodeAt(0);
 }
 
 /** What one character did: nothing special, ended a field, or ended a record (and its last field). */
@@ -51,13 +68,15 @@ const RECORD = 2;
 
 /**
  * Reads records one character at a time. A record ends at a line break outside quotes;
- * `\r\n` ends one record, at its `\r`.
+ * `\r\n` ends one record, at its `\r`. Only fields depend on the delimiter, records do not.
  */
 class RecordScanner {
   private state: 'field-start' | 'unquoted' | 'quoted' | 'quote-in-quoted' = 'field-start';
   private afterCr = false;
   /** The 1-based line of the next character. */
   line = 1;
+
+  constructor(private readonly delimiter = COMMA) {}
 
   get inQuotes(): boolean {
     return this.state === 'quoted';
@@ -92,7 +111,7 @@ class RecordScanner {
         throw new Error(`internal error: CSV state ${String(never)}`);
       }
     }
-    if (isBreak || c === COMMA) {
+    if (isBreak || c === this.delimiter) {
       this.state = 'field-start';
       return isBreak ? RECORD : FIELD;
     }
@@ -101,29 +120,101 @@ class RecordScanner {
   }
 }
 
+/** Where the header record ends (at its line break, or the text's end) and whether a quote is left open. */
+function headerEnd(text: Text, start: number, scanner: RecordScanner, onField?: (end: number) => void): { end: number; open: boolean } {
+  let i = start;
+  for (; i < text.length; i++) {
+    const effect = scanner.feed(codeAt(text, i));
+    if (effect === RECORD) break;
+    if (effect === FIELD) onField?.(i);
+  }
+  return { end: i, open: i === text.length && scanner.inQuotes };
+}
+
+/**
+ * The start of a seed's file that its shape is read from, whatever its delimiter: through
+ * the header and the first character of what follows it (the whole text when the header
+ * never ends). The load phase keeps it, not the file, for the analysis that knows the delimiter.
+ */
+export function csvHead(text: Text): Text {
+  const { end } = headerEnd(text, afterBom(text), new RecordScanner());
+  let i = end + 1;
+  while (i < text.length && isSpace(codeAt(text, i))) i++;
+  const stop = Math.min(text.length, i + 1);
+  return typeof text === 'string' ? text.slice(0, stop) : Buffer.from(text.subarray(0, stop));
+}
+
 /** The header of a seed's file and whether rows follow it; reads no further than the first row's first character. */
-export function csvShape(text: Text): CsvShape {
+export function csvShape(text: Text, delimiter = ','): CsvShape {
   const start = afterBom(text);
   let first = start;
   while (first < text.length && isSpace(codeAt(text, first))) first++;
   if (first === text.length) return { kind: 'blank' };
   for (let j = start; j < first; j++) if (codeAt(text, j) === LF || codeAt(text, j) === CR) return { kind: 'blank-first-line' };
-  const scanner = new RecordScanner();
-  let columns = 1;
-  let separator: string | undefined;
-  let i = start;
-  for (; i < text.length; i++) {
-    const c = codeAt(text, i);
-    const unquoted = !scanner.inQuotes;
-    const effect = scanner.feed(c);
-    if (effect === RECORD) break;
-    if (effect === FIELD) columns++;
-    else if (unquoted && !scanner.inQuotes) separator ??= OTHER_SEPARATORS.get(c);
-  }
-  if (i === text.length && scanner.inQuotes) return { kind: 'unterminated-header' };
+  const delim = delimiterCode(delimiter);
+  const names: string[] = [];
+  let fieldStart = start;
+  const { end, open } = headerEnd(text, start, new RecordScanner(delim), (at) => {
+    names.push(unquote(sliceOf(text, fieldStart, at)));
+    fieldStart = at + 1;
+  });
+  if (open) return { kind: 'unterminated-header' };
+  const last = sliceOf(text, fieldStart, end);
+  names.push(unquote(last));
   let rows = false;
-  for (i++; i < text.length && !rows; i++) rows = !isSpace(codeAt(text, i));
-  return { kind: 'header', columns, rows, separator: columns === 1 ? separator : undefined };
+  for (let i = end + 1; i < text.length && !rows; i++) rows = !isSpace(codeAt(text, i));
+  return { kind: 'header', names, rows, separator: names.length === 1 ? separatorIn(last, delim) : undefined };
+}
+
+/** A separator other than the delimiter outside quotes in a header field. */
+function separatorIn(field: string, delimiter: number): string | undefined {
+  let quoted = false;
+  for (let i = 0; i < field.length; i++) {
+    const c = field.charCodeAt(i);
+    if (c === QUOTE) quoted = !quoted;
+    else if (!quoted && c !== delimiter && SEPARATORS.has(c)) return SEPARATORS.get(c);
+  }
+  return undefined;
+}
+
+/**
+ * Calls `visit` with the unquoted fields of each row after the header and the line the row
+ * starts on, reading the whole text.
+ */
+export function forEachCsvRow(text: string, delimiter: string, visit: (fields: readonly string[], line: number) => void): void {
+  const scanner = new RecordScanner(delimiterCode(delimiter));
+  let i = afterBom(text);
+  i = headerEnd(text, i, scanner).end + 1;
+  if (i < text.length && text.charCodeAt(i - 1) === CR && text.charCodeAt(i) === LF) {
+    scanner.feed(LF);
+    i++;
+  }
+  let fields: string[] = [];
+  let fieldStart = i;
+  let line = scanner.line;
+  const endField = (at: number) => {
+    fields.push(unquote(text.slice(fieldStart, at)));
+    fieldStart = at + 1;
+  };
+  for (; i < text.length; i++) {
+    const effect = scanner.feed(text.charCodeAt(i));
+    if (effect === NONE) {
+      // A \n after \r belongs to the line break that ended the record.
+      if (fieldStart === i && fields.length === 0 && text.charCodeAt(i) === LF && i > 0 && text.charCodeAt(i - 1) === CR) fieldStart = i + 1;
+      continue;
+    }
+    endField(i);
+    if (effect === RECORD) {
+      // A blank line is no row, to DuckDB as to Python's csv module.
+      if (fields.length > 1 || fields[0] !== '') visit(fields, line);
+      fields = [];
+      line = scanner.line;
+    }
+  }
+  if (fieldStart < text.length || fields.length > 0) {
+    endField(text.length);
+    if (fields.length > 1 || fields[0] !== '') visit(fields, line);
+  }
 }
 
 /**

@@ -2,9 +2,10 @@ import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
-import { csvShape, type CsvShape } from './csv-text.js';
+import { csvHead, type Text } from './csv-text.js';
 import { NAME_RULE, nameProblem, printableName } from './names.js';
 import { diskFs, type ProjectFs } from './project-fs.js';
+import { inferSeedTypes, type InferredColumn } from './seed-inference.js';
 import { NotUtf8Error } from './utf8.js';
 import { parseYaml, type YamlSource } from './yaml-file.js';
 import { DBT_PROJECT_FILE, isPropertiesFile, projectLayout, type ProjectLayout } from './layout.js';
@@ -29,8 +30,13 @@ export interface SeedSource {
   readonly absPath: string;
   /** Content hash of the file alone; a seed's identity adds its config (see `seedHash`). */
   readonly hash: string;
-  /** The file's header and whether rows follow it, read without a database. */
-  readonly shape: CsvShape;
+  /** The start of the file through its header (see csvHead), whose shape analysis reads at the seed's delimiter. */
+  readonly head: Text;
+  /**
+   * dbt-duckdb's types of the file's `columns` columns at `delimiter` (see seed-inference.ts),
+   * read from the whole file when asked, once per change of the file.
+   */
+  readonly dbtTypes: (delimiter: string, columns: number) => readonly InferredColumn[];
   readonly yaml?: YamlSource;
 }
 
@@ -328,11 +334,16 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
       continue;
     }
     seen.set(name.toLowerCase(), file);
-    const { hash, shape } = fs.derive(abs, 'seed-content', () => {
+    const { hash, head } = fs.derive(abs, 'seed-content', () => {
       const content = fs.readBytes ? fs.readBytes(abs) : fs.read(abs);
-      return { hash: contentHash(content), shape: csvShape(content) };
+      return { hash: contentHash(content), head: csvHead(content) };
     });
-    seeds.push({ name, file, absPath: abs, hash, shape, yaml: sideYaml(fs, abs, root, diagnostics) });
+    const dbtTypes = (delimiter: string, columns: number) =>
+      fs.derive(abs, `seed-types:${delimiter}:${columns}`, () => {
+        const content = fs.readBytes ? fs.readBytes(abs).toString('utf8') : fs.read(abs);
+        return inferSeedTypes(content, delimiter, columns);
+      });
+    seeds.push({ name, file, absPath: abs, hash, head, dbtTypes, yaml: sideYaml(fs, abs, root, diagnostics) });
   }
 
   const macros: MacroSource[] = [];

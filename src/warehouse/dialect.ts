@@ -35,6 +35,15 @@ export interface ErrorLine {
   readonly marker: string;
 }
 
+/** How a seed's CSV file is read. */
+export interface SeedRead {
+  readonly absPath: string;
+  /** Column name -> the engine's type, overriding its inference. */
+  readonly columnTypes: Readonly<Record<string, string>>;
+  /** The field separator; a comma when absent. */
+  readonly delimiter?: string;
+}
+
 /** What is wrong with a CSV row, as the engine says it. */
 export type CsvRowProblem =
   | { readonly kind: 'field-count'; readonly expected: number; readonly found: number }
@@ -73,10 +82,10 @@ export interface StrategySql {
   addColumn(relation: string, column: Column): string;
   dropColumn(relation: string, column: string): string;
   retypeColumn(relation: string, column: string, type: string): string;
-  /** The query that reads a CSV seed, with declared column types overriding inference. */
-  seedSelect(absPath: string, columnTypes: Readonly<Record<string, string>>): string;
+  /** The query that reads a CSV seed, with the given column types overriding inference. */
+  seedSelect(seed: SeedRead): string;
   /** Reads a seed's rows as text without inference (a row count `n`), for the line of a malformed row. */
-  seedRowsAsText(absPath: string, columns: number): string;
+  seedRowsAsText(seed: SeedRead, columns: number): string;
 }
 
 /** The SQL of pipe's run state (warehouse/run-state.ts). */
@@ -107,6 +116,8 @@ export interface Introspection {
   typeProbe(absPath: string, type: string): string;
   /** Whether a refused probe means the type is unknown (rather than its arguments wrong). */
   isUnknownType(message: string): boolean;
+  /** Parses, creating nothing, a table whose column is named `name` without quotes: refused when the name is a keyword. */
+  bareColumnProbe(name: string): string;
 }
 
 /** Reading the engine's errors. */

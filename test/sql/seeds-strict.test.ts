@@ -165,7 +165,7 @@ describe('malformed seeds', () => {
     try {
       const csv = join(w.dir, 'empty.csv');
       writeFileSync(csv, 'a,b\n');
-      const input = await w.input('empty', DUCKDB.seedSelect(csv, {}));
+      const input = await w.input('empty', DUCKDB.seedSelect({ absPath: csv, columnTypes: {} }));
       const r = await w.run('seed', input, seedStrategy(input, { file: 'seeds/empty.csv', rows: true }));
       expect(r.result.status).toBe('failed');
       expect(failureOf(r.events).error.message).toBe('0 rows loaded from seeds/empty.csv, though lines follow its header');

@@ -125,12 +125,12 @@ describe('backfill --full-refresh SQL', () => {
 
 describe('seed strategy SQL', () => {
   it('reads the CSV with declared column types, published like a table', () => {
-    const sql = DUCKDB.seedSelect('/srv/shop/seeds/raw_orders.csv', { price_cents: 'INTEGER', "it's": 'VARCHAR' });
+    const sql = DUCKDB.seedSelect({ absPath: '/srv/shop/seeds/raw_orders.csv', columnTypes: { price_cents: 'INTEGER', "it's": 'VARCHAR' } });
     expectSql('seed-column-types', renderSteps(seedStrategy({ ...input('table'), name: 'raw_orders', relation: '"main"."raw_orders"', stagingName: '__pipe_stage__raw_orders', stagingRelation: '"main"."__pipe_stage__raw_orders"', sql, interval: undefined, partitionBy: undefined }, { file: 'seeds/raw_orders.csv', rows: true })));
   });
 
   it('reads the CSV with inferred types when none are declared', () => {
-    const sql = DUCKDB.seedSelect("/srv/shop/seeds/o'brien.csv", {});
+    const sql = DUCKDB.seedSelect({ absPath: "/srv/shop/seeds/o'brien.csv", columnTypes: {} });
     expectSql('seed-inferred', renderSteps(seedStrategy({ ...input(undefined), name: 'obrien', relation: '"main"."obrien"', stagingName: '__pipe_stage__obrien', stagingRelation: '"main"."__pipe_stage__obrien"', sql, interval: undefined, partitionBy: undefined }, { file: "seeds/o'brien.csv", rows: false })));
   });
 });

@@ -144,7 +144,7 @@ describe('seed strategy on DuckDB', () => {
   it('loads the CSV with declared column types overriding inference', async () => {
     const csv = join(w.dir, 'raw_orders.csv');
     writeFileSync(csv, 'order_id,zip,price_cents,ordered_on\n1,01234,250,2024-01-02\n2,99999,1000,2024-01-03\n');
-    const sql = DUCKDB.seedSelect(csv, { zip: 'VARCHAR', price_cents: 'INTEGER' });
+    const sql = DUCKDB.seedSelect({ absPath: csv, columnTypes: { zip: 'VARCHAR', price_cents: 'INTEGER' } });
     const input = { ...(await w.input('raw_orders', sql)) };
     const r = await w.run('seed', input, seedStrategy(input, { file: `seeds/${input.name}.csv`, rows: true }));
     expect(r.result.status).toBe('succeeded');
@@ -164,12 +164,12 @@ describe('seed strategy on DuckDB', () => {
   it('infers types without declarations, and reloads replacing the old rows', async () => {
     const csv = join(w.dir, 'lookup.csv');
     writeFileSync(csv, 'code,label\n1,one\n2,two\n');
-    let input = await w.input('lookup', DUCKDB.seedSelect(csv, {}));
+    let input = await w.input('lookup', DUCKDB.seedSelect({ absPath: csv, columnTypes: {} }));
     await w.run('seed', input, seedStrategy(input, { file: `seeds/${input.name}.csv`, rows: true }));
     expect(await w.query("select data_type from duckdb_columns() where table_name = 'lookup' and column_name = 'zip'")).toEqual([]);
     expect(await w.query("select data_type from duckdb_columns() where table_name = 'lookup' and column_name = 'code'")).toEqual([{ data_type: 'BIGINT' }]);
     writeFileSync(csv, 'code,label\n3,three\n');
-    input = await w.input('lookup', DUCKDB.seedSelect(csv, {}));
+    input = await w.input('lookup', DUCKDB.seedSelect({ absPath: csv, columnTypes: {} }));
     expect(input.existing).toBe('table');
     await w.run('seed', input, seedStrategy(input, { file: `seeds/${input.name}.csv`, rows: true }));
     expect(await w.query('select code, label from lookup')).toEqual([{ code: '3', label: 'three' }]);
@@ -178,10 +178,10 @@ describe('seed strategy on DuckDB', () => {
   it('fails on a value that does not fit the declared type, keeping the loaded seed', async () => {
     const csv = join(w.dir, 'typed.csv');
     writeFileSync(csv, 'n\n1\n');
-    let input = await w.input('typed', DUCKDB.seedSelect(csv, { n: 'INTEGER' }));
+    let input = await w.input('typed', DUCKDB.seedSelect({ absPath: csv, columnTypes: { n: 'INTEGER' } }));
     await w.run('seed', input, seedStrategy(input, { file: `seeds/${input.name}.csv`, rows: true }));
     writeFileSync(csv, 'n\n2\nnot a number\n');
-    input = await w.input('typed', DUCKDB.seedSelect(csv, { n: 'INTEGER' }));
+    input = await w.input('typed', DUCKDB.seedSelect({ absPath: csv, columnTypes: { n: 'INTEGER' } }));
     const r = await w.run('seed', input, seedStrategy(input, { file: `seeds/${input.name}.csv`, rows: true }));
     expect(r.result.status).toBe('failed');
     expect(await w.query('select n from typed')).toEqual([{ n: 1 }]);
@@ -189,7 +189,7 @@ describe('seed strategy on DuckDB', () => {
   it('loads a CSV whose path and column names need quoting', async () => {
     const csv = join(w.dir, "o'brien's list.csv");
     writeFileSync(csv, '"unit price",it\'s\n1.5,yes\n');
-    const input = await w.input('quoted_seed', DUCKDB.seedSelect(csv, { 'unit price': 'DECIMAL(10,2)', "it's": 'VARCHAR' }));
+    const input = await w.input('quoted_seed', DUCKDB.seedSelect({ absPath: csv, columnTypes: { 'unit price': 'DECIMAL(10,2)', "it's": 'VARCHAR' } }));
     const r = await w.run('seed', input, seedStrategy(input, { file: `seeds/${input.name}.csv`, rows: true }));
     expect(r.result.status).toBe('succeeded');
     expect(await w.query("select column_name, data_type from duckdb_columns() where table_name = 'quoted_seed' order by column_index")).toEqual([

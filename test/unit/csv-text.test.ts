@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { csvLoadError, csvProblem, type CsvOrigin } from '../../src/plan/csv-error-location.js';
-import { csvShape, recordLine } from '../../src/project/csv-text.js';
+import { csvHead, csvShape, forEachCsvRow, recordLine } from '../../src/project/csv-text.js';
 import { seedHash } from '../../src/project/load-project.js';
 import { DUCKDB } from '../../src/warehouse/duckdb/dialect.js';
 
@@ -12,26 +12,67 @@ describe('csvShape', () => {
     }
   });
 
-  it('counts the header fields outside quotes and sees whether rows follow', () => {
-    expect(csvShape('a,b\n')).toEqual({ kind: 'header', columns: 2, rows: false });
-    expect(csvShape('a,b')).toEqual({ kind: 'header', columns: 2, rows: false });
-    expect(csvShape('a,b\r\n  \r\n')).toEqual({ kind: 'header', columns: 2, rows: false });
-    expect(csvShape('"x, y",b,"it""s"\n1,2,3')).toEqual({ kind: 'header', columns: 3, rows: true });
-    expect(csvShape('"multi\nline",b\n1,2\n')).toEqual({ kind: 'header', columns: 2, rows: true });
-    expect(csvShape(Buffer.from('\uFEFFid,name\n1,x\n'))).toEqual({ kind: 'header', columns: 2, rows: true });
+  it('reads the header names outside quotes and sees whether rows follow', () => {
+    expect(csvShape('a,b\n')).toEqual({ kind: 'header', names: ['a', 'b'], rows: false });
+    expect(csvShape('a,b')).toEqual({ kind: 'header', names: ['a', 'b'], rows: false });
+    expect(csvShape('a,b\r\n  \r\n')).toEqual({ kind: 'header', names: ['a', 'b'], rows: false });
+    expect(csvShape('"x, y",b,"it""s"\n1,2,3')).toEqual({ kind: 'header', names: ['x, y', 'b', 'it"s'], rows: true });
+    expect(csvShape('"multi\nline",b\n1,2\n')).toEqual({ kind: 'header', names: ['multi\nline', 'b'], rows: true });
+    expect(csvShape(Buffer.from('\uFEFFid,naïve\n1,x\n'))).toEqual({ kind: 'header', names: ['id', 'naïve'], rows: true });
+    expect(csvShape('a,,b \n')).toEqual({ kind: 'header', names: ['a', '', 'b '], rows: false });
+  });
+
+  it('counts the fields at the delimiter, not at commas', () => {
+    expect(csvShape('a;b,c;d\n1;2,5;3\n', ';')).toEqual({ kind: 'header', names: ['a', 'b,c', 'd'], rows: true });
+    expect(csvShape('a\t"b\tc"\n', '\t')).toEqual({ kind: 'header', names: ['a', 'b\tc'], rows: false });
+    expect(csvShape('a|b\r\n1|2', '|')).toEqual({ kind: 'header', names: ['a', 'b'], rows: true });
   });
 
   it('sees another separator in a header of one field, but not inside quotes', () => {
-    expect(csvShape('a;b\n1;2\n')).toMatchObject({ columns: 1, separator: ';' });
-    expect(csvShape('a\tb\n')).toMatchObject({ columns: 1, separator: 'tab' });
-    expect(csvShape('"a;b"\n1\n')).toEqual({ kind: 'header', columns: 1, rows: true });
-    expect(csvShape('a;b,c\n')).toEqual({ kind: 'header', columns: 2, rows: false });
+    expect(csvShape('a;b\n1;2\n')).toMatchObject({ names: ['a;b'], separator: ';' });
+    expect(csvShape('a\tb\n')).toMatchObject({ names: ['a\tb'], separator: 'tab' });
+    expect(csvShape('"a;b"\n1\n')).toEqual({ kind: 'header', names: ['a;b'], rows: true });
+    expect(csvShape('a;b,c\n')).toEqual({ kind: 'header', names: ['a;b', 'c'], rows: false });
+    // A comma-separated file read at another delimiter.
+    expect(csvShape('a,b\n1,2\n', ';')).toMatchObject({ names: ['a,b'], separator: ',' });
+    expect(csvShape('"a,b"\n1\n', ';')).toEqual({ kind: 'header', names: ['a,b'], rows: true });
   });
 
   it('refuses a header after a blank first line, and a header whose quote never closes', () => {
     expect(csvShape('\na,b\n1,2\n')).toEqual({ kind: 'blank-first-line' });
     expect(csvShape('  \r\na,b\n')).toEqual({ kind: 'blank-first-line' });
     expect(csvShape('a,"b\n1,2\n')).toEqual({ kind: 'unterminated-header' });
+  });
+});
+
+describe('csvHead', () => {
+  it('keeps the start of the file its shape is read from, at any delimiter', () => {
+    const text = 'a;b\r\n\r\n  1;2\n3;4\n';
+    expect(csvHead(text)).toBe('a;b\r\n\r\n  1');
+    expect(csvShape(csvHead(Buffer.from(text)), ';')).toEqual(csvShape(text, ';'));
+    expect(csvHead('a,b\n')).toBe('a,b\n');
+    expect(csvHead('a,"b\n1,2\n')).toBe('a,"b\n1,2\n');
+  });
+});
+
+describe('forEachCsvRow', () => {
+  const rows = (text: string, delimiter = ',') => {
+    const out: [number, readonly string[]][] = [];
+    forEachCsvRow(text, delimiter, (fields, line) => out.push([line, fields]));
+    return out;
+  };
+
+  it('yields the unquoted fields of each row after the header, with the line it starts on', () => {
+    expect(rows('a,b\n1,"x, ""y"""\n\n"two\nlines",\n3,z')).toEqual([
+      [2, ['1', 'x, "y"']],
+      [4, ['two\nlines', '']],
+      [6, ['3', 'z']],
+    ]);
+    expect(rows('\uFEFFa;b\r\n1;2,5\r\n3;4\r\n', ';')).toEqual([
+      [2, ['1', '2,5']],
+      [3, ['3', '4']],
+    ]);
+    expect(rows('a,b\n')).toEqual([]);
   });
 });
 
@@ -58,8 +99,8 @@ describe('csvProblem', () => {
   const fault = (message: string) => DUCKDB.csvFault(message);
   const origin: CsvOrigin = {
     file: 'seeds/s.csv',
-    absPath: '/p/seeds/s.csv',
-    columns: 2,
+    read: { absPath: '/p/seeds/s.csv', columnTypes: {} },
+    names: ['a', 'price'],
     columnTypes: [{ column: 'price', type: 'INTEGER', location: { file: 'seeds/s.yaml', line: 3 } }],
   };
   const lineOf = (_: string, record: number) => record + 10;
@@ -88,7 +129,7 @@ describe('csvProblem', () => {
   });
 
   it('prefixes a task error with the file and line, and leaves errors of other kinds alone', () => {
-    expect(csvLoadError(fault(duck('Expected Number of Columns: 2 Found: 1')), { ...origin, absPath: '/nonexistent/s.csv' })).toEqual({
+    expect(csvLoadError(fault(duck('Expected Number of Columns: 2 Found: 1')), { ...origin, read: { absPath: '/nonexistent/s.csv', columnTypes: {} } })).toEqual({
       message: 'seeds/s.csv:4: the row has 1 field where the header has 2',
       location: { file: 'seeds/s.csv', line: 4 },
     });

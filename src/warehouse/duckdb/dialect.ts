@@ -1,16 +1,18 @@
 import { formatTimestamp } from '../../dates/dates.js';
 import { quoteIdent, quoteLiteral, relationName } from '../../sql/sql-text.js';
-import type { Column, CsvFault, CsvRowProblem, Dialect, ErrorLine, RelationKind } from '../dialect.js';
+import type { Column, CsvFault, CsvRowProblem, Dialect, ErrorLine, RelationKind, SeedRead } from '../dialect.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse.js';
 import { causeOf } from './error-causes.js';
 
 /**
- * How every seed is read: comma-separated with `"` quotes, the header on line 1, every row
- * as wide as the header, comments not recognised. DuckDB infers only the column types;
- * left to guess the layout too, it reads a malformed file as one text column or drops rows
- * without an error. In strict mode a row it cannot read is an error naming its line.
+ * How every seed is read: fields separated by its delimiter (a comma unless its config says
+ * otherwise) with `"` quotes, the header on line 1, every row as wide as the header, comments
+ * not recognised. DuckDB infers only the column types; left to guess the layout too, it reads
+ * a malformed file as one text column or drops rows without an error. In strict mode a row it
+ * cannot read is an error naming its line.
  */
-const CSV_LAYOUT = `header = true, skip = 0, delim = ',', quote = '"', escape = '"', comment = '', strict_mode = true, null_padding = false, ignore_errors = false`;
+const csvLayout = (seed: SeedRead) =>
+  `header = true, skip = 0, delim = ${quoteLiteral(seed.delimiter ?? ',')}, quote = '"', escape = '"', comment = '', strict_mode = true, null_padding = false, ignore_errors = false`;
 
 /** DuckDB prefixes every message with its kind: "Binder Error: ...". */
 const KIND_RE = /^([A-Za-z ]+?) Error: /;
@@ -98,16 +100,16 @@ export const DUCKDB: Dialect = {
   addColumn: (relation, column) => `ALTER TABLE ${relation} ADD COLUMN IF NOT EXISTS ${quoteIdent(column.name)} ${column.type}`,
   dropColumn: (relation, column) => `ALTER TABLE ${relation} DROP COLUMN IF EXISTS ${quoteIdent(column)}`,
   retypeColumn: (relation, column, type) => `ALTER TABLE ${relation} ALTER COLUMN ${quoteIdent(column)} SET DATA TYPE ${type}`,
-  seedSelect(absPath, columnTypes) {
-    const types = Object.entries(columnTypes);
+  seedSelect(seed) {
+    const types = Object.entries(seed.columnTypes);
     const typeArg =
       types.length === 0 ? '' : `, types = {${types.map(([c, t]) => `${quoteLiteral(c)}: ${quoteLiteral(t)}`).join(', ')}}`;
-    return `SELECT * FROM read_csv(${quoteLiteral(absPath)}, ${CSV_LAYOUT}, auto_detect = true${typeArg})`;
+    return `SELECT * FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)}, auto_detect = true${typeArg})`;
   },
   // The inference reads the first rows before any is loaded, and its failure names no line.
-  seedRowsAsText(absPath, columns) {
+  seedRowsAsText(seed, columns) {
     const fields = Array.from({ length: columns }, (_, i) => `'column${i + 1}': 'VARCHAR'`).join(', ');
-    return `SELECT count(*) AS n FROM read_csv(${quoteLiteral(absPath)}, ${CSV_LAYOUT}, auto_detect = false, columns = {${fields}})`;
+    return `SELECT count(*) AS n FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)}, auto_detect = false, columns = {${fields}})`;
   },
 
   timestamp: (ms) => `make_timestamp(${Math.round(ms * 1000)}::BIGINT)`,
@@ -135,6 +137,11 @@ export const DUCKDB: Dialect = {
   },
   typeProbe: (absPath, type) =>
     `DESCRIBE SELECT * FROM read_csv(${quoteLiteral(absPath)}, auto_detect = false, header = false, columns = {'probe': ${quoteLiteral(type)}})`,
+  // EXPLAIN plans the statement without running it; the name goes in as dbt-duckdb writes it.
+  bareColumnProbe(name) {
+    if (!/^[A-Za-z_\u0080-\u{10FFFF}][A-Za-z0-9_$\u0080-\u{10FFFF}]*$/u.test(name)) throw new Error(`internal error: '${name}' is not a bare name`);
+    return `EXPLAIN CREATE TEMP TABLE pipe_bare_column_probe (${name} INTEGER)`;
+  },
   isUnknownType: (message) => /Type with name .* does not exist|can not be converted to a DuckDB Type/.test(message),
 
   /** The kind is DuckDB's ("Binder", "IO", ...); whether a retry may cure it is decided by its cause (see error-causes.ts). */

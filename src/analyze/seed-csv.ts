@@ -1,0 +1,173 @@
+import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { csvShape } from '../project/csv-text.js';
+import type { SeedSource } from '../project/load-project.js';
+import type { InferenceProblem, InferredType } from '../project/seed-inference.js';
+
+/**
+ * What a seed's config and its CSV's header say together, before anything runs: whether the
+ * file can load into a table whose columns are the header's names, and, in a dbt project, the
+ * column types dbt-duckdb gives it. A seed that would load into anything else is refused.
+ */
+
+export interface SeedCsvConfig {
+  /** The field separator; a comma when absent. */
+  readonly delimiter?: string;
+  /** dbt's `quote_columns`: false creates the columns with bare names, as dbt-duckdb does. */
+  readonly quoteColumns: boolean;
+  /** Where quote_columns is set, for its errors. */
+  readonly quoteColumnsAt: Location;
+  /** Declared column types, by name, and where each is declared. */
+  readonly columnTypes: Readonly<Record<string, string>>;
+  readonly columnTypeLocations: Readonly<Record<string, Location>>;
+  /** A dbt project: undeclared columns get dbt-duckdb's types rather than DuckDB's inference. */
+  readonly dbt: boolean;
+}
+
+export interface SeedCsv {
+  /** The header's column names (none when it has no header), and whether rows follow it. */
+  readonly header: { readonly names: readonly string[]; readonly rows: boolean };
+  /** dbt-duckdb's types of the columns column_types does not declare (a dbt project only). */
+  readonly inferredTypes: Readonly<Record<string, string>>;
+}
+
+/** A name DuckDB's parser takes without quotes (it keeps its case); whether it is a keyword is asked of the engine. */
+const BARE_NAME = /^[A-Za-z_\u0080-\u{10FFFF}][A-Za-z0-9_$\u0080-\u{10FFFF}]*$/u;
+
+export function seedCsv(seed: SeedSource, config: SeedCsvConfig, diagnostics: Diagnostic[]): SeedCsv {
+  const shape = csvShape(seed.head, config.delimiter ?? ',');
+  const problem = shapeProblem(seed, shape, config.delimiter);
+  if (problem) diagnostics.push(problem);
+  if (shape.kind !== 'header' || problem) return { header: { names: [], rows: false }, inferredTypes: {} };
+  const names = shape.names;
+  const header = { names, rows: shape.rows };
+  const nameProblems = headerNameProblems(seed, names, config);
+  diagnostics.push(...nameProblems);
+  if (!config.dbt || nameProblems.length > 0) return { header, inferredTypes: {} };
+
+  const declared = new Set(Object.keys(config.columnTypes));
+  for (const [column, location] of Object.entries(config.columnTypeLocations)) {
+    const same = names.find((n) => n !== column && n.toLowerCase() === column.toLowerCase());
+    if (same !== undefined && !names.includes(column)) {
+      diagnostics.push(
+        error('unknown-column', `column_types names '${column}', but the column of ${seed.file} is '${same}': dbt-duckdb matches column names exactly`, location, {
+          hint: `write '${same}'`,
+        }),
+      );
+    }
+  }
+  const inferredTypes: Record<string, string> = {};
+  // Every column declared: nothing to infer, and the file need not be read.
+  if (names.every((n) => declared.has(n))) return { header, inferredTypes };
+  seed.dbtTypes(config.delimiter ?? ',', names.length).forEach((inferred, i) => {
+    const column = names[i];
+    if (declared.has(column)) return;
+    inferredTypes[column] = inferred.type;
+    if (inferred.problem) diagnostics.push(inferenceProblem(seed, column, inferred.type, inferred.problem));
+  });
+  return { header, inferredTypes };
+}
+
+/** A seed file DuckDB would misread, found from its first lines. */
+function shapeProblem(seed: SeedSource, shape: ReturnType<typeof csvShape>, delimiter: string | undefined): Diagnostic | undefined {
+  const firstLine = { file: seed.file, line: 1 };
+  switch (shape.kind) {
+    case 'blank':
+      return error('bad-csv', `seed ${seed.name} has no header line: the file is empty`, { file: seed.file }, {
+        hint: 'the first line of a seed names its columns, e.g. id,name; a file with only that line loads an empty table',
+      });
+    case 'blank-first-line':
+      return error('bad-csv', `seed ${seed.name} has a blank first line: its header must be the first line`, firstLine);
+    case 'unterminated-header':
+      return error('bad-csv', `the header of seed ${seed.name} opens a quote that is never closed`, firstLine);
+    case 'header': {
+      if (shape.separator === undefined) return undefined;
+      const found = shape.separator === 'tab' ? 'a tab' : `a '${shape.separator}'`;
+      const expected = delimiter === undefined ? 'seeds are comma-separated' : `its delimiter is ${delimiterWord(delimiter)}`;
+      return error('bad-csv', `the header of seed ${seed.name} is one column with ${found} in it: ${expected}`, firstLine, {
+        hint:
+          delimiter === undefined
+            ? "separate the fields with commas, or set the seed's delimiter (e.g. delimiter: ';'); quote the header if it is one column"
+            : "set the seed's delimiter to the file's separator, or quote the header if it is one column",
+      });
+    }
+    default: {
+      const never: never = shape;
+      throw new Error(`internal error: CSV shape ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** DuckDB folds the case of ASCII letters only when it compares names: `É` and `é` are two columns. */
+const asciiLower = (name: string): string => name.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+
+const delimiterWord = (d: string): string => (d === '\t' ? 'a tab' : `'${d}'`);
+
+/**
+ * Header names DuckDB would not keep as they are (it names a nameless column `column3`, trims
+ * spaces, and renames the second of two names equal but for case to `b_1`), and, with
+ * quote_columns false, names dbt-duckdb could not create without quotes.
+ */
+function headerNameProblems(seed: SeedSource, names: readonly string[], config: SeedCsvConfig): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const at = { file: seed.file, line: 1 };
+  const seen = new Map<string, string>();
+  names.forEach((name, i) => {
+    const which = `column ${i + 1} of the header of seed ${seed.name}`;
+    if (name.trim() === '') {
+      out.push(error('bad-csv', `${which} has no name`, at, { hint: 'name every column in the first line' }));
+      return;
+    }
+    if (name.trim() !== name) {
+      out.push(error('bad-csv', `${which}, '${name}', starts or ends with spaces, which DuckDB would drop from the column's name`, at, { hint: 'remove the spaces' }));
+      return;
+    }
+    const other = seen.get(asciiLower(name));
+    if (other !== undefined) {
+      out.push(
+        error('bad-csv', `the header of seed ${seed.name} names two columns '${other}'${other === name ? '' : ` and '${name}'`}: DuckDB does not tell column names apart by case`, at, {
+          hint: 'give every column its own name',
+        }),
+      );
+      return;
+    }
+    seen.set(asciiLower(name), name);
+    if (!config.quoteColumns && !BARE_NAME.test(name)) {
+      out.push(
+        error('bad-config', `quote_columns is false, and column '${name}' of ${seed.file} cannot be created without quotes: dbt-duckdb would fail to create the table`, config.quoteColumnsAt, {
+          hint: 'remove quote_columns: false, or rename the column to letters, digits and underscores',
+        }),
+      );
+    }
+  });
+  return out;
+}
+
+function inferenceProblem(seed: SeedSource, column: string, type: InferredType, problem: InferenceProblem): Diagnostic {
+  const at = { file: seed.file, line: problem.at.line };
+  const value = JSON.stringify(problem.at.value);
+  const declare = (example: string) => `declare the column's type under the seed's column_types, e.g. ${column}: ${example}`;
+  switch (problem.kind) {
+    case 'uncertain':
+      return error('bad-csv', `column ${column}: dbt's type inference reads ${value} as ${type}, which DuckDB cannot be relied on to load as dbt-duckdb does`, at, {
+        hint: declare('varchar'),
+      });
+    case 'empty-word':
+      return error('bad-csv', `column ${column}: dbt's type inference takes ${value} for an empty field and types the column ${type}, but DuckDB cannot load ${value} as ${type}`, at, {
+        hint: `leave the field empty, or ${declare('varchar')}`,
+      });
+    case 'leading-zero':
+      return error('bad-csv', `column ${column}: ${value} would lose its leading zero: dbt-duckdb types the column ${type}`, at, {
+        hint: `${declare('varchar')} to keep the text as written (or ${column}: ${type.toLowerCase()} to load numbers)`,
+      });
+    case 'out-of-range':
+      return error('bad-csv', `column ${column}: ${problem.at.value.trim()} does not fit INTEGER, the type dbt-duckdb gives the column`, at, { hint: declare('bigint') });
+    case 'utc-offset':
+      return error('bad-csv', `column ${column}: ${value} would lose its UTC offset: dbt-duckdb types the column TIMESTAMP, and DuckDB's cast drops the offset`, at, {
+        hint: `${declare('timestamptz')} to keep the instant (or ${column}: timestamp to drop the offset)`,
+      });
+    default: {
+      const never: never = problem;
+      throw new Error(`internal error: inference problem ${JSON.stringify(never)}`);
+    }
+  }
+}

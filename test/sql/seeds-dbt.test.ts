@@ -1,0 +1,236 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/commands/run.js';
+import { preflightSeeds } from '../../src/commands/preflight.js';
+import { DiagnosticError, type Diagnostic } from '../../src/diagnostics/diagnostics.js';
+import type { PipeEvent } from '../../src/events/events.js';
+import type { Task } from '../../src/plan/task.js';
+import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
+import { TestWarehouse } from './helpers.js';
+
+/**
+ * Seeds load as dbt-duckdb loads them, or are refused: in a dbt project the columns get the
+ * types dbt-duckdb gives them; the delimiter, quote_columns and the folder config apply; a
+ * file that would load into a table other than it says is an error at its file and line.
+ */
+
+afterAll(removeProjects);
+
+const DBT_PROJECT = `name: shop
+version: '1.0'
+seed-paths: [seeds]
+seeds:
+  shop:
+    sub:
+      +schema: raw
+      +column_types:
+        code: varchar
+    eu_prices:
+      +delimiter: ";"
+    bare_cols:
+      +quote_columns: false
+`;
+
+/** A small shop's seeds, as a dbt project would have them. */
+const SHOP: Record<string, string> = {
+  'dbt_project.yml': DBT_PROJECT,
+  'seeds/customers.csv': `id,first_name,last_name,email,signed_up,is_active,lifetime_value,referrer_id
+1,Ada,Lovelace,ada@example.com,2023-01-15,true,1520.50,
+2,Alan,Turing,alan@example.com,2023-02-01,false,0,1
+3,"Hopper, Grace",,grace@example.com,2023-03-12,true,99.99,1
+4,Edsger,Dijkstra,,2023-04-30,TRUE,250,2
+`,
+  'seeds/orders.csv': `order_id,customer_id,ordered_at,shipped_at,amount,quantity,status,is_gift,note
+1001,1,2024-01-02 10:15:00,2024-01-03T08:00:00Z,19.99,1,shipped,false,
+1002,2,2024-01-02 11:00:30,,5.00,3,pending,true,"fragile, handle with care"
+1003,1,2024-01-05 09:00:00,2024-01-06T12:30:00.250Z,120,2,shipped,false,"said ""thanks"""
+`,
+  'seeds/products.csv': `sku,name,price_cents,weight_kg,launched,discontinued,category
+A-100,Widget,1999,0.25,2022-05-01,,tools
+B-200,Gadget,24999,1.5,2021-11-20,2024-01-31,tools
+C-300,Doohickey,500,0.1,2023-07-07,,toys
+`,
+  'seeds/eu_prices.csv': 'sku;price;currency\nA-100;19.99;EUR\nB-200;249.99;EUR\n',
+  'seeds/bare_cols.csv': 'Id,CustomerName,Amount\n1,a,2.5\n',
+  'seeds/empty_table.csv': 'id,name,created\n',
+  'seeds/sub/regions.csv': 'code,name,population,area_km2\n01,North,1200000,5000.5\n02,South,800000,4200\n',
+  'seeds/sub/properties.yml': 'version: 2\nseeds:\n  - name: regions\n    config:\n      alias: region_codes\n',
+};
+
+/** What `dbt seed` (dbt-core 1.10, dbt-duckdb 1.9) made of SHOP, read from information_schema.columns. */
+const DBT_DUCKDB_COLUMNS: Record<string, string[]> = {
+  'main.bare_cols': ['Id INTEGER', 'CustomerName VARCHAR', 'Amount DOUBLE'],
+  'main.customers': ['id INTEGER', 'first_name VARCHAR', 'last_name VARCHAR', 'email VARCHAR', 'signed_up DATE', 'is_active BOOLEAN', 'lifetime_value DOUBLE', 'referrer_id INTEGER'],
+  'main.empty_table': ['id INTEGER', 'name INTEGER', 'created INTEGER'],
+  'main.eu_prices': ['sku VARCHAR', 'price DOUBLE', 'currency VARCHAR'],
+  'main.orders': ['order_id INTEGER', 'customer_id INTEGER', 'ordered_at TIMESTAMP', 'shipped_at TIMESTAMP', 'amount DOUBLE', 'quantity INTEGER', 'status VARCHAR', 'is_gift BOOLEAN', 'note VARCHAR'],
+  'main.products': ['sku VARCHAR', 'name VARCHAR', 'price_cents INTEGER', 'weight_kg DOUBLE', 'launched DATE', 'discontinued DATE', 'category VARCHAR'],
+  'main_raw.region_codes': ['code VARCHAR', 'name VARCHAR', 'population INTEGER', 'area_km2 DOUBLE'],
+};
+
+type Outcome = { events: PipeEvent[]; diagnostics?: readonly Diagnostic[] };
+
+async function runProject(dir: string, select?: string[]): Promise<Outcome> {
+  const events: PipeEvent[] = [];
+  try {
+    await run({ project: dir, date: '2024-01-02', threads: 2, select, emit: (e) => events.push(e) });
+    return { events };
+  } catch (e) {
+    if (e instanceof DiagnosticError) return { events, diagnostics: e.diagnostics };
+    throw e;
+  }
+}
+
+const columnsOf = async (dir: string) => {
+  const rows = await queryWarehouse(
+    dir,
+    `SELECT table_schema || '.' || table_name AS t, list(column_name || ' ' || data_type ORDER BY ordinal_position) AS columns
+       FROM information_schema.columns WHERE table_schema NOT LIKE '\\_pipe%' ESCAPE '\\' GROUP BY ALL ORDER BY 1`,
+  );
+  return Object.fromEntries(rows.map((r) => [String(r.t), r.columns]));
+};
+
+const where = (d: Diagnostic) => `${d.location?.file}${d.location?.line ? `:${d.location.line}` : ''}`;
+const loaded = (o: Outcome) => o.events.flatMap((e) => (e.type === 'task-succeeded' ? [e.task.id] : [])).sort();
+
+describe('seeds of a dbt project', () => {
+  it('load with the columns and types dbt-duckdb gives them, a subfolder with its folder config, schema and alias', async () => {
+    const dir = tempProject(SHOP, 'pipe-seeds-dbt-');
+    const first = await runProject(dir);
+    expect(first.diagnostics).toBeUndefined();
+    expect(await columnsOf(dir)).toEqual(DBT_DUCKDB_COLUMNS);
+    expect(await queryWarehouse(dir, 'SELECT code, population, area_km2 FROM main_raw.region_codes ORDER BY code')).toEqual([
+      { code: '01', population: 1200000, area_km2: 5000.5 },
+      { code: '02', population: 800000, area_km2: 4200 },
+    ]);
+    expect(await queryWarehouse(dir, "SELECT CAST(shipped_at AS VARCHAR) AS shipped, is_gift, note FROM main.orders ORDER BY order_id")).toEqual([
+      { shipped: '2024-01-03 08:00:00', is_gift: false, note: null },
+      { shipped: null, is_gift: true, note: 'fragile, handle with care' },
+      { shipped: '2024-01-06 12:30:00.25', is_gift: false, note: 'said "thanks"' },
+    ]);
+    expect(await queryWarehouse(dir, 'SELECT sku, price FROM main.eu_prices ORDER BY sku')).toEqual([
+      { sku: 'A-100', price: 19.99 },
+      { sku: 'B-200', price: 249.99 },
+    ]);
+
+    // The seed in a subfolder is selected by its name, and reloaded alone.
+    writeFileSync(join(dir, 'seeds/sub/regions.csv'), 'code,name,population,area_km2\n03,East,5,1\n');
+    const again = await runProject(dir, ['regions']);
+    expect(again.diagnostics).toBeUndefined();
+    expect(loaded(again)).toEqual(['regions']);
+    expect(await queryWarehouse(dir, 'SELECT code FROM main_raw.region_codes')).toEqual([{ code: '03' }]);
+  });
+
+  it('refuses, at the value, a column dbt-duckdb would load as other values than the file has', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'seeds/zips.csv': 'id,zip\n1,10001\n2,01234\n',
+      'seeds/events.csv': 'id,at\n1,2024-01-02T03:04:05Z\n2,2024-01-02T03:04:05+02:00\n',
+      'seeds/amounts.csv': 'id,amount\n1,12\n2,"1,000"\n3,null\n',
+      'seeds/big.csv': 'id\n1\n3000000000\n',
+      'seeds/fine.csv': 'id,zip\n1,01234\n',
+      'seeds/fine.yml': 'column_types:\n  zip: varchar\n',
+    });
+    const o = await runProject(dir);
+    expect(o.diagnostics?.map((d) => [where(d), d.message, d.hint])).toEqual([
+      ['seeds/amounts.csv:3', `column amount: dbt's type inference reads "1,000" as INTEGER, which DuckDB cannot be relied on to load as dbt-duckdb does`, "declare the column's type under the seed's column_types, e.g. amount: varchar"],
+      ['seeds/big.csv:3', 'column id: 3000000000 does not fit INTEGER, the type dbt-duckdb gives the column', "declare the column's type under the seed's column_types, e.g. id: bigint"],
+      [
+        'seeds/events.csv:3',
+        `column at: "2024-01-02T03:04:05+02:00" would lose its UTC offset: dbt-duckdb types the column TIMESTAMP, and DuckDB's cast drops the offset`,
+        "declare the column's type under the seed's column_types, e.g. at: timestamptz to keep the instant (or at: timestamp to drop the offset)",
+      ],
+      [
+        'seeds/zips.csv:3',
+        'column zip: "01234" would lose its leading zero: dbt-duckdb types the column INTEGER',
+        "declare the column's type under the seed's column_types, e.g. zip: varchar to keep the text as written (or zip: integer to load numbers)",
+      ],
+    ]);
+    expect(o.events.filter((e) => e.type === 'task-started')).toEqual([]);
+  });
+
+  it('matches column_types to header names exactly, as dbt-duckdb does', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\nseeds:\n  shop:\n    t:\n      +column_types:\n        ZIP: varchar\n",
+      'seeds/t.csv': 'id,zip\n1,10001\n',
+    });
+    const o = await runProject(dir);
+    expect(o.diagnostics?.map((d) => [d.code, where(d), d.message])).toEqual([
+      ['unknown-column', 'dbt_project.yml:6', "column_types names 'ZIP', but the column of seeds/t.csv is 'zip': dbt-duckdb matches column names exactly"],
+    ]);
+  });
+});
+
+describe('a seed whose table would not be its file', () => {
+  it('is refused when its header has a nameless, padded or repeated name, or another separator than its delimiter', async () => {
+    const dir = tempProject({
+      'seeds/blank.csv': 'a,,b\n1,2,3\n',
+      'seeds/padded.csv': 'a, b\n1,2\n',
+      'seeds/twice.csv': 'id,Name,name\n1,x,y\n',
+      'seeds/commas.csv': 'a,b\n1,2\n',
+      'seeds/commas.yaml': "delimiter: ';'\n",
+      'seeds/é.csv': 'É,é\n1,2\n',
+    });
+    const o = await runProject(dir);
+    expect(o.diagnostics?.map((d) => [d.code, where(d), d.message])).toEqual([
+      ['bad-csv', 'seeds/blank.csv:1', 'column 2 of the header of seed blank has no name'],
+      ['bad-csv', 'seeds/commas.csv:1', "the header of seed commas is one column with a ',' in it: its delimiter is ';'"],
+      ['bad-csv', 'seeds/padded.csv:1', "column 2 of the header of seed padded, ' b', starts or ends with spaces, which DuckDB would drop from the column's name"],
+      ['bad-csv', 'seeds/twice.csv:1', "the header of seed twice names two columns 'Name' and 'name': DuckDB does not tell column names apart by case"],
+    ]);
+  });
+
+  it('is refused when the engine reads other column names than the header line has', async () => {
+    // The file as it stands when the run starts, against the header analysis read.
+    const w = await TestWarehouse.open('pipe-seeds-dbt-names-');
+    try {
+      const csv = join(w.dir, 'people.csv');
+      writeFileSync(csv, 'id,label\n1,x\n');
+      const task = {
+        csv: { file: 'seeds/people.csv', read: { absPath: csv, columnTypes: {} }, names: ['id', 'name'], columnTypes: [] },
+        steps: [{ kind: 'sql', sql: 'SELECT 1' }],
+      } as unknown as Task;
+      const diagnostics = await preflightSeeds(w.session, [task]);
+      expect(diagnostics.map((d) => [d.code, where(d), d.message])).toEqual([
+        ['bad-csv', 'seeds/people.csv:1', 'DuckDB reads the columns of seeds/people.csv as id, label, not as its header line names them: id, name'],
+      ]);
+    } finally {
+      w.close();
+    }
+  });
+
+  it('with quote_columns false, is refused when a column name cannot be created bare', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\nseeds:\n  shop:\n    +quote_columns: false\n",
+      'seeds/keyword.csv': 'id,order,MixedCase\n1,2,3\n',
+      'seeds/spaced.csv': 'id,Order ID\n1,2\n',
+    });
+    const o = await runProject(dir);
+    expect(o.diagnostics?.map((d) => [d.code, where(d), d.message])).toEqual([
+      ['bad-config', 'dbt_project.yml:5', "quote_columns is false, and column 'Order ID' of seeds/spaced.csv cannot be created without quotes: dbt-duckdb would fail to create the table"],
+    ]);
+    writeFileSync(join(dir, 'seeds/spaced.csv'), 'id,order_id\n1,2\n');
+    const again = await runProject(dir);
+    expect(again.diagnostics?.map((d) => [d.code, where(d), d.message])).toEqual([
+      ['bad-config', 'dbt_project.yml:5', "quote_columns is false, and column 'order' of seeds/keyword.csv is a DuckDB keyword: dbt-duckdb would fail to create the table"],
+    ]);
+    writeFileSync(join(dir, 'seeds/keyword.csv'), 'id,sort_order,MixedCase\n1,2,3\n');
+    expect((await runProject(dir)).diagnostics).toBeUndefined();
+    expect(await columnsOf(dir)).toEqual({ 'main.keyword': ['id INTEGER', 'sort_order INTEGER', 'MixedCase INTEGER'], 'main.spaced': ['id INTEGER', 'order_id INTEGER'] });
+  });
+});
+
+describe('a seed of a pipe project', () => {
+  it('is read at its delimiter, its types inferred by DuckDB', async () => {
+    const dir = tempProject({
+      'seeds/tabbed.csv': 'id\tname\tprice\n1\tWidget, large\t2.50\n2\t"tab\there"\t3\n',
+      'seeds/tabbed.yaml': 'delimiter: "\\t"\n',
+      'seeds/piped.csv': 'zip|n\n01234|1\n',
+      'seeds/piped.yaml': "delimiter: '|'\n",
+    });
+    expect((await runProject(dir)).diagnostics).toBeUndefined();
+    expect(await columnsOf(dir)).toEqual({ 'main.piped': ['zip VARCHAR', 'n BIGINT'], 'main.tabbed': ['id BIGINT', 'name VARCHAR', 'price DOUBLE'] });
+    expect(await queryWarehouse(dir, 'SELECT name FROM tabbed ORDER BY id')).toEqual([{ name: 'Widget, large' }, { name: 'tab\there' }]);
+  });
+});
