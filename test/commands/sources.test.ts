@@ -109,6 +109,38 @@ describe('models read sources', () => {
   });
 });
 
+describe("a source's database: attached by the dbt profile", () => {
+  const saved = { DBT_PROFILES_DIR: process.env.DBT_PROFILES_DIR, DBT_TARGET: process.env.DBT_TARGET };
+  afterAll(() => {
+    for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
+  });
+
+  it('is read there, and a table it lacks stops the run at the source table', async () => {
+    // profiles.yml of the project folder, whatever the machine's environment says.
+    delete process.env.DBT_PROFILES_DIR;
+    delete process.env.DBT_TARGET;
+    const dir = tempDir();
+    const sources = (table: string) =>
+      `version: 2\nsources:\n  - name: crm\n    database: raw\n    schema: main\n    tables:\n      - name: ${table}\n`;
+    writeProjectFiles(dir, {
+      'dbt_project.yml': "name: shop\nversion: '1.0'\nprofile: shop\n",
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      attach:\n        - path: crm.duckdb\n          alias: raw\n          read_only: true\n',
+      'models/sources.yml': sources('accounts'),
+      'models/accounts.sql': "select count(*) as n from {{ source('crm', 'accounts') }}",
+    });
+    await load(join(dir, 'crm.duckdb'), 'CREATE TABLE accounts AS SELECT * FROM range(4)');
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryRows(join(dir, 'dev.duckdb'), 'SELECT n::INTEGER AS n FROM accounts')).toEqual([{ n: 4 }]);
+
+    writeProjectFiles(dir, { 'models/sources.yml': sources('acounts'), 'models/accounts.sql': "select count(*) as n from {{ source('crm', 'acounts') }}" });
+    const missing = await runIn(dir, { date: '2024-01-02' });
+    expect(missing.code, explain(missing)).toBe(2);
+    expect(missing.stderr).toContain(`models/sources.yml:7: error: source crm.acounts: "raw"."main"."acounts" does not exist in the database 'raw'`);
+    expect(missing.stderr).toContain("hint: did you mean 'main.accounts'?");
+  });
+});
+
 describe('pipe ls and pipe dag', () => {
   it('show sources as nodes upstream of the models that read them, selectable by name', async () => {
     const dir = project();
