@@ -23,6 +23,7 @@ import { RenderFailure, TemplateEngine, TemplateFunctionError, type CompiledTemp
 import { checkKeys, asStringList } from './validate-keys.js';
 import { CHECK_TARGET, checkSql, parseChecks, type Check } from './checks.js';
 import { isBuilt, isMaterialization, modelKind, NO_TABLE, type TableState } from './model-kinds.js';
+import { recordSource, sourceCallProblem, sourceName, sourceNode, type SourceCall, type SourceNode } from './sources.js';
 
 /**
  * Analysis turns loaded files into a validated graph: it renders every model once (at the
@@ -42,6 +43,7 @@ export interface ModelNode {
   readonly config: ModelConfig;
   readonly tags: readonly string[];
   readonly relation: string;
+  /** Where it reads each node of its upstream: ref() calls, source() calls (named `src.table`) and relationships checks. */
   readonly refs: readonly RefSite[];
   readonly upstream: readonly string[];
   /** dbt's qualified name: project, folders under the model folder, name (see layout.ts). */
@@ -84,7 +86,10 @@ export interface SeedNode {
   readonly fqn: readonly string[];
 }
 
-export type PipeNode = ModelNode | SeedNode;
+export type { SourceNode } from './sources.js';
+
+/** A node of the graph: models and seeds are built; sources are only read. */
+export type PipeNode = ModelNode | SeedNode | SourceNode;
 
 export interface AnalyzeOptions {
   /** The interval templates are first rendered at (the run's date, or its first date). */
@@ -111,7 +116,7 @@ export interface Analysis {
   readonly graph: Graph;
   readonly vars: Readonly<Record<string, unknown>>;
   readonly renderer: ModelRenderer;
-  /** Models switched off with `enabled: false`, and where: they are not in the graph. */
+  /** Models, seeds and source tables switched off with `enabled: false`, and where: they are not in the graph. */
   readonly disabled: ReadonlyMap<string, Location>;
   readonly diagnostics: readonly Diagnostic[];
 }
@@ -164,6 +169,7 @@ export type RelationOverrides = ReadonlyMap<string, string>;
 interface RawRender {
   readonly sql: string;
   readonly refs: readonly string[];
+  readonly sources: readonly SourceCall[];
   readonly configCalls: Readonly<Record<string, unknown>>;
 }
 
@@ -203,6 +209,7 @@ export class ModelRenderer {
     const incrementalAs = (mat: unknown) => isMaterialization(mat) && modelKind(mat).isIncremental(state);
     const attempt = (forced: boolean | undefined) => {
       const refs: string[] = [];
+      const sources: SourceCall[] = [];
       const configCalls: Record<string, unknown> = {};
       /** How many config() calls have set each key, to find those calls in the text. */
       const settings = new Map<string, number>();
@@ -215,6 +222,7 @@ export class ModelRenderer {
           if (!refs.includes(n)) refs.push(n);
           return refToken(n);
         },
+        source: (src, table) => recordSource(sources, src, table, refToken),
         config: (o) => {
           for (const [key, value] of Object.entries(o)) {
             const n = settings.get(key) ?? 0;
@@ -237,7 +245,7 @@ export class ModelRenderer {
           return answered;
         },
       });
-      return { sql, refs, configCalls, answered, conflict };
+      return { sql, refs, sources, configCalls, answered, conflict };
     };
     try {
       let r = attempt(undefined);
@@ -258,7 +266,7 @@ export class ModelRenderer {
           hint: 'a model is one query: select ... (or with ... select ...)',
         });
       }
-      return { sql: r.sql, refs: r.refs, configCalls: r.configCalls };
+      return { sql: r.sql, refs: r.refs, sources: r.sources, configCalls: r.configCalls };
     } catch (e) {
       if (e instanceof RenderFailure) return e.diagnostic;
       throw e;
@@ -344,12 +352,14 @@ export class ModelRenderer {
     if ('severity' in compiled) return { ...compiled, message: `check ${check.name}: ${compiled.message}`, location: check.location };
     try {
       const refs: string[] = [];
+      const sources: SourceCall[] = [];
       const sql = this.engine.render(compiled, {
         variables: { ...dateVariables(interval), this: CHECK_TARGET },
         ref: (n) => {
           refs.push(n);
           return refToken(n);
         },
+        source: (src, table) => recordSource(sources, src, table, refToken),
         config: () => {
           throw new Error('config() belongs in the model, not in a check');
         },
@@ -360,6 +370,8 @@ export class ModelRenderer {
         },
         isIncremental: () => false,
       });
+      const unreadable = sources.map((c) => this.sourceProblem(c, check.location)).find((d) => d !== undefined);
+      if (unreadable) return { ...unreadable, message: `check ${check.name}: ${unreadable.message}` };
       return inlined(this.resolveRefs(stripTrailingSemicolon(sql).replaceAll(CHECK_TARGET, target), relations), refs);
     } catch (e) {
       if (e instanceof RenderFailure) return { ...e.diagnostic, message: `check ${check.name}: ${e.diagnostic.message}`, location: check.location };
@@ -368,6 +380,17 @@ export class ModelRenderer {
   }
 
   private readonly checkTemplates = new Map<string, CompiledTemplate | Diagnostic>();
+
+  private disabledSources: ReadonlyMap<string, Location> = new Map();
+
+  setDisabledSources(disabled: ReadonlyMap<string, Location>): void {
+    this.disabledSources = disabled;
+  }
+
+  /** Why a source() call cannot be read, at `at`: a table that is not declared, or disabled. */
+  private sourceProblem(call: SourceCall, at: Location): Diagnostic | undefined {
+    return sourceCallProblem(call, at, this.nodes, this.disabledSources);
+  }
 
   private resolveRefs(sql: string, relations?: RelationOverrides): string {
     return sql.replace(REF_TOKEN_RE, (_, n: string) => {
@@ -536,15 +559,32 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     if ('disabledAt' in node) disabled.set(seed.name, node.disabledAt);
     else nodes.set(seed.name, node);
   }
+  const disabledSources = new Map<string, Location>();
+  for (const table of properties.sources) {
+    if (table.enabled) nodes.set(table.name, sourceNode(table, projectName, files.root, diagnostics));
+    else disabledSources.set(table.name, table.location);
+  }
+  for (const [name, at] of disabledSources) disabled.set(name, at);
+  renderer.setDisabledSources(disabledSources);
 
-  const pending: { source: ModelSource; sites: CallSites; config: ModelConfig; refs: string[]; checks: Check[]; analyzed: AnalyzedModel }[] = [];
+  const pending: {
+    source: ModelSource;
+    sites: CallSites;
+    config: ModelConfig;
+    refs: string[];
+    sources: readonly SourceCall[];
+    checks: Check[];
+    analyzed: AnalyzedModel;
+  }[] = [];
   // A relationships check naming a file left out is not an unknown model as well.
   const nameSet = new Set([...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name), ...(files.leftOut ?? [])]);
   const allNames = [...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name)];
   // What a node reads of the rest of the project: which names exist, which models compiled.
   let names = 0;
   if (cache) {
-    const key = `${projectName}\u0001${allNames.join('\u0000')}\u0001${[...models.keys()].join('\u0000')}`;
+    // The source tables too: a model's source() calls are checked against them.
+    const sourceNames = properties.sources.filter((t) => t.enabled).map((t) => t.name);
+    const key = `${projectName}\u0001${allNames.join('\u0000')}\u0001${[...models.keys()].join('\u0000')}\u0001${sourceNames.join('\u0000')}`;
     if (cache.names?.key !== key) cache.names = { key, version: (cache.names?.version ?? 0) + 1 };
     names = cache.names.version;
   }
@@ -574,7 +614,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       disabled.set(name, analyzed.configLocation);
       continue;
     }
-    pending.push({ source: m.source, sites: m.sites, config: analyzed.config, refs: [...raw.refs], checks: analyzed.checks, analyzed });
+    pending.push({ source: m.source, sites: m.sites, config: analyzed.config, refs: [...raw.refs], sources: raw.sources, checks: analyzed.checks, analyzed });
   }
   // A model's refs read the disabled models and where each is disabled (a ref to one points
   // there): when either changes, no cached node stands.
@@ -586,7 +626,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
 
   // A file left out (a duplicate, a refused name) is already an error; a ref() to its name is not another.
   const known = new Set([...allNames, ...(files.leftOut ?? [])]);
-  for (const { source, sites: calls, config, refs, checks, analyzed } of pending) {
+  for (const { source, sites: calls, config, refs, sources, checks, analyzed } of pending) {
     if (analyzed.node && analyzed.refDiagnostics) {
       nodes.set(source.name, analyzed.node);
       diagnostics.push(...analyzed.refDiagnostics);
@@ -600,6 +640,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     }
     const upstream: string[] = [];
     for (const site of sites) {
+      const target = nodes.get(site.name);
       if (disabled.has(site.name)) {
         refDiagnostics.push(
           error('disabled-ref', `ref('${site.name}'): ${site.name} is disabled (enabled: false)`, site.location, {
@@ -607,15 +648,28 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
             hint: `enable ${site.name} again, or disable ${source.name} too`,
           }),
         );
-      } else if (models.has(site.name) || nodes.has(site.name)) {
+      } else if (models.has(site.name) || (target !== undefined && target.kind !== 'source')) {
         upstream.push(site.name);
       } else if (!known.has(site.name)) {
         refDiagnostics.push(
           error('unknown-ref', `ref('${site.name}'): no model or seed is named '${site.name}'`, site.location, {
-            hint: didYouMean(site.name, allNames),
+            hint:
+              target?.kind === 'source'
+                ? `${site.name} is a source: read it with source('${target.source}', '${target.table}')`
+                : didYouMean(site.name, allNames),
           }),
         );
       }
+    }
+    for (const call of sources) {
+      const site = { name: sourceName(call.source, call.table), location: { file: source.file, ...calls.sourceCall(call.source, call.table) } };
+      const problem = sourceCallProblem(call, site.location, nodes, disabledSources);
+      if (problem) {
+        refDiagnostics.push(problem);
+        continue;
+      }
+      sites.push(site);
+      upstream.push(site.name);
     }
     const node: ModelNode = {
       kind: 'model',
@@ -736,6 +790,9 @@ function settingRenderer(engine: TemplateEngine, vars: Readonly<Record<string, u
           ref: () => {
             throw new TemplateFunctionError('ref() cannot be used in a config value');
           },
+          source: () => {
+            throw new TemplateFunctionError('source() cannot be used in a config value');
+          },
           config: () => {
             throw new TemplateFunctionError('config() cannot be used in a config value');
           },
@@ -807,7 +864,8 @@ function sameRelations(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
   const out: Diagnostic[] = [];
   const seen = new Map<string, PipeNode>();
   for (const n of nodes.values()) {
-    if (n.kind === 'model' && !isBuilt(n.config.materialized)) continue;
+    // Sources are only read: two may read one table, and a model may write what another project reads as a source.
+    if (n.kind === 'source' || (n.kind === 'model' && !isBuilt(n.config.materialized))) continue;
     const key = n.relation.toLowerCase();
     const other = seen.get(key);
     if (!other) {

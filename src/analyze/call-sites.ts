@@ -2,7 +2,7 @@ import { positionOf } from '../diagnostics/diagnostics.js';
 import { escapeRegExp } from '../sql/sql-text.js';
 
 /**
- * Where a model's text calls `ref('name')` and `config(`, for diagnostics. Found once per
+ * Where a model's text calls `ref('name')`, `source('src', 'table')` and `config(`, for diagnostics. Found once per
  * text (watch mode keeps it with the model's cached template) in one scan, instead of one
  * regular expression per ref per analysis.
  */
@@ -33,6 +33,15 @@ export class CallSites {
     }
     const at = this.refs.get(name);
     return at === undefined ? undefined : this.position(at);
+  }
+
+  /** 1-based position of the first `source('src', 'table')` (either quotes), else of the first `source(` naming `src`, if any. */
+  sourceCall(source: string, table: string): { line: number; column: number } | undefined {
+    const q = (s: string) => `['"]${escapeRegExp(s)}['"]`;
+    const m =
+      new RegExp(`\\bsource\\s*\\(\\s*${q(source)}\\s*,\\s*${q(table)}`).exec(this.source) ??
+      new RegExp(`\\bsource\\s*\\(\\s*${q(source)}`).exec(this.source);
+    return m ? this.position(m.index) : undefined;
   }
 
   /** 1-based position of the first `config(` call, if any. */

@@ -52,6 +52,8 @@ export interface Pipeline {
   readonly retry_delay_ms?: number;
   /** When `pipe schedule` runs it. */
   readonly schedule?: Schedule;
+  /** `check_freshness: true`: a run first checks the freshness of the sources it reads, and an error-level stale one stops it. */
+  readonly check_freshness?: boolean;
   readonly notify: Notify;
 }
 
@@ -103,6 +105,7 @@ export const PIPELINE_KEYS = [
   'max_catchup',
   'max_active_runs',
   'notify',
+  'check_freshness',
 ] as const;
 
 const NOTIFY_EVENTS = ['on_failure', 'on_success', 'on_retry'] as const;
@@ -331,6 +334,13 @@ function readPipeYaml(files: ProjectFiles, diagnostics: Diagnostic[]): Omit<Proj
   };
 }
 
+function readFlag(d: Readonly<Record<string, unknown>>, key: string, at: (key: string) => Location, diagnostics: Diagnostic[]): boolean {
+  const v = d[key];
+  if (v === undefined || typeof v === 'boolean') return v ?? false;
+  diagnostics.push(error('bad-config', `${key} must be true or false`, at(key)));
+  return false;
+}
+
 /** `selector: NAME`: a selector of selectors.yml, instead of `select:`. */
 function readPipelineSelector(
   d: Readonly<Record<string, unknown>>,
@@ -396,6 +406,7 @@ export function readPipeline(source: PipelineSource, diagnostics: Diagnostic[], 
     vars: vars ?? {},
     secret_vars: readSecretVars(d.secret_vars, at('secret_vars'), diagnostics),
     threads,
+    check_freshness: readFlag(d, 'check_freshness', at, diagnostics),
     ...readRetry(d, (key, message) => diagnostics.push(error('bad-config', message, at(key)))),
     schedule: readSchedule(d, at, diagnostics),
     notify: readNotify(d.notify, (path) => ({ file, line: yaml.pathLine(path) ?? yaml.keyLine('notify') }), diagnostics),

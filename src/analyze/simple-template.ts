@@ -1,8 +1,8 @@
 /**
- * Most model files use the template language for three things only: `{{ ref('x') }}`,
- * `{{ config(key=literal, ...) }}` and a date variable such as `'{{ ds }}'`. Compiling each of
- * them to JavaScript with Nunjucks costs about a tenth of a millisecond, which is most of the
- * time of analyzing ten thousand models. A template made of text and those expressions alone
+ * Most model files use the template language for a few things only: `{{ ref('x') }}`,
+ * `{{ source('src', 'x') }}`, `{{ config(key=literal, ...) }}` and a date variable such as
+ * `'{{ ds }}'`. Compiling each of them to JavaScript with Nunjucks costs about a tenth of a
+ * millisecond, which is most of the time of analyzing ten thousand models. A template made of text and those expressions alone
  * is rendered here instead, with the result Nunjucks would give; anything else (tags,
  * comments, filters, whitespace control, macros, other literals) goes to Nunjucks.
  */
@@ -14,6 +14,7 @@ type Part =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'variable'; readonly name: string }
   | { readonly kind: 'ref'; readonly name: string }
+  | { readonly kind: 'source'; readonly source: string; readonly table: string }
   | { readonly kind: 'config'; readonly keywords: readonly (readonly [string, Literal])[] };
 
 export interface SimpleTemplate {
@@ -26,10 +27,12 @@ export interface SimpleTemplate {
 export interface SimpleHooks {
   readonly variables: Readonly<Record<string, unknown>>;
   ref(name: string): string;
+  source(source: string, table: string): string;
   config(keywords: Record<string, unknown>): void;
 }
 
 const REF_CALL = /^\s*ref\s*\(\s*(?:'([^'\\\n]*)'|"([^"\\\n]*)")\s*\)\s*$/;
+const SOURCE_CALL = /^\s*source\s*\(\s*(?:'([^'\\\n]*)'|"([^"\\\n]*)")\s*,\s*(?:'([^'\\\n]*)'|"([^"\\\n]*)")\s*\)\s*$/;
 const CONFIG_CALL = /^\s*config\s*\(([\s\S]*)\)\s*$/;
 const VARIABLE = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$/;
 /** Words the Nunjucks lexer reads as literals or operators, never as a variable's name. */
@@ -70,6 +73,8 @@ export function parseSimpleTemplate(source: string, variables: ReadonlySet<strin
 function parseExpression(expr: string, variables: ReadonlySet<string>): Part | undefined {
   const ref = REF_CALL.exec(expr);
   if (ref) return { kind: 'ref', name: ref[1] ?? ref[2] };
+  const source = SOURCE_CALL.exec(expr);
+  if (source) return { kind: 'source', source: source[1] ?? source[2], table: source[3] ?? source[4] };
   const variable = VARIABLE.exec(expr);
   if (variable) {
     const name = variable[1];
@@ -185,6 +190,9 @@ export function renderSimpleTemplate(t: SimpleTemplate, hooks: SimpleHooks): str
         break;
       case 'ref':
         out += hooks.ref(part.name);
+        break;
+      case 'source':
+        out += hooks.source(part.source, part.table);
         break;
       case 'config':
         // A fresh object each render, as Nunjucks builds its keyword arguments.

@@ -19,6 +19,8 @@ import { secrets } from '../secrets/secrets.js';
 export interface RenderHooks {
   readonly variables: Readonly<Record<string, unknown>>;
   ref(name: string): string;
+  /** `source('src', 'table')`: a table pipe reads and does not build (see sources.ts). */
+  source(source: string, table: string): string;
   config(options: Record<string, unknown>): void;
   var(name: string, fallback: unknown, hasFallback: boolean): unknown;
   isIncremental(): boolean;
@@ -107,10 +109,7 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
   if (call) {
     const name = call[1].replace(/\["([^"]+)"\]/g, '.$1');
     message = `${name}() is not defined`;
-    hint =
-      name === 'source'
-        ? "pipe has no source(): put raw files in seeds/ and use ref('name'), or read them in SQL, e.g. read_parquet('data/*.parquet')"
-        : (didYouMean(name, functions) ?? `template functions: ${functions.join(', ')} (macros come from macros/*.sql)`);
+    hint = didYouMean(name, functions) ?? `template functions: ${functions.join(', ')} (macros come from macros/*.sql)`;
     if (line === undefined && source !== undefined) ({ line, column } = firstMatch(source, new RegExp(`${escapeRegExp(name)}\\s*\\(`)) ?? {});
   } else if (line === undefined && source !== undefined) {
     // Nunjucks drops the position of an error raised on the first line; find the call.
@@ -255,6 +254,13 @@ export class TemplateEngine {
       }
       return hooks().ref(name);
     });
+    this.env.addGlobal('source', (...args: unknown[]) => {
+      const { positional } = splitKeywords(args);
+      if (positional.length !== 2 || typeof positional[0] !== 'string' || typeof positional[1] !== 'string') {
+        throw new TemplateFunctionError("source() takes a source name and a table name, e.g. source('raw', 'orders')");
+      }
+      return hooks().source(positional[0], positional[1]);
+    });
     this.env.addGlobal('config', (...args: unknown[]) => {
       const { positional, keywords } = splitKeywords(args);
       if (positional.length === 1 && positional[0] && typeof positional[0] === 'object') {
@@ -361,7 +367,7 @@ export class TemplateEngine {
       throw new TemplateFunctionError(`${what}() cannot be used in ${name}`);
     };
     try {
-      this.active = { variables: {}, ref: refuse('ref'), config: refuse('config'), var: refuse('var'), isIncremental: () => false };
+      this.active = { variables: {}, ref: refuse('ref'), source: refuse('source'), config: refuse('config'), var: refuse('var'), isIncremental: () => false };
       this.macroFailure = undefined;
       return String(compiled.template!.render({ __args: args })).trim();
     } catch (e) {

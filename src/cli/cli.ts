@@ -18,6 +18,8 @@ import { EXIT } from './exit-status.js';
 import { finished, report } from './report.js';
 import { makeLogger } from './output.js';
 import { formatHistory } from './format-history.js';
+import { formatFreshness, freshnessExitStatus } from './format-freshness.js';
+import { sourceFreshness } from '../commands/source-freshness.js';
 import { loadDisplayWidth, textTable } from '../logging/width.js';
 import { takeOverSignals } from './signals.js';
 
@@ -66,6 +68,8 @@ function hour(value: string): number {
   if (!Number.isInteger(n) || n < 0 || n > 23) throw new CommanderError(EXIT.badInput, 'pipe.badHour', `--hour must be 0 to 23, got '${value}'`);
   return n;
 }
+
+const FRESHNESS_OPTION = ['--check-freshness', 'first check the freshness of the sources read: a source past its error_after stops the run before anything is written'] as const;
 
 const WAIT_OPTION = ['--wait <duration>', 'how long to wait for the warehouse while another process holds it (0: not at all)', waitDuration, parseDuration(DEFAULT_WAIT)] as const;
 
@@ -175,11 +179,21 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--ignore-dependencies-on-past', 'run depends_on_past models even when their previous date has not succeeded')
       .option('--hour <h>', 'build one hour of --date (0-23) instead of the whole day, as hourly pipelines do', hour)
       .option('--dry-run', 'print the steps the run would execute, task by task in run order, and write nothing')
+      .option(...FRESHNESS_OPTION)
       .option(...WAIT_OPTION),
   ).action(
     async (
       pipeline: string | undefined,
-      o: Common & { date?: string; threads?: number; fullRefresh?: boolean; hour?: number; ignoreDependenciesOnPast?: boolean; dryRun?: boolean; wait: number },
+      o: Common & {
+        date?: string;
+        threads?: number;
+        fullRefresh?: boolean;
+        hour?: number;
+        ignoreDependenciesOnPast?: boolean;
+        dryRun?: boolean;
+        checkFreshness?: boolean;
+        wait: number;
+      },
     ) => {
       const logger = makeLogger(o);
       const options = {
@@ -190,6 +204,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         fullRefresh: o.fullRefresh,
         ignoreDependenciesOnPast: o.ignoreDependenciesOnPast,
         hour: o.hour,
+        checkFreshness: o.checkFreshness,
         waitMs: o.wait,
       };
       if (o.dryRun) {
@@ -225,6 +240,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--full-refresh', "rebuild each selected incremental model's table from the range alone, swapped in at the end in one transaction")
       .option('--dry-run', 'print the plan (which model runs for which dates, in which order) and write nothing')
       .option('--steps', 'with --dry-run: print what each task would execute, in run order')
+      .option(...FRESHNESS_OPTION)
       .option(...WAIT_OPTION),
   ).action(
     async (
@@ -240,6 +256,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         fullRefresh?: boolean;
         dryRun?: boolean;
         steps?: boolean;
+        checkFreshness?: boolean;
         wait: number;
       },
     ) => {
@@ -261,6 +278,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         retries: o.retries,
         waitMs: o.wait,
         fullRefresh: o.fullRefresh,
+        checkFreshness: o.checkFreshness,
         emit: (e: Parameters<Logger['handle']>[0]) => logger.handle(e),
       };
       if (o.dryRun) {
@@ -461,6 +479,27 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         await loadDisplayWidth();
         logger.result(textTable(['NAME', 'KIND', 'DEPENDS ON'], nodes.map((n) => [n.name, n.kind, n.upstream.join(', ') || '-'])));
       }
+    } catch (e) {
+      exitCode = report(e, logger);
+    }
+  });
+
+  const source = program.command('source').description('dbt sources: tables and files the project reads and does not build');
+  common(
+    source
+      .command('freshness')
+      .description("check how fresh each selected source is that declares freshness: and loaded_at_field:, as dbt's source freshness does")
+      .option('--pipeline <name>', "check the sources a pipeline's selection reads (select them with +, e.g. +fct_orders)")
+      .option(...WAIT_OPTION),
+  ).action(async (o: Common & { pipeline?: string; wait: number }) => {
+    const logger = makeLogger(o);
+    try {
+      const { results, warnings } = await sourceFreshness({ ...projectOptions(o), pipeline: o.pipeline, waitMs: o.wait, emit: (e) => logger.handle(e) });
+      for (const d of warnings) logger.handle({ type: 'diagnostic', diagnostic: d });
+      await loadDisplayWidth();
+      const text = formatFreshness(results, Boolean(o.json));
+      if (text !== '') logger.result(text);
+      exitCode = freshnessExitStatus(results);
     } catch (e) {
       exitCode = report(e, logger);
     }

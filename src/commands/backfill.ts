@@ -6,7 +6,7 @@ import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
 import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js';
-import { launch, newRunId, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
+import { freshnessAt, launch, newRunId, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
 import { commonParams, type BackfillParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 
@@ -27,6 +27,8 @@ export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitO
    * built into a staging table that replaces the published one in one transaction at the end.
    */
   readonly fullRefresh?: boolean;
+  /** Check the freshness of the sources the backfill reads first: an error-level stale one stops it. */
+  readonly checkFreshness?: boolean;
   readonly signal?: AbortSignal;
   readonly emit: EventSink;
 }
@@ -84,7 +86,7 @@ export async function backfillDryRun(options: BackfillOptions): Promise<Plan> {
     prepared.warehouse?.close();
     throw e;
   }
-  await refuseAsRunWould(prepared, p, pipeCommandFor(options), options.pipeline);
+  await refuseAsRunWould(prepared, p, { pipeCommand: pipeCommandFor(options), pipeline: options.pipeline, freshnessAt: freshnessAt(prepared, options) }, options.emit);
   return p;
 }
 
@@ -121,5 +123,7 @@ export async function backfill(options: BackfillOptions): Promise<RunOutcome> {
     },
     retryCommand: retryCommandFor(options),
     pipeCommand: pipeCommandFor(options),
+    checkFreshness: options.checkFreshness,
+    clock: options.clock,
   });
 }

@@ -37,6 +37,8 @@ export function selectableNode(n: PipeNode): SelectableNode {
         resourceType: 'seed',
         config: { materialized: 'seed', enabled: true, schema: n.schema, tags: n.tags, column_types: n.columnTypes, ...(n.delimiter ? { delimiter: n.delimiter } : {}) },
       };
+    case 'source':
+      return { ...base, resourceType: 'source', source: n.source, table: n.table, config: { enabled: true, tags: n.tags } };
     default: {
       const never: never = n;
       throw new Error(`internal error: node ${JSON.stringify(never)}`);

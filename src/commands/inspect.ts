@@ -30,8 +30,19 @@ export interface CompiledModel {
   readonly sql_hash: string;
 }
 
+/** What `pipe ls` and `pipe dag` call a node: `seed`, `source`, or a model's materialization. */
 export function nodeKind(n: PipeNode): string {
-  return n.kind === 'seed' ? 'seed' : n.config.materialized;
+  switch (n.kind) {
+    case 'seed':
+    case 'source':
+      return n.kind;
+    case 'model':
+      return n.config.materialized;
+    default: {
+      const never: never = n;
+      throw new Error(`internal error: node ${JSON.stringify(never)}`);
+    }
+  }
 }
 
 /**
@@ -78,6 +89,9 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
 function noQuery(analysis: Analysis, name: string): Diagnostic {
   const n = analysis.nodes.get(name);
   if (n?.kind === 'seed') return error('no-query', `${name} is a seed: it is loaded from ${n.file}, with no query to compile`, { file: n.file });
+  if (n?.kind === 'source') {
+    return error('no-query', `${name} is a source: pipe reads ${n.relation} and never builds it, so it has no query to compile`, n.location);
+  }
   // Inlined, as a CTE, into every query that reads it (see materializations.ts).
   if (n?.kind === 'model' && !isBuilt(n.config.materialized)) {
     const reader = [...analysis.nodes.values()].find((r) => r.upstream.includes(name));

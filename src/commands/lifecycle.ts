@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Analysis } from '../analyze/analyze.js';
 import { DiagnosticError, hasErrors, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { secretVarNames, type Pipeline } from '../analyze/project-settings.js';
-import type { Interval } from '../dates/dates.js';
+import { systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink, PipeEvent } from '../events/events.js';
 import { execute, type ExecuteInput, type ExecuteResult } from '../execute/executor.js';
 import { pastTaskIds, type Plan, type PlanContext } from '../plan/plan.js';
@@ -20,6 +20,7 @@ import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { PIPE_VERSION } from '../version.js';
 import { preflightCheckColumns, preflightSeeds } from './preflight.js';
 import { preflightSingleStatements } from './preflight-statements.js';
+import { preflightFreshness, preflightSources } from './preflight-sources.js';
 import { RunNotifier } from '../notify/run-notifier.js';
 import { preflightFullRefresh, type PipeCommand } from './preflight-history.js';
 import { noLongerBuilt, noLongerBuiltNotice, type NoLongerBuilt } from './no-longer-built.js';
@@ -173,33 +174,63 @@ export interface LaunchOptions {
   readonly retryCommand: (runId: string) => string;
   /** How other pipe commands are written for this project, for hints; default without flags. */
   readonly pipeCommand?: PipeCommand;
+  /** `--check-freshness`: stop before anything is written when a source the run reads is stale (as the pipeline's `check_freshness: true`). */
+  readonly checkFreshness?: boolean;
+  /** What "now" is for the freshness of sources. */
+  readonly clock?: Clock;
+}
+
+/** What the checks before a run need besides the plan. */
+export interface PreflightOptions {
+  readonly pipeCommand?: PipeCommand;
+  readonly pipeline?: string;
+  /** The project folder. */
+  readonly root: string;
+  /** Set: the freshness of the sources the run reads is checked, as of this time (epoch ms). */
+  readonly freshnessAt?: number;
+}
+
+/** When a run checks the freshness of its sources first (`--check-freshness` or the pipeline's `check_freshness: true`): as of now. */
+export function freshnessAt(prepared: Prepared, o: { readonly checkFreshness?: boolean; readonly clock?: Clock }): number | undefined {
+  return o.checkFreshness || prepared.pipeline?.check_freshness ? (o.clock ?? systemClock).now() : undefined;
 }
 
 /**
  * What a run refuses before it writes anything: the plan's errors, then what the warehouse
- * says of its tasks (seeds that would not load, text of several statements, checks of
- * columns a model does not produce, a full refresh that would delete other dates).
+ * says of its tasks (sources that are not there, seeds that would not load, text of several
+ * statements, checks of columns a model does not produce, a full refresh that would delete
+ * other dates, and, when asked, stale sources). Warnings come with the errors; the run goes
+ * on when there are only warnings.
  */
-export async function preflight(session: WarehouseSession, plan: Plan, pipeCommand: PipeCommand | undefined, pipeline: string | undefined): Promise<Diagnostic[]> {
+export async function preflight(session: WarehouseSession, plan: Plan, o: PreflightOptions): Promise<Diagnostic[]> {
   if (hasErrors(plan.diagnostics)) return [...plan.diagnostics];
+  const missing = await preflightSources(session, plan.tasks, o.root);
   return [
+    ...missing,
     ...(await preflightSeeds(session, plan.tasks)),
     ...(await preflightSingleStatements(session, plan.tasks)),
     ...(await preflightCheckColumns(session, plan.tasks)),
-    ...(await preflightFullRefresh(session, plan.tasks, pipeCommand ?? ((args) => `pipe ${args}`), pipeline)),
+    ...(await preflightFullRefresh(session, plan.tasks, o.pipeCommand ?? ((args) => `pipe ${args}`), o.pipeline)),
+    // A source that is not there has no freshness to tell.
+    ...(o.freshnessAt !== undefined && missing.length === 0 ? await preflightFreshness(session, plan.tasks, o.freshnessAt) : []),
   ];
+}
+
+/** Throws the errors of a preflight; its warnings go to `emit`. */
+function refuseOn(problems: readonly Diagnostic[], emit: EventSink | undefined): void {
+  if (hasErrors(problems)) throw new DiagnosticError(problems);
+  for (const d of problems) emit?.({ type: 'diagnostic', diagnostic: d });
 }
 
 /**
  * A dry run refuses what the run would, asking the warehouse read-only: the one `prepared`
  * opened, or, when there is none yet, an empty database in memory. Closes the warehouse.
  */
-export async function refuseAsRunWould(prepared: Prepared, plan: Plan, pipeCommand: PipeCommand, pipeline: string | undefined): Promise<void> {
+export async function refuseAsRunWould(prepared: Prepared, plan: Plan, o: Omit<PreflightOptions, 'root'>, emit?: EventSink): Promise<void> {
   if (prepared.access === 'write') throw new Error('internal error: a dry run prepared for writing');
   const warehouse = prepared.warehouse ?? (await Engine.inMemory(prepared.setup));
   try {
-    const problems = await warehouse.engine.withSession((session) => preflight(session, plan, pipeCommand, pipeline));
-    if (problems.length > 0) throw new DiagnosticError(problems);
+    refuseOn(await warehouse.engine.withSession((session) => preflight(session, plan, { ...o, root: prepared.analysis.root })), emit);
   } finally {
     warehouse.close();
   }
@@ -214,8 +245,10 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     const { engine } = warehouse;
     // Watch says so itself when a model leaves (not at every save); test builds nothing.
     const stale = await engine.withSession(async (session): Promise<NoLongerBuilt[]> => {
-      const problems = await preflight(session, o.plan, o.pipeCommand, o.pipeline);
-      if (problems.length > 0) throw new DiagnosticError(problems);
+      refuseOn(
+        await preflight(session, o.plan, { pipeCommand: o.pipeCommand, pipeline: o.pipeline, root: prepared.analysis.root, freshnessAt: freshnessAt(prepared, o) }),
+        o.emit,
+      );
       const gone = command !== 'watch' && command !== 'test' ? noLongerBuilt(await readRelationsOfRecordedNodes(session), prepared.analysis) : [];
       await engine.startRun(
         session,

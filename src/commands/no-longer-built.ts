@@ -32,9 +32,12 @@ export function noLongerBuilt(found: readonly FoundRelation[], analysis: Pick<An
   // A model with an alias writes a relation of another name than its own.
   const byRelation = new Map([...analysis.nodes.values()].map((n) => [n.relation.toLowerCase(), n]));
   const disabled = new Set([...analysis.disabled.keys()].map((n) => n.toLowerCase()));
+  // A table a source reads is read: a model that once built it may have become that source.
+  const read = new Set([...analysis.nodes.values()].flatMap((n) => (n.kind === 'source' ? [n.relation.toLowerCase()] : [])));
   const out: NoLongerBuilt[] = [];
   for (const r of found) {
     const relation = relationName(r.schema, r.name);
+    if (read.has(relation.toLowerCase())) continue;
     const node = byRelation.get(relation.toLowerCase()) ?? nodes.get(r.name.toLowerCase());
     let reason: NoLongerBuiltReason | undefined;
     if (!node) reason = disabled.has(r.name.toLowerCase()) ? 'disabled' : 'left-project';

@@ -4,6 +4,7 @@ import type { EventSink } from '../events/events.js';
 import { planRun, type Plan } from '../plan/plan.js';
 import { resolveInterval, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
 import {
+  freshnessAt,
   launch,
   newRunId,
   pipeCommandFor,
@@ -31,6 +32,8 @@ export interface RunPlanOptions extends ProjectOptions, SelectionOptions, WaitOp
   readonly fullRefresh?: boolean;
   /** Run `depends_on_past` models even when their previous interval has not succeeded. */
   readonly ignoreDependenciesOnPast?: boolean;
+  /** Check the freshness of the sources the run reads first: an error-level stale one stops the run. */
+  readonly checkFreshness?: boolean;
 }
 
 export interface RunOptions extends RunPlanOptions {
@@ -123,6 +126,8 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     header: { ds: intervalLabel(interval), dateIsDefault: isDefault },
     retryCommand: retryCommandFor(options),
     pipeCommand: pipeCommandFor(options),
+    checkFreshness: options.checkFreshness,
+    clock: options.clock,
   });
 }
 
@@ -132,6 +137,11 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
  */
 export async function runDryRun(options: RunPlanOptions): Promise<RunPlan> {
   const planned = await planRunCommand(options, { runId: 'dry-run', access: 'read' });
-  await refuseAsRunWould(planned.prepared, planned.plan, pipeCommandFor(options), options.pipeline);
+  await refuseAsRunWould(
+    planned.prepared,
+    planned.plan,
+    { pipeCommand: pipeCommandFor(options), pipeline: options.pipeline, freshnessAt: freshnessAt(planned.prepared, options) },
+    options.emit,
+  );
   return planned;
 }

@@ -1,4 +1,4 @@
-import type { Analysis, ModelNode, PipeNode, RelationOverrides, SeedNode } from '../analyze/analyze.js';
+import type { Analysis, ModelNode, PipeNode, RelationOverrides, SeedNode, SourceNode } from '../analyze/analyze.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { relationName } from '../sql/sql-text.js';
@@ -58,20 +58,42 @@ function stagingFor(schema: string, name: string, label: string | undefined) {
   return { stagingName, stagingRelation: relationName(schema, stagingName) };
 }
 
-/** The nearest upstream nodes that become tasks, looking through ephemeral models. */
-function taskUpstream(node: PipeNode, analysis: Analysis): string[] {
-  const out = new Set<string>();
+/** Whether a node becomes tasks: seeds and built models do; ephemeral models are inlined where they are read, and sources only read. */
+function isTaskNode(n: PipeNode): n is SeedNode | ModelNode {
+  switch (n.kind) {
+    case 'seed':
+      return true;
+    case 'model':
+      return isBuilt(n.config.materialized);
+    case 'source':
+      return false;
+    default: {
+      const never: never = n;
+      throw new Error(`internal error: node ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * What a node's query reads, looking through the ephemeral models it inlines: the nearest
+ * upstream nodes that become tasks, and the sources.
+ */
+function readsOf(node: PipeNode, analysis: Analysis): { tasks: string[]; sources: SourceNode[] } {
+  const tasks = new Set<string>();
+  const sources = new Set<SourceNode>();
   const seen = new Set<string>();
   const visit = (name: string) => {
     if (seen.has(name)) return;
     seen.add(name);
     const n = analysis.nodes.get(name);
     if (!n) return;
-    if (n.kind === 'model' && !isBuilt(n.config.materialized)) n.upstream.forEach(visit);
-    else out.add(name);
+    if (n.kind === 'source') sources.add(n);
+    // An ephemeral model: what it reads is read where it is inlined.
+    else if (n.kind === 'model' && !isBuilt(n.config.materialized)) n.upstream.forEach(visit);
+    else tasks.add(name);
   };
   node.upstream.forEach(visit);
-  return [...out];
+  return { tasks: [...tasks], sources: [...sources] };
 }
 
 /**
@@ -118,13 +140,13 @@ function withNeededSeeds(ctx: PlanContext): Set<string> {
   return out;
 }
 
-/** Nodes to plan, in dependency order, without the models that are not built (ephemeral: they have no task). */
-function plannedNodes(ctx: PlanContext): PipeNode[] {
+/** Nodes to plan, in dependency order: the selected ones that become tasks (see isTaskNode). */
+function plannedNodes(ctx: PlanContext): (SeedNode | ModelNode)[] {
   const wanted = withNeededSeeds(ctx);
   return topologicalOrder(ctx.analysis.graph)
     .filter((n) => wanted.has(n))
     .map((n) => ctx.analysis.nodes.get(n)!)
-    .filter((n) => n.kind === 'seed' || isBuilt(n.config.materialized));
+    .filter(isTaskNode);
 }
 
 /**
@@ -136,7 +158,7 @@ function missingUpstream(ctx: PlanContext, nodes: readonly PipeNode[]): Diagnost
   const out: Diagnostic[] = [];
   for (const n of nodes) {
     if (n.kind !== 'model') continue;
-    for (const u of taskUpstream(n, ctx.analysis)) {
+    for (const u of readsOf(n, ctx.analysis).tasks) {
       const up = ctx.analysis.nodes.get(u)!;
       if (planned.has(u) || ctx.catalog.has(up.relation)) continue;
       const site = n.refs.find((r) => r.name === u);
@@ -417,6 +439,8 @@ function seedTask(node: SeedNode, ctx: PlanContext, upstream: string[]): Task {
   };
 }
 
+const orUndefined = <T>(list: readonly T[]) => (list.length > 0 ? list : undefined);
+
 /** `name` is the relation's own name: the model's, or its alias. */
 function strategyBase(schema: string, name: string, relation: string, existing: RelationType | undefined, ds: string | undefined) {
   return { schema, name, relation, existing, ...stagingFor(schema, name, ds) };
@@ -529,6 +553,7 @@ function modelTask(
     sqlHash: rendered.hash,
     origin: { file: node.file, source: rendered.source, sql: rendered.sql, inserted: rendered.inserted },
     steps,
+    sources: orUndefined(readsOf(node, analysis).sources),
     // The dates of a full refresh publish into the staging table, one at a time.
     lockKey: stagedIn ?? node.relation,
     group,

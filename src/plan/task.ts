@@ -4,6 +4,7 @@ import type { SqlOrigin } from './sql-error-location.js';
 import type { CsvOrigin } from './csv-error-location.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { SchemaChangePolicy } from '../analyze/model-config.js';
+import type { SourceNode } from '../analyze/sources.js';
 import type { BuiltMaterialization } from './materializations.js';
 
 /**
@@ -90,6 +91,8 @@ export interface Task {
   readonly sqlHash?: string;
   /** Where `sql` came from, to point database errors at the model file's line. */
   readonly origin?: SqlOrigin;
+  /** The sources its query reads (its own and its ephemeral upstream's): each must exist before a run starts. */
+  readonly sources?: readonly SourceNode[];
   /** A seed's CSV file and declared column types, to point errors loading it at their lines. */
   readonly csv?: CsvOrigin;
   readonly steps: readonly Step[];

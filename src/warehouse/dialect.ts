@@ -110,6 +110,19 @@ export interface Introspection {
   describeQuery(session: WarehouseSession, sql: string): Promise<Column[]>;
   /** The columns of a relation; none when it does not exist. */
   describeRelation(session: WarehouseSession, relation: string): Promise<Column[]>;
+  /**
+   * The tables and views of a database (`database`, an attached one, else the open one), of
+   * every schema: rows of `schema_name`, `name`. What a source reads is found among them.
+   */
+  relationsIn(database: string | undefined): string;
+  /** The databases the session can read (the open one and those attached): rows of `name`. */
+  databases(): string;
+  /**
+   * The latest value of `loadedAt` (an expression of the relation's columns giving a
+   * timestamp, a timestamp with time zone or a date; a timestamp without one is read as UTC)
+   * among the rows `filter` keeps, in epoch milliseconds: a row of `latest`, NULL when none has one.
+   */
+  latestLoadedAt(relation: string, loadedAt: string, filter: string | undefined): string;
   /** The engine's type names, upper case, for suggesting one. */
   typeNames(session: WarehouseSession): Promise<string[]>;
   /** Binds a type name alone, reading nothing: the engine refuses one it does not know. */

@@ -88,7 +88,8 @@ export class ChangeBuilder {
 
   private whatToRebuild(analysis: Analysis, selected: Set<string>, changes: Changes, changedFiles: readonly string[]) {
     const previous = this.previous;
-    const removed = previous ? [...previous.nodes.keys()].filter((n) => !analysis.nodes.has(n)) : [];
+    // A source leaving names no table of pipe's.
+    const removed = previous ? [...previous.nodes.values()].filter((n) => n.kind !== 'source' && !analysis.nodes.has(n.name)).map((n) => n.name) : [];
     if (changes.everything) return { rebuild: selected, removed };
     const touched = new Set<string>();
     let everything = false;
@@ -96,6 +97,8 @@ export class ChangeBuilder {
       const node = nodeOfFile(f);
       if (node === undefined) everything = true;
       else if (analysis.nodes.has(node)) touched.add(node);
+      // A properties file (sources, descriptions, config of several nodes) may change any model.
+      else if (/\.ya?ml$/.test(f)) everything = true;
     }
     // Macros, pipelines or pipe.yaml may change any model: rebuild those whose SQL changed.
     if (everything) {

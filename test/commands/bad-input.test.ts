@@ -106,15 +106,14 @@ describe('bad input: exit 2, pointing at the source, nothing written', () => {
     expect(r.stderr).toContain('region');
   });
 
-  it("dbt's source(), an unknown function or filter: file:line:col and what to do instead", async () => {
+  it("a source() of no declared source, an unknown function or filter: file:line:col and what to do instead", async () => {
     const r = await badRun({
       'models/staging/from_source.sql': 'select id,\n  name\nfrom {{ source("raw", "orders") }}\n',
       'models/staging/typo.sql': "select * from {{ reff('stg_orders') }}\n",
       'models/staging/filtered.sql': "select 1 as x\n{{ 'a' | upperr }}\n",
     });
-    expect(r.stderr).toContain('models/staging/from_source.sql:3:');
-    expect(r.stderr).toContain('source() is not defined');
-    expect(r.stderr).toContain('seeds/');
+    expect(r.stderr).toContain(`models/staging/from_source.sql:3:9: error: source('raw', 'orders'): no source is named 'raw'`);
+    expect(r.stderr).toContain('hint: declare it under sources: in a properties file');
     expect(r.stderr).toMatch(/models\/staging\/typo\.sql:1:\d+: error: reff\(\) is not defined/);
     expect(r.stderr).toContain("did you mean 'ref'?");
     expect(r.stderr).toMatch(/models\/staging\/filtered\.sql:2:\d+: error: unknown filter 'upperr'/);

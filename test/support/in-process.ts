@@ -9,6 +9,8 @@ import { compile, history, listNodes, type CompiledModel, type CompileOptions, t
 import { retry, type RetryOptions } from '../../src/commands/retry.js';
 import { run, type RunOptions } from '../../src/commands/run.js';
 import { test, type TestOptions } from '../../src/commands/test.js';
+import { sourceFreshness, type FreshnessOptions } from '../../src/commands/source-freshness.js';
+import { formatFreshness, freshnessExitStatus } from '../../src/cli/format-freshness.js';
 import { listSchedules, schedule, type ScheduleOptions } from '../../src/schedule/scheduler.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import type { DagNode } from '../../src/graph/render-dag.js';
@@ -111,6 +113,17 @@ export function testIn(project: string, options: Opts<TestOptions> = {}): Promis
     await outcome.notified;
     return statusCode(outcome.status);
   });
+}
+
+/** `pipe source freshness`, as text or, with `json`, as the lines `--json` prints (in `events`). */
+export async function freshnessIn(project: string, options: Opts<FreshnessOptions> & { json?: boolean } = {}): Promise<PipeResult> {
+  const r = await command(project, async (emit, print) => {
+    const { results, warnings } = await sourceFreshness({ ...options, project, emit });
+    for (const d of warnings) emit({ type: 'diagnostic', diagnostic: d });
+    print(formatFreshness(results, Boolean(options.json)));
+    return freshnessExitStatus(results);
+  });
+  return options.json ? { ...r, events: [...r.events, ...parseJsonLines(r.stdout)] } : r;
 }
 
 /** `pipe compile`: `models` holds what `--json` prints, `stdout` the SQL of the one model asked for. */

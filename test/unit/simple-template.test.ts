@@ -4,8 +4,8 @@ import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { Random } from '../support/random.js';
 
 /**
- * simple-template.ts renders the templates made only of text, `ref()`, `config()` and
- * variables without Nunjucks, and must give exactly what Nunjucks gives. Generated templates
+ * simple-template.ts renders the templates made only of text, `ref()`, `source()`, `config()`
+ * and variables without Nunjucks, and must give exactly what Nunjucks gives. Generated templates
  * mix those forms with the near misses that must go to Nunjucks (filters, operators,
  * whitespace control, escapes, trailing commas, repeated keywords, undefined and null
  * values, stray braces); each is compiled and rendered by an engine with the fast path and
@@ -93,10 +93,12 @@ class TemplateSource {
   }
 
   private expression(): string {
-    switch (this.r.int(6)) {
+    switch (this.r.int(7)) {
       case 0:
       case 1:
         return `ref(${this.ws()}${this.quoted(this.name())}${this.ws()})`;
+      case 6:
+        return `source(${this.ws()}${this.quoted(this.name())}${this.ws()},${this.ws()}${this.quoted(this.name())}${this.r.chance(0.05) ? ', 1' : ''}${this.ws()})`;
       case 2:
         return this.r.pick([...VARIABLE_NAMES, 'this', 'undefined_name', 'true', 'none', 'ref', 'config']);
       case 3:
@@ -134,6 +136,9 @@ interface Observed {
   readonly configs: unknown[];
 }
 
+/** What source() was asked, recorded with the ref() calls in the order of the calls. */
+const sourceCall = (source: string, table: string) => `source:${source}.${table}`;
+
 function observe(engine: TemplateEngine, source: string): Observed & { simple: boolean } {
   const compiled = engine.compile('models/m.sql', source);
   if (!('source' in compiled)) return { compiled, refs: [], configs: [], simple: false };
@@ -144,6 +149,10 @@ function observe(engine: TemplateEngine, source: string): Observed & { simple: b
     ref: (name) => {
       refs.push(name);
       return `"main"."${name}"`;
+    },
+    source: (source, table) => {
+      refs.push(sourceCall(source, table));
+      return `"${source}"."${table}"`;
     },
     config: (keywords) => configs.push(structuredClone(keywords)),
     var: (name, fallback, hasFallback) => {
@@ -185,6 +194,7 @@ describe('the simple-template fast path', () => {
       "{{ config(materialized='incremental', partition_by=\"d\", tags=['a', [1, true]], n=42, enabled=false) }}\nselect * from {{ ref('orders') }} where d = '{{ ds }}'",
       '{{ref("it\'s")}}{{this}}',
       '{{ config() }}',
+      "select * from {{ source('raw', \"orders\") }}",
     ];
     for (const source of sources) {
       const compiled = engine.compile('models/m.sql', source) as CompiledTemplate;

@@ -86,6 +86,12 @@ export interface SourceTable {
   readonly identifier: string;
   /** dbt-duckdb's `external_location` (from `meta:` or `config:`): a file path or a read_*() call. */
   readonly externalLocation?: string;
+  /**
+   * The `meta:` and the other `config:` keys of the source and the table, merged as dbt-duckdb
+   * reads them: the table's over the source's, config over meta. `external_location` is
+   * formatted with them (`{name}`, `{extra}`), and `formatter` and `plugin` are read there.
+   */
+  readonly meta: Readonly<Record<string, unknown>>;
   readonly loadedAtField?: string;
   readonly freshness?: Freshness;
   readonly description?: string;
@@ -372,8 +378,8 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
     const on = { kind: 'source' as const, name };
     const columns = readColumns(t.columns, on, tp, at, diagnostics);
     const location = at(tp);
-    const externalLocation =
-      text(config.external_location) ?? text(meta.external_location) ?? text(sourceConfig.external_location) ?? text(sourceMeta.external_location);
+    const merged = dbtDuckdbMeta(sourceMeta, sourceConfig, meta, config);
+    const externalLocation = text(merged.external_location);
     // A table's freshness: null switches the source's off.
     const freshnessValue = Object.hasOwn(t, 'freshness') ? t.freshness : Object.hasOwn(config, 'freshness') ? config.freshness : (entry.freshness ?? sourceConfig.freshness);
     const enabled = config.enabled ?? sourceConfig.enabled ?? true;
@@ -386,6 +392,7 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
       schema: text(t.schema) ?? text(entry.schema) ?? source,
       identifier: text(t.identifier) ?? t.name,
       externalLocation,
+      meta: merged,
       loadedAtField: text(t.loaded_at_field) ?? text(config.loaded_at_field) ?? text(entry.loaded_at_field) ?? text(sourceConfig.loaded_at_field),
       freshness: readFreshness(freshnessValue, at([...tp, 'freshness']), diagnostics),
       description: text(t.description),
@@ -397,6 +404,25 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
     });
   });
   return out;
+}
+
+/** Config keys dbt itself reads on a source: the rest is what dbt-duckdb sees as the config's extras. */
+const SOURCE_CONFIG_KEYS = new Set(['enabled', 'event_time', 'freshness', 'loaded_at_field', 'loaded_at_query', 'meta', 'tags']);
+
+/**
+ * What dbt-duckdb formats a source's `external_location` with: the meta of the source and of
+ * the table (each with its `config: meta:`), then the extra config keys of both, which win
+ * over meta (dbt-duckdb's SourceConfig updates the meta with them).
+ */
+function dbtDuckdbMeta(
+  sourceMeta: Record<string, unknown>,
+  sourceConfig: Record<string, unknown>,
+  tableMeta: Record<string, unknown>,
+  tableConfig: Record<string, unknown>,
+): Record<string, unknown> {
+  const extras = (c: Record<string, unknown>) => Object.fromEntries(Object.entries(c).filter(([k]) => !SOURCE_CONFIG_KEYS.has(k)));
+  const metaOf = (c: Record<string, unknown>) => (isMapping(c.meta) ? c.meta : {});
+  return { ...sourceMeta, ...metaOf(sourceConfig), ...tableMeta, ...metaOf(tableConfig), ...extras(sourceConfig), ...extras(tableConfig) };
 }
 
 function tagList(v: unknown): string[] {

@@ -122,6 +122,13 @@ export const DUCKDB: Dialect = {
   tableExists: (schema, name) =>
     `SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ${quoteLiteral(schema)} AND table_name = ${quoteLiteral(name)}`,
 
+  relationsIn: (database) =>
+    `SELECT table_schema AS schema_name, table_name AS name FROM information_schema.tables
+     WHERE table_catalog = ${database === undefined ? 'current_database()' : quoteLiteral(database)}`,
+  databases: () => 'SELECT DISTINCT catalog_name AS name FROM information_schema.schemata',
+  // Every session runs with TimeZone UTC: a TIMESTAMP becomes the same instant in UTC, a DATE its midnight.
+  latestLoadedAt: (relation, loadedAt, filter) =>
+    `SELECT epoch_ms(CAST(max(${loadedAt}\n) AS TIMESTAMPTZ)) AS latest FROM ${relation}${filter === undefined ? '' : ` WHERE (${filter}\n)`}`,
   describeQuery: (session, sql) => describe(session, sql),
   // DESCRIBE binds one relation; the catalog-wide duckdb_columns() would cost as much as the whole warehouse.
   async describeRelation(session, relation) {

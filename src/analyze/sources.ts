@@ -1,0 +1,252 @@
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { didYouMean } from '../diagnostics/suggest.js';
+import { quoteLiteral, relationName } from '../sql/sql-text.js';
+import type { Freshness, SourceTable } from './dbt/properties.js';
+
+/**
+ * dbt sources: tables pipe reads and never builds, declared under `sources:` in properties
+ * files. Each enabled source table is a node of the graph (lineage and selection see it), and
+ * `source('src', 'table')` renders what it reads: its relation, or, with dbt-duckdb's
+ * `external_location`, a file or a table function.
+ */
+
+/** What a source reads, for the checks before a run. */
+export type SourceRead =
+  | {
+      readonly kind: 'relation';
+      /** An attached database; absent: the warehouse itself. */
+      readonly database?: string;
+      readonly schema: string;
+      readonly identifier: string;
+    }
+  | {
+      readonly kind: 'external';
+      /** The location as the properties file gives it, placeholders filled in. */
+      readonly location: string;
+      /** The local files it names (absolute, no glob, no URL): each must exist before a run. */
+      readonly files: readonly string[];
+    };
+
+export interface SourceNode {
+  readonly kind: 'source';
+  /** `src.table`: its name in selection, lineage and diagnostics. */
+  readonly name: string;
+  readonly source: string;
+  readonly table: string;
+  /** The properties file that declares it. */
+  readonly file: string;
+  /** Its table's entry in that file. */
+  readonly location: Location;
+  /** What `source()` renders: `"schema"."identifier"`, `"database"."schema"."identifier"`, `'/path/file.parquet'` or a call. */
+  readonly relation: string;
+  readonly reads: SourceRead;
+  readonly tags: readonly string[];
+  /** dbt's qualified name of a source table: project, source, table. */
+  readonly fqn: readonly string[];
+  /** Always empty: a source reads nothing of the project. */
+  readonly upstream: readonly string[];
+  readonly loadedAtField?: string;
+  readonly freshness?: Freshness;
+}
+
+/** `src.table`, the name `source('src', 'table')` reads. */
+export const sourceName = (source: string, table: string) => `${source}.${table}`;
+
+/** A `source('src', 'table')` call of a template. */
+export interface SourceCall {
+  readonly source: string;
+  readonly table: string;
+}
+
+/** Records a call (once) and gives what the template renders for now: the ref token of its node (see analyze.ts). */
+export function recordSource(calls: SourceCall[], source: string, table: string, token: (name: string) => string): string {
+  if (!calls.some((c) => c.source === source && c.table === table)) calls.push({ source, table });
+  return token(sourceName(source, table));
+}
+
+/**
+ * Why a `source()` call at `at` reads nothing: no such source, no such table of it (with the
+ * name it probably meant), or a table switched off with `enabled: false`.
+ */
+export function sourceCallProblem(
+  call: SourceCall,
+  at: Location,
+  nodes: ReadonlyMap<string, { readonly kind: string }>,
+  disabled: ReadonlyMap<string, Location>,
+): Diagnostic | undefined {
+  const name = sourceName(call.source, call.table);
+  if (nodes.get(name)?.kind === 'source') return undefined;
+  const text = `source('${call.source}', '${call.table}')`;
+  const off = disabled.get(name);
+  if (off) {
+    return error('disabled-source', `${text}: ${name} is disabled (enabled: false)`, at, {
+      related: [{ message: 'disabled here', location: off }],
+      hint: `enable ${name} again, or stop reading it`,
+    });
+  }
+  const declared = [...nodes.values()].filter((n): n is SourceNode => n.kind === 'source');
+  const tables = declared.filter((n) => n.source === call.source).map((n) => n.table);
+  if (tables.length > 0) {
+    return error('unknown-source', `${text}: source '${call.source}' has no table '${call.table}'`, at, {
+      hint: didYouMean(call.table, tables) ?? `its tables: ${tables.join(', ')}`,
+    });
+  }
+  const sources = [...new Set(declared.map((n) => n.source))];
+  return error('unknown-source', `${text}: no source is named '${call.source}'`, at, {
+    hint:
+      didYouMean(call.source, sources) ??
+      (sources.length > 0 ? `sources: ${sources.join(', ')}` : 'declare it under sources: in a properties file (a .yml file among the models)'),
+  });
+}
+
+/**
+ * The node of an enabled source table. A problem with its `external_location` is reported at
+ * the table's entry; the node is made all the same, so that a model reading it is not told
+ * the source is unknown as well.
+ */
+export function sourceNode(t: SourceTable, projectName: string, root: string, diagnostics: Diagnostic[]): SourceNode {
+  const base = {
+    kind: 'source' as const,
+    name: t.name,
+    source: t.source,
+    table: t.table,
+    file: t.location.file,
+    location: t.location,
+    tags: t.tags,
+    fqn: [projectName, t.source, t.table],
+    upstream: [],
+    loadedAtField: t.loadedAtField,
+    freshness: t.freshness,
+  };
+  const asTable = (): SourceNode => ({
+    ...base,
+    relation: t.database === undefined ? relationName(t.schema, t.identifier) : relationName(t.database, t.schema, t.identifier),
+    reads: { kind: 'relation', database: t.database, schema: t.schema, identifier: t.identifier },
+  });
+  const problem = (message: string, hint?: string) => {
+    diagnostics.push(error('bad-source', `source ${t.name}: ${message}`, t.location, hint ? { hint } : undefined));
+    return asTable();
+  };
+  if (t.meta.plugin !== undefined) {
+    return problem(`dbt-duckdb source plugins (plugin: ${String(t.meta.plugin)}) are not supported`, 'load the data into a table of the warehouse, or read the file with external_location');
+  }
+  if (t.externalLocation === undefined) {
+    if (t.meta.external_location !== undefined) return problem('external_location must be text: a file path or a call such as read_parquet(...)');
+    return asTable();
+  }
+  const values: Record<string, unknown> = { name: t.table, identifier: t.identifier, schema: t.schema, database: t.database ?? null, tags: t.tags, ...t.meta };
+  const formatter = t.meta.formatter ?? 'newstyle';
+  if (formatter !== 'newstyle' && formatter !== 'oldstyle' && formatter !== 'template') {
+    return problem(`formatter must be newstyle, oldstyle or template, got ${JSON.stringify(formatter)}`);
+  }
+  const formatted = formatLocation(t.externalLocation, formatter, values);
+  if (typeof formatted !== 'string') return problem(`external_location '${t.externalLocation}': ${formatted.problem}`, placeholderHint(formatter, values));
+  const { expression, files } = externalExpression(formatted, root);
+  return { ...base, relation: expression, reads: { kind: 'external', location: formatted, files } };
+}
+
+function placeholderHint(formatter: Formatter, values: Record<string, unknown>): string {
+  const names = Object.keys(values).filter((k) => k !== 'external_location');
+  const show = (k: string) => (formatter === 'newstyle' ? `{${k}}` : formatter === 'oldstyle' ? `%(${k})s` : `\${${k}}`);
+  return `placeholders (${formatter}): ${names.map(show).join(', ')}; the keys of the source's and the table's meta: and config: count too`;
+}
+
+type Formatter = 'newstyle' | 'oldstyle' | 'template';
+
+/** A value as Python's str() writes it, which dbt-duckdb formats with. */
+function pythonText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (v === null) return 'None';
+  if (Array.isArray(v)) {
+    const items = v.map((x) => (typeof x === 'string' ? `'${x}'` : pythonText(x)));
+    return items.every((x) => x !== undefined) ? `[${items.join(', ')}]` : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * `external_location` with its placeholders filled in, as dbt-duckdb formats it: Python's
+ * `str.format_map` (newstyle, `{name}`, `{{` for a brace), `%` (oldstyle, `%(name)s`) or
+ * `string.Template` (template, `$name` or `${name}`, `$$` for a dollar).
+ */
+export function formatLocation(text: string, formatter: Formatter, values: Readonly<Record<string, unknown>>): string | { problem: string } {
+  const value = (key: string, written: string): string | { problem: string } => {
+    if (!Object.hasOwn(values, key)) return { problem: `${written} names '${key}', which the source does not have` };
+    const v = pythonText(values[key]);
+    return v ?? { problem: `${written}: '${key}' is not a text or a number` };
+  };
+  const patterns: Record<Formatter, RegExp> = {
+    newstyle: /\{\{|\}\}|\{([^{}]*)\}|[{}]/g,
+    oldstyle: /%%|%\(([^)]*)\)s|%/g,
+    template: /\$\$|\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)|\$/g,
+  };
+  let out = '';
+  let at = 0;
+  for (const m of text.matchAll(patterns[formatter])) {
+    out += text.slice(at, m.index);
+    at = m.index + m[0].length;
+    if (m[0] === '{{' || m[0] === '}}' || m[0] === '%%' || m[0] === '$$') {
+      out += m[0][0];
+      continue;
+    }
+    const key = m[1] ?? m[2];
+    if (key === undefined || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      const how = { newstyle: "'{name}' (a brace itself is '{{' or '}}')", oldstyle: "'%(name)s' (a percent sign itself is '%%')", template: "'$name' or '${name}' (a dollar sign itself is '$$')" };
+      return { problem: `'${m[0]}' at character ${m.index + 1} is not a placeholder: write ${how[formatter]}` };
+    }
+    const v = value(key, m[0]);
+    if (typeof v !== 'string') return v;
+    out += v;
+  }
+  return out + text.slice(at);
+}
+
+const URL_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+const GLOB_RE = /[*?[]/;
+
+/** A path as the location names it, read from the project folder when relative; and the local file to find before a run, if it is one. */
+function fromRoot(path: string, root: string): { path: string; file?: string } {
+  if (URL_RE.test(path)) return { path };
+  // DuckDB reads `~` as the home folder.
+  const home = path === '~' || path.startsWith('~/');
+  const absolute = home ? path : isAbsolute(path) ? path : resolve(root, path);
+  const local = home ? homedir() + path.slice(1) : absolute;
+  return { path: absolute, file: GLOB_RE.test(path) ? undefined : local };
+}
+
+const LITERAL = String.raw`'(?:[^']|'')*'`;
+/** A call's name and its first argument when that is a string or a list of strings: `read_parquet('x'` or `read_csv(['a', 'b']`. */
+const CALL_RE = new RegExp(String.raw`^(\s*[A-Za-z_][A-Za-z0-9_.]*\s*\(\s*)(${LITERAL}|\[\s*${LITERAL}(?:\s*,\s*${LITERAL})*\s*\])`);
+
+const unquote = (literal: string) => literal.slice(1, -1).replaceAll("''", "'");
+
+/**
+ * What `source()` renders for an external location, as dbt-duckdb does: text with `(` (a call
+ * such as `read_parquet('...')`) as it is, other text as a quoted path DuckDB reads. Relative
+ * paths are made absolute from the project folder, so that a run reads the same files from any
+ * working directory: the path itself, or the paths of a call's first argument.
+ */
+export function externalExpression(location: string, root: string): { expression: string; files: string[] } {
+  const files: string[] = [];
+  const literal = (text: string) => {
+    const p = fromRoot(text, root);
+    if (p.file !== undefined) files.push(p.file);
+    return quoteLiteral(p.path);
+  };
+  if (location.includes('(')) {
+    const call = CALL_RE.exec(location);
+    if (!call) return { expression: location, files };
+    const args = call[2].replace(new RegExp(LITERAL, 'g'), (l) => literal(unquote(l)));
+    return { expression: call[1] + args + location.slice(call[0].length), files };
+  }
+  // dbt-duckdb leaves a location that is quoted already as it is.
+  const quoted = location.trim();
+  if (quoted.startsWith("'")) {
+    return new RegExp(`^${LITERAL}$`).test(quoted) ? { expression: literal(unquote(quoted)), files } : { expression: location, files };
+  }
+  return { expression: literal(location), files };
+}

@@ -1,0 +1,113 @@
+import { existsSync } from 'node:fs';
+import { relative, sep } from 'node:path';
+import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { didYouMean } from '../diagnostics/suggest.js';
+import type { SourceNode } from '../analyze/sources.js';
+import type { Task } from '../plan/task.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
+import { freshnessDiagnostic, isMeasurable, measureFreshness } from './freshness.js';
+
+/**
+ * Before anything runs: every source a task of the run reads is there. pipe never builds a
+ * source, so a table that does not exist (or a database not attached) or a local file that is
+ * not there would fail the models reading it halfway through the run; it is refused first,
+ * at the source's entry in its properties file.
+ */
+
+/** The sources the tasks that will run read, each once. */
+export function sourcesRead(tasks: readonly Task[]): SourceNode[] {
+  const out = new Map<string, SourceNode>();
+  for (const t of tasks) {
+    if (t.noop || t.blocked) continue;
+    for (const s of t.sources ?? []) out.set(s.name, s);
+  }
+  return [...out.values()];
+}
+
+export async function preflightSources(session: WarehouseSession, tasks: readonly Task[], root: string): Promise<Diagnostic[]> {
+  const diagnostics: Diagnostic[] = [];
+  const relations = new RelationsByDatabase(session);
+  for (const s of sourcesRead(tasks)) {
+    const reads = s.reads;
+    switch (reads.kind) {
+      case 'relation': {
+        const found = await relations.find(reads.database, reads.schema, reads.identifier);
+        if (found.kind === 'found') break;
+        if (found.kind === 'no-database') {
+          diagnostics.push(
+            error('missing-source', `source ${s.name} reads the database '${reads.database}', which is not attached to the warehouse`, s.location, {
+              hint: didYouMean(reads.database!, found.databases) ?? `databases: ${found.databases.join(', ')}`,
+            }),
+          );
+          break;
+        }
+        diagnostics.push(
+          error('missing-source', `source ${s.name}: ${s.relation} does not exist in the ${reads.database === undefined ? 'warehouse' : `database '${reads.database}'`}`, s.location, {
+            hint:
+              didYouMean(`${reads.schema}.${reads.identifier}`, found.names) ??
+              'pipe reads a source and never builds it: load the table first, or correct the schema: or identifier: of the source',
+          }),
+        );
+        break;
+      }
+      case 'external':
+        for (const file of reads.files) {
+          if (existsSync(file)) continue;
+          const shown = file.startsWith(root + sep) ? relative(root, file).split(sep).join('/') : file;
+          diagnostics.push(
+            error('missing-source', `source ${s.name} reads ${shown}, which does not exist`, s.location, {
+              hint: 'a relative path in external_location is read from the project folder',
+            }),
+          );
+        }
+        break;
+      default: {
+        const never: never = reads;
+        throw new Error(`internal error: source read ${JSON.stringify(never)}`);
+      }
+    }
+  }
+  return diagnostics;
+}
+
+/**
+ * `--check-freshness` (or a pipeline's `check_freshness: true`): the freshness of every source
+ * the run reads that declares one; an error-level stale source (or one that cannot be measured)
+ * is an error, a warn-level one a warning.
+ */
+export async function preflightFreshness(session: WarehouseSession, tasks: readonly Task[], now: number): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  for (const s of sourcesRead(tasks)) {
+    if (!isMeasurable(s)) continue;
+    const d = freshnessDiagnostic(await measureFreshness(session, s, now));
+    if (d) out.push(d);
+  }
+  return out;
+}
+
+type Found = { kind: 'found' } | { kind: 'missing'; names: string[] } | { kind: 'no-database'; databases: string[] };
+
+/** The relations of each database a source names, read once; names are compared as the engine compares unquoted ones. */
+class RelationsByDatabase {
+  private readonly byDatabase = new Map<string, Promise<(readonly [schema: string, name: string])[]>>();
+  private databases?: Promise<string[]>;
+
+  constructor(private readonly session: WarehouseSession) {}
+
+  async find(database: string | undefined, schema: string, name: string): Promise<Found> {
+    if (database !== undefined) {
+      this.databases ??= this.session.query(this.session.dialect.databases()).then((rows) => rows.map((r) => String(r.name)));
+      const databases = await this.databases;
+      if (!databases.some((d) => d.toLowerCase() === database.toLowerCase())) return { kind: 'no-database', databases };
+    }
+    const key = database?.toLowerCase() ?? '';
+    let relations = this.byDatabase.get(key);
+    if (!relations) {
+      relations = this.session.query(this.session.dialect.relationsIn(database)).then((rows) => rows.map((r) => [String(r.schema_name), String(r.name)] as const));
+      this.byDatabase.set(key, relations);
+    }
+    const all = await relations;
+    const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+    return all.some(([s, n]) => same(s, schema) && same(n, name)) ? { kind: 'found' } : { kind: 'missing', names: all.map(([s, n]) => `${s}.${n}`) };
+  }
+}

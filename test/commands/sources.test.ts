@@ -1,0 +1,294 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/dates/dates.js';
+import { diagnosticsOf, explain, publishedRelations, queryRows, removeTempDirs, runCount, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { renderDag } from '../../src/graph/render-dag.js';
+import { freshnessIn, nodesIn, runIn } from '../support/in-process.js';
+
+afterAll(removeTempDirs);
+
+/**
+ * dbt sources in runs: a model reads a table loaded into the warehouse by something else, or
+ * a file through dbt-duckdb's external_location; a source that is not there stops the run
+ * before anything is written; and freshness is measured against the clock a test sets.
+ */
+
+/** Statements on a warehouse file, as the loader that fills a source would run them. */
+async function load(dbPath: string, ...statements: string[]): Promise<void> {
+  const instance = await DuckDBInstance.create(dbPath);
+  try {
+    const connection = await instance.connect();
+    try {
+      for (const sql of statements) await connection.run(sql);
+    } finally {
+      connection.closeSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+}
+
+const at = (iso: string): Clock => ({ now: () => Date.parse(iso) });
+
+const SOURCES = `version: 2
+sources:
+  - name: raw
+    tables:
+      - name: orders
+        loaded_at_field: loaded_at
+        freshness:
+          warn_after: {count: 12, period: hour}
+          error_after: {count: 1, period: day}
+      - name: customers
+        identifier: customer_list
+        database: warehouse
+  - name: lake
+    meta:
+      external_location: "data/{name}.parquet"
+    tables:
+      - name: events
+      - name: clicks
+        config:
+          external_location: "read_parquet('data/click_*.parquet', filename = false)"
+`;
+
+function project(files: Record<string, string> = {}): string {
+  const dir = tempDir();
+  writeProjectFiles(dir, {
+    'pipe.yaml': 'name: shop\n',
+    'models/sources.yml': SOURCES,
+    'models/orders.sql': "select id, amount from {{ source('raw', 'orders') }}",
+    'models/customers.sql': "select * from {{ source('raw', 'customers') }}",
+    'macros/raw.sql': "{% macro events_of(kind) %}(select * from {{ source('lake', 'events') }} where kind = '{{ kind }}'){% endmacro %}",
+    'models/views.sql': "select count(*) as n from {{ events_of('view') }}",
+    'models/clicks.sql': "select sum(n) as n from {{ source('lake', 'clicks') }}",
+    ...files,
+  });
+  return dir;
+}
+
+/** The sources of the project, filled: two tables in the warehouse and three parquet files. */
+async function fill(dir: string): Promise<void> {
+  mkdirSync(join(dir, 'data'));
+  await load(
+    warehouseOf(dir),
+    'CREATE SCHEMA raw',
+    "CREATE TABLE raw.orders AS SELECT * FROM (VALUES (1, 10.5, TIMESTAMP '2024-01-02 10:00:00'), (2, 4.5, TIMESTAMP '2024-01-02 08:00:00')) t(id, amount, loaded_at)",
+    "CREATE TABLE raw.customer_list AS SELECT 7 AS id, 'ann' AS name",
+    `COPY (SELECT * FROM (VALUES ('view'), ('view'), ('buy')) t(kind)) TO '${join(dir, 'data/events.parquet')}' (FORMAT parquet)`,
+    `COPY (SELECT 2 AS n) TO '${join(dir, 'data/click_1.parquet')}' (FORMAT parquet)`,
+    `COPY (SELECT 3 AS n) TO '${join(dir, 'data/click_2.parquet')}' (FORMAT parquet)`,
+  );
+}
+
+describe('models read sources', () => {
+  it('a table in the warehouse, a file and a table function of external_location, read from the project folder, through a macro too', async () => {
+    const dir = project();
+    await fill(dir);
+    // The test's working directory is not the project: relative paths are read from the project.
+    expect(process.cwd()).not.toBe(dir);
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    const db = warehouseOf(dir);
+    expect(await queryRows(db, 'SELECT id, amount::DOUBLE AS amount FROM orders ORDER BY id')).toEqual([
+      { id: 1, amount: 10.5 },
+      { id: 2, amount: 4.5 },
+    ]);
+    expect(await queryRows(db, 'SELECT * FROM customers')).toEqual([{ id: 7, name: 'ann' }]);
+    expect(await queryRows(db, 'SELECT n::INTEGER AS n FROM views')).toEqual([{ n: 2 }]);
+    expect(await queryRows(db, 'SELECT n::INTEGER AS n FROM clicks')).toEqual([{ n: 5 }]);
+    // Sources are never tasks.
+    expect(r.events.filter((e) => e.type === 'task-started').map((e) => (e as { task: { model: string } }).task.model).sort()).toEqual([
+      'clicks',
+      'customers',
+      'orders',
+      'views',
+    ]);
+  });
+});
+
+describe("a source's database: attached by the dbt profile", () => {
+  const saved = { DBT_PROFILES_DIR: process.env.DBT_PROFILES_DIR, DBT_TARGET: process.env.DBT_TARGET };
+  afterAll(() => {
+    for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
+  });
+
+  it('is read there, and a table it lacks stops the run at the source table', async () => {
+    // profiles.yml of the project folder, whatever the machine's environment says.
+    delete process.env.DBT_PROFILES_DIR;
+    delete process.env.DBT_TARGET;
+    const dir = tempDir();
+    const sources = (table: string) =>
+      `version: 2\nsources:\n  - name: crm\n    database: raw\n    schema: main\n    tables:\n      - name: ${table}\n`;
+    writeProjectFiles(dir, {
+      'dbt_project.yml': "name: shop\nversion: '1.0'\nprofile: shop\n",
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      attach:\n        - path: crm.duckdb\n          alias: raw\n          read_only: true\n',
+      'models/sources.yml': sources('accounts'),
+      'models/accounts.sql': "select count(*) as n from {{ source('crm', 'accounts') }}",
+    });
+    await load(join(dir, 'crm.duckdb'), 'CREATE TABLE accounts AS SELECT * FROM range(4)');
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryRows(join(dir, 'dev.duckdb'), 'SELECT n::INTEGER AS n FROM accounts')).toEqual([{ n: 4 }]);
+
+    writeProjectFiles(dir, { 'models/sources.yml': sources('acounts'), 'models/accounts.sql': "select count(*) as n from {{ source('crm', 'acounts') }}" });
+    const missing = await runIn(dir, { date: '2024-01-02' });
+    expect(missing.code, explain(missing)).toBe(2);
+    expect(missing.stderr).toContain(`models/sources.yml:7: error: source crm.acounts: "raw"."main"."acounts" does not exist in the database 'raw'`);
+    expect(missing.stderr).toContain("hint: did you mean 'main.accounts'?");
+  });
+});
+
+describe('pipe ls and pipe dag', () => {
+  it('show sources as nodes upstream of the models that read them, selectable by name', async () => {
+    const dir = project();
+    const all = await nodesIn(dir);
+    expect(all.code, explain(all)).toBe(0);
+    expect(all.nodes.filter((n) => n.kind === 'source').map((n) => [n.name, n.file, n.upstream])).toEqual([
+      ['lake.clicks', 'models/sources.yml', []],
+      ['lake.events', 'models/sources.yml', []],
+      ['raw.customers', 'models/sources.yml', []],
+      ['raw.orders', 'models/sources.yml', []],
+    ]);
+    const down = await nodesIn(dir, { select: ['source:lake.events+'] });
+    expect(renderDag(down.nodes, 'text')).toBe('lake.events (source)\nviews (table)\n  ← lake.events');
+  });
+});
+
+describe('a source that is not there', () => {
+  it('stops the run before anything is written, at the line of each source table, exit 2', async () => {
+    const dir = project({
+      'models/sources.yml': SOURCES.replace('database: warehouse', 'database: lakehouse'),
+    });
+    // The warehouse exists, with none of the tables the sources name.
+    await load(warehouseOf(dir), 'CREATE SCHEMA raw', 'CREATE TABLE raw.order AS SELECT 1 AS id');
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stdout).not.toContain('START');
+    // Every one at once, each at its source table's entry.
+    expect(diagnosticsOf(r.events).map((d) => `${d.location?.file}:${d.location?.line}`).sort()).toEqual([
+      'models/sources.yml:10',
+      'models/sources.yml:17',
+      'models/sources.yml:5',
+    ]);
+    expect(r.stderr).toContain('models/sources.yml:5: error: source raw.orders: "raw"."orders" does not exist in the warehouse');
+    expect(r.stderr).toContain("hint: did you mean 'raw.order'?");
+    expect(r.stderr).toContain("models/sources.yml:10: error: source raw.customers reads the database 'lakehouse', which is not attached to the warehouse");
+    expect(r.stderr).toContain('models/sources.yml:17: error: source lake.events reads data/events.parquet, which does not exist');
+    // A glob names no one file to look for: DuckDB says so when it reads it.
+    expect(r.stderr).not.toContain('click_');
+    const db = warehouseOf(dir);
+    expect(await publishedRelations(db)).toEqual({ tables: [], views: [] });
+    expect(await runCount(db)).toBe(0);
+  });
+
+  it('a model that is not selected does not need its source', async () => {
+    const dir = project();
+    await load(warehouseOf(dir), 'CREATE SCHEMA raw', "CREATE TABLE raw.orders AS SELECT 1 AS id, 2 AS amount, TIMESTAMP '2024-01-02' AS loaded_at");
+    const r = await runIn(dir, { date: '2024-01-02', select: ['orders'] });
+    expect(r.code, explain(r)).toBe(0);
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+});
+
+describe('source freshness', () => {
+  const FRESHNESS = `version: 2
+sources:
+  - name: raw
+    freshness:
+      warn_after: {count: 12, period: hour}
+      error_after: {count: 1, period: day}
+    tables:
+      - name: orders
+        loaded_at_field: loaded_at
+      - name: payments
+        loaded_at_field: paid_at
+      - name: days
+        loaded_at_field: day
+        freshness:
+          error_after: {count: 3, period: day}
+          filter: "kind = 'final'"
+      - name: unmeasured
+        freshness: null
+`;
+  let dir: string;
+  const freshProject = async () => {
+    dir ??= await (async () => {
+      const d = project({ 'models/sources.yml': FRESHNESS, 'models/customers.sql': 'select 1 as x', 'models/views.sql': 'select 1 as x', 'models/clicks.sql': 'select 1 as x' });
+      await load(
+        warehouseOf(d),
+        'CREATE SCHEMA raw',
+        // A TIMESTAMP is read as UTC; a TIMESTAMPTZ is the instant it is; a DATE its midnight in UTC.
+        "CREATE TABLE raw.orders AS SELECT 1 AS id, 1 AS amount, TIMESTAMP '2024-01-02 10:00:00' AS loaded_at",
+        "CREATE TABLE raw.payments AS SELECT TIMESTAMPTZ '2024-01-02 12:00:00+02:00' AS paid_at",
+        "CREATE TABLE raw.days AS SELECT * FROM (VALUES (DATE '2024-01-01', 'final'), (DATE '2024-01-05', 'draft')) t(day, kind)",
+        'CREATE TABLE raw.unmeasured AS SELECT 1 AS x',
+      );
+      return d;
+    })();
+    return dir;
+  };
+  const statuses = async (now: string) => {
+    const r = await freshnessIn(await freshProject(), { clock: at(now), json: true });
+    return { code: r.code, r, rows: Object.fromEntries(r.events.filter((e) => e.type === 'source-freshness').map((e) => [e.source, e.status])) };
+  };
+
+  it('pass, warn and error by warn_after and error_after, as of the clock; exit 1 only on an error', async () => {
+    // 10:00 UTC, 10:00 UTC (12:00+02) and 2024-01-01 00:00 UTC (the draft row is filtered out).
+    expect(await statuses('2024-01-02T21:00:00Z')).toMatchObject({ code: 0, rows: { 'raw.orders': 'pass', 'raw.payments': 'pass', 'raw.days': 'pass' } });
+    // Exactly 12 hours is not more than 12 hours (dbt's rule).
+    expect(await statuses('2024-01-02T22:00:00Z')).toMatchObject({ code: 0, rows: { 'raw.orders': 'pass' } });
+    expect(await statuses('2024-01-02T22:00:01Z')).toMatchObject({ code: 0, rows: { 'raw.orders': 'warn', 'raw.payments': 'warn', 'raw.days': 'pass' } });
+    expect(await statuses('2024-01-03T10:00:01Z')).toMatchObject({ code: 1, rows: { 'raw.orders': 'error', 'raw.payments': 'error', 'raw.days': 'pass' } });
+    // The draft row of 2024-01-05 is left out by the filter: the latest final day is 2024-01-01.
+    expect(await statuses('2024-01-04T00:00:01Z')).toMatchObject({ code: 1, rows: { 'raw.days': 'error' } });
+    // A table without freshness is not measured.
+    expect(await statuses('2024-01-04T00:00:01Z').then((s) => Object.keys(s.rows).sort())).toEqual(['raw.days', 'raw.orders', 'raw.payments']);
+  });
+
+  it('prints each table with its status, age and criteria, and counts them', async () => {
+    const r = await freshnessIn(await freshProject(), { clock: at('2024-01-03T11:30:00Z'), select: ['source:raw.orders', 'source:raw.days'] });
+    expect(r.code, explain(r)).toBe(1);
+    expect(r.stdout).toContain('ERROR   raw.orders  loaded 1 day 1 hour ago (2024-01-02 10:00:00 UTC)');
+    expect(r.stdout).toContain('warn after 12 hours, error after 1 day  models/sources.yml:8');
+    expect(r.stdout).toContain('PASS    raw.days');
+    expect(r.stdout).toContain('Freshness: 1 pass, 1 error');
+    expect(r.stdout).not.toContain('raw.payments');
+  });
+
+  it('a loaded_at_field the table does not have is a runtime error naming the table, exit 1', async () => {
+    const d = await freshProject();
+    writeProjectFiles(d, { 'models/sources.yml': FRESHNESS.replace('loaded_at_field: paid_at', 'loaded_at_field: paid_on') });
+    try {
+      const r = await freshnessIn(d, { clock: at('2024-01-02T12:00:00Z'), json: true, select: ['source:raw.payments'] });
+      expect(r.code, explain(r)).toBe(1);
+      const [row] = r.events.filter((e) => e.type === 'source-freshness');
+      expect(row).toMatchObject({ source: 'raw.payments', status: 'runtime error', line: 10 });
+      expect(String(row.error)).toMatch(/^max\(paid_on\) of "raw"\."payments" cannot be read: .*paid_on/);
+    } finally {
+      writeProjectFiles(d, { 'models/sources.yml': FRESHNESS });
+    }
+  });
+
+  it('pipe run --check-freshness: an error-level stale source stops the run before anything is written; a warning does not', async () => {
+    const d = await freshProject();
+    const stale = await runIn(d, { date: '2024-01-02', clock: at('2024-01-03T12:00:00Z'), checkFreshness: true });
+    expect(stale.code, explain(stale)).toBe(2);
+    expect(stale.stderr).toContain('models/sources.yml:8: error: source raw.orders is stale: last loaded 1 day 2 hours ago (2024-01-02 10:00:00 UTC), more than its error_after of 1 day');
+    expect(await runCount(warehouseOf(d))).toBe(0);
+    expect(await publishedRelations(warehouseOf(d))).toEqual({ tables: [], views: [] });
+    // A pipeline asks for it with check_freshness: true.
+    writeProjectFiles(d, { 'pipelines/orders_only.yaml': 'select: [orders]\ncheck_freshness: true\n' });
+    const piped = await runIn(d, { pipeline: 'orders_only', date: '2024-01-02', clock: at('2024-01-03T12:00:00Z') });
+    expect(piped.code, explain(piped)).toBe(2);
+    expect(diagnosticsOf(piped.events).map((x) => x.code)).toEqual(['stale-source']);
+    // Past warn_after only: the run goes ahead, and says so.
+    const warned = await runIn(d, { date: '2024-01-02', clock: at('2024-01-02T23:00:00Z'), checkFreshness: true });
+    expect(warned.code, explain(warned)).toBe(0);
+    expect(diagnosticsOf(warned.events).map((x) => x.message)).toEqual([
+      'source raw.orders is stale: last loaded 13 hours ago (2024-01-02 10:00:00 UTC), more than its warn_after of 12 hours',
+    ]);
+  });
+});
