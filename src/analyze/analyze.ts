@@ -48,6 +48,8 @@ export interface ModelNode {
   readonly upstream: readonly string[];
   /** dbt's qualified name: project, folders under the model folder, name (see layout.ts). */
   readonly fqn: readonly string[];
+  /** The dbt properties file with its entry, if it has one. */
+  readonly propertiesFile?: string;
   /** Data checks from the YAML beside the model, run before each publication. */
   readonly checks: readonly Check[];
 }
@@ -84,6 +86,8 @@ export interface SeedNode {
   readonly upstream: readonly string[];
   /** dbt's qualified name: project, folders under the seed folder, name. */
   readonly fqn: readonly string[];
+  /** The dbt properties file with its entry, if it has one. */
+  readonly propertiesFile?: string;
 }
 
 export type { SourceNode } from './sources.js';
@@ -557,7 +561,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     const base = baseConfig('seeds', fqn, dbt, properties.seeds.get(seed.name), seed.yaml, renderSetting);
     const node = seedNode(seed, fqn, base, dbtContext, diagnostics);
     if ('disabledAt' in node) disabled.set(seed.name, node.disabledAt);
-    else nodes.set(seed.name, node);
+    else nodes.set(seed.name, { ...node, ...propertiesFileOf(properties.seeds.get(seed.name)) });
   }
   const disabledSources = new Map<string, Location>();
   for (const table of properties.sources) {
@@ -681,6 +685,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       refs: sites,
       upstream,
       fqn: models.get(source.name)!.fqn,
+      ...propertiesFileOf(properties.models.get(source.name)),
       checks,
     };
     nodes.set(source.name, node);
@@ -858,6 +863,8 @@ function schemaNamer(engine: TemplateEngine, project: string, targetSchema: stri
     return dbtSchemaName(targetSchema, custom);
   }
 }
+
+const propertiesFileOf = (entry: { readonly location: Location } | undefined) => (entry ? { propertiesFile: entry.location.file } : {});
 
 /** Two nodes that would write one relation (an alias, or a schema, makes them meet): dbt refuses, and so does pipe. */
 function sameRelations(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {

@@ -27,7 +27,7 @@ export interface Chosen {
 
 /** The node as selection sees it; a new kind of node fails to compile here until it is mapped. */
 export function selectableNode(n: PipeNode): SelectableNode {
-  const base = { name: n.name, fqn: n.fqn, file: n.file, tags: n.tags };
+  const base = { name: n.name, fqn: n.fqn, file: n.file, tags: n.tags, ...(n.kind !== 'source' && n.propertiesFile ? { propertiesFile: n.propertiesFile } : {}) };
   switch (n.kind) {
     case 'model':
       return { ...base, resourceType: 'model', config: { ...n.config } };

@@ -5,6 +5,7 @@ import { readProperties } from '../../src/analyze/dbt/properties.js';
 import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { dayInterval, parseDate } from '../../src/dates/dates.js';
 import { loadProject } from '../../src/project/load-project.js';
+import { analyzeAndSelect } from '../../src/commands/context.js';
 import { parseYaml } from '../../src/project/yaml-file.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 
@@ -306,6 +307,20 @@ exposures:
       ['bad-properties', 7],
       ['duplicate-properties', 5],
     ]);
+  });
+
+  it('select the models they describe by path:, as dbt does', () => {
+    const files = loadProject(
+      tempProject({
+        'dbt_project.yml': 'name: shop\n',
+        'models/a.sql': 'select 1 as id',
+        'models/b.sql': 'select 1 as id',
+        'models/props/a_and_seed.yml': 'version: 2\nmodels:\n  - name: a\nseeds:\n  - name: s\n',
+        'seeds/s.csv': 'id\n1\n',
+      }),
+    );
+    const { selected } = analyzeAndSelect(files, { interval: day, select: ['path:models/props/a_and_seed.yml'] });
+    expect([...selected].sort()).toEqual(['a', 's']);
   });
 
   it('warns of properties for a model the project does not have', () => {
