@@ -97,6 +97,13 @@ models:
     expect(model(a, 'stg_customers').config.description).toBe('Customers');
   });
 
+  it('builds a model that names no materialization as a view, as dbt does', () => {
+    const a = run({ 'dbt_project.yml': 'name: shop\n', 'models/m.sql': 'select 1 as id' });
+    expect(model(a, 'm').config.materialized).toBe('view');
+    // A pipe project's default stays a table.
+    expect(model(run({ 'models/m.sql': 'select 1 as id' }), 'm').config.materialized).toBe('table');
+  });
+
   it('names the relation by alias and keeps the model name for ref()', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    orders:\n      +alias: orders_v2\n',

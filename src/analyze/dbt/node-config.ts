@@ -124,6 +124,8 @@ export function mergeConfig(
   Object.assign(record, own);
   for (const key of Object.keys(own)) dbtLocations.delete(key);
   if (dbtSchema) {
+    // dbt builds a model that names no materialization as a view.
+    if (kind === 'model' && record.materialized === undefined) record.materialized = 'view';
     const custom = record.schema;
     record.schema = typeof custom === 'string' || custom === undefined || custom === null ? dbtSchema(typeof custom === 'string' ? custom : undefined) : custom;
     if (!dbtLocations.has('schema') && custom === undefined) dbtLocations.set('schema', { file: 'dbt_project.yml' });
