@@ -226,7 +226,7 @@ describe('refusals, each at its line', () => {
 describe('the warehouse runs the setup of the target', () => {
   it('a setting takes effect on the connections models run on, and a model reads a table of an attached DuckDB file', async () => {
     const dir = dbtProject({
-      'models/one.sql': "select count(*) as orders, current_setting('default_null_order') as nulls from raw.main.orders\n",
+      'models/one.sql': "{{ config(materialized='table') }}\nselect count(*) as orders, current_setting('default_null_order') as nulls from raw.main.orders\n",
       'profiles.yml': profiles(`${DEV}      extensions: [json]\n      settings:\n        default_null_order: nulls_first\n      attach:\n        - path: sources/raw.duckdb\n          alias: raw\n          read_only: true\n`),
     });
     mkdirSync(join(dir, 'sources'));

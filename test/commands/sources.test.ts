@@ -126,7 +126,7 @@ describe("a source's database: attached by the dbt profile", () => {
       'dbt_project.yml': "name: shop\nversion: '1.0'\nprofile: shop\n",
       'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      attach:\n        - path: crm.duckdb\n          alias: raw\n          read_only: true\n',
       'models/sources.yml': sources('accounts'),
-      'models/accounts.sql': "select count(*) as n from {{ source('crm', 'accounts') }}",
+      'models/accounts.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ source('crm', 'accounts') }}",
     });
     await load(join(dir, 'crm.duckdb'), 'CREATE TABLE accounts AS SELECT * FROM range(4)');
     const r = await runIn(dir, { date: '2024-01-02' });
