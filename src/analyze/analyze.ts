@@ -21,9 +21,12 @@ import { secrets } from '../secrets/secrets.js';
 import { quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
 import { RenderFailure, TemplateEngine, TemplateFunctionError, type CompiledTemplate } from './template-engine.js';
 import { checkKeys, asStringList } from './validate-keys.js';
-import { CHECK_TARGET, checkSql, parseChecks, type Check } from './checks.js';
+import { CHECK_TARGET, checkSql, parseChecks, refToken, type Check } from './checks.js';
 import { isBuilt, isMaterialization, modelKind, NO_TABLE, type TableState } from './model-kinds.js';
 import { recordSource, sourceCallProblem, sourceName, sourceNode, type SourceCall, type SourceNode } from './sources.js';
+import { attachTests } from './dbt/attach-tests.js';
+import type { DbtTest } from './dbt/dbt-tests.js';
+import { projectTests } from './dbt/project-tests.js';
 
 /**
  * Analysis turns loaded files into a validated graph: it renders every model once (at the
@@ -50,7 +53,7 @@ export interface ModelNode {
   readonly fqn: readonly string[];
   /** The dbt properties file with its entry, if it has one. */
   readonly propertiesFile?: string;
-  /** Data checks from the YAML beside the model, run before each publication. */
+  /** Data checks from the YAML beside the model, and the dbt tests it runs, before each publication. */
   readonly checks: readonly Check[];
 }
 
@@ -88,6 +91,8 @@ export interface SeedNode {
   readonly fqn: readonly string[];
   /** The dbt properties file with its entry, if it has one. */
   readonly propertiesFile?: string;
+  /** The dbt tests it runs before it is published. */
+  readonly checks: readonly Check[];
 }
 
 export type { SourceNode } from './sources.js';
@@ -122,13 +127,14 @@ export interface Analysis {
   readonly renderer: ModelRenderer;
   /** Models, seeds and source tables switched off with `enabled: false`, and where: they are not in the graph. */
   readonly disabled: ReadonlyMap<string, Location>;
+  /** The tests of a dbt project's sources, by `source.table` (see dbt/project-tests.ts); no task runs them yet. */
+  readonly sourceChecks: ReadonlyMap<string, readonly Check[]>;
   readonly diagnostics: readonly Diagnostic[];
 }
 
 export const SEED_KEYS = ['column_types', 'description', 'tags', 'schema', 'alias', 'delimiter', 'enabled', 'quote_columns'] as const;
 const EPHEMERAL_PREFIX = '__pipe_ephemeral__';
 const REF_TOKEN_RE = /\u0000([^\u0000]*)\u0000/g;
-const refToken = (name: string) => `\u0000${name}\u0000`;
 
 function refLocation(model: ModelSource, sites: CallSites, name: string): Location {
   return { file: model.file, ...sites.ref(name) };
@@ -336,14 +342,18 @@ export class ModelRenderer {
    * checked. Query checks are templates like models (`{{ this }}` is the target).
    */
   checkSql(model: string, check: Check, interval: Interval, target: string, relations?: RelationOverrides): string | Diagnostic {
+    // A dbt test names the node it runs with by its ref token, as it names every node it reads:
+    // that node is the data checked (and so it is for an ephemeral model the test reads).
+    const dbt = check.kind === 'dbt_generic' || check.kind === 'dbt_singular';
+    const reading = dbt ? new Map([...(relations ?? []), [model, target]]) : relations;
     // A check may read an ephemeral model: it is inlined, as in a model's query.
     const inlined = (sql: string, refs: readonly string[]): string | Diagnostic => {
-      const ctes = this.ephemeralCtes(refs, interval, [model], relations);
+      const ctes = this.ephemeralCtes(refs, interval, [model], reading);
       return Array.isArray(ctes) ? withCtes(sql, ctes) : { ...ctes, location: ctes.location ?? check.location };
     };
     if (check.template === undefined) {
       return inlined(
-        checkSql(check, target, (m) => this.resolveRefs(refToken(m), relations)),
+        checkSql(check, target, (m) => this.resolveRefs(refToken(m), reading)),
         check.refs.map((r) => r.model),
       );
     }
@@ -518,6 +528,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   /** Everything the templates use that pipe cannot render yet: reported once per cause, below. */
   const unsupported: UnsupportedUse[] = [];
   const macros = macroProblems(files, packages);
+  const callsUnrenderable = (text: string) => macros.tainted.size > 0 && [...macros.tainted].some((t) => new RegExp(`\\b${t}\\s*\\(`).test(text));
   for (const source of files.models) {
     live.add(source.name);
     const fqn = fqnOf(projectName, source.file, files.layout.models, source.name);
@@ -535,7 +546,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       continue;
     }
     // A model calling a macro pipe cannot render is not rendered: the macro's error says why.
-    if (macros.tainted.size > 0 && [...macros.tainted].some((t) => new RegExp(`\\b${t}\\s*\\(`).test(source.sql))) continue;
+    if (callsUnrenderable(source.sql)) continue;
     const compiled = entry.compiled;
     if ('severity' in compiled) {
       diagnostics.push(compiled);
@@ -550,7 +561,13 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     models.set(source.name, { source, compiled, relation, renders: entry.renders, sites: entry.sites, entry, fqn, base });
   }
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
-  unsupported.push(...macros.uses([...files.models.map((m) => m.sql), ...files.singularTests.map((t) => t.sql)]));
+  // A singular test, like a model, is not rendered when it uses what pipe cannot render.
+  const singularTests = files.singularTests.filter((t) => {
+    const uses = unsupportedUses(t.file, t.sql, packages);
+    unsupported.push(...uses);
+    return uses.length === 0 && !callsUnrenderable(t.sql);
+  });
+  unsupported.push(...macros.uses([...files.models.map((m) => m.sql), ...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
   diagnostics.push(...unsupportedDiagnostics(unsupported));
   const renderer = new ModelRenderer(engine, models, vars);
 
@@ -693,6 +710,27 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     analyzed.node = node;
     analyzed.refDiagnostics = refDiagnostics;
   }
+  const tests = projectTests(
+    {
+      files,
+      singularTests,
+      properties,
+      dbt,
+      projectName,
+      engine,
+      interval: options.interval,
+      vars,
+      node: (name) => (nodes.has(name) ? 'node' : disabled.has(name) ? 'disabled' : known.has(name) ? 'unavailable' : undefined),
+      nodeNames: allNames,
+      unrenderableMacro: (name) => macros.tainted.has(name) || macros.tainted.has(name.replace(/^(?:default__|duckdb__)?test_/, '')),
+      sourceProblem: (call, at) => sourceCallProblem(call, at, nodes, disabledSources),
+      unused: (key, at) => {
+        if (!unusedSettings.has(key)) unusedSettings.set(key, at);
+      },
+    },
+    diagnostics,
+  );
+  withTests(nodes, tests.tests, diagnostics);
   renderer.setNodes(nodes);
 
   const { graph, cycles } = graphOf(nodes, cache);
@@ -723,7 +761,36 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const notice = notUsedNotice(files, dbt, properties, unusedSettings);
   if (notice) diagnostics.push(notice);
 
-  return { root: files.root, projectName, settings, pipelines, nodes, graph, vars, renderer, disabled, diagnostics };
+  return { root: files.root, projectName, settings, pipelines, nodes, graph, vars, renderer, disabled, sourceChecks: tests.sourceTests, diagnostics };
+}
+
+/** How a properties file's tests would call their definitions, for finding definitions pipe cannot render. */
+function testCalls(properties: Properties): string[] {
+  const names = new Set<string>();
+  for (const n of [...properties.models.values(), ...properties.seeds.values()]) for (const t of n.tests) names.add(t.test.split('.').pop()!);
+  return [...names].flatMap((n) => [`${n}(`, `test_${n}(`]);
+}
+
+/**
+ * Gives each node the dbt tests it runs (see dbt/attach-tests.ts), and makes the nodes a test
+ * reads its upstream: every one of them is published before the test runs.
+ */
+function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diagnostics: Diagnostic[]): void {
+  if (tests.length === 0) return;
+  const graph = makeGraph(new Map([...nodes.values()].map((n) => [n.name, n.upstream.filter((u) => nodes.has(u))])));
+  const built = (name: string) => {
+    const n = nodes.get(name);
+    return n?.kind === 'seed' || (n?.kind === 'model' && isBuilt(n.config.materialized));
+  };
+  for (const [name, attached] of attachTests(tests, { graph, built }, diagnostics)) {
+    const node = nodes.get(name);
+    if (node?.kind !== 'model' && node?.kind !== 'seed') throw new Error(`internal error: a test attached to ${name}, which is not built`);
+    const sites = attached.reads.filter((r, i) => !node.upstream.includes(r.name) && attached.reads.findIndex((x) => x.name === r.name) === i);
+    const upstream = [...node.upstream, ...sites.map((r) => r.name)];
+    const checks = [...node.checks, ...attached.checks];
+    // A model's refs locate the edges of a cycle: an edge a test adds points at the test.
+    nodes.set(name, node.kind === 'model' ? { ...node, checks, upstream, refs: [...node.refs, ...sites] } : { ...node, checks, upstream });
+  }
 }
 
 /**
@@ -1069,6 +1136,7 @@ function seedNode(
     header: csv.header,
     upstream: [],
     fqn,
+    checks: [],
   };
 }
 

@@ -1,6 +1,7 @@
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { didYouMean } from '../diagnostics/suggest.js';
+import type { Threshold } from '../sql/test-threshold.js';
 
 /**
  * Data checks, declared under `checks:` in the YAML beside a model. Each becomes a query
@@ -10,7 +11,12 @@ import { didYouMean } from '../diagnostics/suggest.js';
  */
 
 export const CHECK_KINDS = ['not_null', 'unique', 'accepted_values', 'relationships', 'row_count', 'expression', 'query'] as const;
-export type CheckKind = (typeof CHECK_KINDS)[number];
+/**
+ * pipe's own check kinds, and a dbt project's tests: a generic test of a properties file
+ * (`unique`, `accepted_values`, a `{% test %}` of the project) or a singular test file.
+ */
+export type CheckKind = PipeCheckKind | 'dbt_generic' | 'dbt_singular';
+type PipeCheckKind = (typeof CHECK_KINDS)[number];
 
 /** What a check reads: the new partition only (default for incremental models) or the table as it will be. */
 export type CheckScope = 'partition' | 'table';
@@ -27,16 +33,30 @@ export interface Check {
   readonly location: Location;
   /** Columns of the checked model that the check names, for validation before running. */
   readonly columns: readonly string[];
-  /** Other models the check reads (relationships), as dependencies. */
-  readonly refs: readonly { readonly model: string; readonly column: string }[];
+  /** Other models the check reads (relationships, a dbt test's refs), as dependencies. */
+  readonly refs: readonly CheckRef[];
   /**
    * For every kind but `query`: SQL returning the failing rows, with CHECK_TARGET for the
-   * relation checked and `\u0000name\u0000` ref tokens for other models.
+   * relation checked and `\u0000name\u0000` ref tokens for other models. A dbt test names
+   * the node it runs with by its ref token too: that token stands for the data checked.
    */
   readonly sql?: string;
   /** For `query`: the template text, rendered per interval like a model. */
   readonly template?: string;
+  /** How a dbt test counts its failures and when they warn or fail; pipe's own checks fail on any row. */
+  readonly threshold?: Threshold;
+  /** A dbt test's tags (its config's, its column's and its folders'). */
+  readonly tags?: readonly string[];
 }
+
+export interface CheckRef {
+  readonly model: string;
+  /** The column a relationships check compares to. */
+  readonly column?: string;
+}
+
+/** Stands for a model or seed in a check's SQL until the plan knows what it reads (see ModelRenderer). */
+export const refToken = (name: string): string => `\u0000${name}\u0000`;
 
 export function checkSql(check: Check, target: string, resolveRef: (model: string) => string): string {
   const sql = check.sql ?? '';
@@ -89,13 +109,13 @@ export function parseChecks(value: unknown, where: Where, modelNames: ReadonlySe
         else diagnostics.push(error('bad-check', 'warn must hold checks like checks: does', kindAt));
         continue;
       }
-      if (!CHECK_KINDS.includes(kind as CheckKind)) {
+      if (!CHECK_KINDS.includes(kind as PipeCheckKind)) {
         diagnostics.push(
           error('unknown-check', `unknown check '${kind}'`, kindAt, { hint: didYouMean(kind, CHECK_KINDS) ?? `checks: ${CHECK_KINDS.join(', ')}` }),
         );
         continue;
       }
-      out.push(...parseKind(kind as CheckKind, spec, severity, kindAt, modelNames, diagnostics));
+      out.push(...parseKind(kind as PipeCheckKind, spec, severity, kindAt, modelNames, diagnostics));
     }
   };
   parseBlock(value, 'error');
@@ -104,7 +124,7 @@ export function parseChecks(value: unknown, where: Where, modelNames: ReadonlySe
 }
 
 function parseKind(
-  kind: CheckKind,
+  kind: PipeCheckKind,
   spec: unknown,
   severity: 'error' | 'warn',
   at: Location,

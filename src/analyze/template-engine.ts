@@ -2,6 +2,7 @@ import nunjucks from 'nunjucks';
 import { error, positionOf, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { MacroSource } from '../project/load-project.js';
 import { parseSimpleTemplate, renderSimpleTemplate, type SimpleTemplate } from './simple-template.js';
+import { macroSignatures, testBlocksAsMacros, type MacroSignature } from './macro-signatures.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { escapeRegExp, quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { secrets } from '../secrets/secrets.js';
@@ -223,6 +224,8 @@ export class TemplateEngine {
   private readonly variableNames: ReadonlySet<string>;
   /** Names the macros define: a template using one of them is left to Nunjucks. */
   private readonly macroNames = new Set<string>();
+  /** The macros defined, with their parameters and file, by name. */
+  private readonly signatures = new Map<string, MacroSignature & { readonly file: string }>();
 
   /**
    * `simpleTemplates: false` sends every template through Nunjucks: the reference that the
@@ -308,7 +311,9 @@ export class TemplateEngine {
     for (const macro of macros) this.loadMacros(macro);
   }
 
-  private loadMacros(macro: MacroSource): void {
+  private loadMacros(file: MacroSource): void {
+    // A dbt generic test (`{% test name(...) %}`) is the macro `test_name`, line for line.
+    const macro = { file: file.file, source: testBlocksAsMacros(file.source) };
     try {
       const template = new nunjucks.Template(macro.source, this.env, macro.file, true);
       // getExported runs the macro file's top level once; with no callback-free API in the
@@ -322,10 +327,13 @@ export class TemplateEngine {
         exported = exp;
       });
       if (failure) throw failure;
+      const signatures = new Map(macroSignatures(macro.source).map((m) => [m.name, m]));
       for (const [name, fn] of Object.entries(exported ?? {})) {
         if (name.startsWith('_')) continue;
         this.macroNames.add(name);
         this.env.addGlobal(name, this.wrapMacro(name, macro, fn as (...args: unknown[]) => unknown));
+        const signature = signatures.get(name);
+        if (signature) this.signatures.set(name, { ...signature, file: macro.file });
       }
     } catch (e) {
       this.diagnostics.push(templateDiagnostic(e, macro.file, 'parse', macro.source));
@@ -373,6 +381,38 @@ export class TemplateEngine {
     } catch (e) {
       const inMacro = this.macroFailure;
       return inMacro ? calledFrom(inMacro, e, file, undefined) : templateDiagnostic(e, file, 'render', call, this.functionNames());
+    } finally {
+      this.active = undefined;
+      this.macroFailure = undefined;
+    }
+  }
+
+  /** The names of the macros the project's macro files define. */
+  definedMacros(): string[] {
+    return [...this.signatures.keys()];
+  }
+
+  /** A macro of the project's macro files, with its parameters and file. */
+  macro(name: string): (MacroSignature & { readonly file: string }) | undefined {
+    return this.signatures.get(name);
+  }
+
+  /**
+   * Calls a macro of the project outside any template (a dbt test's definition, given the
+   * test's arguments): its output, the template functions it calls answered by `hooks`.
+   */
+  renderMacroCall(name: string, positional: readonly unknown[], keywords: Readonly<Record<string, unknown>>, hooks: RenderHooks): string {
+    const fn = (this.env as unknown as { globals: Record<string, unknown> }).globals[name];
+    const signature = this.signatures.get(name);
+    if (typeof fn !== 'function' || !signature) throw new Error(`internal error: no macro ${name}`);
+    this.active = hooks;
+    this.macroFailure = undefined;
+    try {
+      return String((fn as (...args: unknown[]) => unknown)(...positional, { ...keywords, __keywords: true }));
+    } catch (e) {
+      // Set by the macro's wrapper while it ran (see wrapMacro).
+      const inMacro = this.macroFailure as MacroFailure | undefined;
+      throw new RenderFailure(inMacro ? inMacro.diagnostic : templateDiagnostic(e, signature.file, 'render', undefined, this.functionNames()));
     } finally {
       this.active = undefined;
       this.macroFailure = undefined;

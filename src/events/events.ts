@@ -31,11 +31,15 @@ export interface TaskError {
   readonly sqlContext?: readonly string[];
 }
 
-/** A check that found failing rows. */
+/** A check that found failing rows, or a dbt test whose failures make it warn or fail. */
 export interface CheckFailure {
+  /** The check's name; a dbt test's as dbt names it (`unique_orders_order_id`). */
   readonly check: string;
   readonly severity: 'error' | 'warn';
+  /** The failing rows; a dbt test's failures as its `fail_calc` counts them. */
   readonly failingRows: number;
+  /** A dbt test's condition that the failures met (its `error_if` or `warn_if`, e.g. `!= 0`). */
+  readonly condition?: string;
   /** Up to five failing rows. */
   readonly sample: readonly Record<string, unknown>[];
   readonly location: Location;
@@ -91,6 +95,8 @@ export type PipeEvent =
     }
   /** A check found failing rows (blocking or warning); the task's outcome follows separately. */
   | { readonly type: 'check-failed'; readonly runId: string; readonly task: TaskRef; readonly failure: CheckFailure }
+  /** A check found nothing to report. */
+  | { readonly type: 'check-passed'; readonly runId: string; readonly task: TaskRef; readonly check: string; readonly location: Location }
   /** A transient error; the task is tried again after a delay. */
   | { readonly type: 'task-retrying'; readonly runId: string; readonly task: TaskRef; readonly attempt: number; readonly error: TaskError }
   /** Backfill progress, whenever a date starts or finishes. */

@@ -1,4 +1,5 @@
 import { didYouMean } from '../diagnostics/suggest.js';
+import type { Location } from '../diagnostics/diagnostics.js';
 import type { CheckFailure, EventSink } from '../events/events.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
 import type { CheckStep, Step, Task } from '../plan/task.js';
@@ -8,6 +9,8 @@ import type { Engine, Publication, PublishResult } from './engine.js';
 import type { Interrupter } from './interrupter.js';
 import { ChecksFailedError, ProjectRuleError, StatementError, TaskDataError } from './task-errors.js';
 import { taskRef } from './task-ref.js';
+import { thresholdSql, type Threshold } from '../sql/test-threshold.js';
+import { rowsOutcome, thresholdOutcome, truthy, type CheckOutcome } from './check-outcome.js';
 
 /**
  * Runs the steps of one task on one connection, as the plan decided them: staging
@@ -39,6 +42,8 @@ export type AttemptResult =
 interface CheckResult {
   readonly record: CheckResultRecord;
   readonly failure?: CheckFailure;
+  /** Where the check is declared. */
+  readonly location: Location;
 }
 
 /** What the steps of one attempt hand to the steps after them. */
@@ -204,28 +209,79 @@ export class StepRunner {
     return result;
   }
 
-  /** Runs one check: its failing rows (a sample and their count) and the record of its result. */
+  /** Runs one check: its verdict, a sample of its failing rows, and the record of its result. */
   private async runCheck(task: Task, step: CheckStep, session: WarehouseSession, attemptNo: number): Promise<CheckResult> {
-    const sample = await session.query(`SELECT * FROM (\n${step.sql}\n) AS failing LIMIT 5`);
-    let failingRows = 0;
-    if (sample.length > 0) {
-      const [{ n }] = await session.query(`SELECT count(*) AS n FROM (\n${step.sql}\n) AS failing`);
-      failingRows = Number(n);
-    }
+    const judged = step.threshold ? await judgeByThreshold(step, step.threshold, session) : await judgeByRows(step, session);
+    const { outcome, failingRows, sample, condition } = judged;
+    const severity = outcome === 'warned' ? 'warn' : step.severity;
     return {
-      record: { runId: this.ctx.runId, taskId: task.id, attempt: attemptNo, check: step.name, severity: step.severity, failingRows, sample, at: Date.now() },
-      failure: failingRows > 0 ? { check: step.name, severity: step.severity, failingRows, sample, location: step.location } : undefined,
+      record: { runId: this.ctx.runId, taskId: task.id, attempt: attemptNo, check: step.name, severity, status: outcome, failingRows, sample, at: Date.now() },
+      location: step.location,
+      failure: outcome === 'passed' ? undefined : { check: step.name, severity, failingRows, sample, location: step.location, ...(condition ? { condition } : {}) },
     };
   }
 
-  /** Stores a check's result and reports a failure; blocking ones are collected to fail the task. */
+  /** Stores a check's result and reports it; blocking failures are collected to fail the task. */
   private async reportCheck(task: Task, session: WarehouseSession, result: CheckResult, blocking: CheckFailure[]): Promise<void> {
     await this.ctx.engine.recordCheck(session, result.record);
-    if (!result.failure) return;
-    this.ctx.emit({ type: 'check-failed', runId: this.ctx.runId, task: taskRef(task), failure: result.failure });
+    const { runId, emit } = this.ctx;
+    if (!result.failure) {
+      emit({ type: 'check-passed', runId, task: taskRef(task), check: result.record.check, location: result.location });
+      return;
+    }
+    emit({ type: 'check-failed', runId, task: taskRef(task), failure: result.failure });
     if (result.failure.severity === 'error') blocking.push(result.failure);
   }
 }
+
+interface Judged {
+  readonly outcome: CheckOutcome;
+  readonly failingRows: number;
+  /** Up to five failing rows, when the check did not pass. */
+  readonly sample: readonly Record<string, unknown>[];
+  readonly condition?: string;
+}
+
+/** pipe's own checks: any failing row fails (or warns), and their number is counted only then. */
+async function judgeByRows(step: CheckStep, session: WarehouseSession): Promise<Judged> {
+  const sample = await session.query(sampleSql(step.sql));
+  let failingRows = 0;
+  if (sample.length > 0) {
+    const [{ n }] = await session.query(`SELECT count(*) AS n FROM (\n${step.sql}\n) AS failing`);
+    failingRows = Number(n);
+  }
+  return { outcome: rowsOutcome(step.severity, failingRows), failingRows, sample };
+}
+
+/**
+ * A dbt test, judged as dbt judges it (see check-outcome.ts). A query the database refuses
+ * (a column the test names that the model lacks, a fail_calc that is not SQL) is the test's
+ * problem, reported at its line.
+ */
+async function judgeByThreshold(step: CheckStep, threshold: Threshold, session: WarehouseSession): Promise<Judged> {
+  const problem = (message: string) => new ProjectRuleError('Check', `test ${step.name} could not run: ${message}`, step.location);
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await session.query(thresholdSql(step.sql, threshold));
+  } catch (e) {
+    throw e instanceof WarehouseError && e.errorClass === 'permanent' ? problem(e.message) : e;
+  }
+  const [row] = rows;
+  const failures = row?.failures === null || row?.failures === undefined ? NaN : Number(row.failures);
+  if (rows.length !== 1 || !Number.isFinite(failures)) {
+    throw problem(`its fail_calc (${threshold.failCalc}) gave ${rows.length === 1 ? String(row.failures) : `${rows.length} rows`}, not a number of failures`);
+  }
+  const outcome = thresholdOutcome(step.severity, truthy(row.should_warn), truthy(row.should_error));
+  if (outcome === 'passed') return { outcome, failingRows: failures, sample: [] };
+  return {
+    outcome,
+    failingRows: failures,
+    sample: await session.query(sampleSql(step.sql)),
+    condition: outcome === 'failed' ? threshold.errorIf : threshold.warnIf,
+  };
+}
+
+const sampleSql = (sql: string) => `SELECT * FROM (\n${sql}\n) AS failing LIMIT 5`;
 
 /** The columns of a table, or none when it does not exist. */
 function columnsOf(session: WarehouseSession, relation: string): Promise<Column[]> {

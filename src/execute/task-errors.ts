@@ -28,7 +28,13 @@ export class ChecksFailedError extends Error {
   constructor(readonly failures: readonly CheckFailure[]) {
     super(
       failures
-        .map((f) => `check ${f.check} failed: ${f.failingRows} failing row${f.failingRows === 1 ? '' : 's'} (${f.location.file}${f.location.line ? `:${f.location.line}` : ''})`)
+        .map((f) => {
+          const at = `(${f.location.file}${f.location.line ? `:${f.location.line}` : ''})`;
+          const s = f.failingRows === 1 ? '' : 's';
+          return f.condition === undefined
+            ? `check ${f.check} failed: ${f.failingRows} failing row${s} ${at}`
+            : `test ${f.check} failed: got ${f.failingRows} result${s}, configured to fail if ${f.condition} ${at}`;
+        })
         .join('\n'),
     );
   }

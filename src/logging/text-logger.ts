@@ -151,12 +151,23 @@ export class TextLogger implements Logger {
         const where = `${f.location.file}${f.location.line ? `:${f.location.line}` : ''}`;
         const what = f.severity === 'warn' ? s.yellow('warning') : s.red('failed');
         const prefix = this.live ? (f.severity === 'warn' ? s.yellow('!') : s.red('✗')) : f.severity === 'warn' ? 'WARN ' : 'CHECK';
-        this.line(
-          `${prefix} ${this.label(e.task)} check ${f.check} ${what}: ${f.failingRows.toLocaleString('en-US')} failing row${f.failingRows === 1 ? '' : 's'} ${s.dim(where)}`,
-        );
+        const n = f.failingRows.toLocaleString('en-US');
+        // A dbt test says what dbt says of it: its failures against the condition they met.
+        const found =
+          f.condition === undefined
+            ? `check ${f.check} ${what}: ${n} failing row${f.failingRows === 1 ? '' : 's'}`
+            : `test ${f.check} ${what}: got ${n} result${f.failingRows === 1 ? '' : 's'}, configured to ${f.severity === 'warn' ? 'warn' : 'fail'} if ${f.condition}`;
+        this.line(`${prefix} ${this.label(e.task)} ${found} ${s.dim(where)}`);
         for (const row of f.sample) this.line(`    ${s.dim(JSON.stringify(row))}`);
         break;
       }
+      case 'check-passed':
+        // A build speaks of the checks that found something; `pipe test` names every one it ran, as dbt test does.
+        if (e.task.kind === 'test') {
+          const where = `${e.location.file}${e.location.line ? `:${e.location.line}` : ''}`;
+          this.line(`${this.live ? s.green('✓') : 'PASS '} ${this.label(e.task)} ${e.check} ${s.dim(where)}`);
+        }
+        break;
       case 'task-retrying': {
         const prefix = this.live ? s.yellow('↻') : 'RETRY';
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(`attempt ${e.attempt} failed (${e.error.kind}, transient): ${e.error.message.split('\n')[0]}`)}`);

@@ -217,7 +217,7 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
   const memo = new Map<string, readonly string[]>();
   for (const node of nodes) {
     const upstream = plannedUpstream(node, ctx.analysis, planned, memo).flatMap((u) => (ids.has(u) ? [ids.get(u)!] : []));
-    const task = node.kind === 'seed' ? seedTask(node, ctx, upstream) : modelTask(node, ctx, interval, ds, upstream, diagnostics);
+    const task = node.kind === 'seed' ? seedTask(node, ctx, interval, upstream, diagnostics) : modelTask(node, ctx, interval, ds, upstream, diagnostics);
     if (!task) continue;
     ids.set(node.name, task.id);
     const blocked = node.kind === 'model' ? pastBlocks(node, ctx, interval) : undefined;
@@ -317,7 +317,7 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
     } else {
       const up = upstreamIds(n, undefined);
       afterSwap.set(single.get(n.name)!, swapsAhead(up));
-      const task = n.kind === 'seed' ? seedTask(n, ctx, up) : modelTask(n, ctx, last, lastDs, up, diagnostics);
+      const task = n.kind === 'seed' ? seedTask(n, ctx, last, up, diagnostics) : modelTask(n, ctx, last, lastDs, up, diagnostics);
       if (task) singles.push(task);
     }
   }
@@ -409,17 +409,19 @@ function replaced(node: ModelNode, interval: Interval, label: string, unit: 'dat
   return { partitionBy: intervals.partitionBy(node.config), interval, label, unit };
 }
 
-function seedTask(node: SeedNode, ctx: PlanContext, upstream: string[]): Task {
+/** A seed's load: staged, tested (its dbt tests), swapped in; nothing when it is unchanged. */
+function seedTask(node: SeedNode, ctx: PlanContext, interval: Interval, upstream: string[], diagnostics: Diagnostic[]): Task {
   const existing = ctx.catalog.get(node.relation);
   const upToDate = !ctx.fullRefresh && existing === 'table' && ctx.seedHashes.get(node.name) === node.hash;
   const read = { absPath: node.absPath, columnTypes: {}, delimiter: node.delimiter };
   const sql = SQL.seedSelect({ ...read, columnTypes: { ...node.inferredTypes, ...node.columnTypes } });
-  const steps = upToDate
-    ? []
-    : seedStrategy(
-        { ...strategyBase(node.schema, node.alias ?? node.name, node.relation, existing, undefined), sql, fullRefresh: ctx.fullRefresh },
-        { file: node.file, rows: node.header.rows },
-      );
+  const base = strategyBase(node.schema, node.alias ?? node.name, node.relation, existing, undefined);
+  let steps: Step[] = [];
+  if (!upToDate) {
+    steps = seedStrategy({ ...base, sql, fullRefresh: ctx.fullRefresh }, { file: node.file, rows: node.header.rows });
+    const staged = { partition: base.stagingRelation, table: base.stagingRelation };
+    if (node.checks.length > 0) steps = withChecks(steps, planChecks(node, ctx, interval, staged, diagnostics));
+  }
   const columnTypes = Object.entries(node.columnTypes).map(([column, type]) => ({ column, type, location: node.columnTypeLocations[column] }));
   return {
     id: taskId(node, undefined),
@@ -458,7 +460,7 @@ function retryPolicy(node: ModelNode, pipeline: Pipeline | undefined): RetryPoli
  * whole table go into the publishing transaction when the target says so (`publish`).
  */
 export function planChecks(
-  node: ModelNode,
+  node: ModelNode | SeedNode,
   ctx: PlanContext,
   interval: Interval,
   target: CheckTarget,
@@ -477,7 +479,7 @@ export function planChecks(
       diagnostics.push(sql);
       continue;
     }
-    const step: CheckStep = { kind: 'check', name: c.name, severity: c.severity, sql, location: c.location };
+    const step: CheckStep = { kind: 'check', name: c.name, severity: c.severity, sql, location: c.location, threshold: c.threshold };
     if (c.scope === 'table' && target.tableInPublish) publish.push(step);
     else steps.push(step);
   }
@@ -565,8 +567,8 @@ function modelTask(
 }
 
 /**
- * `pipe test`: the checks of each selected model against its published data, building
- * nothing. Partition checks of an incremental model read the interval's rows.
+ * `pipe test`: the checks and dbt tests of each selected model and seed against its published
+ * data, building nothing. Partition checks of an incremental model read the interval's rows.
  */
 export function planTest(ctx: PlanContext, interval: Interval): Plan {
   const diagnostics: Diagnostic[] = [];
@@ -574,16 +576,16 @@ export function planTest(ctx: PlanContext, interval: Interval): Plan {
   const tasks: Task[] = [];
   for (const name of topologicalOrder(ctx.analysis.graph)) {
     const node = ctx.analysis.nodes.get(name)!;
-    if (!ctx.selected.has(name) || node.kind !== 'model' || node.checks.length === 0) continue;
-    const spec = materializationOf(node.config);
-    if (!spec.built) continue;
+    // A source's tests are read (Analysis.sourceChecks) but not run yet.
+    if (!ctx.selected.has(name) || node.kind === 'source' || node.checks.length === 0) continue;
+    const spec = node.kind === 'model' ? materializationOf(node.config) : undefined;
+    if (spec && !spec.built) continue;
     if (!ctx.catalog.has(node.relation)) {
-      diagnostics.push(
-        error('not-built', `${name} has checks but is not built yet`, { file: node.file }, { hint: `pipe run --select +${name} builds it and what it reads` }),
-      );
+      const hint = node.kind === 'seed' ? `pipe run --select ${name} loads it` : `pipe run --select +${name} builds it and what it reads`;
+      diagnostics.push(error('not-built', `${name} has checks but is not built yet`, { file: node.file }, { hint }));
       continue;
     }
-    const target = spec.publishedChecks(node.relation, interval, node.config);
+    const target = spec && node.kind === 'model' ? spec.publishedChecks(node.relation, interval, node.config) : { partition: node.relation, table: node.relation };
     const steps: Step[] = [...planChecks(node, ctx, interval, target, diagnostics).steps, { kind: 'publish', statements: [] }];
     tasks.push({
       id: taskId(node, ds),
@@ -591,7 +593,7 @@ export function planTest(ctx: PlanContext, interval: Interval): Plan {
       kind: 'test',
       file: node.file,
       relation: node.relation,
-      schema: node.config.schema,
+      schema: node.kind === 'model' ? node.config.schema : node.schema,
       ds,
       interval,
       upstream: [],

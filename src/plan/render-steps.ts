@@ -1,4 +1,4 @@
-import type { Step } from './task.js';
+import type { CheckStep, Step } from './task.js';
 
 /**
  * The steps of a task as one readable text, in the order the executor runs them, each under
@@ -20,7 +20,7 @@ function renderStep(step: Step): string {
       const rows = step.countsRowsAt !== undefined ? ` (rows from statement ${step.countsRowsAt + 1})` : '';
       const body = [
         ...step.statements.map((s) => `${s};`),
-        ...(step.checks ?? []).map((c) => `-- check ${c.name} (${c.severity}), before the commit\n${c.sql};`),
+        ...(step.checks ?? []).map((c) => `-- ${checkLabel(c)}, before the commit\n${c.sql};`),
       ];
       return `-- publish, one transaction${rows}\nBEGIN TRANSACTION;\n${body.join('\n')}\nCOMMIT;`;
     }
@@ -31,10 +31,18 @@ function renderStep(step: Step): string {
     case 'columns':
       return `-- columns of ${step.relation}: ${step.expected.map((c) => c.column).join(', ')}`;
     case 'check':
-      return `-- check ${step.name} (${step.severity})\n${step.sql};`;
+      return `-- ${checkLabel(step)}\n${step.sql};`;
     default: {
       const never: never = step;
       throw new Error(`internal error: step ${JSON.stringify(never)}`);
     }
   }
+}
+
+/** A check by its name and severity; a dbt test with how its failures are counted and judged. */
+function checkLabel(c: CheckStep): string {
+  const t = c.threshold;
+  if (!t) return `check ${c.name} (${c.severity})`;
+  const judged = c.severity === 'error' ? `fails if ${t.failCalc} ${t.errorIf}, else warns if ${t.failCalc} ${t.warnIf}` : `warns if ${t.failCalc} ${t.warnIf}`;
+  return `test ${c.name} (${c.severity}: ${judged})`;
 }

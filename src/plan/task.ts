@@ -6,6 +6,7 @@ import type { RetryPolicy } from './retry-policy.js';
 import type { SchemaChangePolicy } from '../analyze/model-config.js';
 import type { SourceNode } from '../analyze/sources.js';
 import type { BuiltMaterialization } from './materializations.js';
+import type { Threshold } from '../sql/test-threshold.js';
 
 /**
  * A task is one node built for one interval, with every statement it will run already
@@ -51,7 +52,9 @@ export type Step =
 
 /**
  * A data check: `sql` returns the failing rows. Blocking failures fail the task after every
- * check has run (so all of them are reported); `warn` failures are reported only.
+ * check has run (so all of them are reported); `warn` failures are reported only. A dbt
+ * test's `threshold` decides as dbt does: its failures are `failCalc` over the rows, an error
+ * when severity is error and `errorIf` holds, else a warning when `warnIf` holds.
  */
 export interface CheckStep {
   readonly kind: 'check';
@@ -59,6 +62,7 @@ export interface CheckStep {
   readonly severity: 'error' | 'warn';
   readonly sql: string;
   readonly location: Location;
+  readonly threshold?: Threshold;
 }
 
 /** A column a check names, and where the check is declared. */

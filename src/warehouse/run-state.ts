@@ -121,16 +121,17 @@ export interface CheckResultRecord {
   readonly attempt: number;
   readonly check: string;
   readonly severity: 'error' | 'warn';
+  /** What the check decided: a dbt test may pass with failures under its thresholds. */
+  readonly status: 'passed' | 'warned' | 'failed';
   readonly failingRows: number;
   readonly sample: readonly Record<string, unknown>[];
   readonly at: number;
 }
 
 export function checkResultSql(r: CheckResultRecord): string {
-  const status = r.failingRows === 0 ? 'passed' : r.severity === 'warn' ? 'warned' : 'failed';
   return `INSERT INTO ${STATE_SCHEMA}.check_results VALUES (${lit(r.runId)}, ${lit(r.taskId)}, ${r.attempt}, ${lit(r.check)}, ${lit(
     r.severity,
-  )}, ${lit(status)}, ${r.failingRows}, ${lit(JSON.stringify(r.sample))}, ${ts(r.at)})`;
+  )}, ${lit(r.status)}, ${r.failingRows}, ${lit(JSON.stringify(r.sample))}, ${ts(r.at)})`;
 }
 
 export function seedLoadedSql(name: string, relation: string, hash: string, runId: string, at: number): string {

@@ -170,6 +170,19 @@ describe('the plain text logger', () => {
     ]);
   });
 
+  it("dbt tests: what dbt says of a failure; pipe test names the tests that pass, a build does not", () => {
+    const { out, logger } = textLogger();
+    const location = { file: 'models/schema.yml', line: 7 };
+    const failure = { check: 'unique_orders_id', severity: 'warn' as const, failingRows: 3, condition: '> 1', sample: [], location };
+    logger.handle({ type: 'check-failed', runId: RUN, task: task('orders', '2024-01-02', 'test'), failure });
+    logger.handle({ type: 'check-passed', runId: RUN, task: task('orders', '2024-01-02', 'test'), check: 'not_null_orders_id', location });
+    logger.handle({ type: 'check-passed', runId: RUN, task: task('orders', '2024-01-02'), check: 'not_null_orders_id', location });
+    expect(out.lines).toEqual([
+      'WARN  orders 2024-01-02 test unique_orders_id warning: got 3 results, configured to warn if > 1 models/schema.yml:7',
+      'PASS  orders 2024-01-02 not_null_orders_id models/schema.yml:7',
+    ]);
+  });
+
   it('the summary groups failures by their first line, lists each task once, and says how to retry', () => {
     const { out, logger } = textLogger();
     logger.handle(started(30));

@@ -1,0 +1,414 @@
+import { error, warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import { didYouMean } from '../../diagnostics/suggest.js';
+import type { YamlSource } from '../../project/yaml-file.js';
+import { quoteIdent, quoteLiteral, stripTrailingSemicolon } from '../../sql/sql-text.js';
+import { refToken, type Check } from '../checks.js';
+import type { SourceCall } from '../sources.js';
+import type { MacroSignature } from '../macro-signatures.js';
+import { settingsOf, mergeSettings } from './config-tree.js';
+import type { DbtTestSpec } from './properties.js';
+import { folderTestSettings, limited, testConfig, type TestConfig } from './test-config.js';
+import { dbtTestNames, pyStr } from './test-names.js';
+
+/**
+ * The generic tests of a dbt project's properties files as pipe's checks, with dbt's
+ * semantics: the four built into dbt (`unique`, `not_null`, `accepted_values`,
+ * `relationships`) written as dbt's default macros write them, the project's own
+ * `{% test %}` definitions rendered with the test's arguments, each test named as dbt names
+ * it, configured as dbt configures it, and judged by its `fail_calc`, `warn_if` and
+ * `error_if`. Which node's task runs a test is decided afterwards (attach-tests.ts): the
+ * query names every node it reads by its ref token, the tested one among them.
+ */
+
+export const BUILTIN_TESTS = ['unique', 'not_null', 'accepted_values', 'relationships'] as const;
+type BuiltinTest = (typeof BUILTIN_TESTS)[number];
+
+/** The arguments each built-in test takes besides the model and column, as dbt's macros name them, required ones first. */
+const BUILTIN_ARGS: { readonly [T in BuiltinTest]: { readonly required: readonly string[]; readonly optional: readonly string[] } } = {
+  unique: { required: [], optional: [] },
+  not_null: { required: [], optional: [] },
+  accepted_values: { required: ['values'], optional: ['quote'] },
+  relationships: { required: ['to', 'field'], optional: [] },
+};
+
+/** A dbt test as a check, before it is attached to the task that runs it. */
+export interface DbtTest {
+  /** Its query names every node it reads by ref token, the node tested among them. */
+  readonly check: Check;
+  /** The nodes it reads, the node tested first when it is one. */
+  readonly reads: readonly string[];
+  /** The node it tests: a model's, seed's or source table's name (a singular test: the file's). */
+  readonly on: DbtTestSpec['on'] | { readonly kind: 'file'; readonly name: string };
+}
+
+/** A test macro's output, and what it asked of the template functions. */
+export interface RenderedTest {
+  readonly sql: string;
+  /** Every model or seed its ref() calls named. */
+  readonly refs: readonly string[];
+  /** The source tables its source() calls named. */
+  readonly sources: readonly SourceCall[];
+  /** What its config() calls set. */
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+export interface GenericTestContext {
+  readonly projectName: string;
+  /** dbt_project.yml, for the folder configs of tests. */
+  readonly dbtProject?: YamlSource;
+  /** What a name refers to: a node of the graph, a node switched off, a file that did not render, or nothing. */
+  readonly node: (name: string) => NodeState | undefined;
+  readonly nodeNames: readonly string[];
+  /** The node of a source's table (`src.table`), or why `source(src, table)` reads nothing. */
+  readonly source: (source: string, table: string, at: Location) => string | Diagnostic;
+  /** A macro of the project, with its parameters. */
+  readonly macro: (name: string) => (MacroSignature & { readonly file: string }) | undefined;
+  /** A macro pipe cannot render yet, reported already: a test it defines is left out. */
+  readonly unrenderableMacro: (name: string) => boolean;
+  /** The names of the project's generic tests (its `{% test %}` definitions), for suggestions. */
+  readonly customTests: readonly string[];
+  /** Calls a macro of the project; its ref() calls give ref tokens. */
+  readonly renderMacro: (name: string, positional: readonly unknown[], keywords: Readonly<Record<string, unknown>>) => RenderedTest | Diagnostic;
+  /** Renders text written with Jinja (`{{ var('x') }}`) in a test's config or arguments. */
+  readonly renderText: (text: string, at: Location) => string | Diagnostic;
+  /** A config key pipe reads past, for the notice. */
+  readonly unused: (key: string, at: Location) => void;
+}
+
+/** What a name of the project is to a test. */
+export type NodeState =
+  /** A node of the graph. */
+  | 'node'
+  | 'disabled'
+  /** A file that did not render, reported already: tests of it or reading it are left out unreported. */
+  | 'unavailable';
+
+/** How a test is carried out: a built-in, or a macro of the project (in the built-in's place, it takes the built-in's arguments in order). */
+type Implementation =
+  | { readonly kind: 'builtin'; readonly test: BuiltinTest }
+  | { readonly kind: 'macro'; readonly macro: string; readonly positionalAs?: BuiltinTest };
+
+const TEST_NAME_RE = /^(?:([A-Za-z_][0-9A-Za-z_]*)\.)?([A-Za-z_][0-9A-Za-z_]*)$/;
+const PLAIN_COLUMN_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Stands for the tested relation while a test macro renders, until its config (its `where`) is known. */
+const MODEL_PLACEHOLDER = '\u0001model\u0001';
+
+/** The generic tests of `specs` that are enabled and whose node is, as checks; every problem reported at the test's line. */
+export function genericTests(specs: readonly DbtTestSpec[], ctx: GenericTestContext, diagnostics: Diagnostic[]): DbtTest[] {
+  return specs.flatMap((spec) => genericTest(spec, ctx, diagnostics) ?? []);
+}
+
+function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Diagnostic[]): DbtTest | undefined {
+  const at = spec.location;
+  // Snapshots are not built (properties.ts names their tests in the notice); a test of a node
+  // switched off is switched off with it, as in dbt.
+  if (spec.on.kind === 'snapshot' || ctx.node(spec.on.name) !== 'node') return undefined;
+  const m = TEST_NAME_RE.exec(spec.test);
+  if (!m) {
+    diagnostics.push(error('unknown-test', `'${spec.test}' is not a test name`, at, { hint: 'a test is named like unique, accepted_values or a {% test %} of the project' }));
+    return undefined;
+  }
+  const [, namespace, name] = m;
+  const impl = implementation(namespace, name, spec, ctx, diagnostics);
+  if (!impl || (impl.kind === 'macro' && ctx.unrenderableMacro(impl.macro))) return undefined;
+
+  const { description: _description, ...args } = spec.args;
+  const column = spec.column === undefined ? undefined : spec.quoteColumn ? quoteIdent(spec.column) : spec.column;
+  const testType = `${namespace ? `${namespace}_` : ''}${spec.on.kind === 'source' ? 'source_' : ''}${name}`;
+  const target = spec.on.kind === 'source' ? spec.on.name.replace('.', '_') : spec.on.name;
+  const testName = spec.name ?? dbtTestNames(testType, target, column === undefined ? args : { ...args, column_name: column }).name;
+
+  const resolver = new ArgResolver(testName, at, ctx, diagnostics);
+  const resolved = resolver.value(args) as Record<string, unknown>;
+  if (!resolver.ok) return undefined;
+  if (!checkArgs(impl, testName, column, resolved, at, ctx, diagnostics)) return undefined;
+
+  const definition = impl.kind === 'macro' ? renderDefinition(impl, column, resolved, testName, at, ctx, diagnostics) : BUILT_IN;
+  if (!definition) return undefined;
+  // ref() and source() calls the definition makes are nodes the test reads, as dbt records them while parsing.
+  for (const r of definition.refs) resolver.ref(undefined, r, false);
+  for (const s of definition.sources) resolver.source(s.source, s.table);
+  if (!resolver.ok) return undefined;
+  const reads = [spec.on.name, ...resolver.reads.filter((r) => r !== spec.on.name)];
+
+  // dbt's qualified name of a generic test: the properties file's folders, less the first (models/), and the test's name.
+  const fqn = [ctx.projectName, ...spec.location.file.split('/').slice(1, -1), testName];
+  let settings = folderTestSettings(ctx.dbtProject, fqn);
+  settings = mergeSettings(settings, settingsOf(spec.config, () => at));
+  settings = mergeSettings(settings, settingsOf(definition.config, () => definition.configAt ?? at));
+  const config = testConfig(settings, { test: testName, renderText: ctx.renderText, unused: ctx.unused }, diagnostics);
+  if (!config || !config.enabled) return undefined;
+
+  const tested = refToken(spec.on.name);
+  const model = config.where === undefined ? tested : `(select * from ${tested} where ${config.where}) dbt_subquery`;
+  const sql = impl.kind === 'builtin' ? builtinSql(impl.test, model, column!, resolved, config) : definition.sql.replaceAll(MODEL_PLACEHOLDER, model);
+  return {
+    on: spec.on,
+    reads,
+    check: {
+      name: testName,
+      kind: 'dbt_generic',
+      severity: config.severity,
+      scope: 'table',
+      location: at,
+      columns: spec.on.kind !== 'source' && spec.column !== undefined && (spec.quoteColumn || PLAIN_COLUMN_RE.test(spec.column)) ? [spec.column] : [],
+      refs: [],
+      sql: limited(sql, config.limit),
+      threshold: config.threshold,
+      tags: config.tags,
+    },
+  };
+}
+
+/** A built-in test has no definition to render: its SQL is written once its config is known. */
+const BUILT_IN: RenderedTest & { readonly configAt?: Location } = { sql: '', refs: [], sources: [], config: {} };
+
+/**
+ * The project's definition of a test rendered with the test's arguments, `model` standing in
+ * for the relation tested until the test's `where` is known; a failure points at the
+ * definition's line and at the test.
+ */
+function renderDefinition(
+  impl: Extract<Implementation, { kind: 'macro' }>,
+  column: string | undefined,
+  args: Readonly<Record<string, unknown>>,
+  test: string,
+  at: Location,
+  ctx: GenericTestContext,
+  diagnostics: Diagnostic[],
+): (RenderedTest & { readonly configAt?: Location }) | undefined {
+  const builtin = impl.positionalAs;
+  // In a built-in's place, a definition is called as dbt calls the built-in's: by position.
+  const rendered = builtin
+    ? ctx.renderMacro(impl.macro, [MODEL_PLACEHOLDER, column, ...builtinArgs(builtin).map((a) => args[a] ?? defaultOf(builtin, a))], {})
+    : ctx.renderMacro(impl.macro, [], { model: MODEL_PLACEHOLDER, ...(column === undefined ? {} : { column_name: column }), ...args });
+  if ('severity' in rendered) {
+    diagnostics.push({ ...rendered, related: [...(rendered.related ?? []), { message: `test ${test} is declared here`, location: at }] });
+    return undefined;
+  }
+  const signature = ctx.macro(impl.macro);
+  const configAt = signature && { file: signature.file, line: signature.line };
+  return { ...rendered, sql: stripTrailingSemicolon(rendered.sql).trim(), configAt };
+}
+
+/** The test's macro or built-in; an unknown test or one of a package is an error naming the tests there are. */
+function implementation(namespace: string | undefined, name: string, spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Diagnostic[]): Implementation | undefined {
+  const at = spec.location;
+  if (namespace !== undefined && namespace !== ctx.projectName && namespace !== 'dbt') {
+    diagnostics.push(
+      error('unknown-test', `test ${spec.test} comes from the package '${namespace}': pipe does not install dbt packages`, at, {
+        hint: `copy its definition into the project ({% test ${name}(model, ...) %} ... {% endtest %} in tests/generic/) and write the test as ${name}`,
+      }),
+    );
+    return undefined;
+  }
+  // The project's own definition wins, as in dbt; of a built-in, so does its dispatched implementation.
+  if (namespace !== 'dbt' && ctx.macro(`test_${name}`)) return { kind: 'macro', macro: `test_${name}` };
+  if ((BUILTIN_TESTS as readonly string[]).includes(name)) {
+    const test = name as BuiltinTest;
+    for (const prefix of ['duckdb__', 'default__']) {
+      if (ctx.macro(`${prefix}test_${name}`)) return { kind: 'macro', macro: `${prefix}test_${name}`, positionalAs: test };
+    }
+    return { kind: 'builtin', test };
+  }
+  diagnostics.push(
+    error('unknown-test', `unknown test '${spec.test}': neither a test built into dbt nor a {% test %} of the project`, at, {
+      hint:
+        didYouMean(name, [...BUILTIN_TESTS, ...ctx.customTests]) ??
+        `pipe does not install dbt packages: a test of a package is defined in the project ({% test ${name}(model, column_name) %} under tests/generic/), or removed`,
+    }),
+  );
+  return undefined;
+}
+
+function builtinArgs(test: BuiltinTest): string[] {
+  return [...BUILTIN_ARGS[test].required, ...BUILTIN_ARGS[test].optional];
+}
+
+function defaultOf(test: BuiltinTest, arg: string): unknown {
+  return test === 'accepted_values' && arg === 'quote' ? true : undefined;
+}
+
+/** The arguments a test is given against what it takes: Jinja refuses an argument a macro does not name, and so does pipe. */
+function checkArgs(
+  impl: Implementation,
+  test: string,
+  column: string | undefined,
+  args: Readonly<Record<string, unknown>>,
+  at: Location,
+  ctx: GenericTestContext,
+  diagnostics: Diagnostic[],
+): boolean {
+  const given = Object.keys(args);
+  const fail = (message: string, extra: Partial<Pick<Diagnostic, 'hint' | 'related'>> = {}) => {
+    diagnostics.push(error('bad-test', `test ${test}: ${message}`, at, extra));
+    return false;
+  };
+  if (impl.kind === 'builtin' || impl.positionalAs) {
+    const builtin = impl.kind === 'builtin' ? impl.test : impl.positionalAs!;
+    const takes = builtinArgs(builtin);
+    const extra = given.find((a) => !takes.includes(a));
+    if (extra !== undefined) return fail(`${builtin} takes no argument '${extra}'`, { hint: takes.length > 0 ? `its arguments: ${takes.join(', ')}` : `${builtin} takes only the column it is declared under` });
+    if (column === undefined) return fail(`${builtin} tests a column: declare it under the column's data_tests:, or give it column_name:`);
+    const missing = BUILTIN_ARGS[builtin].required.find((a) => args[a] === undefined || args[a] === null);
+    if (missing !== undefined) return fail(`${builtin} needs the argument '${missing}'`, { hint: BUILTIN_HINTS[builtin] });
+    if (builtin === 'accepted_values') {
+      const values = args.values;
+      if (!Array.isArray(values) || values.length === 0) return fail('values must be a list of the accepted values, e.g. values: [placed, shipped]');
+      if (args.quote !== undefined && typeof args.quote !== 'boolean') return fail('quote must be true or false');
+    }
+    if (builtin === 'relationships') {
+      if (typeof args.to !== 'string') return fail("to must name the other model, e.g. to: ref('customers')");
+      if (typeof args.field !== 'string' || args.field === '') return fail("field must name the other model's column, e.g. field: customer_id");
+    }
+    return true;
+  }
+  const signature = ctx.macro(impl.macro)!;
+  const params = signature.params.map((p) => p.name);
+  const defined = { message: `${impl.macro.replace(/^test_/, '')} is defined here`, location: { file: signature.file, line: signature.line } };
+  if (column !== undefined && !params.includes('column_name') && !signature.takesKwargs) {
+    return fail(`the test is declared under a column, but its definition takes no column_name`, { related: [defined] });
+  }
+  const extra = given.find((a) => !params.includes(a));
+  if (extra !== undefined && !signature.takesKwargs) {
+    return fail(`the test takes no argument '${extra}'`, { hint: `its arguments: ${params.join(', ')}`, related: [defined] });
+  }
+  return true;
+}
+
+const BUILTIN_HINTS: Readonly<Record<BuiltinTest, string | undefined>> = {
+  unique: undefined,
+  not_null: undefined,
+  accepted_values: 'e.g. accepted_values: {values: [placed, shipped]}',
+  relationships: "e.g. relationships: {to: ref('customers'), field: customer_id}",
+};
+
+/**
+ * A test's arguments as dbt renders them: a text that is a call of `ref()`, `source()`,
+ * `var()` or `env_var()` is that call's value (a ref() is a ref token, a node the test reads),
+ * text with Jinja in it is rendered, lists and mappings are rendered throughout.
+ */
+class ArgResolver {
+  readonly reads: string[] = [];
+  ok = true;
+
+  constructor(
+    private readonly test: string,
+    private readonly at: Location,
+    private readonly ctx: GenericTestContext,
+    private readonly diagnostics: Diagnostic[],
+  ) {}
+
+  value(v: unknown): unknown {
+    if (Array.isArray(v)) return v.map((x) => this.value(x));
+    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.value(x)]));
+    if (typeof v !== 'string') return v;
+    const ref = /^\s*ref\s*\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])([^'"]+)\3\s*)?(,[^)]*)?\)\s*$/.exec(v);
+    if (ref) return this.ref(ref[4] === undefined ? undefined : ref[2], ref[4] ?? ref[2], ref[5] !== undefined);
+    const source = /^\s*source\s*\(\s*(['"])([^'"]+)\1\s*,\s*(['"])([^'"]+)\3\s*\)\s*$/.exec(v);
+    if (source) return this.source(source[2], source[4]);
+    if (!/^\s*(var|env_var)\s*\(.+\)\s*$/s.test(v) && !/\{[{%]/.test(v)) return v;
+    const text = /\{[{%]/.test(v) ? v : `{{ ${v} }}`;
+    const rendered = this.ctx.renderText(text, this.at);
+    if (typeof rendered === 'string') return rendered;
+    return this.fail(rendered);
+  }
+
+  ref(project: string | undefined, name: string, versioned: boolean): string {
+    if (versioned) return this.fail(error('unsupported', `test ${this.test}: ref() with a version is not supported (model versions are not)`, this.at));
+    if (project !== undefined && project !== this.ctx.projectName) {
+      return this.fail(error('unknown-ref', `test ${this.test}: ref('${project}', '${name}') names the package '${project}': pipe does not install dbt packages`, this.at));
+    }
+    const node = this.ctx.node(name);
+    if (node === 'node') {
+      if (!this.reads.includes(name)) this.reads.push(name);
+      return refToken(name);
+    }
+    if (node === 'unavailable') return this.fail(undefined);
+    // dbt switches a test off, with a warning, when a node it reads is switched off.
+    if (node === 'disabled') return this.fail(warning('disabled-ref', `test ${this.test} is left out: it reads ${name}, which is disabled (enabled: false)`, this.at));
+    return this.fail(error('unknown-ref', `test ${this.test}: ref('${name}'): no model or seed is named '${name}'`, this.at, { hint: didYouMean(name, this.ctx.nodeNames) }));
+  }
+
+  source(source: string, table: string): string {
+    const node = this.ctx.source(source, table, this.at);
+    if (typeof node === 'string') {
+      if (!this.reads.includes(node)) this.reads.push(node);
+      return refToken(node);
+    }
+    // As with a model switched off, a test reading a source table switched off is left out, with a warning.
+    if (node.code === 'disabled-source') return this.fail({ ...node, severity: 'warning', message: `test ${this.test} is left out: ${node.message}` });
+    return this.fail({ ...node, message: `test ${this.test}: ${node.message}` });
+  }
+
+  /** The test is left out; `d` says why, unless it is said already. */
+  private fail(d: Diagnostic | undefined): string {
+    if (d) this.diagnostics.push(d);
+    this.ok = false;
+    return '';
+  }
+}
+
+/** The failing-rows query of a built-in test, as dbt's default macro writes it. */
+function builtinSql(test: BuiltinTest, model: string, column: string, args: Readonly<Record<string, unknown>>, config: TestConfig): string {
+  switch (test) {
+    case 'unique':
+      return `select
+    ${column} as unique_field,
+    count(*) as n_records
+
+from ${model}
+where ${column} is not null
+group by ${column}
+having count(*) > 1`;
+    case 'not_null':
+      return `select ${config.storeFailures ? '*' : column}
+from ${model}
+where ${column} is null`;
+    case 'accepted_values': {
+      // dbt puts each value between quotes as it is; a quote inside one is doubled here, so it stays one value.
+      const quote = args.quote !== false;
+      const values = (args.values as unknown[]).map((v) => (quote ? quoteLiteral(pyStr(v)) : pyStr(v)));
+      return `with all_values as (
+
+    select
+        ${column} as value_field,
+        count(*) as n_records
+
+    from ${model}
+    group by ${column}
+
+)
+
+select *
+from all_values
+where value_field not in (
+    ${values.join(',')}
+)`;
+    }
+    case 'relationships':
+      return `with child as (
+    select ${column} as from_field
+    from ${model}
+    where ${column} is not null
+),
+
+parent as (
+    select ${String(args.field)} as to_field
+    from ${String(args.to)}
+)
+
+select
+    from_field
+
+from child
+left join parent
+    on child.from_field = parent.to_field
+
+where parent.to_field is null`;
+    default: {
+      const never: never = test;
+      throw new Error(`internal error: test ${String(never)}`);
+    }
+  }
+}

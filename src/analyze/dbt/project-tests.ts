@@ -1,0 +1,149 @@
+import type { Diagnostic, Location } from '../../diagnostics/diagnostics.js';
+import { dateVariables, type Interval } from '../../dates/dates.js';
+import type { ProjectFiles, SingularTestSource } from '../../project/load-project.js';
+import { CHECK_TARGET, refToken, type Check } from '../checks.js';
+import { RenderFailure, TemplateFunctionError, type RenderHooks, type TemplateEngine } from '../template-engine.js';
+import type { DbtProject } from './dbt-project.js';
+import { genericTests, type DbtTest, type GenericTestContext, type NodeState, type RenderedTest } from './dbt-tests.js';
+import type { Properties, SourceTable } from './properties.js';
+import { recordSource, sourceName, type SourceCall } from '../sources.js';
+import { singularTests } from './singular-tests.js';
+
+/**
+ * A dbt project's tests, read in one place for analysis: the generic tests of its models',
+ * seeds' and sources' properties, and its singular test files, as checks. Their templates
+ * (the project's `{% test %}` definitions, the singular test files, Jinja in a config) render
+ * in the project's template engine, with the vars of the run.
+ */
+
+export interface ProjectTestsInput {
+  readonly files: ProjectFiles;
+  /** The singular tests to read: those pipe can render (the others' problems are reported elsewhere). */
+  readonly singularTests: readonly SingularTestSource[];
+  readonly properties: Properties;
+  readonly dbt?: DbtProject;
+  readonly projectName: string;
+  readonly engine: TemplateEngine;
+  readonly interval: Interval;
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly node: (name: string) => NodeState | undefined;
+  readonly nodeNames: readonly string[];
+  /** A macro pipe cannot render yet (its problems are reported elsewhere): a test of it is left out. */
+  readonly unrenderableMacro: (name: string) => boolean;
+  /** Why a `source()` call, at `at`, reads nothing (see sources.ts); undefined when it reads a declared table. */
+  readonly sourceProblem: (call: SourceCall, at: Location) => Diagnostic | undefined;
+  readonly unused: (key: string, at: Location) => void;
+}
+
+export interface ProjectTests {
+  /** Tests of models and seeds, and singular tests: each is attached to the task that runs it (attach-tests.ts). */
+  readonly tests: readonly DbtTest[];
+  /**
+   * Tests of sources' tables, by `source.table`: a test names its table by the table's ref
+   * token, as it names every node it reads, so ModelRenderer.checkSql(table, check, ...) reads
+   * the table as the data checked. `pipe test` does not run them yet; they are checked here,
+   * so that a mistake in one is reported.
+   */
+  readonly sourceTests: ReadonlyMap<string, readonly Check[]>;
+}
+
+export function projectTests(input: ProjectTestsInput, diagnostics: Diagnostic[]): ProjectTests {
+  const { properties } = input;
+  const specs = [...properties.models.values(), ...properties.seeds.values()].flatMap((n) => n.tests);
+  const ctx = genericContext(input);
+  const tests = [...genericTests(specs, ctx, diagnostics), ...singular(input, ctx, diagnostics)];
+  return { tests, sourceTests: sourceTests(properties.sources, ctx, diagnostics) };
+}
+
+/** The checks of the sources' tests, by `source.table` (see ProjectTests.sourceTests). */
+export function sourceTests(sources: readonly SourceTable[], ctx: GenericTestContext, diagnostics: Diagnostic[]): Map<string, Check[]> {
+  const out = new Map<string, Check[]>();
+  for (const table of sources) {
+    if (!table.enabled || table.tests.length === 0) continue;
+    const checks = genericTests(table.tests, ctx, diagnostics).map((t) => ({ ...t.check, refs: t.reads.filter((r) => r !== table.name).map((model) => ({ model })) }));
+    out.set(table.name, checks);
+  }
+  return out;
+}
+
+function singular(input: ProjectTestsInput, ctx: GenericTestContext, diagnostics: Diagnostic[]): DbtTest[] {
+  return singularTests(
+    input.singularTests,
+    {
+      projectName: input.projectName,
+      dbtProject: input.dbt?.file,
+      testRoots: input.files.layout.tests,
+      node: ctx.node,
+      source: ctx.source,
+      nodeNames: input.nodeNames,
+      render: (test: SingularTestSource) => {
+        const compiled = input.engine.compile(test.file, test.sql);
+        if ('severity' in compiled) return compiled;
+        return rendering(input, (hooks) => input.engine.render(compiled, hooks));
+      },
+      renderText: ctx.renderText,
+      unused: ctx.unused,
+    },
+    diagnostics,
+  );
+}
+
+function genericContext(input: ProjectTestsInput): GenericTestContext {
+  const { engine } = input;
+  return {
+    projectName: input.projectName,
+    dbtProject: input.dbt?.file,
+    node: input.node,
+    nodeNames: input.nodeNames,
+    source: (source, table, at) => input.sourceProblem({ source, table }, at) ?? sourceName(source, table),
+    macro: (name) => engine.macro(name),
+    unrenderableMacro: input.unrenderableMacro,
+    customTests: engine.definedMacros().flatMap((n) => (n.startsWith('test_') ? [n.slice('test_'.length)] : [])),
+    renderMacro: (name, positional, keywords) => rendering(input, (hooks) => engine.renderMacroCall(name, positional, keywords, hooks)),
+    renderText: (text, at) => {
+      const compiled = engine.compile(at.file, text);
+      if ('severity' in compiled) return { ...compiled, location: at };
+      const r = rendering(input, (hooks) => engine.render(compiled, hooks), false);
+      return 'severity' in r ? { ...r, location: at } : r.sql;
+    },
+    unused: input.unused,
+  };
+}
+
+/**
+ * One render of a test's template: its ref() and source() calls recorded (as ref tokens), its
+ * config() calls collected. `refs: false` is a config value's render, where dbt has neither.
+ */
+function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => string, refs = true): RenderedTest | Diagnostic {
+  const found: string[] = [];
+  const sources: SourceCall[] = [];
+  const config: Record<string, unknown> = {};
+  const noRefs = (what: string) => {
+    if (!refs) throw new TemplateFunctionError(`${what}() cannot be used in a test's config`);
+  };
+  const hooks: RenderHooks = {
+    variables: { ...dateVariables(input.interval), this: CHECK_TARGET },
+    ref: (name) => {
+      noRefs('ref');
+      if (!found.includes(name)) found.push(name);
+      return refToken(name);
+    },
+    source: (source, table) => {
+      noRefs('source');
+      return recordSource(sources, source, table, refToken);
+    },
+    config: (o) => Object.assign(config, o),
+    var: (name, fallback, hasFallback) => {
+      if (Object.hasOwn(input.vars, name)) return input.vars[name];
+      if (hasFallback) return fallback;
+      throw new Error(`var '${name}' is not set and has no default; pass --var ${name}=VALUE or set it under vars: in pipe.yaml or dbt_project.yml`);
+    },
+    isIncremental: () => false,
+  };
+  try {
+    return { sql: render(hooks), refs: found, sources, config };
+  } catch (e) {
+    if (e instanceof RenderFailure) return e.diagnostic;
+    throw e;
+  }
+}

@@ -1,0 +1,107 @@
+import { error, warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import { didYouMean } from '../../diagnostics/suggest.js';
+import { fqnOf } from '../../project/layout.js';
+import type { SingularTestSource } from '../../project/load-project.js';
+import type { YamlSource } from '../../project/yaml-file.js';
+import { stripTrailingSemicolon } from '../../sql/sql-text.js';
+import { CallSites } from '../call-sites.js';
+import { mergeSettings, settingsOf } from './config-tree.js';
+import type { DbtTest, NodeState, RenderedTest } from './dbt-tests.js';
+import { folderTestSettings, limited, testConfig } from './test-config.js';
+
+/**
+ * A dbt project's singular tests: each `.sql` file of the test folders is a query whose rows
+ * are failures, rendered like a model (`ref()`, `var()`, `{{ config(severity='warn') }}`), and
+ * judged as dbt judges a test. It runs with the last node it reads (attach-tests.ts), so
+ * every node it reads is built before it: a test that reads none has nothing to run with.
+ */
+
+export interface SingularTestContext {
+  readonly projectName: string;
+  readonly dbtProject?: YamlSource;
+  /** The test folders (test-paths), whose subfolders are part of a test's qualified name. */
+  readonly testRoots: readonly string[];
+  readonly node: (name: string) => NodeState | undefined;
+  /** The node of a source's table (`src.table`), or why `source(src, table)` reads nothing. */
+  readonly source: (source: string, table: string, at: Location) => string | Diagnostic;
+  readonly nodeNames: readonly string[];
+  /** Renders the test's template; its ref() calls give ref tokens. */
+  readonly render: (test: SingularTestSource) => RenderedTest | Diagnostic;
+  readonly renderText: (text: string, at: Location) => string | Diagnostic;
+  readonly unused: (key: string, at: Location) => void;
+}
+
+export function singularTests(files: readonly SingularTestSource[], ctx: SingularTestContext, diagnostics: Diagnostic[]): DbtTest[] {
+  return files.flatMap((file) => singularTest(file, ctx, diagnostics) ?? []);
+}
+
+function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagnostics: Diagnostic[]): DbtTest | undefined {
+  const rendered = ctx.render(file);
+  if ('severity' in rendered) {
+    diagnostics.push(rendered);
+    return undefined;
+  }
+  const sites = new CallSites(file.sql);
+  const at: Location = { file: file.file };
+  const configAt: Location = { file: file.file, ...sites.config() };
+  const fqn = fqnOf(ctx.projectName, file.file, ctx.testRoots, file.name);
+  const settings = mergeSettings(folderTestSettings(ctx.dbtProject, fqn), settingsOf(rendered.config, () => configAt));
+  const config = testConfig(settings, { test: file.name, renderText: ctx.renderText, unused: ctx.unused }, diagnostics);
+  if (!config || !config.enabled) return undefined;
+
+  const reads: string[] = [];
+  let ok = true;
+  for (const name of rendered.refs) {
+    const node = ctx.node(name);
+    const refAt = { file: file.file, ...sites.ref(name) };
+    if (node === 'node') {
+      if (!reads.includes(name)) reads.push(name);
+    } else if (node === 'unavailable') {
+      return undefined;
+    } else if (node === 'disabled') {
+      // As in dbt: a test reading a node switched off is switched off too, with a warning.
+      diagnostics.push(warning('disabled-ref', `test ${file.name} is left out: it reads ${name}, which is disabled (enabled: false)`, refAt));
+      return undefined;
+    } else {
+      diagnostics.push(error('unknown-ref', `ref('${name}'): no model or seed is named '${name}'`, refAt, { hint: didYouMean(name, ctx.nodeNames) }));
+      ok = false;
+    }
+  }
+  for (const call of rendered.sources) {
+    const node = ctx.source(call.source, call.table, { file: file.file, ...sites.sourceCall(call.source, call.table) });
+    if (typeof node === 'string') {
+      if (!reads.includes(node)) reads.push(node);
+    } else if (node.code === 'disabled-source') {
+      diagnostics.push({ ...node, severity: 'warning', message: `test ${file.name} is left out: ${node.message}` });
+      return undefined;
+    } else {
+      diagnostics.push(node);
+      ok = false;
+    }
+  }
+  if (!ok) return undefined;
+  if (rendered.refs.length === 0) {
+    diagnostics.push(
+      error('untethered-test', `singular test ${file.file} reads no model or seed: pipe runs a test before the last model it reads is published`, at, {
+        hint: "read the data it checks with ref('model'), e.g. select * from {{ ref('orders') }} where amount < 0",
+      }),
+    );
+    return undefined;
+  }
+  return {
+    on: { kind: 'file', name: file.name },
+    reads,
+    check: {
+      name: file.name,
+      kind: 'dbt_singular',
+      severity: config.severity,
+      scope: 'table',
+      location: at,
+      columns: [],
+      refs: [],
+      sql: limited(stripTrailingSemicolon(rendered.sql).trim(), config.limit),
+      threshold: config.threshold,
+      tags: config.tags,
+    },
+  };
+}

@@ -1,0 +1,128 @@
+import { error, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import type { YamlSource } from '../../project/yaml-file.js';
+import type { Threshold } from '../../sql/test-threshold.js';
+import { levelsFor, mergeSettings, type ConfigSetting } from './config-tree.js';
+
+/**
+ * A dbt test's config, combined and checked as dbt does it: the folder configs of
+ * dbt_project.yml (`data_tests:`, or the older `tests:`) along the test's qualified name,
+ * then the test's own config in its properties file, then the `config()` its SQL calls. The
+ * defaults are dbt's: severity error, `count(*)` as the failures, an error or a warning when
+ * they are `!= 0`.
+ */
+export interface TestConfig {
+  readonly enabled: boolean;
+  readonly severity: 'error' | 'warn';
+  /** A condition the tested node's rows are filtered by before the test reads them. */
+  readonly where?: string;
+  /** The most failing rows counted. */
+  readonly limit?: number;
+  readonly threshold: Threshold;
+  readonly tags: readonly string[];
+  /** `store_failures: true`: dbt's not_null then keeps every column of the failing rows. */
+  readonly storeFailures: boolean;
+}
+
+export const DEFAULT_THRESHOLD: Threshold = { failCalc: 'count(*)', warnIf: '!= 0', errorIf: '!= 0' };
+
+/** The folder configs of dbt_project.yml that apply to a test of qualified name `fqn`. */
+export function folderTestSettings(dbtProject: YamlSource | undefined, fqn: readonly string[]): Map<string, ConfigSetting> {
+  let settings = new Map<string, ConfigSetting>();
+  if (!dbtProject) return settings;
+  for (const section of ['tests', 'data_tests']) {
+    for (const level of levelsFor(dbtProject, section, fqn)) settings = mergeSettings(settings, level);
+  }
+  return settings;
+}
+
+/** Where a test's config is read, for its messages and for the notice. */
+export interface TestConfigContext {
+  /** The test, as messages name it. */
+  readonly test: string;
+  /** A config value written with Jinja (`where: "day > '{{ var('start') }}'"`), rendered. */
+  readonly renderText: (text: string, at: Location) => string | Diagnostic;
+  /** A key pipe reads past, for the one notice. */
+  readonly unused: (key: string, at: Location) => void;
+}
+
+/** The test's config from its settings, every bad value reported at its line; undefined when one is bad. */
+export function testConfig(settings: ReadonlyMap<string, ConfigSetting>, ctx: TestConfigContext, diagnostics: Diagnostic[]): TestConfig | undefined {
+  let ok = true;
+  const bad = (key: string, message: string) => {
+    diagnostics.push(error('bad-test-config', `test ${ctx.test}: ${message}`, settings.get(key)!.location));
+    ok = false;
+  };
+  const value = (key: string): unknown => {
+    const s = settings.get(key);
+    if (s === undefined || s.value === null) return undefined;
+    if (typeof s.value !== 'string' || !/\{[{%]/.test(s.value)) return s.value;
+    const rendered = ctx.renderText(s.value, s.location);
+    if (typeof rendered === 'string') return rendered;
+    diagnostics.push(rendered);
+    ok = false;
+    return undefined;
+  };
+  const text = (key: string, example: string): string | undefined => {
+    const v = value(key);
+    if (v === undefined || typeof v === 'string') return v;
+    bad(key, `${key} must be text, e.g. ${example}, got ${JSON.stringify(v)}`);
+    return undefined;
+  };
+  const condition = (key: string): string | undefined => {
+    const v = text(key, `"> 10"`);
+    if (v !== undefined && v.trim() === '') bad(key, `${key} must be a condition on the failures, e.g. "> 10" or "!= 0"`);
+    return v;
+  };
+
+  const enabledValue = value('enabled');
+  if (enabledValue !== undefined && typeof enabledValue !== 'boolean') bad('enabled', 'enabled must be true or false');
+  const severityValue = value('severity');
+  let severity: 'error' | 'warn' = 'error';
+  if (severityValue !== undefined) {
+    if (typeof severityValue === 'string' && /^(error|warn)$/i.test(severityValue)) severity = severityValue.toLowerCase() as 'error' | 'warn';
+    else bad('severity', `severity must be error or warn, got ${JSON.stringify(severityValue)}`);
+  }
+  const limitValue = value('limit');
+  if (limitValue !== undefined && !(typeof limitValue === 'number' && Number.isInteger(limitValue) && limitValue >= 0)) {
+    bad('limit', `limit must be a whole number of rows, got ${JSON.stringify(limitValue)}`);
+  }
+  const tagsValue = value('tags');
+  let tags: string[] = [];
+  if (typeof tagsValue === 'string') tags = [tagsValue];
+  else if (Array.isArray(tagsValue) && tagsValue.every((t) => typeof t === 'string')) tags = tagsValue as string[];
+  else if (tagsValue !== undefined) bad('tags', 'tags must be a tag or a list of tags');
+  const where = text('where', `"status != 'test'"`);
+  const failCalc = text('fail_calc', `"sum(n_records)"`);
+  const warnIf = condition('warn_if');
+  const errorIf = condition('error_if');
+  if (failCalc !== undefined && failCalc.trim() === '') bad('fail_calc', 'fail_calc must be an aggregate over the failing rows, e.g. "count(*)" or "sum(n_records)"');
+  // The rest (store_failures and where failures would be stored, meta, ...) changes no verdict.
+  for (const [key, s] of settings) {
+    if (!READ.has(key)) ctx.unused(key, s.location);
+  }
+  if (!ok) return undefined;
+  return {
+    enabled: enabledValue !== false,
+    severity,
+    where: where === undefined || where.trim() === '' ? undefined : where,
+    limit: limitValue as number | undefined,
+    threshold: {
+      failCalc: failCalc ?? DEFAULT_THRESHOLD.failCalc,
+      warnIf: warnIf ?? DEFAULT_THRESHOLD.warnIf,
+      errorIf: errorIf ?? DEFAULT_THRESHOLD.errorIf,
+    },
+    tags: [...new Set(tags)],
+    storeFailures: settings.get('store_failures')?.value === true,
+  };
+}
+
+/** Keys the config above reads. */
+const READ = new Set(['enabled', 'severity', 'where', 'limit', 'fail_calc', 'warn_if', 'error_if', 'tags']);
+
+/**
+ * A test's failing-rows query as its task runs it: `where` applied by the caller to the
+ * relation tested, `limit` here, as dbt's test materialization adds it.
+ */
+export function limited(sql: string, limit: number | undefined): string {
+  return limit === undefined ? sql : `${sql}\nlimit ${limit}`;
+}

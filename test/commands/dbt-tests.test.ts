@@ -1,0 +1,176 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { eventsOfType, taskIdsOf, type PipeEventJson } from '../e2e/helpers.js';
+import { runIn, testIn } from '../support/in-process.js';
+import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
+
+afterAll(removeProjects);
+
+/**
+ * A dbt-shaped project's tests, through `pipe run` and `pipe test`: a failing test keeps its
+ * model's data out of the warehouse (the previous table stays), a warning publishes, and
+ * `pipe test` checks the published data, naming every test as dbt does.
+ */
+
+/** `var('break')` breaks one thing: `dupes` gives two orders id 1, `status` an unknown status, `orphan` an unknown customer. */
+const FILES = {
+  'dbt_project.yml': `name: shop
+profile: shop
+data_tests:
+  shop:
+    +severity: error
+`,
+  'seeds/customers.csv': 'customer_id,name\n1,Ann\n2,Bob\n',
+  'seeds/properties.yml': `version: 2
+seeds:
+  - name: customers
+    columns:
+      - name: customer_id
+        data_tests: [unique, not_null]
+`,
+  'models/orders.sql': `select * from (values
+  (1, 1, 'placed', 10),
+  ({{ 1 if var('break', '') == 'dupes' else 2 }}, {{ 9 if var('break', '') == 'orphan' else 2 }}, '{{ 'lost' if var('break', '') == 'status' else 'shipped' }}', 5)
+) v(order_id, customer_id, status, amount)`,
+  'models/revenue.sql': "select sum(amount) as revenue from {{ ref('orders') }}",
+  'models/schema.yml': `version: 2
+models:
+  - name: orders
+    columns:
+      - name: order_id
+        tests:
+          - unique
+          - not_null
+      - name: status
+        tests:
+          - accepted_values: {values: [placed, shipped], config: {severity: warn}}
+      - name: customer_id
+        tests:
+          - relationships:
+              to: ref('customers')
+              field: customer_id
+      - name: amount
+        tests: [positive]
+`,
+  'tests/generic/positive.sql': `{% test positive(model, column_name) %}
+select * from {{ model }} where {{ column_name }} <= 0
+{% endtest %}
+`,
+  'tests/revenue_adds_up.sql': `{{ config(severity='warn', warn_if='> 0') }}
+select r.revenue from {{ ref('revenue') }} r
+where r.revenue <> (select sum(amount) from {{ ref('orders') }})
+`,
+};
+
+interface Failure {
+  readonly check: string;
+  readonly severity: string;
+  readonly failingRows: number;
+  readonly condition?: string;
+  readonly location: { readonly file: string; readonly line?: number };
+}
+const failures = (events: readonly PipeEventJson[]) => eventsOfType(events, 'check-failed').map((e) => e.failure as Failure);
+const passed = (events: readonly PipeEventJson[]) => eventsOfType(events, 'check-passed').map((e) => e.check as string).sort();
+
+const ALL_TESTS = [
+  'accepted_values_orders_status__placed__shipped',
+  'not_null_customers_customer_id',
+  'not_null_orders_order_id',
+  'positive_orders_amount',
+  'relationships_orders_customer_id__customer_id__ref_customers_',
+  'revenue_adds_up',
+  'unique_customers_customer_id',
+  'unique_orders_order_id',
+];
+
+describe('dbt tests in pipe run and pipe test', () => {
+  it('every test runs before its node publishes, and a failure keeps the previous table', async () => {
+    const dir = tempProject(FILES);
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(failures(first.events)).toEqual([]);
+    expect(passed(first.events)).toEqual(ALL_TESTS);
+    const before = await queryWarehouse(dir, 'select * from main.orders order by all');
+
+    const broken = await runIn(dir, { date: '2024-01-03', vars: { break: 'dupes' } });
+    expect(broken.code).toBe(1);
+    expect(failures(broken.events)).toEqual([
+      {
+        check: 'unique_orders_order_id',
+        severity: 'error',
+        failingRows: 1,
+        condition: '!= 0',
+        sample: [{ unique_field: 1, n_records: '2' }],
+        location: { file: 'models/schema.yml', line: 7 },
+      },
+    ]);
+    expect(broken.stdout).toContain('test unique_orders_order_id failed: got 1 result, configured to fail if != 0 models/schema.yml:7');
+    expect(await queryWarehouse(dir, 'select * from main.orders order by all')).toEqual(before);
+    // What reads orders is skipped; the unchanged seed has nothing to do.
+    expect(taskIdsOf(broken.events, 'task-skipped')).toEqual(['customers', 'revenue@2024-01-03']);
+  });
+
+  it("a seed's tests run before it is loaded", async () => {
+    const dir = tempProject(FILES);
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    writeFileSync(join(dir, 'seeds/customers.csv'), 'customer_id,name\n1,Ann\n2,Bob\n2,Bea\n');
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    expect(failures(r.events).map((f) => [f.check, f.location])).toEqual([['unique_customers_customer_id', { file: 'seeds/properties.yml', line: 6 }]]);
+    expect(await queryWarehouse(dir, 'select name from main.customers order by all')).toEqual([{ name: 'Ann' }, { name: 'Bob' }]);
+  });
+
+  it('a warning publishes; a test that reads another node waits for it', async () => {
+    const dir = tempProject(FILES);
+    const r = await runIn(dir, { date: '2024-01-02', vars: { break: 'status' } });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(failures(r.events).map((f) => [f.check, f.severity, f.failingRows, f.condition])).toEqual([
+      ['accepted_values_orders_status__placed__shipped', 'warn', 1, '!= 0'],
+    ]);
+    expect(await queryWarehouse(dir, "select count(*) as n from main.orders where status = 'lost'")).toEqual([{ n: '1' }]);
+    // The seed the relationships test reads is loaded before orders publishes.
+    const order = eventsOfType(r.events, 'task-succeeded').map((e) => (e.task as { model: string }).model);
+    expect(order.indexOf('customers')).toBeLessThan(order.indexOf('orders'));
+  });
+
+  it('pipe test runs every test on the published data and names each as dbt does', async () => {
+    const dir = tempProject(FILES);
+    const built = await runIn(dir, { date: '2024-01-02', vars: { break: 'status' } });
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+
+    const ok = await testIn(dir, { date: '2024-01-02' });
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(passed(ok.events)).toEqual(ALL_TESTS.filter((t) => !t.startsWith('accepted_values')));
+    expect(failures(ok.events).map((f) => [f.check, f.severity])).toEqual([['accepted_values_orders_status__placed__shipped', 'warn']]);
+    expect(ok.stdout).toMatch(/PASS +orders 2024-01-02 relationships_orders_customer_id__customer_id__ref_customers_ models\/schema.yml:14/);
+    expect(ok.stdout).toContain('test accepted_values_orders_status__placed__shipped warning: got 1 result, configured to warn if != 0');
+
+    // A stricter test on the same published data fails pipe test.
+    writeFileSync(join(dir, 'models/schema.yml'), FILES['models/schema.yml'].replace('severity: warn', 'severity: error'));
+    const strict = await testIn(dir, { date: '2024-01-02' });
+    expect(strict.code).toBe(1);
+    expect(failures(strict.events).map((f) => [f.check, f.severity])).toEqual([['accepted_values_orders_status__placed__shipped', 'error']]);
+  });
+
+  it('a test the database refuses, or whose fail_calc counts nothing, fails its task at the test', async () => {
+    const schema = (test: string) => `version: 2\nmodels:\n  - name: orders\n    data_tests:\n${test}`;
+    const dir = tempProject({ ...FILES, 'models/schema.yml': schema('      - unique:\n          column_name: "order_id + missing_column"\n') });
+    const errorOf = async () => {
+      const r = await runIn(dir, { date: '2024-01-02', select: ['orders'] });
+      expect(r.code).toBe(1);
+      const failed = eventsOfType(r.events, 'task-failed').map((e) => e.error as { message: string; kind: string; location: unknown });
+      expect(failed).toHaveLength(1);
+      return failed[0];
+    };
+    const refused = await errorOf();
+    expect(refused.kind).toBe('Check');
+    expect(refused.message).toMatch(/^test unique_orders_order_id_missing_column could not run: Binder Error: .*missing_column/);
+    expect(refused.location).toEqual({ file: 'models/schema.yml', line: 5 });
+
+    // sum() over no failing rows is NULL: dbt refuses it as a count of failures, and so does pipe.
+    writeFileSync(join(dir, 'models/schema.yml'), schema('      - not_null:\n          column_name: order_id\n          config: {fail_calc: "sum(order_id)"}\n'));
+    const nothing = await errorOf();
+    expect([nothing.kind, nothing.message]).toEqual(['Check', 'test not_null_orders_order_id could not run: its fail_calc (sum(order_id)) gave null, not a number of failures']);
+  });
+});

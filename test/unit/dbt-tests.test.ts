@@ -1,0 +1,394 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyze, type Analysis, type ModelNode, type SeedNode } from '../../src/analyze/analyze.js';
+import { CHECK_TARGET, refToken, type Check } from '../../src/analyze/checks.js';
+import { dbtTestNames, pyStr } from '../../src/analyze/dbt/test-names.js';
+import { macroSignatures, testBlocksAsMacros } from '../../src/analyze/macro-signatures.js';
+import { dayInterval, parseDate } from '../../src/dates/dates.js';
+import { thresholdOutcome } from '../../src/execute/check-outcome.js';
+import { thresholdSql } from '../../src/sql/test-threshold.js';
+import { planRun } from '../../src/plan/plan.js';
+import { renderSteps } from '../../src/plan/render-steps.js';
+import { loadProject } from '../../src/project/load-project.js';
+import { removeProjects, tempProject } from '../support/projects.js';
+
+/**
+ * dbt tests as pipe reads them: their names as dbt gives them, their config as dbt combines
+ * it, the test each becomes and the node that runs it, and every mistake at its line.
+ */
+
+afterAll(removeProjects);
+
+const day = dayInterval(parseDate('2024-01-02')!);
+const run = (files: Record<string, string>): Analysis => analyze(loadProject(tempProject({ 'dbt_project.yml': 'name: shop\nprofile: shop\n', ...files })), { interval: day });
+const checksOf = (a: Analysis, name: string): readonly Check[] => (a.nodes.get(name) as ModelNode | SeedNode).checks;
+const check = (a: Analysis, node: string, name: string): Check => {
+  const c = checksOf(a, node).find((x) => x.name === name);
+  if (!c) throw new Error(`${node} has no check ${name}: ${checksOf(a, node).map((x) => x.name).join(', ')}`);
+  return c;
+};
+const problems = (a: Analysis) => a.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.message, d.location?.file, d.location?.line]);
+
+const ORDERS = 'select 1 as order_id, 1 as customer_id, \'placed\' as status, 5 as amount';
+
+describe("dbt's test names", () => {
+  // Expected values from dbt's synthesize_generic_test_names run on the same arguments.
+  it('joins the test, the node and the arguments sorted by name', () => {
+    expect(dbtTestNames('unique', 'orders', { column_name: 'order_id' }).name).toBe('unique_orders_order_id');
+    expect(dbtTestNames('relationships', 'orders', { to: "ref('customers')", field: 'customer_id', column_name: 'customer_id' }).name).toBe(
+      'relationships_orders_customer_id__customer_id__ref_customers_',
+    );
+    expect(dbtTestNames('accepted_values', 'orders', { values: ['placed', 'shipped'], quote: false, column_name: 'status' }).name).toBe(
+      'accepted_values_orders_status__False__placed__shipped',
+    );
+    expect(dbtTestNames('source_not_null', 'jaffle_shop_orders', { column_name: 'id' }).name).toBe('source_not_null_jaffle_shop_orders_id');
+    expect(dbtTestNames('my_project_positive', 'orders', { column_name: '"Order Id"' }).name).toBe('my_project_positive_orders__Order_Id_');
+  });
+
+  it("writes values as Python's str() does, mappings by their values", () => {
+    expect(dbtTestNames('positive', 'orders', { column_name: 'amount', bounds: { min: 0, max: [1, 2] }, strict: true, x: null, n: 1.5 }).name).toBe(
+      'positive_orders_0___1_2___amount__1_5__True__None',
+    );
+    expect(pyStr(["it's", 'a'])).toBe(`["it's", 'a']`);
+  });
+
+  it('gives a name of 64 characters or more a short alias: its first 30 characters and an MD5 hash', () => {
+    const names = dbtTestNames('accepted_values', 'orders', { column_name: 'status', values: ['placed', 'shipped', 'completed', 'return_pending', 'returned'] });
+    expect(names.name).toBe('accepted_values_orders_status__placed__shipped__completed__return_pending__returned');
+    expect(names.alias).toBe('accepted_values_orders_1ce6ab157c285f7cd2ac656013faf758');
+    expect(dbtTestNames('unique', 'orders', { column_name: 'order_id' }).alias).toBe('unique_orders_order_id');
+  });
+});
+
+describe('generic test definitions', () => {
+  it('are macros named test_<name>, line for line', () => {
+    const source = '{% test positive(model, column_name, min=0) %}\nselect *\nfrom {{ model }}\n{%- endtest %}\n';
+    const translated = testBlocksAsMacros(source);
+    expect(translated).toBe('{% macro test_positive(model, column_name, min=0) %}\nselect *\nfrom {{ model }}\n{%- endmacro %}\n');
+    expect(macroSignatures(translated)).toEqual([
+      {
+        name: 'test_positive',
+        params: [
+          { name: 'model', hasDefault: false },
+          { name: 'column_name', hasDefault: false },
+          { name: 'min', hasDefault: true },
+        ],
+        line: 1,
+        takesKwargs: false,
+      },
+    ]);
+  });
+
+  it('read defaults that hold commas and brackets', () => {
+    const [m] = macroSignatures("{% macro test_in(model, column_name, values=['a,b', (1, 2)], f=fn(x, y)) %}{{ kwargs }}{% endmacro %}");
+    expect(m.params.map((p) => p.name)).toEqual(['model', 'column_name', 'values', 'f']);
+    expect(m.takesKwargs).toBe(true);
+  });
+});
+
+describe("dbt's verdict", () => {
+  it('fails on error_if only with severity error, else warns on warn_if', () => {
+    expect(thresholdOutcome('error', true, true)).toBe('failed');
+    expect(thresholdOutcome('error', true, false)).toBe('warned');
+    expect(thresholdOutcome('error', false, true)).toBe('failed');
+    expect(thresholdOutcome('warn', true, true)).toBe('warned');
+    expect(thresholdOutcome('warn', false, true)).toBe('passed');
+    expect(thresholdOutcome('error', false, false)).toBe('passed');
+  });
+
+  it("judges with one query, as dbt's get_test_sql", () => {
+    expect(thresholdSql('select 1', { failCalc: 'count(*)', warnIf: '>10', errorIf: '!= 0' })).toBe(
+      'select\n  count(*) as failures,\n  count(*) >10 as should_warn,\n  count(*) != 0 as should_error\nfrom (\nselect 1\n) dbt_internal_test',
+    );
+  });
+});
+
+const SCHEMA = `version: 2
+models:
+  - name: orders
+    columns:
+      - name: order_id
+        data_tests: [unique, not_null]
+      - name: status
+        data_tests:
+          - accepted_values:
+              values: [placed, shipped]
+              quote: false
+              config:
+                severity: WARN
+                where: "amount > 0"
+                limit: 10
+                error_if: ">5"
+      - name: customer_id
+        data_tests:
+          - relationships:
+              to: ref('customers')
+              field: id
+`;
+
+describe('tests of a properties file', () => {
+  it('become checks of the model, named as dbt names them, each at its line', () => {
+    const a = run({ 'models/orders.sql': ORDERS, 'models/customers.sql': 'select 1 as id', 'models/schema.yml': SCHEMA });
+    expect(problems(a)).toEqual([]);
+    expect(checksOf(a, 'orders').map((c) => [c.name, c.kind, c.severity, c.location.line])).toEqual([
+      ['unique_orders_order_id', 'dbt_generic', 'error', 6],
+      ['not_null_orders_order_id', 'dbt_generic', 'error', 6],
+      ['accepted_values_orders_status__False__placed__shipped', 'dbt_generic', 'warn', 9],
+      ['relationships_orders_customer_id__id__ref_customers_', 'dbt_generic', 'error', 19],
+    ]);
+    const unique = check(a, 'orders', 'unique_orders_order_id');
+    expect(unique.sql).toContain(`from ${refToken('orders')}\nwhere order_id is not null`);
+    expect(unique.threshold).toEqual({ failCalc: 'count(*)', warnIf: '!= 0', errorIf: '!= 0' });
+    expect(unique.columns).toEqual(['order_id']);
+    const accepted = check(a, 'orders', 'accepted_values_orders_status__False__placed__shipped');
+    // where: the model is replaced by a filtered subquery; limit ends the query; quote: false leaves the values bare.
+    expect(accepted.sql).toContain(`from (select * from ${refToken('orders')} where amount > 0) dbt_subquery`);
+    expect(accepted.sql).toMatch(/not in \(\n {4}placed,shipped\n\)\nlimit 10$/);
+    expect(accepted.threshold).toEqual({ failCalc: 'count(*)', warnIf: '!= 0', errorIf: '>5' });
+    // The parent model is read: it becomes upstream of the model tested.
+    const orders = a.nodes.get('orders') as ModelNode;
+    expect(orders.upstream).toContain('customers');
+    expect(check(a, 'orders', 'relationships_orders_customer_id__id__ref_customers_').refs).toEqual([{ model: 'customers' }]);
+  });
+
+  it("combine folder configs of dbt_project.yml, the test's config and its definition's config(), in dbt's order", () => {
+    const a = run({
+      'dbt_project.yml': `name: shop
+profile: shop
+data_tests:
+  shop:
+    +severity: warn
+    +tags: [nightly]
+    marts:
+      +fail_calc: "sum(n_records)"
+`,
+      'models/marts/orders.sql': ORDERS,
+      'models/marts/schema.yml': `version: 2
+models:
+  - name: orders
+    columns:
+      - name: order_id
+        data_tests:
+          - unique
+          - unique:
+              name: order_id_unique_strict
+              severity: error
+          - positive:
+              config: {severity: error, limit: 3, store_failures: true}
+`,
+      'tests/generic/positive.sql': "{% test positive(model, column_name) %}\n{{ config(warn_if='> 1') }}\nselect * from {{ model }} where {{ column_name }} <= 0\n{% endtest %}\n",
+    });
+    expect(problems(a)).toEqual([]);
+    const plain = check(a, 'orders', 'unique_orders_order_id');
+    expect([plain.severity, plain.threshold?.failCalc, plain.tags]).toEqual(['warn', 'sum(n_records)', ['nightly']]);
+    expect(check(a, 'orders', 'order_id_unique_strict').severity).toBe('error');
+    const positive = check(a, 'orders', 'positive_orders_order_id');
+    expect(positive.severity).toBe('error');
+    expect(positive.threshold).toEqual({ failCalc: 'sum(n_records)', warnIf: '> 1', errorIf: '!= 0' });
+    expect(positive.sql).toBe(`\nselect * from ${refToken('orders')} where order_id <= 0\nlimit 3`.trimStart());
+    // What pipe reads past is named in the one notice.
+    const notice = a.diagnostics.find((d) => d.code === 'not-used');
+    expect(notice?.message).toContain('config store_failures (models/marts/schema.yml:11)');
+  });
+
+  it('interpolate a column as written, and quote it when the column says quote: true', () => {
+    const a = run({
+      'models/orders.sql': 'select 1 as "Order Id", 2 as amount',
+      'models/schema.yml': `version: 2
+models:
+  - name: orders
+    columns:
+      - name: Order Id
+        quote: true
+        data_tests: [not_null]
+    data_tests:
+      - unique:
+          column_name: "amount * 2"
+`,
+    });
+    expect(problems(a)).toEqual([]);
+    const quoted = check(a, 'orders', 'not_null_orders__Order_Id_');
+    expect(quoted.sql).toBe(`select "Order Id"\nfrom ${refToken('orders')}\nwhere "Order Id" is null`);
+    expect(quoted.columns).toEqual(['Order Id']);
+    const expression = check(a, 'orders', 'unique_orders_amount_2');
+    expect(expression.sql).toContain('where amount * 2 is not null');
+    // An expression is no column to look for.
+    expect(expression.columns).toEqual([]);
+  });
+
+  it('are left out with a model switched off, or with enabled: false', () => {
+    const a = run({
+      'models/orders.sql': "{{ config(enabled=false) }}\nselect 1 as order_id",
+      'models/items.sql': 'select 1 as id',
+      'models/schema.yml': `version: 2
+models:
+  - name: orders
+    columns:
+      - name: order_id
+        data_tests: [unique]
+  - name: items
+    columns:
+      - name: id
+        data_tests:
+          - unique:
+              config: {enabled: false}
+          - not_null
+`,
+    });
+    expect(problems(a)).toEqual([]);
+    expect(checksOf(a, 'items').map((c) => c.name)).toEqual(['not_null_items_id']);
+  });
+
+  it('of snapshots are named in the notice: snapshots are not built', () => {
+    const a = run({
+      'models/orders.sql': ORDERS,
+      'snapshots/props.yml': 'version: 2\nsnapshots:\n  - name: orders_history\n    columns:\n      - name: id\n        data_tests: [unique]\n',
+    });
+    expect(problems(a)).toEqual([]);
+    expect(a.diagnostics.find((d) => d.code === 'not-used')?.message).toContain('tests of snapshots (snapshots/props.yml:6)');
+  });
+
+  it('run with the node they read when it is built after the node tested', () => {
+    // customers reads orders: a test of orders reading customers runs before customers publishes.
+    const a = run({
+      'models/orders.sql': ORDERS,
+      'models/customers.sql': "select customer_id as id from {{ ref('orders') }}",
+      'models/schema.yml': `version: 2
+models:
+  - name: orders
+    columns:
+      - name: customer_id
+        data_tests:
+          - relationships: {to: ref('customers'), field: id}
+`,
+    });
+    expect(problems(a)).toEqual([]);
+    expect(checksOf(a, 'orders')).toEqual([]);
+    const c = check(a, 'customers', 'relationships_orders_customer_id__id__ref_customers_');
+    expect(c.refs).toEqual([{ model: 'orders' }]);
+    // The columns named are orders', not customers'.
+    expect(c.columns).toEqual([]);
+  });
+
+  it('are planned between staging and publishing, the staged table standing for the model', () => {
+    const a = run({ 'models/orders.sql': ORDERS, 'models/customers.sql': 'select 1 as id', 'models/schema.yml': SCHEMA });
+    const plan = planRun({ analysis: a, selected: new Set(a.graph.nodes), catalog: new Map(), seedHashes: new Map(), fullRefresh: false, runId: 'r' }, day);
+    expect(plan.diagnostics).toEqual([]);
+    const steps = renderSteps(plan.tasks.find((t) => t.node === 'orders')!.steps);
+    expect(steps).toContain(`-- test unique_orders_order_id (error: fails if count(*) != 0, else warns if count(*) != 0)
+select
+    order_id as unique_field,
+    count(*) as n_records
+
+from "main"."__pipe_stage__orders__20240102"`);
+    expect(steps).toContain('-- test accepted_values_orders_status__False__placed__shipped (warn: warns if count(*) != 0)');
+    expect(steps).toContain('    from "main"."customers"\n)');
+    expect(steps.indexOf('-- test')).toBeLessThan(steps.indexOf('-- publish'));
+  });
+
+  it('of seeds run with the seed; of sources are checks of their own, for a later pipe test', () => {
+    const a = run({
+      'seeds/countries.csv': 'code,name\nNL,Netherlands\n',
+      'models/sources.yml': `version: 2
+sources:
+  - name: raw
+    schema: landing
+    tables:
+      - name: events
+        columns:
+          - name: id
+            data_tests: [not_null]
+`,
+      'seeds/properties.yml': `version: 2
+seeds:
+  - name: countries
+    columns:
+      - name: code
+        data_tests: [unique]
+`,
+    });
+    expect(problems(a)).toEqual([]);
+    expect(checksOf(a, 'countries').map((c) => c.name)).toEqual(['unique_countries_code']);
+    const [source] = a.sourceChecks.get('raw.events')!;
+    expect(source.name).toBe('source_not_null_raw_events_id');
+    expect(source.sql).toBe(`select id\nfrom ${CHECK_TARGET}\nwhere id is null`);
+  });
+});
+
+describe('singular tests', () => {
+  it('run with the model they read that comes last, the others made its upstream', () => {
+    const a = run({
+      'models/orders.sql': ORDERS,
+      'models/customers.sql': 'select 1 as id',
+      'models/lines.sql': "select order_id from {{ ref('orders') }}",
+      'tests/orphans.sql': "{{ config(severity='warn') }}\nselect * from {{ ref('orders') }} o\nwhere o.customer_id not in (select id from {{ ref('customers') }})\n  and o.order_id in (select order_id from {{ ref('lines') }});\n",
+    });
+    expect(problems(a)).toEqual([]);
+    const c = check(a, 'lines', 'orphans');
+    expect([c.kind, c.severity, c.location]).toEqual(['dbt_singular', 'warn', { file: 'tests/orphans.sql' }]);
+    expect(c.sql).toContain(`select * from ${refToken('orders')} o`);
+    expect(c.sql.endsWith(`(select order_id from ${refToken('lines')})`)).toBe(true);
+    expect((a.nodes.get('lines') as ModelNode).upstream.sort()).toEqual(['customers', 'orders']);
+  });
+
+  it('that read no model are an error naming the file', () => {
+    const a = run({ 'models/orders.sql': ORDERS, 'tests/lonely.sql': 'select 1 as x where false' });
+    expect(problems(a)).toEqual([
+      ['untethered-test', 'singular test tests/lonely.sql reads no model or seed: pipe runs a test before the last model it reads is published', 'tests/lonely.sql', undefined],
+    ]);
+  });
+
+  it('that read a model switched off are left out with a warning', () => {
+    const a = run({ 'models/orders.sql': '{{ config(enabled=false) }}\nselect 1 as x', 'tests/t.sql': "select * from {{ ref('orders') }}" });
+    expect(problems(a)).toEqual([]);
+    expect(a.diagnostics.map((d) => [d.severity, d.code])).toContainEqual(['warning', 'disabled-ref']);
+  });
+});
+
+describe('mistakes', () => {
+  const mistakes = (schema: string, files: Record<string, string> = {}) =>
+    problems(run({ 'models/orders.sql': ORDERS, 'models/customers.sql': 'select 1 as id', 'models/schema.yml': schema, ...files }));
+  const on = (test: string) => `version: 2
+models:
+  - name: orders
+    columns:
+      - name: order_id
+        data_tests:
+${test}`;
+
+  it('an unknown test, with the tests there are, or one of a package', () => {
+    expect(mistakes(on('          - uniqe\n          - dbt_utils.expression_is_true: {expression: "x > 0"}\n'))).toEqual([
+      ['unknown-test', "unknown test 'uniqe': neither a test built into dbt nor a {% test %} of the project", 'models/schema.yml', 7],
+      ['unknown-test', "test dbt_utils.expression_is_true comes from the package 'dbt_utils': pipe does not install dbt packages", 'models/schema.yml', 8],
+    ]);
+    const a = run({ 'models/orders.sql': ORDERS, 'models/schema.yml': on('          - postive\n'), 'macros/tests.sql': '{% test positive(model, column_name) %}select 1{% endtest %}' });
+    expect(a.diagnostics.find((d) => d.code === 'unknown-test')?.hint).toBe("did you mean 'positive'?");
+  });
+
+  it('a bad config value, at the test', () => {
+    expect(mistakes(on('          - unique: {config: {severity: fatal, limit: -1, error_if: 10}}\n'))).toEqual([
+      ['bad-test-config', 'test unique_orders_order_id: severity must be error or warn, got "fatal"', 'models/schema.yml', 7],
+      ['bad-test-config', 'test unique_orders_order_id: limit must be a whole number of rows, got -1', 'models/schema.yml', 7],
+      ['bad-test-config', 'test unique_orders_order_id: error_if must be text, e.g. "> 10", got 10', 'models/schema.yml', 7],
+    ]);
+  });
+
+  it('an argument a test does not take, or one it needs', () => {
+    expect(
+      mistakes(on('          - unique: {values: [a]}\n          - accepted_values: {quote: false}\n          - relationships: {to: ref("customer"), field: id}\n')),
+    ).toEqual([
+      ['bad-test', "test unique_orders_order_id__a: unique takes no argument 'values'", 'models/schema.yml', 7],
+      ['bad-test', "test accepted_values_orders_order_id__False: accepted_values needs the argument 'values'", 'models/schema.yml', 8],
+      ['unknown-ref', "test relationships_orders_order_id__id__ref_customer_: ref('customer'): no model or seed is named 'customer'", 'models/schema.yml', 9],
+    ]);
+  });
+
+  it('an error rendering a test definition points at its line and at the test', () => {
+    const a = run({
+      'models/orders.sql': ORDERS,
+      'models/schema.yml': on('          - positive\n'),
+      'tests/generic/positive.sql': '{% test positive(model, column_name) %}\nselect *\nfrom {{ model }} where {{ nothing.here }}\n{% endtest %}\n',
+    });
+    const d = a.diagnostics.find((x) => x.severity === 'error')!;
+    expect([d.location?.file, d.location?.line, d.related?.at(-1)?.location]).toEqual(['tests/generic/positive.sql', 3, { file: 'models/schema.yml', line: 7 }]);
+  });
+});
