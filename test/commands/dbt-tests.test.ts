@@ -16,7 +16,6 @@ afterAll(removeProjects);
 /** `var('break')` breaks one thing: `dupes` gives two orders id 1, `status` an unknown status, `orphan` an unknown customer. */
 const FILES = {
   'dbt_project.yml': `name: shop
-profile: shop
 data_tests:
   shop:
     +severity: error

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyze, type Analysis, type ModelNode, type SeedNode } from '../../src/analyze/analyze.js';
-import { CHECK_TARGET, refToken, type Check } from '../../src/analyze/checks.js';
+import { refToken, type Check } from '../../src/analyze/checks.js';
 import { dbtTestNames, pyStr } from '../../src/analyze/dbt/test-names.js';
 import { macroSignatures, testBlocksAsMacros } from '../../src/analyze/macro-signatures.js';
 import { dayInterval, parseDate } from '../../src/dates/dates.js';
@@ -29,6 +29,15 @@ const check = (a: Analysis, node: string, name: string): Check => {
 const problems = (a: Analysis) => a.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.message, d.location?.file, d.location?.line]);
 
 const ORDERS = 'select 1 as order_id, 1 as customer_id, \'placed\' as status, 5 as amount';
+
+/** A properties file giving a column of orders the tests of `tests` (list items, indented). */
+const testsOn = (column: string, tests: string) => `version: 2
+models:
+  - name: orders
+    columns:
+      - name: ${column}
+        data_tests:
+${tests}`;
 
 describe("dbt's test names", () => {
   // Expected values from dbt's synthesize_generic_test_names run on the same arguments.
@@ -247,19 +256,29 @@ models:
     expect(a.diagnostics.find((d) => d.code === 'not-used')?.message).toContain('tests of snapshots (snapshots/props.yml:6)');
   });
 
+  it('read a source with source(), by the relation it is read from', () => {
+    const a = run({
+      'models/orders.sql': ORDERS,
+      'models/sources.yml': 'version: 2\nsources:\n  - name: crm\n    schema: landing\n    tables:\n      - name: customers\n',
+      'models/schema.yml': testsOn(
+        'customer_id',
+        `          - relationships: {to: "source('crm', 'customers')", field: id}\n          - relationships: {to: "source('crm', 'customer')", field: id}\n`,
+      ),
+    });
+    expect(problems(a)).toEqual([
+      ['unknown-source', "test relationships_orders_customer_id__id__source_crm_customer_: source('crm', 'customer'): source 'crm' has no table 'customer'", 'models/schema.yml', 8],
+    ]);
+    const c = check(a, 'orders', 'relationships_orders_customer_id__id__source_crm_customers_');
+    expect(a.renderer.checkSql('orders', c, day, '"main"."staged"')).toContain('from "main"."staged"\n    where customer_id is not null');
+    expect(a.renderer.checkSql('orders', c, day, '"main"."staged"')).toContain('from "landing"."customers"');
+  });
+
   it('run with the node they read when it is built after the node tested', () => {
     // customers reads orders: a test of orders reading customers runs before customers publishes.
     const a = run({
       'models/orders.sql': ORDERS,
       'models/customers.sql': "select customer_id as id from {{ ref('orders') }}",
-      'models/schema.yml': `version: 2
-models:
-  - name: orders
-    columns:
-      - name: customer_id
-        data_tests:
-          - relationships: {to: ref('customers'), field: id}
-`,
+      'models/schema.yml': testsOn('customer_id', "          - relationships: {to: ref('customers'), field: id}\n"),
     });
     expect(problems(a)).toEqual([]);
     expect(checksOf(a, 'orders')).toEqual([]);
@@ -310,7 +329,8 @@ seeds:
     expect(checksOf(a, 'countries').map((c) => c.name)).toEqual(['unique_countries_code']);
     const [source] = a.sourceChecks.get('raw.events')!;
     expect(source.name).toBe('source_not_null_raw_events_id');
-    expect(source.sql).toBe(`select id\nfrom ${CHECK_TARGET}\nwhere id is null`);
+    // The table is named by its token, read as the data checked when the table is.
+    expect(a.renderer.checkSql('raw.events', source, day, '"landing"."events"')).toBe('select id\nfrom "landing"."events"\nwhere id is null');
   });
 });
 
@@ -337,6 +357,19 @@ describe('singular tests', () => {
     ]);
   });
 
+  it('may read a source too; one that reads only sources has no build to run with', () => {
+    const a = run({
+      'models/orders.sql': ORDERS,
+      'models/sources.yml': 'version: 2\nsources:\n  - name: crm\n    tables:\n      - name: customers\n',
+      'tests/known_customers.sql': "select * from {{ ref('orders') }} where customer_id not in (select id from {{ source('crm', 'customers') }})",
+      'tests/raw_only.sql': "select * from {{ source('crm', 'customers') }} where id is null",
+    });
+    expect(check(a, 'orders', 'known_customers').sql).toContain(`from ${refToken('crm.customers')}`);
+    expect(problems(a)).toEqual([
+      ['untethered-test', 'singular test tests/raw_only.sql reads no model or seed: pipe runs a test before the last model it reads is published', 'tests/raw_only.sql', undefined],
+    ]);
+  });
+
   it('that read a model switched off are left out with a warning', () => {
     const a = run({ 'models/orders.sql': '{{ config(enabled=false) }}\nselect 1 as x', 'tests/t.sql': "select * from {{ ref('orders') }}" });
     expect(problems(a)).toEqual([]);
@@ -347,13 +380,7 @@ describe('singular tests', () => {
 describe('mistakes', () => {
   const mistakes = (schema: string, files: Record<string, string> = {}) =>
     problems(run({ 'models/orders.sql': ORDERS, 'models/customers.sql': 'select 1 as id', 'models/schema.yml': schema, ...files }));
-  const on = (test: string) => `version: 2
-models:
-  - name: orders
-    columns:
-      - name: order_id
-        data_tests:
-${test}`;
+  const on = (test: string) => testsOn('order_id', test);
 
   it('an unknown test, with the tests there are, or one of a package', () => {
     expect(mistakes(on('          - uniqe\n          - dbt_utils.expression_is_true: {expression: "x > 0"}\n'))).toEqual([
