@@ -16,6 +16,9 @@ afterAll(removeProjects);
 /** `var('break')` breaks one thing: `dupes` gives two orders id 1, `status` an unknown status, `orphan` an unknown customer. */
 const FILES = {
   'dbt_project.yml': `name: shop
+models:
+  shop:
+    +materialized: table
 data_tests:
   shop:
     +severity: error

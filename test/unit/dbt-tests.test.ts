@@ -289,7 +289,12 @@ models:
   });
 
   it('are planned between staging and publishing, the staged table standing for the model', () => {
-    const a = run({ 'models/orders.sql': ORDERS, 'models/customers.sql': 'select 1 as id', 'models/schema.yml': SCHEMA });
+    const a = run({
+      'dbt_project.yml': 'name: shop\nprofile: shop\nmodels:\n  shop:\n    +materialized: table\n',
+      'models/orders.sql': ORDERS,
+      'models/customers.sql': 'select 1 as id',
+      'models/schema.yml': SCHEMA,
+    });
     const plan = planRun({ analysis: a, selected: new Set(a.graph.nodes), catalog: new Map(), seedHashes: new Map(), fullRefresh: false, runId: 'r' }, day);
     expect(plan.diagnostics).toEqual([]);
     const steps = renderSteps(plan.tasks.find((t) => t.node === 'orders')!.steps);
