@@ -570,14 +570,48 @@ function modelTask(
  * `pipe test`: the checks and dbt tests of each selected model and seed against its published
  * data, building nothing. Partition checks of an incremental model read the interval's rows.
  */
+/**
+ * The tests declared on a source table, run by `pipe test` on what it reads as they are (a
+ * source is never built, so they run nowhere else). Whether the table exists was checked
+ * before planning, as for a run.
+ */
+function sourceTestTask(node: SourceNode, ctx: PlanContext, interval: Interval, ds: string, diagnostics: Diagnostic[]): Task | undefined {
+  const checks = ctx.analysis.sourceChecks.get(node.name) ?? [];
+  if (checks.length === 0) return undefined;
+  const steps: Step[] = [];
+  for (const c of checks) {
+    const sql = ctx.analysis.renderer.checkSql(node.name, c, interval, node.relation);
+    if (typeof sql !== 'string') diagnostics.push(sql);
+    else steps.push({ kind: 'check', name: c.name, severity: c.severity, sql, location: c.location, threshold: c.threshold });
+  }
+  return {
+    id: taskId(node, ds),
+    node: node.name,
+    kind: 'test',
+    file: node.file,
+    relation: node.relation,
+    schema: node.reads.kind === 'relation' ? node.reads.schema : 'main',
+    ds,
+    interval,
+    upstream: [],
+    steps: [...steps, { kind: 'publish', statements: [] }],
+    lockKey: node.relation,
+  };
+}
+
 export function planTest(ctx: PlanContext, interval: Interval): Plan {
   const diagnostics: Diagnostic[] = [];
   const ds = intervalLabel(interval);
   const tasks: Task[] = [];
   for (const name of topologicalOrder(ctx.analysis.graph)) {
     const node = ctx.analysis.nodes.get(name)!;
-    // A source's tests are read (Analysis.sourceChecks) but not run yet.
-    if (!ctx.selected.has(name) || node.kind === 'source' || node.checks.length === 0) continue;
+    if (!ctx.selected.has(name)) continue;
+    if (node.kind === 'source') {
+      const task = sourceTestTask(node, ctx, interval, ds, diagnostics);
+      if (task) tasks.push(task);
+      continue;
+    }
+    if (node.checks.length === 0) continue;
     const spec = node.kind === 'model' ? materializationOf(node.config) : undefined;
     if (spec && !spec.built) continue;
     if (!ctx.catalog.has(node.relation)) {

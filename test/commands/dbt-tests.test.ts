@@ -155,6 +155,32 @@ describe('dbt tests in pipe run and pipe test', () => {
     expect(failures(strict.events).map((f) => [f.check, f.severity])).toEqual([['accepted_values_orders_status__placed__shipped', 'error']]);
   });
 
+  it("pipe test runs a source's tests on the table it reads", async () => {
+    const dir = tempProject({
+      ...FILES,
+      'models/sources.yml': `version: 2
+sources:
+  - name: raw
+    schema: main
+    tables:
+      - name: customers
+        columns:
+          - name: customer_id
+            data_tests: [unique]
+          - name: name
+            data_tests:
+              - accepted_values: {values: [Ann]}
+`,
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const r = await testIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    expect(passed(r.events)).toContain('source_unique_raw_customers_customer_id');
+    expect(failures(r.events).map((f) => [f.check, f.failingRows, f.location])).toEqual([
+      ['source_accepted_values_raw_customers_name__Ann', 1, { file: 'models/sources.yml', line: 12 }],
+    ]);
+  });
+
   it('a test the database refuses, or whose fail_calc counts nothing, fails its task at the test', async () => {
     const schema = (test: string) => `version: 2\nmodels:\n  - name: orders\n    data_tests:\n${test}`;
     const dir = tempProject({ ...FILES, 'models/schema.yml': schema('      - unique:\n          column_name: "order_id + missing_column"\n') });
