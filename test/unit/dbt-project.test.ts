@@ -339,6 +339,24 @@ exposures:
     const w = a.diagnostics.find((d) => d.code === 'unmatched-properties')!;
     expect([w.severity, w.location, w.hint]).toEqual(['warning', { file: 'models/schema.yml', line: 3 }, "did you mean 'orders'?"]);
   });
+
+  it('reads past a YAML file with nothing in it, as dbt does, and an empty package list names no package', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'packages.yml': 'packages: []\n',
+      'models/orders.sql': 'select 1 as id',
+      'models/marts/_schema.yml': '',
+      'models/marts/_notes.yml': '# to be written\n',
+      'seeds/_seeds.yml': '\n',
+    });
+    expect(errors(a)).toEqual([]);
+    expect(a.diagnostics.find((d) => d.code === 'not-used')).toBeUndefined();
+  });
+
+  it('still refuses an empty YAML file beside no model in a pipe project', () => {
+    const a = run({ 'models/orders.sql': 'select 1 as id', 'models/order.yml': '' });
+    expect(errors(a)).toEqual([['orphan-yaml', 'models/order.yml has no model beside it (expected models/order.sql)', 'models/order.yml', undefined]]);
+  });
 });
 
 describe('dbt Jinja pipe cannot render yet', () => {
