@@ -144,6 +144,18 @@ models:
     expect(found).toContainEqual(['unknown-key', "unknown config key 'materialised'", 'models/c.sql', 1]);
   });
 
+  it("refuses a typo of a key pipe reads, not a project's own key that merely looks like one", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/a.sql': "{{ config(materialised='view', update_columns=['x'], tag='daily') }}\nselect 1 as id",
+    });
+    expect(errors(a)).toEqual([
+      ['unknown-key', "unknown config key 'materialised'", 'models/a.sql', 1],
+      ['unknown-key', "unknown config key 'tag'", 'models/a.sql', 1],
+    ]);
+    expect(a.diagnostics.find((d) => d.code === 'not-used')?.message).toContain('config update_columns (models/a.sql:1)');
+  });
+
   it('reports a folder config pipe refuses once, at its line, naming the models it stops', () => {
     const models = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`models/marts/m${i}.sql`, 'select 1 as id']));
     const a = run({
