@@ -762,7 +762,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     for (const [name, entry] of entries) {
       // A model whose file has errors is still the project's: its entry is not unmatched.
       if (fileNames[kind].has(name) || files.leftOut?.includes(name)) continue;
-      diagnostics.push(unmatchedEntry(kind, name, entry.location, didYouMean(name, allNames)));
+      // An entry under seeds: is for a seed: a model of a like name is not what it meant.
+      diagnostics.push(unmatchedEntry(kind, name, entry.location, didYouMean(name, [...fileNames[kind]])));
     }
   }
   const notice = notUsedNotice(files, dbt, properties, unusedSettings);

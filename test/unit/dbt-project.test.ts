@@ -374,6 +374,19 @@ exposures:
     expect([w.severity, w.location, w.hint]).toEqual(['warning', { file: 'models/schema.yml', line: 3 }, "did you mean 'orders'?"]);
   });
 
+  it('suggests for an unmatched entry a name of its own kind only', () => {
+    const a = run({
+      'models/stg_policies.sql': 'select 1 as id',
+      'seeds/raw_claims.csv': 'id\n1\n',
+      'seeds/schema.yml': 'version: 2\nseeds:\n  - name: raw_policies\n  - name: raw_claim\n',
+    });
+    const hints = a.diagnostics.filter((d) => d.code === 'unmatched-properties').map((d) => [d.message, d.hint]);
+    expect(hints).toEqual([
+      ["properties for seed 'raw_policies', which the project does not have", undefined],
+      ["properties for seed 'raw_claim', which the project does not have", "did you mean 'raw_claims'?"],
+    ]);
+  });
+
   it('reads past a YAML file with nothing in it, as dbt does, and an empty package list names no package', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\n',
