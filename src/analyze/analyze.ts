@@ -6,6 +6,7 @@ import { readDbtProject, type DbtProject } from './dbt/dbt-project.js';
 import { NO_PROPERTIES, readProperties, unmatchedEntry, type Properties } from './dbt/properties.js';
 import { baseConfig, baseValue, mergeConfig, type BaseConfig, type RenderSetting } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
+import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
 import { packageNames, unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
 import { seedHash, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
 import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
@@ -573,13 +574,17 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
 
   const nodes = new Map<string, PipeNode>();
   const disabled = new Map<string, Location>();
+  const seedConfigDiagnostics = new ConfigDiagnostics('seed');
   for (const seed of files.seeds) {
     const fqn = fqnOf(projectName, seed.file, files.layout.seeds, seed.name);
     const base = baseConfig('seeds', fqn, dbt, properties.seeds.get(seed.name), seed.yaml, renderSetting);
-    const node = seedNode(seed, fqn, base, dbtContext, diagnostics);
+    const found: Diagnostic[] = [];
+    const node = seedNode(seed, fqn, base, dbtContext, found);
+    seedConfigDiagnostics.add(seed.name, found);
     if ('disabledAt' in node) disabled.set(seed.name, node.disabledAt);
     else nodes.set(seed.name, { ...node, ...propertiesFileOf(properties.seeds.get(seed.name)) });
   }
+  diagnostics.push(...seedConfigDiagnostics.diagnostics());
   const disabledSources = new Map<string, Location>();
   for (const table of properties.sources) {
     if (table.enabled) nodes.set(table.name, sourceNode(table, projectName, files.root, diagnostics));
@@ -609,6 +614,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     if (cache.names?.key !== key) cache.names = { key, version: (cache.names?.version ?? 0) + 1 };
     names = cache.names.version;
   }
+  const modelConfigDiagnostics = new ConfigDiagnostics('model');
   for (const [name, m] of models) {
     const existing = options.existingRelations?.has(m.relation) ?? false;
     const raw = renderer.renderRaw(name, options.interval, { tableExists: existing, fullRefresh: options.fullRefresh ?? false });
@@ -629,7 +635,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       analyzed = { raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, checks, configDiagnostics: found };
       m.entry.analyzed = analyzed;
     }
-    diagnostics.push(...analyzed.configDiagnostics);
+    modelConfigDiagnostics.add(name, analyzed.configDiagnostics);
     for (const u of analyzed.unused) if (!unusedSettings.has(u.key)) unusedSettings.set(u.key, u.location);
     if (!analyzed.config.enabled) {
       disabled.set(name, analyzed.configLocation);
@@ -637,6 +643,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     }
     pending.push({ source: m.source, sites: m.sites, config: analyzed.config, refs: [...raw.refs], sources: raw.sources, checks: analyzed.checks, analyzed });
   }
+  diagnostics.push(...modelConfigDiagnostics.diagnostics());
   // A model's refs read the disabled models and where each is disabled (a ref to one points
   // there): when either changes, no cached node stands.
   const disabledKey = JSON.stringify([...disabled].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -755,7 +762,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     for (const [name, entry] of entries) {
       // A model whose file has errors is still the project's: its entry is not unmatched.
       if (fileNames[kind].has(name) || files.leftOut?.includes(name)) continue;
-      diagnostics.push(unmatchedEntry(kind, name, entry.location, didYouMean(name, allNames)));
+      // An entry under seeds: is for a seed: a model of a like name is not what it meant.
+      diagnostics.push(unmatchedEntry(kind, name, entry.location, didYouMean(name, [...fileNames[kind]])));
     }
   }
   const notice = notUsedNotice(files, dbt, properties, unusedSettings);

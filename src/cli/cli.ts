@@ -438,7 +438,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   ).action(async (model: string | undefined, o: Common & { date?: string; hour?: number; pipeline?: string; fullRefresh?: boolean }) => {
     const logger = makeLogger(o);
     try {
-      const { models, warnings } = await compile({ ...projectOptions(o), model, date: o.date, hour: o.hour, pipeline: o.pipeline, fullRefresh: o.fullRefresh });
+      const { models, warnings } = await compile({ ...projectOptions(o), model, date: o.date, hour: o.hour, pipeline: o.pipeline, fullRefresh: o.fullRefresh, emit: (e) => logger.handle(e) });
       for (const d of warnings) logger.handle({ type: 'diagnostic', diagnostic: d });
       if (o.json) for (const m of models) logger.result(JSON.stringify({ type: 'compiled', ...m }));
       else if (model) logger.result(models[0]?.sql ?? '');
@@ -457,7 +457,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   ).action(async (o: Common & { format: DagFormat; pipeline?: string }) => {
     const logger = makeLogger(o);
     try {
-      const nodes = listNodes({ ...projectOptions(o), pipeline: o.pipeline });
+      const nodes = listNodes({ ...projectOptions(o), pipeline: o.pipeline, emit: (e) => logger.handle(e) });
       logger.result(renderDag(nodes, o.json ? 'json' : o.format));
     } catch (e) {
       exitCode = report(e, logger);
@@ -472,7 +472,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   ).action(async (o: Common & { pipeline?: string }) => {
     const logger = makeLogger(o);
     try {
-      const nodes = listNodes({ ...projectOptions(o), pipeline: o.pipeline });
+      const nodes = listNodes({ ...projectOptions(o), pipeline: o.pipeline, emit: (e) => logger.handle(e) });
       if (o.json) {
         for (const n of nodes) logger.result(JSON.stringify({ type: 'node', ...n }));
       } else {

@@ -138,3 +138,12 @@ export function analyzeAndSelect(
   if (hasErrors(diagnostics)) throw new DiagnosticError(diagnostics);
   return { analysis, selected: chosen.selected, defaultSelector: chosen.defaultSelector };
 }
+
+/**
+ * What a command that analyzed the project tells before its own output: the analysis's
+ * warnings (the notice of what pipe does not use among them) and the default selector it used.
+ */
+export function emitAnalysisNotes({ analysis, defaultSelector }: Analyzed, emit: EventSink | undefined): void {
+  for (const d of analysis.diagnostics) if (d.severity === 'warning') emit?.({ type: 'diagnostic', diagnostic: d });
+  if (defaultSelector !== undefined) emit?.({ type: 'notice', message: `selecting with the default selector of selectors.yml: ${defaultSelector}` });
+}

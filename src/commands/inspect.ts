@@ -3,10 +3,11 @@ import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics
 import type { Analysis, PipeNode } from '../analyze/analyze.js';
 import { topologicalOrder } from '../graph/graph.js';
 import type { DagNode } from '../graph/render-dag.js';
+import type { EventSink } from '../events/events.js';
 import { Engine } from '../execute/engine.js';
 import { listRuns, runExists, runTasks, stateExists, type RunSummaryRow, type TaskRow } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
-import { analyzeAndSelect, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
+import { analyzeAndSelect, emitAnalysisNotes, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
 import { openProject } from './open-project.js';
 import { readStoredParams, type StoredParams } from './stored-params.js';
 import { planRunCommand, type RunPlan, type RunPlanOptions } from './run.js';
@@ -104,13 +105,17 @@ function noQuery(analysis: Analysis, name: string): Diagnostic {
 
 export interface GraphOptions extends ProjectOptions, SelectionOptions {
   readonly date?: string;
+  /** Where the analysis's warnings go, as every command tells them. */
+  readonly emit?: EventSink;
 }
 
 /** The selected nodes in dependency order, for `pipe dag` and `pipe ls`. */
 export function listNodes(options: GraphOptions): DagNode[] {
   const project = openProject(options);
   const { interval } = resolveInterval(options.date, options.clock);
-  const { analysis, selected } = analyzeAndSelect(project.files, { ...options, interval, validated: project });
+  const analyzed = analyzeAndSelect(project.files, { ...options, interval, validated: project });
+  emitAnalysisNotes(analyzed, options.emit);
+  const { analysis, selected } = analyzed;
   return topologicalOrder(analysis.graph)
     .filter((n) => selected.has(n))
     .map((name) => {

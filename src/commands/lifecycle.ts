@@ -25,7 +25,7 @@ import { RunNotifier } from '../notify/run-notifier.js';
 import { preflightFullRefresh, type PipeCommand } from './preflight-history.js';
 import { noLongerBuilt, noLongerBuiltNotice, type NoLongerBuilt } from './no-longer-built.js';
 import { paramsToStore } from './secret-vars.js';
-import { analyzeAndSelect, catalogIfExists, heldWait, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
+import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, heldWait, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
 import { openProject, type Project } from './open-project.js';
 import { storedJson, type StoredParams } from './stored-params.js';
 
@@ -83,9 +83,9 @@ export async function prepare(
     access === 'none' ? { warehouse: undefined, catalog: new Catalog() } : await catalogIfExists(dbPath, { readOnly: access === 'read', setup }, wait);
   try {
     const tables = catalog.only('table');
-    const { analysis, selected, defaultSelector } = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project });
-    for (const d of analysis.diagnostics) if (d.severity === 'warning') options.emit?.({ type: 'diagnostic', diagnostic: d });
-    if (defaultSelector !== undefined) options.emit?.({ type: 'notice', message: `selecting with the default selector of selectors.yml: ${defaultSelector}` });
+    const analyzed = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project });
+    emitAnalysisNotes(analyzed, options.emit);
+    const { analysis, selected } = analyzed;
     return await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup });
   } catch (e) {
     warehouse?.close();

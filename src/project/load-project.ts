@@ -195,6 +195,14 @@ export function seedHash(fileHash: string, config: SeedLoadConfig): string {
   return createHash('sha256').update(`${fileHash}\n${canonical}`).digest('hex').slice(0, 16);
 }
 
+/** Whether packages.yml or dependencies.yml asks for any package or project. */
+function listsPackages(data: Readonly<Record<string, unknown>>): boolean {
+  return ['packages', 'projects'].some((key) => {
+    const value = data[key];
+    return value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0);
+  });
+}
+
 const YAML_EXTENSIONS = ['.yaml', '.yml'];
 const MACRO_EXTENSIONS = ['.sql', '.njk', '.jinja'];
 /** A generic test definition: `{% test name(model, ...) %}`. */
@@ -232,7 +240,8 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     const yaml = dbtProject ? optionalYaml(name) : undefined;
     if (!yaml) continue;
     packageFiles.push(yaml);
-    unused.push({ file: name, what: 'dbt packages, which pipe does not install' });
+    // `packages: []` (dbt init writes it) asks for nothing: there is nothing to leave aside.
+    if (listsPackages(yaml.data)) unused.push({ file: name, what: 'dbt packages, which pipe does not install' });
   }
   /** A YAML file among models or seeds: a properties file, the config of the file beside it, or a mistake. */
   const yamlBeside = (abs: string, ext: string, owner: string) => {
@@ -242,6 +251,8 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
       properties.push(yaml);
       return;
     }
+    // dbt reads past a YAML file with nothing in it (empty, or comments only), and so does pipe.
+    if (yaml && dbtProject && Object.keys(yaml.data).length === 0) return;
     const stem = abs.slice(0, -ext.length);
     if (!fs.exists(`${stem}.${owner}`)) {
       diagnostics.push(

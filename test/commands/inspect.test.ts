@@ -10,6 +10,7 @@ import {
   queryRows,
   removeTempDirs,
   taskOf,
+  tempDir,
   warehouseOf,
   writeProjectFiles,
   type PipeResult,
@@ -233,5 +234,23 @@ select {% if var('break', false) %}'many'::INTEGER{% else %}count(*){% endif %} 
     expect(none.code, explain(none)).toBe(0);
     expect(none.events.filter((e) => e.type === 'run')).toEqual([]);
     expect(existsSync(warehouseOf(fresh))).toBe(false);
+  });
+});
+
+describe('what pipe does not use, told by the commands that only show the project', () => {
+  it('pipe ls, pipe dag and pipe compile print the notice and the warnings, as pipe run does', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'dbt_project.yml': 'name: shop\n',
+      'models/orders.sql': 'select 1 as id',
+      'models/docs.md': '{% docs orders %}One row per order.{% enddocs %}',
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: order\n',
+    });
+    for (const r of [await nodesIn(dir), await compileIn(dir, { model: 'orders', date: '2024-01-02' })]) {
+      expect(r.code, explain(r)).toBe(0);
+      expect(r.stderr).toContain('warning: pipe does not use: documentation (models/docs.md)');
+      expect(r.stderr).toContain("models/schema.yml:3: warning: properties for model 'order', which the project does not have");
+      expect(r.stdout).not.toContain('warning');
+    }
   });
 });

@@ -130,7 +130,7 @@ export async function freshnessIn(project: string, options: Opts<FreshnessOption
 export async function compileIn(project: string, options: Opts<CompileOptions> = {}): Promise<PipeResult & { models: CompiledModel[] }> {
   let models: CompiledModel[] = [];
   const r = await command(project, async (emit, print) => {
-    const compiled = await compile({ ...options, project });
+    const compiled = await compile({ ...options, project, emit });
     for (const d of compiled.warnings) emit({ type: 'diagnostic', diagnostic: d });
     models = compiled.models;
     if (options.model) print(models[0]?.sql ?? '');
@@ -142,8 +142,8 @@ export async function compileIn(project: string, options: Opts<CompileOptions> =
 /** `pipe ls` and `pipe dag`: the selected nodes in dependency order. */
 export async function nodesIn(project: string, options: Opts<GraphOptions> = {}): Promise<PipeResult & { nodes: DagNode[] }> {
   let nodes: DagNode[] = [];
-  const r = await command(project, async () => {
-    nodes = listNodes({ ...options, project });
+  const r = await command(project, async (emit) => {
+    nodes = listNodes({ ...options, project, emit });
     return 0;
   });
   return { ...r, nodes };

@@ -137,11 +137,45 @@ models:
     });
     const found = errors(a);
     expect(found).toContainEqual(['unsupported', 'on-run-start hooks are not supported by pipe', 'dbt_project.yml', 2]);
-    expect(found).toContainEqual(['unsupported', "config 'post-hook' is not supported by pipe", 'dbt_project.yml', 5]);
+    expect(found).toContainEqual(['unsupported', "config 'post-hook' is not supported by pipe (3 models: a, b and c)", 'dbt_project.yml', 5]);
     expect(found).toContainEqual(['unsupported', "config 'unique_key' is not supported by pipe", 'models/a.sql', 1]);
     expect(found).toContainEqual(['unsupported', 'materialized: snapshot is not supported by pipe', 'models/b.sql', 1]);
     // A typo of a key pipe reads is not left to the default.
     expect(found).toContainEqual(['unknown-key', "unknown config key 'materialised'", 'models/c.sql', 1]);
+  });
+
+  it("refuses a typo of a key pipe reads, not a project's own key that merely looks like one", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/a.sql': "{{ config(materialised='view', update_columns=['x'], tag='daily') }}\nselect 1 as id",
+    });
+    expect(errors(a)).toEqual([
+      ['unknown-key', "unknown config key 'materialised'", 'models/a.sql', 1],
+      ['unknown-key', "unknown config key 'tag'", 'models/a.sql', 1],
+    ]);
+    expect(a.diagnostics.find((d) => d.code === 'not-used')?.message).toContain('config update_columns (models/a.sql:1)');
+  });
+
+  it('reports a folder config pipe refuses once, at its line, naming the models it stops', () => {
+    const models = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`models/marts/m${i}.sql`, 'select 1 as id']));
+    const a = run({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    marts:\n      +materialized: incremental\n    one:\n      +materialized: external\n',
+      ...models,
+      'models/one/solo.sql': 'select 1 as id',
+      // Its own config() is its own place, reported as it was.
+      'models/marts/m9.sql': "{{ config(materialized='incremental') }}\nselect 1 as id",
+    });
+    expect(errors(a)).toEqual([
+      ['bad-config', 'an incremental model needs partition_by: the column that places each row in a date (7 models: m0, m1, m2, m3, m4 and 2 more)', 'dbt_project.yml', 5],
+      ['bad-config', 'an incremental model needs partition_by: the column that places each row in a date', 'models/marts/m9.sql', 1],
+      ['unsupported', 'materialized: external is not supported by pipe', 'dbt_project.yml', 7],
+    ]);
+    const seeds = run({
+      'dbt_project.yml': 'name: shop\nseeds:\n  shop:\n    +post-hook: "select 1"\n',
+      'seeds/a.csv': 'id\n1\n',
+      'seeds/b.csv': 'id\n1\n',
+    });
+    expect(errors(seeds)).toEqual([['unsupported', "config 'post-hook' is not supported by pipe (2 seeds: a and b)", 'dbt_project.yml', 4]]);
   });
 
   it('renders the Jinja of config values, a single expression keeping its type', () => {
@@ -338,6 +372,37 @@ exposures:
     expect(errors(a)).toEqual([]);
     const w = a.diagnostics.find((d) => d.code === 'unmatched-properties')!;
     expect([w.severity, w.location, w.hint]).toEqual(['warning', { file: 'models/schema.yml', line: 3 }, "did you mean 'orders'?"]);
+  });
+
+  it('suggests for an unmatched entry a name of its own kind only', () => {
+    const a = run({
+      'models/stg_policies.sql': 'select 1 as id',
+      'seeds/raw_claims.csv': 'id\n1\n',
+      'seeds/schema.yml': 'version: 2\nseeds:\n  - name: raw_policies\n  - name: raw_claim\n',
+    });
+    const hints = a.diagnostics.filter((d) => d.code === 'unmatched-properties').map((d) => [d.message, d.hint]);
+    expect(hints).toEqual([
+      ["properties for seed 'raw_policies', which the project does not have", undefined],
+      ["properties for seed 'raw_claim', which the project does not have", "did you mean 'raw_claims'?"],
+    ]);
+  });
+
+  it('reads past a YAML file with nothing in it, as dbt does, and an empty package list names no package', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'packages.yml': 'packages: []\n',
+      'models/orders.sql': 'select 1 as id',
+      'models/marts/_schema.yml': '',
+      'models/marts/_notes.yml': '# to be written\n',
+      'seeds/_seeds.yml': '\n',
+    });
+    expect(errors(a)).toEqual([]);
+    expect(a.diagnostics.find((d) => d.code === 'not-used')).toBeUndefined();
+  });
+
+  it('still refuses an empty YAML file beside no model in a pipe project', () => {
+    const a = run({ 'models/orders.sql': 'select 1 as id', 'models/order.yml': '' });
+    expect(errors(a)).toEqual([['orphan-yaml', 'models/order.yml has no model beside it (expected models/order.sql)', 'models/order.yml', undefined]]);
   });
 });
 

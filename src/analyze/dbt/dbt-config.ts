@@ -1,5 +1,6 @@
 import { error, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
-import { didYouMean } from '../../diagnostics/suggest.js';
+import { distance } from 'fastest-levenshtein';
+import { suggest } from '../../diagnostics/suggest.js';
 import type { ConfigSetting } from './config-tree.js';
 
 /**
@@ -113,13 +114,25 @@ export function sortDbtConfig(settings: ReadonlyMap<string, ConfigSetting>, diag
     } else if (DOCUMENTATION_KEYS.has(key)) {
       unused.push({ key, location: setting.location });
     } else {
-      const close = didYouMean(key, [...READ_KEYS]);
-      if (close) diagnostics.push(error('unknown-key', `unknown config key '${key}'`, setting.location, { hint: close }));
+      const close = typoOf(key);
+      if (close) diagnostics.push(error('unknown-key', `unknown config key '${key}'`, setting.location, { hint: `did you mean '${close}'?` }));
       else unused.push({ key, location: setting.location });
     }
   }
   return { read, unused };
 }
+
+/**
+ * The key pipe reads that an unknown key is a typo of. dbt accepts any key (a project's own
+ * keys too, such as update_columns), so only a slip of a letter or two is refused: a looser
+ * likeness would stop a model over a key dbt builds it with.
+ */
+function typoOf(key: string): string | undefined {
+  const close = suggest(key, [...READ_KEYS]);
+  return close !== undefined && distance(key, close) <= MAX_TYPO ? close : undefined;
+}
+
+const MAX_TYPO = 2;
 
 function isEnforced(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as Record<string, unknown>).enforced === true;
