@@ -355,6 +355,34 @@ describe('singular tests', () => {
     expect((a.nodes.get('lines') as ModelNode).upstream.sort()).toEqual(['customers', 'orders']);
   });
 
+  it('never make a cycle: tests each way between two models and a singular test reading both', () => {
+    const a = run({
+      'models/claims.sql': 'select 1 as claim_id, 1 as policy_id',
+      'models/policies.sql': 'select 1 as policy_id, 1 as claim_id',
+      'models/schema.yml': `version: 2
+models:
+  - name: claims
+    columns:
+      - name: policy_id
+        data_tests:
+          - relationships: {to: ref('policies'), field: policy_id}
+  - name: policies
+    columns:
+      - name: claim_id
+        data_tests:
+          - relationships: {to: ref('claims'), field: claim_id}
+`,
+      'tests/both.sql': "select * from {{ ref('claims') }} c join {{ ref('policies') }} p using (policy_id) where false",
+    });
+    expect(problems(a)).toEqual([]);
+    // All three run with the one built last; it waits for the other.
+    const last = (a.nodes.get('claims') as ModelNode).upstream.includes('policies') ? 'claims' : 'policies';
+    const first = last === 'claims' ? 'policies' : 'claims';
+    expect(checksOf(a, last).map((c) => c.name).sort()).toHaveLength(3);
+    expect(checksOf(a, first)).toEqual([]);
+    expect((a.nodes.get(first) as ModelNode).upstream).toEqual([]);
+  });
+
   it('that read no model are an error naming the file', () => {
     const a = run({ 'models/orders.sql': ORDERS, 'tests/lonely.sql': 'select 1 as x where false' });
     expect(problems(a)).toEqual([

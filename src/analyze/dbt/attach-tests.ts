@@ -1,15 +1,14 @@
 import { error, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
-import { topologicalOrder, upstreamClosure, type Graph } from '../../graph/graph.js';
+import { topologicalOrder, type Graph } from '../../graph/graph.js';
 import type { Check } from '../checks.js';
 import type { DbtTest } from './dbt-tests.js';
 
 /**
  * Which task runs each dbt test. dbt runs a test once everything it reads is built; pipe runs
  * it inside a build, before a node publishes, so that a failing test keeps the bad data out.
- * A test runs with the node it tests, the nodes it reads becoming that node's upstream (as a
- * relationships check's parent does) -- unless one of them is built after the node tested
- * (it reads it), or the test tests no node (a singular test): then it runs with the node it
- * reads that comes last in dependency order, the others becoming its upstream. An ephemeral
+ * A test runs with the node it reads that comes last in one fixed dependency order of the
+ * project -- the node it tests, when that is built after the others (a relationships parent is
+ * upstream of its child) -- and the other nodes it reads become that node's upstream. An ephemeral
  * model has no task: a test reading one waits for what that model reads. A source is never
  * built: there is nothing to wait for.
  */
@@ -44,9 +43,10 @@ export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagn
     }
     const tested = test.on.kind === 'model' || test.on.kind === 'seed' ? test.on.name : undefined;
     const last = candidates.reduce((a, b) => ((position.get(b) ?? -1) > (position.get(a) ?? -1) ? b : a));
-    const runsWithTested =
-      tested !== undefined && candidates.includes(tested) && candidates.every((c) => c === tested || !upstreamClosure(ctx.graph, [c]).has(tested));
-    const node = runsWithTested ? tested : last;
+    // Every test runs with the last of what it reads in one fixed dependency order, the others
+    // becoming its upstream: the edges tests add all point forward in that order, so no two
+    // tests (a relationships test each way between two models) can make a cycle.
+    const node = last;
     const entry = out.get(node) ?? { checks: [], reads: [] };
     out.set(node, entry);
     entry.checks.push({
