@@ -592,6 +592,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   }
   for (const [name, at] of disabledSources) disabled.set(name, at);
   renderer.setDisabledSources(disabledSources);
+  loadSourcesFromSeeds(nodes);
 
   const pending: {
     source: ModelSource;
@@ -936,6 +937,23 @@ function schemaNamer(engine: TemplateEngine, project: string, targetSchema: stri
         : schema,
     );
     return dbtSchemaName(targetSchema, custom);
+  }
+}
+
+/**
+ * A source declared over the table a seed of the project loads (a dbt habit: seeds in a `raw`
+ * schema, sources over them) reads what that seed loads: the source waits for the seed, so a
+ * model reading the source is built after it, in the same run, and the seed is loaded when it
+ * is missing or changed.
+ */
+function loadSourcesFromSeeds(nodes: Map<string, PipeNode>): void {
+  const seeds = new Map<string, string>();
+  for (const n of nodes.values()) if (n.kind === 'seed') seeds.set(n.relation.toLowerCase(), n.name);
+  if (seeds.size === 0) return;
+  for (const n of [...nodes.values()]) {
+    if (n.kind !== 'source' || n.reads.kind !== 'relation' || n.reads.database !== undefined) continue;
+    const seed = seeds.get(n.relation.toLowerCase());
+    if (seed !== undefined) nodes.set(n.name, { ...n, upstream: [seed], loadedBy: seed });
   }
 }
 

@@ -45,8 +45,10 @@ export interface SourceNode {
   readonly tags: readonly string[];
   /** dbt's qualified name of a source table: project, source, table. */
   readonly fqn: readonly string[];
-  /** Always empty: a source reads nothing of the project. */
+  /** Empty, or the seed that loads the table it reads (`loadedBy`). */
   readonly upstream: readonly string[];
+  /** The project's seed whose table this source reads: it is loaded before what reads the source. */
+  readonly loadedBy?: string;
   readonly loadedAtField?: string;
   readonly freshness?: Freshness;
 }

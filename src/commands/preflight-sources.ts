@@ -28,6 +28,8 @@ export async function preflightSources(session: WarehouseSession, tasks: readonl
   const diagnostics: Diagnostic[] = [];
   const relations = new RelationsByDatabase(session);
   for (const s of sourcesRead(tasks)) {
+    // A seed of the project loads it, before what reads it, when it is missing.
+    if (s.loadedBy !== undefined) continue;
     const reads = s.reads;
     switch (reads.kind) {
       case 'relation': {

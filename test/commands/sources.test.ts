@@ -184,6 +184,19 @@ describe('a source that is not there', () => {
     expect(await runCount(db)).toBe(0);
   });
 
+  it("is loaded first when a seed of the project loads it, even in the run that selects only its reader", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'seeds/raw_customers.csv': 'id,name\n1,Ann\n2,Bob\n',
+      'seeds/raw_customers.yml': 'schema: raw\n',
+      'models/sources.yml': 'version: 2\nsources:\n  - name: crm\n    schema: raw\n    tables:\n      - name: raw_customers\n',
+      'models/customers.sql': "select count(*) as n from {{ source('crm', 'raw_customers') }}",
+    });
+    const r = await runIn(dir, { date: '2024-01-02', select: ['customers'] });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryRows(warehouseOf(dir), 'select n from main.customers')).toEqual([{ n: '2' }]);
+  });
+
   it('a model that is not selected does not need its source', async () => {
     const dir = project();
     await load(warehouseOf(dir), 'CREATE SCHEMA raw', "CREATE TABLE raw.orders AS SELECT 1 AS id, 2 AS amount, TIMESTAMP '2024-01-02' AS loaded_at");
