@@ -452,3 +452,17 @@ describe('mistakes', () => {
     expect([d.location?.file, d.location?.line, d.related?.at(-1)?.location]).toEqual(['tests/generic/positive.sql', 3, { file: 'models/schema.yml', line: 7 }]);
   });
 });
+
+describe('a package test used in several places', () => {
+  it('is one error at its first use, with every other use', () => {
+    const a = run({
+      'models/orders.sql': ORDERS,
+      'models/schema.yml': testsOn('amount', '          - dbt_expectations.expect_column_values_to_be_between: {min_value: 0}\n          - dbt_expectations.expect_column_values_to_be_between: {min_value: 1}\n'),
+    });
+    const found = a.diagnostics.filter((d) => d.code === 'unknown-test');
+    expect(a.diagnostics.map((d) => d.code), JSON.stringify(a.diagnostics)).toContain('unknown-test');
+    expect(found.map((d) => [d.message, d.location?.line, d.related?.map((r) => r.location.line)])).toEqual([
+      ["test dbt_expectations.expect_column_values_to_be_between comes from the package 'dbt_expectations': pipe does not install dbt packages (2 uses in 1 file)", 7, [8]],
+    ]);
+  });
+});

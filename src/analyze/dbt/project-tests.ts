@@ -1,4 +1,5 @@
 import type { Diagnostic, Location } from '../../diagnostics/diagnostics.js';
+import { bySameCause } from '../../diagnostics/same-cause.js';
 import { dateVariables, type Interval } from '../../dates/dates.js';
 import type { ProjectFiles, SingularTestSource } from '../../project/load-project.js';
 import { CHECK_TARGET, refToken, type Check } from '../checks.js';
@@ -51,8 +52,12 @@ export function projectTests(input: ProjectTestsInput, diagnostics: Diagnostic[]
   const { properties } = input;
   const specs = [...properties.models.values(), ...properties.seeds.values()].flatMap((n) => n.tests);
   const ctx = genericContext(input);
-  const tests = [...genericTests(specs, ctx, diagnostics), ...singular(input, ctx, diagnostics)];
-  return { tests, sourceTests: sourceTests(properties.sources, ctx, diagnostics) };
+  // A package test used in many places is one error with every place it is used.
+  const found: Diagnostic[] = [];
+  const tests = [...genericTests(specs, ctx, found), ...singular(input, ctx, found)];
+  const forSources = sourceTests(properties.sources, ctx, found);
+  diagnostics.push(...bySameCause(found));
+  return { tests, sourceTests: forSources };
 }
 
 /** The checks of the sources' tests, by `source.table` (see ProjectTests.sourceTests). */
