@@ -7,7 +7,9 @@ import { NO_PROPERTIES, readProperties, unmatchedEntry, type Properties } from '
 import { baseConfig, baseValue, mergeConfig, type BaseConfig, type RenderSetting } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
 import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
-import { packageNames, unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
+import { unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
+import { projectNamespaces, standInNotice, type PackageScope } from './dbt/packages.js';
+import { NO_PACKAGES } from '../project/load-packages.js';
 import { seedHash, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
 import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
 import { makeGraph, type Graph } from '../graph/graph.js';
@@ -502,8 +504,19 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const vars = { ...(dbt?.vars ?? {}), ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
   for (const name of secretVarNames(settings, pipeline)) secrets.record(vars[name]);
 
-  const packages = packageNames(files.packageFiles ?? []);
-  const engineKey = JSON.stringify([files.macros, vars, [...packages], settings.targetName, targetSchema, settings.warehouse, settings.threads]);
+  const projectName = dbt?.name ?? settings.name ?? basename(files.root);
+  const packages = projectNamespaces(projectName, files.packages ?? NO_PACKAGES, dbt?.file, diagnostics);
+  const engineKey = JSON.stringify([
+    files.macros,
+    files.packages,
+    dbt?.file.data.dispatch,
+    projectName,
+    vars,
+    settings.targetName,
+    targetSchema,
+    settings.warehouse,
+    settings.threads,
+  ]);
   if (cache && cache.key !== engineKey) {
     cache.key = engineKey;
     cache.engine = undefined;
@@ -517,19 +530,18 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     threads: settings.threads ?? 1,
     profile_name: dbt?.profile ?? null,
   };
-  const engine = cache?.engine ?? new TemplateEngine(files.macros, Object.keys(dateVariables(options.interval)), { globals: { target } });
+  const engine = cache?.engine ?? new TemplateEngine(files.macros, Object.keys(dateVariables(options.interval)), { globals: { target }, packages: packages.engine });
   if (cache) cache.engine = engine;
   diagnostics.push(...engine.diagnostics);
   const renderSetting = settingRenderer(engine, vars, options.interval, diagnostics);
   const dbtContext: DbtContext = { dbtSchema: dbt ? schemaNamer(engine, dbt.name, targetSchema, diagnostics) : undefined, unused: unusedSettings };
 
-  const projectName = dbt?.name ?? settings.name ?? basename(files.root);
   const models = new Map<string, RenderModel>();
   const live = new Set<string>();
   /** Everything the templates use that pipe cannot render yet: reported once per cause, below. */
   const unsupported: UnsupportedUse[] = [];
   const macros = macroProblems(files, packages);
-  const callsUnrenderable = (text: string) => macros.tainted.size > 0 && [...macros.tainted].some((t) => new RegExp(`\\b${t}\\s*\\(`).test(text));
+  const callsUnrenderable = (text: string) => macros.tainted.size > 0 && [...macros.tainted].some((t) => callsMacro(text, t));
   for (const source of files.models) {
     live.add(source.name);
     const fqn = fqnOf(projectName, source.file, files.layout.models, source.name);
@@ -730,7 +742,10 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       vars,
       node: (name) => (nodes.has(name) ? 'node' : disabled.has(name) ? 'disabled' : known.has(name) ? 'unavailable' : undefined),
       nodeNames: allNames,
-      unrenderableMacro: (name) => macros.tainted.has(name) || macros.tainted.has(name.replace(/^(?:default__|duckdb__)?test_/, '')),
+      unrenderableMacro: (qualified) => {
+        const name = qualified.slice(qualified.indexOf('.') + 1);
+        return macros.tainted.has(name) || macros.tainted.has(name.replace(/^(?:default__|duckdb__)?test_/, ''));
+      },
       sourceProblem: (call, at) => sourceCallProblem(call, at, nodes, disabledSources),
       unused: (key, at) => {
         if (!unusedSettings.has(key)) unusedSettings.set(key, at);
@@ -769,15 +784,23 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   }
   const notice = notUsedNotice(files, dbt, properties, unusedSettings);
   if (notice) diagnostics.push(notice);
+  const standIns = standInNotice(packages, [...files.models.map((m) => m.sql), ...files.macros.map((m) => m.source), ...files.singularTests.map((t) => t.sql), ...testNames(properties)]);
+  if (standIns) diagnostics.push(standIns);
 
   return { root: files.root, projectName, settings, pipelines, nodes, graph, vars, renderer, disabled, sourceChecks: tests.sourceTests, diagnostics };
 }
 
+/** The tests the properties files declare, by the name they are declared with (`dbt_utils.at_least_one`). */
+function testNames(properties: Properties): string[] {
+  const names = new Set<string>();
+  for (const n of [...properties.models.values(), ...properties.seeds.values()]) for (const t of n.tests) names.add(t.test);
+  for (const t of properties.sources) for (const test of t.tests) names.add(test.test);
+  return [...names];
+}
+
 /** How a properties file's tests would call their definitions, for finding definitions pipe cannot render. */
 function testCalls(properties: Properties): string[] {
-  const names = new Set<string>();
-  for (const n of [...properties.models.values(), ...properties.seeds.values()]) for (const t of n.tests) names.add(t.test.split('.').pop()!);
-  return [...names].flatMap((n) => [`${n}(`, `test_${n}(`]);
+  return [...new Set(testNames(properties).map((t) => t.split('.').pop()!))].flatMap((n) => [`${n}(`, `test_${n}(`]);
 }
 
 /**
@@ -807,10 +830,10 @@ function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diag
  * (`tainted`: a model calling one is not rendered). Uses are reported for the macros that
  * models reach; a macro nobody calls may use anything.
  */
-function macroProblems(files: ProjectFiles, packages: ReadonlySet<string>): { uses: (reached: readonly string[]) => UnsupportedUse[]; tainted: ReadonlySet<string> } {
+function macroProblems(files: ProjectFiles, packages: PackageScope): { uses: (reached: readonly string[]) => UnsupportedUse[]; tainted: ReadonlySet<string> } {
   const byMacro = new Map<string, UnsupportedUse[]>();
   const defs: { name: string; body: string; file: string; start: number }[] = [];
-  for (const m of files.macros) {
+  for (const m of [...files.macros, ...(files.packages?.installed ?? []).flatMap((p) => p.macros)]) {
     const uses = unsupportedUses(m.file, m.source, packages);
     const re = /\{%-?\s*(?:macro|test)\s+([\p{L}_][\p{L}\p{N}_]*)\s*\(([\s\S]*?)\{%-?\s*end(?:macro|test)\s*-?%\}/gu;
     let d: RegExpExecArray | null;
@@ -824,7 +847,7 @@ function macroProblems(files: ProjectFiles, packages: ReadonlySet<string>): { us
   }
   const tainted = new Set(byMacro.keys());
   if (tainted.size === 0) return { uses: () => [], tainted };
-  const calls = (text: string, name: string) => new RegExp(`\\b${name}\\s*\\(`).test(text);
+  const calls = callsMacro;
   for (let grew = true; grew; ) {
     grew = false;
     for (const d of defs) {
@@ -843,6 +866,13 @@ function macroProblems(files: ProjectFiles, packages: ReadonlySet<string>): { us
     return [...byMacro].filter(([name]) => reached.has(name)).flatMap(([, u]) => u);
   };
   return { uses, tainted };
+}
+
+/** Whether a text calls a macro: by its name, or, for an implementation (`default__x`), through adapter.dispatch('x'). */
+function callsMacro(text: string, name: string): boolean {
+  if (new RegExp(`\\b${name}\\s*\\(`).test(text)) return true;
+  const impl = /^(?:duckdb|default)__(\w+)$/.exec(name);
+  return impl !== null && new RegExp(`\\bdispatch\\s*\\(\\s*(?:macro_name\\s*=\\s*)?['"]${impl[1]}['"]`).test(text);
 }
 
 function offsetOf(text: string, line: number, column: number): number {

@@ -6,6 +6,11 @@ import { macroSignatures, testBlocksAsMacros, type MacroSignature } from './macr
 import { didYouMean } from '../diagnostics/suggest.js';
 import { escapeRegExp, quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { secrets } from '../secrets/secrets.js';
+import { splitKeywords } from './jinja/macro-args.js';
+import { installReturn } from './jinja/macro-return.js';
+import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespaces.js';
+import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
+import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
 
 /**
  * The Nunjucks environment every model and macro is rendered in.
@@ -186,23 +191,24 @@ function outputExpression(source: string, line: number, column: number): string 
 /** Globals Nunjucks itself defines, left out of the names pipe suggests. */
 const NUNJUCKS_GLOBALS = new Set(['range', 'cycler', 'joiner']);
 
-type Keywords = Record<string, unknown> & { __keywords?: boolean };
-
-function splitKeywords(args: unknown[]): { positional: unknown[]; keywords: Record<string, unknown> } {
-  const last = args[args.length - 1] as Keywords | undefined;
-  if (last && typeof last === 'object' && last.__keywords === true) {
-    const { __keywords: _, ...keywords } = last;
-    return { positional: args.slice(0, -1), keywords };
-  }
-  return { positional: args, keywords: {} };
-}
-
 let compat = false;
 /** Jinja's True/False/None, list and dict methods and slices, for models coming from dbt. */
 function installJinjaCompat(): void {
   if (compat) return;
   compat = true;
   nunjucks.installJinjaCompat();
+}
+
+/** The macros a dbt project reaches by namespace besides its own (see jinja/namespaces.ts). */
+export interface MacroPackages {
+  /** The project's name, as dispatch search orders name it. */
+  readonly project: string;
+  /** Installed packages: their macro files, read under their name. */
+  readonly installed: readonly { readonly name: string; readonly macros: readonly MacroSource[] }[];
+  /** Packages pipe implements itself, with where each is declared (for the errors of its macros). */
+  readonly builtin: readonly { readonly pkg: BuiltinPackage; readonly declaredAt: { readonly file: string; readonly line?: number } }[];
+  /** dbt_project.yml's `dispatch:` search orders, by namespace. */
+  readonly searchOrders: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface CompiledTemplate {
@@ -224,8 +230,10 @@ export class TemplateEngine {
   private readonly variableNames: ReadonlySet<string>;
   /** Names the macros define: a template using one of them is left to Nunjucks. */
   private readonly macroNames = new Set<string>();
-  /** The macros defined, with their parameters and file, by name. */
+  /** The macros defined, with their parameters and file, by name (`pkg.name` for a package's). */
   private readonly signatures = new Map<string, MacroSignature & { readonly file: string }>();
+  /** `dbt.<macro>`, each package's macros, and adapter.dispatch among them. */
+  private readonly namespaces: MacroNamespaces;
 
   /**
    * `simpleTemplates: false` sends every template through Nunjucks: the reference that the
@@ -238,6 +246,7 @@ export class TemplateEngine {
       readonly simpleTemplates?: boolean;
       /** Values every template sees by name (dbt's `target`). */
       readonly globals?: Readonly<Record<string, unknown>>;
+      readonly packages?: MacroPackages;
     } = {},
   ) {
     installJinjaCompat();
@@ -308,10 +317,67 @@ export class TemplateEngine {
       });
     }
     this.variableNames = new Set([...dateVariableNames, 'this']);
+    this.namespaces = this.installNamespaces(options.packages, hooks);
     for (const macro of macros) this.loadMacros(macro);
+    for (const pkg of options.packages?.installed ?? []) {
+      const members: Record<string, MacroFn> = {};
+      for (const macro of pkg.macros) this.loadMacros(macro, { name: pkg.name, members });
+      this.namespaces.addPackage(pkg.name, members);
+      this.env.addGlobal(pkg.name, members);
+    }
   }
 
-  private loadMacros(file: MacroSource): void {
+  /**
+   * dbt's namespaces: `dbt.<macro>` (whose macros are names of their own too, below the
+   * project's), pipe's own packages, `adapter.dispatch` and `return()`.
+   */
+  private installNamespaces(packages: MacroPackages | undefined, hooks: () => RenderHooks): MacroNamespaces {
+    const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
+    const fn = (v: unknown) => (typeof v === 'function' ? (v as MacroFn) : undefined);
+    const namespaces = new MacroNamespaces({
+      project: packages?.project ?? 'project',
+      projectMacro: (name) => (this.macroNames.has(name) ? fn(globals[name]) : undefined),
+      global: (name) => fn(globals[name]),
+      searchOrders: packages?.searchOrders ?? new Map(),
+      var: (name, fallback, hasFallback) => hooks().var(name, fallback, hasFallback),
+      config: (options) => hooks().config(options),
+    });
+    const dbt = namespaces.addBuiltin(DBT_MACROS);
+    for (const [name, macro] of Object.entries(dbt)) this.env.addGlobal(name, macro);
+    this.builtinNames = new Set(Object.keys(dbt));
+    for (const { pkg, declaredAt } of packages?.builtin ?? []) {
+      namespaces.addBuiltin(pkg);
+      for (const m of pkg.macros) {
+        const params = m.params.map((p) => ({ name: p.name, hasDefault: Object.hasOwn(p, 'default') }));
+        this.signatures.set(`${pkg.name}.${m.name}`, { name: m.name, params, line: declaredAt.line ?? 1, takesKwargs: m.takesKwargs ?? false, file: declaredAt.file });
+      }
+    }
+    for (const [name, members] of namespaces.entries()) this.env.addGlobal(name, members);
+    this.env.addGlobal('adapter', namespaces.adapter());
+    installReturn(this.env);
+    return namespaces;
+  }
+
+  /** dbt's macros that are names of their own (`dateadd`): left out of the names pipe suggests. */
+  private builtinNames: ReadonlySet<string> = new Set();
+
+  /** A macro a template calls by name, or by `namespace.name`. */
+  private macroFunction(name: string): MacroFn | undefined {
+    const dot = name.indexOf('.');
+    const value = dot < 0 ? (this.env as unknown as { globals: Record<string, unknown> }).globals[name] : this.namespaceOf(name.slice(0, dot))?.[name.slice(dot + 1)];
+    return typeof value === 'function' ? (value as MacroFn) : undefined;
+  }
+
+  private namespaceOf(name: string): Namespace | undefined {
+    return this.namespaces.entries().find(([n]) => n === name)?.[1];
+  }
+
+  /** Whether `namespace.macro()` can be called: a macro of dbt's, of an installed package, or of pipe's own package. */
+  hasNamespacedMacro(namespace: string, macro: string): boolean {
+    return this.namespaces.has(namespace, macro);
+  }
+
+  private loadMacros(file: MacroSource, pkg?: { readonly name: string; readonly members: Record<string, MacroFn> }): void {
     // A dbt generic test (`{% test name(...) %}`) is the macro `test_name`, line for line.
     const macro = { file: file.file, source: testBlocksAsMacros(file.source) };
     try {
@@ -329,11 +395,17 @@ export class TemplateEngine {
       if (failure) throw failure;
       const signatures = new Map(macroSignatures(macro.source).map((m) => [m.name, m]));
       for (const [name, fn] of Object.entries(exported ?? {})) {
-        if (name.startsWith('_')) continue;
-        this.macroNames.add(name);
-        this.env.addGlobal(name, this.wrapMacro(name, macro, fn as (...args: unknown[]) => unknown));
+        // A package's private macros (`_helper`) are its own: dbt's packages call them by namespace.
+        if (name.startsWith('_') && !pkg) continue;
+        const qualified = pkg ? `${pkg.name}.${name}` : name;
+        const wrapped = this.wrapMacro(qualified, macro, fn as MacroFn);
+        if (pkg) pkg.members[name] = wrapped;
+        else {
+          this.macroNames.add(name);
+          this.env.addGlobal(name, wrapped);
+        }
         const signature = signatures.get(name);
-        if (signature) this.signatures.set(name, { ...signature, file: macro.file });
+        if (signature) this.signatures.set(qualified, { ...signature, file: macro.file });
       }
     } catch (e) {
       this.diagnostics.push(templateDiagnostic(e, macro.file, 'parse', macro.source));
@@ -343,7 +415,7 @@ export class TemplateEngine {
   /** Names a template can call: pipe's functions and the macros of macros/. */
   private functionNames(): string[] {
     const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
-    return Object.keys(globals).filter((k) => typeof globals[k] === 'function' && !NUNJUCKS_GLOBALS.has(k));
+    return Object.keys(globals).filter((k) => typeof globals[k] === 'function' && !NUNJUCKS_GLOBALS.has(k) && (!this.builtinNames.has(k) || this.macroNames.has(k)));
   }
 
   private wrapMacro(name: string, macro: MacroSource, fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
@@ -402,7 +474,7 @@ export class TemplateEngine {
    * test's arguments): its output, the template functions it calls answered by `hooks`.
    */
   renderMacroCall(name: string, positional: readonly unknown[], keywords: Readonly<Record<string, unknown>>, hooks: RenderHooks): string {
-    const fn = (this.env as unknown as { globals: Record<string, unknown> }).globals[name];
+    const fn = this.macroFunction(name);
     const signature = this.signatures.get(name);
     if (typeof fn !== 'function' || !signature) throw new Error(`internal error: no macro ${name}`);
     this.active = hooks;

@@ -9,6 +9,7 @@ import { inferSeedTypes, type InferredColumn } from './seed-inference.js';
 import { NotUtf8Error } from './utf8.js';
 import { parseYaml, type YamlSource } from './yaml-file.js';
 import { DBT_PROJECT_FILE, isPropertiesFile, projectLayout, type ProjectLayout } from './layout.js';
+import { GENERIC_TEST_RE, loadPackages, type ProjectPackages } from './load-packages.js';
 
 /**
  * Loading reads the project's files and nothing more: no template is rendered here.
@@ -78,6 +79,8 @@ export interface ProjectFiles {
   readonly selectorsFile?: YamlSource;
   /** packages.yml and dependencies.yml of a dbt project: the packages it expects installed. */
   readonly packageFiles?: readonly YamlSource[];
+  /** The dbt packages declared and those installed (see load-packages.ts). */
+  readonly packages?: ProjectPackages;
   readonly unused: readonly UnusedFile[];
   readonly models: readonly ModelSource[];
   readonly seeds: readonly SeedSource[];
@@ -195,18 +198,8 @@ export function seedHash(fileHash: string, config: SeedLoadConfig): string {
   return createHash('sha256').update(`${fileHash}\n${canonical}`).digest('hex').slice(0, 16);
 }
 
-/** Whether packages.yml or dependencies.yml asks for any package or project. */
-function listsPackages(data: Readonly<Record<string, unknown>>): boolean {
-  return ['packages', 'projects'].some((key) => {
-    const value = data[key];
-    return value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0);
-  });
-}
-
 const YAML_EXTENSIONS = ['.yaml', '.yml'];
 const MACRO_EXTENSIONS = ['.sql', '.njk', '.jinja'];
-/** A generic test definition: `{% test name(model, ...) %}`. */
-const GENERIC_TEST_RE = /\{%-?\s*test\s+[\p{L}_]/u;
 
 /**
  * Reads a project. `fs` is the disk by default; watch mode passes a cache that re-reads only
@@ -240,9 +233,11 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     const yaml = dbtProject ? optionalYaml(name) : undefined;
     if (!yaml) continue;
     packageFiles.push(yaml);
-    // `packages: []` (dbt init writes it) asks for nothing: there is nothing to leave aside.
-    if (listsPackages(yaml.data)) unused.push({ file: name, what: 'dbt packages, which pipe does not install' });
+    const projects = yaml.data.projects;
+    if (Array.isArray(projects) && projects.length > 0) unused.push({ file: name, what: 'projects: (dbt projects this one reads models of), which pipe does not read' });
   }
+  const packages = dbtProject ? loadPackages(root, dbtProject, packageFiles, fs, readYamlFile, diagnostics) : undefined;
+  for (const p of packages?.installed ?? []) if (p.models > 0) unused.push({ file: p.dir, what: 'models of dbt packages, which pipe does not build' });
   /** A YAML file among models or seeds: a properties file, the config of the file beside it, or a mistake. */
   const yamlBeside = (abs: string, ext: string, owner: string) => {
     const file = rel(abs);
@@ -417,6 +412,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     singularTests,
     selectorsFile,
     packageFiles,
+    packages,
     unused,
     models,
     seeds,

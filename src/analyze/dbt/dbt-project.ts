@@ -17,7 +17,7 @@ export interface DbtProject {
 }
 
 /** Keys pipe reads. The `*-paths` keys are read when the project is loaded (layout.ts). */
-const READ = new Set(['name', 'profile', 'vars', 'models', 'seeds', 'sources', 'data_tests', 'tests', 'snapshots', ...Object.values(LAYOUT_KEYS), 'source-paths', 'data-paths']);
+const READ = new Set(['name', 'profile', 'vars', 'dispatch', 'models', 'seeds', 'sources', 'data_tests', 'tests', 'snapshots', ...Object.values(LAYOUT_KEYS), 'source-paths', 'data-paths']);
 
 /** Keys about dbt itself (its version, where it writes its artifacts): nothing to build from. */
 const DBT_ITSELF = new Set([
@@ -39,7 +39,6 @@ const TOOLING = new Set([
   'flags',
   'restrict-access',
   'dbt-cloud',
-  'dispatch',
   'saved-queries',
   'semantic-models',
   'metrics',

@@ -195,10 +195,16 @@ function renderDefinition(
 function implementation(namespace: string | undefined, name: string, spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Diagnostic[]): Implementation | undefined {
   const at = spec.location;
   if (namespace !== undefined && namespace !== ctx.projectName && namespace !== 'dbt') {
+    // A package's test: its definition in the package (installed, or pipe's own).
+    const macro = `${namespace}.test_${name}`;
+    if (ctx.macro(macro)) return { kind: 'macro', macro };
+    const ofPackage = ctx.customTests.filter((t) => t.startsWith(`${namespace}.`));
     diagnostics.push(
-      error('unknown-test', `test ${spec.test} comes from the package '${namespace}': pipe does not install dbt packages`, at, {
-        hint: `copy its definition into the project ({% test ${name}(model, ...) %} ... {% endtest %} in tests/generic/) and write the test as ${name}`,
-      }),
+      ofPackage.length > 0
+        ? error('unknown-test', `unknown test '${spec.test}': the package '${namespace}' has no test ${name}`, at, { hint: didYouMean(spec.test, ofPackage) ?? `its tests: ${ofPackage.join(', ')}` })
+        : error('unknown-test', `test ${spec.test} comes from the package '${namespace}', which is not installed`, at, {
+            hint: `install it (dbt deps) into dbt_packages/, or copy its definition into the project ({% test ${name}(model, ...) %} ... {% endtest %} in tests/generic/) and write the test as ${name}`,
+          }),
     );
     return undefined;
   }

@@ -103,7 +103,11 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
     source: (source, table, at) => input.sourceProblem({ source, table }, at) ?? sourceName(source, table),
     macro: (name) => engine.macro(name),
     unrenderableMacro: input.unrenderableMacro,
-    customTests: engine.definedMacros().flatMap((n) => (n.startsWith('test_') ? [n.slice('test_'.length)] : [])),
+    // `pkg.test_x` is the test pkg.x.
+    customTests: engine.definedMacros().flatMap((n) => {
+      const m = /^((?:\w+\.)?)test_(\w+)$/.exec(n);
+      return m ? [`${m[1]}${m[2]}`] : [];
+    }),
     renderMacro: (name, positional, keywords) => rendering(input, (hooks) => engine.renderMacroCall(name, positional, keywords, hooks)),
     renderText: (text, at) => {
       const compiled = engine.compile(at.file, text);

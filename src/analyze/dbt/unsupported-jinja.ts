@@ -1,4 +1,5 @@
 import { error, positionOf, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import type { PackageScope } from './packages.js';
 
 /**
  * The dbt Jinja that pipe's templates cannot render yet, found in a template's text before it
@@ -17,9 +18,11 @@ export interface UnsupportedUse {
 
 interface Rule {
   readonly re: RegExp;
+  /** A match pipe renders after all. */
+  skip?(m: RegExpExecArray, scope: PackageScope): boolean;
   /** The cause from the match. */
   cause(m: RegExpExecArray): string;
-  hint(m: RegExpExecArray): string;
+  hint(m: RegExpExecArray, scope: PackageScope): string;
 }
 
 /** dbt's objects and functions that pipe's templates do not have yet. */
@@ -42,16 +45,16 @@ const RULES: readonly Rule[] = [
   },
   {
     re: /\b(adapter|graph|exceptions|modules|api)\s*\.\s*([A-Za-z_]\w*)/g,
+    // adapter.dispatch and adapter.quote need no warehouse.
+    skip: (m) => m[1] === 'adapter' && (m[2] === 'dispatch' || m[2] === 'quote'),
     cause: (m) => `${m[1]}.${m[2]}`,
-    hint: (m) =>
-      m[1] === 'adapter' && m[2] === 'dispatch'
-        ? 'adapter.dispatch picks a macro by warehouse: call the DuckDB (or default__) implementation directly'
-        : DBT_OBJECTS[m[1]],
+    hint: (m) => DBT_OBJECTS[m[1]],
   },
   {
     re: /\bdbt\s*\.\s*([A-Za-z_]\w*)\s*\(/g,
+    skip: (m, scope) => scope.refusal('dbt', m[1]) === undefined,
     cause: (m) => `dbt.${m[1]}()`,
-    hint: () => "dbt's cross-database macros are not available yet: write the DuckDB SQL it stands for (e.g. date_trunc('day', col))",
+    hint: (m, scope) => scope.refusal('dbt', m[1]) ?? '',
   },
   {
     re: /(?<![.\w])(run_query|statement|load_result|get_columns_in_relation|get_relation)\s*\(/g,
@@ -74,9 +77,9 @@ const RULES: readonly Rule[] = [
     hint: () => 'not available in pipe templates yet: pass the value with --var, or use ds and the other date variables',
   },
   {
-    re: /(?<![.\w])(fromjson|tojson|fromyaml|toyaml|local_md5|zip|namespace|return|log|print|dispatch)\s*\(/g,
+    re: /(?<![.\w])(fromjson|tojson|fromyaml|toyaml|local_md5|zip|namespace|log|print|dispatch)\s*\(/g,
     cause: (m) => `${m[1]}()`,
-    hint: (m) => (m[1] === 'return' ? 'a macro returns what it outputs: write {{ value }} instead of return(value)' : 'not available in pipe templates yet'),
+    hint: () => 'not available in pipe templates yet',
   },
   {
     re: /\bref\s*\(\s*(['"][^'"]*['"])\s*,\s*(['"][^'"]*['"]|v\s*=|version\s*=)/g,
@@ -85,6 +88,8 @@ const RULES: readonly Rule[] = [
   },
   {
     re: new RegExp(`\\.(${PYTHON_METHODS.join('|')})\\s*\\(`, 'g'),
+    // dbt.replace() and a package's macro of a method's name are macros.
+    skip: (m, scope) => scope.names.has(/(\w+)\s*$/.exec(m.input.slice(0, m.index))?.[1] ?? ''),
     cause: (m) => `Python's .${m[1]}()`,
     hint: (m) => `pipe templates are Nunjucks, which has no Python string or dict methods: use filters (|${['upper', 'lower', 'title', 'capitalize', 'replace', 'join'].includes(m[1]) ? m[1] : 'trim'}) or write it another way`,
   },
@@ -92,7 +97,7 @@ const RULES: readonly Rule[] = [
 
 /** Any word a rule starts from: a template without one is not scanned further. */
 const TRIGGER = new RegExp(
-  `\\b(do|adapter|graph|exceptions|modules|api|dbt|run_query|statement|load_result|get_columns_in_relation|get_relation|execute|invocation_id|run_started_at|selected_resources|flags|fromjson|tojson|fromyaml|toyaml|local_md5|zip|namespace|return|log|print|dispatch)\\b|\\.(${PYTHON_METHODS.join('|')})\\s*\\(|\\bref\\s*\\([^)]*,`,
+  `\\b(do|adapter|graph|exceptions|modules|api|dbt|run_query|statement|load_result|get_columns_in_relation|get_relation|execute|invocation_id|run_started_at|selected_resources|flags|fromjson|tojson|fromyaml|toyaml|local_md5|zip|namespace|log|print|dispatch)\\b|\\.(${PYTHON_METHODS.join('|')})\\s*\\(|\\bref\\s*\\([^)]*,`,
 );
 
 /** Whether any tag of the template holds a word a rule starts from, or a package name. */
@@ -114,13 +119,13 @@ function mayUse(source: string, packages: ReadonlySet<string>): boolean {
 const RAW_BLOCK = /\{%-?\s*raw\s*-?%\}[\s\S]*?\{%-?\s*endraw\s*-?%\}/g;
 
 /**
- * Every use of what pipe cannot render yet in one template, and the names of the packages its
- * `pkg.macro()` calls reach (`packages`: the names a packages.yml installs, or well-known ones).
+ * Every use of what pipe cannot render yet in one template, and the calls of `pkg.macro()`
+ * that `scope` cannot render (a package neither installed nor implemented by pipe).
  */
-export function unsupportedUses(file: string, source: string, packages: ReadonlySet<string>): UnsupportedUse[] {
+export function unsupportedUses(file: string, source: string, scope: PackageScope): UnsupportedUse[] {
   const out: UnsupportedUse[] = [];
   // Most templates use none of it: a search of their tags alone decides.
-  if (!mayUse(source, packages)) return out;
+  if (!mayUse(source, scope.names)) return out;
   // Comments and raw blocks keep their length, so that offsets stay positions in the file.
   const blank = (s: string) => s.replace(/[^\n]/g, ' ');
   const text = source.replace(/\{#[\s\S]*?#\}/g, blank).replace(RAW_BLOCK, blank);
@@ -137,39 +142,22 @@ export function unsupportedUses(file: string, source: string, packages: Readonly
       let m: RegExpExecArray | null;
       while ((m = rule.re.exec(subject))) {
         if (rule.re.source.startsWith('\\.(') && /\bloop$|\bcaller$/.test(subject.slice(0, m.index))) continue;
-        out.push({ cause: rule.cause(m), hint: rule.hint(m), location: { file, ...positionOf(source, t.index + m.index) } });
+        if (rule.skip?.(m, scope)) continue;
+        out.push({ cause: rule.cause(m), hint: rule.hint(m, scope), location: { file, ...positionOf(source, t.index + m.index) } });
       }
     }
     const pkg = /\b([A-Za-z_]\w*)\s*\.\s*([A-Za-z_]\w*)\s*\(/g;
     let m: RegExpExecArray | null;
     while ((m = pkg.exec(literal))) {
-      if (!packages.has(m[1])) continue;
-      out.push({
-        cause: `${m[1]}.${m[2]}()`,
-        hint: `${m[1]} is a dbt package, and pipe does not install packages: write the SQL it generates, or a macro of your own in the macros folder`,
-        location: { file, ...positionOf(source, t.index + m.index) },
-      });
+      // dbt's own macros are the rule's above.
+      if (m[1] === 'dbt' || !scope.names.has(m[1])) continue;
+      const refusal = scope.refusal(m[1], m[2]);
+      if (refusal === undefined) continue;
+      out.push({ cause: `${m[1]}.${m[2]}()`, hint: refusal, location: { file, ...positionOf(source, t.index + m.index) } });
     }
   }
   return out;
 }
-
-/** Packages dbt projects commonly install, recognised even without a packages.yml. */
-export const WELL_KNOWN_PACKAGES = [
-  'dbt_utils',
-  'dbt_date',
-  'dbt_expectations',
-  'codegen',
-  'audit_helper',
-  'dbt_external_tables',
-  'elementary',
-  'fivetran_utils',
-  'dbt_artifacts',
-  'dbt_project_evaluator',
-  'metrics',
-  'spark_utils',
-  're_data',
-];
 
 /** One error per cause, at its first use, every other use a related location. */
 export function unsupportedDiagnostics(uses: readonly UnsupportedUse[]): Diagnostic[] {
@@ -188,22 +176,4 @@ export function unsupportedDiagnostics(uses: readonly UnsupportedUse[]): Diagnos
       related: rest.map((u) => ({ message: `also used here`, location: u.location })),
     });
   });
-}
-
-/** The names of the packages a packages.yml installs (`dbt-labs/dbt_utils` → dbt_utils, a git URL's last part, a local folder's name). */
-export function packageNames(files: readonly { readonly data: Readonly<Record<string, unknown>> }[]): Set<string> {
-  const names = new Set<string>(WELL_KNOWN_PACKAGES);
-  for (const f of files) {
-    const list = f.data.packages;
-    if (!Array.isArray(list)) continue;
-    for (const p of list) {
-      if (typeof p !== 'object' || p === null) continue;
-      const spec = p as Record<string, unknown>;
-      const ref = [spec.package, spec.git, spec.local, spec.tarball].find((v): v is string => typeof v === 'string');
-      if (!ref) continue;
-      const last = ref.replace(/\.git$/, '').replace(/\/+$/, '').split(/[/:]/).pop();
-      if (last) names.add(last.replace(/-/g, '_'));
-    }
-  }
-  return names;
 }

@@ -1,0 +1,65 @@
+import nunjucks from 'nunjucks';
+import { TemplateFunctionError } from '../../template-engine.js';
+import type { Param } from '../../jinja/macro-args.js';
+
+/**
+ * pipe's own implementations of macros a dbt project calls by namespace: dbt's cross-database
+ * macros (`dbt.dateadd`), and the most used macros of packages a project declares without
+ * having them installed (`dbt_utils.generate_surrogate_key`). Each renders the SQL the macro
+ * renders on DuckDB. A macro that dbt dispatches is dispatched here too: `name` calls
+ * `adapter.dispatch(name, namespace)`, and the implementation is `duckdb__name` or
+ * `default__name`, so that a project's own `default__name` wins as it does in dbt.
+ */
+
+/** What a macro reads of the render it runs in, and how it calls other macros. */
+export interface BuiltinContext {
+  /** `namespace.name(args)` as a template calls it: dispatched when the macro dispatches. */
+  call(namespace: string, name: string, ...args: unknown[]): unknown;
+  /** `adapter.dispatch(name, namespace)(args)`. */
+  dispatch(name: string, namespace: string, ...args: unknown[]): unknown;
+  /** var(name) of the render, or `fallback` when it is given and the var is not set. */
+  var(name: string, ...fallback: [] | [unknown]): unknown;
+  config(options: Record<string, unknown>): void;
+}
+
+export interface BuiltinMacro {
+  readonly name: string;
+  readonly params: readonly Param[];
+  /** Keyword arguments no parameter names are passed on as `kwargs` (Jinja's `**kwargs`). */
+  readonly takesKwargs?: boolean;
+  /**
+   * Where dbt finds the implementation on DuckDB: `duckdb__name` (the adapter's own), or
+   * `default__name`; `direct` for a macro dbt calls without dispatch (a helper).
+   */
+  readonly impl: 'duckdb' | 'default' | 'direct';
+  render(args: Readonly<Record<string, unknown>>, ctx: BuiltinContext): unknown;
+}
+
+export interface BuiltinPackage {
+  /** The namespace: `dbt`, or the package's name. */
+  readonly name: string;
+  readonly macros: readonly BuiltinMacro[];
+}
+
+/** A macro's argument as SQL text: what `{{ arg }}` would output. */
+export function sql(value: unknown): string {
+  if (value === null || value === undefined) return 'None';
+  if (value === true) return 'True';
+  if (value === false) return 'False';
+  return String(value);
+}
+
+/** A list argument; anything else is refused rather than joined letter by letter as Jinja would. */
+export function list(macro: string, arg: string, value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  throw new TemplateFunctionError(`${macro}(): ${arg} must be a list, e.g. ['a', 'b'], got ${typeof value === 'string' ? `'${value}'` : typeof value}`);
+}
+
+/** Jinja's truth of a value: none, false, 0, '' and empty lists are false. */
+export function truthy(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length > 0;
+  // A macro's output.
+  if (value instanceof (nunjucks.runtime as unknown as { SafeString: new () => object }).SafeString) return String(value) !== '';
+  if (value !== null && typeof value === 'object') return Object.keys(value).length > 0;
+  return Boolean(value) && String(value) !== '';
+}

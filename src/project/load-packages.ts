@@ -1,0 +1,144 @@
+import { basename, join, posix, relative, sep } from 'node:path';
+import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { DBT_PROJECT_FILE, projectLayout } from './layout.js';
+import type { ProjectFs } from './project-fs.js';
+import type { YamlSource } from './yaml-file.js';
+
+/**
+ * The dbt packages of a dbt project: those its packages.yml (or dependencies.yml) declares, and
+ * those installed: each folder of `packages-install-path` (`dbt_packages/`) holding a
+ * dbt_project.yml, as `dbt deps` leaves them, and each `local:` package at its path. pipe
+ * installs nothing: a package it cannot read is declared but not installed, and analysis
+ * decides what its calls become.
+ */
+
+/** A file of a package, read like a macro file of the project. */
+export interface PackageFile {
+  readonly file: string;
+  readonly source: string;
+}
+
+export interface InstalledPackage {
+  /** The name its dbt_project.yml gives it: the namespace of its macros. */
+  readonly name: string;
+  /** Its folder, relative to the project root. */
+  readonly dir: string;
+  /** Its macro files, and the files of its test folders that define generic tests. */
+  readonly macros: readonly PackageFile[];
+  /** Its model files, which pipe does not build. */
+  readonly models: number;
+}
+
+export interface DeclaredPackage {
+  /** Its name as dbt will install it: `dbt-labs/dbt_utils` is dbt_utils. */
+  readonly name: string;
+  readonly location: Location;
+}
+
+export interface ProjectPackages {
+  readonly installed: readonly InstalledPackage[];
+  readonly declared: readonly DeclaredPackage[];
+}
+
+export const NO_PACKAGES: ProjectPackages = { installed: [], declared: [] };
+
+const DEFAULT_INSTALL_PATH = 'dbt_packages';
+/** A generic test definition: `{% test name(model, ...) %}`. */
+export const GENERIC_TEST_RE = /\{%-?\s*test\s+[\p{L}_]/u;
+
+/** The name dbt installs a declared package under: the last part of its hub name, git URL or folder. */
+export function declaredName(spec: string): string | undefined {
+  const last = spec.replace(/\.git$/, '').replace(/\/+$/, '').split(/[/:]/).pop();
+  return last ? last.replace(/-/g, '_') : undefined;
+}
+
+const toPosix = (p: string) => (sep === '/' ? p : p.split(sep).join('/'));
+
+/** How loading reads a YAML file (cached per change of the file). */
+export type ReadYaml = (fs: ProjectFs, absPath: string, file: string, diagnostics: Diagnostic[]) => YamlSource | undefined;
+
+export function loadPackages(
+  root: string,
+  dbtProject: YamlSource,
+  packageFiles: readonly YamlSource[],
+  fs: ProjectFs,
+  readYaml: ReadYaml,
+  diagnostics: Diagnostic[],
+): ProjectPackages {
+  const rel = (abs: string) => toPosix(relative(root, abs));
+  const declared: DeclaredPackage[] = [];
+  const folders: { abs: string; at?: Location }[] = [];
+  for (const f of packageFiles) {
+    const list = f.data.packages;
+    if (list === undefined || list === null) continue;
+    if (!Array.isArray(list)) {
+      diagnostics.push(error('bad-config', `packages must be a list of packages, e.g. - package: dbt-labs/dbt_utils`, { file: f.file, line: f.keyLine('packages') }));
+      continue;
+    }
+    list.forEach((p, i) => {
+      const at = { file: f.file, line: f.pathLine(['packages', String(i)]) };
+      const spec = typeof p === 'object' && p !== null ? (p as Record<string, unknown>) : {};
+      const ref = [spec.package, spec.git, spec.local, spec.tarball, spec.name].find((v): v is string => typeof v === 'string');
+      const name = ref === undefined ? undefined : declaredName(ref);
+      if (name === undefined) {
+        diagnostics.push(error('bad-config', 'a package is named by package:, git:, local: or tarball:', at));
+        return;
+      }
+      declared.push({ name, location: at });
+      if (typeof spec.local === 'string') folders.push({ abs: join(root, spec.local), at });
+    });
+  }
+
+  const installPath = typeof dbtProject.data['packages-install-path'] === 'string' ? dbtProject.data['packages-install-path'] : DEFAULT_INSTALL_PATH;
+  const installDir = join(root, installPath);
+  for (const file of fs.list(installDir, true)) {
+    const inside = toPosix(relative(installDir, file));
+    if (posix.basename(inside) === DBT_PROJECT_FILE && inside.split('/').length === 2) folders.push({ abs: join(installDir, posix.dirname(inside)) });
+  }
+
+  const installed: InstalledPackage[] = [];
+  const seen = new Map<string, { dir: string; local: boolean }>();
+  for (const { abs, at } of folders) {
+    const dir = rel(abs);
+    const projectPath = join(abs, DBT_PROJECT_FILE);
+    if (!fs.exists(projectPath)) {
+      diagnostics.push(error('bad-config', `the local package ${dir} has no ${DBT_PROJECT_FILE}`, at ?? { file: dir }));
+      continue;
+    }
+    const own = readYaml(fs, projectPath, rel(projectPath), diagnostics);
+    if (!own) continue;
+    const name = typeof own.data.name === 'string' ? own.data.name : basename(abs);
+    const other = seen.get(name);
+    if (other !== undefined) {
+      // dbt deps links a local package into the install folder too: the same package, read once.
+      if (!other.local) {
+        diagnostics.push(
+          error('duplicate-package', `the package ${name} is installed twice: ${other.dir} and ${dir}`, { file: rel(projectPath) }, { hint: 'keep one (dbt clean, then dbt deps)' }),
+        );
+      }
+      continue;
+    }
+    seen.set(name, { dir, local: at !== undefined });
+    const layout = projectLayout(own, diagnostics);
+    const macros: PackageFile[] = [];
+    const read = (file: string, onlyTests: boolean) => {
+      if (!file.endsWith('.sql')) return;
+      const text = readText(fs, file, rel(file), diagnostics);
+      if (text !== undefined && (!onlyTests || GENERIC_TEST_RE.test(text))) macros.push({ file: rel(file), source: text });
+    };
+    for (const d of layout.macros) for (const f of fs.list(join(abs, d), true)) read(f, false);
+    for (const d of layout.tests) for (const f of fs.list(join(abs, d), true)) read(f, true);
+    const models = layout.models.reduce((n, d) => n + fs.list(join(abs, d), true).filter((f) => f.endsWith('.sql')).length, 0);
+    installed.push({ name, dir, macros, models });
+  }
+  return { installed, declared };
+}
+
+function readText(fs: ProjectFs, abs: string, file: string, diagnostics: Diagnostic[]): string | undefined {
+  try {
+    return fs.read(abs);
+  } catch (e) {
+    diagnostics.push(error('unreadable-file', `cannot read ${file}: ${(e as Error).message}`, { file }));
+    return undefined;
+  }
+}
