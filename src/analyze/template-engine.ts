@@ -120,12 +120,15 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
   } else if (line === undefined && source !== undefined) {
     // Nunjucks drops the position of an error raised on the first line; find the call.
     const named = /^(var|environment variable) '([^']+)'/.exec(message);
-    const fn = /^(\w+)\(\) takes/.exec(message);
+    const fn = /^([\w.]+)\(\) (?:takes|needs|got)/.exec(message);
+    const dispatch = /^adapter\.dispatch found no macro for '(\w+)'/.exec(message);
     const re = named
       ? new RegExp(`\\b${named[1] === 'var' ? 'var' : 'env_var'}\\s*\\(\\s*['"]${escapeRegExp(named[2])}['"]`)
       : fn
-        ? new RegExp(`\\b${fn[1]}\\s*\\(`)
-        : undefined;
+        ? new RegExp(`\\b${escapeRegExp(fn[1])}\\s*\\(`)
+        : dispatch
+          ? new RegExp(`\\bdispatch\\s*\\(\\s*['"]${dispatch[1]}['"]`)
+          : undefined;
     if (re) ({ line, column } = firstMatch(source, re) ?? {});
   }
   if (filter) {

@@ -413,11 +413,12 @@ describe('dbt Jinja pipe cannot render yet', () => {
       'models/a.sql': "select {{ cents('x') }} as c from {{ ref('b') }}",
       'models/b.sql': '{% if execute %}select 1 as id{% endif %}',
       'models/c.sql': "select * from {{ ref('b') }}",
-      'macros/m.sql': "{% macro cents(c) %}{{ helper(c) }}{% endmacro %}\n{% macro helper(c) %}{{ return(c) }}{% endmacro %}\n{% macro unused() %}{{ run_query('x') }}{% endmacro %}\n",
+      'macros/m.sql': "{% macro cents(c) %}{{ helper(c) }}{% endmacro %}\n{% macro helper(c) %}{{ adapter.dispatch('helper')(c) }}{% endmacro %}\n{% macro default__helper(c) %}{{ load_result(c) }}{% endmacro %}\n{% macro unused() %}{{ run_query('x') }}{% endmacro %}\n",
     });
+    // default__helper is reached through adapter.dispatch('helper').
     expect(errors(a)).toEqual([
       ['unsupported', 'execute is not supported by pipe', 'models/b.sql', 1],
-      ['unsupported', 'return() is not supported by pipe', 'macros/m.sql', 2],
+      ['unsupported', 'load_result() is not supported by pipe', 'macros/m.sql', 3],
     ]);
     // The models that read b are not reported again for it.
     expect(a.nodes.has('c')).toBe(true);

@@ -418,7 +418,7 @@ describe('mistakes', () => {
   it('an unknown test, with the tests there are, or one of a package', () => {
     expect(mistakes(on('          - uniqe\n          - dbt_utils.expression_is_true: {expression: "x > 0"}\n'))).toEqual([
       ['unknown-test', "unknown test 'uniqe': neither a test built into dbt nor a {% test %} of the project", 'models/schema.yml', 7],
-      ['unknown-test', "test dbt_utils.expression_is_true comes from the package 'dbt_utils': pipe does not install dbt packages", 'models/schema.yml', 8],
+      ['unknown-test', "test dbt_utils.expression_is_true comes from the package 'dbt_utils', which is not installed", 'models/schema.yml', 8],
     ]);
     const a = run({ 'models/orders.sql': ORDERS, 'models/schema.yml': on('          - postive\n'), 'macros/tests.sql': '{% test positive(model, column_name) %}select 1{% endtest %}' });
     expect(a.diagnostics.find((d) => d.code === 'unknown-test')?.hint).toBe("did you mean 'positive'?");
@@ -462,7 +462,7 @@ describe('a package test used in several places', () => {
     const found = a.diagnostics.filter((d) => d.code === 'unknown-test');
     expect(a.diagnostics.map((d) => d.code), JSON.stringify(a.diagnostics)).toContain('unknown-test');
     expect(found.map((d) => [d.message, d.location?.line, d.related?.map((r) => r.location.line)])).toEqual([
-      ["test dbt_expectations.expect_column_values_to_be_between comes from the package 'dbt_expectations': pipe does not install dbt packages (2 uses in 1 file)", 7, [8]],
+      ["test dbt_expectations.expect_column_values_to_be_between comes from the package 'dbt_expectations', which is not installed (2 uses in 1 file)", 7, [8]],
     ]);
   });
 });

@@ -1,30 +1,47 @@
 import { describe, expect, it } from 'vitest';
-import { packageNames, unsupportedDiagnostics, unsupportedUses } from '../../src/analyze/dbt/unsupported-jinja.js';
+import { unsupportedDiagnostics, unsupportedUses } from '../../src/analyze/dbt/unsupported-jinja.js';
+import { projectNamespaces } from '../../src/analyze/dbt/packages.js';
+import type { ProjectPackages } from '../../src/project/load-packages.js';
 
-const uses = (sql: string, packages: string[] = ['dbt_utils']) =>
-  unsupportedUses('models/m.sql', sql, new Set(packages)).map((u) => [u.cause, u.location.line, u.location.column]);
+/** The namespaces of a project with `declared` in its packages.yml and `installed` in dbt_packages/. */
+const scope = (declared: string[] = [], installed: string[] = []) => {
+  const packages: ProjectPackages = {
+    declared: declared.map((name) => ({ name, location: { file: 'packages.yml', line: 2 } })),
+    installed: installed.map((name) => ({ name, dir: `dbt_packages/${name}`, macros: [], models: 0 })),
+  };
+  return projectNamespaces('shop', packages, undefined, []);
+};
+const NONE = scope();
+const uses = (sql: string, s = NONE) => unsupportedUses('models/m.sql', sql, s).map((u) => [u.cause, u.location.line, u.location.column]);
 
 describe('dbt Jinja pipe cannot render yet', () => {
   it('finds every use in a file, with its line and column', () => {
     expect(
       uses(`{% if execute %}
-select {{ dbt_utils.star(ref('b')) }}, {{ dbt.date_trunc('day', 'x') }}
+select {{ dbt_utils.star(ref('b')) }}, {{ dbt.get_relations_by_pattern('x') }}
 {% do things.append(1) %}{% endif %}
-{{ "a".upper() }} {{ run_query('select 1') }} {{ adapter.dispatch('m')() }}
-{{ ref('pkg', 'model') }} {{ ref('m', v=2) }} {{ graph.nodes }} {{ return(1) }}`),
+{{ "a".upper() }} {{ run_query('select 1') }} {{ adapter.get_columns_in_relation('m') }}
+{{ ref('pkg', 'model') }} {{ ref('m', v=2) }} {{ graph.nodes }} {{ namespace(x=1) }}`),
     ).toEqual([
       ['execute', 1, 1],
       ['dbt_utils.star()', 2, 11],
-      ['dbt.date_trunc()', 2, 43],
+      ['dbt.get_relations_by_pattern()', 2, 43],
       ['{% do %}', 3, 1],
       ["Python's .upper()", 4, 7],
       ['run_query()', 4, 22],
-      ['adapter.dispatch', 4, 50],
+      ['adapter.get_columns_in_relation', 4, 50],
       ['ref() of another package', 5, 4],
       ['ref() with a model version', 5, 30],
       ['graph.nodes', 5, 50],
-      ['return()', 5, 68],
+      ['namespace()', 5, 68],
     ]);
+  });
+
+  it("renders dbt's cross-database macros, adapter.dispatch, adapter.quote and return()", () => {
+    expect(
+      uses(`{{ dbt.date_trunc('day', 'x') }} {{ dbt.replace('a', 'b', 'c') }} {{ adapter.dispatch('m', 'shop')() }}
+{{ adapter.quote('x') }} {{ return(1) }} {{ dbt.default__dateadd('day', 1, 'x') }}`),
+    ).toEqual([]);
   });
 
   it('reads past comments, raw blocks, string literals and SQL outside the tags', () => {
@@ -36,18 +53,21 @@ select log(amount) as l, 'dbt_utils.star(x)' as s, target.id from t
     ).toEqual([]);
   });
 
-  it('knows the packages a packages.yml installs and the well-known ones', () => {
-    const names = packageNames([
-      { data: { packages: [{ package: 'calogica/dbt_date', version: '0.10.0' }, { git: 'https://example.org/acme/my-macros.git' }, { local: '../shared' }] } },
+  it('refuses the calls of a package that is neither installed nor implemented by pipe, naming why', () => {
+    const s = scope(['dbt_utils', 'my_macros'], ['shared']);
+    const found = unsupportedUses('models/m.sql', '{{ my_macros.f() }} {{ other.g() }} {{ shared.h() }} {{ dbt_utils.generate_surrogate_key(["a"]) }} {{ dbt_utils.star(x) }}', s);
+    expect(found.map((u) => [u.cause, u.hint])).toEqual([
+      ['my_macros.f()', 'my_macros is declared in packages.yml but not installed, and pipe cannot download it: run dbt deps so that dbt_packages/my_macros exists, or write the SQL it generates'],
+      ['dbt_utils.star()', expect.stringMatching(/^dbt_utils is not installed, and pipe's own dbt_utils has generate_surrogate_key, .*, not star: install the package/)],
     ]);
-    expect([...names]).toEqual(expect.arrayContaining(['dbt_date', 'my_macros', 'shared', 'dbt_utils', 'dbt_expectations']));
-    expect(uses("{{ my_macros.f() }} {{ other.g() }}", [...names])).toEqual([['my_macros.f()', 1, 4]]);
+    // A well-known package the project does not declare.
+    expect(uses('{{ dbt_expectations.expect_x() }}').map(([cause]) => cause)).toEqual(['dbt_expectations.expect_x()']);
   });
 
   it('reports one error per cause, every other use related to it', () => {
     const all = [
-      ...unsupportedUses('models/a.sql', '{{ dbt_utils.star(x) }}\n{{ dbt_utils.star(y) }}', new Set(['dbt_utils'])),
-      ...unsupportedUses('models/b.sql', '{{ dbt_utils.star(z) }} {% do x %}', new Set(['dbt_utils'])),
+      ...unsupportedUses('models/a.sql', '{{ dbt_utils.star(x) }}\n{{ dbt_utils.star(y) }}', NONE),
+      ...unsupportedUses('models/b.sql', '{{ dbt_utils.star(z) }} {% do x %}', NONE),
     ];
     const ds = unsupportedDiagnostics(all);
     expect(ds.map((d) => [d.message, d.location, d.related?.map((r) => r.location)])).toEqual([

@@ -5,6 +5,7 @@
  * - no namespace: the names a template sees (the project's macros, then dbt's own);
  * - a namespace with a `dispatch:` entry in dbt_project.yml: its `search_order`;
  * - a namespace that is a package (dbt's own, `dbt`, among them): the project, then the package;
+ * - the project's own name: the project;
  * - any other namespace: as with no namespace.
  */
 
@@ -30,6 +31,7 @@ export function searchPackages(namespace: string | undefined, scope: DispatchSco
   if (namespace === undefined) return [undefined];
   const order = scope.searchOrder(namespace);
   if (order && order.length > 0) return order;
+  if (namespace === scope.project) return [namespace];
   if (scope.isPackage(namespace)) return [scope.project, namespace];
   return [undefined];
 }

@@ -1,0 +1,268 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyze, type Analysis, type ModelNode } from '../../src/analyze/analyze.js';
+import { candidateName, dispatchCandidates, type DispatchScope } from '../../src/analyze/jinja/dispatch.js';
+import { RenderFailure, TemplateEngine, type RenderHooks } from '../../src/analyze/template-engine.js';
+import { dayInterval, parseDate } from '../../src/dates/dates.js';
+import { loadProject } from '../../src/project/load-project.js';
+import { removeProjects, tempProject } from '../support/projects.js';
+
+/**
+ * Macros as dbt resolves them: adapter.dispatch's search order, return(), dbt's
+ * cross-database macros as dbt-duckdb renders them, installed packages under their namespace,
+ * and pipe's own implementations of packages that are declared but not installed.
+ */
+
+afterAll(removeProjects);
+
+const day = dayInterval(parseDate('2024-01-02')!);
+const run = (files: Record<string, string>): Analysis => analyze(loadProject(tempProject({ 'dbt_project.yml': 'name: shop\n', ...files })), { interval: day });
+const sqlOf = (a: Analysis, name: string): string => {
+  const r = a.renderer.sql(name, day, { tableExists: false, fullRefresh: false });
+  if ('severity' in r) throw new Error(`${r.code}: ${r.message}`);
+  return r.sql;
+};
+const errors = (a: Analysis) => a.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.message, d.location?.file, d.location?.line]);
+
+const hooks: RenderHooks = {
+  variables: {},
+  ref: (n) => n,
+  source: (s, t) => `${s}.${t}`,
+  config: () => undefined,
+  var: (name, fallback, has) => {
+    if (has) return fallback;
+    throw new Error(`var ${name}`);
+  },
+  isIncremental: () => false,
+};
+/** A template rendered with no project macros, whitespace runs made one space. */
+function render(template: string, engine = new TemplateEngine([], [])): string {
+  const compiled = engine.compile('models/m.sql', template);
+  if ('severity' in compiled) throw new Error(compiled.message);
+  return engine.render(compiled, hooks).replace(/\s+/g, ' ').trim();
+}
+
+describe('adapter.dispatch', () => {
+  const scope: DispatchScope = {
+    project: 'shop',
+    isPackage: (n) => ['dbt', 'dbt_utils'].includes(n),
+    searchOrder: (n) => (n === 'dbt_utils' ? ['shop', 'spark_utils', 'dbt_utils'] : undefined),
+  };
+  const order = (name: string, ns?: string) => dispatchCandidates(name, ns, scope).map(candidateName);
+
+  it("tries duckdb__ then default__, in the project then the package, or in the dispatch: search order", () => {
+    expect(order('dateadd', 'dbt')).toEqual(['shop.duckdb__dateadd', 'shop.default__dateadd', 'dbt.duckdb__dateadd', 'dbt.default__dateadd']);
+    expect(order('star', 'dbt_utils')).toEqual([
+      'shop.duckdb__star',
+      'shop.default__star',
+      'spark_utils.duckdb__star',
+      'spark_utils.default__star',
+      'dbt_utils.duckdb__star',
+      'dbt_utils.default__star',
+    ]);
+    // No namespace, or one that is no package: the names a template sees.
+    expect(order('cents')).toEqual(['duckdb__cents', 'default__cents']);
+    expect(order('cents', 'nowhere')).toEqual(['duckdb__cents', 'default__cents']);
+  });
+
+  it("finds the project's implementation before the package's, and says what it searched when there is none", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\ndispatch:\n  - macro_namespace: dbt\n    search_order: [shop, dbt]\n',
+      'macros/m.sql': `{% macro default__hash(field) %}sha256({{ field }}){% endmacro %}
+{% macro cents(x) %}{{ return(adapter.dispatch('cents', macro_namespace='shop')(x)) }}{% endmacro %}
+{% macro default__cents(x) %}{{ x }} * 100{% endmacro %}
+{% macro duckdb__cents(x) %}cast({{ x }} * 100 as int){% endmacro %}
+{% macro broken() %}{{ adapter.dispatch('nothing', 'shop')() }}{% endmacro %}`,
+      'models/a.sql': "select {{ dbt.hash('x') }} as h, {{ cents('y') }} as c, {{ dbt.dateadd('day', 1, 'z') }} as d",
+      'models/b.sql': 'select {{ broken() }}',
+    });
+    expect(sqlOf(a, 'a')).toBe('select sha256(x) as h, cast(y * 100 as int) as c, (z + cast(1 as bigint) * interval 1 day) as d');
+    expect(errors(a)).toEqual([
+      ['template-render', "adapter.dispatch found no macro for 'nothing' in namespace 'shop': searched shop.duckdb__nothing, shop.default__nothing", 'macros/m.sql', 5],
+    ]);
+  });
+
+  it('refuses a dotted name and the packages= argument dbt no longer takes', () => {
+    expect(() => render("{{ adapter.dispatch('dbt_utils.star')() }}")).toThrow(/did you mean adapter.dispatch\('star', macro_namespace='dbt_utils'\)/);
+    expect(() => render("{{ adapter.dispatch('x', packages=['a'])() }}")).toThrow(/no longer takes packages=/);
+  });
+
+  it('is refused with its search order when dbt_project.yml gives dispatch: a wrong shape', () => {
+    const a = run({ 'dbt_project.yml': 'name: shop\ndispatch:\n  - macro_namespace: dbt_utils\n', 'models/a.sql': 'select 1' });
+    expect(errors(a)).toEqual([['bad-config', expect.stringContaining('each dispatch entry names a macro_namespace and its search_order'), 'dbt_project.yml', 3]]);
+  });
+});
+
+describe('return()', () => {
+  const macros = [
+    {
+      file: 'macros/r.sql',
+      source: `{% macro items() %}ignored{{ return(['a', 'b']) }}also ignored{% endmacro %}
+{% macro first(flag) %}{% if flag %}{{ return(1) }}{% endif %}{{ return(2) }}{% endmacro %}
+{% macro outer() %}{% set n = first(false) %}{% for i in items() %}[{{ i }}{{ n }}]{% endfor %}{% endmacro %}`,
+    },
+  ];
+  const engine = new TemplateEngine(macros, []);
+
+  it("gives the macro the value, of any type, the first return() deciding it, and keeps the caller's variables", () => {
+    expect(render('{{ items() | join("-") }} {{ items() | length }} {{ first(true) + 1 }} {{ first(false) }}', engine)).toBe('a-b 2 2 2');
+    expect(render('{{ outer() }}', engine)).toBe('[a2][b2]');
+  });
+
+  it('is an error outside a macro', () => {
+    expect(() => render('{{ return(1) }}', engine)).toThrow(RenderFailure);
+  });
+});
+
+describe("dbt's cross-database macros", () => {
+  // dbt-duckdb 1.9's output for the same calls, whitespace runs made one space.
+  const cases: [string, string][] = [
+    ["dbt.date_trunc('month', 'd')", "date_trunc('month', d)"],
+    ["dbt.dateadd('day', 3, 'd')", '(d + cast(3 as bigint) * interval 1 day)'],
+    ["dbt.dateadd('quarter', 'n', 'd')", '(d + (cast(n as bigint) * 3) * interval 1 month)'],
+    ["dbt.dateadd('week', 2, 'd')", '(d + (cast(2 as bigint) * 7) * interval 1 day)'],
+    ["dbt.datediff('a', 'b', 'day')", "(date_diff('day', a::timestamp, b::timestamp))"],
+    [
+      "dbt.datediff('a', 'b', 'week')",
+      "((date_diff('day', a::timestamp, b::timestamp)) // 7 + case when date_part('dow', (a)::timestamp) <= date_part('dow', (b)::timestamp) then case when a <= b then 0 else -1 end else case when a <= b then 1 else 0 end end)",
+    ],
+    ["dbt.safe_cast('x', 'int')", 'cast(x as int)'],
+    ["dbt.cast('x', 'int')", 'cast(x as int)'],
+    ["dbt.concat(['a', \"'-'\", 'b'])", "a || '-' || b"],
+    ["dbt.hash('x')", 'md5(cast(x as TEXT))'],
+    ['[dbt.type_string(), dbt.type_int(), dbt.type_bigint(), dbt.type_float(), dbt.type_numeric(), dbt.type_timestamp(), dbt.type_boolean()] | join(",")', 'TEXT,integer,bigint,float,numeric(28,6),timestamp,boolean'],
+    ['dbt.current_timestamp()', 'now()'],
+    ["dbt.split_part('s', \"','\", 2)", "string_split(s, ',')[2]"],
+    ["dbt.listagg('x')", "string_agg(x, ',')"],
+    ["dbt.listagg('x', \"'|'\", 'order by y', 2)", "list_aggr((array_agg(x order by y))[1:2], 'string_agg', '|')"],
+    ["dbt.any_value('x')", 'arbitrary(x)'],
+    ["dbt.bool_or('x')", 'bool_or(x)'],
+    ["dbt.cast_bool_to_text('x')", 'cast(x as TEXT)'],
+    ['dbt.escape_single_quotes("it\'s")', "it''s"],
+    ["dbt.string_literal('abc')", "'abc'"],
+    [
+      "dbt.last_day('d', 'month')",
+      "cast( ((date_trunc('month', d) + cast(1 as bigint) * interval 1 month) + cast(-1 as bigint) * interval 1 day) as date)",
+    ],
+    [
+      "dbt.last_day('d', 'quarter')",
+      "cast( ((date_trunc('quarter', d) + cast(3 as bigint) * interval 1 month) + cast(-1 as bigint) * interval 1 day) as date)",
+    ],
+    ["dbt.position(\"'a'\", 's')", "position('a' in s)"],
+    ["dbt.replace('s', \"'a'\", \"'b'\")", "replace(s, 'a', 'b')"],
+    ["dbt.length('s')", 'length(s)'],
+    ["dbt.right('s', 2)", 'right(s, 2)'],
+    ['dbt.except()', 'except'],
+    ['dbt.intersect()', 'intersect'],
+    ["dbt.array_construct(['1', '2'])", 'array[ 1 , 2 ]'],
+    ["dbt.array_append('a', 1)", 'array_append(a, 1)'],
+    ["dbt.array_concat('a', 'b')", 'array_cat(a, b)'],
+    ["dbt.equals('a', 'b')", '(a = b)'],
+    ["dateadd('day', 1, 'd')", '(d + cast(1 as bigint) * interval 1 day)'],
+    ['current_timestamp()', 'now()'],
+  ];
+
+  it('render the SQL dbt-duckdb renders', () => {
+    const norm = (sql: string) => sql.replace(/\(\s+/g, '(').replace(/\s+\)/g, ')');
+    for (const [call, sql] of cases) expect(norm(render(`{{ ${call} }}`)), call).toBe(norm(sql));
+  });
+
+  it("take arguments by name, and refuse one they do not take, as Jinja does", () => {
+    expect(render("{{ dbt.dateadd(datepart='month', interval=1, from_date_or_timestamp='d') }}")).toBe('(d + cast(1 as bigint) * interval 1 month)');
+    expect(() => render("{{ dbt.dateadd('day', 1, 'd', unit='x') }}")).toThrow(/dbt.dateadd\(\) takes 3 arguments|takes no argument 'unit'/);
+    expect(() => render("{{ dbt.dateadd('day', 1) }}")).toThrow(/dbt.dateadd\(\) needs the argument 'from_date_or_timestamp'/);
+    expect(() => render("{{ dbt.concat('a') }}")).toThrow(/fields must be a list/);
+  });
+
+  it("give way to the project's macro of the same name", () => {
+    const engine = new TemplateEngine([{ file: 'macros/d.sql', source: '{% macro dateadd(a, b, c) %}mine{% endmacro %}' }], []);
+    expect(render("{{ dateadd('day', 1, 'd') }} {{ dbt.date_trunc('day', 'd') }}", engine)).toBe("mine date_trunc('day', d)");
+  });
+});
+
+/** A package in the shape of a real one, installed as dbt deps leaves it. */
+const TOOLS = {
+  'dbt_packages/tools/dbt_project.yml': "name: tools\nversion: '1.0.0'\nconfig-version: 2\n",
+  'dbt_packages/tools/macros/money.sql': `{% macro to_cents(column, scale=100) %}
+  {{ return(adapter.dispatch('to_cents', 'tools')(column, scale)) }}
+{% endmacro %}
+
+{% macro default__to_cents(column, scale) %}({{ column }} * {{ scale }})::bigint{% endmacro %}
+
+{% macro columns_of(prefix) %}{{ return([prefix ~ '_a', prefix ~ '_b']) }}{% endmacro %}
+`,
+  'dbt_packages/tools/macros/tests.sql': `{% test positive(model, column_name) %}
+select * from {{ model }} where {{ tools.to_cents(column_name) }} <= 0
+{% endtest %}
+`,
+  'dbt_packages/tools/models/unused.sql': 'select 1',
+};
+
+describe('installed packages', () => {
+  it('are read under their name, with their own dispatch, and the project overrides it', () => {
+    const a = run({
+      ...TOOLS,
+      'packages.yml': 'packages:\n  - package: acme/tools\n    version: 1.0.0\n',
+      'models/a.sql': "select {{ tools.to_cents('price') }} as cents, {{ tools.columns_of('x') | join(', ') }} from t",
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: cents\n        data_tests: [tools.positive]\n',
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'a')).toBe('select (price * 100)::bigint as cents, x_a, x_b from t');
+    const check = (a.nodes.get('a') as ModelNode).checks[0];
+    expect([check.name, check.sql.replace(/\s+/g, ' ').trim()]).toEqual(['tools_positive_a_cents', expect.stringContaining('where (cents * 100)::bigint <= 0')]);
+    expect(a.diagnostics.find((d) => d.code === 'not-used')?.message).toContain('models of dbt packages, which pipe does not build (dbt_packages/tools)');
+
+    const overridden = run({
+      ...TOOLS,
+      'dbt_project.yml': 'name: shop\ndispatch:\n  - macro_namespace: tools\n    search_order: [shop, tools]\n',
+      'macros/cents.sql': '{% macro default__to_cents(column, scale) %}round({{ column }} * {{ scale }}){% endmacro %}',
+      'models/a.sql': "select {{ tools.to_cents('price', 10) }} as cents",
+    });
+    expect(sqlOf(overridden, 'a')).toBe('select round(price * 10) as cents');
+  });
+
+  it('include local: packages, read where packages.yml says', () => {
+    const files = Object.fromEntries(Object.entries(TOOLS).map(([k, v]) => [k.replace('dbt_packages/tools', 'vendor/tools'), v]));
+    const a = run({ ...files, 'packages.yml': 'packages:\n  - local: vendor/tools\n', 'models/a.sql': "select {{ tools.to_cents('p') }}" });
+    expect(sqlOf(a, 'a')).toBe('select (p * 100)::bigint');
+  });
+
+  it("report an error in a package's macro at its file and line", () => {
+    const a = run({ ...TOOLS, 'models/a.sql': 'select {{ tools.to_cents() }}' });
+    expect(errors(a)).toEqual([['template-render', "'column' is undefined (or null) in template output", 'dbt_packages/tools/macros/money.sql', 5]]);
+    expect(a.diagnostics[0].related?.map((r) => [r.message, r.location.file])).toEqual([['reached through tools.default__to_cents(), called here', 'models/a.sql']]);
+  });
+});
+
+describe("pipe's own packages", () => {
+  const DECLARED = 'packages:\n  - package: dbt-labs/dbt_utils\n    version: [">=1.0.0", "<2.0.0"]\n';
+
+  it('stand in for a declared package that is not installed, named once in a notice', () => {
+    const a = run({
+      'packages.yml': DECLARED,
+      'models/a.sql': "select {{ dbt_utils.generate_surrogate_key(['a', 'b']) }} as k, {{ dbt_utils.safe_add(['x', 'y']) }} as s from t",
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: a\n    data_tests:\n      - dbt_utils.expression_is_true: {expression: "s >= 0"}\n',
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'a')).toBe(
+      "select md5(cast(coalesce(cast(a as TEXT), '_dbt_utils_surrogate_key_null_') || '-' || coalesce(cast(b as TEXT), '_dbt_utils_surrogate_key_null_') as TEXT)) as k, coalesce(x, 0) +\n  coalesce(y, 0) as s from t",
+    );
+    const notices = a.diagnostics.filter((d) => d.code === 'package-stand-in');
+    expect(notices.map((d) => [d.message, d.location?.file])).toEqual([
+      ["packages not installed, rendered with pipe's own implementations: dbt_utils (expression_is_true, generate_surrogate_key, safe_add)", 'packages.yml'],
+    ]);
+  });
+
+  it('are not used when the package is installed, nor when it is not declared', () => {
+    const installed = run({
+      'packages.yml': DECLARED,
+      'dbt_packages/dbt_utils/dbt_project.yml': 'name: dbt_utils\n',
+      'dbt_packages/dbt_utils/macros/k.sql': '{% macro generate_surrogate_key(fields) %}theirs{% endmacro %}',
+      'models/a.sql': "select {{ dbt_utils.generate_surrogate_key(['a']) }}",
+    });
+    expect(sqlOf(installed, 'a')).toBe('select theirs');
+    expect(installed.diagnostics.some((d) => d.code === 'package-stand-in')).toBe(false);
+
+    const undeclared = run({ 'models/a.sql': "select {{ dbt_utils.generate_surrogate_key(['a']) }}" });
+    expect(errors(undeclared)).toEqual([['unsupported', 'dbt_utils.generate_surrogate_key() is not supported by pipe', 'models/a.sql', 1]]);
+  });
+});
