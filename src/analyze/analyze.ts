@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { fqnOf } from '../project/layout.js';
 import { nameProblem } from '../project/names.js';
-import { readDbtProject, type DbtProject } from './dbt/dbt-project.js';
-import { NO_PROPERTIES, readProperties, unmatchedEntry, type Properties } from './dbt/properties.js';
+import { NO_RUN_HOOKS, readDbtProject, type DbtProject, type RunHook, type RunHooks } from './dbt/dbt-project.js';
+import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, type Properties } from './dbt/properties.js';
+import { modelContract, type ModelContract } from './dbt/contract.js';
 import { baseConfig, baseValue, mergeConfig, type BaseConfig, type RenderSetting } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
 import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
@@ -22,7 +23,7 @@ import { validateModelConfig, DEFAULT_SCHEMA, IDENTIFIER_RE, type ModelConfig } 
 import { secretVarNames, validateSettings, type Pipeline, type ProjectSettings, type ValidatedSettings } from './project-settings.js';
 import { secrets } from '../secrets/secrets.js';
 import { quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
-import { RenderFailure, TemplateEngine, TemplateFunctionError, type CompiledTemplate } from './template-engine.js';
+import { RenderFailure, TemplateEngine, TemplateFunctionError, type CompiledTemplate, type RenderHooks } from './template-engine.js';
 import { checkKeys, asStringList } from './validate-keys.js';
 import { CHECK_TARGET, checkSql, parseChecks, refToken, type Check } from './checks.js';
 import { isBuilt, isMaterialization, modelKind, NO_TABLE, type TableState } from './model-kinds.js';
@@ -58,6 +59,12 @@ export interface ModelNode {
   readonly propertiesFile?: string;
   /** Data checks from the YAML beside the model, and the dbt tests it runs, before each publication. */
   readonly checks: readonly Check[];
+  /** The columns its properties file describes (descriptions for persist_docs, declared types). */
+  readonly columns: readonly ColumnProperties[];
+  /** Its enforced contract, when it has one. */
+  readonly contract?: ModelContract;
+  /** Where its hooks read other models (built before it). */
+  readonly hookRefs?: readonly RefSite[];
 }
 
 export interface SeedNode {
@@ -132,7 +139,24 @@ export interface Analysis {
   readonly disabled: ReadonlyMap<string, Location>;
   /** The tests of a dbt project's sources, by `source.table` (see dbt/project-tests.ts); no task runs them yet. */
   readonly sourceChecks: ReadonlyMap<string, readonly Check[]>;
+  /** dbt_project.yml's on-run-start and on-run-end. */
+  readonly runHooks: RunHooks;
+  /** The database models are written to, as dbt's `target.database` and `this.database` name it. */
+  readonly database: string;
   readonly diagnostics: readonly Diagnostic[];
+}
+
+/** A hook or sql_header of a model, rendered: its SQL and the models it reads. */
+export interface RenderedHookSql {
+  readonly sql: string;
+  readonly refs: readonly string[];
+}
+
+/** What `this` is in a model's hook: the relation, with dbt's parts of it. */
+export interface HookRelation {
+  readonly schema: string;
+  readonly identifier: string;
+  readonly database: string;
 }
 
 export const SEED_KEYS = ['column_types', 'description', 'tags', 'schema', 'alias', 'delimiter', 'enabled', 'quote_columns'] as const;
@@ -398,6 +422,86 @@ export class ModelRenderer {
 
   private readonly checkTemplates = new Map<string, CompiledTemplate | Diagnostic>();
 
+  /**
+   * A hook or sql_header of a model, rendered for an interval as dbt renders it when the model
+   * runs: `this` is the model's relation (`{{ this }}`, `{{ this.schema }}`), ref() and
+   * source() read what they read in the model, is_incremental() answers as in the model. An
+   * error is reported where the hook is written.
+   */
+  hook(
+    model: string,
+    template: { readonly sql: string; readonly location: Location },
+    interval: Interval,
+    state: TableState,
+    relation: HookRelation,
+    relations?: RelationOverrides,
+  ): RenderedHookSql | Diagnostic {
+    const self = { ...relation, name: relation.identifier, toString: () => refToken(model) };
+    const refs: string[] = [];
+    const sources: SourceCall[] = [];
+    const rendered = this.renderAt(template, { ...dateVariables(interval), this: self }, {
+      ref: (n) => {
+        if (!refs.includes(n)) refs.push(n);
+        return refToken(n);
+      },
+      source: (src, table) => recordSource(sources, src, table, refToken),
+      isIncremental: () => {
+        const node = this.nodes.get(model);
+        return node?.kind === 'model' && modelKind(node.config.materialized).isIncremental(state);
+      },
+    });
+    if (typeof rendered !== 'string') return rendered;
+    const unreadable = sources.map((c) => this.sourceProblem(c, template.location)).find((d) => d !== undefined);
+    if (unreadable) return unreadable;
+    return { sql: this.resolveRefs(rendered, relations), refs };
+  }
+
+  /**
+   * An on-run-start or on-run-end statement, rendered with `context` (dbt's `schemas`,
+   * `results`, ...); it reads no model, so ref() and source() are refused.
+   */
+  runHook(hook: RunHook, interval: Interval, context: Readonly<Record<string, unknown>>): string | Diagnostic {
+    const refuse = (what: string) => () => {
+      throw new TemplateFunctionError(`${what}() cannot be used in on-run-start or on-run-end: they run once per run, outside any model`);
+    };
+    return this.renderAt(hook, { ...dateVariables(interval), ...context }, { ref: refuse('ref'), source: refuse('source'), isIncremental: () => false });
+  }
+
+  private readonly hookTemplates = new Map<string, CompiledTemplate | Diagnostic>();
+
+  /** A statement of the project's config rendered with `variables`: errors are reported at its place, with what the template says. */
+  private renderAt(
+    template: { readonly sql: string; readonly location: Location },
+    variables: Readonly<Record<string, unknown>>,
+    fns: Pick<RenderHooks, 'ref' | 'source' | 'isIncremental'>,
+  ): string | Diagnostic {
+    const at = template.location;
+    const key = `${at.file}:${at.line}\u0000${template.sql}`;
+    let compiled = this.hookTemplates.get(key);
+    if (!compiled) {
+      compiled = this.engine.compile(at.file, template.sql);
+      this.hookTemplates.set(key, compiled);
+    }
+    if ('severity' in compiled) return { ...compiled, location: at };
+    try {
+      return this.engine.render(compiled, {
+        variables,
+        ...fns,
+        config: () => {
+          throw new TemplateFunctionError('config() cannot be used in a hook');
+        },
+        var: (n, fallback, hasFallback) => {
+          if (Object.hasOwn(this.vars, n)) return this.vars[n];
+          if (hasFallback) return fallback;
+          throw new TemplateFunctionError(`var '${n}' is not set and has no default`);
+        },
+      });
+    } catch (e) {
+      if (e instanceof RenderFailure) return { ...e.diagnostic, location: at };
+      throw e;
+    }
+  }
+
   private disabledSources: ReadonlyMap<string, Location> = new Map();
 
   setDisabledSources(disabled: ReadonlyMap<string, Location>): void {
@@ -472,6 +576,8 @@ interface AnalyzedModel {
   readonly configLocation: Location;
   readonly checks: Check[];
   readonly configDiagnostics: readonly Diagnostic[];
+  /** Where `contract` is set. */
+  readonly contractLocation: Location;
   node?: ModelNode;
   refDiagnostics?: readonly Diagnostic[];
 }
@@ -614,6 +720,9 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     sources: readonly SourceCall[];
     checks: Check[];
     analyzed: AnalyzedModel;
+    contract?: ModelContract;
+    hookRefs: readonly RefSite[];
+    columns: readonly ColumnProperties[];
   }[] = [];
   // A relationships check naming a file left out is not an unknown model as well.
   const nameSet = new Set([...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name), ...(files.leftOut ?? [])]);
@@ -639,13 +748,14 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     let analyzed = m.entry.analyzed;
     if (!analyzed || analyzed.raw !== raw || analyzed.yaml !== y || analyzed.base !== m.base.key || analyzed.file !== m.source.file || analyzed.names !== names) {
       const found: Diagnostic[] = [];
-      const { config, unused } = mergedConfig(m, raw.configCalls, dbtContext, found);
+      const { config, unused, locate } = mergedConfig(m, raw.configCalls, dbtContext, found);
       const configLocation = configKeyLocation(m.source, m.sites, raw.configCalls, 'enabled');
       const checks =
         y && y.data.checks !== undefined
           ? parseChecks(y.data.checks, (path) => ({ file: y.file, line: y.pathLine(path) ?? y.keyLine('checks') }), nameSet, found)
           : [];
-      analyzed = { raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, checks, configDiagnostics: found };
+      const contractLocation = locate('contract');
+      analyzed = { raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, checks, configDiagnostics: found };
       m.entry.analyzed = analyzed;
     }
     modelConfigDiagnostics.add(name, analyzed.configDiagnostics);
@@ -654,7 +764,15 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       disabled.set(name, analyzed.configLocation);
       continue;
     }
-    pending.push({ source: m.source, sites: m.sites, config: analyzed.config, refs: [...raw.refs], sources: raw.sources, checks: analyzed.checks, analyzed });
+    const config = analyzed.config;
+    const entry = properties.models.get(name);
+    // Read each time (not cached with the render): the properties file's columns may change alone.
+    const contract = modelContract(name, config, entry, analyzed.contractLocation, diagnostics);
+    const hookRefs = isBuilt(config.materialized)
+      ? hookSites(renderer, name, config, options.interval, { tableExists: existing, fullRefresh: options.fullRefresh ?? false }, target.database, diagnostics)
+      : [];
+    const columns = entry?.columns ?? [];
+    pending.push({ source: m.source, sites: m.sites, config, refs: [...raw.refs], sources: raw.sources, checks: analyzed.checks, analyzed, contract, hookRefs, columns });
   }
   diagnostics.push(...modelConfigDiagnostics.diagnostics());
   // A model's refs read the disabled models and where each is disabled (a ref to one points
@@ -667,9 +785,10 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
 
   // A file left out (a duplicate, a refused name) is already an error; a ref() to its name is not another.
   const known = new Set([...allNames, ...(files.leftOut ?? [])]);
-  for (const { source, sites: calls, config, refs, sources, checks, analyzed } of pending) {
-    if (analyzed.node && analyzed.refDiagnostics) {
-      nodes.set(source.name, analyzed.node);
+  for (const { source, sites: calls, config, refs, sources, checks, analyzed, contract, hookRefs, columns } of pending) {
+    const cached = analyzed.node;
+    if (cached && analyzed.refDiagnostics && sameContract(cached.contract, contract) && JSON.stringify(cached.columns) === JSON.stringify(columns) && sameSites(cached.hookRefs ?? [], hookRefs)) {
+      nodes.set(source.name, cached);
       diagnostics.push(...analyzed.refDiagnostics);
       continue;
     }
@@ -679,6 +798,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     for (const c of checks) {
       for (const r of c.refs) if (!sites.some((s) => s.name === r.model)) sites.push({ name: r.model, location: c.location });
     }
+    // So does a hook: what it reads is built first (dbt adds a hook's refs to the model's too).
+    for (const r of hookRefs) if (!sites.some((s) => s.name === r.name)) sites.push(r);
     const upstream: string[] = [];
     for (const site of sites) {
       const target = nodes.get(site.name);
@@ -724,6 +845,9 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       fqn: models.get(source.name)!.fqn,
       ...propertiesFileOf(properties.models.get(source.name)),
       checks,
+      columns,
+      ...(contract === undefined ? {} : { contract }),
+      ...(hookRefs.length === 0 ? {} : { hookRefs }),
     };
     nodes.set(source.name, node);
     diagnostics.push(...refDiagnostics);
@@ -787,7 +911,21 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const standIns = standInNotice(packages, [...files.models.map((m) => m.sql), ...files.macros.map((m) => m.source), ...files.singularTests.map((t) => t.sql), ...testNames(properties)]);
   if (standIns) diagnostics.push(standIns);
 
-  return { root: files.root, projectName, settings, pipelines, nodes, graph, vars, renderer, disabled, sourceChecks: tests.sourceTests, diagnostics };
+  return {
+    root: files.root,
+    projectName,
+    settings,
+    pipelines,
+    nodes,
+    graph,
+    vars,
+    renderer,
+    disabled,
+    sourceChecks: tests.sourceTests,
+    runHooks: dbt?.runHooks ?? NO_RUN_HOOKS,
+    database: target.database,
+    diagnostics,
+  };
 }
 
 /** The tests the properties files declare, by the name they are declared with (`dbt_utils.at_least_one`). */
@@ -1081,7 +1219,7 @@ function mergedConfig(
   calls: Readonly<Record<string, unknown>>,
   ctx: DbtContext,
   diagnostics: Diagnostic[],
-): { config: ModelConfig; unused: readonly { key: string; location: Location }[] } {
+): { config: ModelConfig; unused: readonly { key: string; location: Location }[]; locate: (key: string) => Location } {
   const { source, sites } = m;
   const yaml = source.yaml;
   const configCall = sites.config();
@@ -1101,8 +1239,34 @@ function mergedConfig(
   const node = { name: source.name, fqn: m.fqn, file: source.file, kind: 'model' as const };
   const merged = mergeConfig('model', m.base, calls, locateCall, ctx.dbtSchema && ((custom) => ctx.dbtSchema!(custom, node)), diagnostics);
   const locate = (key: string) => merged.dbtLocations.get(key) ?? locateCall(key);
-  return { config: validateModelConfig(merged.record, locate, diagnostics), unused: merged.unused };
+  return { config: validateModelConfig(merged.record, locate, diagnostics), unused: merged.unused, locate };
 }
+
+/** The ref() sites of a model's hooks and sql_header, rendered at the analysis's interval; their errors go to `diagnostics`. */
+function hookSites(
+  renderer: ModelRenderer,
+  name: string,
+  config: ModelConfig,
+  interval: Interval,
+  state: TableState,
+  database: string,
+  diagnostics: Diagnostic[],
+): RefSite[] {
+  const relation = { schema: config.schema, identifier: config.alias ?? name, database };
+  const sites: RefSite[] = [];
+  for (const h of [...config.pre_hook, ...config.post_hook, ...(config.sql_header ? [config.sql_header] : [])]) {
+    const rendered = renderer.hook(name, h, interval, state, relation);
+    if ('severity' in rendered) diagnostics.push(rendered);
+    else for (const r of rendered.refs) sites.push({ name: r, location: h.location });
+  }
+  return sites;
+}
+
+const sameSites = (a: readonly RefSite[], b: readonly RefSite[]) =>
+  a.length === b.length && a.every((s, i) => s.name === b[i].name && s.location.file === b[i].location.file && s.location.line === b[i].location.line);
+
+const sameContract = (a: ModelContract | undefined, b: ModelContract | undefined) =>
+  a === b || (a !== undefined && b !== undefined && JSON.stringify([a, [...a.constraints]]) === JSON.stringify([b, [...b.constraints]]));
 
 /** Where a config key of a model is set: its config() call, or its line in the YAML beside the model. */
 function configKeyLocation(source: ModelSource, sites: CallSites, calls: Readonly<Record<string, unknown>>, key: string): Location {

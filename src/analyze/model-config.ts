@@ -1,12 +1,34 @@
 import ms, { type StringValue } from 'ms';
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { asStringList, checkKeys } from './validate-keys.js';
+import { isLocatedHook } from './dbt/config-tree.js';
 import { nameProblem } from '../project/names.js';
 import { DEFAULT_MATERIALIZATION, isMaterialization, modelKind, MODEL_KINDS } from './model-kinds.js';
 
 /** What an incremental model does when its query's columns no longer match its table's. */
 export const SCHEMA_CHANGE_POLICIES = ['fail', 'append_new_columns', 'sync_all_columns'] as const;
 export type SchemaChangePolicy = (typeof SCHEMA_CHANGE_POLICIES)[number];
+
+/**
+ * A statement run with a model's build (dbt's `pre_hook` and `post_hook`): a template, rendered
+ * when the model is planned with `this` as the model's relation. `transaction: false` runs it
+ * outside the publishing transaction: a pre-hook before it opens, a post-hook after it commits.
+ */
+export interface Hook {
+  readonly sql: string;
+  readonly transaction: boolean;
+  readonly location: Location;
+}
+
+/** dbt's `persist_docs`: the properties file's descriptions as comments on the relation and its columns. */
+export interface PersistDocs {
+  readonly relation: boolean;
+  readonly columns: boolean;
+}
+
+/** The formats dbt-duckdb's external materialization writes. */
+export const EXTERNAL_FORMATS = ['parquet', 'csv', 'json'] as const;
+export type ExternalFormat = (typeof EXTERNAL_FORMATS)[number];
 
 /** The config every model has, whatever its materialization. */
 export interface CommonConfig {
@@ -24,6 +46,15 @@ export interface CommonConfig {
   readonly enabled: boolean;
   /** The table or view's name when it is not the model's (dbt's `alias`); the model keeps its name in ref() and --select. */
   readonly alias?: string;
+  /** Run before the model's query, in order: those with `transaction: false` first, outside the transaction. */
+  readonly pre_hook: readonly Hook[];
+  /** Run after it is published, in order; those with `transaction: true` before the commit. */
+  readonly post_hook: readonly Hook[];
+  readonly persist_docs: PersistDocs;
+  /** `contract: {enforced: true}`: the query's columns must be the properties file's, names and types. */
+  readonly contract: boolean;
+  /** Statements run in the model's session just before its query (a template, like a hook). */
+  readonly sql_header?: { readonly sql: string; readonly location: Location };
 }
 
 export interface TableConfig extends CommonConfig {
@@ -46,11 +77,21 @@ export interface EphemeralConfig extends CommonConfig {
   readonly materialized: 'ephemeral';
 }
 
+/** dbt-duckdb's `external`: the query's rows written to a file, and a view over the file. */
+export interface ExternalConfig extends CommonConfig {
+  readonly materialized: 'external';
+  /** The file, as configured (from the project folder); by default `<name>.<format>` there. */
+  readonly location?: string;
+  readonly format: ExternalFormat;
+  /** A CSV file's field separator. */
+  readonly delimiter?: string;
+}
+
 /**
  * A model's validated config, by materialization: what a kind needs is required by its type.
  * A kind added here must have its entry in MATERIALIZATIONS (plan/materializations.ts).
  */
-export type ModelConfig = TableConfig | ViewConfig | IncrementalConfig | EphemeralConfig;
+export type ModelConfig = TableConfig | ViewConfig | IncrementalConfig | EphemeralConfig | ExternalConfig;
 export type Materialization = ModelConfig['materialized'];
 export type ConfigOf<M extends Materialization> = Extract<ModelConfig, { readonly materialized: M }>;
 /** What a materialization adds to the common config: its name and its own keys. */
@@ -63,6 +104,9 @@ export type OwnConfig<M extends Materialization> = M extends Materialization ? O
 export interface KindKeys {
   readonly partition_by?: string;
   readonly on_schema_change: SchemaChangePolicy;
+  readonly location?: string;
+  readonly format?: ExternalFormat;
+  readonly delimiter?: string;
 }
 
 export const MODEL_CONFIG_KEYS = [
@@ -77,6 +121,17 @@ export const MODEL_CONFIG_KEYS = [
   'on_schema_change',
   'enabled',
   'alias',
+  'pre_hook',
+  'post_hook',
+  'persist_docs',
+  'contract',
+  'sql_header',
+  'location',
+  'format',
+  'delimiter',
+  'options',
+  'plugin',
+  'glue_register',
 ] as const;
 
 /** The most automatic retries pipe allows: more would hide real problems. */
@@ -137,13 +192,15 @@ export function validateModelConfig(
 
   let partition_by: string | undefined;
   if (raw.partition_by !== undefined) {
-    if (typeof raw.partition_by === 'string' && raw.partition_by.trim() !== '') partition_by = raw.partition_by.trim();
+    if (materialized === 'external') bad('partition_by', EXTERNAL_PARTITION_BY);
+    else if (typeof raw.partition_by === 'string' && raw.partition_by.trim() !== '') partition_by = raw.partition_by.trim();
     else bad('partition_by', 'partition_by must be a column name');
   }
+  const external = externalKeys(raw, materialized, bad);
   // The materialization takes its keys here, so that a key it cannot do without is reported
   // before the common keys; on_schema_change is read now and reported in its place below.
   const policy = schemaChangePolicy(raw.on_schema_change);
-  let own = modelKind(materialized).config({ partition_by, on_schema_change: policy.value });
+  let own = modelKind(materialized).config({ partition_by, on_schema_change: policy.value, ...external });
   if ('missing' in own) {
     diagnostics.push(error('bad-config', own.message, locate('materialized'), { hint: own.hint }));
     // Reported: nothing runs. The model stays in the graph as the default kind meanwhile.
@@ -190,7 +247,118 @@ export function validateModelConfig(
     else bad('alias', `alias '${String(raw.alias)}' cannot be a table name: ${problem}`);
   }
 
-  return { ...own, tags, depends_on_past, schema, description, enabled, ...(alias === undefined ? {} : { alias }), ...readRetry(raw, bad) };
+  const pre_hook = readHooks(raw.pre_hook, 'pre_hook', locate, diagnostics);
+  const post_hook = readHooks(raw.post_hook, 'post_hook', locate, diagnostics);
+  const persist_docs = readPersistDocs(raw.persist_docs, bad);
+  const contract = readContract(raw.contract, bad);
+  if (contract && materialized === 'ephemeral') bad('contract', 'an ephemeral model cannot have an enforced contract: it is inlined into its readers, never built (dbt refuses it too)');
+  let sql_header: CommonConfig['sql_header'];
+  if (raw.sql_header !== undefined && raw.sql_header !== null) {
+    if (typeof raw.sql_header === 'string') sql_header = raw.sql_header.trim() === '' ? undefined : { sql: raw.sql_header, location: locate('sql_header') };
+    else bad('sql_header', 'sql_header must be SQL text');
+  }
+
+  return {
+    ...own,
+    tags,
+    depends_on_past,
+    schema,
+    description,
+    enabled,
+    ...(alias === undefined ? {} : { alias }),
+    ...readRetry(raw, bad),
+    pre_hook,
+    post_hook,
+    persist_docs,
+    contract,
+    ...(sql_header === undefined ? {} : { sql_header }),
+  };
+}
+
+const EXTERNAL_PARTITION_BY =
+  "partition_by is not supported on an external model: pipe writes one file and renames it into place, so readers never see part of it (a folder of partitions cannot be swapped that way); remove partition_by";
+
+/** dbt-duckdb's write options that pipe does not pass on: each would write another file than pipe's. */
+const EXTERNAL_REFUSED: Readonly<Record<string, string>> = {
+  options: 'pipe writes the file with the format and delimiter keys only; remove options:',
+  plugin: 'pipe registers external files in no catalog; remove plugin:',
+  glue_register: 'pipe registers external files in no catalog; remove glue_register:',
+};
+
+/** The keys of an external model, its format from the file's extension when not set (as dbt-duckdb). */
+function externalKeys(raw: Readonly<Record<string, unknown>>, materialized: Materialization, bad: (key: string, message: string) => void): Pick<KindKeys, 'location' | 'format' | 'delimiter'> {
+  for (const [key, hint] of Object.entries(EXTERNAL_REFUSED)) {
+    if (raw[key] !== undefined && raw[key] !== null && raw[key] !== false) bad(key, `config '${key}' is not supported by pipe: ${hint}`);
+  }
+  if (materialized !== 'external') return {};
+  let location: string | undefined;
+  if (raw.location !== undefined && raw.location !== null) {
+    if (typeof raw.location === 'string' && raw.location.trim() !== '' && !/^[A-Za-z][A-Za-z0-9+.-]+:\/\//.test(raw.location)) location = raw.location.trim();
+    else bad('location', 'location must be a file path (from the project folder); remote locations (s3://, ...) cannot be renamed into place');
+  }
+  let format: ExternalFormat | undefined;
+  if (raw.format !== undefined && raw.format !== null) {
+    if (EXTERNAL_FORMATS.includes(raw.format as ExternalFormat)) format = raw.format as ExternalFormat;
+    else bad('format', `format must be one of ${EXTERNAL_FORMATS.join(', ')}; got ${JSON.stringify(raw.format)}`);
+  }
+  const extension = location?.split('/').pop()?.split('.').slice(1).pop()?.toLowerCase();
+  let delimiter: string | undefined;
+  if (raw.delimiter !== undefined && raw.delimiter !== null) {
+    if (typeof raw.delimiter === 'string' && raw.delimiter.length === 1 && raw.delimiter !== "'") delimiter = raw.delimiter;
+    else bad('delimiter', `delimiter must be one character, got ${JSON.stringify(raw.delimiter)}`);
+  }
+  format ??= EXTERNAL_FORMATS.includes(extension as ExternalFormat) ? (extension as ExternalFormat) : delimiter !== undefined ? 'csv' : 'parquet';
+  if (delimiter !== undefined && format !== 'csv') bad('delimiter', `delimiter is for csv files; this model writes ${format}`);
+  return { location, format, delimiter };
+}
+
+/**
+ * A model's hooks: one statement, `{sql, transaction}`, or a list of them (dbt's forms). In a
+ * dbt project each comes with where it is written; pipe's own config places them at the key.
+ */
+function readHooks(value: unknown, key: 'pre_hook' | 'post_hook', locate: (key: string) => Location, diagnostics: Diagnostic[]): Hook[] {
+  const out: Hook[] = [];
+  const read = (item: unknown, location: Location): void => {
+    if (isLocatedHook(item)) return read(item.hook, item.location);
+    if (item === null || item === undefined) return;
+    if (Array.isArray(item)) return item.forEach((i) => read(i, location));
+    if (typeof item === 'string') {
+      if (item.trim() !== '') out.push({ sql: item, transaction: true, location });
+      return;
+    }
+    if (typeof item === 'object' && typeof (item as Record<string, unknown>).sql === 'string') {
+      const { sql, transaction, ...rest } = item as Record<string, unknown>;
+      const extra = Object.keys(rest);
+      if (extra.length > 0) diagnostics.push(error('bad-config', `a ${key} takes sql and transaction, not ${extra.join(', ')}`, location));
+      else if (transaction !== undefined && typeof transaction !== 'boolean') diagnostics.push(error('bad-config', `transaction of a ${key} must be true or false`, location));
+      else if ((sql as string).trim() !== '') out.push({ sql: sql as string, transaction: transaction !== false, location });
+      return;
+    }
+    diagnostics.push(error('bad-config', `${key} must be SQL, {sql: ..., transaction: true|false}, or a list of them`, location));
+  };
+  read(value, locate(key));
+  return out;
+}
+
+function readPersistDocs(value: unknown, bad: (key: string, message: string) => void): PersistDocs {
+  const none = { relation: false, columns: false };
+  if (value === undefined || value === null) return none;
+  const v = value as Record<string, unknown>;
+  if (typeof value !== 'object' || Array.isArray(value) || Object.keys(v).some((k) => k !== 'relation' && k !== 'columns') || [v.relation, v.columns].some((b) => b !== undefined && typeof b !== 'boolean')) {
+    bad('persist_docs', 'persist_docs must be {relation: true|false, columns: true|false}');
+    return none;
+  }
+  return { relation: v.relation === true, columns: v.columns === true };
+}
+
+function readContract(value: unknown, bad: (key: string, message: string) => void): boolean {
+  if (value === undefined || value === null) return false;
+  const v = value as Record<string, unknown>;
+  if (typeof value !== 'object' || Array.isArray(value) || Object.keys(v).some((k) => k !== 'enforced' && k !== 'alias_types') || (v.enforced !== undefined && typeof v.enforced !== 'boolean')) {
+    bad('contract', 'contract must be {enforced: true|false}');
+    return false;
+  }
+  return v.enforced === true;
 }
 
 /** The on_schema_change policy set (`fail` when unset), and what is wrong with a value pipe refuses. */

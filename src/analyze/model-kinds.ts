@@ -63,6 +63,16 @@ export const MODEL_KINDS = {
     // The first build creates the table; --full-refresh rebuilds it from nothing.
     isIncremental: ({ tableExists, fullRefresh }) => tableExists && !fullRefresh,
   },
+  external: {
+    built: true,
+    config: ({ location, format, delimiter }) => ({
+      materialized: 'external',
+      format: format ?? 'parquet',
+      ...(location === undefined ? {} : { location }),
+      ...(delimiter === undefined ? {} : { delimiter }),
+    }),
+    isIncremental: () => false,
+  },
   ephemeral: {
     built: false,
     config: () => ({ materialized: 'ephemeral' }),

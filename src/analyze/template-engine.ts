@@ -514,7 +514,8 @@ export class TemplateEngine {
         if (sql !== undefined) return sql;
       }
       compiled.template ??= new nunjucks.Template(compiled.source, this.env, compiled.file, true);
-      return compiled.template.render({});
+      // Variables beyond the globals (a run hook's `results`) are the render's context.
+      return compiled.template.render(hooks.variables);
     } catch (e) {
       const inMacro = this.macroFailure;
       throw new RenderFailure(

@@ -125,5 +125,6 @@ export async function backfill(options: BackfillOptions): Promise<RunOutcome> {
     pipeCommand: pipeCommandFor(options),
     checkFreshness: options.checkFreshness,
     clock: options.clock,
+    runHooks: { interval: intervals[intervals.length - 1] },
   });
 }

@@ -28,6 +28,7 @@ import { paramsToStore } from './secret-vars.js';
 import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, heldWait, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
 import { openProject, type Project } from './open-project.js';
 import { storedJson, type StoredParams } from './stored-params.js';
+import { hookDiagnostics, runHookRecords, runHooks, RunResults, startHooks } from './run-hooks.js';
 
 /**
  * What `run`, `backfill` and `retry` share: prepare (load, analyze, open the warehouse,
@@ -178,6 +179,8 @@ export interface LaunchOptions {
   readonly checkFreshness?: boolean;
   /** What "now" is for the freshness of sources. */
   readonly clock?: Clock;
+  /** Set: the run runs dbt_project.yml's on-run-start and on-run-end, their templates rendered for this interval. */
+  readonly runHooks?: { readonly interval: Interval };
 }
 
 /** What the checks before a run need besides the plan. */
@@ -243,6 +246,11 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
   const command = o.params.kind;
   try {
     const { engine } = warehouse;
+    const { analysis } = prepared;
+    const hooked = o.runHooks !== undefined && analysis.runHooks.start.length + analysis.runHooks.end.length > 0;
+    // Rendered before anything is written: a template error stops the run at once.
+    const start = hooked ? startHooks(analysis, o.plan.tasks, o.runHooks!.interval) : [];
+    if (hasErrors(hookDiagnostics(start))) throw new DiagnosticError(hookDiagnostics(start));
     // Watch says so itself when a model leaves (not at every save); test builds nothing.
     const stale = await engine.withSession(async (session): Promise<NoLongerBuilt[]> => {
       refuseOn(
@@ -261,16 +269,19 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
           parentRunId: o.parentRunId,
           version: PIPE_VERSION,
         },
-        o.plan.tasks.map((t) => ({
-          id: t.id,
-          node: t.node,
-          kind: t.kind,
-          ds: t.ds,
-          intervalStart: t.interval?.start,
-          intervalEnd: t.interval?.end,
-          upstream: t.upstream,
-          sqlHash: t.sqlHash,
-        })),
+        [
+          ...o.plan.tasks.map((t) => ({
+            id: t.id,
+            node: t.node,
+            kind: t.kind,
+            ds: t.ds,
+            intervalStart: t.interval?.start,
+            intervalEnd: t.interval?.end,
+            upstream: t.upstream,
+            sqlHash: t.sqlHash,
+          })),
+          ...(hooked ? runHookRecords(analysis) : []),
+        ],
         o.plan.tasks.map((t) => t.schema),
       );
       return gone;
@@ -293,19 +304,29 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       { runId: o.runId, pipeline: o.pipeline, command, ds: o.header.ds, start: o.header.start, end: o.header.end, warehouse: prepared.dbPath, cwd: prepared.analysis.root, retryCommand: o.retryCommand },
       o.emit,
     );
+    const results = hooked ? new RunResults(analysis, o.plan.tasks) : undefined;
     const emit: EventSink = (e) => {
       notifier.observe(e);
+      results?.observe(e);
       o.emit(e);
     };
-    const result = await execute({
-      engine,
-      runId: o.runId,
-      tasks: o.plan.tasks,
-      threads: o.threads,
-      emit,
-      signal: o.signal,
-      ...o.execute,
-    });
+    // A failing on-run-start stops the run before any task: they stay pending, for pipe retry.
+    let result: ExecuteResult =
+      start.length > 0 && !(await runHooks(engine, o.runId, start, emit))
+        ? { status: 'failed', succeeded: 0, failed: 1, skipped: 0, cancelled: 0, pending: o.plan.tasks.length }
+        : await execute({
+            engine,
+            runId: o.runId,
+            tasks: o.plan.tasks,
+            threads: o.threads,
+            emit,
+            signal: o.signal,
+            ...o.execute,
+          });
+    // As dbt: the end hooks run whatever came before them, a failed on-run-start included.
+    if (results && analysis.runHooks.end.length > 0 && !o.signal?.aborted) {
+      if (!(await runHooks(engine, o.runId, results.endHooks(o.runHooks!.interval), emit))) result = { ...result, status: 'failed', failed: result.failed + 1 };
+    }
     await engine.finishRun(o.runId, result.status);
     o.emit({
       type: 'run-finished',

@@ -161,6 +161,8 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     params: { kind: 'retry', of: params, retry_of: run.run_id },
     parentRunId: run.run_id,
     plan: { tasks, diagnostics: full.diagnostics },
+    // A retry is a run of its own: dbt_project.yml's run hooks run again, as for any dbt invocation.
+    ...(params.kind === 'run' || params.kind === 'backfill' ? { runHooks: { interval: last } } : {}),
     threads,
     emit: options.emit,
     signal: options.signal,

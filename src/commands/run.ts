@@ -128,6 +128,7 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     pipeCommand: pipeCommandFor(options),
     checkFreshness: options.checkFreshness,
     clock: options.clock,
+    runHooks: { interval },
   });
 }
 

@@ -8,7 +8,7 @@ import type { WarehouseSession } from '../warehouse/warehouse.js';
 import type { Engine } from './engine.js';
 import { Interrupter } from './interrupter.js';
 import { StepRunner, type AttemptResult, type Published } from './step-runner.js';
-import { toTaskError } from './task-errors.js';
+import { HookError, toTaskError } from './task-errors.js';
 import { TaskQueue, type GroupProgress, type TaskOutcome } from './task-queue.js';
 import { taskRef } from './task-ref.js';
 
@@ -124,7 +124,8 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
       );
     } catch (e) {
       await steps.cleanup(task, session);
-      if (done.published) {
+      // A post-hook that runs after the commit failed: published, and failed all the same (as in dbt).
+      if (done.published && !(e instanceof HookError && e.published)) {
         // Published and recorded as succeeded in one transaction before the abort was seen.
         emit({ type: 'task-succeeded', runId, task: taskRef(task), rows: done.rows, attempts: attemptNo, ms: Date.now() - taskStart });
         return 'succeeded';

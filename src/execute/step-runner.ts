@@ -1,3 +1,5 @@
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { didYouMean } from '../diagnostics/suggest.js';
 import type { Location } from '../diagnostics/diagnostics.js';
 import type { CheckFailure, EventSink } from '../events/events.js';
@@ -7,7 +9,8 @@ import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js
 import { taskResultSql, type CheckResultRecord } from '../warehouse/run-state.js';
 import type { Engine, Publication, PublishResult } from './engine.js';
 import type { Interrupter } from './interrupter.js';
-import { ChecksFailedError, ProjectRuleError, StatementError, TaskDataError } from './task-errors.js';
+import { ChecksFailedError, HookError, ProjectRuleError, StatementError, TaskDataError } from './task-errors.js';
+import { contractMismatch } from './contract.js';
 import { taskRef } from './task-ref.js';
 import { thresholdSql, type Threshold } from '../sql/test-threshold.js';
 import { rowsOutcome, thresholdOutcome, truthy, type CheckOutcome } from './check-outcome.js';
@@ -51,7 +54,10 @@ interface AttemptState {
   readonly attemptNo: number;
   readonly startedAt: number;
   rows?: number;
-  /** ALTER TABLE statements a schema change adds in front of the publishing transaction. */
+  /**
+   * Statements a step adds in front of the publishing transaction's own: a schema change's
+   * ALTER TABLE, an external model's view over the file just written.
+   */
   alter: readonly string[];
   /** Blocking checks that failed so far: the task fails after every check has run. */
   readonly blocking: CheckFailure[];
@@ -92,6 +98,7 @@ export class StepRunner {
   async cleanup(task: Task, session: WarehouseSession): Promise<void> {
     for (const step of task.steps) {
       if (step.kind === 'cleanup') await session.exec(step.sql).catch(() => undefined);
+      else if (step.kind === 'remove-file') rmSync(step.path, { force: true, recursive: true });
     }
   }
 
@@ -113,7 +120,44 @@ export class StepRunner {
         return;
       }
       case 'cleanup':
+      case 'remove-file':
         return;
+      case 'hook':
+        await session.exec(step.sql).catch((e: unknown) => {
+          throw e instanceof WarehouseError ? new HookError(e, step.label, step.location, step.published === true) : e;
+        });
+        return;
+      case 'contract': {
+        const mismatch = await contractMismatch(session, step);
+        if (mismatch !== undefined) throw new ProjectRuleError('Contract', mismatch.message, mismatch.location);
+        return;
+      }
+      case 'persist-docs': {
+        const { dialect } = session;
+        if (step.description !== undefined) await session.exec(dialect.commentOn(step.relationKind, step.relation, step.description));
+        if (step.columns.length === 0) return;
+        // As dbt-duckdb: a described column the relation does not have is passed over.
+        const have = new Set((await columnsOf(session, step.relation)).map((c) => c.name));
+        for (const c of step.columns) if (have.has(c.name)) await session.exec(dialect.commentOnColumn(step.relation, c.name, c.description));
+        return;
+      }
+      case 'write-file': {
+        const { dialect } = session;
+        const columns = await columnsOf(session, step.staging);
+        // As dbt-duckdb: no rows are written as one row of NULLs, so the file keeps its columns, and the view leaves it out.
+        const empty = Number((await session.query(`SELECT count(*) AS n FROM ${step.staging}`))[0].n) === 0;
+        if (empty) await session.exec(dialect.insertNullRow(step.staging, columns.length));
+        mkdirSync(dirname(step.path), { recursive: true });
+        await session.exec(dialect.copyToFile(step.staging, step.temp, step.format, step.delimiter)).catch((e: unknown) => {
+          throw e instanceof WarehouseError ? new StatementError(e, [], dialect) : e;
+        });
+        renameSync(step.temp, step.path);
+        state.alter = [
+          ...dialect.dropRelation(step.view, step.existing === 'table' ? 'table' : undefined),
+          dialect.fileView(step.view, step.path, step.format, empty ? columns.map((c) => c.name) : undefined),
+        ];
+        return;
+      }
       case 'schema-change': {
         const staged = await columnsOf(session, step.staging);
         // The dates of a backfill stage the same columns: once they matched the table, the
@@ -163,44 +207,74 @@ export class StepRunner {
     state: AttemptState,
   ): Promise<PublishResult<number | undefined>> {
     const { engine, runId, signal, interrupter } = this.ctx;
-    const { alter } = state;
+    const checks = step.checks ?? [];
+    const inside = step.inside ?? [];
+    const after = step.after ?? [];
+    const results: CheckResult[] = [];
+    /** Set while the step's own statements run: a database error then is located in them. */
+    let inStatements = inside.length === 0;
+    let failedChecks = false;
+    const statements = () => [
+      ...state.alter,
+      ...step.statements,
+      ...(task.stateStatements ?? []),
+      taskResultSql({ runId, taskId: task.id, attempt: state.attemptNo, status: 'succeeded', startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows }),
+    ];
+    const countAt = () => (step.countsRowsAt === undefined ? undefined : state.alter.length + step.countsRowsAt);
     // The model's own SQL (a view's) runs alone, so a database error keeps its position.
     const own = task.origin?.sql;
-    const alone = step.statements.flatMap((sql, i) => (own !== undefined && sql.endsWith(own) ? [alter.length + i] : []));
-    const checks = step.checks ?? [];
-    const results: CheckResult[] = [];
-    let checking = false;
-    let failedChecks = false;
-    const runChecks = async () => {
-      checking = true;
+    const alone = () => step.statements.flatMap((sql, i) => (own !== undefined && sql.endsWith(own) ? [state.alter.length + i] : []));
+    const failIfBlocking = () => {
+      failedChecks = results.some((r) => r.failure?.severity === 'error');
+      if (failedChecks) throw new Error('blocking checks failed: rolled back');
+    };
+    /** What runs after the statements, before the commit: post-hooks and comments, then checks. */
+    const beforeCommit = async () => {
+      inStatements = false;
       await interrupter.during(session, async () => {
+        for (const s of after) await this.step(task, s as Exclude<Step, { kind: 'publish' }>, session, state);
         for (const c of checks) {
           if (signal?.aborted) throw new Error('interrupted');
           results.push(await this.runCheck(task, c, session, state.attemptNo));
         }
       });
-      failedChecks = results.some((r) => r.failure?.severity === 'error');
-      if (failedChecks) throw new Error('blocking checks failed: rolled back');
+      failIfBlocking();
+    };
+    /** The model built inside the transaction: its steps, then the statements one by one. */
+    const builtInside = async (): Promise<number | undefined> => {
+      await interrupter.during(session, async () => {
+        for (const s of inside) {
+          if (signal?.aborted) throw new Error('interrupted');
+          if (s.kind === 'publish') throw new Error('internal error: a publishing step inside another');
+          // Checks of the staged rows are recorded after the transaction, which would take their records with it.
+          if (s.kind === 'check') results.push(await this.runCheck(task, s, session, state.attemptNo));
+          else await this.step(task, s, session, state);
+        }
+      });
+      failIfBlocking();
+      const list = statements();
+      let count: number | undefined;
+      inStatements = true;
+      for (let i = 0; i < list.length; i++) {
+        const n = await session.exec(list[i]);
+        if (i === countAt()) count = n;
+      }
+      await beforeCommit();
+      return count;
     };
     let result: PublishResult<number | undefined> | undefined;
     try {
       result = await engine.publish(runId, task, () =>
-        session.transaction(
-          [
-            ...alter,
-            ...step.statements,
-            ...(task.stateStatements ?? []),
-            taskResultSql({ runId, taskId: task.id, attempt: state.attemptNo, status: 'succeeded', startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows }),
-          ],
-          {
-            alone,
-            countAt: step.countsRowsAt === undefined ? undefined : alter.length + step.countsRowsAt,
-            beforeCommit: checks.length === 0 ? undefined : runChecks,
-          },
-        ),
+        inside.length > 0
+          ? session.transaction([], { beforeCommit: async () => void (state.rows = (await builtInside()) ?? state.rows) }).then(() => state.rows)
+          : session.transaction(statements(), {
+              alone: alone(),
+              countAt: countAt(),
+              beforeCommit: checks.length === 0 && after.length === 0 ? undefined : beforeCommit,
+            }),
       );
     } catch (e) {
-      if (!failedChecks) throw e instanceof WarehouseError && !checking ? new StatementError(e, step.statements, session.dialect) : e;
+      if (!failedChecks) throw e instanceof WarehouseError && inStatements ? new StatementError(e, [...state.alter, ...step.statements], session.dialect) : e;
     } finally {
       // Recorded after the transaction: a rolled-back one would take its records with it.
       for (const r of results) await this.reportCheck(task, session, r, state.blocking);

@@ -46,11 +46,26 @@ export class ChecksFailedError extends Error {
  */
 export class ProjectRuleError extends Error {
   constructor(
-    readonly kind: 'Check' | 'Schema',
+    readonly kind: 'Check' | 'Schema' | 'Contract',
     message: string,
     readonly location: Location,
   ) {
     super(message);
+  }
+}
+
+/**
+ * A statement of the project's own beside a model's query (a hook, a sql_header) failed; after
+ * the commit (`published`), the model is published already and the task fails all the same.
+ */
+export class HookError extends Error {
+  constructor(
+    readonly error: WarehouseError,
+    readonly label: string,
+    readonly location: Location,
+    readonly published: boolean,
+  ) {
+    super(`${label} failed: ${error.message}`);
   }
 }
 
@@ -80,6 +95,11 @@ export function toTaskError(e: unknown, task?: Task): TaskError {
     return { ...base, message: labelWithFileLine(base.message, named, place?.location), location: place?.location, sqlContext: place?.context };
   }
   if (e instanceof WarehouseError) return { message: e.message, kind: e.kind, errorClass: e.errorClass };
+  if (e instanceof HookError) {
+    const where = `${e.location.file}${e.location.line === undefined ? '' : `:${e.location.line}`}`;
+    const after = e.published ? ' (after the commit: the model is published)' : '';
+    return { message: `${e.label} (${where}) failed${after}: ${e.error.message}`, kind: e.error.kind, errorClass: e.error.errorClass, location: e.location };
+  }
   if (e instanceof ChecksFailedError) {
     return { message: e.message, kind: 'Check', errorClass: 'permanent', checks: e.failures, sample: e.failures[0]?.sample };
   }

@@ -7,6 +7,7 @@ import { tableStrategy } from './strategies/table.js';
 import { viewStrategy } from './strategies/view.js';
 import { incrementalStaging, incrementalStrategy } from './strategies/incremental.js';
 import { fullRefreshDateSteps } from './strategies/full-refresh.js';
+import { externalStrategy } from './strategies/external.js';
 
 /**
  * Every materialization and what pipe does with a model of it, in one table the compiler
@@ -131,6 +132,14 @@ export const MATERIALIZATIONS = {
       stagedDateChecks: (input) => ({ partition: incrementalStaging(input) }),
     },
   },
+  external: {
+    ...MODEL_KINDS.external,
+    strategy: (input, config) => externalStrategy(input, config),
+    checks: (input) => ({ partition: input.stagingRelation, table: input.stagingRelation }),
+    publishedChecks: wholeRelation,
+    laterRunSupersedes: true,
+    intervals: { per: 'run', beforeDates: false },
+  },
   ephemeral: MODEL_KINDS.ephemeral,
 } satisfies MaterializationTable;
 
@@ -155,7 +164,7 @@ export function builtOf(config: ModelConfig): { readonly kind: BuiltMaterializat
 
 /** The entry of the materialization a task builds; seeds and `pipe test` build none. */
 export function taskMaterialization(kind: TaskKind): BuiltSpec | undefined {
-  return kind === 'seed' || kind === 'test' ? undefined : MATERIALIZATIONS[kind];
+  return kind === 'seed' || kind === 'test' || kind === 'run-hook' ? undefined : MATERIALIZATIONS[kind];
 }
 
 /** The per-interval facets of a model's materialization, when it keeps a table of intervals. */

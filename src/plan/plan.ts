@@ -10,6 +10,8 @@ import type { CheckStep, Step, Task } from './task.js';
 import { SQL, type StrategyInput } from './strategies/strategy.js';
 import { seedStrategy } from './strategies/seed.js';
 import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
+import { aroundQuery } from './strategies/around-query.js';
+import { aroundOf } from './around-of.js';
 import { builtOf, isBuilt, materializationOf, perInterval, taskMaterialization, type CheckTarget, type TableState } from './materializations.js';
 
 /**
@@ -394,7 +396,10 @@ function swapTask(
     schema: node.config.schema,
     interval: full.range,
     upstream,
-    steps: withChecks(fullRefreshSwapSteps(input), checks),
+    steps: aroundQuery(
+      withChecks(fullRefreshSwapSteps(input), checks),
+      aroundOf(node, ctx.analysis.renderer, ctx.analysis.database, lastInterval, tableState(node, ctx), { publishes: true }, diagnostics),
+    ),
     lockKey: node.relation,
     retry: retryPolicy(node, ctx.pipeline),
     phase: 'swap',
@@ -527,6 +532,8 @@ function modelTask(
     sql: rendered.sql,
     interval,
     fullRefresh,
+    root: analysis.root,
+    runId: ctx.runId,
   };
   const intervals = perInterval(node.config);
   let steps: Step[];
@@ -541,6 +548,10 @@ function modelTask(
     throw new Error(`internal error: ${node.name} keeps no table of intervals to stage`);
   }
   if (node.checks.length > 0) steps = withChecks(steps, planChecks(node, ctx, interval, target, diagnostics, relations));
+  // A date of a full refresh builds the query into the staging table: the swap publishes the model.
+  const staged = kind === 'table' || kind === 'external' ? input.stagingRelation : undefined;
+  const parts = { publishes: stagedIn === undefined, query: rendered.sql, ...(staged === undefined ? {} : { staging: staged }) };
+  steps = aroundQuery(steps, aroundOf(node, analysis.renderer, analysis.database, interval, tableState(node, ctx), parts, diagnostics, relations));
   return {
     id: taskId(node, ds),
     node: node.name,

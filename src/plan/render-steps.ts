@@ -19,13 +19,25 @@ function renderStep(step: Step): string {
     case 'publish': {
       const rows = step.countsRowsAt !== undefined ? ` (rows from statement ${step.countsRowsAt + 1})` : '';
       const body = [
+        ...(step.inside ?? []).map(renderStep),
         ...step.statements.map((s) => `${s};`),
+        ...(step.after ?? []).map(renderStep),
         ...(step.checks ?? []).map((c) => `-- ${checkLabel(c)}, before the commit\n${c.sql};`),
       ];
       return `-- publish, one transaction${rows}\nBEGIN TRANSACTION;\n${body.join('\n')}\nCOMMIT;`;
     }
     case 'cleanup':
       return `-- cleanup after a failure\n${step.sql};`;
+    case 'remove-file':
+      return `-- cleanup after a failure: remove ${step.path}`;
+    case 'hook':
+      return `-- ${step.label}${step.published ? ', after the commit' : ''}\n${step.sql};`;
+    case 'contract':
+      return `-- contract: the query's columns must be ${step.columns.map((c) => `${c.name} ${c.dataType}`).join(', ')}`;
+    case 'persist-docs':
+      return `-- persist_docs: comments on ${step.relation}${step.description !== undefined ? '' : ' (its columns)'}${step.columns.length > 0 ? ` and ${step.columns.map((c) => c.name).join(', ')}` : ''}`;
+    case 'write-file':
+      return `-- write ${step.staging} to ${step.temp} (${step.format}), rename it to ${step.path}; the view ${step.view} over it joins the publishing transaction`;
     case 'schema-change':
       return `-- schema change: the columns of ${step.staging} against ${step.target}; on a difference, ${step.policy} (any ALTER TABLE joins the publishing transaction)`;
     case 'columns':

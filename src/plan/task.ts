@@ -7,13 +7,20 @@ import type { SchemaChangePolicy } from '../analyze/model-config.js';
 import type { SourceNode } from '../analyze/sources.js';
 import type { BuiltMaterialization } from './materializations.js';
 import type { Threshold } from '../sql/test-threshold.js';
+import type { ExternalFormat } from '../analyze/model-config.js';
+import type { ContractColumn } from '../analyze/dbt/contract.js';
+import type { RelationKind } from '../warehouse/dialect.js';
 
 /**
  * A task is one node built for one interval, with every statement it will run already
  * decided: the executor runs steps and never renders or plans.
  */
-/** What a task does: build a seed or a model by its materialization, or (`pipe test`) check published data. */
-export type TaskKind = 'seed' | BuiltMaterialization | 'test';
+/**
+ * What a task does: build a seed or a model by its materialization, or (`pipe test`) check
+ * published data; `run-hook` names an on-run-start or on-run-end statement in events and the
+ * run's history (the command runs those, not the executor).
+ */
+export type TaskKind = 'seed' | BuiltMaterialization | 'test' | 'run-hook';
 
 export type Step =
   /**
@@ -31,9 +38,61 @@ export type Step =
    * whole table (`scope: table`) of a model that other tasks publish to as well (the dates of
    * an incremental model) cannot be raced by them, and a blocking failure rolls it all back.
    */
-  | { readonly kind: 'publish'; readonly statements: readonly string[]; readonly countsRowsAt?: number; readonly checks?: readonly CheckStep[] }
+  | {
+      readonly kind: 'publish';
+      readonly statements: readonly string[];
+      readonly countsRowsAt?: number;
+      readonly checks?: readonly CheckStep[];
+      /**
+       * Steps run inside the transaction before its statements: a model with pre-hooks of
+       * `transaction: true` is built in its publishing transaction, after them, as dbt builds it.
+       */
+      readonly inside?: readonly Step[];
+      /** Steps run inside the transaction after its statements, before its checks: post-hooks, then comments. */
+      readonly after?: readonly Step[];
+    }
   /** Best-effort cleanup after a failure (dropping the staging table). */
   | { readonly kind: 'cleanup'; readonly sql: string }
+  /** Best-effort cleanup after a failure: a file written but not renamed into place. */
+  | { readonly kind: 'remove-file'; readonly path: string }
+  /**
+   * A statement of the project's own beside the model's query (a pre- or post-hook, a
+   * sql_header): a database error in it is reported at its place. `published` marks a
+   * post-hook run after the commit, whose failure fails a task that is already published.
+   */
+  | { readonly kind: 'hook'; readonly sql: string; readonly label: string; readonly location: Location; readonly published?: boolean }
+  /**
+   * An enforced contract: the columns `sql` returns must be `columns`, the same names with the
+   * same types (each declared type as the engine spells it), in any order.
+   */
+  | { readonly kind: 'contract'; readonly sql: string; readonly columns: readonly ContractColumn[]; readonly location: Location }
+  /**
+   * The properties file's descriptions as comments on the relation just published (inside the
+   * transaction): the relation's own, and each described column it has.
+   */
+  | {
+      readonly kind: 'persist-docs';
+      readonly relation: string;
+      readonly relationKind: RelationKind;
+      readonly description?: string;
+      readonly columns: readonly { readonly name: string; readonly description: string }[];
+    }
+  /**
+   * An external model's file: the staged rows written to `temp` beside `path`, then renamed
+   * over it (a reader of the file sees the old one or the new one, never part of one), and
+   * the view over it added to the publishing transaction.
+   */
+  | {
+      readonly kind: 'write-file';
+      readonly staging: string;
+      readonly temp: string;
+      readonly path: string;
+      readonly format: ExternalFormat;
+      readonly delimiter?: string;
+      /** The view's relation, and what stands under its name now. */
+      readonly view: string;
+      readonly existing?: RelationKind;
+    }
   /**
    * The staged table's columns against the published table's (when there is one): a
    * difference fails the task or, by `policy`, adds `ALTER TABLE` statements to the

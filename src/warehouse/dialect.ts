@@ -82,6 +82,24 @@ export interface StrategySql {
   addColumn(relation: string, column: Column): string;
   dropColumn(relation: string, column: string): string;
   retypeColumn(relation: string, column: string, type: string): string;
+  /** Writes a relation's rows to a file (an external model's). */
+  copyToFile(relation: string, path: string, format: 'parquet' | 'csv' | 'json', delimiter: string | undefined): string;
+  /**
+   * A view over a file `copyToFile` wrote. `nullRow`: the rows were none, and the file holds one
+   * row of NULLs (so that it keeps the columns); the view leaves it out.
+   */
+  fileView(view: string, path: string, format: 'parquet' | 'csv' | 'json', nullRow: readonly string[] | undefined): string;
+  /** Adds a row of NULLs to a table of `columns` columns. */
+  insertNullRow(relation: string, columns: number): string;
+  /** A comment on a table or view, and on one of its columns. */
+  commentOn(kind: RelationKind, relation: string, text: string): string;
+  commentOnColumn(relation: string, column: string, text: string): string;
+  /** A query returning no rows whose columns have the given names and declared types, to read each type as the engine spells it. */
+  declaredColumns(columns: readonly { readonly name: string; readonly dataType: string }[]): string;
+  /** An empty table of the given columns, with their constraints (an enforced contract's). */
+  createTableOf(relation: string, columns: readonly { readonly name: string; readonly dataType: string; readonly constraints: readonly string[] }[], tableConstraints: readonly string[]): string;
+  /** Inserts `sql`'s rows into a table by column name. */
+  insertByName(relation: string, sql: string): string;
   /** The query that reads a CSV seed, with the given column types overriding inference. */
   seedSelect(seed: SeedRead): string;
   /** Reads a seed's rows as text without inference (a row count `n`), for the line of a malformed row. */

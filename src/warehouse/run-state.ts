@@ -421,7 +421,7 @@ export async function unfinishedTasks(session: WarehouseSession, runId: string):
      SELECT t.task_id, coalesce(l.status, 'pending') AS status
      FROM ${STATE_SCHEMA}.tasks t
      LEFT JOIN ${latestResults(session.dialect)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
-     WHERE t.run_id = ${quoteLiteral(runId)} AND t.task_id NOT IN (SELECT task_id FROM done)
+     WHERE t.run_id = ${quoteLiteral(runId)} AND t.task_id NOT IN (SELECT task_id FROM done) AND t.kind <> 'run-hook'
      ORDER BY t.seq`,
   );
   return rows.map((r) => ({ taskId: String(r.task_id), status: r.status as TaskStatus }));

@@ -18,6 +18,30 @@ export interface ConfigSetting {
 /** The settings for one node, by key (without `+`), in the order they were met from the top. */
 export type LevelSettings = ReadonlyMap<string, ConfigSetting>;
 
+/**
+ * One hook as a config source gives it (a statement, or `{sql, transaction}`), with where it
+ * is written: hooks from several places add up, and each is reported at its own line.
+ */
+export interface LocatedHook {
+  readonly hook: unknown;
+  readonly location: Location;
+}
+
+/** dbt spells the hook keys `pre-hook` in dbt_project.yml and `pre_hook` in config(); both are one key. */
+const HOOK_KEYS: Readonly<Record<string, string>> = { 'pre-hook': 'pre_hook', 'post-hook': 'post_hook', pre_hook: 'pre_hook', post_hook: 'post_hook' };
+
+export function isLocatedHook(v: unknown): v is LocatedHook {
+  return typeof v === 'object' && v !== null && 'hook' in v && 'location' in v && Object.keys(v).length === 2;
+}
+
+/** A setting under its canonical key; the hooks of a hook key each keep their location. */
+function setting(key: string, value: unknown, location: Location): [string, ConfigSetting] {
+  const hookKey = HOOK_KEYS[key];
+  if (hookKey === undefined) return [key, { value, location }];
+  const hooks = Array.isArray(value) ? value : value === null || value === undefined ? [] : [value];
+  return [hookKey, { value: hooks.map((hook): LocatedHook => ({ hook, location })), location }];
+}
+
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -33,7 +57,7 @@ export function levelsFor(yaml: YamlSource, section: string, fqn: readonly strin
     for (const [key, value] of Object.entries(level)) {
       if (!key.startsWith('+') && isMapping(value)) continue;
       const name = key.startsWith('+') ? key.slice(1).trim() : key;
-      settings.set(name, { value, location: { file: yaml.file, line: yaml.pathLine([...path, key]) } });
+      settings.set(...setting(name, value, { file: yaml.file, line: yaml.pathLine([...path, key]) }));
     }
     levels.push(settings);
     if (i >= fqn.length) break;
@@ -46,7 +70,7 @@ export function levelsFor(yaml: YamlSource, section: string, fqn: readonly strin
 }
 
 /** How a key's values from several places combine (dbt: tags and hooks add up, meta and docs merge). */
-const APPENDED = new Set(['tags', 'pre-hook', 'post-hook', 'pre_hook', 'post_hook']);
+const APPENDED = new Set(['tags', 'pre_hook', 'post_hook']);
 const MERGED = new Set(['meta', 'docs', 'grants', 'persist_docs', 'column_types']);
 
 /** Applies `over` on `base`, dbt's way: most keys replace, tags and hooks add up, mappings merge. */
@@ -71,6 +95,6 @@ export function mergeSettings(base: ReadonlyMap<string, ConfigSetting>, over: Re
 /** Settings from a plain mapping (a properties file's `config:`, a config() call), all at one place or each at its own. */
 export function settingsOf(data: Readonly<Record<string, unknown>>, locate: (key: string) => Location): Map<string, ConfigSetting> {
   const out = new Map<string, ConfigSetting>();
-  for (const [key, value] of Object.entries(data)) out.set(key.startsWith('+') ? key.slice(1) : key, { value, location: locate(key) });
+  for (const [key, value] of Object.entries(data)) out.set(...setting(key.startsWith('+') ? key.slice(1) : key, value, locate(key)));
   return out;
 }

@@ -27,13 +27,23 @@ export const READ_KEYS = new Set([
   'column_types',
   'delimiter',
   'quote_columns',
+  'pre_hook',
+  'post_hook',
+  'sql_header',
+  'persist_docs',
+  'contract',
+  // dbt-duckdb's external materialization
+  'location',
+  'format',
+  'options',
+  'plugin',
+  'glue_register',
 ]);
 
 /** Keys that describe a node without changing what is built. */
 export const DOCUMENTATION_KEYS = new Set([
   'docs',
   'meta',
-  'persist_docs',
   'grants',
   'group',
   'access',
@@ -44,7 +54,6 @@ export const DOCUMENTATION_KEYS = new Set([
   'store_failures',
   'store_failures_as',
   'full_refresh',
-  'contract',
   'bind',
   'file_format',
   'location_root',
@@ -53,13 +62,8 @@ export const DOCUMENTATION_KEYS = new Set([
 
 /** Keys whose effect pipe does not have yet, with what to do instead. */
 export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
-  'pre-hook': 'run the statement in a model of its own, or remove the hook',
-  'post-hook': 'run the statement in a model of its own, or remove the hook',
-  pre_hook: 'run the statement in a model of its own, or remove the hook',
-  post_hook: 'run the statement in a model of its own, or remove the hook',
   unique_key: "pipe's incremental models replace whole date partitions: set partition_by to the date column instead",
   incremental_strategy: "pipe's incremental models replace whole date partitions (partition_by); merge and append strategies are not supported yet",
-  sql_header: 'put the statement in the model query, or remove it',
   database: "pipe builds every model in the warehouse's own database; remove database:",
   batch_size: 'pipe builds incremental models one date at a time: set partition_by to the event-time column',
   lookback: 'not supported yet; remove it',
@@ -71,7 +75,6 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
 export const UNSUPPORTED_MATERIALIZATIONS: Readonly<Record<string, string>> = {
   snapshot: 'snapshots are not supported yet',
   materialized_view: 'use materialized: table (rebuilt every run) or view',
-  external: "dbt-duckdb's external materialization is not supported: use a table, and COPY it in a model of its own",
   dynamic_table: 'use materialized: table or view',
   microbatch: "use materialized: incremental with partition_by: pipe's partitions are dates",
 };
@@ -105,12 +108,6 @@ export function sortDbtConfig(settings: ReadonlyMap<string, ConfigSetting>, diag
     } else if (Object.hasOwn(UNSUPPORTED_KEYS, key)) {
       if (key === 'database' && (setting.value === null || setting.value === undefined)) continue;
       diagnostics.push(error('unsupported', `config '${key}' is not supported by pipe`, setting.location, { hint: UNSUPPORTED_KEYS[key] }));
-    } else if (key === 'contract' && isEnforced(setting.value)) {
-      diagnostics.push(
-        error('unsupported', 'model contracts (contract: {enforced: true}) are not supported yet', setting.location, {
-          hint: 'declare the columns as checks (not_null, accepted_values) instead, or remove enforced: true',
-        }),
-      );
     } else if (DOCUMENTATION_KEYS.has(key)) {
       unused.push({ key, location: setting.location });
     } else {
@@ -133,10 +130,6 @@ function typoOf(key: string): string | undefined {
 }
 
 const MAX_TYPO = 2;
-
-function isEnforced(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && (value as Record<string, unknown>).enforced === true;
-}
 
 /** dbt's default `generate_schema_name`: the target schema, or `<target>_<custom>` for a custom schema. */
 export function dbtSchemaName(targetSchema: string, custom: string | undefined): string {

@@ -14,7 +14,22 @@ export interface DbtProject {
   readonly vars: Readonly<Record<string, unknown>>;
   readonly file: YamlSource;
   readonly unused: readonly { readonly what: string; readonly location: Location }[];
+  /** `on-run-start` and `on-run-end`: statements (templates) run once per run, each where it is written. */
+  readonly runHooks: RunHooks;
 }
+
+/** One statement of on-run-start or on-run-end, not yet rendered. */
+export interface RunHook {
+  readonly sql: string;
+  readonly location: Location;
+}
+
+export interface RunHooks {
+  readonly start: readonly RunHook[];
+  readonly end: readonly RunHook[];
+}
+
+export const NO_RUN_HOOKS: RunHooks = { start: [], end: [] };
 
 /** Keys pipe reads. The `*-paths` keys are read when the project is loaded (layout.ts). */
 const READ = new Set(['name', 'profile', 'vars', 'dispatch', 'models', 'seeds', 'sources', 'data_tests', 'tests', 'snapshots', ...Object.values(LAYOUT_KEYS), 'source-paths', 'data-paths']);
@@ -47,10 +62,7 @@ const TOOLING = new Set([
   'unit_tests',
 ]);
 
-const UNSUPPORTED: Readonly<Record<string, string>> = {
-  'on-run-start': 'run the statements in a model of their own, or remove the hook',
-  'on-run-end': 'run the statements in a model of their own, or remove the hook',
-};
+const RUN_HOOK_KEYS = new Set(['on-run-start', 'on-run-end']);
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -62,12 +74,8 @@ export function readDbtProject(file: YamlSource, diagnostics: Diagnostic[]): Dbt
   else diagnostics.push(error('bad-config', `name must be the project's name (letters, digits, underscores), got ${JSON.stringify(d.name)}`, at('name')));
   const unused: { what: string; location: Location }[] = [];
   for (const key of Object.keys(d)) {
-    if (READ.has(key) || DBT_ITSELF.has(key)) continue;
-    if (Object.hasOwn(UNSUPPORTED, key)) {
-      const hooks = d[key];
-      if (hooks === null || (Array.isArray(hooks) && hooks.length === 0)) continue;
-      diagnostics.push(error('unsupported', `${key} hooks are not supported by pipe`, at(key), { hint: UNSUPPORTED[key] }));
-    } else {
+    if (READ.has(key) || DBT_ITSELF.has(key) || RUN_HOOK_KEYS.has(key)) continue;
+    {
       unused.push({ what: TOOLING.has(key) ? key : `${key} (not a key pipe knows)`, location: at(key) });
     }
   }
@@ -82,5 +90,21 @@ export function readDbtProject(file: YamlSource, diagnostics: Diagnostic[]): Dbt
     }
   }
   const profile = typeof d.profile === 'string' ? d.profile : undefined;
-  return { name, profile, vars, file, unused };
+  const runHooks = { start: readRunHooks(file, 'on-run-start', diagnostics), end: readRunHooks(file, 'on-run-end', diagnostics) };
+  return { name, profile, vars, file, unused, runHooks };
+}
+
+/** A run hook key's statements: one, or a list (each at its own line). */
+function readRunHooks(file: YamlSource, key: string, diagnostics: Diagnostic[]): RunHook[] {
+  const value = file.data[key];
+  if (value === undefined || value === null) return [];
+  const list = Array.isArray(value) ? value : [value];
+  const out: RunHook[] = [];
+  list.forEach((sql, i) => {
+    const location = { file: file.file, line: (Array.isArray(value) ? file.pathLine([key, String(i)]) : undefined) ?? file.keyLine(key) };
+    if (typeof sql === 'string') {
+      if (sql.trim() !== '') out.push({ sql, location });
+    } else diagnostics.push(error('bad-config', `${key} must be SQL, or a list of SQL statements`, location));
+  });
+  return out;
 }

@@ -37,7 +37,8 @@ export function baseConfig(
   const rendered = (level: ReadonlyMap<string, ConfigSetting>) => {
     let out: Map<string, ConfigSetting> | undefined;
     for (const [key, s] of level) {
-      if (typeof s.value !== 'string' || !/\{\{|\{%/.test(s.value)) continue;
+      // A header, like a hook, is rendered when its model is planned, with `this`.
+      if (typeof s.value !== 'string' || key === 'sql_header' || !/\{\{|\{%/.test(s.value)) continue;
       out ??= new Map(level);
       out.set(key, { value: render(s.value, s.location), location: s.location });
     }
@@ -63,8 +64,9 @@ export function baseValue(base: BaseConfig, key: string): unknown {
   return base.dbt.get(key)?.value;
 }
 
-/** Keys that are seeds' only: a model that inherits them from a folder config ignores them. */
+/** Keys that are seeds' only: a model that inherits them from a folder config ignores them (an external model reads its delimiter). */
 const SEED_ONLY = new Set(['column_types', 'delimiter', 'quote_columns']);
+const seedOnly = (key: string, materialized: unknown) => SEED_ONLY.has(key) && !(key === 'delimiter' && materialized === 'external');
 
 const NO_LOCATIONS: ReadonlyMap<string, Location> = new Map();
 
@@ -114,7 +116,7 @@ export function mergeConfig(
   const dbtLocations = new Map<string, Location>();
   const unused = [...sorted.unused];
   for (const [key, s] of sorted.read) {
-    if (kind === 'model' && SEED_ONLY.has(key)) {
+    if (kind === 'model' && seedOnly(key, sorted.read.get('materialized')?.value)) {
       unused.push({ key, location: s.location });
       continue;
     }

@@ -49,10 +49,23 @@ export interface DbtTestSpec {
   readonly location: Location;
 }
 
+/** A constraint of a model's contract, on a column or on the model (`columns:`), as written. */
+export interface ConstraintSpec {
+  readonly type: string;
+  readonly expression?: string;
+  readonly name?: string;
+  /** A model-level constraint's columns. */
+  readonly columns: readonly string[];
+  readonly location: Location;
+}
+
 export interface ColumnProperties {
   readonly name: string;
   readonly description?: string;
   readonly dataType?: string;
+  /** `quote: true`: dbt quotes the name where it writes it. */
+  readonly quote?: boolean;
+  readonly constraints?: readonly ConstraintSpec[];
   readonly location: Location;
 }
 
@@ -65,6 +78,8 @@ export interface NodeProperties {
   readonly config: ReadonlyMap<string, ConfigSetting>;
   readonly columns: readonly ColumnProperties[];
   readonly tests: readonly DbtTestSpec[];
+  /** Model-level constraints of its contract. */
+  readonly constraints: readonly ConstraintSpec[];
 }
 
 export interface Freshness {
@@ -250,7 +265,23 @@ function readNode(entry: unknown, kind: TestedKind, path: (string | number)[], a
     config,
     columns: columns.columns,
     tests: [...columns.tests, ...readTests(entry, on, undefined, false, path, at, diagnostics)],
+    constraints: readConstraints(entry.constraints, [...path, 'constraints'], at, diagnostics),
   };
+}
+
+/** `constraints:` of a column or a model: a list of `{type, expression, name, columns}`. */
+function readConstraints(value: unknown, path: (string | number)[], at: At, diagnostics: Diagnostic[]): ConstraintSpec[] {
+  const out: ConstraintSpec[] = [];
+  listOf(value, 'constraints', at(path), diagnostics).forEach((c, i) => {
+    const location = at([...path, i]);
+    if (!isMapping(c) || typeof c.type !== 'string') {
+      diagnostics.push(error('bad-properties', 'a constraint is a mapping with a type: (not_null, unique, primary_key, check, foreign_key, custom)', location));
+      return;
+    }
+    const columns = Array.isArray(c.columns) ? c.columns.filter((x): x is string => typeof x === 'string') : [];
+    out.push({ type: c.type, expression: text(c.expression), name: text(c.name), columns, location });
+  });
+  return out;
 }
 
 function readColumns(
@@ -268,7 +299,15 @@ function readColumns(
       diagnostics.push(error('bad-properties', 'each column needs a name:', at(cp)));
       return;
     }
-    columns.push({ name: c.name, description: text(c.description), dataType: text(c.data_type), location: at(cp) });
+    const constraints = c.constraints === undefined ? undefined : readConstraints(c.constraints, [...cp, 'constraints'], at, diagnostics);
+    columns.push({
+      name: c.name,
+      description: text(c.description),
+      dataType: text(c.data_type),
+      ...(c.quote === true ? { quote: true } : {}),
+      ...(constraints === undefined ? {} : { constraints }),
+      location: at(cp),
+    });
     tests.push(...readTests(c, on, c.name, c.quote === true, cp, at, diagnostics));
   });
   return { columns, tests };

@@ -28,6 +28,10 @@ export interface StrategyInput {
   readonly fullRefresh: boolean;
   /** Incremental models: what a change of the query's columns does. */
   readonly onSchemaChange?: SchemaChangePolicy;
+  /** The project folder, which an external model's file location is read from. */
+  readonly root?: string;
+  /** The run's id: an external model's file is written under a name of its own run first. */
+  readonly runId?: string;
 }
 
 export type Strategy = (input: StrategyInput) => Step[];

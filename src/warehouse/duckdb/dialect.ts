@@ -100,6 +100,27 @@ export const DUCKDB: Dialect = {
   addColumn: (relation, column) => `ALTER TABLE ${relation} ADD COLUMN IF NOT EXISTS ${quoteIdent(column.name)} ${column.type}`,
   dropColumn: (relation, column) => `ALTER TABLE ${relation} DROP COLUMN IF EXISTS ${quoteIdent(column)}`,
   retypeColumn: (relation, column, type) => `ALTER TABLE ${relation} ALTER COLUMN ${quoteIdent(column)} SET DATA TYPE ${type}`,
+  // dbt-duckdb's write options and read functions, for the same file and view.
+  copyToFile: (relation, path, format, delimiter) =>
+    `COPY ${relation} TO ${quoteLiteral(path)} (FORMAT ${format}${format === 'csv' ? `, HEADER 1${delimiter === undefined ? '' : `, DELIMITER ${quoteLiteral(delimiter)}`}` : ''})`,
+  fileView(view, path, format, nullRow) {
+    const read =
+      format === 'parquet'
+        ? `read_parquet(${quoteLiteral(path)}, union_by_name = false)`
+        : `${format === 'csv' ? 'read_csv' : 'read_json'}(${quoteLiteral(path)}, auto_detect = true)`;
+    const where = nullRow === undefined ? '' : ` WHERE ${nullRow.map((c) => `${quoteIdent(c)} IS NOT NULL`).join(' AND ') || 'true'}`;
+    return `CREATE OR REPLACE VIEW ${view} AS (SELECT * FROM ${read}${where})`;
+  },
+  insertNullRow: (relation, columns) => `INSERT INTO ${relation} VALUES (${Array.from({ length: columns }, () => 'NULL').join(', ')})`,
+  commentOn: (kind, relation, text) => `COMMENT ON ${kind === 'view' ? 'VIEW' : 'TABLE'} ${relation} IS ${quoteLiteral(text)}`,
+  commentOnColumn: (relation, column, text) => `COMMENT ON COLUMN ${relation}.${quoteIdent(column)} IS ${quoteLiteral(text)}`,
+  declaredColumns: (columns) => `SELECT ${columns.map((c) => `CAST(NULL AS ${c.dataType}) AS ${quoteIdent(c.name)}`).join(', ')} LIMIT 0`,
+  createTableOf: (relation, columns, tableConstraints) =>
+    `CREATE OR REPLACE TABLE ${relation} (${[
+      ...columns.map((c) => [quoteIdent(c.name), c.dataType, ...c.constraints].join(' ')),
+      ...tableConstraints,
+    ].join(', ')})`,
+  insertByName: (relation, sql) => `INSERT INTO ${relation} BY NAME\n${sql}`,
   seedSelect(seed) {
     const types = Object.entries(seed.columnTypes);
     const typeArg =

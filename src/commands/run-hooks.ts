@@ -1,0 +1,146 @@
+import type { Analysis } from '../analyze/analyze.js';
+import type { RunHook } from '../analyze/dbt/dbt-project.js';
+import type { Interval } from '../dates/dates.js';
+import type { Diagnostic, Location } from '../diagnostics/diagnostics.js';
+import type { EventSink, PipeEvent, TaskError, TaskRef } from '../events/events.js';
+import type { Engine } from '../execute/engine.js';
+import { HookError, toTaskError } from '../execute/task-errors.js';
+import type { Task } from '../plan/task.js';
+import { WarehouseError } from '../warehouse/warehouse.js';
+import type { PlannedTaskRecord } from '../warehouse/run-state.js';
+
+/**
+ * dbt_project.yml's `on-run-start` and `on-run-end`, run once by every run, retry and backfill:
+ * the start hooks before any task (a failing one stops the run before any model is written;
+ * its tasks stay pending, for `pipe retry`), the end hooks after every task, whatever their
+ * outcome (a failed start hook's included, as in dbt), unless the run was cancelled. A failed
+ * hook stops the hooks after it. Each statement runs on its own, outside any model's
+ * transaction, as dbt runs them; each is a task of the run's history (kind `run-hook`).
+ *
+ * Their templates see dbt's `schemas` and `database_schemas` (the schemas the run builds in;
+ * for the end hooks, those of the tasks that succeeded); the end hooks also see `results`, one per task: `status` (success, error, skipped), `message`,
+ * `execution_time` (seconds), `adapter_response.rows_affected`, and `node` (`name`,
+ * `unique_id`, `resource_type`, `schema`, `alias`, `relation_name`). Anything else of dbt's
+ * context is undefined: an error at the hook's line.
+ */
+
+export type RunHookKind = 'on-run-start' | 'on-run-end';
+
+/** A run hook rendered for a run, or the template error that it failed to render with. */
+export interface PlannedRunHook {
+  readonly id: string;
+  readonly kind: RunHookKind;
+  readonly sql: string | Diagnostic;
+  readonly location: Location;
+}
+
+const hookId = (kind: RunHookKind, i: number) => `${kind}.${i + 1}`;
+
+/** The run hooks as planned tasks of the run state, for its history. */
+export function runHookRecords(analysis: Analysis): PlannedTaskRecord[] {
+  const records = (kind: RunHookKind, hooks: readonly RunHook[]) => hooks.map((_, i) => ({ id: hookId(kind, i), node: kind, kind: 'run-hook', upstream: [] }));
+  return [...records('on-run-start', analysis.runHooks.start), ...records('on-run-end', analysis.runHooks.end)];
+}
+
+/** What a run hook's template sees of the run: the schemas of `tasks`. */
+function runContext(analysis: Analysis, tasks: readonly Task[]): Record<string, unknown> {
+  const schemas = [...new Set(tasks.filter((t) => t.kind !== 'run-hook').map((t) => t.schema))];
+  return { schemas, database_schemas: schemas.map((s) => [analysis.database, s]) };
+}
+
+function render(analysis: Analysis, kind: RunHookKind, hooks: readonly RunHook[], interval: Interval, context: Record<string, unknown>): PlannedRunHook[] {
+  return hooks.map((h, i) => ({ id: hookId(kind, i), kind, sql: analysis.renderer.runHook(h, interval, context), location: h.location }));
+}
+
+/** The template errors among rendered hooks. */
+export function hookDiagnostics(hooks: readonly PlannedRunHook[]): Diagnostic[] {
+  return hooks.flatMap((h) => (typeof h.sql === 'string' ? [] : [h.sql]));
+}
+
+/** The on-run-start statements of a run of `tasks`: rendered before anything runs, so a template error stops it at once. */
+export function startHooks(analysis: Analysis, tasks: readonly Task[], interval: Interval) {
+  return render(analysis, 'on-run-start', analysis.runHooks.start, interval, runContext(analysis, tasks));
+}
+
+/** Collects how each task of a run ended, as dbt's `results` describe it, from the run's events. */
+export class RunResults {
+  private readonly results = new Map<string, Record<string, unknown>>();
+
+  constructor(
+    private readonly analysis: Analysis,
+    private readonly tasks: readonly Task[],
+  ) {}
+
+  observe(e: PipeEvent): void {
+    switch (e.type) {
+      case 'task-succeeded':
+        return this.add(e.task, 'success', 'OK', e.ms, e.rows);
+      case 'task-failed':
+        return this.add(e.task, 'error', e.error.message, e.ms, undefined);
+      case 'task-skipped':
+        return this.add(e.task, e.reason === 'up-to-date' || e.reason === 'superseded' ? 'success' : 'skipped', e.detail, 0, undefined);
+      case 'task-cancelled':
+        return this.add(e.task, 'skipped', 'cancelled', 0, undefined);
+      default:
+        return;
+    }
+  }
+
+  private add(ref: TaskRef, status: string, message: string, ms: number, rows: number | undefined): void {
+    if (ref.kind === 'run-hook') return;
+    const task = this.tasks.find((t) => t.id === ref.id);
+    const resource = ref.kind === 'seed' ? 'seed' : 'model';
+    const node = this.analysis.nodes.get(ref.model);
+    const name = node?.kind === 'model' ? (node.config.alias ?? node.name) : node?.kind === 'seed' ? (node.alias ?? node.name) : ref.model;
+    this.results.set(ref.id, {
+      status,
+      message,
+      execution_time: ms / 1000,
+      adapter_response: { rows_affected: rows ?? null },
+      node: {
+        name: ref.model,
+        unique_id: `${resource}.${this.analysis.projectName}.${ref.model}`,
+        resource_type: resource,
+        schema: task?.schema,
+        alias: name,
+        relation_name: task?.relation,
+      },
+    });
+  }
+
+  /** The on-run-end statements, rendered with the results so far; their schemas are those of the tasks that succeeded, as dbt's. */
+  endHooks(interval: Interval) {
+    const succeeded = this.tasks.filter((t) => this.results.get(t.id)?.status === 'success');
+    return render(this.analysis, 'on-run-end', this.analysis.runHooks.end, interval, { ...runContext(this.analysis, succeeded), results: [...this.results.values()] });
+  }
+}
+
+/** Runs hooks in order, each recorded and reported as a task; stops at the first failure. Returns whether all succeeded. */
+export async function runHooks(engine: Engine, runId: string, hooks: readonly PlannedRunHook[], emit: EventSink): Promise<boolean> {
+  return engine.withSession(async (session) => {
+    for (const h of hooks) {
+      const task: TaskRef = { id: h.id, model: h.kind, kind: 'run-hook', file: h.location.file };
+      const startedAt = Date.now();
+      emit({ type: 'task-started', runId, task });
+      try {
+        if (typeof h.sql !== 'string') throw h.sql;
+        await session.exec(h.sql);
+      } catch (e) {
+        const error = failure(e, h);
+        await engine.recordTask(session, { runId, taskId: h.id, attempt: 1, status: 'failed', startedAt, endedAt: Date.now(), error: error.message, errorClass: error.errorClass });
+        emit({ type: 'task-failed', runId, task, error, attempts: 1, ms: Date.now() - startedAt });
+        return false;
+      }
+      await engine.recordTask(session, { runId, taskId: h.id, attempt: 1, status: 'succeeded', startedAt, endedAt: Date.now() });
+      emit({ type: 'task-succeeded', runId, task, attempts: 1, ms: Date.now() - startedAt });
+    }
+    return true;
+  });
+}
+
+/** Why a hook failed: the database's error, or its template's (found only now, as `results` is). */
+function failure(e: unknown, h: PlannedRunHook): TaskError {
+  if (e instanceof WarehouseError) return toTaskError(new HookError(e, h.kind, h.location, false));
+  if (typeof h.sql !== 'string' && e === h.sql) return { message: `${h.kind}: ${h.sql.message}`, kind: 'Template', errorClass: 'permanent', location: h.sql.location ?? h.location };
+  throw e;
+}
