@@ -125,19 +125,12 @@ models:
 
   it('refuses what would build another table than dbt builds, at its line', () => {
     const a = run({
-      'dbt_project.yml': `name: shop
-on-run-start: ["create schema if not exists x"]
-models:
-  shop:
-    +post-hook: "grant select on {{ this }} to reporter"
-`,
+      'dbt_project.yml': 'name: shop\n',
       'models/a.sql': "{{ config(materialized='incremental', unique_key='id') }}\nselect 1 as id",
       'models/b.sql': "{{ config(materialized='snapshot') }}\nselect 1 as id",
       'models/c.sql': "{{ config(materialised='view') }}\nselect 1 as id",
     });
     const found = errors(a);
-    expect(found).toContainEqual(['unsupported', 'on-run-start hooks are not supported by pipe', 'dbt_project.yml', 2]);
-    expect(found).toContainEqual(['unsupported', "config 'post-hook' is not supported by pipe (3 models: a, b and c)", 'dbt_project.yml', 5]);
     expect(found).toContainEqual(['unsupported', "config 'unique_key' is not supported by pipe", 'models/a.sql', 1]);
     expect(found).toContainEqual(['unsupported', 'materialized: snapshot is not supported by pipe', 'models/b.sql', 1]);
     // A typo of a key pipe reads is not left to the default.

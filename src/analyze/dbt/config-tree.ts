@@ -34,12 +34,12 @@ export function isLocatedHook(v: unknown): v is LocatedHook {
   return typeof v === 'object' && v !== null && 'hook' in v && 'location' in v && Object.keys(v).length === 2;
 }
 
-/** A setting under its canonical key; the hooks of a hook key each keep their location. */
-function setting(key: string, value: unknown, location: Location): [string, ConfigSetting] {
+/** A setting under its canonical key; the hooks of a hook key each keep their location (`itemAt`: a list item's, when known). */
+function setting(key: string, value: unknown, location: Location, itemAt: (i: number) => Location = () => location): [string, ConfigSetting] {
   const hookKey = HOOK_KEYS[key];
   if (hookKey === undefined) return [key, { value, location }];
   const hooks = Array.isArray(value) ? value : value === null || value === undefined ? [] : [value];
-  return [hookKey, { value: hooks.map((hook): LocatedHook => ({ hook, location })), location }];
+  return [hookKey, { value: hooks.map((hook, i): LocatedHook => ({ hook, location: Array.isArray(value) ? itemAt(i) : location })), location }];
 }
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -57,7 +57,8 @@ export function levelsFor(yaml: YamlSource, section: string, fqn: readonly strin
     for (const [key, value] of Object.entries(level)) {
       if (!key.startsWith('+') && isMapping(value)) continue;
       const name = key.startsWith('+') ? key.slice(1).trim() : key;
-      settings.set(...setting(name, value, { file: yaml.file, line: yaml.pathLine([...path, key]) }));
+      const location = { file: yaml.file, line: yaml.pathLine([...path, key]) };
+      settings.set(...setting(name, value, location, (i) => ({ file: yaml.file, line: yaml.pathLine([...path, key, String(i)]) ?? location.line })));
     }
     levels.push(settings);
     if (i >= fqn.length) break;
@@ -92,9 +93,19 @@ export function mergeSettings(base: ReadonlyMap<string, ConfigSetting>, over: Re
   return out;
 }
 
-/** Settings from a plain mapping (a properties file's `config:`, a config() call), all at one place or each at its own. */
-export function settingsOf(data: Readonly<Record<string, unknown>>, locate: (key: string) => Location): Map<string, ConfigSetting> {
+/**
+ * Settings from a plain mapping (a properties file's `config:`, a config() call), all at one
+ * place or each at its own; `locateItem` places each item of a list (a hook of several).
+ */
+export function settingsOf(
+  data: Readonly<Record<string, unknown>>,
+  locate: (key: string) => Location,
+  locateItem?: (key: string, i: number) => Location,
+): Map<string, ConfigSetting> {
   const out = new Map<string, ConfigSetting>();
-  for (const [key, value] of Object.entries(data)) out.set(...setting(key.startsWith('+') ? key.slice(1) : key, value, locate(key)));
+  for (const [key, value] of Object.entries(data)) {
+    const location = locate(key);
+    out.set(...setting(key.startsWith('+') ? key.slice(1) : key, value, location, locateItem ? (i) => locateItem(key, i) : undefined));
+  }
   return out;
 }

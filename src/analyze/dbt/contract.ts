@@ -33,11 +33,13 @@ export function modelContract(
   at: Location,
   diagnostics: Diagnostic[],
 ): ModelContract | undefined {
-  if (!config.contract) return undefined;
+  // An ephemeral model's contract is refused with its config.
+  if (!config.contract || config.materialized === 'ephemeral') return undefined;
   const columns: ContractColumn[] = [];
   const constraints = new Map<string, string[]>();
   const all: ConstraintSpec[] = [...(properties?.constraints ?? [])];
   for (const c of properties?.columns ?? []) {
+    all.push(...(c.constraints ?? []));
     if (c.dataType === undefined || c.dataType.trim() === '') {
       diagnostics.push(error('bad-contract', `column ${c.name} of ${name} has no data_type: a model with an enforced contract declares the type of every column`, c.location));
       continue;
@@ -45,7 +47,6 @@ export function modelContract(
     columns.push({ name: c.name, dataType: c.dataType, location: c.location });
     const ddl: string[] = [];
     for (const k of c.constraints ?? []) {
-      all.push(k);
       const rendered = columnConstraint(k, diagnostics);
       if (rendered !== undefined) ddl.push(rendered);
     }

@@ -248,7 +248,9 @@ function readNode(entry: unknown, kind: TestedKind, path: (string | number)[], a
       }),
     );
   }
-  const config = isMapping(entry.config) ? settingsOf(entry.config, (k) => at([...path, 'config', k])) : new Map<string, ConfigSetting>();
+  const config = isMapping(entry.config)
+    ? settingsOf(entry.config, (k) => at([...path, 'config', k]), (k, i) => at([...path, 'config', k, i]))
+    : new Map<string, ConfigSetting>();
   if (entry.config !== undefined && !isMapping(entry.config)) {
     diagnostics.push(error('bad-properties', `config of ${name} must be a mapping`, at([...path, 'config'])));
   }

@@ -1,0 +1,133 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { queryRows, removeTempDirs, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { historyIn, retryIn, runIn } from '../support/in-process.js';
+
+afterAll(removeTempDirs);
+
+/**
+ * dbt hooks on a real warehouse: the order dbt runs them in, pre-hooks in the model's
+ * transaction before its query, post-hooks reading the relation the transaction publishes, a
+ * failing hook rolling the model back (or, after the commit, failing a published model), and
+ * on-run-start and on-run-end around the run.
+ */
+
+const PROJECT = `name: shop
+on-run-start:
+  - "create table if not exists main.audit (n integer, what varchar)"
+  - "insert into main.audit select (select count(*) from main.audit), 'start {{ schemas | join(\\",\\") }}'"
+on-run-end: "insert into main.audit select (select count(*) from main.audit), 'end {% for r in results %}{{ r.node.name }}={{ r.status }};{% endfor %}'"
+models:
+  shop:
+    +materialized: table
+`;
+
+/** Appends a line to the audit table, numbered in the order lines arrive. */
+const log = (what: string) => `insert into main.audit select (select count(*) from main.audit), '${what}'`;
+
+function project(files: Record<string, string>): string {
+  const dir = tempDir();
+  writeProjectFiles(dir, { 'pipe.yaml': 'warehouse: warehouse.duckdb\n', 'dbt_project.yml': PROJECT, ...files });
+  return dir;
+}
+
+const audit = async (dir: string) => (await queryRows(warehouseOf(dir), 'SELECT what FROM main.audit ORDER BY n')).map((r) => r.what);
+
+describe('dbt hooks', () => {
+  it('run in dbt order: on-run-start, pre-hooks outside then inside the transaction, the query, post-hooks inside then outside, on-run-end', async () => {
+    const dir = project({
+      'models/orders.sql': `{{ config(
+    pre_hook=["${log('pre in')}", {"sql": "${log('pre out')}", "transaction": false}, "set variable seen = (select count(*) from main.audit)"],
+    post_hook=[{"sql": "${log('post out')}", "transaction": false}, "insert into main.audit select (select count(*) from main.audit), 'post in ' || (select count(*) from {{ this }})"]
+) }}
+select getvariable('seen') as audit_lines_before_query from range(3)`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    // The post-hook reads the table as the publishing transaction made it: 3 rows.
+    expect(await audit(dir)).toEqual(['start main', 'pre out', 'pre in', 'post in 3', 'post out', 'end orders=success;']);
+    // The query ran after the pre-hooks, in the session they ran in.
+    expect(await queryRows(warehouseOf(dir), 'SELECT DISTINCT audit_lines_before_query AS n FROM main.orders')).toEqual([{ n: '3' }]);
+  });
+
+  it('a failing post-hook rolls the model and its pre-hooks back, and is reported at its line', async () => {
+    const dir = project({
+      'models/orders.sql': 'select 1 as version',
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    writeProjectFiles(dir, {
+      'models/orders.sql': 'select 2 as version',
+      'models/orders.yml': `version: 2
+models:
+  - name: orders
+    config:
+      pre_hook: "${log('pre in')}"
+      post_hook:
+        - "${log('post in')}"
+        - "select error('the orders are not ready')"
+`,
+    });
+    const r = await runIn(dir, { date: '2024-01-03' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("post-hook 2 (models/orders.yml:8) failed: Invalid Input Error: the orders are not ready");
+    expect(await queryRows(warehouseOf(dir), 'SELECT version FROM main.orders')).toEqual([{ version: 1 }]);
+    const lines = await audit(dir);
+    expect(lines.filter((l) => String(l).startsWith('pre') || String(l).startsWith('post'))).toEqual([]);
+    expect(lines.at(-1)).toBe('end orders=error;');
+  });
+
+  it('a failing post-hook with transaction: false fails a model that is published already', async () => {
+    const dir = project({
+      'models/orders.sql': `{{ config(post_hook={"sql": "select error('after')", "transaction": false}) }}
+select 1 as version`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('post-hook 1 (models/orders.sql:1) failed (after the commit: the model is published): Invalid Input Error: after');
+    expect(await queryRows(warehouseOf(dir), 'SELECT version FROM main.orders')).toEqual([{ version: 1 }]);
+  });
+
+  it('a failing on-run-start writes no model: its tasks stay pending, and on-run-end still runs, as in dbt', async () => {
+    const dir = project({ 'models/orders.sql': 'select 1 as id' });
+    writeProjectFiles(dir, {
+      'dbt_project.yml': PROJECT.replace("'start {{ schemas | join(\\\",\\\") }}'\"", "'start'\"\n  - \"select error('no start')\""),
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('on-run-start (dbt_project.yml:5) failed: Invalid Input Error: no start');
+    expect(await queryRows(warehouseOf(dir), "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'orders'")).toEqual([{ n: '0' }]);
+    expect(await audit(dir)).toEqual(['start', 'end ']);
+    const runId = String(r.events.find((e) => e.type === 'run-started')?.runId);
+    const history = await historyIn(dir, { runId });
+    expect(history.stdout).toMatch(/on-run-start\.3\s.*failed/);
+    expect(history.stdout).toMatch(/orders@2024-01-02\s.*pending/);
+    // A retry runs the hooks again, and the models they held back.
+    writeProjectFiles(dir, { 'dbt_project.yml': PROJECT });
+    expect((await retryIn(dir)).code).toBe(0);
+    expect(await queryRows(warehouseOf(dir), 'SELECT id FROM main.orders')).toEqual([{ id: 1 }]);
+  });
+
+  it('a template error in on-run-start stops the run before anything is written (exit 2)', async () => {
+    const dir = project({ 'models/orders.sql': 'select 1 as id' });
+    writeProjectFiles(dir, { 'dbt_project.yml': 'name: shop\non-run-start: "select {{ flags.FULL_REFRESH }}"\n' });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('dbt_project.yml:2');
+    expect(r.stderr).toContain('flags');
+    expect(await queryRows(warehouseOf(dir), "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'orders'")).toEqual([{ n: '0' }]);
+  });
+
+  it('an incremental model with pre-hooks is built in its publishing transaction, each date', async () => {
+    const dir = project({
+      'models/events.sql': `{{ config(materialized='incremental', partition_by='day', pre_hook="${log('pre {{ ds }}')}", sql_header="set variable note = 'from header'") }}
+select date '{{ ds }}' as day, getvariable('note') as note`,
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    expect((await runIn(dir, { date: '2024-01-03' })).code).toBe(0);
+    expect(await queryRows(warehouseOf(dir), 'SELECT CAST(day AS VARCHAR) AS day, note FROM main.events ORDER BY day')).toEqual([
+      { day: '2024-01-02', note: 'from header' },
+      { day: '2024-01-03', note: 'from header' },
+    ]);
+    expect((await audit(dir)).filter((l) => String(l).startsWith('pre'))).toEqual(['pre 2024-01-02', 'pre 2024-01-03']);
+  });
+});

@@ -1,0 +1,151 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyze, type Analysis, type ModelNode } from '../../src/analyze/analyze.js';
+import { dayInterval, parseDate } from '../../src/dates/dates.js';
+import { loadProject } from '../../src/project/load-project.js';
+import { removeProjects, tempProject } from '../support/projects.js';
+
+afterAll(removeProjects);
+
+/**
+ * The rest of dbt's model config, as analysis reads it: hooks in each of dbt's forms and
+ * places (in dbt's order, each at its line), on-run-start and on-run-end, persist_docs,
+ * contracts with their constraints, sql_header and dbt-duckdb's external materialization;
+ * and what pipe refuses of them, at its line.
+ */
+
+const day = dayInterval(parseDate('2024-01-02')!);
+const run = (files: Record<string, string>): Analysis => analyze(loadProject(tempProject(files)), { interval: day });
+const model = (a: Analysis, name: string) => a.nodes.get(name) as ModelNode;
+const errors = (a: Analysis) => a.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.message, d.location?.file, d.location?.line]);
+const hooks = (list: ModelNode['config']['pre_hook']) => list.map((h) => [h.sql, h.transaction, h.location.file, h.location.line]);
+
+describe('dbt model config', () => {
+  it('reads hooks from dbt_project.yml, a properties file and config(), in that order, each where it is written', () => {
+    const a = run({
+      'dbt_project.yml': `name: shop
+on-run-start: "create schema if not exists audit"
+on-run-end:
+  - "select 1"
+  - "select {{ results | length }}"
+models:
+  +post-hook: "select 'project'"
+  shop:
+    marts:
+      +pre-hook:
+        - "select 'folder'"
+        - sql: "select 'outside'"
+          transaction: false
+`,
+      'models/marts/orders.sql': `{{ config(pre_hook="select 'own'", post_hook=["select 'a'", {"sql": "select 'b'", "transaction": false}]) }}
+select 1 as id`,
+      'models/marts/orders.yml': `version: 2
+models:
+  - name: orders
+    config:
+      post_hook: "select 'properties'"
+`,
+    });
+    expect(errors(a)).toEqual([]);
+    const { config } = model(a, 'orders');
+    expect(hooks(config.pre_hook)).toEqual([
+      ["select 'folder'", true, 'dbt_project.yml', 11],
+      ["select 'outside'", false, 'dbt_project.yml', 12],
+      ["select 'own'", true, 'models/marts/orders.sql', 1],
+    ]);
+    expect(hooks(config.post_hook)).toEqual([
+      ["select 'project'", true, 'dbt_project.yml', 7],
+      ["select 'properties'", true, 'models/marts/orders.yml', 5],
+      ["select 'a'", true, 'models/marts/orders.sql', 1],
+      ["select 'b'", false, 'models/marts/orders.sql', 1],
+    ]);
+    expect(a.runHooks.start).toEqual([{ sql: 'create schema if not exists audit', location: { file: 'dbt_project.yml', line: 2 } }]);
+    expect(a.runHooks.end.map((h) => [h.sql, h.location.line])).toEqual([
+      ['select 1', 4],
+      ['select {{ results | length }}', 5],
+    ]);
+  });
+
+  it("renders a hook with this, and builds what its ref() reads first, as dbt adds a hook's refs to the model's", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/log.sql': 'select 1 as n',
+      'models/orders.sql': `{{ config(post_hook="insert into {{ ref('log') }} select count(*) from {{ this }} -- {{ this.schema }}.{{ this.identifier }}", schema='sales') }}
+select 1 as id`,
+    });
+    expect(errors(a)).toEqual([]);
+    const orders = model(a, 'orders');
+    expect(orders.upstream).toEqual(['log']);
+    const sql = a.renderer.hook('orders', orders.config.post_hook[0], day, { tableExists: false, fullRefresh: false }, { schema: 'main_sales', identifier: 'orders', database: 'warehouse' });
+    expect(sql).toEqual({ sql: 'insert into "main"."log" select count(*) from "main_sales"."orders" -- main_sales.orders', refs: ['log'] });
+  });
+
+  it('reads persist_docs, contracts with their constraints, sql_header and external models', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +persist_docs: {relation: true, columns: true}\n',
+      'models/orders.sql': "{{ config(sql_header='set threads = 1') }}\nselect 1 as id",
+      'models/orders.yml': `version: 2
+models:
+  - name: orders
+    description: the orders
+    config:
+      contract: {enforced: true}
+    constraints:
+      - type: primary_key
+        columns: [id]
+    columns:
+      - name: id
+        data_type: int
+        description: the id
+        constraints:
+          - type: not_null
+          - type: check
+            expression: id > 0
+`,
+      'models/lake.sql': "{{ config(materialized='external', location='out/lake.csv', delimiter='|') }}\nselect 1 as id",
+    });
+    expect(errors(a)).toEqual([]);
+    const orders = model(a, 'orders');
+    expect(orders.config).toMatchObject({ persist_docs: { relation: true, columns: true }, contract: true, sql_header: { sql: 'set threads = 1' } });
+    expect(orders.contract?.columns.map((c) => [c.name, c.dataType, c.location.line])).toEqual([['id', 'int', 11]]);
+    expect([...orders.contract!.constraints]).toEqual([['id', ['NOT NULL', 'CHECK (id > 0)']]]);
+    expect(orders.contract?.tableConstraints).toEqual(['PRIMARY KEY (id)']);
+    expect(model(a, 'lake').config).toMatchObject({ materialized: 'external', location: 'out/lake.csv', format: 'csv', delimiter: '|' });
+  });
+
+  it('refuses what pipe cannot build as dbt builds it, each at its line', () => {
+    const a = run({
+      'dbt_project.yml': `name: shop
+models:
+  shop:
+    +pre-hook: [{sql: "select 1", when: always}]
+    +persist_docs: yes
+`,
+      'models/a.sql': "{{ config(materialized='external', partition_by='day', options={'codec': 'zstd'}) }}\nselect 1 as day",
+      'models/b.sql': "{{ config(materialized='view') }}\nselect 1 as id",
+      'models/b.yml': `version: 2
+models:
+  - name: b
+    config:
+      contract: {enforced: true}
+    columns:
+      - name: id
+        constraints: [{type: not_null}]
+      - name: other_id
+        data_type: int
+        constraints:
+          - type: foreign_key
+            to: ref('a')
+`,
+      'models/c.sql': "{{ config(materialized='ephemeral', contract={'enforced': true}) }}\nselect 1 as id",
+    });
+    const found = errors(a);
+    expect(found).toContainEqual(['a pre_hook takes sql and transaction, not when', 'dbt_project.yml', 4]);
+    expect(found).toContainEqual(['persist_docs must be {relation: true|false, columns: true|false}', 'dbt_project.yml', 5]);
+    expect(found).toContainEqual([expect.stringMatching(/^partition_by is not supported on an external model/), 'models/a.sql', 1]);
+    expect(found).toContainEqual([expect.stringMatching(/^config 'options' is not supported by pipe/), 'models/a.sql', 1]);
+    expect(found).toContainEqual(['column id of b has no data_type: a model with an enforced contract declares the type of every column', 'models/b.yml', 7]);
+    expect(found).toContainEqual(['foreign_key constraints are not supported by pipe', 'models/b.yml', 12]);
+    expect(found).toContainEqual(['constraints of a view model are not supported by pipe', 'models/b.yml', 8]);
+    expect(found).toContainEqual([expect.stringMatching(/^an ephemeral model cannot have an enforced contract/), 'models/c.sql', 1]);
+  });
+});
