@@ -147,11 +147,17 @@ export class StepRunner {
         // As dbt-duckdb: no rows are written as one row of NULLs, so the file keeps its columns, and the view leaves it out.
         const empty = Number((await session.query(`SELECT count(*) AS n FROM ${step.staging}`))[0].n) === 0;
         if (empty) await session.exec(dialect.insertNullRow(step.staging, columns.length));
-        mkdirSync(dirname(step.path), { recursive: true });
-        await session.exec(dialect.copyToFile(step.staging, step.temp, step.format, step.delimiter)).catch((e: unknown) => {
-          throw e instanceof WarehouseError ? new StatementError(e, [], dialect) : e;
-        });
-        renameSync(step.temp, step.path);
+        const refused = (e: unknown) => {
+          const reason = e instanceof WarehouseError ? dialect.headline(e.message) : e instanceof Error ? e.message : String(e);
+          return new ProjectRuleError('File', `the file of ${task.node} cannot be written to ${step.path}: ${reason}`, { file: task.file });
+        };
+        try {
+          mkdirSync(dirname(step.path), { recursive: true });
+          await session.exec(dialect.copyToFile(step.staging, step.temp, step.format, step.delimiter));
+          renameSync(step.temp, step.path);
+        } catch (e) {
+          throw refused(e);
+        }
         state.alter = [
           ...dialect.dropRelation(step.view, step.existing === 'table' ? 'table' : undefined),
           dialect.fileView(step.view, step.path, step.format, empty ? columns.map((c) => c.name) : undefined),

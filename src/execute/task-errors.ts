@@ -42,11 +42,12 @@ export class ChecksFailedError extends Error {
 
 /**
  * A task stopped by what the project says, at a place in it: a check naming a column the
- * model does not produce ('Check'), or a column change its on_schema_change refuses ('Schema').
+ * model does not produce ('Check'), a column change its on_schema_change refuses ('Schema'),
+ * a query that breaks its contract ('Contract'), an external file that cannot be written ('File').
  */
 export class ProjectRuleError extends Error {
   constructor(
-    readonly kind: 'Check' | 'Schema' | 'Contract',
+    readonly kind: 'Check' | 'Schema' | 'Contract' | 'File',
     message: string,
     readonly location: Location,
   ) {

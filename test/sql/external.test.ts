@@ -1,0 +1,87 @@
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { queryRows, removeTempDirs, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { runIn } from '../support/in-process.js';
+
+afterAll(removeTempDirs);
+
+/**
+ * dbt-duckdb's external materialization on a real warehouse: the file written where
+ * `location` says (by default `<name>.parquet` in the project folder) under a temporary name,
+ * then renamed into place, and a view over it, as dbt-duckdb creates it.
+ */
+
+function project(files: Record<string, string>): string {
+  const dir = tempDir();
+  writeProjectFiles(dir, { 'pipe.yaml': 'warehouse: warehouse.duckdb\n', 'dbt_project.yml': 'name: shop\n', ...files });
+  return dir;
+}
+
+/** The whole content of an open file, from its start. */
+function readAll(fd: number): Buffer {
+  const chunks: Buffer[] = [];
+  const buffer = Buffer.alloc(64 * 1024);
+  for (let at = 0; ; ) {
+    const n = readSync(fd, buffer, 0, buffer.length, at);
+    if (n === 0) return Buffer.concat(chunks);
+    chunks.push(Buffer.from(buffer.subarray(0, n)));
+    at += n;
+  }
+}
+
+describe('external models', () => {
+  it('write the file under a temporary name and rename it: a reader of the old file keeps reading all of it', async () => {
+    const model = (n: number) => `{{ config(materialized='external') }}\nselect range AS id, 'v${n}' AS version from range(${n * 1000})`;
+    const dir = project({ 'models/events.sql': model(1) });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const file = join(dir, 'events.parquet');
+    const reader = openSync(file, 'r');
+    try {
+      const before = readAll(reader);
+      writeProjectFiles(dir, { 'models/events.sql': model(50) });
+      expect((await runIn(dir, { date: '2024-01-03' })).code).toBe(0);
+      // The open file is the old one, whole: the new rows went to another file, renamed over it.
+      expect(readAll(reader).equals(before)).toBe(true);
+    } finally {
+      closeSync(reader);
+    }
+    const db = warehouseOf(dir);
+    expect(await queryRows(db, 'SELECT count(*) AS n, min(version) AS v FROM main.events')).toEqual([{ n: '50000', v: 'v50' }]);
+    expect(await queryRows(db, "SELECT sql FROM duckdb_views() WHERE view_name = 'events'")).toEqual([
+      { sql: `CREATE VIEW events AS SELECT * FROM read_parquet('${file}', (union_by_name = CAST('f' AS BOOLEAN)));` },
+    ]);
+    expect(readdirSync(dir).filter((f) => f.includes('pipe-tmp'))).toEqual([]);
+  });
+
+  it('write csv with a delimiter and json where location says, and an empty result as dbt-duckdb does', async () => {
+    const dir = project({
+      'models/report.sql': "{{ config(materialized='external', location='out/report.csv', delimiter='|') }}\nselect 1 as id, 'a,b' as label",
+      'models/feed.sql': "{{ config(materialized='external', location='out/feed.json') }}\nselect 1 as id",
+      'models/nothing.sql': "{{ config(materialized='external', format='csv') }}\nselect 1 as id, 'x' as label where false",
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const db = warehouseOf(dir);
+    expect(await queryRows(db, 'SELECT * FROM main.report')).toEqual([{ id: '1', label: 'a,b' }]);
+    expect(await queryRows(db, 'SELECT * FROM main.feed')).toEqual([{ id: '1' }]);
+    // No rows: one row of NULLs in the file keeps the columns, and the view leaves it out.
+    expect(await queryRows(db, 'SELECT count(*) AS n FROM main.nothing')).toEqual([{ n: '0' }]);
+    expect(await queryRows(db, "SELECT column_name FROM duckdb_columns() WHERE table_name = 'nothing' ORDER BY column_index")).toEqual([
+      { column_name: 'id' },
+      { column_name: 'label' },
+    ]);
+    expect(existsSync(join(dir, 'nothing.csv'))).toBe(true);
+  });
+
+  it('a file that cannot be put in place fails the model, leaves no temporary file and keeps the view as it was', async () => {
+    const dir = project({ 'models/events.sql': "{{ config(materialized='external', location='out/events.parquet') }}\nselect 1 as id" });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    writeProjectFiles(dir, { 'models/events.sql': "{{ config(materialized='external', location='out/taken') }}\nselect 2 as id" });
+    mkdirSync(join(dir, 'out', 'taken', 'inside'), { recursive: true });
+    const r = await runIn(dir, { date: '2024-01-03' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`the file of events cannot be written to ${join(dir, 'out', 'taken')}: `);
+    expect(readdirSync(join(dir, 'out')).sort()).toEqual(['events.parquet', 'taken']);
+    expect(await queryRows(warehouseOf(dir), 'SELECT id FROM main.events')).toEqual([{ id: 1 }]);
+  });
+});
