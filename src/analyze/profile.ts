@@ -44,6 +44,8 @@ export interface ProfileTarget {
   readonly schema: string;
   readonly threads?: number;
   readonly setup: WarehouseSetup;
+  /** dbt-duckdb's `external_root`: the folder of an external model's file when its location is not set, from the project folder. */
+  readonly externalRoot?: string;
 }
 
 export type ProfileReading =
@@ -56,7 +58,7 @@ export type ProfileReading =
   | { readonly kind: 'broken' };
 
 /** What pipe reads of a dbt-duckdb target. */
-const TARGET_KEYS = ['type', 'path', 'database', 'schema', 'threads', 'extensions', 'settings', 'attach'] as const;
+const TARGET_KEYS = ['type', 'path', 'database', 'schema', 'threads', 'extensions', 'settings', 'attach', 'external_root'] as const;
 const ATTACH_KEYS = ['path', 'alias', 'type', 'read_only', 'options'] as const;
 /** dbt-duckdb keys that would change what models read: pipe refuses rather than ignore them. */
 const UNSUPPORTED = ['config_options', 'secrets', 'filesystems', 'plugins', 'remote', 'use_credential_provider'];
@@ -66,7 +68,6 @@ const IGNORED: Readonly<Record<string, string>> = {
   retries: "pipe retries a model's transient errors as its retries: config says",
   disable_transactions: 'pipe writes every table in a transaction',
   module_paths: 'pipe runs no Python models',
-  external_root: 'pipe has no external materialization',
 };
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -277,7 +278,12 @@ class TargetReader {
     const threads = data.threads === undefined || data.threads === FAILED ? undefined : asPositiveInt(data.threads);
     if (data.threads !== undefined && data.threads !== FAILED && threads === undefined) this.bad(this.key('threads'), 'threads must be a whole number of at least 1');
     const setup: WarehouseSetup = { extensions: this.extensions(data.extensions), settings: this.settings(data.settings), attachments: this.attachments(data.attach) };
-    return { profile: this.profile, target: name, file: this.yaml.file, path, pathProblem, schema: String(schema), threads, setup };
+    let externalRoot: string | undefined;
+    if (data.external_root !== undefined && data.external_root !== FAILED) {
+      if (typeof data.external_root === 'string' && data.external_root.trim() !== '' && !SCHEME_RE.test(data.external_root)) externalRoot = data.external_root;
+      else this.bad(this.key('external_root'), 'external_root must be a folder (from the project folder); remote roots (s3://, ...) are not supported');
+    }
+    return { profile: this.profile, target: name, file: this.yaml.file, path, pathProblem, schema: String(schema), threads, setup, ...(externalRoot === undefined ? {} : { externalRoot }) };
   }
 
   private checkKeys(data: Data): void {

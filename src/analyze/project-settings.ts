@@ -29,6 +29,8 @@ export interface ProjectSettings {
   readonly targetSchema: string;
   /** The dbt profile's target in use (`target.name` in templates); absent without a profile. */
   readonly targetName?: string;
+  /** The profile target's `external_root`: where external models' files go by default (from the project folder). */
+  readonly externalRoot?: string;
 }
 
 export const PROJECT_KEYS = ['name', 'vars', 'secret_vars', 'threads', 'warehouse'] as const;
@@ -298,6 +300,7 @@ function readSettings(files: ProjectFiles, diagnostics: Diagnostic[], profileOpt
       secret_vars: own.secret_vars,
       targetSchema: profile?.schema ?? DEFAULT_SCHEMA,
       targetName: profile?.target,
+      ...(profile?.externalRoot === undefined ? {} : { externalRoot: profile.externalRoot }),
     },
     warehouseProblem,
     warehouseSetup: profile?.setup ?? NO_SETUP,

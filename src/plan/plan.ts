@@ -533,6 +533,7 @@ function modelTask(
     interval,
     fullRefresh,
     root: analysis.root,
+    externalRoot: analysis.settings.externalRoot,
     runId: ctx.runId,
   };
   const intervals = perInterval(node.config);

@@ -73,6 +73,18 @@ describe('external models', () => {
     expect(existsSync(join(dir, 'nothing.csv'))).toBe(true);
   });
 
+  it("go to the profile's external_root when location is not set, as dbt-duckdb's default", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'dbt_project.yml': 'name: shop\nprofile: shop\n',
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      external_root: lake\n',
+      'models/events.sql': "{{ config(materialized='external', format='json') }}\nselect 1 as id",
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    expect(existsSync(join(dir, 'lake', 'events.json'))).toBe(true);
+    expect(await queryRows(join(dir, 'dev.duckdb'), 'SELECT id FROM main.events')).toEqual([{ id: '1' }]);
+  });
+
   it('a file that cannot be put in place fails the model, leaves no temporary file and keeps the view as it was', async () => {
     const dir = project({ 'models/events.sql': "{{ config(materialized='external', location='out/events.parquet') }}\nselect 1 as id" });
     expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);

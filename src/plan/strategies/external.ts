@@ -12,9 +12,12 @@ import { SQL, type StrategyInput } from './strategy.js';
  * the run state, not the file (dbt-duckdb writes the file in place, with no rollback either).
  */
 
-/** Where an external model's file goes: its location from the project folder, by default `<name>.<format>` there (dbt-duckdb's default with its external_root at the project). */
-export function externalPath(root: string, name: string, config: Pick<ExternalConfig, 'location' | 'format'>): string {
-  const location = config.location ?? `${name}.${config.format}`;
+/**
+ * Where an external model's file goes: its location from the project folder, by default
+ * `<external_root>/<name>.<format>` (dbt-duckdb's default; its external_root is `.`).
+ */
+export function externalPath(root: string, externalRoot: string | undefined, name: string, config: Pick<ExternalConfig, 'location' | 'format'>): string {
+  const location = config.location ?? join(externalRoot ?? '.', `${name}.${config.format}`);
   return isAbsolute(location) ? location : resolve(root, location);
 }
 
@@ -25,7 +28,7 @@ export function externalTempPath(path: string, runId: string): string {
 
 export function externalStrategy(input: StrategyInput, config: ExternalConfig): Step[] {
   if (input.root === undefined) throw new Error('internal error: an external model planned without its project folder');
-  const path = externalPath(input.root, input.name, config);
+  const path = externalPath(input.root, input.externalRoot, input.name, config);
   const temp = externalTempPath(path, input.runId ?? 'run');
   return [
     { kind: 'statement', sql: SQL.stageTable(input.stagingRelation, input.sql), countsRows: true, rowsOf: input.stagingRelation },

@@ -30,6 +30,8 @@ export interface StrategyInput {
   readonly onSchemaChange?: SchemaChangePolicy;
   /** The project folder, which an external model's file location is read from. */
   readonly root?: string;
+  /** The folder of an external model's file when its location is not set (dbt-duckdb's external_root), from `root`. */
+  readonly externalRoot?: string;
   /** The run's id: an external model's file is written under a name of its own run first. */
   readonly runId?: string;
 }
