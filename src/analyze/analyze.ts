@@ -1172,7 +1172,7 @@ function notUsedNotice(
   if (items.length === 0) return undefined;
   const shown = items.length > 12 ? [...items.slice(0, 12), `and ${items.length - 12} more`] : items;
   return warning('not-used', `pipe does not use: ${shown.join(', ')}`, undefined, {
-    hint: 'these do not change what pipe builds; snapshots, unit tests and hooks are not supported yet',
+    hint: 'these do not change what pipe builds; snapshots and unit tests are not supported yet',
   });
 }
 

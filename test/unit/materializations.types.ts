@@ -15,8 +15,8 @@ function assertType<T extends true>(): T | undefined {
 // One entry per materialization of ModelConfig, and no other.
 assertType<Equal<keyof typeof MATERIALIZATIONS, Materialization>>();
 // An ephemeral model has no task.
-assertType<Equal<BuiltMaterialization, 'table' | 'view' | 'incremental'>>();
-assertType<Equal<TaskKind, 'seed' | 'table' | 'view' | 'incremental' | 'test'>>();
+assertType<Equal<BuiltMaterialization, 'table' | 'view' | 'incremental' | 'external'>>();
+assertType<Equal<TaskKind, 'seed' | 'table' | 'view' | 'incremental' | 'external' | 'test' | 'run-hook'>>();
 
 const { ephemeral: _ephemeral, ...withoutEphemeral } = MATERIALIZATIONS;
 // @ts-expect-error -- a materialization without its entry: 'ephemeral'
@@ -40,4 +40,15 @@ export const noPartition: MaterializationSpec<'incremental'> = {
 };
 
 // @ts-expect-error -- the config type requires it too: 'partition_by'
-export const config: IncrementalConfig = { materialized: 'incremental', on_schema_change: 'fail', tags: [], depends_on_past: false, schema: 'main', enabled: true };
+export const config: IncrementalConfig = {
+  materialized: 'incremental',
+  on_schema_change: 'fail',
+  tags: [],
+  depends_on_past: false,
+  schema: 'main',
+  enabled: true,
+  pre_hook: [],
+  post_hook: [],
+  persist_docs: { relation: false, columns: false },
+  contract: false,
+};
