@@ -1,7 +1,7 @@
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { statementSeparators } from '../sql/sql-text.js';
 import { locateSqlError, type SqlOrigin } from '../plan/sql-error-location.js';
-import type { Task } from '../plan/task.js';
+import { allSteps, type Task } from '../plan/task.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 
 /**
@@ -49,7 +49,7 @@ export async function preflightSingleStatements(session: WarehouseSession, tasks
   };
   for (const task of tasks) {
     if (task.sql !== undefined && task.origin) await verify(task.sql, task.node, task.origin, { file: task.file });
-    for (const step of task.steps) {
+    for (const step of allSteps(task.steps)) {
       const checks = step.kind === 'check' ? [step] : step.kind === 'publish' ? (step.checks ?? []) : [];
       for (const c of checks) await verify(c.sql, `${task.node}: check ${c.name}`, undefined, c.location);
     }

@@ -1,7 +1,7 @@
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { csvProblem, type CsvOrigin } from '../plan/csv-error-location.js';
-import type { Task } from '../plan/task.js';
+import { allSteps, type Task } from '../plan/task.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 
 /**
@@ -13,7 +13,7 @@ export async function preflightCheckColumns(session: WarehouseSession, tasks: re
   const diagnostics: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const task of tasks) {
-    const step = task.steps.find((s) => s.kind === 'columns');
+    const step = allSteps(task.steps).find((s) => s.kind === 'columns');
     if (!step || step.kind !== 'columns' || seen.has(task.node)) continue;
     seen.add(task.node);
     const query = task.kind === 'test' || task.sql === undefined ? `SELECT * FROM ${task.relation}` : task.sql;
@@ -31,6 +31,27 @@ export async function preflightCheckColumns(session: WarehouseSession, tasks: re
           hint: didYouMean(use.column, columns) ?? `${task.node} produces: ${columns.join(', ')}`,
         }),
       );
+    }
+  }
+  return diagnostics;
+}
+
+/** Before anything runs: every data_type of an enforced contract is a type of the engine, each reported at its column. */
+export async function preflightContractTypes(session: WarehouseSession, tasks: readonly Task[]): Promise<Diagnostic[]> {
+  const diagnostics: Diagnostic[] = [];
+  const seen = new Set<string>();
+  for (const step of tasks.flatMap((t) => allSteps(t.steps))) {
+    if (step.kind !== 'contract') continue;
+    for (const c of step.columns) {
+      const key = `${c.location.file}:${c.location.line}:${c.name}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const refused = await session.query(session.dialect.declaredColumns([c])).then(
+        () => undefined,
+        (e: unknown) => warehouseMessage(e),
+      );
+      if (refused === undefined) continue;
+      diagnostics.push(error('bad-contract', `data_type '${c.dataType}' of column ${c.name} is not a ${session.dialect.name} type: ${session.dialect.headline(refused)}`, c.location));
     }
   }
   return diagnostics;

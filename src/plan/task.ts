@@ -197,3 +197,8 @@ export interface Task {
     readonly unit: 'date' | 'hour';
   };
 }
+
+/** Every step of a task, those a publishing step runs inside its transaction included, in the order they run. */
+export function allSteps(steps: readonly Step[]): Step[] {
+  return steps.flatMap((s) => (s.kind === 'publish' ? [...allSteps(s.inside ?? []), s, ...allSteps(s.after ?? [])] : [s]));
+}

@@ -98,14 +98,13 @@ ${columns}`;
     ]);
   });
 
-  it('a data_type DuckDB does not know is reported at its column', async () => {
+  it('a data_type DuckDB does not know is reported at its column before anything runs', async () => {
     const dir = project({
       'models/orders.sql': 'select 1 as id',
       'models/orders.yml': contract('      - name: id\n        data_type: integr\n'),
     });
     const r = await runIn(dir, { date: '2024-01-02' });
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain("data_type 'integr' of column id is not a DuckDB type");
-    expect(r.stdout).toContain('at models/orders.yml:7');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("models/orders.yml:7: error: data_type 'integr' of column id is not a DuckDB type: Type with name integr does not exist!");
   });
 });
