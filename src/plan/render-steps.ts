@@ -35,7 +35,7 @@ function renderStep(step: Step): string {
     case 'contract':
       return `-- contract: the query's columns must be ${step.columns.map((c) => `${c.name} ${c.dataType}`).join(', ')}`;
     case 'persist-docs':
-      return `-- persist_docs: comments on ${step.relation}${step.description !== undefined ? '' : ' (its columns)'}${step.columns.length > 0 ? ` and ${step.columns.map((c) => c.name).join(', ')}` : ''}`;
+      return `-- persist_docs: COMMENT ON ${[...(step.description !== undefined ? [step.relation] : []), ...step.columns.map((c) => `column ${c.name}`)].join(', ')} (the columns ${step.relation} has)`;
     case 'write-file':
       return `-- write ${step.staging} to ${step.temp} (${step.format}), rename it to ${step.path}; the view ${step.view} over it joins the publishing transaction`;
     case 'schema-change':
