@@ -19,7 +19,7 @@ import { error, warning, type Diagnostic, type Location } from '../diagnostics/d
 import { CallSites } from './call-sites.js';
 import { seedCsv } from './seed-csv.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import { validateModelConfig, DEFAULT_SCHEMA, IDENTIFIER_RE, type ModelConfig } from './model-config.js';
+import { readHooks, readPersistDocs, validateModelConfig, DEFAULT_SCHEMA, IDENTIFIER_RE, type Hook, type ModelConfig, type PersistDocs } from './model-config.js';
 import { secretVarNames, validateSettings, type Pipeline, type ProjectSettings, type ValidatedSettings } from './project-settings.js';
 import { secrets } from '../secrets/secrets.js';
 import { quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
@@ -103,6 +103,13 @@ export interface SeedNode {
   readonly propertiesFile?: string;
   /** The dbt tests it runs before it is published. */
   readonly checks: readonly Check[];
+  /** dbt's pre- and post-hooks, run when the seed is loaded (an unchanged seed is not). */
+  readonly pre_hook: readonly Hook[];
+  readonly post_hook: readonly Hook[];
+  readonly persist_docs: PersistDocs;
+  readonly description?: string;
+  /** The columns its properties file describes. */
+  readonly columns: readonly ColumnProperties[];
 }
 
 export type { SourceNode } from './sources.js';
@@ -159,7 +166,7 @@ export interface HookRelation {
   readonly database: string;
 }
 
-export const SEED_KEYS = ['column_types', 'description', 'tags', 'schema', 'alias', 'delimiter', 'enabled', 'quote_columns'] as const;
+export const SEED_KEYS = ['column_types', 'description', 'tags', 'schema', 'alias', 'delimiter', 'enabled', 'quote_columns', 'pre_hook', 'post_hook', 'persist_docs'] as const;
 const EPHEMERAL_PREFIX = '__pipe_ephemeral__';
 const REF_TOKEN_RE = /\u0000([^\u0000]*)\u0000/g;
 
@@ -697,7 +704,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     const fqn = fqnOf(projectName, seed.file, files.layout.seeds, seed.name);
     const base = baseConfig('seeds', fqn, dbt, properties.seeds.get(seed.name), seed.yaml, renderSetting);
     const found: Diagnostic[] = [];
-    const node = seedNode(seed, fqn, base, dbtContext, found);
+    const node = seedNode(seed, fqn, base, dbtContext, properties.seeds.get(seed.name)?.columns ?? [], found);
     seedConfigDiagnostics.add(seed.name, found);
     if ('disabledAt' in node) disabled.set(seed.name, node.disabledAt);
     else nodes.set(seed.name, { ...node, ...propertiesFileOf(properties.seeds.get(seed.name)) });
@@ -1281,6 +1288,7 @@ function seedNode(
   fqn: readonly string[],
   base: BaseConfig,
   ctx: DbtContext,
+  columns: readonly ColumnProperties[],
   diagnostics: Diagnostic[],
 ): SeedNode | { readonly disabledAt: Location } {
   const y = seed.yaml;
@@ -1357,6 +1365,11 @@ function seedNode(
     upstream: [],
     fqn,
     checks: [],
+    pre_hook: readHooks(data.pre_hook, 'pre_hook', at, diagnostics),
+    post_hook: readHooks(data.post_hook, 'post_hook', at, diagnostics),
+    persist_docs: readPersistDocs(data.persist_docs, bad),
+    ...(typeof data.description === 'string' ? { description: data.description } : {}),
+    columns,
   };
 }
 

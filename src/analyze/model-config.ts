@@ -316,7 +316,7 @@ function externalKeys(raw: Readonly<Record<string, unknown>>, materialized: Mate
  * A model's hooks: one statement, `{sql, transaction}`, or a list of them (dbt's forms). In a
  * dbt project each comes with where it is written; pipe's own config places them at the key.
  */
-function readHooks(value: unknown, key: 'pre_hook' | 'post_hook', locate: (key: string) => Location, diagnostics: Diagnostic[]): Hook[] {
+export function readHooks(value: unknown, key: 'pre_hook' | 'post_hook', locate: (key: string) => Location, diagnostics: Diagnostic[]): Hook[] {
   const out: Hook[] = [];
   const read = (item: unknown, location: Location): void => {
     if (isLocatedHook(item)) return read(item.hook, item.location);
@@ -340,7 +340,7 @@ function readHooks(value: unknown, key: 'pre_hook' | 'post_hook', locate: (key: 
   return out;
 }
 
-function readPersistDocs(value: unknown, bad: (key: string, message: string) => void): PersistDocs {
+export function readPersistDocs(value: unknown, bad: (key: string, message: string) => void): PersistDocs {
   const none = { relation: false, columns: false };
   if (value === undefined || value === null) return none;
   const v = value as Record<string, unknown>;

@@ -1,6 +1,6 @@
-import type { ModelNode, RelationOverrides } from '../analyze/analyze.js';
+import type { ModelNode, RelationOverrides, SeedNode } from '../analyze/analyze.js';
 import type { Hook } from '../analyze/model-config.js';
-import type { Diagnostic } from '../diagnostics/diagnostics.js';
+import type { Diagnostic, Location } from '../diagnostics/diagnostics.js';
 import type { Interval } from '../dates/dates.js';
 import type { ModelRenderer } from '../analyze/analyze.js';
 import type { TableState } from './materializations.js';
@@ -22,8 +22,46 @@ export interface AroundParts {
   readonly staging?: string;
 }
 
+/** What of a node runs around its query: a model's config, or a seed's. */
+interface Surrounded {
+  readonly name: string;
+  readonly relation: string;
+  readonly schema: string;
+  readonly identifier: string;
+  readonly relationKind: 'table' | 'view';
+  readonly pre: readonly Hook[];
+  readonly post: readonly Hook[];
+  readonly persistDocs: { readonly relation: boolean; readonly columns: boolean };
+  readonly description?: string;
+  readonly columns: readonly { readonly name: string; readonly description?: string }[];
+  readonly header?: { readonly sql: string; readonly location: Location };
+  readonly contract?: ModelNode['contract'];
+}
+
+function surrounded(node: ModelNode | SeedNode): Surrounded {
+  if (node.kind === 'seed') {
+    const { name, relation, schema, pre_hook, post_hook, persist_docs, description, columns } = node;
+    return { name, relation, schema, identifier: node.alias ?? name, relationKind: 'table', pre: pre_hook, post: post_hook, persistDocs: persist_docs, description, columns };
+  }
+  const { config } = node;
+  return {
+    name: node.name,
+    relation: node.relation,
+    schema: config.schema,
+    identifier: config.alias ?? node.name,
+    relationKind: config.materialized === 'view' || config.materialized === 'external' ? 'view' : 'table',
+    pre: config.pre_hook,
+    post: config.post_hook,
+    persistDocs: config.persist_docs,
+    description: config.description,
+    columns: node.columns,
+    header: config.sql_header,
+    contract: node.contract,
+  };
+}
+
 export function aroundOf(
-  node: ModelNode,
+  node: ModelNode | SeedNode,
   renderer: ModelRenderer,
   database: string,
   interval: Interval,
@@ -32,9 +70,9 @@ export function aroundOf(
   diagnostics: Diagnostic[],
   relations?: RelationOverrides,
 ): AroundQuery {
-  const { config } = node;
   if (!parts.publishes && parts.query === undefined) return NOTHING_AROUND;
-  const relation = { schema: config.schema, identifier: config.alias ?? node.name, database };
+  const n = surrounded(node);
+  const relation = { schema: n.schema, identifier: n.identifier, database };
   const render = (h: Hook, label: string): RenderedHook[] => {
     const r = renderer.hook(node.name, h, interval, state, relation, relations);
     if ('severity' in r) {
@@ -44,19 +82,18 @@ export function aroundOf(
     return [{ sql: r.sql, transaction: h.transaction, label, location: h.location }];
   };
   const hooks = (list: readonly Hook[], kind: string) => (parts.publishes ? list.flatMap((h, i) => render(h, `${kind} ${i + 1}`)) : []);
-  const header = parts.query !== undefined && config.sql_header ? render({ ...config.sql_header, transaction: true }, 'sql_header')[0] : undefined;
-  const contract = node.contract;
-  const kind = config.materialized === 'view' || config.materialized === 'external' ? 'view' : 'table';
-  const described = config.persist_docs.relation && config.description ? config.description : undefined;
+  const header = parts.query !== undefined && n.header ? render({ ...n.header, transaction: true }, 'sql_header')[0] : undefined;
+  const contract = n.contract;
+  const described = n.persistDocs.relation && n.description ? n.description : undefined;
   // As dbt: every column of the properties file, an undescribed one with an empty comment.
-  const columns = config.persist_docs.columns ? node.columns.map((c) => ({ name: c.name, description: c.description ?? '' })) : [];
+  const columns = n.persistDocs.columns ? n.columns.map((c) => ({ name: c.name, description: c.description ?? '' })) : [];
   const docs: Extract<Step, { kind: 'persist-docs' }> | undefined =
     parts.publishes && (described !== undefined || columns.length > 0)
-      ? { kind: 'persist-docs', relation: node.relation, relationKind: kind, ...(described === undefined ? {} : { description: described }), columns }
+      ? { kind: 'persist-docs', relation: n.relation, relationKind: n.relationKind, ...(described === undefined ? {} : { description: described }), columns }
       : undefined;
   return {
-    pre: hooks(config.pre_hook, 'pre-hook'),
-    post: hooks(config.post_hook, 'post-hook'),
+    pre: hooks(n.pre, 'pre-hook'),
+    post: hooks(n.post, 'post-hook'),
     ...(header ? { header: { sql: header.sql, location: header.location } } : {}),
     ...(contract && parts.query !== undefined
       ? {

@@ -12,7 +12,7 @@ import { seedStrategy } from './strategies/seed.js';
 import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
 import { aroundQuery } from './strategies/around-query.js';
 import { aroundOf } from './around-of.js';
-import { builtOf, isBuilt, materializationOf, perInterval, taskMaterialization, type CheckTarget, type TableState } from './materializations.js';
+import { builtOf, isBuilt, materializationOf, perInterval, taskMaterialization, NO_TABLE, type CheckTarget, type TableState } from './materializations.js';
 
 /**
  * Planning: graph × intervals × what the warehouse holds → tasks with their final SQL.
@@ -426,6 +426,8 @@ function seedTask(node: SeedNode, ctx: PlanContext, interval: Interval, upstream
     steps = seedStrategy({ ...base, sql, fullRefresh: ctx.fullRefresh }, { file: node.file, rows: node.header.rows });
     const staged = { partition: base.stagingRelation, table: base.stagingRelation };
     if (node.checks.length > 0) steps = withChecks(steps, planChecks(node, ctx, interval, staged, diagnostics));
+    // As dbt-duckdb's seed materialization: its hooks and comments around the load.
+    steps = aroundQuery(steps, aroundOf(node, ctx.analysis.renderer, ctx.analysis.database, interval, NO_TABLE, { publishes: true }, diagnostics));
   }
   const columnTypes = Object.entries(node.columnTypes).map(([column, type]) => ({ column, type, location: node.columnTypeLocations[column] }));
   return {

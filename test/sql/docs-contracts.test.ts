@@ -13,7 +13,7 @@ afterAll(removeTempDirs);
 
 function project(files: Record<string, string>): string {
   const dir = tempDir();
-  writeProjectFiles(dir, { 'pipe.yaml': 'warehouse: warehouse.duckdb\n', 'dbt_project.yml': 'name: shop\nmodels:\n  +persist_docs: {relation: true, columns: true}\n', ...files });
+  writeProjectFiles(dir, { 'pipe.yaml': 'warehouse: warehouse.duckdb\n', 'dbt_project.yml': 'name: shop\nmodels:\n  +materialized: table\n  +persist_docs: {relation: true, columns: true}\n', ...files });
   return dir;
 }
 

@@ -117,6 +117,21 @@ select 1 as version`,
     expect(await queryRows(warehouseOf(dir), "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'orders'")).toEqual([{ n: '0' }]);
   });
 
+  it("run around a seed's load, with its persist_docs, as dbt-duckdb's seeds run them", async () => {
+    const dir = project({
+      'seeds/countries.csv': 'code,name\nNL,Netherlands\n',
+      'seeds/countries.yml': 'version: 2\nseeds:\n  - name: countries\n    description: Countries we ship to\n',
+    });
+    writeProjectFiles(dir, {
+      'dbt_project.yml': `${PROJECT}seeds:\n  shop:\n    +persist_docs: {relation: true}\n    +post-hook: "insert into main.audit select (select count(*) from main.audit), 'seed ' || (select count(*) from {{ this }})"\n`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(await audit(dir)).toContain('seed 1');
+    expect(await queryRows(warehouseOf(dir), "SELECT comment FROM duckdb_tables() WHERE table_name = 'countries'")).toEqual([{ comment: 'Countries we ship to' }]);
+  });
+
   it('an incremental model with pre-hooks is built in its publishing transaction, each date', async () => {
     const dir = project({
       'models/events.sql': `{{ config(materialized='incremental', partition_by='day', pre_hook="${log('pre {{ ds }}')}", sql_header="set variable note = 'from header'") }}

@@ -81,7 +81,7 @@ select 1 as id`,
 
   it('reads persist_docs, contracts with their constraints, sql_header and external models', () => {
     const a = run({
-      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +persist_docs: {relation: true, columns: true}\n',
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +materialized: table\n    +persist_docs: {relation: true, columns: true}\n',
       'models/orders.sql': "{{ config(sql_header='set threads = 1') }}\nselect 1 as id",
       'models/orders.yml': `version: 2
 models:
@@ -139,8 +139,8 @@ models:
       'models/c.sql': "{{ config(materialized='ephemeral', contract={'enforced': true}) }}\nselect 1 as id",
     });
     const found = errors(a);
-    expect(found).toContainEqual(['a pre_hook takes sql and transaction, not when', 'dbt_project.yml', 4]);
-    expect(found).toContainEqual(['persist_docs must be {relation: true|false, columns: true|false}', 'dbt_project.yml', 5]);
+    expect(found).toContainEqual(['a pre_hook takes sql and transaction, not when (3 models: a, b and c)', 'dbt_project.yml', 4]);
+    expect(found).toContainEqual(['persist_docs must be {relation: true|false, columns: true|false} (3 models: a, b and c)', 'dbt_project.yml', 5]);
     expect(found).toContainEqual([expect.stringMatching(/^partition_by is not supported on an external model/), 'models/a.sql', 1]);
     expect(found).toContainEqual([expect.stringMatching(/^config 'options' is not supported by pipe/), 'models/a.sql', 1]);
     expect(found).toContainEqual(['column id of b has no data_type: a model with an enforced contract declares the type of every column', 'models/b.yml', 7]);

@@ -152,7 +152,7 @@ models:
   it('reports a folder config pipe refuses once, at its line, naming the models it stops', () => {
     const models = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`models/marts/m${i}.sql`, 'select 1 as id']));
     const a = run({
-      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    marts:\n      +materialized: incremental\n    one:\n      +materialized: external\n',
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    marts:\n      +materialized: incremental\n    one:\n      +materialized: materialized_view\n',
       ...models,
       'models/one/solo.sql': 'select 1 as id',
       // Its own config() is its own place, reported as it was.
@@ -161,14 +161,14 @@ models:
     expect(errors(a)).toEqual([
       ['bad-config', 'an incremental model needs partition_by: the column that places each row in a date (7 models: m0, m1, m2, m3, m4 and 2 more)', 'dbt_project.yml', 5],
       ['bad-config', 'an incremental model needs partition_by: the column that places each row in a date', 'models/marts/m9.sql', 1],
-      ['unsupported', 'materialized: external is not supported by pipe', 'dbt_project.yml', 7],
+      ['unsupported', 'materialized: materialized_view is not supported by pipe', 'dbt_project.yml', 7],
     ]);
     const seeds = run({
-      'dbt_project.yml': 'name: shop\nseeds:\n  shop:\n    +post-hook: "select 1"\n',
+      'dbt_project.yml': 'name: shop\nseeds:\n  shop:\n    +database: other\n',
       'seeds/a.csv': 'id\n1\n',
       'seeds/b.csv': 'id\n1\n',
     });
-    expect(errors(seeds)).toEqual([['unsupported', "config 'post-hook' is not supported by pipe (2 seeds: a and b)", 'dbt_project.yml', 4]]);
+    expect(errors(seeds)).toEqual([['unsupported', "config 'database' is not supported by pipe (2 seeds: a and b)", 'dbt_project.yml', 4]]);
   });
 
   it('renders the Jinja of config values, a single expression keeping its type', () => {

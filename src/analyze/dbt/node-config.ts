@@ -67,6 +67,8 @@ export function baseValue(base: BaseConfig, key: string): unknown {
 /** Keys that are seeds' only: a model that inherits them from a folder config ignores them (an external model reads its delimiter). */
 const SEED_ONLY = new Set(['column_types', 'delimiter', 'quote_columns']);
 const seedOnly = (key: string, materialized: unknown) => SEED_ONLY.has(key) && !(key === 'delimiter' && materialized === 'external');
+/** Keys of a model's query or file: a seed that inherits them ignores them, as dbt's seeds do. */
+const MODEL_ONLY = new Set(['sql_header', 'contract', 'location', 'format', 'options', 'plugin', 'glue_register']);
 
 const NO_LOCATIONS: ReadonlyMap<string, Location> = new Map();
 
@@ -116,7 +118,7 @@ export function mergeConfig(
   const dbtLocations = new Map<string, Location>();
   const unused = [...sorted.unused];
   for (const [key, s] of sorted.read) {
-    if (kind === 'model' && seedOnly(key, sorted.read.get('materialized')?.value)) {
+    if (kind === 'model' ? seedOnly(key, sorted.read.get('materialized')?.value) : MODEL_ONLY.has(key)) {
       unused.push({ key, location: s.location });
       continue;
     }
