@@ -1,6 +1,7 @@
 import type { ModelNode, RelationOverrides, SeedNode } from '../analyze/analyze.js';
 import type { Hook } from '../analyze/model-config.js';
-import type { Diagnostic, Location } from '../diagnostics/diagnostics.js';
+import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { statementHeads } from '../sql/sql-text.js';
 import type { Interval } from '../dates/dates.js';
 import type { ModelRenderer } from '../analyze/analyze.js';
 import type { TableState } from './materializations.js';
@@ -60,6 +61,11 @@ function surrounded(node: ModelNode | SeedNode): Surrounded {
   };
 }
 
+/** Statements that end or open a transaction. */
+const TRANSACTION_CONTROL = /^(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT)\b/i;
+/** Statements DuckDB refuses inside a transaction that has written anything. */
+const OUTSIDE_TRANSACTION = /^(FORCE\s+)?CHECKPOINT\b/i;
+
 export function aroundOf(
   node: ModelNode | SeedNode,
   renderer: ModelRenderer,
@@ -79,7 +85,19 @@ export function aroundOf(
       diagnostics.push(r);
       return [];
     }
-    return [{ sql: r.sql, transaction: h.transaction, label, location: h.location }];
+    const heads = statementHeads(r.sql);
+    const control = heads.find((s) => TRANSACTION_CONTROL.test(s));
+    if (control !== undefined) {
+      diagnostics.push(
+        error('bad-hook', `${label} of ${n.name} ends or opens a transaction (${control.split(/\s/)[0]}): it would commit or abandon the model's own midway`, h.location, {
+          hint: 'pipe runs each hook inside the model\'s transaction, or around it with transaction: false; remove the statement',
+        }),
+      );
+      return [];
+    }
+    // DuckDB refuses these in a transaction that has written: they run around it, as with transaction: false.
+    const outside = h.transaction && heads.some((s) => OUTSIDE_TRANSACTION.test(s));
+    return [{ sql: r.sql, transaction: h.transaction && !outside, label, location: h.location }];
   };
   const hooks = (list: readonly Hook[], kind: string) => (parts.publishes ? list.flatMap((h, i) => render(h, `${kind} ${i + 1}`)) : []);
   const header = parts.query !== undefined && n.header ? render({ ...n.header, transaction: true }, 'sql_header')[0] : undefined;

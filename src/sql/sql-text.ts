@@ -113,3 +113,13 @@ export function statementSeparators(sql: string): number[] {
   }
   return out;
 }
+
+/** The text of each statement of `sql` from its first keyword on (comments and whitespace before it left out), empty ones skipped. */
+export function statementHeads(sql: string): string[] {
+  const starts = [0, ...statementSeparators(sql).map((i) => i + 1)];
+  return starts.flatMap((from, k) => {
+    const text = sql.slice(from, k + 1 < starts.length ? starts[k + 1] - 1 : sql.length);
+    const at = statementStart(text);
+    return at >= text.length ? [] : [text.slice(at)];
+  });
+}

@@ -87,6 +87,18 @@ select 1 as version`,
     expect(await queryRows(warehouseOf(dir), 'SELECT version FROM main.orders')).toEqual([{ version: 1 }]);
   });
 
+  it('run CHECKPOINT, which DuckDB refuses in a transaction that has written, after the commit; refuse a hook that would commit midway', async () => {
+    const dir = project({ 'models/orders.sql': `{{ config(post_hook=["${log('post')}", "checkpoint"]) }}\nselect 1 as id` });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    writeProjectFiles(dir, { 'models/orders.sql': `{{ config(pre_hook="delete from main.audit; commit") }}\nselect 2 as id` });
+    const refused = await runIn(dir, { date: '2024-01-03' });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("models/orders.sql:1:4: error: pre-hook 1 of orders ends or opens a transaction (commit): it would commit or abandon the model's own midway");
+    expect(await queryRows(warehouseOf(dir), 'SELECT id FROM main.orders')).toEqual([{ id: 1 }]);
+  });
+
   it('a failing on-run-start writes no model: its tasks stay pending, and on-run-end still runs, as in dbt', async () => {
     const dir = project({ 'models/orders.sql': 'select 1 as id' });
     writeProjectFiles(dir, {

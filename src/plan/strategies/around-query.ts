@@ -17,7 +17,9 @@ import { SQL } from './strategy.js';
  *
  * Without in-transaction pre-hooks, the query is staged before the transaction opens, as for
  * any model: nothing the transaction must see comes before it. A failure anywhere up to the
- * commit rolls the model back; a failing post-hook after it fails a published task.
+ * commit rolls the model back; a failing post-hook after it fails a published task. A hook
+ * DuckDB cannot run in a transaction that has written (CHECKPOINT) comes here as one with
+ * transaction: false (see around-of.ts).
  */
 
 /** A hook rendered for one task. */
