@@ -258,7 +258,7 @@ describe('config', () => {
     });
     const messages = a.diagnostics.map((d) => `${where(d)} ${d.message}`).sort();
     expect(messages).toEqual([
-      'models/a.sql:1:4 materialized must be one of table, view, incremental, ephemeral; got "snapshot"',
+      'models/a.sql:1:4 materialized must be one of table, view, incremental, external, ephemeral; got "snapshot"',
       "models/b.sql:1:4 an incremental model needs partition_by: the column that places each row in a date",
       'models/c.yaml:2:undefined schema must be a plain identifier (letters, digits, underscores)',
       'models/c.yaml:3:undefined depends_on_past must be true or false',
