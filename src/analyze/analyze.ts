@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { fqnOf } from '../project/layout.js';
 import { nameProblem } from '../project/names.js';
 import { NO_RUN_HOOKS, readDbtProject, type DbtProject, type RunHook, type RunHooks } from './dbt/dbt-project.js';
-import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, type Properties } from './dbt/properties.js';
+import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, type NodeProperties, type Properties } from './dbt/properties.js';
 import { modelContract, type ModelContract } from './dbt/contract.js';
 import { baseConfig, baseValue, mergeConfig, type BaseConfig, type RenderSetting } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
@@ -26,7 +26,8 @@ import { quoteIdent, relationName, statementStart, stripTrailingSemicolon, withC
 import { RenderFailure, TemplateEngine, TemplateFunctionError, type CompiledTemplate, type RenderHooks } from './template-engine.js';
 import { checkKeys, asStringList } from './validate-keys.js';
 import { CHECK_TARGET, checkSql, parseChecks, refToken, type Check } from './checks.js';
-import { isBuilt, isMaterialization, modelKind, NO_TABLE, type TableState } from './model-kinds.js';
+import { isBuilt, isMaterialization, modelKind, NO_TABLE, type Resource, type TableState } from './model-kinds.js';
+import { declaredSnapshots } from './snapshots.js';
 import { recordSource, sourceCallProblem, sourceName, sourceNode, type SourceCall, type SourceNode } from './sources.js';
 import { attachTests } from './dbt/attach-tests.js';
 import type { DbtTest } from './dbt/dbt-tests.js';
@@ -601,6 +602,10 @@ interface RenderModel {
   readonly fqn: readonly string[];
   /** Its config from everything but config(). */
   readonly base: BaseConfig;
+  /** A model, or a snapshot (declared apart, and configured under `snapshots:`). */
+  readonly resource: Resource;
+  /** Its entry in a properties file, if it has one. */
+  readonly properties?: NodeProperties;
 }
 
 export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: AnalysisCache): Analysis {
@@ -655,10 +660,14 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const unsupported: UnsupportedUse[] = [];
   const macros = macroProblems(files, packages);
   const callsUnrenderable = (text: string) => macros.tainted.size > 0 && [...macros.tainted].some((t) => callsMacro(text, t));
-  for (const source of files.models) {
+  const snapshots = declaredSnapshots(files, properties, projectName, diagnostics);
+  const declared = [
+    ...files.models.map((source) => ({ source, resource: 'model' as const, fqn: fqnOf(projectName, source.file, files.layout.models, source.name), properties: properties.models.get(source.name) })),
+    ...snapshots.map(({ source, fqn }) => ({ source, resource: 'snapshot' as const, fqn, properties: properties.snapshots.get(source.name) })),
+  ];
+  for (const { source, resource, fqn, properties: entryProperties } of declared) {
     live.add(source.name);
-    const fqn = fqnOf(projectName, source.file, files.layout.models, source.name);
-    const base = baseConfig('models', fqn, dbt, properties.models.get(source.name), source.yaml, renderSetting);
+    const base = baseConfig(resource === 'model' ? 'models' : 'snapshots', fqn, dbt, entryProperties, source.yaml, renderSetting);
     const yamlMaterialized = baseValue(base, 'materialized');
     let entry = cache?.models.get(source.name);
     if (!entry || entry.sql !== source.sql || entry.file !== source.file || entry.yaml !== yamlMaterialized) {
@@ -680,11 +689,15 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     }
     const custom = baseValue(base, 'schema');
     const alias = baseValue(base, 'alias');
-    const schema = dbtContext.dbtSchema
-      ? dbtContext.dbtSchema(typeof custom === 'string' ? custom : undefined, { name: source.name, fqn, file: source.file, kind: 'model' })
-      : typeof custom === 'string' ? custom : DEFAULT_SCHEMA;
+    const targetSchema = resource === 'snapshot' ? baseValue(base, 'target_schema') : undefined;
+    const schema =
+      typeof targetSchema === 'string' && targetSchema !== ''
+        ? targetSchema
+        : dbtContext.dbtSchema
+          ? dbtContext.dbtSchema(typeof custom === 'string' ? custom : undefined, { name: source.name, fqn, file: source.file, kind: resource })
+          : typeof custom === 'string' ? custom : DEFAULT_SCHEMA;
     const relation = relationName(schema, typeof alias === 'string' ? alias : source.name);
-    models.set(source.name, { source, compiled, relation, renders: entry.renders, sites: entry.sites, entry, fqn, base });
+    models.set(source.name, { source, compiled, relation, renders: entry.renders, sites: entry.sites, entry, fqn, base, resource, ...(entryProperties ? { properties: entryProperties } : {}) });
   }
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
   // A singular test, like a model, is not rendered when it uses what pipe cannot render.
@@ -693,7 +706,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     unsupported.push(...uses);
     return uses.length === 0 && !callsUnrenderable(t.sql);
   });
-  unsupported.push(...macros.uses([...files.models.map((m) => m.sql), ...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
+  unsupported.push(...macros.uses([...declared.map((m) => m.source.sql), ...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
   diagnostics.push(...unsupportedDiagnostics(unsupported));
   const renderer = new ModelRenderer(engine, models, vars);
 
@@ -732,8 +745,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     columns: readonly ColumnProperties[];
   }[] = [];
   // A relationships check naming a file left out is not an unknown model as well.
-  const nameSet = new Set([...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name), ...(files.leftOut ?? [])]);
-  const allNames = [...files.models.map((m) => m.name), ...files.seeds.map((s) => s.name)];
+  const nameSet = new Set([...declared.map((m) => m.source.name), ...files.seeds.map((s) => s.name), ...(files.leftOut ?? [])]);
+  const allNames = [...declared.map((m) => m.source.name), ...files.seeds.map((s) => s.name)];
   // What a node reads of the rest of the project: which names exist, which models compiled.
   let names = 0;
   if (cache) {
@@ -850,7 +863,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       refs: sites,
       upstream,
       fqn: models.get(source.name)!.fqn,
-      ...propertiesFileOf(properties.models.get(source.name)),
+      ...propertiesFileOf(models.get(source.name)!.properties),
       checks,
       columns,
       ...(contract === undefined ? {} : { contract }),
@@ -904,8 +917,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   }
 
   diagnostics.push(...sameRelations(nodes));
-  const fileNames = { model: new Set(files.models.map((m) => m.name)), seed: new Set(files.seeds.map((m) => m.name)) };
-  for (const [kind, entries] of [['model', properties.models], ['seed', properties.seeds]] as const) {
+  const fileNames = { model: new Set(files.models.map((m) => m.name)), seed: new Set(files.seeds.map((m) => m.name)), snapshot: new Set(snapshots.map((m) => m.source.name)) };
+  for (const [kind, entries] of [['model', properties.models], ['seed', properties.seeds], ['snapshot', properties.snapshots]] as const) {
     for (const [name, entry] of entries) {
       // A model whose file has errors is still the project's: its entry is not unmatched.
       if (fileNames[kind].has(name) || files.leftOut?.includes(name)) continue;
@@ -1094,7 +1107,7 @@ function schemaNamer(engine: TemplateEngine, project: string, targetSchema: stri
     answers.set(key, answer);
     return answer;
   };
-  function askMacro(custom: string | undefined, node: { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' }): string {
+  function askMacro(custom: string | undefined, node: { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' | 'snapshot' }): string {
     const dbtNode = {
       name: node.name,
       alias: node.name,
@@ -1159,7 +1172,7 @@ function sameRelations(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
 
 /**
  * The one notice naming everything of a dbt project that pipe reads past: files (docs blocks,
- * snapshots, analyses), keys of dbt_project.yml, sections of properties files and config
+ * analyses), keys of dbt_project.yml, sections of properties files and config
  * keys. Nothing is left out unseen, and it is said once, not once per model.
  */
 function notUsedNotice(
@@ -1179,7 +1192,7 @@ function notUsedNotice(
   if (items.length === 0) return undefined;
   const shown = items.length > 12 ? [...items.slice(0, 12), `and ${items.length - 12} more`] : items;
   return warning('not-used', `pipe does not use: ${shown.join(', ')}`, undefined, {
-    hint: 'these do not change what pipe builds; snapshots and unit tests are not supported yet',
+    hint: 'these do not change what pipe builds; unit tests are not supported yet',
   });
 }
 
@@ -1216,7 +1229,7 @@ function graphOf(nodes: ReadonlyMap<string, PipeNode>, cache: AnalysisCache | un
 /** How a project's dbt sources of config apply: a dbt project's folder configs and schema names. */
 interface DbtContext {
   /** In a dbt project, a node's schema from its custom schema, as dbt's generate_schema_name gives it. */
-  readonly dbtSchema?: (custom: string | undefined, node: { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' }) => string;
+  readonly dbtSchema?: (custom: string | undefined, node: { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' | 'snapshot' }) => string;
   /** Collects the settings pipe leaves aside, by key, for the notice. */
   readonly unused: Map<string, Location>;
 }
@@ -1243,10 +1256,10 @@ function mergedConfig(
     }
   }
   const locateCall = (key: string) => configKeyLocation(source, sites, calls, key);
-  const node = { name: source.name, fqn: m.fqn, file: source.file, kind: 'model' as const };
-  const merged = mergeConfig('model', m.base, calls, locateCall, ctx.dbtSchema && ((custom) => ctx.dbtSchema!(custom, node)), diagnostics);
+  const node = { name: source.name, fqn: m.fqn, file: source.file, kind: m.resource };
+  const merged = mergeConfig(m.resource, m.base, calls, locateCall, ctx.dbtSchema && ((custom) => ctx.dbtSchema!(custom, node)), diagnostics);
   const locate = (key: string) => merged.dbtLocations.get(key) ?? locateCall(key);
-  return { config: validateModelConfig(merged.record, locate, diagnostics), unused: merged.unused, locate };
+  return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource), unused: merged.unused, locate };
 }
 
 /** The ref() sites of a model's hooks and sql_header, rendered at the analysis's interval; their errors go to `diagnostics`. */

@@ -3,7 +3,8 @@ import { error, type Diagnostic, type Location } from '../diagnostics/diagnostic
 import { asStringList, checkKeys } from './validate-keys.js';
 import { isLocatedHook } from './dbt/config-tree.js';
 import { nameProblem } from '../project/names.js';
-import { DEFAULT_MATERIALIZATION, isMaterialization, modelKind, MODEL_KINDS } from './model-kinds.js';
+import { DEFAULT_MATERIALIZATION, isMaterialization, modelKind, MODEL_KINDS, type Resource } from './model-kinds.js';
+import { readSnapshotKeys, SNAPSHOT_CONFIG_KEYS, type SnapshotKeys } from './snapshot-config.js';
 
 /** What an incremental model does when its query's columns no longer match its table's. */
 export const SCHEMA_CHANGE_POLICIES = ['fail', 'append_new_columns', 'sync_all_columns'] as const;
@@ -87,11 +88,16 @@ export interface ExternalConfig extends CommonConfig {
   readonly delimiter?: string;
 }
 
+/** A snapshot (dbt's SCD type 2): each run records how the rows of its query changed. */
+export interface SnapshotConfig extends CommonConfig, SnapshotKeys {
+  readonly materialized: 'snapshot';
+}
+
 /**
  * A model's validated config, by materialization: what a kind needs is required by its type.
  * A kind added here must have its entry in MATERIALIZATIONS (plan/materializations.ts).
  */
-export type ModelConfig = TableConfig | ViewConfig | IncrementalConfig | EphemeralConfig | ExternalConfig;
+export type ModelConfig = TableConfig | ViewConfig | IncrementalConfig | EphemeralConfig | ExternalConfig | SnapshotConfig;
 export type Materialization = ModelConfig['materialized'];
 export type ConfigOf<M extends Materialization> = Extract<ModelConfig, { readonly materialized: M }>;
 /** What a materialization adds to the common config: its name and its own keys. */
@@ -107,6 +113,8 @@ export interface KindKeys {
   readonly location?: string;
   readonly format?: ExternalFormat;
   readonly delimiter?: string;
+  /** A snapshot's keys; read for snapshots only. */
+  readonly snapshot?: SnapshotKeys;
 }
 
 export const MODEL_CONFIG_KEYS = [
@@ -169,24 +177,33 @@ export const DEFAULT_SCHEMA = 'main';
 /** A schema name pipe accepts: one plain identifier, never quoted or dotted. */
 export const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 
+const SNAPSHOT_KEYS: readonly string[] = [...MODEL_CONFIG_KEYS, ...SNAPSHOT_CONFIG_KEYS];
+
 /**
- * Validates the merged config of one model. `locate` says where a key was set (the
- * config() call in the model file or the line in the YAML beside it).
+ * Validates the merged config of one model, or of a snapshot (`resource`). `locate` says where
+ * a key was set (the config() call in the model file or the line in the YAML beside it).
  */
 export function validateModelConfig(
   raw: Readonly<Record<string, unknown>>,
   locate: (key: string) => Location,
   diagnostics: Diagnostic[],
+  resource: Resource = 'model',
 ): ModelConfig {
-  checkKeys(raw, MODEL_CONFIG_KEYS, 'config', locate, diagnostics);
-  const bad = (key: string, message: string) => diagnostics.push(error('bad-config', message, locate(key)));
+  checkKeys(raw, resource === 'snapshot' ? SNAPSHOT_KEYS : MODEL_CONFIG_KEYS, 'config', locate, diagnostics);
+  const bad = (key: string, message: string, hint?: string) => diagnostics.push(error('bad-config', message, locate(key), hint === undefined ? {} : { hint }));
 
-  let materialized: Materialization = DEFAULT_MATERIALIZATION;
+  // A snapshot is always one; a model is one of the kinds models have.
+  let materialized: Materialization = resource === 'snapshot' ? 'snapshot' : DEFAULT_MATERIALIZATION;
   if (raw.materialized !== undefined) {
-    if (isMaterialization(raw.materialized)) {
+    const kinds = Object.keys(MODEL_KINDS).filter((k) => modelKind(k as Materialization).resource === resource);
+    if (isMaterialization(raw.materialized) && modelKind(raw.materialized).resource === resource) {
       materialized = raw.materialized;
+    } else if (resource === 'snapshot') {
+      bad('materialized', `a snapshot is materialized as a snapshot; got ${JSON.stringify(raw.materialized)}`, 'remove materialized from the snapshot\'s config');
+    } else if (isMaterialization(raw.materialized)) {
+      bad('materialized', `materialized '${raw.materialized}' is not a model's: a snapshot is a {% snapshot %} block under the snapshot folders, or a snapshots: entry with relation: in a properties file`, `a model is one of ${kinds.join(', ')}`);
     } else {
-      bad('materialized', `materialized must be one of ${Object.keys(MODEL_KINDS).join(', ')}; got ${JSON.stringify(raw.materialized)}`);
+      bad('materialized', `materialized must be one of ${kinds.join(', ')}; got ${JSON.stringify(raw.materialized)}`);
     }
   }
 
@@ -200,7 +217,8 @@ export function validateModelConfig(
   // The materialization takes its keys here, so that a key it cannot do without is reported
   // before the common keys; on_schema_change is read now and reported in its place below.
   const policy = schemaChangePolicy(raw.on_schema_change);
-  let own = modelKind(materialized).config({ partition_by, on_schema_change: policy.value, ...external });
+  const snapshot = resource === 'snapshot' ? readSnapshotKeys(raw, bad) : undefined;
+  let own = modelKind(materialized).config({ partition_by, on_schema_change: policy.value, ...external, snapshot });
   if ('missing' in own) {
     diagnostics.push(error('bad-config', own.message, locate('materialized'), { hint: own.hint }));
     // Reported: nothing runs. The model stays in the graph as the default kind meanwhile.
@@ -221,9 +239,11 @@ export function validateModelConfig(
   }
 
   let schema = DEFAULT_SCHEMA;
-  if (raw.schema !== undefined) {
-    if (typeof raw.schema === 'string' && IDENTIFIER_RE.test(raw.schema)) schema = raw.schema;
-    else bad('schema', 'schema must be a plain identifier (letters, digits, underscores)');
+  // A snapshot's target_schema is its schema as written, over `schema` (as dbt has it).
+  const schemaKey = resource === 'snapshot' && raw.target_schema !== undefined && raw.target_schema !== null && raw.target_schema !== '' ? 'target_schema' : 'schema';
+  if (raw[schemaKey] !== undefined) {
+    if (typeof raw[schemaKey] === 'string' && IDENTIFIER_RE.test(raw[schemaKey])) schema = raw[schemaKey];
+    else bad(schemaKey, `${schemaKey} must be a plain identifier (letters, digits, underscores)`);
   }
 
   let description: string | undefined;

@@ -36,21 +36,27 @@ export interface Facets<M extends Materialization> {
   isIncremental(state: TableState): boolean;
 }
 
+/** What kind of dbt node a model of a materialization is: a snapshot is declared apart from models, and selected as one. */
+export type Resource = 'model' | 'snapshot';
+
 /** A materialization as analysis sees it: written (`built`) or inlined into its readers. */
-export type KindFacets<M extends Materialization = Materialization> = Facets<M> & { readonly built: boolean };
+export type KindFacets<M extends Materialization = Materialization> = Facets<M> & { readonly built: boolean; readonly resource: Resource };
 
 export const MODEL_KINDS = {
   table: {
+    resource: 'model',
     built: true,
     config: () => ({ materialized: 'table' }),
     isIncremental: () => false,
   },
   view: {
+    resource: 'model',
     built: true,
     config: () => ({ materialized: 'view' }),
     isIncremental: () => false,
   },
   incremental: {
+    resource: 'model',
     built: true,
     config: ({ partition_by, on_schema_change }) =>
       partition_by === undefined
@@ -64,6 +70,7 @@ export const MODEL_KINDS = {
     isIncremental: ({ tableExists, fullRefresh }) => tableExists && !fullRefresh,
   },
   external: {
+    resource: 'model',
     built: true,
     config: ({ location, format, delimiter }) => ({
       materialized: 'external',
@@ -74,8 +81,23 @@ export const MODEL_KINDS = {
     isIncremental: () => false,
   },
   ephemeral: {
+    resource: 'model',
     built: false,
     config: () => ({ materialized: 'ephemeral' }),
+    isIncremental: () => false,
+  },
+  snapshot: {
+    resource: 'snapshot',
+    built: true,
+    // Its keys are read for snapshots alone (snapshot-config.ts); a model cannot be materialized as one.
+    config: ({ snapshot }) =>
+      snapshot === undefined
+        ? {
+            missing: 'snapshot',
+            message: 'a snapshot is declared in a {% snapshot %} block or a snapshots: entry with relation:, not as a model',
+            hint: 'move the query into a {% snapshot %} block under the snapshot folders',
+          }
+        : { materialized: 'snapshot', ...snapshot },
     isIncremental: () => false,
   },
 } as const satisfies { readonly [M in Materialization]: KindFacets<M> };

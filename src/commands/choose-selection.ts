@@ -1,4 +1,5 @@
 import type { Analysis, PipeNode } from '../analyze/analyze.js';
+import { modelKind } from '../analyze/model-kinds.js';
 import { unknownSelector, type Pipeline, type ValidatedSettings } from '../analyze/project-settings.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
@@ -30,7 +31,7 @@ export function selectableNode(n: PipeNode): SelectableNode {
   const base = { name: n.name, fqn: n.fqn, file: n.file, tags: n.tags, ...(n.kind !== 'source' && n.propertiesFile ? { propertiesFile: n.propertiesFile } : {}) };
   switch (n.kind) {
     case 'model':
-      return { ...base, resourceType: 'model', config: { ...n.config } };
+      return { ...base, resourceType: modelKind(n.config.materialized).resource, config: { ...n.config } };
     case 'seed':
       return {
         ...base,

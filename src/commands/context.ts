@@ -130,7 +130,7 @@ export function analyzeAndSelect(
   const pipeline = options.pipeline ? analysis.pipelines.get(options.pipeline) : undefined;
   // A model whose file has errors, or that was left out, is missing from the graph; its errors already say why.
   const broken = new Set([
-    ...(hasErrors(analysis.diagnostics) ? files.models.map((m) => m.name).filter((n) => !analysis.nodes.has(n)) : []),
+    ...(hasErrors(analysis.diagnostics) ? [...files.models, ...files.snapshots].map((m) => m.name).filter((n) => !analysis.nodes.has(n)) : []),
     ...(files.leftOut ?? []),
   ]);
   const chosen = chooseSelection(analysis, validated, options, pipeline, broken);

@@ -4,8 +4,10 @@ import { didYouMean } from '../diagnostics/suggest.js';
 import type { Location } from '../diagnostics/diagnostics.js';
 import type { CheckFailure, EventSink } from '../events/events.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
+import { snapshotMerge } from '../plan/strategies/snapshot.js';
 import type { CheckStep, Step, Task } from '../plan/task.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
+import type { CountedStatements } from '../warehouse/dialect.js';
 import { taskResultSql, type CheckResultRecord } from '../warehouse/run-state.js';
 import type { Engine, Publication, PublishResult } from './engine.js';
 import type { Interrupter } from './interrupter.js';
@@ -59,6 +61,8 @@ interface AttemptState {
    * ALTER TABLE, an external model's view over the file just written.
    */
   alter: readonly string[];
+  /** A snapshot's merge, decided from the columns while the task runs: it opens the publishing transaction, and counts its rows. */
+  merge?: CountedStatements;
   /** Blocking checks that failed so far: the task fails after every check has run. */
   readonly blocking: CheckFailure[];
 }
@@ -84,7 +88,7 @@ export class StepRunner {
         const result = await this.publish(task, step, session, state);
         if (result.kind === 'superseded') return result;
         done.published = true;
-        if (step.countsRowsAt !== undefined) state.rows = result.value;
+        if (step.countsRowsAt !== undefined || state.merge) state.rows = result.value;
         done.rows = state.rows;
         continue;
       }
@@ -177,6 +181,12 @@ export class StepRunner {
         else this.tableColumns.delete(step.target);
         return;
       }
+      case 'snapshot-merge': {
+        const merge = await snapshotMerge(step, { relation: (r) => columnsOf(session, r), query: (sql) => session.dialect.describeQuery(session, sql) }, session.dialect);
+        if ('error' in merge) throw new ProjectRuleError('Snapshot', `${merge.error}; ${merge.hint}`, { file: task.file });
+        state.merge = merge;
+        return;
+      }
       case 'columns': {
         const described = await session.dialect.describeQuery(session, `SELECT * FROM ${step.relation}`);
         const have = described.map((c) => c.name);
@@ -220,16 +230,19 @@ export class StepRunner {
     /** Set while the step's own statements run: a database error then is located in them. */
     let inStatements = inside.length === 0;
     let failedChecks = false;
+    /** Statements decided while the task ran (a schema change's, a snapshot's merge), before the step's own. */
+    const before = () => [...state.alter, ...(state.merge?.statements ?? [])];
     const statements = () => [
-      ...state.alter,
+      ...before(),
       ...step.statements,
       ...(task.stateStatements ?? []),
       taskResultSql({ runId, taskId: task.id, attempt: state.attemptNo, status: 'succeeded', startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows }),
     ];
-    const countAt = () => (step.countsRowsAt === undefined ? undefined : state.alter.length + step.countsRowsAt);
+    const countAt = () =>
+      state.merge ? state.alter.length + state.merge.countAt : step.countsRowsAt === undefined ? undefined : before().length + step.countsRowsAt;
     // The model's own SQL (a view's) runs alone, so a database error keeps its position.
     const own = task.origin?.sql;
-    const alone = () => step.statements.flatMap((sql, i) => (own !== undefined && sql.endsWith(own) ? [state.alter.length + i] : []));
+    const alone = () => step.statements.flatMap((sql, i) => (own !== undefined && sql.endsWith(own) ? [before().length + i] : []));
     const failIfBlocking = () => {
       failedChecks = results.some((r) => r.failure?.severity === 'error');
       if (failedChecks) throw new Error('blocking checks failed: rolled back');
@@ -280,7 +293,7 @@ export class StepRunner {
             }),
       );
     } catch (e) {
-      if (!failedChecks) throw e instanceof WarehouseError && inStatements ? new StatementError(e, [...state.alter, ...step.statements], session.dialect) : e;
+      if (!failedChecks) throw e instanceof WarehouseError && inStatements ? new StatementError(e, [...before(), ...step.statements], session.dialect) : e;
     } finally {
       // Recorded after the transaction: a rolled-back one would take its records with it.
       for (const r of results) await this.reportCheck(task, session, r, state.blocking);

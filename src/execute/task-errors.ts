@@ -43,11 +43,12 @@ export class ChecksFailedError extends Error {
 /**
  * A task stopped by what the project says, at a place in it: a check naming a column the
  * model does not produce ('Check'), a column change its on_schema_change refuses ('Schema'),
- * a query that breaks its contract ('Contract'), an external file that cannot be written ('File').
+ * a query that breaks its contract ('Contract'), an external file that cannot be written ('File'),
+ * or a snapshot whose table or check_cols do not fit its query ('Snapshot').
  */
 export class ProjectRuleError extends Error {
   constructor(
-    readonly kind: 'Check' | 'Schema' | 'Contract' | 'File',
+    readonly kind: 'Check' | 'Schema' | 'Contract' | 'File' | 'Snapshot',
     message: string,
     readonly location: Location,
   ) {

@@ -8,6 +8,7 @@ import { viewStrategy } from './strategies/view.js';
 import { incrementalStaging, incrementalStrategy } from './strategies/incremental.js';
 import { fullRefreshDateSteps } from './strategies/full-refresh.js';
 import { externalStrategy } from './strategies/external.js';
+import { snapshotStaging, snapshotStrategy } from './strategies/snapshot.js';
 
 /**
  * Every materialization and what pipe does with a model of it, in one table the compiler
@@ -141,6 +142,17 @@ export const MATERIALIZATIONS = {
     intervals: { per: 'run', beforeDates: false },
   },
   ephemeral: MODEL_KINDS.ephemeral,
+  snapshot: {
+    ...MODEL_KINDS.snapshot,
+    strategy: (input, config) => snapshotStrategy(input, config),
+    // The query's rows as staged, and the table as the merge leaves it, inside its transaction.
+    checks: (input) => ({ partition: snapshotStaging(input).source, table: input.relation, tableInPublish: true }),
+    publishedChecks: wholeRelation,
+    // A later run's snapshot recorded the data as it was then, which is newer.
+    laterRunSupersedes: true,
+    // Not a table of intervals: a backfill records one snapshot, after its upstream's dates.
+    intervals: { per: 'run', beforeDates: false },
+  },
 } satisfies MaterializationTable;
 
 export { DEFAULT_MATERIALIZATION, isBuilt, isMaterialization, NO_TABLE, type BuiltMaterialization, type TableState } from '../analyze/model-kinds.js';

@@ -40,6 +40,8 @@ function renderStep(step: Step): string {
       return `-- write ${step.staging} to ${step.temp} (${step.format}), rename it to ${step.path}; the view ${step.view} over it joins the publishing transaction`;
     case 'schema-change':
       return `-- schema change: the columns of ${step.staging} against ${step.target}; on a difference, ${step.policy} (any ALTER TABLE joins the publishing transaction)`;
+    case 'snapshot-merge':
+      return `-- snapshot: from the columns of ${step.source} and ${step.target}, the table is created, or the changes staged in ${step.changes} and applied (the statements open the publishing transaction)`;
     case 'columns':
       return `-- columns of ${step.relation}: ${step.expected.map((c) => c.column).join(', ')}`;
     case 'check':

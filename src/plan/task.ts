@@ -10,6 +10,7 @@ import type { Threshold } from '../sql/test-threshold.js';
 import type { ExternalFormat } from '../analyze/model-config.js';
 import type { ContractColumn } from '../analyze/dbt/contract.js';
 import type { RelationKind } from '../warehouse/dialect.js';
+import type { SnapshotMergeStep } from './strategies/snapshot.js';
 
 /**
  * A task is one node built for one interval, with every statement it will run already
@@ -105,6 +106,12 @@ export type Step =
       readonly staging: string;
       readonly policy: SchemaChangePolicy;
     }
+  /**
+   * A snapshot's merge: from the columns of its staged rows and of its table, the statements
+   * that create the table or stage and apply the changes, put at the start of the publishing
+   * transaction (see strategies/snapshot.ts).
+   */
+  | ({ readonly kind: 'snapshot-merge' } & SnapshotMergeStep)
   /** The checked columns must exist in `relation` (a query's result or a table). */
   | { readonly kind: 'columns'; readonly relation: string; readonly expected: readonly ColumnUse[] }
   | CheckStep;

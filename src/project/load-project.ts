@@ -10,6 +10,7 @@ import { NotUtf8Error } from './utf8.js';
 import { parseYaml, type YamlSource } from './yaml-file.js';
 import { DBT_PROJECT_FILE, isPropertiesFile, projectLayout, type ProjectLayout } from './layout.js';
 import { GENERIC_TEST_RE, loadPackages, type ProjectPackages } from './load-packages.js';
+import { blockText, snapshotBlocks } from './snapshot-blocks.js';
 
 /**
  * Loading reads the project's files and nothing more: no template is rendered here.
@@ -44,6 +45,15 @@ export interface SeedSource {
 export interface MacroSource {
   readonly file: string;
   readonly source: string;
+}
+
+/**
+ * A snapshot: a `{% snapshot %}` block of a file under the snapshot folders. Its `sql` is the
+ * file's text with all but the block's body blanked, so that its lines are the file's.
+ */
+export interface SnapshotSource extends ModelSource {
+  /** The line of its `{% snapshot %}` tag. */
+  readonly line: number;
 }
 
 /** A `.sql` file under the test folders that is not a generic test definition: its rows are failures. */
@@ -83,6 +93,8 @@ export interface ProjectFiles {
   readonly packages?: ProjectPackages;
   readonly unused: readonly UnusedFile[];
   readonly models: readonly ModelSource[];
+  /** Snapshot blocks of the snapshot folders; snapshots declared in properties files are read with them. */
+  readonly snapshots: readonly SnapshotSource[];
   readonly seeds: readonly SeedSource[];
   readonly macros: readonly MacroSource[];
   readonly pipelines: readonly PipelineSource[];
@@ -123,9 +135,10 @@ function readText(fs: ProjectFs, absPath: string, file: string, diagnostics: Dia
 }
 
 /** A model or seed whose file name cannot be a name (see names.ts). */
-function badName(kind: 'model' | 'seed', name: string, file: string, problem: string): Diagnostic {
-  return error('bad-name', `'${printableName(name)}' cannot be a ${kind} name: ${problem}`, { file }, {
-    hint: `a ${kind}'s file name is its table name and its name in --select: it may hold ${NAME_RULE}; rename the file`,
+function badName(kind: 'model' | 'seed' | 'snapshot', name: string, file: string, problem: string, line?: number): Diagnostic {
+  const named = kind === 'snapshot' ? "a snapshot's block name" : `a ${kind}'s file name`;
+  return error('bad-name', `'${printableName(name)}' cannot be a ${kind} name: ${problem}`, { file, line }, {
+    hint: `${named} is its table name and its name in --select: it may hold ${NAME_RULE}; rename ${kind === 'snapshot' ? 'the block' : 'the file'}`,
   });
 }
 
@@ -382,13 +395,46 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     else singularTests.push({ name: basename(abs, ext), file, sql });
   }
 
+  const snapshots: SnapshotSource[] = [];
+  /** The names of the snapshots read so far, whose files are not named after them. */
+  const snapshotNames = new Map<string, string>();
   for (const abs of listAll(layout.snapshots)) {
     const ext = extname(abs);
     if (YAML_EXTENSIONS.includes(ext)) {
       const yaml = readYamlFile(fs, abs, rel(abs), diagnostics);
       if (yaml && isPropertiesFile(yaml.data)) properties.push(yaml);
-    } else if (ext === '.sql') {
-      unused.push({ file: rel(abs), what: 'snapshots, which pipe does not build yet' });
+      continue;
+    }
+    if (ext !== '.sql') continue;
+    const file = rel(abs);
+    const text = readText(fs, abs, file, diagnostics);
+    if (text === undefined) continue;
+    const found = fs.derive(abs, 'snapshot-blocks', () => snapshotBlocks(text));
+    for (const p of found.problems) diagnostics.push(error('bad-snapshot', p.message, { file, line: p.line }));
+    if (found.textOutside) unused.push({ file, what: 'text outside snapshot blocks' });
+    for (const block of found.blocks) {
+      const problem = nameProblem(block.name);
+      if (problem !== undefined) {
+        diagnostics.push(badName('snapshot', block.name, file, problem, block.line));
+        leftOut.push(block.name);
+        continue;
+      }
+      const other = seen.get(block.name.toLowerCase());
+      if (other !== undefined) {
+        const otherName = snapshotNames.get(block.name.toLowerCase());
+        const inCase = otherName === undefined ? sameInCase(other, block.name) : otherName === block.name ? '' : sameInCase(otherName, block.name);
+        diagnostics.push(
+          error('duplicate-model', `'${block.name}' is defined twice: ${other} and ${file}${inCase}`, { file, line: block.line }, {
+            related: [{ message: 'first defined here', location: { file: other } }],
+            hint: 'snapshots, models and seeds share one namespace; rename one',
+          }),
+        );
+        leftOut.push(block.name);
+        continue;
+      }
+      seen.set(block.name.toLowerCase(), file);
+      snapshotNames.set(block.name.toLowerCase(), block.name);
+      snapshots.push({ name: block.name, file, absPath: abs, line: block.line, sql: fs.derive(abs, `snapshot-block:${block.name}`, () => blockText(text, block)) });
     }
   }
   for (const abs of listAll(layout.analyses)) {
@@ -415,6 +461,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     packages,
     unused,
     models,
+    snapshots,
     seeds,
     macros,
     pipelines,

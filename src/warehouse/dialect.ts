@@ -100,6 +100,20 @@ export interface StrategySql {
   createTableOf(relation: string, columns: readonly { readonly name: string; readonly dataType: string; readonly constraints: readonly string[] }[], tableConstraints: readonly string[]): string;
   /** Inserts `sql`'s rows into a table by column name. */
   insertByName(relation: string, sql: string): string;
+  /** A snapshot's row version id (dbt's `dbt_scd_id`): a hash of the expressions' text, as dbt computes it. */
+  snapshotHash(parts: readonly string[]): string;
+  /** The time a snapshot records a change at when no column gives one: the publishing transaction's. */
+  snapshotTime(): string;
+  /** A snapshot's first build: its table from `select` (the staged rows with the snapshot's columns), with the rows written counted. */
+  snapshotCreate(relation: string, select: string): CountedStatements;
+  /**
+   * Closes the current rows of a snapshot that the staged `changes` update or delete, matched by
+   * version id: their valid-to becomes the change's. `current` is what valid-to holds for
+   * current rows when it is not NULL.
+   */
+  snapshotClose(relation: string, changes: string, columns: { readonly dbt_scd_id: string; readonly dbt_valid_to: string }, current: string | undefined): string;
+  /** Inserts the staged new versions (`dbt_change_type` insert) of a snapshot, the named columns. */
+  snapshotInsert(relation: string, changes: string, columns: readonly string[]): string;
   /** The query that reads a CSV seed, with the given column types overriding inference. */
   seedSelect(seed: SeedRead): string;
   /** Reads a seed's rows as text without inference (a row count `n`), for the line of a malformed row. */

@@ -73,7 +73,6 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
 
 /** Materializations a dbt project may name that pipe cannot build. */
 export const UNSUPPORTED_MATERIALIZATIONS: Readonly<Record<string, string>> = {
-  snapshot: 'snapshots are not supported yet',
   materialized_view: 'use materialized: table (rebuilt every run) or view',
   dynamic_table: 'use materialized: table or view',
   microbatch: "use materialized: incremental with partition_by: pipe's partitions are dates",
@@ -91,11 +90,17 @@ export interface SortedConfig {
  * notice), and keys it cannot honour (errors). An unknown key one typo away from a key pipe
  * reads is an error too: dbt would accept it and build with the default, unseen.
  */
-export function sortDbtConfig(settings: ReadonlyMap<string, ConfigSetting>, diagnostics: Diagnostic[]): SortedConfig {
+export function sortDbtConfig(
+  settings: ReadonlyMap<string, ConfigSetting>,
+  diagnostics: Diagnostic[],
+  /** Keys this kind of node reads beside READ_KEYS (a snapshot's unique_key, strategy, ...). */
+  ownKeys: ReadonlySet<string> = NO_KEYS,
+): SortedConfig {
   const read = new Map<string, ConfigSetting>();
   const unused: { key: string; location: Location }[] = [];
   for (const [key, setting] of settings) {
-    if (READ_KEYS.has(key)) {
+    if (ownKeys.has(key)) read.set(key, setting);
+    else if (READ_KEYS.has(key)) {
       if (key === 'materialized' && typeof setting.value === 'string' && Object.hasOwn(UNSUPPORTED_MATERIALIZATIONS, setting.value)) {
         diagnostics.push(
           error('unsupported', `materialized: ${setting.value} is not supported by pipe`, setting.location, {
@@ -111,7 +116,7 @@ export function sortDbtConfig(settings: ReadonlyMap<string, ConfigSetting>, diag
     } else if (DOCUMENTATION_KEYS.has(key)) {
       unused.push({ key, location: setting.location });
     } else {
-      const close = typoOf(key);
+      const close = typoOf(key, ownKeys);
       if (close) diagnostics.push(error('unknown-key', `unknown config key '${key}'`, setting.location, { hint: `did you mean '${close}'?` }));
       else unused.push({ key, location: setting.location });
     }
@@ -124,12 +129,14 @@ export function sortDbtConfig(settings: ReadonlyMap<string, ConfigSetting>, diag
  * keys too, such as update_columns), so only a slip of a letter or two is refused: a looser
  * likeness would stop a model over a key dbt builds it with.
  */
-function typoOf(key: string): string | undefined {
-  const close = suggest(key, [...READ_KEYS]);
+function typoOf(key: string, ownKeys: ReadonlySet<string>): string | undefined {
+  const close = suggest(key, [...READ_KEYS, ...ownKeys]);
   return close !== undefined && distance(key, close) <= MAX_TYPO ? close : undefined;
 }
 
 const MAX_TYPO = 2;
+
+const NO_KEYS: ReadonlySet<string> = new Set();
 
 /** dbt's default `generate_schema_name`: the target schema, or `<target>_<custom>` for a custom schema. */
 export function dbtSchemaName(targetSchema: string, custom: string | undefined): string {

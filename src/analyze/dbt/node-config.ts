@@ -4,6 +4,7 @@ import { levelsFor, mergeSettings, settingsOf, type ConfigSetting } from './conf
 import { sortDbtConfig } from './dbt-config.js';
 import type { DbtProject } from './dbt-project.js';
 import type { NodeProperties } from './properties.js';
+import { SNAPSHOT_CONFIG_KEYS } from '../snapshot-config.js';
 
 /**
  * A node's config from everything but its own config() call, in dbt's order of precedence:
@@ -24,7 +25,7 @@ export interface BaseConfig {
 export type RenderSetting = (text: string, location: Location) => unknown;
 
 export function baseConfig(
-  section: 'models' | 'seeds',
+  section: 'models' | 'seeds' | 'snapshots',
   fqn: readonly string[],
   dbt: DbtProject | undefined,
   properties: NodeProperties | undefined,
@@ -64,11 +65,13 @@ export function baseValue(base: BaseConfig, key: string): unknown {
   return base.dbt.get(key)?.value;
 }
 
-/** Keys that are seeds' only: a model that inherits them from a folder config ignores them (an external model reads its delimiter). */
+/** Keys that are seeds' only: a model that inherits them from a folder config ignores them (an external model reads its delimiter); so does a snapshot. */
 const SEED_ONLY = new Set(['column_types', 'delimiter', 'quote_columns']);
 const seedOnly = (key: string, materialized: unknown) => SEED_ONLY.has(key) && !(key === 'delimiter' && materialized === 'external');
 /** Keys of a model's query or file: a seed that inherits them ignores them, as dbt's seeds do. */
 const MODEL_ONLY = new Set(['sql_header', 'contract', 'location', 'format', 'options', 'plugin', 'glue_register']);
+
+const SNAPSHOT_KEYS: ReadonlySet<string> = new Set(SNAPSHOT_CONFIG_KEYS);
 
 const NO_LOCATIONS: ReadonlyMap<string, Location> = new Map();
 
@@ -88,7 +91,7 @@ export interface MergedConfig {
  * pipe's own keys, validated strictly by the caller.
  */
 export function mergeConfig(
-  kind: 'model' | 'seed',
+  kind: 'model' | 'seed' | 'snapshot',
   base: BaseConfig,
   calls: Readonly<Record<string, unknown>>,
   locateCall: (key: string) => Location,
@@ -113,12 +116,12 @@ export function mergeConfig(
     const { checks: _checks, ...ownConfig } = ownData;
     own = { ...ownConfig, ...calls };
   }
-  const sorted = sortDbtConfig(settings, diagnostics);
+  const sorted = sortDbtConfig(settings, diagnostics, kind === 'snapshot' ? SNAPSHOT_KEYS : undefined);
   const record: Record<string, unknown> = {};
   const dbtLocations = new Map<string, Location>();
   const unused = [...sorted.unused];
   for (const [key, s] of sorted.read) {
-    if (kind === 'model' ? seedOnly(key, sorted.read.get('materialized')?.value) : MODEL_ONLY.has(key)) {
+    if (kind === 'model' ? seedOnly(key, sorted.read.get('materialized')?.value) : kind === 'seed' ? MODEL_ONLY.has(key) : SEED_ONLY.has(key) || MODEL_ONLY.has(key)) {
       unused.push({ key, location: s.location });
       continue;
     }

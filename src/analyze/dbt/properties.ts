@@ -80,6 +80,11 @@ export interface NodeProperties {
   readonly tests: readonly DbtTestSpec[];
   /** Model-level constraints of its contract. */
   readonly constraints: readonly ConstraintSpec[];
+  /**
+   * A snapshot the entry itself declares (dbt 1.9's `relation:`): what it snapshots, as
+   * `ref('orders')` or `source('raw', 'orders')`; its query is `select * from` that relation.
+   */
+  readonly relation?: { readonly call: string; readonly location: Location };
 }
 
 export interface Freshness {
@@ -260,7 +265,9 @@ function readNode(entry: unknown, kind: TestedKind, path: (string | number)[], a
   }
   const on = { kind, name };
   const columns = readColumns(entry.columns, on, path, at, diagnostics);
+  const relation = kind === 'snapshot' && entry.relation !== undefined ? snapshotRelation(entry.relation, at([...path, 'relation']), diagnostics) : undefined;
   return {
+    ...(relation ? { relation } : {}),
     name,
     location: at(path),
     description: text(entry.description),
@@ -284,6 +291,19 @@ function readConstraints(value: unknown, path: (string | number)[], at: At, diag
     out.push({ type: c.type, expression: text(c.expression), name: text(c.name), columns, location });
   });
   return out;
+}
+
+/** `ref('name')` or `source('src', 'table')`, as dbt reads a snapshot's `relation:` without rendering it. */
+const RELATION_CALL_RE = /^\s*(?:ref\s*\(\s*(['"])[^'"]+\1\s*\)|source\s*\(\s*(['"])[^'"]+\2\s*,\s*(['"])[^'"]+\3\s*\))\s*$/;
+
+function snapshotRelation(value: unknown, location: Location, diagnostics: Diagnostic[]): NodeProperties['relation'] {
+  if (typeof value === 'string' && RELATION_CALL_RE.test(value)) return { call: value.trim(), location };
+  diagnostics.push(
+    error('bad-properties', `relation must be ref('model') or source('source', 'table'), got ${JSON.stringify(value)}`, location, {
+      hint: "the snapshot's query is select * from that relation; for any other query, write a {% snapshot %} block",
+    }),
+  );
+  return undefined;
 }
 
 function readColumns(

@@ -121,6 +121,30 @@ export const DUCKDB: Dialect = {
       ...tableConstraints,
     ].join(', ')})`,
   insertByName: (relation, sql) => `INSERT INTO ${relation} BY NAME\n${sql}`,
+  // As dbt-adapters' default: the text of each part (NULL as empty) joined by '|', hashed with MD5.
+  snapshotHash: (parts) => `md5(${parts.map((p) => `coalesce(cast(${p} as varchar), '')`).join(" || '|' || ")})`,
+  // dbt-duckdb's snapshot time: now() is the transaction's start, the same for every statement in it.
+  snapshotTime: () => 'now()::timestamp',
+  snapshotCreate: (relation, select) => ({
+    statements: [`CREATE TABLE ${relation} AS\n${select}\nLIMIT 0`, `INSERT INTO ${relation}\n${select}`],
+    countAt: 1,
+  }),
+  snapshotClose(relation, changes, columns, current) {
+    const to = quoteIdent(columns.dbt_valid_to);
+    const scd = quoteIdent(columns.dbt_scd_id);
+    return [
+      `UPDATE ${relation} AS snapshot`,
+      `SET ${to} = changes.${to}`,
+      `FROM ${changes} AS changes`,
+      `WHERE changes.${scd}::text = snapshot.${scd}::text`,
+      `  AND changes.dbt_change_type::text IN ('update', 'delete')`,
+      `  AND ${current === undefined ? `snapshot.${to} IS NULL` : `(snapshot.${to} = ${current} OR snapshot.${to} IS NULL)`}`,
+    ].join('\n');
+  },
+  snapshotInsert(relation, changes, columns) {
+    const names = columns.map(quoteIdent);
+    return `INSERT INTO ${relation} (${names.join(', ')})\nSELECT ${names.map((n) => `changes.${n}`).join(', ')}\nFROM ${changes} AS changes\nWHERE changes.dbt_change_type::text = 'insert'`;
+  },
   seedSelect(seed) {
     const types = Object.entries(seed.columnTypes);
     const typeArg =
