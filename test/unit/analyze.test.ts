@@ -252,13 +252,15 @@ describe('config', () => {
   it('rejects bad values with the key location', () => {
     const a = run({
       'models/a.sql': "{{ config(materialized='snapshot') }}\nselect 1",
+      'models/a2.sql': "{{ config(materialized='materialised_view') }}\nselect 1",
       'models/b.sql': "{{ config(materialized='incremental') }}\nselect 1",
       'models/c.sql': 'select 1',
       'models/c.yaml': 'tags: [x]\nschema: "bad schema"\ndepends_on_past: yes please\n',
     });
     const messages = a.diagnostics.map((d) => `${where(d)} ${d.message}`).sort();
     expect(messages).toEqual([
-      'models/a.sql:1:4 materialized must be one of table, view, incremental, external, ephemeral; got "snapshot"',
+      "models/a.sql:1:4 materialized 'snapshot' is not a model's: a snapshot is a {% snapshot %} block under the snapshot folders, or a snapshots: entry with relation: in a properties file",
+      'models/a2.sql:1:4 materialized must be one of table, view, incremental, external, ephemeral; got "materialised_view"',
       "models/b.sql:1:4 an incremental model needs partition_by: the column that places each row in a date",
       'models/c.yaml:2:undefined schema must be a plain identifier (letters, digits, underscores)',
       'models/c.yaml:3:undefined depends_on_past must be true or false',

@@ -132,7 +132,13 @@ models:
     });
     const found = errors(a);
     expect(found).toContainEqual(['unsupported', "config 'unique_key' is not supported by pipe", 'models/a.sql', 1]);
-    expect(found).toContainEqual(['unsupported', 'materialized: snapshot is not supported by pipe', 'models/b.sql', 1]);
+    // A model is not a snapshot: those are declared apart.
+    expect(found).toContainEqual([
+      'bad-config',
+      "materialized 'snapshot' is not a model's: a snapshot is a {% snapshot %} block under the snapshot folders, or a snapshots: entry with relation: in a properties file",
+      'models/b.sql',
+      1,
+    ]);
     // A typo of a key pipe reads is not left to the default.
     expect(found).toContainEqual(['unknown-key', "unknown config key 'materialised'", 'models/c.sql', 1]);
   });
@@ -212,15 +218,15 @@ models:
       'transform/a.sql': 'select 1 as id',
       'transform/docs.md': '{% docs a %}A{% enddocs %}',
       'data/sub/raw.csv': 'id\n1\n',
-      'snapshots/snap.sql': '{% snapshot snap %}select 1{% endsnapshot %}',
+      'snapshots/snap.sql': "{% snapshot snap %}{{ config(unique_key='id', strategy='check', check_cols='all') }}select 1 as id{% endsnapshot %}",
       'models/ignored.sql': 'select 1',
     });
     expect(errors(a)).toEqual([]);
-    expect([...a.nodes.keys()].sort()).toEqual(['a', 'raw']);
+    expect([...a.nodes.keys()].sort()).toEqual(['a', 'raw', 'snap']);
     expect((a.nodes.get('raw') as SeedNode).fqn).toEqual(['shop', 'sub', 'raw']);
     const notice = a.diagnostics.find((d) => d.code === 'not-used')!.message;
     expect(notice).toContain('documentation (transform/docs.md)');
-    expect(notice).toContain('snapshots, which pipe does not build yet (snapshots/snap.sql)');
+    expect(notice).not.toContain('snap');
   });
 });
 

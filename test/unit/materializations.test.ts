@@ -56,8 +56,8 @@ describe('the table of materializations', () => {
   });
 
   it('lists the kinds in the order messages name them', () => {
-    expect(Object.keys(MATERIALIZATIONS)).toEqual(['table', 'view', 'incremental', 'external', 'ephemeral']);
-    expect(Object.keys(MATERIALIZATIONS).filter((k) => isBuilt(k as keyof typeof MATERIALIZATIONS))).toEqual(['table', 'view', 'incremental', 'external']);
+    expect(Object.keys(MATERIALIZATIONS)).toEqual(['table', 'view', 'incremental', 'external', 'ephemeral', 'snapshot']);
+    expect(Object.keys(MATERIALIZATIONS).filter((k) => isBuilt(k as keyof typeof MATERIALIZATIONS))).toEqual(['table', 'view', 'incremental', 'external', 'snapshot']);
   });
 
   it('answers is_incremental() only for an incremental model whose table exists, without --full-refresh', () => {

@@ -15,15 +15,19 @@ function assertType<T extends true>(): T | undefined {
 // One entry per materialization of ModelConfig, and no other.
 assertType<Equal<keyof typeof MATERIALIZATIONS, Materialization>>();
 // An ephemeral model has no task.
-assertType<Equal<BuiltMaterialization, 'table' | 'view' | 'incremental' | 'external'>>();
-assertType<Equal<TaskKind, 'seed' | 'table' | 'view' | 'incremental' | 'external' | 'test' | 'run-hook'>>();
+assertType<Equal<BuiltMaterialization, 'table' | 'view' | 'incremental' | 'external' | 'snapshot'>>();
+assertType<Equal<TaskKind, 'seed' | 'table' | 'view' | 'incremental' | 'external' | 'snapshot' | 'test' | 'run-hook'>>();
 
 const { ephemeral: _ephemeral, ...withoutEphemeral } = MATERIALIZATIONS;
 // @ts-expect-error -- a materialization without its entry: 'ephemeral'
 void (withoutEphemeral satisfies MaterializationTable);
 
-// @ts-expect-error -- an entry for a kind ModelConfig does not have: 'snapshot'
-void ({ ...MATERIALIZATIONS, snapshot: MATERIALIZATIONS.table } satisfies MaterializationTable);
+// @ts-expect-error -- an entry for a kind ModelConfig does not have: 'materialized_view'
+void ({ ...MATERIALIZATIONS, materialized_view: MATERIALIZATIONS.table } satisfies MaterializationTable);
+
+const { strategy: _snapshotStrategy, ...snapshotWithoutStrategy } = MATERIALIZATIONS.snapshot;
+// @ts-expect-error -- a snapshot without its strategy: 'strategy'
+export const noSnapshotStrategy: MaterializationSpec<'snapshot'> = snapshotWithoutStrategy;
 
 const { strategy: _strategy, ...viewWithoutStrategy } = MATERIALIZATIONS.view;
 // @ts-expect-error -- a built kind without one of its facets: 'strategy'
