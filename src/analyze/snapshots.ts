@@ -23,7 +23,8 @@ export function declaredSnapshots(files: ProjectFiles, properties: Properties, p
   }));
   const taken = new Map<string, string>();
   for (const n of [...files.models, ...files.seeds, ...files.snapshots]) taken.set(n.name.toLowerCase(), n.file);
-  for (const name of files.leftOut ?? []) taken.set(name.toLowerCase(), '');
+  // A name left out is reported already; an entry of that name is not a duplicate as well.
+  for (const name of files.leftOut ?? []) if (!taken.has(name.toLowerCase())) taken.set(name.toLowerCase(), '');
   for (const entry of properties.snapshots.values()) {
     if (!entry.relation) continue;
     const { file, line } = entry.location;
