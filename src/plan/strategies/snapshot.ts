@@ -320,5 +320,5 @@ export async function renderSnapshotMerge(step: SnapshotMergeStep, source: reado
     relation: async (r) => (r === step.source ? source : target),
     query: async () => changes,
   });
-  return 'error' in merge ? `-- ${merge.error}` : merge.statements.map((s) => `${s};`).join('\n');
+  return 'error' in merge ? `-- ${merge.error}\n` : `${merge.statements.map((s) => `${s};`).join('\n')}\n`;
 }
