@@ -88,8 +88,12 @@ export function snapshotBlocks(text: string): SnapshotFile {
 /**
  * The file's text with everything but the block's body blanked: the snapshot's query stands at
  * the lines and columns it has in the file, so every error about it points into the file.
+ * (CRLF line ends stay in the body; the blanked lines keep their `\n` alone.)
  */
 export function blockText(text: string, block: SnapshotBlock): string {
-  const blank = (s: string) => s.replace(/[^\r\n]/g, ' ');
-  return blank(text.slice(0, block.bodyStart)) + text.slice(block.bodyStart, block.bodyEnd) + blank(text.slice(block.bodyEnd));
+  const before = text.slice(0, block.bodyStart);
+  const lineStart = before.lastIndexOf('\n') + 1;
+  // Lines before the body's are left empty; on its first line, spaces keep its columns.
+  const blank = before.slice(0, lineStart).replace(/[^\n]/g, '') + ' '.repeat(before.length - lineStart);
+  return blank + text.slice(block.bodyStart, block.bodyEnd) + text.slice(block.bodyEnd).replace(/[^\n]/g, '');
 }
