@@ -8,7 +8,7 @@ import { viewStrategy } from './strategies/view.js';
 import { incrementalStaging, incrementalStrategy } from './strategies/incremental.js';
 import { fullRefreshDateSteps } from './strategies/full-refresh.js';
 import { externalStrategy } from './strategies/external.js';
-import { snapshotStaging, snapshotStrategy } from './strategies/snapshot.js';
+import { snapshotStrategy } from './strategies/snapshot.js';
 
 /**
  * Every materialization and what pipe does with a model of it, in one table the compiler
@@ -145,8 +145,9 @@ export const MATERIALIZATIONS = {
   snapshot: {
     ...MODEL_KINDS.snapshot,
     strategy: (input, config) => snapshotStrategy(input, config),
-    // The query's rows as staged, and the table as the merge leaves it, inside its transaction.
-    checks: (input) => ({ partition: snapshotStaging(input).source, table: input.relation, tableInPublish: true }),
+    // The table as the merge leaves it, inside its transaction: a snapshot's tests read its
+    // history, which the query's rows alone are not.
+    checks: (input) => ({ table: input.relation, tableInPublish: true }),
     publishedChecks: wholeRelation,
     // A later run's snapshot recorded the data as it was then, which is newer.
     laterRunSupersedes: true,

@@ -247,13 +247,15 @@ models:
     expect(checksOf(a, 'items').map((c) => c.name)).toEqual(['not_null_items_id']);
   });
 
-  it('of snapshots are named in the notice: snapshots are not built', () => {
+  it('of snapshots are checks of the snapshot', () => {
     const a = run({
       'models/orders.sql': ORDERS,
-      'snapshots/props.yml': 'version: 2\nsnapshots:\n  - name: orders_history\n    columns:\n      - name: id\n        data_tests: [unique]\n',
+      'snapshots/orders_history.sql': "{% snapshot orders_history %}{{ config(unique_key='id', strategy='check', check_cols='all') }}select * from {{ ref('orders') }}{% endsnapshot %}",
+      'snapshots/props.yml': 'version: 2\nsnapshots:\n  - name: orders_history\n    columns:\n      - name: dbt_scd_id\n        data_tests: [unique]\n',
     });
     expect(problems(a)).toEqual([]);
-    expect(a.diagnostics.find((d) => d.code === 'not-used')?.message).toContain('tests of snapshots (snapshots/props.yml:6)');
+    expect(checksOf(a, 'orders_history').map((c) => c.name)).toEqual(['unique_orders_history_dbt_scd_id']);
+    expect(a.diagnostics.find((d) => d.code === 'not-used')?.message ?? '').not.toContain('snapshots');
   });
 
   it('read a source with source(), by the relation it is read from', () => {

@@ -100,9 +100,8 @@ export function genericTests(specs: readonly DbtTestSpec[], ctx: GenericTestCont
 
 function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Diagnostic[]): DbtTest | undefined {
   const at = spec.location;
-  // Snapshots are not built (properties.ts names their tests in the notice); a test of a node
-  // switched off is switched off with it, as in dbt.
-  if (spec.on.kind === 'snapshot' || ctx.node(spec.on.name) !== 'node') return undefined;
+  // A test of a node switched off is switched off with it, as in dbt.
+  if (ctx.node(spec.on.name) !== 'node') return undefined;
   const m = TEST_NAME_RE.exec(spec.test);
   if (!m) {
     diagnostics.push(error('unknown-test', `'${spec.test}' is not a test name`, at, { hint: 'a test is named like unique, accepted_values or a {% test %} of the project' }));

@@ -50,7 +50,7 @@ export interface ProjectTests {
 
 export function projectTests(input: ProjectTestsInput, diagnostics: Diagnostic[]): ProjectTests {
   const { properties } = input;
-  const specs = [...properties.models.values(), ...properties.seeds.values()].flatMap((n) => n.tests);
+  const specs = [...properties.models.values(), ...properties.seeds.values(), ...properties.snapshots.values()].flatMap((n) => n.tests);
   const ctx = genericContext(input);
   // A package test used in many places is one error with every place it is used.
   const found: Diagnostic[] = [];

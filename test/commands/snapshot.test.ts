@@ -1,0 +1,54 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { eventsOfType, explain, queryRows, removeTempDirs, snapshotTables, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { backfillIn, runIn, testIn } from '../support/in-process.js';
+
+afterAll(removeTempDirs);
+
+/**
+ * Snapshots in a dbt project, through the commands: built once per run and per backfill,
+ * read by a model, their tests run before the merge commits (a failing one keeps the
+ * snapshot as it was), and `pipe test` runs them on the published snapshot.
+ */
+
+const V1 = 'id,status,updated_at\n1,new,2024-01-01 10:00:00\n2,new,2024-01-01 11:00:00\n';
+const V2 = 'id,status,updated_at\n1,shipped,2024-01-02 10:00:00\n2,,2024-01-02 11:00:00\n';
+
+function project(): string {
+  const dir = tempDir();
+  writeProjectFiles(dir, {
+    'dbt_project.yml': 'name: shop\nprofile: shop\nsnapshots:\n  shop:\n    +target_schema: history\n',
+    'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
+    'seeds/orders.csv': V1,
+    'snapshots/orders.sql': "{% snapshot orders_history %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='updated_at') }}\nselect * from {{ ref('orders') }}\n{% endsnapshot %}\n",
+    'snapshots/orders.yml': 'version: 2\nsnapshots:\n  - name: orders_history\n    columns:\n      - name: dbt_scd_id\n        data_tests: [unique]\n      - name: status\n        data_tests: [not_null]\n',
+    'models/current_orders.sql': "select id, status from {{ ref('orders_history') }} where dbt_valid_to is null",
+  });
+  return dir;
+}
+
+describe('snapshots through the commands', () => {
+  it('run their tests inside the merge: a failing one keeps the snapshot, and what reads it, as they were', async () => {
+    const dir = project();
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    const tables = ['"history"."orders_history"', 'current_orders'];
+    const before = await snapshotTables(warehouseOf(dir), tables);
+    expect(before['"history"."orders_history"']).toHaveLength(2);
+    expect((await testIn(dir, { date: '2024-01-02' })).code).toBe(0);
+
+    writeProjectFiles(dir, { 'seeds/orders.csv': V2 });
+    const second = await runIn(dir, { date: '2024-01-02' });
+    expect(second.code).toBe(1);
+    expect(eventsOfType(second.events, 'check-failed').map((e) => (e.failure as { check: string }).check)).toEqual(['not_null_orders_history_status']);
+    expect(await snapshotTables(warehouseOf(dir), tables)).toEqual(before);
+  });
+
+  it('are built once by a backfill, after the dates of what they read', async () => {
+    const dir = project();
+    const r = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' });
+    expect(r.code, explain(r)).toBe(0);
+    const started = eventsOfType(r.events, 'task-started').map((e) => (e.task as { id: string }).id);
+    expect(started.filter((id) => id.startsWith('orders_history'))).toEqual(['orders_history@2024-01-03']);
+    expect(await queryRows(warehouseOf(dir), 'SELECT count(*)::INTEGER AS n FROM history.orders_history')).toEqual([{ n: 2 }]);
+  });
+});
