@@ -43,6 +43,15 @@ describe('snapshots through the commands', () => {
     expect(await snapshotTables(warehouseOf(dir), tables)).toEqual(before);
   });
 
+  it('with a config dbt would refuse: refused before anything runs, at its line', async () => {
+    const dir = project();
+    writeProjectFiles(dir, { 'snapshots/orders.sql': "{% snapshot orders_history %}\n{{ config(unique_key='id', strategy='timestamp') }}\nselect * from {{ ref('orders') }}\n{% endsnapshot %}\n" });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('snapshots/orders.sql:2:4: error: the timestamp strategy needs updated_at');
+    expect(eventsOfType(r.events, 'task-started')).toEqual([]);
+  });
+
   it('are built once by a backfill, after the dates of what they read', async () => {
     const dir = project();
     const r = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' });
