@@ -785,7 +785,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       continue;
     }
     const config = analyzed.config;
-    const entry = properties.models.get(name);
+    const entry = m.properties;
     // Read each time (not cached with the render): the properties file's columns may change alone.
     const contract = modelContract(name, config, entry, analyzed.contractLocation, diagnostics);
     const hookRefs = isBuilt(config.materialized)

@@ -19,7 +19,8 @@ function project(): string {
     'dbt_project.yml': 'name: shop\nprofile: shop\nsnapshots:\n  shop:\n    +target_schema: history\n',
     'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
     'seeds/orders.csv': V1,
-    'snapshots/orders.sql': "{% snapshot orders_history %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='updated_at') }}\nselect * from {{ ref('orders') }}\n{% endsnapshot %}\n",
+    'snapshots/orders.sql':
+      "{% snapshot orders_history %}\n{{ config(unique_key='id', strategy='timestamp', updated_at='updated_at', post_hook='create or replace table main.history_rows as select count(*) as n from {{ this }}') }}\nselect * from {{ ref('orders') }}\n{% endsnapshot %}\n",
     'snapshots/orders.yml': 'version: 2\nsnapshots:\n  - name: orders_history\n    columns:\n      - name: dbt_scd_id\n        data_tests: [unique]\n      - name: status\n        data_tests: [not_null]\n',
     'models/current_orders.sql': "select id, status from {{ ref('orders_history') }} where dbt_valid_to is null",
   });
@@ -34,6 +35,8 @@ describe('snapshots through the commands', () => {
     const tables = ['"history"."orders_history"', 'current_orders'];
     const before = await snapshotTables(warehouseOf(dir), tables);
     expect(before['"history"."orders_history"']).toHaveLength(2);
+    // Its post-hook ran inside the merge's transaction, reading the snapshot as it left it.
+    expect(await queryRows(warehouseOf(dir), 'SELECT n::INTEGER AS n FROM main.history_rows')).toEqual([{ n: 2 }]);
     expect((await testIn(dir, { date: '2024-01-02' })).code).toBe(0);
 
     writeProjectFiles(dir, { 'seeds/orders.csv': V2 });
