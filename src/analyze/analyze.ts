@@ -8,10 +8,10 @@ import { modelContract, type ModelContract } from './dbt/contract.js';
 import { baseConfig, baseValue, mergeConfig, type BaseConfig, type RenderSetting } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
 import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
-import { unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
+import { unsupportedDiagnostics, unsupportedUses, type TemplateRole, type UnsupportedUse } from './dbt/unsupported-jinja.js';
 import { projectNamespaces, standInNotice, type PackageScope } from './dbt/packages.js';
 import { NO_PACKAGES } from '../project/load-packages.js';
-import { seedHash, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
+import { seedHash, type MacroSource, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
 import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
 import { makeGraph, type Graph } from '../graph/graph.js';
 import { findCycles } from '../graph/cycles.js';
@@ -32,6 +32,9 @@ import { recordSource, sourceCallProblem, sourceName, sourceNode, type SourceCal
 import { attachTests } from './dbt/attach-tests.js';
 import type { DbtTest } from './dbt/dbt-tests.js';
 import { projectTests } from './dbt/project-tests.js';
+import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
+import { graphContext, type GraphContext } from './jinja/graph-context.js';
+import type { Answer, Question } from '../warehouse/introspection.js';
 
 /**
  * Analysis turns loaded files into a validated graph: it renders every model once (at the
@@ -208,6 +211,12 @@ export interface RenderedSql {
   readonly inserted?: { readonly atLine: number; readonly by: number };
 }
 
+/**
+ * A model's execution render (see sqlAtRun): its SQL, or the question to the warehouse that
+ * stopped it, with where the template asks it.
+ */
+export type RunRender = RenderedSql | { readonly asked: Question; readonly location: Location; readonly related?: Diagnostic['related'] } | Diagnostic;
+
 /** Model name → the `"schema"."name"` its ref() (and its own `this`) resolves to instead of its published relation. */
 export type RelationOverrides = ReadonlyMap<string, string>;
 
@@ -224,19 +233,83 @@ interface RawRender {
  */
 export class ModelRenderer {
   private nodes: ReadonlyMap<string, PipeNode> = new Map();
+  /** dbt's `graph` at execution, made when the first execution render needs it. */
+  private graph: GraphContext | undefined;
+  /** Whether any model is rendered again when its task runs. */
+  private anyRuntime: boolean | undefined;
 
   constructor(
     private readonly engine: TemplateEngine,
     private readonly models: ReadonlyMap<string, RenderModel>,
     private readonly vars: Readonly<Record<string, unknown>>,
+    /**
+     * The project's name and the target's database, for dbt's `graph`; the text of its macro
+     * files, to find where one asks the warehouse.
+     */
+    private readonly project: { readonly name: string; readonly database: string; readonly macros: readonly MacroSource[] },
   ) {}
 
   setNodes(nodes: ReadonlyMap<string, PipeNode>): void {
     this.nodes = nodes;
+    this.graph = undefined;
   }
 
+  /**
+   * Whether a model's SQL is rendered again when its task runs (dbt's execution render): its
+   * template, a macro it calls, or an ephemeral model it inlines reads the warehouse while
+   * rendering, or tells the phases apart (`execute`, `graph`).
+   */
+  rendersAtRun(name: string, seen?: Set<string>): boolean {
+    // Most projects have no such model: planning ten thousand tasks asks this ten thousand times.
+    this.anyRuntime ??= [...this.models.values()].some((m) => m.runtime);
+    if (!this.anyRuntime) return false;
+    seen ??= new Set<string>();
+    if (seen.has(name)) return false;
+    seen.add(name);
+    if (this.models.get(name)?.runtime) return true;
+    const node = this.nodes.get(name);
+    if (node?.kind !== 'model') return false;
+    return node.upstream.some((u) => {
+      const n = this.nodes.get(u);
+      return n?.kind === 'model' && !isBuilt(n.config.materialized) && this.rendersAtRun(u, seen);
+    });
+  }
+
+  /**
+   * The execution render of a model, with the warehouse's answers so far (by questionKey):
+   * its final SQL, or the first question it has no answer to. The graph was built from the
+   * parse render, so a ref() that only the execution render reaches is an error, as in dbt.
+   */
+  sqlAtRun(name: string, interval: Interval, state: TableState, relations: RelationOverrides | undefined, answers: ReadonlyMap<string, Answer>): RunRender {
+    const graph = (this.graph ??= graphContext(this.nodes, this.project.name, this.project.database));
+    const phase = executionPhase(answers, (text) => this.resolveRefs(text, relations), { ...graph });
+    const r = this.sql(name, interval, state, relations, phase);
+    if (phase.asked) {
+      const model = this.models.get(name)!;
+      const d = 'severity' in r ? r : undefined;
+      // Nunjucks does not always say where a call stopped it: the first place the file asks.
+      const file = d?.location?.file ?? model.source.file;
+      const source = file === model.source.file ? model.source.sql : this.project.macros.find((m) => m.file === file)?.source;
+      const location = d?.location?.line !== undefined ? d.location : { file, ...(source === undefined ? {} : askedAt(source, phase.asked)) };
+      return { asked: phase.asked, location, related: d?.related };
+    }
+    if ('severity' in r) return r;
+    const parsed = this.renderRaw(name, interval, state);
+    const unseen = 'severity' in parsed ? undefined : r.refs.find((ref) => !parsed.refs.includes(ref));
+    if (unseen !== undefined) {
+      const model = this.models.get(name)!;
+      return error('ref-at-run', `ref('${unseen}') is reached only when ${name} runs (execute is true): its upstream comes from the render with execute false`, { file: model.source.file, ...model.sites.ref(unseen) }, {
+        hint: `name it where both renders see it, e.g. a comment: -- depends_on: {{ ref('${unseen}') }}`,
+      });
+    }
+    return r;
+  }
+
+
   /** One render of a model's template; its materialization answers is_incremental() from `state`. */
-  renderRaw(name: string, interval: Interval, state: TableState): RawRender | Diagnostic {
+  renderRaw(name: string, interval: Interval, state: TableState, phase?: RenderPhase): RawRender | Diagnostic {
+    // An execution render reads the warehouse as it is now: never kept.
+    if (phase && this.models.get(name)?.runtime) return this.renderUncached(name, interval, state, phase);
     const key = `${interval.start}|${interval.end}|${state.tableExists ? 1 : 0}${state.fullRefresh ? 1 : 0}`;
     const cache = this.models.get(name)?.renders;
     const hit = cache?.get(key);
@@ -246,7 +319,7 @@ export class ModelRenderer {
     return result;
   }
 
-  private renderUncached(name: string, interval: Interval, state: TableState): RawRender | Diagnostic {
+  private renderUncached(name: string, interval: Interval, state: TableState, phase?: RenderPhase): RawRender | Diagnostic {
     const model = this.models.get(name);
     if (!model) throw new Error(`internal error: no model ${name}`);
     const yamlMaterialized = baseValue(model.base, 'materialized');
@@ -289,6 +362,7 @@ export class ModelRenderer {
           answered = forced ?? incrementalAs(mat);
           return answered;
         },
+        phase,
       });
       return { sql, refs, sources, configCalls, answered, conflict };
     };
@@ -323,10 +397,10 @@ export class ModelRenderer {
    * resolves some models (and `this`) to another relation than their published one: in a
    * backfill's full refresh, the dates read the staging table their upstream is rebuilt in.
    */
-  sql(name: string, interval: Interval, state: TableState, relations?: RelationOverrides): RenderedSql | Diagnostic {
-    const raw = this.renderRaw(name, interval, state);
+  sql(name: string, interval: Interval, state: TableState, relations?: RelationOverrides, phase?: RenderPhase): RenderedSql | Diagnostic {
+    const raw = this.renderRaw(name, interval, state, phase);
     if ('severity' in raw) return raw;
-    const ctes = this.ephemeralCtes(raw.refs, interval, [name], relations);
+    const ctes = this.ephemeralCtes(raw.refs, interval, [name], relations, phase);
     if (!Array.isArray(ctes)) return ctes;
     // Only the end is trimmed: line N of the rendered SQL stays line N of the file, which lets
     // database errors be mapped back to the model's source.
@@ -352,6 +426,7 @@ export class ModelRenderer {
     interval: Interval,
     trail: readonly string[],
     relations?: RelationOverrides,
+    phase?: RenderPhase,
   ): { name: string; sql: string }[] | Diagnostic {
     const ctes: { name: string; sql: string }[] = [];
     const added = new Set<string>();
@@ -360,7 +435,7 @@ export class ModelRenderer {
         const node = this.nodes.get(r);
         if (node?.kind !== 'model' || isBuilt(node.config.materialized) || added.has(r)) continue;
         if (trail.includes(r)) return error('cycle', `ephemeral models ref each other: ${[...trail, r].join(' → ')}`, { file: node.file });
-        const eph = this.renderRaw(r, interval, NO_TABLE);
+        const eph = this.renderRaw(r, interval, NO_TABLE, phase);
         if ('severity' in eph) return eph;
         const problem = add(eph.refs, [...trail, r]);
         if (problem) return problem;
@@ -559,6 +634,8 @@ interface CachedModel {
   readonly compiled: CompiledTemplate | Diagnostic;
   /** What in the text pipe cannot render yet (then it is not rendered). */
   readonly unsupported: readonly UnsupportedUse[];
+  /** Whether it is rendered again when its task runs (see ModelRenderer.rendersAtRun). */
+  readonly runtime: boolean;
   readonly renders: Map<string, RawRender | Diagnostic>;
   readonly sites: CallSites;
   analyzed?: AnalyzedModel;
@@ -599,6 +676,8 @@ interface RenderModel {
   readonly renders: Map<string, RawRender | Diagnostic>;
   readonly sites: CallSites;
   readonly entry: CachedModel;
+  /** Rendered again when its task runs: it reads the warehouse while rendering. */
+  readonly runtime: boolean;
   readonly fqn: readonly string[];
   /** Its config from everything but config(). */
   readonly base: BaseConfig;
@@ -658,8 +737,13 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const live = new Set<string>();
   /** Everything the templates use that pipe cannot render yet: reported once per cause, below. */
   const unsupported: UnsupportedUse[] = [];
-  const macros = macroProblems(files, packages);
-  const callsUnrenderable = (text: string) => macros.tainted.size > 0 && [...macros.tainted].some((t) => callsMacro(text, t));
+  const macros = macroProblems(files, packages, 'model');
+  // A test is rendered once, before the run: what reads the warehouse is refused there (see unsupported-jinja.ts).
+  const testMacros = macroProblems(files, packages, 'test');
+  const calling = (names: ReadonlySet<string>) => (text: string) => names.size > 0 && [...names].some((t) => callsMacro(text, t));
+  const callsUnrenderable = calling(macros.tainted);
+  const testCallsUnrenderable = calling(testMacros.tainted);
+  const callsRuntimeMacro = calling(runtimeMacros(files));
   const snapshots = declaredSnapshots(files, properties, projectName, diagnostics);
   const declared = [
     ...files.models.map((source) => ({ source, resource: 'model' as const, fqn: fqnOf(projectName, source.file, files.layout.models, source.name), properties: properties.models.get(source.name) })),
@@ -673,7 +757,9 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     if (!entry || entry.sql !== source.sql || entry.file !== source.file || entry.yaml !== yamlMaterialized) {
       const unsupported = unsupportedUses(source.file, source.sql, packages);
       const compiled = unsupported.length > 0 ? error('unsupported', 'not rendered', { file: source.file }) : engine.compile(source.file, source.sql);
-      entry = { sql: source.sql, file: source.file, yaml: yamlMaterialized, compiled, unsupported, renders: new Map(), sites: new CallSites(source.sql) };
+      // A template of text, ref(), source(), config() and date variables alone (simple-template.ts) renders once.
+      const runtime = !('severity' in compiled) && compiled.simple === undefined && (usesIntrospection(source.sql) || callsRuntimeMacro(source.sql));
+      entry = { sql: source.sql, file: source.file, yaml: yamlMaterialized, compiled, unsupported, runtime, renders: new Map(), sites: new CallSites(source.sql) };
       cache?.models.set(source.name, entry);
     }
     if (entry.unsupported.length > 0) {
@@ -697,18 +783,18 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
           ? dbtContext.dbtSchema(typeof custom === 'string' ? custom : undefined, { name: source.name, fqn, file: source.file, kind: resource })
           : typeof custom === 'string' ? custom : DEFAULT_SCHEMA;
     const relation = relationName(schema, typeof alias === 'string' ? alias : source.name);
-    models.set(source.name, { source, compiled, relation, renders: entry.renders, sites: entry.sites, entry, fqn, base, resource, ...(entryProperties ? { properties: entryProperties } : {}) });
+    models.set(source.name, { source, compiled, relation, renders: entry.renders, sites: entry.sites, entry, runtime: entry.runtime, fqn, base, resource, ...(entryProperties ? { properties: entryProperties } : {}) });
   }
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
   // A singular test, like a model, is not rendered when it uses what pipe cannot render.
   const singularTests = files.singularTests.filter((t) => {
-    const uses = unsupportedUses(t.file, t.sql, packages);
+    const uses = unsupportedUses(t.file, t.sql, packages, 'test');
     unsupported.push(...uses);
-    return uses.length === 0 && !callsUnrenderable(t.sql);
+    return uses.length === 0 && !testCallsUnrenderable(t.sql);
   });
-  unsupported.push(...macros.uses([...declared.map((m) => m.source.sql), ...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
+  unsupported.push(...macros.uses(declared.map((m) => m.source.sql)), ...testMacros.uses([...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
   diagnostics.push(...unsupportedDiagnostics(unsupported));
-  const renderer = new ModelRenderer(engine, models, vars);
+  const renderer = new ModelRenderer(engine, models, vars, { name: projectName, database: target.database, macros: macroFiles(files) });
 
   const nodes = new Map<string, PipeNode>();
   const disabled = new Map<string, Location>();
@@ -888,7 +974,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       nodeNames: allNames,
       unrenderableMacro: (qualified) => {
         const name = qualified.slice(qualified.indexOf('.') + 1);
-        return macros.tainted.has(name) || macros.tainted.has(name.replace(/^(?:default__|duckdb__)?test_/, ''));
+        return testMacros.tainted.has(name) || testMacros.tainted.has(name.replace(/^(?:default__|duckdb__)?test_/, ''));
       },
       sourceProblem: (call, at) => sourceCallProblem(call, at, nodes, disabledSources),
       unused: (key, at) => {
@@ -988,14 +1074,15 @@ function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diag
  * (`tainted`: a model calling one is not rendered). Uses are reported for the macros that
  * models reach; a macro nobody calls may use anything.
  */
-function macroProblems(files: ProjectFiles, packages: PackageScope): { uses: (reached: readonly string[]) => UnsupportedUse[]; tainted: ReadonlySet<string> } {
+function macroProblems(
+  files: ProjectFiles,
+  packages: PackageScope,
+  role: TemplateRole,
+): { uses: (reached: readonly string[]) => UnsupportedUse[]; tainted: ReadonlySet<string> } {
   const byMacro = new Map<string, UnsupportedUse[]>();
-  const defs: { name: string; body: string; file: string; start: number }[] = [];
-  for (const m of [...files.macros, ...(files.packages?.installed ?? []).flatMap((p) => p.macros)]) {
-    const uses = unsupportedUses(m.file, m.source, packages);
-    const re = /\{%-?\s*(?:macro|test)\s+([\p{L}_][\p{L}\p{N}_]*)\s*\(([\s\S]*?)\{%-?\s*end(?:macro|test)\s*-?%\}/gu;
-    let d: RegExpExecArray | null;
-    while ((d = re.exec(m.source))) defs.push({ name: d[1], body: d[0], file: m.file, start: d.index });
+  const defs = macroDefinitions(files);
+  for (const m of macroFiles(files)) {
+    const uses = unsupportedUses(m.file, m.source, packages, role);
     for (const u of uses) {
       const offset = offsetOf(m.source, u.location.line ?? 1, u.location.column ?? 1);
       const def = defs.find((x) => x.file === m.file && offset >= x.start && offset < x.start + x.body.length);
@@ -1005,21 +1092,13 @@ function macroProblems(files: ProjectFiles, packages: PackageScope): { uses: (re
   }
   const tainted = new Set(byMacro.keys());
   if (tainted.size === 0) return { uses: () => [], tainted };
-  const calls = callsMacro;
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const d of defs) {
-      if (tainted.has(d.name) || ![...tainted].some((t) => calls(d.body, t))) continue;
-      tainted.add(d.name);
-      grew = true;
-    }
-  }
+  withCallers(tainted, defs);
   const uses = (texts: readonly string[]) => {
     const reached = new Set<string>();
-    let frontier = defs.filter((d) => tainted.has(d.name) && texts.some((t) => calls(t, d.name)));
+    let frontier = defs.filter((d) => tainted.has(d.name) && texts.some((t) => callsMacro(t, d.name)));
     while (frontier.length > 0) {
       for (const d of frontier) reached.add(d.name);
-      frontier = defs.filter((d) => tainted.has(d.name) && !reached.has(d.name) && frontier.some((x) => calls(x.body, d.name)));
+      frontier = defs.filter((d) => tainted.has(d.name) && !reached.has(d.name) && frontier.some((x) => callsMacro(x.body, d.name)));
     }
     return [...byMacro].filter(([name]) => reached.has(name)).flatMap(([, u]) => u);
   };
@@ -1031,6 +1110,42 @@ function callsMacro(text: string, name: string): boolean {
   if (new RegExp(`\\b${name}\\s*\\(`).test(text)) return true;
   const impl = /^(?:duckdb|default)__(\w+)$/.exec(name);
   return impl !== null && new RegExp(`\\bdispatch\\s*\\(\\s*(?:macro_name\\s*=\\s*)?['"]${impl[1]}['"]`).test(text);
+}
+
+/** The project's macro files and those of the packages it has installed. */
+function macroFiles(files: ProjectFiles): readonly MacroSource[] {
+  return [...files.macros, ...(files.packages?.installed ?? []).flatMap((p) => p.macros)];
+}
+
+/** The macro (and test) definitions of the macro files, with their text. */
+function macroDefinitions(files: ProjectFiles): { name: string; body: string; file: string; start: number }[] {
+  const defs: { name: string; body: string; file: string; start: number }[] = [];
+  for (const m of macroFiles(files)) {
+    const re = /\{%-?\s*(?:macro|test)\s+([\p{L}_][\p{L}\p{N}_]*)\s*\(([\s\S]*?)\{%-?\s*end(?:macro|test)\s*-?%\}/gu;
+    let d: RegExpExecArray | null;
+    while ((d = re.exec(m.source))) defs.push({ name: d[1], body: d[0], file: m.file, start: d.index });
+  }
+  return defs;
+}
+
+/** Adds to `names` every macro that calls one of them, directly or through others. */
+function withCallers(names: Set<string>, defs: readonly { name: string; body: string }[]): void {
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const d of defs) {
+      if (names.has(d.name) || ![...names].some((t) => callsMacro(d.body, t))) continue;
+      names.add(d.name);
+      grew = true;
+    }
+  }
+}
+
+/** The macros that read the warehouse while rendering (see jinja/introspection.ts), and those that call them. */
+function runtimeMacros(files: ProjectFiles): ReadonlySet<string> {
+  const defs = macroDefinitions(files);
+  const names = new Set(defs.filter((d) => usesIntrospection(d.body)).map((d) => d.name));
+  if (names.size > 0) withCallers(names, defs);
+  return names;
 }
 
 function offsetOf(text: string, line: number, column: number): number {

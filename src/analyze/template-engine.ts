@@ -11,6 +11,7 @@ import { installReturn } from './jinja/macro-return.js';
 import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespaces.js';
 import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
 import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
+import { installIntrospection, type RenderPhase } from './jinja/introspection.js';
 
 /**
  * The Nunjucks environment every model and macro is rendered in.
@@ -30,6 +31,8 @@ export interface RenderHooks {
   config(options: Record<string, unknown>): void;
   var(name: string, fallback: unknown, hasFallback: boolean): unknown;
   isIncremental(): boolean;
+  /** dbt's render phase (see jinja/introspection.ts); none: the parse. */
+  readonly phase?: RenderPhase;
 }
 
 export class RenderFailure extends Error {
@@ -321,6 +324,7 @@ export class TemplateEngine {
     }
     this.variableNames = new Set([...dateVariableNames, 'this']);
     this.namespaces = this.installNamespaces(options.packages, hooks);
+    installIntrospection(this.env, () => this.active?.phase);
     for (const macro of macros) this.loadMacros(macro);
     for (const pkg of options.packages?.installed ?? []) {
       const members: Record<string, MacroFn> = {};

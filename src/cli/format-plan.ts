@@ -15,7 +15,18 @@ function skipped(t: Task): string | undefined {
  * would execute (the steps as data).
  */
 function plannedTaskJson(t: Task, order: number, steps: boolean): string {
-  const base = { type: 'planned-task', order, id: t.id, model: t.node, kind: t.kind, ds: t.ds, phase: t.phase, upstream: t.upstream, sql_hash: t.sqlHash };
+  const base = {
+    type: 'planned-task',
+    order,
+    id: t.id,
+    model: t.node,
+    kind: t.kind,
+    ds: t.ds,
+    phase: t.phase,
+    upstream: t.upstream,
+    sql_hash: t.sqlHash,
+    ...(t.renderAtRun ? { rendered_at_run: true } : {}),
+  };
   return JSON.stringify(steps ? { ...base, after: t.after, skipped: skipped(t), steps: skipped(t) === undefined ? t.steps : [] } : base);
 }
 
@@ -25,12 +36,15 @@ function waitsFor(t: Task): string {
   return `${up}${t.after?.length ? `  (and after ${t.after.join(', ')} finish, whatever their outcome)` : ''}`;
 }
 
+const RENDERED_AT_RUN = '-- its SQL reads the warehouse while rendering: rendered again when it runs (execute true); shown as rendered with execute false';
+
 /** The tasks in the order one worker starts them, each under a comment, with the SQL it would run. */
 function stepsInOrder(ordered: readonly Task[]): string[] {
   return ordered.map((t, i) => {
     const head = `-- ${i + 1}. ${t.id} (${t.kind}${t.phase ? `, ${t.phase}` : ''})${waitsFor(t)}`;
     const why = skipped(t);
-    return why === undefined ? `${head}\n${renderSteps(t.steps)}` : `${head}\n-- skipped: ${why}\n`;
+    if (why !== undefined) return `${head}\n-- skipped: ${why}\n`;
+    return `${head}\n${t.renderAtRun ? `${RENDERED_AT_RUN}\n` : ''}${renderSteps(t.steps)}`;
   });
 }
 

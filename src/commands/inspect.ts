@@ -4,7 +4,10 @@ import type { Analysis, PipeNode } from '../analyze/analyze.js';
 import { topologicalOrder } from '../graph/graph.js';
 import type { DagNode } from '../graph/render-dag.js';
 import type { EventSink } from '../events/events.js';
-import { Engine } from '../execute/engine.js';
+import { Engine, type EngineHandle } from '../execute/engine.js';
+import { renderAtRun } from '../execute/render-at-run.js';
+import { RenderError } from '../execute/task-errors.js';
+import type { Task } from '../plan/task.js';
 import { listRuns, runExists, runTasks, stateExists, type RunSummaryRow, type TaskRow } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import { analyzeAndSelect, emitAnalysisNotes, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
@@ -29,6 +32,12 @@ export interface CompiledModel {
   readonly sql: string;
   /** The hash the run records for the task (`pipe history`), to match the two. */
   readonly sql_hash: string;
+  /**
+   * Set for a model whose template reads the warehouse while rendering: `warehouse` when its
+   * SQL was rendered with the warehouse as it is (execute true), `parse` when there was no
+   * warehouse to read (execute false).
+   */
+  readonly rendered_with?: 'warehouse' | 'parse';
 }
 
 /** What `pipe ls` and `pipe dag` call a node: `seed`, `source`, or a model's materialization. */
@@ -68,7 +77,6 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
     planned = await planRunCommand(planOptions, { runId: 'compile', access: 'none' });
   }
   const { prepared, plan } = planned;
-  prepared.warehouse?.close();
   const { analysis } = prepared;
   // A selection whose upstream is not built yet still compiles; the run would refuse it.
   const notBuilt = (d: Diagnostic) => d.code === 'upstream-not-built';
@@ -76,14 +84,44 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
   if (problems.length > 0) throw new DiagnosticError(problems);
   warnings.push(...plan.diagnostics.filter(notBuilt).map((d) => ({ ...d, severity: 'warning' as const, message: `${d.message}: pipe run would refuse this selection` })));
   const models: CompiledModel[] = [];
-  for (const t of sequentialOrder(plan.tasks)) {
-    const n = analysis.nodes.get(t.node);
-    if (n?.kind !== 'model' || t.sql === undefined || t.ds === undefined || t.sqlHash === undefined) continue;
-    if (t.blocked) warnings.push(warning('depends-on-past', `pipe run would skip ${t.id}: ${t.blocked}`, { file: t.file }));
-    models.push({ model: t.node, file: t.file, materialized: t.kind, ds: t.ds, refs: n.upstream, sql: t.sql, sql_hash: t.sqlHash });
+  try {
+    for (const planned of sequentialOrder(plan.tasks)) {
+      const n = analysis.nodes.get(planned.node);
+      if (n?.kind !== 'model' || planned.sql === undefined || planned.ds === undefined || planned.sqlHash === undefined) continue;
+      if (planned.blocked) warnings.push(warning('depends-on-past', `pipe run would skip ${planned.id}: ${planned.blocked}`, { file: planned.file }));
+      const { task, renderedWith } = await executionRender(planned, prepared.warehouse, warnings);
+      models.push({ model: task.node, file: task.file, materialized: task.kind, ds: planned.ds, refs: n.upstream, sql: task.sql!, sql_hash: task.sqlHash!, ...renderedWith });
+    }
+  } finally {
+    prepared.warehouse?.close();
   }
   if (options.model !== undefined && models.length === 0) throw new DiagnosticError([noQuery(analysis, options.model)]);
   return { models, warnings };
+}
+
+/**
+ * A task whose template reads the warehouse while rendering, rendered as its run would (dbt's
+ * execution render) with the warehouse as it is now, read-only; without a warehouse, its
+ * parse render stands, and a warning says so.
+ */
+async function executionRender(
+  task: Task,
+  warehouse: EngineHandle | undefined,
+  warnings: Diagnostic[],
+): Promise<{ task: Task; renderedWith?: { rendered_with: 'warehouse' | 'parse' } }> {
+  if (!task.renderAtRun) return { task };
+  if (!warehouse) {
+    warnings.push(
+      warning('rendered-without-warehouse', `${task.node} reads the warehouse while rendering, and there is no warehouse to read: shown as rendered with execute false`, { file: task.file }),
+    );
+    return { task, renderedWith: { rendered_with: 'parse' } };
+  }
+  try {
+    return { task: await warehouse.engine.withSession((s) => renderAtRun(task, s)), renderedWith: { rendered_with: 'warehouse' } };
+  } catch (e) {
+    if (!(e instanceof RenderError)) throw e;
+    throw new DiagnosticError([error('template-render', e.message, e.location ?? { file: task.file })]);
+  }
 }
 
 /** Why `pipe compile MODEL` has nothing to show: a seed or an ephemeral model has no query of its own. */

@@ -2,7 +2,7 @@ import { error, type Diagnostic, type Location } from '../diagnostics/diagnostic
 import { statementSeparators } from '../sql/sql-text.js';
 import { locateSqlError, type SqlOrigin } from '../plan/sql-error-location.js';
 import { allSteps, type Task } from '../plan/task.js';
-import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
+import { statementsIn, type WarehouseSession } from '../warehouse/warehouse.js';
 
 /**
  * Before anything runs: every model and check is exactly one statement, as DuckDB's own
@@ -30,25 +30,18 @@ export async function preflightSingleStatements(session: WarehouseSession, tasks
   const reported = new Set<string>();
   const checked = new Set<string>();
   const verify = async (sql: string, what: string, origin: SqlOrigin | undefined, at: Location) => {
-    // Statements are separated by semicolons: text without one is a single statement.
-    if (!sql.includes(';') || checked.has(sql) || reported.has(what)) return;
+    if (checked.has(sql) || reported.has(what)) return;
     checked.add(sql);
-    let count: number;
-    try {
-      count = await session.statementCount(sql);
-    } catch (e) {
-      // A syntax error is reported, located, when the task runs it.
-      if (e instanceof WarehouseError) return;
-      throw e;
-    }
-    if (count <= 1) return;
+    const count = await statementsIn(session, sql);
+    if (count === undefined || count <= 1) return;
     reported.add(what);
     diagnostics.push(
       error('several-statements', `${what} renders to ${count} SQL statements; pipe runs exactly one`, secondStatementAt(sql, origin, at), { hint: HINT }),
     );
   };
   for (const task of tasks) {
-    if (task.sql !== undefined && task.origin) await verify(task.sql, task.node, task.origin, { file: task.file });
+    // SQL rendered again as the task runs is checked then (see execute/render-at-run.ts).
+    if (task.sql !== undefined && task.origin && !task.renderAtRun) await verify(task.sql, task.node, task.origin, { file: task.file });
     for (const step of allSteps(task.steps)) {
       const checks = step.kind === 'check' ? [step] : step.kind === 'publish' ? (step.checks ?? []) : [];
       for (const c of checks) await verify(c.sql, `${task.node}: check ${c.name}`, undefined, c.location);

@@ -7,14 +7,16 @@ import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js
 /**
  * Before anything runs: every column a check names must be produced by its model. The
  * model's query is bound, not executed (DESCRIBE). A model whose upstream is built in this
- * same run cannot be bound yet; its checks' columns are verified when its task runs.
+ * same run cannot be bound yet, nor a query rendered when its task runs: their checks' columns
+ * are verified when the task runs.
  */
 export async function preflightCheckColumns(session: WarehouseSession, tasks: readonly Task[]): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const task of tasks) {
     const step = allSteps(task.steps).find((s) => s.kind === 'columns');
-    if (!step || step.kind !== 'columns' || seen.has(task.node)) continue;
+    // A query rendered again as its task runs is not known yet: its columns are verified then.
+    if (!step || step.kind !== 'columns' || seen.has(task.node) || task.renderAtRun) continue;
     seen.add(task.node);
     const query = task.kind === 'test' || task.sql === undefined ? `SELECT * FROM ${task.relation}` : task.sql;
     let columns: string[];

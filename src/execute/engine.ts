@@ -13,6 +13,7 @@ import {
   insertTasksSql,
   recoverAfterCrash,
   taskResultSql,
+  taskSqlHashSql,
   type CheckResultRecord,
   type PlannedTaskRecord,
   type RunRecord,
@@ -257,6 +258,11 @@ export class Engine {
   async recordTask(session: WarehouseSession, record: TaskResultRecord): Promise<void> {
     const text = { error: record.error && secrets.mask(record.error), detail: record.detail && secrets.mask(record.detail) };
     await session.exec(taskResultSql({ ...record, ...text })).catch(() => undefined);
+  }
+
+  /** Records the hash of the SQL a task runs, when it was rendered again as it ran. */
+  async recordTaskHash(session: WarehouseSession, runId: string, taskId: string, sqlHash: string): Promise<void> {
+    await session.exec(taskSqlHashSql(runId, taskId, sqlHash)).catch(() => undefined);
   }
 
   /** Records a check's result, its failing rows masked. */

@@ -11,6 +11,7 @@ import { StepRunner, type AttemptResult, type Published } from './step-runner.js
 import { HookError, toTaskError } from './task-errors.js';
 import { TaskQueue, type GroupProgress, type TaskOutcome } from './task-queue.js';
 import { taskRef } from './task-ref.js';
+import { renderAtRun } from './render-at-run.js';
 
 /**
  * Runs planned tasks: takes from the queue (task-queue.ts decides what may start: dependency
@@ -69,7 +70,9 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   };
 
   /** Runs a task to its end: its attempts, its records and its events. */
-  const runTask = async (task: Task, session: WarehouseSession): Promise<TaskOutcome> => {
+  const runTask = async (planned: Task, session: WarehouseSession): Promise<TaskOutcome> => {
+    /** The task as it runs: once rendered again with the warehouse (see render-at-run.ts), with the SQL it runs. */
+    let task = planned;
     const taskStart = Date.now();
     if (task.blocked !== undefined) {
       await engine.recordTask(session, { runId, taskId: task.id, attempt: 1, status: 'skipped', endedAt: taskStart, detail: task.blocked });
@@ -92,6 +95,10 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
         async () => {
           attemptNo++;
           attemptStart = Date.now();
+          if (task.renderAtRun) {
+            task = await interrupter.during(session, () => renderAtRun(task, session));
+            if (task.sqlHash !== undefined) await engine.recordTaskHash(session, runId, task.id, task.sqlHash);
+          }
           return steps.attempt(task, session, attemptNo, attemptStart, done);
         },
         {

@@ -72,6 +72,20 @@ export class HookError extends Error {
 }
 
 /**
+ * A task's template failed as it was rendered for the run (dbt's execution render): an error
+ * in the template, or a query it runs that the warehouse refused, at the template's line.
+ */
+export class RenderError extends Error {
+  constructor(
+    message: string,
+    readonly location: Location | undefined,
+    readonly errorClass: 'transient' | 'permanent' = 'permanent',
+  ) {
+    super(message);
+  }
+}
+
+/**
  * A database error, with the failing statement when pipe knows it, to locate the error in the
  * model file, and the dialect that reads the lines and CSV records it names.
  */
@@ -105,6 +119,7 @@ export function toTaskError(e: unknown, task?: Task): TaskError {
   if (e instanceof ChecksFailedError) {
     return { message: e.message, kind: 'Check', errorClass: 'permanent', checks: e.failures, sample: e.failures[0]?.sample };
   }
+  if (e instanceof RenderError) return { message: e.message, kind: 'Template', errorClass: e.errorClass, location: e.location };
   if (e instanceof ProjectRuleError) return { message: e.message, kind: e.kind, errorClass: 'permanent', location: e.location };
   if (e instanceof TaskDataError) return { message: e.message, kind: 'Data', errorClass: 'permanent', sample: e.sample };
   const message = e instanceof Error ? e.message : String(e);

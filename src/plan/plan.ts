@@ -1,4 +1,4 @@
-import type { Analysis, ModelNode, PipeNode, RelationOverrides, SeedNode, SourceNode } from '../analyze/analyze.js';
+import type { Analysis, ModelNode, PipeNode, RelationOverrides, RenderedSql, SeedNode, SourceNode } from '../analyze/analyze.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { relationName } from '../sql/sql-text.js';
@@ -6,7 +6,7 @@ import { dateVariables, intervalLabel, isHourLabel, previousInterval, type Inter
 import { topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
-import type { CheckStep, Step, Task } from './task.js';
+import type { CheckStep, RenderAtRun, Step, Task } from './task.js';
 import { SQL, type StrategyInput } from './strategies/strategy.js';
 import { seedStrategy } from './strategies/seed.js';
 import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
@@ -524,38 +524,43 @@ function modelTask(
   const { group, stagedIn, relations } = options;
   const existing = catalog.get(node.relation);
   const { kind, spec } = builtOf(node.config);
-  const rendered = analysis.renderer.sql(node.name, interval, tableState(node, ctx), relations);
+  const state = tableState(node, ctx);
+  const rendered = analysis.renderer.sql(node.name, interval, state, relations);
   if ('severity' in rendered) {
     diagnostics.push(rendered);
     return undefined;
   }
-  const input: StrategyInput = {
-    ...strategyBase(node.config.schema, node.config.alias ?? node.name, node.relation, existing, ds),
-    sql: rendered.sql,
-    interval,
-    fullRefresh,
-    root: analysis.root,
-    externalRoot: analysis.settings.externalRoot,
-    runId: ctx.runId,
-  };
   const intervals = perInterval(node.config);
-  let steps: Step[];
-  let target: CheckTarget;
-  if (stagedIn === undefined) {
-    steps = spec.strategy(input, node.config);
-    target = spec.checks(input);
-  } else if (intervals) {
-    steps = intervals.stagedDate(input, node.config, stagedIn);
-    target = intervals.stagedDateChecks(input);
-  } else {
-    throw new Error(`internal error: ${node.name} keeps no table of intervals to stage`);
-  }
-  if (node.checks.length > 0) steps = withChecks(steps, planChecks(node, ctx, interval, target, diagnostics, relations));
-  // A date of a full refresh builds the query into the staging table: the swap publishes the model.
-  const staged = kind === 'table' || kind === 'external' ? input.stagingRelation : undefined;
-  const parts = { publishes: stagedIn === undefined, query: rendered.sql, ...(staged === undefined ? {} : { staging: staged }) };
-  steps = aroundQuery(steps, aroundOf(node, analysis.renderer, analysis.database, interval, tableState(node, ctx), parts, diagnostics, relations));
-  return {
+  /** The steps that build the model from its SQL: its checks and what runs around the query among them. */
+  const stepsOf = (sql: string, found: Diagnostic[]): Step[] => {
+    const input: StrategyInput = {
+      ...strategyBase(node.config.schema, node.config.alias ?? node.name, node.relation, existing, ds),
+      sql,
+      interval,
+      fullRefresh,
+      root: analysis.root,
+      externalRoot: analysis.settings.externalRoot,
+      runId: ctx.runId,
+    };
+    let steps: Step[];
+    let target: CheckTarget;
+    if (stagedIn === undefined) {
+      steps = spec.strategy(input, node.config);
+      target = spec.checks(input);
+    } else if (intervals) {
+      steps = intervals.stagedDate(input, node.config, stagedIn);
+      target = intervals.stagedDateChecks(input);
+    } else {
+      throw new Error(`internal error: ${node.name} keeps no table of intervals to stage`);
+    }
+    if (node.checks.length > 0) steps = withChecks(steps, planChecks(node, ctx, interval, target, found, relations));
+    // A date of a full refresh builds the query into the staging table: the swap publishes the model.
+    const staged = kind === 'table' || kind === 'external' ? input.stagingRelation : undefined;
+    const parts = { publishes: stagedIn === undefined, query: sql, ...(staged === undefined ? {} : { staging: staged }) };
+    return aroundQuery(steps, aroundOf(node, analysis.renderer, analysis.database, interval, state, parts, found, relations));
+  };
+  const origin = (r: RenderedSql) => ({ file: node.file, source: r.source, sql: r.sql, inserted: r.inserted });
+  const task: Task = {
     id: taskId(node, ds),
     node: node.name,
     kind,
@@ -567,8 +572,8 @@ function modelTask(
     upstream,
     sql: rendered.sql,
     sqlHash: rendered.hash,
-    origin: { file: node.file, source: rendered.source, sql: rendered.sql, inserted: rendered.inserted },
-    steps,
+    origin: origin(rendered),
+    steps: stepsOf(rendered.sql, diagnostics),
     sources: orUndefined(readsOf(node, analysis).sources),
     // The dates of a full refresh publish into the staging table, one at a time.
     lockKey: stagedIn ?? node.relation,
@@ -578,6 +583,19 @@ function modelTask(
     replacesTable:
       intervals && fullRefresh && existing === 'table' && stagedIn === undefined ? replaced(node, interval, ds, isHourLabel(ds) ? 'hour' : 'date') : undefined,
   };
+  if (!analysis.renderer.rendersAtRun(node.name)) return task;
+  const renderAtRun: RenderAtRun = {
+    render: (answers) => {
+      const r = analysis.renderer.sqlAtRun(node.name, interval, state, relations, answers);
+      if ('asked' in r) return { kind: 'asks', question: r.asked, location: r.location, related: r.related };
+      if ('severity' in r) return { kind: 'failed', diagnostics: [r] };
+      const found: Diagnostic[] = [];
+      const steps = stepsOf(r.sql, found);
+      if (found.length > 0) return { kind: 'failed', diagnostics: found };
+      return { kind: 'rendered', task: { ...task, sql: r.sql, sqlHash: r.hash, origin: origin(r), steps, renderAtRun: undefined } };
+    },
+  };
+  return { ...task, renderAtRun };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Interval } from '../dates/dates.js';
-import type { Location } from '../diagnostics/diagnostics.js';
+import type { Diagnostic, Location } from '../diagnostics/diagnostics.js';
+import type { Answer, Question } from '../warehouse/introspection.js';
 import type { SqlOrigin } from './sql-error-location.js';
 import type { CsvOrigin } from './csv-error-location.js';
 import type { RetryPolicy } from './retry-policy.js';
@@ -138,6 +139,24 @@ export interface ColumnUse {
   readonly location: Location;
 }
 
+/**
+ * A model task whose SQL is rendered again when it runs, with the warehouse (dbt's execution
+ * render): its template reads the warehouse while rendering. Planned with the parse render's
+ * SQL (`execute` false), which dry runs show; the executor renders it again once its upstream
+ * has published, answering the render's questions until it asks none.
+ */
+export interface RenderAtRun {
+  /** One render, given the answers so far by questionKey (warehouse/introspection.ts). */
+  render(answers: ReadonlyMap<string, Answer>): RenderOutcome;
+}
+
+export type RenderOutcome =
+  /** The task as it runs: the SQL, hash, origin and steps of the execution render. */
+  | { readonly kind: 'rendered'; readonly task: Task }
+  /** The render needs the warehouse's answer to `question`, asked at `location`. */
+  | { readonly kind: 'asks'; readonly question: Question; readonly location: Location; readonly related?: Diagnostic['related'] }
+  | { readonly kind: 'failed'; readonly diagnostics: readonly Diagnostic[] };
+
 export interface Task {
   /** `model@2024-01-02`, or the seed's name. */
   readonly id: string;
@@ -159,6 +178,8 @@ export interface Task {
   readonly after?: readonly string[];
   readonly sql?: string;
   readonly sqlHash?: string;
+  /** Set when `sql` is rendered again as the task runs; `sql` is then the parse render's. */
+  readonly renderAtRun?: RenderAtRun;
   /** Where `sql` came from, to point database errors at the model file's line. */
   readonly origin?: SqlOrigin;
   /** The sources its query reads (its own and its ephemeral upstream's): each must exist before a run starts. */

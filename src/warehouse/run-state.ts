@@ -96,6 +96,11 @@ export function insertTasksSql(runId: string, tasks: readonly PlannedTaskRecord[
   return out;
 }
 
+/** A task rendered again as it ran (see plan/task.ts RenderAtRun): the hash of the SQL it runs replaces the planned one. */
+export function taskSqlHashSql(runId: string, taskId: string, sqlHash: string): string {
+  return `UPDATE ${STATE_SCHEMA}.tasks SET sql_hash = ${lit(sqlHash)} WHERE run_id = ${lit(runId)} AND task_id = ${lit(taskId)}`;
+}
+
 export interface TaskResultRecord {
   readonly runId: string;
   readonly taskId: string;

@@ -8,6 +8,12 @@ import type { Dialect } from './dialect.js';
 
 export type Row = Record<string, unknown>;
 
+/** A query's result by position: its columns with their types, and its rows as JSON-friendly values. */
+export interface QueryTable {
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+  readonly rows: readonly (readonly unknown[])[];
+}
+
 export interface TransactionOptions {
   /** Index of the statement whose changed-row count is returned. */
   readonly countAt?: number;
@@ -29,6 +35,11 @@ export interface WarehouseSession {
   /** Runs a query and returns its rows as JSON-friendly objects (big integers as strings). */
   query(sql: string): Promise<Row[]>;
   /**
+   * Runs a query and returns its result as a table: every column (by position, so two of one
+   * name both stay, and with the engine's type even when no row comes back) and the rows.
+   */
+  table(sql: string): Promise<QueryTable>;
+  /**
    * Runs the statements in one transaction: all of them commit, or none does. The engine may
    * send several statements in one call; those listed in `alone` (a model's own SQL, whose
    * error positions matter) and `countAt` are sent by themselves. Returns what `exec`
@@ -43,6 +54,20 @@ export interface WarehouseSession {
   /** Asks the statement in progress to stop; it then fails with an interrupt error. */
   interrupt(): void;
   close(): void;
+}
+
+/**
+ * How many statements the engine's parser finds in `sql`; undefined when it does not parse,
+ * which running it reports, at its line. Text without a semicolon is one statement.
+ */
+export async function statementsIn(session: WarehouseSession, sql: string): Promise<number | undefined> {
+  if (!sql.includes(';')) return 1;
+  try {
+    return await session.statementCount(sql);
+  } catch (e) {
+    if (e instanceof WarehouseError) return undefined;
+    throw e;
+  }
 }
 
 export interface Warehouse {

@@ -410,16 +410,36 @@ describe('dbt Jinja pipe cannot render yet', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\n',
       'models/a.sql': "select {{ cents('x') }} as c from {{ ref('b') }}",
-      'models/b.sql': '{% if execute %}select 1 as id{% endif %}',
+      'models/b.sql': "select '{{ modules.datetime.date.today() }}' as d",
       'models/c.sql': "select * from {{ ref('b') }}",
-      'macros/m.sql': "{% macro cents(c) %}{{ helper(c) }}{% endmacro %}\n{% macro helper(c) %}{{ adapter.dispatch('helper')(c) }}{% endmacro %}\n{% macro default__helper(c) %}{{ load_result(c) }}{% endmacro %}\n{% macro unused() %}{{ run_query('x') }}{% endmacro %}\n",
+      'macros/m.sql': "{% macro cents(c) %}{{ helper(c) }}{% endmacro %}\n{% macro helper(c) %}{{ adapter.dispatch('helper')(c) }}{% endmacro %}\n{% macro default__helper(c) %}{{ exceptions.raise_compiler_error(c) }}{% endmacro %}\n{% macro unused() %}{{ modules.re.compile('x') }}{% endmacro %}\n",
     });
     // default__helper is reached through adapter.dispatch('helper').
     expect(errors(a)).toEqual([
-      ['unsupported', 'execute is not supported by pipe', 'models/b.sql', 1],
-      ['unsupported', 'load_result() is not supported by pipe', 'macros/m.sql', 3],
+      ['unsupported', 'modules.datetime is not supported by pipe', 'models/b.sql', 1],
+      ['unsupported', 'exceptions.raise_compiler_error is not supported by pipe', 'macros/m.sql', 3],
     ]);
     // The models that read b are not reported again for it.
     expect(a.nodes.has('c')).toBe(true);
+  });
+
+  it('reads the warehouse while rendering in models, and refuses it in tests, which render once before the run', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/a.sql': "{% if execute %}{% set n = run_query('select 1')[0][0] %}{% endif %}select {{ first_id() }} as id",
+      'models/b.sql': "select * from {{ ref('a') }}",
+      'tests/no_rows.sql': "{% if execute %}select 1 as x where false{% endif %}",
+      'tests/via_macro.sql': "select {{ first_id() }} as id where false",
+      'macros/m.sql': "{% macro first_id() %}{% if execute %}{{ run_query('select 1')[0][0] }}{% else %}0{% endif %}{% endmacro %}\n",
+    });
+    const found = a.diagnostics.filter((d) => d.severity === 'error');
+    expect(found.map((d) => [d.message, d.location?.file, d.location?.line])).toEqual([
+      ['execute is not supported by pipe (2 uses in 2 files)', 'tests/no_rows.sql', 1],
+      ['run_query() is not supported by pipe', 'macros/m.sql', 1],
+    ]);
+    expect(found[0].hint).toMatch(/a test is rendered once, before the run/);
+    expect([...a.nodes.keys()]).toEqual(['a', 'b']);
+    expect(a.renderer.rendersAtRun('a')).toBe(true);
+    expect(a.renderer.rendersAtRun('b')).toBe(false);
   });
 });

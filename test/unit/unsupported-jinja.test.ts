@@ -23,16 +23,12 @@ select {{ dbt_utils.star(ref('b')) }}, {{ dbt.get_relations_by_pattern('x') }}
 {{ "a".upper() }} {{ run_query('select 1') }} {{ adapter.get_columns_in_relation('m') }}
 {{ ref('pkg', 'model') }} {{ ref('m', v=2) }} {{ graph.nodes }} {{ namespace(x=1) }}`),
     ).toEqual([
-      ['execute', 1, 1],
       ['dbt_utils.star()', 2, 11],
       ['dbt.get_relations_by_pattern()', 2, 43],
       ['{% do %}', 3, 1],
       ["Python's .upper()", 4, 7],
-      ['run_query()', 4, 22],
-      ['adapter.get_columns_in_relation', 4, 50],
       ['ref() of another package', 5, 4],
       ['ref() with a model version', 5, 30],
-      ['graph.nodes', 5, 50],
       ['namespace()', 5, 68],
     ]);
   });
@@ -42,6 +38,26 @@ select {{ dbt_utils.star(ref('b')) }}, {{ dbt.get_relations_by_pattern('x') }}
       uses(`{{ dbt.date_trunc('day', 'x') }} {{ dbt.replace('a', 'b', 'c') }} {{ adapter.dispatch('m', 'shop')() }}
 {{ adapter.quote('x') }} {{ return(1) }} {{ dbt.default__dateadd('day', 1, 'x') }}`),
     ).toEqual([]);
+  });
+
+  it('leaves reading the warehouse to models, and finds it in tests', () => {
+    const sql = `{% if execute %}{% set t = run_query('select 1') %}{% endif %}
+{% call statement('s', fetch_result=True) %}select 1{% endcall %}{{ load_result('s') }}
+{{ adapter.get_columns_in_relation(this) }} {{ adapter.get_relation(a, b, c) }} {{ graph.nodes.values() }} {{ api.Relation.create(schema='s', identifier='t') }}`;
+    expect(uses(sql)).toEqual([]);
+    const inTest = unsupportedUses('tests/t.sql', sql, NONE, 'test');
+    expect(inTest.map((u) => [u.cause, u.location.line, u.location.column])).toEqual([
+      ['execute', 1, 7],
+      ['run_query()', 1, 28],
+      ['statement()', 2, 9],
+      ['load_result()', 2, 69],
+      ['adapter.get_columns_in_relation', 3, 4],
+      ['adapter.get_relation', 3, 48],
+      ['graph.nodes', 3, 84],
+      ['api.Relation', 3, 111],
+    ]);
+    expect(new Set(inTest.map((u) => u.hint)).size).toBe(1);
+    expect(inTest[0].hint).toMatch(/only models can/);
   });
 
   it('reads past comments, raw blocks, string literals and SQL outside the tags', () => {

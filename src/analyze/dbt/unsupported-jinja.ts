@@ -4,8 +4,8 @@ import type { PackageScope } from './packages.js';
 /**
  * The dbt Jinja that pipe's templates cannot render yet, found in a template's text before it
  * is rendered. Rendering stops at the first failure, and some of these would not fail at all
- * but render differently from dbt (`{% if execute %}` taking its else branch, `graph.nodes`
- * empty, the version of `ref('x', v=2)` ignored): the scan finds every use in every file, and
+ * but render differently from dbt (the version of `ref('x', v=2)` ignored, a test's
+ * `{% if execute %}` taking its else branch): the scan finds every use in every file, and
  * the project's problems are reported once per cause, with every place it occurs.
  */
 
@@ -23,19 +23,35 @@ interface Rule {
   /** The cause from the match. */
   cause(m: RegExpExecArray): string;
   hint(m: RegExpExecArray, scope: PackageScope): string;
+  /** Whether the match reads the warehouse while rendering: supported in models, not in tests. */
+  introspection?(m: RegExpExecArray): boolean;
 }
 
+/** What a template is: a model's (rendered again when it runs) or a test's (rendered once). */
+export type TemplateRole = 'model' | 'test';
+
 /** dbt's objects and functions that pipe's templates do not have yet. */
-const INTROSPECTION = 'it reads the warehouse while rendering, which pipe does not do yet: write the SQL without it';
 const DBT_OBJECTS: Readonly<Record<string, string>> = {
-  adapter: INTROSPECTION,
-  graph: 'the project graph is not available to templates: name the models you need with ref()',
+  adapter: 'not available in pipe templates: adapter.get_columns_in_relation, adapter.get_relation, adapter.quote and adapter.dispatch are',
+  graph: 'graph has nodes and sources (and empty exposures, metrics, groups)',
   exceptions: 'raise the problem as a failing check instead',
   modules: 'Python modules are not available: use SQL date functions, or ds and the other date variables',
-  api: 'not available in pipe templates',
+  api: 'not available in pipe templates: api.Relation.create is',
 };
 
-const PYTHON_METHODS = ['upper', 'lower', 'startswith', 'endswith', 'strip', 'lstrip', 'rstrip', 'items', 'keys', 'values', 'get', 'format', 'title', 'capitalize', 'replace', 'join'];
+/**
+ * What reads the warehouse while rendering (or renders differently once it can): a model is
+ * rendered again when its task runs, but a test is rendered once, before the run.
+ */
+const IN_TESTS = 'a test is rendered once, before the run, so it cannot read the warehouse while rendering: only models can; write the query without it';
+const INTROSPECTION_MEMBERS: Readonly<Record<string, readonly string[]>> = {
+  adapter: ['get_columns_in_relation', 'get_relation', 'type'],
+  graph: ['nodes', 'sources', 'exposures', 'metrics', 'groups', 'semantic_models', 'saved_queries'],
+  api: ['Relation'],
+};
+
+// A dict's items(), keys(), values() and get() are Nunjucks' own once Jinja compatibility is on.
+const PYTHON_METHODS = ['upper', 'lower', 'startswith', 'endswith', 'strip', 'lstrip', 'rstrip', 'format', 'title', 'capitalize', 'replace', 'join'];
 
 const RULES: readonly Rule[] = [
   {
@@ -49,6 +65,7 @@ const RULES: readonly Rule[] = [
     skip: (m) => m[1] === 'adapter' && (m[2] === 'dispatch' || m[2] === 'quote'),
     cause: (m) => `${m[1]}.${m[2]}`,
     hint: (m) => DBT_OBJECTS[m[1]],
+    introspection: (m) => INTROSPECTION_MEMBERS[m[1]]?.includes(m[2]) === true,
   },
   {
     re: /\bdbt\s*\.\s*([A-Za-z_]\w*)\s*\(/g,
@@ -57,19 +74,21 @@ const RULES: readonly Rule[] = [
     hint: (m, scope) => scope.refusal('dbt', m[1]) ?? '',
   },
   {
-    re: /(?<![.\w])(run_query|statement|load_result|get_columns_in_relation|get_relation)\s*\(/g,
+    re: /(?<![.\w])(run_query|statement|load_result)\s*\(/g,
     cause: (m) => `${m[1]}()`,
-    hint: () => INTROSPECTION,
+    hint: () => IN_TESTS,
+    introspection: () => true,
   },
   {
-    re: /\{%-?\s*call\s+statement\b/g,
-    cause: () => '{% call statement %}',
-    hint: () => INTROSPECTION,
+    re: /(?<![.\w])(get_columns_in_relation|get_relation)\s*\(/g,
+    cause: (m) => `${m[1]}()`,
+    hint: (m) => `it is a method of adapter: adapter.${m[1]}()`,
   },
   {
-    re: /\{%-?\s*(?:if|elif)\s+(?:not\s+)?execute\b/g,
+    re: /(?<![.\w])execute\b/g,
     cause: () => 'execute',
-    hint: () => 'pipe renders a model once, with no parse phase, so execute would always take one branch: remove the condition',
+    hint: () => IN_TESTS,
+    introspection: () => true,
   },
   {
     re: /\b(invocation_id|run_started_at|selected_resources|flags)\b/g,
@@ -122,7 +141,7 @@ const RAW_BLOCK = /\{%-?\s*raw\s*-?%\}[\s\S]*?\{%-?\s*endraw\s*-?%\}/g;
  * Every use of what pipe cannot render yet in one template, and the calls of `pkg.macro()`
  * that `scope` cannot render (a package neither installed nor implemented by pipe).
  */
-export function unsupportedUses(file: string, source: string, scope: PackageScope): UnsupportedUse[] {
+export function unsupportedUses(file: string, source: string, scope: PackageScope, role: TemplateRole = 'model'): UnsupportedUse[] {
   const out: UnsupportedUse[] = [];
   // Most templates use none of it: a search of their tags alone decides.
   if (!mayUse(source, scope.names)) return out;
@@ -143,7 +162,9 @@ export function unsupportedUses(file: string, source: string, scope: PackageScop
       while ((m = rule.re.exec(subject))) {
         if (rule.re.source.startsWith('\\.(') && /\bloop$|\bcaller$/.test(subject.slice(0, m.index))) continue;
         if (rule.skip?.(m, scope)) continue;
-        out.push({ cause: rule.cause(m), hint: rule.hint(m, scope), location: { file, ...positionOf(source, t.index + m.index) } });
+        const introspection = rule.introspection?.(m) === true;
+        if (introspection && role === 'model') continue;
+        out.push({ cause: rule.cause(m), hint: introspection ? IN_TESTS : rule.hint(m, scope), location: { file, ...positionOf(source, t.index + m.index) } });
       }
     }
     const pkg = /\b([A-Za-z_]\w*)\s*\.\s*([A-Za-z_]\w*)\s*\(/g;

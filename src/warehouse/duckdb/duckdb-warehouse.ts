@@ -7,6 +7,7 @@ import { NO_SETUP, type WarehouseSetup } from '../warehouse-setup.js';
 import {
   WarehouseLockedError,
   WarehouseOpenError,
+  type QueryTable,
   type Row,
   type TransactionOptions,
   type Warehouse,
@@ -49,6 +50,16 @@ class DuckDBSession implements WarehouseSession {
     try {
       const reader = await this.connection.runAndReadAll(sql);
       return reader.getRowObjectsJson() as Row[];
+    } catch (e) {
+      throw DUCKDB.classify(e);
+    }
+  }
+
+  async table(sql: string): Promise<QueryTable> {
+    try {
+      const reader = await this.connection.runAndReadAll(sql);
+      const types = reader.columnTypes().map(String);
+      return { columns: reader.columnNames().map((name, i) => ({ name, type: types[i] })), rows: reader.getRowsJson() };
     } catch (e) {
       throw DUCKDB.classify(e);
     }

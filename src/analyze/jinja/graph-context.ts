@@ -1,0 +1,98 @@
+import type { PipeNode } from '../analyze.js';
+
+/**
+ * dbt's `graph` variable at execution: the project's nodes and sources keyed by unique id,
+ * with the fields of dbt's manifest that macros looping over them read (`resource_type`,
+ * `name`, `config`, `depends_on`, `fqn`, `schema`, `relation_name`, ...). Models and seeds
+ * are `nodes`; source tables are `sources`. dbt's tests are nodes too; pipe runs them as
+ * checks of the node they test, so they are not listed.
+ */
+
+export interface GraphContext {
+  readonly nodes: Readonly<Record<string, unknown>>;
+  readonly sources: Readonly<Record<string, unknown>>;
+  readonly exposures: Readonly<Record<string, unknown>>;
+  readonly metrics: Readonly<Record<string, unknown>>;
+  readonly groups: Readonly<Record<string, unknown>>;
+  readonly semantic_models: Readonly<Record<string, unknown>>;
+  readonly saved_queries: Readonly<Record<string, unknown>>;
+}
+
+/** A node's unique id as dbt writes it: `model.project.name`, `seed.project.name`, `source.project.src.table`. */
+export function uniqueId(node: PipeNode, project: string): string {
+  return node.kind === 'source' ? `source.${project}.${node.source}.${node.table}` : `${resourceType(node)}.${project}.${node.name}`;
+}
+
+/** dbt's resource type: a snapshot is a model of pipe's graph, and a snapshot of dbt's. */
+function resourceType(node: PipeNode): string {
+  return node.kind === 'model' && node.config.materialized === 'snapshot' ? 'snapshot' : node.kind;
+}
+
+export function graphContext(nodes: ReadonlyMap<string, PipeNode>, project: string, database: string): GraphContext {
+  const byName = (name: string) => {
+    const n = nodes.get(name);
+    return n ? [uniqueId(n, project)] : [];
+  };
+  const graph = { nodes: {} as Record<string, unknown>, sources: {} as Record<string, unknown>, exposures: {}, metrics: {}, groups: {}, semantic_models: {}, saved_queries: {} };
+  for (const n of nodes.values()) {
+    const unique_id = uniqueId(n, project);
+    const common = { unique_id, name: n.name, resource_type: resourceType(n), package_name: project, fqn: [...n.fqn], tags: [...n.tags], original_file_path: n.file, path: n.file, database, meta: {} };
+    switch (n.kind) {
+      case 'model': {
+        const { tags, ...config } = n.config;
+        const identifier = n.config.alias ?? n.name;
+        graph.nodes[unique_id] = {
+          ...common,
+          schema: n.config.schema,
+          alias: identifier,
+          identifier,
+          relation_name: n.config.materialized === 'ephemeral' ? null : n.relation,
+          description: n.config.description ?? '',
+          config: { ...config, tags: [...tags], enabled: true },
+          depends_on: { nodes: n.upstream.flatMap(byName), macros: [] },
+          refs: n.upstream.filter((u) => nodes.get(u)?.kind !== 'source').map((name) => ({ name, package: null, version: null })),
+          sources: n.upstream.flatMap((u) => {
+            const s = nodes.get(u);
+            return s?.kind === 'source' ? [[s.source, s.table]] : [];
+          }),
+          columns: {},
+        };
+        break;
+      }
+      case 'seed': {
+        const identifier = n.alias ?? n.name;
+        graph.nodes[unique_id] = {
+          ...common,
+          schema: n.schema,
+          alias: identifier,
+          identifier,
+          relation_name: n.relation,
+          description: '',
+          config: { materialized: 'seed', schema: n.schema, alias: n.alias ?? null, tags: [...n.tags], enabled: true, column_types: { ...n.columnTypes }, delimiter: n.delimiter ?? ',', quote_columns: n.quoteColumns },
+          depends_on: { nodes: [], macros: [] },
+          columns: {},
+        };
+        break;
+      }
+      case 'source':
+        graph.sources[unique_id] = {
+          ...common,
+          name: n.table,
+          source_name: n.source,
+          database: n.reads.kind === 'relation' ? (n.reads.database ?? database) : database,
+          identifier: n.reads.kind === 'relation' ? n.reads.identifier : n.table,
+          schema: n.reads.kind === 'relation' ? n.reads.schema : null,
+          relation_name: n.relation,
+          loaded_at_field: n.loadedAtField ?? null,
+          config: { enabled: true, tags: [...n.tags] },
+          columns: {},
+        };
+        break;
+      default: {
+        const never: never = n;
+        throw new Error(`internal error: node ${JSON.stringify(never)}`);
+      }
+    }
+  }
+  return graph;
+}

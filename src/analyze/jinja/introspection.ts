@@ -1,0 +1,352 @@
+import type nunjucks from 'nunjucks';
+import { positionOf } from '../../diagnostics/diagnostics.js';
+import { TemplateFunctionError } from '../template-engine.js';
+import { bindArgs, param } from './macro-args.js';
+import { quoteIdent } from '../../sql/sql-text.js';
+import { emptyAnswer, questionKey, type Answer, type Question } from '../../warehouse/introspection.js';
+import type { QueryTable } from '../../warehouse/warehouse.js';
+
+/**
+ * dbt's two render phases, as templates see them. A model is first rendered to build the
+ * graph (dbt's parse: `execute` is false, `run_query` and `load_result` give empty results,
+ * `adapter.get_columns_in_relation` none, `adapter.get_relation` none, `graph` empty); a
+ * model whose template reads the warehouse is rendered again when its task runs, after its
+ * upstream published (`execute` true, every question answered by the warehouse, `graph` the
+ * project's nodes). This module gives templates those names; `RenderPhase` says which phase
+ * a render is in and answers its questions.
+ */
+
+export interface RenderPhase {
+  readonly execute: boolean;
+  /** The warehouse's answer; at execution, a question not answered yet stops the render (see `NeedsAnswer`). */
+  answer(q: Question): Answer;
+  /**
+   * Text with the relations that ref(), source() and `this` stand for in place of the tokens
+   * they render to (see analyze.ts): what a query or a relation a template passes means.
+   */
+  resolve(text: string): string;
+  /** dbt's `graph`: the project's nodes and sources (see graph-context.ts). */
+  readonly graph: Readonly<Record<string, unknown>>;
+  /** What `{% call statement('name') %}` blocks stored for `load_result('name')`, for this render. */
+  readonly results: Map<string, LoadResult>;
+}
+
+/** What `load_result()` gives: dbt's result of a statement. */
+export interface LoadResult {
+  readonly table: AgateTable;
+  readonly data: readonly (readonly unknown[])[];
+  readonly response: { readonly code: string; readonly rows_affected: number; readonly _message: string };
+}
+
+const EMPTY_GRAPH = Object.freeze({ nodes: {}, sources: {}, exposures: {}, metrics: {}, groups: {}, semantic_models: {}, saved_queries: {} });
+
+/** An execution phase, and the question that stopped its render, if one did. */
+export interface ExecutionPhase extends RenderPhase {
+  readonly asked: Question | undefined;
+}
+
+/**
+ * dbt's execution: the warehouse answers. A question not among `known` stops the render (it
+ * throws, and `asked` holds it): the caller gets the answer and renders again.
+ */
+export function executionPhase(known: ReadonlyMap<string, Answer>, resolve: (text: string) => string, graph: Readonly<Record<string, unknown>>): ExecutionPhase {
+  let asked: Question | undefined;
+  return {
+    execute: true,
+    resolve,
+    graph,
+    results: new Map(),
+    get asked() {
+      return asked;
+    },
+    answer(q) {
+      const a = known.get(questionKey(q));
+      if (a) return a;
+      asked ??= q;
+      throw new Error('waiting for the warehouse');
+    },
+  };
+}
+
+/** The phase of a render that sets none: dbt's parse, where nothing is asked of the warehouse and every answer is empty. */
+const PARSE: RenderPhase = { execute: false, answer: emptyAnswer, resolve: (text) => text, graph: EMPTY_GRAPH, results: new Map() };
+
+/**
+ * What the two phases give templates differently: a template using none of it renders once.
+ * (`adapter.quote`, `adapter.dispatch` and `api.Relation.create` read nothing.)
+ */
+const USES_RE = /\b(?:execute|run_query|statement|load_result|graph)\b|\badapter\s*\.\s*(?:get_columns_in_relation|get_relation)\b/;
+const TAG_RE = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
+
+/**
+ * Whether a template's tags name anything that renders differently when the task runs. A
+ * mention in a comment or a string literal counts too: rendering once more costs little,
+ * and missing one would render the parse's SQL.
+ */
+export function usesIntrospection(source: string): boolean {
+  if (!USES_RE.test(source)) return false;
+  TAG_RE.lastIndex = 0;
+  let t: RegExpExecArray | null;
+  while ((t = TAG_RE.exec(source))) if (USES_RE.test(t[0])) return true;
+  return false;
+}
+
+const ASKED_BY: Readonly<Record<Question['kind'], RegExp>> = {
+  query: /\b(?:run_query|statement)\s*\(/,
+  columns: /\bget_columns_in_relation\s*\(/,
+  relation: /\bget_relation\s*\(/,
+};
+
+/**
+ * Where a template asks a question when the render did not say (Nunjucks drops the position
+ * of a call on the first line): the first call that asks it of this kind, in the template.
+ */
+export function askedAt(source: string, q: Question): { line: number; column: number } | undefined {
+  const m = ASKED_BY[q.kind].exec(source);
+  return m ? positionOf(source, m.index) : undefined;
+}
+
+/** Sets properties a template reads but that no loop or `| length` should count. */
+function withHidden<T extends object>(target: T, fields: Readonly<Record<string, unknown>>): T {
+  for (const [key, value] of Object.entries(fields)) Object.defineProperty(target, key, { value, enumerable: false, configurable: true });
+  return target;
+}
+
+/** dbt's agate Row: a list of its values (`row[0]`, `for v in row`), each also by its column's name (`row['id']`). */
+export type AgateRow = unknown[];
+
+/**
+ * Whether a column's name can also reach it: not when a list already has something by that
+ * name (its length, a position: a column named `7` is not the eighth).
+ */
+const byName = (list: readonly unknown[], name: string) => !(name in list) && !/^\d+$/.test(name);
+
+function agateRow(names: readonly string[], values: readonly unknown[]): AgateRow {
+  const row = [...values];
+  names.forEach((name, i) => {
+    if (byName(row, name)) withHidden(row, { [name]: values[i] });
+  });
+  // Jinja's row.values() is a list: Array's own gives an iterator.
+  return withHidden(row, {
+    keys: () => [...names],
+    values: () => [...values],
+    items: () => names.map((n, i) => [n, values[i]]),
+    get: (name: string, fallback: unknown = null) => (names.includes(name) ? values[names.indexOf(name)] : fallback),
+  });
+}
+
+/** dbt's agate Column: a name, a type and the column's values. */
+export class AgateColumn {
+  // Not an '[object Object]': Jinja compatibility would answer .values() with the object's own fields.
+  readonly [Symbol.toStringTag] = 'Column';
+
+  constructor(
+    readonly name: string,
+    readonly data_type: string,
+    private readonly cells: readonly unknown[],
+  ) {}
+
+  values(): unknown[] {
+    return [...this.cells];
+  }
+
+  values_distinct(): unknown[] {
+    return [...new Set(this.cells)];
+  }
+
+  values_without_nulls(): unknown[] {
+    return this.cells.filter((v) => v !== null && v !== undefined);
+  }
+
+  toString(): string {
+    return `<agate.Column: ${this.name}>`;
+  }
+}
+
+/** A column of no result, what any column of a parse-time table is. */
+const NO_COLUMN = new AgateColumn('', '', []);
+
+/**
+ * dbt's agate Table, what `run_query()` returns: a list of rows (`for row in table`,
+ * `table[0][1]`, `table | length`), with `rows`, `columns` and `column_names`. At parse time
+ * any column of the empty table exists and is empty, as dbt lets every lookup pass.
+ */
+export type AgateTable = AgateRow[] & { readonly rows: AgateRow[]; readonly columns: AgateColumn[]; readonly column_names: string[] };
+
+export function agateTable(result: QueryTable, lenient = false): AgateTable {
+  const names = result.columns.map((c) => c.name);
+  const rows = result.rows.map((r) => agateRow(names, r));
+  const columns = result.columns.map((c, i) => new AgateColumn(c.name, c.type, result.rows.map((r) => r[i])));
+  for (const c of [...columns]) if (byName(columns, c.name)) withHidden(columns, { [c.name]: c });
+  const table = withHidden([...rows], {
+    rows: lenient ? passing(rows, NO_ROW) : rows,
+    columns: lenient ? passing(columns, NO_COLUMN) : columns,
+    column_names: names,
+    column_types: result.columns.map((c) => c.type),
+    // dbt prints the table to its log; pipe's templates have no log to print to.
+    print_table: () => '',
+    toString: () => '',
+  }) as AgateTable;
+  return lenient ? passing(table, NO_ROW) : table;
+}
+
+/**
+ * A list that lets every lookup pass, as dbt's parse render does: anything it does not hold
+ * is `missing` (an empty row, an empty column, an empty cell). A template that reads a
+ * query's first cell without asking `execute` first renders at parse time, as in dbt.
+ */
+function passing<T extends object>(target: T, missing: unknown): T {
+  return new Proxy(target, { get: (t, key, receiver) => (typeof key === 'symbol' || key in t ? Reflect.get(t, key, receiver) : missing) });
+}
+
+/** A row of no result, what any row of a parse-time table is: every cell empty. */
+const NO_ROW = passing(agateRow([], []), '');
+
+/** What `load_result()` gives at parse time: an empty result that lets every lookup pass. */
+function parseResult(): LoadResult {
+  return { table: agateTable({ columns: [], rows: [] }, true), data: passing([], NO_ROW), response: { code: '', rows_affected: 0, _message: '' } };
+}
+
+/** A relation as dbt's templates see it (`api.Relation.create`, `adapter.get_relation`): it renders as its quoted name. */
+export class Relation {
+  constructor(
+    readonly database: string | null,
+    readonly schema: string,
+    readonly identifier: string,
+    readonly type: 'table' | 'view' | null = null,
+  ) {}
+
+  get name(): string {
+    return this.identifier;
+  }
+
+  get table(): string {
+    return this.identifier;
+  }
+
+  get is_table(): boolean {
+    return this.type === 'table';
+  }
+
+  get is_view(): boolean {
+    return this.type === 'view';
+  }
+
+  render(): string {
+    return this.toString();
+  }
+
+  toString(): string {
+    return `${quoteIdent(this.schema)}.${quoteIdent(this.identifier)}`;
+  }
+}
+
+/**
+ * A column as `adapter.get_columns_in_relation` gives it (dbt's Column): `dtype` is the
+ * warehouse's type, `data_type` dbt's spelling of it (a text column without a size is
+ * `character varying(256)`, as dbt-duckdb gives it).
+ */
+export function dbtColumn(name: string, type: string) {
+  const upper = type.toUpperCase();
+  const is = (re: RegExp) => () => re.test(upper);
+  const INTEGER = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)\b/;
+  const isString = is(/^(VARCHAR|TEXT|STRING|CHAR|BPCHAR)\b/);
+  return {
+    name,
+    column: name,
+    dtype: type,
+    data_type: isString() && !type.includes('(') ? 'character varying(256)' : type,
+    quoted: quoteIdent(name),
+    char_size: null,
+    numeric_precision: null,
+    numeric_scale: null,
+    is_string: isString,
+    is_integer: is(INTEGER),
+    is_float: is(/^(DOUBLE|FLOAT|REAL)\b/),
+    is_numeric: is(/^(DECIMAL|NUMERIC)\b/),
+    is_number: () => is(INTEGER)() || is(/^(DOUBLE|FLOAT|REAL|DECIMAL|NUMERIC)\b/)(),
+    toString: () => `<Column ${name} (${type})>`,
+  };
+}
+
+/**
+ * Gives an environment dbt's names for reading the warehouse; `phaseOf` is the render in
+ * progress (none: the parse). adapter's methods join those it has (dispatch, quote).
+ */
+export function installIntrospection(env: nunjucks.Environment, phaseOf: () => RenderPhase | undefined): void {
+  const phase = () => phaseOf() ?? PARSE;
+  const globals = (env as unknown as { globals: Record<string, unknown> }).globals;
+  for (const [name, get] of [
+    ['execute', () => phase().execute],
+    ['graph', () => phase().graph],
+  ] as const) {
+    Object.defineProperty(globals, name, { enumerable: true, configurable: true, get });
+  }
+  const table = (p: RenderPhase, sql: unknown): AgateTable => {
+    const a = p.answer({ kind: 'query', sql: p.resolve(String(sql)) });
+    if (a.kind !== 'query') throw new Error('internal error: a query answered as something else');
+    return agateTable(a.table, !p.execute);
+  };
+  env.addGlobal('run_query', (...args: unknown[]) => table(phase(), bindArgs('run_query', [param('sql')], args).sql));
+  const statementParams = [param('name', null), param('fetch_result', false), param('auto_begin', true), param('language', 'sql'), param('caller', undefined)];
+  env.addGlobal('statement', (...args: unknown[]) => {
+    const a = bindArgs('statement', statementParams, args);
+    const p = phase();
+    // dbt's statement does nothing at parse time: its body is not even rendered.
+    if (!p.execute) return '';
+    if (typeof a.caller !== 'function') throw new TemplateFunctionError("statement() is called as a block: {% call statement('name', fetch_result=True) %} select ... {% endcall %}");
+    const t = table(p, (a.caller as () => unknown)());
+    if (typeof a.name === 'string') {
+      p.results.set(a.name, {
+        table: a.fetch_result ? t : agateTable({ columns: [], rows: [] }),
+        data: a.fetch_result ? t.map((r) => [...r]) : [],
+        response: { code: 'OK', rows_affected: t.length, _message: 'OK' },
+      });
+    }
+    return '';
+  });
+  env.addGlobal('load_result', (...args: unknown[]) => {
+    const { name } = bindArgs('load_result', [param('name')], args);
+    if (typeof name !== 'string') throw new TemplateFunctionError("load_result() takes a statement's name, e.g. load_result('main')");
+    const p = phase();
+    const stored = p.results.get(name);
+    if (stored) return stored;
+    if (!p.execute) return parseResult();
+    return null;
+  });
+  const relationOf = (p: RenderPhase, value: unknown, what: string): string => {
+    if (value === undefined || value === null || value === '') throw new TemplateFunctionError(`${what} takes a relation, e.g. ref('orders')`);
+    return p.resolve(String(value));
+  };
+  const adapter = globals.adapter && typeof globals.adapter === 'object' ? globals.adapter : {};
+  env.addGlobal('adapter', {
+    ...adapter,
+    get_columns_in_relation: (...args: unknown[]) => {
+      const p = phase();
+      const relation = bindArgs('adapter.get_columns_in_relation', [param('relation')], args).relation;
+      const a = p.answer({ kind: 'columns', relation: relationOf(p, relation, 'adapter.get_columns_in_relation()') });
+      if (a.kind !== 'columns') throw new Error('internal error: columns answered as something else');
+      return a.columns.map((c) => dbtColumn(c.name, c.type));
+    },
+    get_relation: (...args: unknown[]) => {
+      const a = bindArgs('adapter.get_relation', [param('database'), param('schema'), param('identifier')], args);
+      if (typeof a.schema !== 'string' || typeof a.identifier !== 'string') {
+        throw new TemplateFunctionError('adapter.get_relation() takes a database, a schema and an identifier, e.g. adapter.get_relation(this.database, this.schema, this.identifier)');
+      }
+      const found = phase().answer({ kind: 'relation', schema: a.schema, identifier: a.identifier });
+      if (found.kind !== 'relation') throw new Error('internal error: a relation answered as something else');
+      return found.found ? new Relation(typeof a.database === 'string' ? a.database : null, found.found.schema, found.found.identifier, found.found.type) : null;
+    },
+    type: () => 'duckdb',
+  });
+  env.addGlobal('api', {
+    Relation: {
+      create: (...args: unknown[]) => {
+        const a = bindArgs('api.Relation.create', [param('database', null), param('schema', null), param('identifier', null), param('type', null)], args, true);
+        if (typeof a.schema !== 'string' || typeof a.identifier !== 'string') throw new TemplateFunctionError('api.Relation.create() takes a schema and an identifier');
+        const type = a.type === 'table' || a.type === 'view' ? a.type : null;
+        return new Relation(typeof a.database === 'string' ? a.database : null, a.schema, a.identifier, type);
+      },
+    },
+  });
+}

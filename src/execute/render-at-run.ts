@@ -1,0 +1,73 @@
+import type { Diagnostic } from '../diagnostics/diagnostics.js';
+import type { Task } from '../plan/task.js';
+import { answerQuestion, questionKey, type Answer, type Question } from '../warehouse/introspection.js';
+import { statementsIn, WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
+import { RenderError } from './task-errors.js';
+
+/**
+ * dbt's execution render of a task (see RenderAtRun in plan/task.ts), on the task's own
+ * connection once its upstream has published. Templates render synchronously and the
+ * warehouse answers asynchronously: the template is rendered, stops at the first question
+ * it has no answer to, the warehouse answers it, and the template is rendered again with
+ * every answer so far, until a render asks nothing new. Each question is asked once, in the
+ * order the template asks them, so a query built from an earlier one's result runs with that
+ * result, never with an empty stand-in.
+ */
+
+/** More questions than this from one render is a template asking in a loop. */
+export const MAX_QUESTIONS = 200;
+
+/** The task as it runs, its SQL rendered with the warehouse; a task that renders once is returned as it is. */
+export async function renderAtRun(task: Task, session: WarehouseSession): Promise<Task> {
+  const render = task.renderAtRun;
+  if (!render) return task;
+  const answers = new Map<string, Answer>();
+  for (;;) {
+    const outcome = render.render(answers);
+    switch (outcome.kind) {
+      case 'rendered':
+        await singleStatement(outcome.task, session);
+        return outcome.task;
+      case 'failed':
+        throw failure(outcome.diagnostics);
+      case 'asks': {
+        const key = questionKey(outcome.question);
+        if (answers.has(key)) throw new Error(`internal error: ${task.id} asked an answered question again`);
+        if (answers.size >= MAX_QUESTIONS) {
+          throw new RenderError(`${task.node} asked the warehouse more than ${MAX_QUESTIONS} questions while rendering; is a query run in a loop?`, outcome.location);
+        }
+        answers.set(key, await ask(session, outcome.question, outcome.location));
+        break;
+      }
+      default: {
+        const never: never = outcome;
+        throw new Error(`internal error: render outcome ${JSON.stringify(never)}`);
+      }
+    }
+  }
+}
+
+/** The warehouse's answer; a query it refuses is the template's error, at the line that runs it. */
+async function ask(session: WarehouseSession, q: Question, at: Diagnostic['location']): Promise<Answer> {
+  try {
+    return await answerQuestion(session, q);
+  } catch (e) {
+    if (!(e instanceof WarehouseError)) throw e;
+    const where = at ? `${at.file}${at.line !== undefined ? `:${at.line}` : ''}` : 'the template';
+    const what = q.kind === 'query' ? 'a query' : q.kind === 'columns' ? `the columns of ${q.relation}` : `the relation ${q.schema}.${q.identifier}`;
+    throw new RenderError(`${what} that ${where} asks the warehouse for failed: ${e.message}`, at, e.errorClass);
+  }
+}
+
+/** The first diagnostic of a render as the task's error; the others are its consequences or of the same cause. */
+function failure(diagnostics: readonly Diagnostic[]): RenderError {
+  const [d] = diagnostics;
+  if (!d) return new RenderError('internal error: a render failed without saying why', undefined);
+  return new RenderError(d.hint ? `${d.message} (${d.hint})` : d.message, d.location);
+}
+
+/** A model is one query: a render that gives several statements would run them all. */
+async function singleStatement(task: Task, session: WarehouseSession): Promise<void> {
+  const count = task.sql === undefined ? undefined : await statementsIn(session, task.sql);
+  if (count !== undefined && count > 1) throw new RenderError(`${task.node} renders to ${count} SQL statements when it runs; pipe runs exactly one`, { file: task.file });
+}

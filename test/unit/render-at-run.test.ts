@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyze, type Analysis } from '../../src/analyze/analyze.js';
+import { dayInterval, parseDate } from '../../src/dates/dates.js';
+import { Engine, type EngineHandle } from '../../src/execute/engine.js';
+import { renderAtRun } from '../../src/execute/render-at-run.js';
+import { RenderError, toTaskError } from '../../src/execute/task-errors.js';
+import { planRun } from '../../src/plan/plan.js';
+import type { Task } from '../../src/plan/task.js';
+import { loadProject } from '../../src/project/load-project.js';
+import type { QueryTable, WarehouseSession } from '../../src/warehouse/warehouse.js';
+import { removeProjects, tempProject } from '../support/projects.js';
+
+/**
+ * dbt's two render phases: the parse render (execute false, empty answers) plans a model and
+ * builds the graph; a model that reads the warehouse while rendering is rendered again as its
+ * task runs, each question answered by a real DuckDB until the render asks nothing new.
+ */
+
+const day = dayInterval(parseDate('2024-01-02')!);
+let warehouse: EngineHandle;
+let session: WarehouseSession;
+
+beforeAll(async () => {
+  warehouse = await Engine.inMemory();
+  session = await warehouse.session();
+  await session.exec(`CREATE TABLE main.pointers AS SELECT * FROM (VALUES (1, 'old_facts'), (2, 'facts')) t(id, name)`);
+  await session.exec(`CREATE TABLE main.facts AS SELECT range AS id, 'f' || range AS label FROM range(3)`);
+  await session.exec(`CREATE TABLE main.old_facts AS SELECT 1 AS id`);
+});
+
+afterAll(() => {
+  session?.close();
+  warehouse?.close();
+  removeProjects();
+});
+
+function analyzed(files: Record<string, string>): Analysis {
+  const analysis = analyze(loadProject(tempProject({ 'pipe.yaml': 'name: shop\n', ...files })), { interval: day });
+  expect(analysis.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return analysis;
+}
+
+/** The planned tasks of every model, by model. */
+function planned(files: Record<string, string>): Map<string, Task> {
+  const analysis = analyzed(files);
+  const plan = planRun({ analysis, selected: new Set(analysis.graph.nodes), catalog: new Map(), seedHashes: new Map(), fullRefresh: false, runId: 'r' }, day);
+  expect(plan.diagnostics).toEqual([]);
+  return new Map(plan.tasks.map((t) => [t.node, t]));
+}
+
+/** The session, recording every query a render runs on it. */
+function recording(asked: string[]): WarehouseSession {
+  return Object.create(session, {
+    table: {
+      value: (sql: string): Promise<QueryTable> => {
+        asked.push(sql);
+        return session.table(sql);
+      },
+    },
+  }) as WarehouseSession;
+}
+
+async function renderError(task: Task): Promise<RenderError> {
+  const e = await renderAtRun(task, session).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(e instanceof RenderError)) throw new Error(`expected a RenderError, got ${String(e)}`);
+  return e;
+}
+
+const LATEST = `{% macro latest_count() -%}
+{%- set pointer = run_query("select name from main.pointers order by id desc limit 1") -%}
+{%- if execute -%}
+{%- set counted = run_query("select count(*) as n from main." ~ pointer[0][0]) -%}
+{{ counted.rows[0]['n'] }}
+{%- else -%}
+0
+{%- endif -%}
+{%- endmacro %}
+`;
+
+describe('the execution render', () => {
+  it('asks each question once, in order: a query built from an earlier answer runs with that answer', async () => {
+    const task = planned({ 'macros/latest.sql': LATEST, 'models/m.sql': "{{ config(materialized='table') }}\nselect {{ latest_count() }} as n" }).get('m')!;
+    expect(task.renderAtRun).toBeDefined();
+    expect(task.sql).toBe('\nselect 0 as n');
+    const asked: string[] = [];
+    const ran = await renderAtRun(task, recording(asked));
+    expect(ran.sql).toBe('\nselect 3 as n');
+    expect(asked).toEqual(['select name from main.pointers order by id desc limit 1', 'select count(*) as n from main.facts']);
+    // The steps build the table from the SQL of this render, and its hash is of that SQL.
+    expect(ran.steps[0]).toMatchObject({ kind: 'statement', sql: expect.stringContaining('select 3 as n') });
+    expect(ran.sqlHash).not.toBe(task.sqlHash);
+    expect(ran.renderAtRun).toBeUndefined();
+  });
+
+  it('gives dbt\'s objects: agate tables, statement results, columns, relations, the graph', async () => {
+    const task = planned({
+      'models/a.sql': "{{ config(materialized='table') }}\nselect 1 as id",
+      'models/m.sql': `{{ config(materialized='table') }}
+{%- set t = run_query('select id, label from main.facts order by id') -%}
+{%- call statement('two', fetch_result=True) %}select 40 + 2 as v{% endcall -%}
+{%- set cols = adapter.get_columns_in_relation(api.Relation.create(schema='main', identifier='facts')) -%}
+{%- set rel = adapter.get_relation(database=none, schema='MAIN', identifier='facts') -%}
+select {{ t | length }} as n, '{{ t.column_names | join(",") }}' as names, '{{ t.columns[1].values() | join("+") }}' as labels,
+  '{{ t[2][1] }}{{ t.rows[0]["label"] }}' as cells, {{ t[2][0] + 1 }} as added, {{ load_result('two')['data'][0][0] }} as v,
+  '{% for c in cols %}{{ c.quoted }} {{ c.data_type }}{% if c.is_string() %} text{% endif %};{% endfor %}' as cols,
+  '{% if execute %}{{ rel }} {{ rel.type }} {{ rel.identifier }}{% endif %}' as rel, {{ adapter.get_relation(none, 'main', 'nothing') is none }} as none_found,
+  '{% for n in graph.nodes.values() | sort(attribute="unique_id") %}{{ n.unique_id }}<{{ n.depends_on.nodes | join(",") }}>{{ n.config.materialized }} {% endfor %}' as graph
+from {{ ref('a') }}`,
+    }).get('m')!;
+    const ran = await renderAtRun(task, session);
+    expect(ran.sql).toBe(`select 3 as n, 'id,label' as names, 'f0+f1+f2' as labels,
+  'f2f0' as cells, 3 as added, 42 as v,
+  '"id" BIGINT;"label" character varying(256) text;' as cols,
+  '"main"."facts" table facts' as rel, true as none_found,
+  'model.shop.a<>table model.shop.m<model.shop.a>table ' as graph
+from "main"."a"`);
+  });
+});
+
+describe('the parse render', () => {
+  it('has execute false and empty answers that let every lookup pass, and its branches make the graph', () => {
+    const analysis = analyzed({
+      'models/a.sql': 'select 1 as id',
+      'models/b.sql': 'select 2 as id',
+      'models/m.sql': `select {{ run_query('select 1') | length }} as q, {{ run_query('select 1').columns[0].values() | length }} as c0,
+  {{ adapter.get_columns_in_relation(ref('b')) | length }} as c, {{ adapter.get_relation(none, 'main', 'b') is none }} as r,
+  {{ load_result('x').data | length }} as l, {{ graph.nodes | length }} as g, {{ execute }} as e,
+  '{{ run_query('select 1')[0][0] }}{{ run_query('select 1').rows[3]['x'] }}{{ load_result('x')['data'][0][0] }}' as unguarded
+{% if execute %}from {{ ref('a') }}{% else %}from {{ ref('b') }}{% endif %}`,
+    });
+    expect(analysis.nodes.get('m')!.upstream).toEqual(['b']);
+    const sql = analysis.renderer.sql('m', day, { tableExists: false, fullRefresh: false });
+    expect('sql' in sql && sql.sql).toBe(`select 0 as q, 0 as c0,
+  0 as c, true as r,
+  0 as l, 0 as g, false as e,
+  '' as unguarded
+from "main"."b"`);
+  });
+
+  it('leaves a template that does not tell the phases apart rendered once', () => {
+    const tasks = planned({ 'models/a.sql': 'select 1 as id', 'models/m.sql': "select * from {{ ref('a') }} -- execution" });
+    expect([...tasks.values()].map((t) => t.renderAtRun)).toEqual([undefined, undefined]);
+  });
+
+  it('renders again what inlines an ephemeral model that reads the warehouse', async () => {
+    const tasks = planned({
+      'models/e.sql': "{{ config(materialized='ephemeral') }}\nselect {% if execute %}{{ run_query('select 7')[0][0] }}{% else %}0{% endif %} as v",
+      'models/m.sql': "select v from {{ ref('e') }}",
+    });
+    const ran = await renderAtRun(tasks.get('m')!, session);
+    expect(ran.sql).toContain('select 7 as v');
+  });
+});
+
+describe('an execution render that fails', () => {
+  it('fails the task at the template line of a query the warehouse refuses, in the macro that runs it', async () => {
+    const task = planned({
+      'macros/q.sql': "{% macro count_of(t) %}\n{{ run_query('select count(*) from ' ~ t)[0][0] }}\n{% endmacro %}\n",
+      'models/m.sql': "select 1 as id,\n  {{ count_of('main.no_such_table') }} as n",
+    }).get('m')!;
+    const e = await renderError(task);
+    expect(e.message).toMatch(/^a query that macros\/q\.sql:2 asks the warehouse for failed: Catalog Error: Table with name no_such_table does not exist/);
+    expect(toTaskError(e)).toMatchObject({ kind: 'Template', errorClass: 'permanent', location: { file: 'macros/q.sql', line: 2 } });
+  });
+
+  it('fails the task at the line of a template error that only the execution render reaches', async () => {
+    const task = planned({ 'models/m.sql': "{% set t = run_query('select 1 as x') %}\nselect 1 as id{% if execute %},\n  {{ t.rows[5].x }} as x{% endif %}" }).get('m')!;
+    const e = await renderError(task);
+    expect([e.message, e.location]).toEqual(["'t.rows[5].x' is undefined (or null) in template output", { file: 'models/m.sql', line: 3, column: 3 }]);
+  });
+
+  it('refuses a ref() that only the execution render reaches, as dbt does', async () => {
+    const task = planned({
+      'models/a.sql': 'select 1 as id',
+      'models/m.sql': "select 1 as id\n{% if execute %}union all select id from {{ ref('a') }}{% endif %}",
+    }).get('m')!;
+    const e = await renderError(task);
+    expect(e.message).toMatch(/^ref\('a'\) is reached only when m runs \(execute is true\)/);
+    expect(e.location).toMatchObject({ file: 'models/m.sql', line: 2 });
+  });
+
+  it('refuses a render that gives several statements', async () => {
+    const task = planned({ 'models/m.sql': "select 1 as id{% if execute %}; drop table main.facts{% endif %}" }).get('m')!;
+    const e = await renderError(task);
+    expect(e.message).toBe('m renders to 2 SQL statements when it runs; pipe runs exactly one');
+    expect(await session.query('select count(*) as n from main.facts')).toEqual([{ n: '3' }]);
+  });
+});
