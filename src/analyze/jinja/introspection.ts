@@ -18,7 +18,7 @@ import type { QueryTable } from '../../warehouse/warehouse.js';
 
 export interface RenderPhase {
   readonly execute: boolean;
-  /** The warehouse's answer; at execution, a question not answered yet stops the render (see `NeedsAnswer`). */
+  /** The warehouse's answer; at execution, a question not answered yet stops the render (see executionPhase). */
   answer(q: Question): Answer;
   /**
    * Text with the relations that ref(), source() and `this` stand for in place of the tokens
