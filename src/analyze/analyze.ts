@@ -22,8 +22,10 @@ import { didYouMean } from '../diagnostics/suggest.js';
 import { readHooks, readPersistDocs, validateModelConfig, DEFAULT_SCHEMA, IDENTIFIER_RE, type Hook, type ModelConfig, type PersistDocs } from './model-config.js';
 import { secretVarNames, validateSettings, type Pipeline, type ProjectSettings, type ValidatedSettings } from './project-settings.js';
 import { secrets } from '../secrets/secrets.js';
+import { newRunId } from '../util/run-id.js';
 import { quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
 import { RenderFailure, TemplateEngine, TemplateFunctionError, type CompiledTemplate, type RenderHooks } from './template-engine.js';
+import { DbtRelation, type Invocation, type RelationParts, type TemplateMessage } from './jinja/surface.js';
 import { checkKeys, asStringList } from './validate-keys.js';
 import { CHECK_TARGET, checkSql, parseChecks, refToken, type Check } from './checks.js';
 import { isBuilt, isMaterialization, modelKind, NO_TABLE, type Resource, type TableState } from './model-kinds.js';
@@ -134,6 +136,8 @@ export interface AnalyzeOptions {
   readonly fullRefresh?: boolean;
   /** pipe.yaml and the pipelines as the caller validated them; validated here when absent. */
   readonly validated?: ValidatedSettings;
+  /** The run templates render for (invocation_id, run_started_at); a fresh one when absent. */
+  readonly invocation?: Invocation;
 }
 
 export interface Analysis {
@@ -155,6 +159,8 @@ export interface Analysis {
   /** The database models are written to, as dbt's `target.database` and `this.database` name it. */
   readonly database: string;
   readonly diagnostics: readonly Diagnostic[];
+  /** What templates said with log(msg, info=True) and print(msg) as they were rendered, in order. */
+  readonly messages: readonly string[];
 }
 
 /** A hook or sql_header of a model, rendered: its SQL and the models it reads. */
@@ -225,7 +231,14 @@ interface RawRender {
   readonly refs: readonly string[];
   readonly sources: readonly SourceCall[];
   readonly configCalls: Readonly<Record<string, unknown>>;
+  /** What the template said with log(), print() and exceptions.warn(). */
+  readonly messages: readonly TemplateMessage[];
 }
+
+/** A model's relation as `this` names it, given the config() calls of its template. */
+export type RelationOf = (model: string, configCalls: Readonly<Record<string, unknown>>) => RelationParts;
+
+const sameParts = (a: RelationParts, b: RelationParts) => a.database === b.database && a.schema === b.schema && a.identifier === b.identifier;
 
 /**
  * Renders models for any interval, caching by (model, interval, what exists). The plan
@@ -247,6 +260,8 @@ export class ModelRenderer {
      * files, to find where one asks the warehouse.
      */
     private readonly project: { readonly name: string; readonly database: string; readonly macros: readonly MacroSource[] },
+    /** Where a model is written, as `this` names it, given its template's config() calls. */
+    private readonly relationOf: RelationOf,
   ) {}
 
   setNodes(nodes: ReadonlyMap<string, PipeNode>): void {
@@ -325,17 +340,26 @@ export class ModelRenderer {
     const yamlMaterialized = baseValue(model.base, 'materialized');
     // Asked while the template renders: the materialization may not be validated yet (a bad one is reported later).
     const incrementalAs = (mat: unknown) => isMaterialization(mat) && modelKind(mat).isIncremental(state);
-    const attempt = (forced: boolean | undefined) => {
+    const attempt = (forced: boolean | undefined, parts: RelationParts) => {
       const refs: string[] = [];
       const sources: SourceCall[] = [];
       const configCalls: Record<string, unknown> = {};
+      const messages: TemplateMessage[] = [];
+      let thisRead = false;
       /** How many config() calls have set each key, to find those calls in the text. */
       const settings = new Map<string, number>();
       let conflict: ConfigConflict | undefined;
       let answered: boolean | undefined;
       const sql = this.engine.render(model.compiled, {
-        // `this` resolves after rendering, like ref(), so config(schema=...) anywhere in the file counts.
-        variables: { ...dateVariables(interval), this: refToken(name) },
+        // `{{ this }}` resolves after rendering, like ref(), so config(schema=...) anywhere in the file counts.
+        variables: {
+          ...dateVariables(interval),
+          this: new DbtRelation(refToken(name), () => {
+            thisRead = true;
+            return parts;
+          }),
+        },
+        report: (m) => messages.push(m),
         ref: (n) => {
           if (!refs.includes(n)) refs.push(n);
           return refToken(n);
@@ -364,14 +388,16 @@ export class ModelRenderer {
         },
         phase,
       });
-      return { sql, refs, sources, configCalls, answered, conflict };
+      return { sql, refs, sources, configCalls, messages, answered, conflict, thisRead };
     };
     try {
-      let r = attempt(undefined);
+      const before = this.relationOf(name, {});
+      let r = attempt(undefined, before);
       const finalMat = r.configCalls.materialized ?? yamlMaterialized;
       const right = incrementalAs(finalMat);
-      // config() may come after is_incremental() in the template; render again with the right answer.
-      if (r.answered !== undefined && r.answered !== right) r = attempt(right);
+      const parts = r.thisRead ? this.relationOf(name, r.configCalls) : before;
+      // config() may come after is_incremental(), or after `this.schema`, in the template; render again with the right answers.
+      if ((r.answered !== undefined && r.answered !== right) || !sameParts(parts, before)) r = attempt(r.answered === undefined ? undefined : right, parts);
       if (r.conflict) return configConflict(model.source.file, model.sites, r.conflict);
       const twice = model.sites.configKeywordTwice();
       if (twice && Object.hasOwn(r.configCalls, twice.key)) {
@@ -385,7 +411,7 @@ export class ModelRenderer {
           hint: 'a model is one query: select ... (or with ... select ...)',
         });
       }
-      return { sql: r.sql, refs: r.refs, sources: r.sources, configCalls: r.configCalls };
+      return { sql: r.sql, refs: r.refs, sources: r.sources, configCalls: r.configCalls, messages: r.messages };
     } catch (e) {
       if (e instanceof RenderFailure) return e.diagnostic;
       throw e;
@@ -519,7 +545,7 @@ export class ModelRenderer {
     relation: HookRelation,
     relations?: RelationOverrides,
   ): RenderedHookSql | Diagnostic {
-    const self = { ...relation, name: relation.identifier, toString: () => refToken(model) };
+    const self = new DbtRelation(refToken(model), () => relation);
     const refs: string[] = [];
     const sources: SourceCall[] = [];
     const rendered = this.renderAt(template, { ...dateVariables(interval), this: self }, {
@@ -727,12 +753,35 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     threads: settings.threads ?? 1,
     profile_name: dbt?.profile ?? null,
   };
-  const engine = cache?.engine ?? new TemplateEngine(files.macros, Object.keys(dateVariables(options.interval)), { globals: { target }, packages: packages.engine });
+  const engine =
+    cache?.engine ??
+    new TemplateEngine(files.macros, Object.keys(dateVariables(options.interval)), {
+      globals: { target },
+      packages: packages.engine,
+      invocation: options.invocation ?? { id: newRunId(), startedAt: Date.now() },
+    });
   if (cache) cache.engine = engine;
   diagnostics.push(...engine.diagnostics);
   const renderSetting = settingRenderer(engine, vars, options.interval, diagnostics);
   const dbtContext: DbtContext = { dbtSchema: dbt ? schemaNamer(engine, dbt.name, targetSchema, diagnostics) : undefined, unused: unusedSettings };
 
+  /** Where a model or snapshot is written, from its config and its template's config() calls: the relation `this` names. */
+  const relationParts = (
+    node: { readonly name: string; readonly fqn: readonly string[]; readonly file: string; readonly resource: Resource },
+    base: BaseConfig,
+    calls: Readonly<Record<string, unknown>>,
+  ): RelationParts => {
+    const custom = calls.schema ?? baseValue(base, 'schema');
+    const alias = calls.alias ?? baseValue(base, 'alias');
+    const targetSchema = node.resource === 'snapshot' ? (calls.target_schema ?? baseValue(base, 'target_schema')) : undefined;
+    const schema =
+      typeof targetSchema === 'string' && targetSchema !== ''
+        ? targetSchema
+        : dbtContext.dbtSchema
+          ? dbtContext.dbtSchema(typeof custom === 'string' ? custom : undefined, { name: node.name, fqn: node.fqn, file: node.file, kind: node.resource })
+          : typeof custom === 'string' ? custom : DEFAULT_SCHEMA;
+    return { database: target.database, schema, identifier: typeof alias === 'string' ? alias : node.name };
+  };
   const models = new Map<string, RenderModel>();
   const live = new Set<string>();
   /** Everything the templates use that pipe cannot render yet: reported once per cause, below. */
@@ -773,16 +822,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       diagnostics.push(compiled);
       continue;
     }
-    const custom = baseValue(base, 'schema');
-    const alias = baseValue(base, 'alias');
-    const targetSchema = resource === 'snapshot' ? baseValue(base, 'target_schema') : undefined;
-    const schema =
-      typeof targetSchema === 'string' && targetSchema !== ''
-        ? targetSchema
-        : dbtContext.dbtSchema
-          ? dbtContext.dbtSchema(typeof custom === 'string' ? custom : undefined, { name: source.name, fqn, file: source.file, kind: resource })
-          : typeof custom === 'string' ? custom : DEFAULT_SCHEMA;
-    const relation = relationName(schema, typeof alias === 'string' ? alias : source.name);
+    const parts = relationParts({ name: source.name, fqn, file: source.file, resource }, base, {});
+    const relation = relationName(parts.schema, parts.identifier);
     models.set(source.name, { source, compiled, relation, renders: entry.renders, sites: entry.sites, entry, runtime: entry.runtime, fqn, base, resource, ...(entryProperties ? { properties: entryProperties } : {}) });
   }
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
@@ -794,7 +835,10 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   });
   unsupported.push(...macros.uses(declared.map((m) => m.source.sql)), ...testMacros.uses([...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
   diagnostics.push(...unsupportedDiagnostics(unsupported));
-  const renderer = new ModelRenderer(engine, models, vars, { name: projectName, database: target.database, macros: macroFiles(files) });
+  const renderer = new ModelRenderer(engine, models, vars, { name: projectName, database: target.database, macros: macroFiles(files) }, (name, calls) => {
+    const m = models.get(name)!;
+    return relationParts({ name, fqn: m.fqn, file: m.source.file, resource: m.resource }, m.base, calls);
+  });
 
   const nodes = new Map<string, PipeNode>();
   const disabled = new Map<string, Location>();
@@ -1017,6 +1061,14 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const standIns = standInNotice(packages, [...files.models.map((m) => m.sql), ...files.macros.map((m) => m.source), ...files.singularTests.map((t) => t.sql), ...testNames(properties)]);
   if (standIns) diagnostics.push(standIns);
 
+  const messages: string[] = [];
+  for (const m of models.values()) {
+    for (const said of m.entry.analyzed?.raw.messages ?? []) {
+      if (said.kind === 'warn') diagnostics.push(warning('template-warning', said.message, said.at ?? { file: m.source.file }));
+      else messages.push(said.message);
+    }
+  }
+
   return {
     root: files.root,
     projectName,
@@ -1031,6 +1083,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     runHooks: dbt?.runHooks ?? NO_RUN_HOOKS,
     database: target.database,
     diagnostics,
+    messages,
   };
 }
 

@@ -1,3 +1,5 @@
+import { pyStr } from './jinja/values.js';
+
 /**
  * Most model files use the template language for a few things only: `{{ ref('x') }}`,
  * `{{ source('src', 'x') }}`, `{{ config(key=literal, ...) }}` and a date variable such as
@@ -186,7 +188,8 @@ export function renderSimpleTemplate(t: SimpleTemplate, hooks: SimpleHooks): str
         out += part.text;
         break;
       case 'variable':
-        out += hooks.variables[part.name];
+        // As Nunjucks prints it: Python's str() (`this` prints as its relation).
+        out += pyStr(hooks.variables[part.name]);
         break;
       case 'ref':
         out += hooks.ref(part.name);

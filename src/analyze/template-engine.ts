@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import nunjucks from 'nunjucks';
 import { error, positionOf, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { MacroSource } from '../project/load-project.js';
@@ -7,11 +8,11 @@ import { didYouMean } from '../diagnostics/suggest.js';
 import { escapeRegExp, quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { secrets } from '../secrets/secrets.js';
 import { splitKeywords } from './jinja/macro-args.js';
-import { installReturn } from './jinja/macro-return.js';
 import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespaces.js';
 import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
 import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
 import { installIntrospection, type RenderPhase } from './jinja/introspection.js';
+import { installJinjaSurface, JinjaError, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
 
 /**
  * The Nunjucks environment every model and macro is rendered in.
@@ -33,6 +34,8 @@ export interface RenderHooks {
   isIncremental(): boolean;
   /** dbt's render phase (see jinja/introspection.ts); none: the parse. */
   readonly phase?: RenderPhase;
+  /** Where log(), print() and exceptions.warn() go; left out, they go nowhere. */
+  report?(message: TemplateMessage): void;
 }
 
 export class RenderFailure extends Error {
@@ -42,7 +45,7 @@ export class RenderFailure extends Error {
 }
 
 /** Errors raised by our own template functions carry this, to keep their message clean. */
-export class TemplateFunctionError extends Error {}
+export class TemplateFunctionError extends JinjaError {}
 
 const POSITION_RE = /^\(([^)]*)\)(?: \[Line (\d+), Column (\d+)\])?\s*\n?\s*/;
 
@@ -83,6 +86,11 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
   let line: number | undefined;
   let column: number | undefined;
   const own = e as { lineno?: unknown; colno?: unknown };
+  const at = jinjaPosition(e);
+  if (at) {
+    // Our own errors know their expression: exact, 1-based, and in the file that holds it.
+    return error(phase === 'parse' ? 'template-syntax' : 'template-render', message, at);
+  }
   if (m && m[2] !== undefined) {
     line = Number(m[2]);
     column = Number(m[3]);
@@ -197,14 +205,6 @@ function outputExpression(source: string, line: number, column: number): string 
 /** Globals Nunjucks itself defines, left out of the names pipe suggests. */
 const NUNJUCKS_GLOBALS = new Set(['range', 'cycler', 'joiner']);
 
-let compat = false;
-/** Jinja's True/False/None, list and dict methods and slices, for models coming from dbt. */
-function installJinjaCompat(): void {
-  if (compat) return;
-  compat = true;
-  nunjucks.installJinjaCompat();
-}
-
 /** The macros a dbt project reaches by namespace besides its own (see jinja/namespaces.ts). */
 export interface MacroPackages {
   /** The project's name, as dispatch search orders name it. */
@@ -253,13 +253,17 @@ export class TemplateEngine {
       /** Values every template sees by name (dbt's `target`). */
       readonly globals?: Readonly<Record<string, unknown>>;
       readonly packages?: MacroPackages;
+      /** The run templates render for: invocation_id and run_started_at. */
+      readonly invocation?: Invocation;
     } = {},
   ) {
-    installJinjaCompat();
     this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+    // dbt's Jinja: its syntax, Python's methods and operators, Jinja's filters, dbt's context functions.
+    installJinjaSurface(this.env, {
+      invocation: options.invocation ?? { id: randomUUID(), startedAt: Date.now() },
+      report: (message) => this.active?.report?.(message),
+    });
     for (const [name, value] of Object.entries(options.globals ?? {})) this.env.addGlobal(name, value);
-    // Jinja's `is none`, which dbt's macros use; Nunjucks names it `null`.
-    (this.env as unknown as { addTest(name: string, test: (v: unknown) => boolean): void }).addTest('none', (v: unknown) => v === null || v === undefined);
     const hooks = (): RenderHooks => {
       if (!this.active) throw new TemplateFunctionError('template functions can only be used while rendering a model');
       return this.active;
@@ -336,7 +340,7 @@ export class TemplateEngine {
 
   /**
    * dbt's namespaces: `dbt.<macro>` (whose macros are names of their own too, below the
-   * project's), pipe's own packages, `adapter.dispatch` and `return()`.
+   * project's), pipe's own packages and `adapter.dispatch` (`return()` is jinja/dbt-context.ts's).
    */
   private installNamespaces(packages: MacroPackages | undefined, hooks: () => RenderHooks): MacroNamespaces {
     const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
@@ -361,7 +365,6 @@ export class TemplateEngine {
     }
     for (const [name, members] of namespaces.entries()) this.env.addGlobal(name, members);
     this.env.addGlobal('adapter', namespaces.adapter());
-    installReturn(this.env);
     return namespaces;
   }
 

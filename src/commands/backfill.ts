@@ -100,9 +100,9 @@ export async function backfill(options: BackfillOptions): Promise<RunOutcome> {
   if (options.retries !== undefined && (options.retries < 0 || options.retries > MAX_RETRIES)) {
     throw new DiagnosticError([error('bad-option', `--retries must be from 0 to ${MAX_RETRIES}`)]);
   }
-  const prepared = await prepare({ ...options, interval: days[0] });
-  const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
   const runId = newRunId();
+  const prepared = await prepare({ ...options, interval: days[0], invocation: { id: runId, startedAt: Date.now() } });
+  const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
   const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings, parallel: options.parallel });
   const p = plan(options, prepared, runId, intervals);
   return launch(prepared, {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { Invocation } from '../analyze/jinja/surface.js';
 import formatDuration from 'ms';
 import { analyze, type Analysis, type AnalysisCache } from '../analyze/analyze.js';
 import { error, hasErrors, DiagnosticError, type Diagnostic } from '../diagnostics/diagnostics.js';
@@ -104,7 +105,13 @@ export interface Analyzed {
 /** Analysis plus selection; throws every diagnostic at once if anything is wrong. */
 export function analyzeAndSelect(
   files: ProjectFiles,
-  options: SelectionOptions & { interval: Interval; existingRelations?: { has(relation: string): boolean }; fullRefresh?: boolean; validated?: ValidatedSettings },
+  options: SelectionOptions & {
+    interval: Interval;
+    existingRelations?: { has(relation: string): boolean };
+    fullRefresh?: boolean;
+    validated?: ValidatedSettings;
+    invocation?: Invocation;
+  },
   cache?: AnalysisCache,
 ): Analyzed {
   const diagnostics: Diagnostic[] = [];
@@ -125,6 +132,7 @@ export function analyzeAndSelect(
     existingRelations: options.existingRelations,
     fullRefresh: options.fullRefresh,
     validated,
+    invocation: options.invocation,
   }, cache);
   diagnostics.push(...analysis.diagnostics);
   const pipeline = options.pipeline ? analysis.pipelines.get(options.pipeline) : undefined;
@@ -145,5 +153,7 @@ export function analyzeAndSelect(
  */
 export function emitAnalysisNotes({ analysis, defaultSelector }: Analyzed, emit: EventSink | undefined): void {
   for (const d of analysis.diagnostics) if (d.severity === 'warning') emit?.({ type: 'diagnostic', diagnostic: d });
+  // What the templates said with log(msg, info=True) and print(msg), as dbt prints it.
+  for (const message of analysis.messages) emit?.({ type: 'notice', message });
   if (defaultSelector !== undefined) emit?.({ type: 'notice', message: `selecting with the default selector of selectors.yml: ${defaultSelector}` });
 }

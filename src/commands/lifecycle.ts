@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Analysis } from '../analyze/analyze.js';
 import { DiagnosticError, hasErrors, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { secretVarNames, type Pipeline } from '../analyze/project-settings.js';
@@ -25,6 +24,7 @@ import { RunNotifier } from '../notify/run-notifier.js';
 import { preflightFullRefresh, type PipeCommand } from './preflight-history.js';
 import { noLongerBuilt, noLongerBuiltNotice, type NoLongerBuilt } from './no-longer-built.js';
 import { paramsToStore } from './secret-vars.js';
+import type { Invocation } from '../analyze/jinja/surface.js';
 import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, heldWait, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
 import { openProject, type Project } from './open-project.js';
 import { storedJson, type StoredParams } from './stored-params.js';
@@ -42,10 +42,7 @@ export interface RunOutcome extends ExecuteResult {
   readonly notified: Promise<void>;
 }
 
-export function newRunId(now = Date.now()): string {
-  const t = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
-  return `${t}-${randomBytes(2).toString('hex')}`;
-}
+export { newRunId } from '../util/run-id.js';
 
 /**
  * How a command uses the warehouse: `write` (a run: opened for writing, recovered after a
@@ -73,7 +70,7 @@ export interface Prepared {
  * by `signal`); a stop before anything is written ends prepare with the signal's reason.
  */
 export async function prepare(
-  options: ProjectOptions & SelectionOptions & WaitOptions & { interval: Interval; fullRefresh?: boolean; access?: WarehouseAccess; wait?: HeldWait },
+  options: ProjectOptions & SelectionOptions & WaitOptions & { interval: Interval; fullRefresh?: boolean; access?: WarehouseAccess; wait?: HeldWait; invocation?: Invocation },
   project: Project = openProject(options),
 ): Promise<Prepared> {
   const access = options.access ?? 'write';

@@ -115,6 +115,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
       ? backfillIntervals(params.start, params.end, params.interval)
       : [params.kind !== 'test' && params.hour !== undefined ? hourInterval(parseDate(params.ds)! + params.hour * HOUR_MS) : dayInterval(parseDate(params.ds)!)];
 
+  const runId = newRunId();
   const prepared = await prepare(
     {
       project: options.project,
@@ -126,10 +127,10 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
       selector: params.selector,
       interval: intervals[0],
       wait,
+      invocation: { id: runId, startedAt: Date.now() },
     },
     project,
   );
-  const runId = newRunId();
   const fullRefresh = params.kind !== 'test' && params.full_refresh;
   const refresh = params.kind === 'backfill' && params.full_refresh ? fullRefreshState(prepared.analysis, remaining) : undefined;
   const ctx = { ...planContext(prepared, runId, fullRefresh), refreshed: refresh?.swapped };

@@ -1,4 +1,5 @@
 import { pipelineInterval, type Pipeline } from '../analyze/project-settings.js';
+import type { Invocation } from '../analyze/jinja/surface.js';
 import { dateVariables, HOUR_MS, hourInterval, intervalLabel, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { planRun, type Plan } from '../plan/plan.js';
@@ -81,10 +82,10 @@ export interface RunPlan {
  * `pipe run`, `pipe run --dry-run` and `pipe compile` all take their answer from here, so
  * what is shown is what runs. The caller closes `prepared.warehouse`.
  */
-export async function planRunCommand(options: RunPlanOptions, how: { runId: string; access: WarehouseAccess }): Promise<RunPlan> {
+export async function planRunCommand(options: RunPlanOptions, how: { runId: string; access: WarehouseAccess; invocation?: Invocation }): Promise<RunPlan> {
   const project = openProject(options);
   const { interval, hour, isDefault } = runInterval(options, options.pipeline === undefined ? undefined : project.pipelines.get(options.pipeline));
-  const prepared = await prepare({ ...options, interval, access: how.access }, project);
+  const prepared = await prepare({ ...options, interval, access: how.access, invocation: how.invocation }, project);
   try {
     const ctx = planContext(prepared, how.runId, options.fullRefresh);
     const plan = planRun(options.ignoreDependenciesOnPast ? ctx : await withPast(ctx, prepared, interval), interval);
@@ -103,7 +104,8 @@ export async function planRunCommand(options: RunPlanOptions, how: { runId: stri
  */
 export async function run(options: RunOptions): Promise<RunOutcome> {
   const runId = options.runId ?? newRunId();
-  const { prepared, plan, interval, hour, isDefault, threads } = await planRunCommand(options, { runId, access: 'write' });
+  const invocation = { id: runId, startedAt: (options.clock ?? systemClock).now() };
+  const { prepared, plan, interval, hour, isDefault, threads } = await planRunCommand(options, { runId, access: 'write', invocation });
   const params: RunParams = {
     kind: 'run',
     ds: dateVariables(interval).ds,

@@ -17,8 +17,8 @@ export interface TestOptions extends ProjectOptions, SelectionOptions {
 /** `pipe test`: runs the selected models' checks against their published data. */
 export async function test(options: TestOptions): Promise<RunOutcome> {
   const { interval, isDefault } = resolveInterval(options.date, options.clock);
-  const prepared = await prepare({ ...options, interval });
   const runId = newRunId();
+  const prepared = await prepare({ ...options, interval, invocation: { id: runId, startedAt: Date.now() } });
   const ds = dateVariables(interval).ds;
   const plan = planTest(planContext(prepared, runId), interval);
   return launch(prepared, {

@@ -411,7 +411,7 @@ describe('template error positions', () => {
       'models/a.sql': 'select 1 as a,\n{{ m(1) }}\n',
     });
     expect([d.message, where(d)]).toEqual(["'nothere' is undefined (or null) in template output", 'macros/m.sql:5:10']);
-    expect(d.related).toEqual([{ message: 'reached through m(), called here', location: { file: 'models/a.sql', line: 2, column: 5 } }]);
+    expect(d.related).toEqual([{ message: 'reached through m(), called here', location: { file: 'models/a.sql', line: 2, column: 4 } }]);
   });
 
   it('points a syntax error in a macro file at the macro file', () => {

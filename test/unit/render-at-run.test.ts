@@ -114,7 +114,7 @@ from {{ ref('a') }}`,
     expect(ran.sql).toBe(`select 3 as n, 'id,label' as names, 'f0+f1+f2' as labels,
   'f2f0' as cells, 3 as added, 42 as v,
   '"id" BIGINT;"label" character varying(256) text;' as cols,
-  '"main"."facts" table facts' as rel, true as none_found,
+  '"main"."facts" table facts' as rel, True as none_found,
   'model.shop.a<>table model.shop.m<model.shop.a>table ' as graph
 from "main"."a"`);
   });
@@ -134,8 +134,8 @@ describe('the parse render', () => {
     expect(analysis.nodes.get('m')!.upstream).toEqual(['b']);
     const sql = analysis.renderer.sql('m', day, { tableExists: false, fullRefresh: false });
     expect('sql' in sql && sql.sql).toBe(`select 0 as q, 0 as c0,
-  0 as c, true as r,
-  0 as l, 0 as g, false as e,
+  0 as c, True as r,
+  0 as l, 0 as g, False as e,
   '' as unguarded
 from "main"."b"`);
   });

@@ -10,7 +10,7 @@ import type { PackageScope } from './packages.js';
  */
 
 export interface UnsupportedUse {
-  /** What is used, the same text for every use of one cause (e.g. `dbt_utils.star()`, `{% do %}`). */
+  /** What is used, the same text for every use of one cause (e.g. `dbt_utils.star()`, `execute`). */
   readonly cause: string;
   readonly hint: string;
   readonly location: Location;
@@ -34,8 +34,6 @@ export type TemplateRole = 'model' | 'test';
 const DBT_OBJECTS: Readonly<Record<string, string>> = {
   adapter: 'not available in pipe templates: adapter.get_columns_in_relation, adapter.get_relation, adapter.quote and adapter.dispatch are',
   graph: 'graph has nodes and sources (and empty exposures, metrics, groups)',
-  exceptions: 'raise the problem as a failing check instead',
-  modules: 'Python modules are not available: use SQL date functions, or ds and the other date variables',
   api: 'not available in pipe templates: api.Relation.create is',
 };
 
@@ -50,17 +48,9 @@ const INTROSPECTION_MEMBERS: Readonly<Record<string, readonly string[]>> = {
   api: ['Relation'],
 };
 
-// A dict's items(), keys(), values() and get() are Nunjucks' own once Jinja compatibility is on.
-const PYTHON_METHODS = ['upper', 'lower', 'startswith', 'endswith', 'strip', 'lstrip', 'rstrip', 'format', 'title', 'capitalize', 'replace', 'join'];
-
 const RULES: readonly Rule[] = [
   {
-    re: /\{%-?\s*do\b/g,
-    cause: () => '{% do %}',
-    hint: () => 'pipe templates have no {% do %}: build the value with {% set %}',
-  },
-  {
-    re: /\b(adapter|graph|exceptions|modules|api)\s*\.\s*([A-Za-z_]\w*)/g,
+    re: /\b(adapter|graph|api)\s*\.\s*([A-Za-z_]\w*)/g,
     // adapter.dispatch and adapter.quote need no warehouse.
     skip: (m) => m[1] === 'adapter' && (m[2] === 'dispatch' || m[2] === 'quote'),
     cause: (m) => `${m[1]}.${m[2]}`,
@@ -91,12 +81,12 @@ const RULES: readonly Rule[] = [
     introspection: () => true,
   },
   {
-    re: /\b(invocation_id|run_started_at|selected_resources|flags)\b/g,
+    re: /\b(selected_resources|flags)\b/g,
     cause: (m) => m[1],
-    hint: () => 'not available in pipe templates yet: pass the value with --var, or use ds and the other date variables',
+    hint: () => 'not available in pipe templates yet: pass the value with --var',
   },
   {
-    re: /(?<![.\w])(fromjson|tojson|fromyaml|toyaml|local_md5|zip|namespace|log|print|dispatch)\s*\(/g,
+    re: /(?<![.\w])(dispatch)\s*\(/g,
     cause: (m) => `${m[1]}()`,
     hint: () => 'not available in pipe templates yet',
   },
@@ -105,19 +95,10 @@ const RULES: readonly Rule[] = [
     cause: (m) => (/^['"]/.test(m[2]) ? 'ref() of another package' : 'ref() with a model version'),
     hint: (m) => (/^['"]/.test(m[2]) ? 'pipe does not install dbt packages: ref() names a model of this project' : 'model versions are not supported yet: ref() the model by its name'),
   },
-  {
-    re: new RegExp(`\\.(${PYTHON_METHODS.join('|')})\\s*\\(`, 'g'),
-    // dbt.replace() and a package's macro of a method's name are macros.
-    skip: (m, scope) => scope.names.has(/(\w+)\s*$/.exec(m.input.slice(0, m.index))?.[1] ?? ''),
-    cause: (m) => `Python's .${m[1]}()`,
-    hint: (m) => `pipe templates are Nunjucks, which has no Python string or dict methods: use filters (|${['upper', 'lower', 'title', 'capitalize', 'replace', 'join'].includes(m[1]) ? m[1] : 'trim'}) or write it another way`,
-  },
 ];
 
 /** Any word a rule starts from: a template without one is not scanned further. */
-const TRIGGER = new RegExp(
-  `\\b(do|adapter|graph|exceptions|modules|api|dbt|run_query|statement|load_result|get_columns_in_relation|get_relation|execute|invocation_id|run_started_at|selected_resources|flags|fromjson|tojson|fromyaml|toyaml|local_md5|zip|namespace|log|print|dispatch)\\b|\\.(${PYTHON_METHODS.join('|')})\\s*\\(|\\bref\\s*\\([^)]*,`,
-);
+const TRIGGER = /\b(adapter|graph|api|dbt|run_query|statement|load_result|get_columns_in_relation|get_relation|execute|selected_resources|flags|dispatch)\b|\bref\s*\([^)]*,/;
 
 /** Whether any tag of the template holds a word a rule starts from, or a package name. */
 function mayUse(source: string, packages: ReadonlySet<string>): boolean {
@@ -160,7 +141,6 @@ export function unsupportedUses(file: string, source: string, scope: PackageScop
       rule.re.lastIndex = 0;
       let m: RegExpExecArray | null;
       while ((m = rule.re.exec(subject))) {
-        if (rule.re.source.startsWith('\\.(') && /\bloop$|\bcaller$/.test(subject.slice(0, m.index))) continue;
         if (rule.skip?.(m, scope)) continue;
         const introspection = rule.introspection?.(m) === true;
         if (introspection && role === 'model') continue;

@@ -5,6 +5,7 @@ import { bindArgs, param } from './macro-args.js';
 import { quoteIdent } from '../../sql/sql-text.js';
 import { emptyAnswer, questionKey, type Answer, type Question } from '../../warehouse/introspection.js';
 import type { QueryTable } from '../../warehouse/warehouse.js';
+import { PyObject } from './values.js';
 
 /**
  * dbt's two render phases, as templates see them. A model is first rendered to build the
@@ -199,8 +200,47 @@ function passing<T extends object>(target: T, missing: unknown): T {
   return new Proxy(target, { get: (t, key, receiver) => (typeof key === 'symbol' || key in t ? Reflect.get(t, key, receiver) : missing) });
 }
 
+/**
+ * A cell of a parse-time row: it prints as nothing, and arithmetic, comparisons and lookups
+ * on it pass (giving itself), so that a template using a query's cells without asking
+ * `execute` first renders at parse time, as the rest of the parse render does.
+ */
+class ParseCell extends PyObject {
+  readonly typeName = 'str';
+  repr(): string {
+    return "''";
+  }
+  override str(): string {
+    return '';
+  }
+  override getattr(): unknown {
+    return this;
+  }
+  override getitem(): unknown {
+    return this;
+  }
+  override equals(other: unknown): boolean {
+    return other === '' || other instanceof ParseCell;
+  }
+  override compare(): number {
+    return 0;
+  }
+  override add(): unknown {
+    return this;
+  }
+  override sub(): unknown {
+    return this;
+  }
+  override mul(): unknown {
+    return this;
+  }
+  override truthy(): boolean {
+    return false;
+  }
+}
+
 /** A row of no result, what any row of a parse-time table is: every cell empty. */
-const NO_ROW = passing(agateRow([], []), '');
+const NO_ROW = passing(agateRow([], []), new ParseCell());
 
 /** What `load_result()` gives at parse time: an empty result that lets every lookup pass. */
 function parseResult(): LoadResult {

@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { bind, pyFunction, signature } from './args.js';
+import { datetimeModule, PyDateTime, UTC } from './datetime.js';
+import { JinjaError, MacroReturn } from './errors.js';
+import { serializationFunctions } from './json-yaml.js';
+import { Namespace } from './members.js';
+import { dictKey } from './operators.js';
+import { reModule } from './python-re.js';
+import { currentCallSite } from './syntax.js';
+import { isDict, pyIterate, PyObject, pyStr, tuple } from './values.js';
+
+/**
+ * The functions and values of dbt's Jinja context that do not depend on the project:
+ * return(), namespace(), zip(), log(), print(), exceptions, modules (datetime and re),
+ * local_md5(), invocation_id, run_started_at and the JSON and YAML functions.
+ */
+
+/** What log(), print() and exceptions.warn() report, at the call in the template. */
+export interface TemplateMessage {
+  readonly kind: 'log' | 'print' | 'warn';
+  readonly message: string;
+  readonly at?: { readonly file: string; readonly line: number; readonly column: number };
+}
+
+export interface Invocation {
+  /** invocation_id: the id of the run. */
+  readonly id: string;
+  /** run_started_at, in milliseconds since 1970. */
+  readonly startedAt: number;
+}
+
+export interface ContextOptions {
+  readonly invocation: Invocation;
+  report(message: TemplateMessage): void;
+  /** The clock of modules.datetime's now() and today(). */
+  readonly now?: () => number;
+}
+
+/** A Python module as templates see it (`modules.datetime`). */
+class PyModule extends PyObject {
+  readonly typeName = 'module';
+  constructor(
+    readonly name: string,
+    private readonly attributes: Readonly<Record<string, unknown>>,
+  ) {
+    super();
+  }
+  repr(): string {
+    return `<module '${this.name}'>`;
+  }
+  override getattr(name: string): unknown {
+    return Object.hasOwn(this.attributes, name) ? this.attributes[name] : undefined;
+  }
+}
+
+/** dbt's `modules`: datetime and re; pytz and itertools are refused where they are used. */
+class Modules extends PyModule {
+  override getattr(name: string): unknown {
+    if (name === 'pytz') throw new JinjaError('modules.pytz is not supported by pipe: pipe renders in UTC; run_started_at and modules.datetime give UTC times');
+    if (name === 'itertools') throw new JinjaError('modules.itertools is not supported by pipe: write the loop with {% for %}');
+    return super.getattr(name);
+  }
+}
+
+/** dbt's `exceptions`. */
+class Exceptions extends PyObject {
+  readonly typeName = 'exceptions';
+  constructor(private readonly report: (m: TemplateMessage) => void) {
+    super();
+  }
+  repr(): string {
+    return '<exceptions>';
+  }
+  override getattr(name: string): unknown {
+    switch (name) {
+      case 'raise_compiler_error':
+      case 'raise_not_implemented':
+      case 'raise_database_error':
+      case 'raise_fail_fast_error':
+      case 'raise_dependency_error':
+        return pyFunction(signature(name, 'msg node', { node: null }), (msg: unknown) => {
+          throw new JinjaError(pyStr(msg));
+        });
+      case 'warn':
+        return pyFunction(signature('warn', 'msg node', { node: null }), (msg: unknown) => {
+          this.report({ kind: 'warn', message: pyStr(msg), at: currentCallSite() });
+          return '';
+        });
+      default:
+        return pyFunction(signature(name, '*args **kwargs'), () => {
+          throw new JinjaError(`exceptions.${name} is not supported by pipe: raise the problem with exceptions.raise_compiler_error(message)`);
+        });
+    }
+  }
+}
+
+/** What dict() and namespace() take positionally: nothing, a dict, or (key, value) pairs. */
+function pairs(name: string, positional: readonly unknown[]): Record<string, unknown> {
+  if (positional.length > 1) throw new JinjaError(`${name} expected at most 1 argument, got ${positional.length}`);
+  if (positional.length === 0) return {};
+  const source = positional[0];
+  if (isDict(source)) return { ...source };
+  const out: Record<string, unknown> = {};
+  for (const pair of pyIterate(source)) {
+    const items = pyIterate(pair);
+    if (items.length !== 2) throw new JinjaError(`${name} update sequence element has length ${items.length}; 2 is required`);
+    out[dictKey(items[0])] = items[1];
+  }
+  return out;
+}
+
+function zip(iterables: unknown[]): unknown[] {
+  const lists = iterables.map((x) => pyIterate(x));
+  const n = lists.length === 0 ? 0 : Math.min(...lists.map((l) => l.length));
+  return Array.from({ length: n }, (_, i) => tuple(lists.map((l) => l[i])));
+}
+
+export function dbtContext(options: ContextOptions): Record<string, unknown> {
+  const { report, invocation } = options;
+  const now = options.now ?? Date.now;
+  return {
+    dict: (...args: unknown[]) => {
+      const [positional, keywords] = bind(signature('dict', '*args **kwargs'), args) as [unknown[], Record<string, unknown>];
+      return { ...pairs('dict', positional), ...keywords };
+    },
+    return: pyFunction(signature('return', 'data'), (data: unknown) => {
+      throw new MacroReturn(data);
+    }),
+    namespace: (...args: unknown[]) => {
+      const [positional, keywords] = bind(signature('namespace', '*args **kwargs'), args) as [unknown[], Record<string, unknown>];
+      return new Namespace({ ...pairs('namespace', positional), ...keywords });
+    },
+    zip: (...args: unknown[]) => {
+      const [fallback, iterables] = bind(signature('zip', '*args default', { default: null }), args) as [unknown, unknown[]];
+      try {
+        return zip(iterables);
+      } catch (e) {
+        if (e instanceof JinjaError) return fallback;
+        throw e;
+      }
+    },
+    zip_strict: (...args: unknown[]) => zip((bind(signature('zip_strict', '*args'), args) as [unknown[]])[0]),
+    log: pyFunction(signature('log', 'msg info', { info: false }), (msg: unknown, info: unknown) => {
+      // dbt writes log(msg) to its debug log file only; log(msg, info=True) to the console too.
+      if (info === true) report({ kind: 'log', message: pyStr(msg), at: currentCallSite() });
+      return '';
+    }),
+    print: pyFunction(signature('print', 'msg'), (msg: unknown) => {
+      report({ kind: 'print', message: pyStr(msg), at: currentCallSite() });
+      return '';
+    }),
+    exceptions: new Exceptions(report),
+    modules: new Modules('modules', { datetime: new PyModule('datetime', datetimeModule(now)), re: new PyModule('re', reModule()) }),
+    local_md5: pyFunction(signature('local_md5', 'value'), (v: unknown) => createHash('md5').update(pyStr(v), 'utf8').digest('hex')),
+    invocation_id: invocation.id,
+    run_started_at: PyDateTime.fromEpochMs(invocation.startedAt, UTC),
+    ...serializationFunctions(),
+  };
+}

@@ -1,0 +1,623 @@
+import nunjucks from 'nunjucks';
+import { locate, MacroReturn } from './errors.js';
+import { getattr, getitem, setattr, slice } from './members.js';
+import { and, binary, compareChain, contains, dictKey, loopSource, or, unary, unpack, type BinaryOp } from './operators.js';
+import { pyBool, pyStr, SafeString, tuple } from './values.js';
+
+/**
+ * Jinja's syntax and semantics where Nunjucks differs, installed into Nunjucks' lexer, parser,
+ * compiler and runtime (as its own installJinjaCompat does):
+ *
+ * - `{% do expr %}`, `{% break %}`, `{% continue %}` (dbt's `do` and `loopcontrols` extensions);
+ * - `{% set ns.attr = value %}` on a namespace, `{% set a, b = pair %}` unpacking;
+ * - `return(value)` ends a macro with that value;
+ * - a `{% set %}` inside a loop body stays in that iteration, as in Jinja (Nunjucks lets it
+ *   change the variable outside the loop);
+ * - Python's operators, truth (an empty list is false), comparisons, `in`, tuples `(a, b)`,
+ *   dict keys that are variables, `*`, `/` and `%` at one precedence level;
+ * - Python's string escapes (`'\d'` stays backslash-d), attribute and item lookup, negative
+ *   indexes and slices, and how values print (`True`, `['a', 'b']`, `None` in a list);
+ * - every operation, call, filter and test tells an error where it stands.
+ */
+
+/* Nunjucks' internals are untyped: these are the parts used here. */
+interface Node {
+  readonly typename: string;
+  lineno: number;
+  colno: number;
+  [field: string]: unknown;
+}
+type NodeClass = (new (lineno: number, colno: number, ...fields: unknown[]) => Node) & { extend(name: string, props?: object): NodeClass };
+interface Frame {
+  lookup(name: string): string | undefined;
+  set(name: string, id: string): void;
+}
+interface CompilerThis {
+  templateName?: string;
+  _emit(code: string): void;
+  _emitLine(code: string): void;
+  _tmpid(): string;
+  _compileExpression(node: unknown, frame: Frame): void;
+  _compileAggregate(node: unknown, frame: Frame, start?: string, end?: string): void;
+  _getNodeName(node: unknown): string;
+  compile(node: unknown, frame: Frame): void;
+  fail(message: string, lineno?: number, colno?: number): never;
+}
+type CompileFn = (this: CompilerThis, node: Node, frame: Frame) => void;
+interface Token {
+  readonly type: string;
+  readonly value: string;
+  readonly lineno: number;
+  readonly colno: number;
+}
+interface ParserThis {
+  loopDepth?: number;
+  peekToken(): Token;
+  nextToken(): Token;
+  skip(type: string): boolean;
+  skipValue(type: string, value: string): boolean;
+  skipSymbol(value: string): boolean;
+  expect(type: string): Token;
+  fail(message: string, lineno?: number, colno?: number): never;
+  parseExpression(): Node;
+  parsePrimary(): Node;
+  parsePow(): Node;
+  parseCompare(): Node;
+  parseAggregate(): Node & { children: Node[] };
+  parseSignature(): Node;
+  advanceAfterBlockEnd(name?: string): Token;
+}
+type ParseFn = (this: ParserThis) => Node;
+interface TokenizerThis {
+  /** `{` opened and not yet closed in the tag being read. */
+  braces: number;
+  readonly str: string;
+  readonly index: number;
+  readonly in_code: boolean;
+  readonly lineno: number;
+  readonly colno: number;
+  forward(): void;
+  current(): string;
+  isFinished(): boolean;
+}
+
+interface Internals {
+  lib: { _prettifyError(path: string, withInternals: boolean, err: Error & { cause?: unknown }): Error };
+  compiler: { Compiler: { prototype: Record<string, CompileFn> } };
+  parser: { Parser: { prototype: Record<string, ParseFn> } };
+  lexer: Record<string, string> & { lex(src: string, opts: object): object };
+  nodes: Record<string, NodeClass>;
+  runtime: Record<string, unknown>;
+}
+
+const N = nunjucks as unknown as Internals;
+const T = N.lexer;
+
+/** The calls being made, innermost last (rendering is synchronous). */
+const calls: { file: string; line: number; column: number }[] = [];
+
+/** Where the function running now was called (1-based): what log() and exceptions.warn() report. */
+export function currentCallSite(): { file: string; line: number; column: number } | undefined {
+  return calls[calls.length - 1];
+}
+
+/** A helper of compiled templates: `fn`'s arguments, then the file and 0-based position of the expression, for its errors. */
+function located<A extends unknown[], R>(fn: (...args: A) => R): (...args: [...A, string, number, number]) => R {
+  return (...args) => {
+    const n = args.length;
+    try {
+      return fn(...(args.slice(0, n - 3) as A));
+    } catch (e) {
+      throw locate(e, args[n - 3] as string, args[n - 2] as number, args[n - 1] as number);
+    }
+  };
+}
+
+/** What compiled templates call, as `runtime.py.<name>`. */
+const HELPERS = {
+  op: located(binary),
+  unary: located(unary),
+  compare: located(compareChain),
+  contains: located(contains),
+  getattr: located(getattr),
+  getitem: located(getitem),
+  slice: located(slice),
+  setattr: located(setattr),
+  unpack: located(unpack),
+  key: located(dictKey),
+  loop: located(loopSource),
+  call(fn: unknown, name: string, context: unknown, args: unknown[], file: string, line: number, col: number): unknown {
+    if (!fn) throw new Error(`Unable to call \`${name}\`, which is undefined or falsey`);
+    if (typeof fn !== 'function') throw new Error(`Unable to call \`${name}\`, which is not a function`);
+    calls.push({ file, line: line + 1, column: col + 1 });
+    try {
+      return fn.apply(context, args);
+    } catch (e) {
+      throw locate(e, file, line, col);
+    } finally {
+      calls.pop();
+    }
+  },
+  filter(env: { getFilter(name: string): (...a: unknown[]) => unknown }, name: string, context: unknown, args: unknown[], file: string, line: number, col: number): unknown {
+    const fn = env.getFilter(name);
+    try {
+      return fn.apply(context, args);
+    } catch (e) {
+      throw locate(e, file, line, col);
+    }
+  },
+  test(env: { getTest(name: string): (...a: unknown[]) => unknown }, name: string, context: unknown, args: unknown[], file: string, line: number, col: number): boolean {
+    const fn = env.getTest(name);
+    try {
+      return fn.apply(context, args) === true;
+    } catch (e) {
+      throw locate(e, file, line, col);
+    }
+  },
+  bool: pyBool,
+  and,
+  or,
+  tuple: (items: unknown[]) => tuple(items),
+  isReturn: (e: unknown) => e instanceof MacroReturn,
+};
+
+let installed = false;
+
+/** Installs Jinja's semantics into Nunjucks, once per process (Nunjucks' own compat layer first). */
+export function installJinjaSyntax(): void {
+  if (installed) return;
+  installed = true;
+  nunjucks.installJinjaCompat();
+  installRuntime();
+  installLexer();
+  installParser();
+  installCompiler();
+}
+
+function installRuntime(): void {
+  // Nunjucks replaces a render error by a plain Error with its message; the replacement keeps
+  // the error it came from as its cause, which knows the expression's position (see errors.ts).
+  const { _prettifyError } = N.lib;
+  N.lib._prettifyError = (path, withInternals, err) => {
+    const out = _prettifyError(path, withInternals, err);
+    if (out !== err && !('cause' in out)) Object.defineProperty(out, 'cause', { value: err.cause ?? err });
+    return out;
+  };
+  const runtime = N.runtime;
+  runtime.py = HELPERS;
+  // How `{{ value }}` prints: Python's str(), a macro's output as it is.
+  runtime.suppressValue = (val: unknown) => (val === null || val === undefined ? '' : val instanceof SafeString ? val : pyStr(val));
+}
+
+/** Python's number literals (`1e-5`, `1_000`) and string escapes (an unknown escape keeps its backslash: `'\d+'` is a regex). */
+function installLexer(): void {
+  const tokenizer = Object.getPrototypeOf(T.lex('', {})) as {
+    _parseString(this: TokenizerThis, delimiter: string): string;
+    nextToken(this: TokenizerThis): Token | null;
+  };
+  const { nextToken } = tokenizer;
+  const NUMBER = /^(?:\d+_)*\d+(?:(?:\.(?:\d+_)*\d+)?[eE][+-]?(?:\d+_)*\d+|\.(?:\d+_)*\d+)?/;
+  tokenizer.nextToken = function (this: TokenizerThis) {
+    if (this.in_code && /[0-9]/.test(this.current()) && this.str[this.index - 1] !== '.') {
+      // After a dot a number is an index (`x.0`), which Nunjucks reads itself.
+      const m = NUMBER.exec(this.str.slice(this.index, this.index + 64));
+      if (m && (m[0].includes('e') || m[0].includes('E') || m[0].includes('_'))) {
+        const { lineno, colno } = this;
+        for (let i = 0; i < m[0].length; i++) this.forward();
+        const text = m[0].replace(/_/g, '');
+        return { type: /[.eE]/.test(text) ? T.TOKEN_FLOAT : T.TOKEN_INT, value: text, lineno, colno };
+      }
+    }
+    // Inside an open `{` a `}}` closes dicts, not the tag (`{{ {'a': {'b': 1}} }}`), as in Jinja.
+    if (this.in_code && this.braces > 0 && this.current() === '}') {
+      const { lineno, colno } = this;
+      this.forward();
+      this.braces -= 1;
+      return { type: T.TOKEN_RIGHT_CURLY, value: '}', lineno, colno };
+    }
+    const tok = nextToken.call(this);
+    if (tok?.type === T.TOKEN_LEFT_CURLY) this.braces = (this.braces ?? 0) + 1;
+    else if (tok?.type === T.TOKEN_RIGHT_CURLY) this.braces = Math.max(0, (this.braces ?? 0) - 1);
+    else if (tok?.type === T.TOKEN_BLOCK_START || tok?.type === T.TOKEN_VARIABLE_START) this.braces = 0;
+    return tok;
+  };
+  const SIMPLE: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\n': '' };
+  tokenizer._parseString = function parseString(this: TokenizerThis, delimiter: string): string {
+    this.forward();
+    let out = '';
+    const take = (re: RegExp, max: number): string => {
+      let s = '';
+      while (s.length < max && re.test(this.current())) {
+        s += this.current();
+        this.forward();
+      }
+      return s;
+    };
+    while (!this.isFinished() && this.current() !== delimiter) {
+      const ch = this.current();
+      this.forward();
+      if (ch !== '\\') {
+        out += ch;
+        continue;
+      }
+      const e = this.current();
+      if (Object.hasOwn(SIMPLE, e)) {
+        out += SIMPLE[e];
+        this.forward();
+      } else if (/[0-7]/.test(e)) {
+        out += String.fromCodePoint(parseInt(take(/[0-7]/, 3), 8));
+      } else if (e === 'x' || e === 'u' || e === 'U') {
+        this.forward();
+        const size = e === 'x' ? 2 : e === 'u' ? 4 : 8;
+        const hex = take(/[0-9a-fA-F]/, size);
+        out += hex.length === size ? String.fromCodePoint(parseInt(hex, 16)) : `\\${e}${hex}`;
+      } else out += '\\';
+    }
+    this.forward();
+    return out;
+  };
+}
+
+/** `instanceof` for Nunjucks' node classes, without narrowing (every node has the same TypeScript type). */
+const isA = (n: unknown, cls: NodeClass): boolean => n instanceof cls;
+
+function node(name: string, fields: string[]): NodeClass {
+  return N.nodes.Node.extend(name, { fields });
+}
+
+const Do = node('PipeDo', ['expr']);
+const LoopControl = node('PipeLoopControl', ['keyword']);
+const SetAttr = node('PipeSetAttr', ['target', 'attr', 'value']);
+const Unpack = node('PipeUnpack', ['targets', 'value']);
+const ReturnScope = node('PipeReturnScope', ['body']);
+const IterationScope = node('PipeIterationScope', ['body']);
+const Truth = node('PipeTruth', ['expr']);
+const LoopSource = node('PipeLoopSource', ['expr', 'names']);
+/** Code a compile step writes itself (an unpacked value's place). */
+const Raw = node('PipeRaw', ['code']);
+
+function installParser(): void {
+  const P = N.parser.Parser.prototype;
+  const nodes = N.nodes;
+  const { parseStatement, parseFor, parseMacro, parseCall, parseSet, parseFilterStatement } = P;
+
+  // Loop bodies may hold break and continue; a macro, call, set or filter block inside one starts afresh.
+  const outsideLoops = (fn: ParseFn): ParseFn =>
+    function (this: ParserThis) {
+      const depth = this.loopDepth;
+      this.loopDepth = 0;
+      try {
+        return fn.call(this);
+      } finally {
+        this.loopDepth = depth;
+      }
+    };
+
+  P.parseStatement = function (this: ParserThis) {
+    const tok = this.peekToken();
+    if (tok?.type === T.TOKEN_SYMBOL && (tok.value === 'do' || tok.value === 'break' || tok.value === 'continue')) {
+      this.nextToken();
+      if (tok.value === 'do') {
+        const expr = this.parseExpression();
+        this.advanceAfterBlockEnd(tok.value);
+        return new Do(tok.lineno, tok.colno, expr);
+      }
+      if (!this.loopDepth) this.fail(`{% ${tok.value} %} outside a for loop`, tok.lineno, tok.colno);
+      this.advanceAfterBlockEnd(tok.value);
+      return new LoopControl(tok.lineno, tok.colno, tok.value);
+    }
+    return parseStatement.call(this);
+  };
+
+  P.parseFor = function (this: ParserThis) {
+    this.loopDepth = (this.loopDepth ?? 0) + 1;
+    let loop: Node;
+    try {
+      loop = parseFor.call(this);
+    } finally {
+      this.loopDepth -= 1;
+    }
+    if (loop.typename === 'For') {
+      const names = isA(loop.name, nodes.Array) ? (loop.name as unknown as { children: unknown[] }).children.length : 1;
+      const arr = loop.arr as Node;
+      loop.arr = new LoopSource(arr.lineno, arr.colno, arr, names);
+      loop.body = new IterationScope(loop.lineno, loop.colno, loop.body);
+    }
+    return loop;
+  };
+
+  P.parseMacro = outsideLoops(function (this: ParserThis) {
+    const macro = parseMacro.call(this);
+    macro.body = new ReturnScope(macro.lineno, macro.colno, macro.body);
+    return macro;
+  });
+  P.parseCall = outsideLoops(parseCall);
+  P.parseFilterStatement = outsideLoops(parseFilterStatement);
+
+  P.parseSet = outsideLoops(function (this: ParserThis) {
+    const set = parseSet.call(this);
+    const targets = set.targets as Node[];
+    const attr = targets.find((t) => t.typename === 'LookupVal');
+    if (attr) {
+      if (targets.length > 1 || !attr.dot || set.value === null) this.fail('{% set %} assigns to names, or to one attribute of a namespace: {% set ns.name = value %}', set.lineno, set.colno);
+      return new SetAttr(set.lineno, set.colno, attr.target, (attr.val as Node).value, set.value);
+    }
+    const bad = targets.find((t) => t.typename !== 'Symbol');
+    if (bad) this.fail(`{% set %} cannot assign to ${bad.typename === 'Literal' ? 'a literal' : 'an expression'}`, bad.lineno, bad.colno);
+    if (targets.length > 1 && set.value !== null) return new Unpack(set.lineno, set.colno, targets, set.value);
+    return set;
+  });
+
+  // `a.b` and `a[b]` stay apart (Jinja looks up an attribute first for one, an item for the other).
+  P.parsePostfix = function (this: ParserThis, target?: unknown) {
+    let result = target as Node;
+    for (let tok = this.peekToken(); tok; tok = this.peekToken()) {
+      if (tok.type === T.TOKEN_LEFT_PAREN) {
+        result = new nodes.FunCall(tok.lineno, tok.colno, result, this.parseSignature());
+      } else if (tok.type === T.TOKEN_LEFT_BRACKET) {
+        const lookup = this.parseAggregate();
+        if (lookup.children.length > 1) this.fail('invalid index');
+        result = new nodes.LookupVal(tok.lineno, tok.colno, result, lookup.children[0]);
+      } else if (tok.type === T.TOKEN_OPERATOR && tok.value === '.') {
+        this.nextToken();
+        const name = this.nextToken();
+        if (name.type !== T.TOKEN_SYMBOL) this.fail(`expected name as lookup value, got ${name.value}`, name.lineno, name.colno);
+        result = new nodes.LookupVal(tok.lineno, tok.colno, result, new nodes.Literal(name.lineno, name.colno, name.value));
+        result.dot = true;
+      } else break;
+    }
+    return result;
+  } as ParseFn;
+
+  // `x is divisibleby 3`, `x is sameas false`: a test takes one argument without parentheses, as in Jinja.
+  P.parseIs = function (this: ParserThis) {
+    let left = this.parseCompare();
+    if (!this.skipSymbol('is')) return left;
+    const negated = this.skipSymbol('not');
+    const tok = this.nextToken();
+    const name =
+      tok.type === T.TOKEN_SYMBOL ? tok.value : tok.type === T.TOKEN_NONE ? 'none' : tok.type === T.TOKEN_BOOLEAN ? tok.value : this.fail(`expected the name of a test after 'is', got ${tok.value}`, tok.lineno, tok.colno);
+    let test: Node = new nodes.Symbol(tok.lineno, tok.colno, name);
+    const next = this.peekToken();
+    const argument = [T.TOKEN_STRING, T.TOKEN_INT, T.TOKEN_FLOAT, T.TOKEN_BOOLEAN, T.TOKEN_NONE, T.TOKEN_LEFT_BRACKET, T.TOKEN_LEFT_CURLY].includes(next?.type ?? '');
+    const named = next?.type === T.TOKEN_SYMBOL && !['else', 'or', 'and', 'is', 'if', 'in', 'not'].includes(next.value);
+    if (next?.type === T.TOKEN_LEFT_PAREN) test = new nodes.FunCall(tok.lineno, tok.colno, test, this.parseSignature());
+    else if (argument || named) test = new nodes.FunCall(tok.lineno, tok.colno, test, new nodes.NodeList(next.lineno, next.colno, [this.parsePrimary()]));
+    left = new nodes.Is(left.lineno, left.colno, left, test);
+    return negated ? new nodes.Not(left.lineno, left.colno, left) : left;
+  };
+
+  // Python's precedence: + and - at one level, *, /, // and % at the next, each left to right.
+  const chain = (operand: () => Node, ops: Readonly<Record<string, NodeClass>>) =>
+    function (this: ParserThis): Node {
+      let left = operand.call(this);
+      for (;;) {
+        const op = Object.keys(ops).find((o) => this.skipValue(T.TOKEN_OPERATOR, o));
+        if (!op) return left;
+        left = new ops[op](left.lineno, left.colno, left, operand.call(this));
+      }
+    };
+  P.parseMul = chain(P.parsePow, { '*': nodes.Mul, '/': nodes.Div, '//': nodes.FloorDiv, '%': nodes.Mod });
+  P.parseAdd = chain(P.parseMul, { '+': nodes.Add, '-': nodes.Sub });
+}
+
+function installCompiler(): void {
+  const C = N.compiler.Compiler.prototype;
+  const nodes = N.nodes;
+  const { compileIf, compileInlineIf, compileSet, compileDict, assertType } = C;
+  const own = [Do, LoopControl, SetAttr, Unpack, ReturnScope, IterationScope, Truth, LoopSource, Raw];
+
+  /** `, "file", line, col`: where the expression stands, for the helper's errors. */
+  function at(this: CompilerThis, n: Node): string {
+    return `, ${JSON.stringify(this.templateName ?? '')}, ${n.lineno}, ${n.colno}`;
+  }
+  /** Where an expression starts: a call at its callee's first name (Nunjucks places it at the parenthesis). */
+  const start = (n: Node): Node => {
+    if (n.typename === 'FunCall') return start(n.name as Node);
+    if (n.typename === 'LookupVal') return start(n.target as Node);
+    if (n.typename === 'Compare') return start(n.expr as Node);
+    return n;
+  };
+  const expr = (c: CompilerThis, n: unknown, frame: Frame) => c.compile(n, frame);
+
+  C.assertType = function (this: CompilerThis, n: Node, ...types: unknown[]) {
+    if (own.some((k) => isA(n, k))) return;
+    (assertType as unknown as (this: CompilerThis, ...a: unknown[]) => void).call(this, n, ...types);
+  } as CompileFn;
+
+  C.compilePipeDo = function (n, frame) {
+    expr(this, n.expr, frame);
+    this._emitLine(';');
+  };
+  C.compilePipeLoopControl = function (n) {
+    // Leave the iteration's own frame (see compilePipeIterationScope) before leaving the iteration.
+    this._emitLine(`frame = frame.pop(); ${n.keyword as string};`);
+  };
+  C.compilePipeIterationScope = function (n, frame) {
+    this._emitLine('frame = frame.push(true);');
+    this.compile(n.body, frame);
+    this._emitLine('frame = frame.pop();');
+  };
+  C.compilePipeReturnScope = function (n, frame) {
+    const e = this._tmpid();
+    this._emitLine('try {');
+    this.compile(n.body, frame);
+    this._emitLine(`} catch (${e}) {`);
+    this._emitLine(`if (!runtime.py.isReturn(${e})) throw ${e};`);
+    this._emitLine('frame = callerFrame;');
+    this._emitLine(`return ${e}.value;`);
+    this._emitLine('}');
+  };
+  C.compilePipeSetAttr = function (n, frame) {
+    this._emit('runtime.py.setattr(');
+    expr(this, n.target, frame);
+    this._emit(`, ${JSON.stringify(n.attr)}, `);
+    expr(this, n.value, frame);
+    this._emitLine(`${at.call(this, n)});`);
+  };
+  C.compilePipeUnpack = function (n, frame) {
+    const values = this._tmpid();
+    const targets = n.targets as Node[];
+    this._emit(`var ${values} = runtime.py.unpack(`);
+    expr(this, n.value, frame);
+    this._emitLine(`, ${targets.length}${at.call(this, n)});`);
+    targets.forEach((target, i) => {
+      const one = new nodes.Set(n.lineno, n.colno, [target]);
+      one.value = new Raw(n.lineno, n.colno, `${values}[${i}]`);
+      compileSet.call(this, one, frame);
+    });
+  };
+  C.compilePipeRaw = function (n) {
+    this._emit(n.code as string);
+  };
+  C.compilePipeTruth = function (n, frame) {
+    this._emit('runtime.py.bool(');
+    expr(this, n.expr, frame);
+    this._emit(')');
+  };
+  C.compilePipeLoopSource = function (n, frame) {
+    this._emit('runtime.py.loop(');
+    expr(this, n.expr, frame);
+    this._emit(`, ${n.names as number}${at.call(this, n)})`);
+  };
+
+  C.compileIf = function (n, frame) {
+    if (!isA(n.cond, Truth)) n.cond = new Truth((n.cond as Node).lineno, (n.cond as Node).colno, n.cond);
+    (compileIf as unknown as (this: CompilerThis, n: Node, f: Frame, async?: boolean) => void).call(this, n, frame, false);
+  };
+  C.compileInlineIf = function (n, frame) {
+    if (!isA(n.cond, Truth)) n.cond = new Truth((n.cond as Node).lineno, (n.cond as Node).colno, n.cond);
+    compileInlineIf.call(this, n, frame);
+  };
+  C.compileNot = function (n, frame) {
+    this._emit('!runtime.py.bool(');
+    expr(this, n.target, frame);
+    this._emit(')');
+  };
+  const logical = (name: 'and' | 'or'): CompileFn =>
+    function (n, frame) {
+      this._emit(`runtime.py.${name}(`);
+      expr(this, n.left, frame);
+      this._emit(', function () { return ');
+      expr(this, n.right, frame);
+      this._emit('; })');
+    };
+  C.compileAnd = logical('and');
+  C.compileOr = logical('or');
+
+  const operator = (op: BinaryOp): CompileFn =>
+    function (n, frame) {
+      this._emit(`runtime.py.op(${JSON.stringify(op)}, `);
+      expr(this, n.left, frame);
+      this._emit(', ');
+      expr(this, n.right, frame);
+      this._emit(`${at.call(this, n)})`);
+    };
+  C.compileAdd = operator('+');
+  C.compileSub = operator('-');
+  C.compileMul = operator('*');
+  C.compileDiv = operator('/');
+  C.compileFloorDiv = operator('//');
+  C.compileMod = operator('%');
+  C.compilePow = operator('**');
+  C.compileConcat = operator('~');
+  const sign = (op: '-' | '+'): CompileFn =>
+    function (n, frame) {
+      this._emit(`runtime.py.unary(${JSON.stringify(op)}, `);
+      expr(this, n.target, frame);
+      this._emit(`${at.call(this, n)})`);
+    };
+  C.compileNeg = sign('-');
+  C.compilePos = sign('+');
+
+  C.compileCompare = function (n, frame) {
+    this._emit('runtime.py.compare(');
+    expr(this, n.expr, frame);
+    this._emit(', [');
+    (n.ops as Node[]).forEach((op, i) => {
+      this._emit(`${i > 0 ? ', ' : ''}${JSON.stringify(op.type)}, `);
+      expr(this, op.expr, frame);
+    });
+    this._emit(`]${at.call(this, start(n))})`);
+  };
+  C.compileIn = function (n, frame) {
+    this._emit('runtime.py.contains(');
+    expr(this, n.left, frame);
+    this._emit(', ');
+    expr(this, n.right, frame);
+    this._emit(`${at.call(this, n)})`);
+  };
+  C.compileIs = function (n, frame) {
+    const right = n.right as Node;
+    const name = ((right.name as Node | undefined)?.value ?? right.value) as string;
+    this._emit(`runtime.py.test(env, ${JSON.stringify(name)}, context, [`);
+    expr(this, n.left, frame);
+    if (right.args) {
+      this._emit(', ');
+      this._compileAggregate(right.args, frame);
+    }
+    this._emit(`]${at.call(this, n)})`);
+  };
+
+  C.compileGroup = function (n, frame) {
+    const children = n.children as unknown[];
+    // `(a)` groups; `(a, b)` and `()` are tuples.
+    if (children.length === 1) this._compileAggregate(n, frame, '(', ')');
+    else this._compileAggregate(n, frame, 'runtime.py.tuple([', '])');
+  };
+  C.compileDict = function (n, frame) {
+    if (isA(n, nodes.KeywordArgs)) return compileDict.call(this, n, frame);
+    this._emit('{');
+    (n.children as Node[]).forEach((pair, i) => {
+      if (i > 0) this._emit(', ');
+      const key = pair.key as Node;
+      if (isA(key, nodes.Literal) && typeof key.value === 'string') this.compile(key, frame);
+      else if (isA(key, nodes.Literal)) this.fail("pipe's dicts have str keys only", key.lineno, key.colno);
+      else {
+        // `{name: 1}`: the key is the value of the variable `name`, as in Jinja.
+        this._emit('[runtime.py.key(');
+        expr(this, key, frame);
+        this._emit(`${at.call(this, key)})]`);
+      }
+      this._emit(': ');
+      expr(this, pair.value, frame);
+    });
+    this._emit('}');
+  };
+
+  C.compileLookupVal = function (n, frame) {
+    const val = n.val as Node;
+    // `x[a:b:c]`: Nunjucks' Jinja compatibility parses the brackets as a Slice node.
+    const sliced = val.typename === 'Slice' ? val : undefined;
+    if (sliced) {
+      this._emit('runtime.py.slice(');
+      expr(this, n.target, frame);
+      for (const field of ['start', 'stop', 'step']) {
+        this._emit(', ');
+        expr(this, sliced[field], frame);
+      }
+    } else {
+      this._emit(n.dot ? 'runtime.py.getattr(' : 'runtime.py.getitem(');
+      expr(this, n.target, frame);
+      this._emit(', ');
+      expr(this, val, frame);
+    }
+    this._emit(`${at.call(this, start(n))})`);
+  };
+
+  C.compileFunCall = function (n, frame) {
+    // lineno/colno stay Nunjucks' record of the last call, for the errors it reports itself.
+    const callee = start(n);
+    this._emit(`(lineno = ${callee.lineno}, colno = ${callee.colno}, runtime.py.call(`);
+    expr(this, n.name, frame);
+    this._emit(`, ${JSON.stringify(this._getNodeName(n.name))}, context, `);
+    this._compileAggregate(n.args, frame, '[', ']');
+    this._emit(`${at.call(this, callee)}))`);
+  };
+  C.compileFilter = function (n, frame) {
+    const name = n.name as Node;
+    this._emit(`runtime.py.filter(env, ${JSON.stringify(name.value)}, context, `);
+    this._compileAggregate(n.args, frame, '[', ']');
+    this._emit(`${at.call(this, n)})`);
+  };
+}

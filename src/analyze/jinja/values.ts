@@ -1,0 +1,282 @@
+import nunjucks from 'nunjucks';
+import { JinjaError } from './errors.js';
+
+/**
+ * Python's values as templates hold them: str is a string (or Nunjucks' SafeString, what a
+ * macro's output is), int and float are numbers, bool a boolean, None null (undefined is
+ * Jinja's Undefined), list an array, tuple an array marked as one, dict a plain object.
+ * Everything else dbt hands to templates (datetimes, relations, namespaces, regex matches)
+ * is a PyObject, which says how Python would print, compare and add it.
+ */
+
+export const SafeString = nunjucks.runtime.SafeString as unknown as new (s: string) => { readonly val: string; toString(): string };
+export type SafeStringValue = InstanceType<typeof SafeString>;
+
+export function isStr(v: unknown): v is string | SafeStringValue {
+  return typeof v === 'string' || v instanceof SafeString;
+}
+
+/** The text of a str (a SafeString's too). */
+export function strOf(v: string | SafeStringValue): string {
+  return typeof v === 'string' ? v : v.val;
+}
+
+/** Keyword arguments of a call, as Nunjucks passes them: the last argument, marked. */
+export function isKeywords(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && Object.hasOwn(v, '__keywords');
+}
+
+/**
+ * A dict: a plain object holding data. One that prints itself (an own `toString`, as pipe's
+ * objects for templates have) is an object, not a dict.
+ */
+export function isDict(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return (proto === Object.prototype || proto === null) && !isKeywords(v) && !Object.hasOwn(v, 'toString');
+}
+
+const TUPLE = Symbol('tuple');
+
+/** A tuple: an array that prints as `(a, b)` and is the arguments of `%`. */
+export function tuple<T>(items: T[]): T[] {
+  Object.defineProperty(items, TUPLE, { value: true });
+  return items;
+}
+
+export function isTuple(v: unknown): v is unknown[] {
+  return Array.isArray(v) && (v as unknown as Record<symbol, unknown>)[TUPLE] === true;
+}
+
+/** A Python object of dbt's context. Methods are what Python's dunder methods would do. */
+export abstract class PyObject {
+  abstract readonly typeName: string;
+  abstract repr(): string;
+  str(): string {
+    return this.repr();
+  }
+  /** `obj.name`: a value, or undefined (Jinja's Undefined) for an attribute it does not have. */
+  getattr(_name: string): unknown {
+    return undefined;
+  }
+  /** `obj[key]`: undefined where it has no such item. */
+  getitem(_key: unknown): unknown {
+    return undefined;
+  }
+  equals(other: unknown): boolean {
+    return this === other;
+  }
+  /** Order against another value: negative, 0 or positive; undefined where Python raises TypeError. */
+  compare(_other: unknown): number | undefined {
+    return undefined;
+  }
+  /** `this + other` (or `other + this` when `reflected`); undefined where Python raises TypeError. */
+  add(_other: unknown, _reflected: boolean): unknown {
+    return undefined;
+  }
+  sub(_other: unknown, _reflected: boolean): unknown {
+    return undefined;
+  }
+  mul(_other: unknown): unknown {
+    return undefined;
+  }
+  neg(): unknown {
+    return undefined;
+  }
+  truthy(): boolean {
+    return true;
+  }
+  /** format(obj, spec) (`'{:%Y}'.format(date)`); undefined for a spec it does not take. */
+  format(spec: string): string | undefined {
+    return spec === '' ? this.str() : undefined;
+  }
+  /** What `for x in obj` walks; undefined where Python says it is not iterable. */
+  iterate(): unknown[] | undefined {
+    return undefined;
+  }
+  /** JavaScript's own string conversions (Nunjucks' fast paths, `{{ this }}` rendered without Nunjucks) print as Python does. */
+  toString(): string {
+    return this.str();
+  }
+}
+
+const ATTRS = Symbol('attributes');
+
+/** A callable with attributes: a Python class (`modules.datetime.date(...)`, `date.today()`) or module function. */
+export function pyCallable<F extends (...args: never[]) => unknown>(fn: F, attributes: Readonly<Record<string, unknown>>, name?: string): F {
+  Object.defineProperty(fn, ATTRS, { value: attributes });
+  if (name) Object.defineProperty(fn, 'pyName', { value: name });
+  return fn;
+}
+
+export function callableAttribute(fn: (...args: never[]) => unknown, name: string): unknown {
+  const attrs = (fn as unknown as Record<symbol, Readonly<Record<string, unknown>>>)[ATTRS];
+  return attrs && Object.hasOwn(attrs, name) ? attrs[name] : undefined;
+}
+
+export function typeName(v: unknown): string {
+  if (v === undefined) return 'Undefined';
+  if (v === null) return 'NoneType';
+  if (isStr(v)) return 'str';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
+  if (isTuple(v)) return 'tuple';
+  if (Array.isArray(v)) return 'list';
+  if (v instanceof PyObject) return v.typeName;
+  if (typeof v === 'function') return 'function';
+  if (isDict(v)) return 'dict';
+  return 'object';
+}
+
+/** Python's str(): what `{{ value }}` and `~` print. */
+export function pyStr(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v instanceof SafeString) return v.val;
+  if (typeof v === 'number') return numberRepr(v);
+  if (v instanceof PyObject) return v.str();
+  return pyRepr(v);
+}
+
+/** Python's repr(): how a value prints inside a list or a dict. */
+export function pyRepr(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (isStr(v)) return strRepr(strOf(v));
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'number') return numberRepr(v);
+  if (Array.isArray(v)) {
+    const items = v.map(pyRepr);
+    if (isTuple(v)) return items.length === 1 ? `(${items[0]},)` : `(${items.join(', ')})`;
+    return `[${items.join(', ')}]`;
+  }
+  if (v instanceof PyObject) return v.repr();
+  if (typeof v === 'function') return `<function ${(v as { pyName?: string }).pyName ?? v.name}>`;
+  if (isDict(v)) return `{${Object.entries(v).map(([k, x]) => `${strRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+  return String(v);
+}
+
+/** repr() of a str: single quotes unless the text has one and no double quote; unprintable characters escaped. */
+export function strRepr(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const ch of s) {
+    if (ch === '\\') out += '\\\\';
+    else if (ch === quote) out += `\\${quote}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (ch !== ' ' && UNPRINTABLE.test(ch)) out += escapeCodePoint(ch.codePointAt(0)!);
+    else out += ch;
+  }
+  return out + quote;
+}
+
+/** What str.isprintable() says no to: control, format, private and unassigned characters, separators but the space. */
+const UNPRINTABLE = /^[\p{C}\p{Z}]$/u;
+
+function escapeCodePoint(cp: number): string {
+  if (cp < 0x100) return `\\x${cp.toString(16).padStart(2, '0')}`;
+  if (cp < 0x10000) return `\\u${cp.toString(16).padStart(4, '0')}`;
+  return `\\U${cp.toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * A number as Python prints it. A whole number prints as an int: JavaScript cannot tell 5
+ * from 5.0 (Python prints the float as `5.0`). Other numbers print as Python's float repr:
+ * the shortest digits that read back, in exponent form below 1e-4 or from 1e16.
+ */
+export function numberRepr(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  if (Number.isInteger(x) && Math.abs(x) < 1e21) return Object.is(x, -0) ? '0' : String(x);
+  const [mantissa, exp] = x.toExponential().split('e');
+  const e = Number(exp);
+  const negative = mantissa.startsWith('-');
+  const digits = mantissa.replace('-', '').replace('.', '');
+  const sign = negative ? '-' : '';
+  if (e >= -4 && e < 16) {
+    if (e < 0) return `${sign}0.${'0'.repeat(-e - 1)}${digits}`;
+    const int = digits.slice(0, e + 1).padEnd(e + 1, '0');
+    const frac = digits.slice(e + 1);
+    return `${sign}${int}.${frac || '0'}`;
+  }
+  const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  return `${sign}${m}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+}
+
+/** Python's truth: empty strings, lists and dicts are false, as are 0 and None. */
+export function pyBool(v: unknown): boolean {
+  if (v === null || v === undefined) return false;
+  switch (typeof v) {
+    case 'boolean':
+      return v;
+    case 'number':
+      return v !== 0;
+    case 'string':
+      return v.length > 0;
+    case 'function':
+      return true;
+    default:
+      if (v instanceof SafeString) return v.val.length > 0;
+      if (Array.isArray(v)) return v.length > 0;
+      if (v instanceof PyObject) return v.truthy();
+      if (isDict(v)) return Object.keys(v).length > 0;
+      return true;
+  }
+}
+
+/** Python's `==`: by value for strings, numbers (True == 1), lists and dicts. */
+export function pyEquals(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (isStr(a) || isStr(b)) return isStr(a) && isStr(b) && strOf(a) === strOf(b);
+  const numA = typeof a === 'number' || typeof a === 'boolean';
+  const numB = typeof b === 'number' || typeof b === 'boolean';
+  if (numA || numB) return numA && numB && Number(a) === Number(b);
+  if (a === null || a === undefined || b === null || b === undefined) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && isTuple(a) === isTuple(b) && a.length === b.length && a.every((x, i) => pyEquals(x, b[i]));
+  }
+  if (a instanceof PyObject) return a.equals(b);
+  if (b instanceof PyObject) return b.equals(a);
+  if (isDict(a) && isDict(b)) {
+    const ka = Object.keys(a);
+    return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && pyEquals(a[k], b[k]));
+  }
+  return false;
+}
+
+/** Python's ordering of two values (`<` and friends), or a TypeError for values Python does not order. */
+export function pyCompare(a: unknown, b: unknown, op: string): number {
+  const numA = typeof a === 'number' || typeof a === 'boolean';
+  const numB = typeof b === 'number' || typeof b === 'boolean';
+  if (numA && numB) return Number(a) - Number(b);
+  if (isStr(a) && isStr(b)) {
+    const x = strOf(a);
+    const y = strOf(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (Array.isArray(a) && Array.isArray(b) && isTuple(a) === isTuple(b)) {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+      if (!pyEquals(a[i], b[i])) return pyCompare(a[i], b[i], op);
+    }
+    return a.length - b.length;
+  }
+  const c = a instanceof PyObject ? a.compare(b) : b instanceof PyObject ? negate(b.compare(a)) : undefined;
+  if (c !== undefined) return c;
+  throw new JinjaError(`'${op}' not supported between instances of '${typeName(a)}' and '${typeName(b)}'`);
+}
+
+const negate = (c: number | undefined) => (c === undefined ? undefined : -c);
+
+/** What `for x in value` walks, as Python does: a dict's keys, a string's characters; undefined walks nothing. */
+export function pyIterate(v: unknown): unknown[] {
+  if (v === undefined) return [];
+  if (Array.isArray(v)) return v;
+  if (isStr(v)) return [...strOf(v)];
+  if (isDict(v)) return Object.keys(v);
+  if (v instanceof PyObject) {
+    const items = v.iterate();
+    if (items) return items;
+  }
+  if (v instanceof Map || v instanceof Set) return [...v.keys()];
+  throw new JinjaError(`'${typeName(v)}' object is not iterable`);
+}

@@ -1,0 +1,204 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyze, type Analysis } from '../../src/analyze/analyze.js';
+import { NO_TABLE } from '../../src/analyze/model-kinds.js';
+import type { Invocation } from '../../src/analyze/jinja/surface.js';
+import { dayInterval, parseDate } from '../../src/dates/dates.js';
+import { loadProject } from '../../src/project/load-project.js';
+import { removeProjects, tempProject } from '../support/projects.js';
+
+/**
+ * dbt projects whose templates use dbt's Jinja: macros that return values, namespaces, `do`,
+ * Python's methods, modules.datetime and modules.re, and `this`. The expected SQL is what
+ * dbt-core 1.10 compiles from the same files (relations aside: pipe names them in two parts).
+ */
+
+afterAll(removeProjects);
+
+const day = dayInterval(parseDate('2024-01-02')!);
+const PROJECT = "name: shop\nprofile: shop\nvars:\n  run_date: '2024-03-01'\n";
+const INVOCATION: Invocation = { id: '20240102T030405-ab12', startedAt: Date.UTC(2024, 0, 2, 3, 4, 5, 678) };
+
+const run = (files: Record<string, string>): Analysis =>
+  analyze(loadProject(tempProject({ 'dbt_project.yml': PROJECT, 'seeds/payments.csv': 'order_id,payment_method,amount\n1,coupon,10\n', ...files })), {
+    interval: day,
+    invocation: INVOCATION,
+  });
+const errors = (a: Analysis) => a.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.message, d.location]);
+
+function sql(a: Analysis, model: string): string {
+  expect(errors(a)).toEqual([]);
+  const rendered = a.renderer.sql(model, day, NO_TABLE);
+  if ('severity' in rendered) throw new Error(rendered.message);
+  return rendered.sql;
+}
+
+const COLUMNS_MACRO = `{% macro select_columns(columns, prefix=none, exclude=[]) -%}
+  {%- set ns = namespace(cols=[], skipped=0) -%}
+  {%- for c in columns -%}
+    {%- if c | lower in exclude -%}
+      {%- set ns.skipped = ns.skipped + 1 -%}
+    {%- else -%}
+      {%- do ns.cols.append((prefix ~ '.' if prefix else '') ~ c | lower) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return(ns.cols | join(',\\n  ') ~ '\\n  -- skipped ' ~ ns.skipped) }}
+{%- endmacro %}
+
+{% macro clean_name(name) -%}
+  {{ return(modules.re.sub('[^a-z0-9_]+', '_', name.lower()).strip('_')) }}
+{%- endmacro %}
+
+{% macro version_of(name) -%}
+  {%- set m = modules.re.match('^(\\w+)_v(\\d+)$', name) -%}
+  {%- if m -%}{{ return({'base': m.group(1), 'version': m.group(2) | int}) }}{%- endif -%}
+  {{ return({'base': name, 'version': 0}) }}
+{%- endmacro %}
+`;
+
+const DATES_MACRO = `{% macro date_bounds(days_back) %}
+  {% set end = modules.datetime.datetime.strptime(var('run_date'), '%Y-%m-%d').date() %}
+  {% set start = end - modules.datetime.timedelta(days=days_back) %}
+  {{ return({'start': start.isoformat(), 'end': end.strftime('%Y-%m-%d'), 'week': start.isocalendar()[1], 'dow': start.strftime('%A'), 'span': (end - start).days}) }}
+{% endmacro %}
+`;
+
+describe("dbt's Jinja in a dbt project", () => {
+  it('renders macros that build a column list with namespace() and do, and return values of any type', () => {
+    const a = run({
+      'macros/columns.sql': COLUMNS_MACRO,
+      'models/cols.sql': `{%- set raw = ['Order_ID', 'Customer Name', 'Amount', '_loaded_at'] -%}
+{%- set cleaned = [] -%}
+{%- for c in raw -%}{%- do cleaned.append(clean_name(c)) -%}{%- endfor -%}
+{%- set v = version_of('orders_v12') -%}
+select
+  {{ select_columns(cleaned, prefix='p', exclude=['amount']) }},
+  '{{ v.base }}' as base, {{ v.version + 1 }} as next_version, {{ cleaned | length }} as n, '{{ cleaned[-1] }}' as last_col
+from {{ ref('payments') }} as p`,
+    });
+    expect(sql(a, 'cols')).toBe(`select
+  p.order_id,
+  p.customer_name,
+  p.loaded_at
+  -- skipped 1,
+  'orders' as base, 13 as next_version, 4 as n, 'loaded_at' as last_col
+from "main"."payments" as p`);
+  });
+
+  it("pivots over a dict's items(), with loop.last", () => {
+    const a = run({
+      'models/pivot.sql': `{% set payment_methods = {'credit_card': 'cc', 'coupon': 'cp', 'bank_transfer': 'bt'} %}
+select
+  order_id,
+{%- for method, short in payment_methods.items() %}
+  sum(case when payment_method = '{{ method }}' then amount else 0 end) as {{ short }}_amount{{ ',' if not loop.last }}
+{%- endfor %}
+from {{ ref('payments') }}
+group by 1`,
+    });
+    expect(sql(a, 'pivot')).toBe(`
+select
+  order_id,
+  sum(case when payment_method = 'credit_card' then amount else 0 end) as cc_amount,
+  sum(case when payment_method = 'coupon' then amount else 0 end) as cp_amount,
+  sum(case when payment_method = 'bank_transfer' then amount else 0 end) as bt_amount
+from "main"."payments"
+group by 1`);
+  });
+
+  it('computes dates with modules.datetime in a macro', () => {
+    const a = run({
+      'macros/dates.sql': DATES_MACRO,
+      'models/bounds.sql': `{%- set b = date_bounds(10) -%}
+select '{{ b.start }}' as start_date, '{{ b['end'] }}' as end_date, {{ b.week }} as week, '{{ b.dow }}' as dow, {{ b.span }} as span`,
+    });
+    expect(sql(a, 'bounds')).toBe("select '2024-02-20' as start_date, '2024-03-01' as end_date, 8 as week, 'Tuesday' as dow, 10 as span");
+  });
+
+  it('keeps a {% set %} in a loop body to its iteration, as Jinja does; a namespace carries a value out', () => {
+    const a = run({
+      'models/loops.sql': `{%- set total = 0 -%}
+{%- set ns = namespace(total=0, names=[]) -%}
+{%- for row in [{'name': 'a', 'n': 2}, {'name': 'b', 'n': 3}] -%}
+  {%- set total = total + row.n -%}
+  {%- set ns.total = ns.total + row.n -%}
+  {%- do ns.names.append(row['name'] | upper) -%}
+{%- endfor -%}
+select {{ total }} as outer_total, {{ ns.total }} as ns_total, '{{ ns.names | join(",") }}' as names`,
+    });
+    expect(sql(a, 'loops')).toBe("select 0 as outer_total, 5 as ns_total, 'A,B' as names");
+  });
+
+  it('gives this its database, schema and identifier from the final config, even set after it is read', () => {
+    const a = run({
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n',
+      'models/relation.sql': `select '{{ this.database }}' as db, '{{ this.schema }}' as sch, '{{ this.identifier }}' as id, '{{ this.name }}' as nm, '{{ this }}' as full
+{{ config(schema='staging', alias='rel_v2') }}`,
+    });
+    expect(sql(a, 'relation')).toBe(`select 'dev' as db, 'main_staging' as sch, 'rel_v2' as id, 'rel_v2' as nm, '"main_staging"."rel_v2"' as full`);
+  });
+
+  it("gives invocation_id and run_started_at of the run, and JSON, YAML and md5 as dbt's functions write them", () => {
+    const a = run({
+      'models/audit.sql': `select '{{ invocation_id }}' as run, '{{ run_started_at }}' as at, '{{ run_started_at.strftime("%Y-%m-%d %H:%M") }}' as minute,
+  '{{ tojson({"b": [1, 2.5, none, true], "a": "é"}) }}' as j, '{{ {"b": 1, "a": "<x>"} | tojson }}' as jf,
+  '{{ fromjson('{"k": [1, 2]}')["k"][1] }}' as fj, '{{ fromyaml("a: yes\\nd: 2024-01-02\\n")["d"] + modules.datetime.timedelta(days=1) }}' as fy,
+  '{{ toyaml({"name": "x", "tags": ["a", "b"], "on": "yes", "n": {"k": 1.5}}) | replace("\\n", "|") }}' as y,
+  '{{ zip(["a", "b"], [1, 2]) | list }}' as z, '{{ local_md5("pipe") }}' as md5`,
+    });
+    expect(sql(a, 'audit')).toBe(`select '20240102T030405-ab12' as run, '2024-01-02 03:04:05.678000+00:00' as at, '2024-01-02 03:04' as minute,
+  '{"b": [1, 2.5, null, true], "a": "\\u00e9"}' as j, '{"a": "\\u003cx\\u003e", "b": 1}' as jf,
+  '2' as fj, '2024-01-03' as fy,
+  'name: x|tags:|- a|- b|'on': 'yes'|n:|  k: 1.5|' as y,
+  '[('a', 1), ('b', 2)]' as z, '20826a3cb51d6c7d9c219c7f4bf4e5c9' as md5`);
+  });
+
+  it('says what log(msg, info=True) and print() say, drops log(msg) as dbt keeps it for its debug log, and warns for exceptions.warn()', () => {
+    const a = run({
+      'macros/audit.sql': "{% macro announce(what) %}{% do log('building ' ~ what, info=True) %}{% do log('debug only') %}{% endmacro %}\n",
+      'models/a.sql': "{{ announce('a') }}{{ print('printed') }}\nselect 1 as id\n{% do exceptions.warn('a is deprecated') %}",
+    });
+    expect(sql(a, 'a')).toBe('\nselect 1 as id');
+    expect(a.messages).toEqual(['building a', 'printed']);
+    const warned = a.diagnostics.find((d) => d.code === 'template-warning')!;
+    expect([warned.severity, warned.message, warned.location]).toEqual(['warning', 'a is deprecated', { file: 'models/a.sql', line: 3, column: 7 }]);
+  });
+});
+
+describe("dbt's Jinja errors", () => {
+  it('reports exceptions.raise_compiler_error() at its line in the macro, with the call in the model related', () => {
+    const a = run({
+      'macros/guard.sql': "{% macro require(value) %}\n  {%- if value is none -%}\n    {{ exceptions.raise_compiler_error('a value is required') }}\n  {%- endif -%}\n{% endmacro %}\n",
+      'models/a.sql': "select 1 as id\n{{ require(none) }}",
+    });
+    const d = a.diagnostics.find((x) => x.severity === 'error')!;
+    expect([d.message, d.location, d.related?.map((r) => [r.message, r.location])]).toEqual([
+      'a value is required',
+      { file: 'macros/guard.sql', line: 3, column: 8 },
+      [['reached through require(), called here', { file: 'models/a.sql', line: 2, column: 4 }]],
+    ]);
+  });
+
+  it('reports what Python would raise, and what pipe cannot do, at the line and column of the expression', () => {
+    const a = run({
+      'models/types.sql': "select 1 as id,\n  {{ 1 + 'a' }} as x",
+      'models/undefined.sql': "select '{{ 'v_' ~ versionn }}' as x",
+      'models/method.sql': "select 1 as id\n-- {{ 'abc'.encode('utf8') }}",
+      'models/tz.sql': "{% set est = modules.pytz.timezone('America/New_York') %}select 1 as id",
+      'models/regex.sql': "select 1 as id\n  {{ modules.re.sub('(?i:a)b', 'x', 'ab') }}",
+      'models/outside.sql': 'select 1 as id\n{{ return(1) }}',
+      'models/loop.sql': 'select 1 as id\n{% break %}',
+    });
+    expect(errors(a).sort((x, y) => JSON.stringify(x[1]).localeCompare(JSON.stringify(y[1])))).toEqual([
+      ['{% break %} outside a for loop', { file: 'models/loop.sql', line: 2, column: 4 }],
+      ['abc.encode() is not defined', { file: 'models/method.sql', line: 2, column: 7 }],
+      ['return() ends a macro, and is used here outside one', { file: 'models/outside.sql', line: 2, column: 4 }],
+      [
+        "the regular expression '(?i:a)b' uses flags for part of the pattern (?flags:...), which pipe cannot translate to its regex engine",
+        { file: 'models/regex.sql', line: 2, column: 6 },
+      ],
+      ["unsupported operand type(s) for +: 'int' and 'str'", { file: 'models/types.sql', line: 2, column: 6 }],
+      ['modules.pytz is not supported by pipe: pipe renders in UTC; run_started_at and modules.datetime give UTC times', { file: 'models/tz.sql', line: 1, column: 14 }],
+      ["an undefined value (an unknown variable or attribute) is used with '~'", { file: 'models/undefined.sql', line: 1, column: 12 }],
+    ]);
+  });
+});
