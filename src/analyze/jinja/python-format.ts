@@ -256,7 +256,7 @@ export function formatValue(value: unknown, spec: string): string {
     throw new JinjaError(`unsupported format string passed to ${typeName(value)}.__format__`);
   }
   const x = Number(value);
-  const isInt = Number.isInteger(x) && typeof value !== 'boolean' ? true : typeof value === 'boolean';
+  const isInt = typeof value === 'boolean' || Number.isInteger(x);
   const align = alignChar ?? (zero && !fillChar ? '=' : '>');
   let body: string;
   let prefix = 0;

@@ -15,8 +15,9 @@ import { pyBool, pyStr, SafeString, tuple } from './values.js';
  *   change the variable outside the loop);
  * - Python's operators, truth (an empty list is false), comparisons, `in`, tuples `(a, b)`,
  *   dict keys that are variables, `*`, `/` and `%` at one precedence level;
- * - Python's string escapes (`'\d'` stays backslash-d), attribute and item lookup, negative
- *   indexes and slices, and how values print (`True`, `['a', 'b']`, `None` in a list);
+ * - Python's literals (`'\d'` stays backslash-d, `1e-5`, `1_000`, `}}` closing a dict inside
+ *   a tag), attribute and item lookup, negative indexes and slices, and how values print
+ *   (`True`, `['a', 'b']`, `None` in a list);
  * - every operation, call, filter and test tells an error where it stands.
  */
 
