@@ -109,6 +109,8 @@ describe('what pipe renders differently, it refuses', () => {
     ['{{ "{} {}".format(1) }}', 'Replacement index 1 out of range for positional args tuple', 1, 4],
     ["{{ '%d' % 'x' }}", '%d format: a real number is required, not str', 1, 4],
     ["{% continue %}", '{% continue %} outside a for loop', 1, 4],
+    ["{{ [1] | join(',', attribute='x') }}", 'an undefined value (an unknown variable or attribute) is printed', 1, 10],
+    ['{{ range(200000) | length }}', 'Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).', 1, 4],
   ])('%s', (template, message, line, column) => {
     expect(failure(template)).toEqual([message, line, column]);
   });

@@ -7,7 +7,7 @@ import { Namespace } from './members.js';
 import { dictKey } from './operators.js';
 import { reModule } from './python-re.js';
 import { currentCallSite } from './syntax.js';
-import { isDict, pyIterate, PyObject, pyStr, tuple } from './values.js';
+import { isDict, pyIterate, PyObject, pyStr, tuple, typeName } from './values.js';
 
 /**
  * The functions and values of dbt's Jinja context that do not depend on the project:
@@ -94,6 +94,9 @@ class Exceptions extends PyObject {
   }
 }
 
+/** The longest range() Jinja's sandbox gives. */
+const MAX_RANGE = 100_000;
+
 /** What dict() and namespace() take positionally: nothing, a dict, or (key, value) pairs. */
 function pairs(name: string, positional: readonly unknown[]): Record<string, unknown> {
   if (positional.length > 1) throw new JinjaError(`${name} expected at most 1 argument, got ${positional.length}`);
@@ -119,6 +122,17 @@ export function dbtContext(options: ContextOptions): Record<string, unknown> {
   const { report, invocation } = options;
   const now = options.now ?? Date.now;
   return {
+    range: (...args: unknown[]) => {
+      const [bounds] = bind(signature('range', '*args'), args) as [unknown[]];
+      if (bounds.length < 1 || bounds.length > 3) throw new JinjaError(`range expected 1 to 3 arguments, got ${bounds.length}`);
+      for (const b of bounds) if (typeof b !== 'number' || !Number.isInteger(b)) throw new JinjaError(`'${typeName(b)}' object cannot be interpreted as an integer`);
+      const [start, stop, step = 1] = (bounds.length === 1 ? [0, bounds[0]] : bounds) as number[];
+      if (step === 0) throw new JinjaError('range() arg 3 must not be zero');
+      const n = Math.max(0, Math.ceil((stop - start) / step));
+      // dbt renders in Jinja's sandbox, which refuses longer ranges.
+      if (n > MAX_RANGE) throw new JinjaError(`Range too big. The sandbox blocks ranges larger than MAX_RANGE (${MAX_RANGE}).`);
+      return Array.from({ length: n }, (_, i) => start + i * step);
+    },
     dict: (...args: unknown[]) => {
       const [positional, keywords] = bind(signature('dict', '*args **kwargs'), args) as [unknown[], Record<string, unknown>];
       return { ...pairs('dict', positional), ...keywords };

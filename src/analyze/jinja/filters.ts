@@ -68,6 +68,12 @@ function text(v: unknown): string {
   return pyStr(v);
 }
 
+/** A count a filter takes (`|batch(3)`, `|slice(2)`): a whole number from 1. */
+function count(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new JinjaError(`${what} must be a whole number from 1, not ${pyRepr(v)}`);
+  return v;
+}
+
 /** Python's int() of a string, in a base, with underscores between digits; undefined when it is not one. */
 function parseIntText(s: string, base: number): number | undefined {
   const t = s.trim().replace(/(?<=[0-9a-zA-Z])_(?=[0-9a-zA-Z])/g, '');
@@ -239,7 +245,7 @@ function filters(env: Env): Record<string, (...args: unknown[]) => unknown> {
     }),
     attr: f('attr', 'obj name', {}, (obj: unknown, name: unknown) => getattr(obj, pyStr(name))),
     batch: f('batch', 'value linecount fill_with', { fill_with: null }, (v: unknown, n: unknown, fill: unknown) => {
-      const size = Number(n);
+      const size = count(n, 'batch linecount');
       const out: unknown[][] = [];
       for (const item of pyIterate(v)) {
         if (out.length === 0 || out[out.length - 1].length === size) out.push([]);
@@ -344,7 +350,7 @@ function filters(env: Env): Record<string, (...args: unknown[]) => unknown> {
     selectattr: selector(env, 'selectattr', true, true),
     slice: f('slice', 'value slices fill_with', { fill_with: null }, (v: unknown, n: unknown, fill: unknown) => {
       const seq = pyIterate(v);
-      const slices = Number(n);
+      const slices = count(n, 'slice count');
       const per = Math.floor(seq.length / slices);
       const extra = seq.length % slices;
       let offset = 0;

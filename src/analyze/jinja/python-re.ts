@@ -288,7 +288,8 @@ class PyPattern extends PyObject {
       this.sticky = new RegExp(t.source, `y${f}`);
       this.full = new RegExp(`(?:${t.source})(?![\\s\\S])`, `y${f}`);
     } catch (e) {
-      throw new JinjaError(`the regular expression ${pyRepr(pattern)} cannot be read: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
+      const why = (e as Error).message.replace(/^Invalid regular expression: \/[\s\S]*\/[a-z]*: /, '');
+      throw new JinjaError(`the regular expression ${pyRepr(pattern)} cannot be read: ${why}`);
     }
   }
 

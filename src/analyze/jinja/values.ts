@@ -128,9 +128,10 @@ export function typeName(v: unknown): string {
   return 'object';
 }
 
-/** Python's str(): what `{{ value }}` and `~` print. */
+/** Python's str(): what `{{ value }}` and `~` print. An undefined value prints nothing: it is an error. */
 export function pyStr(v: unknown): string {
   if (typeof v === 'string') return v;
+  if (v === undefined) throw new JinjaError('an undefined value (an unknown variable or attribute) is printed');
   if (v instanceof SafeString) return v.val;
   if (typeof v === 'number') return numberRepr(v);
   if (v instanceof PyObject) return v.str();
@@ -139,7 +140,8 @@ export function pyStr(v: unknown): string {
 
 /** Python's repr(): how a value prints inside a list or a dict. */
 export function pyRepr(v: unknown): string {
-  if (v === null || v === undefined) return 'None';
+  if (v === undefined) return 'Undefined';
+  if (v === null) return 'None';
   if (isStr(v)) return strRepr(strOf(v));
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (typeof v === 'number') return numberRepr(v);
