@@ -409,9 +409,9 @@ def compare(fixture: Path, repo: Path, dbt_exe: str, date: str, keep: bool) -> R
     report.say(f"pipe test: exit {pipe_test.code}")
     for line in pipe_problems(pipe_test, test_events):
         report.say(f"      {line}")
-    for name, cmd in (("pipe run", pipe_run), ("pipe test", pipe_test)):
+    for name, cmd, events in (("pipe run", pipe_run, run_events), ("pipe test", pipe_test, test_events)):
         if cmd.code != dbt.code:
-            report.differ(f"{name} exited {cmd.code}, dbt build {dbt.code}")
+            report.differ(f"{name} exited {cmd.code}, dbt build {dbt.code}: " + " | ".join(pipe_problems(cmd, events, 20)))
 
     # pipe should write the warehouse the profile names; if it wrote its own default, say so
     # and compare that one all the same.
