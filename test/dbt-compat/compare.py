@@ -218,7 +218,9 @@ def compare_rows(report: Report, dbt_wh: Path, dbt_dir: Path, pipe_wh: Path, pip
 # ---------------------------------------------------------------------------------------------
 # Test outcomes
 
-CHECK_NAME = re.compile(r"^(?P<kind>[A-Za-z_][\w.]*)\((?P<args>.*)\)$", re.S)
+# `unique(order_id)`, `relationships(customer_id → customers.customer_id)`, possibly followed by
+# more (a where clause, a custom name)
+CHECK_NAME = re.compile(r"^(?P<kind>[A-Za-z_][\w.]*)\((?P<args>[^)]*)\)", re.S)
 
 
 def dbt_outcomes(project: Path) -> tuple[list[TestOutcome], dict[str, object]]:
@@ -279,7 +281,7 @@ def pipe_outcomes(warehouse: Path, run_id: str | None) -> list[TestOutcome]:
         m = CHECK_NAME.match(check)
         if m:
             # relationships(customer_id → customers.customer_id) names its column first
-            column = re.split(r"\s*(?:→|->)\s*", m["args"])[0].strip()
+            column = re.split(r"\s*(?:→|->|,)\s*", m["args"])[0].strip()
             keys.append(f"{node}:{m['kind']}({column})")
         out.append(TestOutcome(f"{node}: {check}", keys, outcome, failing))
     return out
