@@ -433,6 +433,8 @@ def compare(fixture: Path, repo: Path, dbt_exe: str, date: str, keep: bool) -> R
             report.differ(f"{key} ({p.kind}): in pipe's warehouse, not built by dbt")
         elif d.kind != p.kind:
             report.differ(f"{key}: dbt built a {d.kind}, pipe a {p.kind}")
+    same = [k for k in dbt_rels.keys() & pipe_rels.keys() if dbt_rels[k].kind == pipe_rels[k].kind]
+    report.say(f"  ok   {len(same)} relation(s) of the same name and kind in both")
     report.say("rows:")
     for key in sorted(dbt_rels.keys() & pipe_rels.keys()):
         compare_rows(report, dbt_wh, dbt_dir, pipe_wh, pipe_dir, dbt_rels[key], pipe_rels[key])
