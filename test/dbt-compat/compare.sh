@@ -6,8 +6,11 @@
 #   test/dbt-compat/compare.sh jaffle          # one of them
 #   test/dbt-compat/compare.sh --keep rich     # and keep the two project copies to look at
 #
-# Needs python3 (3.10 or newer, with its venv module) and a built pipe (npm run build). The first run makes a Python
-# environment in $PIPE_COMPAT_VENV (default ~/.cache/pipe-compat/venv) with the versions below.
+#   test/dbt-compat/compare.sh --summary=/tmp/differences.json   # and write the differences as JSON
+#
+# Needs python3 (3.10 or newer, with its venv module) and a built pipe (npm run build). The
+# first run makes a Python environment in $PIPE_COMPAT_VENV (default ~/.cache/pipe-compat/venv)
+# with the versions below.
 # Exit status: 0 no difference, 1 differences, 2 the comparison could not run.
 set -euo pipefail
 
