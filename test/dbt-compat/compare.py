@@ -383,8 +383,16 @@ def compare_selectors(report: Report, dbt_exe: str, pipe_cmd: list[str], dbt_dir
 
 
 def compare(fixture: Path, repo: Path, dbt_exe: str, date: str, keep: bool) -> Report:
-    report = Report()
     base = Path(tempfile.mkdtemp(prefix=f"pipe-compat-{fixture.name}-"))
+    try:
+        return compare_in(base, fixture, repo, dbt_exe, date)
+    finally:
+        if not keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def compare_in(base: Path, fixture: Path, repo: Path, dbt_exe: str, date: str) -> Report:
+    report = Report()
     dbt_dir, pipe_dir = base / "dbt", base / "pipe"
     for d in (dbt_dir, pipe_dir):
         shutil.copytree(fixture, d, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb", "*.duckdb.wal"))
@@ -449,8 +457,6 @@ def compare(fixture: Path, repo: Path, dbt_exe: str, date: str, keep: bool) -> R
     report.say(f"dbt built {sum(1 for s in dbt_built.values() if s == 'success')} nodes and ran {len(dbt_tests)} tests: "
                + ", ".join(f"{n} {s}" for s, n in sorted(count_by(t.outcome for t in dbt_tests).items())))
     report.say(f"{fixture.name}: {len(report.differences)} difference(s)")
-    if not keep:
-        shutil.rmtree(base, ignore_errors=True)
     return report
 
 
