@@ -152,6 +152,22 @@ function plannedNodes(ctx: PlanContext): (SeedNode | ModelNode)[] {
 }
 
 /**
+ * The planned nodes with, before the first that reads each, the sources they read that have
+ * tests (as `dbt build` runs them): a source's tests run before anything built from it, and a
+ * failing one keeps its readers from being built.
+ */
+function withSourceTests(ctx: PlanContext, nodes: readonly (SeedNode | ModelNode)[]): (SeedNode | ModelNode | SourceNode)[] {
+  if (ctx.analysis.sourceChecks.size === 0) return [...nodes];
+  const tested = new Set<string>();
+  for (const n of nodes) for (const s of readsOf(n, ctx.analysis).sources) if (ctx.analysis.sourceChecks.get(s.name)?.length) tested.add(s.name);
+  if (tested.size === 0) return [...nodes];
+  const planned = new Set([...nodes.map((n) => n.name), ...tested]);
+  return topologicalOrder(ctx.analysis.graph)
+    .filter((n) => planned.has(n))
+    .map((n) => ctx.analysis.nodes.get(n) as SeedNode | ModelNode | SourceNode);
+}
+
+/**
  * A planned model whose upstream is neither planned nor built would fail at run time with
  * a catalog error; say so before anything runs, at the ref() that needs it.
  */
@@ -210,8 +226,9 @@ function pastBlocks(node: ModelNode, ctx: PlanContext, interval: Interval): stri
 
 /** `pipe run`: every planned node once, for one interval. */
 export function planRun(ctx: PlanContext, interval: Interval): Plan {
-  const nodes = plannedNodes(ctx);
-  const diagnostics: Diagnostic[] = missingUpstream(ctx, nodes);
+  const built = plannedNodes(ctx);
+  const diagnostics: Diagnostic[] = missingUpstream(ctx, built);
+  const nodes = withSourceTests(ctx, built);
   const ds = intervalLabel(interval);
   const tasks: Task[] = [];
   const ids = new Map<string, string>();
@@ -219,7 +236,12 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
   const memo = new Map<string, readonly string[]>();
   for (const node of nodes) {
     const upstream = plannedUpstream(node, ctx.analysis, planned, memo).flatMap((u) => (ids.has(u) ? [ids.get(u)!] : []));
-    const task = node.kind === 'seed' ? seedTask(node, ctx, interval, upstream, diagnostics) : modelTask(node, ctx, interval, ds, upstream, diagnostics);
+    const task =
+      node.kind === 'source'
+        ? sourceTestTask(node, ctx, interval, ds, diagnostics, upstream)
+        : node.kind === 'seed'
+          ? seedTask(node, ctx, interval, upstream, diagnostics)
+          : modelTask(node, ctx, interval, ds, upstream, diagnostics);
     if (!task) continue;
     ids.set(node.name, task.id);
     const blocked = node.kind === 'model' ? pastBlocks(node, ctx, interval) : undefined;
@@ -241,8 +263,9 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
  * for the swaps of what it reads, and tables and views read it after its swap.
  */
 export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], order: DateOrder): Plan {
-  const nodes = plannedNodes(ctx);
-  const diagnostics: Diagnostic[] = missingUpstream(ctx, nodes);
+  const built = plannedNodes(ctx);
+  const diagnostics: Diagnostic[] = missingUpstream(ctx, built);
+  const nodes = withSourceTests(ctx, built);
   const dated = (n: PipeNode): n is ModelNode => n.kind === 'model' && perInterval(n.config) !== undefined;
   const sorted = [...intervals].sort((a, b) => a.start - b.start);
   const processing = order === 'newest' ? [...sorted].reverse() : sorted;
@@ -319,7 +342,12 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
     } else {
       const up = upstreamIds(n, undefined);
       afterSwap.set(single.get(n.name)!, swapsAhead(up));
-      const task = n.kind === 'seed' ? seedTask(n, ctx, last, up, diagnostics) : modelTask(n, ctx, last, lastDs, up, diagnostics);
+      const task =
+        n.kind === 'source'
+          ? sourceTestTask(n, ctx, last, lastDs, diagnostics, up)
+          : n.kind === 'seed'
+            ? seedTask(n, ctx, last, up, diagnostics)
+            : modelTask(n, ctx, last, lastDs, up, diagnostics);
       if (task) singles.push(task);
     }
   }
@@ -607,7 +635,7 @@ function modelTask(
  * source is never built, so they run nowhere else). Whether the table exists was checked
  * before planning, as for a run.
  */
-function sourceTestTask(node: SourceNode, ctx: PlanContext, interval: Interval, ds: string, diagnostics: Diagnostic[]): Task | undefined {
+function sourceTestTask(node: SourceNode, ctx: PlanContext, interval: Interval, ds: string, diagnostics: Diagnostic[], upstream: string[] = []): Task | undefined {
   const checks = ctx.analysis.sourceChecks.get(node.name) ?? [];
   if (checks.length === 0) return undefined;
   const steps: Step[] = [];
@@ -625,7 +653,7 @@ function sourceTestTask(node: SourceNode, ctx: PlanContext, interval: Interval, 
     schema: node.reads.kind === 'relation' ? node.reads.schema : 'main',
     ds,
     interval,
-    upstream: [],
+    upstream,
     steps: [...steps, { kind: 'publish', statements: [] }],
     lockKey: node.relation,
   };
