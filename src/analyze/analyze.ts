@@ -1061,7 +1061,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     );
   }
 
-  diagnostics.push(...sameRelations(nodes));
+  diagnostics.push(...sameRelations(nodes), ...unbatchedInputs(nodes));
   const fileNames = { model: new Set(files.models.map((m) => m.name)), seed: new Set(files.seeds.map((m) => m.name)), snapshot: new Set(snapshots.map((m) => m.source.name)) };
   for (const [kind, entries] of [['model', properties.models], ['seed', properties.seeds], ['snapshot', properties.snapshots]] as const) {
     for (const [name, entry] of entries) {
@@ -1326,6 +1326,37 @@ function loadSourcesFromSeeds(nodes: Map<string, PipeNode>): void {
     const seed = seeds.get(n.relation.toLowerCase());
     if (seed !== undefined) nodes.set(n.name, { ...n, upstream: [seed], loadedBy: seed });
   }
+}
+
+/** The column a node's rows say their time in (dbt's `event_time`), for the microbatch models that read it. */
+export function eventTimeOf(node: PipeNode): string | undefined {
+  switch (node.kind) {
+    case 'model':
+      return isBuilt(node.config.kind) ? node.config.event_time : undefined;
+    case 'seed':
+    case 'source':
+      return node.eventTime;
+    default: {
+      const never: never = node;
+      throw new Error(`internal error: node ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * A microbatch model none of whose inputs declares `event_time` reads them whole for every
+ * batch: its rows outside the batch would fail it. Said before anything runs, as dbt warns.
+ */
+function unbatchedInputs(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
+  return [...nodes.values()].flatMap((n) => {
+    if (n.kind !== 'model' || !modelKind(n.config.kind).batchedInputs) return [];
+    if (n.upstream.some((u) => nodes.has(u) && eventTimeOf(nodes.get(u)!) !== undefined)) return [];
+    return [
+      warning('no-batched-input', `${n.name} is a microbatch model, but nothing it reads declares event_time: every batch reads all of its inputs' rows`, { file: n.file }, {
+        hint: 'declare event_time on the models, seeds or sources it reads (+event_time: in dbt_project.yml), or keep its rows to the batch with interval_start and interval_end',
+      }),
+    ];
+  });
 }
 
 const propertiesFileOf = (entry: { readonly location: Location } | undefined) => (entry ? { propertiesFile: entry.location.file } : {});

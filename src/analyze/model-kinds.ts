@@ -39,6 +39,8 @@ export interface Facets<M extends Materialization> {
   config(keys: KindKeys): OwnConfig<M> | ConfigProblem;
   /** What is_incremental() answers in the model's template. */
   isIncremental(state: TableState): boolean;
+  /** A build reads, of what it ref()s that declares `event_time`, the rows of its interval only (dbt's microbatch). */
+  readonly batchedInputs: boolean;
 }
 
 /** What kind of dbt node a model of a materialization is: a snapshot is declared apart from models, and selected as one. */
@@ -62,18 +64,21 @@ export const MODEL_KINDS = {
   table: {
     resource: 'model',
     built: true,
+    batchedInputs: false,
     config: () => ({ kind: 'table', materialized: 'table' }),
     isIncremental: () => false,
   },
   view: {
     resource: 'model',
     built: true,
+    batchedInputs: false,
     config: () => ({ kind: 'view', materialized: 'view' }),
     isIncremental: () => false,
   },
   incremental: {
     resource: 'model',
     built: true,
+    batchedInputs: false,
     config: ({ partition_by, on_schema_change }) =>
       partition_by === undefined
         ? missing('partition_by', 'an incremental model needs partition_by: the column that places each row in a date', "e.g. config(materialized='incremental', partition_by='order_date')")
@@ -83,18 +88,21 @@ export const MODEL_KINDS = {
   merge: {
     resource: 'model',
     built: true,
+    batchedInputs: false,
     config: (keys) => uniqueKeyConfig('merge', keys),
     isIncremental: incrementalState,
   },
   'delete+insert': {
     resource: 'model',
     built: true,
+    batchedInputs: false,
     config: (keys) => uniqueKeyConfig('delete+insert', keys),
     isIncremental: incrementalState,
   },
   microbatch: {
     resource: 'model',
     built: true,
+    batchedInputs: true,
     config: ({ event_time, batch_size, begin, lookback, concurrent_batches, on_schema_change }) => {
       if (event_time === undefined) return missing('event_time', 'a microbatch model needs event_time: the column that places each row in a batch', "e.g. config(incremental_strategy='microbatch', event_time='event_at', batch_size='day', begin='2024-01-01')");
       if (batch_size === undefined) return missing('batch_size', 'a microbatch model needs batch_size: day or hour', "e.g. batch_size='day'");
@@ -116,6 +124,7 @@ export const MODEL_KINDS = {
   external: {
     resource: 'model',
     built: true,
+    batchedInputs: false,
     config: ({ location, format, delimiter }) => ({
       kind: 'external',
       materialized: 'external',
@@ -128,12 +137,14 @@ export const MODEL_KINDS = {
   ephemeral: {
     resource: 'model',
     built: false,
+    batchedInputs: false,
     config: () => ({ kind: 'ephemeral', materialized: 'ephemeral' }),
     isIncremental: () => false,
   },
   snapshot: {
     resource: 'snapshot',
     built: true,
+    batchedInputs: false,
     // Its keys are read for snapshots alone (snapshot-config.ts); a model cannot be materialized as one.
     config: ({ snapshot }) =>
       snapshot === undefined

@@ -86,12 +86,10 @@ export interface PerInterval<M extends Materialization> {
    */
   batches(config: ConfigOf<M>, request: BatchRequest): Interval[] | { readonly problem: string; readonly key: string };
   /**
-   * Whether a build reads the rows of its interval only from the models it ref()s that declare
-   * `event_time` (dbt's microbatch), and in what order its intervals may run: `chained`, one
-   * after another, oldest first, each only once the one before it succeeded. `readsItself`:
-   * the model's query reads its own table.
+   * Whether the model's intervals run one after another, oldest first, each only once the one
+   * before it succeeded; `readsItself`: the model's query reads its own table.
    */
-  inputs(config: ConfigOf<M>, readsItself: boolean): { readonly byEventTime: boolean; readonly chained: boolean };
+  chained(config: ConfigOf<M>, readsItself: boolean): boolean;
   /** One interval of a `--full-refresh` backfill, built into the model's staging table `stagingRelation`. */
   stagedDate(input: StrategyInput, config: ConfigOf<M>, stagingRelation: string): Step[];
   /** What the checks of such an interval read: its own rows (the whole table is checked at the swap). */
@@ -204,7 +202,7 @@ export const MATERIALIZATIONS = {
       per: 'interval',
       partitionBy: (config) => config.partition_by,
       batches: (_config, request) => [...request.intervals],
-      inputs: (config) => ({ byEventTime: false, chained: config.depends_on_past }),
+      chained: (config) => config.depends_on_past,
       stagedDate: (input, config, stagingRelation) => fullRefreshDateSteps(partitioned(input, config, config.partition_by), stagingRelation),
       stagedDateChecks: (input) => ({ partition: incrementalStaging(input) }),
     },
@@ -223,7 +221,7 @@ export const MATERIALIZATIONS = {
       partitionBy: (config) => config.event_time,
       batches: microbatches,
       // As dbt runs them: side by side, unless told not to or the query reads batches built before.
-      inputs: (config, readsItself) => ({ byEventTime: true, chained: config.depends_on_past || config.concurrent_batches === false || readsItself }),
+      chained: (config, readsItself) => config.depends_on_past || config.concurrent_batches === false || readsItself,
       stagedDate: (input, config, stagingRelation) => fullRefreshDateSteps(batched(input, config), stagingRelation),
       stagedDateChecks: (input) => ({ partition: incrementalStaging(input) }),
     },

@@ -1,4 +1,4 @@
-import type { Analysis, ModelNode, PipeNode, RelationOverrides, RenderedSql, SeedNode, SourceNode } from '../analyze/analyze.js';
+import { eventTimeOf, type Analysis, type ModelNode, type PipeNode, type RelationOverrides, type RenderedSql, type SeedNode, type SourceNode } from '../analyze/analyze.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { relationName } from '../sql/sql-text.js';
@@ -217,28 +217,13 @@ function batchesFor(node: ModelNode, ctx: PlanContext, intervals: readonly Inter
   return extra.length === 0 ? batches : [...batches, ...extra].sort((a, b) => a.start - b.start);
 }
 
-/** The column a node's rows say their time in (dbt's `event_time`), for the microbatch models that read it. */
-function eventTimeOf(node: PipeNode): string | undefined {
-  switch (node.kind) {
-    case 'model':
-      return isBuilt(node.config.kind) ? node.config.event_time : undefined;
-    case 'seed':
-    case 'source':
-      return node.eventTime;
-    default: {
-      const never: never = node;
-      throw new Error(`internal error: node ${JSON.stringify(never)}`);
-    }
-  }
-}
-
 /**
  * What a microbatch model's own ref()s and source()s read for one batch, as dbt resolves them:
  * each input that declares `event_time` as a subquery of the rows in the batch (ephemeral
  * models, inlined, read their inputs whole, as in dbt).
  */
 function batchInputs(node: ModelNode, ctx: PlanContext, interval: Interval, relations: RelationOverrides | undefined): RelationOverrides | undefined {
-  if (!perInterval(node.config)?.inputs(node.config, node.readsItself).byEventTime) return undefined;
+  if (!materializationOf(node.config).batchedInputs) return undefined;
   const out = new Map<string, string>();
   for (const name of node.upstream) {
     const input = ctx.analysis.nodes.get(name);
@@ -313,7 +298,7 @@ function batchTasks(
   upstream: readonly string[],
   diagnostics: Diagnostic[],
 ): { tasks: Task[]; done: string[] } {
-  const chained = perInterval(node.config)?.inputs(node.config, node.readsItself).chained ?? false;
+  const chained = perInterval(node.config)?.chained(node.config, node.readsItself) ?? false;
   const full = ctx.fullRefresh && !ctx.refreshed?.has(node.name) ? { ...fullRefreshTaskIds(node.name), ...fullRefreshStaging(node.config.schema, node.name) } : undefined;
   const tasks: Task[] = [];
   let previous: string | undefined;
@@ -414,7 +399,7 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
     const list = batchesOf.get(n.name);
     if (list && n.kind === 'model') {
       const full = staged.get(n.name);
-      const chained = perInterval(n.config)?.inputs(n.config, n.readsItself).chained ?? false;
+      const chained = perInterval(n.config)?.chained(n.config, n.readsItself) ?? false;
       // Checks of the whole table read the other dates' rows: the dates publish one after the
       // other, in the order a sequential backfill would, so that --parallel changes no outcome.
       // (A chained model's run in order already, oldest first.) A full refresh checks the whole

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { explain, removeTempDirs, sortedRows, taskIdsOf, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { diagnosticsOf, explain, removeTempDirs, sortedRows, taskIdsOf, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillDryRun } from '../../src/commands/backfill.js';
 import { backfillIn, compileIn, retryIn, runIn } from '../support/in-process.js';
 import { DAILY, eventsProject as project } from '../support/incremental-project.js';
@@ -120,6 +120,17 @@ where day >= '{{ interval_start }}' and day < '{{ interval_end }}' group by 1`,
     const refused = await runIn(dir, { date: '2024-01-01', fullRefresh: true, select: ['daily'] });
     expect(refused.code, explain(refused)).toBe(2);
     expect(refused.stdout + refused.stderr).toContain('delete the 2 other dates it holds (2024-01-02 … 2024-01-03)');
+  });
+
+  it('warns when nothing it reads declares event_time, and fails a batch that returns rows of other batches', async () => {
+    const dir = project({ 'dbt_project.yml': 'name: shop\nseeds:\n  shop:\n    events:\n      +column_types: {event_at: timestamp}\n', 'models/daily.sql': DAILY('') });
+    const r = await runIn(dir, { date: '2024-01-01' });
+    expect(r.code, explain(r)).toBe(1);
+    expect(diagnosticsOf(r.events)).toContainEqual(
+      expect.objectContaining({ code: 'no-batched-input', message: expect.stringContaining('daily is a microbatch model, but nothing it reads declares event_time') }),
+    );
+    expect(r.stdout).toContain("3 rows outside the run's interval [2024-01-01 00:00:00, 2024-01-02 00:00:00) by day");
+    expect(r.stdout).toContain('a microbatch model returns the rows of its batch only: declare event_time on the models it reads');
   });
 
   it('reads a source that declares event_time by batch', async () => {

@@ -8,9 +8,9 @@ import { SQL, type StrategyInput } from './strategy.js';
  * staged in a temporary table, then ONE transaction replaces the table's rows that share a
  * key with a staged row and adds the others. Re-running the same query gives the same table,
  * provided each key names one row: a staged key that is NULL (it matches nothing, so every
- * re-run would insert the row again) or that several staged rows share (which of them the
- * table keeps would be left to chance; dbt would insert them all) fails the task before
- * anything is published. The first run creates the table; later runs compare the staged
+ * re-run would insert the row again) or that several staged rows share (dbt-duckdb would insert
+ * them all, or update a row with one of them chosen by chance) fails the task before anything
+ * is published. The first run creates the table; later runs compare the staged
  * columns with the table's (see schema-change.ts).
  */
 export function uniqueKeyStrategy(input: StrategyInput, keys: readonly string[], how: 'merge' | 'delete+insert'): Step[] {
@@ -31,7 +31,7 @@ export function uniqueKeyStrategy(input: StrategyInput, keys: readonly string[],
       kind: 'assert-empty',
       sql: `${shared} ORDER BY ${columns} LIMIT 5`,
       countSql: `SELECT count(*) AS n FROM (${shared}) AS shared`,
-      message: `values of ${named} that more than one staged row has: a key must name one row, or which of them the table keeps is left to chance (dbt would insert them all); make the query return one row per key`,
+      message: `values of ${named} that more than one staged row has: a key must name one row, or the table would keep them all, or one of them chosen by chance; make the query return one row per key`,
     },
     ...publishStaged(input, SQL.replaceByKey(input.relation, staging, keys, how)),
   ];
