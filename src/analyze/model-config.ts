@@ -191,6 +191,8 @@ export interface KindKeys {
   readonly begin?: number;
   readonly lookback?: number;
   readonly concurrent_batches?: boolean;
+  /** The first of `pre_hook` and `post_hook` that the model sets, if it sets one. */
+  readonly hooks?: 'pre_hook' | 'post_hook';
 }
 
 /** The keys of dbt's incremental strategies, which pipe reads in both kinds of project. */
@@ -300,11 +302,14 @@ export function validateModelConfig(
   const snapshot = resource === 'snapshot' ? readSnapshotKeys(raw, bad) : undefined;
   // A snapshot's unique_key is its own (snapshot-config.ts).
   const incremental = resource === 'snapshot' ? {} : incrementalKeys(raw, bad);
-  const keys: KindKeys = { partition_by, on_schema_change: policy.value, ...external, snapshot, ...incremental };
+  const hooks = (['pre_hook', 'post_hook'] as const).find((k) => hasHooks(raw[k]));
+  const keys: KindKeys = { partition_by, on_schema_change: policy.value, ...external, snapshot, ...incremental, ...(hooks === undefined ? {} : { hooks }) };
   const kind = kindOf(materialized, keys);
   let own = typeof kind === 'string' ? modelKind(kind).config(keys) : kind;
   if ('problem' in own) {
-    diagnostics.push(error('bad-config', own.problem, locate(own.key), own.hint === undefined ? {} : { hint: own.hint }));
+    // At the key to change when the model sets it, else where it says what it is.
+    const at = raw[own.key] !== undefined && raw[own.key] !== null ? own.key : 'materialized';
+    diagnostics.push(error('bad-config', own.problem, locate(at), own.hint === undefined ? {} : { hint: own.hint }));
     // Reported: nothing runs. The model stays in the graph as the default kind meanwhile.
     own = { kind: DEFAULT_MATERIALIZATION, materialized: DEFAULT_MATERIALIZATION };
   }
@@ -378,6 +383,13 @@ export function validateModelConfig(
     contract,
     ...(sql_header === undefined ? {} : { sql_header }),
   };
+}
+
+/** Whether a hook key holds a statement (dbt's folder configs may leave an empty list or text). */
+function hasHooks(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasHooks);
+  if (isLocatedHook(value)) return hasHooks(value.hook);
+  return typeof value === 'string' ? value.trim() !== '' : value !== undefined && value !== null;
 }
 
 /** A column name as config gives one: text without quotes, dots or commas. */

@@ -26,7 +26,8 @@ export const NO_TABLE: TableState = { tableExists: false, fullRefresh: false };
 
 /** Why a model's keys make no materialization: reported at `key`, with what to do instead. */
 export interface ConfigProblem {
-  readonly key: keyof KindKeys | 'materialized';
+  /** A config key: one of KindKeys, or `materialized`, `pre_hook`, `post_hook`. */
+  readonly key: string;
   readonly problem: string;
   readonly hint?: string;
 }
@@ -103,7 +104,14 @@ export const MODEL_KINDS = {
     resource: 'model',
     built: true,
     batchedInputs: true,
-    config: ({ event_time, batch_size, begin, lookback, concurrent_batches, on_schema_change }) => {
+    config: ({ event_time, batch_size, begin, lookback, concurrent_batches, on_schema_change, hooks }) => {
+      if (hooks !== undefined) {
+        return {
+          key: hooks,
+          problem: `a microbatch model cannot have a ${hooks}: dbt runs pre-hooks before its first batch and post-hooks after its last, and pipe builds each batch as a task of its own (retried and backfilled alone), with no first or last`,
+          hint: 'run the statement in a model of its own, or use partition_by and no microbatch',
+        };
+      }
       if (event_time === undefined) return missing('event_time', 'a microbatch model needs event_time: the column that places each row in a batch', "e.g. config(incremental_strategy='microbatch', event_time='event_at', batch_size='day', begin='2024-01-01')");
       if (batch_size === undefined) return missing('batch_size', 'a microbatch model needs batch_size: day or hour', "e.g. batch_size='day'");
       if (begin === undefined) return missing('begin', 'a microbatch model needs begin: the first date its first build covers', "e.g. begin='2024-01-01'");

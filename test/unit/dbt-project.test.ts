@@ -166,8 +166,8 @@ models:
       'models/marts/m9.sql': "{{ config(materialized='incremental') }}\nselect 1 as id",
     });
     expect(errors(a)).toEqual([
-      ['bad-config', 'an incremental model needs partition_by: the column that places each row in a date (7 models: m0, m1, m2, m3, m4 and 2 more)', 'dbt_project.yml', 5],
-      ['bad-config', 'an incremental model needs partition_by: the column that places each row in a date', 'models/marts/m9.sql', 1],
+      ['bad-config', 'an incremental model needs partition_by (the column that places each row in a date), unique_key, or incremental_strategy microbatch: appending without them, a re-run would add the same rows again (7 models: m0, m1, m2, m3, m4 and 2 more)', 'dbt_project.yml', 5],
+      ['bad-config', 'an incremental model needs partition_by (the column that places each row in a date), unique_key, or incremental_strategy microbatch: appending without them, a re-run would add the same rows again', 'models/marts/m9.sql', 1],
       ['unsupported', 'materialized: materialized_view is not supported by pipe', 'dbt_project.yml', 7],
     ]);
     const seeds = run({

@@ -86,7 +86,9 @@ describe('the table of materializations', () => {
       merge: [false, true, false, false],
       'delete+insert': [false, true, false, false],
       microbatch: [false, true, false, false],
+      external: [false, false, false, false],
       ephemeral: [false, false, false, false],
+      snapshot: [false, false, false, false],
     });
   });
 
