@@ -28,7 +28,7 @@ import { RenderFailure, TemplateEngine, TemplateFunctionError, type CompiledTemp
 import { DbtRelation, type Invocation, type RelationParts, type TemplateMessage } from './jinja/surface.js';
 import { checkKeys, asStringList } from './validate-keys.js';
 import { CHECK_TARGET, checkSql, parseChecks, refToken, type Check } from './checks.js';
-import { isBuilt, isMaterialization, modelKind, NO_TABLE, type Resource, type TableState } from './model-kinds.js';
+import { isBuilt, isIncrementalAs, modelKind, NO_TABLE, type Resource, type TableState } from './model-kinds.js';
 import { declaredSnapshots } from './snapshots.js';
 import { recordSource, sourceCallProblem, sourceName, sourceNode, type SourceCall, type SourceNode } from './sources.js';
 import { attachTests } from './dbt/attach-tests.js';
@@ -71,6 +71,8 @@ export interface ModelNode {
   readonly contract?: ModelContract;
   /** Where its hooks read other models (built before it). */
   readonly hookRefs?: readonly RefSite[];
+  /** Its query reads its own table (`{{ this }}`): a microbatch model's batches then run one after another, as in dbt. */
+  readonly readsItself: boolean;
 }
 
 export interface SeedNode {
@@ -92,6 +94,8 @@ export interface SeedNode {
   readonly inferredTypes: Readonly<Record<string, string>>;
   /** The field separator when it is not a comma (`delimiter:`). */
   readonly delimiter?: string;
+  /** dbt's `event_time`: a microbatch model that reads the seed reads the rows of its batch. */
+  readonly eventTime?: string;
   /** The table's name when it is not the seed's (`alias:`). */
   readonly alias?: string;
   /** dbt's `quote_columns`: false creates the columns with bare names, so a keyword cannot be one. */
@@ -176,7 +180,7 @@ export interface HookRelation {
   readonly database: string;
 }
 
-export const SEED_KEYS = ['column_types', 'description', 'tags', 'schema', 'alias', 'delimiter', 'enabled', 'quote_columns', 'pre_hook', 'post_hook', 'persist_docs'] as const;
+export const SEED_KEYS = ['column_types', 'description', 'tags', 'schema', 'alias', 'delimiter', 'enabled', 'quote_columns', 'pre_hook', 'post_hook', 'persist_docs', 'event_time'] as const;
 const EPHEMERAL_PREFIX = '__pipe_ephemeral__';
 const REF_TOKEN_RE = /\u0000([^\u0000]*)\u0000/g;
 
@@ -286,7 +290,7 @@ export class ModelRenderer {
     if (node?.kind !== 'model') return false;
     return node.upstream.some((u) => {
       const n = this.nodes.get(u);
-      return n?.kind === 'model' && !isBuilt(n.config.materialized) && this.rendersAtRun(u, seen);
+      return n?.kind === 'model' && !isBuilt(n.config.kind) && this.rendersAtRun(u, seen);
     });
   }
 
@@ -295,10 +299,17 @@ export class ModelRenderer {
    * its final SQL, or the first question it has no answer to. The graph was built from the
    * parse render, so a ref() that only the execution render reaches is an error, as in dbt.
    */
-  sqlAtRun(name: string, interval: Interval, state: TableState, relations: RelationOverrides | undefined, answers: ReadonlyMap<string, Answer>): RunRender {
+  sqlAtRun(
+    name: string,
+    interval: Interval,
+    state: TableState,
+    relations: RelationOverrides | undefined,
+    answers: ReadonlyMap<string, Answer>,
+    inputs?: RelationOverrides,
+  ): RunRender {
     const graph = (this.graph ??= graphContext(this.nodes, this.project.name, this.project.database));
     const phase = executionPhase(answers, (text) => this.resolveRefs(text, relations), { ...graph });
-    const r = this.sql(name, interval, state, relations, phase);
+    const r = this.sql(name, interval, state, relations, phase, inputs);
     if (phase.asked) {
       const model = this.models.get(name)!;
       const d = 'severity' in r ? r : undefined;
@@ -339,7 +350,7 @@ export class ModelRenderer {
     if (!model) throw new Error(`internal error: no model ${name}`);
     const yamlMaterialized = baseValue(model.base, 'materialized');
     // Asked while the template renders: the materialization may not be validated yet (a bad one is reported later).
-    const incrementalAs = (mat: unknown) => isMaterialization(mat) && modelKind(mat).isIncremental(state);
+    const incrementalAs = (mat: unknown) => isIncrementalAs(mat, state);
     const attempt = (forced: boolean | undefined, parts: RelationParts) => {
       const refs: string[] = [];
       const sources: SourceCall[] = [];
@@ -422,15 +433,18 @@ export class ModelRenderer {
    * The final SQL of a model: refs resolved, ephemeral models inlined as CTEs. `relations`
    * resolves some models (and `this`) to another relation than their published one: in a
    * backfill's full refresh, the dates read the staging table their upstream is rebuilt in.
+   * `inputs`, over `relations`, is what the model's own ref()s and source()s read, not those of
+   * the ephemeral models it inlines: a microbatch model's batch of each input.
    */
-  sql(name: string, interval: Interval, state: TableState, relations?: RelationOverrides, phase?: RenderPhase): RenderedSql | Diagnostic {
+  sql(name: string, interval: Interval, state: TableState, relations?: RelationOverrides, phase?: RenderPhase, inputs?: RelationOverrides): RenderedSql | Diagnostic {
     const raw = this.renderRaw(name, interval, state, phase);
     if ('severity' in raw) return raw;
     const ctes = this.ephemeralCtes(raw.refs, interval, [name], relations, phase);
     if (!Array.isArray(ctes)) return ctes;
     // Only the end is trimmed: line N of the rendered SQL stays line N of the file, which lets
     // database errors be mapped back to the model's source.
-    const body = this.resolveRefs(stripTrailingSemicolon(raw.sql), relations).trimEnd();
+    const own = inputs === undefined ? relations : new Map([...(relations ?? []), ...inputs]);
+    const body = this.resolveRefs(stripTrailingSemicolon(raw.sql), own).trimEnd();
     const sql = withCtes(body, ctes);
     const by = sql.split('\n').length - body.split('\n').length;
     const atLine = body.slice(0, statementStart(body)).split('\n').length;
@@ -459,7 +473,7 @@ export class ModelRenderer {
     const add = (refs: readonly string[], trail: readonly string[]): Diagnostic | undefined => {
       for (const r of refs) {
         const node = this.nodes.get(r);
-        if (node?.kind !== 'model' || isBuilt(node.config.materialized) || added.has(r)) continue;
+        if (node?.kind !== 'model' || isBuilt(node.config.kind) || added.has(r)) continue;
         if (trail.includes(r)) return error('cycle', `ephemeral models ref each other: ${[...trail, r].join(' → ')}`, { file: node.file });
         const eph = this.renderRaw(r, interval, NO_TABLE, phase);
         if ('severity' in eph) return eph;
@@ -556,7 +570,7 @@ export class ModelRenderer {
       source: (src, table) => recordSource(sources, src, table, refToken),
       isIncremental: () => {
         const node = this.nodes.get(model);
-        return node?.kind === 'model' && modelKind(node.config.materialized).isIncremental(state);
+        return node?.kind === 'model' && modelKind(node.config.kind).isIncremental(state);
       },
     });
     if (typeof rendered !== 'string') return rendered;
@@ -628,7 +642,7 @@ export class ModelRenderer {
       if (!node) return quoteIdent(n);
       const override = relations?.get(n);
       if (override !== undefined) return override;
-      if (node.kind === 'model' && !isBuilt(node.config.materialized)) return quoteIdent(EPHEMERAL_PREFIX + n);
+      if (node.kind === 'model' && !isBuilt(node.config.kind)) return quoteIdent(EPHEMERAL_PREFIX + n);
       return node.relation;
     });
   }
@@ -918,7 +932,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     const entry = m.properties;
     // Read each time (not cached with the render): the properties file's columns may change alone.
     const contract = modelContract(name, config, entry, analyzed.contractLocation, diagnostics);
-    const hookRefs = isBuilt(config.materialized)
+    const hookRefs = isBuilt(config.kind)
       ? hookSites(renderer, name, config, options.interval, { tableExists: existing, fullRefresh: options.fullRefresh ?? false }, target.database, diagnostics)
       : [];
     const columns = entry?.columns ?? [];
@@ -998,6 +1012,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       columns,
       ...(contract === undefined ? {} : { contract }),
       ...(hookRefs.length === 0 ? {} : { hookRefs }),
+      readsItself: analyzed.raw.sql.includes(refToken(source.name)),
     };
     nodes.set(source.name, node);
     diagnostics.push(...refDiagnostics);
@@ -1046,7 +1061,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     );
   }
 
-  diagnostics.push(...sameRelations(nodes));
+  diagnostics.push(...sameRelations(nodes), ...unbatchedInputs(nodes));
   const fileNames = { model: new Set(files.models.map((m) => m.name)), seed: new Set(files.seeds.map((m) => m.name)), snapshot: new Set(snapshots.map((m) => m.source.name)) };
   for (const [kind, entries] of [['model', properties.models], ['seed', properties.seeds], ['snapshot', properties.snapshots]] as const) {
     for (const [name, entry] of entries) {
@@ -1109,7 +1124,7 @@ function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diag
   const graph = makeGraph(new Map([...nodes.values()].map((n) => [n.name, n.upstream.filter((u) => nodes.has(u))])));
   const built = (name: string) => {
     const n = nodes.get(name);
-    return n?.kind === 'seed' || (n?.kind === 'model' && isBuilt(n.config.materialized));
+    return n?.kind === 'seed' || (n?.kind === 'model' && isBuilt(n.config.kind));
   };
   for (const [name, attached] of attachTests(tests, { graph, built }, diagnostics)) {
     const node = nodes.get(name);
@@ -1313,6 +1328,37 @@ function loadSourcesFromSeeds(nodes: Map<string, PipeNode>): void {
   }
 }
 
+/** The column a node's rows say their time in (dbt's `event_time`), for the microbatch models that read it. */
+export function eventTimeOf(node: PipeNode): string | undefined {
+  switch (node.kind) {
+    case 'model':
+      return isBuilt(node.config.kind) ? node.config.event_time : undefined;
+    case 'seed':
+    case 'source':
+      return node.eventTime;
+    default: {
+      const never: never = node;
+      throw new Error(`internal error: node ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * A microbatch model none of whose inputs declares `event_time` reads them whole for every
+ * batch: its rows outside the batch would fail it. Said before anything runs, as dbt warns.
+ */
+function unbatchedInputs(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
+  return [...nodes.values()].flatMap((n) => {
+    if (n.kind !== 'model' || !modelKind(n.config.kind).batchedInputs) return [];
+    if (n.upstream.some((u) => nodes.has(u) && eventTimeOf(nodes.get(u)!) !== undefined)) return [];
+    return [
+      warning('no-batched-input', `${n.name} is a microbatch model, but nothing it reads declares event_time: every batch reads all of its inputs' rows`, { file: n.file }, {
+        hint: 'declare event_time on the models, seeds or sources it reads (+event_time: in dbt_project.yml), or keep its rows to the batch with interval_start and interval_end',
+      }),
+    ];
+  });
+}
+
 const propertiesFileOf = (entry: { readonly location: Location } | undefined) => (entry ? { propertiesFile: entry.location.file } : {});
 
 /** Two nodes that would write one relation (an alias, or a schema, makes them meet): dbt refuses, and so does pipe. */
@@ -1321,7 +1367,7 @@ function sameRelations(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
   const seen = new Map<string, PipeNode>();
   for (const n of nodes.values()) {
     // Sources are only read: two may read one table, and a model may write what another project reads as a source.
-    if (n.kind === 'source' || (n.kind === 'model' && !isBuilt(n.config.materialized))) continue;
+    if (n.kind === 'source' || (n.kind === 'model' && !isBuilt(n.config.kind))) continue;
     const key = n.relation.toLowerCase();
     const other = seen.get(key);
     if (!other) {
@@ -1523,6 +1569,8 @@ function seedNode(
     } else bad('delimiter', `delimiter must be one character (such as ';' or '|'), got ${JSON.stringify(data.delimiter)}`);
   }
   if (data.quote_columns !== undefined && typeof data.quote_columns !== 'boolean') bad('quote_columns', 'quote_columns must be true or false');
+  const eventTime = data.event_time === undefined || data.event_time === null ? undefined : data.event_time;
+  if (eventTime !== undefined && (typeof eventTime !== 'string' || eventTime.trim() === '')) bad('event_time', 'event_time must be a column name');
   const quoteColumns = data.quote_columns !== false;
   const quoteColumnsAt = at('quote_columns');
   const csv = seedCsv(seed, { delimiter, quoteColumns, quoteColumnsAt, columnTypes, columnTypeLocations, dbt: ctx.dbtSchema !== undefined }, diagnostics);
@@ -1540,6 +1588,7 @@ function seedNode(
     inferredTypes: csv.inferredTypes,
     delimiter,
     ...(alias === undefined ? {} : { alias }),
+    ...(typeof eventTime === 'string' && eventTime.trim() !== '' ? { eventTime: eventTime.trim() } : {}),
     quoteColumns,
     quoteColumnsAt,
     header: csv.header,

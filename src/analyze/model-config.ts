@@ -3,7 +3,8 @@ import { error, type Diagnostic, type Location } from '../diagnostics/diagnostic
 import { asStringList, checkKeys } from './validate-keys.js';
 import { isLocatedHook } from './dbt/config-tree.js';
 import { nameProblem } from '../project/names.js';
-import { DEFAULT_MATERIALIZATION, isMaterialization, modelKind, MODEL_KINDS, type Resource } from './model-kinds.js';
+import { parseTimestamp } from '../dates/dates.js';
+import { DEFAULT_MATERIALIZATION, isMaterialized, kindOf, MATERIALIZED, modelKind, type Resource } from './model-kinds.js';
 import { readSnapshotKeys, SNAPSHOT_CONFIG_KEYS, type SnapshotKeys } from './snapshot-config.js';
 
 /** What an incremental model does when its query's columns no longer match its table's. */
@@ -56,17 +57,29 @@ export interface CommonConfig {
   readonly contract: boolean;
   /** Statements run in the model's session just before its query (a template, like a hook). */
   readonly sql_header?: { readonly sql: string; readonly location: Location };
+  /**
+   * The column of the model's rows that says when each happened (dbt's `event_time`): a
+   * microbatch model that ref()s this one reads only the rows of its batch.
+   */
+  readonly event_time?: string;
 }
 
+/** What a model's config says it is (`materialized:`), as users and dbt's selectors name it. */
+export type Materialized = 'table' | 'view' | 'incremental' | 'external' | 'ephemeral' | 'snapshot';
+
 export interface TableConfig extends CommonConfig {
+  readonly kind: 'table';
   readonly materialized: 'table';
 }
 
 export interface ViewConfig extends CommonConfig {
+  readonly kind: 'view';
   readonly materialized: 'view';
 }
 
+/** An incremental model whose runs replace the date (or hour) partitions of their interval. */
 export interface IncrementalConfig extends CommonConfig {
+  readonly kind: 'incremental';
   readonly materialized: 'incremental';
   /** Column whose value places a row in an interval. */
   readonly partition_by: string;
@@ -74,12 +87,49 @@ export interface IncrementalConfig extends CommonConfig {
   readonly on_schema_change: SchemaChangePolicy;
 }
 
+/** An incremental model whose runs replace rows by key: `merge` updates them, `delete+insert` deletes and inserts them. */
+export interface UniqueKeyConfig<K extends 'merge' | 'delete+insert'> extends CommonConfig {
+  readonly kind: K;
+  readonly materialized: 'incremental';
+  /** The columns that identify a row; each run's rows replace the table's rows with the same values. */
+  readonly unique_key: readonly string[];
+  readonly on_schema_change: SchemaChangePolicy;
+}
+
+export type MergeConfig = UniqueKeyConfig<'merge'>;
+export type DeleteInsertConfig = UniqueKeyConfig<'delete+insert'>;
+
+/** The batch sizes pipe's intervals can be. */
+export const BATCH_SIZES = ['day', 'hour'] as const;
+export type BatchSize = (typeof BATCH_SIZES)[number];
+
+/**
+ * dbt's microbatch model: built one batch (a day or an hour of `event_time`) at a time, each
+ * batch replacing its own partition; the models it ref()s that declare `event_time` are read
+ * for the batch only.
+ */
+export interface MicrobatchConfig extends CommonConfig {
+  readonly kind: 'microbatch';
+  readonly materialized: 'incremental';
+  readonly event_time: string;
+  readonly batch_size: BatchSize;
+  /** Where the first build (and a --full-refresh) starts, epoch ms. */
+  readonly begin: number;
+  /** How many batches before the run's own a run rebuilds. */
+  readonly lookback: number;
+  /** `false`: the batches run one after another, oldest first. */
+  readonly concurrent_batches?: boolean;
+  readonly on_schema_change: SchemaChangePolicy;
+}
+
 export interface EphemeralConfig extends CommonConfig {
+  readonly kind: 'ephemeral';
   readonly materialized: 'ephemeral';
 }
 
 /** dbt-duckdb's `external`: the query's rows written to a file, and a view over the file. */
 export interface ExternalConfig extends CommonConfig {
+  readonly kind: 'external';
   readonly materialized: 'external';
   /** The file, as configured (from the project folder); by default `<name>.<format>` there. */
   readonly location?: string;
@@ -90,18 +140,37 @@ export interface ExternalConfig extends CommonConfig {
 
 /** A snapshot (dbt's SCD type 2): each run records how the rows of its query changed. */
 export interface SnapshotConfig extends CommonConfig, SnapshotKeys {
+  readonly kind: 'snapshot';
   readonly materialized: 'snapshot';
 }
 
 /**
- * A model's validated config, by materialization: what a kind needs is required by its type.
- * A kind added here must have its entry in MATERIALIZATIONS (plan/materializations.ts).
+ * A model's validated config, by kind (how it is written): what a kind needs is required by
+ * its type. A kind added here must have its entry in MATERIALIZATIONS (plan/materializations.ts).
  */
-export type ModelConfig = TableConfig | ViewConfig | IncrementalConfig | EphemeralConfig | ExternalConfig | SnapshotConfig;
-export type Materialization = ModelConfig['materialized'];
-export type ConfigOf<M extends Materialization> = Extract<ModelConfig, { readonly materialized: M }>;
-/** What a materialization adds to the common config: its name and its own keys. */
-export type OwnConfig<M extends Materialization> = M extends Materialization ? Omit<ConfigOf<M>, keyof CommonConfig> : never;
+export type ModelConfig =
+  | TableConfig
+  | ViewConfig
+  | IncrementalConfig
+  | MergeConfig
+  | DeleteInsertConfig
+  | MicrobatchConfig
+  | EphemeralConfig
+  | ExternalConfig
+  | SnapshotConfig;
+/** How a model is written: one entry of MATERIALIZATIONS each. */
+export type Materialization = ModelConfig['kind'];
+export type ConfigOf<M extends Materialization> = Extract<ModelConfig, { readonly kind: M }>;
+/**
+ * What a materialization adds to the common config: its names and its own keys. `event_time`
+ * is common (any model may declare it for the microbatch models that read it) and a key of
+ * its own to a microbatch model, which cannot do without it.
+ */
+export type OwnConfig<M extends Materialization> = M extends Materialization ? Omit<ConfigOf<M>, Exclude<keyof CommonConfig, 'event_time'>> : never;
+
+/** dbt's incremental strategies, as `incremental_strategy` names them. */
+export const INCREMENTAL_STRATEGIES = ['append', 'delete+insert', 'merge', 'microbatch'] as const;
+export type IncrementalStrategy = (typeof INCREMENTAL_STRATEGIES)[number];
 
 /**
  * The config keys that only some materializations read, validated for every model (a table
@@ -115,7 +184,19 @@ export interface KindKeys {
   readonly delimiter?: string;
   /** A snapshot's keys; read for snapshots only. */
   readonly snapshot?: SnapshotKeys;
+  readonly unique_key?: readonly string[];
+  readonly incremental_strategy?: IncrementalStrategy;
+  readonly event_time?: string;
+  readonly batch_size?: BatchSize;
+  readonly begin?: number;
+  readonly lookback?: number;
+  readonly concurrent_batches?: boolean;
+  /** The first of `pre_hook` and `post_hook` that the model sets, if it sets one. */
+  readonly hooks?: 'pre_hook' | 'post_hook';
 }
+
+/** The keys of dbt's incremental strategies, which pipe reads in both kinds of project. */
+export const INCREMENTAL_KEYS = ['unique_key', 'incremental_strategy', 'event_time', 'batch_size', 'begin', 'lookback', 'concurrent_batches'] as const;
 
 export const MODEL_CONFIG_KEYS = [
   'materialized',
@@ -140,6 +221,7 @@ export const MODEL_CONFIG_KEYS = [
   'options',
   'plugin',
   'glue_register',
+  ...INCREMENTAL_KEYS,
 ] as const;
 
 /** The most automatic retries pipe allows: more would hide real problems. */
@@ -193,17 +275,17 @@ export function validateModelConfig(
   const bad = (key: string, message: string, hint?: string) => diagnostics.push(error('bad-config', message, locate(key), hint === undefined ? {} : { hint }));
 
   // A snapshot is always one; a model is one of the kinds models have.
-  let materialized: Materialization = resource === 'snapshot' ? 'snapshot' : DEFAULT_MATERIALIZATION;
+  let materialized: Materialized = resource === 'snapshot' ? 'snapshot' : DEFAULT_MATERIALIZATION;
   if (raw.materialized !== undefined) {
-    const kinds = Object.keys(MODEL_KINDS).filter((k) => modelKind(k as Materialization).resource === resource);
-    if (isMaterialization(raw.materialized) && modelKind(raw.materialized).resource === resource) {
+    const words = (Object.keys(MATERIALIZED) as Materialized[]).filter((w) => MATERIALIZED[w].resource === resource);
+    if (isMaterialized(raw.materialized) && MATERIALIZED[raw.materialized].resource === resource) {
       materialized = raw.materialized;
     } else if (resource === 'snapshot') {
       bad('materialized', `a snapshot is materialized as a snapshot; got ${JSON.stringify(raw.materialized)}`, 'remove materialized from the snapshot\'s config');
-    } else if (isMaterialization(raw.materialized)) {
-      bad('materialized', `materialized '${raw.materialized}' is not a model's: a snapshot is a {% snapshot %} block under the snapshot folders, or a snapshots: entry with relation: in a properties file`, `a model is one of ${kinds.join(', ')}`);
+    } else if (isMaterialized(raw.materialized)) {
+      bad('materialized', `materialized '${raw.materialized}' is not a model's: a snapshot is a {% snapshot %} block under the snapshot folders, or a snapshots: entry with relation: in a properties file`, `a model is one of ${words.join(', ')}`);
     } else {
-      bad('materialized', `materialized must be one of ${kinds.join(', ')}; got ${JSON.stringify(raw.materialized)}`);
+      bad('materialized', `materialized must be one of ${words.join(', ')}; got ${JSON.stringify(raw.materialized)}`);
     }
   }
 
@@ -218,11 +300,18 @@ export function validateModelConfig(
   // before the common keys; on_schema_change is read now and reported in its place below.
   const policy = schemaChangePolicy(raw.on_schema_change);
   const snapshot = resource === 'snapshot' ? readSnapshotKeys(raw, bad) : undefined;
-  let own = modelKind(materialized).config({ partition_by, on_schema_change: policy.value, ...external, snapshot });
-  if ('missing' in own) {
-    diagnostics.push(error('bad-config', own.message, locate('materialized'), { hint: own.hint }));
+  // A snapshot's unique_key is its own (snapshot-config.ts).
+  const incremental = resource === 'snapshot' ? {} : incrementalKeys(raw, bad);
+  const hooks = (['pre_hook', 'post_hook'] as const).find((k) => hasHooks(raw[k]));
+  const keys: KindKeys = { partition_by, on_schema_change: policy.value, ...external, snapshot, ...incremental, ...(hooks === undefined ? {} : { hooks }) };
+  const kind = kindOf(materialized, keys);
+  let own = typeof kind === 'string' ? modelKind(kind).config(keys) : kind;
+  if ('problem' in own) {
+    // At the key to change when the model sets it, else where it says what it is.
+    const at = raw[own.key] !== undefined && raw[own.key] !== null ? own.key : 'materialized';
+    diagnostics.push(error('bad-config', own.problem, locate(at), own.hint === undefined ? {} : { hint: own.hint }));
     // Reported: nothing runs. The model stays in the graph as the default kind meanwhile.
-    own = { materialized: DEFAULT_MATERIALIZATION };
+    own = { kind: DEFAULT_MATERIALIZATION, materialized: DEFAULT_MATERIALIZATION };
   }
 
   let tags: string[] = [];
@@ -279,6 +368,7 @@ export function validateModelConfig(
   }
 
   return {
+    ...(keys.event_time === undefined ? {} : { event_time: keys.event_time }),
     ...own,
     tags,
     depends_on_past,
@@ -295,6 +385,65 @@ export function validateModelConfig(
   };
 }
 
+/** Whether a hook key holds a statement (dbt's folder configs may leave an empty list or text). */
+function hasHooks(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasHooks);
+  if (isLocatedHook(value)) return hasHooks(value.hook);
+  return typeof value === 'string' ? value.trim() !== '' : value !== undefined && value !== null;
+}
+
+/** A column name as config gives one: text without quotes, dots or commas. */
+const COLUMN_RE = /^[^\s"'.,;()]+$/u;
+
+/**
+ * The keys of dbt's incremental strategies, each checked for its type (a wrong one is reported
+ * at its key and left out); which kind reads them, and what it needs, is model-kinds.ts's.
+ */
+function incrementalKeys(raw: Readonly<Record<string, unknown>>, bad: (key: string, message: string) => void): Pick<KindKeys, (typeof INCREMENTAL_KEYS)[number]> {
+  const out: { -readonly [K in (typeof INCREMENTAL_KEYS)[number]]?: KindKeys[K] } = {};
+  const given = (key: string) => raw[key] !== undefined && raw[key] !== null;
+  if (given('event_time')) {
+    const v = raw.event_time;
+    if (typeof v === 'string' && COLUMN_RE.test(v.trim())) out.event_time = v.trim();
+    else bad('event_time', 'event_time must be a column name');
+  }
+  if (given('unique_key')) {
+    const key = raw.unique_key;
+    const list = typeof key === 'string' ? [key.trim()] : Array.isArray(key) ? key.map((k) => (typeof k === 'string' ? k.trim() : k)) : undefined;
+    if (list && list.length > 0 && list.every((k) => typeof k === 'string' && COLUMN_RE.test(k))) out.unique_key = list as string[];
+    else bad('unique_key', "unique_key must be a column name or a list of them, e.g. unique_key='order_id' or ['order_id', 'line']");
+  }
+  if (given('incremental_strategy')) {
+    const strategy = raw.incremental_strategy;
+    if (INCREMENTAL_STRATEGIES.includes(strategy as IncrementalStrategy)) out.incremental_strategy = strategy as IncrementalStrategy;
+    else if (strategy === 'insert_overwrite') {
+      bad('incremental_strategy', "incremental_strategy 'insert_overwrite' is not one of dbt-duckdb's; pipe replaces a date partition with partition_by (and no incremental_strategy)");
+    } else bad('incremental_strategy', `incremental_strategy must be one of ${INCREMENTAL_STRATEGIES.join(', ')}; got ${JSON.stringify(strategy)}`);
+  }
+  if (given('batch_size')) {
+    const size = raw.batch_size;
+    if (BATCH_SIZES.includes(size as BatchSize)) out.batch_size = size as BatchSize;
+    else if (size === 'month' || size === 'year') bad('batch_size', `batch_size '${size}' is not supported: pipe's intervals are days and hours; use day or hour`);
+    else bad('batch_size', `batch_size must be one of ${BATCH_SIZES.join(', ')}; got ${JSON.stringify(size)}`);
+  }
+  if (given('begin')) {
+    const begin = raw.begin;
+    const at = begin instanceof Date ? begin.getTime() : typeof begin === 'string' ? parseTimestamp(begin) : undefined;
+    if (at !== undefined && !Number.isNaN(at)) out.begin = at;
+    else bad('begin', `begin must be a date or a date and time (ISO 8601, UTC), e.g. '2024-01-01'; got ${JSON.stringify(begin)}`);
+  }
+  if (given('lookback')) {
+    const lookback = raw.lookback;
+    if (typeof lookback === 'number' && Number.isInteger(lookback) && lookback >= 0) out.lookback = lookback;
+    else bad('lookback', 'lookback must be a whole number of batches, 0 or more');
+  }
+  if (given('concurrent_batches')) {
+    if (typeof raw.concurrent_batches === 'boolean') out.concurrent_batches = raw.concurrent_batches;
+    else bad('concurrent_batches', 'concurrent_batches must be true or false');
+  }
+  return out;
+}
+
 const EXTERNAL_PARTITION_BY =
   "partition_by is not supported on an external model: pipe writes one file and renames it into place, so readers never see part of it (a folder of partitions cannot be swapped that way); remove partition_by";
 
@@ -306,7 +455,7 @@ const EXTERNAL_REFUSED: Readonly<Record<string, string>> = {
 };
 
 /** The keys of an external model, its format from the file's extension when not set (as dbt-duckdb). */
-function externalKeys(raw: Readonly<Record<string, unknown>>, materialized: Materialization, bad: (key: string, message: string) => void): Pick<KindKeys, 'location' | 'format' | 'delimiter'> {
+function externalKeys(raw: Readonly<Record<string, unknown>>, materialized: Materialized, bad: (key: string, message: string) => void): Pick<KindKeys, 'location' | 'format' | 'delimiter'> {
   for (const [key, hint] of Object.entries(EXTERNAL_REFUSED)) {
     if (raw[key] !== undefined && raw[key] !== null && raw[key] !== false) bad(key, `config '${key}' is not supported by pipe: ${hint}`);
   }

@@ -1,11 +1,16 @@
-import type { ConfigOf, KindKeys, Materialization, OwnConfig } from './model-config.js';
+import type { ConfigOf, KindKeys, Materialization, Materialized, OwnConfig } from './model-config.js';
 
 /**
- * What analysis knows of each materialization: whether a model of it is written at all, the
- * config it reads, and what is_incremental() answers in its template. The planning facets
- * (steps, check targets, intervals) extend these entries in plan/materializations.ts; both
- * tables are checked by the compiler, so a kind added to ModelConfig compiles in neither until
- * it has every facet.
+ * What analysis knows of each materialization (how a model is written): whether a model of it
+ * is written at all, the config it reads, and what is_incremental() answers in its template.
+ * The planning facets (steps, check targets, intervals) extend these entries in
+ * plan/materializations.ts; both tables are checked by the compiler, so a kind added to
+ * ModelConfig compiles in neither until it has every facet.
+ *
+ * A model's config names what it is (`materialized: incremental`); which materialization
+ * writes it follows from that and its keys (see MATERIALIZED): an incremental model replaces
+ * date partitions (`partition_by`), rows by key (`unique_key`, merge or delete+insert), or
+ * whole batches of its event time (`incremental_strategy: microbatch`).
  */
 
 /** What is_incremental() and a build of a model depend on. */
@@ -19,21 +24,24 @@ export interface TableState {
 /** Nothing built yet, no --full-refresh: how a model renders when the warehouse is not asked. */
 export const NO_TABLE: TableState = { tableExists: false, fullRefresh: false };
 
-/** A key a materialization cannot do without, missing from a model's config. */
-export interface MissingKey {
-  readonly missing: keyof KindKeys;
-  readonly message: string;
-  readonly hint: string;
+/** Why a model's keys make no materialization: reported at `key`, with what to do instead. */
+export interface ConfigProblem {
+  /** A config key: one of KindKeys, or `materialized`, `pre_hook`, `post_hook`. */
+  readonly key: string;
+  readonly problem: string;
+  readonly hint?: string;
 }
 
 // Facets are declared as methods so that an entry, whose facets take the config of its own
 // kind, can be handed out as the entry of any kind (TypeScript checks method parameters
 // bivariantly); materializationOf() only ever gives it a config of its own kind.
 export interface Facets<M extends Materialization> {
-  /** The model's own config from the keys only some kinds read, or the key it cannot do without (see model-config.ts). */
-  config(keys: KindKeys): OwnConfig<M> | MissingKey;
+  /** The model's own config from the keys only some kinds read, or what its keys lack (see model-config.ts). */
+  config(keys: KindKeys): OwnConfig<M> | ConfigProblem;
   /** What is_incremental() answers in the model's template. */
   isIncremental(state: TableState): boolean;
+  /** A build reads, of what it ref()s that declares `event_time`, the rows of its interval only (dbt's microbatch). */
+  readonly batchedInputs: boolean;
 }
 
 /** What kind of dbt node a model of a materialization is: a snapshot is declared apart from models, and selected as one. */
@@ -42,37 +50,91 @@ export type Resource = 'model' | 'snapshot';
 /** A materialization as analysis sees it: written (`built`) or inlined into its readers. */
 export type KindFacets<M extends Materialization = Materialization> = Facets<M> & { readonly built: boolean; readonly resource: Resource };
 
+// The first build creates the table; --full-refresh rebuilds it from nothing.
+const incrementalState = ({ tableExists, fullRefresh }: TableState) => tableExists && !fullRefresh;
+
+/** The config of a kind that replaces rows by unique_key. */
+function uniqueKeyConfig<K extends 'merge' | 'delete+insert'>(kind: K, { unique_key, on_schema_change }: KindKeys) {
+  if (unique_key === undefined) throw new Error(`internal error: ${kind} chosen without unique_key`);
+  return { kind, materialized: 'incremental' as const, unique_key, on_schema_change };
+}
+
+const missing = (key: keyof KindKeys, problem: string, hint: string): ConfigProblem => ({ key, problem, hint });
+
 export const MODEL_KINDS = {
   table: {
     resource: 'model',
     built: true,
-    config: () => ({ materialized: 'table' }),
+    batchedInputs: false,
+    config: () => ({ kind: 'table', materialized: 'table' }),
     isIncremental: () => false,
   },
   view: {
     resource: 'model',
     built: true,
-    config: () => ({ materialized: 'view' }),
+    batchedInputs: false,
+    config: () => ({ kind: 'view', materialized: 'view' }),
     isIncremental: () => false,
   },
   incremental: {
     resource: 'model',
     built: true,
+    batchedInputs: false,
     config: ({ partition_by, on_schema_change }) =>
       partition_by === undefined
-        ? {
-            missing: 'partition_by',
-            message: 'an incremental model needs partition_by: the column that places each row in a date',
-            hint: "e.g. config(materialized='incremental', partition_by='order_date')",
-          }
-        : { materialized: 'incremental', partition_by, on_schema_change },
-    // The first build creates the table; --full-refresh rebuilds it from nothing.
-    isIncremental: ({ tableExists, fullRefresh }) => tableExists && !fullRefresh,
+        ? missing('partition_by', 'an incremental model needs partition_by: the column that places each row in a date', "e.g. config(materialized='incremental', partition_by='order_date')")
+        : { kind: 'incremental', materialized: 'incremental', partition_by, on_schema_change },
+    isIncremental: incrementalState,
+  },
+  merge: {
+    resource: 'model',
+    built: true,
+    batchedInputs: false,
+    config: (keys) => uniqueKeyConfig('merge', keys),
+    isIncremental: incrementalState,
+  },
+  'delete+insert': {
+    resource: 'model',
+    built: true,
+    batchedInputs: false,
+    config: (keys) => uniqueKeyConfig('delete+insert', keys),
+    isIncremental: incrementalState,
+  },
+  microbatch: {
+    resource: 'model',
+    built: true,
+    batchedInputs: true,
+    config: ({ event_time, batch_size, begin, lookback, concurrent_batches, on_schema_change, hooks }) => {
+      if (hooks !== undefined) {
+        return {
+          key: hooks,
+          problem: `a microbatch model cannot have a ${hooks}: dbt runs pre-hooks before its first batch and post-hooks after its last, and pipe builds each batch as a task of its own (retried and backfilled alone), with no first or last`,
+          hint: 'run the statement in a model of its own, or use partition_by and no microbatch',
+        };
+      }
+      if (event_time === undefined) return missing('event_time', 'a microbatch model needs event_time: the column that places each row in a batch', "e.g. config(incremental_strategy='microbatch', event_time='event_at', batch_size='day', begin='2024-01-01')");
+      if (batch_size === undefined) return missing('batch_size', 'a microbatch model needs batch_size: day or hour', "e.g. batch_size='day'");
+      if (begin === undefined) return missing('begin', 'a microbatch model needs begin: the first date its first build covers', "e.g. begin='2024-01-01'");
+      return {
+        kind: 'microbatch',
+        materialized: 'incremental',
+        event_time,
+        batch_size,
+        begin,
+        // dbt's default: the batch before the run's own is rebuilt too, for late rows.
+        lookback: lookback ?? 1,
+        ...(concurrent_batches === undefined ? {} : { concurrent_batches }),
+        on_schema_change,
+      };
+    },
+    isIncremental: incrementalState,
   },
   external: {
     resource: 'model',
     built: true,
+    batchedInputs: false,
     config: ({ location, format, delimiter }) => ({
+      kind: 'external',
       materialized: 'external',
       format: format ?? 'parquet',
       ...(location === undefined ? {} : { location }),
@@ -83,35 +145,114 @@ export const MODEL_KINDS = {
   ephemeral: {
     resource: 'model',
     built: false,
-    config: () => ({ materialized: 'ephemeral' }),
+    batchedInputs: false,
+    config: () => ({ kind: 'ephemeral', materialized: 'ephemeral' }),
     isIncremental: () => false,
   },
   snapshot: {
     resource: 'snapshot',
     built: true,
+    batchedInputs: false,
     // Its keys are read for snapshots alone (snapshot-config.ts); a model cannot be materialized as one.
     config: ({ snapshot }) =>
       snapshot === undefined
         ? {
-            missing: 'snapshot',
-            message: 'a snapshot is declared in a {% snapshot %} block or a snapshots: entry with relation:, not as a model',
+            key: 'materialized',
+            problem: 'a snapshot is declared in a {% snapshot %} block or a snapshots: entry with relation:, not as a model',
             hint: 'move the query into a {% snapshot %} block under the snapshot folders',
           }
-        : { materialized: 'snapshot', ...snapshot },
+        : { kind: 'snapshot', materialized: 'snapshot', ...snapshot },
     isIncremental: () => false,
   },
 } as const satisfies { readonly [M in Materialization]: KindFacets<M> };
 
+/**
+ * Which materialization writes an incremental model. Every choice makes a re-run of an
+ * interval give the same table; what would not (appending rows a re-run appends again, a key
+ * pipe would not use) is refused with the reason.
+ */
+function incrementalKind({ unique_key, incremental_strategy: strategy, partition_by }: KindKeys): Materialization | ConfigProblem {
+  if (strategy === 'microbatch') {
+    if (unique_key !== undefined) {
+      return {
+        key: 'unique_key',
+        problem: 'a microbatch model replaces whole batches of its event_time: unique_key would not be used',
+        hint: "remove unique_key, or use incremental_strategy='merge' to replace rows by key",
+      };
+    }
+    if (partition_by !== undefined) {
+      return { key: 'partition_by', problem: 'a microbatch model is partitioned by its event_time: partition_by would say it a second time', hint: 'remove partition_by' };
+    }
+    return 'microbatch';
+  }
+  if (unique_key !== undefined) {
+    if (partition_by !== undefined) {
+      return {
+        key: 'partition_by',
+        problem: 'unique_key and partition_by both say how a run replaces rows: by key, or by date partition',
+        hint: 'keep unique_key to merge rows by key, or partition_by to replace the dates a run covers',
+      };
+    }
+    if (strategy === 'append') {
+      return {
+        key: 'incremental_strategy',
+        problem: "incremental_strategy 'append' inserts every row and ignores unique_key: a re-run would add the same rows again",
+        hint: "use incremental_strategy 'merge' or 'delete+insert' (dbt-duckdb's default)",
+      };
+    }
+    // dbt-duckdb's default with a unique_key is delete+insert.
+    return strategy === 'merge' ? 'merge' : 'delete+insert';
+  }
+  if (strategy === 'merge' || strategy === 'delete+insert') {
+    return {
+      key: 'incremental_strategy',
+      problem: `incremental_strategy '${strategy}' needs unique_key: without it every row is inserted, and a re-run would add the same rows again`,
+      hint: "set unique_key to the columns that identify a row, or replace date partitions with partition_by (and no incremental_strategy)",
+    };
+  }
+  if (partition_by !== undefined) return 'incremental';
+  // Appending is idempotent only when the run's interval bounds what it appends: a partition.
+  return {
+    key: strategy === 'append' ? 'incremental_strategy' : 'partition_by',
+    problem:
+      strategy === 'append'
+        ? "incremental_strategy 'append' needs partition_by: a re-run would append the same rows again, unless each run replaces the dates it covers"
+        : 'an incremental model needs partition_by (the column that places each row in a date), unique_key, or incremental_strategy microbatch: appending without them, a re-run would add the same rows again',
+    hint: "e.g. config(materialized='incremental', partition_by='order_date'), or unique_key='order_id'",
+  };
+}
+
+/**
+ * What a model's `materialized:` can say: which materialization each makes of its keys, what
+ * is_incremental() answers while its template renders (before its keys are known), and of
+ * which kind of dbt node.
+ */
+export const MATERIALIZED: {
+  readonly [W in Materialized]: { kind(keys: KindKeys): Materialization | ConfigProblem; isIncremental(state: TableState): boolean; readonly resource: Resource };
+} = {
+  table: { kind: () => 'table', isIncremental: MODEL_KINDS.table.isIncremental, resource: MODEL_KINDS.table.resource },
+  view: { kind: () => 'view', isIncremental: MODEL_KINDS.view.isIncremental, resource: MODEL_KINDS.view.resource },
+  incremental: { kind: incrementalKind, isIncremental: incrementalState, resource: MODEL_KINDS.incremental.resource },
+  external: { kind: () => 'external', isIncremental: MODEL_KINDS.external.isIncremental, resource: MODEL_KINDS.external.resource },
+  ephemeral: { kind: () => 'ephemeral', isIncremental: MODEL_KINDS.ephemeral.isIncremental, resource: MODEL_KINDS.ephemeral.resource },
+  snapshot: { kind: () => 'snapshot', isIncremental: MODEL_KINDS.snapshot.isIncremental, resource: MODEL_KINDS.snapshot.resource },
+};
+
+/** The materialization of a model whose config says `materialized`, given its keys. */
+export function kindOf(materialized: Materialized, keys: KindKeys): Materialization | ConfigProblem {
+  return MATERIALIZED[materialized].kind(keys);
+}
+
 /** What a model is when its config does not say. */
-export const DEFAULT_MATERIALIZATION = 'table' satisfies Materialization;
+export const DEFAULT_MATERIALIZATION = 'table' satisfies Materialized & Materialization;
 
 /** The materializations that write to the warehouse: what a model's task can be. */
 export type BuiltMaterialization = {
   [M in Materialization]: (typeof MODEL_KINDS)[M] extends { readonly built: true } ? M : never;
 }[Materialization];
 
-export function isMaterialization(value: unknown): value is Materialization {
-  return typeof value === 'string' && Object.hasOwn(MODEL_KINDS, value);
+export function isMaterialized(value: unknown): value is Materialized {
+  return typeof value === 'string' && Object.hasOwn(MATERIALIZED, value);
 }
 
 export function isBuilt(kind: Materialization): kind is BuiltMaterialization {
@@ -121,4 +262,9 @@ export function isBuilt(kind: Materialization): kind is BuiltMaterialization {
 /** The analysis facets of a materialization. */
 export function modelKind(kind: Materialization): KindFacets {
   return MODEL_KINDS[kind];
+}
+
+/** What is_incremental() answers for a model whose config says `materialized` (not validated yet: anything else answers false). */
+export function isIncrementalAs(materialized: unknown, state: TableState): boolean {
+  return isMaterialized(materialized) && MATERIALIZED[materialized].isIncremental(state);
 }

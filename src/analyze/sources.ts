@@ -51,6 +51,8 @@ export interface SourceNode {
   readonly loadedBy?: string;
   readonly loadedAtField?: string;
   readonly freshness?: Freshness;
+  /** dbt's `event_time`: a microbatch model that reads the table reads the rows of its batch. */
+  readonly eventTime?: string;
 }
 
 /** `src.table`, the name `source('src', 'table')` reads. */
@@ -120,6 +122,7 @@ export function sourceNode(t: SourceTable, projectName: string, root: string, di
     fqn: [projectName, t.source, t.table],
     upstream: [],
     loadedAtField: t.loadedAtField,
+    ...(t.eventTime === undefined ? {} : { eventTime: t.eventTime }),
     freshness: t.freshness,
   };
   const asTable = (): SourceNode => ({

@@ -175,9 +175,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .argument('[pipeline]', 'pipeline in pipelines/ to run (default: every model)')
       .option('-d, --date <YYYY-MM-DD>', 'the date to build (default: yesterday)')
       .option('-t, --threads <n>', 'models built at once (default: the pipeline, pipe.yaml, else 4)', positiveInt('--threads'))
-      .option('--full-refresh', "rebuild incremental models from the date alone (refused when their tables hold other dates) and reload seeds")
+      .option('--full-refresh', "rebuild incremental models from the date alone (microbatch models from their begin; refused when their tables hold other dates) and reload seeds")
       .option('--ignore-dependencies-on-past', 'run depends_on_past models even when their previous date has not succeeded')
       .option('--hour <h>', 'build one hour of --date (0-23) instead of the whole day, as hourly pipelines do', hour)
+      .option('--event-time-start <time>', 'microbatch models: build the batches from this date or time (UTC, inclusive), with --event-time-end')
+      .option('--event-time-end <time>', 'microbatch models: build the batches up to this date or time (UTC, exclusive), with --event-time-start')
       .option('--dry-run', 'print the steps the run would execute, task by task in run order, and write nothing')
       .option(...FRESHNESS_OPTION)
       .option(...WAIT_OPTION),
@@ -190,6 +192,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         fullRefresh?: boolean;
         hour?: number;
         ignoreDependenciesOnPast?: boolean;
+        eventTimeStart?: string;
+        eventTimeEnd?: string;
         dryRun?: boolean;
         checkFreshness?: boolean;
         wait: number;
@@ -203,6 +207,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         threads: o.threads,
         fullRefresh: o.fullRefresh,
         ignoreDependenciesOnPast: o.ignoreDependenciesOnPast,
+        eventTimeStart: o.eventTimeStart,
+        eventTimeEnd: o.eventTimeEnd,
         hour: o.hour,
         checkFreshness: o.checkFreshness,
         waitMs: o.wait,

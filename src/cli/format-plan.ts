@@ -82,7 +82,7 @@ export function formatPlan(
   const byModel = new Map<string, { kind: string; dates: string[]; once: boolean; fullRefresh: boolean }>();
   for (const t of plan.tasks) {
     const m = byModel.get(t.node) ?? { kind: t.kind, dates: [], once: true, fullRefresh: false };
-    if (t.ds) m.dates.push(t.group ?? t.ds);
+    if (t.ds) m.dates.push(t.ds);
     if (t.group !== undefined) m.once = false;
     if (t.phase !== undefined) m.fullRefresh = true;
     byModel.set(t.node, m);
@@ -96,7 +96,9 @@ export function formatPlan(
   ];
   const w = Math.max(...[...byModel.keys()].map(displayWidth), 5);
   for (const [name, m] of byModel) {
-    const dated = `${count(m.dates.length, unit)}, ${[...m.dates].sort()[0]} … ${[...m.dates].sort().at(-1)}`;
+    // A model's own intervals: an hourly microbatch model of a daily backfill counts hours.
+    const own = m.dates.some(isHourLabel) ? 'hour' : 'date';
+    const dated = `${count(m.dates.length, own)}, ${[...m.dates].sort()[0]} … ${[...m.dates].sort().at(-1)}`;
     const what =
       m.kind === 'seed'
         ? 'once (seed)'
@@ -105,7 +107,7 @@ export function formatPlan(
           : m.fullRefresh
             ? `full refresh: reset, then ${dated} into a staging table, swapped in for the table once every date succeeded`
             : dated;
-    lines.push(`  ${padDisplay(name, w)}  ${m.kind.padEnd(11)}  ${what}`);
+    lines.push(`  ${padDisplay(name, w)}  ${m.kind.padEnd(13)}  ${what}`);
   }
   lines.push('', 'order with one worker (each task starts once everything it waits for has succeeded):');
   if (steps) {

@@ -30,8 +30,11 @@ export interface Chosen {
 export function selectableNode(n: PipeNode): SelectableNode {
   const base = { name: n.name, fqn: n.fqn, file: n.file, tags: n.tags, ...(n.kind !== 'source' && n.propertiesFile ? { propertiesFile: n.propertiesFile } : {}) };
   switch (n.kind) {
-    case 'model':
-      return { ...base, resourceType: modelKind(n.config.materialized).resource, config: { ...n.config } };
+    case 'model': {
+      // Selectors read a model's config as dbt's (`config.materialized:incremental`); its kind is pipe's.
+      const { kind, ...config } = n.config;
+      return { ...base, resourceType: modelKind(kind).resource, config };
+    }
     case 'seed':
       return {
         ...base,

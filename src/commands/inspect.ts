@@ -47,7 +47,7 @@ export function nodeKind(n: PipeNode): string {
     case 'source':
       return n.kind;
     case 'model':
-      return n.config.materialized;
+      return n.config.kind;
     default: {
       const never: never = n;
       throw new Error(`internal error: node ${JSON.stringify(never)}`);
@@ -132,7 +132,7 @@ function noQuery(analysis: Analysis, name: string): Diagnostic {
     return error('no-query', `${name} is a source: pipe reads ${n.relation} and never builds it, so it has no query to compile`, n.location);
   }
   // Inlined, as a CTE, into every query that reads it (see materializations.ts).
-  if (n?.kind === 'model' && !isBuilt(n.config.materialized)) {
+  if (n?.kind === 'model' && !isBuilt(n.config.kind)) {
     const reader = [...analysis.nodes.values()].find((r) => r.upstream.includes(name));
     return error('no-query', `${name} is ${n.config.materialized}: it has no query of its own in a run, it is inlined into the models that read it`, { file: n.file }, {
       hint: reader ? `pipe compile ${reader.name} shows it inlined` : 'no model reads it yet',

@@ -42,7 +42,7 @@ export function noLongerBuilt(found: readonly FoundRelation[], analysis: Pick<An
     let reason: NoLongerBuiltReason | undefined;
     if (!node) reason = disabled.has(r.name.toLowerCase()) ? 'disabled' : 'left-project';
     else if (node.kind === 'model' && node.relation.toLowerCase() === relation.toLowerCase()) {
-      const kind = node.config.materialized;
+      const kind = node.config.kind;
       if (!isBuilt(kind)) reason = kind;
     }
     if (reason) out.push({ relation, type: r.type, node: r.name, reason });

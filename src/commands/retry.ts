@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
-import { dayInterval, HOUR_MS, hourInterval, parseDate, type Interval } from '../dates/dates.js';
+import { dayInterval, HOUR_MS, hourInterval, parseDate, parseIntervalLabel, parseTimestamp, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, planTest } from '../plan/plan.js';
@@ -16,7 +16,7 @@ import { heldWait, type ProjectOptions, type WaitOptions } from './context.js';
 import { launch, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
 import { openProject } from './open-project.js';
 import { retryVars } from './secret-vars.js';
-import { parseStoredParams, type OriginalParams, type StoredParams } from './stored-params.js';
+import { parseStoredParams, type OriginalParams, type RunParams, type StoredParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 
 export interface RetryOptions extends ProjectOptions, WaitOptions {
@@ -132,8 +132,14 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     project,
   );
   const fullRefresh = params.kind !== 'test' && params.full_refresh;
-  const refresh = params.kind === 'backfill' && params.full_refresh ? fullRefreshState(prepared.analysis, remaining) : undefined;
-  const ctx = { ...planContext(prepared, runId, fullRefresh), refreshed: refresh?.swapped };
+  // A run's --full-refresh stages a model's batches and swaps them in, as a backfill's does.
+  const refresh = fullRefresh ? fullRefreshState(prepared.analysis, remaining) : undefined;
+  const ctx = {
+    ...planContext(prepared, runId, fullRefresh),
+    refreshed: refresh?.swapped,
+    retryBatches: remainingBatches(remaining),
+    ...(params.kind === 'run' || params.kind === 'watch' ? { eventTime: storedEventTime(params) } : {}),
+  };
   const full =
     params.kind === 'backfill'
       ? planBackfill(ctx, intervals, params.order)
@@ -187,6 +193,27 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     retryCommand: retryCommandFor(options),
     pipeCommand: pipeCommandFor(options),
   });
+}
+
+/**
+ * The intervals of each model's remaining tasks (`name@2024-01-02`, `name@2024-01-02T13`): a
+ * retry re-runs a microbatch model's batches as its run planned them (a first build's, from
+ * its begin), though its table exists now.
+ */
+function remainingBatches(remaining: ReadonlySet<string>): Map<string, Interval[]> {
+  const out = new Map<string, Interval[]>();
+  for (const id of remaining) {
+    const at = id.lastIndexOf('@');
+    const interval = at > 0 ? parseIntervalLabel(id.slice(at + 1)) : undefined;
+    if (interval) out.set(id.slice(0, at), [...(out.get(id.slice(0, at)) ?? []), interval]);
+  }
+  return out;
+}
+
+/** The event-time range a run recorded (see eventTimeParams). */
+function storedEventTime(params: RunParams): Interval | undefined {
+  const [start, end] = [params.event_time_start, params.event_time_end].map((t) => (t === undefined ? undefined : parseTimestamp(t)));
+  return start !== undefined && end !== undefined ? { start, end } : undefined;
 }
 
 /** What a run repeats: its own parameters, or, for a retry, those of the first run of its family. */

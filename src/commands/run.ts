@@ -1,6 +1,7 @@
 import { pipelineInterval, type Pipeline } from '../analyze/project-settings.js';
 import type { Invocation } from '../analyze/jinja/surface.js';
-import { dateVariables, HOUR_MS, hourInterval, intervalLabel, systemClock, type Clock, type Interval } from '../dates/dates.js';
+import { dateVariables, HOUR_MS, hourInterval, intervalLabel, parseTimestamp, systemClock, type Clock, type Interval } from '../dates/dates.js';
+import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import type { EventSink } from '../events/events.js';
 import { planRun, type Plan } from '../plan/plan.js';
 import { resolveInterval, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
@@ -35,6 +36,12 @@ export interface RunPlanOptions extends ProjectOptions, SelectionOptions, WaitOp
   readonly ignoreDependenciesOnPast?: boolean;
   /** Check the freshness of the sources the run reads first: an error-level stale one stops the run. */
   readonly checkFreshness?: boolean;
+  /**
+   * dbt's `--event-time-start` and `--event-time-end` (a date, or a date and time, UTC; both or
+   * neither): microbatch models build the batches of `[start, end)` instead of the run's date.
+   */
+  readonly eventTimeStart?: string;
+  readonly eventTimeEnd?: string;
 }
 
 export interface RunOptions extends RunPlanOptions {
@@ -67,6 +74,30 @@ export function runInterval(
   return { ...day, hour: undefined };
 }
 
+/**
+ * The range of `--event-time-start` and `--event-time-end`, as dbt takes them: both or neither,
+ * the start before the end; a bad one is refused before anything runs.
+ */
+export function eventTimeRange(options: { readonly eventTimeStart?: string; readonly eventTimeEnd?: string }): Interval | undefined {
+  const { eventTimeStart: startText, eventTimeEnd: endText } = options;
+  if (startText === undefined && endText === undefined) return undefined;
+  const bad = (message: string, hint: string) => new DiagnosticError([error('bad-option', message, undefined, { hint })]);
+  if (startText === undefined || endText === undefined) {
+    throw bad(`--event-time-${startText === undefined ? 'end' : 'start'} needs --event-time-${startText === undefined ? 'start' : 'end'} too`, 'give both: the batches of [start, end) are built');
+  }
+  const [start, end] = [parseTimestamp(startText), parseTimestamp(endText)];
+  for (const [flag, text, at] of [['--event-time-start', startText, start], ['--event-time-end', endText, end]] as const) {
+    if (at === undefined) throw bad(`${flag} '${text}' is not a date or a date and time`, "e.g. 2024-01-02 or '2024-01-02 13:00' (UTC)");
+  }
+  if (start! >= end!) throw bad(`--event-time-start ${startText} is not before --event-time-end ${endText}`, 'the range is [start, end): the end is not included');
+  return { start: start!, end: end! };
+}
+
+/** How a run records its event-time range. */
+export function eventTimeParams(range: Interval | undefined): { event_time_start?: string; event_time_end?: string } {
+  return range ? { event_time_start: new Date(range.start).toISOString(), event_time_end: new Date(range.end).toISOString() } : {};
+}
+
 /** What `pipe run` would do: one plan, whether it is run, shown (--dry-run) or compiled. */
 export interface RunPlan {
   readonly prepared: Prepared;
@@ -75,6 +106,8 @@ export interface RunPlan {
   readonly hour?: number;
   readonly isDefault: boolean;
   readonly threads: number;
+  /** `--event-time-start/--event-time-end`, when given. */
+  readonly eventTime?: Interval;
 }
 
 /**
@@ -87,10 +120,11 @@ export async function planRunCommand(options: RunPlanOptions, how: { runId: stri
   const { interval, hour, isDefault } = runInterval(options, options.pipeline === undefined ? undefined : project.pipelines.get(options.pipeline));
   const prepared = await prepare({ ...options, interval, access: how.access, invocation: how.invocation }, project);
   try {
-    const ctx = planContext(prepared, how.runId, options.fullRefresh);
+    const eventTime = eventTimeRange(options);
+    const ctx = { ...planContext(prepared, how.runId, options.fullRefresh), eventTime };
     const plan = planRun(options.ignoreDependenciesOnPast ? ctx : await withPast(ctx, prepared, interval), interval);
     const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings });
-    return { prepared, plan, interval, hour, isDefault, threads };
+    return { prepared, plan, interval, hour, isDefault, threads, eventTime };
   } catch (e) {
     prepared.warehouse?.close();
     throw e;
@@ -105,7 +139,7 @@ export async function planRunCommand(options: RunPlanOptions, how: { runId: stri
 export async function run(options: RunOptions): Promise<RunOutcome> {
   const runId = options.runId ?? newRunId();
   const invocation = { id: runId, startedAt: (options.clock ?? systemClock).now() };
-  const { prepared, plan, interval, hour, isDefault, threads } = await planRunCommand(options, { runId, access: 'write', invocation });
+  const { prepared, plan, interval, hour, isDefault, threads, eventTime } = await planRunCommand(options, { runId, access: 'write', invocation });
   const params: RunParams = {
     kind: 'run',
     ds: dateVariables(interval).ds,
@@ -114,6 +148,7 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     ...commonParams(options, prepared.analysis.vars),
     full_refresh: options.fullRefresh ?? false,
     ignore_dependencies_on_past: options.ignoreDependenciesOnPast ?? false,
+    ...eventTimeParams(eventTime),
     resume_of: options.resumes,
   };
   return launch(prepared, {

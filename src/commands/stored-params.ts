@@ -1,6 +1,6 @@
 import { error, DiagnosticError, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { ScheduleInterval } from '../analyze/project-settings.js';
-import { parseDate } from '../dates/dates.js';
+import { parseDate, parseTimestamp } from '../dates/dates.js';
 import type { DateOrder } from '../plan/plan.js';
 
 /**
@@ -32,6 +32,9 @@ export interface RunParams extends CommonParams {
   readonly hour?: number;
   readonly full_refresh: boolean;
   readonly ignore_dependencies_on_past: boolean;
+  /** `--event-time-start` and `--event-time-end`, as ISO timestamps (UTC), when given. */
+  readonly event_time_start?: string;
+  readonly event_time_end?: string;
   /** Set by the scheduler: the fire time that triggered the run, and the run it takes over. */
   readonly scheduled_at?: string;
   readonly resume_of?: string;
@@ -178,6 +181,8 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
         hour,
         full_refresh: f.boolean('full_refresh') ?? false,
         ignore_dependencies_on_past: f.boolean('ignore_dependencies_on_past') ?? false,
+        event_time_start: f.timestamp('event_time_start'),
+        event_time_end: f.timestamp('event_time_end'),
         scheduled_at: f.string('scheduled_at'),
         resume_of: f.string('resume_of'),
       };
@@ -240,6 +245,10 @@ class Fields {
 
   date(key: string): string | undefined {
     return this.read(key, (v): v is string => typeof v === 'string' && parseDate(v) !== undefined, 'a date as YYYY-MM-DD', true);
+  }
+
+  timestamp(key: string): string | undefined {
+    return this.read(key, (v): v is string => typeof v === 'string' && parseTimestamp(v) !== undefined, 'an ISO timestamp');
   }
 
   boolean(key: string): boolean | undefined {

@@ -131,3 +131,48 @@ export function intervalLabel(interval: Interval): string {
     ? ds
     : `${ds}T${new Date(interval.start).toISOString().slice(11, 13)}`;
 }
+
+const TIMESTAMP_RE = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(Z|[+-]00:?00)?$/;
+
+/**
+ * Parses a date or a date and time as dbt reads `begin` and `--event-time-start` (ISO 8601,
+ * `2024-01-02`, `2024-01-02 13:00`, `2024-01-02T13:00:00Z`), in UTC; an offset other than zero
+ * is refused (undefined), since pipe's intervals are UTC.
+ */
+export function parseTimestamp(text: string): number | undefined {
+  const m = TIMESTAMP_RE.exec(text.trim());
+  if (!m) return undefined;
+  const day = parseDate(m[1]);
+  if (day === undefined) return undefined;
+  const [h, min, sec] = [Number(m[2] ?? 0), Number(m[3] ?? 0), Number(m[4] ?? 0)];
+  if (h > 23 || min > 59 || sec > 59) return undefined;
+  return day + h * HOUR_MS + min * 60_000 + sec * 1000;
+}
+
+/** The length of a batch of `size`. */
+export function batchMs(size: 'day' | 'hour'): number {
+  return size === 'day' ? DAY_MS : HOUR_MS;
+}
+
+/**
+ * The batches of `size` that cover `[start, end)`: from the batch holding `start` to the one
+ * holding the last instant before `end`, oldest first (dbt's truncated start and ceiled end).
+ */
+export function batchesCovering(start: number, end: number, size: 'day' | 'hour'): Interval[] {
+  const length = batchMs(size);
+  const out: Interval[] = [];
+  for (let t = start - (((start % length) + length) % length); t < end; t += length) out.push({ start: t, end: t + length });
+  return out;
+}
+
+/** The interval an interval label names (see intervalLabel); undefined for text that is not one. */
+export function parseIntervalLabel(label: string): Interval | undefined {
+  const hour = /^(\d{4}-\d{2}-\d{2})T(\d{2})$/.exec(label);
+  if (hour) {
+    const day = parseDate(hour[1]);
+    const h = Number(hour[2]);
+    return day === undefined || h > 23 ? undefined : hourInterval(day + h * HOUR_MS);
+  }
+  const day = parseDate(label);
+  return day === undefined ? undefined : dayInterval(day);
+}

@@ -3,6 +3,7 @@ import type { Interval } from '../dates/dates.js';
 import { secrets } from '../secrets/secrets.js';
 import { quoteIdent } from '../sql/sql-text.js';
 import type { Task } from '../plan/task.js';
+import { taskMaterialization } from '../plan/materializations.js';
 import { sleep } from '../util/sleep.js';
 import { DuckDBWarehouse, type OpenOptions } from '../warehouse/duckdb/duckdb-warehouse.js';
 import {
@@ -199,13 +200,14 @@ export class Engine {
   /**
    * Runs `commit`, the publishing transaction of `task`, while no other run of the process
    * publishes to the same relation: a check that reads the whole table inside it sees every
-   * commit before its own. A table or view is replaced whole, so it is not published for an
-   * interval older than one a run of this process already published it for: `commit` does
-   * not run, and what supersedes it is returned.
+   * commit before its own. A table or view is replaced whole (and a merge replaces rows a newer
+   * run may have replaced), so it is not published for an interval older than one a run of
+   * this process already published it for: `commit` does not run, and what supersedes it is
+   * returned.
    */
   publish<T>(runId: string, task: Task, commit: () => Promise<T>): Promise<PublishResult<T>> {
     return this.publishLocks.run(task.lockKey, async () => {
-      const replaces = task.kind === 'table' || task.kind === 'view' ? task.interval : undefined;
+      const replaces = taskMaterialization(task.kind)?.laterRunSupersedes ? task.interval : undefined;
       const newer = replaces && this.newest.get(task.relation);
       if (newer && replaces && newer.runId !== runId && newer.interval.end > replaces.end) return { kind: 'superseded', by: newer };
       const value = await commit();

@@ -1,5 +1,5 @@
-import type { Interval } from '../dates/dates.js';
-import type { ConfigOf, IncrementalConfig, Materialization, ModelConfig } from '../analyze/model-config.js';
+import { batchesCovering, batchMs, type Interval } from '../dates/dates.js';
+import type { ConfigOf, Materialization, MicrobatchConfig, ModelConfig, SchemaChangePolicy, UniqueKeyConfig } from '../analyze/model-config.js';
 import { isBuilt, MODEL_KINDS, type BuiltMaterialization, type Facets, type TableState } from '../analyze/model-kinds.js';
 import type { Step, TaskKind } from './task.js';
 import { SQL, type StrategyInput } from './strategies/strategy.js';
@@ -9,6 +9,7 @@ import { incrementalStaging, incrementalStrategy } from './strategies/incrementa
 import { fullRefreshDateSteps } from './strategies/full-refresh.js';
 import { externalStrategy } from './strategies/external.js';
 import { snapshotStrategy } from './strategies/snapshot.js';
+import { uniqueKeyStrategy } from './strategies/unique-key.js';
 
 /**
  * Every materialization and what pipe does with a model of it, in one table the compiler
@@ -78,10 +79,33 @@ export interface PerInterval<M extends Materialization> {
   readonly per: 'interval';
   /** The column whose value places a row in an interval. */
   partitionBy(config: ConfigOf<M>): string;
+  /**
+   * The intervals a run or backfill builds the model for, oldest first: its batches. A
+   * partitioned model's are the run's own; a microbatch model's are days or hours of its own
+   * size, and a run adds its lookback or, for a first build, starts at its `begin`.
+   */
+  batches(config: ConfigOf<M>, request: BatchRequest): Interval[] | { readonly problem: string; readonly key: string };
+  /**
+   * Whether the model's intervals run one after another, oldest first, each only once the one
+   * before it succeeded; `readsItself`: the model's query reads its own table.
+   */
+  chained(config: ConfigOf<M>, readsItself: boolean): boolean;
   /** One interval of a `--full-refresh` backfill, built into the model's staging table `stagingRelation`. */
   stagedDate(input: StrategyInput, config: ConfigOf<M>, stagingRelation: string): Step[];
   /** What the checks of such an interval read: its own rows (the whole table is checked at the swap). */
   stagedDateChecks(input: StrategyInput): CheckTarget;
+}
+
+/** What a plan asks a model's intervals for (see PerInterval.batches). */
+export interface BatchRequest {
+  /** The intervals the run or backfill covers, oldest first. */
+  readonly intervals: readonly Interval[];
+  /** `pipe run`, which adds a microbatch model's lookback and builds a new table from its begin; a backfill builds its range. */
+  readonly run: boolean;
+  /** The table is built from nothing: it does not exist yet, or --full-refresh. */
+  readonly fromNothing: boolean;
+  /** `pipe run --event-time-start/--event-time-end`: the range whose batches a run builds instead. */
+  readonly eventTime?: Interval;
 }
 
 export type MaterializationSpec<M extends Materialization = Materialization> = BuiltSpec<M> | InlinedSpec<M>;
@@ -90,12 +114,63 @@ export type MaterializationSpec<M extends Materialization = Materialization> = B
 export type MaterializationTable = { readonly [M in Materialization]: MaterializationSpec<M> };
 
 /** An incremental build's input with the model's partition column and schema-change policy. */
-function partitioned(input: StrategyInput, config: IncrementalConfig): StrategyInput {
-  return { ...input, partitionBy: config.partition_by, onSchemaChange: config.on_schema_change };
+function partitioned(input: StrategyInput, config: { readonly on_schema_change: SchemaChangePolicy }, partitionBy: string): StrategyInput {
+  return { ...input, partitionBy, onSchemaChange: config.on_schema_change };
+}
+
+/**
+ * A microbatch build's input: its batch is a partition of its event_time. A row outside the
+ * batch would survive the next re-run, so it fails the batch (dbt-duckdb would drop it unseen).
+ */
+function batched(input: StrategyInput, config: MicrobatchConfig): StrategyInput {
+  return {
+    ...partitioned(input, config, config.event_time),
+    keepInside: `a microbatch model returns the rows of its batch only: declare event_time on the models it reads, so that each is read for the batch, or filter the rows with where ${config.event_time} >= '{{ interval_start }}' and ${config.event_time} < '{{ interval_end }}'`,
+  };
+}
+
+/**
+ * A microbatch model's batches: those of `--event-time-start/--event-time-end` when given (as
+ * dbt builds them); in a run, from `begin` when the table is built from nothing (dbt's first
+ * build), else the run's own with `lookback` batches before them; in a backfill, its range.
+ */
+function microbatches(config: MicrobatchConfig, request: BatchRequest) {
+  const size = config.batch_size;
+  const first = request.intervals[0];
+  const last = request.intervals[request.intervals.length - 1];
+  if (request.eventTime) return batchesCovering(request.eventTime.start, request.eventTime.end, size);
+  if (request.run && request.fromNothing) {
+    if (config.begin >= last.end) {
+      return { key: 'begin' as const, problem: `its first build starts at begin (${new Date(config.begin).toISOString()}), after the run's interval ends: there is no batch to build` };
+    }
+    return batchesCovering(config.begin, last.end, size);
+  }
+  const lookback = request.run ? config.lookback * batchMs(size) : 0;
+  return batchesCovering(first.start - lookback, last.end, size);
+}
+
+/** The facets of the kinds that replace rows by unique_key, `merge` or `delete+insert`. */
+function uniqueKeySpec<K extends 'merge' | 'delete+insert'>(how: K) {
+  return {
+    ...MODEL_KINDS[how],
+    strategy: (input: StrategyInput, config: UniqueKeyConfig<K>) => uniqueKeyStrategy({ ...input, onSchemaChange: config.on_schema_change }, config.unique_key, how),
+    checks: (input: StrategyInput): CheckTarget => ({ partition: incrementalStaging(input), table: input.relation, tableInPublish: true }),
+    publishedChecks: wholeRelation,
+    // A later run may have replaced the same keys with newer rows: a retry must not put older ones back.
+    laterRunSupersedes: true,
+    // The query decides which rows a run merges (dbt's is_incremental() filter): built once per backfill.
+    intervals: { per: 'run', beforeDates: false },
+  } as const;
 }
 
 /** The published relation as a whole, for both scopes. */
 const wholeRelation = (relation: string): CheckTarget => ({ partition: relation, table: relation });
+
+/** The published rows of an interval, by their partition column, and the whole relation. */
+const inInterval = (relation: string, column: string, interval: Interval): CheckTarget => ({
+  partition: `(SELECT * FROM ${relation} WHERE ${SQL.inInterval(column, interval.start, interval.end)})`,
+  table: relation,
+});
 
 export const MATERIALIZATIONS = {
   table: {
@@ -119,17 +194,35 @@ export const MATERIALIZATIONS = {
   },
   incremental: {
     ...MODEL_KINDS.incremental,
-    strategy: (input, config) => incrementalStrategy(partitioned(input, config)),
+    strategy: (input, config) => incrementalStrategy(partitioned(input, config, config.partition_by)),
     checks: (input) => ({ partition: incrementalStaging(input), table: input.relation, tableInPublish: true }),
-    publishedChecks: (relation, interval, config) => ({
-      partition: `(SELECT * FROM ${relation} WHERE ${SQL.inInterval(config.partition_by, interval.start, interval.end)})`,
-      table: relation,
-    }),
+    publishedChecks: (relation, interval, config) => inInterval(relation, config.partition_by, interval),
     laterRunSupersedes: false,
     intervals: {
       per: 'interval',
       partitionBy: (config) => config.partition_by,
-      stagedDate: (input, config, stagingRelation) => fullRefreshDateSteps(partitioned(input, config), stagingRelation),
+      batches: (_config, request) => [...request.intervals],
+      chained: (config) => config.depends_on_past,
+      stagedDate: (input, config, stagingRelation) => fullRefreshDateSteps(partitioned(input, config, config.partition_by), stagingRelation),
+      stagedDateChecks: (input) => ({ partition: incrementalStaging(input) }),
+    },
+  },
+  merge: uniqueKeySpec('merge'),
+  'delete+insert': uniqueKeySpec('delete+insert'),
+  microbatch: {
+    ...MODEL_KINDS.microbatch,
+    // Each batch is a partition of event_time, replaced as a partitioned model's interval is.
+    strategy: (input, config) => incrementalStrategy(batched(input, config)),
+    checks: (input) => ({ partition: incrementalStaging(input), table: input.relation, tableInPublish: true }),
+    publishedChecks: (relation, interval, config) => inInterval(relation, config.event_time, interval),
+    laterRunSupersedes: false,
+    intervals: {
+      per: 'interval',
+      partitionBy: (config) => config.event_time,
+      batches: microbatches,
+      // As dbt runs them: side by side, unless told not to or the query reads batches built before.
+      chained: (config, readsItself) => config.depends_on_past || config.concurrent_batches === false || readsItself,
+      stagedDate: (input, config, stagingRelation) => fullRefreshDateSteps(batched(input, config), stagingRelation),
       stagedDateChecks: (input) => ({ partition: incrementalStaging(input) }),
     },
   },
@@ -156,7 +249,7 @@ export const MATERIALIZATIONS = {
   },
 } satisfies MaterializationTable;
 
-export { DEFAULT_MATERIALIZATION, isBuilt, isMaterialization, NO_TABLE, type BuiltMaterialization, type TableState } from '../analyze/model-kinds.js';
+export { DEFAULT_MATERIALIZATION, isBuilt, NO_TABLE, type BuiltMaterialization, type TableState } from '../analyze/model-kinds.js';
 
 /** The entry of a materialization, as the table's type describes every entry. */
 export function materialization(kind: Materialization): MaterializationSpec {
@@ -165,12 +258,12 @@ export function materialization(kind: Materialization): MaterializationSpec {
 
 /** The entry of a model's materialization, its facets taking that model's config. */
 export function materializationOf(config: ModelConfig): MaterializationSpec {
-  return materialization(config.materialized);
+  return materialization(config.kind);
 }
 
 /** The entry of a model that is built, and its task's kind; a model that is not has no task. */
 export function builtOf(config: ModelConfig): { readonly kind: BuiltMaterialization; readonly spec: BuiltSpec } {
-  const kind = config.materialized;
+  const kind = config.kind;
   if (!isBuilt(kind)) throw new Error(`internal error: a task for a model materialized as ${kind}`);
   return { kind, spec: MATERIALIZATIONS[kind] };
 }

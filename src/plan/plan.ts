@@ -1,4 +1,4 @@
-import type { Analysis, ModelNode, PipeNode, RelationOverrides, RenderedSql, SeedNode, SourceNode } from '../analyze/analyze.js';
+import { eventTimeOf, type Analysis, type ModelNode, type PipeNode, type RelationOverrides, type RenderedSql, type SeedNode, type SourceNode } from '../analyze/analyze.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { relationName } from '../sql/sql-text.js';
@@ -40,6 +40,13 @@ export interface PlanContext {
    * reads the published table.
    */
   readonly refreshed?: ReadonlySet<string>;
+  /** `pipe run --event-time-start/--event-time-end`: the range whose batches a run builds of each microbatch model. */
+  readonly eventTime?: Interval;
+  /**
+   * A retry: the intervals of each model whose tasks it re-runs. A model's batches are those
+   * the run it retries planned (a first build's, from its begin), whatever the table holds now.
+   */
+  readonly retryBatches?: ReadonlyMap<string, readonly Interval[]>;
 }
 
 export interface Plan {
@@ -66,7 +73,7 @@ function isTaskNode(n: PipeNode): n is SeedNode | ModelNode {
     case 'seed':
       return true;
     case 'model':
-      return isBuilt(n.config.materialized);
+      return isBuilt(n.config.kind);
     case 'source':
       return false;
     default: {
@@ -91,7 +98,7 @@ function readsOf(node: PipeNode, analysis: Analysis): { tasks: string[]; sources
     if (!n) return;
     if (n.kind === 'source') sources.add(n);
     // An ephemeral model: what it reads is read where it is inlined.
-    else if (n.kind === 'model' && !isBuilt(n.config.materialized)) n.upstream.forEach(visit);
+    else if (n.kind === 'model' && !isBuilt(n.config.kind)) n.upstream.forEach(visit);
     else tasks.add(name);
   };
   node.upstream.forEach(visit);
@@ -209,13 +216,50 @@ function waitsForPast(node: PipeNode, ctx: Pick<PlanContext, 'catalog' | 'fullRe
   );
 }
 
-/** The previous-interval tasks that `depends_on_past` models of a run wait for: the planned models that wait for their past. */
-export function pastTaskIds(ctx: Omit<PlanContext, 'pastSucceeded'>, interval: Interval): string[] {
-  const previous = intervalLabel(previousInterval(interval));
-  return plannedNodes(ctx).flatMap((n) => (waitsForPast(n, ctx) ? [taskId(n, previous)] : []));
+/**
+ * The intervals a model that keeps a table of intervals is built for (see PerInterval.batches),
+ * oldest first, with those a retry re-runs; a problem is reported and leaves the model out.
+ */
+function batchesFor(node: ModelNode, ctx: PlanContext, intervals: readonly Interval[], run: boolean, diagnostics: Diagnostic[]): Interval[] | undefined {
+  const spec = perInterval(node.config);
+  if (!spec) return undefined;
+  const fromNothing = !materializationOf(node.config).isIncremental(tableState(node, ctx));
+  const batches = spec.batches(node.config, { intervals, run, fromNothing, eventTime: run ? ctx.eventTime : undefined });
+  if (!Array.isArray(batches)) {
+    diagnostics.push(error('bad-config', `${node.name}: ${batches.problem}`, { file: node.file }, { hint: `run a later date, or set ${batches.key} earlier` }));
+    return undefined;
+  }
+  const extra = (ctx.retryBatches?.get(node.name) ?? []).filter((b) => !batches.some((x) => x.start === b.start && x.end === b.end));
+  return extra.length === 0 ? batches : [...batches, ...extra].sort((a, b) => a.start - b.start);
 }
 
-/** Why a `depends_on_past` model may not run for `interval`, if it may not. */
+/**
+ * What a microbatch model's own ref()s and source()s read for one batch, as dbt resolves them:
+ * each input that declares `event_time` as a subquery of the rows in the batch (ephemeral
+ * models, inlined, read their inputs whole, as in dbt).
+ */
+function batchInputs(node: ModelNode, ctx: PlanContext, interval: Interval, relations: RelationOverrides | undefined): RelationOverrides | undefined {
+  if (!materializationOf(node.config).batchedInputs) return undefined;
+  const out = new Map<string, string>();
+  for (const name of node.upstream) {
+    const input = ctx.analysis.nodes.get(name);
+    const column = input && eventTimeOf(input);
+    if (!input || column === undefined) continue;
+    out.set(name, `(SELECT * FROM ${relations?.get(name) ?? input.relation} WHERE ${SQL.inInterval(column, interval.start, interval.end)})`);
+  }
+  return out.size > 0 ? out : undefined;
+}
+
+/** The previous-interval tasks that `depends_on_past` models of a run wait for: the planned models that wait for their past. */
+export function pastTaskIds(ctx: Omit<PlanContext, 'pastSucceeded'>, interval: Interval): string[] {
+  return plannedNodes(ctx).flatMap((n) => {
+    if (!waitsForPast(n, ctx)) return [];
+    const first = batchesFor(n, ctx, [interval], true, [])?.[0] ?? interval;
+    return [taskId(n, intervalLabel(previousInterval(first)))];
+  });
+}
+
+/** Why a `depends_on_past` model may not run for `interval` (its first batch), if it may not. */
 function pastBlocks(node: ModelNode, ctx: PlanContext, interval: Interval): string | undefined {
   if (!ctx.pastSucceeded || !waitsForPast(node, ctx)) return undefined;
   const previous = intervalLabel(previousInterval(interval));
@@ -224,30 +268,86 @@ function pastBlocks(node: ModelNode, ctx: PlanContext, interval: Interval): stri
   return `depends_on_past: ${node.name} for ${previous} has not succeeded (it failed or was never built); build it first (pipe run --select ${node.name} ${when}), or pass --ignore-dependencies-on-past`;
 }
 
-/** `pipe run`: every planned node once, for one interval. */
+/**
+ * `pipe run`: every planned node once, for one interval; a microbatch model once per batch
+ * (its lookback, or from its begin for a first build), and under --full-refresh into its
+ * staging table, swapped in once every batch is built. What reads a model waits for all its
+ * tasks.
+ */
 export function planRun(ctx: PlanContext, interval: Interval): Plan {
   const built = plannedNodes(ctx);
   const diagnostics: Diagnostic[] = missingUpstream(ctx, built);
   const nodes = withSourceTests(ctx, built);
   const ds = intervalLabel(interval);
   const tasks: Task[] = [];
-  const ids = new Map<string, string>();
+  const ids = new Map<string, string[]>();
   const planned = new Set(nodes.map((n) => n.name));
   const memo = new Map<string, readonly string[]>();
   for (const node of nodes) {
-    const upstream = plannedUpstream(node, ctx.analysis, planned, memo).flatMap((u) => (ids.has(u) ? [ids.get(u)!] : []));
-    const task =
-      node.kind === 'source'
-        ? sourceTestTask(node, ctx, interval, ds, diagnostics, upstream)
-        : node.kind === 'seed'
-          ? seedTask(node, ctx, interval, upstream, diagnostics)
-          : modelTask(node, ctx, interval, ds, upstream, diagnostics);
+    const upstream = plannedUpstream(node, ctx.analysis, planned, memo).flatMap((u) => ids.get(u) ?? []);
+    if (node.kind === 'source') {
+      const task = sourceTestTask(node, ctx, interval, ds, diagnostics, upstream);
+      if (task) {
+        ids.set(node.name, [task.id]);
+        tasks.push(task);
+      }
+      continue;
+    }
+    const batches = node.kind === 'model' ? batchesFor(node, ctx, [interval], true, diagnostics) : undefined;
+    if (node.kind === 'model' && batches && (batches.length !== 1 || batches[0].start !== interval.start || batches[0].end !== interval.end)) {
+      const own = batchTasks(node, ctx, batches, upstream, diagnostics);
+      tasks.push(...own.tasks);
+      ids.set(node.name, own.done);
+      continue;
+    }
+    if (node.kind === 'model' && perInterval(node.config) && !batches) continue;
+    const task = node.kind === 'seed' ? seedTask(node, ctx, interval, upstream, diagnostics) : modelTask(node, ctx, interval, ds, upstream, diagnostics);
     if (!task) continue;
-    ids.set(node.name, task.id);
+    ids.set(node.name, [task.id]);
     const blocked = node.kind === 'model' ? pastBlocks(node, ctx, interval) : undefined;
     tasks.push(blocked ? { ...task, blocked } : task);
   }
   return { tasks, diagnostics };
+}
+
+/**
+ * The tasks of a run that builds a model for several batches (a microbatch model's lookback or
+ * first build), and the ids what reads it waits for. Batches run side by side unless the model
+ * chains them; under --full-refresh they are built into the model's staging table and a swap
+ * publishes it whole, as a backfill's full refresh does.
+ */
+function batchTasks(
+  node: ModelNode,
+  ctx: PlanContext,
+  batches: readonly Interval[],
+  upstream: readonly string[],
+  diagnostics: Diagnostic[],
+): { tasks: Task[]; done: string[] } {
+  const chained = perInterval(node.config)?.chained(node.config, node.readsItself) ?? false;
+  const full = ctx.fullRefresh && !ctx.refreshed?.has(node.name) ? { ...fullRefreshTaskIds(node.name), ...fullRefreshStaging(node.config.schema, node.name) } : undefined;
+  const tasks: Task[] = [];
+  let previous: string | undefined;
+  for (const batch of batches) {
+    const up = [...(full ? [full.reset] : []), ...upstream, ...(chained && previous !== undefined ? [previous] : [])];
+    const task = modelTask(node, full ? ctx : { ...ctx, fullRefresh: false }, batch, intervalLabel(batch), up, diagnostics, { stagedIn: full?.stagingRelation });
+    if (!task) continue;
+    const blocked = previous === undefined ? pastBlocks(node, ctx, batch) : undefined;
+    tasks.push(blocked ? { ...task, blocked } : task);
+    previous = task.id;
+  }
+  if (!full) return { tasks, done: tasks.map((t) => t.id) };
+  const range = { start: batches[0].start, end: batches[batches.length - 1].end };
+  const first = intervalLabel(batches[0]);
+  const last = intervalLabel(batches[batches.length - 1]);
+  const swap = swapTask(
+    node,
+    ctx,
+    batches[batches.length - 1],
+    { id: full.swap, stagingRelation: full.stagingRelation, range, label: batches.length === 1 ? first : `${first} … ${last}`, unit: isHourLabel(last) ? 'hour' : 'date' },
+    [...tasks.map((t) => t.id), ...upstream],
+    diagnostics,
+  );
+  return { tasks: [resetTask(node, full.reset, full.stagingRelation), ...tasks, swap], done: [swap.id] };
 }
 
 /**
@@ -266,31 +366,37 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
   const built = plannedNodes(ctx);
   const diagnostics: Diagnostic[] = missingUpstream(ctx, built);
   const nodes = withSourceTests(ctx, built);
-  const dated = (n: PipeNode): n is ModelNode => n.kind === 'model' && perInterval(n.config) !== undefined;
   const sorted = [...intervals].sort((a, b) => a.start - b.start);
   const processing = order === 'newest' ? [...sorted].reverse() : sorted;
   const dsOf = sorted.map((i) => intervalLabel(i));
   const last = sorted[sorted.length - 1];
   const lastDs = dsOf[dsOf.length - 1];
+  /** The date of the range a batch belongs to: the first it overlaps. */
+  const dateOf = (batch: Interval) => Math.max(0, sorted.findIndex((i) => overlaps(i, batch)));
 
   // Ids first, so any task can name its upstream ones.
-  const perDate = new Map<string, string[]>(); // node -> task id per sorted interval
+  const batchesOf = new Map<string, { interval: Interval; id: string }[]>(); // dated node -> its tasks, oldest first
   const single = new Map<string, string>(); // node -> its one task id
   const staged = new Map<string, { reset: string; swap: string; stagingRelation: string }>();
   for (const n of nodes) {
-    if (dated(n)) perDate.set(n.name, dsOf.map((ds) => taskId(n, ds)));
-    else single.set(n.name, taskId(n, lastDs));
-    if (dated(n) && ctx.fullRefresh && !ctx.refreshed?.has(n.name)) {
+    const batches = n.kind === 'model' ? batchesFor(n, ctx, sorted, false, diagnostics) : undefined;
+    if (batches) batchesOf.set(n.name, batches.map((b) => ({ interval: b, id: taskId(n, intervalLabel(b)) })));
+    else if (n.kind !== 'model' || !perInterval(n.config)) single.set(n.name, taskId(n, lastDs));
+    if (batches && n.kind === 'model' && ctx.fullRefresh && !ctx.refreshed?.has(n.name)) {
       staged.set(n.name, { ...fullRefreshTaskIds(n.name), ...fullRefreshStaging(n.config.schema, n.name) });
     }
   }
   const relations: RelationOverrides = new Map([...staged].map(([name, s]) => [name, s.stagingRelation]));
   const planned = new Set(nodes.map((n) => n.name));
   const memo = new Map<string, readonly string[]>();
-  const upstreamIds = (n: PipeNode, dateIndex: number | undefined): string[] =>
+  /** What a task waits for: of a dated upstream, its tasks of the batch's time (all of them, or its swap, for a task run once). */
+  const upstreamIds = (n: PipeNode, batch: Interval | undefined): string[] =>
     plannedUpstream(n, ctx.analysis, planned, memo).flatMap((u) => {
-      const dates = perDate.get(u);
-      if (dates) return dateIndex !== undefined ? [dates[dateIndex]] : staged.has(u) ? [staged.get(u)!.swap] : dates;
+      const dates = batchesOf.get(u);
+      if (dates) {
+        if (batch !== undefined) return dates.filter((d) => overlaps(d.interval, batch)).map((d) => d.id);
+        return staged.has(u) ? [staged.get(u)!.swap] : dates.map((d) => d.id);
+      }
       const one = single.get(u);
       return one ? [one] : [];
     });
@@ -316,30 +422,33 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
   const singles: Task[] = [];
   const byDate = new Map<number, Task[]>();
   for (const n of nodes) {
-    if (dated(n)) {
-      const ids = perDate.get(n.name)!;
+    const list = batchesOf.get(n.name);
+    if (list && n.kind === 'model') {
       const full = staged.get(n.name);
+      const chained = perInterval(n.config)?.chained(n.config, n.readsItself) ?? false;
       // Checks of the whole table read the other dates' rows: the dates publish one after the
       // other, in the order a sequential backfill would, so that --parallel changes no outcome.
-      // (depends_on_past orders them already, oldest first.) A full refresh checks the whole
+      // (A chained model's run in order already, oldest first.) A full refresh checks the whole
       // table once, at its swap.
-      const inOrder = !full && !n.config.depends_on_past && n.checks.some((c) => c.scope === 'table');
+      const inOrder = !full && !chained && n.checks.some((c) => c.scope === 'table');
       const previous = (d: number) => (order === 'newest' ? d + 1 : d - 1);
       // A model whose full refresh is swapped in already is not rebuilt from nothing again.
       const dateCtx = ctx.fullRefresh && !full ? { ...ctx, fullRefresh: false } : ctx;
       const reads = plannedUpstream(n, ctx.analysis, planned, memo).filter((u) => staged.has(u));
-      sorted.forEach((interval, d) => {
-        const up = [...(full ? [full.reset] : []), ...upstreamIds(n, d)];
-        if (n.config.depends_on_past && d > 0) up.push(ids[d - 1]);
+      list.forEach(({ interval, id }, d) => {
+        const up = [...(full ? [full.reset] : []), ...upstreamIds(n, interval)];
+        if (chained && d > 0) up.push(list[d - 1].id);
         const ahead = swapsAhead(up);
-        afterSwap.set(ids[d], ahead);
-        for (const u of reads) if (!ahead.has(u)) readers.set(u, [...(readers.get(u) ?? []), ids[d]]);
+        afterSwap.set(id, ahead);
+        for (const u of reads) if (!ahead.has(u)) readers.set(u, [...(readers.get(u) ?? []), id]);
         const own = ahead.size === 0 ? relations : new Map([...relations].filter(([m]) => !ahead.has(m)));
-        const task = modelTask(n, dateCtx, interval, dsOf[d], up, diagnostics, { group: dsOf[d], stagedIn: full?.stagingRelation, relations: own });
-        const after = inOrder && ids[previous(d)] !== undefined ? { after: [ids[previous(d)]] } : {};
-        if (task) byDate.set(d, [...(byDate.get(d) ?? []), { ...task, ...after }]);
+        const date = dateOf(interval);
+        const task = modelTask(n, dateCtx, interval, intervalLabel(interval), up, diagnostics, { group: dsOf[date], stagedIn: full?.stagingRelation, relations: own });
+        const before = list[previous(d)];
+        const after = inOrder && before !== undefined ? { after: [before.id] } : {};
+        if (task) byDate.set(date, [...(byDate.get(date) ?? []), { ...task, ...after }]);
       });
-    } else {
+    } else if (single.has(n.name)) {
       const up = upstreamIds(n, undefined);
       afterSwap.set(single.get(n.name)!, swapsAhead(up));
       const task =
@@ -353,15 +462,16 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
   }
   const resets: Task[] = [];
   const swaps: Task[] = [];
-  const range = { start: sorted[0].start, end: last.end };
-  const unit = isHourLabel(lastDs) ? 'hour' : 'date';
   for (const n of nodes) {
     const full = staged.get(n.name);
-    if (!full || !dated(n)) continue;
+    const list = batchesOf.get(n.name);
+    if (!full || !list || n.kind !== 'model') continue;
     resets.push(resetTask(n, full.reset, full.stagingRelation));
-    const up = [...perDate.get(n.name)!, ...upstreamIds(n, undefined)];
-    const label = dsOf.length === 1 ? dsOf[0] : `${dsOf[0]} … ${lastDs}`;
-    const swap = swapTask(n, ctx, last, { id: full.swap, stagingRelation: full.stagingRelation, range, label, unit }, up, diagnostics);
+    const up = [...list.map((b) => b.id), ...upstreamIds(n, undefined)];
+    const [first, final] = [list[0].interval, list[list.length - 1].interval];
+    const label = list.length === 1 ? intervalLabel(first) : `${intervalLabel(first)} … ${intervalLabel(final)}`;
+    const unit = isHourLabel(intervalLabel(final)) ? 'hour' : 'date';
+    const swap = swapTask(n, ctx, final, { id: full.swap, stagingRelation: full.stagingRelation, range: { start: first.start, end: final.end }, label, unit }, up, diagnostics);
     const after = readers.get(n.name) ?? [];
     swaps.push(after.length > 0 ? { ...swap, after } : swap);
   }
@@ -375,6 +485,11 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
   for (const interval of processing) tasks.push(...(byDate.get(sorted.indexOf(interval)) ?? []));
   tasks.push(...swaps, ...singles.filter((t) => !first(t)));
   return { tasks, diagnostics };
+}
+
+/** Whether two half-open intervals share an instant. */
+function overlaps(a: Interval, b: Interval): boolean {
+  return a.start < b.end && b.start < a.end;
 }
 
 /** The first task of a model's full refresh: no rows of an earlier attempt stay in its staging table. */
@@ -553,7 +668,8 @@ function modelTask(
   const existing = catalog.get(node.relation);
   const { kind, spec } = builtOf(node.config);
   const state = tableState(node, ctx);
-  const rendered = analysis.renderer.sql(node.name, interval, state, relations);
+  const inputs = batchInputs(node, ctx, interval, relations);
+  const rendered = analysis.renderer.sql(node.name, interval, state, relations, undefined, inputs);
   if ('severity' in rendered) {
     diagnostics.push(rendered);
     return undefined;
@@ -614,7 +730,7 @@ function modelTask(
   if (!analysis.renderer.rendersAtRun(node.name)) return task;
   const renderAtRun: RenderAtRun = {
     render: (answers) => {
-      const r = analysis.renderer.sqlAtRun(node.name, interval, state, relations, answers);
+      const r = analysis.renderer.sqlAtRun(node.name, interval, state, relations, answers, inputs);
       if ('asked' in r) return { kind: 'asks', question: r.asked, location: r.location, related: r.related };
       if ('severity' in r) return { kind: 'failed', diagnostics: [r] };
       const found: Diagnostic[] = [];

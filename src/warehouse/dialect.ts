@@ -78,6 +78,13 @@ export interface StrategySql {
    * column name), creating `target` from the staged shape if needed, then drops `staging`.
    */
   replacePartition(target: string, staging: string, inside: string): CountedStatements;
+  /**
+   * Replaces the rows of `target` whose `keys` columns equal a staged row's by the staged rows
+   * and adds the others (matched by column name), creating `target` from the staged shape if
+   * needed, then drops `staging`: `merge` updates the matching rows in place, `delete+insert`
+   * deletes them and inserts every staged row. The staged keys are unique and not NULL.
+   */
+  replaceByKey(target: string, staging: string, keys: readonly string[], how: 'merge' | 'delete+insert'): CountedStatements;
   /** Schema changes of an incremental table, run inside its publishing transaction. */
   addColumn(relation: string, column: Column): string;
   dropColumn(relation: string, column: string): string;

@@ -105,7 +105,7 @@ export class ChangeBuilder {
       for (const name of selected) {
         const now = analysis.nodes.get(name);
         const before = previous?.nodes.get(name);
-        if (!now || now.kind !== 'model' || !isBuilt(now.config.materialized)) continue;
+        if (!now || now.kind !== 'model' || !isBuilt(now.config.kind)) continue;
         const a = analysis.renderer.sql(name, this.interval, NO_TABLE);
         const b = before && previous ? previous.renderer.sql(name, this.interval, NO_TABLE) : undefined;
         if (!b || !('hash' in a) || !('hash' in b) || a.hash !== b.hash) touched.add(name);

@@ -7,6 +7,7 @@ import { intervalLabel, type Interval } from '../../src/dates/dates.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { execute, type ExecuteResult } from '../../src/execute/executor.js';
 import type { StrategyInput } from '../../src/plan/strategies/strategy.js';
+import type { MicrobatchConfig } from '../../src/analyze/model-config.js';
 import type { Step, Task, TaskKind } from '../../src/plan/task.js';
 import { Engine, type EngineHandle } from '../../src/execute/engine.js';
 import { ensureState, readCatalog, STAGING_PREFIX } from '../../src/warehouse/run-state.js';
@@ -117,4 +118,22 @@ export function failureOf(events: readonly PipeEvent[]) {
   const e = events.find((x) => x.type === 'task-failed');
   if (e?.type !== 'task-failed') throw new Error(`no task failed: ${events.map((x) => x.type).join(', ')}`);
   return e;
+}
+
+/** A microbatch model's config, as analysis would give it, with `over` changed. */
+export function microbatchConfig(over: Partial<MicrobatchConfig> = {}): MicrobatchConfig {
+  return {
+    kind: 'microbatch',
+    materialized: 'incremental',
+    event_time: 'event_at',
+    batch_size: 'hour',
+    begin: Date.parse('2024-01-01T00:00:00Z'),
+    lookback: 1,
+    on_schema_change: 'fail',
+    tags: [],
+    depends_on_past: false,
+    schema: 'main',
+    enabled: true,
+    ...over,
+  };
 }

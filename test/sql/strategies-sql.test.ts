@@ -2,13 +2,15 @@ import { describe, it } from 'vitest';
 import { dayInterval, hourInterval, parseDate } from '../../src/dates/dates.js';
 import type { RelationType } from '../../src/warehouse/run-state.js';
 import { incrementalStrategy } from '../../src/plan/strategies/incremental.js';
+import { uniqueKeyStrategy } from '../../src/plan/strategies/unique-key.js';
+import { MATERIALIZATIONS } from '../../src/plan/materializations.js';
 import { fullRefreshDateSteps, fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps } from '../../src/plan/strategies/full-refresh.js';
 import { seedStrategy } from '../../src/plan/strategies/seed.js';
 import { DUCKDB } from '../../src/warehouse/duckdb/dialect.js';
 import type { StrategyInput } from '../../src/plan/strategies/strategy.js';
 import { tableStrategy } from '../../src/plan/strategies/table.js';
 import { viewStrategy } from '../../src/plan/strategies/view.js';
-import { expectSql, renderSteps } from './helpers.js';
+import { expectSql, microbatchConfig, renderSteps } from './helpers.js';
 
 /**
  * The statements each materialization produces, compared with the files in expected/. A
@@ -106,6 +108,35 @@ describe('incremental strategy SQL', () => {
         ),
       ),
     );
+  });
+});
+
+describe('unique_key strategies SQL', () => {
+  const latest = "select order_id, status, updated_at\nfrom \"main\".\"stg_order_updates\"\nwhere updated_at >= '2024-01-02'";
+
+  it('merge: stage, refuse NULL and shared keys, then one MERGE by the key in one transaction', () => {
+    expectSql('unique-key-merge', renderSteps(uniqueKeyStrategy(input('table', { sql: latest, interval: undefined, partitionBy: undefined }), ['order_id'], 'merge')));
+  });
+
+  it('delete+insert on a composite key, first build: the table is created from the staged rows', () => {
+    expectSql(
+      'unique-key-delete-insert',
+      renderSteps(uniqueKeyStrategy(input(undefined, { sql: latest, interval: undefined, partitionBy: undefined }), ['order_id', 'status'], 'delete+insert')),
+    );
+  });
+});
+
+describe('microbatch SQL', () => {
+  it("one hour's batch, its input read for the batch: a partition replace of event_time", () => {
+    const hour = hourInterval(Date.parse('2024-01-02T13:00:00Z'));
+    const config = microbatchConfig();
+    const batch = input('table', {
+      sql: `select event_id, event_at\nfrom (SELECT * FROM "main"."events" WHERE ${DUCKDB.inInterval('event_at', hour.start, hour.end)})`,
+      interval: hour,
+      stagingName: '__pipe_stage__fct_events__20240102T13',
+      stagingRelation: '"main"."__pipe_stage__fct_events__20240102T13"',
+    });
+    expectSql('microbatch-hourly', renderSteps(MATERIALIZATIONS.microbatch.strategy(batch, config)));
   });
 });
 

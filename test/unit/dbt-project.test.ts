@@ -126,12 +126,13 @@ models:
   it('refuses what would build another table than dbt builds, at its line', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\n',
-      'models/a.sql': "{{ config(materialized='incremental', unique_key='id') }}\nselect 1 as id",
+      'models/a.sql': "{{ config(materialized='incremental', unique_key='id', merge_update_columns=['name']) }}\nselect 1 as id",
       'models/b.sql': "{{ config(materialized='snapshot') }}\nselect 1 as id",
       'models/c.sql': "{{ config(materialised='view') }}\nselect 1 as id",
     });
     const found = errors(a);
-    expect(found).toContainEqual(['unsupported', "config 'unique_key' is not supported by pipe", 'models/a.sql', 1]);
+    // A merge that would update some columns only gives another table than pipe's merge.
+    expect(found).toContainEqual(['unsupported', "config 'merge_update_columns' is not supported by pipe", 'models/a.sql', 1]);
     // A model is not a snapshot: those are declared apart.
     expect(found).toContainEqual([
       'bad-config',
@@ -165,8 +166,8 @@ models:
       'models/marts/m9.sql': "{{ config(materialized='incremental') }}\nselect 1 as id",
     });
     expect(errors(a)).toEqual([
-      ['bad-config', 'an incremental model needs partition_by: the column that places each row in a date (7 models: m0, m1, m2, m3, m4 and 2 more)', 'dbt_project.yml', 5],
-      ['bad-config', 'an incremental model needs partition_by: the column that places each row in a date', 'models/marts/m9.sql', 1],
+      ['bad-config', 'an incremental model needs partition_by (the column that places each row in a date), unique_key, or incremental_strategy microbatch: appending without them, a re-run would add the same rows again (7 models: m0, m1, m2, m3, m4 and 2 more)', 'dbt_project.yml', 5],
+      ['bad-config', 'an incremental model needs partition_by (the column that places each row in a date), unique_key, or incremental_strategy microbatch: appending without them, a re-run would add the same rows again', 'models/marts/m9.sql', 1],
       ['unsupported', 'materialized: materialized_view is not supported by pipe', 'dbt_project.yml', 7],
     ]);
     const seeds = run({

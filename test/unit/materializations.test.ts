@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { MATERIALIZATIONS, isBuilt, materialization, type TableState } from '../../src/plan/materializations.js';
+import { kindOf } from '../../src/analyze/model-kinds.js';
+import type { KindKeys, Materialization } from '../../src/analyze/model-config.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const FIXTURE = join(import.meta.dirname, 'materializations.types.ts');
@@ -56,8 +58,17 @@ describe('the table of materializations', () => {
   });
 
   it('lists the kinds in the order messages name them', () => {
-    expect(Object.keys(MATERIALIZATIONS)).toEqual(['table', 'view', 'incremental', 'external', 'ephemeral', 'snapshot']);
-    expect(Object.keys(MATERIALIZATIONS).filter((k) => isBuilt(k as keyof typeof MATERIALIZATIONS))).toEqual(['table', 'view', 'incremental', 'external', 'snapshot']);
+    expect(Object.keys(MATERIALIZATIONS)).toEqual(['table', 'view', 'incremental', 'merge', 'delete+insert', 'microbatch', 'external', 'ephemeral', 'snapshot']);
+    expect(Object.keys(MATERIALIZATIONS).filter((k) => isBuilt(k as keyof typeof MATERIALIZATIONS))).toEqual([
+      'table',
+      'view',
+      'incremental',
+      'merge',
+      'delete+insert',
+      'microbatch',
+      'external',
+      'snapshot',
+    ]);
   });
 
   it('answers is_incremental() only for an incremental model whose table exists, without --full-refresh', () => {
@@ -67,25 +78,74 @@ describe('the table of materializations', () => {
       { tableExists: true, fullRefresh: true },
       { tableExists: false, fullRefresh: true },
     ];
-    const answers = Object.fromEntries(
-      (['table', 'view', 'incremental', 'ephemeral'] as const).map((kind) => [kind, states.map((s) => materialization(kind).isIncremental(s))]),
-    );
+    const answers = Object.fromEntries(Object.keys(MATERIALIZATIONS).map((kind) => [kind, states.map((s) => materialization(kind as Materialization).isIncremental(s))]));
     expect(answers).toEqual({
       table: [false, false, false, false],
       view: [false, false, false, false],
       incremental: [false, true, false, false],
+      merge: [false, true, false, false],
+      'delete+insert': [false, true, false, false],
+      microbatch: [false, true, false, false],
+      external: [false, false, false, false],
       ephemeral: [false, false, false, false],
+      snapshot: [false, false, false, false],
     });
   });
 
   it('gives an incremental model its partition column, or says it is missing', () => {
     expect(MATERIALIZATIONS.incremental.config({ partition_by: 'd', on_schema_change: 'append_new_columns' })).toEqual({
+      kind: 'incremental',
       materialized: 'incremental',
       partition_by: 'd',
       on_schema_change: 'append_new_columns',
     });
-    expect(MATERIALIZATIONS.incremental.config({ on_schema_change: 'fail' })).toMatchObject({ missing: 'partition_by' });
+    expect(MATERIALIZATIONS.incremental.config({ on_schema_change: 'fail' })).toMatchObject({ key: 'partition_by' });
     // The keys other kinds do not read are not part of their config.
-    expect(MATERIALIZATIONS.table.config()).toEqual({ materialized: 'table' });
+    expect(MATERIALIZATIONS.table.config()).toEqual({ kind: 'table', materialized: 'table' });
+  });
+});
+
+describe('the materialization of an incremental model', () => {
+  const keys = (k: Omit<KindKeys, 'on_schema_change'>): KindKeys => ({ on_schema_change: 'fail', ...k });
+  const kind = (k: Omit<KindKeys, 'on_schema_change'>) => {
+    const chosen = kindOf('incremental', keys(k));
+    return typeof chosen === 'string' ? chosen : `refused at ${chosen.key}`;
+  };
+
+  it('follows from its keys: partitions, rows by key (delete+insert unless merge is asked for, as in dbt-duckdb), or batches', () => {
+    expect(kind({ partition_by: 'd' })).toBe('incremental');
+    expect(kind({ partition_by: 'd', incremental_strategy: 'append' })).toBe('incremental');
+    expect(kind({ unique_key: ['id'] })).toBe('delete+insert');
+    expect(kind({ unique_key: ['id'], incremental_strategy: 'delete+insert' })).toBe('delete+insert');
+    expect(kind({ unique_key: ['a', 'b'], incremental_strategy: 'merge' })).toBe('merge');
+    expect(kind({ incremental_strategy: 'microbatch', event_time: 'ts', batch_size: 'day', begin: 0 })).toBe('microbatch');
+  });
+
+  it('is refused, at the key to change, where a re-run would not give the same table or a key would not be used', () => {
+    // Appending with nothing that bounds what a run appends: a re-run appends the same rows again.
+    expect(kind({})).toBe('refused at partition_by');
+    expect(kind({ incremental_strategy: 'append' })).toBe('refused at incremental_strategy');
+    expect(kind({ unique_key: ['id'], incremental_strategy: 'append' })).toBe('refused at incremental_strategy');
+    expect(kind({ incremental_strategy: 'merge' })).toBe('refused at incremental_strategy');
+    expect(kind({ incremental_strategy: 'delete+insert', partition_by: 'd' })).toBe('refused at incremental_strategy');
+    // Two ways of replacing rows at once.
+    expect(kind({ unique_key: ['id'], partition_by: 'd' })).toBe('refused at partition_by');
+    expect(kind({ incremental_strategy: 'microbatch', unique_key: ['id'] })).toBe('refused at unique_key');
+    expect(kind({ incremental_strategy: 'microbatch', partition_by: 'd' })).toBe('refused at partition_by');
+  });
+
+  it("takes a microbatch model's batches and their lookback, dbt's default being one batch", () => {
+    expect(MATERIALIZATIONS.microbatch.config(keys({ event_time: 'ts', batch_size: 'hour', begin: 5 }))).toEqual({
+      kind: 'microbatch',
+      materialized: 'incremental',
+      event_time: 'ts',
+      batch_size: 'hour',
+      begin: 5,
+      lookback: 1,
+      on_schema_change: 'fail',
+    });
+    expect(MATERIALIZATIONS.microbatch.config(keys({ batch_size: 'day', begin: 0 }))).toMatchObject({ key: 'event_time' });
+    expect(MATERIALIZATIONS.microbatch.config(keys({ event_time: 'ts', begin: 0 }))).toMatchObject({ key: 'batch_size' });
+    expect(MATERIALIZATIONS.microbatch.config(keys({ event_time: 'ts', batch_size: 'day' }))).toMatchObject({ key: 'begin' });
   });
 });

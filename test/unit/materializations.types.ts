@@ -3,7 +3,7 @@
  * compiles this file: every `@ts-expect-error` below must meet an error that names what
  * its comment quotes, and nothing else may fail.
  */
-import type { IncrementalConfig, Materialization } from '../../src/analyze/model-config.js';
+import type { IncrementalConfig, Materialization, MergeConfig } from '../../src/analyze/model-config.js';
 import { MATERIALIZATIONS, type BuiltMaterialization, type MaterializationSpec, type MaterializationTable } from '../../src/plan/materializations.js';
 import type { TaskKind } from '../../src/plan/task.js';
 
@@ -15,8 +15,8 @@ function assertType<T extends true>(): T | undefined {
 // One entry per materialization of ModelConfig, and no other.
 assertType<Equal<keyof typeof MATERIALIZATIONS, Materialization>>();
 // An ephemeral model has no task.
-assertType<Equal<BuiltMaterialization, 'table' | 'view' | 'incremental' | 'external' | 'snapshot'>>();
-assertType<Equal<TaskKind, 'seed' | 'table' | 'view' | 'incremental' | 'external' | 'snapshot' | 'test' | 'run-hook'>>();
+assertType<Equal<BuiltMaterialization, 'table' | 'view' | 'incremental' | 'merge' | 'delete+insert' | 'microbatch' | 'external' | 'snapshot'>>();
+assertType<Equal<TaskKind, 'seed' | 'table' | 'view' | 'incremental' | 'merge' | 'delete+insert' | 'microbatch' | 'external' | 'snapshot' | 'test' | 'run-hook'>>();
 
 const { ephemeral: _ephemeral, ...withoutEphemeral } = MATERIALIZATIONS;
 // @ts-expect-error -- a materialization without its entry: 'ephemeral'
@@ -40,13 +40,10 @@ export const noIntervals: MaterializationSpec<'incremental'> = incrementalWithou
 export const noPartition: MaterializationSpec<'incremental'> = {
   ...MATERIALIZATIONS.incremental,
   // @ts-expect-error -- an incremental config without its partition column: 'partition_by'
-  config: ({ on_schema_change }) => ({ materialized: 'incremental', on_schema_change }),
+  config: ({ on_schema_change }) => ({ kind: 'incremental', materialized: 'incremental', on_schema_change }),
 };
 
-// @ts-expect-error -- the config type requires it too: 'partition_by'
-export const config: IncrementalConfig = {
-  materialized: 'incremental',
-  on_schema_change: 'fail',
+const common = {
   tags: [],
   depends_on_past: false,
   schema: 'main',
@@ -55,4 +52,17 @@ export const config: IncrementalConfig = {
   post_hook: [],
   persist_docs: { relation: false, columns: false },
   contract: false,
+} as const;
+
+// @ts-expect-error -- the config type requires it too: 'partition_by'
+export const config: IncrementalConfig = { ...common, kind: 'incremental', materialized: 'incremental', on_schema_change: 'fail' };
+
+// @ts-expect-error -- a merge model without the columns it merges by: 'unique_key'
+export const merge: MergeConfig = { ...common, kind: 'merge', materialized: 'incremental', on_schema_change: 'fail' };
+
+const { batches: _batches, ...intervalsWithoutBatches } = MATERIALIZATIONS.microbatch.intervals;
+export const noBatches: MaterializationSpec<'microbatch'> = {
+  ...MATERIALIZATIONS.microbatch,
+  // @ts-expect-error -- a microbatch model that does not say which batches a run builds: 'batches'
+  intervals: intervalsWithoutBatches,
 };

@@ -2,6 +2,7 @@ import { error, type Diagnostic, type Location } from '../../diagnostics/diagnos
 import { distance } from 'fastest-levenshtein';
 import { suggest } from '../../diagnostics/suggest.js';
 import type { ConfigSetting } from './config-tree.js';
+import { INCREMENTAL_KEYS } from '../model-config.js';
 
 /**
  * What pipe does with each config key a dbt project may set on a model or seed (in
@@ -38,6 +39,7 @@ export const READ_KEYS = new Set([
   'options',
   'plugin',
   'glue_register',
+  ...INCREMENTAL_KEYS,
 ]);
 
 /** Keys that describe a node without changing what is built. */
@@ -50,7 +52,6 @@ export const DOCUMENTATION_KEYS = new Set([
   'labels',
   'quoting',
   'packages',
-  'event_time',
   'store_failures',
   'store_failures_as',
   'full_refresh',
@@ -62,12 +63,17 @@ export const DOCUMENTATION_KEYS = new Set([
 
 /** Keys whose effect pipe does not have yet, with what to do instead. */
 export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
-  unique_key: "pipe's incremental models replace whole date partitions: set partition_by to the date column instead",
-  incremental_strategy: "pipe's incremental models replace whole date partitions (partition_by); merge and append strategies are not supported yet",
+  incremental_predicates: 'pipe replaces the rows a run stages, matched by unique_key or by date: remove incremental_predicates',
+  predicates: 'pipe replaces the rows a run stages, matched by unique_key or by date: remove predicates',
+  merge_update_columns: 'pipe merges every column of a matched row: remove merge_update_columns',
+  merge_exclude_columns: 'pipe merges every column of a matched row: remove merge_exclude_columns',
+  merge_update_condition: 'pipe updates every matched row: remove merge_update_condition',
+  merge_insert_condition: 'pipe inserts every new row: remove merge_insert_condition',
+  merge_update_set_expressions: 'pipe sets each column of a matched row to its staged value: remove merge_update_set_expressions',
+  merge_on_using_columns: 'pipe matches rows by unique_key: remove merge_on_using_columns',
+  merge_clauses: 'pipe updates matched rows and inserts new ones: remove merge_clauses',
+  merge_returning_columns: 'remove merge_returning_columns',
   database: "pipe builds every model in the warehouse's own database; remove database:",
-  batch_size: 'pipe builds incremental models one date at a time: set partition_by to the event-time column',
-  lookback: 'not supported yet; remove it',
-  begin: 'pass the first date to pipe backfill instead',
   on_configuration_change: 'materialized views are not supported; use a table or a view',
 };
 
@@ -75,7 +81,7 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
 export const UNSUPPORTED_MATERIALIZATIONS: Readonly<Record<string, string>> = {
   materialized_view: 'use materialized: table (rebuilt every run) or view',
   dynamic_table: 'use materialized: table or view',
-  microbatch: "use materialized: incremental with partition_by: pipe's partitions are dates",
+  microbatch: "dbt's microbatch is materialized: incremental with incremental_strategy: microbatch",
 };
 
 export interface SortedConfig {

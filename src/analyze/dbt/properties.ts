@@ -114,6 +114,8 @@ export interface SourceTable {
   readonly meta: Readonly<Record<string, unknown>>;
   readonly loadedAtField?: string;
   readonly freshness?: Freshness;
+  /** dbt's `event_time`: the column a microbatch model that reads the table filters its batch by. */
+  readonly eventTime?: string;
   readonly description?: string;
   readonly tags: readonly string[];
   readonly enabled: boolean;
@@ -456,6 +458,7 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
       meta: merged,
       loadedAtField: text(t.loaded_at_field) ?? text(config.loaded_at_field) ?? text(entry.loaded_at_field) ?? text(sourceConfig.loaded_at_field),
       freshness: readFreshness(freshnessValue, at([...tp, 'freshness']), diagnostics),
+      eventTime: text(config.event_time) ?? text(sourceConfig.event_time),
       description: text(t.description),
       tags: [...new Set(tags)],
       enabled: enabled !== false,

@@ -39,7 +39,8 @@ export function graphContext(nodes: ReadonlyMap<string, PipeNode>, project: stri
     const common = { unique_id, name: n.name, resource_type: resourceType(n), package_name: project, fqn: [...n.fqn], tags: [...n.tags], original_file_path: n.file, path: n.file, database, meta: {} };
     switch (n.kind) {
       case 'model': {
-        const { tags, ...config } = n.config;
+        // The config as dbt's: its kind (how pipe writes it) is pipe's own.
+        const { tags, kind: _kind, ...config } = n.config;
         const identifier = n.config.alias ?? n.name;
         graph.nodes[unique_id] = {
           ...common,

@@ -1,5 +1,6 @@
 import { formatTimestamp } from '../../dates/dates.js';
 import { quoteIdent } from '../../sql/sql-text.js';
+import type { CountedStatements } from '../../warehouse/dialect.js';
 import type { Step } from '../task.js';
 import { SQL, type StrategyInput } from './strategy.js';
 
@@ -30,8 +31,10 @@ export function stageInterval(input: StrategyInput): { steps: Step[]; inside: st
       countSql: `SELECT count(*) AS n FROM ${staging} WHERE ${outside}`,
       message:
         `rows outside the run's interval [${formatTimestamp(interval.start)}, ${formatTimestamp(interval.end)}) by ${partitionBy}` +
-        ` (or with ${partitionBy} NULL); an incremental model returns the rows of its interval only, e.g.` +
-        ` where ${partitionBy} >= '{{ interval_start }}' and ${partitionBy} < '{{ interval_end }}'`,
+        ` (or with ${partitionBy} NULL); ${
+          input.keepInside ??
+          `an incremental model returns the rows of its interval only, e.g. where ${partitionBy} >= '{{ interval_start }}' and ${partitionBy} < '{{ interval_end }}'`
+        }`,
     },
   ];
   return { steps, inside };
@@ -45,28 +48,22 @@ export function stageInterval(input: StrategyInput): { steps: Step[]; inside: st
  * (see schema-change.ts).
  */
 export function incrementalStrategy(input: StrategyInput): Step[] {
-  const staging = incrementalStaging(input);
   const { steps: stage, inside } = stageInterval(input);
+  return [...stage, ...publishStaged(input, SQL.replacePartition(input.relation, incrementalStaging(input), inside))];
+}
+
+/**
+ * What follows staging in an incremental build: the staged columns compared with the table's
+ * (unless the table is rebuilt), then ONE transaction that runs `publish` (after dropping a
+ * view of the name, or the table under --full-refresh), then the cleanup after a failure.
+ */
+export function publishStaged(input: StrategyInput, publish: CountedStatements): Step[] {
+  const staging = incrementalStaging(input);
   const replace = input.fullRefresh || input.existing === 'view';
   const drop = replace ? SQL.dropRelation(input.relation, input.existing === 'view' ? 'view' : 'table') : [];
-  const publish = SQL.replacePartition(input.relation, staging, inside);
   return [
-    ...stage,
-    ...(replace
-      ? []
-      : [
-          {
-            kind: 'schema-change' as const,
-            target: input.relation,
-            staging,
-            policy: input.onSchemaChange ?? 'fail',
-          },
-        ]),
-    {
-      kind: 'publish',
-      statements: [...drop, ...publish.statements],
-      countsRowsAt: drop.length + publish.countAt,
-    },
+    ...(replace ? [] : [{ kind: 'schema-change' as const, target: input.relation, staging, policy: input.onSchemaChange ?? 'fail' }]),
+    { kind: 'publish', statements: [...drop, ...publish.statements], countsRowsAt: drop.length + publish.countAt },
     { kind: 'cleanup', sql: SQL.dropTable(staging) },
   ];
 }

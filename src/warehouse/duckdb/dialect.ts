@@ -97,6 +97,21 @@ export const DUCKDB: Dialect = {
     ],
     countAt: 2,
   }),
+  replaceByKey(target, staging, keys, how) {
+    const [t, s] = ['"__pipe_target"', '"__pipe_staged"'];
+    const match = keys.map((k) => `${s}.${quoteIdent(k)} = ${t}.${quoteIdent(k)}`).join(' AND ');
+    const create = `CREATE TABLE IF NOT EXISTS ${target} AS SELECT * FROM ${staging} LIMIT 0`;
+    const drop = `DROP TABLE ${staging}`;
+    return how === 'merge'
+      ? {
+          statements: [create, `MERGE INTO ${target} AS ${t} USING ${staging} AS ${s} ON (${match})\nWHEN MATCHED THEN UPDATE BY NAME\nWHEN NOT MATCHED THEN INSERT BY NAME`, drop],
+          countAt: 1,
+        }
+      : {
+          statements: [create, `DELETE FROM ${target} AS ${t} USING ${staging} AS ${s} WHERE ${match}`, `INSERT INTO ${target} BY NAME SELECT * FROM ${staging}`, drop],
+          countAt: 2,
+        };
+  },
   addColumn: (relation, column) => `ALTER TABLE ${relation} ADD COLUMN IF NOT EXISTS ${quoteIdent(column.name)} ${column.type}`,
   dropColumn: (relation, column) => `ALTER TABLE ${relation} DROP COLUMN IF EXISTS ${quoteIdent(column)}`,
   retypeColumn: (relation, column, type) => `ALTER TABLE ${relation} ALTER COLUMN ${quoteIdent(column)} SET DATA TYPE ${type}`,

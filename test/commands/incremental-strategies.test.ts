@@ -1,0 +1,117 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { diagnosticsOf, explain, queryRows, removeTempDirs, sortedRows, taskIdsOf, warehouseOf } from '../e2e/helpers.js';
+import { nodesIn, runIn } from '../support/in-process.js';
+import { DAILY, eventsProject as project, USERS } from '../support/incremental-project.js';
+
+/**
+ * dbt's incremental strategies in a dbt project, through pipe's commands in this process: the
+ * forms dbt's config takes them in, what is refused and why, and runs and re-runs of merge and
+ * delete+insert models (microbatch models: microbatch.test.ts).
+ */
+
+afterAll(removeTempDirs);
+
+describe('the forms of dbt config', () => {
+  it('reads unique_key and incremental_strategy from config(), properties files and dbt_project.yml, and selects them all as incremental models', async () => {
+    const dir = project({
+      'dbt_project.yml': `name: shop
+models:
+  shop:
+    keyed:
+      +materialized: incremental
+      +unique_key: user_id
+seeds:
+  shop:
+    events:
+      +event_time: event_at
+`,
+      'models/keyed/by_default.sql': USERS,
+      'models/keyed/merged.sql': `{{ config(incremental_strategy='merge') }}\n${USERS}`,
+      'models/composite.sql': `{{ config(materialized='incremental', unique_key=['user_id', 'events'], incremental_strategy='delete+insert') }}\n${USERS}`,
+      'models/props.sql': USERS,
+      'models/props.yml': `version: 2
+models:
+  - name: props
+    config:
+      materialized: incremental
+      incremental_strategy: merge
+      unique_key: [user_id]
+`,
+      'models/daily.sql': DAILY(''),
+    });
+    const r = await nodesIn(dir);
+    expect(r.code, explain(r)).toBe(0);
+    const kinds = Object.fromEntries(r.nodes.map((n) => [n.name, n.kind]));
+    // dbt-duckdb's default strategy with a unique_key is delete+insert.
+    expect(kinds).toMatchObject({ by_default: 'delete+insert', merged: 'merge', composite: 'delete+insert', props: 'merge', daily: 'microbatch' });
+    const selected = await nodesIn(dir, { select: ['config.materialized:incremental'] });
+    expect(selected.nodes.map((n) => n.name).sort()).toEqual(['by_default', 'composite', 'daily', 'merged', 'props']);
+  });
+
+  it.each([
+    ['append without a partition', "incremental_strategy='append'", 'models/m.sql', "incremental_strategy 'append' needs partition_by: a re-run would append the same rows again"],
+    ['no key, no partition', '', 'models/m.sql', 'an incremental model needs partition_by (the column that places each row in a date), unique_key, or incremental_strategy microbatch'],
+    ['append with a key', "unique_key='user_id', incremental_strategy='append'", 'models/m.sql', "incremental_strategy 'append' inserts every row and ignores unique_key"],
+    ['merge without a key', "incremental_strategy='merge'", 'models/m.sql', "incremental_strategy 'merge' needs unique_key"],
+    ['a key and a partition', "unique_key='user_id', partition_by='day'", 'models/m.sql', 'unique_key and partition_by both say how a run replaces rows'],
+    ['insert_overwrite', "unique_key='user_id', incremental_strategy='insert_overwrite'", 'models/m.sql', "incremental_strategy 'insert_overwrite' is not one of dbt-duckdb's"],
+    ['an expression as the key', "unique_key='user_id || events'", 'models/m.sql', 'unique_key must be a column name or a list of them'],
+    ['a partial merge', "unique_key='user_id', incremental_strategy='merge', merge_update_columns=['spent']", 'models/m.sql', "config 'merge_update_columns' is not supported by pipe"],
+    ['predicates', "unique_key='user_id', incremental_predicates=['spent > 0']", 'models/m.sql', "config 'incremental_predicates' is not supported by pipe"],
+  ])('refuses %s before anything runs, at the model', async (_what, config, file, message) => {
+    const dir = project({ 'models/m.sql': `{{ config(materialized='incremental'${config ? `, ${config}` : ''}) }}\n${USERS}` });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    const found = diagnosticsOf(r.events).find((d) => d.message.includes(message));
+    expect(found, explain(r)).toBeDefined();
+    expect(found!.location).toMatchObject({ file, line: 1 });
+  });
+
+  const microbatch = (keys: string) => `materialized='incremental', incremental_strategy='microbatch', event_time='day'${keys}`;
+  it.each([
+    ['a key', microbatch(", batch_size='day', begin='2024-01-01', unique_key='day'"), 'a microbatch model replaces whole batches of its event_time: unique_key would not be used'],
+    ['no begin', microbatch(", batch_size='day'"), 'a microbatch model needs begin'],
+    ['a monthly batch', microbatch(", batch_size='month', begin='2024-01-01'"), "batch_size 'month' is not supported: pipe's intervals are days and hours"],
+    ['a begin that is no date', microbatch(", batch_size='day', begin='soon'"), 'begin must be a date or a date and time'],
+    ['a fractional lookback', microbatch(", batch_size='day', begin='2024-01-01', lookback=1.5"), 'lookback must be a whole number of batches'],
+    // dbt runs them around its first and last batch; pipe's batches are tasks of their own.
+    ['a post-hook', microbatch(", batch_size='day', begin='2024-01-01', post_hook='select 1'"), 'a microbatch model cannot have a post_hook'],
+  ])('refuses a microbatch model with %s', async (_what, config, message) => {
+    const dir = project({ 'models/m.sql': `{{ config(${config}) }}\nselect 1` });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(diagnosticsOf(r.events).map((d) => d.message).join('\n')).toContain(message);
+  });
+});
+
+describe('merge and delete+insert models', () => {
+  it('replace rows by key, run after run; a re-run of a date gives the same table', async () => {
+    const dir = project({
+      'models/users_merge.sql': `{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='merge') }}\n${USERS}`,
+      'models/users_di.sql': `{{ config(materialized='incremental', unique_key=['user_id'], incremental_strategy='delete+insert') }}\n${USERS}`,
+    });
+    for (const date of ['2024-01-01', '2024-01-02']) expect((await runIn(dir, { date })).code).toBe(0);
+    const once = await sortedRows(warehouseOf(dir), 'users_merge');
+    expect(once).toEqual([
+      { user_id: 10, events: '2', spent: '8' },
+      { user_id: 11, events: '1', spent: '7' },
+      { user_id: 12, events: '1', spent: '9' },
+    ]);
+    const again = await runIn(dir, { date: '2024-01-02' });
+    expect(again.code, explain(again)).toBe(0);
+    expect(taskIdsOf(again.events, 'task-succeeded')).toEqual(['users_di@2024-01-02', 'users_merge@2024-01-02']);
+    expect(await sortedRows(warehouseOf(dir), 'users_merge')).toEqual(once);
+    expect(await sortedRows(warehouseOf(dir), 'users_di')).toEqual(once);
+  });
+
+  it('fails a run whose rows share a key, naming the keys, and publishes nothing', async () => {
+    const dir = project({
+      'models/users.sql': `{{ config(materialized='incremental', unique_key='user_id') }}\nselect user_id, amount from {{ ref('events') }}`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(1);
+    expect(r.stdout).toContain('3 values of unique_key (user_id) that more than one staged row has');
+    expect(r.stdout).toMatch(/user_id[^\n]*10/);
+    expect(await queryRows(warehouseOf(dir), "select count(*)::INTEGER as n from duckdb_tables() where table_name = 'users'")).toEqual([{ n: 0 }]);
+  });
+});

@@ -1,0 +1,153 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { diagnosticsOf, explain, removeTempDirs, sortedRows, taskIdsOf, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { backfillDryRun } from '../../src/commands/backfill.js';
+import { backfillIn, compileIn, retryIn, runIn } from '../support/in-process.js';
+import { DAILY, eventsProject as project } from '../support/incremental-project.js';
+
+/**
+ * dbt's microbatch models through pipe's commands in this process: a first build from begin,
+ * runs with their lookback or an event-time range, inputs read by batch, backfills hour by
+ * hour, batches in order, retries of a first build and a full refresh from begin.
+ */
+
+afterAll(removeTempDirs);
+
+describe('microbatch models', () => {
+  it("build from begin on the first run, then the run's batch and its lookback, reading their inputs by batch", async () => {
+    const dir = project({ 'models/daily.sql': DAILY('') });
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    expect(taskIdsOf(first.events, 'task-succeeded')).toEqual(['daily@2024-01-01', 'daily@2024-01-02', 'events']);
+    const next = await runIn(dir, { date: '2024-01-04' });
+    expect(taskIdsOf(next.events, 'task-succeeded')).toEqual(['daily@2024-01-03', 'daily@2024-01-04']);
+    const table = await sortedRows(warehouseOf(dir), 'daily');
+    expect(table).toEqual([
+      { day: '2024-01-01', events: '2', amount: '12' },
+      { day: '2024-01-02', events: '2', amount: '12' },
+      { day: '2024-01-03', events: '1', amount: '1' },
+      { day: '2024-01-04', events: '1', amount: '2' },
+    ]);
+    // A re-run replaces its batches and nothing else.
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    expect(await sortedRows(warehouseOf(dir), 'daily')).toEqual(table);
+    // The seed declares event_time: each batch reads its own day of it.
+    const compiled = await compileIn(dir, { model: 'daily', date: '2024-01-03' });
+    expect(compiled.models.map((m) => m.ds)).toEqual(['2024-01-02', '2024-01-03']);
+    expect(compiled.models[1].sql).toContain(
+      `from (SELECT * FROM "main"."events" WHERE CAST("event_at" AS TIMESTAMP) >= TIMESTAMP '2024-01-03 00:00:00' AND CAST("event_at" AS TIMESTAMP) < TIMESTAMP '2024-01-04 00:00:00')`,
+    );
+  });
+
+  it('builds the batches of --event-time-start/--event-time-end, and refuses half a range', async () => {
+    const dir = project({ 'models/daily.sql': DAILY(', lookback=0'), 'models/hourly.sql': DAILY(', lookback=0').replace("batch_size='day'", "batch_size='hour'") });
+    const r = await runIn(dir, { date: '2024-01-04', eventTimeStart: '2024-01-02 23:00', eventTimeEnd: '2024-01-03 01:00' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(taskIdsOf(r.events, 'task-succeeded')).toEqual(['daily@2024-01-02', 'daily@2024-01-03', 'events', 'hourly@2024-01-02T23', 'hourly@2024-01-03T00']);
+    const half = await runIn(dir, { date: '2024-01-04', eventTimeStart: '2024-01-02' });
+    expect(half.code).toBe(2);
+    expect(half.stdout + half.stderr).toContain('--event-time-start needs --event-time-end too');
+    const backwards = await runIn(dir, { date: '2024-01-04', eventTimeStart: '2024-01-03', eventTimeEnd: '2024-01-02' });
+    expect(backwards.code).toBe(2);
+  });
+
+  it('refuses a first build that ends before begin', async () => {
+    const dir = project({ 'models/daily.sql': DAILY('').replace("begin='2024-01-01'", "begin='2024-01-05'") });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stdout + r.stderr).toContain("daily: its first build starts at begin (2024-01-05T00:00:00.000Z), after the run's interval ends");
+  });
+
+  it('backfill builds an hourly model hour by hour within each date, and the days read the hours', async () => {
+    const dir = project({
+      'models/hourly.sql': DAILY('').replace("batch_size='day'", "batch_size='hour'").replace('cast(event_at as date)', "date_trunc('hour', event_at)"),
+      'models/per_day.sql': `{{ config(materialized='incremental', partition_by='day') }}
+select cast(day as date) as day, sum(events) as events from {{ ref('hourly') }}
+where day >= '{{ interval_start }}' and day < '{{ interval_end }}' group by 1`,
+    });
+    const plan = await backfillDryRun({ project: dir, start: '2024-01-01', end: '2024-01-02', emit: () => undefined });
+    const tasks = new Map(plan.tasks.map((t) => [t.id, t]));
+    expect(plan.tasks.filter((t) => t.node === 'hourly')).toHaveLength(48);
+    expect(tasks.get('hourly@2024-01-02T13')).toMatchObject({ group: '2024-01-02' });
+    expect(tasks.get('per_day@2024-01-02')!.upstream).toHaveLength(24);
+    const r = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-02', parallel: 2 });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await sortedRows(warehouseOf(dir), 'per_day')).toEqual([
+      { day: '2024-01-01', events: '2' },
+      { day: '2024-01-02', events: '2' },
+    ]);
+  });
+
+  it('runs the batches one after another when concurrent_batches is false or the model reads itself', async () => {
+    for (const model of [DAILY(', concurrent_batches=false'), `${DAILY('')}\n-- {{ this }}`]) {
+      const dir = project({ 'models/daily.sql': model });
+      const plan = await backfillDryRun({ project: dir, start: '2024-01-01', end: '2024-01-03', emit: () => undefined });
+      expect(plan.tasks.find((t) => t.id === 'daily@2024-01-03')!.upstream).toContain('daily@2024-01-02');
+    }
+    const free = await backfillDryRun({ project: project({ 'models/daily.sql': DAILY('') }), start: '2024-01-01', end: '2024-01-03', emit: () => undefined });
+    expect(free.tasks.find((t) => t.id === 'daily@2024-01-03')!.upstream).toEqual(['events']);
+  });
+
+  it('retries the batches of a first build that failed, though its table exists now', async () => {
+    const failing = DAILY('').replace(
+      'sum(amount) as amount',
+      "sum(amount) as amount, max(case when event_at >= '2024-01-02' and event_at < '2024-01-03' then error('no') end) as boom",
+    );
+    const dir = project({ 'models/daily.sql': failing });
+    const r = await runIn(dir, { date: '2024-01-03' });
+    expect(r.code).toBe(1);
+    expect(taskIdsOf(r.events, 'task-failed')).toEqual(['daily@2024-01-02']);
+    writeProjectFiles(dir, { 'models/daily.sql': DAILY('').replace('sum(amount) as amount', 'sum(amount) as amount, NULL as boom') });
+    const retried = await retryIn(dir);
+    expect(retried.code, explain(retried)).toBe(0);
+    expect(taskIdsOf(retried.events, 'task-succeeded')).toEqual(['daily@2024-01-02']);
+    expect((await sortedRows(warehouseOf(dir), 'daily')).map((row) => row.day)).toEqual(['2024-01-01', '2024-01-02', '2024-01-03']);
+  });
+
+  it('--full-refresh rebuilds from begin into a staging table swapped in whole', async () => {
+    const dir = project({ 'models/daily.sql': DAILY('') });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const r = await runIn(dir, { date: '2024-01-03', fullRefresh: true, select: ['daily'] });
+    expect(r.code, explain(r)).toBe(0);
+    expect(taskIdsOf(r.events, 'task-succeeded')).toEqual([
+      'daily@2024-01-01',
+      'daily@2024-01-02',
+      'daily@2024-01-03',
+      'daily@full-refresh:reset',
+      'daily@full-refresh:swap',
+    ]);
+    expect((await sortedRows(warehouseOf(dir), 'daily')).map((row) => row.day)).toEqual(['2024-01-01', '2024-01-02', '2024-01-03']);
+    // An earlier date would drop the later ones: refused, naming them.
+    const refused = await runIn(dir, { date: '2024-01-01', fullRefresh: true, select: ['daily'] });
+    expect(refused.code, explain(refused)).toBe(2);
+    expect(refused.stdout + refused.stderr).toContain('delete the 2 other dates it holds (2024-01-02 … 2024-01-03)');
+  });
+
+  it('warns when nothing it reads declares event_time, and fails a batch that returns rows of other batches', async () => {
+    const dir = project({ 'dbt_project.yml': 'name: shop\nseeds:\n  shop:\n    events:\n      +column_types: {event_at: timestamp}\n', 'models/daily.sql': DAILY('') });
+    const r = await runIn(dir, { date: '2024-01-01' });
+    expect(r.code, explain(r)).toBe(1);
+    expect(diagnosticsOf(r.events)).toContainEqual(
+      expect.objectContaining({ code: 'no-batched-input', message: expect.stringContaining('daily is a microbatch model, but nothing it reads declares event_time') }),
+    );
+    expect(r.stdout).toContain("3 rows outside the run's interval [2024-01-01 00:00:00, 2024-01-02 00:00:00) by day");
+    expect(r.stdout).toContain('a microbatch model returns the rows of its batch only: declare event_time on the models it reads');
+  });
+
+  it('reads a source that declares event_time by batch', async () => {
+    const dir = project({
+      'models/sources.yml': `version: 2
+sources:
+  - name: raw
+    schema: main
+    tables:
+      - name: events
+        config:
+          event_time: event_at
+`,
+      'models/from_source.sql': DAILY('').replace("{{ ref('events') }}", "{{ source('raw', 'events') }}"),
+    });
+    expect((await runIn(dir, { date: '2024-01-01', select: ['events'] })).code).toBe(0);
+    const compiled = await compileIn(dir, { model: 'from_source', date: '2024-01-02' });
+    expect(compiled.models.at(-1)!.sql).toContain(`from (SELECT * FROM "main"."events" WHERE CAST("event_at" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00'`);
+  });
+});
