@@ -181,6 +181,36 @@ sources:
     ]);
   });
 
+  it("pipe run tests a source before building what reads it, and a failing test keeps its readers out", async () => {
+    const dir = tempProject({
+      ...FILES,
+      'models/sources.yml': `version: 2
+sources:
+  - name: raw
+    schema: main
+    tables:
+      - name: customers
+        columns:
+          - name: name
+            data_tests:
+              - accepted_values: {values: [Ann, Bob]}
+`,
+      'models/known.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ source('raw', 'customers') }}",
+    });
+    const ok = await runIn(dir, { date: '2024-01-02' });
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(passed(ok.events)).toContain('source_accepted_values_raw_customers_name__Ann__Bob');
+    const order = eventsOfType(ok.events, 'task-succeeded').map((e) => (e.task as { model: string }).model);
+    expect(order.indexOf('raw.customers')).toBeLessThan(order.indexOf('known'));
+
+    writeFileSync(join(dir, 'seeds/customers.csv'), 'customer_id,name\n1,Ann\n2,Bob\n3,Cy\n');
+    const bad = await runIn(dir, { date: '2024-01-03' });
+    expect(bad.code).toBe(1);
+    expect(failures(bad.events).map((f) => f.check)).toEqual(['source_accepted_values_raw_customers_name__Ann__Bob']);
+    expect(taskIdsOf(bad.events, 'task-skipped')).toContain('known@2024-01-03');
+    expect(await queryWarehouse(dir, 'select n::int as n from main.known')).toEqual([{ n: 2 }]);
+  });
+
   it('a test the database refuses, or whose fail_calc counts nothing, fails its task at the test', async () => {
     const schema = (test: string) => `version: 2\nmodels:\n  - name: orders\n    data_tests:\n${test}`;
     const dir = tempProject({ ...FILES, 'models/schema.yml': schema('      - unique:\n          column_name: "order_id + missing_column"\n') });
