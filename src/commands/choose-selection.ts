@@ -26,8 +26,20 @@ export interface Chosen {
   readonly diagnostics: readonly Diagnostic[];
 }
 
+/** Nodes as selection saw them: watch mode keeps the nodes of unchanged models across saves. */
+const selectable = new WeakMap<PipeNode, SelectableNode>();
+
 /** The node as selection sees it; a new kind of node fails to compile here until it is mapped. */
 export function selectableNode(n: PipeNode): SelectableNode {
+  let s = selectable.get(n);
+  if (!s) {
+    s = toSelectable(n);
+    selectable.set(n, s);
+  }
+  return s;
+}
+
+function toSelectable(n: PipeNode): SelectableNode {
   const base = { name: n.name, fqn: n.fqn, file: n.file, tags: n.tags, ...(n.kind !== 'source' && n.propertiesFile ? { propertiesFile: n.propertiesFile } : {}) };
   switch (n.kind) {
     case 'model': {

@@ -12,12 +12,18 @@ export function makeGraph(upstream: ReadonlyMap<string, readonly string[]>): Gra
   return { nodes: [...upstream.keys()].sort(), upstream };
 }
 
+/** Downstream maps already computed: a graph never changes (watch mode keeps one across saves). */
+const downstreams = new WeakMap<Graph, ReadonlyMap<string, readonly string[]>>();
+
 /** node -> the nodes that read from it. */
-export function downstreamMap(graph: Graph): Map<string, string[]> {
+export function downstreamMap(graph: Graph): ReadonlyMap<string, readonly string[]> {
+  const known = downstreams.get(graph);
+  if (known) return known;
   const down = new Map<string, string[]>(graph.nodes.map((n) => [n, []]));
   for (const n of graph.nodes) {
     for (const u of graph.upstream.get(n) ?? []) down.get(u)?.push(n);
   }
+  downstreams.set(graph, down);
   return down;
 }
 

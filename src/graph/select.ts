@@ -39,7 +39,7 @@ class Evaluator {
   readonly problems: SelectionProblem[] = [];
   /** A term used twice (a selector reused by others) is evaluated, and reported, once. */
   private readonly terms = new Map<Criterion, ReadonlySet<string>>();
-  private down?: Map<string, string[]>;
+  private down?: ReadonlyMap<string, readonly string[]>;
 
   constructor(
     private readonly graph: Graph,
