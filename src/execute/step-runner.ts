@@ -337,10 +337,20 @@ interface Judged {
 
 /** pipe's own checks: any failing row fails (or warns), and their number is counted only then. */
 async function judgeByRows(step: CheckStep, session: WarehouseSession): Promise<Judged> {
-  const sample = await session.query(sampleSql(step.sql));
+  // A query the database refuses (a column the check names that the model lacks) is a mistake
+  // in the check: reported at its declaration, not at the model's file.
+  const query = async (sql: string) => {
+    try {
+      return await session.query(sql);
+    } catch (e) {
+      if (e instanceof WarehouseError && e.errorClass === 'permanent') throw new ProjectRuleError('Check', `check ${step.name} could not run: ${e.message}`, step.location);
+      throw e;
+    }
+  };
+  const sample = await query(sampleSql(step.sql));
   let failingRows = 0;
   if (sample.length > 0) {
-    const [{ n }] = await session.query(`SELECT count(*) AS n FROM (\n${step.sql}\n) AS failing`);
+    const [{ n }] = await query(`SELECT count(*) AS n FROM (\n${step.sql}\n) AS failing`);
     failingRows = Number(n);
   }
   return { outcome: rowsOutcome(step.severity, failingRows), failingRows, sample };

@@ -112,6 +112,16 @@ describe('checks guard publication', () => {
     expect(checks).toEqual(['expression(qty >= 1 -- no returns here)']);
   });
 
+  it('a check the database refuses fails its task at the check, not at the model', async () => {
+    const dir = checkedProject(`checks:
+  expression: ["no_such_column > 0"]
+`);
+    const r = await runIn(dir, { date: '2024-01-02', select: ['+orders_checked'] });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('check expression(no_such_column > 0) could not run: Binder Error');
+    expect(r.stdout).toMatch(/at models\/[^\s]*orders_checked\.yaml:2/);
+  });
+
   it('a check may read an ephemeral model: it is inlined as in a model', async () => {
     const dir = checkedProject(`checks:
   relationships: {key: order_lines.order_id}
