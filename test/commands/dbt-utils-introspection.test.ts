@@ -3,7 +3,7 @@ import { formatRunPlan } from '../../src/cli/format-plan.js';
 import { runDryRun } from '../../src/commands/run.js';
 import { runIn } from '../support/in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
-import { explain } from '../e2e/helpers.js';
+import { eventsOfType, explain, taskOf } from '../e2e/helpers.js';
 
 afterAll(removeProjects);
 
@@ -72,6 +72,18 @@ describe("pipe's own dbt_utils macros that read the warehouse", () => {
     });
     const text = formatRunPlan(planned.plan, { ds: '2024-01-02', dateIsDefault: false, threads: 1 }, false);
     expect(text).toContain('select * from "main"."up" u');
+  });
+
+  it('fail the task when the run render comes out empty, as any model that renders to no SQL', async () => {
+    const dir = tempProject({ ...FILES, 'models/unpivoted.sql': `{{ dbt_utils.unpivot(ref('other'), remove=['id', 'score', 'label']) }}` });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    const [failed] = eventsOfType(r.events, 'task-failed');
+    expect([taskOf(failed).model, failed.error?.message]).toEqual([
+      'unpivoted',
+      'unpivoted renders to no SQL (only whitespace or comments) for 2024-01-02 (a model is one query: select ... (or with ... select ...))',
+    ]);
+    expect(await rows(dir, 'select count(*) as n from main.other')).toEqual([{ n: '1' }]);
   });
 
   it('refuse include and exclude together, at the model', async () => {
