@@ -417,7 +417,9 @@ export class ModelRenderer {
       }
       const body = stripTrailingSemicolon(r.sql);
       const enabled = r.configCalls.enabled ?? baseValue(model.base, 'enabled');
-      if (enabled !== false && statementStart(body) >= body.length) {
+      // dbt_utils' union_relations and unpivot render nothing at parse time: only the run's render must be a query.
+      const parseOfRuntime = model.runtime && !phase?.execute;
+      if (enabled !== false && !parseOfRuntime && statementStart(body) >= body.length) {
         return error('empty-model', `${name} renders to no SQL (only whitespace or comments) for ${intervalLabel(interval)}`, { file: model.source.file }, {
           hint: 'a model is one query: select ... (or with ... select ...)',
         });

@@ -349,6 +349,7 @@ export class TemplateEngine {
       project: packages?.project ?? 'project',
       projectMacro: (name) => (this.macroNames.has(name) ? fn(globals[name]) : undefined),
       global: (name) => fn(globals[name]),
+      value: (name) => globals[name],
       searchOrders: packages?.searchOrders ?? new Map(),
       var: (name, fallback, hasFallback) => hooks().var(name, fallback, hasFallback),
       config: (options) => hooks().config(options),

@@ -76,10 +76,10 @@ select log(amount) as l, 'dbt_utils.star(x)' as s, target.id from t
 
   it('refuses the calls of a package that is neither installed nor implemented by pipe, naming why', () => {
     const s = scope(['dbt_utils', 'my_macros'], ['shared']);
-    const found = unsupportedUses('models/m.sql', '{{ my_macros.f() }} {{ other.g() }} {{ shared.h() }} {{ dbt_utils.generate_surrogate_key(["a"]) }} {{ dbt_utils.star(x) }}', s);
+    const found = unsupportedUses('models/m.sql', '{{ my_macros.f() }} {{ other.g() }} {{ shared.h() }} {{ dbt_utils.generate_surrogate_key(["a"]) }} {{ dbt_utils.star(x) }} {{ dbt_utils.get_url_host(x) }}', s);
     expect(found.map((u) => [u.cause, u.hint])).toEqual([
       ['my_macros.f()', 'my_macros is declared in packages.yml but not installed, and pipe cannot download it: run dbt deps so that dbt_packages/my_macros exists, or write the SQL it generates'],
-      ['dbt_utils.star()', expect.stringMatching(/^dbt_utils is not installed, and pipe's own dbt_utils has generate_surrogate_key, .*, not star: install the package/)],
+      ['dbt_utils.get_url_host()', expect.stringMatching(/^dbt_utils is not installed, and pipe's own dbt_utils has generate_surrogate_key, .*, not get_url_host: install the package/)],
     ]);
     // A well-known package the project does not declare.
     expect(uses('{{ dbt_expectations.expect_x() }}').map(([cause]) => cause)).toEqual(['dbt_expectations.expect_x()']);

@@ -74,9 +74,12 @@ const PARSE: RenderPhase = { execute: false, answer: emptyAnswer, resolve: (text
 
 /**
  * What the two phases give templates differently: a template using none of it renders once.
- * (`adapter.quote`, `adapter.dispatch` and `api.Relation.create` read nothing.)
+ * (`adapter.quote`, `adapter.dispatch` and `api.Relation.create` read nothing.) dbt_utils'
+ * macros that read the warehouse count too: pipe's own (builtin-macros/dbt-utils-introspection.ts)
+ * are not templates whose text shows it.
  */
-const USES_RE = /\b(?:execute|run_query|statement|load_result|graph)\b|\badapter\s*\.\s*(?:get_columns_in_relation|get_relation)\b/;
+const USES_RE =
+  /\b(?:execute|run_query|statement|load_result|graph)\b|\badapter\s*\.\s*(?:get_columns_in_relation|get_relation)\b|\bdbt_utils\s*\.\s*(?:star|get_column_values|get_filtered_columns_in_relation|union_relations|unpivot)\b/;
 const TAG_RE = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
 
 /**

@@ -1,7 +1,7 @@
 import { TemplateFunctionError } from '../template-engine.js';
 import { bindArgs, param } from './macro-args.js';
 import { resolveDispatch, type Candidate, type DispatchScope } from './dispatch.js';
-import type { BuiltinContext, BuiltinMacro, BuiltinPackage } from '../dbt/builtin-macros/builtin.js';
+import type { BuiltinContext, BuiltinMacro, BuiltinPackage, BuiltinWarehouse } from '../dbt/builtin-macros/builtin.js';
 import { quoteIdent } from '../../sql/sql-text.js';
 
 /**
@@ -21,6 +21,8 @@ export interface NamespaceHost {
   projectMacro(name: string): MacroFn | undefined;
   /** What a name means to a template: the project's macros, then dbt's. */
   global(name: string): MacroFn | undefined;
+  /** What a name is to a template, a function or not (`execute`, `adapter`). */
+  value(name: string): unknown;
   /** dbt_project.yml's `dispatch:` search orders, by namespace. */
   readonly searchOrders: ReadonlyMap<string, readonly string[]>;
   /** var() and config() of the render in progress. */
@@ -49,6 +51,11 @@ export class MacroNamespaces {
       dispatch: (name, namespace, ...args) => this.dispatch(name, namespace)(...args),
       var: (name, ...fallback) => host.var(name, fallback[0], fallback.length > 0),
       config: (options) => host.config(options),
+      warehouse: {
+        execute: () => host.value('execute') === true,
+        columns: (relation) => (host.value('adapter') as { get_columns_in_relation: (r: unknown) => ReturnType<BuiltinWarehouse['columns']> }).get_columns_in_relation(relation),
+        query: (sql) => (host.value('run_query') as (sql: string) => ReturnType<BuiltinWarehouse['query']>)(sql),
+      },
     };
   }
 

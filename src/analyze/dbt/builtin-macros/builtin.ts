@@ -20,6 +20,18 @@ export interface BuiltinContext {
   /** var(name) of the render, or `fallback` when it is given and the var is not set. */
   var(name: string, ...fallback: [] | [unknown]): unknown;
   config(options: Record<string, unknown>): void;
+  /** The warehouse as the render in progress reads it (see jinja/introspection.ts): nothing at parse time. */
+  readonly warehouse: BuiltinWarehouse;
+}
+
+/** What a macro that reads the warehouse while rendering asks of it, through the names templates use. */
+export interface BuiltinWarehouse {
+  /** dbt's `execute`: false at parse time. */
+  execute(): boolean;
+  /** `adapter.get_columns_in_relation(relation)`: each column's name, quoted name and dbt's spelling of its type. */
+  columns(relation: unknown): readonly { readonly name: string; readonly quoted: string; readonly data_type: string }[];
+  /** `run_query(sql)`: the rows. */
+  query(sql: string): readonly (readonly unknown[])[];
 }
 
 export interface BuiltinMacro {

@@ -3,12 +3,12 @@ import { param } from '../../jinja/macro-args.js';
 import { quoteIdent } from '../../../sql/sql-text.js';
 import { list, sql, truthy, type BuiltinContext, type BuiltinMacro, type BuiltinPackage } from './builtin.js';
 import { dateSpine } from './cross-database.js';
+import { DBT_UTILS_INTROSPECTION } from './dbt-utils-introspection.js';
 
 /**
  * pipe's own dbt_utils, for a project that declares the package without having it installed:
  * the macros and generic tests most projects use, each writing the SQL dbt_utils writes on
- * DuckDB. Those that read the warehouse while rendering (star, get_column_values,
- * union_relations, unpivot) are not here.
+ * DuckDB. Those that read the warehouse while rendering are in dbt-utils-introspection.ts.
  */
 
 const dbt = (ctx: BuiltinContext, name: string, ...args: unknown[]) => sql(ctx.call('dbt', name, ...args));
@@ -207,5 +207,6 @@ export const DBT_UTILS: BuiltinPackage = {
     { name: 'test_not_null_proportion', params: [p('model'), p('group_by_columns', [])], takesKwargs: true, impl: 'default', render: notNullProportion },
     { name: 'test_at_least_one', params: [p('model'), p('column_name'), p('group_by_columns', [])], impl: 'default', render: atLeastOne },
     { name: 'test_equal_rowcount', params: [p('model'), p('compare_model'), p('group_by_columns', [])], impl: 'default', render: equalRowcount },
+    ...DBT_UTILS_INTROSPECTION,
   ],
 };

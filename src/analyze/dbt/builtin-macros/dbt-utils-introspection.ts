@@ -1,0 +1,135 @@
+import { TemplateFunctionError } from '../../template-engine.js';
+import { param } from '../../jinja/macro-args.js';
+import { quoteIdent } from '../../../sql/sql-text.js';
+import { list, sql, truthy, type BuiltinContext, type BuiltinMacro } from './builtin.js';
+
+/**
+ * pipe's own dbt_utils macros that read the warehouse while rendering: star,
+ * get_filtered_columns_in_relation, get_column_values, union_relations and unpivot. At parse time (`execute` false) each gives what dbt_utils gives
+ * there (`*`, the default, nothing); a model calling one is rendered again when its task runs
+ * (see jinja/introspection.ts), where the columns and values are those of the warehouse then.
+ */
+
+type Args = Readonly<Record<string, unknown>>;
+
+/** A list of names argument, lower-cased for comparison as dbt_utils compares them; none is empty. */
+const lowered = (macro: string, arg: string, value: unknown): Set<string> =>
+  new Set(value === null || value === undefined ? [] : list(macro, arg, value).map((v) => sql(v).toLowerCase()));
+
+/** The columns of a relation but those named in `except`: none at parse time. */
+function filteredColumns(macro: string, a: Args, ctx: BuiltinContext) {
+  if (!ctx.warehouse.execute()) return [];
+  const except = lowered(macro, 'except', a.except);
+  return ctx.warehouse.columns(a.from).filter((c) => !except.has(c.name.toLowerCase()));
+}
+
+function star(a: Args, ctx: BuiltinContext): string {
+  if (!ctx.warehouse.execute()) return '*';
+  const columns = filteredColumns('star', a, ctx);
+  if (columns.length === 0) return '/* no columns returned from star() macro */';
+  const rename = new Map(Object.entries((a.rename ?? {}) as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), sql(v)]));
+  const quote = truthy(a.quote_identifiers);
+  const affixed = sql(a.prefix) !== '' || sql(a.suffix) !== '';
+  return columns
+    .map(({ name }) => {
+      const alias = `${sql(a.prefix)}${name}${sql(a.suffix)}`;
+      const as = rename.has(name.toLowerCase())
+        ? ` as ${rename.get(name.toLowerCase())}`
+        : quote && truthy(a.unquote_aliases)
+          ? ` as ${alias}`
+          : affixed
+            ? ` as ${quote ? quoteIdent(alias) : alias}`
+            : '';
+      return `${truthy(a.relation_alias) ? `${sql(a.relation_alias)}.` : ''}${quote ? quoteIdent(name) : name}${as}`;
+    })
+    .join(',\n  ');
+}
+
+function columnValues(a: Args, ctx: BuiltinContext): unknown {
+  if (!ctx.warehouse.execute()) return truthy(a.default) ? a.default : [];
+  const where = a.where === null || a.where === undefined ? '' : `\nwhere ${sql(a.where)}`;
+  const limit = a.max_records === null || a.max_records === undefined ? '' : `\nlimit ${sql(a.max_records)}`;
+  const column = sql(a.column);
+  const rows = ctx.warehouse.query(`select ${column} as value\nfrom ${sql(a.table)}${where}\ngroup by ${column}\norder by ${sql(a.order_by)}${limit}`);
+  return rows.length > 0 ? rows.map((r) => r[0]) : a.default;
+}
+
+function unionRelations(a: Args, ctx: BuiltinContext): string {
+  const include = lowered('union_relations', 'include', a.include);
+  const exclude = lowered('union_relations', 'exclude', a.exclude);
+  if (include.size > 0 && exclude.size > 0) throw new TemplateFunctionError('union_relations(): give include or exclude, not both');
+  if (!ctx.warehouse.execute()) return '';
+  const relations = list('union_relations', 'relations', a.relations);
+  // Every column of any relation, in the order first seen, typed as where it was first seen.
+  const superset = new Map<string, { quoted: string; data_type: string }>();
+  const own = relations.map((relation) => {
+    const kept = ctx.warehouse.columns(relation).filter((c) => !exclude.has(c.name.toLowerCase()) && (include.size === 0 || include.has(c.name.toLowerCase())));
+    for (const c of kept) if (!superset.has(c.name)) superset.set(c.name, c);
+    return new Set(kept.map((c) => c.name));
+  });
+  if ((include.size > 0 || exclude.size > 0) && superset.size === 0) {
+    throw new TemplateFunctionError(`union_relations(): no columns found to union for relations ${relations.map(sql).join(', ')}`);
+  }
+  const override = (a.column_override ?? {}) as Record<string, unknown>;
+  const typeString = sql(ctx.call('dbt', 'type_string'));
+  return relations
+    .map((relation, i) => {
+      const source = a.source_column_name === null || a.source_column_name === undefined ? [] : [`cast(${sql(ctx.call('dbt', 'string_literal', sql(relation)))} as ${typeString}) as ${sql(a.source_column_name)}`];
+      const columns = [...superset].map(([name, c]) => `cast(${own[i].has(name) ? quoteIdent(name) : 'null'} as ${sql(override[name] ?? c.data_type)}) as ${c.quoted}`);
+      const where = truthy(a.where) ? `\n    where ${sql(a.where)}` : '';
+      return `(\n    select\n        ${[...source, ...columns].join(',\n        ')}\n    from ${sql(relation)}${where}\n)`;
+    })
+    .join('\nunion all\n');
+}
+
+function unpivot(a: Args, ctx: BuiltinContext): string {
+  if (!truthy(a.relation)) throw new TemplateFunctionError('unpivot(): relation is required, e.g. unpivot(ref(\'orders\'), exclude=[\'id\'])');
+  const kept = a.exclude === null || a.exclude === undefined ? [] : list('unpivot', 'exclude', a.exclude).map(sql);
+  const skipped = new Set([...lowered('unpivot', 'remove', a.remove), ...kept.map((k) => k.toLowerCase())]);
+  const name = (n: string) => (truthy(a.quote_identifiers) ? quoteIdent(n) : n);
+  const typeString = sql(ctx.call('dbt', 'type_string'));
+  return ctx.warehouse
+    .columns(a.relation)
+    .filter((c) => !skipped.has(c.name.toLowerCase()))
+    .map((c) => {
+      const value = c.data_type === 'boolean' ? sql(ctx.call('dbt', 'cast_bool_to_text', name(c.name))) : name(c.name);
+      const select = [...kept.map(name), `cast('${c.name}' as ${typeString}) as ${name(sql(a.field_name))}`, `cast(${value} as ${sql(a.cast_to)}) as ${name(sql(a.value_name))}`];
+      return `select\n    ${select.join(',\n    ')}\nfrom ${sql(a.relation)}`;
+    })
+    .join('\nunion all\n');
+}
+
+const p = param;
+
+export const DBT_UTILS_INTROSPECTION: readonly BuiltinMacro[] = [
+  {
+    name: 'star',
+    params: [p('from'), p('relation_alias', false), p('except', []), p('prefix', ''), p('suffix', ''), p('quote_identifiers', true), p('unquote_aliases', false), p('rename', {})],
+    impl: 'default',
+    render: star,
+  },
+  {
+    name: 'get_filtered_columns_in_relation',
+    params: [p('from'), p('except', [])],
+    impl: 'default',
+    render: (a, ctx) => filteredColumns('get_filtered_columns_in_relation', a, ctx).map((c) => c.name),
+  },
+  {
+    name: 'get_column_values',
+    params: [p('table'), p('column'), p('order_by', 'count(*) desc'), p('max_records', null), p('default', null), p('where', null)],
+    impl: 'default',
+    render: columnValues,
+  },
+  {
+    name: 'union_relations',
+    params: [p('relations'), p('column_override', null), p('include', []), p('exclude', []), p('source_column_name', '_dbt_source_relation'), p('where', null)],
+    impl: 'default',
+    render: unionRelations,
+  },
+  {
+    name: 'unpivot',
+    params: [p('relation', null), p('cast_to', 'varchar'), p('exclude', null), p('remove', null), p('field_name', 'field_name'), p('value_name', 'value'), p('quote_identifiers', false)],
+    impl: 'default',
+    render: unpivot,
+  },
+];

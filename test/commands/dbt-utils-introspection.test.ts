@@ -1,0 +1,96 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatRunPlan } from '../../src/cli/format-plan.js';
+import { runDryRun } from '../../src/commands/run.js';
+import { runIn } from '../support/in-process.js';
+import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
+import { eventsOfType, explain, taskOf } from '../e2e/helpers.js';
+
+afterAll(removeProjects);
+
+/**
+ * pipe's own dbt_utils macros that read the warehouse (star, get_column_values,
+ * union_relations, unpivot), for a project that declares dbt_utils without installing it, run
+ * in-process on a real DuckDB file: each model calling one is rendered again when its task
+ * runs, and sees what its upstream published earlier in the same run.
+ */
+
+const FILES = {
+  'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +materialized: table\n',
+  'packages.yml': 'packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n',
+  'models/up.sql': `select range as id, 'n' || range as name{% if var('wide', false) %}, true as flag{% endif %} from range({{ var('n', 2) }})`,
+  'models/other.sql': `select * from (values (7, 1.5, 'x')) t(id, score, Label)`,
+  'models/starred.sql': `select {{ dbt_utils.star(ref('up'), except=['NAME'], relation_alias='u', prefix='p_') }} from {{ ref('up') }} u`,
+  'models/plain_star.sql': `select {{ dbt_utils.star(from=ref('other'), quote_identifiers=false) }} from {{ ref('other') }}`,
+  'models/named.sql': `{%- set names = dbt_utils.get_column_values(ref('up'), 'name', order_by='name desc', max_records=2, where='id > 0') %}
+{%- set none_found = dbt_utils.get_column_values(ref('up'), 'name', where='id < 0', default=['nobody']) %}
+select '{{ names | join(",") }}' as names, '{{ none_found | join(",") }}' as fallback`,
+  'models/unioned.sql': `{{ dbt_utils.union_relations([ref('up'), ref('other')], exclude=['name'], column_override={'score': 'decimal(4,2)'}) }}`,
+  'models/unpivoted.sql': `{{ dbt_utils.unpivot(ref('other'), exclude=['id'], remove=['label'], field_name='metric') }}`,
+};
+
+/** A query's rows (BIGINT values come back as text). */
+const rows = (dir: string, sql: string) => queryWarehouse(dir, sql);
+
+describe("pipe's own dbt_utils macros that read the warehouse", () => {
+  it('give what dbt_utils gives on DuckDB, from the columns and values upstream published in the same run', async () => {
+    const dir = tempProject(FILES);
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    expect(await rows(dir, 'select * from main.starred order by 1')).toEqual([{ p_id: '0' }, { p_id: '1' }]);
+    expect(await rows(dir, 'select * from main.plain_star')).toEqual([{ id: 7, score: '1.5', Label: 'x' }]);
+    expect(await rows(dir, 'select * from main.named')).toEqual([{ names: 'n1', fallback: 'nobody' }]);
+    expect(await rows(dir, 'select _dbt_source_relation, id, cast(score as varchar) as score, Label from main.unioned order by id')).toEqual([
+      { _dbt_source_relation: '"main"."up"', id: '0', score: null, Label: null },
+      { _dbt_source_relation: '"main"."up"', id: '1', score: null, Label: null },
+      { _dbt_source_relation: '"main"."other"', id: '7', score: '1.50', Label: 'x' },
+    ]);
+    expect(await rows(dir, 'select * from main.unpivoted')).toEqual([{ id: 7, metric: 'score', value: '1.5' }]);
+
+    // up gains a column and rows: star and get_column_values see them in the run that builds them.
+    const second = await runIn(dir, { date: '2024-01-03', vars: { n: 4, wide: true } });
+    expect(second.code, explain(second)).toBe(0);
+    expect(await rows(dir, 'select * from main.starred order by 1 limit 1')).toEqual([{ p_id: '0', p_flag: true }]);
+    expect(await rows(dir, 'select * from main.named')).toEqual([{ names: 'n3,n2', fallback: 'nobody' }]);
+    expect(await rows(dir, 'select count(*) as n, count(flag) as flags from main.unioned')).toEqual([{ n: '5', flags: '4' }]);
+  });
+
+  it('are rendered again when the task runs: the plan shows their parse render', async () => {
+    const dir = tempProject(FILES);
+    const planned = await runDryRun({ project: dir, date: '2024-01-02' });
+    const json = formatRunPlan(planned.plan, { ds: '2024-01-02', dateIsDefault: false, threads: 1 }, true)
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.type === 'planned-task');
+    expect(Object.fromEntries(json.map((t) => [t.model, t.rendered_at_run ?? false]))).toEqual({
+      up: false,
+      other: false,
+      starred: true,
+      plain_star: true,
+      named: true,
+      unioned: true,
+      unpivoted: true,
+    });
+    const text = formatRunPlan(planned.plan, { ds: '2024-01-02', dateIsDefault: false, threads: 1 }, false);
+    expect(text).toContain('select * from "main"."up" u');
+  });
+
+  it('fail the task when the run render comes out empty, as any model that renders to no SQL', async () => {
+    const dir = tempProject({ ...FILES, 'models/unpivoted.sql': `{{ dbt_utils.unpivot(ref('other'), remove=['id', 'score', 'label']) }}` });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    const [failed] = eventsOfType(r.events, 'task-failed');
+    expect([taskOf(failed).model, failed.error?.message]).toEqual([
+      'unpivoted',
+      'unpivoted renders to no SQL (only whitespace or comments) for 2024-01-02 (a model is one query: select ... (or with ... select ...))',
+    ]);
+    expect(await rows(dir, 'select count(*) as n from main.other')).toEqual([{ n: '1' }]);
+  });
+
+  it('refuse include and exclude together, at the model', async () => {
+    const dir = tempProject({ ...FILES, 'models/unioned.sql': `{{ dbt_utils.union_relations([ref('up')], include=['id'], exclude=['name']) }}` });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('models/unioned.sql:1');
+    expect(r.stderr).toContain('union_relations(): give include or exclude, not both');
+  });
+});
