@@ -226,11 +226,14 @@ CHECK_NAME = re.compile(r"^(?P<kind>[A-Za-z_][\w.]*)\((?P<args>[^)]*)\)", re.S)
 def dbt_outcomes(project: Path) -> tuple[list[TestOutcome], dict[str, object]]:
     manifest = json.loads((project / "target/manifest.json").read_text())
     results = json.loads((project / "target/run_results.json").read_text())
-    nodes = {**manifest["nodes"], **manifest.get("sources", {})}
+    nodes = {**manifest["nodes"], **manifest.get("sources", {}), **manifest.get("unit_tests", {}), **manifest.get("saved_queries", {})}
     tests: list[TestOutcome] = []
     built: dict[str, object] = {}
     for r in results["results"]:
         node = nodes[r["unique_id"]]
+        if node["resource_type"] == "unit_test":
+            tests.append(TestOutcome(f"{node['name']} (a unit test)", [node["name"], f"unit_test:{node['name']}"], r["status"], r.get("failures")))
+            continue
         if node["resource_type"] != "test":
             built[r["unique_id"]] = r["status"]
             continue
@@ -382,20 +385,46 @@ def compare_selectors(report: Report, dbt_exe: str, pipe_cmd: list[str], dbt_dir
 # ---------------------------------------------------------------------------------------------
 
 
-def compare(fixture: Path, repo: Path, dbt_exe: str, date: str, keep: bool) -> Report:
+@dataclass
+class Options:
+    repo: Path
+    dbt_exe: str
+    date: str
+    # dbt's --vars, given to pipe as --var name=value
+    vars: dict[str, object]
+    # pipe's copy leaves dbt_packages/ out: pipe renders the declared packages itself
+    without_packages: bool
+    # dbt seed before dbt build, for a project whose sources read its seeds' tables without a ref
+    seed_first: bool
+
+
+def write_default_profile(project: Path) -> None:
+    """A project that brings no profiles.yml gets one naming a DuckDB file beside it."""
+    if (project / "profiles.yml").exists():
+        return
+    settings = yaml.safe_load((project / "dbt_project.yml").read_text())
+    outputs = {"dev": {"type": "duckdb", "path": f"{settings['name']}.duckdb", "threads": 1}}
+    (project / "profiles.yml").write_text(yaml.safe_dump({settings["profile"]: {"target": "dev", "outputs": outputs}}))
+
+
+def compare(fixture: Path, opts: Options, keep: bool) -> Report:
     base = Path(tempfile.mkdtemp(prefix=f"pipe-compat-{fixture.name}-"))
     try:
-        return compare_in(base, fixture, repo, dbt_exe, date)
+        return compare_in(base, fixture, opts)
     finally:
         if not keep:
             shutil.rmtree(base, ignore_errors=True)
 
 
-def compare_in(base: Path, fixture: Path, repo: Path, dbt_exe: str, date: str) -> Report:
+def compare_in(base: Path, fixture: Path, opts: Options) -> Report:
     report = Report()
+    repo, dbt_exe, date = opts.repo, opts.dbt_exe, opts.date
     dbt_dir, pipe_dir = base / "dbt", base / "pipe"
+    left_out = ["target", "logs", "*.duckdb", "*.duckdb.wal"]
     for d in (dbt_dir, pipe_dir):
-        shutil.copytree(fixture, d, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb", "*.duckdb.wal"))
+        extra = ["dbt_packages"] if opts.without_packages and d == pipe_dir else []
+        shutil.copytree(fixture, d, ignore=shutil.ignore_patterns(*left_out, *extra))
+        write_default_profile(d)
     dbt_wh, pipe_wh = profile_warehouse(dbt_dir), profile_warehouse(pipe_dir)
     run_setup(dbt_dir, dbt_wh)
     run_setup(pipe_dir, pipe_wh)
@@ -403,18 +432,25 @@ def compare_in(base: Path, fixture: Path, repo: Path, dbt_exe: str, date: str) -
     env = {k: v for k, v in os.environ.items() if k not in ("PIPE_NOW", "PIPE_DEBUG")} | {"NO_COLOR": "1"}
 
     report.say(f"== {fixture.name}   (copies in {base})")
-    dbt = run([dbt_exe, "build", "--profiles-dir", "."], dbt_dir)
+    dbt_vars = ["--vars", json.dumps(opts.vars)] if opts.vars else []
+    pipe_vars = [a for k, v in opts.vars.items() for a in ("--var", f"{k}={json.dumps(v) if not isinstance(v, str) else v}")]
+    if opts.seed_first:
+        seed = run([dbt_exe, "seed", "--profiles-dir", ".", *dbt_vars], dbt_dir)
+        report.say(f"dbt seed: exit {seed.code}")
+        if seed.code != 0:
+            raise CannotCompare(f"dbt seed failed on {fixture.name} (exit {seed.code}):\n{seed.summary(30)}")
+    dbt = run([dbt_exe, "build", "--profiles-dir", ".", *dbt_vars], dbt_dir)
     report.say(f"dbt build: exit {dbt.code}")
     if dbt.code != 0 or not (dbt_dir / "target/run_results.json").exists():
         raise CannotCompare(f"dbt build failed on {fixture.name} (exit {dbt.code}); the comparison needs dbt's side:\n{dbt.summary(30)}")
     dbt_tests, dbt_built = dbt_outcomes(dbt_dir)
 
-    pipe_run = run(pipe_cmd + ["run", "--project", str(pipe_dir), "--date", date, "--json"], pipe_dir, env)
+    pipe_run = run(pipe_cmd + ["run", "--project", str(pipe_dir), "--date", date, "--json", *pipe_vars], pipe_dir, env)
     run_events = events_of(pipe_run)
     report.say(f"pipe run: exit {pipe_run.code}")
     for line in pipe_problems(pipe_run, run_events):
         report.say(f"      {line}")
-    pipe_test = run(pipe_cmd + ["test", "--project", str(pipe_dir), "--date", date, "--json"], pipe_dir, env)
+    pipe_test = run(pipe_cmd + ["test", "--project", str(pipe_dir), "--date", date, "--json", *pipe_vars], pipe_dir, env)
     test_events = events_of(pipe_test)
     report.say(f"pipe test: exit {pipe_test.code}")
     for line in pipe_problems(pipe_test, test_events):
@@ -485,11 +521,15 @@ def main() -> int:
     parser.add_argument("--date", default="2024-01-02")
     parser.add_argument("--keep", action="store_true", help="keep the two project copies")
     parser.add_argument("--summary", type=Path, help="write the differences as JSON here")
+    parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a dbt var for both sides (the value read as YAML, as dbt reads --vars)")
+    parser.add_argument("--without-packages", action="store_true", help="build pipe's copy without dbt_packages/")
+    parser.add_argument("--seed-first", action="store_true", help="run dbt seed before dbt build")
     args = parser.parse_args()
+    opts = Options(args.repo.resolve(), args.dbt, args.date, {k: yaml.safe_load(v) for k, _, v in (a.partition("=") for a in args.var)}, args.without_packages, args.seed_first)
     total: dict[str, list[str]] = {}
     for fixture in args.fixtures:
         try:
-            report = compare(fixture.resolve(), args.repo.resolve(), args.dbt, args.date, args.keep)
+            report = compare(fixture.resolve(), opts, args.keep)
         except CannotCompare as e:
             print(f"cannot compare: {e}", file=sys.stderr)
             return 2
