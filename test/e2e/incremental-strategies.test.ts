@@ -1,13 +1,13 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { eventsOfType, explain, killRunning, ModelGate, queryRows, removeTempDirs, RunningPipe, snapshotTables, taskOf, warehouseOf } from './helpers.js';
-import { historyIn, retryIn, runIn } from '../support/in-process.js';
-import { eventsProject } from '../support/incremental-project.js';
+import { backfillIn, historyIn, retryIn, runIn } from '../support/in-process.js';
+import { DAILY, eventsProject } from '../support/incremental-project.js';
 
 afterEach(killRunning);
 afterAll(removeTempDirs);
 
 /**
- * A merge model's process killed (kill -9) in the middle of its run: what only a process
+ * A merge or microbatch model's process killed (kill -9) in the middle of its run: what only a process
  * shows. How merge, delete+insert and microbatch models build, re-run and retry is tested
  * in-process (test/commands/incremental-strategies.test.ts, microbatch.test.ts).
  */
@@ -54,5 +54,42 @@ describe('a merge run killed with kill -9', () => {
     expect(await queryRows(db, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name LIKE '__pipe_stage__%'")).toEqual([{ n: '0' }]);
     const runs = (await historyIn(dir, { json: true })).events.filter((e) => e.type === 'run');
     expect(runs.find((r) => r.run_id === started.runId)).toMatchObject({ status: 'interrupted' });
+  });
+});
+
+/** The daily microbatch model, its batch of 2024-01-03 held on a gate when one is given. */
+const GATED_DAILY = DAILY('').replace(
+  'group by 1',
+  `{% if var('gate', '') and ds == '2024-01-03' %}where (select count(*) from read_csv('{{ var("gate") }}', columns={'line': 'VARCHAR'}, header=false, auto_detect=false)) >= 0{% endif %}
+group by 1`,
+);
+
+describe('a microbatch backfill killed with kill -9', () => {
+  it('keeps every batch whole, and pipe retry gives the table of a clean backfill', async () => {
+    const clean = eventsProject({ 'models/daily.sql': GATED_DAILY });
+    expect((await runIn(clean, { date: '2024-01-01' })).code).toBe(0);
+    const cleanRun = await backfillIn(clean, { start: '2024-01-02', end: '2024-01-04' });
+    expect(cleanRun.code, explain(cleanRun)).toBe(0);
+    const reference = await queryRows(warehouseOf(clean), 'SELECT day::VARCHAR AS day, events::INT AS events FROM main.daily ORDER BY day');
+    expect(reference.map((r) => r.day)).toEqual(['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04']);
+
+    const dir = eventsProject({ 'models/daily.sql': GATED_DAILY });
+    const db = warehouseOf(dir);
+    expect((await runIn(dir, { date: '2024-01-01' })).code).toBe(0);
+    const gate = new ModelGate(dir);
+    const running = new RunningPipe(['backfill', '--start', '2024-01-02', '--end', '2024-01-04', '--parallel', '2', '--var', `gate=${gate.path}`, '--json', '--project', dir]);
+    await running.waitFor((e) => e.type === 'task-started' && taskOf(e).id === 'daily@2024-01-03');
+    running.child.kill('SIGKILL');
+    expect((await running.exited).signal).toBe('SIGKILL');
+    // Each batch is all there or not at all: the held one is not.
+    const after = await queryRows(db, 'SELECT day::VARCHAR AS day, events::INT AS events FROM main.daily ORDER BY day');
+    expect(after.map((r) => r.day)).not.toContain('2024-01-03');
+    for (const row of after) expect(reference).toContainEqual(row);
+
+    gate.open();
+    const retried = await retryIn(dir);
+    expect(retried.code, explain(retried)).toBe(0);
+    expect(await queryRows(db, 'SELECT day::VARCHAR AS day, events::INT AS events FROM main.daily ORDER BY day')).toEqual(reference);
+    expect(await queryRows(db, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name LIKE '__pipe_stage__%'")).toEqual([{ n: '0' }]);
   });
 });
