@@ -270,9 +270,12 @@ export class TemplateEngine {
     };
     this.env.addGlobal('ref', (...args: unknown[]) => {
       const { positional } = splitKeywords(args);
+      // ref('project', 'orders') names the project's own model, as in dbt.
+      const project = this.options.packages?.project;
+      if (positional.length === 2 && typeof positional[1] === 'string' && positional[0] === project) return hooks().ref(positional[1]);
       const name = positional[0];
       if (typeof name !== 'string' || positional.length !== 1) {
-        throw new TemplateFunctionError("ref() takes one model or seed name, e.g. ref('orders')");
+        throw new TemplateFunctionError("ref() takes one model or seed name, e.g. ref('orders'), or the project's name and one, e.g. ref('shop', 'orders')");
       }
       return hooks().ref(name);
     });

@@ -406,6 +406,19 @@ exposures:
   });
 });
 
+describe("ref() with the project's name", () => {
+  it("names the project's own model; another package's is refused", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/a.sql': 'select 1 as id',
+      'models/b.sql': "select * from {{ ref('shop', 'a') }}",
+      'models/c.sql': "select * from {{ ref('other', 'a') }}",
+    });
+    expect(model(a, 'b').upstream).toEqual(['a']);
+    expect(errors(a)).toEqual([['unsupported', 'ref() of another package is not supported by pipe', 'models/c.sql', 1]]);
+  });
+});
+
 describe('dbt Jinja pipe cannot render yet', () => {
   it('is reported for models and for the macros they reach, not for macros nobody calls', () => {
     const a = run({

@@ -33,6 +33,8 @@ export const WELL_KNOWN_PACKAGES = [
 
 /** What the pre-render scan asks of the namespaces (see unsupported-jinja.ts). */
 export interface PackageScope {
+  /** The project's own name: `ref('project', 'orders')` is one of its models. */
+  readonly project?: string;
   /** Names of dbt packages, `dbt` among them: `name.macro()` is a call of one. */
   readonly names: ReadonlySet<string>;
   /** Why `namespace.macro()` cannot be rendered, or undefined when it can. */
@@ -80,6 +82,7 @@ export function projectNamespaces(project: string, packages: ProjectPackages, db
       : `${namespace} is a dbt package this project does not declare: add it to packages.yml and run dbt deps, or write the SQL it generates`;
   };
   return {
+    project,
     names,
     refusal,
     standIns,

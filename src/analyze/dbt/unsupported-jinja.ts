@@ -92,6 +92,8 @@ const RULES: readonly Rule[] = [
   },
   {
     re: /\bref\s*\(\s*(['"][^'"]*['"])\s*,\s*(['"][^'"]*['"]|v\s*=|version\s*=)/g,
+    // The project's own name: ref('shop', 'orders') is its model orders.
+    skip: (m, scope) => /^['"]/.test(m[2]) && scope.project !== undefined && m[1].slice(1, -1) === scope.project,
     cause: (m) => (/^['"]/.test(m[2]) ? 'ref() of another package' : 'ref() with a model version'),
     hint: (m) => (/^['"]/.test(m[2]) ? 'pipe does not install dbt packages: ref() names a model of this project' : 'model versions are not supported yet: ref() the model by its name'),
   },
