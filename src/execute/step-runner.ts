@@ -336,17 +336,21 @@ interface Judged {
 }
 
 /** pipe's own checks: any failing row fails (or warns), and their number is counted only then. */
+/**
+ * One query of a check. A query the database refuses (a column the check names that the model
+ * lacks) is a mistake in the check: reported at its declaration, not at the model's file.
+ */
+async function checkQuery(step: CheckStep, what: 'check' | 'test', session: WarehouseSession, sql: string): Promise<Record<string, unknown>[]> {
+  try {
+    return await session.query(sql);
+  } catch (e) {
+    if (e instanceof WarehouseError && e.errorClass === 'permanent') throw new ProjectRuleError('Check', `${what} ${step.name} could not run: ${e.message}`, step.location);
+    throw e;
+  }
+}
+
 async function judgeByRows(step: CheckStep, session: WarehouseSession): Promise<Judged> {
-  // A query the database refuses (a column the check names that the model lacks) is a mistake
-  // in the check: reported at its declaration, not at the model's file.
-  const query = async (sql: string) => {
-    try {
-      return await session.query(sql);
-    } catch (e) {
-      if (e instanceof WarehouseError && e.errorClass === 'permanent') throw new ProjectRuleError('Check', `check ${step.name} could not run: ${e.message}`, step.location);
-      throw e;
-    }
-  };
+  const query = (sql: string) => checkQuery(step, 'check', session, sql);
   const sample = await query(sampleSql(step.sql));
   let failingRows = 0;
   if (sample.length > 0) {
@@ -363,12 +367,7 @@ async function judgeByRows(step: CheckStep, session: WarehouseSession): Promise<
  */
 async function judgeByThreshold(step: CheckStep, threshold: Threshold, session: WarehouseSession): Promise<Judged> {
   const problem = (message: string) => new ProjectRuleError('Check', `test ${step.name} could not run: ${message}`, step.location);
-  let rows: Record<string, unknown>[];
-  try {
-    rows = await session.query(thresholdSql(step.sql, threshold));
-  } catch (e) {
-    throw e instanceof WarehouseError && e.errorClass === 'permanent' ? problem(e.message) : e;
-  }
+  const rows = await checkQuery(step, 'test', session, thresholdSql(step.sql, threshold));
   const [row] = rows;
   const failures = row?.failures === null || row?.failures === undefined ? NaN : Number(row.failures);
   if (rows.length !== 1 || !Number.isFinite(failures)) {

@@ -1,5 +1,6 @@
 import { error, positionOf, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import type { PackageScope } from './packages.js';
+import { bySameCause } from '../../diagnostics/same-cause.js';
 
 /**
  * The dbt Jinja that pipe's templates cannot render yet, found in a template's text before it
@@ -164,19 +165,5 @@ export function unsupportedUses(file: string, source: string, scope: PackageScop
 
 /** One error per cause, at its first use, every other use a related location. */
 export function unsupportedDiagnostics(uses: readonly UnsupportedUse[]): Diagnostic[] {
-  const byCause = new Map<string, UnsupportedUse[]>();
-  for (const u of uses) {
-    const list = byCause.get(u.cause);
-    if (list) list.push(u);
-    else byCause.set(u.cause, [u]);
-  }
-  return [...byCause.values()].map((list) => {
-    const [first, ...rest] = list;
-    const files = new Set(list.map((u) => u.location.file)).size;
-    const count = list.length === 1 ? '' : ` (${list.length} uses in ${files} file${files === 1 ? '' : 's'})`;
-    return error('unsupported', `${first.cause} is not supported by pipe${count}`, first.location, {
-      hint: first.hint,
-      related: rest.map((u) => ({ message: `also used here`, location: u.location })),
-    });
-  });
+  return bySameCause(uses.map((u) => error('unsupported', `${u.cause} is not supported by pipe`, u.location, { hint: u.hint, related: [] })));
 }
