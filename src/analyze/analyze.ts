@@ -2,14 +2,17 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { fqnOf } from '../project/layout.js';
 import { nameProblem } from '../project/names.js';
-import { NO_RUN_HOOKS, readDbtProject, type DbtProject, type RunHook, type RunHooks } from './dbt/dbt-project.js';
+import { NO_RUN_HOOKS, readDbtProject, type RunHook, type RunHooks } from './dbt/dbt-project.js';
 import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, type NodeProperties, type Properties } from './dbt/properties.js';
 import { modelContract, type ModelContract } from './dbt/contract.js';
-import { baseConfig, baseValue, mergeConfig, type BaseConfig, type RenderSetting } from './dbt/node-config.js';
+import { baseConfig, baseValue, mergeConfig, type BaseConfig } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
+import { callsMacro, macroFiles, macroProblems, runtimeMacros } from './dbt/macro-reach.js';
+import { settingRenderer } from './dbt/setting-render.js';
+import { notUsedNotice } from './dbt/not-used-notice.js';
 import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
-import { unsupportedDiagnostics, unsupportedUses, type TemplateRole, type UnsupportedUse } from './dbt/unsupported-jinja.js';
-import { projectNamespaces, standInNotice, type PackageScope } from './dbt/packages.js';
+import { unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
+import { projectNamespaces, standInNotice } from './dbt/packages.js';
 import { NO_PACKAGES } from '../project/load-packages.js';
 import { seedHash, type MacroSource, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
 import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
@@ -1139,142 +1142,6 @@ function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diag
   }
 }
 
-/**
- * What macros use that pipe cannot render: the macros that use it, and those that call them
- * (`tainted`: a model calling one is not rendered). Uses are reported for the macros that
- * models reach; a macro nobody calls may use anything.
- */
-function macroProblems(
-  files: ProjectFiles,
-  packages: PackageScope,
-  role: TemplateRole,
-): { uses: (reached: readonly string[]) => UnsupportedUse[]; tainted: ReadonlySet<string> } {
-  const byMacro = new Map<string, UnsupportedUse[]>();
-  const defs = macroDefinitions(files);
-  for (const m of macroFiles(files)) {
-    const uses = unsupportedUses(m.file, m.source, packages, role);
-    for (const u of uses) {
-      const offset = offsetOf(m.source, u.location.line ?? 1, u.location.column ?? 1);
-      const def = defs.find((x) => x.file === m.file && offset >= x.start && offset < x.start + x.body.length);
-      if (!def) continue;
-      byMacro.set(def.name, [...(byMacro.get(def.name) ?? []), u]);
-    }
-  }
-  const tainted = new Set(byMacro.keys());
-  if (tainted.size === 0) return { uses: () => [], tainted };
-  withCallers(tainted, defs);
-  const uses = (texts: readonly string[]) => {
-    const reached = new Set<string>();
-    let frontier = defs.filter((d) => tainted.has(d.name) && texts.some((t) => callsMacro(t, d.name)));
-    while (frontier.length > 0) {
-      for (const d of frontier) reached.add(d.name);
-      frontier = defs.filter((d) => tainted.has(d.name) && !reached.has(d.name) && frontier.some((x) => callsMacro(x.body, d.name)));
-    }
-    return [...byMacro].filter(([name]) => reached.has(name)).flatMap(([, u]) => u);
-  };
-  return { uses, tainted };
-}
-
-/** Whether a text calls a macro: by its name, or, for an implementation (`default__x`), through adapter.dispatch('x'). */
-function callsMacro(text: string, name: string): boolean {
-  if (new RegExp(`\\b${name}\\s*\\(`).test(text)) return true;
-  const impl = /^(?:duckdb|default)__(\w+)$/.exec(name);
-  return impl !== null && new RegExp(`\\bdispatch\\s*\\(\\s*(?:macro_name\\s*=\\s*)?['"]${impl[1]}['"]`).test(text);
-}
-
-/** The project's macro files and those of the packages it has installed. */
-function macroFiles(files: ProjectFiles): readonly MacroSource[] {
-  return [...files.macros, ...(files.packages?.installed ?? []).flatMap((p) => p.macros)];
-}
-
-/** The macro (and test) definitions of the macro files, with their text. */
-function macroDefinitions(files: ProjectFiles): { name: string; body: string; file: string; start: number }[] {
-  const defs: { name: string; body: string; file: string; start: number }[] = [];
-  for (const m of macroFiles(files)) {
-    const re = /\{%-?\s*(?:macro|test)\s+([\p{L}_][\p{L}\p{N}_]*)\s*\(([\s\S]*?)\{%-?\s*end(?:macro|test)\s*-?%\}/gu;
-    let d: RegExpExecArray | null;
-    while ((d = re.exec(m.source))) defs.push({ name: d[1], body: d[0], file: m.file, start: d.index });
-  }
-  return defs;
-}
-
-/** Adds to `names` every macro that calls one of them, directly or through others. */
-function withCallers(names: Set<string>, defs: readonly { name: string; body: string }[]): void {
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const d of defs) {
-      if (names.has(d.name) || ![...names].some((t) => callsMacro(d.body, t))) continue;
-      names.add(d.name);
-      grew = true;
-    }
-  }
-}
-
-/** The macros that read the warehouse while rendering (see jinja/introspection.ts), and those that call them. */
-function runtimeMacros(files: ProjectFiles): ReadonlySet<string> {
-  const defs = macroDefinitions(files);
-  const names = new Set(defs.filter((d) => usesIntrospection(d.body)).map((d) => d.name));
-  if (names.size > 0) withCallers(names, defs);
-  return names;
-}
-
-function offsetOf(text: string, line: number, column: number): number {
-  let at = 0;
-  for (let l = 1; l < line; l++) at = text.indexOf('\n', at) + 1;
-  return at + column - 1;
-}
-
-/**
- * Renders the Jinja of a config value set in YAML, as dbt does, with var(), env_var() and
- * target; a value that is one expression keeps its type (`{{ var('load', false) }}` is false).
- * Each text is rendered once per analysis.
- */
-function settingRenderer(engine: TemplateEngine, vars: Readonly<Record<string, unknown>>, interval: Interval, diagnostics: Diagnostic[]): RenderSetting {
-  const done = new Map<string, unknown>();
-  return (text, location) => {
-    const key = `${location.file}:${location.line}\u0000${text}`;
-    if (done.has(key)) return done.get(key);
-    let value: unknown = text;
-    const compiled = engine.compile(location.file, text);
-    if ('severity' in compiled) diagnostics.push({ ...compiled, location });
-    else {
-      try {
-        const out = engine.render(compiled, {
-          variables: { ...dateVariables(interval) },
-          ref: () => {
-            throw new TemplateFunctionError('ref() cannot be used in a config value');
-          },
-          source: () => {
-            throw new TemplateFunctionError('source() cannot be used in a config value');
-          },
-          config: () => {
-            throw new TemplateFunctionError('config() cannot be used in a config value');
-          },
-          var: (n, fallback, hasFallback) => {
-            if (Object.hasOwn(vars, n)) return vars[n];
-            if (hasFallback) return fallback;
-            throw new TemplateFunctionError(`var '${n}' is not set and has no default`);
-          },
-          isIncremental: () => false,
-        });
-        value = /^\s*\{\{[^{}]*\}\}\s*$/.test(text) ? nativeValue(out.trim()) : out;
-      } catch (e) {
-        if (!(e instanceof RenderFailure)) throw e;
-        diagnostics.push({ ...e.diagnostic, location });
-      }
-    }
-    done.set(key, value);
-    return value;
-  };
-}
-
-/** What one rendered expression stands for: true/false, a number, none, else the text. */
-function nativeValue(text: string): unknown {
-  if (/^(true|false)$/i.test(text)) return text.toLowerCase() === 'true';
-  if (/^(none|null)$/i.test(text)) return null;
-  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
-  return text;
-}
 
 /**
  * dbt's generate_schema_name: the project's own macro of that name when it has one (called with
@@ -1384,32 +1251,6 @@ function sameRelations(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
     );
   }
   return out;
-}
-
-/**
- * The one notice naming everything of a dbt project that pipe reads past: files (docs blocks,
- * analyses), keys of dbt_project.yml, sections of properties files and config
- * keys. Nothing is left out unseen, and it is said once, not once per model.
- */
-function notUsedNotice(
-  files: ProjectFiles,
-  dbt: DbtProject | undefined,
-  properties: Properties,
-  settings: ReadonlyMap<string, Location>,
-): Diagnostic | undefined {
-  const where = (l: Location) => (l.line === undefined ? l.file : `${l.file}:${l.line}`);
-  // One entry per kind of thing, with every place it stands.
-  const places = new Map<string, string[]>();
-  const add = (what: string, place: string) => places.set(what, [...(places.get(what) ?? []), place]);
-  for (const u of files.unused) add(u.what, u.file);
-  for (const u of [...(dbt?.unused ?? []), ...properties.unused]) add(u.what, where(u.location));
-  for (const [key, location] of settings) add(`config ${key}`, where(location));
-  const items = [...places].map(([what, at]) => `${what} (${at.length > 3 ? `${at.slice(0, 3).join(', ')} and ${at.length - 3} more` : at.join(', ')})`);
-  if (items.length === 0) return undefined;
-  const shown = items.length > 12 ? [...items.slice(0, 12), `and ${items.length - 12} more`] : items;
-  return warning('not-used', `pipe does not use: ${shown.join(', ')}`, undefined, {
-    hint: 'these do not change what pipe builds; unit tests are not supported yet',
-  });
 }
 
 /**

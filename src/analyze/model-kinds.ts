@@ -1,4 +1,4 @@
-import type { ConfigOf, KindKeys, Materialization, Materialized, OwnConfig } from './model-config.js';
+import type { KindKeys, Materialization, Materialized, OwnConfig } from './model-config.js';
 
 /**
  * What analysis knows of each materialization (how a model is written): whether a model of it

@@ -1,7 +1,7 @@
 import { TemplateFunctionError } from '../../template-engine.js';
 import { param } from '../../jinja/macro-args.js';
 import { quoteIdent } from '../../../sql/sql-text.js';
-import { list, sql, truthy, type BuiltinContext, type BuiltinMacro, type BuiltinPackage } from './builtin.js';
+import { list, sql, truthy, type BuiltinContext, type BuiltinPackage } from './builtin.js';
 import { dateSpine } from './cross-database.js';
 import { DBT_UTILS_INTROSPECTION } from './dbt-utils-introspection.js';
 

@@ -1,0 +1,30 @@
+import { warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import type { ProjectFiles } from '../../project/load-project.js';
+import type { DbtProject } from './dbt-project.js';
+import type { Properties } from './properties.js';
+
+/**
+ * The one notice naming everything of a dbt project that pipe reads past: files (docs blocks,
+ * analyses), keys of dbt_project.yml, sections of properties files and config
+ * keys. Nothing is left out unseen, and it is said once, not once per model.
+ */
+export function notUsedNotice(
+  files: ProjectFiles,
+  dbt: DbtProject | undefined,
+  properties: Properties,
+  settings: ReadonlyMap<string, Location>,
+): Diagnostic | undefined {
+  const where = (l: Location) => (l.line === undefined ? l.file : `${l.file}:${l.line}`);
+  // One entry per kind of thing, with every place it stands.
+  const places = new Map<string, string[]>();
+  const add = (what: string, place: string) => places.set(what, [...(places.get(what) ?? []), place]);
+  for (const u of files.unused) add(u.what, u.file);
+  for (const u of [...(dbt?.unused ?? []), ...properties.unused]) add(u.what, where(u.location));
+  for (const [key, location] of settings) add(`config ${key}`, where(location));
+  const items = [...places].map(([what, at]) => `${what} (${at.length > 3 ? `${at.slice(0, 3).join(', ')} and ${at.length - 3} more` : at.join(', ')})`);
+  if (items.length === 0) return undefined;
+  const shown = items.length > 12 ? [...items.slice(0, 12), `and ${items.length - 12} more`] : items;
+  return warning('not-used', `pipe does not use: ${shown.join(', ')}`, undefined, {
+    hint: 'these do not change what pipe builds; unit tests are not supported yet',
+  });
+}

@@ -1,0 +1,56 @@
+import type { Diagnostic } from '../../diagnostics/diagnostics.js';
+import { dateVariables, type Interval } from '../../dates/dates.js';
+import { RenderFailure, TemplateFunctionError, type TemplateEngine } from '../template-engine.js';
+import type { RenderSetting } from './node-config.js';
+
+/**
+ * Renders the Jinja of a config value set in YAML, as dbt does, with var(), env_var() and
+ * target; a value that is one expression keeps its type (`{{ var('load', false) }}` is false).
+ * Each text is rendered once per analysis.
+ */
+export function settingRenderer(engine: TemplateEngine, vars: Readonly<Record<string, unknown>>, interval: Interval, diagnostics: Diagnostic[]): RenderSetting {
+  const done = new Map<string, unknown>();
+  return (text, location) => {
+    const key = `${location.file}:${location.line}\u0000${text}`;
+    if (done.has(key)) return done.get(key);
+    let value: unknown = text;
+    const compiled = engine.compile(location.file, text);
+    if ('severity' in compiled) diagnostics.push({ ...compiled, location });
+    else {
+      try {
+        const out = engine.render(compiled, {
+          variables: { ...dateVariables(interval) },
+          ref: () => {
+            throw new TemplateFunctionError('ref() cannot be used in a config value');
+          },
+          source: () => {
+            throw new TemplateFunctionError('source() cannot be used in a config value');
+          },
+          config: () => {
+            throw new TemplateFunctionError('config() cannot be used in a config value');
+          },
+          var: (n, fallback, hasFallback) => {
+            if (Object.hasOwn(vars, n)) return vars[n];
+            if (hasFallback) return fallback;
+            throw new TemplateFunctionError(`var '${n}' is not set and has no default`);
+          },
+          isIncremental: () => false,
+        });
+        value = /^\s*\{\{[^{}]*\}\}\s*$/.test(text) ? nativeValue(out.trim()) : out;
+      } catch (e) {
+        if (!(e instanceof RenderFailure)) throw e;
+        diagnostics.push({ ...e.diagnostic, location });
+      }
+    }
+    done.set(key, value);
+    return value;
+  };
+}
+
+/** What one rendered expression stands for: true/false, a number, none, else the text. */
+function nativeValue(text: string): unknown {
+  if (/^(true|false)$/i.test(text)) return text.toLowerCase() === 'true';
+  if (/^(none|null)$/i.test(text)) return null;
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  return text;
+}
