@@ -1,6 +1,6 @@
 import { batchesCovering, batchMs, type Interval } from '../dates/dates.js';
 import type { ConfigOf, Materialization, MicrobatchConfig, ModelConfig, SchemaChangePolicy, UniqueKeyConfig } from '../analyze/model-config.js';
-import { isBuilt, MODEL_KINDS, type BuiltMaterialization, type Facets, type TableState } from '../analyze/model-kinds.js';
+import { isBuilt, MODEL_KINDS, type BuiltMaterialization, type Facets } from '../analyze/model-kinds.js';
 import type { Step, TaskKind } from './task.js';
 import { SQL, type StrategyInput } from './strategies/strategy.js';
 import { tableStrategy } from './strategies/table.js';

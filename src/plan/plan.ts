@@ -2,7 +2,7 @@ import { eventTimeOf, type Analysis, type ModelNode, type PipeNode, type Relatio
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { relationName } from '../sql/sql-text.js';
-import { dateVariables, intervalLabel, isHourLabel, previousInterval, type Interval } from '../dates/dates.js';
+import { intervalLabel, isHourLabel, previousInterval, type Interval } from '../dates/dates.js';
 import { topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
