@@ -31,9 +31,11 @@ export interface ProjectSettings {
   readonly targetName?: string;
   /** The profile target's `external_root`: where external models' files go by default (from the project folder). */
   readonly externalRoot?: string;
+  /** How many run logs (see run-log/) are kept beside the warehouse: pipe.yaml's `keep_run_logs:`. */
+  readonly keep_run_logs?: number;
 }
 
-export const PROJECT_KEYS = ['name', 'vars', 'secret_vars', 'threads', 'warehouse'] as const;
+export const PROJECT_KEYS = ['name', 'vars', 'secret_vars', 'threads', 'warehouse', 'keep_run_logs'] as const;
 export const DEFAULT_WAREHOUSE = 'warehouse.duckdb';
 
 /** A pipeline: a named selection with its defaults. Later keys (schedule, retries, notify) join here. */
@@ -298,6 +300,7 @@ function readSettings(files: ProjectFiles, diagnostics: Diagnostic[], profileOpt
       threads: own.threads ?? profile?.threads,
       warehouse: own.warehouse ?? (fromProfile ? profile?.path : undefined) ?? DEFAULT_WAREHOUSE,
       secret_vars: own.secret_vars,
+      ...(own.keep_run_logs === undefined ? {} : { keep_run_logs: own.keep_run_logs }),
       targetSchema: profile?.schema ?? DEFAULT_SCHEMA,
       targetName: profile?.target,
       ...(profile?.externalRoot === undefined ? {} : { externalRoot: profile.externalRoot }),
@@ -322,6 +325,10 @@ function readPipeYaml(files: ProjectFiles, diagnostics: Diagnostic[]): Omit<Proj
   if (d.threads !== undefined && threads === undefined) {
     diagnostics.push(error('bad-config', 'threads must be a whole number of at least 1', at('threads')));
   }
+  const keepRunLogs = d.keep_run_logs === undefined ? undefined : asPositiveInt(d.keep_run_logs);
+  if (d.keep_run_logs !== undefined && keepRunLogs === undefined) {
+    diagnostics.push(error('bad-config', 'keep_run_logs must be a whole number of at least 1', at('keep_run_logs')));
+  }
   const warehouseOk = d.warehouse === undefined || (typeof d.warehouse === 'string' && d.warehouse.trim() !== '');
   const warehouseProblem = warehouseOk
     ? undefined
@@ -333,6 +340,7 @@ function readPipeYaml(files: ProjectFiles, diagnostics: Diagnostic[]): Omit<Proj
     threads,
     warehouse: typeof d.warehouse === 'string' && warehouseOk ? d.warehouse : undefined,
     warehouseProblem,
+    keep_run_logs: keepRunLogs,
     secret_vars: readSecretVars(d.secret_vars, at('secret_vars'), diagnostics),
   };
 }

@@ -17,7 +17,7 @@ import { PIPE_VERSION } from '../version.js';
 import { EXIT } from './exit-status.js';
 import { finished, report } from './report.js';
 import { makeLogger } from './output.js';
-import { formatHistory } from './format-history.js';
+import { formatHistory, heldNotice } from './format-history.js';
 import { formatFreshness, freshnessExitStatus } from './format-freshness.js';
 import { sourceFreshness } from '../commands/source-freshness.js';
 import { loadDisplayWidth, textTable } from '../logging/width.js';
@@ -514,7 +514,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   common(
     program
       .command('history')
-      .description('list recent runs, or the tasks of one run')
+      .description('list recent runs, or the tasks of one run (while a run holds the warehouse: from the run logs beside it)')
       .argument('[run_id]', 'show the tasks of this run')
       .option('-n, --limit <n>', 'how many runs to list', positiveInt('--limit'), 20),
     false,
@@ -523,6 +523,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     try {
       const h = await history({ ...projectAt(o), runId, limit: o.limit });
       if (h.kind === 'runs') for (const d of h.problems) logger.handle({ type: 'diagnostic', diagnostic: d });
+      if (h.kind === 'live-runs' || h.kind === 'live-tasks') logger.handle({ type: 'notice', message: heldNotice(h.held) });
       await loadDisplayWidth();
       logger.result(formatHistory(h, Boolean(o.json)));
     } catch (e) {

@@ -10,6 +10,7 @@ import { RenderError } from '../execute/task-errors.js';
 import type { Task } from '../plan/task.js';
 import { listRuns, runExists, runTasks, stateExists, type RunSummaryRow, type TaskRow } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
+import { processAlive, readRunLogs, type LoggedRun } from '../run-log/run-log-reader.js';
 import { analyzeAndSelect, emitAnalysisNotes, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
 import { openProject } from './open-project.js';
 import { readStoredParams, type StoredParams } from './stored-params.js';
@@ -180,7 +181,17 @@ export type History =
       /** Runs whose recorded parameters cannot be read: listed all the same, and named here. */
       problems: Diagnostic[];
     }
-  | { kind: 'tasks'; runId: string; tasks: TaskRow[] };
+  | { kind: 'tasks'; runId: string; tasks: TaskRow[] }
+  /** Another process holds the warehouse: the runs as their logs beside it tell them (see run-log/). */
+  | { kind: 'live-runs'; held: HeldBy; runs: LoggedRun[] }
+  | { kind: 'live-tasks'; held: HeldBy; run: LoggedRun };
+
+/** Who holds the warehouse, as far as pipe can tell. */
+export interface HeldBy {
+  readonly pid?: number;
+  /** What it does, e.g. `pipe backfill (run 20240102T030405-ab12)`, or the program's name. */
+  readonly what?: string;
+}
 
 export async function history(options: HistoryOptions): Promise<History> {
   const { warehousePath: dbPath, warehouseSetup: setup } = openProject(options);
@@ -189,7 +200,13 @@ export async function history(options: HistoryOptions): Promise<History> {
     if (options.runId) throw new DiagnosticError([error('unknown-run', `no run '${options.runId}': the warehouse ${dbPath} does not exist yet`)]);
     return none;
   }
-  const warehouse = await Engine.open(dbPath, { readOnly: true, setup });
+  let warehouse: EngineHandle;
+  try {
+    warehouse = await Engine.open(dbPath, { readOnly: true, setup });
+  } catch (e) {
+    if (!(e instanceof WarehouseLockedError)) throw e;
+    return fromRunLogs(dbPath, e, options);
+  }
   const session = await warehouse.session();
   try {
     if (!(await stateExists(session))) return none;
@@ -214,4 +231,23 @@ export async function history(options: HistoryOptions): Promise<History> {
     session.close();
     warehouse.close();
   }
+}
+
+/**
+ * History while another process holds the warehouse (a run writing to it): read from the run
+ * logs beside it. A log without an end is live while its process is the holder.
+ */
+function fromRunLogs(dbPath: string, locked: WarehouseLockedError, options: HistoryOptions): History {
+  const held: HeldBy = { pid: locked.holderPid, what: locked.holder?.what ?? locked.program };
+  const alive = (pid: number) => (locked.holderPid !== undefined ? pid === locked.holderPid : processAlive(pid));
+  if (options.runId === undefined) return { kind: 'live-runs', held, runs: readRunLogs(dbPath, { alive, limit: options.limit ?? 20 }) };
+  const [run] = readRunLogs(dbPath, { alive, runId: options.runId });
+  if (!run) {
+    throw new DiagnosticError([
+      error('unknown-run', `no log of run '${options.runId}' beside ${dbPath}, and ${locked.inUse}`, undefined, {
+        hint: 'pipe history lists the runs that have logs; every run is in pipe history once the warehouse is free',
+      }),
+    ]);
+  }
+  return { kind: 'live-tasks', held, run };
 }

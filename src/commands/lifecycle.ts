@@ -28,6 +28,8 @@ import type { Invocation } from '../analyze/jinja/surface.js';
 import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, heldWait, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
 import { openProject, type Project } from './open-project.js';
 import { storedJson, type StoredParams } from './stored-params.js';
+import { DEFAULT_RUN_LOGS_KEPT } from '../run-log/run-log-files.js';
+import { RunLogWriter } from '../run-log/run-log-writer.js';
 import { hookDiagnostics, runHookRecords, runHooks, RunResults, startHooks } from './run-hooks.js';
 
 /**
@@ -242,6 +244,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
   const { warehouse } = prepared;
   if (!warehouse || prepared.access !== 'write') throw new Error('internal error: launching a run prepared read-only');
   const command = o.params.kind;
+  let log: RunLogWriter | undefined;
   try {
     const { engine } = warehouse;
     const { analysis } = prepared;
@@ -249,6 +252,8 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     // Rendered before anything is written: a template error stops the run at once.
     const start = hooked ? startHooks(analysis, o.plan.tasks, o.runHooks!.interval) : [];
     if (hasErrors(hookDiagnostics(start))) throw new DiagnosticError(hookDiagnostics(start));
+    const params = paramsToStore(storedJson(o.params), secretVarNames(prepared.analysis.settings, prepared.pipeline));
+    const startedAt = Date.now();
     // Watch says so itself when a model leaves (not at every save); test builds nothing.
     const stale = await engine.withSession(async (session): Promise<NoLongerBuilt[]> => {
       refuseOn(
@@ -262,8 +267,8 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
           runId: o.runId,
           command,
           pipeline: o.pipeline,
-          params: paramsToStore(storedJson(o.params), secretVarNames(prepared.analysis.settings, prepared.pipeline)),
-          startedAt: Date.now(),
+          params,
+          startedAt,
           parentRunId: o.parentRunId,
           version: PIPE_VERSION,
         },
@@ -285,7 +290,32 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       return gone;
     });
     warehouse.announce(`pipe ${command}${o.pipeline ? ` ${o.pipeline}` : ''} (run ${o.runId})`);
-    o.emit({
+    // Started once the warehouse holds the run: the log never tells of a run the warehouse does not know.
+    log = RunLogWriter.start(
+      prepared.dbPath,
+      {
+        runId: o.runId,
+        command,
+        pipeline: o.pipeline,
+        params,
+        parentRunId: o.parentRunId,
+        pid: process.pid,
+        startedAt: new Date(startedAt).toISOString(),
+        tasks: o.plan.tasks.map((t) => ({ id: t.id, node: t.node, kind: t.kind, ds: t.ds })),
+      },
+      analysis.settings.keep_run_logs ?? DEFAULT_RUN_LOGS_KEPT,
+    );
+    const runLog = log;
+    let toldLogProblem = false;
+    const logged: EventSink = (e) => {
+      runLog.event(e);
+      o.emit(e);
+      if (runLog.problem && !toldLogProblem) {
+        toldLogProblem = true;
+        o.emit({ type: 'notice', message: `${runLog.problem}; the run goes on without it (pipe history shows it once the warehouse is free)` });
+      }
+    };
+    logged({
       type: 'run-started',
       runId: o.runId,
       command,
@@ -295,7 +325,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       tasks: o.plan.tasks.length,
       ...o.header,
     });
-    if (stale.length > 0) o.emit({ type: 'notice', message: noLongerBuiltNotice(stale) });
+    if (stale.length > 0) logged({ type: 'notice', message: noLongerBuiltNotice(stale) });
     const started = Date.now();
     const notifier = new RunNotifier(
       prepared.pipeline?.notify,
@@ -306,7 +336,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     const emit: EventSink = (e) => {
       notifier.observe(e);
       results?.observe(e);
-      o.emit(e);
+      logged(e);
     };
     // A failing on-run-start stops the run before any task: they stay pending, for pipe retry.
     let result: ExecuteResult =
@@ -326,18 +356,21 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       if (!(await runHooks(engine, o.runId, results.endHooks(o.runHooks!.interval), emit))) result = { ...result, status: 'failed', failed: result.failed + 1 };
     }
     await engine.finishRun(o.runId, result.status);
-    o.emit({
+    logged({
       type: 'run-finished',
       runId: o.runId,
       ...result,
       ms: Date.now() - started,
       retryCommand: result.status === 'succeeded' ? undefined : o.retryCommand(o.runId),
     });
+    await engine.withSession((s) => runLog.reconcile(s, o.runId)).catch(() => undefined);
+    log.close();
     // The messages go out after the outcome is recorded, and nothing waits for them here.
     notifier.finish(result);
     warehouse.close();
     return { runId: o.runId, ...result, notified: notifier.delivered };
   } finally {
+    log?.close();
     warehouse.close();
   }
 }

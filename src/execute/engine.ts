@@ -26,6 +26,7 @@ import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 
 export type { OpenOptions };
 import { KeyedMutex } from './keyed-mutex.js';
+import { reconcileRunLogs } from '../run-log/run-log-writer.js';
 import { SessionPool } from './session-pool.js';
 
 /**
@@ -219,7 +220,7 @@ export class Engine {
   /**
    * Makes the warehouse ready for the runs of this engine, before the first one starts:
    * creates pipe's state schema if needed and recovers from a process that died holding the
-   * file (see recoverAfterCrash). Nothing of this process runs yet then, so every run still
+   * file (see recoverAfterCrash), telling the logs of the runs it recovers how they ended. Nothing of this process runs yet then, so every run still
    * marked running is dead, and every staging table left over.
    */
   prepareForWriting(): Promise<void> {
@@ -227,7 +228,8 @@ export class Engine {
       if (this.prepared) return;
       await this.withSession(async (s) => {
         await ensureState(s);
-        await recoverAfterCrash(s);
+        const { interruptedRuns } = await recoverAfterCrash(s);
+        if (this.key !== undefined) await reconcileRunLogs(this.key, s, interruptedRuns);
       });
       this.prepared = true;
     });

@@ -5,7 +5,8 @@ import { masked, type Logger, type Output } from './logger.js';
 import type { Style } from './style.js';
 import { truncateDisplay } from './width.js';
 
-function formatDuration(ms: number): string {
+/** A duration as a status line shows it: `42s`, `3m05s`, `2h10m`. */
+export function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;

@@ -285,7 +285,8 @@ function latestResults(d: Dialect): string {
   FROM ${STATE_SCHEMA}.task_results GROUP BY run_id, task_id)`;
 }
 
-export async function listRuns(session: WarehouseSession, limit: number): Promise<RunSummaryRow[]> {
+/** The latest runs, newest first; or the one run `runId`. */
+export async function listRuns(session: WarehouseSession, limit: number, runId?: string): Promise<RunSummaryRow[]> {
   const rows = await session.query(
     `SELECT r.run_id, r.command, r.pipeline, r.status, strftime(r.started_at, '%Y-%m-%d %H:%M:%S') AS started_at,
         strftime(r.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at, r.params::VARCHAR AS params, r.parent_run_id,
@@ -298,6 +299,7 @@ export async function listRuns(session: WarehouseSession, limit: number): Promis
      FROM ${STATE_SCHEMA}.runs r
      LEFT JOIN ${STATE_SCHEMA}.tasks t USING (run_id)
      LEFT JOIN ${latestResults(session.dialect)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     ${runId === undefined ? '' : `WHERE r.run_id = ${quoteLiteral(runId)}`}
      GROUP BY ALL ORDER BY any_value(r.started_at) DESC, r.run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
   );
   // A retry may itself be retried: follow each run's latest retry to the last of the family.

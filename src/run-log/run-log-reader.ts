@@ -1,0 +1,227 @@
+import { readFileSync } from 'node:fs';
+import type { RunStatus, TaskStatus } from '../warehouse/run-state.js';
+import { listRunLogs } from './run-log-files.js';
+import type { EventLine, ReconciledLine, RunLogHeader, RunLogLine } from './run-log-lines.js';
+
+/**
+ * A run as its log tells it, for `pipe history` while another process holds the warehouse.
+ * Once the log is reconciled it says what the warehouse says; before, it follows the events,
+ * and a run whose process is gone without an end is `interrupted`, its tasks under way then
+ * back to `pending` (their success never committed, or it would have been logged after).
+ */
+
+export type LoggedTaskStatus = TaskStatus | 'running';
+/** A run's status in a log; `running` only while its process lives. */
+export type LoggedRunStatus = RunStatus;
+
+export interface LoggedTask {
+  readonly task_id: string;
+  readonly node: string;
+  readonly kind: string;
+  readonly ds: string | null;
+  readonly status: LoggedTaskStatus;
+  readonly attempts: number | null;
+  readonly rows: number | null;
+  readonly started_at: string | null;
+  readonly ended_at: string | null;
+  readonly error: string | null;
+  readonly detail: string | null;
+}
+
+export interface LoggedRun {
+  readonly run_id: string;
+  readonly command: string;
+  readonly pipeline: string | null;
+  readonly status: LoggedRunStatus;
+  /** Whether the warehouse's record of the run's end is in the log (then the log is the warehouse's word). */
+  readonly reconciled: boolean;
+  readonly pid: number | null;
+  /** `YYYY-MM-DD HH:MM:SS` in UTC, as the run state shows times. */
+  readonly started_at: string;
+  readonly ended_at: string | null;
+  /** The stored parameters, as JSON text (as the run state's `params`). */
+  readonly params: string | null;
+  readonly parent_run_id: string | null;
+  /** Milliseconds from the start to the end, or to `now` while the run goes on. */
+  readonly elapsed_ms: number | null;
+  readonly tasks: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly cancelled: number;
+  readonly running: number;
+  readonly pending: number;
+  readonly task_rows: readonly LoggedTask[];
+}
+
+/** `YYYY-MM-DD HH:MM:SS` of an ISO time. */
+const shown = (iso: string) => iso.slice(0, 19).replace('T', ' ');
+/** Epoch ms of a time as either form shows it, in UTC. */
+const epoch = (t: string) => Date.parse(t.includes('T') ? t : `${t.replace(' ', 'T')}Z`);
+
+export interface FoldOptions {
+  /** Whether the process of this pid is alive (a pid the holder of the warehouse has is). */
+  readonly alive: (pid: number) => boolean;
+  readonly now: number;
+}
+
+/** A run from the parsed lines of its log; undefined when they tell of no run. */
+export function foldRunLog(lines: readonly RunLogLine[], o: FoldOptions): LoggedRun | undefined {
+  const reconciled = [...lines].reverse().find((l): l is ReconciledLine => l.type === 'reconciled');
+  if (reconciled) {
+    const r = reconciled.run;
+    const tasks: LoggedTask[] = reconciled.tasks.map((t) => ({
+      task_id: t.task_id,
+      node: t.node,
+      kind: t.kind,
+      ds: t.ds,
+      status: t.status,
+      attempts: t.attempts,
+      rows: t.rows,
+      started_at: t.started_at,
+      ended_at: t.ended_at,
+      error: t.error,
+      detail: t.detail,
+    }));
+    return {
+      ...counted(tasks),
+      run_id: r.run_id,
+      command: r.command,
+      pipeline: r.pipeline,
+      // Reconciled only once the run ended: still running there means a later crash the warehouse has not recovered yet.
+      status: r.status === 'running' ? 'interrupted' : r.status,
+      reconciled: true,
+      pid: null,
+      started_at: r.started_at,
+      ended_at: r.ended_at,
+      params: r.params,
+      parent_run_id: r.parent_run_id,
+      elapsed_ms: r.ended_at === null ? null : epoch(r.ended_at) - epoch(r.started_at),
+    };
+  }
+  const header = lines.find((l): l is RunLogHeader => l.type === 'run-log');
+  if (!header) return undefined;
+  const tasks = new Map<string, LoggedTask>();
+  for (const t of header.tasks) {
+    tasks.set(t.id, { task_id: t.id, node: t.node, kind: t.kind, ds: t.ds ?? null, status: 'pending', attempts: null, rows: null, started_at: null, ended_at: null, error: null, detail: null });
+  }
+  let finished: Extract<EventLine, { type: 'run-finished' }> | undefined;
+  for (const l of lines) {
+    if (l.type === 'run-log' || l.type === 'reconciled') continue;
+    if (l.type === 'run-finished') finished = l;
+    const outcome = taskOutcome(l);
+    if (!outcome) continue;
+    const before = tasks.get(outcome.id);
+    if (!before) continue;
+    tasks.set(outcome.id, { ...before, ...outcome.change, started_at: outcome.change.started_at ?? before.started_at });
+  }
+  const alive = finished === undefined && o.alive(header.pid);
+  const status: RunStatus = finished ? finished.status : alive ? 'running' : 'interrupted';
+  const rows = [...tasks.values()].map((t) => (t.status === 'running' && !alive ? { ...t, status: 'pending' as const } : t));
+  const started = Date.parse(header.startedAt);
+  const ended = finished ? Date.parse(finished.time) : undefined;
+  return {
+    ...counted(rows),
+    run_id: header.runId,
+    command: header.command,
+    pipeline: header.pipeline ?? null,
+    status,
+    reconciled: false,
+    pid: header.pid,
+    started_at: shown(header.startedAt),
+    ended_at: finished ? shown(finished.time) : null,
+    params: JSON.stringify(header.params),
+    parent_run_id: header.parentRunId ?? null,
+    elapsed_ms: ended !== undefined ? ended - started : alive ? o.now - started : null,
+  };
+}
+
+/** How an event changes the task it tells of, if it tells of one. */
+function taskOutcome(l: EventLine): { id: string; change: Partial<LoggedTask> } | undefined {
+  switch (l.type) {
+    case 'task-started':
+      return { id: l.task.id, change: { status: 'running', started_at: shown(l.time) } };
+    case 'task-retrying':
+      return { id: l.task.id, change: { status: 'running', attempts: l.attempt, error: l.error.message } };
+    case 'task-succeeded':
+      return { id: l.task.id, change: { status: 'succeeded', attempts: l.attempts, rows: l.rows ?? null, ended_at: shown(l.time), error: null } };
+    case 'task-failed':
+      return { id: l.task.id, change: { status: 'failed', attempts: l.attempts, ended_at: shown(l.time), error: l.error.message } };
+    case 'task-skipped':
+      return { id: l.task.id, change: { status: 'skipped', ended_at: shown(l.time), detail: l.detail } };
+    case 'task-cancelled':
+      return { id: l.task.id, change: { status: 'cancelled', ended_at: shown(l.time) } };
+    case 'run-started':
+    case 'check-failed':
+    case 'check-passed':
+    case 'progress':
+    case 'run-finished':
+    case 'watch-started':
+    case 'watch-change':
+    case 'watch-waiting':
+    case 'diagnostic':
+    case 'notice':
+      return undefined;
+    default: {
+      const never: never = l;
+      throw new Error(`internal error: event ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function counted(tasks: LoggedTask[]) {
+  const n = (s: LoggedTaskStatus) => tasks.filter((t) => t.status === s).length;
+  return {
+    tasks: tasks.length,
+    succeeded: n('succeeded'),
+    failed: n('failed'),
+    skipped: n('skipped'),
+    cancelled: n('cancelled'),
+    running: n('running'),
+    pending: n('pending'),
+    task_rows: tasks,
+  };
+}
+
+/** The lines of a log that parse; a line cut short by a crash does not. */
+export function parseRunLog(text: string): RunLogLine[] {
+  const out: RunLogLine[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as RunLogLine);
+    } catch {
+      // cut short
+    }
+  }
+  return out;
+}
+
+/** Whether a process of this pid exists (signal 0 tests without sending). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The newest `limit` runs of a warehouse's logs, newest first; or only `runId`'s. */
+export function readRunLogs(warehousePath: string, o: Partial<FoldOptions> & { readonly limit?: number; readonly runId?: string } = {}): LoggedRun[] {
+  const fold = { alive: o.alive ?? processAlive, now: o.now ?? Date.now() };
+  const files = listRunLogs(warehousePath).filter((f) => o.runId === undefined || f.runId === o.runId);
+  const out: LoggedRun[] = [];
+  for (const f of files) {
+    if (o.limit !== undefined && out.length >= o.limit) break;
+    let text: string;
+    try {
+      text = readFileSync(f.path, 'utf8');
+    } catch {
+      continue;
+    }
+    const run = foldRunLog(parseRunLog(text), fold);
+    if (run) out.push(run);
+  }
+  return out;
+}
