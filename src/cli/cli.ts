@@ -18,6 +18,8 @@ import { EXIT } from './exit-status.js';
 import { finished, report } from './report.js';
 import { makeLogger } from './output.js';
 import { formatHistory, heldNotice } from './format-history.js';
+import { formatRowsJson, formatRowsTable } from './format-rows.js';
+import { DEFAULT_SHOW_LIMIT, show } from '../commands/show.js';
 import { formatFreshness, freshnessExitStatus } from './format-freshness.js';
 import { sourceFreshness } from '../commands/source-freshness.js';
 import { loadDisplayWidth, textTable } from '../logging/width.js';
@@ -510,6 +512,28 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       exitCode = report(e, logger);
     }
   });
+
+  projectFlags(
+    program
+      .command('show')
+      .description("print the first rows of a model's table (a seed's, a source's), or of its query with --inline")
+      .argument('<model>', 'the model, seed or source (src.table) to show'),
+  )
+    .option('-n, --limit <n>', `how many rows (default ${DEFAULT_SHOW_LIMIT})`, positiveInt('--limit'))
+    .option('--where <sql>', "a SQL expression over the rows' columns: only the rows it is true for")
+    .option('-d, --date <YYYY-MM-DD>', "an incremental model's partition of that date; with --inline, the date its query is rendered for (default: yesterday)")
+    .option('--inline', "run the model's query as pipe run would for --date instead of reading its table (read-only)")
+    .option('--var <name=value>', 'template variable for var() with --inline; repeatable', collectVar)
+    .action(async (model: string, o: Common & { limit?: number; where?: string; date?: string; inline?: boolean }) => {
+      const logger = makeLogger(o);
+      try {
+        const shown = await show({ ...projectAt(o), model, limit: o.limit, where: o.where, date: o.date, inline: o.inline, vars: o.var ?? {}, emit: (e) => logger.handle(e) });
+        await loadDisplayWidth();
+        logger.result(o.json ? formatRowsJson(shown) : formatRowsTable(shown, process.stdout.isTTY ? process.stdout.columns : undefined));
+      } catch (e) {
+        exitCode = report(e, logger);
+      }
+    });
 
   common(
     program

@@ -10,7 +10,7 @@ afterAll(removeTempDirs);
  */
 
 describe('the commands of the binary', () => {
-  it('ls, dag, compile, backfill --dry-run, test and history take their options and print their forms', async () => {
+  it('ls, dag, compile, backfill --dry-run, test, history and show take their options and print their forms', async () => {
     const dir = copyExample();
     writeProjectFiles(dir, { 'pipelines/marts.yaml': 'select: [tag:daily]\n' });
 
@@ -47,6 +47,12 @@ describe('the commands of the binary', () => {
     const tasks = pipe(['history', runId, '--project', dir]);
     expect(tasks.code, explain(tasks)).toBe(0);
     expect(tasks.stdout.split('\n').find((l) => l.startsWith('fct_orders@2024-01-02'))).toMatch(/\bsucceeded\b/);
+
+    const shown = pipe(['show', 'fct_orders', '--date', '2024-01-02', '--where', "status = 'shipped'", '--limit', '2', '--json', '--project', dir]);
+    expect(shown.code, explain(shown)).toBe(0);
+    expect((JSON.parse(shown.stdout) as { status: string }[]).map((r) => r.status)).toEqual(['shipped', 'shipped']);
+    const badLimit = pipe(['show', 'fct_orders', '--limit', '0', '--project', dir]);
+    expect(badLimit.code).toBe(2);
   });
 
   it("--profiles-dir and --target reach a dbt project's profile", () => {

@@ -10,6 +10,8 @@ import { retry, type RetryOptions } from '../../src/commands/retry.js';
 import { run, type RunOptions } from '../../src/commands/run.js';
 import { test, type TestOptions } from '../../src/commands/test.js';
 import { sourceFreshness, type FreshnessOptions } from '../../src/commands/source-freshness.js';
+import { show, type ShowOptions } from '../../src/commands/show.js';
+import { formatRowsJson, formatRowsTable } from '../../src/cli/format-rows.js';
 import { formatFreshness, freshnessExitStatus } from '../../src/cli/format-freshness.js';
 import { listSchedules, schedule, type ScheduleOptions } from '../../src/schedule/scheduler.js';
 import type { PipeEvent } from '../../src/events/events.js';
@@ -156,6 +158,15 @@ export async function historyIn(project: string, options: Opts<HistoryOptions> &
     return 0;
   });
   return options.json ? { ...r, events: [...r.events, ...parseJsonLines(r.stdout)] } : r;
+}
+
+/** `pipe show`: the table within `width` columns, or with `json` the array `--json` prints. */
+export async function showIn(project: string, options: Opts<ShowOptions> & { json?: boolean; width?: number }): Promise<PipeResult> {
+  return command(project, async (emit, print) => {
+    const shown = await show({ ...options, project, emit });
+    print(options.json ? formatRowsJson(shown) : formatRowsTable(shown, options.width));
+    return 0;
+  });
 }
 
 /** `pipe schedule --once` (`list`: `--list`), with the clock standing for PIPE_NOW. */

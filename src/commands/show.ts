@@ -1,0 +1,208 @@
+import { existsSync } from 'node:fs';
+import type { Analysis, PipeNode } from '../analyze/analyze.js';
+import type { ModelConfig } from '../analyze/model-config.js';
+import { DiagnosticError, error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { didYouMean } from '../diagnostics/suggest.js';
+import type { Interval } from '../dates/dates.js';
+import { Engine, type EngineHandle } from '../execute/engine.js';
+import { readCatalog } from '../warehouse/run-state.js';
+import { WarehouseError, type QueryTable, type WarehouseSession } from '../warehouse/warehouse.js';
+import { analyzeAndSelect, emitAnalysisNotes, resolveInterval, type ProjectOptions } from './context.js';
+import { compile } from './inspect.js';
+import { openProject } from './open-project.js';
+import { pipeCommandFor } from './lifecycle.js';
+import type { EventSink } from '../events/events.js';
+
+/**
+ * `pipe show MODEL`: the first rows of a model's published table or view (a seed's table, a
+ * source's relation), or with `inline` the rows of its query as a run for the date would
+ * compute them. Only reads: the warehouse is opened read-only, and the text sent to it must
+ * parse as one query, so neither a model's SQL nor `--where` can change anything.
+ */
+
+/** Rows shown when no --limit is given: a screenful, more than dbt's 5, fewer than a scroll. */
+export const DEFAULT_SHOW_LIMIT = 20;
+
+export interface ShowOptions extends ProjectOptions {
+  readonly model: string;
+  readonly limit?: number;
+  /** A SQL expression over the rows' columns. */
+  readonly where?: string;
+  /** `YYYY-MM-DD`: an incremental model's partition; with `inline`, the date its query is rendered for (default yesterday). */
+  readonly date?: string;
+  readonly inline?: boolean;
+  readonly vars?: Readonly<Record<string, unknown>>;
+  readonly emit?: EventSink;
+}
+
+export interface Shown {
+  readonly node: string;
+  /** What was read: the relation, or `inline` for the model's query. */
+  readonly from: string;
+  readonly table: QueryTable;
+  readonly limit: number;
+  /** More rows match than were shown. */
+  readonly more: boolean;
+}
+
+export async function show(options: ShowOptions): Promise<Shown> {
+  const limit = options.limit ?? DEFAULT_SHOW_LIMIT;
+  const project = openProject(options);
+  const { interval } = resolveInterval(options.date, options.clock);
+  const analyzed = analyzeAndSelect(project.files, { interval, vars: options.vars, validated: project });
+  emitAnalysisNotes(analyzed, options.emit);
+  const node = nodeNamed(analyzed.analysis, options.model);
+  const runCommand = pipeCommandFor(options);
+  const readFrom = options.inline ? undefined : relationToRead(node, options.date === undefined ? undefined : interval);
+  if (!existsSync(project.warehousePath)) {
+    throw new DiagnosticError([notBuilt(node, `the warehouse ${project.warehousePath} does not exist yet`, runCommand)]);
+  }
+  const warehouse = await Engine.open(project.warehousePath, { readOnly: true, setup: project.warehouseSetup });
+  try {
+    const query = readFrom ? await publishedQuery(warehouse, node, readFrom, runCommand) : await inlineQuery(options, node, runCommand);
+    return await warehouse.engine.withSession(async (session) => {
+      const sql = await composed(session, query, options.where, limit);
+      const table = await read(session, sql, options);
+      return { node: node.name, from: readFrom?.relation ?? 'inline', table: { ...table, rows: table.rows.slice(0, limit) }, limit, more: table.rows.length > limit };
+    });
+  } finally {
+    warehouse.close();
+  }
+}
+
+function nodeNamed(analysis: Analysis, name: string): PipeNode {
+  const node = analysis.nodes.get(name);
+  if (node) return node;
+  const names = [...analysis.nodes.keys()];
+  throw new DiagnosticError([
+    error('unknown-model', `no model, seed or source named '${name}'`, undefined, { hint: didYouMean(name, names) ?? 'pipe ls lists them' }),
+  ]);
+}
+
+/** The column that places an incremental model's rows in a date, if its partitions are dates. */
+function partitionColumn(config: ModelConfig): string | undefined {
+  switch (config.kind) {
+    case 'incremental':
+      return config.partition_by;
+    case 'microbatch':
+      return config.event_time;
+    case 'table':
+    case 'view':
+    case 'merge':
+    case 'delete+insert':
+    case 'ephemeral':
+    case 'external':
+    case 'snapshot':
+      return undefined;
+    default: {
+      const never: never = config;
+      throw new Error(`internal error: config ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+interface ReadFrom {
+  readonly relation: string;
+  /** The partition of `--date`: a column and the interval its rows fall in. */
+  readonly partition?: { readonly column: string; readonly interval: Interval };
+}
+
+/** What `pipe show` reads of a node without `inline`; refuses what has nothing to read. */
+function relationToRead(node: PipeNode, date: Interval | undefined): ReadFrom {
+  const where = node.kind === 'source' ? node.location : { file: node.file };
+  if (node.kind === 'model' && node.config.kind === 'ephemeral') {
+    throw new DiagnosticError([
+      error('nothing-to-show', `${node.name} is ephemeral: it has no table, it is inlined into the models that read it`, where, { hint: `pipe show ${node.name} --inline runs its query` }),
+    ]);
+  }
+  if (date === undefined) return { relation: node.relation };
+  const column = node.kind === 'model' ? partitionColumn(node.config) : undefined;
+  if (column === undefined) {
+    const what = node.kind === 'model' ? `${node.config.materialized}${node.config.kind === 'merge' || node.config.kind === 'delete+insert' ? ` (${node.config.kind} by unique_key)` : ''}` : node.kind;
+    throw new DiagnosticError([
+      error('show-date', `--date shows a partition of an incremental model partitioned by date, and ${node.name} is a ${what}`, where, {
+        hint: node.kind === 'model' ? `--where filters its rows; --inline --date D runs its query for that date` : '--where filters its rows',
+      }),
+    ]);
+  }
+  return { relation: node.relation, partition: { column, interval: date } };
+}
+
+function notBuilt(node: PipeNode, why: string, runCommand: (args: string) => string): Diagnostic {
+  if (node.kind === 'source') {
+    return error('not-built', `source ${node.name} reads ${node.relation}, which is not there: ${why}`, node.location, { hint: 'pipe reads sources and never builds them: load it first' });
+  }
+  return error('not-built', `${node.name} is not built yet: ${why}`, { file: node.file }, { hint: `${runCommand(`run --select ${node.name}`)} builds it` });
+}
+
+/** The published relation, checked to be there, as a query (a partition of it for `--date`). */
+async function publishedQuery(warehouse: EngineHandle, node: PipeNode, from: ReadFrom, runCommand: (args: string) => string): Promise<string> {
+  // A source may read a file or a table function: DuckDB says whether it is there.
+  const inCatalog = node.kind !== 'source' || (node.reads.kind === 'relation' && node.reads.database === undefined);
+  if (inCatalog) {
+    const catalog = await warehouse.engine.withSession(readCatalog);
+    if (!catalog.has(from.relation)) throw new DiagnosticError([notBuilt(node, `the warehouse has no ${from.relation}`, runCommand)]);
+  }
+  const partition = from.partition && ` WHERE ${warehouse.dialect.inInterval(from.partition.column, from.partition.interval.start, from.partition.interval.end)}`;
+  return `SELECT * FROM ${from.relation}${partition ?? ''}`;
+}
+
+/** The model's query as a run for the date would execute it (see `pipe compile`). */
+async function inlineQuery(options: ShowOptions, node: PipeNode, runCommand: (args: string) => string): Promise<string> {
+  if (node.kind !== 'model') {
+    throw new DiagnosticError([
+      error('nothing-to-show', `--inline runs a model's query, and ${node.name} is a ${node.kind}`, node.kind === 'source' ? node.location : { file: node.file }, { hint: `pipe show ${node.name} reads its table` }),
+    ]);
+  }
+  const { models, warnings } = await compile({ ...options, model: node.name, select: undefined });
+  const upstream = warnings.find((d) => d.code === 'upstream-not-built');
+  if (upstream) {
+    throw new DiagnosticError([
+      error('not-built', `${node.name} reads what is not built yet: ${upstream.message.replace(/: pipe run would refuse this selection$/, '')}`, { file: node.file }, {
+        hint: `${runCommand(`run --select +${node.name}`)} builds it and what it reads`,
+      }),
+    ]);
+  }
+  for (const d of warnings) options.emit?.({ type: 'diagnostic', diagnostic: d });
+  return models[0].sql;
+}
+
+/**
+ * The query sent: what to read, filtered by `where`, one row more than `limit` (to tell
+ * whether there are more). It must parse as one statement, which then is this SELECT: a
+ * model's SQL or a `--where` that closes the parenthesis to add a statement is refused.
+ */
+async function composed(session: WarehouseSession, query: string, where: string | undefined, limit: number): Promise<string> {
+  const inner = `SELECT * FROM (\n${query}\n) AS pipe_show`;
+  if (!(await oneStatement(session, inner))) {
+    throw new DiagnosticError([error('not-a-query', 'the SQL to show is not one query: pipe show runs only queries')]);
+  }
+  if (where === undefined) return `${inner}\nLIMIT ${limit + 1}`;
+  const filtered = `${inner}\nWHERE (\n${where}\n)`;
+  if (!(await oneStatement(session, filtered))) {
+    throw new DiagnosticError([error('bad-where', `--where ${JSON.stringify(where)} is not one SQL expression over the rows' columns`)]);
+  }
+  return `${filtered}\nLIMIT ${limit + 1}`;
+}
+
+/** Whether DuckDB's parser reads the text as one statement (parsing only: nothing runs). */
+async function oneStatement(session: WarehouseSession, sql: string): Promise<boolean> {
+  try {
+    // The semicolon makes the parser read the text even where it has none of its own.
+    return (await session.statementCount(`${sql};`)) === 1;
+  } catch (e) {
+    if (e instanceof WarehouseError) return false;
+    throw e;
+  }
+}
+
+async function read(session: WarehouseSession, sql: string, options: ShowOptions): Promise<QueryTable> {
+  try {
+    return await session.table(sql);
+  } catch (e) {
+    if (!(e instanceof WarehouseError)) throw e;
+    const cause = session.dialect.headline(e.message);
+    const by = options.where !== undefined ? ` with --where ${JSON.stringify(options.where)}` : options.inline ? ' running its query' : '';
+    throw new DiagnosticError([error('show-failed', `cannot show ${options.model}${by}: ${cause}`)]);
+  }
+}

@@ -1,0 +1,146 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { columnWidths } from '../../src/cli/format-rows.js';
+import { displayWidth } from '../../src/logging/width.js';
+import { holdWarehouse, removeTempDirs } from '../e2e/helpers.js';
+import { runIn, showIn } from '../support/in-process.js';
+import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
+
+afterAll(() => {
+  removeProjects();
+  removeTempDirs();
+});
+
+/** `pipe show MODEL`: the rows of a model's table, a seed's, a source's, or of a model's query, read-only. */
+
+const LONG = 'a long note that goes on and on, well past the width any terminal column would give it';
+
+const FILES = {
+  'seeds/people.csv': 'id,name\n1,ana\n2,bo\n3,cy\n',
+  'models/typed.sql': `{{ config(materialized='table') }}
+select 1::bigint as id, date '2024-01-02' as day, 12.50::decimal(10,2) as amount, null::varchar as missing,
+  '${LONG}' as note, [1, 2] as list, {'k': 'v', 'n': 3} as nested, 'two\nlines' as text
+union all
+select 2, date '2024-01-03', 0.05, 'here', 'short', [], {'k': null, 'n': 4}, ''
+`,
+  'models/events.sql': `{{ config(materialized='incremental', partition_by='day') }}
+select id, date '{{ ds }}' as day, name from {{ ref('people') }}
+`,
+  'models/helper.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as x\n",
+  'models/later.sql': "{{ config(materialized='table') }}\nselect 1 as x\n",
+  'models/sources.yml': `version: 2
+sources:
+  - name: lake
+    meta:
+      external_location: "data/{name}.csv"
+    tables:
+      - name: visits
+`,
+  'data/visits.csv': 'page,hits\n/home,10\n/about,2\n',
+};
+
+let dir: string;
+beforeAll(async () => {
+  dir = tempProject(FILES);
+  for (const date of ['2024-01-01', '2024-01-02']) {
+    const r = await runIn(dir, { date, exclude: ['later'] });
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+  }
+});
+
+const runs = async () => (await queryWarehouse(dir, 'select count(*)::INTEGER as n from _pipe.runs'))[0].n;
+
+describe('pipe show', () => {
+  it('prints the first rows of a table, NULLs, dates, decimals and nested values as one line each, long ones cut', async () => {
+    const r = await showIn(dir, { model: 'typed', width: 100 });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0].split(/\s+/)).toEqual(['id', 'day', 'amount', 'missing', 'note', 'list', 'nested', 'text']);
+    expect(lines[1]).toMatch(/^1 +2024-01-02 +12\.50 +NULL +a long note.*… +\[1,2\] +\{"k":"v","n":3\} +two\\nlines$/);
+    expect(lines.every((l) => displayWidth(l) <= 100)).toBe(true);
+    expect(lines.at(-1)).toBe('2 rows of "main"."typed"');
+  });
+
+  it('--json gives every value whole, integers as numbers and decimals as exact text', async () => {
+    const r = await showIn(dir, { model: 'typed', json: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([
+      { id: 1, day: '2024-01-02', amount: '12.50', missing: null, note: LONG, list: [1, 2], nested: { k: 'v', n: 3 }, text: 'two\nlines' },
+      { id: 2, day: '2024-01-03', amount: '0.05', missing: 'here', note: 'short', list: [], nested: { k: null, n: 4 }, text: '' },
+    ]);
+  });
+
+  it('shows seeds and sources, --limit rows of them, filtered by --where', async () => {
+    const limited = await showIn(dir, { model: 'people', limit: 2 });
+    expect(limited.code, limited.stderr).toBe(0);
+    expect(limited.stdout.trimEnd().split('\n')).toEqual(['id  name', '1   ana', '2   bo', 'first 2 rows of "main"."people"; --limit N shows more']);
+    const where = await showIn(dir, { model: 'people', where: "name <> 'bo'", json: true });
+    expect(JSON.parse(where.stdout)).toEqual([{ id: 1, name: 'ana' }, { id: 3, name: 'cy' }]);
+    const source = await showIn(dir, { model: 'lake.visits', json: true });
+    expect(source.code, source.stderr).toBe(0);
+    expect(JSON.parse(source.stdout)).toEqual([{ page: '/home', hits: 10 }, { page: '/about', hits: 2 }]);
+  });
+
+  it("--date shows an incremental model's partition, and --inline its query for the date, writing nothing", async () => {
+    const before = await runs();
+    const partition = await showIn(dir, { model: 'events', date: '2024-01-01', json: true });
+    expect(partition.code, partition.stderr).toBe(0);
+    expect(JSON.parse(partition.stdout).map((r: { day: string }) => r.day)).toEqual(['2024-01-01', '2024-01-01', '2024-01-01']);
+    const inline = await showIn(dir, { model: 'events', date: '2024-03-04', inline: true, where: 'id = 2', json: true });
+    expect(inline.code, inline.stderr).toBe(0);
+    expect(JSON.parse(inline.stdout)).toEqual([{ id: 2, day: '2024-03-04', name: 'bo' }]);
+    expect(await queryWarehouse(dir, "select count(*)::INTEGER as n from events where day = '2024-03-04'")).toEqual([{ n: 0 }]);
+    expect(await runs()).toBe(before);
+  });
+
+  it('refuses a --where that would add a statement, and one DuckDB cannot bind, with a clear error', async () => {
+    const injected = await showIn(dir, { model: 'people', where: '1 = 1) ; drop table people; select (1' });
+    expect(injected.code).toBe(2);
+    expect(injected.stderr).toContain("is not one SQL expression over the rows' columns");
+    expect(await queryWarehouse(dir, 'select count(*)::INTEGER as n from people')).toEqual([{ n: 3 }]);
+    const unbound = await showIn(dir, { model: 'people', where: 'nope = 1' });
+    expect(unbound.code).toBe(2);
+    expect(unbound.stderr).toMatch(/^error: cannot show people with --where "nope = 1": Referenced column "nope" not found/);
+    expect(unbound.stderr).not.toMatch(/Binder Error|\n\s+at /);
+  });
+
+  it('refuses an unknown name with a suggestion, what is not built naming pipe run, and --date where there is no date partition', async () => {
+    const unknown = await showIn(dir, { model: 'evnts' });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("no model, seed or source named 'evnts'");
+    expect(unknown.stderr).toContain("did you mean 'events'?");
+    const later = await showIn(dir, { model: 'later' });
+    expect(later.code).toBe(2);
+    expect(later.stderr).toContain('later is not built yet');
+    expect(later.stderr).toContain('pipe run --select later');
+    const dated = await showIn(dir, { model: 'typed', date: '2024-01-02' });
+    expect(dated.code).toBe(2);
+    expect(dated.stderr).toContain('models/typed.sql: error: --date shows a partition of an incremental model partitioned by date, and typed is a table');
+    const ephemeral = await showIn(dir, { model: 'helper' });
+    expect(ephemeral.code).toBe(2);
+    expect(ephemeral.stderr).toContain('helper is ephemeral');
+    const fresh = tempProject({ 'models/a.sql': 'select 1 as x\n' });
+    const none = await showIn(fresh, { model: 'a' });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('a is not built yet: the warehouse');
+  });
+
+  it('refuses while another process holds the warehouse, as every command does', async () => {
+    const held = await holdWarehouse(join(dir, 'warehouse.duckdb'));
+    try {
+      const r = await showIn(dir, { model: 'people' });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('is in use by another process');
+    } finally {
+      await held.release();
+    }
+  });
+});
+
+describe('pipe show table widths', () => {
+  it('narrows the widest columns until the table fits, never below a header or six columns', () => {
+    expect(columnWidths(['a', 'b'], [['x'.repeat(30), 'y'.repeat(30)]], 40)).toEqual([19, 19]);
+    expect(columnWidths(['name'], [['x'.repeat(80)]], undefined)).toEqual([40]);
+    expect(columnWidths(['header', 'b'], [['x'.repeat(30), 'y']], 4)).toEqual([6, 1]);
+  });
+});
