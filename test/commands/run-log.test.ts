@@ -81,6 +81,13 @@ describe('run logs', () => {
     expect(kept).toEqual(started.slice(1).reverse());
   });
 
+  it('refuse a keep_run_logs that is not a count, at its line of pipe.yaml', async () => {
+    const dir = tempProject({ ...MODELS, 'pipe.yaml': 'name: shop\nkeep_run_logs: none\n' });
+    const r = await runIn(dir, { date: DAY });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('pipe.yaml:2: error: keep_run_logs must be a whole number of at least 1');
+  });
+
   it('never show a started task as succeeded when its process is gone without logging the success', () => {
     const started = '2024-01-02T03:00:00.000Z';
     const task = (id: string) => ({ id, model: id, kind: 'table' as const, file: `models/${id}.sql` });
