@@ -11,8 +11,6 @@ import type { EventLine, ReconciledLine, RunLogHeader, RunLogLine } from './run-
  */
 
 export type LoggedTaskStatus = TaskStatus | 'running';
-/** A run's status in a log; `running` only while its process lives. */
-export type LoggedRunStatus = RunStatus;
 
 export interface LoggedTask {
   readonly task_id: string;
@@ -32,7 +30,8 @@ export interface LoggedRun {
   readonly run_id: string;
   readonly command: string;
   readonly pipeline: string | null;
-  readonly status: LoggedRunStatus;
+  /** `running` only while its process lives. */
+  readonly status: RunStatus;
   /** Whether the warehouse's record of the run's end is in the log (then the log is the warehouse's word). */
   readonly reconciled: boolean;
   readonly pid: number | null;
