@@ -85,6 +85,8 @@ export interface IncrementalConfig extends CommonConfig {
   readonly partition_by: string;
   /** How a change of the query's columns reaches the table. */
   readonly on_schema_change: SchemaChangePolicy;
+  /** How many intervals (dates, or hours in an hourly run) before the run's own a run rebuilds, for rows that arrive late. */
+  readonly lookback: number;
 }
 
 /** An incremental model whose runs replace rows by key: `merge` updates them, `delete+insert` deletes and inserts them. */
@@ -435,7 +437,7 @@ function incrementalKeys(raw: Readonly<Record<string, unknown>>, bad: (key: stri
   if (given('lookback')) {
     const lookback = raw.lookback;
     if (typeof lookback === 'number' && Number.isInteger(lookback) && lookback >= 0) out.lookback = lookback;
-    else bad('lookback', 'lookback must be a whole number of batches, 0 or more');
+    else bad('lookback', `lookback must be a whole number, 0 or more: how many dates (hours in an hourly run, batches of a microbatch model) before the run's own a run rebuilds; got ${JSON.stringify(lookback)}`);
   }
   if (given('concurrent_batches')) {
     if (typeof raw.concurrent_batches === 'boolean') out.concurrent_batches = raw.concurrent_batches;

@@ -80,10 +80,10 @@ export const MODEL_KINDS = {
     resource: 'model',
     built: true,
     batchedInputs: false,
-    config: ({ partition_by, on_schema_change }) =>
+    config: ({ partition_by, on_schema_change, lookback }) =>
       partition_by === undefined
         ? missing('partition_by', 'an incremental model needs partition_by: the column that places each row in a date', "e.g. config(materialized='incremental', partition_by='order_date')")
-        : { kind: 'incremental', materialized: 'incremental', partition_by, on_schema_change },
+        : { kind: 'incremental', materialized: 'incremental', partition_by, on_schema_change, lookback: lookback ?? 0 },
     isIncremental: incrementalState,
   },
   merge: {

@@ -3,6 +3,7 @@ import { parse as parseYamlValue } from 'yaml';
 import { parseDuration } from '../analyze/model-config.js';
 import { DEFAULT_WAIT } from '../commands/context.js';
 import { compile, history, listNodes } from '../commands/inspect.js';
+import { lookbackReason } from '../logging/lookback-reason.js';
 import { run, runDryRun } from '../commands/run.js';
 import { backfill, backfillDryRun } from '../commands/backfill.js';
 import { retry } from '../commands/retry.js';
@@ -449,8 +450,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       const { models, warnings } = await compile({ ...projectOptions(o), model, date: o.date, hour: o.hour, pipeline: o.pipeline, fullRefresh: o.fullRefresh, emit: (e) => logger.handle(e) });
       for (const d of warnings) logger.handle({ type: 'diagnostic', diagnostic: d });
       if (o.json) for (const m of models) logger.result(JSON.stringify({ type: 'compiled', ...m }));
-      else if (model) logger.result(models[0]?.sql ?? '');
-      else logger.result(models.map((m) => `-- ${m.model} (${m.materialized}) · ${m.file} · ds ${m.ds}\n${m.sql};\n`).join('\n'));
+      // A model's last task is its run's own interval; those before it are its lookback's.
+      else if (model) logger.result(models[models.length - 1]?.sql ?? '');
+      else logger.result(models.map((m) => `-- ${m.model} (${m.materialized}) · ${m.file} · ds ${m.ds}${m.lookback ? ` (${lookbackReason(m.lookback)})` : ''}\n${m.sql};\n`).join('\n'));
     } catch (e) {
       exitCode = report(e, logger);
     }

@@ -4,6 +4,7 @@ import { isHourLabel } from '../dates/dates.js';
 import { renderSteps } from '../plan/render-steps.js';
 import { sequentialOrder } from '../plan/sequential-order.js';
 import { displayWidth, padDisplay } from '../logging/width.js';
+import { lookbackReason } from '../logging/lookback-reason.js';
 
 /** Why a planned task would not run, if it would not. */
 function skipped(t: Task): string | undefined {
@@ -23,6 +24,7 @@ function plannedTaskJson(t: Task, order: number, steps: boolean): string {
     kind: t.kind,
     ds: t.ds,
     phase: t.phase,
+    ...(t.lookback ? { lookback: t.lookback } : {}),
     upstream: t.upstream,
     sql_hash: t.sqlHash,
     ...(t.renderAtRun ? { rendered_at_run: true } : {}),
@@ -41,7 +43,7 @@ const RENDERED_AT_RUN = '-- its SQL reads the warehouse while rendering: rendere
 /** The tasks in the order one worker starts them, each under a comment, with the SQL it would run. */
 function stepsInOrder(ordered: readonly Task[]): string[] {
   return ordered.map((t, i) => {
-    const head = `-- ${i + 1}. ${t.id} (${t.kind}${t.phase ? `, ${t.phase}` : ''})${waitsFor(t)}`;
+    const head = `-- ${i + 1}. ${t.id} (${t.kind}${t.phase ? `, ${t.phase}` : ''}${t.lookback ? `, ${lookbackReason(t.lookback)}` : ''})${waitsFor(t)}`;
     const why = skipped(t);
     if (why !== undefined) return `${head}\n-- skipped: ${why}\n`;
     return `${head}\n${t.renderAtRun ? `${RENDERED_AT_RUN}\n` : ''}${renderSteps(t.steps)}`;

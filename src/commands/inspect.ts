@@ -29,6 +29,8 @@ export interface CompiledModel {
   readonly file: string;
   readonly materialized: string;
   readonly ds: string;
+  /** Set for an interval before the run's own, rebuilt for a lookback (see Task.lookback). */
+  readonly lookback?: { readonly of: string; readonly n: number };
   readonly refs: readonly string[];
   readonly sql: string;
   /** The hash the run records for the task (`pipe history`), to match the two. */
@@ -91,7 +93,7 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
       if (n?.kind !== 'model' || planned.sql === undefined || planned.ds === undefined || planned.sqlHash === undefined) continue;
       if (planned.blocked) warnings.push(warning('depends-on-past', `pipe run would skip ${planned.id}: ${planned.blocked}`, { file: planned.file }));
       const { task, renderedWith } = await executionRender(planned, prepared.warehouse, warnings);
-      models.push({ model: task.node, file: task.file, materialized: task.kind, ds: planned.ds, refs: n.upstream, sql: task.sql!, sql_hash: task.sqlHash!, ...renderedWith });
+      models.push({ model: task.node, file: task.file, materialized: task.kind, ds: planned.ds, ...(planned.lookback ? { lookback: planned.lookback } : {}), refs: n.upstream, sql: task.sql!, sql_hash: task.sqlHash!, ...renderedWith });
     }
   } finally {
     prepared.warehouse?.close();

@@ -42,6 +42,8 @@ export interface RunPlanOptions extends ProjectOptions, SelectionOptions, WaitOp
    */
   readonly eventTimeStart?: string;
   readonly eventTimeEnd?: string;
+  /** Set by the scheduler for a catch-up's run: the intervals of the runs due after it (see PlanContext.laterRuns). */
+  readonly laterRuns?: readonly Interval[];
 }
 
 export interface RunOptions extends RunPlanOptions {
@@ -121,7 +123,7 @@ export async function planRunCommand(options: RunPlanOptions, how: { runId: stri
   const prepared = await prepare({ ...options, interval, access: how.access, invocation: how.invocation }, project);
   try {
     const eventTime = eventTimeRange(options);
-    const ctx = { ...planContext(prepared, how.runId, options.fullRefresh), eventTime };
+    const ctx = { ...planContext(prepared, how.runId, options.fullRefresh), eventTime, laterRuns: options.laterRuns };
     const plan = planRun(options.ignoreDependenciesOnPast ? ctx : await withPast(ctx, prepared, interval), interval);
     const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings });
     return { prepared, plan, interval, hour, isDefault, threads, eventTime };

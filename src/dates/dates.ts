@@ -161,8 +161,14 @@ export function batchMs(size: 'day' | 'hour'): number {
 export function batchesCovering(start: number, end: number, size: 'day' | 'hour'): Interval[] {
   const length = batchMs(size);
   const out: Interval[] = [];
-  for (let t = start - (((start % length) + length) % length); t < end; t += length) out.push({ start: t, end: t + length });
+  for (let t = batchStart(start, size); t < end; t += length) out.push({ start: t, end: t + length });
   return out;
+}
+
+/** The start of the batch of `size` that holds the instant `at`. */
+export function batchStart(at: number, size: 'day' | 'hour'): number {
+  const length = batchMs(size);
+  return at - (((at % length) + length) % length);
 }
 
 /** The interval an interval label names (see intervalLabel); undefined for text that is not one. */

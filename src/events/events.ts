@@ -14,6 +14,8 @@ export interface TaskRef {
   readonly ds?: string;
   /** A backfill's full refresh: the task that resets, or swaps in, the model's staging table. */
   readonly phase?: 'reset' | 'swap';
+  /** An interval before the run's own, rebuilt for the `lookback` of model `of` (see Task.lookback). */
+  readonly lookback?: { readonly of: string; readonly n: number };
 }
 
 export interface TaskError {

@@ -4,6 +4,7 @@ import { formatDiagnostic, type SourceReader } from './format-diagnostic.js';
 import { masked, type Logger, type Output } from './logger.js';
 import type { Style } from './style.js';
 import { truncateDisplay } from './width.js';
+import { lookbackReason } from './lookback-reason.js';
 
 /** A duration as a status line shows it: `42s`, `3m05s`, `2h10m`. */
 export function formatDuration(ms: number): string {
@@ -13,10 +14,11 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/** What a task is of its model: its date, or its part in a full refresh. */
+/** What a task is of its model: its date (and why, for a date before the run's), or its part in a full refresh. */
 function taskWhen(t: TaskRef): string | undefined {
   if (t.phase) return `full refresh ${t.phase}`;
-  return t.ds && t.kind !== 'seed' ? t.ds : undefined;
+  if (!t.ds || t.kind === 'seed') return undefined;
+  return t.lookback ? `${t.ds} (${lookbackReason(t.lookback)})` : t.ds;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { batchesCovering, batchMs, type Interval } from '../dates/dates.js';
+import { batchesCovering, batchMs, batchStart, HOUR_MS, type Interval } from '../dates/dates.js';
 import type { ConfigOf, Materialization, MicrobatchConfig, ModelConfig, SchemaChangePolicy, UniqueKeyConfig } from '../analyze/model-config.js';
 import { isBuilt, MODEL_KINDS, type BuiltMaterialization, type Facets } from '../analyze/model-kinds.js';
 import type { Step, TaskKind } from './task.js';
@@ -86,6 +86,12 @@ export interface PerInterval<M extends Materialization> {
    */
   batches(config: ConfigOf<M>, request: BatchRequest): Interval[] | { readonly problem: string; readonly key: string };
   /**
+   * Where the model's own `lookback` takes a run of `interval` back to: the start of its
+   * `lookback`-th interval before the run's (dates or hours as the run's interval is, a
+   * microbatch model's batches); undefined without one.
+   */
+  lookbackStart(config: ConfigOf<M>, interval: Interval): number | undefined;
+  /**
    * Whether the model's intervals run one after another, oldest first, each only once the one
    * before it succeeded; `readsItself`: the model's query reads its own table.
    */
@@ -100,8 +106,13 @@ export interface PerInterval<M extends Materialization> {
 export interface BatchRequest {
   /** The intervals the run or backfill covers, oldest first. */
   readonly intervals: readonly Interval[];
-  /** `pipe run`, which adds a microbatch model's lookback and builds a new table from its begin; a backfill builds its range. */
+  /** `pipe run`, which builds a new microbatch table from its begin; a backfill builds its range. */
   readonly run: boolean;
+  /**
+   * A run's lookback: it rebuilds the model's intervals from this instant on too (its own
+   * `lookback`, or that of a model it reads, see plan.ts). Never before a microbatch model's `begin`.
+   */
+  readonly from?: number;
   /** The table is built from nothing: it does not exist yet, or --full-refresh. */
   readonly fromNothing: boolean;
   /** `pipe run --event-time-start/--event-time-end`: the range whose batches a run builds instead. */
@@ -132,7 +143,8 @@ function batched(input: StrategyInput, config: MicrobatchConfig): StrategyInput 
 /**
  * A microbatch model's batches: those of `--event-time-start/--event-time-end` when given (as
  * dbt builds them); in a run, from `begin` when the table is built from nothing (dbt's first
- * build), else the run's own with `lookback` batches before them; in a backfill, its range.
+ * build), else the run's own and those of its lookback (request.from), none before `begin`;
+ * in a backfill, its range.
  */
 function microbatches(config: MicrobatchConfig, request: BatchRequest) {
   const size = config.batch_size;
@@ -145,8 +157,31 @@ function microbatches(config: MicrobatchConfig, request: BatchRequest) {
     }
     return batchesCovering(config.begin, last.end, size);
   }
-  const lookback = request.run ? config.lookback * batchMs(size) : 0;
-  return batchesCovering(first.start - lookback, last.end, size);
+  const from = request.from === undefined ? first.start : Math.min(first.start, Math.max(request.from, config.begin));
+  return batchesCovering(from, last.end, size);
+}
+
+/**
+ * A partitioned model's intervals: the run's or backfill's own, and in a run those of its
+ * lookback (request.from), of the same length as the run's (days, or hours).
+ */
+function partitions(request: BatchRequest): Interval[] {
+  const first = request.intervals[0];
+  if (request.from === undefined || request.from >= first.start) return [...request.intervals];
+  const size = first.end - first.start === HOUR_MS ? 'hour' : 'day';
+  return [...batchesCovering(request.from, first.start, size), ...request.intervals];
+}
+
+/** `n` intervals of `length` before `start`; none when `n` is 0. */
+const back = (start: number, n: number, length: number) => (n > 0 ? start - n * length : undefined);
+
+/** Where a microbatch model's lookback takes a run back to: never before the batch of its `begin`. */
+function microbatchLookback(config: MicrobatchConfig, interval: Interval): number | undefined {
+  const own = batchStart(interval.start, config.batch_size);
+  const start = back(own, config.lookback, batchMs(config.batch_size));
+  if (start === undefined) return undefined;
+  const from = Math.max(start, batchStart(config.begin, config.batch_size));
+  return from < own ? from : undefined;
 }
 
 /** The facets of the kinds that replace rows by unique_key, `merge` or `delete+insert`. */
@@ -201,7 +236,8 @@ export const MATERIALIZATIONS = {
     intervals: {
       per: 'interval',
       partitionBy: (config) => config.partition_by,
-      batches: (_config, request) => [...request.intervals],
+      batches: (_config, request) => partitions(request),
+      lookbackStart: (config, interval) => back(interval.start, config.lookback, interval.end - interval.start),
       chained: (config) => config.depends_on_past,
       stagedDate: (input, config, stagingRelation) => fullRefreshDateSteps(partitioned(input, config, config.partition_by), stagingRelation),
       stagedDateChecks: (input) => ({ partition: incrementalStaging(input) }),
@@ -220,6 +256,7 @@ export const MATERIALIZATIONS = {
       per: 'interval',
       partitionBy: (config) => config.event_time,
       batches: microbatches,
+      lookbackStart: microbatchLookback,
       // As dbt runs them: side by side, unless told not to or the query reads batches built before.
       chained: (config, readsItself) => config.depends_on_past || config.concurrent_batches === false || readsItself,
       stagedDate: (input, config, stagingRelation) => fullRefreshDateSteps(batched(input, config), stagingRelation),

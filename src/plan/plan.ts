@@ -47,6 +47,12 @@ export interface PlanContext {
    * the run it retries planned (a first build's, from its begin), whatever the table holds now.
    */
   readonly retryBatches?: ReadonlyMap<string, readonly Interval[]>;
+  /**
+   * A scheduler's catch-up: the intervals of the runs it starts after this one. A lookback
+   * interval that one of them rebuilds too (with its own lookback) is left to it, so that a
+   * catch-up rebuilds each interval it looks back on once, with the latest rows.
+   */
+  readonly laterRuns?: readonly Interval[];
 }
 
 export interface Plan {
@@ -217,14 +223,80 @@ function waitsForPast(node: PipeNode, ctx: Pick<PlanContext, 'catalog' | 'fullRe
 }
 
 /**
+ * Why a run rebuilds a node's intervals before its own: the `lookback` of model `of` (the
+ * node's own, or that of a model it reads), `n` intervals of that model, reaching back to `start`.
+ */
+export interface Lookback {
+  readonly start: number;
+  readonly of: string;
+  readonly n: number;
+}
+
+/**
+ * How far back a run of `interval` rebuilds each planned node. A model's own lookback, and
+ * the earliest lookback of what it reads: an interval of a model that reads a rebuilt
+ * interval would be stale otherwise, so it is rebuilt too, after it. What is not planned
+ * passes it on when it reads the rebuilt rows as they are (a view, an ephemeral model) and
+ * stops it when it keeps a copy (a table). None under --event-time-start/end, as in dbt.
+ */
+function lookbacks(ctx: PlanContext, nodes: readonly PipeNode[], interval: Interval): Map<string, Lookback> {
+  const out = new Map<string, Lookback>();
+  if (ctx.eventTime) return out;
+  const planned = new Set(nodes.map((n) => n.name));
+  const live = new Map<string, Lookback | undefined>();
+  const earliest = (a: Lookback | undefined, b: Lookback | undefined) => (a === undefined || (b !== undefined && b.start < a.start) ? b : a);
+  const reachOf = (name: string): Lookback | undefined => {
+    if (planned.has(name)) return out.get(name);
+    if (live.has(name)) return live.get(name);
+    live.set(name, undefined); // a cycle is an analysis error; this only guards the walk
+    const n = ctx.analysis.nodes.get(name);
+    const passes = n?.kind === 'model' && (n.config.kind === 'view' || n.config.kind === 'ephemeral');
+    const found = passes ? n.upstream.map(reachOf).reduce(earliest, undefined) : undefined;
+    live.set(name, found);
+    return found;
+  };
+  for (const node of nodes) {
+    let reach = node.upstream.map(reachOf).reduce(earliest, undefined);
+    const spec = node.kind === 'model' ? perInterval(node.config) : undefined;
+    if (node.kind === 'model' && spec) {
+      const start = spec.lookbackStart(node.config, interval);
+      const n = 'lookback' in node.config ? node.config.lookback : 0;
+      if (start !== undefined) reach = earliest({ start, of: node.name, n }, reach);
+    }
+    if (reach !== undefined) out.set(node.name, reach);
+  }
+  return out;
+}
+
+/**
+ * Without the lookback intervals that a later run of a catch-up rebuilds (see
+ * PlanContext.laterRuns): those before the run's own that a later run's reach covers.
+ */
+function withoutLaterRuns(node: ModelNode, ctx: PlanContext, nodes: readonly PipeNode[], own: Interval, batches: Interval[]): Interval[] {
+  if (!ctx.laterRuns?.length) return batches;
+  const later = ctx.laterRuns.flatMap((j) => {
+    const reach = lookbacks(ctx, nodes, j).get(node.name);
+    return reach ? [{ start: reach.start, end: j.end }] : [];
+  });
+  return batches.filter((b) => b.end > own.start || !later.some((l) => l.start <= b.start && b.end <= l.end));
+}
+
+/**
  * The intervals a model that keeps a table of intervals is built for (see PerInterval.batches),
  * oldest first, with those a retry re-runs; a problem is reported and leaves the model out.
  */
-function batchesFor(node: ModelNode, ctx: PlanContext, intervals: readonly Interval[], run: boolean, diagnostics: Diagnostic[]): Interval[] | undefined {
+function batchesFor(
+  node: ModelNode,
+  ctx: PlanContext,
+  intervals: readonly Interval[],
+  run: boolean,
+  diagnostics: Diagnostic[],
+  lookback?: Lookback,
+): Interval[] | undefined {
   const spec = perInterval(node.config);
   if (!spec) return undefined;
   const fromNothing = !materializationOf(node.config).isIncremental(tableState(node, ctx));
-  const batches = spec.batches(node.config, { intervals, run, fromNothing, eventTime: run ? ctx.eventTime : undefined });
+  const batches = spec.batches(node.config, { intervals, run, fromNothing, eventTime: run ? ctx.eventTime : undefined, from: lookback?.start });
   if (!Array.isArray(batches)) {
     diagnostics.push(error('bad-config', `${node.name}: ${batches.problem}`, { file: node.file }, { hint: `run a later date, or set ${batches.key} earlier` }));
     return undefined;
@@ -252,9 +324,12 @@ function batchInputs(node: ModelNode, ctx: PlanContext, interval: Interval, rela
 
 /** The previous-interval tasks that `depends_on_past` models of a run wait for: the planned models that wait for their past. */
 export function pastTaskIds(ctx: Omit<PlanContext, 'pastSucceeded'>, interval: Interval): string[] {
-  return plannedNodes(ctx).flatMap((n) => {
+  const nodes = plannedNodes(ctx);
+  const reach = lookbacks(ctx, nodes, interval);
+  return nodes.flatMap((n) => {
     if (!waitsForPast(n, ctx)) return [];
-    const first = batchesFor(n, ctx, [interval], true, [])?.[0] ?? interval;
+    const batches = batchesFor(n, ctx, [interval], true, [], reach.get(n.name));
+    const first = (batches && withoutLaterRuns(n, ctx, nodes, interval, batches)[0]) ?? interval;
     return [taskId(n, intervalLabel(previousInterval(first)))];
   });
 }
@@ -269,10 +344,10 @@ function pastBlocks(node: ModelNode, ctx: PlanContext, interval: Interval): stri
 }
 
 /**
- * `pipe run`: every planned node once, for one interval; a microbatch model once per batch
- * (its lookback, or from its begin for a first build), and under --full-refresh into its
- * staging table, swapped in once every batch is built. What reads a model waits for all its
- * tasks.
+ * `pipe run`: every planned node once, for one interval; a model that keeps a table of
+ * intervals once per interval of its lookback too (see lookbacks), a microbatch model once per
+ * batch (from its begin for a first build), and under --full-refresh into its staging table,
+ * swapped in once every batch is built. What reads a model waits for all its tasks.
  */
 export function planRun(ctx: PlanContext, interval: Interval): Plan {
   const built = plannedNodes(ctx);
@@ -283,6 +358,7 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
   const ids = new Map<string, string[]>();
   const planned = new Set(nodes.map((n) => n.name));
   const memo = new Map<string, readonly string[]>();
+  const reach = lookbacks(ctx, nodes, interval);
   for (const node of nodes) {
     const upstream = plannedUpstream(node, ctx.analysis, planned, memo).flatMap((u) => ids.get(u) ?? []);
     if (node.kind === 'source') {
@@ -293,9 +369,11 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
       }
       continue;
     }
-    const batches = node.kind === 'model' ? batchesFor(node, ctx, [interval], true, diagnostics) : undefined;
+    const lookback = reach.get(node.name);
+    const all = node.kind === 'model' ? batchesFor(node, ctx, [interval], true, diagnostics, lookback) : undefined;
+    const batches = all && node.kind === 'model' ? withoutLaterRuns(node, ctx, nodes, interval, all) : undefined;
     if (node.kind === 'model' && batches && (batches.length !== 1 || batches[0].start !== interval.start || batches[0].end !== interval.end)) {
-      const own = batchTasks(node, ctx, batches, upstream, diagnostics);
+      const own = batchTasks(node, ctx, batches, upstream, diagnostics, lookback && { ...lookback, before: interval.start });
       tasks.push(...own.tasks);
       ids.set(node.name, own.done);
       continue;
@@ -311,10 +389,11 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
 }
 
 /**
- * The tasks of a run that builds a model for several batches (a microbatch model's lookback or
- * first build), and the ids what reads it waits for. Batches run side by side unless the model
- * chains them; under --full-refresh they are built into the model's staging table and a swap
- * publishes it whole, as a backfill's full refresh does.
+ * The tasks of a run that builds a model for several intervals (its lookback, or a microbatch
+ * model's batches and first build), and the ids what reads it waits for. They run side by side
+ * unless the model chains them; under --full-refresh they are built into the model's staging
+ * table and a swap publishes it whole, as a backfill's full refresh does. A task of the
+ * lookback (from its start to `before`, the run's own interval) says so.
  */
 function batchTasks(
   node: ModelNode,
@@ -322,6 +401,7 @@ function batchTasks(
   batches: readonly Interval[],
   upstream: readonly string[],
   diagnostics: Diagnostic[],
+  lookback?: Lookback & { readonly before: number },
 ): { tasks: Task[]; done: string[] } {
   const chained = perInterval(node.config)?.chained(node.config, node.readsItself) ?? false;
   const full = ctx.fullRefresh && !ctx.refreshed?.has(node.name) ? { ...fullRefreshTaskIds(node.name), ...fullRefreshStaging(node.config.schema, node.name) } : undefined;
@@ -329,8 +409,10 @@ function batchTasks(
   let previous: string | undefined;
   for (const batch of batches) {
     const up = [...(full ? [full.reset] : []), ...upstream, ...(chained && previous !== undefined ? [previous] : [])];
-    const task = modelTask(node, full ? ctx : { ...ctx, fullRefresh: false }, batch, intervalLabel(batch), up, diagnostics, { stagedIn: full?.stagingRelation });
-    if (!task) continue;
+    const built = modelTask(node, full ? ctx : { ...ctx, fullRefresh: false }, batch, intervalLabel(batch), up, diagnostics, { stagedIn: full?.stagingRelation });
+    if (!built) continue;
+    const looksBack = lookback && batch.start >= lookback.start && batch.end <= lookback.before;
+    const task = looksBack ? { ...built, lookback: { of: lookback.of, n: lookback.n } } : built;
     const blocked = previous === undefined ? pastBlocks(node, ctx, batch) : undefined;
     tasks.push(blocked ? { ...task, blocked } : task);
     previous = task.id;

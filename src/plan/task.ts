@@ -200,6 +200,11 @@ export interface Task {
    * not succeeded. It is recorded as skipped with this reason, and so is what reads it.
    */
   readonly blocked?: string;
+  /**
+   * Set on a task of a run that rebuilds an interval before the run's own: the `lookback` of
+   * model `of` (its own, or of a model it reads), `n` intervals.
+   */
+  readonly lookback?: { readonly of: string; readonly n: number };
   /** The backfill date this task belongs to; the executor admits a limited number of dates at once. */
   readonly group?: string;
   /** Automatic retries for transient errors; none when absent. */

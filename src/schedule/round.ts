@@ -1,5 +1,6 @@
 import type { Pipeline } from '../analyze/project-settings.js';
 import type { ScheduleState } from '../warehouse/run-state.js';
+import type { Interval } from '../dates/dates.js';
 import { droppedMessage, dueRuns, intervalFor, type Due } from './due.js';
 
 /**
@@ -17,6 +18,11 @@ export interface RunToStart {
   readonly reason: StartReason;
   /** A resume's run that never finished: the new run is linked to it, so it is not retried again. */
   readonly resumes?: string;
+  /**
+   * A catch-up's: the intervals of the runs due after this one in the same catch-up, which
+   * rebuild what their lookback reaches; this run leaves those intervals to them.
+   */
+  readonly laterRuns?: readonly Interval[];
 }
 
 export interface Round {
@@ -55,7 +61,12 @@ export function planRound(
     candidates.sort((a, b) => a.due.fireAt - b.due.fireAt);
     const { due: fresh, dropped } = dueRuns(s, state.lastFire.get(p.name), now);
     if (dropped) actions.push({ kind: 'say', message: droppedMessage(p.name, dropped) });
-    fresh.forEach((d, i) => candidates.push({ due: d, reason: i < fresh.length - 1 ? 'catch-up' : 'due' }));
+    // Every due run is started in time (later rounds start those waiting for a slot, and a
+    // restart finds them due still), so an earlier one may leave its lookback to them.
+    fresh.forEach((d, i) => {
+      const later = fresh.slice(i + 1).map((f) => f.interval);
+      candidates.push({ due: d, reason: i < fresh.length - 1 ? 'catch-up' : 'due', ...(later.length > 0 ? { laterRuns: later } : {}) });
+    });
     let active = [...running.values()].filter((name) => name === p.name).length;
     const seen = new Set<string>();
     for (const c of candidates) {

@@ -157,7 +157,7 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
   };
 
   /** Records the run as triggered, then starts it; its end is an event. A resume names the run it takes over. */
-  const startRun = async ({ key, pipeline: p, due, reason, resumes }: RunToStart) => {
+  const startRun = async ({ key, pipeline: p, due, reason, resumes, laterRuns }: RunToStart) => {
     if (!roundWarehouse) throw new Error('internal error: starting a run outside a round');
     const runId = newRunId();
     const session = await roundWarehouse.session();
@@ -178,6 +178,7 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
       runId,
       scheduledAt: due.fireAt,
       resumes,
+      laterRuns,
       signal,
       emit,
     }).then(

@@ -73,7 +73,7 @@ models:
     ['no begin', microbatch(", batch_size='day'"), 'a microbatch model needs begin'],
     ['a monthly batch', microbatch(", batch_size='month', begin='2024-01-01'"), "batch_size 'month' is not supported: pipe's intervals are days and hours"],
     ['a begin that is no date', microbatch(", batch_size='day', begin='soon'"), 'begin must be a date or a date and time'],
-    ['a fractional lookback', microbatch(", batch_size='day', begin='2024-01-01', lookback=1.5"), 'lookback must be a whole number of batches'],
+    ['a fractional lookback', microbatch(", batch_size='day', begin='2024-01-01', lookback=1.5"), 'lookback must be a whole number, 0 or more'],
     // dbt runs them around its first and last batch; pipe's batches are tasks of their own.
     ['a post-hook', microbatch(", batch_size='day', begin='2024-01-01', post_hook='select 1'"), 'a microbatch model cannot have a post_hook'],
   ])('refuses a microbatch model with %s', async (_what, config, message) => {

@@ -98,7 +98,10 @@ describe('the table of materializations', () => {
       materialized: 'incremental',
       partition_by: 'd',
       on_schema_change: 'append_new_columns',
+      // No interval before the run's own is rebuilt unless asked.
+      lookback: 0,
     });
+    expect(MATERIALIZATIONS.incremental.config({ partition_by: 'd', on_schema_change: 'fail', lookback: 2 })).toMatchObject({ lookback: 2 });
     expect(MATERIALIZATIONS.incremental.config({ on_schema_change: 'fail' })).toMatchObject({ key: 'partition_by' });
     // The keys other kinds do not read are not part of their config.
     expect(MATERIALIZATIONS.table.config()).toEqual({ kind: 'table', materialized: 'table' });

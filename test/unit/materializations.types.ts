@@ -40,7 +40,7 @@ export const noIntervals: MaterializationSpec<'incremental'> = incrementalWithou
 export const noPartition: MaterializationSpec<'incremental'> = {
   ...MATERIALIZATIONS.incremental,
   // @ts-expect-error -- an incremental config without its partition column: 'partition_by'
-  config: ({ on_schema_change }) => ({ kind: 'incremental', materialized: 'incremental', on_schema_change }),
+  config: ({ on_schema_change }) => ({ kind: 'incremental', materialized: 'incremental', on_schema_change, lookback: 0 }),
 };
 
 const common = {
@@ -55,7 +55,7 @@ const common = {
 } as const;
 
 // @ts-expect-error -- the config type requires it too: 'partition_by'
-export const config: IncrementalConfig = { ...common, kind: 'incremental', materialized: 'incremental', on_schema_change: 'fail' };
+export const config: IncrementalConfig = { ...common, kind: 'incremental', materialized: 'incremental', on_schema_change: 'fail', lookback: 0 };
 
 // @ts-expect-error -- a merge model without the columns it merges by: 'unique_key'
 export const merge: MergeConfig = { ...common, kind: 'merge', materialized: 'incremental', on_schema_change: 'fail' };

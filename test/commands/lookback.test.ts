@@ -1,0 +1,194 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { diagnosticsOf, explain, queryRows, removeTempDirs, sortedRows, taskIdsOf, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { backfillDryRun } from '../../src/commands/backfill.js';
+import { runDryRun } from '../../src/commands/run.js';
+import { formatRunPlan } from '../../src/cli/format-plan.js';
+import { backfillIn, compileIn, runIn, scheduleIn } from '../support/in-process.js';
+import { DAILY, eventsProject } from '../support/incremental-project.js';
+
+/**
+ * `lookback: N`: a run of date D rebuilds D-N … D-1 of the model too, each its own task, and
+ * the dated models that read them; backfills build their range only; a schedule's catch-up
+ * leaves a lookback date to the later run that rebuilds it anyway.
+ */
+
+afterAll(removeTempDirs);
+
+/** Orders of five days; `late` adds rows that arrived after their day was built. */
+const RAW = (late = '') => `day,amount
+2024-01-01,1
+2024-01-02,2
+2024-01-03,3
+2024-01-04,4
+2024-01-05,5
+${late}`;
+
+const ORDERS = (config: string) => `{{ config(materialized='incremental', partition_by='day'${config}) }}
+select day, count(*) as n, sum(amount) as amount from {{ ref('raw') }}
+where day >= '{{ interval_start }}' and day < '{{ interval_end }}'
+group by day
+`;
+
+/** Per day, what the orders of that day come to, read from the orders model. */
+const DAILY_TOTAL = `{{ config(materialized='incremental', partition_by='day') }}
+select day, amount * 10 as amount10 from {{ ref('orders') }}
+where day >= '{{ interval_start }}' and day < '{{ interval_end }}'
+`;
+
+function project(files: Record<string, string> = {}): string {
+  const dir = tempDir();
+  writeProjectFiles(dir, {
+    'pipe.yaml': 'name: shop\n',
+    'seeds/raw.csv': RAW(),
+    'models/orders.sql': ORDERS(', lookback=2'),
+    ...files,
+  });
+  return dir;
+}
+
+describe('lookback', () => {
+  it('rebuilds D-2, D-1 and D on a run of D, and picks up rows that arrived late', async () => {
+    const dir = project();
+    const first = await runIn(dir, { date: '2024-01-04' });
+    expect(first.code, explain(first)).toBe(0);
+    expect(taskIdsOf(first.events, 'task-succeeded').filter((id) => id.startsWith('orders'))).toEqual(['orders@2024-01-02', 'orders@2024-01-03', 'orders@2024-01-04']);
+    // The text says why a date outside --date runs.
+    expect(first.stdout).toContain('orders 2024-01-02 (lookback 2 of orders)');
+    expect(first.stdout).not.toContain('2024-01-04 (lookback');
+
+    // A row of the 3rd arrives on the 5th: the run of the 5th rebuilds the 3rd with it.
+    writeProjectFiles(dir, { 'seeds/raw.csv': RAW('2024-01-03,30\n') });
+    const next = await runIn(dir, { date: '2024-01-05' });
+    expect(next.code, explain(next)).toBe(0);
+    const runId = (next.events.find((e) => e.type === 'run-started') as { runId: string }).runId;
+    const state = await queryRows(
+      warehouseOf(dir),
+      `SELECT t.task_id, r.status FROM _pipe.tasks t JOIN _pipe.task_results r USING (run_id, task_id) WHERE t.run_id = '${runId}' AND t.node = 'orders' ORDER BY t.task_id`,
+    );
+    expect(state).toEqual([
+      { task_id: 'orders@2024-01-03', status: 'succeeded' },
+      { task_id: 'orders@2024-01-04', status: 'succeeded' },
+      { task_id: 'orders@2024-01-05', status: 'succeeded' },
+    ]);
+    expect(await sortedRows(warehouseOf(dir), 'orders')).toEqual([
+      { day: '2024-01-02', n: '1', amount: '2' },
+      { day: '2024-01-03', n: '2', amount: '33' },
+      { day: '2024-01-04', n: '1', amount: '4' },
+      { day: '2024-01-05', n: '1', amount: '5' },
+    ]);
+  });
+
+  it('rebuilds the same dates of the dated models that read the model, after it, and tables once', async () => {
+    const dir = project({
+      'models/daily_total.sql': DAILY_TOTAL,
+      'models/total.sql': `select sum(amount) as amount from {{ ref('orders') }}`,
+    });
+    const plan = await runDryRun({ project: dir, date: '2024-01-05', emit: () => undefined });
+    const tasks = new Map(plan.plan.tasks.map((t) => [t.id, t]));
+    expect([...tasks.keys()].filter((id) => id.startsWith('daily_total'))).toEqual(['daily_total@2024-01-03', 'daily_total@2024-01-04', 'daily_total@2024-01-05']);
+    expect(tasks.get('daily_total@2024-01-03')).toMatchObject({ lookback: { of: 'orders', n: 2 } });
+    expect(tasks.get('daily_total@2024-01-03')!.upstream).toEqual(expect.arrayContaining(['orders@2024-01-03']));
+    expect(tasks.get('total@2024-01-05')!.upstream).toEqual(['orders@2024-01-03', 'orders@2024-01-04', 'orders@2024-01-05']);
+    expect(tasks.get('orders@2024-01-05')!.lookback).toBeUndefined();
+    const text = formatRunPlan(plan.plan, { ds: '2024-01-05', dateIsDefault: false, threads: 1 }, false);
+    expect(text).toMatch(/-- \d+\. daily_total@2024-01-03 \(incremental, lookback 2 of orders\)/);
+    expect(text).toMatch(/-- \d+\. orders@2024-01-05 \(incremental\)/);
+
+    expect((await runIn(dir, { date: '2024-01-04' })).code).toBe(0);
+    writeProjectFiles(dir, { 'seeds/raw.csv': RAW('2024-01-04,40\n') });
+    const r = await runIn(dir, { date: '2024-01-05' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await sortedRows(warehouseOf(dir), 'daily_total')).toEqual([
+      { day: '2024-01-02', amount10: '20' },
+      { day: '2024-01-03', amount10: '30' },
+      { day: '2024-01-04', amount10: '440' },
+      { day: '2024-01-05', amount10: '50' },
+    ]);
+    // pipe compile shows every task, and says why; selected alone, what reads orders has no lookback to follow.
+    const compiled = await compileIn(dir, { date: '2024-01-05' });
+    expect(compiled.models.filter((m) => m.model === 'daily_total').map((m) => [m.ds, m.lookback?.of])).toEqual([
+      ['2024-01-03', 'orders'],
+      ['2024-01-04', 'orders'],
+      ['2024-01-05', undefined],
+    ]);
+    expect((await compileIn(dir, { date: '2024-01-05', select: ['daily_total'] })).models.map((m) => m.ds)).toEqual(['2024-01-05']);
+  });
+
+  it('keeps a depends_on_past model in order: D-2 before D-1 before D', async () => {
+    const dir = project({ 'models/orders.sql': ORDERS(', lookback=2, depends_on_past=true') });
+    const plan = await runDryRun({ project: dir, date: '2024-01-05', ignoreDependenciesOnPast: true, emit: () => undefined });
+    const up = new Map(plan.plan.tasks.map((t) => [t.id, t.upstream]));
+    expect(up.get('orders@2024-01-04')).toContain('orders@2024-01-03');
+    expect(up.get('orders@2024-01-05')).toContain('orders@2024-01-04');
+  });
+
+  it('is not added to a backfill, which builds its range', async () => {
+    const dir = project({ 'models/daily_total.sql': DAILY_TOTAL });
+    const plan = await backfillDryRun({ project: dir, start: '2024-01-04', end: '2024-01-05', emit: () => undefined });
+    expect(plan.tasks.map((t) => t.id).filter((id) => id.includes('@')).sort()).toEqual([
+      'daily_total@2024-01-04',
+      'daily_total@2024-01-05',
+      'orders@2024-01-04',
+      'orders@2024-01-05',
+    ]);
+    const r = await backfillIn(dir, { start: '2024-01-04', end: '2024-01-05' });
+    expect(r.code, explain(r)).toBe(0);
+    expect((await sortedRows(warehouseOf(dir), 'orders')).map((row) => row.day)).toEqual(['2024-01-04', '2024-01-05']);
+  });
+
+  it('counts hours in an hourly run', async () => {
+    const dir = project({
+      'seeds/raw.csv': 'day,amount\n2024-01-05 01:30:00,1\n2024-01-05 02:30:00,2\n2024-01-05 03:30:00,3\n',
+      'seeds/raw.yaml': 'column_types: {day: timestamp}\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-05', hour: 3 });
+    expect(r.code, explain(r)).toBe(0);
+    expect(taskIdsOf(r.events, 'task-succeeded').filter((id) => id.startsWith('orders'))).toEqual(['orders@2024-01-05T01', 'orders@2024-01-05T02', 'orders@2024-01-05T03']);
+  });
+
+  it('refuses a value that is not a whole number 0 or more, at its line', async () => {
+    const inConfig = project({ 'models/orders.sql': `\n${ORDERS(', lookback=-1')}` });
+    const a = await runIn(inConfig, { date: '2024-01-05' });
+    expect(a.code).toBe(2);
+    expect(diagnosticsOf(a.events)).toEqual([expect.objectContaining({ message: expect.stringContaining('lookback must be a whole number, 0 or more'), location: expect.objectContaining({ file: 'models/orders.sql', line: 2 }) })]);
+
+    const inYaml = project({ 'models/orders.sql': ORDERS(''), 'models/orders.yaml': 'tags: [daily]\nlookback: two\n' });
+    const b = await runIn(inYaml, { date: '2024-01-05' });
+    expect(b.code).toBe(2);
+    expect(diagnosticsOf(b.events)).toEqual([expect.objectContaining({ message: expect.stringContaining('got "two"'), location: expect.objectContaining({ file: 'models/orders.yaml', line: 2 }) })]);
+  });
+
+  it("is one mechanism with a microbatch model's: never before begin, and what reads the batches follows", async () => {
+    const dir = eventsProject({
+      'models/daily.sql': DAILY(', lookback=3').replace("begin='2024-01-01'", "begin='2024-01-02'"),
+      'models/per_day.sql': `{{ config(materialized='incremental', partition_by='day') }}
+select cast(day as date) as day, events from {{ ref('daily') }}
+where day >= '{{ interval_start }}' and day < '{{ interval_end }}'`,
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const r = await runIn(dir, { date: '2024-01-04' });
+    expect(r.code, explain(r)).toBe(0);
+    // Three batches back would be the 1st: begin is the 2nd.
+    expect(taskIdsOf(r.events, 'task-succeeded')).toEqual(['daily@2024-01-02', 'daily@2024-01-03', 'daily@2024-01-04', 'per_day@2024-01-02', 'per_day@2024-01-03', 'per_day@2024-01-04']);
+    expect(r.stdout).toContain('per_day 2024-01-03 (lookback 3 of daily)');
+  });
+
+  it("rebuilds each date a catch-up looks back on once, leaving it to the latest run that reaches it", async () => {
+    const dir = project({ 'pipelines/nightly.yaml': 'schedule: "0 2 * * *"\ntimezone: UTC\ncatchup: true\nmax_catchup: 5\n' });
+    const r = await scheduleIn(dir, { clock: { now: () => Date.parse('2024-01-06T03:00:00Z') } });
+    expect(r.code, explain(r)).toBe(0);
+    // Only the due run the first time; then down for two days.
+    const later = await scheduleIn(dir, { clock: { now: () => Date.parse('2024-01-08T03:00:00Z') } });
+    expect(later.code, explain(later)).toBe(0);
+    const built = taskIdsOf(later.events, 'task-succeeded').filter((id) => id.startsWith('orders'));
+    // Runs of the 6th and 7th: the 6th leaves the 5th to the 7th's lookback, and builds the 4th.
+    expect(built.sort()).toEqual(['orders@2024-01-04', 'orders@2024-01-05', 'orders@2024-01-06', 'orders@2024-01-06', 'orders@2024-01-07']);
+    const runs = await queryRows(join(dir, 'warehouse.duckdb'), `SELECT r.params->>'ds' AS ds, r.status FROM _pipe.schedule s JOIN _pipe.runs r USING (run_id) ORDER BY s.fire_at`);
+    expect(runs).toEqual([
+      { ds: '2024-01-05', status: 'succeeded' },
+      { ds: '2024-01-06', status: 'succeeded' },
+      { ds: '2024-01-07', status: 'succeeded' },
+    ]);
+  });
+});
