@@ -467,7 +467,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   ).action(async (o: Common & { format: DagFormat; pipeline?: string }) => {
     const logger = makeLogger(o);
     try {
-      const nodes = listNodes({ ...projectOptions(o), pipeline: o.pipeline, emit: (e) => logger.handle(e) });
+      const nodes = await listNodes({ ...projectOptions(o), pipeline: o.pipeline, emit: (e) => logger.handle(e) });
       logger.result(renderDag(nodes, o.json ? 'json' : o.format));
     } catch (e) {
       exitCode = report(e, logger);
@@ -482,7 +482,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   ).action(async (o: Common & { pipeline?: string }) => {
     const logger = makeLogger(o);
     try {
-      const nodes = listNodes({ ...projectOptions(o), pipeline: o.pipeline, emit: (e) => logger.handle(e) });
+      const nodes = await listNodes({ ...projectOptions(o), pipeline: o.pipeline, emit: (e) => logger.handle(e) });
       if (o.json) {
         for (const n of nodes) logger.result(JSON.stringify({ type: 'node', ...n }));
       } else {

@@ -4,6 +4,7 @@ import { unknownSelector, type Pipeline, type ValidatedSettings } from '../analy
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { select, type SelectableNode } from '../graph/select.js';
+import type { NodeResult } from '../graph/selector-methods.js';
 import { parseCliSelection, unionOf, type SelectionSpec } from '../graph/selection-spec.js';
 
 /**
@@ -19,11 +20,20 @@ export interface SelectionRequest {
   readonly selector?: string;
 }
 
+/** What `result:` reads: how each node's latest build ended (run state), or why that is not known. */
+export type BuildResults =
+  | { readonly kind: 'read'; readonly results: ReadonlyMap<string, ReadonlySet<NodeResult>> }
+  | { readonly kind: 'unknown'; readonly why: string };
+
 export interface Chosen {
   readonly selected: Set<string>;
   /** The default selector, when it is what chose. */
   readonly defaultSelector?: string;
   readonly diagnostics: readonly Diagnostic[];
+  /** What the command says before it starts: terms that rightly selected nothing, and why. */
+  readonly notes: readonly string[];
+  /** The selection has a `result:` term: what it selects depends on the run state. */
+  readonly readsResults: boolean;
 }
 
 /** Nodes as selection saw them: watch mode keeps the nodes of unchanged models across saves. */
@@ -69,6 +79,7 @@ export function chooseSelection(
   pipeline: Pipeline | undefined,
   /** Models missing from the graph whose errors already say why: selecting them is not unknown as well. */
   broken: ReadonlySet<string>,
+  builds: BuildResults = { kind: 'unknown', why: 'this command does not read the run history' },
 ): Chosen {
   const diagnostics: Diagnostic[] = [];
   const { selectors } = settings;
@@ -96,7 +107,7 @@ export function chooseSelection(
       diagnostics.push(unknownSelector(request.selector, selectors));
     }
   }
-  if (diagnostics.length > 0) return { selected: new Set(), diagnostics };
+  if (diagnostics.length > 0) return { selected: new Set(), diagnostics, notes: [], readsResults: false };
 
   // A pipeline's own problems were reported when it was read.
   const at = pipeline ? { file: pipeline.file } : undefined;
@@ -111,7 +122,9 @@ export function chooseSelection(
 
   const nodes = [...analysis.nodes.values()];
   const projectName = analysis.projectName;
-  const { selected, problems } = select(analysis.graph, nodes.map(selectableNode), include, exclude, { projectName });
+  const results = builds.kind === 'read' ? builds.results : undefined;
+  const { selected, problems, empty, evaluated } = select(analysis.graph, nodes.map(selectableNode), include, exclude, { projectName, results });
+  const notes = empty.map((c) => `selector '${c.text}' selects nothing: ${builds.kind === 'read' ? `no node's latest build ended ${c.value}` : builds.why}`);
   for (const p of problems) {
     const c = p.criterion;
     const name = c.method === 'fqn' ? c.value : undefined;
@@ -123,5 +136,5 @@ export function chooseSelection(
     if (name !== undefined && broken.has(name)) continue;
     diagnostics.push(error('unknown-selector', `selector '${c.text}': ${p.message}`, c.location, { hint: didYouMean(c.value, p.candidates) }));
   }
-  return { selected, defaultSelector, diagnostics };
+  return { selected, defaultSelector, diagnostics, notes, readsResults: evaluated.some((c) => c.method === 'result') };
 }

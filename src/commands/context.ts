@@ -7,7 +7,7 @@ import { validateSettings, type ValidatedSettings } from '../analyze/project-set
 import { didYouMean } from '../diagnostics/suggest.js';
 import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
-import { chooseSelection } from './choose-selection.js';
+import { chooseSelection, type BuildResults } from './choose-selection.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { Engine, type EngineHandle, type HeldWait, type OpenOptions } from '../execute/engine.js';
 import { Catalog, readCatalog } from '../warehouse/run-state.js';
@@ -100,6 +100,10 @@ export interface Analyzed {
   readonly selected: Set<string>;
   /** The selector of selectors.yml with `default: true`, when nothing else said what to select. */
   readonly defaultSelector?: string;
+  /** What selection says before the command starts (see Chosen.notes). */
+  readonly notes: readonly string[];
+  /** The selection has a `result:` term (see Chosen.readsResults). */
+  readonly readsResults: boolean;
 }
 
 /** Analysis plus selection; throws every diagnostic at once if anything is wrong. */
@@ -111,6 +115,8 @@ export function analyzeAndSelect(
     fullRefresh?: boolean;
     validated?: ValidatedSettings;
     invocation?: Invocation;
+    /** How the nodes' latest builds ended, for `result:`. */
+    builds?: BuildResults;
   },
   cache?: AnalysisCache,
 ): Analyzed {
@@ -141,19 +147,20 @@ export function analyzeAndSelect(
     ...(hasErrors(analysis.diagnostics) ? [...files.models, ...files.snapshots].map((m) => m.name).filter((n) => !analysis.nodes.has(n)) : []),
     ...(files.leftOut ?? []),
   ]);
-  const chosen = chooseSelection(analysis, validated, options, pipeline, broken);
+  const chosen = chooseSelection(analysis, validated, options, pipeline, broken, options.builds);
   diagnostics.push(...chosen.diagnostics);
   if (hasErrors(diagnostics)) throw new DiagnosticError(diagnostics);
-  return { analysis, selected: chosen.selected, defaultSelector: chosen.defaultSelector };
+  return { analysis, selected: chosen.selected, defaultSelector: chosen.defaultSelector, notes: chosen.notes, readsResults: chosen.readsResults };
 }
 
 /**
  * What a command that analyzed the project tells before its own output: the analysis's
  * warnings (the notice of what pipe does not use among them) and the default selector it used.
  */
-export function emitAnalysisNotes({ analysis, defaultSelector }: Analyzed, emit: EventSink | undefined): void {
+export function emitAnalysisNotes({ analysis, defaultSelector, notes }: Analyzed, emit: EventSink | undefined): void {
   for (const d of analysis.diagnostics) if (d.severity === 'warning') emit?.({ type: 'diagnostic', diagnostic: d });
   // What the templates said with log(msg, info=True) and print(msg), as dbt prints it.
   for (const message of analysis.messages) emit?.({ type: 'notice', message });
   if (defaultSelector !== undefined) emit?.({ type: 'notice', message: `selecting with the default selector of selectors.yml: ${defaultSelector}` });
+  for (const message of notes) emit?.({ type: 'notice', message });
 }

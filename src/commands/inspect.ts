@@ -11,7 +11,8 @@ import type { Task } from '../plan/task.js';
 import { listRuns, runExists, runTasks, stateExists, type RunSummaryRow, type TaskRow } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import { processAlive, readRunLogs, type LoggedRun } from '../run-log/run-log-reader.js';
-import { analyzeAndSelect, emitAnalysisNotes, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
+import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
+import { readBuildResults } from './build-results.js';
 import { openProject } from './open-project.js';
 import { readStoredParams, type StoredParams } from './stored-params.js';
 import { planRunCommand, type RunPlan, type RunPlanOptions } from './run.js';
@@ -150,11 +151,23 @@ export interface GraphOptions extends ProjectOptions, SelectionOptions {
   readonly emit?: EventSink;
 }
 
-/** The selected nodes in dependency order, for `pipe dag` and `pipe ls`. */
-export function listNodes(options: GraphOptions): DagNode[] {
+/**
+ * The selected nodes in dependency order, for `pipe dag` and `pipe ls`. The warehouse is read
+ * only for a selection with `result:`, which asks how the latest builds ended.
+ */
+export async function listNodes(options: GraphOptions): Promise<DagNode[]> {
   const project = openProject(options);
   const { interval } = resolveInterval(options.date, options.clock);
-  const analyzed = analyzeAndSelect(project.files, { ...options, interval, validated: project });
+  let analyzed = analyzeAndSelect(project.files, { ...options, interval, validated: project });
+  if (analyzed.readsResults) {
+    const { warehouse } = await catalogIfExists(project.warehousePath, { readOnly: true, setup: project.warehouseSetup });
+    try {
+      const builds = await readBuildResults(warehouse);
+      analyzed = analyzeAndSelect(project.files, { ...options, interval, validated: project, builds });
+    } finally {
+      warehouse?.close();
+    }
+  }
   emitAnalysisNotes(analyzed, options.emit);
   const { analysis, selected } = analyzed;
   return topologicalOrder(analysis.graph)

@@ -27,6 +27,8 @@ import { paramsToStore } from './secret-vars.js';
 import type { Invocation } from '../analyze/jinja/surface.js';
 import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, heldWait, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
 import { openProject, type Project } from './open-project.js';
+import { readBuildResults } from './build-results.js';
+import type { BuildResults } from './choose-selection.js';
 import { storedJson, type StoredParams } from './stored-params.js';
 import { DEFAULT_RUN_LOGS_KEPT } from '../run-log/run-log-files.js';
 import { RunLogWriter } from '../run-log/run-log-writer.js';
@@ -72,7 +74,17 @@ export interface Prepared {
  * by `signal`); a stop before anything is written ends prepare with the signal's reason.
  */
 export async function prepare(
-  options: ProjectOptions & SelectionOptions & WaitOptions & { interval: Interval; fullRefresh?: boolean; access?: WarehouseAccess; wait?: HeldWait; invocation?: Invocation },
+  options: ProjectOptions &
+    SelectionOptions &
+    WaitOptions & {
+      interval: Interval;
+      fullRefresh?: boolean;
+      access?: WarehouseAccess;
+      wait?: HeldWait;
+      invocation?: Invocation;
+      /** A retry: `result:` selects as it did when the run it retries (see readBuildResults) started. */
+      resultsBefore?: string;
+    },
   project: Project = openProject(options),
 ): Promise<Prepared> {
   const access = options.access ?? 'write';
@@ -83,7 +95,8 @@ export async function prepare(
     access === 'none' ? { warehouse: undefined, catalog: new Catalog() } : await catalogIfExists(dbPath, { readOnly: access === 'read', setup }, wait);
   try {
     const tables = catalog.only('table');
-    const analyzed = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project });
+    const builds: BuildResults = access === 'none' ? { kind: 'unknown', why: 'the warehouse was not read' } : await readBuildResults(warehouse, options.resultsBefore);
+    const analyzed = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project, builds });
     emitAnalysisNotes(analyzed, options.emit);
     const { analysis, selected } = analyzed;
     return await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup });

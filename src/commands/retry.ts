@@ -128,6 +128,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
       interval: intervals[0],
       wait,
       invocation: { id: runId, startedAt: Date.now() },
+      resultsBefore: run.run_id,
     },
     project,
   );

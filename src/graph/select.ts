@@ -1,7 +1,7 @@
 import type { Graph } from './graph.js';
 import { downstreamMap } from './graph.js';
 import type { Criterion, SelectionSpec } from './selection-spec.js';
-import { nodeMatcher, noMatch, type SelectableNode, type SelectionContext } from './selector-methods.js';
+import { emptyIsAnswer, nodeMatcher, noMatch, type SelectableNode, type SelectionContext } from './selector-methods.js';
 
 export type { SelectableNode, SelectionContext } from './selector-methods.js';
 
@@ -20,7 +20,8 @@ export interface SelectionProblem {
 
 /**
  * `include` minus `exclude`; no `include` means every node. A term that matches no node is a
- * problem (it is a typo far more often than a selection meant to be empty).
+ * problem (it is a typo far more often than a selection meant to be empty), unless an empty
+ * match is an answer (see emptyIsAnswer): those terms are `empty`, for a notice.
  */
 export function select(
   graph: Graph,
@@ -28,15 +29,16 @@ export function select(
   include: SelectionSpec | undefined,
   exclude: SelectionSpec | undefined,
   context: SelectionContext = {},
-): { selected: Set<string>; problems: SelectionProblem[] } {
+): { selected: Set<string>; problems: SelectionProblem[]; empty: Criterion[]; evaluated: Criterion[] } {
   const evaluator = new Evaluator(graph, nodes, context);
   const selected = include ? evaluator.evaluate(include) : new Set(graph.nodes);
   if (exclude) for (const n of evaluator.evaluate(exclude)) selected.delete(n);
-  return { selected, problems: evaluator.problems };
+  return { selected, problems: evaluator.problems, empty: evaluator.empty, evaluated: evaluator.evaluated() };
 }
 
 class Evaluator {
   readonly problems: SelectionProblem[] = [];
+  readonly empty: Criterion[] = [];
   /** A term used twice (a selector reused by others) is evaluated, and reported, once. */
   private readonly terms = new Map<Criterion, ReadonlySet<string>>();
   private down?: ReadonlyMap<string, readonly string[]>;
@@ -46,6 +48,11 @@ class Evaluator {
     private readonly nodes: readonly SelectableNode[],
     private readonly context: SelectionContext,
   ) {}
+
+  /** The terms evaluated so far. */
+  evaluated(): Criterion[] {
+    return [...this.terms.keys()];
+  }
 
   evaluate(spec: SelectionSpec): Set<string> {
     switch (spec.kind) {
@@ -77,7 +84,8 @@ class Evaluator {
     if (known) return known;
     const match = nodeMatcher(c, this.context);
     const matched = this.nodes.filter(match).map((n) => n.name);
-    if (matched.length === 0) this.problems.push({ criterion: c, ...noMatch(c, this.nodes) });
+    if (matched.length === 0 && emptyIsAnswer(c)) this.empty.push(c);
+    else if (matched.length === 0) this.problems.push({ criterion: c, ...noMatch(c, this.nodes) });
     const out = new Set(matched);
     if (c.childrensParents) {
       const withChildren = new Set([...matched, ...this.generations(matched, Infinity, 'down')]);

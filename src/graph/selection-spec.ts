@@ -14,13 +14,12 @@ import { suggest } from '../diagnostics/suggest.js';
  */
 
 /** The methods pipe evaluates, each as dbt's method of that name does (see selector-methods.ts). */
-export const METHODS = ['fqn', 'tag', 'path', 'file', 'config', 'source', 'resource_type', 'package', 'group', 'access'] as const;
+export const METHODS = ['fqn', 'tag', 'path', 'file', 'config', 'source', 'resource_type', 'package', 'group', 'access', 'result'] as const;
 export type MethodName = (typeof METHODS)[number];
 
 /** dbt's methods that need what pipe does not have, with the reason given to the user. */
 export const UNSUPPORTED_METHODS: Readonly<Record<string, string>> = {
   state: 'it compares the project with the artifacts of an earlier dbt invocation, which pipe does not keep',
-  result: 'it reads the results of an earlier dbt invocation (run_results.json), which pipe does not write; pipe retry re-runs what did not succeed',
   source_status: 'it compares source freshness results, which pipe does not keep',
   exposure: 'pipe has no exposures',
   metric: 'pipe has no metrics',
@@ -56,6 +55,13 @@ export const RESOURCE_TYPES = [
 export type ResourceType = (typeof RESOURCE_TYPES)[number];
 
 export const ACCESS_LEVELS = ['private', 'protected', 'public'] as const;
+
+/**
+ * What `result:` selects by, how a node's tasks ended in its latest build: dbt's names
+ * (`success`, `error`, `fail` and `warn` of its checks, `skipped`) and pipe's task statuses.
+ */
+export const RESULT_VALUES = ['success', 'succeeded', 'error', 'failed', 'fail', 'warn', 'skipped', 'cancelled'] as const;
+export type ResultValue = (typeof RESULT_VALUES)[number];
 
 /** One term: a method and value, with the graph operators around it. */
 export interface Criterion {
@@ -174,6 +180,10 @@ function checkValue(method: MethodName, value: string): { message: string; hint?
     case 'access':
       if ((ACCESS_LEVELS as readonly string[]).includes(value)) return undefined;
       return { message: `'${value}' is not an access level`, hint: suggestion(value, ACCESS_LEVELS) };
+    case 'result':
+      if ((RESULT_VALUES as readonly string[]).includes(value)) return undefined;
+      if (value === 'pass') return { message: "pipe's checks run inside their model's build: result:success selects the models whose build, checks included, succeeded" };
+      return { message: `'${value}' is not a result`, hint: suggestion(value, RESULT_VALUES) };
     case 'source':
       if (value.split('.').length <= 3) return undefined;
       return { message: 'a source is selected as source_name, source_name.table_name or package.source_name.table_name' };

@@ -1,5 +1,5 @@
 import { hasWildcard, nameGlob, pathGlob, type Matcher } from './glob-match.js';
-import type { Criterion, ResourceType } from './selection-spec.js';
+import type { Criterion, ResourceType, ResultValue } from './selection-spec.js';
 
 /**
  * What selection knows of a node: enough to evaluate every method, and nothing of SQL. Each
@@ -23,10 +23,38 @@ export type SelectableNode =
   | (SelectableBase & { readonly resourceType: Exclude<ResourceType, 'source'> })
   | (SelectableBase & { readonly resourceType: 'source'; readonly source: string; readonly table: string });
 
+/** How one task of a node ended in its latest build, as `result:` reads it. */
+export type NodeResult = 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'check-failed' | 'check-warned';
+
 /** What a method may need beyond the nodes. */
 export interface SelectionContext {
   /** The project's name, which `package:this` stands for. */
   readonly projectName?: string;
+  /**
+   * Per node, how its tasks ended in the latest build that had a task for it (run state);
+   * absent when there is no run state to read, and `result:` then selects nothing.
+   */
+  readonly results?: ReadonlyMap<string, ReadonlySet<NodeResult>>;
+}
+
+/** The task outcome each `result:` value selects by. */
+const RESULT_OF: Readonly<Record<ResultValue, NodeResult>> = {
+  success: 'succeeded',
+  succeeded: 'succeeded',
+  error: 'failed',
+  failed: 'failed',
+  fail: 'check-failed',
+  warn: 'check-warned',
+  skipped: 'skipped',
+  cancelled: 'cancelled',
+};
+
+/**
+ * Whether a term that matches no node is an answer rather than a mistake: `result:failed`
+ * after a build where nothing failed selects nothing, rightly.
+ */
+export function emptyIsAnswer(c: Criterion): boolean {
+  return c.method === 'result';
 }
 
 /** The predicate a term's method and value make; built once per term. */
@@ -76,6 +104,10 @@ export function nodeMatcher(c: Criterion, context: SelectionContext): (node: Sel
     case 'access':
       // A model's access is protected unless configured otherwise.
       return (n) => n.resourceType === 'model' && (n.config.access ?? 'protected') === value;
+    case 'result': {
+      const outcome = RESULT_OF[value as ResultValue];
+      return (n) => context.results?.get(n.name)?.has(outcome) ?? false;
+    }
     default: {
       const never: never = c.method;
       throw new Error(`internal error: selector method ${never}`);
@@ -194,6 +226,8 @@ export function noMatch(c: Criterion, nodes: readonly SelectableNode[]): { messa
       return { message: `no model is in the group '${v}'`, candidates: distinct(nodes.flatMap((n) => (typeof n.config.group === 'string' ? [n.config.group] : []))) };
     case 'access':
       return { message: `no model has access '${v}'`, candidates: [] };
+    case 'result':
+      return { message: `no node's latest build ended ${v}`, candidates: [] };
     default: {
       const never: never = c.method;
       throw new Error(`internal error: selector method ${never}`);

@@ -434,6 +434,43 @@ export async function unfinishedTasks(session: WarehouseSession, runId: string):
   return rows.map((r) => ({ taskId: String(r.task_id), status: r.status as TaskStatus }));
 }
 
+/**
+ * How each node's tasks ended in the latest build that had a task for it (a run, backfill,
+ * watch build or retry of one; `pipe test` builds nothing): each task's latest attempt, and
+ * whether a check of it failed or warned there. With `before`, only builds that started
+ * before the first run of that run's family (the run it retries, however many times).
+ */
+export async function latestNodeResults(session: WarehouseSession, before?: string): Promise<{ node: string; status: TaskStatus; checks: 'failed' | 'warned' | null }[]> {
+  const cutoff =
+    before === undefined
+      ? ''
+      : `AND r.started_at < (WITH RECURSIVE up(run_id, parent) AS (
+            SELECT run_id, parent_run_id FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(before)}
+            UNION SELECT r2.run_id, r2.parent_run_id FROM ${STATE_SCHEMA}.runs r2 JOIN up ON r2.run_id = up.parent
+          ) SELECT min(x.started_at) FROM ${STATE_SCHEMA}.runs x JOIN up USING (run_id))`;
+  const rows = await session.query(
+    `WITH builds AS (
+        SELECT run_id, started_at FROM ${STATE_SCHEMA}.runs r
+        WHERE command <> 'test' AND coalesce(params->>'original_command', '') <> 'test' ${cutoff}
+     ),
+     latest AS (
+        SELECT t.node, arg_max(t.run_id, b.started_at) AS run_id
+        FROM ${STATE_SCHEMA}.tasks t JOIN builds b USING (run_id) WHERE t.kind <> 'run-hook' GROUP BY t.node
+     ),
+     checks AS (
+        SELECT run_id, task_id, bool_or(status = 'failed') AS failed, bool_or(status = 'warned') AS warned
+        FROM ${STATE_SCHEMA}.check_results GROUP BY run_id, task_id
+     )
+     SELECT DISTINCT t.node, coalesce(l.status, 'pending') AS status,
+        CASE WHEN c.failed THEN 'failed' WHEN c.warned THEN 'warned' END AS checks
+     FROM ${STATE_SCHEMA}.tasks t JOIN latest USING (node, run_id)
+     LEFT JOIN ${latestResults(session.dialect)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     LEFT JOIN checks c ON c.run_id = t.run_id AND c.task_id = t.task_id
+     WHERE t.kind <> 'run-hook'`,
+  );
+  return rows.map((r) => ({ node: String(r.node), status: r.status as TaskStatus, checks: (r.checks ?? null) as 'failed' | 'warned' | null }));
+}
+
 /** Which of these task ids have succeeded in some run. */
 export async function succeededTaskIds(session: WarehouseSession, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();

@@ -3,6 +3,7 @@ import { AnalysisCache, type Analysis } from '../analyze/analyze.js';
 import { DiagnosticError } from '../diagnostics/diagnostics.js';
 import { analyzeAndSelect, type ProjectOptions, type SelectionOptions } from '../commands/context.js';
 import { openProject } from '../commands/open-project.js';
+import { readBuildResults } from '../commands/build-results.js';
 import { resolveThreads } from '../commands/threads.js';
 import { launch, newRunId, openFor, planContext, retryCommandFor } from '../commands/lifecycle.js';
 import { Engine, type EngineHandle } from '../execute/engine.js';
@@ -63,7 +64,8 @@ export class ChangeBuilder {
       let handedOver = false;
       try {
         const tables = catalog.only('table');
-        const { analysis, selected } = analyzeAndSelect(project.files, { ...this.options, interval: this.interval, existingRelations: tables, validated: project }, this.cache);
+        const builds = await readBuildResults(warehouse);
+        const { analysis, selected } = analyzeAndSelect(project.files, { ...this.options, interval: this.interval, existingRelations: tables, validated: project, builds }, this.cache);
         const { rebuild, removed } = this.whatToRebuild(analysis, selected, changes, changedFiles);
         if (changedFiles.length > 0) emit({ type: 'watch-change', files: changedFiles, rebuild: [...rebuild], removed });
         for (const r of removed) {

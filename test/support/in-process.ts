@@ -145,7 +145,7 @@ export async function compileIn(project: string, options: Opts<CompileOptions> =
 export async function nodesIn(project: string, options: Opts<GraphOptions> = {}): Promise<PipeResult & { nodes: DagNode[] }> {
   let nodes: DagNode[] = [];
   const r = await command(project, async (emit) => {
-    nodes = listNodes({ ...options, project, emit });
+    nodes = await listNodes({ ...options, project, emit });
     return 0;
   });
   return { ...r, nodes };
