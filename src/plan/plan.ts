@@ -268,17 +268,19 @@ function lookbacks(ctx: PlanContext, nodes: readonly PipeNode[], interval: Inter
   return out;
 }
 
-/**
- * Without the lookback intervals that a later run of a catch-up rebuilds (see
- * PlanContext.laterRuns): those before the run's own that a later run's reach covers.
- */
-function withoutLaterRuns(node: ModelNode, ctx: PlanContext, nodes: readonly PipeNode[], own: Interval, batches: Interval[]): Interval[] {
-  if (!ctx.laterRuns?.length) return batches;
-  const later = ctx.laterRuns.flatMap((j) => {
-    const reach = lookbacks(ctx, nodes, j).get(node.name);
-    return reach ? [{ start: reach.start, end: j.end }] : [];
+/** The reach of each later run of a catch-up (see PlanContext.laterRuns), worked out once per plan. */
+function laterReaches(ctx: PlanContext, nodes: readonly PipeNode[]): { readonly end: number; readonly reach: ReadonlyMap<string, Lookback> }[] {
+  return (ctx.laterRuns ?? []).map((j) => ({ end: j.end, reach: lookbacks(ctx, nodes, j) }));
+}
+
+/** Without the lookback intervals (those before the run's own) that a later run of the catch-up rebuilds. */
+function withoutLaterRuns(node: ModelNode, later: ReturnType<typeof laterReaches>, own: Interval, batches: Interval[]): Interval[] {
+  const covered = later.flatMap(({ end, reach }) => {
+    const r = reach.get(node.name);
+    return r ? [{ start: r.start, end }] : [];
   });
-  return batches.filter((b) => b.end > own.start || !later.some((l) => l.start <= b.start && b.end <= l.end));
+  if (covered.length === 0) return batches;
+  return batches.filter((b) => b.end > own.start || !covered.some((c) => c.start <= b.start && b.end <= c.end));
 }
 
 /**
@@ -326,10 +328,11 @@ function batchInputs(node: ModelNode, ctx: PlanContext, interval: Interval, rela
 export function pastTaskIds(ctx: Omit<PlanContext, 'pastSucceeded'>, interval: Interval): string[] {
   const nodes = plannedNodes(ctx);
   const reach = lookbacks(ctx, nodes, interval);
+  const later = laterReaches(ctx, nodes);
   return nodes.flatMap((n) => {
     if (!waitsForPast(n, ctx)) return [];
     const batches = batchesFor(n, ctx, [interval], true, [], reach.get(n.name));
-    const first = (batches && withoutLaterRuns(n, ctx, nodes, interval, batches)[0]) ?? interval;
+    const first = (batches && withoutLaterRuns(n, later, interval, batches)[0]) ?? interval;
     return [taskId(n, intervalLabel(previousInterval(first)))];
   });
 }
@@ -359,6 +362,7 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
   const planned = new Set(nodes.map((n) => n.name));
   const memo = new Map<string, readonly string[]>();
   const reach = lookbacks(ctx, nodes, interval);
+  const later = laterReaches(ctx, nodes);
   for (const node of nodes) {
     const upstream = plannedUpstream(node, ctx.analysis, planned, memo).flatMap((u) => ids.get(u) ?? []);
     if (node.kind === 'source') {
@@ -371,7 +375,7 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
     }
     const lookback = reach.get(node.name);
     const all = node.kind === 'model' ? batchesFor(node, ctx, [interval], true, diagnostics, lookback) : undefined;
-    const batches = all && node.kind === 'model' ? withoutLaterRuns(node, ctx, nodes, interval, all) : undefined;
+    const batches = all && node.kind === 'model' ? withoutLaterRuns(node, later, interval, all) : undefined;
     if (node.kind === 'model' && batches && (batches.length !== 1 || batches[0].start !== interval.start || batches[0].end !== interval.end)) {
       const own = batchTasks(node, ctx, batches, upstream, diagnostics, lookback && { ...lookback, before: interval.start });
       tasks.push(...own.tasks);

@@ -4,7 +4,7 @@ import { diagnosticsOf, explain, queryRows, removeTempDirs, sortedRows, taskIdsO
 import { backfillDryRun } from '../../src/commands/backfill.js';
 import { runDryRun } from '../../src/commands/run.js';
 import { formatRunPlan } from '../../src/cli/format-plan.js';
-import { backfillIn, compileIn, runIn, scheduleIn } from '../support/in-process.js';
+import { backfillIn, compileIn, retryIn, runIn, scheduleIn } from '../support/in-process.js';
 import { DAILY, eventsProject } from '../support/incremental-project.js';
 
 /**
@@ -113,6 +113,30 @@ describe('lookback', () => {
       ['2024-01-05', undefined],
     ]);
     expect((await compileIn(dir, { date: '2024-01-05', select: ['daily_total'] })).models.map((m) => m.ds)).toEqual(['2024-01-05']);
+  });
+
+  it('records each lookback date as a dated task: a failed one is what pipe retry runs', async () => {
+    const dir = project({
+      'models/orders.sql': ORDERS(', lookback=2').replace('sum(amount)', 'sum(cast(amount as integer))'),
+      'models/daily_total.sql': DAILY_TOTAL,
+    });
+    writeProjectFiles(dir, { 'seeds/raw.csv': RAW('2024-01-03,x\n') });
+    const failed = await runIn(dir, { date: '2024-01-05' });
+    expect(failed.code).toBe(1);
+    expect(taskIdsOf(failed.events, 'task-failed')).toEqual(['orders@2024-01-03']);
+    // A date may read its neighbours: what reads the model waits for every date of it, as in any run.
+    expect(taskIdsOf(failed.events, 'task-skipped').sort()).toEqual(['daily_total@2024-01-03', 'daily_total@2024-01-04', 'daily_total@2024-01-05']);
+    // A retry runs the run's tasks again with the files as they are now: the model, fixed, skips what is not a number.
+    writeProjectFiles(dir, { 'models/orders.sql': ORDERS(', lookback=2').replace('sum(amount)', 'sum(try_cast(amount as integer))') });
+    const retried = await retryIn(dir, {});
+    expect(retried.code, explain(retried)).toBe(0);
+    expect(taskIdsOf(retried.events, 'task-succeeded').filter((id) => id.includes('@')).sort()).toEqual([
+      'daily_total@2024-01-03',
+      'daily_total@2024-01-04',
+      'daily_total@2024-01-05',
+      'orders@2024-01-03',
+    ]);
+    expect(await sortedRows(warehouseOf(dir), 'daily_total')).toContainEqual({ day: '2024-01-03', amount10: '30' });
   });
 
   it('keeps a depends_on_past model in order: D-2 before D-1 before D', async () => {
