@@ -86,11 +86,11 @@ export interface PerInterval<M extends Materialization> {
    */
   batches(config: ConfigOf<M>, request: BatchRequest): Interval[] | { readonly problem: string; readonly key: string };
   /**
-   * Where the model's own `lookback` takes a run of `interval` back to: the start of its
-   * `lookback`-th interval before the run's (dates or hours as the run's interval is, a
+   * Where the model's own `lookback` (`n` intervals) takes a run of `interval` back to: the
+   * start of its `n`-th interval before the run's (dates or hours as the run's interval is, a
    * microbatch model's batches); undefined without one.
    */
-  lookbackStart(config: ConfigOf<M>, interval: Interval): number | undefined;
+  lookback(config: ConfigOf<M>, interval: Interval): { readonly start: number; readonly n: number } | undefined;
   /**
    * Whether the model's intervals run one after another, oldest first, each only once the one
    * before it succeeded; `readsItself`: the model's query reads its own table.
@@ -173,15 +173,15 @@ function partitions(request: BatchRequest): Interval[] {
 }
 
 /** `n` intervals of `length` before `start`; none when `n` is 0. */
-const back = (start: number, n: number, length: number) => (n > 0 ? start - n * length : undefined);
+const back = (start: number, n: number, length: number) => (n > 0 ? { start: start - n * length, n } : undefined);
 
 /** Where a microbatch model's lookback takes a run back to: never before the batch of its `begin`. */
-function microbatchLookback(config: MicrobatchConfig, interval: Interval): number | undefined {
+function microbatchLookback(config: MicrobatchConfig, interval: Interval) {
   const own = batchStart(interval.start, config.batch_size);
-  const start = back(own, config.lookback, batchMs(config.batch_size));
-  if (start === undefined) return undefined;
-  const from = Math.max(start, batchStart(config.begin, config.batch_size));
-  return from < own ? from : undefined;
+  const reach = back(own, config.lookback, batchMs(config.batch_size));
+  if (reach === undefined) return undefined;
+  const start = Math.max(reach.start, batchStart(config.begin, config.batch_size));
+  return start < own ? { start, n: config.lookback } : undefined;
 }
 
 /** The facets of the kinds that replace rows by unique_key, `merge` or `delete+insert`. */
@@ -237,7 +237,7 @@ export const MATERIALIZATIONS = {
       per: 'interval',
       partitionBy: (config) => config.partition_by,
       batches: (_config, request) => partitions(request),
-      lookbackStart: (config, interval) => back(interval.start, config.lookback, interval.end - interval.start),
+      lookback: (config, interval) => back(interval.start, config.lookback, interval.end - interval.start),
       chained: (config) => config.depends_on_past,
       stagedDate: (input, config, stagingRelation) => fullRefreshDateSteps(partitioned(input, config, config.partition_by), stagingRelation),
       stagedDateChecks: (input) => ({ partition: incrementalStaging(input) }),
@@ -256,7 +256,7 @@ export const MATERIALIZATIONS = {
       per: 'interval',
       partitionBy: (config) => config.event_time,
       batches: microbatches,
-      lookbackStart: microbatchLookback,
+      lookback: microbatchLookback,
       // As dbt runs them: side by side, unless told not to or the query reads batches built before.
       chained: (config, readsItself) => config.depends_on_past || config.concurrent_batches === false || readsItself,
       stagedDate: (input, config, stagingRelation) => fullRefreshDateSteps(batched(input, config), stagingRelation),

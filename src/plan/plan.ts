@@ -257,12 +257,8 @@ function lookbacks(ctx: PlanContext, nodes: readonly PipeNode[], interval: Inter
   };
   for (const node of nodes) {
     let reach = node.upstream.map(reachOf).reduce(earliest, undefined);
-    const spec = node.kind === 'model' ? perInterval(node.config) : undefined;
-    if (node.kind === 'model' && spec) {
-      const start = spec.lookbackStart(node.config, interval);
-      const n = 'lookback' in node.config ? node.config.lookback : 0;
-      if (start !== undefined) reach = earliest({ start, of: node.name, n }, reach);
-    }
+    const own = node.kind === 'model' ? perInterval(node.config)?.lookback(node.config, interval) : undefined;
+    if (own !== undefined) reach = earliest({ ...own, of: node.name }, reach);
     if (reach !== undefined) out.set(node.name, reach);
   }
   return out;
