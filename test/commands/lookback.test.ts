@@ -115,6 +115,20 @@ describe('lookback', () => {
     expect((await compileIn(dir, { date: '2024-01-05', select: ['daily_total'] })).models.map((m) => m.ds)).toEqual(['2024-01-05']);
   });
 
+  it('follows through a view not selected, which reads the rebuilt rows, and stops at a table not selected, which keeps a copy', async () => {
+    const READS = (from: string) => DAILY_TOTAL.replace("ref('orders')", `ref('${from}')`);
+    const dir = project({
+      'models/v.sql': `{{ config(materialized='view') }}\nselect * from {{ ref('orders') }}`,
+      'models/t.sql': `select * from {{ ref('orders') }}`,
+      'models/via_view.sql': READS('v'),
+      'models/via_table.sql': READS('t'),
+    });
+    expect((await runIn(dir, { date: '2024-01-04' })).code).toBe(0);
+    const plan = await runDryRun({ project: dir, date: '2024-01-05', select: ['orders', 'via_view', 'via_table'], emit: () => undefined });
+    const ids = plan.plan.tasks.map((t) => t.id).filter((id) => id.startsWith('via_')).sort();
+    expect(ids).toEqual(['via_table@2024-01-05', 'via_view@2024-01-03', 'via_view@2024-01-04', 'via_view@2024-01-05']);
+  });
+
   it('records each lookback date as a dated task: a failed one is what pipe retry runs', async () => {
     const dir = project({
       'models/orders.sql': ORDERS(', lookback=2').replace('sum(amount)', 'sum(cast(amount as integer))'),
