@@ -5,7 +5,7 @@ import { nameProblem } from '../project/names.js';
 import { NO_RUN_HOOKS, readDbtProject, type RunHook, type RunHooks } from './dbt/dbt-project.js';
 import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, type NodeProperties, type Properties } from './dbt/properties.js';
 import { modelContract, type ModelContract } from './dbt/contract.js';
-import { baseConfig, baseValue, mergeConfig, type BaseConfig } from './dbt/node-config.js';
+import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
 import { callsMacro, macroFiles, macroProblems, runtimeMacros } from './dbt/macro-reach.js';
 import { settingRenderer } from './dbt/setting-render.js';
@@ -396,7 +396,7 @@ export class ModelRenderer {
           throw new Error(`var '${n}' is not set and has no default; pass --var ${n}=VALUE or set it under vars: in pipe.yaml or the pipeline`);
         },
         isIncremental: () => {
-          const mat = configCalls.materialized ?? yamlMaterialized;
+          const mat = finalValue(model.base, configCalls, 'materialized');
           answered = forced ?? incrementalAs(mat);
           return answered;
         },
@@ -407,7 +407,7 @@ export class ModelRenderer {
     try {
       const before = this.relationOf(name, {});
       let r = attempt(undefined, before);
-      const finalMat = r.configCalls.materialized ?? yamlMaterialized;
+      const finalMat = finalValue(model.base, r.configCalls, 'materialized');
       const right = incrementalAs(finalMat);
       const parts = r.thisRead ? this.relationOf(name, r.configCalls) : before;
       // config() may come after is_incremental(), or after `this.schema`, in the template; render again with the right answers.
@@ -419,7 +419,7 @@ export class ModelRenderer {
         return error('config-conflict', `config() sets '${key}' twice in one call, to ${first} and then to ${second}; set it once`, { file: model.source.file, ...at });
       }
       const body = stripTrailingSemicolon(r.sql);
-      const enabled = r.configCalls.enabled ?? baseValue(model.base, 'enabled');
+      const enabled = finalValue(model.base, r.configCalls, 'enabled');
       // dbt_utils' union_relations and unpivot render nothing at parse time: only the run's render must be a query.
       const parseOfRuntime = model.runtime && !phase?.execute;
       if (enabled !== false && !parseOfRuntime && statementStart(body) >= body.length) {
@@ -747,10 +747,13 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   for (const name of secretVarNames(settings, pipeline)) secrets.record(vars[name]);
 
   const projectName = dbt?.name ?? settings.name ?? basename(files.root);
-  const packages = projectNamespaces(projectName, files.packages ?? NO_PACKAGES, dbt?.file, diagnostics);
+  const packageNodes = new Map<string, Set<string>>();
+  for (const n of [...files.models, ...files.seeds]) if (n.package) packageNodes.set(n.package.name, (packageNodes.get(n.package.name) ?? new Set()).add(n.name));
+  const packages = projectNamespaces(projectName, files.packages ?? NO_PACKAGES, dbt?.file, packageNodes, diagnostics);
   const engineKey = JSON.stringify([
     files.macros,
     files.packages,
+    [...packageNodes].map(([name, nodes]) => [name, [...nodes]]),
     dbt?.file.data.dispatch,
     projectName,
     vars,
@@ -790,9 +793,9 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     base: BaseConfig,
     calls: Readonly<Record<string, unknown>>,
   ): RelationParts => {
-    const custom = calls.schema ?? baseValue(base, 'schema');
-    const alias = calls.alias ?? baseValue(base, 'alias');
-    const targetSchema = node.resource === 'snapshot' ? (calls.target_schema ?? baseValue(base, 'target_schema')) : undefined;
+    const custom = finalValue(base, calls, 'schema');
+    const alias = finalValue(base, calls, 'alias');
+    const targetSchema = node.resource === 'snapshot' ? finalValue(base, calls, 'target_schema') : undefined;
     const schema =
       typeof targetSchema === 'string' && targetSchema !== ''
         ? targetSchema
@@ -814,12 +817,12 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const callsRuntimeMacro = calling(runtimeMacros(files));
   const snapshots = declaredSnapshots(files, properties, projectName, diagnostics);
   const declared = [
-    ...files.models.map((source) => ({ source, resource: 'model' as const, fqn: fqnOf(projectName, source.file, files.layout.models, source.name), properties: properties.models.get(source.name) })),
+    ...files.models.map((source) => ({ source, resource: 'model' as const, fqn: nodeFqn(projectName, source, files.layout.models), properties: properties.models.get(source.name) })),
     ...snapshots.map(({ source, fqn }) => ({ source, resource: 'snapshot' as const, fqn, properties: properties.snapshots.get(source.name) })),
   ];
   for (const { source, resource, fqn, properties: entryProperties } of declared) {
     live.add(source.name);
-    const base = baseConfig(resource === 'model' ? 'models' : 'snapshots', fqn, dbt, entryProperties, source.yaml, renderSetting);
+    const base = baseConfig(resource === 'model' ? 'models' : 'snapshots', fqn, dbt, entryProperties, source.yaml, renderSetting, source.package?.project);
     const yamlMaterialized = baseValue(base, 'materialized');
     let entry = cache?.models.get(source.name);
     if (!entry || entry.sql !== source.sql || entry.file !== source.file || entry.yaml !== yamlMaterialized) {
@@ -863,8 +866,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const disabled = new Map<string, Location>();
   const seedConfigDiagnostics = new ConfigDiagnostics('seed');
   for (const seed of files.seeds) {
-    const fqn = fqnOf(projectName, seed.file, files.layout.seeds, seed.name);
-    const base = baseConfig('seeds', fqn, dbt, properties.seeds.get(seed.name), seed.yaml, renderSetting);
+    const fqn = nodeFqn(projectName, seed, files.layout.seeds);
+    const base = baseConfig('seeds', fqn, dbt, properties.seeds.get(seed.name), seed.yaml, renderSetting, seed.package?.project);
     const found: Diagnostic[] = [];
     const node = seedNode(seed, fqn, base, dbtContext, properties.seeds.get(seed.name)?.columns ?? [], found);
     seedConfigDiagnostics.add(seed.name, found);
@@ -1107,6 +1110,17 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   };
 }
 
+/**
+ * dbt's qualified name of a model or seed (see fqnOf): an installed package's node is named
+ * from the package, under the package's own folders (`shared_staging.staging.stg_orders`).
+ */
+function nodeFqn(project: string, node: ModelSource | SeedSource, roots: readonly string[]): string[] {
+  const pkg = node.package;
+  if (!pkg) return fqnOf(project, node.file, roots, node.name);
+  const folders = node.file.endsWith('.csv') ? pkg.layout.seeds : pkg.layout.models;
+  return fqnOf(pkg.name, node.file.slice(pkg.dir.length + 1), folders, node.name);
+}
+
 /** The tests the properties files declare, by the name they are declared with (`dbt_utils.at_least_one`). */
 function testNames(properties: Properties): string[] {
   const names = new Set<string>();
@@ -1145,35 +1159,40 @@ function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diag
 
 /**
  * dbt's generate_schema_name: the project's own macro of that name when it has one (called with
- * the custom schema, or none, and the node), else dbt's default, `<target>_<custom>`.
+ * the custom schema, or none, and the node), else dbt's default, `<target>_<custom>`. A node of
+ * an installed package that defines its own is named by the package's, as dbt does, even when
+ * the project defines one too.
  */
 function schemaNamer(engine: TemplateEngine, project: string, targetSchema: string, diagnostics: Diagnostic[]): NonNullable<DbtContext['dbtSchema']> {
-  if (!engine.hasMacro('generate_schema_name')) return (custom) => dbtSchemaName(targetSchema, custom);
+  const own = engine.hasMacro('generate_schema_name');
   // Asked before rendering and again with the config: answered (and reported) once.
   const answers = new Map<string, string>();
   return (custom, node) => {
+    const pkg = node.fqn[0] ?? project;
+    const macro = pkg !== project && engine.hasNamespacedMacro(pkg, 'generate_schema_name') ? `${pkg}.generate_schema_name` : own ? 'generate_schema_name' : undefined;
+    if (macro === undefined) return dbtSchemaName(targetSchema, custom);
     const key = `${node.kind}:${node.name}\u0000${custom ?? '\u0001'}`;
     const known = answers.get(key);
     if (known !== undefined) return known;
-    const answer = askMacro(custom, node);
+    const answer = askMacro(macro, pkg, custom, node);
     answers.set(key, answer);
     return answer;
   };
-  function askMacro(custom: string | undefined, node: { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' | 'snapshot' }): string {
+  function askMacro(macro: string, pkg: string, custom: string | undefined, node: { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' | 'snapshot' }): string {
     const dbtNode = {
       name: node.name,
       alias: node.name,
       fqn: node.fqn,
       resource_type: node.kind,
-      package_name: project,
+      package_name: pkg,
       original_file_path: node.file,
-      unique_id: `${node.kind}.${project}.${node.name}`,
+      unique_id: `${node.kind}.${pkg}.${node.name}`,
     };
-    const schema = engine.callMacro('generate_schema_name', [custom ?? null, dbtNode], node.file);
+    const schema = engine.callMacro(macro, [custom ?? null, dbtNode], node.file);
     if (typeof schema === 'string' && IDENTIFIER_RE.test(schema)) return schema;
     diagnostics.push(
       typeof schema === 'string'
-        ? error('bad-config', `generate_schema_name gives '${schema}' for ${node.name}: a schema must be a plain identifier`, { file: node.file })
+        ? error('bad-config', `${macro} gives '${schema}' for ${node.name}: a schema must be a plain identifier`, { file: node.file })
         : schema,
     );
     return dbtSchemaName(targetSchema, custom);

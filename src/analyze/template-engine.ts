@@ -209,8 +209,8 @@ const NUNJUCKS_GLOBALS = new Set(['range', 'cycler', 'joiner']);
 export interface MacroPackages {
   /** The project's name, as dispatch search orders name it. */
   readonly project: string;
-  /** Installed packages: their macro files, read under their name. */
-  readonly installed: readonly { readonly name: string; readonly macros: readonly MacroSource[] }[];
+  /** Installed packages: their macro files, read under their name, and the names of their models and seeds (`ref('pkg', 'name')`). */
+  readonly installed: readonly { readonly name: string; readonly macros: readonly MacroSource[]; readonly nodes: ReadonlySet<string> }[];
   /** Packages pipe implements itself, with where each is declared (for the errors of its macros). */
   readonly builtin: readonly { readonly pkg: BuiltinPackage; readonly declaredAt: { readonly file: string; readonly line?: number } }[];
   /** dbt_project.yml's `dispatch:` search orders, by namespace. */
@@ -270,14 +270,18 @@ export class TemplateEngine {
     };
     this.env.addGlobal('ref', (...args: unknown[]) => {
       const { positional } = splitKeywords(args);
-      // ref('project', 'orders') names the project's own model, as in dbt.
-      const project = this.options.packages?.project;
-      if (positional.length === 2 && typeof positional[1] === 'string' && positional[0] === project) return hooks().ref(positional[1]);
-      const name = positional[0];
-      if (typeof name !== 'string' || positional.length !== 1) {
-        throw new TemplateFunctionError("ref() takes one model or seed name, e.g. ref('orders'), or the project's name and one, e.g. ref('shop', 'orders')");
+      const [first, second] = positional;
+      if (positional.length === 2 && typeof first === 'string' && typeof second === 'string') {
+        // ref('project', 'orders') names the project's own model, ref('package', 'stg_orders') an installed package's, as in dbt.
+        if (first === this.options.packages?.project) return hooks().ref(second);
+        const pkg = this.options.packages?.installed.find((p) => p.name === first);
+        if (pkg?.nodes.has(second)) return hooks().ref(second);
+        if (pkg) throw new TemplateFunctionError(`ref('${first}', '${second}'): the package ${first} has no model or seed named '${second}'`);
       }
-      return hooks().ref(name);
+      if (typeof first !== 'string' || positional.length !== 1) {
+        throw new TemplateFunctionError("ref() takes one model or seed name, e.g. ref('orders'), or a package's name and one, e.g. ref('shop', 'orders')");
+      }
+      return hooks().ref(first);
     });
     this.env.addGlobal('source', (...args: unknown[]) => {
       const { positional } = splitKeywords(args);
@@ -333,11 +337,32 @@ export class TemplateEngine {
     this.namespaces = this.installNamespaces(options.packages, hooks);
     installIntrospection(this.env, () => this.active?.phase);
     for (const macro of macros) this.loadMacros(macro);
+    const byName = new Map<string, MacroFn[]>();
     for (const pkg of options.packages?.installed ?? []) {
       const members: Record<string, MacroFn> = {};
       for (const macro of pkg.macros) this.loadMacros(macro, { name: pkg.name, members });
       this.namespaces.addPackage(pkg.name, members);
       this.env.addGlobal(pkg.name, members);
+      for (const [name, fn] of Object.entries(members)) byName.set(name, [...(byName.get(name) ?? []), fn]);
+    }
+    this.addPackageGlobals(byName);
+  }
+
+  /** Macros of installed packages that templates call by their bare name (see addPackageGlobals). */
+  private readonly packageGlobals = new Set<string>();
+
+  /**
+   * A package's models call its macros by their bare names (`{{ cents_to_dollars('amount') }}`),
+   * as dbt lets a package's nodes: each such macro is a name of its own, unless the project, dbt
+   * or a second package has a macro of that name (then it is called by `package.name`, never
+   * picked silently). A package's `generate_*_name` names only its own nodes (analyze.ts).
+   */
+  private addPackageGlobals(byName: ReadonlyMap<string, readonly MacroFn[]>): void {
+    const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
+    for (const [name, fns] of byName) {
+      if (fns.length !== 1 || name.startsWith('_') || /^generate_\w+_name$/.test(name) || Object.hasOwn(globals, name)) continue;
+      this.env.addGlobal(name, fns[0]);
+      this.packageGlobals.add(name);
     }
   }
 
@@ -508,7 +533,7 @@ export class TemplateEngine {
   /** Compiles once; the compiled template is rendered for every date it is needed for. */
   compile(file: string, source: string): CompiledTemplate | Diagnostic {
     const simple = this.options.simpleTemplates === false ? undefined : parseSimpleTemplate(source, this.variableNames);
-    if (simple && ![...simple.names].some((n) => this.macroNames.has(n))) return { file, source, simple };
+    if (simple && ![...simple.names].some((n) => this.macroNames.has(n) || this.packageGlobals.has(n))) return { file, source, simple };
     try {
       return { file, source, template: new nunjucks.Template(source, this.env, file, true) };
     } catch (e) {

@@ -1,14 +1,15 @@
 import { basename, join, posix, relative, sep } from 'node:path';
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
-import { DBT_PROJECT_FILE, projectLayout } from './layout.js';
+import { DBT_PROJECT_FILE, projectLayout, type ProjectLayout } from './layout.js';
 import type { ProjectFs } from './project-fs.js';
 import type { YamlSource } from './yaml-file.js';
 
 /**
  * The dbt packages of a dbt project: those its packages.yml (or dependencies.yml) declares, and
  * those installed: each folder of `packages-install-path` (`dbt_packages/`) holding a
- * dbt_project.yml, as `dbt deps` leaves them, and each `local:` package at its path. pipe
- * installs nothing: a package it cannot read is declared but not installed, and analysis
+ * dbt_project.yml, as `dbt deps` leaves them, and each `local:` package at its path. Their
+ * macros are read here; their models, seeds and tests are nodes of the project's one graph, read
+ * with the project's own (load-project.ts). pipe installs nothing: a package it cannot read is declared but not installed, and analysis
  * decides what its calls become.
  */
 
@@ -25,8 +26,10 @@ export interface InstalledPackage {
   readonly dir: string;
   /** Its macro files, and the files of its test folders that define generic tests. */
   readonly macros: readonly PackageFile[];
-  /** Its model files, which pipe does not build. */
-  readonly models: number;
+  /** Its folders, from its dbt_project.yml: its models, seeds and tests are read with the project's (load-project.ts). */
+  readonly layout: ProjectLayout;
+  /** Its dbt_project.yml: the folder configs of its own nodes, which the project's override. */
+  readonly project: YamlSource;
 }
 
 export interface DeclaredPackage {
@@ -128,8 +131,7 @@ export function loadPackages(
     };
     for (const d of layout.macros) for (const f of fs.list(join(abs, d), true)) read(f, false);
     for (const d of layout.tests) for (const f of fs.list(join(abs, d), true)) read(f, true);
-    const models = layout.models.reduce((n, d) => n + fs.list(join(abs, d), true).filter((f) => f.endsWith('.sql')).length, 0);
-    installed.push({ name, dir, macros, models });
+    installed.push({ name, dir, macros, layout, project: own });
   }
   return { installed, declared };
 }

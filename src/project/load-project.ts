@@ -9,7 +9,7 @@ import { inferSeedTypes, type InferredColumn } from './seed-inference.js';
 import { NotUtf8Error } from './utf8.js';
 import { parseYaml, type YamlSource } from './yaml-file.js';
 import { DBT_PROJECT_FILE, isPropertiesFile, projectLayout, type ProjectLayout } from './layout.js';
-import { GENERIC_TEST_RE, loadPackages, type ProjectPackages } from './load-packages.js';
+import { GENERIC_TEST_RE, loadPackages, type InstalledPackage, type ProjectPackages } from './load-packages.js';
 import { blockText, snapshotBlocks } from './snapshot-blocks.js';
 
 /**
@@ -24,6 +24,8 @@ export interface ModelSource {
   readonly sql: string;
   /** The YAML file beside the model (`orders.yaml` for `orders.sql`), if any. */
   readonly yaml?: YamlSource;
+  /** The installed dbt package it is a model of; absent for the project's own. */
+  readonly package?: InstalledPackage;
 }
 
 export interface SeedSource {
@@ -40,6 +42,8 @@ export interface SeedSource {
    */
   readonly dbtTypes: (delimiter: string, columns: number) => readonly InferredColumn[];
   readonly yaml?: YamlSource;
+  /** The installed dbt package it is a seed of; absent for the project's own. */
+  readonly package?: InstalledPackage;
 }
 
 export interface MacroSource {
@@ -61,6 +65,8 @@ export interface SingularTestSource {
   readonly name: string;
   readonly file: string;
   readonly sql: string;
+  /** The installed dbt package it is a test of; absent for the project's own. */
+  readonly package?: InstalledPackage;
 }
 
 /** A file pipe reads past without using it, and what it is; named in one notice. */
@@ -211,6 +217,13 @@ export function seedHash(fileHash: string, config: SeedLoadConfig): string {
   return createHash('sha256').update(`${fileHash}\n${canonical}`).digest('hex').slice(0, 16);
 }
 
+/**
+ * dbt tells two nodes of one name apart by their packages; pipe's nodes are tables named by
+ * their names, and selected by them, so a name is one node across the project and its packages.
+ */
+const IN_TWO_PACKAGES =
+  "pipe names each model, seed and snapshot once across the project and its installed packages (dbt tells them apart by package): rename the project's own, or build the package without the project's copy";
+
 const YAML_EXTENSIONS = ['.yaml', '.yml'];
 const MACRO_EXTENSIONS = ['.sql', '.njk', '.jinja'];
 
@@ -225,9 +238,9 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
   const prefix = root.endsWith(sep) ? root : `${root}${sep}`;
   const rel = (p: string) => toPosix(p.startsWith(prefix) ? p.slice(prefix.length) : relative(root, p));
   /** Every file under the folders (each listed once, however the folders nest), sorted. */
-  const listAll = (dirs: readonly string[]) => {
+  const listAll = (dirs: readonly string[], base = root) => {
     const out = new Set<string>();
-    for (const d of dirs) for (const f of fs.list(join(root, d), true)) out.add(f);
+    for (const d of dirs) for (const f of fs.list(join(base, d), true)) out.add(f);
     return [...out].sort();
   };
   const optionalYaml = (name: string) => {
@@ -250,7 +263,19 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     if (Array.isArray(projects) && projects.length > 0) unused.push({ file: name, what: 'projects: (dbt projects this one reads models of), which pipe does not read' });
   }
   const packages = dbtProject ? loadPackages(root, dbtProject, packageFiles, fs, readYamlFile, diagnostics) : undefined;
-  for (const p of packages?.installed ?? []) if (p.models > 0) unused.push({ file: p.dir, what: 'models of dbt packages, which pipe does not build' });
+  /**
+   * The project's own folders, then each installed package's: a package's models, seeds and
+   * tests are nodes of the one graph, as in dbt. Its snapshots and analyses are not read.
+   */
+  const origins: readonly { readonly base: string; readonly layout: ProjectLayout; readonly package?: InstalledPackage }[] = [
+    { base: root, layout },
+    ...(packages?.installed ?? []).map((p) => ({ base: join(root, p.dir), layout: p.layout, package: p })),
+  ];
+  for (const p of packages?.installed ?? []) {
+    if (p.layout.snapshots.some((d) => fs.list(join(root, p.dir, d), true).some((f) => f.endsWith('.sql')))) {
+      unused.push({ file: p.dir, what: 'snapshots of dbt packages, which pipe does not build' });
+    }
+  }
   /** A YAML file among models or seeds: a properties file, the config of the file beside it, or a mistake. */
   const yamlBeside = (abs: string, ext: string, owner: string) => {
     const file = rel(abs);
@@ -273,8 +298,10 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
 
   const models: ModelSource[] = [];
   const seen = new Map<string, string>();
+  /** Names (lowercased) of the packages' nodes among `seen`. */
+  const packaged = new Set<string>();
   const namesKind = `model-name:${root}`;
-  for (const abs of listAll(layout.models)) {
+  for (const { base, layout: folders, package: pkg } of origins) for (const abs of listAll(folders.models, base)) {
     const ext = extname(abs);
     if (YAML_EXTENSIONS.includes(ext)) {
       yamlBeside(abs, ext, 'sql');
@@ -310,23 +337,24 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
       diagnostics.push(
         error('duplicate-model', `model '${name}' is defined twice: ${other} and ${file}${sameInCase(other, name)}`, { file }, {
           related: [{ message: 'first defined here', location: { file: other } }],
-          hint: 'model names are file names and must be unique in the project; rename one file',
+          hint: pkg || packaged.has(key) ? IN_TWO_PACKAGES : 'model names are file names and must be unique in the project; rename one file',
         }),
       );
       leftOut.push(name);
       continue;
     }
     seen.set(key, file);
+    if (pkg) packaged.add(key);
     const sql = readText(fs, abs, file, diagnostics);
     if (sql === undefined) {
       leftOut.push(name);
       continue;
     }
-    models.push({ name, file, absPath: abs, sql, yaml: sideYaml(fs, abs, root, diagnostics) });
+    models.push({ name, file, absPath: abs, sql, yaml: sideYaml(fs, abs, root, diagnostics), ...(pkg ? { package: pkg } : {}) });
   }
 
   const seeds: SeedSource[] = [];
-  for (const abs of listAll(layout.seeds)) {
+  for (const { base, layout: folders, package: pkg } of origins) for (const abs of listAll(folders.seeds, base)) {
     const ext = extname(abs);
     if (YAML_EXTENSIONS.includes(ext)) {
       yamlBeside(abs, ext, 'csv');
@@ -346,13 +374,14 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
       diagnostics.push(
         error('duplicate-model', `'${name}' is defined twice: ${other} and ${file}${sameInCase(other, name)}`, { file }, {
           related: [{ message: 'first defined here', location: { file: other } }],
-          hint: 'seeds and models share one namespace; rename one file',
+          hint: pkg || packaged.has(name.toLowerCase()) ? IN_TWO_PACKAGES : 'seeds and models share one namespace; rename one file',
         }),
       );
       leftOut.push(name);
       continue;
     }
     seen.set(name.toLowerCase(), file);
+    if (pkg) packaged.add(name.toLowerCase());
     const { hash, head } = fs.derive(abs, 'seed-content', () => {
       const content = fs.readBytes ? fs.readBytes(abs) : fs.read(abs);
       return { hash: contentHash(content), head: csvHead(content) };
@@ -362,7 +391,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
         const content = fs.readBytes ? fs.readBytes(abs).toString('utf8') : fs.read(abs);
         return inferSeedTypes(content, delimiter, columns);
       });
-    seeds.push({ name, file, absPath: abs, hash, head, dbtTypes, yaml: sideYaml(fs, abs, root, diagnostics) });
+    seeds.push({ name, file, absPath: abs, hash, head, dbtTypes, yaml: sideYaml(fs, abs, root, diagnostics), ...(pkg ? { package: pkg } : {}) });
   }
 
   const macros: MacroSource[] = [];
@@ -379,7 +408,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
   }
 
   const singularTests: SingularTestSource[] = [];
-  for (const abs of listAll(layout.tests)) {
+  for (const { base, layout: folders, package: pkg } of origins) for (const abs of listAll(folders.tests, base)) {
     const ext = extname(abs);
     const file = rel(abs);
     if (YAML_EXTENSIONS.includes(ext)) {
@@ -390,9 +419,10 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     if (ext !== '.sql') continue;
     const sql = readText(fs, abs, file, diagnostics);
     if (sql === undefined) continue;
-    // A file defining generic tests is read like a macro file; any other query is a test.
-    if (GENERIC_TEST_RE.test(sql)) macros.push({ file, source: sql });
-    else singularTests.push({ name: basename(abs, ext), file, sql });
+    // A file defining generic tests is read like a macro file (a package's, with its macros); any other query is a test.
+    if (GENERIC_TEST_RE.test(sql)) {
+      if (!pkg) macros.push({ file, source: sql });
+    } else singularTests.push({ name: basename(abs, ext), file, sql, ...(pkg ? { package: pkg } : {}) });
   }
 
   const snapshots: SnapshotSource[] = [];

@@ -67,6 +67,8 @@ export interface GenericTestContext {
   readonly unrenderableMacro: (name: string) => boolean;
   /** The names of the project's generic tests (its `{% test %}` definitions), for suggestions. */
   readonly customTests: readonly string[];
+  /** The installed packages, whose generic tests a bare test name finds after the project's own. */
+  readonly installedPackages: readonly string[];
   /** Calls a macro of the project; its ref() calls give ref tokens. */
   readonly renderMacro: (name: string, positional: readonly unknown[], keywords: Readonly<Record<string, unknown>>) => RenderedTest | Diagnostic;
   /** Renders text written with Jinja (`{{ var('x') }}`) in a test's config or arguments. */
@@ -209,6 +211,17 @@ function implementation(namespace: string | undefined, name: string, spec: DbtTe
   }
   // The project's own definition wins, as in dbt; of a built-in, so does its dispatched implementation.
   if (namespace !== 'dbt' && ctx.macro(`test_${name}`)) return { kind: 'macro', macro: `test_${name}` };
+  // Then an installed package's (dbt: the root project's macros, then the packages', then its own), never one of two picked silently.
+  const packaged = namespace === 'dbt' ? [] : ctx.installedPackages.filter((p) => ctx.macro(`${p}.test_${name}`));
+  if (packaged.length === 1) return { kind: 'macro', macro: `${packaged[0]}.test_${name}` };
+  if (packaged.length > 1) {
+    diagnostics.push(
+      error('unknown-test', `test ${spec.test} is defined by the packages ${packaged.join(' and ')}`, at, {
+        hint: `name the one meant with its package, e.g. ${packaged[0]}.${name}`,
+      }),
+    );
+    return undefined;
+  }
   if ((BUILTIN_TESTS as readonly string[]).includes(name)) {
     const test = name as BuiltinTest;
     for (const prefix of ['duckdb__', 'default__']) {

@@ -17,6 +17,12 @@ export interface BaseConfig {
   readonly dbt: ReadonlyMap<string, ConfigSetting>;
   /** pipe's YAML beside the node, whose keys are pipe's own. */
   readonly own?: YamlSource;
+  /**
+   * For a node of an installed package, the folder configs the project's own dbt_project.yml
+   * gives it: dbt applies them last, over the node's config() too (how a project disables a
+   * package's model or gives it a schema).
+   */
+  readonly over?: ReadonlyMap<string, ConfigSetting>;
   /** A text that changes when any of it does: cached analyses compare it. */
   readonly key: string;
 }
@@ -31,6 +37,8 @@ export function baseConfig(
   properties: NodeProperties | undefined,
   own: YamlSource | undefined,
   render: RenderSetting,
+  /** The dbt_project.yml of the installed package the node is of, whose folder configs come first. */
+  packageProject?: YamlSource,
 ): BaseConfig {
   // A pipe project's model has none of dbt's sources: nothing to merge (the common case, kept cheap).
   if (!dbt && !properties) return { dbt: NO_SETTINGS, own, key: '' };
@@ -45,24 +53,38 @@ export function baseConfig(
     }
     return out ?? level;
   };
-  if (dbt) for (const level of levelsFor(dbt.file, section, fqn)) settings = mergeSettings(settings, rendered(level));
+  const folders = (file: YamlSource) => levelsFor(file, section, fqn).reduce((out: Map<string, ConfigSetting>, level) => mergeSettings(out, rendered(level)), new Map());
+  const projectFile = packageProject ?? dbt?.file;
+  if (projectFile) settings = folders(projectFile);
   if (properties) {
     settings = mergeSettings(settings, rendered(properties.config));
     if (properties.description !== undefined && !settings.has('description')) {
       settings.set('description', { value: properties.description, location: properties.location });
     }
   }
-  const key = settings.size === 0 ? '' : JSON.stringify([...settings].map(([k, s]) => [k, s.value, s.location.file, s.location.line]));
-  return { dbt: settings, own, key };
+  const over = packageProject && dbt ? folders(dbt.file) : undefined;
+  const text = (m: ReadonlyMap<string, ConfigSetting>) => [...m].map(([k, s]) => [k, s.value, s.location.file, s.location.line]);
+  const key = settings.size === 0 && !over?.size ? '' : JSON.stringify([text(settings), over ? text(over) : []]);
+  return { dbt: settings, own, key, ...(over?.size ? { over } : {}) };
 }
 
 const NO_SETTINGS: ReadonlyMap<string, ConfigSetting> = new Map();
 
-/** The value a key has before config(): pipe's YAML beside the node wins over dbt's sources. */
+/**
+ * The value a key has before config(): pipe's YAML beside the node wins over dbt's sources, and
+ * the project's folder configs of a package's node win over everything (see BaseConfig.over).
+ */
 export function baseValue(base: BaseConfig, key: string): unknown {
+  if (base.over?.has(key)) return base.over.get(key)!.value;
   const own = base.own?.data;
   if (own && Object.hasOwn(own, key)) return own[key];
   return base.dbt.get(key)?.value;
+}
+
+/** The value a key ends with, given the node's config() calls (`calls`): theirs, unless the project overrides a package's node. */
+export function finalValue(base: BaseConfig, calls: Readonly<Record<string, unknown>>, key: string): unknown {
+  if (base.over?.has(key)) return base.over.get(key)!.value;
+  return calls[key] ?? baseValue(base, key);
 }
 
 /** Keys that are seeds' only: a model that inherits them from a folder config ignores them (an external model reads its delimiter); so does a snapshot. */
@@ -112,6 +134,7 @@ export function mergeConfig(
     const { checks: _checks, ...ownConfig } = ownData;
     if (base.own) settings = mergeSettings(settings, settingsOf(ownConfig, (k) => ({ file: base.own!.file, line: base.own!.keyLine(k) })));
     settings = mergeSettings(settings, settingsOf(calls, locateCall));
+    if (base.over) settings = mergeSettings(settings, base.over);
   } else {
     const { checks: _checks, ...ownConfig } = ownData;
     own = { ...ownConfig, ...calls };

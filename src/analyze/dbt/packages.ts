@@ -35,6 +35,8 @@ export const WELL_KNOWN_PACKAGES = [
 export interface PackageScope {
   /** The project's own name: `ref('project', 'orders')` is one of its models. */
   readonly project?: string;
+  /** The installed packages: `ref('package', 'stg_orders')` is one of their models. */
+  readonly installed?: ReadonlySet<string>;
   /** Names of dbt packages, `dbt` among them: `name.macro()` is a call of one. */
   readonly names: ReadonlySet<string>;
   /** Why `namespace.macro()` cannot be rendered, or undefined when it can. */
@@ -50,7 +52,14 @@ export interface ProjectNamespaces extends PackageScope {
 
 const namesOf = (pkg: BuiltinPackage) => pkg.macros.map((m) => m.name);
 
-export function projectNamespaces(project: string, packages: ProjectPackages, dbtProject: YamlSource | undefined, diagnostics: Diagnostic[]): ProjectNamespaces {
+export function projectNamespaces(
+  project: string,
+  packages: ProjectPackages,
+  dbtProject: YamlSource | undefined,
+  /** The names of each installed package's models and seeds, by package. */
+  nodes: ReadonlyMap<string, ReadonlySet<string>>,
+  diagnostics: Diagnostic[],
+): ProjectNamespaces {
   const installed = new Map(packages.installed.map((p) => [p.name, p]));
   const builtin: MacroPackages['builtin'][number][] = [];
   const standIns: ProjectNamespaces['standIns'][number][] = [];
@@ -83,12 +92,13 @@ export function projectNamespaces(project: string, packages: ProjectPackages, db
   };
   return {
     project,
+    installed: new Set(installed.keys()),
     names,
     refusal,
     standIns,
     engine: {
       project,
-      installed: packages.installed.map((p) => ({ name: p.name, macros: p.macros })),
+      installed: packages.installed.map((p) => ({ name: p.name, macros: p.macros, nodes: nodes.get(p.name) ?? new Set() })),
       builtin,
       searchOrders: dbtProject ? searchOrders(dbtProject, diagnostics) : new Map(),
     },

@@ -108,6 +108,7 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
       const m = /^((?:\w+\.)?)test_(\w+)$/.exec(n);
       return m ? [`${m[1]}${m[2]}`] : [];
     }),
+    installedPackages: (input.files.packages?.installed ?? []).map((p) => p.name),
     renderMacro: (name, positional, keywords) => rendering(input, (hooks) => engine.renderMacroCall(name, positional, keywords, hooks)),
     renderText: (text, at) => {
       const compiled = engine.compile(at.file, text);
