@@ -37,6 +37,7 @@ import { recordSource, sourceCallProblem, sourceName, sourceNode, type SourceCal
 import { attachTests } from './dbt/attach-tests.js';
 import type { DbtTest } from './dbt/dbt-tests.js';
 import { projectTests } from './dbt/project-tests.js';
+import { nodeFqn, shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { graphContext, type GraphContext } from './jinja/graph-context.js';
 import type { Answer, Question } from '../warehouse/introspection.js';
@@ -738,7 +739,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   diagnostics.push(...settingsDiagnostics);
   const pipeline = options.pipeline ? pipelines.get(options.pipeline) : undefined;
   const dbt = files.dbtProject ? readDbtProject(files.dbtProject, diagnostics) : undefined;
-  const properties = files.properties.length > 0 ? readProperties(files.properties, diagnostics) : NO_PROPERTIES;
+  const shadowed = shadowedNodes(files.shadowed ?? [], dbt, diagnostics);
+  const properties = files.properties.length > 0 ? readProperties(files.properties, diagnostics, shadowed) : NO_PROPERTIES;
   const targetSchema = settings.targetSchema ?? DEFAULT_SCHEMA;
   /** dbt settings pipe leaves aside, by key, for the notice. */
   const unusedSettings = new Map<string, Location>();
@@ -747,13 +749,15 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   for (const name of secretVarNames(settings, pipeline)) secrets.record(vars[name]);
 
   const projectName = dbt?.name ?? settings.name ?? basename(files.root);
-  const packageNodes = new Map<string, Set<string>>();
-  for (const n of [...files.models, ...files.seeds]) if (n.package) packageNodes.set(n.package.name, (packageNodes.get(n.package.name) ?? new Set()).add(n.name));
+  const packageNodes = new Map<string, { built: Set<string>; shadowed: Set<string> }>();
+  const ofPackage = (name: string) => packageNodes.get(name) ?? packageNodes.set(name, { built: new Set(), shadowed: new Set() }).get(name)!;
+  for (const n of [...files.models, ...files.seeds]) if (n.package) ofPackage(n.package.name).built.add(n.name);
+  for (const n of files.shadowed ?? []) ofPackage(n.package.name).shadowed.add(n.name);
   const packages = projectNamespaces(projectName, files.packages ?? NO_PACKAGES, dbt?.file, packageNodes, diagnostics);
   const engineKey = JSON.stringify([
     files.macros,
     files.packages,
-    [...packageNodes].map(([name, nodes]) => [name, [...nodes]]),
+    [...packageNodes].map(([name, nodes]) => [name, [...nodes.built], [...nodes.shadowed]]),
     dbt?.file.data.dispatch,
     projectName,
     vars,
@@ -817,7 +821,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const callsRuntimeMacro = calling(runtimeMacros(files));
   const snapshots = declaredSnapshots(files, properties, projectName, diagnostics);
   const declared = [
-    ...files.models.map((source) => ({ source, resource: 'model' as const, fqn: nodeFqn(projectName, source, files.layout.models), properties: properties.models.get(source.name) })),
+    ...files.models.map((source) => ({ source, resource: 'model' as const, fqn: nodeFqn(projectName, source, 'model', files.layout.models), properties: properties.models.get(source.name) })),
     ...snapshots.map(({ source, fqn }) => ({ source, resource: 'snapshot' as const, fqn, properties: properties.snapshots.get(source.name) })),
   ];
   for (const { source, resource, fqn, properties: entryProperties } of declared) {
@@ -866,7 +870,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const disabled = new Map<string, Location>();
   const seedConfigDiagnostics = new ConfigDiagnostics('seed');
   for (const seed of files.seeds) {
-    const fqn = nodeFqn(projectName, seed, files.layout.seeds);
+    const fqn = nodeFqn(projectName, seed, 'seed', files.layout.seeds);
     const base = baseConfig('seeds', fqn, dbt, properties.seeds.get(seed.name), seed.yaml, renderSetting, seed.package?.project);
     const found: Diagnostic[] = [];
     const node = seedNode(seed, fqn, base, dbtContext, properties.seeds.get(seed.name)?.columns ?? [], found);
@@ -1108,17 +1112,6 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     diagnostics,
     messages,
   };
-}
-
-/**
- * dbt's qualified name of a model or seed (see fqnOf): an installed package's node is named
- * from the package, under the package's own folders (`shared_staging.staging.stg_orders`).
- */
-function nodeFqn(project: string, node: ModelSource | SeedSource, roots: readonly string[]): string[] {
-  const pkg = node.package;
-  if (!pkg) return fqnOf(project, node.file, roots, node.name);
-  const folders = node.file.endsWith('.csv') ? pkg.layout.seeds : pkg.layout.models;
-  return fqnOf(pkg.name, node.file.slice(pkg.dir.length + 1), folders, node.name);
 }
 
 /** The tests the properties files declare, by the name they are declared with (`dbt_utils.at_least_one`). */

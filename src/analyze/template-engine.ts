@@ -209,8 +209,17 @@ const NUNJUCKS_GLOBALS = new Set(['range', 'cycler', 'joiner']);
 export interface MacroPackages {
   /** The project's name, as dispatch search orders name it. */
   readonly project: string;
-  /** Installed packages: their macro files, read under their name, and the names of their models and seeds (`ref('pkg', 'name')`). */
-  readonly installed: readonly { readonly name: string; readonly macros: readonly MacroSource[]; readonly nodes: ReadonlySet<string> }[];
+  /**
+   * Installed packages: their macro files, read under their name, the names of their models and
+   * seeds (`ref('pkg', 'name')`), and those of their nodes not built because the project has one
+   * of that name (see shadowed-nodes.ts).
+   */
+  readonly installed: readonly {
+    readonly name: string;
+    readonly macros: readonly MacroSource[];
+    readonly nodes: ReadonlySet<string>;
+    readonly shadowed?: ReadonlySet<string>;
+  }[];
   /** Packages pipe implements itself, with where each is declared (for the errors of its macros). */
   readonly builtin: readonly { readonly pkg: BuiltinPackage; readonly declaredAt: { readonly file: string; readonly line?: number } }[];
   /** dbt_project.yml's `dispatch:` search orders, by namespace. */
@@ -276,6 +285,9 @@ export class TemplateEngine {
         if (first === this.options.packages?.project) return hooks().ref(second);
         const pkg = this.options.packages?.installed.find((p) => p.name === first);
         if (pkg?.nodes.has(second)) return hooks().ref(second);
+        if (pkg?.shadowed?.has(second)) {
+          throw new TemplateFunctionError(`ref('${first}', '${second}'): the package's ${second} is not built, the project's own ${second} is: ref('${second}') reads that one`);
+        }
         if (pkg) throw new TemplateFunctionError(`ref('${first}', '${second}'): the package ${first} has no model or seed named '${second}'`);
       }
       if (typeof first !== 'string' || positional.length !== 1) {

@@ -75,6 +75,21 @@ export interface UnusedFile {
   readonly what: string;
 }
 
+/**
+ * A model or seed of an installed package whose name the project (or a package read before)
+ * already has. dbt keeps both, told apart by package; pipe's nodes are named by their names
+ * alone. Analysis leaves it out when the folder configs disable it (how a project replaces a
+ * package's model with its own), and refuses it otherwise.
+ */
+export interface ShadowedNode {
+  readonly kind: 'model' | 'seed';
+  readonly name: string;
+  readonly file: string;
+  /** The file of the node that has the name. */
+  readonly other: string;
+  readonly package: InstalledPackage;
+}
+
 export interface PipelineSource {
   readonly name: string;
   readonly file: string;
@@ -110,6 +125,7 @@ export interface ProjectFiles {
    * cannot be read), already reported: a ref() to them is not unknown as well.
    */
   readonly leftOut?: readonly string[];
+  readonly shadowed?: readonly ShadowedNode[];
 }
 
 export const PROJECT_FILE = 'pipe.yaml';
@@ -217,12 +233,9 @@ export function seedHash(fileHash: string, config: SeedLoadConfig): string {
   return createHash('sha256').update(`${fileHash}\n${canonical}`).digest('hex').slice(0, 16);
 }
 
-/**
- * dbt tells two nodes of one name apart by their packages; pipe's nodes are tables named by
- * their names, and selected by them, so a name is one node across the project and its packages.
- */
+/** A project's node named like a package's, found before it (a seed of the project named like a package's model). */
 const IN_TWO_PACKAGES =
-  "pipe names each model, seed and snapshot once across the project and its installed packages (dbt tells them apart by package): rename the project's own, or build the package without the project's copy";
+  "pipe names each model, seed and snapshot once across the project and its installed packages (dbt tells them apart by package): rename the project's own";
 
 const YAML_EXTENSIONS = ['.yaml', '.yml'];
 const MACRO_EXTENSIONS = ['.sql', '.njk', '.jinja'];
@@ -300,6 +313,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
   const seen = new Map<string, string>();
   /** Names (lowercased) of the packages' nodes among `seen`. */
   const packaged = new Set<string>();
+  const shadowed: ShadowedNode[] = [];
   const namesKind = `model-name:${root}`;
   for (const { base, layout: folders, package: pkg } of origins) for (const abs of listAll(folders.models, base)) {
     const ext = extname(abs);
@@ -333,11 +347,15 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
       continue;
     }
     const other = seen.get(key);
+    if (other !== undefined && pkg) {
+      shadowed.push({ kind: 'model', name, file, other, package: pkg });
+      continue;
+    }
     if (other !== undefined) {
       diagnostics.push(
         error('duplicate-model', `model '${name}' is defined twice: ${other} and ${file}${sameInCase(other, name)}`, { file }, {
           related: [{ message: 'first defined here', location: { file: other } }],
-          hint: pkg || packaged.has(key) ? IN_TWO_PACKAGES : 'model names are file names and must be unique in the project; rename one file',
+          hint: packaged.has(key) ? IN_TWO_PACKAGES : 'model names are file names and must be unique in the project; rename one file',
         }),
       );
       leftOut.push(name);
@@ -370,11 +388,15 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
       continue;
     }
     const other = seen.get(name.toLowerCase());
+    if (other !== undefined && pkg) {
+      shadowed.push({ kind: 'seed', name, file, other, package: pkg });
+      continue;
+    }
     if (other !== undefined) {
       diagnostics.push(
         error('duplicate-model', `'${name}' is defined twice: ${other} and ${file}${sameInCase(other, name)}`, { file }, {
           related: [{ message: 'first defined here', location: { file: other } }],
-          hint: pkg || packaged.has(name.toLowerCase()) ? IN_TWO_PACKAGES : 'seeds and models share one namespace; rename one file',
+          hint: packaged.has(name.toLowerCase()) ? IN_TWO_PACKAGES : 'seeds and models share one namespace; rename one file',
         }),
       );
       leftOut.push(name);
@@ -497,5 +519,6 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     pipelines,
     diagnostics,
     leftOut,
+    shadowed,
   };
 }

@@ -209,7 +209,9 @@ describe('installed packages', () => {
     expect(sqlOf(a, 'a')).toBe('select (price * 100)::bigint as cents, x_a, x_b from t');
     const check = (a.nodes.get('a') as ModelNode).checks[0];
     expect([check.name, check.sql.replace(/\s+/g, ' ').trim()]).toEqual(['tools_positive_a_cents', expect.stringContaining('where (cents * 100)::bigint <= 0')]);
-    expect(a.diagnostics.find((d) => d.code === 'not-used')?.message).toContain('models of dbt packages, which pipe does not build (dbt_packages/tools)');
+    // The package's model is a node of the graph, named from the package.
+    expect(a.nodes.get('unused')?.fqn).toEqual(['tools', 'unused']);
+    expect(a.diagnostics.find((d) => d.code === 'not-used')).toBeUndefined();
 
     const overridden = run({
       ...TOOLS,

@@ -407,7 +407,7 @@ exposures:
 });
 
 describe("ref() with the project's name", () => {
-  it("names the project's own model; another package's is refused", () => {
+  it("names the project's own model; a package that is not installed is refused", () => {
     const a = run({
       'dbt_project.yml': 'name: shop\n',
       'models/a.sql': 'select 1 as id',
@@ -415,7 +415,7 @@ describe("ref() with the project's name", () => {
       'models/c.sql': "select * from {{ ref('other', 'a') }}",
     });
     expect(model(a, 'b').upstream).toEqual(['a']);
-    expect(errors(a)).toEqual([['unsupported', 'ref() of another package is not supported by pipe', 'models/c.sql', 1]]);
+    expect(errors(a)).toEqual([['unsupported', 'ref() of a package that is not installed is not supported by pipe', 'models/c.sql', 1]]);
   });
 });
 

@@ -2,14 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { unsupportedDiagnostics, unsupportedUses } from '../../src/analyze/dbt/unsupported-jinja.js';
 import { projectNamespaces } from '../../src/analyze/dbt/packages.js';
 import type { ProjectPackages } from '../../src/project/load-packages.js';
+import { DEFAULT_LAYOUT } from '../../src/project/layout.js';
 
 /** The namespaces of a project with `declared` in its packages.yml and `installed` in dbt_packages/. */
 const scope = (declared: string[] = [], installed: string[] = []) => {
   const packages: ProjectPackages = {
     declared: declared.map((name) => ({ name, location: { file: 'packages.yml', line: 2 } })),
-    installed: installed.map((name) => ({ name, dir: `dbt_packages/${name}`, macros: [], models: 0 })),
+    installed: installed.map((name) => ({ name, dir: `dbt_packages/${name}`, macros: [], layout: DEFAULT_LAYOUT, project: { file: `dbt_packages/${name}/dbt_project.yml`, data: { name }, keyLine: () => 1, pathLine: () => 1 } })),
   };
-  return projectNamespaces('shop', packages, undefined, []);
+  return projectNamespaces('shop', packages, undefined, new Map(), []);
 };
 const NONE = scope();
 const uses = (sql: string, s = NONE) => unsupportedUses('models/m.sql', sql, s).map((u) => [u.cause, u.location.line, u.location.column]);
@@ -25,7 +26,7 @@ select {{ dbt_utils.star(ref('b')) }}, {{ dbt.get_relations_by_pattern('x') }}
     ).toEqual([
       ['dbt_utils.star()', 2, 11],
       ['dbt.get_relations_by_pattern()', 2, 43],
-      ['ref() of another package', 5, 4],
+      ['ref() of a package that is not installed', 5, 4],
       ['ref() with a model version', 5, 30],
     ]);
   });

@@ -56,8 +56,8 @@ export function projectNamespaces(
   project: string,
   packages: ProjectPackages,
   dbtProject: YamlSource | undefined,
-  /** The names of each installed package's models and seeds, by package. */
-  nodes: ReadonlyMap<string, ReadonlySet<string>>,
+  /** The names of each installed package's models and seeds, by package, and of those not built (see shadowed-nodes.ts). */
+  nodes: ReadonlyMap<string, { readonly built: ReadonlySet<string>; readonly shadowed: ReadonlySet<string> }>,
   diagnostics: Diagnostic[],
 ): ProjectNamespaces {
   const installed = new Map(packages.installed.map((p) => [p.name, p]));
@@ -98,7 +98,7 @@ export function projectNamespaces(
     standIns,
     engine: {
       project,
-      installed: packages.installed.map((p) => ({ name: p.name, macros: p.macros, nodes: nodes.get(p.name) ?? new Set() })),
+      installed: packages.installed.map((p) => ({ name: p.name, macros: p.macros, nodes: nodes.get(p.name)?.built ?? new Set(), shadowed: nodes.get(p.name)?.shadowed })),
       builtin,
       searchOrders: dbtProject ? searchOrders(dbtProject, diagnostics) : new Map(),
     },

@@ -151,7 +151,12 @@ const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'ob
 const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 /** Reads every properties file; every problem is reported at its line, and the rest is still read. */
-export function readProperties(files: readonly YamlSource[], diagnostics: Diagnostic[]): Properties {
+export function readProperties(
+  files: readonly YamlSource[],
+  diagnostics: Diagnostic[],
+  /** An entry of a node left out of the project (see shadowed-nodes.ts), read past. */
+  leftOut: (kind: 'model' | 'seed', name: string, file: string) => boolean = () => false,
+): Properties {
   const models = new Map<string, NodeProperties>();
   const seeds = new Map<string, NodeProperties>();
   const snapshots = new Map<string, NodeProperties>();
@@ -177,7 +182,7 @@ export function readProperties(files: readonly YamlSource[], diagnostics: Diagno
           const kind = section === 'models' ? 'model' : section === 'seeds' ? 'seed' : 'snapshot';
           list.forEach((entry, i) => {
             const node = readNode(entry, kind, [section, i], at, diagnostics);
-            if (!node) return;
+            if (!node || (kind !== 'snapshot' && leftOut(kind, node.name, y.file))) return;
             const before = into.get(node.name);
             if (before) {
               diagnostics.push(
