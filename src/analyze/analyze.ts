@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { fqnOf } from '../project/layout.js';
 import { nameProblem } from '../project/names.js';
-import { NO_RUN_HOOKS, readDbtProject, type RunHook, type RunHooks } from './dbt/dbt-project.js';
+import { NO_RUN_HOOKS, packageVars, readDbtProject, type RunHook, type RunHooks } from './dbt/dbt-project.js';
 import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, type NodeProperties, type Properties } from './dbt/properties.js';
 import { modelContract, type ModelContract } from './dbt/contract.js';
 import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig } from './dbt/node-config.js';
@@ -744,8 +744,9 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const targetSchema = settings.targetSchema ?? DEFAULT_SCHEMA;
   /** dbt settings pipe leaves aside, by key, for the notice. */
   const unusedSettings = new Map<string, Location>();
-  // pipe.yaml's vars win over dbt_project.yml's; a pipeline's and --var over both.
-  const vars = { ...(dbt?.vars ?? {}), ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
+  // pipe.yaml's vars win over dbt_project.yml's (and those over its packages'); a pipeline's and --var over both.
+  const fromPackages = packageVars(files.packages?.installed ?? [], diagnostics);
+  const vars = { ...fromPackages.vars, ...(dbt?.vars ?? {}), ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
   for (const name of secretVarNames(settings, pipeline)) secrets.record(vars[name]);
 
   const projectName = dbt?.name ?? settings.name ?? basename(files.root);
@@ -1083,7 +1084,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       diagnostics.push(unmatchedEntry(kind, name, entry.location, didYouMean(name, [...fileNames[kind]])));
     }
   }
-  const notice = notUsedNotice(files, dbt, properties, unusedSettings);
+  const notice = notUsedNotice(files, [...(dbt?.unused ?? []), ...fromPackages.unused, ...properties.unused], unusedSettings);
   if (notice) diagnostics.push(notice);
   const standIns = standInNotice(packages, [...files.models.map((m) => m.sql), ...files.macros.map((m) => m.source), ...files.singularTests.map((t) => t.sql), ...testNames(properties)]);
   if (standIns) diagnostics.push(standIns);

@@ -82,6 +82,8 @@ select log(amount) as l, 'dbt_utils.star(x)' as s, target.id from t
       ['my_macros.f()', 'my_macros is declared in packages.yml but not installed, and pipe cannot download it: run dbt deps so that dbt_packages/my_macros exists, or write the SQL it generates'],
       ['dbt_utils.get_url_host()', expect.stringMatching(/^dbt_utils is not installed, and pipe's own dbt_utils has generate_surrogate_key, .*, not get_url_host: install the package/)],
     ]);
+    // A model of an installed package is read by the package's name.
+    expect(uses("{{ ref('shared', 'stg_orders') }} {{ ref('gone', 'x') }}", s)).toEqual([['ref() of a package that is not installed', 1, 38]]);
     // A well-known package the project does not declare.
     expect(uses('{{ dbt_expectations.expect_x() }}').map(([cause]) => cause)).toEqual(['dbt_expectations.expect_x()']);
   });

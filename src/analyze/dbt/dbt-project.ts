@@ -1,5 +1,6 @@
 import { error, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import { LAYOUT_KEYS } from '../../project/layout.js';
+import type { InstalledPackage } from '../../project/load-packages.js';
 import type { YamlSource } from '../../project/yaml-file.js';
 
 /**
@@ -79,19 +80,45 @@ export function readDbtProject(file: YamlSource, diagnostics: Diagnostic[]): Dbt
       unused.push({ what: TOOLING.has(key) ? key : `${key} (not a key pipe knows)`, location: at(key) });
     }
   }
-  let vars: Record<string, unknown> = {};
-  if (d.vars !== undefined && d.vars !== null) {
-    if (isMapping(d.vars)) {
-      // dbt scopes a mapping under a project's name to that project.
-      const { [name]: scoped, ...global } = d.vars;
-      vars = isMapping(scoped) ? { ...global, ...scoped } : { ...d.vars };
-    } else {
-      diagnostics.push(error('bad-config', 'vars must be a mapping of names to values', at('vars')));
-    }
-  }
+  const vars = varsOf(file, name, diagnostics);
   const profile = typeof d.profile === 'string' ? d.profile : undefined;
   const runHooks = { start: readRunHooks(file, 'on-run-start', diagnostics), end: readRunHooks(file, 'on-run-end', diagnostics) };
   return { name, profile, vars, file, unused, runHooks };
+}
+
+/** A dbt_project.yml's vars for the project `name`: the global ones with those scoped to it over them. */
+function varsOf(file: YamlSource, name: string, diagnostics: Diagnostic[]): Record<string, unknown> {
+  const v = file.data.vars;
+  if (v === undefined || v === null) return {};
+  if (!isMapping(v)) {
+    diagnostics.push(error('bad-config', 'vars must be a mapping of names to values', { file: file.file, line: file.keyLine('vars') }));
+    return {};
+  }
+  // dbt scopes a mapping under a project's name to that project.
+  const { [name]: scoped, ...global } = v;
+  return isMapping(scoped) ? { ...global, ...scoped } : { ...v };
+}
+
+/**
+ * The vars installed packages set in their own dbt_project.yml, which the project's vars
+ * override. dbt gives each package's nodes its own; pipe has one set of vars, so a name two
+ * packages set to different values is left out (the project can set it), and named in the notice.
+ */
+export function packageVars(packages: readonly InstalledPackage[], diagnostics: Diagnostic[]): { vars: Record<string, unknown>; unused: DbtProject['unused'] } {
+  const vars: Record<string, unknown> = {};
+  const setBy = new Map<string, YamlSource>();
+  const clashes = new Map<string, YamlSource>();
+  for (const p of packages) {
+    for (const [key, value] of Object.entries(varsOf(p.project, p.name, diagnostics))) {
+      const before = setBy.get(key);
+      if (before && JSON.stringify(vars[key]) !== JSON.stringify(value)) clashes.set(key, p.project);
+      setBy.set(key, p.project);
+      vars[key] = value;
+    }
+  }
+  for (const key of clashes.keys()) delete vars[key];
+  const unused = [...clashes].map(([key, file]) => ({ what: `var ${key}, set differently by two packages`, location: { file: file.file, line: file.keyLine('vars') } }));
+  return { vars, unused };
 }
 
 /** A run hook key's statements: one, or a list (each at its own line). */

@@ -1,7 +1,5 @@
 import { warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import type { ProjectFiles } from '../../project/load-project.js';
-import type { DbtProject } from './dbt-project.js';
-import type { Properties } from './properties.js';
 
 /**
  * The one notice naming everything of a dbt project that pipe reads past: files (docs blocks,
@@ -10,8 +8,8 @@ import type { Properties } from './properties.js';
  */
 export function notUsedNotice(
   files: ProjectFiles,
-  dbt: DbtProject | undefined,
-  properties: Properties,
+  /** What dbt_project.yml and the properties files hold that pipe does not use. */
+  unused: readonly { readonly what: string; readonly location: Location }[],
   settings: ReadonlyMap<string, Location>,
 ): Diagnostic | undefined {
   const where = (l: Location) => (l.line === undefined ? l.file : `${l.file}:${l.line}`);
@@ -19,7 +17,7 @@ export function notUsedNotice(
   const places = new Map<string, string[]>();
   const add = (what: string, place: string) => places.set(what, [...(places.get(what) ?? []), place]);
   for (const u of files.unused) add(u.what, u.file);
-  for (const u of [...(dbt?.unused ?? []), ...properties.unused]) add(u.what, where(u.location));
+  for (const u of unused) add(u.what, where(u.location));
   for (const [key, location] of settings) add(`config ${key}`, where(location));
   const items = [...places].map(([what, at]) => `${what} (${at.length > 3 ? `${at.slice(0, 3).join(', ')} and ${at.length - 3} more` : at.join(', ')})`);
   if (items.length === 0) return undefined;
