@@ -882,7 +882,9 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   diagnostics.push(...seedConfigDiagnostics.diagnostics());
   const disabledSources = new Map<string, Location>();
   for (const table of properties.sources) {
-    if (table.enabled) nodes.set(table.name, sourceNode(table, projectName, files.root, diagnostics));
+    // A package's source is named from the package, as its models are.
+    const pkg = files.packages?.installed.find((p) => table.location.file.startsWith(`${p.dir}/`));
+    if (table.enabled) nodes.set(table.name, sourceNode(table, pkg?.name ?? projectName, files.root, diagnostics));
     else disabledSources.set(table.name, table.location);
   }
   for (const [name, at] of disabledSources) disabled.set(name, at);

@@ -106,11 +106,12 @@ export function sourceCallProblem(
 }
 
 /**
- * The node of an enabled source table. A problem with its `external_location` is reported at
+ * The node of an enabled source table, named from the project or package (`packageName`)
+ * whose properties file declares it. A problem with its `external_location` is reported at
  * the table's entry; the node is made all the same, so that a model reading it is not told
  * the source is unknown as well.
  */
-export function sourceNode(t: SourceTable, projectName: string, root: string, diagnostics: Diagnostic[]): SourceNode {
+export function sourceNode(t: SourceTable, packageName: string, root: string, diagnostics: Diagnostic[]): SourceNode {
   const base = {
     kind: 'source' as const,
     name: t.name,
@@ -119,7 +120,7 @@ export function sourceNode(t: SourceTable, projectName: string, root: string, di
     file: t.location.file,
     location: t.location,
     tags: t.tags,
-    fqn: [projectName, t.source, t.table],
+    fqn: [packageName, t.source, t.table],
     upstream: [],
     loadedAtField: t.loadedAtField,
     ...(t.eventTime === undefined ? {} : { eventTime: t.eventTime }),

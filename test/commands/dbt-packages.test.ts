@@ -105,7 +105,7 @@ describe('models of installed dbt packages', () => {
   it('are selected by package and by qualified name', async () => {
     const dir = tempProject(FILES);
     const names = async (select: string) => (await nodesIn(dir, { select: [select] })).nodes.map((n) => n.name).sort();
-    expect(await names('package:shared_staging')).toEqual(['order_days', 'raw_customers', 'raw_orders', 'stg_customers', 'stg_orders', 'stg_payments']);
+    expect(await names('package:shared_staging')).toEqual(['order_days', 'raw_customers', 'raw_orders', 'shop_raw.raw_orders', 'stg_customers', 'stg_orders', 'stg_payments']);
     expect(await names('shared_staging.marts.*')).toEqual(['order_days']);
   });
 

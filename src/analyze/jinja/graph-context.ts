@@ -21,7 +21,8 @@ export interface GraphContext {
 /** A node's unique id as dbt writes it: `model.project.name`, `seed.project.name`, `source.project.src.table`. */
 export function uniqueId(node: PipeNode, project: string): string {
   // A node of an installed package is that package's (the first part of its qualified name).
-  return node.kind === 'source' ? `source.${project}.${node.source}.${node.table}` : `${resourceType(node)}.${node.fqn[0] ?? project}.${node.name}`;
+  const pkg = node.fqn[0] ?? project;
+  return node.kind === 'source' ? `source.${pkg}.${node.source}.${node.table}` : `${resourceType(node)}.${pkg}.${node.name}`;
 }
 
 /** dbt's resource type: a snapshot is a model of pipe's graph, and a snapshot of dbt's. */
@@ -37,7 +38,7 @@ export function graphContext(nodes: ReadonlyMap<string, PipeNode>, project: stri
   const graph = { nodes: {} as Record<string, unknown>, sources: {} as Record<string, unknown>, exposures: {}, metrics: {}, groups: {}, semantic_models: {}, saved_queries: {} };
   for (const n of nodes.values()) {
     const unique_id = uniqueId(n, project);
-    const common = { unique_id, name: n.name, resource_type: resourceType(n), package_name: n.kind === 'source' ? project : (n.fqn[0] ?? project), fqn: [...n.fqn], tags: [...n.tags], original_file_path: n.file, path: n.file, database, meta: {} };
+    const common = { unique_id, name: n.name, resource_type: resourceType(n), package_name: n.fqn[0] ?? project, fqn: [...n.fqn], tags: [...n.tags], original_file_path: n.file, path: n.file, database, meta: {} };
     switch (n.kind) {
       case 'model': {
         // The config as dbt's: its kind (how pipe writes it) is pipe's own.
