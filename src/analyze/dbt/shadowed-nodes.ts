@@ -45,7 +45,7 @@ export function shadowedNodes(
     diagnostics.push(
       error('duplicate-model', `'${node.name}' is defined twice: ${node.other} and ${node.file}`, { file: node.file }, {
         related: [{ message: 'first defined here', location: { file: node.other } }],
-        hint: `pipe names each model and seed once across the project and its packages (dbt tells them apart by package): to build the project's own in place of the package's, disable the package's in dbt_project.yml (${section}: ${fqn.join(': ')}: +enabled: false)`,
+        hint: `pipe names each model and seed once across the project and its packages (dbt tells them apart by package): disable the one not to build in dbt_project.yml, e.g. ${section}: ${fqn.join(': ')}: +enabled: false`,
       }),
     );
   }
