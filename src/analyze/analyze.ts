@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import { fqnOf } from '../project/layout.js';
+import { nodeFqn } from '../project/layout.js';
 import { nameProblem } from '../project/names.js';
 import { NO_RUN_HOOKS, packageVars, readDbtProject, type RunHook, type RunHooks } from './dbt/dbt-project.js';
 import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, type NodeProperties, type Properties } from './dbt/properties.js';
@@ -37,7 +37,7 @@ import { recordSource, sourceCallProblem, sourceName, sourceNode, type SourceCal
 import { attachTests } from './dbt/attach-tests.js';
 import type { DbtTest } from './dbt/dbt-tests.js';
 import { projectTests } from './dbt/project-tests.js';
-import { nodeFqn, shadowedNodes } from './dbt/shadowed-nodes.js';
+import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { graphContext, type GraphContext } from './jinja/graph-context.js';
 import type { Answer, Question } from '../warehouse/introspection.js';
@@ -832,7 +832,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     let entry = cache?.models.get(source.name);
     if (!entry || entry.sql !== source.sql || entry.file !== source.file || entry.yaml !== yamlMaterialized) {
       const unsupported = unsupportedUses(source.file, source.sql, packages);
-      const compiled = unsupported.length > 0 ? error('unsupported', 'not rendered', { file: source.file }) : engine.compile(source.file, source.sql);
+      const compiled = unsupported.length > 0 ? error('unsupported', 'not rendered', { file: source.file }) : engine.compile(source.file, source.sql, source.package?.name);
       // A template of text, ref(), source(), config() and date variables alone (simple-template.ts) renders once.
       const runtime = !('severity' in compiled) && compiled.simple === undefined && (usesIntrospection(source.sql) || callsRuntimeMacro(source.sql));
       entry = { sql: source.sql, file: source.file, yaml: yamlMaterialized, compiled, unsupported, runtime, renders: new Map(), sites: new CallSites(source.sql) };

@@ -231,6 +231,8 @@ export interface CompiledTemplate {
   readonly source: string;
   /** Set when the template needs no Nunjucks to render (see simple-template.ts). */
   readonly simple?: SimpleTemplate;
+  /** The installed package the template is of: its macros are found by bare name before any other (dbt's order). */
+  readonly package?: string;
   /** Nunjucks' compiled template: made at once, or for a simple template when first needed. */
   template?: nunjucks.Template;
 }
@@ -542,12 +544,14 @@ export class TemplateEngine {
     }
   }
 
-  /** Compiles once; the compiled template is rendered for every date it is needed for. */
-  compile(file: string, source: string): CompiledTemplate | Diagnostic {
+  /** Compiles once; the compiled template is rendered for every date it is needed for. `pkg`: the installed package it is of. */
+  compile(file: string, source: string, pkg?: string): CompiledTemplate | Diagnostic {
     const simple = this.options.simpleTemplates === false ? undefined : parseSimpleTemplate(source, this.variableNames);
-    if (simple && ![...simple.names].some((n) => this.macroNames.has(n) || this.packageGlobals.has(n))) return { file, source, simple };
+    const own = pkg === undefined ? undefined : this.namespaceOf(pkg);
+    const macro = (n: string) => this.macroNames.has(n) || this.packageGlobals.has(n) || (own !== undefined && Object.hasOwn(own, n));
+    if (simple && ![...simple.names].some(macro)) return { file, source, simple };
     try {
-      return { file, source, template: new nunjucks.Template(source, this.env, file, true) };
+      return { file, source, template: new nunjucks.Template(source, this.env, file, true), ...(own ? { package: pkg } : {}) };
     } catch (e) {
       return templateDiagnostic(e, file, 'parse', source, this.functionNames());
     }
@@ -562,8 +566,10 @@ export class TemplateEngine {
         if (sql !== undefined) return sql;
       }
       compiled.template ??= new nunjucks.Template(compiled.source, this.env, compiled.file, true);
-      // Variables beyond the globals (a run hook's `results`) are the render's context.
-      return compiled.template.render(hooks.variables);
+      // Variables beyond the globals (a run hook's `results`) are the render's context; so are a
+      // package's macros for its own templates, which the context finds before the globals.
+      const own = compiled.package === undefined ? undefined : this.namespaceOf(compiled.package);
+      return compiled.template.render(own ? { ...own, ...hooks.variables } : hooks.variables);
     } catch (e) {
       const inMacro = this.macroFailure;
       throw new RenderFailure(

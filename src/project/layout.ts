@@ -1,4 +1,5 @@
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import type { InstalledPackage } from './load-packages.js';
 import type { YamlSource } from './yaml-file.js';
 
 /**
@@ -115,4 +116,20 @@ export function fqnOf(project: string, file: string, roots: readonly string[], n
   for (const r of roots) if (file.startsWith(r) && file[r.length] === '/' && (root === undefined || r.length > root.length)) root = r;
   const dirs = (root === undefined ? file : file.slice(root.length + 1)).split('/').slice(0, -1);
   return [project, ...dirs, name];
+}
+
+/**
+ * dbt's qualified name of a model, seed or singular test (see fqnOf): a node of an installed
+ * package is named from the package, under the package's own folders
+ * (`shared_staging.staging.stg_orders`).
+ */
+export function nodeFqn(
+  project: string,
+  node: { readonly name: string; readonly file: string; readonly package?: InstalledPackage },
+  kind: 'model' | 'seed' | 'test',
+  roots: readonly string[],
+): string[] {
+  const pkg = node.package;
+  if (!pkg) return fqnOf(project, node.file, roots, node.name);
+  return fqnOf(pkg.name, node.file.slice(pkg.dir.length + 1), kind === 'seed' ? pkg.layout.seeds : kind === 'test' ? pkg.layout.tests : pkg.layout.models, node.name);
 }

@@ -122,6 +122,13 @@ describe('models of installed dbt packages', () => {
     expect(seed.stdout).toContain('from "pkg_none"."raw_customers"');
   });
 
+  it("call the package's macros by bare name before the project's of that name, as dbt's do", async () => {
+    const dir = tempProject({ ...FILES, 'macros/cents.sql': '{% macro cents_to_dollars(column) %}{{ column }}{% endmacro %}' });
+    const pkg = await compileIn(dir, { date: '2024-01-02', model: 'stg_orders' });
+    expect(pkg.code, pkg.stdout + pkg.stderr).toBe(0);
+    expect(pkg.stdout).toContain('(amount_cents / 100)::decimal(12, 2) as amount');
+  });
+
   it('refuse a name the project has too, naming both files, unless the package one is disabled', async () => {
     const dir = tempProject({ ...FILES, 'models/stg_orders.sql': 'select 1 as order_id' });
     const r = await nodesIn(dir);

@@ -82,7 +82,7 @@ function singular(input: ProjectTestsInput, ctx: GenericTestContext, diagnostics
       source: ctx.source,
       nodeNames: input.nodeNames,
       render: (test: SingularTestSource) => {
-        const compiled = input.engine.compile(test.file, test.sql);
+        const compiled = input.engine.compile(test.file, test.sql, test.package?.name);
         if ('severity' in compiled) return compiled;
         return rendering(input, (hooks) => input.engine.render(compiled, hooks));
       },

@@ -1,24 +1,8 @@
 import { error, type Diagnostic } from '../../diagnostics/diagnostics.js';
-import { fqnOf } from '../../project/layout.js';
-import type { InstalledPackage } from '../../project/load-packages.js';
+import { nodeFqn } from '../../project/layout.js';
 import type { ShadowedNode } from '../../project/load-project.js';
 import { levelsFor, mergeSettings, type ConfigSetting } from './config-tree.js';
 import type { DbtProject } from './dbt-project.js';
-
-/**
- * dbt's qualified name of a model or seed (see fqnOf): a node of an installed package is named
- * from the package, under the package's own folders (`shared_staging.staging.stg_orders`).
- */
-export function nodeFqn(
-  project: string,
-  node: { readonly name: string; readonly file: string; readonly package?: InstalledPackage },
-  kind: 'model' | 'seed',
-  roots: readonly string[],
-): string[] {
-  const pkg = node.package;
-  if (!pkg) return fqnOf(project, node.file, roots, node.name);
-  return fqnOf(pkg.name, node.file.slice(pkg.dir.length + 1), kind === 'seed' ? pkg.layout.seeds : pkg.layout.models, node.name);
-}
 
 /**
  * The package nodes whose names the project already has (see ShadowedNode). One that the

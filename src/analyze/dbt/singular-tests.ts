@@ -1,6 +1,6 @@
 import { error, warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
-import { fqnOf } from '../../project/layout.js';
+import { nodeFqn } from '../../project/layout.js';
 import type { SingularTestSource } from '../../project/load-project.js';
 import type { YamlSource } from '../../project/yaml-file.js';
 import { stripTrailingSemicolon } from '../../sql/sql-text.js';
@@ -44,7 +44,7 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
   const sites = new CallSites(file.sql);
   const at: Location = { file: file.file };
   const configAt: Location = { file: file.file, ...sites.config() };
-  const fqn = fqnOf(ctx.projectName, file.file, ctx.testRoots, file.name);
+  const fqn = nodeFqn(ctx.projectName, file, 'test', ctx.testRoots);
   const settings = mergeSettings(folderTestSettings(ctx.dbtProject, fqn), settingsOf(rendered.config, () => configAt));
   const config = testConfig(settings, { test: file.name, renderText: ctx.renderText, unused: ctx.unused }, diagnostics);
   if (!config || !config.enabled) return undefined;
