@@ -8,9 +8,9 @@ import type { YamlSource } from './yaml-file.js';
  * The dbt packages of a dbt project: those its packages.yml (or dependencies.yml) declares, and
  * those installed: each folder of `packages-install-path` (`dbt_packages/`) holding a
  * dbt_project.yml, as `dbt deps` leaves them, and each `local:` package at its path. Their
- * macros are read here; their models, seeds and tests are nodes of the project's one graph, read
- * with the project's own (load-project.ts). pipe installs nothing: a package it cannot read is declared but not installed, and analysis
- * decides what its calls become.
+ * macros are read here; their models, seeds and tests are nodes of the project's one graph,
+ * read with the project's own (load-project.ts). pipe installs nothing: a package it cannot
+ * read is declared but not installed, and analysis decides what its calls become.
  */
 
 /** A file of a package, read like a macro file of the project. */
