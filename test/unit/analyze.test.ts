@@ -396,7 +396,7 @@ describe('template error positions', () => {
 
   it('points a bad ref() call at its line', () => {
     const d = only({ 'models/a.sql': 'select 1\n from {{ ref(1) }}' });
-    expect([d.message, d.location!.line]).toEqual(["ref() takes one model or seed name, e.g. ref('orders'), or the project's name and one, e.g. ref('shop', 'orders')", 2]);
+    expect([d.message, d.location!.line]).toEqual(["ref() takes one model or seed name, e.g. ref('orders'), or a package's name and one, e.g. ref('shop', 'orders')", 2]);
   });
 
   it('finds var(), env_var() and ref() errors on the first line, where Nunjucks gives no position', () => {
