@@ -230,6 +230,9 @@ export interface RenderedSql {
  */
 export type RunRender = RenderedSql | { readonly asked: Question; readonly location: Location; readonly related?: Diagnostic['related'] } | Diagnostic;
 
+/** A dbt test's render as it runs (see checkSqlAtRun): its SQL, the question that stopped it, or why it failed. */
+export type CheckRunRender = string | { readonly asked: Question; readonly location: Location; readonly related?: Diagnostic['related'] } | Diagnostic;
+
 /** Model name → the `"schema"."name"` its ref() (and its own `this`) resolves to instead of its published relation. */
 export type RelationOverrides = ReadonlyMap<string, string>;
 
@@ -551,6 +554,28 @@ export class ModelRenderer {
   private readonly checkTemplates = new Map<string, CompiledTemplate | Diagnostic>();
 
   /**
+   * A dbt test's query rendered again as it runs (see Check.atRun), with the warehouse's
+   * answers so far: its final SQL, as checkSql gives it, or the first question it has no
+   * answer to. What the test asks of the relation it tests is asked of `target`, the data the
+   * check reads: the staged table, or the table as publishing leaves it, read inside the
+   * publishing transaction.
+   */
+  checkSqlAtRun(model: string, check: Check, interval: Interval, target: string, relations: RelationOverrides | undefined, answers: ReadonlyMap<string, Answer>): CheckRunRender {
+    if (!check.atRun) throw new Error(`internal error: check ${check.name} is rendered once`);
+    const reading = new Map([...(relations ?? []), [model, target]]);
+    const graph = (this.graph ??= graphContext(this.nodes, this.project.name, this.project.database));
+    const phase = executionPhase(answers, (text) => this.resolveRefs(text.replaceAll(CHECK_TARGET, target), reading), { ...graph });
+    const r = check.atRun(phase);
+    if (phase.asked) {
+      const d = typeof r === 'string' ? undefined : r;
+      // Nunjucks does not always say where a call stopped it: then the test's own place.
+      return { asked: phase.asked, location: d?.location?.line !== undefined ? d.location : check.location, related: d?.related };
+    }
+    if (typeof r !== 'string') return r;
+    return this.checkSql(model, { ...check, sql: r, atRun: undefined }, interval, target, relations);
+  }
+
+  /**
    * A hook or sql_header of a model, rendered for an interval as dbt renders it when the model
    * runs: `this` is the model's relation (`{{ this }}`, `{{ this.schema }}`), ref() and
    * source() read what they read in the model, is_incremental() answers as in the model. An
@@ -805,12 +830,9 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const live = new Set<string>();
   /** Everything the templates use that pipe cannot render yet: reported once per cause, below. */
   const unsupported: UnsupportedUse[] = [];
-  const macros = macroProblems(files, packages, 'model');
-  // A test is rendered once, before the run: what reads the warehouse is refused there (see unsupported-jinja.ts).
-  const testMacros = macroProblems(files, packages, 'test');
+  const macros = macroProblems(files, packages);
   const calling = (names: ReadonlySet<string>) => (text: string) => names.size > 0 && [...names].some((t) => callsMacro(text, t));
   const callsUnrenderable = calling(macros.tainted);
-  const testCallsUnrenderable = calling(testMacros.tainted);
   const callsRuntimeMacro = calling(runtimeMacros(files));
   const snapshots = declaredSnapshots(files, properties, projectName, diagnostics);
   const declared = [
@@ -848,11 +870,11 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
   // A singular test, like a model, is not rendered when it uses what pipe cannot render.
   const singularTests = files.singularTests.filter((t) => {
-    const uses = unsupportedUses(t.file, t.sql, packages, 'test');
+    const uses = unsupportedUses(t.file, t.sql, packages);
     unsupported.push(...uses);
-    return uses.length === 0 && !testCallsUnrenderable(t.sql);
+    return uses.length === 0 && !callsUnrenderable(t.sql);
   });
-  unsupported.push(...macros.uses(declared.map((m) => m.source.sql)), ...testMacros.uses([...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
+  unsupported.push(...macros.uses([...declared.map((m) => m.source.sql), ...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
   diagnostics.push(...unsupportedDiagnostics(unsupported));
   const renderer = new ModelRenderer(engine, models, vars, { name: projectName, database: target.database, macros: macroFiles(files) }, (name, calls) => {
     const m = models.get(name)!;
@@ -1038,7 +1060,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       nodeNames: allNames,
       unrenderableMacro: (qualified) => {
         const name = qualified.slice(qualified.indexOf('.') + 1);
-        return testMacros.tainted.has(name) || testMacros.tainted.has(name.replace(/^(?:default__|duckdb__)?test_/, ''));
+        return macros.tainted.has(name) || macros.tainted.has(name.replace(/^(?:default__|duckdb__)?test_/, ''));
       },
       sourceProblem: (call, at) => sourceCallProblem(call, at, nodes, disabledSources),
       unused: (key, at) => {

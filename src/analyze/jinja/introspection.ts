@@ -72,6 +72,44 @@ export function executionPhase(known: ReadonlyMap<string, Answer>, resolve: (tex
 /** The phase of a render that sets none: dbt's parse, where nothing is asked of the warehouse and every answer is empty. */
 const PARSE: RenderPhase = { execute: false, answer: emptyAnswer, resolve: (text) => text, graph: EMPTY_GRAPH, results: new Map() };
 
+/** A parse render that notes whether anything it did would differ at execution. */
+export interface WatchedParse extends RenderPhase {
+  /** Whether the render read `execute` or `graph`, asked the warehouse, or stored or loaded a statement's result. */
+  readonly differs: boolean;
+}
+
+/**
+ * dbt's parse, watched: what a render reads tells whether it renders differently when it runs,
+ * for templates rendered from their definitions with arguments (a dbt test), where the text
+ * alone would not say which macros a call reaches.
+ */
+export function watchedParse(): WatchedParse {
+  let differs = false;
+  const results = new Map<string, LoadResult>();
+  return {
+    get execute() {
+      differs = true;
+      return false;
+    },
+    answer(q) {
+      differs = true;
+      return emptyAnswer(q);
+    },
+    resolve: (text) => text,
+    get graph() {
+      differs = true;
+      return EMPTY_GRAPH;
+    },
+    get results() {
+      differs = true;
+      return results;
+    },
+    get differs() {
+      return differs;
+    },
+  };
+}
+
 /**
  * What the two phases give templates differently: a template using none of it renders once.
  * (`adapter.quote`, `adapter.dispatch` and `api.Relation.create` read nothing.) dbt_utils'

@@ -28,6 +28,8 @@ export interface NamespaceHost {
   /** var() and config() of the render in progress. */
   var(name: string, fallback: unknown, hasFallback: boolean): unknown;
   config(options: Record<string, unknown>): void;
+  /** A relation a template passes, as the render in progress reads it (ref() tokens resolved when it runs). */
+  resolve(text: string): string;
 }
 
 export class MacroNamespaces {
@@ -55,6 +57,7 @@ export class MacroNamespaces {
         execute: () => host.value('execute') === true,
         columns: (relation) => (host.value('adapter') as { get_columns_in_relation: (r: unknown) => ReturnType<BuiltinWarehouse['columns']> }).get_columns_in_relation(relation),
         query: (sql) => (host.value('run_query') as (sql: string) => ReturnType<BuiltinWarehouse['query']>)(sql),
+        name: (relation) => host.resolve(String(relation)),
       },
     };
   }

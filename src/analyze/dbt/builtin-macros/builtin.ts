@@ -32,6 +32,8 @@ export interface BuiltinWarehouse {
   columns(relation: unknown): readonly { readonly name: string; readonly quoted: string; readonly data_type: string }[];
   /** `run_query(sql)`: the rows. */
   query(sql: string): readonly (readonly unknown[])[];
+  /** A relation argument as the warehouse knows it, e.g. `"main"."orders"` for ref('orders'), for messages. */
+  name(relation: unknown): string;
 }
 
 export interface BuiltinMacro {

@@ -45,8 +45,20 @@ function star(a: Args, ctx: BuiltinContext): string {
     .join(',\n  ');
 }
 
+/**
+ * As dbt_utils: at parse time the default (or an empty list); at run time the values, a
+ * relation that does not exist giving the default (an error when none is given), and a
+ * query that finds no values the default too (none when none is given).
+ */
 function columnValues(a: Args, ctx: BuiltinContext): unknown {
   if (!ctx.warehouse.execute()) return truthy(a.default) ? a.default : [];
+  // A relation has columns: none means there is no relation of that name.
+  if (ctx.warehouse.columns(a.table).length === 0) {
+    if (a.default === null || a.default === undefined) {
+      throw new TemplateFunctionError(`In get_column_values(): relation ${ctx.warehouse.name(a.table)} does not exist and no default value was provided.`);
+    }
+    return a.default;
+  }
   const where = a.where === null || a.where === undefined ? '' : `\nwhere ${sql(a.where)}`;
   const limit = a.max_records === null || a.max_records === undefined ? '' : `\nlimit ${sql(a.max_records)}`;
   const column = sql(a.column);
