@@ -267,9 +267,9 @@ export class ModelRenderer {
     private readonly vars: Readonly<Record<string, unknown>>,
     /**
      * The project's name and the target's database, for dbt's `graph`; the text of its macro
-     * files, to find where one asks the warehouse.
+     * files and singular tests, to find where one asks the warehouse.
      */
-    private readonly project: { readonly name: string; readonly database: string; readonly macros: readonly MacroSource[] },
+    private readonly project: { readonly name: string; readonly database: string; readonly templates: readonly MacroSource[] },
     /** Where a model is written, as `this` names it, given its template's config() calls. */
     private readonly relationOf: RelationOf,
   ) {}
@@ -321,7 +321,7 @@ export class ModelRenderer {
       const d = 'severity' in r ? r : undefined;
       // Nunjucks does not always say where a call stopped it: the first place the file asks.
       const file = d?.location?.file ?? model.source.file;
-      const source = file === model.source.file ? model.source.sql : this.project.macros.find((m) => m.file === file)?.source;
+      const source = file === model.source.file ? model.source.sql : this.sourceOf(file);
       const location = d?.location?.line !== undefined ? d.location : { file, ...(source === undefined ? {} : askedAt(source, phase.asked)) };
       return { asked: phase.asked, location, related: d?.related };
     }
@@ -553,6 +553,11 @@ export class ModelRenderer {
 
   private readonly checkTemplates = new Map<string, CompiledTemplate | Diagnostic>();
 
+  /** The text of a macro file or a singular test. */
+  private sourceOf(file: string): string | undefined {
+    return this.project.templates.find((m) => m.file === file)?.source;
+  }
+
   /**
    * A dbt test's query rendered again as it runs (see Check.atRun), with the warehouse's
    * answers so far: its final SQL, as checkSql gives it, or the first question it has no
@@ -568,8 +573,11 @@ export class ModelRenderer {
     const r = check.atRun(phase);
     if (phase.asked) {
       const d = typeof r === 'string' ? undefined : r;
-      // Nunjucks does not always say where a call stopped it: then the test's own place.
-      return { asked: phase.asked, location: d?.location?.line !== undefined ? d.location : check.location, related: d?.related };
+      // Nunjucks does not always say where a call stopped it: the first place the file asks.
+      const file = d?.location?.file ?? check.location.file;
+      const source = this.sourceOf(file);
+      const location = d?.location?.line !== undefined ? d.location : { file, ...(source === undefined ? {} : askedAt(source, phase.asked)) };
+      return { asked: phase.asked, location, related: d?.related };
     }
     if (typeof r !== 'string') return r;
     return this.checkSql(model, { ...check, sql: r, atRun: undefined }, interval, target, relations);
@@ -876,7 +884,8 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   });
   unsupported.push(...macros.uses([...declared.map((m) => m.source.sql), ...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
   diagnostics.push(...unsupportedDiagnostics(unsupported));
-  const renderer = new ModelRenderer(engine, models, vars, { name: projectName, database: target.database, macros: macroFiles(files) }, (name, calls) => {
+  const templates = [...macroFiles(files), ...files.singularTests.map((t) => ({ file: t.file, source: t.sql }))];
+  const renderer = new ModelRenderer(engine, models, vars, { name: projectName, database: target.database, templates }, (name, calls) => {
     const m = models.get(name)!;
     return relationParts({ name, fqn: m.fqn, file: m.source.file, resource: m.resource }, m.base, calls);
   });

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatRunPlan } from '../../src/cli/format-plan.js';
 import { runDryRun } from '../../src/commands/run.js';
@@ -84,6 +86,35 @@ describe("pipe's own dbt_utils macros that read the warehouse", () => {
       'unpivoted renders to no SQL (only whitespace or comments) for 2024-01-02 (a model is one query: select ... (or with ... select ...))',
     ]);
     expect(await rows(dir, 'select count(*) as n from main.other')).toEqual([{ n: '1' }]);
+  });
+
+  it("get_column_values gives its default for a relation that does not exist, in a model and in a test, and without one fails as dbt_utils does", async () => {
+    const missing = "api.Relation.create(schema='main', identifier='nowhere')";
+    const dir = tempProject({
+      ...FILES,
+      'models/named.sql': `{%- set names = dbt_utils.get_column_values(${missing}, 'name', default=['n0', 'n1']) %}
+select '{{ names | join(",") }}' as names`,
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: up\n    columns:\n      - name: name\n        data_tests: [known_name]\n',
+      'tests/generic/known_name.sql': `{% test known_name(model, column_name) %}
+{%- set known = dbt_utils.get_column_values(${missing}, 'name', default=['n0', 'n1']) -%}
+select * from {{ model }} where {{ column_name }} not in ('{{ known | join("', '") }}')
+{% endtest %}
+`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await rows(dir, 'select * from main.named')).toEqual([{ names: 'n0,n1' }]);
+    expect(eventsOfType(r.events, 'check-passed').map((e) => e.check)).toEqual(['known_name_up_name']);
+
+    writeFileSync(join(dir, 'models/named.sql'), `select 1 as one,\n  '{{ dbt_utils.get_column_values(${missing}, 'name') | join(",") }}' as names`);
+    const bare = await runIn(dir, { date: '2024-01-02' });
+    expect(bare.code).toBe(1);
+    const [failed] = eventsOfType(bare.events, 'task-failed');
+    expect([taskOf(failed).model, failed.error?.message, failed.error?.location]).toEqual([
+      'named',
+      'In get_column_values(): relation "main"."nowhere" does not exist and no default value was provided.',
+      { file: 'models/named.sql', line: 2, column: expect.any(Number) },
+    ]);
   });
 
   it('refuse include and exclude together, at the model', async () => {
