@@ -2,6 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventsOfType, explain, taskIdsOf, type PipeEventJson } from '../e2e/helpers.js';
+import { formatRunPlan } from '../../src/cli/format-plan.js';
+import { runDryRun } from '../../src/commands/run.js';
 import { runIn, testIn } from '../support/in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
@@ -102,6 +104,47 @@ describe('dbt tests that read the warehouse while rendering', () => {
     expect(tested.code, explain(tested)).toBe(0);
     expect(failures(tested.events).map((f) => [f.check, f.severity, f.sample])).toEqual([['lacks_column_orders_extra', 'warn', [{ columns: 'id,amount,extra' }]]]);
     expect(passed(tested.events)).toEqual(ALL.filter((t) => !t.startsWith('lacks_column')));
+  });
+
+  it('of an incremental model read its table inside the publishing transaction, with the columns being added', async () => {
+    const dir = tempProject({
+      ...FILES,
+      'models/orders.sql': `{{ config(materialized='incremental', partition_by='day', on_schema_change='append_new_columns') }}
+select '{{ ds }}'::date as day, 1 as amount{% if var('wide', false) %}, 'x' as extra{% endif %}`,
+      'models/orders_copy.sql': "select 1 as id",
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: orders\n    data_tests:\n      - has_rows: {at_least: 2}\n      - lacks_column: {named: extra}\n',
+      'tests/amounts_known.sql': "select * from {{ ref('orders_copy') }} where false",
+    });
+    // One date is one row: the table as the transaction leaves it has one.
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(failures(first.events).map((f) => [f.check, f.sample])).toEqual([['has_rows_orders_2', [{ n: 1 }]]]);
+    expect(await queryWarehouse(dir, "select count(*) as n from information_schema.tables where table_name = 'orders'")).toEqual([{ n: '0' }]);
+
+    writeFileSync(join(dir, 'models/schema.yml'), 'version: 2\nmodels:\n  - name: orders\n    data_tests:\n      - lacks_column: {named: extra}\n');
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    // The column added in the transaction is seen, and the failure rolls the addition back.
+    const wide = await runIn(dir, { date: '2024-01-03', vars: { wide: true } });
+    expect(failures(wide.events).map((f) => [f.check, f.sample])).toEqual([['lacks_column_orders_extra', [{ columns: 'day,amount,extra' }]]]);
+    expect(await queryWarehouse(dir, "select count(*) as n from information_schema.columns where table_name = 'orders'")).toEqual([{ n: '2' }]);
+  });
+
+  it('are planned with their parse render, which dry runs show and mark', async () => {
+    const planned = await runDryRun({ project: tempProject(FILES), date: '2024-01-02' });
+    const text = formatRunPlan(planned.plan, { ds: '2024-01-02', dateIsDefault: false, threads: 1 }, false);
+    expect(text).toContain(
+      '-- test same_rows_orders_copy_ref_orders_ (error: fails if count(*) != 0, else warns if count(*) != 0); it reads the warehouse while rendering: rendered again when it runs, shown as rendered with execute false',
+    );
+    const steps = formatRunPlan(planned.plan, { ds: '2024-01-02', dateIsDefault: false, threads: 1 }, true)
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; steps?: { kind: string; name?: string; renderAtRun?: boolean }[] })
+      .flatMap((l) => (l.type === 'planned-task' ? (l.steps ?? []) : []))
+      .filter((step) => step.kind === 'check');
+    expect(steps.map((step) => [step.name, step.renderAtRun ?? false])).toEqual([
+      ['has_rows_orders_2', true],
+      ['lacks_column_orders_extra', true],
+      ['same_rows_orders_copy_ref_orders_', true],
+      ['amounts_known', true],
+    ]);
   });
 
   it("fail their task at the template's line when the render as they run fails", async () => {
