@@ -579,7 +579,8 @@ export class ModelRenderer {
       const location = d?.location?.line !== undefined ? d.location : { file, ...(source === undefined ? {} : askedAt(source, phase.asked)) };
       return { asked: phase.asked, location, related: d?.related };
     }
-    if (typeof r !== 'string') return r;
+    // An error of a template is at its line; one of pipe's own macros (dbt_utils') at the test.
+    if (typeof r !== 'string') return r.location && this.sourceOf(r.location.file) !== undefined ? r : { ...r, location: check.location };
     return this.checkSql(model, { ...check, sql: r, atRun: undefined }, interval, target, relations);
   }
 

@@ -117,6 +117,35 @@ select * from {{ model }} where {{ column_name }} not in ('{{ known | join("', '
     ]);
   });
 
+  it('equality compares every column of the relation tested without compare_columns, counting as dbt_utils does', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': FILES['dbt_project.yml'],
+      'packages.yml': FILES['packages.yml'],
+      'models/a.sql': 'select * from (values (1, 1.004::double, \'x\'), (2, 2.0, \'y\'), (2, 2.0, \'y\')) v(id, score, label)',
+      'models/b.sql': 'select * from (values (1, 1.0::double, \'x\'), (2, 2.0, \'z\')) v(id, score, label)',
+      'models/c.sql': "select id, label from {{ ref('a') }}",
+      'models/schema.yml': `version: 2
+models:
+  - name: a
+    data_tests:
+      - dbt_utils.equality: {name: all_columns, compare_model: ref('b'), config: {severity: warn}}
+      - dbt_utils.equality: {name: some_columns, compare_model: ref('b'), compare_columns: ['id']}
+      - dbt_utils.equality: {name: rounded, compare_model: ref('b'), exclude_columns: ['label'], precision: 2}
+  - name: c
+    data_tests:
+      - dbt_utils.equality: {name: fewer_columns, compare_model: ref('a')}
+`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    // (1, 1.004, x) and (2, 2.0, y) against (1, 1.0, x) and (2, 2.0, z): two rows each way.
+    expect(eventsOfType(r.events, 'check-failed').map((e) => [(e.failure as { check: string }).check, (e.failure as { failingRows: number }).failingRows])).toEqual([['all_columns', 4]]);
+    expect(eventsOfType(r.events, 'check-passed').map((e) => e.check).sort()).toEqual(['rounded', 'some_columns']);
+    const [failed] = eventsOfType(r.events, 'task-failed');
+    expect(failed.error?.message).toMatch(/^test fewer_columns: "main"."a" has less columns than "main"."__pipe_stage__c__20240102", please ensure they have the same columns/);
+    expect(failed.error?.location).toEqual({ file: 'models/schema.yml', line: 10 });
+  });
+
   it('refuse include and exclude together, at the model', async () => {
     const dir = tempProject({ ...FILES, 'models/unioned.sql': `{{ dbt_utils.union_relations([ref('up')], include=['id'], exclude=['name']) }}` });
     const r = await runIn(dir, { date: '2024-01-02' });
