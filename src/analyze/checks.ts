@@ -65,6 +65,9 @@ export interface CheckRef {
 /** Stands for a model or seed in a check's SQL until the plan knows what it reads (see ModelRenderer). */
 export const refToken = (name: string): string => `\u0000${name}\u0000`;
 
+/** Whether a text is one ref token alone: what ref() and source() give, not a query that reads one. */
+export const isRefToken = (text: string): boolean => /^\u0000[^\u0000]+\u0000$/.test(text);
+
 export function checkSql(check: Check, target: string, resolveRef: (model: string) => string): string {
   const sql = check.sql ?? '';
   return sql.replaceAll(CHECK_TARGET, target).replace(/\u0000([^\u0000]*)\u0000/g, (_, m: string) => resolveRef(m));

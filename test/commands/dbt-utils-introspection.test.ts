@@ -134,16 +134,25 @@ models:
   - name: c
     data_tests:
       - dbt_utils.equality: {name: fewer_columns, compare_model: ref('a')}
+  - name: d
+    data_tests:
+      - dbt_utils.equality: {name: filtered, compare_model: ref('d'), config: {where: 'id > 0'}}
 `,
+      'models/d.sql': 'select 1 as id',
     });
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code).toBe(1);
     // (1, 1.004, x) and (2, 2.0, y) against (1, 1.0, x) and (2, 2.0, z): two rows each way.
     expect(eventsOfType(r.events, 'check-failed').map((e) => [(e.failure as { check: string }).check, (e.failure as { failingRows: number }).failingRows])).toEqual([['all_columns', 4]]);
     expect(eventsOfType(r.events, 'check-passed').map((e) => e.check).sort()).toEqual(['rounded', 'some_columns']);
-    const [failed] = eventsOfType(r.events, 'task-failed');
-    expect(failed.error?.message).toMatch(/^test fewer_columns: "main"."a" has less columns than "main"."__pipe_stage__c__20240102", please ensure they have the same columns/);
-    expect(failed.error?.location).toEqual({ file: 'models/schema.yml', line: 10 });
+    const failed = eventsOfType(r.events, 'task-failed').sort((x, y) => taskOf(x).model.localeCompare(taskOf(y).model));
+    expect(failed.map((e) => [taskOf(e).model, e.error?.location])).toEqual([
+      ['c', { file: 'models/schema.yml', line: 10 }],
+      ['d', { file: 'models/schema.yml', line: 13 }],
+    ]);
+    expect(failed[0].error?.message).toMatch(/^test fewer_columns: "main"."a" has less columns than "main"."__pipe_stage__c__20240102", please ensure they have the same columns/);
+    // With a where, the relation tested is a query, which dbt_utils' equality refuses.
+    expect(failed[1].error?.message).toBe('test filtered: Macro test_equality expected a Relation but received the value: (select * from "main"."__pipe_stage__d__20240102" where id > 0) dbt_subquery');
   });
 
   it('refuse include and exclude together, at the model', async () => {

@@ -34,6 +34,8 @@ export interface BuiltinWarehouse {
   query(sql: string): readonly (readonly unknown[])[];
   /** A relation argument as the warehouse knows it, e.g. `"main"."orders"` for ref('orders'), for messages. */
   name(relation: unknown): string;
+  /** Whether a value is a relation (what ref(), source(), `this` or api.Relation.create give), not a query. */
+  isRelation(value: unknown): boolean;
 }
 
 /** A column as dbt's Column gives it (see jinja/introspection.ts dbtColumn). */

@@ -130,6 +130,8 @@ function equality(a: Args, ctx: BuiltinContext): string {
   }
   ctx.config({ fail_calc: SET_DIFF });
   if (!ctx.warehouse.execute()) return '';
+  // A test's `where` makes the relation tested a query: dbt_utils refuses it.
+  if (!ctx.warehouse.isRelation(a.model)) throw new TemplateFunctionError(`Macro test_equality expected a Relation but received the value: ${ctx.warehouse.name(a.model)}`);
   const exclude = lowered('equality', 'exclude_columns', truthy(a.exclude_columns) ? a.exclude_columns : null);
   const kept = (relation: unknown) => ctx.warehouse.columns(relation).filter((c) => !exclude.has(c.name.toLowerCase()));
   const given = truthy(a.compare_columns) ? list('equality', 'compare_columns', a.compare_columns).map(sql) : undefined;
