@@ -128,6 +128,37 @@ select '{{ ds }}'::date as day, 1 as amount{% if var('wide', false) %}, 'x' as e
     expect(await queryWarehouse(dir, "select count(*) as n from information_schema.columns where table_name = 'orders'")).toEqual([{ n: '2' }]);
   });
 
+  it("of a seed read its staged rows, and of a source its table, in pipe run and pipe test", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': FILES['dbt_project.yml'],
+      'tests/generic/has_rows.sql': FILES['tests/generic/has_rows.sql'],
+      'seeds/codes.csv': 'code\na\nb\n',
+      'seeds/properties.yml': 'version: 2\nseeds:\n  - name: codes\n    data_tests:\n      - has_rows: {at_least: 2}\n',
+      'models/sources.yml': `version: 2
+sources:
+  - name: raw
+    schema: main
+    tables:
+      - name: codes
+        data_tests:
+          - has_rows: {at_least: 3, config: {severity: warn}}
+`,
+      'models/known.sql': "select count(*) as n from {{ source('raw', 'codes') }}",
+    });
+    const ok = await runIn(dir, { date: '2024-01-02' });
+    expect(ok.code, explain(ok)).toBe(0);
+    expect(passed(ok.events)).toEqual(['has_rows_codes_2']);
+    expect(failures(ok.events).map((f) => [f.check, f.severity, f.sample])).toEqual([['source_has_rows_raw_codes_3', 'warn', [{ n: 2 }]]]);
+
+    writeFileSync(join(dir, 'seeds/codes.csv'), 'code\na\n');
+    const few = await runIn(dir, { date: '2024-01-03' });
+    expect(few.code).toBe(1);
+    expect(failures(few.events).map((f) => [f.check, f.sample])).toEqual([['has_rows_codes_2', [{ n: 1 }]]]);
+    const tested = await testIn(dir, { date: '2024-01-03' });
+    expect(passed(tested.events)).toEqual(['has_rows_codes_2']);
+    expect(failures(tested.events).map((f) => [f.check, f.sample])).toEqual([['source_has_rows_raw_codes_3', [{ n: 2 }]]]);
+  });
+
   it('are planned with their parse render, which dry runs show and mark', async () => {
     const planned = await runDryRun({ project: tempProject(FILES), date: '2024-01-02' });
     const text = formatRunPlan(planned.plan, { ds: '2024-01-02', dateIsDefault: false, threads: 1 }, false);
