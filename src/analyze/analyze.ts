@@ -231,6 +231,9 @@ export interface RenderedSql {
  */
 export type RunRender = RenderedSql | { readonly asked: Question; readonly location: Location; readonly related?: Diagnostic['related'] } | Diagnostic;
 
+/** A dbt test's render as it runs (see checkSqlAtRun): its SQL, the question that stopped it, or why it failed. */
+export type CheckRunRender = string | { readonly asked: Question; readonly location: Location; readonly related?: Diagnostic['related'] } | Diagnostic;
+
 /** Model name → the `"schema"."name"` its ref() (and its own `this`) resolves to instead of its published relation. */
 export type RelationOverrides = ReadonlyMap<string, string>;
 
@@ -265,9 +268,9 @@ export class ModelRenderer {
     private readonly vars: Readonly<Record<string, unknown>>,
     /**
      * The project's name and the target's database, for dbt's `graph`; the text of its macro
-     * files, to find where one asks the warehouse.
+     * files and singular tests, to find where one asks the warehouse.
      */
-    private readonly project: { readonly name: string; readonly database: string; readonly macros: readonly MacroSource[] },
+    private readonly project: { readonly name: string; readonly database: string; readonly templates: readonly MacroSource[] },
     /** Where a model is written, as `this` names it, given its template's config() calls. */
     private readonly relationOf: RelationOf,
   ) {}
@@ -319,7 +322,7 @@ export class ModelRenderer {
       const d = 'severity' in r ? r : undefined;
       // Nunjucks does not always say where a call stopped it: the first place the file asks.
       const file = d?.location?.file ?? model.source.file;
-      const source = file === model.source.file ? model.source.sql : this.project.macros.find((m) => m.file === file)?.source;
+      const source = file === model.source.file ? model.source.sql : this.sourceOf(file);
       const location = d?.location?.line !== undefined ? d.location : { file, ...(source === undefined ? {} : askedAt(source, phase.asked)) };
       return { asked: phase.asked, location, related: d?.related };
     }
@@ -550,6 +553,37 @@ export class ModelRenderer {
   }
 
   private readonly checkTemplates = new Map<string, CompiledTemplate | Diagnostic>();
+
+  /** The text of a macro file or a singular test. */
+  private sourceOf(file: string): string | undefined {
+    return this.project.templates.find((m) => m.file === file)?.source;
+  }
+
+  /**
+   * A dbt test's query rendered again as it runs (see Check.atRun), with the warehouse's
+   * answers so far: its final SQL, as checkSql gives it, or the first question it has no
+   * answer to. What the test asks of the relation it tests is asked of `target`, the data the
+   * check reads: the staged table, or the table as publishing leaves it, read inside the
+   * publishing transaction.
+   */
+  checkSqlAtRun(model: string, check: Check, interval: Interval, target: string, relations: RelationOverrides | undefined, answers: ReadonlyMap<string, Answer>): CheckRunRender {
+    if (!check.atRun) throw new Error(`internal error: check ${check.name} is rendered once`);
+    const reading = new Map([...(relations ?? []), [model, target]]);
+    const graph = (this.graph ??= graphContext(this.nodes, this.project.name, this.project.database));
+    const phase = executionPhase(answers, (text) => this.resolveRefs(text.replaceAll(CHECK_TARGET, target), reading), { ...graph });
+    const r = check.atRun(phase);
+    if (phase.asked) {
+      const d = typeof r === 'string' ? undefined : r;
+      // Nunjucks does not always say where a call stopped it: the first place the file asks.
+      const file = d?.location?.file ?? check.location.file;
+      const source = this.sourceOf(file);
+      const location = d?.location?.line !== undefined ? d.location : { file, ...(source === undefined ? {} : askedAt(source, phase.asked)) };
+      return { asked: phase.asked, location, related: d?.related };
+    }
+    // An error of a template is at its line; one of pipe's own macros (dbt_utils') at the test.
+    if (typeof r !== 'string') return r.location && this.sourceOf(r.location.file) !== undefined ? r : { ...r, location: check.location };
+    return this.checkSql(model, { ...check, sql: r, atRun: undefined }, interval, target, relations);
+  }
 
   /**
    * A hook or sql_header of a model, rendered for an interval as dbt renders it when the model
@@ -813,12 +847,9 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const live = new Set<string>();
   /** Everything the templates use that pipe cannot render yet: reported once per cause, below. */
   const unsupported: UnsupportedUse[] = [];
-  const macros = macroProblems(files, packages, 'model');
-  // A test is rendered once, before the run: what reads the warehouse is refused there (see unsupported-jinja.ts).
-  const testMacros = macroProblems(files, packages, 'test');
+  const macros = macroProblems(files, packages);
   const calling = (names: ReadonlySet<string>) => (text: string) => names.size > 0 && [...names].some((t) => callsMacro(text, t));
   const callsUnrenderable = calling(macros.tainted);
-  const testCallsUnrenderable = calling(testMacros.tainted);
   const callsRuntimeMacro = calling(runtimeMacros(files));
   const snapshots = declaredSnapshots(files, properties, projectName, diagnostics);
   const declared = [
@@ -856,13 +887,14 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
   // A singular test, like a model, is not rendered when it uses what pipe cannot render.
   const singularTests = files.singularTests.filter((t) => {
-    const uses = unsupportedUses(t.file, t.sql, packages, 'test');
+    const uses = unsupportedUses(t.file, t.sql, packages);
     unsupported.push(...uses);
-    return uses.length === 0 && !testCallsUnrenderable(t.sql);
+    return uses.length === 0 && !callsUnrenderable(t.sql);
   });
-  unsupported.push(...macros.uses(declared.map((m) => m.source.sql)), ...testMacros.uses([...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
+  unsupported.push(...macros.uses([...declared.map((m) => m.source.sql), ...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
   diagnostics.push(...unsupportedDiagnostics(unsupported));
-  const renderer = new ModelRenderer(engine, models, vars, { name: projectName, database: target.database, macros: macroFiles(files) }, (name, calls) => {
+  const templates = [...macroFiles(files), ...files.singularTests.map((t) => ({ file: t.file, source: t.sql }))];
+  const renderer = new ModelRenderer(engine, models, vars, { name: projectName, database: target.database, templates }, (name, calls) => {
     const m = models.get(name)!;
     return relationParts({ name, fqn: m.fqn, file: m.source.file, resource: m.resource }, m.base, calls);
   });
@@ -1048,7 +1080,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       nodeNames: allNames,
       unrenderableMacro: (qualified) => {
         const name = qualified.slice(qualified.indexOf('.') + 1);
-        return testMacros.tainted.has(name) || testMacros.tainted.has(name.replace(/^(?:default__|duckdb__)?test_/, ''));
+        return macros.tainted.has(name) || macros.tainted.has(name.replace(/^(?:default__|duckdb__)?test_/, ''));
       },
       sourceProblem: (call, at) => sourceCallProblem(call, at, nodes, disabledSources),
       unused: (key, at) => {

@@ -2,6 +2,7 @@ import { error, type Diagnostic, type Location } from '../diagnostics/diagnostic
 import { quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import type { Threshold } from '../sql/test-threshold.js';
+import type { RenderPhase } from './jinja/introspection.js';
 
 /**
  * Data checks, declared under `checks:` in the YAML beside a model. Each becomes a query
@@ -47,6 +48,12 @@ export interface Check {
   readonly threshold?: Threshold;
   /** A dbt test's tags (its config's, its column's and its folders'). */
   readonly tags?: readonly string[];
+  /**
+   * Set for a dbt test whose template reads the warehouse while rendering (`sql` is then its
+   * parse render, with `execute` false): its query rendered again in `phase`, in `sql`'s form,
+   * or why it cannot be (see ModelRenderer.checkSqlAtRun).
+   */
+  readonly atRun?: (phase: RenderPhase) => string | Diagnostic;
 }
 
 export interface CheckRef {
@@ -57,6 +64,9 @@ export interface CheckRef {
 
 /** Stands for a model or seed in a check's SQL until the plan knows what it reads (see ModelRenderer). */
 export const refToken = (name: string): string => `\u0000${name}\u0000`;
+
+/** Whether a text is one ref token alone: what ref() and source() give, not a query that reads one. */
+export const isRefToken = (text: string): boolean => /^\u0000[^\u0000]+\u0000$/.test(text);
 
 export function checkSql(check: Check, target: string, resolveRef: (model: string) => string): string {
   const sql = check.sql ?? '';

@@ -395,6 +395,7 @@ export class TemplateEngine {
       searchOrders: packages?.searchOrders ?? new Map(),
       var: (name, fallback, hasFallback) => hooks().var(name, fallback, hasFallback),
       config: (options) => hooks().config(options),
+      resolve: (text) => this.active?.phase?.resolve(text) ?? text,
     });
     const dbt = namespaces.addBuiltin(DBT_MACROS);
     for (const [name, macro] of Object.entries(dbt)) this.env.addGlobal(name, macro);

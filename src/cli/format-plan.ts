@@ -29,8 +29,11 @@ function plannedTaskJson(t: Task, order: number, steps: boolean): string {
     sql_hash: t.sqlHash,
     ...(t.renderAtRun ? { rendered_at_run: true } : {}),
   };
-  return JSON.stringify(steps ? { ...base, after: t.after, skipped: skipped(t), steps: skipped(t) === undefined ? t.steps : [] } : base);
+  return JSON.stringify(steps ? { ...base, after: t.after, skipped: skipped(t), steps: skipped(t) === undefined ? t.steps : [] } : base, renderedAtRun);
 }
+
+/** A check rendered again when it runs says so (`renderAtRun: true`): its render is no data. */
+const renderedAtRun = (key: string, value: unknown) => (key === 'renderAtRun' ? true : value);
 
 /** What a task waits for, after its id. */
 function waitsFor(t: Task): string {

@@ -44,7 +44,7 @@ export async function preflightSingleStatements(session: WarehouseSession, tasks
     if (task.sql !== undefined && task.origin && !task.renderAtRun) await verify(task.sql, task.node, task.origin, { file: task.file });
     for (const step of allSteps(task.steps)) {
       const checks = step.kind === 'check' ? [step] : step.kind === 'publish' ? (step.checks ?? []) : [];
-      for (const c of checks) await verify(c.sql, `${task.node}: check ${c.name}`, undefined, c.location);
+      for (const c of checks) if (!c.renderAtRun) await verify(c.sql, `${task.node}: check ${c.name}`, undefined, c.location);
     }
   }
   return diagnostics;

@@ -1,12 +1,12 @@
 import type { Diagnostic } from '../diagnostics/diagnostics.js';
-import type { Task } from '../plan/task.js';
+import type { CheckStep, RenderAtRun, Task } from '../plan/task.js';
 import { answerQuestion, questionKey, type Answer, type Question } from '../warehouse/introspection.js';
 import { statementsIn, WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 import { RenderError } from './task-errors.js';
 
 /**
- * dbt's execution render of a task (see RenderAtRun in plan/task.ts), on the task's own
- * connection once its upstream has published. Templates render synchronously and the
+ * dbt's execution render of a task or a dbt test (see RenderAtRun in plan/task.ts), on the
+ * task's own connection once its upstream has published. Templates render synchronously and the
  * warehouse answers asynchronously: the template is rendered, stops at the first question
  * it has no answer to, the warehouse answers it, and the template is rendered again with
  * every answer so far, until a render asks nothing new. Each question is asked once, in the
@@ -19,24 +19,44 @@ export const MAX_QUESTIONS = 200;
 
 /** The task as it runs, its SQL rendered with the warehouse; a task that renders once is returned as it is. */
 export async function renderAtRun(task: Task, session: WarehouseSession): Promise<Task> {
-  const render = task.renderAtRun;
-  if (!render) return task;
+  if (!task.renderAtRun) return task;
+  const rendered = await renderWithWarehouse(task.renderAtRun, task.node, session);
+  if (rendered.sql !== undefined) await singleStatement(rendered.sql, task.node, { file: task.file }, session);
+  return rendered;
+}
+
+/**
+ * A dbt test's query, rendered with the warehouse as its check runs: on the check's session
+ * at that moment, so that the relation it checks is described as the check reads it.
+ */
+export async function checkSqlAtRun(step: CheckStep, session: WarehouseSession): Promise<string> {
+  if (!step.renderAtRun) return step.sql;
+  const what = `test ${step.name}`;
+  const sql = await renderWithWarehouse(step.renderAtRun, what, session, `${what}: `);
+  await singleStatement(sql, what, step.location, session);
+  return sql;
+}
+
+/**
+ * Renders until the render asks nothing new, each question answered by the warehouse; `what`
+ * names the renderer in errors, and `prefix` begins the message of a question the warehouse refuses.
+ */
+async function renderWithWarehouse<T>(render: RenderAtRun<T>, what: string, session: WarehouseSession, prefix = ''): Promise<T> {
   const answers = new Map<string, Answer>();
   for (;;) {
     const outcome = render.render(answers);
     switch (outcome.kind) {
       case 'rendered':
-        await singleStatement(outcome.task, session);
-        return outcome.task;
+        return outcome.value;
       case 'failed':
         throw failure(outcome.diagnostics);
       case 'asks': {
         const key = questionKey(outcome.question);
-        if (answers.has(key)) throw new Error(`internal error: ${task.id} asked an answered question again`);
+        if (answers.has(key)) throw new Error(`internal error: ${what} asked an answered question again`);
         if (answers.size >= MAX_QUESTIONS) {
-          throw new RenderError(`${task.node} asked the warehouse more than ${MAX_QUESTIONS} questions while rendering; is a query run in a loop?`, outcome.location);
+          throw new RenderError(`${what} asked the warehouse more than ${MAX_QUESTIONS} questions while rendering; is a query run in a loop?`, outcome.location);
         }
-        answers.set(key, await ask(session, outcome.question, outcome.location));
+        answers.set(key, await ask(session, outcome.question, outcome.location, prefix));
         break;
       }
       default: {
@@ -48,14 +68,14 @@ export async function renderAtRun(task: Task, session: WarehouseSession): Promis
 }
 
 /** The warehouse's answer; a query it refuses is the template's error, at the line that runs it. */
-async function ask(session: WarehouseSession, q: Question, at: Diagnostic['location']): Promise<Answer> {
+async function ask(session: WarehouseSession, q: Question, at: Diagnostic['location'], prefix: string): Promise<Answer> {
   try {
     return await answerQuestion(session, q);
   } catch (e) {
     if (!(e instanceof WarehouseError)) throw e;
     const where = at ? `${at.file}${at.line !== undefined ? `:${at.line}` : ''}` : 'the template';
     const what = q.kind === 'query' ? 'a query' : q.kind === 'columns' ? `the columns of ${q.relation}` : `the relation ${q.schema}.${q.identifier}`;
-    throw new RenderError(`${what} that ${where} asks the warehouse for failed: ${e.message}`, at, e.errorClass);
+    throw new RenderError(`${prefix}${what} that ${where} asks the warehouse for failed: ${e.message}`, at, e.errorClass);
   }
 }
 
@@ -66,8 +86,8 @@ function failure(diagnostics: readonly Diagnostic[]): RenderError {
   return new RenderError(d.hint ? `${d.message} (${d.hint})` : d.message, d.location);
 }
 
-/** A model is one query: a render that gives several statements would run them all. */
-async function singleStatement(task: Task, session: WarehouseSession): Promise<void> {
-  const count = task.sql === undefined ? undefined : await statementsIn(session, task.sql);
-  if (count !== undefined && count > 1) throw new RenderError(`${task.node} renders to ${count} SQL statements when it runs; pipe runs exactly one`, { file: task.file });
+/** A model or a test is one query: a render that gives several statements would run them all. */
+async function singleStatement(sql: string, what: string, at: Diagnostic['location'], session: WarehouseSession): Promise<void> {
+  const count = await statementsIn(session, sql);
+  if (count !== undefined && count > 1) throw new RenderError(`${what} renders to ${count} SQL statements when it runs; pipe runs exactly one`, at);
 }

@@ -16,6 +16,7 @@ import { contractMismatch } from './contract.js';
 import { taskRef } from './task-ref.js';
 import { thresholdSql, type Threshold } from '../sql/test-threshold.js';
 import { rowsOutcome, thresholdOutcome, truthy, type CheckOutcome } from './check-outcome.js';
+import { checkSqlAtRun } from './render-at-run.js';
 
 /**
  * Runs the steps of one task on one connection, as the plan decided them: staging
@@ -303,7 +304,10 @@ export class StepRunner {
   }
 
   /** Runs one check: its verdict, a sample of its failing rows, and the record of its result. */
-  private async runCheck(task: Task, step: CheckStep, session: WarehouseSession, attemptNo: number): Promise<CheckResult> {
+  private async runCheck(task: Task, planned: CheckStep, session: WarehouseSession, attemptNo: number): Promise<CheckResult> {
+    // A dbt test that reads the warehouse while rendering is rendered here, as it runs: what it
+    // asks of the relation checked is answered as the query below reads it.
+    const step = planned.renderAtRun ? { ...planned, sql: await checkSqlAtRun(planned, session) } : planned;
     const judged = step.threshold ? await judgeByThreshold(step, step.threshold, session) : await judgeByRows(step, session);
     const { outcome, failingRows, sample, condition } = judged;
     const severity = outcome === 'warned' ? 'warn' : step.severity;

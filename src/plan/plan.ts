@@ -1,6 +1,7 @@
 import { eventTimeOf, type Analysis, type ModelNode, type PipeNode, type RelationOverrides, type RenderedSql, type SeedNode, type SourceNode } from '../analyze/analyze.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
+import type { Check } from '../analyze/checks.js';
 import { relationName } from '../sql/sql-text.js';
 import { intervalLabel, isHourLabel, previousInterval, type Interval } from '../dates/dates.js';
 import { topologicalOrder, upstreamClosure } from '../graph/graph.js';
@@ -706,16 +707,36 @@ export function planChecks(
   for (const c of node.checks) {
     const on = c.scope === 'table' ? target.table : target.partition;
     if (on === undefined) continue;
-    const sql = ctx.analysis.renderer.checkSql(node.name, c, interval, on, relations);
-    if (typeof sql !== 'string') {
-      diagnostics.push(sql);
+    const step = checkStep(ctx, node.name, c, interval, on, relations);
+    if ('code' in step) {
+      diagnostics.push(step);
       continue;
     }
-    const step: CheckStep = { kind: 'check', name: c.name, severity: c.severity, sql, location: c.location, threshold: c.threshold };
     if (c.scope === 'table' && target.tableInPublish) publish.push(step);
     else steps.push(step);
   }
   return { steps, publish };
+}
+
+/**
+ * One check of a node against `on`, the data checked; a dbt test that reads the warehouse
+ * while rendering is rendered again as it runs (see CheckStep.renderAtRun).
+ */
+function checkStep(ctx: PlanContext, node: string, c: Check, interval: Interval, on: string, relations?: RelationOverrides): CheckStep | Diagnostic {
+  const { renderer } = ctx.analysis;
+  const sql = renderer.checkSql(node, c, interval, on, relations);
+  if (typeof sql !== 'string') return sql;
+  const step: CheckStep = { kind: 'check', name: c.name, severity: c.severity, sql, location: c.location, threshold: c.threshold };
+  if (!c.atRun) return step;
+  const renderAtRun: RenderAtRun<string> = {
+    render: (answers) => {
+      const r = renderer.checkSqlAtRun(node, c, interval, on, relations, answers);
+      if (typeof r === 'string') return { kind: 'rendered', value: r };
+      if ('asked' in r) return { kind: 'asks', question: r.asked, location: r.location, related: r.related };
+      return { kind: 'failed', diagnostics: [r] };
+    },
+  };
+  return { ...step, renderAtRun };
 }
 
 /** How a model task is built beyond its node and date. */
@@ -818,7 +839,7 @@ function modelTask(
       const found: Diagnostic[] = [];
       const steps = stepsOf(r.sql, found);
       if (found.length > 0) return { kind: 'failed', diagnostics: found };
-      return { kind: 'rendered', task: { ...task, sql: r.sql, sqlHash: r.hash, origin: origin(r), steps, renderAtRun: undefined } };
+      return { kind: 'rendered', value: { ...task, sql: r.sql, sqlHash: r.hash, origin: origin(r), steps, renderAtRun: undefined } };
     },
   };
   return { ...task, renderAtRun };
@@ -838,9 +859,9 @@ function sourceTestTask(node: SourceNode, ctx: PlanContext, interval: Interval, 
   if (checks.length === 0) return undefined;
   const steps: Step[] = [];
   for (const c of checks) {
-    const sql = ctx.analysis.renderer.checkSql(node.name, c, interval, node.relation);
-    if (typeof sql !== 'string') diagnostics.push(sql);
-    else steps.push({ kind: 'check', name: c.name, severity: c.severity, sql, location: c.location, threshold: c.threshold });
+    const step = checkStep(ctx, node.name, c, interval, node.relation);
+    if ('code' in step) diagnostics.push(step);
+    else steps.push(step);
   }
   return {
     id: taskId(node, ds),

@@ -58,5 +58,6 @@ function checkLabel(c: CheckStep): string {
   const t = c.threshold;
   if (!t) return `check ${c.name} (${c.severity})`;
   const judged = c.severity === 'error' ? `fails if ${t.failCalc} ${t.errorIf}, else warns if ${t.failCalc} ${t.warnIf}` : `warns if ${t.failCalc} ${t.warnIf}`;
-  return `test ${c.name} (${c.severity}: ${judged})`;
+  const atRun = c.renderAtRun ? '; it reads the warehouse while rendering: rendered again when it runs, shown as rendered with execute false' : '';
+  return `test ${c.name} (${c.severity}: ${judged})${atRun}`;
 }

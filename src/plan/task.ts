@@ -130,6 +130,13 @@ export interface CheckStep {
   readonly sql: string;
   readonly location: Location;
   readonly threshold?: Threshold;
+  /**
+   * Set for a dbt test whose template reads the warehouse while rendering: `sql` is the parse
+   * render's, and the executor renders it again as the check runs, on the check's own
+   * connection at that moment (inside the publishing transaction for the checks there), so
+   * that what the template asks of the relation checked describes what the check reads.
+   */
+  readonly renderAtRun?: RenderAtRun<string>;
 }
 
 /** A column a check names, and where the check is declared. */
@@ -140,19 +147,20 @@ export interface ColumnUse {
 }
 
 /**
- * A model task whose SQL is rendered again when it runs, with the warehouse (dbt's execution
- * render): its template reads the warehouse while rendering. Planned with the parse render's
- * SQL (`execute` false), which dry runs show; the executor renders it again once its upstream
- * has published, answering the render's questions until it asks none.
+ * What is rendered again when it runs, with the warehouse (dbt's execution render): a model
+ * task whose template reads the warehouse while rendering (`T` the task as it runs), or a dbt
+ * test's query (`T` its SQL). Planned with the parse render (`execute` false), which dry runs
+ * show; the executor renders it again when it runs, answering the render's questions until it
+ * asks none.
  */
-export interface RenderAtRun {
+export interface RenderAtRun<T = Task> {
   /** One render, given the answers so far by questionKey (warehouse/introspection.ts). */
-  render(answers: ReadonlyMap<string, Answer>): RenderOutcome;
+  render(answers: ReadonlyMap<string, Answer>): RenderOutcome<T>;
 }
 
-export type RenderOutcome =
-  /** The task as it runs: the SQL, hash, origin and steps of the execution render. */
-  | { readonly kind: 'rendered'; readonly task: Task }
+export type RenderOutcome<T = Task> =
+  /** What runs: the task with the SQL, hash, origin and steps of the execution render, or a test's query. */
+  | { readonly kind: 'rendered'; readonly value: T }
   /** The render needs the warehouse's answer to `question`, asked at `location`. */
   | { readonly kind: 'asks'; readonly question: Question; readonly location: Location; readonly related?: Diagnostic['related'] }
   | { readonly kind: 'failed'; readonly diagnostics: readonly Diagnostic[] };

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatRunPlan } from '../../src/cli/format-plan.js';
 import { runDryRun } from '../../src/commands/run.js';
@@ -84,6 +86,73 @@ describe("pipe's own dbt_utils macros that read the warehouse", () => {
       'unpivoted renders to no SQL (only whitespace or comments) for 2024-01-02 (a model is one query: select ... (or with ... select ...))',
     ]);
     expect(await rows(dir, 'select count(*) as n from main.other')).toEqual([{ n: '1' }]);
+  });
+
+  it("get_column_values gives its default for a relation that does not exist, in a model and in a test, and without one fails as dbt_utils does", async () => {
+    const missing = "api.Relation.create(schema='main', identifier='nowhere')";
+    const dir = tempProject({
+      ...FILES,
+      'models/named.sql': `{%- set names = dbt_utils.get_column_values(${missing}, 'name', default=['n0', 'n1']) %}
+select '{{ names | join(",") }}' as names`,
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: up\n    columns:\n      - name: name\n        data_tests: [known_name]\n',
+      'tests/generic/known_name.sql': `{% test known_name(model, column_name) %}
+{%- set known = dbt_utils.get_column_values(${missing}, 'name', default=['n0', 'n1']) -%}
+select * from {{ model }} where {{ column_name }} not in ('{{ known | join("', '") }}')
+{% endtest %}
+`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await rows(dir, 'select * from main.named')).toEqual([{ names: 'n0,n1' }]);
+    expect(eventsOfType(r.events, 'check-passed').map((e) => e.check)).toEqual(['known_name_up_name']);
+
+    writeFileSync(join(dir, 'models/named.sql'), `select 1 as one,\n  '{{ dbt_utils.get_column_values(${missing}, 'name') | join(",") }}' as names`);
+    const bare = await runIn(dir, { date: '2024-01-02' });
+    expect(bare.code).toBe(1);
+    const [failed] = eventsOfType(bare.events, 'task-failed');
+    expect([taskOf(failed).model, failed.error?.message, failed.error?.location]).toEqual([
+      'named',
+      'In get_column_values(): relation "main"."nowhere" does not exist and no default value was provided.',
+      { file: 'models/named.sql', line: 2, column: expect.any(Number) },
+    ]);
+  });
+
+  it('equality compares every column of the relation tested without compare_columns, counting as dbt_utils does', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': FILES['dbt_project.yml'],
+      'packages.yml': FILES['packages.yml'],
+      'models/a.sql': 'select * from (values (1, 1.004::double, \'x\'), (2, 2.0, \'y\'), (2, 2.0, \'y\')) v(id, score, label)',
+      'models/b.sql': 'select * from (values (1, 1.0::double, \'x\'), (2, 2.0, \'z\')) v(id, score, label)',
+      'models/c.sql': "select id, label from {{ ref('a') }}",
+      'models/schema.yml': `version: 2
+models:
+  - name: a
+    data_tests:
+      - dbt_utils.equality: {name: all_columns, compare_model: ref('b'), config: {severity: warn}}
+      - dbt_utils.equality: {name: some_columns, compare_model: ref('b'), compare_columns: ['id']}
+      - dbt_utils.equality: {name: rounded, compare_model: ref('b'), exclude_columns: ['label'], precision: 2}
+  - name: c
+    data_tests:
+      - dbt_utils.equality: {name: fewer_columns, compare_model: ref('a')}
+  - name: d
+    data_tests:
+      - dbt_utils.equality: {name: filtered, compare_model: ref('d'), config: {where: 'id > 0'}}
+`,
+      'models/d.sql': 'select 1 as id',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    // (1, 1.004, x) and (2, 2.0, y) against (1, 1.0, x) and (2, 2.0, z): two rows each way.
+    expect(eventsOfType(r.events, 'check-failed').map((e) => [(e.failure as { check: string }).check, (e.failure as { failingRows: number }).failingRows])).toEqual([['all_columns', 4]]);
+    expect(eventsOfType(r.events, 'check-passed').map((e) => e.check).sort()).toEqual(['rounded', 'some_columns']);
+    const failed = eventsOfType(r.events, 'task-failed').sort((x, y) => taskOf(x).model.localeCompare(taskOf(y).model));
+    expect(failed.map((e) => [taskOf(e).model, e.error?.location])).toEqual([
+      ['c', { file: 'models/schema.yml', line: 10 }],
+      ['d', { file: 'models/schema.yml', line: 13 }],
+    ]);
+    expect(failed[0].error?.message).toMatch(/^test fewer_columns: "main"."a" has less columns than "main"."__pipe_stage__c__20240102", please ensure they have the same columns/);
+    // With a where, the relation tested is a query, which dbt_utils' equality refuses.
+    expect(failed[1].error?.message).toBe('test filtered: Macro test_equality expected a Relation but received the value: (select * from "main"."__pipe_stage__d__20240102" where id > 0) dbt_subquery');
   });
 
   it('refuse include and exclude together, at the model', async () => {

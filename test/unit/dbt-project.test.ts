@@ -437,23 +437,25 @@ describe('dbt Jinja pipe cannot render yet', () => {
     expect(a.nodes.has('c')).toBe(true);
   });
 
-  it('reads the warehouse while rendering in models, and refuses it in tests, which render once before the run', () => {
+  it('reads the warehouse while rendering in models and in tests, which are rendered again when they run', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\n',
       'models/a.sql': "{% if execute %}{% set n = run_query('select 1')[0][0] %}{% endif %}select {{ first_id() }} as id",
       'models/b.sql': "select * from {{ ref('a') }}",
-      'tests/no_rows.sql': "{% if execute %}select 1 as x where false{% endif %}",
-      'tests/via_macro.sql': "select {{ first_id() }} as id where false",
+      'tests/no_rows.sql': "{% if execute %}select 1 as x where false{% endif %} -- {{ ref('b') }}",
+      'tests/via_macro.sql': "select {{ first_id() }} as id from {{ ref('a') }} where false",
+      'tests/plain.sql': "select * from {{ ref('a') }} where false",
       'macros/m.sql': "{% macro first_id() %}{% if execute %}{{ run_query('select 1')[0][0] }}{% else %}0{% endif %}{% endmacro %}\n",
     });
-    const found = a.diagnostics.filter((d) => d.severity === 'error');
-    expect(found.map((d) => [d.message, d.location?.file, d.location?.line])).toEqual([
-      ['execute is not supported by pipe (2 uses in 2 files)', 'tests/no_rows.sql', 1],
-      ['run_query() is not supported by pipe', 'macros/m.sql', 1],
-    ]);
-    expect(found[0].hint).toMatch(/a test is rendered once, before the run/);
+    expect(a.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect([...a.nodes.keys()]).toEqual(['a', 'b']);
     expect(a.renderer.rendersAtRun('a')).toBe(true);
     expect(a.renderer.rendersAtRun('b')).toBe(false);
+    const checks = (node: string) => (a.nodes.get(node)?.kind === 'model' ? (a.nodes.get(node) as { checks: readonly { name: string; atRun?: unknown }[] }).checks : []);
+    expect([...checks('a'), ...checks('b')].map((c) => [c.name, c.atRun !== undefined])).toEqual([
+      ['plain', false],
+      ['via_macro', true],
+      ['no_rows', true],
+    ]);
   });
 });

@@ -9,6 +9,7 @@ import { settingsOf, mergeSettings } from './config-tree.js';
 import type { DbtTestSpec } from './properties.js';
 import { folderTestSettings, limited, testConfig, type TestConfig } from './test-config.js';
 import { dbtTestNames, pyStr } from './test-names.js';
+import type { RenderPhase } from '../jinja/introspection.js';
 
 /**
  * The generic tests of a dbt project's properties files as pipe's checks, with dbt's
@@ -50,6 +51,8 @@ export interface RenderedTest {
   readonly sources: readonly SourceCall[];
   /** What its config() calls set. */
   readonly config: Readonly<Record<string, unknown>>;
+  /** Whether the render read anything that differs when the test runs (`execute`, the warehouse): then it is rendered again then. */
+  readonly readsWarehouse: boolean;
 }
 
 export interface GenericTestContext {
@@ -69,12 +72,26 @@ export interface GenericTestContext {
   readonly customTests: readonly string[];
   /** The installed packages, whose generic tests a bare test name finds after the project's own. */
   readonly installedPackages: readonly string[];
-  /** Calls a macro of the project; its ref() calls give ref tokens. */
-  readonly renderMacro: (name: string, positional: readonly unknown[], keywords: Readonly<Record<string, unknown>>) => RenderedTest | Diagnostic;
+  /** Calls a macro of the project, in dbt's parse unless `run` says otherwise; its ref() calls give ref tokens. */
+  readonly renderMacro: (name: string, positional: readonly unknown[], keywords: Readonly<Record<string, unknown>>, run?: TestRunPhase) => RenderedTest | Diagnostic;
   /** Renders text written with Jinja (`{{ var('x') }}`) in a test's config or arguments. */
   readonly renderText: (text: string, at: Location) => string | Diagnostic;
   /** A config key pipe reads past, for the notice. */
   readonly unused: (key: string, at: Location) => void;
+}
+
+/**
+ * A test's render when it runs (dbt's execution render): the phase, and its parse render,
+ * whose ref() and source() calls are all it may read then.
+ */
+export interface TestRunPhase {
+  readonly phase: RenderPhase;
+  readonly parse: RenderedTest;
+}
+
+/** Why a test's render when it runs may not read what its parse render did not. */
+export function unseenAtRun(call: string): string {
+  return `${call} is reached only when the test runs (execute is true): what a test reads comes from its render with execute false; name it where both renders see it, e.g. a comment: -- depends_on: {{ ${call} }}`;
 }
 
 /** What a name of the project is to a test. */
@@ -143,6 +160,11 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
   const tested = refToken(spec.on.name);
   const model = config.where === undefined ? tested : `(select * from ${tested} where ${config.where}) dbt_subquery`;
   const sql = impl.kind === 'builtin' ? builtinSql(impl.test, model, column!, resolved, config) : definition.sql.replaceAll(MODEL_PLACEHOLDER, model);
+  // Its config is the parse render's, as in dbt: the render at run time is given the relation tested as it is then known.
+  const atRun =
+    impl.kind === 'macro' && definition.readsWarehouse
+      ? (phase: RenderPhase) => queryAtRun(testName, at, callDefinition(impl, column, resolved, model, ctx, { phase, parse: definition }), config.limit)
+      : undefined;
   return {
     on: spec.on,
     reads,
@@ -157,12 +179,21 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
       sql: limited(sql, config.limit),
       threshold: config.threshold,
       tags: config.tags,
+      ...(atRun ? { atRun } : {}),
     },
   };
 }
 
+/** A test's query from its render when it runs, in the form of its parse render's; an error names the test. */
+export function queryAtRun(test: string, at: Location, run: RenderedTest | Diagnostic, limit: number | undefined): string | Diagnostic {
+  if ('severity' in run) {
+    return { ...run, message: `test ${test}: ${run.message}`, location: run.location ?? at, related: [...(run.related ?? []), { message: `test ${test} is declared here`, location: at }] };
+  }
+  return limited(stripTrailingSemicolon(run.sql).trim(), limit);
+}
+
 /** A built-in test has no definition to render: its SQL is written once its config is known. */
-const BUILT_IN: RenderedTest & { readonly configAt?: Location } = { sql: '', refs: [], sources: [], config: {} };
+const BUILT_IN: RenderedTest & { readonly configAt?: Location } = { sql: '', refs: [], sources: [], config: {}, readsWarehouse: false };
 
 /**
  * The project's definition of a test rendered with the test's arguments, `model` standing in
@@ -178,11 +209,7 @@ function renderDefinition(
   ctx: GenericTestContext,
   diagnostics: Diagnostic[],
 ): (RenderedTest & { readonly configAt?: Location }) | undefined {
-  const builtin = impl.positionalAs;
-  // In a built-in's place, a definition is called as dbt calls the built-in's: by position.
-  const rendered = builtin
-    ? ctx.renderMacro(impl.macro, [MODEL_PLACEHOLDER, column, ...builtinArgs(builtin).map((a) => args[a] ?? defaultOf(builtin, a))], {})
-    : ctx.renderMacro(impl.macro, [], { model: MODEL_PLACEHOLDER, ...(column === undefined ? {} : { column_name: column }), ...args });
+  const rendered = callDefinition(impl, column, args, MODEL_PLACEHOLDER, ctx);
   if ('severity' in rendered) {
     diagnostics.push({ ...rendered, related: [...(rendered.related ?? []), { message: `test ${test} is declared here`, location: at }] });
     return undefined;
@@ -190,6 +217,22 @@ function renderDefinition(
   const signature = ctx.macro(impl.macro);
   const configAt = signature && { file: signature.file, line: signature.line };
   return { ...rendered, sql: stripTrailingSemicolon(rendered.sql).trim(), configAt };
+}
+
+/** A test's definition called with its arguments, `model` the relation tested, when it runs or (no `run`) at the parse. */
+function callDefinition(
+  impl: Extract<Implementation, { kind: 'macro' }>,
+  column: string | undefined,
+  args: Readonly<Record<string, unknown>>,
+  model: string,
+  ctx: GenericTestContext,
+  run?: TestRunPhase,
+): RenderedTest | Diagnostic {
+  const builtin = impl.positionalAs;
+  // In a built-in's place, a definition is called as dbt calls the built-in's: by position.
+  return builtin
+    ? ctx.renderMacro(impl.macro, [model, column, ...builtinArgs(builtin).map((a) => args[a] ?? defaultOf(builtin, a))], {}, run)
+    : ctx.renderMacro(impl.macro, [], { model, ...(column === undefined ? {} : { column_name: column }), ...args }, run);
 }
 
 /** The test's macro or built-in; an unknown test or one of a package is an error naming the tests there are. */

@@ -1,7 +1,7 @@
 import type { MacroSource, ProjectFiles } from '../../project/load-project.js';
 import { usesIntrospection } from '../jinja/introspection.js';
 import type { PackageScope } from './packages.js';
-import { unsupportedUses, type TemplateRole, type UnsupportedUse } from './unsupported-jinja.js';
+import { unsupportedUses, type UnsupportedUse } from './unsupported-jinja.js';
 
 /**
  * Which macros the project's templates reach, found from the text of the macro files: for the
@@ -17,12 +17,11 @@ import { unsupportedUses, type TemplateRole, type UnsupportedUse } from './unsup
 export function macroProblems(
   files: ProjectFiles,
   packages: PackageScope,
-  role: TemplateRole,
 ): { uses: (reached: readonly string[]) => UnsupportedUse[]; tainted: ReadonlySet<string> } {
   const byMacro = new Map<string, UnsupportedUse[]>();
   const defs = macroDefinitions(files);
   for (const m of macroFiles(files)) {
-    const uses = unsupportedUses(m.file, m.source, packages, role);
+    const uses = unsupportedUses(m.file, m.source, packages);
     for (const u of uses) {
       const offset = offsetOf(m.source, u.location.line ?? 1, u.location.column ?? 1);
       const def = defs.find((x) => x.file === m.file && offset >= x.start && offset < x.start + x.body.length);

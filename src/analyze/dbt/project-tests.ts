@@ -5,10 +5,11 @@ import type { ProjectFiles, SingularTestSource } from '../../project/load-projec
 import { CHECK_TARGET, refToken, type Check } from '../checks.js';
 import { RenderFailure, TemplateFunctionError, type RenderHooks, type TemplateEngine } from '../template-engine.js';
 import type { DbtProject } from './dbt-project.js';
-import { genericTests, type DbtTest, type GenericTestContext, type NodeState, type RenderedTest } from './dbt-tests.js';
+import { genericTests, unseenAtRun, type DbtTest, type GenericTestContext, type NodeState, type RenderedTest, type TestRunPhase } from './dbt-tests.js';
 import type { Properties, SourceTable } from './properties.js';
 import { recordSource, sourceName, type SourceCall } from '../sources.js';
 import { singularTests } from './singular-tests.js';
+import { watchedParse } from '../jinja/introspection.js';
 
 /**
  * A dbt project's tests, read in one place for analysis: the generic tests of its models',
@@ -81,10 +82,10 @@ function singular(input: ProjectTestsInput, ctx: GenericTestContext, diagnostics
       node: ctx.node,
       source: ctx.source,
       nodeNames: input.nodeNames,
-      render: (test: SingularTestSource) => {
+      render: (test: SingularTestSource, run?: TestRunPhase) => {
         const compiled = input.engine.compile(test.file, test.sql, test.package?.name);
         if ('severity' in compiled) return compiled;
-        return rendering(input, (hooks) => input.engine.render(compiled, hooks));
+        return rendering(input, (hooks) => input.engine.render(compiled, hooks), true, run);
       },
       renderText: ctx.renderText,
       unused: ctx.unused,
@@ -109,7 +110,7 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
       return m ? [`${m[1]}${m[2]}`] : [];
     }),
     installedPackages: (input.files.packages?.installed ?? []).map((p) => p.name),
-    renderMacro: (name, positional, keywords) => rendering(input, (hooks) => engine.renderMacroCall(name, positional, keywords, hooks)),
+    renderMacro: (name, positional, keywords, run) => rendering(input, (hooks) => engine.renderMacroCall(name, positional, keywords, hooks), true, run),
     renderText: (text, at) => {
       const compiled = engine.compile(at.file, text);
       if ('severity' in compiled) return { ...compiled, location: at };
@@ -123,8 +124,11 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
 /**
  * One render of a test's template: its ref() and source() calls recorded (as ref tokens), its
  * config() calls collected. `refs: false` is a config value's render, where dbt has neither.
+ * Without `run` it is dbt's parse, watched for whether the test renders differently when it
+ * runs; when it runs, it may read only what its parse render read.
  */
-function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => string, refs = true): RenderedTest | Diagnostic {
+function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => string, refs = true, run?: TestRunPhase): RenderedTest | Diagnostic {
+  const parse = run ? undefined : watchedParse();
   const found: string[] = [];
   const sources: SourceCall[] = [];
   const config: Record<string, unknown> = {};
@@ -135,11 +139,13 @@ function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => str
     variables: { ...dateVariables(input.interval), this: CHECK_TARGET },
     ref: (name) => {
       noRefs('ref');
+      if (run && !run.parse.refs.includes(name)) throw new TemplateFunctionError(unseenAtRun(`ref('${name}')`));
       if (!found.includes(name)) found.push(name);
       return refToken(name);
     },
     source: (source, table) => {
       noRefs('source');
+      if (run && !run.parse.sources.some((s) => s.source === source && s.table === table)) throw new TemplateFunctionError(unseenAtRun(`source('${source}', '${table}')`));
       return recordSource(sources, source, table, refToken);
     },
     config: (o) => Object.assign(config, o),
@@ -149,9 +155,11 @@ function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => str
       throw new Error(`var '${name}' is not set and has no default; pass --var ${name}=VALUE or set it under vars: in pipe.yaml or dbt_project.yml`);
     },
     isIncremental: () => false,
+    phase: run?.phase ?? parse,
   };
   try {
-    return { sql: render(hooks), refs: found, sources, config };
+    const sql = render(hooks);
+    return { sql, refs: found, sources, config, readsWarehouse: parse?.differs ?? true };
   } catch (e) {
     if (e instanceof RenderFailure) return e.diagnostic;
     throw e;

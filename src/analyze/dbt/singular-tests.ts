@@ -6,7 +6,8 @@ import type { YamlSource } from '../../project/yaml-file.js';
 import { stripTrailingSemicolon } from '../../sql/sql-text.js';
 import { CallSites } from '../call-sites.js';
 import { mergeSettings, settingsOf } from './config-tree.js';
-import type { DbtTest, NodeState, RenderedTest } from './dbt-tests.js';
+import { queryAtRun, type DbtTest, type NodeState, type RenderedTest, type TestRunPhase } from './dbt-tests.js';
+import type { RenderPhase } from '../jinja/introspection.js';
 import { folderTestSettings, limited, testConfig } from './test-config.js';
 
 /**
@@ -25,8 +26,8 @@ export interface SingularTestContext {
   /** The node of a source's table (`src.table`), or why `source(src, table)` reads nothing. */
   readonly source: (source: string, table: string, at: Location) => string | Diagnostic;
   readonly nodeNames: readonly string[];
-  /** Renders the test's template; its ref() calls give ref tokens. */
-  readonly render: (test: SingularTestSource) => RenderedTest | Diagnostic;
+  /** Renders the test's template, in dbt's parse unless `run` says otherwise; its ref() calls give ref tokens. */
+  readonly render: (test: SingularTestSource, run?: TestRunPhase) => RenderedTest | Diagnostic;
   readonly renderText: (text: string, at: Location) => string | Diagnostic;
   readonly unused: (key: string, at: Location) => void;
 }
@@ -102,6 +103,7 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
       sql: limited(stripTrailingSemicolon(rendered.sql).trim(), config.limit),
       threshold: config.threshold,
       tags: config.tags,
+      ...(rendered.readsWarehouse ? { atRun: (phase: RenderPhase) => queryAtRun(file.name, at, ctx.render(file, { phase, parse: rendered }), config.limit) } : {}),
     },
   };
 }

@@ -5,8 +5,8 @@ import { bySameCause } from '../../diagnostics/same-cause.js';
 /**
  * The dbt Jinja that pipe's templates cannot render yet, found in a template's text before it
  * is rendered. Rendering stops at the first failure, and some of these would not fail at all
- * but render differently from dbt (the version of `ref('x', v=2)` ignored, a test's
- * `{% if execute %}` taking its else branch): the scan finds every use in every file, and
+ * but render differently from dbt (the version of `ref('x', v=2)` ignored): the scan finds
+ * every use in every file, and
  * the project's problems are reported once per cause, with every place it occurs.
  */
 
@@ -24,12 +24,7 @@ interface Rule {
   /** The cause from the match. */
   cause(m: RegExpExecArray): string;
   hint(m: RegExpExecArray, scope: PackageScope): string;
-  /** Whether the match reads the warehouse while rendering: supported in models, not in tests. */
-  introspection?(m: RegExpExecArray): boolean;
 }
-
-/** What a template is: a model's (rendered again when it runs) or a test's (rendered once). */
-export type TemplateRole = 'model' | 'test';
 
 /** dbt's objects and functions that pipe's templates do not have yet. */
 const DBT_OBJECTS: Readonly<Record<string, string>> = {
@@ -38,13 +33,9 @@ const DBT_OBJECTS: Readonly<Record<string, string>> = {
   api: 'not available in pipe templates: api.Relation.create is',
 };
 
-/**
- * What reads the warehouse while rendering (or renders differently once it can): a model is
- * rendered again when its task runs, but a test is rendered once, before the run.
- */
-const IN_TESTS = 'a test is rendered once, before the run, so it cannot read the warehouse while rendering: only models can; write the query without it';
-const INTROSPECTION_MEMBERS: Readonly<Record<string, readonly string[]>> = {
-  adapter: ['get_columns_in_relation', 'get_relation', 'type'],
+/** What templates have of them (reading the warehouse while rendering, as dbt's execution render does). */
+const SUPPORTED_MEMBERS: Readonly<Record<string, readonly string[]>> = {
+  adapter: ['dispatch', 'quote', 'get_columns_in_relation', 'get_relation', 'type'],
   graph: ['nodes', 'sources', 'exposures', 'metrics', 'groups', 'semantic_models', 'saved_queries'],
   api: ['Relation'],
 };
@@ -52,11 +43,9 @@ const INTROSPECTION_MEMBERS: Readonly<Record<string, readonly string[]>> = {
 const RULES: readonly Rule[] = [
   {
     re: /\b(adapter|graph|api)\s*\.\s*([A-Za-z_]\w*)/g,
-    // adapter.dispatch and adapter.quote need no warehouse.
-    skip: (m) => m[1] === 'adapter' && (m[2] === 'dispatch' || m[2] === 'quote'),
+    skip: (m) => SUPPORTED_MEMBERS[m[1]]?.includes(m[2]) === true,
     cause: (m) => `${m[1]}.${m[2]}`,
     hint: (m) => DBT_OBJECTS[m[1]],
-    introspection: (m) => INTROSPECTION_MEMBERS[m[1]]?.includes(m[2]) === true,
   },
   {
     re: /\bdbt\s*\.\s*([A-Za-z_]\w*)\s*\(/g,
@@ -65,21 +54,9 @@ const RULES: readonly Rule[] = [
     hint: (m, scope) => scope.refusal('dbt', m[1]) ?? '',
   },
   {
-    re: /(?<![.\w])(run_query|statement|load_result)\s*\(/g,
-    cause: (m) => `${m[1]}()`,
-    hint: () => IN_TESTS,
-    introspection: () => true,
-  },
-  {
     re: /(?<![.\w])(get_columns_in_relation|get_relation)\s*\(/g,
     cause: (m) => `${m[1]}()`,
     hint: (m) => `it is a method of adapter: adapter.${m[1]}()`,
-  },
-  {
-    re: /(?<![.\w])execute\b/g,
-    cause: () => 'execute',
-    hint: () => IN_TESTS,
-    introspection: () => true,
   },
   {
     re: /\b(selected_resources|flags)\b/g,
@@ -104,7 +81,7 @@ const RULES: readonly Rule[] = [
 ];
 
 /** Any word a rule starts from: a template without one is not scanned further. */
-const TRIGGER = /\b(adapter|graph|api|dbt|run_query|statement|load_result|get_columns_in_relation|get_relation|execute|selected_resources|flags|dispatch)\b|\bref\s*\([^)]*,/;
+const TRIGGER = /\b(adapter|graph|api|dbt|get_columns_in_relation|get_relation|selected_resources|flags|dispatch)\b|\bref\s*\([^)]*,/;
 
 /** Whether any tag of the template holds a word a rule starts from, or a package name. */
 function mayUse(source: string, packages: ReadonlySet<string>): boolean {
@@ -128,7 +105,7 @@ const RAW_BLOCK = /\{%-?\s*raw\s*-?%\}[\s\S]*?\{%-?\s*endraw\s*-?%\}/g;
  * Every use of what pipe cannot render yet in one template, and the calls of `pkg.macro()`
  * that `scope` cannot render (a package neither installed nor implemented by pipe).
  */
-export function unsupportedUses(file: string, source: string, scope: PackageScope, role: TemplateRole = 'model'): UnsupportedUse[] {
+export function unsupportedUses(file: string, source: string, scope: PackageScope): UnsupportedUse[] {
   const out: UnsupportedUse[] = [];
   // Most templates use none of it: a search of their tags alone decides.
   if (!mayUse(source, scope.names)) return out;
@@ -148,9 +125,7 @@ export function unsupportedUses(file: string, source: string, scope: PackageScop
       let m: RegExpExecArray | null;
       while ((m = rule.re.exec(subject))) {
         if (rule.skip?.(m, scope)) continue;
-        const introspection = rule.introspection?.(m) === true;
-        if (introspection && role === 'model') continue;
-        out.push({ cause: rule.cause(m), hint: introspection ? IN_TESTS : rule.hint(m, scope), location: { file, ...positionOf(source, t.index + m.index) } });
+        out.push({ cause: rule.cause(m), hint: rule.hint(m, scope), location: { file, ...positionOf(source, t.index + m.index) } });
       }
     }
     const pkg = /\b([A-Za-z_]\w*)\s*\.\s*([A-Za-z_]\w*)\s*\(/g;

@@ -72,6 +72,44 @@ export function executionPhase(known: ReadonlyMap<string, Answer>, resolve: (tex
 /** The phase of a render that sets none: dbt's parse, where nothing is asked of the warehouse and every answer is empty. */
 const PARSE: RenderPhase = { execute: false, answer: emptyAnswer, resolve: (text) => text, graph: EMPTY_GRAPH, results: new Map() };
 
+/** A parse render that notes whether anything it did would differ at execution. */
+export interface WatchedParse extends RenderPhase {
+  /** Whether the render read `execute` or `graph`, asked the warehouse, or stored or loaded a statement's result. */
+  readonly differs: boolean;
+}
+
+/**
+ * dbt's parse, watched: what a render reads tells whether it renders differently when it runs,
+ * for templates rendered from their definitions with arguments (a dbt test), where the text
+ * alone would not say which macros a call reaches.
+ */
+export function watchedParse(): WatchedParse {
+  let differs = false;
+  const results = new Map<string, LoadResult>();
+  return {
+    get execute() {
+      differs = true;
+      return false;
+    },
+    answer(q) {
+      differs = true;
+      return emptyAnswer(q);
+    },
+    resolve: (text) => text,
+    get graph() {
+      differs = true;
+      return EMPTY_GRAPH;
+    },
+    get results() {
+      differs = true;
+      return results;
+    },
+    get differs() {
+      return differs;
+    },
+  };
+}
+
 /**
  * What the two phases give templates differently: a template using none of it renders once.
  * (`adapter.quote`, `adapter.dispatch` and `api.Relation.create` read nothing.) dbt_utils'
@@ -284,30 +322,37 @@ export class Relation {
   }
 }
 
+/** dbt-duckdb's kinds of column types, by the type's whole name: `DECIMAL(4,3)` is none of them, as there. */
+const TYPE_KINDS = {
+  string: new Set(['text', 'character varying', 'character', 'varchar']),
+  integer: new Set(['tinyint', 'smallint', 'integer', 'bigint', 'hugeint', 'utinyint', 'usmallint', 'uinteger', 'ubigint', 'int1', 'int2', 'int4', 'int8', 'short', 'int', 'signed', 'long']),
+  float: new Set(['real', 'float', 'float4', 'float8', 'double']),
+  numeric: new Set(['numeric', 'decimal']),
+};
+
 /**
  * A column as `adapter.get_columns_in_relation` gives it (dbt's Column): `dtype` is the
  * warehouse's type, `data_type` dbt's spelling of it (a text column without a size is
- * `character varying(256)`, as dbt-duckdb gives it).
+ * `character varying(256)`, as dbt-duckdb gives it), and `is_string()` and the like answer
+ * as dbt-duckdb's do.
  */
 export function dbtColumn(name: string, type: string) {
-  const upper = type.toUpperCase();
-  const is = (re: RegExp) => () => re.test(upper);
-  const INTEGER = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)\b/;
-  const isString = is(/^(VARCHAR|TEXT|STRING|CHAR|BPCHAR)\b/);
+  const is = (kind: keyof typeof TYPE_KINDS) => () => TYPE_KINDS[kind].has(type.toLowerCase());
+  const isString = is('string');
   return {
     name,
     column: name,
     dtype: type,
-    data_type: isString() && !type.includes('(') ? 'character varying(256)' : type,
+    data_type: isString() ? 'character varying(256)' : type,
     quoted: quoteIdent(name),
     char_size: null,
     numeric_precision: null,
     numeric_scale: null,
     is_string: isString,
-    is_integer: is(INTEGER),
-    is_float: is(/^(DOUBLE|FLOAT|REAL)\b/),
-    is_numeric: is(/^(DECIMAL|NUMERIC)\b/),
-    is_number: () => is(INTEGER)() || is(/^(DOUBLE|FLOAT|REAL|DECIMAL|NUMERIC)\b/)(),
+    is_integer: is('integer'),
+    is_float: is('float'),
+    is_numeric: is('numeric'),
+    is_number: () => is('integer')() || is('float')() || is('numeric')(),
     toString: () => `<Column ${name} (${type})>`,
   };
 }

@@ -3,6 +3,9 @@ import { bindArgs, param } from './macro-args.js';
 import { resolveDispatch, type Candidate, type DispatchScope } from './dispatch.js';
 import type { BuiltinContext, BuiltinMacro, BuiltinPackage, BuiltinWarehouse } from '../dbt/builtin-macros/builtin.js';
 import { quoteIdent } from '../../sql/sql-text.js';
+import { isRefToken } from '../checks.js';
+import { Relation } from './introspection.js';
+import { DbtRelation } from './relation.js';
 
 /**
  * The macros a template reaches by namespace, as dbt lays them out: `dbt.<macro>` (dbt's own,
@@ -28,6 +31,8 @@ export interface NamespaceHost {
   /** var() and config() of the render in progress. */
   var(name: string, fallback: unknown, hasFallback: boolean): unknown;
   config(options: Record<string, unknown>): void;
+  /** A relation a template passes, as the render in progress reads it (ref() tokens resolved when it runs). */
+  resolve(text: string): string;
 }
 
 export class MacroNamespaces {
@@ -55,6 +60,8 @@ export class MacroNamespaces {
         execute: () => host.value('execute') === true,
         columns: (relation) => (host.value('adapter') as { get_columns_in_relation: (r: unknown) => ReturnType<BuiltinWarehouse['columns']> }).get_columns_in_relation(relation),
         query: (sql) => (host.value('run_query') as (sql: string) => ReturnType<BuiltinWarehouse['query']>)(sql),
+        name: (relation) => host.resolve(String(relation)),
+        isRelation: (value) => value instanceof Relation || value instanceof DbtRelation || (typeof value === 'string' && isRefToken(value)),
       },
     };
   }

@@ -28,10 +28,23 @@ export interface BuiltinContext {
 export interface BuiltinWarehouse {
   /** dbt's `execute`: false at parse time. */
   execute(): boolean;
-  /** `adapter.get_columns_in_relation(relation)`: each column's name, quoted name and dbt's spelling of its type. */
-  columns(relation: unknown): readonly { readonly name: string; readonly quoted: string; readonly data_type: string }[];
+  /** `adapter.get_columns_in_relation(relation)`: each column's name, quoted name, dbt's spelling of its type, and the kind of type. */
+  columns(relation: unknown): readonly BuiltinColumn[];
   /** `run_query(sql)`: the rows. */
   query(sql: string): readonly (readonly unknown[])[];
+  /** A relation argument as the warehouse knows it, e.g. `"main"."orders"` for ref('orders'), for messages. */
+  name(relation: unknown): string;
+  /** Whether a value is a relation (what ref(), source(), `this` or api.Relation.create give), not a query. */
+  isRelation(value: unknown): boolean;
+}
+
+/** A column as dbt's Column gives it (see jinja/introspection.ts dbtColumn). */
+export interface BuiltinColumn {
+  readonly name: string;
+  readonly quoted: string;
+  readonly data_type: string;
+  is_float(): boolean;
+  is_numeric(): boolean;
 }
 
 export interface BuiltinMacro {

@@ -5,7 +5,8 @@ import { list, sql, truthy, type BuiltinContext, type BuiltinMacro } from './bui
 
 /**
  * pipe's own dbt_utils macros that read the warehouse while rendering: star,
- * get_filtered_columns_in_relation, get_column_values, union_relations and unpivot. At parse time (`execute` false) each gives what dbt_utils gives
+ * get_filtered_columns_in_relation, get_column_values, union_relations, unpivot and the test
+ * equality. At parse time (`execute` false) each gives what dbt_utils gives
  * there (`*`, the default, nothing); a model calling one is rendered again when its task runs
  * (see jinja/introspection.ts), where the columns and values are those of the warehouse then.
  */
@@ -45,8 +46,20 @@ function star(a: Args, ctx: BuiltinContext): string {
     .join(',\n  ');
 }
 
+/**
+ * As dbt_utils: at parse time the default (or an empty list); at run time the values, a
+ * relation that does not exist giving the default (an error when none is given), and a
+ * query that finds no values the default too (none when none is given).
+ */
 function columnValues(a: Args, ctx: BuiltinContext): unknown {
   if (!ctx.warehouse.execute()) return truthy(a.default) ? a.default : [];
+  // A relation has columns: none means there is no relation of that name.
+  if (ctx.warehouse.columns(a.table).length === 0) {
+    if (a.default === null || a.default === undefined) {
+      throw new TemplateFunctionError(`In get_column_values(): relation ${ctx.warehouse.name(a.table)} does not exist and no default value was provided.`);
+    }
+    return a.default;
+  }
   const where = a.where === null || a.where === undefined ? '' : `\nwhere ${sql(a.where)}`;
   const limit = a.max_records === null || a.max_records === undefined ? '' : `\nlimit ${sql(a.max_records)}`;
   const column = sql(a.column);
@@ -99,6 +112,88 @@ function unpivot(a: Args, ctx: BuiltinContext): string {
     .join('\nunion all\n');
 }
 
+/** How dbt_utils' equality counts its failures: every differing row, and a difference in how often rows occur. */
+const SET_DIFF = `count(*) + coalesce(abs(
+        sum(case when which_diff = 'a_minus_b' then 1 else 0 end) -
+        sum(case when which_diff = 'b_minus_a' then 1 else 0 end)
+    ), 0)`;
+
+/**
+ * dbt_utils' equality: the rows of `model` not in `compare_model` and those of `compare_model`
+ * not in `model`, over `compare_columns`, or every column of `model` (but `exclude_columns`),
+ * which must then be the columns of `compare_model` too; numbers rounded to `precision`.
+ * Nothing at parse time, as dbt_utils gives.
+ */
+function equality(a: Args, ctx: BuiltinContext): string {
+  if (truthy(a.compare_columns) && truthy(a.exclude_columns)) {
+    throw new TemplateFunctionError('Both a compare and an ignore list were provided to the `equality` macro. Only one is allowed');
+  }
+  ctx.config({ fail_calc: SET_DIFF });
+  if (!ctx.warehouse.execute()) return '';
+  // A test's `where` makes the relation tested a query: dbt_utils refuses it.
+  if (!ctx.warehouse.isRelation(a.model)) throw new TemplateFunctionError(`Macro test_equality expected a Relation but received the value: ${ctx.warehouse.name(a.model)}`);
+  const exclude = lowered('equality', 'exclude_columns', truthy(a.exclude_columns) ? a.exclude_columns : null);
+  const kept = (relation: unknown) => ctx.warehouse.columns(relation).filter((c) => !exclude.has(c.name.toLowerCase()));
+  const given = truthy(a.compare_columns) ? list('equality', 'compare_columns', a.compare_columns).map(sql) : undefined;
+  if (!given) {
+    const quoted = (relation: unknown) => new Set(kept(relation).map((c) => c.quoted.toLowerCase()));
+    const [mine, theirs] = [quoted(a.model), quoted(a.compare_model)];
+    if (mine.size !== theirs.size || [...mine].some((c) => !theirs.has(c))) {
+      const [model, compare] = [ctx.warehouse.name(a.model), ctx.warehouse.name(a.compare_model)];
+      throw new TemplateFunctionError(
+        `${compare} has less columns than ${model}, please ensure they have the same columns or use the \`compare_columns\` or \`exclude_columns\` arguments to subset them.`,
+      );
+    }
+  }
+  let columns: string[];
+  if (!truthy(a.precision)) columns = given ?? kept(a.model).map((c) => c.quoted);
+  else {
+    const only = given && new Set(given.map((c) => c.toLowerCase()));
+    columns = kept(a.model)
+      .filter((c) => !only || only.has(c.name.toLowerCase()))
+      .map((c) => (c.is_float() || c.is_numeric() || c.data_type === 'double' ? `round(cast(${c.quoted} as ${sql(ctx.call('dbt', 'type_numeric'))}),${sql(a.precision)}) as ${c.quoted}` : c.quoted));
+  }
+  const csv = columns.join(', ');
+  const except = sql(ctx.call('dbt', 'except'));
+  return `with a as (
+
+    select * from ${sql(a.model)}
+
+),
+
+b as (
+
+    select * from ${sql(a.compare_model)}
+
+),
+
+a_minus_b as (
+
+    select ${csv} from a
+    ${except}
+    select ${csv} from b
+
+),
+
+b_minus_a as (
+
+    select ${csv} from b
+    ${except}
+    select ${csv} from a
+
+),
+
+unioned as (
+
+    select 'a_minus_b' as which_diff, a_minus_b.* from a_minus_b
+    union all
+    select 'b_minus_a' as which_diff, b_minus_a.* from b_minus_a
+
+)
+
+select * from unioned`;
+}
+
 const p = param;
 
 export const DBT_UTILS_INTROSPECTION: readonly BuiltinMacro[] = [
@@ -119,6 +214,12 @@ export const DBT_UTILS_INTROSPECTION: readonly BuiltinMacro[] = [
     params: [p('table'), p('column'), p('order_by', 'count(*) desc'), p('max_records', null), p('default', null), p('where', null)],
     impl: 'default',
     render: columnValues,
+  },
+  {
+    name: 'test_equality',
+    params: [p('model'), p('compare_model'), p('compare_columns', null), p('exclude_columns', null), p('precision', null)],
+    impl: 'default',
+    render: equality,
   },
   {
     name: 'union_relations',
