@@ -65,6 +65,13 @@ function waitDuration(value: string): number {
   return n;
 }
 
+/** `--port 4180`: a TCP port, 0 for any free one. */
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 65535) throw new CommanderError(EXIT.badInput, 'pipe.badPort', `--port must be a port number, 0 to 65535, got '${value}'`);
+  return n;
+}
+
 /** `--hour 5`: an hour of --date, 0 to 23. */
 function hour(value: string): number {
   const n = Number(value);
@@ -556,6 +563,29 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       exitCode = report(e, logger);
     }
   });
+
+  projectFlags(
+    program
+      .command('ui')
+      .description('serve a local web page of the runs (grid, Gantt chart, failures), the lineage and the models; read-only'),
+  )
+    .option('--port <n>', 'the port to listen on (0: any free port)', portNumber, 4180)
+    .option('--host <host>', 'the address to listen on; other than loopback (127.0.0.1) anyone who can reach it sees the project', '127.0.0.1')
+    .option('--open', 'open the page in the browser')
+    .action(async (o: Common & { port: number; host: string; open?: boolean }) => {
+      const logger = makeLogger(o);
+      const controller = new AbortController();
+      const giveBack = takeOverSignals(() => controller.abort());
+      try {
+        const { ui } = await import('../commands/ui.js');
+        await ui({ ...projectAt(o), host: o.host, port: o.port, open: o.open, signal: controller.signal, emit: (e) => logger.handle(e) });
+      } catch (e) {
+        exitCode = report(e, logger);
+      } finally {
+        giveBack();
+        logger.close();
+      }
+    });
 
   try {
     await program.parseAsync(argv as string[]);

@@ -1,0 +1,158 @@
+/**
+ * The JSON the `pipe ui` server answers with, shared by the server (src/ui/server/) and the
+ * page (src/ui/web/): the one contract between them, type-checked on both sides. Plain data
+ * only, no imports, so that the browser bundle takes nothing else from pipe.
+ */
+
+export type UiRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+export type UiTaskStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+/**
+ * Where run state was read from: the warehouse, or (while another process holds it) the run
+ * logs beside it, with who holds it.
+ */
+export type StateSource = { readonly kind: 'warehouse' } | { readonly kind: 'run-log'; readonly heldBy: string } | { readonly kind: 'none'; readonly why: string };
+
+export interface UiProject {
+  readonly name: string;
+  readonly root: string;
+  readonly warehouse: string;
+}
+
+export interface UiTaskCell {
+  readonly task_id: string;
+  readonly node: string;
+  readonly status: UiTaskStatus;
+}
+
+export interface UiRun {
+  readonly run_id: string;
+  readonly command: string;
+  readonly pipeline: string | null;
+  readonly status: UiRunStatus;
+  /** `YYYY-MM-DD HH:MM:SS`, UTC. */
+  readonly started_at: string;
+  readonly ended_at: string | null;
+  readonly duration_ms: number | null;
+  readonly parent_run_id: string | null;
+  readonly tasks: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly cancelled: number;
+  readonly running: number;
+  readonly pending: number;
+}
+
+export interface UiRuns {
+  readonly project: UiProject;
+  readonly source: StateSource;
+  readonly runs: readonly (UiRun & { readonly cells: readonly UiTaskCell[] })[];
+}
+
+export interface UiTask {
+  readonly task_id: string;
+  readonly node: string;
+  readonly kind: string;
+  readonly ds: string | null;
+  readonly status: UiTaskStatus;
+  readonly attempts: number | null;
+  readonly rows: number | null;
+  /** Epoch milliseconds of the first attempt's start and of the last attempt's end. */
+  readonly start_ms: number | null;
+  readonly end_ms: number | null;
+  readonly error: string | null;
+  readonly detail: string | null;
+}
+
+/** Tasks that failed with one error, told once; each with where it points. */
+export interface UiFailureGroup {
+  readonly error: string;
+  readonly tasks: readonly { readonly task_id: string; readonly node: string; readonly at: string | null }[];
+}
+
+export interface UiCheckResult {
+  readonly task_id: string;
+  readonly check: string;
+  readonly severity: string;
+  readonly status: string;
+  readonly failing_rows: number;
+  readonly sample: readonly Record<string, unknown>[];
+}
+
+export interface UiRunDetail {
+  readonly project: UiProject;
+  readonly source: StateSource;
+  readonly run: UiRun;
+  readonly tasks: readonly UiTask[];
+  readonly failures: readonly UiFailureGroup[];
+  readonly checks: readonly UiCheckResult[];
+  /** The command that completes the run, when it did not fully succeed and has ended. */
+  readonly retry: string | null;
+}
+
+export interface UiNode {
+  readonly name: string;
+  /** `model`, `seed` or `source`. */
+  readonly type: string;
+  /** A model's materialization; `seed` or `source` for the others. */
+  readonly kind: string;
+  readonly file: string;
+  readonly upstream: readonly string[];
+  readonly tags: readonly string[];
+  /** The status of the node's latest task in any run, if it ever ran. */
+  readonly last_status: UiTaskStatus | null;
+}
+
+export interface UiGraph {
+  readonly project: UiProject;
+  readonly source: StateSource;
+  readonly nodes: readonly UiNode[];
+}
+
+export interface UiColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly description?: string;
+}
+
+export interface UiModelTask {
+  readonly run_id: string;
+  readonly task_id: string;
+  readonly status: UiTaskStatus;
+  readonly rows: number | null;
+  readonly duration_ms: number | null;
+  readonly ended_at: string | null;
+}
+
+export interface UiModel {
+  readonly project: UiProject;
+  readonly source: StateSource;
+  readonly node: UiNode;
+  readonly relation: string;
+  readonly downstream: readonly string[];
+  /** The file as written, when the node has one of its own (not a source). */
+  readonly source_sql: string | null;
+  /** The query a run for the default date would execute, or why there is none. */
+  readonly compiled: { readonly sql: string } | { readonly problem: string };
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly checks: readonly { readonly name: string; readonly severity: string; readonly at: string }[];
+  /** From the warehouse when it can be read, else as the project declares them. */
+  readonly columns: readonly UiColumn[];
+  readonly columns_from: 'warehouse' | 'project';
+  readonly tasks: readonly UiModelTask[];
+}
+
+export interface UiPreview {
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+  readonly rows: readonly (readonly unknown[])[];
+  readonly more: boolean;
+}
+
+/** What every endpoint answers with when it cannot answer. */
+export interface UiError {
+  readonly error: string;
+}
+
+/** How many rows the model page previews. */
+export const PREVIEW_ROWS = 100;

@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import type { Analysis, PipeNode } from '../../analyze/analyze.js';
+import { analyzeAndSelect, resolveInterval, type ProjectOptions } from '../../commands/context.js';
+import { compile, nodeKind } from '../../commands/inspect.js';
+import { openProject, type Project } from '../../commands/open-project.js';
+import { show } from '../../commands/show.js';
+import { DiagnosticError, type Diagnostic } from '../../diagnostics/diagnostics.js';
+import { WarehouseError, WarehouseOpenError } from '../../warehouse/warehouse.js';
+import { PREVIEW_ROWS, type UiColumn, type UiModel, type UiNode, type UiPreview, type UiProject, type UiTaskStatus } from '../api.js';
+import { readNodeStatuses, readNodeTasks, type StateLocation, type Sourced } from './run-data.js';
+import { readWarehouse } from './warehouse-access.js';
+
+/**
+ * The project as the UI shows it: its graph (as `pipe dag` and `pipe ls` read it) and one
+ * node in full. The project is read again for every request, so the page shows the files as
+ * they are now; a problem in them is answered as a UiProblem, never thrown at the user raw.
+ */
+
+/** A user's mistake or a state the page tells in words (a project with errors, a warehouse in use). */
+export class UiProblem extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+export function diagnosticText(d: Diagnostic): string {
+  const at = d.location ? `${d.location.file}${d.location.line === undefined ? '' : `:${d.location.line}`}: ` : '';
+  return `${at}${d.message}${d.hint ? ` (${d.hint})` : ''}`;
+}
+
+/** What a user should read of an error pipe knows; rethrows anything else (an internal error). */
+export function asProblem(e: unknown): UiProblem {
+  if (e instanceof UiProblem) return e;
+  if (e instanceof DiagnosticError) return new UiProblem(e.diagnostics.map(diagnosticText).join('\n'), 422);
+  if (e instanceof WarehouseOpenError) return new UiProblem(`${e.message}${e.hint ? ` (${e.hint})` : ''}`, 503);
+  if (e instanceof WarehouseError) return new UiProblem(e.message, 500);
+  throw e;
+}
+
+export interface Opened {
+  readonly project: Project;
+  readonly analysis: Analysis;
+  readonly at: StateLocation;
+  readonly info: UiProject;
+}
+
+/** The project analyzed for the default date, every node selected. */
+export function openAnalyzed(options: ProjectOptions): Opened {
+  const project = openProject(options);
+  const { interval } = resolveInterval(undefined, options.clock);
+  const { analysis } = analyzeAndSelect(project.files, { interval, validated: project });
+  return {
+    project,
+    analysis,
+    at: { warehouse: project.warehousePath, setup: project.warehouseSetup },
+    info: { name: analysis.projectName, root: project.root, warehouse: project.warehousePath },
+  };
+}
+
+/** The warehouse and the project's name without analyzing the models: all the runs list needs. */
+export function openState(options: ProjectOptions): { at: StateLocation; info: UiProject } {
+  const project = openProject(options);
+  const name = project.settings.name ?? basename(project.root);
+  return { at: { warehouse: project.warehousePath, setup: project.warehouseSetup }, info: { name, root: project.root, warehouse: project.warehousePath } };
+}
+
+function uiNode(n: PipeNode, status: UiTaskStatus | undefined): UiNode {
+  return { name: n.name, type: n.kind, kind: nodeKind(n), file: n.file, upstream: n.upstream, tags: n.tags, last_status: status ?? null };
+}
+
+export async function readGraph(opened: Opened): Promise<Sourced<UiNode[]>> {
+  const statuses = await readNodeStatuses(opened.at);
+  return { source: statuses.source, value: [...opened.analysis.nodes.values()].map((n) => uiNode(n, statuses.value.get(n.name))) };
+}
+
+function nodeOf(analysis: Analysis, name: string): PipeNode {
+  const n = analysis.nodes.get(name);
+  if (!n) throw new UiProblem(`no model, seed or source named '${name}'`, 404);
+  return n;
+}
+
+/** Config as JSON: plain values only. */
+function plain(value: unknown): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(value ?? {}, (_k, v: unknown) => (typeof v === 'function' ? undefined : v))) as Record<string, unknown>;
+}
+
+function configOf(n: PipeNode): Record<string, unknown> {
+  switch (n.kind) {
+    case 'model':
+      return plain(n.config);
+    case 'seed':
+      return plain({ schema: n.schema, column_types: n.columnTypes, delimiter: n.delimiter, quote_columns: n.quoteColumns });
+    case 'source':
+      return plain({ source: n.source, table: n.table, relation: n.relation, loaded_at_field: n.loadedAtField });
+    default: {
+      const never: never = n;
+      throw new Error(`internal error: node ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+export async function readModel(options: ProjectOptions, opened: Opened, name: string): Promise<Sourced<UiModel>> {
+  const { analysis, project, at } = opened;
+  const n = nodeOf(analysis, name);
+  const tasks = await readNodeTasks(at, name);
+  const statuses = tasks.value[0]?.status;
+  const declared: UiColumn[] = n.kind === 'source' ? [] : n.columns.map((c) => ({ name: c.name, type: c.dataType ?? '', description: c.description }));
+  const fromWarehouse = await readWarehouse(at.warehouse, at.setup, async (session) => {
+    try {
+      return (await session.table(`SELECT * FROM ${n.relation} LIMIT 0`)).columns.map((c) => ({ name: c.name, type: c.type }));
+    } catch (e) {
+      if (e instanceof WarehouseError) return undefined; // not built yet
+      throw e;
+    }
+  });
+  const columns = fromWarehouse.kind === 'read' ? fromWarehouse.value : undefined;
+  const checks = (n.kind === 'source' ? (analysis.sourceChecks.get(n.name) ?? []) : n.checks).map((c) => ({
+    name: c.name,
+    severity: c.severity,
+    at: `${c.location.file}${c.location.line === undefined ? '' : `:${c.location.line}`}`,
+  }));
+  return {
+    source: tasks.source,
+    value: {
+      project: opened.info,
+      source: tasks.source,
+      node: uiNode(n, statuses),
+      relation: n.relation,
+      downstream: [...analysis.nodes.values()].filter((d) => d.upstream.includes(n.name)).map((d) => d.name),
+      source_sql: n.kind === 'model' ? readFileSync(resolve(project.root, n.file), 'utf8') : null,
+      compiled: n.kind === 'model' ? await compiledSql(options, n.name) : { problem: `a ${n.kind} has no query of its own` },
+      config: configOf(n),
+      checks,
+      columns: columns ?? declared,
+      columns_from: columns ? 'warehouse' : 'project',
+      tasks: tasks.value,
+    },
+  };
+}
+
+/** The query `pipe compile MODEL` prints, or why there is none. */
+async function compiledSql(options: ProjectOptions, model: string): Promise<{ sql: string } | { problem: string }> {
+  try {
+    const { models } = await compile({ ...options, model });
+    return { sql: models[0]?.sql ?? '' };
+  } catch (e) {
+    return { problem: asProblem(e).message };
+  }
+}
+
+/** The first rows of a node's table, read as `pipe show` reads them. */
+export async function readPreview(options: ProjectOptions, name: string): Promise<UiPreview> {
+  const shown = await show({ ...options, model: name, limit: PREVIEW_ROWS });
+  return { columns: shown.table.columns, rows: shown.table.rows, more: shown.more };
+}

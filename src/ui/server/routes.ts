@@ -1,0 +1,143 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { retryCommandFor } from '../../commands/lifecycle.js';
+import type { ProjectOptions } from '../../commands/context.js';
+import type { UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns } from '../api.js';
+import { asProblem, openAnalyzed, openState, readGraph, readModel, readPreview, UiProblem } from './project-data.js';
+import { groupFailures, readRun, readRuns } from './run-data.js';
+import { EventStream, followRunLog, followRuns } from './sse.js';
+
+/**
+ * The server's routes. Every route says what it may do: `read` routes change nothing and are
+ * all this server has; routes that act (retry a run, cancel one) are to come as `action`
+ * routes, served only when the UI is started to allow them, and only to POST.
+ */
+
+export type Access = 'read';
+
+export type Answer =
+  | { readonly kind: 'json'; readonly status: number; readonly body: unknown }
+  /** A stream of server-sent events, which the route writes until the client leaves. */
+  | { readonly kind: 'events'; readonly start: (stream: EventStream) => void };
+
+export interface Route {
+  readonly method: 'GET';
+  readonly access: Access;
+  /** The path, its parameters as capture groups. */
+  readonly path: RegExp;
+  answer(params: readonly string[], query: URLSearchParams): Promise<Answer>;
+}
+
+type JsonAnswer = Extract<Answer, { kind: 'json' }>;
+
+const json = (body: unknown, status = 200): JsonAnswer => ({ kind: 'json', status, body });
+
+/** How many runs the runs page lists by default. */
+export const DEFAULT_RUNS = 25;
+
+export function apiRoutes(options: ProjectOptions): Route[] {
+  const retryCommand = retryCommandFor(options);
+  return [
+    {
+      method: 'GET',
+      access: 'read',
+      path: /^\/api\/runs$/,
+      async answer(_params, query) {
+        const limit = Math.min(200, Math.max(1, Number(query.get('limit')) || DEFAULT_RUNS));
+        const { at, info } = openState(options);
+        const { source, value } = await readRuns(at, limit);
+        return json({ project: info, source, runs: value } satisfies UiRuns);
+      },
+    },
+    {
+      method: 'GET',
+      access: 'read',
+      path: /^\/api\/runs\/([\w.-]+)$/,
+      async answer([runId]) {
+        const opened = openAnalyzed(options);
+        const { source, value } = await readRun(opened.at, runId);
+        if (!value) throw new UiProblem(`no run '${runId}' in ${opened.at.warehouse}${source.kind === 'run-log' ? ' (read from its run logs: the warehouse is in use)' : ''}`, 404);
+        const ended = value.run.status !== 'running' && value.run.status !== 'succeeded';
+        const detail: UiRunDetail = {
+          project: opened.info,
+          source,
+          run: value.run,
+          tasks: value.tasks,
+          failures: groupFailures(value.tasks, value.locations, (node) => opened.analysis.nodes.get(node)?.file),
+          checks: value.checks,
+          retry: ended ? retryCommand(runId) : null,
+        };
+        return json(detail);
+      },
+    },
+    {
+      method: 'GET',
+      access: 'read',
+      path: /^\/api\/graph$/,
+      async answer() {
+        const opened = openAnalyzed(options);
+        const { source, value } = await readGraph(opened);
+        return json({ project: opened.info, source, nodes: value } satisfies UiGraph);
+      },
+    },
+    {
+      method: 'GET',
+      access: 'read',
+      path: /^\/api\/models\/([^/]+)$/,
+      async answer([name]) {
+        const { value } = await readModel(options, openAnalyzed(options), name);
+        return json(value satisfies UiModel);
+      },
+    },
+    {
+      method: 'GET',
+      access: 'read',
+      path: /^\/api\/models\/([^/]+)\/preview$/,
+      async answer([name]) {
+        return json((await readPreview(options, name)) satisfies UiPreview);
+      },
+    },
+    {
+      method: 'GET',
+      access: 'read',
+      path: /^\/api\/live$/,
+      async answer(_params, query) {
+        const { at } = openState(options);
+        const runId = query.get('run');
+        if (runId !== null && !/^[\w.-]+$/.test(runId)) throw new UiProblem(`'${runId}' is not a run id`, 400);
+        return { kind: 'events', start: (stream) => (runId === null ? followRuns(stream, at.warehouse) : followRunLog(stream, at.warehouse, runId)) };
+      },
+    },
+  ];
+}
+
+/** Answers a request with its route, or 404/405; pipe's own errors become `{ error }` answers. */
+export async function answerApi(routes: readonly Route[], req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const matches = routes.map((r) => ({ route: r, m: r.path.exec(url.pathname) })).filter((x) => x.m !== null);
+  if (matches.length === 0) return send(res, json({ error: `no such endpoint: ${url.pathname}` }, 404));
+  const hit = matches.find((x) => x.route.method === req.method);
+  if (!hit) return send(res, json({ error: `${req.method} is not allowed on ${url.pathname}: this UI only reads` }, 405));
+  let answer: Answer;
+  try {
+    answer = await hit.route.answer(hit.m!.slice(1).map(decodeURIComponent), url.searchParams);
+  } catch (e) {
+    const problem = asProblem(e);
+    answer = json({ error: problem.message }, problem.status);
+  }
+  switch (answer.kind) {
+    case 'json':
+      return send(res, answer);
+    case 'events':
+      answer.start(new EventStream(req, res));
+      return;
+    default: {
+      const never: never = answer;
+      throw new Error(`internal error: answer ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function send(res: ServerResponse, answer: JsonAnswer): void {
+  const body = JSON.stringify(answer.body);
+  res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(body);
+}

@@ -1,0 +1,341 @@
+import { readFileSync } from 'node:fs';
+import { quoteLiteral } from '../../sql/sql-text.js';
+import { runLogPath } from '../../run-log/run-log-files.js';
+import { parseRunLog, processAlive, readRunLogs, type LoggedRun } from '../../run-log/run-log-reader.js';
+import type { RunLogLine } from '../../run-log/run-log-lines.js';
+import { listRuns, runTasks, STATE_SCHEMA, type RunSummaryRow, type TaskRow } from '../../warehouse/run-state.js';
+import type { WarehouseSession } from '../../warehouse/warehouse.js';
+import type { WarehouseSetup } from '../../warehouse/warehouse-setup.js';
+import type { StateSource, UiCheckResult, UiFailureGroup, UiModelTask, UiRun, UiTask, UiTaskCell, UiTaskStatus } from '../api.js';
+import { aliveAs, heldBy, readWarehouse, type WarehouseRead } from './warehouse-access.js';
+
+/**
+ * The run state as the UI shows it, from the warehouse when it can be opened, else from the
+ * run logs beside it (a run holds it): the same shapes either way, and `source` says which.
+ */
+
+export interface StateLocation {
+  readonly warehouse: string;
+  readonly setup: WarehouseSetup;
+}
+
+export interface Sourced<T> {
+  readonly source: StateSource;
+  readonly value: T;
+}
+
+type RunWithCells = UiRun & { readonly cells: readonly UiTaskCell[] };
+
+/** Epoch ms of a run-state time (`YYYY-MM-DD HH:MM:SS`, UTC). */
+const epoch = (t: string) => Date.parse(`${t.replace(' ', 'T')}Z`);
+
+/** How long each run took, in ms (listRuns shows its times to the second). */
+async function runDurations(session: WarehouseSession, ids: readonly string[]): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map();
+  const ms = (e: string) => session.dialect.epochMs(e);
+  const rows = await session.query(
+    `SELECT run_id, ${ms('ended_at')} - ${ms('started_at')} AS ms FROM ${STATE_SCHEMA}.runs WHERE ended_at IS NOT NULL AND run_id IN (${ids.map(quoteLiteral).join(', ')})`,
+  );
+  return new Map(rows.map((r) => [String(r.run_id), Number(r.ms)]));
+}
+
+function fromSummary(r: RunSummaryRow, durationMs: number | undefined): UiRun {
+  // Opened read-only, the warehouse is held by no pipe: a run still marked running died (see `pipe history`).
+  const status = r.status === 'running' ? 'interrupted' : r.status;
+  return {
+    run_id: r.run_id,
+    command: r.command,
+    pipeline: r.pipeline,
+    status,
+    started_at: r.started_at,
+    ended_at: r.ended_at,
+    duration_ms: durationMs ?? null,
+    parent_run_id: r.parent_run_id,
+    tasks: r.tasks,
+    succeeded: r.succeeded,
+    failed: r.failed,
+    skipped: r.skipped,
+    cancelled: r.cancelled,
+    running: 0,
+    pending: r.pending,
+  };
+}
+
+function fromLog(r: LoggedRun): UiRun {
+  return {
+    run_id: r.run_id,
+    command: r.command,
+    pipeline: r.pipeline,
+    status: r.status,
+    started_at: r.started_at,
+    ended_at: r.ended_at,
+    duration_ms: r.elapsed_ms,
+    parent_run_id: r.parent_run_id,
+    tasks: r.tasks,
+    succeeded: r.succeeded,
+    failed: r.failed,
+    skipped: r.skipped,
+    cancelled: r.cancelled,
+    running: r.running,
+    pending: r.pending,
+  };
+}
+
+
+/**
+ * The answer of a read: the warehouse's, nothing when nothing has run, else what the run logs
+ * tell (`fromLogs`, given which pids are live: the holder's run is).
+ */
+function sourced<T>(read: WarehouseRead<T>, empty: T, fromLogs: (alive: (pid: number) => boolean) => T): Sourced<T> {
+  switch (read.kind) {
+    case 'read':
+      return { source: { kind: 'warehouse' }, value: read.value };
+    case 'empty':
+      return { source: { kind: 'none', why: read.why }, value: empty };
+    case 'held':
+      return { source: { kind: 'run-log', heldBy: heldBy(read.locked) }, value: fromLogs(aliveAs(read.locked, processAlive)) };
+    default: {
+      const never: never = read;
+      throw new Error(`internal error: read ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+const cell = (t: { task_id: string; node: string; status: UiTaskStatus }): UiTaskCell => ({ task_id: t.task_id, node: t.node, status: t.status });
+
+/** The newest `limit` runs, each with the status of each of its tasks (the grid's cells). */
+export async function readRuns(at: StateLocation, limit: number): Promise<Sourced<RunWithCells[]>> {
+  const read = await readWarehouse(at.warehouse, at.setup, async (session) => {
+    const runs = await listRuns(session, limit);
+    const durations = await runDurations(session, runs.map((r) => r.run_id));
+    const out: RunWithCells[] = [];
+    for (const r of runs) out.push({ ...fromSummary(r, durations.get(r.run_id)), cells: (await runTasks(session, r.run_id)).map(cell) });
+    return out;
+  });
+  return sourced(read, [], (alive) => readRunLogs(at.warehouse, { alive, limit }).map((r) => ({ ...fromLog(r), cells: r.task_rows.map(cell) })));
+}
+
+export interface RunState {
+  readonly run: UiRun;
+  readonly tasks: UiTask[];
+  readonly checks: UiCheckResult[];
+  /** Where each failed task's error points, when the run log tells it. */
+  readonly locations: ReadonlyMap<string, string>;
+}
+
+/** One run with its tasks (times to the millisecond) and its failed checks; undefined when no such run. */
+export async function readRun(at: StateLocation, runId: string): Promise<Sourced<RunState | undefined>> {
+  const read = await readWarehouse(at.warehouse, at.setup, async (session) => {
+    const [summary] = await listRuns(session, 1, runId);
+    if (!summary) return undefined;
+    const times = await taskTimes(session, runId);
+    const tasks = (await runTasks(session, runId)).map((t) => fromTaskRow(t, times.get(t.task_id)));
+    return { run: fromSummary(summary, (await runDurations(session, [runId])).get(runId)), tasks, checks: await failedChecks(session, runId) };
+  });
+  // Logs are read in both cases: they hold what the warehouse does not, where an error points.
+  const lines = logLines(at.warehouse, runId);
+  const locations = errorLocations(lines);
+  const answer = sourced<Omit<RunState, 'locations'> | undefined>(read, undefined, (alive) => {
+    const [run] = readRunLogs(at.warehouse, { alive, runId });
+    if (!run) return undefined;
+    const times = logTimes(lines);
+    const tasks = run.task_rows.map((t) => ({
+      task_id: t.task_id,
+      node: t.node,
+      kind: t.kind,
+      ds: t.ds,
+      status: t.status,
+      attempts: t.attempts,
+      rows: t.rows,
+      start_ms: times.get(t.task_id)?.start ?? null,
+      end_ms: times.get(t.task_id)?.end ?? null,
+      error: t.error,
+      detail: t.detail,
+    }));
+    return { run: fromLog(run), tasks, checks: logChecks(lines) };
+  });
+  return { source: answer.source, value: answer.value && { ...answer.value, locations } };
+}
+
+function fromTaskRow(t: TaskRow, time: { start: number | null; end: number | null } | undefined): UiTask {
+  return {
+    task_id: t.task_id,
+    node: t.node,
+    kind: t.kind,
+    ds: t.ds,
+    status: t.status,
+    attempts: t.attempts,
+    rows: t.rows === null ? null : Number(t.rows),
+    start_ms: time?.start ?? null,
+    end_ms: time?.end ?? null,
+    error: t.error,
+    detail: t.detail,
+  };
+}
+
+/** First start and last end of each task of a run, in ms (runTasks shows seconds). */
+async function taskTimes(session: WarehouseSession, runId: string): Promise<Map<string, { start: number | null; end: number | null }>> {
+  const ms = (e: string) => session.dialect.epochMs(e);
+  const rows = await session.query(
+    `SELECT task_id, ${ms('min(started_at)')} AS s, ${ms('max(ended_at)')} AS e FROM ${STATE_SCHEMA}.task_results
+     WHERE run_id = ${quoteLiteral(runId)} GROUP BY task_id`,
+  );
+  const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return new Map(rows.map((r) => [String(r.task_id), { start: n(r.s), end: n(r.e) }]));
+}
+
+/** The checks of a run that warned or failed, with their sample rows, latest attempt first. */
+async function failedChecks(session: WarehouseSession, runId: string): Promise<UiCheckResult[]> {
+  const rows = await session.query(
+    `SELECT task_id, check_name, severity, status, failing_rows::DOUBLE AS failing_rows, sample::VARCHAR AS sample
+     FROM ${STATE_SCHEMA}.check_results WHERE run_id = ${quoteLiteral(runId)} AND status <> 'passed'
+     ORDER BY task_id, check_name, attempt DESC`,
+  );
+  const seen = new Set<string>();
+  const out: UiCheckResult[] = [];
+  for (const r of rows) {
+    const key = `${String(r.task_id)}\u0000${String(r.check_name)}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({
+      task_id: String(r.task_id),
+      check: String(r.check_name),
+      severity: String(r.severity),
+      status: String(r.status),
+      failing_rows: Number(r.failing_rows),
+      sample: parseSample(r.sample),
+    });
+  }
+  return out;
+}
+
+function parseSample(v: unknown): Record<string, unknown>[] {
+  if (typeof v !== 'string') return [];
+  try {
+    const parsed: unknown = JSON.parse(v);
+    return Array.isArray(parsed) ? (parsed as Record<string, unknown>[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function logLines(warehouse: string, runId: string): RunLogLine[] {
+  try {
+    return parseRunLog(readFileSync(runLogPath(warehouse, runId), 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+/** Task times to the millisecond from a log's events (its folded rows show seconds). */
+function logTimes(lines: readonly RunLogLine[]): Map<string, { start: number | null; end: number | null }> {
+  const out = new Map<string, { start: number | null; end: number | null }>();
+  for (const l of lines) {
+    if (l.type === 'task-started') out.set(l.task.id, { start: out.get(l.task.id)?.start ?? Date.parse(l.time), end: null });
+    else if (l.type === 'task-succeeded' || l.type === 'task-failed' || l.type === 'task-skipped' || l.type === 'task-cancelled') {
+      out.set(l.task.id, { start: out.get(l.task.id)?.start ?? null, end: Date.parse(l.time) });
+    }
+  }
+  return out;
+}
+
+/** `file:line` of each failed task's error, as its log's event tells it. */
+function errorLocations(lines: readonly RunLogLine[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const l of lines) {
+    if (l.type !== 'task-failed') continue;
+    const at = l.error.location ?? { file: l.task.file };
+    out.set(l.task.id, `${at.file}${at.line === undefined ? '' : `:${at.line}`}`);
+  }
+  return out;
+}
+
+function logChecks(lines: readonly RunLogLine[]): UiCheckResult[] {
+  const out: UiCheckResult[] = [];
+  for (const l of lines) {
+    if (l.type !== 'check-failed') continue;
+    const f = l.failure;
+    out.push({ task_id: l.task.id, check: f.check, severity: f.severity, status: f.severity === 'warn' ? 'warned' : 'failed', failing_rows: f.failingRows, sample: f.sample });
+  }
+  return out;
+}
+
+/** `models/x.sql:12` in an error's text (pipe labels SQL errors with their place). */
+const FILE_LINE = /([\w./-]+\.(?:sql|ya?ml|csv|py)):(\d+)/;
+
+/**
+ * The failed tasks grouped by their error: the text with places, quoted names and numbers
+ * taken out, so that one cause in many models is told once. Each task keeps where it points:
+ * the log's location, else the file:line its message names, else the node's file.
+ */
+export function groupFailures(tasks: readonly UiTask[], locations: ReadonlyMap<string, string>, fileOf: (node: string) => string | undefined): UiFailureGroup[] {
+  const groups = new Map<string, { error: string; tasks: { task_id: string; node: string; at: string | null }[] }>();
+  for (const t of tasks) {
+    if (t.status !== 'failed') continue;
+    const text = t.error ?? 'failed';
+    const key = text
+      .replace(/\([^()]*\.(?:sql|ya?ml|csv|py)(?::\d+)?\)/g, '')
+      .replace(FILE_LINE, '')
+      .replace(/"[^"]*"|'[^']*'/g, '""')
+      .replace(/\b\d+\b/g, 'N')
+      .replaceAll(t.node, 'MODEL');
+    const found = FILE_LINE.exec(text);
+    const at = locations.get(t.task_id) ?? (found ? `${found[1]}:${found[2]}` : (fileOf(t.node) ?? null));
+    const group = groups.get(key) ?? { error: text, tasks: [] };
+    group.tasks.push({ task_id: t.task_id, node: t.node, at });
+    groups.set(key, group);
+  }
+  return [...groups.values()].sort((a, b) => b.tasks.length - a.tasks.length);
+}
+
+/** The latest status of every node that ever ran. */
+export async function readNodeStatuses(at: StateLocation): Promise<Sourced<Map<string, UiTaskStatus>>> {
+  const read = await readWarehouse(at.warehouse, at.setup, async (session) => {
+    const rows = await session.query(
+      `SELECT t.node, arg_max(x.status, x.ended_at) AS status FROM ${STATE_SCHEMA}.task_results x
+       JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id GROUP BY t.node`,
+    );
+    return new Map(rows.map((r) => [String(r.node), r.status as UiTaskStatus]));
+  });
+  return sourced(read, new Map(), (alive) => {
+    const out = new Map<string, UiTaskStatus>();
+    // Newest first: a node's first status seen is its latest.
+    for (const run of readRunLogs(at.warehouse, { alive, limit: 50 })) {
+      for (const t of run.task_rows) if (!out.has(t.node) && t.status !== 'pending') out.set(t.node, t.status);
+    }
+    return out;
+  });
+}
+
+/** A node's latest task attempts across runs, newest first. */
+export async function readNodeTasks(at: StateLocation, node: string, limit = 20): Promise<Sourced<UiModelTask[]>> {
+  const read = await readWarehouse(at.warehouse, at.setup, async (session) => {
+    const ms = (e: string) => session.dialect.epochMs(e);
+    const rows = await session.query(
+      `SELECT x.run_id, x.task_id, x.status, x.rows::DOUBLE AS rows, ${ms('x.ended_at')} - ${ms('x.started_at')} AS duration_ms,
+          strftime(x.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at
+       FROM ${STATE_SCHEMA}.task_results x JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
+       WHERE t.node = ${quoteLiteral(node)} ORDER BY x.ended_at DESC LIMIT ${limit}`,
+    );
+    const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+    return rows.map((r) => ({
+      run_id: String(r.run_id),
+      task_id: String(r.task_id),
+      status: r.status as UiTaskStatus,
+      rows: n(r.rows),
+      duration_ms: n(r.duration_ms),
+      ended_at: r.ended_at === null ? null : String(r.ended_at),
+    }));
+  });
+  return sourced(read, [], (alive) => {
+    const out: UiModelTask[] = [];
+    for (const run of readRunLogs(at.warehouse, { alive, limit: 50 })) {
+      for (const t of run.task_rows) {
+        if (t.node !== node || t.status === 'pending' || out.length >= limit) continue;
+        const duration = t.started_at && t.ended_at ? epoch(t.ended_at) - epoch(t.started_at) : null;
+        out.push({ run_id: run.run_id, task_id: t.task_id, status: t.status, rows: t.rows, duration_ms: duration, ended_at: t.ended_at });
+      }
+    }
+    return out;
+  });
+}

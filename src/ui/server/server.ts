@@ -1,0 +1,114 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ProjectOptions } from '../../commands/context.js';
+import { answerApi, apiRoutes } from './routes.js';
+
+/**
+ * `pipe ui`'s HTTP server: the page's files, built with pipe (`npm run build` bundles
+ * src/ui/web/ into dist/ui/web/) and read once at start, and the JSON API of routes.ts. Nothing
+ * is fetched from the network, by the server or the page.
+ */
+
+export const DEFAULT_UI_PORT = 4180;
+export const DEFAULT_UI_HOST = '127.0.0.1';
+
+/** Where the built page is, beside this module in dist/. */
+export const BUILT_ASSETS = fileURLToPath(new URL('../web/', import.meta.url));
+
+export interface UiServerOptions extends ProjectOptions {
+  readonly host?: string;
+  readonly port?: number;
+  /** The folder of index.html and the bundles (default: BUILT_ASSETS). */
+  readonly assets?: string;
+}
+
+export interface UiServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Whether a host name or address is this machine's loopback, reachable from no other machine. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+};
+
+/** The built files by name; an error naming the fix when they were never built. */
+function loadAssets(dir: string): Map<string, Buffer> {
+  if (!existsSync(join(dir, 'index.html'))) {
+    throw new UiAssetsMissing(`the page of pipe ui is not built: ${join(dir, 'index.html')} is missing (npm run build makes it)`);
+  }
+  return new Map(readdirSync(dir).filter((f) => f in TYPES || extname(f) in TYPES).map((f) => [f, readFileSync(join(dir, f))]));
+}
+
+export class UiAssetsMissing extends Error {}
+
+/** Starts the server; resolves once it listens (port 0: any free port, told in `url`). */
+export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
+  const host = options.host ?? DEFAULT_UI_HOST;
+  const assets = loadAssets(options.assets ?? BUILT_ASSETS);
+  const routes = apiRoutes(options);
+  const loopback = isLoopback(host);
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((e: unknown) => {
+      // An internal error: told once, without taking the server down.
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify({ error: `internal error: ${e instanceof Error ? e.message : String(e)}` }));
+    });
+  });
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // On loopback, a page of another site that points a name of its own at 127.0.0.1 (DNS
+    // rebinding) must not read the project: only requests for a loopback name are answered.
+    const hostHeader = (req.headers.host ?? '').replace(/:\d+$/, '');
+    if (loopback && !isLoopback(hostHeader)) {
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`pipe ui answers only requests for this machine (Host: ${hostHeader || 'none'})`);
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://pipe.invalid');
+    if (url.pathname.startsWith('/api/')) return answerApi(routes, req, res, url);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('this UI only reads');
+      return;
+    }
+    const name = url.pathname.startsWith('/assets/') ? url.pathname.slice('/assets/'.length) : 'index.html';
+    // Any other path is a page of the app: its router reads the path.
+    const body = assets.get(name);
+    if (!body) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`no such file: ${url.pathname}`);
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(name)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(options.port ?? DEFAULT_UI_PORT, host, () => {
+      server.off('error', rej);
+      res();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { url: `http://${shownHost}:${address.port}/`, close: () => closeServer(server) };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((res) => {
+    // Event streams stay open until their clients leave: end them with the server.
+    server.closeAllConnections();
+    server.close(() => res());
+  });
+}

@@ -1,0 +1,104 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listRunLogs, runLogPath } from '../../run-log/run-log-files.js';
+
+/**
+ * Live updates by server-sent events, from the run logs beside the warehouse: they are written
+ * as a run goes, by whatever process runs it, and reading them never touches the warehouse.
+ * The files are looked at every `pollMs` (a run log is appended to with plain writes, which
+ * no portable file watcher reports reliably on every file system).
+ */
+
+export const LIVE_POLL_MS = 250;
+
+/** An open event stream; ends when the client goes away or `end` is called. */
+export class EventStream {
+  private readonly timers: NodeJS.Timeout[] = [];
+  private ended = false;
+
+  constructor(
+    req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write(': pipe ui\n\n');
+    req.on('close', () => this.end());
+    // A comment now and then keeps proxies and idle timeouts from cutting the stream.
+    this.every(15_000, () => this.res.write(': keep-alive\n\n'));
+  }
+
+  send(event: string, data: string): void {
+    if (this.ended) return;
+    this.res.write(`event: ${event}\n${data.split('\n').map((l) => `data: ${l}`).join('\n')}\n\n`);
+  }
+
+  every(ms: number, tick: () => void): void {
+    this.timers.push(setInterval(tick, ms));
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const t of this.timers) clearInterval(t);
+    this.res.end();
+  }
+}
+
+/**
+ * Sends each whole line of a run's log as a `line` event, from its start, then each line the
+ * run appends; `end` once the log holds the warehouse's record of the run's end (its
+ * `reconciled` line), after which nothing more is written to it.
+ */
+export function followRunLog(stream: EventStream, warehouse: string, runId: string, pollMs = LIVE_POLL_MS): void {
+  const path = runLogPath(warehouse, runId);
+  let offset = 0;
+  let partial = '';
+  const tick = () => {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return; // not there yet, or rotated away
+    }
+    try {
+      const size = fstatSync(fd).size;
+      if (size <= offset) return;
+      const buffer = Buffer.alloc(size - offset);
+      const n = readSync(fd, buffer, 0, buffer.length, offset);
+      offset += n;
+      const lines = (partial + buffer.toString('utf8', 0, n)).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.startsWith('{')) continue;
+        stream.send('line', line);
+        if (line.startsWith('{"type":"reconciled"')) {
+          stream.send('end', runId);
+          stream.end();
+          return;
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  };
+  tick();
+  stream.every(pollMs, tick);
+}
+
+/**
+ * Sends a `runs` event whenever the run logs change: a run starts, goes on, or ends, so that
+ * the runs page reads them again.
+ */
+export function followRuns(stream: EventStream, warehouse: string, pollMs = LIVE_POLL_MS): void {
+  const signature = () =>
+    listRunLogs(warehouse)
+      .map((f) => `${f.runId}@${f.modifiedMs}`)
+      .join(',');
+  let last = signature();
+  stream.every(pollMs, () => {
+    const now = signature();
+    if (now === last) return;
+    last = now;
+    stream.send('runs', JSON.stringify({ changed: true }));
+  });
+}

@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import { Engine } from '../../execute/engine.js';
+import { stateExists } from '../../warehouse/run-state.js';
+import { WarehouseLockedError, type WarehouseSession } from '../../warehouse/warehouse.js';
+import type { WarehouseSetup } from '../../warehouse/warehouse-setup.js';
+
+/**
+ * How `pipe ui` reads the warehouse: opened read-only for one request and closed at its end,
+ * never held between requests, so that a `pipe run` started while the UI is up finds the file
+ * free (DuckDB lets one process write a file, and none while another reads it). Requests that
+ * overlap share one read-only engine of this process (Engine.open), closed by the last.
+ */
+
+export type WarehouseRead<T> =
+  | { readonly kind: 'read'; readonly value: T }
+  /** Another process holds the file: a run writing to it, or a SQL client. */
+  | { readonly kind: 'held'; readonly locked: WarehouseLockedError }
+  /** No file yet, or no run state in it: nothing has run. */
+  | { readonly kind: 'empty'; readonly why: string };
+
+export async function readWarehouse<T>(path: string, setup: WarehouseSetup, read: (session: WarehouseSession) => Promise<T>): Promise<WarehouseRead<T>> {
+  if (!existsSync(path)) return { kind: 'empty', why: `the warehouse ${path} does not exist yet` };
+  let warehouse;
+  try {
+    warehouse = await Engine.open(path, { readOnly: true, setup });
+  } catch (e) {
+    if (e instanceof WarehouseLockedError) return { kind: 'held', locked: e };
+    throw e;
+  }
+  try {
+    const session = await warehouse.session();
+    try {
+      if (!(await stateExists(session))) return { kind: 'empty', why: `nothing has run on ${path} yet` };
+      return { kind: 'read', value: await read(session) };
+    } finally {
+      session.close();
+    }
+  } finally {
+    warehouse.close();
+  }
+}
+
+/** Who holds the warehouse, in words. */
+export function heldBy(locked: WarehouseLockedError): string {
+  const what = locked.holder?.what ?? locked.program;
+  return [locked.holderPid === undefined ? undefined : `pid ${locked.holderPid}`, what].filter(Boolean).join(', ') || 'another process';
+}
+
+/** Whether a pid is the holder's, for folding run logs: the holder's run is live. */
+export function aliveAs(locked: WarehouseLockedError | undefined, processAlive: (pid: number) => boolean): (pid: number) => boolean {
+  return (pid) => (locked?.holderPid !== undefined ? pid === locked.holderPid : processAlive(pid));
+}

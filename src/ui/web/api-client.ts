@@ -1,0 +1,9 @@
+import type { UiError } from '../api.js';
+
+/** A JSON endpoint of the server; its `{ error }` answer becomes an Error with that text. */
+export async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  const body = (await res.json()) as T | UiError;
+  if (!res.ok) throw new Error((body as UiError).error ?? `${res.status} ${res.statusText}`);
+  return body as T;
+}

@@ -1,0 +1,111 @@
+import type { UiModel, UiPreview } from '../../api.js';
+import { count, duration } from '../format.js';
+import { Loading, RowsTable, SourceNote, Status } from '../parts.js';
+import { href } from '../router.js';
+import { Sql } from '../sql-highlight.js';
+import { useData } from '../use-data.js';
+
+export function ModelPage({ name }: { name: string }) {
+  const [loaded] = useData<UiModel>(`/api/models/${encodeURIComponent(name)}`);
+  return <Loading loaded={loaded}>{(data) => <Model data={data} />}</Loading>;
+}
+
+function Model({ data }: { data: UiModel }) {
+  const { node } = data;
+  const [preview] = useData<UiPreview>(node.kind === 'ephemeral' ? null : `/api/models/${encodeURIComponent(node.name)}/preview`);
+  return (
+    <>
+      <h1>
+        {node.name} <span class="badge">{node.kind}</span> <Status status={node.last_status} />
+      </h1>
+      <SourceNote source={data.source} />
+      <p>
+        <code>{node.file}</code> → <code>{data.relation}</code> · <a href={href({ page: 'lineage', focus: node.name, up: 2, down: 2 })}>lineage</a>
+      </p>
+      <p>
+        Reads: {node.upstream.length === 0 ? '–' : node.upstream.map((u) => <a href={href({ page: 'model', name: u })}>{u} </a>)}
+        <br />
+        Read by: {data.downstream.length === 0 ? '–' : data.downstream.map((d) => <a href={href({ page: 'model', name: d })}>{d} </a>)}
+      </p>
+      {data.source_sql !== null && (
+        <section>
+          <h2>Source</h2>
+          <Sql sql={data.source_sql} testId="source-sql" />
+        </section>
+      )}
+      <section>
+        <h2>Compiled</h2>
+        {'sql' in data.compiled ? <Sql sql={data.compiled.sql} testId="compiled-sql" /> : <p class="muted">{data.compiled.problem}</p>}
+      </section>
+      <section>
+        <h2>Config</h2>
+        <pre class="config">{JSON.stringify(data.config, null, 2)}</pre>
+      </section>
+      <section>
+        <h2>Checks</h2>
+        {data.checks.length === 0 ? (
+          <p class="muted">None.</p>
+        ) : (
+          <ul>
+            {data.checks.map((c) => (
+              <li>
+                {c.name} ({c.severity}) <code>{c.at}</code>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section>
+        <h2>Columns {data.columns_from === 'project' && <span class="muted">(as declared: not in the warehouse, or it is in use)</span>}</h2>
+        <table class="list" data-testid="columns">
+          <tbody>
+            {data.columns.map((c) => (
+              <tr>
+                <td>{c.name}</td>
+                <td>
+                  <code>{c.type}</code>
+                </td>
+                <td class="muted">{c.description ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section>
+        <h2>Recent tasks</h2>
+        <table class="list">
+          <tbody>
+            {data.tasks.map((t) => (
+              <tr>
+                <td>
+                  <a href={href({ page: 'run', runId: t.run_id, task: t.task_id })}>{t.task_id}</a>
+                </td>
+                <td>
+                  <Status status={t.status} />
+                </td>
+                <td class="num">{count(t.rows)} rows</td>
+                <td>{duration(t.duration_ms)}</td>
+                <td class="muted">{t.ended_at}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      {node.kind !== 'ephemeral' && (
+        <section data-testid="preview">
+          <h2>Rows</h2>
+          <Loading loaded={preview}>
+            {(p) => (
+              <>
+                <RowsTable columns={p.columns.map((c) => c.name)} rows={p.rows} />
+                <p class="muted">
+                  {count(p.rows.length)} rows{p.more ? ' shown: there are more' : ''}
+                </p>
+              </>
+            )}
+          </Loading>
+        </section>
+      )}
+    </>
+  );
+}

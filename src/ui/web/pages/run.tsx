@@ -1,0 +1,113 @@
+import { useEffect } from 'preact/hooks';
+import type { UiRunDetail } from '../../api.js';
+import { count, duration } from '../format.js';
+import { Gantt } from '../gantt.js';
+import { Loading, SampleTable, SourceNote, Status } from '../parts.js';
+import { href } from '../router.js';
+import { useData, useLive } from '../use-data.js';
+
+const LIVE_EVENTS = ['line', 'end'];
+
+export function RunPage({ runId, task }: { runId: string; task?: string }) {
+  const [loaded, reload] = useData<UiRunDetail>(`/api/runs/${encodeURIComponent(runId)}`);
+  const running = loaded.state === 'ready' && loaded.data.run.status === 'running';
+  // While the run goes on, its log tells each step: read the run again after each.
+  useLive(running ? `/api/live?run=${encodeURIComponent(runId)}` : null, LIVE_EVENTS, reload);
+  useEffect(() => {
+    if (task && loaded.state === 'ready') document.querySelector(`[data-task-row="${CSS.escape(task)}"]`)?.scrollIntoView({ block: 'center' });
+  }, [task, loaded.state]);
+  return <Loading loaded={loaded}>{(data) => <Run data={data} task={task} />}</Loading>;
+}
+
+function Run({ data, task }: { data: UiRunDetail; task?: string }) {
+  const { run } = data;
+  return (
+    <>
+      <h1>
+        Run {run.run_id} <Status status={run.status} />
+      </h1>
+      <SourceNote source={data.source} />
+      <p>
+        {run.command}
+        {run.pipeline ? ` ${run.pipeline}` : ''} · started {run.started_at} UTC · {duration(run.duration_ms)} · {count(run.succeeded)} of {count(run.tasks)} tasks
+        succeeded, {count(run.failed)} failed, {count(run.skipped)} skipped
+        {run.parent_run_id && (
+          <>
+            {' '}
+            · retry of <a href={href({ page: 'run', runId: run.parent_run_id })}>{run.parent_run_id}</a>
+          </>
+        )}
+      </p>
+      {data.retry && (
+        <p class="retry">
+          Complete it with <code data-testid="retry">{data.retry}</code>
+        </p>
+      )}
+      <section>
+        <h2>Timeline</h2>
+        <Gantt runId={run.run_id} tasks={data.tasks} now={Date.now()} highlight={task} />
+      </section>
+      {data.failures.length > 0 && (
+        <section data-testid="failures">
+          <h2>Failures</h2>
+          {data.failures.map((g) => (
+            <div class="failure">
+              <pre class="error">{g.error}</pre>
+              <ul>
+                {g.tasks.map((t) => (
+                  <li>
+                    <a href={href({ page: 'model', name: t.node })}>{t.task_id}</a> {t.at && <code>{t.at}</code>}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          ))}
+        </section>
+      )}
+      {data.checks.length > 0 && (
+        <section data-testid="checks">
+          <h2>Checks that found rows</h2>
+          {data.checks.map((c) => (
+            <div class="check">
+              <p>
+                <Status status={c.status === 'warned' ? 'skipped' : 'failed'} /> <strong>{c.check}</strong> on {c.task_id}: {count(c.failing_rows)} failing rows ({c.severity})
+              </p>
+              {c.sample.length > 0 && <SampleTable sample={c.sample} />}
+            </div>
+          ))}
+        </section>
+      )}
+      <section>
+        <h2>Tasks</h2>
+        <table class="list">
+          <thead>
+            <tr>
+              <th>Task</th>
+              <th>Status</th>
+              <th class="num">Rows</th>
+              <th>Duration</th>
+              <th class="num">Attempts</th>
+              <th>Detail</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.tasks.map((t) => (
+              <tr data-task-row={t.task_id} class={t.task_id === task ? 'on' : undefined}>
+                <td>
+                  <a href={href({ page: 'model', name: t.node })}>{t.task_id}</a>
+                </td>
+                <td>
+                  <Status status={t.status} />
+                </td>
+                <td class="num">{count(t.rows)}</td>
+                <td>{t.start_ms !== null && t.end_ms !== null ? duration(t.end_ms - t.start_ms) : '–'}</td>
+                <td class="num">{count(t.attempts)}</td>
+                <td class="detail">{t.error ?? t.detail ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,132 @@
+import type { UiRuns, UiTaskCell } from '../../api.js';
+import { count, duration } from '../format.js';
+import { Loading, SourceNote, Status } from '../parts.js';
+import { href } from '../router.js';
+import { useData, useLive } from '../use-data.js';
+
+/** Rows of the grid shown at most: a project of thousands of models is narrowed on the lineage page. */
+export const GRID_ROWS = 300;
+
+const LIVE_EVENTS = ['runs'];
+
+export function RunsPage() {
+  const [loaded, reload] = useData<UiRuns>('/api/runs');
+  useLive('/api/live', LIVE_EVENTS, reload);
+  return (
+    <Loading loaded={loaded}>
+      {(data) => (
+        <>
+          <h1>Runs of {data.project.name}</h1>
+          <SourceNote source={data.source} />
+          {data.runs.length === 0 ? <p class="muted">No runs yet: pipe run builds the project.</p> : <RunsTable data={data} />}
+          {data.runs.length > 0 && <Grid data={data} />}
+        </>
+      )}
+    </Loading>
+  );
+}
+
+function RunsTable({ data }: { data: UiRuns }) {
+  return (
+    <table class="list" data-testid="runs">
+      <thead>
+        <tr>
+          <th>Status</th>
+          <th>Run</th>
+          <th>Command</th>
+          <th>Started (UTC)</th>
+          <th>Duration</th>
+          <th class="num">Tasks</th>
+          <th class="num">Succeeded</th>
+          <th class="num">Failed</th>
+          <th class="num">Skipped</th>
+          <th class="num">Not done</th>
+        </tr>
+      </thead>
+      <tbody>
+        {data.runs.map((r) => (
+          <tr data-run={r.run_id} class={`run status-row-${r.status}`}>
+            <td>
+              <Status status={r.status} />
+            </td>
+            <td>
+              <a href={href({ page: 'run', runId: r.run_id })}>{r.run_id}</a>
+              {r.parent_run_id && <span class="muted"> retry of {r.parent_run_id}</span>}
+            </td>
+            <td>
+              {r.command}
+              {r.pipeline ? ` ${r.pipeline}` : ''}
+            </td>
+            <td>{r.started_at}</td>
+            <td>{duration(r.duration_ms)}</td>
+            <td class="num">{count(r.tasks)}</td>
+            <td class="num">{count(r.succeeded)}</td>
+            <td class="num">{count(r.failed)}</td>
+            <td class="num">{count(r.skipped)}</td>
+            <td class="num">{count(r.cancelled + r.pending + r.running)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Airflow's grid: a column per run (oldest left), a row per node, a cell per task coloured by status. */
+function Grid({ data }: { data: UiRuns }) {
+  const runs = [...data.runs].reverse();
+  const nodes: string[] = [];
+  const seen = new Set<string>();
+  const cells = runs.map((r) => {
+    const byNode = new Map<string, UiTaskCell[]>();
+    for (const c of r.cells) {
+      if (!seen.has(c.node)) {
+        seen.add(c.node);
+        nodes.push(c.node);
+      }
+      byNode.set(c.node, [...(byNode.get(c.node) ?? []), c]);
+    }
+    return byNode;
+  });
+  const shown = nodes.slice(0, GRID_ROWS);
+  return (
+    <section>
+      <h2>Grid</h2>
+      <div class="scroll">
+        <table class="grid" data-testid="grid">
+          <thead>
+            <tr>
+              <th />
+              {runs.map((r) => (
+                <th class="run-col" title={`${r.run_id} (${r.command}, ${r.status})`}>
+                  <a href={href({ page: 'run', runId: r.run_id })} class={`head status-${r.status}`} />
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((node) => (
+              <tr>
+                <th class="node-name">
+                  <a href={href({ page: 'model', name: node })}>{node}</a>
+                </th>
+                {runs.map((r, i) => (
+                  <td>
+                    {(cells[i].get(node) ?? []).map((c) => (
+                      <a
+                        class={`cell status-${c.status}`}
+                        data-cell={`${r.run_id}/${c.task_id}`}
+                        title={`${c.task_id}: ${c.status} (run ${r.run_id})`}
+                        href={href({ page: 'run', runId: r.run_id, task: c.task_id })}
+                      />
+                    ))}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {nodes.length > shown.length && <p class="muted">{count(nodes.length - shown.length)} more nodes not shown.</p>}
+    </section>
+  );
+}

@@ -1,0 +1,74 @@
+import type { ComponentChildren } from 'preact';
+import type { StateSource, UiRunStatus, UiTaskStatus } from '../api.js';
+import { cellText } from './format.js';
+import type { Loaded } from './use-data.js';
+
+/** A status as a coloured word; the colour comes from `status-NAME` in style.css. */
+export function Status({ status }: { status: UiRunStatus | UiTaskStatus | null }) {
+  const s = status ?? 'never run';
+  return <span class={`badge status-${s.replace(' ', '-')}`}>{s}</span>;
+}
+
+/** Says when the page shows the run logs because another process holds the warehouse. */
+export function SourceNote({ source }: { source: StateSource }) {
+  switch (source.kind) {
+    case 'warehouse':
+      return null;
+    case 'run-log':
+      return <p class="note" data-testid="held">The warehouse is in use ({source.heldBy}): showing the run logs beside it, live.</p>;
+    case 'none':
+      return <p class="note">{source.why}.</p>;
+    default: {
+      const never: never = source;
+      throw new Error(`internal error: source ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** The page for a load in progress or failed; the children once the data is there. */
+export function Loading<T>({ loaded, children }: { loaded: Loaded<T>; children: (data: T) => ComponentChildren }) {
+  switch (loaded.state) {
+    case 'loading':
+      return <p class="muted">Loading…</p>;
+    case 'error':
+      return <pre class="error" data-testid="error">{loaded.message}</pre>;
+    case 'ready':
+      return <>{children(loaded.data)}</>;
+    default: {
+      const never: never = loaded;
+      throw new Error(`internal error: ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Rows as a table: a row preview, a check's sample rows. */
+export function RowsTable({ columns, rows }: { columns: readonly string[]; rows: readonly (readonly unknown[])[] }) {
+  return (
+    <div class="scroll">
+      <table class="rows">
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th>{c}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr>
+              {r.map((v) => (
+                <td class={v === null ? 'null' : undefined}>{cellText(v)}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Sample rows as JSON objects, as a table of their keys. */
+export function SampleTable({ sample }: { sample: readonly Record<string, unknown>[] }) {
+  const columns = [...new Set(sample.flatMap((r) => Object.keys(r)))];
+  return <RowsTable columns={columns} rows={sample.map((r) => columns.map((c) => r[c]))} />;
+}

@@ -1,0 +1,67 @@
+import { useEffect, useState } from 'preact/hooks';
+
+/**
+ * The app's pages, read from the URL's hash (`#/runs/ID`), so that the server serves one
+ * page and any link can be shared or reloaded.
+ */
+export type Route =
+  | { readonly page: 'runs' }
+  | { readonly page: 'run'; readonly runId: string; readonly task?: string }
+  | { readonly page: 'lineage'; readonly focus?: string; readonly q?: string; readonly up: number; readonly down: number }
+  | { readonly page: 'model'; readonly name: string };
+
+/** How many hops around a focused node the lineage shows by default. */
+export const DEFAULT_HOPS = 2;
+
+const hops = (v: string | null) => {
+  const n = Number(v);
+  return v !== null && Number.isInteger(n) && n >= 0 && n <= 20 ? n : DEFAULT_HOPS;
+};
+
+export function parseRoute(hash: string): Route {
+  const [path, search = ''] = hash.replace(/^#/, '').split('?');
+  const q = new URLSearchParams(search);
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === 'runs' && parts[1]) return { page: 'run', runId: parts[1], task: q.get('task') ?? undefined };
+  if (parts[0] === 'lineage') return { page: 'lineage', focus: q.get('focus') ?? undefined, q: q.get('q') ?? undefined, up: hops(q.get('up')), down: hops(q.get('down')) };
+  if (parts[0] === 'models' && parts[1]) return { page: 'model', name: parts[1] };
+  return { page: 'runs' };
+}
+
+export function href(route: Route): string {
+  switch (route.page) {
+    case 'runs':
+      return '#/runs';
+    case 'run':
+      return `#/runs/${encodeURIComponent(route.runId)}${route.task ? `?task=${encodeURIComponent(route.task)}` : ''}`;
+    case 'lineage': {
+      const q = new URLSearchParams();
+      if (route.focus) q.set('focus', route.focus);
+      if (route.q) q.set('q', route.q);
+      if (route.up !== DEFAULT_HOPS) q.set('up', String(route.up));
+      if (route.down !== DEFAULT_HOPS) q.set('down', String(route.down));
+      const s = q.toString();
+      return `#/lineage${s ? `?${s}` : ''}`;
+    }
+    case 'model':
+      return `#/models/${encodeURIComponent(route.name)}`;
+    default: {
+      const never: never = route;
+      throw new Error(`internal error: route ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(location.hash));
+  useEffect(() => {
+    const onChange = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', onChange);
+    return () => removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}
+
+export function go(route: Route): void {
+  location.hash = href(route);
+}
