@@ -1,0 +1,53 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { startUiServer, type UiServer } from '../../src/ui/server/server.js';
+import { eventsOfType } from '../e2e/helpers.js';
+import { runIn } from '../support/in-process.js';
+import { tempProject } from '../support/projects.js';
+
+/**
+ * The project the UI tests look at, built by two real runs: one that succeeds (a seed and two
+ * models), then one where a model fails with a SQL error at its line 3, a checked model's
+ * check finds a row, and what reads the failed model is skipped.
+ */
+
+export const DAY = '2024-01-02';
+
+export const FILES = {
+  'seeds/people.csv': 'id,name\n1,ann\n2,bob\n',
+  'models/a.sql': "{{ config(materialized='table') }}\nselect * from {{ ref('people') }}\n",
+  'models/b.sql': "{{ config(materialized='view') }}\nselect id, name from {{ ref('a') }}\n",
+  'models/bad.sql': "{{ config(materialized='table') }}\nselect id,\n  nosuchcolumn\nfrom {{ ref('a') }}\n",
+  'models/c.sql': "{{ config(materialized='table') }}\nselect * from {{ ref('bad') }}\n",
+  'models/checked.sql': "{{ config(materialized='table') }}\nselect id, name from {{ ref('a') }}\n",
+  'models/checked.yaml': 'checks:\n  expression: ["id < 2"]\n',
+};
+
+export interface Fixture {
+  readonly dir: string;
+  readonly good: string;
+  readonly failed: string;
+}
+
+export async function builtProject(): Promise<Fixture> {
+  const dir = tempProject(FILES, 'pipe-ui-');
+  const good = await runIn(dir, { date: DAY, select: ['people', 'a', 'b'] });
+  expect(good.code, good.stderr).toBe(0);
+  const failed = await runIn(dir, { date: DAY });
+  expect(failed.code, failed.stderr).toBe(1);
+  const runId = (r: typeof good) => eventsOfType(r.events, 'run-started')[0].runId as string;
+  return { dir, good: runId(good), failed: runId(failed) };
+}
+
+/** A folder with a stand-in page, for tests of the API alone (the browser tests use the built page). */
+export function stubAssets(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pipe-ui-assets-'));
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>pipe</title>');
+  return dir;
+}
+
+export function serve(project: string, assets: string): Promise<UiServer> {
+  return startUiServer({ project, port: 0, assets });
+}

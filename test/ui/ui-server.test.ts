@@ -1,0 +1,220 @@
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ui } from '../../src/commands/ui.js';
+import type { PipeEvent } from '../../src/events/events.js';
+import { runLogPath } from '../../src/run-log/run-log-files.js';
+import { isLoopback, type UiServer } from '../../src/ui/server/server.js';
+import type { UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns } from '../../src/ui/api.js';
+import { eventsOfType, explain, holdWarehouse, pipe } from '../e2e/helpers.js';
+import { historyIn } from '../support/in-process.js';
+import { removeProjects, tempProject } from '../support/projects.js';
+import { builtProject, DAY, FILES, serve, stubAssets, type Fixture } from './ui-fixture.js';
+
+/**
+ * The server of `pipe ui`, in-process, on a project built by real runs: its JSON says what the
+ * run state says, read from the warehouse when it is free and from the run logs while another
+ * process holds it; it never keeps the warehouse from a run. The page itself: ui-browser.test.ts.
+ */
+
+let fx: Fixture;
+let server: UiServer;
+const assets = stubAssets();
+
+beforeAll(async () => {
+  fx = await builtProject();
+  server = await serve(fx.dir, assets);
+});
+afterAll(async () => {
+  await server?.close();
+  removeProjects();
+});
+
+async function get<T>(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+  const res = await fetch(new URL(path, server.url), { headers });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+describe('pipe ui server', () => {
+  it('lists the runs as pipe history does, with a cell per task', async () => {
+    const { status, body } = await get<UiRuns>('/api/runs');
+    expect(status).toBe(200);
+    expect(body.source).toEqual({ kind: 'warehouse' });
+    const history = eventsOfType((await historyIn(fx.dir, { json: true })).events, 'run');
+    expect(body.runs.map((r) => [r.run_id, r.status, r.tasks, r.succeeded, r.failed, r.skipped])).toEqual(
+      history.map((r) => [r.run_id, r.status, r.tasks, r.succeeded, r.failed, r.skipped]),
+    );
+    const failed = body.runs.find((r) => r.run_id === fx.failed)!;
+    expect(failed.status).toBe('failed');
+    expect(failed.duration_ms).toBeGreaterThanOrEqual(0);
+    expect(Object.fromEntries(failed.cells.map((c) => [c.node, c.status]))).toMatchObject({ a: 'succeeded', bad: 'failed', c: 'skipped', checked: 'failed' });
+  });
+
+  it('tells a run: tasks with times, failures grouped with file:line, check samples, the retry command', async () => {
+    const { body } = await get<UiRunDetail>(`/api/runs/${fx.failed}`);
+    const tasks = eventsOfType((await historyIn(fx.dir, { runId: fx.failed, json: true })).events, 'task');
+    expect(body.tasks.map((t) => [t.task_id, t.status])).toEqual(tasks.map((t) => [t.task_id, t.status]));
+    for (const t of body.tasks.filter((t) => t.status === 'succeeded' || t.status === 'failed')) {
+      expect(t.start_ms).toBeLessThanOrEqual(t.end_ms!);
+    }
+    expect(body.failures.find((g) => g.tasks.some((t) => t.node === 'bad'))?.tasks).toEqual([{ task_id: `bad@${DAY}`, node: 'bad', at: 'models/bad.sql:3' }]);
+    expect(body.failures.find((g) => g.tasks.some((t) => t.node === 'bad'))?.error).toMatch(/nosuchcolumn/);
+    expect(body.checks).toEqual([
+      { task_id: `checked@${DAY}`, check: 'expression(id < 2)', severity: 'error', status: 'failed', failing_rows: 1, sample: [{ id: '2', name: 'bob' }] },
+    ]);
+    expect(body.retry).toBe(`pipe retry ${fx.failed} --project ${fx.dir}`);
+    expect((await get<UiRunDetail>(`/api/runs/${fx.good}`)).body.retry).toBeNull();
+    const unknown = await get<{ error: string }>('/api/runs/20200101T000000-dead');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toMatch(/^no run '20200101T000000-dead'/);
+  });
+
+  it('gives the graph with each node kind and last status, and a model in full', async () => {
+    const { body } = await get<UiGraph>('/api/graph');
+    const byName = Object.fromEntries(body.nodes.map((n) => [n.name, n]));
+    expect(byName.people).toMatchObject({ type: 'seed', kind: 'seed', last_status: 'succeeded' });
+    expect(byName.b).toMatchObject({ kind: 'view', upstream: ['a'], last_status: 'succeeded' });
+    expect(byName.bad).toMatchObject({ kind: 'table', file: 'models/bad.sql', last_status: 'failed' });
+    expect(byName.c.last_status).toBe('skipped');
+
+    const model = (await get<UiModel>('/api/models/a')).body;
+    expect(model.source_sql).toBe(FILES['models/a.sql']);
+    expect(model.compiled).toEqual({ sql: expect.stringContaining('"main"."people"') });
+    expect(model.columns_from).toBe('warehouse');
+    expect(model.columns).toEqual([{ name: 'id', type: 'BIGINT' }, { name: 'name', type: 'VARCHAR' }]);
+    expect(model.downstream.sort()).toEqual(['b', 'bad', 'checked']);
+    expect(model.tasks.map((t) => [t.run_id, t.status, t.rows])).toEqual([
+      [fx.failed, 'succeeded', 2],
+      [fx.good, 'succeeded', 2],
+    ]);
+    expect(model.config).toMatchObject({ materialized: 'table' });
+    expect((await get<UiModel>('/api/models/checked')).body.checks).toEqual([{ name: 'expression(id < 2)', severity: 'error', at: 'models/checked.yaml:2' }]);
+    // Never built: the project's word for its columns, and no rows.
+    expect((await get<UiModel>('/api/models/c')).body.columns_from).toBe('project');
+    expect((await get<UiModel>('/api/models/nope')).status).toBe(404);
+  });
+
+  it('previews the rows as pipe show reads them', async () => {
+    const { body } = await get<UiPreview>('/api/models/b/preview');
+    expect(body).toEqual({ columns: [{ name: 'id', type: 'BIGINT' }, { name: 'name', type: 'VARCHAR' }], rows: [['1', 'ann'], ['2', 'bob']], more: false });
+    const notBuilt = await get<{ error: string }>('/api/models/c/preview');
+    expect(notBuilt.status).toBe(422);
+    expect(notBuilt.body.error).toMatch(/c is not built yet/);
+  });
+
+  it('never holds the warehouse: a pipe run started after a read writes at once', async () => {
+    expect((await get<UiRuns>('/api/runs')).status).toBe(200);
+    expect((await get<UiModel>('/api/models/a')).status).toBe(200);
+    const run = pipe(['run', '--date', DAY, '--select', 'a', '--wait', '0', '--project', fx.dir]);
+    expect(run.code, explain(run)).toBe(0);
+  });
+
+  it('reads the run logs while another process holds the warehouse', async () => {
+    const holder = await holdWarehouse(join(fx.dir, 'warehouse.duckdb'));
+    try {
+      const runs = await get<UiRuns>('/api/runs');
+      expect(runs.status).toBe(200);
+      expect(runs.body.source).toEqual({ kind: 'run-log', heldBy: expect.stringContaining(`pid ${holder.pid}`) });
+      expect(runs.body.runs.find((r) => r.run_id === fx.failed)).toMatchObject({ status: 'failed', failed: 2, skipped: 1 });
+      const run = await get<UiRunDetail>(`/api/runs/${fx.failed}`);
+      expect(run.body.source.kind).toBe('run-log');
+      expect(run.body.tasks.find((t) => t.node === 'bad')).toMatchObject({ status: 'failed', start_ms: expect.any(Number), end_ms: expect.any(Number) });
+      expect(run.body.failures.flatMap((g) => g.tasks).find((t) => t.node === 'bad')?.at).toBe('models/bad.sql:3');
+      expect(run.body.checks.map((c) => [c.check, c.sample])).toEqual([['expression(id < 2)', [{ id: '2', name: 'bob' }]]]);
+      const graph = await get<UiGraph>('/api/graph');
+      expect(graph.body.nodes.find((n) => n.name === 'bad')?.last_status).toBe('failed');
+      const model = await get<UiModel>('/api/models/a');
+      expect(model.body.columns_from).toBe('project');
+      expect(model.body.tasks.length).toBeGreaterThan(0);
+      const preview = await get<{ error: string }>('/api/models/a/preview');
+      expect(preview.status).toBe(503);
+      expect(preview.body.error).toMatch(/in use by another process/);
+    } finally {
+      await holder.release();
+    }
+  });
+
+  it('streams a run log as server-sent events, and ends after the warehouse record of the run', async () => {
+    const res = await fetch(new URL(`/api/live?run=${fx.failed}`, server.url));
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const text = await res.text();
+    const events = [...text.matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map((m) => [m[1], m[1] === 'line' ? (JSON.parse(m[2]) as { type: string }).type : m[2]]);
+    expect(events[0]).toEqual(['line', 'run-log']);
+    expect(events.at(-2)).toEqual(['line', 'reconciled']);
+    expect(events.at(-1)).toEqual(['end', fx.failed]);
+    expect(events.filter(([, t]) => t === 'task-failed')).toHaveLength(2);
+  });
+
+  it('follows a log that is still written to', async () => {
+    const dir = tempProject(FILES, 'pipe-ui-live-');
+    const live = await serve(dir, assets);
+    try {
+      const log = runLogPath(join(dir, 'warehouse.duckdb'), '20240102T000000-abcd');
+      mkdirSync(join(log, '..'), { recursive: true });
+      writeFileSync(log, `${JSON.stringify({ type: 'run-log', version: 1, runId: '20240102T000000-abcd', command: 'run', params: {}, pid: process.pid, startedAt: new Date().toISOString(), tasks: [] })}\n`);
+      const res = await fetch(new URL('/api/live?run=20240102T000000-abcd', live.url));
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let seen = '';
+      const until = async (text: string) => {
+        while (!seen.includes(text)) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`stream ended before ${text}: ${seen}`);
+          seen += decoder.decode(value);
+        }
+      };
+      await until('"type":"run-log"');
+      // Half a line is held back until its end is written.
+      appendFileSync(log, '{"type":"notice","message":"half');
+      appendFileSync(log, ' and whole","time":"2024-01-02T00:00:01Z"}\n');
+      await until('half and whole');
+      appendFileSync(log, `${JSON.stringify({ type: 'reconciled', time: new Date().toISOString(), run: {}, tasks: [] })}\n`);
+      await until('event: end');
+      expect(seen).not.toMatch(/data: \{"type":"notice","message":"half"?\n/);
+    } finally {
+      await live.close();
+    }
+  });
+
+  it('answers only reads, and only for a loopback name', async () => {
+    const post = await fetch(new URL('/api/runs', server.url), { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(((await post.json()) as { error: string }).error).toMatch(/only reads/);
+    // fetch() sets Host itself: a page of another site whose name resolves to 127.0.0.1 sends its own.
+    const rebound = await new Promise<number>((res, rej) =>
+      request(new URL('/api/runs', server.url), { headers: { host: 'attacker.example' } }, (r) => {
+        r.resume();
+        res(r.statusCode ?? 0);
+      })
+        .on('error', rej)
+        .end(),
+    );
+    expect(rebound).toBe(403);
+    expect((await get('/api/nothing')).status).toBe(404);
+    expect((await fetch(new URL('/runs/x', server.url))).status).toBe(200); // a page of the app
+    expect([isLoopback('127.0.0.1'), isLoopback('localhost'), isLoopback('::1'), isLoopback('[::1]'), isLoopback('0.0.0.0'), isLoopback('192.168.1.2')]).toEqual([
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  it('warns when it listens beyond loopback, and refuses a port in use', async () => {
+    const events: PipeEvent[] = [];
+    const stop = new AbortController();
+    const served = ui({ project: fx.dir, host: '0.0.0.0', port: 0, assets, signal: stop.signal, emit: (e) => {
+      events.push(e);
+      if (e.type === 'notice') stop.abort();
+    } });
+    await served;
+    expect(events.map((e) => (e.type === 'diagnostic' ? e.diagnostic.code : e.type))).toEqual(['ui-exposed', 'notice']);
+    const port = new URL(server.url).port;
+    await expect(ui({ project: fx.dir, port: Number(port), assets, signal: stop.signal })).rejects.toMatchObject({
+      diagnostics: [{ code: 'ui-port', message: `port ${port} on 127.0.0.1 is in use` }],
+    });
+  });
+});
