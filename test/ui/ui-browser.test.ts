@@ -1,0 +1,107 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UiServer } from '../../src/ui/server/server.js';
+import { REPO } from '../e2e/helpers.js';
+import { removeProjects, tempProject } from '../support/projects.js';
+import { builtProject, serve, type Fixture } from './ui-fixture.js';
+
+/**
+ * The page of `pipe ui` in a real browser (the system's chromium, driven by playwright-core),
+ * served from the built bundle in dist/ui/web. Skipped where there is no chromium, unless
+ * PIPE_REQUIRE_BROWSER is set (CI sets it): then a missing browser fails the file.
+ */
+
+const CHROMIUM = process.env.PIPE_CHROMIUM ?? '/usr/bin/chromium';
+const HAVE_BROWSER = existsSync(CHROMIUM);
+if (!HAVE_BROWSER && process.env.PIPE_REQUIRE_BROWSER) throw new Error(`PIPE_REQUIRE_BROWSER is set and there is no chromium at ${CHROMIUM}`);
+const ASSETS = join(REPO, 'dist/ui/web');
+/** As src/ui/web/pages/lineage.tsx draws at most. */
+const CAP = 150;
+const MANY = 10_000;
+
+let fx: Fixture;
+let server: UiServer;
+let big: UiServer;
+let browser: Browser;
+let page: Page;
+
+/** A project of MANY models, each reading the one of half its number and the one three before. */
+function manyModels(): string {
+  const dir = tempProject({}, 'pipe-ui-many-');
+  mkdirSync(join(dir, 'models'));
+  for (let i = 0; i < MANY; i++) {
+    const reads = [...(i > 0 ? [`m${Math.floor(i / 2)}`] : []), ...(i > 3 ? [`m${i - 3}`] : [])];
+    writeFileSync(join(dir, 'models', `m${i}.sql`), ['select 1 as x', ...reads.map((r) => `select x from {{ ref('${r}') }}`)].join(' union all '));
+  }
+  return dir;
+}
+
+describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
+  beforeAll(async () => {
+    if (!existsSync(join(ASSETS, 'app.js'))) throw new Error(`${ASSETS} has no app.js: npm run build makes it`);
+    fx = await builtProject();
+    server = await serve(fx.dir, ASSETS);
+    big = await serve(manyModels(), ASSETS);
+    browser = await chromium.launch({ executablePath: CHROMIUM });
+    page = await browser.newPage();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await big?.close();
+    removeProjects();
+  });
+
+  it('shows the failed run red, and its retry command on its page', async () => {
+    await page.goto(`${server.url}#/runs`);
+    const badge = page.locator(`tr[data-run="${fx.failed}"] .badge`);
+    await expect.poll(() => badge.textContent()).toBe('failed');
+    expect(await badge.evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(215, 58, 58)');
+    expect(await page.locator(`tr[data-run="${fx.good}"] .badge`).textContent()).toBe('succeeded');
+    // The grid's red cell opens the run at its task.
+    await page.locator(`[data-cell="${fx.failed}/bad@2024-01-02"]`).click();
+    const retry = page.getByTestId('retry');
+    await retry.waitFor();
+    expect(await retry.textContent()).toBe(`pipe retry ${fx.failed} --project ${fx.dir}`);
+    expect(await page.locator('tr.on[data-task-row]').getAttribute('data-task-row')).toBe('bad@2024-01-02');
+    expect(await page.getByTestId('failures').textContent()).toContain('models/bad.sql:3');
+    expect(await page.getByTestId('checks').textContent()).toContain('expression(id < 2)');
+  });
+
+  it('draws a Gantt bar per task of a run', async () => {
+    await page.goto(`${server.url}#/runs/${fx.good}`);
+    await page.getByTestId('gantt').waitFor();
+    expect(await page.locator('[data-testid="gantt"] rect.bar').evaluateAll((bars) => bars.map((b) => b.getAttribute('data-task')).sort())).toEqual([
+      'a@2024-01-02',
+      'b@2024-01-02',
+      'people',
+    ]);
+  });
+
+  it('finds a node by search and draws its neighbourhood', async () => {
+    await page.goto(`${server.url}#/lineage`);
+    await page.getByTestId('search').fill('ba');
+    await page.getByTestId('hits').getByRole('button', { name: 'bad' }).click();
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/lineage?focus=bad');
+    await expect.poll(() => page.locator('[data-testid="lineage"] g.node.focus').getAttribute('data-node')).toBe('bad');
+    const drawn = await page.locator('[data-testid="lineage"] g.node').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-node')).sort());
+    // Two hops up (a, people) and down (c); b and checked are a's, not bad's.
+    expect(drawn).toEqual(['a', 'bad', 'c', 'people']);
+  });
+
+  it(`draws at most ${CAP} nodes of a ${MANY.toLocaleString('en')}-model project and keeps answering`, async () => {
+    await page.goto(`${big.url}#/lineage`);
+    const nodes = page.locator('[data-testid="lineage"] g.node');
+    await nodes.first().waitFor({ timeout: 30_000 });
+    expect(await nodes.count()).toBe(CAP);
+    expect(await page.getByTestId('more').textContent()).toContain(`${(MANY - CAP).toLocaleString('en')} more not drawn`);
+    await page.getByTestId('search').fill('m5000');
+    await page.getByTestId('hits').getByRole('button', { name: 'm5000', exact: true }).click();
+    await expect.poll(() => page.locator('[data-testid="lineage"] g.node.focus').getAttribute('data-node')).toBe('m5000');
+    expect(await nodes.count()).toBeLessThanOrEqual(CAP);
+    // The page's thread is free: it answers at once with what it shows.
+    expect(await page.evaluate(() => document.querySelectorAll('g.node').length)).toBe(await nodes.count());
+  });
+});
