@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UiServer } from '../../src/ui/server/server.js';
-import { REPO } from '../e2e/helpers.js';
+import { killRunning, ModelGate, REPO, RunningPipe, writeProjectFiles } from '../e2e/helpers.js';
 import { removeProjects, tempProject } from '../support/projects.js';
-import { builtProject, serve, type Fixture } from './ui-fixture.js';
+import { builtProject, DAY, serve, type Fixture } from './ui-fixture.js';
 
 /**
  * The page of `pipe ui` in a real browser (the system's chromium, driven by playwright-core),
@@ -48,6 +48,7 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     page = await browser.newPage();
   });
   afterAll(async () => {
+    await killRunning();
     await browser?.close();
     await server?.close();
     await big?.close();
@@ -72,8 +73,9 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
 
   it('draws a Gantt bar per task of a run', async () => {
     await page.goto(`${server.url}#/runs/${fx.good}`);
-    await page.getByTestId('gantt').waitFor();
-    expect(await page.locator('[data-testid="gantt"] rect.bar').evaluateAll((bars) => bars.map((b) => b.getAttribute('data-task')).sort())).toEqual([
+    // The page may still show the run before: wait for this one's bars.
+    const bars = () => page.locator('[data-testid="gantt"] rect.bar').evaluateAll((rects) => rects.map((b) => b.getAttribute('data-task')).sort());
+    await expect.poll(bars).toEqual([
       'a@2024-01-02',
       'b@2024-01-02',
       'people',
@@ -103,5 +105,32 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     expect(await nodes.count()).toBeLessThanOrEqual(CAP);
     // The page's thread is free: it answers at once with what it shows.
     expect(await page.evaluate(() => document.querySelectorAll('g.node').length)).toBe(await nodes.count());
+  });
+
+  it('follows a run that another process is running, live', async () => {
+    const dir = tempProject({}, 'pipe-ui-live-');
+    const gate = new ModelGate(dir);
+    writeProjectFiles(dir, {
+      'models/first.sql': "{{ config(materialized='table') }}\nselect 1 as x\n",
+      // Held at the gate: the run holds the warehouse with one task done and one under way.
+      'models/held.sql': `{{ config(materialized='table') }}\nselect x from {{ ref('first') }} where ${gate.sql} >= 0\n`,
+    });
+    const running = new RunningPipe(['run', '--date', DAY, '--json', '--project', dir]);
+    const started = await running.waitFor((e) => e.type === 'task-started' && (e.task as { model: string }).model === 'held');
+    const live = await serve(dir, ASSETS);
+    try {
+      await page.goto(`${live.url}#/runs/${String(started.runId)}`);
+      const status = page.locator('h1 .badge');
+      await expect.poll(() => status.textContent()).toBe('running');
+      expect(await page.getByTestId('held').textContent()).toContain(`pid ${running.child.pid}`);
+      expect(await page.locator(`rect.bar[data-task="held@${DAY}"]`).getAttribute('class')).toContain('status-running');
+      gate.open();
+      // No reload: the page follows the run's log and reads the run again.
+      await expect.poll(() => status.textContent(), { timeout: 20_000 }).toBe('succeeded');
+      expect(await page.locator(`rect.bar[data-task="held@${DAY}"]`).getAttribute('class')).toContain('status-succeeded');
+      expect((await running.exited).code).toBe(0);
+    } finally {
+      await live.close();
+    }
   });
 });
