@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { quoteLiteral } from '../../sql/sql-text.js';
 import { runLogPath } from '../../run-log/run-log-files.js';
-import { parseRunLog, processAlive, readRunLogs, type LoggedRun } from '../../run-log/run-log-reader.js';
+import { parseRunLog, processAlive, readRunLogs, type LoggedRun, type LoggedTask } from '../../run-log/run-log-reader.js';
 import type { RunLogLine } from '../../run-log/run-log-lines.js';
 import { listRuns, runTasks, STATE_SCHEMA, type RunSummaryRow, type TaskRow } from '../../warehouse/run-state.js';
 import type { WarehouseSession } from '../../warehouse/warehouse.js';
@@ -39,48 +39,18 @@ async function runDurations(session: WarehouseSession, ids: readonly string[]): 
   return new Map(rows.map((r) => [String(r.run_id), Number(r.ms)]));
 }
 
-function fromSummary(r: RunSummaryRow, durationMs: number | undefined): UiRun {
-  // Opened read-only, the warehouse is held by no pipe: a run still marked running died (see `pipe history`).
-  const status = r.status === 'running' ? 'interrupted' : r.status;
-  return {
-    run_id: r.run_id,
-    command: r.command,
-    pipeline: r.pipeline,
-    status,
-    started_at: r.started_at,
-    ended_at: r.ended_at,
-    duration_ms: durationMs ?? null,
-    parent_run_id: r.parent_run_id,
-    tasks: r.tasks,
-    succeeded: r.succeeded,
-    failed: r.failed,
-    skipped: r.skipped,
-    cancelled: r.cancelled,
-    running: 0,
-    pending: r.pending,
-  };
+/** The fields a run has in the warehouse's summary and in its log alike. */
+type RunFields = Pick<LoggedRun, 'run_id' | 'command' | 'pipeline' | 'started_at' | 'ended_at' | 'parent_run_id' | 'tasks' | 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'pending'>;
+
+function uiRun(r: RunFields, status: UiRun['status'], duration: number | null, running: number): UiRun {
+  const { run_id, command, pipeline, started_at, ended_at, parent_run_id, tasks, succeeded, failed, skipped, cancelled, pending } = r;
+  return { run_id, command, pipeline, status, started_at, ended_at, duration_ms: duration, parent_run_id, tasks, succeeded, failed, skipped, cancelled, running, pending };
 }
 
-function fromLog(r: LoggedRun): UiRun {
-  return {
-    run_id: r.run_id,
-    command: r.command,
-    pipeline: r.pipeline,
-    status: r.status,
-    started_at: r.started_at,
-    ended_at: r.ended_at,
-    duration_ms: r.elapsed_ms,
-    parent_run_id: r.parent_run_id,
-    tasks: r.tasks,
-    succeeded: r.succeeded,
-    failed: r.failed,
-    skipped: r.skipped,
-    cancelled: r.cancelled,
-    running: r.running,
-    pending: r.pending,
-  };
-}
+/** Opened read-only, the warehouse is held by no pipe: a run still marked running died (see `pipe history`). */
+const fromSummary = (r: RunSummaryRow, durationMs: number | undefined) => uiRun(r, r.status === 'running' ? 'interrupted' : r.status, durationMs ?? null, 0);
 
+const fromLog = (r: LoggedRun) => uiRun(r, r.status, r.elapsed_ms, r.running);
 
 /**
  * The answer of a read: the warehouse's, nothing when nothing has run, else what the run logs
@@ -129,7 +99,7 @@ export async function readRun(at: StateLocation, runId: string): Promise<Sourced
     const [summary] = await listRuns(session, 1, runId);
     if (!summary) return undefined;
     const times = await taskTimes(session, runId);
-    const tasks = (await runTasks(session, runId)).map((t) => fromTaskRow(t, times.get(t.task_id)));
+    const tasks = (await runTasks(session, runId)).map((t) => uiTask(t, times.get(t.task_id)));
     return { run: fromSummary(summary, (await runDurations(session, [runId])).get(runId)), tasks, checks: await failedChecks(session, runId) };
   });
   // Logs are read in both cases: they hold what the warehouse does not, where an error points.
@@ -139,38 +109,16 @@ export async function readRun(at: StateLocation, runId: string): Promise<Sourced
     const [run] = readRunLogs(at.warehouse, { alive, runId });
     if (!run) return undefined;
     const times = logTimes(lines);
-    const tasks = run.task_rows.map((t) => ({
-      task_id: t.task_id,
-      node: t.node,
-      kind: t.kind,
-      ds: t.ds,
-      status: t.status,
-      attempts: t.attempts,
-      rows: t.rows,
-      start_ms: times.get(t.task_id)?.start ?? null,
-      end_ms: times.get(t.task_id)?.end ?? null,
-      error: t.error,
-      detail: t.detail,
-    }));
+    const tasks = run.task_rows.map((t) => uiTask(t, times.get(t.task_id)));
     return { run: fromLog(run), tasks, checks: logChecks(lines) };
   });
   return { source: answer.source, value: answer.value && { ...answer.value, locations } };
 }
 
-function fromTaskRow(t: TaskRow, time: { start: number | null; end: number | null } | undefined): UiTask {
-  return {
-    task_id: t.task_id,
-    node: t.node,
-    kind: t.kind,
-    ds: t.ds,
-    status: t.status,
-    attempts: t.attempts,
-    rows: t.rows === null ? null : Number(t.rows),
-    start_ms: time?.start ?? null,
-    end_ms: time?.end ?? null,
-    error: t.error,
-    detail: t.detail,
-  };
+/** A task as the warehouse or its log tells it, with its times to the millisecond. */
+function uiTask(t: TaskRow | LoggedTask, time: { start: number | null; end: number | null } | undefined): UiTask {
+  const { task_id, node, kind, ds, status, attempts, error, detail } = t;
+  return { task_id, node, kind, ds, status, attempts, rows: t.rows === null ? null : Number(t.rows), start_ms: time?.start ?? null, end_ms: time?.end ?? null, error, detail };
 }
 
 /** First start and last end of each task of a run, in ms (runTasks shows seconds). */
