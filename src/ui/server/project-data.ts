@@ -61,11 +61,16 @@ export function openAnalyzed(options: ProjectOptions): Opened {
   };
 }
 
-/** The warehouse and the project's name without analyzing the models: all the runs list needs. */
-export function openState(options: ProjectOptions): { at: StateLocation; info: UiProject } {
+/**
+ * The warehouse, the project's name and each file's node, without analyzing the models: all
+ * the runs pages need, and cheap on a large project (they are read again at each live update).
+ */
+export function openState(options: ProjectOptions): { at: StateLocation; info: UiProject; fileOf: (node: string) => string | undefined } {
   const project = openProject(options);
   const name = project.settings.name ?? basename(project.root);
-  return { at: { warehouse: project.warehousePath, setup: project.warehouseSetup }, info: { name, root: project.root, warehouse: project.warehousePath } };
+  const { models, seeds, snapshots } = project.files;
+  const files = new Map<string, string>([...models, ...seeds, ...snapshots].map((f) => [f.name, f.file]));
+  return { at: { warehouse: project.warehousePath, setup: project.warehouseSetup }, info: { name, root: project.root, warehouse: project.warehousePath }, fileOf: (node) => files.get(node) };
 }
 
 function uiNode(n: PipeNode, status: UiTaskStatus | undefined): UiNode {

@@ -53,16 +53,16 @@ export function apiRoutes(options: ProjectOptions): Route[] {
       access: 'read',
       path: /^\/api\/runs\/([\w.-]+)$/,
       async answer([runId]) {
-        const opened = openAnalyzed(options);
-        const { source, value } = await readRun(opened.at, runId);
-        if (!value) throw new UiProblem(`no run '${runId}' in ${opened.at.warehouse}${source.kind === 'run-log' ? ' (read from its run logs: the warehouse is in use)' : ''}`, 404);
+        const { at, info, fileOf } = openState(options);
+        const { source, value } = await readRun(at, runId);
+        if (!value) throw new UiProblem(`no run '${runId}' in ${at.warehouse}${source.kind === 'run-log' ? ' (read from its run logs: the warehouse is in use)' : ''}`, 404);
         const ended = value.run.status !== 'running' && value.run.status !== 'succeeded';
         const detail: UiRunDetail = {
-          project: opened.info,
+          project: info,
           source,
           run: value.run,
           tasks: value.tasks,
-          failures: groupFailures(value.tasks, value.locations, (node) => opened.analysis.nodes.get(node)?.file),
+          failures: groupFailures(value.tasks, value.locations, fileOf),
           checks: value.checks,
           retry: ended ? retryCommand(runId) : null,
         };
