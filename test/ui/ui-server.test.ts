@@ -217,4 +217,12 @@ describe('pipe ui server', () => {
       diagnostics: [{ code: 'ui-port', message: `port ${port} on 127.0.0.1 is in use` }],
     });
   });
+
+  it('refuses bad input before listening, exit status 2', () => {
+    const port = pipe(['ui', '--port', '99999', '--project', fx.dir]);
+    expect([port.code, port.stderr.trim()]).toEqual([2, "error: --port must be a port number, 0 to 65535, got '99999'"]);
+    const nowhere = pipe(['ui', '--project', join(fx.dir, 'nowhere')]);
+    expect(nowhere.code, explain(nowhere)).toBe(2);
+    expect(nowhere.stderr).toMatch(/project directory .*nowhere does not exist/);
+  });
 });
