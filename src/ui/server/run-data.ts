@@ -212,8 +212,8 @@ function logChecks(lines: readonly RunLogLine[]): UiCheckResult[] {
 const FILE_LINE = /([\w./-]+\.(?:sql|ya?ml|csv|py)):(\d+)/;
 
 /**
- * The failed tasks grouped by their error: the text with places, quoted names and numbers
- * taken out, so that one cause in many models is told once. Each task keeps where it points:
+ * The failed tasks grouped by their error: its first line with places, quoted names and
+ * numbers taken out, so that one cause in many models is told once. Each task keeps where it points:
  * the log's location, else the file:line its message names, else the node's file.
  */
 export function groupFailures(tasks: readonly UiTask[], locations: ReadonlyMap<string, string>, fileOf: (node: string) => string | undefined): UiFailureGroup[] {
@@ -221,12 +221,14 @@ export function groupFailures(tasks: readonly UiTask[], locations: ReadonlyMap<s
   for (const t of tasks) {
     if (t.status !== 'failed') continue;
     const text = t.error ?? 'failed';
+    // The headline: what follows (candidates, the source line and its caret) is the place's own.
     const key = text
+      .split('\n')[0]
       .replace(/\([^()]*\.(?:sql|ya?ml|csv|py)(?::\d+)?\)/g, '')
       .replace(FILE_LINE, '')
       .replace(/"[^"]*"|'[^']*'/g, '""')
       .replace(/\b\d+\b/g, 'N')
-      .replaceAll(t.node, 'MODEL');
+      .replace(new RegExp(`(?<![\\w.])${t.node.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w.])`, 'g'), 'MODEL');
     const found = FILE_LINE.exec(text);
     const at = locations.get(t.task_id) ?? (found ? `${found[1]}:${found[2]}` : (fileOf(t.node) ?? null));
     const group = groups.get(key) ?? { error: text, tasks: [] };
