@@ -93,6 +93,18 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     expect(drawn).toEqual(['a', 'bad', 'c', 'people']);
   });
 
+  it("shows a model's SQL highlighted, its columns and its rows", async () => {
+    await page.goto(`${server.url}#/models/b`);
+    const source = page.getByTestId('source-sql');
+    await expect.poll(() => source.textContent()).toBe("{{ config(materialized='view') }}\nselect id, name from {{ ref('a') }}\n");
+    expect(await source.locator('.tok-keyword').allTextContents()).toEqual(['select', 'from']);
+    expect(await source.locator('.tok-template').count()).toBe(2);
+    expect(await page.getByTestId('compiled-sql').textContent()).toContain('"main"."a"');
+    expect(await page.getByTestId('columns').locator('tr').allInnerTexts()).toEqual(['id\tBIGINT\t', 'name\tVARCHAR\t']);
+    const rows = page.getByTestId('preview').locator('tbody tr');
+    await expect.poll(() => rows.allInnerTexts()).toEqual(['1\tann', '2\tbob']);
+  });
+
   it(`draws at most ${CAP} nodes of a ${MANY.toLocaleString('en')}-model project and keeps answering`, async () => {
     await page.goto(`${big.url}#/lineage`);
     const nodes = page.locator('[data-testid="lineage"] g.node');
