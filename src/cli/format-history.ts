@@ -1,28 +1,9 @@
 import type { HeldBy, History } from '../commands/inspect.js';
-import { readStoredParams, storedJson, type StoredParams } from '../commands/stored-params.js';
+import { datesOf, readStoredParams, storedDates, storedJson } from '../commands/stored-params.js';
 import { formatDuration } from '../logging/text-logger.js';
 import { textTable as table } from '../logging/width.js';
 import type { LoggedRun, LoggedTask } from '../run-log/run-log-reader.js';
 import type { TaskRow } from '../warehouse/run-state.js';
-
-/** What a run covered: a backfill's range, or the date. */
-function datesOf(p: StoredParams | undefined): string {
-  if (p === undefined) return '?';
-  switch (p.kind) {
-    case 'retry':
-      return datesOf(p.of);
-    case 'backfill':
-      return `${p.start}..${p.end}`;
-    case 'run':
-    case 'watch':
-    case 'test':
-      return p.ds;
-    default: {
-      const never: never = p;
-      throw new Error(`internal error: stored params ${JSON.stringify(never)}`);
-    }
-  }
-}
 
 /** The one line that says history comes from the run logs, and why. */
 export function heldNotice(held: HeldBy): string {
@@ -44,9 +25,7 @@ function loggedRunJson(r: LoggedRun): string {
 }
 
 function loggedDates(r: LoggedRun): string {
-  if (r.params === null) return '?';
-  const read = readStoredParams({ run_id: r.run_id, command: r.command, params: r.params });
-  return datesOf('params' in read ? read.params : undefined);
+  return r.params === null ? '?' : storedDates({ run_id: r.run_id, command: r.command, params: r.params });
 }
 
 const elapsed = (r: LoggedRun) => (r.elapsed_ms === null ? '' : formatDuration(r.elapsed_ms));

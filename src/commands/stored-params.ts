@@ -276,3 +276,28 @@ class Fields {
     return this.read(key, (x): x is T => (values as readonly unknown[]).includes(x), values.join(' or ')) ?? fallback;
   }
 }
+
+/** What a run covered: a backfill's range, or the date. */
+export function datesOf(p: StoredParams | undefined): string {
+  if (p === undefined) return '?';
+  switch (p.kind) {
+    case 'retry':
+      return datesOf(p.of);
+    case 'backfill':
+      return `${p.start}..${p.end}`;
+    case 'run':
+    case 'watch':
+    case 'test':
+      return p.ds;
+    default: {
+      const never: never = p;
+      throw new Error(`internal error: stored params ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** The dates a run covered, from its stored parameters as the run state keeps them (JSON text). */
+export function storedDates(run: StoredRun): string {
+  const read = readStoredParams(run);
+  return datesOf('params' in read ? read.params : undefined);
+}

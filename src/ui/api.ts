@@ -30,6 +30,8 @@ export interface UiRun {
   readonly command: string;
   readonly pipeline: string | null;
   readonly status: UiRunStatus;
+  /** The dates it built: `2024-01-02`, a backfill's `2024-01-01..2024-01-31`, `?` when its parameters cannot be read. */
+  readonly dates: string;
   /** `YYYY-MM-DD HH:MM:SS`, UTC. */
   readonly started_at: string;
   readonly ended_at: string | null;

@@ -47,6 +47,7 @@ describe('pipe ui server', () => {
     );
     const failed = body.runs.find((r) => r.run_id === fx.failed)!;
     expect(failed.status).toBe('failed');
+    expect(failed.dates).toBe(DAY);
     expect(failed.duration_ms).toBeGreaterThanOrEqual(0);
     expect(Object.fromEntries(failed.cells.map((c) => [c.node, c.status]))).toMatchObject({ a: 'succeeded', bad: 'failed', c: 'skipped', checked: 'failed' });
   });

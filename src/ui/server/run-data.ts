@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { storedDates } from '../../commands/stored-params.js';
 import { quoteLiteral } from '../../sql/sql-text.js';
 import { runLogPath } from '../../run-log/run-log-files.js';
 import { parseRunLog, processAlive, readRunLogs, type LoggedRun, type LoggedTask } from '../../run-log/run-log-reader.js';
@@ -40,11 +41,14 @@ async function runDurations(session: WarehouseSession, ids: readonly string[]): 
 }
 
 /** The fields a run has in the warehouse's summary and in its log alike. */
-type RunFields = Pick<LoggedRun, 'run_id' | 'command' | 'pipeline' | 'started_at' | 'ended_at' | 'parent_run_id' | 'tasks' | 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'pending'>;
+type RunFields = Pick<LoggedRun, 'run_id' | 'command' | 'pipeline' | 'started_at' | 'ended_at' | 'parent_run_id' | 'tasks' | 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'pending'> & {
+  readonly params: string | null;
+};
 
 function uiRun(r: RunFields, status: UiRun['status'], duration: number | null, running: number): UiRun {
   const { run_id, command, pipeline, started_at, ended_at, parent_run_id, tasks, succeeded, failed, skipped, cancelled, pending } = r;
-  return { run_id, command, pipeline, status, started_at, ended_at, duration_ms: duration, parent_run_id, tasks, succeeded, failed, skipped, cancelled, running, pending };
+  const dates = r.params === null ? '?' : storedDates({ run_id, command, params: r.params });
+  return { run_id, command, pipeline, status, dates, started_at, ended_at, duration_ms: duration, parent_run_id, tasks, succeeded, failed, skipped, cancelled, running, pending };
 }
 
 /** Opened read-only, the warehouse is held by no pipe: a run still marked running died (see `pipe history`). */

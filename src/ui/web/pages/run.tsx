@@ -29,7 +29,7 @@ function Run({ data, task }: { data: UiRunDetail; task?: string }) {
       <SourceNote source={data.source} />
       <p>
         {run.command}
-        {run.pipeline ? ` ${run.pipeline}` : ''} · started {run.started_at} UTC · {duration(run.duration_ms)} · {count(run.succeeded)} of {count(run.tasks)} tasks
+        {run.pipeline ? ` ${run.pipeline}` : ''} for {run.dates} · started {run.started_at} UTC · {duration(run.duration_ms)} · {count(run.succeeded)} of {count(run.tasks)} tasks
         succeeded, {count(run.failed)} failed, {count(run.skipped)} skipped
         {run.parent_run_id && (
           <>

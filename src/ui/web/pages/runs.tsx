@@ -34,6 +34,7 @@ function RunsTable({ data }: { data: UiRuns }) {
           <th>Status</th>
           <th>Run</th>
           <th>Command</th>
+          <th>Dates</th>
           <th>Started (UTC)</th>
           <th>Duration</th>
           <th class="num">Tasks</th>
@@ -57,6 +58,7 @@ function RunsTable({ data }: { data: UiRuns }) {
               {r.command}
               {r.pipeline ? ` ${r.pipeline}` : ''}
             </td>
+            <td>{r.dates}</td>
             <td>{r.started_at}</td>
             <td>{duration(r.duration_ms)}</td>
             <td class="num">{count(r.tasks)}</td>
