@@ -193,6 +193,7 @@ describe('pipe ui server', () => {
     );
     expect(rebound).toBe(403);
     expect((await get('/api/nothing')).status).toBe(404);
+    expect((await get('/api/models/%E0%A4%A')).status).toBe(400);
     expect((await fetch(new URL('/runs/x', server.url))).status).toBe(200); // a page of the app
     expect([isLoopback('127.0.0.1'), isLoopback('localhost'), isLoopback('::1'), isLoopback('[::1]'), isLoopback('0.0.0.0'), isLoopback('192.168.1.2')]).toEqual([
       true,

@@ -116,9 +116,15 @@ export async function answerApi(routes: readonly Route[], req: IncomingMessage, 
   if (matches.length === 0) return send(res, json({ error: `no such endpoint: ${url.pathname}` }, 404));
   const hit = matches.find((x) => x.route.method === req.method);
   if (!hit) return send(res, json({ error: `${req.method} is not allowed on ${url.pathname}: this UI only reads` }, 405));
+  let params: string[];
+  try {
+    params = hit.m!.slice(1).map(decodeURIComponent);
+  } catch {
+    return send(res, json({ error: `${url.pathname} is not a well-formed path` }, 400));
+  }
   let answer: Answer;
   try {
-    answer = await hit.route.answer(hit.m!.slice(1).map(decodeURIComponent), url.searchParams);
+    answer = await hit.route.answer(params, url.searchParams);
   } catch (e) {
     const problem = asProblem(e);
     answer = json({ error: problem.message }, problem.status);
