@@ -91,6 +91,10 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     const drawn = await page.locator('[data-testid="lineage"] g.node').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-node')).sort());
     // Two hops up (a, people) and down (c); b and checked are a's, not bad's.
     expect(drawn).toEqual(['a', 'bad', 'c', 'people']);
+    // Filled by materialization, bordered by the last status.
+    const look = (name: string) => page.locator(`g.node[data-node="${name}"] rect`).evaluate((r) => [getComputedStyle(r).fill, getComputedStyle(r).stroke]);
+    expect(await look('bad')).toEqual(['rgb(219, 231, 255)', 'rgb(215, 58, 58)']);
+    expect(await look('people')).toEqual(['rgb(240, 224, 255)', 'rgb(46, 158, 68)']);
   });
 
   it("shows a model's SQL highlighted, its columns and its rows", async () => {
