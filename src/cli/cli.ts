@@ -577,7 +577,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       const controller = new AbortController();
       const giveBack = takeOverSignals(() => controller.abort());
       try {
-        const { ui } = await import('../commands/ui.js');
+        const { ui } = await import('../ui/ui-command.js');
         await ui({ ...projectAt(o), host: o.host, port: o.port, open: o.open, signal: controller.signal, emit: (e) => logger.handle(e) });
       } catch (e) {
         exitCode = report(e, logger);

@@ -56,7 +56,8 @@ timezone: UTC
     const running = new RunningPipe(['schedule', '--once', '--json', '--project', dir], { env: { PIPE_NOW: '2024-01-05T03:00:00Z' } });
     const started = await running.waitFor((e) => e.type === 'task-started' && (e.task as { id: string }).id === 'slow@2024-01-04');
     const runId = started.runId as string;
-    const history = pipe(['history', '--project', dir]);
+    // pipe history follows the run from its log; a command that writes is refused, naming the holder.
+    const refused = pipe(['test', '--project', dir]);
     running.child.kill('SIGINT');
     // Once the scheduler says it is stopping, the held model gets rows without end: only the interrupt ends it.
     await running.waitFor((e) => e.type === 'notice' && String(e.message).startsWith('stopping'));
@@ -64,10 +65,10 @@ timezone: UTC
     const stopped = await running.exited;
     // Stopped by a signal: 130, like every command.
     expect(stopped.code).toBe(130);
-    expect(history.code).toBe(2);
-    expect(history.stderr).toContain(`pipe run nightly (run ${runId})`);
-    expect(history.stderr).toContain(`PID ${running.child.pid}`);
-    expect(history.stderr).not.toContain('Conflicting lock');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`pipe run nightly (run ${runId})`);
+    expect(refused.stderr).toContain(`PID ${running.child.pid}`);
+    expect(refused.stderr).not.toContain('Conflicting lock');
   });
 
 });

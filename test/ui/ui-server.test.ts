@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ui } from '../../src/commands/ui.js';
+import { ui } from '../../src/ui/ui-command.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { runLogPath } from '../../src/run-log/run-log-files.js';
 import { isLoopback, type UiServer } from '../../src/ui/server/server.js';

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { DiagnosticError, error, warning } from '../diagnostics/diagnostics.js';
 import type { EventSink } from '../events/events.js';
-import type { ProjectOptions } from './context.js';
-import { openProject } from './open-project.js';
+import type { ProjectOptions } from '../commands/context.js';
+import { openProject } from '../commands/open-project.js';
 
 /**
  * `pipe ui`: serves a page to look at the project's runs, lineage and models, until stopped.
@@ -24,7 +24,7 @@ export interface UiOptions extends ProjectOptions {
 export async function ui(options: UiOptions): Promise<void> {
   // A folder that is no project is refused before anything listens.
   openProject(options);
-  const { startUiServer, isLoopback, DEFAULT_UI_HOST, DEFAULT_UI_PORT, UiAssetsMissing } = await import('../ui/server/server.js');
+  const { startUiServer, isLoopback, DEFAULT_UI_HOST, DEFAULT_UI_PORT, UiAssetsMissing } = await import('./server/server.js');
   const host = options.host ?? DEFAULT_UI_HOST;
   const port = options.port ?? DEFAULT_UI_PORT;
   if (!isLoopback(host)) {
