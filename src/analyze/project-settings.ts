@@ -8,7 +8,8 @@ import { readSelectorDefinitions, type SelectorDefinitions } from './selector-de
 import { redactUrl } from '../secrets/secrets.js';
 import type { PipelineSource, ProjectFiles } from '../project/load-project.js';
 import { PROJECT_FILE } from '../project/load-project.js';
-import { NO_SETUP, type WarehouseSetup } from '../warehouse/warehouse-setup.js';
+import { NO_SETUP, type LakeTarget, type WarehouseSetup } from '../warehouse/warehouse-setup.js';
+import { lakeLocation, readLakeConfig } from './lake-config.js';
 import { DEFAULT_SCHEMA } from './model-config.js';
 import { readProfile, type ProfileOptions, type ProfileTarget } from './profile.js';
 
@@ -21,8 +22,13 @@ export interface ProjectSettings {
   readonly vars: Readonly<Record<string, unknown>>;
   /** pipe.yaml's `threads:`, else the profile target's. */
   readonly threads?: number;
-  /** Warehouse path relative to the project: pipe.yaml's `warehouse:`, else the profile target's `path:`, else `warehouse.duckdb`. */
+  /**
+   * Warehouse path relative to the project: pipe.yaml's `warehouse:`, else the profile target's
+   * `path:`, else `warehouse.duckdb`. For a DuckLake, its data folder (else its catalog file).
+   */
   readonly warehouse: string;
+  /** pipe.yaml's `warehouse:` when it is a DuckLake (a mapping with type: ducklake). */
+  readonly lake?: LakeTarget;
   /** Vars whose values are masked in every output and stored only as a fingerprint. */
   readonly secret_vars: readonly string[];
   /** dbt's target schema: the profile target's `schema:`, else `main`. */
@@ -299,6 +305,7 @@ function readSettings(files: ProjectFiles, diagnostics: Diagnostic[], profileOpt
       vars: own.vars,
       threads: own.threads ?? profile?.threads,
       warehouse: own.warehouse ?? (fromProfile ? profile?.path : undefined) ?? DEFAULT_WAREHOUSE,
+      ...(own.lake === undefined ? {} : { lake: own.lake }),
       secret_vars: own.secret_vars,
       ...(own.keep_run_logs === undefined ? {} : { keep_run_logs: own.keep_run_logs }),
       targetSchema: profile?.schema ?? DEFAULT_SCHEMA,
@@ -306,7 +313,7 @@ function readSettings(files: ProjectFiles, diagnostics: Diagnostic[], profileOpt
       ...(profile?.externalRoot === undefined ? {} : { externalRoot: profile.externalRoot }),
     },
     warehouseProblem,
-    warehouseSetup: profile?.setup ?? NO_SETUP,
+    warehouseSetup: own.lake === undefined ? (profile?.setup ?? NO_SETUP) : { ...(profile?.setup ?? NO_SETUP), lake: own.lake },
     profile,
     profileProblems: profileDiagnostics.filter((d) => d.severity === 'error'),
   };
@@ -314,6 +321,21 @@ function readSettings(files: ProjectFiles, diagnostics: Diagnostic[], profileOpt
 
 /** What pipe.yaml itself says; `warehouse` is absent when it names none (or none that is a path). */
 function readPipeYaml(files: ProjectFiles, diagnostics: Diagnostic[]): Omit<ProjectSettings, 'warehouse' | 'targetSchema'> & { warehouse?: string; warehouseProblem?: Diagnostic } {
+  const y = files.projectFile;
+  const lakeData = y?.data.warehouse;
+  if (y && lakeData && typeof lakeData === 'object' && !Array.isArray(lakeData)) {
+    // A mapping is a DuckLake: its problems are the warehouse's, which commands stop at.
+    const found: Diagnostic[] = [];
+    const lake = readLakeConfig(lakeData as Record<string, unknown>, files.root, (path) => ({ file: PROJECT_FILE, line: y.pathLine(path) ?? y.keyLine('warehouse') }), found);
+    const rest = readPipeYamlFile(files, diagnostics);
+    diagnostics.push(...found);
+    const location = lake && lakeLocation(lake);
+    return { ...rest, warehouse: location, ...(lake ? { lake } : {}), ...(found.length > 0 ? { warehouseProblem: found[0] } : {}) };
+  }
+  return readPipeYamlFile(files, diagnostics);
+}
+
+function readPipeYamlFile(files: ProjectFiles, diagnostics: Diagnostic[]): Omit<ProjectSettings, 'warehouse' | 'targetSchema'> & { warehouse?: string; warehouseProblem?: Diagnostic } {
   const y = files.projectFile;
   if (!y) return { vars: {}, secret_vars: [] };
   const at = (key: string) => ({ file: PROJECT_FILE, line: y.keyLine(key) });
@@ -329,10 +351,11 @@ function readPipeYaml(files: ProjectFiles, diagnostics: Diagnostic[]): Omit<Proj
   if (d.keep_run_logs !== undefined && keepRunLogs === undefined) {
     diagnostics.push(error('bad-config', 'keep_run_logs must be a whole number of at least 1', at('keep_run_logs')));
   }
-  const warehouseOk = d.warehouse === undefined || (typeof d.warehouse === 'string' && d.warehouse.trim() !== '');
+  const lakeGiven = Boolean(d.warehouse) && typeof d.warehouse === 'object' && !Array.isArray(d.warehouse);
+  const warehouseOk = d.warehouse === undefined || lakeGiven || (typeof d.warehouse === 'string' && d.warehouse.trim() !== '');
   const warehouseProblem = warehouseOk
     ? undefined
-    : error('bad-config', `warehouse must be the path of a DuckDB file, got ${JSON.stringify(d.warehouse)}`, at('warehouse'));
+    : error('bad-config', `warehouse must be the path of a DuckDB file or a DuckLake (type: ducklake), got ${JSON.stringify(d.warehouse)}`, at('warehouse'));
   if (warehouseProblem) diagnostics.push(warehouseProblem);
   return {
     name: typeof d.name === 'string' ? d.name : undefined,

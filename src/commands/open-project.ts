@@ -6,6 +6,7 @@ import { loadProject, PROJECT_FILE, type ProjectFiles } from '../project/load-pr
 import type { ProjectFs } from '../project/project-fs.js';
 import { DBT_PROJECT_FILE } from '../project/layout.js';
 import type { ProjectOptions } from './context.js';
+import { LAKE_PREFIX, lakeFromDb, lakeLocation } from '../analyze/lake-config.js';
 
 /**
  * The project as every command starts from it: its files, pipe.yaml and the pipelines
@@ -41,7 +42,30 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
   const validated = validateSettings(files, { profilesDir: options.profilesDir, target: options.target });
   if (validated.profileProblems.length > 0) throw new DiagnosticError(validated.profileProblems);
   let warehousePath: string;
-  if (options.db !== undefined) warehousePath = resolve(options.db);
+  if (options.db?.startsWith(LAKE_PREFIX)) {
+    // A lake on the command line: its catalog from there, the rest from pipe.yaml's lake.
+    const found = lakeFromDb(options.db, validated.settings.lake);
+    if ('problem' in found) throw new DiagnosticError([error('bad-option', found.problem, undefined, { hint: found.hint })]);
+    const lake = found.lake;
+    const location = lakeLocation(lake) ?? '';
+    return {
+      ...validated,
+      settings: { ...validated.settings, lake, warehouse: location },
+      warehouseSetup: { ...validated.warehouseSetup, lake },
+      root,
+      files,
+      warehousePath: location,
+    };
+  }
+  if (options.db !== undefined) {
+    warehousePath = resolve(options.db);
+    // A DuckDB file on the command line replaces pipe.yaml's lake.
+    if (validated.warehouseSetup.lake) {
+      const { lake: _lake, ...setup } = validated.warehouseSetup;
+      const { lake: _settingsLake, ...settings } = validated.settings;
+      return { ...validated, settings, warehouseSetup: setup, root, files, warehousePath };
+    }
+  }
   else if (validated.warehouseProblem) throw new DiagnosticError([validated.warehouseProblem]);
   else warehousePath = resolve(root, validated.settings.warehouse);
   return { ...validated, root, files, warehousePath };

@@ -48,7 +48,7 @@ export async function sourceFreshness(options: FreshnessOptions): Promise<Freshn
   }
   // A source read from files needs no warehouse: without one, an empty database reads them.
   const path = project.warehousePath;
-  const warehouse = existsSync(path) ? await Engine.openWhenFree(path, { readOnly: true }, heldWait(options)) : await Engine.inMemory();
+  const warehouse = existsSync(path) ? await Engine.openWhenFree(path, { readOnly: true, setup: project.warehouseSetup }, heldWait(options)) : await Engine.inMemory();
   try {
     const now = clock.now();
     const results = await warehouse.engine.withSession(async (session) => {

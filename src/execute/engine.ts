@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Interval } from '../dates/dates.js';
 import { secrets } from '../secrets/secrets.js';
@@ -6,6 +7,8 @@ import type { Task } from '../plan/task.js';
 import { taskMaterialization } from '../plan/materializations.js';
 import { sleep } from '../util/sleep.js';
 import { DuckDBWarehouse, type OpenOptions } from '../warehouse/duckdb/duckdb-warehouse.js';
+import { DuckLakeWarehouse } from '../warehouse/ducklake/ducklake-warehouse.js';
+import { isCommitConflict } from '../warehouse/ducklake/dialect.js';
 import {
   checkResultSql,
   ensureState,
@@ -55,6 +58,10 @@ export interface HeldWait {
 
 const DEFAULT_POLL_MS = 100;
 
+/** How often a transaction that conflicts with another process's commit is tried, and the pause that grows between tries. */
+const CONFLICT_TRIES = 8;
+const CONFLICT_PAUSE_MS = 40;
+
 /** A table or view as a run of this process published it, for an interval. */
 export interface Publication {
   readonly runId: string;
@@ -91,7 +98,7 @@ export class Engine {
   private constructor(
     /** Its entry in `byPath`; none for a database in memory, which no other open can share. */
     private readonly key: string | undefined,
-    private readonly warehouse: DuckDBWarehouse,
+    private readonly warehouse: Warehouse,
     readonly readOnly: boolean,
   ) {
     this.whenClosed = new Promise((res) => (this.markClosed = res));
@@ -124,7 +131,8 @@ export class Engine {
       }
       return engine.handle();
     }
-    const opening = DuckDBWarehouse.open(path, options).then((w) => new Engine(key, w, readOnly));
+    const lake = options.setup?.lake;
+    const opening = (lake ? DuckLakeWarehouse.open(path, lake, options) : DuckDBWarehouse.open(path, options)).then((w: Warehouse) => new Engine(key, w, readOnly));
     Engine.byPath.set(key, opening);
     try {
       return (await opening).handle();
@@ -211,24 +219,45 @@ export class Engine {
       const replaces = taskMaterialization(task.kind)?.laterRunSupersedes ? task.interval : undefined;
       const newer = replaces && this.newest.get(task.relation);
       if (newer && replaces && newer.runId !== runId && newer.interval.end > replaces.end) return { kind: 'superseded', by: newer };
-      const value = await commit();
+      const value = await this.againOnConflict(commit);
       if (replaces) this.newest.set(task.relation, { runId, ds: task.ds, interval: replaces });
       return { kind: 'published', value };
     });
   }
 
   /**
+   * Runs `work`, a transaction, again while its commit conflicts with another process's
+   * (a lake several processes write to: see DuckLakeWarehouse). The conflicting transaction
+   * rolled back whole, so running it again on the newer snapshot does what it would have done
+   * had it come second: a swap replaces the other's table, a partition replace deletes and
+   * inserts its date again, the checks read the new state. Inside a process, the publish lock
+   * already orders publishes to one relation; this orders them across processes.
+   */
+  private async againOnConflict<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (e) {
+        if (!this.warehouse.sharedWriters || !isCommitConflict(e) || attempt >= CONFLICT_TRIES) throw e;
+        await sleep(CONFLICT_PAUSE_MS * attempt * (0.5 + Math.random() / 2));
+      }
+    }
+  }
+
+  /**
    * Makes the warehouse ready for the runs of this engine, before the first one starts:
    * creates pipe's state schema if needed and recovers from a process that died holding the
-   * file (see recoverAfterCrash), telling the logs of the runs it recovers how they ended. Nothing of this process runs yet then, so every run still
-   * marked running is dead, and every staging table left over.
+   * file (see recoverAfterCrash), telling the logs of the runs it recovers how they ended.
+   * Nothing of this process runs yet then: on a DuckDB file every run still marked running is
+   * dead, and every staging table left over; on a lake other processes write to, only the
+   * runs of processes of this machine that are gone.
    */
   prepareForWriting(): Promise<void> {
     return this.stateWrites.run('state', async () => {
       if (this.prepared) return;
       await this.withSession(async (s) => {
-        await ensureState(s);
-        const { interruptedRuns } = await recoverAfterCrash(s);
+        await this.againOnConflict(() => ensureState(s));
+        const { interruptedRuns } = await this.againOnConflict(() => recoverAfterCrash(s, this.warehouse.sharedWriters ? { alive: isAliveHere } : undefined));
         if (this.key !== undefined) await reconcileRunLogs(this.key, s, interruptedRuns);
       });
       this.prepared = true;
@@ -241,13 +270,15 @@ export class Engine {
    * conflict, so the runs of the process start one at a time.
    */
   startRun(session: WarehouseSession, run: RunRecord, tasks: readonly PlannedTaskRecord[], schemas: Iterable<string>): Promise<void> {
-    return this.stateWrites.run('state', async () => {
-      await session.transaction([
-        ...[...new Set(schemas)].map((schema) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`),
-        insertRunSql(run),
-        ...insertTasksSql(run.runId, tasks),
-      ]);
-    });
+    return this.stateWrites.run('state', () =>
+      this.againOnConflict(() =>
+        session.transaction([
+          ...[...new Set(schemas)].map((schema) => `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`),
+          insertRunSql(run),
+          ...insertTasksSql(run.runId, tasks),
+        ]).then(() => undefined),
+      ),
+    );
   }
 
   async finishRun(runId: string, status: RunStatus): Promise<void> {
@@ -287,6 +318,7 @@ export class Engine {
       engine,
       location: engine.location,
       dialect: engine.warehouse.dialect,
+      sharedWriters: engine.warehouse.sharedWriters,
       session: () => engine.session(),
       announce: (what) => engine.announce(what),
       close: () => {
@@ -306,6 +338,22 @@ export class Engine {
     this.pool.close();
     this.warehouse.close();
     this.markClosed();
+  }
+}
+
+/**
+ * Whether the process of a run may still be running. One of another machine may, as far as
+ * this one can tell; one of this machine is alive when it exists and is not this process
+ * (whose runs of an earlier engine are over: its runs start after this engine prepares).
+ */
+function isAliveHere(pid: number, host: string | null): boolean {
+  if (host !== hostname()) return true;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

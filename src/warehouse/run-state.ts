@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { quoteLiteral, relationName } from '../sql/sql-text.js';
 import type { Dialect, RelationKind } from './dialect.js';
 import { DUCKDB } from './duckdb/dialect.js';
@@ -7,9 +8,11 @@ import type { Row, WarehouseSession } from './warehouse.js';
  * Run state lives inside the warehouse, in the `_pipe` schema, so that a task's success row
  * commits in the same transaction as its data: state and data never disagree.
  *
- * Task outcomes are appended, never updated: parallel workers only ever INSERT, which cannot
- * conflict, and every attempt stays on record. A task's status is its latest outcome, or
- * `pending` while it has none.
+ * Everything is appended, never updated: parallel workers, and on a lake other processes,
+ * only ever INSERT, which cannot conflict, and every attempt stays on record. A task's status
+ * is its latest outcome, or `pending` while it has none; a run's is its latest end in
+ * `run_ends`, or `running` while it has none (`RUNS` reads them together). Warehouses from
+ * before `run_ends` kept a run's end in its own row, which `RUNS` still reads.
  */
 
 export const STATE_SCHEMA = '_pipe';
@@ -32,6 +35,11 @@ export const STATE_DDL: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.check_results (
     run_id VARCHAR, task_id VARCHAR, attempt INTEGER, check_name VARCHAR, severity VARCHAR, status VARCHAR,
     failing_rows BIGINT, sample JSON, checked_at TIMESTAMP)`,
+  // The machine of the run's process: on a lake several machines write to, a run still
+  // running is known dead only on its own machine.
+  `ALTER TABLE ${STATE_SCHEMA}.runs ADD COLUMN IF NOT EXISTS host VARCHAR`,
+  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.run_ends (run_id VARCHAR, status VARCHAR, ended_at TIMESTAMP, recorded_at TIMESTAMP)`,
+  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.task_sql (run_id VARCHAR, task_id VARCHAR, sql_hash VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.schedule (
     pipeline VARCHAR, fire_at TIMESTAMP, interval_label VARCHAR, run_id VARCHAR, triggered_at TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.seeds (
@@ -57,14 +65,31 @@ export interface RunRecord {
 }
 
 export function insertRunSql(run: RunRecord): string {
-  return `INSERT INTO ${STATE_SCHEMA}.runs VALUES (${lit(run.runId)}, ${lit(run.command)}, ${lit(run.pipeline)}, ${lit(
-    JSON.stringify(run.params),
-  )}, 'running', ${ts(run.startedAt)}, NULL, ${lit(run.parentRunId)}, ${process.pid}, ${lit(run.version)})`;
+  return `INSERT INTO ${STATE_SCHEMA}.runs (run_id, command, pipeline, params, status, started_at, ended_at, parent_run_id, pid, version, host) VALUES (${lit(
+    run.runId,
+  )}, ${lit(run.command)}, ${lit(run.pipeline)}, ${lit(JSON.stringify(run.params))}, 'running', ${ts(run.startedAt)}, NULL, ${lit(run.parentRunId)}, ${
+    process.pid
+  }, ${lit(run.version)}, ${lit(hostname())})`;
 }
 
 export function finishRunSql(runId: string, status: RunStatus, endedAt: number): string {
-  return `UPDATE ${STATE_SCHEMA}.runs SET status = ${lit(status)}, ended_at = ${ts(endedAt)} WHERE run_id = ${lit(runId)}`;
+  return `INSERT INTO ${STATE_SCHEMA}.run_ends VALUES (${lit(runId)}, ${lit(status)}, ${ts(endedAt)}, ${ts(Date.now())})`;
 }
+
+/**
+ * The runs with their current status and end: `_pipe.runs` with each run's latest entry of
+ * `run_ends` over its own columns. Read it wherever a run's status or end matters.
+ */
+export const RUNS = `(SELECT r.* REPLACE (coalesce(e.status, r.status) AS status, coalesce(e.ended_at, r.ended_at) AS ended_at)
+     FROM ${STATE_SCHEMA}.runs r LEFT JOIN (
+       SELECT run_id, arg_max(status, recorded_at) AS status, arg_max(ended_at, recorded_at) AS ended_at FROM ${STATE_SCHEMA}.run_ends GROUP BY run_id
+     ) e ON e.run_id = r.run_id)`;
+
+/** The planned tasks with the hash of the SQL they ran, when it was rendered again as it ran (`task_sql`). */
+const TASKS = `(SELECT t.* REPLACE (coalesce(h.sql_hash, t.sql_hash) AS sql_hash)
+     FROM ${STATE_SCHEMA}.tasks t LEFT JOIN (
+       SELECT run_id, task_id, any_value(sql_hash) AS sql_hash FROM ${STATE_SCHEMA}.task_sql GROUP BY run_id, task_id
+     ) h ON h.run_id = t.run_id AND h.task_id = t.task_id)`;
 
 export interface PlannedTaskRecord {
   readonly id: string;
@@ -98,7 +123,7 @@ export function insertTasksSql(runId: string, tasks: readonly PlannedTaskRecord[
 
 /** A task rendered again as it ran (see plan/task.ts RenderAtRun): the hash of the SQL it runs replaces the planned one. */
 export function taskSqlHashSql(runId: string, taskId: string, sqlHash: string): string {
-  return `UPDATE ${STATE_SCHEMA}.tasks SET sql_hash = ${lit(sqlHash)} WHERE run_id = ${lit(runId)} AND task_id = ${lit(taskId)}`;
+  return `INSERT INTO ${STATE_SCHEMA}.task_sql VALUES (${lit(runId)}, ${lit(taskId)}, ${lit(sqlHash)})`;
 }
 
 export interface TaskResultRecord {
@@ -148,29 +173,42 @@ export async function ensureState(session: WarehouseSession): Promise<void> {
   for (const s of STATE_DDL) await session.exec(s);
 }
 
+/** On a warehouse other processes write to: whether the process of a run still runs. */
+export interface RunLiveness {
+  /** Whether process `pid` of machine `host` is alive, as far as this machine can tell (another machine's: assumed so). */
+  alive(pid: number, host: string | null): boolean;
+}
+
 /**
- * Called when pipe opens the warehouse for writing. DuckDB lets one process hold the file,
- * so a run still marked `running` belongs to a process that died: it is `succeeded` when every
- * one of its tasks had committed (the process died between its last task and the run's own
- * record), else `interrupted`. Staging tables are pipe's own scratch space and are dropped,
- * their names quoted like every other identifier pipe writes: a table name is data, never SQL.
+ * Called when pipe opens the warehouse for writing. A run still marked `running` whose
+ * process died is `succeeded` when every one of its tasks had committed (the process died
+ * between its last task and the run's own record), else `interrupted`. On a DuckDB file one
+ * process holds the file, so every such run is dead, and every staging table left over: they
+ * are dropped (pipe's own scratch space, their names quoted like every other identifier pipe
+ * writes: a table name is data, never SQL). On a lake other processes write to (`liveness`),
+ * only runs whose process is known dead are recovered, and staging tables are left alone: a
+ * live run may be using one, and the next build of its model replaces it.
  */
-export async function recoverAfterCrash(session: WarehouseSession): Promise<{ interruptedRuns: string[]; droppedStaging: string[] }> {
-  const running = await session.query(`SELECT run_id FROM ${STATE_SCHEMA}.runs WHERE status = 'running'`);
-  const interruptedRuns = running.map((r) => String(r.run_id));
+export async function recoverAfterCrash(session: WarehouseSession, liveness?: RunLiveness): Promise<{ interruptedRuns: string[]; droppedStaging: string[] }> {
+  const running = await session.query(`SELECT run_id, pid, host FROM ${RUNS} WHERE status = 'running'`);
+  const dead = running.filter((r) => !liveness || (r.pid !== null && !liveness.alive(Number(r.pid), r.host === null || r.host === undefined ? null : String(r.host))));
+  const interruptedRuns = dead.map((r) => String(r.run_id));
   if (interruptedRuns.length > 0) {
     await session.exec(
-      `UPDATE ${STATE_SCHEMA}.runs r SET
-         status = CASE WHEN EXISTS (
+      `INSERT INTO ${STATE_SCHEMA}.run_ends
+       SELECT r.run_id,
+         CASE WHEN EXISTS (
              SELECT 1 FROM ${STATE_SCHEMA}.tasks t WHERE t.run_id = r.run_id AND NOT EXISTS (
                SELECT 1 FROM ${STATE_SCHEMA}.task_results x WHERE x.run_id = t.run_id AND x.task_id = t.task_id AND x.status = 'succeeded'))
            THEN 'interrupted' ELSE 'succeeded' END,
-         ended_at = coalesce((SELECT max(ended_at) FROM ${STATE_SCHEMA}.task_results t WHERE t.run_id = r.run_id), started_at)
-       WHERE status = 'running'`,
+         coalesce((SELECT max(ended_at) FROM ${STATE_SCHEMA}.task_results t WHERE t.run_id = r.run_id), r.started_at),
+         ${ts(Date.now())}
+       FROM ${STATE_SCHEMA}.runs r WHERE r.run_id IN (${interruptedRuns.map(quoteLiteral).join(', ')})`,
     );
   }
-  const staging = await session.query(session.dialect.tablesStartingWith(STAGING_PREFIX));
   const droppedStaging: string[] = [];
+  if (liveness) return { interruptedRuns, droppedStaging };
+  const staging = await session.query(session.dialect.tablesStartingWith(STAGING_PREFIX));
   for (const r of staging) {
     const rel = relationName(String(r.schema_name), String(r.table_name));
     await session.exec(`DROP TABLE IF EXISTS ${rel}`);
@@ -296,7 +334,7 @@ export async function listRuns(session: WarehouseSession, limit: number, runId?:
         count(*) FILTER (WHERE l.status = 'skipped')::INTEGER AS skipped,
         count(*) FILTER (WHERE l.status = 'cancelled')::INTEGER AS cancelled,
         count(t.task_id) FILTER (WHERE l.status IS NULL)::INTEGER AS pending
-     FROM ${STATE_SCHEMA}.runs r
+     FROM ${RUNS} r
      LEFT JOIN ${STATE_SCHEMA}.tasks t USING (run_id)
      LEFT JOIN ${latestResults(session.dialect)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      ${runId === undefined ? '' : `WHERE r.run_id = ${quoteLiteral(runId)}`}
@@ -307,7 +345,7 @@ export async function listRuns(session: WarehouseSession, limit: number, runId?:
   if (rows.length > 0) {
     const children = await session.query(
       `SELECT parent_run_id, arg_max(run_id, started_at) AS run_id, arg_max(status, started_at) AS status
-       FROM ${STATE_SCHEMA}.runs WHERE parent_run_id IS NOT NULL GROUP BY parent_run_id`,
+       FROM ${RUNS} WHERE parent_run_id IS NOT NULL GROUP BY parent_run_id`,
     );
     for (const c of children) latestRetry.set(String(c.parent_run_id), c);
   }
@@ -315,7 +353,7 @@ export async function listRuns(session: WarehouseSession, limit: number, runId?:
   const unfinished = rows.filter((r) => r.status !== 'succeeded').map((r) => quoteLiteral(String(r.run_id)));
   if (unfinished.length > 0) {
     const later = await session.query(
-      `SELECT r.run_id, arg_min(l.run_id, l.started_at) AS by FROM ${STATE_SCHEMA}.runs r JOIN ${STATE_SCHEMA}.runs l ON ${COMPLETED_BY('l', 'r')}
+      `SELECT r.run_id, arg_min(l.run_id, l.started_at) AS by FROM ${RUNS} r JOIN ${RUNS} l ON ${COMPLETED_BY('l', 'r')}
        WHERE r.run_id IN (${unfinished.join(', ')}) GROUP BY r.run_id`,
     );
     for (const c of later) completed.set(String(c.run_id), String(c.by));
@@ -352,7 +390,7 @@ export async function runTasks(session: WarehouseSession, runId: string): Promis
     `SELECT t.task_id, t.node, t.kind, t.ds, coalesce(l.status, 'pending') AS status, l.attempts,
         strftime(l.started_at, '%Y-%m-%d %H:%M:%S') AS started_at, strftime(l.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at,
         l.rows::DOUBLE AS rows, l.error, l.detail, t.sql_hash
-     FROM ${STATE_SCHEMA}.tasks t
+     FROM ${TASKS} t
      LEFT JOIN ${latestResults(session.dialect)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      WHERE t.run_id = ${quoteLiteral(runId)} ORDER BY t.seq`,
   );
@@ -360,7 +398,7 @@ export async function runTasks(session: WarehouseSession, runId: string): Promis
 }
 
 export async function runExists(session: WarehouseSession, runId: string): Promise<boolean> {
-  const rows = await session.query(`SELECT 1 FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)}`);
+  const rows = await session.query(`SELECT 1 FROM ${RUNS} WHERE run_id = ${quoteLiteral(runId)}`);
   return rows.length > 0;
 }
 
@@ -380,7 +418,7 @@ export interface RunRow extends Row {
 
 export async function getRun(session: WarehouseSession, runId: string): Promise<RunRow | undefined> {
   const rows = await session.query(
-    `SELECT run_id, command, pipeline, status, params::VARCHAR AS params, parent_run_id FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)}`,
+    `SELECT run_id, command, pipeline, status, params::VARCHAR AS params, parent_run_id FROM ${RUNS} WHERE run_id = ${quoteLiteral(runId)}`,
   );
   return rows[0] as RunRow | undefined;
 }
@@ -402,10 +440,10 @@ const COMPLETED_BY = (l: string, r: string) => `${l}.command = 'run' AND ${r}.co
  */
 export async function latestUnfinishedRun(session: WarehouseSession): Promise<RunRow | undefined> {
   const rows = await session.query(
-    `SELECT run_id, command, pipeline, status, params::VARCHAR AS params, parent_run_id FROM ${STATE_SCHEMA}.runs r
+    `SELECT run_id, command, pipeline, status, params::VARCHAR AS params, parent_run_id FROM ${RUNS} r
      WHERE status <> 'succeeded' AND command <> 'test' AND coalesce(params->>'original_command', '') <> 'test'
-       AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.runs c WHERE c.parent_run_id = r.run_id)
-       AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.runs l WHERE ${COMPLETED_BY('l', 'r')})
+       AND NOT EXISTS (SELECT 1 FROM ${RUNS} c WHERE c.parent_run_id = r.run_id)
+       AND NOT EXISTS (SELECT 1 FROM ${RUNS} l WHERE ${COMPLETED_BY('l', 'r')})
      ORDER BY started_at DESC, run_id DESC LIMIT 1`,
   );
   return rows[0] as RunRow | undefined;
@@ -419,7 +457,7 @@ export async function unfinishedTasks(session: WarehouseSession, runId: string):
   const rows = await session.query(
     `WITH RECURSIVE family(run_id) AS (
         SELECT ${quoteLiteral(runId)}
-        UNION SELECT r.run_id FROM ${STATE_SCHEMA}.runs r JOIN family f ON r.parent_run_id = f.run_id
+        UNION SELECT r.run_id FROM ${RUNS} r JOIN family f ON r.parent_run_id = f.run_id
      ),
      done AS (
         SELECT DISTINCT task_id FROM ${STATE_SCHEMA}.task_results
@@ -445,12 +483,12 @@ export async function latestNodeResults(session: WarehouseSession, before?: stri
     before === undefined
       ? ''
       : `AND r.started_at < (WITH RECURSIVE up(run_id, parent) AS (
-            SELECT run_id, parent_run_id FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(before)}
-            UNION SELECT r2.run_id, r2.parent_run_id FROM ${STATE_SCHEMA}.runs r2 JOIN up ON r2.run_id = up.parent
-          ) SELECT min(x.started_at) FROM ${STATE_SCHEMA}.runs x JOIN up USING (run_id))`;
+            SELECT run_id, parent_run_id FROM ${RUNS} WHERE run_id = ${quoteLiteral(before)}
+            UNION SELECT r2.run_id, r2.parent_run_id FROM ${RUNS} r2 JOIN up ON r2.run_id = up.parent
+          ) SELECT min(x.started_at) FROM ${RUNS} x JOIN up USING (run_id))`;
   const rows = await session.query(
     `WITH builds AS (
-        SELECT run_id, started_at FROM ${STATE_SCHEMA}.runs r
+        SELECT run_id, started_at FROM ${RUNS} r
         WHERE command <> 'test' AND coalesce(params->>'original_command', '') <> 'test' ${cutoff}
      ),
      latest AS (
@@ -503,7 +541,7 @@ export async function laterPublications(session: WarehouseSession, runId: string
   const rows = await session.query(
     `WITH RECURSIVE family(run_id) AS (
         SELECT ${quoteLiteral(runId)}
-        UNION SELECT r.run_id FROM ${STATE_SCHEMA}.runs r JOIN family f ON r.parent_run_id = f.run_id
+        UNION SELECT r.run_id FROM ${RUNS} r JOIN family f ON r.parent_run_id = f.run_id
      )
      SELECT t.node, arg_max(x.run_id, x.ended_at) AS run_id, ${session.dialect.latest('t.ds', 'x.ended_at')} AS ds
      FROM ${STATE_SCHEMA}.task_results x
@@ -511,7 +549,7 @@ export async function laterPublications(session: WarehouseSession, runId: string
      WHERE x.status = 'succeeded' AND t.kind IN ('table', 'view')
        AND (x.detail IS NULL OR NOT starts_with(x.detail, ${quoteLiteral(SUPERSEDED)}))
        AND x.run_id NOT IN (SELECT run_id FROM family)
-       AND x.ended_at > (SELECT started_at FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)})
+       AND x.ended_at > (SELECT started_at FROM ${RUNS} WHERE run_id = ${quoteLiteral(runId)})
      GROUP BY t.node`,
   );
   return new Map(rows.map((r) => [String(r.node), { runId: String(r.run_id), ds: r.ds === null ? null : String(r.ds) }]));
@@ -534,17 +572,17 @@ export async function readScheduleState(session: WarehouseSession): Promise<Sche
   const last = await session.query(`SELECT pipeline, ${session.dialect.epochMs('max(fire_at)')} AS t FROM ${STATE_SCHEMA}.schedule GROUP BY pipeline`);
   const done = await session.query(
     `WITH RECURSIVE fam(root, run_id) AS (
-        SELECT run_id, run_id FROM ${STATE_SCHEMA}.runs WHERE parent_run_id IS NULL
-        UNION ALL SELECT f.root, r.run_id FROM ${STATE_SCHEMA}.runs r JOIN fam f ON r.parent_run_id = f.run_id)
+        SELECT run_id, run_id FROM ${RUNS} WHERE parent_run_id IS NULL
+        UNION ALL SELECT f.root, r.run_id FROM ${RUNS} r JOIN fam f ON r.parent_run_id = f.run_id)
      SELECT DISTINCT o.pipeline, o.params->>'ds' AS ds, o.params->>'hour' AS hour
-     FROM fam JOIN ${STATE_SCHEMA}.runs o ON o.run_id = fam.root JOIN ${STATE_SCHEMA}.runs r ON r.run_id = fam.run_id
+     FROM fam JOIN ${RUNS} o ON o.run_id = fam.root JOIN ${RUNS} r ON r.run_id = fam.run_id
      WHERE o.command IN ('run', 'watch') AND o.pipeline IS NOT NULL AND r.status = 'succeeded'`,
   );
   const stuck = await session.query(
     `SELECT s.pipeline, ${session.dialect.epochMs('s.fire_at')} AS t, s.interval_label, s.run_id FROM ${STATE_SCHEMA}.schedule s
-     JOIN ${STATE_SCHEMA}.runs r ON r.run_id = s.run_id
+     JOIN ${RUNS} r ON r.run_id = s.run_id
      WHERE r.status IN ('interrupted', 'cancelled', 'running')
-       AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.runs c WHERE c.parent_run_id = r.run_id)
+       AND NOT EXISTS (SELECT 1 FROM ${RUNS} c WHERE c.parent_run_id = r.run_id)
      ORDER BY s.fire_at, r.started_at`,
   );
   const succeeded = new Map<string, Set<string>>();

@@ -40,7 +40,33 @@ export interface Attachment {
   readonly source: SetupSource;
 }
 
+/** Where a DuckLake keeps its catalog: a Postgres database (many writers) or a local DuckDB file (one). */
+export type LakeCatalog =
+  /** A libpq connection string (`dbname=pipe host=…`), its `${env:…}` already filled in. */
+  | { readonly kind: 'postgres'; readonly connection: string }
+  /** The absolute path of a `.ducklake` file. */
+  | { readonly kind: 'file'; readonly path: string };
+
+/**
+ * A DuckLake warehouse: the same engine and SQL as a DuckDB file, its tables Parquet files in
+ * `dataPath` and its catalog elsewhere (ducklake/ducklake-warehouse.ts opens it).
+ */
+export interface LakeTarget {
+  readonly catalog: LakeCatalog;
+  /** Absolute folder (or an `s3://…` prefix) of the data files; the catalog remembers it once created. */
+  readonly dataPath?: string;
+  /** The Postgres schema of the catalog's tables, when not the default. */
+  readonly metadataSchema?: string;
+  /** A folder holding the extension files (`ducklake.duckdb_extension`, …), for machines without DuckDB's repository. */
+  readonly extensionDir?: string;
+  /** What messages show of it: the catalog without its credentials. */
+  readonly shown: string;
+  readonly source: SetupSource;
+}
+
 export interface WarehouseSetup {
+  /** Set when the warehouse is a DuckLake rather than a DuckDB file. */
+  readonly lake?: LakeTarget;
   /** Loaded first: settings and attachments may need them. */
   readonly extensions: readonly ExtensionToLoad[];
   /** Set on the warehouse as it opens and again on every connection (some apply to one connection only). */

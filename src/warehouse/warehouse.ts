@@ -74,6 +74,12 @@ export interface Warehouse {
   /** What users see: the path of the warehouse file. */
   readonly location: string;
   readonly dialect: Dialect;
+  /**
+   * Whether other processes may write to it while this one does (a DuckLake with a Postgres
+   * catalog): then a run marked running may be alive elsewhere, and a commit may conflict with
+   * another's. A DuckDB file has one writing process.
+   */
+  readonly sharedWriters: boolean;
   session(): Promise<WarehouseSession>;
   /** Tells other processes that find the warehouse busy what holds it (e.g. which run). */
   announce(what: string): void;

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { DUCKDB } from './dialect.js';
+import type { Dialect } from '../dialect.js';
 import { setUpConnection, setUpInstance } from './duckdb-setup.js';
 import { prepareWarehousePath, removeFolders } from '../warehouse-file.js';
 import { NO_SETUP, type WarehouseSetup } from '../warehouse-setup.js';
@@ -23,10 +24,12 @@ import {
 
 const LOCK_RE = /Could not set lock on file "([^"]*)": Conflicting lock is held in (.*?) \(PID (\d+)\)/;
 
-class DuckDBSession implements WarehouseSession {
-  readonly dialect = DUCKDB;
-
-  constructor(private readonly connection: DuckDBConnection) {}
+/** A connection of DuckDB, or of DuckDB with a lake attached (whose dialect reads its errors). */
+export class DuckDBSession implements WarehouseSession {
+  constructor(
+    private readonly connection: DuckDBConnection,
+    readonly dialect: Dialect = DUCKDB,
+  ) {}
 
   async exec(sql: string): Promise<number | undefined> {
     try {
@@ -42,7 +45,7 @@ class DuckDBSession implements WarehouseSession {
       if (names.length === 1 && names[0] === 'Success') return undefined;
       return result.rowsChanged;
     } catch (e) {
-      throw DUCKDB.classify(e);
+      throw this.dialect.classify(e);
     }
   }
 
@@ -51,7 +54,7 @@ class DuckDBSession implements WarehouseSession {
       const reader = await this.connection.runAndReadAll(sql);
       return reader.getRowObjectsJson() as Row[];
     } catch (e) {
-      throw DUCKDB.classify(e);
+      throw this.dialect.classify(e);
     }
   }
 
@@ -61,7 +64,7 @@ class DuckDBSession implements WarehouseSession {
       const types = reader.columnTypes().map(String);
       return { columns: reader.columnNames().map((name, i) => ({ name, type: types[i] })), rows: reader.getRowsJson() };
     } catch (e) {
-      throw DUCKDB.classify(e);
+      throw this.dialect.classify(e);
     }
   }
 
@@ -71,7 +74,7 @@ class DuckDBSession implements WarehouseSession {
     } catch (e) {
       // The binding prefixes DuckDB's own message, which carries the error's kind.
       const message = e instanceof Error ? e.message.replace(/^Failed to extract statements: /, '') : String(e);
-      throw DUCKDB.classify(new Error(message));
+      throw this.dialect.classify(new Error(message));
     }
   }
 
@@ -142,6 +145,8 @@ export interface Holder {
 
 export class DuckDBWarehouse implements Warehouse {
   readonly dialect = DUCKDB;
+  /** One process owns the file: a run it finds marked running died with its process. */
+  readonly sharedWriters = false;
   private closed = false;
 
   private constructor(
@@ -250,7 +255,7 @@ export class DuckDBWarehouse implements Warehouse {
 }
 
 /** Runs the setup on a connection of its own, which it closes. */
-async function setUp(instance: DuckDBInstance, setup: WarehouseSetup, readOnly: boolean): Promise<void> {
+export async function setUp(instance: DuckDBInstance, setup: WarehouseSetup, readOnly: boolean): Promise<void> {
   if (setup.extensions.length + setup.settings.length + setup.attachments.length === 0) return;
   const connection = await instance.connect();
   try {
