@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Stops the Postgres cluster the DuckLake tests share, if one of them started it.
+    globalSetup: ['test/support/postgres-teardown.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // End-to-end tests spawn the real binary and DuckDB uses several threads per process:

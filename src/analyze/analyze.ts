@@ -978,7 +978,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     const config = analyzed.config;
     const entry = m.properties;
     // Read each time (not cached with the render): the properties file's columns may change alone.
-    const contract = modelContract(name, config, entry, analyzed.contractLocation, diagnostics);
+    const contract = modelContract(name, config, entry, analyzed.contractLocation, diagnostics, settings.lake !== undefined);
     const hookRefs = isBuilt(config.kind)
       ? hookSites(renderer, name, config, options.interval, { tableExists: existing, fullRefresh: options.fullRefresh ?? false }, target.database, diagnostics)
       : [];

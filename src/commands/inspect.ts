@@ -231,9 +231,10 @@ export async function history(options: HistoryOptions): Promise<History> {
       for (const row of await listRuns(session, options.limit ?? 20)) {
         const read = readStoredParams(row);
         if ('problem' in read) problems.push({ ...read.problem, severity: 'warning' });
-        // Having opened the file proves no pipe process is writing to it: a run still marked
-        // running died without finishing (the next write run records it as interrupted).
-        const run = row.status === 'running' ? { ...row, status: 'interrupted' as const } : row;
+        // Having opened a DuckDB file proves no pipe process is writing to it: a run still
+        // marked running died without finishing (the next write run records it as
+        // interrupted). A lake is read while other processes write: its runs may be running.
+        const run = row.status === 'running' && !warehouse.sharedWriters ? { ...row, status: 'interrupted' as const } : row;
         runs.push({ run, params: 'params' in read ? read.params : undefined });
       }
       return { kind: 'runs', runs, problems };

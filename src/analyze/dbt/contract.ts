@@ -32,9 +32,12 @@ export function modelContract(
   properties: NodeProperties | undefined,
   at: Location,
   diagnostics: Diagnostic[],
+  /** The warehouse is a DuckLake, which keeps no constraint but NOT NULL. */
+  lake = false,
 ): ModelContract | undefined {
   // An ephemeral model's contract is refused with its config.
   if (!config.contract || config.materialized === 'ephemeral') return undefined;
+  if (lake) refuseLakeConstraints(properties, diagnostics);
   const columns: ContractColumn[] = [];
   const constraints = new Map<string, string[]>();
   const all: ConstraintSpec[] = [...(properties?.constraints ?? [])];
@@ -72,6 +75,19 @@ export function modelContract(
     );
   }
   return { columns, constraints, tableConstraints, location: at };
+}
+
+/** What a DuckLake cannot keep: every constraint but NOT NULL, refused where it is written. */
+function refuseLakeConstraints(properties: NodeProperties | undefined, diagnostics: Diagnostic[]): void {
+  const all = [...(properties?.constraints ?? []), ...(properties?.columns ?? []).flatMap((c) => c.constraints ?? [])];
+  for (const k of all) {
+    if (k.type === 'not_null' || !['unique', 'primary_key', 'check', 'custom'].includes(k.type)) continue;
+    diagnostics.push(
+      error('unsupported', `a ${k.type} constraint cannot be kept by a DuckLake warehouse: DuckLake keeps NOT NULL only`, k.location, {
+        hint: k.type === 'check' ? 'check the values with a test (accepted_values, expression_is_true) instead' : 'check the keys with unique and not_null tests instead',
+      }),
+    );
+  }
 }
 
 const FOREIGN_KEY =

@@ -1,0 +1,219 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/execute/engine.js';
+import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
+import { attachLakeSql } from '../../src/warehouse/ducklake/ducklake-warehouse.js';
+import { eventsOfType, explain, ModelGate, REPO, removeTempDirs, RunningPipe, taskIdsOf, tempDir, writeProjectFiles } from '../e2e/helpers.js';
+import { backfillIn, historyIn, retryIn, runIn, showIn } from '../support/in-process.js';
+import { createDatabase, testPostgres, type TestPostgres } from '../support/postgres.js';
+
+/**
+ * A DuckLake warehouse with a real Postgres catalog (one cluster for the test run, a database
+ * per project): the guarantees of a DuckDB file hold on it, and readers in other processes
+ * never wait for a writer. Skipped where Postgres or the extensions are missing, unless
+ * PIPE_REQUIRE_POSTGRES=1.
+ */
+
+const pg: TestPostgres | undefined = await testPostgres();
+afterAll(removeTempDirs);
+
+let databases = 0;
+
+/** A project on a new lake of its own: an hourly-free table model `a` and a daily partitioned `b`. */
+function lakeProject(files: Record<string, string> = {}): { dir: string; lake: LakeTarget } {
+  const dir = tempDir();
+  const db = createDatabase(pg!, `lake_${process.pid}_${++databases}`);
+  writeProjectFiles(dir, {
+    'pipe.yaml': `name: lakeproj
+warehouse:
+  type: ducklake
+  catalog: postgres:${pg!.connection(db).replace('user=postgres', 'user=${env:PIPE_TEST_PGUSER}')}
+  data_path: lake/
+`,
+    'models/a.sql': "{{ config(materialized='table') }}\nselect '{{ ds }}' as built_for, 1 as n\n",
+    'models/b.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect cast('{{ ds }}' as date) as d, n from {{ ref('a') }}\n",
+    ...files,
+  });
+  const lake: LakeTarget = { catalog: { kind: 'postgres', connection: pg!.connection(db) }, dataPath: join(dir, 'lake/'), shown: db, source: { owner: 'test' } };
+  return { dir, lake };
+}
+process.env.PIPE_TEST_PGUSER = 'postgres';
+
+/** Rows of `sql` read by an instance of DuckDB of its own, attaching the lake read-only. */
+async function lakeRows(lake: LakeTarget, sql: string): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const c = await instance.connect();
+  try {
+    await c.run(`${attachLakeSql(lake, true)}; USE lake`);
+    return (await c.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+  } finally {
+    c.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** The same, in another process: what any DuckDB client attaching the lake sees. */
+function lakeRowsElsewhere(lake: LakeTarget, sql: string): unknown[] {
+  const script = `
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const c = await (await DuckDBInstance.create(':memory:')).connect();
+    await c.run(process.argv[1] + '; USE lake');
+    process.stdout.write(JSON.stringify((await c.runAndReadAll(process.argv[2])).getRowObjectsJson()));
+  `;
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script, attachLakeSql(lake, true), sql], { cwd: REPO, encoding: 'utf8' })) as unknown[];
+}
+
+describe.skipIf(!pg)('a DuckLake warehouse on a Postgres catalog', () => {
+  it('runs and backfills: tables swapped in, dates replaced, run state in the lake', async () => {
+    const { dir, lake } = lakeProject();
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    const back = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' });
+    expect(back.code, explain(back)).toBe(0);
+    expect(await lakeRows(lake, 'SELECT built_for FROM main.a')).toEqual([{ built_for: '2024-01-03' }]);
+    expect(await lakeRows(lake, "SELECT strftime(d, '%Y-%m-%d') AS d, n FROM main.b ORDER BY d")).toEqual([
+      { d: '2024-01-01', n: 1 },
+      { d: '2024-01-02', n: 1 },
+      { d: '2024-01-03', n: 1 },
+    ]);
+    // The data are Parquet files in the data folder; the run state is in the lake with them.
+    expect(existsSync(join(dir, 'lake', 'main'))).toBe(true);
+    const runs = await lakeRows(lake, `SELECT status FROM _pipe.runs r LEFT JOIN (SELECT run_id, status AS ended FROM _pipe.run_ends) USING (run_id) ORDER BY started_at`);
+    expect(runs).toHaveLength(2);
+    const history = await historyIn(dir, { json: true });
+    expect(history.code, explain(history)).toBe(0);
+    expect(history.stdout).not.toContain('"running"');
+    expect((history.stdout.match(/"succeeded"/g) ?? []).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a failing check keeps the published table; a retry after the fix publishes', async () => {
+    const { dir, lake } = lakeProject({
+      'models/a.sql': "{{ config(materialized='table') }}\nselect '{{ ds }}' as built_for, {{ var('n', 1) }} as n\n",
+      'models/a.yaml': 'checks:\n  expression: ["n > 0"]\n',
+      'models/c.sql': "select * from read_csv('{{ env_var('PIPE_TEST_INPUT') }}')\n",
+    });
+    const input = join(dir, 'input.csv');
+    process.env.PIPE_TEST_INPUT = input;
+    writeFileSync(input, 'x\n1\n');
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+
+    const blocked = await runIn(dir, { date: '2024-01-03', vars: { n: -1 } });
+    expect(blocked.code, explain(blocked)).toBe(1);
+    expect(taskIdsOf(blocked.events, 'task-failed')).toEqual(['a@2024-01-03']);
+    expect(await lakeRows(lake, 'SELECT built_for, n FROM main.a')).toEqual([{ built_for: '2024-01-02', n: 1 }]);
+
+    // A model failing on a missing input, then retried once it is there: only it runs again.
+    const missing = join(dir, 'later.csv');
+    process.env.PIPE_TEST_INPUT = missing;
+    const failed = await runIn(dir, { date: '2024-01-04' });
+    expect(failed.code, explain(failed)).toBe(1);
+    expect(taskIdsOf(failed.events, 'task-failed')).toEqual(['c@2024-01-04']);
+    writeFileSync(missing, 'x\n7\n');
+    const retried = await retryIn(dir);
+    expect(retried.code, explain(retried)).toBe(0);
+    expect(taskIdsOf(retried.events, 'task-succeeded')).toEqual(['c@2024-01-04']);
+    expect(await lakeRows(lake, 'SELECT x::INTEGER AS x FROM main.c')).toEqual([{ x: 7 }]);
+    delete process.env.PIPE_TEST_INPUT;
+  });
+
+  it('a reader in another process sees the last commit while a publish is under way, the new rows after', async () => {
+    const { dir, lake } = lakeProject();
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const handle = await Engine.open(join(dir, 'lake'), { setup: { extensions: [], settings: [], attachments: [], lake } });
+    try {
+      const seen: unknown[] = [];
+      await handle.engine.withSession((s) =>
+        s.transaction(["DELETE FROM main.b WHERE d = DATE '2024-01-02'", "INSERT INTO main.b VALUES (DATE '2024-01-02', 42)"], {
+          // Inside the transaction, before its commit: another process reads the lake.
+          beforeCommit: async () => void seen.push(...lakeRowsElsewhere(lake, 'SELECT n FROM main.b')),
+        }),
+      );
+      expect(seen).toEqual([{ n: 1 }]);
+      expect(lakeRowsElsewhere(lake, 'SELECT n FROM main.b')).toEqual([{ n: 42 }]);
+    } finally {
+      handle.close();
+    }
+  });
+
+  it('kill -9 mid-run: readers do not wait meanwhile; the next run marks it interrupted and publishes', async () => {
+    const gateDir = tempDir();
+    const gate = new ModelGate(gateDir);
+    const { dir, lake } = lakeProject({
+      'models/slow.sql': `{{ config(materialized='table') }}\nselect '{{ ds }}' as built_for from {{ ref('a') }} where {% if var('hold', false) %}${gate.sql}{% else %}1{% endif %} >= 0\n`,
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const running = new RunningPipe(['run', '--date', '2024-01-03', '--var', 'hold=true', '--json', '--project', dir], { env: { PIPE_TEST_PGUSER: 'postgres' } });
+    await running.waitFor((e) => e.type === 'task-started' && (e.task as { model: string }).model === 'slow');
+    // While the run holds its model: show and history read the last commit, without waiting.
+    const shown = await showIn(dir, { model: 'slow', json: true });
+    expect(shown.code, explain(shown)).toBe(0);
+    expect(shown.stdout).toContain('2024-01-02');
+    const during = await historyIn(dir, { json: true });
+    expect(during.stdout).toContain('"running"');
+    running.child.kill('SIGKILL');
+    expect((await running.exited).signal).toBe('SIGKILL');
+
+    const next = await runIn(dir, { date: '2024-01-03' });
+    expect(next.code, explain(next)).toBe(0);
+    expect(await lakeRows(lake, 'SELECT built_for FROM main.slow')).toEqual([{ built_for: '2024-01-03' }]);
+    const after = await historyIn(dir, { json: true });
+    expect(after.stdout).toContain('"interrupted"');
+    expect(after.stdout).not.toContain('"running"');
+  });
+
+  it('two processes replacing dates of one table both commit: a conflicting commit is run again', async () => {
+    const { dir, lake } = lakeProject();
+    expect((await runIn(dir, { date: '2024-01-01' })).code).toBe(0);
+    const env = { PIPE_TEST_PGUSER: 'postgres' };
+    const runs = ['2024-01-02', '2024-01-03', '2024-01-04'].map((ds) => new RunningPipe(['run', '--date', ds, '--select', 'b', '--json', '--project', dir], { env }));
+    for (const r of runs) {
+      const done = await r.exited;
+      expect(done.code, explain(done)).toBe(0);
+    }
+    expect((await lakeRows(lake, 'SELECT count(*)::INTEGER AS n FROM main.b'))[0]).toEqual({ n: 4 });
+  });
+});
+
+describe.skipIf(!pg)('opening a DuckLake', () => {
+  it('names a missing extension and the wheel that carries it, at the pipe.yaml line', async () => {
+    const { dir } = lakeProject();
+    const empty = join(dir, 'no-extensions');
+    mkdirSync(empty);
+    process.env.PIPE_DUCKDB_EXTENSION_DIR = empty;
+    try {
+      const r = await runIn(dir, { date: '2024-01-02' });
+      expect(r.code, explain(r)).toBe(2);
+      expect(r.stderr).toContain("needs the DuckDB extension 'ducklake'");
+      expect(r.stderr).toContain('duckdb-extension-ducklake==1.5.5');
+      expect(r.stderr).toMatch(/^pipe\.yaml:4: error/m);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      delete process.env.PIPE_DUCKDB_EXTENSION_DIR;
+    }
+  });
+
+  it('a local .ducklake catalog works the same for one machine', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'warehouse:\n  type: ducklake\n  catalog: lake.ducklake\n  data_path: files/\n',
+      'models/a.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect cast('{{ ds }}' as date) as d\n",
+    });
+    expect((await backfillIn(dir, { start: '2024-01-01', end: '2024-01-02' })).code).toBe(0);
+    const lake: LakeTarget = { catalog: { kind: 'file', path: join(dir, 'lake.ducklake') }, dataPath: join(dir, 'files/'), shown: '', source: { owner: 'test' } };
+    expect(await lakeRows(lake, 'SELECT count(*)::INTEGER AS n FROM main.a')).toEqual([{ n: 2 }]);
+  });
+
+  it('refuses constraints DuckLake cannot keep, at the properties file', async () => {
+    const { dir } = lakeProject({
+      'models/k.sql': "{{ config(materialized='table', contract={'enforced': true}) }}\nselect 1 as id\n",
+      'models/k.yml': 'version: 2\nmodels:\n  - name: k\n    columns:\n      - name: id\n        data_type: integer\n        constraints:\n          - type: primary_key\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stderr).toMatch(/models\/k\.yml:8.*primary_key constraint cannot be kept by a DuckLake warehouse/s);
+    expect(eventsOfType(r.events, 'task-started')).toEqual([]);
+  });
+});
