@@ -11,8 +11,7 @@ import type { Row, WarehouseSession } from './warehouse.js';
  * Everything is appended, never updated: parallel workers, and on a lake other processes,
  * only ever INSERT, which cannot conflict, and every attempt stays on record. A task's status
  * is its latest outcome, or `pending` while it has none; a run's is its latest end in
- * `run_ends`, or `running` while it has none (`RUNS` reads them together). Warehouses from
- * before `run_ends` kept a run's end in its own row, which `RUNS` still reads.
+ * `run_ends`, or `running` while it has none (see STATE_DDL).
  */
 
 export const STATE_SCHEMA = '_pipe';
@@ -21,29 +20,56 @@ export const STAGING_PREFIX = '__pipe_stage__';
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 export type TaskStatus = 'pending' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
+/**
+ * The run state's tables. A run's start (`run_starts`) and its end (`run_ends`) are rows of
+ * their own, and so are a task's plan (`planned_tasks`) and the hash of the SQL it ran when it
+ * was rendered again as it ran (`task_sql`): nothing is ever updated. The views `runs` and
+ * `tasks` read them together, each run with its latest end (or `running` while it has none),
+ * each task with the hash it ran; they are what every query of pipe, and users, read.
+ */
 export const STATE_DDL: readonly string[] = [
   `CREATE SCHEMA IF NOT EXISTS ${STATE_SCHEMA}`,
-  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.runs (
+  // `host`: the machine of the run's process; on a lake several machines write to, a run
+  // still running is known dead only on its own machine.
+  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.run_starts (
     run_id VARCHAR, command VARCHAR, pipeline VARCHAR, params JSON, status VARCHAR,
-    started_at TIMESTAMP, ended_at TIMESTAMP, parent_run_id VARCHAR, pid INTEGER, version VARCHAR)`,
-  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.tasks (
+    started_at TIMESTAMP, ended_at TIMESTAMP, parent_run_id VARCHAR, pid INTEGER, version VARCHAR, host VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.planned_tasks (
     run_id VARCHAR, task_id VARCHAR, node VARCHAR, kind VARCHAR, ds VARCHAR,
     interval_start TIMESTAMP, interval_end TIMESTAMP, upstream JSON, sql_hash VARCHAR, seq INTEGER)`,
+  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.run_ends (run_id VARCHAR, status VARCHAR, ended_at TIMESTAMP, recorded_at TIMESTAMP)`,
+  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.task_sql (run_id VARCHAR, task_id VARCHAR, sql_hash VARCHAR)`,
+  `CREATE VIEW IF NOT EXISTS ${STATE_SCHEMA}.runs AS
+   SELECT r.* REPLACE (coalesce(e.status, r.status) AS status, coalesce(e.ended_at, r.ended_at) AS ended_at)
+   FROM ${STATE_SCHEMA}.run_starts r LEFT JOIN (
+     SELECT run_id, arg_max(status, recorded_at) AS status, arg_max(ended_at, recorded_at) AS ended_at FROM ${STATE_SCHEMA}.run_ends GROUP BY run_id
+   ) e ON e.run_id = r.run_id`,
+  `CREATE VIEW IF NOT EXISTS ${STATE_SCHEMA}.tasks AS
+   SELECT t.* REPLACE (coalesce(h.sql_hash, t.sql_hash) AS sql_hash)
+   FROM ${STATE_SCHEMA}.planned_tasks t LEFT JOIN (
+     SELECT run_id, task_id, any_value(sql_hash) AS sql_hash FROM ${STATE_SCHEMA}.task_sql GROUP BY run_id, task_id
+   ) h ON h.run_id = t.run_id AND h.task_id = t.task_id`,
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.task_results (
     run_id VARCHAR, task_id VARCHAR, attempt INTEGER, status VARCHAR, started_at TIMESTAMP,
     ended_at TIMESTAMP, rows BIGINT, error VARCHAR, error_class VARCHAR, detail VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.check_results (
     run_id VARCHAR, task_id VARCHAR, attempt INTEGER, check_name VARCHAR, severity VARCHAR, status VARCHAR,
     failing_rows BIGINT, sample JSON, checked_at TIMESTAMP)`,
-  // The machine of the run's process: on a lake several machines write to, a run still
-  // running is known dead only on its own machine.
-  `ALTER TABLE ${STATE_SCHEMA}.runs ADD COLUMN IF NOT EXISTS host VARCHAR`,
-  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.run_ends (run_id VARCHAR, status VARCHAR, ended_at TIMESTAMP, recorded_at TIMESTAMP)`,
-  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.task_sql (run_id VARCHAR, task_id VARCHAR, sql_hash VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.schedule (
     pipeline VARCHAR, fire_at TIMESTAMP, interval_label VARCHAR, run_id VARCHAR, triggered_at TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.seeds (
     name VARCHAR, relation VARCHAR, hash VARCHAR, loaded_at TIMESTAMP, run_id VARCHAR)`,
+];
+
+/**
+ * A warehouse of an earlier pipe kept `runs` and `tasks` as tables whose rows it updated:
+ * they become `run_starts` and `planned_tasks`, their rows kept (a run's end in its own row
+ * still counts, under any later `run_ends`), before the views take their names.
+ */
+const MIGRATION: readonly string[] = [
+  `ALTER TABLE ${STATE_SCHEMA}.runs RENAME TO run_starts`,
+  `ALTER TABLE ${STATE_SCHEMA}.run_starts ADD COLUMN host VARCHAR`,
+  `ALTER TABLE ${STATE_SCHEMA}.tasks RENAME TO planned_tasks`,
 ];
 
 const lit = (v: string | undefined | null) => (v === undefined || v === null ? 'NULL' : quoteLiteral(v));
@@ -65,7 +91,7 @@ export interface RunRecord {
 }
 
 export function insertRunSql(run: RunRecord): string {
-  return `INSERT INTO ${STATE_SCHEMA}.runs (run_id, command, pipeline, params, status, started_at, ended_at, parent_run_id, pid, version, host) VALUES (${lit(
+  return `INSERT INTO ${STATE_SCHEMA}.run_starts (run_id, command, pipeline, params, status, started_at, ended_at, parent_run_id, pid, version, host) VALUES (${lit(
     run.runId,
   )}, ${lit(run.command)}, ${lit(run.pipeline)}, ${lit(JSON.stringify(run.params))}, 'running', ${ts(run.startedAt)}, NULL, ${lit(run.parentRunId)}, ${
     process.pid
@@ -75,21 +101,6 @@ export function insertRunSql(run: RunRecord): string {
 export function finishRunSql(runId: string, status: RunStatus, endedAt: number): string {
   return `INSERT INTO ${STATE_SCHEMA}.run_ends VALUES (${lit(runId)}, ${lit(status)}, ${ts(endedAt)}, ${ts(Date.now())})`;
 }
-
-/**
- * The runs with their current status and end: `_pipe.runs` with each run's latest entry of
- * `run_ends` over its own columns. Read it wherever a run's status or end matters.
- */
-export const RUNS = `(SELECT r.* REPLACE (coalesce(e.status, r.status) AS status, coalesce(e.ended_at, r.ended_at) AS ended_at)
-     FROM ${STATE_SCHEMA}.runs r LEFT JOIN (
-       SELECT run_id, arg_max(status, recorded_at) AS status, arg_max(ended_at, recorded_at) AS ended_at FROM ${STATE_SCHEMA}.run_ends GROUP BY run_id
-     ) e ON e.run_id = r.run_id)`;
-
-/** The planned tasks with the hash of the SQL they ran, when it was rendered again as it ran (`task_sql`). */
-const TASKS = `(SELECT t.* REPLACE (coalesce(h.sql_hash, t.sql_hash) AS sql_hash)
-     FROM ${STATE_SCHEMA}.tasks t LEFT JOIN (
-       SELECT run_id, task_id, any_value(sql_hash) AS sql_hash FROM ${STATE_SCHEMA}.task_sql GROUP BY run_id, task_id
-     ) h ON h.run_id = t.run_id AND h.task_id = t.task_id)`;
 
 export interface PlannedTaskRecord {
   readonly id: string;
@@ -116,7 +127,7 @@ export function insertTasksSql(runId: string, tasks: readonly PlannedTaskRecord[
           )}, ${lit(JSON.stringify(t.upstream))}, ${lit(t.sqlHash)}, ${i + j})`,
       )
       .join(',\n');
-    out.push(`INSERT INTO ${STATE_SCHEMA}.tasks VALUES ${values}`);
+    out.push(`INSERT INTO ${STATE_SCHEMA}.planned_tasks VALUES ${values}`);
   }
   return out;
 }
@@ -168,9 +179,10 @@ export function seedLoadedSql(name: string, relation: string, hash: string, runI
   return `INSERT INTO ${STATE_SCHEMA}.seeds VALUES (${lit(name)}, ${lit(relation)}, ${lit(hash)}, ${ts(at)}, ${lit(runId)})`;
 }
 
-/** Creates the state schema if needed. */
+/** Creates the state schema if needed, moving an earlier pipe's to this one's in one transaction. */
 export async function ensureState(session: WarehouseSession): Promise<void> {
-  for (const s of STATE_DDL) await session.exec(s);
+  const earlier = (await session.query(session.dialect.tableExists(STATE_SCHEMA, 'runs'))).length > 0;
+  await session.transaction([...(earlier ? MIGRATION : []), ...STATE_DDL]);
 }
 
 /** On a warehouse other processes write to: whether the process of a run still runs. */
@@ -190,7 +202,7 @@ export interface RunLiveness {
  * live run may be using one, and the next build of its model replaces it.
  */
 export async function recoverAfterCrash(session: WarehouseSession, liveness?: RunLiveness): Promise<{ interruptedRuns: string[]; droppedStaging: string[] }> {
-  const running = await session.query(`SELECT run_id, pid, host FROM ${RUNS} WHERE status = 'running'`);
+  const running = await session.query(`SELECT run_id, pid, host FROM ${STATE_SCHEMA}.runs WHERE status = 'running'`);
   const dead = running.filter((r) => !liveness || (r.pid !== null && !liveness.alive(Number(r.pid), r.host === null || r.host === undefined ? null : String(r.host))));
   const interruptedRuns = dead.map((r) => String(r.run_id));
   if (interruptedRuns.length > 0) {
@@ -203,7 +215,7 @@ export async function recoverAfterCrash(session: WarehouseSession, liveness?: Ru
            THEN 'interrupted' ELSE 'succeeded' END,
          coalesce((SELECT max(ended_at) FROM ${STATE_SCHEMA}.task_results t WHERE t.run_id = r.run_id), r.started_at),
          ${ts(Date.now())}
-       FROM ${STATE_SCHEMA}.runs r WHERE r.run_id IN (${interruptedRuns.map(quoteLiteral).join(', ')})`,
+       FROM ${STATE_SCHEMA}.run_starts r WHERE r.run_id IN (${interruptedRuns.map(quoteLiteral).join(', ')})`,
     );
   }
   const droppedStaging: string[] = [];
@@ -334,7 +346,7 @@ export async function listRuns(session: WarehouseSession, limit: number, runId?:
         count(*) FILTER (WHERE l.status = 'skipped')::INTEGER AS skipped,
         count(*) FILTER (WHERE l.status = 'cancelled')::INTEGER AS cancelled,
         count(t.task_id) FILTER (WHERE l.status IS NULL)::INTEGER AS pending
-     FROM ${RUNS} r
+     FROM ${STATE_SCHEMA}.runs r
      LEFT JOIN ${STATE_SCHEMA}.tasks t USING (run_id)
      LEFT JOIN ${latestResults(session.dialect)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      ${runId === undefined ? '' : `WHERE r.run_id = ${quoteLiteral(runId)}`}
@@ -345,7 +357,7 @@ export async function listRuns(session: WarehouseSession, limit: number, runId?:
   if (rows.length > 0) {
     const children = await session.query(
       `SELECT parent_run_id, arg_max(run_id, started_at) AS run_id, arg_max(status, started_at) AS status
-       FROM ${RUNS} WHERE parent_run_id IS NOT NULL GROUP BY parent_run_id`,
+       FROM ${STATE_SCHEMA}.runs WHERE parent_run_id IS NOT NULL GROUP BY parent_run_id`,
     );
     for (const c of children) latestRetry.set(String(c.parent_run_id), c);
   }
@@ -353,7 +365,7 @@ export async function listRuns(session: WarehouseSession, limit: number, runId?:
   const unfinished = rows.filter((r) => r.status !== 'succeeded').map((r) => quoteLiteral(String(r.run_id)));
   if (unfinished.length > 0) {
     const later = await session.query(
-      `SELECT r.run_id, arg_min(l.run_id, l.started_at) AS by FROM ${RUNS} r JOIN ${RUNS} l ON ${COMPLETED_BY('l', 'r')}
+      `SELECT r.run_id, arg_min(l.run_id, l.started_at) AS by FROM ${STATE_SCHEMA}.runs r JOIN ${STATE_SCHEMA}.runs l ON ${COMPLETED_BY('l', 'r')}
        WHERE r.run_id IN (${unfinished.join(', ')}) GROUP BY r.run_id`,
     );
     for (const c of later) completed.set(String(c.run_id), String(c.by));
@@ -390,7 +402,7 @@ export async function runTasks(session: WarehouseSession, runId: string): Promis
     `SELECT t.task_id, t.node, t.kind, t.ds, coalesce(l.status, 'pending') AS status, l.attempts,
         strftime(l.started_at, '%Y-%m-%d %H:%M:%S') AS started_at, strftime(l.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at,
         l.rows::DOUBLE AS rows, l.error, l.detail, t.sql_hash
-     FROM ${TASKS} t
+     FROM ${STATE_SCHEMA}.tasks t
      LEFT JOIN ${latestResults(session.dialect)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      WHERE t.run_id = ${quoteLiteral(runId)} ORDER BY t.seq`,
   );
@@ -398,13 +410,16 @@ export async function runTasks(session: WarehouseSession, runId: string): Promis
 }
 
 export async function runExists(session: WarehouseSession, runId: string): Promise<boolean> {
-  const rows = await session.query(`SELECT 1 FROM ${RUNS} WHERE run_id = ${quoteLiteral(runId)}`);
+  const rows = await session.query(`SELECT 1 FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)}`);
   return rows.length > 0;
 }
 
+/** Whether the warehouse has run state: this pipe's, or an earlier one's not yet moved (whose `runs` is a table). */
 export async function stateExists(session: WarehouseSession): Promise<boolean> {
-  const rows = await session.query(session.dialect.tableExists(STATE_SCHEMA, 'runs'));
-  return rows.length > 0;
+  for (const table of ['run_starts', 'runs']) {
+    if ((await session.query(session.dialect.tableExists(STATE_SCHEMA, table))).length > 0) return true;
+  }
+  return false;
 }
 
 export interface RunRow extends Row {
@@ -418,7 +433,7 @@ export interface RunRow extends Row {
 
 export async function getRun(session: WarehouseSession, runId: string): Promise<RunRow | undefined> {
   const rows = await session.query(
-    `SELECT run_id, command, pipeline, status, params::VARCHAR AS params, parent_run_id FROM ${RUNS} WHERE run_id = ${quoteLiteral(runId)}`,
+    `SELECT run_id, command, pipeline, status, params::VARCHAR AS params, parent_run_id FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)}`,
   );
   return rows[0] as RunRow | undefined;
 }
@@ -440,10 +455,10 @@ const COMPLETED_BY = (l: string, r: string) => `${l}.command = 'run' AND ${r}.co
  */
 export async function latestUnfinishedRun(session: WarehouseSession): Promise<RunRow | undefined> {
   const rows = await session.query(
-    `SELECT run_id, command, pipeline, status, params::VARCHAR AS params, parent_run_id FROM ${RUNS} r
+    `SELECT run_id, command, pipeline, status, params::VARCHAR AS params, parent_run_id FROM ${STATE_SCHEMA}.runs r
      WHERE status <> 'succeeded' AND command <> 'test' AND coalesce(params->>'original_command', '') <> 'test'
-       AND NOT EXISTS (SELECT 1 FROM ${RUNS} c WHERE c.parent_run_id = r.run_id)
-       AND NOT EXISTS (SELECT 1 FROM ${RUNS} l WHERE ${COMPLETED_BY('l', 'r')})
+       AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.runs c WHERE c.parent_run_id = r.run_id)
+       AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.runs l WHERE ${COMPLETED_BY('l', 'r')})
      ORDER BY started_at DESC, run_id DESC LIMIT 1`,
   );
   return rows[0] as RunRow | undefined;
@@ -457,7 +472,7 @@ export async function unfinishedTasks(session: WarehouseSession, runId: string):
   const rows = await session.query(
     `WITH RECURSIVE family(run_id) AS (
         SELECT ${quoteLiteral(runId)}
-        UNION SELECT r.run_id FROM ${RUNS} r JOIN family f ON r.parent_run_id = f.run_id
+        UNION SELECT r.run_id FROM ${STATE_SCHEMA}.runs r JOIN family f ON r.parent_run_id = f.run_id
      ),
      done AS (
         SELECT DISTINCT task_id FROM ${STATE_SCHEMA}.task_results
@@ -483,12 +498,12 @@ export async function latestNodeResults(session: WarehouseSession, before?: stri
     before === undefined
       ? ''
       : `AND r.started_at < (WITH RECURSIVE up(run_id, parent) AS (
-            SELECT run_id, parent_run_id FROM ${RUNS} WHERE run_id = ${quoteLiteral(before)}
-            UNION SELECT r2.run_id, r2.parent_run_id FROM ${RUNS} r2 JOIN up ON r2.run_id = up.parent
-          ) SELECT min(x.started_at) FROM ${RUNS} x JOIN up USING (run_id))`;
+            SELECT run_id, parent_run_id FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(before)}
+            UNION SELECT r2.run_id, r2.parent_run_id FROM ${STATE_SCHEMA}.runs r2 JOIN up ON r2.run_id = up.parent
+          ) SELECT min(x.started_at) FROM ${STATE_SCHEMA}.runs x JOIN up USING (run_id))`;
   const rows = await session.query(
     `WITH builds AS (
-        SELECT run_id, started_at FROM ${RUNS} r
+        SELECT run_id, started_at FROM ${STATE_SCHEMA}.runs r
         WHERE command <> 'test' AND coalesce(params->>'original_command', '') <> 'test' ${cutoff}
      ),
      latest AS (
@@ -541,7 +556,7 @@ export async function laterPublications(session: WarehouseSession, runId: string
   const rows = await session.query(
     `WITH RECURSIVE family(run_id) AS (
         SELECT ${quoteLiteral(runId)}
-        UNION SELECT r.run_id FROM ${RUNS} r JOIN family f ON r.parent_run_id = f.run_id
+        UNION SELECT r.run_id FROM ${STATE_SCHEMA}.runs r JOIN family f ON r.parent_run_id = f.run_id
      )
      SELECT t.node, arg_max(x.run_id, x.ended_at) AS run_id, ${session.dialect.latest('t.ds', 'x.ended_at')} AS ds
      FROM ${STATE_SCHEMA}.task_results x
@@ -549,7 +564,7 @@ export async function laterPublications(session: WarehouseSession, runId: string
      WHERE x.status = 'succeeded' AND t.kind IN ('table', 'view')
        AND (x.detail IS NULL OR NOT starts_with(x.detail, ${quoteLiteral(SUPERSEDED)}))
        AND x.run_id NOT IN (SELECT run_id FROM family)
-       AND x.ended_at > (SELECT started_at FROM ${RUNS} WHERE run_id = ${quoteLiteral(runId)})
+       AND x.ended_at > (SELECT started_at FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)})
      GROUP BY t.node`,
   );
   return new Map(rows.map((r) => [String(r.node), { runId: String(r.run_id), ds: r.ds === null ? null : String(r.ds) }]));
@@ -572,17 +587,17 @@ export async function readScheduleState(session: WarehouseSession): Promise<Sche
   const last = await session.query(`SELECT pipeline, ${session.dialect.epochMs('max(fire_at)')} AS t FROM ${STATE_SCHEMA}.schedule GROUP BY pipeline`);
   const done = await session.query(
     `WITH RECURSIVE fam(root, run_id) AS (
-        SELECT run_id, run_id FROM ${RUNS} WHERE parent_run_id IS NULL
-        UNION ALL SELECT f.root, r.run_id FROM ${RUNS} r JOIN fam f ON r.parent_run_id = f.run_id)
+        SELECT run_id, run_id FROM ${STATE_SCHEMA}.runs WHERE parent_run_id IS NULL
+        UNION ALL SELECT f.root, r.run_id FROM ${STATE_SCHEMA}.runs r JOIN fam f ON r.parent_run_id = f.run_id)
      SELECT DISTINCT o.pipeline, o.params->>'ds' AS ds, o.params->>'hour' AS hour
-     FROM fam JOIN ${RUNS} o ON o.run_id = fam.root JOIN ${RUNS} r ON r.run_id = fam.run_id
+     FROM fam JOIN ${STATE_SCHEMA}.runs o ON o.run_id = fam.root JOIN ${STATE_SCHEMA}.runs r ON r.run_id = fam.run_id
      WHERE o.command IN ('run', 'watch') AND o.pipeline IS NOT NULL AND r.status = 'succeeded'`,
   );
   const stuck = await session.query(
     `SELECT s.pipeline, ${session.dialect.epochMs('s.fire_at')} AS t, s.interval_label, s.run_id FROM ${STATE_SCHEMA}.schedule s
-     JOIN ${RUNS} r ON r.run_id = s.run_id
+     JOIN ${STATE_SCHEMA}.runs r ON r.run_id = s.run_id
      WHERE r.status IN ('interrupted', 'cancelled', 'running')
-       AND NOT EXISTS (SELECT 1 FROM ${RUNS} c WHERE c.parent_run_id = r.run_id)
+       AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.runs c WHERE c.parent_run_id = r.run_id)
      ORDER BY s.fire_at, r.started_at`,
   );
   const succeeded = new Map<string, Set<string>>();

@@ -213,7 +213,7 @@ describe('what runs recorded', () => {
     expect(failed.status).toBe('failed');
     const wh = await Engine.open(join(dir, 'warehouse.duckdb'));
     const s = await wh.session();
-    await s.exec(`UPDATE _pipe.runs SET params = '{"ds": "2024-01-02", "select": "m"}' WHERE run_id = '${failed.runId}'`);
+    await s.exec(`UPDATE _pipe.run_starts SET params = '{"ds": "2024-01-02", "select": "m"}' WHERE run_id = '${failed.runId}'`);
     s.close();
     wh.close();
 
