@@ -48,7 +48,7 @@ function fillEnv(text: string, env: Env): { text: string } | { missing: string }
 }
 
 /** A catalog as written (`postgres:…` or a file path from `base`), or what is wrong with it. */
-export function readCatalog(written: string, base: string, env: Env): { catalog: LakeCatalog } | { problem: string; hint?: string } {
+export function readLakeCatalog(written: string, base: string, env: Env): { catalog: LakeCatalog } | { problem: string; hint?: string } {
   if (written.startsWith(POSTGRES_PREFIX)) {
     const raw = written.slice(POSTGRES_PREFIX.length).trim();
     if (raw === '') return { problem: 'the Postgres catalog needs a connection string, e.g. postgres:dbname=pipe host=127.0.0.1' };
@@ -97,7 +97,7 @@ export function readLakeConfig(
   if (written === undefined && data.catalog === undefined) {
     diagnostics.push(error('bad-config', 'warehouse: a DuckLake needs its catalog:', at(['warehouse']), { hint: 'catalog: postgres:dbname=pipe host=127.0.0.1, or catalog: lake.ducklake for one machine' }));
   }
-  const read = written === undefined ? undefined : readCatalog(written, root, env);
+  const read = written === undefined ? undefined : readLakeCatalog(written, root, env);
   if (read && 'problem' in read) diagnostics.push(error('bad-config', `warehouse: catalog: ${read.problem}`, key('catalog'), { hint: read.hint }));
   const dataPath = text('data_path');
   const metadataSchema = text('metadata_schema');
@@ -127,7 +127,7 @@ export function readLakeConfig(
  */
 export function lakeFromDb(db: string, configured: LakeTarget | undefined, env: Env = process.env): { lake: LakeTarget } | { problem: string; hint?: string } {
   const written = db.slice(LAKE_PREFIX.length).trim();
-  const read = readCatalog(written, process.cwd(), env);
+  const read = readLakeCatalog(written, process.cwd(), env);
   if ('problem' in read) return { problem: `--db: ${read.problem}`, hint: read.hint };
   const lake: LakeTarget = {
     ...(configured ?? {}),

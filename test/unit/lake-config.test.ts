@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lakeFromDb, readCatalog } from '../../src/analyze/lake-config.js';
+import { lakeFromDb, readLakeCatalog } from '../../src/analyze/lake-config.js';
 import { openProject } from '../../src/commands/open-project.js';
 import { DiagnosticError, type Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { secrets } from '../../src/secrets/secrets.js';
@@ -72,6 +72,6 @@ describe('a DuckLake warehouse in pipe.yaml', () => {
     // A DuckDB file on the command line replaces the lake.
     expect(openProject({ project: root, db: join(root, 'w.duckdb') }).warehouseSetup.lake).toBeUndefined();
     expect(lakeFromDb('ducklake:postgres:dbname=x', undefined)).toMatchObject({ problem: '--db: a DuckLake with a Postgres catalog needs a data folder' });
-    expect(readCatalog('C:\\lakes\\a.ducklake', '/p', {})).toMatchObject({ catalog: { kind: 'file' } });
+    expect(readLakeCatalog('C:\\lakes\\a.ducklake', '/p', {})).toMatchObject({ catalog: { kind: 'file' } });
   });
 });
