@@ -68,7 +68,7 @@ export const STATE_DDL: readonly string[] = [
  */
 const MIGRATION: readonly string[] = [
   `ALTER TABLE ${STATE_SCHEMA}.runs RENAME TO run_starts`,
-  `ALTER TABLE ${STATE_SCHEMA}.run_starts ADD COLUMN host VARCHAR`,
+  `ALTER TABLE ${STATE_SCHEMA}.run_starts ADD COLUMN IF NOT EXISTS host VARCHAR`,
   `ALTER TABLE ${STATE_SCHEMA}.tasks RENAME TO planned_tasks`,
 ];
 
