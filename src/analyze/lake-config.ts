@@ -15,8 +15,8 @@ import { checkKeys } from './validate-keys.js';
  *       extension_dir: duckdb-extensions/ # optional
  *
  * Credentials come from the environment only: `${env:NAME}` in the catalog, or what libpq
- * reads itself (PGPASSWORD, ~/.pgpass). A password written into the file is refused, and the
- * values read from the environment are masked wherever pipe prints or stores text.
+ * reads itself (PGPASSWORD, ~/.pgpass). A password written into the file is refused, and one
+ * read from the environment is masked wherever pipe prints or stores text.
  */
 
 export const LAKE_KEYS = ['type', 'catalog', 'data_path', 'metadata_schema', 'extension_dir'] as const;
@@ -32,17 +32,21 @@ export function lakeLocation(lake: LakeTarget): string | undefined {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Fills in `${env:NAME}`; a variable that is not set is an error naming it. */
+/**
+ * Fills in `${env:NAME}`; a variable that is not set is an error naming it. The value of a
+ * password is recorded as a secret, masked wherever pipe prints or stores text; names (a
+ * user, a host) are shown, as Postgres's own messages show them.
+ */
 function fillEnv(text: string, env: Env): { text: string } | { missing: string } {
   let missing: string | undefined;
-  const filled = text.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+  const filled = text.replace(/(password\s*=\s*)?\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, key: string | undefined, name: string) => {
     const value = env[name];
     if (value === undefined) {
       missing ??= name;
       return '';
     }
-    secrets.record(value);
-    return value;
+    if (key !== undefined) secrets.record(value);
+    return `${key ?? ''}${value}`;
   });
   return missing === undefined ? { text: filled } : { missing };
 }

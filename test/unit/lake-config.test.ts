@@ -34,16 +34,19 @@ function problems(pipeYaml: string): string[] {
 describe('a DuckLake warehouse in pipe.yaml', () => {
   it('reads a Postgres catalog with ${env:…}, its data folder from the project', () => {
     process.env.PIPE_LAKE_TEST_USER = 'lake_writer_7';
-    const root = projectWith('warehouse:\n  type: ducklake\n  catalog: postgres:dbname=pipe host=127.0.0.1 user=${env:PIPE_LAKE_TEST_USER}\n  data_path: lake\n  metadata_schema: pipe_meta\n');
+    process.env.PIPE_LAKE_TEST_PASSWORD = 'pw-from-env-42';
+    const root = projectWith(
+      'warehouse:\n  type: ducklake\n  catalog: postgres:dbname=pipe host=127.0.0.1 user=${env:PIPE_LAKE_TEST_USER} password=${env:PIPE_LAKE_TEST_PASSWORD}\n  data_path: lake\n  metadata_schema: pipe_meta\n',
+    );
     const project = openProject({ project: root });
     const lake = project.warehouseSetup.lake!;
-    expect(lake.catalog).toEqual({ kind: 'postgres', connection: 'dbname=pipe host=127.0.0.1 user=lake_writer_7' });
+    expect(lake.catalog).toEqual({ kind: 'postgres', connection: 'dbname=pipe host=127.0.0.1 user=lake_writer_7 password=pw-from-env-42' });
     expect(lake.dataPath).toBe(`${join(root, 'lake')}/`);
     expect(lake.metadataSchema).toBe('pipe_meta');
     expect(project.warehousePath).toBe(join(root, 'lake'));
-    // What messages show keeps the placeholder; the value read is masked wherever text leaves pipe.
-    expect(lake.shown).toContain('${env:PIPE_LAKE_TEST_USER}');
-    expect(secrets.mask('user lake_writer_7')).toBe('user ****');
+    // What messages show keeps the placeholders; a password read is masked wherever text leaves pipe.
+    expect(lake.shown).toContain('password=${env:PIPE_LAKE_TEST_PASSWORD}');
+    expect(secrets.mask('user=lake_writer_7 password=pw-from-env-42')).toBe('user=lake_writer_7 password=****');
   });
 
   it('reports each mistake at its line', () => {
