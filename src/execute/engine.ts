@@ -42,6 +42,12 @@ import { SessionPool } from './session-pool.js';
  * interval published while the engine held the file. Its memory ends with it: once the file
  * is let go, another process may change it.
  *
+ * A DuckLake with a Postgres catalog (warehouse.sharedWriters) has no owner: other processes
+ * write to it while this engine does. What this engine's locks order, they still order inside
+ * the process; across processes the lake's catalog orders commits, and a commit refused for
+ * conflicting with another's is run again on the new snapshot (see againOnConflict). Its
+ * memory of newer publications covers this process's runs only.
+ *
  * Callers open a handle (`Engine.open`) and close it; the file closes with the last handle.
  */
 
