@@ -435,7 +435,7 @@ export class TemplateEngine {
     // A dbt generic test (`{% test name(...) %}`) is the macro `test_name`, line for line.
     const macro = { file: file.file, source: testBlocksAsMacros(file.source) };
     try {
-      const template = new nunjucks.Template(macro.source, this.env, macro.file, true);
+      const template = this.template(macro.source, macro.file, pkg !== undefined);
       // getExported runs the macro file's top level once; with no callback-free API in the
       // typings, the callback form is synchronous for templates without async filters.
       let exported: Record<string, unknown> | undefined;
@@ -483,6 +483,21 @@ export class TemplateEngine {
         throw this.macroFailure;
       }
     };
+  }
+
+  /**
+   * A template compiled now. An installed package's prints an undefined value as nothing, as
+   * dbt does (its macros print variables they set only on some paths); the project's own
+   * templates refuse to, which finds misspelt names.
+   */
+  private template(source: string, file: string, ofPackage: boolean): nunjucks.Template {
+    const opts = (this.env as unknown as { opts: { throwOnUndefined: boolean } }).opts;
+    opts.throwOnUndefined = !ofPackage;
+    try {
+      return new nunjucks.Template(source, this.env, file, true);
+    } finally {
+      opts.throwOnUndefined = true;
+    }
   }
 
   hasMacro(name: string): boolean {
@@ -552,7 +567,7 @@ export class TemplateEngine {
     const macro = (n: string) => this.macroNames.has(n) || this.packageGlobals.has(n) || (own !== undefined && Object.hasOwn(own, n));
     if (simple && ![...simple.names].some(macro)) return { file, source, simple };
     try {
-      return { file, source, template: new nunjucks.Template(source, this.env, file, true), ...(own ? { package: pkg } : {}) };
+      return { file, source, template: this.template(source, file, own !== undefined), ...(own ? { package: pkg } : {}) };
     } catch (e) {
       return templateDiagnostic(e, file, 'parse', source, this.functionNames());
     }
@@ -566,7 +581,7 @@ export class TemplateEngine {
         const sql = renderSimpleTemplate(compiled.simple, hooks);
         if (sql !== undefined) return sql;
       }
-      compiled.template ??= new nunjucks.Template(compiled.source, this.env, compiled.file, true);
+      compiled.template ??= this.template(compiled.source, compiled.file, compiled.package !== undefined);
       // Variables beyond the globals (a run hook's `results`) are the render's context; so are a
       // package's macros for its own templates, which the context finds before the globals.
       const own = compiled.package === undefined ? undefined : this.namespaceOf(compiled.package);
