@@ -12,7 +12,7 @@ import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespace
 import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
 import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
 import { installIntrospection, type RenderPhase } from './jinja/introspection.js';
-import { installJinjaSurface, JinjaError, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
+import { DbtRelation, installJinjaSurface, JinjaError, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
 
 /**
  * The Nunjucks environment every model and macro is rendered in.
@@ -279,14 +279,16 @@ export class TemplateEngine {
       if (!this.active) throw new TemplateFunctionError('template functions can only be used while rendering a model');
       return this.active;
     };
+    // ref() is a relation, as in dbt (packages check that they are given one); it prints as the ref.
+    const refRelation = (name: string) => DbtRelation.ofNode(hooks().ref(name), name);
     this.env.addGlobal('ref', (...args: unknown[]) => {
       const { positional } = splitKeywords(args);
       const [first, second] = positional;
       if (positional.length === 2 && typeof first === 'string' && typeof second === 'string') {
         // ref('project', 'orders') names the project's own model, ref('package', 'stg_orders') an installed package's, as in dbt.
-        if (first === this.options.packages?.project) return hooks().ref(second);
+        if (first === this.options.packages?.project) return refRelation(second);
         const pkg = this.options.packages?.installed.find((p) => p.name === first);
-        if (pkg?.nodes.has(second)) return hooks().ref(second);
+        if (pkg?.nodes.has(second)) return refRelation(second);
         if (pkg?.shadowed?.has(second)) {
           throw new TemplateFunctionError(`ref('${first}', '${second}'): the package's ${second} is not built, the project's own ${second} is: ref('${second}') reads that one`);
         }
@@ -295,7 +297,7 @@ export class TemplateEngine {
       if (typeof first !== 'string' || positional.length !== 1) {
         throw new TemplateFunctionError("ref() takes one model or seed name, e.g. ref('orders'), or a package's name and one, e.g. ref('shop', 'orders')");
       }
-      return hooks().ref(first);
+      return refRelation(first);
     });
     this.env.addGlobal('source', (...args: unknown[]) => {
       const { positional } = splitKeywords(args);

@@ -1,3 +1,4 @@
+import { setFunction, setStrictFunction } from './py-set.js';
 import { createHash } from 'node:crypto';
 import { bind, pyFunction, signature } from './args.js';
 import { datetimeModule, PyDateTime, UTC } from './datetime.js';
@@ -167,6 +168,8 @@ export function dbtContext(options: ContextOptions): Record<string, unknown> {
     // dbt's tests select every column of a failing row when the failures are stored, else 1:
     // pipe stores none, and counts the same rows either way.
     should_store_failures: () => false,
+    set: setFunction,
+    set_strict: setStrictFunction,
     modules: new Modules('modules', { datetime: new PyModule('datetime', datetimeModule(now)), re: new PyModule('re', reModule()) }),
     local_md5: pyFunction(signature('local_md5', 'value'), (v: unknown) => createHash('md5').update(pyStr(v), 'utf8').digest('hex')),
     invocation_id: invocation.id,
