@@ -95,6 +95,31 @@ class Exceptions extends PyObject {
   }
 }
 
+/** The members of dbt's `flags` templates have (see Flags). */
+export const FLAGS: readonly string[] = ['WHICH', 'EMPTY', 'STORE_FAILURES'];
+
+/**
+ * dbt's `flags`, what packages read of it: the command (`pipe run` builds and tests, as
+ * `dbt build` does), no `--empty` run, no failures stored. Any other flag is an error.
+ */
+class Flags extends PyObject {
+  readonly typeName = 'flags';
+  repr(): string {
+    return '<flags>';
+  }
+  override getattr(name: string): unknown {
+    switch (name) {
+      case 'WHICH':
+        return 'build';
+      case 'EMPTY':
+      case 'STORE_FAILURES':
+        return false;
+      default:
+        throw new JinjaError(`flags.${name} is not supported by pipe: flags.${FLAGS.join(', flags.')} are`);
+    }
+  }
+}
+
 /** The longest range() Jinja's sandbox gives. */
 const MAX_RANGE = 100_000;
 
@@ -165,6 +190,7 @@ export function dbtContext(options: ContextOptions): Record<string, unknown> {
       return '';
     }),
     exceptions: new Exceptions(report),
+    flags: new Flags(),
     // dbt's tests select every column of a failing row when the failures are stored, else 1:
     // pipe stores none, and counts the same rows either way.
     should_store_failures: () => false,
