@@ -22,6 +22,8 @@ export class DbtRelation extends PyObject {
   constructor(
     private readonly token: string,
     private readonly parts: () => RelationParts,
+    /** A node the template reads (a ref): built before the template runs. */
+    readonly read = false,
   ) {
     super();
   }
@@ -39,7 +41,7 @@ export class DbtRelation extends PyObject {
         throw new JinjaError(`the schema of ${name} is not known while a template renders in pipe: pipe places it once rendered`);
       },
       identifier: name,
-    }));
+    }), true);
   }
 
   override str(): string {
@@ -48,6 +50,10 @@ export class DbtRelation extends PyObject {
   repr(): string {
     const { database, schema, identifier } = this.parts();
     return `<Relation "${database}"."${schema}"."${identifier}">`;
+  }
+  /** Where it lives (an error for a ref's, see ofNode). */
+  where(): RelationParts {
+    return this.parts();
   }
   override getattr(name: string): unknown {
     switch (name) {
