@@ -786,7 +786,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   const projectName = dbt?.name ?? settings.name ?? basename(files.root);
   const packageNodes = new Map<string, { built: Set<string>; shadowed: Set<string> }>();
   const ofPackage = (name: string) => packageNodes.get(name) ?? packageNodes.set(name, { built: new Set(), shadowed: new Set() }).get(name)!;
-  for (const n of [...files.models, ...files.seeds]) if (n.package) ofPackage(n.package.name).built.add(n.name);
+  for (const n of [...files.models, ...files.seeds, ...files.snapshots]) if (n.package) ofPackage(n.package.name).built.add(n.name);
   for (const n of files.shadowed ?? []) ofPackage(n.package.name).shadowed.add(n.name);
   const packages = projectNamespaces(projectName, files.packages ?? NO_PACKAGES, dbt?.file, packageNodes, diagnostics);
   const engineKey = JSON.stringify([

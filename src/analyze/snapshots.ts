@@ -17,9 +17,15 @@ export interface DeclaredSnapshot {
 }
 
 export function declaredSnapshots(files: ProjectFiles, properties: Properties, projectName: string, diagnostics: Diagnostic[]): DeclaredSnapshot[] {
+  // A package's snapshot is named from the package, under its own snapshot folders.
   const out: DeclaredSnapshot[] = files.snapshots.map((s) => ({
     source: s,
-    fqn: [...fqnOf(projectName, s.file, files.layout.snapshots, basename(s.file, extname(s.file))), s.name],
+    fqn: [
+      ...(s.package
+        ? fqnOf(s.package.name, s.file.slice(s.package.dir.length + 1), s.package.layout.snapshots, basename(s.file, extname(s.file)))
+        : fqnOf(projectName, s.file, files.layout.snapshots, basename(s.file, extname(s.file)))),
+      s.name,
+    ],
   }));
   const taken = new Map<string, string>();
   for (const n of [...files.models, ...files.seeds, ...files.snapshots]) taken.set(n.name.toLowerCase(), n.file);

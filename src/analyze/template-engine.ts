@@ -12,7 +12,7 @@ import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespace
 import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
 import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
 import { installIntrospection, type RenderPhase } from './jinja/introspection.js';
-import { installJinjaSurface, JinjaError, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
+import { DbtRelation, installJinjaSurface, JinjaError, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
 
 /**
  * The Nunjucks environment every model and macro is rendered in.
@@ -279,14 +279,16 @@ export class TemplateEngine {
       if (!this.active) throw new TemplateFunctionError('template functions can only be used while rendering a model');
       return this.active;
     };
+    // ref() is a relation, as in dbt (packages check that they are given one); it prints as the ref.
+    const refRelation = (name: string) => DbtRelation.ofNode(hooks().ref(name), name);
     this.env.addGlobal('ref', (...args: unknown[]) => {
       const { positional } = splitKeywords(args);
       const [first, second] = positional;
       if (positional.length === 2 && typeof first === 'string' && typeof second === 'string') {
         // ref('project', 'orders') names the project's own model, ref('package', 'stg_orders') an installed package's, as in dbt.
-        if (first === this.options.packages?.project) return hooks().ref(second);
+        if (first === this.options.packages?.project) return refRelation(second);
         const pkg = this.options.packages?.installed.find((p) => p.name === first);
-        if (pkg?.nodes.has(second)) return hooks().ref(second);
+        if (pkg?.nodes.has(second)) return refRelation(second);
         if (pkg?.shadowed?.has(second)) {
           throw new TemplateFunctionError(`ref('${first}', '${second}'): the package's ${second} is not built, the project's own ${second} is: ref('${second}') reads that one`);
         }
@@ -295,7 +297,7 @@ export class TemplateEngine {
       if (typeof first !== 'string' || positional.length !== 1) {
         throw new TemplateFunctionError("ref() takes one model or seed name, e.g. ref('orders'), or a package's name and one, e.g. ref('shop', 'orders')");
       }
-      return hooks().ref(first);
+      return refRelation(first);
     });
     this.env.addGlobal('source', (...args: unknown[]) => {
       const { positional } = splitKeywords(args);
@@ -435,7 +437,7 @@ export class TemplateEngine {
     // A dbt generic test (`{% test name(...) %}`) is the macro `test_name`, line for line.
     const macro = { file: file.file, source: testBlocksAsMacros(file.source) };
     try {
-      const template = new nunjucks.Template(macro.source, this.env, macro.file, true);
+      const template = this.template(macro.source, macro.file, pkg !== undefined);
       // getExported runs the macro file's top level once; with no callback-free API in the
       // typings, the callback form is synchronous for templates without async filters.
       let exported: Record<string, unknown> | undefined;
@@ -483,6 +485,21 @@ export class TemplateEngine {
         throw this.macroFailure;
       }
     };
+  }
+
+  /**
+   * A template compiled now. An installed package's prints an undefined value as nothing, as
+   * dbt does (its macros print variables they set only on some paths); the project's own
+   * templates refuse to, which finds misspelt names.
+   */
+  private template(source: string, file: string, ofPackage: boolean): nunjucks.Template {
+    const opts = (this.env as unknown as { opts: { throwOnUndefined: boolean } }).opts;
+    opts.throwOnUndefined = !ofPackage;
+    try {
+      return new nunjucks.Template(source, this.env, file, true);
+    } finally {
+      opts.throwOnUndefined = true;
+    }
   }
 
   hasMacro(name: string): boolean {
@@ -552,7 +569,7 @@ export class TemplateEngine {
     const macro = (n: string) => this.macroNames.has(n) || this.packageGlobals.has(n) || (own !== undefined && Object.hasOwn(own, n));
     if (simple && ![...simple.names].some(macro)) return { file, source, simple };
     try {
-      return { file, source, template: new nunjucks.Template(source, this.env, file, true), ...(own ? { package: pkg } : {}) };
+      return { file, source, template: this.template(source, file, own !== undefined), ...(own ? { package: pkg } : {}) };
     } catch (e) {
       return templateDiagnostic(e, file, 'parse', source, this.functionNames());
     }
@@ -566,7 +583,7 @@ export class TemplateEngine {
         const sql = renderSimpleTemplate(compiled.simple, hooks);
         if (sql !== undefined) return sql;
       }
-      compiled.template ??= new nunjucks.Template(compiled.source, this.env, compiled.file, true);
+      compiled.template ??= this.template(compiled.source, compiled.file, compiled.package !== undefined);
       // Variables beyond the globals (a run hook's `results`) are the render's context; so are a
       // package's macros for its own templates, which the context finds before the globals.
       const own = compiled.package === undefined ? undefined : this.namespaceOf(compiled.package);

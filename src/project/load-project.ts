@@ -277,18 +277,13 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
   }
   const packages = dbtProject ? loadPackages(root, dbtProject, packageFiles, fs, readYamlFile, diagnostics) : undefined;
   /**
-   * The project's own folders, then each installed package's: a package's models, seeds and
-   * tests are nodes of the one graph, as in dbt. Its snapshots and analyses are not read.
+   * The project's own folders, then each installed package's: a package's models, seeds,
+   * snapshots and tests are nodes of the one graph, as in dbt. Its analyses are not read.
    */
   const origins: readonly { readonly base: string; readonly layout: ProjectLayout; readonly package?: InstalledPackage }[] = [
     { base: root, layout },
     ...(packages?.installed ?? []).map((p) => ({ base: join(root, p.dir), layout: p.layout, package: p })),
   ];
-  for (const p of packages?.installed ?? []) {
-    if (p.layout.snapshots.some((d) => fs.list(join(root, p.dir, d), true).some((f) => f.endsWith('.sql')))) {
-      unused.push({ file: p.dir, what: 'snapshots of dbt packages, which pipe does not build' });
-    }
-  }
   /** A YAML file among models or seeds: a properties file, the config of the file beside it, or a mistake. */
   const yamlBeside = (abs: string, ext: string, owner: string) => {
     const file = rel(abs);
@@ -450,7 +445,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
   const snapshots: SnapshotSource[] = [];
   /** The names of the snapshots read so far, whose files are not named after them. */
   const snapshotNames = new Map<string, string>();
-  for (const abs of listAll(layout.snapshots)) {
+  for (const { base, layout: folders, package: pkg } of origins) for (const abs of listAll(folders.snapshots, base)) {
     const ext = extname(abs);
     if (YAML_EXTENSIONS.includes(ext)) {
       const yaml = readYamlFile(fs, abs, rel(abs), diagnostics);
@@ -478,15 +473,23 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
         diagnostics.push(
           error('duplicate-model', `'${block.name}' is defined twice: ${other} and ${file}${inCase}`, { file, line: block.line }, {
             related: [{ message: 'first defined here', location: { file: other } }],
-            hint: 'snapshots, models and seeds share one namespace; rename one',
+            hint: pkg || packaged.has(block.name.toLowerCase()) ? IN_TWO_PACKAGES : 'snapshots, models and seeds share one namespace; rename one',
           }),
         );
         leftOut.push(block.name);
         continue;
       }
       seen.set(block.name.toLowerCase(), file);
+      if (pkg) packaged.add(block.name.toLowerCase());
       snapshotNames.set(block.name.toLowerCase(), block.name);
-      snapshots.push({ name: block.name, file, absPath: abs, line: block.line, sql: fs.derive(abs, `snapshot-block:${block.name}`, () => blockText(text, block)) });
+      snapshots.push({
+        name: block.name,
+        file,
+        absPath: abs,
+        line: block.line,
+        sql: fs.derive(abs, `snapshot-block:${block.name}`, () => blockText(text, block)),
+        ...(pkg ? { package: pkg } : {}),
+      });
     }
   }
   for (const abs of listAll(layout.analyses)) {

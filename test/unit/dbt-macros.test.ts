@@ -229,9 +229,19 @@ describe('installed packages', () => {
   });
 
   it("report an error in a package's macro at its file and line", () => {
-    const a = run({ ...TOOLS, 'models/a.sql': 'select {{ tools.to_cents() }}' });
-    expect(errors(a)).toEqual([['template-render', "'column' is undefined (or null) in template output", 'dbt_packages/tools/macros/money.sql', 5]]);
-    expect(a.diagnostics[0].related?.map((r) => [r.message, r.location.file])).toEqual([['reached through tools.default__to_cents(), called here', 'models/a.sql']]);
+    const broken = { 'dbt_packages/tools/macros/broken.sql': "{% macro scaled(column) %}\n  {{ column ~ 'x' + 1 }}\n{% endmacro %}" };
+    const a = run({ ...TOOLS, ...broken, 'models/a.sql': "select {{ tools.scaled('p') }}" });
+    expect(errors(a)).toEqual([['template-render', "unsupported operand type(s) for +: 'str' and 'int'", 'dbt_packages/tools/macros/broken.sql', 2]]);
+    expect(a.diagnostics[0].related?.map((r) => [r.message, r.location.file])).toEqual([['reached through tools.scaled(), called here', 'models/a.sql']]);
+  });
+
+  it('print an undefined value as nothing, as dbt does; the project refuses to', () => {
+    // A macro of a package sets a variable on one path only, and prints it on every one.
+    const a = run({ ...TOOLS, 'models/a.sql': 'select {{ tools.to_cents() }} as c' });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'a')).toBe('select ( * 100)::bigint as c');
+    const own = run({ 'macros/m.sql': '{% macro to_cents(column) %}{{ column }}{% endmacro %}', 'models/a.sql': 'select {{ to_cents() }} as c' });
+    expect(errors(own)).toEqual([['template-render', "'column' is undefined (or null) in template output", 'macros/m.sql', 1]]);
   });
 });
 

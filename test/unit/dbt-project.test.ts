@@ -430,7 +430,7 @@ describe('dbt Jinja pipe cannot render yet', () => {
     });
     // default__helper is reached through adapter.dispatch('helper').
     expect(errors(a)).toEqual([
-      ['unsupported', 'flags is not supported by pipe', 'models/b.sql', 1],
+      ['unsupported', 'flags.FULL_REFRESH is not supported by pipe', 'models/b.sql', 1],
       ['unsupported', 'selected_resources is not supported by pipe', 'macros/m.sql', 3],
     ]);
     // The models that read b are not reported again for it.

@@ -89,6 +89,32 @@ describe('snapshots in the graph', () => {
   });
 });
 
+describe("an installed package's snapshots", () => {
+  it('are nodes named from the package, configured by its dbt_project.yml then the project, read by ref()', () => {
+    const a = run({
+      'dbt_project.yml': `${DBT}snapshots:\n  kit:\n    +tags: [from_project]\n`,
+      'packages.yml': 'packages:\n  - package: acme/kit\n    version: 1.0.0\n',
+      'dbt_packages/kit/dbt_project.yml': "name: kit\nsnapshots:\n  kit:\n    +target_schema: history\n",
+      'dbt_packages/kit/seeds/raw_orders.csv': 'id,updated_at\n1,2024-01-01 00:00:00\n',
+      'dbt_packages/kit/snapshots/deep/orders.sql': block('kit_orders', TS, "select * from {{ ref('raw_orders') }}"),
+      'models/current.sql': "select * from {{ ref('kit', 'kit_orders') }} where dbt_valid_to is null",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(node(a, 'kit_orders')).toMatchObject({ upstream: ['raw_orders'], relation: '"history"."kit_orders"', fqn: ['kit', 'deep', 'orders', 'kit_orders'], tags: ['from_project'] });
+    expect(node(a, 'current').upstream).toEqual(['kit_orders']);
+    expect(a.diagnostics.filter((d) => d.code === 'not-used').map((d) => d.message).join(' ')).not.toContain('snapshot');
+  });
+
+  it("named like one of the project's is an error naming both", () => {
+    const a = run({
+      'dbt_packages/kit/dbt_project.yml': 'name: kit\n',
+      'dbt_packages/kit/snapshots/orders.sql': block('orders', TS),
+      'models/orders.sql': 'select 1',
+    });
+    expect(errors(a)).toEqual([["'orders' is defined twice: models/orders.sql and dbt_packages/kit/snapshots/orders.sql", 'dbt_packages/kit/snapshots/orders.sql:1']]);
+  });
+});
+
 describe('snapshot refusals, each at its line', () => {
   it.each([
     ["unique_key=''", 'a snapshot needs unique_key'],

@@ -91,7 +91,7 @@ select log(amount) as l, 'dbt_utils.star(x)' as s, target.id from t
           { file: 'models/b.sql', line: 1, column: 4 },
         ],
       ],
-      ['flags is not supported by pipe', { file: 'models/b.sql', line: 1, column: 28 }, []],
+      ['flags.x is not supported by pipe', { file: 'models/b.sql', line: 1, column: 28 }, []],
     ]);
   });
 });

@@ -2,7 +2,8 @@ import { error, warning, type Diagnostic, type Location } from '../../diagnostic
 import { didYouMean } from '../../diagnostics/suggest.js';
 import type { YamlSource } from '../../project/yaml-file.js';
 import { quoteIdent, quoteLiteral, stripTrailingSemicolon } from '../../sql/sql-text.js';
-import { refToken, type Check } from '../checks.js';
+import { isRefToken, refToken, type Check } from '../checks.js';
+import { DbtRelation } from '../jinja/relation.js';
 import type { SourceCall } from '../sources.js';
 import type { MacroSignature } from '../macro-signatures.js';
 import { settingsOf, mergeSettings } from './config-tree.js';
@@ -141,7 +142,7 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
   if (!resolver.ok) return undefined;
   if (!checkArgs(impl, testName, column, resolved, at, ctx, diagnostics)) return undefined;
 
-  const definition = impl.kind === 'macro' ? renderDefinition(impl, column, resolved, testName, at, ctx, diagnostics) : BUILT_IN;
+  const definition = impl.kind === 'macro' ? renderDefinition(impl, column, resolved, spec.on.name, testName, at, ctx, diagnostics) : BUILT_IN;
   if (!definition) return undefined;
   // ref() and source() calls the definition makes are nodes the test reads, as dbt records them while parsing.
   for (const r of definition.refs) resolver.ref(undefined, r, false);
@@ -163,7 +164,7 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
   // Its config is the parse render's, as in dbt: the render at run time is given the relation tested as it is then known.
   const atRun =
     impl.kind === 'macro' && definition.readsWarehouse
-      ? (phase: RenderPhase) => queryAtRun(testName, at, callDefinition(impl, column, resolved, model, ctx, { phase, parse: definition }), config.limit)
+      ? (phase: RenderPhase) => queryAtRun(testName, at, callDefinition(impl, column, resolved, model, spec.on.name, ctx, { phase, parse: definition }), config.limit)
       : undefined;
   return {
     on: spec.on,
@@ -204,12 +205,13 @@ function renderDefinition(
   impl: Extract<Implementation, { kind: 'macro' }>,
   column: string | undefined,
   args: Readonly<Record<string, unknown>>,
+  on: string,
   test: string,
   at: Location,
   ctx: GenericTestContext,
   diagnostics: Diagnostic[],
 ): (RenderedTest & { readonly configAt?: Location }) | undefined {
-  const rendered = callDefinition(impl, column, args, MODEL_PLACEHOLDER, ctx);
+  const rendered = callDefinition(impl, column, args, MODEL_PLACEHOLDER, on, ctx);
   if ('severity' in rendered) {
     diagnostics.push({ ...rendered, related: [...(rendered.related ?? []), { message: `test ${test} is declared here`, location: at }] });
     return undefined;
@@ -219,20 +221,25 @@ function renderDefinition(
   return { ...rendered, sql: stripTrailingSemicolon(rendered.sql).trim(), configAt };
 }
 
-/** A test's definition called with its arguments, `model` the relation tested, when it runs or (no `run`) at the parse. */
+/** A test's definition called with its arguments, `model` the relation tested (the node `on`), when it runs or (no `run`) at the parse. */
 function callDefinition(
   impl: Extract<Implementation, { kind: 'macro' }>,
   column: string | undefined,
   args: Readonly<Record<string, unknown>>,
   model: string,
+  on: string,
   ctx: GenericTestContext,
   run?: TestRunPhase,
 ): RenderedTest | Diagnostic {
   const builtin = impl.positionalAs;
   // In a built-in's place, a definition is called as dbt calls the built-in's: by position.
-  return builtin
-    ? ctx.renderMacro(impl.macro, [model, column, ...builtinArgs(builtin).map((a) => args[a] ?? defaultOf(builtin, a))], {}, run)
-    : ctx.renderMacro(impl.macro, [], { model, ...(column === undefined ? {} : { column_name: column }), ...args }, run);
+  if (builtin) return ctx.renderMacro(impl.macro, [model, column, ...builtinArgs(builtin).map((a) => args[a] ?? defaultOf(builtin, a))], {}, run);
+  // The model tested and every ref() or source() among the arguments are relations, as dbt gives them.
+  // (With a `where`, dbt's model is a subquery's text, as here.)
+  const relation = (v: unknown) => (typeof v === 'string' && isRefToken(v) ? DbtRelation.ofNode(v, v.slice(1, -1)) : v);
+  const tested = model === MODEL_PLACEHOLDER ? DbtRelation.ofNode(model, on) : relation(model);
+  const given = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, relation(v)]));
+  return ctx.renderMacro(impl.macro, [], { model: tested, ...(column === undefined ? {} : { column_name: column }), ...given }, run);
 }
 
 /** The test's macro or built-in; an unknown test or one of a package is an error naming the tests there are. */

@@ -1,6 +1,7 @@
 import { error, positionOf, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import type { PackageScope } from './packages.js';
 import { bySameCause } from '../../diagnostics/same-cause.js';
+import { FLAGS } from '../jinja/dbt-context.js';
 
 /**
  * The dbt Jinja that pipe's templates cannot render yet, found in a template's text before it
@@ -59,9 +60,16 @@ const RULES: readonly Rule[] = [
     hint: (m) => `it is a method of adapter: adapter.${m[1]}()`,
   },
   {
-    re: /\b(selected_resources|flags)\b/g,
-    cause: (m) => m[1],
+    re: /\bselected_resources\b/g,
+    cause: (m) => m[0],
     hint: () => 'not available in pipe templates yet: pass the value with --var',
+  },
+  {
+    // A bare `flags` is a name of the template's own (a macro's parameter, as in dbt_expectations).
+    re: /(?<![.\w])flags\s*\.\s*([A-Za-z_]\w*)/g,
+    skip: (m) => FLAGS.includes(m[1]),
+    cause: (m) => `flags.${m[1]}`,
+    hint: () => `not available in pipe templates: flags.${FLAGS.join(', flags.')} are; pass other values with --var`,
   },
   {
     re: /(?<![.\w])(dispatch)\s*\(/g,

@@ -1,3 +1,4 @@
+import { setFunction, setStrictFunction } from './py-set.js';
 import { createHash } from 'node:crypto';
 import { bind, pyFunction, signature } from './args.js';
 import { datetimeModule, PyDateTime, UTC } from './datetime.js';
@@ -94,6 +95,31 @@ class Exceptions extends PyObject {
   }
 }
 
+/** The members of dbt's `flags` templates have (see Flags). */
+export const FLAGS: readonly string[] = ['WHICH', 'EMPTY', 'STORE_FAILURES'];
+
+/**
+ * dbt's `flags`, what packages read of it: the command (`pipe run` builds and tests, as
+ * `dbt build` does), no `--empty` run, no failures stored. Any other flag is an error.
+ */
+class Flags extends PyObject {
+  readonly typeName = 'flags';
+  repr(): string {
+    return '<flags>';
+  }
+  override getattr(name: string): unknown {
+    switch (name) {
+      case 'WHICH':
+        return 'build';
+      case 'EMPTY':
+      case 'STORE_FAILURES':
+        return false;
+      default:
+        throw new JinjaError(`flags.${name} is not supported by pipe: flags.${FLAGS.join(', flags.')} are`);
+    }
+  }
+}
+
 /** The longest range() Jinja's sandbox gives. */
 const MAX_RANGE = 100_000;
 
@@ -164,6 +190,12 @@ export function dbtContext(options: ContextOptions): Record<string, unknown> {
       return '';
     }),
     exceptions: new Exceptions(report),
+    flags: new Flags(),
+    // dbt's tests select every column of a failing row when the failures are stored, else 1:
+    // pipe stores none, and counts the same rows either way.
+    should_store_failures: () => false,
+    set: setFunction,
+    set_strict: setStrictFunction,
     modules: new Modules('modules', { datetime: new PyModule('datetime', datetimeModule(now)), re: new PyModule('re', reModule()) }),
     local_md5: pyFunction(signature('local_md5', 'value'), (v: unknown) => createHash('md5').update(pyStr(v), 'utf8').digest('hex')),
     invocation_id: invocation.id,

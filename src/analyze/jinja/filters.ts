@@ -5,6 +5,7 @@ import { htmlSafeJson } from './json-yaml.js';
 import { getattr, getitem } from './members.js';
 import { compareChain, contains } from './operators.js';
 import { percentFormat, pyRound } from './python-format.js';
+import { DbtRelation } from './relation.js';
 import { methodOf } from './python-methods.js';
 import { isDict, isStr, pyBool, pyCompare, pyEquals, pyIterate, PyObject, pyRepr, pyStr, SafeString, strOf, tuple, typeName } from './values.js';
 
@@ -459,7 +460,7 @@ function tests(env: Env): Record<string, (...args: unknown[]) => unknown> {
     lt,
     lessthan: lt,
     '<': lt,
-    mapping: t('mapping', 'value', (v: unknown) => isDict(v)),
+    mapping: t('mapping', 'value', (v: unknown) => isDict(v) || v instanceof DbtRelation),
     ne,
     '!=': ne,
     none: t('none', 'value', (v: unknown) => v === null),

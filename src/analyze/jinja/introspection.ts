@@ -1,10 +1,12 @@
 import type nunjucks from 'nunjucks';
 import { positionOf } from '../../diagnostics/diagnostics.js';
 import { TemplateFunctionError } from '../template-engine.js';
+import { JinjaError } from './errors.js';
 import { bindArgs, param } from './macro-args.js';
 import { quoteIdent } from '../../sql/sql-text.js';
 import { emptyAnswer, questionKey, type Answer, type Question } from '../../warehouse/introspection.js';
 import type { QueryTable } from '../../warehouse/warehouse.js';
+import { DbtRelation } from './relation.js';
 import { PyObject } from './values.js';
 
 /**
@@ -349,6 +351,11 @@ export function dbtColumn(name: string, type: string) {
     numeric_precision: null,
     numeric_scale: null,
     is_string: isString,
+    // dbt's size of a string column whose type has none.
+    string_size: () => {
+      if (!isString()) throw new JinjaError('Called string_size() on non-string field!');
+      return 256;
+    },
     is_integer: is('integer'),
     is_float: is('float'),
     is_numeric: is('numeric'),
@@ -426,6 +433,18 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
       return found.found ? new Relation(typeof a.database === 'string' ? a.database : null, found.found.schema, found.found.identifier, found.found.type) : null;
     },
     type: () => 'duckdb',
+  });
+  // A relation of a node pipe builds exists by the time a template reading it runs: it is built first.
+  env.addGlobal('load_relation', (...args: unknown[]) => {
+    const { relation } = bindArgs('load_relation', [param('relation')], args);
+    const getRelation = (globals.adapter as { get_relation: (...a: unknown[]) => unknown }).get_relation;
+    if (relation instanceof DbtRelation && relation.read) return relation;
+    if (relation instanceof DbtRelation) {
+      const { database, schema, identifier } = relation.where();
+      return getRelation(database, schema, identifier);
+    }
+    if (relation instanceof Relation) return getRelation(relation.database, relation.schema, relation.identifier);
+    throw new TemplateFunctionError("load_relation() takes a relation, e.g. load_relation(ref('orders'))");
   });
   env.addGlobal('api', {
     Relation: {

@@ -1,5 +1,6 @@
 import { JinjaError } from './errors.js';
 import { methodOf, type Accessors } from './python-methods.js';
+import { DbtRelation } from './relation.js';
 import { callableAttribute, isDict, isStr, isTuple, PyObject, pyRepr, strOf, tuple, typeName } from './values.js';
 
 /**
@@ -28,6 +29,8 @@ export function getattr(obj: unknown, name: string): unknown {
 /** `obj[key]`. */
 export function getitem(obj: unknown, key: unknown): unknown {
   if (obj === null || obj === undefined) return undefined;
+  // A dict keyed by a relation holds it under what it prints as (see dictKey).
+  if (key instanceof DbtRelation && isDict(obj)) return obj[key.str()];
   if (typeof key === 'number' || typeof key === 'boolean') {
     const i = Number(key);
     if (Array.isArray(obj)) return Number.isInteger(i) ? obj[i < 0 ? obj.length + i : i] : undefined;

@@ -1,5 +1,6 @@
 import { JinjaError } from './errors.js';
 import { percentFormat } from './python-format.js';
+import { DbtRelation } from './relation.js';
 import { isDict, isStr, isTuple, pyBool, pyCompare, pyEquals, pyIterate, PyObject, pyRepr, pyStr, strOf, tuple, typeName } from './values.js';
 
 /**
@@ -157,6 +158,8 @@ export function contains(needle: unknown, haystack: unknown): boolean {
 /** A dict literal's key from an expression (`{name: 1}` uses the variable `name`, as Jinja does). */
 export function dictKey(k: unknown): string {
   if (isStr(k)) return strOf(k);
+  // A relation keys a dict by what it prints as (pipe's dicts have str keys).
+  if (k instanceof DbtRelation) return k.str();
   if (k === undefined) throw new JinjaError('a dict key is undefined (an unknown variable)');
   throw new JinjaError(`pipe's dicts have str keys only; got the key ${pyRepr(k)} (${typeName(k)})`);
 }

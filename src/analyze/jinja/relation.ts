@@ -1,4 +1,5 @@
 import { pyFunction, signature } from './args.js';
+import { JinjaError } from './errors.js';
 import { PyObject } from './values.js';
 
 /** Where a relation lives: what `this.database`, `this.schema` and `this.identifier` say. */
@@ -9,10 +10,11 @@ export interface RelationParts {
 }
 
 /**
- * dbt's `this`: prints as the reference pipe resolves to the model's relation once the
+ * dbt's relations (`this`, what ref() and source() return): each prints as the reference pipe resolves to the model's relation once the
  * template is rendered (so that `{{ this }}` follows a config(schema=...) anywhere in the
  * file, and a backfill's staging table), and answers `.database`, `.schema`, `.identifier`
- * (`.name` and `.table` too) from `parts`, asked when read.
+ * (`.name` and `.table` too) from `parts`, asked when read. Like dbt's, it is a mapping
+ * whose `get('metadata')` names its type: what packages check a relation by.
  */
 export class DbtRelation extends PyObject {
   readonly typeName = 'Relation';
@@ -20,8 +22,26 @@ export class DbtRelation extends PyObject {
   constructor(
     private readonly token: string,
     private readonly parts: () => RelationParts,
+    /** A node the template reads (a ref): built before the template runs. */
+    readonly read = false,
   ) {
     super();
+  }
+
+  /**
+   * The relation of a node read by name (a ref, a test's model): its identifier is the name;
+   * where it lives is decided once the template is rendered, so asking is an error.
+   */
+  static ofNode(token: string, name: string): DbtRelation {
+    return new DbtRelation(token, () => ({
+      get database(): string {
+        throw new JinjaError(`the database of ${name} is not known while a template renders in pipe`);
+      },
+      get schema(): string {
+        throw new JinjaError(`the schema of ${name} is not known while a template renders in pipe: pipe places it once rendered`);
+      },
+      identifier: name,
+    }), true);
   }
 
   override str(): string {
@@ -30,6 +50,10 @@ export class DbtRelation extends PyObject {
   repr(): string {
     const { database, schema, identifier } = this.parts();
     return `<Relation "${database}"."${schema}"."${identifier}">`;
+  }
+  /** Where it lives (an error for a ref's, see ofNode). */
+  where(): RelationParts {
+    return this.parts();
   }
   override getattr(name: string): unknown {
     switch (name) {
@@ -43,6 +67,8 @@ export class DbtRelation extends PyObject {
         return this.parts().identifier;
       case 'render':
         return pyFunction(signature('render', ''), () => this.token);
+      case 'get':
+        return pyFunction(signature('get', 'key default', { default: null }), (key: unknown, fallback: unknown) => (key === 'metadata' ? { type: 'DuckDBRelation' } : fallback));
       default:
         return undefined;
     }

@@ -1,4 +1,5 @@
 import nunjucks from 'nunjucks';
+import { makeMacro, spreadArgs } from './call-args.js';
 import { locate, MacroReturn } from './errors.js';
 import { getattr, getitem, setattr, slice } from './members.js';
 import { and, binary, compareChain, contains, dictKey, loopSource, or, unary, unpack, type BinaryOp } from './operators.js';
@@ -13,6 +14,10 @@ import { pyBool, pyStr, SafeString, tuple } from './values.js';
  * - `return(value)` ends a macro with that value;
  * - a `{% set %}` inside a loop body stays in that iteration, as in Jinja (Nunjucks lets it
  *   change the variable outside the loop);
+ * - macros bind their arguments as Jinja's do: `varargs` and `kwargs` in a macro's body take
+ *   what its parameters do not, and anything else a call gives is an error;
+ * - calls spread arguments (`f(*args, **kwargs)`), and every list of arguments or items may
+ *   end with a comma (`(a,)` is a tuple);
  * - Python's operators, truth (an empty list is false), comparisons, `in`, tuples `(a, b)`,
  *   dict keys that are variables, `*`, `/` and `%` at one precedence level;
  * - Python's literals (`'\d'` stays backslash-d, `1e-5`, `1_000`, `}}` closing a dict inside
@@ -160,6 +165,8 @@ const HELPERS = {
   or,
   tuple: (items: unknown[]) => tuple(items),
   isReturn: (e: unknown) => e instanceof MacroReturn,
+  spread: located(spreadArgs),
+  macro: makeMacro,
 };
 
 let installed = false;
@@ -168,6 +175,8 @@ let installed = false;
 export function installJinjaSyntax(): void {
   if (installed) return;
   installed = true;
+  // Nunjucks' compat layer wraps parseAggregate (for slices): the wrapped one must be Jinja's already.
+  installAggregates();
   nunjucks.installJinjaCompat();
   installRuntime();
   installLexer();
@@ -273,9 +282,45 @@ const Unpack = node('PipeUnpack', ['targets', 'value']);
 const ReturnScope = node('PipeReturnScope', ['body']);
 const IterationScope = node('PipeIterationScope', ['body']);
 const Truth = node('PipeTruth', ['expr']);
+/** `*value` and `**value` among a call's arguments. */
+const Star = node('PipeStar', ['expr']);
+const DoubleStar = node('PipeDoubleStar', ['expr']);
 const LoopSource = node('PipeLoopSource', ['expr', 'names']);
 /** Code a compile step writes itself (an unpacked value's place). */
 const Raw = node('PipeRaw', ['code']);
+
+/** Lists, dicts and tuples whose last item may be followed by a comma, as in Jinja: `(a,)` is a tuple. */
+function installAggregates(): void {
+  const P = N.parser.Parser.prototype;
+  const nodes = N.nodes;
+  const CLOSE = [T.TOKEN_RIGHT_PAREN, T.TOKEN_RIGHT_BRACKET, T.TOKEN_RIGHT_CURLY];
+  P.parseAggregate = function (this: ParserThis) {
+    const tok = this.nextToken();
+    const cls = tok.type === T.TOKEN_LEFT_PAREN ? nodes.Group : tok.type === T.TOKEN_LEFT_BRACKET ? nodes.Array : tok.type === T.TOKEN_LEFT_CURLY ? nodes.Dict : undefined;
+    if (!cls) return null as unknown as Node;
+    const agg = new cls(tok.lineno, tok.colno) as Node & { children: Node[]; addChild(n: Node): void };
+    for (;;) {
+      if (CLOSE.includes(this.peekToken().type)) {
+        this.nextToken();
+        break;
+      }
+      if (agg.children.length > 0) {
+        if (!this.skip(T.TOKEN_COMMA)) this.fail('expected a comma after the item', tok.lineno, tok.colno);
+        if (CLOSE.includes(this.peekToken().type)) {
+          this.nextToken();
+          agg.trailingComma = true;
+          break;
+        }
+      }
+      if (cls === nodes.Dict) {
+        const key = this.parsePrimary();
+        if (!this.skip(T.TOKEN_COLON)) this.fail('expected a colon after the dict key', tok.lineno, tok.colno);
+        agg.addChild(new nodes.Pair(key.lineno, key.colno, key, this.parseExpression()));
+      } else agg.addChild(this.parseExpression());
+    }
+    return agg;
+  } as ParseFn;
+}
 
 function installParser(): void {
   const P = N.parser.Parser.prototype;
@@ -348,6 +393,59 @@ function installParser(): void {
     if (targets.length > 1 && set.value !== null) return new Unpack(set.lineno, set.colno, targets, set.value);
     return set;
   });
+
+  // A call's arguments as Jinja reads them: positional ones, then `*list`, then keywords and
+  // `**dict`, and a comma after the last. The spread ones are children of the list (so that a
+  // macro's use of `kwargs` in `f(**kwargs)` is found), before the keywords.
+  P.parseSignature = function (this: ParserThis, tolerant?: boolean, noParens?: boolean) {
+    let tok = this.peekToken();
+    if (!noParens && tok.type !== T.TOKEN_LEFT_PAREN) {
+      if (tolerant) return null;
+      this.fail('expected arguments', tok.lineno, tok.colno);
+    }
+    if (tok.type === T.TOKEN_LEFT_PAREN) tok = this.nextToken();
+    const args = new nodes.NodeList(tok.lineno, tok.colno) as Node & { children: Node[]; addChild(n: Node): void };
+    const kwargs = new nodes.KeywordArgs(tok.lineno, tok.colno) as Node & { children: Node[]; addChild(n: Node): void };
+    let star: Node | undefined;
+    let doubleStar: Node | undefined;
+    const closes = () => {
+      const next = this.peekToken();
+      if (!noParens && next.type === T.TOKEN_RIGHT_PAREN) {
+        this.nextToken();
+        return true;
+      }
+      return noParens === true && next.type === T.TOKEN_BLOCK_END;
+    };
+    for (let first = true; !closes(); first = false) {
+      if (!first) {
+        const at = this.peekToken();
+        if (!this.skip(T.TOKEN_COMMA)) this.fail('expected a comma between arguments', at.lineno, at.colno);
+        if (closes()) break;
+      }
+      const at = this.peekToken();
+      const invalid = () => this.fail('invalid order of arguments: positional ones, then *list, then name=value and **dict', at.lineno, at.colno);
+      if (this.skipValue(T.TOKEN_OPERATOR, '*')) {
+        if (star || doubleStar) invalid();
+        star = new Star(at.lineno, at.colno, this.parseExpression());
+      } else if (this.skipValue(T.TOKEN_OPERATOR, '**')) {
+        if (doubleStar) invalid();
+        doubleStar = new DoubleStar(at.lineno, at.colno, this.parseExpression());
+      } else {
+        const arg = this.parseExpression();
+        if (this.skipValue(T.TOKEN_OPERATOR, '=')) {
+          if (doubleStar) invalid();
+          kwargs.addChild(new nodes.Pair(arg.lineno, arg.colno, arg, this.parseExpression()));
+        } else {
+          if (star || doubleStar || kwargs.children.length > 0) invalid();
+          args.addChild(arg);
+        }
+      }
+    }
+    if (star) args.addChild(star);
+    if (doubleStar) args.addChild(doubleStar);
+    if (kwargs.children.length > 0) args.addChild(kwargs);
+    return args;
+  } as unknown as ParseFn;
 
   // `a.b` and `a[b]` stay apart (Jinja looks up an attribute first for one, an item for the other).
   P.parsePostfix = function (this: ParserThis, target?: unknown) {
@@ -562,8 +660,8 @@ function installCompiler(): void {
 
   C.compileGroup = function (n, frame) {
     const children = n.children as unknown[];
-    // `(a)` groups; `(a, b)` and `()` are tuples.
-    if (children.length === 1) this._compileAggregate(n, frame, '(', ')');
+    // `(a)` groups; `(a,)`, `(a, b)` and `()` are tuples.
+    if (children.length === 1 && !n.trailingComma) this._compileAggregate(n, frame, '(', ')');
     else this._compileAggregate(n, frame, 'runtime.py.tuple([', '])');
   };
   C.compileDict = function (n, frame) {
@@ -606,19 +704,103 @@ function installCompiler(): void {
     this._emit(`${at.call(this, start(n))})`);
   };
 
+  /** A call's arguments as an array; with `*list` or `**dict`, spread into it when the call is made. */
+  function compileArgs(this: CompilerThis, args: Node, frame: Frame): void {
+    const children = args.children as Node[];
+    const star = children.find((c) => isA(c, Star));
+    const doubleStar = children.find((c) => isA(c, DoubleStar));
+    if (!star && !doubleStar) return this._compileAggregate(args, frame, '[', ']');
+    this._emit('runtime.py.spread([');
+    children
+      .filter((c) => c !== star && c !== doubleStar)
+      .forEach((c, i) => {
+        if (i > 0) this._emit(', ');
+        this.compile(c, frame);
+      });
+    this._emit('], ');
+    for (const spread of [star, doubleStar]) {
+      if (spread) expr(this, spread.expr, frame);
+      else this._emit('undefined');
+      this._emit(', ');
+    }
+    this._emit(`${star !== undefined}, ${doubleStar !== undefined}${at.call(this, star ?? doubleStar!)})`);
+  }
+  // Every macro of a file is exported, `_private` ones too: dbt's packages call theirs as `pkg._name()`.
+  C.compileMacro = function (n, frame) {
+    const funcId = (this as unknown as { _compileMacro(n: Node): string })._compileMacro(n);
+    const name = (n.name as Node).value as string;
+    frame.set(name, funcId);
+    if ((frame as Frame & { parent?: unknown }).parent) this._emitLine(`frame.set(${JSON.stringify(name)}, ${funcId});`);
+    else this._emitLine(`context.addExport(${JSON.stringify(name)}); context.setVariable(${JSON.stringify(name)}, ${funcId});`);
+  };
+  C.compilePipeStar = function (n) {
+    this.fail('*list spreads the arguments of a call, and stands nowhere else', n.lineno, n.colno);
+  };
+  C.compilePipeDoubleStar = function (n) {
+    this.fail('**dict spreads the keyword arguments of a call, and stands nowhere else', n.lineno, n.colno);
+  };
+
   C.compileFunCall = function (n, frame) {
     // lineno/colno stay Nunjucks' record of the last call, for the errors it reports itself.
     const callee = start(n);
     this._emit(`(lineno = ${callee.lineno}, colno = ${callee.colno}, runtime.py.call(`);
     expr(this, n.name, frame);
     this._emit(`, ${JSON.stringify(this._getNodeName(n.name))}, context, `);
-    this._compileAggregate(n.args, frame, '[', ']');
+    compileArgs.call(this, n.args as Node, frame);
     this._emit(`${at.call(this, callee)}))`);
   };
   C.compileFilter = function (n, frame) {
     const name = n.name as Node;
     this._emit(`runtime.py.filter(env, ${JSON.stringify(name.value)}, context, `);
-    this._compileAggregate(n.args, frame, '[', ']');
+    compileArgs.call(this, n.args as Node, frame);
     this._emit(`${at.call(this, n)})`);
   };
+
+  // A macro (and a call block's body, which is one) binds its arguments as Jinja's do (see
+  // call-args.ts). The body sees its parameters as Nunjucks' own macros do.
+  C._compileMacro = function (this: CompilerThis, n: Node, frame?: Frame) {
+    const params: Node[] = [];
+    let defaults: Node[] = [];
+    const signature = (n.args as Node).children as Node[];
+    signature.forEach((arg, i) => {
+      if (i === signature.length - 1 && isA(arg, nodes.Dict)) defaults = arg.children as Node[];
+      else if (isA(arg, Star) || isA(arg, DoubleStar)) this.fail("a macro's parameters are names (with defaults): the arguments it does not name are varargs and kwargs in its body", arg.lineno, arg.colno);
+      else if (!isA(arg, nodes.Symbol)) this.fail("a macro's parameters are names (with defaults)", arg.lineno, arg.colno);
+      else params.push(arg);
+    });
+    const names = [...params.map((p) => p.value as string), ...defaults.map((d) => (d.key as Node).value as string)];
+    const body = n.body as Node & { findAll(cls: NodeClass): Node[] };
+    const reads = new Set(body.findAll(nodes.Symbol).map((s) => s.value as string));
+    const name = (n.name as Node).value as string;
+    const spec = { name, params: names, varargs: reads.has('varargs'), kwargs: reads.has('kwargs'), caller: reads.has('caller') };
+    const funcId = `macro_${this._tmpid()}`;
+    const keepFrame = frame !== undefined;
+    const currFrame = keepFrame ? (frame as Frame & { push(isolate: boolean): Frame }).push(true) : new (N.runtime.Frame as new () => Frame)();
+    const bound = this._tmpid();
+    this._emitLine(`var ${funcId} = runtime.py.macro(${JSON.stringify(spec)}, function (${bound}) {`);
+    this._emitLine('var callerFrame = frame;');
+    this._emitLine(`frame = ${keepFrame ? 'frame.push(true);' : 'new runtime.Frame();'}`);
+    this._emitLine(`if (${bound}.caller !== undefined) frame.set("caller", ${bound}.caller);`);
+    names.forEach((p, i) => {
+      const local = `l_${p}`;
+      this._emit(`var ${local} = `);
+      if (i < params.length) this._emit(`${bound}.values[${i}]`);
+      else {
+        this._emit(`${bound}.given[${i}] ? ${bound}.values[${i}] : `);
+        this._compileExpression(defaults[i - params.length].value, currFrame);
+      }
+      this._emitLine(`; frame.set(${JSON.stringify(p)}, ${local});`);
+      currFrame.set(p, local);
+    });
+    if (spec.varargs) this._emitLine(`frame.set("varargs", ${bound}.varargs);`);
+    if (spec.kwargs) this._emitLine(`frame.set("kwargs", ${bound}.kwargs);`);
+    const self = this as CompilerThis & { _pushBuffer(): string; _popBuffer(): void; _withScopedSyntax(fn: () => void): void };
+    const buffer = self._pushBuffer();
+    self._withScopedSyntax(() => this.compile(n.body, currFrame));
+    this._emitLine(`frame = ${keepFrame ? 'frame.pop();' : 'callerFrame;'}`);
+    this._emitLine(`return new runtime.SafeString(${buffer});`);
+    this._emitLine('});');
+    self._popBuffer();
+    return funcId;
+  } as unknown as CompileFn;
 }

@@ -1,0 +1,95 @@
+import { JinjaError } from './errors.js';
+import { isDict, isKeywords, pyIterate, tuple, typeName } from './values.js';
+
+/**
+ * Jinja's arguments of calls and macros, as compiled templates pass them (positional values,
+ * then the keyword arguments as one object marked `__keywords`, as Nunjucks does):
+ *
+ * - `f(a, *rest, k=1, **more)`: a call spreading a list and a dict into its arguments;
+ * - a macro binding what it is given to its parameters as Jinja does: extra positional
+ *   arguments are `varargs` and unknown keyword arguments `kwargs` when its body reads those
+ *   names, and an error otherwise (Nunjucks would drop them silently).
+ */
+
+/** The arguments of a call with `*star` and `**doubleStar` spread into them (either may be absent). */
+export function spreadArgs(given: readonly unknown[], star: unknown, doubleStar: unknown, hasStar: boolean, hasDoubleStar: boolean): unknown[] {
+  const last = given[given.length - 1];
+  const keywords: Record<string, unknown> = isKeywords(last) ? { ...last } : {};
+  delete keywords.__keywords;
+  const positional = isKeywords(last) ? given.slice(0, -1) : [...given];
+  if (hasStar) {
+    if (star === undefined || star === null || isDict(star) || typeof star === 'number' || typeof star === 'boolean') {
+      throw new JinjaError(`argument after * must be an iterable, not ${typeName(star)}`);
+    }
+    positional.push(...pyIterate(star));
+  }
+  if (hasDoubleStar) {
+    if (!isDict(doubleStar)) throw new JinjaError(`argument after ** must be a mapping, not ${typeName(doubleStar)}`);
+    for (const [name, value] of Object.entries(doubleStar)) {
+      if (Object.hasOwn(keywords, name)) throw new JinjaError(`got multiple values for keyword argument '${name}'`);
+      keywords[name] = value;
+    }
+  }
+  return Object.keys(keywords).length > 0 ? [...positional, { ...keywords, __keywords: true }] : positional;
+}
+
+/** What a macro's definition says about the arguments it takes. */
+export interface MacroSpec {
+  readonly name: string;
+  readonly params: readonly string[];
+  /** The body reads `varargs`: extra positional arguments go there. */
+  readonly varargs: boolean;
+  /** The body reads `kwargs`: keyword arguments no parameter names go there. */
+  readonly kwargs: boolean;
+  /** The body reads `caller`: a `caller` keyword argument is the call block's body. */
+  readonly caller: boolean;
+}
+
+/** A call's arguments bound to a macro's parameters; a parameter not given is left to its default. */
+export interface BoundArgs {
+  readonly given: readonly boolean[];
+  readonly values: readonly unknown[];
+  readonly varargs: unknown[];
+  readonly kwargs: Record<string, unknown>;
+  readonly caller: unknown;
+}
+
+export function bindMacroArgs(spec: MacroSpec, args: readonly unknown[]): BoundArgs {
+  const last = args[args.length - 1];
+  const keywords: Record<string, unknown> = isKeywords(last) ? { ...last } : {};
+  delete keywords.__keywords;
+  const positional = isKeywords(last) ? args.slice(0, -1) : args;
+  const { params } = spec;
+  const values: unknown[] = params.map((_, i) => positional[i]);
+  const given = params.map((_, i) => i < positional.length);
+  const varargs = tuple(positional.slice(params.length));
+  if (varargs.length > 0 && !spec.varargs) {
+    throw new JinjaError(`macro '${spec.name}' takes not more than ${params.length} argument(s)`);
+  }
+  let caller: unknown;
+  if (spec.caller && Object.hasOwn(keywords, 'caller')) {
+    caller = keywords.caller;
+    delete keywords.caller;
+  }
+  const kwargs: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(keywords)) {
+    const i = params.indexOf(name);
+    if (i < 0) {
+      if (!spec.kwargs) throw new JinjaError(`macro '${spec.name}' takes no keyword argument '${name}'`);
+      kwargs[name] = value;
+    } else if (given[i]) {
+      throw new JinjaError(`macro '${spec.name}' got multiple values for argument '${name}'`);
+    } else {
+      values[i] = value;
+      given[i] = true;
+    }
+  }
+  return { given, values, varargs, kwargs, caller };
+}
+
+/** A compiled macro body (which receives the bound arguments) as a function templates call. */
+export function makeMacro(spec: MacroSpec, body: (this: unknown, args: BoundArgs) => unknown): (...args: unknown[]) => unknown {
+  return function macro(this: unknown, ...args: unknown[]) {
+    return body.call(this, bindMacroArgs(spec, args));
+  };
+}
