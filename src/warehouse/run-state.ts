@@ -1,6 +1,7 @@
 import { quoteLiteral, relationName } from '../sql/sql-text.js';
 import type { Dialect, RelationKind } from './dialect.js';
 import { DUCKDB } from './duckdb/dialect.js';
+import { BUILDS_DDL } from '../state/build-records.js';
 import type { Row, WarehouseSession } from './warehouse.js';
 
 /**
@@ -36,6 +37,7 @@ export const STATE_DDL: readonly string[] = [
     pipeline VARCHAR, fire_at TIMESTAMP, interval_label VARCHAR, run_id VARCHAR, triggered_at TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.seeds (
     name VARCHAR, relation VARCHAR, hash VARCHAR, loaded_at TIMESTAMP, run_id VARCHAR)`,
+  BUILDS_DDL,
 ];
 
 const lit = (v: string | undefined | null) => (v === undefined || v === null ? 'NULL' : quoteLiteral(v));

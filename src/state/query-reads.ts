@@ -1,0 +1,87 @@
+import { quoteLiteral } from '../sql/sql-text.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
+
+/**
+ * Whether a model's query reads anything pipe does not track: a table that no ref(),
+ * source() or seed gives it, or a table function (a file read directly). DuckDB parses the
+ * query (`json_serialize_sql`, no binding, no data read); pipe walks the tree for the tables
+ * and table functions it names. Once per distinct SQL and set of known relations.
+ */
+
+const memo = new Map<string, string | undefined>();
+
+/**
+ * Why the query reads something untracked, or undefined when everything it names is among
+ * `known` (relations as pipe renders them: `"schema"."name"`, `"db"."schema"."name"`, a
+ * quoted file path or a table function call).
+ */
+export async function untrackedReads(session: WarehouseSession, sqlHash: string, sql: string, known: readonly string[]): Promise<string | undefined> {
+  const memoKey = `${sqlHash}\u0000${known.join('\u0000')}`;
+  if (memo.has(memoKey)) return memo.get(memoKey);
+  let why: string | undefined;
+  try {
+    const [row] = await session.query(`SELECT json_serialize_sql(${quoteLiteral(sql)})::VARCHAR AS tree`);
+    why = judge(JSON.parse(String(row.tree)) as unknown, known);
+  } catch {
+    why = 'its query could not be parsed to see what it reads';
+  }
+  memo.set(memoKey, why);
+  return why;
+}
+
+interface Named {
+  readonly catalog: string;
+  readonly schema: string;
+  readonly name: string;
+}
+
+/** The judgement on a parsed tree (exported for tests). */
+export function judge(tree: unknown, known: readonly string[]): string | undefined {
+  const root = tree as { error?: boolean; statements?: unknown[] };
+  if (root.error || !Array.isArray(root.statements)) return 'its query could not be parsed to see what it reads';
+  const tables: Named[] = [];
+  const functions: string[] = [];
+  const ctes = new Set<string>();
+  const walk = (n: unknown) => {
+    if (Array.isArray(n)) return n.forEach(walk);
+    if (n === null || typeof n !== 'object') return;
+    const o = n as Record<string, unknown>;
+    if (o.type === 'BASE_TABLE' && typeof o.table_name === 'string') {
+      tables.push({ catalog: String(o.catalog_name ?? ''), schema: String(o.schema_name ?? ''), name: o.table_name });
+    }
+    if (o.type === 'TABLE_FUNCTION') functions.push(JSON.stringify(o.function));
+    const map = (o.cte_map as { map?: { key: string }[] } | undefined)?.map;
+    if (Array.isArray(map)) for (const m of map) ctes.add(m.key.toLowerCase());
+    Object.values(o).forEach(walk);
+  };
+  walk(root.statements);
+  const knownNames = new Set(known.map(normalize));
+  for (const t of tables) {
+    if (t.schema === '' && t.catalog === '' && ctes.has(t.name.toLowerCase())) continue;
+    const full = [t.catalog, t.schema || 'main', t.name].filter((p) => p !== '').join('.').toLowerCase();
+    const bare = [t.schema || 'main', t.name].join('.').toLowerCase();
+    if (knownNames.has(full) || knownNames.has(bare) || knownNames.has(t.name.toLowerCase())) continue;
+    return `its query reads ${[t.catalog, t.schema, t.name].filter((p) => p !== '').join('.')}, which no ref(), source() or seed gives it`;
+  }
+  // A table function pipe did not render from a source (read_csv of a file, a catalog function).
+  const calls = known.filter((k) => /\(/.test(k)).map((k) => k.toLowerCase());
+  for (const f of functions) {
+    const name = /"function_name":"([^"]+)"/.exec(f)?.[1] ?? 'a table function';
+    const args = [...f.matchAll(/"value":"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1].toLowerCase());
+    if (args.length > 0 && calls.some((c) => args.every((a) => c.includes(a)))) continue;
+    return `its query calls ${name}(), which pipe cannot track`;
+  }
+  return undefined;
+}
+
+/** `"a"."b"` → `a.b`; a quoted file path `'x.csv'` → `x.csv`; lower case. */
+function normalize(relation: string): string {
+  const t = relation.trim();
+  if (t.startsWith("'")) return t.slice(1, -1).replaceAll("''", "'").toLowerCase();
+  if (t.includes('(')) return t.toLowerCase();
+  return t
+    .split(/\.(?=(?:[^"]*"[^"]*")*[^"]*$)/)
+    .map((p) => (p.startsWith('"') ? p.slice(1, -1).replaceAll('""', '"') : p))
+    .join('.')
+    .toLowerCase();
+}

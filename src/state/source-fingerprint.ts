@@ -1,0 +1,46 @@
+import { statSync } from 'node:fs';
+import type { SourceNode } from '../analyze/sources.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
+import { hashOf } from './data-version.js';
+import { UNKNOWN } from './tracking.js';
+
+/**
+ * A source's fingerprint: what changes when its data does. A table or view: its row count
+ * and an order-insensitive hash of its rows (one scan, once per run). Local files (an
+ * `external_location`): each file's size and modification time, without reading them. A
+ * location pipe cannot stat (a glob, a URL, a table function) is fingerprinted by its rows,
+ * like a table; anything that fails is UNKNOWN, and what reads it runs.
+ */
+export async function sourceFingerprint(session: WarehouseSession, source: SourceNode): Promise<string> {
+  try {
+    if (source.reads.kind === 'external' && source.reads.files.length > 0 && !/[*?[]/.test(source.reads.location)) {
+      return hashOf(
+        'files',
+        ...source.reads.files.map((f) => {
+          const s = statSync(f);
+          return `${f}:${s.size}:${s.mtimeMs}`;
+        }),
+      );
+    }
+    const [row] = await session.query(`SELECT count(*)::VARCHAR AS n, coalesce(sum(hash(t)), 0)::VARCHAR AS h FROM ${source.relation} AS t`);
+    return hashOf('rows', String(row.n), String(row.h));
+  } catch {
+    return UNKNOWN;
+  }
+}
+
+/** Fingerprints taken once per run: every task that reads a source in the run sees the same one. */
+export class SourceFingerprints {
+  private readonly taken = new Map<string, Promise<string>>();
+
+  constructor(private readonly take: (source: SourceNode) => Promise<string>) {}
+
+  of(source: SourceNode): Promise<string> {
+    let known = this.taken.get(source.name);
+    if (!known) {
+      known = this.take(source);
+      this.taken.set(source.name, known);
+    }
+    return known;
+  }
+}
