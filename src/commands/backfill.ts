@@ -27,6 +27,8 @@ export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitO
    * built into a staging table that replaces the published one in one transaction at the end.
    */
   readonly fullRefresh?: boolean;
+  /** Run every selected task, those whose output is current too. */
+  readonly force?: boolean;
   /** Check the freshness of the sources the backfill reads first: an error-level stale one stops it. */
   readonly checkFreshness?: boolean;
   readonly signal?: AbortSignal;
@@ -120,6 +122,7 @@ export async function backfill(options: BackfillOptions): Promise<RunOutcome> {
       retryOverride: options.retries
         ? { retries: options.retries, delayMs: DEFAULT_RETRY_DELAY_MS, maxDelayMs: DEFAULT_MAX_DELAY_MS }
         : NO_RETRIES,
+      force: options.force || options.fullRefresh,
     },
     retryCommand: retryCommandFor(options),
     pipeCommand: pipeCommandFor(options),

@@ -32,6 +32,8 @@ export interface RunPlanOptions extends ProjectOptions, SelectionOptions, WaitOp
   readonly threads?: number;
   /** Rebuild incremental models from nothing and reload seeds. */
   readonly fullRefresh?: boolean;
+  /** Run every selected task, those whose output is current too. */
+  readonly force?: boolean;
   /** Run `depends_on_past` models even when their previous interval has not succeeded. */
   readonly ignoreDependenciesOnPast?: boolean;
   /** Check the freshness of the sources the run reads first: an error-level stale one stops the run. */
@@ -168,6 +170,7 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     checkFreshness: options.checkFreshness,
     clock: options.clock,
     runHooks: { interval },
+    execute: { force: options.force || options.fullRefresh },
   });
 }
 

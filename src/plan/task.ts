@@ -12,6 +12,7 @@ import type { ExternalFormat } from '../analyze/model-config.js';
 import type { ContractColumn } from '../analyze/dbt/contract.js';
 import type { RelationKind } from '../warehouse/dialect.js';
 import type { SnapshotMergeStep } from './strategies/snapshot.js';
+import type { Tracking } from '../state/tracking.js';
 
 /**
  * A task is one node built for one interval, with every statement it will run already
@@ -217,6 +218,11 @@ export interface Task {
   readonly group?: string;
   /** Automatic retries for transient errors; none when absent. */
   readonly retry?: RetryPolicy;
+  /**
+   * What its data is made of (a model's task): its publication is recorded with its data
+   * version, and a run skips it while it is current (see state/currency.ts). Absent: always run.
+   */
+  readonly tracking?: Tracking;
   /** Extra statements for the publishing transaction that record task-specific state. */
   readonly stateStatements?: readonly string[];
   /**

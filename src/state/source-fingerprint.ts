@@ -33,12 +33,11 @@ export async function sourceFingerprint(session: WarehouseSession, source: Sourc
 export class SourceFingerprints {
   private readonly taken = new Map<string, Promise<string>>();
 
-  constructor(private readonly take: (source: SourceNode) => Promise<string>) {}
-
-  of(source: SourceNode): Promise<string> {
+  /** The source's fingerprint, taken on `session` by the first task that asks. */
+  of(source: SourceNode, session: WarehouseSession): Promise<string> {
     let known = this.taken.get(source.name);
     if (!known) {
-      known = this.take(source);
+      known = sourceFingerprint(session, source);
       this.taken.set(source.name, known);
     }
     return known;

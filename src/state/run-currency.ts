@@ -1,0 +1,91 @@
+import type { Task } from '../plan/task.js';
+import { readSeedHashes } from '../warehouse/run-state.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
+import { insertBuildSql, insertResetSql, readLatestBuilds, type BuildRecord, type LatestBuilds } from './build-records.js';
+import { evaluate, type Currency } from './currency.js';
+import { dataVersion } from './data-version.js';
+import { inputVersions } from './input-versions.js';
+import { untrackedReads } from './query-reads.js';
+import { SourceFingerprints } from './source-fingerprint.js';
+
+/**
+ * Currency during a run: the builds on record when it starts, kept up to date in memory as
+ * its tasks publish, so that a task ready to run is judged with the versions its upstream
+ * just published (or, skipped as current, kept). One per run.
+ */
+
+/** A task judged when it is ready: how current it is, and the versions of its inputs now. */
+export interface Judged {
+  readonly currency: Currency;
+  readonly inputs: Readonly<Record<string, string>>;
+  /** Why it always runs, when it does (the plan's reason, or what its query reads). */
+  readonly untracked?: string;
+}
+
+export class RunCurrency {
+  private readonly fingerprints = new SourceFingerprints();
+
+  private constructor(
+    private readonly runId: string,
+    private readonly builds: LatestBuilds,
+    private readonly seedHashes: Map<string, string>,
+  ) {}
+
+  /**
+   * Records that the run builds some models' tables from nothing (see Tracking.resets), then
+   * reads what is on record. Undefined when no task is tracked (a `pipe test`).
+   */
+  static async open(session: WarehouseSession, runId: string, tasks: readonly Task[]): Promise<RunCurrency | undefined> {
+    if (!tasks.some((t) => t.tracking)) return undefined;
+    const resets = new Set(tasks.filter((t) => t.tracking?.resets).map((t) => t.node));
+    const at = Date.now();
+    for (const node of resets) await session.exec(insertResetSql(runId, node, at));
+    const builds = await readLatestBuilds(session);
+    return new RunCurrency(runId, builds, await readSeedHashes(session));
+  }
+
+  /** Judges a tracked task that is ready to run; undefined for one that is not tracked. */
+  async judge(task: Task, session: WarehouseSession): Promise<Judged | undefined> {
+    const tracking = task.tracking;
+    if (!tracking || task.sqlHash === undefined) return undefined;
+    const inputs = await inputVersions(tracking.inputs, { builds: this.builds, seedHashes: this.seedHashes, source: (s) => this.fingerprints.of(s, session) });
+    const untracked = tracking.untracked ?? (task.sql === undefined ? undefined : await untrackedReads(session, task.sqlHash, task.sql, tracking.reads));
+    const currency = evaluate(
+      { node: task.node, key: tracking.key, sqlHash: task.sqlHash, configHash: tracking.configHash, inputs, untracked, relationExists: tracking.relationExists },
+      this.builds,
+    );
+    return { currency, inputs, untracked };
+  }
+
+  /** The record of `task`'s publication (the task as it runs, with the SQL it runs), when it has one. */
+  build(task: Task, judged: Judged | undefined, at: number): BuildRecord | undefined {
+    const tracking = task.tracking;
+    if (!tracking?.records || !judged || task.sqlHash === undefined) return undefined;
+    const untracked = judged.untracked ?? (task.renderAtRun ? 'its SQL is rendered as it runs' : undefined);
+    return {
+      runId: this.runId,
+      taskId: task.id,
+      node: task.node,
+      key: tracking.key,
+      interval: tracking.key === '' ? undefined : task.interval,
+      sqlHash: task.sqlHash,
+      configHash: tracking.configHash,
+      inputs: judged.inputs,
+      version: dataVersion(task.sqlHash, tracking.configHash, judged.inputs, { untracked, runId: this.runId, taskId: task.id }),
+      untracked,
+      builtAt: at,
+    };
+  }
+
+  /** The statements that record `build` in its publishing transaction. */
+  static statements(build: BuildRecord | undefined): string[] {
+    return build ? [insertBuildSql(build)] : [];
+  }
+
+  /** A task published: what reads it from now on sees its version (a seed: its new hash). */
+  published(task: Task, build: BuildRecord | undefined): void {
+    if (build) this.builds.add(build);
+    if (task.kind === 'seed' && task.sqlHash !== undefined) this.seedHashes.set(task.node, task.sqlHash);
+  }
+
+}
