@@ -1,0 +1,141 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { eventsOfType, explain, queryRows, removeTempDirs, taskIdsOf, taskOf, warehouseOf, writeProjectFiles, type PipeEventJson } from '../e2e/helpers.js';
+import { backfillIn, retryIn, runIn } from '../support/in-process.js';
+import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
+import { DuckDBInstance } from '@duckdb/node-api';
+
+afterAll(removeTempDirs);
+
+/** Skipping what is current: a task built from the same SQL, config and input versions is not run again. */
+
+const DATES = { start: '2024-01-01', end: '2024-01-05' };
+const FIVE = ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04', '2024-01-05'];
+const MODEL_TASKS = ['stg_orders@2024-01-05', ...FIVE.map((d) => `fct_orders@${d}`), ...FIVE.map((d) => `daily_totals@${d}`), 'customer_totals@2024-01-05', 'region_names@2024-01-05'];
+
+const started = (events: readonly PipeEventJson[]) => taskIdsOf(events, 'task-started').sort();
+const current = (events: readonly PipeEventJson[]) =>
+  eventsOfType(events, 'task-skipped')
+    .filter((e) => e.reason === 'current')
+    .map((e) => taskOf(e).id)
+    .sort();
+
+async function built(dir: string): Promise<string> {
+  const r = await backfillIn(dir, DATES);
+  expect(r.code, explain(r)).toBe(0);
+  return warehouseOf(dir);
+}
+
+async function exec(db: string, sql: string): Promise<void> {
+  const instance = await DuckDBInstance.create(db);
+  const c = await instance.connect();
+  await c.run(sql);
+  c.closeSync();
+  instance.closeSync();
+}
+
+describe('skipping what is current', () => {
+  it('re-running a built 5-date backfill runs no model task, and says each is up to date', async () => {
+    const dir = versionsProject();
+    await built(dir);
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual([]);
+    expect(current(r.events)).toEqual([...MODEL_TASKS].sort());
+    expect(r.stdout).toContain('= fct_orders 2024-01-03 up to date');
+    expect(eventsOfType(r.events, 'run-finished')[0]).toMatchObject({ status: 'succeeded', upToDate: MODEL_TASKS.length, failed: 0 });
+    expect(r.stdout).toMatch(/Done: \d+ succeeded, 13 up to date, 0 failed/);
+    // Recorded as succeeded, so history and retry treat them as done.
+    const rows = await queryRows(warehouseOf(dir), `SELECT count(*)::INTEGER AS n FROM _pipe.task_results WHERE status = 'succeeded' AND starts_with(detail, 'up to date')`);
+    expect(rows).toEqual([{ n: MODEL_TASKS.length }]);
+  });
+
+  it('editing one seed row re-runs exactly the tasks downstream of that seed', async () => {
+    const dir = versionsProject();
+    await built(dir);
+    writeProjectFiles(dir, { 'seeds/customers.csv': CUSTOMERS.replace('2,Bob,south', '2,Bob,west') });
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['customers', ...FIVE.map((d) => `fct_orders@${d}`), ...FIVE.map((d) => `daily_totals@${d}`), 'customer_totals@2024-01-05', 'region_names@2024-01-05'].sort());
+    expect(current(r.events)).toEqual(['stg_orders@2024-01-05']);
+    expect(await queryRows(warehouseOf(dir), `SELECT region FROM fct_orders WHERE customer_id = 2 GROUP BY ALL`)).toEqual([{ region: 'west' }]);
+  });
+
+  it('editing a macro re-runs exactly the models whose rendered SQL changed', async () => {
+    const dir = versionsProject();
+    await built(dir);
+    // The same rendered SQL: nothing runs.
+    writeProjectFiles(dir, { 'macros/shout.sql': '{% macro shout(c) %}{# louder #}upper({{ c }}){% endmacro %}\n' });
+    const same = await backfillIn(dir, DATES);
+    expect(started(same.events)).toEqual([]);
+    writeProjectFiles(dir, { 'macros/shout.sql': "{% macro shout(c) %}upper({{ c }}) || '!'{% endmacro %}\n" });
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['region_names@2024-01-05']);
+    expect(await queryRows(warehouseOf(dir), `SELECT label FROM region_names ORDER BY 1`)).toEqual([{ label: 'NORTH!' }, { label: 'SOUTH!' }]);
+  });
+
+  it('a model that calls now() always runs, and so does what reads it', async () => {
+    const dir = versionsProject({
+      'models/stamped.sql': "{{ config(materialized='table') }}\nselect count(*) as n, now() as at from {{ ref('customers') }}\n",
+      'models/stamped_copy.sql': "{{ config(materialized='table') }}\nselect n from {{ ref('stamped') }}\n",
+    });
+    await built(dir);
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['stamped@2024-01-05', 'stamped_copy@2024-01-05']);
+  });
+
+  it('a model reading a table no ref() or source() gives it always runs', async () => {
+    const dir = versionsProject({ 'models/sneaky.sql': "{{ config(materialized='table') }}\nselect * from main.outside\n" });
+    await exec(warehouseOf(dir), 'CREATE TABLE main.outside AS SELECT 1 AS x');
+    await built(dir);
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['sneaky@2024-01-05']);
+  });
+
+  it('a dropped table is rebuilt, and nothing else', async () => {
+    const dir = versionsProject();
+    const db = await built(dir);
+    await exec(db, 'DROP TABLE main.customer_totals');
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['customer_totals@2024-01-05']);
+    expect(await queryRows(db, 'SELECT count(*)::INTEGER AS n FROM customer_totals')).toEqual([{ n: 3 }]);
+  });
+
+  it('--force runs everything selected', async () => {
+    const dir = versionsProject();
+    await built(dir);
+    const r = await backfillIn(dir, { ...DATES, force: true });
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual([...MODEL_TASKS].sort());
+    const one = await runIn(dir, { date: '2024-01-03', force: true, select: ['fct_orders'] });
+    expect(started(one.events)).toEqual(['fct_orders@2024-01-03']);
+  });
+
+  it('a failed task runs again while its current siblings are skipped', async () => {
+    const broken = `{{ config(materialized='incremental', partition_by='order_date') }}
+select order_date, count(*) as orders, sum(amount) as amount{% if var('break', '') == ds %} + 'x'::INTEGER{% endif %} from {{ ref('fct_orders') }}
+where order_date = '{{ ds }}' group by order_date
+`;
+    const dir = versionsProject({ 'models/daily_totals.sql': broken });
+    const first = await backfillIn(dir, { ...DATES, vars: { break: '2024-01-03' } });
+    expect(first.code).toBe(1);
+    expect(taskIdsOf(first.events, 'task-failed')).toEqual(['daily_totals@2024-01-03']);
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['daily_totals@2024-01-03']);
+    expect(current(r.events)).toContain('daily_totals@2024-01-04');
+  });
+
+  it('pipe retry re-runs what failed and skips what a later run made current', async () => {
+    const dir = versionsProject();
+    await built(dir);
+    writeProjectFiles(dir, { 'models/customer_totals.sql': "{{ config(materialized='table') }}\nselect customer_id, sum(amount)::INTEGER + 'x'::INTEGER as amount from {{ ref('fct_orders') }} group by customer_id\n" });
+    const failed = await backfillIn(dir, DATES);
+    expect(failed.code).toBe(1);
+    writeProjectFiles(dir, { 'models/customer_totals.sql': "{{ config(materialized='table') }}\nselect customer_id, sum(amount) as amount, 1 as v from {{ ref('fct_orders') }} group by customer_id\n" });
+    const r = await retryIn(dir);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['customer_totals@2024-01-05']);
+  });
+});
