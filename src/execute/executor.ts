@@ -12,9 +12,9 @@ import { HookError, toTaskError } from './task-errors.js';
 import { TaskQueue, type GroupProgress, type TaskOutcome } from './task-queue.js';
 import { taskRef } from './task-ref.js';
 import { renderAtRun } from './render-at-run.js';
-import { RunCurrency, type Judged } from '../state/run-currency.js';
+import { RunCurrency, type Judged } from './run-currency.js';
 import { describeCurrency } from '../state/currency.js';
-import type { BuildRecord } from '../state/build-records.js';
+import type { BuildRecord } from '../warehouse/build-records.js';
 
 /**
  * Runs planned tasks: takes from the queue (task-queue.ts decides what may start: dependency

@@ -13,7 +13,7 @@ import { seedStrategy } from './strategies/seed.js';
 import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
 import { aroundQuery } from './strategies/around-query.js';
 import { aroundOf } from './around-of.js';
-import { trackingOf, type TrackingContext } from '../state/task-tracking.js';
+import { trackingOf, type TrackingContext } from './task-tracking.js';
 import { builtOf, isBuilt, materializationOf, perInterval, taskMaterialization, NO_TABLE, type CheckTarget, type TableState } from './materializations.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { BuildRecord, FailureRecord, LatestBuilds } from './build-records.js';
+import type { BuildRecord, FailureRecord, LatestBuilds } from '../warehouse/build-records.js';
 import { SELF_KEY, UNKNOWN } from './tracking.js';
 
 /**

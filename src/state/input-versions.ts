@@ -1,5 +1,5 @@
 import type { SourceNode } from '../analyze/sources.js';
-import type { LatestBuilds } from './build-records.js';
+import type { LatestBuilds } from '../warehouse/build-records.js';
 import { hashOf } from './data-version.js';
 import { UNKNOWN, type InputRef } from './tracking.js';
 

@@ -1,7 +1,7 @@
 import { quoteLiteral, relationName } from '../sql/sql-text.js';
 import type { Dialect, RelationKind } from './dialect.js';
 import { DUCKDB } from './duckdb/dialect.js';
-import { BUILDS_DDL } from '../state/build-records.js';
+import { BUILDS_DDL } from './build-records.js';
 import type { Row, WarehouseSession } from './warehouse.js';
 
 /**

@@ -1,5 +1,5 @@
 import { quoteLiteral } from '../sql/sql-text.js';
-import type { WarehouseSession } from '../warehouse/warehouse.js';
+import type { WarehouseSession } from './warehouse.js';
 
 /**
  * The record of every publication (`_pipe.builds`), appended in the publishing transaction of

@@ -1,5 +1,5 @@
 import type { ModelNode } from '../analyze/analyze.js';
-import { hashOf } from './data-version.js';
+import { hashOf } from '../state/data-version.js';
 
 /**
  * The hash of what of a model's config shapes what is written: its materialization and

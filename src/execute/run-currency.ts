@@ -1,12 +1,12 @@
 import type { Task } from '../plan/task.js';
 import { readSeedHashes } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
-import { insertBuildSql, insertResetSql, readLatestBuilds, type BuildRecord, type LatestBuilds } from './build-records.js';
-import { evaluate, type Currency } from './currency.js';
-import { dataVersion } from './data-version.js';
-import { inputVersions } from './input-versions.js';
-import { untrackedReads } from './query-reads.js';
-import { SourceFingerprints } from './source-fingerprint.js';
+import { insertBuildSql, insertResetSql, readLatestBuilds, type BuildRecord, type LatestBuilds } from '../warehouse/build-records.js';
+import { evaluate, type Currency } from '../state/currency.js';
+import { dataVersion } from '../state/data-version.js';
+import { inputVersions } from '../state/input-versions.js';
+import { untrackedReads } from '../state/query-reads.js';
+import { SourceFingerprints } from '../state/source-fingerprint.js';
 
 /**
  * Currency during a run: the builds on record when it starts, kept up to date in memory as

@@ -1,10 +1,10 @@
 import type { Analysis, ModelNode, PipeNode } from '../analyze/analyze.js';
 import type { SourceNode } from '../analyze/sources.js';
 import { intervalLabel, type Interval } from '../dates/dates.js';
-import { materializationOf, perInterval } from '../plan/materializations.js';
+import { materializationOf, perInterval } from './materializations.js';
 import { configHash } from './config-hash.js';
-import { volatileCall } from './volatile.js';
-import { SELF_KEY, type InputRef, type Tracking } from './tracking.js';
+import { volatileCall } from '../state/volatile.js';
+import { SELF_KEY, type InputRef, type Tracking } from '../state/tracking.js';
 
 /**
  * A model task's tracking (see tracking.ts), decided with the plan: cheap and pure (no
