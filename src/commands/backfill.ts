@@ -6,7 +6,7 @@ import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
 import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js';
-import { freshnessAt, launch, newRunId, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
+import { freshnessAt, launch, newRunId, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, withForeseen, type Prepared, type RunOutcome } from './lifecycle.js';
 import { commonParams, type BackfillParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 
@@ -83,7 +83,7 @@ export async function backfillDryRun(options: BackfillOptions): Promise<Plan> {
   let p: Plan;
   try {
     const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
-    p = plan(options, prepared, 'dry-run', intervals);
+    p = await withForeseen(prepared, plan(options, prepared, 'dry-run', intervals), options.force || options.fullRefresh);
   } catch (e) {
     prepared.warehouse?.close();
     throw e;

@@ -14,6 +14,7 @@ import {
   prepare,
   refuseAsRunWould,
   retryCommandFor,
+  withForeseen,
   withPast,
   type Prepared,
   type RunOutcome,
@@ -179,7 +180,8 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
  * what the run would refuse; the warehouse is only read, and not created when it is missing.
  */
 export async function runDryRun(options: RunPlanOptions): Promise<RunPlan> {
-  const planned = await planRunCommand(options, { runId: 'dry-run', access: 'read' });
+  const found = await planRunCommand(options, { runId: 'dry-run', access: 'read' });
+  const planned = { ...found, plan: await withForeseen(found.prepared, found.plan, options.force || options.fullRefresh) };
   await refuseAsRunWould(
     planned.prepared,
     planned.plan,

@@ -13,7 +13,7 @@ import { TaskQueue, type GroupProgress, type TaskOutcome } from './task-queue.js
 import { taskRef } from './task-ref.js';
 import { renderAtRun } from './render-at-run.js';
 import { RunCurrency, type Judged } from './run-currency.js';
-import { describeCurrency } from '../state/currency.js';
+import { upToDateDetail } from '../state/currency.js';
 import type { BuildRecord } from '../warehouse/build-records.js';
 
 /**
@@ -94,7 +94,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     // Judged now that its upstream is done: the versions they published (or kept) are known.
     const judged: Judged | undefined = await currency?.judge(task, session);
     if (judged?.currency.kind === 'current' && !input.force) {
-      const detail = `up to date (${describeCurrency(judged.currency)})`;
+      const detail = upToDateDetail(judged.currency);
       await engine.recordTask(session, { runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: Date.now(), detail });
       emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'current', detail });
       upToDate++;

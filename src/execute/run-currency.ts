@@ -1,7 +1,7 @@
 import type { Task } from '../plan/task.js';
 import { readSeedHashes } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
-import { insertBuildSql, insertResetSql, readLatestBuilds, type BuildRecord, type LatestBuilds } from '../warehouse/build-records.js';
+import { insertBuildSql, insertResetSql, LatestBuilds, readLatestBuilds, type BuildRecord } from '../warehouse/build-records.js';
 import { evaluate, type Currency } from '../state/currency.js';
 import { dataVersion } from '../state/data-version.js';
 import { inputVersions } from '../state/input-versions.js';
@@ -25,7 +25,7 @@ export interface Judged {
 export class RunCurrency {
   private readonly fingerprints = new SourceFingerprints();
 
-  private constructor(
+  constructor(
     private readonly runId: string,
     private readonly builds: LatestBuilds,
     private readonly seedHashes: Map<string, string>,
@@ -88,4 +88,48 @@ export class RunCurrency {
     if (task.kind === 'seed' && task.sqlHash !== undefined) this.seedHashes.set(task.node, task.sqlHash);
   }
 
+}
+
+/** A planned task as a run would find it, judged before anything runs. */
+export interface Foreseen extends Judged {
+  /** A task it waits for would run (or might), so its inputs would change under it: it would run too. */
+  readonly after?: string;
+}
+
+/**
+ * What a run of `tasks` would find current, judged read-only with the versions on record (a
+ * dry run, a status): in dependency order, a task downstream of one that would run is not
+ * current, whatever its recorded inputs say, since its input is about to change. Tasks that
+ * are not tracked are left out. Reads nothing but the warehouse; writes nothing.
+ */
+export async function foresee(session: WarehouseSession, tasks: readonly Task[]): Promise<Map<string, Foreseen>> {
+  const out = new Map<string, Foreseen>();
+  if (!tasks.some((t) => t.tracking)) return out;
+  const recorded = (await session.query(session.dialect.tableExists('_pipe', 'builds'))).length > 0;
+  const builds = recorded ? await readLatestBuilds(session) : new LatestBuilds();
+  const currency = new RunCurrency('foreseen', builds, recorded ? await readSeedHashes(session) : new Map());
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const runs = new Map<string, boolean>();
+  const visit = async (task: Task): Promise<boolean> => {
+    const known = runs.get(task.id);
+    if (known !== undefined) return known;
+    runs.set(task.id, true); // a cycle is a planning error; this only guards the walk
+    let after: string | undefined;
+    for (const id of task.upstream) {
+      const up = byId.get(id);
+      if (up && (await visit(up)) && after === undefined) after = id;
+    }
+    const judged = await currency.judge(task, session);
+    let willRun = task.noop === undefined && task.blocked === undefined;
+    if (judged) {
+      const { currency: c } = judged;
+      const foreseen: Foreseen = after !== undefined && c.kind === 'current' ? { ...judged, after, currency: { kind: 'stale', build: c.build, changed: [`upstream ${after} runs first`] } } : judged;
+      out.set(task.id, foreseen);
+      willRun = foreseen.currency.kind !== 'current';
+    }
+    runs.set(task.id, willRun);
+    return willRun;
+  };
+  for (const t of tasks) await visit(t);
+  return out;
 }

@@ -201,9 +201,10 @@ export interface Task {
   /**
    * Set when the task has nothing to do: an unchanged seed (`up-to-date`), or, in a retry, a
    * table that a later run has published since (`superseded`: rebuilding it for the original
-   * run's date would put older data over newer). Reported as skipped with the detail.
+   * run's date would put older data over newer). Reported as skipped with the detail. A dry
+   * run marks so (`current`) the model tasks a run would find current.
    */
-  readonly noop?: { readonly reason: 'up-to-date' | 'superseded'; readonly detail: string };
+  readonly noop?: { readonly reason: 'up-to-date' | 'superseded' | 'current'; readonly detail: string };
   /**
    * Set when the task may not run: its model `depends_on_past` and its previous interval has
    * not succeeded. It is recorded as skipped with this reason, and so is what reads it.

@@ -65,11 +65,16 @@ export function changedInputs(recorded: Readonly<Record<string, string>>, now: R
   return [...keys].filter((k) => recorded[k] === undefined || recorded[k] !== now[k] || now[k] === UNKNOWN).sort();
 }
 
+/** The detail of a task skipped as current (recorded, reported, and shown by a dry run). */
+export function upToDateDetail(c: Extract<Currency, { kind: 'current' }>): string {
+  return `up to date: ${describeCurrency(c)}`;
+}
+
 /** One line on a currency, for a task's detail and for status. */
 export function describeCurrency(c: Currency): string {
   switch (c.kind) {
     case 'current':
-      return `current: built by run ${c.build.runId} from the same SQL, config and inputs`;
+      return `built by run ${c.build.runId} from the same SQL, config and inputs`;
     case 'never-built':
       return 'never built';
     case 'dropped':

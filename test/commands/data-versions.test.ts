@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventsOfType, explain, queryRows, removeTempDirs, taskIdsOf, taskOf, warehouseOf, writeProjectFiles, type PipeEventJson } from '../e2e/helpers.js';
-import { backfillIn, retryIn, runIn } from '../support/in-process.js';
+import { backfillIn, dryRunIn, retryIn, runIn } from '../support/in-process.js';
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
 import { DuckDBInstance } from '@duckdb/node-api';
 
@@ -47,6 +47,23 @@ describe('skipping what is current', () => {
     // Recorded as succeeded, so history and retry treat them as done.
     const rows = await queryRows(warehouseOf(dir), `SELECT count(*)::INTEGER AS n FROM _pipe.task_results WHERE status = 'succeeded' AND starts_with(detail, 'up to date')`);
     expect(rows).toEqual([{ n: MODEL_TASKS.length }]);
+  });
+
+  it('a dry run shows which tasks a run would skip, and what reads a changed one is not among them', async () => {
+    const dir = versionsProject();
+    await built(dir);
+    writeProjectFiles(dir, { 'macros/shout.sql': "{% macro shout(c) %}lower({{ c }}){% endmacro %}\n", 'models/fct_orders.sql': `{{ config(materialized='incremental', partition_by='order_date') }}
+select o.order_id, o.customer_id, o.amount, o.order_date, c.region
+from {{ ref('stg_orders') }} o join {{ ref('customers') }} c on c.id = o.customer_id
+where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
+` });
+    const r = await dryRunIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    const upToDate = r.stdout.split('\n').filter((l) => l.endsWith('= up to date')).map((l) => /\d+\. (\S+)/.exec(l)![1]);
+    // fct_orders of 2024-01-02 changed, so what reads it would run; region_names' macro changed.
+    expect(upToDate.sort()).toEqual(['stg_orders@2024-01-05', ...FIVE.filter((d) => d !== '2024-01-02').flatMap((d) => [`fct_orders@${d}`, `daily_totals@${d}`])].sort());
+    const forced = await dryRunIn(dir, { ...DATES, force: true });
+    expect(forced.stdout).not.toContain('= up to date');
   });
 
   it('editing one seed row re-runs exactly the tasks downstream of that seed', async () => {
