@@ -109,6 +109,36 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     expect(started(r.events)).toEqual(['sneaky@2024-01-05']);
   });
 
+  it('a source is fingerprinted by its rows: what reads it runs when they change, and only then', async () => {
+    const dir = versionsProject({
+      'models/sources.yml': 'version: 2\nsources:\n  - name: crm\n    schema: raw\n    tables:\n      - name: accounts\n',
+      'models/accounts.sql': "{{ config(materialized='table') }}\nselect count(*) as n, sum(x) as total from {{ source('crm', 'accounts') }}\n",
+    });
+    const db = warehouseOf(dir);
+    await exec(db, 'CREATE SCHEMA raw; CREATE TABLE raw.accounts AS SELECT range AS x FROM range(4)');
+    await built(dir);
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+    // The same number of rows, one value changed.
+    await exec(db, 'UPDATE raw.accounts SET x = 10 WHERE x = 3');
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['accounts@2024-01-05']);
+    expect(await queryRows(db, 'SELECT n::INTEGER AS n, total::INTEGER AS total FROM accounts')).toEqual([{ n: 4, total: 13 }]);
+  });
+
+  it('a file a source reads is fingerprinted by its size and time', async () => {
+    const dir = versionsProject({
+      'data/events.csv': 'id,amount\n1,5\n',
+      'models/sources.yml': "version: 2\nsources:\n  - name: lake\n    tables:\n      - name: events\n        meta:\n          external_location: 'data/events.csv'\n",
+      'models/event_totals.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ source('lake', 'events') }}\n",
+    });
+    await built(dir);
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+    writeProjectFiles(dir, { 'data/events.csv': 'id,amount\n1,5\n2,6\n' });
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['event_totals@2024-01-05']);
+  });
+
   it('a dropped table is rebuilt, and nothing else', async () => {
     const dir = versionsProject();
     const db = await built(dir);
