@@ -117,8 +117,9 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
             if (task.sqlHash !== undefined) await engine.recordTaskHash(session, runId, task.id, task.sqlHash);
           }
           // Its publication is recorded with what it was built from, in the same transaction.
-          build = currency?.build(task, judged, Date.now());
-          const recorded = build ? { ...task, stateStatements: [...(task.stateStatements ?? []), ...RunCurrency.statements(build)] } : task;
+          const recording = currency?.recording(task, judged, Date.now());
+          build = recording?.build;
+          const recorded = recording?.statements.length ? { ...task, stateStatements: [...(task.stateStatements ?? []), ...recording.statements] } : task;
           return steps.attempt(recorded, session, attemptNo, attemptStart, done);
         },
         {

@@ -24,6 +24,8 @@ export interface Judged {
 
 export class RunCurrency {
   private readonly fingerprints = new SourceFingerprints();
+  /** The dates of a full refresh built so far, by model, for its swap to record. */
+  private readonly staged = new Map<string, BuildRecord[]>();
 
   constructor(
     private readonly runId: string,
@@ -51,40 +53,50 @@ export class RunCurrency {
     const inputs = await inputVersions(tracking.inputs, { builds: this.builds, seedHashes: this.seedHashes, source: (s) => this.fingerprints.of(s, session) });
     const untracked = tracking.untracked ?? (task.sql === undefined ? undefined : await untrackedReads(session, task.sqlHash, task.sql, tracking.reads));
     const currency = evaluate(
-      { node: task.node, key: tracking.key, sqlHash: task.sqlHash, configHash: tracking.configHash, inputs, untracked, relationExists: tracking.relationExists },
+      { node: task.node, key: tracking.key, sqlHash: tracking.sqlHash ?? task.sqlHash, configHash: tracking.configHash, inputs, untracked, relationExists: tracking.relationExists },
       this.builds,
     );
     return { currency, inputs, untracked };
   }
 
-  /** The record of `task`'s publication (the task as it runs, with the SQL it runs), when it has one. */
-  build(task: Task, judged: Judged | undefined, at: number): BuildRecord | undefined {
+  /**
+   * What `task` (as it runs, with the SQL it runs) records in its publishing transaction: its
+   * build; for the swap of a full refresh, the builds of the dates it swaps in, which were
+   * built into its staging table by this run and stand as the model's data from this commit.
+   */
+  recording(task: Task, judged: Judged | undefined, at: number): { readonly build?: BuildRecord; readonly statements: readonly string[] } {
+    if (task.phase === 'swap') return { statements: (this.staged.get(task.node) ?? []).map(insertBuildSql) };
+    const build = this.build(task, judged, at);
+    return { build, statements: build && task.tracking?.records ? [insertBuildSql(build)] : [] };
+  }
+
+  private build(task: Task, judged: Judged | undefined, at: number): BuildRecord | undefined {
     const tracking = task.tracking;
-    if (!tracking?.records || !judged || task.sqlHash === undefined) return undefined;
-    const untracked = judged.untracked ?? (task.renderAtRun ? 'its SQL is rendered as it runs' : undefined);
+    if (!tracking || !judged || task.sqlHash === undefined) return undefined;
+    const { untracked } = judged;
     return {
       runId: this.runId,
       taskId: task.id,
       node: task.node,
       key: tracking.key,
       interval: tracking.key === '' ? undefined : task.interval,
-      sqlHash: task.sqlHash,
+      sqlHash: tracking.sqlHash ?? task.sqlHash,
       configHash: tracking.configHash,
       inputs: judged.inputs,
-      version: dataVersion(task.sqlHash, tracking.configHash, judged.inputs, { untracked, runId: this.runId, taskId: task.id }),
+      version: dataVersion(tracking.sqlHash ?? task.sqlHash, tracking.configHash, judged.inputs, { untracked, runId: this.runId, taskId: task.id }),
       untracked,
       builtAt: at,
     };
   }
 
-  /** The statements that record `build` in its publishing transaction. */
-  static statements(build: BuildRecord | undefined): string[] {
-    return build ? [insertBuildSql(build)] : [];
-  }
-
-  /** A task published: what reads it from now on sees its version (a seed: its new hash). */
+  /**
+   * A task published: what reads it from now on sees its version (a seed: its new hash). A
+   * date of a full refresh waits for its model's swap to be recorded; what reads it in the
+   * run (the staging table) sees its version already.
+   */
   published(task: Task, build: BuildRecord | undefined): void {
     if (build) this.builds.add(build);
+    if (build && task.tracking?.records === false) this.staged.set(task.node, [...(this.staged.get(task.node) ?? []), build]);
     if (task.kind === 'seed' && task.sqlHash !== undefined) this.seedHashes.set(task.node, task.sqlHash);
   }
 

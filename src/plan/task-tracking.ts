@@ -1,4 +1,4 @@
-import type { Analysis, ModelNode, PipeNode } from '../analyze/analyze.js';
+import { sqlHashOf, type Analysis, type ModelNode, type PipeNode } from '../analyze/analyze.js';
 import type { SourceNode } from '../analyze/sources.js';
 import { intervalLabel, type Interval } from '../dates/dates.js';
 import { materializationOf, perInterval } from './materializations.js';
@@ -45,6 +45,7 @@ export function trackingOf(node: ModelNode, task: TrackedTask, ctx: TrackingCont
   const tableExists = ctx.catalog.get(node.relation) === 'table';
   return {
     key: dated ? intervalLabel(task.interval) : '',
+    sqlHash: publishedSqlHash(task, ctx),
     configHash: configHash(node),
     inputs,
     untracked: untrackedWhy(node, task, incremental),
@@ -53,6 +54,14 @@ export function trackingOf(node: ModelNode, task: TrackedTask, ctx: TrackingCont
     records: task.stagedIn === undefined,
     resets: dated && !spec.isIncremental({ tableExists, fullRefresh: ctx.fullRefresh }),
   };
+}
+
+/** The hash of the task's SQL with the published relations in place of the staging tables it reads (see Tracking.sqlHash). */
+function publishedSqlHash(task: TrackedTask, ctx: TrackingContext): string | undefined {
+  if (!task.relations || task.relations.size === 0) return undefined;
+  let sql = task.sql;
+  for (const [name, staging] of task.relations) sql = sql.replaceAll(staging, ctx.analysis.nodes.get(name)?.relation ?? staging);
+  return sqlHashOf(sql);
 }
 
 /** Why pipe cannot tell the task's data from its inputs, if it cannot (the query's tables are looked at when it runs). */

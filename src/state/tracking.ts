@@ -8,6 +8,12 @@ import type { SourceNode } from '../analyze/sources.js';
 export interface Tracking {
   /** `''` for a model built whole; the interval's label for one kept in intervals. */
   readonly key: string;
+  /**
+   * The hash of its SQL as it reads the published relations, when it reads a full refresh's
+   * staging table instead (the data is the same once the staging table is swapped in, and a
+   * later run renders the published name); else the task's own.
+   */
+  readonly sqlHash?: string;
   /** The hash of the config that shapes what is written (see config-hash.ts). */
   readonly configHash: string;
   /** What its query reads. */

@@ -149,6 +149,16 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     expect(await queryRows(db, 'SELECT count(*)::INTEGER AS n FROM customer_totals')).toEqual([{ n: 3 }]);
   });
 
+  it('after a full refresh, the dates it swapped in are current', async () => {
+    const dir = versionsProject();
+    await built(dir);
+    const full = await backfillIn(dir, { ...DATES, fullRefresh: true });
+    expect(full.code, explain(full)).toBe(0);
+    expect(started(full.events)).toContain('fct_orders@2024-01-03');
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual([]);
+  });
+
   it('--force runs everything selected', async () => {
     const dir = versionsProject();
     await built(dir);
