@@ -1,4 +1,5 @@
 import type { BuildRecord, FailureRecord, LatestBuilds } from '../warehouse/build-records.js';
+import { UP_TO_DATE } from '../warehouse/run-state.js';
 import { SELF_KEY, UNKNOWN } from './tracking.js';
 
 /**
@@ -67,7 +68,7 @@ export function changedInputs(recorded: Readonly<Record<string, string>>, now: R
 
 /** The detail of a task skipped as current (recorded, reported, and shown by a dry run). */
 export function upToDateDetail(c: Extract<Currency, { kind: 'current' }>): string {
-  return `up to date: ${describeCurrency(c)}`;
+  return `${UP_TO_DATE}: ${describeCurrency(c)}`;
 }
 
 /** One line on a currency, for a task's detail and for status. */

@@ -490,6 +490,12 @@ export async function succeededTaskIds(session: WarehouseSession, ids: readonly 
  */
 export const SUPERSEDED = 'superseded';
 
+/**
+ * How the detail of a task starts when it did not run because its output was current (see
+ * state/currency.ts): done, and not a publication either.
+ */
+export const UP_TO_DATE = 'up to date';
+
 /** The detail of a superseded task: who published the relation (later, or for a newer interval), and how to rebuild it anyway. */
 export function supersededDetail(task: { readonly node: string; readonly ds?: string }, by: { readonly runId: string; readonly ds?: string | null }, how: 'later' | 'for a newer interval'): string {
   const when = how === 'later' ? ` published it later${by.ds ? ` (${by.ds})` : ''}` : ` published it for a newer interval${by.ds ? ` (${by.ds})` : ''}`;
@@ -511,7 +517,7 @@ export async function laterPublications(session: WarehouseSession, runId: string
      FROM ${STATE_SCHEMA}.task_results x
      JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
      WHERE x.status = 'succeeded' AND t.kind IN ('table', 'view')
-       AND (x.detail IS NULL OR NOT starts_with(x.detail, ${quoteLiteral(SUPERSEDED)}))
+       AND (x.detail IS NULL OR NOT (starts_with(x.detail, ${quoteLiteral(SUPERSEDED)}) OR starts_with(x.detail, ${quoteLiteral(UP_TO_DATE)})))
        AND x.run_id NOT IN (SELECT run_id FROM family)
        AND x.ended_at > (SELECT started_at FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)})
      GROUP BY t.node`,
