@@ -24,6 +24,8 @@ export interface Judged {
 
 export class RunCurrency {
   private readonly fingerprints = new SourceFingerprints();
+  /** Views' versions, valid until the next publication (see VersionSources.views). */
+  private readonly views = new Map<string, Promise<string>>();
   /** The dates of a full refresh built so far, by model, for its swap to record. */
   private readonly staged = new Map<string, BuildRecord[]>();
 
@@ -50,7 +52,12 @@ export class RunCurrency {
   async judge(task: Task, session: WarehouseSession): Promise<Judged | undefined> {
     const tracking = task.tracking;
     if (!tracking || task.sqlHash === undefined) return undefined;
-    const inputs = await inputVersions(tracking.inputs, { builds: this.builds, seedHashes: this.seedHashes, source: (s) => this.fingerprints.of(s, session) });
+    const inputs = await inputVersions(tracking.inputs, {
+      builds: this.builds,
+      seedHashes: this.seedHashes,
+      source: (s) => this.fingerprints.of(s, session),
+      views: this.views,
+    });
     const untracked = tracking.untracked ?? (task.sql === undefined ? undefined : await untrackedReads(session, task.sqlHash, task.sql, tracking.reads));
     const currency = evaluate(
       { node: task.node, key: tracking.key, sqlHash: tracking.sqlHash ?? task.sqlHash, configHash: tracking.configHash, inputs, untracked, relationExists: tracking.relationExists },
@@ -95,6 +102,7 @@ export class RunCurrency {
    * run (the staging table) sees its version already.
    */
   published(task: Task, build: BuildRecord | undefined): void {
+    this.views.clear();
     if (build) this.builds.add(build);
     if (build && task.tracking?.records === false) this.staged.set(task.node, [...(this.staged.get(task.node) ?? []), build]);
     if (task.kind === 'seed' && task.sqlHash !== undefined) this.seedHashes.set(task.node, task.sqlHash);

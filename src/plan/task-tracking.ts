@@ -56,6 +56,15 @@ export function trackingOf(node: ModelNode, task: TrackedTask, ctx: TrackingCont
   };
 }
 
+function viewInputsOf(view: ModelNode, ctx: TrackingContext): readonly InputRef[] {
+  let known = viewInputs.get(view);
+  if (!known) {
+    known = inputsOf(view, undefined, ctx);
+    viewInputs.set(view, known);
+  }
+  return known;
+}
+
 /** The hash of the task's SQL with the published relations in place of the staging tables it reads (see Tracking.sqlHash). */
 function publishedSqlHash(task: TrackedTask, ctx: TrackingContext): string | undefined {
   if (!task.relations || task.relations.size === 0) return undefined;
@@ -77,6 +86,9 @@ function untrackedWhy(node: ModelNode, task: TrackedTask, incremental: boolean):
   return undefined;
 }
 
+/** What a view reads, per view: a view read by many models (and views by views) is walked once. */
+const viewInputs = new WeakMap<PipeNode, readonly InputRef[]>();
+
 /** The inputs of a node's query read for `interval` (absent: read whole). */
 function inputsOf(node: PipeNode, interval: Interval | undefined, ctx: TrackingContext): InputRef[] {
   const { tasks, sources } = ctx.readsOf(node);
@@ -85,7 +97,7 @@ function inputsOf(node: PipeNode, interval: Interval | undefined, ctx: TrackingC
     const up = ctx.analysis.nodes.get(name)!;
     if (up.kind === 'seed') out.push({ kind: 'seed', key: `seed:${name}`, name });
     else if (up.kind !== 'model') continue;
-    else if (up.config.kind === 'view') out.push({ kind: 'view', key: `ref:${name}`, name, inputs: inputsOf(up, undefined, ctx) });
+    else if (up.config.kind === 'view') out.push({ kind: 'view', key: `ref:${name}`, name, inputs: viewInputsOf(up, ctx) });
     else if (perInterval(up.config) === undefined) out.push({ kind: 'model', key: `ref:${name}`, name });
     else if (interval !== undefined) out.push({ kind: 'partitions', key: `ref:${name}[${intervalLabel(interval)}]`, name, interval });
     else out.push({ kind: 'all-partitions', key: `ref:${name}[*]`, name });

@@ -15,6 +15,12 @@ export interface VersionSources {
   readonly seedHashes: ReadonlyMap<string, string>;
   /** A source's fingerprint, taken once per run (source-fingerprint.ts); UNKNOWN when it cannot be taken. */
   readonly source: (source: SourceNode) => Promise<string>;
+  /**
+   * Views' versions already resolved, by key, while `builds` and `seedHashes` stay as they
+   * are (the caller empties it when they change): a view many models read, through views,
+   * is resolved once.
+   */
+  readonly views?: Map<string, Promise<string>>;
 }
 
 export async function inputVersions(inputs: readonly InputRef[], from: VersionSources): Promise<Record<string, string>> {
@@ -45,11 +51,11 @@ async function versionOf(input: InputRef, from: VersionSources): Promise<string>
       return all.length === 0 ? UNKNOWN : combined(all);
     }
     case 'view': {
-      const own = builds.build(input.name, '')?.version;
-      if (own === undefined) return UNKNOWN;
-      const reads = await inputVersions(input.inputs, from);
-      if (Object.values(reads).includes(UNKNOWN)) return UNKNOWN;
-      return hashOf(own, ...Object.keys(reads).sort().map((k) => `${k}=${reads[k]}`));
+      const known = from.views?.get(input.key);
+      if (known) return known;
+      const version = viewVersion(input, from);
+      from.views?.set(input.key, version);
+      return version;
     }
     case 'source':
       return from.source(input.source);
@@ -58,6 +64,14 @@ async function versionOf(input: InputRef, from: VersionSources): Promise<string>
       throw new Error(`internal error: input ${JSON.stringify(never)}`);
     }
   }
+}
+
+async function viewVersion(input: Extract<InputRef, { kind: 'view' }>, from: VersionSources): Promise<string> {
+  const own = from.builds.build(input.name, '')?.version;
+  if (own === undefined) return UNKNOWN;
+  const reads = await inputVersions(input.inputs, from);
+  if (Object.values(reads).includes(UNKNOWN)) return UNKNOWN;
+  return hashOf(own, ...Object.keys(reads).sort().map((k) => `${k}=${reads[k]}`));
 }
 
 /** The builds of several intervals as one version: their keys and versions, in key order. */
