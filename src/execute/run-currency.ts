@@ -5,7 +5,7 @@ import { insertBuildSql, insertResetSql, LatestBuilds, readLatestBuilds, type Bu
 import { evaluate, type Currency } from '../state/currency.js';
 import { dataVersion } from '../state/data-version.js';
 import { inputVersions } from '../state/input-versions.js';
-import { untrackedReads } from '../state/query-reads.js';
+import { readAll, untrackedReads, type QueryToRead } from '../state/query-reads.js';
 import { SourceFingerprints } from '../state/source-fingerprint.js';
 
 /**
@@ -45,6 +45,7 @@ export class RunCurrency {
     const at = Date.now();
     for (const node of resets) await session.exec(insertResetSql(runId, node, at));
     const builds = await readLatestBuilds(session);
+    await readAll(session, queriesOf(tasks));
     return new RunCurrency(runId, builds, await readSeedHashes(session));
   }
 
@@ -110,6 +111,13 @@ export class RunCurrency {
 
 }
 
+/** The queries of the tracked tasks, to look at what they read before the run starts. */
+function queriesOf(tasks: readonly Task[]): QueryToRead[] {
+  return tasks.flatMap((t) =>
+    t.tracking && t.tracking.untracked === undefined && t.sql !== undefined && t.sqlHash !== undefined ? [{ sqlHash: t.sqlHash, sql: t.sql, known: t.tracking.reads }] : [],
+  );
+}
+
 /** A planned task as a run would find it, judged before anything runs. */
 export interface Foreseen extends Judged {
   /** A task it waits for would run (or might), so its inputs would change under it: it would run too. */
@@ -127,6 +135,7 @@ export async function foresee(session: WarehouseSession, tasks: readonly Task[])
   if (!tasks.some((t) => t.tracking)) return out;
   const recorded = (await session.query(session.dialect.tableExists('_pipe', 'builds'))).length > 0;
   const builds = recorded ? await readLatestBuilds(session) : new LatestBuilds();
+  await readAll(session, queriesOf(tasks));
   const currency = new RunCurrency('foreseen', builds, recorded ? await readSeedHashes(session) : new Map());
   const byId = new Map(tasks.map((t) => [t.id, t]));
   const runs = new Map<string, boolean>();

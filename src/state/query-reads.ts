@@ -9,6 +9,7 @@ import type { WarehouseSession } from '../warehouse/warehouse.js';
  */
 
 const memo = new Map<string, string | undefined>();
+const MEMO_LIMIT = 100_000;
 
 /** Table functions whose rows their arguments alone give: they read nothing. */
 const PURE_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest']);
@@ -19,17 +20,39 @@ const PURE_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest']);
  * quoted file path or a table function call).
  */
 export async function untrackedReads(session: WarehouseSession, sqlHash: string, sql: string, known: readonly string[]): Promise<string | undefined> {
-  const memoKey = `${sqlHash}\u0000${known.join('\u0000')}`;
-  if (memo.has(memoKey)) return memo.get(memoKey);
-  let why: string | undefined;
-  try {
-    const [row] = await session.query(`SELECT json_serialize_sql(${quoteLiteral(sql)})::VARCHAR AS tree`);
-    why = judge(JSON.parse(String(row.tree)) as unknown, known);
-  } catch {
-    why = 'its query could not be parsed to see what it reads';
+  const key = memoKey({ sqlHash, known });
+  if (!memo.has(key)) await readAll(session, [{ sqlHash, sql, known }]);
+  return memo.get(key);
+}
+
+/** A query to look at. */
+export interface QueryToRead {
+  readonly sqlHash: string;
+  readonly sql: string;
+  readonly known: readonly string[];
+}
+
+const memoKey = (q: Pick<QueryToRead, 'sqlHash' | 'known'>) => `${q.sqlHash}\u0000${q.known.join('\u0000')}`;
+
+/** Looks at many queries in few round trips (a run's, before it starts), so that untrackedReads answers from memory. */
+export async function readAll(session: WarehouseSession, queries: readonly QueryToRead[]): Promise<void> {
+  const todo = [...new Map(queries.filter((q) => !memo.has(memoKey(q))).map((q) => [memoKey(q), q])).values()];
+  const chunk = 200;
+  for (let i = 0; i < todo.length; i += chunk) {
+    const part = todo.slice(i, i + chunk);
+    let trees: unknown[];
+    try {
+      const rows = await session.query(
+        `SELECT i, json_serialize_sql(s)::VARCHAR AS tree FROM (VALUES ${part.map((q, j) => `(${j}, ${quoteLiteral(q.sql)})`).join(', ')}) AS t(i, s) ORDER BY i`,
+      );
+      trees = rows.map((r) => JSON.parse(String(r.tree)) as unknown);
+    } catch {
+      trees = part.map(() => ({ error: true }));
+    }
+    // A long-lived process (watch, schedule) meets new SQL every day: the memory is bounded.
+    if (memo.size > MEMO_LIMIT) memo.clear();
+    part.forEach((q, j) => memo.set(memoKey(q), judge(trees[j], q.known)));
   }
-  memo.set(memoKey, why);
-  return why;
 }
 
 interface Named {

@@ -14,6 +14,8 @@ export function volatileCall(sqlHash: string, sql: string): string | undefined {
   if (memo.has(sqlHash)) return memo.get(sqlHash);
   const found = VOLATILE.exec(sql);
   const call = found ? `${found[1].toLowerCase()}()` : undefined;
+  // A long-lived process (watch, schedule) meets new SQL every day: the memory is bounded.
+  if (memo.size > 100_000) memo.clear();
   memo.set(sqlHash, call);
   return call;
 }
