@@ -3,7 +3,7 @@ import { isHourLabel } from '../dates/dates.js';
 import type { EventSink, RunCounts } from '../events/events.js';
 import { NO_RETRIES, type RetryPolicy } from '../plan/retry-policy.js';
 import type { Task } from '../plan/task.js';
-import { supersededDetail } from '../warehouse/run-state.js';
+import { supersededDetail, type TaskResultRecord } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import type { Engine } from './engine.js';
 import { Interrupter } from './interrupter.js';
@@ -57,6 +57,13 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   const unit = tasks.some((t) => t.group !== undefined && isHourLabel(t.group)) ? 'hour' : 'date';
   const currency = await engine.withSession((session) => RunCurrency.open(session, runId, tasks));
   let upToDate = 0;
+  /**
+   * The records of tasks found current, written in batches: a run of thousands of current
+   * tasks would otherwise spend most of its time in one INSERT each. A record lost to a
+   * crash leaves its task pending, and a retry finds it current again.
+   */
+  const current: TaskResultRecord[] = [];
+  const flushCurrent = (session: WarehouseSession) => engine.recordTasks(session, current.splice(0));
 
   const progress = (p: GroupProgress) => {
     const elapsedMs = Date.now() - startedAt;
@@ -95,7 +102,8 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     const judged: Judged | undefined = await currency?.judge(task, session);
     if (judged?.currency.kind === 'current' && !input.force) {
       const detail = upToDateDetail(judged.currency);
-      await engine.recordTask(session, { runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: Date.now(), detail });
+      current.push({ runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: Date.now(), detail });
+      if (current.length >= 500) await flushCurrent(session);
       emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'current', detail });
       upToDate++;
       return 'succeeded';
@@ -231,6 +239,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     });
   } finally {
     interrupter.dispose();
+    await engine.withSession(flushCurrent);
   }
   const counts = queue.counts;
   const pending = queue.pending;

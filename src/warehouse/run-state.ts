@@ -117,9 +117,16 @@ export interface TaskResultRecord {
 }
 
 export function taskResultSql(r: TaskResultRecord): string {
-  return `INSERT INTO ${STATE_SCHEMA}.task_results VALUES (${lit(r.runId)}, ${lit(r.taskId)}, ${r.attempt}, ${lit(r.status)}, ${ts(
-    r.startedAt,
-  )}, ${ts(r.endedAt)}, ${num(r.rows)}, ${lit(r.error)}, ${lit(r.errorClass)}, ${lit(r.detail)})`;
+  return taskResultsSql([r]);
+}
+
+/** Several task outcomes in one statement. */
+export function taskResultsSql(records: readonly TaskResultRecord[]): string {
+  const row = (r: TaskResultRecord) =>
+    `(${lit(r.runId)}, ${lit(r.taskId)}, ${r.attempt}, ${lit(r.status)}, ${ts(r.startedAt)}, ${ts(r.endedAt)}, ${num(r.rows)}, ${lit(r.error)}, ${lit(
+      r.errorClass,
+    )}, ${lit(r.detail)})`;
+  return `INSERT INTO ${STATE_SCHEMA}.task_results VALUES ${records.map(row).join(',\n')}`;
 }
 
 export interface CheckResultRecord {
