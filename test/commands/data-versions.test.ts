@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventsOfType, explain, queryRows, removeTempDirs, taskIdsOf, taskOf, warehouseOf, writeProjectFiles, type PipeEventJson } from '../e2e/helpers.js';
 import { backfillIn, dryRunIn, retryIn, runIn } from '../support/in-process.js';
+import { runDryRun } from '../../src/commands/run.js';
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
 import { DuckDBInstance } from '@duckdb/node-api';
 
@@ -209,5 +210,40 @@ where order_date = '{{ ds }}' group by order_date
     const r = await retryIn(dir);
     expect(r.code, explain(r)).toBe(0);
     expect(started(r.events)).toEqual(['customer_totals@2024-01-05']);
+  });
+
+  it('plans what each task reads, and why some always run', async () => {
+    const dir = versionsProject({
+      'models/merged.sql': "{{ config(materialized='incremental', unique_key='customer_id', incremental_strategy='merge') }}\nselect customer_id, sum(amount) as amount from {{ ref('fct_orders') }} group by 1\n",
+      'models/grown.sql': "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge') }}\nselect id from {{ ref('customers') }}{% if is_incremental() %} where id > (select max(id) from {{ this }}){% endif %}\n",
+      'models/hooked.sql': "{{ config(materialized='table', post_hook='select 1') }}\nselect 1 as x\n",
+    });
+    // Built once: is_incremental() is true from then on, and `grown` reads its own table.
+    await built(dir);
+    const { plan, prepared } = await runDryRun({ project: dir, date: '2024-01-03', emit: () => undefined });
+    prepared.warehouse?.close();
+    const of = (id: string) => plan.tasks.find((t) => t.id === id)!.tracking!;
+    expect(of('fct_orders@2024-01-03')).toMatchObject({ key: '2024-01-03', untracked: undefined });
+    expect(of('fct_orders@2024-01-03').inputs.map((i) => i.key).sort()).toEqual(['ref:stg_orders', 'seed:customers']);
+    expect(of('daily_totals@2024-01-03').inputs.map((i) => i.key)).toEqual(['ref:fct_orders[2024-01-03]']);
+    expect(of('customer_totals@2024-01-03')).toMatchObject({ key: '' });
+    expect(of('customer_totals@2024-01-03').inputs.map((i) => i.key)).toEqual(['ref:fct_orders[*]']);
+    expect(of('merged@2024-01-03').inputs.map((i) => i.key)).toEqual(['ref:fct_orders[*]', 'this']);
+    expect(of('grown@2024-01-03').untracked).toBe('its query reads its own table');
+    expect(of('hooked@2024-01-03').untracked).toBe('it runs hooks, whose effects pipe cannot see');
+    expect(plan.tasks.find((t) => t.id === 'customers')!.tracking).toBeUndefined();
+  });
+
+  it('a model merged by key is skipped while its inputs stay; one that reads its own table always runs', async () => {
+    const dir = versionsProject({
+      'models/merged.sql': "{{ config(materialized='incremental', unique_key='customer_id', incremental_strategy='merge') }}\nselect customer_id, sum(amount) as amount from {{ ref('fct_orders') }} group by 1\n",
+      'models/grown.sql': "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge') }}\nselect id from {{ ref('customers') }}{% if is_incremental() %} where id > (select max(id) from {{ this }}){% endif %}\n",
+    });
+    await built(dir);
+    // Its first build rendered is_incremental() false: the second is the first merge.
+    await built(dir);
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['grown@2024-01-05']);
+    expect(current(r.events)).toContain('merged@2024-01-05');
   });
 });
