@@ -7,6 +7,7 @@ import { dataVersion } from '../state/data-version.js';
 import { inputVersions } from '../state/input-versions.js';
 import { readAll, untrackedReads, type QueryToRead } from '../state/query-reads.js';
 import { SourceFingerprints } from '../state/source-fingerprint.js';
+import type { InputRef } from '../state/tracking.js';
 
 /**
  * Currency during a run: the builds on record when it starts, kept up to date in memory as
@@ -44,7 +45,7 @@ export class RunCurrency {
     const resets = new Set(tasks.filter((t) => t.tracking?.resets).map((t) => t.node));
     const at = Date.now();
     for (const node of resets) await session.exec(insertResetSql(runId, node, at));
-    const builds = await readLatestBuilds(session);
+    const builds = await readLatestBuilds(session, nodesOf(tasks));
     await readAll(session, queriesOf(tasks));
     return new RunCurrency(runId, builds, await readSeedHashes(session));
   }
@@ -111,6 +112,27 @@ export class RunCurrency {
 
 }
 
+/** The models whose builds a run of `tasks` reads: its own, and those its tasks read (through views). */
+function nodesOf(tasks: readonly Task[]): string[] {
+  const out = new Set<string>();
+  const viewsWalked = new Set<string>();
+  const add = (inputs: readonly InputRef[]) => {
+    for (const i of inputs) {
+      if (i.kind === 'seed' || i.kind === 'source') continue;
+      out.add(i.name);
+      if (i.kind === 'view' && !viewsWalked.has(i.name)) {
+        viewsWalked.add(i.name);
+        add(i.inputs);
+      }
+    }
+  };
+  for (const t of tasks) {
+    out.add(t.node);
+    add(t.tracking?.inputs ?? []);
+  }
+  return [...out];
+}
+
 /** The queries of the tracked tasks, to look at what they read before the run starts. */
 function queriesOf(tasks: readonly Task[]): QueryToRead[] {
   return tasks.flatMap((t) =>
@@ -134,7 +156,7 @@ export async function foresee(session: WarehouseSession, tasks: readonly Task[])
   const out = new Map<string, Foreseen>();
   if (!tasks.some((t) => t.tracking)) return out;
   const recorded = (await session.query(session.dialect.tableExists('_pipe', 'builds'))).length > 0;
-  const builds = recorded ? await readLatestBuilds(session) : new LatestBuilds();
+  const builds = recorded ? await readLatestBuilds(session, nodesOf(tasks)) : new LatestBuilds();
   await readAll(session, queriesOf(tasks));
   const currency = new RunCurrency('foreseen', builds, recorded ? await readSeedHashes(session) : new Map());
   const byId = new Map(tasks.map((t) => [t.id, t]));
