@@ -261,8 +261,41 @@ async function benchBackfill() {
   }
   const base = out.find((x) => x.parallel === 1);
   for (const x of out) x.speedup = x.datesPerSecond / base.datesPerSecond;
-  results.backfill = { days: cfg.backfillDays, models: depth + 1, rowsPerDay, results: out };
+  results.backfill = { days: cfg.backfillDays, models: depth + 1, rowsPerDay, results: out, rerun: await benchRerun() };
   log(`  ${out.map((x) => `p${x.parallel} ${x.datesPerSecond.toFixed(1)}/s`).join(', ')}`);
+}
+
+/**
+ * Re-running a fully built backfill: every task is current, so nothing is rebuilt. The first
+ * backfill and its re-run of the chain's last 30 dates on one warehouse, per repetition.
+ */
+async function benchRerun() {
+  const days = 30;
+  const start = addDays(DATE, -(days - 1));
+  log(`backfill: ${days} days, then the same again`);
+  const backfill = async (db) => {
+    const r = await pipeOk(['backfill', '--start', start, '--end', DATE, '--project', at('chain'), '--db', db, '--json']);
+    const finished = jsonLines(r.stdout).find((e) => e.type === 'run-finished');
+    if (!finished || finished.status !== 'succeeded') throw new Error(`backfill did not succeed: ${r.stdout.slice(-2000)}`);
+    return { wallMs: r.ms, execMs: finished.ms, upToDate: finished.upToDate ?? 0, started: jsonLines(r.stdout).filter((e) => e.type === 'task-started').length };
+  };
+  const runs = await repeat(cfg.backfillReps, async () => {
+    const db = freshDb('rerun');
+    return { first: await backfill(db), again: await backfill(db) };
+  });
+  const m = (pick) => median(runs.map(pick));
+  const rerun = {
+    days,
+    firstWallMs: m((r) => r.first.wallMs),
+    firstExecMs: m((r) => r.first.execMs),
+    againWallMs: m((r) => r.again.wallMs),
+    againExecMs: m((r) => r.again.execMs),
+    upToDate: runs[0].again.upToDate,
+    rebuilt: runs[0].again.started,
+    runs,
+  };
+  log(`  first ${fmtMs(rerun.firstExecMs)}, again ${fmtMs(rerun.againExecMs)} (${rerun.upToDate} up to date, ${rerun.rebuilt} rebuilt)`);
+  return rerun;
 }
 
 /** How many models read `name`, directly or through others. */

@@ -99,6 +99,21 @@ export function renderMarkdown(r) {
       ),
       '',
     );
+    if (b.rerun) {
+      const x = b.rerun;
+      out.push(`Re-running a fully built ${x.days}-date backfill of the chain (every task current, so skipped):`, '');
+      out.push(
+        table(
+          ['', 'wall (median)', 'execution (median)', 'tasks up to date', 'tasks run'],
+          [
+            ['first backfill', fmtMs(x.firstWallMs), fmtMs(x.firstExecMs), '', ''],
+            ['the same again', fmtMs(x.againWallMs), fmtMs(x.againExecMs), String(x.upToDate), String(x.rebuilt)],
+            ['again / first', fmtX(x.againWallMs / x.firstWallMs), fmtX(x.againExecMs / x.firstExecMs), '', ''],
+          ],
+        ),
+        '',
+      );
+    }
   }
 
   if (r.watch) {

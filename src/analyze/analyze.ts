@@ -53,6 +53,11 @@ export interface RefSite {
   readonly location: Location;
 }
 
+/** The hash of a model's rendered SQL, as run state and data versions record it. */
+export function sqlHashOf(sql: string): string {
+  return createHash('sha256').update(sql).digest('hex').slice(0, 16);
+}
+
 export interface ModelNode {
   readonly kind: 'model';
   readonly name: string;
@@ -459,7 +464,7 @@ export class ModelRenderer {
     const atLine = body.slice(0, statementStart(body)).split('\n').length;
     return {
       sql,
-      hash: createHash('sha256').update(sql).digest('hex').slice(0, 16),
+      hash: sqlHashOf(sql),
       refs: raw.refs,
       source: this.models.get(name)!.source.sql,
       inserted: by > 0 ? { atLine, by } : undefined,

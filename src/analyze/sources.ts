@@ -50,6 +50,11 @@ export interface SourceNode {
   /** The project's seed whose table this source reads: it is loaded before what reads the source. */
   readonly loadedBy?: string;
   readonly loadedAtField?: string;
+  /**
+   * A query whose result changes when the table's data does (`version_query:` in its `meta:`
+   * or `config:`): its fingerprint instead of a scan of its rows (see state/source-fingerprint.ts).
+   */
+  readonly versionQuery?: string;
   readonly freshness?: Freshness;
   /** dbt's `event_time`: a microbatch model that reads the table reads the rows of its batch. */
   readonly eventTime?: string;
@@ -123,6 +128,7 @@ export function sourceNode(t: SourceTable, packageName: string, root: string, di
     fqn: [packageName, t.source, t.table],
     upstream: [],
     loadedAtField: t.loadedAtField,
+    ...(typeof t.meta.version_query === 'string' ? { versionQuery: t.meta.version_query } : {}),
     ...(t.eventTime === undefined ? {} : { eventTime: t.eventTime }),
     freshness: t.freshness,
   };
@@ -135,6 +141,9 @@ export function sourceNode(t: SourceTable, packageName: string, root: string, di
     diagnostics.push(error('bad-source', `source ${t.name}: ${message}`, t.location, hint ? { hint } : undefined));
     return asTable();
   };
+  if (t.meta.version_query !== undefined && typeof t.meta.version_query !== 'string') {
+    return problem('version_query must be text: a query whose result changes when the data does', 'e.g. version_query: select max(updated_at) from raw.orders');
+  }
   if (t.meta.plugin !== undefined) {
     return problem(`dbt-duckdb source plugins (plugin: ${String(t.meta.plugin)}) are not supported`, 'load the data into a table of the warehouse, or read the file with external_location');
   }

@@ -186,6 +186,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('-d, --date <YYYY-MM-DD>', 'the date to build (default: yesterday)')
       .option('-t, --threads <n>', 'models built at once (default: the pipeline, pipe.yaml, else 4)', positiveInt('--threads'))
       .option('--full-refresh', "rebuild incremental models from the date alone (microbatch models from their begin; refused when their tables hold other dates) and reload seeds")
+      .option('--force', 'run every selected task, also those whose output is current (built from the same SQL, config and inputs)')
       .option('--ignore-dependencies-on-past', 'run depends_on_past models even when their previous date has not succeeded')
       .option('--hour <h>', 'build one hour of --date (0-23) instead of the whole day, as hourly pipelines do', hour)
       .option('--event-time-start <time>', 'microbatch models: build the batches from this date or time (UTC, inclusive), with --event-time-end')
@@ -200,6 +201,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         date?: string;
         threads?: number;
         fullRefresh?: boolean;
+        force?: boolean;
         hour?: number;
         ignoreDependenciesOnPast?: boolean;
         eventTimeStart?: string;
@@ -216,6 +218,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         date: o.date,
         threads: o.threads,
         fullRefresh: o.fullRefresh,
+        force: o.force,
         ignoreDependenciesOnPast: o.ignoreDependenciesOnPast,
         eventTimeStart: o.eventTimeStart,
         eventTimeEnd: o.eventTimeEnd,
@@ -254,6 +257,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         return n;
       })
       .option('--full-refresh', "rebuild each selected incremental model's table from the range alone, swapped in at the end in one transaction")
+      .option('--force', 'run every selected task, also those whose output is current (built from the same SQL, config and inputs)')
       .option('--dry-run', 'print the plan (which model runs for which dates, in which order) and write nothing')
       .option('--steps', 'with --dry-run: print what each task would execute, in run order')
       .option(...FRESHNESS_OPTION)
@@ -270,6 +274,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         maxFailures?: number;
         retries?: number;
         fullRefresh?: boolean;
+        force?: boolean;
         dryRun?: boolean;
         steps?: boolean;
         checkFreshness?: boolean;
@@ -294,6 +299,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         retries: o.retries,
         waitMs: o.wait,
         fullRefresh: o.fullRefresh,
+        force: o.force,
         checkFreshness: o.checkFreshness,
         emit: (e: Parameters<Logger['handle']>[0]) => logger.handle(e),
       };

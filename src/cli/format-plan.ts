@@ -28,6 +28,7 @@ function plannedTaskJson(t: Task, order: number, steps: boolean): string {
     upstream: t.upstream,
     sql_hash: t.sqlHash,
     ...(t.renderAtRun ? { rendered_at_run: true } : {}),
+    ...(t.noop?.reason === 'current' ? { up_to_date: true } : {}),
   };
   return JSON.stringify(steps ? { ...base, after: t.after, skipped: skipped(t), steps: skipped(t) === undefined ? t.steps : [] } : base, renderedAtRun);
 }
@@ -118,7 +119,7 @@ export function formatPlan(
   if (steps) {
     lines.push('', ...stepsInOrder(ordered));
   } else {
-    ordered.forEach((t, i) => lines.push(`  ${String(i + 1).padStart(4)}. ${t.id}${waitsFor(t)}`));
+    ordered.forEach((t, i) => lines.push(`  ${String(i + 1).padStart(4)}. ${t.id}${waitsFor(t)}${t.noop?.reason === 'current' ? '  = up to date' : ''}`));
     lines.push('');
   }
   lines.push('nothing was written (--dry-run)');

@@ -6,7 +6,7 @@ import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
 import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js';
-import { freshnessAt, launch, newRunId, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, type Prepared, type RunOutcome } from './lifecycle.js';
+import { freshnessAt, launch, newRunId, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, withForeseen, type Prepared, type RunOutcome } from './lifecycle.js';
 import { commonParams, type BackfillParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 
@@ -27,6 +27,8 @@ export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitO
    * built into a staging table that replaces the published one in one transaction at the end.
    */
   readonly fullRefresh?: boolean;
+  /** Run every selected task, those whose output is current too. */
+  readonly force?: boolean;
   /** Check the freshness of the sources the backfill reads first: an error-level stale one stops it. */
   readonly checkFreshness?: boolean;
   readonly signal?: AbortSignal;
@@ -81,7 +83,7 @@ export async function backfillDryRun(options: BackfillOptions): Promise<Plan> {
   let p: Plan;
   try {
     const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
-    p = plan(options, prepared, 'dry-run', intervals);
+    p = await withForeseen(prepared, plan(options, prepared, 'dry-run', intervals), options.force || options.fullRefresh);
   } catch (e) {
     prepared.warehouse?.close();
     throw e;
@@ -120,6 +122,7 @@ export async function backfill(options: BackfillOptions): Promise<RunOutcome> {
       retryOverride: options.retries
         ? { retries: options.retries, delayMs: DEFAULT_RETRY_DELAY_MS, maxDelayMs: DEFAULT_MAX_DELAY_MS }
         : NO_RETRIES,
+      force: options.force || options.fullRefresh,
     },
     retryCommand: retryCommandFor(options),
     pipeCommand: pipeCommandFor(options),

@@ -5,6 +5,9 @@ import { systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink, PipeEvent } from '../events/events.js';
 import { execute, type ExecuteInput, type ExecuteResult } from '../execute/executor.js';
 import { pastTaskIds, type Plan, type PlanContext } from '../plan/plan.js';
+import type { Task } from '../plan/task.js';
+import { foresee } from '../execute/run-currency.js';
+import { upToDateDetail } from '../state/currency.js';
 import { Engine, throwIfStopped, type EngineHandle, type HeldWait } from '../execute/engine.js';
 import {
   readCatalog,
@@ -182,7 +185,7 @@ export interface LaunchOptions {
   readonly signal?: AbortSignal;
   /** The run-started event, less what launch fills in. */
   readonly header: Omit<Extract<PipeEvent, { type: 'run-started' }>, 'type' | 'runId' | 'command' | 'pipeline' | 'warehouse' | 'threads' | 'tasks'>;
-  readonly execute?: Pick<ExecuteInput, 'parallel' | 'slowStart' | 'maxFailures' | 'retryOverride'>;
+  readonly execute?: Pick<ExecuteInput, 'parallel' | 'slowStart' | 'maxFailures' | 'retryOverride' | 'force'>;
   /** How to repeat what did not succeed, for the summary. */
   readonly retryCommand: (runId: string) => string;
   /** How other pipe commands are written for this project, for hints; default without flags. */
@@ -250,6 +253,20 @@ export async function refuseAsRunWould(prepared: Prepared, plan: Plan, o: Omit<P
   } finally {
     warehouse.close();
   }
+}
+
+/**
+ * A dry run's plan with the tasks a run would skip as current marked so (see foresee), read
+ * from the warehouse when there is one; as it is when the run would run everything.
+ */
+export async function withForeseen(prepared: Prepared, plan: Plan, force: boolean | undefined): Promise<Plan> {
+  if (force || !prepared.warehouse) return plan;
+  const foreseen = await prepared.warehouse.engine.withSession((session) => foresee(session, plan.tasks));
+  const tasks = plan.tasks.map((t): Task => {
+    const c = foreseen.get(t.id)?.currency;
+    return c?.kind === 'current' ? { ...t, noop: { reason: 'current', detail: upToDateDetail(c) } } : t;
+  });
+  return { ...plan, tasks };
 }
 
 /** Records the run, executes it and records the outcome. Closes the warehouse. */

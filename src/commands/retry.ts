@@ -189,8 +189,9 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
             retryOverride: params.retries
               ? { retries: params.retries, delayMs: DEFAULT_RETRY_DELAY_MS, maxDelayMs: DEFAULT_MAX_DELAY_MS }
               : NO_RETRIES,
+            force: fullRefresh,
           }
-        : undefined,
+        : { force: fullRefresh },
     retryCommand: retryCommandFor(options),
     pipeCommand: pipeCommandFor(options),
   });

@@ -78,7 +78,7 @@ export class RunResults {
       case 'task-failed':
         return this.add(e.task, 'error', e.error.message, e.ms, undefined);
       case 'task-skipped':
-        return this.add(e.task, e.reason === 'up-to-date' || e.reason === 'superseded' ? 'success' : 'skipped', e.detail, 0, undefined);
+        return this.add(e.task, e.reason === 'up-to-date' || e.reason === 'current' || e.reason === 'superseded' ? 'success' : 'skipped', e.detail, 0, undefined);
       case 'task-cancelled':
         return this.add(e.task, 'skipped', 'cancelled', 0, undefined);
       default:

@@ -14,6 +14,7 @@ import {
   prepare,
   refuseAsRunWould,
   retryCommandFor,
+  withForeseen,
   withPast,
   type Prepared,
   type RunOutcome,
@@ -32,6 +33,8 @@ export interface RunPlanOptions extends ProjectOptions, SelectionOptions, WaitOp
   readonly threads?: number;
   /** Rebuild incremental models from nothing and reload seeds. */
   readonly fullRefresh?: boolean;
+  /** Run every selected task, those whose output is current too. */
+  readonly force?: boolean;
   /** Run `depends_on_past` models even when their previous interval has not succeeded. */
   readonly ignoreDependenciesOnPast?: boolean;
   /** Check the freshness of the sources the run reads first: an error-level stale one stops the run. */
@@ -168,6 +171,7 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     checkFreshness: options.checkFreshness,
     clock: options.clock,
     runHooks: { interval },
+    execute: { force: options.force || options.fullRefresh },
   });
 }
 
@@ -176,7 +180,8 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
  * what the run would refuse; the warehouse is only read, and not created when it is missing.
  */
 export async function runDryRun(options: RunPlanOptions): Promise<RunPlan> {
-  const planned = await planRunCommand(options, { runId: 'dry-run', access: 'read' });
+  const found = await planRunCommand(options, { runId: 'dry-run', access: 'read' });
+  const planned = { ...found, plan: await withForeseen(found.prepared, found.plan, options.force || options.fullRefresh) };
   await refuseAsRunWould(
     planned.prepared,
     planned.plan,

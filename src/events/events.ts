@@ -47,7 +47,8 @@ export interface CheckFailure {
   readonly location: Location;
 }
 
-export type SkipReason = 'upstream-failed' | 'up-to-date' | 'superseded' | 'depends-on-past';
+/** `current`: a model task whose output is current (built from the same SQL, config and inputs) is not run again. */
+export type SkipReason = 'upstream-failed' | 'up-to-date' | 'superseded' | 'depends-on-past' | 'current';
 
 /** How a run ended, and how many of its tasks ended how. */
 export interface RunCounts {
@@ -58,6 +59,8 @@ export interface RunCounts {
   readonly cancelled: number;
   /** Tasks never started (after an abort or --max-failures). */
   readonly pending: number;
+  /** Of the succeeded, the tasks not run because their output was current. */
+  readonly upToDate?: number;
 }
 
 export type PipeEvent =

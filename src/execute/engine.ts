@@ -16,7 +16,7 @@ import {
   insertRunSql,
   insertTasksSql,
   recoverAfterCrash,
-  taskResultSql,
+  taskResultsSql,
   taskSqlHashSql,
   type CheckResultRecord,
   type PlannedTaskRecord,
@@ -297,8 +297,14 @@ export class Engine {
    * masked. A record that cannot be written does not fail the task.
    */
   async recordTask(session: WarehouseSession, record: TaskResultRecord): Promise<void> {
-    const text = { error: record.error && secrets.mask(record.error), detail: record.detail && secrets.mask(record.detail) };
-    await session.exec(taskResultSql({ ...record, ...text })).catch(() => undefined);
+    await this.recordTasks(session, [record]);
+  }
+
+  /** Records several attempts in one statement (see recordTask). */
+  async recordTasks(session: WarehouseSession, records: readonly TaskResultRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const masked = records.map((r) => ({ ...r, error: r.error && secrets.mask(r.error), detail: r.detail && secrets.mask(r.detail) }));
+    await session.exec(taskResultsSql(masked)).catch(() => undefined);
   }
 
   /** Records the hash of the SQL a task runs, when it was rendered again as it ran. */

@@ -3,7 +3,7 @@ import { isHourLabel } from '../dates/dates.js';
 import type { EventSink, RunCounts } from '../events/events.js';
 import { NO_RETRIES, type RetryPolicy } from '../plan/retry-policy.js';
 import type { Task } from '../plan/task.js';
-import { supersededDetail } from '../warehouse/run-state.js';
+import { supersededDetail, type TaskResultRecord } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import type { Engine } from './engine.js';
 import { Interrupter } from './interrupter.js';
@@ -12,6 +12,9 @@ import { HookError, toTaskError } from './task-errors.js';
 import { TaskQueue, type GroupProgress, type TaskOutcome } from './task-queue.js';
 import { taskRef } from './task-ref.js';
 import { renderAtRun } from './render-at-run.js';
+import { RunCurrency, type Judged } from './run-currency.js';
+import { upToDateDetail } from '../state/currency.js';
+import type { BuildRecord } from '../warehouse/build-records.js';
 
 /**
  * Runs planned tasks: takes from the queue (task-queue.ts decides what may start: dependency
@@ -38,6 +41,8 @@ export interface ExecuteInput {
   readonly maxFailures?: number;
   /** Overrides every task's own retry policy (backfills turn retries off unless asked). */
   readonly retryOverride?: RetryPolicy;
+  /** Runs every task, those whose output is current too (`--force`, `--full-refresh`). */
+  readonly force?: boolean;
 }
 
 /** What a run's tasks came to (see RunCounts). */
@@ -50,6 +55,15 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   const steps = new StepRunner({ engine, runId, emit, signal, interrupter });
   const startedAt = Date.now();
   const unit = tasks.some((t) => t.group !== undefined && isHourLabel(t.group)) ? 'hour' : 'date';
+  const currency = await engine.withSession((session) => RunCurrency.open(session, runId, tasks));
+  let upToDate = 0;
+  /**
+   * The records of tasks found current, written in batches: a run of thousands of current
+   * tasks would otherwise spend most of its time in one INSERT each. A record lost to a
+   * crash leaves its task pending, and a retry finds it current again.
+   */
+  const current: TaskResultRecord[] = [];
+  const flushCurrent = (session: WarehouseSession) => engine.recordTasks(session, current.splice(0));
 
   const progress = (p: GroupProgress) => {
     const elapsedMs = Date.now() - startedAt;
@@ -84,7 +98,18 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
       emit({ type: 'task-skipped', runId, task: taskRef(task), reason: task.noop.reason, detail: task.noop.detail });
       return 'succeeded';
     }
+    // Judged now that its upstream is done: the versions they published (or kept) are known.
+    const judged: Judged | undefined = await currency?.judge(task, session);
+    if (judged?.currency.kind === 'current' && !input.force) {
+      const detail = upToDateDetail(judged.currency);
+      current.push({ runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: Date.now(), detail });
+      if (current.length >= 500) await flushCurrent(session);
+      emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'current', detail });
+      upToDate++;
+      return 'succeeded';
+    }
     emit({ type: 'task-started', runId, task: taskRef(task) });
+    let build: BuildRecord | undefined;
     const policy = input.retryOverride ?? task.retry ?? NO_RETRIES;
     let attemptNo = 0;
     let attemptStart = taskStart;
@@ -99,7 +124,11 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
             task = await interrupter.during(session, () => renderAtRun(task, session));
             if (task.sqlHash !== undefined) await engine.recordTaskHash(session, runId, task.id, task.sqlHash);
           }
-          return steps.attempt(task, session, attemptNo, attemptStart, done);
+          // Its publication is recorded with what it was built from, in the same transaction.
+          const recording = currency?.recording(task, judged, Date.now());
+          build = recording?.build;
+          const recorded = recording?.statements.length ? { ...task, stateStatements: [...(task.stateStatements ?? []), ...recording.statements] } : task;
+          return steps.attempt(recorded, session, attemptNo, attemptStart, done);
         },
         {
           retries: policy.retries,
@@ -132,6 +161,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     } catch (e) {
       await steps.cleanup(task, session);
       // A post-hook that runs after the commit failed: published, and failed all the same (as in dbt).
+      if (done.published) currency?.published(task, build);
       if (done.published && !(e instanceof HookError && e.published)) {
         // Published and recorded as succeeded in one transaction before the abort was seen.
         emit({ type: 'task-succeeded', runId, task: taskRef(task), rows: done.rows, attempts: attemptNo, ms: Date.now() - taskStart });
@@ -150,6 +180,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     }
     switch (result.kind) {
       case 'done':
+        currency?.published(task, build);
         emit({ type: 'task-succeeded', runId, task: taskRef(task), rows: result.rows, attempts: attemptNo, ms: Date.now() - taskStart });
         return 'succeeded';
       case 'superseded': {
@@ -208,10 +239,11 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     });
   } finally {
     interrupter.dispose();
+    await engine.withSession(flushCurrent);
   }
   const counts = queue.counts;
   const pending = queue.pending;
   // A task skipped (after a failure, or for depends_on_past) leaves the run unfinished: pipe retry completes it.
   const status = signal?.aborted ? 'cancelled' : counts.failed > 0 || counts.skipped > 0 || pending > 0 ? 'failed' : 'succeeded';
-  return { status, ...counts, pending };
+  return { status, ...counts, pending, upToDate };
 }

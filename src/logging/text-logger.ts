@@ -145,6 +145,10 @@ export class TextLogger implements Logger {
         // A task superseded at publishing was running.
         this.running.delete(e.task.id);
         this.done++;
+        if (e.reason === 'current') {
+          this.line(`= ${this.label(e.task)} up to date`);
+          break;
+        }
         const prefix = this.live ? s.yellow('-') : 'SKIP ';
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.detail)}`);
         break;
@@ -194,8 +198,10 @@ export class TextLogger implements Logger {
       case 'run-finished': {
         if (this.timer) clearInterval(this.timer);
         this.clearFooter();
+        const current = e.upToDate ?? 0;
         const parts = [
-          `${e.succeeded} succeeded`,
+          `${e.succeeded - current} succeeded`,
+          ...(current ? [`${current} up to date`] : []),
           e.failed ? s.red(`${e.failed} failed`) : '0 failed',
           `${e.skipped} skipped`,
           ...(e.cancelled ? [s.yellow(`${e.cancelled} cancelled`)] : []),

@@ -13,6 +13,7 @@ import { seedStrategy } from './strategies/seed.js';
 import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
 import { aroundQuery } from './strategies/around-query.js';
 import { aroundOf } from './around-of.js';
+import { trackingOf, type TrackingContext } from './task-tracking.js';
 import { builtOf, isBuilt, materializationOf, perInterval, taskMaterialization, NO_TABLE, type CheckTarget, type TableState } from './materializations.js';
 
 /**
@@ -94,7 +95,17 @@ function isTaskNode(n: PipeNode): n is SeedNode | ModelNode {
  * What a node's query reads, looking through the ephemeral models it inlines: the nearest
  * upstream nodes that become tasks, and the sources.
  */
+const readsMemo = new WeakMap<PipeNode, { tasks: string[]; sources: SourceNode[] }>();
+
 function readsOf(node: PipeNode, analysis: Analysis): { tasks: string[]; sources: SourceNode[] } {
+  const known = readsMemo.get(node);
+  if (known) return known;
+  const found = readsWalk(node, analysis);
+  readsMemo.set(node, found);
+  return found;
+}
+
+function readsWalk(node: PipeNode, analysis: Analysis): { tasks: string[]; sources: SourceNode[] } {
   const tasks = new Set<string>();
   const sources = new Set<SourceNode>();
   const seen = new Set<string>();
@@ -807,7 +818,7 @@ function modelTask(
     return aroundQuery(steps, aroundOf(node, analysis.renderer, analysis.database, interval, state, parts, found, relations));
   };
   const origin = (r: RenderedSql) => ({ file: node.file, source: r.source, sql: r.sql, inserted: r.inserted });
-  const task: Task = {
+  let task: Task = {
     id: taskId(node, ds),
     node: node.name,
     kind,
@@ -830,7 +841,10 @@ function modelTask(
     replacesTable:
       intervals && fullRefresh && existing === 'table' && stagedIn === undefined ? replaced(node, interval, ds, isHourLabel(ds) ? 'hour' : 'date') : undefined,
   };
-  if (!analysis.renderer.rendersAtRun(node.name)) return task;
+  const rendersAtRun = analysis.renderer.rendersAtRun(node.name);
+  const tracked = { interval, sql: rendered.sql, sqlHash: rendered.hash, stagedIn, relations, rendersAtRun };
+  task = { ...task, tracking: trackingOf(node, tracked, trackingContext(ctx)) };
+  if (!rendersAtRun) return task;
   const renderAtRun: RenderAtRun = {
     render: (answers) => {
       const r = analysis.renderer.sqlAtRun(node.name, interval, state, relations, answers, inputs);
@@ -843,6 +857,18 @@ function modelTask(
     },
   };
   return { ...task, renderAtRun };
+}
+
+const trackingContexts = new WeakMap<PlanContext, TrackingContext>();
+
+/** What tracking asks of the plan, once per plan context. */
+function trackingContext(ctx: PlanContext): TrackingContext {
+  let known = trackingContexts.get(ctx);
+  if (!known) {
+    known = { analysis: ctx.analysis, readsOf: (n) => readsOf(n, ctx.analysis), catalog: ctx.catalog, fullRefresh: ctx.fullRefresh };
+    trackingContexts.set(ctx, known);
+  }
+  return known;
 }
 
 /**

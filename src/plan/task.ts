@@ -12,6 +12,7 @@ import type { ExternalFormat } from '../analyze/model-config.js';
 import type { ContractColumn } from '../analyze/dbt/contract.js';
 import type { RelationKind } from '../warehouse/dialect.js';
 import type { SnapshotMergeStep } from './strategies/snapshot.js';
+import type { Tracking } from '../state/tracking.js';
 
 /**
  * A task is one node built for one interval, with every statement it will run already
@@ -200,9 +201,10 @@ export interface Task {
   /**
    * Set when the task has nothing to do: an unchanged seed (`up-to-date`), or, in a retry, a
    * table that a later run has published since (`superseded`: rebuilding it for the original
-   * run's date would put older data over newer). Reported as skipped with the detail.
+   * run's date would put older data over newer). Reported as skipped with the detail. A dry
+   * run marks so (`current`) the model tasks a run would find current.
    */
-  readonly noop?: { readonly reason: 'up-to-date' | 'superseded'; readonly detail: string };
+  readonly noop?: { readonly reason: 'up-to-date' | 'superseded' | 'current'; readonly detail: string };
   /**
    * Set when the task may not run: its model `depends_on_past` and its previous interval has
    * not succeeded. It is recorded as skipped with this reason, and so is what reads it.
@@ -217,6 +219,11 @@ export interface Task {
   readonly group?: string;
   /** Automatic retries for transient errors; none when absent. */
   readonly retry?: RetryPolicy;
+  /**
+   * What its data is made of (a model's task): its publication is recorded with its data
+   * version, and a run skips it while it is current (see state/currency.ts). Absent: always run.
+   */
+  readonly tracking?: Tracking;
   /** Extra statements for the publishing transaction that record task-specific state. */
   readonly stateStatements?: readonly string[];
   /**

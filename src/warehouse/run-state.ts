@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { quoteLiteral, relationName } from '../sql/sql-text.js';
 import type { Dialect, RelationKind } from './dialect.js';
 import { DUCKDB } from './duckdb/dialect.js';
+import { BUILDS_DDL } from './build-records.js';
 import type { Row, WarehouseSession } from './warehouse.js';
 
 /**
@@ -59,6 +60,7 @@ export const STATE_DDL: readonly string[] = [
     pipeline VARCHAR, fire_at TIMESTAMP, interval_label VARCHAR, run_id VARCHAR, triggered_at TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.seeds (
     name VARCHAR, relation VARCHAR, hash VARCHAR, loaded_at TIMESTAMP, run_id VARCHAR)`,
+  BUILDS_DDL,
 ];
 
 /**
@@ -151,9 +153,16 @@ export interface TaskResultRecord {
 }
 
 export function taskResultSql(r: TaskResultRecord): string {
-  return `INSERT INTO ${STATE_SCHEMA}.task_results VALUES (${lit(r.runId)}, ${lit(r.taskId)}, ${r.attempt}, ${lit(r.status)}, ${ts(
-    r.startedAt,
-  )}, ${ts(r.endedAt)}, ${num(r.rows)}, ${lit(r.error)}, ${lit(r.errorClass)}, ${lit(r.detail)})`;
+  return taskResultsSql([r]);
+}
+
+/** Several task outcomes in one statement. */
+export function taskResultsSql(records: readonly TaskResultRecord[]): string {
+  const row = (r: TaskResultRecord) =>
+    `(${lit(r.runId)}, ${lit(r.taskId)}, ${r.attempt}, ${lit(r.status)}, ${ts(r.startedAt)}, ${ts(r.endedAt)}, ${num(r.rows)}, ${lit(r.error)}, ${lit(
+      r.errorClass,
+    )}, ${lit(r.detail)})`;
+  return `INSERT INTO ${STATE_SCHEMA}.task_results VALUES ${records.map(row).join(',\n')}`;
 }
 
 export interface CheckResultRecord {
@@ -541,6 +550,12 @@ export async function succeededTaskIds(session: WarehouseSession, ids: readonly 
  */
 export const SUPERSEDED = 'superseded';
 
+/**
+ * How the detail of a task starts when it did not run because its output was current (see
+ * state/currency.ts): done, and not a publication either.
+ */
+export const UP_TO_DATE = 'up to date';
+
 /** The detail of a superseded task: who published the relation (later, or for a newer interval), and how to rebuild it anyway. */
 export function supersededDetail(task: { readonly node: string; readonly ds?: string }, by: { readonly runId: string; readonly ds?: string | null }, how: 'later' | 'for a newer interval'): string {
   const when = how === 'later' ? ` published it later${by.ds ? ` (${by.ds})` : ''}` : ` published it for a newer interval${by.ds ? ` (${by.ds})` : ''}`;
@@ -562,7 +577,7 @@ export async function laterPublications(session: WarehouseSession, runId: string
      FROM ${STATE_SCHEMA}.task_results x
      JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
      WHERE x.status = 'succeeded' AND t.kind IN ('table', 'view')
-       AND (x.detail IS NULL OR NOT starts_with(x.detail, ${quoteLiteral(SUPERSEDED)}))
+       AND (x.detail IS NULL OR NOT (starts_with(x.detail, ${quoteLiteral(SUPERSEDED)}) OR starts_with(x.detail, ${quoteLiteral(UP_TO_DATE)})))
        AND x.run_id NOT IN (SELECT run_id FROM family)
        AND x.ended_at > (SELECT started_at FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)})
      GROUP BY t.node`,

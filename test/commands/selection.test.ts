@@ -32,8 +32,9 @@ afterAll(removeTempDirs);
 describe('selecting models on pipe run', () => {
   let dir: string;
   let db: string;
+  // Forced: each selection builds the same date, current or not after the one before.
   const run = async (options: Omit<RunOptions, 'project' | 'emit'> = {}) => {
-    const r = await runIn(dir, { date: '2024-01-03', ...options });
+    const r = await runIn(dir, { date: '2024-01-03', force: true, ...options });
     expect(r.code, explain(r)).toBe(0);
     return r;
   };
@@ -162,7 +163,7 @@ describe('dbt selectors: --selector, default: true and pipelines', () => {
     expect(await names({ selector: 'finance_tables' })).toEqual(finance);
     expect(await names({ selector: 'finance_tables', exclude: ['stg_refunds'] })).toEqual(['fct_orders', 'fct_refunds', 'stg_orders']);
     expect(await names({ selector: 'views' })).toEqual(['stg_orders', 'stg_refunds']);
-    const r = await runIn(dir, { date: '2024-01-02', selector: 'finance_tables' });
+    const r = await runIn(dir, { date: '2024-01-02', selector: 'finance_tables', force: true });
     expect(r.code, explain(r)).toBe(0);
     expect(startedModels(r.events)).toEqual(finance);
   });
@@ -172,7 +173,7 @@ describe('dbt selectors: --selector, default: true and pipelines', () => {
     expect(await names({ select: ['marts'] })).toEqual(['dim_orders', 'fct_orders', 'fct_refunds']);
     // As in dbt: --exclude alone means every node but those, not the default selector's.
     expect(await names({ exclude: ['staging'] })).toEqual(['dim_orders', 'fct_orders', 'fct_refunds', 'raw_orders']);
-    const r = await runIn(dir, { date: '2024-01-02' });
+    const r = await runIn(dir, { date: '2024-01-02', force: true });
     expect(r.code, explain(r)).toBe(0);
     expect(startedModels(r.events)).toEqual(['fct_orders', 'stg_orders']);
     expect(eventsOfType(r.events, 'notice').map((e) => e.message)).toContain('selecting with the default selector of selectors.yml: nightly');

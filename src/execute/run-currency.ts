@@ -1,0 +1,186 @@
+import type { Task } from '../plan/task.js';
+import { readSeedHashes } from '../warehouse/run-state.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
+import { insertBuildSql, insertResetSql, LatestBuilds, readLatestBuilds, type BuildRecord } from '../warehouse/build-records.js';
+import { evaluate, type Currency } from '../state/currency.js';
+import { dataVersion } from '../state/data-version.js';
+import { inputVersions } from '../state/input-versions.js';
+import { readAll, untrackedReads, type QueryToRead } from '../state/query-reads.js';
+import { SourceFingerprints } from '../state/source-fingerprint.js';
+import type { InputRef } from '../state/tracking.js';
+
+/**
+ * Currency during a run: the builds on record when it starts, kept up to date in memory as
+ * its tasks publish, so that a task ready to run is judged with the versions its upstream
+ * just published (or, skipped as current, kept). One per run.
+ */
+
+/** A task judged when it is ready: how current it is, and the versions of its inputs now. */
+export interface Judged {
+  readonly currency: Currency;
+  readonly inputs: Readonly<Record<string, string>>;
+  /** Why it always runs, when it does (the plan's reason, or what its query reads). */
+  readonly untracked?: string;
+}
+
+export class RunCurrency {
+  private readonly fingerprints = new SourceFingerprints();
+  /** Views' versions, valid until the next publication (see VersionSources.views). */
+  private readonly views = new Map<string, Promise<string>>();
+  /** The dates of a full refresh built so far, by model, for its swap to record. */
+  private readonly staged = new Map<string, BuildRecord[]>();
+
+  constructor(
+    private readonly runId: string,
+    private readonly builds: LatestBuilds,
+    private readonly seedHashes: Map<string, string>,
+  ) {}
+
+  /**
+   * Records that the run builds some models' tables from nothing (see Tracking.resets), then
+   * reads what is on record. Undefined when no task is tracked (a `pipe test`).
+   */
+  static async open(session: WarehouseSession, runId: string, tasks: readonly Task[]): Promise<RunCurrency | undefined> {
+    if (!tasks.some((t) => t.tracking)) return undefined;
+    const resets = new Set(tasks.filter((t) => t.tracking?.resets).map((t) => t.node));
+    const at = Date.now();
+    for (const node of resets) await session.exec(insertResetSql(runId, node, at));
+    const builds = await readLatestBuilds(session, nodesOf(tasks));
+    await readAll(session, queriesOf(tasks));
+    return new RunCurrency(runId, builds, await readSeedHashes(session));
+  }
+
+  /** Judges a tracked task that is ready to run; undefined for one that is not tracked. */
+  async judge(task: Task, session: WarehouseSession): Promise<Judged | undefined> {
+    const tracking = task.tracking;
+    if (!tracking || task.sqlHash === undefined) return undefined;
+    const inputs = await inputVersions(tracking.inputs, {
+      builds: this.builds,
+      seedHashes: this.seedHashes,
+      source: (s) => this.fingerprints.of(s, session),
+      views: this.views,
+    });
+    const untracked = tracking.untracked ?? (task.sql === undefined ? undefined : await untrackedReads(session, task.sqlHash, task.sql, tracking.reads));
+    const currency = evaluate(
+      { node: task.node, key: tracking.key, sqlHash: tracking.sqlHash ?? task.sqlHash, configHash: tracking.configHash, inputs, untracked, relationExists: tracking.relationExists },
+      this.builds,
+    );
+    return { currency, inputs, untracked };
+  }
+
+  /**
+   * What `task` (as it runs, with the SQL it runs) records in its publishing transaction: its
+   * build; for the swap of a full refresh, the builds of the dates it swaps in, which were
+   * built into its staging table by this run and stand as the model's data from this commit.
+   */
+  recording(task: Task, judged: Judged | undefined, at: number): { readonly build?: BuildRecord; readonly statements: readonly string[] } {
+    if (task.phase === 'swap') return { statements: (this.staged.get(task.node) ?? []).map(insertBuildSql) };
+    const build = this.build(task, judged, at);
+    return { build, statements: build && task.tracking?.records ? [insertBuildSql(build)] : [] };
+  }
+
+  private build(task: Task, judged: Judged | undefined, at: number): BuildRecord | undefined {
+    const tracking = task.tracking;
+    if (!tracking || !judged || task.sqlHash === undefined) return undefined;
+    const { untracked } = judged;
+    return {
+      runId: this.runId,
+      taskId: task.id,
+      node: task.node,
+      key: tracking.key,
+      interval: tracking.key === '' ? undefined : task.interval,
+      sqlHash: tracking.sqlHash ?? task.sqlHash,
+      configHash: tracking.configHash,
+      inputs: judged.inputs,
+      version: dataVersion(tracking.sqlHash ?? task.sqlHash, tracking.configHash, judged.inputs, { untracked, runId: this.runId, taskId: task.id }),
+      untracked,
+      builtAt: at,
+    };
+  }
+
+  /**
+   * A task published: what reads it from now on sees its version (a seed: its new hash). A
+   * date of a full refresh waits for its model's swap to be recorded; what reads it in the
+   * run (the staging table) sees its version already.
+   */
+  published(task: Task, build: BuildRecord | undefined): void {
+    this.views.clear();
+    if (build) this.builds.add(build);
+    if (build && task.tracking?.records === false) this.staged.set(task.node, [...(this.staged.get(task.node) ?? []), build]);
+    if (task.kind === 'seed' && task.sqlHash !== undefined) this.seedHashes.set(task.node, task.sqlHash);
+  }
+
+}
+
+/** The models whose builds a run of `tasks` reads: its own, and those its tasks read (through views). */
+function nodesOf(tasks: readonly Task[]): string[] {
+  const out = new Set<string>();
+  const viewsWalked = new Set<string>();
+  const add = (inputs: readonly InputRef[]) => {
+    for (const i of inputs) {
+      if (i.kind === 'seed' || i.kind === 'source') continue;
+      out.add(i.name);
+      if (i.kind === 'view' && !viewsWalked.has(i.name)) {
+        viewsWalked.add(i.name);
+        add(i.inputs);
+      }
+    }
+  };
+  for (const t of tasks) {
+    out.add(t.node);
+    add(t.tracking?.inputs ?? []);
+  }
+  return [...out];
+}
+
+/** The queries of the tracked tasks, to look at what they read before the run starts. */
+function queriesOf(tasks: readonly Task[]): QueryToRead[] {
+  return tasks.flatMap((t) =>
+    t.tracking && t.tracking.untracked === undefined && t.sql !== undefined && t.sqlHash !== undefined ? [{ sqlHash: t.sqlHash, sql: t.sql, known: t.tracking.reads }] : [],
+  );
+}
+
+/** A planned task as a run would find it, judged before anything runs. */
+export interface Foreseen extends Judged {
+  /** A task it waits for would run (or might), so its inputs would change under it: it would run too. */
+  readonly after?: string;
+}
+
+/**
+ * What a run of `tasks` would find current, judged read-only with the versions on record (a
+ * dry run, a status): in dependency order, a task downstream of one that would run is not
+ * current, whatever its recorded inputs say, since its input is about to change. Tasks that
+ * are not tracked are left out. Reads nothing but the warehouse; writes nothing.
+ */
+export async function foresee(session: WarehouseSession, tasks: readonly Task[]): Promise<Map<string, Foreseen>> {
+  const out = new Map<string, Foreseen>();
+  if (!tasks.some((t) => t.tracking)) return out;
+  const recorded = (await session.query(session.dialect.tableExists('_pipe', 'builds'))).length > 0;
+  const builds = recorded ? await readLatestBuilds(session, nodesOf(tasks)) : new LatestBuilds();
+  await readAll(session, queriesOf(tasks));
+  const currency = new RunCurrency('foreseen', builds, recorded ? await readSeedHashes(session) : new Map());
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const runs = new Map<string, boolean>();
+  const visit = async (task: Task): Promise<boolean> => {
+    const known = runs.get(task.id);
+    if (known !== undefined) return known;
+    runs.set(task.id, true); // a cycle is a planning error; this only guards the walk
+    let after: string | undefined;
+    for (const id of task.upstream) {
+      const up = byId.get(id);
+      if (up && (await visit(up)) && after === undefined) after = id;
+    }
+    const judged = await currency.judge(task, session);
+    let willRun = task.noop === undefined && task.blocked === undefined;
+    if (judged) {
+      const { currency: c } = judged;
+      const foreseen: Foreseen = after !== undefined && c.kind === 'current' ? { ...judged, after, currency: { kind: 'stale', build: c.build, changed: [`upstream ${after} runs first`] } } : judged;
+      out.set(task.id, foreseen);
+      willRun = foreseen.currency.kind !== 'current';
+    }
+    runs.set(task.id, willRun);
+    return willRun;
+  };
+  for (const t of tasks) await visit(t);
+  return out;
+}

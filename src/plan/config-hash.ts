@@ -1,0 +1,33 @@
+import type { ModelNode } from '../analyze/analyze.js';
+import { hashOf } from '../state/data-version.js';
+
+/**
+ * The hash of what of a model's config shapes what is written: its materialization and
+ * everything that goes with it (partition_by, unique_key, strategy, schema, alias, hooks,
+ * contract, on_schema_change…), and its checks (a changed check runs the model again, so that
+ * it is checked). Left out, as they change no data: tags, descriptions, retries, enabled,
+ * depends_on_past (an order of runs, not of data). Any other key counts: a key pipe does not
+ * know makes the model run again, never skip wrongly.
+ */
+
+const NOT_DATA = new Set(['tags', 'description', 'retries', 'retry_delay_ms', 'enabled', 'depends_on_past', 'meta', 'docs', 'group']);
+
+const memo = new WeakMap<ModelNode, string>();
+
+export function configHash(node: ModelNode): string {
+  const known = memo.get(node);
+  if (known !== undefined) return known;
+  const persisted = node.config.persist_docs.columns || node.config.contract;
+  const shape = {
+    relation: node.relation,
+    config: Object.fromEntries(Object.entries(node.config).filter(([k]) => !NOT_DATA.has(k))),
+    checks: node.checks.map((c) => ({ ...c, tags: undefined })),
+    contract: node.contract,
+    columns: persisted ? node.columns : undefined,
+    comment: node.config.persist_docs.relation ? node.config.description : undefined,
+  };
+  // Where a thing is declared is no part of it; a map is its entries.
+  const hash = hashOf(JSON.stringify(shape, (key, value: unknown) => (key === 'location' ? undefined : value instanceof Map ? [...value] : value)));
+  memo.set(node, hash);
+  return hash;
+}

@@ -1,0 +1,107 @@
+import { sqlHashOf, type Analysis, type ModelNode, type PipeNode } from '../analyze/analyze.js';
+import type { SourceNode } from '../analyze/sources.js';
+import { intervalLabel, type Interval } from '../dates/dates.js';
+import { materializationOf, perInterval } from './materializations.js';
+import { configHash } from './config-hash.js';
+import { volatileCall } from '../state/volatile.js';
+import { SELF_KEY, type InputRef, type Tracking } from '../state/tracking.js';
+
+/**
+ * A model task's tracking (see tracking.ts), decided with the plan: cheap and pure (no
+ * warehouse), each node's inputs walked once per interval.
+ */
+
+export interface TrackingContext {
+  readonly analysis: Analysis;
+  /** What a node's query reads, looking through the ephemeral models it inlines. */
+  readonly readsOf: (node: PipeNode) => { readonly tasks: readonly string[]; readonly sources: readonly SourceNode[] };
+  readonly catalog: ReadonlyMap<string, string>;
+  readonly fullRefresh: boolean;
+}
+
+export interface TrackedTask {
+  readonly interval: Interval;
+  readonly sql: string;
+  readonly sqlHash: string;
+  /** A date of a full refresh, built into this staging table (swapped in by another task). */
+  readonly stagedIn?: string;
+  /** What ref() resolves to instead of the published relations (staging tables of a full refresh). */
+  readonly relations?: ReadonlyMap<string, string>;
+  readonly rendersAtRun: boolean;
+}
+
+export function trackingOf(node: ModelNode, task: TrackedTask, ctx: TrackingContext): Tracking {
+  const dated = perInterval(node.config) !== undefined;
+  const spec = materializationOf(node.config);
+  const incremental = node.config.kind !== 'table' && node.config.kind !== 'view';
+  const interval = dated ? task.interval : undefined;
+  const inputs = inputsOf(node, interval, ctx);
+  if (!dated && incremental && node.config.kind !== 'snapshot' && node.config.kind !== 'external') {
+    inputs.push({ kind: 'self', key: SELF_KEY, name: node.name });
+  }
+  const reads = new Set<string>([node.relation, ...(task.relations?.values() ?? [])]);
+  for (const name of ctx.readsOf(node).tasks) reads.add(ctx.analysis.nodes.get(name)!.relation);
+  for (const s of ctx.readsOf(node).sources) reads.add(s.relation);
+  const tableExists = ctx.catalog.get(node.relation) === 'table';
+  return {
+    key: dated ? intervalLabel(task.interval) : '',
+    sqlHash: publishedSqlHash(task, ctx),
+    configHash: configHash(node),
+    inputs,
+    untracked: untrackedWhy(node, task, incremental),
+    reads: [...reads],
+    relationExists: ctx.catalog.has(node.relation),
+    records: task.stagedIn === undefined,
+    resets: dated && !spec.isIncremental({ tableExists, fullRefresh: ctx.fullRefresh }),
+  };
+}
+
+function viewInputsOf(view: ModelNode, ctx: TrackingContext): readonly InputRef[] {
+  let known = viewInputs.get(view);
+  if (!known) {
+    known = inputsOf(view, undefined, ctx);
+    viewInputs.set(view, known);
+  }
+  return known;
+}
+
+/** The hash of the task's SQL with the published relations in place of the staging tables it reads (see Tracking.sqlHash). */
+function publishedSqlHash(task: TrackedTask, ctx: TrackingContext): string | undefined {
+  if (!task.relations || task.relations.size === 0) return undefined;
+  let sql = task.sql;
+  for (const [name, staging] of task.relations) sql = sql.replaceAll(staging, ctx.analysis.nodes.get(name)?.relation ?? staging);
+  return sqlHashOf(sql);
+}
+
+/** Why pipe cannot tell the task's data from its inputs, if it cannot (the query's tables are looked at when it runs). */
+function untrackedWhy(node: ModelNode, task: TrackedTask, incremental: boolean): string | undefined {
+  const c = node.config;
+  if (c.kind === 'snapshot') return 'a snapshot records how its rows change over time';
+  if (c.kind === 'external') return 'it writes a file outside the warehouse';
+  if (incremental && node.readsItself) return 'its query reads its own table';
+  if (c.pre_hook.length + c.post_hook.length > 0 || c.sql_header !== undefined) return 'it runs hooks, whose effects pipe cannot see';
+  if (task.rendersAtRun) return 'its SQL is rendered as it runs, with what it asks the warehouse';
+  const call = volatileCall(task.sqlHash, task.sql);
+  if (call !== undefined) return `its query calls ${call}`;
+  return undefined;
+}
+
+/** What a view reads, per view: a view read by many models (and views by views) is walked once. */
+const viewInputs = new WeakMap<PipeNode, readonly InputRef[]>();
+
+/** The inputs of a node's query read for `interval` (absent: read whole). */
+function inputsOf(node: PipeNode, interval: Interval | undefined, ctx: TrackingContext): InputRef[] {
+  const { tasks, sources } = ctx.readsOf(node);
+  const out: InputRef[] = [];
+  for (const name of tasks) {
+    const up = ctx.analysis.nodes.get(name)!;
+    if (up.kind === 'seed') out.push({ kind: 'seed', key: `seed:${name}`, name });
+    else if (up.kind !== 'model') continue;
+    else if (up.config.kind === 'view') out.push({ kind: 'view', key: `ref:${name}`, name, inputs: viewInputsOf(up, ctx) });
+    else if (perInterval(up.config) === undefined) out.push({ kind: 'model', key: `ref:${name}`, name });
+    else if (interval !== undefined) out.push({ kind: 'partitions', key: `ref:${name}[${intervalLabel(interval)}]`, name, interval });
+    else out.push({ kind: 'all-partitions', key: `ref:${name}[*]`, name });
+  }
+  for (const source of sources) out.push({ kind: 'source', key: `source:${source.name}`, source });
+  return out;
+}

@@ -1,0 +1,96 @@
+import type { BuildRecord, FailureRecord, LatestBuilds } from '../warehouse/build-records.js';
+import { UP_TO_DATE } from '../warehouse/run-state.js';
+import { SELF_KEY, UNKNOWN } from './tracking.js';
+
+/**
+ * Whether a task's output is current: its latest publication was built from the same SQL,
+ * the same config and the same input versions, its relation still stands, and it has not
+ * failed since. Pure: the caller reads the builds (build-records.ts) and resolves the input
+ * versions (input-versions.ts), with a run's fresh versions or with the recorded ones.
+ */
+
+/** What is asked about one task. */
+export interface Candidate {
+  readonly node: string;
+  /** `''` for a model built whole, else the interval's label. */
+  readonly key: string;
+  readonly sqlHash: string;
+  readonly configHash: string;
+  /** Input key -> version now. */
+  readonly inputs: Readonly<Record<string, string>>;
+  /** Set when the task always runs, with why. */
+  readonly untracked?: string;
+  readonly relationExists: boolean;
+}
+
+export type Currency =
+  /** Built from the same SQL, config and inputs: running it again would write the same data. */
+  | { readonly kind: 'current'; readonly build: BuildRecord }
+  /** No publication on record (or none since the table was last built from nothing). */
+  | { readonly kind: 'never-built' }
+  /** On record, but its relation is gone. */
+  | { readonly kind: 'dropped'; readonly build: BuildRecord }
+  /** Its latest attempt failed after its latest publication. */
+  | { readonly kind: 'failed'; readonly build?: BuildRecord; readonly failure: FailureRecord }
+  /** Its SQL or config differs from its latest publication's. */
+  | { readonly kind: 'modified'; readonly build: BuildRecord; readonly changed: readonly ('sql' | 'config')[] }
+  /** Its inputs differ from those its latest publication read: the keys that changed (or are unknown). */
+  | { readonly kind: 'stale'; readonly build: BuildRecord; readonly changed: readonly string[] }
+  /** pipe cannot tell its data from its inputs: it always runs. */
+  | { readonly kind: 'untracked'; readonly why: string };
+
+export type CurrencyKind = Currency['kind'];
+
+export function evaluate(c: Candidate, latest: LatestBuilds): Currency {
+  if (c.untracked !== undefined) return { kind: 'untracked', why: c.untracked };
+  const build = latest.build(c.node, c.key);
+  const failure = latest.failure(c.node, c.key);
+  const failed = failure !== undefined && (build === undefined || failure.at > build.builtAt);
+  if (failed) return { kind: 'failed', build, failure };
+  if (!build) return { kind: 'never-built' };
+  if (!c.relationExists) return { kind: 'dropped', build };
+  if (build.untracked !== undefined) return { kind: 'untracked', why: build.untracked };
+  const changed: ('sql' | 'config')[] = [];
+  if (build.sqlHash !== c.sqlHash) changed.push('sql');
+  if (build.configHash !== c.configHash) changed.push('config');
+  if (changed.length > 0) return { kind: 'modified', build, changed };
+  const stale = changedInputs(build.inputs, c.inputs);
+  if (stale.length > 0) return { kind: 'stale', build, changed: stale };
+  return { kind: 'current', build };
+}
+
+/** Input keys whose versions differ, are unknown, or that one side lacks; the model's own table is not compared. */
+export function changedInputs(recorded: Readonly<Record<string, string>>, now: Readonly<Record<string, string>>): string[] {
+  const keys = new Set([...Object.keys(recorded), ...Object.keys(now)]);
+  keys.delete(SELF_KEY);
+  return [...keys].filter((k) => recorded[k] === undefined || recorded[k] !== now[k] || now[k] === UNKNOWN).sort();
+}
+
+/** The detail of a task skipped as current (recorded, reported, and shown by a dry run). */
+export function upToDateDetail(c: Extract<Currency, { kind: 'current' }>): string {
+  return `${UP_TO_DATE}: ${describeCurrency(c)}`;
+}
+
+/** One line on a currency, for a task's detail and for status. */
+export function describeCurrency(c: Currency): string {
+  switch (c.kind) {
+    case 'current':
+      return `built by run ${c.build.runId} from the same SQL, config and inputs`;
+    case 'never-built':
+      return 'never built';
+    case 'dropped':
+      return 'its relation is gone';
+    case 'failed':
+      return `failed in run ${c.failure.runId}`;
+    case 'modified':
+      return `${c.changed.join(' and ')} changed since run ${c.build.runId}`;
+    case 'stale':
+      return `inputs changed since run ${c.build.runId}: ${c.changed.join(', ')}`;
+    case 'untracked':
+      return `always runs: ${c.why}`;
+    default: {
+      const never: never = c;
+      throw new Error(`internal error: currency ${JSON.stringify(never)}`);
+    }
+  }
+}

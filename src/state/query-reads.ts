@@ -1,0 +1,114 @@
+import { quoteLiteral } from '../sql/sql-text.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
+
+/**
+ * Whether a model's query reads anything pipe does not track: a table that no ref(),
+ * source() or seed gives it, or a table function (a file read directly). DuckDB parses the
+ * query (`json_serialize_sql`, no binding, no data read); pipe walks the tree for the tables
+ * and table functions it names. Once per distinct SQL and set of known relations.
+ */
+
+const memo = new Map<string, string | undefined>();
+const MEMO_LIMIT = 100_000;
+
+/** Table functions whose rows their arguments alone give: they read nothing. */
+const PURE_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest']);
+
+/**
+ * Why the query reads something untracked, or undefined when everything it names is among
+ * `known` (relations as pipe renders them: `"schema"."name"`, `"db"."schema"."name"`, a
+ * quoted file path or a table function call).
+ */
+export async function untrackedReads(session: WarehouseSession, sqlHash: string, sql: string, known: readonly string[]): Promise<string | undefined> {
+  const key = memoKey({ sqlHash, known });
+  if (!memo.has(key)) await readAll(session, [{ sqlHash, sql, known }]);
+  return memo.get(key);
+}
+
+/** A query to look at. */
+export interface QueryToRead {
+  readonly sqlHash: string;
+  readonly sql: string;
+  readonly known: readonly string[];
+}
+
+const memoKey = (q: Pick<QueryToRead, 'sqlHash' | 'known'>) => `${q.sqlHash}\u0000${q.known.join('\u0000')}`;
+
+/** Looks at many queries in few round trips (a run's, before it starts), so that untrackedReads answers from memory. */
+export async function readAll(session: WarehouseSession, queries: readonly QueryToRead[]): Promise<void> {
+  const todo = [...new Map(queries.filter((q) => !memo.has(memoKey(q))).map((q) => [memoKey(q), q])).values()];
+  const chunk = 200;
+  for (let i = 0; i < todo.length; i += chunk) {
+    const part = todo.slice(i, i + chunk);
+    let trees: unknown[];
+    try {
+      const rows = await session.query(
+        `SELECT i, json_serialize_sql(s)::VARCHAR AS tree FROM (VALUES ${part.map((q, j) => `(${j}, ${quoteLiteral(q.sql)})`).join(', ')}) AS t(i, s) ORDER BY i`,
+      );
+      trees = rows.map((r) => JSON.parse(String(r.tree)) as unknown);
+    } catch {
+      trees = part.map(() => ({ error: true }));
+    }
+    // A long-lived process (watch, schedule) meets new SQL every day: the memory is bounded.
+    if (memo.size > MEMO_LIMIT) memo.clear();
+    part.forEach((q, j) => memo.set(memoKey(q), judge(trees[j], q.known)));
+  }
+}
+
+interface Named {
+  readonly catalog: string;
+  readonly schema: string;
+  readonly name: string;
+}
+
+/** The judgement on a parsed tree (exported for tests). */
+export function judge(tree: unknown, known: readonly string[]): string | undefined {
+  const root = tree as { error?: boolean; statements?: unknown[] };
+  if (root.error || !Array.isArray(root.statements)) return 'its query could not be parsed to see what it reads';
+  const tables: Named[] = [];
+  const functions: string[] = [];
+  const ctes = new Set<string>();
+  const walk = (n: unknown) => {
+    if (Array.isArray(n)) return n.forEach(walk);
+    if (n === null || typeof n !== 'object') return;
+    const o = n as Record<string, unknown>;
+    if (o.type === 'BASE_TABLE' && typeof o.table_name === 'string') {
+      tables.push({ catalog: String(o.catalog_name ?? ''), schema: String(o.schema_name ?? ''), name: o.table_name });
+    }
+    if (o.type === 'TABLE_FUNCTION') functions.push(JSON.stringify(o.function));
+    const map = (o.cte_map as { map?: { key: string }[] } | undefined)?.map;
+    if (Array.isArray(map)) for (const m of map) ctes.add(m.key.toLowerCase());
+    Object.values(o).forEach(walk);
+  };
+  walk(root.statements);
+  const knownNames = new Set(known.map(normalize));
+  for (const t of tables) {
+    if (t.schema === '' && t.catalog === '' && ctes.has(t.name.toLowerCase())) continue;
+    const full = [t.catalog, t.schema || 'main', t.name].filter((p) => p !== '').join('.').toLowerCase();
+    const bare = [t.schema || 'main', t.name].join('.').toLowerCase();
+    if (knownNames.has(full) || knownNames.has(bare) || knownNames.has(t.name.toLowerCase())) continue;
+    return `its query reads ${[t.catalog, t.schema, t.name].filter((p) => p !== '').join('.')}, which no ref(), source() or seed gives it`;
+  }
+  // A table function pipe did not render from a source (read_csv of a file, a catalog function).
+  const calls = known.filter((k) => /\(/.test(k)).map((k) => k.toLowerCase());
+  for (const f of functions) {
+    const name = /"function_name":"([^"]+)"/.exec(f)?.[1] ?? 'a table function';
+    if (PURE_TABLE_FUNCTIONS.has(name.toLowerCase())) continue;
+    const args = [...f.matchAll(/"value":"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1].toLowerCase());
+    if (args.length > 0 && calls.some((c) => args.every((a) => c.includes(a)))) continue;
+    return `its query calls ${name}(), which pipe cannot track`;
+  }
+  return undefined;
+}
+
+/** `"a"."b"` → `a.b`; a quoted file path `'x.csv'` → `x.csv`; lower case. */
+function normalize(relation: string): string {
+  const t = relation.trim();
+  if (t.startsWith("'")) return t.slice(1, -1).replaceAll("''", "'").toLowerCase();
+  if (t.includes('(')) return t.toLowerCase();
+  return t
+    .split(/\.(?=(?:[^"]*"[^"]*")*[^"]*$)/)
+    .map((p) => (p.startsWith('"') ? p.slice(1, -1).replaceAll('""', '"') : p))
+    .join('.')
+    .toLowerCase();
+}

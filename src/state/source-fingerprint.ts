@@ -1,0 +1,51 @@
+import { statSync } from 'node:fs';
+import type { SourceNode } from '../analyze/sources.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
+import { hashOf } from './data-version.js';
+import { UNKNOWN } from './tracking.js';
+
+/**
+ * A source's fingerprint: what changes when its data does. Its `version_query`'s result when
+ * it declares one (`select max(updated_at) from …`: cheaper than a scan, and as good as the
+ * user's query). A table or view: its row count and an order-insensitive hash of its rows (one
+ * scan, once per run). Local files (an
+ * `external_location`): each file's size and modification time, without reading them. A
+ * location pipe cannot stat (a glob, a URL, a table function) is fingerprinted by its rows,
+ * like a table; anything that fails is UNKNOWN, and what reads it runs.
+ */
+export async function sourceFingerprint(session: WarehouseSession, source: SourceNode): Promise<string> {
+  try {
+    if (source.versionQuery !== undefined) {
+      const rows = await session.query(source.versionQuery);
+      return hashOf('query', JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+    }
+    if (source.reads.kind === 'external' && source.reads.files.length > 0 && !/[*?[]/.test(source.reads.location)) {
+      return hashOf(
+        'files',
+        ...source.reads.files.map((f) => {
+          const s = statSync(f);
+          return `${f}:${s.size}:${s.mtimeMs}`;
+        }),
+      );
+    }
+    const [row] = await session.query(`SELECT count(*)::VARCHAR AS n, coalesce(sum(hash(t)), 0)::VARCHAR AS h FROM ${source.relation} AS t`);
+    return hashOf('rows', String(row.n), String(row.h));
+  } catch {
+    return UNKNOWN;
+  }
+}
+
+/** Fingerprints taken once per run: every task that reads a source in the run sees the same one. */
+export class SourceFingerprints {
+  private readonly taken = new Map<string, Promise<string>>();
+
+  /** The source's fingerprint, taken on `session` by the first task that asks. */
+  of(source: SourceNode, session: WarehouseSession): Promise<string> {
+    let known = this.taken.get(source.name);
+    if (!known) {
+      known = sourceFingerprint(session, source);
+      this.taken.set(source.name, known);
+    }
+    return known;
+  }
+}

@@ -1,0 +1,166 @@
+import { quoteLiteral } from '../sql/sql-text.js';
+import type { WarehouseSession } from './warehouse.js';
+
+/**
+ * The record of every publication (`_pipe.builds`), appended in the publishing transaction of
+ * the task that wrote it: what was built (node and interval key), from what (the SQL run, the
+ * config that shapes the table, the versions of the inputs read) and the data version that
+ * came out. A `reset` row says that a run built the model's table from nothing (it was absent,
+ * or fully refreshed): the builds before it no longer describe what the table holds.
+ *
+ * Nothing here updates or deletes: the latest row of a node and key is its truth.
+ */
+
+export const BUILDS_TABLE = '_pipe.builds';
+
+export const BUILDS_DDL = `CREATE TABLE IF NOT EXISTS ${BUILDS_TABLE} (
+    run_id VARCHAR, task_id VARCHAR, node VARCHAR, key VARCHAR, kind VARCHAR,
+    interval_start BIGINT, interval_end BIGINT, sql_hash VARCHAR, config_hash VARCHAR,
+    inputs JSON, version VARCHAR, untracked VARCHAR, built_at BIGINT)`;
+
+/** A publication of one node for one key: `''` for a model built whole, else its interval's label. */
+export interface BuildRecord {
+  readonly runId: string;
+  readonly taskId: string;
+  readonly node: string;
+  readonly key: string;
+  readonly interval?: { readonly start: number; readonly end: number };
+  readonly sqlHash: string;
+  readonly configHash: string;
+  /** Input key -> the version read (see input-versions.ts). */
+  readonly inputs: Readonly<Record<string, string>>;
+  readonly version: string;
+  /** Set when the task always runs: why (its version is then unique to its run). */
+  readonly untracked?: string;
+  /** Epoch milliseconds, when the publishing transaction was built. */
+  readonly builtAt: number;
+}
+
+const lit = (v: string | undefined) => (v === undefined ? 'NULL' : quoteLiteral(v));
+const int = (n: number | undefined) => (n === undefined ? 'NULL' : String(Math.round(n)));
+
+export function insertBuildSql(b: BuildRecord): string {
+  return `INSERT INTO ${BUILDS_TABLE} VALUES (${lit(b.runId)}, ${lit(b.taskId)}, ${lit(b.node)}, ${lit(b.key)}, 'build', ${int(
+    b.interval?.start,
+  )}, ${int(b.interval?.end)}, ${lit(b.sqlHash)}, ${lit(b.configHash)}, ${lit(JSON.stringify(sortedKeys(b.inputs)))}, ${lit(b.version)}, ${lit(
+    b.untracked,
+  )}, ${int(b.builtAt)})`;
+}
+
+/** Marks the builds of `node` so far as no longer describing its table (see the module comment). */
+export function insertResetSql(runId: string, node: string, at: number): string {
+  return `INSERT INTO ${BUILDS_TABLE} (run_id, node, key, kind, built_at) VALUES (${lit(runId)}, ${lit(node)}, '', 'reset', ${int(at)})`;
+}
+
+function sortedKeys(o: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The latest failed attempt (the last of its retries) of a node's task for a key, or of any of its tasks (key `''`). */
+export interface FailureRecord {
+  readonly runId: string;
+  readonly taskId: string;
+  readonly at: number;
+  readonly error?: string;
+}
+
+/**
+ * What the warehouse records of the nodes' builds: per node and key, the latest valid build
+ * (after the node's latest reset), and the latest failures. Updated in memory by a run as its
+ * tasks publish, so that one read serves a whole run.
+ */
+export class LatestBuilds {
+  private readonly builds = new Map<string, Map<string, BuildRecord>>();
+  private readonly failures = new Map<string, Map<string, FailureRecord>>();
+
+  /** The latest valid build of `node` for `key`. */
+  build(node: string, key: string): BuildRecord | undefined {
+    return this.builds.get(node)?.get(key);
+  }
+
+  /** The latest valid builds of `node`, one per key (a model kept in intervals has one per interval). */
+  buildsOf(node: string): readonly BuildRecord[] {
+    return [...(this.builds.get(node)?.values() ?? [])];
+  }
+
+  /** The latest failure of `node` for `key`; for `''`, of any of its tasks. */
+  failure(node: string, key: string): FailureRecord | undefined {
+    return this.failures.get(node)?.get(key);
+  }
+
+  /** A publication: it is the latest of its key, and a build of the whole model replaces the model's every other. */
+  add(b: BuildRecord): void {
+    const of = this.builds.get(b.node) ?? new Map<string, BuildRecord>();
+    if (b.key === '') of.clear();
+    of.set(b.key, b);
+    this.builds.set(b.node, of);
+  }
+
+  /** A reset (see the module comment): the node's builds so far stop counting. */
+  reset(node: string): void {
+    this.builds.delete(node);
+  }
+
+  /** A failed task (its last attempt): for its key, and for its node as a whole. */
+  fail(node: string, key: string, f: FailureRecord): void {
+    const of = this.failures.get(node) ?? new Map<string, FailureRecord>();
+    for (const k of new Set([key, ''])) {
+      const known = of.get(k);
+      if (!known || known.at <= f.at) of.set(k, f);
+    }
+    this.failures.set(node, of);
+  }
+}
+
+/** Reads the latest builds and failures of `nodes` (all nodes when absent) in two queries. */
+export async function readLatestBuilds(session: WarehouseSession, nodes?: readonly string[]): Promise<LatestBuilds> {
+  const out = new LatestBuilds();
+  if (nodes !== undefined && nodes.length === 0) return out;
+  const only = (column: string) => (nodes === undefined ? 'TRUE' : `${column} IN (${nodes.map(quoteLiteral).join(', ')})`);
+  const builds = await session.query(
+    `WITH resets AS (SELECT node, max(built_at) AS at FROM ${BUILDS_TABLE} WHERE kind = 'reset' AND ${only('node')} GROUP BY node),
+     valid AS (
+       SELECT b.* FROM ${BUILDS_TABLE} b LEFT JOIN resets r ON r.node = b.node
+       WHERE b.kind = 'build' AND ${only('b.node')} AND (r.at IS NULL OR b.built_at >= r.at)),
+     whole AS (SELECT node, max(built_at) AS at FROM valid WHERE key = '' GROUP BY node)
+     SELECT v.run_id, v.task_id, v.node, v.key, v.interval_start, v.interval_end, v.sql_hash, v.config_hash,
+       v.inputs::VARCHAR AS inputs, v.version, v.untracked, v.built_at
+     FROM valid v LEFT JOIN whole w ON w.node = v.node
+     WHERE w.at IS NULL OR v.built_at >= w.at
+     QUALIFY row_number() OVER (PARTITION BY v.node, v.key ORDER BY v.built_at DESC) = 1
+     ORDER BY v.built_at`,
+  );
+  for (const r of builds) {
+    out.add({
+      runId: String(r.run_id),
+      taskId: String(r.task_id),
+      node: String(r.node),
+      key: String(r.key),
+      interval: r.interval_start === null ? undefined : { start: Number(r.interval_start), end: Number(r.interval_end) },
+      sqlHash: String(r.sql_hash),
+      configHash: String(r.config_hash),
+      inputs: JSON.parse(String(r.inputs)) as Record<string, string>,
+      version: String(r.version),
+      untracked: r.untracked === null ? undefined : String(r.untracked),
+      builtAt: Number(r.built_at),
+    });
+  }
+  // A failure that a retry of the same attempt follows ("will retry") is not the task's end; a
+  // failed `pipe test` or run hook built nothing.
+  const failures = await session.query(
+    `SELECT t.node, coalesce(t.ds, '') AS ds, arg_max(x.run_id, x.ended_at) AS run_id, arg_max(x.task_id, x.ended_at) AS task_id,
+       epoch_ms(max(x.ended_at)) AS at, arg_max(x.error, x.ended_at) AS error
+     FROM _pipe.task_results x JOIN _pipe.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
+     WHERE x.status = 'failed' AND coalesce(x.detail, '') <> 'will retry' AND t.kind NOT IN ('test', 'run-hook') AND ${only('t.node')}
+     GROUP BY ALL`,
+  );
+  for (const r of failures) {
+    out.fail(String(r.node), String(r.ds), {
+      runId: String(r.run_id),
+      taskId: String(r.task_id),
+      at: Number(r.at),
+      error: r.error === null ? undefined : String(r.error),
+    });
+  }
+  return out;
+}

@@ -1,0 +1,249 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { eventsOfType, explain, queryRows, removeTempDirs, taskIdsOf, taskOf, warehouseOf, writeProjectFiles, type PipeEventJson } from '../e2e/helpers.js';
+import { backfillIn, dryRunIn, retryIn, runIn } from '../support/in-process.js';
+import { runDryRun } from '../../src/commands/run.js';
+import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
+import { DuckDBInstance } from '@duckdb/node-api';
+
+afterAll(removeTempDirs);
+
+/** Skipping what is current: a task built from the same SQL, config and input versions is not run again. */
+
+const DATES = { start: '2024-01-01', end: '2024-01-05' };
+const FIVE = ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04', '2024-01-05'];
+const MODEL_TASKS = ['stg_orders@2024-01-05', ...FIVE.map((d) => `fct_orders@${d}`), ...FIVE.map((d) => `daily_totals@${d}`), 'customer_totals@2024-01-05', 'region_names@2024-01-05'];
+
+const started = (events: readonly PipeEventJson[]) => taskIdsOf(events, 'task-started').sort();
+const current = (events: readonly PipeEventJson[]) =>
+  eventsOfType(events, 'task-skipped')
+    .filter((e) => e.reason === 'current')
+    .map((e) => taskOf(e).id)
+    .sort();
+
+async function built(dir: string): Promise<string> {
+  const r = await backfillIn(dir, DATES);
+  expect(r.code, explain(r)).toBe(0);
+  return warehouseOf(dir);
+}
+
+async function exec(db: string, sql: string): Promise<void> {
+  const instance = await DuckDBInstance.create(db);
+  const c = await instance.connect();
+  await c.run(sql);
+  c.closeSync();
+  instance.closeSync();
+}
+
+describe('skipping what is current', () => {
+  it('re-running a built 5-date backfill runs no model task, and says each is up to date', async () => {
+    const dir = versionsProject();
+    await built(dir);
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual([]);
+    expect(current(r.events)).toEqual([...MODEL_TASKS].sort());
+    expect(r.stdout).toContain('= fct_orders 2024-01-03 up to date');
+    expect(eventsOfType(r.events, 'run-finished')[0]).toMatchObject({ status: 'succeeded', upToDate: MODEL_TASKS.length, failed: 0 });
+    expect(r.stdout).toMatch(/Done: \d+ succeeded, 13 up to date, 0 failed/);
+    // Recorded as succeeded, so history and retry treat them as done.
+    const rows = await queryRows(warehouseOf(dir), `SELECT count(*)::INTEGER AS n FROM _pipe.task_results WHERE status = 'succeeded' AND starts_with(detail, 'up to date')`);
+    expect(rows).toEqual([{ n: MODEL_TASKS.length }]);
+  });
+
+  it('a dry run shows which tasks a run would skip, and what reads a changed one is not among them', async () => {
+    const dir = versionsProject();
+    await built(dir);
+    writeProjectFiles(dir, { 'macros/shout.sql': "{% macro shout(c) %}lower({{ c }}){% endmacro %}\n", 'models/fct_orders.sql': `{{ config(materialized='incremental', partition_by='order_date') }}
+select o.order_id, o.customer_id, o.amount, o.order_date, c.region
+from {{ ref('stg_orders') }} o join {{ ref('customers') }} c on c.id = o.customer_id
+where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
+` });
+    const r = await dryRunIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    const upToDate = r.stdout.split('\n').filter((l) => l.endsWith('= up to date')).map((l) => /\d+\. (\S+)/.exec(l)![1]);
+    // fct_orders of 2024-01-02 changed, so what reads it would run; region_names' macro changed.
+    expect(upToDate.sort()).toEqual(['stg_orders@2024-01-05', ...FIVE.filter((d) => d !== '2024-01-02').flatMap((d) => [`fct_orders@${d}`, `daily_totals@${d}`])].sort());
+    const forced = await dryRunIn(dir, { ...DATES, force: true });
+    expect(forced.stdout).not.toContain('= up to date');
+  });
+
+  it('editing one seed row re-runs exactly the tasks downstream of that seed', async () => {
+    const dir = versionsProject();
+    await built(dir);
+    writeProjectFiles(dir, { 'seeds/customers.csv': CUSTOMERS.replace('2,Bob,south', '2,Bob,west') });
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['customers', ...FIVE.map((d) => `fct_orders@${d}`), ...FIVE.map((d) => `daily_totals@${d}`), 'customer_totals@2024-01-05', 'region_names@2024-01-05'].sort());
+    expect(current(r.events)).toEqual(['stg_orders@2024-01-05']);
+    expect(await queryRows(warehouseOf(dir), `SELECT region FROM fct_orders WHERE customer_id = 2 GROUP BY ALL`)).toEqual([{ region: 'west' }]);
+  });
+
+  it('editing a macro re-runs exactly the models whose rendered SQL changed', async () => {
+    const dir = versionsProject();
+    await built(dir);
+    // The same rendered SQL: nothing runs.
+    writeProjectFiles(dir, { 'macros/shout.sql': '{% macro shout(c) %}{# louder #}upper({{ c }}){% endmacro %}\n' });
+    const same = await backfillIn(dir, DATES);
+    expect(started(same.events)).toEqual([]);
+    writeProjectFiles(dir, { 'macros/shout.sql': "{% macro shout(c) %}upper({{ c }}) || '!'{% endmacro %}\n" });
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['region_names@2024-01-05']);
+    expect(await queryRows(warehouseOf(dir), `SELECT label FROM region_names ORDER BY 1`)).toEqual([{ label: 'NORTH!' }, { label: 'SOUTH!' }]);
+  });
+
+  it('a model that calls now() always runs, and so does what reads it', async () => {
+    const dir = versionsProject({
+      'models/stamped.sql': "{{ config(materialized='table') }}\nselect count(*) as n, now() as at from {{ ref('customers') }}\n",
+      'models/stamped_copy.sql': "{{ config(materialized='table') }}\nselect n from {{ ref('stamped') }}\n",
+    });
+    await built(dir);
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['stamped@2024-01-05', 'stamped_copy@2024-01-05']);
+  });
+
+  it('a model reading a table no ref() or source() gives it always runs', async () => {
+    const dir = versionsProject({ 'models/sneaky.sql': "{{ config(materialized='table') }}\nselect * from main.outside\n" });
+    await exec(warehouseOf(dir), 'CREATE TABLE main.outside AS SELECT 1 AS x');
+    await built(dir);
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['sneaky@2024-01-05']);
+  });
+
+  it('a source is fingerprinted by its rows: what reads it runs when they change, and only then', async () => {
+    const dir = versionsProject({
+      'models/sources.yml': 'version: 2\nsources:\n  - name: crm\n    schema: raw\n    tables:\n      - name: accounts\n',
+      'models/accounts.sql': "{{ config(materialized='table') }}\nselect count(*) as n, sum(x) as total from {{ source('crm', 'accounts') }}\n",
+    });
+    const db = warehouseOf(dir);
+    await exec(db, 'CREATE SCHEMA raw; CREATE TABLE raw.accounts AS SELECT range AS x FROM range(4)');
+    await built(dir);
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+    // The same number of rows, one value changed.
+    await exec(db, 'UPDATE raw.accounts SET x = 10 WHERE x = 3');
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['accounts@2024-01-05']);
+    expect(await queryRows(db, 'SELECT n::INTEGER AS n, total::INTEGER AS total FROM accounts')).toEqual([{ n: 4, total: 13 }]);
+  });
+
+  it("a source's version_query stands for its rows", async () => {
+    const dir = versionsProject({
+      'models/sources.yml': "version: 2\nsources:\n  - name: crm\n    schema: raw\n    tables:\n      - name: accounts\n        meta:\n          version_query: select max(x) from raw.accounts\n",
+      'models/accounts.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ source('crm', 'accounts') }}\n",
+    });
+    const db = warehouseOf(dir);
+    await exec(db, 'CREATE SCHEMA raw; CREATE TABLE raw.accounts AS SELECT range AS x FROM range(4)');
+    await built(dir);
+    // The query says nothing changed: pipe believes it.
+    await exec(db, 'DELETE FROM raw.accounts WHERE x = 1');
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+    await exec(db, 'INSERT INTO raw.accounts VALUES (9)');
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual(['accounts@2024-01-05']);
+  });
+
+  it('a file a source reads is fingerprinted by its size and time', async () => {
+    const dir = versionsProject({
+      'data/events.csv': 'id,amount\n1,5\n',
+      'models/sources.yml': "version: 2\nsources:\n  - name: lake\n    tables:\n      - name: events\n        meta:\n          external_location: 'data/events.csv'\n",
+      'models/event_totals.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ source('lake', 'events') }}\n",
+    });
+    await built(dir);
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+    writeProjectFiles(dir, { 'data/events.csv': 'id,amount\n1,5\n2,6\n' });
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['event_totals@2024-01-05']);
+  });
+
+  it('a dropped table is rebuilt, and nothing else', async () => {
+    const dir = versionsProject();
+    const db = await built(dir);
+    await exec(db, 'DROP TABLE main.customer_totals');
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['customer_totals@2024-01-05']);
+    expect(await queryRows(db, 'SELECT count(*)::INTEGER AS n FROM customer_totals')).toEqual([{ n: 3 }]);
+  });
+
+  it('after a full refresh, the dates it swapped in are current', async () => {
+    const dir = versionsProject();
+    await built(dir);
+    const full = await backfillIn(dir, { ...DATES, fullRefresh: true });
+    expect(full.code, explain(full)).toBe(0);
+    expect(started(full.events)).toContain('fct_orders@2024-01-03');
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual([]);
+  });
+
+  it('--force runs everything selected', async () => {
+    const dir = versionsProject();
+    await built(dir);
+    const r = await backfillIn(dir, { ...DATES, force: true });
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual([...MODEL_TASKS].sort());
+    const one = await runIn(dir, { date: '2024-01-03', force: true, select: ['fct_orders'] });
+    expect(started(one.events)).toEqual(['fct_orders@2024-01-03']);
+  });
+
+  it('a failed task runs again while its current siblings are skipped', async () => {
+    const broken = `{{ config(materialized='incremental', partition_by='order_date') }}
+select order_date, count(*) as orders, sum(amount) as amount{% if var('break', '') == ds %} + 'x'::INTEGER{% endif %} from {{ ref('fct_orders') }}
+where order_date = '{{ ds }}' group by order_date
+`;
+    const dir = versionsProject({ 'models/daily_totals.sql': broken });
+    const first = await backfillIn(dir, { ...DATES, vars: { break: '2024-01-03' } });
+    expect(first.code).toBe(1);
+    expect(taskIdsOf(first.events, 'task-failed')).toEqual(['daily_totals@2024-01-03']);
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['daily_totals@2024-01-03']);
+    expect(current(r.events)).toContain('daily_totals@2024-01-04');
+  });
+
+  it('pipe retry re-runs what failed and skips what a later run made current', async () => {
+    const dir = versionsProject();
+    await built(dir);
+    writeProjectFiles(dir, { 'models/customer_totals.sql': "{{ config(materialized='table') }}\nselect customer_id, sum(amount)::INTEGER + 'x'::INTEGER as amount from {{ ref('fct_orders') }} group by customer_id\n" });
+    const failed = await backfillIn(dir, DATES);
+    expect(failed.code).toBe(1);
+    writeProjectFiles(dir, { 'models/customer_totals.sql': "{{ config(materialized='table') }}\nselect customer_id, sum(amount) as amount, 1 as v from {{ ref('fct_orders') }} group by customer_id\n" });
+    const r = await retryIn(dir);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['customer_totals@2024-01-05']);
+  });
+
+  it('plans what each task reads, and why some always run', async () => {
+    const dir = versionsProject({
+      'models/merged.sql': "{{ config(materialized='incremental', unique_key='customer_id', incremental_strategy='merge') }}\nselect customer_id, sum(amount) as amount from {{ ref('fct_orders') }} group by 1\n",
+      'models/grown.sql': "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge') }}\nselect id from {{ ref('customers') }}{% if is_incremental() %} where id > (select max(id) from {{ this }}){% endif %}\n",
+      'models/hooked.sql': "{{ config(materialized='table', post_hook='select 1') }}\nselect 1 as x\n",
+    });
+    // Built once: is_incremental() is true from then on, and `grown` reads its own table.
+    await built(dir);
+    const { plan, prepared } = await runDryRun({ project: dir, date: '2024-01-03', emit: () => undefined });
+    prepared.warehouse?.close();
+    const of = (id: string) => plan.tasks.find((t) => t.id === id)!.tracking!;
+    expect(of('fct_orders@2024-01-03')).toMatchObject({ key: '2024-01-03', untracked: undefined });
+    expect(of('fct_orders@2024-01-03').inputs.map((i) => i.key).sort()).toEqual(['ref:stg_orders', 'seed:customers']);
+    expect(of('daily_totals@2024-01-03').inputs.map((i) => i.key)).toEqual(['ref:fct_orders[2024-01-03]']);
+    expect(of('customer_totals@2024-01-03')).toMatchObject({ key: '' });
+    expect(of('customer_totals@2024-01-03').inputs.map((i) => i.key)).toEqual(['ref:fct_orders[*]']);
+    expect(of('merged@2024-01-03').inputs.map((i) => i.key)).toEqual(['ref:fct_orders[*]', 'this']);
+    expect(of('grown@2024-01-03').untracked).toBe('its query reads its own table');
+    expect(of('hooked@2024-01-03').untracked).toBe('it runs hooks, whose effects pipe cannot see');
+    expect(plan.tasks.find((t) => t.id === 'customers')!.tracking).toBeUndefined();
+  });
+
+  it('a model merged by key is skipped while its inputs stay; one that reads its own table always runs', async () => {
+    const dir = versionsProject({
+      'models/merged.sql': "{{ config(materialized='incremental', unique_key='customer_id', incremental_strategy='merge') }}\nselect customer_id, sum(amount) as amount from {{ ref('fct_orders') }} group by 1\n",
+      'models/grown.sql': "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge') }}\nselect id from {{ ref('customers') }}{% if is_incremental() %} where id > (select max(id) from {{ this }}){% endif %}\n",
+    });
+    await built(dir);
+    // Its first build rendered is_incremental() false: the second is the first merge.
+    await built(dir);
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['grown@2024-01-05']);
+    expect(current(r.events)).toContain('merged@2024-01-05');
+  });
+});

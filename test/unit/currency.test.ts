@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { LatestBuilds, type BuildRecord } from '../../src/warehouse/build-records.js';
+import { changedInputs, evaluate, type Candidate } from '../../src/state/currency.js';
+import { dataVersion } from '../../src/state/data-version.js';
+import { judge } from '../../src/state/query-reads.js';
+import { volatileCall } from '../../src/state/volatile.js';
+import { inputVersions } from '../../src/state/input-versions.js';
+import { UNKNOWN } from '../../src/state/tracking.js';
+
+/** The evaluation of currency, pure: builds on record against a task as it is now. */
+
+const build = (over: Partial<BuildRecord> = {}): BuildRecord => ({
+  runId: 'r1',
+  taskId: 'm@2024-01-02',
+  node: 'm',
+  key: '2024-01-02',
+  interval: { start: Date.UTC(2024, 0, 2), end: Date.UTC(2024, 0, 3) },
+  sqlHash: 's1',
+  configHash: 'c1',
+  inputs: { 'seed:a': 'seed:h1', this: 'v0' },
+  version: 'v1',
+  builtAt: 1000,
+  ...over,
+});
+
+const candidate = (over: Partial<Candidate> = {}): Candidate => ({
+  node: 'm',
+  key: '2024-01-02',
+  sqlHash: 's1',
+  configHash: 'c1',
+  inputs: { 'seed:a': 'seed:h1', this: 'v1' },
+  relationExists: true,
+  ...over,
+});
+
+const latest = (...builds: BuildRecord[]) => {
+  const l = new LatestBuilds();
+  for (const b of builds) l.add(b);
+  return l;
+};
+
+describe('evaluate', () => {
+  it('is current when SQL, config and inputs are those of the latest build; its own table before it is not compared', () => {
+    expect(evaluate(candidate(), latest(build())).kind).toBe('current');
+  });
+
+  it('says what differs, in order: untracked, failed, never built, dropped, modified, stale', () => {
+    const l = latest(build());
+    expect(evaluate(candidate({ untracked: 'its query calls now()' }), l)).toEqual({ kind: 'untracked', why: 'its query calls now()' });
+    expect(evaluate(candidate({ key: '2024-01-03' }), l).kind).toBe('never-built');
+    expect(evaluate(candidate({ relationExists: false }), l).kind).toBe('dropped');
+    expect(evaluate(candidate({ sqlHash: 's2', configHash: 'c2' }), l)).toMatchObject({ kind: 'modified', changed: ['sql', 'config'] });
+    expect(evaluate(candidate({ inputs: { 'seed:a': 'seed:h2', 'ref:b': 'x' } }), l)).toMatchObject({ kind: 'stale', changed: ['ref:b', 'seed:a'] });
+    l.fail('m', '2024-01-02', { runId: 'r2', taskId: 'm@2024-01-02', at: 2000 });
+    expect(evaluate(candidate(), l)).toMatchObject({ kind: 'failed', failure: { runId: 'r2' } });
+  });
+
+  it('a failure before the latest build does not count; a later build of the same key wins', () => {
+    const l = latest(build(), build({ runId: 'r3', sqlHash: 's3', builtAt: 3000 }));
+    l.fail('m', '2024-01-02', { runId: 'r2', taskId: 'm@2024-01-02', at: 2000 });
+    expect(evaluate(candidate({ sqlHash: 's3' }), l)).toMatchObject({ kind: 'current', build: { runId: 'r3' } });
+  });
+
+  it('a build of the whole model replaces every build of it; a reset forgets them', () => {
+    const l = latest(build(), build({ key: '2024-01-03', builtAt: 1500 }));
+    expect(l.buildsOf('m')).toHaveLength(2);
+    l.add(build({ key: '', interval: undefined, builtAt: 2000 }));
+    expect(l.buildsOf('m').map((b) => b.key)).toEqual(['']);
+    l.reset('m');
+    expect(evaluate(candidate({ key: '' }), l).kind).toBe('never-built');
+  });
+
+  it('an input of unknown version is never equal, not even to itself', () => {
+    expect(changedInputs({ 'ref:b': UNKNOWN }, { 'ref:b': UNKNOWN })).toEqual(['ref:b']);
+    expect(changedInputs({ 'ref:b': 'x', this: '1' }, { 'ref:b': 'x', this: '2' })).toEqual([]);
+  });
+
+  it('a recorded build of an untracked task is never current', () => {
+    expect(evaluate(candidate(), latest(build({ untracked: 'its query calls random()' }))).kind).toBe('untracked');
+  });
+});
+
+describe('data versions', () => {
+  it('are content-addressed: the same SQL, config and inputs in any order give the same version', () => {
+    const unique = { runId: 'r1', taskId: 't' };
+    expect(dataVersion('s', 'c', { a: '1', b: '2' }, unique)).toBe(dataVersion('s', 'c', { b: '2', a: '1' }, { runId: 'r2', taskId: 'u' }));
+    expect(dataVersion('s', 'c', { a: '1' }, unique)).not.toBe(dataVersion('s', 'c', { a: '2' }, unique));
+  });
+
+  it('of an untracked task or one with an unknown input are their run and task alone', () => {
+    const a = dataVersion('s', 'c', { a: UNKNOWN }, { runId: 'r1', taskId: 't' });
+    expect(a).not.toBe(dataVersion('s', 'c', { a: UNKNOWN }, { runId: 'r2', taskId: 't' }));
+    expect(dataVersion('s', 'c', {}, { runId: 'r1', taskId: 't', untracked: 'why' })).toBe(a);
+  });
+});
+
+describe('input versions', () => {
+  it('of a dated input are its builds of the overlapping intervals; of a view, its build and what it reads now', async () => {
+    const day = (d: number) => ({ start: Date.UTC(2024, 0, d), end: Date.UTC(2024, 0, d + 1) });
+    const l = latest(
+      build({ node: 'up', key: '2024-01-01', interval: day(1), version: 'u1' }),
+      build({ node: 'up', key: '2024-01-02', interval: day(2), version: 'u2' }),
+      build({ node: 'v', key: '', interval: undefined, version: 'view1' }),
+    );
+    const from = { builds: l, seedHashes: new Map([['s', 'h']]), source: async () => 'fp' };
+    const one = await inputVersions([{ kind: 'partitions', key: 'p', name: 'up', interval: day(2) }], from);
+    l.add(build({ node: 'up', key: '2024-01-01', interval: day(1), version: 'u1b', builtAt: 5000 }));
+    expect(await inputVersions([{ kind: 'partitions', key: 'p', name: 'up', interval: day(2) }], from)).toEqual(one);
+    const all = await inputVersions([{ kind: 'all-partitions', key: 'p', name: 'up' }], from);
+    expect(all.p).not.toBe(UNKNOWN);
+    const view = (seed: string) => inputVersions([{ kind: 'view', key: 'ref:v', name: 'v', inputs: [{ kind: 'seed', key: 'seed:s', name: seed }] }], from);
+    expect((await view('s'))['ref:v']).not.toBe(UNKNOWN);
+    expect((await view('gone'))['ref:v']).toBe(UNKNOWN);
+    expect(await inputVersions([{ kind: 'model', key: 'ref:x', name: 'x' }, { kind: 'self', key: 'this', name: 'x' }], from)).toEqual({ 'ref:x': UNKNOWN, this: 'none' });
+  });
+});
+
+describe('what a query reads', () => {
+  const tree = (from: unknown, ctes: string[] = []) => ({ error: false, statements: [{ node: { cte_map: { map: ctes.map((key) => ({ key })) }, from_table: from } }] });
+  const table = (schema: string, name: string) => ({ type: 'BASE_TABLE', schema_name: schema, table_name: name, catalog_name: '' });
+
+  it('knows the relations ref(), source() and seeds render, and the CTEs of the query', () => {
+    expect(judge(tree(table('main', 'orders')), ['"main"."orders"'])).toBeUndefined();
+    expect(judge(tree(table('', 'x'), ['x']), [])).toBeUndefined();
+    expect(judge(tree(table('', 'orders')), ['"main"."orders"'])).toBeUndefined();
+    expect(judge(tree(table('raw', 'orders')), ['"main"."orders"'])).toBe('its query reads raw.orders, which no ref(), source() or seed gives it');
+  });
+
+  it('takes a table function for a read it cannot track, unless a source renders it or it reads nothing', () => {
+    const call = (name: string, arg: string) => ({ type: 'TABLE_FUNCTION', function: { function_name: name, children: [{ value: arg }] } });
+    expect(judge(tree(call('read_csv', 'x.csv')), [])).toBe('its query calls read_csv(), which pipe cannot track');
+    expect(judge(tree(call('read_csv', 'x.csv')), ["read_csv('x.csv')"])).toBeUndefined();
+    expect(judge(tree(call('range', '4')), [])).toBeUndefined();
+    expect(judge({ error: true }, [])).toBe('its query could not be parsed to see what it reads');
+  });
+
+  it('finds volatile functions by name', () => {
+    expect(volatileCall('h1', 'select now() as at')).toBe('now()');
+    expect(volatileCall('h2', 'select CURRENT_DATE')).toBe('current_date()');
+    expect(volatileCall('h3', 'select nowhere from t')).toBeUndefined();
+  });
+});
