@@ -5,7 +5,9 @@ import { DEFAULT_WAIT } from '../commands/context.js';
 import { compile, history, listNodes } from '../commands/inspect.js';
 import { lookbackReason } from '../logging/lookback-reason.js';
 import { run, runDryRun } from '../commands/run.js';
-import { backfill, backfillDryRun } from '../commands/backfill.js';
+import { backfill, backfillDryRun, backfillMissing } from '../commands/backfill.js';
+import { status } from '../commands/status.js';
+import { formatStatus } from './format-status.js';
 import { retry } from '../commands/retry.js';
 import { test } from '../commands/test.js';
 import { init } from '../commands/init.js';
@@ -258,6 +260,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       })
       .option('--full-refresh', "rebuild each selected incremental model's table from the range alone, swapped in at the end in one transaction")
       .option('--force', 'run every selected task, also those whose output is current (built from the same SQL, config and inputs)')
+      .option('--missing', 'build only what pipe status shows as not current: dates never built, failed, modified or stale, and such tables and views')
       .option('--dry-run', 'print the plan (which model runs for which dates, in which order) and write nothing')
       .option('--steps', 'with --dry-run: print what each task would execute, in run order')
       .option(...FRESHNESS_OPTION)
@@ -275,6 +278,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         retries?: number;
         fullRefresh?: boolean;
         force?: boolean;
+        missing?: boolean;
         dryRun?: boolean;
         steps?: boolean;
         checkFreshness?: boolean;
@@ -300,6 +304,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         waitMs: o.wait,
         fullRefresh: o.fullRefresh,
         force: o.force,
+        missing: o.missing,
         checkFreshness: o.checkFreshness,
         emit: (e: Parameters<Logger['handle']>[0]) => logger.handle(e),
       };
@@ -313,7 +318,15 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         }
         return;
       }
-      exitCode = await interruptible(logger, async (signal) => finished(await backfill({ ...options, signal })));
+      exitCode = await interruptible(logger, async (signal) => {
+        if (!o.missing) return finished(await backfill({ ...options, signal }));
+        const outcome = await backfillMissing({ ...options, signal });
+        if ('nothingToDo' in outcome) {
+          logger.handle({ type: 'notice', message: outcome.nothingToDo });
+          return EXIT.ok;
+        }
+        return finished(outcome);
+      });
     },
   );
 
@@ -549,6 +562,24 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         exitCode = report(e, logger);
       }
     });
+
+  common(
+    program
+      .command('status')
+      .description('how current each selected model and seed is: per date for incremental models (current, stale, failed, never built), and why not')
+      .option('--pipeline <name>', "show a pipeline's selection")
+      .option('--start <YYYY-MM-DD>', "first date (inclusive), with --end (default: each model's begin, else its first build)")
+      .option('--end <YYYY-MM-DD>', 'last date (inclusive), with --start (default: yesterday)'),
+  ).action(async (o: Common & { pipeline?: string; start?: string; end?: string }) => {
+    const logger = makeLogger(o);
+    try {
+      const s = await status({ ...projectOptions(o), pipeline: o.pipeline, start: o.start, end: o.end, emit: (e) => logger.handle(e) });
+      await loadDisplayWidth();
+      logger.result(formatStatus(s, Boolean(o.json)));
+    } catch (e) {
+      exitCode = report(e, logger);
+    }
+  });
 
   common(
     program

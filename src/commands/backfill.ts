@@ -9,6 +9,8 @@ import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js
 import { freshnessAt, launch, newRunId, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, withForeseen, type Prepared, type RunOutcome } from './lifecycle.js';
 import { commonParams, type BackfillParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
+import { coverageOf, notCurrent, readRecorded } from './task-coverage.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
 
 export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitOptions {
   /** Inclusive range, `YYYY-MM-DD`. */
@@ -29,6 +31,8 @@ export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitO
   readonly fullRefresh?: boolean;
   /** Run every selected task, those whose output is current too. */
   readonly force?: boolean;
+  /** Plan only the tasks whose output is not current (`pipe status` shows them): never built, failed, modified, stale. */
+  readonly missing?: boolean;
   /** Check the freshness of the sources the backfill reads first: an error-level stale one stops it. */
   readonly checkFreshness?: boolean;
   readonly signal?: AbortSignal;
@@ -69,8 +73,28 @@ function backfillParams(options: BackfillOptions, prepared: Prepared): BackfillP
   };
 }
 
-function plan(options: BackfillOptions, prepared: Prepared, runId: string, intervals: Interval[]): Plan {
-  return planBackfill(planContext(prepared, runId, options.fullRefresh), intervals, options.order ?? 'oldest');
+async function plan(options: BackfillOptions, prepared: Prepared, runId: string, intervals: Interval[]): Promise<Plan> {
+  const whole = planBackfill(planContext(prepared, runId, options.fullRefresh), intervals, options.order ?? 'oldest');
+  return options.missing ? onlyMissing(whole, prepared) : whole;
+}
+
+/** `--missing`: the plan's tasks that are not current, judged as `pipe status` judges them, waiting for each other as before. */
+async function onlyMissing(whole: Plan, prepared: Prepared): Promise<Plan> {
+  const judge = async (session: WarehouseSession | undefined) => coverageOf(whole.tasks, await readRecorded(session, prepared.seedHashes), session);
+  const coverage = prepared.warehouse ? await prepared.warehouse.engine.withSession(judge) : await judge(undefined);
+  return { tasks: notCurrent(whole.tasks, coverage), diagnostics: whole.diagnostics };
+}
+
+/** What --missing cannot be combined with: both say to build what is current too. */
+function refuseMissingWith(options: BackfillOptions): void {
+  if (!options.missing) return;
+  const other = options.fullRefresh ? '--full-refresh' : options.force ? '--force' : undefined;
+  if (other === undefined) return;
+  throw new DiagnosticError([
+    error('bad-option', `--missing builds only what is not current, and ${other} builds everything selected: pass one`, undefined, {
+      hint: 'pipe status shows what is not current',
+    }),
+  ]);
 }
 
 /**
@@ -79,11 +103,12 @@ function plan(options: BackfillOptions, prepared: Prepared, runId: string, inter
  */
 export async function backfillDryRun(options: BackfillOptions): Promise<Plan> {
   const days = backfillIntervals(options.start, options.end);
+  refuseMissingWith(options);
   const prepared = await prepare({ ...options, interval: days[0], access: 'read' });
   let p: Plan;
   try {
     const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
-    p = await withForeseen(prepared, plan(options, prepared, 'dry-run', intervals), options.force || options.fullRefresh);
+    p = await withForeseen(prepared, await plan(options, prepared, 'dry-run', intervals), options.force || options.fullRefresh);
   } catch (e) {
     prepared.warehouse?.close();
     throw e;
@@ -98,15 +123,40 @@ export async function backfillDryRun(options: BackfillOptions): Promise<Plan> {
  * in a large backfill every error is reported, then `pipe retry` re-runs what failed.
  */
 export async function backfill(options: BackfillOptions): Promise<RunOutcome> {
+  const outcome = await startBackfill({ ...options, missing: false });
+  if ('nothingToDo' in outcome) throw new Error('internal error: a backfill of every task found nothing to do');
+  return outcome;
+}
+
+/**
+ * `pipe backfill --missing`: the backfill of the tasks that are not current, in its normal order
+ * and parallelism; nothing to do when every selected task is current.
+ */
+export function backfillMissing(options: BackfillOptions): Promise<RunOutcome | { readonly nothingToDo: string }> {
+  return startBackfill({ ...options, missing: true });
+}
+
+async function startBackfill(options: BackfillOptions): Promise<RunOutcome | { readonly nothingToDo: string }> {
   const days = backfillIntervals(options.start, options.end);
   if (options.retries !== undefined && (options.retries < 0 || options.retries > MAX_RETRIES)) {
     throw new DiagnosticError([error('bad-option', `--retries must be from 0 to ${MAX_RETRIES}`)]);
   }
+  refuseMissingWith(options);
   const runId = newRunId();
   const prepared = await prepare({ ...options, interval: days[0], invocation: { id: runId, startedAt: Date.now() } });
+  let p: Plan;
+  try {
+    p = await plan(options, prepared, runId, backfillIntervals(options.start, options.end, granularityOf(prepared)));
+  } catch (e) {
+    prepared.warehouse?.close();
+    throw e;
+  }
+  if (options.missing && p.tasks.length === 0 && !p.diagnostics.some((d) => d.severity === 'error')) {
+    prepared.warehouse?.close();
+    return { nothingToDo: `nothing to build: every selected task from ${options.start} to ${options.end} is current` };
+  }
   const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
   const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings, parallel: options.parallel });
-  const p = plan(options, prepared, runId, intervals);
   return launch(prepared, {
     runId,
     pipeline: options.pipeline,

@@ -5,7 +5,7 @@ import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { select, type SelectableNode } from '../graph/select.js';
 import type { NodeResult } from '../graph/selector-methods.js';
-import { parseCliSelection, unionOf, type SelectionSpec } from '../graph/selection-spec.js';
+import { parseCliSelection, unionOf, type Criterion, type NodeState, type SelectionSpec } from '../graph/selection-spec.js';
 
 /**
  * Which selection a command evaluates, as dbt chooses it: `--select` (or `--selector`) minus
@@ -34,6 +34,8 @@ export interface Chosen {
   readonly notes: readonly string[];
   /** The selection has a `result:` term: what it selects depends on the run state. */
   readonly readsResults: boolean;
+  /** The selection has `state:` terms and no states were given: what it selected counts no node by state. */
+  readonly needsState?: boolean;
 }
 
 /** Nodes as selection saw them: watch mode keeps the nodes of unchanged models across saves. */
@@ -80,6 +82,8 @@ export function chooseSelection(
   /** Models missing from the graph whose errors already say why: selecting them is not unknown as well. */
   broken: ReadonlySet<string>,
   builds: BuildResults = { kind: 'unknown', why: 'this command does not read the run history' },
+  /** What `state:` terms select by; absent, they select nothing and `needsState` says so. */
+  states?: ReadonlyMap<string, ReadonlySet<NodeState>>,
 ): Chosen {
   const diagnostics: Diagnostic[] = [];
   const { selectors } = settings;
@@ -123,8 +127,10 @@ export function chooseSelection(
   const nodes = [...analysis.nodes.values()];
   const projectName = analysis.projectName;
   const results = builds.kind === 'read' ? builds.results : undefined;
-  const { selected, problems, empty, evaluated } = select(analysis.graph, nodes.map(selectableNode), include, exclude, { projectName, results });
-  const notes = empty.map((c) => `selector '${c.text}' selects nothing: ${builds.kind === 'read' ? `no node's latest build ended ${c.value}` : builds.why}`);
+  const { selected, problems, empty, evaluated } = select(analysis.graph, nodes.map(selectableNode), include, exclude, { projectName, results, states });
+  // Without the states (they are judged once the warehouse is open), state: terms matched nothing yet.
+  const needsState = states === undefined && evaluated.some((c) => c.method === 'state');
+  const notes = empty.filter((c) => c.method !== 'state' || states !== undefined).map((c) => `selector '${c.text}' selects nothing: ${emptyBecause(c, builds)}`);
   for (const p of problems) {
     const c = p.criterion;
     const name = c.method === 'fqn' ? c.value : undefined;
@@ -136,5 +142,11 @@ export function chooseSelection(
     if (name !== undefined && broken.has(name)) continue;
     diagnostics.push(error('unknown-selector', `selector '${c.text}': ${p.message}`, c.location, { hint: didYouMean(c.value, p.candidates) }));
   }
-  return { selected, defaultSelector, diagnostics, notes, readsResults: evaluated.some((c) => c.method === 'result') };
+  return { selected, defaultSelector, diagnostics, notes, readsResults: evaluated.some((c) => c.method === 'result'), ...(needsState ? { needsState } : {}) };
+}
+
+/** Why a term whose empty match is an answer selected nothing. */
+function emptyBecause(c: Criterion, builds: BuildResults): string {
+  if (c.method === 'state') return `no model or seed is ${c.value}`;
+  return builds.kind === 'read' ? `no node's latest build ended ${c.value}` : builds.why;
 }

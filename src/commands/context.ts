@@ -8,6 +8,7 @@ import { didYouMean } from '../diagnostics/suggest.js';
 import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { chooseSelection, type BuildResults } from './choose-selection.js';
+import type { NodeState } from '../graph/selection-spec.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { Engine, type EngineHandle, type HeldWait, type OpenOptions } from '../execute/engine.js';
 import { Catalog, readCatalog } from '../warehouse/run-state.js';
@@ -104,6 +105,12 @@ export interface Analyzed {
   readonly notes: readonly string[];
   /** The selection has a `result:` term (see Chosen.readsResults). */
   readonly readsResults: boolean;
+  /**
+   * Set when the selection has `state:` terms, which read the warehouse: the selection made
+   * with the nodes' states (see assess-coverage.ts), with the notes it adds. `selected` is
+   * then not the answer.
+   */
+  readonly withStates?: (states: ReadonlyMap<string, ReadonlySet<NodeState>>) => { readonly selected: Set<string>; readonly notes: readonly string[] };
 }
 
 /** Analysis plus selection; throws every diagnostic at once if anything is wrong. */
@@ -117,6 +124,8 @@ export function analyzeAndSelect(
     invocation?: Invocation;
     /** How the nodes' latest builds ended, for `result:`. */
     builds?: BuildResults;
+    /** The command reads the warehouse and can select by `state:` (see Analyzed.withStates); else such a selection is refused. */
+    stateSelection?: boolean;
   },
   cache?: AnalysisCache,
 ): Analyzed {
@@ -149,8 +158,27 @@ export function analyzeAndSelect(
   ]);
   const chosen = chooseSelection(analysis, validated, options, pipeline, broken, options.builds);
   diagnostics.push(...chosen.diagnostics);
+  if (chosen.needsState && !options.stateSelection) {
+    diagnostics.push(
+      error('state-needs-warehouse', 'the state: method selects by what the warehouse records, and this command does not read the warehouse', undefined, {
+        hint: 'select by state: with pipe status, run, backfill, compile or test',
+      }),
+    );
+  }
   if (hasErrors(diagnostics)) throw new DiagnosticError(diagnostics);
-  return { analysis, selected: chosen.selected, defaultSelector: chosen.defaultSelector, notes: chosen.notes, readsResults: chosen.readsResults };
+  const withStates = (states: ReadonlyMap<string, ReadonlySet<NodeState>>) => {
+    const again = chooseSelection(analysis, validated, options, pipeline, broken, options.builds, states);
+    if (hasErrors(again.diagnostics)) throw new DiagnosticError(again.diagnostics);
+    return { selected: again.selected, notes: again.notes.filter((n) => !chosen.notes.includes(n)) };
+  };
+  return {
+    analysis,
+    selected: chosen.selected,
+    defaultSelector: chosen.defaultSelector,
+    notes: chosen.notes,
+    readsResults: chosen.readsResults,
+    ...(chosen.needsState ? { withStates } : {}),
+  };
 }
 
 /**

@@ -32,6 +32,7 @@ import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, heldWait, type Pr
 import { openProject, type Project } from './open-project.js';
 import { readBuildResults } from './build-results.js';
 import type { BuildResults } from './choose-selection.js';
+import { selectByState } from './state-selection.js';
 import { storedJson, type StoredParams } from './stored-params.js';
 import { DEFAULT_RUN_LOGS_KEPT } from '../run-log/run-log-files.js';
 import { RunLogWriter } from '../run-log/run-log-writer.js';
@@ -87,6 +88,8 @@ export async function prepare(
       invocation?: Invocation;
       /** A retry: `result:` selects as it did when the run it retries (see readBuildResults) started. */
       resultsBefore?: string;
+      /** A retry: the run's remaining tasks say what runs, and `state:` terms select every node. */
+      selectedByRun?: boolean;
     },
   project: Project = openProject(options),
 ): Promise<Prepared> {
@@ -99,10 +102,19 @@ export async function prepare(
   try {
     const tables = catalog.only('table');
     const builds: BuildResults = access === 'none' ? { kind: 'unknown', why: 'the warehouse was not read' } : await readBuildResults(warehouse, options.resultsBefore);
-    const analyzed = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project, builds });
+    const analyzed = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project, builds, stateSelection: true });
     emitAnalysisNotes(analyzed, options.emit);
-    const { analysis, selected } = analyzed;
-    return await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup });
+    const { analysis, selected, withStates } = analyzed;
+    const prepared = await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup });
+    if (!withStates) return prepared;
+    // A retry re-runs the tasks of its run: which nodes are modified now does not narrow them.
+    if (options.selectedByRun) return { ...prepared, selected: new Set(analysis.nodes.keys()) };
+    try {
+      return { ...prepared, selected: await selectByState(prepared, withStates, options) };
+    } catch (e) {
+      if (prepared.warehouse !== warehouse) prepared.warehouse?.close();
+      throw e;
+    }
   } catch (e) {
     warehouse?.close();
     throw e;

@@ -129,6 +129,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
       wait,
       invocation: { id: runId, startedAt: Date.now() },
       resultsBefore: run.run_id,
+      selectedByRun: true,
     },
     project,
   );

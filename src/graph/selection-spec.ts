@@ -14,12 +14,11 @@ import { suggest } from '../diagnostics/suggest.js';
  */
 
 /** The methods pipe evaluates, each as dbt's method of that name does (see selector-methods.ts). */
-export const METHODS = ['fqn', 'tag', 'path', 'file', 'config', 'source', 'resource_type', 'package', 'group', 'access', 'result'] as const;
+export const METHODS = ['fqn', 'tag', 'path', 'file', 'config', 'source', 'resource_type', 'package', 'group', 'access', 'result', 'state'] as const;
 export type MethodName = (typeof METHODS)[number];
 
 /** dbt's methods that need what pipe does not have, with the reason given to the user. */
 export const UNSUPPORTED_METHODS: Readonly<Record<string, string>> = {
-  state: 'it compares the project with the artifacts of an earlier dbt invocation, which pipe does not keep',
   source_status: 'it compares source freshness results, which pipe does not keep',
   exposure: 'pipe has no exposures',
   metric: 'pipe has no metrics',
@@ -62,6 +61,14 @@ export const ACCESS_LEVELS = ['private', 'protected', 'public'] as const;
  */
 export const RESULT_VALUES = ['success', 'succeeded', 'error', 'failed', 'fail', 'warn', 'skipped', 'cancelled'] as const;
 export type ResultValue = (typeof RESULT_VALUES)[number];
+
+/**
+ * What `state:` compares a node with: its builds on record in the warehouse (dbt compares
+ * with a manifest). `new`: never built; `modified`: its SQL or config (a seed: its file)
+ * differs from its latest build's; `stale`: built from inputs that have changed since.
+ */
+export const NODE_STATES = ['new', 'modified', 'stale'] as const;
+export type NodeState = (typeof NODE_STATES)[number];
 
 /** One term: a method and value, with the graph operators around it. */
 export interface Criterion {
@@ -184,6 +191,12 @@ function checkValue(method: MethodName, value: string): { message: string; hint?
       if ((RESULT_VALUES as readonly string[]).includes(value)) return undefined;
       if (value === 'pass') return { message: "pipe's checks run inside their model's build: result:success selects the models whose build, checks included, succeeded" };
       return { message: `'${value}' is not a result`, hint: suggestion(value, RESULT_VALUES) };
+    case 'state':
+      if ((NODE_STATES as readonly string[]).includes(value)) return undefined;
+      return {
+        message: `pipe's state: method selects by what the warehouse records, and knows ${NODE_STATES.join(', ')}`,
+        hint: value.startsWith('modified.') ? "state:modified covers a model's SQL and its config" : suggestion(value, NODE_STATES),
+      };
     case 'source':
       if (value.split('.').length <= 3) return undefined;
       return { message: 'a source is selected as source_name, source_name.table_name or package.source_name.table_name' };

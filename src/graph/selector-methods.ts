@@ -1,5 +1,7 @@
 import { hasWildcard, nameGlob, pathGlob, type Matcher } from './glob-match.js';
-import type { Criterion, ResourceType, ResultValue } from './selection-spec.js';
+import type { Criterion, NodeState, ResourceType, ResultValue } from './selection-spec.js';
+
+export type { NodeState } from './selection-spec.js';
 
 /**
  * What selection knows of a node: enough to evaluate every method, and nothing of SQL. Each
@@ -35,6 +37,8 @@ export interface SelectionContext {
    * absent when there is no run state to read, and `result:` then selects nothing.
    */
   readonly results?: ReadonlyMap<string, ReadonlySet<NodeResult>>;
+  /** What `state:` selects by, per node name (read from the warehouse; see commands/assess-coverage.ts). */
+  readonly states?: ReadonlyMap<string, ReadonlySet<NodeState>>;
 }
 
 /** The task outcome each `result:` value selects by. */
@@ -51,10 +55,11 @@ const RESULT_OF: Readonly<Record<ResultValue, NodeResult>> = {
 
 /**
  * Whether a term that matches no node is an answer rather than a mistake: `result:failed`
- * after a build where nothing failed selects nothing, rightly.
+ * after a build where nothing failed selects nothing, rightly, as `state:modified` when
+ * nothing changed.
  */
 export function emptyIsAnswer(c: Criterion): boolean {
-  return c.method === 'result';
+  return c.method === 'result' || c.method === 'state';
 }
 
 /** The predicate a term's method and value make; built once per term. */
@@ -108,6 +113,8 @@ export function nodeMatcher(c: Criterion, context: SelectionContext): (node: Sel
       const outcome = RESULT_OF[value as ResultValue];
       return (n) => context.results?.get(n.name)?.has(outcome) ?? false;
     }
+    case 'state':
+      return (n) => context.states?.get(n.name)?.has(value as NodeState) ?? false;
     default: {
       const never: never = c.method;
       throw new Error(`internal error: selector method ${never}`);
@@ -228,6 +235,8 @@ export function noMatch(c: Criterion, nodes: readonly SelectableNode[]): { messa
       return { message: `no model has access '${v}'`, candidates: [] };
     case 'result':
       return { message: `no node's latest build ended ${v}`, candidates: [] };
+    case 'state':
+      return { message: `no model or seed is ${v}`, candidates: [] };
     default: {
       const never: never = c.method;
       throw new Error(`internal error: selector method ${never}`);

@@ -1,0 +1,129 @@
+import type { NodeCoverage } from '../commands/assess-coverage.js';
+import type { Status } from '../commands/status.js';
+import { formatTimestamp, intervalLabel } from '../dates/dates.js';
+import type { Standing, StandingKind, TaskCoverage } from '../commands/task-coverage.js';
+import { textTable as table } from '../logging/width.js';
+
+/** Runs of dates shown per model before the rest is counted (`--json` lists every interval). */
+const MAX_RUNS = 12;
+
+const LABEL: Record<StandingKind, string> = {
+  current: 'current',
+  'never-built': 'never built',
+  failed: 'failed',
+  modified: 'modified',
+  stale: 'stale',
+  dropped: 'dropped',
+  untracked: 'always runs',
+};
+
+/** What made it not current, in a few words; undefined for current and never built. */
+export function standingReason(s: Standing): string | undefined {
+  switch (s.kind) {
+    case 'current':
+    case 'never-built':
+      return undefined;
+    case 'failed':
+      return `run ${s.runId}`;
+    case 'modified':
+      return s.changed.includes('file') ? 'file changed' : s.changed.length === 2 ? 'model and config changed' : s.changed[0] === 'sql' ? 'model changed' : 'config changed';
+    case 'stale': {
+      const changed = s.inputs.filter((i) => !s.unknown.includes(i));
+      return [changed.length > 0 ? `${changed.join(', ')} changed` : '', s.unknown.length > 0 ? `no version on record of ${s.unknown.join(', ')}` : '']
+        .filter(Boolean)
+        .join('; ');
+    }
+    case 'dropped':
+      return 'its relation is gone';
+    case 'untracked':
+      return s.why;
+    default: {
+      const never: never = s;
+      throw new Error(`internal error: standing ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function described(s: Standing): string {
+  const why = standingReason(s);
+  return why === undefined ? LABEL[s.kind] : `${LABEL[s.kind]} (${why})`;
+}
+
+/** Consecutive intervals of the same standing as one run: `stale 2024-01-29…2024-01-30 (customers changed)`. */
+function runsOf(units: readonly TaskCoverage[]): string[] {
+  const runs: { standing: Standing; text: string; first: string; last: string; end: number }[] = [];
+  for (const u of units) {
+    const interval = u.task.interval!;
+    const text = described(u.standing);
+    const prev = runs[runs.length - 1];
+    if (prev && prev.text === text && prev.end === interval.start) {
+      prev.last = intervalLabel(interval);
+      prev.end = interval.end;
+    } else runs.push({ standing: u.standing, text, first: intervalLabel(interval), last: intervalLabel(interval), end: interval.end });
+  }
+  return runs.map((r) => {
+    const why = standingReason(r.standing);
+    return `${LABEL[r.standing.kind]} ${r.first === r.last ? r.first : `${r.first}…${r.last}`}${why === undefined ? '' : ` (${why})`}`;
+  });
+}
+
+function nodeLine(n: NodeCoverage): string {
+  if (n.dated) {
+    if (n.units.length === 0) return n.everBuilt ? 'no date in the range' : 'never built (no begin and no build to start from: give --start and --end)';
+    const runs = runsOf(n.units);
+    const shown = runs.slice(0, MAX_RUNS).join(' · ');
+    return runs.length > MAX_RUNS ? `${shown} · … ${runs.length - MAX_RUNS} more runs` : shown;
+  }
+  const u = n.units[0];
+  if (!u) return 'not judged';
+  const built = u.built ? ` · built ${formatTimestamp(u.built.at)} by run ${u.built.runId}` : '';
+  return `${described(u.standing)}${built}`;
+}
+
+/** Counts per standing over every interval and whole build shown. */
+function counts(nodes: readonly NodeCoverage[]): Map<StandingKind, number> {
+  const out = new Map<StandingKind, number>();
+  for (const n of nodes) for (const u of n.units) out.set(u.standing.kind, (out.get(u.standing.kind) ?? 0) + 1);
+  return out;
+}
+
+export function formatStatus(s: Status, json: boolean): string {
+  const tally = counts(s.nodes);
+  const total = [...tally.values()].reduce((a, b) => a + b, 0);
+  const current = tally.get('current') ?? 0;
+  if (json) {
+    const nodes = s.nodes.map((n) =>
+      JSON.stringify({
+        type: 'node',
+        node: n.node,
+        kind: n.kind,
+        dated: n.dated,
+        ever_built: n.everBuilt,
+        ...(n.dated ? { intervals: n.units.map(unitJson) } : n.units[0] ? unitJson(n.units[0]) : {}),
+      }),
+    );
+    const summary = { type: 'summary', start: s.range.start, end: s.range.end, nothing_built: s.nothingBuilt, nodes: s.nodes.length, total, ...Object.fromEntries([...tally].map(([k, v]) => [k.replace('-', '_'), v])) };
+    return [...nodes, JSON.stringify(summary)].join('\n');
+  }
+  const lines: string[] = [];
+  if (s.nothingBuilt) lines.push(`nothing is built in ${s.warehouse} yet: every model and seed is never built`, '');
+  if (s.nodes.length === 0) return [...lines, 'nothing selected'].join('\n');
+  lines.push(table(['NODE', 'KIND', 'STATUS'], s.nodes.map((n) => [n.node, n.kind, nodeLine(n)])));
+  const notCurrent = (Object.keys(LABEL) as StandingKind[]).filter((k) => k !== 'current' && tally.has(k)).map((k) => `${tally.get(k)} ${LABEL[k]}`);
+  const range = s.defaultRange ? `to ${s.range.end}` : `${s.range.start}…${s.range.end}`;
+  lines.push('', `${current} of ${total} current${notCurrent.length > 0 ? `, ${notCurrent.join(', ')}` : ''} (${s.nodes.length} nodes, dates ${range})`);
+  return lines.join('\n');
+}
+
+function unitJson(u: TaskCoverage): Record<string, unknown> {
+  const i = u.task.interval;
+  return {
+    ...(u.task.tracking?.key ? { interval: intervalLabel(i!), start: new Date(i!.start).toISOString(), end: new Date(i!.end).toISOString() } : {}),
+    state: u.standing.kind,
+    ...(standingReason(u.standing) !== undefined ? { reason: standingReason(u.standing) } : {}),
+    ...(u.standing.kind === 'stale' ? { inputs: u.standing.inputs } : {}),
+    ...(u.standing.kind === 'modified' ? { changed: u.standing.changed } : {}),
+    built_at: u.built ? new Date(u.built.at).toISOString() : null,
+    run_id: u.built?.runId ?? null,
+  };
+}

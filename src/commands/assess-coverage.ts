@@ -1,0 +1,128 @@
+import type { Analysis, ModelNode, PipeNode } from '../analyze/analyze.js';
+import type { Pipeline, ScheduleInterval } from '../analyze/project-settings.js';
+import { pipelineInterval } from '../analyze/project-settings.js';
+import { DiagnosticError } from '../diagnostics/diagnostics.js';
+import { DAY_MS, dayInterval, defaultRunDate, formatDate, HOUR_MS, hourInterval, type Clock, type Interval } from '../dates/dates.js';
+import { topologicalOrder } from '../graph/graph.js';
+import type { NodeState } from '../graph/selector-methods.js';
+import { isBuilt, perInterval } from '../plan/materializations.js';
+import { planBackfill } from '../plan/plan.js';
+import { coverageOf, readRecorded, type Recorded, type TaskCoverage } from './task-coverage.js';
+import type { Catalog } from '../warehouse/run-state.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
+
+/**
+ * The coverage of a selection: each selected seed and model, with the standing of each of its
+ * intervals (a model kept in intervals) or of its one build, judged as a backfill of the range
+ * would judge its tasks (state/coverage.ts). `pipe status` prints it; `state:` selectors read
+ * it for the whole project.
+ */
+
+export interface NodeCoverage {
+  readonly node: string;
+  /** `seed`, or the model's materialization. */
+  readonly kind: string;
+  /** Kept in intervals (one standing per interval), or built whole (one standing). */
+  readonly dated: boolean;
+  /** Oldest first; empty for a model kept in intervals that has no date to start from. */
+  readonly units: readonly TaskCoverage[];
+  /** Whether anything of it is on record (a build, a loaded seed). */
+  readonly everBuilt: boolean;
+}
+
+export interface Coverage {
+  readonly nodes: readonly NodeCoverage[];
+  /** The dates judged (inclusive); each dated model from its own start within them. */
+  readonly range: { readonly start: string; readonly end: string };
+  /** Whether the range is the default one (each dated model from its begin or its first build, to yesterday). */
+  readonly defaultRange: boolean;
+  /** Nothing of the project is on record: the warehouse is absent or pipe never built into it. */
+  readonly nothingBuilt: boolean;
+  readonly granularity: ScheduleInterval;
+}
+
+export interface AssessInput {
+  readonly analysis: Analysis;
+  readonly selected: ReadonlySet<string>;
+  readonly catalog: Catalog;
+  readonly seedHashes: ReadonlyMap<string, string>;
+  readonly pipeline?: Pipeline;
+  /** Absent: there is no warehouse, nothing is built. */
+  readonly session?: WarehouseSession;
+  /** Inclusive dates; absent: the default range. */
+  readonly range?: { readonly start: number; readonly end: number };
+  readonly clock?: Clock;
+}
+
+export async function assessCoverage(input: AssessInput): Promise<Coverage> {
+  const { analysis, selected } = input;
+  const recorded = await readRecorded(input.session, input.seedHashes);
+  const granularity = pipelineInterval(input.pipeline);
+  const yesterday = defaultRunDate(input.clock);
+  const nodes = topologicalOrder(analysis.graph)
+    .filter((n) => selected.has(n))
+    .map((n) => analysis.nodes.get(n)!)
+    .filter(builds);
+  // Each dated model from its own start; the plan covers them all at once.
+  const starts = new Map(nodes.flatMap((n) => (n.kind === 'model' && perInterval(n.config) ? [[n.name, startOf(n, recorded)] as const] : [])));
+  const known = [...starts.values()].filter((s): s is number => s !== undefined);
+  const range = input.range ?? { start: Math.min(yesterday, ...known.map((s) => s - (s % DAY_MS))), end: yesterday };
+  const intervals = intervalsOf(range, granularity);
+  const plan = planBackfill(
+    { analysis, selected, catalog: input.catalog, seedHashes: input.seedHashes, fullRefresh: false, runId: 'status', pipeline: input.pipeline },
+    intervals,
+    'oldest',
+  );
+  // A selected model whose upstream is not built is judged all the same (never built); other plan errors are the project's.
+  const errors = plan.diagnostics.filter((d) => d.severity === 'error' && d.code !== 'upstream-not-built');
+  if (errors.length > 0) throw new DiagnosticError(errors);
+  const coverage = await coverageOf(plan.tasks, recorded, input.session);
+  const byNode = new Map<string, TaskCoverage[]>();
+  for (const c of coverage.values()) byNode.set(c.task.node, [...(byNode.get(c.task.node) ?? []), c]);
+  const out: NodeCoverage[] = nodes.map((n) => {
+    const dated = n.kind === 'model' && perInterval(n.config) !== undefined;
+    const from = input.range ? undefined : starts.get(n.name);
+    const units = (byNode.get(n.name) ?? [])
+      .filter((c) => !dated || input.range !== undefined || (from !== undefined && c.task.interval!.end > from))
+      .sort((a, b) => (a.task.interval?.start ?? 0) - (b.task.interval?.start ?? 0));
+    const everBuilt = n.kind === 'seed' ? recorded.seedHashes.has(n.name) : recorded.builds.buildsOf(n.name).length > 0;
+    return { node: n.name, kind: n.kind === 'model' ? n.config.kind : n.kind, dated, units, everBuilt };
+  });
+  return { nodes: out, range: { start: formatDate(range.start), end: formatDate(range.end) }, defaultRange: input.range === undefined, nothingBuilt: !recorded.anyBuilt, granularity };
+}
+
+/** Seeds and the models that are built (an ephemeral model is inlined into its readers). */
+function builds(n: PipeNode): boolean {
+  return n.kind === 'seed' || (n.kind === 'model' && isBuilt(n.config.kind));
+}
+
+/** Where a dated model's history starts: its `begin`, else its first build on record. */
+function startOf(node: ModelNode, recorded: Recorded): number | undefined {
+  if (node.config.kind === 'microbatch') return node.config.begin;
+  const starts = recorded.builds.buildsOf(node.name).flatMap((b) => (b.interval ? [b.interval.start] : []));
+  return starts.length > 0 ? Math.min(...starts) : undefined;
+}
+
+function intervalsOf(range: { start: number; end: number }, granularity: ScheduleInterval): Interval[] {
+  const days: Interval[] = [];
+  for (let d = range.start; d <= range.end; d += DAY_MS) days.push(dayInterval(d));
+  if (granularity === 'daily') return days;
+  return days.flatMap((d) => Array.from({ length: 24 }, (_, h) => hourInterval(d.start + h * HOUR_MS)));
+}
+
+/** What `state:` selects a node by: never built (`new`), built from other SQL or config (`modified`), from other inputs (`stale`). */
+export function nodeStates(coverage: Coverage): Map<string, Set<NodeState>> {
+  const out = new Map<string, Set<NodeState>>();
+  for (const n of coverage.nodes) {
+    const states = new Set<NodeState>();
+    if (!n.everBuilt) states.add('new');
+    for (const u of n.units) {
+      if (u.standing.kind === 'modified') states.add('modified');
+      if (u.standing.kind === 'stale') states.add('stale');
+    }
+    // With nothing on record, every node is new and, as far as pipe can tell, modified.
+    if (coverage.nothingBuilt) states.add('modified');
+    out.set(n.node, states);
+  }
+  return out;
+}

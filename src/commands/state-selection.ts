@@ -1,0 +1,28 @@
+import type { EventSink } from '../events/events.js';
+import type { Clock } from '../dates/dates.js';
+import type { NodeState } from '../graph/selection-spec.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
+import { assessCoverage, nodeStates } from './assess-coverage.js';
+import type { Prepared } from './lifecycle.js';
+
+/**
+ * A selection with `state:` terms, made once the warehouse is open: every node of the project
+ * is judged over the default range (as `pipe status` judges it), so that a model is stale when
+ * an upstream it reads would be rebuilt, selected or not.
+ */
+export async function selectByState(
+  prepared: Prepared,
+  withStates: (states: ReadonlyMap<string, ReadonlySet<NodeState>>) => { readonly selected: Set<string>; readonly notes: readonly string[] },
+  options: { readonly clock?: Clock; readonly emit?: EventSink },
+): Promise<Set<string>> {
+  const { analysis, catalog, seedHashes, pipeline } = prepared;
+  const judge = (session: WarehouseSession | undefined) =>
+    assessCoverage({ analysis, selected: new Set(analysis.nodes.keys()), catalog, seedHashes, pipeline, session, clock: options.clock });
+  const coverage = prepared.warehouse ? await prepared.warehouse.engine.withSession(judge) : await judge(undefined);
+  if (coverage.nothingBuilt) {
+    options.emit?.({ type: 'notice', message: `state: nothing is built in ${prepared.dbPath} yet: every model and seed is new and modified` });
+  }
+  const { selected, notes } = withStates(nodeStates(coverage));
+  for (const message of notes) options.emit?.({ type: 'notice', message });
+  return selected;
+}

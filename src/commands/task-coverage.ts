@@ -1,0 +1,122 @@
+import { foresee, type Foreseen } from '../execute/run-currency.js';
+import type { Task } from '../plan/task.js';
+import { UNKNOWN } from '../state/tracking.js';
+import { LatestBuilds, readLatestBuilds } from '../warehouse/build-records.js';
+import { STATE_SCHEMA } from '../warehouse/run-state.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
+
+/**
+ * How current each planned task's output is, as a run of the same tasks would find it before
+ * it starts: the run's own judgement, read-only (`foresee`), so that a task waiting for one
+ * that would run is not current either. `pipe status` shows it, and `pipe backfill --missing`
+ * runs the tasks it finds not current. Seeds are judged as the plan judges them: current when
+ * loaded from the same file.
+ */
+
+export type Standing =
+  /** Built from the same SQL, config and inputs (a seed: loaded from the same file). */
+  | { readonly kind: 'current' }
+  | { readonly kind: 'never-built' }
+  /** Its latest attempt failed after its latest build. */
+  | { readonly kind: 'failed'; readonly runId: string; readonly error?: string }
+  /** Its SQL or config (a seed: its file) differs from its latest build's. */
+  | { readonly kind: 'modified'; readonly changed: readonly ('sql' | 'config' | 'file')[] }
+  /** Built from other versions of these inputs, or of inputs a run rebuilds first (node names; `unknown`: no version on record). */
+  | { readonly kind: 'stale'; readonly inputs: readonly string[]; readonly unknown: readonly string[] }
+  /** On record, but its relation is gone. */
+  | { readonly kind: 'dropped' }
+  /** pipe cannot tell its data from its inputs: it always runs. */
+  | { readonly kind: 'untracked'; readonly why: string };
+
+export type StandingKind = Standing['kind'];
+
+/** One task's standing, with its latest build on record. */
+export interface TaskCoverage {
+  readonly task: Task;
+  readonly standing: Standing;
+  readonly built?: { readonly runId: string; readonly at: number };
+}
+
+/** What the warehouse records of builds, read once. */
+export interface Recorded {
+  readonly builds: LatestBuilds;
+  readonly seedHashes: ReadonlyMap<string, string>;
+  /** Whether anything is on record (a project never run has nothing). */
+  readonly anyBuilt: boolean;
+}
+
+/** The builds on record; none when the warehouse holds no run state (never written to, or by a pipe that kept no builds). */
+export async function readRecorded(session: WarehouseSession | undefined, seedHashes: ReadonlyMap<string, string>): Promise<Recorded> {
+  const empty = { builds: new LatestBuilds(), seedHashes, anyBuilt: seedHashes.size > 0 };
+  if (!session || (await session.query(session.dialect.tableExists(STATE_SCHEMA, 'builds'))).length === 0) return empty;
+  const builds = await readLatestBuilds(session);
+  const [row] = await session.query(`SELECT count(*)::INTEGER AS n FROM ${STATE_SCHEMA}.builds WHERE kind = 'build'`);
+  return { builds, seedHashes, anyBuilt: seedHashes.size > 0 || Number(row.n) > 0 };
+}
+
+/** The standing of each task that builds a node (seeds and models; not a source's tests), by task id. Without a session nothing is built. */
+export async function coverageOf(tasks: readonly Task[], recorded: Recorded, session: WarehouseSession | undefined): Promise<Map<string, TaskCoverage>> {
+  const foreseen = session ? await foresee(session, tasks) : new Map<string, Foreseen>();
+  const nodeOf = new Map(tasks.map((t) => [t.id, t.node]));
+  const out = new Map<string, TaskCoverage>();
+  for (const task of tasks) {
+    if (task.kind === 'seed') {
+      out.set(task.id, { task, standing: seedStanding(task, recorded) });
+      continue;
+    }
+    if (!task.tracking) continue;
+    const b = recorded.builds.build(task.node, task.tracking.key);
+    const built = b ? { built: { runId: b.runId, at: b.builtAt } } : {};
+    const f = foreseen.get(task.id);
+    // A model that always runs and was never built is, first of all, never built.
+    const standing: Standing = !f || (f.currency.kind === 'untracked' && !b) ? { kind: 'never-built' } : standingOf(f, nodeOf);
+    out.set(task.id, { task, standing, ...built });
+  }
+  return out;
+}
+
+function seedStanding(task: Task, recorded: Recorded): Standing {
+  if (task.noop?.reason === 'up-to-date') return { kind: 'current' };
+  if (!recorded.seedHashes.has(task.node)) return { kind: 'never-built' };
+  return recorded.seedHashes.get(task.node) === task.sqlHash ? { kind: 'dropped' } : { kind: 'modified', changed: ['file'] };
+}
+
+function standingOf(f: Foreseen, nodeOf: ReadonlyMap<string, string>): Standing {
+  const c = f.currency;
+  switch (c.kind) {
+    case 'current':
+    case 'never-built':
+    case 'dropped':
+      return { kind: c.kind };
+    case 'failed':
+      return { kind: 'failed', runId: c.failure.runId, ...(c.failure.error !== undefined ? { error: c.failure.error } : {}) };
+    case 'modified':
+      return { kind: 'modified', changed: c.changed };
+    case 'stale': {
+      // Current by what it read, but what it reads runs first: that upstream is what changes.
+      if (f.after !== undefined) return { kind: 'stale', inputs: [nodeOf.get(f.after) ?? f.after], unknown: [] };
+      const unknown = c.changed.filter((k) => f.inputs[k] === undefined || f.inputs[k] === UNKNOWN);
+      return { kind: 'stale', inputs: names(c.changed), unknown: names(unknown) };
+    }
+    case 'untracked':
+      return { kind: 'untracked', why: c.why };
+    default: {
+      const never: never = c;
+      throw new Error(`internal error: currency ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** The nodes input keys name: `ref:fct_orders[2024-01-03]` → `fct_orders`, `seed:customers` → `customers`. */
+function names(keys: readonly string[]): string[] {
+  return [...new Set(keys.map((k) => k.replace(/^(ref|seed|source):/, '').replace(/\[[^\]]*\]$/, '')))];
+}
+
+/** The tasks a run needs to build: those not current, with the tasks without a standing that these wait for (a source's tests). */
+export function notCurrent(tasks: readonly Task[], coverage: ReadonlyMap<string, TaskCoverage>): Task[] {
+  const keep = new Set(tasks.filter((t) => coverage.get(t.id)?.standing.kind !== 'current' && coverage.has(t.id)).map((t) => t.id));
+  for (const t of tasks) if (keep.has(t.id)) for (const u of t.upstream) if (!coverage.has(u)) keep.add(u);
+  return tasks
+    .filter((t) => keep.has(t.id))
+    .map((t) => ({ ...t, upstream: t.upstream.filter((u) => keep.has(u)), ...(t.after ? { after: t.after.filter((u) => keep.has(u)) } : {}) }));
+}
