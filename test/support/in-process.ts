@@ -3,7 +3,9 @@ import { formatInit } from '../../src/cli/format-init.js';
 import { formatPlan } from '../../src/cli/format-plan.js';
 import { sourceReader } from '../../src/cli/output.js';
 import { report, statusCode } from '../../src/cli/report.js';
-import { backfill, backfillDryRun, type BackfillOptions } from '../../src/commands/backfill.js';
+import { backfill, backfillDryRun, backfillMissing, type BackfillOptions } from '../../src/commands/backfill.js';
+import { status, type StatusOptions } from '../../src/commands/status.js';
+import { formatStatus } from '../../src/cli/format-status.js';
 import { init } from '../../src/commands/init.js';
 import { compile, history, listNodes, type CompiledModel, type CompileOptions, type GraphOptions, type HistoryOptions } from '../../src/commands/inspect.js';
 import { retry, type RetryOptions } from '../../src/commands/retry.js';
@@ -84,6 +86,28 @@ export function backfillIn(project: string, options: Opts<BackfillOptions>): Pro
     await outcome.notified;
     return statusCode(outcome.status);
   }, options.onEvent);
+}
+
+/** `pipe backfill --missing`. */
+export function backfillMissingIn(project: string, options: Opts<BackfillOptions>): Promise<PipeResult> {
+  return command(project, async (emit) => {
+    const outcome = await backfillMissing({ ...options, project, emit });
+    if ('nothingToDo' in outcome) {
+      emit({ type: 'notice', message: outcome.nothingToDo });
+      return 0;
+    }
+    await outcome.notified;
+    return statusCode(outcome.status);
+  }, options.onEvent);
+}
+
+/** `pipe status`, as text or, with `json`, as the lines `--json` prints (in `events`). */
+export async function statusIn(project: string, options: Opts<StatusOptions> & { json?: boolean } = {}): Promise<PipeResult> {
+  const r = await command(project, async (emit, print) => {
+    print(formatStatus(await status({ ...options, project, emit }), Boolean(options.json)));
+    return 0;
+  });
+  return options.json ? { ...r, events: [...r.events, ...parseJsonLines(r.stdout)] } : r;
 }
 
 /** `pipe backfill --dry-run`: the plan as the CLI prints it. */

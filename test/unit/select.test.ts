@@ -84,11 +84,31 @@ describe('the forms of a term', () => {
   });
 
   it('names the method pipe does not support instead of looking for a model of that name', () => {
-    for (const m of ['state:modified', 'exposure:weekly', 'metric:revenue', 'source_status:fresher', 'version:latest', 'test_type:generic']) {
+    for (const m of ['exposure:weekly', 'metric:revenue', 'source_status:fresher', 'version:latest', 'test_type:generic']) {
       const p = refused(m);
       expect(p.code).toBe('unsupported-selector');
       expect(p.message).toContain(`does not support the ${m.split(':')[0]}: method`);
     }
+  });
+
+  it('state: selects by the states the warehouse gives each node, with the graph operators; none matched is no problem', () => {
+    const states = new Map([
+      ['stg_orders', new Set(['modified' as const])],
+      ['daily', new Set(['stale' as const])],
+      ['lonely', new Set(['new' as const])],
+    ]);
+    const by = (include: string[], exclude: string[] = []) => {
+      const r = select(g, nodes, parseCliSelection(include).spec, parseCliSelection(exclude).spec, { projectName: 'shop', states });
+      return { selected: [...r.selected].sort(), problems: r.problems };
+    };
+    expect(by(['state:modified'])).toEqual({ selected: ['stg_orders'], problems: [] });
+    expect(by(['state:modified+']).selected).toEqual(['daily', 'dim', 'fct_orders', 'stg_orders']);
+    expect(by(['state:modified+'], ['state:stale']).selected).toEqual(['dim', 'fct_orders', 'stg_orders']);
+    expect(by(['state:new,config.materialized:ephemeral']).selected).toEqual(['lonely']);
+    expect(by(['state:stale', 'state:new']).selected).toEqual(['daily', 'lonely']);
+    expect(by(['tag:none', 'state:stale']).problems.map((p) => p.criterion.text)).toEqual(['tag:none']);
+    expect(refused('state:modified.body')).toMatchObject({ code: 'bad-selector', hint: "state:modified covers a model's SQL and its config" });
+    expect(refused('state:stal').hint).toContain("did you mean 'stale'?");
   });
 
   it('refuses unknown methods with the closest one, and values no project could match', () => {

@@ -1,0 +1,199 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { diagnosticsOf, eventsOfType, explain, holdWarehouse, queryRows, removeTempDirs, taskIdsOf, warehouseOf, writeProjectFiles, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
+import { backfillIn, backfillMissingIn, historyIn, nodesIn, statusIn } from '../support/in-process.js';
+import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
+import { EXIT } from '../../src/cli/exit-status.js';
+
+afterAll(removeTempDirs);
+
+/**
+ * `pipe status`, `pipe backfill --missing` and the `state:` selectors: one judgement of each
+ * task (the data versions on record), so that what status shows as not current is exactly
+ * what --missing builds, and what a run then records makes everything current.
+ */
+
+const DATES = { start: '2024-01-01', end: '2024-01-05' };
+/** Yesterday is 2024-01-05: the default range ends there. */
+const clock = { now: () => Date.parse('2024-01-06T10:00:00Z') };
+
+interface Unit {
+  readonly interval?: string;
+  readonly state: string;
+  readonly reason?: string;
+  readonly run_id: string | null;
+}
+interface NodeLine extends Partial<Unit> {
+  readonly node: string;
+  readonly kind: string;
+  readonly dated: boolean;
+  readonly intervals?: Unit[];
+}
+
+async function statusOf(dir: string, options: Parameters<typeof statusIn>[1] = {}): Promise<{ nodes: Map<string, NodeLine>; r: PipeResult }> {
+  const r = await statusIn(dir, { clock, json: true, ...options });
+  expect(r.code, explain(r)).toBe(0);
+  const nodes = new Map(eventsOfType(r.events, 'node').map((e) => [String(e.node), e as unknown as NodeLine]));
+  return { nodes, r };
+}
+
+/** The standing of each task as status shows it, by the id a backfill ending on `end` gives the task. */
+function standings(nodes: ReadonlyMap<string, NodeLine>, end = DATES.end): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const n of nodes.values()) {
+    if (n.dated) for (const u of n.intervals ?? []) out.set(`${n.node}@${u.interval}`, u.state);
+    else out.set(n.kind === 'seed' ? n.node : `${n.node}@${end}`, n.state!);
+  }
+  return out;
+}
+
+const notCurrent = (nodes: ReadonlyMap<string, NodeLine>) => [...standings(nodes)].filter(([, s]) => s !== 'current').map(([id]) => id).sort();
+const started = (events: readonly PipeEventJson[]) => taskIdsOf(events, 'task-started');
+const FIVE = ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04', '2024-01-05'];
+
+/** --missing builds exactly what status shows as not current; then status shows everything current and a second --missing runs nothing. */
+async function missingAgrees(dir: string): Promise<string[]> {
+  const before = notCurrent((await statusOf(dir)).nodes);
+  const r = await backfillMissingIn(dir, DATES);
+  expect(r.code, explain(r)).toBe(0);
+  expect(started(r.events)).toEqual(before);
+  const after = await statusOf(dir);
+  expect(notCurrent(after.nodes)).toEqual([]);
+  const again = await backfillMissingIn(dir, DATES);
+  expect(again.code, explain(again)).toBe(0);
+  expect(started(again.events)).toEqual([]);
+  expect(eventsOfType(again.events, 'notice').map((e) => e.message)).toContain('nothing to build: every selected task from 2024-01-01 to 2024-01-05 is current');
+  return before;
+}
+
+describe('pipe status', () => {
+  it('on a project never run: every node never built, and it says so', async () => {
+    const dir = versionsProject();
+    const text = await statusIn(dir, { clock });
+    expect(text.code, explain(text)).toBe(0);
+    expect(text.stdout).toContain('nothing is built in');
+    expect(text.stdout).toMatch(/fct_orders\s+incremental\s+never built \(no begin and no build to start from: give --start and --end\)/);
+    const { nodes } = await statusOf(dir, DATES);
+    expect(new Set([...standings(nodes).values()])).toEqual(new Set(['never-built']));
+    expect(nodes.get('fct_orders')!.intervals!.map((u) => u.interval)).toEqual(FIVE);
+  });
+
+  it('after a partial backfill: the dates never built, and the table that would change once they are', async () => {
+    const dir = versionsProject();
+    const first = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' });
+    expect(first.code, explain(first)).toBe(0);
+    const text = await statusIn(dir, { clock });
+    expect(text.stdout).toMatch(/fct_orders\s+incremental\s+current 2024-01-01…2024-01-03 · never built 2024-01-04…2024-01-05\n/);
+    expect(text.stdout).toMatch(/customer_totals\s+table\s+stale \(fct_orders changed\) · built \S+ \S+ by run /);
+    expect(text.stdout).toMatch(/region_names\s+table\s+current · built/);
+    expect(text.stdout).toContain('10 of 15 current, 4 never built, 1 stale (7 nodes, dates to 2024-01-05)');
+    const built = await missingAgrees(dir);
+    expect(built).toEqual(['customer_totals@2024-01-05', 'daily_totals@2024-01-04', 'daily_totals@2024-01-05', 'fct_orders@2024-01-04', 'fct_orders@2024-01-05']);
+  });
+
+  it('after a failure: the date that failed, with the run that recorded it', async () => {
+    const broken = `{{ config(materialized='incremental', partition_by='order_date') }}
+select order_date, count(*) as orders, sum(amount) as amount{% if var('break', '') == ds %} + 'x'::INTEGER{% endif %} from {{ ref('fct_orders') }}
+where order_date = '{{ ds }}' group by order_date
+`;
+    const dir = versionsProject({ 'models/daily_totals.sql': broken });
+    const failed = await backfillIn(dir, { ...DATES, vars: { break: '2024-01-03' } });
+    expect(failed.code).toBe(1);
+    const runId = String(eventsOfType(failed.events, 'run-started')[0].runId);
+    const { nodes } = await statusOf(dir);
+    const daily = nodes.get('daily_totals')!.intervals!;
+    expect(daily.map((u) => u.state)).toEqual(['current', 'current', 'failed', 'current', 'current']);
+    expect(daily[2]).toMatchObject({ reason: `run ${runId}` });
+    // As the run state records it.
+    const rows = await queryRows(warehouseOf(dir), `SELECT t.node, t.ds FROM _pipe.task_results x JOIN _pipe.tasks t USING (run_id, task_id) WHERE x.status = 'failed'`);
+    expect(rows).toEqual([{ node: 'daily_totals', ds: '2024-01-03' }]);
+    expect(await missingAgrees(dir)).toEqual(['daily_totals@2024-01-03']);
+  });
+
+  it('after editing a model: it is modified, what reads it stale; state: selects exactly these', async () => {
+    const dir = versionsProject();
+    expect((await backfillIn(dir, DATES)).code).toBe(0);
+    writeProjectFiles(dir, {
+      'models/fct_orders.sql': `{{ config(materialized='incremental', partition_by='order_date') }}
+select o.order_id, o.customer_id, o.amount * 2 as amount, o.order_date, c.region
+from {{ ref('stg_orders') }} o join {{ ref('customers') }} c on c.id = o.customer_id
+where o.order_date = '{{ ds }}'
+`,
+    });
+    const text = await statusIn(dir, { clock });
+    expect(text.stdout).toMatch(/fct_orders\s+incremental\s+modified 2024-01-01…2024-01-05 \(model changed\)\n/);
+    expect(text.stdout).toMatch(/daily_totals\s+incremental\s+stale 2024-01-01…2024-01-05 \(fct_orders changed\)\n/);
+    const names = async (select: string[], exclude?: string[]) => [...(await statusOf(dir, { select, exclude })).nodes.keys()].sort();
+    expect(await names(['state:modified'])).toEqual(['fct_orders']);
+    expect(await names(['state:stale'])).toEqual(['customer_totals', 'daily_totals']);
+    expect(await names(['state:modified+'])).toEqual(['customer_totals', 'daily_totals', 'fct_orders']);
+    expect(await names(['state:stale,config.materialized:table'])).toEqual(['customer_totals']);
+    expect(await names(['state:modified+'], ['state:stale'])).toEqual(['fct_orders']);
+    expect(await names(['state:new'])).toEqual([]);
+    expect(await missingAgrees(dir)).toEqual([...FIVE.map((d) => `daily_totals@${d}`), ...FIVE.map((d) => `fct_orders@${d}`), 'customer_totals@2024-01-05'].sort());
+    expect(await queryRows(warehouseOf(dir), 'SELECT sum(amount)::INTEGER AS a FROM daily_totals')).toEqual([{ a: 126 }]);
+  });
+
+  it('after a seed edit: the seed modified, what reads it stale with the seed as the reason', async () => {
+    const dir = versionsProject();
+    expect((await backfillIn(dir, DATES)).code).toBe(0);
+    writeProjectFiles(dir, { 'seeds/customers.csv': CUSTOMERS.replace('2,Bob,south', '2,Bob,west') });
+    const { nodes } = await statusOf(dir);
+    expect(nodes.get('customers')).toMatchObject({ state: 'modified', reason: 'file changed' });
+    expect(nodes.get('region_names')).toMatchObject({ state: 'stale', reason: 'customers changed' });
+    expect(nodes.get('fct_orders')!.intervals!.every((u) => u.state === 'stale' && u.reason === 'customers changed')).toBe(true);
+    expect(nodes.get('stg_orders')).toMatchObject({ state: 'current' });
+    const names = async (select: string[]) => [...(await statusOf(dir, { select })).nodes.keys()].sort();
+    expect(await names(['state:modified'])).toEqual(['customers']);
+    expect(await names(['state:stale'])).toEqual(['customer_totals', 'daily_totals', 'fct_orders', 'region_names']);
+    expect(await missingAgrees(dir)).toEqual(['customers', 'customer_totals@2024-01-05', 'region_names@2024-01-05', ...FIVE.map((d) => `daily_totals@${d}`), ...FIVE.map((d) => `fct_orders@${d}`)].sort());
+  });
+
+  it('state:new selects the models never built; without a warehouse every node is new and modified, said once', async () => {
+    const none = versionsProject();
+    const fresh = await statusOf(none, { select: ['state:new'] });
+    expect(fresh.nodes.size).toBe(7);
+    expect(eventsOfType(fresh.r.events, 'notice').filter((e) => String(e.message).startsWith('state: nothing is built'))).toHaveLength(1);
+    expect((await statusOf(none, { select: ['state:stale'] })).nodes.size).toBe(0);
+    expect((await statusOf(none, { select: ['state:modified'] })).nodes.size).toBe(7);
+
+    const dir = versionsProject();
+    expect((await backfillIn(dir, DATES)).code).toBe(0);
+    writeProjectFiles(dir, { 'models/late.sql': "{{ config(materialized='table') }}\nselect * from {{ ref('customers') }}\n" });
+    expect([...(await statusOf(dir, { select: ['state:new'] })).nodes.keys()]).toEqual(['late']);
+  });
+
+  it('a bad state: value is refused before anything is read, with the values it takes', async () => {
+    const dir = versionsProject();
+    const r = await statusIn(dir, { clock, select: ['state:modified.body'] });
+    expect(r.code).toBe(EXIT.badInput);
+    expect(diagnosticsOf(r.events)[0].message).toContain('knows new, modified, stale');
+  });
+
+  it('a warehouse another process holds is refused as pipe history refuses it', async () => {
+    const dir = versionsProject();
+    expect((await backfillIn(dir, DATES)).code).toBe(0);
+    const held = await holdWarehouse(warehouseOf(dir));
+    try {
+      const [st, hi] = [await statusIn(dir, { clock }), await historyIn(dir)];
+      expect(st.code).toBe(hi.code);
+      expect(st.code).not.toBe(0);
+      expect(diagnosticsOf(st.events).map((d) => d.code)).toEqual(['warehouse-locked']);
+      expect(diagnosticsOf(hi.events).map((d) => d.code)).toEqual(['warehouse-locked']);
+    } finally {
+      await held.release();
+    }
+  });
+
+  it('refuses --missing with --force, state: where the warehouse is not read, and half a range', async () => {
+    const dir = versionsProject();
+    const both = await backfillMissingIn(dir, { ...DATES, force: true });
+    expect(both.code).toBe(EXIT.badInput);
+    expect(diagnosticsOf(both.events)[0].message).toBe('--missing builds only what is not current, and --force builds everything selected: pass one');
+    const ls = await nodesIn(dir, { select: ['state:modified'] });
+    expect(ls.code).toBe(EXIT.badInput);
+    expect(diagnosticsOf(ls.events)[0].code).toBe('state-needs-warehouse');
+    const half = await statusIn(dir, { clock, start: '2024-01-01' });
+    expect(half.code).toBe(EXIT.badInput);
+    expect(diagnosticsOf(half.events)[0].message).toContain('--start needs --end');
+  });
+});
