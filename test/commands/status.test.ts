@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { diagnosticsOf, eventsOfType, explain, holdWarehouse, queryRows, removeTempDirs, taskIdsOf, warehouseOf, writeProjectFiles, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
-import { backfillIn, backfillMissingIn, historyIn, nodesIn, statusIn } from '../support/in-process.js';
+import { backfillIn, backfillMissingIn, nodesIn, showIn, statusIn } from '../support/in-process.js';
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
 import { EXIT } from '../../src/cli/exit-status.js';
 
@@ -169,16 +169,17 @@ where o.order_date = '{{ ds }}'
     expect(diagnosticsOf(r.events)[0].message).toContain('knows new, modified, stale');
   });
 
-  it('a warehouse another process holds is refused as pipe history refuses it', async () => {
+  it('a warehouse another process holds is refused as pipe show refuses it, naming the holder', async () => {
     const dir = versionsProject();
     expect((await backfillIn(dir, DATES)).code).toBe(0);
     const held = await holdWarehouse(warehouseOf(dir));
     try {
-      const [st, hi] = [await statusIn(dir, { clock }), await historyIn(dir)];
-      expect(st.code).toBe(hi.code);
-      expect(st.code).not.toBe(0);
+      const [st, sh] = [await statusIn(dir, { clock }), await showIn(dir, { model: 'customer_totals' })];
+      expect(st.code).toBe(EXIT.badInput);
+      expect(sh.code).toBe(EXIT.badInput);
       expect(diagnosticsOf(st.events).map((d) => d.code)).toEqual(['warehouse-locked']);
-      expect(diagnosticsOf(hi.events).map((d) => d.code)).toEqual(['warehouse-locked']);
+      expect(diagnosticsOf(sh.events).map((d) => d.code)).toEqual(['warehouse-locked']);
+      expect(diagnosticsOf(st.events)[0].message).toContain(String(held.pid));
     } finally {
       await held.release();
     }
