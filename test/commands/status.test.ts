@@ -109,7 +109,7 @@ where order_date = '{{ ds }}' group by order_date
     expect(await missingAgrees(dir)).toEqual(['daily_totals@2024-01-03']);
   });
 
-  it('after editing a model: it is modified, what reads it stale; state: selects exactly these', async () => {
+  it('after editing a model: it is modified, what reads it stale', async () => {
     const dir = versionsProject();
     expect((await backfillIn(dir, DATES)).code).toBe(0);
     writeProjectFiles(dir, {
@@ -122,13 +122,6 @@ where o.order_date = '{{ ds }}'
     const text = await statusIn(dir, { clock });
     expect(text.stdout).toMatch(/fct_orders\s+incremental\s+modified 2024-01-01…2024-01-05 \(model changed\)\n/);
     expect(text.stdout).toMatch(/daily_totals\s+incremental\s+stale 2024-01-01…2024-01-05 \(fct_orders changed\)\n/);
-    const names = async (select: string[], exclude?: string[]) => [...(await statusOf(dir, { select, exclude })).nodes.keys()].sort();
-    expect(await names(['state:modified'])).toEqual(['fct_orders']);
-    expect(await names(['state:stale'])).toEqual(['customer_totals', 'daily_totals']);
-    expect(await names(['state:modified+'])).toEqual(['customer_totals', 'daily_totals', 'fct_orders']);
-    expect(await names(['state:stale,config.materialized:table'])).toEqual(['customer_totals']);
-    expect(await names(['state:modified+'], ['state:stale'])).toEqual(['fct_orders']);
-    expect(await names(['state:new'])).toEqual([]);
     expect(await missingAgrees(dir)).toEqual([...FIVE.map((d) => `daily_totals@${d}`), ...FIVE.map((d) => `fct_orders@${d}`), 'customer_totals@2024-01-05'].sort());
     expect(await queryRows(warehouseOf(dir), 'SELECT sum(amount)::INTEGER AS a FROM daily_totals')).toEqual([{ a: 126 }]);
   });
@@ -142,31 +135,7 @@ where o.order_date = '{{ ds }}'
     expect(nodes.get('region_names')).toMatchObject({ state: 'stale', reason: 'customers changed' });
     expect(nodes.get('fct_orders')!.intervals!.every((u) => u.state === 'stale' && u.reason === 'customers changed')).toBe(true);
     expect(nodes.get('stg_orders')).toMatchObject({ state: 'current' });
-    const names = async (select: string[]) => [...(await statusOf(dir, { select })).nodes.keys()].sort();
-    expect(await names(['state:modified'])).toEqual(['customers']);
-    expect(await names(['state:stale'])).toEqual(['customer_totals', 'daily_totals', 'fct_orders', 'region_names']);
     expect(await missingAgrees(dir)).toEqual(['customers', 'customer_totals@2024-01-05', 'region_names@2024-01-05', ...FIVE.map((d) => `daily_totals@${d}`), ...FIVE.map((d) => `fct_orders@${d}`)].sort());
-  });
-
-  it('state:new selects the models never built; without a warehouse every node is new and modified, said once', async () => {
-    const none = versionsProject();
-    const fresh = await statusOf(none, { select: ['state:new'] });
-    expect(fresh.nodes.size).toBe(7);
-    expect(eventsOfType(fresh.r.events, 'notice').filter((e) => String(e.message).startsWith('state: nothing is built'))).toHaveLength(1);
-    expect((await statusOf(none, { select: ['state:stale'] })).nodes.size).toBe(0);
-    expect((await statusOf(none, { select: ['state:modified'] })).nodes.size).toBe(7);
-
-    const dir = versionsProject();
-    expect((await backfillIn(dir, DATES)).code).toBe(0);
-    writeProjectFiles(dir, { 'models/late.sql': "{{ config(materialized='table') }}\nselect * from {{ ref('customers') }}\n" });
-    expect([...(await statusOf(dir, { select: ['state:new'] })).nodes.keys()]).toEqual(['late']);
-  });
-
-  it('a bad state: value is refused before anything is read, with the values it takes', async () => {
-    const dir = versionsProject();
-    const r = await statusIn(dir, { clock, select: ['state:modified.body'] });
-    expect(r.code).toBe(EXIT.badInput);
-    expect(diagnosticsOf(r.events)[0].message).toContain('knows new, modified, stale');
   });
 
   it('a warehouse another process holds is refused as pipe show refuses it, naming the holder', async () => {
