@@ -2,7 +2,7 @@ import type { Analysis, ModelNode, PipeNode } from '../analyze/analyze.js';
 import type { Pipeline, ScheduleInterval } from '../analyze/project-settings.js';
 import { pipelineInterval } from '../analyze/project-settings.js';
 import { DiagnosticError } from '../diagnostics/diagnostics.js';
-import { DAY_MS, dayInterval, defaultRunDate, formatDate, HOUR_MS, hourInterval, type Clock, type Interval } from '../dates/dates.js';
+import { DAY_MS, defaultRunDate, formatDate, rangeIntervals, type Clock } from '../dates/dates.js';
 import { topologicalOrder } from '../graph/graph.js';
 import type { NodeState } from '../graph/selector-methods.js';
 import { isBuilt, perInterval } from '../plan/materializations.js';
@@ -67,7 +67,7 @@ export async function assessCoverage(input: AssessInput): Promise<Coverage> {
   const starts = new Map(nodes.flatMap((n) => (n.kind === 'model' && perInterval(n.config) ? [[n.name, startOf(n, recorded)] as const] : [])));
   const known = [...starts.values()].filter((s): s is number => s !== undefined);
   const range = input.range ?? { start: Math.min(yesterday, ...known.map((s) => s - (s % DAY_MS))), end: yesterday };
-  const intervals = intervalsOf(range, granularity);
+  const intervals = rangeIntervals(range.start, range.end, granularity);
   const plan = planBackfill(
     { analysis, selected, catalog: input.catalog, seedHashes: input.seedHashes, fullRefresh: false, runId: 'status', pipeline: input.pipeline },
     intervals,
@@ -101,13 +101,6 @@ function startOf(node: ModelNode, recorded: Recorded): number | undefined {
   if (node.config.kind === 'microbatch') return node.config.begin;
   const starts = recorded.builds.buildsOf(node.name).flatMap((b) => (b.interval ? [b.interval.start] : []));
   return starts.length > 0 ? Math.min(...starts) : undefined;
-}
-
-function intervalsOf(range: { start: number; end: number }, granularity: ScheduleInterval): Interval[] {
-  const days: Interval[] = [];
-  for (let d = range.start; d <= range.end; d += DAY_MS) days.push(dayInterval(d));
-  if (granularity === 'daily') return days;
-  return days.flatMap((d) => Array.from({ length: 24 }, (_, h) => hourInterval(d.start + h * HOUR_MS)));
 }
 
 /** What `state:` selects a node by: never built (`new`), built from other SQL or config (`modified`), from other inputs (`stale`). */

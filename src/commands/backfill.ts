@@ -1,6 +1,6 @@
 import { error, DiagnosticError } from '../diagnostics/diagnostics.js';
 import { MAX_RETRIES } from '../analyze/model-config.js';
-import { daysBetween, formatDate, HOUR_MS, hourInterval, parseDate, type Interval } from '../dates/dates.js';
+import { formatDate, parseDate, rangeIntervals, type Interval } from '../dates/dates.js';
 import { pipelineInterval, type ScheduleInterval } from '../analyze/project-settings.js';
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
@@ -50,10 +50,9 @@ export function backfillIntervals(start: string, end: string, granularity: Sched
     problems.push(error('bad-date', `--start ${start} is after --end ${end}: the range is inclusive, oldest date first`));
   }
   if (problems.length > 0) throw new DiagnosticError(problems);
-  const days = daysBetween(s!, e!);
-  if (granularity === 'daily') return days;
-  return days.flatMap((d) => Array.from({ length: 24 }, (_, h) => hourInterval(d.start + h * HOUR_MS)));
+  return rangeIntervals(s!, e!, granularity);
 }
+
 
 /** An hourly pipeline is backfilled hour by hour, as its schedule runs it. */
 const granularityOf = (prepared: Prepared) => pipelineInterval(prepared.pipeline);

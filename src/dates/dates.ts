@@ -182,3 +182,10 @@ export function parseIntervalLabel(label: string): Interval | undefined {
   const day = parseDate(label);
   return day === undefined ? undefined : dayInterval(day);
 }
+
+/** The intervals from the day starting at `first` to the one starting at `last` (inclusive): the days, or the 24 hours of each. */
+export function rangeIntervals(first: number, last: number, granularity: 'daily' | 'hourly'): Interval[] {
+  const days = daysBetween(first, last);
+  if (granularity === 'daily') return days;
+  return days.flatMap((d) => Array.from({ length: 24 }, (_, h) => hourInterval(d.start + h * HOUR_MS)));
+}
