@@ -161,7 +161,7 @@ export function analyzeAndSelect(
   if (chosen.needsState && !options.stateSelection) {
     diagnostics.push(
       error('state-needs-warehouse', 'the state: method selects by what the warehouse records, and this command does not read the warehouse', undefined, {
-        hint: 'select by state: with pipe status, run, backfill, compile or test',
+        hint: 'select by state: with pipe status, run, backfill, compile, test, ls or dag',
       }),
     );
   }

@@ -13,6 +13,9 @@ import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import { processAlive, readRunLogs, type LoggedRun } from '../run-log/run-log-reader.js';
 import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
 import { readBuildResults } from './build-results.js';
+import type { BuildResults } from './choose-selection.js';
+import { openFor } from './lifecycle.js';
+import { selectByState } from './state-selection.js';
 import { openProject } from './open-project.js';
 import { readStoredParams, type StoredParams } from './stored-params.js';
 import { planRunCommand, type RunPlan, type RunPlanOptions } from './run.js';
@@ -153,23 +156,30 @@ export interface GraphOptions extends ProjectOptions, SelectionOptions {
 
 /**
  * The selected nodes in dependency order, for `pipe dag` and `pipe ls`. The warehouse is read
- * only for a selection with `result:`, which asks how the latest builds ended.
+ * only for a selection with `result:`, which asks how the latest builds ended, or `state:`,
+ * which asks what is current.
  */
 export async function listNodes(options: GraphOptions): Promise<DagNode[]> {
   const project = openProject(options);
   const { interval } = resolveInterval(options.date, options.clock);
-  let analyzed = analyzeAndSelect(project.files, { ...options, interval, validated: project });
-  if (analyzed.readsResults) {
-    const { warehouse } = await catalogIfExists(project.warehousePath, { readOnly: true, setup: project.warehouseSetup });
+  const analyze = (builds?: BuildResults) => analyzeAndSelect(project.files, { ...options, interval, validated: project, builds, stateSelection: true });
+  let analyzed = analyze();
+  let selected = analyzed.selected;
+  if (analyzed.readsResults || analyzed.withStates) {
+    const { warehouse, catalog } = await catalogIfExists(project.warehousePath, { readOnly: true, setup: project.warehouseSetup });
     try {
-      const builds = await readBuildResults(warehouse);
-      analyzed = analyzeAndSelect(project.files, { ...options, interval, validated: project, builds });
+      if (analyzed.readsResults) analyzed = analyze(await readBuildResults(warehouse));
+      emitAnalysisNotes(analyzed, options.emit);
+      selected = analyzed.selected;
+      if (analyzed.withStates) {
+        const prepared = await openFor(analyzed.analysis, selected, options.pipeline, project.warehousePath, { warehouse, catalog, access: 'read', setup: project.warehouseSetup });
+        selected = await selectByState(prepared, analyzed.withStates, options);
+      }
     } finally {
       warehouse?.close();
     }
-  }
-  emitAnalysisNotes(analyzed, options.emit);
-  const { analysis, selected } = analyzed;
+  } else emitAnalysisNotes(analyzed, options.emit);
+  const { analysis } = analyzed;
   return topologicalOrder(analysis.graph)
     .filter((n) => selected.has(n))
     .map((name) => {

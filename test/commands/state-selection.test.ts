@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { diagnosticsOf, eventsOfType, explain, removeTempDirs, taskIdsOf, writeProjectFiles } from '../e2e/helpers.js';
-import { backfillIn, backfillMissingIn, runIn, statusIn } from '../support/in-process.js';
+import { backfillIn, backfillMissingIn, nodesIn, runIn, statusIn } from '../support/in-process.js';
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
 import { EXIT } from '../../src/cli/exit-status.js';
 
@@ -39,6 +39,8 @@ describe('state: selection', () => {
     expect(await names(['state:modified+'])).toEqual(['customer_totals', 'daily_totals', 'fct_orders']);
     expect(await names(['state:stale,config.materialized:table'])).toEqual(['customer_totals']);
     expect(await names(['state:modified+'], ['state:stale'])).toEqual(['fct_orders']);
+    // pipe ls reads it as status does.
+    expect((await nodesIn(dir, { clock, select: ['state:modified+'] })).nodes.map((n) => n.name).sort()).toEqual(['customer_totals', 'daily_totals', 'fct_orders']);
     const none = await selection(dir, ['state:new']);
     expect(none.names).toEqual([]);
     expect(eventsOfType(none.events, 'notice').map((e) => e.message)).toContain("selector 'state:new' selects nothing: no model or seed is new");

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { diagnosticsOf, eventsOfType, explain, holdWarehouse, queryRows, removeTempDirs, taskIdsOf, warehouseOf, writeProjectFiles, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
-import { backfillIn, backfillMissingIn, nodesIn, showIn, statusIn } from '../support/in-process.js';
+import { backfillIn, backfillMissingIn, freshnessIn, showIn, statusIn } from '../support/in-process.js';
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
 import { EXIT } from '../../src/cli/exit-status.js';
 
@@ -154,14 +154,14 @@ where o.order_date = '{{ ds }}'
     }
   });
 
-  it('refuses --missing with --force, state: where the warehouse is not read, and half a range', async () => {
+  it('refuses --missing with --force, state: where the warehouse is not judged, and half a range', async () => {
     const dir = versionsProject();
     const both = await backfillMissingIn(dir, { ...DATES, force: true });
     expect(both.code).toBe(EXIT.badInput);
     expect(diagnosticsOf(both.events)[0].message).toBe('--missing builds only what is not current, and --force builds everything selected: pass one');
-    const ls = await nodesIn(dir, { select: ['state:modified'] });
-    expect(ls.code).toBe(EXIT.badInput);
-    expect(diagnosticsOf(ls.events)[0].code).toBe('state-needs-warehouse');
+    const fresh = await freshnessIn(dir, { select: ['state:modified'] });
+    expect(fresh.code).toBe(EXIT.badInput);
+    expect(diagnosticsOf(fresh.events)[0].code).toBe('state-needs-warehouse');
     const half = await statusIn(dir, { clock, start: '2024-01-01' });
     expect(half.code).toBe(EXIT.badInput);
     expect(diagnosticsOf(half.events)[0].message).toContain('--start needs --end');
