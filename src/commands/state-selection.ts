@@ -20,7 +20,8 @@ export async function selectByState(
     assessCoverage({ analysis, selected: new Set(analysis.nodes.keys()), catalog, seedHashes, pipeline, session, clock: options.clock });
   const coverage = prepared.warehouse ? await prepared.warehouse.engine.withSession(judge) : await judge(undefined);
   if (coverage.nothingBuilt) {
-    options.emit?.({ type: 'notice', message: `state: nothing is built in ${prepared.dbPath} yet: every model and seed is new and modified` });
+    const why = prepared.access === 'none' ? `the warehouse ${prepared.dbPath} was not read` : `nothing is built in ${prepared.dbPath} yet`;
+    options.emit?.({ type: 'notice', message: `state: ${why}: every model and seed is new and modified` });
   }
   const { selected, notes } = withStates(nodeStates(coverage));
   for (const message of notes) options.emit?.({ type: 'notice', message });

@@ -114,7 +114,8 @@ function names(keys: readonly string[]): string[] {
 
 /** The tasks a run needs to build: those not current, with the tasks without a standing that these wait for (a source's tests). */
 export function notCurrent(tasks: readonly Task[], coverage: ReadonlyMap<string, TaskCoverage>): Task[] {
-  const keep = new Set(tasks.filter((t) => coverage.get(t.id)?.standing.kind !== 'current' && coverage.has(t.id)).map((t) => t.id));
+  const judged = (t: Task) => coverage.get(t.id)?.standing.kind;
+  const keep = new Set(tasks.filter((t) => judged(t) !== undefined && judged(t) !== 'current').map((t) => t.id));
   for (const t of tasks) if (keep.has(t.id)) for (const u of t.upstream) if (!coverage.has(u)) keep.add(u);
   return tasks
     .filter((t) => keep.has(t.id))
