@@ -85,6 +85,19 @@ describe('pipe status', () => {
     expect(text.stdout).toMatch(/orders_mb\s+microbatch\s+never built 2024-01-03…2024-01-05\n/);
   });
 
+  it('an hourly pipeline is shown hour by hour', async () => {
+    const dir = versionsProject({
+      'pipelines/hourly.yaml': 'select: [clicks]\nschedule: "5 * * * *"\ninterval: hourly\n',
+      'models/clicks.sql': `{{ config(materialized='incremental', partition_by='ts') }}
+select i as id, timestamp '{{ interval_start }}' + interval (i) minute as ts from range(3) t(i)
+`,
+    });
+    const first = await backfillIn(dir, { pipeline: 'hourly', start: '2024-01-01', end: '2024-01-01' });
+    expect(first.code, explain(first)).toBe(0);
+    const text = await statusIn(dir, { clock, pipeline: 'hourly', start: '2024-01-01', end: '2024-01-02' });
+    expect(text.stdout).toMatch(/clicks\s+incremental\s+current 2024-01-01T00…2024-01-01T23 · never built 2024-01-02T00…2024-01-02T23\n/);
+  });
+
   it('after a partial backfill: the dates never built, and the table that would change once they are', async () => {
     const dir = versionsProject();
     const first = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' });
