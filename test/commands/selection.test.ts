@@ -211,9 +211,9 @@ describe('dbt selectors: --selector, default: true and pipelines', () => {
     const both = await nodesIn(dir, { selector: 'views', select: ['marts'] });
     expect(both.code).toBe(2);
     expect(diagnosticsOf(both.events).map((d) => d.code)).toEqual(['selection-conflict']);
-    const unsupported = await nodesIn(dir, { select: ['state:modified+'] });
+    const unsupported = await nodesIn(dir, { select: ['exposure:weekly+'] });
     expect(unsupported.code).toBe(2);
-    expect(diagnosticsOf(unsupported.events)[0].message).toContain("selector 'state:modified+': pipe does not support the state: method");
+    expect(diagnosticsOf(unsupported.events)[0].message).toContain("selector 'exposure:weekly+': pipe does not support the exposure: method");
   });
 });
 

@@ -226,7 +226,7 @@ describe('a path that cannot be a warehouse', () => {
     const yaml = results[cases.length];
     expect(yaml.code, explain(yaml)).toBe(2);
     expect(diagnosticsOf(yaml.events)).toEqual([
-      expect.objectContaining({ message: 'warehouse must be the path of a DuckDB file, got 123', location: { file: 'pipe.yaml', line: 2 } }),
+      expect.objectContaining({ message: 'warehouse must be the path of a DuckDB file or a DuckLake (type: ducklake), got 123', location: { file: 'pipe.yaml', line: 2 } }),
     ]);
 
     expect(readdirSync(dir).sort()).toEqual(before);
