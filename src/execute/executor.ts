@@ -96,6 +96,8 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     if (task.noop !== undefined) {
       await engine.recordTask(session, { runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: taskStart, detail: task.noop.detail });
       emit({ type: 'task-skipped', runId, task: taskRef(task), reason: task.noop.reason, detail: task.noop.detail });
+      // A seed loaded from the same file is up to date as a current model is.
+      if (task.noop.reason === 'up-to-date' || task.noop.reason === 'current') upToDate++;
       return 'succeeded';
     }
     // Judged now that its upstream is done: the versions they published (or kept) are known.

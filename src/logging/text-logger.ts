@@ -145,8 +145,8 @@ export class TextLogger implements Logger {
         // A task superseded at publishing was running.
         this.running.delete(e.task.id);
         this.done++;
-        if (e.reason === 'current') {
-          this.line(`= ${this.label(e.task)} up to date`);
+        if (e.reason === 'current' || e.reason === 'up-to-date') {
+          this.line(`= ${this.label(e.task)} up to date${e.reason === 'up-to-date' ? ` ${s.dim(`(${e.detail})`)}` : ''}`);
           break;
         }
         const prefix = this.live ? s.yellow('-') : 'SKIP ';
