@@ -25,8 +25,11 @@ export function standingReason(s: Standing): string | undefined {
       return undefined;
     case 'failed':
       return `run ${s.runId}`;
-    case 'modified':
-      return s.changed.includes('file') ? 'file changed' : s.changed.length === 2 ? 'model and config changed' : s.changed[0] === 'sql' ? 'model changed' : 'config changed';
+    case 'modified': {
+      const what = s.changed.includes('file') ? 'file changed' : s.changed.length === 2 ? 'model and config changed' : s.changed[0] === 'sql' ? 'model changed' : 'config changed';
+      // The SQL of another date, not another model: say which date it was built for.
+      return s.builtFor !== undefined && s.changed.length === 1 && s.changed[0] === 'sql' ? `built for ${s.builtFor}; its SQL for ${s.judgedFor} differs` : what;
+    }
     case 'stale': {
       const changed = s.inputs.filter((i) => !s.unknown.includes(i));
       return [changed.length > 0 ? `${changed.join(', ')} changed` : '', s.unknown.length > 0 ? `no version on record of ${s.unknown.join(', ')}` : '']

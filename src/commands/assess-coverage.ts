@@ -99,7 +99,7 @@ function builds(n: PipeNode): boolean {
 /** Where a dated model's history starts: its `begin`, else its first build on record. */
 function startOf(node: ModelNode, recorded: Recorded): number | undefined {
   if (node.config.kind === 'microbatch') return node.config.begin;
-  const starts = recorded.builds.buildsOf(node.name).flatMap((b) => (b.interval ? [b.interval.start] : []));
+  const starts = recorded.builds.buildsOf(node.name).flatMap((b) => (b.key !== '' && b.interval ? [b.interval.start] : []));
   return starts.length > 0 ? Math.min(...starts) : undefined;
 }
 

@@ -1,3 +1,4 @@
+import { intervalLabel } from '../dates/dates.js';
 import { foresee, type Foreseen } from '../execute/run-currency.js';
 import type { Task } from '../plan/task.js';
 import { UNKNOWN } from '../state/tracking.js';
@@ -19,8 +20,12 @@ export type Standing =
   | { readonly kind: 'never-built' }
   /** Its latest attempt failed after its latest build. */
   | { readonly kind: 'failed'; readonly runId: string; readonly error?: string }
-  /** Its SQL or config (a seed: its file) differs from its latest build's. */
-  | { readonly kind: 'modified'; readonly changed: readonly ('sql' | 'config' | 'file')[] }
+  /**
+   * Its SQL or config (a seed: its file) differs from its latest build's. `builtFor`: the
+   * interval that build was for, when it is not the one judged (a table whose query names its
+   * date renders other SQL for another date, though its file did not change).
+   */
+  | { readonly kind: 'modified'; readonly changed: readonly ('sql' | 'config' | 'file')[]; readonly builtFor?: string; readonly judgedFor?: string }
   /** Built from other versions of these inputs, or of inputs a run rebuilds first (node names; `unknown`: no version on record). */
   | { readonly kind: 'stale'; readonly inputs: readonly string[]; readonly unknown: readonly string[] }
   /** On record, but its relation is gone. */
@@ -69,7 +74,7 @@ export async function coverageOf(tasks: readonly Task[], recorded: Recorded, ses
     const built = b ? { built: { runId: b.runId, at: b.builtAt } } : {};
     const f = foreseen.get(task.id);
     // A model that always runs and was never built is, first of all, never built.
-    const standing: Standing = !f || (f.currency.kind === 'untracked' && !b) ? { kind: 'never-built' } : standingOf(f, nodeOf);
+    const standing: Standing = !f || (f.currency.kind === 'untracked' && !b) ? { kind: 'never-built' } : standingOf(f, nodeOf, task);
     out.set(task.id, { task, standing, ...built });
   }
   return out;
@@ -81,7 +86,7 @@ function seedStanding(task: Task, recorded: Recorded): Standing {
   return recorded.seedHashes.get(task.node) === task.sqlHash ? { kind: 'dropped' } : { kind: 'modified', changed: ['file'] };
 }
 
-function standingOf(f: Foreseen, nodeOf: ReadonlyMap<string, string>): Standing {
+function standingOf(f: Foreseen, nodeOf: ReadonlyMap<string, string>, task: Task): Standing {
   const c = f.currency;
   switch (c.kind) {
     case 'current':
@@ -90,8 +95,11 @@ function standingOf(f: Foreseen, nodeOf: ReadonlyMap<string, string>): Standing 
       return { kind: c.kind };
     case 'failed':
       return { kind: 'failed', runId: c.failure.runId, ...(c.failure.error !== undefined ? { error: c.failure.error } : {}) };
-    case 'modified':
-      return { kind: 'modified', changed: c.changed };
+    case 'modified': {
+      const was = c.build.interval;
+      const other = was !== undefined && task.interval !== undefined && (was.start !== task.interval.start || was.end !== task.interval.end);
+      return { kind: 'modified', changed: c.changed, ...(other ? { builtFor: intervalLabel(was), judgedFor: intervalLabel(task.interval!) } : {}) };
+    }
     case 'stale': {
       // Current by what it read, but what it reads runs first: that upstream is what changes.
       if (f.after !== undefined) return { kind: 'stale', inputs: [nodeOf.get(f.after) ?? f.after], unknown: [] };

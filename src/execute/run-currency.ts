@@ -88,7 +88,8 @@ export class RunCurrency {
       taskId: task.id,
       node: task.node,
       key: tracking.key,
-      interval: tracking.key === '' ? undefined : task.interval,
+      // A model built whole records the interval it was built for too: status says which.
+      interval: task.interval,
       sqlHash: tracking.sqlHash ?? task.sqlHash,
       configHash: tracking.configHash,
       inputs: judged.inputs,

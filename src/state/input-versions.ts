@@ -43,11 +43,11 @@ async function versionOf(input: InputRef, from: VersionSources): Promise<string>
       return builds.build(input.name, '')?.version ?? 'none';
     case 'partitions': {
       const { start, end } = input.interval;
-      const over = builds.buildsOf(input.name).filter((b) => b.interval !== undefined && b.interval.start < end && start < b.interval.end);
+      const over = builds.buildsOf(input.name).filter((b) => b.key !== '' && b.interval !== undefined && b.interval.start < end && start < b.interval.end);
       return over.length === 0 ? UNKNOWN : combined(over);
     }
     case 'all-partitions': {
-      const all = builds.buildsOf(input.name).filter((b) => b.interval !== undefined);
+      const all = builds.buildsOf(input.name).filter((b) => b.key !== '');
       return all.length === 0 ? UNKNOWN : combined(all);
     }
     case 'view': {

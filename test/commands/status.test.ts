@@ -111,6 +111,14 @@ select i as id, timestamp '{{ interval_start }}' + interval (i) minute as ts fro
     expect(built).toEqual(['customer_totals@2024-01-05', 'daily_totals@2024-01-04', 'daily_totals@2024-01-05', 'fct_orders@2024-01-04', 'fct_orders@2024-01-05']);
   });
 
+  it('a table whose query names its date: built for one date, its SQL for a later one differs, and status says which', async () => {
+    const dir = versionsProject({ 'models/as_of.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('fct_orders') }} where order_date <= '{{ ds }}'\n" });
+    const first = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' });
+    expect(first.code, explain(first)).toBe(0);
+    const text = await statusIn(dir, { clock });
+    expect(text.stdout).toMatch(/as_of\s+table\s+modified \(built for 2024-01-03; its SQL for 2024-01-05 differs\)/);
+  });
+
   it('after a failure: the date that failed, with the run that recorded it', async () => {
     const broken = `{{ config(materialized='incremental', partition_by='order_date') }}
 select order_date, count(*) as orders, sum(amount) as amount{% if var('break', '') == ds %} + 'x'::INTEGER{% endif %} from {{ ref('fct_orders') }}
