@@ -27,6 +27,7 @@ import { secretVarNames, validateSettings, type Pipeline, type ProjectSettings, 
 import { secrets } from '../secrets/secrets.js';
 import { newRunId } from '../util/run-id.js';
 import { quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
+import type { TemplateCodeCache } from './template-code-cache.js';
 import { RenderFailure, TemplateEngine, TemplateFunctionError, type CompiledTemplate, type RenderHooks } from './template-engine.js';
 import { DbtRelation, type Invocation, type RelationParts, type TemplateMessage } from './jinja/surface.js';
 import { checkKeys, asStringList } from './validate-keys.js';
@@ -151,6 +152,8 @@ export interface AnalyzeOptions {
   readonly validated?: ValidatedSettings;
   /** The run templates render for (invocation_id, run_started_at); a fresh one when absent. */
   readonly invocation?: Invocation;
+  /** Where compiled templates are kept between processes; absent, every template is compiled. */
+  readonly templateCache?: TemplateCodeCache;
 }
 
 export interface Analysis {
@@ -825,6 +828,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       globals: { target },
       packages: packages.engine,
       invocation: options.invocation ?? { id: newRunId(), startedAt: Date.now() },
+      codeCache: options.templateCache,
     });
   if (cache) cache.engine = engine;
   diagnostics.push(...engine.diagnostics);

@@ -13,6 +13,23 @@ import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
 import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
 import { installIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { DbtRelation, installJinjaSurface, JinjaError, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
+import { templateKey, type TemplateCodeCache } from './template-code-cache.js';
+
+/* Nunjucks' compiler and error wrapping, which its typings leave out. */
+const N = nunjucks as unknown as {
+  compiler: { compile(src: string, asyncFilters: unknown, extensions: unknown, name: string, opts: unknown): string };
+  lib: { _prettifyError(path: string, withInternals: boolean, err: unknown): Error };
+};
+type TemplateProps = { readonly root: unknown };
+/** What the constructor of nunjucks.Template accepts besides a template's text: code already compiled. */
+type CompiledCode = { readonly type: 'code'; readonly obj: TemplateProps };
+
+/** Runs Nunjucks' compiled code as its Template does, and checks it gave a template. */
+function loadCode(code: string): TemplateProps {
+  const props = new Function(code)() as TemplateProps | undefined; // eslint-disable-line no-new-func
+  if (typeof props?.root !== 'function') throw new Error('compiled template code has no root');
+  return props;
+}
 
 /**
  * The Nunjucks environment every model and macro is rendered in.
@@ -266,6 +283,8 @@ export class TemplateEngine {
       readonly packages?: MacroPackages;
       /** The run templates render for: invocation_id and run_started_at. */
       readonly invocation?: Invocation;
+      /** Where compiled templates are kept between processes (see template-code-cache.ts). */
+      readonly codeCache?: TemplateCodeCache;
     } = {},
   ) {
     this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
@@ -496,7 +515,7 @@ export class TemplateEngine {
     const opts = (this.env as unknown as { opts: { throwOnUndefined: boolean } }).opts;
     opts.throwOnUndefined = !ofPackage;
     try {
-      return new nunjucks.Template(source, this.env, file, true);
+      return this.newTemplate(source, file);
     } finally {
       opts.throwOnUndefined = true;
     }
@@ -513,7 +532,12 @@ export class TemplateEngine {
    */
   callMacro(name: string, args: readonly unknown[], file: string): string | Diagnostic {
     const call = `{{ ${name}(${args.map((_, i) => `__args[${i}]`).join(', ')}) }}`;
-    const compiled: CompiledTemplate = { file, source: call, template: new nunjucks.Template(call, this.env, file, true) };
+    let template = this.macroCalls.get(call);
+    if (!template) {
+      template = this.newTemplate(call, '(macro call)');
+      this.macroCalls.set(call, template);
+    }
+    const compiled: CompiledTemplate = { file, source: call, template };
     const refuse = (what: string) => () => {
       throw new TemplateFunctionError(`${what}() cannot be used in ${name}`);
     };
@@ -528,6 +552,43 @@ export class TemplateEngine {
       this.active = undefined;
       this.macroFailure = undefined;
     }
+  }
+
+  /** The calls of callMacro, compiled once: one is made for every node of a dbt project. */
+  private readonly macroCalls = new Map<string, nunjucks.Template>();
+
+  /**
+   * A template compiled by Nunjucks, or its code read from the code cache: what
+   * `new nunjucks.Template(source, env, path, true)` makes, with the same errors.
+   */
+  private newTemplate(source: string, path: string): nunjucks.Template {
+    const cache = this.options.codeCache;
+    const key = cache && templateKey(source, path, this.env as unknown as Parameters<typeof templateKey>[2]);
+    if (!cache || key === undefined) return new nunjucks.Template(source, this.env, path, true);
+    const env = this.env as unknown as { opts: { dev?: boolean }; asyncFilters: unknown; extensionsList: unknown };
+    const cached = cache.read(key);
+    if (cached !== undefined) {
+      try {
+        return this.fromCode(loadCode(cached), path);
+      } catch {
+        cache.reject(key);
+      }
+    }
+    let code: string;
+    try {
+      code = N.compiler.compile(source, env.asyncFilters, env.extensionsList, path, env.opts);
+    } catch (e) {
+      // As Template's own compile reports it (see templateDiagnostic).
+      throw N.lib._prettifyError(path, env.opts.dev ?? false, e);
+    }
+    const template = this.fromCode(loadCode(code), path);
+    cache.write(key, code);
+    return template;
+  }
+
+  private fromCode(props: TemplateProps, path: string): nunjucks.Template {
+    const code: CompiledCode = { type: 'code', obj: props };
+    return new nunjucks.Template(code as unknown as string, this.env, path, true);
   }
 
   /** The names of the macros the project's macro files define. */

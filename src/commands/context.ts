@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Invocation } from '../analyze/jinja/surface.js';
 import formatDuration from 'ms';
 import { analyze, type Analysis, type AnalysisCache } from '../analyze/analyze.js';
+import type { TemplateCodeCache } from '../analyze/template-code-cache.js';
 import { error, hasErrors, DiagnosticError, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { validateSettings, type ValidatedSettings } from '../analyze/project-settings.js';
 import { didYouMean } from '../diagnostics/suggest.js';
@@ -126,6 +127,8 @@ export function analyzeAndSelect(
     builds?: BuildResults;
     /** The command reads the warehouse and can select by `state:` (see Analyzed.withStates); else such a selection is refused. */
     stateSelection?: boolean;
+    /** Compiled templates kept between processes (see templateCacheOf). */
+    templateCache?: TemplateCodeCache;
   },
   cache?: AnalysisCache,
 ): Analyzed {
@@ -148,6 +151,7 @@ export function analyzeAndSelect(
     fullRefresh: options.fullRefresh,
     validated,
     invocation: options.invocation,
+    templateCache: options.templateCache,
   }, cache);
   diagnostics.push(...analysis.diagnostics);
   const pipeline = options.pipeline ? analysis.pipelines.get(options.pipeline) : undefined;

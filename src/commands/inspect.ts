@@ -16,7 +16,7 @@ import { readBuildResults } from './build-results.js';
 import type { BuildResults } from './choose-selection.js';
 import { openFor } from './lifecycle.js';
 import { selectByState } from './state-selection.js';
-import { openProject } from './open-project.js';
+import { openProject, templateCacheOf } from './open-project.js';
 import { readStoredParams, type StoredParams } from './stored-params.js';
 import { planRunCommand, type RunPlan, type RunPlanOptions } from './run.js';
 import { isBuilt } from '../plan/materializations.js';
@@ -162,7 +162,8 @@ export interface GraphOptions extends ProjectOptions, SelectionOptions {
 export async function listNodes(options: GraphOptions): Promise<DagNode[]> {
   const project = openProject(options);
   const { interval } = resolveInterval(options.date, options.clock);
-  const analyze = (builds?: BuildResults) => analyzeAndSelect(project.files, { ...options, interval, validated: project, builds, stateSelection: true });
+  const templateCache = templateCacheOf(project);
+  const analyze = (builds?: BuildResults) => analyzeAndSelect(project.files, { ...options, interval, validated: project, builds, stateSelection: true, templateCache });
   let analyzed = analyze();
   let selected = analyzed.selected;
   if (analyzed.readsResults || analyzed.withStates) {

@@ -29,7 +29,7 @@ import { noLongerBuilt, noLongerBuiltNotice, type NoLongerBuilt } from './no-lon
 import { paramsToStore } from './secret-vars.js';
 import type { Invocation } from '../analyze/jinja/surface.js';
 import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, heldWait, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
-import { openProject, type Project } from './open-project.js';
+import { openProject, templateCacheOf, type Project } from './open-project.js';
 import { readBuildResults } from './build-results.js';
 import type { BuildResults } from './choose-selection.js';
 import { selectByState } from './state-selection.js';
@@ -102,7 +102,7 @@ export async function prepare(
   try {
     const tables = catalog.only('table');
     const builds: BuildResults = access === 'none' ? { kind: 'unknown', why: 'the warehouse was not read' } : await readBuildResults(warehouse, options.resultsBefore);
-    const analyzed = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project, builds, stateSelection: true });
+    const analyzed = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project, builds, stateSelection: true, templateCache: templateCacheOf(project) });
     emitAnalysisNotes(analyzed, options.emit);
     const { analysis, selected, withStates } = analyzed;
     const prepared = await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup });

@@ -7,6 +7,7 @@ import type { ProjectFs } from '../project/project-fs.js';
 import { DBT_PROJECT_FILE } from '../project/layout.js';
 import type { ProjectOptions } from './context.js';
 import { LAKE_PREFIX, lakeFromDb, lakeLocation } from '../analyze/lake-config.js';
+import { TemplateCodeCache, templateCacheDir } from '../analyze/template-code-cache.js';
 
 /**
  * The project as every command starts from it: its files, pipe.yaml and the pipelines
@@ -69,6 +70,11 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
   else if (validated.warehouseProblem) throw new DiagnosticError([validated.warehouseProblem]);
   else warehousePath = resolve(root, validated.settings.warehouse);
   return { ...validated, root, files, warehousePath };
+}
+
+/** The compiled templates of the project's warehouse, kept beside it (see template-code-cache.ts). */
+export function templateCacheOf(project: Project): TemplateCodeCache {
+  return new TemplateCodeCache(templateCacheDir(project.warehousePath));
 }
 
 /** The nearest folder above `dir` that holds a pipe project (pipe.yaml, or models/ and seeds/). */

@@ -9,7 +9,7 @@ import { readCatalog } from '../warehouse/run-state.js';
 import { WarehouseError, type QueryTable, type WarehouseSession } from '../warehouse/warehouse.js';
 import { analyzeAndSelect, emitAnalysisNotes, resolveInterval, type ProjectOptions } from './context.js';
 import { compile } from './inspect.js';
-import { openProject } from './open-project.js';
+import { openProject, templateCacheOf } from './open-project.js';
 import { pipeCommandFor } from './lifecycle.js';
 import type { EventSink } from '../events/events.js';
 
@@ -49,7 +49,7 @@ export async function show(options: ShowOptions): Promise<Shown> {
   const limit = options.limit ?? DEFAULT_SHOW_LIMIT;
   const project = openProject(options);
   const { interval } = resolveInterval(options.date, options.clock);
-  const analyzed = analyzeAndSelect(project.files, { interval, vars: options.vars, validated: project });
+  const analyzed = analyzeAndSelect(project.files, { interval, vars: options.vars, validated: project, templateCache: templateCacheOf(project) });
   emitAnalysisNotes(analyzed, options.emit);
   const node = nodeNamed(analyzed.analysis, options.model);
   const runCommand = pipeCommandFor(options);

@@ -5,7 +5,7 @@ import { systemClock } from '../dates/dates.js';
 import { Engine } from '../execute/engine.js';
 import { analyzeAndSelect, heldWait, resolveInterval, type ProjectOptions, type SelectionOptions, type WaitOptions } from './context.js';
 import { isMeasurable, measureFreshness, type FreshnessResult } from './freshness.js';
-import { openProject } from './open-project.js';
+import { openProject, templateCacheOf } from './open-project.js';
 
 /**
  * `pipe source freshness`: how fresh each selected source table is that declares `freshness:`
@@ -27,7 +27,7 @@ export async function sourceFreshness(options: FreshnessOptions): Promise<Freshn
   const clock = options.clock ?? systemClock;
   // Templates render at an interval; which one does not change a source.
   const { interval } = resolveInterval(undefined, clock);
-  const { analysis, selected } = analyzeAndSelect(project.files, { ...options, interval, validated: project });
+  const { analysis, selected } = analyzeAndSelect(project.files, { ...options, interval, validated: project, templateCache: templateCacheOf(project) });
   const warnings = analysis.diagnostics.filter((d) => d.severity === 'warning');
   const sources = [...analysis.nodes.values()]
     .filter((n): n is SourceNode => n.kind === 'source' && selected.has(n.name))

@@ -5,7 +5,7 @@ import { analyze } from '../analyze/analyze.js';
 import { dayInterval, defaultRunDate, formatDate, systemClock, type Clock } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import type { ProjectOptions } from '../commands/context.js';
-import { openProject } from '../commands/open-project.js';
+import { openProject, templateCacheOf } from '../commands/open-project.js';
 import { newRunId } from '../commands/lifecycle.js';
 import { run } from '../commands/run.js';
 import { Engine, type EngineHandle } from '../execute/engine.js';
@@ -46,7 +46,7 @@ const MIN_SLEEP_MS = 100;
 
 function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, clock: Clock): Pipeline[] {
   const project = openProject(options);
-  const analysis = analyze(project.files, { interval: dayInterval(defaultRunDate(clock)), validated: project });
+  const analysis = analyze(project.files, { interval: dayInterval(defaultRunDate(clock)), validated: project, templateCache: templateCacheOf(project) });
   const problems = analysis.diagnostics.filter((d) => d.severity === 'error');
   if (problems.length > 0) throw new DiagnosticError(problems);
   const all = [...analysis.pipelines.values()];

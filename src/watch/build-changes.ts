@@ -2,7 +2,7 @@ import { relative, sep } from 'node:path';
 import { AnalysisCache, type Analysis } from '../analyze/analyze.js';
 import { DiagnosticError } from '../diagnostics/diagnostics.js';
 import { analyzeAndSelect, type ProjectOptions, type SelectionOptions } from '../commands/context.js';
-import { openProject } from '../commands/open-project.js';
+import { openProject, templateCacheOf } from '../commands/open-project.js';
 import { readBuildResults } from '../commands/build-results.js';
 import { resolveThreads } from '../commands/threads.js';
 import { launch, newRunId, openFor, planContext, retryCommandFor } from '../commands/lifecycle.js';
@@ -65,7 +65,7 @@ export class ChangeBuilder {
       try {
         const tables = catalog.only('table');
         const builds = await readBuildResults(warehouse);
-        const { analysis, selected } = analyzeAndSelect(project.files, { ...this.options, interval: this.interval, existingRelations: tables, validated: project, builds }, this.cache);
+        const { analysis, selected } = analyzeAndSelect(project.files, { ...this.options, interval: this.interval, existingRelations: tables, validated: project, builds, templateCache: templateCacheOf(project) }, this.cache);
         const { rebuild, removed } = this.whatToRebuild(analysis, selected, changes, changedFiles);
         if (changedFiles.length > 0) emit({ type: 'watch-change', files: changedFiles, rebuild: [...rebuild], removed });
         for (const r of removed) {

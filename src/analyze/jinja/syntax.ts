@@ -172,6 +172,9 @@ const HELPERS = {
 let installed = false;
 
 /** Installs Jinja's semantics into Nunjucks, once per process (Nunjucks' own compat layer first). */
+/** This module's own file: its text is part of what decides compiled templates (see template-code-cache.ts). */
+export const JINJA_SYNTAX_MODULE = import.meta.url;
+
 export function installJinjaSyntax(): void {
   if (installed) return;
   installed = true;
