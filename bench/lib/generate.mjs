@@ -66,6 +66,76 @@ export function syntheticSpec(o) {
   return { kind: 'synthetic', date: o.date, layers, seeds, models };
 }
 
+/**
+ * The realistic template shape: what models of a real project use beyond `ref()`, decided
+ * per model from a PRNG of its own so that the spec's graph stays the plain shape's:
+ *
+ * - 35 % plain (config, refs and the date, as in the plain shape);
+ * - of the others, 60 % compute columns in `{% for %}` loops over lists made by `{% set %}`,
+ *   70 % call the project's macros with arguments (half the loop models, all the rest), and every
+ *   incremental model filters in an `{% if is_incremental() %}` block;
+ * - 20 % of all models have a YAML file beside them with checks (besides the 10 % whose
+ *   config is there), and the project has four macros in two files under macros/.
+ */
+export function withTemplateShape(spec, seed = 7) {
+  const rand = prng(seed);
+  const models = spec.models.map((m) => {
+    const plain = rand() < 0.35;
+    const loop = !plain && rand() < 0.6;
+    const macro = !plain && (!loop || rand() < 0.5);
+    return { ...m, shape: { plain, loop, macro, checks: rand() < 0.2 } };
+  });
+  return { ...spec, shape: 'realistic', models };
+}
+
+/** The macros of the realistic shape; `runDate` is the date's expression in each tool's syntax. */
+function shapeMacros(runDate) {
+  return {
+    'numbers.sql': `{% macro scaled(column, factor=1, digits=4) -%}
+  round({{ column }} * {{ factor }}, {{ digits }})
+{%- endmacro %}
+
+{% macro safe_divide(numerator, denominator) -%}
+  case when {{ denominator }} is null or {{ denominator }} = 0 then null else {{ numerator }} / {{ denominator }} end
+{%- endmacro %}
+
+{% macro weighted_sum(columns, weights) -%}
+  {%- for c in columns %}coalesce({{ c }}, 0) * {{ weights[loop.index0] }}{% if not loop.last %} + {% endif %}{% endfor -%}
+{%- endmacro %}
+`,
+    'dates.sql': `{% macro run_date() -%}
+  '{{ ${runDate} }}'
+{%- endmacro %}
+`,
+  };
+}
+
+/** A model's body in the realistic shape; `runDate` as in shapeMacros. */
+function shapedBody(m, ref, runDate) {
+  if (m.shape.plain) return modelBody(m, ref, `'{{ ${runDate} }}'`);
+  const [first, ...rest] = m.refs;
+  const aliases = m.refs.map((_, k) => `r${k}.v`);
+  const lines = [];
+  if (m.shape.loop) lines.push(`{%- set weights = [${m.refs.map((_, k) => k + 1).join(', ')}] %}`, `{%- set offsets = [1, 7, 28] %}`);
+  lines.push('select r0.id, r0.ds,');
+  const value = m.shape.macro
+    ? `{{ scaled(weighted_sum(${JSON.stringify(aliases).replace(/"/g, "'")}, [${aliases.map(() => 1).join(', ')}]), factor=0.5) }}`
+    : aliases.map((a, k) => (k === 0 ? a : `coalesce(${a}, 0) * 0.5`)).join(' + ');
+  if (m.shape.loop) {
+    lines.push(`  ${value} as v,`);
+    lines.push('  {%- for w in weights %}', `  {{ ${m.shape.macro ? "safe_divide('r0.v', w)" : "'r0.v / ' ~ w"} }} as v_w{{ w }},`, '  {%- endfor %}');
+    lines.push('  {%- for o in offsets %}', "  r0.id + {{ o }} as id_plus_{{ o }}{{ ',' if not loop.last }}", '  {%- endfor %}');
+  } else {
+    lines.push(`  ${value} as v`);
+  }
+  lines.push(`from ${ref(first)} as r0`);
+  rest.forEach((r, k) => lines.push(`left join ${ref(r)} as r${k + 1} on r${k + 1}.id = r0.id and r${k + 1}.ds = r0.ds`));
+  if (m.kind === 'incremental') {
+    lines.push('{% if is_incremental() %}', `where r0.ds = {{ run_date() }}`, '{% else %}', `where r0.ds <= {{ run_date() }}`, '{% endif %}');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /** Seed rows: ids 1..rows, each on one of the three days ending at the run's date. */
 function seedCsv(seed, index, date) {
   const lines = ['id,ds,v'];
@@ -99,18 +169,22 @@ export function writePipeProject(spec, dir) {
   writeFile(join(dir, 'pipe.yaml'), 'name: bench\nthreads: 4\n');
   spec.seeds.forEach((s, i) => writeFile(join(dir, 'seeds', `${s.name}.csv`), seedCsv(s, i, spec.date)));
   writeFile(join(dir, 'seeds', 'raw_0.yaml'), 'column_types:\n  v: DOUBLE\n');
+  if (spec.shape === 'realistic') for (const [file, text] of Object.entries(shapeMacros('ds'))) writeFile(join(dir, 'macros', file), text);
   for (const m of spec.models) {
     const config =
       m.kind === 'incremental'
         ? `materialized='incremental', partition_by='ds', tags=['layer_${m.layer}']`
         : `materialized='${m.kind}', tags=['layer_${m.layer}']`;
-    const body = modelBody(m, (r) => `{{ ref('${r}') }}`, "'{{ ds }}'");
+    const ref = (r) => `{{ ref('${r}') }}`;
+    const body = m.shape ? shapedBody(m, ref, 'ds') : modelBody(m, ref, "'{{ ds }}'");
     const path = pipeModelPath(dir, m);
+    const checks = m.shape?.checks ? `checks:\n  not_null: [id, ds]\n  unique: [[id, ds]]\n` : '';
     if (m.configInYaml) {
       const yaml = [`materialized: ${m.kind}`, ...(m.kind === 'incremental' ? ['partition_by: ds'] : []), `tags: [layer_${m.layer}]`];
-      writeFile(path.replace(/\.sql$/, '.yaml'), `${yaml.join('\n')}\ndescription: synthetic model ${m.name}\n`);
+      writeFile(path.replace(/\.sql$/, '.yaml'), `${yaml.join('\n')}\ndescription: synthetic model ${m.name}\n${checks}`);
       writeFile(path, body);
     } else {
+      if (checks) writeFile(path.replace(/\.sql$/, '.yaml'), checks);
       writeFile(path, `{{ config(${config}) }}\n\n${body}`);
     }
   }
@@ -129,21 +203,25 @@ export function writeDbtProject(spec, dir, dbPath) {
   );
   spec.seeds.forEach((s, i) => writeFile(join(dir, 'seeds', `${s.name}.csv`), seedCsv(s, i, spec.date)));
   writeFile(join(dir, 'seeds', 'properties.yml'), 'seeds:\n  - name: raw_0\n    config:\n      column_types:\n        v: DOUBLE\n');
+  if (spec.shape === 'realistic') for (const [file, text] of Object.entries(shapeMacros('var("ds")'))) writeFile(join(dir, 'macros', file), text);
   for (const m of spec.models) {
     const config =
       m.kind === 'incremental'
         ? `materialized='incremental', incremental_strategy='delete+insert', unique_key='ds', tags=['layer_${m.layer}']`
         : `materialized='${m.kind}', tags=['layer_${m.layer}']`;
-    const body = modelBody(m, (r) => `{{ ref('${r}') }}`, "'{{ var(\"ds\") }}'");
+    const ref = (r) => `{{ ref('${r}') }}`;
+    const body = m.shape ? shapedBody(m, ref, 'var("ds")') : modelBody(m, ref, "'{{ var(\"ds\") }}'");
     const path = join(dir, 'models', `layer_${pad(m.layer, 2)}`, `${m.name}.sql`);
+    const tests = m.shape?.checks ? `    columns:\n      - name: id\n        data_tests: [not_null]\n      - name: ds\n        data_tests: [not_null]\n` : '';
     if (m.configInYaml) {
       const extra = m.kind === 'incremental' ? `\n      incremental_strategy: delete+insert\n      unique_key: ds` : '';
       writeFile(
         path.replace(/\.sql$/, '.yml'),
-        `models:\n  - name: ${m.name}\n    description: synthetic model ${m.name}\n    config:\n      materialized: ${m.kind}\n      tags: [layer_${m.layer}]${extra}\n`,
+        `models:\n  - name: ${m.name}\n    description: synthetic model ${m.name}\n    config:\n      materialized: ${m.kind}\n      tags: [layer_${m.layer}]${extra}\n${tests}`,
       );
       writeFile(path, body);
     } else {
+      if (tests) writeFile(path.replace(/\.sql$/, '.yml'), `models:\n  - name: ${m.name}\n${tests}`);
       writeFile(path, `{{ config(${config}) }}\n\n${body}`);
     }
   }
