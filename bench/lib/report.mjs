@@ -33,13 +33,16 @@ export function renderMarkdown(r) {
     out.push('## Compile', '');
     out.push(
       table(
-        ['models', 'cold `pipe compile` (median)', 'peak RSS', 'in process: load', 'analyze', 'final SQL', 'one-file recompile (median)', 'recompile range'],
+        ['templates', 'models', 'cold `pipe compile` (median)', 'peak RSS', 'warm (templates kept)', 'peak RSS', 'in process, cold: load', 'analyze', 'final SQL', 'one-file recompile (median)', 'recompile range'],
         r.compile.map((c) => {
-          const re = r.recompile.find((x) => x.models === c.models);
+          const re = c.shape === 'realistic' ? undefined : r.recompile.find((x) => x.models === c.models);
           return [
+            c.shape ?? 'plain',
             fmtN(c.models),
             fmtMs(c.wallMs),
             fmtMb(c.rssMb),
+            fmtMs(c.warmMs),
+            fmtMb(c.warmRssMb),
             fmtMs(c.inProcess?.loadMs),
             fmtMs(c.inProcess?.analyzeMs),
             fmtMs(c.inProcess?.sqlMs),
@@ -145,6 +148,22 @@ export function renderMarkdown(r) {
         table(
           ['models', '`pipe run`', '`dbt build`', 'pipe / dbt build', '`sqlmesh plan --auto-apply`', 'pipe / SQLMesh'],
           a.sizes.map((s) => [fmtN(s.models), fmtMs(s.pipeRunMs), fmtMs(s.dbtBuildMs), fmtX(s.ratios.dbtBuild), fmtMs(s.sqlmeshRunMs), fmtX(s.ratios.sqlmeshRun)]),
+        ),
+        '',
+      );
+    }
+    const shaped = a.sizes.filter((s) => s.realistic);
+    if (shaped.length > 0) {
+      out.push(
+        'Realistic templates (loops, set, is_incremental(), macros with arguments), cold:',
+        '',
+        table(
+          ['models', '`pipe compile`', '`dbt parse`', 'pipe / dbt parse', '`dbt compile`', 'pipe / dbt compile'],
+          shaped.map((s) => {
+            const x = s.realistic;
+            const ratio = (a, b) => (a !== undefined && b !== undefined ? a / b : undefined);
+            return [fmtN(s.models), fmtMs(x.pipeCompileMs), fmtMs(x.dbtParseMs), fmtX(ratio(x.pipeCompileMs, x.dbtParseMs)), fmtMs(x.dbtCompileMs), fmtX(ratio(x.pipeCompileMs, x.dbtCompileMs))];
+          }),
         ),
         '',
       );
