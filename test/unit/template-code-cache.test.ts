@@ -124,6 +124,19 @@ describe('the compiled-template cache', () => {
     expect(sql(after)).toContain('floor(amount * 1000, 2)');
   });
 
+  it('reports a template that does not parse at its line, on every compile, and keeps nothing of it', async () => {
+    const dir = tempProject({ ...PROJECT, 'models/broken.sql': "select 1\n{% for x in [1, 2] %}{{ x }}\n" });
+    const errors = async () => {
+      const r = await compileIn(dir, { date: DATE });
+      expect(r.code).toBe(2);
+      return r.events.flatMap((e) => (e.type === 'diagnostic' ? [[e.diagnostic.code, e.diagnostic.location?.file, e.diagnostic.location?.line]] : []));
+    };
+    const first = await errors();
+    expect(first).toContainEqual(['template-syntax', 'models/broken.sql', 2]);
+    expect(await errors()).toEqual(first);
+    expect(compiles).toContain('models/broken.sql');
+  });
+
   it('works as no cache when its folder cannot be made', async () => {
     const dir = tempProject({ ...PROJECT, '.pipe': 'not a folder' });
     const first = await compiled(dir);
