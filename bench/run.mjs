@@ -192,13 +192,15 @@ async function benchCompileShape(n, shape) {
     wallMs: median(cold.map((r) => r.ms)),
     rssMb: rss(cold) ?? pick('maxRssMb'),
     walls: cold.map((r) => r.ms),
+    cpuMs: median(cold.map((r) => r.cpuMs)),
     warmMs: median(warm.map((r) => r.ms)),
+    warmCpuMs: median(warm.map((r) => r.cpuMs)),
     warmRssMb: rss(warm),
     warmWalls: warm.map((r) => r.ms),
     inProcess: { importMs: pick('importMs'), loadMs: pick('loadMs'), analyzeMs: pick('analyzeMs'), sqlMs: pick('sqlMs'), maxRssMb: pick('maxRssMb') },
   });
   const c = results.compile.at(-1);
-  log(`  cold ${fmtMs(c.wallMs)}, ${fmtMb(c.rssMb)}; warm ${fmtMs(c.warmMs)}, ${fmtMb(c.warmRssMb)}`);
+  log(`  cold ${fmtMs(c.wallMs)} (CPU ${fmtMs(c.cpuMs)}), ${fmtMb(c.rssMb)}; warm ${fmtMs(c.warmMs)} (CPU ${fmtMs(c.warmCpuMs)}), ${fmtMb(c.warmRssMb)}`);
 }
 
 /** The statements `pipe run` executes for a project on an empty warehouse, for the baseline. */

@@ -18,8 +18,8 @@ export function median(values) {
 
 /**
  * Runs a command to completion. Returns its wall time in ms, exit code, stdout and stderr,
- * and with `measureRss` its peak resident set size in MB (measured by GNU time, so the
- * figure is the child's own, not the parent's).
+ * and with `measureRss` its peak resident set size in MB and its CPU time in ms (measured by
+ * GNU time, so the figures are the child's own, not the parent's).
  * @param {string} cmd
  * @param {string[]} args
  * @param {{ cwd?: string, env?: Record<string,string>, measureRss?: boolean, timeoutMs?: number, tmpDir?: string, keepStdout?: boolean }} o
@@ -46,16 +46,22 @@ export function runTimed(cmd, args, o = {}) {
       const ms = performance.now() - started;
       if (timer) clearTimeout(timer);
       let rssMb;
+      let cpuMs;
       if (rssFile) {
         try {
-          const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(readFileSync(rssFile, 'utf8'));
+          const text = readFileSync(rssFile, 'utf8');
+          const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
           if (m) rssMb = Number(m[1]) / 1024;
+          // CPU time (user + system) varies less than wall time on a machine shared with other work.
+          const user = /User time \(seconds\): ([\d.]+)/.exec(text);
+          const system = /System time \(seconds\): ([\d.]+)/.exec(text);
+          if (user && system) cpuMs = (Number(user[1]) + Number(system[1])) * 1000;
         } catch {
           // no figure: reported as missing
         }
         rmSync(rssFile, { force: true });
       }
-      resolve({ ms, startedAt, code, signal, rssMb, outBytes, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+      resolve({ ms, startedAt, code, signal, rssMb, cpuMs, outBytes, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
   });
 }

@@ -33,15 +33,17 @@ export function renderMarkdown(r) {
     out.push('## Compile', '');
     out.push(
       table(
-        ['templates', 'models', 'cold `pipe compile` (median)', 'peak RSS', 'warm (templates kept)', 'peak RSS', 'in process, cold: load', 'analyze', 'final SQL', 'one-file recompile (median)', 'recompile range'],
+        ['templates', 'models', 'cold `pipe compile` (median)', 'CPU', 'peak RSS', 'warm (templates kept)', 'CPU', 'peak RSS', 'in process, cold: load', 'analyze', 'final SQL', 'one-file recompile (median)', 'recompile range'],
         r.compile.map((c) => {
           const re = c.shape === 'realistic' ? undefined : r.recompile.find((x) => x.models === c.models);
           return [
             c.shape ?? 'plain',
             fmtN(c.models),
             fmtMs(c.wallMs),
+            fmtMs(c.cpuMs),
             fmtMb(c.rssMb),
             fmtMs(c.warmMs),
+            fmtMs(c.warmCpuMs),
             fmtMb(c.warmRssMb),
             fmtMs(c.inProcess?.loadMs),
             fmtMs(c.inProcess?.analyzeMs),

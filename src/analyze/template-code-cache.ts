@@ -98,7 +98,6 @@ export class TemplateCodeCache {
   /** False once the folder could not be made or written: the rest of the process caches nothing. */
   private writable = true;
   private made = false;
-  private pruneChecked = false;
 
   constructor(
     readonly dir: string,
@@ -150,10 +149,10 @@ export class TemplateCodeCache {
       if (!this.made) {
         mkdirSync(this.dir, { recursive: true });
         this.made = true;
+        // Before this process's own entries exist: what it writes is in use.
+        this.pruneDaily();
       }
       writeFileSync(temporary, `${HEADER}${sha256(code)}\n${code}`);
-      // Written now is used now (by the clock pruning reads).
-      utimesSync(temporary, new Date(this.now()), new Date(this.now()));
       renameSync(temporary, path);
       this.stats.written += 1;
     } catch {
@@ -165,12 +164,9 @@ export class TemplateCodeCache {
       }
       return;
     }
-    this.pruneDaily();
   }
 
   private pruneDaily(): void {
-    if (this.pruneChecked) return;
-    this.pruneChecked = true;
     const marker = join(this.dir, PRUNED_MARKER);
     try {
       if (this.now() - statSync(marker).mtimeMs < DAY_MS) return;
