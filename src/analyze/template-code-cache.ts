@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, futimesSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { PIPE_VERSION } from '../version.js';
@@ -10,24 +10,29 @@ import { JINJA_SYNTAX_MODULE } from './jinja/syntax.js';
  * kept on disk between processes so that a template whose bytes did not change is never
  * lexed, parsed or compiled again: `<warehouse folder>/.pipe/<warehouse file>/templates/`.
  *
- * Content-addressed: an entry's file name is the hash of everything that decides the code
- * (see templateKey), so an entry is never updated, only written, read and pruned. Nothing in
- * it is trusted: each entry carries the hash of its code and is compiled afresh when the two
- * disagree (a truncated or edited file), or when the code does not load. Writes go to a file
- * of their own and are renamed into place, so two processes writing one entry leave one whole
- * entry. A folder that cannot be made or written is no cache: templates compile as without one.
+ * Content-addressed: each entry is found by the hash of everything that decides its code (see
+ * templateKey). Entries are stored in packs: a process that compiled templates writes the new
+ * entries as one file (named by the hash of its content) once its analysis or plan is done, because
+ * creating one file per template cost more than compiling it on a busy disk. A process reads
+ * every pack once, on its first lookup. Nothing in a pack is trusted: each entry carries the
+ * hash of its code and is compiled afresh when the two disagree (a truncated or edited pack),
+ * or when the code does not load; the new code goes into the process's own pack. Packs are
+ * written to a file of their own and renamed into place, so two processes writing at once
+ * leave two whole packs, and readers only ever see whole packs. A folder that cannot be made or
+ * written is no cache: templates compile as without one.
  *
- * Size: an entry is "used" when read or written (its modification time, refreshed at most
- * once a day); at most once a day, a process that writes an entry removes the entries not used
- * for MAX_UNUSED_DAYS, then the least recently used beyond MAX_ENTRIES.
+ * Size: a pack is "used" when one of its entries is read (its modification time, refreshed at
+ * most once a day). A process that writes a pack first removes the packs not used for
+ * MAX_UNUSED_DAYS (at most once a day); when more than MAX_PACKS remain, it writes every entry
+ * it used into its pack and removes the others, so the folder holds what recent compiles used.
  */
 
-const FORMAT = 'pipe-template-code 1';
-const HEADER = `// ${FORMAT} `;
-const ENTRY_EXTENSION = '.js';
+const FORMAT = 'pipe-template-code 2';
+const PACK_HEADER = `// ${FORMAT}\n`;
+const PACK_EXTENSION = '.pack';
 const DAY_MS = 86_400_000;
 export const MAX_UNUSED_DAYS = 30;
-export const MAX_ENTRIES = 100_000;
+export const MAX_PACKS = 32;
 /** The file whose modification time says when the folder was last pruned. */
 const PRUNED_MARKER = '.pruned';
 
@@ -93,76 +98,177 @@ export function templateKey(source: string, path: string, settings: CompilerSett
   return sha256(JSON.stringify([compiler, settings.opts, settings.asyncFilters, extensions, path, source]));
 }
 
+interface Entry {
+  readonly pack: string;
+  readonly checksum: string;
+  readonly code: string;
+}
+
+/**
+ * The entries of a pack: `<key> <sha256 of code> <length of code>\n<code>\n`, one after the
+ * other after the header. A pack cut short keeps the entries before the cut.
+ */
+function parsePack(text: string, pack: string, into: Map<string, Entry[]>): void {
+  if (!text.startsWith(PACK_HEADER)) return;
+  let at = PACK_HEADER.length;
+  while (at < text.length) {
+    const eol = text.indexOf('\n', at);
+    if (eol < 0) return;
+    const [key, checksum, length] = text.slice(at, eol).split(' ');
+    const size = Number(length);
+    if (!key || !checksum || !Number.isSafeInteger(size) || size < 0 || eol + 1 + size > text.length) return;
+    const code = text.slice(eol + 1, eol + 1 + size);
+    into.set(key, [...(into.get(key) ?? []), { pack, checksum, code }]);
+    at = eol + 1 + size + 1;
+  }
+}
+
 export class TemplateCodeCache {
   readonly stats: TemplateCacheStats = { hits: 0, misses: 0, rejected: 0, written: 0 };
-  /** False once the folder could not be made or written: the rest of the process caches nothing. */
-  private writable = true;
-  private made = false;
+  /** Every entry of every pack, by key (a key in two packs has two), read on the first lookup. */
+  private entries: Map<string, Entry[]> | undefined;
+  /** The packs read, and whether one of their entries was used. */
+  private readonly packs = new Map<string, boolean>();
+  /** Entries this process compiled, for its pack. */
+  private readonly pending = new Map<string, string>();
+  private scheduled = false;
+  /** Entries this process read, which a compacting pack keeps. */
+  private readonly used = new Map<string, string>();
+  /** Entries found wrong: never read again in this process. */
+  private readonly refused = new Set<Entry>();
+  /** The entry read() gave last, by key, for reject(). */
+  private readonly given = new Map<string, Entry>();
 
   constructor(
     readonly dir: string,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The code stored under `key`, if there is a whole entry; a damaged one is removed. */
+  private load(): Map<string, Entry[]> {
+    const entries = new Map<string, Entry[]>();
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.dir).filter((n) => n.endsWith(PACK_EXTENSION));
+    } catch {
+      // No folder yet: no entries.
+    }
+    for (const name of names) {
+      try {
+        parsePack(readFileSync(join(this.dir, name), 'latin1'), name, entries);
+        this.packs.set(name, false);
+      } catch {
+        // Removed by another process since the listing: its entries are compiled again.
+      }
+    }
+    return entries;
+  }
+
+  /**
+   * The code stored under `key`: the first entry whose code matches its hash and that was not
+   * rejected. After reject(key), the next such entry, if another pack has one.
+   */
   read(key: string): string | undefined {
-    const path = join(this.dir, key + ENTRY_EXTENSION);
-    let text: string;
-    let fd: number | undefined;
-    try {
-      fd = openSync(path, 'r');
-      text = readFileSync(fd, 'utf8');
-      // Used today: the entry survives pruning. Refreshed once a day, not on every read.
-      if (this.now() - fstatSync(fd).mtimeMs > DAY_MS) futimesSync(fd, new Date(this.now()), new Date(this.now()));
-    } catch {
-      return undefined;
-    } finally {
-      if (fd !== undefined) closeSync(fd);
+    this.entries ??= this.load();
+    const found = this.entries.get(key) ?? [];
+    for (const entry of found) {
+      if (this.refused.has(entry)) continue;
+      if (sha256(entry.code) !== entry.checksum) {
+        this.refused.add(entry);
+        this.stats.rejected += 1;
+        continue;
+      }
+      this.stats.hits += 1;
+      this.packs.set(entry.pack, true);
+      const code = Buffer.from(entry.code, 'latin1').toString('utf8');
+      this.given.set(key, entry);
+      this.used.set(key, code);
+      return code;
     }
-    const newline = text.indexOf('\n');
-    const code = newline < 0 ? undefined : text.slice(newline + 1);
-    if (code === undefined || text.slice(0, newline) !== HEADER + sha256(code)) {
-      this.reject(key);
-      return undefined;
-    }
-    this.stats.hits += 1;
-    return code;
+    return undefined;
   }
 
-  /** Forgets an entry that was found wrong (see read, and code that fails to load). */
+  /** Refuses the entry read last for `key`: its code did not load. */
   reject(key: string): void {
+    const entry = this.given.get(key);
+    if (!entry) return;
     this.stats.rejected += 1;
-    try {
-      rmSync(join(this.dir, key + ENTRY_EXTENSION), { force: true });
-    } catch {
-      // Left in place: it is checked again, and refused again, on its next read.
-    }
+    this.refused.add(entry);
+    this.given.delete(key);
+    this.used.delete(key);
   }
 
-  /** Stores compiled code; any failure leaves the cache without the entry, never an error. */
+  /**
+   * Keeps compiled code for this process's pack, written once the synchronous work in progress
+   * (an analysis, a plan) is done: every template it compiled goes into one pack.
+   */
   write(key: string, code: string): void {
     this.stats.misses += 1;
-    if (!this.writable) return;
-    const path = join(this.dir, key + ENTRY_EXTENSION);
+    this.pending.set(key, code);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  /**
+   * Writes the entries compiled since the last flush as one pack, and marks the packs read
+   * from as used. Any failure leaves the cache without them, never an error.
+   */
+  flush(): void {
+    this.touchUsedPacks();
+    if (this.pending.size === 0) return;
+    const entries = new Map(this.pending);
+    this.pending.clear();
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      this.pruneDaily();
+      const compact = this.packCount() >= MAX_PACKS;
+      if (compact) for (const [key, code] of this.used) if (!entries.has(key)) entries.set(key, code);
+      const name = this.writePack([...entries]);
+      this.stats.written += entries.size;
+      if (compact) for (const other of readdirSync(this.dir)) if (other.endsWith(PACK_EXTENSION) && other !== name) rmSync(join(this.dir, other), { force: true });
+    } catch {
+      // An unwritable folder: the next process compiles these templates again.
+    }
+  }
+
+  private writePack(entries: readonly (readonly [string, string])[]): string {
+    const parts = [PACK_HEADER];
+    for (const [key, code] of entries) {
+      const bytes = Buffer.from(code, 'utf8').toString('latin1');
+      parts.push(`${key} ${sha256(bytes)} ${bytes.length}\n`, bytes, '\n');
+    }
+    const text = parts.join('');
+    const name = sha256(text) + PACK_EXTENSION;
+    const path = join(this.dir, name);
     const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      if (!this.made) {
-        mkdirSync(this.dir, { recursive: true });
-        this.made = true;
-        // Before this process's own entries exist: what it writes is in use.
-        this.pruneDaily();
-      }
-      writeFileSync(temporary, `${HEADER}${sha256(code)}\n${code}`);
+      writeFileSync(temporary, text, 'latin1');
       renameSync(temporary, path);
-      this.stats.written += 1;
-    } catch {
-      this.writable = false;
+    } catch (e) {
+      rmSync(temporary, { force: true });
+      throw e;
+    }
+    return name;
+  }
+
+  private packCount(): number {
+    return readdirSync(this.dir).filter((n) => n.endsWith(PACK_EXTENSION)).length;
+  }
+
+  /** Used today: a pack survives pruning. Refreshed once a day, not on every run. */
+  private touchUsedPacks(): void {
+    for (const [name, used] of this.packs) {
+      if (!used) continue;
+      this.packs.set(name, false);
+      const path = join(this.dir, name);
       try {
-        rmSync(temporary, { force: true });
+        if (this.now() - statSync(path).mtimeMs > DAY_MS) utimesSync(path, new Date(this.now()), new Date(this.now()));
       } catch {
-        // No folder to write in, so no temporary file either.
+        // Removed by another process: nothing to keep.
       }
-      return;
     }
   }
 
@@ -182,28 +288,19 @@ export class TemplateCodeCache {
     }
   }
 
-  /** Removes entries unused for MAX_UNUSED_DAYS, then the least recently used beyond MAX_ENTRIES, and stale temporary files. */
+  /** Removes packs unused for MAX_UNUSED_DAYS, and temporary files left by a process that died. */
   prune(): void {
-    const kept: { path: string; used: number }[] = [];
     for (const name of readdirSync(this.dir)) {
       const path = join(this.dir, name);
-      let used: number;
+      let age: number;
       try {
-        used = statSync(path).mtimeMs;
+        age = this.now() - statSync(path).mtimeMs;
       } catch {
         continue;
       }
-      const age = this.now() - used;
-      if (name.endsWith('.tmp')) {
-        // A write in progress takes milliseconds; an hour-old one was left by a process that died.
-        if (age > 3_600_000) rmSync(path, { force: true });
-      } else if (name.endsWith(ENTRY_EXTENSION)) {
-        if (age > MAX_UNUSED_DAYS * DAY_MS) rmSync(path, { force: true });
-        else kept.push({ path, used });
-      }
+      // A write in progress takes moments; an hour-old one was left by a process that died.
+      if (name.endsWith('.tmp') && age > 3_600_000) rmSync(path, { force: true });
+      else if (name.endsWith(PACK_EXTENSION) && age > MAX_UNUSED_DAYS * DAY_MS) rmSync(path, { force: true });
     }
-    if (kept.length <= MAX_ENTRIES) return;
-    kept.sort((a, b) => a.used - b.used);
-    for (const { path } of kept.slice(0, kept.length - MAX_ENTRIES)) rmSync(path, { force: true });
   }
 }

@@ -566,8 +566,7 @@ export class TemplateEngine {
     const key = cache && templateKey(source, path, this.env as unknown as Parameters<typeof templateKey>[2]);
     if (!cache || key === undefined) return new nunjucks.Template(source, this.env, path, true);
     const env = this.env as unknown as { opts: { dev?: boolean }; asyncFilters: unknown; extensionsList: unknown };
-    const cached = cache.read(key);
-    if (cached !== undefined) {
+    for (let cached = cache.read(key); cached !== undefined; cached = cache.read(key)) {
       try {
         return this.fromCode(loadCode(cached), path);
       } catch {

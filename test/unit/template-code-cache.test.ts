@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, wr
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_UNUSED_DAYS, TemplateCodeCache, templateCacheDir } from '../../src/analyze/template-code-cache.js';
+import { MAX_PACKS, MAX_UNUSED_DAYS, TemplateCodeCache, templateCacheDir } from '../../src/analyze/template-code-cache.js';
 import { compileIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 
@@ -70,11 +70,27 @@ where {{ adapter.dispatch('today')() }} is not null
 
 const DATE = '2024-01-02';
 const cacheOf = (dir: string) => templateCacheDir(join(dir, 'warehouse.duckdb'));
-const entries = (dir: string) => readdirSync(cacheOf(dir)).filter((f) => f.endsWith('.js'));
+const packs = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.pack'));
+/** The entries of a pack: key, checksum and code (see parsePack). */
+function packEntries(path: string): { key: string; checksum: string; code: string }[] {
+  const text = readFileSync(path, 'latin1');
+  const out = [];
+  let at = text.indexOf('\n') + 1;
+  while (at < text.length) {
+    const eol = text.indexOf('\n', at);
+    const [key, checksum, length] = text.slice(at, eol).split(' ');
+    out.push({ key, checksum, code: text.slice(eol + 1, eol + 1 + Number(length)) });
+    at = eol + 1 + Number(length) + 1;
+  }
+  return out;
+}
+const entries = (dir: string) => packs(cacheOf(dir)).flatMap((p) => packEntries(join(cacheOf(dir), p)));
 
 async function compiled(dir: string) {
   compiles = [];
   const r = await compileIn(dir, { date: DATE });
+  // The compiled templates are written once the work that compiled them is done.
+  await new Promise((resolve) => setImmediate(resolve));
   expect(r.code, r.stderr).toBe(0);
   expect(r.events.filter((e) => e.type === 'diagnostic')).toEqual([]);
   return { models: r.models.map((m) => [m.model, m.sql, m.sql_hash]), compiles: [...compiles] };
@@ -97,19 +113,26 @@ describe('the compiled-template cache', () => {
     expect((await compiled(dir)).models).toEqual(cold.models);
   });
 
-  it('rebuilds a truncated entry, and one whose code does not load, never trusting either', async () => {
+  it('compiles again an entry cut short, or whose code does not load, never trusting either', async () => {
     const dir = tempProject(PROJECT);
     const cold = await compiled(dir);
-    const [first, second] = entries(dir).map((f) => join(cacheOf(dir), f));
-    const text = readFileSync(first, 'utf8');
-    writeFileSync(first, text.slice(0, text.length - 40));
-    // A checksum that matches, over code that gives no template.
+    const [pack] = packs(cacheOf(dir)).map((p) => join(cacheOf(dir), p));
+    const [first, second, ...rest] = packEntries(pack);
+    // The first entry's code cut short (its hash no longer matches); the second's replaced by
+    // code that gives no template, under a matching hash.
     const bad = 'return { nothing: 1 };';
-    writeFileSync(second, `// pipe-template-code 1 ${createHash('sha256').update(bad).digest('hex')}\n${bad}`);
+    const damaged = [
+      { ...first, code: first.code.slice(0, -40) },
+      { key: second.key, checksum: createHash('sha256').update(bad).digest('hex'), code: bad },
+      ...rest,
+    ];
+    const text = damaged.map((e) => `${e.key} ${e.checksum} ${Buffer.byteLength(e.code, 'latin1')}\n${e.code}\n`).join('');
+    writeFileSync(pack, `${readFileSync(pack, 'latin1').split('\n')[0]}\n${text}`, 'latin1');
     const rebuilt = await compiled(dir);
     expect(rebuilt.compiles).toHaveLength(2);
     expect(rebuilt.models).toEqual(cold.models);
-    expect(readFileSync(first, 'utf8')).toBe(text);
+    // The damaged pack stays; the entries compiled again are found in the new pack first.
+    expect(packs(cacheOf(dir))).toHaveLength(2);
     expect((await compiled(dir)).compiles).toEqual([]);
   });
 
@@ -145,25 +168,44 @@ describe('the compiled-template cache', () => {
     expect(second.models).toEqual(first.models);
   });
 
-  it('removes entries unused for the pruning age when it writes, keeping those used since', () => {
+  it('removes packs unused for the pruning age when it writes, keeping those used since', () => {
     const dir = join(tempProject(), 'templates');
     const day = 86_400_000;
     const start = Date.now();
-    const cache = new TemplateCodeCache(dir, () => start);
-    cache.write('old', 'return 1;');
-    cache.write('used', 'return 2;');
-    const path = (key: string) => join(dir, `${key}.js`);
+    const packed = (now: number, key: string) => {
+      const cache = new TemplateCodeCache(dir, () => now);
+      cache.write(key, `return '${key}';`);
+      cache.flush();
+    };
+    packed(start, 'old');
+    packed(start, 'used');
     const past = new Date(start - 1000);
-    utimesSync(path('old'), past, past);
-    utimesSync(path('used'), past, past);
-    // Read (used) a day and more later, then a process writes after the pruning age.
-    expect(new TemplateCodeCache(dir, () => start + 2 * day).read('used')).toBe('return 2;');
-    const later = new TemplateCodeCache(dir, () => start + (MAX_UNUSED_DAYS + 1) * day);
-    later.write('new', 'return 3;');
-    expect(existsSync(path('old'))).toBe(false);
-    expect(existsSync(path('used'))).toBe(true);
-    expect(existsSync(path('new'))).toBe(true);
-    expect(Math.abs(statSync(path('used')).mtimeMs - (start + 2 * day))).toBeLessThan(1);
+    for (const p of packs(dir)) utimesSync(join(dir, p), past, past);
+    // Read (used) two days later; then a process writes after the pruning age.
+    const reader = new TemplateCodeCache(dir, () => start + 2 * day);
+    expect(reader.read('used')).toBe("return 'used';");
+    reader.flush();
+    packed(start + (MAX_UNUSED_DAYS + 1) * day, 'new');
+    const after = new TemplateCodeCache(dir);
+    expect([after.read('old'), after.read('used'), after.read('new')]).toEqual([undefined, "return 'used';", "return 'new';"]);
+    expect(packs(dir)).toHaveLength(2);
+  });
+
+  it(`keeps at most ${MAX_PACKS} packs: beyond, a process writes what it used into its own pack and removes the others`, () => {
+    const dir = join(tempProject(), 'templates');
+    for (let i = 0; i < MAX_PACKS; i++) {
+      const cache = new TemplateCodeCache(dir);
+      cache.write(`k${i}`, `return ${i};`);
+      cache.flush();
+    }
+    expect(packs(dir)).toHaveLength(MAX_PACKS);
+    const last = new TemplateCodeCache(dir);
+    expect(last.read('k3')).toBe('return 3;');
+    last.write('k-last', 'return -1;');
+    last.flush();
+    expect(packs(dir)).toHaveLength(1);
+    const after = new TemplateCodeCache(dir);
+    expect([after.read('k3'), after.read('k-last'), after.read('k4')]).toEqual(['return 3;', 'return -1;', undefined]);
   });
 
   it('keeps one whole entry when two processes write it at once, as a third reads it', async () => {
@@ -171,15 +213,21 @@ describe('the compiled-template cache', () => {
     const module = new URL('../../dist/analyze/template-code-cache.js', import.meta.url).href;
     const code = `return { root: function () { return ${JSON.stringify('x'.repeat(200_000))}; } };`;
     const script = join(dir, '..', 'cache-user.mjs');
-    // A writer writes the entry 50 times; the reader reads it 200 times and fails on any entry that is not whole.
+    // A writer writes a pack of the entry 50 times; the reader reads the folder 200 times and fails on any entry that is not whole.
     writeFileSync(
       script,
       `const { TemplateCodeCache } = await import(${JSON.stringify(module)});
 const cache = new TemplateCodeCache(${JSON.stringify(dir)});
 const code = ${JSON.stringify(code)};
-if (process.argv[2] === 'write') for (let i = 0; i < 50; i++) cache.write('same', code);
-else for (let i = 0; i < 200; i++) { const read = cache.read('same'); if (read !== undefined && read !== code) process.exit(4); }
-if (cache.stats.rejected > 0) process.exit(3);`,
+let rejected = 0;
+if (process.argv[2] === 'write') for (let i = 0; i < 50; i++) { cache.write('same', code); cache.flush(); }
+else for (let i = 0; i < 200; i++) {
+  const reader = new TemplateCodeCache(${JSON.stringify(dir)});
+  const read = reader.read('same');
+  if (read !== undefined && read !== code) process.exit(4);
+  rejected += reader.stats.rejected;
+}
+if (rejected > 0) process.exit(3);`,
     );
     const exits = await Promise.all(
       ['write', 'write', 'read'].map(
@@ -191,7 +239,8 @@ if (cache.stats.rejected > 0) process.exit(3);`,
       ),
     );
     expect(exits).toEqual([0, 0, 0]);
-    expect(readdirSync(dir).filter((f) => f !== '.pruned')).toEqual(['same.js']);
+    expect(readdirSync(dir).filter((f) => f !== '.pruned')).toEqual(packs(dir));
+    expect(packs(dir)).toHaveLength(1);
     expect(new TemplateCodeCache(dir).read('same')).toBe(code);
   });
 });
