@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { PIPE_VERSION } from '../version.js';
@@ -106,7 +106,8 @@ interface Entry {
 
 /**
  * The entries of a pack: `<key> <sha256 of code> <length of code>\n<code>\n`, one after the
- * other after the header. A pack cut short keeps the entries before the cut.
+ * other after the header, in UTF-8; the length counts the code's UTF-16 units, so an entry is a
+ * slice of the pack's text, not a copy. A pack cut short keeps the entries before the cut.
  */
 function parsePack(text: string, pack: string, into: Map<string, Entry[]>): void {
   if (!text.startsWith(PACK_HEADER)) return;
@@ -154,7 +155,7 @@ export class TemplateCodeCache {
     }
     for (const name of names) {
       try {
-        parsePack(readFileSync(join(this.dir, name), 'latin1'), name, entries);
+        parsePack(readFileSync(join(this.dir, name), 'utf8'), name, entries);
         this.packs.set(name, false);
       } catch {
         // Removed by another process since the listing: its entries are compiled again.
@@ -179,10 +180,9 @@ export class TemplateCodeCache {
       }
       this.stats.hits += 1;
       this.packs.set(entry.pack, true);
-      const code = Buffer.from(entry.code, 'latin1').toString('utf8');
       this.given.set(key, entry);
-      this.used.set(key, code);
-      return code;
+      this.used.set(key, entry.code);
+      return entry.code;
     }
     return undefined;
   }
@@ -234,24 +234,29 @@ export class TemplateCodeCache {
     }
   }
 
+  /** Writes entries part by part (a pack of 10,000 templates is tens of MB), then names the pack by its hash. */
   private writePack(entries: readonly (readonly [string, string])[]): string {
-    const parts = [PACK_HEADER];
-    for (const [key, code] of entries) {
-      const bytes = Buffer.from(code, 'utf8').toString('latin1');
-      parts.push(`${key} ${sha256(bytes)} ${bytes.length}\n`, bytes, '\n');
-    }
-    const text = parts.join('');
-    const name = sha256(text) + PACK_EXTENSION;
-    const path = join(this.dir, name);
-    const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const temporary = join(this.dir, `${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const hash = createHash('sha256');
+    let fd: number | undefined;
     try {
-      writeFileSync(temporary, text, 'latin1');
-      renameSync(temporary, path);
+      fd = openSync(temporary, 'w');
+      const put = (text: string) => {
+        hash.update(text);
+        writeSync(fd!, text);
+      };
+      put(PACK_HEADER);
+      for (const [key, code] of entries) put(`${key} ${sha256(code)} ${code.length}\n${code}\n`);
+      closeSync(fd);
+      fd = undefined;
+      const name = hash.digest('hex') + PACK_EXTENSION;
+      renameSync(temporary, join(this.dir, name));
+      return name;
     } catch (e) {
+      if (fd !== undefined) closeSync(fd);
       rmSync(temporary, { force: true });
       throw e;
     }
-    return name;
   }
 
   private packCount(): number {

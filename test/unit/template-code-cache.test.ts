@@ -54,7 +54,7 @@ round({{ column }} * 100, {{ digits }})
   'models/orders.sql': `{{ config(materialized='table') }}
 {%- set ns = namespace(cols=[]) %}
 {%- for c in ['id', 'amount'] %}{% do ns.cols.append(c) %}{% endfor %}
-select {{ ns.cols | join(', ') }}, {{ cents('amount') }} as amount_cents,
+select {{ ns.cols | join(', ') }}, {{ cents('amount') }} as amount_cents, '€ ✓' as currency,
 {%- for s in statuses() %}
   count(*) filter (where status = '{{ s }}') over () as n_{{ s.replace('e', 'E') }}{{ ',' if not loop.last }}
 {%- endfor %}
@@ -73,7 +73,7 @@ const cacheOf = (dir: string) => templateCacheDir(join(dir, 'warehouse.duckdb'))
 const packs = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.pack'));
 /** The entries of a pack: key, checksum and code (see parsePack). */
 function packEntries(path: string): { key: string; checksum: string; code: string }[] {
-  const text = readFileSync(path, 'latin1');
+  const text = readFileSync(path, 'utf8');
   const out = [];
   let at = text.indexOf('\n') + 1;
   while (at < text.length) {
@@ -107,6 +107,7 @@ describe('the compiled-template cache', () => {
     expect(warm.compiles).toEqual([]);
     expect(warm.models).toEqual(cold.models);
     expect(cold.models.find(([m]) => m === 'orders')?.[1]).toContain("n_placEd");
+    expect(cold.models.find(([m]) => m === 'orders')?.[1]).toContain("'€ ✓' as currency");
     // The same project without any cache renders the same SQL.
     rmSync(join(dir, '.pipe'), { recursive: true });
     writeFileSync(join(dir, '.pipe'), 'a file where the cache folder would be');
@@ -126,8 +127,8 @@ describe('the compiled-template cache', () => {
       { key: second.key, checksum: createHash('sha256').update(bad).digest('hex'), code: bad },
       ...rest,
     ];
-    const text = damaged.map((e) => `${e.key} ${e.checksum} ${Buffer.byteLength(e.code, 'latin1')}\n${e.code}\n`).join('');
-    writeFileSync(pack, `${readFileSync(pack, 'latin1').split('\n')[0]}\n${text}`, 'latin1');
+    const text = damaged.map((e) => `${e.key} ${e.checksum} ${e.code.length}\n${e.code}\n`).join('');
+    writeFileSync(pack, `${readFileSync(pack, 'utf8').split('\n')[0]}\n${text}`);
     const rebuilt = await compiled(dir);
     expect(rebuilt.compiles).toHaveLength(2);
     expect(rebuilt.models).toEqual(cold.models);
