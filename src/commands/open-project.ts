@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { error, DiagnosticError } from '../diagnostics/diagnostics.js';
 import { validateSettings, type ValidatedSettings } from '../analyze/project-settings.js';
 import { loadProject, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
@@ -72,9 +72,12 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
   return { ...validated, root, files, warehousePath };
 }
 
-/** The compiled templates of the project's warehouse, kept beside it (see template-code-cache.ts). */
-export function templateCacheOf(project: Project): TemplateCodeCache {
-  return new TemplateCodeCache(templateCacheDir(project.warehousePath));
+/**
+ * The compiled templates of the project's warehouse, kept beside it (see template-code-cache.ts);
+ * none for a lake whose data is not in a local folder (an object store's URL is no place for them).
+ */
+export function templateCacheOf(project: Project): TemplateCodeCache | undefined {
+  return isAbsolute(project.warehousePath) ? new TemplateCodeCache(templateCacheDir(project.warehousePath)) : undefined;
 }
 
 /** The nearest folder above `dir` that holds a pipe project (pipe.yaml, or models/ and seeds/). */
