@@ -23,7 +23,7 @@ import { JINJA_SYNTAX_MODULE } from './jinja/syntax.js';
  *
  * Size: a pack is "used" when one of its entries is read (its modification time, refreshed at
  * most once a day). A process that writes a pack first removes the packs not used for
- * MAX_UNUSED_DAYS (at most once a day); when more than MAX_PACKS remain, it writes every entry
+ * MAX_UNUSED_DAYS (at most once a day); when MAX_PACKS are there already, it writes every entry
  * it used into its pack and removes the others, so the folder holds what recent compiles used.
  */
 
