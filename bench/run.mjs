@@ -43,7 +43,7 @@ if (opt.help) {
   --run-sizes 100    model counts for pipe run vs raw DuckDB (default 100,1000)
   --reps N           repetitions of each timed command (default 5 for compiles, 3 for runs)
   --no-anchors       skip dbt and SQLMesh
-  --venv DIR         a virtualenv that has dbt-duckdb (and SQLMesh) already, instead of bench/.venv
+  --venv DIR         a virtualenv that has dbt-duckdb (and SQLMesh) already, used as it is, instead of bench/.venv
   --only a,b         sections: compile,run,realistic,backfill,watch,anchors`);
   process.exit(0);
 }
@@ -428,7 +428,8 @@ async function benchWatch() {
 async function benchAnchors() {
   const anchors = { problems: [], skipped: [], sizes: [], versions: {} };
   results.anchors = anchors;
-  const tools = await ensureAnchors(opt.venv ? resolve(opt.venv) : join(BENCH, '.venv'), log);
+  // A virtualenv given with --venv is used as it is: nothing is installed into it.
+  const tools = await ensureAnchors(opt.venv ? resolve(opt.venv) : join(BENCH, '.venv'), log, { install: !opt.venv });
   anchors.versions = tools.versions;
   anchors.problems.push(...tools.problems);
   if (!tools.dbt && !tools.sqlmesh) {

@@ -14,13 +14,14 @@ import { runTimed } from './proc.mjs';
 export const PIP_PACKAGES = ['dbt-core>=1.10,<1.12', 'dbt-duckdb', 'sqlmesh'];
 
 /**
- * The virtualenv's tools, installing them on first use. Returns what is usable and, for what
- * is not, why.
+ * The virtualenv's tools, installing them on first use unless `install` is false (a virtualenv
+ * of someone else's is used as it is). Returns what is usable and, for what is not, why.
  * @returns {Promise<{ python?: string, dbt?: string, sqlmesh?: boolean, versions: Record<string,string>, problems: string[] }>}
  */
-export async function ensureAnchors(venv, log) {
+export async function ensureAnchors(venv, log, { install = true } = {}) {
   const python = join(venv, 'bin', 'python');
   const problems = [];
+  if (!existsSync(python) && !install) return { versions: {}, problems: [`${venv} has no bin/python`] };
   if (!existsSync(python)) {
     log(`creating ${venv} and installing ${PIP_PACKAGES.join(', ')} (once; later runs reuse it)…`);
     const made = await runTimed('python3', ['-m', 'venv', venv]);
@@ -31,7 +32,7 @@ export async function ensureAnchors(venv, log) {
     return Object.fromEntries(r.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ')));
   };
   let versions = await probe();
-  if (!versions['dbt-duckdb'] || !versions.sqlmesh) {
+  if (install && (!versions['dbt-duckdb'] || !versions.sqlmesh)) {
     log(`installing ${PIP_PACKAGES.join(', ')} into ${venv}…`);
     const pip = await runTimed(python, ['-m', 'pip', 'install', '-q', ...PIP_PACKAGES], { timeoutMs: 15 * 60_000 });
     if (pip.code !== 0) problems.push(`pip install failed: ${lastLine(pip.stderr)}`);
