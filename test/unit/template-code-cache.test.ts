@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import nunjucks from 'nunjucks';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_PACKS, MAX_UNUSED_DAYS, TemplateCodeCache, templateCacheDir } from '../../src/analyze/template-code-cache.js';
-import { compileIn } from '../support/in-process.js';
+import { compileIn, runIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 
 /**
@@ -108,6 +108,11 @@ describe('the compiled-template cache', () => {
     expect(warm.models).toEqual(cold.models);
     expect(cold.models.find(([m]) => m === 'orders')?.[1]).toContain("n_placEd");
     expect(cold.models.find(([m]) => m === 'orders')?.[1]).toContain("'€ ✓' as currency");
+    // pipe run reads the same compiled templates.
+    compiles = [];
+    const run = await runIn(dir, { date: DATE });
+    expect(run.code, run.stderr).toBe(0);
+    expect(compiles).toEqual([]);
     // The same project without any cache renders the same SQL.
     rmSync(join(dir, '.pipe'), { recursive: true });
     writeFileSync(join(dir, '.pipe'), 'a file where the cache folder would be');
