@@ -90,24 +90,27 @@ function counts(nodes: readonly NodeCoverage[]): Map<StandingKind, number> {
   return out;
 }
 
+/** The records `pipe status --json` prints, a line each: a `node` record per node, then a `summary`. */
+export function statusRecords(s: Status): Record<string, unknown>[] {
+  const tally = counts(s.nodes);
+  const total = [...tally.values()].reduce((a, b) => a + b, 0);
+  const nodes = s.nodes.map((n) => ({
+    type: 'node',
+    node: n.node,
+    kind: n.kind,
+    dated: n.dated,
+    ever_built: n.everBuilt,
+    ...(n.dated ? { intervals: n.units.map(unitJson) } : n.units[0] ? unitJson(n.units[0]) : {}),
+  }));
+  const summary = { type: 'summary', start: s.range.start, end: s.range.end, nothing_built: s.nothingBuilt, nodes: s.nodes.length, total, ...Object.fromEntries([...tally].map(([k, v]) => [k.replace('-', '_'), v])) };
+  return [...nodes, summary];
+}
+
 export function formatStatus(s: Status, json: boolean): string {
+  if (json) return statusRecords(s).map((r) => JSON.stringify(r)).join('\n');
   const tally = counts(s.nodes);
   const total = [...tally.values()].reduce((a, b) => a + b, 0);
   const current = tally.get('current') ?? 0;
-  if (json) {
-    const nodes = s.nodes.map((n) =>
-      JSON.stringify({
-        type: 'node',
-        node: n.node,
-        kind: n.kind,
-        dated: n.dated,
-        ever_built: n.everBuilt,
-        ...(n.dated ? { intervals: n.units.map(unitJson) } : n.units[0] ? unitJson(n.units[0]) : {}),
-      }),
-    );
-    const summary = { type: 'summary', start: s.range.start, end: s.range.end, nothing_built: s.nothingBuilt, nodes: s.nodes.length, total, ...Object.fromEntries([...tally].map(([k, v]) => [k.replace('-', '_'), v])) };
-    return [...nodes, JSON.stringify(summary)].join('\n');
-  }
   const lines: string[] = [];
   if (s.nothingBuilt) lines.push(`nothing is built in ${s.warehouse} yet: every model and seed is never built`, '');
   if (s.nodes.length === 0) return [...lines, 'nothing selected'].join('\n');
@@ -118,7 +121,8 @@ export function formatStatus(s: Status, json: boolean): string {
   return lines.join('\n');
 }
 
-function unitJson(u: TaskCoverage): Record<string, unknown> {
+/** One interval (or a whole build) as `pipe status --json` tells it. */
+export function unitJson(u: TaskCoverage): Record<string, unknown> {
   const i = u.task.interval;
   return {
     ...(u.task.tracking?.key ? { interval: intervalLabel(i!), start: new Date(i!.start).toISOString(), end: new Date(i!.end).toISOString() } : {}),

@@ -158,3 +158,35 @@ export interface UiError {
 
 /** How many rows the model page previews. */
 export const PREVIEW_ROWS = 100;
+
+/**
+ * One interval of a model (or its one build, for a model built whole), as `pipe status --json`
+ * tells it, with the task that builds it and the run to open for it: the one that failed it,
+ * else the one that last built it.
+ */
+export interface UiCoverageUnit {
+  readonly interval?: string;
+  readonly start?: string;
+  readonly end?: string;
+  /** `current`, `never-built`, `failed`, `modified`, `stale`, `dropped`, `untracked`. */
+  readonly state: string;
+  readonly reason?: string;
+  readonly built_at: string | null;
+  readonly run_id: string | null;
+  readonly task_id: string;
+  readonly open_run: string | null;
+}
+
+export interface UiCoverageNode {
+  readonly node: string;
+  readonly kind: string;
+  readonly dated: boolean;
+  readonly ever_built: boolean;
+  /** Oldest first; one for a model built whole. */
+  readonly units: readonly UiCoverageUnit[];
+}
+
+/** `pipe status` of every model and seed, or why the warehouse could not be read. */
+export type UiCoverage =
+  | { readonly kind: 'read'; readonly project: UiProject; readonly start: string; readonly end: string; readonly nothing_built: boolean; readonly nodes: readonly UiCoverageNode[] }
+  | { readonly kind: 'held'; readonly project: UiProject; readonly held_by: string };

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { retryCommandFor } from '../../commands/lifecycle.js';
 import type { ProjectOptions } from '../../commands/context.js';
-import type { UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns } from '../api.js';
+import type { UiCoverage, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns } from '../api.js';
 import { asProblem, openAnalyzed, openState, readGraph, readModel, readPreview, UiProblem } from './project-data.js';
+import { readCoverage } from './coverage-data.js';
 import { groupFailures, readRun, readRuns } from './run-data.js';
 import { EventStream, followRunLog, followRuns } from './sse.js';
 
@@ -94,6 +95,15 @@ export function apiRoutes(options: ProjectOptions): Route[] {
       path: /^\/api\/models\/([^/]+)\/preview$/,
       async answer([name]) {
         return json((await readPreview(options, name)) satisfies UiPreview);
+      },
+    },
+    {
+      method: 'GET',
+      access: 'read',
+      path: /^\/api\/coverage$/,
+      async answer(_params, query) {
+        const range = { start: query.get('start') ?? undefined, end: query.get('end') ?? undefined };
+        return json((await readCoverage(options, range)) satisfies UiCoverage);
       },
     },
     {

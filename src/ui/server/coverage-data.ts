@@ -1,0 +1,38 @@
+import { basename } from 'node:path';
+import type { ProjectOptions } from '../../commands/context.js';
+import { openProject } from '../../commands/open-project.js';
+import { status } from '../../commands/status.js';
+import { unitJson } from '../../cli/format-status.js';
+import { WarehouseLockedError } from '../../warehouse/warehouse.js';
+import type { UiCoverage, UiCoverageUnit } from '../api.js';
+import { heldBy } from './warehouse-access.js';
+
+/**
+ * The coverage heatmap's data: `pipe status` itself (the same judgement and the same records as
+ * `--json`), read-only and for this request only. While another process holds the warehouse,
+ * status cannot judge (the builds on record are in it): the page says so.
+ */
+export async function readCoverage(options: ProjectOptions, range: { start?: string; end?: string }): Promise<UiCoverage> {
+  const project = openProject(options);
+  const info = { name: project.settings.name ?? basename(project.root), root: project.root, warehouse: project.warehousePath };
+  try {
+    const s = await status({ ...options, ...range });
+    const nodes = s.nodes.map((n) => ({
+      node: n.node,
+      kind: n.kind,
+      dated: n.dated,
+      ever_built: n.everBuilt,
+      units: n.units.map(
+        (u): UiCoverageUnit => ({
+          ...(unitJson(u) as Omit<UiCoverageUnit, 'task_id' | 'open_run'>),
+          task_id: u.task.id,
+          open_run: u.standing.kind === 'failed' ? u.standing.runId : (u.built?.runId ?? null),
+        }),
+      ),
+    }));
+    return { kind: 'read', project: info, start: s.range.start, end: s.range.end, nothing_built: s.nothingBuilt, nodes };
+  } catch (e) {
+    if (e instanceof WarehouseLockedError) return { kind: 'held', project: info, held_by: heldBy(e) };
+    throw e;
+  }
+}

@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UiServer } from '../../src/ui/server/server.js';
+import type { UiCoverage, UiCoverageUnit } from '../../src/ui/api.js';
+import { eventsOfType, holdWarehouse } from '../e2e/helpers.js';
+import { backfillIn, statusIn } from '../support/in-process.js';
+import { removeProjects, tempProject } from '../support/projects.js';
+import { serve, stubAssets } from './ui-fixture.js';
+
+/**
+ * The coverage behind the UI's heatmap is `pipe status` itself: the same standings, the same
+ * records as `--json`, with the task and the run each cell opens; and a message, not an error,
+ * while another process holds the warehouse.
+ */
+
+const FILES = {
+  // Its SQL fails for one date only, so one date is failed and the others current.
+  'models/daily.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, 1 as n{% if ds == '2024-01-02' %}, nosuchcolumn{% endif %}\n",
+  'models/whole.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('daily') }}\n",
+};
+const RANGE = { start: '2024-01-01', end: '2024-01-04' };
+
+let dir: string;
+let server: UiServer;
+
+beforeAll(async () => {
+  dir = tempProject(FILES, 'pipe-ui-coverage-');
+  const built = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' });
+  expect(built.code, built.stderr).toBe(1);
+  server = await serve(dir, stubAssets());
+});
+afterAll(async () => {
+  await server?.close();
+  removeProjects();
+});
+
+async function coverage(query = `?start=${RANGE.start}&end=${RANGE.end}`): Promise<UiCoverage> {
+  const res = await fetch(new URL(`/api/coverage${query}`, server.url));
+  expect(res.status).toBe(200);
+  return (await res.json()) as UiCoverage;
+}
+
+/** A cell as `pipe status --json` prints it: without what only the page needs. */
+const asStatus = ({ task_id: _t, open_run: _r, ...rest }: UiCoverageUnit) => rest;
+
+describe('coverage endpoint', () => {
+  it('says what pipe status --json says, per model and date', async () => {
+    const body = await coverage();
+    if (body.kind !== 'read') throw new Error(`not read: ${JSON.stringify(body)}`);
+    const status = eventsOfType((await statusIn(dir, { ...RANGE, json: true })).events, 'node');
+    expect(body.nodes.map((n) => n.node)).toEqual(status.map((n) => n.node));
+    for (const n of body.nodes) {
+      const s = status.find((x) => x.node === n.node)!;
+      expect([n.kind, n.dated, n.ever_built]).toEqual([s.kind, s.dated, s.ever_built]);
+      if (n.dated) expect(n.units.map(asStatus)).toEqual(s.intervals);
+      else {
+        const { type: _type, node: _node, kind: _kind, dated: _dated, ever_built: _ever, ...unit } = s;
+        expect(n.units.map(asStatus)).toEqual([unit]);
+      }
+    }
+    const daily = body.nodes.find((n) => n.node === 'daily')!;
+    expect(daily.units.map((u) => [u.interval, u.state])).toEqual([
+      ['2024-01-01', 'current'],
+      ['2024-01-02', 'failed'],
+      ['2024-01-03', 'current'],
+      ['2024-01-04', 'never-built'],
+    ]);
+    // A failed date opens the run that failed it; a built one the run that built it.
+    expect(daily.units[1].open_run).toEqual(expect.any(String));
+    expect(daily.units[0].open_run).toBe(daily.units[0].run_id);
+    expect(daily.units[3].open_run).toBeNull();
+    expect(daily.units[1].task_id).toContain('daily');
+  });
+
+  it('answers a bad range with the message pipe status gives', async () => {
+    const res = await fetch(new URL('/api/coverage?start=2024-01-01', server.url));
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { error: string }).error).toMatch(/--end needs --start|--start/);
+  });
+
+  it('says who holds the warehouse instead of judging', async () => {
+    const holder = await holdWarehouse(join(dir, 'warehouse.duckdb'));
+    try {
+      const body = await coverage();
+      expect(body).toMatchObject({ kind: 'held', held_by: expect.stringContaining(`pid ${holder.pid}`) });
+    } finally {
+      await holder.release();
+    }
+  });
+});
