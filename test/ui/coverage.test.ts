@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UiServer } from '../../src/ui/server/server.js';
 import type { UiCoverage, UiCoverageUnit } from '../../src/ui/api.js';
 import { eventsOfType, holdWarehouse } from '../e2e/helpers.js';
-import { backfillIn, statusIn } from '../support/in-process.js';
-import { removeProjects, tempProject } from '../support/projects.js';
-import { serve, stubAssets } from './ui-fixture.js';
+import { statusIn } from '../support/in-process.js';
+import { removeProjects } from '../support/projects.js';
+import { COVERAGE_RANGE, datedProject, serve, stubAssets } from './ui-fixture.js';
 
 /**
  * The coverage behind the UI's heatmap is `pipe status` itself: the same standings, the same
@@ -13,20 +13,13 @@ import { serve, stubAssets } from './ui-fixture.js';
  * while another process holds the warehouse.
  */
 
-const FILES = {
-  // Its SQL fails for one date only, so one date is failed and the others current.
-  'models/daily.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, 1 as n{% if ds == '2024-01-02' %}, nosuchcolumn{% endif %}\n",
-  'models/whole.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('daily') }}\n",
-};
-const RANGE = { start: '2024-01-01', end: '2024-01-04' };
+const RANGE = COVERAGE_RANGE;
 
 let dir: string;
 let server: UiServer;
 
 beforeAll(async () => {
-  dir = tempProject(FILES, 'pipe-ui-coverage-');
-  const built = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' });
-  expect(built.code, built.stderr).toBe(1);
+  dir = await datedProject();
   server = await serve(dir, stubAssets());
 });
 afterAll(async () => {

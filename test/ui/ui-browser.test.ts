@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UiServer } from '../../src/ui/server/server.js';
 import { killRunning, ModelGate, REPO, RunningPipe, writeProjectFiles } from '../e2e/helpers.js';
 import { removeProjects, tempProject } from '../support/projects.js';
-import { builtProject, DAY, serve, type Fixture } from './ui-fixture.js';
+import { CELL, HEAD, LABEL } from '../../src/ui/web/heatmap.js';
+import { builtProject, COVERAGE_RANGE, datedProject, DAY, serve, type Fixture } from './ui-fixture.js';
 
 /**
  * The page of `pipe ui` in a real browser (the system's chromium, driven by playwright-core),
@@ -80,6 +81,26 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
       'b@2024-01-02',
       'people',
     ]);
+  });
+
+  it('draws the coverage heatmap, a cell per model and date, and opens the run a cell names', async () => {
+    const dated = await serve(await datedProject(), ASSETS);
+    try {
+      await page.goto(`${dated.url}#/coverage?start=${COVERAGE_RANGE.start}&end=${COVERAGE_RANGE.end}`);
+      const heatmap = page.getByTestId('heatmap');
+      // daily: four dates; whole: one cell across the row.
+      await expect.poll(() => heatmap.getAttribute('data-cells')).toBe('5');
+      expect([await heatmap.getAttribute('data-rows'), await heatmap.getAttribute('data-cols')]).toEqual(['2', '4']);
+      expect(await page.getByTestId('legend').textContent()).toContain('failed 1');
+      await page.getByTestId('coverage-state').selectOption('failed');
+      await expect.poll(() => heatmap.getAttribute('data-rows')).toBe('1');
+      // daily's second date, the failed one: its run, at its task.
+      await heatmap.click({ position: { x: LABEL + CELL * 1.5, y: HEAD + CELL / 2 } });
+      await expect.poll(() => page.evaluate(() => location.hash)).toMatch(/^#\/runs\/[\w.-]+\?task=daily/);
+      await expect.poll(() => page.locator('tr.on[data-task-row]').getAttribute('data-task-row')).toContain('2024-01-02');
+    } finally {
+      await dated.close();
+    }
   });
 
   it('finds a node by search and draws its neighbourhood', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { startUiServer, type UiServer } from '../../src/ui/server/server.js';
 import { eventsOfType } from '../e2e/helpers.js';
-import { runIn } from '../support/in-process.js';
+import { backfillIn, runIn } from '../support/in-process.js';
 import { tempProject } from '../support/projects.js';
 
 /**
@@ -50,4 +50,24 @@ export function stubAssets(): string {
 
 export function serve(project: string, assets: string): Promise<UiServer> {
   return startUiServer({ project, port: 0, assets });
+}
+
+/** Dates a model kept in intervals is judged for by the coverage tests. */
+export const COVERAGE_RANGE = { start: '2024-01-01', end: '2024-01-04' };
+
+/**
+ * A project with a daily model backfilled for three of COVERAGE_RANGE's four dates, its SQL
+ * failing for the second (so: current, failed, current, never built), and a table reading it.
+ */
+export async function datedProject(): Promise<string> {
+  const dir = tempProject(
+    {
+      'models/daily.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, 1 as n{% if ds == '2024-01-02' %}, nosuchcolumn{% endif %}\n",
+      'models/whole.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('daily') }}\n",
+    },
+    'pipe-ui-coverage-',
+  );
+  const built = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' });
+  expect(built.code, built.stderr).toBe(1);
+  return dir;
 }

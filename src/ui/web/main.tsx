@@ -4,6 +4,7 @@ import { RunsPage } from './pages/runs.js';
 import { RunPage } from './pages/run.js';
 import { LineagePage } from './pages/lineage.js';
 import { ModelPage } from './pages/model.js';
+import { CoveragePage } from './pages/coverage.js';
 
 /** The single page of `pipe ui`: a bar of links, and the page the URL's hash names. */
 
@@ -17,6 +18,8 @@ function Page({ route }: { route: Route }) {
       return <LineagePage route={route} />;
     case 'model':
       return <ModelPage name={route.name} />;
+    case 'coverage':
+      return <CoveragePage route={route} />;
     default: {
       const never: never = route;
       throw new Error(`internal error: route ${JSON.stringify(never)}`);
@@ -34,6 +37,9 @@ function App() {
         <nav>
           <a href={href({ page: 'runs' })} class={section === 'runs' ? 'on' : undefined}>
             Runs
+          </a>
+          <a href={href({ page: 'coverage' })} class={section === 'coverage' ? 'on' : undefined}>
+            Coverage
           </a>
           <a href={href({ page: 'lineage', up: 2, down: 2 })} class={section === 'lineage' ? 'on' : undefined}>
             Lineage

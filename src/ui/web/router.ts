@@ -8,7 +8,9 @@ export type Route =
   | { readonly page: 'runs' }
   | { readonly page: 'run'; readonly runId: string; readonly task?: string }
   | { readonly page: 'lineage'; readonly focus?: string; readonly q?: string; readonly up: number; readonly down: number }
-  | { readonly page: 'model'; readonly name: string };
+  | { readonly page: 'model'; readonly name: string }
+  /** The coverage heatmap; its filters in the URL so that a view can be shared. */
+  | { readonly page: 'coverage'; readonly start?: string; readonly end?: string; readonly q?: string; readonly state?: string };
 
 /** How many hops around a focused node the lineage shows by default. */
 export const DEFAULT_HOPS = 2;
@@ -25,6 +27,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'runs' && parts[1]) return { page: 'run', runId: parts[1], task: q.get('task') ?? undefined };
   if (parts[0] === 'lineage') return { page: 'lineage', focus: q.get('focus') ?? undefined, q: q.get('q') ?? undefined, up: hops(q.get('up')), down: hops(q.get('down')) };
   if (parts[0] === 'models' && parts[1]) return { page: 'model', name: parts[1] };
+  if (parts[0] === 'coverage') return { page: 'coverage', ...Object.fromEntries(['start', 'end', 'q', 'state'].flatMap((k) => (q.get(k) ? [[k, q.get(k)!]] : []))) };
   return { page: 'runs' };
 }
 
@@ -45,6 +48,12 @@ export function href(route: Route): string {
     }
     case 'model':
       return `#/models/${encodeURIComponent(route.name)}`;
+    case 'coverage': {
+      const q = new URLSearchParams();
+      for (const k of ['start', 'end', 'q', 'state'] as const) if (route[k]) q.set(k, route[k]);
+      const s = q.toString();
+      return `#/coverage${s ? `?${s}` : ''}`;
+    }
     default: {
       const never: never = route;
       throw new Error(`internal error: route ${JSON.stringify(never)}`);

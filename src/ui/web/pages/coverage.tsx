@@ -1,0 +1,107 @@
+import { useMemo, useState } from 'preact/hooks';
+import type { UiCoverage, UiCoverageNode } from '../../api.js';
+import { count } from '../format.js';
+import { columnsOf, Heatmap, STATES, type Hit } from '../heatmap.js';
+import { Loading } from '../parts.js';
+import { go, type Route } from '../router.js';
+import { useData } from '../use-data.js';
+
+/**
+ * How current every model is, date by date: `pipe status` as a heatmap, with filters by name,
+ * by standing and by dates (the dates are judged by the server; the others filter what it sent).
+ */
+
+type CoverageRoute = Extract<Route, { page: 'coverage' }>;
+
+export function CoveragePage({ route }: { route: CoverageRoute }) {
+  const query = route.start && route.end ? `?start=${encodeURIComponent(route.start)}&end=${encodeURIComponent(route.end)}` : '';
+  const [loaded, reload] = useData<UiCoverage>(`/api/coverage${query}`);
+  return (
+    <Loading loaded={loaded}>
+      {(data) => {
+        switch (data.kind) {
+          case 'held':
+            return (
+              <>
+                <h1>Coverage of {data.project.name}</h1>
+                <p class="note" data-testid="held">
+                  The warehouse is in use ({data.held_by}): pipe status reads it to judge each date, so coverage shows once it is free.{' '}
+                  <button onClick={reload}>Try again</button>
+                </p>
+              </>
+            );
+          case 'read':
+            return <Coverage data={data} route={route} reload={reload} />;
+          default: {
+            const never: never = data;
+            throw new Error(`internal error: coverage ${JSON.stringify(never)}`);
+          }
+        }
+      }}
+    </Loading>
+  );
+}
+
+function Coverage({ data, route, reload }: { data: Extract<UiCoverage, { kind: 'read' }>; route: CoverageRoute; reload: () => void }) {
+  const set = (change: Partial<CoverageRoute>) => go({ ...route, ...change });
+  const columns = useMemo(() => columnsOf(data.nodes), [data]);
+  const rows = useMemo(() => shown(data.nodes, route.q, route.state), [data, route.q, route.state]);
+  const tally = useMemo(() => {
+    const out = new Map<string, number>();
+    for (const n of rows) for (const u of n.units) out.set(u.state, (out.get(u.state) ?? 0) + 1);
+    return out;
+  }, [rows]);
+  const pick = (hit: Hit) =>
+    go(hit.kind === 'cell' && hit.unit.open_run ? { page: 'run', runId: hit.unit.open_run, task: hit.unit.task_id } : { page: 'model', name: hit.node.node });
+  return (
+    <>
+      <h1>Coverage of {data.project.name}</h1>
+      {data.nothing_built && <p class="note">Nothing is built in {data.project.warehouse} yet: every model and seed is never built.</p>}
+      <div class="controls">
+        <input type="search" placeholder={`search ${count(data.nodes.length)} models and seeds`} value={route.q ?? ''} data-testid="coverage-search" onInput={(e) => set({ q: (e.target as HTMLInputElement).value || undefined })} />
+        <select data-testid="coverage-state" value={route.state ?? ''} onChange={(e) => set({ state: (e.target as HTMLSelectElement).value || undefined })}>
+          <option value="">any standing</option>
+          {STATES.map((s) => (
+            <option value={s.state}>{s.label}</option>
+          ))}
+        </select>
+        <DateRange start={route.start ?? data.start} end={route.end ?? data.end} chosen={route.start !== undefined} onApply={(start, end) => set({ start, end })} />
+        <button onClick={reload}>Reload</button>
+      </div>
+      <p class="legend" data-testid="legend">
+        {STATES.map((s) => (
+          <span class="swatch" style={{ background: s.colour, color: '#fff', opacity: route.state && route.state !== s.state ? 0.35 : 1, cursor: 'pointer' }} onClick={() => set({ state: route.state === s.state ? undefined : s.state })}>
+            {s.label} {count(tally.get(s.state) ?? 0)}
+          </span>
+        ))}
+      </p>
+      {rows.length === 0 ? <p class="muted">No model matches.</p> : <Heatmap rows={rows} columns={columns} state={route.state} onPick={pick} />}
+      <p class="muted">
+        Dates {data.start}…{data.end}
+        {route.start === undefined ? " (each model from its begin or first build to yesterday, as pipe status's default)" : ''}; {count(rows.length)} of {count(data.nodes.length)} shown.
+      </p>
+    </>
+  );
+}
+
+/** The models whose name has the search text and that have a date of the chosen standing. */
+function shown(nodes: readonly UiCoverageNode[], q: string | undefined, state: string | undefined): UiCoverageNode[] {
+  const text = (q ?? '').trim().toLowerCase();
+  return nodes.filter((n) => (!text || n.node.toLowerCase().includes(text)) && (!state || n.units.some((u) => u.state === state)));
+}
+
+/** The dates judged: both or neither, as `pipe status --start/--end`. */
+function DateRange({ start, end, chosen, onApply }: { start: string; end: string; chosen: boolean; onApply: (start?: string, end?: string) => void }) {
+  const [from, setFrom] = useState(start);
+  const [to, setTo] = useState(end);
+  return (
+    <span>
+      <input type="date" value={from} data-testid="coverage-start" onInput={(e) => setFrom((e.target as HTMLInputElement).value)} /> to{' '}
+      <input type="date" value={to} data-testid="coverage-end" onInput={(e) => setTo((e.target as HTMLInputElement).value)} />{' '}
+      <button disabled={!from || !to} onClick={() => onApply(from, to)}>
+        Show dates
+      </button>
+      {chosen && <button onClick={() => onApply(undefined, undefined)}>Default dates</button>}
+    </span>
+  );
+}
