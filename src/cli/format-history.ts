@@ -11,10 +11,10 @@ export function heldNotice(held: HeldBy): string {
   return `warehouse in use by ${who}: showing live run logs`;
 }
 
-const TASK_HEADER = ['TASK', 'KIND', 'STATUS', 'ROWS', 'STARTED', 'ENDED', 'ERROR'];
+const TASK_HEADER = ['TASK', 'KIND', 'STATUS', 'ROWS', 'STARTED', 'ENDED', 'WORKER', 'ERROR'];
 
 function taskCells(t: TaskRow | LoggedTask): string[] {
-  return [t.task_id, t.kind, t.status, t.rows === null ? '' : String(t.rows), t.started_at ?? '', t.ended_at ?? '', (t.error ?? t.detail ?? '').split('\n')[0]];
+  return [t.task_id, t.kind, t.status, t.rows === null ? '' : String(t.rows), t.started_at ?? '', t.ended_at ?? '', t.worker === null ? '' : String(t.worker), (t.error ?? t.detail ?? '').split('\n')[0]];
 }
 
 /** A logged run as a JSON line: its counts and times, without its tasks. */

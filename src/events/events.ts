@@ -81,7 +81,8 @@ export type PipeEvent =
       readonly threads: number;
       readonly tasks: number;
     }
-  | { readonly type: 'task-started'; readonly runId: string; readonly task: TaskRef }
+  /** `worker`: which of the run's threads (1..threads) runs it. */
+  | { readonly type: 'task-started'; readonly runId: string; readonly task: TaskRef; readonly worker?: number }
   | {
       readonly type: 'task-succeeded';
       readonly runId: string;

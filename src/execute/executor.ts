@@ -14,6 +14,7 @@ import { taskRef } from './task-ref.js';
 import { renderAtRun } from './render-at-run.js';
 import { RunCurrency, type Judged } from './run-currency.js';
 import { upToDateDetail } from '../state/currency.js';
+import { WorkerSlots } from './worker-slots.js';
 import type { BuildRecord } from '../warehouse/build-records.js';
 
 /**
@@ -63,6 +64,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
    * crash leaves its task pending, and a retry finds it current again.
    */
   const current: TaskResultRecord[] = [];
+  const workers = new WorkerSlots();
   const flushCurrent = (session: WarehouseSession) => engine.recordTasks(session, current.splice(0));
 
   const progress = (p: GroupProgress) => {
@@ -84,17 +86,17 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   };
 
   /** Runs a task to its end: its attempts, its records and its events. */
-  const runTask = async (planned: Task, session: WarehouseSession): Promise<TaskOutcome> => {
+  const runTask = async (planned: Task, session: WarehouseSession, worker: number): Promise<TaskOutcome> => {
     /** The task as it runs: once rendered again with the warehouse (see render-at-run.ts), with the SQL it runs. */
     let task = planned;
     const taskStart = Date.now();
     if (task.blocked !== undefined) {
-      await engine.recordTask(session, { runId, taskId: task.id, attempt: 1, status: 'skipped', endedAt: taskStart, detail: task.blocked });
+      await engine.recordTask(session, { runId, taskId: task.id, attempt: 1, status: 'skipped', endedAt: taskStart, detail: task.blocked, worker });
       emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'depends-on-past', detail: task.blocked });
       return 'skipped';
     }
     if (task.noop !== undefined) {
-      await engine.recordTask(session, { runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: taskStart, detail: task.noop.detail });
+      await engine.recordTask(session, { runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: taskStart, detail: task.noop.detail, worker });
       emit({ type: 'task-skipped', runId, task: taskRef(task), reason: task.noop.reason, detail: task.noop.detail });
       // A seed loaded from the same file is up to date as a current model is.
       if (task.noop.reason === 'up-to-date' || task.noop.reason === 'current') upToDate++;
@@ -104,13 +106,13 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     const judged: Judged | undefined = await currency?.judge(task, session);
     if (judged?.currency.kind === 'current' && !input.force) {
       const detail = upToDateDetail(judged.currency);
-      current.push({ runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: Date.now(), detail });
+      current.push({ runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: Date.now(), detail, worker });
       if (current.length >= 500) await flushCurrent(session);
       emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'current', detail });
       upToDate++;
       return 'succeeded';
     }
-    emit({ type: 'task-started', runId, task: taskRef(task) });
+    emit({ type: 'task-started', runId, task: taskRef(task), worker });
     let build: BuildRecord | undefined;
     const policy = input.retryOverride ?? task.retry ?? NO_RETRIES;
     let attemptNo = 0;
@@ -130,7 +132,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
           const recording = currency?.recording(task, judged, Date.now());
           build = recording?.build;
           const recorded = recording?.statements.length ? { ...task, stateStatements: [...(task.stateStatements ?? []), ...recording.statements] } : task;
-          return steps.attempt(recorded, session, attemptNo, attemptStart, done);
+          return steps.attempt(recorded, session, { attemptNo, startedAt: attemptStart, worker }, done);
         },
         {
           retries: policy.retries,
@@ -154,6 +156,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
                 error: e.message,
                 errorClass: e.errorClass,
                 detail: 'will retry',
+                worker,
               });
               emit({ type: 'task-retrying', runId, task: taskRef(task), attempt: attemptNo, error: e });
             }
@@ -171,12 +174,12 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
       }
       const attempt = Math.max(1, attemptNo);
       if (signal?.aborted) {
-        await engine.recordTask(session, { runId, taskId: task.id, attempt, status: 'cancelled', startedAt: attemptStart, endedAt: Date.now(), detail: 'interrupted' });
+        await engine.recordTask(session, { runId, taskId: task.id, attempt, status: 'cancelled', startedAt: attemptStart, endedAt: Date.now(), detail: 'interrupted', worker });
         emit({ type: 'task-cancelled', runId, task: taskRef(task), started: true });
         return 'cancelled';
       }
       const error = toTaskError(e, task);
-      await engine.recordTask(session, { runId, taskId: task.id, attempt, status: 'failed', startedAt: attemptStart, endedAt: Date.now(), error: error.message, errorClass: error.errorClass });
+      await engine.recordTask(session, { runId, taskId: task.id, attempt, status: 'failed', startedAt: attemptStart, endedAt: Date.now(), error: error.message, errorClass: error.errorClass, worker });
       emit({ type: 'task-failed', runId, task: taskRef(task), error, attempts: attempt, ms: Date.now() - taskStart });
       return 'failed';
     }
@@ -189,7 +192,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
         // Done, as in a retry: what reads it reads the newer table.
         await steps.cleanup(task, session);
         const detail = supersededDetail(task, result.by, 'for a newer interval');
-        await engine.recordTask(session, { runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: attemptStart, endedAt: Date.now(), detail });
+        await engine.recordTask(session, { runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: attemptStart, endedAt: Date.now(), detail, worker });
         emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'superseded', detail });
         return 'succeeded';
       }
@@ -203,8 +206,9 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   /** Runs a task the queue handed out and gives its outcome back; the connection is kept until what follows from it is recorded. */
   const runOne = async (task: Task): Promise<void> => {
     const session = await engine.acquire();
+    const worker = workers.take();
     try {
-      const outcome = await runTask(task, session);
+      const outcome = await runTask(task, session, worker);
       const settled = queue.settle(task, outcome);
       if (settled.stopped) {
         const { failed, maxFailures } = settled.stopped;
@@ -217,6 +221,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
       }
       if (settled.progress) progress(settled.progress);
     } finally {
+      workers.give(worker);
       engine.release(session);
     }
   };

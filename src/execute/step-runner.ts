@@ -56,6 +56,8 @@ interface CheckResult {
 interface AttemptState {
   readonly attemptNo: number;
   readonly startedAt: number;
+  /** The run's thread it runs on (see worker-slots.ts). */
+  readonly worker: number;
   rows?: number;
   /**
    * Statements a step adds in front of the publishing transaction's own: a schema change's
@@ -79,8 +81,8 @@ export class StepRunner {
    * interrupt that reached the connection between two statements is lost to DuckDB, and the
    * data must never be published once the run is cancelled.
    */
-  async attempt(task: Task, session: WarehouseSession, attemptNo: number, startedAt: number, done: Published): Promise<AttemptResult> {
-    const state: AttemptState = { attemptNo, startedAt, alter: [], blocking: [] };
+  async attempt(task: Task, session: WarehouseSession, at: { attemptNo: number; startedAt: number; worker: number }, done: Published): Promise<AttemptResult> {
+    const state: AttemptState = { ...at, alter: [], blocking: [] };
     for (const step of task.steps) {
       if (this.ctx.signal?.aborted) throw new Error('interrupted');
       if (step.kind === 'publish') {
@@ -237,7 +239,7 @@ export class StepRunner {
       ...before(),
       ...step.statements,
       ...(task.stateStatements ?? []),
-      taskResultSql({ runId, taskId: task.id, attempt: state.attemptNo, status: 'succeeded', startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows }),
+      taskResultSql({ runId, taskId: task.id, attempt: state.attemptNo, status: 'succeeded', startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows, worker: state.worker }),
     ];
     const countAt = () =>
       state.merge ? state.alter.length + state.merge.countAt : step.countsRowsAt === undefined ? undefined : before().length + step.countsRowsAt;

@@ -24,6 +24,8 @@ export interface LoggedTask {
   readonly ended_at: string | null;
   readonly error: string | null;
   readonly detail: string | null;
+  /** Which thread of the run ran it, when told. */
+  readonly worker: number | null;
 }
 
 export interface LoggedRun {
@@ -81,6 +83,7 @@ export function foldRunLog(lines: readonly RunLogLine[], o: FoldOptions): Logged
       ended_at: t.ended_at,
       error: t.error,
       detail: t.detail,
+      worker: t.worker ?? null,
     }));
     return {
       ...counted(tasks),
@@ -102,7 +105,7 @@ export function foldRunLog(lines: readonly RunLogLine[], o: FoldOptions): Logged
   if (!header) return undefined;
   const tasks = new Map<string, LoggedTask>();
   for (const t of header.tasks) {
-    tasks.set(t.id, { task_id: t.id, node: t.node, kind: t.kind, ds: t.ds ?? null, status: 'pending', attempts: null, rows: null, started_at: null, ended_at: null, error: null, detail: null });
+    tasks.set(t.id, { task_id: t.id, node: t.node, kind: t.kind, ds: t.ds ?? null, status: 'pending', attempts: null, rows: null, started_at: null, ended_at: null, error: null, detail: null, worker: null });
   }
   let finished: Extract<EventLine, { type: 'run-finished' }> | undefined;
   for (const l of lines) {
@@ -139,7 +142,7 @@ export function foldRunLog(lines: readonly RunLogLine[], o: FoldOptions): Logged
 function taskOutcome(l: EventLine): { id: string; change: Partial<LoggedTask> } | undefined {
   switch (l.type) {
     case 'task-started':
-      return { id: l.task.id, change: { status: 'running', started_at: shown(l.time) } };
+      return { id: l.task.id, change: { status: 'running', started_at: shown(l.time), worker: l.worker ?? null } };
     case 'task-retrying':
       return { id: l.task.id, change: { status: 'running', attempts: l.attempt, error: l.error.message } };
     case 'task-succeeded':

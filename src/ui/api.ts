@@ -65,6 +65,8 @@ export interface UiTask {
   readonly end_ms: number | null;
   readonly error: string | null;
   readonly detail: string | null;
+  /** Which of the run's threads (1..threads) ran it; null when not recorded (a run of an earlier pipe, a task no thread took). */
+  readonly worker: number | null;
 }
 
 /** Tasks that failed with one error, told once; each with where it points. */

@@ -52,7 +52,7 @@ export const STATE_DDL: readonly string[] = [
    ) h ON h.run_id = t.run_id AND h.task_id = t.task_id`,
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.task_results (
     run_id VARCHAR, task_id VARCHAR, attempt INTEGER, status VARCHAR, started_at TIMESTAMP,
-    ended_at TIMESTAMP, rows BIGINT, error VARCHAR, error_class VARCHAR, detail VARCHAR)`,
+    ended_at TIMESTAMP, rows BIGINT, error VARCHAR, error_class VARCHAR, detail VARCHAR, worker INTEGER)`,
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.check_results (
     run_id VARCHAR, task_id VARCHAR, attempt INTEGER, check_name VARCHAR, severity VARCHAR, status VARCHAR,
     failing_rows BIGINT, sample JSON, checked_at TIMESTAMP)`,
@@ -73,6 +73,19 @@ const MIGRATION: readonly string[] = [
   `ALTER TABLE ${STATE_SCHEMA}.run_starts ADD COLUMN IF NOT EXISTS host VARCHAR`,
   `ALTER TABLE ${STATE_SCHEMA}.tasks RENAME TO planned_tasks`,
 ];
+
+/**
+ * `worker` (which of the run's threads ran the task) came later: a warehouse whose
+ * `task_results` has no such column gains it, its rows without one (read as unknown).
+ */
+const WORKER_MIGRATION = `ALTER TABLE ${STATE_SCHEMA}.task_results ADD COLUMN worker INTEGER`;
+
+/** Whether the warehouse's task results say which worker ran each task (see WORKER_MIGRATION). */
+export async function recordsWorkers(session: WarehouseSession): Promise<boolean> {
+  if ((await session.query(session.dialect.tableExists(STATE_SCHEMA, 'task_results'))).length === 0) return false;
+  const columns = await session.dialect.describeQuery(session, `SELECT * FROM ${STATE_SCHEMA}.task_results`);
+  return columns.some((c) => c.name === 'worker');
+}
 
 const lit = (v: string | undefined | null) => (v === undefined || v === null ? 'NULL' : quoteLiteral(v));
 /**
@@ -150,6 +163,8 @@ export interface TaskResultRecord {
   readonly error?: string;
   readonly errorClass?: string;
   readonly detail?: string;
+  /** Which of the run's threads (1..threads) ran it; absent for a task no thread took (skipped after a failure). */
+  readonly worker?: number;
 }
 
 export function taskResultSql(r: TaskResultRecord): string {
@@ -161,8 +176,10 @@ export function taskResultsSql(records: readonly TaskResultRecord[]): string {
   const row = (r: TaskResultRecord) =>
     `(${lit(r.runId)}, ${lit(r.taskId)}, ${r.attempt}, ${lit(r.status)}, ${ts(r.startedAt)}, ${ts(r.endedAt)}, ${num(r.rows)}, ${lit(r.error)}, ${lit(
       r.errorClass,
-    )}, ${lit(r.detail)})`;
-  return `INSERT INTO ${STATE_SCHEMA}.task_results VALUES ${records.map(row).join(',\n')}`;
+    )}, ${lit(r.detail)}, ${num(r.worker)})`;
+  return `INSERT INTO ${STATE_SCHEMA}.task_results (run_id, task_id, attempt, status, started_at, ended_at, rows, error, error_class, detail, worker) VALUES ${records
+    .map(row)
+    .join(',\n')}`;
 }
 
 export interface CheckResultRecord {
@@ -191,7 +208,9 @@ export function seedLoadedSql(name: string, relation: string, hash: string, runI
 /** Creates the state schema if needed, moving an earlier pipe's to this one's in one transaction. */
 export async function ensureState(session: WarehouseSession): Promise<void> {
   const earlier = (await session.query(session.dialect.tableExists(STATE_SCHEMA, 'runs'))).length > 0;
-  await session.transaction([...(earlier ? MIGRATION : []), ...STATE_DDL]);
+  const hasResults = (await session.query(session.dialect.tableExists(STATE_SCHEMA, 'task_results'))).length > 0;
+  const noWorker = hasResults && !(await recordsWorkers(session));
+  await session.transaction([...(earlier ? MIGRATION : []), ...(noWorker ? [WORKER_MIGRATION] : []), ...STATE_DDL]);
 }
 
 /** On a warehouse other processes write to: whether the process of a run still runs. */
@@ -334,9 +353,9 @@ export interface RunSummaryRow extends Row {
  * left empty (no error after a success, no "will retry" after the last try) stays empty, never
  * filled in from an earlier attempt.
  */
-function latestResults(d: Dialect): string {
+function latestResults(d: Dialect, withWorker = false): string {
   const latest = (value: string) => d.latest(value, `attempt * 1000000000000 + ${d.epochMs('ended_at')}`);
-  return `(SELECT run_id, task_id, ${latest('status')} AS status,
+  return `(SELECT run_id, task_id, ${latest('status')} AS status, ${withWorker ? latest('worker') : 'NULL::INTEGER'} AS worker,
     max(attempt) AS attempts, min(started_at) AS started_at, max(ended_at) AS ended_at,
     ${latest('rows')} AS rows,
     ${latest('error')} AS error,
@@ -404,15 +423,17 @@ export interface TaskRow extends Row {
   error: string | null;
   detail: string | null;
   sql_hash: string | null;
+  /** Which thread of the run ran its latest attempt; null when not recorded (a warehouse of an earlier pipe, a task no thread took). */
+  worker: number | null;
 }
 
 export async function runTasks(session: WarehouseSession, runId: string): Promise<TaskRow[]> {
   const rows = await session.query(
     `SELECT t.task_id, t.node, t.kind, t.ds, coalesce(l.status, 'pending') AS status, l.attempts,
         strftime(l.started_at, '%Y-%m-%d %H:%M:%S') AS started_at, strftime(l.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at,
-        l.rows::DOUBLE AS rows, l.error, l.detail, t.sql_hash
+        l.rows::DOUBLE AS rows, l.error, l.detail, t.sql_hash, l.worker
      FROM ${STATE_SCHEMA}.tasks t
-     LEFT JOIN ${latestResults(session.dialect)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     LEFT JOIN ${latestResults(session.dialect, await recordsWorkers(session))} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      WHERE t.run_id = ${quoteLiteral(runId)} ORDER BY t.seq`,
   );
   return rows as TaskRow[];

@@ -6,7 +6,8 @@ import type { UiServer } from '../../src/ui/server/server.js';
 import { killRunning, ModelGate, REPO, RunningPipe, writeProjectFiles } from '../e2e/helpers.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 import { CELL, HEAD, LABEL } from '../../src/ui/web/heatmap.js';
-import { builtProject, COVERAGE_RANGE, datedProject, DAY, serve, type Fixture } from './ui-fixture.js';
+import { builtProject, COVERAGE_RANGE, datedProject, DAY, PARALLEL_FILES, serve, type Fixture } from './ui-fixture.js';
+import { runIn } from '../support/in-process.js';
 
 /**
  * The page of `pipe ui` in a real browser (the system's chromium, driven by playwright-core),
@@ -100,6 +101,22 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
       await expect.poll(() => page.locator('tr.on[data-task-row]').getAttribute('data-task-row')).toContain('2024-01-02');
     } finally {
       await dated.close();
+    }
+  });
+
+  it("draws a Gantt lane per worker: as many as the run's threads", async () => {
+    const dir = tempProject(PARALLEL_FILES, 'pipe-ui-lanes-');
+    const run = await runIn(dir, { date: DAY, threads: 2 });
+    expect(run.code, run.stderr).toBe(0);
+    const runId = String(run.events.find((e) => e.type === 'run-started')!.runId);
+    const parallel = await serve(dir, ASSETS);
+    try {
+      await page.goto(`${parallel.url}#/runs/${runId}`);
+      const lanes = () => page.locator('[data-testid="gantt"] [data-lane]').evaluateAll((ls) => ls.map((l) => l.getAttribute('data-lane')));
+      await expect.poll(lanes).toEqual(['worker-1', 'worker-2']);
+      expect(await page.locator('[data-testid="gantt"] rect.bar').count()).toBe(5);
+    } finally {
+      await parallel.close();
     }
   });
 

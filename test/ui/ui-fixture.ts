@@ -71,3 +71,9 @@ export async function datedProject(): Promise<string> {
   expect(built.code, built.stderr).toBe(1);
   return dir;
 }
+
+/** Four tables that read nothing, all ready at once, and one that reads them all: a run of 2 threads runs two at a time. */
+export const PARALLEL_FILES = {
+  ...Object.fromEntries([1, 2, 3, 4].map((i) => [`models/m${i}.sql`, `{{ config(materialized='table') }}\nselect ${i} as x\n`])),
+  'models/top.sql': "{{ config(materialized='table') }}\nselect * from {{ ref('m1') }} union all select * from {{ ref('m2') }} union all select * from {{ ref('m3') }} union all select * from {{ ref('m4') }}\n",
+};
