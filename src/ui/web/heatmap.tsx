@@ -56,7 +56,8 @@ export function cellAt(rows: readonly UiCoverageNode[], columns: Columns, x: num
 export function Heatmap({ rows, columns, state, onPick }: { rows: readonly UiCoverageNode[]; columns: Columns; state?: string; onPick: (hit: Hit) => void }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [hover, setHover] = useState<Hit | undefined>();
-  const width = LABEL + Math.max(1, columns.labels.length) * CELL + 8;
+  // Room for the first date's label however few dates there are.
+  const width = LABEL + Math.max(80, columns.labels.length * CELL) + 8;
   const height = HEAD + rows.length * CELL + 4;
   const cells = useMemo(() => rows.reduce((n, r) => n + r.units.length, 0), [rows]);
   useEffect(() => {
@@ -126,6 +127,7 @@ function describe(hit: Hit): string {
   if (hit.kind === 'model') return `${hit.node.node} (${hit.node.kind}): open the model`;
   const u = hit.unit;
   const when = u.interval ?? 'built whole';
-  const run = u.open_run ? ` · run ${u.open_run}` : '';
+  // A failed date's reason names its run already.
+  const run = u.open_run && u.state !== 'failed' ? ` · run ${u.open_run}` : '';
   return `${hit.node.node} ${when}: ${stateLabel(u.state)}${u.reason ? ` (${u.reason})` : ''}${run}`;
 }
