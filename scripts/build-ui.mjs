@@ -18,7 +18,8 @@ await build({
   entryPoints: { app: join(web, 'main.tsx'), 'layout-worker': join(web, 'lineage/layout-worker.ts') },
   outdir: out,
   bundle: true,
-  format: 'esm',
+  // Classic scripts, not modules: a page opened from file:// (pipe docs generate) may not load modules.
+  format: 'iife',
   target: 'es2022',
   minify: true,
   sourcemap: true,

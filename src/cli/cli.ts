@@ -624,6 +624,31 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       }
     });
 
+  const docs = program.command('docs').description('the lineage and model pages of pipe ui as a static site');
+  projectFlags(
+    docs
+      .command('generate')
+      .description('write the lineage and model pages as files that open from disk or any static host, with no server (no runs, no rows)'),
+  )
+    .option('--out <dir>', 'the folder to write, replaced whole (relative to the project; default target/docs)')
+    .action(async (o: Common & { out?: string }) => {
+      const logger = makeLogger(o);
+      try {
+        const { docsGenerate } = await import('../ui/docs/docs-generate.js');
+        const written = await docsGenerate({ ...projectAt(o), out: o.out });
+        for (const d of written.warnings) logger.handle({ type: 'diagnostic', diagnostic: d });
+        logger.result(
+          o.json
+            ? JSON.stringify({ out: written.out, nodes: written.nodes, columns_from: written.columnsFrom })
+            : `wrote the pages of ${written.nodes} models, seeds and sources to ${written.out} (columns from the ${written.columnsFrom}): open ${written.out}/index.html`,
+        );
+      } catch (e) {
+        exitCode = report(e, logger);
+      } finally {
+        logger.close();
+      }
+    });
+
   try {
     await program.parseAsync(argv as string[]);
   } catch (e) {

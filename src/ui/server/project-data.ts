@@ -73,7 +73,7 @@ export function openState(options: ProjectOptions): { at: StateLocation; info: U
   return { at: { warehouse: project.warehousePath, setup: project.warehouseSetup }, info: { name, root: project.root, warehouse: project.warehousePath }, fileOf: (node) => files.get(node) };
 }
 
-function uiNode(n: PipeNode, status: UiTaskStatus | undefined): UiNode {
+export function uiNode(n: PipeNode, status: UiTaskStatus | undefined): UiNode {
   return { name: n.name, type: n.kind, kind: nodeKind(n), file: n.file, upstream: n.upstream, tags: n.tags, last_status: status ?? null };
 }
 
@@ -93,7 +93,7 @@ function plain(value: unknown): Record<string, unknown> {
   return JSON.parse(JSON.stringify(value ?? {}, (_k, v: unknown) => (typeof v === 'function' ? undefined : v))) as Record<string, unknown>;
 }
 
-function configOf(n: PipeNode): Record<string, unknown> {
+export function configOf(n: PipeNode): Record<string, unknown> {
   switch (n.kind) {
     case 'model':
       return plain(n.config);
@@ -108,12 +108,24 @@ function configOf(n: PipeNode): Record<string, unknown> {
   }
 }
 
+/** The columns the project declares for a node (a source declares none pipe reads). */
+export function declaredColumns(n: PipeNode): UiColumn[] {
+  return n.kind === 'source' ? [] : n.columns.map((c) => ({ name: c.name, type: c.dataType ?? '', description: c.description }));
+}
+
+export function checksOf(analysis: Analysis, n: PipeNode): UiModel['checks'] {
+  return (n.kind === 'source' ? (analysis.sourceChecks.get(n.name) ?? []) : n.checks).map((c) => ({
+    name: c.name,
+    severity: c.severity,
+    at: `${c.location.file}${c.location.line === undefined ? '' : `:${c.location.line}`}`,
+  }));
+}
+
 export async function readModel(options: ProjectOptions, opened: Opened, name: string): Promise<Sourced<UiModel>> {
   const { analysis, project, at } = opened;
   const n = nodeOf(analysis, name);
   const tasks = await readNodeTasks(at, name);
   const statuses = tasks.value[0]?.status;
-  const declared: UiColumn[] = n.kind === 'source' ? [] : n.columns.map((c) => ({ name: c.name, type: c.dataType ?? '', description: c.description }));
   const fromWarehouse = await readWarehouse(at.warehouse, at.setup, async (session) => {
     try {
       return (await session.table(`SELECT * FROM ${n.relation} LIMIT 0`)).columns.map((c) => ({ name: c.name, type: c.type }));
@@ -123,11 +135,6 @@ export async function readModel(options: ProjectOptions, opened: Opened, name: s
     }
   });
   const columns = fromWarehouse.kind === 'read' ? fromWarehouse.value : undefined;
-  const checks = (n.kind === 'source' ? (analysis.sourceChecks.get(n.name) ?? []) : n.checks).map((c) => ({
-    name: c.name,
-    severity: c.severity,
-    at: `${c.location.file}${c.location.line === undefined ? '' : `:${c.location.line}`}`,
-  }));
   return {
     source: tasks.source,
     value: {
@@ -139,8 +146,8 @@ export async function readModel(options: ProjectOptions, opened: Opened, name: s
       source_sql: n.kind === 'model' ? readFileSync(resolve(project.root, n.file), 'utf8') : null,
       compiled: n.kind === 'model' ? await compiledSql(options, n.name) : { problem: `a ${n.kind} has no query of its own` },
       config: configOf(n),
-      checks,
-      columns: columns ?? declared,
+      checks: checksOf(analysis, n),
+      columns: columns ?? declaredColumns(n),
       columns_from: columns ? 'warehouse' : 'project',
       tasks: tasks.value,
     },

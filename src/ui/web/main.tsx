@@ -5,10 +5,13 @@ import { RunPage } from './pages/run.js';
 import { LineagePage } from './pages/lineage.js';
 import { ModelPage } from './pages/model.js';
 import { CoveragePage } from './pages/coverage.js';
+import { docsIndex } from './static-data.js';
 
 /** The single page of `pipe ui`: a bar of links, and the page the URL's hash names. */
 
 function Page({ route }: { route: Route }) {
+  // The written pages have no runs: their first page is the lineage.
+  if (docsIndex() && (route.page === 'runs' || route.page === 'run' || route.page === 'coverage')) return <LineagePage route={{ page: 'lineage', up: 2, down: 2 }} />;
   switch (route.page) {
     case 'runs':
       return <RunsPage />;
@@ -35,12 +38,16 @@ function App() {
       <header class="bar">
         <strong>pipe</strong>
         <nav>
-          <a href={href({ page: 'runs' })} class={section === 'runs' ? 'on' : undefined}>
-            Runs
-          </a>
-          <a href={href({ page: 'coverage' })} class={section === 'coverage' ? 'on' : undefined}>
-            Coverage
-          </a>
+          {!docsIndex() && (
+            <>
+              <a href={href({ page: 'runs' })} class={section === 'runs' ? 'on' : undefined}>
+                Runs
+              </a>
+              <a href={href({ page: 'coverage' })} class={section === 'coverage' ? 'on' : undefined}>
+                Coverage
+              </a>
+            </>
+          )}
           <a href={href({ page: 'lineage', up: 2, down: 2 })} class={section === 'lineage' ? 'on' : undefined}>
             Lineage
           </a>

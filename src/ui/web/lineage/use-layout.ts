@@ -1,16 +1,21 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { docsIndex } from '../static-data.js';
 import type { LayoutRequest, LayoutResult } from './layout-protocol.js';
+import { layout } from './layout.js';
 
 /**
  * The layout of a neighbourhood, computed by the worker; undefined until it answers. Only the
- * answer to the latest request is used: a request overtaken by another is dropped.
+ * answer to the latest request is used: a request overtaken by another is dropped. A page
+ * opened from file:// (pipe docs generate) may start no worker: it lays out on its own thread.
  */
 export function useLayout(request: Omit<LayoutRequest, 'id'> | undefined): LayoutResult | undefined {
   const worker = useRef<Worker | undefined>(undefined);
   const latest = useRef(0);
   const [result, setResult] = useState<LayoutResult>();
+  const inPage = docsIndex() !== undefined;
   useEffect(() => {
-    const w = new Worker('/assets/layout-worker.js', { type: 'module' });
+    if (inPage) return;
+    const w = new Worker('/assets/layout-worker.js');
     w.onmessage = (e: MessageEvent<LayoutResult>) => {
       if (e.data.id === latest.current) setResult(e.data);
     };
@@ -18,8 +23,13 @@ export function useLayout(request: Omit<LayoutRequest, 'id'> | undefined): Layou
     return () => w.terminate();
   }, []);
   useEffect(() => {
-    if (!request || !worker.current) return;
+    if (!request) return;
     const id = ++latest.current;
+    if (inPage) {
+      setResult(layout({ ...request, id }));
+      return;
+    }
+    if (!worker.current) return;
     setResult(undefined);
     worker.current.postMessage({ ...request, id } satisfies LayoutRequest);
   }, [request]);

@@ -3,6 +3,7 @@ import { count, duration } from '../format.js';
 import { Loading, RowsTable, SourceNote, Status } from '../parts.js';
 import { href } from '../router.js';
 import { Sql } from '../sql-highlight.js';
+import { docsIndex } from '../static-data.js';
 import { useData } from '../use-data.js';
 
 export function ModelPage({ name }: { name: string }) {
@@ -12,7 +13,9 @@ export function ModelPage({ name }: { name: string }) {
 
 function Model({ data }: { data: UiModel }) {
   const { node } = data;
-  const [preview] = useData<UiPreview>(node.kind === 'ephemeral' ? null : `/api/models/${encodeURIComponent(node.name)}/preview`);
+  // The written pages (pipe docs generate) have no runs and no rows.
+  const live = !docsIndex();
+  const [preview] = useData<UiPreview>(node.kind === 'ephemeral' || !live ? null : `/api/models/${encodeURIComponent(node.name)}/preview`);
   return (
     <>
       <h1>
@@ -71,6 +74,7 @@ function Model({ data }: { data: UiModel }) {
           </tbody>
         </table>
       </section>
+      {live && (
       <section>
         <h2>Recent tasks</h2>
         <table class="list">
@@ -91,7 +95,8 @@ function Model({ data }: { data: UiModel }) {
           </tbody>
         </table>
       </section>
-      {node.kind !== 'ephemeral' && (
+      )}
+      {live && node.kind !== 'ephemeral' && (
         <section data-testid="preview">
           <h2>Rows</h2>
           <Loading loaded={preview}>

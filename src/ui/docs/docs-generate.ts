@@ -1,0 +1,186 @@
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { PipeNode } from '../../analyze/analyze.js';
+import type { ProjectOptions } from '../../commands/context.js';
+import { compile } from '../../commands/inspect.js';
+import { DiagnosticError, error, warning, type Diagnostic } from '../../diagnostics/diagnostics.js';
+import { relationName } from '../../sql/sql-text.js';
+import { PIPE_VERSION } from '../../version.js';
+import type { StateSource, UiColumn, UiModel } from '../api.js';
+import { DOCS_INDEX_FILE, DOCS_MODEL_CALLBACK, DOCS_GLOBAL, docsModelFile, type DocsIndex } from '../docs-format.js';
+import { asProblem, checksOf, configOf, declaredColumns, openAnalyzed, uiNode, type Opened } from '../server/project-data.js';
+import { BUILT_ASSETS } from '../server/server.js';
+import { heldBy, readWarehouse } from '../server/warehouse-access.js';
+
+/**
+ * `pipe docs generate`: the lineage and model pages of `pipe ui` as files, to open from disk or
+ * put on any static host. The page is the one `pipe ui` serves; the data it would ask the
+ * server for is written beside it as scripts (a page opened from file:// may load scripts,
+ * not fetch JSON): one index of the graph, loaded at once, and one file per node, loaded when
+ * its page is opened, so a project of thousands of models opens as fast as a small one.
+ */
+
+/** Where the site is written unless told otherwise: beside the project's other build output, as `dbt docs generate` does. */
+export const DEFAULT_DOCS_DIR = 'target/docs';
+/** The file that marks a folder as written by pipe docs generate, so that only such a folder is replaced. */
+export const DOCS_MARKER = '.pipe-docs';
+
+export interface DocsOptions extends ProjectOptions {
+  /** The folder to write; relative to the project (default DEFAULT_DOCS_DIR). */
+  readonly out?: string;
+  /** The folder of the built page (tests). */
+  readonly assets?: string;
+}
+
+export interface DocsResult {
+  readonly out: string;
+  readonly nodes: number;
+  readonly columnsFrom: 'warehouse' | 'project';
+  readonly warnings: readonly Diagnostic[];
+}
+
+export async function docsGenerate(options: DocsOptions): Promise<DocsResult> {
+  const opened = openAnalyzed(options);
+  const out = resolve(opened.project.root, options.out ?? DEFAULT_DOCS_DIR);
+  const assets = options.assets ?? BUILT_ASSETS;
+  checkTarget(out, assets);
+  const warnings: Diagnostic[] = [];
+  const compiled = await compileAll(options, warnings);
+  const columns = await warehouseColumns(opened, warnings);
+  const source: StateSource = { kind: 'none', why: `These pages were written by pipe docs generate: they show no runs` };
+  const nodes = [...opened.analysis.nodes.values()];
+  const index: DocsIndex = {
+    generated_at: new Date().toISOString(),
+    pipe_version: PIPE_VERSION,
+    graph: { project: opened.info, source, nodes: nodes.map((n) => uiNode(n, undefined)) },
+  };
+  // Written beside the target and swapped in whole: a failure half way leaves the previous site.
+  const staging = `${out}.writing-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(join(staging, 'data', 'models'), { recursive: true });
+  // The server's index.html names its files from the root; the site has its own.
+  cpSync(assets, join(staging, 'assets'), { recursive: true, filter: (f) => !f.endsWith('index.html') });
+  writeFileSync(join(staging, 'index.html'), indexHtml(opened.info.name));
+  writeFileSync(join(staging, DOCS_INDEX_FILE), `${DOCS_GLOBAL}=${JSON.stringify(index)};\n`);
+  const downstream = new Map<string, string[]>();
+  for (const n of nodes) for (const u of n.upstream) downstream.set(u, [...(downstream.get(u) ?? []), n.name]);
+  nodes.forEach((n, i) => {
+    const model = modelOf(opened, n, downstream, source, compiled, columns.value);
+    writeFileSync(join(staging, docsModelFile(i)), `${DOCS_MODEL_CALLBACK}(${i},${JSON.stringify(model)});\n`);
+  });
+  writeFileSync(join(staging, DOCS_MARKER), `${JSON.stringify({ pipe_version: PIPE_VERSION, generated_at: index.generated_at })}\n`);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(dirname(out), { recursive: true });
+  renameSync(staging, out);
+  return { out, nodes: nodes.length, columnsFrom: columns.from, warnings };
+}
+
+/** Refuses a folder this command did not write, and a page that was never built. */
+function checkTarget(out: string, assets: string): void {
+  if (!existsSync(join(assets, 'app.js'))) {
+    throw new DiagnosticError([error('ui-not-built', `the page of pipe docs is not built: ${join(assets, 'app.js')} is missing (npm run build makes it)`)]);
+  }
+  if (!existsSync(out)) return;
+  let entries: string[];
+  try {
+    entries = readdirSync(out);
+  } catch {
+    throw new DiagnosticError([error('docs-out', `${out} is not a folder`, undefined, { hint: 'pass another --out' })]);
+  }
+  if (entries.length > 0 && !entries.includes(DOCS_MARKER)) {
+    throw new DiagnosticError([
+      error('docs-out', `${out} is not empty and was not written by pipe docs generate: pipe does not replace it`, undefined, { hint: 'pass an empty or new folder as --out, or remove it' }),
+    ]);
+  }
+}
+
+function indexHtml(project: string): string {
+  const title = `${project} · pipe docs`.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>${title}</title>
+    <link rel="stylesheet" href="assets/style.css" />
+  </head>
+  <body>
+    <div id="app"></div>
+    <script src="${DOCS_INDEX_FILE}"></script>
+    <script src="assets/app.js"></script>
+  </body>
+</html>
+`;
+}
+
+type Compiled = ReadonlyMap<string, { sql: string } | { problem: string }> | { problem: string };
+
+/** Every model's query for the default date, compiled at once (one model at a time would analyze the project again for each). */
+async function compileAll(options: ProjectOptions, warnings: Diagnostic[]): Promise<Compiled> {
+  try {
+    const { models, warnings: w } = await compile({ ...options });
+    warnings.push(...w);
+    return new Map(models.map((m) => [m.model, { sql: m.sql }]));
+  } catch (e) {
+    const problem = asProblem(e).message;
+    warnings.push(warning('docs-not-compiled', `the models are shown without their compiled SQL: ${problem}`));
+    return { problem };
+  }
+}
+
+/** Each built relation's columns, read in one query from the warehouse opened read-only; none when it cannot be read. */
+async function warehouseColumns(opened: Opened, warnings: Diagnostic[]): Promise<{ from: 'warehouse' | 'project'; value: ReadonlyMap<string, UiColumn[]> }> {
+  const { at } = opened;
+  const read = await readWarehouse(at.warehouse, at.setup, async (session) => {
+    const table = await session.table(
+      'SELECT table_catalog, table_schema, table_name, column_name, data_type FROM information_schema.columns ORDER BY table_catalog, table_schema, table_name, ordinal_position',
+    );
+    const byRelation = new Map<string, UiColumn[]>();
+    for (const [catalog, schema, name, column, type] of table.rows as string[][]) {
+      const columns: UiColumn[] = byRelation.get(relationName(catalog, schema, name)) ?? [];
+      columns.push({ name: column, type });
+      byRelation.set(relationName(catalog, schema, name), columns);
+      byRelation.set(relationName(schema, name), columns);
+    }
+    return byRelation;
+  });
+  switch (read.kind) {
+    case 'read':
+      return { from: 'warehouse', value: read.value };
+    case 'held':
+      warnings.push(warning('warehouse-locked', `the warehouse is in use (${heldBy(read.locked)}): columns are shown as the project declares them`));
+      return { from: 'project', value: new Map() };
+    case 'empty':
+      return { from: 'project', value: new Map() };
+    default: {
+      const never: never = read;
+      throw new Error(`internal error: read ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function modelOf(
+  opened: Opened,
+  n: PipeNode,
+  downstream: ReadonlyMap<string, string[]>,
+  source: StateSource,
+  compiled: Compiled,
+  columns: ReadonlyMap<string, UiColumn[]>,
+): UiModel {
+  const { analysis, project } = opened;
+  const built = columns.get(n.relation);
+  return {
+    project: opened.info,
+    source,
+    node: uiNode(n, undefined),
+    relation: n.relation,
+    downstream: downstream.get(n.name) ?? [],
+    source_sql: n.kind === 'model' ? readFileSync(resolve(project.root, n.file), 'utf8') : null,
+    compiled: n.kind !== 'model' ? { problem: `a ${n.kind} has no query of its own` } : compiled instanceof Map ? (compiled.get(n.name) ?? { problem: 'not compiled' }) : (compiled as { problem: string }),
+    config: configOf(n),
+    checks: checksOf(analysis, n),
+    columns: built ?? declaredColumns(n),
+    columns_from: built ? 'warehouse' : 'project',
+    tasks: [],
+  };
+}

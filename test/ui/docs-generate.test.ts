@@ -1,0 +1,89 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UiModel } from '../../src/ui/api.js';
+import type { DocsIndex } from '../../src/ui/docs-format.js';
+import { docsGenerate, DOCS_MARKER } from '../../src/ui/docs/docs-generate.js';
+import { DiagnosticError } from '../../src/diagnostics/diagnostics.js';
+import { removeProjects } from '../support/projects.js';
+import { builtProject, stubAssets, type Fixture } from './ui-fixture.js';
+
+/** `pipe docs generate`: the files it writes, read as the page reads them. */
+
+let fx: Fixture;
+let assets: string;
+
+/** A written script's JSON: `NAME=json;` or `NAME(i,json);`. */
+function scriptJson<T>(file: string): T {
+  const text = readFileSync(file, 'utf8');
+  return JSON.parse(text.slice(text.search(/[{]/), text.lastIndexOf('}') + 1)) as T;
+}
+
+function modelFile(out: string, index: DocsIndex, name: string): UiModel {
+  const i = index.graph.nodes.findIndex((n) => n.name === name);
+  expect(i, name).toBeGreaterThanOrEqual(0);
+  expect(readFileSync(join(out, 'data/models', `${i}.js`), 'utf8')).toMatch(new RegExp(`^PIPE_DOCS_MODEL\\(${i},`));
+  return scriptJson<UiModel>(join(out, 'data/models', `${i}.js`));
+}
+
+describe('pipe docs generate', () => {
+  beforeAll(async () => {
+    fx = await builtProject();
+    assets = stubAssets();
+    writeFileSync(join(assets, 'app.js'), '/* page */');
+  });
+  afterAll(() => removeProjects());
+
+  it('writes the page, an index of the graph and one file per node, with columns from the warehouse', async () => {
+    const written = await docsGenerate({ project: fx.dir, assets });
+    expect(written.out).toBe(join(fx.dir, 'target/docs'));
+    expect(written.columnsFrom).toBe('warehouse');
+    const html = readFileSync(join(written.out, 'index.html'), 'utf8');
+    // Relative names, data before the page: it opens from file:// and from any folder of a host.
+    expect(html.indexOf('src="data/index.js"')).toBeGreaterThan(0);
+    expect(html.indexOf('src="data/index.js"')).toBeLessThan(html.indexOf('src="assets/app.js"'));
+    expect(readFileSync(join(written.out, 'assets/app.js'), 'utf8')).toBe('/* page */');
+    const index = scriptJson<DocsIndex>(join(written.out, 'data/index.js'));
+    expect(index.graph.nodes.map((n) => n.name).sort()).toEqual(['a', 'b', 'bad', 'c', 'checked', 'people']);
+    expect(index.graph.nodes.every((n) => n.last_status === null)).toBe(true);
+    expect(readdirSync(join(written.out, 'data/models')).length).toBe(6);
+    const a = modelFile(written.out, index, 'a');
+    expect(a.columns_from).toBe('warehouse');
+    expect(a.columns.map((c) => c.name)).toEqual(['id', 'name']);
+    expect(a.downstream.sort()).toEqual(['b', 'bad', 'checked']);
+    expect(a.compiled).toEqual({ sql: expect.stringContaining('"main"."people"') });
+    expect(a.source_sql).toContain("ref('people')");
+    expect(a.tasks).toEqual([]);
+    // Never built: its columns are the project's (none declared).
+    const c = modelFile(written.out, index, 'c');
+    expect(c.columns_from).toBe('project');
+    expect(modelFile(written.out, index, 'checked').checks.map((k) => k.name)).toEqual(['expression(id < 2)']);
+    expect(modelFile(written.out, index, 'people').compiled).toEqual({ problem: 'a seed has no query of its own' });
+  });
+
+  it('replaces its own previous output whole', async () => {
+    const out = join(fx.dir, 'site');
+    await docsGenerate({ project: fx.dir, out: 'site', assets });
+    writeFileSync(join(out, 'data/models/999.js'), 'stale');
+    await docsGenerate({ project: fx.dir, out: 'site', assets });
+    expect(existsSync(join(out, 'data/models/999.js'))).toBe(false);
+    expect(existsSync(join(out, DOCS_MARKER))).toBe(true);
+    expect(readdirSync(fx.dir).filter((f) => f.startsWith('site.'))).toEqual([]);
+  });
+
+  it('refuses a folder it did not write, and leaves it as it was', async () => {
+    const out = join(fx.dir, 'mine');
+    mkdirSync(out);
+    writeFileSync(join(out, 'notes.txt'), 'keep me');
+    const e = await docsGenerate({ project: fx.dir, out: 'mine', assets }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(DiagnosticError);
+    expect((e as DiagnosticError).diagnostics[0].message).toBe(`${out} is not empty and was not written by pipe docs generate: pipe does not replace it`);
+    expect(readdirSync(out)).toEqual(['notes.txt']);
+  });
+
+  it('refuses when the page is not built', async () => {
+    const e = await docsGenerate({ project: fx.dir, out: 'unbuilt', assets: stubAssets() }).catch((x: unknown) => x);
+    expect((e as DiagnosticError).diagnostics[0].code).toBe('ui-not-built');
+    expect(existsSync(join(fx.dir, 'unbuilt'))).toBe(false);
+  });
+});
