@@ -609,13 +609,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--port <n>', 'the port to listen on (0: any free port)', portNumber, 4180)
     .option('--host <host>', 'the address to listen on; other than loopback (127.0.0.1) anyone who can reach it sees the project', '127.0.0.1')
     .option('--open', 'open the page in the browser')
-    .action(async (o: Common & { port: number; host: string; open?: boolean }) => {
+    .option('--allow-actions', 'let the page retry failed runs and backfill date ranges (as pipe retry and pipe backfill)')
+    .action(async (o: Common & { port: number; host: string; open?: boolean; allowActions?: boolean }) => {
       const logger = makeLogger(o);
       const controller = new AbortController();
       const giveBack = takeOverSignals(() => controller.abort());
       try {
         const { ui } = await import('../ui/ui-command.js');
-        await ui({ ...projectAt(o), host: o.host, port: o.port, open: o.open, signal: controller.signal, emit: (e) => logger.handle(e) });
+        await ui({ ...projectAt(o), host: o.host, port: o.port, open: o.open, allowActions: o.allowActions, signal: controller.signal, emit: (e) => logger.handle(e) });
       } catch (e) {
         exitCode = report(e, logger);
       } finally {

@@ -153,6 +153,15 @@ export interface UiPreview {
   readonly more: boolean;
 }
 
+/** Whether the page may act (`pipe ui --allow-actions`), and the token it sends with each action. */
+export interface UiActions {
+  readonly allowed: boolean;
+  readonly token: string | null;
+}
+
+/** An action's answer: the run it started, or why there was nothing to run. */
+export type UiStarted = { readonly run_id: string } | { readonly nothing: string };
+
 /** What every endpoint answers with when it cannot answer. */
 export interface UiError {
   readonly error: string;

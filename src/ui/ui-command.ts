@@ -6,7 +6,7 @@ import { openProject } from '../commands/open-project.js';
 
 /**
  * `pipe ui`: serves a page to look at the project's runs, lineage and models, until stopped.
- * Read-only, and on this machine's loopback unless `host` says otherwise (a warning then says
+ * Read-only unless `allowActions`, and on this machine's loopback unless `host` says otherwise (a warning then says
  * who can reach it: anyone who can reach that address, with no password).
  */
 
@@ -15,6 +15,8 @@ export interface UiOptions extends ProjectOptions {
   readonly port?: number;
   /** Open the page in the system's browser. */
   readonly open?: boolean;
+  /** Let the page start runs: retry a run, backfill a range. */
+  readonly allowActions?: boolean;
   /** The folder of the built page (tests). */
   readonly assets?: string;
   readonly signal: AbortSignal;
@@ -30,7 +32,7 @@ export async function ui(options: UiOptions): Promise<void> {
   if (!isLoopback(host)) {
     options.emit?.({
       type: 'diagnostic',
-      diagnostic: warning('ui-exposed', `pipe ui listens on ${host}: anyone who can reach this address sees the project's models, SQL, runs and table rows, with no password`),
+      diagnostic: warning('ui-exposed', `pipe ui listens on ${host}: anyone who can reach this address sees the project's models, SQL, runs and table rows${options.allowActions ? ', and can start runs' : ''}, with no password`),
     });
   }
   let server;

@@ -1,19 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { retryCommandFor } from '../../commands/lifecycle.js';
 import type { ProjectOptions } from '../../commands/context.js';
-import type { UiCoverage, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns } from '../api.js';
+import type { UiActions, UiCoverage, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns, UiStarted } from '../api.js';
+import { backfillArgs, startPipe, type Actions } from './actions.js';
 import { asProblem, openAnalyzed, openState, readGraph, readModel, readPreview, UiProblem } from './project-data.js';
 import { readCoverage } from './coverage-data.js';
 import { groupFailures, readRun, readRuns } from './run-data.js';
 import { EventStream, followRunLog, followRuns } from './sse.js';
 
 /**
- * The server's routes. Every route says what it may do: `read` routes change nothing and are
- * all this server has; routes that act (retry a run, cancel one) are to come as `action`
- * routes, served only when the UI is started to allow them, and only to POST.
+ * The server's routes. Every route says what it may do: `read` routes change nothing; `action`
+ * routes start a run, answered only to POST, only when the UI was started with
+ * --allow-actions, and only with the token the page reads from the server (which a page of
+ * another site cannot read).
  */
 
-export type Access = 'read';
+export type Access = 'read' | 'action';
 
 export type Answer =
   | { readonly kind: 'json'; readonly status: number; readonly body: unknown }
@@ -21,11 +23,11 @@ export type Answer =
   | { readonly kind: 'events'; readonly start: (stream: EventStream) => void };
 
 export interface Route {
-  readonly method: 'GET';
+  readonly method: 'GET' | 'POST';
   readonly access: Access;
   /** The path, its parameters as capture groups. */
   readonly path: RegExp;
-  answer(params: readonly string[], query: URLSearchParams): Promise<Answer>;
+  answer(params: readonly string[], query: URLSearchParams, body: unknown): Promise<Answer>;
 }
 
 type JsonAnswer = Extract<Answer, { kind: 'json' }>;
@@ -35,9 +37,33 @@ const json = (body: unknown, status = 200): JsonAnswer => ({ kind: 'json', statu
 /** How many runs the runs page lists by default. */
 export const DEFAULT_RUNS = 25;
 
-export function apiRoutes(options: ProjectOptions): Route[] {
+export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
   const retryCommand = retryCommandFor(options);
   return [
+    {
+      method: 'GET',
+      access: 'read',
+      path: /^\/api\/actions$/,
+      async answer() {
+        return json((actions.allowed ? { allowed: true, token: actions.token } : { allowed: false, token: null }) satisfies UiActions);
+      },
+    },
+    {
+      method: 'POST',
+      access: 'action',
+      path: /^\/api\/runs\/([\w.-]+)\/retry$/,
+      async answer([runId]) {
+        return json((await startPipe(actions, options, ['retry', runId])) satisfies UiStarted, 202);
+      },
+    },
+    {
+      method: 'POST',
+      access: 'action',
+      path: /^\/api\/backfill$/,
+      async answer(_params, _query, body) {
+        return json((await startPipe(actions, options, backfillArgs(body))) satisfies UiStarted, 202);
+      },
+    },
     {
       method: 'GET',
       access: 'read',
@@ -121,11 +147,15 @@ export function apiRoutes(options: ProjectOptions): Route[] {
 }
 
 /** Answers a request with its route, or 404/405; pipe's own errors become `{ error }` answers. */
-export async function answerApi(routes: readonly Route[], req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function answerApi(routes: readonly Route[], actions: Actions, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const matches = routes.map((r) => ({ route: r, m: r.path.exec(url.pathname) })).filter((x) => x.m !== null);
   if (matches.length === 0) return send(res, json({ error: `no such endpoint: ${url.pathname}` }, 404));
   const hit = matches.find((x) => x.route.method === req.method);
-  if (!hit) return send(res, json({ error: `${req.method} is not allowed on ${url.pathname}: this UI only reads` }, 405));
+  if (!hit) return send(res, json({ error: `${req.method} is not allowed on ${url.pathname}` }, 405));
+  if (hit.route.access === 'action') {
+    const refused = refusedAction(actions, req);
+    if (refused) return send(res, json({ error: refused }, 403));
+  }
   let params: string[];
   try {
     params = hit.m!.slice(1).map(decodeURIComponent);
@@ -134,7 +164,7 @@ export async function answerApi(routes: readonly Route[], req: IncomingMessage, 
   }
   let answer: Answer;
   try {
-    answer = await hit.route.answer(params, url.searchParams);
+    answer = await hit.route.answer(params, url.searchParams, req.method === 'POST' ? await readBody(req) : undefined);
   } catch (e) {
     const problem = asProblem(e);
     answer = json({ error: problem.message }, problem.status);
@@ -149,6 +179,30 @@ export async function answerApi(routes: readonly Route[], req: IncomingMessage, 
       const never: never = answer;
       throw new Error(`internal error: answer ${JSON.stringify(never)}`);
     }
+  }
+}
+
+/** Why an action is not done: the UI does not allow them, or the request is not the page's own. */
+function refusedAction(actions: Actions, req: IncomingMessage): string | undefined {
+  if (!actions.allowed) return 'this pipe ui only reads: start it with --allow-actions to retry runs and backfill from the page';
+  if (req.headers['x-pipe-token'] !== actions.token) return 'this request does not come from the page of this pipe ui (no or a wrong x-pipe-token)';
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== 'null' && URL.parse(origin)?.host !== req.headers.host) return `a page of ${origin} may not act on this pipe ui`;
+  return undefined;
+}
+
+/** A POST's JSON body (at most 64 KiB); none is `{}`. */
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  let text = '';
+  for await (const chunk of req) {
+    text += (chunk as Buffer).toString();
+    if (text.length > 65_536) throw new UiProblem('the request is too large', 413);
+  }
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new UiProblem('the request is not JSON', 400);
   }
 }
 

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProjectOptions } from '../../commands/context.js';
+import { makeActions } from './actions.js';
 import { answerApi, apiRoutes } from './routes.js';
 
 /**
@@ -23,6 +24,10 @@ export interface UiServerOptions extends ProjectOptions {
   readonly port?: number;
   /** The folder of index.html and the bundles (default: BUILT_ASSETS). */
   readonly assets?: string;
+  /** Serve the routes that start runs (retry, backfill); without, they answer 403. */
+  readonly allowActions?: boolean;
+  /** The pipe binary actions run (tests; default the one beside this module). */
+  readonly pipeBin?: string;
 }
 
 export interface UiServer {
@@ -57,7 +62,8 @@ export class UiAssetsMissing extends Error {}
 export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
   const host = options.host ?? DEFAULT_UI_HOST;
   const assets = loadAssets(options.assets ?? BUILT_ASSETS);
-  const routes = apiRoutes(options);
+  const actions = makeActions(options.allowActions ?? false, options.pipeBin);
+  const routes = apiRoutes(options, actions);
   const loopback = isLoopback(host);
   const server = createServer((req, res) => {
     void handle(req, res).catch((e: unknown) => {
@@ -76,7 +82,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       return;
     }
     const url = new URL(req.url ?? '/', 'http://pipe.invalid');
-    if (url.pathname.startsWith('/api/')) return answerApi(routes, req, res, url);
+    if (url.pathname.startsWith('/api/')) return answerApi(routes, actions, req, res, url);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('this UI only reads');

@@ -23,6 +23,7 @@ let numbers: Map<string, number> | undefined;
 /** An API path answered from the written files, as the server would answer it. */
 export async function staticAnswer(docs: DocsIndex, path: string): Promise<unknown> {
   if (path === '/api/graph') return docs.graph;
+  if (path === '/api/actions') return { allowed: false, token: null };
   const model = /^\/api\/models\/([^/]+)$/.exec(path);
   if (model) {
     numbers ??= new Map(docs.graph.nodes.map((n, i) => [n.name, i]));

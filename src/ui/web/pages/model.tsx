@@ -1,4 +1,5 @@
 import type { UiModel, UiPreview } from '../../api.js';
+import { BackfillForm } from '../actions.js';
 import { count, duration } from '../format.js';
 import { Loading, RowsTable, SourceNote, Status } from '../parts.js';
 import { href } from '../router.js';
@@ -30,6 +31,7 @@ function Model({ data }: { data: UiModel }) {
         <br />
         Read by: {data.downstream.length === 0 ? '–' : data.downstream.map((d) => <a href={href({ page: 'model', name: d })}>{d} </a>)}
       </p>
+      {node.type === 'model' && <BackfillForm model={node.name} />}
       {data.source_sql !== null && (
         <section>
           <h2>Source</h2>

@@ -1,5 +1,6 @@
 import { useEffect } from 'preact/hooks';
 import type { UiRunDetail } from '../../api.js';
+import { RetryButton } from '../actions.js';
 import { count, duration } from '../format.js';
 import { Gantt } from '../gantt.js';
 import { Loading, SampleTable, SourceNote, Status } from '../parts.js';
@@ -43,6 +44,7 @@ function Run({ data, task }: { data: UiRunDetail; task?: string }) {
           Complete it with <code data-testid="retry">{data.retry}</code>
         </p>
       )}
+      {data.retry && <RetryButton runId={run.run_id} />}
       <section>
         <h2>Timeline</h2>
         <Gantt runId={run.run_id} tasks={data.tasks} now={Date.now()} highlight={task} />
