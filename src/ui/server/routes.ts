@@ -151,7 +151,7 @@ export async function answerApi(routes: readonly Route[], actions: Actions, req:
   const matches = routes.map((r) => ({ route: r, m: r.path.exec(url.pathname) })).filter((x) => x.m !== null);
   if (matches.length === 0) return send(res, json({ error: `no such endpoint: ${url.pathname}` }, 404));
   const hit = matches.find((x) => x.route.method === req.method);
-  if (!hit) return send(res, json({ error: `${req.method} is not allowed on ${url.pathname}` }, 405));
+  if (!hit) return send(res, json({ error: `${req.method} is not allowed on ${url.pathname}: ${matches.some((x) => x.route.method === 'POST') ? 'it is an action, sent with POST' : 'it only reads'}` }, 405));
   if (hit.route.access === 'action') {
     const refused = refusedAction(actions, req);
     if (refused) return send(res, json({ error: refused }, 403));
