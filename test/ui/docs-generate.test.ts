@@ -5,6 +5,7 @@ import type { UiModel } from '../../src/ui/api.js';
 import type { DocsIndex } from '../../src/ui/docs-format.js';
 import { docsGenerate, DOCS_MARKER } from '../../src/ui/docs/docs-generate.js';
 import { DiagnosticError } from '../../src/diagnostics/diagnostics.js';
+import { holdWarehouse } from '../e2e/helpers.js';
 import { removeProjects } from '../support/projects.js';
 import { builtProject, stubAssets, type Fixture } from './ui-fixture.js';
 
@@ -59,6 +60,19 @@ describe('pipe docs generate', () => {
     expect(c.columns_from).toBe('project');
     expect(modelFile(written.out, index, 'checked').checks.map((k) => k.name)).toEqual(['expression(id < 2)']);
     expect(modelFile(written.out, index, 'people').compiled).toEqual({ problem: 'a seed has no query of its own' });
+  });
+
+  it('shows the columns the project declares while another process holds the warehouse, and says so', async () => {
+    const holder = await holdWarehouse(join(fx.dir, 'warehouse.duckdb'));
+    try {
+      const written = await docsGenerate({ project: fx.dir, out: 'held', assets });
+      expect(written.columnsFrom).toBe('project');
+      expect(written.warnings.map((w) => w.message)).toContainEqual(expect.stringContaining('columns are shown as the project declares them'));
+      const index = scriptJson<DocsIndex>(join(written.out, 'data/index.js'));
+      expect(modelFile(written.out, index, 'a').columns_from).toBe('project');
+    } finally {
+      await holder.release();
+    }
   });
 
   it('replaces its own previous output whole', async () => {

@@ -71,6 +71,16 @@ describe('pipe ui actions', () => {
     expect(flag).toEqual({ status: 400, body: { error: "'--full-refresh' is not a selector" } });
   });
 
+  it("backfills a model's dates: the run it starts is pipe backfill's", async () => {
+    const token = await tokenOf(acting);
+    const started = await call<UiStarted>(acting, '/api/backfill', post(token, { select: ['b'], start: '2024-01-03', end: '2024-01-04' }));
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const runId = (started.body as { run_id: string }).run_id;
+    await expect.poll(() => call<UiRunDetail>(acting, `/api/runs/${runId}`).then((r) => r.body.run?.status), { timeout: 20_000 }).toBe('succeeded');
+    const { run } = (await call<UiRunDetail>(acting, `/api/runs/${runId}`)).body;
+    expect([run.command, run.dates]).toEqual(['backfill', '2024-01-03..2024-01-04']);
+  });
+
   it('refuses a retry while another process holds the warehouse, saying who', async () => {
     const token = await tokenOf(acting);
     const holder = await holdWarehouse(join(fx.dir, 'warehouse.duckdb'));
