@@ -47,6 +47,9 @@ describe('pipe docs generate', () => {
     const index = scriptJson<DocsIndex>(join(written.out, 'data/index.js'));
     expect(index.graph.nodes.map((n) => n.name).sort()).toEqual(['a', 'b', 'bad', 'c', 'checked', 'people']);
     expect(index.graph.nodes.every((n) => n.last_status === null)).toBe(true);
+    // No path of this machine in a site meant to be read elsewhere.
+    expect(readFileSync(join(written.out, 'data/index.js'), 'utf8')).not.toContain(fx.dir);
+    expect(index.graph.project).toEqual({ name: expect.any(String), root: '.', warehouse: 'warehouse.duckdb' });
     expect(readdirSync(join(written.out, 'data/models')).length).toBe(6);
     const a = modelFile(written.out, index, 'a');
     expect(a.columns_from).toBe('warehouse');

@@ -1,12 +1,12 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { PipeNode } from '../../analyze/analyze.js';
 import type { ProjectOptions } from '../../commands/context.js';
 import { compile } from '../../commands/inspect.js';
 import { DiagnosticError, error, warning, type Diagnostic } from '../../diagnostics/diagnostics.js';
 import { relationName } from '../../sql/sql-text.js';
 import { PIPE_VERSION } from '../../version.js';
-import type { StateSource, UiColumn, UiModel } from '../api.js';
+import type { StateSource, UiColumn, UiModel, UiProject } from '../api.js';
 import { DOCS_INDEX_FILE, DOCS_MODEL_CALLBACK, DOCS_GLOBAL, docsModelFile, type DocsIndex } from '../docs-format.js';
 import { asProblem, checksOf, configOf, declaredColumns, openAnalyzed, uiNode, type Opened } from '../server/project-data.js';
 import { BUILT_ASSETS } from '../server/server.js';
@@ -52,26 +52,17 @@ export async function docsGenerate(options: DocsOptions): Promise<DocsResult> {
   const index: DocsIndex = {
     generated_at: new Date().toISOString(),
     pipe_version: PIPE_VERSION,
-    graph: { project: opened.info, source, nodes: nodes.map((n) => uiNode(n, undefined)) },
+    graph: { project: siteProject(opened), source, nodes: nodes.map((n) => uiNode(n, undefined)) },
   };
-  // Written beside the target and swapped in whole: a failure half way leaves the previous site.
-  const staging = `${out}.writing-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(join(staging, 'data', 'models'), { recursive: true });
-  // The server's index.html names its files from the root; the site has its own.
-  cpSync(assets, join(staging, 'assets'), { recursive: true, filter: (f) => !f.endsWith('index.html') });
-  writeFileSync(join(staging, 'index.html'), indexHtml(opened.info.name));
-  writeFileSync(join(staging, DOCS_INDEX_FILE), `${DOCS_GLOBAL}=${JSON.stringify(index)};\n`);
   const downstream = new Map<string, string[]>();
   for (const n of nodes) for (const u of n.upstream) downstream.set(u, [...(downstream.get(u) ?? []), n.name]);
-  nodes.forEach((n, i) => {
-    const model = modelOf(opened, n, downstream, source, compiled, columns.value);
-    writeFileSync(join(staging, docsModelFile(i)), `${DOCS_MODEL_CALLBACK}(${i},${JSON.stringify(model)});\n`);
-  });
-  writeFileSync(join(staging, DOCS_MARKER), `${JSON.stringify({ pipe_version: PIPE_VERSION, generated_at: index.generated_at })}\n`);
-  rmSync(out, { recursive: true, force: true });
-  mkdirSync(dirname(out), { recursive: true });
-  renameSync(staging, out);
+  const files = new Map<string, string>([
+    [DOCS_MARKER, `${JSON.stringify({ pipe_version: PIPE_VERSION, generated_at: index.generated_at })}\n`],
+    ['index.html', indexHtml(opened.info.name)],
+    [DOCS_INDEX_FILE, `${DOCS_GLOBAL}=${JSON.stringify(index)};\n`],
+    ...nodes.map((n, i): [string, string] => [docsModelFile(i), `${DOCS_MODEL_CALLBACK}(${i},${JSON.stringify(modelOf(opened, n, downstream, source, compiled, columns.value))});\n`]),
+  ]);
+  writeSite(out, assets, files);
   return { out, nodes: nodes.length, columnsFrom: columns.from, warnings };
 }
 
@@ -92,6 +83,25 @@ function checkTarget(out: string, assets: string): void {
       error('docs-out', `${out} is not empty and was not written by pipe docs generate: pipe does not replace it`, undefined, { hint: 'pass an empty or new folder as --out, or remove it' }),
     ]);
   }
+}
+
+/**
+ * Writes the site over the previous one (files of the same name are replaced, those it no
+ * longer has removed) rather than removing the folder first: on a large project, most of the
+ * time of writing anew went to deleting the previous files one by one. The marker goes first,
+ * so a folder left half written is still known as this command's.
+ */
+function writeSite(out: string, assets: string, files: ReadonlyMap<string, string>): void {
+  mkdirSync(join(out, 'data', 'models'), { recursive: true });
+  writeFileSync(join(out, DOCS_MARKER), files.get(DOCS_MARKER)!);
+  // The server's index.html names its files from the root; the site has its own.
+  const pageFiles = readdirSync(assets).filter((f) => f !== 'index.html');
+  rmSync(join(out, 'assets'), { recursive: true, force: true });
+  mkdirSync(join(out, 'assets'));
+  for (const f of pageFiles) cpSync(join(assets, f), join(out, 'assets', f));
+  for (const [name, text] of files) writeFileSync(join(out, name), text);
+  const models = dirname(docsModelFile(0));
+  for (const f of readdirSync(join(out, models))) if (!files.has(`${models}/${f}`)) rmSync(join(out, models, f), { recursive: true, force: true });
 }
 
 function indexHtml(project: string): string {
@@ -159,6 +169,11 @@ async function warehouseColumns(opened: Opened, warnings: Diagnostic[]): Promise
   }
 }
 
+/** The project as a site tells it: its paths relative to the project, since the site is read elsewhere (no one's home folder on a host). */
+function siteProject(opened: Opened): UiProject {
+  return { name: opened.info.name, root: '.', warehouse: relative(opened.project.root, opened.info.warehouse) || opened.info.warehouse };
+}
+
 function modelOf(
   opened: Opened,
   n: PipeNode,
@@ -170,7 +185,7 @@ function modelOf(
   const { analysis, project } = opened;
   const built = columns.get(n.relation);
   return {
-    project: opened.info,
+    project: siteProject(opened),
     source,
     node: uiNode(n, undefined),
     relation: n.relation,
