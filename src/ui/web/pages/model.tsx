@@ -77,26 +77,26 @@ function Model({ data }: { data: UiModel }) {
         </table>
       </section>
       {live && (
-      <section>
-        <h2>Recent tasks</h2>
-        <table class="list">
-          <tbody>
-            {data.tasks.map((t) => (
-              <tr>
-                <td>
-                  <a href={href({ page: 'run', runId: t.run_id, task: t.task_id })}>{t.task_id}</a>
-                </td>
-                <td>
-                  <Status status={t.status} />
-                </td>
-                <td class="num">{count(t.rows)} rows</td>
-                <td>{duration(t.duration_ms)}</td>
-                <td class="muted">{t.ended_at}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+        <section>
+          <h2>Recent tasks</h2>
+          <table class="list">
+            <tbody>
+              {data.tasks.map((t) => (
+                <tr>
+                  <td>
+                    <a href={href({ page: 'run', runId: t.run_id, task: t.task_id })}>{t.task_id}</a>
+                  </td>
+                  <td>
+                    <Status status={t.status} />
+                  </td>
+                  <td class="num">{count(t.rows)} rows</td>
+                  <td>{duration(t.duration_ms)}</td>
+                  <td class="muted">{t.ended_at}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
       )}
       {live && node.kind !== 'ephemeral' && (
         <section data-testid="preview">
