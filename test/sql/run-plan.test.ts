@@ -67,11 +67,17 @@ async function compiled(options: Parameters<typeof compile>[0]): Promise<Record<
 }
 
 /** Every file under `dir` with a hash of its bytes. */
+/**
+ * Every file of the project and its warehouse, by hash; not the compiled templates pipe keeps
+ * (`.pipe/<warehouse>/templates/`), which any command that reads the project may write, as
+ * `dbt ls` writes its partial parse.
+ */
 function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const f of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     if (!f.isFile()) continue;
     const path = join(f.parentPath, f.name);
+    if (/[/\\]\.pipe[/\\][^/\\]+[/\\]templates[/\\]/.test(path)) continue;
     out[path] = createHash('sha256').update(readFileSync(path)).digest('hex');
   }
   return out;

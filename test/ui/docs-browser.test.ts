@@ -18,7 +18,8 @@ const CHROMIUM = process.env.PIPE_CHROMIUM ?? '/usr/bin/chromium';
 const HAVE_BROWSER = existsSync(CHROMIUM);
 if (!HAVE_BROWSER && process.env.PIPE_REQUIRE_BROWSER) throw new Error(`PIPE_REQUIRE_BROWSER is set and there is no chromium at ${CHROMIUM}`);
 const ASSETS = join(REPO, 'dist/ui/web');
-const MANY = 10_000;
+// Large enough that the page must load each model's file on demand; generating 10,000 (about 10 s) is the bench's to time, not the suite's.
+const MANY = 2_000;
 
 let fx: Fixture;
 let site: string;
@@ -76,11 +77,11 @@ describe.skipIf(!HAVE_BROWSER)('pipe docs generate, opened from disk', () => {
 
   it(`opens a ${MANY.toLocaleString('en')}-model site, and a model's page loads its own file`, async () => {
     await page.goto(`${bigSite}/index.html#/lineage`);
-    await page.getByTestId('search').fill('t7777');
-    await page.getByTestId('hits').getByRole('button', { name: 't7777', exact: true }).click();
-    await expect.poll(() => page.locator('[data-testid="lineage"] g.node.focus').getAttribute('data-node')).toBe('t7777');
+    await page.getByTestId('search').fill('t1777');
+    await page.getByTestId('hits').getByRole('button', { name: 't1777', exact: true }).click();
+    await expect.poll(() => page.locator('[data-testid="lineage"] g.node.focus').getAttribute('data-node')).toBe('t1777');
     await page.getByRole('link', { name: 'open' }).click();
-    await expect.poll(() => page.getByTestId('compiled-sql').textContent()).toContain('"main"."t2592"');
+    await expect.poll(() => page.getByTestId('compiled-sql').textContent()).toContain('"main"."t592"');
     expect(problems).toEqual([]);
   });
 });
