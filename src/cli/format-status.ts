@@ -2,6 +2,7 @@ import type { NodeCoverage } from '../commands/assess-coverage.js';
 import type { Status } from '../commands/status.js';
 import { formatTimestamp, intervalLabel } from '../dates/dates.js';
 import type { Standing, StandingKind, TaskCoverage } from '../commands/task-coverage.js';
+import { standingReason, unitJson } from '../commands/standing-text.js';
 import { textTable as table } from '../logging/width.js';
 
 /** Runs of dates shown per model before the rest is counted (`--json` lists every interval). */
@@ -17,35 +18,6 @@ const LABEL: Record<StandingKind, string> = {
   untracked: 'always runs',
 };
 
-/** What made it not current, in a few words; undefined for current and never built. */
-export function standingReason(s: Standing): string | undefined {
-  switch (s.kind) {
-    case 'current':
-    case 'never-built':
-      return undefined;
-    case 'failed':
-      return `run ${s.runId}`;
-    case 'modified': {
-      const what = s.changed.includes('file') ? 'file changed' : s.changed.length === 2 ? 'model and config changed' : s.changed[0] === 'sql' ? 'model changed' : 'config changed';
-      // The SQL of another date, not another model: say which date it was built for.
-      return s.builtFor !== undefined && s.changed.length === 1 && s.changed[0] === 'sql' ? `built for ${s.builtFor}; its SQL for ${s.judgedFor} differs` : what;
-    }
-    case 'stale': {
-      const changed = s.inputs.filter((i) => !s.unknown.includes(i));
-      return [changed.length > 0 ? `${changed.join(', ')} changed` : '', s.unknown.length > 0 ? `no version on record of ${s.unknown.join(', ')}` : '']
-        .filter(Boolean)
-        .join('; ');
-    }
-    case 'dropped':
-      return 'its relation is gone';
-    case 'untracked':
-      return s.why;
-    default: {
-      const never: never = s;
-      throw new Error(`internal error: standing ${JSON.stringify(never)}`);
-    }
-  }
-}
 
 function described(s: Standing): string {
   const why = standingReason(s);
@@ -121,16 +93,3 @@ export function formatStatus(s: Status, json: boolean): string {
   return lines.join('\n');
 }
 
-/** One interval (or a whole build) as `pipe status --json` tells it. */
-export function unitJson(u: TaskCoverage): Record<string, unknown> {
-  const i = u.task.interval;
-  return {
-    ...(u.task.tracking?.key ? { interval: intervalLabel(i!), start: new Date(i!.start).toISOString(), end: new Date(i!.end).toISOString() } : {}),
-    state: u.standing.kind,
-    ...(standingReason(u.standing) !== undefined ? { reason: standingReason(u.standing) } : {}),
-    ...(u.standing.kind === 'stale' ? { inputs: u.standing.inputs } : {}),
-    ...(u.standing.kind === 'modified' ? { changed: u.standing.changed } : {}),
-    built_at: u.built ? new Date(u.built.at).toISOString() : null,
-    run_id: u.built?.runId ?? null,
-  };
-}

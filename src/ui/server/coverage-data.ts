@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import type { ProjectOptions } from '../../commands/context.js';
 import { openProject } from '../../commands/open-project.js';
 import { status } from '../../commands/status.js';
-import { unitJson } from '../../cli/format-status.js';
+import { unitJson } from '../../commands/standing-text.js';
 import { WarehouseLockedError } from '../../warehouse/warehouse.js';
 import type { UiCoverage, UiCoverageUnit } from '../api.js';
 import { heldBy } from './warehouse-access.js';
