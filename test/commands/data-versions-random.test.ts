@@ -138,7 +138,7 @@ describe('skipping what is current, over random edits', () => {
     const forced = tempDir();
     const history: string[] = [];
     let skipped = 0;
-    const steps = Number(process.env.PIPE_RANDOM_STEPS ?? 16);
+    const steps = Number(process.env.PIPE_RANDOM_STEPS ?? 10);
     for (let i = 0; i < steps; i++) {
       const what = i === 0 ? 'first build' : edit(rnd, files);
       const broken = i > 0 && rnd.chance(0.2) ? rnd.pick(['2024-01-01', '2024-01-02']) : undefined;
