@@ -88,16 +88,20 @@ export function backfillIn(project: string, options: Opts<BackfillOptions>): Pro
   }, options.onEvent);
 }
 
+/** The exit status of a command that may find nothing to do (said as a notice, as the CLI says it). */
+async function settled(outcome: { nothingToDo: string } | { notified: Promise<unknown>; status: Parameters<typeof statusCode>[0] }, emit: (e: PipeEvent) => void): Promise<number> {
+  if ('nothingToDo' in outcome) {
+    emit({ type: 'notice', message: outcome.nothingToDo });
+    return 0;
+  }
+  await outcome.notified;
+  return statusCode(outcome.status);
+}
+
 /** `pipe backfill --missing`. */
 export function backfillMissingIn(project: string, options: Opts<BackfillOptions>): Promise<PipeResult> {
   return command(project, async (emit) => {
-    const outcome = await backfillMissing({ ...options, project, emit });
-    if ('nothingToDo' in outcome) {
-      emit({ type: 'notice', message: outcome.nothingToDo });
-      return 0;
-    }
-    await outcome.notified;
-    return statusCode(outcome.status);
+    return settled(await backfillMissing({ ...options, project, emit }), emit);
   }, options.onEvent);
 }
 
@@ -122,13 +126,7 @@ export function dryRunIn(project: string, options: Opts<BackfillOptions>): Promi
 /** `pipe retry`. */
 export function retryIn(project: string, options: Opts<RetryOptions> = {}): Promise<PipeResult> {
   return command(project, async (emit) => {
-    const outcome = await retry({ ...options, project, emit });
-    if ('nothingToDo' in outcome) {
-      emit({ type: 'notice', message: outcome.nothingToDo });
-      return 0;
-    }
-    await outcome.notified;
-    return statusCode(outcome.status);
+    return settled(await retry({ ...options, project, emit }), emit);
   }, options.onEvent);
 }
 
