@@ -7,6 +7,9 @@ export default defineConfig({
     globalSetup: ['test/support/postgres-teardown.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // A poll waits for something another process or the browser does: on a loaded 2-core
+    // machine that can take seconds (a spawned pipe's start alone), never the default 1 s.
+    expect: { poll: { timeout: 30_000 } },
     // End-to-end tests spawn the real binary and DuckDB uses several threads per process:
     // two test files at a time fit a 2-core machine.
     maxWorkers: 2,
