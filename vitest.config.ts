@@ -13,6 +13,10 @@ export default defineConfig({
     // End-to-end tests spawn the real binary and DuckDB uses several threads per process:
     // two test files at a time fit a 2-core machine.
     maxWorkers: 2,
+    // Each worker process loads pipe's modules once for all the files it runs, not once per
+    // file: a fifth of the suite's CPU time was module loading. Tests that change process.env
+    // put it back; nothing of pipe's keeps state between commands.
+    isolate: false,
     // Read only by `npm run coverage` (`--coverage`): instrumenting is off in `npm test`.
     // Code run by a spawned `pipe` is not counted, only code run in the test processes.
     coverage: {
