@@ -2,9 +2,10 @@ import type { UiModel, UiPreview } from '../../api.js';
 import { BackfillForm } from '../actions.js';
 import { count, duration } from '../format.js';
 import { Loading, RowsTable, SourceNote, Status } from '../parts.js';
-import { href } from '../router.js';
+import { go, href } from '../router.js';
 import { Sql } from '../sql-highlight.js';
 import { docsIndex } from '../static-data.js';
+import { TaskChart } from '../task-chart.js';
 import { useData } from '../use-data.js';
 
 export function ModelPage({ name }: { name: string }) {
@@ -79,7 +80,8 @@ function Model({ data }: { data: UiModel }) {
       {live && (
         <section>
           <h2>Recent tasks</h2>
-          <table class="list">
+          <TaskChart tasks={data.tasks} open={(t) => go({ page: 'run', runId: t.run_id, task: t.task_id })} />
+          <table class="list" data-testid="recent-tasks">
             <tbody>
               {data.tasks.map((t) => (
                 <tr>
