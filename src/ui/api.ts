@@ -200,4 +200,5 @@ export interface UiCoverageNode {
 /** `pipe status` of every model and seed, or why the warehouse could not be read. */
 export type UiCoverage =
   | { readonly kind: 'read'; readonly project: UiProject; readonly start: string; readonly end: string; readonly nothing_built: boolean; readonly nodes: readonly UiCoverageNode[] }
-  | { readonly kind: 'held'; readonly project: UiProject; readonly held_by: string };
+  /** `held_pid`: the holder's process, when the lock names it (the page reads again once it is gone). */
+  | { readonly kind: 'held'; readonly project: UiProject; readonly held_by: string; readonly held_pid: number | null };

@@ -6,7 +6,7 @@ import { backfillArgs, startPipe, type Actions } from './actions.js';
 import { asProblem, openAnalyzed, openState, readGraph, readModel, readPreview, UiProblem } from './project-data.js';
 import { readCoverage } from './coverage-data.js';
 import { groupFailures, readRun, readRuns } from './run-data.js';
-import { EventStream, followRunLog, followRuns } from './sse.js';
+import { EventStream, followHolder, followRunLog, followRuns } from './sse.js';
 
 /**
  * The server's routes. Every route says what it may do: `read` routes change nothing; `action`
@@ -140,6 +140,9 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
         const { at } = openState(options);
         const runId = query.get('run');
         if (runId !== null && !/^[\w.-]+$/.test(runId)) throw new UiProblem(`'${runId}' is not a run id`, 400);
+        const holder = query.get('free');
+        if (holder !== null && !/^[1-9]\d*$/.test(holder)) throw new UiProblem(`'${holder}' is not a process id`, 400);
+        if (holder !== null) return { kind: 'events', start: (stream) => followHolder(stream, Number(holder)) };
         return { kind: 'events', start: (stream) => (runId === null ? followRuns(stream, at.warehouse) : followRunLog(stream, at.warehouse, runId)) };
       },
     },

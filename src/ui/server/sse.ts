@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { listRunLogs, runLogPath } from '../../run-log/run-log-files.js';
+import { processAlive } from '../../run-log/run-log-reader.js';
 
 /**
  * Live updates by server-sent events, from the run logs beside the warehouse: they are written
@@ -101,4 +102,21 @@ export function followRuns(stream: EventStream, warehouse: string, pollMs = LIVE
     last = now;
     stream.send('runs', JSON.stringify({ changed: true }));
   });
+}
+
+/**
+ * Sends `free` once the process of `pid`, which holds the warehouse, is gone (and with it its
+ * lock), then ends: a page that could not read the warehouse reads it again then. Asks the
+ * system whether the process exists and never opens the warehouse, which would take a lock of
+ * its own while the run may still want it.
+ */
+export function followHolder(stream: EventStream, pid: number, pollMs = LIVE_POLL_MS, alive: (pid: number) => boolean = processAlive): void {
+  const tick = () => {
+    if (alive(pid)) return;
+    stream.send('free', String(pid));
+    stream.send('end', String(pid));
+    stream.end();
+  };
+  tick();
+  stream.every(pollMs, tick);
 }

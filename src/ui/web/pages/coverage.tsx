@@ -1,10 +1,11 @@
-import { useMemo, useState } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
+import { useMemo, useRef, useState } from 'preact/hooks';
 import type { UiCoverage, UiCoverageNode } from '../../api.js';
 import { count } from '../format.js';
 import { columnsOf, Heatmap, STATES, type Hit } from '../heatmap.js';
 import { Loading } from '../parts.js';
 import { go, type Route } from '../router.js';
-import { useData } from '../use-data.js';
+import { useData, useLive } from '../use-data.js';
 
 /**
  * How current every model is, date by date: `pipe status` as a heatmap, with filters by name,
@@ -13,23 +14,43 @@ import { useData } from '../use-data.js';
 
 type CoverageRoute = Extract<Route, { page: 'coverage' }>;
 
+/** A run that starts, goes on or ends changes the standings (`runs`); a holder of the warehouse that is gone lets it be read (`free`). */
+const LIVE_EVENTS = ['runs', 'free'];
+
+type Read = Extract<UiCoverage, { kind: 'read' }>;
+
 export function CoveragePage({ route }: { route: CoverageRoute }) {
   const query = route.start && route.end ? `?start=${encodeURIComponent(route.start)}&end=${encodeURIComponent(route.end)}` : '';
-  const [loaded, reload] = useData<UiCoverage>(`/api/coverage${query}`);
+  const path = `/api/coverage${query}`;
+  const [loaded, reload] = useData<UiCoverage>(path);
+  // While a run holds the warehouse, the heatmap read before it stays on the page.
+  const last = useRef<{ path: string; data: Read } | null>(null);
+  if (loaded.state === 'ready' && loaded.data.kind === 'read') last.current = { path, data: loaded.data };
+  const held = loaded.state === 'ready' && loaded.data.kind === 'held' ? loaded.data : null;
+  // Live as the runs pages are: read again when the run logs change, and, while another
+  // process holds the warehouse, once that process is gone (status cannot read it before).
+  useLive(held?.held_pid ? `/api/live?free=${held.held_pid}` : '/api/live', LIVE_EVENTS, reload);
+  const before = last.current?.path === path ? last.current.data : null;
   return (
     <Loading loaded={loaded}>
       {(data) => {
         switch (data.kind) {
-          case 'held':
-            return (
+          case 'held': {
+            const note = (
+              <p class="note" data-testid="held">
+                The warehouse is in use ({data.held_by}): pipe status reads it to judge each date, so coverage {before ? 'is shown as it was before, and is read again' : 'shows'} once it is free.{' '}
+                <button onClick={reload}>Try again</button>
+              </p>
+            );
+            return before ? (
+              <Coverage data={before} route={route} reload={reload} note={note} />
+            ) : (
               <>
                 <h1>Coverage of {data.project.name}</h1>
-                <p class="note" data-testid="held">
-                  The warehouse is in use ({data.held_by}): pipe status reads it to judge each date, so coverage shows once it is free.{' '}
-                  <button onClick={reload}>Try again</button>
-                </p>
+                {note}
               </>
             );
+          }
           case 'read':
             return <Coverage data={data} route={route} reload={reload} />;
           default: {
@@ -42,7 +63,7 @@ export function CoveragePage({ route }: { route: CoverageRoute }) {
   );
 }
 
-function Coverage({ data, route, reload }: { data: Extract<UiCoverage, { kind: 'read' }>; route: CoverageRoute; reload: () => void }) {
+function Coverage({ data, route, reload, note }: { data: Read; route: CoverageRoute; reload: () => void; note?: ComponentChildren }) {
   const set = (change: Partial<CoverageRoute>) => go({ ...route, ...change });
   const columns = useMemo(() => columnsOf(data.nodes), [data]);
   const rows = useMemo(() => shown(data.nodes, route.q, route.state), [data, route.q, route.state]);
@@ -56,6 +77,7 @@ function Coverage({ data, route, reload }: { data: Extract<UiCoverage, { kind: '
   return (
     <>
       <h1>Coverage of {data.project.name}</h1>
+      {note}
       {data.nothing_built && <p class="note">Nothing is built in {data.project.warehouse} yet: every model and seed is never built.</p>}
       <div class="controls">
         <input type="search" placeholder={`search ${count(data.nodes.length)} models and seeds`} value={route.q ?? ''} data-testid="coverage-search" onInput={(e) => set({ q: (e.target as HTMLInputElement).value || undefined })} />
