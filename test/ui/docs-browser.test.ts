@@ -7,6 +7,7 @@ import { docsGenerate } from '../../src/ui/docs/docs-generate.js';
 import { REPO } from '../e2e/helpers.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 import { builtProject, type Fixture } from './ui-fixture.js';
+import { screenshot, VIEWPORT } from './screenshot.js';
 
 /**
  * The site of `pipe docs generate` opened from disk (file://, no server) in a real browser:
@@ -43,7 +44,7 @@ describe.skipIf(!HAVE_BROWSER)('pipe docs generate, opened from disk', () => {
     site = pathToFileURL((await docsGenerate({ project: fx.dir, assets: ASSETS })).out).href;
     bigSite = pathToFileURL((await docsGenerate({ project: tree(), assets: ASSETS })).out).href;
     browser = await chromium.launch({ executablePath: CHROMIUM });
-    page = await browser.newPage();
+    page = await browser.newPage({ viewport: VIEWPORT });
     page.on('pageerror', (e) => problems.push(e.message));
     page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
   }, 60_000);
@@ -62,6 +63,7 @@ describe.skipIf(!HAVE_BROWSER)('pipe docs generate, opened from disk', () => {
     // No runs in a written site: no link to them.
     expect(await page.locator('header nav a').allTextContents()).toEqual(['Lineage']);
     expect(problems).toEqual([]);
+    await screenshot(page, 'docs-lineage');
   });
 
   it("opens a model's page from the lineage: its SQL, compiled SQL and columns, no rows", async () => {
@@ -73,6 +75,7 @@ describe.skipIf(!HAVE_BROWSER)('pipe docs generate, opened from disk', () => {
     expect(await page.getByTestId('columns').locator('tr').allInnerTexts()).toEqual(['id\tBIGINT\t', 'name\tVARCHAR\t']);
     expect(await page.getByTestId('preview').count()).toBe(0);
     expect(problems).toEqual([]);
+    await screenshot(page, 'docs-model');
   });
 
   it(`opens a ${MANY.toLocaleString('en')}-model site, and a model's page loads its own file`, async () => {

@@ -8,6 +8,7 @@ import { removeProjects, tempProject } from '../support/projects.js';
 import { CELL, HEAD, LABEL } from '../../src/ui/web/heatmap.js';
 import { builtProject, COVERAGE_RANGE, datedProject, DAY, PARALLEL_FILES, serve, type Fixture } from './ui-fixture.js';
 import { runIn } from '../support/in-process.js';
+import { screenshot, VIEWPORT } from './screenshot.js';
 
 /**
  * The page of `pipe ui` in a real browser (the system's chromium, driven by playwright-core),
@@ -40,6 +41,24 @@ function manyModels(): string {
   return dir;
 }
 
+/** Two tables, `held` reading `first` and held at a gate until the test opens it. */
+function gatedProject(): { dir: string; gate: ModelGate } {
+  const dir = tempProject({}, 'pipe-ui-live-');
+  const gate = new ModelGate(dir);
+  writeProjectFiles(dir, {
+    'models/first.sql': "{{ config(materialized='table') }}\nselect 1 as x\n",
+    'models/held.sql': `{{ config(materialized='table') }}\nselect x from {{ ref('first') }} where ${gate.sql} >= 0\n`,
+  });
+  return { dir, gate };
+}
+
+/** A `pipe run` of a gated project in another process, once it holds the warehouse with `first` done and `held` under way. */
+async function runUntilHeld(dir: string) {
+  const running = new RunningPipe(['run', '--date', DAY, '--json', '--project', dir]);
+  const started = await running.waitFor((e) => e.type === 'task-started' && (e.task as { model: string }).model === 'held');
+  return { running, started };
+}
+
 describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
   beforeAll(async () => {
     if (!existsSync(join(ASSETS, 'app.js'))) throw new Error(`${ASSETS} has no app.js: npm run build makes it`);
@@ -47,7 +66,7 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     server = await serve(fx.dir, ASSETS);
     big = await serve(manyModels(), ASSETS);
     browser = await chromium.launch({ executablePath: CHROMIUM });
-    page = await browser.newPage();
+    page = await browser.newPage({ viewport: VIEWPORT });
   });
   afterAll(async () => {
     await killRunning();
@@ -63,6 +82,7 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     await expect.poll(() => badge.textContent()).toBe('failed');
     expect(await badge.evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(215, 58, 58)');
     expect(await page.locator(`tr[data-run="${fx.good}"] .badge`).textContent()).toBe('succeeded');
+    await screenshot(page, 'runs');
     // The grid's red cell opens the run at its task.
     await page.locator(`[data-cell="${fx.failed}/bad@2024-01-02"]`).click();
     const retry = page.getByTestId('retry');
@@ -71,6 +91,8 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     expect(await page.locator('tr.on[data-task-row]').getAttribute('data-task-row')).toBe('bad@2024-01-02');
     expect(await page.getByTestId('failures').textContent()).toContain('models/bad.sql:3');
     expect(await page.getByTestId('checks').textContent()).toContain('expression(id < 2)');
+    await expect.poll(() => page.locator('[data-testid="gantt"] rect.bar').count()).toBeGreaterThan(0);
+    await screenshot(page, 'run-failed');
   });
 
   it('draws a Gantt bar per task of a run', async () => {
@@ -93,6 +115,7 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
       await expect.poll(() => heatmap.getAttribute('data-cells')).toBe('5');
       expect([await heatmap.getAttribute('data-rows'), await heatmap.getAttribute('data-cols')]).toEqual(['2', '4']);
       expect(await page.getByTestId('legend').textContent()).toContain('failed 1');
+      await screenshot(page, 'coverage');
       await page.getByTestId('coverage-state').selectOption('failed');
       await expect.poll(() => heatmap.getAttribute('data-rows')).toBe('1');
       // daily's second date, the failed one: its run, at its task.
@@ -133,6 +156,7 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     const look = (name: string) => page.locator(`g.node[data-node="${name}"] rect`).evaluate((r) => [getComputedStyle(r).fill, getComputedStyle(r).stroke]);
     expect(await look('bad')).toEqual(['rgb(219, 231, 255)', 'rgb(215, 58, 58)']);
     expect(await look('people')).toEqual(['rgb(240, 224, 255)', 'rgb(46, 158, 68)']);
+    await screenshot(page, 'lineage');
   });
 
   it("shows a model's SQL highlighted, its columns and its rows", async () => {
@@ -145,6 +169,26 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     expect(await page.getByTestId('columns').locator('tr').allInnerTexts()).toEqual(['id\tBIGINT\t', 'name\tVARCHAR\t']);
     const rows = page.getByTestId('preview').locator('tbody tr');
     await expect.poll(() => rows.allInnerTexts()).toEqual(['1\tann', '2\tbob']);
+    await screenshot(page, 'model');
+  });
+
+  it("charts a model's recent tasks, a bar each in time order, failed ones in the failed colour", async () => {
+    const bars = () =>
+      page.locator('[data-testid="task-chart"] [data-task-bar]').evaluateAll((gs) => gs.map((g) => [g.getAttribute('data-run'), g.getAttribute('data-status')]));
+    await page.goto(`${server.url}#/models/bad`);
+    await expect.poll(() => bars()).toEqual([[fx.failed, 'failed']]);
+    const bar = page.locator('[data-testid="task-chart"] [data-task-bar] rect.bar');
+    expect(await bar.evaluate((r) => getComputedStyle(r).fill)).toBe('rgb(215, 58, 58)');
+    expect(await page.locator('[data-testid="task-chart"] title').textContent()).toContain('bad@2024-01-02 · failed');
+    await expect.poll(() => page.getByTestId('preview').textContent()).not.toContain('Loading');
+    await screenshot(page, 'model-failed');
+    await page.goto(`${server.url}#/models/a`);
+    // a ran in both runs: the older on the left; the table below lists the newest first.
+    await expect.poll(() => bars()).toEqual([
+      [fx.good, 'succeeded'],
+      [fx.failed, 'succeeded'],
+    ]);
+    expect(await page.getByTestId('recent-tasks').locator('tr').count()).toBe(2);
   });
 
   it(`draws at most ${CAP} nodes of a ${MANY.toLocaleString('en')}-model project and keeps answering`, async () => {
@@ -162,15 +206,8 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
   });
 
   it('follows a run that another process is running, live', async () => {
-    const dir = tempProject({}, 'pipe-ui-live-');
-    const gate = new ModelGate(dir);
-    writeProjectFiles(dir, {
-      'models/first.sql': "{{ config(materialized='table') }}\nselect 1 as x\n",
-      // Held at the gate: the run holds the warehouse with one task done and one under way.
-      'models/held.sql': `{{ config(materialized='table') }}\nselect x from {{ ref('first') }} where ${gate.sql} >= 0\n`,
-    });
-    const running = new RunningPipe(['run', '--date', DAY, '--json', '--project', dir]);
-    const started = await running.waitFor((e) => e.type === 'task-started' && (e.task as { model: string }).model === 'held');
+    const { dir, gate } = gatedProject();
+    const { running, started } = await runUntilHeld(dir);
     const live = await serve(dir, ASSETS);
     try {
       await page.goto(`${live.url}#/runs/${String(started.runId)}`);
@@ -183,6 +220,35 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
       await expect.poll(() => status.textContent(), { timeout: 20_000 }).toBe('succeeded');
       expect(await page.locator(`rect.bar[data-task="held@${DAY}"]`).getAttribute('class')).toContain('status-succeeded');
       expect((await running.exited).code).toBe(0);
+    } finally {
+      await live.close();
+    }
+  });
+
+  it('keeps the coverage page live: a model never built shows built once the run in another process ends', async () => {
+    const { dir, gate } = gatedProject();
+    const built = await runIn(dir, { date: DAY, select: ['first'] });
+    expect(built.code, built.stderr).toBe(0);
+    const live = await serve(dir, ASSETS);
+    try {
+      await page.goto(`${live.url}#/coverage`);
+      const legend = page.getByTestId('legend');
+      await expect.poll(() => legend.textContent()).toContain('never built 1');
+      expect(await legend.textContent()).toContain('current 1');
+      const { running } = await runUntilHeld(dir);
+      // The run's log changed: the page reads again, finds the warehouse held and says by whom,
+      // keeping the heatmap it read before.
+      await expect.poll(() => page.getByTestId('held').textContent()).toContain(`pid ${running.child.pid}`);
+      expect(await legend.textContent()).toContain('never built 1');
+      gate.open();
+      expect((await running.exited).code).toBe(0);
+      // No reload: the holder is gone, the page reads the warehouse again.
+      await expect.poll(() => legend.textContent()).toContain('never built 0');
+      // held reads a file (its gate), which status cannot tell the age of: it always runs.
+      expect(await legend.textContent()).toContain('current 1');
+      expect(await legend.textContent()).toContain('always runs 1');
+      expect(await page.getByTestId('held').count()).toBe(0);
+      await screenshot(page, 'coverage-live');
     } finally {
       await live.close();
     }
