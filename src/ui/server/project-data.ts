@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import type { Analysis, PipeNode } from '../../analyze/analyze.js';
+import type { Analysis, AnalysisCache, PipeNode } from '../../analyze/analyze.js';
 import { analyzeAndSelect, resolveInterval, type ProjectOptions } from '../../commands/context.js';
 import { compile, nodeKind } from '../../commands/inspect.js';
 import { openProject, type Project } from '../../commands/open-project.js';
@@ -48,11 +48,15 @@ export interface Opened {
   readonly info: UiProject;
 }
 
-/** The project analyzed for the default date, every node selected. */
-export function openAnalyzed(options: ProjectOptions): Opened {
+/**
+ * The project analyzed for the default date, every node selected. With a cache (the server
+ * keeps one, as watch mode does), the files are read again but only the models whose text,
+ * YAML, macros or vars changed since are rendered again.
+ */
+export function openAnalyzed(options: ProjectOptions, cache?: AnalysisCache): Opened {
   const project = openProject(options);
   const { interval } = resolveInterval(undefined, options.clock);
-  const { analysis } = analyzeAndSelect(project.files, { interval, validated: project });
+  const { analysis } = analyzeAndSelect(project.files, { interval, validated: project }, cache);
   return {
     project,
     analysis,

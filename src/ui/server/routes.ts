@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AnalysisCache } from '../../analyze/analyze.js';
 import { retryCommandFor } from '../../commands/lifecycle.js';
 import type { ProjectOptions } from '../../commands/context.js';
 import type { UiActions, UiCoverage, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns, UiStarted } from '../api.js';
@@ -39,6 +40,9 @@ export const DEFAULT_RUNS = 25;
 
 export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
   const retryCommand = retryCommandFor(options);
+  // The graph and the model pages analyze the project at each request: a project of
+  // thousands of models renders again only what changed.
+  const analysisCache = new AnalysisCache();
   return [
     {
       method: 'GET',
@@ -101,7 +105,7 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
       access: 'read',
       path: /^\/api\/graph$/,
       async answer() {
-        const opened = openAnalyzed(options);
+        const opened = openAnalyzed(options, analysisCache);
         const { source, value } = await readGraph(opened);
         return json({ project: opened.info, source, nodes: value } satisfies UiGraph);
       },
@@ -111,7 +115,7 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
       access: 'read',
       path: /^\/api\/models\/([^/]+)$/,
       async answer([name]) {
-        const { value } = await readModel(options, openAnalyzed(options), name);
+        const { value } = await readModel(options, openAnalyzed(options, analysisCache), name);
         return json(value satisfies UiModel);
       },
     },
