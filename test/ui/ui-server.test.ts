@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -176,6 +177,34 @@ describe('pipe ui server', () => {
       expect(seen).not.toMatch(/data: \{"type":"notice","message":"half"?\n/);
     } finally {
       await live.close();
+    }
+  });
+
+  it('tells once a process holding the warehouse is gone, without opening it', async () => {
+    // A process that stays until its input ends.
+    const holder = spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const exited = new Promise((res) => holder.once('exit', res));
+    const res = await fetch(new URL(`/api/live?free=${holder.pid}`, server.url));
+    const text = res.text();
+    holder.stdin.end();
+    await exited;
+    expect([...(await text).matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map((m) => [m[1], m[2]])).toEqual([
+      ['free', String(holder.pid)],
+      ['end', String(holder.pid)],
+    ]);
+    expect((await get<{ error: string }>('/api/live?free=0; rm')).body.error).toBe("'0; rm' is not a process id");
+  });
+
+  it('analyzes the project as its files are now at each request', async () => {
+    const dir = tempProject(FILES, 'pipe-ui-edit-');
+    const edited = await serve(dir, assets);
+    try {
+      const graph = async () => ((await (await fetch(new URL('/api/graph', edited.url))).json()) as UiGraph).nodes.find((n) => n.name === 'b')?.upstream;
+      expect(await graph()).toEqual(['a']);
+      writeFileSync(join(dir, 'models/b.sql'), "{{ config(materialized='view') }}\nselect id, name from {{ ref('people') }}\n");
+      expect(await graph()).toEqual(['people']);
+    } finally {
+      await edited.close();
     }
   });
 
