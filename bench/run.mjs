@@ -15,6 +15,7 @@ import { addDays, pipeModelPath, syntheticSpec, withTemplateShape, writeChainPro
 import { describeMachine } from './lib/machine.mjs';
 import { GNU_TIME, jsonLines, median, runChecked, runTimed } from './lib/proc.mjs';
 import { renderMarkdown, fmtMs, fmtMb, fmtX } from './lib/report.mjs';
+import { benchLineagePage, uiUnavailable } from './lib/ui.mjs';
 import { dbtBuild, dbtCompile, dbtParse, ensureAnchors, sqlmeshLoad, sqlmeshRun } from './lib/anchors.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -33,6 +34,7 @@ const { values: opt } = parseArgs({
     'no-anchors': { type: 'boolean', default: false },
     venv: { type: 'string' },
     only: { type: 'string' },
+    'ui-models': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -44,7 +46,8 @@ if (opt.help) {
   --reps N           repetitions of each timed command (default 5 for compiles, 3 for runs)
   --no-anchors       skip dbt and SQLMesh
   --venv DIR         a virtualenv that has dbt-duckdb (and SQLMesh) already, used as it is, instead of bench/.venv
-  --only a,b         sections: compile,run,realistic,backfill,watch,anchors`);
+  --ui-models N      models of the project whose lineage page is opened in chromium (default 10000; 1000 with --quick)
+  --only a,b         sections: compile,run,realistic,backfill,watch,ui,anchors`);
   process.exit(0);
 }
 
@@ -63,12 +66,14 @@ const cfg = {
   parallels: [1, 2, 4],
   watchModels: quick ? 100 : 1000,
   watchEdits: quick ? 2 : 5,
+  uiModels: Number(opt['ui-models'] ?? (quick ? 1000 : 10_000)),
+  uiReps: quick ? 1 : 3,
   anchors: !quick && !opt['no-anchors'],
   anchorReps: quick ? 1 : 3,
   /** An anchor size is skipped when its projected time (from the size below it) passes this. */
   anchorBudgetMs: 4 * 60_000,
 };
-const sections = new Set(opt.only ? opt.only.split(',') : ['compile', 'run', 'realistic', 'backfill', 'watch', 'anchors']);
+const sections = new Set(opt.only ? opt.only.split(',') : ['compile', 'run', 'realistic', 'backfill', 'watch', 'ui', 'anchors']);
 
 // Projects are generated under bench/.work. pipe leaves out any file whose absolute path has a
 // folder starting with a dot, so the projects are given to pipe through a symlink without one.
@@ -100,6 +105,7 @@ const results = {
   realistic: undefined,
   backfill: undefined,
   watch: undefined,
+  ui: undefined,
   anchors: undefined,
   targets: [],
   notes,
@@ -513,6 +519,23 @@ async function benchAnchors() {
 }
 
 // ---------------------------------------------------------------------------------------
+/** The lineage page of the plain synthetic project in headless chromium, served by pipe ui and written by pipe docs generate. */
+async function benchUi() {
+  const why = await uiUnavailable();
+  if (why) {
+    notes.push(`The lineage page was not opened in a browser: ${why}.`);
+    log(`ui skipped: ${why}`);
+    return;
+  }
+  const n = cfg.uiModels;
+  log(`ui: the lineage page of ${n.toLocaleString('en-US')} models in chromium`);
+  const { spec, dir } = synthetic(n);
+  // Nodes from the start, the middle and the end of the graph: few, many and no readers.
+  const focusOn = [0.1, 0.3, 0.5, 0.7, 0.9].map((f) => spec.models[Math.floor(f * n)].name);
+  results.ui = await benchLineagePage({ root: ROOT, project: dir, models: n, focusOn, reps: cfg.uiReps, log });
+}
+
+// ---------------------------------------------------------------------------------------
 function evaluateTargets() {
   const t = [];
   const real = results.compile.find((c) => c.models === 10_000 && c.shape === 'realistic');
@@ -558,6 +581,13 @@ function evaluateTargets() {
     measured: p4 ? fmtX(p4.speedup) : undefined,
     met: p4 ? p4.speedup >= 1.5 : undefined,
   });
+  const ui = results.ui;
+  t.push({
+    name: `lineage page${ui ? ` of ${ui.models.toLocaleString('en-US')} models` : ''} drawn in chromium, pipe ui, first load`,
+    goal: '< 2 s',
+    measured: ui ? `${fmtMs(ui.ui.firstOpenMs)} (median of ${ui.ui.reps} loads ${fmtMs(ui.ui.openMs)})` : undefined,
+    met: ui ? ui.ui.firstOpenMs < 2000 : undefined,
+  });
   results.targets = t;
 }
 
@@ -567,6 +597,7 @@ const steps = [
   ['realistic', benchRealistic],
   ['backfill', benchBackfill],
   ['watch', benchWatch],
+  ['ui', benchUi],
   ['anchors', cfg.anchors ? benchAnchors : undefined],
 ];
 let failed = false;

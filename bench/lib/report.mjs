@@ -135,6 +135,21 @@ export function renderMarkdown(r) {
     );
   }
 
+  if (r.ui) {
+    const u = r.ui;
+    out.push(`## The lineage page of ${fmtN(u.models)} models in headless chromium`, '');
+    const row = (label, x) => [label, fmtMs(x.firstOpenMs), fmtMs(x.openMs), fmtMs(x.loadedMs), fmtMs(x.openWallMs), fmtMs(x.openLongestTaskMs), fmtN(x.nodesDrawn), fmtMs(x.focusMs), `${fmtMs(Math.min(...x.focuses.map((f) => f.ms)))} – ${fmtMs(Math.max(...x.focuses.map((f) => f.ms)))}`, fmtMs(x.focusLongestTaskMs), fmtMs(x.focusLongestFrameGapMs)];
+    out.push(
+      table(
+        ['served by', 'first load: navigation → graph drawn', 'median of the loads', 'of which until its data came', 'as the test driver saw it', 'longest task while opening', 'nodes drawn', 'focus change (median)', 'range', 'longest task while focusing', 'longest frame gap while focusing'],
+        [row('`pipe ui`', u.ui), row(`\`pipe docs generate\` (from disk; generated in ${fmtMs(u.docs.generateMs)})`, u.docs)],
+      ),
+      '',
+      `Medians of ${u.reps} page loads (a fresh browser context each; the first is pipe ui's first analysis of the project, later ones render only what changed) and of ${u.ui.focuses.length} focus changes (search, click a hit, until its node is drawn as the focus). A long task is one of the page's main thread over 50 ms.`,
+      '',
+    );
+  }
+
   if (r.anchors) {
     const a = r.anchors;
     out.push('## Anchors: dbt and SQLMesh on the same spec', '');
