@@ -200,5 +200,14 @@ export interface UiCoverageNode {
 /** `pipe status` of every model and seed, or why the warehouse could not be read. */
 export type UiCoverage =
   | { readonly kind: 'read'; readonly project: UiProject; readonly start: string; readonly end: string; readonly nothing_built: boolean; readonly nodes: readonly UiCoverageNode[] }
-  /** `held_pid`: the holder's process, when the lock names it (the page reads again once it is gone). */
-  | { readonly kind: 'held'; readonly project: UiProject; readonly held_by: string; readonly held_pid: number | null };
+  /**
+   * `held_pid`: the holder's process, when the lock names it (the page reads again once it is
+   * gone); `live`: the run it is running, from its log, with the tasks it has finished so far.
+   */
+  | { readonly kind: 'held'; readonly project: UiProject; readonly held_by: string; readonly held_pid: number | null; readonly live: UiCoverageLive | null };
+
+/** What a run that holds the warehouse has finished so far, as its log tells. */
+export interface UiCoverageLive {
+  readonly run_id: string;
+  readonly finished: readonly { readonly node: string; readonly ds: string | null; readonly status: 'succeeded' | 'failed' }[];
+}

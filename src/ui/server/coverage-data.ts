@@ -4,13 +4,15 @@ import { openProject } from '../../commands/open-project.js';
 import { status } from '../../commands/status.js';
 import { unitJson } from '../../commands/standing-text.js';
 import { WarehouseLockedError } from '../../warehouse/warehouse.js';
-import type { UiCoverage, UiCoverageUnit } from '../api.js';
-import { heldBy } from './warehouse-access.js';
+import { processAlive, readRunLogs } from '../../run-log/run-log-reader.js';
+import type { UiCoverage, UiCoverageLive, UiCoverageUnit } from '../api.js';
+import { aliveAs, heldBy } from './warehouse-access.js';
 
 /**
  * The coverage heatmap's data: `pipe status` itself (the same judgement and the same records as
  * `--json`), read-only and for this request only. While another process holds the warehouse,
- * status cannot judge (the builds on record are in it): the page says so.
+ * status cannot judge (the builds on record are in it): the page says so, with what the run
+ * that holds it has finished so far (from its log, which the page lays over what it read before).
  */
 export async function readCoverage(options: ProjectOptions, range: { start?: string; end?: string }): Promise<UiCoverage> {
   const project = openProject(options);
@@ -32,7 +34,16 @@ export async function readCoverage(options: ProjectOptions, range: { start?: str
     }));
     return { kind: 'read', project: info, start: s.range.start, end: s.range.end, nothing_built: s.nothingBuilt, nodes };
   } catch (e) {
-    if (e instanceof WarehouseLockedError) return { kind: 'held', project: info, held_by: heldBy(e), held_pid: e.holderPid ?? null };
+    if (e instanceof WarehouseLockedError) return { kind: 'held', project: info, held_by: heldBy(e), held_pid: e.holderPid ?? null, live: liveRun(project.warehousePath, e) };
     throw e;
   }
+}
+
+/** The holder's running run and the tasks it has finished, if its log is there. */
+function liveRun(warehouse: string, locked: WarehouseLockedError): UiCoverageLive | null {
+  const run = readRunLogs(warehouse, { alive: aliveAs(locked, processAlive), limit: 5 }).find((r) => r.status === 'running');
+  if (!run) return null;
+  const finished: UiCoverageLive['finished'][number][] = [];
+  for (const t of run.task_rows) if (t.status === 'succeeded' || t.status === 'failed') finished.push({ node: t.node, ds: t.ds, status: t.status });
+  return { run_id: run.run_id, finished };
 }

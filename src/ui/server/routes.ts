@@ -146,7 +146,16 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
         if (runId !== null && !/^[\w.-]+$/.test(runId)) throw new UiProblem(`'${runId}' is not a run id`, 400);
         const holder = query.get('free');
         if (holder !== null && !/^[1-9]\d*$/.test(holder)) throw new UiProblem(`'${holder}' is not a process id`, 400);
-        if (holder !== null) return { kind: 'events', start: (stream) => followHolder(stream, Number(holder)) };
+        if (holder !== null) {
+          // The holder's run goes on (`runs`) until its process is gone (`free`).
+          return {
+            kind: 'events',
+            start: (stream) => {
+              followRuns(stream, at.warehouse);
+              followHolder(stream, Number(holder));
+            },
+          };
+        }
         return { kind: 'events', start: (stream) => (runId === null ? followRuns(stream, at.warehouse) : followRunLog(stream, at.warehouse, runId)) };
       },
     },

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useMemo, useRef, useState } from 'preact/hooks';
-import type { UiCoverage, UiCoverageNode } from '../../api.js';
+import type { UiCoverage, UiCoverageLive, UiCoverageNode } from '../../api.js';
 import { count } from '../format.js';
 import { columnsOf, Heatmap, STATES, type Hit } from '../heatmap.js';
 import { Loading } from '../parts.js';
@@ -38,12 +38,16 @@ export function CoveragePage({ route }: { route: CoverageRoute }) {
           case 'held': {
             const note = (
               <p class="note" data-testid="held">
-                The warehouse is in use ({data.held_by}): pipe status reads it to judge each date, so coverage {before ? 'is shown as it was before, and is read again' : 'shows'} once it is free.{' '}
+                The warehouse is in use ({data.held_by}): pipe status reads it to judge each date, so coverage{' '}
+                {before
+                  ? `is shown as it was before${data.live ? `, with what run ${data.live.run_id} has built or failed so far,` : ''} and is read again`
+                  : 'shows'}{' '}
+                once it is free.{' '}
                 <button onClick={reload}>Try again</button>
               </p>
             );
             return before ? (
-              <Coverage data={before} route={route} reload={reload} note={note} />
+              <Coverage data={data.live ? withLive(before, data.live) : before} route={route} reload={reload} note={note} />
             ) : (
               <>
                 <h1>Coverage of {data.project.name}</h1>
@@ -104,6 +108,26 @@ function Coverage({ data, route, reload, note }: { data: Read; route: CoverageRo
       </p>
     </>
   );
+}
+
+/**
+ * What was read before a run took the warehouse, with the dates that run has finished since as
+ * its log tells: built (current) or failed. A model built whole is matched by its name, a dated
+ * one by its name and date.
+ */
+export function withLive(before: Read, live: UiCoverageLive): Read {
+  const done = new Map(live.finished.map((t) => [`${t.node}@${t.ds ?? ''}`, t.status]));
+  const byNode = new Map(live.finished.map((t) => [t.node, t.status]));
+  const nodes = before.nodes.map((n) => ({
+    ...n,
+    units: n.units.map((u) => {
+      const status = n.dated ? done.get(`${n.node}@${u.interval ?? ''}`) : byNode.get(n.node);
+      // A model that always runs (it reads files pipe cannot date) stays so once built.
+      if (status === undefined || (status === 'succeeded' && u.state === 'untracked')) return u;
+      return { ...u, state: status === 'succeeded' ? 'current' : 'failed', reason: `${status} in run ${live.run_id}, which goes on`, open_run: live.run_id };
+    }),
+  }));
+  return { ...before, nothing_built: before.nothing_built && !live.finished.some((t) => t.status === 'succeeded'), nodes };
 }
 
 /** The models whose name has the search text and that have a date of the chosen standing. */
