@@ -3,7 +3,8 @@ import { basename, resolve } from 'node:path';
 import type { Analysis, AnalysisCache, PipeNode } from '../../analyze/analyze.js';
 import { analyzeAndSelect, resolveInterval, type ProjectOptions } from '../../commands/context.js';
 import { compile, nodeKind } from '../../commands/inspect.js';
-import { openProject, type Project } from '../../commands/open-project.js';
+import { openProject, templateCacheOf, type Project } from '../../commands/open-project.js';
+import type { TemplateCodeCache } from '../../analyze/template-code-cache.js';
 import { show } from '../../commands/show.js';
 import { DiagnosticError, type Diagnostic } from '../../diagnostics/diagnostics.js';
 import { WarehouseError, WarehouseOpenError } from '../../warehouse/warehouse.js';
@@ -48,15 +49,24 @@ export interface Opened {
   readonly info: UiProject;
 }
 
+/** What the server keeps between requests to analyze the project again cheaply. */
+export interface AnalysisKeep {
+  readonly analyses: AnalysisCache;
+  /** The compiled templates kept beside the warehouse (as `pipe compile` keeps them), read once. */
+  templates?: TemplateCodeCache;
+}
+
 /**
- * The project analyzed for the default date, every node selected. With a cache (the server
- * keeps one, as watch mode does), the files are read again but only the models whose text,
- * YAML, macros or vars changed since are rendered again.
+ * The project analyzed for the default date, every node selected. With what the server keeps
+ * (as watch mode does), the files are read again but only the models whose text, YAML, macros
+ * or vars changed since are rendered again, and a template compiled by any earlier pipe
+ * command is not compiled again.
  */
-export function openAnalyzed(options: ProjectOptions, cache?: AnalysisCache): Opened {
+export function openAnalyzed(options: ProjectOptions, keep?: AnalysisKeep): Opened {
   const project = openProject(options);
   const { interval } = resolveInterval(undefined, options.clock);
-  const { analysis } = analyzeAndSelect(project.files, { interval, validated: project }, cache);
+  const templateCache = keep ? (keep.templates ??= templateCacheOf(project)) : templateCacheOf(project);
+  const { analysis } = analyzeAndSelect(project.files, { interval, validated: project, templateCache }, keep?.analyses);
   return {
     project,
     analysis,

@@ -4,7 +4,7 @@ import { retryCommandFor } from '../../commands/lifecycle.js';
 import type { ProjectOptions } from '../../commands/context.js';
 import type { UiActions, UiCoverage, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns, UiStarted } from '../api.js';
 import { backfillArgs, startPipe, type Actions } from './actions.js';
-import { asProblem, openAnalyzed, openState, readGraph, readModel, readPreview, UiProblem } from './project-data.js';
+import { asProblem, openAnalyzed, type AnalysisKeep, openState, readGraph, readModel, readPreview, UiProblem } from './project-data.js';
 import { readCoverage } from './coverage-data.js';
 import { groupFailures, readRun, readRuns } from './run-data.js';
 import { EventStream, followHolder, followRunLog, followRuns } from './sse.js';
@@ -42,7 +42,15 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
   const retryCommand = retryCommandFor(options);
   // The graph and the model pages analyze the project at each request: a project of
   // thousands of models renders again only what changed.
-  const analysisCache = new AnalysisCache();
+  const keep: AnalysisKeep = { analyses: new AnalysisCache() };
+  // The first analysis starts with the server, so the first page does not wait for all of it.
+  setImmediate(() => {
+    try {
+      openAnalyzed(options, keep);
+    } catch {
+      // A project with errors: the page's request analyzes it again and says what is wrong.
+    }
+  });
   return [
     {
       method: 'GET',
@@ -105,7 +113,7 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
       access: 'read',
       path: /^\/api\/graph$/,
       async answer() {
-        const opened = openAnalyzed(options, analysisCache);
+        const opened = openAnalyzed(options, keep);
         const { source, value } = await readGraph(opened);
         return json({ project: opened.info, source, nodes: value } satisfies UiGraph);
       },
@@ -115,7 +123,7 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
       access: 'read',
       path: /^\/api\/models\/([^/]+)$/,
       async answer([name]) {
-        const { value } = await readModel(options, openAnalyzed(options, analysisCache), name);
+        const { value } = await readModel(options, openAnalyzed(options, keep), name);
         return json(value satisfies UiModel);
       },
     },
