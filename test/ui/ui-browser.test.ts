@@ -52,9 +52,12 @@ function gatedProject(): { dir: string; gate: ModelGate } {
   return { dir, gate };
 }
 
-/** A `pipe run` of a gated project in another process, once it holds the warehouse with `first` done and `held` under way. */
-async function runUntilHeld(dir: string) {
-  const running = new RunningPipe(['run', '--date', DAY, '--json', '--project', dir]);
+/**
+ * A `pipe run` (or the command given) of a gated project in another process, once it holds the
+ * warehouse with `first` done and `held` under way.
+ */
+async function runUntilHeld(dir: string, command: readonly string[] = ['run', '--date', DAY]) {
+  const running = new RunningPipe([...command, '--json', '--project', dir]);
   const started = await running.waitFor((e) => e.type === 'task-started' && (e.task as { model: string }).model === 'held');
   return { running, started };
 }
@@ -205,12 +208,17 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     expect(await page.evaluate(() => document.querySelectorAll('g.node').length)).toBe(await nodes.count());
   });
 
-  it('follows a run that another process is running, live', async () => {
+  it('follows a backfill that another process is running, live: it appears in the runs, and its Gantt chart moves', async () => {
     const { dir, gate } = gatedProject();
-    const { running, started } = await runUntilHeld(dir);
     const live = await serve(dir, ASSETS);
     try {
-      await page.goto(`${live.url}#/runs/${String(started.runId)}`);
+      await page.goto(`${live.url}#/runs`);
+      await page.getByText('No runs yet').waitFor();
+      const { running, started } = await runUntilHeld(dir, ['backfill', '--start', DAY, '--end', DAY]);
+      // No reload: the runs page hears of the new run and lists it, running.
+      const row = page.locator(`tr[data-run="${String(started.runId)}"]`);
+      await expect.poll(() => row.locator('.badge').textContent()).toBe('running');
+      await row.locator('a').first().click();
       const status = page.locator('h1 .badge');
       await expect.poll(() => status.textContent()).toBe('running');
       expect(await page.getByTestId('held').textContent()).toContain(`pid ${running.child.pid}`);
