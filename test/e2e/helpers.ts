@@ -237,14 +237,18 @@ export function warehouseOf(project: string): string {
   return join(project, 'warehouse.duckdb');
 }
 
-/** Runs one query on a warehouse file, read-only, and returns its rows as JSON-friendly objects. */
-export async function queryRows(dbPath: string, sql: string): Promise<Record<string, unknown>[]> {
+type Query = (sql: string) => Promise<Record<string, unknown>[]>;
+
+/**
+ * Opens a warehouse file read-only once for several queries: opening a DuckDB file costs more
+ * than the small queries a test reads back with it.
+ */
+async function readingWarehouse<T>(dbPath: string, body: (query: Query) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' });
   try {
     const connection = await instance.connect();
     try {
-      const reader = await connection.runAndReadAll(sql);
-      return reader.getRowObjectsJson() as Record<string, unknown>[];
+      return await body(async (sql) => (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[]);
     } finally {
       connection.closeSync();
     }
@@ -253,35 +257,49 @@ export async function queryRows(dbPath: string, sql: string): Promise<Record<str
   }
 }
 
+/** Runs one query on a warehouse file, read-only, and returns its rows as JSON-friendly objects. */
+export function queryRows(dbPath: string, sql: string): Promise<Record<string, unknown>[]> {
+  return readingWarehouse(dbPath, (query) => query(sql));
+}
+
+function sortedRowsSql(relation: string): string {
+  return `SELECT * FROM ${relation} ORDER BY ALL`;
+}
+
 /** Every row of one relation, sorted on all columns. */
 export function sortedRows(dbPath: string, relation: string): Promise<Record<string, unknown>[]> {
-  return queryRows(dbPath, `SELECT * FROM ${relation} ORDER BY ALL`);
+  return queryRows(dbPath, sortedRowsSql(relation));
 }
 
 /** Every row of the given relations, sorted, for comparing two warehouses. */
-export async function snapshotTables(dbPath: string, relations: readonly string[]): Promise<Record<string, Record<string, unknown>[]>> {
-  const out: Record<string, Record<string, unknown>[]> = {};
-  for (const r of relations) out[r] = await sortedRows(dbPath, r);
-  return out;
+export function snapshotTables(dbPath: string, relations: readonly string[]): Promise<Record<string, Record<string, unknown>[]>> {
+  return readingWarehouse(dbPath, async (query) => {
+    const out: Record<string, Record<string, unknown>[]> = {};
+    for (const r of relations) out[r] = await query(sortedRowsSql(r));
+    return out;
+  });
 }
 
 export const STAGING_PREFIX = '__pipe_stage__';
 
-/** Names of the user tables and views (outside pipe's `_pipe` state and its staging tables). */
-export async function publishedRelations(dbPath: string): Promise<{ tables: string[]; views: string[] }> {
-  const rows = await queryRows(
-    dbPath,
-    `SELECT table_name AS name, 'table' AS type FROM duckdb_tables()
+const PUBLISHED_RELATIONS_SQL = `SELECT table_name AS name, 'table' AS type FROM duckdb_tables()
        WHERE database_name = current_database() AND schema_name = 'main' AND NOT starts_with(table_name, '${STAGING_PREFIX}')
      UNION ALL
      SELECT view_name, 'view' FROM duckdb_views()
        WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal
-     ORDER BY 1`,
-  );
+     ORDER BY 1`;
+
+async function publishedIn(query: Query): Promise<{ tables: string[]; views: string[] }> {
+  const rows = await query(PUBLISHED_RELATIONS_SQL);
   return {
     tables: rows.filter((r) => r.type === 'table').map((r) => String(r.name)),
     views: rows.filter((r) => r.type === 'view').map((r) => String(r.name)),
   };
+}
+
+/** Names of the user tables and views (outside pipe's `_pipe` state and its staging tables). */
+export function publishedRelations(dbPath: string): Promise<{ tables: string[]; views: string[] }> {
+  return readingWarehouse(dbPath, publishedIn);
 }
 
 /** Staging tables anywhere in the warehouse. */
@@ -291,11 +309,13 @@ export async function stagingTables(dbPath: string): Promise<string[]> {
 }
 
 /** Every published table and view with all its rows, sorted: compares two states of a warehouse. */
-export async function snapshotWarehouse(dbPath: string): Promise<Record<string, Record<string, unknown>[]>> {
-  const { tables, views } = await publishedRelations(dbPath);
-  const out: Record<string, Record<string, unknown>[]> = {};
-  for (const name of [...tables, ...views].sort()) out[name] = await sortedRows(dbPath, `"main"."${name}"`);
-  return out;
+export function snapshotWarehouse(dbPath: string): Promise<Record<string, Record<string, unknown>[]>> {
+  return readingWarehouse(dbPath, async (query) => {
+    const { tables, views } = await publishedIn(query);
+    const out: Record<string, Record<string, unknown>[]> = {};
+    for (const name of [...tables, ...views].sort()) out[name] = await query(sortedRowsSql(`"main"."${name}"`));
+    return out;
+  });
 }
 
 /** Rows of pipe's run log, to show that a command recorded no run. */
