@@ -17,13 +17,15 @@ import {
   warehouseOf,
   writeProjectFiles,
 } from './helpers.js';
+import { cliIn } from '../support/cli-in-process.js';
 
 afterAll(removeTempDirs);
 
 /**
- * How pipe meets its warehouse file as a process: another process holding it (pipe waits for
- * it), a path that cannot be a warehouse (a clear refusal, exit 2, nothing created), and a
- * signal before anything is written (exit 130, no warehouse).
+ * How pipe meets its warehouse file: another process holding it (pipe waits for it), a path
+ * that cannot be a warehouse (a clear refusal, exit 2, nothing created), and a signal before
+ * anything is written (exit 130, no warehouse). Where no process of pipe's own is at stake (a
+ * refusal), the CLI parses and runs the command line in the test's process.
  */
 
 const RUN = ['run', '--date', '2024-01-02', '--json'];
@@ -145,7 +147,8 @@ describe('a warehouse another process holds', () => {
   it('--wait 0 refuses at once naming the holder; Ctrl-C while waiting ends the wait with 130', async () => {
     const { dir, db, holder } = await heldProject();
     try {
-      const refused = pipe([...RUN, '--wait', '0', '--project', dir]);
+      // Parsed and run by the CLI in this process: the holder is still another process.
+      const refused = await cliIn([...RUN, '--wait', '0', '--project', dir]);
       expect(refused.code, explain(refused)).toBe(2);
       expect(refused.events.filter(isNotice)).toEqual([]);
       const [d] = diagnosticsOf(refused.events);
@@ -209,10 +212,11 @@ describe('a path that cannot be a warehouse', () => {
       { db: join(locked, 'pipe-warehouse.duckdb'), says: 'permission denied' },
     ];
     const before = readdirSync(dir).sort();
-    const results = await Promise.all([
-      ...cases.map((c) => new RunningPipe([...RUN, '--wait', '0', '--db', c.db, '--project', dir]).exited),
-      new RunningPipe([...RUN, '--project', yamlProject]).exited,
-    ]);
+    // The command line parsed and run by the CLI in this process, one after the other (each
+    // catches what the process would print): a refusal needs no process of its own.
+    const results = [];
+    for (const c of cases) results.push(await cliIn([...RUN, '--wait', '0', '--db', c.db, '--project', dir]));
+    results.push(await cliIn([...RUN, '--project', yamlProject]));
 
     cases.forEach((c, i) => {
       const r = results[i];
