@@ -144,34 +144,25 @@ export class RunningPipe {
 }
 
 /**
- * A long-running pipe (watch) whose `--json` events are read as they come: `next` waits for
- * the first matching event after the previous one it returned.
+ * The events of a long-running command (watch) as they come, from a spawned pipe's `--json`
+ * or from the command in this process: `next` waits for the first matching event after the
+ * previous one it returned.
  */
-export class Live {
-  readonly child: ChildProcess;
+export class EventCursor {
   readonly events: Record<string, unknown>[] = [];
-  stderr = '';
-  private buffer = '';
   private cursor = 0;
   private waiters: (() => void)[] = [];
-  readonly exited: Promise<number | null>;
 
-  constructor(args: readonly string[], options: SpawnOptions = {}) {
-    this.child = track(spawn(process.execPath, [PIPE_BIN, ...args], { cwd: options.cwd ?? REPO, env: childEnv(options.env) }));
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      this.buffer += chunk.toString();
-      const lines = this.buffer.split('\n');
-      this.buffer = lines.pop()!;
-      for (const l of lines) if (l.startsWith('{')) this.events.push(JSON.parse(l) as Record<string, unknown>);
-      for (const w of this.waiters.splice(0)) w();
-    });
-    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-    this.exited = new Promise((res) =>
-      this.child.on('close', (code) => {
-        for (const w of this.waiters.splice(0)) w();
-        res(code);
-      }),
-    );
+  /** `ended` says why no more events will come (the process exited), or undefined while they may. */
+  constructor(private readonly ended: () => string | undefined) {}
+
+  protected push(event: Record<string, unknown>): void {
+    this.events.push(event);
+    this.wake();
+  }
+
+  protected wake(): void {
+    for (const w of this.waiters.splice(0)) w();
   }
 
   /** Waits (up to `timeoutMs`) for the next event matching `pred`; returns it and the events skipped on the way. */
@@ -185,7 +176,8 @@ export class Live {
           return { event: this.events[i], passed };
         }
       }
-      if (this.child.exitCode !== null) throw new Error(`pipe exited (${this.child.exitCode}) while waiting\n${this.stderr}`);
+      const ended = this.ended();
+      if (ended !== undefined) throw new Error(ended);
       if (Date.now() > deadline) throw new Error(`timed out waiting; events so far:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}`);
       await new Promise<void>((res) => {
         const t = setTimeout(res, 200);
@@ -200,6 +192,33 @@ export class Live {
   /** Waits for the end of the current build: the watcher is idle and the warehouse closed. */
   idle(timeoutMs?: number) {
     return this.next((e) => e.type === 'watch-waiting', timeoutMs);
+  }
+}
+
+/** A long-running pipe process (watch) whose `--json` events are read as they come. */
+export class Live extends EventCursor {
+  readonly child: ChildProcess;
+  stderr = '';
+  private buffer = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(args: readonly string[], options: SpawnOptions = {}) {
+    super(() => (this.child.exitCode !== null ? `pipe exited (${this.child.exitCode}) while waiting\n${this.stderr}` : undefined));
+    this.child = track(spawn(process.execPath, [PIPE_BIN, ...args], { cwd: options.cwd ?? REPO, env: childEnv(options.env) }));
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      this.buffer += chunk.toString();
+      const lines = this.buffer.split('\n');
+      this.buffer = lines.pop()!;
+      for (const l of lines) if (l.startsWith('{')) this.push(JSON.parse(l) as Record<string, unknown>);
+      this.wake();
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((res) =>
+      this.child.on('close', (code) => {
+        this.wake();
+        res(code);
+      }),
+    );
   }
 }
 

@@ -2,21 +2,30 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { copyExample, Live, ModelGate, queryRows, removeTempDirs, writeProjectFiles } from './helpers.js';
+import { WatchIn } from '../support/watch-in-process.js';
 
 afterAll(removeTempDirs);
 
+/**
+ * `pipe watch` on the example: what it rebuilds on each save runs in the test's own process
+ * (the warehouse is read back only while it is idle, with its file closed); how the process
+ * ends on Ctrl-C is the binary's.
+ */
+
+const watchers: WatchIn[] = [];
 const live: Live[] = [];
 afterEach(async () => {
+  for (const w of watchers.splice(0)) await w.stop();
   for (const l of live.splice(0)) {
     l.child.kill('SIGKILL');
     await l.exited;
   }
 });
 
-function watch(dir: string): Live {
-  const l = new Live(['watch', '--date', '2024-01-02', '--json', '--project', dir]);
-  live.push(l);
-  return l;
+function watch(dir: string): WatchIn {
+  const w = new WatchIn(dir, '2024-01-02');
+  watchers.push(w);
+  return w;
 }
 
 const ofType = (type: string) => (e: Record<string, unknown>) => e.type === type;
@@ -126,7 +135,8 @@ describe('pipe watch', () => {
 
   it('exits cleanly on SIGINT', async () => {
     const dir = copyExample();
-    const w = watch(dir);
+    const w = new Live(['watch', '--date', '2024-01-02', '--json', '--project', dir]);
+    live.push(w);
     await w.idle();
     w.child.kill('SIGINT');
     expect(await w.exited).toBe(0);
