@@ -256,13 +256,13 @@ export function warehouseOf(project: string): string {
   return join(project, 'warehouse.duckdb');
 }
 
-type Query = (sql: string) => Promise<Record<string, unknown>[]>;
+export type Query = (sql: string) => Promise<Record<string, unknown>[]>;
 
 /**
  * Opens a warehouse file read-only once for several queries: opening a DuckDB file costs more
  * than the small queries a test reads back with it.
  */
-async function readingWarehouse<T>(dbPath: string, body: (query: Query) => Promise<T>): Promise<T> {
+export async function readingWarehouse<T>(dbPath: string, body: (query: Query) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' });
   try {
     const connection = await instance.connect();
@@ -321,10 +321,15 @@ export function publishedRelations(dbPath: string): Promise<{ tables: string[]; 
   return readingWarehouse(dbPath, publishedIn);
 }
 
-/** Staging tables anywhere in the warehouse. */
-export async function stagingTables(dbPath: string): Promise<string[]> {
-  const rows = await queryRows(dbPath, `SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, '${STAGING_PREFIX}')`);
+/** Staging tables anywhere in the warehouse (read with `query` of an open warehouse). */
+export async function stagingTablesIn(query: Query): Promise<string[]> {
+  const rows = await query(`SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, '${STAGING_PREFIX}')`);
   return rows.map((r) => String(r.table_name));
+}
+
+/** Staging tables anywhere in the warehouse. */
+export function stagingTables(dbPath: string): Promise<string[]> {
+  return readingWarehouse(dbPath, stagingTablesIn);
 }
 
 /** Every published table and view with all its rows, sorted: compares two states of a warehouse. */
