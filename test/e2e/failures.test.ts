@@ -20,6 +20,7 @@ import {
   warehouseOf,
   writeProjectFiles,
 } from './helpers.js';
+import { cliIn } from '../support/cli-in-process.js';
 import { historyIn, runIn } from '../support/in-process.js';
 
 afterEach(killRunning);
@@ -205,7 +206,8 @@ describe('a warehouse held by another process', () => {
 
   it('a second pipe run while one is running names the running process and leaves the first undisturbed', async () => {
     const { dir, db, gate, before, running } = await slowRunInFlight();
-    const second = pipe(['run', '--date', '2024-01-03', '--wait', '0', '--project', dir]);
+    // The second run is the CLI's, in this process: the first is the pipe process that holds the warehouse.
+    const second = await cliIn(['run', '--date', '2024-01-03', '--wait', '0', '--project', dir]);
     running.child.kill('SIGINT');
     await running.waitFor(stopping);
     gate.flood();
