@@ -7,9 +7,9 @@ import { WatchIn } from '../support/watch-in-process.js';
 afterAll(removeTempDirs);
 
 /**
- * `pipe watch` on the example: what it rebuilds on each save runs in the test's own process
- * (the warehouse is read back only while it is idle, with its file closed); how the process
- * ends on Ctrl-C is the binary's.
+ * `pipe watch` on the example. What only a process shows is the binary's: that another process
+ * reads the warehouse between builds (within one process DuckDB's file lock keeps no one out),
+ * and how it ends on Ctrl-C. What it rebuilds on each save is followed in the test's own process.
  */
 
 const watchers: WatchIn[] = [];
@@ -28,13 +28,19 @@ function watch(dir: string): WatchIn {
   return w;
 }
 
+function watchProcess(dir: string): Live {
+  const l = new Live(['watch', '--date', '2024-01-02', '--json', '--project', dir]);
+  live.push(l);
+  return l;
+}
+
 const ofType = (type: string) => (e: Record<string, unknown>) => e.type === type;
 const taskOf = (e: Record<string, unknown>) => (e.task as { id: string }).id;
 
 describe('pipe watch', () => {
   it('builds, then rebuilds a saved model and its downstream only, and reads between builds work', async () => {
     const dir = copyExample();
-    const w = watch(dir);
+    const w = watchProcess(dir);
     const first = await w.idle();
     expect(first.passed.filter(ofType('task-succeeded')).length).toBe(9);
     const db = join(dir, 'warehouse.duckdb');
@@ -135,8 +141,7 @@ describe('pipe watch', () => {
 
   it('exits cleanly on SIGINT', async () => {
     const dir = copyExample();
-    const w = new Live(['watch', '--date', '2024-01-02', '--json', '--project', dir]);
-    live.push(w);
+    const w = watchProcess(dir);
     await w.idle();
     w.child.kill('SIGINT');
     expect(await w.exited).toBe(0);
