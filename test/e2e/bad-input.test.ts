@@ -12,28 +12,30 @@ import {
   writeProjectFiles,
   type PipeResult,
 } from './helpers.js';
+import { cliIn } from '../support/cli-in-process.js';
 
 afterAll(removeTempDirs);
 
 /**
- * What the binary shows for a mistake: exit 2 before anything runs, the diagnostic printed with
- * the file, line, column, source line and hint (or as a --json event), never a stack trace, and
- * no warehouse created. Every kind of mistake is tested in-process in
- * test/commands/bad-input.test.ts; these are representatives of its printed forms.
+ * What the command line shows for a mistake: exit 2 before anything runs, the diagnostic printed
+ * with the file, line, column, source line and hint (or as a --json event), never a stack trace,
+ * and no warehouse created. Every kind of mistake is tested as a library call in
+ * test/commands/bad-input.test.ts; these are representatives of its printed forms, parsed and run
+ * by the CLI in the test's process. The binary runs where its working folder is what is tested.
  */
 
 /** Runs `pipe run` on a fresh copy of the example with `files` added; checks exit 2 and that no warehouse appeared. */
-function badRun(files: Record<string, string>, extraArgs: readonly string[] = []): PipeResult & { dir: string } {
+async function badRun(files: Record<string, string>, extraArgs: readonly string[] = []): Promise<PipeResult & { dir: string }> {
   const dir = copyExample();
   writeProjectFiles(dir, files);
-  const r = pipe(['run', '--date', '2024-01-02', ...extraArgs, '--project', dir]);
+  const r = await cliIn(['run', '--date', '2024-01-02', ...extraArgs, '--project', dir]);
   expectRefusedBeforeRunning(r, dir);
   return { ...r, dir };
 }
 
 describe('bad input: exit 2, pointing at the source, nothing written', () => {
-  it('an unknown ref() gives file:line:col, the source line and a suggestion', () => {
-    const r = badRun({ 'models/marts/recent_orders.sql': "select *\nfrom {{ ref('stg_ordrs') }}\nwhere true\n" });
+  it('an unknown ref() gives file:line:col, the source line and a suggestion', async () => {
+    const r = await badRun({ 'models/marts/recent_orders.sql': "select *\nfrom {{ ref('stg_ordrs') }}\nwhere true\n" });
     expect(r.stderr).toContain('models/marts/recent_orders.sql:2:9');
     expect(r.stderr).toContain("from {{ ref('stg_ordrs') }}");
     expect(r.stderr).toContain("did you mean 'stg_orders'");
@@ -48,13 +50,13 @@ describe('bad input: exit 2, pointing at the source, nothing written', () => {
     expect(r.stderr).toContain(`hint: ${dir} is one: run pipe there, or pass --project ${dir}`);
   });
 
-  it('an unknown --select name: one error with a suggestion', () => {
-    const r = badRun({}, ['--select', 'fct_ordrs']);
+  it('an unknown --select name: one error with a suggestion', async () => {
+    const r = await badRun({}, ['--select', 'fct_ordrs']);
     const lines = errorLines(r.stderr);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('fct_ordrs');
     expect(r.stderr).toContain("'fct_orders'");
-    const json = pipe(['run', '--date', '2024-01-02', '--select', 'fct_ordrs', '--json', '--project', r.dir]);
+    const json = await cliIn(['run', '--date', '2024-01-02', '--select', 'fct_ordrs', '--json', '--project', r.dir]);
     expect(json.code).toBe(2);
     expect(diagnosticsOf(json.events)).toEqual([expect.objectContaining({ hint: expect.stringContaining('fct_orders') })]);
     expect(eventsOfType(json.events, 'run-started')).toEqual([]);

@@ -1,35 +1,38 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyExample, eventsOfType, explain, parseJsonLines, pipe, removeTempDirs, tempDir, writeProjectFiles } from './helpers.js';
+import { cliIn } from '../support/cli-in-process.js';
 import { runIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
 
 /**
  * Each read-only command's command line reaches its function and prints its forms, exit 0. What
- * the commands answer is tested in-process (test/commands); this is their wiring in the binary.
+ * the commands answer is tested as library calls (test/commands); this is their wiring in the
+ * CLI, parsed and dispatched by it in this process. The binary itself is spawned where the
+ * environment it starts in is what is tested.
  */
 
-describe('the commands of the binary', () => {
+describe('the commands of the command line', () => {
   it('ls, dag, compile, backfill --dry-run, test, history and show take their options and print their forms', async () => {
     const dir = copyExample();
     writeProjectFiles(dir, { 'pipelines/marts.yaml': 'select: [tag:daily]\n' });
 
-    const ls = pipe(['ls', '--json', '--select', '+daily_revenue', '--exclude', 'tag:staging', '--project', dir]);
+    const ls = await cliIn(['ls', '--json', '--select', '+daily_revenue', '--exclude', 'tag:staging', '--project', dir]);
     expect(ls.code, explain(ls)).toBe(0);
     expect(ls.events.map((e) => e.name).sort()).toEqual(['daily_revenue', 'fct_orders', 'order_lines', 'raw_customers', 'raw_orders', 'raw_products']);
     expect(ls.events.every((e) => e.type === 'node')).toBe(true);
 
-    const dag = pipe(['dag', '--format', 'json', '--pipeline', 'marts', '--project', dir]);
+    const dag = await cliIn(['dag', '--format', 'json', '--pipeline', 'marts', '--project', dir]);
     expect(dag.code, explain(dag)).toBe(0);
     expect((JSON.parse(dag.stdout) as { nodes: { name: string }[] }).nodes.map((n) => n.name).sort()).toEqual(['daily_revenue', 'dim_customers', 'fct_orders']);
-    const mermaid = pipe(['dag', '--format', 'mermaid', '--project', dir]);
+    const mermaid = await cliIn(['dag', '--format', 'mermaid', '--project', dir]);
     expect(mermaid.stdout.split('\n')[0]).toMatch(/^(graph|flowchart) /);
 
-    const compiled = pipe(['compile', '--select', 'tag:daily', '--date', '2024-01-05', '--json', '--project', dir]);
+    const compiled = await cliIn(['compile', '--select', 'tag:daily', '--date', '2024-01-05', '--json', '--project', dir]);
     expect(compiled.code, explain(compiled)).toBe(0);
     expect(eventsOfType(compiled.events, 'compiled').map((c) => c.model).sort()).toEqual(['daily_revenue', 'dim_customers', 'fct_orders']);
 
-    const plan = pipe(['backfill', '--start', '2024-01-01', '--end', '2024-01-03', '--dry-run', '--project', dir]);
+    const plan = await cliIn(['backfill', '--start', '2024-01-01', '--end', '2024-01-03', '--dry-run', '--project', dir]);
     expect(plan.code, explain(plan)).toBe(0);
     expect(plan.stdout).toMatch(/dim_customers\s+table\s+once, with ds 2024-01-03/);
 
@@ -37,21 +40,21 @@ describe('the commands of the binary', () => {
     expect(built.code, explain(built)).toBe(0);
     const runId = eventsOfType(built.events, 'run-started')[0].runId as string;
 
-    const checked = pipe(['test', '--date', '2024-01-02', '--json', '--project', dir]);
+    const checked = await cliIn(['test', '--date', '2024-01-02', '--json', '--project', dir]);
     expect(checked.code, explain(checked)).toBe(0);
     expect(eventsOfType(checked.events, 'task-succeeded').length).toBeGreaterThan(0);
 
-    const runs = pipe(['history', '--json', '--project', dir]);
+    const runs = await cliIn(['history', '--json', '--project', dir]);
     expect(runs.code, explain(runs)).toBe(0);
     expect(parseJsonLines(runs.stdout).filter((e) => e.type === 'run').map((r) => r.run_id)).toContain(runId);
-    const tasks = pipe(['history', runId, '--project', dir]);
+    const tasks = await cliIn(['history', runId, '--project', dir]);
     expect(tasks.code, explain(tasks)).toBe(0);
     expect(tasks.stdout.split('\n').find((l) => l.startsWith('fct_orders@2024-01-02'))).toMatch(/\bsucceeded\b/);
 
-    const shown = pipe(['show', 'fct_orders', '--date', '2024-01-02', '--where', "status = 'shipped'", '--limit', '2', '--json', '--project', dir]);
+    const shown = await cliIn(['show', 'fct_orders', '--date', '2024-01-02', '--where', "status = 'shipped'", '--limit', '2', '--json', '--project', dir]);
     expect(shown.code, explain(shown)).toBe(0);
     expect((JSON.parse(shown.stdout) as { status: string }[]).map((r) => r.status)).toEqual(['shipped', 'shipped']);
-    const badLimit = pipe(['show', 'fct_orders', '--limit', '0', '--project', dir]);
+    const badLimit = await cliIn(['show', 'fct_orders', '--limit', '0', '--project', dir]);
     expect(badLimit.code).toBe(2);
   });
 

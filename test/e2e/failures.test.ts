@@ -1,4 +1,5 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { cpSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   copyExample,
   eventsOfType,
@@ -15,9 +16,11 @@ import {
   stagingTables,
   taskIdsOf,
   taskOf,
+  tempDir,
   warehouseOf,
   writeProjectFiles,
 } from './helpers.js';
+import { cliIn } from '../support/cli-in-process.js';
 import { historyIn, runIn } from '../support/in-process.js';
 
 afterEach(killRunning);
@@ -40,27 +43,35 @@ from {{ ref('stg_orders') }}
 {% if var('gate', '') %}where (select count(*) from read_csv('{{ var("gate") }}', columns={'line': 'VARCHAR'}, header=false, auto_detect=false)) >= 0{% endif %}
 `;
 
-function slowProject(): { dir: string; gate: ModelGate } {
-  const dir = copyExample();
-  writeProjectFiles(dir, {
+/** The example with the slow model, built once for 2024-01-02 (without a gate): each test runs on a copy. */
+let built: string;
+
+beforeAll(async () => {
+  built = copyExample();
+  writeProjectFiles(built, {
     'models/marts/slow_orders.sql': SLOW_MODEL,
     'models/marts/slow_orders_count.sql': "select count(*) as n, any_value(label) as label from {{ ref('slow_orders') }}\n",
   });
-  return { dir, gate: new ModelGate(dir) };
+  const first = await runIn(built, { date: '2024-01-02' });
+  expect(first.code, explain(first)).toBe(0);
+});
+
+/** A copy of the built slow project, with a gate of its own. */
+function slowProject(): { dir: string; db: string; gate: ModelGate } {
+  const dir = tempDir();
+  cpSync(built, dir, { recursive: true });
+  return { dir, db: warehouseOf(dir), gate: new ModelGate(dir) };
 }
 
 /** After the first Ctrl-C: pipe says it is stopping (its abort has been sent to every running query). */
 const stopping = (e: { type: string; message?: unknown }) => e.type === 'notice' && String(e.message).startsWith('stopping');
 
 /**
- * A built slow project and a second run of it, started with a slow model and a new label and
+ * A copy of the built slow project and a second run of it, started with a slow model and a new label and
  * caught once the slow model has started: what an interruption or a competing run meets.
  */
 async function slowRunInFlight() {
-  const { dir, gate } = slowProject();
-  const db = warehouseOf(dir);
-  const first = await runIn(dir, { date: '2024-01-02' });
-  expect(first.code, explain(first)).toBe(0);
+  const { dir, db, gate } = slowProject();
   const before = await snapshotWarehouse(db);
   const running = new RunningPipe(['run', '--date', '2024-01-02', '--var', `gate=${gate.path}`, '--var', 'label=second', '--json', '--project', dir]);
   const started = await running.waitFor((e) => e.type === 'task-started' && taskOf(e).model === 'slow_orders');
@@ -81,10 +92,7 @@ async function tasksJson(dir: string, runId: string) {
 
 describe('an interrupted run', () => {
   it('kill -9 during a long model: published tables intact, the next run succeeds and clears staging, history says interrupted', async () => {
-    const { dir, gate } = slowProject();
-    const db = warehouseOf(dir);
-    const first = await runIn(dir, { date: '2024-01-02' });
-    expect(first.code, explain(first)).toBe(0);
+    const { dir, db, gate } = slowProject();
     const before = await snapshotWarehouse(db);
     expect(before.slow_orders.length).toBeGreaterThan(0);
 
@@ -169,10 +177,7 @@ describe('an interrupted run', () => {
 
 describe('a warehouse held by another process', () => {
   it('exits 2 naming the file, without DuckDB\'s raw lock text, and changes nothing', async () => {
-    const dir = copyExample();
-    const db = warehouseOf(dir);
-    const first = await runIn(dir, { date: '2024-01-02' });
-    expect(first.code, explain(first)).toBe(0);
+    const { dir, db } = slowProject();
     const before = await snapshotWarehouse(db);
     const runsBefore = await runCount(db);
 
@@ -184,7 +189,8 @@ describe('a warehouse held by another process', () => {
       expect(r.stdout + r.stderr).not.toContain('Conflicting lock');
       expect(r.stdout).not.toContain('START');
 
-      const json = pipe(['run', '--date', '2024-01-03', '--wait', '0', '--json', '--project', dir]);
+      // The events --json prints, from a run in this process: the lock is still another process's.
+      const json = await runIn(dir, { date: '2024-01-03', waitMs: 0 });
       expect(json.code, explain(json)).toBe(2);
       expect(eventsOfType(json.events, 'run-started')).toEqual([]);
       const messages = eventsOfType(json.events, 'diagnostic').map((e) => (e.diagnostic as { message: string }).message);
@@ -200,7 +206,8 @@ describe('a warehouse held by another process', () => {
 
   it('a second pipe run while one is running names the running process and leaves the first undisturbed', async () => {
     const { dir, db, gate, before, running } = await slowRunInFlight();
-    const second = pipe(['run', '--date', '2024-01-03', '--wait', '0', '--project', dir]);
+    // The second run is the CLI's, in this process: the first is the pipe process that holds the warehouse.
+    const second = await cliIn(['run', '--date', '2024-01-03', '--wait', '0', '--project', dir]);
     running.child.kill('SIGINT');
     await running.waitFor(stopping);
     gate.flood();

@@ -144,34 +144,25 @@ export class RunningPipe {
 }
 
 /**
- * A long-running pipe (watch) whose `--json` events are read as they come: `next` waits for
- * the first matching event after the previous one it returned.
+ * The events of a long-running command (watch) as they come, from a spawned pipe's `--json`
+ * or from the command in this process: `next` waits for the first matching event after the
+ * previous one it returned.
  */
-export class Live {
-  readonly child: ChildProcess;
+export class EventCursor {
   readonly events: Record<string, unknown>[] = [];
-  stderr = '';
-  private buffer = '';
   private cursor = 0;
   private waiters: (() => void)[] = [];
-  readonly exited: Promise<number | null>;
 
-  constructor(args: readonly string[], options: SpawnOptions = {}) {
-    this.child = track(spawn(process.execPath, [PIPE_BIN, ...args], { cwd: options.cwd ?? REPO, env: childEnv(options.env) }));
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      this.buffer += chunk.toString();
-      const lines = this.buffer.split('\n');
-      this.buffer = lines.pop()!;
-      for (const l of lines) if (l.startsWith('{')) this.events.push(JSON.parse(l) as Record<string, unknown>);
-      for (const w of this.waiters.splice(0)) w();
-    });
-    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-    this.exited = new Promise((res) =>
-      this.child.on('close', (code) => {
-        for (const w of this.waiters.splice(0)) w();
-        res(code);
-      }),
-    );
+  /** `ended` says why no more events will come (the process exited), or undefined while they may. */
+  constructor(private readonly ended: () => string | undefined) {}
+
+  protected push(event: Record<string, unknown>): void {
+    this.events.push(event);
+    this.wake();
+  }
+
+  protected wake(): void {
+    for (const w of this.waiters.splice(0)) w();
   }
 
   /** Waits (up to `timeoutMs`) for the next event matching `pred`; returns it and the events skipped on the way. */
@@ -185,7 +176,8 @@ export class Live {
           return { event: this.events[i], passed };
         }
       }
-      if (this.child.exitCode !== null) throw new Error(`pipe exited (${this.child.exitCode}) while waiting\n${this.stderr}`);
+      const ended = this.ended();
+      if (ended !== undefined) throw new Error(ended);
       if (Date.now() > deadline) throw new Error(`timed out waiting; events so far:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}`);
       await new Promise<void>((res) => {
         const t = setTimeout(res, 200);
@@ -200,6 +192,33 @@ export class Live {
   /** Waits for the end of the current build: the watcher is idle and the warehouse closed. */
   idle(timeoutMs?: number) {
     return this.next((e) => e.type === 'watch-waiting', timeoutMs);
+  }
+}
+
+/** A long-running pipe process (watch) whose `--json` events are read as they come. */
+export class Live extends EventCursor {
+  readonly child: ChildProcess;
+  stderr = '';
+  private buffer = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(args: readonly string[], options: SpawnOptions = {}) {
+    super(() => (this.child.exitCode !== null ? `pipe exited (${this.child.exitCode}) while waiting\n${this.stderr}` : undefined));
+    this.child = track(spawn(process.execPath, [PIPE_BIN, ...args], { cwd: options.cwd ?? REPO, env: childEnv(options.env) }));
+    this.child.stdout!.on('data', (chunk: Buffer) => {
+      this.buffer += chunk.toString();
+      const lines = this.buffer.split('\n');
+      this.buffer = lines.pop()!;
+      for (const l of lines) if (l.startsWith('{')) this.push(JSON.parse(l) as Record<string, unknown>);
+      this.wake();
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((res) =>
+      this.child.on('close', (code) => {
+        this.wake();
+        res(code);
+      }),
+    );
   }
 }
 
@@ -237,14 +256,18 @@ export function warehouseOf(project: string): string {
   return join(project, 'warehouse.duckdb');
 }
 
-/** Runs one query on a warehouse file, read-only, and returns its rows as JSON-friendly objects. */
-export async function queryRows(dbPath: string, sql: string): Promise<Record<string, unknown>[]> {
+export type Query = (sql: string) => Promise<Record<string, unknown>[]>;
+
+/**
+ * Opens a warehouse file read-only once for several queries: opening a DuckDB file costs more
+ * than the small queries a test reads back with it.
+ */
+export async function readingWarehouse<T>(dbPath: string, body: (query: Query) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(dbPath, { access_mode: 'READ_ONLY' });
   try {
     const connection = await instance.connect();
     try {
-      const reader = await connection.runAndReadAll(sql);
-      return reader.getRowObjectsJson() as Record<string, unknown>[];
+      return await body(async (sql) => (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[]);
     } finally {
       connection.closeSync();
     }
@@ -253,49 +276,70 @@ export async function queryRows(dbPath: string, sql: string): Promise<Record<str
   }
 }
 
+/** Runs one query on a warehouse file, read-only, and returns its rows as JSON-friendly objects. */
+export function queryRows(dbPath: string, sql: string): Promise<Record<string, unknown>[]> {
+  return readingWarehouse(dbPath, (query) => query(sql));
+}
+
+function sortedRowsSql(relation: string): string {
+  return `SELECT * FROM ${relation} ORDER BY ALL`;
+}
+
 /** Every row of one relation, sorted on all columns. */
 export function sortedRows(dbPath: string, relation: string): Promise<Record<string, unknown>[]> {
-  return queryRows(dbPath, `SELECT * FROM ${relation} ORDER BY ALL`);
+  return queryRows(dbPath, sortedRowsSql(relation));
 }
 
 /** Every row of the given relations, sorted, for comparing two warehouses. */
-export async function snapshotTables(dbPath: string, relations: readonly string[]): Promise<Record<string, Record<string, unknown>[]>> {
-  const out: Record<string, Record<string, unknown>[]> = {};
-  for (const r of relations) out[r] = await sortedRows(dbPath, r);
-  return out;
+export function snapshotTables(dbPath: string, relations: readonly string[]): Promise<Record<string, Record<string, unknown>[]>> {
+  return readingWarehouse(dbPath, async (query) => {
+    const out: Record<string, Record<string, unknown>[]> = {};
+    for (const r of relations) out[r] = await query(sortedRowsSql(r));
+    return out;
+  });
 }
 
 export const STAGING_PREFIX = '__pipe_stage__';
 
-/** Names of the user tables and views (outside pipe's `_pipe` state and its staging tables). */
-export async function publishedRelations(dbPath: string): Promise<{ tables: string[]; views: string[] }> {
-  const rows = await queryRows(
-    dbPath,
-    `SELECT table_name AS name, 'table' AS type FROM duckdb_tables()
+const PUBLISHED_RELATIONS_SQL = `SELECT table_name AS name, 'table' AS type FROM duckdb_tables()
        WHERE database_name = current_database() AND schema_name = 'main' AND NOT starts_with(table_name, '${STAGING_PREFIX}')
      UNION ALL
      SELECT view_name, 'view' FROM duckdb_views()
        WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal
-     ORDER BY 1`,
-  );
+     ORDER BY 1`;
+
+async function publishedIn(query: Query): Promise<{ tables: string[]; views: string[] }> {
+  const rows = await query(PUBLISHED_RELATIONS_SQL);
   return {
     tables: rows.filter((r) => r.type === 'table').map((r) => String(r.name)),
     views: rows.filter((r) => r.type === 'view').map((r) => String(r.name)),
   };
 }
 
-/** Staging tables anywhere in the warehouse. */
-export async function stagingTables(dbPath: string): Promise<string[]> {
-  const rows = await queryRows(dbPath, `SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, '${STAGING_PREFIX}')`);
+/** Names of the user tables and views (outside pipe's `_pipe` state and its staging tables). */
+export function publishedRelations(dbPath: string): Promise<{ tables: string[]; views: string[] }> {
+  return readingWarehouse(dbPath, publishedIn);
+}
+
+/** Staging tables anywhere in the warehouse (read with `query` of an open warehouse). */
+export async function stagingTablesIn(query: Query): Promise<string[]> {
+  const rows = await query(`SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, '${STAGING_PREFIX}')`);
   return rows.map((r) => String(r.table_name));
 }
 
+/** Staging tables anywhere in the warehouse. */
+export function stagingTables(dbPath: string): Promise<string[]> {
+  return readingWarehouse(dbPath, stagingTablesIn);
+}
+
 /** Every published table and view with all its rows, sorted: compares two states of a warehouse. */
-export async function snapshotWarehouse(dbPath: string): Promise<Record<string, Record<string, unknown>[]>> {
-  const { tables, views } = await publishedRelations(dbPath);
-  const out: Record<string, Record<string, unknown>[]> = {};
-  for (const name of [...tables, ...views].sort()) out[name] = await sortedRows(dbPath, `"main"."${name}"`);
-  return out;
+export function snapshotWarehouse(dbPath: string): Promise<Record<string, Record<string, unknown>[]>> {
+  return readingWarehouse(dbPath, async (query) => {
+    const { tables, views } = await publishedIn(query);
+    const out: Record<string, Record<string, unknown>[]> = {};
+    for (const name of [...tables, ...views].sort()) out[name] = await query(sortedRowsSql(`"main"."${name}"`));
+    return out;
+  });
 }
 
 /** Rows of pipe's run log, to show that a command recorded no run. */

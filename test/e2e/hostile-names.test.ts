@@ -2,7 +2,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quoteIdent } from '../../src/sql/sql-text.js';
-import { diagnosticsOf, explain, queryRows, removeTempDirs, RunningPipe, stagingTables, tempDir, warehouseOf, writeProjectFiles } from './helpers.js';
+import { diagnosticsOf, explain, queryRows, readingWarehouse, removeTempDirs, RunningPipe, snapshotTables, stagingTablesIn, tempDir, warehouseOf, writeProjectFiles } from './helpers.js';
 import { backfillIn, compileIn, historyIn, retryIn, runIn, testIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
@@ -54,17 +54,16 @@ async function hostileProject(): Promise<string> {
 }
 
 async function snapshot(dir: string): Promise<Record<string, unknown>> {
-  const db = warehouseOf(dir);
-  const out: Record<string, unknown> = {};
-  for (const r of RELATIONS) out[r] = await queryRows(db, `SELECT * FROM ${quoteIdent(r)} ORDER BY ALL`);
-  return out;
+  const rows = await snapshotTables(warehouseOf(dir), RELATIONS.map(quoteIdent));
+  return Object.fromEntries(RELATIONS.map((r) => [r, rows[quoteIdent(r)]]));
 }
 
 async function untouched(dir: string): Promise<void> {
-  const db = warehouseOf(dir);
-  expect(await queryRows(db, 'select * from sentinel')).toEqual([{ answer: 42 }]);
-  expect(await queryRows(db, 'select * from "odd; schema"."keep; --"')).toEqual([{ v: 'kept' }]);
-  expect(await stagingTables(db)).toEqual([]);
+  await readingWarehouse(warehouseOf(dir), async (query) => {
+    expect(await query('select * from sentinel')).toEqual([{ answer: 42 }]);
+    expect(await query('select * from "odd; schema"."keep; --"')).toEqual([{ v: 'kept' }]);
+    expect(await stagingTablesIn(query)).toEqual([]);
+  });
 }
 
 const BACKFILL = ['backfill', '--start', '2024-01-01', '--end', '2024-01-04', '--parallel', '2'];

@@ -12,7 +12,9 @@ describe('notify commands do not keep pipe alive', () => {
     const latch = holdLatch(dir);
     writeProjectFiles(dir, {
       'models/m.sql': 'select 1 as n\n',
-      'pipelines/p.yaml': 'notify:\n  on_success:\n    - command: ./notify.sh\n      timeout: 1s\n',
+      // Time enough for the script to fork its process (the test reads what that one writes), not more:
+      // pipe waits out the whole timeout before it kills them.
+      'pipelines/p.yaml': 'notify:\n  on_success:\n    - command: ./notify.sh\n      timeout: 500ms\n',
       // The first attempt leaves a process on its stdout and stderr and hangs; the second succeeds.
       'notify.sh': `#!/bin/sh
 if [ -e attempted ]; then exit 0; fi

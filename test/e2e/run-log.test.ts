@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventsOfType, explain, killRunning, ModelGate, pipe, removeTempDirs, RunningPipe, tempDir, writeProjectFiles } from './helpers.js';
+import { eventsOfType, explain, killRunning, ModelGate, removeTempDirs, RunningPipe, tempDir, writeProjectFiles } from './helpers.js';
+import { cliIn } from '../support/cli-in-process.js';
 
 afterAll(async () => {
   await killRunning();
@@ -9,7 +10,9 @@ afterAll(async () => {
 /**
  * `pipe history` from a second process while a backfill holds the warehouse: it reads the run
  * logs and shows the run's progress; once the run is killed and the warehouse free, history
- * reads the warehouse, which tells the run was interrupted. In-process: test/commands/run-log.test.ts.
+ * reads the warehouse, which tells the run was interrupted. The backfill is a pipe process;
+ * history is parsed and run by the CLI in the test's own process, the second one.
+ * In-process only: test/commands/run-log.test.ts.
  */
 
 describe('pipe history while a run holds the warehouse', () => {
@@ -25,12 +28,12 @@ describe('pipe history while a run holds the warehouse', () => {
     const started = await running.waitFor((e) => e.type === 'task-started' && (e.task as { model: string }).model === 'held');
     const runId = started.runId as string;
 
-    const runs = pipe(['history', '--json', '--project', dir]);
+    const runs = await cliIn(['history', '--json', '--project', dir]);
     expect(runs.code, explain(runs)).toBe(0);
     expect(eventsOfType(runs.events, 'notice')[0].message).toBe(`warehouse in use by pid ${running.child.pid} (pipe backfill (run ${runId})): showing live run logs`);
     expect(eventsOfType(runs.events, 'run')).toMatchObject([{ run_id: runId, source: 'run-log', command: 'backfill', status: 'running', tasks: 2, succeeded: 1, running: 1, pending: 0 }]);
 
-    const tasks = pipe(['history', runId, '--project', dir]);
+    const tasks = await cliIn(['history', runId, '--project', dir]);
     expect(tasks.code, explain(tasks)).toBe(0);
     const text = tasks.stdout.split('\n');
     expect(text[0]).toMatch(/^warehouse in use by pid \d+ \(pipe backfill/);
@@ -40,7 +43,7 @@ describe('pipe history while a run holds the warehouse', () => {
 
     running.child.kill('SIGKILL');
     await running.exited;
-    const after = pipe(['history', '--json', '--project', dir]);
+    const after = await cliIn(['history', '--json', '--project', dir]);
     expect(after.code, explain(after)).toBe(0);
     expect(eventsOfType(after.events, 'notice')).toEqual([]);
     expect(eventsOfType(after.events, 'run')).toMatchObject([{ run_id: runId, status: 'interrupted', succeeded: 1, pending: 1 }]);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killRunning, ModelGate, pipe, queryRows, removeTempDirs, RunningPipe, scheduledProject, scheduledRuns, writeProjectFiles } from './helpers.js';
+import { killRunning, ModelGate, queryRows, removeTempDirs, RunningPipe, scheduledProject, scheduledRuns, writeProjectFiles } from './helpers.js';
+import { cliIn } from '../support/cli-in-process.js';
 import { retryIn, scheduleIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
@@ -56,8 +57,9 @@ timezone: UTC
     const running = new RunningPipe(['schedule', '--once', '--json', '--project', dir], { env: { PIPE_NOW: '2024-01-05T03:00:00Z' } });
     const started = await running.waitFor((e) => e.type === 'task-started' && (e.task as { id: string }).id === 'slow@2024-01-04');
     const runId = started.runId as string;
-    // pipe history follows the run from its log; a command that writes is refused, naming the holder.
-    const refused = pipe(['test', '--project', dir]);
+    // pipe history follows the run from its log; a command that writes is refused, naming the holder
+    // (run by the CLI in this process: the scheduler is the other process).
+    const refused = await cliIn(['test', '--project', dir]);
     running.child.kill('SIGINT');
     // Once the scheduler says it is stopping, the held model gets rows without end: only the interrupt ends it.
     await running.waitFor((e) => e.type === 'notice' && String(e.message).startsWith('stopping'));

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { explain, pipe, queryRows, removeTempDirs, RunningPipe, tempDir, warehouseOf, writeProjectFiles } from './helpers.js';
+import { explain, queryRows, removeTempDirs, RunningPipe, tempDir, warehouseOf, writeProjectFiles } from './helpers.js';
+import { cliIn } from '../support/cli-in-process.js';
 
 afterAll(removeTempDirs);
 
@@ -84,7 +85,9 @@ notify:
       'pipe.yaml': 'secret_vars: [api_key]\nvars:\n  region: eu\n',
       'models/fetched.sql': `select '{{ var("api_key") }}' as k, n from read_csv('${input}')\n`,
     });
-    const first = pipe(['run', '--date', '2024-01-02', '--var', `api_key=${key}`, '--json', '--project', dir]);
+    // The command lines are parsed and run by the CLI in this process: what is stored and what
+    // retry asks for are at stake here, not a process of pipe's own.
+    const first = await cliIn(['run', '--date', '2024-01-02', '--var', `api_key=${key}`, '--json', '--project', dir]);
     expect(first.code, explain(first)).toBe(1);
     const runId = String(first.events.find((e) => e.type === 'run-started')!.runId);
     const [stored] = await queryRows(warehouseOf(dir), `SELECT params::VARCHAR AS params FROM _pipe.runs WHERE run_id = '${runId}'`);
@@ -95,15 +98,15 @@ notify:
     expect(params.resolved_vars).toEqual({ region: 'eu', api_key: fingerprint });
 
     writeFileSync(input, 'n\n1\n');
-    const without = pipe(['retry', runId, '--project', dir]);
+    const without = await cliIn(['retry', runId, '--project', dir]);
     expect(without.code, explain(without)).toBe(2);
     expect(without.stderr).toContain(`run ${runId} used the secret var 'api_key', whose value pipe does not store: give it again with --var api_key=VALUE`);
-    const wrong = pipe(['retry', runId, '--var', 'api_key=not-the-key', '--var', 'region=us', '--project', dir]);
+    const wrong = await cliIn(['retry', runId, '--var', 'api_key=not-the-key', '--var', 'region=us', '--project', dir]);
     expect(wrong.code, explain(wrong)).toBe(2);
     expect(wrong.stderr).toContain('--var api_key is not the value');
     expect(wrong.stderr).toContain('--var region: pipe retry re-runs with the vars of run');
 
-    const retried = pipe(['retry', runId, '--var', `api_key=${key}`, '--json', '--project', dir]);
+    const retried = await cliIn(['retry', runId, '--var', `api_key=${key}`, '--json', '--project', dir]);
     expect(retried.code, explain(retried)).toBe(0);
     expect(await queryRows(warehouseOf(dir), 'SELECT k, n FROM fetched')).toEqual([{ k: key, n: '1' }]);
     const all = await queryRows(warehouseOf(dir), 'SELECT params::VARCHAR AS params FROM _pipe.runs');

@@ -8,7 +8,6 @@ import {
   diagnosticsOf,
   eventsOfType,
   explain,
-  pipe,
   PIPE_BIN,
   REPO,
   removeTempDirs,
@@ -17,13 +16,15 @@ import {
   warehouseOf,
   writeProjectFiles,
 } from './helpers.js';
+import { cliIn } from '../support/cli-in-process.js';
 
 afterAll(removeTempDirs);
 
 /**
- * How pipe meets its warehouse file as a process: another process holding it (pipe waits for
- * it), a path that cannot be a warehouse (a clear refusal, exit 2, nothing created), and a
- * signal before anything is written (exit 130, no warehouse).
+ * How pipe meets its warehouse file: another process holding it (pipe waits for it), a path
+ * that cannot be a warehouse (a clear refusal, exit 2, nothing created), and a signal before
+ * anything is written (exit 130, no warehouse). Where no process of pipe's own is at stake (a
+ * refusal), the CLI parses and runs the command line in the test's process.
  */
 
 const RUN = ['run', '--date', '2024-01-02', '--json'];
@@ -87,32 +88,6 @@ const HOLDER = `
   });
 `;
 
-/**
- * Opens and closes the warehouse read-only in a loop, a few milliseconds apart, until told
- * `stop` (or 4000 tries, or 20 s); then prints what happened as JSON.
- */
-const LOOPING_READER = `
-  const { DuckDBInstance } = await import('@duckdb/node-api');
-  const deadline = Date.now() + 20000;
-  let opened = 0, refused = 0, told = false;
-  process.stdin.once('data', () => (told = true));
-  while (!told && opened + refused < 4000 && Date.now() < deadline) {
-    try {
-      const instance = await DuckDBInstance.create(process.argv[1], { access_mode: 'READ_ONLY' });
-      const connection = await instance.connect();
-      await connection.run('SELECT 1');
-      connection.closeSync();
-      instance.closeSync();
-      if (++opened === 1) process.stdout.write('looping\\n');
-    } catch {
-      refused++;
-    }
-    await new Promise((r) => setTimeout(r, 3));
-  }
-  process.stdout.write(JSON.stringify({ opened, refused, told }) + '\\n');
-  process.exit(0);
-`;
-
 /** A small project whose warehouse another process holds open, read-only. */
 async function heldProject(): Promise<{ dir: string; db: string; holder: Helper }> {
   const dir = smallProject();
@@ -127,14 +102,20 @@ const isNotice = (e: { type: string; message?: unknown }) => e.type === 'notice'
 
 describe('a warehouse another process holds', () => {
   it('pipe run --wait says once who holds it, and runs as soon as it is closed', async () => {
-    const { dir, db, holder } = await heldProject();
-
-    const running = new RunningPipe([...RUN, '--wait', '10s', '--project', dir]);
-    const notice = await running.waitFor(isNotice);
-    expect(notice.message).toContain(db);
-    expect(notice.message).toContain(`PID ${holder.child.pid}`);
-    holder.tell('close');
-    await holder.said('closed');
+    const dir = smallProject();
+    const db = warehouseOf(dir);
+    await createDatabase(db);
+    // This process holds it, read-only, as a notebook would.
+    const holder = await DuckDBInstance.create(db, { access_mode: 'READ_ONLY' });
+    let running: RunningPipe;
+    try {
+      running = new RunningPipe([...RUN, '--wait', '10s', '--project', dir]);
+      const notice = await running.waitFor(isNotice);
+      expect(notice.message).toContain(db);
+      expect(notice.message).toContain(`PID ${process.pid}`);
+    } finally {
+      holder.closeSync();
+    }
 
     const r = await running.exited;
     expect(r.code, explain(r)).toBe(0);
@@ -145,7 +126,8 @@ describe('a warehouse another process holds', () => {
   it('--wait 0 refuses at once naming the holder; Ctrl-C while waiting ends the wait with 130', async () => {
     const { dir, db, holder } = await heldProject();
     try {
-      const refused = pipe([...RUN, '--wait', '0', '--project', dir]);
+      // Parsed and run by the CLI in this process: the holder is still another process.
+      const refused = await cliIn([...RUN, '--wait', '0', '--project', dir]);
       expect(refused.code, explain(refused)).toBe(2);
       expect(refused.events.filter(isNotice)).toEqual([]);
       const [d] = diagnosticsOf(refused.events);
@@ -169,19 +151,40 @@ describe('a warehouse another process holds', () => {
     const dir = smallProject();
     const db = warehouseOf(dir);
     await createDatabase(db);
-    const reader = new Helper(LOOPING_READER, [db]);
-    await reader.said('looping');
+    // This process is the reader; it loops until pipe has exited.
+    let told = false;
+    let opened = 0;
+    let refused = 0;
+    let looping!: () => void;
+    const firstOpen = new Promise<void>((res) => (looping = res));
+    const reading = (async () => {
+      while (!told && opened + refused < 4000) {
+        try {
+          const instance = await DuckDBInstance.create(db, { access_mode: 'READ_ONLY' });
+          const connection = await instance.connect();
+          await connection.run('SELECT 1');
+          connection.closeSync();
+          instance.closeSync();
+          if (++opened === 1) looping();
+        } catch {
+          refused++;
+        }
+        await new Promise((r) => setTimeout(r, 3));
+      }
+    })();
+    await firstOpen;
 
-    const r = pipe([...RUN, '--wait', '10s', '--project', dir]);
-    reader.tell('stop');
-    const summary = JSON.parse((await reader.exited).trim().split('\n').pop()!) as { opened: number; refused: number; told: boolean };
+    const r = await new RunningPipe([...RUN, '--wait', '10s', '--project', dir]).exited;
+    const stillLooping = opened + refused < 4000;
+    told = true;
+    await reading;
 
     expect(r.code, explain(r)).toBe(0);
     expect(eventsOfType(r.events, 'run-finished')[0]).toMatchObject({ status: 'succeeded' });
     // The reader was still looping when pipe finished, and pipe held the file in between.
-    expect(summary.told).toBe(true);
-    expect(summary.opened).toBeGreaterThan(1);
-    expect(summary.refused).toBeGreaterThan(0);
+    expect(stillLooping).toBe(true);
+    expect(opened).toBeGreaterThan(1);
+    expect(refused).toBeGreaterThan(0);
   });
 });
 
@@ -209,10 +212,11 @@ describe('a path that cannot be a warehouse', () => {
       { db: join(locked, 'pipe-warehouse.duckdb'), says: 'permission denied' },
     ];
     const before = readdirSync(dir).sort();
-    const results = await Promise.all([
-      ...cases.map((c) => new RunningPipe([...RUN, '--wait', '0', '--db', c.db, '--project', dir]).exited),
-      new RunningPipe([...RUN, '--project', yamlProject]).exited,
-    ]);
+    // The command line parsed and run by the CLI in this process, one after the other (each
+    // catches what the process would print): a refusal needs no process of its own.
+    const results = [];
+    for (const c of cases) results.push(await cliIn([...RUN, '--wait', '0', '--db', c.db, '--project', dir]));
+    results.push(await cliIn([...RUN, '--project', yamlProject]));
 
     cases.forEach((c, i) => {
       const r = results[i];

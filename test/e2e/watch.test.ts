@@ -2,18 +2,33 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { copyExample, Live, ModelGate, queryRows, removeTempDirs, writeProjectFiles } from './helpers.js';
+import { WatchIn } from '../support/watch-in-process.js';
 
 afterAll(removeTempDirs);
 
+/**
+ * `pipe watch` on the example. What only a process shows is the binary's: that another process
+ * reads the warehouse between builds (within one process DuckDB's file lock keeps no one out),
+ * and how it ends on Ctrl-C. What it rebuilds on each save is followed in the test's own process.
+ */
+
+const watchers: WatchIn[] = [];
 const live: Live[] = [];
 afterEach(async () => {
+  for (const w of watchers.splice(0)) await w.stop();
   for (const l of live.splice(0)) {
     l.child.kill('SIGKILL');
     await l.exited;
   }
 });
 
-function watch(dir: string): Live {
+function watch(dir: string): WatchIn {
+  const w = new WatchIn(dir, '2024-01-02');
+  watchers.push(w);
+  return w;
+}
+
+function watchProcess(dir: string): Live {
   const l = new Live(['watch', '--date', '2024-01-02', '--json', '--project', dir]);
   live.push(l);
   return l;
@@ -25,7 +40,7 @@ const taskOf = (e: Record<string, unknown>) => (e.task as { id: string }).id;
 describe('pipe watch', () => {
   it('builds, then rebuilds a saved model and its downstream only, and reads between builds work', async () => {
     const dir = copyExample();
-    const w = watch(dir);
+    const w = watchProcess(dir);
     const first = await w.idle();
     expect(first.passed.filter(ofType('task-succeeded')).length).toBe(9);
     const db = join(dir, 'warehouse.duckdb');
@@ -126,7 +141,7 @@ describe('pipe watch', () => {
 
   it('exits cleanly on SIGINT', async () => {
     const dir = copyExample();
-    const w = watch(dir);
+    const w = watchProcess(dir);
     await w.idle();
     w.child.kill('SIGINT');
     expect(await w.exited).toBe(0);

@@ -9,6 +9,7 @@ import { runLogPath } from '../../src/run-log/run-log-files.js';
 import { isLoopback, type UiServer } from '../../src/ui/server/server.js';
 import type { UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns } from '../../src/ui/api.js';
 import { eventsOfType, explain, holdWarehouse, pipe } from '../e2e/helpers.js';
+import { cliIn } from '../support/cli-in-process.js';
 import { historyIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 import { builtProject, DAY, FILES, serve, stubAssets, type Fixture } from './ui-fixture.js';
@@ -250,10 +251,11 @@ describe('pipe ui server', () => {
     });
   });
 
-  it('refuses bad input before listening, exit status 2', () => {
-    const port = pipe(['ui', '--port', '99999', '--project', fx.dir]);
+  it('refuses bad input before listening, exit status 2', async () => {
+    // The command lines are parsed and run by the CLI in this process.
+    const port = await cliIn(['ui', '--port', '99999', '--project', fx.dir]);
     expect([port.code, port.stderr.trim()]).toEqual([2, "error: --port must be a port number, 0 to 65535, got '99999'"]);
-    const nowhere = pipe(['ui', '--project', join(fx.dir, 'nowhere')]);
+    const nowhere = await cliIn(['ui', '--project', join(fx.dir, 'nowhere')]);
     expect(nowhere.code, explain(nowhere)).toBe(2);
     expect(nowhere.stderr).toMatch(/project directory .*nowhere does not exist/);
   });
