@@ -109,3 +109,58 @@ export class CachedFs implements ProjectFs {
     }
   }
 }
+
+interface Stamped {
+  readonly stamp: string;
+  text?: string;
+  readonly derived: Map<string, unknown>;
+}
+
+/**
+ * Keeps each file's text and what was derived from it for as long as its size, modification
+ * time and inode stay the same, and lists folders afresh each time: for a reader that lives
+ * long (pipe ui) and must show the files as they are at each request, without waiting for a
+ * watcher's news, yet reads and parses again only what changed. A file rewritten within the
+ * same modification time to the same size is the one change it cannot see.
+ */
+export class StampedFs implements ProjectFs {
+  private readonly kept = new Map<string, Stamped>();
+
+  exists(absPath: string): boolean {
+    return existsSync(absPath);
+  }
+
+  list(dir: string, recursive: boolean): string[] {
+    return listFromDisk(dir, recursive);
+  }
+
+  read(absPath: string): string {
+    const entry = this.entry(absPath);
+    // Read after the stamp: a change in between is newer than the stamp, so read again next time.
+    entry.text ??= decodeUtf8(readFileSync(absPath));
+    return entry.text;
+  }
+
+  readBytes(absPath: string): Buffer {
+    return readFileSync(absPath);
+  }
+
+  derive<T>(absPath: string, kind: string, compute: () => T): T {
+    const { derived } = this.entry(absPath);
+    if (derived.has(kind)) return derived.get(kind) as T;
+    const value = compute();
+    derived.set(kind, value);
+    return value;
+  }
+
+  private entry(absPath: string): Stamped {
+    const s = statSync(absPath);
+    const stamp = `${s.size}:${s.mtimeMs}:${s.ino}`;
+    let entry = this.kept.get(absPath);
+    if (entry?.stamp !== stamp) {
+      entry = { stamp, derived: new Map() };
+      this.kept.set(absPath, entry);
+    }
+    return entry;
+  }
+}

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import type { Analysis, AnalysisCache, PipeNode } from '../../analyze/analyze.js';
+import { AnalysisCache, type Analysis, type PipeNode } from '../../analyze/analyze.js';
 import { analyzeAndSelect, resolveInterval, type ProjectOptions } from '../../commands/context.js';
 import { compile, nodeKind } from '../../commands/inspect.js';
 import { openProject, templateCacheOf, type Project } from '../../commands/open-project.js';
 import type { TemplateCodeCache } from '../../analyze/template-code-cache.js';
 import { show } from '../../commands/show.js';
 import { DiagnosticError, type Diagnostic } from '../../diagnostics/diagnostics.js';
+import { StampedFs } from '../../project/project-fs.js';
 import { WarehouseError, WarehouseOpenError } from '../../warehouse/warehouse.js';
 import { PREVIEW_ROWS, type UiColumn, type UiModel, type UiNode, type UiPreview, type UiProject, type UiTaskStatus } from '../api.js';
 import { readNodeStatuses, readNodeTasks, type StateLocation, type Sourced } from './run-data.js';
@@ -50,20 +51,26 @@ export interface Opened {
 }
 
 /** What the server keeps between requests to analyze the project again cheaply. */
+export function analysisKeep(): AnalysisKeep {
+  return { analyses: new AnalysisCache(), files: new StampedFs() };
+}
+
 export interface AnalysisKeep {
   readonly analyses: AnalysisCache;
+  /** The project's files, read again only when they change. */
+  readonly files: StampedFs;
   /** The compiled templates kept beside the warehouse (as `pipe compile` keeps them), read once. */
   templates?: TemplateCodeCache;
 }
 
 /**
  * The project analyzed for the default date, every node selected. With what the server keeps
- * (as watch mode does), the files are read again but only the models whose text, YAML, macros
- * or vars changed since are rendered again, and a template compiled by any earlier pipe
- * command is not compiled again.
+ * (as watch mode does), only the files that changed are read again, only the models whose
+ * text, YAML, macros or vars changed since are rendered again, and a template compiled by any
+ * earlier pipe command is not compiled again.
  */
 export function openAnalyzed(options: ProjectOptions, keep?: AnalysisKeep): Opened {
-  const project = openProject(options);
+  const project = openProject(options, keep?.files);
   const { interval } = resolveInterval(undefined, options.clock);
   const templateCache = keep ? (keep.templates ??= templateCacheOf(project)) : templateCacheOf(project);
   const { analysis } = analyzeAndSelect(project.files, { interval, validated: project, templateCache }, keep?.analyses);

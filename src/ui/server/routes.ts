@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AnalysisCache } from '../../analyze/analyze.js';
 import { retryCommandFor } from '../../commands/lifecycle.js';
 import type { ProjectOptions } from '../../commands/context.js';
 import type { UiActions, UiCoverage, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns, UiStarted } from '../api.js';
 import { backfillArgs, startPipe, type Actions } from './actions.js';
-import { asProblem, openAnalyzed, type AnalysisKeep, openState, readGraph, readModel, readPreview, UiProblem } from './project-data.js';
+import { analysisKeep, asProblem, openAnalyzed, openState, readGraph, readModel, readPreview, UiProblem } from './project-data.js';
 import { readCoverage } from './coverage-data.js';
 import { groupFailures, readRun, readRuns } from './run-data.js';
 import { EventStream, followHolder, followRunLog, followRuns } from './sse.js';
@@ -42,7 +41,7 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
   const retryCommand = retryCommandFor(options);
   // The graph and the model pages analyze the project at each request: a project of
   // thousands of models renders again only what changed.
-  const keep: AnalysisKeep = { analyses: new AnalysisCache() };
+  const keep = analysisKeep();
   // The first analysis starts with the server, so the first page does not wait for all of it.
   setImmediate(() => {
     try {
