@@ -42,16 +42,24 @@ warehouse:
 }
 process.env.PIPE_TEST_PGUSER = 'postgres';
 
-/** Rows of `sql` read by an instance of DuckDB of its own, attaching the lake read-only. */
+/**
+ * An instance of DuckDB of the test file's own, apart from pipe's: it loads the lake's
+ * extensions once, and each read attaches the lake anew, so it sees the last commit.
+ */
+const reader = await DuckDBInstance.create(':memory:');
+const readerConnection = await reader.connect();
+afterAll(() => {
+  readerConnection.closeSync();
+  reader.closeSync();
+});
+
+/** Rows of `sql` read by the file's own instance of DuckDB, attaching the lake read-only. */
 async function lakeRows(lake: LakeTarget, sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const c = await instance.connect();
+  await readerConnection.run(`${attachLakeSql(lake, true)}; USE lake`);
   try {
-    await c.run(`${attachLakeSql(lake, true)}; USE lake`);
-    return (await c.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+    return (await readerConnection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
   } finally {
-    c.closeSync();
-    instance.closeSync();
+    await readerConnection.run('USE memory; DETACH lake');
   }
 }
 
