@@ -1,7 +1,7 @@
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyExample, eventsOfType, queryRows, removeTempDirs, snapshotTables, taskIdsOf, tempDir, writeProjectFiles } from '../e2e/helpers.js';
+import { copyExample, eventsOfType, queryRows, removeTempDirs, snapshotTables, taskIdsOf, tempDir, writeProjectFiles, type PipeResult } from '../e2e/helpers.js';
 import { runIn, testIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
@@ -34,6 +34,26 @@ const ALL_CHECKS = `checks:
   query: ["select * from {{ this }} where key <> order_id"]
 `;
 
+/** The project with every check, run once for 2024-01-02 (where every check passes). */
+let built: Promise<{ dir: string; run: PipeResult }> | undefined;
+function builtOnce(): Promise<{ dir: string; run: PipeResult }> {
+  built ??= (async () => {
+    const dir = checkedProject(ALL_CHECKS);
+    return { dir, run: await runIn(dir, { date: '2024-01-02' }) };
+  })();
+  return built;
+}
+
+/** A copy of the built project, warehouse included, whose checked model has `checks`. */
+async function builtCopy(checks = ALL_CHECKS): Promise<string> {
+  const { dir, run } = await builtOnce();
+  expect(run.code, run.stdout + run.stderr).toBe(0);
+  const copy = tempDir();
+  cpSync(dir, copy, { recursive: true });
+  writeProjectFiles(copy, { 'models/marts/orders_checked.yaml': checks });
+  return copy;
+}
+
 describe('checks guard publication', () => {
   const cases: [string, string][] = [
     ['nulls', 'not_null(ref_id)'],
@@ -45,33 +65,19 @@ describe('checks guard publication', () => {
   ];
 
   it('every check kind passes on good data', async () => {
-    const dir = checkedProject(ALL_CHECKS);
-    const r = await runIn(dir, { date: '2024-01-02' });
+    const { run: r } = await builtOnce();
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(eventsOfType(r.events, 'check-failed')).toEqual([]);
   });
 
-  // The project built once for 2024-01-02; each case breaks its own copy of it, warehouse included.
-  let built: Promise<string> | undefined;
-  const builtCopy = async () => {
-    built ??= (async () => {
-      const dir = checkedProject(ALL_CHECKS.replace(/  query: .*\n/, ''));
-      const first = await runIn(dir, { date: '2024-01-02' });
-      expect(first.code, first.stdout + first.stderr).toBe(0);
-      return dir;
-    })();
-    const copy = tempDir();
-    cpSync(await built, copy, { recursive: true });
-    return copy;
-  };
-
   for (const [breakage, check] of cases) {
     it(`a failing ${check} keeps the published table identical and skips downstream`, async () => {
-      const dir = await builtCopy();
+      const dir = await builtCopy(ALL_CHECKS.replace(/  query: .*\n/, ''));
       const db = join(dir, 'warehouse.duckdb');
       const before = await snapshotTables(db, ['orders_checked', 'after_checked']);
 
-      const r = await runIn(dir, { date: '2024-01-03', vars: { break: breakage } });
+      // The checked table and what reads it: the rest of the shop is built and plays no part.
+      const r = await runIn(dir, { date: '2024-01-03', vars: { break: breakage }, select: ['orders_checked+'] });
       expect(r.code).toBe(1);
       const failures = eventsOfType(r.events, 'check-failed').map((e) => e.failure as { check: string; severity: string; failingRows: number; sample: unknown[]; location: { file: string; line: number } });
       const failure = failures.find((f) => f.check === check)!;
@@ -207,8 +213,7 @@ select order_id, order_date from {{ ref('stg_orders') }} where order_date = '{{ 
 
 describe('pipe test', () => {
   it('runs checks against published tables without building', async () => {
-    const dir = checkedProject(ALL_CHECKS);
-    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const dir = await builtCopy();
     const db = join(dir, 'warehouse.duckdb');
     const before = await snapshotTables(db, ['orders_checked', 'fct_orders']);
     const ok = await testIn(dir, { date: '2024-01-02' });

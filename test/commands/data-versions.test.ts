@@ -3,13 +3,14 @@ import { eventsOfType, explain, queryRows, removeTempDirs, taskIdsOf, taskOf, wa
 import { backfillIn, dryRunIn, retryIn, runIn } from '../support/in-process.js';
 import { runDryRun } from '../../src/commands/run.js';
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
+import { BUILT_DATES, builtVersionsProject } from '../support/built-versions-project.js';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 afterAll(removeTempDirs);
 
 /** Skipping what is current: a task built from the same SQL, config and input versions is not run again. */
 
-const DATES = { start: '2024-01-01', end: '2024-01-05' };
+const DATES = BUILT_DATES;
 const FIVE = ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04', '2024-01-05'];
 const MODEL_TASKS = ['stg_orders@2024-01-05', ...FIVE.map((d) => `fct_orders@${d}`), ...FIVE.map((d) => `daily_totals@${d}`), 'customer_totals@2024-01-05', 'region_names@2024-01-05'];
 
@@ -36,8 +37,7 @@ async function exec(db: string, sql: string): Promise<void> {
 
 describe('skipping what is current', () => {
   it('re-running a built 5-date backfill runs no model task, and says each is up to date', async () => {
-    const dir = versionsProject();
-    await built(dir);
+    const dir = await builtVersionsProject();
     const r = await backfillIn(dir, DATES);
     expect(r.code, explain(r)).toBe(0);
     expect(started(r.events)).toEqual([]);
@@ -52,8 +52,7 @@ describe('skipping what is current', () => {
   });
 
   it('a dry run shows which tasks a run would skip, and what reads a changed one is not among them', async () => {
-    const dir = versionsProject();
-    await built(dir);
+    const dir = await builtVersionsProject();
     writeProjectFiles(dir, { 'macros/shout.sql': "{% macro shout(c) %}lower({{ c }}){% endmacro %}\n", 'models/fct_orders.sql': `{{ config(materialized='incremental', partition_by='order_date') }}
 select o.order_id, o.customer_id, o.amount, o.order_date, c.region
 from {{ ref('stg_orders') }} o join {{ ref('customers') }} c on c.id = o.customer_id
@@ -69,8 +68,7 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
   });
 
   it('editing one seed row re-runs exactly the tasks downstream of that seed', async () => {
-    const dir = versionsProject();
-    await built(dir);
+    const dir = await builtVersionsProject();
     writeProjectFiles(dir, { 'seeds/customers.csv': CUSTOMERS.replace('2,Bob,south', '2,Bob,west') });
     const r = await backfillIn(dir, DATES);
     expect(r.code, explain(r)).toBe(0);
@@ -80,8 +78,7 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
   });
 
   it('editing a macro re-runs exactly the models whose rendered SQL changed', async () => {
-    const dir = versionsProject();
-    await built(dir);
+    const dir = await builtVersionsProject();
     // The same rendered SQL: nothing runs.
     writeProjectFiles(dir, { 'macros/shout.sql': '{% macro shout(c) %}{# louder #}upper({{ c }}){% endmacro %}\n' });
     const same = await backfillIn(dir, DATES);
@@ -157,8 +154,8 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
   });
 
   it('a dropped table is rebuilt, and nothing else', async () => {
-    const dir = versionsProject();
-    const db = await built(dir);
+    const dir = await builtVersionsProject();
+    const db = warehouseOf(dir);
     await exec(db, 'DROP TABLE main.customer_totals');
     const r = await backfillIn(dir, DATES);
     expect(r.code, explain(r)).toBe(0);
@@ -167,8 +164,7 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
   });
 
   it('after a full refresh, the dates it swapped in are current', async () => {
-    const dir = versionsProject();
-    await built(dir);
+    const dir = await builtVersionsProject();
     const full = await backfillIn(dir, { ...DATES, fullRefresh: true });
     expect(full.code, explain(full)).toBe(0);
     expect(started(full.events)).toContain('fct_orders@2024-01-03');
@@ -177,8 +173,7 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
   });
 
   it('--force runs everything selected', async () => {
-    const dir = versionsProject();
-    await built(dir);
+    const dir = await builtVersionsProject();
     const r = await backfillIn(dir, { ...DATES, force: true });
     expect(r.code, explain(r)).toBe(0);
     expect(started(r.events)).toEqual([...MODEL_TASKS].sort());
@@ -202,8 +197,7 @@ where order_date = '{{ ds }}' group by order_date
   });
 
   it('pipe retry re-runs what failed and skips what a later run made current', async () => {
-    const dir = versionsProject();
-    await built(dir);
+    const dir = await builtVersionsProject();
     writeProjectFiles(dir, { 'models/customer_totals.sql': "{{ config(materialized='table') }}\nselect customer_id, sum(amount)::INTEGER + 'x'::INTEGER as amount from {{ ref('fct_orders') }} group by customer_id\n" });
     const failed = await backfillIn(dir, DATES);
     expect(failed.code).toBe(1);

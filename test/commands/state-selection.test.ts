@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { diagnosticsOf, eventsOfType, explain, removeTempDirs, taskIdsOf, writeProjectFiles } from '../e2e/helpers.js';
-import { backfillIn, backfillMissingIn, nodesIn, runIn, statusIn } from '../support/in-process.js';
+import { backfillMissingIn, nodesIn, runIn, statusIn } from '../support/in-process.js';
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
+import { BUILT_DATES, builtVersionsProject } from '../support/built-versions-project.js';
 import { EXIT } from '../../src/cli/exit-status.js';
 
 afterAll(removeTempDirs);
@@ -12,7 +13,7 @@ afterAll(removeTempDirs);
  * that reads the warehouse.
  */
 
-const DATES = { start: '2024-01-01', end: '2024-01-05' };
+const DATES = BUILT_DATES;
 const clock = { now: () => Date.parse('2024-01-06T10:00:00Z') };
 
 /** The nodes a selection picks, as pipe status lists them. */
@@ -30,8 +31,7 @@ where o.order_date = '{{ ds }}'
 
 describe('state: selection', () => {
   it('after a model edit: the model is modified, what reads it stale, with +, intersections and exclusions', async () => {
-    const dir = versionsProject();
-    expect((await backfillIn(dir, DATES)).code).toBe(0);
+    const dir = await builtVersionsProject();
     writeProjectFiles(dir, { 'models/fct_orders.sql': FCT_EDIT });
     const names = async (select: string[], exclude?: string[]) => (await selection(dir, select, exclude)).names;
     expect(await names(['state:modified'])).toEqual(['fct_orders']);
@@ -52,8 +52,7 @@ describe('state: selection', () => {
   });
 
   it('after a seed edit: the seed is modified, everything that reads it stale', async () => {
-    const dir = versionsProject();
-    expect((await backfillIn(dir, DATES)).code).toBe(0);
+    const dir = await builtVersionsProject();
     writeProjectFiles(dir, { 'seeds/customers.csv': CUSTOMERS.replace('2,Bob,south', '2,Bob,west') });
     expect((await selection(dir, ['state:modified'])).names).toEqual(['customers']);
     expect((await selection(dir, ['state:stale'])).names).toEqual(['customer_totals', 'daily_totals', 'fct_orders', 'region_names']);
@@ -70,8 +69,7 @@ describe('state: selection', () => {
     expect((await selection(none, ['state:stale'])).names).toEqual([]);
     expect((await selection(none, ['state:modified'])).names).toHaveLength(7);
 
-    const dir = versionsProject();
-    expect((await backfillIn(dir, DATES)).code).toBe(0);
+    const dir = await builtVersionsProject();
     writeProjectFiles(dir, { 'models/late.sql': "{{ config(materialized='table') }}\nselect * from {{ ref('customers') }}\n" });
     expect((await selection(dir, ['state:new'])).names).toEqual(['late']);
   });

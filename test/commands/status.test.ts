@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { diagnosticsOf, eventsOfType, explain, holdWarehouse, queryRows, removeTempDirs, taskIdsOf, warehouseOf, writeProjectFiles, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
 import { backfillIn, backfillMissingIn, freshnessIn, retryIn, showIn, statusIn } from '../support/in-process.js';
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
+import { BUILT_DATES, builtVersionsProject } from '../support/built-versions-project.js';
 import { EXIT } from '../../src/cli/exit-status.js';
 
 afterAll(removeTempDirs);
@@ -12,7 +13,7 @@ afterAll(removeTempDirs);
  * what --missing builds, and what a run then records makes everything current.
  */
 
-const DATES = { start: '2024-01-01', end: '2024-01-05' };
+const DATES = BUILT_DATES;
 /** Yesterday is 2024-01-05: the default range ends there. */
 const clock = { now: () => Date.parse('2024-01-06T10:00:00Z') };
 
@@ -146,8 +147,7 @@ where order_date = '{{ ds }}' group by order_date
   });
 
   it('after editing a model: it is modified, what reads it stale', async () => {
-    const dir = versionsProject();
-    expect((await backfillIn(dir, DATES)).code).toBe(0);
+    const dir = await builtVersionsProject();
     writeProjectFiles(dir, {
       'models/fct_orders.sql': `{{ config(materialized='incremental', partition_by='order_date') }}
 select o.order_id, o.customer_id, o.amount * 2 as amount, o.order_date, c.region
@@ -163,8 +163,7 @@ where o.order_date = '{{ ds }}'
   });
 
   it('after a seed edit: the seed modified, what reads it stale with the seed as the reason', async () => {
-    const dir = versionsProject();
-    expect((await backfillIn(dir, DATES)).code).toBe(0);
+    const dir = await builtVersionsProject();
     writeProjectFiles(dir, { 'seeds/customers.csv': CUSTOMERS.replace('2,Bob,south', '2,Bob,west') });
     const { nodes } = await statusOf(dir);
     expect(nodes.get('customers')).toMatchObject({ state: 'modified', reason: 'file changed' });
@@ -175,8 +174,7 @@ where o.order_date = '{{ ds }}'
   });
 
   it('a warehouse another process holds is refused as pipe show refuses it, naming the holder', async () => {
-    const dir = versionsProject();
-    expect((await backfillIn(dir, DATES)).code).toBe(0);
+    const dir = await builtVersionsProject();
     const held = await holdWarehouse(warehouseOf(dir));
     try {
       const [st, sh] = [await statusIn(dir, { clock }), await showIn(dir, { model: 'customer_totals' })];

@@ -1,3 +1,4 @@
+import { cpSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DiagnosticError } from '../../src/diagnostics/diagnostics.js';
 import { backfill, backfillDryRun } from '../../src/commands/backfill.js';
@@ -35,12 +36,21 @@ const DAILY = {
 };
 const TOTAL = "select count(*)::INTEGER as n, sum(w)::INTEGER as s from {{ ref('daily') }}\n";
 
-/** events → daily (incremental) → total (table), built for 2024-01-01 … 2024-01-05 by v1. */
+/** The project built once for the file, which `built` copies. */
+let builtOnce: Promise<string> | undefined;
+
+/** events → daily (incremental) → total (table), built for 2024-01-01 … 2024-01-05 by v1; then `files` written. */
 async function built(files: Record<string, string> = {}): Promise<string> {
+  builtOnce ??= (async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'models/events.sql': EVENTS.v1, 'models/daily.sql': DAILY.v1, 'models/total.sql': TOTAL });
+    const outcome = await backfill({ project: dir, start: '2024-01-01', end: '2024-01-05', emit: () => undefined });
+    if (outcome.status !== 'succeeded') throw new Error(`building the project failed: ${outcome.status}`);
+    return dir;
+  })();
   const dir = tempDir();
-  writeProjectFiles(dir, { 'models/events.sql': EVENTS.v1, 'models/daily.sql': DAILY.v1, 'models/total.sql': TOTAL, ...files });
-  const outcome = await backfill({ project: dir, start: '2024-01-01', end: '2024-01-05', emit: () => undefined });
-  expect(outcome.status).toBe('succeeded');
+  cpSync(await builtOnce, dir, { recursive: true });
+  writeProjectFiles(dir, files);
   return dir;
 }
 
