@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/execute/engine.js';
 import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
 import { attachLakeSql } from '../../src/warehouse/ducklake/ducklake-warehouse.js';
+import { DUCKLAKE, isCommitConflict } from '../../src/warehouse/ducklake/dialect.js';
 import { eventsOfType, explain, ModelGate, REPO, removeTempDirs, RunningPipe, taskIdsOf, tempDir, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillIn, historyIn, retryIn, runIn, showIn } from '../support/in-process.js';
 import { createDatabase, testPostgres, type TestPostgres } from '../support/postgres.js';
@@ -183,7 +184,7 @@ describe.skipIf(!pg)('a DuckLake warehouse on a Postgres catalog', () => {
     expect(after.stdout).not.toContain('"running"');
   });
 
-  it('two processes replacing dates of one table both commit: a conflicting commit is run again', async () => {
+  it('two processes replacing dates of one table both commit', async () => {
     const { dir, lake } = lakeProject();
     expect((await runIn(dir, { date: '2024-01-01' })).code).toBe(0);
     const env = { PIPE_TEST_PGUSER: 'postgres' };
@@ -193,6 +194,30 @@ describe.skipIf(!pg)('a DuckLake warehouse on a Postgres catalog', () => {
       expect(done.code, explain(done)).toBe(0);
     }
     expect((await lakeRows(lake, 'SELECT count(*)::INTEGER AS n FROM main.b'))[0]).toEqual({ n: 3 });
+  });
+});
+
+describe.skipIf(!pg)('a commit that conflicts', () => {
+  it('is refused by DuckLake when another writer replaced a date of the table first, and pipe knows it as a conflict to run again', async () => {
+    const { dir, lake } = lakeProject();
+    expect((await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' })).code).toBe(0);
+    const writer = async () => {
+      const c = await (await DuckDBInstance.create(':memory:')).connect();
+      await c.run(`${attachLakeSql(lake, false)}; USE lake`);
+      return c;
+    };
+    const [first, second] = [await writer(), await writer()];
+    const replace = (ds: string) => `DELETE FROM main.b WHERE d = DATE '${ds}'; INSERT INTO main.b SELECT DATE '${ds}', 1`;
+    // The first writer's transaction began before the second committed: its commit conflicts.
+    await first.run(`BEGIN; ${replace('2024-01-02')}`);
+    await second.run(`BEGIN; ${replace('2024-01-03')}; COMMIT`);
+    const failed = await first.run('COMMIT').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    for (const c of [first, second]) c.closeSync();
+    expect(failed).toBeInstanceOf(Error);
+    expect(isCommitConflict(DUCKLAKE.classify(failed as Error))).toBe(true);
   });
 });
 
