@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UiServer } from '../../src/ui/server/server.js';
@@ -143,6 +143,25 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
       expect(await page.locator('[data-testid="gantt"] rect.bar').count()).toBe(5);
     } finally {
       await parallel.close();
+    }
+  });
+
+  it("draws every model and seed of the repository's example project on the lineage page", async () => {
+    const dir = tempProject({}, 'pipe-ui-example-');
+    for (const part of ['models', 'seeds', 'macros', 'pipelines', 'pipe.yaml']) cpSync(join(REPO, part), join(dir, part), { recursive: true });
+    // What the files name, read apart from pipe: a model per .sql file, a seed per .csv file.
+    const named = (folder: string, ext: string) =>
+      (readdirSync(join(dir, folder), { recursive: true }) as string[]).filter((f) => f.endsWith(ext)).map((f) => basename(f, ext));
+    const expected = [...named('models', '.sql'), ...named('seeds', '.csv')].sort();
+    const example = await serve(dir, ASSETS);
+    try {
+      await page.goto(`${example.url}#/lineage`);
+      const drawn = () => page.locator('[data-testid="lineage"] g.node').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-node')).sort());
+      await expect.poll(drawn).toEqual(expected);
+      expect(expected.length).toBeGreaterThanOrEqual(10);
+      await screenshot(page, 'lineage-example');
+    } finally {
+      await example.close();
     }
   });
 
