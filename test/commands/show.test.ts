@@ -27,6 +27,7 @@ select 2, date '2024-01-03', 0.05, 'here', 'short', [], {'k': null, 'n': 4}, ''
 select id, date '{{ ds }}' as day, name from {{ ref('people') }}
 `,
   'models/helper.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as x\n",
+  'models/named.sql': "{{ config(materialized='view') }}\nselect id, name from {{ ref('people') }} where id > 1\n",
   'models/later.sql': "{{ config(materialized='table') }}\nselect 1 as x\n",
   'models/sources.yml': `version: 2
 sources:
@@ -79,6 +80,15 @@ describe('pipe show', () => {
     const source = await showIn(dir, { model: 'lake.visits', json: true });
     expect(source.code, source.stderr).toBe(0);
     expect(JSON.parse(source.stdout)).toEqual([{ page: '/home', hits: 10 }, { page: '/about', hits: 2 }]);
+  });
+
+  it("shows a view's rows as its query gives them now", async () => {
+    const r = await showIn(dir, { model: 'named', json: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([
+      { id: 2, name: 'bo' },
+      { id: 3, name: 'cy' },
+    ]);
   });
 
   it("--date shows an incremental model's partition, and --inline its query for the date, writing nothing", async () => {
