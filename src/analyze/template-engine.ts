@@ -24,9 +24,9 @@ type TemplateProps = { readonly root: unknown };
 /** What the constructor of nunjucks.Template accepts besides a template's text: code already compiled. */
 type CompiledCode = { readonly type: 'code'; readonly obj: TemplateProps };
 
-/** Runs Nunjucks' compiled code as its Template does, and checks it gave a template. */
-function loadCode(code: string): TemplateProps {
-  const props = new Function(code)() as TemplateProps | undefined; // eslint-disable-line no-new-func
+/** Runs Nunjucks' compiled code (as a function) as its Template does, and checks it gave a template. */
+function loadCode(code: () => unknown): TemplateProps {
+  const props = code() as TemplateProps | undefined;
   if (typeof props?.root !== 'function') throw new Error('compiled template code has no root');
   return props;
 }
@@ -566,7 +566,7 @@ export class TemplateEngine {
     const key = cache && templateKey(source, path, this.env as unknown as Parameters<typeof templateKey>[2]);
     if (!cache || key === undefined) return new nunjucks.Template(source, this.env, path, true);
     const env = this.env as unknown as { opts: { dev?: boolean }; asyncFilters: unknown; extensionsList: unknown };
-    for (let cached = cache.read(key); cached !== undefined; cached = cache.read(key)) {
+    for (let cached = cache.load(key); cached !== undefined; cached = cache.load(key)) {
       try {
         return this.fromCode(loadCode(cached), path);
       } catch {
@@ -580,7 +580,7 @@ export class TemplateEngine {
       // As Template's own compile reports it (see templateDiagnostic).
       throw N.lib._prettifyError(path, env.opts.dev ?? false, e);
     }
-    const template = this.fromCode(loadCode(code), path);
+    const template = this.fromCode(loadCode(new Function(code) as () => unknown), path); // eslint-disable-line no-new-func
     cache.write(key, code);
     return template;
   }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -140,6 +140,64 @@ describe('the compiled-template cache', () => {
     // The damaged pack stays; the entries compiled again are found in the new pack first.
     expect(packs(cacheOf(dir))).toHaveLength(2);
     expect((await compiled(dir)).compiles).toEqual([]);
+  });
+
+  it("keeps V8's code cache of a pack once it has been used, and the next compile loads its templates from it", async () => {
+    const dir = tempProject(PROJECT);
+    const cold = await compiled(dir);
+    const codeCaches = () => readdirSync(cacheOf(dir)).filter((f) => f.endsWith('.v8'));
+    expect(codeCaches()).toEqual([]);
+    // The first compile that reads the pack compiles its script and keeps V8's cache of it.
+    expect((await compiled(dir)).models).toEqual(cold.models);
+    expect(codeCaches()).toEqual([`${packs(cacheOf(dir))[0]}.${process.versions.v8}.v8`]);
+    const third = await compiled(dir);
+    expect(third).toEqual({ models: cold.models, compiles: [] });
+  });
+
+  it("uses a pack's code cache only when it is whole and made for the pack's script, and makes it again otherwise", () => {
+    const dir = join(tempProject(), 'templates');
+    const writer = new TemplateCodeCache(dir);
+    writer.write('a', "return { root: function () { return 'a'; } };");
+    writer.write('b', "return { root: function () { return 'b'; } };");
+    writer.flush();
+    const used = () => {
+      const cache = new TemplateCodeCache(dir);
+      const values = ['a', 'b'].map((k) => (cache.load(k)?.() as { root(): string }).root());
+      cache.flush();
+      const { codeCacheHits, codeCacheRejected, codeCacheWritten } = cache.stats;
+      return { values, codeCacheHits, codeCacheRejected, codeCacheWritten };
+    };
+    expect(used()).toEqual({ values: ['a', 'b'], codeCacheHits: 0, codeCacheRejected: 0, codeCacheWritten: 1 });
+    expect(used()).toEqual({ values: ['a', 'b'], codeCacheHits: 1, codeCacheRejected: 0, codeCacheWritten: 0 });
+    const [file] = readdirSync(dir).filter((f) => f.endsWith('.v8'));
+    const bytes = readFileSync(join(dir, file));
+    // Damaged data (its hash no longer matches); then whole data said to be of another script.
+    const damaged = Buffer.from(bytes);
+    damaged[damaged.length - 10] ^= 0xff;
+    writeFileSync(join(dir, file), damaged);
+    expect(used()).toEqual({ values: ['a', 'b'], codeCacheHits: 0, codeCacheRejected: 1, codeCacheWritten: 1 });
+    const eol = bytes.indexOf(10);
+    const [format, version, , dataHash] = bytes.subarray(0, eol).toString('latin1').split(' ');
+    writeFileSync(join(dir, file), Buffer.concat([Buffer.from(`${format} ${version} ${'0'.repeat(64)} ${dataHash}\n`), bytes.subarray(eol + 1)]));
+    expect(used()).toEqual({ values: ['a', 'b'], codeCacheHits: 0, codeCacheRejected: 1, codeCacheWritten: 1 });
+    // Data V8 itself refuses (made by another V8), under a matching header: V8 reads code caches
+    // only for a script it has not compiled yet, so a process of its own loads the pack.
+    const junk = Buffer.from('not a code cache of V8');
+    const sourceHash = bytes.subarray(0, eol).toString('latin1').split(' ')[2];
+    writeFileSync(join(dir, file), Buffer.concat([Buffer.from(`${format} ${version} ${sourceHash} ${createHash('sha256').update(junk).digest('hex')}\n`), junk]));
+    const module = new URL('../../dist/analyze/template-code-cache.js', import.meta.url).href;
+    const script = `const { TemplateCodeCache } = await import(${JSON.stringify(module)});
+const cache = new TemplateCodeCache(${JSON.stringify(dir)});
+const values = ['a', 'b'].map((k) => cache.load(k)().root());
+cache.flush();
+const { codeCacheHits, codeCacheRejected, codeCacheWritten } = cache.stats;
+console.log(JSON.stringify({ values, codeCacheHits, codeCacheRejected, codeCacheWritten }));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toEqual({ values: ['a', 'b'], codeCacheHits: 0, codeCacheRejected: 1, codeCacheWritten: 1 });
+    // Made again, for the same script.
+    expect(readFileSync(join(dir, file)).subarray(0, eol).toString('latin1').split(' ')[2]).toBe(sourceHash);
+    expect(readFileSync(join(dir, file)).length).toBeGreaterThan(junk.length + eol + 1);
   });
 
   it('compiles a changed macro file again, and the models render with the new macro', async () => {
