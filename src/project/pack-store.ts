@@ -1,0 +1,297 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Values kept on disk between processes in a folder of packs, found by a key that is the hash
+ * of everything that decides them (the compiled code of templates, parsed YAML).
+ *
+ * Entries are stored in packs: a process that made values writes the new entries as one file
+ * (named by the hash of its content) once its work in progress is done, because creating one
+ * file per value cost more than making it on a busy disk. A process reads every pack once, on
+ * its first lookup. Nothing in a pack is trusted: each entry carries the hash of its text and
+ * is made afresh when the two disagree (a truncated or edited pack), or when its user rejects
+ * it; the new value goes into the process's own pack. Packs are written to a file of their own
+ * and renamed into place, so two processes writing at once leave two whole packs, and readers
+ * only ever see whole packs. A folder that cannot be made or written is no cache: values are
+ * made as without one. A file named after a pack (`<pack>.<anything>`) belongs to it and goes with it.
+ *
+ * Size: a pack is "used" when one of its entries is read (its modification time, refreshed at
+ * most once a day). A process that writes a pack first removes the packs not used for
+ * MAX_UNUSED_DAYS (at most once a day); when MAX_PACKS are there already, it writes every entry
+ * it used into its pack and removes the others, so the folder holds what recent processes used.
+ */
+
+export const PACK_EXTENSION = '.pack';
+const DAY_MS = 86_400_000;
+export const MAX_UNUSED_DAYS = 30;
+export const MAX_PACKS = 32;
+/** The file whose modification time says when the folder was last pruned. */
+const PRUNED_MARKER = '.pruned';
+
+/** What a process did with a pack store: how a test shows that a warm cache makes nothing. */
+export interface PackStoreStats {
+  /** Entries read. */
+  hits: number;
+  /** Values not found, made and offered to the store. */
+  misses: number;
+  /** Entries found but refused: wrong hash, truncated, or rejected by their user. */
+  rejected: number;
+  written: number;
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export interface PackEntry {
+  readonly pack: string;
+  readonly checksum: string;
+  readonly code: string;
+}
+
+/**
+ * The entries of a pack: `<key> <sha256 of code> <length of code>\n<code>\n`, one after the
+ * other after the header (the store's format), in UTF-8; the length counts the code's UTF-16 units, so an entry is a
+ * slice of the pack's text, not a copy. A pack cut short keeps the entries before the cut.
+ */
+function parsePack(text: string, header: string, pack: string, into: Map<string, PackEntry[]>): void {
+  if (!text.startsWith(header)) return;
+  let at = header.length;
+  while (at < text.length) {
+    const eol = text.indexOf('\n', at);
+    if (eol < 0) return;
+    const [key, checksum, length] = text.slice(at, eol).split(' ');
+    const size = Number(length);
+    if (!key || !checksum || !Number.isSafeInteger(size) || size < 0 || eol + 1 + size > text.length) return;
+    const code = text.slice(eol + 1, eol + 1 + size);
+    into.set(key, [...(into.get(key) ?? []), { pack, checksum, code }]);
+    at = eol + 1 + size + 1;
+  }
+}
+
+export class PackStore {
+  readonly stats: PackStoreStats = { hits: 0, misses: 0, rejected: 0, written: 0 };
+  /** Every entry of every pack, by key (a key in two packs has two), read on the first lookup. */
+  private entries: Map<string, PackEntry[]> | undefined;
+  /** The packs read, and whether one of their entries was used. */
+  private readonly packs = new Map<string, boolean>();
+  /** Entries this process made, for its pack. */
+  private readonly pending = new Map<string, string>();
+  private scheduled = false;
+  /** Entries this process read, which a compacting pack keeps. */
+  private readonly used = new Map<string, string>();
+  /** Entries found wrong: never read again in this process. */
+  private readonly refused = new Set<PackEntry>();
+  /** Entries whose text matched its hash. */
+  private readonly checked = new Set<PackEntry>();
+  /** The entry read() gave last, by key, for reject(). */
+  private readonly given = new Map<string, PackEntry>();
+  /** Every pack's entries in its order. */
+  private readonly packEntries = new Map<string, PackEntry[]>();
+  private readonly header: string;
+
+  /** `format` names the kind of value and its layout: packs of another format are not read. */
+  constructor(
+    readonly dir: string,
+    format: string,
+    protected readonly now: () => number = Date.now,
+  ) {
+    this.header = `// ${format}\n`;
+  }
+
+  private readPacks(): Map<string, PackEntry[]> {
+    const entries = new Map<string, PackEntry[]>();
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.dir).filter((n) => n.endsWith(PACK_EXTENSION));
+    } catch {
+      // No folder yet: no entries.
+    }
+    for (const name of names) {
+      try {
+        const own = new Map<string, PackEntry[]>();
+        parsePack(readFileSync(join(this.dir, name), 'utf8'), this.header, name, own);
+        this.packEntries.set(name, [...own.values()].flat());
+        for (const [key, found] of own) entries.set(key, [...(entries.get(key) ?? []), ...found]);
+        this.packs.set(name, false);
+      } catch {
+        // Removed by another process since the listing: its entries are compiled again.
+      }
+    }
+    return entries;
+  }
+
+  private verified(entry: PackEntry): boolean {
+    if (this.refused.has(entry)) return false;
+    if (this.checked.has(entry)) return true;
+    if (sha256(entry.code) !== entry.checksum) {
+      this.refused.add(entry);
+      this.stats.rejected += 1;
+      return false;
+    }
+    this.checked.add(entry);
+    return true;
+  }
+
+  /** The first entry stored under `key` whose code matches its hash and that was not rejected. */
+  protected find(key: string): PackEntry | undefined {
+    this.entries ??= this.readPacks();
+    const entry = (this.entries.get(key) ?? []).find((e) => this.verified(e));
+    if (!entry) return undefined;
+    this.stats.hits += 1;
+    this.packs.set(entry.pack, true);
+    this.given.set(key, entry);
+    this.used.set(key, entry.code);
+    return entry;
+  }
+
+  /**
+   * The code stored under `key`: the first entry whose code matches its hash and that was not
+   * rejected. After reject(key), the next such entry, if another pack has one.
+   */
+  read(key: string): string | undefined {
+    return this.find(key)?.code;
+  }
+
+  /** A pack's entries whose text matches its hash, in the pack's order. */
+  protected soundEntries(pack: string): PackEntry[] {
+    return (this.packEntries.get(pack) ?? []).filter((e) => this.verified(e));
+  }
+
+  /** Refuses the entry read last for `key`: its code did not load. */
+  reject(key: string): void {
+    const entry = this.given.get(key);
+    if (!entry) return;
+    this.stats.rejected += 1;
+    this.refused.add(entry);
+    this.given.delete(key);
+    this.used.delete(key);
+  }
+
+  /**
+   * Keeps a value for this process's pack, written once the synchronous work in progress
+   * (a load, an analysis, a plan) is done: every value it made goes into one pack.
+   */
+  write(key: string, code: string): void {
+    this.stats.misses += 1;
+    this.pending.set(key, code);
+    this.scheduleFlush();
+  }
+
+  protected scheduleFlush(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  /**
+   * Writes the entries compiled since the last flush as one pack, and marks the packs read
+   * from as used. Any failure leaves the cache without them, never an error.
+   */
+  flush(): void {
+    this.touchUsedPacks();
+    if (this.pending.size === 0) return;
+    const entries = new Map(this.pending);
+    this.pending.clear();
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      this.pruneDaily();
+      const compact = this.packCount() >= MAX_PACKS;
+      if (compact) for (const [key, code] of this.used) if (!entries.has(key)) entries.set(key, code);
+      const name = this.writePack([...entries]);
+      this.stats.written += entries.size;
+      if (compact) for (const other of readdirSync(this.dir)) if (other.endsWith(PACK_EXTENSION) && other !== name) rmSync(join(this.dir, other), { force: true });
+      if (compact) this.removeOrphans();
+    } catch {
+      // An unwritable folder: the next process compiles these templates again.
+    }
+  }
+
+  /** Writes entries part by part (a pack of 10,000 templates is tens of MB), then names the pack by its hash. */
+  private writePack(entries: readonly (readonly [string, string])[]): string {
+    const temporary = join(this.dir, `${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const hash = createHash('sha256');
+    let fd: number | undefined;
+    try {
+      fd = openSync(temporary, 'w');
+      const put = (text: string) => {
+        hash.update(text);
+        writeSync(fd!, text);
+      };
+      put(this.header);
+      for (const [key, code] of entries) put(`${key} ${sha256(code)} ${code.length}\n${code}\n`);
+      closeSync(fd);
+      fd = undefined;
+      const name = hash.digest('hex') + PACK_EXTENSION;
+      renameSync(temporary, join(this.dir, name));
+      return name;
+    } catch (e) {
+      if (fd !== undefined) closeSync(fd);
+      rmSync(temporary, { force: true });
+      throw e;
+    }
+  }
+
+  private packCount(): number {
+    return readdirSync(this.dir).filter((n) => n.endsWith(PACK_EXTENSION)).length;
+  }
+
+  /** Used today: a pack survives pruning. Refreshed once a day, not on every run. */
+  private touchUsedPacks(): void {
+    for (const [name, used] of this.packs) {
+      if (!used) continue;
+      this.packs.set(name, false);
+      const path = join(this.dir, name);
+      try {
+        if (this.now() - statSync(path).mtimeMs > DAY_MS) utimesSync(path, new Date(this.now()), new Date(this.now()));
+      } catch {
+        // Removed by another process: nothing to keep.
+      }
+    }
+  }
+
+  private pruneDaily(): void {
+    const marker = join(this.dir, PRUNED_MARKER);
+    try {
+      if (this.now() - statSync(marker).mtimeMs < DAY_MS) return;
+    } catch {
+      // Never pruned: prune now.
+    }
+    try {
+      writeFileSync(marker, '');
+      utimesSync(marker, new Date(this.now()), new Date(this.now()));
+      this.prune();
+    } catch {
+      // Pruning is housekeeping: the next process that writes tries again.
+    }
+  }
+
+  /** Removes packs unused for MAX_UNUSED_DAYS, and temporary files left by a process that died. */
+  prune(): void {
+    for (const name of readdirSync(this.dir)) {
+      const path = join(this.dir, name);
+      let age: number;
+      try {
+        age = this.now() - statSync(path).mtimeMs;
+      } catch {
+        continue;
+      }
+      // A write in progress takes moments; an hour-old one was left by a process that died.
+      if (name.endsWith('.tmp') && age > 3_600_000) rmSync(path, { force: true });
+      else if (name.endsWith(PACK_EXTENSION) && age > MAX_UNUSED_DAYS * DAY_MS) rmSync(path, { force: true });
+    }
+    this.removeOrphans();
+  }
+
+  /** Files named after a pack that is gone. */
+  private removeOrphans(): void {
+    for (const name of readdirSync(this.dir)) {
+      const at = name.indexOf(`${PACK_EXTENSION}.`);
+      if (at > 0 && !existsSync(join(this.dir, name.slice(0, at + PACK_EXTENSION.length)))) rmSync(join(this.dir, name), { force: true });
+    }
+  }
+}
