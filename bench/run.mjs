@@ -185,8 +185,13 @@ async function benchCompileShape(n, shape) {
   await compile(warmDb);
   const cold = [];
   const warm = [];
+  // Cold: the parsed YAML kept in the project's .pipe/yaml goes too (the warm run reads what the cold one kept).
+  const coldCompile = () => {
+    rmSync(join(dir, '.pipe', 'yaml'), { recursive: true, force: true });
+    return compile(freshDb('compile'));
+  };
   for (let i = 0; i < cfg.compileReps; i++) {
-    cold.push(await compile(freshDb('compile')));
+    cold.push(await coldCompile());
     warm.push(await compile(warmDb));
   }
   const inProcess = await repeat(cfg.compileReps, async () => parseLast((await node(PROBE, ['compile', '--project', dir, '--date', DATE])).stdout));

@@ -4,6 +4,7 @@ import { error, DiagnosticError } from '../diagnostics/diagnostics.js';
 import { validateSettings, type ValidatedSettings } from '../analyze/project-settings.js';
 import { loadProject, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
 import type { ProjectFs } from '../project/project-fs.js';
+import { ParsedYamlCache, yamlCacheDir } from '../project/yaml-cache.js';
 import { DBT_PROJECT_FILE } from '../project/layout.js';
 import type { ProjectOptions } from './context.js';
 import { LAKE_PREFIX, lakeFromDb, lakeLocation } from '../analyze/lake-config.js';
@@ -31,7 +32,7 @@ export interface Project extends ValidatedSettings {
 export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
   const root = resolve(options.project ?? '.');
   if (!existsSync(root)) throw new DiagnosticError([error('no-project', `project directory ${root} does not exist`)]);
-  const files = loadProject(root, fs);
+  const files = loadProject(root, fs, new ParsedYamlCache(yamlCacheDir(root)));
   if (!files.dbtProject && !files.layout.models.some((m) => existsSync(resolve(root, m))) && files.seeds.length === 0) {
     const above = enclosingProject(root);
     throw new DiagnosticError([

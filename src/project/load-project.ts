@@ -8,6 +8,7 @@ import { diskFs, type ProjectFs } from './project-fs.js';
 import { inferSeedTypes, type InferredColumn } from './seed-inference.js';
 import { NotUtf8Error } from './utf8.js';
 import { parseYaml, type YamlSource } from './yaml-file.js';
+import type { ParsedYamlCache } from './yaml-cache.js';
 import { DBT_PROJECT_FILE, isPropertiesFile, projectLayout, type ProjectLayout } from './layout.js';
 import { GENERIC_TEST_RE, loadPackages, type InstalledPackage, type ProjectPackages } from './load-packages.js';
 import { blockText, snapshotBlocks } from './snapshot-blocks.js';
@@ -164,19 +165,19 @@ function badName(kind: 'model' | 'seed' | 'snapshot', name: string, file: string
   });
 }
 
-function readYamlFile(fs: ProjectFs, absPath: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
+function readYamlFile(fs: ProjectFs, absPath: string, file: string, diagnostics: Diagnostic[], cache?: ParsedYamlCache): YamlSource | undefined {
   const text = readText(fs, absPath, file, diagnostics);
   if (text === undefined) return undefined;
   // Parsed once per change of the file (watch mode); its diagnostics are reported every time.
   const parsed = fs.derive(absPath, `yaml:${file}`, () => {
     const found: Diagnostic[] = [];
-    return { yaml: parseYaml(text, file, found), found };
+    return { yaml: cache ? cache.parse(text, file, found) : parseYaml(text, file, found), found };
   });
   diagnostics.push(...parsed.found);
   return parsed.yaml;
 }
 
-function sideYaml(fs: ProjectFs, absPath: string, root: string, diagnostics: Diagnostic[]): YamlSource | undefined {
+function sideYaml(fs: ProjectFs, absPath: string, root: string, diagnostics: Diagnostic[], cache?: ParsedYamlCache): YamlSource | undefined {
   // The same path strings every time: a cache looks them up without hashing them anew.
   const paths = fs.derive(absPath, 'side-yaml', () => {
     const stem = absPath.slice(0, -extname(absPath).length);
@@ -189,7 +190,7 @@ function sideYaml(fs: ProjectFs, absPath: string, root: string, diagnostics: Dia
   // A dbt properties file named like its model is read with the other properties files.
   const own = paths
     .filter((p, i) => (i === 0 ? yaml : yml))
-    .map((p) => readYamlFile(fs, p, toPosix(relative(root, p)), []))
+    .map((p) => readYamlFile(fs, p, toPosix(relative(root, p)), [], cache))
     .filter((y): y is YamlSource => y !== undefined && !isPropertiesFile(y.data));
   if (own.length > 1) {
     diagnostics.push(
@@ -242,9 +243,10 @@ const MACRO_EXTENSIONS = ['.sql', '.njk', '.jinja'];
 
 /**
  * Reads a project. `fs` is the disk by default; watch mode passes a cache that re-reads only
- * the files that changed.
+ * the files that changed. `yamlCache` keeps parsed YAML between processes (see yaml-cache.ts).
  */
-export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles {
+export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: ParsedYamlCache): ProjectFiles {
+  const readYaml: typeof readYamlFile = (f, absPath, file, found) => readYamlFile(f, absPath, file, found, yamlCache);
   const diagnostics: Diagnostic[] = [];
   const leftOut: string[] = [];
   // Listed files are under the root: cutting the root off is what relative() does, without its cost per file.
@@ -258,7 +260,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
   };
   const optionalYaml = (name: string) => {
     const path = join(root, name);
-    return fs.exists(path) ? readYamlFile(fs, path, name, diagnostics) : undefined;
+    return fs.exists(path) ? readYaml(fs, path, name, diagnostics) : undefined;
   };
 
   const projectFile = optionalYaml(PROJECT_FILE);
@@ -275,7 +277,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     const projects = yaml.data.projects;
     if (Array.isArray(projects) && projects.length > 0) unused.push({ file: name, what: 'projects: (dbt projects this one reads models of), which pipe does not read' });
   }
-  const packages = dbtProject ? loadPackages(root, dbtProject, packageFiles, fs, readYamlFile, diagnostics) : undefined;
+  const packages = dbtProject ? loadPackages(root, dbtProject, packageFiles, fs, readYaml, diagnostics) : undefined;
   /**
    * The project's own folders, then each installed package's: a package's models, seeds,
    * snapshots and tests are nodes of the one graph, as in dbt. Its analyses are not read.
@@ -287,7 +289,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
   /** A YAML file among models or seeds: a properties file, the config of the file beside it, or a mistake. */
   const yamlBeside = (abs: string, ext: string, owner: string) => {
     const file = rel(abs);
-    const yaml = readYamlFile(fs, abs, file, diagnostics);
+    const yaml = readYaml(fs, abs, file, diagnostics);
     if (yaml && isPropertiesFile(yaml.data)) {
       properties.push(yaml);
       return;
@@ -363,7 +365,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
       leftOut.push(name);
       continue;
     }
-    models.push({ name, file, absPath: abs, sql, yaml: sideYaml(fs, abs, root, diagnostics), ...(pkg ? { package: pkg } : {}) });
+    models.push({ name, file, absPath: abs, sql, yaml: sideYaml(fs, abs, root, diagnostics, yamlCache), ...(pkg ? { package: pkg } : {}) });
   }
 
   const seeds: SeedSource[] = [];
@@ -408,14 +410,14 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
         const content = fs.readBytes ? fs.readBytes(abs).toString('utf8') : fs.read(abs);
         return inferSeedTypes(content, delimiter, columns);
       });
-    seeds.push({ name, file, absPath: abs, hash, head, dbtTypes, yaml: sideYaml(fs, abs, root, diagnostics), ...(pkg ? { package: pkg } : {}) });
+    seeds.push({ name, file, absPath: abs, hash, head, dbtTypes, yaml: sideYaml(fs, abs, root, diagnostics, yamlCache), ...(pkg ? { package: pkg } : {}) });
   }
 
   const macros: MacroSource[] = [];
   for (const abs of listAll(layout.macros)) {
     const ext = extname(abs);
     if (YAML_EXTENSIONS.includes(ext)) {
-      const yaml = readYamlFile(fs, abs, rel(abs), diagnostics);
+      const yaml = readYaml(fs, abs, rel(abs), diagnostics);
       if (yaml && isPropertiesFile(yaml.data)) properties.push(yaml);
       continue;
     }
@@ -429,7 +431,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
     const ext = extname(abs);
     const file = rel(abs);
     if (YAML_EXTENSIONS.includes(ext)) {
-      const yaml = readYamlFile(fs, abs, file, diagnostics);
+      const yaml = readYaml(fs, abs, file, diagnostics);
       if (yaml && isPropertiesFile(yaml.data)) properties.push(yaml);
       continue;
     }
@@ -448,7 +450,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
   for (const { base, layout: folders, package: pkg } of origins) for (const abs of listAll(folders.snapshots, base)) {
     const ext = extname(abs);
     if (YAML_EXTENSIONS.includes(ext)) {
-      const yaml = readYamlFile(fs, abs, rel(abs), diagnostics);
+      const yaml = readYaml(fs, abs, rel(abs), diagnostics);
       if (yaml && isPropertiesFile(yaml.data)) properties.push(yaml);
       continue;
     }
@@ -500,7 +502,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs): ProjectFiles 
   for (const abs of fs.list(join(root, 'pipelines'), false)) {
     const ext = extname(abs);
     if (!YAML_EXTENSIONS.includes(ext)) continue;
-    const yaml = readYamlFile(fs, abs, rel(abs), diagnostics);
+    const yaml = readYaml(fs, abs, rel(abs), diagnostics);
     if (yaml) pipelines.push({ name: basename(abs, ext), file: rel(abs), yaml });
   }
 

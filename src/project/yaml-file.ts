@@ -13,7 +13,13 @@ export interface YamlSource {
   pathLine(path: readonly string[]): number | undefined;
 }
 
-export function parseYaml(text: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
+/** A YAML source of data and the line of each key path (its parts joined by NUL). */
+export function yamlSource(file: string, data: Readonly<Record<string, unknown>>, lines: ReadonlyMap<string, number>): YamlSource {
+  return { file, data, keyLine: (key) => lines.get(key), pathLine: (path) => lines.get(path.join('\u0000')) };
+}
+
+/** `lines`, when given, receives the line of each key path (for yaml-cache.ts to keep). */
+export function parseYaml(text: string, file: string, diagnostics: Diagnostic[], lines = new Map<string, number>()): YamlSource | undefined {
   const lineCounter = new LineCounter();
   const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -27,13 +33,12 @@ export function parseYaml(text: string, file: string, diagnostics: Diagnostic[])
   }
   const contents = doc.contents;
   if (contents === null || (isScalar(contents) && contents.value === null)) {
-    return { file, data: {}, keyLine: () => undefined, pathLine: () => undefined };
+    return yamlSource(file, {}, lines);
   }
   if (!isMap(contents)) {
     diagnostics.push(error('yaml-shape', `${file} must be a mapping of keys to values`, { file, line: 1 }));
     return undefined;
   }
-  const lines = new Map<string, number>();
   const walk = (node: unknown, prefix: string) => {
     if (isSeq(node)) {
       node.items.forEach((item, i) => {
@@ -55,5 +60,5 @@ export function parseYaml(text: string, file: string, diagnostics: Diagnostic[])
   };
   walk(contents, '');
   const data = (doc.toJS() ?? {}) as Record<string, unknown>;
-  return { file, data, keyLine: (key) => lines.get(key), pathLine: (path) => lines.get(path.join('\u0000')) };
+  return yamlSource(file, data, lines);
 }

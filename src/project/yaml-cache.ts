@@ -1,0 +1,77 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Diagnostic } from '../diagnostics/diagnostics.js';
+import { PIPE_VERSION } from '../version.js';
+import { PackStore, sha256 } from './pack-store.js';
+import { parseYaml, yamlSource, type YamlSource } from './yaml-file.js';
+
+/**
+ * Parsed YAML kept between processes: a project of thousands of models has thousands of small
+ * YAML files, and parsing them (with the walk that finds each key's line) was a quarter of a
+ * warm compile. Kept in `<project>/.pipe/yaml/` as a pack store (see pack-store.ts): an entry is
+ * found by the hash of the file's text, pipe's version and the yaml package's, and holds the
+ * data and the line of each key as JSON. Never trusted: an entry whose hash or shape is wrong is
+ * parsed again. Only files that parse without a problem and whose data JSON keeps exactly are
+ * kept, so a file with an error is reported from its text every time.
+ */
+
+const FORMAT = 'pipe-parsed-yaml 1';
+
+export function yamlCacheDir(root: string): string {
+  return join(root, '.pipe', 'yaml');
+}
+
+let yamlVersion: string | undefined;
+
+function yamlPackageVersion(): string {
+  yamlVersion ??= (createRequire(import.meta.url)('yaml/package.json') as { version: string }).version;
+  return yamlVersion;
+}
+
+/** Whether JSON gives back exactly this value: no NaN, infinities, -0, dates or `__proto__` keys. */
+function keepsAsJson(value: unknown): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (Array.isArray(value)) return value.every(keepsAsJson);
+  if (typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  return Object.entries(value).every(([k, v]) => k !== '__proto__' && keepsAsJson(v));
+}
+
+interface Stored {
+  readonly data: Record<string, unknown>;
+  readonly lines: readonly (readonly [string, number])[];
+}
+
+function storedShape(value: unknown): value is Stored {
+  const v = value as Partial<Stored> | null;
+  return (
+    typeof v === 'object' && v !== null && typeof v.data === 'object' && v.data !== null && !Array.isArray(v.data) &&
+    Array.isArray(v.lines) && v.lines.every((l) => Array.isArray(l) && typeof l[0] === 'string' && typeof l[1] === 'number')
+  );
+}
+
+export class ParsedYamlCache extends PackStore {
+  constructor(dir: string, now: () => number = Date.now) {
+    super(dir, FORMAT, now);
+  }
+
+  /** What parseYaml gives for `text`, read from the cache when it holds it. */
+  parse(text: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
+    const key = sha256(JSON.stringify([FORMAT, PIPE_VERSION, yamlPackageVersion(), text]));
+    for (let stored = this.read(key); stored !== undefined; stored = this.read(key)) {
+      try {
+        const value: unknown = JSON.parse(stored);
+        if (storedShape(value)) return yamlSource(file, value.data, new Map(value.lines));
+      } catch {
+        // Not JSON: parsed again below.
+      }
+      this.reject(key);
+    }
+    const found: Diagnostic[] = [];
+    const lines = new Map<string, number>();
+    const parsed = parseYaml(text, file, found, lines);
+    diagnostics.push(...found);
+    if (parsed && found.length === 0 && keepsAsJson(parsed.data)) this.write(key, JSON.stringify({ data: parsed.data, lines: [...lines] }));
+    return parsed;
+  }
+}
