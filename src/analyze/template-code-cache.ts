@@ -26,7 +26,8 @@ import { JINJA_SYNTAX_MODULE } from './jinja/syntax.js';
 const FORMAT = 'pipe-template-code 3';
 /**
  * V8's code cache of a pack's script, beside the pack: `<pack>.<V8 version>.v8`. Its header
- * names the hash of the script's source it was made for and the hash of the data, both checked
+ * names the script it was made for (the pack's name when the pack is whole, else the hash of
+ * the script's source) and the hash of the data, both checked
  * before V8 sees the data (V8 itself checks only its version, its flags and the source's length).
  */
 const CODE_CACHE_EXTENSION = '.v8';
@@ -164,7 +165,8 @@ export class TemplateCodeCache extends PackStore {
   private compilePack(pack: string): PackScript | undefined {
     const entries = this.soundEntries(pack);
     const source = `[\n${entries.map((e) => `function () {\n${e.code}\n}`).join(',\n')}\n]`;
-    const sourceHash = sha256(source);
+    // The script is made from the entries alone: a whole pack's name (the hash of its content) names it.
+    const sourceHash = this.isWhole(pack) ? pack : sha256(source);
     const cached = readCodeCache(codeCachePath(this.dir, pack), sourceHash);
     if (cached === 'refused') this.stats.codeCacheRejected += 1;
     try {

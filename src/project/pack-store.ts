@@ -87,6 +87,8 @@ export class PackStore {
   private readonly checked = new Set<PackEntry>();
   /** The entry read() gave last, by key, for reject(). */
   private readonly given = new Map<string, PackEntry>();
+  /** Packs whose content matches the hash they are named by. */
+  private readonly wholePacks = new Set<string>();
   /** Every pack's entries in its order. */
   private readonly packEntries = new Map<string, PackEntry[]>();
   private readonly header: string;
@@ -111,8 +113,15 @@ export class PackStore {
     for (const name of names) {
       try {
         const own = new Map<string, PackEntry[]>();
-        parsePack(readFileSync(join(this.dir, name), 'utf8'), this.header, name, own);
-        this.packEntries.set(name, [...own.values()].flat());
+        const bytes = readFileSync(join(this.dir, name));
+        parsePack(bytes.toString('utf8'), this.header, name, own);
+        const found = [...own.values()].flat();
+        this.packEntries.set(name, found);
+        // A pack is named by the hash of its content: when they agree, every entry is sound, one hash for them all.
+        if (`${createHash('sha256').update(bytes).digest('hex')}${PACK_EXTENSION}` === name) {
+          this.wholePacks.add(name);
+          for (const entry of found) this.checked.add(entry);
+        }
         for (const [key, found] of own) entries.set(key, [...(entries.get(key) ?? []), ...found]);
         this.packs.set(name, false);
       } catch {
@@ -154,9 +163,14 @@ export class PackStore {
     return this.find(key)?.code;
   }
 
-  /** A pack's entries whose text matches its hash, in the pack's order. */
+  /** A pack's entries whose text matches its hash and that were not rejected, in the pack's order. */
   protected soundEntries(pack: string): PackEntry[] {
     return (this.packEntries.get(pack) ?? []).filter((e) => this.verified(e));
+  }
+
+  /** Whether every entry of the pack is sound: its content matches its name, and none was rejected. */
+  protected isWhole(pack: string): boolean {
+    return this.wholePacks.has(pack) && (this.packEntries.get(pack) ?? []).every((e) => !this.refused.has(e));
   }
 
   /** Refuses the entry read last for `key`: its code did not load. */
