@@ -1,0 +1,19 @@
+import type { Task } from '../plan/task.js';
+import type { TaskOutcome } from './task-queue.js';
+
+/**
+ * Where a task that runs executes, seen from the executor: "run this task somewhere and tell
+ * me how it ended". The executor keeps deciding what may start (task-queue.ts) and what
+ * follows from each outcome; by default it runs the task itself (task-runner.ts), and a
+ * distributed backfill places it on a worker instead (distributed/queued-place.ts).
+ */
+export interface TaskPlace {
+  /** Runs `task` to its end, its records and events included; `worker` is the run's thread (lane) it takes. */
+  run(task: Task, worker: number): Promise<Placed>;
+}
+
+export interface Placed {
+  readonly outcome: TaskOutcome;
+  /** Set when the task was found current where it ran, and not run again. */
+  readonly current: boolean;
+}

@@ -1,0 +1,192 @@
+import pRetry from 'p-retry';
+import type { EventSink } from '../events/events.js';
+import { NO_RETRIES, type RetryPolicy } from '../plan/retry-policy.js';
+import type { Task } from '../plan/task.js';
+import { supersededDetail, type TaskResultRecord } from '../warehouse/run-state.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
+import type { BuildRecord } from '../warehouse/build-records.js';
+import { upToDateDetail } from '../state/currency.js';
+import type { Engine } from './engine.js';
+import { Interrupter } from './interrupter.js';
+import { renderAtRun } from './render-at-run.js';
+import type { RunCurrency, Judged } from './run-currency.js';
+import { StepRunner, type AttemptResult, type Published } from './step-runner.js';
+import { HookError, toTaskError } from './task-errors.js';
+import type { TaskOutcome } from './task-queue.js';
+import { taskRef } from './task-ref.js';
+
+/**
+ * Runs one task to its end on a connection of the engine: its attempts with their retries, its
+ * records in the run state and its events. The executor's loop runs its tasks through one of
+ * these; a worker of a distributed backfill (distributed/worker.ts) runs the tasks the queue
+ * hands it through one of its own, so a task runs the same way wherever it runs.
+ */
+
+export interface TaskRunnerOptions {
+  readonly engine: Engine;
+  readonly runId: string;
+  readonly emit: EventSink;
+  readonly signal?: AbortSignal;
+  /** Overrides every task's own retry policy (backfills turn retries off unless asked). */
+  readonly retryOverride?: RetryPolicy;
+  /** Runs every task, those whose output is current too. */
+  readonly force?: boolean;
+  /** The run's currency (see run-currency.ts); none when no task is tracked. */
+  readonly currency?: RunCurrency;
+}
+
+export class TaskRunner {
+  /** Tasks found current (or up to date) and not run again. */
+  upToDate = 0;
+  private readonly interrupter: Interrupter;
+  private readonly steps: StepRunner;
+  /**
+   * The records of tasks found current, written in batches: a run of thousands of current
+   * tasks would otherwise spend most of its time in one INSERT each. A record lost to a
+   * crash leaves its task pending, and a retry finds it current again.
+   */
+  private readonly current: TaskResultRecord[] = [];
+
+  constructor(private readonly o: TaskRunnerOptions) {
+    this.interrupter = new Interrupter(o.signal);
+    this.steps = new StepRunner({ engine: o.engine, runId: o.runId, emit: o.emit, signal: o.signal, interrupter: this.interrupter });
+  }
+
+  /** Writes the records of current tasks not written yet. */
+  flush(session: WarehouseSession): Promise<void> {
+    return this.o.engine.recordTasks(session, this.current.splice(0));
+  }
+
+  dispose(): void {
+    this.interrupter.dispose();
+  }
+
+  /** A task that does not run (blocked by depends_on_past, or nothing to do): recorded and told, or undefined when it runs. */
+  async settleWithoutRunning(task: Task, session: WarehouseSession, worker: number): Promise<TaskOutcome | undefined> {
+    const { engine, runId, emit } = this.o;
+    const at = Date.now();
+    if (task.blocked !== undefined) {
+      await engine.recordTask(session, { runId, taskId: task.id, attempt: 1, status: 'skipped', endedAt: at, detail: task.blocked, worker });
+      emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'depends-on-past', detail: task.blocked });
+      return 'skipped';
+    }
+    if (task.noop !== undefined) {
+      await engine.recordTask(session, { runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt: at, endedAt: at, detail: task.noop.detail, worker });
+      emit({ type: 'task-skipped', runId, task: taskRef(task), reason: task.noop.reason, detail: task.noop.detail });
+      // A seed loaded from the same file is up to date as a current model is.
+      if (task.noop.reason === 'up-to-date' || task.noop.reason === 'current') this.upToDate++;
+      return 'succeeded';
+    }
+    return undefined;
+  }
+
+  /** Runs a task to its end: its attempts, its records and its events. */
+  async run(planned: Task, session: WarehouseSession, worker: number): Promise<TaskOutcome> {
+    const settled = await this.settleWithoutRunning(planned, session, worker);
+    if (settled !== undefined) return settled;
+    const { engine, runId, emit, signal, currency } = this.o;
+    const { steps, interrupter } = this;
+    /** The task as it runs: once rendered again with the warehouse (see render-at-run.ts), with the SQL it runs. */
+    let task = planned;
+    const taskStart = Date.now();
+    // Judged now that its upstream is done: the versions they published (or kept) are known.
+    const judged: Judged | undefined = await currency?.judge(task, session);
+    if (judged?.currency.kind === 'current' && !this.o.force) {
+      const detail = upToDateDetail(judged.currency);
+      this.current.push({ runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: Date.now(), detail, worker });
+      if (this.current.length >= 500) await this.flush(session);
+      emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'current', detail });
+      this.upToDate++;
+      return 'succeeded';
+    }
+    emit({ type: 'task-started', runId, task: taskRef(task), worker });
+    let build: BuildRecord | undefined;
+    const policy = this.o.retryOverride ?? task.retry ?? NO_RETRIES;
+    let attemptNo = 0;
+    let attemptStart = taskStart;
+    const done: Published = { published: false };
+    let result: AttemptResult;
+    try {
+      result = await pRetry(
+        async () => {
+          attemptNo++;
+          attemptStart = Date.now();
+          if (task.renderAtRun) {
+            task = await interrupter.during(session, () => renderAtRun(task, session));
+            if (task.sqlHash !== undefined) await engine.recordTaskHash(session, runId, task.id, task.sqlHash);
+          }
+          // Its publication is recorded with what it was built from, in the same transaction.
+          const recording = currency?.recording(task, judged, Date.now());
+          build = recording?.build;
+          const recorded = recording?.statements.length ? { ...task, stateStatements: [...(task.stateStatements ?? []), ...recording.statements] } : task;
+          return steps.attempt(recorded, session, { attemptNo, startedAt: attemptStart, worker }, done);
+        },
+        {
+          retries: policy.retries,
+          minTimeout: policy.delayMs,
+          maxTimeout: Math.max(policy.delayMs, policy.maxDelayMs),
+          factor: 2,
+          randomize: true,
+          signal,
+          shouldRetry: ({ error }) => !signal?.aborted && toTaskError(error).errorClass === 'transient',
+          onFailedAttempt: async ({ error, retriesLeft }) => {
+            await steps.cleanup(task, session);
+            const e = toTaskError(error);
+            if (retriesLeft > 0 && e.errorClass === 'transient' && !signal?.aborted) {
+              await engine.recordTask(session, {
+                runId,
+                taskId: task.id,
+                attempt: attemptNo,
+                status: 'failed',
+                startedAt: attemptStart,
+                endedAt: Date.now(),
+                error: e.message,
+                errorClass: e.errorClass,
+                detail: 'will retry',
+                worker,
+              });
+              emit({ type: 'task-retrying', runId, task: taskRef(task), attempt: attemptNo, error: e });
+            }
+          },
+        },
+      );
+    } catch (e) {
+      await steps.cleanup(task, session);
+      // A post-hook that runs after the commit failed: published, and failed all the same (as in dbt).
+      if (done.published) currency?.published(task, build);
+      if (done.published && !(e instanceof HookError && e.published)) {
+        // Published and recorded as succeeded in one transaction before the abort was seen.
+        emit({ type: 'task-succeeded', runId, task: taskRef(task), rows: done.rows, attempts: attemptNo, ms: Date.now() - taskStart });
+        return 'succeeded';
+      }
+      const attempt = Math.max(1, attemptNo);
+      if (signal?.aborted) {
+        await engine.recordTask(session, { runId, taskId: task.id, attempt, status: 'cancelled', startedAt: attemptStart, endedAt: Date.now(), detail: 'interrupted', worker });
+        emit({ type: 'task-cancelled', runId, task: taskRef(task), started: true });
+        return 'cancelled';
+      }
+      const error = toTaskError(e, task);
+      await engine.recordTask(session, { runId, taskId: task.id, attempt, status: 'failed', startedAt: attemptStart, endedAt: Date.now(), error: error.message, errorClass: error.errorClass, worker });
+      emit({ type: 'task-failed', runId, task: taskRef(task), error, attempts: attempt, ms: Date.now() - taskStart });
+      return 'failed';
+    }
+    switch (result.kind) {
+      case 'done':
+        currency?.published(task, build);
+        emit({ type: 'task-succeeded', runId, task: taskRef(task), rows: result.rows, attempts: attemptNo, ms: Date.now() - taskStart });
+        return 'succeeded';
+      case 'superseded': {
+        // Done, as in a retry: what reads it reads the newer table.
+        await steps.cleanup(task, session);
+        const detail = supersededDetail(task, result.by, 'for a newer interval');
+        await engine.recordTask(session, { runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: attemptStart, endedAt: Date.now(), detail, worker });
+        emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'superseded', detail });
+        return 'succeeded';
+      }
+      default: {
+        const never: never = result;
+        throw new Error(`internal error: attempt result ${JSON.stringify(never)}`);
+      }
+    }
+  }
+}
