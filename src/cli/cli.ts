@@ -6,6 +6,8 @@ import { compile, history, listNodes } from '../commands/inspect.js';
 import { lookbackReason } from '../logging/lookback-reason.js';
 import { run, runDryRun } from '../commands/run.js';
 import { backfill, backfillDryRun, backfillMissing } from '../commands/backfill.js';
+import { DEFAULT_LEASE, MIN_LEASE_MS } from '../commands/distributed.js';
+import { worker } from '../commands/worker.js';
 import { status } from '../commands/status.js';
 import { formatStatus } from './format-status.js';
 import { retry } from '../commands/retry.js';
@@ -82,6 +84,19 @@ function hour(value: string): number {
 }
 
 const FRESHNESS_OPTION = ['--check-freshness', 'first check the freshness of the sources read: a source past its error_after stops the run before anything is written'] as const;
+
+/** `--lease 30s`: how long a worker may go unseen before its tasks go to another. */
+function leaseDuration(value: string): number {
+  const n = parseDuration(value);
+  if (n === undefined || n < MIN_LEASE_MS || /^[\d.]+$/.test(value.trim())) {
+    throw new CommanderError(EXIT.badInput, 'pipe.badLease', `--lease must be a duration of at least ${MIN_LEASE_MS} ms such as 30s or 2m, got '${value}'`);
+  }
+  return n;
+}
+
+const DISTRIBUTED_OPTION = ['--distributed', 'run the tasks on pipe worker processes, on any machine (a DuckLake warehouse with a Postgres catalog)'] as const;
+
+const LEASE_OPTION = ['--lease <duration>', 'with --distributed: how long a worker may go unseen before its tasks go to another', leaseDuration, parseDuration(DEFAULT_LEASE)] as const;
 
 const WAIT_OPTION = ['--wait <duration>', 'how long to wait for the warehouse while another process holds it (0: not at all)', waitDuration, parseDuration(DEFAULT_WAIT)] as const;
 
@@ -263,6 +278,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--missing', 'build only what pipe status shows as not current: dates never built, failed, modified or stale, and such tables and views')
       .option('--dry-run', 'print the plan (which model runs for which dates, in which order) and write nothing')
       .option('--steps', 'with --dry-run: print what each task would execute, in run order')
+      .option(...DISTRIBUTED_OPTION)
+      .option(...LEASE_OPTION)
       .option(...FRESHNESS_OPTION)
       .option(...WAIT_OPTION),
   ).action(
@@ -283,6 +300,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         steps?: boolean;
         checkFreshness?: boolean;
         wait: number;
+        distributed?: boolean;
+        lease: number;
       },
     ) => {
       const logger = makeLogger(o);
@@ -306,6 +325,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         force: o.force,
         missing: o.missing,
         checkFreshness: o.checkFreshness,
+        distributed: o.distributed ? { leaseMs: o.lease } : undefined,
         emit: (e: Parameters<Logger['handle']>[0]) => logger.handle(e),
       };
       if (o.dryRun) {
@@ -329,6 +349,32 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       });
     },
   );
+
+  projectFlags(
+    program
+      .command('worker')
+      .description('run the tasks of distributed backfills (pipe backfill --distributed) from the queue in the lake\'s Postgres, until stopped')
+      .option('-c, --concurrency <n>', 'tasks run at once', positiveInt('--concurrency'), 1)
+      .option(...LEASE_OPTION)
+      .option('--name <id>', 'this worker\'s id in heartbeats and the run history (default: host:pid)'),
+  ).action(async (o: Common & { concurrency: number; lease: number; name?: string }) => {
+    const logger = makeLogger(o);
+    const controller = new AbortController();
+    const giveBack = takeOverSignals(() => {
+      if (controller.signal.aborted) process.exit(EXIT.interrupted);
+      logger.handle({ type: 'notice', message: 'stopping: taking no more tasks, rolling back running ones, which go back to the queue (press Ctrl-C again to exit at once)' });
+      controller.abort();
+    });
+    try {
+      await worker({ ...projectAt(o), concurrency: o.concurrency, leaseMs: o.lease, name: o.name, signal: controller.signal, emit: (e) => logger.handle(e) });
+      exitCode = controller.signal.aborted ? EXIT.interrupted : EXIT.ok;
+    } catch (e) {
+      exitCode = report(e, logger);
+    } finally {
+      giveBack();
+      logger.close();
+    }
+  });
 
   common(
     program
@@ -448,11 +494,14 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   )
     .option('-t, --threads <n>', 'most tasks running at once (default: as the original run)', positiveInt('--threads'))
     .option('--var <name=value>', "a secret var's value again (a run stores only its fingerprint); other vars are the run's own", collectVar)
+    .option(...DISTRIBUTED_OPTION)
+    .option(...LEASE_OPTION)
     .option(...WAIT_OPTION)
-    .action(async (runId: string | undefined, o: Common & { threads?: number; wait: number }) => {
+    .action(async (runId: string | undefined, o: Common & { threads?: number; wait: number; distributed?: boolean; lease: number }) => {
       const logger = makeLogger(o);
       exitCode = await interruptible(logger, async (signal) => {
-        const outcome = await retry({ ...projectAt(o), runId, threads: o.threads, vars: o.var, waitMs: o.wait, signal, emit: (e) => logger.handle(e) });
+        const distributed = o.distributed ? { leaseMs: o.lease } : undefined;
+        const outcome = await retry({ ...projectAt(o), runId, threads: o.threads, vars: o.var, waitMs: o.wait, distributed, signal, emit: (e) => logger.handle(e) });
         if ('nothingToDo' in outcome) {
           logger.handle({ type: 'notice', message: outcome.nothingToDo });
           return EXIT.ok;

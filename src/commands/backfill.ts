@@ -6,8 +6,10 @@ import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
 import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js';
-import { freshnessAt, launch, newRunId, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, withForeseen, type Prepared, type RunOutcome } from './lifecycle.js';
+import { freshnessAt, launch, newRunId, type LaunchOptions, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, withForeseen, type Prepared, type RunOutcome } from './lifecycle.js';
 import { commonParams, type BackfillParams } from './stored-params.js';
+import { Distributed, type DistributedOptions } from './distributed.js';
+import { openProject } from './open-project.js';
 import { resolveThreads } from './threads.js';
 import { coverageOf, notCurrent, readRecorded } from './task-coverage.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
@@ -35,6 +37,8 @@ export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitO
   readonly missing?: boolean;
   /** Check the freshness of the sources the backfill reads first: an error-level stale one stops it. */
   readonly checkFreshness?: boolean;
+  /** Run the tasks on `pipe worker` processes (a DuckLake warehouse on Postgres only). */
+  readonly distributed?: DistributedOptions;
   readonly signal?: AbortSignal;
   readonly emit: EventSink;
 }
@@ -142,21 +146,32 @@ async function startBackfill(options: BackfillOptions): Promise<RunOutcome | { r
   }
   refuseMissingWith(options);
   const runId = newRunId();
-  const prepared = await prepare({ ...options, interval: days[0], invocation: { id: runId, startedAt: Date.now() } });
+  const project = openProject(options);
+  // Refused, or its Postgres found unreachable, before the warehouse is opened.
+  const distributed = options.distributed ? await Distributed.open(project, options.distributed, 'pipe backfill --distributed') : undefined;
+  let prepared: Prepared;
   let p: Plan;
   try {
-    p = await plan(options, prepared, runId, backfillIntervals(options.start, options.end, granularityOf(prepared)));
+    const preparing = () => prepare({ ...options, interval: days[0], invocation: { id: runId, startedAt: Date.now() } }, project);
+    prepared = await (distributed ? distributed.oneAtATime(preparing) : preparing());
+    try {
+      p = await plan(options, prepared, runId, backfillIntervals(options.start, options.end, granularityOf(prepared)));
+    } catch (e) {
+      prepared.warehouse?.close();
+      throw e;
+    }
   } catch (e) {
-    prepared.warehouse?.close();
+    await distributed?.close();
     throw e;
   }
   if (options.missing && p.tasks.length === 0 && !p.diagnostics.some((d) => d.severity === 'error')) {
     prepared.warehouse?.close();
+    await distributed?.close();
     return { nothingToDo: `nothing to build: every selected task from ${options.start} to ${options.end} is current` };
   }
   const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
   const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings, parallel: options.parallel });
-  return launch(prepared, {
+  const launchOptions: LaunchOptions = {
     runId,
     pipeline: options.pipeline,
     params: backfillParams(options, prepared),
@@ -178,5 +193,6 @@ async function startBackfill(options: BackfillOptions): Promise<RunOutcome | { r
     checkFreshness: options.checkFreshness,
     clock: options.clock,
     runHooks: { interval: intervals[intervals.length - 1] },
-  });
+  };
+  return distributed ? distributed.launch(prepared, launchOptions) : launch(prepared, launchOptions);
 }

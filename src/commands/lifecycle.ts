@@ -197,7 +197,7 @@ export interface LaunchOptions {
   readonly signal?: AbortSignal;
   /** The run-started event, less what launch fills in. */
   readonly header: Omit<Extract<PipeEvent, { type: 'run-started' }>, 'type' | 'runId' | 'command' | 'pipeline' | 'warehouse' | 'threads' | 'tasks'>;
-  readonly execute?: Pick<ExecuteInput, 'parallel' | 'slowStart' | 'maxFailures' | 'retryOverride' | 'force'>;
+  readonly execute?: Pick<ExecuteInput, 'parallel' | 'slowStart' | 'maxFailures' | 'retryOverride' | 'force' | 'place'>;
   /** How to repeat what did not succeed, for the summary. */
   readonly retryCommand: (runId: string) => string;
   /** How other pipe commands are written for this project, for hints; default without flags. */

@@ -13,8 +13,9 @@ import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { getRun, laterPublications, latestUnfinishedRun, stateExists, supersededDetail, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
 import { backfillIntervals } from './backfill.js';
 import { heldWait, type ProjectOptions, type WaitOptions } from './context.js';
-import { launch, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
+import { launch, newRunId, type LaunchOptions, type Prepared, pipeCommandFor, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
 import { openProject } from './open-project.js';
+import { Distributed, type DistributedOptions } from './distributed.js';
 import { retryVars } from './secret-vars.js';
 import { parseStoredParams, type OriginalParams, type RunParams, type StoredParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
@@ -25,6 +26,8 @@ export interface RetryOptions extends ProjectOptions, WaitOptions {
   readonly threads?: number;
   /** Secret vars' values, which run state does not store; no other var may be given. */
   readonly vars?: Readonly<Record<string, unknown>>;
+  /** Run the tasks on `pipe worker` processes (a DuckLake warehouse on Postgres only). */
+  readonly distributed?: DistributedOptions;
   readonly signal?: AbortSignal;
   readonly emit: EventSink;
 }
@@ -116,23 +119,30 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
       : [params.kind !== 'test' && params.hour !== undefined ? hourInterval(parseDate(params.ds)! + params.hour * HOUR_MS) : dayInterval(parseDate(params.ds)!)];
 
   const runId = newRunId();
-  const prepared = await prepare(
-    {
-      project: options.project,
-      db: options.db,
-      pipeline,
-      vars,
-      select: params.select,
-      exclude: params.exclude,
-      selector: params.selector,
-      interval: intervals[0],
-      wait,
-      invocation: { id: runId, startedAt: Date.now() },
-      resultsBefore: run.run_id,
-      selectedByRun: true,
-    },
-    project,
-  );
+  const distributed = options.distributed ? await Distributed.open(project, options.distributed, 'pipe retry --distributed') : undefined;
+  let prepared: Prepared;
+  try {
+    prepared = await prepare(
+      {
+        project: options.project,
+        db: options.db,
+        pipeline,
+        vars,
+        select: params.select,
+        exclude: params.exclude,
+        selector: params.selector,
+        interval: intervals[0],
+        wait,
+        invocation: { id: runId, startedAt: Date.now() },
+        resultsBefore: run.run_id,
+        selectedByRun: true,
+      },
+      project,
+    );
+  } catch (e) {
+    await distributed?.close();
+    throw e;
+  }
   const fullRefresh = params.kind !== 'test' && params.full_refresh;
   // A run's --full-refresh stages a model's batches and swaps them in, as a backfill's does.
   const refresh = fullRefresh ? fullRefreshState(prepared.analysis, remaining) : undefined;
@@ -164,7 +174,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     parallel: params.kind === 'backfill' ? params.parallel : undefined,
   });
   const last = intervals[intervals.length - 1];
-  return launch(prepared, {
+  const launchOptions: LaunchOptions = {
     runId,
     pipeline,
     params: { kind: 'retry', of: params, retry_of: run.run_id },
@@ -195,7 +205,8 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
         : { force: fullRefresh },
     retryCommand: retryCommandFor(options),
     pipeCommand: pipeCommandFor(options),
-  });
+  };
+  return distributed ? distributed.launch(prepared, launchOptions) : launch(prepared, launchOptions);
 }
 
 /**

@@ -82,7 +82,8 @@ export type PipeEvent =
       readonly tasks: number;
     }
   /** `worker`: which of the run's threads (1..threads) runs it. */
-  | { readonly type: 'task-started'; readonly runId: string; readonly task: TaskRef; readonly worker?: number }
+  /** `runner`: the worker process that runs it, in a distributed backfill (its --name, else host:pid). */
+  | { readonly type: 'task-started'; readonly runId: string; readonly task: TaskRef; readonly worker?: number; readonly runner?: string }
   | {
       readonly type: 'task-succeeded';
       readonly runId: string;

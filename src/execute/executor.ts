@@ -40,8 +40,8 @@ export interface ExecuteInput {
   readonly force?: boolean;
   /**
    * Where the tasks that run execute: here, on the engine's connections (the default), or
-   * elsewhere (the workers of a distributed backfill). Tasks that do not run (blocked, or with
-   * nothing to do) are settled here either way.
+   * elsewhere (the workers of a distributed backfill). Tasks are judged here either way, and
+   * those that do not run (blocked, current, nothing to do) settled here.
    */
   readonly place?: TaskPlace;
 }
@@ -54,11 +54,9 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   const queue = new TaskQueue(tasks, input);
   const startedAt = Date.now();
   const unit = tasks.some((t) => t.group !== undefined && isHourLabel(t.group)) ? 'hour' : 'date';
-  // A task placed elsewhere is judged where it runs, with what is on record then.
-  const currency = input.place ? undefined : await engine.withSession((session) => RunCurrency.open(session, runId, tasks));
+  const currency = await engine.withSession((session) => RunCurrency.open(session, runId, tasks));
   const runner = new TaskRunner({ engine, runId, emit, signal, retryOverride: input.retryOverride, force: input.force, currency });
   const workers = new WorkerSlots();
-  let placedCurrent = 0;
 
   const progress = (p: GroupProgress) => {
     const elapsedMs = Date.now() - startedAt;
@@ -78,21 +76,12 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     });
   };
 
-  /** A task run where `place` says, unless it does not run at all. */
-  const runPlaced = async (place: TaskPlace, task: Task, session: WarehouseSession, worker: number) => {
-    const settled = await runner.settleWithoutRunning(task, session, worker);
-    if (settled !== undefined) return settled;
-    const ran = await place.run(task, worker);
-    if (ran.current) placedCurrent++;
-    return ran.outcome;
-  };
-
   /** Runs a task the queue handed out and gives its outcome back; the connection is kept until what follows from it is recorded. */
   const runOne = async (task: Task): Promise<void> => {
     const session = await engine.acquire();
     const worker = workers.take();
     try {
-      const outcome = input.place ? await runPlaced(input.place, task, session, worker) : await runner.run(task, session, worker);
+      const outcome = await runner.run(task, session, worker, input.place);
       const settled = queue.settle(task, outcome);
       if (settled.stopped) {
         const { failed, maxFailures } = settled.stopped;
@@ -136,5 +125,5 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   const pending = queue.pending;
   // A task skipped (after a failure, or for depends_on_past) leaves the run unfinished: pipe retry completes it.
   const status = signal?.aborted ? 'cancelled' : counts.failed > 0 || counts.skipped > 0 || pending > 0 ? 'failed' : 'succeeded';
-  return { status, ...counts, pending, upToDate: runner.upToDate + placedCurrent };
+  return { status, ...counts, pending, upToDate: runner.upToDate };
 }

@@ -8,12 +8,10 @@ import type { TaskOutcome } from './task-queue.js';
  * distributed backfill places it on a worker instead (distributed/queued-place.ts).
  */
 export interface TaskPlace {
-  /** Runs `task` to its end, its records and events included; `worker` is the run's thread (lane) it takes. */
-  run(task: Task, worker: number): Promise<Placed>;
-}
-
-export interface Placed {
-  readonly outcome: TaskOutcome;
-  /** Set when the task was found current where it ran, and not run again. */
-  readonly current: boolean;
+  /**
+   * Runs `task` to its end there, its records and events included, and tells how it ended;
+   * `worker` is the run's thread (lane) it takes. The task comes judged and with what its
+   * publication records (see TaskRunner.run): where it runs, it is only run.
+   */
+  run(task: Task, worker: number): Promise<TaskOutcome>;
 }

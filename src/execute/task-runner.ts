@@ -13,6 +13,7 @@ import type { RunCurrency, Judged } from './run-currency.js';
 import { StepRunner, type AttemptResult, type Published } from './step-runner.js';
 import { HookError, toTaskError } from './task-errors.js';
 import type { TaskOutcome } from './task-queue.js';
+import type { TaskPlace } from './task-place.js';
 import { taskRef } from './task-ref.js';
 
 /**
@@ -80,8 +81,13 @@ export class TaskRunner {
     return undefined;
   }
 
-  /** Runs a task to its end: its attempts, its records and its events. */
-  async run(planned: Task, session: WarehouseSession, worker: number): Promise<TaskOutcome> {
+  /**
+   * Runs a task to its end: its attempts, its records and its events; or, given a place, has it
+   * run there (see task-place.ts). Either way it is judged here first (found current, it is not
+   * run), and what its publication records of what it was built from is decided here, with the
+   * run's memory of what its other tasks published.
+   */
+  async run(planned: Task, session: WarehouseSession, worker: number, place?: TaskPlace): Promise<TaskOutcome> {
     const settled = await this.settleWithoutRunning(planned, session, worker);
     if (settled !== undefined) return settled;
     const { engine, runId, emit, signal, currency } = this.o;
@@ -99,6 +105,7 @@ export class TaskRunner {
       this.upToDate++;
       return 'succeeded';
     }
+    if (place) return this.placed(place, task, judged, worker);
     emit({ type: 'task-started', runId, task: taskRef(task), worker });
     let build: BuildRecord | undefined;
     const policy = this.o.retryOverride ?? task.retry ?? NO_RETRIES;
@@ -188,5 +195,15 @@ export class TaskRunner {
         throw new Error(`internal error: attempt result ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /** A task run at `place`, its publication recorded with what it was built from as judged here. */
+  private async placed(place: TaskPlace, task: Task, judged: Judged | undefined, worker: number): Promise<TaskOutcome> {
+    const { currency } = this.o;
+    const recording = currency?.recording(task, judged, Date.now());
+    const recorded = recording?.statements.length ? { ...task, stateStatements: [...(task.stateStatements ?? []), ...recording.statements] } : task;
+    const outcome = await place.run(recorded, worker);
+    if (outcome === 'succeeded') currency?.published(task, recording?.build);
+    return outcome;
   }
 }

@@ -109,7 +109,7 @@ export class TextLogger implements Logger {
       case 'task-started':
         this.running.set(e.task.id, { ref: e.task, since: Date.now() });
         if (this.live) this.drawFooter();
-        else this.line(`START ${e.task.model}${taskWhen(e.task) ? ` ${taskWhen(e.task)}` : ''} (${e.task.kind})`);
+        else this.line(`START ${e.task.model}${taskWhen(e.task) ? ` ${taskWhen(e.task)}` : ''} (${e.task.kind})${e.runner ? ` on ${e.runner}` : ''}`);
         break;
       case 'task-succeeded': {
         this.running.delete(e.task.id);

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
  */
 
 const SRC = resolve(import.meta.dirname, '../../src');
-const LOW = ['execute', 'warehouse', 'logging', 'events', 'graph', 'dates', 'diagnostics', 'sql', 'secrets'];
+const LOW = ['execute', 'distributed', 'warehouse', 'logging', 'events', 'graph', 'dates', 'diagnostics', 'sql', 'secrets'];
 const HIGH = ['analyze', 'project', 'commands', 'cli', 'watch', 'schedule', 'ui'];
 const HEAVY = ['nunjucks', 'yaml', 'chokidar', 'commander'];
 

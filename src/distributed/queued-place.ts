@@ -1,0 +1,215 @@
+import { hostname } from 'node:os';
+import type { WorkerUtils } from 'graphile-worker';
+import type pg from 'pg';
+import type { EventSink, PipeEvent } from '../events/events.js';
+import type { RetryPolicy } from '../plan/retry-policy.js';
+import type { Task } from '../plan/task.js';
+import type { TaskPlace } from '../execute/task-place.js';
+import type { TaskOutcome } from '../execute/task-queue.js';
+import { taskRef } from '../execute/task-ref.js';
+import { liveWorkers, takeStaleWorkers } from './heartbeats.js';
+import { enqueue, giveBack, jobKey, removeQueued, type JobPayload } from './queue.js';
+import { cancelRun, forgetRun, MESSAGES_CHANNEL, readMessages, type StoredMessage } from './tables.js';
+
+/**
+ * The coordinator's side of a distributed backfill: a TaskPlace that queues each task it is
+ * given and settles it with the outcome its worker tells back. The executor keeps deciding
+ * what starts (dependencies, dates in flight, slow start, the failure budget); only where a
+ * task executes changes. While tasks are out it sweeps the workers' heartbeats: a worker not
+ * seen for its lease is dead, and its jobs go back to the queue for another. When the run's
+ * signal aborts, the run is cancelled everywhere: queued jobs are removed, running ones are
+ * interrupted by their workers, which tell the outcome back.
+ */
+
+export interface QueuedPlaceOptions {
+  readonly pool: pg.Pool;
+  readonly utils: WorkerUtils;
+  readonly runId: string;
+  readonly fingerprint: string;
+  readonly emit: EventSink;
+  readonly signal?: AbortSignal;
+  readonly retryOverride?: RetryPolicy;
+  /** How long a worker may go unseen before it counts as dead. */
+  readonly leaseMs: number;
+  /** Records a task refused by a worker in the run state (the worker wrote nothing). */
+  readonly recordRefusal: (task: Task, message: string, slot: number) => Promise<void>;
+}
+
+interface Waiting {
+  readonly task: Task;
+  readonly resolve: (outcome: TaskOutcome) => void;
+  started: boolean;
+}
+
+export class QueuedPlace implements TaskPlace {
+  private readonly waiting = new Map<string, Waiting>();
+  private lastMessage = 0;
+  private reading: Promise<void> = Promise.resolve();
+  private readonly timer: ReturnType<typeof setInterval>;
+  private toldNoWorker = false;
+  private readonly coordinator = `${hostname()}:${process.pid}`;
+  /** A cancel that cannot reach Postgres ends what waits here: nobody could tell its outcome. */
+  private readonly onAbort = () =>
+    void this.cancel().catch(() => {
+      for (const key of [...this.waiting.keys()]) this.settle(key, 'cancelled');
+    });
+
+  private constructor(
+    private readonly o: QueuedPlaceOptions,
+    private readonly listener: pg.PoolClient,
+  ) {
+    // Outcomes arrive by NOTIFY; the look every lease/3 catches one missed and sweeps the heartbeats.
+    this.timer = setInterval(() => void this.look(), Math.max(100, Math.floor(o.leaseMs / 3)));
+    o.signal?.addEventListener('abort', this.onAbort);
+  }
+
+  static async open(o: QueuedPlaceOptions): Promise<QueuedPlace> {
+    const listener = await o.pool.connect();
+    listener.on('error', () => undefined);
+    const place = new QueuedPlace(o, listener);
+    listener.on('notification', (n) => {
+      if (n.payload === o.runId) place.read();
+    });
+    await listener.query(`LISTEN ${MESSAGES_CHANNEL}`);
+    return place;
+  }
+
+  async run(task: Task, slot: number): Promise<TaskOutcome> {
+    const key = jobKey(this.o.runId, task.id);
+    const settled = new Promise<TaskOutcome>((resolve) => this.waiting.set(key, { task, resolve, started: false }));
+    const payload: JobPayload = {
+      runId: this.o.runId,
+      taskId: task.id,
+      fingerprint: this.o.fingerprint,
+      task,
+      slot,
+      retryOverride: this.o.retryOverride,
+      coordinator: this.coordinator,
+    };
+    await enqueue(this.o.utils, payload);
+    if (!this.toldNoWorker && (await liveWorkers(this.o.pool)) === 0) {
+      this.toldNoWorker = true;
+      this.o.emit({ type: 'notice', message: 'no pipe worker is running: tasks wait in the queue until one starts (pipe worker, on any machine with this project and the lake)' });
+    }
+    return settled;
+  }
+
+  /** Stops listening; the run's messages are removed. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.o.signal?.removeEventListener('abort', this.onAbort);
+    await this.reading;
+    await this.listener.query(`UNLISTEN ${MESSAGES_CHANNEL}`).catch(() => undefined);
+    this.listener.release();
+    await forgetRun(this.o.pool, this.o.runId).catch(() => undefined);
+  }
+
+  /** Reads what workers told since the last read, in order. */
+  private read(): Promise<void> {
+    this.reading = this.reading
+      .then(async () => {
+        for (const m of await readMessages(this.o.pool, this.o.runId, this.lastMessage)) {
+          this.lastMessage = m.id;
+          await this.receive(m);
+        }
+      })
+      .catch(() => undefined);
+    return this.reading;
+  }
+
+  private async look(): Promise<void> {
+    await this.read();
+    if (this.waiting.size === 0) return;
+    const stale = await takeStaleWorkers(this.o.pool).catch(() => []);
+    for (const w of stale) {
+      const ids = await giveBack(this.o.utils, this.o.pool, w.locks, w.currentTasks).catch(() => []);
+      const mine = w.currentTasks.filter((k) => this.waiting.has(k));
+      if (ids.length > 0 || mine.length > 0) {
+        this.o.emit({
+          type: 'notice',
+          message: `worker ${w.workerId} not seen for ${(w.silentMs / 1000).toFixed(1)} s: ${mine.length > 0 ? mine.map((k) => k.slice(this.o.runId.length + 1)).join(', ') : 'its tasks'} go back to the queue`,
+        });
+      }
+      // A dead worker's task of a cancelled run ends here: nobody will tell its outcome.
+      if (this.o.signal?.aborted) for (const k of mine) this.settle(k, 'cancelled');
+    }
+  }
+
+  private async receive({ taskId, workerId, message }: StoredMessage): Promise<void> {
+    const key = jobKey(this.o.runId, taskId);
+    const w = this.waiting.get(key);
+    switch (message.kind) {
+      case 'event': {
+        const e = message.body as PipeEvent;
+        if (e.type === 'task-started') {
+          if (w) w.started = true;
+          this.o.emit({ ...e, runner: workerId });
+        } else this.o.emit(e);
+        return;
+      }
+      case 'outcome':
+        this.settle(key, message.body.outcome);
+        return;
+      case 'refused': {
+        if (!w) return;
+        await this.o.recordRefusal(w.task, message.body.message, 0).catch(() => undefined);
+        this.o.emit({
+          type: 'task-failed',
+          runId: this.o.runId,
+          task: taskRef(w.task),
+          error: { message: message.body.message, kind: 'Worker', errorClass: 'permanent' },
+          attempts: 1,
+          ms: 0,
+        });
+        this.settle(key, 'failed');
+        return;
+      }
+      case 'returned':
+        this.o.emit({ type: 'notice', message: message.body.message });
+        return;
+      default: {
+        const never: never = message;
+        throw new Error(`internal error: message ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private settle(key: string, outcome: TaskOutcome): void {
+    const w = this.waiting.get(key);
+    if (!w) return;
+    this.waiting.delete(key);
+    w.resolve(outcome);
+  }
+
+  /** Ctrl-C: the run is cancelled for its workers, and its tasks no worker took are taken out of the queue. */
+  private async cancel(): Promise<void> {
+    await cancelRun(this.o.pool, this.o.runId);
+    const removed = await removeQueued(this.o.utils, this.o.pool, this.o.runId);
+    for (const key of removed) {
+      const w = this.waiting.get(key);
+      if (!w) continue;
+      this.o.emit({ type: 'task-cancelled', runId: this.o.runId, task: taskRef(w.task), started: false });
+      this.settle(key, 'cancelled');
+    }
+    await this.read();
+  }
+}
+
+/**
+ * Why a task cannot be sent to a worker, or undefined when it can: a job carries the task as
+ * plain data, and a task rendered again as it runs (a template that queries the warehouse
+ * while rendering, dbt's `execute` mode) carries its template instead.
+ */
+export function unplaceable(task: Task): string | undefined {
+  const walk = (v: unknown, path: string): string | undefined => {
+    if (typeof v === 'function') return path;
+    if (v === null || typeof v !== 'object') return undefined;
+    for (const [k, x] of Object.entries(v)) {
+      const found = walk(x, `${path}.${k}`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  const found = walk(task, 'task');
+  return found === undefined ? undefined : `${task.node} renders with the warehouse as it runs (it queries it while rendering), which a worker cannot be sent`;
+}

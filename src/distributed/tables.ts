@@ -1,0 +1,117 @@
+import type pg from 'pg';
+
+/**
+ * pipe's own tables in the catalog's Postgres, in a schema of their own (pipe_workers):
+ *
+ * - `workers`: one row per worker process, its heartbeat (heartbeats.ts): id, host, pid, when
+ *   it started and was last seen, the tasks it runs now and the queue's lock it holds them by.
+ * - `messages`: what workers tell the coordinator of a run: each task's events as they
+ *   happen, then its outcome (or its refusal). NOTIFY `pipe_workers` with the run id wakes the
+ *   coordinator; it reads the rows after the last it read.
+ * - `cancels`: the runs cancelled, which their workers' tasks stop for (NOTIFY `pipe_workers_cancel`).
+ */
+
+export const SCHEMA = 'pipe_workers';
+export const MESSAGES_CHANNEL = 'pipe_workers';
+export const CANCEL_CHANNEL = 'pipe_workers_cancel';
+
+const DDL = [
+  `CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`,
+  `CREATE TABLE IF NOT EXISTS ${SCHEMA}.workers (
+     worker_id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL, started_at timestamptz NOT NULL,
+     last_seen timestamptz NOT NULL, lease_ms integer NOT NULL, current_tasks text[] NOT NULL DEFAULT '{}',
+     locks text[] NOT NULL DEFAULT '{}', fingerprint text, stopped_at timestamptz)`,
+  `CREATE TABLE IF NOT EXISTS ${SCHEMA}.messages (
+     id bigserial PRIMARY KEY, run_id text NOT NULL, task_id text NOT NULL, worker_id text NOT NULL,
+     kind text NOT NULL, body jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now())`,
+  `CREATE INDEX IF NOT EXISTS messages_run ON ${SCHEMA}.messages (run_id, id)`,
+  `CREATE TABLE IF NOT EXISTS ${SCHEMA}.cancels (run_id text PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`,
+];
+
+/** Creates the tables if needed; several processes may at once, so one at a time under a lock. */
+export async function ensureTables(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('${SCHEMA}'))`);
+    for (const sql of DDL) await client.query(sql);
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+/** What a worker tells of a task: an event as it happens, how the task ended, or why the worker will not run it. */
+export type Message =
+  | { readonly kind: 'event'; readonly body: unknown }
+  | { readonly kind: 'outcome'; readonly body: { readonly outcome: 'succeeded' | 'failed' | 'skipped' | 'cancelled' } }
+  | { readonly kind: 'refused'; readonly body: { readonly message: string } }
+  /** The worker stopped before the task ended: the task is back in the queue for another. */
+  | { readonly kind: 'returned'; readonly body: { readonly message: string } };
+
+export interface StoredMessage {
+  readonly id: number;
+  readonly taskId: string;
+  readonly workerId: string;
+  readonly message: Message;
+}
+
+/** BigInt values (DuckDB's counts) as numbers, for JSON. */
+const replacer = (_: string, v: unknown) => (typeof v === 'bigint' ? Number(v) : v);
+
+export async function postMessage(pool: pg.Pool, runId: string, taskId: string, workerId: string, m: Message): Promise<void> {
+  await pool.query(
+    `WITH m AS (INSERT INTO ${SCHEMA}.messages (run_id, task_id, worker_id, kind, body) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING run_id)
+     SELECT pg_notify('${MESSAGES_CHANNEL}', run_id) FROM m`,
+    [runId, taskId, workerId, m.kind, JSON.stringify(m.body, replacer)],
+  );
+}
+
+export async function readMessages(pool: pg.Pool, runId: string, after: number): Promise<StoredMessage[]> {
+  const { rows } = await pool.query<{ id: string; task_id: string; worker_id: string; kind: Message['kind']; body: unknown }>(
+    `SELECT id::text AS id, task_id, worker_id, kind, body FROM ${SCHEMA}.messages WHERE run_id = $1 AND id > $2 ORDER BY id`,
+    [runId, after],
+  );
+  return rows.map((r) => ({ id: Number(r.id), taskId: r.task_id, workerId: r.worker_id, message: { kind: r.kind, body: r.body } as Message }));
+}
+
+/** Marks a run cancelled and wakes its workers. */
+export async function cancelRun(pool: pg.Pool, runId: string): Promise<void> {
+  await pool.query(
+    `WITH c AS (INSERT INTO ${SCHEMA}.cancels (run_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING run_id) SELECT pg_notify('${CANCEL_CHANNEL}', $1)`,
+    [runId],
+  );
+}
+
+/** Which of `runIds` are cancelled. */
+export async function cancelledRuns(pool: pg.Pool, runIds: readonly string[]): Promise<Set<string>> {
+  if (runIds.length === 0) return new Set();
+  const { rows } = await pool.query<{ run_id: string }>(`SELECT run_id FROM ${SCHEMA}.cancels WHERE run_id = ANY($1::text[])`, [runIds]);
+  return new Set(rows.map((r) => r.run_id));
+}
+
+/** Leaves the messages of a finished run behind: nobody reads them again. */
+export async function forgetRun(pool: pg.Pool, runId: string): Promise<void> {
+  await pool.query(`DELETE FROM ${SCHEMA}.messages WHERE run_id = $1`, [runId]);
+}
+
+/**
+ * Runs `work` while no other pipe process of this Postgres does the same: attaching a lake the
+ * first time creates its catalog tables, which two processes doing it at once would both try.
+ */
+export async function oneAtATime<T>(pool: pg.Pool, work: () => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(`SELECT pg_advisory_lock(hashtext('${SCHEMA}.attach'))`);
+    try {
+      return await work();
+    } finally {
+      await client.query(`SELECT pg_advisory_unlock(hashtext('${SCHEMA}.attach'))`).catch(() => undefined);
+    }
+  } finally {
+    client.release();
+  }
+}

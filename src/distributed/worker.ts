@@ -1,0 +1,150 @@
+import { run, type JobHelpers, type Runner } from 'graphile-worker';
+import type pg from 'pg';
+import type { EventSink, PipeEvent } from '../events/events.js';
+import type { Engine } from '../execute/engine.js';
+import { TaskRunner } from '../execute/task-runner.js';
+import type { Task } from '../plan/task.js';
+import { beat, signOff, type WorkerRow } from './heartbeats.js';
+import { jobKey, PIPE_TASK, quietLogger, type JobPayload } from './queue.js';
+import { CANCEL_CHANNEL, cancelledRuns, postMessage, type Message } from './tables.js';
+
+/**
+ * A worker of distributed backfills: takes pipe's jobs from the queue (at most `concurrency`
+ * at once) and runs each task through the executor's TaskRunner on its own DuckDB instance
+ * attached to the lake, so a task runs here as it would in the coordinator's process: staged,
+ * checked, published atomically, recorded in the run state, its errors classified. Its events
+ * go to its own logger and back to the coordinator; its heartbeat is written every lease/3.
+ *
+ * A task of a project that differs from this worker's (another fingerprint) is refused, and
+ * the coordinator told why. A cancelled run's tasks are interrupted and roll back. When the
+ * worker is stopped (its signal), it takes no more jobs, interrupts the tasks it runs, and
+ * puts them back in the queue for another worker.
+ */
+
+export interface WorkerOptions {
+  readonly engine: Engine;
+  readonly pool: pg.Pool;
+  readonly row: WorkerRow;
+  readonly concurrency: number;
+  readonly emit: EventSink;
+  /** Aborted to stop the worker. */
+  readonly signal: AbortSignal;
+}
+
+interface Running {
+  readonly runId: string;
+  readonly controller: AbortController;
+  readonly lock: string | null;
+}
+
+export async function runWorker(o: WorkerOptions): Promise<void> {
+  const { pool, row, engine } = o;
+  const running = new Map<string, Running>();
+  /** What the queue holds this worker's jobs by (one id per process), read from its first job. */
+  let lock: string | undefined;
+  const heartbeat = () =>
+    beat(pool, row, {
+      currentTasks: [...running.keys()],
+      locks: [...new Set([...running.values()].flatMap((r) => (r.lock ? [r.lock] : [])))],
+    });
+  /** Stops the tasks of the runs cancelled since the last look. */
+  const stopCancelled = async () => {
+    const cancelled = await cancelledRuns(pool, [...new Set([...running.values()].map((r) => r.runId))]);
+    for (const r of running.values()) if (cancelled.has(r.runId)) r.controller.abort(new Error('run cancelled'));
+  };
+  await heartbeat();
+  const listener = await pool.connect();
+  listener.on('notification', () => void stopCancelled().catch(() => undefined));
+  listener.on('error', () => undefined);
+  await listener.query(`LISTEN ${CANCEL_CHANNEL}`);
+  let beating: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    beating = beating.then(async () => {
+      await heartbeat();
+      await stopCancelled();
+    }).catch(() => undefined);
+  }, Math.max(100, Math.floor(row.leaseMs / 3)));
+
+  const handle = async (payload: unknown, helpers: JobHelpers): Promise<void> => {
+    const job = payload as JobPayload;
+    const key = jobKey(job.runId, job.taskId);
+    /** Messages of one job go out in order: its events, then its outcome. */
+    let told: Promise<void> = Promise.resolve();
+    const tell = (m: Message) => {
+      told = told.then(() => postMessage(pool, job.runId, job.taskId, row.workerId, m)).catch(() => undefined);
+    };
+    if (job.fingerprint !== row.fingerprint) {
+      const message =
+        `worker ${row.workerId} refused task ${job.taskId}: its project differs from the coordinator's ` +
+        `(fingerprint ${row.fingerprint} here, ${job.fingerprint} at ${job.coordinator}); give every machine the same project files`;
+      o.emit({ type: 'notice', message });
+      tell({ kind: 'refused', body: { message } });
+      await told;
+      return;
+    }
+    const controller = new AbortController();
+    const stop = () => controller.abort(new Error('worker stopping'));
+    o.signal.addEventListener('abort', stop);
+    lock ??= (await pool.query<{ locked_by: string | null }>('SELECT locked_by FROM graphile_worker.jobs WHERE id = $1', [helpers.job.id])).rows[0]?.locked_by ?? undefined;
+    running.set(key, { runId: job.runId, controller, lock: lock ?? null });
+    await heartbeat().catch(() => undefined);
+    const task = job.task as Task;
+    const emit: EventSink = (e: PipeEvent) => {
+      o.emit(e);
+      tell({ kind: 'event', body: e });
+    };
+    try {
+      if (o.signal.aborted || (await cancelledRuns(pool, [job.runId])).has(job.runId)) controller.abort();
+      const session = await engine.acquire();
+      let outcome: Extract<Message, { kind: 'outcome' }>['body']['outcome'];
+      try {
+        // Judged by the coordinator, which sent what its publication records: here it only runs.
+        const runner = new TaskRunner({ engine, runId: job.runId, emit, signal: controller.signal, retryOverride: job.retryOverride });
+        try {
+          outcome = controller.signal.aborted ? 'cancelled' : await runner.run(task, session, job.slot);
+        } finally {
+          runner.dispose();
+        }
+      } finally {
+        engine.release(session);
+      }
+      if (outcome === 'cancelled' && o.signal.aborted && !(await cancelledRuns(pool, [job.runId])).has(job.runId)) {
+        // Stopped with the worker, not with the run: the task goes back to the queue for another worker.
+        await helpers.addJob(PIPE_TASK, job, { jobKey: key, maxAttempts: 1, jobKeyMode: 'replace' });
+        tell({ kind: 'returned', body: { message: `worker ${row.workerId} stopped while running ${job.taskId}: it goes back to the queue` } });
+      } else {
+        tell({ kind: 'outcome', body: { outcome } });
+      }
+      await told;
+    } finally {
+      o.signal.removeEventListener('abort', stop);
+      running.delete(key);
+      await heartbeat().catch(() => undefined);
+    }
+  };
+
+  let runner: Runner | undefined;
+  try {
+    runner = await run({
+      pgPool: pool,
+      concurrency: o.concurrency,
+      noHandleSignals: true,
+      pollInterval: 2000,
+      logger: quietLogger,
+      taskList: { [PIPE_TASK]: handle },
+    });
+    const stopped = new Promise<void>((res) => {
+      if (o.signal.aborted) res();
+      else o.signal.addEventListener('abort', () => res(), { once: true });
+    });
+    await Promise.race([stopped, runner.promise]);
+  } finally {
+    // Running tasks were interrupted by the signal; stop waits for them to put themselves back.
+    await runner?.stop().catch(() => undefined);
+    clearInterval(timer);
+    await beating;
+    await listener.query(`UNLISTEN ${CANCEL_CHANNEL}`).catch(() => undefined);
+    listener.release();
+    await signOff(pool, row.workerId).catch(() => undefined);
+  }
+}
