@@ -235,17 +235,20 @@ export class StepRunner {
     let failedChecks = false;
     /** Statements decided while the task ran (a schema change's, a snapshot's merge), before the step's own. */
     const before = () => [...state.alter, ...(state.merge?.statements ?? [])];
+    // Where a refused commit can keep the temporary tables' changes, the staging table is dropped after the commit (see Dialect.tempCommitsApart).
+    const dropAfter = session.dialect.tempCommitsApart ? step.statements.filter(isTempDrop) : [];
+    const own = dropAfter.length > 0 ? step.statements.filter((sql) => !isTempDrop(sql)) : step.statements;
     const statements = () => [
       ...before(),
-      ...step.statements,
+      ...own,
       ...(task.stateStatements ?? []),
       taskResultSql({ runId, taskId: task.id, attempt: state.attemptNo, status: 'succeeded', startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows, worker: state.worker }),
     ];
     const countAt = () =>
       state.merge ? state.alter.length + state.merge.countAt : step.countsRowsAt === undefined ? undefined : before().length + step.countsRowsAt;
     // The model's own SQL (a view's) runs alone, so a database error keeps its position.
-    const own = task.origin?.sql;
-    const alone = () => step.statements.flatMap((sql, i) => (own !== undefined && sql.endsWith(own) ? [before().length + i] : []));
+    const model = task.origin?.sql;
+    const alone = () => own.flatMap((sql, i) => (model !== undefined && sql.endsWith(model) ? [before().length + i] : []));
     const failIfBlocking = () => {
       failedChecks = results.some((r) => r.failure?.severity === 'error');
       if (failedChecks) throw new Error('blocking checks failed: rolled back');
@@ -296,8 +299,9 @@ export class StepRunner {
             }),
       );
     } catch (e) {
-      if (!failedChecks) throw e instanceof WarehouseError && inStatements ? new StatementError(e, [...before(), ...step.statements], session.dialect) : e;
+      if (!failedChecks) throw e instanceof WarehouseError && inStatements ? new StatementError(e, [...before(), ...own], session.dialect) : e;
     } finally {
+      for (const sql of dropAfter) await session.exec(sql).catch(() => undefined);
       // Recorded after the transaction: a rolled-back one would take its records with it.
       for (const r of results) await this.reportCheck(task, session, r, state.blocking);
     }
@@ -388,6 +392,9 @@ async function judgeByThreshold(step: CheckStep, threshold: Threshold, session: 
     condition: outcome === 'failed' ? threshold.errorIf : threshold.warnIf,
   };
 }
+
+/** A statement dropping a temporary (connection's own) staging table. */
+const isTempDrop = (sql: string) => /^DROP TABLE "temp"\./.test(sql);
 
 const sampleSql = (sql: string) => `SELECT * FROM (\n${sql}\n) AS failing LIMIT 5`;
 

@@ -187,4 +187,11 @@ export interface ErrorReading {
 export interface Dialect extends StrategySql, StateSql, Introspection, ErrorReading {
   /** The engine, as messages name it ("DuckDB"). */
   readonly name: string;
+  /**
+   * Set where a transaction's changes to the connection's temporary tables can commit while
+   * the rest fails (a DuckLake commit refused for a conflict): a publishing transaction then
+   * drops its temporary staging table only after it committed, so that running it again
+   * still finds its rows.
+   */
+  readonly tempCommitsApart?: boolean;
 }

@@ -29,6 +29,7 @@ export function lakeLacks(message: string): string | undefined {
 export const DUCKLAKE: Dialect = {
   ...DUCKDB,
   name: 'DuckLake',
+  tempCommitsApart: true,
   classify(e) {
     const read = DUCKDB.classify(e);
     if (e instanceof WarehouseError) return read;

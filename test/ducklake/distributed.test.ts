@@ -1,0 +1,169 @@
+import { join } from 'node:path';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import pg from 'pg';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { attachLakeSql } from '../../src/warehouse/ducklake/ducklake-warehouse.js';
+import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
+import { explain, removeTempDirs, RunningPipe, tempDir, writeProjectFiles, type PipeResult } from '../e2e/helpers.js';
+import { backfillIn } from '../support/in-process.js';
+import { lakeRows } from '../support/lake-rows.js';
+import { createDatabase, testPostgres, type TestPostgres } from '../support/postgres.js';
+
+/**
+ * One backfill spread over `pipe worker` processes through the queue in the lake's Postgres:
+ * the tables come out as a single process builds them, each date written once, also when a
+ * worker is killed mid-task; a worker of another project refuses; a DuckDB file is refused.
+ * Skipped where Postgres or the extensions are missing, unless PIPE_REQUIRE_POSTGRES=1.
+ */
+
+const pg0: TestPostgres | undefined = await testPostgres();
+const workers: RunningPipe[] = [];
+afterEach(async () => {
+  for (const w of workers.splice(0)) {
+    w.child.kill('SIGKILL');
+    await w.exited;
+  }
+});
+afterAll(removeTempDirs);
+
+let databases = 0;
+const ENV = { PIPE_TEST_PGUSER: 'postgres' };
+process.env.PIPE_TEST_PGUSER = 'postgres';
+
+/** 60 dates of an incremental model, 50 rows each, a table over it. */
+const MODELS = {
+  'models/events.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect cast('{{ ds }}' as date) as d, i, hash(i, '{{ ds }}') % 1000 as v from range(50) t(i)\n",
+  'models/daily.sql': "{{ config(materialized='table') }}\nselect d, count(*) as n, sum(v) as total from {{ ref('events') }} group by d\n",
+};
+
+function lakeProject(files: Record<string, string> = MODELS): { dir: string; lake: LakeTarget; db: string } {
+  const dir = tempDir();
+  const db = createDatabase(pg0!, `dist_${process.pid}_${++databases}`);
+  writeProjectFiles(dir, {
+    'pipe.yaml': `name: dist\nwarehouse:\n  type: ducklake\n  catalog: postgres:${pg0!.connection(db).replace('user=postgres', 'user=${env:PIPE_TEST_PGUSER}')}\n  data_path: lake/\n`,
+    ...files,
+  });
+  const lake: LakeTarget = { catalog: { kind: 'postgres', connection: pg0!.connection(db) }, dataPath: join(dir, 'lake/'), shown: db, source: { owner: 'test' } };
+  return { dir, lake, db };
+}
+
+function startWorkers(dir: string, n: number, extra: readonly string[] = []): RunningPipe[] {
+  const started = Array.from({ length: n }, (_, i) => new RunningPipe(['worker', '--project', dir, '--json', '--name', `w${i + 1}`, ...extra], { env: ENV }));
+  workers.push(...started);
+  return started;
+}
+
+/** Resolves once every worker has said it is ready (its heartbeat is written by then). */
+async function ready(ws: readonly RunningPipe[]): Promise<void> {
+  await Promise.all(ws.map((w) => w.waitFor((e) => e.type === 'notice' && String(e.message).includes('ready'))));
+}
+
+const TABLES = ["SELECT strftime(d, '%Y-%m-%d') AS d, i, v FROM main.events ORDER BY d, i", "SELECT strftime(d, '%Y-%m-%d') AS d, n, total FROM main.daily ORDER BY d"];
+const PER_DATE = "SELECT count(*)::INTEGER AS dates, sum(c)::INTEGER AS n, max(c)::INTEGER AS most FROM (SELECT d, count(*) AS c FROM main.events GROUP BY d)";
+
+function backfillDistributed(dir: string, extra: readonly string[] = [], end = '2024-02-29'): RunningPipe {
+  return new RunningPipe(['backfill', '--start', '2024-01-01', '--end', end, '--parallel', '8', '--distributed', '--lease', '2s', '--project', dir, '--json', ...extra], { env: ENV });
+}
+
+describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () => {
+  /** One lake and its workers (a short lease, for the kill -9 trials) for the first two tests; a one-process copy to compare with. */
+  let shared: ReturnType<typeof lakeProject>;
+  let local: ReturnType<typeof lakeProject>;
+  const byName = new Map<string, RunningPipe>();
+  let named = 0;
+  const addWorkers = (n: number) => {
+    const ws = Array.from({ length: n }, () => new RunningPipe(['worker', '--project', shared.dir, '--json', '--lease', '2s', '--name', `w${++named}`], { env: ENV }));
+    ws.forEach((w, i) => byName.set(`w${named - n + i + 1}`, w));
+    return ws;
+  };
+  afterAll(async () => {
+    for (const w of byName.values()) {
+      w.child.kill('SIGKILL');
+      await w.exited;
+    }
+  });
+
+  it('builds the same tables as one process, each date once, and history names the worker of each task', async () => {
+    local = lakeProject();
+    shared = lakeProject();
+    const ws = addWorkers(3);
+    // The same backfill in one process, while the workers start.
+    const alone = await backfillIn(local.dir, { start: '2024-01-01', end: '2024-02-29', parallel: 8 });
+    expect(alone.code, explain(alone)).toBe(0);
+    await ready(ws);
+    const done: PipeResult = await backfillDistributed(shared.dir).exited;
+    expect(done.code, explain(done)).toBe(0);
+    for (const sql of TABLES) expect(await lakeRows(shared.lake, sql)).toEqual(await lakeRows(local.lake, sql));
+    expect(await lakeRows(shared.lake, PER_DATE)).toEqual([{ dates: 60, n: 3000, most: 50 }]);
+    // Every task ran on a worker, which the coordinator names.
+    const started = done.events.filter((e) => e.type === 'task-started');
+    expect(started).toHaveLength(61);
+    for (const e of started) expect(['w1', 'w2', 'w3']).toContain(e.runner);
+  });
+
+  it('kill -9 of a worker mid-task: another runs its task, every date is written once', async () => {
+    const trials = Number(process.env.PIPE_KILL_TRIALS ?? 2);
+    const client = new pg.Client({ connectionString: `postgresql://postgres@127.0.0.1:${pg0!.port}/${shared.db}` });
+    await client.connect();
+    // Woken by each message a worker posts; the heartbeat names the workers holding a task.
+    let woken = () => undefined as void;
+    client.on('notification', () => woken());
+    await client.query('LISTEN pipe_workers');
+    try {
+      for (let trial = 0; trial < trials; trial++) {
+        // Twenty dates built again, each run killing a worker at a random point: after the k-th task has started.
+        const coordinator = backfillDistributed(shared.dir, ['--force'], '2024-01-20');
+        const k = 1 + Math.floor(Math.random() * 18);
+        let seen = 0;
+        await coordinator.waitFor((e) => e.type === 'task-started' && ++seen >= k);
+        let victim: string | undefined;
+        for (;;) {
+          const next = new Promise<void>((res) => (woken = res));
+          const { rows } = await client.query<{ worker_id: string }>('SELECT worker_id FROM pipe_workers.workers WHERE cardinality(current_tasks) > 0 AND stopped_at IS NULL');
+          if (rows.length > 0) {
+            victim = rows[Math.floor(Math.random() * rows.length)].worker_id;
+            break;
+          }
+          await Promise.race([next, coordinator.exited]);
+          if (coordinator.child.exitCode !== null) break;
+        }
+        if (victim) {
+          byName.get(victim)!.child.kill('SIGKILL');
+          // Its replacement starts while the backfill goes on.
+          addWorkers(1);
+        }
+        const done = await coordinator.exited;
+        expect(done.code, `trial ${trial}: killed ${victim ?? 'none'} after task ${k}\n${explain(done)}`).toBe(0);
+        expect(await lakeRows(shared.lake, PER_DATE)).toEqual([{ dates: 60, n: 3000, most: 50 }]);
+        for (const sql of TABLES) expect(await lakeRows(shared.lake, sql)).toEqual(await lakeRows(local.lake, sql));
+      }
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('a worker of another project refuses its tasks, and the coordinator says why', async () => {
+    const { dir } = lakeProject();
+    const other = tempDir();
+    cpSync(dir, other, { recursive: true });
+    // The same lake, its data where the first project keeps it (a shared folder or bucket, between machines).
+    writeFileSync(join(other, 'pipe.yaml'), readFileSync(join(dir, 'pipe.yaml'), 'utf8').replace('data_path: lake/', `data_path: ${join(dir, 'lake')}/`));
+    writeFileSync(join(other, 'models/daily.sql'), "{{ config(materialized='table') }}\nselect d, count(*) * 2 as n from {{ ref('events') }} group by d\n");
+    const ws = startWorkers(other, 1);
+    await ready(ws);
+    const done = await new RunningPipe(['backfill', '--start', '2024-01-01', '--end', '2024-01-01', '--distributed', '--project', dir, '--json'], { env: ENV }).exited;
+    expect(done.code, explain(done)).toBe(1);
+    const failed = done.events.find((e) => e.type === 'task-failed') as { error: { message: string } } | undefined;
+    expect(failed?.error.message).toMatch(/worker w1 refused task events@2024-01-01: its project differs from the coordinator's/);
+  });
+
+  it('refuses --distributed on a DuckDB file, saying why', () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: file\n', ...MODELS });
+    return new RunningPipe(['backfill', '--start', '2024-01-01', '--end', '2024-01-02', '--distributed', '--project', dir], { env: ENV }).exited.then((r) => {
+      expect(r.code, explain(r)).toBe(2);
+      expect(r.stderr).toMatch(/needs a DuckLake warehouse with a Postgres catalog.*this project's warehouse is a DuckDB file/);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    });
+  });
+});
