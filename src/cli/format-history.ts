@@ -14,7 +14,13 @@ export function heldNotice(held: HeldBy): string {
 const TASK_HEADER = ['TASK', 'KIND', 'STATUS', 'ROWS', 'STARTED', 'ENDED', 'WORKER', 'ERROR'];
 
 function taskCells(t: TaskRow | LoggedTask): string[] {
-  return [t.task_id, t.kind, t.status, t.rows === null ? '' : String(t.rows), t.started_at ?? '', t.ended_at ?? '', t.worker === null ? '' : String(t.worker), (t.error ?? t.detail ?? '').split('\n')[0]];
+  return [t.task_id, t.kind, t.status, t.rows === null ? '' : String(t.rows), t.started_at ?? '', t.ended_at ?? '', workerCell(t), (t.error ?? t.detail ?? '').split('\n')[0]];
+}
+
+/** The `pipe worker` that ran the task (a distributed backfill), else the run's thread. */
+function workerCell(t: TaskRow | LoggedTask): string {
+  if ('runner' in t && t.runner !== null) return t.runner;
+  return t.worker === null ? '' : String(t.worker);
 }
 
 /** A logged run as a JSON line: its counts and times, without its tasks. */

@@ -83,9 +83,9 @@ export class Distributed {
         signal: o.signal,
         retryOverride: o.execute?.retryOverride,
         leaseMs: this.options.leaseMs,
-        recordRefusal: (task, message, slot) =>
+        recordRefusal: (task, message, slot, runner) =>
           engine.withSession((s) =>
-            engine.recordTask(s, { runId: o.runId, taskId: task.id, attempt: 1, status: 'failed', startedAt: Date.now(), endedAt: Date.now(), error: message, errorClass: 'permanent', worker: slot }),
+            engine.recordTask(s, { runId: o.runId, taskId: task.id, attempt: 1, status: 'failed', startedAt: Date.now(), endedAt: Date.now(), error: message, errorClass: 'permanent', worker: slot, runner }),
           ),
       });
       return await launch(prepared, { ...o, execute: { ...o.execute, place } });

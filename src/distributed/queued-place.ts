@@ -32,12 +32,13 @@ export interface QueuedPlaceOptions {
   /** How long a worker may go unseen before it counts as dead. */
   readonly leaseMs: number;
   /** Records a task refused by a worker in the run state (the worker wrote nothing). */
-  readonly recordRefusal: (task: Task, message: string, slot: number) => Promise<void>;
+  readonly recordRefusal: (task: Task, message: string, slot: number, runner: string) => Promise<void>;
 }
 
 interface Waiting {
   readonly task: Task;
   readonly resolve: (outcome: TaskOutcome) => void;
+  readonly slot: number;
   started: boolean;
 }
 
@@ -76,7 +77,7 @@ export class QueuedPlace implements TaskPlace {
 
   async run(task: Task, slot: number): Promise<TaskOutcome> {
     const key = jobKey(this.o.runId, task.id);
-    const settled = new Promise<TaskOutcome>((resolve) => this.waiting.set(key, { task, resolve, started: false }));
+    const settled = new Promise<TaskOutcome>((resolve) => this.waiting.set(key, { task, resolve, slot, started: false }));
     const payload: JobPayload = {
       runId: this.o.runId,
       taskId: task.id,
@@ -152,7 +153,7 @@ export class QueuedPlace implements TaskPlace {
         return;
       case 'refused': {
         if (!w) return;
-        await this.o.recordRefusal(w.task, message.body.message, 0).catch(() => undefined);
+        await this.o.recordRefusal(w.task, message.body.message, w.slot, workerId).catch(() => undefined);
         this.o.emit({
           type: 'task-failed',
           runId: this.o.runId,

@@ -99,7 +99,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       let outcome: Extract<Message, { kind: 'outcome' }>['body']['outcome'];
       try {
         // Judged by the coordinator, which sent what its publication records: here it only runs.
-        const runner = new TaskRunner({ engine, runId: job.runId, emit, signal: controller.signal, retryOverride: job.retryOverride });
+        const runner = new TaskRunner({ engine, runId: job.runId, emit, signal: controller.signal, retryOverride: job.retryOverride, runner: row.workerId });
         try {
           outcome = controller.signal.aborted ? 'cancelled' : await runner.run(task, session, job.slot);
         } finally {

@@ -58,6 +58,8 @@ interface AttemptState {
   readonly startedAt: number;
   /** The run's thread it runs on (see worker-slots.ts). */
   readonly worker: number;
+  /** The `pipe worker` process it runs in, in a distributed backfill. */
+  readonly runner?: string;
   rows?: number;
   /**
    * Statements a step adds in front of the publishing transaction's own: a schema change's
@@ -81,7 +83,7 @@ export class StepRunner {
    * interrupt that reached the connection between two statements is lost to DuckDB, and the
    * data must never be published once the run is cancelled.
    */
-  async attempt(task: Task, session: WarehouseSession, at: { attemptNo: number; startedAt: number; worker: number }, done: Published): Promise<AttemptResult> {
+  async attempt(task: Task, session: WarehouseSession, at: { attemptNo: number; startedAt: number; worker: number; runner?: string }, done: Published): Promise<AttemptResult> {
     const state: AttemptState = { ...at, alter: [], blocking: [] };
     for (const step of task.steps) {
       if (this.ctx.signal?.aborted) throw new Error('interrupted');
@@ -242,7 +244,7 @@ export class StepRunner {
       ...before(),
       ...own,
       ...(task.stateStatements ?? []),
-      taskResultSql({ runId, taskId: task.id, attempt: state.attemptNo, status: 'succeeded', startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows, worker: state.worker }),
+      taskResultSql({ runId, taskId: task.id, attempt: state.attemptNo, status: 'succeeded', startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows, worker: state.worker, runner: state.runner }),
     ];
     const countAt = () =>
       state.merge ? state.alter.length + state.merge.countAt : step.countsRowsAt === undefined ? undefined : before().length + step.countsRowsAt;

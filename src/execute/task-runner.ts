@@ -34,6 +34,8 @@ export interface TaskRunnerOptions {
   readonly force?: boolean;
   /** The run's currency (see run-currency.ts); none when no task is tracked. */
   readonly currency?: RunCurrency;
+  /** The `pipe worker` process running the tasks, recorded with each attempt; none in the run's own process. */
+  readonly runner?: string;
 }
 
 export class TaskRunner {
@@ -126,7 +128,7 @@ export class TaskRunner {
           const recording = currency?.recording(task, judged, Date.now());
           build = recording?.build;
           const recorded = recording?.statements.length ? { ...task, stateStatements: [...(task.stateStatements ?? []), ...recording.statements] } : task;
-          return steps.attempt(recorded, session, { attemptNo, startedAt: attemptStart, worker }, done);
+          return steps.attempt(recorded, session, { attemptNo, startedAt: attemptStart, worker, runner: this.o.runner }, done);
         },
         {
           retries: policy.retries,
@@ -151,6 +153,7 @@ export class TaskRunner {
                 errorClass: e.errorClass,
                 detail: 'will retry',
                 worker,
+                runner: this.o.runner,
               });
               emit({ type: 'task-retrying', runId, task: taskRef(task), attempt: attemptNo, error: e });
             }
@@ -168,12 +171,12 @@ export class TaskRunner {
       }
       const attempt = Math.max(1, attemptNo);
       if (signal?.aborted) {
-        await engine.recordTask(session, { runId, taskId: task.id, attempt, status: 'cancelled', startedAt: attemptStart, endedAt: Date.now(), detail: 'interrupted', worker });
+        await engine.recordTask(session, { runId, taskId: task.id, attempt, status: 'cancelled', startedAt: attemptStart, endedAt: Date.now(), detail: 'interrupted', worker, runner: this.o.runner });
         emit({ type: 'task-cancelled', runId, task: taskRef(task), started: true });
         return 'cancelled';
       }
       const error = toTaskError(e, task);
-      await engine.recordTask(session, { runId, taskId: task.id, attempt, status: 'failed', startedAt: attemptStart, endedAt: Date.now(), error: error.message, errorClass: error.errorClass, worker });
+      await engine.recordTask(session, { runId, taskId: task.id, attempt, status: 'failed', startedAt: attemptStart, endedAt: Date.now(), error: error.message, errorClass: error.errorClass, worker, runner: this.o.runner });
       emit({ type: 'task-failed', runId, task: taskRef(task), error, attempts: attempt, ms: Date.now() - taskStart });
       return 'failed';
     }
@@ -186,7 +189,7 @@ export class TaskRunner {
         // Done, as in a retry: what reads it reads the newer table.
         await steps.cleanup(task, session);
         const detail = supersededDetail(task, result.by, 'for a newer interval');
-        await engine.recordTask(session, { runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: attemptStart, endedAt: Date.now(), detail, worker });
+        await engine.recordTask(session, { runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: attemptStart, endedAt: Date.now(), detail, worker, runner: this.o.runner });
         emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'superseded', detail });
         return 'succeeded';
       }

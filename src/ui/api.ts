@@ -67,6 +67,8 @@ export interface UiTask {
   readonly detail: string | null;
   /** Which of the run's threads (1..threads) ran it; null when not recorded (a run of an earlier pipe, a task no thread took). */
   readonly worker: number | null;
+  /** The `pipe worker` process that ran it, in a distributed backfill. */
+  readonly runner?: string | null;
 }
 
 /** Tasks that failed with one error, told once; each with where it points. */

@@ -52,7 +52,7 @@ export const STATE_DDL: readonly string[] = [
    ) h ON h.run_id = t.run_id AND h.task_id = t.task_id`,
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.task_results (
     run_id VARCHAR, task_id VARCHAR, attempt INTEGER, status VARCHAR, started_at TIMESTAMP,
-    ended_at TIMESTAMP, rows BIGINT, error VARCHAR, error_class VARCHAR, detail VARCHAR, worker INTEGER)`,
+    ended_at TIMESTAMP, rows BIGINT, error VARCHAR, error_class VARCHAR, detail VARCHAR, worker INTEGER, runner VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.check_results (
     run_id VARCHAR, task_id VARCHAR, attempt INTEGER, check_name VARCHAR, severity VARCHAR, status VARCHAR,
     failing_rows BIGINT, sample JSON, checked_at TIMESTAMP)`,
@@ -80,11 +80,22 @@ const MIGRATION: readonly string[] = [
  */
 const WORKER_MIGRATION = `ALTER TABLE ${STATE_SCHEMA}.task_results ADD COLUMN worker INTEGER`;
 
+/**
+ * `runner` (the `pipe worker` process that ran the task, in a distributed backfill: its --name
+ * or host:pid) came later still, the same way.
+ */
+const RUNNER_MIGRATION = `ALTER TABLE ${STATE_SCHEMA}.task_results ADD COLUMN runner VARCHAR`;
+
+/** Which of the later columns (worker, runner) the warehouse's task results have (see WORKER_MIGRATION). */
+async function resultColumns(session: WarehouseSession): Promise<Set<string>> {
+  if ((await session.query(session.dialect.tableExists(STATE_SCHEMA, 'task_results'))).length === 0) return new Set();
+  const columns = await session.dialect.describeQuery(session, `SELECT * FROM ${STATE_SCHEMA}.task_results`);
+  return new Set(columns.map((c) => c.name));
+}
+
 /** Whether the warehouse's task results say which worker ran each task (see WORKER_MIGRATION). */
 export async function recordsWorkers(session: WarehouseSession): Promise<boolean> {
-  if ((await session.query(session.dialect.tableExists(STATE_SCHEMA, 'task_results'))).length === 0) return false;
-  const columns = await session.dialect.describeQuery(session, `SELECT * FROM ${STATE_SCHEMA}.task_results`);
-  return columns.some((c) => c.name === 'worker');
+  return (await resultColumns(session)).has('worker');
 }
 
 const lit = (v: string | undefined | null) => (v === undefined || v === null ? 'NULL' : quoteLiteral(v));
@@ -165,6 +176,8 @@ export interface TaskResultRecord {
   readonly detail?: string;
   /** Which of the run's threads (1..threads) ran it; absent for a task no thread took (skipped after a failure). */
   readonly worker?: number;
+  /** The `pipe worker` process that ran it, in a distributed backfill. */
+  readonly runner?: string;
 }
 
 export function taskResultSql(r: TaskResultRecord): string {
@@ -176,8 +189,8 @@ export function taskResultsSql(records: readonly TaskResultRecord[]): string {
   const row = (r: TaskResultRecord) =>
     `(${lit(r.runId)}, ${lit(r.taskId)}, ${r.attempt}, ${lit(r.status)}, ${ts(r.startedAt)}, ${ts(r.endedAt)}, ${num(r.rows)}, ${lit(r.error)}, ${lit(
       r.errorClass,
-    )}, ${lit(r.detail)}, ${num(r.worker)})`;
-  return `INSERT INTO ${STATE_SCHEMA}.task_results (run_id, task_id, attempt, status, started_at, ended_at, rows, error, error_class, detail, worker) VALUES ${records
+    )}, ${lit(r.detail)}, ${num(r.worker)}, ${lit(r.runner)})`;
+  return `INSERT INTO ${STATE_SCHEMA}.task_results (run_id, task_id, attempt, status, started_at, ended_at, rows, error, error_class, detail, worker, runner) VALUES ${records
     .map(row)
     .join(',\n')}`;
 }
@@ -209,8 +222,9 @@ export function seedLoadedSql(name: string, relation: string, hash: string, runI
 export async function ensureState(session: WarehouseSession): Promise<void> {
   const earlier = (await session.query(session.dialect.tableExists(STATE_SCHEMA, 'runs'))).length > 0;
   const hasResults = (await session.query(session.dialect.tableExists(STATE_SCHEMA, 'task_results'))).length > 0;
-  const noWorker = hasResults && !(await recordsWorkers(session));
-  await session.transaction([...(earlier ? MIGRATION : []), ...(noWorker ? [WORKER_MIGRATION] : []), ...STATE_DDL]);
+  const columns = hasResults ? await resultColumns(session) : new Set<string>();
+  const added = hasResults ? [...(columns.has('worker') ? [] : [WORKER_MIGRATION]), ...(columns.has('runner') ? [] : [RUNNER_MIGRATION])] : [];
+  await session.transaction([...(earlier ? MIGRATION : []), ...added, ...STATE_DDL]);
 }
 
 /** On a warehouse other processes write to: whether the process of a run still runs. */
@@ -353,9 +367,10 @@ export interface RunSummaryRow extends Row {
  * left empty (no error after a success, no "will retry" after the last try) stays empty, never
  * filled in from an earlier attempt.
  */
-function latestResults(d: Dialect, withWorker = false): string {
+function latestResults(d: Dialect, columns: ReadonlySet<string> = new Set()): string {
   const latest = (value: string) => d.latest(value, `attempt * 1000000000000 + ${d.epochMs('ended_at')}`);
-  return `(SELECT run_id, task_id, ${latest('status')} AS status, ${withWorker ? latest('worker') : 'NULL::INTEGER'} AS worker,
+  return `(SELECT run_id, task_id, ${latest('status')} AS status, ${columns.has('worker') ? latest('worker') : 'NULL::INTEGER'} AS worker,
+    ${columns.has('runner') ? latest('runner') : 'NULL::VARCHAR'} AS runner,
     max(attempt) AS attempts, min(started_at) AS started_at, max(ended_at) AS ended_at,
     ${latest('rows')} AS rows,
     ${latest('error')} AS error,
@@ -425,15 +440,17 @@ export interface TaskRow extends Row {
   sql_hash: string | null;
   /** Which thread of the run ran its latest attempt; null when not recorded (a warehouse of an earlier pipe, a task no thread took). */
   worker: number | null;
+  /** The `pipe worker` process that ran its latest attempt, in a distributed backfill. */
+  runner: string | null;
 }
 
 export async function runTasks(session: WarehouseSession, runId: string): Promise<TaskRow[]> {
   const rows = await session.query(
     `SELECT t.task_id, t.node, t.kind, t.ds, coalesce(l.status, 'pending') AS status, l.attempts,
         strftime(l.started_at, '%Y-%m-%d %H:%M:%S') AS started_at, strftime(l.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at,
-        l.rows::DOUBLE AS rows, l.error, l.detail, t.sql_hash, l.worker
+        l.rows::DOUBLE AS rows, l.error, l.detail, t.sql_hash, l.worker, l.runner
      FROM ${STATE_SCHEMA}.tasks t
-     LEFT JOIN ${latestResults(session.dialect, await recordsWorkers(session))} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     LEFT JOIN ${latestResults(session.dialect, await resultColumns(session))} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      WHERE t.run_id = ${quoteLiteral(runId)} ORDER BY t.seq`,
   );
   return rows as TaskRow[];

@@ -122,7 +122,7 @@ export async function readRun(at: StateLocation, runId: string): Promise<Sourced
 /** A task as the warehouse or its log tells it, with its times to the millisecond. */
 function uiTask(t: TaskRow | LoggedTask, time: { start: number | null; end: number | null } | undefined): UiTask {
   const { task_id, node, kind, ds, status, attempts, error, detail } = t;
-  return { task_id, node, kind, ds, status, attempts, rows: t.rows === null ? null : Number(t.rows), start_ms: time?.start ?? null, end_ms: time?.end ?? null, error, detail, worker: t.worker ?? null };
+  return { task_id, node, kind, ds, status, attempts, rows: t.rows === null ? null : Number(t.rows), start_ms: time?.start ?? null, end_ms: time?.end ?? null, error, detail, worker: t.worker ?? null, runner: 'runner' in t ? t.runner : null };
 }
 
 /** First start and last end of each task of a run, in ms (runTasks shows seconds). */
