@@ -16,6 +16,7 @@ import { describeMachine } from './lib/machine.mjs';
 import { GNU_TIME, jsonLines, median, runChecked, runTimed } from './lib/proc.mjs';
 import { renderMarkdown, fmtMs, fmtMb, fmtX } from './lib/report.mjs';
 import { benchLineagePage, uiUnavailable } from './lib/ui.mjs';
+import { benchDistributed, distributedUnavailable } from './lib/distributed.mjs';
 import { dbtBuild, dbtCompile, dbtParse, ensureAnchors, sqlmeshLoad, sqlmeshRun } from './lib/anchors.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -47,7 +48,7 @@ if (opt.help) {
   --no-anchors       skip dbt and SQLMesh
   --venv DIR         a virtualenv that has dbt-duckdb (and SQLMesh) already, used as it is, instead of bench/.venv
   --ui-models N      models of the project whose lineage page is opened in chromium (default 10000; 1000 with --quick)
-  --only a,b         sections: compile,run,realistic,backfill,watch,ui,anchors`);
+  --only a,b         sections: compile,run,realistic,backfill,distributed,watch,ui,anchors`);
   process.exit(0);
 }
 
@@ -64,6 +65,8 @@ const cfg = {
   backfillDays: quick ? 30 : 365,
   backfillReps: quick ? 1 : 2,
   parallels: [1, 2, 4],
+  /** The distributed backfill: dates, and rows hashed per date (enough that a date's work outweighs handing it to a worker). */
+  distributed: quick ? { days: 8, rows: 1_000_000 } : { days: 24, rows: 6_000_000 },
   watchModels: quick ? 100 : 1000,
   watchEdits: quick ? 2 : 5,
   uiModels: Number(opt['ui-models'] ?? (quick ? 1000 : 10_000)),
@@ -73,7 +76,7 @@ const cfg = {
   /** An anchor size is skipped when its projected time (from the size below it) passes this. */
   anchorBudgetMs: 4 * 60_000,
 };
-const sections = new Set(opt.only ? opt.only.split(',') : ['compile', 'run', 'realistic', 'backfill', 'watch', 'ui', 'anchors']);
+const sections = new Set(opt.only ? opt.only.split(',') : ['compile', 'run', 'realistic', 'backfill', 'distributed', 'watch', 'ui', 'anchors']);
 
 // Projects are generated under bench/.work. pipe leaves out any file whose absolute path has a
 // folder starting with a dot, so the projects are given to pipe through a symlink without one.
@@ -104,6 +107,7 @@ const results = {
   run: [],
   realistic: undefined,
   backfill: undefined,
+  distributed: undefined,
   watch: undefined,
   ui: undefined,
   anchors: undefined,
@@ -307,6 +311,19 @@ async function benchBackfill() {
   for (const x of out) x.speedup = x.datesPerSecond / base.datesPerSecond;
   results.backfill = { days: cfg.backfillDays, models: depth + 1, rowsPerDay, results: out, rerun: await benchRerun() };
   log(`  ${out.map((x) => `p${x.parallel} ${x.datesPerSecond.toFixed(1)}/s`).join(', ')}`);
+}
+
+/** A backfill over `pipe worker` processes (see lib/distributed.mjs); skipped, saying why, without Postgres or the extensions. */
+async function benchDistributedCase() {
+  const why = await distributedUnavailable();
+  if (why) {
+    notes.push(`The distributed backfill was skipped: ${why}.`);
+    log(`distributed: skipped (${why})`);
+    return;
+  }
+  const { days, rows } = cfg.distributed;
+  results.distributed = await benchDistributed({ pipeBin: PIPE, work: WORK, days, rows, parallel: 4, start: addDays(DATE, -(days - 1)), end: DATE, log });
+  log(`  ${results.distributed.workers.map((x) => `${x.workers} worker(s) ${x.datesPerSecond.toFixed(2)}/s`).join(', ')}`);
 }
 
 /**
@@ -601,6 +618,7 @@ const steps = [
   ['run', benchRun],
   ['realistic', benchRealistic],
   ['backfill', benchBackfill],
+  ['distributed', benchDistributedCase],
   ['watch', benchWatch],
   ['ui', benchUi],
   ['anchors', cfg.anchors ? benchAnchors : undefined],

@@ -121,6 +121,22 @@ export function renderMarkdown(r) {
     }
   }
 
+  if (r.distributed) {
+    const d = r.distributed;
+    out.push(`## Distributed backfill: ${d.days} dates of ${fmtN(d.rowsPerDate)} rows hashed each, --parallel ${d.parallel}`, '');
+    out.push(
+      table(
+        ['where', 'execution', 'dates per second', 'vs 1 worker'],
+        [
+          ['one process, DuckDB file', fmtMs(d.single.duckdbMs), d.single.duckdbDatesPerSecond.toFixed(2), ''],
+          ['one process, DuckLake (Postgres catalog)', fmtMs(d.single.ducklakeMs), d.single.ducklakeDatesPerSecond.toFixed(2), ''],
+          ...d.workers.map((w) => [`--distributed, ${w.workers} worker${w.workers === 1 ? '' : 's'}`, fmtMs(w.execMs), w.datesPerSecond.toFixed(2), fmtX(w.speedup)]),
+        ],
+      ),
+      '',
+    );
+  }
+
   if (r.watch) {
     const w = r.watch;
     out.push(`## Watch: save to rebuilt (${fmtN(w.models)} models)`, '');
