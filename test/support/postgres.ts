@@ -94,7 +94,9 @@ async function start(): Promise<TestPostgres | undefined> {
   const lock = join(dir, 'lock');
   writeFileSync(lock, '');
   if (root) chownSync(lock, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()), 0);
-  asOwner('flock', [lock, 'sh', '-c', script]);
+  // -o: the server pg_ctl leaves running must not inherit the lock, or it would hold it for
+  // good and the next worker's flock would wait for ever.
+  asOwner('flock', ['-o', lock, 'sh', '-c', script]);
   const found = JSON.parse(readFileSync(ready, 'utf8')) as { port: number };
   return {
     port: found.port,
