@@ -1,6 +1,7 @@
 import { Logger, makeWorkerUtils, type WorkerUtils } from 'graphile-worker';
 import type pg from 'pg';
 import type { RetryPolicy } from '../plan/retry-policy.js';
+import { SCHEMA } from './tables.js';
 
 /**
  * The job queue of a distributed backfill: graphile-worker's tables in the catalog's Postgres.
@@ -65,6 +66,21 @@ export async function giveBack(utils: WorkerUtils, pool: pg.Pool, locks: readonl
   // One more attempt than it has spent (rescheduleJobs cannot set attempts back to 0).
   for (const r of rows) await utils.rescheduleJobs([r.id], { maxAttempts: r.attempts + 1 });
   return rows.map((r) => r.id);
+}
+
+/**
+ * The queue's lock ids that hold jobs of `runId` for longer than `leaseMs` while no worker
+ * that has not stopped says it holds them: a worker that died between taking a job and its
+ * next heartbeat, which therefore never named the lock.
+ */
+export async function orphanedLocks(pool: pg.Pool, runId: string, leaseMs: number): Promise<string[]> {
+  const { rows } = await pool.query<{ locked_by: string }>(
+    `SELECT DISTINCT j.locked_by FROM graphile_worker.jobs j
+     WHERE starts_with(j.key, $1) AND j.locked_by IS NOT NULL AND j.locked_at < now() - $2 * interval '1 millisecond'
+       AND NOT EXISTS (SELECT 1 FROM ${SCHEMA}.workers w WHERE w.stopped_at IS NULL AND j.locked_by = ANY(w.locks))`,
+    [`${runId}:`, leaseMs],
+  );
+  return rows.map((r) => r.locked_by);
 }
 
 /** Removes the jobs of a run that no worker has taken; the keys removed. */

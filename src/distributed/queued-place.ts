@@ -8,7 +8,7 @@ import type { TaskPlace } from '../execute/task-place.js';
 import type { TaskOutcome } from '../execute/task-queue.js';
 import { taskRef } from '../execute/task-ref.js';
 import { liveWorkers, takeStaleWorkers } from './heartbeats.js';
-import { enqueue, giveBack, jobKey, removeQueued, type JobPayload } from './queue.js';
+import { enqueue, giveBack, jobKey, orphanedLocks, removeQueued, type JobPayload } from './queue.js';
 import { cancelRun, forgetRun, MESSAGES_CHANNEL, readMessages, type StoredMessage } from './tables.js';
 
 /**
@@ -133,6 +133,12 @@ export class QueuedPlace implements TaskPlace {
       }
       // A dead worker's task of a cancelled run ends here: nobody will tell its outcome.
       if (this.o.signal?.aborted) for (const k of mine) this.settle(k, 'cancelled');
+    }
+    // A worker that died before a heartbeat named the lock of a job it had taken.
+    const orphaned = await orphanedLocks(this.o.pool, this.o.runId, this.o.leaseMs).catch(() => []);
+    if (orphaned.length > 0) {
+      const ids = await giveBack(this.o.utils, this.o.pool, orphaned, []).catch(() => []);
+      if (ids.length > 0) this.o.emit({ type: 'notice', message: `${ids.length} task(s) held by a worker that is gone go back to the queue` });
     }
   }
 
