@@ -20,7 +20,7 @@ import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
 import type { Logger } from '../logging/logger.js';
 import { PIPE_VERSION } from '../version.js';
 import { EXIT } from './exit-status.js';
-import { finished, report } from './report.js';
+import { finished, finishedOrNothing, report } from './report.js';
 import { makeLogger } from './output.js';
 import { formatHistory, heldNotice } from './format-history.js';
 import { formatRowsJson, formatRowsTable } from './format-rows.js';
@@ -340,12 +340,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       }
       exitCode = await interruptible(logger, async (signal) => {
         if (!o.missing) return finished(await backfill({ ...options, signal }));
-        const outcome = await backfillMissing({ ...options, signal });
-        if ('nothingToDo' in outcome) {
-          logger.handle({ type: 'notice', message: outcome.nothingToDo });
-          return EXIT.ok;
-        }
-        return finished(outcome);
+        return finishedOrNothing(await backfillMissing({ ...options, signal }), logger);
       });
     },
   );
@@ -502,11 +497,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       exitCode = await interruptible(logger, async (signal) => {
         const distributed = o.distributed ? { leaseMs: o.lease } : undefined;
         const outcome = await retry({ ...projectAt(o), runId, threads: o.threads, vars: o.var, waitMs: o.wait, distributed, signal, emit: (e) => logger.handle(e) });
-        if ('nothingToDo' in outcome) {
-          logger.handle({ type: 'notice', message: outcome.nothingToDo });
-          return EXIT.ok;
-        }
-        return finished(outcome);
+        return finishedOrNothing(outcome, logger);
       });
     });
 

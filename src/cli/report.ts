@@ -16,6 +16,16 @@ export async function finished(outcome: { readonly status: 'succeeded' | 'failed
   return statusCode(outcome.status);
 }
 
+/** As finished, for a command that may find nothing to run: that is said, and it succeeds. */
+export async function finishedOrNothing(
+  outcome: Parameters<typeof finished>[0] | { readonly nothingToDo: string },
+  logger: Logger,
+): Promise<ExitStatus> {
+  if (!('nothingToDo' in outcome)) return finished(outcome);
+  logger.handle({ type: 'notice', message: outcome.nothingToDo });
+  return EXIT.ok;
+}
+
 /** Turns what a command threw into printed diagnostics and an exit status. */
 export function report(e: unknown, logger: Logger): ExitStatus {
   if (e instanceof DiagnosticError) {
