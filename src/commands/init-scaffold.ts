@@ -13,6 +13,8 @@ export interface ScaffoldFile {
   /** What the file is, as `pipe init` lists it. */
   readonly about: string;
   readonly text: string;
+  /** Written only when missing: a folder's own file of this name is kept as it is, and not a reason to refuse. */
+  readonly unlessPresent?: true;
 }
 
 /** A project name as pipe.yaml's `name:`: plain when YAML reads it back unchanged, else quoted. */
@@ -100,6 +102,17 @@ checks:
   expression: ["amount > 0", "quantity between 1 and 100"]
   warn:
     row_count: {min: 1}
+`,
+    },
+    {
+      path: '.gitignore',
+      about: 'keeps the warehouse and pipe\'s own files out of git',
+      unlessPresent: true,
+      text: `# Built by pipe run, not written by hand: the warehouse, and what pipe keeps beside it
+# (run logs, compiled templates, parsed YAML).
+*.duckdb
+*.duckdb.wal
+.pipe/
 `,
     },
     {

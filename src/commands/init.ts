@@ -72,7 +72,7 @@ function refusals(dir: string, root: string, files: readonly ScaffoldFile[]): Di
 
   const taken = [
     ...folders(files).filter((f) => kindAt(join(root, f)) === 'other'),
-    ...[...files.map((f) => f.path), ...WAREHOUSE_FILES].filter((p) => kindAt(join(root, p)) !== 'missing'),
+    ...[...files.filter((f) => !f.unlessPresent).map((f) => f.path), ...WAREHOUSE_FILES].filter((p) => kindAt(join(root, p)) !== 'missing'),
   ];
   if (taken.length === 0) return [];
   return [
@@ -94,9 +94,10 @@ function reason(e: unknown): string {
 export function init(options: InitOptions = {}): InitResult {
   const dir = options.dir ?? '.';
   const root = resolve(dir);
-  const files = scaffoldFiles(basename(root));
-  const problems = refusals(dir, root, files);
+  const scaffold = scaffoldFiles(basename(root));
+  const problems = refusals(dir, root, scaffold);
   if (problems.length > 0) throw new DiagnosticError(problems);
+  const files = scaffold.filter((f) => !(f.unlessPresent && kindAt(join(root, ...f.path.split(posix.sep))) !== 'missing'));
 
   // What this call created, so that a failure half-way removes exactly that.
   const createdFolders: string[] = [];

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,6 +29,7 @@ describe('pipe init', () => {
     const made = await initIn(demo, parent);
     expect(made.code, explain(made)).toBe(0);
     expect(Object.keys(tree(demo)).sort()).toEqual([
+      '.gitignore',
       'models/marts/fct_orders.sql',
       'models/marts/fct_orders.yaml',
       'models/staging/stg_orders.sql',
@@ -58,6 +60,13 @@ describe('pipe init', () => {
     expect(checked.code, explain(checked)).toBe(0);
     expect(taskIdsOf(checked.events, 'task-succeeded')).toEqual(['fct_orders@2024-01-02']);
 
+    // What the run wrote beside the project (the warehouse, run logs, kept templates) is not for git.
+    const onDisk = Object.keys(tree(demo));
+    expect(onDisk.some((f) => f.startsWith('.pipe/'))).toBe(true);
+    execFileSync('git', ['init', '-q'], { cwd: demo });
+    const untracked = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: demo, encoding: 'utf8' });
+    expect(untracked.trim().split('\n').map((l) => l.slice(3)).sort()).toEqual(onDisk.filter((f) => !f.startsWith('.pipe/') && !f.endsWith('.duckdb') && !f.endsWith('.wal')).sort());
+
     // The pipeline it wrote selects the same models: the next day joins the table.
     const nextDay = await runIn(demo, { pipeline: 'daily', date: '2024-01-03' });
     expect(nextDay.code, explain(nextDay)).toBe(0);
@@ -70,8 +79,12 @@ describe('pipe init', () => {
   it('writes into the folder it is run in, and then names no folder to go to', async () => {
     const here = tempDir();
     writeFileSync(join(here, 'README.md'), 'notes\n');
+    writeFileSync(join(here, '.gitignore'), 'secrets.env\n');
     const made = await initIn(here, here);
     expect(made.code, explain(made)).toBe(0);
+    // The folder's own .gitignore is kept as it was, and not listed as written.
+    expect(readFileSync(join(here, '.gitignore'), 'utf8')).toBe('secrets.env\n');
+    expect(made.stdout).not.toContain('.gitignore');
     expect(made.stdout).toContain('Created a pipe project in this folder:');
     expect(made.stdout).toContain(`\n  pipe run --date ${SCAFFOLD_DATE}\n`);
     expect(readFileSync(join(here, 'README.md'), 'utf8')).toBe('notes\n');
