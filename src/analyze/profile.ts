@@ -7,6 +7,7 @@ import type { ProjectFiles } from '../project/load-project.js';
 import { findProfiles } from '../project/profiles-file.js';
 import type { YamlSource } from '../project/yaml-file.js';
 import type { Attachment, ExtensionToLoad, Setting, SettingValue, SetupSource, WarehouseSetup } from '../warehouse/warehouse-setup.js';
+import { readDuckdbSettings, settingValue } from './duckdb-settings.js';
 import { DEFAULT_SCHEMA, IDENTIFIER_RE } from './model-config.js';
 import { ProfileRenderer, type Environment } from './profile-render.js';
 import { asPositiveInt, checkKeys } from './validate-keys.js';
@@ -83,11 +84,6 @@ type Data = Readonly<Record<string, unknown>>;
 
 function isMapping(value: unknown): value is Data {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function scalar(value: unknown): SettingValue | undefined {
-  if (typeof value === 'string' || typeof value === 'boolean') return value;
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
 /** `true`, or the text `true` a template rendered. */
@@ -364,28 +360,16 @@ class TargetReader {
 
   /** A value a setting or an option may take. */
   private value(name: string, value: unknown, path: readonly string[], what: string): SettingValue | undefined {
-    const v = scalar(value);
+    const v = settingValue(value);
     return v === undefined ? this.bad(path, `${what} ${name} must be a text, a number or true/false`) : v;
   }
 
   private settings(value: unknown): Setting[] {
-    if (value === undefined || value === FAILED) return [];
-    const key = this.key('settings');
-    if (!isMapping(value)) return this.bad(key, 'settings must be a mapping of DuckDB settings to values, e.g. memory_limit: 4GB') ?? [];
-    const out: Setting[] = [];
-    for (const [name, raw] of Object.entries(value)) {
-      const path = [...key, name];
-      if (raw === FAILED) continue;
-      if (!NAME_RE.test(name)) {
-        this.bad(path, `settings: '${name}' is not the name of a DuckDB setting`);
-      } else if (name.toLowerCase() === 'timezone') {
-        this.bad(path, 'settings: TimeZone is set by pipe, to UTC, so that a timestamp lands in the same date on every machine', 'convert to a zone in the model instead, e.g. ts AT TIME ZONE \'Europe/Amsterdam\'');
-      } else {
-        const v = this.value(name, raw, path, 'setting');
-        if (v !== undefined) out.push({ name, value: v, source: this.source(path) });
-      }
-    }
-    return out;
+    return readDuckdbSettings(value, this.key('settings'), {
+      bad: (path, message, hint) => this.bad(path, message, hint),
+      source: (path) => this.source(path),
+      skip: (v) => v === FAILED,
+    });
   }
 
   private attachments(value: unknown): Attachment[] {

@@ -8,7 +8,8 @@ import { readSelectorDefinitions, type SelectorDefinitions } from './selector-de
 import { redactUrl } from '../secrets/secrets.js';
 import type { PipelineSource, ProjectFiles } from '../project/load-project.js';
 import { PROJECT_FILE } from '../project/load-project.js';
-import { NO_SETUP, type LakeTarget, type WarehouseSetup } from '../warehouse/warehouse-setup.js';
+import { NO_SETUP, type LakeTarget, type Setting, type WarehouseSetup } from '../warehouse/warehouse-setup.js';
+import { readDuckdbSettings } from './duckdb-settings.js';
 import { lakeLocation, readLakeConfig } from './lake-config.js';
 import { DEFAULT_SCHEMA } from './model-config.js';
 import { readProfile, type ProfileOptions, type ProfileTarget } from './profile.js';
@@ -41,7 +42,7 @@ export interface ProjectSettings {
   readonly keep_run_logs?: number;
 }
 
-export const PROJECT_KEYS = ['name', 'vars', 'secret_vars', 'threads', 'warehouse', 'keep_run_logs'] as const;
+export const PROJECT_KEYS = ['name', 'vars', 'secret_vars', 'threads', 'warehouse', 'keep_run_logs', 'settings'] as const;
 export const DEFAULT_WAREHOUSE = 'warehouse.duckdb';
 
 /** A pipeline: a named selection with its defaults. Later keys (schedule, retries, notify) join here. */
@@ -313,14 +314,32 @@ function readSettings(files: ProjectFiles, diagnostics: Diagnostic[], profileOpt
       ...(profile?.externalRoot === undefined ? {} : { externalRoot: profile.externalRoot }),
     },
     warehouseProblem,
-    warehouseSetup: own.lake === undefined ? (profile?.setup ?? NO_SETUP) : { ...(profile?.setup ?? NO_SETUP), lake: own.lake },
+    warehouseSetup: withOwnSetup(profile?.setup ?? NO_SETUP, own),
     profile,
     profileProblems: profileDiagnostics.filter((d) => d.severity === 'error'),
   };
 }
 
+/** A profile's setup with pipe.yaml's DuckLake and settings: pipe.yaml's settings come later, so they win. */
+function withOwnSetup(setup: WarehouseSetup, own: PipeYaml): WarehouseSetup {
+  const settings = own.duckdbSettings ?? [];
+  return {
+    ...setup,
+    ...(settings.length > 0 ? { settings: [...setup.settings, ...settings] } : {}),
+    ...(own.lake === undefined ? {} : { lake: own.lake }),
+  };
+}
+
 /** What pipe.yaml itself says; `warehouse` is absent when it names none (or none that is a path). */
-function readPipeYaml(files: ProjectFiles, diagnostics: Diagnostic[]): Omit<ProjectSettings, 'warehouse' | 'targetSchema'> & { warehouse?: string; warehouseProblem?: Diagnostic } {
+type PipeYaml = Omit<ProjectSettings, 'warehouse' | 'targetSchema'> & {
+  warehouse?: string;
+  warehouseProblem?: Diagnostic;
+  /** DuckDB settings of `settings:`, set after a profile's. */
+  duckdbSettings?: readonly Setting[];
+};
+
+/** pipe.yaml read: a `warehouse:` mapping is a DuckLake, whose problems stop commands. */
+function readPipeYaml(files: ProjectFiles, diagnostics: Diagnostic[]): PipeYaml {
   const y = files.projectFile;
   const lakeData = y?.data.warehouse;
   if (y && lakeData && typeof lakeData === 'object' && !Array.isArray(lakeData)) {
@@ -335,11 +354,16 @@ function readPipeYaml(files: ProjectFiles, diagnostics: Diagnostic[]): Omit<Proj
   return readPipeYamlFile(files, diagnostics);
 }
 
-function readPipeYamlFile(files: ProjectFiles, diagnostics: Diagnostic[]): Omit<ProjectSettings, 'warehouse' | 'targetSchema'> & { warehouse?: string; warehouseProblem?: Diagnostic } {
+function readPipeYamlFile(files: ProjectFiles, diagnostics: Diagnostic[]): PipeYaml {
   const y = files.projectFile;
   if (!y) return { vars: {}, secret_vars: [] };
   const at = (key: string) => ({ file: PROJECT_FILE, line: y.keyLine(key) });
   checkKeys(y.data, PROJECT_KEYS, 'project', at, diagnostics);
+  const located = (path: readonly string[]) => ({ file: PROJECT_FILE, line: y.pathLine(path) ?? y.keyLine(path[0]) });
+  const duckdbSettings = readDuckdbSettings(y.data.settings, ['settings'], {
+    bad: (path, message, hint) => diagnostics.push(error('bad-config', message, located(path), hint ? { hint } : {})),
+    source: (path) => ({ owner: PROJECT_FILE, at: located(path) }),
+  });
   const d = y.data;
   const vars = d.vars === undefined ? {} : asVars(d.vars);
   if (!vars) diagnostics.push(error('bad-config', 'vars must be a mapping of names to values', at('vars')));
@@ -365,6 +389,7 @@ function readPipeYamlFile(files: ProjectFiles, diagnostics: Diagnostic[]): Omit<
     warehouseProblem,
     keep_run_logs: keepRunLogs,
     secret_vars: readSecretVars(d.secret_vars, at('secret_vars'), diagnostics),
+    duckdbSettings,
   };
 }
 

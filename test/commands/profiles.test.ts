@@ -145,6 +145,23 @@ describe('pipe.yaml and --db win where they say something', () => {
     expect(openProject({ project: dir, db: join(dir, 'given.duckdb') }).warehousePath).toBe(join(dir, 'given.duckdb'));
   });
 
+  it("pipe.yaml's settings: set after the target's, so they win; one DuckDB does not know is refused at its pipe.yaml line", async () => {
+    const dir = dbtProject({
+      'profiles.yml': profiles(`${DEV}      settings:\n        default_null_order: nulls_first\n        threads: 2\n`),
+      'pipe.yaml': 'settings:\n  threads: 1\n  memory_limit: 512MB\n',
+      'models/one.sql': "{{ config(materialized='table') }}\nselect current_setting('threads') as threads, current_setting('default_null_order') as nulls, current_setting('memory_limit') as memory\n",
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryRows(join(dir, 'dev.duckdb'), 'select * from one')).toEqual([{ threads: '1', nulls: 'NULLS_FIRST', memory: '488.2 MiB' }]);
+
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: shop\nsettings:\n  threads: 1\n  no_such_setting: 4\n' });
+    const refused = await runIn(dir, { date: '2024-01-02' });
+    expect(refused.code, explain(refused)).toBe(2);
+    expect(refused.stderr).toMatch(/pipe\.yaml:4: error: .*no_such_setting/);
+    expect(refused.stderr).not.toMatch(/Catalog Error/);
+  });
+
   it('a profile found nowhere, or a target in memory, is no problem when pipe.yaml or --db names the warehouse', () => {
     const dir = dbtProject({ 'pipe.yaml': 'warehouse: mine.duckdb\n' });
     const v = validated(dir);
