@@ -1,14 +1,16 @@
 /**
  * The distributed backfill case: dates per second of `pipe backfill --distributed` with 1, 2
  * and 4 `pipe worker` processes on heavy partitions, and a one-process backfill of the same
- * project on a DuckDB file and on the DuckLake. It needs Postgres's binaries (a throwaway
+ * project on a DuckDB file and on the DuckLake. One machine cannot hold several machines'
+ * cores, so each worker stands for a one-core machine: one task at a time, DuckDB on one
+ * thread (`settings: threads: 1`); the workers scale up to the cores this machine has. It needs Postgres's binaries (a throwaway
  * cluster is started and stopped here) and the ducklake and postgres_scanner extensions;
  * without them the case is skipped, saying why.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { jsonLines } from './proc.mjs';
@@ -124,25 +126,26 @@ export async function benchDistributed(o) {
   writeHeavyProject(dir, o.rows);
   const range = ['--start', o.start, '--end', o.end, '--parallel', String(o.parallel), '--json'];
   const lakeDb = (catalog, name) => ({ catalog, dataPath: join(o.work, 'lakes', name) });
-  const out = { days: o.days, rowsPerDate: o.rows, parallel: o.parallel, workers: [], single: {} };
+  const out = { days: o.days, rowsPerDate: o.rows, parallel: o.parallel, cores: availableParallelism(), workers: [], single: {} };
   try {
     // One process, a DuckDB file and the lake.
     const file = join(o.work, 'heavy.duckdb');
     rmSync(file, { force: true });
     o.log(`distributed: one process on a DuckDB file, ${o.days} dates of ${o.rows.toLocaleString('en-US')} rows`);
     out.single.duckdbMs = execMs(await start(o.pipeBin, ['backfill', ...range, '--project', dir, '--db', file]).exited, 'backfill on a DuckDB file');
-    const lakeArgs = (name) => {
+    const lakeArgs = (name, duckdbThreads) => {
       const l = lakeDb(cluster.database(), name);
       rmSync(l.dataPath, { recursive: true, force: true });
-      writeFileSync(join(dir, 'pipe.yaml'), `name: heavy\nwarehouse:\n  type: ducklake\n  catalog: postgres:${l.catalog}\n  data_path: ${l.dataPath}/\n`);
+      const settings = duckdbThreads === undefined ? '' : `settings:\n  threads: ${duckdbThreads}\n`;
+      writeFileSync(join(dir, 'pipe.yaml'), `name: heavy\n${settings}warehouse:\n  type: ducklake\n  catalog: postgres:${l.catalog}\n  data_path: ${l.dataPath}/\n`);
       return ['--project', dir];
     };
     o.log('distributed: one process on the DuckLake');
     out.single.ducklakeMs = execMs(await start(o.pipeBin, ['backfill', ...range, ...lakeArgs('single')]).exited, 'backfill on the DuckLake');
     for (const n of [1, 2, 4]) {
       o.log(`distributed: ${n} worker${n === 1 ? '' : 's'}`);
-      const args = lakeArgs(`w${n}`);
-      const workers = Array.from({ length: n }, (_, i) => start(o.pipeBin, ['worker', ...args, '--json', '--name', `w${i + 1}`]));
+      const args = lakeArgs(`w${n}`, 1);
+      const workers = Array.from({ length: n }, (_, i) => start(o.pipeBin, ['worker', ...args, '--concurrency', '1', '--json', '--name', `w${i + 1}`]));
       try {
         await Promise.all(workers.map((w) => w.waitFor((e) => e.type === 'notice' && String(e.message).includes('ready'))));
         const ms = execMs(await start(o.pipeBin, ['backfill', ...range, '--distributed', ...args]).exited, `distributed backfill with ${n} workers`);

@@ -130,9 +130,11 @@ export function renderMarkdown(r) {
         [
           ['one process, DuckDB file', fmtMs(d.single.duckdbMs), d.single.duckdbDatesPerSecond.toFixed(2), ''],
           ['one process, DuckLake (Postgres catalog)', fmtMs(d.single.ducklakeMs), d.single.ducklakeDatesPerSecond.toFixed(2), ''],
-          ...d.workers.map((w) => [`--distributed, ${w.workers} worker${w.workers === 1 ? '' : 's'}`, fmtMs(w.execMs), w.datesPerSecond.toFixed(2), fmtX(w.speedup)]),
+          ...d.workers.map((w) => [`--distributed, ${w.workers} worker${w.workers === 1 ? '' : 's'} (one task, one DuckDB thread each)`, fmtMs(w.execMs), w.datesPerSecond.toFixed(2), fmtX(w.speedup)]),
         ],
       ),
+      '',
+      `Each worker stands for a one-core machine (\`--concurrency 1\`, \`settings: threads: 1\`); this machine has ${d.cores ?? '?'} cores, so workers beyond that share them.`,
       '',
     );
   }
