@@ -11,9 +11,10 @@ import { openProject } from './open-project.js';
 import { projectFingerprint } from './project-fingerprint.js';
 
 /**
- * `pipe worker`: runs the tasks of distributed backfills (`pipe backfill --distributed`) that
- * the queue in the lake's catalog hands it, until it is stopped. Any number of workers, on any
- * machines that have the project and reach the lake, share a backfill.
+ * `pipe worker`: runs the tasks of distributed runs (`pipe backfill`, `pipe run`, `pipe retry`
+ * and `pipe schedule` with `--distributed`) that the queue in the lake's catalog hands it,
+ * until it is stopped. Any number of workers, on any machines that have the project and reach
+ * the lake, share a run.
  */
 
 export interface WorkerCommandOptions extends ProjectOptions {
@@ -31,7 +32,7 @@ export interface WorkerCommandOptions extends ProjectOptions {
 export async function worker(options: WorkerCommandOptions): Promise<void> {
   const project = openProject(options);
   const config = pgConfigOf(project.warehouseSetup.lake, 'pipe worker');
-  // The queue's listener, the heartbeat and each running task take a connection.
+  // The queue's listener and each running task take a connection; the heartbeat has its own.
   const pool = await openPool(config, options.concurrency + 4);
   try {
     try {
@@ -52,7 +53,7 @@ export async function worker(options: WorkerCommandOptions): Promise<void> {
         fingerprint: projectFingerprint(project.files),
       };
       options.emit({ type: 'notice', message: `worker ${row.workerId} ready: ${options.concurrency} task${options.concurrency === 1 ? '' : 's'} at once, on ${handle.location} (project ${row.fingerprint})` });
-      await runWorker({ engine: handle.engine, pool, row, concurrency: options.concurrency, emit: options.emit, signal: options.signal });
+      await runWorker({ engine: handle.engine, pool, config, row, concurrency: options.concurrency, emit: options.emit, signal: options.signal });
       options.emit({ type: 'notice', message: `worker ${row.workerId} stopped` });
     } finally {
       handle.close();

@@ -1,13 +1,26 @@
-import type pg from 'pg';
+import pg from 'pg';
+import type { PgConfig } from './postgres.js';
 import { SCHEMA } from './tables.js';
 
 /**
  * Workers' liveness, which the queue does not keep: each worker writes its row every lease/3
- * (heartbeat), and a coordinator takes a worker not seen for its lease as dead (staleWorkers):
- * its jobs go back to the queue for another worker. A task a dead worker had published already
- * runs again, which a partition replace or a table swap makes harmless: nothing is lost or
- * written twice.
+ * (heartbeat), and a coordinator takes a worker for dead (staleWorkers) when it has not been
+ * seen for its lease and the connection it beats on is gone, or when it has not been seen for
+ * SILENT_LEASES leases whatever its connection says: its jobs go back to the queue for another
+ * worker. A task a dead worker had published already runs again, which a partition replace or
+ * a table swap makes harmless: nothing is lost or written twice.
+ *
+ * The beat has a connection and a timer of its own (Heartbeat). Not the worker's pool: DuckDB's
+ * calls run on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), and a
+ * worker running that many long statements leaves none for what else needs one, such as the
+ * host name lookup of a new connection. A beat that had to open a connection (the pool's idle
+ * ones close after 10 s, the default lease's beat period) waited for a statement to end, and a
+ * busy worker was taken for dead. The heartbeat's connection is opened once, and a beat on it
+ * is only a socket write and read, which the event loop does itself.
  */
+
+/** Silent this many leases, a worker is dead even though its connection seems open (a machine gone without closing it). */
+export const SILENT_LEASES = 3;
 
 export interface WorkerRow {
   readonly workerId: string;
@@ -25,19 +38,94 @@ export interface Beat {
   readonly locks: readonly string[];
 }
 
-export async function beat(pool: pg.Pool, w: WorkerRow, now: Beat): Promise<void> {
-  await pool.query(
-    `INSERT INTO ${SCHEMA}.workers (worker_id, host, pid, started_at, last_seen, lease_ms, current_tasks, locks, fingerprint)
-     VALUES ($1, $2, $3, to_timestamp($4 / 1000.0), now(), $5, $6::text[], $7::text[], $8)
+/**
+ * Writes the worker's row, naming the Postgres backend of the connection it is written on
+ * (its pid and start, which together are never reused): while that backend lives, the worker
+ * is slow rather than dead.
+ */
+export async function beat(db: pg.Pool | pg.ClientBase, w: WorkerRow, now: Beat): Promise<void> {
+  await db.query(
+    `INSERT INTO ${SCHEMA}.workers (worker_id, host, pid, started_at, last_seen, lease_ms, current_tasks, locks, fingerprint, backend_pid, backend_start)
+     SELECT $1, $2, $3, to_timestamp($4 / 1000.0), now(), $5, $6::text[], $7::text[], $8, pg_backend_pid(),
+       (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())
      ON CONFLICT (worker_id) DO UPDATE SET last_seen = now(), current_tasks = EXCLUDED.current_tasks, locks = EXCLUDED.locks, stopped_at = NULL,
-       host = EXCLUDED.host, pid = EXCLUDED.pid, started_at = EXCLUDED.started_at, lease_ms = EXCLUDED.lease_ms, fingerprint = EXCLUDED.fingerprint`,
+       host = EXCLUDED.host, pid = EXCLUDED.pid, started_at = EXCLUDED.started_at, lease_ms = EXCLUDED.lease_ms, fingerprint = EXCLUDED.fingerprint,
+       backend_pid = EXCLUDED.backend_pid, backend_start = EXCLUDED.backend_start`,
     [w.workerId, w.host, w.pid, w.startedAt, w.leaseMs, [...now.currentTasks], [...now.locks], w.fingerprint],
   );
 }
 
+/**
+ * A worker's heartbeat on a connection of its own: beats every lease/3 (and when asked, as a
+ * task starts or ends) with what `now` says it runs. A connection that breaks is opened again
+ * at the next beat. Beats never overlap: each waits for the one before.
+ */
+export class Heartbeat {
+  private client: pg.Client | undefined;
+  private beating: Promise<void> = Promise.resolve();
+  private readonly timer: ReturnType<typeof setInterval>;
+
+  private constructor(
+    private readonly config: PgConfig,
+    private readonly row: WorkerRow,
+    private readonly now: () => Beat,
+  ) {
+    this.timer = setInterval(() => void this.beat().catch(() => undefined), beatPeriod(row.leaseMs));
+  }
+
+  /** The first beat is written before this resolves; its error (Postgres unreachable) is thrown. */
+  static async start(config: PgConfig, row: WorkerRow, now: () => Beat): Promise<Heartbeat> {
+    const h = new Heartbeat(config, row, now);
+    try {
+      await h.beat();
+    } catch (e) {
+      await h.stop(false);
+      throw e;
+    }
+    return h;
+  }
+
+  /** A beat now, after the one in progress. */
+  beat(): Promise<void> {
+    const next = this.beating.then(async () => beat(await this.connection(), this.row, this.now()));
+    this.beating = next.catch(() => undefined);
+    return next;
+  }
+
+  /** No more beats; with `signOff`, the worker is recorded as stopped of its own accord. */
+  async stop(signingOff = true): Promise<void> {
+    clearInterval(this.timer);
+    await this.beating;
+    if (signingOff && this.client) await signOff(this.client, this.row.workerId).catch(() => undefined);
+    await this.client?.end().catch(() => undefined);
+    this.client = undefined;
+  }
+
+  private async connection(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    const client = new pg.Client({ connectionTimeoutMillis: 10_000, ...this.config, keepAlive: true });
+    const drop = () => {
+      if (this.client === client) this.client = undefined;
+    };
+    client.on('error', drop);
+    client.on('end', drop);
+    try {
+      await client.connect();
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw e;
+    }
+    this.client = client;
+    return client;
+  }
+}
+
+/** How often a worker beats: a third of its lease, so that a late beat or two is no death. */
+export const beatPeriod = (leaseMs: number) => Math.max(100, Math.floor(leaseMs / 3));
+
 /** A worker stopping of its own accord: not counted as alive, nor as dead. */
-export async function signOff(pool: pg.Pool, workerId: string): Promise<void> {
-  await pool.query(`UPDATE ${SCHEMA}.workers SET stopped_at = now(), current_tasks = '{}', locks = '{}' WHERE worker_id = $1`, [workerId]);
+export async function signOff(db: pg.Pool | pg.ClientBase, workerId: string): Promise<void> {
+  await db.query(`UPDATE ${SCHEMA}.workers SET stopped_at = now(), current_tasks = '{}', locks = '{}' WHERE worker_id = $1`, [workerId]);
 }
 
 export interface StaleWorker {
@@ -48,14 +136,22 @@ export interface StaleWorker {
 }
 
 /**
- * Workers not seen for their lease, marked stopped in the same statement so that one
- * coordinator gives their jobs back once.
+ * Workers taken for dead, marked stopped in the same statement so that one coordinator gives
+ * their jobs back once: not seen for their lease while the backend of their heartbeat's
+ * connection is gone (the process died, or its machine closed the connection), or not seen
+ * for SILENT_LEASES leases whatever that backend says. A worker whose connection is open and
+ * whose beats are late is slow: its tasks stay with it for those extra leases. (A coordinator
+ * connecting as another Postgres role sees the backend's pid but not its start, and goes by
+ * the pid.)
  */
 export async function takeStaleWorkers(pool: pg.Pool): Promise<StaleWorker[]> {
   const { rows } = await pool.query<{ worker_id: string; locks: string[]; current_tasks: string[]; silent_ms: number }>(
     `UPDATE ${SCHEMA}.workers w SET stopped_at = now()
-     FROM (SELECT worker_id, extract(epoch FROM now() - last_seen) * 1000 AS silent_ms FROM ${SCHEMA}.workers
-           WHERE stopped_at IS NULL AND last_seen < now() - lease_ms * interval '1 millisecond' FOR UPDATE SKIP LOCKED) s
+     FROM (SELECT worker_id, extract(epoch FROM now() - last_seen) * 1000 AS silent_ms FROM ${SCHEMA}.workers x
+           WHERE stopped_at IS NULL AND last_seen < now() - lease_ms * interval '1 millisecond'
+             AND (last_seen < now() - ${SILENT_LEASES} * lease_ms * interval '1 millisecond'
+                  OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = x.backend_pid AND (a.backend_start IS NULL OR a.backend_start = x.backend_start)))
+           FOR UPDATE SKIP LOCKED) s
      WHERE w.worker_id = s.worker_id
      RETURNING w.worker_id, w.locks, w.current_tasks, s.silent_ms::float8 AS silent_ms`,
   );

@@ -70,14 +70,14 @@ export async function giveBack(utils: WorkerUtils, pool: pg.Pool, locks: readonl
 
 /**
  * The queue's lock ids that hold jobs of `runId` for longer than `leaseMs` while no worker
- * that has not stopped says it holds them: a worker that died between taking a job and its
- * next heartbeat, which therefore never named the lock.
+ * that has not stopped says it holds them (by the lock, or by the job's key): a worker that
+ * died between taking a job and its next heartbeat, which therefore never named it.
  */
 export async function orphanedLocks(pool: pg.Pool, runId: string, leaseMs: number): Promise<string[]> {
   const { rows } = await pool.query<{ locked_by: string }>(
     `SELECT DISTINCT j.locked_by FROM graphile_worker.jobs j
      WHERE starts_with(j.key, $1) AND j.locked_by IS NOT NULL AND j.locked_at < now() - $2 * interval '1 millisecond'
-       AND NOT EXISTS (SELECT 1 FROM ${SCHEMA}.workers w WHERE w.stopped_at IS NULL AND j.locked_by = ANY(w.locks))`,
+       AND NOT EXISTS (SELECT 1 FROM ${SCHEMA}.workers w WHERE w.stopped_at IS NULL AND (j.locked_by = ANY(w.locks) OR j.key = ANY(w.current_tasks)))`,
     [`${runId}:`, leaseMs],
   );
   return rows.map((r) => r.locked_by);

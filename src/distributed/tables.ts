@@ -4,7 +4,8 @@ import type pg from 'pg';
  * pipe's own tables in the catalog's Postgres, in a schema of their own (pipe_workers):
  *
  * - `workers`: one row per worker process, its heartbeat (heartbeats.ts): id, host, pid, when
- *   it started and was last seen, the tasks it runs now and the queue's lock it holds them by.
+ *   it started and was last seen, the tasks it runs now and the queue's lock it holds them by,
+ *   and the Postgres backend it beats on.
  * - `messages`: what workers tell the coordinator of a run: each task's events as they
  *   happen, then its outcome (or its refusal). NOTIFY `pipe_workers` with the run id wakes the
  *   coordinator; it reads the rows after the last it read.
@@ -21,6 +22,9 @@ const DDL = [
      worker_id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL, started_at timestamptz NOT NULL,
      last_seen timestamptz NOT NULL, lease_ms integer NOT NULL, current_tasks text[] NOT NULL DEFAULT '{}',
      locks text[] NOT NULL DEFAULT '{}', fingerprint text, stopped_at timestamptz)`,
+  // The Postgres backend of the heartbeat's connection: alive, it tells a slow worker from a dead one.
+  `ALTER TABLE ${SCHEMA}.workers ADD COLUMN IF NOT EXISTS backend_pid integer`,
+  `ALTER TABLE ${SCHEMA}.workers ADD COLUMN IF NOT EXISTS backend_start timestamptz`,
   `CREATE TABLE IF NOT EXISTS ${SCHEMA}.messages (
      id bigserial PRIMARY KEY, run_id text NOT NULL, task_id text NOT NULL, worker_id text NOT NULL,
      kind text NOT NULL, body jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now())`,

@@ -4,7 +4,8 @@ import type { EventSink, PipeEvent } from '../events/events.js';
 import type { Engine } from '../execute/engine.js';
 import { TaskRunner } from '../execute/task-runner.js';
 import type { Task } from '../plan/task.js';
-import { beat, signOff, type WorkerRow } from './heartbeats.js';
+import { beatPeriod, Heartbeat, type WorkerRow } from './heartbeats.js';
+import type { PgConfig } from './postgres.js';
 import { jobKey, PIPE_TASK, quietLogger, type JobPayload } from './queue.js';
 import { CANCEL_CHANNEL, cancelledRuns, postMessage, type Message } from './tables.js';
 
@@ -13,7 +14,8 @@ import { CANCEL_CHANNEL, cancelledRuns, postMessage, type Message } from './tabl
  * at once) and runs each task through the executor's TaskRunner on its own DuckDB instance
  * attached to the lake, so a task runs here as it would in the coordinator's process: staged,
  * checked, published atomically, recorded in the run state, its errors classified. Its events
- * go to its own logger and back to the coordinator; its heartbeat is written every lease/3.
+ * go to its own logger and back to the coordinator; its heartbeat is written every lease/3, on
+ * a connection of its own (see heartbeats.ts).
  *
  * A task of a project that differs from this worker's (another fingerprint) is refused, and
  * the coordinator told why. A cancelled run's tasks are interrupted and roll back. When the
@@ -24,6 +26,8 @@ import { CANCEL_CHANNEL, cancelledRuns, postMessage, type Message } from './tabl
 export interface WorkerOptions {
   readonly engine: Engine;
   readonly pool: pg.Pool;
+  /** Where the pool connects: the heartbeat opens a connection of its own there. */
+  readonly config: PgConfig;
   readonly row: WorkerRow;
   readonly concurrency: number;
   readonly emit: EventSink;
@@ -40,30 +44,30 @@ interface Running {
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const { pool, row, engine } = o;
   const running = new Map<string, Running>();
-  /** What the queue holds this worker's jobs by (one id per process), read from its first job. */
+  /** What the queue holds this worker's jobs by (one id per process), from its first job. */
   let lock: string | undefined;
-  const heartbeat = () =>
-    beat(pool, row, {
-      currentTasks: [...running.keys()],
-      locks: [...new Set([...running.values()].flatMap((r) => (r.lock ? [r.lock] : [])))],
-    });
   /** Stops the tasks of the runs cancelled since the last look. */
   const stopCancelled = async () => {
     const cancelled = await cancelledRuns(pool, [...new Set([...running.values()].map((r) => r.runId))]);
     for (const r of running.values()) if (cancelled.has(r.runId)) r.controller.abort(new Error('run cancelled'));
   };
-  await heartbeat();
-  const listener = await pool.connect();
+  const heart = await Heartbeat.start(o.config, row, () => ({
+    currentTasks: [...running.keys()],
+    locks: [...new Set([...running.values()].flatMap((r) => (r.lock ? [r.lock] : [])))],
+  }));
+  const heartbeat = () => heart.beat();
+  const listener = await pool.connect().catch(async (e: unknown) => {
+    await heart.stop();
+    throw e;
+  });
   listener.on('notification', () => void stopCancelled().catch(() => undefined));
   listener.on('error', () => undefined);
   await listener.query(`LISTEN ${CANCEL_CHANNEL}`);
-  let beating: Promise<void> = Promise.resolve();
+  // A cancel whose notification was missed is found at the next look (on the pool: a late look only delays a cancel).
+  let looking: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
-    beating = beating.then(async () => {
-      await heartbeat();
-      await stopCancelled();
-    }).catch(() => undefined);
-  }, Math.max(100, Math.floor(row.leaseMs / 3)));
+    looking = looking.then(stopCancelled).catch(() => undefined);
+  }, beatPeriod(row.leaseMs));
 
   const handle = async (payload: unknown, helpers: JobHelpers): Promise<void> => {
     const job = payload as JobPayload;
@@ -85,7 +89,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     const controller = new AbortController();
     const stop = () => controller.abort(new Error('worker stopping'));
     o.signal.addEventListener('abort', stop);
-    lock ??= (await pool.query<{ locked_by: string | null }>('SELECT locked_by FROM graphile_worker.jobs WHERE id = $1', [helpers.job.id])).rows[0]?.locked_by ?? undefined;
+    // The job as the queue locked it names the lock (no query: a busy pool would hold it up, and the heartbeat that names it).
+    lock ??= helpers.job.locked_by ?? undefined;
     running.set(key, { runId: job.runId, controller, lock: lock ?? null });
     await heartbeat().catch(() => undefined);
     const task = job.task as Task;
@@ -142,9 +147,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     // Running tasks were interrupted by the signal; stop waits for them to put themselves back.
     await runner?.stop().catch(() => undefined);
     clearInterval(timer);
-    await beating;
+    await looking;
     await listener.query(`UNLISTEN ${CANCEL_CHANNEL}`).catch(() => undefined);
     listener.release();
-    await signOff(pool, row.workerId).catch(() => undefined);
+    await heart.stop();
   }
 }
