@@ -209,6 +209,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--event-time-start <time>', 'microbatch models: build the batches from this date or time (UTC, inclusive), with --event-time-end')
       .option('--event-time-end <time>', 'microbatch models: build the batches up to this date or time (UTC, exclusive), with --event-time-start')
       .option('--dry-run', 'print the steps the run would execute, task by task in run order, and write nothing')
+      .option(...DISTRIBUTED_OPTION)
+      .option(...LEASE_OPTION)
       .option(...FRESHNESS_OPTION)
       .option(...WAIT_OPTION),
   ).action(
@@ -226,6 +228,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         dryRun?: boolean;
         checkFreshness?: boolean;
         wait: number;
+        distributed?: boolean;
+        lease: number;
       },
     ) => {
       const logger = makeLogger(o);
@@ -253,7 +257,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         }
         return;
       }
-      exitCode = await interruptible(logger, async (signal) => finished(await run({ ...options, signal, emit: (e) => logger.handle(e) })));
+      const distributed = o.distributed ? { leaseMs: o.lease } : undefined;
+      exitCode = await interruptible(logger, async (signal) => finished(await run({ ...options, distributed, signal, emit: (e) => logger.handle(e) })));
     },
   );
 
@@ -348,7 +353,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   projectFlags(
     program
       .command('worker')
-      .description('run the tasks of distributed backfills (pipe backfill --distributed) from the queue in the lake\'s Postgres, until stopped')
+      .description('run the tasks of distributed runs (backfill, run, retry and schedule with --distributed) from the queue in the lake\'s Postgres, until stopped')
       .option('-c, --concurrency <n>', 'tasks run at once', positiveInt('--concurrency'), 1)
       .option(...LEASE_OPTION)
       .option('--name <id>', 'this worker\'s id in heartbeats and the run history (default: host:pid)'),
@@ -448,7 +453,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   )
     .option('--list', 'print the next run times of each scheduled pipeline and exit')
     .option('--once', 'run what is due now, wait for it, and exit (for cron or a systemd timer)')
-    .action(async (pipelines: string[], o: Common & { list?: boolean; once?: boolean }) => {
+    .option(...DISTRIBUTED_OPTION)
+    .option(...LEASE_OPTION)
+    .action(async (pipelines: string[], o: Common & { list?: boolean; once?: boolean; distributed?: boolean; lease: number }) => {
       const logger = makeLogger(o);
       if (o.list) {
         try {
@@ -470,7 +477,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       const giveBack = takeOverSignals(stop);
       try {
         const { schedule } = await import('../schedule/scheduler.js');
-        const result = await schedule({ ...projectAt(o), pipelines, once: o.once, signal: controller.signal, emit: (e) => logger.handle(e) });
+        const result = await schedule({ ...projectAt(o), pipelines, once: o.once, distributed: o.distributed ? { leaseMs: o.lease } : undefined, signal: controller.signal, emit: (e) => logger.handle(e) });
         // Stopped by a signal: 130, as every command; runs it cancelled are no failures of theirs.
         exitCode = controller.signal.aborted ? EXIT.interrupted : result.failed > 0 ? EXIT.taskFailed : EXIT.ok;
       } catch (e) {

@@ -49,18 +49,19 @@ export class Distributed {
     }
   }
 
-  /** Runs `work` (opening the lake) while no worker opens it (see oneAtATime). */
-  oneAtATime<T>(work: () => Promise<T>): Promise<T> {
-    return oneAtATime(this.pool, work);
+  /** Runs `work` (opening the lake) while no worker opens it (see oneAtATime); a Postgres that went away is named. */
+  async oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await oneAtATime(this.pool, work);
+    } catch (e) {
+      throw isPostgresError(e) ? unreachable(this.config, e) : e;
+    }
   }
 
   /** Launches the run with its tasks placed on workers; closes the warehouse as launch does, and the queue. */
   async launch(prepared: Prepared, o: LaunchOptions): Promise<RunOutcome> {
     const engine = prepared.warehouse?.engine;
     try {
-      if (o.execute?.force && o.params.kind === 'backfill' && o.params.full_refresh) {
-        throw new DiagnosticError([error('not-distributable', '--full-refresh with --distributed is not supported yet: a full refresh stages every date in one table that one process swaps in', undefined, { hint: 'run the full refresh without --distributed' })]);
-      }
       const problems = o.plan.tasks.flatMap((t) => {
         const why = unplaceable(t);
         return why === undefined ? [] : [error('not-distributable', `${why}; --distributed cannot run it`, { file: t.file }, { hint: 'run it without --distributed' })];

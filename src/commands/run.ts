@@ -9,6 +9,7 @@ import {
   freshnessAt,
   launch,
   newRunId,
+  type LaunchOptions,
   pipeCommandFor,
   planContext,
   prepare,
@@ -20,7 +21,8 @@ import {
   type RunOutcome,
   type WarehouseAccess,
 } from './lifecycle.js';
-import { openProject } from './open-project.js';
+import { Distributed, type DistributedOptions } from './distributed.js';
+import { openProject, type Project } from './open-project.js';
 import { commonParams, type RunParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 
@@ -57,6 +59,8 @@ export interface RunOptions extends RunPlanOptions {
   readonly scheduledAt?: number;
   /** Set by the scheduler when the run takes over an interval whose run never finished: that run's id. */
   readonly resumes?: string;
+  /** Run the tasks on `pipe worker` processes (a DuckLake warehouse on Postgres only). */
+  readonly distributed?: DistributedOptions;
 }
 
 export type { RunOutcome };
@@ -120,10 +124,14 @@ export interface RunPlan {
  * `pipe run`, `pipe run --dry-run` and `pipe compile` all take their answer from here, so
  * what is shown is what runs. The caller closes `prepared.warehouse`.
  */
-export async function planRunCommand(options: RunPlanOptions, how: { runId: string; access: WarehouseAccess; invocation?: Invocation }): Promise<RunPlan> {
-  const project = openProject(options);
+export async function planRunCommand(
+  options: RunPlanOptions,
+  how: { runId: string; access: WarehouseAccess; invocation?: Invocation; project?: Project; distributed?: Distributed },
+): Promise<RunPlan> {
+  const project = how.project ?? openProject(options);
   const { interval, hour, isDefault } = runInterval(options, options.pipeline === undefined ? undefined : project.pipelines.get(options.pipeline));
-  const prepared = await prepare({ ...options, interval, access: how.access, invocation: how.invocation }, project);
+  const preparing = () => prepare({ ...options, interval, access: how.access, invocation: how.invocation }, project);
+  const prepared = await (how.distributed ? how.distributed.oneAtATime(preparing) : preparing());
   try {
     const eventTime = eventTimeRange(options);
     const ctx = { ...planContext(prepared, how.runId, options.fullRefresh), eventTime, laterRuns: options.laterRuns };
@@ -144,7 +152,17 @@ export async function planRunCommand(options: RunPlanOptions, how: { runId: stri
 export async function run(options: RunOptions): Promise<RunOutcome> {
   const runId = options.runId ?? newRunId();
   const invocation = { id: runId, startedAt: (options.clock ?? systemClock).now() };
-  const { prepared, plan, interval, hour, isDefault, threads, eventTime } = await planRunCommand(options, { runId, access: 'write', invocation });
+  const project = openProject(options);
+  // Refused, or its Postgres found unreachable, before the warehouse is opened.
+  const distributed = options.distributed ? await Distributed.open(project, options.distributed, `pipe ${options.scheduledAt !== undefined ? 'schedule' : 'run'} --distributed`) : undefined;
+  let planned: RunPlan;
+  try {
+    planned = await planRunCommand(options, { runId, access: 'write', invocation, project, distributed });
+  } catch (e) {
+    await distributed?.close();
+    throw e;
+  }
+  const { prepared, plan, interval, hour, isDefault, threads, eventTime } = planned;
   const params: RunParams = {
     kind: 'run',
     ds: dateVariables(interval).ds,
@@ -156,7 +174,7 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     ...eventTimeParams(eventTime),
     resume_of: options.resumes,
   };
-  return launch(prepared, {
+  const launchOptions: LaunchOptions = {
     runId,
     pipeline: options.pipeline,
     params,
@@ -172,7 +190,8 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     clock: options.clock,
     runHooks: { interval },
     execute: { force: options.force || options.fullRefresh },
-  });
+  };
+  return distributed ? distributed.launch(prepared, launchOptions) : launch(prepared, launchOptions);
 }
 
 /**

@@ -8,6 +8,7 @@ import type { ProjectOptions } from '../commands/context.js';
 import { openProject, templateCacheOf } from '../commands/open-project.js';
 import { newRunId } from '../commands/lifecycle.js';
 import { run } from '../commands/run.js';
+import { Distributed, type DistributedOptions } from '../commands/distributed.js';
 import { Engine, type EngineHandle } from '../execute/engine.js';
 import { readScheduleState, scheduledSql, stateExists } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
@@ -35,6 +36,11 @@ export interface ScheduleOptions extends ProjectOptions {
   readonly pipelines?: readonly string[];
   /** Run what is due now, wait for it, and exit. */
   readonly once?: boolean;
+  /**
+   * Each run's tasks execute on `pipe worker` processes, as `pipe run --distributed` places
+   * them; this process decides what is due and coordinates the runs.
+   */
+  readonly distributed?: DistributedOptions;
   readonly emit: EventSink;
   readonly signal: AbortSignal;
 }
@@ -116,6 +122,18 @@ export async function listSchedules(options: ProjectOptions & { pipelines?: read
 export async function schedule(options: ScheduleOptions): Promise<ScheduleResult> {
   const clock = options.clock ?? systemClock;
   const { emit, signal } = options;
+  // Refused (not a lake on Postgres), or its Postgres unreachable, before anything is due; a
+  // round then opens the lake while no worker attaches it for the first time.
+  const gate = options.distributed ? await Distributed.open(openProject(options), options.distributed, 'pipe schedule --distributed') : undefined;
+  try {
+    return await scheduleWith(options, clock, gate);
+  } finally {
+    await gate?.close();
+  }
+}
+
+async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distributed | undefined): Promise<ScheduleResult> {
+  const { emit, signal } = options;
   /** Runs in flight, and deliveries of their notifications: the scheduler waits for both before it returns. */
   const jobs = new Set<Promise<void>>();
   const notifying: Promise<void>[] = [];
@@ -137,7 +155,8 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
       const pipelines = scheduled(options, clock);
       const { warehousePath: dbPath, warehouseSetup: setup } = openProject(options);
       try {
-        roundWarehouse = await Engine.open(dbPath, { holder: 'pipe schedule', setup });
+        const opening = () => Engine.open(dbPath, { holder: 'pipe schedule', setup });
+        roundWarehouse = await (gate ? gate.oneAtATime(opening) : opening());
       } catch (e) {
         if (!(e instanceof WarehouseLockedError)) throw e;
         return { kind: 'held', now: clock.now(), pipelines, message: `${e.message}; the scheduler tries again shortly` };
@@ -179,6 +198,7 @@ export async function schedule(options: ScheduleOptions): Promise<ScheduleResult
       scheduledAt: due.fireAt,
       resumes,
       laterRuns,
+      distributed: options.distributed,
       signal,
       emit,
     }).then(
