@@ -1,4 +1,5 @@
-import { run, type JobHelpers, type Runner } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+import { run, type JobHelpers, type Runner, type WorkerEvents } from 'graphile-worker';
 import type pg from 'pg';
 import type { EventSink, PipeEvent } from '../events/events.js';
 import type { Engine } from '../execute/engine.js';
@@ -38,14 +39,22 @@ export interface WorkerOptions {
 interface Running {
   readonly runId: string;
   readonly controller: AbortController;
-  readonly lock: string | null;
 }
 
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const { pool, row, engine } = o;
   const running = new Map<string, Running>();
-  /** What the queue holds this worker's jobs by (one id per process), from its first job. */
+  /**
+   * What the queue holds this worker's jobs by: its pool's id, one per process, named in every
+   * beat from the moment the pool exists, so that a job it has just taken is never taken for
+   * the job of a worker that died before naming its lock (see orphanedLocks).
+   */
   let lock: string | undefined;
+  const events: WorkerEvents = new EventEmitter();
+  events.on('pool:create', ({ workerPool }) => {
+    lock = workerPool.id;
+    void heart.beat().catch(() => undefined);
+  });
   /** Stops the tasks of the runs cancelled since the last look. */
   const stopCancelled = async () => {
     const cancelled = await cancelledRuns(pool, [...new Set([...running.values()].map((r) => r.runId))]);
@@ -53,7 +62,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   };
   const heart = await Heartbeat.start(o.config, row, () => ({
     currentTasks: [...running.keys()],
-    locks: [...new Set([...running.values()].flatMap((r) => (r.lock ? [r.lock] : [])))],
+    locks: lock ? [lock] : [],
   }));
   const heartbeat = () => heart.beat();
   const listener = await pool.connect().catch(async (e: unknown) => {
@@ -89,9 +98,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     const controller = new AbortController();
     const stop = () => controller.abort(new Error('worker stopping'));
     o.signal.addEventListener('abort', stop);
-    // The job as the queue locked it names the lock (no query: a busy pool would hold it up, and the heartbeat that names it).
     lock ??= helpers.job.locked_by ?? undefined;
-    running.set(key, { runId: job.runId, controller, lock: lock ?? null });
+    running.set(key, { runId: job.runId, controller });
     await heartbeat().catch(() => undefined);
     const task = job.task as Task;
     const emit: EventSink = (e: PipeEvent) => {
@@ -136,6 +144,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       noHandleSignals: true,
       pollInterval: 2000,
       logger: quietLogger,
+      events,
       taskList: { [PIPE_TASK]: handle },
     });
     const stopped = new Promise<void>((res) => {

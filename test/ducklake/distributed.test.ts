@@ -6,7 +6,7 @@ import { parseDuration } from '../../src/analyze/model-config.js';
 import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
 import { explain, removeTempDirs, RunningPipe, tempDir, writeProjectFiles, type PipeResult } from '../e2e/helpers.js';
 import { backfillIn } from '../support/in-process.js';
-import { lakeRows } from '../support/lake-rows.js';
+import { lakeRowsOf } from '../support/lake-rows.js';
 import { createDatabase, testPostgres, type TestPostgres } from '../support/postgres.js';
 
 /**
@@ -70,9 +70,8 @@ const PER_DATE = "SELECT count(*)::INTEGER AS dates, sum(c)::INTEGER AS n, max(c
  */
 const LEASE = '1s';
 
-function backfillDistributed(dir: string, extra: readonly string[] = []): RunningPipe {
-  return new RunningPipe(['backfill', '--start', '2024-01-01', '--end', '2024-01-20', '--parallel', '8', '--distributed', '--lease', LEASE, '--project', dir, '--json', ...extra], { env: ENV });
-}
+/** The backfill the shared lake's workers run, coordinated in this process. */
+const DATES = { start: '2024-01-01', end: '2024-01-20', parallel: 8, distributed: { leaseMs: parseDuration(LEASE)! } };
 
 describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () => {
   /** One lake and its workers (a short lease, for the kill -9 trials) for the first two tests; a one-process copy to compare with. */
@@ -86,6 +85,8 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
     workers.push(...ws);
     return ws;
   };
+  /** The tables as one process builds them. */
+  let alone: Record<string, unknown>[][];
   /** A lake of its own and a worker of another project on it, started with the others. */
   let refusing: { dir: string; worker: RunningPipe };
   beforeAll(async () => {
@@ -100,23 +101,28 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
     writeFileSync(join(other, 'models/daily.sql'), "{{ config(materialized='table') }}\nselect d, count(*) * 2 as n from {{ ref('events') }} group by d\n");
     refusing = { dir, worker: startWorkers(other, 1)[0] };
     // The same backfill in one process, while the workers start.
-    const alone = await backfillIn(local.dir, { start: '2024-01-01', end: '2024-01-20', parallel: 8 });
-    expect(alone.code, explain(alone)).toBe(0);
+    const built = await backfillIn(local.dir, { start: '2024-01-01', end: '2024-01-20', parallel: 8 });
+    expect(built.code, explain(built)).toBe(0);
+    alone = await lakeRowsOf(local.lake, TABLES);
     await ready([...ws, refusing.worker]);
   }, SLOW);
   it('builds the same tables as one process, each date once, and history names the worker of each task', async () => {
     // The coordinator in this process, its workers processes of their own.
-    const done: PipeResult = await backfillIn(shared.dir, { start: '2024-01-01', end: '2024-01-20', parallel: 8, distributed: { leaseMs: parseDuration(LEASE)! } });
+    const done: PipeResult = await backfillIn(shared.dir, DATES);
     expect(done.code, explain(done)).toBe(0);
-    for (const sql of TABLES) expect(await lakeRows(shared.lake, sql)).toEqual(await lakeRows(local.lake, sql));
-    expect(await lakeRows(shared.lake, PER_DATE)).toEqual([{ dates: 20, n: 1000, most: 50 }]);
     // Every task ran on a worker, which the coordinator names.
     const started = done.events.filter((e) => e.type === 'task-started');
     expect(started).toHaveLength(21);
     for (const e of started) expect(['w1', 'w2', 'w3']).toContain(e.runner);
     // The run state records the worker of each task, as pipe history and pipe ui show it.
     const runId = String(done.events.find((e) => e.type === 'run-started')?.runId);
-    const runners = await lakeRows(shared.lake, `SELECT DISTINCT runner FROM _pipe.task_results WHERE run_id = '${runId}' AND status = 'succeeded' ORDER BY 1`);
+    const [events, daily, perDate, runners] = await lakeRowsOf(shared.lake, [
+      ...TABLES,
+      PER_DATE,
+      `SELECT DISTINCT runner FROM _pipe.task_results WHERE run_id = '${runId}' AND status = 'succeeded' ORDER BY 1`,
+    ]);
+    expect([events, daily]).toEqual(alone);
+    expect(perDate).toEqual([{ dates: 20, n: 1000, most: 50 }]);
     expect(runners.length).toBeGreaterThan(0);
     for (const r of runners) expect(['w1', 'w2', 'w3']).toContain(r.runner);
   }, SLOW);
@@ -132,30 +138,31 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
     try {
       for (let trial = 0; trial < trials; trial++) {
         // The twenty dates built again, each run killing a worker at a random point: after the k-th task has started.
-        const coordinator = backfillDistributed(shared.dir, ['--force']);
         const k = 1 + Math.floor(Math.random() * 18);
         let seen = 0;
-        await coordinator.waitFor((e) => e.type === 'task-started' && ++seen >= k);
+        let reached = () => undefined as void;
+        const kth = new Promise<void>((res) => (reached = res));
+        let ended = false;
+        const coordinator = backfillIn(shared.dir, { ...DATES, force: true, onEvent: (e) => e.type === 'task-started' && ++seen >= k && reached() }).finally(() => (ended = true));
+        await Promise.race([kth, coordinator]);
         let victim: string | undefined;
-        for (;;) {
+        while (!ended) {
           const next = new Promise<void>((res) => (woken = res));
           const { rows } = await client.query<{ worker_id: string }>('SELECT worker_id FROM pipe_workers.workers WHERE cardinality(current_tasks) > 0 AND stopped_at IS NULL');
           if (rows.length > 0) {
             victim = rows[Math.floor(Math.random() * rows.length)].worker_id;
             break;
           }
-          await Promise.race([next, coordinator.exited]);
-          if (coordinator.child.exitCode !== null) break;
+          await Promise.race([next, coordinator]);
         }
         if (victim) {
           byName.get(victim)!.child.kill('SIGKILL');
           // Its replacement starts while the backfill goes on.
           addWorkers(1);
         }
-        const done = await coordinator.exited;
+        const done = await coordinator;
         expect(done.code, `trial ${trial}: killed ${victim ?? 'none'} after task ${k}\n${explain(done)}`).toBe(0);
-        expect(await lakeRows(shared.lake, PER_DATE)).toEqual([{ dates: 20, n: 1000, most: 50 }]);
-        for (const sql of TABLES) expect(await lakeRows(shared.lake, sql)).toEqual(await lakeRows(local.lake, sql));
+        expect(await lakeRowsOf(shared.lake, [...TABLES, PER_DATE])).toEqual([...alone, [{ dates: 20, n: 1000, most: 50 }]]);
       }
     } finally {
       await client.end();
