@@ -121,7 +121,6 @@ export async function listSchedules(options: ProjectOptions & { pipelines?: read
 
 export async function schedule(options: ScheduleOptions): Promise<ScheduleResult> {
   const clock = options.clock ?? systemClock;
-  const { emit, signal } = options;
   // Refused (not a lake on Postgres), or its Postgres unreachable, before anything is due; a
   // round then opens the lake while no worker attaches it for the first time.
   const gate = options.distributed ? await Distributed.open(openProject(options), options.distributed, 'pipe schedule --distributed') : undefined;
