@@ -13,8 +13,9 @@ import { createDatabase, testPostgres } from '../support/postgres.js';
  * The scheduler and a full refresh as coordinators of `pipe worker` processes: a scheduled
  * run's tasks (and a catch-up's) execute on the workers, each run notifies as it would on one
  * machine; a distributed full refresh leaves only the range's dates, each once (it rebuilds
- * the dates the schedule wrote: the tests share one lake, in order). The
- * coordinator runs in this process, the workers are real processes on the same lake.
+ * the dates the schedule wrote: the tests share one lake, in order), and one with a failed
+ * date swaps nothing in. The coordinator runs in this process, the workers are real processes
+ * on the same lake.
  */
 
 const pg0 = await testPostgres();
@@ -56,7 +57,10 @@ describe.skipIf(!pg0)('coordinators of pipe worker processes', () => {
     const db = createDatabase(pg0!, `dist_sched_${process.pid}`);
     writeProjectFiles(dir, {
       'pipe.yaml': `name: dist\nwarehouse:\n  type: ducklake\n  catalog: postgres:${pg0!.connection(db).replace('user=postgres', 'user=${env:PIPE_TEST_PGUSER}')}\n  data_path: lake/\n`,
-      'models/events.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect cast('{{ ds }}' as date) as d, i, hash(i, '{{ ds }}') % 1000 as v from range(50) t(i)\n",
+      'models/events.sql':
+        "{{ config(materialized='incremental', partition_by='d') }}\n" +
+        // --var fail_on=DATE makes that date fail (a var is the coordinator's: the workers' project stays the same).
+        "select cast('{{ ds }}' as date) as d, i, {% if var('fail_on', '') == ds %}error('no data for {{ ds }}')::UBIGINT{% else %}hash(i, '{{ ds }}') % 1000{% endif %} as v from range(50) t(i)\n",
       'models/daily.sql': "{{ config(materialized='table') }}\nselect d, count(*) as n, sum(v) as total from {{ ref('events') }} group by d\n",
       'pipelines/nightly.yaml': [
         'schedule: "0 2 * * *"',
@@ -125,5 +129,16 @@ describe.skipIf(!pg0)('coordinators of pipe worker processes', () => {
     const tasks = await lakeRows(lake, `SELECT task_id, runner FROM _pipe.task_results WHERE run_id = '${runId}' ORDER BY task_id`);
     expect(tasks.map((t) => t.task_id)).toEqual(expect.arrayContaining(['events@full-refresh:reset', 'events@full-refresh:swap', 'events@2024-01-02']));
     for (const t of tasks) expect(['w1', 'w2']).toContain(t.runner);
+  }, SLOW);
+
+  it('a distributed full refresh with a failed date swaps nothing in: the published table stays as it was', async () => {
+    const TABLE = "SELECT strftime(d, '%Y-%m-%d') AS d, i, v FROM main.events ORDER BY d, i";
+    const before = await lakeRows(lake, TABLE);
+    const done = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-06', parallel: 3, fullRefresh: true, vars: { fail_on: '2024-01-03' }, distributed: DISTRIBUTED });
+    expect(done.code, explain(done)).toBe(1);
+    expect(done.events.find((e) => e.type === 'task-failed')).toMatchObject({ task: { id: 'events@2024-01-03' } });
+    const [runId] = runIdsOf(done.events);
+    expect(await lakeRows(lake, `SELECT count(*)::INTEGER AS n FROM _pipe.task_results WHERE run_id = '${runId}' AND task_id = 'events@full-refresh:swap' AND status = 'succeeded'`)).toEqual([{ n: 0 }]);
+    expect(await lakeRows(lake, TABLE)).toEqual(before);
   }, SLOW);
 });
