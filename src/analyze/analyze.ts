@@ -38,6 +38,7 @@ import { recordSource, sourceCallProblem, sourceName, sourceNode, type SourceCal
 import { attachTests } from './dbt/attach-tests.js';
 import type { DbtTest } from './dbt/dbt-tests.js';
 import { projectTests } from './dbt/project-tests.js';
+import { unitTests, type UnitTest } from './dbt/unit-tests.js';
 import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { graphContext, type GraphContext } from './jinja/graph-context.js';
@@ -83,6 +84,8 @@ export interface ModelNode {
   readonly hookRefs?: readonly RefSite[];
   /** Its query reads its own table (`{{ this }}`): a microbatch model's batches then run one after another, as in dbt. */
   readonly readsItself: boolean;
+  /** dbt's unit tests of the model (see dbt/unit-tests.ts): they run before it is built, and in `pipe test`. */
+  readonly unitTests?: readonly UnitTest[];
 }
 
 export interface SeedNode {
@@ -346,6 +349,22 @@ export class ModelRenderer {
     return r;
   }
 
+
+  /**
+   * A model's query for one of its unit tests: what it reads resolved to `inputs` (the names
+   * the given rows are read by), is_incremental() answering `incremental`, the test's vars over
+   * the project's.
+   */
+  unitTestSql(name: string, interval: Interval, incremental: boolean, inputs: RelationOverrides, vars: Readonly<Record<string, unknown>>): RenderedSql | Diagnostic {
+    const state = { tableExists: incremental, fullRefresh: false };
+    if (Object.keys(vars).length === 0) return this.sql(name, interval, state, inputs);
+    // Other vars render other SQL: a renderer of its own, whose renders are not the model's.
+    const models = new Map([...this.models].map(([n, m]) => [n, { ...m, renders: new Map<string, RawRender | Diagnostic>() }]));
+    const renderer = new ModelRenderer(this.engine, models, { ...this.vars, ...vars }, this.project, this.relationOf);
+    renderer.setNodes(this.nodes);
+    renderer.setDisabledSources(this.disabledSources);
+    return renderer.sql(name, interval, state, inputs);
+  }
 
   /** One render of a model's template; its materialization answers is_incremental() from `state`. */
   renderRaw(name: string, interval: Interval, state: TableState, phase?: RenderPhase): RawRender | Diagnostic {
@@ -1098,7 +1117,10 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     },
     diagnostics,
   );
+  // What each model's own template reads, before tests add to its upstream: what its unit tests give.
+  const reads = new Map([...nodes.values()].flatMap((n) => (n.kind === 'model' ? [[n.name, [...new Set(n.refs.map((r) => r.name))]] as const] : [])));
   withTests(nodes, tests.tests, diagnostics);
+  withUnitTests(nodes, reads, files, properties, disabled, diagnostics);
   renderer.setNodes(nodes);
 
   const { graph, cycles } = graphOf(nodes, cache);
@@ -1169,6 +1191,35 @@ function testNames(properties: Properties): string[] {
 /** How a properties file's tests would call their definitions, for finding definitions pipe cannot render. */
 function testCalls(properties: Properties): string[] {
   return [...new Set(testNames(properties).map((t) => t.split('.').pop()!))].flatMap((n) => [`${n}(`, `test_${n}(`]);
+}
+
+/** Gives each model its unit tests, checked against what the model reads (see dbt/unit-tests.ts). */
+function withUnitTests(
+  nodes: Map<string, PipeNode>,
+  reads: ReadonlyMap<string, readonly string[]>,
+  files: ProjectFiles,
+  properties: Properties,
+  disabled: ReadonlyMap<string, Location>,
+  diagnostics: Diagnostic[],
+): void {
+  if (properties.unitTests.length === 0) return;
+  const tests = unitTests(
+    properties.unitTests,
+    {
+      model: (name) => {
+        const node = nodes.get(name);
+        if (node?.kind !== 'model') return disabled.has(name) ? 'disabled' : undefined;
+        return { incremental: modelKind(node.config.kind).isIncremental({ tableExists: true, fullRefresh: false }), reads: reads.get(name) ?? [] };
+      },
+      modelNames: [...nodes.values()].filter((n) => n.kind === 'model').map((n) => n.name),
+      fixtures: files.fixtures ?? [],
+    },
+    diagnostics,
+  );
+  for (const t of tests) {
+    const node = nodes.get(t.model);
+    if (node?.kind === 'model') nodes.set(t.model, { ...node, unitTests: [...(node.unitTests ?? []), t] });
+  }
 }
 
 /**

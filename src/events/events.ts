@@ -42,8 +42,14 @@ export interface CheckFailure {
   readonly failingRows: number;
   /** A dbt test's condition that the failures met (its `error_if` or `warn_if`, e.g. `!= 0`). */
   readonly condition?: string;
-  /** Up to five failing rows. */
+  /** Up to five failing rows; a unit test's differences, up to 50. */
   readonly sample: readonly Record<string, unknown>[];
+  /**
+   * A unit test's: the model's rows differ from the expected ones, and `sample` holds the
+   * differences, each with `@@` first: `+++` a row the model gives and no expected row matches,
+   * `---` an expected row it does not give.
+   */
+  readonly differences?: true;
   readonly location: Location;
 }
 

@@ -88,7 +88,8 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
         emit({ type: 'notice', message: `${failed} task${failed === 1 ? '' : 's'} failed (--max-failures ${maxFailures}): starting no new tasks; running ones finish` });
       }
       for (const { task: skipped, cause } of settled.skipped) {
-        const detail = `upstream ${cause.node}${cause.ds ? ` (${cause.ds})` : ''} ${outcome === 'skipped' ? 'skipped' : 'failed'}`;
+        const what = cause.kind === 'unit-test' ? `unit test ${cause.id.replace(/@[^@]*$/, '')}` : `upstream ${cause.node}${cause.ds ? ` (${cause.ds})` : ''}`;
+        const detail = `${what} ${outcome === 'skipped' ? 'skipped' : 'failed'}`;
         await engine.recordTask(session, { runId, taskId: skipped.id, attempt: 1, status: 'skipped', endedAt: Date.now(), detail });
         emit({ type: 'task-skipped', runId, task: taskRef(skipped), reason: 'upstream-failed', detail });
       }

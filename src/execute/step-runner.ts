@@ -5,6 +5,7 @@ import type { Location } from '../diagnostics/diagnostics.js';
 import type { CheckFailure, EventSink } from '../events/events.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
 import { snapshotMerge } from '../plan/strategies/snapshot.js';
+import { unitTestQuery } from '../plan/strategies/unit-test.js';
 import type { CheckStep, Step, Task } from '../plan/task.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 import type { CountedStatements } from '../warehouse/dialect.js';
@@ -210,6 +211,17 @@ export class StepRunner {
       case 'check':
         await this.reportCheck(task, session, await this.runCheck(task, step, session, state.attemptNo), state.blocking);
         return;
+      case 'unit-test': {
+        const refused = (e: unknown) =>
+          e instanceof WarehouseError && e.errorClass === 'permanent' ? new ProjectRuleError('UnitTest', `unit test ${step.name} could not run: ${session.dialect.headline(e.message)}`, step.location) : e;
+        const query = await unitTestQuery(step, { relation: (r) => columnsOf(session, r), query: (sql) => session.dialect.describeQuery(session, sql) }).catch((e: unknown) => {
+          throw refused(e);
+        });
+        if ('error' in query) throw new ProjectRuleError('UnitTest', query.error, query.location);
+        const check: CheckStep = { kind: 'check', name: step.name, severity: 'error', sql: query.sql, location: step.location, differences: true };
+        await this.reportCheck(task, session, await this.runCheck(task, check, session, state.attemptNo), state.blocking);
+        return;
+      }
       default: {
         const never: never = step;
         throw new Error(`internal error: step ${JSON.stringify(never)}`);
@@ -322,7 +334,10 @@ export class StepRunner {
     return {
       record: { runId: this.ctx.runId, taskId: task.id, attempt: attemptNo, check: step.name, severity, status: outcome, failingRows, sample, at: Date.now() },
       location: step.location,
-      failure: outcome === 'passed' ? undefined : { check: step.name, severity, failingRows, sample, location: step.location, ...(condition ? { condition } : {}) },
+      failure:
+        outcome === 'passed'
+          ? undefined
+          : { check: step.name, severity, failingRows, sample, location: step.location, ...(condition ? { condition } : {}), ...(step.differences ? { differences: true as const } : {}) },
     };
   }
 
@@ -363,7 +378,7 @@ async function checkQuery(step: CheckStep, what: 'check' | 'test', session: Ware
 
 async function judgeByRows(step: CheckStep, session: WarehouseSession): Promise<Judged> {
   const query = (sql: string) => checkQuery(step, 'check', session, sql);
-  const sample = await query(sampleSql(step.sql));
+  const sample = await query(sampleSql(step.sql, step.differences ? 50 : 5));
   let failingRows = 0;
   if (sample.length > 0) {
     const [{ n }] = await query(`SELECT count(*) AS n FROM (\n${step.sql}\n) AS failing`);
@@ -398,7 +413,7 @@ async function judgeByThreshold(step: CheckStep, threshold: Threshold, session: 
 /** A statement dropping a temporary (connection's own) staging table. */
 const isTempDrop = (sql: string) => /^DROP TABLE "temp"\./.test(sql);
 
-const sampleSql = (sql: string) => `SELECT * FROM (\n${sql}\n) AS failing LIMIT 5`;
+const sampleSql = (sql: string, limit = 5) => `SELECT * FROM (\n${sql}\n) AS failing LIMIT ${limit}`;
 
 /** The columns of a table, or none when it does not exist. */
 function columnsOf(session: WarehouseSession, relation: string): Promise<Column[]> {

@@ -31,6 +31,7 @@ export class ChecksFailedError extends Error {
         .map((f) => {
           const at = `(${f.location.file}${f.location.line ? `:${f.location.line}` : ''})`;
           const s = f.failingRows === 1 ? '' : 's';
+          if (f.differences) return `unit test ${f.check} failed: actual differs from expected in ${f.failingRows} row${s} ${at}`;
           return f.condition === undefined
             ? `check ${f.check} failed: ${f.failingRows} failing row${s} ${at}`
             : `test ${f.check} failed: got ${f.failingRows} result${s}, configured to fail if ${f.condition} ${at}`;
@@ -48,7 +49,7 @@ export class ChecksFailedError extends Error {
  */
 export class ProjectRuleError extends Error {
   constructor(
-    readonly kind: 'Check' | 'Schema' | 'Contract' | 'File' | 'Snapshot',
+    readonly kind: 'Check' | 'Schema' | 'Contract' | 'File' | 'Snapshot' | 'UnitTest',
     message: string,
     readonly location: Location,
   ) {

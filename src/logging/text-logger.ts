@@ -50,7 +50,7 @@ export class TextLogger implements Logger {
 
   private label(t: TaskRef): string {
     const when = taskWhen(t);
-    return `${t.model}${when ? this.style.dim(` ${when}`) : ''}`;
+    return `${taskName(t)}${when ? this.style.dim(` ${when}`) : ''}`;
   }
 
   private clearFooter(): void {
@@ -109,7 +109,7 @@ export class TextLogger implements Logger {
       case 'task-started':
         this.running.set(e.task.id, { ref: e.task, since: Date.now() });
         if (this.live) this.drawFooter();
-        else this.line(`START ${e.task.model}${taskWhen(e.task) ? ` ${taskWhen(e.task)}` : ''} (${e.task.kind})${e.runner ? ` on ${e.runner}` : ''}`);
+        else this.line(`START ${taskName(e.task)}${taskWhen(e.task) ? ` ${taskWhen(e.task)}` : ''} (${e.task.kind})${e.runner ? ` on ${e.runner}` : ''}`);
         break;
       case 'task-succeeded': {
         this.running.delete(e.task.id);
@@ -160,6 +160,13 @@ export class TextLogger implements Logger {
         const prefix = this.live ? (f.severity === 'warn' ? s.yellow('!') : s.red('✗')) : f.severity === 'warn' ? 'WARN ' : 'CHECK';
         const n = f.failingRows.toLocaleString('en-US');
         // A dbt test says what dbt says of it: its failures against the condition they met.
+        if (f.differences) {
+          // As dbt says it: the rows that differ, +++ the model's, --- the expected ones.
+          this.line(`${prefix} ${this.label(e.task)} unit test ${f.check} ${what}: actual differs from expected (${n} row${f.failingRows === 1 ? '' : 's'}) ${s.dim(where)}`);
+          for (const line of differencesTable(f.sample)) this.line(`    ${line.startsWith('+++') ? s.green(line) : line.startsWith('---') ? s.red(line) : s.bold(line)}`);
+          if (f.failingRows > f.sample.length) this.line(`    ${s.dim(`and ${(f.failingRows - f.sample.length).toLocaleString('en-US')} more`)}`);
+          break;
+        }
         const found =
           f.condition === undefined
             ? `check ${f.check} ${what}: ${n} failing row${f.failingRows === 1 ? '' : 's'}`
@@ -170,9 +177,9 @@ export class TextLogger implements Logger {
       }
       case 'check-passed':
         // A build speaks of the checks that found something; `pipe test` names every one it ran, as dbt test does.
-        if (e.task.kind === 'test') {
+        if (e.task.kind === 'test' || e.task.kind === 'unit-test') {
           const where = `${e.location.file}${e.location.line ? `:${e.location.line}` : ''}`;
-          this.line(`${this.live ? s.green('✓') : 'PASS '} ${this.label(e.task)} ${e.check} ${s.dim(where)}`);
+          this.line(`${this.live ? s.green('✓') : 'PASS '} ${this.label(e.task)} ${e.task.kind === 'unit-test' ? 'unit test ' : ''}${e.check} ${s.dim(where)}`);
         }
         break;
       case 'task-retrying': {
@@ -267,4 +274,19 @@ export class TextLogger implements Logger {
     if (this.timer) clearInterval(this.timer);
     this.clearFooter();
   }
+}
+
+/** What a task is of: its model, or a unit test named as dbt names it, model::test. */
+function taskName(t: TaskRef): string {
+  return t.kind === 'unit-test' ? t.id.replace(/@[^@]*$/, '') : t.model;
+}
+
+/** A unit test's differences as dbt prints them: a header line, then one line per row, the columns aligned. */
+export function differencesTable(rows: readonly Record<string, unknown>[]): string[] {
+  if (rows.length === 0) return [];
+  const columns = Object.keys(rows[0]);
+  const text = (v: unknown) => (v === null || v === undefined ? 'null' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const cells = [columns, ...rows.map((r) => columns.map((c) => text(r[c])))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((line) => line[i].length)));
+  return cells.map((line) => line.map((cell, i) => cell.padEnd(widths[i])).join(' | ').trimEnd());
 }

@@ -307,7 +307,7 @@ export function builtOf(config: ModelConfig): { readonly kind: BuiltMaterializat
 
 /** The entry of the materialization a task builds; seeds and `pipe test` build none. */
 export function taskMaterialization(kind: TaskKind): BuiltSpec | undefined {
-  return kind === 'seed' || kind === 'test' || kind === 'run-hook' ? undefined : MATERIALIZATIONS[kind];
+  return kind === 'seed' || kind === 'test' || kind === 'unit-test' || kind === 'run-hook' ? undefined : MATERIALIZATIONS[kind];
 }
 
 /** The per-interval facets of a model's materialization, when it keeps a table of intervals. */

@@ -46,6 +46,8 @@ function renderStep(step: Step): string {
       return `-- columns of ${step.relation}: ${step.expected.map((c) => c.column).join(', ')}`;
     case 'check':
       return `-- ${checkLabel(step)}\n${step.sql};`;
+    case 'unit-test':
+      return `-- unit test ${step.name}: the rows of ${step.inputs.map((i) => i.label).join(', ') || 'no input'} (typed by the columns of their relations when it runs), then the query below compared with the expected rows\n${step.sql};`;
     default: {
       const never: never = step;
       throw new Error(`internal error: step ${JSON.stringify(never)}`);

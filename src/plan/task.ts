@@ -13,6 +13,7 @@ import type { ContractColumn } from '../analyze/dbt/contract.js';
 import type { RelationKind } from '../warehouse/dialect.js';
 import type { SnapshotMergeStep } from './strategies/snapshot.js';
 import type { Tracking } from '../state/tracking.js';
+import type { UnitTestStep } from './strategies/unit-test.js';
 
 /**
  * A task is one node built for one interval, with every statement it will run already
@@ -20,10 +21,10 @@ import type { Tracking } from '../state/tracking.js';
  */
 /**
  * What a task does: build a seed or a model by its materialization, or (`pipe test`) check
- * published data; `run-hook` names an on-run-start or on-run-end statement in events and the
+ * published data; `unit-test` runs a dbt unit test of a model (before the model in a build); `run-hook` names an on-run-start or on-run-end statement in events and the
  * run's history (the command runs those, not the executor).
  */
-export type TaskKind = 'seed' | BuiltMaterialization | 'test' | 'run-hook';
+export type TaskKind = 'seed' | BuiltMaterialization | 'test' | 'unit-test' | 'run-hook';
 
 export type Step =
   /**
@@ -114,6 +115,12 @@ export type Step =
    * transaction (see strategies/snapshot.ts).
    */
   | ({ readonly kind: 'snapshot-merge' } & SnapshotMergeStep)
+  /**
+   * A dbt unit test: the model's query over given rows against the expected rows, written when
+   * it runs from the columns of the inputs (see strategies/unit-test.ts); a difference fails it
+   * as a failing check.
+   */
+  | ({ readonly kind: 'unit-test' } & UnitTestStep)
   /** The checked columns must exist in `relation` (a query's result or a table). */
   | { readonly kind: 'columns'; readonly relation: string; readonly expected: readonly ColumnUse[] }
   | CheckStep;
@@ -131,6 +138,8 @@ export interface CheckStep {
   readonly sql: string;
   readonly location: Location;
   readonly threshold?: Threshold;
+  /** A unit test's: its rows are the differences between the model's rows and the expected ones, shown in full (up to 50). */
+  readonly differences?: true;
   /**
    * Set for a dbt test whose template reads the warehouse while rendering: `sql` is the parse
    * render's, and the executor renders it again as the check runs, on the check's own

@@ -97,6 +97,14 @@ export interface PipelineSource {
   readonly yaml: YamlSource;
 }
 
+/** A unit test's fixture file: `tests/fixtures/orders.csv` is the fixture `orders`, format csv. */
+export interface FixtureSource {
+  readonly name: string;
+  readonly file: string;
+  readonly format: 'csv' | 'sql';
+  readonly text: string;
+}
+
 export interface ProjectFiles {
   readonly root: string;
   readonly projectFile?: YamlSource;
@@ -107,6 +115,8 @@ export interface ProjectFiles {
   /** dbt properties files (`version: 2`, `models:`, `sources:`, ...) under any of the folders. */
   readonly properties: readonly YamlSource[];
   readonly singularTests: readonly SingularTestSource[];
+  /** Files under a `fixtures` folder of the test paths: the rows of unit tests (`fixture:`), not tests. */
+  readonly fixtures?: readonly FixtureSource[];
   /** `selectors.yml` of a dbt project. */
   readonly selectorsFile?: YamlSource;
   /** packages.yml and dependencies.yml of a dbt project: the packages it expects installed. */
@@ -427,9 +437,16 @@ export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: Pa
   }
 
   const singularTests: SingularTestSource[] = [];
+  const fixtures: FixtureSource[] = [];
   for (const { base, layout: folders, package: pkg } of origins) for (const abs of listAll(folders.tests, base)) {
     const ext = extname(abs);
     const file = rel(abs);
+    // As in dbt, a fixtures folder of the test paths holds unit tests' rows, not singular tests.
+    if (!pkg && file.split('/').includes('fixtures') && (ext === '.csv' || ext === '.sql')) {
+      const text = readText(fs, abs, file, diagnostics);
+      if (text !== undefined) fixtures.push({ name: basename(abs, ext), file, format: ext === '.csv' ? 'csv' : 'sql', text });
+      continue;
+    }
     if (YAML_EXTENSIONS.includes(ext)) {
       const yaml = readYaml(fs, abs, file, diagnostics);
       if (yaml && isPropertiesFile(yaml.data)) properties.push(yaml);
@@ -513,6 +530,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: Pa
     layout,
     properties,
     singularTests,
+    fixtures,
     selectorsFile,
     packageFiles,
     packages,

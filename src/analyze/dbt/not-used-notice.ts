@@ -23,6 +23,6 @@ export function notUsedNotice(
   if (items.length === 0) return undefined;
   const shown = items.length > 12 ? [...items.slice(0, 12), `and ${items.length - 12} more`] : items;
   return warning('not-used', `pipe does not use: ${shown.join(', ')}`, undefined, {
-    hint: 'these do not change what pipe builds; unit tests are not supported yet',
+    hint: 'these do not change what pipe builds',
   });
 }

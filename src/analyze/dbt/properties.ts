@@ -1,6 +1,7 @@
 import { error, warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import type { YamlSource } from '../../project/yaml-file.js';
 import { settingsOf, type ConfigSetting } from './config-tree.js';
+import { readUnitTests, type UnitTestSpec } from './unit-test-specs.js';
 
 /**
  * dbt properties files (`version: 2` with `models:`, `seeds:`, `sources:`, ...), read into
@@ -129,11 +130,13 @@ export interface Properties {
   readonly seeds: ReadonlyMap<string, NodeProperties>;
   readonly snapshots: ReadonlyMap<string, NodeProperties>;
   readonly sources: readonly SourceTable[];
+  /** The unit tests (`unit_tests:`), as written. */
+  readonly unitTests: readonly UnitTestSpec[];
   /** Sections read but not used, each where it stands. */
   readonly unused: readonly { readonly what: string; readonly location: Location }[];
 }
 
-export const NO_PROPERTIES: Properties = { models: new Map(), seeds: new Map(), snapshots: new Map(), sources: [], unused: [] };
+export const NO_PROPERTIES: Properties = { models: new Map(), seeds: new Map(), snapshots: new Map(), sources: [], unitTests: [], unused: [] };
 
 /** Sections pipe reads past, and what each holds. */
 const UNUSED_SECTIONS: Readonly<Record<string, string>> = {
@@ -143,7 +146,6 @@ const UNUSED_SECTIONS: Readonly<Record<string, string>> = {
   metrics: 'metrics',
   semantic_models: 'semantic models',
   saved_queries: 'saved queries',
-  unit_tests: 'unit tests, not supported yet',
   groups: 'groups',
 };
 
@@ -161,6 +163,7 @@ export function readProperties(
   const seeds = new Map<string, NodeProperties>();
   const snapshots = new Map<string, NodeProperties>();
   const sources: SourceTable[] = [];
+  const unitTests: UnitTestSpec[] = [];
   const unused: { what: string; location: Location }[] = [];
   for (const y of files) {
     const at = (path: (string | number)[]): Location => ({ file: y.file, line: lineOf(y, path) });
@@ -200,6 +203,9 @@ export function readProperties(
         case 'sources':
           list.forEach((entry, i) => sources.push(...readSource(entry, [section, i], at, diagnostics)));
           break;
+        case 'unit_tests':
+          unitTests.push(...readUnitTests(list, at, diagnostics));
+          break;
         case 'data_tests':
           // Properties of singular tests (their description and config).
           unused.push({ what: 'singular test properties', location: at([section]) });
@@ -224,7 +230,14 @@ export function readProperties(
       );
     } else seen.set(s.name, s);
   }
-  return { models, seeds, snapshots, sources: [...seen.values()], unused };
+  const names = new Map<string, UnitTestSpec>();
+  for (const u of unitTests) {
+    const before = names.get(`${u.model}.${u.name}`);
+    if (before) {
+      diagnostics.push(error('duplicate-properties', `model ${u.model} has two unit tests named ${u.name}`, u.location, { related: [{ message: 'first declared here', location: before.location }] }));
+    } else names.set(`${u.model}.${u.name}`, u);
+  }
+  return { models, seeds, snapshots, sources: [...seen.values()], unitTests: [...names.values()], unused };
 }
 
 function lineOf(y: YamlSource, path: readonly (string | number)[]): number | undefined {

@@ -1,0 +1,158 @@
+import { error, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+
+/**
+ * dbt's unit tests (`unit_tests:` of a properties file) as written: the model, the rows given
+ * for each input, the rows expected, overrides and config, each with its line. Whether the model
+ * and its inputs exist, and fixture files, are unit-tests.ts's to check.
+ */
+
+/** How rows are written: dbt's `format:`. */
+export type FixtureFormat = 'dict' | 'csv' | 'sql';
+
+/** The rows of an input, or the rows expected, as written. */
+export interface FixtureSpec {
+  readonly format: FixtureFormat;
+  /** `rows:` as written: a list of mappings (dict), CSV text (csv) or a query (sql). */
+  readonly rows?: unknown;
+  /** `fixture:`: a file under a `fixtures` folder of the test paths, by name. */
+  readonly fixture?: string;
+  readonly location: Location;
+}
+
+export interface GivenSpec extends FixtureSpec {
+  /** `ref('x')`, `ref('pkg', 'x')`, `source('s', 't')` or `this`. */
+  readonly input: string;
+}
+
+export interface UnitTestSpec {
+  readonly name: string;
+  /** The model's name (`model: orders`, or `ref('orders')`). */
+  readonly model: string;
+  readonly description?: string;
+  readonly given: readonly GivenSpec[];
+  readonly expect: FixtureSpec;
+  /** `overrides: macros:` by macro name. */
+  readonly macros: Readonly<Record<string, unknown>>;
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly envVars: Readonly<Record<string, unknown>>;
+  readonly overridesAt: Location;
+  readonly tags: readonly string[];
+  readonly enabled: boolean;
+  readonly location: Location;
+}
+
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const FORMATS: readonly FixtureFormat[] = ['dict', 'csv', 'sql'];
+const MODEL_REF_RE = /^\s*ref\s*\(\s*(['"])([^'"]+)\1\s*\)\s*$/;
+
+/** The unit tests under one properties file's `unit_tests:`; every problem is reported at its line. */
+export function readUnitTests(list: readonly unknown[], at: (path: (string | number)[]) => Location, diagnostics: Diagnostic[]): UnitTestSpec[] {
+  const out: UnitTestSpec[] = [];
+  list.forEach((entry, i) => {
+    const path = ['unit_tests', i];
+    const bad = (message: string, where: (string | number)[] = []) => diagnostics.push(error('bad-unit-test', message, at([...path, ...where])));
+    if (!isMapping(entry) || typeof entry.name !== 'string' || entry.name === '') return bad('each unit test needs a name:');
+    const name = entry.name;
+    const modelText = typeof entry.model === 'string' ? (MODEL_REF_RE.exec(entry.model)?.[2] ?? entry.model.trim()) : undefined;
+    if (!modelText) return bad(`unit test ${name} needs the model it tests (model: orders)`);
+    for (const key of Object.keys(entry)) {
+      if (!['name', 'model', 'description', 'given', 'expect', 'overrides', 'config', 'versions'].includes(key)) {
+        bad(`unknown key '${key}' in unit test ${name}`, [key]);
+      }
+    }
+    if (entry.versions !== undefined) bad(`unit test ${name}: versions: is not supported (pipe does not read model versions)`, ['versions']);
+    const given: GivenSpec[] = [];
+    if (entry.given !== undefined && !Array.isArray(entry.given)) bad(`given of unit test ${name} must be a list of inputs, each with input: and rows:`, ['given']);
+    (Array.isArray(entry.given) ? entry.given : []).forEach((g, j) => {
+      const gp = ['given', j];
+      if (!isMapping(g) || typeof g.input !== 'string') return bad(`each input of unit test ${name} needs input: (ref('x'), source('s', 't') or this)`, gp);
+      const fixture = fixtureSpec(g, name, [...path, ...gp], at, diagnostics);
+      if (fixture) given.push({ ...fixture, input: g.input.trim() });
+    });
+    if (!isMapping(entry.expect)) return bad(`unit test ${name} needs expect: with the rows the model should give`, ['expect']);
+    const expect = fixtureSpec(entry.expect, name, [...path, 'expect'], at, diagnostics);
+    const overrides = entry.overrides ?? {};
+    if (!isMapping(overrides)) bad(`overrides of unit test ${name} must be a mapping (macros:, vars:, env_vars:)`, ['overrides']);
+    const part = (key: string): Record<string, unknown> => {
+      const v = isMapping(overrides) ? overrides[key] : undefined;
+      if (v === undefined || v === null) return {};
+      if (isMapping(v)) return v;
+      bad(`overrides.${key} of unit test ${name} must be a mapping`, ['overrides', key]);
+      return {};
+    };
+    if (isMapping(overrides)) {
+      for (const key of Object.keys(overrides)) if (!['macros', 'vars', 'env_vars'].includes(key)) bad(`unknown key '${key}' under overrides of unit test ${name}`, ['overrides', key]);
+    }
+    const config = isMapping(entry.config) ? entry.config : {};
+    if (entry.config !== undefined && !isMapping(entry.config)) bad(`config of unit test ${name} must be a mapping`, ['config']);
+    const tags = typeof config.tags === 'string' ? [config.tags] : Array.isArray(config.tags) ? config.tags.filter((t): t is string => typeof t === 'string') : [];
+    if (!expect) return;
+    out.push({
+      name,
+      model: modelText,
+      ...(typeof entry.description === 'string' ? { description: entry.description } : {}),
+      given,
+      expect,
+      macros: part('macros'),
+      vars: part('vars'),
+      envVars: part('env_vars'),
+      overridesAt: at([...path, 'overrides']),
+      tags,
+      enabled: config.enabled !== false,
+      location: at(path),
+    });
+  });
+  return out;
+}
+
+function fixtureSpec(
+  value: Record<string, unknown>,
+  test: string,
+  path: (string | number)[],
+  at: (path: (string | number)[]) => Location,
+  diagnostics: Diagnostic[],
+): FixtureSpec | undefined {
+  const location = at(path);
+  const format = value.format ?? 'dict';
+  if (typeof format !== 'string' || !FORMATS.includes(format as FixtureFormat)) {
+    diagnostics.push(error('bad-unit-test', `unit test ${test}: format must be dict, csv or sql, got ${JSON.stringify(format)}`, at([...path, 'format'])));
+    return undefined;
+  }
+  const f = format as FixtureFormat;
+  if (value.fixture !== undefined && value.rows !== undefined) {
+    diagnostics.push(error('bad-unit-test', `unit test ${test}: give rows: or fixture:, not both`, location));
+    return undefined;
+  }
+  if (value.fixture !== undefined) {
+    if (typeof value.fixture !== 'string' || value.fixture === '') {
+      diagnostics.push(error('bad-unit-test', `unit test ${test}: fixture: is the name of a file under tests/fixtures`, at([...path, 'fixture'])));
+      return undefined;
+    }
+    if (f === 'dict') {
+      diagnostics.push(error('bad-unit-test', `unit test ${test}: a fixture file is format csv or sql, not dict`, at([...path, 'fixture']), { hint: 'add format: csv (or sql)' }));
+      return undefined;
+    }
+    return { format: f, fixture: value.fixture, location };
+  }
+  const rows = value.rows ?? (f === 'dict' ? [] : undefined);
+  const rowsAt = at([...path, 'rows']);
+  switch (f) {
+    case 'dict':
+      if (!Array.isArray(rows) || !rows.every(isMapping)) {
+        diagnostics.push(error('bad-unit-test', `unit test ${test}: rows in format dict are a list of mappings, e.g. - {id: 1, name: a}`, rowsAt, { hint: 'for CSV text or a query, set format: csv or format: sql' }));
+        return undefined;
+      }
+      return { format: f, rows, location };
+    case 'csv':
+    case 'sql':
+      if (typeof rows !== 'string') {
+        diagnostics.push(error('bad-unit-test', `unit test ${test}: rows in format ${f} are ${f === 'csv' ? 'CSV text with a header line' : 'a query'} (rows: |), or name a fixture: file`, rowsAt));
+        return undefined;
+      }
+      return { format: f, rows, location };
+    default: {
+      const never: never = f;
+      throw new Error(`internal error: format ${String(never)}`);
+    }
+  }
+}

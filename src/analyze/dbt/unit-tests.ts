@@ -1,0 +1,204 @@
+import { error, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import { didYouMean } from '../../diagnostics/suggest.js';
+import type { FixtureSource } from '../../project/load-project.js';
+import type { FixtureSpec, UnitTestSpec } from './unit-test-specs.js';
+
+/**
+ * dbt's unit tests checked against the project: the model exists, each input is a ref() or
+ * source() the model reads (or `this` of an incremental model), every input it reads is given,
+ * fixture files exist and CSV parses. The result is what planning needs: the rows of each input
+ * and of the expectation as literal values, typed only when the test runs (by the input
+ * relation's columns, as dbt types them), and the render's overrides.
+ */
+
+/** Rows as written, not yet typed: literal values by column, or a query. */
+export type FixtureRows =
+  | { readonly kind: 'rows'; readonly columns: readonly string[]; readonly rows: readonly (readonly unknown[])[] }
+  | { readonly kind: 'sql'; readonly sql: string };
+
+export interface UnitInput {
+  /** The node given: a model or seed, `source.table`, or the tested model itself for `this`. */
+  readonly node: string;
+  /** As written: `ref('stg_orders')`, `this`. */
+  readonly label: string;
+  readonly rows: FixtureRows;
+  readonly location: Location;
+}
+
+export interface UnitTest {
+  readonly name: string;
+  readonly model: string;
+  readonly description?: string;
+  readonly tags: readonly string[];
+  readonly given: readonly UnitInput[];
+  readonly expect: FixtureRows;
+  /** `overrides: macros: is_incremental:`; absent: as the model's table stands. */
+  readonly isIncremental?: boolean;
+  /** `overrides: vars:`, over the project's. */
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly location: Location;
+}
+
+/** What a unit test may name, as analysis knows it. */
+export interface UnitTestContext {
+  /** A model of the graph with what its template reads (ref()s by name, source()s as `source.table`); `disabled` when switched off. */
+  readonly model: (name: string) => { readonly incremental: boolean; readonly reads: readonly string[] } | 'disabled' | undefined;
+  readonly modelNames: readonly string[];
+  readonly fixtures: readonly FixtureSource[];
+}
+
+const INPUT_RE = /^(?:ref\s*\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])([^'"]+)\3\s*)?\)|source\s*\(\s*(['"])([^'"]+)\5\s*,\s*(['"])([^'"]+)\7\s*\)|(this))$/;
+
+export function unitTests(specs: readonly UnitTestSpec[], ctx: UnitTestContext, diagnostics: Diagnostic[]): UnitTest[] {
+  return specs.flatMap((spec) => unitTest(spec, ctx, diagnostics) ?? []);
+}
+
+function unitTest(spec: UnitTestSpec, ctx: UnitTestContext, diagnostics: Diagnostic[]): UnitTest | undefined {
+  const problem = (message: string, location: Location = spec.location, hint?: string) => {
+    diagnostics.push(error('bad-unit-test', `unit test ${spec.name}: ${message}`, location, hint ? { hint } : undefined));
+    return undefined;
+  };
+  if (!spec.enabled) return undefined;
+  const model = ctx.model(spec.model);
+  if (model === 'disabled') return undefined;
+  if (!model) return problem(`the project has no model '${spec.model}'`, spec.location, didYouMean(spec.model, ctx.modelNames));
+  let ok = true;
+  const given: UnitInput[] = [];
+  for (const g of spec.given) {
+    const m = INPUT_RE.exec(g.input);
+    if (!m) {
+      ok = problem(`input must be ref('model'), source('source', 'table') or this, got ${JSON.stringify(g.input)}`, g.location) ?? false;
+      continue;
+    }
+    const node = m[9] ? spec.model : m[2] !== undefined ? (m[4] ?? m[2]) : `${m[6]}.${m[8]}`;
+    if (m[9] && !model.incremental) {
+      ok = problem(`this is an input of incremental models only; ${spec.model} is not incremental`, g.location) ?? false;
+      continue;
+    }
+    if (!m[9] && !model.reads.includes(node)) {
+      ok = problem(`${spec.model} does not read ${g.input}`, g.location, `its inputs: ${model.reads.join(', ') || 'none'}`) ?? false;
+      continue;
+    }
+    if (given.some((x) => x.node === node)) {
+      ok = problem(`${g.input} is given twice`, g.location) ?? false;
+      continue;
+    }
+    const rows = fixtureRows(g, spec.name, ctx, diagnostics);
+    if (!rows) ok = false;
+    else given.push({ node, label: g.input, rows, location: g.location });
+  }
+  const missing = model.reads.filter((r) => !given.some((g) => g.node === r));
+  if (ok && missing.length > 0) {
+    return problem(`${spec.model} reads ${missing.join(', ')}, which the unit test does not give`, spec.location, `add an input for each (rows: [] for none), e.g. - input: ref('${missing[0]}')`);
+  }
+  const isIncremental = spec.macros.is_incremental;
+  for (const [name, value] of Object.entries(spec.macros)) {
+    if (name !== 'is_incremental') ok = problem(`overriding the macro ${name} is not supported yet; pipe overrides is_incremental`, spec.overridesAt) ?? false;
+    else if (typeof value !== 'boolean') ok = problem(`overrides.macros.is_incremental must be true or false`, spec.overridesAt) ?? false;
+  }
+  if (Object.keys(spec.envVars).length > 0) ok = problem('overrides.env_vars is not supported yet', spec.overridesAt, 'set the environment variable for the run instead') ?? false;
+  // As dbt: an incremental model's unit test says which branch it tests, and the incremental branch reads `this`.
+  if (model.incremental && typeof isIncremental !== 'boolean') {
+    ok = problem(`${spec.model} is incremental: say which build the test is of with overrides: {macros: {is_incremental: true}} (or false)`) ?? false;
+  } else if (isIncremental === true && model.incremental && !given.some((g) => g.node === spec.model)) {
+    ok = problem(`a test of ${spec.model}'s incremental build needs the rows of its table: an input this`) ?? false;
+  }
+  const expect = fixtureRows(spec.expect, spec.name, ctx, diagnostics);
+  if (!ok || !expect) return undefined;
+  return {
+    name: spec.name,
+    model: spec.model,
+    ...(spec.description === undefined ? {} : { description: spec.description }),
+    tags: spec.tags,
+    given,
+    expect,
+    ...(typeof isIncremental === 'boolean' ? { isIncremental } : {}),
+    vars: spec.vars,
+    location: spec.location,
+  };
+}
+
+/** The rows of an input or of the expectation: a fixture file read, CSV parsed, dict rows put in columns. */
+function fixtureRows(spec: FixtureSpec, test: string, ctx: UnitTestContext, diagnostics: Diagnostic[]): FixtureRows | undefined {
+  let text: string | undefined;
+  let at = spec.location;
+  if (spec.fixture !== undefined) {
+    const file = ctx.fixtures.find((f) => f.name === spec.fixture && f.format === spec.format);
+    if (!file) {
+      diagnostics.push(
+        error('bad-unit-test', `unit test ${test}: no fixture file ${spec.fixture}.${spec.format} under a fixtures folder of the test paths`, spec.location, {
+          hint: didYouMean(spec.fixture, ctx.fixtures.map((f) => f.name)) ?? `put it in tests/fixtures/${spec.fixture}.${spec.format}`,
+        }),
+      );
+      return undefined;
+    }
+    text = file.text;
+    at = { file: file.file, line: 1 };
+  } else if (typeof spec.rows === 'string') text = spec.rows;
+  switch (spec.format) {
+    case 'dict': {
+      const list = spec.rows as readonly Record<string, unknown>[];
+      const columns = [...new Set(list.flatMap((r) => Object.keys(r)))];
+      return { kind: 'rows', columns, rows: list.map((r) => columns.map((c) => (Object.hasOwn(r, c) ? r[c] : null))) };
+    }
+    case 'csv': {
+      const parsed = parseCsv(text ?? '');
+      if ('error' in parsed) {
+        diagnostics.push(error('bad-unit-test', `unit test ${test}: ${parsed.error}`, at));
+        return undefined;
+      }
+      return parsed;
+    }
+    case 'sql':
+      return { kind: 'sql', sql: (text ?? '').trim().replace(/;\s*$/, '') };
+    default: {
+      const never: never = spec.format;
+      throw new Error(`internal error: format ${String(never)}`);
+    }
+  }
+}
+
+/** CSV text with a header line: every value is text, an empty one NULL (as dbt reads a CSV fixture). */
+export function parseCsv(text: string): Extract<FixtureRows, { kind: 'rows' }> | { readonly error: string } {
+  const records: string[][] = [];
+  let field = '';
+  let record: string[] = [];
+  let quoted = false;
+  let wasQuoted = false;
+  const values: (string | null)[][] = [];
+  const endField = () => {
+    record.push(wasQuoted ? field : field.trim());
+    field = '';
+    wasQuoted = false;
+  };
+  const endRecord = () => {
+    endField();
+    if (!(record.length === 1 && record[0] === '')) records.push(record);
+    record = [];
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"' && field.trim() === '') {
+      quoted = true;
+      wasQuoted = true;
+      field = '';
+    } else if (c === ',') endField();
+    else if (c === '\n') endRecord();
+    else if (c !== '\r') field += c;
+  }
+  if (quoted) return { error: 'a quoted CSV value is not closed' };
+  if (field !== '' || record.length > 0) endRecord();
+  const [header, ...rest] = records;
+  if (!header || header.every((h) => h === '')) return { error: 'CSV rows need a header line naming the columns' };
+  for (const [i, r] of rest.entries()) {
+    if (r.length !== header.length) return { error: `CSV line ${i + 2} has ${r.length} values for ${header.length} columns (${header.join(', ')})` };
+    values.push(r.map((v) => (v === '' ? null : v)));
+  }
+  return { kind: 'rows', columns: header, rows: values };
+}

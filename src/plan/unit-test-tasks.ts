@@ -1,0 +1,110 @@
+import type { Analysis, ModelNode } from '../analyze/analyze.js';
+import type { UnitTest } from '../analyze/dbt/unit-tests.js';
+import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import type { Interval } from '../dates/dates.js';
+import { quoteIdent } from '../sql/sql-text.js';
+import type { RelationType } from '../warehouse/run-state.js';
+import { isBuilt } from './materializations.js';
+import type { UnitTestInput } from './strategies/unit-test.js';
+import type { Task } from './task.js';
+
+/**
+ * The tasks of a model's dbt unit tests. As in dbt, the given rows are typed by the columns of
+ * each input as the warehouse holds it: an input must be built before the test runs (by the
+ * same run, as dbt build builds a model's parents before its unit tests, or before it), else
+ * the test is refused before anything runs. A unit test writes nothing to the warehouse.
+ */
+
+export interface UnitTestPlanContext {
+  readonly analysis: Analysis;
+  readonly catalog: ReadonlyMap<string, RelationType>;
+  /** Whether the run builds a node before its readers (then its relation exists when the test runs). */
+  readonly builtInRun: (name: string) => boolean;
+  /** How to build what is not built, for the message. */
+  readonly buildHint: (name: string) => string;
+}
+
+/** The name an input's rows are read by in the model's query. */
+const inputName = (node: string) => `__pipe_unit_test__${node}`;
+
+/** The id of a unit test's task: dbt's name of the test, `model::test`, and the run's date. */
+export const unitTestTaskId = (model: string, test: string, ds: string) => `${model}::${test}@${ds}`;
+
+export function unitTestTasks(
+  node: ModelNode,
+  ctx: UnitTestPlanContext,
+  interval: Interval,
+  ds: string,
+  upstream: readonly string[],
+  diagnostics: Diagnostic[],
+): Task[] {
+  const tasks: Task[] = [];
+  for (const test of node.unitTests ?? []) {
+    const task = unitTestTask(node, test, ctx, interval, ds, upstream, diagnostics);
+    if (task) tasks.push(task);
+  }
+  return tasks;
+}
+
+function unitTestTask(
+  node: ModelNode,
+  test: UnitTest,
+  ctx: UnitTestPlanContext,
+  interval: Interval,
+  ds: string,
+  upstream: readonly string[],
+  diagnostics: Diagnostic[],
+): Task | undefined {
+  const { analysis } = ctx;
+  const problem = (message: string, at = test.location, hint?: string) => {
+    diagnostics.push(error('unit-test', `unit test ${test.name}: ${message}`, at, hint ? { hint } : undefined));
+    return undefined;
+  };
+  if (analysis.renderer.rendersAtRun(node.name)) {
+    return problem(`${node.name} reads the warehouse while it renders; unit tests of such a model are not supported yet`);
+  }
+  const inputs: UnitTestInput[] = [];
+  for (const given of test.given) {
+    const input = analysis.nodes.get(given.node);
+    if (!input) throw new Error(`internal error: unit test input ${given.node} is not a node`);
+    const ephemeral = input.kind === 'model' && !isBuilt(input.config.kind);
+    if (ephemeral && given.rows.kind !== 'sql') {
+      return problem(`${given.label} is ephemeral: it has no relation to type rows by; give its rows as format: sql`, given.location);
+    }
+    // `this` exists only once the model is built: its own build comes after the test.
+    const itself = given.node === node.name;
+    if (given.rows.kind !== 'sql' && !ctx.catalog.has(input.relation) && (itself || !ctx.builtInRun(given.node))) {
+      return problem(
+        `the column types of ${given.label} come from ${input.relation}, which is not built`,
+        given.location,
+        `build it first: ${ctx.buildHint(given.node)} (or give its rows as format: sql)`,
+      );
+    }
+    inputs.push({ cte: inputName(given.node), relation: input.relation, label: given.label, rows: given.rows, location: given.location });
+  }
+  const rendered = analysis.renderer.unitTestSql(
+    node.name,
+    interval,
+    test.isIncremental ?? false,
+    new Map(test.given.map((g) => [g.node, quoteIdent(inputName(g.node))])),
+    test.vars,
+  );
+  if ('severity' in rendered) return problem(rendered.message, rendered.location ?? test.location);
+  return {
+    id: unitTestTaskId(node.name, test.name, ds),
+    node: node.name,
+    kind: 'unit-test',
+    file: test.location.file,
+    relation: node.relation,
+    schema: node.config.schema,
+    ds,
+    interval,
+    upstream: [...upstream],
+    steps: [
+      { kind: 'unit-test', name: test.name, model: node.name, location: test.location, sql: rendered.sql, inputs, expect: test.expect },
+      // Records the test's result; nothing is written.
+      { kind: 'publish', statements: [] },
+    ],
+    lockKey: `unit-test:${node.name}:${test.name}`,
+  };
+}
