@@ -62,12 +62,17 @@ export function readUnitTests(list: readonly unknown[], at: (path: (string | num
     }
     if (entry.versions !== undefined) bad(`unit test ${name}: versions: is not supported (pipe does not read model versions)`, ['versions']);
     const given: GivenSpec[] = [];
+    let givenOk = true;
     if (entry.given !== undefined && !Array.isArray(entry.given)) bad(`given of unit test ${name} must be a list of inputs, each with input: and rows:`, ['given']);
     (Array.isArray(entry.given) ? entry.given : []).forEach((g, j) => {
       const gp = ['given', j];
-      if (!isMapping(g) || typeof g.input !== 'string') return bad(`each input of unit test ${name} needs input: (ref('x'), source('s', 't') or this)`, gp);
+      if (!isMapping(g) || typeof g.input !== 'string') {
+        givenOk = false;
+        return bad(`each input of unit test ${name} needs input: (ref('x'), source('s', 't') or this)`, gp);
+      }
       const fixture = fixtureSpec(g, name, [...path, ...gp], at, diagnostics);
       if (fixture) given.push({ ...fixture, input: g.input.trim() });
+      else givenOk = false;
     });
     if (!isMapping(entry.expect)) return bad(`unit test ${name} needs expect: with the rows the model should give`, ['expect']);
     const expect = fixtureSpec(entry.expect, name, [...path, 'expect'], at, diagnostics);
@@ -86,7 +91,8 @@ export function readUnitTests(list: readonly unknown[], at: (path: (string | num
     const config = isMapping(entry.config) ? entry.config : {};
     if (entry.config !== undefined && !isMapping(entry.config)) bad(`config of unit test ${name} must be a mapping`, ['config']);
     const tags = typeof config.tags === 'string' ? [config.tags] : Array.isArray(config.tags) ? config.tags.filter((t): t is string => typeof t === 'string') : [];
-    if (!expect) return;
+    // A test with an input left out is not checked further: it would seem not to give that input.
+    if (!expect || !givenOk) return;
     out.push({
       name,
       model: modelText,
