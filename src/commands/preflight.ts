@@ -178,3 +178,35 @@ function warehouseMessage(e: unknown): string {
   if (e instanceof WarehouseError) return e.message;
   throw e;
 }
+
+/**
+ * Before anything runs: every column a unit test gives an input must be a column of that input,
+ * read from the relation that types the rows. A relation the run builds itself is read when the
+ * test runs (its columns may change), as is one that is not there yet.
+ */
+export async function preflightUnitTestColumns(session: WarehouseSession, tasks: readonly Task[]): Promise<Diagnostic[]> {
+  const diagnostics: Diagnostic[] = [];
+  const rebuilt = new Set(tasks.filter((t) => t.kind !== 'test' && t.kind !== 'unit-test').map((t) => t.relation));
+  const known = new Map<string, string[]>();
+  for (const step of tasks.flatMap((t) => t.steps)) {
+    if (step.kind !== 'unit-test') continue;
+    for (const input of step.inputs) {
+      if (input.rows.kind !== 'rows' || rebuilt.has(input.relation)) continue;
+      let columns = known.get(input.relation);
+      if (!columns) {
+        columns = (await session.dialect.describeRelation(session, input.relation)).map((c) => c.name);
+        known.set(input.relation, columns);
+      }
+      if (columns.length === 0) continue;
+      const have = new Set(columns.map((c) => c.toLowerCase()));
+      const unknown = input.rows.columns.find((c) => !have.has(c.toLowerCase()));
+      if (unknown === undefined) continue;
+      diagnostics.push(
+        error('unknown-column', `unit test ${step.name}: ${input.label} has no column '${unknown}'`, input.location, {
+          hint: didYouMean(unknown, columns) ?? `its columns: ${columns.join(', ')}`,
+        }),
+      );
+    }
+  }
+  return diagnostics;
+}

@@ -912,10 +912,14 @@ function sourceTestTask(node: SourceNode, ctx: PlanContext, interval: Interval, 
 
 /** What a run's unit tests need to know of it: which nodes it builds. */
 function unitTestContext(ctx: PlanContext, planned: ReadonlySet<string>): UnitTestPlanContext {
+  const relations = new Set([...planned].flatMap((n) => {
+    const node = ctx.analysis.nodes.get(n);
+    return node && node.kind !== 'source' ? [node.relation] : [];
+  }));
   return {
     analysis: ctx.analysis,
     catalog: ctx.catalog,
-    builtInRun: (name) => planned.has(name),
+    builtInRun: (relation) => relations.has(relation),
     buildHint: (name) => (ctx.analysis.nodes.get(name)?.kind === 'source' ? `the source table ${name} must exist` : `pipe run --select +${name}`),
   };
 }

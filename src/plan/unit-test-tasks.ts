@@ -18,8 +18,8 @@ import type { Task } from './task.js';
 export interface UnitTestPlanContext {
   readonly analysis: Analysis;
   readonly catalog: ReadonlyMap<string, RelationType>;
-  /** Whether the run builds a node before its readers (then its relation exists when the test runs). */
-  readonly builtInRun: (name: string) => boolean;
+  /** Whether the run builds a relation before its readers (then it exists when the test runs): a source's may be a seed's. */
+  readonly builtInRun: (relation: string) => boolean;
   /** How to build what is not built, for the message. */
   readonly buildHint: (name: string) => string;
 }
@@ -73,7 +73,7 @@ function unitTestTask(
     }
     // `this` exists only once the model is built: its own build comes after the test.
     const itself = given.node === node.name;
-    if (given.rows.kind !== 'sql' && !ctx.catalog.has(input.relation) && (itself || !ctx.builtInRun(given.node))) {
+    if (given.rows.kind !== 'sql' && !ctx.catalog.has(input.relation) && (itself || !ctx.builtInRun(input.relation))) {
       return problem(
         `the column types of ${given.label} come from ${input.relation}, which is not built`,
         given.location,

@@ -192,13 +192,18 @@ describe('dbt unit tests', () => {
     expect(d.location).toEqual({ file: 'models/unit_tests.yml', line: 6 });
   });
 
-  it('a given column the input does not have fails the test at the input', async () => {
+  it('a given column the input does not have is an error at the input: before anything runs, or when the run builds the input', async () => {
     const dir = tempProject({ ...FILES, 'models/unit_tests.yml': UNIT_TESTS.replace(/  - name: totals_from_fixtures[\s\S]*$/, '').replace('{customer_id: 2, name: Bob}', '{customer_id: 2, nme: Bob}') });
-    expect((await runIn(dir, { date: '2024-01-02', select: ['customers', 'orders'] })).code).toBe(0);
-    const r = await testIn(dir, { date: '2024-01-02', select: ['customer_totals'] });
-    expect(r.code).not.toBe(0);
-    expect(r.stdout + r.stderr).toContain("unit test totals_per_customer: ref('customers') has no column 'nme' (its columns: customer_id, name)");
-    expect(r.stdout + r.stderr).toContain('models/unit_tests.yml:6');
+    const r = await runIn(dir, { date: '2024-01-02', select: ['+customer_totals'] });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("unit test totals_per_customer: ref('customers') has no column 'nme' (its columns: customer_id, name)");
+    expect(r.stdout).toContain('models/unit_tests.yml:6');
+    const t = await testIn(dir, { date: '2024-01-02', select: ['customer_totals'] });
+    expect(t.code).toBe(2);
+    expect(diagnostics(t.events).map((d) => [d.message, d.location])).toEqual([
+      ["unit test totals_per_customer: ref('customers') has no column 'nme'", { file: 'models/unit_tests.yml', line: 6 }],
+    ]);
+    expect(eventsOfType(t.events, 'task-started')).toEqual([]);
   });
 
   it('every malformed unit test is an error at its line, before anything runs', async () => {
