@@ -20,7 +20,7 @@ import {
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { PIPE_VERSION } from '../version.js';
-import { preflightCheckColumns, preflightContractTypes, preflightSeeds, preflightUnitTestColumns } from './preflight.js';
+import { preflightCheckColumns, preflightContractTypes, preflightSeeds, preflightUnitTests } from './preflight.js';
 import { preflightSingleStatements } from './preflight-statements.js';
 import { preflightFreshness, preflightSources } from './preflight-sources.js';
 import { RunNotifier } from '../notify/run-notifier.js';
@@ -240,7 +240,7 @@ export async function preflight(session: WarehouseSession, plan: Plan, o: Prefli
     ...(await preflightSeeds(session, plan.tasks)),
     ...(await preflightSingleStatements(session, plan.tasks)),
     ...(await preflightCheckColumns(session, plan.tasks)),
-    ...(await preflightUnitTestColumns(session, plan.tasks)),
+    ...(await preflightUnitTests(session, plan.tasks)),
     ...(await preflightContractTypes(session, plan.tasks)),
     ...(await preflightFullRefresh(session, plan.tasks, o.pipeCommand ?? ((args) => `pipe ${args}`), o.pipeline)),
     // A source that is not there has no freshness to tell.

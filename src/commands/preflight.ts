@@ -180,24 +180,32 @@ function warehouseMessage(e: unknown): string {
 }
 
 /**
- * Before anything runs: every column a unit test gives an input must be a column of that input,
- * read from the relation that types the rows. A relation the run builds itself is read when the
- * test runs (its columns may change), as is one that is not there yet.
+ * Before anything runs: the relation that types each input of a unit test (the input as built)
+ * is there, or the run builds it before the test (not so `this`: the model is built after its
+ * tests), and every column the test gives is one of its columns. A relation the run rebuilds is
+ * read when the test runs, since the run may change its columns.
  */
-export async function preflightUnitTestColumns(session: WarehouseSession, tasks: readonly Task[]): Promise<Diagnostic[]> {
+export async function preflightUnitTests(session: WarehouseSession, tasks: readonly Task[]): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
   const rebuilt = new Set(tasks.filter((t) => t.kind !== 'test' && t.kind !== 'unit-test').map((t) => t.relation));
   const known = new Map<string, string[]>();
   for (const step of tasks.flatMap((t) => t.steps)) {
     if (step.kind !== 'unit-test') continue;
     for (const input of step.inputs) {
-      if (input.rows.kind !== 'rows' || rebuilt.has(input.relation)) continue;
+      if (input.rows.kind !== 'rows' || (rebuilt.has(input.relation) && input.label !== 'this')) continue;
       let columns = known.get(input.relation);
       if (!columns) {
         columns = (await session.dialect.describeRelation(session, input.relation)).map((c) => c.name);
         known.set(input.relation, columns);
       }
-      if (columns.length === 0) continue;
+      if (columns.length === 0) {
+        diagnostics.push(
+          error('not-built', `unit test ${step.name}: the column types of ${input.label} come from ${input.relation}, which is not built`, input.location, {
+            hint: `build it first (pipe run builds a model's inputs before its unit tests${input.label === 'this' ? `; this is ${step.model} itself` : ''}), or give its rows as format: sql`,
+          }),
+        );
+        continue;
+      }
       const have = new Set(columns.map((c) => c.toLowerCase()));
       const unknown = input.rows.columns.find((c) => !have.has(c.toLowerCase()));
       if (unknown === undefined) continue;

@@ -14,7 +14,7 @@ import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRe
 import { aroundQuery } from './strategies/around-query.js';
 import { aroundOf } from './around-of.js';
 import { trackingOf, type TrackingContext } from './task-tracking.js';
-import { unitTestTasks, type UnitTestPlanContext } from './unit-test-tasks.js';
+import { unitTestTasks } from './unit-test-tasks.js';
 import { builtOf, isBuilt, materializationOf, perInterval, taskMaterialization, NO_TABLE, type CheckTarget, type TableState } from './materializations.js';
 
 /**
@@ -372,11 +372,10 @@ export function planRun(ctx: PlanContext, interval: Interval): Plan {
   const memo = new Map<string, readonly string[]>();
   const reach = lookbacks(ctx, nodes, interval);
   const later = laterReaches(ctx, nodes);
-  const units = unitTestContext(ctx, planned);
   for (const node of nodes) {
     const reads = plannedUpstream(node, ctx.analysis, planned, memo).flatMap((u) => ids.get(u) ?? []);
     // A model's unit tests run once per run, after what it reads is built and before it is: a failing one skips it.
-    const unitTasks = node.kind === 'model' ? unitTestTasks(node, units, interval, ds, reads, diagnostics) : [];
+    const unitTasks = node.kind === 'model' ? unitTestTasks(node, ctx.analysis, interval, ds, reads, diagnostics) : [];
     tasks.push(...unitTasks);
     const upstream = [...reads, ...unitTasks.map((t) => t.id)];
     if (node.kind === 'source') {
@@ -910,29 +909,14 @@ function sourceTestTask(node: SourceNode, ctx: PlanContext, interval: Interval, 
   };
 }
 
-/** What a run's unit tests need to know of it: which nodes it builds. */
-function unitTestContext(ctx: PlanContext, planned: ReadonlySet<string>): UnitTestPlanContext {
-  const relations = new Set([...planned].flatMap((n) => {
-    const node = ctx.analysis.nodes.get(n);
-    return node && node.kind !== 'source' ? [node.relation] : [];
-  }));
-  return {
-    analysis: ctx.analysis,
-    catalog: ctx.catalog,
-    builtInRun: (relation) => relations.has(relation),
-    buildHint: (name) => (ctx.analysis.nodes.get(name)?.kind === 'source' ? `the source table ${name} must exist` : `pipe run --select +${name}`),
-  };
-}
-
 export function planTest(ctx: PlanContext, interval: Interval): Plan {
   const diagnostics: Diagnostic[] = [];
   const ds = intervalLabel(interval);
   const tasks: Task[] = [];
-  const units = unitTestContext(ctx, new Set());
   for (const name of topologicalOrder(ctx.analysis.graph)) {
     const node = ctx.analysis.nodes.get(name)!;
     if (!ctx.selected.has(name)) continue;
-    if (node.kind === 'model') tasks.push(...unitTestTasks(node, units, interval, ds, [], diagnostics));
+    if (node.kind === 'model') tasks.push(...unitTestTasks(node, ctx.analysis, interval, ds, [], diagnostics));
     if (node.kind === 'source') {
       const task = sourceTestTask(node, ctx, interval, ds, diagnostics);
       if (task) tasks.push(task);

@@ -3,26 +3,16 @@ import type { UnitTest } from '../analyze/dbt/unit-tests.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Interval } from '../dates/dates.js';
 import { quoteIdent } from '../sql/sql-text.js';
-import type { RelationType } from '../warehouse/run-state.js';
 import { isBuilt } from './materializations.js';
 import type { UnitTestInput } from './strategies/unit-test.js';
 import type { Task } from './task.js';
 
 /**
  * The tasks of a model's dbt unit tests. As in dbt, the given rows are typed by the columns of
- * each input as the warehouse holds it: an input must be built before the test runs (by the
- * same run, as dbt build builds a model's parents before its unit tests, or before it), else
- * the test is refused before anything runs. A unit test writes nothing to the warehouse.
+ * each input as the warehouse holds it when the test runs: an input must be built by then (by
+ * the same run, as dbt build builds a model's parents before its unit tests, or before it),
+ * which preflight checks (see preflightUnitTests). A unit test writes nothing to the warehouse.
  */
-
-export interface UnitTestPlanContext {
-  readonly analysis: Analysis;
-  readonly catalog: ReadonlyMap<string, RelationType>;
-  /** Whether the run builds a relation before its readers (then it exists when the test runs): a source's may be a seed's. */
-  readonly builtInRun: (relation: string) => boolean;
-  /** How to build what is not built, for the message. */
-  readonly buildHint: (name: string) => string;
-}
 
 /** The name an input's rows are read by in the model's query. */
 const inputName = (node: string) => `__pipe_unit_test__${node}`;
@@ -32,7 +22,7 @@ export const unitTestTaskId = (model: string, test: string, ds: string) => `${mo
 
 export function unitTestTasks(
   node: ModelNode,
-  ctx: UnitTestPlanContext,
+  analysis: Analysis,
   interval: Interval,
   ds: string,
   upstream: readonly string[],
@@ -40,7 +30,7 @@ export function unitTestTasks(
 ): Task[] {
   const tasks: Task[] = [];
   for (const test of node.unitTests ?? []) {
-    const task = unitTestTask(node, test, ctx, interval, ds, upstream, diagnostics);
+    const task = unitTestTask(node, test, analysis, interval, ds, upstream, diagnostics);
     if (task) tasks.push(task);
   }
   return tasks;
@@ -49,13 +39,12 @@ export function unitTestTasks(
 function unitTestTask(
   node: ModelNode,
   test: UnitTest,
-  ctx: UnitTestPlanContext,
+  analysis: Analysis,
   interval: Interval,
   ds: string,
   upstream: readonly string[],
   diagnostics: Diagnostic[],
 ): Task | undefined {
-  const { analysis } = ctx;
   const problem = (message: string, at = test.location, hint?: string) => {
     diagnostics.push(error('unit-test', `unit test ${test.name}: ${message}`, at, hint ? { hint } : undefined));
     return undefined;
@@ -70,15 +59,6 @@ function unitTestTask(
     const ephemeral = input.kind === 'model' && !isBuilt(input.config.kind);
     if (ephemeral && given.rows.kind !== 'sql') {
       return problem(`${given.label} is ephemeral: it has no relation to type rows by; give its rows as format: sql`, given.location);
-    }
-    // `this` exists only once the model is built: its own build comes after the test.
-    const itself = given.node === node.name;
-    if (given.rows.kind !== 'sql' && !ctx.catalog.has(input.relation) && (itself || !ctx.builtInRun(input.relation))) {
-      return problem(
-        `the column types of ${given.label} come from ${input.relation}, which is not built`,
-        given.location,
-        `build it first: ${ctx.buildHint(given.node)} (or give its rows as format: sql)`,
-      );
     }
     inputs.push({ cte: inputName(given.node), relation: input.relation, label: given.label, rows: given.rows, location: given.location });
   }

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventsOfType, taskIdsOf, type PipeEventJson } from '../e2e/helpers.js';
-import { runIn, testIn } from '../support/in-process.js';
+import { compileIn, runIn, testIn } from '../support/in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
 afterAll(removeProjects);
@@ -185,6 +185,8 @@ describe('dbt unit tests', () => {
 
   it('an input that is not built is refused before anything runs, at the input', async () => {
     const dir = tempProject(FILES);
+    // Compiling needs no warehouse: the inputs' columns are read only when tests are to run.
+    expect((await compileIn(dir, {})).code).toBe(0);
     const r = await testIn(dir, { date: '2024-01-02', select: ['customer_totals'] });
     expect(r.code).toBe(2);
     const [d] = diagnostics(r.events);
