@@ -24,7 +24,7 @@ export const UNSUPPORTED_METHODS: Readonly<Record<string, string>> = {
   metric: 'pipe has no metrics',
   semantic_model: 'pipe has no semantic models',
   saved_query: 'pipe has no saved queries',
-  unit_test: 'pipe has no unit tests',
+  unit_test: "unit tests are not nodes of pipe's graph: pipe test and pipe run run the unit tests of the selected models",
   version: 'pipe has no versioned models',
   test_name: "tests are not nodes of pipe's graph: pipe test runs the checks of the selected models",
   test_type: "tests are not nodes of pipe's graph: pipe test runs the checks of the selected models",
