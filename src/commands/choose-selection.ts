@@ -57,11 +57,12 @@ function toSelectable(n: PipeNode): SelectableNode {
     case 'model': {
       // Selectors read a model's config as dbt's (`config.materialized:incremental`); its kind is pipe's.
       const { kind, ...config } = n.config;
-      return { ...base, resourceType: modelKind(kind).resource, config };
+      return { ...base, resourceType: modelKind(kind).resource, config, unitTests: (n.unitTests ?? []).map((t) => t.name), dataTests: n.checks.length > 0 };
     }
     case 'seed':
       return {
         ...base,
+        dataTests: n.checks.length > 0,
         resourceType: 'seed',
         config: { materialized: 'seed', enabled: true, schema: n.schema, tags: n.tags, column_types: n.columnTypes, ...(n.delimiter ? { delimiter: n.delimiter } : {}) },
       };

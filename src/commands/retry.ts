@@ -4,6 +4,7 @@ import { dayInterval, HOUR_MS, hourInterval, parseDate, parseIntervalLabel, pars
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, planTest } from '../plan/plan.js';
+import { testFilter } from './test-selection.js';
 import type { Task } from '../plan/task.js';
 import { perInterval, taskMaterialization } from '../plan/materializations.js';
 import type { Analysis } from '../analyze/analyze.js';
@@ -156,7 +157,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     params.kind === 'backfill'
       ? planBackfill(ctx, intervals, params.order)
       : params.kind === 'test'
-        ? planTest(ctx, intervals[0])
+        ? planTest(ctx, intervals[0], testFilter(params.select))
         : planRun(params.ignore_dependencies_on_past ? ctx : await withPast(ctx, prepared, intervals[0]), intervals[0]);
   const todo = refresh ? refresh.rebuildWhole(full.tasks) : remaining;
   const tasks = onlyRemaining(full.tasks, todo).map((t) => superseded(t, later));

@@ -5,6 +5,7 @@ import { resolveInterval, type ProjectOptions, type SelectionOptions } from './c
 import { launch, newRunId, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
 import { commonParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
+import { testFilter } from './test-selection.js';
 
 export interface TestOptions extends ProjectOptions, SelectionOptions {
   /** The interval whose partition incremental models' checks read; default yesterday. */
@@ -20,7 +21,7 @@ export async function test(options: TestOptions): Promise<RunOutcome> {
   const runId = newRunId();
   const prepared = await prepare({ ...options, interval, invocation: { id: runId, startedAt: Date.now() } });
   const ds = dateVariables(interval).ds;
-  const plan = planTest(planContext(prepared, runId), interval);
+  const plan = planTest(planContext(prepared, runId), interval, testFilter(options.select));
   return launch(prepared, {
     runId,
     pipeline: options.pipeline,

@@ -14,7 +14,7 @@ import { suggest } from '../diagnostics/suggest.js';
  */
 
 /** The methods pipe evaluates, each as dbt's method of that name does (see selector-methods.ts). */
-export const METHODS = ['fqn', 'tag', 'path', 'file', 'config', 'source', 'resource_type', 'package', 'group', 'access', 'result', 'state'] as const;
+export const METHODS = ['fqn', 'tag', 'path', 'file', 'config', 'source', 'resource_type', 'package', 'group', 'access', 'result', 'state', 'unit_test', 'test_type'] as const;
 export type MethodName = (typeof METHODS)[number];
 
 /** dbt's methods that need what pipe does not have, with the reason given to the user. */
@@ -24,10 +24,8 @@ export const UNSUPPORTED_METHODS: Readonly<Record<string, string>> = {
   metric: 'pipe has no metrics',
   semantic_model: 'pipe has no semantic models',
   saved_query: 'pipe has no saved queries',
-  unit_test: "unit tests are not nodes of pipe's graph: pipe test and pipe run run the unit tests of the selected models",
   version: 'pipe has no versioned models',
   test_name: "tests are not nodes of pipe's graph: pipe test runs the checks of the selected models",
-  test_type: "tests are not nodes of pipe's graph: pipe test runs the checks of the selected models",
 };
 
 /** dbt's resource types: the values `resource_type:` accepts. */
@@ -52,6 +50,12 @@ export const RESOURCE_TYPES = [
   'fixture',
 ] as const;
 export type ResourceType = (typeof RESOURCE_TYPES)[number];
+
+/**
+ * What `test_type:` selects: the models (and seeds) with unit tests, or with data tests; `pipe
+ * test` given only such terms runs only those tests (see test-selection.ts).
+ */
+export const TEST_TYPES = ['unit', 'data'] as const;
 
 export const ACCESS_LEVELS = ['private', 'protected', 'public'] as const;
 
@@ -197,6 +201,9 @@ function checkValue(method: MethodName, value: string): { message: string; hint?
         message: `pipe's state: method selects by what the warehouse records, and knows ${NODE_STATES.join(', ')}`,
         hint: value.startsWith('modified.') ? "state:modified covers a model's SQL and its config" : suggestion(value, NODE_STATES),
       };
+    case 'test_type':
+      if ((TEST_TYPES as readonly string[]).includes(value)) return undefined;
+      return { message: `'${value}' is not a test type pipe knows`, hint: suggestion(value, TEST_TYPES) };
     case 'source':
       if (value.split('.').length <= 3) return undefined;
       return { message: 'a source is selected as source_name, source_name.table_name or package.source_name.table_name' };
@@ -213,6 +220,7 @@ function checkValue(method: MethodName, value: string): { message: string; hint?
     case 'config':
     case 'package':
     case 'group':
+    case 'unit_test':
       return undefined;
     default: {
       const never: never = method;

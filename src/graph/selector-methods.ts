@@ -19,6 +19,10 @@ interface SelectableBase {
   readonly tags: readonly string[];
   /** Its config as dbt's `config.` selectors read it: `materialized`, `schema`, `tags`, `meta`, ... */
   readonly config: Readonly<Record<string, unknown>>;
+  /** The names of a model's unit tests. */
+  readonly unitTests?: readonly string[];
+  /** Whether data tests (dbt's tests, pipe's checks) run with it. */
+  readonly dataTests?: boolean;
 }
 
 export type SelectableNode =
@@ -115,6 +119,13 @@ export function nodeMatcher(c: Criterion, context: SelectionContext): (node: Sel
     }
     case 'state':
       return (n) => context.states?.get(n.name)?.has(value as NodeState) ?? false;
+    case 'unit_test': {
+      // A unit test by its name, or as dbt names it with its model (`orders.test_x`).
+      const match = nameGlob(value);
+      return (n) => (n.unitTests ?? []).some((t) => match(t) || match(`${n.name}.${t}`));
+    }
+    case 'test_type':
+      return (n) => (value === 'unit' ? (n.unitTests ?? []).length > 0 : n.dataTests === true);
     default: {
       const never: never = c.method;
       throw new Error(`internal error: selector method ${never}`);
@@ -237,6 +248,10 @@ export function noMatch(c: Criterion, nodes: readonly SelectableNode[]): { messa
       return { message: `no node's latest build ended ${v}`, candidates: [] };
     case 'state':
       return { message: `no model or seed is ${v}`, candidates: [] };
+    case 'unit_test':
+      return { message: `no unit test named '${v}'`, candidates: distinct(nodes.flatMap((n) => n.unitTests ?? [])) };
+    case 'test_type':
+      return { message: `the project has no ${v} tests`, candidates: [] };
     default: {
       const never: never = c.method;
       throw new Error(`internal error: selector method ${never}`);

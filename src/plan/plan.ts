@@ -909,14 +909,25 @@ function sourceTestTask(node: SourceNode, ctx: PlanContext, interval: Interval, 
   };
 }
 
-export function planTest(ctx: PlanContext, interval: Interval): Plan {
+/** Which of the selected nodes' tests `pipe test` runs (see commands/test-selection.ts); absent, all. */
+export interface TestFilter {
+  /** Data tests: dbt's tests and pipe's checks. */
+  readonly data: boolean;
+  readonly unit: (model: string, test: string) => boolean;
+}
+
+export function planTest(ctx: PlanContext, interval: Interval, filter?: TestFilter): Plan {
   const diagnostics: Diagnostic[] = [];
   const ds = intervalLabel(interval);
   const tasks: Task[] = [];
   for (const name of topologicalOrder(ctx.analysis.graph)) {
     const node = ctx.analysis.nodes.get(name)!;
     if (!ctx.selected.has(name)) continue;
-    if (node.kind === 'model') tasks.push(...unitTestTasks(node, ctx.analysis, interval, ds, [], diagnostics));
+    if (node.kind === 'model') {
+      const unit = filter ? { ...node, unitTests: (node.unitTests ?? []).filter((t) => filter.unit(name, t.name)) } : node;
+      tasks.push(...unitTestTasks(unit, ctx.analysis, interval, ds, [], diagnostics));
+    }
+    if (filter && !filter.data) continue;
     if (node.kind === 'source') {
       const task = sourceTestTask(node, ctx, interval, ds, diagnostics);
       if (task) tasks.push(task);

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventsOfType, taskIdsOf, type PipeEventJson } from '../e2e/helpers.js';
-import { compileIn, runIn, testIn } from '../support/in-process.js';
+import { backfillIn, compileIn, runIn, testIn } from '../support/in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
 afterAll(removeProjects);
@@ -102,6 +102,7 @@ sources:
       - name: customers
 `,
   'models/unit_tests.yml': UNIT_TESTS,
+  'models/schema.yml': 'version: 2\nmodels:\n  - name: big_orders\n    columns:\n      - name: order_id\n        data_tests: [unique]\n',
   'tests/fixtures/two_customers.csv': 'customer_id,name\n1,Ann\n2,Bob\n',
   'tests/fixtures/expected_totals.sql': "select 1 as customer_id, 'Ann' as name, 0 as total union all select 2, 'Bob', 1.25\n",
 };
@@ -128,7 +129,7 @@ describe('dbt unit tests', () => {
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(failures(r.events)).toEqual([]);
-    expect(passed(r.events)).toEqual(ALL.filter((t) => t !== 'new_days_only'));
+    expect(passed(r.events)).toEqual([...ALL.filter((t) => t !== 'new_days_only'), 'unique_big_orders_order_id'].sort());
     const done = eventsOfType(r.events, 'task-succeeded').map((e) => (e.task as { id: string }).id);
     expect(done.indexOf('customer_totals::totals_per_customer@2024-01-02')).toBeLessThan(done.indexOf('customer_totals@2024-01-02'));
     expect(r.stdout).toMatch(/PASS +customer_totals::totals_per_customer 2024-01-02 unit test totals_per_customer models\/unit_tests.yml:3/);
@@ -141,7 +142,7 @@ describe('dbt unit tests', () => {
     writeFileSync(join(dir, 'models/unit_tests.yml'), UNIT_TESTS);
     const again = await testIn(dir, { date: '2024-01-02' });
     expect(again.code, again.stdout + again.stderr).toBe(0);
-    expect(passed(again.events)).toEqual(ALL);
+    expect(passed(again.events)).toEqual([...ALL, 'unique_big_orders_order_id'].sort());
   });
 
   it('a failing unit test prints the differing rows and skips its model and what reads it', async () => {
@@ -175,7 +176,17 @@ describe('dbt unit tests', () => {
     expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
     const one = await testIn(dir, { date: '2024-01-02', select: ['big_orders'] });
     expect(one.code, one.stdout + one.stderr).toBe(0);
-    expect(passed(one.events)).toEqual(['big_orders_over_the_var']);
+    expect(passed(one.events)).toEqual(['big_orders_over_the_var', 'unique_big_orders_order_id']);
+    // Selected by what they are, as dbt test selects tests: only those run.
+    const selecting = async (select: string[]) => passed((await testIn(dir, { date: '2024-01-02', select })).events);
+    expect(await selecting(['test_type:unit'])).toEqual(ALL.filter((t) => t !== 'new_days_only'));
+    expect(await selecting(['test_type:data'])).toEqual(['unique_big_orders_order_id']);
+    expect(await selecting(['unit_test:totals_*'])).toEqual(['totals_from_fixtures', 'totals_per_customer']);
+    expect(await selecting(['unit_test:big_orders.big_orders_over_the_var'])).toEqual(['big_orders_over_the_var']);
+    // A run runs them once, whatever its dates; a backfill does not run them.
+    const backfill = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-02', select: ['big_orders'] });
+    expect(backfill.code, backfill.stdout + backfill.stderr).toBe(0);
+    expect(eventsOfType(backfill.events, 'task-started').filter((e) => (e.task as { kind: string }).kind === 'unit-test')).toEqual([]);
     // The model changed under its test: pipe test fails it.
     writeFileSync(join(dir, 'models/big_orders.sql'), "select order_id, amount from {{ ref('orders') }} where amount >= {{ var('min_amount') }} - 5");
     const changed = await testIn(dir, { date: '2024-01-02', select: ['big_orders'] });
