@@ -355,16 +355,26 @@ export class ModelRenderer {
    * the given rows are read by), is_incremental() answering `incremental`, the test's vars over
    * the project's.
    */
-  unitTestSql(name: string, interval: Interval, incremental: boolean, inputs: RelationOverrides, vars: Readonly<Record<string, unknown>>): RenderedSql | Diagnostic {
+  unitTestSql(
+    name: string,
+    interval: Interval,
+    incremental: boolean,
+    inputs: RelationOverrides,
+    overrides: { readonly vars: Readonly<Record<string, unknown>>; readonly envVars: Readonly<Record<string, unknown>> },
+  ): RenderedSql | Diagnostic {
     const state = { tableExists: incremental, fullRefresh: false };
-    if (Object.keys(vars).length === 0) return this.sql(name, interval, state, inputs);
+    if (Object.keys(overrides.vars).length === 0 && Object.keys(overrides.envVars).length === 0) return this.sql(name, interval, state, inputs);
     // Other vars render other SQL: a renderer of its own, whose renders are not the model's.
     const models = new Map([...this.models].map(([n, m]) => [n, { ...m, renders: new Map<string, RawRender | Diagnostic>() }]));
-    const renderer = new ModelRenderer(this.engine, models, { ...this.vars, ...vars }, this.project, this.relationOf);
+    const renderer = new ModelRenderer(this.engine, models, { ...this.vars, ...overrides.vars }, this.project, this.relationOf);
     renderer.setNodes(this.nodes);
     renderer.setDisabledSources(this.disabledSources);
+    renderer.envVars = overrides.envVars;
     return renderer.sql(name, interval, state, inputs);
   }
+
+  /** Environment variables a unit test sets for its render (see unitTestSql). */
+  private envVars: Readonly<Record<string, unknown>> | undefined;
 
   /** One render of a model's template; its materialization answers is_incremental() from `state`. */
   renderRaw(name: string, interval: Interval, state: TableState, phase?: RenderPhase): RawRender | Diagnostic {
@@ -405,6 +415,7 @@ export class ModelRenderer {
           }),
         },
         report: (m) => messages.push(m),
+        ...(this.envVars ? { envVars: this.envVars } : {}),
         ref: (n) => {
           if (!refs.includes(n)) refs.push(n);
           return refToken(n);

@@ -53,6 +53,8 @@ export interface RenderHooks {
   readonly phase?: RenderPhase;
   /** Where log(), print() and exceptions.warn() go; left out, they go nowhere. */
   report?(message: TemplateMessage): void;
+  /** Environment variables env_var() reads instead of the process's (a unit test's `overrides: env_vars:`). */
+  readonly envVars?: Readonly<Record<string, unknown>>;
 }
 
 export class RenderFailure extends Error {
@@ -344,6 +346,8 @@ export class TemplateEngine {
       const { positional } = splitKeywords(args);
       const name = positional[0];
       if (typeof name !== 'string') throw new TemplateFunctionError("env_var() takes a name, e.g. env_var('REGION', 'eu')");
+      const overrides = hooks().envVars;
+      if (overrides && Object.hasOwn(overrides, name)) return String(overrides[name]);
       const value = process.env[name];
       if (value !== undefined) {
         // Anything read from the environment may be a credential: masked wherever pipe writes text.

@@ -67,7 +67,7 @@ function unitTestTask(
     interval,
     test.isIncremental ?? false,
     new Map(test.given.map((g) => [g.node, quoteIdent(inputName(g.node))])),
-    test.vars,
+    { vars: test.vars, envVars: test.envVars },
   );
   if ('severity' in rendered) return problem(rendered.message, rendered.location ?? test.location);
   return {

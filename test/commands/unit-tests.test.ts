@@ -56,11 +56,13 @@ unit_tests:
       rows: [{order_id: 2}]
   - name: counts_from_the_source
     model: customer_count
+    overrides:
+      env_vars: {PIPE_UNIT_TEST_REGION: us}
     given:
       - input: source('raw', 'customers')
         rows: [{customer_id: 5}, {customer_id: 6}]
     expect:
-      rows: [{n: 2}]
+      rows: [{n: 2, region: us}]
   - name: new_days_only
     model: order_days
     overrides:
@@ -88,7 +90,7 @@ models:
 from {{ ref('customers') }} c left join {{ ref('orders') }} o on o.customer_id = c.customer_id
 group by all`,
   'models/big_orders.sql': "select order_id, amount from {{ ref('orders') }} where amount > {{ var('min_amount') }}",
-  'models/customer_count.sql': "select count(*) as n from {{ source('raw', 'customers') }}",
+  'models/customer_count.sql': "select count(*) as n, '{{ env_var('PIPE_UNIT_TEST_REGION', 'eu') }}' as region from {{ source('raw', 'customers') }}",
   'models/report.sql': "select * from {{ ref('customer_totals') }}",
   'models/order_days.sql': `{{ config(materialized='incremental', unique_key='order_date') }}
 select order_date, count(*) as orders from {{ ref('orders') }}

@@ -36,6 +36,8 @@ export interface UnitTest {
   readonly isIncremental?: boolean;
   /** `overrides: vars:`, over the project's. */
   readonly vars: Readonly<Record<string, unknown>>;
+  /** `overrides: env_vars:`, what env_var() reads instead of the environment. */
+  readonly envVars: Readonly<Record<string, unknown>>;
   readonly location: Location;
 }
 
@@ -96,7 +98,6 @@ function unitTest(spec: UnitTestSpec, ctx: UnitTestContext, diagnostics: Diagnos
     if (name !== 'is_incremental') ok = problem(`overriding the macro ${name} is not supported yet; pipe overrides is_incremental`, spec.overridesAt) ?? false;
     else if (typeof value !== 'boolean') ok = problem(`overrides.macros.is_incremental must be true or false`, spec.overridesAt) ?? false;
   }
-  if (Object.keys(spec.envVars).length > 0) ok = problem('overrides.env_vars is not supported yet', spec.overridesAt, 'set the environment variable for the run instead') ?? false;
   // As dbt: an incremental model's unit test says which branch it tests, and the incremental branch reads `this`.
   if (model.incremental && typeof isIncremental !== 'boolean') {
     ok = problem(`${spec.model} is incremental: say which build the test is of with overrides: {macros: {is_incremental: true}} (or false)`) ?? false;
@@ -114,6 +115,7 @@ function unitTest(spec: UnitTestSpec, ctx: UnitTestContext, diagnostics: Diagnos
     expect,
     ...(typeof isIncremental === 'boolean' ? { isIncremental } : {}),
     vars: spec.vars,
+    envVars: spec.envVars,
     location: spec.location,
   };
 }
