@@ -124,11 +124,38 @@ const diagnostics = (events: readonly PipeEventJson[]) =>
   eventsOfType(events, 'diagnostic').map((e) => e.diagnostic as { severity: string; message: string; location?: { file: string; line?: number } }).filter((d) => d.severity === 'error');
 
 describe('dbt unit tests', () => {
-  it('pipe run runs each unit test before its model, with every format, fixture file, override and a source input', async () => {
+  /** One project built once (its source, the seed's table, loaded first, as a source is there before a run), read by the first two tests. */
+  const built = (async () => {
     const dir = tempProject({ ...FILES, 'models/unit_tests.yml': UNIT_TESTS.replace(/  - name: new_days_only[\s\S]*$/, '') });
-    // The source is the seed's table: loaded first, as a source is there before a run.
     expect((await runIn(dir, { date: '2024-01-02', select: ['customers'] })).code).toBe(0);
-    const r = await runIn(dir, { date: '2024-01-02' });
+    return { dir, run: await runIn(dir, { date: '2024-01-02' }) };
+  })();
+
+  it('pipe test runs the unit tests of what it selects', async () => {
+    const { dir } = await built;
+    const one = await testIn(dir, { date: '2024-01-02', select: ['big_orders'] });
+    expect(one.code, one.stdout + one.stderr).toBe(0);
+    expect(passed(one.events)).toEqual(['big_orders_over_the_var', 'unique_big_orders_order_id']);
+    // Selected by what they are, as dbt test selects tests: only those run.
+    const selecting = async (select: string[]) => passed((await testIn(dir, { date: '2024-01-02', select })).events);
+    expect(await selecting(['test_type:unit'])).toEqual(ALL.filter((t) => t !== 'new_days_only'));
+    expect(await selecting(['test_type:data'])).toEqual(['unique_big_orders_order_id']);
+    expect(await selecting(['unit_test:totals_*'])).toEqual(['totals_from_fixtures', 'totals_per_customer']);
+    expect(await selecting(['unit_test:big_orders.big_orders_over_the_var'])).toEqual(['big_orders_over_the_var']);
+    // A run runs them once, whatever its dates; a backfill does not run them.
+    const backfill = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-02', select: ['big_orders'] });
+    expect(backfill.code, backfill.stdout + backfill.stderr).toBe(0);
+    expect(eventsOfType(backfill.events, 'task-started').filter((e) => (e.task as { kind: string }).kind === 'unit-test')).toEqual([]);
+    // The model changed under its test: pipe test fails it.
+    writeFileSync(join(dir, 'models/big_orders.sql'), "select order_id, amount from {{ ref('orders') }} where amount >= {{ var('min_amount') }} - 5");
+    const changed = await testIn(dir, { date: '2024-01-02', select: ['big_orders'] });
+    expect(changed.code).toBe(1);
+    expect(failures(changed.events).map((f) => [f.check, f.sample])).toEqual([['big_orders_over_the_var', [{ '@@': '+++', order_id: 1 }]]]);
+    writeFileSync(join(dir, 'models/big_orders.sql'), FILES['models/big_orders.sql']);
+  });
+
+  it('pipe run runs each unit test before its model, with every format, fixture file, override and a source input', async () => {
+    const { dir, run: r } = await built;
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(failures(r.events)).toEqual([]);
     expect(passed(r.events)).toEqual([...ALL.filter((t) => t !== 'new_days_only'), 'unique_big_orders_order_id'].sort());
@@ -138,9 +165,7 @@ describe('dbt unit tests', () => {
     // Nothing of a unit test is left in the warehouse.
     expect(await queryWarehouse(dir, "select count(*) as n from duckdb_tables() where table_name like '%unit%'")).toEqual([{ n: '0' }]);
 
-    // The incremental model's test reads `this`: once the table is built, it runs (in pipe test too).
-    const t = await testIn(dir, { date: '2024-01-02' });
-    expect(t.code, t.stdout + t.stderr).toBe(0);
+    // The incremental model's test reads `this`: once the table is built, it runs in pipe test.
     writeFileSync(join(dir, 'models/unit_tests.yml'), UNIT_TESTS);
     const again = await testIn(dir, { date: '2024-01-02' });
     expect(again.code, again.stdout + again.stderr).toBe(0);
@@ -170,30 +195,6 @@ describe('dbt unit tests', () => {
     expect(taskIdsOf(r.events, 'task-skipped')).toEqual(['customer_totals@2024-01-02', 'report@2024-01-02']);
     expect(r.stdout).toContain('SKIP  customer_totals 2024-01-02 unit test customer_totals::totals_per_customer failed');
     expect(await queryWarehouse(dir, "select count(*) as n from duckdb_tables() where table_name = 'customer_totals'")).toEqual([{ n: '0' }]);
-  });
-
-  it('pipe test runs the unit tests of what it selects', async () => {
-    const dir = tempProject({ ...FILES, 'models/unit_tests.yml': UNIT_TESTS.replace(/  - name: new_days_only[\s\S]*$/, '') });
-    expect((await runIn(dir, { date: '2024-01-02', select: ['customers'] })).code).toBe(0);
-    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
-    const one = await testIn(dir, { date: '2024-01-02', select: ['big_orders'] });
-    expect(one.code, one.stdout + one.stderr).toBe(0);
-    expect(passed(one.events)).toEqual(['big_orders_over_the_var', 'unique_big_orders_order_id']);
-    // Selected by what they are, as dbt test selects tests: only those run.
-    const selecting = async (select: string[]) => passed((await testIn(dir, { date: '2024-01-02', select })).events);
-    expect(await selecting(['test_type:unit'])).toEqual(ALL.filter((t) => t !== 'new_days_only'));
-    expect(await selecting(['test_type:data'])).toEqual(['unique_big_orders_order_id']);
-    expect(await selecting(['unit_test:totals_*'])).toEqual(['totals_from_fixtures', 'totals_per_customer']);
-    expect(await selecting(['unit_test:big_orders.big_orders_over_the_var'])).toEqual(['big_orders_over_the_var']);
-    // A run runs them once, whatever its dates; a backfill does not run them.
-    const backfill = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-02', select: ['big_orders'] });
-    expect(backfill.code, backfill.stdout + backfill.stderr).toBe(0);
-    expect(eventsOfType(backfill.events, 'task-started').filter((e) => (e.task as { kind: string }).kind === 'unit-test')).toEqual([]);
-    // The model changed under its test: pipe test fails it.
-    writeFileSync(join(dir, 'models/big_orders.sql'), "select order_id, amount from {{ ref('orders') }} where amount >= {{ var('min_amount') }} - 5");
-    const changed = await testIn(dir, { date: '2024-01-02', select: ['big_orders'] });
-    expect(changed.code).toBe(1);
-    expect(failures(changed.events).map((f) => [f.check, f.sample])).toEqual([['big_orders_over_the_var', [{ '@@': '+++', order_id: 1 }]]]);
   });
 
   it('an input that is not built is refused before anything runs, at the input', async () => {
