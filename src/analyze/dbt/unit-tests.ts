@@ -56,33 +56,35 @@ export function unitTests(specs: readonly UnitTestSpec[], ctx: UnitTestContext, 
 }
 
 function unitTest(spec: UnitTestSpec, ctx: UnitTestContext, diagnostics: Diagnostic[]): UnitTest | undefined {
-  const problem = (message: string, location: Location = spec.location, hint?: string) => {
+  let ok = true;
+  /** Reports a mistake; the test is then left out, after every other mistake of it is reported. */
+  const problem = (message: string, location: Location = spec.location, hint?: string): undefined => {
     diagnostics.push(error('bad-unit-test', `unit test ${spec.name}: ${message}`, location, hint ? { hint } : undefined));
+    ok = false;
     return undefined;
   };
   if (!spec.enabled) return undefined;
   const model = ctx.model(spec.model);
   if (model === 'disabled') return undefined;
   if (!model) return problem(`the project has no model '${spec.model}'`, spec.location, didYouMean(spec.model, ctx.modelNames));
-  let ok = true;
   const given: UnitInput[] = [];
   for (const g of spec.given) {
     const m = INPUT_RE.exec(g.input);
     if (!m) {
-      ok = problem(`input must be ref('model'), source('source', 'table') or this, got ${JSON.stringify(g.input)}`, g.location) ?? false;
+      problem(`input must be ref('model'), source('source', 'table') or this, got ${JSON.stringify(g.input)}`, g.location);
       continue;
     }
     const node = m[9] ? spec.model : m[2] !== undefined ? (m[4] ?? m[2]) : `${m[6]}.${m[8]}`;
     if (m[9] && !model.incremental) {
-      ok = problem(`this is an input of incremental models only; ${spec.model} is not incremental`, g.location) ?? false;
+      problem(`this is an input of incremental models only; ${spec.model} is not incremental`, g.location);
       continue;
     }
     if (!m[9] && !model.reads.includes(node)) {
-      ok = problem(`${spec.model} does not read ${g.input}`, g.location, `its inputs: ${model.reads.join(', ') || 'none'}`) ?? false;
+      problem(`${spec.model} does not read ${g.input}`, g.location, `its inputs: ${model.reads.join(', ') || 'none'}`);
       continue;
     }
     if (given.some((x) => x.node === node)) {
-      ok = problem(`${g.input} is given twice`, g.location) ?? false;
+      problem(`${g.input} is given twice`, g.location);
       continue;
     }
     const rows = fixtureRows(g, spec.name, ctx, diagnostics);
@@ -95,14 +97,14 @@ function unitTest(spec: UnitTestSpec, ctx: UnitTestContext, diagnostics: Diagnos
   }
   const isIncremental = spec.macros.is_incremental;
   for (const [name, value] of Object.entries(spec.macros)) {
-    if (name !== 'is_incremental') ok = problem(`overriding the macro ${name} is not supported yet; pipe overrides is_incremental`, spec.overridesAt) ?? false;
-    else if (typeof value !== 'boolean') ok = problem(`overrides.macros.is_incremental must be true or false`, spec.overridesAt) ?? false;
+    if (name !== 'is_incremental') problem(`overriding the macro ${name} is not supported yet; pipe overrides is_incremental`, spec.overridesAt);
+    else if (typeof value !== 'boolean') problem(`overrides.macros.is_incremental must be true or false`, spec.overridesAt);
   }
   // As dbt: an incremental model's unit test says which branch it tests, and the incremental branch reads `this`.
   if (model.incremental && typeof isIncremental !== 'boolean') {
-    ok = problem(`${spec.model} is incremental: say which build the test is of with overrides: {macros: {is_incremental: true}} (or false)`) ?? false;
+    problem(`${spec.model} is incremental: say which build the test is of with overrides: {macros: {is_incremental: true}} (or false)`);
   } else if (isIncremental === true && model.incremental && !given.some((g) => g.node === spec.model)) {
-    ok = problem(`a test of ${spec.model}'s incremental build needs the rows of its table: an input this`) ?? false;
+    problem(`a test of ${spec.model}'s incremental build needs the rows of its table: an input this`);
   }
   const expect = fixtureRows(spec.expect, spec.name, ctx, diagnostics);
   if (!ok || !expect) return undefined;
