@@ -106,7 +106,7 @@ export function renderMarkdown(r) {
     );
     if (b.rerun) {
       const x = b.rerun;
-      out.push(`Re-running a fully built ${x.days}-date backfill of the chain (every task current, so skipped):`, '');
+      out.push(`Re-running a fully built ${x.days}-date backfill of the chain, ${x.rowsPerDay ?? b.rowsPerDay} rows a day (every task current, so skipped):`, '');
       out.push(
         table(
           ['', 'wall (median)', 'execution (median)', 'tasks up to date', 'tasks run'],

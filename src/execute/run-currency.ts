@@ -29,6 +29,8 @@ export class RunCurrency {
   private readonly views = new Map<string, Promise<string>>();
   /** The dates of a full refresh built so far, by model, for its swap to record. */
   private readonly staged = new Map<string, BuildRecord[]>();
+  /** The models whose reset a foreseen run has applied (see foresaw). */
+  private readonly resetsForeseen = new Set<string>();
 
   constructor(
     private readonly runId: string,
@@ -111,6 +113,19 @@ export class RunCurrency {
     if (task.kind === 'seed' && task.sqlHash !== undefined) this.seedHashes.set(task.node, task.sqlHash);
   }
 
+  /**
+   * What a run would record of `task` had it run now, recorded in memory only (see foresee):
+   * a tracked task's data version follows from its SQL, config and inputs, so what reads it
+   * can be judged as the run will judge it. A model the run builds from nothing loses its
+   * earlier builds first, as the run's reset makes them stop counting.
+   */
+  foresaw(task: Task, judged: Judged | undefined): void {
+    if (task.tracking?.resets && !this.resetsForeseen.has(task.node)) {
+      this.resetsForeseen.add(task.node);
+      this.builds.reset(task.node);
+    }
+    this.published(task, this.build(task, judged, Date.now()));
+  }
 }
 
 /** The models whose builds a run of `tasks` reads: its own, and those its tasks read (through views). */
@@ -143,14 +158,18 @@ function queriesOf(tasks: readonly Task[]): QueryToRead[] {
 
 /** A planned task as a run would find it, judged before anything runs. */
 export interface Foreseen extends Judged {
-  /** A task it waits for would run (or might), so its inputs would change under it: it would run too. */
+  /** A task it waits for would run and what it would publish cannot be told beforehand: it would run too. */
   readonly after?: string;
 }
 
 /**
  * What a run of `tasks` would find current, judged read-only with the versions on record (a
- * dry run, a status): in dependency order, a task downstream of one that would run is not
- * current, whatever its recorded inputs say, since its input is about to change. Tasks that
+ * dry run, a status), in dependency order as the run judges them: a task that would run
+ * publishes, in memory, the build it would record (its data version follows from its SQL,
+ * config and inputs; a seed, the hash of its file), and what reads it is judged with that.
+ * So a task whose upstream would run again and write the same version (a failed task retried
+ * with what it was built from) is current, as the run will find it. A task whose publication
+ * cannot be told (its SQL is rendered as it runs) makes what waits for it run too. Tasks that
  * are not tracked are left out. Reads nothing but the warehouse; writes nothing.
  */
 export async function foresee(session: WarehouseSession, tasks: readonly Task[]): Promise<Map<string, Foreseen>> {
@@ -161,11 +180,12 @@ export async function foresee(session: WarehouseSession, tasks: readonly Task[])
   await readAll(session, queriesOf(tasks));
   const currency = new RunCurrency('foreseen', builds, recorded ? await readSeedHashes(session) : new Map());
   const byId = new Map(tasks.map((t) => [t.id, t]));
-  const runs = new Map<string, boolean>();
+  /** By task: whether it would run and what it would publish is not known beforehand. */
+  const unforeseen = new Map<string, boolean>();
   const visit = async (task: Task): Promise<boolean> => {
-    const known = runs.get(task.id);
+    const known = unforeseen.get(task.id);
     if (known !== undefined) return known;
-    runs.set(task.id, true); // a cycle is a planning error; this only guards the walk
+    unforeseen.set(task.id, true); // a cycle is a planning error; this only guards the walk
     let after: string | undefined;
     for (const id of task.upstream) {
       const up = byId.get(id);
@@ -179,8 +199,11 @@ export async function foresee(session: WarehouseSession, tasks: readonly Task[])
       out.set(task.id, foreseen);
       willRun = foreseen.currency.kind !== 'current';
     }
-    runs.set(task.id, willRun);
-    return willRun;
+    // Judged from inputs about to change in ways not known, its own version is not known either.
+    const foreseeable = after === undefined && (judged !== undefined || task.kind === 'seed');
+    if (willRun && foreseeable) currency.foresaw(task, judged);
+    unforeseen.set(task.id, willRun && !foreseeable);
+    return willRun && !foreseeable;
   };
   for (const t of tasks) await visit(t);
   return out;

@@ -4,7 +4,8 @@ import { diagnosticsOf, explain, queryRows, removeTempDirs, sortedRows, taskIdsO
 import { backfillDryRun } from '../../src/commands/backfill.js';
 import { runDryRun } from '../../src/commands/run.js';
 import { formatRunPlan } from '../../src/cli/format-plan.js';
-import { backfillIn, compileIn, retryIn, runIn, scheduleIn } from '../support/in-process.js';
+import { backfillIn, backfillMissingIn, compileIn, retryIn, runIn, scheduleIn } from '../support/in-process.js';
+import { notCurrentAgreed } from '../support/status-standings.js';
 import { DAILY, eventsProject } from '../support/incremental-project.js';
 
 /**
@@ -117,6 +118,28 @@ describe('lookback', () => {
       ['2024-01-05', undefined],
     ]);
     expect((await compileIn(dir, { date: '2024-01-05', select: ['daily_total'] })).models.map((m) => m.ds)).toEqual(['2024-01-05']);
+  });
+
+  it('rebuilds exactly D-N … D when late rows change them, nothing when nothing did; status and --missing name the dates it leaves', async () => {
+    const dir = project({ 'models/daily_total.sql': DAILY_TOTAL });
+    const all = { start: '2024-01-01', end: '2024-01-05' };
+    const started = (events: Parameters<typeof taskIdsOf>[0]) => taskIdsOf(events, 'task-started').sort();
+    expect((await backfillIn(dir, all)).code).toBe(0);
+    // Its lookback dates are current: a run of D rebuilds none of them.
+    const same = await runIn(dir, { date: '2024-01-05' });
+    expect(same.code, explain(same)).toBe(0);
+    expect(started(same.events)).toEqual([]);
+    writeProjectFiles(dir, { 'seeds/raw.csv': RAW('2024-01-04,40\n') });
+    const late = await runIn(dir, { date: '2024-01-05' });
+    expect(late.code, explain(late)).toBe(0);
+    expect(started(late.events)).toEqual(['daily_total@2024-01-03', 'daily_total@2024-01-04', 'daily_total@2024-01-05', 'orders@2024-01-03', 'orders@2024-01-04', 'orders@2024-01-05', 'raw']);
+    // The dates before read the seed too: the run left them stale, and that is what --missing builds.
+    const left = await notCurrentAgreed(dir, all);
+    expect(left).toEqual(['daily_total@2024-01-01', 'daily_total@2024-01-02', 'orders@2024-01-01', 'orders@2024-01-02']);
+    const missing = await backfillMissingIn(dir, all);
+    expect(missing.code, explain(missing)).toBe(0);
+    expect(started(missing.events)).toEqual(left);
+    expect(await notCurrentAgreed(dir, all)).toEqual([]);
   });
 
   it('follows through a view not selected, which reads the rebuilt rows, and stops at a table not selected, which keeps a copy', async () => {

@@ -4,6 +4,7 @@ import { backfillIn, backfillMissingIn, freshnessIn, retryIn, showIn, statusIn }
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
 import { BUILT_DATES, builtVersionsProject } from '../support/built-versions-project.js';
 import { EXIT } from '../../src/cli/exit-status.js';
+import { notCurrent as notCurrentBy, standings as standingsBy, statusNodes, type NodeLine } from '../support/status-standings.js';
 
 afterAll(removeTempDirs);
 
@@ -17,37 +18,14 @@ const DATES = BUILT_DATES;
 /** Yesterday is 2024-01-05: the default range ends there. */
 const clock = { now: () => Date.parse('2024-01-06T10:00:00Z') };
 
-interface Unit {
-  readonly interval?: string;
-  readonly state: string;
-  readonly reason?: string;
-  readonly run_id: string | null;
-}
-interface NodeLine extends Partial<Unit> {
-  readonly node: string;
-  readonly kind: string;
-  readonly dated: boolean;
-  readonly intervals?: Unit[];
-}
-
 async function statusOf(dir: string, options: Parameters<typeof statusIn>[1] = {}): Promise<{ nodes: Map<string, NodeLine>; r: PipeResult }> {
   const r = await statusIn(dir, { clock, json: true, ...options });
   expect(r.code, explain(r)).toBe(0);
-  const nodes = new Map(eventsOfType(r.events, 'node').map((e) => [String(e.node), e as unknown as NodeLine]));
-  return { nodes, r };
+  return { nodes: statusNodes(r), r };
 }
 
-/** The standing of each task as status shows it, by the id a backfill ending on `end` gives the task. */
-function standings(nodes: ReadonlyMap<string, NodeLine>, end = DATES.end): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const n of nodes.values()) {
-    if (n.dated) for (const u of n.intervals ?? []) out.set(`${n.node}@${u.interval}`, u.state);
-    else out.set(n.kind === 'seed' ? n.node : `${n.node}@${end}`, n.state!);
-  }
-  return out;
-}
-
-const notCurrent = (nodes: ReadonlyMap<string, NodeLine>) => [...standings(nodes)].filter(([, s]) => s !== 'current').map(([id]) => id).sort();
+const standings = (nodes: ReadonlyMap<string, NodeLine>, end = DATES.end) => standingsBy(nodes, end);
+const notCurrent = (nodes: ReadonlyMap<string, NodeLine>) => notCurrentBy(nodes, DATES.end);
 const started = (events: readonly PipeEventJson[]) => taskIdsOf(events, 'task-started');
 const FIVE = ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04', '2024-01-05'];
 
@@ -144,6 +122,26 @@ where order_date = '{{ ds }}' group by order_date
     expect(retried.code).toBe(1);
     expect(started(retried.events)).toEqual(['daily_totals@2024-01-03']);
     expect(await missingAgrees(dir)).toEqual(['daily_totals@2024-01-03']);
+  });
+
+  it('a date that failed after a build is retried with what it was built from: what reads it stays current, as the run finds it', async () => {
+    const dir = versionsProject({
+      'models/fct_orders.sql': `{{ config(materialized='incremental', partition_by='order_date') }}
+select o.order_id, o.customer_id, o.amount{% if var('break', '') == ds %} + 'x'::INTEGER{% endif %} as amount, o.order_date, c.region
+from {{ ref('stg_orders') }} o join {{ ref('customers') }} c on c.id = o.customer_id
+where o.order_date = '{{ ds }}'
+`,
+    });
+    const first = await backfillIn(dir, DATES);
+    expect(first.code, explain(first)).toBe(0);
+    const failed = await backfillIn(dir, { ...DATES, vars: { break: '2024-01-03' } });
+    expect(failed.code).toBe(1);
+    // Its table still holds that build: run again as it was, it records the same data version.
+    const { nodes } = await statusOf(dir);
+    expect(nodes.get('fct_orders')!.intervals!.map((u) => u.state)).toEqual(['current', 'current', 'failed', 'current', 'current']);
+    expect(nodes.get('daily_totals')!.intervals!.map((u) => u.state)).toEqual(['current', 'current', 'current', 'current', 'current']);
+    expect(nodes.get('customer_totals')).toMatchObject({ state: 'current' });
+    expect(await missingAgrees(dir)).toEqual(['fct_orders@2024-01-03']);
   });
 
   it('after editing a model: it is modified, what reads it stale', async () => {

@@ -124,11 +124,11 @@ export class RunningPipe {
     return parseJsonLines(this.stdout.slice(0, this.stdout.lastIndexOf('\n') + 1));
   }
 
-  /** Resolves with the first event matching `pred`; rejects if pipe exits first. */
-  waitFor(pred: (e: PipeEventJson) => boolean): Promise<PipeEventJson> {
+  /** Resolves with the `nth` (from 1) event matching `pred`; rejects if pipe exits first. */
+  waitFor(pred: (e: PipeEventJson) => boolean, nth = 1): Promise<PipeEventJson> {
     return new Promise((res, rej) => {
       const check = () => {
-        const hit = this.completeEvents().find(pred);
+        const hit = this.completeEvents().filter(pred)[nth - 1];
         if (hit) {
           this.listeners.delete(check);
           res(hit);
