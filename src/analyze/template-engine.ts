@@ -14,6 +14,7 @@ import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
 import { installIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { DbtRelation, installJinjaSurface, JinjaError, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
 import { templateKey, type TemplateCodeCache } from './template-code-cache.js';
+import { compileTemplates, compileThreads, MIN_PARALLEL_TEMPLATES, type CompileJob, type CompileReport } from './template-compile-pool.js';
 
 /* Nunjucks' compiler and error wrapping, which its typings leave out. */
 const N = nunjucks as unknown as {
@@ -512,13 +513,66 @@ export class TemplateEngine {
    * templates refuse to, which finds misspelt names.
    */
   private template(source: string, file: string, ofPackage: boolean): nunjucks.Template {
+    return this.compiledAs(ofPackage, () => this.newTemplate(source, file));
+  }
+
+  /** `make` run with the environment's options set as a template of a package (or not) is compiled with them. */
+  private compiledAs<T>(ofPackage: boolean, make: () => T): T {
     const opts = (this.env as unknown as { opts: { throwOnUndefined: boolean } }).opts;
     opts.throwOnUndefined = !ofPackage;
     try {
-      return this.newTemplate(source, file);
+      return make();
     } finally {
       opts.throwOnUndefined = true;
     }
+  }
+
+  /** Code compiled ahead by precompile(), by template path: taken by newTemplate, dropped by forgetPrecompiled(). */
+  private readonly precompiled = new Map<string, { readonly source: string; readonly opts: string; readonly code: string }>();
+
+  /**
+   * Compiles ahead, on several threads (see template-compile-pool.ts), the templates that
+   * compile() would send to Nunjucks and that no pack holds, when there are enough of them to
+   * be worth the threads' start; compile() then only turns their code into templates. A
+   * template that does not compile is left to compile(), which reports it as ever.
+   */
+  precompile(templates: readonly { readonly file: string; readonly source: string; readonly pkg?: string }[]): CompileReport | undefined {
+    if (compileThreads() <= 1 || templates.length < MIN_PARALLEL_TEMPLATES) return undefined;
+    const env = this.env as unknown as { opts: object; asyncFilters: readonly string[]; extensionsList: readonly unknown[] };
+    // An extension's code is of this thread: templates are compiled where it lives.
+    if (env.extensionsList.length > 0) return undefined;
+    const cache = this.options.codeCache;
+    const jobs: CompileJob[] = [];
+    for (const { file, source, pkg } of templates) {
+      if (!this.needsNunjucks(source, pkg)) continue;
+      const ofPackage = pkg !== undefined && this.namespaceOf(pkg) !== undefined;
+      const job = this.compiledAs(ofPackage, () => {
+        const key = cache && templateKey(source, file, env as unknown as Parameters<typeof templateKey>[2]);
+        return key !== undefined && cache!.has(key) ? undefined : { path: file, source, opts: { ...env.opts } };
+      });
+      if (job) jobs.push(job);
+    }
+    if (jobs.length < MIN_PARALLEL_TEMPLATES) return undefined;
+    const { code, report } = compileTemplates(jobs, env.asyncFilters);
+    jobs.forEach((job, i) => {
+      const made = code[i];
+      if (made !== undefined) this.precompiled.set(job.path, { source: job.source, opts: JSON.stringify(job.opts), code: made });
+    });
+    return report;
+  }
+
+  /** Drops the code precompile() made that no compile() took (a template left unrendered). */
+  forgetPrecompiled(): void {
+    this.precompiled.clear();
+  }
+
+  /** The code precompile() made for this template with the environment's options as they are now, taken once. */
+  private takePrecompiled(source: string, path: string): string | undefined {
+    const made = this.precompiled.get(path);
+    if (!made) return undefined;
+    this.precompiled.delete(path);
+    const opts = (this.env as unknown as { opts: object }).opts;
+    return made.source === source && made.opts === JSON.stringify(opts) ? made.code : undefined;
   }
 
   hasMacro(name: string): boolean {
@@ -573,9 +627,9 @@ export class TemplateEngine {
         cache.reject(key);
       }
     }
-    let code: string;
+    let code = this.takePrecompiled(source, path);
     try {
-      code = N.compiler.compile(source, env.asyncFilters, env.extensionsList, path, env.opts);
+      code ??= N.compiler.compile(source, env.asyncFilters, env.extensionsList, path, env.opts);
     } catch (e) {
       // As Template's own compile reports it (see templateDiagnostic).
       throw N.lib._prettifyError(path, env.opts.dev ?? false, e);
@@ -624,15 +678,26 @@ export class TemplateEngine {
 
   /** Compiles once; the compiled template is rendered for every date it is needed for. `pkg`: the installed package it is of. */
   compile(file: string, source: string, pkg?: string): CompiledTemplate | Diagnostic {
-    const simple = this.options.simpleTemplates === false ? undefined : parseSimpleTemplate(source, this.variableNames);
+    const simple = this.simpleForm(source, pkg);
+    if (simple) return { file, source, simple };
     const own = pkg === undefined ? undefined : this.namespaceOf(pkg);
-    const macro = (n: string) => this.macroNames.has(n) || this.packageGlobals.has(n) || (own !== undefined && Object.hasOwn(own, n));
-    if (simple && ![...simple.names].some(macro)) return { file, source, simple };
     try {
       return { file, source, template: this.template(source, file, own !== undefined), ...(own ? { package: pkg } : {}) };
     } catch (e) {
       return templateDiagnostic(e, file, 'parse', source, this.functionNames());
     }
+  }
+
+  /** The template as simple-template.ts renders it without Nunjucks; undefined when it needs Nunjucks. */
+  private simpleForm(source: string, pkg: string | undefined): SimpleTemplate | undefined {
+    const simple = this.options.simpleTemplates === false ? undefined : parseSimpleTemplate(source, this.variableNames);
+    const own = pkg === undefined ? undefined : this.namespaceOf(pkg);
+    const macro = (n: string) => this.macroNames.has(n) || this.packageGlobals.has(n) || (own !== undefined && Object.hasOwn(own, n));
+    return simple && ![...simple.names].some(macro) ? simple : undefined;
+  }
+
+  private needsNunjucks(source: string, pkg: string | undefined): boolean {
+    return this.simpleForm(source, pkg) === undefined;
   }
 
   render(compiled: CompiledTemplate, hooks: RenderHooks): string {
