@@ -1,18 +1,18 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import nunjucks from 'nunjucks';
 import { installJinjaSyntax } from './jinja/syntax.js';
 
 /**
  * Nunjucks' compiler (lexer, parser, compiler to JavaScript) run on several threads at once,
- * for the templates a cold compile finds in no pack: the main thread and worker threads take
- * batches of templates from one shared counter until none is left. Synchronous to its caller
- * (analysis is): the main thread compiles batches itself, then blocks until the workers'
- * batches are in. What a thread makes is the code text alone (no AST crosses threads), the
- * same text the main thread's compiler writes: the workers install the same Jinja syntax into
- * the same Nunjucks.
+ * for the templates a cold compile finds in no pack: worker threads take batches of templates
+ * from one shared counter until none is left. Synchronous to its caller (analysis is): the
+ * main thread blocks until the workers' batches are in. What crosses threads is the code text
+ * (no AST), the same text the main thread's compiler writes (the workers install the same
+ * Jinja syntax into the same Nunjucks), and V8's code cache of it.
  *
  * A template a worker could not compile comes back as undefined: its caller compiles it again
  * on its own thread, which raises the error exactly as a compile without workers does. A
@@ -69,14 +69,60 @@ export interface SharedJobs {
 export interface BatchResult {
   readonly batch: number;
   readonly code: readonly (string | null)[];
+  /** A worker's V8 code cache of the batch's script (see batchScript), its render functions compiled. */
+  readonly codeCache?: Uint8Array;
+}
+
+/**
+ * One script of a batch's code: an array of functions (null for a template without code),
+ * each with a template's code as its body, as a pack's script is (template-code-cache.ts).
+ */
+function batchScript(code: readonly (string | null)[]): string {
+  return `[\n${code.map((c) => (c === null ? 'null' : `function () {\n${c}\n}`)).join(',\n')}\n]`;
+}
+
+/** Throws on any use: what a render function is called with to make V8 compile it without it doing anything. */
+const TRAP: unknown = new Proxy(function trap() {}, {
+  get() {
+    throw new Error('not rendered');
+  },
+  apply() {
+    throw new Error('not rendered');
+  },
+});
+
+/**
+ * V8's code cache of a batch's script with each template's render function compiled: V8
+ * compiles a function when it is first called, so each is called with arguments that throw
+ * on their first use (the generated code reaches nothing but its arguments). Compiling the
+ * JavaScript cost the main thread about as much as Nunjucks' compiler; reading this costs a
+ * tenth of it. Undefined when the script does not run (its templates are then compiled on
+ * the main thread as V8 needs them).
+ */
+function codeCacheOf(code: readonly (string | null)[]): Uint8Array | undefined {
+  try {
+    const script = new Script(batchScript(code));
+    const made: unknown = script.runInThisContext();
+    if (!Array.isArray(made)) return undefined;
+    for (const fn of made) {
+      try {
+        if (typeof fn === 'function') (fn() as { root: (...args: unknown[]) => unknown }).root(TRAP, TRAP, TRAP, TRAP, TRAP);
+      } catch {
+        // The trap, as intended.
+      }
+    }
+    return script.createCachedData();
+  } catch {
+    return undefined;
+  }
 }
 
 function batchCount(shared: SharedJobs): number {
   return Math.ceil(shared.paths.length / BATCH);
 }
 
-/** Takes batches until none is left, giving each batch's code to `done`. */
-export function compileBatches(shared: SharedJobs, done: (result: BatchResult) => void): void {
+/** Takes batches until none is left, giving each batch's code (with its V8 code cache when `codeCache`) to `done`. */
+export function compileBatches(shared: SharedJobs, done: (result: BatchResult) => void, codeCache = false): void {
   installJinjaSyntax();
   const decoder = new TextDecoder();
   const batches = batchCount(shared);
@@ -87,7 +133,8 @@ export function compileBatches(shared: SharedJobs, done: (result: BatchResult) =
       const job = { path: shared.paths[i], source, opts: shared.opts[shared.optsOf[i]] };
       code.push(compileOne(job, shared.asyncFilters) ?? null);
     }
-    done({ batch, code });
+    const cache = codeCache ? codeCacheOf(code) : undefined;
+    done({ batch, code, ...(cache ? { codeCache: cache } : {}) });
     Atomics.add(shared.control, 1, 1);
     Atomics.notify(shared.control, 1);
   }
@@ -123,24 +170,32 @@ function workerScript(): string | undefined {
 export interface CompileReport {
   /** Templates compiled by worker threads. */
   readonly byWorkers: number;
+  /** Batches whose script V8 made from a worker's code cache. */
+  readonly codeCacheHits: number;
+}
+
+/** A compiled template: its code, and that code as a function (what `new Function(code)` gives). */
+export interface CompiledCode {
+  readonly code: string;
+  readonly fn: () => unknown;
 }
 
 /**
- * The code of each job (undefined where it did not compile), made on up to `threads` threads
- * (this one among them). Fewer than MIN_PARALLEL_TEMPLATES, one thread, or more than 255 sets
- * of options: all on this one. `mainThread: false` leaves every batch to the workers while
- * one runs (how a test knows that they compiled).
+ * Each job compiled (undefined where it did not compile), on `threads` worker threads while
+ * this one waits: a batch compiled here would leave V8 to compile its JavaScript here too, as
+ * it renders, which a worker's batch does not (see codeCacheOf). Fewer than
+ * MIN_PARALLEL_TEMPLATES, one thread, or more than 255 sets of options: all on this one.
  */
 export function compileTemplates(
   jobs: readonly CompileJob[],
   asyncFilters: readonly string[],
-  { threads = compileThreads(), mainThread = true }: { readonly threads?: number; readonly mainThread?: boolean } = {},
-): { readonly code: (string | undefined)[]; readonly report: CompileReport } {
+  threads = compileThreads(),
+): { readonly compiled: (CompiledCode | undefined)[]; readonly report: CompileReport } {
   const script = workerScript();
   const shared = share(jobs, asyncFilters);
   const batches = batchCount(shared);
-  const workers = script && jobs.length >= MIN_PARALLEL_TEMPLATES && shared.opts.length <= 255 ? Math.max(0, Math.min(threads - 1, batches - 1)) : 0;
-  const results: (readonly (string | null)[] | undefined)[] = new Array(batches);
+  const workers = script && threads > 1 && jobs.length >= MIN_PARALLEL_TEMPLATES && shared.opts.length <= 255 ? Math.min(threads, batches) : 0;
+  const results: (BatchResult | undefined)[] = new Array(batches);
   const ports: MessagePort[] = [];
   for (let i = 0; i < workers; i++) {
     const { port1, port2 } = new MessageChannel();
@@ -152,7 +207,7 @@ export function compileTemplates(
       port1.close();
     }
   }
-  if (mainThread || ports.length === 0) compileBatches(shared, ({ batch, code }) => (results[batch] = code));
+  if (ports.length === 0) compileBatches(shared, (result) => (results[result.batch] = result));
   // Wait until every batch is done, or every worker has exited (or stalled): what is missing is compiled below.
   for (let seen = Atomics.load(shared.control, 1); seen < batches && Atomics.load(shared.control, 2) < ports.length; seen = Atomics.load(shared.control, 1)) {
     if (Atomics.wait(shared.control, 1, seen, STALL_MS) === 'timed-out') break;
@@ -160,17 +215,32 @@ export function compileTemplates(
   let byWorkers = 0;
   for (const port of ports) {
     for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-      const { batch, code } = m.message as BatchResult;
-      results[batch] = code;
-      byWorkers += code.length;
+      const result = m.message as BatchResult;
+      results[result.batch] = result;
+      byWorkers += result.code.length;
     }
     port.close();
   }
-  const code: (string | undefined)[] = [];
+  const compiled: (CompiledCode | undefined)[] = [];
+  let codeCacheHits = 0;
   for (let batch = 0; batch < batches; batch++) {
     const first = batch * BATCH;
-    const made = results[batch];
-    for (let i = first; i < Math.min(first + BATCH, jobs.length); i++) code.push(made ? (made[i - first] ?? undefined) : compileOne(jobs[i], asyncFilters));
+    const code = results[batch]?.code ?? jobs.slice(first, first + BATCH).map((job) => compileOne(job, asyncFilters) ?? null);
+    const made = batchFunctions(code, results[batch]?.codeCache);
+    if (made.fromCodeCache) codeCacheHits += 1;
+    code.forEach((c, i) => compiled.push(c === null ? undefined : { code: c, fn: made.functions[i] ?? (new Function(c) as () => unknown) })); // eslint-disable-line no-new-func
   }
-  return { code, report: { byWorkers } };
+  return { compiled, report: { byWorkers, codeCacheHits } };
+}
+
+/** A batch's code as functions, through one script (V8 reads a worker's code cache of it when there is one). */
+function batchFunctions(code: readonly (string | null)[], codeCache: Uint8Array | undefined): { functions: readonly ((() => unknown) | undefined)[]; fromCodeCache: boolean } {
+  try {
+    const script = new Script(batchScript(code), codeCache ? { cachedData: Buffer.from(codeCache.buffer, codeCache.byteOffset, codeCache.byteLength) } : {});
+    const functions: unknown = script.runInThisContext();
+    if (!Array.isArray(functions) || functions.length !== code.length) return { functions: [], fromCodeCache: false };
+    return { functions: functions.map((f) => (typeof f === 'function' ? (f as () => unknown) : undefined)), fromCodeCache: codeCache !== undefined && !script.cachedDataRejected };
+  } catch {
+    return { functions: [], fromCodeCache: false };
+  }
 }

@@ -9,7 +9,7 @@ import type { SharedJobs } from './template-compile-pool.js';
 const { shared, port } = workerData as { shared: SharedJobs; port: MessagePort };
 try {
   const { compileBatches } = await import('./template-compile-pool.js');
-  compileBatches(shared, (result) => port.postMessage(result));
+  compileBatches(shared, (result) => port.postMessage(result), true);
 } finally {
   // The port closes as the thread ends: what was posted is already in the main thread's queue.
   Atomics.add(shared.control, 2, 1);

@@ -14,7 +14,7 @@ import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
 import { installIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { DbtRelation, installJinjaSurface, JinjaError, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
 import { templateKey, type TemplateCodeCache } from './template-code-cache.js';
-import { compileTemplates, compileThreads, MIN_PARALLEL_TEMPLATES, type CompileJob, type CompileReport } from './template-compile-pool.js';
+import { compileTemplates, compileThreads, MIN_PARALLEL_TEMPLATES, type CompiledCode as PrecompiledCode, type CompileJob, type CompileReport } from './template-compile-pool.js';
 
 /* Nunjucks' compiler and error wrapping, which its typings leave out. */
 const N = nunjucks as unknown as {
@@ -528,7 +528,7 @@ export class TemplateEngine {
   }
 
   /** Code compiled ahead by precompile(), by template path: taken by newTemplate, dropped by forgetPrecompiled(). */
-  private readonly precompiled = new Map<string, { readonly source: string; readonly opts: string; readonly code: string }>();
+  private readonly precompiled = new Map<string, PrecompiledCode & { readonly source: string; readonly opts: string }>();
 
   /**
    * Compiles ahead, on several threads (see template-compile-pool.ts), the templates that
@@ -553,10 +553,10 @@ export class TemplateEngine {
       if (job) jobs.push(job);
     }
     if (jobs.length < MIN_PARALLEL_TEMPLATES) return undefined;
-    const { code, report } = compileTemplates(jobs, env.asyncFilters);
+    const { compiled, report } = compileTemplates(jobs, env.asyncFilters);
     jobs.forEach((job, i) => {
-      const made = code[i];
-      if (made !== undefined) this.precompiled.set(job.path, { source: job.source, opts: JSON.stringify(job.opts), code: made });
+      const made = compiled[i];
+      if (made !== undefined) this.precompiled.set(job.path, { source: job.source, opts: JSON.stringify(job.opts), ...made });
     });
     return report;
   }
@@ -567,12 +567,12 @@ export class TemplateEngine {
   }
 
   /** The code precompile() made for this template with the environment's options as they are now, taken once. */
-  private takePrecompiled(source: string, path: string): string | undefined {
+  private takePrecompiled(source: string, path: string): PrecompiledCode | undefined {
     const made = this.precompiled.get(path);
     if (!made) return undefined;
     this.precompiled.delete(path);
     const opts = (this.env as unknown as { opts: object }).opts;
-    return made.source === source && made.opts === JSON.stringify(opts) ? made.code : undefined;
+    return made.source === source && made.opts === JSON.stringify(opts) ? made : undefined;
   }
 
   hasMacro(name: string): boolean {
@@ -618,24 +618,24 @@ export class TemplateEngine {
   private newTemplate(source: string, path: string): nunjucks.Template {
     const cache = this.options.codeCache;
     const key = cache && templateKey(source, path, this.env as unknown as Parameters<typeof templateKey>[2]);
-    if (!cache || key === undefined) return new nunjucks.Template(source, this.env, path, true);
     const env = this.env as unknown as { opts: { dev?: boolean }; asyncFilters: unknown; extensionsList: unknown };
-    for (let cached = cache.load(key); cached !== undefined; cached = cache.load(key)) {
+    for (let cached = key === undefined ? undefined : cache!.load(key); cached !== undefined; cached = cache!.load(key!)) {
       try {
         return this.fromCode(loadCode(cached), path);
       } catch {
-        cache.reject(key);
+        cache!.reject(key!);
       }
     }
-    let code = this.takePrecompiled(source, path);
+    const made = this.takePrecompiled(source, path);
+    let code = made?.code;
     try {
       code ??= N.compiler.compile(source, env.asyncFilters, env.extensionsList, path, env.opts);
     } catch (e) {
       // As Template's own compile reports it (see templateDiagnostic).
       throw N.lib._prettifyError(path, env.opts.dev ?? false, e);
     }
-    const template = this.fromCode(loadCode(new Function(code) as () => unknown), path); // eslint-disable-line no-new-func
-    cache.write(key, code);
+    const template = this.fromCode(loadCode(made?.fn ?? (new Function(code) as () => unknown)), path); // eslint-disable-line no-new-func
+    if (key !== undefined) cache!.write(key, code);
     return template;
   }
 

@@ -6,9 +6,10 @@ import { removeProjects, tempProject } from '../support/projects.js';
 import { explain, pipe } from './helpers.js';
 
 /**
- * A cold `pipe compile` of many templates compiles them on worker threads: what it keeps
- * beside the warehouse, the SQL it gives and the errors it reports are those of a compile on
- * one thread (in this process: pipe's TypeScript sources have no worker script to start).
+ * A cold `pipe compile` of many templates compiles them on worker threads (with
+ * PIPE_COMPILE_THREADS=2, every one of them): what it keeps beside the warehouse, the SQL it
+ * gives and the errors it reports are those of a compile on one thread (in this process:
+ * pipe's TypeScript sources have no worker script to start).
  */
 
 afterAll(removeProjects);
