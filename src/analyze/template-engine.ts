@@ -244,6 +244,19 @@ export interface MacroPackages {
   readonly searchOrders: ReadonlyMap<string, readonly string[]>;
 }
 
+/** What TemplateEngine.precompile() learned of a template, for its compile(). */
+interface Prepared {
+  readonly source: string;
+  readonly pkg: string | undefined;
+  readonly simple: SimpleTemplate | undefined;
+  /** The environment's options (JSON) the key and code were made with. */
+  readonly opts: string;
+  /** Its key in the code cache; undefined for a simple template, or without a cache. */
+  readonly key: string | undefined;
+  /** Its code, compiled on a worker: undefined when it is in a pack, or did not compile. */
+  compiled?: PrecompiledCode;
+}
+
 export interface CompiledTemplate {
   readonly file: string;
   readonly source: string;
@@ -512,8 +525,8 @@ export class TemplateEngine {
    * dbt does (its macros print variables they set only on some paths); the project's own
    * templates refuse to, which finds misspelt names.
    */
-  private template(source: string, file: string, ofPackage: boolean): nunjucks.Template {
-    return this.compiledAs(ofPackage, () => this.newTemplate(source, file));
+  private template(source: string, file: string, ofPackage: boolean, prepared?: Prepared): nunjucks.Template {
+    return this.compiledAs(ofPackage, () => this.newTemplate(source, file, prepared));
   }
 
   /** `make` run with the environment's options set as a template of a package (or not) is compiled with them. */
@@ -527,13 +540,14 @@ export class TemplateEngine {
     }
   }
 
-  /** Code compiled ahead by precompile(), by template path: taken by newTemplate, dropped by forgetPrecompiled(). */
-  private readonly precompiled = new Map<string, PrecompiledCode & { readonly source: string; readonly opts: string }>();
+  /** What precompile() learned of each template it was given, by path: taken once by compile(), dropped by forgetPrecompiled(). */
+  private readonly prepared = new Map<string, Prepared>();
 
   /**
    * Compiles ahead, on several threads (see template-compile-pool.ts), the templates that
    * compile() would send to Nunjucks and that no pack holds, when there are enough of them to
-   * be worth the threads' start; compile() then only turns their code into templates. A
+   * be worth the threads' start; compile() then only turns their code into templates (and
+   * does not work out again what precompile() did: whether a template is simple, its key). A
    * template that does not compile is left to compile(), which reports it as ever.
    */
   precompile(templates: readonly { readonly file: string; readonly source: string; readonly pkg?: string }[]): CompileReport | undefined {
@@ -542,37 +556,40 @@ export class TemplateEngine {
     // An extension's code is of this thread: templates are compiled where it lives.
     if (env.extensionsList.length > 0) return undefined;
     const cache = this.options.codeCache;
-    const jobs: CompileJob[] = [];
+    const jobs: { readonly job: CompileJob; readonly prepared: Prepared }[] = [];
     for (const { file, source, pkg } of templates) {
-      if (!this.needsNunjucks(source, pkg)) continue;
+      const simple = this.simpleForm(source, pkg);
       const ofPackage = pkg !== undefined && this.namespaceOf(pkg) !== undefined;
-      const job = this.compiledAs(ofPackage, () => {
-        const key = cache && templateKey(source, file, env as unknown as Parameters<typeof templateKey>[2]);
-        return key !== undefined && cache!.has(key) ? undefined : { path: file, source, opts: { ...env.opts } };
-      });
-      if (job) jobs.push(job);
+      const prepared: Prepared = this.compiledAs(ofPackage, () => ({
+        source,
+        pkg,
+        simple,
+        opts: JSON.stringify(env.opts),
+        key: simple || !cache ? undefined : templateKey(source, file, env as unknown as Parameters<typeof templateKey>[2]),
+      }));
+      this.prepared.set(file, prepared);
+      if (!simple && !(prepared.key !== undefined && cache!.has(prepared.key))) jobs.push({ job: { path: file, source, opts: JSON.parse(prepared.opts) as object }, prepared });
     }
     if (jobs.length < MIN_PARALLEL_TEMPLATES) return undefined;
-    const { compiled, report } = compileTemplates(jobs, env.asyncFilters);
-    jobs.forEach((job, i) => {
-      const made = compiled[i];
-      if (made !== undefined) this.precompiled.set(job.path, { source: job.source, opts: JSON.stringify(job.opts), ...made });
-    });
+    const { compiled, report } = compileTemplates(
+      jobs.map((j) => j.job),
+      env.asyncFilters,
+    );
+    jobs.forEach(({ prepared }, i) => (prepared.compiled = compiled[i]));
     return report;
   }
 
-  /** Drops the code precompile() made that no compile() took (a template left unrendered). */
+  /** Drops what precompile() learned that no compile() took (a template left unrendered). */
   forgetPrecompiled(): void {
-    this.precompiled.clear();
+    this.prepared.clear();
   }
 
-  /** The code precompile() made for this template with the environment's options as they are now, taken once. */
-  private takePrecompiled(source: string, path: string): PrecompiledCode | undefined {
-    const made = this.precompiled.get(path);
-    if (!made) return undefined;
-    this.precompiled.delete(path);
-    const opts = (this.env as unknown as { opts: object }).opts;
-    return made.source === source && made.opts === JSON.stringify(opts) ? made : undefined;
+  /** What precompile() learned of this very template (same text, same package), taken once. */
+  private takePrepared(file: string, source: string, pkg: string | undefined): Prepared | undefined {
+    const prepared = this.prepared.get(file);
+    if (!prepared) return undefined;
+    this.prepared.delete(file);
+    return prepared.source === source && prepared.pkg === pkg ? prepared : undefined;
   }
 
   hasMacro(name: string): boolean {
@@ -615,10 +632,12 @@ export class TemplateEngine {
    * A template compiled by Nunjucks, or its code read from the code cache: what
    * `new nunjucks.Template(source, env, path, true)` makes, with the same errors.
    */
-  private newTemplate(source: string, path: string): nunjucks.Template {
+  private newTemplate(source: string, path: string, prepared?: Prepared): nunjucks.Template {
     const cache = this.options.codeCache;
-    const key = cache && templateKey(source, path, this.env as unknown as Parameters<typeof templateKey>[2]);
     const env = this.env as unknown as { opts: { dev?: boolean }; asyncFilters: unknown; extensionsList: unknown };
+    // What precompile() found holds for the options it found them with (a package's template is compiled with others).
+    const ahead = prepared?.opts === JSON.stringify(env.opts) ? prepared : undefined;
+    const key = cache && (ahead?.key ?? templateKey(source, path, this.env as unknown as Parameters<typeof templateKey>[2]));
     for (let cached = key === undefined ? undefined : cache!.load(key); cached !== undefined; cached = cache!.load(key!)) {
       try {
         return this.fromCode(loadCode(cached), path);
@@ -626,7 +645,7 @@ export class TemplateEngine {
         cache!.reject(key!);
       }
     }
-    const made = this.takePrecompiled(source, path);
+    const made = ahead?.compiled;
     let code = made?.code;
     try {
       code ??= N.compiler.compile(source, env.asyncFilters, env.extensionsList, path, env.opts);
@@ -678,11 +697,12 @@ export class TemplateEngine {
 
   /** Compiles once; the compiled template is rendered for every date it is needed for. `pkg`: the installed package it is of. */
   compile(file: string, source: string, pkg?: string): CompiledTemplate | Diagnostic {
-    const simple = this.simpleForm(source, pkg);
+    const prepared = this.takePrepared(file, source, pkg);
+    const simple = prepared ? prepared.simple : this.simpleForm(source, pkg);
     if (simple) return { file, source, simple };
     const own = pkg === undefined ? undefined : this.namespaceOf(pkg);
     try {
-      return { file, source, template: this.template(source, file, own !== undefined), ...(own ? { package: pkg } : {}) };
+      return { file, source, template: this.template(source, file, own !== undefined, prepared), ...(own ? { package: pkg } : {}) };
     } catch (e) {
       return templateDiagnostic(e, file, 'parse', source, this.functionNames());
     }
@@ -694,10 +714,6 @@ export class TemplateEngine {
     const own = pkg === undefined ? undefined : this.namespaceOf(pkg);
     const macro = (n: string) => this.macroNames.has(n) || this.packageGlobals.has(n) || (own !== undefined && Object.hasOwn(own, n));
     return simple && ![...simple.names].some(macro) ? simple : undefined;
-  }
-
-  private needsNunjucks(source: string, pkg: string | undefined): boolean {
-    return this.simpleForm(source, pkg) === undefined;
   }
 
   render(compiled: CompiledTemplate, hooks: RenderHooks): string {
