@@ -33,7 +33,7 @@ const BATCH = 32;
 /** With no batch finished for this long by a worker that has not exited, its batches are compiled on the main thread. */
 const STALL_MS = 30_000;
 
-/** Threads (the main one included) a compile may use: PIPE_COMPILE_THREADS, else the machine's parallelism. 1: no workers. */
+/** Worker threads that compile many templates: PIPE_COMPILE_THREADS, else the machine's parallelism; 1: the main thread alone, no workers. */
 export function compileThreads(): number {
   const set = Number(process.env.PIPE_COMPILE_THREADS);
   return Number.isSafeInteger(set) && set >= 1 ? set : availableParallelism();
@@ -96,7 +96,7 @@ const TRAP: unknown = new Proxy(function trap() {}, {
  * compiles a function when it is first called, so each is called with arguments that throw
  * on their first use (the generated code reaches nothing but its arguments). Compiling the
  * JavaScript cost the main thread about as much as Nunjucks' compiler; reading this costs a
- * tenth of it. Undefined when the script does not run (its templates are then compiled on
+ * fifth of it. Undefined when the script does not run (its templates are then compiled on
  * the main thread as V8 needs them).
  */
 function codeCacheOf(code: readonly (string | null)[]): Uint8Array | undefined {
