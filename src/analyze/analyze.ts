@@ -895,6 +895,12 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     ...files.models.map((source) => ({ source, resource: 'model' as const, fqn: nodeFqn(projectName, source, 'model', files.layout.models), properties: properties.models.get(source.name) })),
     ...snapshots.map(({ source, fqn }) => ({ source, resource: 'snapshot' as const, fqn, properties: properties.snapshots.get(source.name) })),
   ];
+  // Templates not compiled by an earlier analysis of this process, compiled ahead on several threads when many are in no pack.
+  engine.precompile(
+    declared
+      .filter(({ source }) => cache?.models.get(source.name)?.sql !== source.sql)
+      .map(({ source }) => ({ file: source.file, source: source.sql, ...(source.package ? { pkg: source.package.name } : {}) })),
+  );
   for (const { source, resource, fqn, properties: entryProperties } of declared) {
     live.add(source.name);
     const base = baseConfig(resource === 'model' ? 'models' : 'snapshots', fqn, dbt, entryProperties, source.yaml, renderSetting, source.package?.project);
@@ -923,6 +929,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     const relation = relationName(parts.schema, parts.identifier);
     models.set(source.name, { source, compiled, relation, renders: entry.renders, sites: entry.sites, entry, runtime: entry.runtime, fqn, base, resource, ...(entryProperties ? { properties: entryProperties } : {}) });
   }
+  engine.forgetPrecompiled();
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
   // A singular test, like a model, is not rendered when it uses what pipe cannot render.
   const singularTests = files.singularTests.filter((t) => {

@@ -14,6 +14,7 @@ import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
 import { installIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { DbtRelation, installJinjaSurface, JinjaError, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
 import { templateKey, type TemplateCodeCache } from './template-code-cache.js';
+import { compileTemplates, compileThreads, MIN_PARALLEL_TEMPLATES, type CompiledCode as PrecompiledCode, type CompileJob, type CompileReport } from './template-compile-pool.js';
 
 /* Nunjucks' compiler and error wrapping, which its typings leave out. */
 const N = nunjucks as unknown as {
@@ -243,6 +244,19 @@ export interface MacroPackages {
   readonly builtin: readonly { readonly pkg: BuiltinPackage; readonly declaredAt: { readonly file: string; readonly line?: number } }[];
   /** dbt_project.yml's `dispatch:` search orders, by namespace. */
   readonly searchOrders: ReadonlyMap<string, readonly string[]>;
+}
+
+/** What TemplateEngine.precompile() learned of a template, for its compile(). */
+interface Prepared {
+  readonly source: string;
+  readonly pkg: string | undefined;
+  readonly simple: SimpleTemplate | undefined;
+  /** The environment's options (JSON) the key and code were made with. */
+  readonly opts: string;
+  /** Its key in the code cache; undefined for a simple template, or without a cache. */
+  readonly key: string | undefined;
+  /** Its code, compiled on a worker: undefined when it is in a pack, or did not compile. */
+  compiled?: PrecompiledCode;
 }
 
 export interface CompiledTemplate {
@@ -515,14 +529,71 @@ export class TemplateEngine {
    * dbt does (its macros print variables they set only on some paths); the project's own
    * templates refuse to, which finds misspelt names.
    */
-  private template(source: string, file: string, ofPackage: boolean): nunjucks.Template {
+  private template(source: string, file: string, ofPackage: boolean, prepared?: Prepared): nunjucks.Template {
+    return this.compiledAs(ofPackage, () => this.newTemplate(source, file, prepared));
+  }
+
+  /** `make` run with the environment's options set as a template of a package (or not) is compiled with them. */
+  private compiledAs<T>(ofPackage: boolean, make: () => T): T {
     const opts = (this.env as unknown as { opts: { throwOnUndefined: boolean } }).opts;
     opts.throwOnUndefined = !ofPackage;
     try {
-      return this.newTemplate(source, file);
+      return make();
     } finally {
       opts.throwOnUndefined = true;
     }
+  }
+
+  /** What precompile() learned of each template it was given, by path: taken once by compile(), dropped by forgetPrecompiled(). */
+  private readonly prepared = new Map<string, Prepared>();
+
+  /**
+   * Compiles ahead, on several threads (see template-compile-pool.ts), the templates that
+   * compile() would send to Nunjucks and that no pack holds, when there are enough of them to
+   * be worth the threads' start; compile() then only turns their code into templates (and
+   * does not work out again what precompile() did: whether a template is simple, its key). A
+   * template that does not compile is left to compile(), which reports it as ever.
+   */
+  precompile(templates: readonly { readonly file: string; readonly source: string; readonly pkg?: string }[]): CompileReport | undefined {
+    if (compileThreads() <= 1 || templates.length < MIN_PARALLEL_TEMPLATES) return undefined;
+    const env = this.env as unknown as { opts: object; asyncFilters: readonly string[]; extensionsList: readonly unknown[] };
+    // An extension's code is of this thread: templates are compiled where it lives.
+    if (env.extensionsList.length > 0) return undefined;
+    const cache = this.options.codeCache;
+    const jobs: { readonly job: CompileJob; readonly prepared: Prepared }[] = [];
+    for (const { file, source, pkg } of templates) {
+      const simple = this.simpleForm(source, pkg);
+      const ofPackage = pkg !== undefined && this.namespaceOf(pkg) !== undefined;
+      const prepared: Prepared = this.compiledAs(ofPackage, () => ({
+        source,
+        pkg,
+        simple,
+        opts: JSON.stringify(env.opts),
+        key: simple || !cache ? undefined : templateKey(source, file, env as unknown as Parameters<typeof templateKey>[2]),
+      }));
+      this.prepared.set(file, prepared);
+      if (!simple && !(prepared.key !== undefined && cache!.has(prepared.key))) jobs.push({ job: { path: file, source, opts: JSON.parse(prepared.opts) as object }, prepared });
+    }
+    if (jobs.length < MIN_PARALLEL_TEMPLATES) return undefined;
+    const { compiled, report } = compileTemplates(
+      jobs.map((j) => j.job),
+      env.asyncFilters,
+    );
+    jobs.forEach(({ prepared }, i) => (prepared.compiled = compiled[i]));
+    return report;
+  }
+
+  /** Drops what precompile() learned that no compile() took (a template left unrendered). */
+  forgetPrecompiled(): void {
+    this.prepared.clear();
+  }
+
+  /** What precompile() learned of this very template (same text, same package), taken once. */
+  private takePrepared(file: string, source: string, pkg: string | undefined): Prepared | undefined {
+    const prepared = this.prepared.get(file);
+    if (!prepared) return undefined;
+    this.prepared.delete(file);
+    return prepared.source === source && prepared.pkg === pkg ? prepared : undefined;
   }
 
   hasMacro(name: string): boolean {
@@ -565,27 +636,29 @@ export class TemplateEngine {
    * A template compiled by Nunjucks, or its code read from the code cache: what
    * `new nunjucks.Template(source, env, path, true)` makes, with the same errors.
    */
-  private newTemplate(source: string, path: string): nunjucks.Template {
+  private newTemplate(source: string, path: string, prepared?: Prepared): nunjucks.Template {
     const cache = this.options.codeCache;
-    const key = cache && templateKey(source, path, this.env as unknown as Parameters<typeof templateKey>[2]);
-    if (!cache || key === undefined) return new nunjucks.Template(source, this.env, path, true);
     const env = this.env as unknown as { opts: { dev?: boolean }; asyncFilters: unknown; extensionsList: unknown };
-    for (let cached = cache.load(key); cached !== undefined; cached = cache.load(key)) {
+    // What precompile() found holds for the options it found them with (a package's template is compiled with others).
+    const ahead = prepared?.opts === JSON.stringify(env.opts) ? prepared : undefined;
+    const key = cache && (ahead?.key ?? templateKey(source, path, this.env as unknown as Parameters<typeof templateKey>[2]));
+    for (let cached = key === undefined ? undefined : cache!.load(key); cached !== undefined; cached = cache!.load(key!)) {
       try {
         return this.fromCode(loadCode(cached), path);
       } catch {
-        cache.reject(key);
+        cache!.reject(key!);
       }
     }
-    let code: string;
+    const made = ahead?.compiled;
+    let code = made?.code;
     try {
-      code = N.compiler.compile(source, env.asyncFilters, env.extensionsList, path, env.opts);
+      code ??= N.compiler.compile(source, env.asyncFilters, env.extensionsList, path, env.opts);
     } catch (e) {
       // As Template's own compile reports it (see templateDiagnostic).
       throw N.lib._prettifyError(path, env.opts.dev ?? false, e);
     }
-    const template = this.fromCode(loadCode(new Function(code) as () => unknown), path); // eslint-disable-line no-new-func
-    cache.write(key, code);
+    const template = this.fromCode(loadCode(made?.fn ?? (new Function(code) as () => unknown)), path); // eslint-disable-line no-new-func
+    if (key !== undefined) cache!.write(key, code);
     return template;
   }
 
@@ -628,15 +701,23 @@ export class TemplateEngine {
 
   /** Compiles once; the compiled template is rendered for every date it is needed for. `pkg`: the installed package it is of. */
   compile(file: string, source: string, pkg?: string): CompiledTemplate | Diagnostic {
-    const simple = this.options.simpleTemplates === false ? undefined : parseSimpleTemplate(source, this.variableNames);
+    const prepared = this.takePrepared(file, source, pkg);
+    const simple = prepared ? prepared.simple : this.simpleForm(source, pkg);
+    if (simple) return { file, source, simple };
     const own = pkg === undefined ? undefined : this.namespaceOf(pkg);
-    const macro = (n: string) => this.macroNames.has(n) || this.packageGlobals.has(n) || (own !== undefined && Object.hasOwn(own, n));
-    if (simple && ![...simple.names].some(macro)) return { file, source, simple };
     try {
-      return { file, source, template: this.template(source, file, own !== undefined), ...(own ? { package: pkg } : {}) };
+      return { file, source, template: this.template(source, file, own !== undefined, prepared), ...(own ? { package: pkg } : {}) };
     } catch (e) {
       return templateDiagnostic(e, file, 'parse', source, this.functionNames());
     }
+  }
+
+  /** The template as simple-template.ts renders it without Nunjucks; undefined when it needs Nunjucks. */
+  private simpleForm(source: string, pkg: string | undefined): SimpleTemplate | undefined {
+    const simple = this.options.simpleTemplates === false ? undefined : parseSimpleTemplate(source, this.variableNames);
+    const own = pkg === undefined ? undefined : this.namespaceOf(pkg);
+    const macro = (n: string) => this.macroNames.has(n) || this.packageGlobals.has(n) || (own !== undefined && Object.hasOwn(own, n));
+    return simple && ![...simple.names].some(macro) ? simple : undefined;
   }
 
   render(compiled: CompiledTemplate, hooks: RenderHooks): string {

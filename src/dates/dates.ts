@@ -64,7 +64,17 @@ export interface DateVariables {
   readonly interval_end: string;
 }
 
+/** The variables of the interval asked for last: analysis asks for the same interval once per template it renders. */
+let lastVariables: { readonly start: number; readonly end: number; readonly variables: DateVariables } | undefined;
+
 export function dateVariables(interval: Interval): DateVariables {
+  if (lastVariables?.start !== interval.start || lastVariables.end !== interval.end) {
+    lastVariables = { start: interval.start, end: interval.end, variables: Object.freeze(variablesOf(interval)) };
+  }
+  return lastVariables.variables;
+}
+
+function variablesOf(interval: Interval): DateVariables {
   const ds = formatDate(interval.start);
   const whole = interval.start % DAY_MS === 0 && interval.end % DAY_MS === 0;
   const fmt = whole ? formatDate : formatTimestamp;

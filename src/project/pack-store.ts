@@ -155,6 +155,12 @@ export class PackStore {
     return entry;
   }
 
+  /** Whether some pack has an entry under `key` (sound or not: read() tells), without using it. */
+  has(key: string): boolean {
+    this.entries ??= this.readPacks();
+    return this.entries.has(key);
+  }
+
   /**
    * The code stored under `key`: the first entry whose code matches its hash and that was not
    * rejected. After reject(key), the next such entry, if another pack has one.

@@ -68,6 +68,15 @@ describe('intervals', () => {
 });
 
 describe('dateVariables', () => {
+  it('makes the variables of an interval once while it is the one asked for, and never lets them change', () => {
+    const day = dayInterval(parseDate('2024-01-02')!);
+    const first = dateVariables(day);
+    expect(dateVariables({ ...day })).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(dateVariables(dayInterval(parseDate('2024-01-03')!)).ds).toBe('2024-01-03');
+    expect(dateVariables(day)).toEqual(first);
+  });
+
   it('gives the template variables of a day', () => {
     expect(dateVariables(dayInterval(parseDate('2024-01-02')!))).toEqual({
       ds: '2024-01-02',
