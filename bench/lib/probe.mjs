@@ -83,7 +83,7 @@ if (mode === 'compile') {
     for (let k = 0; k < Number(values.reps); k++) {
       // A save that changes the model's SQL, as an edit would.
       appendFileSync(path, `-- edit ${k}\n`);
-      fs.invalidate(path, false);
+      fs.update(path, 'change');
       const [r, ms] = lap(cycle);
       times.push(ms);
       last = r;

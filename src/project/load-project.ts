@@ -187,15 +187,19 @@ function readYamlFile(fs: ProjectFs, absPath: string, file: string, diagnostics:
   return parsed.yaml;
 }
 
-function sideYaml(fs: ProjectFs, absPath: string, root: string, diagnostics: Diagnostic[], cache?: ParsedYamlCache): YamlSource | undefined {
+/**
+ * The YAML beside a model or seed, found in `listed` (the files of the folders it was listed
+ * from, which hold it): loading asks the file system nothing per model.
+ */
+function sideYaml(fs: ProjectFs, absPath: string, root: string, listed: ReadonlySet<string>, diagnostics: Diagnostic[], cache?: ParsedYamlCache): YamlSource | undefined {
   // The same path strings every time: a cache looks them up without hashing them anew.
   const paths = fs.derive(absPath, 'side-yaml', () => {
     const stem = absPath.slice(0, -extname(absPath).length);
     return [`${stem}.yaml`, `${stem}.yml`];
   });
   // Most models have no YAML: ask twice without building an array.
-  const yaml = fs.exists(paths[0]);
-  const yml = fs.exists(paths[1]);
+  const yaml = listed.has(paths[0]);
+  const yml = listed.has(paths[1]);
   if (!yaml && !yml) return undefined;
   // A dbt properties file named like its model is read with the other properties files.
   const own = paths
@@ -297,7 +301,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: Pa
     ...(packages?.installed ?? []).map((p) => ({ base: join(root, p.dir), layout: p.layout, package: p })),
   ];
   /** A YAML file among models or seeds: a properties file, the config of the file beside it, or a mistake. */
-  const yamlBeside = (abs: string, ext: string, owner: string) => {
+  const yamlBeside = (abs: string, ext: string, owner: string, listed: ReadonlySet<string>) => {
     const file = rel(abs);
     const yaml = readYaml(fs, abs, file, diagnostics);
     if (yaml && isPropertiesFile(yaml.data)) {
@@ -307,7 +311,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: Pa
     // dbt reads past a YAML file with nothing in it (empty, or comments only), and so does pipe.
     if (yaml && dbtProject && Object.keys(yaml.data).length === 0) return;
     const stem = abs.slice(0, -ext.length);
-    if (!fs.exists(`${stem}.${owner}`)) {
+    if (!listed.has(`${stem}.${owner}`)) {
       diagnostics.push(
         error('orphan-yaml', `${file} has no ${owner === 'sql' ? 'model' : 'seed'} beside it (expected ${rel(stem)}.${owner})`, { file }, {
           hint: dbtProject ? 'a dbt properties file starts with version: 2 or a section such as models: or sources:' : undefined,
@@ -316,16 +320,28 @@ export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: Pa
     }
   };
 
+  /**
+   * Each file of the model or seed folders of the project and of each installed package, with
+   * its package and the files listed with it (among which the YAML beside a file is found).
+   */
+  function* filesOf(kind: 'models' | 'seeds'): Generator<{ abs: string; pkg?: InstalledPackage; listed: ReadonlySet<string> }> {
+    for (const { base, layout: folders, package: pkg } of origins) {
+      const files = listAll(folders[kind], base);
+      const listed = new Set(files);
+      for (const abs of files) yield { abs, pkg, listed };
+    }
+  }
+
   const models: ModelSource[] = [];
   const seen = new Map<string, string>();
   /** Names (lowercased) of the packages' nodes among `seen`. */
   const packaged = new Set<string>();
   const shadowed: ShadowedNode[] = [];
   const namesKind = `model-name:${root}`;
-  for (const { base, layout: folders, package: pkg } of origins) for (const abs of listAll(folders.models, base)) {
+  for (const { abs, pkg, listed } of filesOf('models')) {
     const ext = extname(abs);
     if (YAML_EXTENSIONS.includes(ext)) {
-      yamlBeside(abs, ext, 'sql');
+      yamlBeside(abs, ext, 'sql', listed);
       continue;
     }
     if (ext === '.md') {
@@ -375,14 +391,14 @@ export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: Pa
       leftOut.push(name);
       continue;
     }
-    models.push({ name, file, absPath: abs, sql, yaml: sideYaml(fs, abs, root, diagnostics, yamlCache), ...(pkg ? { package: pkg } : {}) });
+    models.push({ name, file, absPath: abs, sql, yaml: sideYaml(fs, abs, root, listed, diagnostics, yamlCache), ...(pkg ? { package: pkg } : {}) });
   }
 
   const seeds: SeedSource[] = [];
-  for (const { base, layout: folders, package: pkg } of origins) for (const abs of listAll(folders.seeds, base)) {
+  for (const { abs, pkg, listed } of filesOf('seeds')) {
     const ext = extname(abs);
     if (YAML_EXTENSIONS.includes(ext)) {
-      yamlBeside(abs, ext, 'csv');
+      yamlBeside(abs, ext, 'csv', listed);
       continue;
     }
     if (ext !== '.csv') continue;
@@ -420,7 +436,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: Pa
         const content = fs.readBytes ? fs.readBytes(abs).toString('utf8') : fs.read(abs);
         return inferSeedTypes(content, delimiter, columns);
       });
-    seeds.push({ name, file, absPath: abs, hash, head, dbtTypes, yaml: sideYaml(fs, abs, root, diagnostics, yamlCache), ...(pkg ? { package: pkg } : {}) });
+    seeds.push({ name, file, absPath: abs, hash, head, dbtTypes, yaml: sideYaml(fs, abs, root, listed, diagnostics, yamlCache), ...(pkg ? { package: pkg } : {}) });
   }
 
   const macros: MacroSource[] = [];

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { decodeUtf8 } from './utf8.js';
 
@@ -21,15 +21,55 @@ export interface ProjectFs {
   derive<T>(absPath: string, kind: string, compute: () => T): T;
 }
 
+/**
+ * One walk of `dir` that asks each entry's type as it reads the folder: a file is known as one
+ * without a stat of its own; only a symbolic link is followed, to see whether a file is behind it.
+ */
 function listFromDisk(dir: string, recursive: boolean): string[] {
-  if (!existsSync(dir)) return [];
-  // Hidden files and folders below `dir` are skipped; the folders above it may be hidden.
-  return (readdirSync(dir, { recursive, withFileTypes: false }) as string[])
-    .filter((rel) => !rel.split(sep).some((part) => part.startsWith('.')))
-    .map((rel) => join(dir, rel))
-    .filter((p) => statSync(p).isFile())
-    .sort();
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { recursive, withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const out: string[] = [];
+  for (const entry of entries) {
+    const path = join(entry.parentPath, entry.name);
+    if (hiddenBelow(dir, path)) continue;
+    if (entry.isFile() || (entry.isSymbolicLink() && isFileBehind(path))) out.push(path);
+  }
+  return out.sort();
 }
+
+/** Hidden files and folders below `dir` are left out; the folders above it may be hidden. */
+function hiddenBelow(dir: string, path: string): boolean {
+  return path.slice(dir.length + 1).split(sep).some((part) => part.startsWith('.'));
+}
+
+function isFileBehind(link: string): boolean {
+  try {
+    return statSync(link).isFile();
+  } catch {
+    // A link to nothing is no file.
+    return false;
+  }
+}
+
+/** Where `path` goes in the sorted `list` (the order of listFromDisk), and whether it is there. */
+function place(list: readonly string[], path: string): { readonly at: number; readonly found: boolean } {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid] < path) lo = mid + 1;
+    else hi = mid;
+  }
+  return { at: lo, found: list[lo] === path };
+}
+
+/** What the file watcher says of a path. */
+export type FsEvent = 'add' | 'change' | 'unlink' | 'unlinkDir';
 
 export const diskFs: ProjectFs = {
   exists: (p) => existsSync(p),
@@ -41,12 +81,13 @@ export const diskFs: ProjectFs = {
 
 /**
  * Reads each file once and keeps it until told it changed, so that re-loading a project of
- * thousands of models after one save reads one file. Whether a file exists is kept too:
- * loading asks it for the YAML beside every model, and a file that appears or disappears
- * is reported through `invalidate` like a change.
+ * thousands of models after one save reads one file. Folder listings and whether a file exists
+ * are kept too, and kept current from what the file watcher says (`update`): a file added or
+ * deleted goes into or out of the listings that hold it, so that no save lists a folder again.
  */
 export class CachedFs implements ProjectFs {
   private readonly texts = new Map<string, string>();
+  /** Sorted files by folder: `r:` and `f:` keys for the recursive and the flat listing. */
   private readonly listings = new Map<string, string[]>();
   private readonly existing = new Map<string, boolean>();
   private readonly derived = new Map<string, Map<string, unknown>>();
@@ -96,17 +137,60 @@ export class CachedFs implements ProjectFs {
     return value;
   }
 
-  /** A file changed, appeared or disappeared (or a folder did: `structural` covers what was under it). */
-  invalidate(absPath: string, structural: boolean): void {
+  /** The file watcher's news of `absPath`: what was read of it is forgotten, the listings that hold it updated. */
+  update(absPath: string, event: FsEvent): void {
+    this.forget(absPath);
+    switch (event) {
+      case 'change':
+        return;
+      case 'add':
+        this.existing.set(absPath, true);
+        for (const [key, list] of this.listings) {
+          if (!this.holds(key, absPath)) continue;
+          const { at, found } = place(list, absPath);
+          // A new array: a listing handed out before stays as it was.
+          if (!found) this.listings.set(key, [...list.slice(0, at), absPath, ...list.slice(at)]);
+        }
+        return;
+      case 'unlink':
+        this.existing.set(absPath, false);
+        for (const [key, list] of this.listings) {
+          const { at, found } = place(list, absPath);
+          if (found) this.listings.set(key, [...list.slice(0, at), ...list.slice(at + 1)]);
+        }
+        return;
+      case 'unlinkDir': {
+        const under = `${absPath}${sep}`;
+        for (const p of [...this.existing.keys()]) if (p.startsWith(under)) this.existing.delete(p);
+        for (const p of [...this.texts.keys()]) if (p.startsWith(under)) this.forget(p);
+        for (const [key, list] of this.listings) {
+          // The folder itself and those below it are empty now (until files are added again).
+          if (`${key.slice(2)}${sep}`.startsWith(under)) this.listings.set(key, []);
+          else if (list.some((p) => p.startsWith(under))) this.listings.set(key, list.filter((p) => !p.startsWith(under)));
+        }
+        return;
+      }
+      default:
+        throw new Error(`internal error: unknown file event ${String(event satisfies never)}`);
+    }
+  }
+
+  /** Every listing and every answer of `exists` forgotten: the project's folders may be others now (dbt_project.yml changed). */
+  forgetFolders(): void {
+    this.listings.clear();
+    this.existing.clear();
+  }
+
+  private forget(absPath: string): void {
     this.texts.delete(absPath);
     this.derived.delete(absPath);
-    this.existing.delete(absPath);
-    if (!structural) return;
-    for (const p of [...this.existing.keys()]) if (p.startsWith(`${absPath}/`)) this.existing.delete(p);
-    for (const key of [...this.listings.keys()]) {
-      const dir = key.slice(2);
-      if (absPath.startsWith(`${dir}/`) || dirname(absPath) === dir) this.listings.delete(key);
-    }
+  }
+
+  /** Whether the listing of `key` has a place for the file `absPath`. */
+  private holds(key: string, absPath: string): boolean {
+    const dir = key.slice(2);
+    if (key[0] === 'f') return dirname(absPath) === dir && !hiddenBelow(dir, absPath);
+    return absPath.startsWith(`${dir}${sep}`) && !hiddenBelow(dir, absPath);
   }
 }
 

@@ -4,12 +4,12 @@ import { resolveInterval } from '../commands/context.js';
 import { dateVariables } from '../dates/dates.js';
 import { loadProject, PROJECT_FILE } from '../project/load-project.js';
 import { DBT_PROJECT_FILE, type ProjectLayout } from '../project/layout.js';
-import { CachedFs } from '../project/project-fs.js';
+import { CachedFs, type FsEvent } from '../project/project-fs.js';
 import { Alarm } from '../util/sleep.js';
 import { StateMachine } from '../util/state-machine.js';
 import { unknownState } from '../util/unknown-state.js';
 import { ChangeBuilder, type BuildOptions } from './build-changes.js';
-import { INITIAL_WATCHER_STATE, nextWatcherState, type FileChange, type WatcherEffect } from './watch-machine.js';
+import { INITIAL_WATCHER_STATE, nextWatcherState, type WatcherEffect } from './watch-machine.js';
 
 /**
  * `pipe watch`: build the selection, then on every save rebuild what changed and everything
@@ -84,12 +84,14 @@ export async function watch(options: WatchOptions): Promise<void> {
     void watcher.close().then(() => ended({ error }));
   });
 
-  const onSave = (change: FileChange) => (path: string) => {
-    // The cache forgets the file now, so that the next build reads it whatever its state.
-    fs.invalidate(path, change !== 'change');
-    machine.send({ kind: 'saved', path, change });
+  const onSave = (event: FsEvent) => (path: string) => {
+    // The cache learns of the file now, so that the next build reads it whatever its state.
+    fs.update(path, event);
+    // dbt_project.yml says where the folders are: they are listed again.
+    if (relative(root, path) === DBT_PROJECT_FILE) fs.forgetFolders();
+    machine.send({ kind: 'saved', path, change: event === 'unlinkDir' ? 'unlink' : event });
   };
-  watcher.on('add', onSave('add')).on('change', onSave('change')).on('unlink', onSave('unlink')).on('unlinkDir', onSave('unlink'));
+  watcher.on('add', onSave('add')).on('change', onSave('change')).on('unlink', onSave('unlink')).on('unlinkDir', onSave('unlinkDir'));
   watcher.once('ready', () => machine.send({ kind: 'ready' }));
   const stop = () => machine.send({ kind: 'stop' });
   if (signal.aborted) stop();

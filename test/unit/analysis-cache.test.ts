@@ -1,7 +1,8 @@
 import { mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
+import * as nodeFs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { analyze, AnalysisCache, type Analysis } from '../../src/analyze/analyze.js';
 import { dayInterval, parseDate } from '../../src/dates/dates.js';
 import { NO_TABLE } from '../../src/plan/materializations.js';
@@ -15,10 +16,19 @@ import { Random } from '../support/random.js';
  * their inputs are the same). Whatever the edits, the result must be the one a fresh
  * analysis of the files on disk gives. Random sequences of edits (models and YAML edited,
  * added, deleted, renamed, moved; errors made and fixed; cycles; macros, seeds and pipe.yaml
- * changed) are applied to a project on disk, the caches told what changed as the watcher
- * tells them, and after each edit the cached and the fresh analysis are compared: nodes,
- * graph edges, diagnostics and each model's rendered SQL.
+ * changed; folders deleted and moved whole) are applied to a project on disk, the caches told
+ * what changed as the watcher tells them (each file's event, and for a folder deleted its
+ * `unlinkDir` with or without events of the files in it, in any order), and after each edit
+ * the cached and the fresh analysis are compared: nodes, graph edges, diagnostics and each
+ * model's rendered SQL. The cache never lists a folder again after the first analysis.
  */
+
+// Folder reads counted: once the project is read, the watcher's news keeps the listings current.
+vi.mock('node:fs', async (original) => {
+  const fs = await original<typeof import('node:fs')>();
+  return { ...fs, readdirSync: vi.fn(fs.readdirSync) };
+});
+const folderReads = () => vi.mocked(nodeFs.readdirSync).mock.calls.length;
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -49,7 +59,7 @@ function observed(a: Analysis): unknown {
   );
 }
 
-type Change = 'add' | 'change' | 'unlink';
+type Change = 'add' | 'change' | 'unlink' | 'unlinkDir';
 
 /** A project on disk, edited the way a person would, reporting each change as the watcher does. */
 class EditedProject {
@@ -72,7 +82,7 @@ class EditedProject {
   }
 
   private tell(rel: string, change: Change): void {
-    this.fs.invalidate(this.abs(rel), change !== 'change');
+    this.fs.update(this.abs(rel), change);
   }
 
   write(rel: string, text: string): void {
@@ -92,6 +102,29 @@ class EditedProject {
     renameSync(this.abs(from), this.abs(to));
     this.tell(from, 'unlink');
     this.tell(to, 'add');
+  }
+
+  /** A folder removed whole: the watcher tells of the folder, and may or may not tell of each file first. */
+  removeFolder(rel: string): void {
+    const files = this.files(rel, '');
+    rmSync(this.abs(rel), { recursive: true });
+    if (this.r.chance(0.5)) {
+      // In any order.
+      for (let i = files.length - 1; i > 0; i--) {
+        const j = this.r.int(i + 1);
+        [files[i], files[j]] = [files[j], files[i]];
+      }
+      for (const f of files) this.tell(f, 'unlink');
+    }
+    this.tell(rel, 'unlinkDir');
+  }
+
+  /** A folder renamed: gone from the old place, each file added at the new one. */
+  moveFolder(from: string, to: string): void {
+    const files = this.files(from, '');
+    renameSync(this.abs(from), this.abs(to));
+    this.tell(from, 'unlinkDir');
+    for (const f of files) this.tell(`${to}${f.slice(from.length)}`, 'add');
   }
 
   files(under: string, ext: string): string[] {
@@ -174,7 +207,7 @@ class EditedProject {
     const model = () => r.pick(models);
     const folder = () => r.pick(['models', 'models/staging', 'models/marts', 'models/new']);
     const fresh = () => `m${r.int(8)}`;
-    switch (r.int(12)) {
+    switch (r.int(14)) {
       case 0:
       case 1:
       case 2:
@@ -241,6 +274,17 @@ class EditedProject {
             : r.pick(['{% macro cents(c) %}round({{ c }} / 100.0, 2){% endmacro %}\n', '{% macro cents(c) %}({{ c }}) / 100{% endmacro %}\n']),
         );
         return 'edit macros/money.sql';
+      case 11:
+        if (!existsSync(this.abs('models/new')) || r.chance(0.5)) break;
+        this.removeFolder('models/new');
+        return 'delete models/new';
+      case 12: {
+        const [from, to] = r.pick([['models/new', 'models/newer'], ['models/newer', 'models/new'], ['models/staging', 'models/new/staging'], ['models/new/staging', 'models/staging']]);
+        if (!existsSync(this.abs(from)) || existsSync(this.abs(to))) break;
+        mkdirSync(dirname(this.abs(to)), { recursive: true });
+        this.moveFolder(from, to);
+        return `move ${from} → ${to}`;
+      }
       case 10:
         this.write(
           'pipe.yaml',
@@ -270,7 +314,9 @@ describe('watch mode analysis cache', () => {
       for (let i = 0; i < 16; i++) {
         steps.push(p.edit());
         const fresh = p.fresh();
+        const reads = folderReads();
         expect(observed(p.cached()), `seed ${seed}: ${steps.join('; ')}`).toEqual(observed(fresh));
+        expect(folderReads(), `folders listed again, seed ${seed}: ${steps.join('; ')}`).toBe(reads);
         if (fresh.diagnostics.length > 0) broken++;
         else clean++;
       }

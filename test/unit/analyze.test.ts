@@ -496,19 +496,22 @@ describe('project file systems', () => {
     expect(a.nodes.get('s')!.kind).toBe('seed');
   });
 
-  it('keeps reading a cached file until it is invalidated', () => {
+  it('keeps reading a cached file until told of its change', () => {
     const root = project({ 'models/a.sql': 'select 1 as v' });
     const fs = new CachedFs();
     expect(sqlOf(analyze(loadProject(root, fs), { interval: day }), 'a')).toBe('select 1 as v');
     writeFileSync(join(root, 'models/a.sql'), 'select 2 as v');
     expect(sqlOf(analyze(loadProject(root, fs), { interval: day }), 'a')).toBe('select 1 as v');
-    fs.invalidate(join(root, 'models/a.sql'), false);
+    fs.update(join(root, 'models/a.sql'), 'change');
     expect(sqlOf(analyze(loadProject(root, fs), { interval: day }), 'a')).toBe('select 2 as v');
-    // A new file appears only once its folder listing is invalidated.
+    // A new file appears only once told of, and goes into the listing kept.
     writeFileSync(join(root, 'models/b.sql'), 'select 3 as v');
     expect(loadProject(root, fs).models.map((m) => m.name)).toEqual(['a']);
-    fs.invalidate(join(root, 'models/b.sql'), true);
+    fs.update(join(root, 'models/b.sql'), 'add');
     expect(loadProject(root, fs).models.map((m) => m.name)).toEqual(['a', 'b']);
+    rmSync(join(root, 'models/a.sql'));
+    fs.update(join(root, 'models/a.sql'), 'unlink');
+    expect(loadProject(root, fs).models.map((m) => m.name)).toEqual(['b']);
   });
 });
 
