@@ -131,7 +131,15 @@ export async function openFor(
   selected: Set<string>,
   pipelineName: string | undefined,
   dbPath: string,
-  opened: { warehouse?: EngineHandle; catalog?: Catalog; access?: WarehouseAccess; wait?: HeldWait; setup?: WarehouseSetup } = {},
+  opened: {
+    warehouse?: EngineHandle;
+    catalog?: Catalog;
+    access?: WarehouseAccess;
+    wait?: HeldWait;
+    setup?: WarehouseSetup;
+    /** For writing: the catalog and seed hashes as the caller read them under the lock it holds, with nothing written since (watch keeps them between builds). */
+    known?: { readonly catalog: Catalog; readonly seedHashes: Map<string, string> };
+  } = {},
 ): Promise<Prepared> {
   const pipeline = pipelineName ? analysis.pipelines.get(pipelineName) : undefined;
   const access = opened.access ?? 'write';
@@ -149,7 +157,7 @@ export async function openFor(
     await throwIfStopped(wait.signal);
     const { engine } = warehouse;
     await engine.prepareForWriting();
-    const { catalog, seedHashes } = await engine.withSession(async (s) => ({ catalog: await readCatalog(s), seedHashes: await readSeedHashes(s) }));
+    const { catalog, seedHashes } = opened.known ?? (await engine.withSession(async (s) => ({ catalog: await readCatalog(s), seedHashes: await readSeedHashes(s) })));
     return { analysis, selected, pipeline, access, warehouse, dbPath, setup, catalog, seedHashes };
   } catch (e) {
     warehouse.close();

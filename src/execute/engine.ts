@@ -258,6 +258,15 @@ export class Engine {
    * dead, and every staging table left over; on a lake other processes write to, only the
    * runs of processes of this machine that are gone.
    */
+  /**
+   * The file is as an engine of this process left it once prepared, with nothing written by
+   * another since (watch knows by the file's stamp): preparing again would find nothing to
+   * create or recover, so it is not done.
+   */
+  preparedAlready(): void {
+    this.prepared = true;
+  }
+
   prepareForWriting(): Promise<void> {
     return this.stateWrites.run('state', async () => {
       if (this.prepared) return;

@@ -2,11 +2,12 @@ import { relative, sep } from 'node:path';
 import { AnalysisCache, type Analysis } from '../analyze/analyze.js';
 import { DiagnosticError } from '../diagnostics/diagnostics.js';
 import { analyzeAndSelect, type ProjectOptions, type SelectionOptions } from '../commands/context.js';
-import { openProject, templateCacheOf } from '../commands/open-project.js';
+import { openProject, templateCacheOf, type Project } from '../commands/open-project.js';
 import { readBuildResults } from '../commands/build-results.js';
 import { resolveThreads } from '../commands/threads.js';
 import { launch, newRunId, openFor, planContext, retryCommandFor } from '../commands/lifecycle.js';
 import { Engine, type EngineHandle } from '../execute/engine.js';
+import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { dateVariables, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
@@ -14,13 +15,22 @@ import { downstreamClosure } from '../graph/graph.js';
 import { isBuilt, NO_TABLE } from '../plan/materializations.js';
 import { planRun } from '../plan/plan.js';
 import type { CachedFs } from '../project/project-fs.js';
-import { Catalog, readCatalog } from '../warehouse/run-state.js';
+import { readCatalog, readSeedHashes, type Catalog } from '../warehouse/run-state.js';
+import { fileStamp } from '../warehouse/file-stamp.js';
+import type { BuildResults } from '../commands/choose-selection.js';
 import type { Changes } from './watch-machine.js';
 
 /**
  * One build of `pipe watch`: read the project again, work out what the saved files change,
  * and build that and everything downstream of it with the same atomic writes as `pipe run`.
  * The last analysis that got through is kept, to compare the next one with.
+ *
+ * What a build needs of the warehouse (its tables, the seeds loaded, how the latest builds
+ * ended) is kept too, with the file's stamp (see file-stamp.ts) as watch let go of it: a save
+ * whose stamp is unchanged is analyzed without opening the file, and the file is opened only
+ * to build. A stamp that differs, before opening or once the file is held, means another
+ * process wrote to it: what is known is read again under the lock and the save analyzed
+ * again, so a build never plans from what the warehouse held before another process changed it.
  */
 
 export interface BuildOptions extends ProjectOptions, SelectionOptions {
@@ -37,9 +47,29 @@ function nodeOfFile(file: string): string | undefined {
   return m ? m[2] : undefined;
 }
 
+/** What a build reads of the warehouse, as read under its lock. */
+interface Known {
+  readonly dbPath: string;
+  /** The file's stamp with nothing written since the read; none for a lake, which other processes write while watch does. */
+  readonly stamp: string | undefined;
+  readonly catalog: Catalog;
+  readonly tables: Catalog;
+  readonly seedHashes: Map<string, string>;
+  readonly builds: BuildResults;
+}
+
+/** What a save changes: the analysis, and what to build and to say has left the project. */
+interface Decision {
+  readonly analysis: Analysis;
+  readonly rebuild: Set<string>;
+  readonly removed: string[];
+}
+
 export class ChangeBuilder {
   private readonly cache = new AnalysisCache();
   private previous: Analysis | undefined;
+  /** What the warehouse held when watch last let go of it; undefined once that cannot be vouched for. */
+  private known: Known | undefined;
 
   constructor(
     private readonly options: BuildOptions,
@@ -56,35 +86,94 @@ export class ChangeBuilder {
   async build(changes: Changes): Promise<'built' | 'blocked'> {
     const { emit } = this.options;
     const changedFiles = [...changes.files.keys()].map((p) => this.rel(p)).sort();
+    // Taken now and given back at the end only while still true: after a write, or a failure, nothing is trusted.
+    const kept = this.known;
+    this.known = undefined;
+    let warehouse: EngineHandle | undefined;
+    /** The file opened while the save is analyzed; nothing when another process held it. */
+    let early: Promise<{ handle?: EngineHandle; error?: unknown }> | undefined;
+    /** What the warehouse holds, as long as nothing may have written to it since it was read. */
+    let holds: Known | undefined;
     try {
       const project = openProject(this.options, this.fs);
       const dbPath = project.warehousePath;
-      const { warehouse, catalog } = await this.openWhenFree(dbPath, project.warehouseSetup);
-      if (!warehouse) return 'built';
-      let handedOver = false;
-      try {
-        const tables = catalog.only('table');
-        const builds = await readBuildResults(warehouse);
-        const { analysis, selected } = analyzeAndSelect(project.files, { ...this.options, interval: this.interval, existingRelations: tables, validated: project, builds, templateCache: templateCacheOf(project) }, this.cache);
-        const { rebuild, removed } = this.whatToRebuild(analysis, selected, changes, changedFiles);
-        if (changedFiles.length > 0) emit({ type: 'watch-change', files: changedFiles, rebuild: [...rebuild], removed });
-        for (const r of removed) {
-          emit({ type: 'notice', message: `${r} left the project: it is no longer built, and its table is not dropped (drop it yourself if you no longer want it)` });
-        }
-        this.previous = analysis;
-        if (rebuild.size === 0) return 'built';
-        handedOver = true;
-        await this.run(analysis, rebuild, dbPath, warehouse);
-        return 'built';
-      } finally {
-        if (!handedOver) warehouse.close();
+      const { warehouseSetup: setup } = project;
+      // A lake's catalog is written by other processes while watch holds it: no stamp tells of that.
+      const stampOf = setup.lake ? undefined : () => fileStamp(dbPath);
+      if (kept?.dbPath === dbPath && kept.stamp !== undefined && kept.stamp === stampOf?.()) {
+        holds = kept;
+        // Most saves build, and opening the file is the longest wait of a build: it opens while
+        // the save is analyzed. Held by another process, it is waited for only if there is a build.
+        early = Engine.open(dbPath, { setup }).then(
+          (handle) => ({ handle }),
+          (error: unknown) => (error instanceof WarehouseLockedError ? {} : { error }),
+        );
+      } else {
+        warehouse = await this.openWhenFree(dbPath, setup);
+        if (!warehouse) return 'built';
+        holds = await readKnown(warehouse, dbPath, stampOf);
       }
+      let decision = this.decide(project, holds, changes, changedFiles);
+      this.report(decision, changedFiles);
+      if (early) {
+        const opened = await early;
+        early = undefined;
+        if (opened.error !== undefined) throw opened.error;
+        warehouse = opened.handle;
+      }
+      if (decision.rebuild.size > 0 && warehouse === undefined) {
+        warehouse = await this.openWhenFree(dbPath, setup);
+        if (!warehouse) return 'built';
+      }
+      if (warehouse && holds === kept) {
+        if (stampOf?.() === holds.stamp) warehouse.engine.preparedAlready();
+        else {
+          // Another process wrote between the look and the open: decide again from what it left.
+          holds = await readKnown(warehouse, dbPath, stampOf);
+          const again = this.decide(project, holds, changes, changedFiles);
+          if (!sameMembers(again.rebuild, decision.rebuild)) this.report({ ...again, removed: [] }, changedFiles);
+          decision = again;
+        }
+      }
+      this.previous = decision.analysis;
+      if (decision.rebuild.size === 0) return 'built';
+      // The run closes the handle it is given; this one reads what the run left, before the file is let go.
+      const running = warehouse!;
+      warehouse = await Engine.open(dbPath, { setup });
+      const before = holds;
+      holds = undefined;
+      await this.run(decision.analysis, decision.rebuild, dbPath, running, before);
+      holds = await readKnown(warehouse, dbPath, stampOf);
+      return 'built';
     } catch (e) {
       if (!(e instanceof DiagnosticError)) throw e;
       if (changedFiles.length > 0) emit({ type: 'watch-change', files: changedFiles, rebuild: [], removed: [], blocked: true });
       for (const d of e.diagnostics) emit({ type: 'diagnostic', diagnostic: d });
       emit({ type: 'notice', message: 'fix the problem and save: watching goes on' });
       return 'blocked';
+    } finally {
+      // An early open the build did not get to is let go of too.
+      if (early) (await early).handle?.close();
+      warehouse?.close();
+      if (holds?.stamp !== undefined) this.known = holds;
+    }
+  }
+
+  /** Analyzes the project as the warehouse is known to hold it, and works out what the save rebuilds. */
+  private decide(project: Project, known: Known, changes: Changes, changedFiles: readonly string[]): Decision {
+    const { analysis, selected } = analyzeAndSelect(
+      project.files,
+      { ...this.options, interval: this.interval, existingRelations: known.tables, validated: project, builds: known.builds, templateCache: templateCacheOf(project) },
+      this.cache,
+    );
+    return { analysis, ...this.whatToRebuild(analysis, selected, changes, changedFiles) };
+  }
+
+  private report(decision: Decision, changedFiles: readonly string[]): void {
+    const { emit } = this.options;
+    if (changedFiles.length > 0) emit({ type: 'watch-change', files: [...changedFiles], rebuild: [...decision.rebuild], removed: decision.removed });
+    for (const r of decision.removed) {
+      emit({ type: 'notice', message: `${r} left the project: it is no longer built, and its table is not dropped (drop it yourself if you no longer want it)` });
     }
   }
 
@@ -117,32 +206,25 @@ export class ChangeBuilder {
     return { rebuild, removed };
   }
 
-  /** Waits for the warehouse as long as it takes, saying once per build who holds it. */
-  private async openWhenFree(dbPath: string, setup: WarehouseSetup): Promise<{ warehouse?: EngineHandle; catalog: Catalog }> {
+  /** Waits for the warehouse as long as it takes, saying once per build who holds it; undefined when watching stops meanwhile. */
+  private async openWhenFree(dbPath: string, setup: WarehouseSetup): Promise<EngineHandle | undefined> {
     const { emit, signal } = this.options;
-    let warehouse: EngineHandle;
     try {
-      warehouse = await Engine.openWhenFree(dbPath, { setup }, {
+      return await Engine.openWhenFree(dbPath, { setup }, {
         ms: Infinity,
         pollMs: 1000,
         signal,
         onHeld: (held) => emit({ type: 'notice', message: `${held.inUse}; waiting for it` }),
       });
     } catch (e) {
-      if (signal.aborted && e === signal.reason) return { catalog: new Catalog() };
+      if (signal.aborted && e === signal.reason) return undefined;
       throw e;
-    }
-    const session = await warehouse.session();
-    try {
-      return { warehouse, catalog: await readCatalog(session) };
-    } finally {
-      session.close();
     }
   }
 
-  private async run(analysis: Analysis, nodes: Set<string>, dbPath: string, warehouse: EngineHandle): Promise<void> {
+  private async run(analysis: Analysis, nodes: Set<string>, dbPath: string, warehouse: EngineHandle, known: Known): Promise<void> {
     const { options, interval } = this;
-    const prepared = await openFor(analysis, nodes, options.pipeline, dbPath, { warehouse });
+    const prepared = await openFor(analysis, nodes, options.pipeline, dbPath, { warehouse, known });
     const runId = newRunId();
     const plan = planRun(planContext(prepared, runId), interval);
     const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: analysis.settings });
@@ -169,4 +251,24 @@ export class ChangeBuilder {
       retryCommand: retryCommandFor(options),
     });
   }
+}
+
+/**
+ * What a build needs of the warehouse, read from `warehouse` (held, and prepared for writing
+ * first: recovering from another process's crash writes to it). Stamped while still held,
+ * once a checkpoint has moved everything into the file, so that letting go of it (which
+ * checkpoints) leaves the stamp as it is; no stamp when `stampOf` gives none, or the
+ * checkpoint fails: then what was read is not kept past this build.
+ */
+async function readKnown(warehouse: EngineHandle, dbPath: string, stampOf: (() => string) | undefined): Promise<Known> {
+  const { engine } = warehouse;
+  await engine.prepareForWriting();
+  const { catalog, seedHashes } = await engine.withSession(async (s) => ({ catalog: await readCatalog(s), seedHashes: await readSeedHashes(s) }));
+  const builds = await readBuildResults(warehouse);
+  const stamp = stampOf && (await engine.withSession((s) => s.exec('CHECKPOINT')).then(stampOf, () => undefined));
+  return { dbPath, stamp, catalog, tables: catalog.only('table'), seedHashes, builds };
+}
+
+function sameMembers<T>(a: ReadonlySet<T>, b: ReadonlySet<T>): boolean {
+  return a.size === b.size && [...a].every((x) => b.has(x));
 }

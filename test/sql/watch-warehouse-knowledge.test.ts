@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { WatchIn } from '../support/watch-in-process.js';
+import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
+
+/**
+ * Watch keeps what a build needs of the warehouse (tables, seeds loaded, latest builds)
+ * between builds and lets go of the file meanwhile. These tests change the warehouse from
+ * elsewhere between two saves and check that watch builds from what the warehouse holds then,
+ * not from what it remembers: an incremental model whose table another writer dropped is
+ * built whole again (built from memory, it would insert into a table that is gone and fail).
+ */
+
+afterAll(removeProjects);
+
+const watchers: WatchIn[] = [];
+afterEach(async () => {
+  for (const w of watchers.splice(0)) await w.stop();
+});
+
+const INC = "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, {% if is_incremental() %}'again'{% else %}'whole'{% endif %} as how\n";
+
+function watchProject(): { dir: string; w: WatchIn } {
+  const dir = tempProject({ 'pipe.yaml': 'name: t\n', 'models/inc.sql': INC, 'models/other.sql': 'select 1 as n\n' }, 'pipe-watch-known-');
+  const w = new WatchIn(dir, '2024-01-02');
+  watchers.push(w);
+  return { dir, w };
+}
+
+const ofType = (type: string) => (e: Record<string, unknown>) => e.type === type;
+
+/** Saves inc.sql again and waits for its build; how it was built, as its table says. */
+async function saveAndBuild(dir: string, w: WatchIn, edit: number): Promise<{ how: unknown; passed: Record<string, unknown>[] }> {
+  appendFileSync(join(dir, 'models/inc.sql'), `-- edit ${edit}\n`);
+  const { passed } = await w.idle();
+  const [row] = await queryWarehouse(dir, 'SELECT how FROM inc');
+  return { how: row?.how, passed };
+}
+
+async function dropInc(dir: string): Promise<void> {
+  const db = await DuckDBInstance.create(join(dir, 'warehouse.duckdb'));
+  const c = await db.connect();
+  await c.run('DROP TABLE main.inc');
+  c.closeSync();
+  db.closeSync();
+}
+
+describe('watch between builds', () => {
+  it('sees a table another writer dropped between two saves', async () => {
+    const { dir, w } = watchProject();
+    await w.idle();
+    expect((await saveAndBuild(dir, w, 1)).how).toBe('again');
+    // Another writer, after watch let go of the file.
+    await dropInc(dir);
+    const { how, passed } = await saveAndBuild(dir, w, 2);
+    expect(passed.filter(ofType('task-failed'))).toEqual([]);
+    expect(how).toBe('whole');
+    // And the table it built is known to the next save.
+    expect((await saveAndBuild(dir, w, 3)).how).toBe('again');
+  });
+
+  it('says what a save changes while another process holds the file, and builds from what that process left', async () => {
+    const { dir, w } = watchProject();
+    await w.idle();
+    expect((await saveAndBuild(dir, w, 1)).how).toBe('again');
+    // Another process holds the file until told to drop the table and let go.
+    const holder = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { DuckDBInstance } from '@duckdb/node-api';
+         import { createInterface } from 'node:readline';
+         const db = await DuckDBInstance.create(${JSON.stringify(join(dir, 'warehouse.duckdb'))});
+         const c = await db.connect();
+         console.log('held');
+         for await (const _ of createInterface({ input: process.stdin })) break;
+         await c.run('DROP TABLE main.inc');
+         c.closeSync();
+         db.closeSync();
+         console.log('let go');`,
+      ],
+      { cwd: process.cwd(), stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const lines = createInterface({ input: holder.stdout })[Symbol.asyncIterator]();
+    expect((await lines.next()).value).toBe('held');
+    appendFileSync(join(dir, 'models/inc.sql'), '-- edit 2\n');
+    // Analyzed from what watch knows, without the file: the change is told while it is held.
+    const change = await w.next(ofType('watch-change'));
+    expect(change.event).toMatchObject({ files: ['models/inc.sql'], rebuild: ['inc'] });
+    const waiting = await w.next(ofType('notice'));
+    expect(String(waiting.event.message)).toMatch(/waiting for it/);
+    holder.stdin.write('go\n');
+    expect((await lines.next()).value).toBe('let go');
+    const { passed } = await w.idle();
+    expect(passed.filter(ofType('task-failed'))).toEqual([]);
+    expect(passed.filter(ofType('task-succeeded')).length).toBe(1);
+    const [row] = await queryWarehouse(dir, 'SELECT how FROM inc');
+    expect(row.how).toBe('whole');
+  });
+});
