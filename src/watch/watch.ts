@@ -64,6 +64,8 @@ export async function watch(options: WatchOptions): Promise<void> {
         return;
       case 'debounce':
         quiet.set(options.debounceMs ?? 150, () => machine.send({ kind: 'quiet' }));
+        // A build follows: the warehouse opens meanwhile.
+        builder.prepare();
         return;
       case 'cancel-debounce':
         quiet.cancel();
@@ -72,6 +74,7 @@ export async function watch(options: WatchOptions): Promise<void> {
         emit({ type: 'watch-waiting' });
         return;
       case 'close':
+        await builder.release();
         await watcher.close();
         ended('error' in effect ? { error: effect.error } : undefined);
         return;
@@ -81,7 +84,7 @@ export async function watch(options: WatchOptions): Promise<void> {
   };
   const machine = new StateMachine(INITIAL_WATCHER_STATE, nextWatcherState, perform, (error) => {
     quiet.cancel();
-    void watcher.close().then(() => ended({ error }));
+    void Promise.all([builder.release(), watcher.close()]).then(() => ended({ error }));
   });
 
   const onSave = (event: FsEvent) => (path: string) => {
