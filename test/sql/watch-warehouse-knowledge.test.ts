@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, watch as watchFolder } from 'node:fs';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { PipeEvent } from '../../src/events/events.js';
+import { watch } from '../../src/watch/watch.js';
 import { WatchIn } from '../support/watch-in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
@@ -12,7 +14,9 @@ import { queryWarehouse, removeProjects, tempProject } from '../support/projects
  * between builds and lets go of the file meanwhile. These tests change the warehouse from
  * elsewhere between two saves and check that watch builds from what the warehouse holds then,
  * not from what it remembers: an incremental model whose table another writer dropped is
- * built whole again (built from memory, it would insert into a table that is gone and fail).
+ * built whole again (built from memory, it would take the table for there and build it as
+ * one that is). And the file watch opens as soon as a save comes is let go of when watching
+ * stops before the build.
  */
 
 afterAll(removeProjects);
@@ -24,8 +28,10 @@ afterEach(async () => {
 
 const INC = "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d, {% if is_incremental() %}'again'{% else %}'whole'{% endif %} as how\n";
 
+const newProject = () => tempProject({ 'pipe.yaml': 'name: t\n', 'models/inc.sql': INC, 'models/other.sql': 'select 1 as n\n' }, 'pipe-watch-known-');
+
 function watchProject(): { dir: string; w: WatchIn } {
-  const dir = tempProject({ 'pipe.yaml': 'name: t\n', 'models/inc.sql': INC, 'models/other.sql': 'select 1 as n\n' }, 'pipe-watch-known-');
+  const dir = newProject();
   const w = new WatchIn(dir, '2024-01-02');
   watchers.push(w);
   return { dir, w };
@@ -101,5 +107,41 @@ describe('watch between builds', () => {
     expect(passed.filter(ofType('task-succeeded')).length).toBe(1);
     const [row] = await queryWarehouse(dir, 'SELECT how FROM inc');
     expect(row.how).toBe('whole');
+  });
+
+  it('lets go of the file it opened at a save when watching stops before the build', async () => {
+    const dir = newProject();
+    const controller = new AbortController();
+    const events: PipeEvent[] = [];
+    let idle!: () => void;
+    const firstBuild = new Promise<void>((res) => (idle = res));
+    // A quiet period that does not end in this test: the save opens the file, no build follows.
+    const watching = watch({
+      project: dir,
+      date: '2024-01-02',
+      signal: controller.signal,
+      debounceMs: 3_600_000,
+      emit: (e) => {
+        events.push(e);
+        if (e.type === 'watch-waiting') idle();
+      },
+    });
+    await firstBuild;
+    // pipe notes who holds the file beside it while it is open for writing.
+    const note = join(dir, 'warehouse.duckdb.pipe-holder.json');
+    expect(existsSync(note)).toBe(false);
+    const opened = new Promise<void>((res) => {
+      const folder = watchFolder(dir, (_, name) => {
+        if (name !== basename(note) || !existsSync(note)) return;
+        folder.close();
+        res();
+      });
+    });
+    appendFileSync(join(dir, 'models/inc.sql'), '-- edit\n');
+    await opened;
+    controller.abort();
+    await watching;
+    expect(existsSync(note)).toBe(false);
+    expect(events.filter((e) => e.type === 'watch-change')).toEqual([]);
   });
 });
