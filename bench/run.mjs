@@ -300,7 +300,7 @@ function runPhases(r) {
 async function benchRun() {
   for (const n of cfg.runSizes) {
     const { dir } = synthetic(n);
-    log(`run: ${n} trivial models, pipe vs raw DuckDB`);
+    log(`run: ${n} trivial models, pipe vs plain SQL`);
     const x = await pipeVsBaseline(dir, `run-${n}`, cfg.runReps, true);
     results.run.push({ models: n, ...x, overheadPerModelMs: (x.pipeMs - x.baselineMs) / n });
     log(`  pipe ${fmtMs(x.pipeMs)}, plain SQL ${fmtMs(x.baselineMs)}, ${fmtX(x.ratio)}, ${fmtMs((x.pipeMs - x.baselineMs) / n)} per model${before(x)}`);

@@ -6,7 +6,7 @@ import { SQL, type StrategyInput } from './strategies/strategy.js';
 import { tableStrategy } from './strategies/table.js';
 import { viewStrategy } from './strategies/view.js';
 import { incrementalStaging, incrementalStrategy, partitionRows, writesOnce } from './strategies/incremental.js';
-import { fullRefreshDateSteps } from './strategies/full-refresh.js';
+import { fullRefreshDateChecks, fullRefreshDateSteps } from './strategies/full-refresh.js';
 import { externalStrategy } from './strategies/external.js';
 import { snapshotStrategy } from './strategies/snapshot.js';
 import { uniqueKeyStrategy } from './strategies/unique-key.js';
@@ -106,7 +106,7 @@ export interface PerInterval<M extends Materialization> {
   /** One interval of a `--full-refresh` backfill, built into the model's staging table `stagingRelation`. */
   stagedDate(input: StrategyInput, config: ConfigOf<M>, stagingRelation: string): Step[];
   /** What the checks of such an interval read: its own rows (the whole table is checked at the swap). */
-  stagedDateChecks(input: StrategyInput): CheckTarget;
+  stagedDateChecks(input: StrategyInput, config: ConfigOf<M>, stagingRelation: string): CheckTarget;
 }
 
 /** What a plan asks a model's intervals for (see PerInterval.batches). */
@@ -256,7 +256,7 @@ export const MATERIALIZATIONS = {
       lookback: (config, interval) => back(interval.start, config.lookback, interval.end - interval.start),
       chained: (config) => config.depends_on_past,
       stagedDate: (input, config, stagingRelation) => fullRefreshDateSteps(partitioned(input, config, config.partition_by), stagingRelation),
-      stagedDateChecks: (input) => ({ partition: incrementalStaging(input) }),
+      stagedDateChecks: (input, config, stagingRelation) => fullRefreshDateChecks(partitioned(input, config, config.partition_by), stagingRelation),
     },
   },
   merge: uniqueKeySpec('merge'),
@@ -276,7 +276,7 @@ export const MATERIALIZATIONS = {
       // As dbt runs them: side by side, unless told not to or the query reads batches built before.
       chained: (config, readsItself) => config.depends_on_past || config.concurrent_batches === false || readsItself,
       stagedDate: (input, config, stagingRelation) => fullRefreshDateSteps(batched(input, config), stagingRelation),
-      stagedDateChecks: (input) => ({ partition: incrementalStaging(input) }),
+      stagedDateChecks: (input, config, stagingRelation) => fullRefreshDateChecks(batched(input, config), stagingRelation),
     },
   },
   external: {

@@ -813,7 +813,7 @@ function modelTask(
       target = spec.checks(input, node.config);
     } else if (intervals) {
       steps = intervals.stagedDate(input, node.config, stagedIn);
-      target = intervals.stagedDateChecks(input);
+      target = intervals.stagedDateChecks(input, node.config, stagedIn);
     } else {
       throw new Error(`internal error: ${node.name} keeps no table of intervals to stage`);
     }

@@ -46,7 +46,11 @@ export function stageInterval(input: StrategyInput): { steps: Step[]; inside: st
  * (`stagedStrategy`): the table is then dropped and created again from the staged rows.
  */
 export function incrementalStrategy(input: StrategyInput): Step[] {
-  if (!writesOnce(input)) return stagedStrategy(input);
+  return writesOnce(input) ? partitionWrite(input) : stagedStrategy(input);
+}
+
+/** The interval's rows written into `input.relation` (see incrementalStrategy); `input.existing` says whether it may need creating. */
+export function partitionWrite(input: StrategyInput): Step[] {
   const { interval, partitionBy } = intervalOf(input);
   const inside = SQL.inInterval(partitionBy, interval.start, interval.end);
   const creates = input.existing !== 'table';
