@@ -805,6 +805,7 @@ function modelTask(
       root: analysis.root,
       externalRoot: analysis.settings.externalRoot,
       runId: ctx.runId,
+      readsItself: node.readsItself,
     };
     let steps: Step[];
     let target: CheckTarget;

@@ -78,6 +78,20 @@ describe('a partition written once, inside its publishing transaction', () => {
     expect(await table(dir)).toEqual(before);
   });
 
+  it('a query that reads its own partition reads it as it was before the run, not after the delete', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'models/p.sql': `{{ config(materialized='incremental', partition_by='d') }}
+select date '{{ ds }}' as d, 1 + {% if is_incremental() %}coalesce((select max(x) from {{ this }} where d = date '{{ ds }}'), 0){% else %}0{% endif %} as x
+`,
+    });
+    for (const expected of [1, 2, 3]) {
+      const r = await runIn(dir, { date: '2024-01-02' });
+      expect(r.code, explain(r)).toBe(0);
+      expect(await queryRows(warehouseOf(dir), 'SELECT x FROM p')).toEqual([{ x: expected }]);
+    }
+  });
+
   it('a new column is added in the same transaction as the rows (append_new_columns), an old date keeping NULL', async () => {
     const dir = tempDir();
     writeProjectFiles(dir, { 'models/p.sql': "{{ config(materialized='incremental', partition_by='d', on_schema_change='append_new_columns') }}\nselect date '{{ ds }}' as d, 1 as a\n" });

@@ -83,10 +83,11 @@ const OUTSIDE_ERROR = 'pipe: a row outside the partition';
 /**
  * Whether an incremental task writes its partition straight into the table. Replacing a view
  * of the name, or the whole table (--full-refresh), drops it in the publishing transaction and
- * creates it from the staged rows.
+ * creates it from the staged rows; a query that reads its own table must read it as it was,
+ * not after the delete of its partition, so its rows are staged before the transaction.
  */
-export function writesOnce(input: Pick<StrategyInput, 'fullRefresh' | 'existing'>): boolean {
-  return !input.fullRefresh && input.existing !== 'view';
+export function writesOnce(input: Pick<StrategyInput, 'fullRefresh' | 'existing' | 'readsItself'>): boolean {
+  return !input.fullRefresh && input.existing !== 'view' && input.readsItself !== true;
 }
 
 /** The table's rows of the task's interval, as the checks of a partition read them inside the publishing transaction. */
