@@ -2,10 +2,10 @@
 
 -- publish, one transaction (rows from statement 2); a row outside the partition fails the insert (pipe: a row outside the partition)
 BEGIN TRANSACTION;
-DELETE FROM "main"."fct_orders" WHERE CAST("event_at" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 13:00:00' AND CAST("event_at" AS TIMESTAMP) < TIMESTAMP '2024-01-02 14:00:00';
+DELETE FROM "main"."fct_orders" WHERE CAST("event_at" AS DATE) >= CAST(TIMESTAMP '2024-01-02 13:00:00' AS DATE) AND CAST("event_at" AS DATE) < CAST(TIMESTAMP '2024-01-02 14:00:00' AS DATE) + 1 AND CAST("event_at" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 13:00:00' AND CAST("event_at" AS TIMESTAMP) < TIMESTAMP '2024-01-02 14:00:00';
 INSERT INTO "main"."fct_orders" BY NAME SELECT * FROM (
 select event_id, event_at
-from (SELECT * FROM "main"."events" WHERE CAST("event_at" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 13:00:00' AND CAST("event_at" AS TIMESTAMP) < TIMESTAMP '2024-01-02 14:00:00')
+from (SELECT * FROM "main"."events" WHERE CAST("event_at" AS DATE) >= CAST(TIMESTAMP '2024-01-02 13:00:00' AS DATE) AND CAST("event_at" AS DATE) < CAST(TIMESTAMP '2024-01-02 14:00:00' AS DATE) + 1 AND CAST("event_at" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 13:00:00' AND CAST("event_at" AS TIMESTAMP) < TIMESTAMP '2024-01-02 14:00:00')
 ) AS "__pipe_rows"
-WHERE CASE WHEN CAST("event_at" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 13:00:00' AND CAST("event_at" AS TIMESTAMP) < TIMESTAMP '2024-01-02 14:00:00' THEN true ELSE error('pipe: a row outside the partition') END;
+WHERE CASE WHEN CAST("event_at" AS DATE) >= CAST(TIMESTAMP '2024-01-02 13:00:00' AS DATE) AND CAST("event_at" AS DATE) < CAST(TIMESTAMP '2024-01-02 14:00:00' AS DATE) + 1 AND CAST("event_at" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 13:00:00' AND CAST("event_at" AS TIMESTAMP) < TIMESTAMP '2024-01-02 14:00:00' THEN true ELSE error('pipe: a row outside the partition') END;
 COMMIT;
