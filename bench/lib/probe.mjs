@@ -157,7 +157,8 @@ if (mode === 'compile') {
       statements.push(
         `CREATE TABLE IF NOT EXISTS ${task.relation} AS SELECT * FROM (\n${task.sql}\n) LIMIT 0`,
         'BEGIN TRANSACTION',
-        `DELETE FROM ${task.relation} WHERE ${column} >= TIMESTAMP '${iso(task.interval.start)}' AND ${column} < TIMESTAMP '${iso(task.interval.end)}'`,
+        // As a user writes it: the literals take the column's type, so DuckDB skips other dates' row groups.
+        `DELETE FROM ${task.relation} WHERE ${column} >= '${iso(task.interval.start)}' AND ${column} < '${iso(task.interval.end)}'`,
         `INSERT INTO ${task.relation} BY NAME\n${task.sql}`,
         'COMMIT',
       );
