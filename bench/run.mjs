@@ -12,7 +12,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { addDays, pipeModelPath, syntheticSpec, withTemplateShape, writeChainProject, writeDbtProject, writePipeProject, writeRealisticProject, writeSqlmeshProject } from './lib/generate.mjs';
+import { addDays, writeHeavyProject, pipeModelPath, syntheticSpec, withTemplateShape, writeChainProject, writeDbtProject, writePipeProject, writeRealisticProject, writeSqlmeshProject } from './lib/generate.mjs';
 import { describeMachine } from './lib/machine.mjs';
 import { GNU_TIME, jsonLines, median, runChecked, runTimed } from './lib/proc.mjs';
 import { renderMarkdown, fmtMs, fmtMb, fmtX } from './lib/report.mjs';
@@ -38,6 +38,7 @@ const { values: opt } = parseArgs({
     'ui-models': { type: 'string' },
     'watch-sizes': { type: 'string' },
     pipe: { type: 'string' },
+    'pipe-before': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -53,7 +54,9 @@ if (opt.help) {
   --ui-models N      models of the project whose lineage page is opened in chromium (default 10000; 1000 with --quick)
   --watch-sizes 100  model counts of the watch section (default 100,10000; 100 with --quick)
   --pipe FILE        the pipe to measure (a dist/cli/main.js), instead of this checkout's: two builds compared on one machine
-  --only a,b         sections: compile,run,realistic,backfill,distributed,watch,ui,anchors`);
+  --pipe-before DIR  another build's dist/ folder: run, realistic and the heavy backfill time it too,
+                     alternating with this one (A/B), for a before/after comparison
+  --only a,b         sections: compile,run,realistic,backfill (with heavy),heavy,distributed,watch,ui,anchors`);
   process.exit(0);
 }
 
@@ -71,6 +74,9 @@ const cfg = {
   backfillReps: quick ? 1 : 2,
   /** Rows a date of the chain whose built backfill is re-run: enough that building a date outweighs starting pipe. */
   rerunRowsPerDay: quick ? 200 : 200_000,
+  /** A heavy partitioned backfill: dates × rows a date, pipe against plain SQL. */
+  heavy: quick ? { days: 5, rowsPerDay: 200_000 } : { days: 30, rowsPerDay: 1_000_000 },
+  heavyReps: Number(opt.reps ?? (quick ? 1 : 3)),
   parallels: [1, 2, 4],
   /** The distributed backfill: dates, and rows hashed per date (enough that a date's work outweighs handing it to a worker). */
   distributed: quick ? { days: 8, rows: 1_000_000 } : { days: 24, rows: 6_000_000 },
@@ -84,6 +90,8 @@ const cfg = {
   anchorBudgetMs: 4 * 60_000,
 };
 const sections = new Set(opt.only ? opt.only.split(',') : ['compile', 'run', 'realistic', 'backfill', 'distributed', 'watch', 'ui', 'anchors']);
+// The heavy partitioned backfill is part of the backfill section, and can be run alone (--only heavy).
+if (sections.has('backfill')) sections.add('heavy');
 
 // Projects are generated under bench/.work. pipe leaves out any file whose absolute path has a
 // folder starting with a dot, so the projects are given to pipe through a symlink without one,
@@ -116,6 +124,7 @@ const results = {
   run: [],
   realistic: undefined,
   backfill: undefined,
+  heavyBackfill: undefined,
   distributed: undefined,
   watch: undefined,
   ui: undefined,
@@ -126,7 +135,10 @@ const results = {
 log(`pipe bench (${results.mode}) · ${results.machine.cpu} · ${results.machine.cores} cores · Node ${results.machine.node} · DuckDB ${results.machine.duckdb}`);
 if (!GNU_TIME) notes.push('/usr/bin/time is not installed: peak RSS is the in-process figure (process.resourceUsage().maxRSS) of the probe, not of `pipe compile`; `apt-get install time` gives the child-process figure.');
 
-const pipe = (args, o = {}) => runTimed(process.execPath, [PIPE, ...args], o);
+const pipe = (args, o = {}) => runTimed(process.execPath, [o.bin ?? PIPE, ...args], o);
+/** Another build of pipe, timed alternately with this one (--pipe-before). */
+const PIPE_BEFORE = opt['pipe-before'] ? join(resolve(opt['pipe-before']), 'cli', 'main.js') : undefined;
+if (PIPE_BEFORE && !existsSync(PIPE_BEFORE)) throw new Error(`--pipe-before: no ${PIPE_BEFORE}`);
 const node = (script, args, o = {}) => runChecked(process.execPath, [script, ...args], o);
 const parseLast = (stdout) => JSON.parse(stdout.trim().split('\n').pop());
 
@@ -227,26 +239,36 @@ async function benchCompileShape(n, shape) {
   log(`  cold ${fmtMs(c.wallMs)} (CPU ${fmtMs(c.cpuMs)}), ${fmtMb(c.rssMb)}; warm ${fmtMs(c.warmMs)} (CPU ${fmtMs(c.warmCpuMs)}), ${fmtMb(c.warmRssMb)}`);
 }
 
-/** The statements `pipe run` executes for a project on an empty warehouse, for the baseline. */
+/**
+ * The plain SQL a user would run without pipe for a project on an empty warehouse (see
+ * probe.mjs plain), for the baseline.
+ */
 async function planStatements(dir, name) {
   const out = join(WORK, `${name}.statements.json`);
-  const r = parseLast((await node(PROBE, ['plan', '--project', dir, '--date', DATE, '--db', freshDb(`${name}-plan`), '--out', out])).stdout);
+  const r = parseLast((await node(PROBE, ['plain', '--project', dir, '--date', DATE, '--db', freshDb(`${name}-plan`), '--out', out])).stdout);
   return { file: out, tasks: r.tasks, statements: r.statements };
 }
 
-/** pipe run (--threads 1 and default threads) vs the baseline, alternating, on fresh warehouses. */
+/**
+ * pipe run (--threads 1 and default threads) vs the plain-SQL baseline, alternating, on fresh
+ * warehouses; with --pipe-before, the other build's `pipe run --threads 1` too.
+ */
 async function pipeVsBaseline(dir, name, reps, withDefaultThreads) {
   const plan = await planStatements(dir, name);
   const pipeMs = [];
   const baseMs = [];
+  const beforeMs = [];
   const defaultMs = [];
   const phases = [];
+  // A fresh warehouse for every run: on a built one every task is current and nothing runs.
+  const args = () => ['run', '--date', DATE, '--project', dir, '--db', freshDb(`${name}-pipe`), '--threads', '1', '--json'];
   for (let i = 0; i < reps; i++) {
-    const r = await pipeOk(['run', '--date', DATE, '--project', dir, '--db', freshDb(`${name}-pipe`), '--threads', '1', '--json']);
+    const r = await pipeOk(args());
     pipeMs.push(r.ms);
     phases.push(runPhases(r));
     const b = await node(BASELINE, [plan.file, freshDb(`${name}-baseline`)]);
     baseMs.push(b.ms);
+    if (PIPE_BEFORE) beforeMs.push((await pipeOk(args(), { bin: PIPE_BEFORE, keepStdout: false })).ms);
     if (withDefaultThreads) defaultMs.push((await pipeOk(['run', '--date', DATE, '--project', dir, '--db', freshDb(`${name}-pipe`), '--json'], { keepStdout: false })).ms);
   }
   const p = median(pipeMs);
@@ -258,6 +280,7 @@ async function pipeVsBaseline(dir, name, reps, withDefaultThreads) {
     pipeMs: p,
     baselineMs: b,
     ratio: p / b,
+    ...(PIPE_BEFORE ? { beforeMs: median(beforeMs), beforeRatio: median(beforeMs) / b, beforeRuns: beforeMs } : {}),
     pipeDefaultThreadsMs: median(defaultMs),
     pipePhases: { setupMs: phase('setupMs'), executeMs: phase('executeMs'), closeMs: phase('closeMs') },
     pipeRuns: pipeMs,
@@ -282,10 +305,10 @@ function runPhases(r) {
 async function benchRun() {
   for (const n of cfg.runSizes) {
     const { dir } = synthetic(n);
-    log(`run: ${n} trivial models, pipe vs raw DuckDB`);
+    log(`run: ${n} trivial models, pipe vs plain SQL`);
     const x = await pipeVsBaseline(dir, `run-${n}`, cfg.runReps, true);
     results.run.push({ models: n, ...x, overheadPerModelMs: (x.pipeMs - x.baselineMs) / n });
-    log(`  pipe ${fmtMs(x.pipeMs)}, raw ${fmtMs(x.baselineMs)}, ${fmtX(x.ratio)}, ${fmtMs((x.pipeMs - x.baselineMs) / n)} per model`);
+    log(`  pipe ${fmtMs(x.pipeMs)}, plain SQL ${fmtMs(x.baselineMs)}, ${fmtX(x.ratio)}, ${fmtMs((x.pipeMs - x.baselineMs) / n)} per model${before(x)}`);
   }
 }
 
@@ -296,7 +319,46 @@ async function benchRealistic() {
   const generateMs = performance.now() - g0;
   const x = await pipeVsBaseline(at('realistic'), 'realistic', cfg.realisticReps, true);
   results.realistic = { ...meta, generateMs, ...x };
-  log(`  pipe ${fmtMs(x.pipeMs)}, raw ${fmtMs(x.baselineMs)}, ${fmtX(x.ratio)}`);
+  log(`  pipe ${fmtMs(x.pipeMs)}, plain SQL ${fmtMs(x.baselineMs)}, ${fmtX(x.ratio)}${before(x)}`);
+}
+
+const before = (x) => (x.beforeMs === undefined ? '' : `; before: ${fmtMs(x.beforeMs)}, ${fmtX(x.beforeRatio)}`);
+
+/**
+ * A heavy partitioned backfill (tens of millions of rows over about 30 dates, one incremental
+ * model) on a fresh warehouse: pipe backfill --parallel 1 and 2 against the plain SQL a user
+ * would run (per date, DELETE of the date and INSERT … SELECT in one transaction, on one
+ * connection), alternating; with --pipe-before, the other build too.
+ */
+async function benchHeavyBackfill() {
+  const { days, rowsPerDay } = cfg.heavy;
+  const start = addDays(DATE, -(days - 1));
+  log(`heavy backfill: ${days} dates × ${rowsPerDay.toLocaleString('en-US')} rows`);
+  const { query, relation } = await writeHeavyProject(join(WORK, 'heavy'), { start, days, rowsPerDay });
+  const dates = Array.from({ length: days }, (_, i) => addDays(start, i));
+  const plain = join(WORK, 'heavy.statements.json');
+  const statements = [
+    `CREATE TABLE IF NOT EXISTS ${relation} AS SELECT * FROM (${query(start)}) LIMIT 0`,
+    ...dates.flatMap((ds) => ['BEGIN TRANSACTION', `DELETE FROM ${relation} WHERE event_date = '${ds}'`, `INSERT INTO ${relation}\n${query(ds)}`, 'COMMIT']),
+  ];
+  writeFileSync(plain, JSON.stringify({ statements, queries: [] }));
+  const builds = [['after', undefined], ...(PIPE_BEFORE ? [['before', PIPE_BEFORE]] : [])];
+  const times = { plain: [] };
+  for (let i = 0; i < cfg.heavyReps; i++) {
+    times.plain.push((await node(BASELINE, [plain, freshDb('heavy-plain')])).ms);
+    for (const parallel of [1, 2]) {
+      for (const [name, bin] of builds) {
+        const r = await pipeOk(['backfill', '--start', start, '--end', DATE, '--parallel', String(parallel), '--project', at('heavy'), '--db', freshDb('heavy-pipe'), '--json'], { bin });
+        const finished = jsonLines(r.stdout).find((e) => e.type === 'run-finished');
+        if (!finished || finished.status !== 'succeeded') throw new Error(`heavy backfill did not succeed: ${r.stdout.slice(-2000)}`);
+        (times[`${name} p${parallel}`] ??= []).push(r.ms);
+      }
+    }
+  }
+  const plainMs = median(times.plain);
+  const out = Object.entries(times).map(([name, runs]) => ({ name, ms: median(runs), ratio: median(runs) / plainMs, runs }));
+  results.heavyBackfill = { days, rowsPerDay, rows: days * rowsPerDay, results: out };
+  log(`  ${out.map((x) => `${x.name} ${fmtMs(x.ms)} (${fmtX(x.ratio)})`).join(', ')}`);
 }
 
 async function benchBackfill() {
@@ -628,13 +690,13 @@ function evaluateTargets() {
   });
   const run = [...results.run].sort((a, b) => b.models - a.models)[0];
   t.push({
-    name: `overhead per trivial model over raw DuckDB${run ? ` (${run.models.toLocaleString('en-US')} models)` : ''}`,
+    name: `overhead per trivial model over plain SQL${run ? ` (${run.models.toLocaleString('en-US')} models)` : ''}`,
     goal: '< 2 ms',
     measured: run ? fmtMs(run.overheadPerModelMs) : undefined,
     met: run ? run.overheadPerModelMs < 2 : undefined,
   });
   const r = results.realistic;
-  t.push({ name: 'realistic project vs raw DuckDB', goal: '≤ 1.1×', measured: r ? fmtX(r.ratio) : undefined, met: r ? r.ratio <= 1.1 : undefined });
+  t.push({ name: 'realistic project vs plain SQL', goal: '≤ 1.1×', measured: r ? fmtX(r.ratio) : undefined, met: r ? r.ratio <= 1.1 : undefined });
   const p4 = results.backfill?.results.find((x) => x.parallel === 4);
   t.push({
     name: 'backfill dates per second, --parallel 4 vs 1',
@@ -657,6 +719,7 @@ const steps = [
   ['run', benchRun],
   ['realistic', benchRealistic],
   ['backfill', benchBackfill],
+  ['heavy', benchHeavyBackfill],
   ['distributed', benchDistributedCase],
   ['watch', benchWatch],
   ['ui', benchUi],

@@ -293,6 +293,39 @@ export function writeChainProject(dir, { depth = 4, rowsPerDay = 200 } = {}) {
 }
 
 /**
+ * A heavy partitioned backfill: `days × rowsPerDay` events in a Parquet file (sorted by date),
+ * and one incremental model that writes each date's rows into its table. Returns the model's
+ * query for a date, for the plain SQL that does the same without pipe.
+ * @param {string} dir
+ * @param {{ start: string, days: number, rowsPerDay: number }} o
+ */
+export async function writeHeavyProject(dir, o) {
+  rmSync(dir, { recursive: true, force: true });
+  writeFile(join(dir, 'pipe.yaml'), 'name: heavy\n');
+  const parquet = join(dir, 'data', 'events.parquet');
+  mkdirSync(dirname(parquet), { recursive: true });
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(':memory:');
+  const c = await instance.connect();
+  try {
+    await c.run(`COPY (
+      SELECT DATE '${o.start}' + CAST(i // ${o.rowsPerDay} AS INTEGER) AS event_date, i AS event_id,
+             hash(i) % 100000 AS user_id, CAST(hash(i + 1) % 20000 AS BIGINT) AS amount_cents,
+             ['view', 'click', 'cart', 'purchase'][CAST(hash(i + 2) % 4 AS INTEGER) + 1] AS kind
+      FROM range(${o.days * o.rowsPerDay}) t(i)
+    ) TO '${parquet}' (FORMAT parquet)`);
+  } finally {
+    c.closeSync();
+    instance.closeSync();
+  }
+  const query = (ds) => `select event_date, event_id, user_id, amount_cents / 100.0 as amount, upper(kind) as kind
+from read_parquet('${parquet}')
+where event_date = '${ds}'`;
+  writeFile(join(dir, 'models', 'daily_events.sql'), `{{ config(materialized='incremental', partition_by='event_date') }}\n\n${query('{{ ds }}')}\n`);
+  return { query, relation: '"main"."daily_events"' };
+}
+
+/**
  * A realistic project: a few million daily events and their users as CSV seeds, staging
  * views, incremental daily facts, and marts that scan the whole history. The CSV files are
  * written by DuckDB itself (`COPY … FROM range()`), which takes seconds for millions of rows.

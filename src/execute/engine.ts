@@ -94,6 +94,8 @@ export class Engine {
   private readonly whenClosed: Promise<void>;
   private markClosed!: () => void;
   private readonly publishLocks = new KeyedMutex();
+  /** Per partition of a table, while transactions of its partitions share the table's lock. */
+  private readonly partitionLocks = new KeyedMutex();
   /** Run-state writes that would conflict if two runs made them at once: creating schemas. */
   private readonly stateWrites = new KeyedMutex();
   private prepared = false;
@@ -219,9 +221,16 @@ export class Engine {
    * run may have replaced), so it is not published for an interval older than one a run of
    * this process already published it for: `commit` does not run, and what supersedes it is
    * returned.
+   *
+   * `partition`: the transaction replaces that partition of the table alone, and reads no other
+   * row of it: it shares the table with other such transactions (DuckDB lets transactions of
+   * one instance delete and append different rows of one table side by side), and excludes only
+   * those of the same partition and whatever takes the table whole.
    */
-  publish<T>(runId: string, task: Task, commit: () => Promise<T>): Promise<PublishResult<T>> {
-    return this.publishLocks.run(task.lockKey, async () => {
+  publish<T>(runId: string, task: Task, commit: () => Promise<T>, partition?: string): Promise<PublishResult<T>> {
+    const lock = <R>(fn: () => Promise<R>) =>
+      partition === undefined ? this.publishLocks.run(task.lockKey, fn) : this.publishLocks.shared(task.lockKey, () => this.partitionLocks.run(`${task.lockKey}\0${partition}`, fn));
+    return lock(async () => {
       const replaces = taskMaterialization(task.kind)?.laterRunSupersedes ? task.interval : undefined;
       const newer = replaces && this.newest.get(task.relation);
       if (newer && replaces && newer.runId !== runId && newer.interval.end > replaces.end) return { kind: 'superseded', by: newer };

@@ -1,22 +1,54 @@
 /**
- * One-at-a-time per key: publishing to one table is serialized, publishing to different
- * tables is not. The heavy staging work of tasks runs concurrently regardless.
+ * Locks by key: publishing to one table is serialized, publishing to different tables is
+ * not. The heavy staging work of tasks runs concurrently regardless. `shared` lets holders of
+ * one key in together (the partitions of one table, each written by a transaction of its own)
+ * while an exclusive holder (a swap, a schema change, a check of the whole table) waits for
+ * them to leave and keeps them out; waiters are let in in the order they came, so a stream of
+ * shared holders never starves an exclusive one.
  */
 export class KeyedMutex {
-  private readonly tails = new Map<string, Promise<void>>();
+  private readonly keys = new Map<string, KeyState>();
 
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => (release = r));
-    const tail = previous.then(() => mine);
-    this.tails.set(key, tail);
-    await previous;
+  /** Runs `fn` while no one else holds `key`. */
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.hold(key, true, fn);
+  }
+
+  /** Runs `fn` while no one holds `key` exclusively; other shared holders may hold it too. */
+  shared<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.hold(key, false, fn);
+  }
+
+  private async hold<T>(key: string, exclusive: boolean, fn: () => Promise<T>): Promise<T> {
+    let state = this.keys.get(key);
+    if (!state) this.keys.set(key, (state = { holders: 0, exclusive: false, waiting: [] }));
+    const s = state;
+    // A waiter is counted as a holder by whoever lets it in, so that the next one is judged against it.
+    if (s.waiting.length > 0 || !admits(s, exclusive)) await new Promise<void>((enter) => s.waiting.push({ exclusive, enter }));
+    else enter(s, exclusive);
     try {
       return await fn();
     } finally {
-      release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
+      s.holders--;
+      while (s.waiting.length > 0 && admits(s, s.waiting[0].exclusive)) {
+        const next = s.waiting.shift()!;
+        enter(s, next.exclusive);
+        next.enter();
+      }
+      if (s.holders === 0) this.keys.delete(key);
     }
   }
 }
+
+interface KeyState {
+  holders: number;
+  exclusive: boolean;
+  readonly waiting: { readonly exclusive: boolean; readonly enter: () => void }[];
+}
+
+function enter(s: KeyState, exclusive: boolean): void {
+  s.exclusive = s.holders === 0 ? exclusive : s.exclusive;
+  s.holders++;
+}
+
+const admits = (s: KeyState, exclusive: boolean) => s.holders === 0 || (!exclusive && !s.exclusive);

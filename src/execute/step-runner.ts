@@ -69,6 +69,8 @@ interface AttemptState {
   alter: readonly string[];
   /** A snapshot's merge, decided from the columns while the task runs: it opens the publishing transaction, and counts its rows. */
   merge?: CountedStatements;
+  /** The table exists, as the schema-change step found it. */
+  tableExists?: boolean;
   /** Blocking checks that failed so far: the task fails after every check has run. */
   readonly blocking: CheckFailure[];
 }
@@ -94,7 +96,7 @@ export class StepRunner {
         const result = await this.publish(task, step, session, state);
         if (result.kind === 'superseded') return result;
         done.published = true;
-        if (step.countsRowsAt !== undefined || state.merge) state.rows = result.value;
+        if (step.countsRowsAt !== undefined || state.merge) state.rows = result.value ?? state.rows;
         done.rows = state.rows;
         continue;
       }
@@ -175,7 +177,7 @@ export class StepRunner {
         return;
       }
       case 'schema-change': {
-        const staged = await columnsOf(session, step.staging);
+        const staged = 'query' in step.staged ? await describeModel(session, step.staged.query) : await columnsOf(session, step.staged.relation);
         // The dates of a backfill stage the same columns: once they matched the table, the
         // table is not described again (only pipe alters it during the run).
         const known = this.tableColumns.get(step.target);
@@ -183,6 +185,7 @@ export class StepRunner {
         const change = schemaChange(step.target, table, staged, step.policy, session.dialect);
         if ('error' in change) throw new ProjectRuleError('Schema', `${change.error}; ${change.hint}`, { file: task.file });
         state.alter = change.statements;
+        state.tableExists = table.length > 0;
         if (state.alter.length === 0 && table.length > 0) this.tableColumns.set(step.target, table);
         else this.tableColumns.delete(step.target);
         return;
@@ -252,17 +255,16 @@ export class StepRunner {
     // Where a refused commit can keep the temporary tables' changes, the staging table is dropped after the commit (see Dialect.tempCommitsApart).
     const dropAfter = session.dialect.tempCommitsApart ? step.statements.filter(isTempDrop) : [];
     const own = dropAfter.length > 0 ? step.statements.filter((sql) => !isTempDrop(sql)) : step.statements;
-    const statements = () => [
-      ...before(),
-      ...own,
-      ...(task.stateStatements ?? []),
-      taskResultSql({ runId, taskId: task.id, attempt: state.attemptNo, status: 'succeeded', startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows, worker: state.worker, runner: state.runner }),
-    ];
+    const record = () =>
+      taskResultSql({ runId, taskId: task.id, attempt: state.attemptNo, status: 'succeeded', startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows, worker: state.worker, runner: state.runner });
+    // A partition written from the query has no staged count: the record takes the insert's, so it is written last.
+    const written = step.partition;
+    const statements = () => [...before(), ...own, ...(task.stateStatements ?? []), ...(written ? [] : [record()])];
     const countAt = () =>
       state.merge ? state.alter.length + state.merge.countAt : step.countsRowsAt === undefined ? undefined : before().length + step.countsRowsAt;
     // The model's own SQL (a view's) runs alone, so a database error keeps its position.
     const model = task.origin?.sql;
-    const alone = () => own.flatMap((sql, i) => (model !== undefined && sql.endsWith(model) ? [before().length + i] : []));
+    const alone = () => own.flatMap((sql, i) => (model !== undefined && sql.includes(model) ? [before().length + i] : []));
     const failIfBlocking = () => {
       failedChecks = results.some((r) => r.failure?.severity === 'error');
       if (failedChecks) throw new Error('blocking checks failed: rolled back');
@@ -278,6 +280,16 @@ export class StepRunner {
         }
       });
       failIfBlocking();
+    };
+    /**
+     * What runs once the statements ran: the rows a partition write inserted (counted in the
+     * table when the engine does not say, as for a PIVOT), the hooks and checks; returns the
+     * statements sent with the COMMIT.
+     */
+    const finish = async (count: number | undefined): Promise<string[]> => {
+      if (written) state.rows = count ?? Number((await session.query(`SELECT count(*) AS n FROM ${task.relation} WHERE ${written.inside}`))[0].n);
+      if (checks.length > 0 || after.length > 0) await beforeCommit();
+      return written ? [record()] : [];
     };
     /** The model built inside the transaction: its steps, then the statements one by one. */
     const builtInside = async (): Promise<number | undefined> => {
@@ -298,21 +310,29 @@ export class StepRunner {
         const n = await session.exec(list[i]);
         if (i === countAt()) count = n;
       }
-      await beforeCommit();
+      for (const sql of await finish(count)) await session.exec(sql);
       return count;
     };
     let result: PublishResult<number | undefined> | undefined;
     try {
-      result = await engine.publish(runId, task, () =>
-        inside.length > 0
-          ? session.transaction([], { beforeCommit: async () => void (state.rows = (await builtInside()) ?? state.rows) }).then(() => state.rows)
-          : session.transaction(statements(), {
-              alone: alone(),
-              countAt: countAt(),
-              beforeCommit: checks.length === 0 && after.length === 0 ? undefined : beforeCommit,
-            }),
+      result = await engine.publish(
+        runId,
+        task,
+        () =>
+          inside.length > 0
+            ? session.transaction([], { beforeCommit: async () => void (state.rows = (await builtInside()) ?? state.rows) }).then(() => state.rows)
+            : session.transaction(statements(), {
+                alone: alone(),
+                countAt: countAt(),
+                beforeCommit: checks.length === 0 && after.length === 0 && !written ? undefined : finish,
+              }),
+        sharesTable(step, session, state) ? step.partition?.inside : undefined,
       );
     } catch (e) {
+      if (e instanceof WarehouseError && step.partition && e.message.includes(step.partition.outside.error)) {
+        // Rolled back: the rows outside are read again from the query, to say which they are.
+        await this.step(task, { kind: 'assert-empty', ...step.partition.outside }, session, state);
+      }
       if (!failedChecks) throw e instanceof WarehouseError && inStatements ? new StatementError(e, [...before(), ...own], session.dialect) : e;
     } finally {
       for (const sql of dropAfter) await session.exec(sql).catch(() => undefined);
@@ -410,10 +430,35 @@ async function judgeByThreshold(step: CheckStep, threshold: Threshold, session: 
   };
 }
 
+/**
+ * Whether a partition's publishing transaction may run beside those of the table's other
+ * partitions: it writes rows of its partition only (no ALTER, no CREATE, no hook that may
+ * write anything) and reads no other (no check of the whole table, which must see every
+ * commit before its own), on an engine whose transactions conflict only on the same rows.
+ */
+function sharesTable(step: Extract<Step, { kind: 'publish' }>, session: WarehouseSession, state: AttemptState): boolean {
+  return (
+    step.partition !== undefined &&
+    session.dialect.concurrentPartitions === true &&
+    state.tableExists === true &&
+    state.alter.length === 0 &&
+    (step.inside ?? []).length === 0 &&
+    (step.after ?? []).length === 0 &&
+    !(step.checks ?? []).some((c) => c.wholeTable === true)
+  );
+}
+
 /** A statement dropping a temporary (connection's own) staging table. */
 const isTempDrop = (sql: string) => /^DROP TABLE "temp"\./.test(sql);
 
 const sampleSql = (sql: string, limit = 5) => `SELECT * FROM (\n${sql}\n) AS failing LIMIT ${limit}`;
+
+/** The columns of a model's query: the first step that binds it, so its error is located in the model's file. */
+function describeModel(session: WarehouseSession, sql: string): Promise<Column[]> {
+  return session.dialect.describeQuery(session, sql).catch((e: unknown) => {
+    throw e instanceof WarehouseError ? new StatementError(e, [sql], session.dialect) : e;
+  });
+}
 
 /** The columns of a table, or none when it does not exist. */
 function columnsOf(session: WarehouseSession, relation: string): Promise<Column[]> {

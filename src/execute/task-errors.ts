@@ -107,7 +107,7 @@ export function toTaskError(e: unknown, task?: Task): TaskError {
     const csv = task?.csv && csvLoadError(e.dialect.csvFault(e.error.message), task.csv);
     if (csv) return { ...base, ...csv };
     const named = e.dialect.errorLine(e.error.message);
-    const statement = task?.origin ? e.statements.find((s) => s.endsWith(task.origin!.sql)) : undefined;
+    const statement = task?.origin ? e.statements.find((s) => s.includes(task.origin!.sql)) : undefined;
     const place = statement && task?.origin ? locateSqlError(named?.line, statement, task.origin) : undefined;
     return { ...base, message: labelWithFileLine(base.message, named, place?.location), location: place?.location, sqlContext: place?.context };
   }

@@ -5,8 +5,8 @@ import type { Step, TaskKind } from './task.js';
 import { SQL, type StrategyInput } from './strategies/strategy.js';
 import { tableStrategy } from './strategies/table.js';
 import { viewStrategy } from './strategies/view.js';
-import { incrementalStaging, incrementalStrategy } from './strategies/incremental.js';
-import { fullRefreshDateSteps } from './strategies/full-refresh.js';
+import { incrementalStaging, incrementalStrategy, partitionRows, writesOnce } from './strategies/incremental.js';
+import { fullRefreshDateChecks, fullRefreshDateSteps } from './strategies/full-refresh.js';
 import { externalStrategy } from './strategies/external.js';
 import { snapshotStrategy } from './strategies/snapshot.js';
 import { uniqueKeyStrategy } from './strategies/unique-key.js';
@@ -33,6 +33,13 @@ export interface CheckTarget {
    * commit before or after, never in between.
    */
   readonly tableInPublish?: boolean;
+  /**
+   * The new data is the published table's rows of the partition, read inside the publishing
+   * transaction that wrote them (see strategies/incremental.ts): the partition's checks run there too.
+   */
+  readonly partitionInPublish?: boolean;
+  /** What the columns the checks name are looked up in, when not `partition`: the query's result. */
+  readonly columns?: string;
 }
 
 /** Never written: the model is inlined, as a CTE, into every query that reads it. */
@@ -45,7 +52,7 @@ export interface BuiltSpec<M extends Materialization = Materialization> extends 
   /** The steps that build the model for an interval, as data: stage, check, publish in one transaction. */
   strategy(input: StrategyInput, config: ConfigOf<M>): Step[];
   /** What the checks of a build read. */
-  checks(input: StrategyInput): CheckTarget;
+  checks(input: StrategyInput, config: ConfigOf<M>): CheckTarget;
   /** What `pipe test`'s checks of an interval read of the published relation. */
   publishedChecks(relation: string, interval: Interval, config: ConfigOf<M>): CheckTarget;
   /**
@@ -99,7 +106,7 @@ export interface PerInterval<M extends Materialization> {
   /** One interval of a `--full-refresh` backfill, built into the model's staging table `stagingRelation`. */
   stagedDate(input: StrategyInput, config: ConfigOf<M>, stagingRelation: string): Step[];
   /** What the checks of such an interval read: its own rows (the whole table is checked at the swap). */
-  stagedDateChecks(input: StrategyInput): CheckTarget;
+  stagedDateChecks(input: StrategyInput, config: ConfigOf<M>, stagingRelation: string): CheckTarget;
 }
 
 /** What a plan asks a model's intervals for (see PerInterval.batches). */
@@ -198,6 +205,15 @@ function uniqueKeySpec<K extends 'merge' | 'delete+insert'>(how: K) {
   } as const;
 }
 
+/**
+ * What an incremental build's checks read: the partition's rows as its publishing transaction
+ * wrote them, or as staged when it stages them; the table as that transaction leaves it.
+ */
+function partitionChecks(input: StrategyInput): CheckTarget {
+  if (!writesOnce(input)) return { partition: incrementalStaging(input), table: input.relation, tableInPublish: true };
+  return { partition: partitionRows(input), partitionInPublish: true, columns: `(\n${input.sql}\n)`, table: input.relation, tableInPublish: true };
+}
+
 /** The published relation as a whole, for both scopes. */
 const wholeRelation = (relation: string): CheckTarget => ({ partition: relation, table: relation });
 
@@ -230,7 +246,7 @@ export const MATERIALIZATIONS = {
   incremental: {
     ...MODEL_KINDS.incremental,
     strategy: (input, config) => incrementalStrategy(partitioned(input, config, config.partition_by)),
-    checks: (input) => ({ partition: incrementalStaging(input), table: input.relation, tableInPublish: true }),
+    checks: (input, config) => partitionChecks(partitioned(input, config, config.partition_by)),
     publishedChecks: (relation, interval, config) => inInterval(relation, config.partition_by, interval),
     laterRunSupersedes: false,
     intervals: {
@@ -240,7 +256,7 @@ export const MATERIALIZATIONS = {
       lookback: (config, interval) => back(interval.start, config.lookback, interval.end - interval.start),
       chained: (config) => config.depends_on_past,
       stagedDate: (input, config, stagingRelation) => fullRefreshDateSteps(partitioned(input, config, config.partition_by), stagingRelation),
-      stagedDateChecks: (input) => ({ partition: incrementalStaging(input) }),
+      stagedDateChecks: (input, config, stagingRelation) => fullRefreshDateChecks(partitioned(input, config, config.partition_by), stagingRelation),
     },
   },
   merge: uniqueKeySpec('merge'),
@@ -249,7 +265,7 @@ export const MATERIALIZATIONS = {
     ...MODEL_KINDS.microbatch,
     // Each batch is a partition of event_time, replaced as a partitioned model's interval is.
     strategy: (input, config) => incrementalStrategy(batched(input, config)),
-    checks: (input) => ({ partition: incrementalStaging(input), table: input.relation, tableInPublish: true }),
+    checks: (input, config) => partitionChecks(batched(input, config)),
     publishedChecks: (relation, interval, config) => inInterval(relation, config.event_time, interval),
     laterRunSupersedes: false,
     intervals: {
@@ -260,7 +276,7 @@ export const MATERIALIZATIONS = {
       // As dbt runs them: side by side, unless told not to or the query reads batches built before.
       chained: (config, readsItself) => config.depends_on_past || config.concurrent_batches === false || readsItself,
       stagedDate: (input, config, stagingRelation) => fullRefreshDateSteps(batched(input, config), stagingRelation),
-      stagedDateChecks: (input) => ({ partition: incrementalStaging(input) }),
+      stagedDateChecks: (input, config, stagingRelation) => fullRefreshDateChecks(batched(input, config), stagingRelation),
     },
   },
   external: {

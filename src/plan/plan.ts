@@ -719,7 +719,8 @@ export function planChecks(
   const steps: Step[] = [];
   const publish: CheckStep[] = [];
   const expected = node.checks.flatMap((c) => c.columns.map((column) => ({ column, check: c.name, location: c.location })));
-  if (expected.length > 0 && target.partition !== undefined) steps.push({ kind: 'columns', relation: target.partition, expected });
+  const columnsOf = target.columns ?? target.partition;
+  if (expected.length > 0 && columnsOf !== undefined) steps.push({ kind: 'columns', relation: columnsOf, expected });
   for (const c of node.checks) {
     const on = c.scope === 'table' ? target.table : target.partition;
     if (on === undefined) continue;
@@ -728,7 +729,7 @@ export function planChecks(
       diagnostics.push(step);
       continue;
     }
-    if (c.scope === 'table' && target.tableInPublish) publish.push(step);
+    if (c.scope === 'table' ? target.tableInPublish : target.partitionInPublish) publish.push(c.scope === 'table' ? { ...step, wholeTable: true } : step);
     else steps.push(step);
   }
   return { steps, publish };
@@ -804,15 +805,16 @@ function modelTask(
       root: analysis.root,
       externalRoot: analysis.settings.externalRoot,
       runId: ctx.runId,
+      readsItself: node.readsItself,
     };
     let steps: Step[];
     let target: CheckTarget;
     if (stagedIn === undefined) {
       steps = spec.strategy(input, node.config);
-      target = spec.checks(input);
+      target = spec.checks(input, node.config);
     } else if (intervals) {
       steps = intervals.stagedDate(input, node.config, stagedIn);
-      target = intervals.stagedDateChecks(input);
+      target = intervals.stagedDateChecks(input, node.config, stagedIn);
     } else {
       throw new Error(`internal error: ${node.name} keeps no table of intervals to stage`);
     }

@@ -24,7 +24,8 @@ function renderStep(step: Step): string {
         ...(step.after ?? []).map(renderStep),
         ...(step.checks ?? []).map((c) => `-- ${checkLabel(c)}, before the commit\n${c.sql};`),
       ];
-      return `-- publish, one transaction${rows}\nBEGIN TRANSACTION;\n${body.join('\n')}\nCOMMIT;`;
+      const partition = step.partition ? `; a row outside the partition fails the insert (${step.partition.outside.error})` : '';
+      return `-- publish, one transaction${rows}${partition}\nBEGIN TRANSACTION;\n${body.join('\n')}\nCOMMIT;`;
     }
     case 'cleanup':
       return `-- cleanup after a failure\n${step.sql};`;
@@ -39,7 +40,7 @@ function renderStep(step: Step): string {
     case 'write-file':
       return `-- write ${step.staging} to ${step.temp} (${step.format}), rename it to ${step.path}; the view ${step.view} over it joins the publishing transaction`;
     case 'schema-change':
-      return `-- schema change: the columns of ${step.staging} against ${step.target}; on a difference, ${step.policy} (any ALTER TABLE joins the publishing transaction)`;
+      return `-- schema change: the columns of ${'query' in step.staged ? "the model's query" : step.staged.relation} against ${step.target}; on a difference, ${step.policy} (any ALTER TABLE joins the publishing transaction)`;
     case 'snapshot-merge':
       return `-- snapshot: from the columns of ${step.source} and ${step.target}, the table is created, or the changes staged in ${step.changes} and applied (the statements open the publishing transaction)`;
     case 'columns':

@@ -54,6 +54,8 @@ export type Step =
       readonly inside?: readonly Step[];
       /** Steps run inside the transaction after its statements, before its checks: post-hooks, then comments. */
       readonly after?: readonly Step[];
+      /** Set when the transaction writes one partition of the table straight from the model's query. */
+      readonly partition?: PartitionWrite;
     }
   /** Best-effort cleanup after a failure (dropping the staging table). */
   | { readonly kind: 'cleanup'; readonly sql: string }
@@ -104,9 +106,10 @@ export type Step =
    */
   | {
       readonly kind: 'schema-change';
-      /** `"schema"."name"` of the published table, and of the staged rows. */
+      /** `"schema"."name"` of the published table. */
       readonly target: string;
-      readonly staging: string;
+      /** The rows about to be published: a staged table, or the query a partition is written from. */
+      readonly staged: { readonly relation: string } | { readonly query: string };
       readonly policy: SchemaChangePolicy;
     }
   /**
@@ -126,6 +129,20 @@ export type Step =
   | CheckStep;
 
 /**
+ * An incremental task's partition written in its publishing transaction (see
+ * strategies/incremental.ts): the old rows deleted and the query's rows inserted, the checks
+ * reading the table's rows of the partition before the commit.
+ */
+export interface PartitionWrite {
+  /** The partition's condition; its lock: transactions writing other partitions of the table may run beside this one. */
+  readonly inside: string;
+  /** The statement creates the table when it does not exist yet (it did not as the task was planned). */
+  readonly creates: boolean;
+  /** The error the insert raises at a row outside the partition, and the queries that then report those rows. */
+  readonly outside: { readonly error: string; readonly sql: string; readonly countSql: string; readonly message: string };
+}
+
+/**
  * A data check: `sql` returns the failing rows. Blocking failures fail the task after every
  * check has run (so all of them are reported); `warn` failures are reported only. A dbt
  * test's `threshold` decides as dbt does: its failures are `failCalc` over the rows, an error
@@ -133,6 +150,8 @@ export type Step =
  */
 export interface CheckStep {
   readonly kind: 'check';
+  /** A check of the whole table (`scope: table`), rather than of the rows the task writes. */
+  readonly wholeTable?: boolean;
   readonly name: string;
   readonly severity: 'error' | 'warn';
   readonly sql: string;

@@ -79,6 +79,13 @@ export interface StrategySql {
    */
   replacePartition(target: string, staging: string, inside: string): CountedStatements;
   /**
+   * Replaces the rows of `target` that match `inside` by the rows of `sql` (matched by column
+   * name), in one pass over the query: a row of `sql` that does not match `inside` fails the
+   * insert with the error `outside`. With `create`, first creates `target` from the query's
+   * shape if needed, reading none of its rows.
+   */
+  writePartition(target: string, sql: string, inside: string, outside: string, create: boolean): CountedStatements;
+  /**
    * Replaces the rows of `target` whose `keys` columns equal a staged row's by the staged rows
    * and adds the others (matched by column name), creating `target` from the staged shape if
    * needed, then drops `staging`: `merge` updates the matching rows in place, `delete+insert`
@@ -194,4 +201,9 @@ export interface Dialect extends StrategySql, StateSql, Introspection, ErrorRead
    * still finds its rows.
    */
   readonly tempCommitsApart?: boolean;
+  /**
+   * Set where transactions of one connection pool may delete and insert different rows of one
+   * table side by side: the partitions of a table are then written concurrently.
+   */
+  readonly concurrentPartitions?: boolean;
 }

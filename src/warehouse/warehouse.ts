@@ -20,10 +20,11 @@ export interface TransactionOptions {
   /** Indexes of statements to send on their own. */
   readonly alone?: readonly number[];
   /**
-   * Runs after the statements, inside the transaction, before it commits: it reads what the
-   * transaction wrote, and anything it throws rolls the whole transaction back.
+   * Runs after the statements, inside the transaction, before it commits, given the count of
+   * `countAt`: it reads what the transaction wrote, and anything it throws rolls the whole
+   * transaction back. The statements it returns are sent with the COMMIT.
    */
-  readonly beforeCommit?: () => Promise<void>;
+  readonly beforeCommit?: (count: number | undefined) => Promise<readonly string[] | void>;
 }
 
 /** One connection; pipe gives each worker its own. */

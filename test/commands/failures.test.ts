@@ -23,7 +23,7 @@ from {{ ref('stg_orders') }}
 `,
       'models/marts/status_code_counts.sql': "select code, count(*) as n from {{ ref('order_status_codes') }} group by code\n",
       'models/marts/daily_codes.sql': `{{ config(materialized='incremental', partition_by='order_date') }}
-select order_id, order_date, {% if var('break', false) %}status::INTEGER{% else %}quantity{% endif %} as code
+select order_id, order_date, {% if var('break', false) %}status::INTEGER{% else %}quantity::INTEGER{% endif %} as code
 from {{ ref('stg_orders') }} where order_date = '{{ ds }}'
 `,
     });

@@ -34,7 +34,7 @@ describe('microbatch models', () => {
     const compiled = await compileIn(dir, { model: 'daily', date: '2024-01-03' });
     expect(compiled.models.map((m) => m.ds)).toEqual(['2024-01-02', '2024-01-03']);
     expect(compiled.models[1].sql).toContain(
-      `from (SELECT * FROM "main"."events" WHERE CAST("event_at" AS TIMESTAMP) >= TIMESTAMP '2024-01-03 00:00:00' AND CAST("event_at" AS TIMESTAMP) < TIMESTAMP '2024-01-04 00:00:00')`,
+      `from (SELECT * FROM "main"."events" WHERE CAST("event_at" AS DATE) >= CAST(TIMESTAMP '2024-01-03 00:00:00' AS DATE) AND CAST("event_at" AS DATE) < CAST(TIMESTAMP '2024-01-04 00:00:00' AS DATE) + 1 AND CAST("event_at" AS TIMESTAMP) >= TIMESTAMP '2024-01-03 00:00:00' AND CAST("event_at" AS TIMESTAMP) < TIMESTAMP '2024-01-04 00:00:00')`,
     );
   });
 
@@ -148,6 +148,6 @@ sources:
     });
     expect((await runIn(dir, { date: '2024-01-01', select: ['events'] })).code).toBe(0);
     const compiled = await compileIn(dir, { model: 'from_source', date: '2024-01-02' });
-    expect(compiled.models.at(-1)!.sql).toContain(`from (SELECT * FROM "main"."events" WHERE CAST("event_at" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00'`);
+    expect(compiled.models.at(-1)!.sql).toContain(`from (SELECT * FROM "main"."events" WHERE CAST("event_at" AS DATE) >= CAST(TIMESTAMP '2024-01-02 00:00:00' AS DATE)`);
   });
 });

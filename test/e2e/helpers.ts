@@ -488,6 +488,19 @@ export class ModelGate {
   }
 
   /**
+   * Resolves once a query has opened the gate for reading, and holds it there (a writer that
+   * writes nothing): the model is then in the middle of the statement that reads the gate.
+   * What it resolves to lets that query go on (the writer leaves: the query reads no rows).
+   */
+  reached(): Promise<() => void> {
+    const writer = track(spawn('sh', ['-c', 'exec 3>"$1"; echo open; exec sleep 600', 'sh', this.path], { stdio: ['ignore', 'pipe', 'ignore'] }));
+    return new Promise((res, rej) => {
+      writer.stdout!.once('data', () => res(() => writer.kill('SIGKILL')));
+      writer.once('exit', () => rej(new Error('the gate writer ended before a reader came')));
+    });
+  }
+
+  /**
    * Lets every read of the gate through, reading no rows: a model waiting on it now gets the end
    * of the file (a writer comes and goes), and a later one finds an empty file in its place.
    */

@@ -103,3 +103,34 @@ describe('reading a failed statement', () => {
     expect(toTaskError(new StatementError(error, [statement], DUCKDB), task)).toMatchObject({ message: error.message, location: undefined });
   });
 });
+
+describe('the condition "inside an interval"', () => {
+  it('keeps exactly the rows a cast to TIMESTAMP puts in the interval, whatever the column type (text with a time zone too)', async () => {
+    const exact = (column: string, start: number, end: number) => {
+      const c = `CAST("${column}" AS TIMESTAMP)`;
+      return `${c} >= make_timestamp(${start * 1000}::BIGINT) AND ${c} < make_timestamp(${end * 1000}::BIGINT)`;
+    };
+    const day = 86_400_000;
+    const jan5 = Date.UTC(2024, 0, 5);
+    const values: Record<string, string[]> = {
+      DATE: ["DATE '2024-01-03'", "DATE '2024-01-04'", "DATE '2024-01-05'", "DATE '2024-01-06'", "DATE '2024-01-07'"],
+      TIMESTAMP: ["TIMESTAMP '2024-01-04 23:59:59.999999'", "TIMESTAMP '2024-01-05 00:00:00'", "TIMESTAMP '2024-01-05 23:30:00'", "TIMESTAMP '2024-01-06 00:00:00'"],
+      TIMESTAMPTZ: ["TIMESTAMPTZ '2024-01-05 01:00:00+03'", "TIMESTAMPTZ '2024-01-05 23:00:00-03'", "TIMESTAMPTZ '2024-01-05 12:00:00+00'"],
+      VARCHAR: ["'2024-01-05'", "'2024-01-05 05:00:00'", "'2024-01-05T23:00:00-02'", "'2024-01-06T01:00:00+02'", "'2024-01-04T23:30:00-01'"],
+    };
+    const intervals = [
+      [jan5, jan5 + day],
+      [jan5 + 23 * 3_600_000, jan5 + day],
+      [jan5 - day, jan5 + 2 * day],
+      [jan5 + day, jan5 + 2 * day],
+    ];
+    for (const [type, list] of Object.entries(values)) {
+      const rows = list.map((v, i) => `(${i}, CAST(${v} AS ${type}))`).join(', ');
+      for (const [start, end] of intervals) {
+        const pick = async (condition: string) =>
+          (await s.query(`SELECT i FROM (VALUES ${rows}) AS v(i, "at") WHERE ${condition} ORDER BY i`)).map((r) => Number(r.i));
+        expect(await pick(DUCKDB.inInterval('at', start, end)), `${type} [${start}, ${end})`).toEqual(await pick(exact('at', start, end)));
+      }
+    }
+  });
+});

@@ -77,11 +77,11 @@ describe('view strategy SQL', () => {
 });
 
 describe('incremental strategy SQL', () => {
-  it('first build: the table is created from the staged rows', () => {
+  it('first build: the table is created from the shape of the query, then written like a partition', () => {
     expectSql('incremental-first', renderSteps(incrementalStrategy(input(undefined))));
   });
 
-  it('over its table: delete the interval and insert the staged rows in one transaction', () => {
+  it('over its table: delete the interval and insert the rows of the query in one transaction, refusing a row outside it', () => {
     expectSql('incremental-over-table', renderSteps(incrementalStrategy(input('table'))));
   });
 

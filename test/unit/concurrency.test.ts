@@ -43,6 +43,37 @@ describe('KeyedMutex', () => {
     expect(log).toEqual(['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2']);
   });
 
+  it('lets shared holders of a key in together; an exclusive one waits for them, and later shared ones wait for it', async () => {
+    const m = new KeyedMutex();
+    const log: string[] = [];
+    const gates = [deferred(), deferred(), deferred(), deferred()];
+    const hold = (name: string, g: { promise: Promise<void> }) => async () => {
+      log.push(`start ${name}`);
+      await g.promise;
+      log.push(`end ${name}`);
+    };
+    const runs = [
+      m.shared('t', hold('s1', gates[0])),
+      m.shared('t', hold('s2', gates[1])),
+      m.run('t', hold('x', gates[2])),
+      m.shared('t', hold('s3', gates[3])),
+    ];
+    await settle();
+    expect(log).toEqual(['start s1', 'start s2']);
+    gates[1].resolve();
+    await settle();
+    expect(log).toEqual(['start s1', 'start s2', 'end s2']);
+    gates[0].resolve();
+    await settle();
+    expect(log.slice(3)).toEqual(['end s1', 'start x']);
+    gates[3].resolve();
+    await settle();
+    expect(log.slice(5)).toEqual([]);
+    gates[2].resolve();
+    await Promise.all(runs);
+    expect(log.slice(5)).toEqual(['end x', 'start s3', 'end s3']);
+  });
+
   it('runs work on different keys at the same time', async () => {
     const m = new KeyedMutex();
     const gate = deferred();

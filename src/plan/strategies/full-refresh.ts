@@ -1,7 +1,8 @@
 import { relationName } from '../../sql/sql-text.js';
 import { STAGING_PREFIX } from '../../warehouse/run-state.js';
 import type { Step } from '../task.js';
-import { incrementalStaging, stageInterval } from './incremental.js';
+import type { CheckTarget } from '../materializations.js';
+import { incrementalStaging, partitionRows, partitionWrite, stageInterval } from './incremental.js';
 import { SQL, type StrategyInput } from './strategy.js';
 
 /**
@@ -40,20 +41,27 @@ export function fullRefreshResetSteps(stagingRelation: string): Step[] {
 }
 
 /**
- * One date: `input` is the date's partition replace (its temporary staging table and
- * interval); its rows replace the interval in the model's staging table. The table takes the
- * query's columns as they are: the published table's are not compared.
+ * One date: its rows replace the interval in the model's staging table, written as an
+ * incremental partition is (strategies/incremental.ts), the first date creating the table
+ * from the query's shape. The staging table takes the query's columns: the published table's
+ * are not compared, and a date whose columns differ from those of the dates before it fails.
  */
 export function fullRefreshDateSteps(input: StrategyInput, stagingRelation: string): Step[] {
+  if (!input.readsItself) return partitionWrite(stagedDateInput(input, stagingRelation));
+  // A query that reads its own table stages its rows first (see writesOnce), then copies them in.
   const temp = incrementalStaging(input);
   const { steps, inside } = stageInterval(input);
   const publish = SQL.replacePartition(stagingRelation, temp, inside);
-  return [
-    ...steps,
-    { kind: 'publish', statements: [...publish.statements], countsRowsAt: publish.countAt },
-    { kind: 'cleanup', sql: SQL.dropTable(temp) },
-  ];
+  return [...steps, { kind: 'publish', statements: [...publish.statements], countsRowsAt: publish.countAt }, { kind: 'cleanup', sql: SQL.dropTable(temp) }];
 }
+
+/** What a date of a full refresh checks: its rows of the staging table inside its publishing transaction, or its staged rows. */
+export function fullRefreshDateChecks(input: StrategyInput, stagingRelation: string): CheckTarget {
+  if (input.readsItself) return { partition: incrementalStaging(input) };
+  return { partition: partitionRows(stagedDateInput(input, stagingRelation)), partitionInPublish: true, columns: `(\n${input.sql}\n)` };
+}
+
+const stagedDateInput = (input: StrategyInput, stagingRelation: string): StrategyInput => ({ ...input, relation: stagingRelation, existing: undefined, onSchemaChange: 'fail' });
 
 /** The swap: `input.stagingRelation` is the model's full-refresh staging table. */
 export function fullRefreshSwapSteps(input: StrategyInput): Step[] {

@@ -1,4 +1,4 @@
-import { formatTimestamp } from '../../dates/dates.js';
+import { formatTimestamp, type Interval } from '../../dates/dates.js';
 import { quoteIdent } from '../../sql/sql-text.js';
 import type { CountedStatements } from '../../warehouse/dialect.js';
 import type { Step } from '../task.js';
@@ -19,37 +19,105 @@ export function incrementalStaging(input: Pick<StrategyInput, 'stagingName'>): s
  */
 export function stageInterval(input: StrategyInput): { steps: Step[]; inside: string } {
   const staging = incrementalStaging(input);
-  const { interval, partitionBy } = input;
-  if (!interval || !partitionBy) throw new Error('internal error: incremental task without interval or partition_by');
+  const { interval, partitionBy } = intervalOf(input);
   const inside = SQL.inInterval(partitionBy, interval.start, interval.end);
-  const outside = `${quoteIdent(partitionBy)} IS NULL OR NOT (${inside})`;
+  const outside = outsideCondition(partitionBy, inside);
   const steps: Step[] = [
     { kind: 'statement', sql: SQL.stageTempTable(input.stagingName, input.sql), countsRows: true, rowsOf: staging },
     {
       kind: 'assert-empty',
       sql: `SELECT * FROM ${staging} WHERE ${outside} LIMIT 5`,
       countSql: `SELECT count(*) AS n FROM ${staging} WHERE ${outside}`,
-      message:
-        `rows outside the run's interval [${formatTimestamp(interval.start)}, ${formatTimestamp(interval.end)}) by ${partitionBy}` +
-        ` (or with ${partitionBy} NULL); ${
-          input.keepInside ??
-          `an incremental model returns the rows of its interval only, e.g. where ${partitionBy} >= '{{ interval_start }}' and ${partitionBy} < '{{ interval_end }}'`
-        }`,
+      message: outsideMessage(input, partitionBy, interval),
     },
   ];
   return { steps, inside };
 }
 
 /**
- * `incremental` (partition replace): stage the interval's rows, refuse any row outside the
- * interval (it would survive the next re-run and break idempotency), then in one transaction
- * delete the interval from the target and insert the staged rows. The first run creates the
- * target from the staged rows' shape; later runs compare the staged columns with the table's
- * (see schema-change.ts).
+ * `incremental` (partition replace): in one transaction, delete the interval from the table
+ * and insert the query's rows, refusing any row outside the interval (it would survive the
+ * next re-run and break idempotency), then check the table's rows of the interval; a failed
+ * check rolls it all back. The query's rows are written once, straight into the table; the
+ * query's columns are compared with the table's first (see schema-change.ts), and a table that
+ * does not exist is created from the query's shape.
+ *
+ * Replacing a view of the name, or the table under --full-refresh, stages the rows first
+ * (`stagedStrategy`): the table is then dropped and created again from the staged rows.
  */
 export function incrementalStrategy(input: StrategyInput): Step[] {
+  return writesOnce(input) ? partitionWrite(input) : stagedStrategy(input);
+}
+
+/** The interval's rows written into `input.relation` (see incrementalStrategy); `input.existing` says whether it may need creating. */
+export function partitionWrite(input: StrategyInput): Step[] {
+  const { interval, partitionBy } = intervalOf(input);
+  const inside = SQL.inInterval(partitionBy, interval.start, interval.end);
+  const creates = input.existing !== 'table';
+  const write = SQL.writePartition(input.relation, input.sql, inside, OUTSIDE_ERROR, creates);
+  const rows = `(\n${input.sql}\n) AS "__pipe_rows"`;
+  const outside = outsideCondition(partitionBy, inside);
+  return [
+    { kind: 'schema-change', target: input.relation, staged: { query: input.sql }, policy: input.onSchemaChange ?? 'fail' },
+    {
+      kind: 'publish',
+      statements: write.statements,
+      countsRowsAt: write.countAt,
+      partition: {
+        inside,
+        creates,
+        outside: {
+          error: OUTSIDE_ERROR,
+          sql: `SELECT * FROM ${rows} WHERE ${outside} LIMIT 5`,
+          countSql: `SELECT count(*) AS n FROM ${rows} WHERE ${outside}`,
+          message: outsideMessage(input, partitionBy, interval),
+        },
+      },
+    },
+  ];
+}
+
+/** The error the insert of a partition raises at a row outside it; the runner then counts them. */
+const OUTSIDE_ERROR = 'pipe: a row outside the partition';
+
+/**
+ * Whether an incremental task writes its partition straight into the table. Replacing a view
+ * of the name, or the whole table (--full-refresh), drops it in the publishing transaction and
+ * creates it from the staged rows; a query that reads its own table must read it as it was,
+ * not after the delete of its partition, so its rows are staged before the transaction.
+ */
+export function writesOnce(input: Pick<StrategyInput, 'fullRefresh' | 'existing' | 'readsItself'>): boolean {
+  return !input.fullRefresh && input.existing !== 'view' && input.readsItself !== true;
+}
+
+/** The table's rows of the task's interval, as the checks of a partition read them inside the publishing transaction. */
+export function partitionRows(input: StrategyInput): string {
+  const { interval, partitionBy } = intervalOf(input);
+  return `(SELECT * FROM ${input.relation} WHERE ${SQL.inInterval(partitionBy, interval.start, interval.end)})`;
+}
+
+/** The same steps, the interval's rows staged first: see `stageInterval` and `publishStaged`. */
+function stagedStrategy(input: StrategyInput): Step[] {
   const { steps: stage, inside } = stageInterval(input);
   return [...stage, ...publishStaged(input, SQL.replacePartition(input.relation, incrementalStaging(input), inside))];
+}
+
+function intervalOf(input: StrategyInput) {
+  const { interval, partitionBy } = input;
+  if (!interval || !partitionBy) throw new Error('internal error: incremental task without interval or partition_by');
+  return { interval, partitionBy };
+}
+
+const outsideCondition = (partitionBy: string, inside: string) => `${quoteIdent(partitionBy)} IS NULL OR NOT (${inside})`;
+
+function outsideMessage(input: StrategyInput, partitionBy: string, interval: Interval): string {
+  return (
+    `rows outside the run's interval [${formatTimestamp(interval.start)}, ${formatTimestamp(interval.end)}) by ${partitionBy}` +
+    ` (or with ${partitionBy} NULL); ${
+      input.keepInside ??
+      `an incremental model returns the rows of its interval only, e.g. where ${partitionBy} >= '{{ interval_start }}' and ${partitionBy} < '{{ interval_end }}'`
+    }`
+  );
 }
 
 /**
@@ -62,7 +130,7 @@ export function publishStaged(input: StrategyInput, publish: CountedStatements):
   const replace = input.fullRefresh || input.existing === 'view';
   const drop = replace ? SQL.dropRelation(input.relation, input.existing === 'view' ? 'view' : 'table') : [];
   return [
-    ...(replace ? [] : [{ kind: 'schema-change' as const, target: input.relation, staging, policy: input.onSchemaChange ?? 'fail' }]),
+    ...(replace ? [] : [{ kind: 'schema-change' as const, target: input.relation, staged: { relation: staging }, policy: input.onSchemaChange ?? 'fail' }]),
     { kind: 'publish', statements: [...drop, ...publish.statements], countsRowsAt: drop.length + publish.countAt },
     { kind: 'cleanup', sql: SQL.dropTable(staging) },
   ];

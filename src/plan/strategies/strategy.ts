@@ -34,6 +34,8 @@ export interface StrategyInput {
   readonly externalRoot?: string;
   /** The run's id: an external model's file is written under a name of its own run first. */
   readonly runId?: string;
+  /** The model's query reads its own table (`{{ this }}`). */
+  readonly readsItself?: boolean;
   /** Partitioned models: how the model keeps its rows inside its interval, said when it does not. */
   readonly keepInside?: string;
 }

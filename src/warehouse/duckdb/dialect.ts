@@ -73,6 +73,8 @@ async function describe(session: WarehouseSession, what: string): Promise<Column
 /** DuckDB, pipe's embedded default. */
 export const DUCKDB: Dialect = {
   name: 'DuckDB',
+  // DuckDB's transactions conflict only on the same rows (and on the catalog).
+  concurrentPartitions: true,
 
   stageTable: (relation, sql) => `CREATE OR REPLACE TABLE ${relation} AS\n${sql}`,
   stageTempTable: (name, sql) => `CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} AS\n${sql}`,
@@ -86,7 +88,13 @@ export const DUCKDB: Dialect = {
   swapIn: (staging, relation, name, kind) => [...dropRelation(relation, kind ?? 'table'), `ALTER TABLE ${staging} RENAME TO ${quoteIdent(name)}`],
   inInterval(column, start, end) {
     const c = `CAST(${quoteIdent(column)} AS TIMESTAMP)`;
-    return `${c} >= TIMESTAMP '${formatTimestamp(start)}' AND ${c} < TIMESTAMP '${formatTimestamp(end)}'`;
+    const [from, to] = [`TIMESTAMP '${formatTimestamp(start)}'`, `TIMESTAMP '${formatTimestamp(end)}'`];
+    // The condition is the second pair. DuckDB cannot skip row groups by a cast of a DATE
+    // column, so it scanned the whole table for every date; the first pair, implied by the
+    // second (a value's date is that of its timestamp, for text too), is the column itself
+    // when it is a DATE, and skips the row groups of other dates.
+    const d = `CAST(${quoteIdent(column)} AS DATE)`;
+    return `${d} >= CAST(${from} AS DATE) AND ${d} < CAST(${to} AS DATE) + 1 AND ${c} >= ${from} AND ${c} < ${to}`;
   },
   replacePartition: (target, staging, inside) => ({
     statements: [
@@ -97,6 +105,19 @@ export const DUCKDB: Dialect = {
     ],
     countAt: 2,
   }),
+  writePartition(target, sql, inside, outside, create) {
+    // The query keeps its own lines between the parentheses, so that an error's line maps back to the model's file.
+    const rows = `SELECT * FROM (\n${sql}\n) AS "__pipe_rows"`;
+    return {
+      statements: [
+        ...(create ? [`CREATE TABLE IF NOT EXISTS ${target} AS ${rows} LIMIT 0`] : []),
+        `DELETE FROM ${target} WHERE ${inside}`,
+        // CASE evaluates error() only for the rows that reach it: a row outside stops the insert.
+        `INSERT INTO ${target} BY NAME ${rows}\nWHERE CASE WHEN ${inside} THEN true ELSE error(${quoteLiteral(outside)}) END`,
+      ],
+      countAt: create ? 2 : 1,
+    };
+  },
   replaceByKey(target, staging, keys, how) {
     const [t, s] = ['"__pipe_target"', '"__pipe_staged"'];
     const match = keys.map((k) => `${s}.${quoteIdent(k)} = ${t}.${quoteIdent(k)}`).join(' AND ');

@@ -105,7 +105,7 @@ export class DuckDBSession implements WarehouseSession {
       }
       if (options.beforeCommit) {
         await flush();
-        await options.beforeCommit();
+        batch.push(...((await options.beforeCommit(count)) ?? []));
       }
       batch.push('COMMIT');
       await flush();

@@ -30,6 +30,8 @@ export const DUCKLAKE: Dialect = {
   ...DUCKDB,
   name: 'DuckLake',
   tempCommitsApart: true,
+  // Deletes from one table in two of a lake's transactions may conflict at commit: its partitions are written one at a time.
+  concurrentPartitions: false,
   classify(e) {
     const read = DUCKDB.classify(e);
     if (e instanceof WarehouseError) return read;

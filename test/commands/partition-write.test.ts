@@ -1,0 +1,107 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { eventsOfType, explain, queryRows, removeTempDirs, snapshotTables, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { backfillIn, runIn } from '../support/in-process.js';
+
+afterAll(removeTempDirs);
+
+/**
+ * An incremental model over its existing table writes each partition once, straight from its
+ * query, inside the transaction that deletes the old rows and checks the new ones: whatever
+ * fails in that transaction leaves the partition as it was. Run in-process.
+ */
+
+/** Three rows a date; `var('v')` changes their values, `var('bad')` breaks them for one check or another, or adds a row outside the date. */
+const MODEL = `{{ config(materialized='incremental', partition_by='d') }}
+select date '{{ ds }}' as d, x, {{ var('v', 1) }} as v,
+  {% if var('bad', '') == 'null' %}CAST(NULL AS BIGINT){% else %}x{% endif %} as id
+from range(3) r(x)
+{% if var('bad', '') == 'outside' %}union all select date '{{ ds }}' + 1, 9, 9, 9{% endif %}
+{% if var('bad', '') == 'more' %}union all select date '{{ ds }}', 3, 3, 3{% endif %}
+`;
+
+function project(checks: string): string {
+  const dir = tempDir();
+  writeProjectFiles(dir, { 'models/p.sql': MODEL, 'models/p.yaml': checks });
+  return dir;
+}
+
+const CHECKS = `checks:
+  not_null: [id]
+  row_count: {max: 6, scope: table}
+`;
+
+const table = (dir: string) => snapshotTables(warehouseOf(dir), ['p']);
+
+describe('a partition written once, inside its publishing transaction', () => {
+  it('a failing check of the partition, or of the whole table, leaves the old partition and the others', async () => {
+    const dir = project(CHECKS);
+    const built = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-02' });
+    expect(built.code, explain(built)).toBe(0);
+    const before = await table(dir);
+    expect(before.p).toHaveLength(6);
+
+    const nulls = await runIn(dir, { date: '2024-01-02', vars: { bad: 'null', v: 2 } });
+    expect(nulls.code, explain(nulls)).toBe(1);
+    expect(eventsOfType(nulls.events, 'check-failed').map((e) => (e.failure as { check: string; failingRows: number }).failingRows)).toEqual([3]);
+    expect(await table(dir)).toEqual(before);
+
+    const more = await runIn(dir, { date: '2024-01-02', vars: { bad: 'more', v: 2 } });
+    expect(more.code, explain(more)).toBe(1);
+    expect(eventsOfType(more.events, 'check-failed').map((e) => (e.failure as { check: string }).check)).toEqual(['row_count(max 6)']);
+    expect(await table(dir)).toEqual(before);
+
+    // The checks' results are recorded although the transaction that ran them rolled back.
+    const recorded = await queryRows(warehouseOf(dir), "SELECT count(*)::INTEGER AS n FROM _pipe.check_results WHERE status = 'failed'");
+    expect(recorded).toEqual([{ n: 2 }]);
+
+    const fixed = await runIn(dir, { date: '2024-01-02', vars: { v: 2 } });
+    expect(fixed.code, explain(fixed)).toBe(0);
+    expect(eventsOfType(fixed.events, 'task-succeeded').map((e) => e.rows)).toEqual([3]);
+    const values = await queryRows(warehouseOf(dir), "SELECT strftime(d, '%Y-%m-%d') AS d, sum(v)::INTEGER AS v FROM p GROUP BY d ORDER BY d");
+    expect(values).toEqual([
+      { d: '2024-01-01', v: 3 },
+      { d: '2024-01-02', v: 6 },
+    ]);
+  });
+
+  it('a row outside the partition stops the insert: counted, shown, and the old partition kept', async () => {
+    const dir = project('checks:\n  not_null: [id]\n');
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const before = await table(dir);
+    const r = await runIn(dir, { date: '2024-01-02', vars: { bad: 'outside', v: 2 } });
+    expect(r.code, explain(r)).toBe(1);
+    const [failed] = eventsOfType(r.events, 'task-failed');
+    const error = failed.error as { message: string; kind: string; sample: { x: unknown }[] };
+    expect(error.kind).toBe('Data');
+    expect(error.message).toMatch(/^1 rows outside the run's interval \[2024-01-02 00:00:00, 2024-01-03 00:00:00\) by d /);
+    expect(error.sample.map((row) => Number(row.x))).toEqual([9]);
+    expect(await table(dir)).toEqual(before);
+  });
+
+  it('a query that reads its own partition reads it as it was before the run, not after the delete', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'models/p.sql': `{{ config(materialized='incremental', partition_by='d') }}
+select date '{{ ds }}' as d, 1 + {% if is_incremental() %}coalesce((select max(x) from {{ this }} where d = date '{{ ds }}'), 0){% else %}0{% endif %} as x
+`,
+    });
+    for (const expected of [1, 2, 3]) {
+      const r = await runIn(dir, { date: '2024-01-02' });
+      expect(r.code, explain(r)).toBe(0);
+      expect(await queryRows(warehouseOf(dir), 'SELECT x FROM p')).toEqual([{ x: expected }]);
+    }
+  });
+
+  it('a new column is added in the same transaction as the rows (append_new_columns), an old date keeping NULL', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'models/p.sql': "{{ config(materialized='incremental', partition_by='d', on_schema_change='append_new_columns') }}\nselect date '{{ ds }}' as d, 1 as a\n" });
+    expect((await runIn(dir, { date: '2024-01-01' })).code).toBe(0);
+    writeProjectFiles(dir, { 'models/p.sql': "{{ config(materialized='incremental', partition_by='d', on_schema_change='append_new_columns') }}\nselect date '{{ ds }}' as d, 1 as a, 'b' as b\n" });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryRows(warehouseOf(dir), "SELECT strftime(d, '%Y-%m-%d') AS d, a, b FROM p ORDER BY d")).toEqual([
+      { d: '2024-01-01', a: 1, b: null },
+      { d: '2024-01-02', a: 1, b: 'b' },
+    ]);
+  });
+});
