@@ -16,7 +16,7 @@ function assertType<T extends true>(): T | undefined {
 assertType<Equal<keyof typeof MATERIALIZATIONS, Materialization>>();
 // An ephemeral model has no task.
 assertType<Equal<BuiltMaterialization, 'table' | 'view' | 'incremental' | 'merge' | 'delete+insert' | 'microbatch' | 'external' | 'snapshot'>>();
-assertType<Equal<TaskKind, 'seed' | 'table' | 'view' | 'incremental' | 'merge' | 'delete+insert' | 'microbatch' | 'external' | 'snapshot' | 'test' | 'run-hook'>>();
+assertType<Equal<TaskKind, 'seed' | 'table' | 'view' | 'incremental' | 'merge' | 'delete+insert' | 'microbatch' | 'external' | 'snapshot' | 'test' | 'unit-test' | 'run-hook'>>();
 
 const { ephemeral: _ephemeral, ...withoutEphemeral } = MATERIALIZATIONS;
 // @ts-expect-error -- a materialization without its entry: 'ephemeral'
