@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './drivers.js';
 import type { PgConfig } from './postgres.js';
 import { SCHEMA } from './tables.js';
 
@@ -103,7 +104,8 @@ export class Heartbeat {
 
   private async connection(): Promise<pg.Client> {
     if (this.client) return this.client;
-    const client = new pg.Client({ connectionTimeoutMillis: 10_000, ...this.config, keepAlive: true });
+    const { Client } = await pgDriver();
+    const client = new Client({ connectionTimeoutMillis: 10_000, ...this.config, keepAlive: true });
     const drop = () => {
       if (this.client === client) this.client = undefined;
     };

@@ -1,6 +1,7 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { secrets } from '../secrets/secrets.js';
+import { loadedPgDriver, pgDriver } from './drivers.js';
 import type { LakeTarget } from '../warehouse/warehouse-setup.js';
 
 /**
@@ -69,7 +70,8 @@ export function describeConnection(config: PgConfig): string {
 
 /** A pool on the catalog's Postgres, tried once: an error to connect is a DiagnosticError naming where. */
 export async function openPool(config: PgConfig, max: number): Promise<pg.Pool> {
-  const pool = new pg.Pool({ connectionTimeoutMillis: 10_000, ...config, max });
+  const { Pool } = await pgDriver();
+  const pool = new Pool({ connectionTimeoutMillis: 10_000, ...config, max });
   // An idle connection that the server drops is told here (and on the client); the next query opens another.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
@@ -95,7 +97,8 @@ export function unreachable(config: PgConfig, e: unknown): DiagnosticError {
 
 /** An error of the driver: the server refused a statement, or the connection failed or broke. */
 export function isPostgresError(e: unknown): boolean {
-  if (e instanceof pg.DatabaseError) return true;
+  const driver = loadedPgDriver();
+  if (driver && e instanceof driver.DatabaseError) return true;
   const code = (e as { code?: unknown } | null)?.code;
   return e instanceof Error && typeof code === 'string' && /^(E[A-Z]+|[0-9A-Z]{5})$/.test(code) && (e as { syscall?: unknown }).syscall !== 'open';
 }

@@ -1,6 +1,7 @@
-import { Logger, makeWorkerUtils, type WorkerUtils } from 'graphile-worker';
+import type { Logger, WorkerUtils } from 'graphile-worker';
 import type pg from 'pg';
 import type { RetryPolicy } from '../plan/retry-policy.js';
+import { jobQueue } from './drivers.js';
 import { SCHEMA } from './tables.js';
 
 /**
@@ -30,12 +31,19 @@ export interface JobPayload {
 
 export const jobKey = (runId: string, taskId: string) => `${runId}:${taskId}`;
 
+let quiet: Logger | undefined;
+
 /** graphile-worker tells nothing on the terminal: pipe's loggers say what matters. */
-export const quietLogger = new Logger(() => () => undefined);
+export async function quietLogger(): Promise<Logger> {
+  const { Logger } = await jobQueue();
+  quiet ??= new Logger(() => () => undefined);
+  return quiet;
+}
 
 /** The queue's utilities on `pool`, its tables created or brought up to date. */
 export async function openQueue(pool: pg.Pool): Promise<WorkerUtils> {
-  const utils = await makeWorkerUtils({ pgPool: pool, logger: quietLogger });
+  const { makeWorkerUtils } = await jobQueue();
+  const utils = await makeWorkerUtils({ pgPool: pool, logger: await quietLogger() });
   try {
     await utils.migrate();
   } catch (e) {

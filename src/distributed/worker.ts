@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { run, type JobHelpers, type Runner, type WorkerEvents } from 'graphile-worker';
+import type { JobHelpers, Runner, WorkerEvents } from 'graphile-worker';
 import type pg from 'pg';
 import type { EventSink, PipeEvent } from '../events/events.js';
 import type { Engine } from '../execute/engine.js';
@@ -7,6 +7,7 @@ import { TaskRunner } from '../execute/task-runner.js';
 import type { Task } from '../plan/task.js';
 import { beatPeriod, Heartbeat, type WorkerRow } from './heartbeats.js';
 import type { PgConfig } from './postgres.js';
+import { jobQueue } from './drivers.js';
 import { jobKey, PIPE_TASK, quietLogger, type JobPayload } from './queue.js';
 import { CANCEL_CHANNEL, cancelledRuns, postMessage, type Message } from './tables.js';
 
@@ -138,12 +139,13 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
 
   let runner: Runner | undefined;
   try {
+    const { run } = await jobQueue();
     runner = await run({
       pgPool: pool,
       concurrency: o.concurrency,
       noHandleSignals: true,
       pollInterval: 2000,
-      logger: quietLogger,
+      logger: await quietLogger(),
       events,
       taskList: { [PIPE_TASK]: handle },
     });

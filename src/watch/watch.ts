@@ -1,5 +1,4 @@
 import { relative, resolve } from 'node:path';
-import chokidar from 'chokidar';
 import { resolveInterval } from '../commands/context.js';
 import { dateVariables } from '../dates/dates.js';
 import { loadProject, PROJECT_FILE } from '../project/load-project.js';
@@ -45,7 +44,9 @@ export async function watch(options: WatchOptions): Promise<void> {
   /** The quiet period after the last save. */
   const quiet = new Alarm();
 
-  // Watch first, build second: a save made during the first build is not missed.
+  // Watch first, build second: a save made during the first build is not missed. Loaded
+  // here: no other command watches files, and loading it cost every command's start.
+  const { default: chokidar } = await import('chokidar');
   const watcher = chokidar.watch(
     watched.map((w) => resolve(root, w)),
     { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.[^/\\]/.test(relative(root, p)) },
