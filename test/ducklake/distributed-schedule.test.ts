@@ -4,7 +4,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachLakeSql } from '../../src/warehouse/ducklake/ducklake-warehouse.js';
 import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
-import { explain, removeTempDirs, RunningPipe, tempDir, writeProjectFiles } from '../e2e/helpers.js';
+import { explain, killRunning, removeTempDirs, RunningPipe, tempDir, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillIn, scheduleIn } from '../support/in-process.js';
 import { lakeRows } from '../support/lake-rows.js';
 import { createDatabase, testPostgres } from '../support/postgres.js';
@@ -29,10 +29,7 @@ let lake: LakeTarget;
 const workers: RunningPipe[] = [];
 
 afterAll(async () => {
-  for (const w of workers) {
-    w.child.kill('SIGKILL');
-    await w.exited;
-  }
+  await killRunning();
   removeTempDirs();
 });
 

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/analyze/model-config.js';
 import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
-import { explain, removeTempDirs, RunningPipe, tempDir, writeProjectFiles, type PipeResult } from '../e2e/helpers.js';
+import { explain, killRunning, removeTempDirs, RunningPipe, tempDir, type PipeResult, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillIn } from '../support/in-process.js';
 import { lakeRowsOf } from '../support/lake-rows.js';
 import { createDatabase, testPostgres, type TestPostgres } from '../support/postgres.js';
@@ -17,13 +17,9 @@ import { createDatabase, testPostgres, type TestPostgres } from '../support/post
  */
 
 const pg0: TestPostgres | undefined = await testPostgres();
-/** Every worker started, killed when the file's tests are done. */
-const workers: RunningPipe[] = [];
+// Every worker started is killed when the file's tests are done.
 afterAll(async () => {
-  for (const w of workers) {
-    w.child.kill('SIGKILL');
-    await w.exited;
-  }
+  await killRunning();
   removeTempDirs();
 });
 
@@ -51,9 +47,7 @@ function lakeProject(files: Record<string, string> = MODELS): { dir: string; lak
 }
 
 function startWorkers(dir: string, n: number, extra: readonly string[] = []): RunningPipe[] {
-  const started = Array.from({ length: n }, (_, i) => new RunningPipe(['worker', '--project', dir, '--json', '--name', `w${i + 1}`, ...extra], { env: ENV }));
-  workers.push(...started);
-  return started;
+  return Array.from({ length: n }, (_, i) => new RunningPipe(['worker', '--project', dir, '--json', '--name', `w${i + 1}`, ...extra], { env: ENV }));
 }
 
 /** Resolves once every worker has said it is ready (its heartbeat is written by then). */
@@ -82,7 +76,6 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
   const addWorkers = (n: number) => {
     const ws = Array.from({ length: n }, () => new RunningPipe(['worker', '--project', shared.dir, '--json', '--lease', LEASE, '--name', `w${++named}`], { env: ENV }));
     ws.forEach((w, i) => byName.set(`w${named - n + i + 1}`, w));
-    workers.push(...ws);
     return ws;
   };
   /** The tables as one process builds them. */

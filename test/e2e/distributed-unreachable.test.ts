@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/postgres.js';
 import { explain, removeTempDirs, RunningPipe, tempDir, writeProjectFiles } from './helpers.js';
 
 /**
@@ -12,19 +12,10 @@ afterAll(removeTempDirs);
 
 const PASSWORD = 'never-shown-9f3k';
 
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 describe('an unreachable catalog Postgres', async () => {
-  const port = await closedPort();
+  // A port free a moment ago: nothing listens there.
+  const port = await freePort();
   const dir = tempDir();
   writeProjectFiles(dir, {
     'pipe.yaml': `name: shop\nwarehouse:\n  type: ducklake\n  catalog: postgres:dbname=shop host=127.0.0.1 port=${port} user=pipe password=\${env:PIPE_TEST_PASSWORD}\n  data_path: lake/\n`,

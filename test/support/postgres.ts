@@ -38,7 +38,8 @@ function binDir(): string | undefined {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A port of the loopback address nothing listens on, found by listening on it a moment. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
