@@ -175,6 +175,7 @@ export function planContext(prepared: Prepared, runId: string, fullRefresh = fal
     fullRefresh,
     runId,
     pipeline: prepared.pipeline,
+    stagePartitions: prepared.setup?.lake?.catalog.kind === 'postgres',
   };
 }
 

@@ -5,6 +5,7 @@ import { Engine } from '../execute/engine.js';
 import { openPool, pgConfigOf, unreachable } from '../distributed/postgres.js';
 import { openQueue } from '../distributed/queue.js';
 import { ensureTables, oneAtATime } from '../distributed/tables.js';
+import { PgPublishGate } from '../distributed/publish-gate.js';
 import { runWorker } from '../distributed/worker.js';
 import type { ProjectOptions } from './context.js';
 import { openProject } from './open-project.js';
@@ -44,6 +45,7 @@ export async function worker(options: WorkerCommandOptions): Promise<void> {
     const handle = await oneAtATime(pool, () => Engine.open(project.warehousePath, { setup: project.warehouseSetup }));
     try {
       await oneAtATime(pool, () => handle.engine.prepareForWriting());
+      handle.engine.gatePublishes(new PgPublishGate(pool));
       const row = {
         workerId: options.name ?? `${hostname()}:${process.pid}`,
         host: hostname(),

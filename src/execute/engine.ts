@@ -85,6 +85,16 @@ export interface EngineHandle extends Warehouse {
   readonly engine: Engine;
 }
 
+/**
+ * Orders the publishes of one table across processes, where other processes write the same
+ * tables (workers on a DuckLake: see distributed/publish-gate.ts). Without it their commits to
+ * one table race, and each refused one runs again: with several workers publishing dates of one
+ * table, a transaction could lose every try.
+ */
+export interface PublishGate {
+  run<T>(key: string, fn: () => Promise<T>): Promise<T>;
+}
+
 export class Engine {
   /** The engines of this process by resolved path, while they open and while they are open. */
   private static readonly byPath = new Map<string, Promise<Engine>>();
@@ -94,6 +104,8 @@ export class Engine {
   private readonly whenClosed: Promise<void>;
   private markClosed!: () => void;
   private readonly publishLocks = new KeyedMutex();
+  /** Set by a process that shares the warehouse's tables with others (a worker). */
+  private publishGate: PublishGate | undefined;
   /** Per partition of a table, while transactions of its partitions share the table's lock. */
   private readonly partitionLocks = new KeyedMutex();
   /** Run-state writes that would conflict if two runs made them at once: creating schemas. */
@@ -234,10 +246,15 @@ export class Engine {
       const replaces = taskMaterialization(task.kind)?.laterRunSupersedes ? task.interval : undefined;
       const newer = replaces && this.newest.get(task.relation);
       if (newer && replaces && newer.runId !== runId && newer.interval.end > replaces.end) return { kind: 'superseded', by: newer };
-      const value = await this.againOnConflict(commit);
+      const value = this.publishGate ? await this.publishGate.run(task.relation, () => this.againOnConflict(commit)) : await this.againOnConflict(commit);
       if (replaces) this.newest.set(task.relation, { runId, ds: task.ds, interval: replaces });
       return { kind: 'published', value };
     });
+  }
+
+  /** Publishes of one table wait for those of other processes through `gate` from now on. */
+  gatePublishes(gate: PublishGate): void {
+    this.publishGate = gate;
   }
 
   /**

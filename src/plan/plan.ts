@@ -29,6 +29,8 @@ export interface PlanContext {
   readonly seedHashes: ReadonlyMap<string, string>;
   readonly fullRefresh: boolean;
   readonly runId: string;
+  /** Other processes write the same tables: partitions are staged first (see StrategyInput.stagePartitions). */
+  readonly stagePartitions?: boolean;
   /** The pipeline being run, for its retry defaults. */
   readonly pipeline?: Pipeline;
   /**
@@ -806,6 +808,7 @@ function modelTask(
       externalRoot: analysis.settings.externalRoot,
       runId: ctx.runId,
       readsItself: node.readsItself,
+      stagePartitions: ctx.stagePartitions,
     };
     let steps: Step[];
     let target: CheckTarget;

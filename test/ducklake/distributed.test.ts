@@ -29,7 +29,9 @@ const SLOW = 180_000;
 const ENV = { PIPE_TEST_PGUSER: 'postgres' };
 process.env.PIPE_TEST_PGUSER = 'postgres';
 
-/** 20 dates of an incremental model, 50 rows each, a table over it. */
+/** Dates of the backfills (PIPE_DISTRIBUTED_DATES runs more, e.g. 60): an incremental model of 50 rows each, a table over it. */
+const DAYS = Number(process.env.PIPE_DISTRIBUTED_DATES ?? 20);
+const LAST = new Date(Date.UTC(2024, 0, DAYS)).toISOString().slice(0, 10);
 const MODELS = {
   'models/events.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect cast('{{ ds }}' as date) as d, i, hash(i, '{{ ds }}') % 1000 as v from range(50) t(i)\n",
   'models/daily.sql': "{{ config(materialized='table') }}\nselect d, count(*) as n, sum(v) as total from {{ ref('events') }} group by d\n",
@@ -65,7 +67,7 @@ const PER_DATE = "SELECT count(*)::INTEGER AS dates, sum(c)::INTEGER AS n, max(c
 const LEASE = '1s';
 
 /** The backfill the shared lake's workers run, coordinated in this process. */
-const DATES = { start: '2024-01-01', end: '2024-01-20', parallel: 8, distributed: { leaseMs: parseDuration(LEASE)! } };
+const DATES = { start: '2024-01-01', end: LAST, parallel: 8, distributed: { leaseMs: parseDuration(LEASE)! } };
 
 describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () => {
   /** One lake and its workers (a short lease, for the kill -9 trials) for the first two tests; a one-process copy to compare with. */
@@ -94,7 +96,7 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
     writeFileSync(join(other, 'models/daily.sql'), "{{ config(materialized='table') }}\nselect d, count(*) * 2 as n from {{ ref('events') }} group by d\n");
     refusing = { dir, worker: startWorkers(other, 1)[0] };
     // The same backfill in one process, while the workers start.
-    const built = await backfillIn(local.dir, { start: '2024-01-01', end: '2024-01-20', parallel: 8 });
+    const built = await backfillIn(local.dir, { start: '2024-01-01', end: LAST, parallel: 8 });
     expect(built.code, explain(built)).toBe(0);
     alone = await lakeRowsOf(local.lake, TABLES);
     await ready([...ws, refusing.worker]);
@@ -105,7 +107,7 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
     expect(done.code, explain(done)).toBe(0);
     // Every task ran on a worker, which the coordinator names.
     const started = done.events.filter((e) => e.type === 'task-started');
-    expect(started).toHaveLength(21);
+    expect(started).toHaveLength(DAYS + 1);
     for (const e of started) expect(['w1', 'w2', 'w3']).toContain(e.runner);
     // The run state records the worker of each task, as pipe history and pipe ui show it.
     const runId = String(done.events.find((e) => e.type === 'run-started')?.runId);
@@ -115,7 +117,7 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
       `SELECT DISTINCT runner FROM _pipe.task_results WHERE run_id = '${runId}' AND status = 'succeeded' ORDER BY 1`,
     ]);
     expect([events, daily]).toEqual(alone);
-    expect(perDate).toEqual([{ dates: 20, n: 1000, most: 50 }]);
+    expect(perDate).toEqual([{ dates: DAYS, n: DAYS * 50, most: 50 }]);
     expect(runners.length).toBeGreaterThan(0);
     for (const r of runners) expect(['w1', 'w2', 'w3']).toContain(r.runner);
   }, SLOW);
@@ -130,7 +132,7 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
     await client.query('LISTEN pipe_workers');
     try {
       for (let trial = 0; trial < trials; trial++) {
-        // The twenty dates built again, each run killing a worker at a random point: after the k-th task has started.
+        // The dates built again, each run killing a worker at a random point: after the k-th task has started.
         const k = 1 + Math.floor(Math.random() * 18);
         let seen = 0;
         let reached = () => undefined as void;
@@ -155,7 +157,7 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
         }
         const done = await coordinator;
         expect(done.code, `trial ${trial}: killed ${victim ?? 'none'} after task ${k}\n${explain(done)}`).toBe(0);
-        expect(await lakeRowsOf(shared.lake, [...TABLES, PER_DATE])).toEqual([...alone, [{ dates: 20, n: 1000, most: 50 }]]);
+        expect(await lakeRowsOf(shared.lake, [...TABLES, PER_DATE])).toEqual([...alone, [{ dates: DAYS, n: DAYS * 50, most: 50 }]]);
       }
     } finally {
       await client.end();

@@ -93,6 +93,10 @@ describe('incremental strategy SQL', () => {
     expectSql('incremental-over-view', renderSteps(incrementalStrategy(input('view'))));
   });
 
+  it('on a lake other processes write: the rows are staged first, so that a publish refused by another commit only deletes and inserts again', () => {
+    expectSql('incremental-shared-lake', renderSteps(incrementalStrategy(input('table', { stagePartitions: true }))));
+  });
+
   it('for one hour: the interval bounds are the hour', () => {
     const hour = hourInterval(Date.parse('2024-01-02T13:00:00Z'));
     expectSql(
@@ -151,6 +155,11 @@ describe('backfill --full-refresh SQL', () => {
         '-- swap\n' + renderSteps(fullRefreshSwapSteps({ ...input('table', { fullRefresh: true }), ...fullRefreshStaging('main', 'fct_orders') })),
       ].join('\n'),
     );
+  });
+
+  it('on a lake other processes write: each date is staged before its transaction, as a partition is', () => {
+    const { stagingRelation } = fullRefreshStaging('main', 'fct_orders');
+    expectSql('incremental-full-refresh-shared-lake', renderSteps(fullRefreshDateSteps(input('table', { fullRefresh: true, stagePartitions: true }), stagingRelation)));
   });
 });
 

@@ -2,7 +2,7 @@ import { relationName } from '../../sql/sql-text.js';
 import { STAGING_PREFIX } from '../../warehouse/run-state.js';
 import type { Step } from '../task.js';
 import type { CheckTarget } from '../materializations.js';
-import { incrementalStaging, partitionRows, partitionWrite, stageInterval } from './incremental.js';
+import { incrementalStaging, partitionRows, partitionWrite, stageInterval, stagesRowsFirst } from './incremental.js';
 import { SQL, type StrategyInput } from './strategy.js';
 
 /**
@@ -47,8 +47,8 @@ export function fullRefreshResetSteps(stagingRelation: string): Step[] {
  * are not compared, and a date whose columns differ from those of the dates before it fails.
  */
 export function fullRefreshDateSteps(input: StrategyInput, stagingRelation: string): Step[] {
-  if (!input.readsItself) return partitionWrite(stagedDateInput(input, stagingRelation));
-  // A query that reads its own table stages its rows first (see writesOnce), then copies them in.
+  if (!stagesRowsFirst(input)) return partitionWrite(stagedDateInput(input, stagingRelation));
+  // Rows staged first (see stagesRowsFirst), then copied in.
   const temp = incrementalStaging(input);
   const { steps, inside } = stageInterval(input);
   const publish = SQL.replacePartition(stagingRelation, temp, inside);
@@ -57,7 +57,7 @@ export function fullRefreshDateSteps(input: StrategyInput, stagingRelation: stri
 
 /** What a date of a full refresh checks: its rows of the staging table inside its publishing transaction, or its staged rows. */
 export function fullRefreshDateChecks(input: StrategyInput, stagingRelation: string): CheckTarget {
-  if (input.readsItself) return { partition: incrementalStaging(input) };
+  if (stagesRowsFirst(input)) return { partition: incrementalStaging(input) };
   return { partition: partitionRows(stagedDateInput(input, stagingRelation)), partitionInPublish: true, columns: `(\n${input.sql}\n)` };
 }
 

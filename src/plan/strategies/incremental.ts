@@ -81,13 +81,24 @@ export function partitionWrite(input: StrategyInput): Step[] {
 const OUTSIDE_ERROR = 'pipe: a row outside the partition';
 
 /**
+ * Whether a partition's rows are staged before its publishing transaction rather than
+ * written by it. A query that reads its own table must read it as it was, not after the
+ * delete of its partition. On a lake other processes write to, any two transactions that
+ * delete from one table conflict at commit and the later one runs again: with the query
+ * inside it, each try would run the query again and stay open long enough for the workers'
+ * commits to refuse it over and over; staged, it is a delete and an insert of rows at hand.
+ */
+export function stagesRowsFirst(input: Pick<StrategyInput, 'readsItself' | 'stagePartitions'>): boolean {
+  return input.readsItself === true || input.stagePartitions === true;
+}
+
+/**
  * Whether an incremental task writes its partition straight into the table. Replacing a view
  * of the name, or the whole table (--full-refresh), drops it in the publishing transaction and
- * creates it from the staged rows; a query that reads its own table must read it as it was,
- * not after the delete of its partition, so its rows are staged before the transaction.
+ * creates it from the staged rows; see stagesRowsFirst for the others.
  */
-export function writesOnce(input: Pick<StrategyInput, 'fullRefresh' | 'existing' | 'readsItself'>): boolean {
-  return !input.fullRefresh && input.existing !== 'view' && input.readsItself !== true;
+export function writesOnce(input: Pick<StrategyInput, 'fullRefresh' | 'existing' | 'readsItself' | 'stagePartitions'>): boolean {
+  return !input.fullRefresh && input.existing !== 'view' && !stagesRowsFirst(input);
 }
 
 /** The table's rows of the task's interval, as the checks of a partition read them inside the publishing transaction. */

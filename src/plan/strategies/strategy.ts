@@ -36,6 +36,12 @@ export interface StrategyInput {
   readonly runId?: string;
   /** The model's query reads its own table (`{{ this }}`). */
   readonly readsItself?: boolean;
+  /**
+   * Other processes write the same tables (a DuckLake on Postgres): a partition's rows are
+   * staged before its publishing transaction, which another writer's commit can refuse and
+   * make run again, so that the transaction stays short (see incremental.ts, stagesRowsFirst).
+   */
+  readonly stagePartitions?: boolean;
   /** Partitioned models: how the model keeps its rows inside its interval, said when it does not. */
   readonly keepInside?: string;
 }
