@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { decodeUtf8 } from './utf8.js';
+import { statStamp } from '../util/stat-stamp.js';
 
 /** How project loading reads files: from disk, or from a cache that watch mode keeps current. */
 export interface ProjectFs {
@@ -238,8 +239,7 @@ export class StampedFs implements ProjectFs {
   }
 
   private entry(absPath: string): Stamped {
-    const s = statSync(absPath);
-    const stamp = `${s.size}:${s.mtimeMs}:${s.ino}`;
+    const stamp = statStamp(absPath);
     let entry = this.kept.get(absPath);
     if (entry?.stamp !== stamp) {
       entry = { stamp, derived: new Map() };

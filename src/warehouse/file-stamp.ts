@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { statStamp } from '../util/stat-stamp.js';
 
 /**
  * A cheap mark of a DuckDB warehouse file's state: size, modification and change times (in
@@ -14,8 +14,7 @@ export function fileStamp(path: string): string {
 
 function statPart(path: string): string {
   try {
-    const s = statSync(path, { bigint: true });
-    return `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino}`;
+    return statStamp(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '-';
     throw e;
