@@ -430,7 +430,10 @@ export async function holdWarehouse(dbPath: string): Promise<{ pid: number; rele
   const script = `
     const { DuckDBInstance } = await import('@duckdb/node-api');
     const instance = await DuckDBInstance.create(process.argv[1]);
-    await (await instance.connect()).run('SELECT 1');
+    const connection = await instance.connect();
+    await connection.run('SELECT 1');
+    // Reachable for good: a collected instance closes its file, and lets go of the lock.
+    globalThis.held = [instance, connection];
     process.stdout.write('holding\\n');
     setInterval(() => {}, 1000);
   `;
