@@ -18,6 +18,7 @@ import { GNU_TIME, jsonLines, median, runChecked, runTimed } from './lib/proc.mj
 import { renderMarkdown, fmtMs, fmtMb, fmtX } from './lib/report.mjs';
 import { benchLineagePage, uiUnavailable } from './lib/ui.mjs';
 import { benchDistributed, distributedUnavailable } from './lib/distributed.mjs';
+import { differingRelations } from './lib/same-tables.mjs';
 import { dbtBuild, dbtCompile, dbtParse, ensureAnchors, sqlmeshLoad, sqlmeshRun } from './lib/anchors.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -271,6 +272,7 @@ async function pipeVsBaseline(dir, name, reps, withDefaultThreads) {
     if (PIPE_BEFORE) beforeMs.push((await pipeOk(args(), { bin: PIPE_BEFORE, keepStdout: false })).ms);
     if (withDefaultThreads) defaultMs.push((await pipeOk(['run', '--date', DATE, '--project', dir, '--db', freshDb(`${name}-pipe`), '--json'], { keepStdout: false })).ms);
   }
+  await assertSameResult(join(WORK, 'db', `${name}-pipe.duckdb`), join(WORK, 'db', `${name}-baseline.duckdb`), name);
   const p = median(pipeMs);
   const b = median(baseMs);
   const phase = (k) => median(phases.map((x) => x[k]));
@@ -286,6 +288,13 @@ async function pipeVsBaseline(dir, name, reps, withDefaultThreads) {
     pipeRuns: pipeMs,
     baselineRuns: baseMs,
   };
+}
+
+/** A time against plain SQL compares like with like only if both built the same rows: the measurement fails otherwise. */
+async function assertSameResult(pipeDb, plainDb, what) {
+  const differences = await differingRelations(pipeDb, plainDb);
+  if (differences.length > 0) throw new Error(`${what}: pipe's warehouse differs from the plain SQL's:\n  ${differences.slice(0, 10).join('\n  ')}`);
+  log(`  same rows as plain SQL in every relation`);
 }
 
 /**
@@ -355,6 +364,7 @@ async function benchHeavyBackfill() {
       }
     }
   }
+  await assertSameResult(join(WORK, 'db', 'heavy-pipe.duckdb'), join(WORK, 'db', 'heavy-plain.duckdb'), 'heavy backfill');
   const plainMs = median(times.plain);
   const out = Object.entries(times).map(([name, runs]) => ({ name, ms: median(runs), ratio: median(runs) / plainMs, runs }));
   results.heavyBackfill = { days, rowsPerDay, rows: days * rowsPerDay, results: out };
