@@ -39,6 +39,12 @@ import { planRound, type RunToStart } from './round.js';
 export const MAX_SLEEP_MS = 60_000;
 /** With --once, how soon a round is tried again when runs wait (for a slot, or for a held warehouse). */
 export const ONCE_RETRY_MS = 1_000;
+/**
+ * How long after a run ended without an outcome (it could not start, or its process failed
+ * under it) a round resumes its interval: soon enough that an outage leaves nothing out, not so
+ * soon that a lasting one makes every round try again.
+ */
+export const RESUME_AFTER_MS = 60_000;
 /** Past a fire time, so that the round after the sleep finds it due. */
 const FIRE_SLACK_MS = 50;
 
@@ -59,6 +65,8 @@ export interface Ledger {
    * ended), never one to resume.
    */
   readonly started: ReadonlySet<string>;
+  /** Runs of this process that ended without an outcome, by `pipeline@interval`: when a round may resume them. */
+  readonly resumeAfter: ReadonlyMap<string, number>;
   /** Notices given (dropped intervals, a held warehouse): each is said once, not every round. */
   readonly said: ReadonlySet<string>;
   readonly runs: number;
@@ -89,7 +97,8 @@ export type SchedulerEvent =
   | RoundOutcome
   /** The sleep ran its time (also the first event: the scheduler starts as if waking). */
   | { readonly kind: 'woke' }
-  | { readonly kind: 'run-ended'; readonly key: string; readonly succeeded: boolean }
+  /** `unfinishedAt`: the run ended without an outcome (it could not start, or failed under itself) at this time. */
+  | { readonly kind: 'run-ended'; readonly key: string; readonly succeeded: boolean; readonly unfinishedAt?: number }
   | { readonly kind: 'stop' }
   /** Something that is no problem of the project's failed: the scheduler ends with the error. */
   | { readonly kind: 'crashed'; readonly error: unknown };
@@ -113,7 +122,7 @@ export type SchedulerEffect =
 export type SchedulerStep = Step<SchedulerState, SchedulerEffect>;
 
 export function initialSchedulerState(once: boolean): SchedulerState {
-  return { kind: 'sleeping', ledger: { once, running: new Map(), started: new Set(), said: new Set(), runs: 0, failed: 0 } };
+  return { kind: 'sleeping', ledger: { once, running: new Map(), started: new Set(), resumeAfter: new Map(), said: new Set(), runs: 0, failed: 0 } };
 }
 
 const step = (state: SchedulerState, ...effects: SchedulerEffect[]): SchedulerStep => ({ state, effects });
@@ -184,10 +193,15 @@ export function nextSchedulerState(state: SchedulerState, event: SchedulerEvent)
   }
 }
 
-function runEnded(ledger: Ledger, event: { readonly key: string; readonly succeeded: boolean }): Ledger {
+function runEnded(ledger: Ledger, event: { readonly key: string; readonly succeeded: boolean; readonly unfinishedAt?: number }): Ledger {
   const running = new Map(ledger.running);
   running.delete(event.key);
-  return { ...ledger, running, failed: ledger.failed + (event.succeeded ? 0 : 1) };
+  const failed = ledger.failed + (event.succeeded ? 0 : 1);
+  if (event.unfinishedAt === undefined) return { ...ledger, running, failed };
+  // Its interval stays unfinished in the warehouse: a later round resumes it, as a restart would.
+  const started = new Set(ledger.started);
+  started.delete(event.key);
+  return { ...ledger, running, failed, started, resumeAfter: new Map([...ledger.resumeAfter, [event.key, event.unfinishedAt + RESUME_AFTER_MS]]) };
 }
 
 /** Stopping ends once no round is reading the warehouse and no run is in flight. */
@@ -219,7 +233,8 @@ function afterRound(state: SchedulerState & { kind: 'checking' }, event: RoundOu
   let wakeAt: number;
   switch (event.kind) {
     case 'checked': {
-      const round = planRound(event.pipelines, event.state, event.now, ledger.running, ledger.started);
+      const waitingToResume = [...ledger.resumeAfter].filter(([, after]) => after > event.now).map(([key]) => key);
+      const round = planRound(event.pipelines, event.state, event.now, ledger.running, new Set([...ledger.started, ...waitingToResume]));
       for (const action of round.actions) {
         if (action.kind === 'say') {
           sayOnce(action.message);
@@ -229,12 +244,13 @@ function afterRound(state: SchedulerState & { kind: 'checking' }, event: RoundOu
           ...ledger,
           running: new Map([...ledger.running, [action.key, action.pipeline.name]]),
           started: new Set([...ledger.started, action.key]),
+          resumeAfter: new Map([...ledger.resumeAfter].filter(([key]) => key !== action.key)),
           runs: ledger.runs + 1,
         };
         effects.push({ ...action, kind: 'start-run' });
       }
       waiting = round.waiting;
-      wakeAt = nextWake(event.pipelines, event.now);
+      wakeAt = Math.min(nextWake(event.pipelines, event.now), ...[...ledger.resumeAfter.values()].filter((after) => after > event.now).map((after) => after + FIRE_SLACK_MS));
       break;
     }
     case 'held':

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import formatDuration from 'ms';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { analyze } from '../analyze/analyze.js';
@@ -17,7 +18,7 @@ import { StateMachine } from '../util/state-machine.js';
 import { unknownState } from '../util/unknown-state.js';
 import { droppedMessage, dueRuns, nextFireTimes, intervalFor } from './due.js';
 import type { RunToStart } from './round.js';
-import { initialSchedulerState, nextSchedulerState, type ScheduleResult, type SchedulerEffect, type SchedulerEvent } from './scheduler-machine.js';
+import { initialSchedulerState, nextSchedulerState, RESUME_AFTER_MS, type ScheduleResult, type SchedulerEffect, type SchedulerEvent } from './scheduler-machine.js';
 
 /**
  * `pipe schedule`: a long-lived service that runs each scheduled pipeline when it is due,
@@ -204,19 +205,24 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
       (outcome) => {
         // Delivery goes on while the next runs start; the scheduler waits for it before it returns.
         notifying.push(outcome.notified);
-        return outcome.status === 'succeeded';
+        return { succeeded: outcome.status === 'succeeded' };
       },
       (e: unknown) => {
-        if (e instanceof DiagnosticError) for (const d of e.diagnostics) emit({ type: 'diagnostic', diagnostic: d });
         // Stopped before it wrote anything: the interval is resumed at the next start.
-        else if (signal.aborted && e === signal.reason) emit({ type: 'notice', message: `${p.name} ${due.label} not started: the scheduler is stopping` });
-        else emit({ type: 'notice', message: `${p.name} ${due.label} could not start: ${e instanceof Error ? e.message : String(e)}` });
-        return false;
+        if (signal.aborted && e === signal.reason) {
+          emit({ type: 'notice', message: `${p.name} ${due.label} not started: the scheduler is stopping` });
+          return { succeeded: false };
+        }
+        if (e instanceof DiagnosticError) for (const d of e.diagnostics) emit({ type: 'diagnostic', diagnostic: d });
+        const why = e instanceof DiagnosticError ? 'see above' : e instanceof Error ? e.message : String(e);
+        emit({ type: 'notice', message: `${p.name} ${due.label} could not start (${why}); it is started again in ${formatDuration(RESUME_AFTER_MS, { long: true })}` });
+        // Triggered and left without an outcome: a later round resumes the interval.
+        return { succeeded: false, unfinishedAt: clock.now() };
       },
     );
-    const tracked = job.then((succeeded) => {
+    const tracked = job.then((ended) => {
       jobs.delete(tracked);
-      machine.send({ kind: 'run-ended', key, succeeded });
+      machine.send({ kind: 'run-ended', key, ...ended });
     });
     jobs.add(tracked);
   };

@@ -630,7 +630,7 @@ export function scheduledSql(pipeline: string, fireAt: number, label: string, ru
 export interface ScheduleState {
   /** The latest fire time handled (triggered), per pipeline. */
   readonly lastFire: Map<string, number>;
-  /** Intervals whose triggered run never finished (the scheduler died or was stopped), per pipeline. */
+  /** Intervals whose triggered run never finished (the scheduler died or was stopped, or the run could not start), per pipeline. */
   readonly unfinished: Map<string, { fireAt: number; label: string; runId: string }[]>;
   /** Interval labels with a succeeded run (scheduled or not, retries included), per pipeline. */
   readonly succeeded: Map<string, Set<string>>;
@@ -646,12 +646,14 @@ export async function readScheduleState(session: WarehouseSession): Promise<Sche
      FROM fam JOIN ${STATE_SCHEMA}.runs o ON o.run_id = fam.root JOIN ${STATE_SCHEMA}.runs r ON r.run_id = fam.run_id
      WHERE o.command IN ('run', 'watch') AND o.pipeline IS NOT NULL AND r.status = 'succeeded'`,
   );
+  // A triggered interval whose run was never recorded (it could not start: its Postgres gone,
+  // the warehouse held) is unfinished too: it was handled, and must not be left out.
   const stuck = await session.query(
     `SELECT s.pipeline, ${session.dialect.epochMs('s.fire_at')} AS t, s.interval_label, s.run_id FROM ${STATE_SCHEMA}.schedule s
-     JOIN ${STATE_SCHEMA}.runs r ON r.run_id = s.run_id
-     WHERE r.status IN ('interrupted', 'cancelled', 'running')
-       AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.runs c WHERE c.parent_run_id = r.run_id)
-     ORDER BY s.fire_at, r.started_at`,
+     LEFT JOIN ${STATE_SCHEMA}.runs r ON r.run_id = s.run_id
+     WHERE (r.run_id IS NULL OR r.status IN ('interrupted', 'cancelled', 'running'))
+       AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.runs c WHERE c.parent_run_id = s.run_id)
+     ORDER BY s.fire_at, coalesce(r.started_at, s.triggered_at)`,
   );
   const succeeded = new Map<string, Set<string>>();
   for (const r of done) {

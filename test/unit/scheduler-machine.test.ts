@@ -6,6 +6,7 @@ import {
   MAX_SLEEP_MS,
   nextSchedulerState,
   ONCE_RETRY_MS,
+  RESUME_AFTER_MS,
   type SchedulerEffect,
   type SchedulerEvent,
   type SchedulerState,
@@ -91,6 +92,27 @@ describe('the scheduler', () => {
     const next = feed(r.state, ended('hourly@2024-01-05T02', false));
     expect(brief(next.effects[0])).toEqual(['wake-up', 'check']);
     expect(next.state).toMatchObject({ kind: 'checking', ledger: { runs: 2, failed: 1, running: new Map([['nightly@2024-01-04', 'nightly']]) } });
+  });
+
+  it('a run that ended without an outcome (it could not start) is resumed by a round a minute later, not by the round its end starts', () => {
+    const r = feed(service, { kind: 'woke' }, checked([pipeline('nightly')]));
+    expect(brief(r.effects[1])).toEqual([{ start: 'nightly@2024-01-04', reason: 'due' }, 'end-round', { sleep: '2024-01-05T03:01:00.000Z' }]);
+    // Triggered, and its run never recorded: the warehouse shows the interval unfinished.
+    const unfinished = warehouse({
+      lastFire: { nightly: '2024-01-05T02:00:00Z' },
+      unfinished: { nightly: [{ fireAt: '2024-01-05T02:00:00Z', label: '2024-01-04', runId: 'never-recorded' }] },
+    });
+    const endedAt = NOW + 5_000;
+    const next = feed(r.state, { kind: 'run-ended', key: 'nightly@2024-01-04', succeeded: false, unfinishedAt: endedAt }, checked([pipeline('nightly')], unfinished, endedAt));
+    expect(brief(next.effects[0])).toEqual(['wake-up', 'check']);
+    expect(brief(next.effects[1])).toEqual(['end-round', { sleep: new Date(endedAt + RESUME_AFTER_MS).toISOString() }]);
+    expect(next.state.ledger.failed).toBe(1);
+    const later = endedAt + RESUME_AFTER_MS + 50;
+    const resumed = feed(next.state, { kind: 'woke' }, checked([pipeline('nightly')], unfinished, later));
+    expect(brief(resumed.effects[1])).toEqual([{ start: 'nightly@2024-01-04', reason: 'resume', resumes: 'never-recorded' }, 'end-round', { sleep: new Date(later + MAX_SLEEP_MS).toISOString() }]);
+    // Started again, it is this process's once more: the state showing it unfinished resumes nothing.
+    const again = feed(resumed.state, { kind: 'woke' }, checked([pipeline('nightly')], unfinished, later + 1_000));
+    expect(brief(again.effects[1])).toEqual(['end-round', { sleep: new Date(later + 1_000 + MAX_SLEEP_MS).toISOString() }]);
   });
 
   it('sleeps at most a minute, so that a changed project is read again', () => {
