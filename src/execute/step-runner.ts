@@ -257,9 +257,12 @@ export class StepRunner {
     const own = dropAfter.length > 0 ? step.statements.filter((sql) => !isTempDrop(sql)) : step.statements;
     const record = () =>
       taskResultSql({ runId, taskId: task.id, attempt: state.attemptNo, status: 'succeeded', startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows, worker: state.worker, runner: state.runner });
-    // A partition written from the query has no staged count: the record takes the insert's, so it is written last.
+    // A relation written from the query has no staged count: the record takes the write's, so it is written last.
     const written = step.partition;
-    const statements = () => [...before(), ...own, ...(task.stateStatements ?? []), ...(written ? [] : [record()])];
+    const countedLast = written !== undefined || step.rowsOf !== undefined;
+    /** The statements that record the task's success, written with the COMMIT. */
+    const records = () => [...(task.stateStatements ?? []), record()];
+    const statements = () => [...before(), ...own, ...(countedLast ? [] : records())];
     const countAt = () =>
       state.merge ? state.alter.length + state.merge.countAt : step.countsRowsAt === undefined ? undefined : before().length + step.countsRowsAt;
     // The model's own SQL (a view's) runs alone, so a database error keeps its position.
@@ -281,18 +284,28 @@ export class StepRunner {
       });
       failIfBlocking();
     };
+    /** The rows a statement wrote when the engine does not say (a PIVOT): counted in what it wrote. */
+    const counted = async (count: number | undefined): Promise<number | undefined> => {
+      if (count !== undefined) return count;
+      const rowsOf = written ? `${task.relation} WHERE ${written.inside}` : step.rowsOf;
+      return rowsOf === undefined ? undefined : Number((await session.query(`SELECT count(*) AS n FROM ${rowsOf}`))[0].n);
+    };
     /**
-     * What runs once the statements ran: the rows a partition write inserted (counted in the
-     * table when the engine does not say, as for a PIVOT), the hooks and checks; returns the
-     * statements sent with the COMMIT.
+     * What runs once the statements ran: the rows a write from the query inserted, the hooks
+     * and checks; returns the statements sent with the COMMIT.
      */
     const finish = async (count: number | undefined): Promise<string[]> => {
-      if (written) state.rows = count ?? Number((await session.query(`SELECT count(*) AS n FROM ${task.relation} WHERE ${written.inside}`))[0].n);
+      if (countedLast) state.rows = await counted(count);
       if (checks.length > 0 || after.length > 0) await beforeCommit();
-      return written ? [record()] : [];
+      return countedLast ? records() : [];
     };
-    /** The model built inside the transaction: its steps, then the statements one by one. */
-    const builtInside = async (): Promise<number | undefined> => {
+    /**
+     * The model built inside the transaction: its steps, then the statements one by one, which
+     * an abort interrupts until the commit (a rolled-back transaction leaves nothing); returns
+     * the statements sent with the COMMIT.
+     */
+    const builtInside = async (): Promise<string[]> => {
+      let count: number | undefined;
       await interrupter.during(session, async () => {
         for (const s of inside) {
           if (signal?.aborted) throw new Error('interrupted');
@@ -301,17 +314,19 @@ export class StepRunner {
           if (s.kind === 'check') results.push(await this.runCheck(task, s, session, state.attemptNo));
           else await this.step(task, s, session, state);
         }
+        failIfBlocking();
+        const list = statements();
+        inStatements = true;
+        for (let i = 0; i < list.length; i++) {
+          if (signal?.aborted) throw new Error('interrupted');
+          const n = await session.exec(list[i]);
+          if (i === countAt()) count = n;
+        }
       });
-      failIfBlocking();
-      const list = statements();
-      let count: number | undefined;
-      inStatements = true;
-      for (let i = 0; i < list.length; i++) {
-        const n = await session.exec(list[i]);
-        if (i === countAt()) count = n;
-      }
-      for (const sql of await finish(count)) await session.exec(sql);
-      return count;
+      if (!countedLast) state.rows = count ?? state.rows;
+      const last = await finish(count);
+      if (signal?.aborted) throw new Error('interrupted');
+      return last;
     };
     let result: PublishResult<number | undefined> | undefined;
     try {
@@ -319,8 +334,8 @@ export class StepRunner {
         runId,
         task,
         () =>
-          inside.length > 0
-            ? session.transaction([], { beforeCommit: async () => void (state.rows = (await builtInside()) ?? state.rows) }).then(() => state.rows)
+          inside.length > 0 || step.rowsOf !== undefined
+            ? session.transaction([], { beforeCommit: builtInside }).then(() => state.rows)
             : session.transaction(statements(), {
                 alone: alone(),
                 countAt: countAt(),

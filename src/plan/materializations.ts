@@ -3,7 +3,7 @@ import type { ConfigOf, Materialization, MicrobatchConfig, ModelConfig, SchemaCh
 import { isBuilt, MODEL_KINDS, type BuiltMaterialization, type Facets } from '../analyze/model-kinds.js';
 import type { Step, TaskKind } from './task.js';
 import { SQL, type StrategyInput } from './strategies/strategy.js';
-import { tableStrategy } from './strategies/table.js';
+import { tableStrategy, writesTableOnce } from './strategies/table.js';
 import { viewStrategy } from './strategies/view.js';
 import { incrementalStaging, incrementalStrategy, partitionRows, writesOnce } from './strategies/incremental.js';
 import { fullRefreshDateChecks, fullRefreshDateSteps } from './strategies/full-refresh.js';
@@ -214,6 +214,18 @@ function partitionChecks(input: StrategyInput): CheckTarget {
   return { partition: partitionRows(input), partitionInPublish: true, columns: `(\n${input.sql}\n)`, table: input.relation, tableInPublish: true };
 }
 
+/**
+ * A table written once in its publishing transaction: both scopes read it there, before the
+ * commit; the columns the checks name are looked up in the query's result, before it runs.
+ */
+const inPublish = (input: StrategyInput): CheckTarget => ({
+  partition: input.relation,
+  partitionInPublish: true,
+  table: input.relation,
+  tableInPublish: true,
+  columns: `(\n${input.sql}\n)`,
+});
+
 /** The published relation as a whole, for both scopes. */
 const wholeRelation = (relation: string): CheckTarget => ({ partition: relation, table: relation });
 
@@ -227,7 +239,7 @@ export const MATERIALIZATIONS = {
   table: {
     ...MODEL_KINDS.table,
     strategy: (input) => tableStrategy(input),
-    checks: (input) => ({ partition: input.stagingRelation, table: input.stagingRelation }),
+    checks: (input) => (writesTableOnce(input) ? inPublish(input) : { partition: input.stagingRelation, table: input.stagingRelation }),
     publishedChecks: wholeRelation,
     laterRunSupersedes: true,
     intervals: { per: 'run', beforeDates: false },

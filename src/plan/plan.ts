@@ -809,6 +809,7 @@ function modelTask(
       runId: ctx.runId,
       readsItself: node.readsItself,
       stagePartitions: ctx.stagePartitions,
+      contractTable: node.contract !== undefined,
     };
     let steps: Step[];
     let target: CheckTarget;

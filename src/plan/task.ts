@@ -56,6 +56,13 @@ export type Step =
       readonly after?: readonly Step[];
       /** Set when the transaction writes one partition of the table straight from the model's query. */
       readonly partition?: PartitionWrite;
+      /**
+       * Set when the transaction builds the whole relation from the model's query (a table
+       * written once): its statements may be interrupted until the commit, the rows of
+       * statement `countsRowsAt` are counted in `rowsOf` when the engine does not say (a
+       * PIVOT), and the task's success record, which holds them, is written last.
+       */
+      readonly rowsOf?: string;
     }
   /** Best-effort cleanup after a failure (dropping the staging table). */
   | { readonly kind: 'cleanup'; readonly sql: string }

@@ -60,13 +60,17 @@ describe('around the query', () => {
     expectSql('around-table-hooks', renderSteps(aroundQuery(tableStrategy(input), hooks)));
   });
 
-  it('a table with post-hooks only is staged before the transaction opens', () => {
+  it('a table with post-hooks only is written in its publishing transaction, before them', () => {
     expectSql('around-table-post-hooks', renderSteps(aroundQuery(tableStrategy(input), { ...hooks, pre: [] })));
+  });
+
+  it('a table whose query reads itself is staged before the transaction opens, the post-hooks inside it', () => {
+    expectSql('around-table-staged-post-hooks', renderSteps(aroundQuery(tableStrategy({ ...input, readsItself: true }), { ...hooks, pre: [] })));
   });
 
   it("an enforced contract is checked before the query, and a table created with the contract's columns and constraints", () => {
     const table = { staging: input.stagingRelation, constraints: new Map([['order_id', ['NOT NULL']]]), tableConstraints: ['PRIMARY KEY (order_id)'] };
-    expectSql('around-table-contract', renderSteps(aroundQuery(tableStrategy(input), { pre: [], post: [], contract: { ...contract, table } })));
+    expectSql('around-table-contract', renderSteps(aroundQuery(tableStrategy({ ...input, contractTable: true }), { pre: [], post: [], contract: { ...contract, table } })));
   });
 
   it('a view: header and contract before the transaction, hooks inside it', () => {

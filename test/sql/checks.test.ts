@@ -8,7 +8,7 @@ import type { PipeEvent } from '../../src/events/events.js';
 import { execute } from '../../src/execute/executor.js';
 import { planRun, planTest } from '../../src/plan/plan.js';
 import { preflightCheckColumns } from '../../src/commands/preflight.js';
-import type { Step, Task } from '../../src/plan/task.js';
+import type { CheckStep, Step, Task } from '../../src/plan/task.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { readCatalog, type RelationType } from '../../src/warehouse/run-state.js';
 import { expectSql, failureOf, renderSteps, TestWarehouse } from './helpers.js';
@@ -89,10 +89,13 @@ async function run(tasks: readonly Task[], runId: string) {
   return { result, events };
 }
 
-const checkSteps = (t: Task) => t.steps.filter((s): s is Extract<Step, { kind: 'check' }> => s.kind === 'check');
+const checkSteps = (t: Task) => allChecks(t.steps);
+
+/** A task's checks, those its publishing transaction runs included. */
+const allChecks = (steps: readonly Step[]): CheckStep[] => steps.flatMap((s) => (s.kind === 'check' ? [s] : s.kind === 'publish' ? [...allChecks(s.inside ?? []), ...(s.checks ?? [])] : []));
 
 describe('check SQL', () => {
-  it('plans the columns step and one query per check on the staged table of a table model', () => {
+  it('plans the columns step on the query, and one query per check on the table as its publishing transaction writes it', () => {
     const tasks = plan(shop(BAD_ORDERS), new Map([['"main"."customers"', 'table']]));
     expectSql('checks-table', renderSteps(tasks.get('orders')!.steps));
   });
@@ -154,11 +157,14 @@ describe('checks on DuckDB', () => {
   it('each check returns exactly its failing rows', async () => {
     await run([plan(shop(GOOD_ORDERS), new Map()).get('customers')!], 'checks-setup');
     const task = plan(shop(BAD_ORDERS), await readCatalog(w.session)).get('orders')!;
-    const stage = task.steps.find((s) => s.kind === 'statement');
-    if (stage?.kind !== 'statement') throw new Error('no staging statement');
-    await w.exec(stage.sql);
+    const publish = task.steps.find((s) => s.kind === 'publish');
+    if (publish?.kind !== 'publish') throw new Error('no publishing step');
+    // The checks read the table as its publishing transaction leaves it, before the commit.
+    await w.exec('BEGIN TRANSACTION');
+    for (const sql of publish.statements) await w.exec(sql);
     const failing: Record<string, unknown> = {};
     for (const c of checkSteps(task)) failing[`${c.severity} ${c.name}`] = await w.query(`${c.sql} ORDER BY ALL`);
+    await w.exec('ROLLBACK');
     expect(failing).toEqual({
       'error not_null(order_id)': [],
       'error not_null(customer_id)': [{ order_id: 3, customer_id: null, status: 'lost', amount: '-1.0' }],
@@ -174,8 +180,6 @@ describe('checks on DuckDB', () => {
       ],
       'warn row_count(min 100)': [{ row_count: '5' }],
     });
-    const cleanup = task.steps.find((s) => s.kind === 'cleanup');
-    if (cleanup?.kind === 'cleanup') await w.exec(cleanup.sql);
   });
 
   it('blocks publication on failing checks, reporting every one, and keeps the published table', async () => {
@@ -213,6 +217,30 @@ describe('checks on DuckDB', () => {
     );
     expect(recorded.filter((r) => r.status === 'passed').map((r) => r.check_name)).toEqual(['not_null(order_id)', 'unique(order_id, customer_id)']);
     expect(recorded.find((r) => r.severity === 'warn')).toMatchObject({ status: 'warned', failing_rows: '1', check_name: 'row_count(min 100)' });
+  });
+
+  it('checks a table in its publishing transaction, written from its query with no staging table beside it', async () => {
+    const files = (ids: string) => ({
+      'models/stock.sql': `select * from (values ${ids}) v(id)`,
+      // The second check fails while any staging relation stands in the warehouse.
+      'models/stock.yaml': "checks:\n  not_null: [id]\n  query: [\"select table_name from duckdb_tables() where table_name like '__pipe_stage__%'\"]\n",
+    });
+    const first = await run([plan(files('(1), (2)'), await readCatalog(w.session)).get('stock')!], 'stock-good');
+    expect(first.result.status).toBe('succeeded');
+    expect(first.events.find((e) => e.type === 'task-succeeded')).toMatchObject({ rows: 2 });
+    expect(first.events.filter((e) => e.type === 'check-failed')).toEqual([]);
+
+    const bad = await run([plan(files('(3), (NULL)'), await readCatalog(w.session)).get('stock')!], 'stock-bad');
+    expect(bad.result.status).toBe('failed');
+    expect(failureOf(bad.events).error.checks!.map((c) => [c.check, c.failingRows])).toEqual([['not_null(id)', 1]]);
+    // Rolled back: the old rows stand, and nothing else was written.
+    expect(await w.query('select id from stock order by id')).toEqual([{ id: 1 }, { id: 2 }]);
+    expect([...(await w.relations()).keys()].filter((k) => k.includes('stock'))).toEqual(['"main"."stock"']);
+    // The checks' results are kept, though the transaction they ran in was rolled back.
+    expect(await w.query("select check_name, status from _pipe.check_results where run_id = 'stock-bad' order by check_name")).toEqual([
+      { check_name: 'not_null(id)', status: 'failed' },
+      { check_name: expect.stringMatching(/^query\(/), status: 'passed' },
+    ]);
   });
 
   it('fails before publishing when a check names a column the model does not produce', async () => {

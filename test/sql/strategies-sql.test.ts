@@ -1,4 +1,4 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dayInterval, hourInterval, parseDate } from '../../src/dates/dates.js';
 import type { RelationType } from '../../src/warehouse/run-state.js';
 import { incrementalStrategy } from '../../src/plan/strategies/incremental.js';
@@ -37,12 +37,17 @@ function input(existing: RelationType | undefined, over: Partial<StrategyInput> 
 }
 
 describe('table strategy SQL', () => {
-  it('first build: stage, then rename into place', () => {
+  it('first build: written from the query in its publishing transaction', () => {
     expectSql('table-first', renderSteps(tableStrategy(input(undefined))));
   });
 
-  it('over a table: stage, then drop and rename in one transaction', () => {
+  it('over a table: replaced from the query in its publishing transaction', () => {
     expectSql('table-over-table', renderSteps(tableStrategy(input('table'))));
+  });
+
+  it('a query that reads its own table, or tables other processes write: stage, then drop and rename in one transaction', () => {
+    expectSql('table-staged', renderSteps(tableStrategy(input('table', { readsItself: true }))));
+    expect(renderSteps(tableStrategy(input('table', { stagePartitions: true })))).toBe(renderSteps(tableStrategy(input('table', { readsItself: true }))));
   });
 
   it('over a view of the same name: the view is dropped as a view', () => {

@@ -1,7 +1,7 @@
 import { quoteLiteral } from '../../sql/sql-text.js';
 import type { Step } from '../task.js';
 import type { StrategyInput } from './strategy.js';
-import { tableStrategy } from './table.js';
+import { stagedTableStrategy } from './table.js';
 
 /** What a seed's strategy needs to know of its file. */
 export interface SeedFile {
@@ -16,7 +16,7 @@ export interface SeedFile {
  * header that loads no rows is refused before the swap, whatever DuckDB made of it.
  */
 export function seedStrategy(input: StrategyInput, seed: SeedFile): Step[] {
-  const [stage, ...rest] = tableStrategy(input);
+  const [stage, ...rest] = stagedTableStrategy(input);
   if (!seed.rows) return [stage, ...rest];
   const noRows: Step = {
     kind: 'assert-empty',

@@ -42,6 +42,11 @@ export interface StrategyInput {
    * make run again, so that the transaction stays short (see incremental.ts, stagesRowsFirst).
    */
   readonly stagePartitions?: boolean;
+  /**
+   * An enforced contract creates the table from its own columns and constraints before the
+   * query's rows go in (see around-query.ts): a table model's rows are then staged.
+   */
+  readonly contractTable?: boolean;
   /** Partitioned models: how the model keeps its rows inside its interval, said when it does not. */
   readonly keepInside?: string;
 }
