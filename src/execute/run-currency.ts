@@ -1,7 +1,7 @@
 import type { Task } from '../plan/task.js';
 import { readSeedHashes } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
-import { insertBuildSql, insertResetSql, LatestBuilds, readLatestBuilds, type BuildRecord } from '../warehouse/build-records.js';
+import { insertBuildSql, insertResetsSql, LatestBuilds, readLatestBuilds, type BuildRecord } from '../warehouse/build-records.js';
 import { evaluate, type Currency } from '../state/currency.js';
 import { dataVersion } from '../state/data-version.js';
 import { inputVersions } from '../state/input-versions.js';
@@ -46,7 +46,7 @@ export class RunCurrency {
     if (!tasks.some((t) => t.tracking)) return undefined;
     const resets = new Set(tasks.filter((t) => t.tracking?.resets).map((t) => t.node));
     const at = Date.now();
-    for (const node of resets) await session.exec(insertResetSql(runId, node, at));
+    if (resets.size > 0) await session.exec(insertResetsSql(runId, [...resets], at));
     const builds = await readLatestBuilds(session, nodesOf(tasks));
     await readAll(session, queriesOf(tasks));
     return new RunCurrency(runId, builds, await readSeedHashes(session));

@@ -177,11 +177,18 @@ export class StepRunner {
         return;
       }
       case 'schema-change': {
-        const staged = 'query' in step.staged ? await describeModel(session, step.staged.query) : await columnsOf(session, step.staged.relation);
         // The dates of a backfill stage the same columns: once they matched the table, the
         // table is not described again (only pipe alters it during the run).
         const known = this.tableColumns.get(step.target);
-        const table = known && sameColumns(known, staged) ? known : await columnsOf(session, step.target);
+        const found = known ?? (await columnsOf(session, step.target));
+        if (found.length === 0) {
+          // No table yet: it is created from the query's shape, and nothing is compared.
+          state.alter = [];
+          state.tableExists = false;
+          return;
+        }
+        const staged = 'query' in step.staged ? await describeModel(session, step.staged.query) : await columnsOf(session, step.staged.relation);
+        const table = known && !sameColumns(known, staged) ? await columnsOf(session, step.target) : found;
         const change = schemaChange(step.target, table, staged, step.policy, session.dialect);
         if ('error' in change) throw new ProjectRuleError('Schema', `${change.error}; ${change.hint}`, { file: task.file });
         state.alter = change.statements;

@@ -47,9 +47,9 @@ export function insertBuildSql(b: BuildRecord): string {
   )}, ${int(b.builtAt)})`;
 }
 
-/** Marks the builds of `node` so far as no longer describing its table (see the module comment). */
-export function insertResetSql(runId: string, node: string, at: number): string {
-  return `INSERT INTO ${BUILDS_TABLE} (run_id, node, key, kind, built_at) VALUES (${lit(runId)}, ${lit(node)}, '', 'reset', ${int(at)})`;
+/** Marks the builds of each of `nodes` so far as no longer describing its table (see the module comment), in one statement. */
+export function insertResetsSql(runId: string, nodes: readonly string[], at: number): string {
+  return `INSERT INTO ${BUILDS_TABLE} (run_id, node, key, kind, built_at) VALUES ${nodes.map((node) => `(${lit(runId)}, ${lit(node)}, '', 'reset', ${int(at)})`).join(',\n')}`;
 }
 
 function sortedKeys(o: Readonly<Record<string, string>>): Record<string, string> {
