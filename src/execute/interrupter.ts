@@ -3,8 +3,8 @@ import type { WarehouseSession } from '../warehouse/warehouse.js';
 /**
  * Stops the queries of a run when its signal aborts. An interrupt that reaches a connection
  * before its query has started is lost to DuckDB, so it is repeated until every query that
- * may be interrupted has stopped. The publishing transaction is short and atomic, and is
- * not interrupted (its checks are).
+ * may be interrupted has stopped. A publishing transaction's commit is never interrupted;
+ * what runs before it is, where it may take long (a query, the checks).
  */
 export class Interrupter {
   /** Sessions running a query that an abort may interrupt. */
@@ -31,6 +31,14 @@ export class Interrupter {
     } finally {
       this.working.delete(session);
     }
+  }
+
+  /**
+   * Stops interrupting `session` before its `during` ends: what it sends next (a commit) runs
+   * to its end. An interrupt sent before is lost once that statement starts.
+   */
+  release(session: WarehouseSession): void {
+    this.working.delete(session);
   }
 
   dispose(): void {

@@ -308,8 +308,8 @@ export class StepRunner {
     };
     /**
      * The model built inside the transaction: its steps, then the statements one by one, which
-     * an abort interrupts until the commit (a rolled-back transaction leaves nothing); returns
-     * the statements sent with the COMMIT.
+     * an abort interrupts (where they build the relation from the query, they may take long);
+     * returns the statements sent with the COMMIT, which is not interrupted.
      */
     const builtInside = async (): Promise<string[]> => {
       let count: number | undefined;
@@ -335,19 +335,34 @@ export class StepRunner {
       if (signal?.aborted) throw new Error('interrupted');
       return last;
     };
+    /**
+     * A transaction that builds the relation from the model's query may take as long as the
+     * query: an abort interrupts it until the commit, which it never does (nothing is then written).
+     */
+    const interruptible = (run: (beforeCommit: (count: number | undefined) => Promise<string[]>) => Promise<number | undefined>) =>
+      interrupter.during(session, () =>
+        run(async (count) => {
+          const last = await finish(count);
+          interrupter.release(session);
+          if (signal?.aborted) throw new Error('interrupted');
+          return last;
+        }),
+      );
     let result: PublishResult<number | undefined> | undefined;
     try {
       result = await engine.publish(
         runId,
         task,
         () =>
-          inside.length > 0 || step.rowsOf !== undefined
+          inside.length > 0
             ? session.transaction([], { beforeCommit: builtInside }).then(() => state.rows)
-            : session.transaction(statements(), {
-                alone: alone(),
-                countAt: countAt(),
-                beforeCommit: checks.length === 0 && after.length === 0 && !written ? undefined : finish,
-              }),
+            : countedLast
+              ? interruptible((beforeCommit) => session.transaction(statements(), { alone: alone(), countAt: countAt(), beforeCommit }))
+              : session.transaction(statements(), {
+                  alone: alone(),
+                  countAt: countAt(),
+                  beforeCommit: checks.length === 0 && after.length === 0 ? undefined : finish,
+                }),
         sharesTable(step, session, state) ? step.partition?.inside : undefined,
       );
     } catch (e) {

@@ -6,6 +6,7 @@ import { setUpConnection, setUpInstance } from './duckdb-setup.js';
 import { prepareWarehousePath, removeFolders } from '../warehouse-file.js';
 import { NO_SETUP, type WarehouseSetup } from '../warehouse-setup.js';
 import {
+  WarehouseError,
   WarehouseLockedError,
   WarehouseOpenError,
   type QueryTable,
@@ -80,28 +81,31 @@ export class DuckDBSession implements WarehouseSession {
 
   /**
    * Each call into DuckDB costs a round trip through Node's thread pool, about as much as a
-   * small statement itself: statements run together in one call where nothing is lost by it
-   * (a multi-statement call reports neither row counts nor error positions).
+   * small statement itself: the statements run together in as few calls as their counts allow
+   * (a multi-statement call reports the count of its last statement only). Such a call reports
+   * no error position, so when one holding a statement of `alone` fails on a mistake, the
+   * transaction is rolled back and its statements run again one by one, in a transaction
+   * rolled back too, for the error with its position.
    */
   async transaction(statements: readonly string[], options: TransactionOptions = {}): Promise<number | undefined> {
-    const alone = new Set(options.alone ?? []);
-    if (options.countAt !== undefined) alone.add(options.countAt);
+    const located = new Set(options.alone ?? []);
     let batch: string[] = ['BEGIN TRANSACTION'];
+    /** Index after the last statement sent, and whether a statement of `alone` is among those of the batch. */
+    let sent = 0;
+    let locates = false;
     const flush = async () => {
       // A newline before each ';' keeps a trailing -- comment from swallowing it.
-      if (batch.length > 0) await this.exec(batch.join('\n;\n'));
+      const n = batch.length > 0 ? await this.exec(batch.join('\n;\n')) : undefined;
       batch = [];
+      locates = false;
+      return n;
     };
     let count: number | undefined;
     try {
-      for (let i = 0; i < statements.length; i++) {
-        if (!alone.has(i)) {
-          batch.push(statements[i]);
-          continue;
-        }
-        await flush();
-        const n = await this.exec(statements[i]);
-        if (i === options.countAt) count = n;
+      for (; sent < statements.length; sent++) {
+        batch.push(statements[sent]);
+        if (located.has(sent)) locates = true;
+        if (sent === options.countAt) count = await flush();
       }
       if (options.beforeCommit) {
         await flush();
@@ -112,7 +116,21 @@ export class DuckDBSession implements WarehouseSession {
       return count;
     } catch (e) {
       await this.exec('ROLLBACK').catch(() => undefined);
+      if (locates && batch.length > 1 && e instanceof WarehouseError && e.errorClass === 'permanent') throw await this.located(statements.slice(0, sent + 1), e);
       throw e;
+    }
+  }
+
+  /** The error of the first of `statements` that fails when each runs alone in a transaction rolled back after; `otherwise` when none does. */
+  private async located(statements: readonly string[], otherwise: WarehouseError): Promise<WarehouseError> {
+    try {
+      await this.exec('BEGIN TRANSACTION');
+      for (const sql of statements) await this.exec(sql);
+      return otherwise;
+    } catch (e) {
+      return e instanceof WarehouseError ? e : otherwise;
+    } finally {
+      await this.exec('ROLLBACK').catch(() => undefined);
     }
   }
 
