@@ -1,0 +1,41 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { run } from '../../src/commands/run.js';
+import { killRunning, ModelGate } from '../e2e/helpers.js';
+import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
+
+/**
+ * A table or a partition is written from the model's query inside its publishing transaction:
+ * an abort must stop that query (only DuckDB's interrupt can), and the transaction then leaves
+ * the published rows as they were.
+ */
+
+const quiet = () => undefined;
+
+afterEach(killRunning);
+afterAll(removeProjects);
+
+const gated = (materialized: string) =>
+  `{{ config(materialized='${materialized}'${materialized === 'incremental' ? ", partition_by='ds'" : ''}) }}
+select '{{ ds }}'::DATE as ds, {{ var('n', 1) }} as n
+{% if var('gate', '') %}from (select 1) where (select count(*) from read_csv('{{ var("gate") }}', columns={'line': 'VARCHAR'}, header=false, auto_detect=false)) >= 0{% endif %}
+`;
+
+describe('an abort while a model is written from its query', () => {
+  for (const materialized of ['incremental', 'table']) {
+    it(`${materialized}: stops the query in the publishing transaction and keeps the published rows`, async () => {
+      const dir = tempProject({ 'models/m.sql': gated(materialized) }, 'pipe-interrupted-');
+      expect((await run({ project: dir, date: '2024-01-02', emit: quiet })).status).toBe('succeeded');
+
+      const gate = new ModelGate(dir);
+      const controller = new AbortController();
+      const running = run({ project: dir, date: '2024-01-02', vars: { gate: gate.path, n: 2 }, signal: controller.signal, emit: quiet });
+      // The query reads the gate inside the transaction; once aborted, the gate pours rows without end.
+      const release = await gate.reached();
+      controller.abort();
+      gate.flood();
+      release();
+      expect((await running).status).toBe('cancelled');
+      expect(await queryWarehouse(dir, 'select ds::VARCHAR as ds, n from m')).toEqual([{ ds: '2024-01-02', n: 1 }]);
+    });
+  }
+});
