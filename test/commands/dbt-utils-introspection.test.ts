@@ -150,9 +150,9 @@ models:
       ['c', { file: 'models/schema.yml', line: 10 }],
       ['d', { file: 'models/schema.yml', line: 13 }],
     ]);
-    expect(failed[0].error?.message).toMatch(/^test fewer_columns: "main"."a" has less columns than "main"."__pipe_stage__c__20240102", please ensure they have the same columns/);
+    expect(failed[0].error?.message).toMatch(/^test fewer_columns: "main"."a" has less columns than "main"."c", please ensure they have the same columns/);
     // With a where, the relation tested is a query, which dbt_utils' equality refuses.
-    expect(failed[1].error?.message).toBe('test filtered: Macro test_equality expected a Relation but received the value: (select * from "main"."__pipe_stage__d__20240102" where id > 0) dbt_subquery');
+    expect(failed[1].error?.message).toBe('test filtered: Macro test_equality expected a Relation but received the value: (select * from "main"."d" where id > 0) dbt_subquery');
   });
 
   it('refuse include and exclude together, at the model', async () => {

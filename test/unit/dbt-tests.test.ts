@@ -290,7 +290,7 @@ models:
     expect(c.columns).toEqual([]);
   });
 
-  it('are planned between staging and publishing, the staged table standing for the model', () => {
+  it('are planned inside the publishing transaction, before its commit, reading the table it writes', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\nprofile: shop\nmodels:\n  shop:\n    +materialized: table\n',
       'models/orders.sql': ORDERS,
@@ -300,15 +300,17 @@ models:
     const plan = planRun({ analysis: a, selected: new Set(a.graph.nodes), catalog: new Map(), seedHashes: new Map(), fullRefresh: false, runId: 'r' }, day);
     expect(plan.diagnostics).toEqual([]);
     const steps = renderSteps(plan.tasks.find((t) => t.node === 'orders')!.steps);
-    expect(steps).toContain(`-- test unique_orders_order_id (error: fails if count(*) != 0, else warns if count(*) != 0)
+    expect(steps).toContain(`-- test unique_orders_order_id (error: fails if count(*) != 0, else warns if count(*) != 0), before the commit
 select
     order_id as unique_field,
     count(*) as n_records
 
-from "main"."__pipe_stage__orders__20240102"`);
-    expect(steps).toContain('-- test accepted_values_orders_status__False__placed__shipped (warn: warns if count(*) != 0)');
+from "main"."orders"`);
+    expect(steps).toContain('-- test accepted_values_orders_status__False__placed__shipped (warn: warns if count(*) != 0), before the commit');
     expect(steps).toContain('    from "main"."customers"\n)');
-    expect(steps.indexOf('-- test')).toBeLessThan(steps.indexOf('-- publish'));
+    // Written, then tested, then committed: a failing test rolls the table back.
+    expect(steps.indexOf('CREATE OR REPLACE TABLE "main"."orders" AS')).toBeLessThan(steps.indexOf('-- test'));
+    expect(steps.indexOf('-- test')).toBeLessThan(steps.indexOf('COMMIT;'));
   });
 
   it('of seeds run with the seed; of sources are checks of their own, for a later pipe test', () => {

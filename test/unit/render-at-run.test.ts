@@ -90,7 +90,7 @@ describe('the execution render', () => {
     expect(ran.sql).toBe('\nselect 3 as n');
     expect(asked).toEqual(['select name from main.pointers order by id desc limit 1', 'select count(*) as n from main.facts']);
     // The steps build the table from the SQL of this render, and its hash is of that SQL.
-    expect(ran.steps[0]).toMatchObject({ kind: 'statement', sql: expect.stringContaining('select 3 as n') });
+    expect(ran.steps[0]).toMatchObject({ kind: 'publish', statements: [expect.stringContaining('select 3 as n')] });
     expect(ran.sqlHash).not.toBe(task.sqlHash);
     expect(ran.renderAtRun).toBeUndefined();
   });

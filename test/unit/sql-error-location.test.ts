@@ -52,15 +52,23 @@ function tasks(files: Record<string, string>): Map<string, Task> {
   return new Map(plan.tasks.map((t) => [t.node, t]));
 }
 
-/** Runs the task's staging statement on DuckDB and maps the real error back to the file. */
+/** The statement that runs the model's query: a staging statement, or the one a publishing transaction writes the table with. */
+function queryStatement(task: Task): string {
+  for (const s of task.steps) {
+    if (s.kind === 'statement') return s.sql;
+    if (s.kind === 'publish' && s.countsRowsAt !== undefined) return s.statements[s.countsRowsAt];
+  }
+  throw new Error(`no statement of ${task.node} runs its query`);
+}
+
+/** Runs the task's query statement on DuckDB and maps the real error back to the file. */
 async function locate(task: Task): Promise<{ message: string; place: SqlErrorPlace | undefined }> {
-  const step = task.steps.find((s) => s.kind === 'statement');
-  if (step?.kind !== 'statement') throw new Error('no statement step');
+  const sql = queryStatement(task);
   try {
-    await session.exec(step.sql);
+    await session.exec(sql);
   } catch (e) {
     const message = (e as Error).message;
-    return { message, place: locateSqlError(session.dialect.errorLine(message)?.line, step.sql, task.origin!) };
+    return { message, place: locateSqlError(session.dialect.errorLine(message)?.line, sql, task.origin!) };
   }
   throw new Error(`expected ${task.node} to fail`);
 }
