@@ -3,8 +3,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Stops the Postgres cluster the DuckLake tests share, if one of them started it.
-    globalSetup: ['test/support/postgres-teardown.ts'],
+    // Temporary folders in memory where there is room (first: the Postgres cluster's folder
+    // is a temporary one); then the stop of the Postgres cluster the DuckLake tests share, if one
+    // of them started it.
+    globalSetup: ['test/support/temp-in-memory.ts', 'test/support/postgres-teardown.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // A poll waits for something another process or the browser does: on a loaded 2-core

@@ -10,6 +10,7 @@ import { attachLakeSql } from '../../src/warehouse/ducklake/ducklake-warehouse.j
 import { DUCKLAKE, isCommitConflict } from '../../src/warehouse/ducklake/dialect.js';
 import { eventsOfType, explain, ModelGate, REPO, removeTempDirs, RunningPipe, taskIdsOf, tempDir, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillIn, historyIn, retryIn, runIn, showIn } from '../support/in-process.js';
+import { lakeRows } from '../support/lake-rows.js';
 import { createDatabase, testPostgres, type TestPostgres } from '../support/postgres.js';
 
 /**
@@ -43,27 +44,6 @@ warehouse:
   return { dir, lake };
 }
 process.env.PIPE_TEST_PGUSER = 'postgres';
-
-/**
- * An instance of DuckDB of the test file's own, apart from pipe's: it loads the lake's
- * extensions once, and each read attaches the lake anew, so it sees the last commit.
- */
-const reader = await DuckDBInstance.create(':memory:');
-const readerConnection = await reader.connect();
-afterAll(() => {
-  readerConnection.closeSync();
-  reader.closeSync();
-});
-
-/** Rows of `sql` read by the file's own instance of DuckDB, attaching the lake read-only. */
-async function lakeRows(lake: LakeTarget, sql: string): Promise<Record<string, unknown>[]> {
-  await readerConnection.run(`${attachLakeSql(lake, true)}; USE lake`);
-  try {
-    return (await readerConnection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    await readerConnection.run('USE memory; DETACH lake');
-  }
-}
 
 /**
  * Another process, as any DuckDB client attaching the lake: each line it is sent is a query,

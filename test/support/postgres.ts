@@ -62,6 +62,12 @@ function asOwner(command: string, args: readonly string[]): void {
   else execFileSync(command, args, { stdio: 'pipe' });
 }
 
+/**
+ * Settings of a cluster no test crashes: a commit waits for no write to disk (each DuckLake
+ * commit is one, and the catalog of every test is thrown away with the cluster).
+ */
+const THROWAWAY = '-c fsync=off -c synchronous_commit=off -c full_page_writes=off';
+
 let started: Promise<TestPostgres | undefined> | undefined;
 
 /** The run's Postgres (started if needed), or undefined when the DuckLake tests cannot run here. */
@@ -88,8 +94,8 @@ async function start(): Promise<TestPostgres | undefined> {
   const port = await freePort();
   // Under the lock: the first worker starts the cluster and records its port; the others find it.
   const script = `[ -f ${ready} ] || { ` + [
-    `${join(bin, 'initdb')} -D ${dir}/data -A trust -U postgres >/dev/null`,
-    `${join(bin, 'pg_ctl')} -D ${dir}/data -w -o "-h 127.0.0.1 -p ${port} -k ${dir}" -l ${dir}/log start >/dev/null`,
+    `${join(bin, 'initdb')} -D ${dir}/data -A trust -U postgres --no-sync >/dev/null`,
+    `${join(bin, 'pg_ctl')} -D ${dir}/data -w -o "-h 127.0.0.1 -p ${port} -k ${dir} ${THROWAWAY}" -l ${dir}/log start >/dev/null`,
     `echo '{"port": ${port}}' > ${ready}`,
   ].join(' && ') + '; }';
   const lock = join(dir, 'lock');

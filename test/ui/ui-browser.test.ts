@@ -6,8 +6,7 @@ import type { UiServer } from '../../src/ui/server/server.js';
 import { killRunning, ModelGate, REPO, RunningPipe, writeProjectFiles } from '../e2e/helpers.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 import { CELL, HEAD, LABEL } from '../../src/ui/web/heatmap.js';
-import { builtProject, COVERAGE_RANGE, datedProject, DAY, PARALLEL_FILES, serve, type Fixture } from './ui-fixture.js';
-import { runIn } from '../support/in-process.js';
+import { builtProject, COVERAGE_RANGE, datedProject, DAY, parallelRun, serve, type Fixture } from './ui-fixture.js';
 import { screenshot, VIEWPORT } from './screenshot.js';
 
 /**
@@ -131,8 +130,7 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
   });
 
   it("draws a Gantt lane per worker: as many as the run's threads", async () => {
-    const dir = tempProject(PARALLEL_FILES, 'pipe-ui-lanes-');
-    const run = await runIn(dir, { date: DAY, threads: 2 });
+    const { dir, run } = await parallelRun('pipe-ui-lanes-');
     expect(run.code, run.stderr).toBe(0);
     const runId = String(run.events.find((e) => e.type === 'run-started')!.runId);
     const parallel = await serve(dir, ASSETS);

@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { startUiServer, type UiServer } from '../../src/ui/server/server.js';
-import { eventsOfType } from '../e2e/helpers.js';
+import { eventsOfType, ModelGate, writeProjectFiles, type PipeResult } from '../e2e/helpers.js';
 import { backfillIn, runIn } from '../support/in-process.js';
 import { tempProject } from '../support/projects.js';
 
@@ -72,8 +72,32 @@ export async function datedProject(): Promise<string> {
   return dir;
 }
 
-/** Four tables that read nothing, all ready at once, and one that reads them all: a run of 2 threads runs two at a time. */
-export const PARALLEL_FILES = {
-  ...Object.fromEntries([1, 2, 3, 4].map((i) => [`models/m${i}.sql`, `{{ config(materialized='table') }}\nselect ${i} as x\n`])),
-  'models/top.sql': "{{ config(materialized='table') }}\nselect * from {{ ref('m1') }} union all select * from {{ ref('m2') }} union all select * from {{ ref('m3') }} union all select * from {{ ref('m4') }}\n",
-};
+/**
+ * A project of four tables that read nothing, all ready at once, and one that reads them all,
+ * run with 2 threads: each thread's number is in the run's records. m1 and m2 are held at gates
+ * until both have started, so that two tasks run at once whatever the speed of the machine (fast
+ * tasks could otherwise each end before the next one took a thread, all on thread 1).
+ */
+export async function parallelRun(prefix: string, options: { force?: boolean; dir?: string } = {}): Promise<{ dir: string; run: PipeResult }> {
+  const dir = options.dir ?? tempProject({}, prefix);
+  const gates = [new ModelGate(dir, 'g1'), new ModelGate(dir, 'g2')];
+  writeProjectFiles(dir, {
+    ...Object.fromEntries(
+      [1, 2, 3, 4].map((i) => [`models/m${i}.sql`, `{{ config(materialized='table') }}\nselect ${i} as x${i <= 2 ? ` where ${gates[i - 1].sql} >= 0` : ''}\n`]),
+    ),
+    'models/top.sql': "{{ config(materialized='table') }}\nselect * from {{ ref('m1') }} union all select * from {{ ref('m2') }} union all select * from {{ ref('m3') }} union all select * from {{ ref('m4') }}\n",
+  });
+  const held = new Set<string>();
+  const run = await runIn(dir, {
+    date: DAY,
+    threads: 2,
+    force: options.force,
+    onEvent: (e) => {
+      if (e.type !== 'task-started' || !['m1', 'm2'].includes(e.task.model)) return;
+      held.add(e.task.model);
+      if (held.size === 2) for (const g of gates) g.open();
+    },
+  });
+  for (const g of gates) rmSync(g.path, { force: true });
+  return { dir, run };
+}

@@ -2,9 +2,9 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { UiRunDetail } from '../../src/ui/api.js';
 import { eventsOfType, queryRows, warehouseOf } from '../e2e/helpers.js';
-import { historyIn, runIn } from '../support/in-process.js';
-import { removeProjects, tempProject } from '../support/projects.js';
-import { DAY, PARALLEL_FILES as FILES, serve, stubAssets } from './ui-fixture.js';
+import { historyIn } from '../support/in-process.js';
+import { removeProjects } from '../support/projects.js';
+import { parallelRun, serve, stubAssets } from './ui-fixture.js';
 
 /**
  * Which of a run's threads ran each task: recorded with its result and told by its
@@ -24,8 +24,7 @@ async function recorded(dir: string, runId: string): Promise<{ task: string; wor
 
 describe('workers', () => {
   it('a run of 2 threads records workers 1 and 2, and one worker never runs two tasks at once', async () => {
-    const dir = tempProject(FILES, 'pipe-ui-workers-');
-    const run = await runIn(dir, { date: DAY, threads: 2 });
+    const { dir, run } = await parallelRun('pipe-ui-workers-');
     expect(run.code, run.stderr).toBe(0);
     const runId = eventsOfType(run.events, 'run-started')[0].runId as string;
     const results = await recorded(dir, runId);
@@ -51,8 +50,7 @@ describe('workers', () => {
   });
 
   it('reads a warehouse whose results have no worker, and adds the column at the next run', async () => {
-    const dir = tempProject(FILES, 'pipe-ui-workers-old-');
-    const first = await runIn(dir, { date: DAY, threads: 2 });
+    const { dir, run: first } = await parallelRun('pipe-ui-workers-old-');
     expect(first.code, first.stderr).toBe(0);
     const firstId = eventsOfType(first.events, 'run-started')[0].runId as string;
     // As an earlier pipe left it.
@@ -71,7 +69,7 @@ describe('workers', () => {
     }
     const history = await historyIn(dir, { runId: firstId });
     expect(history.code, history.stderr).toBe(0);
-    const next = await runIn(dir, { date: DAY, threads: 2, force: true });
+    const { run: next } = await parallelRun('', { dir, force: true });
     expect(next.code, next.stderr).toBe(0);
     const nextId = eventsOfType(next.events, 'run-started')[0].runId as string;
     expect((await recorded(dir, firstId)).map((r) => r.worker)).toEqual([null, null, null, null, null]);
