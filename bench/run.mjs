@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * pipe's benchmark: `npm run bench` (everything) or `npm run bench -- --quick` (a smoke run
- * under a minute). Prints a markdown table and writes every figure to
+ * a minute or two). Prints a markdown table and writes every figure to
  * bench/results/latest.json and latest.md. See bench/README.md for what each figure means.
  */
 import { spawn } from 'node:child_process';
@@ -46,7 +46,7 @@ const { values: opt } = parseArgs({
 const PIPE = opt.pipe ? resolve(opt.pipe) : join(ROOT, 'dist', 'cli', 'main.js');
 if (opt.help) {
   console.log(`npm run bench [-- options]
-  --quick            smoke run under a minute: 100 models, small data, no dbt/SQLMesh, fewer repetitions
+  --quick            smoke run of a minute or two: 100 models, small data, no dbt/SQLMesh, fewer repetitions
   --sizes 100,1000   model counts for compile, recompile and anchors (default 100,1000,10000)
   --run-sizes 100    model counts for pipe run vs raw DuckDB (default 100,1000)
   --reps N           repetitions of each timed command (default 5 for compiles, 3 for runs)
