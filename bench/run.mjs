@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * pipe's benchmark: `npm run bench` (everything) or `npm run bench -- --quick` (a smoke run
- * a minute or two). Prints a markdown table and writes every figure to
+ * of a minute or two). Prints a markdown table and writes every figure to
  * bench/results/latest.json and latest.md. See bench/README.md for what each figure means.
  */
 import { spawn } from 'node:child_process';
