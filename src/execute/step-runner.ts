@@ -8,7 +8,7 @@ import { snapshotMerge } from '../plan/strategies/snapshot.js';
 import { unitTestQuery } from '../plan/strategies/unit-test.js';
 import type { CheckStep, Step, Task } from '../plan/task.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
-import type { CountedStatements } from '../warehouse/dialect.js';
+import type { CountedStatements, Dialect } from '../warehouse/dialect.js';
 import { taskResultSql, type CheckResultRecord } from '../warehouse/run-state.js';
 import type { Engine, Publication, PublishResult } from './engine.js';
 import type { Interrupter } from './interrupter.js';
@@ -71,6 +71,8 @@ interface AttemptState {
   merge?: CountedStatements;
   /** The table exists, as the schema-change step found it. */
   tableExists?: boolean;
+  /** The table's columns as the schema-change step found them, when it alters none of them. */
+  tableColumns?: readonly Column[];
   /** Blocking checks that failed so far: the task fails after every check has run. */
   readonly blocking: CheckFailure[];
 }
@@ -193,6 +195,7 @@ export class StepRunner {
         if ('error' in change) throw new ProjectRuleError('Schema', `${change.error}; ${change.hint}`, { file: task.file });
         state.alter = change.statements;
         state.tableExists = table.length > 0;
+        state.tableColumns = state.alter.length === 0 ? table : undefined;
         if (state.alter.length === 0 && table.length > 0) this.tableColumns.set(step.target, table);
         else this.tableColumns.delete(step.target);
         return;
@@ -250,7 +253,6 @@ export class StepRunner {
     state: AttemptState,
   ): Promise<PublishResult<number | undefined>> {
     const { engine, runId, signal, interrupter } = this.ctx;
-    const checks = step.checks ?? [];
     const inside = step.inside ?? [];
     const after = step.after ?? [];
     const results: CheckResult[] = [];
@@ -261,7 +263,10 @@ export class StepRunner {
     const before = () => [...state.alter, ...(state.merge?.statements ?? [])];
     // Where a refused commit can keep the temporary tables' changes, the staging table is dropped after the commit (see Dialect.tempCommitsApart).
     const dropAfter = session.dialect.tempCommitsApart ? step.statements.filter(isTempDrop) : [];
-    const own = dropAfter.length > 0 ? step.statements.filter((sql) => !isTempDrop(sql)) : step.statements;
+    const ownAsPlanned = dropAfter.length > 0 ? step.statements.filter((sql) => !isTempDrop(sql)) : step.statements;
+    const inColumnType = partitionInColumnType(step, state, session.dialect);
+    const own = ownAsPlanned.map(inColumnType);
+    const checks = (step.checks ?? []).map((c) => ({ ...c, sql: inColumnType(c.sql) }));
     const record = () =>
       taskResultSql({ runId, taskId: task.id, attempt: state.attemptNo, status: 'succeeded', startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows, worker: state.worker, runner: state.runner });
     // A relation written from the query has no staged count: the record takes the write's, so it is written last.
@@ -294,7 +299,7 @@ export class StepRunner {
     /** The rows a statement wrote when the engine does not say (a PIVOT): counted in what it wrote. */
     const counted = async (count: number | undefined): Promise<number | undefined> => {
       if (count !== undefined) return count;
-      const rowsOf = written ? `${task.relation} WHERE ${written.inside}` : step.rowsOf;
+      const rowsOf = written ? `${task.relation} WHERE ${inColumnType(written.inside)}` : step.rowsOf;
       return rowsOf === undefined ? undefined : Number((await session.query(`SELECT count(*) AS n FROM ${rowsOf}`))[0].n);
     };
     /**
@@ -465,6 +470,22 @@ async function judgeByThreshold(step: CheckStep, threshold: Threshold, session: 
     sample: await session.query(sampleSql(step.sql)),
     condition: outcome === 'failed' ? threshold.errorIf : threshold.warnIf,
   };
+}
+
+/**
+ * A partition's condition is planned typeless: the table may not exist yet, and its column may
+ * hold dates, timestamps or text. Once the task has seen the column's type (the schema-change
+ * step, which alters nothing), the condition in the statements and checks of its publishing
+ * transaction becomes the same condition in that type's terms, which the write evaluates on
+ * every row. The typeless text is pipe's own and appears nowhere else in them.
+ */
+function partitionInColumnType(step: Extract<Step, { kind: 'publish' }>, state: AttemptState, dialect: Dialect): (sql: string) => string {
+  const by = step.partition?.by;
+  const type = by && state.tableColumns?.find((c) => c.name.toLowerCase() === by.column.toLowerCase())?.type;
+  if (!by || type === undefined) return (sql) => sql;
+  const typed = dialect.inInterval(by.column, by.start, by.end, type);
+  const planned = step.partition!.inside;
+  return typed === planned ? (sql) => sql : (sql) => sql.replaceAll(planned, typed);
 }
 
 /**

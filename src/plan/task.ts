@@ -143,6 +143,8 @@ export type Step =
 export interface PartitionWrite {
   /** The partition's condition; its lock: transactions writing other partitions of the table may run beside this one. */
   readonly inside: string;
+  /** What `inside` says: the partition column's values in [start, end) (epoch ms), for the condition in the column's type once known (Dialect.inInterval). */
+  readonly by: { readonly column: string; readonly start: number; readonly end: number };
   /** The statement creates the table when it does not exist yet (it did not as the task was planned). */
   readonly creates: boolean;
   /** The error the insert raises at a row outside the partition, and the queries that then report those rows. */

@@ -71,8 +71,12 @@ export interface StrategySql {
   dropTable(relation: string): string;
   /** Replaces whatever stands under `relation` (`kind`) by the staging table, renamed to `name`. */
   swapIn(staging: string, relation: string, name: string, kind: RelationKind | undefined): readonly string[];
-  /** The condition "column, read as a timestamp, falls in [start, end)" (epoch ms). */
-  inInterval(column: string, start: number, end: number): string;
+  /**
+   * The condition "column, read as a timestamp, falls in [start, end)" (epoch ms). Given the
+   * column's type as the warehouse describes it, the same condition in that type's own terms
+   * where the dialect has them (cheaper to evaluate on every row); the typeless form otherwise.
+   */
+  inInterval(column: string, start: number, end: number, type?: string): string;
   /**
    * Replaces the rows of `target` that match `inside` by the rows of `staging` (matched by
    * column name), creating `target` from the staged shape if needed, then drops `staging`.

@@ -65,6 +65,7 @@ export function partitionWrite(input: StrategyInput): Step[] {
       countsRowsAt: write.countAt,
       partition: {
         inside,
+        by: { column: partitionBy, start: interval.start, end: interval.end },
         creates,
         outside: {
           error: OUTSIDE_ERROR,

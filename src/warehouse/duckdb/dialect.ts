@@ -1,4 +1,4 @@
-import { formatTimestamp } from '../../dates/dates.js';
+import { formatDate, formatTimestamp } from '../../dates/dates.js';
 import { quoteIdent, quoteLiteral, relationName } from '../../sql/sql-text.js';
 import type { Column, CsvFault, CsvRowProblem, Dialect, ErrorLine, RelationKind, SeedRead } from '../dialect.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse.js';
@@ -70,6 +70,27 @@ async function describe(session: WarehouseSession, what: string): Promise<Column
   return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
 }
 
+/**
+ * The typeless condition of `inInterval` for a column of a type whose values compare with the
+ * interval's bounds without a cast of every value: a TIMESTAMP against them, a DATE (whose
+ * timestamp is its midnight) against the first dates whose midnight is not before each bound.
+ * On millions of rows a date, the casts of the typeless form cost a tenth of the write.
+ */
+function typedInInterval(column: string, start: number, end: number, type: string | undefined): string | undefined {
+  switch (type) {
+    case 'TIMESTAMP':
+      return `${column} >= TIMESTAMP '${formatTimestamp(start)}' AND ${column} < TIMESTAMP '${formatTimestamp(end)}'`;
+    case 'DATE':
+      return `${column} >= DATE '${formatDate(firstMidnightFrom(start))}' AND ${column} < DATE '${formatDate(firstMidnightFrom(end))}'`;
+    default:
+      return undefined;
+  }
+}
+
+const DAY_MS = 86_400_000;
+/** The first midnight (UTC, epoch ms) at or after `ms`. */
+const firstMidnightFrom = (ms: number) => Math.ceil(ms / DAY_MS) * DAY_MS;
+
 /** DuckDB, pipe's embedded default. */
 export const DUCKDB: Dialect = {
   name: 'DuckDB',
@@ -86,7 +107,9 @@ export const DUCKDB: Dialect = {
   // A table of the name is dropped even when none stood there at plan time: another run of the
   // process may have published one since (the engine serializes the two publishes).
   swapIn: (staging, relation, name, kind) => [...dropRelation(relation, kind ?? 'table'), `ALTER TABLE ${staging} RENAME TO ${quoteIdent(name)}`],
-  inInterval(column, start, end) {
+  inInterval(column, start, end, type) {
+    const typed = typedInInterval(quoteIdent(column), start, end, type);
+    if (typed !== undefined) return typed;
     const c = `CAST(${quoteIdent(column)} AS TIMESTAMP)`;
     const [from, to] = [`TIMESTAMP '${formatTimestamp(start)}'`, `TIMESTAMP '${formatTimestamp(end)}'`];
     // The condition is the second pair. DuckDB cannot skip row groups by a cast of a DATE
