@@ -71,14 +71,18 @@ export class RunCurrency {
   }
 
   /**
-   * What `task` (as it runs, with the SQL it runs) records in its publishing transaction: its
-   * build; for the swap of a full refresh, the builds of the dates it swaps in, which were
-   * built into its staging table by this run and stand as the model's data from this commit.
+   * `task` (as it runs, with the SQL it runs) with what it records in its publishing
+   * transaction: its build, written with its success (Task.build); for the swap of a full
+   * refresh, the builds of the dates it swaps in, which were built into its staging table by
+   * this run and stand as the model's data from this commit. Also returns its build.
    */
-  recording(task: Task, judged: Judged | undefined, at: number): { readonly build?: BuildRecord; readonly statements: readonly string[] } {
-    if (task.phase === 'swap') return { statements: (this.staged.get(task.node) ?? []).map(insertBuildSql) };
+  recording(task: Task, judged: Judged | undefined, at: number): { readonly build?: BuildRecord; readonly task: Task } {
+    if (task.phase === 'swap') {
+      const staged = (this.staged.get(task.node) ?? []).map((b) => insertBuildSql(b));
+      return { task: staged.length > 0 ? { ...task, stateStatements: [...(task.stateStatements ?? []), ...staged] } : task };
+    }
     const build = this.build(task, judged, at);
-    return { build, statements: build && task.tracking?.records ? [insertBuildSql(build)] : [] };
+    return { build, task: build && task.tracking?.records ? { ...task, build } : task };
   }
 
   private build(task: Task, judged: Judged | undefined, at: number): BuildRecord | undefined {

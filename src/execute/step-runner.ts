@@ -10,6 +10,7 @@ import type { CheckStep, Step, Task } from '../plan/task.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 import type { CountedStatements, Dialect } from '../warehouse/dialect.js';
 import { taskResultSql, type CheckResultRecord } from '../warehouse/run-state.js';
+import { insertBuildSql } from '../warehouse/build-records.js';
 import type { Engine, Publication, PublishResult } from './engine.js';
 import type { Interrupter } from './interrupter.js';
 import { ChecksFailedError, HookError, ProjectRuleError, StatementError, TaskDataError } from './task-errors.js';
@@ -267,8 +268,11 @@ export class StepRunner {
     const inColumnType = partitionInColumnType(step, state, session.dialect);
     const own = ownAsPlanned.map(inColumnType);
     const checks = (step.checks ?? []).map((c) => ({ ...c, sql: inColumnType(c.sql) }));
-    const record = () =>
-      taskResultSql({ runId, taskId: task.id, attempt: state.attemptNo, status: 'succeeded', startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows, worker: state.worker, runner: state.runner });
+    /** The task's success: in its build's row when it publishes one, else a row of its own. */
+    const record = () => {
+      const outcome = { attempt: state.attemptNo, startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows, worker: state.worker, runner: state.runner };
+      return task.build ? insertBuildSql(task.build, outcome) : taskResultSql({ runId, taskId: task.id, status: 'succeeded', ...outcome });
+    };
     // A relation written from the query has no staged count: the record takes the write's, so it is written last.
     const written = step.partition;
     const countedLast = written !== undefined || step.rowsOf !== undefined;

@@ -127,8 +127,7 @@ export class TaskRunner {
           // Its publication is recorded with what it was built from, in the same transaction.
           const recording = currency?.recording(task, judged, Date.now());
           build = recording?.build;
-          const recorded = recording?.statements.length ? { ...task, stateStatements: [...(task.stateStatements ?? []), ...recording.statements] } : task;
-          return steps.attempt(recorded, session, { attemptNo, startedAt: attemptStart, worker, runner: this.o.runner }, done);
+          return steps.attempt(recording?.task ?? task, session, { attemptNo, startedAt: attemptStart, worker, runner: this.o.runner }, done);
         },
         {
           retries: policy.retries,
@@ -204,8 +203,7 @@ export class TaskRunner {
   private async placed(place: TaskPlace, task: Task, judged: Judged | undefined, worker: number): Promise<TaskOutcome> {
     const { currency } = this.o;
     const recording = currency?.recording(task, judged, Date.now());
-    const recorded = recording?.statements.length ? { ...task, stateStatements: [...(task.stateStatements ?? []), ...recording.statements] } : task;
-    const outcome = await place.run(recorded, worker);
+    const outcome = await place.run(recording?.task ?? task, worker);
     if (outcome === 'succeeded') currency?.published(task, recording?.build);
     return outcome;
   }

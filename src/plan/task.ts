@@ -13,6 +13,7 @@ import type { ContractColumn } from '../analyze/dbt/contract.js';
 import type { RelationKind } from '../warehouse/dialect.js';
 import type { SnapshotMergeStep } from './strategies/snapshot.js';
 import type { Tracking } from '../state/tracking.js';
+import type { BuildRecord } from '../warehouse/build-records.js';
 import type { UnitTestStep } from './strategies/unit-test.js';
 
 /**
@@ -263,6 +264,11 @@ export interface Task {
   readonly tracking?: Tracking;
   /** Extra statements for the publishing transaction that record task-specific state. */
   readonly stateStatements?: readonly string[];
+  /**
+   * Its publication's record, set as it runs: written in the publishing transaction in one
+   * row with the task's success (see warehouse/build-records.ts OUTCOME_COLUMNS).
+   */
+  readonly build?: BuildRecord;
   /**
    * A task of a backfill's full refresh that is not one of its dates: emptying the model's
    * staging table first (`reset`), or swapping it in for the published table (`swap`).

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { quoteLiteral, relationName } from '../sql/sql-text.js';
 import type { Dialect, RelationKind } from './dialect.js';
 import { DUCKDB } from './duckdb/dialect.js';
-import { BUILDS_DDL } from './build-records.js';
+import { BUILDS_DDL, BUILDS_TABLE, OUTCOME_COLUMNS } from './build-records.js';
 import type { Row, WarehouseSession } from './warehouse.js';
 
 /**
@@ -50,7 +50,7 @@ export const STATE_DDL: readonly string[] = [
    FROM ${STATE_SCHEMA}.planned_tasks t LEFT JOIN (
      SELECT run_id, task_id, any_value(sql_hash) AS sql_hash FROM ${STATE_SCHEMA}.task_sql GROUP BY run_id, task_id
    ) h ON h.run_id = t.run_id AND h.task_id = t.task_id`,
-  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.task_results (
+  `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.task_outcomes (
     run_id VARCHAR, task_id VARCHAR, attempt INTEGER, status VARCHAR, started_at TIMESTAMP,
     ended_at TIMESTAMP, rows BIGINT, error VARCHAR, error_class VARCHAR, detail VARCHAR, worker INTEGER, runner VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.check_results (
@@ -64,6 +64,18 @@ export const STATE_DDL: readonly string[] = [
 ];
 
 /**
+ * Every attempt's outcome: a success that published a build is in the build's row (see
+ * build-records.ts OUTCOME_COLUMNS), every other outcome a row of `task_outcomes`.
+ */
+const RESULTS_VIEW =
+  `CREATE VIEW IF NOT EXISTS ${STATE_SCHEMA}.task_results AS
+   SELECT run_id, task_id, attempt, status, started_at, ended_at, rows, error, error_class, detail, worker, runner FROM ${STATE_SCHEMA}.task_outcomes
+   UNION ALL
+   SELECT run_id, task_id, attempt, 'succeeded', make_timestamp(started_at * 1000), make_timestamp(ended_at * 1000), rows,
+     NULL, NULL, NULL, worker, runner
+   FROM ${BUILDS_TABLE} WHERE attempt IS NOT NULL`;
+
+/**
  * A warehouse of an earlier pipe kept `runs` and `tasks` as tables whose rows it updated:
  * they become `run_starts` and `planned_tasks`, their rows kept (a run's end in its own row
  * still counts, under any later `run_ends`), before the views take their names.
@@ -73,6 +85,14 @@ const MIGRATION: readonly string[] = [
   `ALTER TABLE ${STATE_SCHEMA}.run_starts ADD COLUMN IF NOT EXISTS host VARCHAR`,
   `ALTER TABLE ${STATE_SCHEMA}.tasks RENAME TO planned_tasks`,
 ];
+
+/**
+ * An earlier pipe kept every task outcome in a table `task_results`: it becomes
+ * `task_outcomes`, its rows kept, and the builds gain the columns of the outcomes they carry
+ * (theirs stay empty), before the view takes the name.
+ */
+const OUTCOMES_MIGRATION = `ALTER TABLE ${STATE_SCHEMA}.task_results RENAME TO task_outcomes`;
+const BUILDS_MIGRATION = OUTCOME_COLUMNS.map((c) => `ALTER TABLE ${BUILDS_TABLE} ADD COLUMN IF NOT EXISTS ${c.name} ${c.type}`);
 
 /**
  * `worker` (which of the run's threads ran the task) came later: a warehouse whose
@@ -86,16 +106,25 @@ const WORKER_MIGRATION = `ALTER TABLE ${STATE_SCHEMA}.task_results ADD COLUMN wo
  */
 const RUNNER_MIGRATION = `ALTER TABLE ${STATE_SCHEMA}.task_results ADD COLUMN runner VARCHAR`;
 
-/** Which of the later columns (worker, runner) the warehouse's task results have (see WORKER_MIGRATION). */
-async function resultColumns(session: WarehouseSession): Promise<Set<string>> {
-  if ((await session.query(session.dialect.tableExists(STATE_SCHEMA, 'task_results'))).length === 0) return new Set();
-  const columns = await session.dialect.describeQuery(session, `SELECT * FROM ${STATE_SCHEMA}.task_results`);
+/** Which of the later columns (worker, runner) the table of task results `table` has (see WORKER_MIGRATION). */
+async function resultColumns(session: WarehouseSession, table: string): Promise<Set<string>> {
+  if ((await session.query(session.dialect.tableExists(STATE_SCHEMA, table))).length === 0) return new Set();
+  const columns = await session.dialect.describeQuery(session, `SELECT * FROM ${STATE_SCHEMA}.${table}`);
   return new Set(columns.map((c) => c.name));
+}
+
+/**
+ * The later columns the warehouse's task results have: an earlier pipe's table `task_results`
+ * until the warehouse is written again (see OUTCOMES_MIGRATION), else this pipe's, which has them all.
+ */
+async function taskResultColumns(session: WarehouseSession): Promise<Set<string>> {
+  const earlier = await resultColumns(session, 'task_results');
+  return earlier.size > 0 ? earlier : resultColumns(session, 'task_outcomes');
 }
 
 /** Whether the warehouse's task results say which worker ran each task (see WORKER_MIGRATION). */
 export async function recordsWorkers(session: WarehouseSession): Promise<boolean> {
-  return (await resultColumns(session)).has('worker');
+  return (await taskResultColumns(session)).has('worker');
 }
 
 const lit = (v: string | undefined | null) => (v === undefined || v === null ? 'NULL' : quoteLiteral(v));
@@ -190,7 +219,7 @@ export function taskResultsSql(records: readonly TaskResultRecord[]): string {
     `(${lit(r.runId)}, ${lit(r.taskId)}, ${r.attempt}, ${lit(r.status)}, ${ts(r.startedAt)}, ${ts(r.endedAt)}, ${num(r.rows)}, ${lit(r.error)}, ${lit(
       r.errorClass,
     )}, ${lit(r.detail)}, ${num(r.worker)}, ${lit(r.runner)})`;
-  return `INSERT INTO ${STATE_SCHEMA}.task_results (run_id, task_id, attempt, status, started_at, ended_at, rows, error, error_class, detail, worker, runner) VALUES ${records
+  return `INSERT INTO ${STATE_SCHEMA}.task_outcomes (run_id, task_id, attempt, status, started_at, ended_at, rows, error, error_class, detail, worker, runner) VALUES ${records
     .map(row)
     .join(',\n')}`;
 }
@@ -221,10 +250,12 @@ export function seedLoadedSql(name: string, relation: string, hash: string, runI
 /** Creates the state schema if needed, moving an earlier pipe's to this one's in one transaction. */
 export async function ensureState(session: WarehouseSession): Promise<void> {
   const earlier = (await session.query(session.dialect.tableExists(STATE_SCHEMA, 'runs'))).length > 0;
-  const hasResults = (await session.query(session.dialect.tableExists(STATE_SCHEMA, 'task_results'))).length > 0;
-  const columns = hasResults ? await resultColumns(session) : new Set<string>();
-  const added = hasResults ? [...(columns.has('worker') ? [] : [WORKER_MIGRATION]), ...(columns.has('runner') ? [] : [RUNNER_MIGRATION])] : [];
-  await session.transaction([...(earlier ? MIGRATION : []), ...added, ...STATE_DDL]);
+  // A table of the name is an earlier pipe's (a view now): see OUTCOMES_MIGRATION.
+  const columns = await resultColumns(session, 'task_results');
+  const hasResults = columns.size > 0;
+  const added = [...(columns.has('worker') ? [] : [WORKER_MIGRATION]), ...(columns.has('runner') ? [] : [RUNNER_MIGRATION])];
+  const moved = hasResults ? { before: [...added, OUTCOMES_MIGRATION], after: BUILDS_MIGRATION } : { before: [], after: [] };
+  await session.transaction([...(earlier ? MIGRATION : []), ...moved.before, ...STATE_DDL, ...moved.after, RESULTS_VIEW]);
 }
 
 /** On a warehouse other processes write to: whether the process of a run still runs. */
@@ -450,7 +481,7 @@ export async function runTasks(session: WarehouseSession, runId: string): Promis
         strftime(l.started_at, '%Y-%m-%d %H:%M:%S') AS started_at, strftime(l.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at,
         l.rows::DOUBLE AS rows, l.error, l.detail, t.sql_hash, l.worker, l.runner
      FROM ${STATE_SCHEMA}.tasks t
-     LEFT JOIN ${latestResults(session.dialect, await resultColumns(session))} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     LEFT JOIN ${latestResults(session.dialect, await taskResultColumns(session))} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      WHERE t.run_id = ${quoteLiteral(runId)} ORDER BY t.seq`,
   );
   return rows as TaskRow[];

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
-import { ensureState, finishRunSql, insertRunSql, insertTasksSql, listRuns, recoverAfterCrash, runTasks, taskSqlHashSql } from '../../src/warehouse/run-state.js';
+import { ensureState, finishRunSql, insertRunSql, insertTasksSql, listRuns, recordsWorkers, recoverAfterCrash, runTasks, taskResultSql, taskSqlHashSql } from '../../src/warehouse/run-state.js';
+import { insertBuildSql, readLatestBuilds, type BuildRecord } from '../../src/warehouse/build-records.js';
 import type { WarehouseSession } from '../../src/warehouse/warehouse.js';
 
 /**
@@ -59,5 +60,37 @@ describe('append-only run state', () => {
     await ensureState(s);
     expect(await s.query('SELECT run_id, status, host FROM _pipe.runs')).toEqual([{ run_id: 'old', status: 'succeeded', host: null }]);
     expect((await runTasks(s, 'old'))[0]).toMatchObject({ task_id: 't', sql_hash: 'h' });
+  });
+
+  it("reads a task's success from its build's row, and the outcomes of an earlier pipe's table after moving it", async () => {
+    const s = await open();
+    // An earlier pipe: every outcome a row of the table task_results (before its worker and runner columns), builds without outcomes.
+    await s.exec('CREATE SCHEMA _pipe');
+    await s.exec(`CREATE TABLE _pipe.task_results (run_id VARCHAR, task_id VARCHAR, attempt INTEGER, status VARCHAR, started_at TIMESTAMP,
+      ended_at TIMESTAMP, rows BIGINT, error VARCHAR, error_class VARCHAR, detail VARCHAR)`);
+    await s.exec(`CREATE TABLE _pipe.builds (run_id VARCHAR, task_id VARCHAR, node VARCHAR, key VARCHAR, kind VARCHAR,
+      interval_start BIGINT, interval_end BIGINT, sql_hash VARCHAR, config_hash VARCHAR, inputs JSON, version VARCHAR, untracked VARCHAR, built_at BIGINT)`);
+    await s.exec(`INSERT INTO _pipe.task_results VALUES ('old', 'a', 1, 'failed', TIMESTAMP '2024-01-01', TIMESTAMP '2024-01-01 00:00:01', NULL, 'boom', 'permanent', NULL),
+      ('old', 'a', 2, 'succeeded', TIMESTAMP '2024-01-01 00:00:02', TIMESTAMP '2024-01-01 00:00:03', 5, NULL, NULL, NULL)`);
+    const build = (runId: string, taskId: string, builtAt: number): BuildRecord => ({ runId, taskId, node: 'a', key: '', sqlHash: 'h', configHash: 'c', inputs: {}, version: 'v', builtAt });
+    await s.exec(insertBuildSql(build('old', 'a', t0 - 86_400_000)));
+    expect(await recordsWorkers(s)).toBe(false);
+    await ensureState(s);
+    await ensureState(s);
+    expect(await recordsWorkers(s)).toBe(true);
+    // A run of this pipe: a failed attempt in a row of its own, the success in the build's row.
+    await s.exec(taskResultSql({ runId: 'new', taskId: 'a', attempt: 1, status: 'failed', startedAt: t0, endedAt: t0 + 1000, error: 'again', worker: 2 }));
+    await s.exec(insertBuildSql(build('new', 'a', t0 + 2000), { attempt: 2, startedAt: t0 + 2000, endedAt: t0 + 3000, rows: 7, worker: 2, runner: 'w1' }));
+    const results = `SELECT run_id, task_id, attempt, status, started_at::VARCHAR AS started_at, ended_at::VARCHAR AS ended_at, rows::INTEGER AS rows, error, worker, runner
+      FROM _pipe.task_results ORDER BY run_id DESC, attempt`;
+    expect(await s.query(results)).toEqual([
+      { run_id: 'old', task_id: 'a', attempt: 1, status: 'failed', started_at: '2024-01-01 00:00:00', ended_at: '2024-01-01 00:00:01', rows: null, error: 'boom', worker: null, runner: null },
+      { run_id: 'old', task_id: 'a', attempt: 2, status: 'succeeded', started_at: '2024-01-01 00:00:02', ended_at: '2024-01-01 00:00:03', rows: 5, error: null, worker: null, runner: null },
+      { run_id: 'new', task_id: 'a', attempt: 1, status: 'failed', started_at: '2024-01-02 00:00:00', ended_at: '2024-01-02 00:00:01', rows: null, error: 'again', worker: 2, runner: null },
+      { run_id: 'new', task_id: 'a', attempt: 2, status: 'succeeded', started_at: '2024-01-02 00:00:02', ended_at: '2024-01-02 00:00:03', rows: 7, error: null, worker: 2, runner: 'w1' },
+    ]);
+    // Both builds still count: the one recorded before the move, and the one carrying its success.
+    expect((await readLatestBuilds(s)).build('a', '')).toMatchObject({ runId: 'new', taskId: 'a' });
+    expect(await s.query("SELECT count(*)::INTEGER AS n FROM _pipe.builds WHERE kind = 'build'")).toEqual([{ n: 2 }]);
   });
 });

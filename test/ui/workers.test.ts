@@ -53,10 +53,13 @@ describe('workers', () => {
     const { dir, run: first } = await parallelRun('pipe-ui-workers-old-');
     expect(first.code, first.stderr).toBe(0);
     const firstId = eventsOfType(first.events, 'run-started')[0].runId as string;
-    // As an earlier pipe left it.
+    // As an earlier pipe left it: every outcome a row of the table task_results, which had no worker yet, and builds without outcomes.
     const instance = await DuckDBInstance.create(warehouseOf(dir));
     const connection = await instance.connect();
-    await connection.run('ALTER TABLE _pipe.task_results DROP COLUMN worker');
+    await connection.run(`CREATE TABLE _pipe.earlier_results AS SELECT * EXCLUDE (worker) FROM _pipe.task_results;
+      DROP VIEW _pipe.task_results; DROP TABLE _pipe.task_outcomes;
+      ALTER TABLE _pipe.earlier_results RENAME TO task_results;
+      ${['attempt', 'started_at', 'ended_at', 'rows', 'worker', 'runner'].map((c) => `ALTER TABLE _pipe.builds DROP COLUMN ${c};`).join(' ')}`);
     connection.closeSync();
     instance.closeSync();
     const server = await serve(dir, stubAssets());
