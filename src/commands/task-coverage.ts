@@ -3,7 +3,7 @@ import { foresee, type Foreseen } from '../execute/run-currency.js';
 import type { Task } from '../plan/task.js';
 import { UNKNOWN } from '../state/tracking.js';
 import { LatestBuilds, readLatestBuilds } from '../warehouse/build-records.js';
-import { STATE_SCHEMA } from '../warehouse/run-state.js';
+import { STATE_SCHEMA, stateHas } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 
 /**
@@ -53,7 +53,7 @@ export interface Recorded {
 /** The builds on record; none when the warehouse holds no run state (never written to, or by a pipe that kept no builds). */
 export async function readRecorded(session: WarehouseSession | undefined, seedHashes: ReadonlyMap<string, string>): Promise<Recorded> {
   const empty = { builds: new LatestBuilds(), seedHashes, anyBuilt: seedHashes.size > 0 };
-  if (!session || (await session.query(session.dialect.tableExists(STATE_SCHEMA, 'builds'))).length === 0) return empty;
+  if (!session || !(await stateHas(session, 'builds'))) return empty;
   const builds = await readLatestBuilds(session);
   const [row] = await session.query(`SELECT count(*)::INTEGER AS n FROM ${STATE_SCHEMA}.builds WHERE kind = 'build'`);
   return { builds, seedHashes, anyBuilt: seedHashes.size > 0 || Number(row.n) > 0 };

@@ -1,5 +1,5 @@
 import type { Task } from '../plan/task.js';
-import { readSeedHashes } from '../warehouse/run-state.js';
+import { readSeedHashes, stateHas } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { insertBuildSql, insertResetsSql, LatestBuilds, readLatestBuilds, type BuildRecord } from '../warehouse/build-records.js';
 import { evaluate, type Currency } from '../state/currency.js';
@@ -179,7 +179,7 @@ export interface Foreseen extends Judged {
 export async function foresee(session: WarehouseSession, tasks: readonly Task[]): Promise<Map<string, Foreseen>> {
   const out = new Map<string, Foreseen>();
   if (!tasks.some((t) => t.tracking)) return out;
-  const recorded = (await session.query(session.dialect.tableExists('_pipe', 'builds'))).length > 0;
+  const recorded = await stateHas(session, 'builds');
   const builds = recorded ? await readLatestBuilds(session, nodesOf(tasks)) : new LatestBuilds();
   await readAll(session, queriesOf(tasks));
   const currency = new RunCurrency('foreseen', builds, recorded ? await readSeedHashes(session) : new Map());

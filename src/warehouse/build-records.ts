@@ -1,5 +1,6 @@
 import { quoteLiteral } from '../sql/sql-text.js';
 import type { WarehouseSession } from './warehouse.js';
+import { insertRowsSql } from './bulk-rows.js';
 
 /**
  * The record of every publication (`_pipe.builds`), appended in the publishing transaction of
@@ -76,7 +77,16 @@ export function insertBuildSql(b: BuildRecord, outcome?: BuildOutcome): string {
 
 /** Marks the builds of each of `nodes` so far as no longer describing its table (see the module comment), in one statement. */
 export function insertResetsSql(runId: string, nodes: readonly string[], at: number): string {
-  return `INSERT INTO ${BUILDS_TABLE} (run_id, node, key, kind, built_at) VALUES ${nodes.map((node) => `(${lit(runId)}, ${lit(node)}, '', 'reset', ${int(at)})`).join(',\n')}`;
+  const columns = [
+    { name: 'run_id', type: 'VARCHAR' },
+    { name: 'node', type: 'VARCHAR' },
+    { name: 'key', type: 'VARCHAR' },
+    { name: 'kind', type: 'VARCHAR' },
+    { name: 'built_at', type: 'BIGINT' },
+  ] as const;
+  const sql = insertRowsSql(BUILDS_TABLE, columns, nodes.map((node) => ({ run_id: runId, node, key: '', kind: 'reset', built_at: Math.round(at) })));
+  if (sql === undefined) throw new Error('internal error: no reset to record');
+  return sql;
 }
 
 function sortedKeys(o: Readonly<Record<string, string>>): Record<string, string> {

@@ -3,6 +3,7 @@ import { quoteLiteral, relationName } from '../sql/sql-text.js';
 import type { Dialect, RelationKind } from './dialect.js';
 import { DUCKDB } from './duckdb/dialect.js';
 import { BUILDS_DDL, BUILDS_TABLE, OUTCOME_COLUMNS } from './build-records.js';
+import { insertRowsSql, json, timestampFromMs } from './bulk-rows.js';
 import type { Row, WarehouseSession } from './warehouse.js';
 
 /**
@@ -106,6 +107,20 @@ const WORKER_MIGRATION = `ALTER TABLE ${STATE_SCHEMA}.task_results ADD COLUMN wo
  */
 const RUNNER_MIGRATION = `ALTER TABLE ${STATE_SCHEMA}.task_results ADD COLUMN runner VARCHAR`;
 
+/**
+ * The columns of the state's relation `name` (a table or a view), none when it does not exist:
+ * looked up by name, where duckdb_tables() lists every table of the warehouse (a tenth of a
+ * second at 10,000 tables, for every question).
+ */
+async function stateColumns(session: WarehouseSession, name: string): Promise<Set<string>> {
+  return new Set((await session.dialect.describeRelation(session, `${STATE_SCHEMA}.${name}`)).map((c) => c.name));
+}
+
+/** Whether the warehouse has the state relation `name` (a table or a view). */
+export async function stateHas(session: WarehouseSession, name: string): Promise<boolean> {
+  return (await stateColumns(session, name)).size > 0;
+}
+
 /** Which of the later columns (worker, runner) the table of task results `table` has (see WORKER_MIGRATION). */
 async function resultColumns(session: WarehouseSession, table: string): Promise<Set<string>> {
   if ((await session.query(session.dialect.tableExists(STATE_SCHEMA, table))).length === 0) return new Set();
@@ -118,8 +133,8 @@ async function resultColumns(session: WarehouseSession, table: string): Promise<
  * until the warehouse is written again (see OUTCOMES_MIGRATION), else this pipe's, which has them all.
  */
 async function taskResultColumns(session: WarehouseSession): Promise<Set<string>> {
-  const earlier = await resultColumns(session, 'task_results');
-  return earlier.size > 0 ? earlier : resultColumns(session, 'task_outcomes');
+  const outcomes = await stateColumns(session, 'task_outcomes');
+  return outcomes.size > 0 ? outcomes : resultColumns(session, 'task_results');
 }
 
 /** Whether the warehouse's task results say which worker ran each task (see WORKER_MIGRATION). */
@@ -133,7 +148,7 @@ const lit = (v: string | undefined | null) => (v === undefined || v === null ? '
  * them), so they use the default dialect; queries use their session's.
  */
 const ts = (ms: number | undefined) => (ms === undefined ? 'NULL' : DUCKDB.timestamp(ms));
-const num = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? 'NULL' : String(Math.round(n)));
+const finite = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? undefined : Math.round(n));
 
 export interface RunRecord {
   readonly runId: string;
@@ -170,21 +185,34 @@ export interface PlannedTaskRecord {
 
 /** The planned tasks of a run, so that never-started ones can be found again after a crash. */
 export function insertTasksSql(runId: string, tasks: readonly PlannedTaskRecord[]): string[] {
-  const out: string[] = [];
-  const chunk = 500;
-  for (let i = 0; i < tasks.length; i += chunk) {
-    const values = tasks
-      .slice(i, i + chunk)
-      .map(
-        (t, j) =>
-          `(${lit(runId)}, ${lit(t.id)}, ${lit(t.node)}, ${lit(t.kind)}, ${lit(t.ds)}, ${ts(t.intervalStart)}, ${ts(
-            t.intervalEnd,
-          )}, ${lit(JSON.stringify(t.upstream))}, ${lit(t.sqlHash)}, ${i + j})`,
-      )
-      .join(',\n');
-    out.push(`INSERT INTO ${STATE_SCHEMA}.planned_tasks VALUES ${values}`);
-  }
-  return out;
+  const sql = insertRowsSql(
+    `${STATE_SCHEMA}.planned_tasks`,
+    [
+      { name: 'run_id', type: 'VARCHAR' },
+      { name: 'task_id', type: 'VARCHAR' },
+      { name: 'node', type: 'VARCHAR' },
+      { name: 'kind', type: 'VARCHAR' },
+      { name: 'ds', type: 'VARCHAR' },
+      { name: 'interval_start', type: 'BIGINT', value: timestampFromMs },
+      { name: 'interval_end', type: 'BIGINT', value: timestampFromMs },
+      { name: 'upstream', type: 'VARCHAR', value: json },
+      { name: 'sql_hash', type: 'VARCHAR' },
+      { name: 'seq', type: 'INTEGER' },
+    ],
+    tasks.map((t, seq) => ({
+      run_id: runId,
+      task_id: t.id,
+      node: t.node,
+      kind: t.kind,
+      ds: t.ds,
+      interval_start: t.intervalStart,
+      interval_end: t.intervalEnd,
+      upstream: JSON.stringify(t.upstream),
+      sql_hash: t.sqlHash,
+      seq,
+    })),
+  );
+  return sql === undefined ? [] : [sql];
 }
 
 /** A task rendered again as it ran (see plan/task.ts RenderAtRun): the hash of the SQL it runs replaces the planned one. */
@@ -215,13 +243,39 @@ export function taskResultSql(r: TaskResultRecord): string {
 
 /** Several task outcomes in one statement. */
 export function taskResultsSql(records: readonly TaskResultRecord[]): string {
-  const row = (r: TaskResultRecord) =>
-    `(${lit(r.runId)}, ${lit(r.taskId)}, ${r.attempt}, ${lit(r.status)}, ${ts(r.startedAt)}, ${ts(r.endedAt)}, ${num(r.rows)}, ${lit(r.error)}, ${lit(
-      r.errorClass,
-    )}, ${lit(r.detail)}, ${num(r.worker)}, ${lit(r.runner)})`;
-  return `INSERT INTO ${STATE_SCHEMA}.task_outcomes (run_id, task_id, attempt, status, started_at, ended_at, rows, error, error_class, detail, worker, runner) VALUES ${records
-    .map(row)
-    .join(',\n')}`;
+  const sql = insertRowsSql(
+    `${STATE_SCHEMA}.task_outcomes`,
+    [
+      { name: 'run_id', type: 'VARCHAR' },
+      { name: 'task_id', type: 'VARCHAR' },
+      { name: 'attempt', type: 'INTEGER' },
+      { name: 'status', type: 'VARCHAR' },
+      { name: 'started_at', type: 'BIGINT', value: timestampFromMs },
+      { name: 'ended_at', type: 'BIGINT', value: timestampFromMs },
+      { name: 'rows', type: 'BIGINT' },
+      { name: 'error', type: 'VARCHAR' },
+      { name: 'error_class', type: 'VARCHAR' },
+      { name: 'detail', type: 'VARCHAR' },
+      { name: 'worker', type: 'INTEGER' },
+      { name: 'runner', type: 'VARCHAR' },
+    ],
+    records.map((r) => ({
+      run_id: r.runId,
+      task_id: r.taskId,
+      attempt: r.attempt,
+      status: r.status,
+      started_at: r.startedAt,
+      ended_at: r.endedAt,
+      rows: finite(r.rows),
+      error: r.error,
+      error_class: r.errorClass,
+      detail: r.detail,
+      worker: finite(r.worker),
+      runner: r.runner,
+    })),
+  );
+  if (sql === undefined) throw new Error('internal error: no task outcome to record');
+  return sql;
 }
 
 export interface CheckResultRecord {
@@ -249,13 +303,15 @@ export function seedLoadedSql(name: string, relation: string, hash: string, runI
 
 /** Creates the state schema if needed, moving an earlier pipe's to this one's in one transaction. */
 export async function ensureState(session: WarehouseSession): Promise<void> {
-  const earlier = (await session.query(session.dialect.tableExists(STATE_SCHEMA, 'runs'))).length > 0;
+  // This pipe's state has `task_outcomes`: nothing earlier is left to move.
+  const moved = await stateHas(session, 'task_outcomes');
+  const earlier = !moved && (await session.query(session.dialect.tableExists(STATE_SCHEMA, 'runs'))).length > 0;
   // A table of the name is an earlier pipe's (a view now): see OUTCOMES_MIGRATION.
-  const columns = await resultColumns(session, 'task_results');
+  const columns = moved ? new Set<string>() : await resultColumns(session, 'task_results');
   const hasResults = columns.size > 0;
   const added = [...(columns.has('worker') ? [] : [WORKER_MIGRATION]), ...(columns.has('runner') ? [] : [RUNNER_MIGRATION])];
-  const moved = hasResults ? { before: [...added, OUTCOMES_MIGRATION], after: BUILDS_MIGRATION } : { before: [], after: [] };
-  await session.transaction([...(earlier ? MIGRATION : []), ...moved.before, ...STATE_DDL, ...moved.after, RESULTS_VIEW]);
+  const move = hasResults ? { before: [...added, OUTCOMES_MIGRATION], after: BUILDS_MIGRATION } : { before: [], after: [] };
+  await session.transaction([...(earlier ? MIGRATION : []), ...move.before, ...STATE_DDL, ...move.after, RESULTS_VIEW]);
 }
 
 /** On a warehouse other processes write to: whether the process of a run still runs. */
@@ -494,10 +550,7 @@ export async function runExists(session: WarehouseSession, runId: string): Promi
 
 /** Whether the warehouse has run state: this pipe's, or an earlier one's not yet moved (whose `runs` is a table). */
 export async function stateExists(session: WarehouseSession): Promise<boolean> {
-  for (const table of ['run_starts', 'runs']) {
-    if ((await session.query(session.dialect.tableExists(STATE_SCHEMA, table))).length > 0) return true;
-  }
-  return false;
+  return stateHas(session, 'runs');
 }
 
 export interface RunRow extends Row {
