@@ -8,6 +8,7 @@ import { pastTaskIds, type Plan, type PlanContext } from '../plan/plan.js';
 import type { Task } from '../plan/task.js';
 import { foresee } from '../execute/run-currency.js';
 import { upToDateDetail } from '../state/currency.js';
+import { queryReadsCacheOf } from '../state/query-reads-cache.js';
 import { Engine, throwIfStopped, type EngineHandle, type HeldWait } from '../execute/engine.js';
 import {
   readCatalog,
@@ -283,6 +284,7 @@ export async function refuseAsRunWould(prepared: Prepared, plan: Plan, o: Omit<P
  */
 export async function withForeseen(prepared: Prepared, plan: Plan, force: boolean | undefined): Promise<Plan> {
   if (force || !prepared.warehouse) return plan;
+  // A dry run writes nothing, kept judgements of queries included.
   const foreseen = await prepared.warehouse.engine.withSession((session) => foresee(session, plan.tasks));
   const tasks = plan.tasks.map((t): Task => {
     const c = foreseen.get(t.id)?.currency;
@@ -401,6 +403,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
             threads: o.threads,
             emit,
             signal: o.signal,
+            readsCache: queryReadsCacheOf(prepared.dbPath),
             ...o.execute,
           });
     // As dbt: the end hooks run whatever came before them, a failed on-run-start included.

@@ -1,5 +1,6 @@
 import { isHourLabel } from '../dates/dates.js';
 import type { EventSink, RunCounts } from '../events/events.js';
+import type { QueryReadsCache } from '../state/query-reads-cache.js';
 import type { RetryPolicy } from '../plan/retry-policy.js';
 import type { Task } from '../plan/task.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
@@ -38,6 +39,8 @@ export interface ExecuteInput {
   readonly retryOverride?: RetryPolicy;
   /** Runs every task, those whose output is current too (`--force`, `--full-refresh`). */
   readonly force?: boolean;
+  /** What earlier runs judged of their queries' reads (see state/query-reads-cache.ts). */
+  readonly readsCache?: QueryReadsCache;
   /**
    * Where the tasks that run execute: here, on the engine's connections (the default), or
    * elsewhere (the workers of a distributed backfill). Tasks are judged here either way, and
@@ -54,7 +57,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   const queue = new TaskQueue(tasks, input);
   const startedAt = Date.now();
   const unit = tasks.some((t) => t.group !== undefined && isHourLabel(t.group)) ? 'hour' : 'date';
-  const currency = await engine.withSession((session) => RunCurrency.open(session, runId, tasks));
+  const currency = await engine.withSession((session) => RunCurrency.open(session, runId, tasks, input.readsCache));
   const runner = new TaskRunner({ engine, runId, emit, signal, retryOverride: input.retryOverride, force: input.force, currency });
   const workers = new WorkerSlots();
 

@@ -6,6 +6,7 @@ import { evaluate, type Currency } from '../state/currency.js';
 import { dataVersion } from '../state/data-version.js';
 import { inputVersions } from '../state/input-versions.js';
 import { readAll, untrackedReads, type QueryToRead } from '../state/query-reads.js';
+import type { QueryReadsCache } from '../state/query-reads-cache.js';
 import { SourceFingerprints } from '../state/source-fingerprint.js';
 import type { InputRef } from '../state/tracking.js';
 
@@ -42,13 +43,13 @@ export class RunCurrency {
    * Records that the run builds some models' tables from nothing (see Tracking.resets), then
    * reads what is on record. Undefined when no task is tracked (a `pipe test`).
    */
-  static async open(session: WarehouseSession, runId: string, tasks: readonly Task[]): Promise<RunCurrency | undefined> {
+  static async open(session: WarehouseSession, runId: string, tasks: readonly Task[], kept?: QueryReadsCache): Promise<RunCurrency | undefined> {
     if (!tasks.some((t) => t.tracking)) return undefined;
     const resets = new Set(tasks.filter((t) => t.tracking?.resets).map((t) => t.node));
     const at = Date.now();
     if (resets.size > 0) await session.exec(insertResetsSql(runId, [...resets], at));
     const builds = await readLatestBuilds(session, nodesOf(tasks));
-    await readAll(session, queriesOf(tasks));
+    await readAll(session, queriesOf(tasks), kept);
     return new RunCurrency(runId, builds, await readSeedHashes(session));
   }
 
@@ -176,12 +177,12 @@ export interface Foreseen extends Judged {
  * cannot be told (its SQL is rendered as it runs) makes what waits for it run too. Tasks that
  * are not tracked are left out. Reads nothing but the warehouse; writes nothing.
  */
-export async function foresee(session: WarehouseSession, tasks: readonly Task[]): Promise<Map<string, Foreseen>> {
+export async function foresee(session: WarehouseSession, tasks: readonly Task[], kept?: QueryReadsCache): Promise<Map<string, Foreseen>> {
   const out = new Map<string, Foreseen>();
   if (!tasks.some((t) => t.tracking)) return out;
   const recorded = await stateHas(session, 'builds');
   const builds = recorded ? await readLatestBuilds(session, nodesOf(tasks)) : new LatestBuilds();
-  await readAll(session, queriesOf(tasks));
+  await readAll(session, queriesOf(tasks), kept);
   const currency = new RunCurrency('foreseen', builds, recorded ? await readSeedHashes(session) : new Map());
   const byId = new Map(tasks.map((t) => [t.id, t]));
   /** By task: whether it would run and what it would publish is not known beforehand. */

@@ -1,5 +1,6 @@
 import { quoteLiteral } from '../sql/sql-text.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
+import { QueryReadsCache } from './query-reads-cache.js';
 
 /**
  * Whether a model's query reads anything pipe does not track: a table that no ref(),
@@ -34,9 +35,25 @@ export interface QueryToRead {
 
 const memoKey = (q: Pick<QueryToRead, 'sqlHash' | 'known'>) => `${q.sqlHash}\u0000${q.known.join('\u0000')}`;
 
-/** Looks at many queries in few round trips (a run's, before it starts), so that untrackedReads answers from memory. */
-export async function readAll(session: WarehouseSession, queries: readonly QueryToRead[]): Promise<void> {
-  const todo = [...new Map(queries.filter((q) => !memo.has(memoKey(q))).map((q) => [memoKey(q), q])).values()];
+/**
+ * Looks at many queries in few round trips (a run's, before it starts), so that untrackedReads
+ * answers from memory; with `kept`, what an earlier process judged is not parsed again, and
+ * what this one judges is kept for the next.
+ */
+export async function readAll(session: WarehouseSession, queries: readonly QueryToRead[], kept?: QueryReadsCache): Promise<void> {
+  let todo = [...new Map(queries.filter((q) => !memo.has(memoKey(q))).map((q) => [memoKey(q), q])).values()];
+  if (todo.length === 0) return;
+  const engine = kept ? await engineVersion(session) : '';
+  const keyOf = (q: QueryToRead) => QueryReadsCache.key(engine, q.sqlHash, q.known);
+  if (kept) {
+    todo = todo.filter((q) => {
+      const judged = kept.judgement(keyOf(q));
+      if (judged === undefined) return true;
+      memo.set(memoKey(q), judged ?? undefined);
+      return false;
+    });
+  }
+  const judged: [QueryToRead, string | undefined][] = [];
   const chunk = 200;
   for (let i = 0; i < todo.length; i += chunk) {
     const part = todo.slice(i, i + chunk);
@@ -51,8 +68,21 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
     }
     // A long-lived process (watch, schedule) meets new SQL every day: the memory is bounded.
     if (memo.size > MEMO_LIMIT) memo.clear();
-    part.forEach((q, j) => memo.set(memoKey(q), judge(trees[j], q.known)));
+    part.forEach((q, j) => {
+      const verdict = judge(trees[j], q.known);
+      memo.set(memoKey(q), verdict);
+      // A query DuckDB could not parse is judged again next time (its chunk may have failed for another's sake).
+      if ((trees[j] as { error?: boolean }).error !== true) judged.push([q, verdict]);
+    });
   }
+  // Kept together, once every chunk is judged: one pack for the run.
+  if (kept) for (const [q, verdict] of judged) kept.keep(keyOf(q), verdict);
+}
+
+/** The version of DuckDB whose parser gives the trees (a lake's is DuckDB's too). */
+async function engineVersion(session: WarehouseSession): Promise<string> {
+  const [row] = await session.query('SELECT library_version AS v FROM pragma_version()');
+  return String(row?.v ?? '');
 }
 
 interface Named {

@@ -1,0 +1,74 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { QueryReadsCache } from '../../src/state/query-reads-cache.js';
+import { readAll, untrackedReads } from '../../src/state/query-reads.js';
+import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
+import type { WarehouseSession } from '../../src/warehouse/warehouse.js';
+import { removeTempDirs, tempDir } from '../e2e/helpers.js';
+
+/**
+ * What a query reads is judged once and kept beside the warehouse: a later process takes the
+ * judgement from there instead of parsing the query again, and an entry that was damaged is
+ * judged again, never believed.
+ */
+
+let warehouse: DuckDBWarehouse | undefined;
+let s: WarehouseSession | undefined;
+afterEach(() => {
+  s?.close();
+  warehouse?.close();
+  removeTempDirs();
+});
+
+async function open(): Promise<WarehouseSession> {
+  warehouse = await DuckDBWarehouse.open(':memory:');
+  s = await warehouse.session();
+  return s;
+}
+
+const engineVersion = async (session: WarehouseSession) => String((await session.query('SELECT library_version AS v FROM pragma_version()'))[0].v);
+// Every test uses SQL hashes of its own: the judgements of this process are remembered by hash too.
+const unique = (name: string) => `${name}-${process.hrtime.bigint()}`;
+
+describe('judgements of what a query reads, kept between processes', () => {
+  it('keeps what a run judged, for the next process to read back', async () => {
+    const session = await open();
+    const dir = tempDir();
+    const tracked = { sqlHash: unique('tracked'), sql: 'select * from "main"."orders"', known: ['"main"."orders"'] };
+    const untracked = { sqlHash: unique('untracked'), sql: 'select * from "main"."orders" join main.customers using (id)', known: ['"main"."orders"'] };
+    const broken = { sqlHash: unique('broken'), sql: 'select from where', known: [] };
+    const cache = new QueryReadsCache(dir);
+    await readAll(session, [tracked, untracked, broken], cache);
+    cache.flush();
+    expect(await untrackedReads(session, tracked.sqlHash, tracked.sql, tracked.known)).toBeUndefined();
+    expect(await untrackedReads(session, untracked.sqlHash, untracked.sql, untracked.known)).toMatch(/reads main\.customers/);
+    const version = await engineVersion(session);
+    const later = new QueryReadsCache(dir);
+    expect(later.judgement(QueryReadsCache.key(version, tracked.sqlHash, tracked.known))).toBeNull();
+    expect(later.judgement(QueryReadsCache.key(version, untracked.sqlHash, untracked.known))).toMatch(/reads main\.customers/);
+    // A query DuckDB cannot parse is not kept: it is parsed again next time.
+    expect(later.judgement(QueryReadsCache.key(version, broken.sqlHash, broken.known))).toBeUndefined();
+    // Another DuckDB, or other known relations, is another judgement.
+    expect(later.judgement(QueryReadsCache.key('v0.0.0', tracked.sqlHash, tracked.known))).toBeUndefined();
+    expect(later.judgement(QueryReadsCache.key(version, tracked.sqlHash, []))).toBeUndefined();
+  });
+
+  it('takes a kept judgement without parsing the query, and judges again an entry that was damaged', async () => {
+    const session = await open();
+    const version = await engineVersion(session);
+    const dir = tempDir();
+    const query = { sqlHash: unique('kept'), sql: 'select 1 as x', known: [] as string[] };
+    const damaged = { sqlHash: unique('damaged'), sql: 'select 2 as x', known: [] as string[] };
+    // Judgements no parse of these queries would give: a run that reads them read them from the store.
+    const store = new QueryReadsCache(dir);
+    store.keep(QueryReadsCache.key(version, query.sqlHash, query.known), 'kept: its query reads main.elsewhere');
+    store.keep(QueryReadsCache.key(version, damaged.sqlHash, damaged.known), 'kept: damaged');
+    store.flush();
+    const [pack] = readdirSync(dir).filter((f) => f.endsWith('.pack'));
+    writeFileSync(join(dir, pack), readFileSync(join(dir, pack), 'utf8').replace('kept: damaged', 'kept: DAMAGED'));
+    await readAll(session, [query, damaged], new QueryReadsCache(dir));
+    expect(await untrackedReads(session, query.sqlHash, query.sql, query.known)).toBe('kept: its query reads main.elsewhere');
+    expect(await untrackedReads(session, damaged.sqlHash, damaged.sql, damaged.known)).toBeUndefined();
+  });
+});
