@@ -338,13 +338,15 @@ function batchInputs(node: ModelNode, ctx: PlanContext, interval: Interval, rela
 /** The previous-interval tasks that `depends_on_past` models of a run wait for: the planned models that wait for their past. */
 export function pastTaskIds(ctx: Omit<PlanContext, 'pastSucceeded'>, interval: Interval): string[] {
   const nodes = plannedNodes(ctx);
+  const waiting = nodes.filter((n) => waitsForPast(n, ctx));
+  // Most projects have no depends_on_past model: the lookbacks of every node are not worked out for none.
+  if (waiting.length === 0) return [];
   const reach = lookbacks(ctx, nodes, interval);
   const later = laterReaches(ctx, nodes);
-  return nodes.flatMap((n) => {
-    if (!waitsForPast(n, ctx)) return [];
+  return waiting.map((n) => {
     const batches = batchesFor(n, ctx, [interval], true, [], reach.get(n.name));
     const first = (batches && withoutLaterRuns(n, later, interval, batches)[0]) ?? interval;
-    return [taskId(n, intervalLabel(previousInterval(first)))];
+    return taskId(n, intervalLabel(previousInterval(first)));
   });
 }
 
