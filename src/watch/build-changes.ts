@@ -62,7 +62,7 @@ interface Known {
 /** What a save changes: the analysis, and what to build and to say has left the project. */
 interface Decision {
   readonly analysis: Analysis;
-  readonly rebuild: Set<string>;
+  readonly rebuild: ReadonlySet<string>;
   readonly removed: string[];
 }
 
@@ -205,7 +205,7 @@ export class ChangeBuilder {
     }
   }
 
-  private whatToRebuild(analysis: Analysis, selected: Set<string>, changes: Changes, changedFiles: readonly string[]) {
+  private whatToRebuild(analysis: Analysis, selected: ReadonlySet<string>, changes: Changes, changedFiles: readonly string[]) {
     const previous = this.previous;
     // A source leaving names no table of pipe's.
     const removed = previous ? [...previous.nodes.values()].filter((n) => n.kind !== 'source' && !analysis.nodes.has(n.name)).map((n) => n.name) : [];
@@ -250,7 +250,7 @@ export class ChangeBuilder {
     }
   }
 
-  private async run(analysis: Analysis, nodes: Set<string>, dbPath: string, warehouse: EngineHandle, known: Known): Promise<void> {
+  private async run(analysis: Analysis, nodes: ReadonlySet<string>, dbPath: string, warehouse: EngineHandle, known: Known): Promise<void> {
     const { options, interval } = this;
     const prepared = await openFor(analysis, nodes, options.pipeline, dbPath, { warehouse, known });
     const runId = newRunId();
