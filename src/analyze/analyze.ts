@@ -14,7 +14,7 @@ import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
 import { unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
 import { projectNamespaces, standInNotice, type PackageScope } from './dbt/packages.js';
 import { NO_PACKAGES } from '../project/load-packages.js';
-import { seedHash, type MacroSource, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
+import { modelsReadAgain, seedHash, type MacroSource, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
 import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
 import { makeGraph, type Graph } from '../graph/graph.js';
 import { OverlayMap } from '../util/overlay-map.js';
@@ -887,7 +887,9 @@ function reanalyzeSaved(files: ProjectFiles, options: AnalyzeOptions, cache: Ana
   if (files.models.length !== was.models.length) return undefined;
   if (reuseKey(options, options.validated ?? validateSettings(files)) !== last.key) return undefined;
   const saved = new Map<string, ModelSource>();
-  for (let i = 0; i < files.models.length; i++) {
+  // Told by loading which models it read again; else each is compared.
+  const readAgain = modelsReadAgain(files, was) ?? files.models.keys();
+  for (const i of readAgain) {
     const [now, before] = [files.models[i], was.models[i]];
     if (now === before) continue;
     if (now.name !== before.name || now.file !== before.file || now.absPath !== before.absPath || now.yaml !== before.yaml || now.package !== before.package) return undefined;

@@ -284,6 +284,19 @@ interface LastLoad {
 
 const loads = new WeakMap<ProjectFs, LastLoad>();
 
+/** The loads made by reloadSaved: the load they were made from (not kept alive by this), and which models were read again. */
+const reloads = new WeakMap<ProjectFiles, { readonly from: WeakRef<ProjectFiles>; readonly models: readonly number[] }>();
+
+/**
+ * Where in `files.models` the models are whose text was read again when `files` was loaded
+ * from `previous` by saves of model text alone (see reloadSaved); undefined when `files` was
+ * loaded otherwise: the caller compares the two itself.
+ */
+export function modelsReadAgain(files: ProjectFiles, previous: ProjectFiles): readonly number[] | undefined {
+  const reload = reloads.get(files);
+  return reload?.from.deref() === previous ? reload.models : undefined;
+}
+
 /**
  * The project after the saves since `last`, when they only changed the text of the project's
  * own model files: the last load with those models' text read again, and everything else the
@@ -295,6 +308,7 @@ function reloadSaved(fs: ProjectFs, last: LastLoad): ProjectFiles | undefined {
   const changes = fs.changedSince?.(last.version);
   if (!changes) return undefined;
   let models: ModelSource[] | undefined;
+  const readAgain: number[] = [];
   for (const [path, event] of changes) {
     const at = last.modelAt.get(path);
     if (event !== 'change' || at === undefined) return undefined;
@@ -304,8 +318,12 @@ function reloadSaved(fs: ProjectFs, last: LastLoad): ProjectFiles | undefined {
     if (sql === undefined) return undefined;
     models ??= [...last.files.models];
     models[at] = { ...before, sql };
+    readAgain.push(at);
   }
-  return models ? { ...last.files, models } : last.files;
+  if (!models) return last.files;
+  const files = { ...last.files, models };
+  reloads.set(files, { from: new WeakRef(last.files), models: readAgain });
+  return files;
 }
 
 function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undefined): { files: ProjectFiles; modelAt: Map<string, number> } {

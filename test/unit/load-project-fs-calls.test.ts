@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { loadProject } from '../../src/project/load-project.js';
+import { loadProject, modelsReadAgain } from '../../src/project/load-project.js';
 import { CachedFs } from '../../src/project/project-fs.js';
 
 /**
@@ -81,12 +81,15 @@ describe('loading a project', () => {
     expect(again.models.find((m) => m.name === 'm0')?.sql).toBe('select 3 as n\n');
     expect(again.models.filter((m, i) => m !== first.models[i]).map((m) => m.name)).toEqual(['m0']);
     for (const key of ['seeds', 'macros', 'properties', 'diagnostics', 'layout'] as const) expect(again[key], key).toBe(first[key]);
+    // And it says which, so that analysis compares no other model.
+    expect(modelsReadAgain(again, first)?.map((i) => again.models[i].name)).toEqual(['m0']);
     // A file added is loaded whole: it appears.
     writeFileSync(join(root, 'models/marts/m999.sql'), 'select 4 as n\n');
     fs_.update(join(root, 'models/marts/m999.sql'), 'add');
     const added = loadProject(root, fs_);
     expect(added.models.map((m) => m.name)).toContain('m999');
     expect(added.seeds).not.toBe(first.seeds);
+    expect(modelsReadAgain(added, again)).toBeUndefined();
     // And the YAML beside a model changed: it is read again.
     writeFileSync(join(root, 'models/marts/m0.yaml'), 'tags: [hourly]\n');
     fs_.update(join(root, 'models/marts/m0.yaml'), 'change');
