@@ -212,7 +212,9 @@ export class ChangeBuilder {
   private whatToRebuild(analysis: Analysis, selected: ReadonlySet<string>, changes: Changes, changedFiles: readonly string[]) {
     const previous = this.previous;
     // A source leaving names no table of pipe's.
-    const removed = previous ? [...previous.nodes.values()].filter((n) => n.kind !== 'source' && !analysis.nodes.has(n.name)).map((n) => n.name) : [];
+    // An analysis made from the previous one by the saved models alone has the same nodes.
+    const same = previous !== undefined && this.cache.reusedFrom === previous;
+    const removed = previous && !same ? [...previous.nodes.values()].filter((n) => n.kind !== 'source' && !analysis.nodes.has(n.name)).map((n) => n.name) : [];
     if (changes.everything) return { rebuild: selected, removed };
     const touched = new Set<string>();
     let everything = false;
