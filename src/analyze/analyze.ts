@@ -12,13 +12,14 @@ import { settingRenderer } from './dbt/setting-render.js';
 import { notUsedNotice } from './dbt/not-used-notice.js';
 import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
 import { unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
-import { projectNamespaces, standInNotice } from './dbt/packages.js';
+import { projectNamespaces, standInNotice, type PackageScope } from './dbt/packages.js';
 import { NO_PACKAGES } from '../project/load-packages.js';
-import { seedHash, type MacroSource, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
+import { modelsReadAgain, seedHash, type MacroSource, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
 import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
 import { makeGraph, type Graph } from '../graph/graph.js';
+import { OverlayMap } from '../util/overlay-map.js';
 import { findCycles } from '../graph/cycles.js';
-import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { error, hasErrors, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { CallSites } from './call-sites.js';
 import { seedCsv } from './seed-csv.js';
 import { didYouMean } from '../diagnostics/suggest.js';
@@ -255,6 +256,8 @@ interface RawRender {
   readonly configCalls: Readonly<Record<string, unknown>>;
   /** What the template said with log(), print() and exceptions.warn(). */
   readonly messages: readonly TemplateMessage[];
+  /** It asked is_incremental(): another state of the table may render it otherwise. */
+  readonly readsState?: true;
 }
 
 /** A model's relation as `this` names it, given the config() calls of its template. */
@@ -449,11 +452,15 @@ export class ModelRenderer {
     try {
       const before = this.relationOf(name, {});
       let r = attempt(undefined, before);
+      let readsState = r.answered !== undefined;
       const finalMat = finalValue(model.base, r.configCalls, 'materialized');
       const right = incrementalAs(finalMat);
       const parts = r.thisRead ? this.relationOf(name, r.configCalls) : before;
       // config() may come after is_incremental(), or after `this.schema`, in the template; render again with the right answers.
-      if ((r.answered !== undefined && r.answered !== right) || !sameParts(parts, before)) r = attempt(r.answered === undefined ? undefined : right, parts);
+      if ((r.answered !== undefined && r.answered !== right) || !sameParts(parts, before)) {
+        r = attempt(r.answered === undefined ? undefined : right, parts);
+        readsState ||= r.answered !== undefined;
+      }
       if (r.conflict) return configConflict(model.source.file, model.sites, r.conflict);
       const twice = model.sites.configKeywordTwice();
       if (twice && Object.hasOwn(r.configCalls, twice.key)) {
@@ -469,7 +476,7 @@ export class ModelRenderer {
           hint: 'a model is one query: select ... (or with ... select ...)',
         });
       }
-      return { sql: r.sql, refs: r.refs, sources: r.sources, configCalls: r.configCalls, messages: r.messages };
+      return { sql: r.sql, refs: r.refs, sources: r.sources, configCalls: r.configCalls, messages: r.messages, ...(readsState ? { readsState: true as const } : {}) };
     } catch (e) {
       if (e instanceof RenderFailure) return e.diagnostic;
       throw e;
@@ -741,7 +748,51 @@ export class AnalysisCache {
   graph?: { readonly graph: Graph; readonly cycles: string[][]; readonly upstream: Map<string, readonly string[]> };
   /** The disabled models the cached nodes were built with. */
   disabled = '';
+  /** The last whole analysis, when a save of a few models can be analyzed from it (see reanalyzeSaved). */
+  saved?: SavedAnalysis;
+  /**
+   * The analysis the last one was made from, when it analyzed only the saved models again
+   * (nothing but their nodes changed, see reanalyzeSaved); undefined after a whole analysis.
+   */
+  reusedFrom?: Analysis;
 }
+
+/**
+ * What the last whole analysis made and read, kept to analyze a save of a few models' text
+ * alone (see reanalyzeSaved); kept only when nothing in the project is wrong and nothing makes
+ * one model's text matter to the others beyond its ref() calls and config (dbt tests attached
+ * across models, unit tests, macros pipe cannot render, packages' stand-ins).
+ */
+interface SavedAnalysis {
+  readonly files: ProjectFiles;
+  /** The options and settings it was made with (see reuseKey). */
+  readonly key: string;
+  readonly analysis: Analysis;
+  readonly models: ReadonlyMap<string, RenderModel>;
+  readonly existingRelations: AnalyzeOptions['existingRelations'];
+  /**
+   * Whether the table existed as they were rendered, for the models whose render or hooks
+   * ask is_incremental(): the others render the same whatever the warehouse holds.
+   */
+  readonly existing: ReadonlyMap<string, boolean>;
+  /** Files a diagnostic points at: a save of one is analyzed whole. */
+  readonly diagnosed: ReadonlySet<string>;
+  readonly engine: TemplateEngine;
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly project: ConstructorParameters<typeof ModelRenderer>[3];
+  readonly relationOf: RelationOf;
+  readonly disabledSources: ReadonlyMap<string, Location>;
+  readonly packages: PackageScope;
+  readonly callsRuntimeMacro: (text: string) => boolean;
+  readonly dbtContext: DbtContext;
+  readonly nameSet: ReadonlySet<string>;
+  readonly names: number;
+  readonly nodeContext: NodeContext;
+  readonly lake: boolean;
+}
+
+/** A save of more models than this is analyzed whole: one pass over all is then as quick. */
+const SAVED_AT_ONCE = 64;
 
 /** What analysis knows of one model's text: its template, renders, call sites and last node. */
 interface CachedModel {
@@ -806,8 +857,115 @@ interface RenderModel {
 }
 
 export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: AnalysisCache): Analysis {
+  const from = cache?.saved?.analysis;
+  const again = cache && reanalyzeSaved(files, options, cache);
+  if (cache) cache.reusedFrom = again ? from : undefined;
+  return again || analyzeWhole(files, options, cache);
+}
+
+/** The options and settings an analysis depends on, as one string to compare. */
+function reuseKey(options: AnalyzeOptions, validated: ValidatedSettings): string {
+  const { interval, pipeline, vars, fullRefresh, invocation } = options;
+  return JSON.stringify([interval.start, interval.end, pipeline ?? null, vars ?? null, fullRefresh ?? false, invocation ?? null, validated.settings, validated.settingsDiagnostics]);
+}
+
+/**
+ * The analysis after a save that changed only the text of a few models (the files otherwise
+ * the very values of the last whole analysis, as loadProject gives them through a CachedFs),
+ * or of models whose table appeared or went: those are rendered, configured and given nodes
+ * again, and everything else is the last analysis'. Its result is the whole analysis' as long
+ * as each saved model keeps its config and its upstream and has nothing to report: anything
+ * else (a ref added, a config changed, an error made) may change other nodes, the graph or the
+ * diagnostics, and undefined sends the save to the whole analysis.
+ */
+function reanalyzeSaved(files: ProjectFiles, options: AnalyzeOptions, cache: AnalysisCache): Analysis | undefined {
+  const last = cache.saved;
+  if (!last) return undefined;
+  const was = last.files;
+  const keys = Object.keys(files) as (keyof ProjectFiles)[];
+  if (keys.length !== Object.keys(was).length || keys.some((k) => k !== 'models' && files[k] !== was[k])) return undefined;
+  if (files.models.length !== was.models.length) return undefined;
+  if (reuseKey(options, options.validated ?? validateSettings(files)) !== last.key) return undefined;
+  const saved = new Map<string, ModelSource>();
+  // Told by loading which models it read again; else each is compared.
+  const readAgain = modelsReadAgain(files, was) ?? files.models.keys();
+  for (const i of readAgain) {
+    const [now, before] = [files.models[i], was.models[i]];
+    if (now === before) continue;
+    if (now.name !== before.name || now.file !== before.file || now.absPath !== before.absPath || now.yaml !== before.yaml || now.package !== before.package) return undefined;
+    saved.set(now.name, now);
+  }
+  const exists = (name: string) => options.existingRelations?.has(last.models.get(name)!.relation) ?? false;
+  const existing = new Map<string, boolean>();
+  if (options.existingRelations !== last.existingRelations) {
+    for (const [name, existed] of last.existing) {
+      const now = exists(name);
+      if (now !== existed && !saved.has(name)) saved.set(name, last.models.get(name)!.source);
+    }
+  }
+  if (saved.size > SAVED_AT_ONCE) return undefined;
+  const replaced = new Map<string, RenderModel>();
+  for (const [name, source] of saved) {
+    const before = last.models.get(name);
+    const analyzed = before?.entry.analyzed;
+    if (!before || !analyzed || last.diagnosed.has(source.file) || !quiet(analyzed)) return undefined;
+    if (source === before.source) continue;
+    const entry = modelEntry(source, before.entry.yaml, last.engine, last.packages, last.callsRuntimeMacro);
+    if (entry.unsupported.length > 0 || 'severity' in entry.compiled) return undefined;
+    replaced.set(name, { ...before, source, compiled: entry.compiled, renders: entry.renders, sites: entry.sites, entry, runtime: entry.runtime });
+  }
+  const models = OverlayMap.of(last.models, replaced);
+  const renderer = new ModelRenderer(last.engine, models, last.vars, last.project, last.relationOf);
+  renderer.setDisabledSources(last.disabledSources);
+  const newNodes = new Map<string, PipeNode>();
+  const nodeContext = { ...last.nodeContext, nodes: last.analysis.nodes, models };
+  for (const name of saved.keys()) {
+    const m = models.get(name)!;
+    const node = last.analysis.nodes.get(name);
+    const state = { tableExists: exists(name), fullRefresh: options.fullRefresh ?? false };
+    const raw = renderer.renderRaw(name, options.interval, state);
+    if ('severity' in raw || node?.kind !== 'model') return undefined;
+    const analyzed = analyzedModel(m, raw, last.names, last.dbtContext, (checks, at, found) => parseChecks(checks, at, last.nameSet, found));
+    const config = analyzed.config;
+    if (!quiet(analyzed) || !config.enabled || JSON.stringify(config) !== JSON.stringify(node.config)) return undefined;
+    const found: Diagnostic[] = [];
+    const contract = modelContract(name, config, m.properties, analyzed.contractLocation, found, last.lake);
+    const hookRefs = isBuilt(config.kind) ? hookSites(renderer, name, config, options.interval, state, last.analysis.database, found) : [];
+    const columns = m.properties?.columns ?? [];
+    const made = modelNode({ source: m.source, sites: m.sites, config, refs: [...raw.refs], sources: raw.sources, checks: analyzed.checks, analyzed, contract, hookRefs, columns }, nodeContext);
+    if (found.length > 0 || made.refDiagnostics.length > 0 || !sameNames(made.node.upstream, node.upstream)) return undefined;
+    analyzed.node = made.node;
+    analyzed.refDiagnostics = made.refDiagnostics;
+    m.entry.analyzed = analyzed;
+    newNodes.set(name, made.node);
+    if (raw.readsState || hasHooks(config)) existing.set(name, state.tableExists);
+  }
+  // Committed once every saved model got through.
+  for (const name of saved.keys()) cache.models.set(name, models.get(name)!.entry);
+  const nodes = OverlayMap.of(last.analysis.nodes, newNodes);
+  renderer.setNodes(nodes);
+  const analysis: Analysis = { ...last.analysis, nodes, renderer };
+  const stateful = new Map(last.existing);
+  for (const name of saved.keys()) {
+    if (existing.has(name)) stateful.set(name, existing.get(name)!);
+    else stateful.delete(name);
+  }
+  cache.saved = { ...last, files, models, existing: stateful, existingRelations: options.existingRelations, analysis };
+  return analysis;
+}
+
+/** A model's analysis that reports nothing and says nothing: its save changes no diagnostic and no message. */
+const quiet = (a: AnalyzedModel) => a.configDiagnostics.length === 0 && a.unused.length === 0 && a.raw.messages.length === 0 && (a.refDiagnostics?.length ?? 0) === 0;
+
+/** Hooks and sql_header render with the table's state too. */
+const hasHooks = (config: ModelConfig) => config.pre_hook.length > 0 || config.post_hook.length > 0 || config.sql_header !== undefined;
+
+const sameNames = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: AnalysisCache): Analysis {
   const diagnostics: Diagnostic[] = [...files.diagnostics];
-  const { settings, pipelines, settingsDiagnostics } = options.validated ?? validateSettings(files);
+  const validated = options.validated ?? validateSettings(files);
+  const { settings, pipelines, settingsDiagnostics } = validated;
   diagnostics.push(...settingsDiagnostics);
   const pipeline = options.pipeline ? pipelines.get(options.pipeline) : undefined;
   const dbt = files.dbtProject ? readDbtProject(files.dbtProject, diagnostics) : undefined;
@@ -907,11 +1065,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     const yamlMaterialized = baseValue(base, 'materialized');
     let entry = cache?.models.get(source.name);
     if (!entry || entry.sql !== source.sql || entry.file !== source.file || entry.yaml !== yamlMaterialized) {
-      const unsupported = unsupportedUses(source.file, source.sql, packages);
-      const compiled = unsupported.length > 0 ? error('unsupported', 'not rendered', { file: source.file }) : engine.compile(source.file, source.sql, source.package?.name);
-      // A template of text, ref(), source(), config() and date variables alone (simple-template.ts) renders once.
-      const runtime = !('severity' in compiled) && compiled.simple === undefined && (usesIntrospection(source.sql) || callsRuntimeMacro(source.sql));
-      entry = { sql: source.sql, file: source.file, yaml: yamlMaterialized, compiled, unsupported, runtime, renders: new Map(), sites: new CallSites(source.sql) };
+      entry = modelEntry(source, yamlMaterialized, engine, packages, callsRuntimeMacro);
       cache?.models.set(source.name, entry);
     }
     if (entry.unsupported.length > 0) {
@@ -940,10 +1094,12 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   unsupported.push(...macros.uses([...declared.map((m) => m.source.sql), ...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
   diagnostics.push(...unsupportedDiagnostics(unsupported));
   const templates = [...macroFiles(files), ...files.singularTests.map((t) => ({ file: t.file, source: t.sql }))];
-  const renderer = new ModelRenderer(engine, models, vars, { name: projectName, database: target.database, templates }, (name, calls) => {
+  const project = { name: projectName, database: target.database, templates };
+  const relationOf: RelationOf = (name, calls) => {
     const m = models.get(name)!;
     return relationParts({ name, fqn: m.fqn, file: m.source.file, resource: m.resource }, m.base, calls);
-  });
+  };
+  const renderer = new ModelRenderer(engine, models, vars, project, relationOf);
 
   const nodes = new Map<string, PipeNode>();
   const disabled = new Map<string, Location>();
@@ -969,18 +1125,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
   renderer.setDisabledSources(disabledSources);
   loadSourcesFromSeeds(nodes);
 
-  const pending: {
-    source: ModelSource;
-    sites: CallSites;
-    config: ModelConfig;
-    refs: string[];
-    sources: readonly SourceCall[];
-    checks: Check[];
-    analyzed: AnalyzedModel;
-    contract?: ModelContract;
-    hookRefs: readonly RefSite[];
-    columns: readonly ColumnProperties[];
-  }[] = [];
+  const pending: PendingModel[] = [];
   // A relationships check naming a file left out is not an unknown model as well.
   const nameSet = new Set([...declared.map((m) => m.source.name), ...files.seeds.map((s) => s.name), ...(files.leftOut ?? [])]);
   const allNames = [...declared.map((m) => m.source.name), ...files.seeds.map((s) => s.name)];
@@ -994,6 +1139,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     names = cache.names.version;
   }
   const modelConfigDiagnostics = new ConfigDiagnostics('model');
+  const existed = new Map<string, boolean>();
   for (const [name, m] of models) {
     const existing = options.existingRelations?.has(m.relation) ?? false;
     const raw = renderer.renderRaw(name, options.interval, { tableExists: existing, fullRefresh: options.fullRefresh ?? false });
@@ -1004,17 +1150,10 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     const y = m.source.yaml;
     let analyzed = m.entry.analyzed;
     if (!analyzed || analyzed.raw !== raw || analyzed.yaml !== y || analyzed.base !== m.base.key || analyzed.file !== m.source.file || analyzed.names !== names) {
-      const found: Diagnostic[] = [];
-      const { config, unused, locate } = mergedConfig(m, raw.configCalls, dbtContext, found);
-      const configLocation = configKeyLocation(m.source, m.sites, raw.configCalls, 'enabled');
-      const checks =
-        y && y.data.checks !== undefined
-          ? parseChecks(y.data.checks, (path) => ({ file: y.file, line: y.pathLine(path) ?? y.keyLine('checks') }), nameSet, found)
-          : [];
-      const contractLocation = locate('contract');
-      analyzed = { raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, checks, configDiagnostics: found };
+      analyzed = analyzedModel(m, raw, names, dbtContext, (checks, at, found) => parseChecks(checks, at, nameSet, found));
       m.entry.analyzed = analyzed;
     }
+    if (raw.readsState || hasHooks(analyzed.config)) existed.set(name, existing);
     modelConfigDiagnostics.add(name, analyzed.configDiagnostics);
     for (const u of analyzed.unused) if (!unusedSettings.has(u.key)) unusedSettings.set(u.key, u.location);
     if (!analyzed.config.enabled) {
@@ -1042,6 +1181,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
 
   // A file left out (a duplicate, a refused name) is already an error; a ref() to its name is not another.
   const known = new Set([...allNames, ...(files.leftOut ?? [])]);
+  const nodeContext: NodeContext = { nodes, disabled, disabledSources, models, known, allNames };
   for (const { source, sites: calls, config, refs, sources, checks, analyzed, contract, hookRefs, columns } of pending) {
     const cached = analyzed.node;
     if (cached && analyzed.refDiagnostics && sameContract(cached.contract, contract) && JSON.stringify(cached.columns) === JSON.stringify(columns) && sameSites(cached.hookRefs ?? [], hookRefs)) {
@@ -1049,64 +1189,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
       diagnostics.push(...analyzed.refDiagnostics);
       continue;
     }
-    const refDiagnostics: Diagnostic[] = [];
-    const sites: RefSite[] = refs.map((r) => ({ name: r, location: refLocation(source, calls, r) }));
-    // A relationships check reads its parent model: the parent is built first.
-    for (const c of checks) {
-      for (const r of c.refs) if (!sites.some((s) => s.name === r.model)) sites.push({ name: r.model, location: c.location });
-    }
-    // So does a hook: what it reads is built first (dbt adds a hook's refs to the model's too).
-    for (const r of hookRefs) if (!sites.some((s) => s.name === r.name)) sites.push(r);
-    const upstream: string[] = [];
-    for (const site of sites) {
-      const target = nodes.get(site.name);
-      if (disabled.has(site.name)) {
-        refDiagnostics.push(
-          error('disabled-ref', `ref('${site.name}'): ${site.name} is disabled (enabled: false)`, site.location, {
-            related: [{ message: 'disabled here', location: disabled.get(site.name)! }],
-            hint: `enable ${site.name} again, or disable ${source.name} too`,
-          }),
-        );
-      } else if (models.has(site.name) || (target !== undefined && target.kind !== 'source')) {
-        upstream.push(site.name);
-      } else if (!known.has(site.name)) {
-        refDiagnostics.push(
-          error('unknown-ref', `ref('${site.name}'): no model or seed is named '${site.name}'`, site.location, {
-            hint:
-              target?.kind === 'source'
-                ? `${site.name} is a source: read it with source('${target.source}', '${target.table}')`
-                : didYouMean(site.name, allNames),
-          }),
-        );
-      }
-    }
-    for (const call of sources) {
-      const site = { name: sourceName(call.source, call.table), location: { file: source.file, ...calls.sourceCall(call.source, call.table) } };
-      const problem = sourceCallProblem(call, site.location, nodes, disabledSources);
-      if (problem) {
-        refDiagnostics.push(problem);
-        continue;
-      }
-      sites.push(site);
-      upstream.push(site.name);
-    }
-    const node: ModelNode = {
-      kind: 'model',
-      name: source.name,
-      file: source.file,
-      config,
-      tags: config.tags,
-      relation: relationName(config.schema, config.alias ?? source.name),
-      refs: sites,
-      upstream,
-      fqn: models.get(source.name)!.fqn,
-      ...propertiesFileOf(models.get(source.name)!.properties),
-      checks,
-      columns,
-      ...(contract === undefined ? {} : { contract }),
-      ...(hookRefs.length === 0 ? {} : { hookRefs }),
-      readsItself: analyzed.raw.sql.includes(refToken(source.name)),
-    };
+    const { node, refDiagnostics } = modelNode({ source, sites: calls, config, refs, sources, checks, analyzed, contract, hookRefs, columns }, nodeContext);
     nodes.set(source.name, node);
     diagnostics.push(...refDiagnostics);
     analyzed.node = node;
@@ -1180,7 +1263,7 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     }
   }
 
-  return {
+  const analysis: Analysis = {
     root: files.root,
     projectName,
     settings,
@@ -1196,6 +1279,130 @@ export function analyze(files: ProjectFiles, options: AnalyzeOptions, cache?: An
     diagnostics,
     messages,
   };
+  if (cache) {
+    // Kept when a model's text matters to the rest of the project only through its refs and config.
+    const alone = !hasErrors(diagnostics) && unsupported.length === 0 && macros.tainted.size === 0 && packages.standIns.length === 0 && tests.tests.length === 0 && properties.unitTests.length === 0;
+    const diagnosed = new Set(diagnostics.flatMap((d) => [d.location?.file, ...(d.related ?? []).map((r) => r.location.file)]).filter((f) => f !== undefined));
+    cache.saved = alone
+      ? { files, key: reuseKey(options, validated), analysis, models, existingRelations: options.existingRelations, existing: existed, diagnosed, engine, vars, project, relationOf, disabledSources, packages, callsRuntimeMacro, dbtContext, nameSet, names, nodeContext, lake: settings.lake !== undefined }
+      : undefined;
+  }
+  return analysis;
+}
+
+/** A model rendered and configured, waiting for its node (see modelNode). */
+interface PendingModel {
+  readonly source: ModelSource;
+  readonly sites: CallSites;
+  readonly config: ModelConfig;
+  readonly refs: readonly string[];
+  readonly sources: readonly SourceCall[];
+  readonly checks: readonly Check[];
+  readonly analyzed: AnalyzedModel;
+  readonly contract?: ModelContract;
+  readonly hookRefs: readonly RefSite[];
+  readonly columns: readonly ColumnProperties[];
+}
+
+/** What a model's node reads of the rest of the project. */
+interface NodeContext {
+  readonly nodes: ReadonlyMap<string, PipeNode>;
+  readonly disabled: ReadonlyMap<string, Location>;
+  readonly disabledSources: ReadonlyMap<string, Location>;
+  readonly models: ReadonlyMap<string, RenderModel>;
+  /** Every model and seed name, with the files left out. */
+  readonly known: ReadonlySet<string>;
+  readonly allNames: readonly string[];
+}
+
+/** A model's node: where it reads each of its upstream, and the errors of its ref() and source() calls. */
+function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDiagnostics: Diagnostic[] } {
+  const { source, sites: calls, config, refs, sources, checks, analyzed, contract, hookRefs, columns } = p;
+  const refDiagnostics: Diagnostic[] = [];
+  const sites: RefSite[] = refs.map((r) => ({ name: r, location: refLocation(source, calls, r) }));
+  // A relationships check reads its parent model: the parent is built first.
+  for (const c of checks) {
+    for (const r of c.refs) if (!sites.some((s) => s.name === r.model)) sites.push({ name: r.model, location: c.location });
+  }
+  // So does a hook: what it reads is built first (dbt adds a hook's refs to the model's too).
+  for (const r of hookRefs) if (!sites.some((s) => s.name === r.name)) sites.push(r);
+  const upstream: string[] = [];
+  for (const site of sites) {
+    const target = ctx.nodes.get(site.name);
+    if (ctx.disabled.has(site.name)) {
+      refDiagnostics.push(
+        error('disabled-ref', `ref('${site.name}'): ${site.name} is disabled (enabled: false)`, site.location, {
+          related: [{ message: 'disabled here', location: ctx.disabled.get(site.name)! }],
+          hint: `enable ${site.name} again, or disable ${source.name} too`,
+        }),
+      );
+    } else if (ctx.models.has(site.name) || (target !== undefined && target.kind !== 'source')) {
+      upstream.push(site.name);
+    } else if (!ctx.known.has(site.name)) {
+      refDiagnostics.push(
+        error('unknown-ref', `ref('${site.name}'): no model or seed is named '${site.name}'`, site.location, {
+          hint:
+            target?.kind === 'source'
+              ? `${site.name} is a source: read it with source('${target.source}', '${target.table}')`
+              : didYouMean(site.name, ctx.allNames),
+        }),
+      );
+    }
+  }
+  for (const call of sources) {
+    const site = { name: sourceName(call.source, call.table), location: { file: source.file, ...calls.sourceCall(call.source, call.table) } };
+    const problem = sourceCallProblem(call, site.location, ctx.nodes, ctx.disabledSources);
+    if (problem) {
+      refDiagnostics.push(problem);
+      continue;
+    }
+    sites.push(site);
+    upstream.push(site.name);
+  }
+  const node: ModelNode = {
+    kind: 'model',
+    name: source.name,
+    file: source.file,
+    config,
+    tags: config.tags,
+    relation: relationName(config.schema, config.alias ?? source.name),
+    refs: sites,
+    upstream,
+    fqn: ctx.models.get(source.name)!.fqn,
+    ...propertiesFileOf(ctx.models.get(source.name)!.properties),
+    checks,
+    columns,
+    ...(contract === undefined ? {} : { contract }),
+    ...(hookRefs.length === 0 ? {} : { hookRefs }),
+    readsItself: analyzed.raw.sql.includes(refToken(source.name)),
+  };
+  return { node, refDiagnostics };
+}
+
+/** What a model's text gives before it is rendered: its template, what pipe cannot render in it, whether it renders again at run. */
+function modelEntry(source: ModelSource, yaml: unknown, engine: TemplateEngine, packages: PackageScope, callsRuntimeMacro: (text: string) => boolean): CachedModel {
+  const unsupported = unsupportedUses(source.file, source.sql, packages);
+  const compiled = unsupported.length > 0 ? error('unsupported', 'not rendered', { file: source.file }) : engine.compile(source.file, source.sql, source.package?.name);
+  // A template of text, ref(), source(), config() and date variables alone (simple-template.ts) renders once.
+  const runtime = !('severity' in compiled) && compiled.simple === undefined && (usesIntrospection(source.sql) || callsRuntimeMacro(source.sql));
+  return { sql: source.sql, file: source.file, yaml, compiled, unsupported, runtime, renders: new Map(), sites: new CallSites(source.sql) };
+}
+
+/** A model's config from one render, with its checks (read by `readChecks`) and where its settings are. */
+function analyzedModel(
+  m: RenderModel,
+  raw: RawRender,
+  names: number,
+  dbtContext: DbtContext,
+  readChecks: (checks: unknown, at: (path: readonly string[]) => Location, found: Diagnostic[]) => Check[],
+): AnalyzedModel {
+  const y = m.source.yaml;
+  const found: Diagnostic[] = [];
+  const { config, unused, locate } = mergedConfig(m, raw.configCalls, dbtContext, found);
+  const configLocation = configKeyLocation(m.source, m.sites, raw.configCalls, 'enabled');
+  const checks = y && y.data.checks !== undefined ? readChecks(y.data.checks, (path) => ({ file: y.file, line: y.pathLine(path) ?? y.keyLine('checks') }), found) : [];
+  const contractLocation = locate('contract');
+  return { raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, checks, configDiagnostics: found };
 }
 
 /** The tests the properties files declare, by the name they are declared with (`dbt_utils.at_least_one`). */

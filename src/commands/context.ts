@@ -4,11 +4,11 @@ import formatDuration from 'ms';
 import { analyze, type Analysis, type AnalysisCache } from '../analyze/analyze.js';
 import type { TemplateCodeCache } from '../analyze/template-code-cache.js';
 import { error, hasErrors, DiagnosticError, type Diagnostic } from '../diagnostics/diagnostics.js';
-import { validateSettings, type ValidatedSettings } from '../analyze/project-settings.js';
+import { validateSettings, type Pipeline, type ValidatedSettings } from '../analyze/project-settings.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
-import { chooseSelection, type BuildResults } from './choose-selection.js';
+import { chooseSelection, type BuildResults, type Chosen } from './choose-selection.js';
 import type { NodeState } from '../graph/selection-spec.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { Engine, type EngineHandle, type HeldWait, type OpenOptions } from '../execute/engine.js';
@@ -99,7 +99,7 @@ export async function catalogIfExists(
 
 export interface Analyzed {
   readonly analysis: Analysis;
-  readonly selected: Set<string>;
+  readonly selected: ReadonlySet<string>;
   /** The selector of selectors.yml with `default: true`, when nothing else said what to select. */
   readonly defaultSelector?: string;
   /** What selection says before the command starts (see Chosen.notes). */
@@ -112,6 +112,26 @@ export interface Analyzed {
    * then not the answer.
    */
   readonly withStates?: (states: ReadonlyMap<string, ReadonlySet<NodeState>>) => { readonly selected: Set<string>; readonly notes: readonly string[] };
+}
+
+/** The last selection made with an analysis cache (see `choose`). */
+const lastChosen = new WeakMap<AnalysisCache, { readonly analysis: Analysis; readonly request: string; readonly builds: BuildResults | undefined; readonly chosen: Chosen }>();
+
+/**
+ * The selection of `options`. With a cache whose analysis took only the saved models again
+ * (no node's config, file or upstream changed), the last selection of the same request is the
+ * answer, unless it reads the latest builds and those are others now.
+ */
+function choose(analysis: Analysis, validated: ValidatedSettings, options: SelectionOptions & { builds?: BuildResults }, pipeline: Pipeline | undefined, broken: ReadonlySet<string>, cache: AnalysisCache | undefined): Chosen {
+  const request = JSON.stringify([options.pipeline, options.select, options.exclude, options.selector, [...broken]]);
+  const last = cache && lastChosen.get(cache);
+  if (last && cache.reusedFrom === last.analysis && last.request === request && (!last.chosen.readsResults || last.builds === options.builds)) {
+    lastChosen.set(cache, { ...last, analysis });
+    return last.chosen;
+  }
+  const chosen = chooseSelection(analysis, validated, options, pipeline, broken, options.builds);
+  if (cache) lastChosen.set(cache, { analysis, request, builds: options.builds, chosen });
+  return chosen;
 }
 
 /** Analysis plus selection; throws every diagnostic at once if anything is wrong. */
@@ -160,7 +180,7 @@ export function analyzeAndSelect(
     ...(hasErrors(analysis.diagnostics) ? [...files.models, ...files.snapshots].map((m) => m.name).filter((n) => !analysis.nodes.has(n)) : []),
     ...(files.leftOut ?? []),
   ]);
-  const chosen = chooseSelection(analysis, validated, options, pipeline, broken, options.builds);
+  const chosen = choose(analysis, validated, options, pipeline, broken, cache);
   diagnostics.push(...chosen.diagnostics);
   if (chosen.needsState && !options.stateSelection) {
     diagnostics.push(

@@ -62,7 +62,7 @@ export type WarehouseAccess = 'write' | 'read' | 'none';
 
 export interface Prepared {
   readonly analysis: Analysis;
-  readonly selected: Set<string>;
+  readonly selected: ReadonlySet<string>;
   readonly pipeline?: Pipeline;
   readonly access: WarehouseAccess;
   /** Open for writing, or read-only for `read` when the file exists; the caller closes it. */
@@ -129,7 +129,7 @@ export async function prepare(
  */
 export async function openFor(
   analysis: Analysis,
-  selected: Set<string>,
+  selected: ReadonlySet<string>,
   pipelineName: string | undefined,
   dbPath: string,
   opened: {

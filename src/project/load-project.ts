@@ -260,6 +260,73 @@ const MACRO_EXTENSIONS = ['.sql', '.njk', '.jinja'];
  * the files that changed. `yamlCache` keeps parsed YAML between processes (see yaml-cache.ts).
  */
 export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: ParsedYamlCache): ProjectFiles {
+  const version = fs.version;
+  const last = loads.get(fs);
+  const again = last?.root === root ? reloadSaved(fs, last) : undefined;
+  if (again) {
+    loads.set(fs, { ...last!, version: version!, files: again });
+    return again;
+  }
+  const loaded = loadAll(root, fs, yamlCache);
+  if (version !== undefined) loads.set(fs, { root, version, files: loaded.files, modelAt: loaded.modelAt });
+  return loaded.files;
+}
+
+/** The last load through a file system that is told of changes, to load again from what changed since. */
+interface LastLoad {
+  readonly root: string;
+  /** The file system's version it was loaded at. */
+  readonly version: number;
+  readonly files: ProjectFiles;
+  /** Where in `files.models` the project's own model of each file is; files read for anything else besides are not here. */
+  readonly modelAt: ReadonlyMap<string, number>;
+}
+
+const loads = new WeakMap<ProjectFs, LastLoad>();
+
+/** The loads made by reloadSaved: the load they were made from (not kept alive by this), and which models were read again. */
+const reloads = new WeakMap<ProjectFiles, { readonly from: WeakRef<ProjectFiles>; readonly models: readonly number[] }>();
+
+/**
+ * Where in `files.models` the models are whose text was read again when `files` was loaded
+ * from `previous` by saves of model text alone (see reloadSaved); undefined when `files` was
+ * loaded otherwise: the caller compares the two itself.
+ */
+export function modelsReadAgain(files: ProjectFiles, previous: ProjectFiles): readonly number[] | undefined {
+  const reload = reloads.get(files);
+  return reload?.from.deref() === previous ? reload.models : undefined;
+}
+
+/**
+ * The project after the saves since `last`, when they only changed the text of the project's
+ * own model files: the last load with those models' text read again, and everything else the
+ * same values as before (analysis tells what changed by them). Undefined when anything else
+ * was told of (a file added, deleted, a YAML file, a macro, a folder), or a text cannot be
+ * read: then the project is loaded whole, as the first time.
+ */
+function reloadSaved(fs: ProjectFs, last: LastLoad): ProjectFiles | undefined {
+  const changes = fs.changedSince?.(last.version);
+  if (!changes) return undefined;
+  let models: ModelSource[] | undefined;
+  const readAgain: number[] = [];
+  for (const [path, event] of changes) {
+    const at = last.modelAt.get(path);
+    if (event !== 'change' || at === undefined) return undefined;
+    const before = last.files.models[at];
+    const found: Diagnostic[] = [];
+    const sql = readText(fs, path, before.file, found);
+    if (sql === undefined) return undefined;
+    models ??= [...last.files.models];
+    models[at] = { ...before, sql };
+    readAgain.push(at);
+  }
+  if (!models) return last.files;
+  const files = { ...last.files, models };
+  reloads.set(files, { from: new WeakRef(last.files), models: readAgain });
+  return files;
+}
+
+function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undefined): { files: ProjectFiles; modelAt: Map<string, number> } {
   const readYaml: typeof readYamlFile = (f, absPath, file, found) => readYamlFile(f, absPath, file, found, yamlCache);
   const diagnostics: Diagnostic[] = [];
   const leftOut: string[] = [];
@@ -267,9 +334,12 @@ export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: Pa
   const prefix = root.endsWith(sep) ? root : `${root}${sep}`;
   const rel = (p: string) => toPosix(p.startsWith(prefix) ? p.slice(prefix.length) : relative(root, p));
   /** Every file under the folders (each listed once, however the folders nest), sorted. */
-  const listAll = (dirs: readonly string[], base = root) => {
+  /** Files listed for anything but models: a model file among them is not only a model's text. */
+  const listedElsewhere = new Set<string>();
+  const listAll = (dirs: readonly string[], base = root, forModels = false) => {
     const out = new Set<string>();
     for (const d of dirs) for (const f of fs.list(join(base, d), true)) out.add(f);
+    if (!forModels) for (const f of out) listedElsewhere.add(f);
     return [...out].sort();
   };
   const optionalYaml = (name: string) => {
@@ -326,7 +396,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: Pa
    */
   function* filesOf(kind: 'models' | 'seeds'): Generator<{ abs: string; pkg?: InstalledPackage; listed: ReadonlySet<string> }> {
     for (const { base, layout: folders, package: pkg } of origins) {
-      const files = listAll(folders[kind], base);
+      const files = listAll(folders[kind], base, kind === 'models');
       const listed = new Set(files);
       for (const abs of files) yield { abs, pkg, listed };
     }
@@ -533,13 +603,19 @@ export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: Pa
 
   const pipelines: PipelineSource[] = [];
   for (const abs of fs.list(join(root, 'pipelines'), false)) {
+    listedElsewhere.add(abs);
     const ext = extname(abs);
     if (!YAML_EXTENSIONS.includes(ext)) continue;
     const yaml = readYaml(fs, abs, rel(abs), diagnostics);
     if (yaml) pipelines.push({ name: basename(abs, ext), file: rel(abs), yaml });
   }
 
-  return {
+  const modelAt = new Map<string, number>();
+  models.forEach((m, i) => {
+    // A package's files are read by load-packages.ts too.
+    if (!m.package && !listedElsewhere.has(m.absPath) && !origins.some((o) => o.package && m.absPath.startsWith(o.base + sep))) modelAt.set(m.absPath, i);
+  });
+  const files: ProjectFiles = {
     root,
     projectFile,
     dbtProject,
@@ -560,4 +636,5 @@ export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: Pa
     leftOut,
     shadowed,
   };
+  return { files, modelAt };
 }

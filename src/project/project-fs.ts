@@ -20,6 +20,9 @@ export interface ProjectFs {
    * text is: the disk computes it every time, a cache once per change.
    */
   derive<T>(absPath: string, kind: string, compute: () => T): T;
+  /** A file system that is told of changes (CachedFs) says which files changed since a version of it. */
+  readonly version?: number;
+  changedSince?(version: number): ReadonlyMap<string, FsEvent> | undefined;
 }
 
 /**
@@ -80,6 +83,9 @@ export const diskFs: ProjectFs = {
   derive: (_p, _kind, compute) => compute(),
 };
 
+/** News kept for changedSince: past this many between two loads, a reader reads the project afresh. */
+const JOURNAL_LIMIT = 10_000;
+
 /**
  * Reads each file once and keeps it until told it changed, so that re-loading a project of
  * thousands of models after one save reads one file. Folder listings and whether a file exists
@@ -92,6 +98,26 @@ export class CachedFs implements ProjectFs {
   private readonly listings = new Map<string, string[]>();
   private readonly existing = new Map<string, boolean>();
   private readonly derived = new Map<string, Map<string, unknown>>();
+  /** What it was told since `journalStart` (see changedSince), up to JOURNAL_LIMIT entries. */
+  private journal: { readonly path: string; readonly event: FsEvent }[] = [];
+  private journalStart = 0;
+
+  /** A number that grows with every piece of news it is told (see changedSince). */
+  get version(): number {
+    return this.journalStart + this.journal.length;
+  }
+
+  /**
+   * The files it was told of since `version`, with the last news of each: a reader that kept
+   * what it made of the files at that version makes again only what these change. Undefined
+   * when that is no longer known (the folders were forgotten, or too much news came since).
+   */
+  changedSince(version: number): ReadonlyMap<string, FsEvent> | undefined {
+    if (version < this.journalStart || version > this.version) return undefined;
+    const out = new Map<string, FsEvent>();
+    for (const { path, event } of this.journal.slice(version - this.journalStart)) out.set(path, event);
+    return out;
+  }
 
   exists(absPath: string): boolean {
     if (this.texts.has(absPath)) return true;
@@ -141,6 +167,7 @@ export class CachedFs implements ProjectFs {
   /** The file watcher's news of `absPath`: what was read of it is forgotten, the listings that hold it updated. */
   update(absPath: string, event: FsEvent): void {
     this.forget(absPath);
+    this.record(absPath, event);
     switch (event) {
       case 'change':
         return;
@@ -180,6 +207,17 @@ export class CachedFs implements ProjectFs {
   forgetFolders(): void {
     this.listings.clear();
     this.existing.clear();
+    // Nothing said before is enough to know the project now.
+    this.journalStart = this.version + 1;
+    this.journal = [];
+  }
+
+  private record(path: string, event: FsEvent): void {
+    if (this.journal.length >= JOURNAL_LIMIT) {
+      this.journalStart += this.journal.length;
+      this.journal = [];
+    }
+    this.journal.push({ path, event });
   }
 
   private forget(absPath: string): void {

@@ -1,5 +1,5 @@
 import { relative, sep } from 'node:path';
-import { AnalysisCache, type Analysis } from '../analyze/analyze.js';
+import { AnalysisCache, type Analysis, type ModelNode, type SeedNode } from '../analyze/analyze.js';
 import { DiagnosticError } from '../diagnostics/diagnostics.js';
 import { analyzeAndSelect, type ProjectOptions, type SelectionOptions } from '../commands/context.js';
 import { openProject, templateCacheOf, type Project } from '../commands/open-project.js';
@@ -15,7 +15,8 @@ import { downstreamClosure } from '../graph/graph.js';
 import { isBuilt, NO_TABLE } from '../plan/materializations.js';
 import { planRun } from '../plan/plan.js';
 import type { CachedFs } from '../project/project-fs.js';
-import { readCatalog, readSeedHashes, type Catalog } from '../warehouse/run-state.js';
+import { readCatalog, readSeedHashes, Catalog, type RelationType } from '../warehouse/run-state.js';
+import { readRelationsOf } from '../warehouse/relations-of.js';
 import { fileStamp } from '../warehouse/file-stamp.js';
 import type { BuildResults } from '../commands/choose-selection.js';
 import type { Changes } from './watch-machine.js';
@@ -56,13 +57,15 @@ interface Known {
   readonly catalog: Catalog;
   readonly tables: Catalog;
   readonly seedHashes: Map<string, string>;
+  /** Read only when the selection may select by `result:` (see mayReadResults); else unknown. */
   readonly builds: BuildResults;
+  readonly buildsRead: boolean;
 }
 
 /** What a save changes: the analysis, and what to build and to say has left the project. */
 interface Decision {
   readonly analysis: Analysis;
-  readonly rebuild: Set<string>;
+  readonly rebuild: ReadonlySet<string>;
   readonly removed: string[];
 }
 
@@ -110,7 +113,8 @@ export class ChangeBuilder {
         (await early).handle?.close();
         early = undefined;
       }
-      if (kept?.dbPath === dbPath && kept.stamp !== undefined && kept.stamp === stampOf?.()) {
+      const readResults = mayReadResults(this.options, project);
+      if (kept?.dbPath === dbPath && kept.stamp !== undefined && kept.stamp === stampOf?.() && (kept.buildsRead || !readResults)) {
         holds = kept;
         early ??= openEarly(dbPath, setup);
       } else {
@@ -119,7 +123,7 @@ export class ChangeBuilder {
         if (opened?.error !== undefined) throw opened.error;
         warehouse = opened?.handle ?? (await this.openWhenFree(dbPath, setup));
         if (!warehouse) return 'built';
-        holds = await readKnown(warehouse, dbPath, setup, stampOf);
+        holds = await readKnown(warehouse, dbPath, setup, stampOf, readResults);
       }
       let decision = this.decide(project, holds, changes, changedFiles);
       this.report(decision, changedFiles);
@@ -137,7 +141,7 @@ export class ChangeBuilder {
         if (stampOf?.() === holds.stamp) warehouse.engine.preparedAlready();
         else {
           // Another process wrote between the look and the open: decide again from what it left.
-          holds = await readKnown(warehouse, dbPath, setup, stampOf);
+          holds = await readKnown(warehouse, dbPath, setup, stampOf, readResults);
           const again = this.decide(project, holds, changes, changedFiles);
           if (!sameMembers(again.rebuild, decision.rebuild)) this.report({ ...again, removed: [] }, changedFiles);
           decision = again;
@@ -150,8 +154,8 @@ export class ChangeBuilder {
       warehouse = await Engine.open(dbPath, { setup });
       const before = holds;
       holds = undefined;
-      await this.run(decision.analysis, decision.rebuild, dbPath, running, before);
-      holds = await readKnown(warehouse, dbPath, setup, stampOf);
+      const written = await this.run(decision.analysis, decision.rebuild, dbPath, running, before);
+      holds = await readKnown(warehouse, dbPath, setup, stampOf, readResults, written && { before, written });
       return 'built';
     } catch (e) {
       if (!(e instanceof DiagnosticError)) throw e;
@@ -205,10 +209,12 @@ export class ChangeBuilder {
     }
   }
 
-  private whatToRebuild(analysis: Analysis, selected: Set<string>, changes: Changes, changedFiles: readonly string[]) {
+  private whatToRebuild(analysis: Analysis, selected: ReadonlySet<string>, changes: Changes, changedFiles: readonly string[]) {
     const previous = this.previous;
     // A source leaving names no table of pipe's.
-    const removed = previous ? [...previous.nodes.values()].filter((n) => n.kind !== 'source' && !analysis.nodes.has(n.name)).map((n) => n.name) : [];
+    // An analysis made from the previous one by the saved models alone has the same nodes.
+    const same = previous !== undefined && this.cache.reusedFrom === previous;
+    const removed = previous && !same ? [...previous.nodes.values()].filter((n) => n.kind !== 'source' && !analysis.nodes.has(n.name)).map((n) => n.name) : [];
     if (changes.everything) return { rebuild: selected, removed };
     const touched = new Set<string>();
     let everything = false;
@@ -250,7 +256,11 @@ export class ChangeBuilder {
     }
   }
 
-  private async run(analysis: Analysis, nodes: Set<string>, dbPath: string, warehouse: EngineHandle, known: Known): Promise<void> {
+  /**
+   * Runs `nodes`; the relations its tasks write, or undefined when a task may write others
+   * too (a model's hooks and sql_header run any SQL).
+   */
+  private async run(analysis: Analysis, nodes: ReadonlySet<string>, dbPath: string, warehouse: EngineHandle, known: Known): Promise<string[] | undefined> {
     const { options, interval } = this;
     const prepared = await openFor(analysis, nodes, options.pipeline, dbPath, { warehouse, known });
     const runId = newRunId();
@@ -278,7 +288,28 @@ export class ChangeBuilder {
       header: { ds, dateIsDefault: options.date === undefined },
       retryCommand: retryCommandFor(options),
     });
+    const hooked = plan.tasks.some((t) => {
+      const node = analysis.nodes.get(t.node);
+      return node?.kind !== 'source' && node !== undefined && hasHooks(node);
+    });
+    return hooked ? undefined : plan.tasks.map((t) => t.relation);
   }
+}
+
+/** A model's or seed's SQL run around its query: it may write any relation. */
+function hasHooks(node: ModelNode | SeedNode): boolean {
+  const config = node.kind === 'model' ? node.config : node;
+  return config.pre_hook.length > 0 || config.post_hook.length > 0 || (node.kind === 'model' && node.config.sql_header !== undefined);
+}
+
+/**
+ * Whether the selection may select by how the latest builds ended (`result:`): a --select or
+ * --exclude that says so, or a selection watch cannot see from here (a --selector, a pipeline's,
+ * a default selector of selectors.yml). Only then are the builds read after each build.
+ */
+function mayReadResults(options: BuildOptions, project: Project): boolean {
+  const terms = [...(options.select ?? []), ...(options.exclude ?? [])];
+  return options.pipeline !== undefined || options.selector !== undefined || project.files.selectorsFile !== undefined || terms.some((t) => t.includes('result:'));
 }
 
 /**
@@ -288,13 +319,40 @@ export class ChangeBuilder {
  * checkpoints) leaves the stamp as it is; no stamp when `stampOf` gives none, or the
  * checkpoint fails: then what was read is not kept past this build.
  */
-async function readKnown(warehouse: EngineHandle, dbPath: string, setup: WarehouseSetup, stampOf: (() => string) | undefined): Promise<Known> {
+async function readKnown(
+  warehouse: EngineHandle,
+  dbPath: string,
+  setup: WarehouseSetup,
+  stampOf: (() => string) | undefined,
+  readResults: boolean,
+  /** A run since `before` that wrote `written` alone: the rest of the catalog is as it was. */
+  after?: { readonly before: Known; readonly written: readonly string[] },
+): Promise<Known> {
   const { engine } = warehouse;
   await engine.prepareForWriting();
-  const { catalog, seedHashes } = await engine.withSession(async (s) => ({ catalog: await readCatalog(s), seedHashes: await readSeedHashes(s) }));
-  const builds = await readBuildResults(warehouse);
+  const { catalog, seedHashes } = await engine.withSession(async (s) => ({
+    catalog: after ? updated(after.before.catalog, after.written, await readRelationsOf(s, after.written)) : await readCatalog(s),
+    seedHashes: await readSeedHashes(s),
+  }));
+  const builds: BuildResults = readResults ? await readBuildResults(warehouse) : { kind: 'unknown', why: 'watch reads the builds only for a selection by result:' };
   const stamp = stampOf && (await engine.withSession((s) => s.exec('CHECKPOINT')).then(stampOf, () => undefined));
-  return { dbPath, setup, stamp, catalog, tables: catalog.only('table'), seedHashes, builds };
+  const tables = after ? updated(after.before.tables, after.written, readOnly(catalog, after.written, 'table')) : catalog.only('table');
+  return { dbPath, setup, stamp, catalog, tables, seedHashes, builds, buildsRead: readResults };
+}
+
+/** `catalog` with the entries of `written` replaced by those of `now` (absent there: gone). A new catalog: analysis tells one from another by identity. */
+function updated(catalog: Catalog, written: readonly string[], now: Catalog): Catalog {
+  const out = new Catalog(catalog);
+  for (const r of written) out.delete(r.toLowerCase());
+  for (const [r, type] of now) out.set(r, type);
+  return out;
+}
+
+/** The entries of `relations` in `catalog` of one type. */
+function readOnly(catalog: Catalog, relations: readonly string[], type: RelationType): Catalog {
+  const out = new Catalog();
+  for (const r of relations) if (catalog.get(r) === type) out.set(r, type);
+  return out;
 }
 
 /** An open that does not wait: no handle when another process holds the file. */

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, watch as watchFolder } from 'node:fs';
+import { appendFileSync, existsSync, watch as watchFolder, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -15,8 +15,9 @@ import { queryWarehouse, removeProjects, tempProject } from '../support/projects
  * elsewhere between two saves and check that watch builds from what the warehouse holds then,
  * not from what it remembers: an incremental model whose table another writer dropped is
  * built whole again (built from memory, it would take the table for there and build it as
- * one that is). And the file watch opens as soon as a save comes is let go of when watching
- * stops before the build.
+ * one that is). After its own build, watch reads again only the relations the build wrote, and
+ * must know them as they are. And the file watch opens as soon as a save comes is let go of
+ * when watching stops before the build.
  */
 
 afterAll(removeProjects);
@@ -107,6 +108,20 @@ describe('watch between builds', () => {
     expect(passed.filter(ofType('task-succeeded')).length).toBe(1);
     const [row] = await queryWarehouse(dir, 'SELECT how FROM inc');
     expect(row.how).toBe('whole');
+  });
+
+  it('knows after each build what it wrote: a model turned from a table into a view and back', async () => {
+    const { dir, w } = watchProject();
+    await w.idle();
+    // Each build reads again only what it wrote; planned from a stale type, the next build would drop a view as a table.
+    for (const kind of ['view', 'table', 'view', 'table']) {
+      writeFileSync(join(dir, 'models/other.sql'), `{{ config(materialized='${kind}') }}\nselect 1 as n\n`);
+      const { passed } = await w.idle();
+      expect(passed.filter(ofType('task-failed')), kind).toEqual([]);
+      const [row] = await queryWarehouse(dir, "SELECT table_type FROM information_schema.tables WHERE table_name = 'other'");
+      expect(row.table_type).toBe(kind === 'view' ? 'VIEW' : 'BASE TABLE');
+    }
+    expect((await saveAndBuild(dir, w, 1)).how).toBe('again');
   });
 
   it('lets go of the file it opened at a save when watching stops before the build', async () => {

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { loadProject } from '../../src/project/load-project.js';
+import { loadProject, modelsReadAgain } from '../../src/project/load-project.js';
+import { CachedFs } from '../../src/project/project-fs.js';
 
 /**
  * Loading a project walks each folder once, reading each entry's type with the listing, and
@@ -63,5 +64,35 @@ describe('loading a project', () => {
     expect(byName.get('m11')?.yaml).toBeUndefined();
     expect(byName.get('linked')?.sql).toBe('select 2 as n\n');
     expect(loaded.diagnostics).toEqual([]);
+  });
+
+  it('through a CachedFs, loads a save of model text from that file alone, and anything else whole', () => {
+    const root = project(40);
+    const fs_ = new CachedFs();
+    const first = loadProject(root, fs_);
+    const saved = join(root, 'models/marts/m0.sql');
+    writeFileSync(saved, 'select 3 as n\n');
+    fs_.update(saved, 'change');
+    const asks = [fs.existsSync, fs.statSync, fs.lstatSync, fs.readdirSync].map((f) => vi.mocked(f));
+    for (const f of asks) f.mockClear();
+    const again = loadProject(root, fs_);
+    expect(asks.reduce((sum, f) => sum + f.mock.calls.length, 0)).toBe(0);
+    // Everything but the saved model is the last load's, so that analysis finds the change by identity.
+    expect(again.models.find((m) => m.name === 'm0')?.sql).toBe('select 3 as n\n');
+    expect(again.models.filter((m, i) => m !== first.models[i]).map((m) => m.name)).toEqual(['m0']);
+    for (const key of ['seeds', 'macros', 'properties', 'diagnostics', 'layout'] as const) expect(again[key], key).toBe(first[key]);
+    // And it says which, so that analysis compares no other model.
+    expect(modelsReadAgain(again, first)?.map((i) => again.models[i].name)).toEqual(['m0']);
+    // A file added is loaded whole: it appears.
+    writeFileSync(join(root, 'models/marts/m999.sql'), 'select 4 as n\n');
+    fs_.update(join(root, 'models/marts/m999.sql'), 'add');
+    const added = loadProject(root, fs_);
+    expect(added.models.map((m) => m.name)).toContain('m999');
+    expect(added.seeds).not.toBe(first.seeds);
+    expect(modelsReadAgain(added, again)).toBeUndefined();
+    // And the YAML beside a model changed: it is read again.
+    writeFileSync(join(root, 'models/marts/m0.yaml'), 'tags: [hourly]\n');
+    fs_.update(join(root, 'models/marts/m0.yaml'), 'change');
+    expect(loadProject(root, fs_).models.find((m) => m.name === 'm0')?.yaml?.data).toEqual({ tags: ['hourly'] });
   });
 });
