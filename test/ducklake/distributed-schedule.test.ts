@@ -7,7 +7,8 @@ import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
 import { explain, killRunning, removeTempDirs, RunningPipe, tempDir, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillIn, scheduleIn } from '../support/in-process.js';
 import { lakeRows } from '../support/lake-rows.js';
-import { createDatabase, testPostgres } from '../support/postgres.js';
+import { extensionsCheckedOnce } from '../support/extensions.js';
+import { createDatabase, LAKE_EXTENSIONS, testPostgres } from '../support/postgres.js';
 
 /**
  * The scheduler and a full refresh as coordinators of `pipe worker` processes: a scheduled
@@ -19,6 +20,7 @@ import { createDatabase, testPostgres } from '../support/postgres.js';
  */
 
 const pg0 = await testPostgres();
+extensionsCheckedOnce(LAKE_EXTENSIONS);
 const ENV = { PIPE_TEST_PGUSER: 'postgres' };
 process.env.PIPE_TEST_PGUSER = 'postgres';
 const SLOW = 180_000;

@@ -11,7 +11,8 @@ import { DUCKLAKE, isCommitConflict } from '../../src/warehouse/ducklake/dialect
 import { eventsOfType, explain, ModelGate, REPO, removeTempDirs, RunningPipe, taskIdsOf, tempDir, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillIn, historyIn, retryIn, runIn, showIn } from '../support/in-process.js';
 import { lakeRows } from '../support/lake-rows.js';
-import { createDatabase, testPostgres, type TestPostgres } from '../support/postgres.js';
+import { extensionsCheckedOnce } from '../support/extensions.js';
+import { createDatabase, LAKE_EXTENSIONS, testPostgres, type TestPostgres } from '../support/postgres.js';
 
 /**
  * A DuckLake warehouse with a real Postgres catalog (one cluster for the test run, a database
@@ -21,6 +22,7 @@ import { createDatabase, testPostgres, type TestPostgres } from '../support/post
  */
 
 const pg: TestPostgres | undefined = await testPostgres();
+extensionsCheckedOnce(LAKE_EXTENSIONS);
 afterAll(removeTempDirs);
 
 let databases = 0;

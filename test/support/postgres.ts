@@ -68,6 +68,9 @@ function asOwner(command: string, args: readonly string[]): void {
  */
 const THROWAWAY = '-c fsync=off -c synchronous_commit=off -c full_page_writes=off';
 
+/** The DuckDB extensions of a lake on Postgres. */
+export const LAKE_EXTENSIONS = ['ducklake', 'postgres_scanner'] as const;
+
 let started: Promise<TestPostgres | undefined> | undefined;
 
 /** The run's Postgres (started if needed), or undefined when the DuckLake tests cannot run here. */
@@ -79,7 +82,7 @@ export function testPostgres(): Promise<TestPostgres | undefined> {
 async function start(): Promise<TestPostgres | undefined> {
   const bin = binDir();
   if (!bin) return unavailable('no initdb found (apt-get install postgresql)');
-  for (const ext of ['ducklake', 'postgres_scanner']) {
+  for (const ext of LAKE_EXTENSIONS) {
     if (!(await extensionAvailable(ext))) return unavailable(`the DuckDB extension ${ext} is not installed (.ci/install-duckdb-extensions.sh ducklake postgres_scanner)`);
   }
   const runPid = Number(process.env.PIPE_TEST_RUN_PID ?? process.ppid);
