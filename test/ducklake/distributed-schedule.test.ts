@@ -7,8 +7,8 @@ import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
 import { explain, killRunning, removeTempDirs, RunningPipe, tempDir, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillIn, scheduleIn } from '../support/in-process.js';
 import { lakeRows } from '../support/lake-rows.js';
-import { extensionsCheckedOnce } from '../support/extensions.js';
-import { createDatabase, LAKE_EXTENSIONS, testPostgres } from '../support/postgres.js';
+import { lakeInstances } from '../support/lake-instances.js';
+import { createDatabase, testPostgres } from '../support/postgres.js';
 
 /**
  * The scheduler and a full refresh as coordinators of `pipe worker` processes: a scheduled
@@ -20,7 +20,7 @@ import { createDatabase, LAKE_EXTENSIONS, testPostgres } from '../support/postgr
  */
 
 const pg0 = await testPostgres();
-extensionsCheckedOnce(LAKE_EXTENSIONS);
+lakeInstances();
 const ENV = { PIPE_TEST_PGUSER: 'postgres' };
 process.env.PIPE_TEST_PGUSER = 'postgres';
 const SLOW = 180_000;

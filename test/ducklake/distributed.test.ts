@@ -7,8 +7,8 @@ import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
 import { explain, killRunning, removeTempDirs, RunningPipe, tempDir, type PipeResult, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillIn } from '../support/in-process.js';
 import { lakeRowsOf } from '../support/lake-rows.js';
-import { extensionsCheckedOnce } from '../support/extensions.js';
-import { createDatabase, LAKE_EXTENSIONS, testPostgres, type TestPostgres } from '../support/postgres.js';
+import { lakeInstances } from '../support/lake-instances.js';
+import { createDatabase, testPostgres, type TestPostgres } from '../support/postgres.js';
 
 /**
  * One backfill spread over `pipe worker` processes through the queue in the lake's Postgres:
@@ -18,7 +18,7 @@ import { createDatabase, LAKE_EXTENSIONS, testPostgres, type TestPostgres } from
  */
 
 const pg0: TestPostgres | undefined = await testPostgres();
-extensionsCheckedOnce(LAKE_EXTENSIONS);
+lakeInstances();
 // Every worker started is killed when the file's tests are done.
 afterAll(async () => {
   await killRunning();

@@ -11,8 +11,8 @@ import { DUCKLAKE, isCommitConflict } from '../../src/warehouse/ducklake/dialect
 import { eventsOfType, explain, ModelGate, REPO, removeTempDirs, RunningPipe, taskIdsOf, tempDir, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillIn, historyIn, retryIn, runIn, showIn } from '../support/in-process.js';
 import { lakeRows } from '../support/lake-rows.js';
-import { extensionsCheckedOnce } from '../support/extensions.js';
-import { createDatabase, LAKE_EXTENSIONS, testPostgres, type TestPostgres } from '../support/postgres.js';
+import { lakeInstances } from '../support/lake-instances.js';
+import { createDatabase, testPostgres, type TestPostgres } from '../support/postgres.js';
 
 /**
  * A DuckLake warehouse with a real Postgres catalog (one cluster for the test run, a database
@@ -22,7 +22,7 @@ import { createDatabase, LAKE_EXTENSIONS, testPostgres, type TestPostgres } from
  */
 
 const pg: TestPostgres | undefined = await testPostgres();
-extensionsCheckedOnce(LAKE_EXTENSIONS);
+lakeInstances();
 afterAll(removeTempDirs);
 
 let databases = 0;

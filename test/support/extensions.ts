@@ -1,5 +1,4 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, beforeAll, vi, type MockInstance } from 'vitest';
 
 /** Extensions whose files have loaded in this process with DuckDB's signature check. */
 const checked = new Set<string>();
@@ -26,21 +25,7 @@ export async function extensionAvailable(name: string): Promise<boolean> {
   }
 }
 
-const create = DuckDBInstance.create.bind(DuckDBInstance);
-
-/**
- * For the calling test file: once `names` have loaded in this process with DuckDB's signature
- * check (extensionAvailable), the instances its tests create load the same files without
- * checking them again. Each instance checks every extension it loads, hashing the whole file:
- * a third of a second of CPU for ducklake and postgres_scanner, paid by every lake pipe opens
- * in this process, for files whose signature it has already checked. The extensions loaded
- * are the real ones, from the same files; processes the tests start check them as usual.
- */
-export function extensionsCheckedOnce(names: readonly string[]): void {
-  let spy: MockInstance<typeof DuckDBInstance.create> | undefined;
-  beforeAll(() => {
-    if (!names.every((n) => checked.has(n))) return;
-    spy = vi.spyOn(DuckDBInstance, 'create').mockImplementation((path, options) => create(path, { allow_unsigned_extensions: 'true', ...options }));
-  });
-  afterAll(() => spy?.mockRestore());
+/** Whether the files of `names` have loaded in this process with their signature checked (extensionAvailable). */
+export function signaturesChecked(names: readonly string[]): boolean {
+  return names.every((n) => checked.has(n));
 }
