@@ -115,9 +115,26 @@ export class DuckDBSession implements WarehouseSession {
       await flush();
       return count;
     } catch (e) {
-      await this.exec('ROLLBACK').catch(() => undefined);
+      await this.rollback();
       if (locates && batch.length > 1 && e instanceof WarehouseError && e.errorClass === 'permanent') throw await this.located(statements.slice(0, sent + 1), e);
       throw e;
+    }
+  }
+
+  /**
+   * Ends the transaction a failure left open. A run being stopped interrupts its connections
+   * again and again until their work ends (see Interrupter), and an interrupt that lands on the
+   * ROLLBACK itself fails it: the connection would go back to the pool inside the aborted
+   * transaction, and the next statement on it (the run's end) fail. So it is sent again.
+   */
+  private async rollback(): Promise<void> {
+    for (let tries = 0; tries < 5; tries++) {
+      try {
+        await this.exec('ROLLBACK');
+        return;
+      } catch (e) {
+        if (e instanceof WarehouseError && /no transaction is active/i.test(e.message)) return;
+      }
     }
   }
 
@@ -130,7 +147,7 @@ export class DuckDBSession implements WarehouseSession {
     } catch (e) {
       return e instanceof WarehouseError ? e : otherwise;
     } finally {
-      await this.exec('ROLLBACK').catch(() => undefined);
+      await this.rollback();
     }
   }
 
