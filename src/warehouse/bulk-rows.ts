@@ -1,11 +1,15 @@
 import { quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 
 /**
- * Many rows in one statement, as one JSON text that DuckDB parses (`from_json`), rather than
- * as a VALUES list: DuckDB parses and binds a VALUES list row by row, about 0.1 ms a row, so
- * the run state of 10,000 tasks took seconds to record; the JSON text of the same rows takes
- * a tenth of that.
+ * Rows appended in one statement. Many rows go as one JSON text that DuckDB parses
+ * (`from_json`): DuckDB parses and binds a VALUES list row by row, about 0.1 ms a row, so the
+ * run state of 10,000 tasks took seconds to record, and the JSON text of the same rows takes a
+ * tenth of that. A few rows go as a VALUES list: reading JSON costs about a millisecond
+ * whatever its size, and a task's own outcome is one row.
  */
+
+/** From this many rows on, the JSON text. */
+const JSON_FROM_ROWS = 16;
 
 /** A column of the rows: its JSON type (what from_json reads), and the expression of the table's value from `r.<name>` when it is not the value itself. */
 export interface BulkColumn {
@@ -26,6 +30,7 @@ export const json = (field: string) => `CAST(${field} AS JSON)`;
  */
 export function insertRowsSql(table: string, columns: readonly BulkColumn[], rows: readonly Readonly<Record<string, string | number | null | undefined>>[]): string | undefined {
   if (rows.length === 0) return undefined;
+  if (rows.length < JSON_FROM_ROWS) return valuesSql(table, columns, rows);
   const shape = `{${columns.map((c) => `${JSON.stringify(c.name)}:${JSON.stringify(c.type)}`).join(',')}}`;
   const text = JSON.stringify(rows.map((r) => Object.fromEntries(columns.map((c) => [c.name, r[c.name] ?? null]))));
   const values = columns.map((c) => {
@@ -34,4 +39,15 @@ export function insertRowsSql(table: string, columns: readonly BulkColumn[], row
   });
   return `INSERT INTO ${table} (${columns.map((c) => quoteIdent(c.name)).join(', ')})
 SELECT ${values.join(', ')} FROM (SELECT unnest(from_json(${quoteLiteral(text)}, ${quoteLiteral(`[${shape}]`)})) AS r)`;
+}
+
+/** The same rows as a VALUES list, each value a literal given to the column's expression. */
+function valuesSql(table: string, columns: readonly BulkColumn[], rows: readonly Readonly<Record<string, string | number | null | undefined>>[]): string {
+  const literal = (c: BulkColumn, v: string | number | null | undefined) => {
+    if (v === null || v === undefined) return 'NULL';
+    const text = typeof v === 'number' ? String(v) : quoteLiteral(v);
+    return c.value ? c.value(text) : text;
+  };
+  const values = rows.map((r) => `(${columns.map((c) => literal(c, r[c.name])).join(', ')})`);
+  return `INSERT INTO ${table} (${columns.map((c) => quoteIdent(c.name)).join(', ')}) VALUES ${values.join(',\n')}`;
 }
