@@ -7,6 +7,7 @@ import type { Task } from '../plan/task.js';
 import { taskMaterialization } from '../plan/materializations.js';
 import { sleep } from '../util/sleep.js';
 import { DuckDBWarehouse, type OpenOptions } from '../warehouse/duckdb/duckdb-warehouse.js';
+import { DUCKDB } from '../warehouse/duckdb/dialect.js';
 import { DuckLakeWarehouse } from '../warehouse/ducklake/ducklake-warehouse.js';
 import { isCommitConflict } from '../warehouse/ducklake/dialect.js';
 import {
@@ -29,6 +30,7 @@ import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 
 export type { OpenOptions };
 import { KeyedMutex } from './keyed-mutex.js';
+import type { PublishBatch } from './commit-batch.js';
 import { reconcileRunLogs } from '../run-log/run-log-writer.js';
 import { SessionPool } from './session-pool.js';
 
@@ -239,17 +241,58 @@ export class Engine {
    * one instance delete and append different rows of one table side by side), and excludes only
    * those of the same partition and whatever takes the table whole.
    */
-  publish<T>(runId: string, task: Task, commit: () => Promise<T>, partition?: string): Promise<PublishResult<T>> {
-    const lock = <R>(fn: () => Promise<R>) =>
-      partition === undefined ? this.publishLocks.run(task.lockKey, fn) : this.publishLocks.shared(task.lockKey, () => this.partitionLocks.run(`${task.lockKey}\0${partition}`, fn));
-    return lock(async () => {
+  async publish<T>(runId: string, task: Task, commit: () => Promise<T>, partition?: string, batch?: PublishBatch): Promise<PublishResult<T>> {
+    // In a batch (see commit-batch.ts), the lock is the batch's, let go when it ends.
+    const release = batch ? (await batch.lock(task, partition), undefined) : await this.publishLock(task.lockKey, partition);
+    try {
       const replaces = taskMaterialization(task.kind)?.laterRunSupersedes ? task.interval : undefined;
       const newer = replaces && this.newest.get(task.relation);
       if (newer && replaces && newer.runId !== runId && newer.interval.end > replaces.end) return { kind: 'superseded', by: newer };
+      if (batch) {
+        const value = await commit();
+        if (replaces) batch.onCommit(() => this.newest.set(task.relation, { runId, ds: task.ds, interval: replaces }));
+        return { kind: 'published', value };
+      }
       const value = this.publishGate ? await this.publishGate.run(task.relation, () => this.againOnConflict(commit)) : await this.againOnConflict(commit);
       if (replaces) this.newest.set(task.relation, { runId, ds: task.ds, interval: replaces });
       return { kind: 'published', value };
-    });
+    } finally {
+      release?.();
+    }
+  }
+
+  /**
+   * The lock a publish to the relation of `key` holds (see publish), once it may: the relation
+   * alone, or, for one `partition`, the relation shared with its other partitions' and the
+   * partition alone.
+   */
+  async publishLock(key: string, partition: string | undefined): Promise<() => void> {
+    if (partition === undefined) return this.publishLocks.acquire(key, true);
+    const table = await this.publishLocks.acquire(key, false);
+    return both(await this.partitionLocks.acquire(`${key}\0${partition}`, true), table);
+  }
+
+  /** The lock `publishLock` takes, when it needs no wait; undefined (and nothing held) otherwise. */
+  tryPublishLock(key: string, partition: string | undefined): (() => void) | undefined {
+    if (partition === undefined) return this.publishLocks.tryAcquire(key, true);
+    const table = this.publishLocks.tryAcquire(key, false);
+    const own = table && this.partitionLocks.tryAcquire(`${key}\0${partition}`, true);
+    if (!own) table?.();
+    return own && both(own, table!);
+  }
+
+  /** Whether a publish waits for the lock of `key` (or of its `partition`). */
+  publishWanted(key: string, partition?: string): boolean {
+    return this.publishLocks.wanted(key) || (partition !== undefined && this.partitionLocks.wanted(`${key}\0${partition}`));
+  }
+
+  /**
+   * Whether a run may commit several tasks in one transaction (see commit-batch.ts): a DuckDB
+   * file this process alone writes. A lake's commits are ordered with other processes', and
+   * each of its transactions is a snapshot others read.
+   */
+  get batchesCommits(): boolean {
+    return !this.readOnly && !this.warehouse.sharedWriters && this.warehouse.dialect === DUCKDB;
   }
 
   /** Publishes of one table wait for those of other processes through `gate` from now on. */
@@ -386,6 +429,14 @@ export class Engine {
     this.warehouse.close();
     this.markClosed();
   }
+}
+
+/** Lets go of a partition's lock, then of its table's. */
+function both(partition: () => void, table: () => void): () => void {
+  return () => {
+    partition();
+    table();
+  };
 }
 
 /**

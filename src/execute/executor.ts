@@ -5,7 +5,8 @@ import type { RetryPolicy } from '../plan/retry-policy.js';
 import type { Task } from '../plan/task.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import type { Engine } from './engine.js';
-import { TaskQueue, type GroupProgress } from './task-queue.js';
+import { TaskQueue, type GroupProgress, type TaskOutcome } from './task-queue.js';
+import { BATCH_MAX_MS, batchable, CommitBatch, HeldEffects } from './commit-batch.js';
 import { taskRef } from './task-ref.js';
 import { RunCurrency } from './run-currency.js';
 import { WorkerSlots } from './worker-slots.js';
@@ -49,6 +50,13 @@ export interface ExecuteInput {
   readonly place?: TaskPlace;
 }
 
+/** A task that ran in a batch, waiting for its commit. */
+interface Member {
+  readonly task: Task;
+  readonly outcome: TaskOutcome;
+  readonly effects: HeldEffects;
+}
+
 /** What a run's tasks came to (see RunCounts). */
 export type ExecuteResult = RunCounts;
 
@@ -79,46 +87,166 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     });
   };
 
-  /** Runs a task the queue handed out and gives its outcome back; the connection is kept until what follows from it is recorded. */
-  const runOne = async (task: Task): Promise<void> => {
-    const session = await engine.acquire();
+  /** Gives a task's outcome back to the queue, and records and tells what follows from it. */
+  const settle = async (task: Task, outcome: TaskOutcome, session: WarehouseSession): Promise<void> => {
+    const settled = queue.settle(task, outcome);
+    if (settled.stopped) {
+      const { failed, maxFailures } = settled.stopped;
+      emit({ type: 'notice', message: `${failed} task${failed === 1 ? '' : 's'} failed (--max-failures ${maxFailures}): starting no new tasks; running ones finish` });
+    }
+    for (const { task: skipped, cause } of settled.skipped) {
+      const what = cause.kind === 'unit-test' ? `unit test ${cause.id.replace(/@[^@]*$/, '')}` : `upstream ${cause.node}${cause.ds ? ` (${cause.ds})` : ''}`;
+      const detail = `${what} ${outcome === 'skipped' ? 'skipped' : 'failed'}`;
+      await engine.recordTask(session, { runId, taskId: skipped.id, attempt: 1, status: 'skipped', endedAt: Date.now(), detail });
+      emit({ type: 'task-skipped', runId, task: taskRef(skipped), reason: 'upstream-failed', detail });
+    }
+    if (settled.progress) progress(settled.progress);
+  };
+
+  /** Runs a task on its own on `session`, and settles it; the run's thread is kept until what follows from it is recorded. */
+  const runAlone = async (task: Task, session: WarehouseSession, started = false): Promise<void> => {
     const worker = workers.take();
     try {
-      const outcome = await runner.run(task, session, worker, input.place);
-      const settled = queue.settle(task, outcome);
-      if (settled.stopped) {
-        const { failed, maxFailures } = settled.stopped;
-        emit({ type: 'notice', message: `${failed} task${failed === 1 ? '' : 's'} failed (--max-failures ${maxFailures}): starting no new tasks; running ones finish` });
-      }
-      for (const { task: skipped, cause } of settled.skipped) {
-        const what = cause.kind === 'unit-test' ? `unit test ${cause.id.replace(/@[^@]*$/, '')}` : `upstream ${cause.node}${cause.ds ? ` (${cause.ds})` : ''}`;
-        const detail = `${what} ${outcome === 'skipped' ? 'skipped' : 'failed'}`;
-        await engine.recordTask(session, { runId, taskId: skipped.id, attempt: 1, status: 'skipped', endedAt: Date.now(), detail });
-        emit({ type: 'task-skipped', runId, task: taskRef(skipped), reason: 'upstream-failed', detail });
-      }
-      if (settled.progress) progress(settled.progress);
+      await settle(task, await runner.run(task, session, worker, input.place, { started }), session);
     } finally {
       workers.give(worker);
+    }
+  };
+
+  const batching = input.place === undefined && engine.batchesCommits;
+  /** Models whose task ran past a batch's time: their tasks start batches, and join none. */
+  const long = new Set<string>();
+
+  /**
+   * Runs tasks on one connection, one after another, from `first` for as long as the queue has
+   * a ready one for it; tasks that may share a commit run in batches (see commit-batch.ts).
+   */
+  const lane = async (first: Task): Promise<void> => {
+    const session = await engine.acquire();
+    let batch: CommitBatch | undefined;
+    let members: Member[] = [];
+    /** Ends the batch: commits it and settles its tasks; its tasks run again alone if the commit is refused, and are cancelled if the run is. */
+    const close = async (): Promise<void> => {
+      const ending = batch!;
+      const ended = members;
+      batch = undefined;
+      members = [];
+      if (signal?.aborted) {
+        await ending.rollback();
+        for (const m of ended) await cancel(m.task, session);
+        return;
+      }
+      try {
+        await ending.commit();
+      } catch {
+        runner.forget();
+        for (const m of ended) await runAlone(m.task, session, true);
+        return;
+      }
+      for (const m of ended) {
+        m.effects.release();
+        await settle(m.task, m.outcome, session);
+      }
+    };
+    /**
+     * Runs `task` in the batch. If it fails there, the batch rolls back and its other tasks run
+     * again alone; the task goes on alone too (see TaskRunner.run). A task that joined the batch
+     * and runs past its time is stopped, and runs alone.
+     */
+    const runInBatch = async (task: Task, into: CommitBatch): Promise<void> => {
+      const first = !into.begun;
+      const effects = new HeldEffects(emit);
+      const worker = workers.take();
+      let aborted: Member[] | undefined;
+      let overran = false;
+      const abort = async (): Promise<WarehouseSession> => {
+        aborted = members;
+        batch = undefined;
+        members = [];
+        if (first) effects.passThrough();
+        await into.rollback();
+        runner.forget();
+        return session;
+      };
+      const deadline = first
+        ? undefined
+        : setTimeout(() => {
+            overran = true;
+            into.session.interrupt();
+          }, BATCH_MAX_MS);
+      try {
+        const outcome = await runner.run(task, into.session, worker, undefined, { batch: { publish: into, effects, first, abort } });
+        if (aborted) await settle(task, outcome, session);
+        else {
+          members.push({ task, outcome, effects });
+          queue.park(task);
+        }
+      } finally {
+        clearTimeout(deadline);
+        workers.give(worker);
+      }
+      if (overran && aborted) long.add(task.node);
+      for (const m of aborted ?? []) {
+        if (signal?.aborted) await cancel(m.task, session);
+        else await runAlone(m.task, session, true);
+      }
+    };
+    const next = (): Task | undefined => {
+      if (signal?.aborted) return undefined;
+      const taken = queue.take();
+      if (taken?.progress) progress(taken.progress);
+      return taken?.task;
+    };
+    try {
+      for (let task: Task | undefined = first; task !== undefined; ) {
+        const joins = batchable(task);
+        if (batch && !(joins && !long.has(task.node) && batch.open && batch.take(task))) await close();
+        if (!batch && batching && joins && !signal?.aborted) batch = CommitBatch.start(engine, session);
+        if (batch) await runInBatch(task, batch);
+        else await runAlone(task, session);
+        task = next();
+        if (task === undefined && batch) {
+          await close();
+          task = next();
+        }
+        dispatch();
+      }
+      if (batch) await close();
+    } finally {
+      if (batch) await batch.rollback();
       engine.release(session);
     }
   };
 
+  /** A task of a batch that the run's cancellation rolled back. */
+  const cancel = async (task: Task, session: WarehouseSession): Promise<void> => {
+    await engine.recordTask(session, { runId, taskId: task.id, attempt: 1, status: 'cancelled', endedAt: Date.now(), detail: 'interrupted' });
+    emit({ type: 'task-cancelled', runId, task: taskRef(task), started: true });
+    await settle(task, 'cancelled', session);
+  };
+
+  let active = 0;
+  let resolveAll!: () => void;
+  let rejectAll!: (e: unknown) => void;
+  /** Starts a lane for each task the queue hands out while threads are free. */
+  const dispatch = () => {
+    while (!signal?.aborted) {
+      const taken = queue.take();
+      if (!taken) break;
+      if (taken.progress) progress(taken.progress);
+      active++;
+      lane(taken.task).then(() => {
+        active--;
+        dispatch();
+      }, rejectAll);
+    }
+    if (active === 0) resolveAll();
+  };
+
   try {
-    await new Promise<void>((resolveAll, rejectAll) => {
-      let active = 0;
-      const dispatch = () => {
-        while (!signal?.aborted) {
-          const taken = queue.take();
-          if (!taken) break;
-          if (taken.progress) progress(taken.progress);
-          active++;
-          runOne(taken.task).then(() => {
-            active--;
-            dispatch();
-          }, rejectAll);
-        }
-        if (active === 0) resolveAll();
-      };
+    await new Promise<void>((res, rej) => {
+      resolveAll = res;
+      rejectAll = rej;
       dispatch();
     });
   } finally {

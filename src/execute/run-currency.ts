@@ -118,6 +118,11 @@ export class RunCurrency {
     if (task.kind === 'seed' && task.sqlHash !== undefined) this.seedHashes.set(task.node, task.sqlHash);
   }
 
+  /** Forgets the views' versions read so far: a batch rolled back may have changed what they were read as. */
+  forget(): void {
+    this.views.clear();
+  }
+
   /**
    * What a run would record of `task` had it run now, recorded in memory only (see foresee):
    * a tracked task's data version follows from its SQL, config and inputs, so what reads it

@@ -12,6 +12,7 @@ import type { CountedStatements, Dialect } from '../warehouse/dialect.js';
 import { taskResultSql, type CheckResultRecord } from '../warehouse/run-state.js';
 import { insertBuildSql } from '../warehouse/build-records.js';
 import type { Engine, Publication, PublishResult } from './engine.js';
+import type { PublishBatch, Success } from './commit-batch.js';
 import type { Interrupter } from './interrupter.js';
 import { ChecksFailedError, HookError, ProjectRuleError, StatementError, TaskDataError } from './task-errors.js';
 import { contractMismatch } from './contract.js';
@@ -62,6 +63,10 @@ interface AttemptState {
   readonly worker: number;
   /** The `pipe worker` process it runs in, in a distributed backfill. */
   readonly runner?: string;
+  /** The batch it publishes in, when it commits with other tasks (see commit-batch.ts). */
+  readonly batch?: PublishBatch;
+  /** Where its checks' events go. */
+  readonly emit: EventSink;
   rows?: number;
   /**
    * Statements a step adds in front of the publishing transaction's own: a schema change's
@@ -78,6 +83,16 @@ interface AttemptState {
   readonly blocking: CheckFailure[];
 }
 
+/** Which attempt of a task runs, where, and (in a batch) what it publishes in and tells through. */
+export interface AttemptOf {
+  readonly attemptNo: number;
+  readonly startedAt: number;
+  readonly worker: number;
+  readonly runner?: string;
+  readonly batch?: PublishBatch;
+  readonly emit?: EventSink;
+}
+
 export class StepRunner {
   /** Columns of incremental tables as last seen matching their staged data (see schema-change). */
   private readonly tableColumns = new Map<string, readonly Column[]>();
@@ -89,8 +104,8 @@ export class StepRunner {
    * interrupt that reached the connection between two statements is lost to DuckDB, and the
    * data must never be published once the run is cancelled.
    */
-  async attempt(task: Task, session: WarehouseSession, at: { attemptNo: number; startedAt: number; worker: number; runner?: string }, done: Published): Promise<AttemptResult> {
-    const state: AttemptState = { ...at, alter: [], blocking: [] };
+  async attempt(task: Task, session: WarehouseSession, at: AttemptOf, done: Published): Promise<AttemptResult> {
+    const state: AttemptState = { ...at, emit: at.emit ?? this.ctx.emit, alter: [], blocking: [] };
     for (const step of task.steps) {
       if (this.ctx.signal?.aborted) throw new Error('interrupted');
       if (step.kind === 'publish') {
@@ -107,6 +122,11 @@ export class StepRunner {
     }
     if (state.blocking.length > 0) throw new ChecksFailedError(state.blocking);
     return { kind: 'done', rows: state.rows };
+  }
+
+  /** Forgets the tables' columns seen so far: a batch rolled back may have changed what they were seen as. */
+  forget(): void {
+    this.tableColumns.clear();
   }
 
   /** Best-effort cleanup after a failure, or after a task that did not publish (dropping its staging table). */
@@ -223,7 +243,7 @@ export class StepRunner {
         return;
       }
       case 'check':
-        await this.reportCheck(task, session, await this.runCheck(task, step, session, state.attemptNo), state.blocking);
+        await this.reportCheck(task, session, await this.runCheck(task, step, session, state.attemptNo), state);
         return;
       case 'unit-test': {
         const refused = (e: unknown) =>
@@ -233,7 +253,7 @@ export class StepRunner {
         });
         if ('error' in query) throw new ProjectRuleError('UnitTest', query.error, query.location);
         const check: CheckStep = { kind: 'check', name: step.name, severity: 'error', sql: query.sql, location: step.location, differences: true };
-        await this.reportCheck(task, session, await this.runCheck(task, check, session, state.attemptNo), state.blocking);
+        await this.reportCheck(task, session, await this.runCheck(task, check, session, state.attemptNo), state);
         return;
       }
       default: {
@@ -269,15 +289,23 @@ export class StepRunner {
     const own = ownAsPlanned.map(inColumnType);
     const checks = (step.checks ?? []).map((c) => ({ ...c, sql: inColumnType(c.sql) }));
     /** The task's success: in its build's row when it publishes one, else a row of its own. */
-    const record = () => {
+    const success = (): Success => {
       const outcome = { attempt: state.attemptNo, startedAt: state.startedAt, endedAt: Date.now(), rows: state.rows, worker: state.worker, runner: state.runner };
-      return task.build ? insertBuildSql(task.build, outcome) : taskResultSql({ runId, taskId: task.id, status: 'succeeded', ...outcome });
+      return task.build ? { build: task.build, outcome } : { result: { runId, taskId: task.id, status: 'succeeded', ...outcome } };
+    };
+    const record = () => {
+      const s = success();
+      return 'build' in s ? insertBuildSql(s.build, s.outcome) : taskResultSql(s.result);
     };
     // A relation written from the query has no staged count: the record takes the write's, so it is written last.
     const written = step.partition;
     const countedLast = written !== undefined || step.rowsOf !== undefined;
-    /** The statements that record the task's success, written with the COMMIT. */
-    const records = () => [...(task.stateStatements ?? []), record()];
+    /** The statements that record the task's success, written with the COMMIT (in a batch, the success goes with the batch's). */
+    const records = () => {
+      if (!state.batch) return [...(task.stateStatements ?? []), record()];
+      state.batch.record(success());
+      return [...(task.stateStatements ?? [])];
+    };
     const statements = () => [...before(), ...own, ...(countedLast ? [] : records())];
     const countAt = () =>
       state.merge ? state.alter.length + state.merge.countAt : step.countsRowsAt === undefined ? undefined : before().length + step.countsRowsAt;
@@ -373,6 +401,7 @@ export class StepRunner {
                   beforeCommit: checks.length === 0 && after.length === 0 ? undefined : finish,
                 }),
         sharesTable(step, session, state) ? step.partition?.inside : undefined,
+        state.batch,
       );
     } catch (e) {
       if (e instanceof WarehouseError && step.partition && e.message.includes(step.partition.outside.error)) {
@@ -383,7 +412,7 @@ export class StepRunner {
     } finally {
       for (const sql of dropAfter) await session.exec(sql).catch(() => undefined);
       // Recorded after the transaction: a rolled-back one would take its records with it.
-      for (const r of results) await this.reportCheck(task, session, r, state.blocking);
+      for (const r of results) await this.reportCheck(task, session, r, state);
     }
     if (failedChecks || !result) throw new ChecksFailedError(state.blocking);
     return result;
@@ -408,9 +437,10 @@ export class StepRunner {
   }
 
   /** Stores a check's result and reports it; blocking failures are collected to fail the task. */
-  private async reportCheck(task: Task, session: WarehouseSession, result: CheckResult, blocking: CheckFailure[]): Promise<void> {
+  private async reportCheck(task: Task, session: WarehouseSession, result: CheckResult, state: AttemptState): Promise<void> {
     await this.ctx.engine.recordCheck(session, result.record);
-    const { runId, emit } = this.ctx;
+    const { runId } = this.ctx;
+    const { emit, blocking } = state;
     if (!result.failure) {
       emit({ type: 'check-passed', runId, task: taskRef(task), check: result.record.check, location: result.location });
       return;

@@ -14,7 +14,8 @@ import { SlowStart } from './slow-start.js';
  *   window (see slow-start.ts).
  * - A failed or skipped task skips everything downstream of it, however indirectly.
  * - After `maxFailures` failed tasks nothing more starts; what is out may still end.
- * - Each task is handed out once, and settled once.
+ * - Each task is handed out once, and settled once; a task parked in between (it ran, its
+ *   outcome waits for its batch's commit) no longer counts as out.
  */
 
 export interface QueuedTask {
@@ -78,7 +79,7 @@ interface Group {
   started: boolean;
 }
 
-type State = 'waiting' | 'ready' | 'out' | 'settled';
+type State = 'waiting' | 'ready' | 'out' | 'parked' | 'settled';
 
 export class TaskQueue<T extends QueuedTask> {
   private readonly index = new Map<string, number>();
@@ -163,11 +164,22 @@ export class TaskQueue<T extends QueuedTask> {
     return { task: this.tasks[i] };
   }
 
-  /** Takes back a task that was handed out, with how it ended. */
+  /**
+   * A task handed out that ran, and whose outcome waits for something else (the commit of its
+   * batch): it no longer counts as out, and what follows it waits until it is settled.
+   */
+  park(task: T): void {
+    const i = this.index.get(task.id);
+    if (i === undefined || this.state[i] !== 'out') throw new Error(`internal error: ${task.id} parked without being taken`);
+    this.state[i] = 'parked';
+    this.out--;
+  }
+
+  /** Takes back a task that was handed out (or parked), with how it ended. */
   settle(task: T, outcome: TaskOutcome): Settlement<T> {
     const i = this.index.get(task.id);
-    if (i === undefined || this.state[i] !== 'out') throw new Error(`internal error: ${task.id} settled without being taken`);
-    this.out--;
+    if (i === undefined || (this.state[i] !== 'out' && this.state[i] !== 'parked')) throw new Error(`internal error: ${task.id} settled without being taken`);
+    if (this.state[i] === 'out') this.out--;
     this.count[outcome]++;
     let groupEnded = this.end(i, outcome);
     let stopped: Settlement<T>['stopped'];

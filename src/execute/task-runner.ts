@@ -15,6 +15,7 @@ import { HookError, toTaskError } from './task-errors.js';
 import type { TaskOutcome } from './task-queue.js';
 import type { TaskPlace } from './task-place.js';
 import { taskRef } from './task-ref.js';
+import { immediateEffects, type Effects, type PublishBatch } from './commit-batch.js';
 
 /**
  * Runs one task to its end on a connection of the engine: its attempts with their retries, its
@@ -38,9 +39,25 @@ export interface TaskRunnerOptions {
   readonly runner?: string;
 }
 
+/** How a task runs, when not alone as usual. */
+export interface RunHow {
+  /** In a batch, committed with other tasks (see commit-batch.ts); its effects wait for the commit. */
+  readonly batch?: {
+    readonly publish: PublishBatch;
+    readonly effects: Effects;
+    /** Whether it is the batch's first task: nothing else is in its transaction. */
+    readonly first: boolean;
+    /** Rolls the batch back when the task fails in it; the task then goes on alone, on the connection returned. */
+    readonly abort: () => Promise<WarehouseSession>;
+  };
+  /** Its start was told already (it ran in a batch that rolled back). */
+  readonly started?: boolean;
+}
+
 export class TaskRunner {
   /** Tasks found current (or up to date) and not run again. */
   upToDate = 0;
+  private readonly now: Effects;
   private readonly interrupter: Interrupter;
   private readonly steps: StepRunner;
   /**
@@ -51,6 +68,7 @@ export class TaskRunner {
   private readonly current: TaskResultRecord[] = [];
 
   constructor(private readonly o: TaskRunnerOptions) {
+    this.now = immediateEffects(o.emit);
     this.interrupter = new Interrupter(o.signal);
     this.steps = new StepRunner({ engine: o.engine, runId: o.runId, emit: o.emit, signal: o.signal, interrupter: this.interrupter });
   }
@@ -65,22 +83,31 @@ export class TaskRunner {
   }
 
   /** A task that does not run (blocked by depends_on_past, or nothing to do): recorded and told, or undefined when it runs. */
-  async settleWithoutRunning(task: Task, session: WarehouseSession, worker: number): Promise<TaskOutcome | undefined> {
-    const { engine, runId, emit } = this.o;
+  private async settleWithoutRunning(task: Task, session: WarehouseSession, worker: number, fx: Effects): Promise<TaskOutcome | undefined> {
+    const { engine, runId } = this.o;
     const at = Date.now();
     if (task.blocked !== undefined) {
       await engine.recordTask(session, { runId, taskId: task.id, attempt: 1, status: 'skipped', endedAt: at, detail: task.blocked, worker });
-      emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'depends-on-past', detail: task.blocked });
+      fx.emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'depends-on-past', detail: task.blocked });
       return 'skipped';
     }
     if (task.noop !== undefined) {
       await engine.recordTask(session, { runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt: at, endedAt: at, detail: task.noop.detail, worker });
-      emit({ type: 'task-skipped', runId, task: taskRef(task), reason: task.noop.reason, detail: task.noop.detail });
+      fx.emit({ type: 'task-skipped', runId, task: taskRef(task), reason: task.noop.reason, detail: task.noop.detail });
       // A seed loaded from the same file is up to date as a current model is.
-      if (task.noop.reason === 'up-to-date' || task.noop.reason === 'current') this.upToDate++;
+      if (task.noop.reason === 'up-to-date' || task.noop.reason === 'current') fx.later(() => this.upToDate++);
       return 'succeeded';
     }
     return undefined;
+  }
+
+  /**
+   * Forgets what the run read while a batch was open (the batch rolled back): the columns of
+   * tables and the versions of views, which the batch's writes may have changed.
+   */
+  forget(): void {
+    this.steps.forget();
+    this.o.currency?.forget();
   }
 
   /**
@@ -89,8 +116,9 @@ export class TaskRunner {
    * run), and what its publication records of what it was built from is decided here, with the
    * run's memory of what its other tasks published.
    */
-  async run(planned: Task, session: WarehouseSession, worker: number, place?: TaskPlace): Promise<TaskOutcome> {
-    const settled = await this.settleWithoutRunning(planned, session, worker);
+  async run(planned: Task, session: WarehouseSession, worker: number, place?: TaskPlace, how: RunHow = {}): Promise<TaskOutcome> {
+    const fx = how.batch?.effects ?? this.now;
+    const settled = await this.settleWithoutRunning(planned, session, worker, fx);
     if (settled !== undefined) return settled;
     const { engine, runId, emit, signal, currency } = this.o;
     const { steps, interrupter } = this;
@@ -101,33 +129,61 @@ export class TaskRunner {
     const judged: Judged | undefined = await currency?.judge(task, session);
     if (judged?.currency.kind === 'current' && !this.o.force) {
       const detail = upToDateDetail(judged.currency);
-      this.current.push({ runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: Date.now(), detail, worker });
-      if (this.current.length >= 500) await this.flush(session);
-      emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'current', detail });
-      this.upToDate++;
+      const record: TaskResultRecord = { runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: Date.now(), detail, worker };
+      fx.later(() => {
+        this.current.push(record);
+        this.upToDate++;
+      });
+      // Not inside a batch's transaction, which may roll back after the records left the list.
+      if (!how.batch && this.current.length >= 500) await this.flush(session);
+      fx.emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'current', detail });
       return 'succeeded';
     }
     if (place) return this.placed(place, task, judged, worker);
-    emit({ type: 'task-started', runId, task: taskRef(task), worker });
+    // A task of a batch rolled back runs again alone, started already.
+    if (!how.started) emit({ type: 'task-started', runId, task: taskRef(task), worker });
     let build: BuildRecord | undefined;
     const policy = this.o.retryOverride ?? task.retry ?? NO_RETRIES;
     let attemptNo = 0;
     let attemptStart = taskStart;
     const done: Published = { published: false };
     let result: AttemptResult;
+    /** The batch it runs in, until it fails there. */
+    let batched = how.batch;
+    const attempt = async () => {
+      attemptNo++;
+      attemptStart = Date.now();
+      if (task.renderAtRun) {
+        task = await interrupter.during(session, () => renderAtRun(task, session));
+        if (task.sqlHash !== undefined) await engine.recordTaskHash(session, runId, task.id, task.sqlHash);
+      }
+      // Its publication is recorded with what it was built from, in the same transaction.
+      const recording = currency?.recording(task, judged, Date.now());
+      build = recording?.build;
+      const at = { attemptNo, startedAt: attemptStart, worker, runner: this.o.runner, ...(batched ? { batch: batched.publish, emit: fx.emit } : {}) };
+      return steps.attempt(recording?.task ?? task, session, at, done);
+    };
+    /** The error of the first task of a batch, whose attempt in the batch is its first: it ran as it runs alone. */
+    let carried: { readonly error: unknown } | undefined;
+    if (how.batch) {
+      try {
+        return this.ended(task, await attempt(), build, attemptNo, attemptStart, taskStart, session, worker, fx);
+      } catch (e) {
+        // The batch rolls back, and its other tasks run again alone (see commit-batch.ts); so does a task that joined it.
+        session = await how.batch.abort();
+        batched = undefined;
+        done.published = false;
+        if (!how.batch.first) return this.run(planned, session, worker, undefined, { started: true });
+        carried = { error: e };
+      }
+    }
     try {
       result = await pRetry(
         async () => {
-          attemptNo++;
-          attemptStart = Date.now();
-          if (task.renderAtRun) {
-            task = await interrupter.during(session, () => renderAtRun(task, session));
-            if (task.sqlHash !== undefined) await engine.recordTaskHash(session, runId, task.id, task.sqlHash);
-          }
-          // Its publication is recorded with what it was built from, in the same transaction.
-          const recording = currency?.recording(task, judged, Date.now());
-          build = recording?.build;
-          return steps.attempt(recording?.task ?? task, session, { attemptNo, startedAt: attemptStart, worker, runner: this.o.runner }, done);
+          if (!carried) return attempt();
+          const { error } = carried;
+          carried = undefined;
+          throw error;
         },
         {
           retries: policy.retries,
@@ -179,17 +235,35 @@ export class TaskRunner {
       emit({ type: 'task-failed', runId, task: taskRef(task), error, attempts: attempt, ms: Date.now() - taskStart });
       return 'failed';
     }
+    return this.ended(task, result, build, attemptNo, attemptStart, taskStart, session, worker, this.now);
+  }
+
+  /** What follows an attempt that did not fail: the task published, or found a newer publication in place. */
+  private async ended(
+    task: Task,
+    result: AttemptResult,
+    build: BuildRecord | undefined,
+    attemptNo: number,
+    attemptStart: number,
+    taskStart: number,
+    session: WarehouseSession,
+    worker: number,
+    fx: Effects,
+  ): Promise<TaskOutcome> {
+    const { engine, runId, currency } = this.o;
     switch (result.kind) {
-      case 'done':
-        currency?.published(task, build);
-        emit({ type: 'task-succeeded', runId, task: taskRef(task), rows: result.rows, attempts: attemptNo, ms: Date.now() - taskStart });
+      case 'done': {
+        const ms = Date.now() - taskStart;
+        fx.later(() => currency?.published(task, build));
+        fx.emit({ type: 'task-succeeded', runId, task: taskRef(task), rows: result.rows, attempts: attemptNo, ms });
         return 'succeeded';
+      }
       case 'superseded': {
         // Done, as in a retry: what reads it reads the newer table.
-        await steps.cleanup(task, session);
+        await this.steps.cleanup(task, session);
         const detail = supersededDetail(task, result.by, 'for a newer interval');
         await engine.recordTask(session, { runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: attemptStart, endedAt: Date.now(), detail, worker, runner: this.o.runner });
-        emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'superseded', detail });
+        fx.emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'superseded', detail });
         return 'succeeded';
       }
       default: {
@@ -208,3 +282,4 @@ export class TaskRunner {
     return outcome;
   }
 }
+

@@ -1,6 +1,6 @@
 import { quoteLiteral } from '../sql/sql-text.js';
 import type { WarehouseSession } from './warehouse.js';
-import { insertRowsSql } from './bulk-rows.js';
+import { insertRowsSql, json, type BulkColumn } from './bulk-rows.js';
 
 /**
  * The record of every publication (`_pipe.builds`), appended in the publishing transaction of
@@ -73,6 +73,48 @@ export function insertBuildSql(b: BuildRecord, outcome?: BuildOutcome): string {
   }) VALUES (${lit(b.runId)}, ${lit(b.taskId)}, ${lit(b.node)}, ${lit(b.key)}, 'build', ${int(b.interval?.start)}, ${int(b.interval?.end)}, ${lit(
     b.sqlHash,
   )}, ${lit(b.configHash)}, ${lit(JSON.stringify(sortedKeys(b.inputs)))}, ${lit(b.version)}, ${lit(b.untracked)}, ${int(b.builtAt)}${recorded})`;
+}
+
+/** Builds with the successes that published them, in one statement (see insertBuildSql); undefined for none. */
+export function insertBuildsSql(published: readonly { readonly build: BuildRecord; readonly outcome: BuildOutcome }[]): string | undefined {
+  const columns: readonly BulkColumn[] = [
+    ...['run_id', 'task_id', 'node', 'key', 'kind'].map((name) => ({ name, type: 'VARCHAR' as const })),
+    { name: 'interval_start', type: 'BIGINT' },
+    { name: 'interval_end', type: 'BIGINT' },
+    { name: 'sql_hash', type: 'VARCHAR' },
+    { name: 'config_hash', type: 'VARCHAR' },
+    { name: 'inputs', type: 'VARCHAR', value: json },
+    { name: 'version', type: 'VARCHAR' },
+    { name: 'untracked', type: 'VARCHAR' },
+    { name: 'built_at', type: 'BIGINT' },
+    ...OUTCOME_COLUMNS.map((c) => ({ name: c.name, type: c.type as BulkColumn['type'] })),
+  ];
+  const round = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? undefined : Math.round(n));
+  return insertRowsSql(
+    BUILDS_TABLE,
+    columns,
+    published.map(({ build: b, outcome: o }) => ({
+      run_id: b.runId,
+      task_id: b.taskId,
+      node: b.node,
+      key: b.key,
+      kind: 'build',
+      interval_start: round(b.interval?.start),
+      interval_end: round(b.interval?.end),
+      sql_hash: b.sqlHash,
+      config_hash: b.configHash,
+      inputs: JSON.stringify(sortedKeys(b.inputs)),
+      version: b.version,
+      untracked: b.untracked,
+      built_at: round(b.builtAt),
+      attempt: o.attempt,
+      started_at: round(o.startedAt),
+      ended_at: round(o.endedAt),
+      rows: round(o.rows),
+      worker: round(o.worker),
+      runner: o.runner,
+    })),
+  );
 }
 
 /** Marks the builds of each of `nodes` so far as no longer describing its table (see the module comment), in one statement. */

@@ -25,6 +25,17 @@ export interface TransactionOptions {
    * transaction back. The statements it returns are sent with the COMMIT.
    */
   readonly beforeCommit?: (count: number | undefined) => Promise<readonly string[] | void>;
+  /**
+   * The statements join a transaction already open on the connection (several tasks committed
+   * together: see execute/commit-batch.ts): neither BEGIN nor COMMIT is sent, and a failure
+   * leaves the transaction to whoever opened it, to roll back.
+   */
+  readonly within?: boolean;
+  /**
+   * The transaction opens as usual (and a failure rolls it back as usual), but is left open once
+   * its statements ran, for other statements to join it (`within`) and its opener to commit.
+   */
+  readonly leaveOpen?: boolean;
 }
 
 /** One connection; pipe gives each worker its own. */
@@ -47,6 +58,8 @@ export interface WarehouseSession {
    * returned for the statement at `countAt`.
    */
   transaction(statements: readonly string[], options?: TransactionOptions): Promise<number | undefined>;
+  /** Ends the transaction open on the connection, if any, undoing what it wrote. */
+  rollback(): Promise<void>;
   /**
    * How many statements the engine's own parser finds in `sql`, without running any: a
    * model is one query, and text that parses into two would run both.

@@ -74,6 +74,30 @@ describe('KeyedMutex', () => {
     expect(log.slice(5)).toEqual(['end x', 'start s3', 'end s3']);
   });
 
+  it('tryAcquire takes a free key at once, never waits, and takes nothing when the key is held or wanted', async () => {
+    const m = new KeyedMutex();
+    const first = m.tryAcquire('t', true)!;
+    expect(first).toBeTypeOf('function');
+    expect(m.tryAcquire('t', false)).toBeUndefined();
+    const waiting = m.acquire('t', true);
+    expect(m.wanted('t')).toBe(true);
+    first();
+    first(); // a second call lets go of nothing more
+    const second = await waiting;
+    expect(m.wanted('t')).toBe(false);
+    second();
+    const s1 = m.tryAcquire('t', false)!;
+    const s2 = m.tryAcquire('t', false)!;
+    expect(m.tryAcquire('t', true)).toBeUndefined();
+    const exclusive = m.acquire('t', true);
+    // Someone waits: a shared holder that comes later does not pass them.
+    expect(m.tryAcquire('t', false)).toBeUndefined();
+    s1();
+    s2();
+    (await exclusive)();
+    expect(m.tryAcquire('t', true)).toBeTypeOf('function');
+  });
+
   it('runs work on different keys at the same time', async () => {
     const m = new KeyedMutex();
     const gate = deferred();

@@ -34,6 +34,22 @@ describe('TaskQueue', () => {
     expect(q.pending).toBe(0);
   });
 
+  it('a parked task frees its thread, and what reads it waits until it is settled', () => {
+    const { q, settle } = queue([t('a'), t('b'), t('c', ['a'])], { threads: 1 });
+    expect(takeAll(q)).toEqual(['a']);
+    q.park({ id: 'a', upstream: [] });
+    expect(takeAll(q)).toEqual(['b']);
+    q.park({ id: 'b', upstream: [] });
+    expect(takeAll(q)).toEqual([]);
+    expect(q.pending).toBe(3);
+    settle('a', 'succeeded');
+    expect(takeAll(q)).toEqual(['c']);
+    settle('b', 'succeeded');
+    settle('c', 'succeeded');
+    expect(q.pending).toBe(0);
+    expect(() => q.park({ id: 'c', upstream: [] })).toThrow(/parked without being taken/);
+  });
+
   it('ignores upstream ids outside the queue (built earlier, or not selected)', () => {
     const { q } = queue([t('b', ['a']), t('c', [], { after: ['z'] })]);
     expect(takeAll(q)).toEqual(['b', 'c']);

@@ -89,7 +89,8 @@ export class DuckDBSession implements WarehouseSession {
    */
   async transaction(statements: readonly string[], options: TransactionOptions = {}): Promise<number | undefined> {
     const located = new Set(options.alone ?? []);
-    let batch: string[] = ['BEGIN TRANSACTION'];
+    const within = options.within === true;
+    let batch: string[] = within ? [] : ['BEGIN TRANSACTION'];
     /** Index after the last statement sent, and whether a statement of `alone` is among those of the batch. */
     let sent = 0;
     let locates = false;
@@ -111,10 +112,12 @@ export class DuckDBSession implements WarehouseSession {
         await flush();
         batch.push(...((await options.beforeCommit(count)) ?? []));
       }
-      batch.push('COMMIT');
+      if (!within && !options.leaveOpen) batch.push('COMMIT');
       await flush();
       return count;
     } catch (e) {
+      // Joined to another's transaction, the failure is its opener's to roll back; a task that failed there runs again alone, where its error is located.
+      if (within) throw e;
       await this.rollback();
       if (locates && batch.length > 1 && e instanceof WarehouseError && e.errorClass === 'permanent') throw await this.located(statements.slice(0, sent + 1), e);
       throw e;
@@ -127,7 +130,7 @@ export class DuckDBSession implements WarehouseSession {
    * ROLLBACK itself fails it: the connection would go back to the pool inside the aborted
    * transaction, and the next statement on it (the run's end) fail. So it is sent again.
    */
-  private async rollback(): Promise<void> {
+  async rollback(): Promise<void> {
     for (let tries = 0; tries < 5; tries++) {
       try {
         await this.exec('ROLLBACK');
