@@ -1,6 +1,7 @@
 import { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/commands/run.js';
+import { retry } from '../../src/commands/retry.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
@@ -109,6 +110,39 @@ describe('tasks committed together', () => {
       { task_id: `${name(10)}@2024-01-02`, status: 'failed' },
       { task_id: `${name(11)}@2024-01-02`, status: 'passed' },
     ]);
+  });
+
+  it('a run cancelled while tasks wait for their commit publishes none of them; pipe retry completes it', async () => {
+    const dir = tempProject(models());
+    const events: PipeEvent[] = [];
+    const stop = new AbortController();
+    let started = 0;
+    const result = await run({
+      project: dir,
+      date: '2024-01-02',
+      threads: 1,
+      signal: stop.signal,
+      emit: (e) => {
+        events.push(e);
+        if (e.type === 'task-started' && ++started === 5) stop.abort();
+      },
+    });
+    expect(result.status).toBe('cancelled');
+    const succeeded = new Set(idsOf(events, 'task-succeeded'));
+    const cancelled = idsOf(events, 'task-cancelled');
+    expect(cancelled.length).toBeGreaterThan(0);
+    for (const id of cancelled) expect(succeeded.has(id)).toBe(false);
+    const tables = new Set((await queryWarehouse(dir, `select table_name from duckdb_tables() where schema_name = 'main'`)).map((r) => `${String(r.table_name)}@2024-01-02`));
+    const recorded = new Set(
+      (await queryWarehouse(dir, `select task_id from _pipe.task_results where status = 'succeeded'`)).map((r) => String(r.task_id)).filter((id) => id.startsWith('m_')),
+    );
+    // What was told succeeded is exactly what was published and recorded.
+    expect([...tables].sort()).toEqual([...succeeded].sort());
+    expect([...recorded].sort()).toEqual([...succeeded].sort());
+
+    const retried = await retry({ project: dir, emit: () => undefined });
+    expect('status' in retried && retried.status).toBe('succeeded');
+    for (let i = 1; i <= N; i++) expect(await queryWarehouse(dir, `select id from ${name(i)}`)).toEqual([{ id: i }]);
   });
 
   it('a model that runs long among small ones is published once, as alone', async () => {
