@@ -151,18 +151,15 @@ export class CommitBatch implements PublishBatch {
   }
 
   /**
-   * Takes `task` into the open batch with a publish lock that covers what it will ask for: its
-   * whole table when that is free (whether the write of one partition shares the table is known
-   * only as it runs), else its partition (see expectedPartition). False (and nothing taken)
-   * when another holds or waits for it.
+   * Takes `task` into the open batch with the publish lock it will ask for (see
+   * expectedPartition); false (and nothing taken) when another holds or waits for it.
    */
-  take(task: Task): boolean {
-    const partition = expectedPartition(task, this.inner);
+  take(task: Task, seen: (table: string) => boolean): boolean {
+    const partition = expectedPartition(task, this.inner, seen);
     if (!this.holding(task.lockKey, partition)) {
-      const whole = this.engine.tryPublishLock(task.lockKey, undefined);
-      const release = whole ?? (partition === undefined ? undefined : this.engine.tryPublishLock(task.lockKey, partition));
+      const release = this.engine.tryPublishLock(task.lockKey, partition);
       if (!release) return false;
-      this.holds.push({ key: task.lockKey, partition: whole ? undefined : partition, release });
+      this.holds.push({ key: task.lockKey, partition, release });
     }
     this.size++;
     return true;
@@ -224,17 +221,19 @@ export class CommitBatch implements PublishBatch {
 }
 
 /**
- * The partition a task's publish will lock (see Engine.publish and step-runner's sharesTable),
- * as far as the plan tells: one partition written on an engine that lets transactions share
- * the table, with nothing in the transaction that writes or reads the rest of it. Whether the
- * table exists and keeps its columns is known only as the task runs; where it does not, the
- * publish asks for the whole table instead.
+ * The partition a task's publish will lock (see Engine.publish and step-runner's sharesTable):
+ * one partition written on an engine that lets transactions share the table, with nothing in
+ * the transaction that writes or reads the rest of it, of a table the run has `seen` with the
+ * columns the partition's rows have. Otherwise (the table may not exist yet, or change its
+ * columns) the whole table. Should the publish ask for the whole table after all (a column
+ * changed), the task runs again alone.
  */
-function expectedPartition(task: Task, session: WarehouseSession): string | undefined {
+function expectedPartition(task: Task, session: WarehouseSession, seen: (table: string) => boolean): string | undefined {
   const publish = task.steps.find((s) => s.kind === 'publish');
   if (publish?.kind !== 'publish' || !publish.partition || session.dialect.concurrentPartitions !== true) return undefined;
   if ((publish.inside ?? []).length > 0 || (publish.after ?? []).length > 0 || (publish.checks ?? []).some((c) => c.wholeTable === true)) return undefined;
-  return publish.partition.inside;
+  const schema = task.steps.find((s) => s.kind === 'schema-change');
+  return schema?.kind === 'schema-change' && seen(schema.target) ? publish.partition.inside : undefined;
 }
 
 /**

@@ -159,7 +159,10 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
       const worker = workers.take();
       let aborted: Member[] | undefined;
       let overran = false;
+      let deadline: ReturnType<typeof setTimeout> | undefined;
       const abort = async (): Promise<WarehouseSession> => {
+        // Out of the batch, the task may take as long as it takes.
+        clearTimeout(deadline);
         aborted = members;
         batch = undefined;
         members = [];
@@ -168,12 +171,12 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
         runner.forget();
         return session;
       };
-      const deadline = first
-        ? undefined
-        : setTimeout(() => {
-            overran = true;
-            into.session.interrupt();
-          }, BATCH_MAX_MS);
+      if (!first) {
+        deadline = setTimeout(() => {
+          overran = true;
+          into.session.interrupt();
+        }, BATCH_MAX_MS);
+      }
       try {
         const outcome = await runner.run(task, into.session, worker, undefined, { batch: { publish: into, effects, first, abort } });
         if (aborted) await settle(task, outcome, session);
@@ -200,7 +203,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     try {
       for (let task: Task | undefined = first; task !== undefined; ) {
         const joins = batchable(task);
-        if (batch && !(joins && !long.has(task.node) && batch.open && batch.take(task))) await close();
+        if (batch && !(joins && !long.has(task.node) && batch.open && batch.take(task, (table) => runner.seen(table)))) await close();
         if (!batch && batching && joins && !signal?.aborted) batch = CommitBatch.start(engine, session);
         if (batch) await runInBatch(task, batch);
         else await runAlone(task, session);

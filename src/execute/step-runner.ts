@@ -124,6 +124,11 @@ export class StepRunner {
     return { kind: 'done', rows: state.rows };
   }
 
+  /** Whether a run's task has seen `table` with the columns its rows have (see the schema-change step). */
+  seen(table: string): boolean {
+    return this.tableColumns.has(table);
+  }
+
   /** Forgets the tables' columns seen so far: a batch rolled back may have changed what they were seen as. */
   forget(): void {
     this.tableColumns.clear();

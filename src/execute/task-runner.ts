@@ -101,6 +101,11 @@ export class TaskRunner {
     return undefined;
   }
 
+  /** Whether a task of the run has seen `table` with the columns its rows have (see StepRunner.seen). */
+  seen(table: string): boolean {
+    return this.steps.seen(table);
+  }
+
   /**
    * Forgets what the run read while a batch was open (the batch rolled back): the columns of
    * tables and the versions of views, which the batch's writes may have changed.
