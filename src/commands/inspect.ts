@@ -77,11 +77,11 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
   const planOptions = { ...options, select: options.model ? [options.model] : options.select };
   let planned: RunPlan;
   try {
-    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'read' });
+    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'read', untracked: true });
   } catch (e) {
     if (!(e instanceof WarehouseLockedError)) throw e;
     warnings.push(warning('warehouse-locked', `${e.message}; is_incremental() is rendered as false`));
-    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'none' });
+    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'none', untracked: true });
   }
   const { prepared, plan } = planned;
   const { analysis } = prepared;

@@ -126,7 +126,15 @@ export interface RunPlan {
  */
 export async function planRunCommand(
   options: RunPlanOptions,
-  how: { runId: string; access: WarehouseAccess; invocation?: Invocation; project?: Project; distributed?: Distributed },
+  how: {
+    runId: string;
+    access: WarehouseAccess;
+    invocation?: Invocation;
+    project?: Project;
+    distributed?: Distributed;
+    /** A plan that is only shown (see PlanContext.untracked). */
+    untracked?: boolean;
+  },
 ): Promise<RunPlan> {
   const project = how.project ?? openProject(options);
   const { interval, hour, isDefault } = runInterval(options, options.pipeline === undefined ? undefined : project.pipelines.get(options.pipeline));
@@ -134,7 +142,7 @@ export async function planRunCommand(
   const prepared = await (how.distributed ? how.distributed.oneAtATime(preparing) : preparing());
   try {
     const eventTime = eventTimeRange(options);
-    const ctx = { ...planContext(prepared, how.runId, options.fullRefresh), eventTime, laterRuns: options.laterRuns };
+    const ctx = { ...planContext(prepared, how.runId, options.fullRefresh), eventTime, laterRuns: options.laterRuns, untracked: how.untracked };
     const plan = planRun(options.ignoreDependenciesOnPast ? ctx : await withPast(ctx, prepared, interval), interval);
     const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings });
     return { prepared, plan, interval, hour, isDefault, threads, eventTime };

@@ -58,6 +58,11 @@ export interface PlanContext {
    * catch-up rebuilds each interval it looks back on once, with the latest rows.
    */
   readonly laterRuns?: readonly Interval[];
+  /**
+   * Plans that are shown and never run (`pipe compile`): model tasks go without their tracking
+   * (see task-tracking.ts), which only the executor reads, to skip what is current.
+   */
+  readonly untracked?: boolean;
 }
 
 export interface Plan {
@@ -171,13 +176,23 @@ function withNeededSeeds(ctx: PlanContext): Set<string> {
 }
 
 /** Nodes to plan, in dependency order: the selected ones that become tasks (see isTaskNode). */
-function plannedNodes(ctx: PlanContext): (SeedNode | ModelNode)[] {
+function plannedNodes(ctx: PlanContext): readonly (SeedNode | ModelNode)[] {
+  const known = plannedMemo.get(ctx.selected);
+  if (known && known.analysis === ctx.analysis && known.catalog === ctx.catalog && known.seedHashes === ctx.seedHashes) return known.nodes;
   const wanted = withNeededSeeds(ctx);
-  return topologicalOrder(ctx.analysis.graph)
+  const nodes = topologicalOrder(ctx.analysis.graph)
     .filter((n) => wanted.has(n))
     .map((n) => ctx.analysis.nodes.get(n)!)
     .filter(isTaskNode);
+  plannedMemo.set(ctx.selected, { analysis: ctx.analysis, catalog: ctx.catalog, seedHashes: ctx.seedHashes, nodes });
+  return nodes;
 }
+
+/** The last planned nodes of a selection: a run asks for them twice (its past, then its plan), with contexts that differ in nothing they read. */
+const plannedMemo = new WeakMap<
+  ReadonlySet<string>,
+  Pick<PlanContext, 'analysis' | 'catalog' | 'seedHashes'> & { readonly nodes: readonly (SeedNode | ModelNode)[] }
+>();
 
 /**
  * The planned nodes with, before the first that reads each, the sources they read that have
@@ -855,8 +870,10 @@ function modelTask(
       intervals && fullRefresh && existing === 'table' && stagedIn === undefined ? replaced(node, interval, ds, isHourLabel(ds) ? 'hour' : 'date') : undefined,
   };
   const rendersAtRun = analysis.renderer.rendersAtRun(node.name);
-  const tracked = { interval, sql: rendered.sql, sqlHash: rendered.hash, stagedIn, relations, rendersAtRun };
-  task = { ...task, tracking: trackingOf(node, tracked, trackingContext(ctx)) };
+  if (!ctx.untracked) {
+    const tracked = { interval, sql: rendered.sql, sqlHash: rendered.hash, stagedIn, relations, rendersAtRun };
+    task = { ...task, tracking: trackingOf(node, tracked, trackingContext(ctx)) };
+  }
   if (!rendersAtRun) return task;
   const renderAtRun: RenderAtRun = {
     render: (answers) => {
