@@ -25,7 +25,8 @@ export interface SelectionProblem {
  */
 export function select(
   graph: Graph,
-  nodes: readonly SelectableNode[],
+  /** The nodes as selection sees them, made only when a term is evaluated: with no terms, every node is selected without them. */
+  nodes: readonly SelectableNode[] | (() => readonly SelectableNode[]),
   include: SelectionSpec | undefined,
   exclude: SelectionSpec | undefined,
   context: SelectionContext = {},
@@ -42,12 +43,19 @@ class Evaluator {
   /** A term used twice (a selector reused by others) is evaluated, and reported, once. */
   private readonly terms = new Map<Criterion, ReadonlySet<string>>();
   private down?: ReadonlyMap<string, readonly string[]>;
+  private made?: readonly SelectableNode[];
 
   constructor(
     private readonly graph: Graph,
-    private readonly nodes: readonly SelectableNode[],
+    private readonly given: readonly SelectableNode[] | (() => readonly SelectableNode[]),
     private readonly context: SelectionContext,
   ) {}
+
+  private get nodes(): readonly SelectableNode[] {
+    const given = this.given;
+    this.made ??= typeof given === 'function' ? given() : given;
+    return this.made;
+  }
 
   /** The terms evaluated so far. */
   evaluated(): Criterion[] {
