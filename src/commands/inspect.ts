@@ -97,7 +97,14 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
       if (n?.kind !== 'model' || planned.sql === undefined || planned.ds === undefined || planned.sqlHash === undefined) continue;
       if (planned.blocked) warnings.push(warning('depends-on-past', `pipe run would skip ${planned.id}: ${planned.blocked}`, { file: planned.file }));
       const { task, renderedWith } = await executionRender(planned, prepared.warehouse, warnings);
-      models.push({ model: task.node, file: task.file, materialized: task.kind, ds: planned.ds, ...(planned.lookback ? { lookback: planned.lookback } : {}), refs: n.upstream, sql: task.sql!, sql_hash: task.sqlHash!, ...renderedWith });
+      // Object.assign, not properties written after a spread, which V8 defines on a slow path.
+      const shown: CompiledModel = Object.assign(
+        { model: task.node, file: task.file, materialized: task.kind, ds: planned.ds },
+        planned.lookback ? { lookback: planned.lookback } : {},
+        { refs: n.upstream, sql: task.sql!, sql_hash: task.sqlHash! },
+        renderedWith,
+      );
+      models.push(shown);
     }
   } finally {
     prepared.warehouse?.close();
