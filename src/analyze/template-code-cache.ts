@@ -108,22 +108,6 @@ function codeCachePath(dir: string, pack: string): string {
   return join(dir, `${pack}.${process.versions.v8}${CODE_CACHE_EXTENSION}`);
 }
 
-/** The code cache beside a pack, if its header names this script and the data's hash matches. */
-function readCodeCache(path: string, sourceHash: string): Buffer | 'none' | 'refused' {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch {
-    return 'none';
-  }
-  const eol = bytes.indexOf(10);
-  if (eol < 0) return 'refused';
-  const [format, version, forSource, dataHash] = bytes.subarray(0, eol).toString('latin1').split(' ');
-  const data = bytes.subarray(eol + 1);
-  if (`${format} ${version}` !== CODE_CACHE_HEADER || forSource !== sourceHash || createHash('sha256').update(data).digest('hex') !== dataHash) return 'refused';
-  return data;
-}
-
 export class TemplateCodeCache extends PackStore {
   declare readonly stats: TemplateCacheStats;
   /** Each pack's script, made on its first load(); null when it did not compile. */
@@ -167,7 +151,7 @@ export class TemplateCodeCache extends PackStore {
     const source = `[\n${entries.map((e) => `function () {\n${e.code}\n}`).join(',\n')}\n]`;
     // The script is made from the entries alone: a whole pack's name (the hash of its content) names it.
     const sourceHash = this.isWhole(pack) ? pack : sha256(source);
-    const cached = readCodeCache(codeCachePath(this.dir, pack), sourceHash);
+    const cached = this.readCodeCache(codeCachePath(this.dir, pack), sourceHash);
     if (cached === 'refused') this.stats.codeCacheRejected += 1;
     try {
       const script = new Script(source, { filename: join(this.dir, pack), cachedData: cached instanceof Buffer ? cached : undefined });
@@ -182,6 +166,29 @@ export class TemplateCodeCache extends PackStore {
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * The code cache beside a pack, if its header names this script and the data's hash matches
+   * (hashed once while the file is unchanged, see stampCheck).
+   */
+  private readCodeCache(path: string, sourceHash: string): Buffer | 'none' | 'refused' {
+    const check = this.stampCheck(path);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch {
+      return 'none';
+    }
+    const eol = bytes.indexOf(10);
+    if (eol < 0) return 'refused';
+    const [format, version, forSource, dataHash] = bytes.subarray(0, eol).toString('latin1').split(' ');
+    const data = bytes.subarray(eol + 1);
+    if (`${format} ${version}` !== CODE_CACHE_HEADER || forSource !== sourceHash) return 'refused';
+    if (check.checked) return data;
+    if (this.hashOf(data) !== dataHash) return 'refused';
+    this.keepChecked(path, check.settled);
+    return data;
   }
 
   /** Writes the pack of the templates compiled, and V8's code cache of the pack scripts used. */

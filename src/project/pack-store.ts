@@ -1,6 +1,7 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { stampOf } from '../util/stat-stamp.js';
 
 /**
  * Values kept on disk between processes in a folder of packs, found by a key that is the hash
@@ -20,6 +21,9 @@ import { join } from 'node:path';
  * most once a day). A process that writes a pack first removes the packs not used for
  * MAX_UNUSED_DAYS (at most once a day); when MAX_PACKS are there already, it writes every entry
  * it used into its pack and removes the others, so the folder holds what recent processes used.
+ *
+ * A file checked whole against a hash (a pack against its name, a code cache against its
+ * header) is hashed by the first process that reads it, not by every one: see stampCheck.
  */
 
 export const PACK_EXTENSION = '.pack';
@@ -28,6 +32,14 @@ export const MAX_UNUSED_DAYS = 30;
 export const MAX_PACKS = 32;
 /** The file whose modification time says when the folder was last pruned. */
 const PRUNED_MARKER = '.pruned';
+/** Beside a file checked whole (`<file>.checked`): the stamp the file had when its content matched its hash. */
+const CHECKED_EXTENSION = '.checked';
+/**
+ * How long after its last change a file's stamp is kept as checked: a write within the same
+ * tick of the file system's clock (milliseconds, or a second or two on some file systems)
+ * could change the content and leave the times, and so the stamp, as they were.
+ */
+const SETTLED_MS = 3_000;
 
 /** What a process did with a pack store: how a test shows that a warm cache makes nothing. */
 export interface PackStoreStats {
@@ -35,6 +47,8 @@ export interface PackStoreStats {
   hits: number;
   /** Values not found, made and offered to the store. */
   misses: number;
+  /** Files hashed whole (packs, code caches); one hashed before and unchanged since is not (see stampCheck). */
+  hashed: number;
   /** Entries found but refused: wrong hash, truncated, or rejected by their user. */
   rejected: number;
   written: number;
@@ -72,7 +86,7 @@ function parsePack(text: string, header: string, pack: string, into: Map<string,
 }
 
 export class PackStore {
-  readonly stats: PackStoreStats = { hits: 0, misses: 0, rejected: 0, written: 0 };
+  readonly stats: PackStoreStats = { hits: 0, misses: 0, hashed: 0, rejected: 0, written: 0 };
   /** Every entry of every pack, by key (a key in two packs has two), read on the first lookup. */
   private entries: Map<string, PackEntry[]> | undefined;
   /** The packs read, and whether one of their entries was used. */
@@ -114,12 +128,15 @@ export class PackStore {
     for (const name of names) {
       try {
         const own = new Map<string, PackEntry[]>();
-        const bytes = readFileSync(join(this.dir, name));
+        const path = join(this.dir, name);
+        const check = this.stampCheck(path);
+        const bytes = readFileSync(path);
         parsePack(bytes.toString('utf8'), this.header, name, own);
         const found = [...own.values()].flat();
         this.packEntries.set(name, found);
         // A pack is named by the hash of its content: when they agree, every entry is sound, one hash for them all.
-        if (`${createHash('sha256').update(bytes).digest('hex')}${PACK_EXTENSION}` === name) {
+        if (check.checked || this.hashOf(bytes) + PACK_EXTENSION === name) {
+          if (!check.checked) this.keepChecked(path, check.settled);
           this.wholePacks.add(name);
           for (const entry of found) this.checked.add(entry);
         }
@@ -130,6 +147,51 @@ export class PackStore {
       }
     }
     return entries;
+  }
+
+  /** The SHA-256 of a whole file's bytes, counted. */
+  protected hashOf(bytes: Buffer): string {
+    this.stats.hashed += 1;
+    return createHash('sha256').update(bytes).digest('hex');
+  }
+
+  /**
+   * Whether a file was found whole by its hash before and is unchanged since: once a file
+   * matched its hash, its stamp (see statStamp) is kept beside it, and a file with that very
+   * stamp is that file (a write changes its times, a file renamed over it its inode). Taken
+   * before the file is read, so that a write while it is read changes it. `settled`: the stamp
+   * to keep when the file matches, absent while a write could still leave it unchanged (see SETTLED_MS).
+   */
+  protected stampCheck(path: string): { readonly checked: boolean; readonly settled?: string } {
+    let stamp: { readonly stamp: string; readonly changedAtMs: number };
+    try {
+      stamp = stampOf(path);
+    } catch {
+      return { checked: false };
+    }
+    let kept: string | undefined;
+    try {
+      kept = readFileSync(path + CHECKED_EXTENSION, 'latin1');
+    } catch {
+      // Never found whole, or not since the folder was cleared: hashed.
+    }
+    return { checked: kept === stamp.stamp, ...(this.now() - stamp.changedAtMs > SETTLED_MS ? { settled: stamp.stamp } : {}) };
+  }
+
+  /** Keeps the stamp of a file just found whole by its hash (see stampCheck); an unwritable folder keeps nothing. */
+  protected keepChecked(path: string, settled: string | undefined): void {
+    if (settled === undefined) return;
+    const temporary = join(this.dir, `${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      writeFileSync(temporary, settled, 'latin1');
+      renameSync(temporary, path + CHECKED_EXTENSION);
+    } catch {
+      try {
+        rmSync(temporary, { force: true });
+      } catch {
+        // Left for pruning (see prune).
+      }
+    }
   }
 
   private verified(entry: PackEntry): boolean {

@@ -7,6 +7,12 @@ import { statSync } from 'node:fs';
  * file that is not there.
  */
 export function statStamp(path: string): string {
+  return stampOf(path).stamp;
+}
+
+/** The stamp, and when the file was last written or changed (the later of its two times), in milliseconds. */
+export function stampOf(path: string): { readonly stamp: string; readonly changedAtMs: number } {
   const s = statSync(path, { bigint: true });
-  return `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino}`;
+  const changed = s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs;
+  return { stamp: `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino}`, changedAtMs: Number(changed / 1_000_000n) };
 }

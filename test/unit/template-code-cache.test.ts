@@ -200,6 +200,40 @@ console.log(JSON.stringify({ values, codeCacheHits, codeCacheRejected, codeCache
     expect(readFileSync(join(dir, file)).length).toBeGreaterThan(junk.length + eol + 1);
   });
 
+  it('hashes a pack and its code cache once while they are unchanged, and again once either is written to', () => {
+    const dir = join(tempProject(), 'templates');
+    const writer = new TemplateCodeCache(dir);
+    writer.write('a', "return { root: function () { return 'a'; } };");
+    writer.write('b', "return { root: function () { return 'b'; } };");
+    writer.flush();
+    const checkedFiles = () => readdirSync(dir).filter((f) => f.endsWith('.checked')).length;
+    /** A process that loads both templates at `now`; what it hashed and what it loaded. */
+    const used = (now: () => number) => {
+      const cache = new TemplateCodeCache(dir, now);
+      const values = ['a', 'b'].map((k) => (cache.load(k)?.() as { root(): string } | undefined)?.root());
+      cache.flush();
+      const { hashed, rejected, codeCacheHits } = cache.stats;
+      return { values, hashed, rejected, codeCacheHits };
+    };
+    // Just written, a file is hashed by every process: a write in the same tick of the file system's clock could leave its stamp as it is.
+    expect(used(Date.now)).toEqual({ values: ['a', 'b'], hashed: 1, rejected: 0, codeCacheHits: 0 });
+    expect(used(Date.now)).toEqual({ values: ['a', 'b'], hashed: 2, rejected: 0, codeCacheHits: 1 });
+    expect(checkedFiles()).toBe(0);
+    // Seconds later, the first process to find them whole keeps their stamps; the next hashes nothing.
+    const later = () => Date.now() + 60_000;
+    expect(used(later)).toEqual({ values: ['a', 'b'], hashed: 2, rejected: 0, codeCacheHits: 1 });
+    expect(checkedFiles()).toBe(2);
+    expect(used(later)).toEqual({ values: ['a', 'b'], hashed: 0, rejected: 0, codeCacheHits: 1 });
+    // A byte of the pack changed in place, its size as it was: the pack is hashed again, found
+    // damaged, and the entry's own hash refuses it.
+    const [pack] = packs(dir);
+    const bytes = readFileSync(join(dir, pack));
+    const at = bytes.lastIndexOf("'b'");
+    bytes[at + 1] = 'c'.charCodeAt(0);
+    writeFileSync(join(dir, pack), bytes);
+    expect(used(later)).toEqual({ values: ['a', undefined], hashed: 1, rejected: 1, codeCacheHits: 0 });
+  });
+
   it('compiles a changed macro file again, and the models render with the new macro', async () => {
     const dir = tempProject(PROJECT);
     const before = await compiled(dir);
