@@ -96,6 +96,16 @@ async function compiled(dir: string) {
   return { models: r.models.map((m) => [m.model, m.sql, m.sql_hash]), compiles: [...compiles] };
 }
 
+/** A cache folder with one pack of two templates, `a` and `b`, each rendering its name. */
+function packOfTwo(): string {
+  const dir = join(tempProject(), 'templates');
+  const writer = new TemplateCodeCache(dir);
+  writer.write('a', "return { root: function () { return 'a'; } };");
+  writer.write('b', "return { root: function () { return 'b'; } };");
+  writer.flush();
+  return dir;
+}
+
 describe('the compiled-template cache', () => {
   it('compiles nothing on a warm cache, and gives the same SQL and hashes as a cold one', async () => {
     const dir = tempProject(PROJECT);
@@ -155,11 +165,7 @@ describe('the compiled-template cache', () => {
   });
 
   it("uses a pack's code cache only when it is whole and made for the pack's script, and makes it again otherwise", () => {
-    const dir = join(tempProject(), 'templates');
-    const writer = new TemplateCodeCache(dir);
-    writer.write('a', "return { root: function () { return 'a'; } };");
-    writer.write('b', "return { root: function () { return 'b'; } };");
-    writer.flush();
+    const dir = packOfTwo();
     const used = () => {
       const cache = new TemplateCodeCache(dir);
       const values = ['a', 'b'].map((k) => (cache.load(k)?.() as { root(): string }).root());
@@ -201,11 +207,7 @@ console.log(JSON.stringify({ values, codeCacheHits, codeCacheRejected, codeCache
   });
 
   it('hashes a pack and its code cache once while they are unchanged, and again once either is written to', () => {
-    const dir = join(tempProject(), 'templates');
-    const writer = new TemplateCodeCache(dir);
-    writer.write('a', "return { root: function () { return 'a'; } };");
-    writer.write('b', "return { root: function () { return 'b'; } };");
-    writer.flush();
+    const dir = packOfTwo();
     const checkedFiles = () => readdirSync(dir).filter((f) => f.endsWith('.checked')).length;
     /** A process that loads both templates at `now`; what it hashed and what it loaded. */
     const used = (now: () => number) => {
