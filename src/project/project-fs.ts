@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, type Dirent } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { decodeUtf8 } from './utf8.js';
 import { statStamp } from '../util/stat-stamp.js';
@@ -75,10 +75,35 @@ function place(list: readonly string[], path: string): { readonly at: number; re
 /** What the file watcher says of a path. */
 export type FsEvent = 'add' | 'change' | 'unlink' | 'unlinkDir';
 
+/**
+ * The buffer text files are read into, one for all: readFileSync asks each file's size first
+ * and allocates a buffer for it, which for a project's thousands of small files cost a third
+ * of their reading. A larger file is read into a larger buffer of its own.
+ */
+const shared = Buffer.allocUnsafe(64 * 1024);
+
+/** A file's text, read through the shared buffer; throws as readFileSync does, and NotUtf8Error. */
+function readText(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    let buffer = shared;
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]);
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    return decodeUtf8(buffer.subarray(0, length));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export const diskFs: ProjectFs = {
   exists: (p) => existsSync(p),
   list: listFromDisk,
-  read: (p) => decodeUtf8(readFileSync(p)),
+  read: readText,
   readBytes: (p) => readFileSync(p),
   derive: (_p, _kind, compute) => compute(),
 };
