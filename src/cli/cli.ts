@@ -522,7 +522,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     try {
       const { models, warnings } = await compile({ ...projectOptions(o), model, date: o.date, hour: o.hour, pipeline: o.pipeline, fullRefresh: o.fullRefresh, emit: (e) => logger.handle(e) });
       for (const d of warnings) logger.handle({ type: 'diagnostic', diagnostic: d });
-      if (o.json) for (const m of models) logger.result(JSON.stringify({ type: 'compiled', ...m }));
+      // One line per model, written at once: a write each cost a call of the stream per model.
+      if (o.json) {
+        if (models.length > 0) logger.result(models.map((m) => JSON.stringify({ type: 'compiled', ...m })).join('\n'));
+      }
       // A model's last task is its run's own interval; those before it are its lookback's.
       else if (model) logger.result(models[models.length - 1]?.sql ?? '');
       else logger.result(models.map((m) => `-- ${m.model} (${m.materialized}) · ${m.file} · ds ${m.ds}${m.lookback ? ` (${lookbackReason(m.lookback)})` : ''}\n${m.sql};\n`).join('\n'));
