@@ -27,7 +27,7 @@ import { readHooks, readPersistDocs, validateModelConfig, DEFAULT_SCHEMA, IDENTI
 import { secretVarNames, validateSettings, type Pipeline, type ProjectSettings, type ValidatedSettings } from './project-settings.js';
 import { secrets } from '../secrets/secrets.js';
 import { newRunId } from '../util/run-id.js';
-import { quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
+import { newlines, quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
 import type { TemplateCodeCache } from './template-code-cache.js';
 import { RenderFailure, TemplateEngine, TemplateFunctionError, type CompiledTemplate, type RenderHooks } from './template-engine.js';
 import { DbtRelation, type Invocation, type RelationParts, type TemplateMessage } from './jinja/surface.js';
@@ -501,14 +501,14 @@ export class ModelRenderer {
     const own = inputs === undefined ? relations : new Map([...(relations ?? []), ...inputs]);
     const body = this.resolveRefs(stripTrailingSemicolon(raw.sql), own).trimEnd();
     const sql = withCtes(body, ctes);
-    const by = sql.split('\n').length - body.split('\n').length;
-    const atLine = body.slice(0, statementStart(body)).split('\n').length;
+    // Lines counted, not split into arrays: this runs for every task of a plan.
+    const by = sql === body ? 0 : newlines(sql) - newlines(body);
     return {
       sql,
       hash: sqlHashOf(sql),
       refs: raw.refs,
       source: this.models.get(name)!.source.sql,
-      inserted: by > 0 ? { atLine, by } : undefined,
+      inserted: by > 0 ? { atLine: newlines(body, statementStart(body)) + 1, by } : undefined,
     };
   }
 

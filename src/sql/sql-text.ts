@@ -54,6 +54,13 @@ export function stripTrailingSemicolon(sql: string): string {
  * Prepends common table expressions to a query, merging them into the query's own WITH clause
  * when it has one (so `with a as (...) select ...` stays valid).
  */
+/** How many line breaks `text` has before `end`. */
+export function newlines(text: string, end = text.length): number {
+  let n = 0;
+  for (let at = text.indexOf('\n'); at >= 0 && at < end; at = text.indexOf('\n', at + 1)) n++;
+  return n;
+}
+
 export function withCtes(sql: string, ctes: readonly { name: string; sql: string }[]): string {
   if (ctes.length === 0) return sql;
   const defs = ctes.map((c) => `${quoteIdent(c.name)} as (\n${c.sql}\n)`).join(',\n');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { positionOf } from '../../src/diagnostics/diagnostics.js';
-import { quoteIdent, quoteLiteral, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../../src/sql/sql-text.js';
+import { newlines, quoteIdent, quoteLiteral, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../../src/sql/sql-text.js';
 import { didYouMean, suggest } from '../../src/diagnostics/suggest.js';
 import { asPositiveInt, asStringList, checkKeys } from '../../src/analyze/validate-keys.js';
 
@@ -51,6 +51,15 @@ describe('sql-text', () => {
     );
     // A column or table merely named like the keyword is not a WITH clause.
     expect(withCtes('select within from t', ctes.slice(0, 1))).toBe('with "a" as (\nselect 1\n)\nselect within from t');
+  });
+
+  it('counts the line breaks of a text, or of its start up to an offset', () => {
+    expect(newlines('')).toBe(0);
+    expect(newlines('select 1')).toBe(0);
+    expect(newlines('-- a\n\nselect 1\n')).toBe(3);
+    expect(newlines('-- a\n\nselect 1\n', 5)).toBe(1);
+    expect(newlines('-- a\n\nselect 1\n', 6)).toBe(2);
+    expect(newlines('-- a\n\nselect 1\n', 0)).toBe(0);
   });
 
   it('gives 1-based line and column of an offset', () => {
