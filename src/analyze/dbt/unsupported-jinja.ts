@@ -93,6 +93,9 @@ const TRIGGER = /\b(adapter|graph|api|dbt|get_columns_in_relation|get_relation|s
 
 /** Whether any tag of the template holds a word a rule starts from, or a package name. */
 function mayUse(source: string, packages: ReadonlySet<string>): boolean {
+  // A tag is a part of the text that starts and ends with a character no word has: what no tag
+  // can hold unless the whole text does is looked for in the whole text first, at one search.
+  if (!TRIGGER.test(source) && ![...packages].some((p) => source.includes(p))) return false;
   for (let open = source.indexOf('{'); open >= 0; open = source.indexOf('{', open + 1)) {
     const kind = source[open + 1];
     if (kind !== '{' && kind !== '%') continue;
