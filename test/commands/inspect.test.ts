@@ -16,6 +16,7 @@ import {
   type PipeResult,
 } from '../e2e/helpers.js';
 import { compileIn, historyIn, nodesIn, runIn } from '../support/in-process.js';
+import { planRunCommand } from '../../src/commands/run.js';
 
 afterAll(removeTempDirs);
 
@@ -91,6 +92,26 @@ describe('pipe compile', () => {
       expect(c.ds).toBe('2024-01-05');
       expect(c.sql).not.toContain('{{');
     }
+  });
+});
+
+describe('the plan pipe compile shows', () => {
+  it('is the plan pipe run would run, less what only running reads: the tasks go without their tracking', async () => {
+    const dir = copyExample();
+    expect((await runIn(dir, { date: '2024-01-04' })).code).toBe(0);
+    const planned = async (untracked: boolean) => {
+      const { prepared, plan } = await planRunCommand({ project: dir, date: '2024-01-05' }, { runId: 'compile', access: 'read', untracked });
+      prepared.warehouse?.close();
+      return plan;
+    };
+    const run = await planned(false);
+    const shown = await planned(true);
+    expect(run.tasks.filter((t) => t.tracking !== undefined).length).toBeGreaterThan(0);
+    expect(shown.tasks.filter((t) => t.tracking !== undefined)).toEqual([]);
+    // A seed's state statements carry the time they were planned at.
+    const steps = (tasks: typeof run.tasks) => tasks.map(({ tracking: _, renderAtRun: __, stateStatements: ___, ...t }) => t);
+    expect(steps(shown.tasks)).toEqual(steps(run.tasks));
+    expect(shown.diagnostics).toEqual(run.diagnostics);
   });
 });
 
