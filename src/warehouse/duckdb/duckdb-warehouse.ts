@@ -1,5 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { duckdbClient } from './duckdb-client.js';
 import { DUCKDB } from './dialect.js';
 import type { Dialect } from '../dialect.js';
 import { setUpConnection, setUpInstance } from './duckdb-setup.js';
@@ -202,12 +203,13 @@ export class DuckDBWarehouse implements Warehouse {
    */
   static async open(path: string, options: OpenOptions = {}): Promise<DuckDBWarehouse> {
     const readOnly = Boolean(options.readOnly);
+    const client = await duckdbClient();
     const { exists, created } = prepareWarehousePath(path, readOnly);
     const config: Record<string, string> = {};
     if (readOnly) config.access_mode = 'READ_ONLY';
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path, config);
+      instance = await client.DuckDBInstance.create(path, config);
     } catch (e) {
       removeFolders(created);
       const message = e instanceof Error ? e.message : String(e);
@@ -243,7 +245,7 @@ export class DuckDBWarehouse implements Warehouse {
    * opens it through Engine.inMemory.
    */
   static async inMemory(setup: WarehouseSetup = NO_SETUP): Promise<DuckDBWarehouse> {
-    const instance = await DuckDBInstance.create(':memory:');
+    const instance = await (await duckdbClient()).DuckDBInstance.create(':memory:');
     try {
       await setUp(instance, setup, true);
     } catch (e) {

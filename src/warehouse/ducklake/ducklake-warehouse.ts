@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { duckdbClient } from '../duckdb/duckdb-client.js';
 import { DiagnosticError, error } from '../../diagnostics/diagnostics.js';
 import { secrets } from '../../secrets/secrets.js';
 import { quoteIdent, quoteLiteral } from '../../sql/sql-text.js';
@@ -59,7 +60,7 @@ export class DuckLakeWarehouse implements Warehouse {
    */
   static async open(location: string, lake: LakeTarget, options: OpenOptions = {}): Promise<DuckLakeWarehouse> {
     const readOnly = Boolean(options.readOnly);
-    const instance = await DuckDBInstance.create(':memory:');
+    const instance = await (await duckdbClient()).DuckDBInstance.create(':memory:');
     try {
       const connection = await instance.connect();
       try {
