@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { basename } from 'node:path';
 import { nodeFqn } from '../project/layout.js';
 import { nameProblem } from '../project/names.js';
@@ -56,9 +56,9 @@ export interface RefSite {
   readonly location: Location;
 }
 
-/** The hash of a model's rendered SQL, as run state and data versions record it. */
+/** The hash of a model's rendered SQL, as run state and data versions record it (one call, no Hash object: one per task). */
 export function sqlHashOf(sql: string): string {
-  return createHash('sha256').update(sql).digest('hex').slice(0, 16);
+  return hash('sha256', sql).slice(0, 16);
 }
 
 export interface ModelNode {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { UNKNOWN } from './tracking.js';
 
 /**
@@ -8,7 +8,7 @@ import { UNKNOWN } from './tracking.js';
  */
 
 export function hashOf(...parts: readonly string[]): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 16);
+  return hash('sha256', parts.join('\u0000')).slice(0, 16);
 }
 
 /** Input key -> version, in key order, as text to hash. */
