@@ -429,7 +429,16 @@ export function diagnosticsOf(events: readonly PipeEventJson[]): { code: string;
 export async function holdWarehouse(dbPath: string): Promise<{ pid: number; release: () => Promise<void> }> {
   const script = `
     const { DuckDBInstance } = await import('@duckdb/node-api');
-    const instance = await DuckDBInstance.create(process.argv[1]);
+    // A reader may hold the file for a moment (pipe ui reading a run): wait for it, as pipe would.
+    let instance;
+    for (let tries = 0; !instance; tries++) {
+      try {
+        instance = await DuckDBInstance.create(process.argv[1]);
+      } catch (e) {
+        if (tries >= 100 || !/Could not set lock/.test(String(e))) throw e;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
     const connection = await instance.connect();
     await connection.run('SELECT 1');
     // Reachable for good: a collected instance closes its file, and lets go of the lock.
