@@ -1,3 +1,4 @@
+import { SeedDigestCache, seedDigestCacheDir } from '../project/seed-digest-cache.js';
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { error, DiagnosticError } from '../diagnostics/diagnostics.js';
@@ -32,7 +33,7 @@ export interface Project extends ValidatedSettings {
 export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
   const root = resolve(options.project ?? '.');
   if (!existsSync(root)) throw new DiagnosticError([error('no-project', `project directory ${root} does not exist`)]);
-  const files = loadProject(root, fs, new ParsedYamlCache(yamlCacheDir(root)));
+  const files = loadProject(root, fs, new ParsedYamlCache(yamlCacheDir(root)), new SeedDigestCache(seedDigestCacheDir(root)));
   if (!files.dbtProject && !files.layout.models.some((m) => existsSync(resolve(root, m))) && files.seeds.length === 0) {
     const above = enclosingProject(root);
     throw new DiagnosticError([

@@ -9,6 +9,7 @@ import { inferSeedTypes, type InferredColumn } from './seed-inference.js';
 import { NotUtf8Error } from './utf8.js';
 import { parseYaml, type YamlSource } from './yaml-file.js';
 import type { ParsedYamlCache } from './yaml-cache.js';
+import type { SeedDigestCache } from './seed-digest-cache.js';
 import { DBT_PROJECT_FILE, isPropertiesFile, projectLayout, type ProjectLayout } from './layout.js';
 import { GENERIC_TEST_RE, loadPackages, type InstalledPackage, type ProjectPackages } from './load-packages.js';
 import { blockText, snapshotBlocks } from './snapshot-blocks.js';
@@ -259,7 +260,7 @@ const MACRO_EXTENSIONS = ['.sql', '.njk', '.jinja'];
  * Reads a project. `fs` is the disk by default; watch mode passes a cache that re-reads only
  * the files that changed. `yamlCache` keeps parsed YAML between processes (see yaml-cache.ts).
  */
-export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: ParsedYamlCache): ProjectFiles {
+export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: ParsedYamlCache, seedDigests?: SeedDigestCache): ProjectFiles {
   const version = fs.version;
   const last = loads.get(fs);
   const again = last?.root === root ? reloadSaved(fs, last) : undefined;
@@ -267,7 +268,7 @@ export function loadProject(root: string, fs: ProjectFs = diskFs, yamlCache?: Pa
     loads.set(fs, { ...last!, version: version!, files: again });
     return again;
   }
-  const loaded = loadAll(root, fs, yamlCache);
+  const loaded = loadAll(root, fs, yamlCache, seedDigests);
   if (version !== undefined) loads.set(fs, { root, version, files: loaded.files, modelAt: loaded.modelAt });
   return loaded.files;
 }
@@ -326,7 +327,7 @@ function reloadSaved(fs: ProjectFs, last: LastLoad): ProjectFiles | undefined {
   return files;
 }
 
-function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undefined): { files: ProjectFiles; modelAt: Map<string, number> } {
+function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undefined, seedDigests?: SeedDigestCache): { files: ProjectFiles; modelAt: Map<string, number> } {
   const readYaml: typeof readYamlFile = (f, absPath, file, found) => readYamlFile(f, absPath, file, found, yamlCache);
   const diagnostics: Diagnostic[] = [];
   const leftOut: string[] = [];
@@ -498,8 +499,11 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
     seen.set(name.toLowerCase(), file);
     if (pkg) packaged.add(name.toLowerCase());
     const { hash, head } = fs.derive(abs, 'seed-content', () => {
-      const content = fs.readBytes ? fs.readBytes(abs) : fs.read(abs);
-      return { hash: contentHash(content), head: csvHead(content) };
+      const digest = () => {
+        const content = fs.readBytes ? fs.readBytes(abs) : fs.read(abs);
+        return { hash: contentHash(content), head: csvHead(content) };
+      };
+      return seedDigests ? seedDigests.digest(abs, digest) : digest();
     });
     const dbtTypes = (delimiter: string, columns: number) =>
       fs.derive(abs, `seed-types:${delimiter}:${columns}`, () => {
