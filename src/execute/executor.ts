@@ -114,7 +114,10 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   };
 
   const batching = input.place === undefined && engine.batchesCommits;
-  /** Models whose task ran past a batch's time: their tasks start batches, and join none. */
+  /**
+   * Models whose task ran past a batch's time: their tasks start batches, and join none; nor do
+   * tasks likely to run long (see TaskRunner.likelyQuick).
+   */
   const long = new Set<string>();
 
   /**
@@ -203,7 +206,8 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     try {
       for (let task: Task | undefined = first; task !== undefined; ) {
         const joins = batchable(task);
-        if (batch && !(joins && !long.has(task.node) && batch.open && batch.take(task, (table) => runner.seen(table)))) await close();
+        const joinable = joins && !long.has(task.node) && runner.likelyQuick(task, BATCH_MAX_MS / 2);
+        if (batch && !(joinable && batch.open && batch.take(task, (table) => runner.seen(table)))) await close();
         if (!batch && batching && joins && !signal?.aborted) batch = CommitBatch.start(engine, session);
         if (batch) await runInBatch(task, batch);
         else await runAlone(task, session);

@@ -118,6 +118,12 @@ export class RunCurrency {
     if (task.kind === 'seed' && task.sqlHash !== undefined) this.seedHashes.set(task.node, task.sqlHash);
   }
 
+  /** How long the latest publication of `task`'s node and key on record took to build, when the record says. */
+  tookMs(task: Task): number | undefined {
+    const key = task.tracking?.key;
+    return key === undefined ? undefined : this.builds.build(task.node, key)?.tookMs;
+  }
+
   /** Forgets the views' versions read so far: a batch rolled back may have changed what they were read as. */
   forget(): void {
     this.views.clear();

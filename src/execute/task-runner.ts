@@ -39,6 +39,9 @@ export interface TaskRunnerOptions {
   readonly runner?: string;
 }
 
+/** Rows read from which a task without a build on record is taken as likely to take long (see TaskRunner.likelyQuick). */
+const QUICK_ROWS = 50_000;
+
 /** How a task runs, when not alone as usual. */
 export interface RunHow {
   /** In a batch, committed with other tasks (see commit-batch.ts); its effects wait for the commit. */
@@ -58,6 +61,8 @@ export class TaskRunner {
   /** Tasks found current (or up to date) and not run again. */
   upToDate = 0;
   private readonly now: Effects;
+  /** By task of the run that published: the rows it wrote, or for a view the rows it reads (see likelyQuick). */
+  private readonly volume = new Map<string, number>();
   private readonly interrupter: Interrupter;
   private readonly steps: StepRunner;
   /**
@@ -99,6 +104,23 @@ export class TaskRunner {
       return 'succeeded';
     }
     return undefined;
+  }
+
+  /**
+   * Whether `task` is likely to take less than `ms`, as far as the run can tell: its last build
+   * on record took less, or, with none, the tasks of this run it reads published fewer than
+   * QUICK_ROWS rows (through the views between).
+   */
+  likelyQuick(task: Task, ms: number): boolean {
+    const took = this.o.currency?.tookMs(task);
+    return took !== undefined ? took < ms : this.volumeRead(task) < QUICK_ROWS;
+  }
+
+  /** The rows that the tasks `task` reads published in this run, a view counting what it reads. */
+  private volumeRead(task: Task): number {
+    let n = 0;
+    for (const id of task.upstream) n += this.volume.get(id) ?? 0;
+    return n;
   }
 
   /** Whether a task of the run has seen `table` with the columns its rows have (see StepRunner.seen). */
@@ -259,7 +281,10 @@ export class TaskRunner {
     switch (result.kind) {
       case 'done': {
         const ms = Date.now() - taskStart;
-        fx.later(() => currency?.published(task, build));
+        fx.later(() => {
+          currency?.published(task, build);
+          this.volume.set(task.id, result.rows ?? this.volumeRead(task));
+        });
         fx.emit({ type: 'task-succeeded', runId, task: taskRef(task), rows: result.rows, attempts: attemptNo, ms });
         return 'succeeded';
       }

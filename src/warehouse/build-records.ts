@@ -60,6 +60,8 @@ export interface BuildRecord {
   readonly untracked?: string;
   /** Epoch milliseconds, when the publishing transaction was built. */
   readonly builtAt: number;
+  /** As read back: how long the attempt that published it took, when its row says. */
+  readonly tookMs?: number;
 }
 
 const lit = (v: string | undefined) => (v === undefined ? 'NULL' : quoteLiteral(v));
@@ -203,7 +205,7 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
        WHERE b.kind = 'build' AND ${only('b.node')} AND (r.at IS NULL OR b.built_at >= r.at)),
      whole AS (SELECT node, max(built_at) AS at FROM valid WHERE key = '' GROUP BY node)
      SELECT v.run_id, v.task_id, v.node, v.key, v.interval_start, v.interval_end, v.sql_hash, v.config_hash,
-       v.inputs::VARCHAR AS inputs, v.version, v.untracked, v.built_at
+       v.inputs::VARCHAR AS inputs, v.version, v.untracked, v.built_at, v.ended_at - v.started_at AS took_ms
      FROM valid v LEFT JOIN whole w ON w.node = v.node
      WHERE w.at IS NULL OR v.built_at >= w.at
      QUALIFY row_number() OVER (PARTITION BY v.node, v.key ORDER BY v.built_at DESC) = 1
@@ -222,6 +224,7 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
       version: String(r.version),
       untracked: r.untracked === null ? undefined : String(r.untracked),
       builtAt: Number(r.built_at),
+      ...(r.took_ms === null || r.took_ms === undefined ? {} : { tookMs: Number(r.took_ms) }),
     });
   }
   // A failure that a retry of the same attempt follows ("will retry") is not the task's end; a

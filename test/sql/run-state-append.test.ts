@@ -90,7 +90,8 @@ describe('append-only run state', () => {
       { run_id: 'new', task_id: 'a', attempt: 2, status: 'succeeded', started_at: '2024-01-02 00:00:02', ended_at: '2024-01-02 00:00:03', rows: 7, error: null, worker: 2, runner: 'w1' },
     ]);
     // Both builds still count: the one recorded before the move, and the one carrying its success.
-    expect((await readLatestBuilds(s)).build('a', '')).toMatchObject({ runId: 'new', taskId: 'a' });
+    // The latest carries how long its attempt took (what decides whether its next task may share a commit).
+    expect((await readLatestBuilds(s)).build('a', '')).toMatchObject({ runId: 'new', taskId: 'a', tookMs: 1000 });
     expect(await s.query("SELECT count(*)::INTEGER AS n FROM _pipe.builds WHERE kind = 'build'")).toEqual([{ n: 2 }]);
   });
 });
