@@ -153,8 +153,8 @@ export function renderMarkdown(r) {
     out.push('## Watch: from the save to the change seen and to the model rebuilt', '');
     out.push(
       table(
-        ['models', 'edited model', 'models rebuilt', 'save → watch-change (median)', 'save → run-finished (median)', 'range', 'edits', 'load average after'],
-        w.sizes.flatMap((s) => s.cases.map((c) => [fmtN(s.models), c.model, fmtN(c.rebuilt), fmtMs(c.changeMs), fmtMs(c.rebuiltMs), `${fmtMs(Math.min(...c.rebuiltTimes))} – ${fmtMs(Math.max(...c.rebuiltTimes))}`, String(c.rebuiltTimes.length), s.loadAverage.map((x) => x.toFixed(1)).join(' ')])),
+        ['models', 'warehouse between builds', 'edited model', 'models rebuilt', 'save → watch-change (median)', 'save → run-finished (median)', 'range', 'edits', 'load average after'],
+        w.sizes.flatMap((s) => s.cases.map((c) => [fmtN(s.models), s.keepOpen ? 'kept open (--keep-open)' : 'let go of', c.model, fmtN(c.rebuilt), fmtMs(c.changeMs), fmtMs(c.rebuiltMs), `${fmtMs(Math.min(...c.rebuiltTimes))} – ${fmtMs(Math.max(...c.rebuiltTimes))}`, String(c.rebuiltTimes.length), s.loadAverage.map((x) => x.toFixed(1)).join(' ')])),
       ),
       '',
       `Includes watch's ${w.debounceMs} ms debounce and the file watcher's notice.`,

@@ -404,8 +404,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .description('build the selection, then rebuild what changes (and its downstream) on every save')
       .argument('[pipeline]', 'pipeline in pipelines/ to watch (default: every model)')
       .option('-d, --date <YYYY-MM-DD>', 'the date to build (default: yesterday)')
-      .option('-t, --threads <n>', 'models built at once', positiveInt('--threads')),
-  ).action(async (pipeline: string | undefined, o: Common & { date?: string; threads?: number }) => {
+      .option('-t, --threads <n>', 'models built at once', positiveInt('--threads'))
+      .option('--keep-open', 'keep the warehouse open between builds (saves do not wait for it to open; other pipe commands ask for it, other programs cannot open it)'),
+  ).action(async (pipeline: string | undefined, o: Common & { date?: string; threads?: number; keepOpen?: boolean }) => {
     const logger = makeLogger(o);
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -428,6 +429,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         pipeline,
         date: o.date,
         threads: o.threads,
+        keepOpen: o.keepOpen,
         signal: controller.signal,
         emit: (e) => logger.handle(e),
       });

@@ -112,6 +112,7 @@ checks:
 # (run logs, compiled templates, parsed YAML).
 *.duckdb
 *.duckdb.wal
+*.duckdb.pipe-*
 .pipe/
 `,
     },

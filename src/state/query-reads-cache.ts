@@ -17,9 +17,16 @@ export function queryReadsCacheDir(warehousePath: string): string {
   return join(dirname(warehousePath), '.pipe', basename(warehousePath), 'reads');
 }
 
+/** The stores of this process by folder: a process that runs again (watch, schedule) reads the packs once. */
+const stores = new Map<string, QueryReadsCache>();
+
 /** The judgements kept beside the warehouse at `warehousePath`; none where there is no local folder (a lake in an object store). */
 export function queryReadsCacheOf(warehousePath: string): QueryReadsCache | undefined {
-  return isAbsolute(warehousePath) ? new QueryReadsCache(queryReadsCacheDir(warehousePath)) : undefined;
+  if (!isAbsolute(warehousePath)) return undefined;
+  const dir = queryReadsCacheDir(warehousePath);
+  let store = stores.get(dir);
+  if (!store) stores.set(dir, (store = new QueryReadsCache(dir)));
+  return store;
 }
 
 export class QueryReadsCache extends PackStore {
@@ -32,8 +39,13 @@ export class QueryReadsCache extends PackStore {
     return sha256(JSON.stringify([FORMAT, PIPE_VERSION, engineVersion, sqlHash, known]));
   }
 
+  /** Judgements this process made: its packs are read once, so what it wrote since is found here. */
+  private readonly made = new Map<string, string | null>();
+
   /** The judgement kept under `key`: why the query reads something untracked, null when it does not; undefined when none is kept. */
   judgement(key: string): string | null | undefined {
+    const made = this.made.get(key);
+    if (made !== undefined) return made;
     for (let stored = this.read(key); stored !== undefined; stored = this.read(key)) {
       try {
         const value: unknown = JSON.parse(stored);
@@ -47,6 +59,7 @@ export class QueryReadsCache extends PackStore {
   }
 
   keep(key: string, judgement: string | undefined): void {
+    this.made.set(key, judgement ?? null);
     this.write(key, JSON.stringify(judgement ?? null));
   }
 }

@@ -138,7 +138,7 @@ export class WarehouseLockedError extends WarehouseOpenError {
     readonly holderPid: number | undefined,
     readonly program: string | undefined,
     /** When the holder is pipe: what it is doing. */
-    readonly holder?: { readonly what: string; readonly since: string },
+    readonly holder?: { readonly what: string; readonly since: string; readonly lends?: boolean },
     /** How long pipe waited for it, when it did. */
     readonly waitedMs = 0,
   ) {

@@ -6,7 +6,8 @@ import { openProject, templateCacheOf, type Project } from '../commands/open-pro
 import { readBuildResults } from '../commands/build-results.js';
 import { resolveThreads } from '../commands/threads.js';
 import { launch, newRunId, openFor, planContext, retryCommandFor } from '../commands/lifecycle.js';
-import { Engine, type EngineHandle } from '../execute/engine.js';
+import { Engine, type EngineHandle, type OpenOptions } from '../execute/engine.js';
+import { onRequest, type Requests } from '../warehouse/duckdb/hand-over.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { dateVariables, type Interval } from '../dates/dates.js';
@@ -40,6 +41,12 @@ export interface BuildOptions extends ProjectOptions, SelectionOptions {
   readonly emit: EventSink;
   /** Ends the build: a run in flight is interrupted and rolled back, a wait for the warehouse given up. */
   readonly signal: AbortSignal;
+  /**
+   * Keep the warehouse file open between builds, lending it to any pipe command that asks
+   * (see hand-over.ts): a save does not wait for the file to open (about half a second at
+   * 10,000 tables), and tools other than pipe cannot open the file while watch runs.
+   */
+  readonly keepOpen?: boolean;
 }
 
 /** Files under models/ name a model (`x.sql` or its `x.yaml`); seeds name a seed; anything else affects everything. */
@@ -76,6 +83,12 @@ export class ChangeBuilder {
   private known: Known | undefined;
   /** The file, opening since a save (see `opening`) for the build that follows. */
   private opening: Promise<EarlyOpen> | undefined;
+  /** With keepOpen: the file, kept open since the last build, until the next or a request. */
+  private kept: EngineHandle | undefined;
+  /** With keepOpen: listening for requests for the file while watch holds it, kept or building. */
+  private requests: Requests | undefined;
+  /** A request came while a build had the file: it lets go of it at its end. */
+  private asked = false;
 
   constructor(
     private readonly options: BuildOptions,
@@ -106,9 +119,10 @@ export class ChangeBuilder {
       const { warehouseSetup: setup } = project;
       // A lake's catalog is written by other processes while watch holds it: no stamp tells of that.
       const stampOf = setup.lake ? undefined : () => fileStamp(dbPath);
-      // Opening since the first save of this build (see prepare), unless the warehouse is another now.
-      early = this.opening;
+      // Opening since the first save of this build (see prepare), or kept open since the last, unless the warehouse is another now.
+      early = this.opening ?? (this.kept && Promise.resolve({ handle: this.kept }));
       this.opening = undefined;
+      this.kept = undefined;
       if (early && (kept?.dbPath !== dbPath || !sameSetup(kept.setup, setup))) {
         (await early).handle?.close();
         early = undefined;
@@ -116,7 +130,7 @@ export class ChangeBuilder {
       const readResults = mayReadResults(this.options, project);
       if (kept?.dbPath === dbPath && kept.stamp !== undefined && kept.stamp === stampOf?.() && (kept.buildsRead || !readResults)) {
         holds = kept;
-        early ??= openEarly(dbPath, setup);
+        early ??= openEarly(dbPath, this.openOptions(setup));
       } else {
         const opened = await early;
         early = undefined;
@@ -151,7 +165,7 @@ export class ChangeBuilder {
       if (decision.rebuild.size === 0) return 'built';
       // The run closes the handle it is given; this one reads what the run left, before the file is let go.
       const running = warehouse!;
-      warehouse = await Engine.open(dbPath, { setup });
+      warehouse = await Engine.open(dbPath, this.openOptions(setup));
       const before = holds;
       holds = undefined;
       const written = await this.run(decision.analysis, decision.rebuild, dbPath, running, before);
@@ -166,9 +180,42 @@ export class ChangeBuilder {
     } finally {
       // An early open the build did not get to is let go of too.
       if (early) (await early).handle?.close();
-      warehouse?.close();
       if (holds?.stamp !== undefined) this.known = holds;
+      // Kept only while what is known of it holds: a file watch may not vouch for is let go of.
+      if (warehouse && this.options.keepOpen && holds?.stamp !== undefined && !this.asked && !this.options.signal.aborted) this.keep(warehouse, holds.dbPath);
+      else {
+        warehouse?.close();
+        this.stopListening();
+      }
     }
+  }
+
+  /** How watch opens the file: other processes read who holds it, and whether it lends it. */
+  private openOptions(setup: WarehouseSetup): OpenOptions {
+    return { setup, holder: 'pipe watch', lends: this.options.keepOpen };
+  }
+
+  /** Keeps `warehouse` open for the next build, until a pipe command asks for it. */
+  private keep(warehouse: EngineHandle, dbPath: string): void {
+    this.kept = warehouse;
+    warehouse.announce('pipe watch, between builds: it lets go of the file when a pipe command asks');
+    this.requests ??= onRequest(dbPath, () => {
+      this.requests = undefined;
+      const kept = this.kept;
+      this.kept = undefined;
+      if (!kept) {
+        this.asked = true;
+        return;
+      }
+      kept.close();
+      this.options.emit({ type: 'notice', message: 'another pipe command asked for the warehouse: watch let go of it, and opens it again at the next save' });
+    });
+  }
+
+  private stopListening(): void {
+    this.requests?.close();
+    this.requests = undefined;
+    this.asked = false;
   }
 
   /**
@@ -180,14 +227,17 @@ export class ChangeBuilder {
    */
   prepare(): void {
     const known = this.known;
-    if (this.opening || !known || known.stamp === undefined) return;
-    this.opening = openEarly(known.dbPath, known.setup);
+    if (this.opening || this.kept || !known || known.stamp === undefined) return;
+    this.opening = openEarly(known.dbPath, this.openOptions(known.setup));
   }
 
-  /** Lets go of a file opened for a build that will not come (watching stops). */
+  /** Lets go of a file opened or kept for a build that will not come (watching stops). */
   async release(): Promise<void> {
     const opening = this.opening;
     this.opening = undefined;
+    this.kept?.close();
+    this.kept = undefined;
+    this.stopListening();
     if (opening) (await opening).handle?.close();
   }
 
@@ -244,7 +294,7 @@ export class ChangeBuilder {
   private async openWhenFree(dbPath: string, setup: WarehouseSetup): Promise<EngineHandle | undefined> {
     const { emit, signal } = this.options;
     try {
-      return await Engine.openWhenFree(dbPath, { setup }, {
+      return await Engine.openWhenFree(dbPath, this.openOptions(setup), {
         ms: Infinity,
         pollMs: 1000,
         signal,
@@ -358,8 +408,8 @@ function readOnly(catalog: Catalog, relations: readonly string[], type: Relation
 /** An open that does not wait: no handle when another process holds the file. */
 type EarlyOpen = { readonly handle?: EngineHandle; readonly error?: unknown };
 
-function openEarly(dbPath: string, setup: WarehouseSetup): Promise<EarlyOpen> {
-  return Engine.open(dbPath, { setup }).then(
+function openEarly(dbPath: string, options: OpenOptions): Promise<EarlyOpen> {
+  return Engine.open(dbPath, options).then(
     (handle) => ({ handle }),
     (error: unknown) => (error instanceof WarehouseLockedError ? {} : { error }),
   );

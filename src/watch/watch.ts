@@ -14,6 +14,7 @@ import { INITIAL_WATCHER_STATE, nextWatcherState, type WatcherEffect } from './w
  * `pipe watch`: build the selection, then on every save rebuild what changed and everything
  * downstream of it, with the same atomic writes as `pipe run`. The warehouse is open only
  * from a save to the end of its build: between builds other processes may read and write it.
+ * With --keep-open it stays open between builds, lent to the pipe commands that ask for it.
  *
  * What happens when is decided in watch-machine.ts; this file connects it to the world: the
  * file watcher's saves, the quiet-period timer and the stop signal go in as events, and its

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { copyExample, Live, ModelGate, queryRows, removeTempDirs, writeProjectFiles } from './helpers.js';
 import { WatchIn } from '../support/watch-in-process.js';
+import { cliIn } from '../support/cli-in-process.js';
 
 afterAll(removeTempDirs);
 
@@ -137,6 +138,45 @@ describe('pipe watch', () => {
       if (rows[0]?.answer === 43) break;
     }
     expect(await queryRows(join(dir, 'warehouse.duckdb'), 'SELECT answer FROM answer')).toEqual([{ answer: 43 }]);
+  });
+
+  it('--keep-open keeps the warehouse between builds and lends it to a pipe command that asks', async () => {
+    const dir = copyExample();
+    const db = join(dir, 'warehouse.duckdb');
+    const w = new Live(['watch', '--keep-open', '--date', '2024-01-02', '--json', '--project', dir]);
+    live.push(w);
+    await w.idle();
+    // Held between builds: a program other than pipe cannot open it, and the note says watch lends it.
+    await expect(queryRows(db, 'SELECT 1')).rejects.toThrow(/lock/i);
+    const note = JSON.parse(readFileSync(`${db}.pipe-holder.json`, 'utf8')) as { what: string; lends?: boolean; pid: number };
+    expect(note).toMatchObject({ pid: w.child.pid, lends: true });
+    expect(note.what).toContain('pipe watch, between builds');
+
+    // A pipe command asks for it, even one that would not wait for a busy warehouse.
+    const shown = await cliIn(['show', 'dim_customers', '--limit', '1', '--json', '--project', dir]);
+    expect(shown.stderr).toBe('');
+    expect(shown.code).toBe(0);
+    await w.next((e) => e.type === 'notice' && String(e.message).includes('asked for the warehouse'));
+    const ran = await cliIn(['run', '--date', '2024-01-02', '--select', 'dim_customers', '--wait', '0', '--json', '--project', dir]);
+    expect(ran.code).toBe(0);
+    expect(await queryRows(db, 'SELECT count(*) AS n FROM dim_customers')).toEqual([{ n: '20' }]);
+
+    // The next save opens it again and rebuilds, then keeps it.
+    const file = join(dir, 'models/marts/dim_customers.sql');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('c.country,', "upper(c.country) || '!' as country,"));
+    const cycle = await w.idle();
+    expect(cycle.passed.filter(ofType('task-succeeded')).map(taskOf)).toEqual(['dim_customers@2024-01-02']);
+    await expect(queryRows(db, 'SELECT 1')).rejects.toThrow(/lock/i);
+    const countries = await cliIn(['show', 'dim_customers', '--json', '--project', dir]);
+    expect(countries.code).toBe(0);
+    const rows = JSON.parse(countries.stdout) as { rows: Record<string, unknown>[] } | Record<string, unknown>[];
+    const list = Array.isArray(rows) ? rows : rows.rows;
+    expect(list.length).toBeGreaterThan(0);
+    expect(list.every((r) => String(r.country).endsWith('!'))).toBe(true);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
+    // Watching ended: the file is let go of.
+    expect(await queryRows(db, 'SELECT count(*) AS n FROM dim_customers')).toEqual([{ n: '20' }]);
   });
 
   it('exits cleanly on SIGINT', async () => {

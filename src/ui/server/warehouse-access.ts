@@ -22,7 +22,8 @@ export async function readWarehouse<T>(path: string, setup: WarehouseSetup, read
   if (!existsSync(path)) return { kind: 'empty', why: `the warehouse ${path} does not exist yet` };
   let warehouse;
   try {
-    warehouse = await Engine.open(path, { readOnly: true, setup });
+    // Held, the run logs are read instead: asking a lender (pipe watch --keep-open) for the file at every page would cost its next save the open.
+    warehouse = await Engine.open(path, { readOnly: true, setup, ask: false });
   } catch (e) {
     if (e instanceof WarehouseLockedError) return { kind: 'held', locked: e };
     throw e;

@@ -170,6 +170,16 @@ export interface OpenOptions {
   readonly holder?: string;
   /** Extensions, settings and attachments the warehouse runs as it opens; none by default. */
   readonly setup?: WarehouseSetup;
+  /**
+   * The process lets go of the file when another pipe process asks for it, as soon as what it
+   * does with it is done (see hand-over.ts): its holder notes say so.
+   */
+  readonly lends?: boolean;
+  /**
+   * Whether to ask a process that lends the file (see hand-over.ts) for it; yes by default.
+   * A reader that does without the file when it is held (pipe ui reads the run logs) does not ask.
+   */
+  readonly ask?: boolean;
 }
 
 /** Beside the warehouse while pipe writes to it: who holds it, for the message others see. */
@@ -180,6 +190,8 @@ export interface Holder {
   /** What holds it, e.g. "pipe run daily (run 20240102T020000-ab12)". */
   readonly what: string;
   readonly since: string;
+  /** It lets go of the file when another pipe process asks (see hand-over.ts). */
+  readonly lends?: true;
 }
 
 export class DuckDBWarehouse implements Warehouse {
@@ -193,6 +205,8 @@ export class DuckDBWarehouse implements Warehouse {
     private readonly instance: DuckDBInstance,
     private readonly readOnly: boolean,
     private readonly setup: WarehouseSetup,
+    /** Its notes say it lets go of the file when asked (see OpenOptions.lends). */
+    private readonly lends = false,
   ) {}
 
   /**
@@ -227,15 +241,15 @@ export class DuckDBWarehouse implements Warehouse {
       removeFolders(created);
       throw e;
     }
+    const lends = !readOnly && Boolean(options.lends);
     if (!readOnly) {
-      const holder: Holder = { pid: process.pid, what: options.holder ?? 'pipe', since: new Date().toISOString() };
       try {
-        writeFileSync(holderFile(path), JSON.stringify(holder));
+        writeFileSync(holderFile(path), JSON.stringify(holderNote(options.holder ?? 'pipe', lends)));
       } catch {
         // The note is a courtesy to other processes; the lock itself is DuckDB's.
       }
     }
-    return new DuckDBWarehouse(path, instance, readOnly, setup);
+    return new DuckDBWarehouse(path, instance, readOnly, setup, lends);
   }
 
   /**
@@ -280,7 +294,7 @@ export class DuckDBWarehouse implements Warehouse {
   announce(what: string): void {
     if (this.readOnly || this.closed) return;
     try {
-      writeFileSync(holderFile(this.location), JSON.stringify({ pid: process.pid, what, since: new Date().toISOString() } satisfies Holder));
+      writeFileSync(holderFile(this.location), JSON.stringify(holderNote(what, this.lends)));
     } catch {
       // a courtesy only
     }
@@ -311,6 +325,10 @@ function openFailure(path: string, verb: 'open' | 'create', message: string): Wa
   const cannotOpen = /Cannot open file "[^"]*": (.*)$/.exec(headline);
   const why = cannotOpen ? cannotOpen[1].charAt(0).toLowerCase() + cannotOpen[1].slice(1) : DUCKDB.headline(headline);
   return new WarehouseOpenError(path, `cannot ${verb} the warehouse ${path}: ${why}`);
+}
+
+function holderNote(what: string, lends: boolean): Holder {
+  return { pid: process.pid, what, since: new Date().toISOString(), ...(lends ? { lends: true as const } : {}) };
 }
 
 function readHolder(path: string, pid: number): Holder | undefined {

@@ -1,0 +1,57 @@
+import { watch as watchFolder, type FSWatcher, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+
+/**
+ * A process that keeps a warehouse file open while it does nothing with it (`pipe watch
+ * --keep-open`, between builds) lends it: its holder note says so, and another pipe process
+ * that finds the file held by it asks for it by writing a request beside the file. The lender
+ * sees the request at once (the folder is watched, not polled), lets go of the file, and
+ * opens it again when it next needs it, waiting for the other process as for any holder.
+ */
+
+/** Beside the warehouse: the request of a process that wants a lent file. */
+export const requestFile = (path: string) => `${path}.pipe-wanted`;
+
+/** Asks the process lending `path` to let go of it. A courtesy: failing to ask is waiting in vain. */
+export function askFor(path: string): void {
+  try {
+    writeFileSync(requestFile(path), JSON.stringify({ pid: process.pid, at: new Date().toISOString() }));
+  } catch {
+    // The folder cannot be written to: the holder is not asked, and the open fails as held.
+  }
+}
+
+export interface Requests {
+  close(): void;
+}
+
+/**
+ * Calls `onRequest` (once) when another process asks for `path`, including a request already
+ * there; the request is taken away as it is answered.
+ */
+export function onRequest(path: string, onRequest: () => void): Requests {
+  const file = requestFile(path);
+  let watcher: FSWatcher | undefined;
+  let answered = false;
+  const close = () => {
+    watcher?.close();
+    watcher = undefined;
+  };
+  const check = () => {
+    if (answered || !existsSync(file)) return;
+    answered = true;
+    close();
+    rmSync(file, { force: true });
+    onRequest();
+  };
+  try {
+    watcher = watchFolder(dirname(file), (_event, name) => {
+      if (name === null || name === basename(file)) check();
+    });
+    watcher.on('error', close);
+  } catch {
+    // A folder that cannot be watched: no request is heard, and the file is kept until the lender needs it no more.
+  }
+  check();
+  return { close };
+}
