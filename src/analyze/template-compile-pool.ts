@@ -5,6 +5,7 @@ import { Script } from 'node:vm';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import nunjucks from 'nunjucks';
 import { installJinjaSyntax } from './jinja/syntax.js';
+import { distUrl } from '../install-paths.js';
 
 /**
  * Nunjucks' compiler (lexer, parser, compiler to JavaScript) run on several threads at once,
@@ -160,9 +161,9 @@ function share(jobs: readonly CompileJob[], asyncFilters: readonly string[]): Sh
   return { control: new Int32Array(new SharedArrayBuffer(12)), text, offsets, paths: jobs.map((j) => j.path), optsOf, opts, asyncFilters };
 }
 
-/** The built worker's script beside this module: none when pipe runs from its TypeScript sources. */
+/** The built worker's script in dist/: none when pipe runs from its TypeScript sources. */
 function workerScript(): string | undefined {
-  const script = fileURLToPath(new URL('./template-compile-worker.js', import.meta.url));
+  const script = fileURLToPath(distUrl('analyze/template-compile-worker.js'));
   return existsSync(script) ? script : undefined;
 }
 

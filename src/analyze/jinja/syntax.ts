@@ -4,6 +4,7 @@ import { locate, MacroReturn } from './errors.js';
 import { getattr, getitem, setattr, slice } from './members.js';
 import { and, binary, compareChain, contains, dictKey, loopSource, or, unary, unpack, type BinaryOp } from './operators.js';
 import { pyBool, pyStr, SafeString, tuple } from './values.js';
+import { BUNDLED, distUrl } from '../../install-paths.js';
 
 /**
  * Jinja's syntax and semantics where Nunjucks differs, installed into Nunjucks' lexer, parser,
@@ -172,8 +173,8 @@ const HELPERS = {
 let installed = false;
 
 /** Installs Jinja's semantics into Nunjucks, once per process (Nunjucks' own compat layer first). */
-/** This module's own file: its text is part of what decides compiled templates (see template-code-cache.ts). */
-export const JINJA_SYNTAX_MODULE = import.meta.url;
+/** This module's own file (its compiled one beside the bundle): its text is part of what decides compiled templates (see template-code-cache.ts). */
+export const JINJA_SYNTAX_MODULE = BUNDLED ? distUrl('analyze/jinja/syntax.js').href : import.meta.url;
 
 export function installJinjaSyntax(): void {
   if (installed) return;

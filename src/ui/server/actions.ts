@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProjectOptions } from '../../commands/context.js';
 import { UiProblem } from './project-data.js';
+import { distUrl } from '../../install-paths.js';
 
 /**
  * What `pipe ui --allow-actions` does: start a retry or a backfill as the command line would,
@@ -14,8 +15,8 @@ import { UiProblem } from './project-data.js';
  * page down.
  */
 
-/** The pipe binary beside this module in dist/. */
-export const PIPE_MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+/** The pipe binary in dist/. */
+export const PIPE_MAIN = fileURLToPath(distUrl('cli/main.js'));
 
 export interface Actions {
   readonly allowed: boolean;

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { ProjectOptions } from '../../commands/context.js';
 import { makeActions } from './actions.js';
 import { answerApi, apiRoutes } from './routes.js';
+import { distUrl } from '../../install-paths.js';
 
 /**
  * `pipe ui`'s HTTP server: the page's files, built with pipe (`npm run build` bundles
@@ -16,8 +17,8 @@ import { answerApi, apiRoutes } from './routes.js';
 export const DEFAULT_UI_PORT = 4180;
 export const DEFAULT_UI_HOST = '127.0.0.1';
 
-/** Where the built page is, beside this module in dist/. */
-export const BUILT_ASSETS = fileURLToPath(new URL('../web/', import.meta.url));
+/** Where the built page is in dist/. */
+export const BUILT_ASSETS = fileURLToPath(distUrl('ui/web/'));
 
 export interface UiServerOptions extends ProjectOptions {
   readonly host?: string;
