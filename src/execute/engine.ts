@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Interval } from '../dates/dates.js';
@@ -8,7 +7,6 @@ import type { Task } from '../plan/task.js';
 import { taskMaterialization } from '../plan/materializations.js';
 import { sleep } from '../util/sleep.js';
 import { DuckDBWarehouse, type OpenOptions } from '../warehouse/duckdb/duckdb-warehouse.js';
-import { askFor, requestFile } from '../warehouse/duckdb/hand-over.js';
 import { DUCKDB } from '../warehouse/duckdb/dialect.js';
 import { DuckLakeWarehouse } from '../warehouse/ducklake/ducklake-warehouse.js';
 import { isCommitConflict } from '../warehouse/ducklake/dialect.js';
@@ -156,7 +154,7 @@ export class Engine {
       return engine.handle();
     }
     const lake = options.setup?.lake;
-    const opening = (lake ? DuckLakeWarehouse.open(path, lake, options) : openAsking(path, options)).then((w: Warehouse) => new Engine(key, w, readOnly));
+    const opening = (lake ? DuckLakeWarehouse.open(path, lake, options) : DuckDBWarehouse.open(path, options)).then((w: Warehouse) => new Engine(key, w, readOnly));
     Engine.byPath.set(key, opening);
     try {
       return (await opening).handle();
@@ -467,30 +465,3 @@ export async function throwIfStopped(signal: AbortSignal | undefined): Promise<v
   for (let turn = 0; turn < 2; turn++) await new Promise<void>((res) => setImmediate(res));
   signal.throwIfAborted();
 }
-
-/** How long an open waits for a process that lends the file to let go of it once asked. */
-const LEND_WAIT_MS = 5000;
-
-/**
- * Opens the DuckDB file; held by a process that lends it (see hand-over.ts), asks for it and
- * waits for that process to let go of it, up to LEND_WAIT_MS. A holder that does not lend it,
- * or still holds it then, fails the open as held.
- */
-async function openAsking(path: string, options: OpenOptions): Promise<DuckDBWarehouse> {
-  const until = Date.now() + LEND_WAIT_MS;
-  /** The process asked: letting go takes it a moment (a large file's catalog is written back), its note gone meanwhile. */
-  let asked: number | undefined;
-  for (;;) {
-    try {
-      return await DuckDBWarehouse.open(path, options);
-    } catch (e) {
-      if (!(e instanceof WarehouseLockedError) || options.ask === false || Date.now() >= until) throw e;
-      const lends = e.holder?.lends === true;
-      if (!lends && (asked === undefined || e.holderPid !== asked)) throw e;
-      if (lends && !existsSync(requestFile(path))) askFor(path);
-      if (lends) asked = e.holderPid;
-      await sleep(25);
-    }
-  }
-}
-

@@ -1,6 +1,8 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { duckdbClient } from './duckdb-client.js';
+import { askFor, requestFile } from './hand-over.js';
+import { sleep } from '../../util/sleep.js';
 import { DUCKDB } from './dialect.js';
 import type { Dialect } from '../dialect.js';
 import { setUpConnection, setUpInstance } from './duckdb-setup.js';
@@ -182,6 +184,9 @@ export interface OpenOptions {
   readonly ask?: boolean;
 }
 
+/** How long an open waits for a process that lends the file to let go of it once asked. */
+const LEND_WAIT_MS = 5000;
+
 /** Beside the warehouse while pipe writes to it: who holds it, for the message others see. */
 export const holderFile = (path: string) => `${path}.pipe-holder.json`;
 
@@ -214,8 +219,30 @@ export class DuckDBWarehouse implements Warehouse {
    * it. A path that cannot be a warehouse fails with a WarehouseOpenError, another process
    * holding the file with a WarehouseLockedError, a setup entry DuckDB refuses with a
    * DiagnosticError at that entry; a failed open leaves nothing behind on disk.
+   *
+   * Held by a process that lends the file (see hand-over.ts), asks for it and waits for that
+   * process to let go of it, up to LEND_WAIT_MS; a holder that does not lend it, or still
+   * holds it then, fails the open as held. Not with `ask: false`.
    */
   static async open(path: string, options: OpenOptions = {}): Promise<DuckDBWarehouse> {
+    const until = Date.now() + LEND_WAIT_MS;
+    /** The process asked: letting go takes it a moment (a large file's catalog is written back), its note gone meanwhile. */
+    let asked: number | undefined;
+    for (;;) {
+      try {
+        return await DuckDBWarehouse.openOnce(path, options);
+      } catch (e) {
+        if (!(e instanceof WarehouseLockedError) || options.ask === false || Date.now() >= until) throw e;
+        const lends = e.holder?.lends === true;
+        if (!lends && (asked === undefined || e.holderPid !== asked)) throw e;
+        if (lends && !existsSync(requestFile(path))) askFor(path);
+        if (lends) asked = e.holderPid;
+        await sleep(25);
+      }
+    }
+  }
+
+  private static async openOnce(path: string, options: OpenOptions): Promise<DuckDBWarehouse> {
     const readOnly = Boolean(options.readOnly);
     const client = await duckdbClient();
     const { exists, created } = prepareWarehousePath(path, readOnly);
