@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
+import { cachedDataVersionTag } from 'node:v8';
 import { Script } from 'node:vm';
 import { PIPE_VERSION } from '../version.js';
 import { PackStore, sha256, type PackEntry, type PackStoreStats } from '../project/pack-store.js';
@@ -25,7 +26,10 @@ import { JINJA_SYNTAX_MODULE } from './jinja/syntax.js';
 
 const FORMAT = 'pipe-template-code 3';
 /**
- * V8's code cache of a pack's script, beside the pack: `<pack>.<V8 version>.v8`. Its header
+ * V8's code cache of a pack's script, beside the pack: `<pack>.<V8 version>-<tag>.v8`, the tag
+ * V8's own for the flags and CPU features a code cache is valid under (cachedDataVersionTag):
+ * V8 refuses a cache made under other flags (`NODE_OPTIONS=--max-old-space-size=…`), and
+ * processes of two sets of flags would otherwise each replace the other's at every compile. Its header
  * names the script it was made for (the pack's name when the pack is whole, else the hash of
  * the script's source) and the hash of the data, both checked
  * before V8 sees the data (V8 itself checks only its version, its flags and the source's length).
@@ -105,7 +109,7 @@ interface PackScript {
 }
 
 function codeCachePath(dir: string, pack: string): string {
-  return join(dir, `${pack}.${process.versions.v8}${CODE_CACHE_EXTENSION}`);
+  return join(dir, `${pack}.${process.versions.v8}-${cachedDataVersionTag()}${CODE_CACHE_EXTENSION}`);
 }
 
 export class TemplateCodeCache extends PackStore {

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { cachedDataVersionTag } from 'node:v8';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -159,7 +160,7 @@ describe('the compiled-template cache', () => {
     expect(codeCaches()).toEqual([]);
     // The first compile that reads the pack compiles its script and keeps V8's cache of it.
     expect((await compiled(dir)).models).toEqual(cold.models);
-    expect(codeCaches()).toEqual([`${packs(cacheOf(dir))[0]}.${process.versions.v8}.v8`]);
+    expect(codeCaches()).toEqual([`${packs(cacheOf(dir))[0]}.${process.versions.v8}-${cachedDataVersionTag()}.v8`]);
     const third = await compiled(dir);
     expect(third).toEqual({ models: cold.models, compiles: [] });
   });
@@ -204,6 +205,33 @@ console.log(JSON.stringify({ values, codeCacheHits, codeCacheRejected, codeCache
     // Made again, for the same script.
     expect(readFileSync(join(dir, file)).subarray(0, eol).toString('latin1').split(' ')[2]).toBe(sourceHash);
     expect(readFileSync(join(dir, file)).length).toBeGreaterThan(junk.length + eol + 1);
+  });
+
+  it('keeps a code cache per set of V8 flags: a process started with other flags neither takes nor replaces this one', () => {
+    const dir = packOfTwo();
+    const used = () => {
+      const cache = new TemplateCodeCache(dir);
+      const values = ['a', 'b'].map((k) => (cache.load(k)?.() as { root(): string }).root());
+      cache.flush();
+      const { codeCacheHits, codeCacheRejected, codeCacheWritten } = cache.stats;
+      return { values, codeCacheHits, codeCacheRejected, codeCacheWritten };
+    };
+    expect(used()).toMatchObject({ codeCacheHits: 0, codeCacheWritten: 1 });
+    const module = new URL('../../dist/analyze/template-code-cache.js', import.meta.url).href;
+    const script = `const { TemplateCodeCache } = await import(${JSON.stringify(module)});
+const cache = new TemplateCodeCache(${JSON.stringify(dir)});
+const values = ['a', 'b'].map((k) => cache.load(k)().root());
+cache.flush();
+const { codeCacheHits, codeCacheRejected, codeCacheWritten } = cache.stats;
+console.log(JSON.stringify({ values, codeCacheHits, codeCacheRejected, codeCacheWritten }));`;
+    // A heap limit of its own: V8 refuses a code cache made under other flags.
+    const other = () => spawnSync(process.execPath, ['--max-old-space-size=3000', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const first = other();
+    expect(first.stderr).toBe('');
+    expect(JSON.parse(first.stdout)).toEqual({ values: ['a', 'b'], codeCacheHits: 0, codeCacheRejected: 0, codeCacheWritten: 1 });
+    expect(readdirSync(dir).filter((f) => f.endsWith('.v8'))).toHaveLength(2);
+    expect(JSON.parse(other().stdout)).toEqual({ values: ['a', 'b'], codeCacheHits: 1, codeCacheRejected: 0, codeCacheWritten: 0 });
+    expect(used()).toEqual({ values: ['a', 'b'], codeCacheHits: 1, codeCacheRejected: 0, codeCacheWritten: 0 });
   });
 
   it('hashes a pack and its code cache once while they are unchanged, and again once either is written to', () => {
