@@ -107,6 +107,30 @@ function packOfTwo(): string {
   return dir;
 }
 
+/** Loads and renders both templates of a pack of two (packOfTwo) here; what its code cache did. */
+function usedHere(dir: string) {
+  const cache = new TemplateCodeCache(dir);
+  const values = ['a', 'b'].map((k) => (cache.load(k)?.() as { root(): string }).root());
+  cache.flush();
+  const { codeCacheHits, codeCacheRejected, codeCacheWritten } = cache.stats;
+  return { values, codeCacheHits, codeCacheRejected, codeCacheWritten };
+}
+
+/**
+ * The same in a process of its own, started with `flags` (V8 reads code caches only for a
+ * script it has not compiled yet, and checks them against its own flags): prints the result.
+ */
+function usedInProcess(dir: string, flags: readonly string[] = []) {
+  const module = new URL('../../dist/analyze/template-code-cache.js', import.meta.url).href;
+  const script = `const { TemplateCodeCache } = await import(${JSON.stringify(module)});
+const cache = new TemplateCodeCache(${JSON.stringify(dir)});
+const values = ['a', 'b'].map((k) => cache.load(k)().root());
+cache.flush();
+const { codeCacheHits, codeCacheRejected, codeCacheWritten } = cache.stats;
+console.log(JSON.stringify({ values, codeCacheHits, codeCacheRejected, codeCacheWritten }));`;
+  return spawnSync(process.execPath, [...flags, '--input-type=module', '-e', script], { encoding: 'utf8' });
+}
+
 describe('the compiled-template cache', () => {
   it('compiles nothing on a warm cache, and gives the same SQL and hashes as a cold one', async () => {
     const dir = tempProject(PROJECT);
@@ -167,13 +191,7 @@ describe('the compiled-template cache', () => {
 
   it("uses a pack's code cache only when it is whole and made for the pack's script, and makes it again otherwise", () => {
     const dir = packOfTwo();
-    const used = () => {
-      const cache = new TemplateCodeCache(dir);
-      const values = ['a', 'b'].map((k) => (cache.load(k)?.() as { root(): string }).root());
-      cache.flush();
-      const { codeCacheHits, codeCacheRejected, codeCacheWritten } = cache.stats;
-      return { values, codeCacheHits, codeCacheRejected, codeCacheWritten };
-    };
+    const used = () => usedHere(dir);
     expect(used()).toEqual({ values: ['a', 'b'], codeCacheHits: 0, codeCacheRejected: 0, codeCacheWritten: 1 });
     expect(used()).toEqual({ values: ['a', 'b'], codeCacheHits: 1, codeCacheRejected: 0, codeCacheWritten: 0 });
     const [file] = readdirSync(dir).filter((f) => f.endsWith('.v8'));
@@ -192,14 +210,7 @@ describe('the compiled-template cache', () => {
     const junk = Buffer.from('not a code cache of V8');
     const sourceHash = bytes.subarray(0, eol).toString('latin1').split(' ')[2];
     writeFileSync(join(dir, file), Buffer.concat([Buffer.from(`${format} ${version} ${sourceHash} ${createHash('sha256').update(junk).digest('hex')}\n`), junk]));
-    const module = new URL('../../dist/analyze/template-code-cache.js', import.meta.url).href;
-    const script = `const { TemplateCodeCache } = await import(${JSON.stringify(module)});
-const cache = new TemplateCodeCache(${JSON.stringify(dir)});
-const values = ['a', 'b'].map((k) => cache.load(k)().root());
-cache.flush();
-const { codeCacheHits, codeCacheRejected, codeCacheWritten } = cache.stats;
-console.log(JSON.stringify({ values, codeCacheHits, codeCacheRejected, codeCacheWritten }));`;
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    const child = usedInProcess(dir);
     expect(child.stderr).toBe('');
     expect(JSON.parse(child.stdout)).toEqual({ values: ['a', 'b'], codeCacheHits: 0, codeCacheRejected: 1, codeCacheWritten: 1 });
     // Made again, for the same script.
@@ -209,23 +220,10 @@ console.log(JSON.stringify({ values, codeCacheHits, codeCacheRejected, codeCache
 
   it('keeps a code cache per set of V8 flags: a process started with other flags neither takes nor replaces this one', () => {
     const dir = packOfTwo();
-    const used = () => {
-      const cache = new TemplateCodeCache(dir);
-      const values = ['a', 'b'].map((k) => (cache.load(k)?.() as { root(): string }).root());
-      cache.flush();
-      const { codeCacheHits, codeCacheRejected, codeCacheWritten } = cache.stats;
-      return { values, codeCacheHits, codeCacheRejected, codeCacheWritten };
-    };
+    const used = () => usedHere(dir);
     expect(used()).toMatchObject({ codeCacheHits: 0, codeCacheWritten: 1 });
-    const module = new URL('../../dist/analyze/template-code-cache.js', import.meta.url).href;
-    const script = `const { TemplateCodeCache } = await import(${JSON.stringify(module)});
-const cache = new TemplateCodeCache(${JSON.stringify(dir)});
-const values = ['a', 'b'].map((k) => cache.load(k)().root());
-cache.flush();
-const { codeCacheHits, codeCacheRejected, codeCacheWritten } = cache.stats;
-console.log(JSON.stringify({ values, codeCacheHits, codeCacheRejected, codeCacheWritten }));`;
     // A heap limit of its own: V8 refuses a code cache made under other flags.
-    const other = () => spawnSync(process.execPath, ['--max-old-space-size=3000', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const other = () => usedInProcess(dir, ['--max-old-space-size=3000']);
     const first = other();
     expect(first.stderr).toBe('');
     expect(JSON.parse(first.stdout)).toEqual({ values: ['a', 'b'], codeCacheHits: 0, codeCacheRejected: 0, codeCacheWritten: 1 });
