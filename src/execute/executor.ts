@@ -197,12 +197,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
         else await runAlone(m.task, session, true);
       }
     };
-    const next = (): Task | undefined => {
-      if (signal?.aborted) return undefined;
-      const taken = queue.take();
-      if (taken?.progress) progress(taken.progress);
-      return taken?.task;
-    };
+    const next = (): Task | undefined => (signal?.aborted ? undefined : take());
     try {
       for (let task: Task | undefined = first; task !== undefined; ) {
         const joins = batchable(task);
@@ -232,17 +227,23 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     await settle(task, 'cancelled', session);
   };
 
+  /** The next task the queue hands out, its progress told. */
+  const take = (): Task | undefined => {
+    const taken = queue.take();
+    if (taken?.progress) progress(taken.progress);
+    return taken?.task;
+  };
+
   let active = 0;
   let resolveAll!: () => void;
   let rejectAll!: (e: unknown) => void;
   /** Starts a lane for each task the queue hands out while threads are free. */
   const dispatch = () => {
     while (!signal?.aborted) {
-      const taken = queue.take();
-      if (!taken) break;
-      if (taken.progress) progress(taken.progress);
+      const task = take();
+      if (!task) break;
       active++;
-      lane(taken.task).then(() => {
+      lane(task).then(() => {
         active--;
         dispatch();
       }, rejectAll);

@@ -233,10 +233,10 @@ export class DuckDBWarehouse implements Warehouse {
         return await DuckDBWarehouse.openOnce(path, options);
       } catch (e) {
         if (!(e instanceof WarehouseLockedError) || options.ask === false || Date.now() >= until) throw e;
-        const lends = e.holder?.lends === true;
-        if (!lends && (asked === undefined || e.holderPid !== asked)) throw e;
-        if (lends && !existsSync(requestFile(path))) askFor(path);
-        if (lends) asked = e.holderPid;
+        if (e.holder?.lends === true) {
+          if (!existsSync(requestFile(path))) askFor(path);
+          asked = e.holderPid;
+        } else if (asked === undefined || e.holderPid !== asked) throw e;
         await sleep(25);
       }
     }
