@@ -1,7 +1,7 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { stampOf } from '../util/stat-stamp.js';
+import { settledAt, stampOf } from '../util/stat-stamp.js';
 
 /**
  * Values kept on disk between processes in a folder of packs, found by a key that is the hash
@@ -34,12 +34,6 @@ export const MAX_PACKS = 32;
 const PRUNED_MARKER = '.pruned';
 /** Beside a file checked whole (`<file>.checked`): the stamp the file had when its content matched its hash. */
 const CHECKED_EXTENSION = '.checked';
-/**
- * How long after its last change a file's stamp is kept as checked: a write within the same
- * tick of the file system's clock (milliseconds, or a second or two on some file systems)
- * could change the content and leave the times, and so the stamp, as they were.
- */
-const SETTLED_MS = 3_000;
 
 /** What a process did with a pack store: how a test shows that a warm cache makes nothing. */
 export interface PackStoreStats {
@@ -160,7 +154,7 @@ export class PackStore {
    * matched its hash, its stamp (see statStamp) is kept beside it, and a file with that very
    * stamp is that file (a write changes its times, a file renamed over it its inode). Taken
    * before the file is read, so that a write while it is read changes it. `settled`: the stamp
-   * to keep when the file matches, absent while a write could still leave it unchanged (see SETTLED_MS).
+   * to keep when the file matches, absent while a write could still leave it unchanged (see settledAt).
    */
   protected stampCheck(path: string): { readonly checked: boolean; readonly settled?: string } {
     let stamp: { readonly stamp: string; readonly changedAtMs: number };
@@ -175,7 +169,7 @@ export class PackStore {
     } catch {
       // Never found whole, or not since the folder was cleared: hashed.
     }
-    return { checked: kept === stamp.stamp, ...(this.now() - stamp.changedAtMs > SETTLED_MS ? { settled: stamp.stamp } : {}) };
+    return { checked: kept === stamp.stamp, ...(settledAt(stamp, this.now()) ? { settled: stamp.stamp } : {}) };
   }
 
   /** Keeps the stamp of a file just found whole by its hash (see stampCheck); an unwritable folder keeps nothing. */

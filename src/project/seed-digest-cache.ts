@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { PIPE_VERSION } from '../version.js';
-import { stampOf } from '../util/stat-stamp.js';
+import { settledAt, stampOf } from '../util/stat-stamp.js';
 import { PackStore, sha256 } from './pack-store.js';
 
 /**
@@ -17,9 +17,6 @@ import { PackStore, sha256 } from './pack-store.js';
  */
 
 const FORMAT = 'pipe-seed-digest 1';
-
-/** How long a file must have been left unchanged for its stamp to say its content (see above). */
-const SETTLED_MS = 3_000;
 
 export function seedDigestCacheDir(root: string): string {
   return join(root, '.pipe', 'seeds');
@@ -71,7 +68,7 @@ export class SeedDigestCache extends PackStore {
     }
     // The stamp was taken before the file is read: a write meanwhile changes the file's stamp, and this entry is never found.
     const made = make();
-    if (this.now() - stamp.changedAtMs > SETTLED_MS) {
+    if (settledAt(stamp, this.now())) {
       const text = typeof made.head === 'string';
       this.write(key, JSON.stringify({ hash: made.hash, head: Buffer.from(made.head).toString('base64'), text }));
     }

@@ -16,3 +16,15 @@ export function stampOf(path: string): { readonly stamp: string; readonly change
   const changed = s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs;
   return { stamp: `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino}`, changedAtMs: Number(changed / 1_000_000n) };
 }
+
+/**
+ * How long a file must have been left unchanged for its stamp to say its content: a write
+ * within the same tick of the file system's clock (milliseconds, or a second or two on some
+ * file systems) could change the content and leave the times, and so the stamp, as they were.
+ */
+const SETTLED_MS = 3_000;
+
+/** Whether a stamp taken at `now` can stand for the file's content (see SETTLED_MS). */
+export function settledAt(stamp: { readonly changedAtMs: number }, now: number): boolean {
+  return now - stamp.changedAtMs > SETTLED_MS;
+}
