@@ -107,6 +107,11 @@ export interface Analyzed {
   /** The selection has a `result:` term (see Chosen.readsResults). */
   readonly readsResults: boolean;
   /**
+   * The same analysis, selected with these latest builds: what a command that reads them only
+   * for a `result:` term calls once it knows there is one (the history is not read otherwise).
+   */
+  readonly withBuilds: (builds: BuildResults) => Analyzed;
+  /**
    * Set when the selection has `state:` terms, which read the warehouse: the selection made
    * with the nodes' states (see assess-coverage.ts), with the notes it adds. `selected` is
    * then not the answer.
@@ -180,29 +185,33 @@ export function analyzeAndSelect(
     ...(hasErrors(analysis.diagnostics) ? [...files.models, ...files.snapshots].map((m) => m.name).filter((n) => !analysis.nodes.has(n)) : []),
     ...(files.leftOut ?? []),
   ]);
-  const chosen = choose(analysis, validated, options, pipeline, broken, cache);
-  diagnostics.push(...chosen.diagnostics);
-  if (chosen.needsState && !options.stateSelection) {
-    diagnostics.push(
-      error('state-needs-warehouse', 'the state: method selects by what the warehouse records, and this command does not read the warehouse', undefined, {
-        hint: 'select by state: with pipe status, run, backfill, compile, test, ls or dag',
-      }),
-    );
-  }
-  if (hasErrors(diagnostics)) throw new DiagnosticError(diagnostics);
-  const withStates = (states: ReadonlyMap<string, ReadonlySet<NodeState>>) => {
-    const again = chooseSelection(analysis, validated, options, pipeline, broken, options.builds, states);
-    if (hasErrors(again.diagnostics)) throw new DiagnosticError(again.diagnostics);
-    return { selected: again.selected, notes: again.notes.filter((n) => !chosen.notes.includes(n)) };
+  const selectedWith = (builds: BuildResults | undefined): Analyzed => {
+    const chosen = choose(analysis, validated, { ...options, builds }, pipeline, broken, cache);
+    const found = [...diagnostics, ...chosen.diagnostics];
+    if (chosen.needsState && !options.stateSelection) {
+      found.push(
+        error('state-needs-warehouse', 'the state: method selects by what the warehouse records, and this command does not read the warehouse', undefined, {
+          hint: 'select by state: with pipe status, run, backfill, compile, test, ls or dag',
+        }),
+      );
+    }
+    if (hasErrors(found)) throw new DiagnosticError(found);
+    const withStates = (states: ReadonlyMap<string, ReadonlySet<NodeState>>) => {
+      const again = chooseSelection(analysis, validated, options, pipeline, broken, builds, states);
+      if (hasErrors(again.diagnostics)) throw new DiagnosticError(again.diagnostics);
+      return { selected: again.selected, notes: again.notes.filter((n) => !chosen.notes.includes(n)) };
+    };
+    return {
+      analysis,
+      selected: chosen.selected,
+      defaultSelector: chosen.defaultSelector,
+      notes: chosen.notes,
+      readsResults: chosen.readsResults,
+      withBuilds: selectedWith,
+      ...(chosen.needsState ? { withStates } : {}),
+    };
   };
-  return {
-    analysis,
-    selected: chosen.selected,
-    defaultSelector: chosen.defaultSelector,
-    notes: chosen.notes,
-    readsResults: chosen.readsResults,
-    ...(chosen.needsState ? { withStates } : {}),
-  };
+  return selectedWith(options.builds);
 }
 
 /**

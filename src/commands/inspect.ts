@@ -13,7 +13,6 @@ import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import { processAlive, readRunLogs, type LoggedRun } from '../run-log/run-log-reader.js';
 import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
 import { readBuildResults } from './build-results.js';
-import type { BuildResults } from './choose-selection.js';
 import { openFor } from './lifecycle.js';
 import { selectByState } from './state-selection.js';
 import { openProject, templateCacheOf } from './open-project.js';
@@ -170,13 +169,12 @@ export async function listNodes(options: GraphOptions): Promise<DagNode[]> {
   const project = openProject(options);
   const { interval } = resolveInterval(options.date, options.clock);
   const templateCache = templateCacheOf(project);
-  const analyze = (builds?: BuildResults) => analyzeAndSelect(project.files, { ...options, interval, validated: project, builds, stateSelection: true, templateCache });
-  let analyzed = analyze();
+  let analyzed = analyzeAndSelect(project.files, { ...options, interval, validated: project, stateSelection: true, templateCache });
   let selected = analyzed.selected;
   if (analyzed.readsResults || analyzed.withStates) {
     const { warehouse, catalog } = await catalogIfExists(project.warehousePath, { readOnly: true, setup: project.warehouseSetup });
     try {
-      if (analyzed.readsResults) analyzed = analyze(await readBuildResults(warehouse));
+      if (analyzed.readsResults) analyzed = analyzed.withBuilds(await readBuildResults(warehouse));
       emitAnalysisNotes(analyzed, options.emit);
       selected = analyzed.selected;
       if (analyzed.withStates) {

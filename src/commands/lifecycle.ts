@@ -102,8 +102,10 @@ export async function prepare(
     access === 'none' ? { warehouse: undefined, catalog: new Catalog() } : await catalogIfExists(dbPath, { readOnly: access === 'read', setup }, wait);
   try {
     const tables = catalog.only('table');
-    const builds: BuildResults = access === 'none' ? { kind: 'unknown', why: 'the warehouse was not read' } : await readBuildResults(warehouse, options.resultsBefore);
-    const analyzed = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project, builds, stateSelection: true, templateCache: templateCacheOf(project) });
+    const unread: BuildResults = { kind: 'unknown', why: 'the warehouse was not read' };
+    let analyzed = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project, builds: unread, stateSelection: true, templateCache: templateCacheOf(project) });
+    // The latest builds are read from the whole history, and only `result:` selects by them.
+    if (analyzed.readsResults && access !== 'none') analyzed = analyzed.withBuilds(await readBuildResults(warehouse, options.resultsBefore));
     emitAnalysisNotes(analyzed, options.emit);
     const { analysis, selected, withStates } = analyzed;
     const prepared = await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup });

@@ -197,7 +197,7 @@ export class LatestBuilds {
 export async function readLatestBuilds(session: WarehouseSession, nodes?: readonly string[]): Promise<LatestBuilds> {
   const out = new LatestBuilds();
   if (nodes !== undefined && nodes.length === 0) return out;
-  const only = (column: string) => (nodes === undefined ? 'TRUE' : `${column} IN (${nodes.map(quoteLiteral).join(', ')})`);
+  const only = (column: string) => (nodes === undefined ? 'TRUE' : session.dialect.memberOf(column, nodes));
   const builds = await session.query(
     `WITH resets AS (SELECT node, max(built_at) AS at FROM ${BUILDS_TABLE} WHERE kind = 'reset' AND ${only('node')} GROUP BY node),
      valid AS (

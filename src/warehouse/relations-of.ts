@@ -1,4 +1,4 @@
-import { quoteLiteral, relationName } from '../sql/sql-text.js';
+import { relationName } from '../sql/sql-text.js';
 import { Catalog, type RelationType } from './run-state.js';
 import type { WarehouseSession } from './warehouse.js';
 
@@ -12,8 +12,8 @@ export async function readRelationsOf(session: WarehouseSession, relations: read
   if (relations.length === 0) return out;
   // The relation's name as relationName writes it, lowercased as Catalog keys are.
   const named = `lower('"' || replace(schema_name, '"', '""') || '"."' || replace(name, '"', '""') || '"')`;
-  const wanted = [...new Set(relations.map((r) => r.toLowerCase()))].map(quoteLiteral).join(', ');
-  const rows = await session.query(`SELECT schema_name, name, type FROM (${session.dialect.relations()}) AS r WHERE ${named} IN (${wanted})`);
+  const wanted = session.dialect.memberOf(named, [...new Set(relations.map((r) => r.toLowerCase()))]);
+  const rows = await session.query(`SELECT schema_name, name, type FROM (${session.dialect.relations()}) AS r WHERE ${wanted}`);
   for (const r of rows) out.set(relationName(String(r.schema_name), String(r.name)), r.type as RelationType);
   return out;
 }

@@ -454,7 +454,7 @@ export interface RunSummaryRow extends Row {
  * left empty (no error after a success, no "will retry" after the last try) stays empty, never
  * filled in from an earlier attempt.
  */
-function latestResults(d: Dialect, columns: ReadonlySet<string> = new Set()): string {
+function latestResults(d: Dialect, columns: ReadonlySet<string> = new Set(), runId?: string): string {
   const latest = (value: string) => d.latest(value, `attempt * 1000000000000 + ${d.epochMs('ended_at')}`);
   return `(SELECT run_id, task_id, ${latest('status')} AS status, ${columns.has('worker') ? latest('worker') : 'NULL::INTEGER'} AS worker,
     ${columns.has('runner') ? latest('runner') : 'NULL::VARCHAR'} AS runner,
@@ -462,7 +462,16 @@ function latestResults(d: Dialect, columns: ReadonlySet<string> = new Set()): st
     ${latest('rows')} AS rows,
     ${latest('error')} AS error,
     ${latest('detail')} AS detail
-  FROM ${STATE_SCHEMA}.task_results GROUP BY run_id, task_id)`;
+  FROM ${STATE_SCHEMA}.task_results ${ofRun('run_id', runId)} GROUP BY run_id, task_id)`;
+}
+
+/**
+ * The condition that keeps the rows of one run when `runId` is given (none otherwise): written
+ * into each part of a query that reads one run, so that reading it costs what the run holds,
+ * not what the whole history does.
+ */
+function ofRun(column: string, runId: string | undefined): string {
+  return runId === undefined ? '' : `WHERE ${column} = ${quoteLiteral(runId)}`;
 }
 
 /** The latest runs, newest first; or the one run `runId`. */
@@ -477,9 +486,9 @@ export async function listRuns(session: WarehouseSession, limit: number, runId?:
         count(*) FILTER (WHERE l.status = 'cancelled')::INTEGER AS cancelled,
         count(t.task_id) FILTER (WHERE l.status IS NULL)::INTEGER AS pending
      FROM ${STATE_SCHEMA}.runs r
-     LEFT JOIN ${STATE_SCHEMA}.tasks t USING (run_id)
-     LEFT JOIN ${latestResults(session.dialect)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
-     ${runId === undefined ? '' : `WHERE r.run_id = ${quoteLiteral(runId)}`}
+     LEFT JOIN (SELECT * FROM ${STATE_SCHEMA}.tasks ${ofRun('run_id', runId)}) t USING (run_id)
+     LEFT JOIN ${latestResults(session.dialect, undefined, runId)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     ${ofRun('r.run_id', runId)}
      GROUP BY ALL ORDER BY any_value(r.started_at) DESC, r.run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
   );
   // A retry may itself be retried: follow each run's latest retry to the last of the family.
@@ -537,7 +546,7 @@ export async function runTasks(session: WarehouseSession, runId: string): Promis
         strftime(l.started_at, '%Y-%m-%d %H:%M:%S') AS started_at, strftime(l.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at,
         l.rows::DOUBLE AS rows, l.error, l.detail, t.sql_hash, l.worker, l.runner
      FROM ${STATE_SCHEMA}.tasks t
-     LEFT JOIN ${latestResults(session.dialect, await taskResultColumns(session))} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     LEFT JOIN ${latestResults(session.dialect, await taskResultColumns(session), runId)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      WHERE t.run_id = ${quoteLiteral(runId)} ORDER BY t.seq`,
   );
   return rows as TaskRow[];
@@ -611,7 +620,7 @@ export async function unfinishedTasks(session: WarehouseSession, runId: string):
      )
      SELECT t.task_id, coalesce(l.status, 'pending') AS status
      FROM ${STATE_SCHEMA}.tasks t
-     LEFT JOIN ${latestResults(session.dialect)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
+     LEFT JOIN ${latestResults(session.dialect, undefined, runId)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      WHERE t.run_id = ${quoteLiteral(runId)} AND t.task_id NOT IN (SELECT task_id FROM done) AND t.kind <> 'run-hook'
      ORDER BY t.seq`,
   );
@@ -659,7 +668,7 @@ export async function latestNodeResults(session: WarehouseSession, before?: stri
 export async function succeededTaskIds(session: WarehouseSession, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const rows = await session.query(
-    `SELECT DISTINCT task_id FROM ${STATE_SCHEMA}.task_results WHERE status = 'succeeded' AND task_id IN (${ids.map(quoteLiteral).join(', ')})`,
+    `SELECT DISTINCT task_id FROM ${STATE_SCHEMA}.task_results WHERE status = 'succeeded' AND ${session.dialect.memberOf('task_id', ids)}`,
   );
   return new Set(rows.map((r) => String(r.task_id)));
 }

@@ -29,6 +29,9 @@ describe('readRelationsOf', () => {
       expect([...some.keys()].sort()).toEqual(['"main"."orders"', '"main"."v_orders"', '"odd ""schema"""."mixed.case"']);
       expect(some.get('"main"."V_ORDERS"')).toBe('view');
       expect([...(await readRelationsOf(session, []))]).toEqual([]);
+      // Asked for many (a large project's written relations), the same entries.
+      const many = [...asked, ...Array.from({ length: 500 }, (_, i) => `"main"."absent_${i}"`)];
+      expect([...(await readRelationsOf(session, many))].sort()).toEqual([...some].sort());
     } finally {
       session.close();
       warehouse.close();

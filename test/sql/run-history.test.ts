@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
-import { ensureState, finishRunSql, insertRunSql, insertTasksSql, latestUnfinishedRun, runTasks, taskResultSql } from '../../src/warehouse/run-state.js';
+import { ensureState, finishRunSql, insertRunSql, insertTasksSql, latestUnfinishedRun, listRuns, runTasks, taskResultSql, unfinishedTasks } from '../../src/warehouse/run-state.js';
 import type { WarehouseSession } from '../../src/warehouse/warehouse.js';
 
 /** History shows each task as its latest attempt left it, every field from that attempt. */
@@ -35,6 +35,41 @@ describe('run history', () => {
     const tasks = Object.fromEntries((await runTasks(s, 'r')).map((t) => [t.task_id, t]));
     expect(tasks.recovered).toMatchObject({ status: 'succeeded', attempts: 2, rows: 7, error: null, detail: null });
     expect(tasks['gave-up']).toMatchObject({ status: 'failed', attempts: 3, rows: null, error: 'IO Error: busy 3', detail: null });
+  });
+
+  it("reads one run's tasks and counts from that run alone, whatever other runs hold of the same tasks", async () => {
+    const t0 = Date.parse('2023-06-01T00:00:00Z');
+    // Three runs of the same two tasks, ending each their own way: a run read alone must show its own.
+    const outcomes: [string, 'succeeded' | 'failed', 'succeeded' | 'failed'][] = [
+      ['h1', 'succeeded', 'succeeded'],
+      ['h2', 'failed', 'succeeded'],
+      ['h3', 'succeeded', 'failed'],
+    ];
+    for (const [i, [runId, a, b]] of outcomes.entries()) {
+      await s.exec(insertRunSql({ runId, command: 'run', params: {}, startedAt: t0 + i * 10_000, version: 'test' }));
+      for (const sql of insertTasksSql(runId, [
+        { id: 'a', node: 'a', kind: 'table', upstream: [] },
+        { id: 'b', node: 'b', kind: 'table', upstream: ['a'] },
+        { id: 'c', node: 'c', kind: 'table', upstream: ['b'] },
+      ]))
+        await s.exec(sql);
+      await s.exec(taskResultSql({ runId, taskId: 'a', attempt: 1, status: a, endedAt: t0 + i * 10_000 + 1000, rows: a === 'succeeded' ? i + 1 : undefined, error: a === 'failed' ? `no ${runId}` : undefined }));
+      await s.exec(taskResultSql({ runId, taskId: 'b', attempt: 1, status: b, endedAt: t0 + i * 10_000 + 2000, rows: b === 'succeeded' ? i + 1 : undefined, error: b === 'failed' ? `no ${runId}` : undefined }));
+      await s.exec(finishRunSql(runId, a === 'failed' || b === 'failed' ? 'failed' : 'succeeded', t0 + i * 10_000 + 3000));
+    }
+    const [h2] = await listRuns(s, 1, 'h2');
+    expect(h2).toMatchObject({ run_id: 'h2', status: 'failed', tasks: 3, succeeded: 1, failed: 1, pending: 1 });
+    const tasks = await runTasks(s, 'h2');
+    expect(tasks.map((t) => [t.task_id, t.status, t.rows, t.error])).toEqual([
+      ['a', 'failed', null, 'no h2'],
+      ['b', 'succeeded', 2, null],
+      ['c', 'pending', null, null],
+    ]);
+    expect(await unfinishedTasks(s, 'h3')).toEqual([
+      { taskId: 'b', status: 'failed' },
+      { taskId: 'c', status: 'pending' },
+    ]);
+    expect(await listRuns(s, 1, 'no-such-run')).toEqual([]);
   });
 
   it('a bare pipe retry picks the latest unfinished build, not a later failed pipe test', async () => {

@@ -4,6 +4,9 @@ import type { Column, CsvFault, CsvRowProblem, Dialect, ErrorLine, RelationKind,
 import { WarehouseError, type WarehouseSession } from '../warehouse.js';
 import { causeOf } from './error-causes.js';
 
+/** Up to this many values, memberOf lists them as literals. */
+const FEW_VALUES = 64;
+
 /**
  * How every seed is read: fields separated by its delimiter (a comma unless its config says
  * otherwise) with `"` quotes, the header on line 1, every row as wide as the header, comments
@@ -220,6 +223,14 @@ export const DUCKDB: Dialect = {
   epochMs: (expression) => `epoch_ms(${expression})`,
   // arg_max skips NULLs; arg_max_null does not.
   latest: (value, key) => `arg_max_null(${value}, ${key})`,
+  // Beyond a few values, one JSON literal that the engine unpacks as it runs: a list of
+  // literals is parsed value by value.
+  memberOf: (expression, values) =>
+    values.length <= FEW_VALUES
+      ? values.length === 0
+        ? 'FALSE'
+        : `${expression} IN (${values.map(quoteLiteral).join(', ')})`
+      : `${expression} IN (SELECT unnest(from_json(${quoteLiteral(JSON.stringify(values))}, '["VARCHAR"]')))`,
   relations: () => RELATIONS,
   tablesStartingWith: (prefix) => `SELECT schema_name, table_name FROM duckdb_tables()
      WHERE database_name = current_database() AND starts_with(table_name, ${quoteLiteral(prefix)})`,
