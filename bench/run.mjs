@@ -25,6 +25,7 @@ const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
 const PROBE = join(BENCH, 'lib', 'probe.mjs');
 const BASELINE = join(BENCH, 'lib', 'baseline.mjs');
+const HISTORY = join(BENCH, 'lib', 'history.mjs');
 const RESULTS = join(BENCH, 'results');
 
 const { values: opt } = parseArgs({
@@ -128,6 +129,7 @@ const results = {
   heavyBackfill: undefined,
   distributed: undefined,
   watch: undefined,
+  upToDate: undefined,
   ui: undefined,
   anchors: undefined,
   targets: [],
@@ -322,6 +324,39 @@ async function benchRun() {
     results.run.push({ models: n, ...x, overheadPerModelMs: (x.pipeMs - x.baselineMs) / n });
     log(`  pipe ${fmtMs(x.pipeMs)}, plain SQL ${fmtMs(x.baselineMs)}, ${fmtX(x.ratio)}, ${fmtMs((x.pipeMs - x.baselineMs) / n)} per model${before(x)}`);
   }
+}
+
+/**
+ * A `pipe run` with nothing to do, as a schedule or a developer meets it between changes: the
+ * largest watch size's project on a warehouse `pipe run` built (every task current), once as
+ * built and once after 50 earlier runs that each built every model (history.mjs), alternating,
+ * each on a fresh copy. What a run reads of the run state must grow with the models, not with
+ * the history.
+ */
+async function benchUpToDate() {
+  const n = Math.max(...cfg.watchSizes);
+  const historyRuns = 50;
+  log(`up-to-date run: ${n} models, on a new warehouse and after ${historyRuns} runs of history`);
+  const built = await builtWarehouse(n);
+  const withHistory = freshDb(`up-to-date-history-${n}`);
+  copyFileSync(built, withHistory);
+  const made = parseLast((await node(HISTORY, [withHistory, String(historyRuns)])).stdout);
+  const time = async (base) => {
+    const db = freshDb(`up-to-date-${n}`);
+    copyFileSync(base, db);
+    const r = await pipeOk(['run', '--date', DATE, '--project', at(`synthetic-${n}`), '--db', db, '--json']);
+    const finished = jsonLines(r.stdout).find((e) => e.type === 'run-finished');
+    if (!finished || finished.status !== 'succeeded' || jsonLines(r.stdout).some((e) => e.type === 'task-started')) throw new Error(`an up-to-date run ran tasks or failed: ${r.stdout.slice(-2000)}`);
+    return r.ms;
+  };
+  const fresh = [];
+  const history = [];
+  for (let i = 0; i < cfg.runReps; i++) {
+    fresh.push(await time(built));
+    history.push(await time(withHistory));
+  }
+  results.upToDate = { models: n, historyRuns, historyRows: made.rows, freshMs: median(fresh), historyMs: median(history), freshRuns: fresh, historyRunsMs: history };
+  log(`  new warehouse ${fmtMs(median(fresh))}, after ${historyRuns} runs ${fmtMs(median(history))}`);
 }
 
 async function benchRealistic() {
@@ -751,6 +786,7 @@ function evaluateTargets() {
 const steps = [
   ['compile', benchCompile],
   ['run', benchRun],
+  ['run', benchUpToDate],
   ['realistic', benchRealistic],
   ['backfill', benchBackfill],
   ['heavy', benchHeavyBackfill],

@@ -80,6 +80,16 @@ export function renderMarkdown(r) {
     );
   }
 
+  if (r.upToDate) {
+    const x = r.upToDate;
+    out.push('## `pipe run` with nothing to do', '');
+    out.push(
+      `Every task of the ${fmtN(x.models)}-model project current: on the warehouse one \`pipe run\` built, and on the same after ${x.historyRuns} earlier runs that each built every model (run state copied: ${fmtN(x.historyRows.builds)} build records, ${fmtN(x.historyRows.planned_tasks)} planned tasks).`,
+      '',
+    );
+    out.push(table(['new warehouse', `after ${x.historyRuns} runs of history`, 'ratio'], [[fmtMs(x.freshMs), fmtMs(x.historyMs), fmtX(x.historyMs / x.freshMs)]]), '');
+  }
+
   if (r.realistic) {
     const x = r.realistic;
     out.push('## Realistic project', '');
