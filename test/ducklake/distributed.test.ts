@@ -109,7 +109,8 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
     expect(done.code, explain(done)).toBe(0);
     // Every task ran on a worker, which the coordinator names.
     const started = done.events.filter((e) => e.type === 'task-started');
-    expect(started).toHaveLength(DAYS + 1);
+    // A task started twice says why in the run's output (a task given back, a conflict run again).
+    expect(started, explain(done)).toHaveLength(DAYS + 1);
     for (const e of started) expect(['w1', 'w2', 'w3']).toContain(e.runner);
     // The run state records the worker of each task, as pipe history and pipe ui show it.
     const runId = String(done.events.find((e) => e.type === 'run-started')?.runId);
