@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, copyFileSync, existsSync, renameSync, mkdirSync, readFileSync, rmSync, symlinkSync, lstatSync, readlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, renameSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, lstatSync, readlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -515,9 +515,16 @@ async function benchWatch() {
   for (const n of cfg.watchSizes) for (const keepOpen of [false, true]) results.watch.sizes.push(await benchWatchSize(n, keepOpen));
 }
 
-/** A warehouse of the `n`-model project fully built once, kept between bench runs of the same date. */
+/**
+ * A warehouse of the `n`-model project fully built once, kept between bench runs of the same
+ * date and the same build of pipe (how a build writes the file, not only what, is what
+ * opening it costs); those of other dates and builds are removed.
+ */
 async function builtWarehouse(n) {
-  const base = join(WORK, 'db', `watch-base-${n}-${DATE}.duckdb`);
+  const build = createHash('sha256').update(readFileSync(join(dirname(PIPE), 'cli.js'))).digest('hex').slice(0, 10);
+  const name = `watch-base-${n}-${DATE}-${build}.duckdb`;
+  for (const f of readdirSync(join(WORK, 'db'))) if (f.startsWith(`watch-base-${n}-`) && f !== name) rmSync(join(WORK, 'db', f), { force: true });
+  const base = join(WORK, 'db', name);
   if (!existsSync(base)) {
     log(`watch: building the ${n}-model warehouse once (pipe run)`);
     const tmp = freshDb(`watch-base-${n}-building`);
