@@ -29,14 +29,23 @@ import {
 const LOCK_RE = /Could not set lock on file "([^"]*)": Conflicting lock is held in (.*?) \(PID (\d+)\)/;
 
 /**
- * The oldest DuckDB that must read what pipe writes. DuckDB writes a file for its oldest
- * readers unless told otherwise (v0.10.2 in DuckDB 1.5), and then keeps every table's
- * statistics in a form it decodes slowly: opening a warehouse of 6,500 tables took 0.45 s,
- * a quarter of it decoding HyperLogLog sketches. Written for DuckDB 1.1 and later, a new file
- * of 3,000 tables opens in about half the time. A table keeps the form it was last written in:
- * a warehouse written by an earlier pipe goes over as its tables are written again.
+ * The oldest DuckDB that must read what pipe writes, unless the project's `settings:` name
+ * another (`storage_compatibility_version`). DuckDB writes a file for its oldest readers unless
+ * told otherwise (v0.10.2 in DuckDB 1.5), and then keeps every table's statistics in a form it
+ * decodes slowly: opening a warehouse of 6,500 tables took 0.45 s, a quarter of it decoding
+ * HyperLogLog sketches. Written for DuckDB 1.1 and later, a new file of 3,000 tables opens in
+ * about half the time. A table keeps the form it was last written in: a warehouse written by
+ * an earlier pipe goes over as its tables are written again. The setting must be given as the
+ * file is created: a newer one (v1.4.0: checkpoints a third cheaper) sets the file's format
+ * version, which a later SET does not change.
  */
 const STORAGE_COMPATIBILITY = 'v1.1.0';
+
+/** The storage compatibility the project's settings ask for, else pipe's. */
+function storageCompatibility(setup: WarehouseSetup): string {
+  const asked = setup.settings.find((s) => s.name.toLowerCase() === 'storage_compatibility_version');
+  return typeof asked?.value === 'string' ? asked.value : STORAGE_COMPATIBILITY;
+}
 
 /** A connection of DuckDB, or of DuckDB with a lake attached (whose dialect reads its errors). */
 export class DuckDBSession implements WarehouseSession {
@@ -256,10 +265,17 @@ export class DuckDBWarehouse implements Warehouse {
     const readOnly = Boolean(options.readOnly);
     const client = await duckdbClient();
     const { exists, created } = prepareWarehousePath(path, readOnly);
-    const config: Record<string, string> = readOnly ? { access_mode: 'READ_ONLY' } : { storage_compatibility_version: STORAGE_COMPATIBILITY };
+    const asked = readOnly ? undefined : storageCompatibility(options.setup ?? NO_SETUP);
+    const config = (compatibility: string | undefined): Record<string, string> =>
+      compatibility === undefined ? { access_mode: 'READ_ONLY' } : { storage_compatibility_version: compatibility };
     let instance: DuckDBInstance;
     try {
-      instance = await client.DuckDBInstance.create(path, config);
+      instance = await client.DuckDBInstance.create(path, config(asked)).catch((e: unknown) => {
+        // A version DuckDB does not know is only "Failed to set config" here: opened with pipe's,
+        // the setting's own SET below says what is wrong with it, at its line.
+        if (asked === STORAGE_COMPATIBILITY || !(e instanceof Error) || !/Failed to set config/.test(e.message)) throw e;
+        return client.DuckDBInstance.create(path, config(STORAGE_COMPATIBILITY));
+      });
     } catch (e) {
       removeFolders(created);
       const message = e instanceof Error ? e.message : String(e);
