@@ -34,10 +34,10 @@ const LOCK_RE = /Could not set lock on file "([^"]*)": Conflicting lock is held 
  * told otherwise (v0.10.2 in DuckDB 1.5), and then keeps every table's statistics in a form it
  * decodes slowly: opening a warehouse of 6,500 tables took 0.45 s, a quarter of it decoding
  * HyperLogLog sketches. Written for DuckDB 1.1 and later, a new file of 3,000 tables opens in
- * about half the time. A table keeps the form it was last written in: a warehouse written by
- * an earlier pipe goes over as its tables are written again. The setting must be given as the
- * file is created: a newer one (v1.4.0: checkpoints a third cheaper) sets the file's format
- * version, which a later SET does not change.
+ * about half the time. DuckDB keeps the compatibility a file was created with for every later
+ * write (a v1.4.0 file's header says format 67; a file created for v0.10.2 stays readable by
+ * DuckDB 1.0 whatever later opens ask), so the setting counts as the file is created: a
+ * warehouse an earlier pipe created keeps its form.
  */
 const STORAGE_COMPATIBILITY = 'v1.1.0';
 
