@@ -225,12 +225,11 @@ export const DUCKDB: Dialect = {
   latest: (value, key) => `arg_max_null(${value}, ${key})`,
   // Beyond a few values, one JSON literal that the engine unpacks as it runs: a list of
   // literals is parsed value by value.
-  memberOf: (expression, values) =>
-    values.length <= FEW_VALUES
-      ? values.length === 0
-        ? 'FALSE'
-        : `${expression} IN (${values.map(quoteLiteral).join(', ')})`
-      : `${expression} IN (SELECT unnest(from_json(${quoteLiteral(JSON.stringify(values))}, '["VARCHAR"]')))`,
+  memberOf(expression, values) {
+    if (values.length === 0) return 'FALSE';
+    if (values.length <= FEW_VALUES) return `${expression} IN (${values.map(quoteLiteral).join(', ')})`;
+    return `${expression} IN (SELECT unnest(from_json(${quoteLiteral(JSON.stringify(values))}, '["VARCHAR"]')))`;
+  },
   relations: () => RELATIONS,
   tablesStartingWith: (prefix) => `SELECT schema_name, table_name FROM duckdb_tables()
      WHERE database_name = current_database() AND starts_with(table_name, ${quoteLiteral(prefix)})`,

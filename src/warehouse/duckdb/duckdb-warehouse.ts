@@ -265,16 +265,16 @@ export class DuckDBWarehouse implements Warehouse {
     const readOnly = Boolean(options.readOnly);
     const client = await duckdbClient();
     const { exists, created } = prepareWarehousePath(path, readOnly);
-    const asked = readOnly ? undefined : storageCompatibility(options.setup ?? NO_SETUP);
-    const config = (compatibility: string | undefined): Record<string, string> =>
-      compatibility === undefined ? { access_mode: 'READ_ONLY' } : { storage_compatibility_version: compatibility };
+    const asked = storageCompatibility(options.setup ?? NO_SETUP);
+    const create = (compatibility: string) =>
+      client.DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : { storage_compatibility_version: compatibility });
     let instance: DuckDBInstance;
     try {
-      instance = await client.DuckDBInstance.create(path, config(asked)).catch((e: unknown) => {
+      instance = await create(asked).catch((e: unknown) => {
         // A version DuckDB does not know is only "Failed to set config" here: opened with pipe's,
         // the setting's own SET below says what is wrong with it, at its line.
-        if (asked === STORAGE_COMPATIBILITY || !(e instanceof Error) || !/Failed to set config/.test(e.message)) throw e;
-        return client.DuckDBInstance.create(path, config(STORAGE_COMPATIBILITY));
+        if (readOnly || asked === STORAGE_COMPATIBILITY || !(e instanceof Error) || !/Failed to set config/.test(e.message)) throw e;
+        return create(STORAGE_COMPATIBILITY);
       });
     } catch (e) {
       removeFolders(created);
