@@ -7,6 +7,7 @@ import { Script } from 'node:vm';
 import { PIPE_VERSION } from '../version.js';
 import { PackStore, sha256, type PackEntry, type PackStoreStats } from '../project/pack-store.js';
 import { JINJA_SYNTAX_MODULE } from './jinja/syntax.js';
+import { TemplateProgramCache } from './template-program-cache.js';
 
 /**
  * Nunjucks' compiled code of templates (the JavaScript its compiler writes, not rendered SQL),
@@ -119,9 +120,13 @@ export class TemplateCodeCache extends PackStore {
   /** Scripts whose code cache is written (or was read): made once per process. */
   private readonly codeCached = new Set<PackScript>();
 
+  /** The programs of the templates that have one, beside (see template-program-cache.ts). */
+  readonly programs: TemplateProgramCache;
+
   constructor(dir: string, now: () => number = Date.now) {
     super(dir, FORMAT, now);
     Object.assign(this.stats, { codeCacheHits: 0, codeCacheRejected: 0, codeCacheWritten: 0 });
+    this.programs = new TemplateProgramCache(join(dirname(dir), 'programs'), now);
   }
 
   /**
@@ -199,6 +204,7 @@ export class TemplateCodeCache extends PackStore {
   override flush(): void {
     super.flush();
     this.writeCodeCaches();
+    this.programs.flush();
   }
 
   /**

@@ -5,15 +5,17 @@ import { Script } from 'node:vm';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import nunjucks from 'nunjucks';
 import { installJinjaSyntax } from './jinja/syntax.js';
+import { programOf } from './jinja/program.js';
 import { distUrl } from '../install-paths.js';
 
 /**
- * Nunjucks' compiler (lexer, parser, compiler to JavaScript) run on several threads at once,
- * for the templates a cold compile finds in no pack: worker threads take batches of templates
+ * Templates made into programs (see jinja/program.ts), or where they have none compiled by
+ * Nunjucks' compiler (lexer, parser, compiler to JavaScript), on several threads at once, for
+ * the templates a cold compile finds in no pack: worker threads take batches of templates
  * from one shared counter until none is left. Synchronous to its caller (analysis is): the
- * main thread blocks until the workers' batches are in. What crosses threads is the code text
- * (no AST), the same text the main thread's compiler writes (the workers install the same
- * Jinja syntax into the same Nunjucks), and V8's code cache of it.
+ * main thread blocks until the workers' batches are in. What crosses threads is text (no
+ * AST): a program's JSON, or the code the main thread's compiler writes (the workers install
+ * the same Jinja syntax into the same Nunjucks), and V8's code cache of that code.
  *
  * A template a worker could not compile comes back as undefined: its caller compiles it again
  * on its own thread, which raises the error exactly as a compile without workers does. A
@@ -26,6 +28,8 @@ export interface CompileJob {
   readonly source: string;
   /** The environment's options as the template is compiled with them (structured-cloneable). */
   readonly opts: object;
+  /** Whether the template is made into a program (see jinja/program.ts) when it can be, rather than compiled. */
+  readonly program: boolean;
 }
 
 /** Below this many templates, threads cost more to start than they save. */
@@ -51,6 +55,13 @@ function compileOne(job: CompileJob, asyncFilters: readonly string[]): string | 
   }
 }
 
+/** One template's program as JSON, or its code (null where neither was made: it does not parse or compile). */
+function makeOne(job: CompileJob, asyncFilters: readonly string[]): { readonly program: string | null; readonly code: string | null } {
+  const program = job.program ? programOf(job.source, job.path, job.opts, asyncFilters) : undefined;
+  if (program) return { program: JSON.stringify(program), code: null };
+  return { program: null, code: compileOne(job, asyncFilters) ?? null };
+}
+
 /** What every thread of one compile shares: the jobs, and the counters batches are taken from. */
 export interface SharedJobs {
   /** [next batch to take, batches done, workers exited]. */
@@ -62,13 +73,18 @@ export interface SharedJobs {
   readonly paths: readonly string[];
   /** Which of `opts` each template is compiled with. */
   readonly optsOf: Uint8Array;
+  /** 1 where a template is made into a program when it can be. */
+  readonly programs: Uint8Array;
   readonly opts: readonly object[];
   readonly asyncFilters: readonly string[];
 }
 
-/** One batch's code, in the order of its templates; null where a template did not compile. */
+/** One batch's programs and code, in the order of its templates. */
 export interface BatchResult {
   readonly batch: number;
+  /** A template's program (JSON); null where it has none. */
+  readonly programs: readonly (string | null)[];
+  /** A template's code; null where it has a program, or did not compile. */
   readonly code: readonly (string | null)[];
   /** A worker's V8 code cache of the batch's script (see batchScript), its render functions compiled. */
   readonly codeCache?: Uint8Array;
@@ -128,14 +144,16 @@ export function compileBatches(shared: SharedJobs, done: (result: BatchResult) =
   const decoder = new TextDecoder();
   const batches = batchCount(shared);
   for (let batch = Atomics.add(shared.control, 0, 1); batch < batches; batch = Atomics.add(shared.control, 0, 1)) {
+    const programs: (string | null)[] = [];
     const code: (string | null)[] = [];
     for (let i = batch * BATCH; i < Math.min((batch + 1) * BATCH, shared.paths.length); i++) {
       const source = decoder.decode(shared.text.subarray(shared.offsets[i], shared.offsets[i + 1]));
-      const job = { path: shared.paths[i], source, opts: shared.opts[shared.optsOf[i]] };
-      code.push(compileOne(job, shared.asyncFilters) ?? null);
+      const made = makeOne({ path: shared.paths[i], source, opts: shared.opts[shared.optsOf[i]], program: shared.programs[i] === 1 }, shared.asyncFilters);
+      programs.push(made.program);
+      code.push(made.code);
     }
-    const cache = codeCache ? codeCacheOf(code) : undefined;
-    done({ batch, code, ...(cache ? { codeCache: cache } : {}) });
+    const cache = codeCache && code.some((c) => c !== null) ? codeCacheOf(code) : undefined;
+    done({ batch, programs, code, ...(cache ? { codeCache: cache } : {}) });
     Atomics.add(shared.control, 1, 1);
     Atomics.notify(shared.control, 1);
   }
@@ -151,6 +169,8 @@ function share(jobs: readonly CompileJob[], asyncFilters: readonly string[]): Sh
   const opts: object[] = [];
   const keys: string[] = [];
   const optsOf = new Uint8Array(new SharedArrayBuffer(Math.max(1, jobs.length)));
+  const programs = new Uint8Array(new SharedArrayBuffer(Math.max(1, jobs.length)));
+  jobs.forEach((j, i) => (programs[i] = j.program ? 1 : 0));
   jobs.forEach((j, i) => {
     const key = JSON.stringify(j.opts);
     let at = keys.indexOf(key);
@@ -158,7 +178,7 @@ function share(jobs: readonly CompileJob[], asyncFilters: readonly string[]): Sh
     opts[at] = j.opts;
     optsOf[i] = at;
   });
-  return { control: new Int32Array(new SharedArrayBuffer(12)), text, offsets, paths: jobs.map((j) => j.path), optsOf, opts, asyncFilters };
+  return { control: new Int32Array(new SharedArrayBuffer(12)), text, offsets, paths: jobs.map((j) => j.path), optsOf, programs, opts, asyncFilters };
 }
 
 /** The built worker's script in dist/: none when pipe runs from its TypeScript sources. */
@@ -181,6 +201,11 @@ export interface CompiledCode {
   readonly fn: () => unknown;
 }
 
+/** A template made into a program: the program's JSON. */
+export interface MadeProgram {
+  readonly program: string;
+}
+
 /**
  * Each job compiled (undefined where it did not compile), on `threads` worker threads while
  * this one waits: a batch compiled here would leave V8 to compile its JavaScript here too, as
@@ -191,7 +216,7 @@ export function compileTemplates(
   jobs: readonly CompileJob[],
   asyncFilters: readonly string[],
   threads = compileThreads(),
-): { readonly compiled: (CompiledCode | undefined)[]; readonly report: CompileReport } {
+): { readonly compiled: (CompiledCode | MadeProgram | undefined)[]; readonly report: CompileReport } {
   const script = workerScript();
   const shared = share(jobs, asyncFilters);
   const batches = batchCount(shared);
@@ -222,16 +247,27 @@ export function compileTemplates(
     }
     port.close();
   }
-  const compiled: (CompiledCode | undefined)[] = [];
+  const compiled: (CompiledCode | MadeProgram | undefined)[] = [];
   let codeCacheHits = 0;
   for (let batch = 0; batch < batches; batch++) {
     const first = batch * BATCH;
-    const code = results[batch]?.code ?? jobs.slice(first, first + BATCH).map((job) => compileOne(job, asyncFilters) ?? null);
-    const made = batchFunctions(code, results[batch]?.codeCache);
+    const result = results[batch] ?? here(jobs.slice(first, first + BATCH), asyncFilters);
+    const { code, programs } = result;
+    const made = code.some((c) => c !== null) ? batchFunctions(code, result.codeCache) : { functions: [], fromCodeCache: false };
     if (made.fromCodeCache) codeCacheHits += 1;
-    code.forEach((c, i) => compiled.push(c === null ? undefined : { code: c, fn: made.functions[i] ?? (new Function(c) as () => unknown) })); // eslint-disable-line no-new-func
+    code.forEach((c, i) => {
+      const program = programs[i];
+      if (program !== null) compiled.push({ program });
+      else compiled.push(c === null ? undefined : { code: c, fn: made.functions[i] ?? (new Function(c) as () => unknown) }); // eslint-disable-line no-new-func
+    });
   }
   return { compiled, report: { byWorkers, codeCacheHits } };
+}
+
+/** A batch made on this thread (no worker made it). */
+function here(jobs: readonly CompileJob[], asyncFilters: readonly string[]): Omit<BatchResult, 'batch'> {
+  const made = jobs.map((job) => makeOne(job, asyncFilters));
+  return { programs: made.map((m) => m.program), code: made.map((m) => m.code) };
 }
 
 /** A batch's code as functions, through one script (V8 reads a worker's code cache of it when there is one). */

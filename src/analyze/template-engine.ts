@@ -14,6 +14,9 @@ import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
 import { installIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { DbtRelation, installJinjaSurface, JinjaError, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
 import { templateKey, type TemplateCodeCache } from './template-code-cache.js';
+import { programKey } from './template-program-cache.js';
+import { programOf, type Program } from './jinja/program.js';
+import { runProgram } from './jinja/run-program.js';
 import { compileTemplates, compileThreads, MIN_PARALLEL_TEMPLATES, type CompiledCode as PrecompiledCode, type CompileJob, type CompileReport } from './template-compile-pool.js';
 
 /* Nunjucks' compiler and error wrapping, which its typings leave out. */
@@ -251,6 +254,12 @@ interface Prepared {
   readonly source: string;
   readonly pkg: string | undefined;
   readonly simple: SimpleTemplate | undefined;
+  /** Its program (see jinja/program.ts), when it is not simple and has one: kept, or made on a worker. */
+  program: Program | undefined;
+  /** Whether it is known to have no program, or a worker tried to make one: compile() does not try again. */
+  programTried: boolean;
+  /** Its program's key in the program cache (see template-program-cache.ts). */
+  readonly programKey: string | undefined;
   /** The environment's options (JSON) the key and code were made with. */
   readonly opts: string;
   /** Its key in the code cache; undefined for a simple template, or without a cache. */
@@ -264,6 +273,8 @@ export interface CompiledTemplate {
   readonly source: string;
   /** Set when the template needs no Nunjucks to render (see simple-template.ts). */
   readonly simple?: SimpleTemplate;
+  /** Set when the template is run as a program rather than compiled by Nunjucks (see jinja/program.ts). */
+  readonly program?: Program;
   /** The installed package the template is of: its macros are found by bare name before any other (dbt's order). */
   readonly package?: string;
   /** Nunjucks' compiled template: made at once, or for a simple template when first needed. */
@@ -286,14 +297,16 @@ export class TemplateEngine {
   private readonly namespaces: MacroNamespaces;
 
   /**
-   * `simpleTemplates: false` sends every template through Nunjucks: the reference that the
-   * fast path (simple-template.ts) is held to.
+   * `simpleTemplates: false` sends every template through Nunjucks, `programs: false` every
+   * template that is not simple: the references that the fast paths (simple-template.ts,
+   * jinja/program.ts) are held to.
    */
   constructor(
     macros: readonly MacroSource[],
     dateVariableNames: readonly string[],
     private readonly options: {
       readonly simpleTemplates?: boolean;
+      readonly programs?: boolean;
       /** Values every template sees by name (dbt's `target`). */
       readonly globals?: Readonly<Record<string, unknown>>;
       readonly packages?: MacroPackages;
@@ -560,26 +573,41 @@ export class TemplateEngine {
     // An extension's code is of this thread: templates are compiled where it lives.
     if (env.extensionsList.length > 0) return undefined;
     const cache = this.options.codeCache;
+    const programs = this.programsOn();
     const jobs: { readonly job: CompileJob; readonly prepared: Prepared }[] = [];
     for (const { file, source, pkg } of templates) {
       const simple = this.simpleForm(source, pkg);
       const ofPackage = pkg !== undefined && this.namespaceOf(pkg) !== undefined;
-      const prepared: Prepared = this.compiledAs(ofPackage, () => ({
-        source,
-        pkg,
-        simple,
-        opts: JSON.stringify(env.opts),
-        key: simple || !cache ? undefined : templateKey(source, file, env as unknown as Parameters<typeof templateKey>[2]),
-      }));
+      const prepared: Prepared = this.compiledAs(ofPackage, () => {
+        const key = simple || !cache ? undefined : templateKey(source, file, env as unknown as Parameters<typeof templateKey>[2]);
+        const programKeyOf = programs && key !== undefined ? programKey(key) : undefined;
+        const kept = programKeyOf === undefined ? undefined : cache!.programs.load(programKeyOf);
+        return { source, pkg, simple, program: kept ?? undefined, programTried: kept === null, programKey: programKeyOf, opts: JSON.stringify(env.opts), key };
+      });
       this.prepared.set(file, prepared);
-      if (!simple && !(prepared.key !== undefined && cache!.has(prepared.key))) jobs.push({ job: { path: file, source, opts: JSON.parse(prepared.opts) as object }, prepared });
+      if (simple || prepared.program) continue;
+      const tryProgram = programs && !prepared.programTried;
+      // Known to have no program and its code kept: nothing to make.
+      if (!tryProgram && prepared.key !== undefined && cache!.has(prepared.key)) continue;
+      jobs.push({ job: { path: file, source, opts: JSON.parse(prepared.opts) as object, program: tryProgram }, prepared });
     }
     if (jobs.length < MIN_PARALLEL_TEMPLATES) return undefined;
     const { compiled, report } = compileTemplates(
       jobs.map((j) => j.job),
       env.asyncFilters,
     );
-    jobs.forEach(({ prepared }, i) => (prepared.compiled = compiled[i]));
+    jobs.forEach(({ job, prepared }, i) => {
+      const made = compiled[i];
+      prepared.programTried ||= job.program;
+      if (made && 'program' in made) {
+        // JSON this very build made a moment ago, on a worker: taken as it is.
+        prepared.program = JSON.parse(made.program) as Program;
+        if (prepared.programKey !== undefined) cache!.programs.keepText(prepared.programKey, made.program);
+        return;
+      }
+      prepared.compiled = made;
+      if (made && job.program && prepared.programKey !== undefined) cache!.programs.keep(prepared.programKey, null);
+    });
     return report;
   }
 
@@ -705,6 +733,8 @@ export class TemplateEngine {
     const simple = prepared ? prepared.simple : this.simpleForm(source, pkg);
     if (simple) return { file, source, simple };
     const own = pkg === undefined ? undefined : this.namespaceOf(pkg);
+    const program = prepared?.program ?? (prepared?.programTried ? undefined : this.programForm(source, file, own !== undefined));
+    if (program) return { file, source, program, ...(own ? { package: pkg } : {}) };
     try {
       return { file, source, template: this.template(source, file, own !== undefined, prepared), ...(own ? { package: pkg } : {}) };
     } catch (e) {
@@ -720,6 +750,31 @@ export class TemplateEngine {
     return simple && ![...simple.names].some(macro) ? simple : undefined;
   }
 
+  /** Whether templates may run as programs: not when turned off, nor with extensions or async filters (whose code Nunjucks writes). */
+  private programsOn(): boolean {
+    const env = this.env as unknown as { asyncFilters: readonly string[]; extensionsList: readonly unknown[] };
+    return this.options.programs !== false && env.extensionsList.length === 0 && env.asyncFilters.length === 0;
+  }
+
+  /**
+   * The template's program (see jinja/program.ts), made with the options it would be compiled
+   * with, or kept from an earlier process; undefined when Nunjucks compiles it.
+   */
+  private programForm(source: string, file: string, ofPackage: boolean): Program | undefined {
+    if (!this.programsOn()) return undefined;
+    const env = this.env as unknown as { opts: object; asyncFilters: readonly string[] };
+    const cache = this.options.codeCache;
+    return this.compiledAs(ofPackage, () => {
+      const key = cache && templateKey(source, file, env as unknown as Parameters<typeof templateKey>[2]);
+      const keyOfProgram = key === undefined ? undefined : programKey(key);
+      const kept = keyOfProgram === undefined ? undefined : cache!.programs.load(keyOfProgram);
+      if (kept !== undefined) return kept ?? undefined;
+      const program = programOf(source, file, env.opts, env.asyncFilters);
+      if (keyOfProgram !== undefined) cache!.programs.keep(keyOfProgram, program ?? null);
+      return program;
+    });
+  }
+
   render(compiled: CompiledTemplate, hooks: RenderHooks): string {
     this.active = hooks;
     this.macroFailure = undefined;
@@ -728,11 +783,13 @@ export class TemplateEngine {
         const sql = renderSimpleTemplate(compiled.simple, hooks);
         if (sql !== undefined) return sql;
       }
-      compiled.template ??= this.template(compiled.source, compiled.file, compiled.package !== undefined);
       // Variables beyond the globals (a run hook's `results`) are the render's context; so are a
       // package's macros for its own templates, which the context finds before the globals.
       const own = compiled.package === undefined ? undefined : this.namespaceOf(compiled.package);
-      return compiled.template.render(own ? { ...own, ...hooks.variables } : hooks.variables);
+      const ctx = own ? { ...own, ...hooks.variables } : hooks.variables;
+      if (compiled.program) return runProgram(compiled.program, this.env as unknown as Parameters<typeof runProgram>[1], ctx, compiled.file);
+      compiled.template ??= this.template(compiled.source, compiled.file, compiled.package !== undefined);
+      return compiled.template.render(ctx);
     } catch (e) {
       const inMacro = this.macroFailure;
       throw new RenderFailure(

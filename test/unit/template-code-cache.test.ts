@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
+import parser from 'nunjucks/src/parser.js';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_PACKS, MAX_UNUSED_DAYS, TemplateCodeCache, templateCacheDir } from '../../src/analyze/template-code-cache.js';
 import { compileIn, runIn } from '../support/in-process.js';
@@ -17,22 +18,34 @@ import { removeProjects, tempProject } from '../support/projects.js';
 
 afterAll(removeProjects);
 
-/** Every call of Nunjucks' compiler in this process, counted while a test runs. */
+/** Every call of Nunjucks' compiler and of its parser (for a compile, or a program) in this process, counted while a test runs. */
 const compiler = (nunjucks as unknown as { compiler: { compile: (...args: unknown[]) => string } }).compiler;
 const original = compiler.compile;
+const templateParser = parser as unknown as { parse: (...args: unknown[]) => unknown };
+const originalParse = templateParser.parse;
 let compiles: string[] = [];
+let parses = 0;
 beforeEach(() => {
   compiles = [];
+  parses = 0;
   compiler.compile = (...args: unknown[]) => {
     compiles.push(String(args[3]));
     return original(...args);
   };
+  templateParser.parse = (...args: unknown[]) => {
+    parses += 1;
+    return originalParse(...args);
+  };
 });
 afterEach(() => {
   compiler.compile = original;
+  templateParser.parse = originalParse;
 });
 
-/** Macros, loops, a call block, namespace, do, return(), dispatch, Python methods and a query check. */
+/**
+ * Macros, loops, a call block, namespace, do, return(), dispatch, Python methods and a query
+ * check: the macro file and the call block compile, orders and its check run as programs.
+ */
 const PROJECT = {
   'pipe.yaml': 'name: shop\n',
   'seeds/raw_orders.csv': 'id,amount,status\n1,10,placed\n2,20,shipped\n',
@@ -71,6 +84,7 @@ where {{ adapter.dispatch('today')() }} is not null
 
 const DATE = '2024-01-02';
 const cacheOf = (dir: string) => templateCacheDir(join(dir, 'warehouse.duckdb'));
+const programsOf = (dir: string) => join(cacheOf(dir), '..', 'programs');
 const packs = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.pack'));
 /** The entries of a pack: key, checksum and code (see parsePack). */
 function packEntries(path: string): { key: string; checksum: string; code: string }[] {
@@ -86,15 +100,17 @@ function packEntries(path: string): { key: string; checksum: string; code: strin
   return out;
 }
 const entries = (dir: string) => packs(cacheOf(dir)).flatMap((p) => packEntries(join(cacheOf(dir), p)));
+const programEntries = (dir: string) => packs(programsOf(dir)).flatMap((p) => packEntries(join(programsOf(dir), p)));
 
 async function compiled(dir: string) {
   compiles = [];
+  parses = 0;
   const r = await compileIn(dir, { date: DATE });
   // The compiled templates are written once the work that compiled them is done.
   await new Promise((resolve) => setImmediate(resolve));
   expect(r.code, r.stderr).toBe(0);
   expect(r.events.filter((e) => e.type === 'diagnostic')).toEqual([]);
-  return { models: r.models.map((m) => [m.model, m.sql, m.sql_hash]), compiles: [...compiles] };
+  return { models: r.models.map((m) => [m.model, m.sql, m.sql_hash]), compiles: [...compiles], parses };
 }
 
 /** A cache folder with one pack of two templates, `a` and `b`, each rendering its name. */
@@ -135,11 +151,15 @@ describe('the compiled-template cache', () => {
   it('compiles nothing on a warm cache, and gives the same SQL and hashes as a cold one', async () => {
     const dir = tempProject(PROJECT);
     const cold = await compiled(dir);
-    // The macro file, the three models with tags or macro calls, and the query check.
-    expect(cold.compiles.sort()).toEqual(['macros/money.sql', 'models/orders.sql', 'models/orders.yaml', 'models/wrapped.sql']);
-    expect(entries(dir)).toHaveLength(4);
+    // The macro file and the call block compile; orders and its query check are programs.
+    expect(cold.compiles.sort()).toEqual(['macros/money.sql', 'models/wrapped.sql']);
+    expect(entries(dir)).toHaveLength(2);
+    // Two programs, and that the call block has none (so that it is not parsed again to find that out).
+    expect(programEntries(dir).filter((e) => e.code.startsWith('{"body":'))).toHaveLength(2);
+    expect(programEntries(dir).filter((e) => e.code === 'null')).toHaveLength(1);
     const warm = await compiled(dir);
     expect(warm.compiles).toEqual([]);
+    expect(warm.parses).toBe(0);
     expect(warm.models).toEqual(cold.models);
     expect(cold.models.find(([m]) => m === 'orders')?.[1]).toContain("n_placEd");
     expect(cold.models.find(([m]) => m === 'orders')?.[1]).toContain("'€ ✓' as currency");
@@ -172,9 +192,35 @@ describe('the compiled-template cache', () => {
     const rebuilt = await compiled(dir);
     expect(rebuilt.compiles).toHaveLength(2);
     expect(rebuilt.models).toEqual(cold.models);
-    // The damaged pack stays; the entries compiled again are found in the new pack first.
-    expect(packs(cacheOf(dir))).toHaveLength(2);
+    // The pack of the two entries compiled again has the damaged pack's content as it was, so
+    // its name (the hash of that content): it takes the damaged one's place.
+    expect(packs(cacheOf(dir))).toHaveLength(1);
     expect((await compiled(dir)).compiles).toEqual([]);
+  });
+
+  it('parses again a program cut short, not JSON, or not a whole program, never running either', async () => {
+    const dir = tempProject(PROJECT);
+    const cold = await compiled(dir);
+    const [pack] = packs(programsOf(dir)).map((p) => join(programsOf(dir), p));
+    const kept = packEntries(pack);
+    const programs = kept.filter((e) => e.code !== 'null');
+    expect(programs).toHaveLength(2);
+    // Under hashes that match: the first program cut short (not JSON), the second one with a
+    // statement of no known kind; and the first entry's own hash no longer matching its text.
+    const sealed = (code: string) => ({ checksum: createHash('sha256').update(code).digest('hex'), code });
+    const damaged = kept.map((e) => {
+      if (e === programs[0]) return { key: e.key, ...sealed(e.code.slice(0, -20)) };
+      if (e === programs[1]) return { key: e.key, ...sealed(e.code.replace('"t":"text"', '"t":"shell"').replace('"t":"out"', '"t":"shell"')) };
+      return e;
+    });
+    const text = damaged.map((e) => `${e.key} ${e.checksum} ${e.code.length}\n${e.code}\n`).join('');
+    writeFileSync(pack, `${readFileSync(pack, 'utf8').split('\n')[0]}\n${text}`);
+    const again = await compiled(dir);
+    expect(again.models).toEqual(cold.models);
+    expect(again.parses).toBe(2);
+    expect(again.compiles).toEqual([]);
+    // Kept again in a pack of their own, found first: the next compile parses nothing.
+    expect((await compiled(dir)).parses).toBe(0);
   });
 
   it("keeps V8's code cache of a pack once it has been used, and the next compile loads its templates from it", async () => {
@@ -186,7 +232,7 @@ describe('the compiled-template cache', () => {
     expect((await compiled(dir)).models).toEqual(cold.models);
     expect(codeCaches()).toEqual([`${packs(cacheOf(dir))[0]}.${process.versions.v8}-${cachedDataVersionTag()}.v8`]);
     const third = await compiled(dir);
-    expect(third).toEqual({ models: cold.models, compiles: [] });
+    expect(third).toEqual({ models: cold.models, compiles: [], parses: 0 });
   });
 
   it("uses a pack's code cache only when it is whole and made for the pack's script, and makes it again otherwise", () => {
