@@ -15,7 +15,7 @@ import { installIntrospection, type RenderPhase } from './jinja/introspection.js
 import { DbtRelation, installJinjaSurface, JinjaError, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
 import { templateKey, type TemplateCodeCache } from './template-code-cache.js';
 import { programKey } from './template-program-cache.js';
-import { programOf, type Program } from './jinja/program.js';
+import { programOf, quickProgram, type Program } from './jinja/program.js';
 import { runProgram } from './jinja/run-program.js';
 import { compileTemplates, compileThreads, MIN_PARALLEL_TEMPLATES, type CompiledCode as PrecompiledCode, type CompileJob, type CompileReport } from './template-compile-pool.js';
 
@@ -586,6 +586,14 @@ export class TemplateEngine {
       });
       this.prepared.set(file, prepared);
       if (simple || prepared.program) continue;
+      // Most programs are made here, faster than they cross from a thread; the rest are Nunjucks' to parse, on the threads.
+      if (programs && !prepared.programTried) {
+        prepared.program = this.compiledAs(ofPackage, () => quickProgram(source, env.opts));
+        if (prepared.program) {
+          if (prepared.programKey !== undefined) cache!.programs.keep(prepared.programKey, prepared.program);
+          continue;
+        }
+      }
       const tryProgram = programs && !prepared.programTried;
       // Known to have no program and its code kept: nothing to make.
       if (!tryProgram && prepared.key !== undefined && cache!.has(prepared.key)) continue;

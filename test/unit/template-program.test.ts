@@ -3,6 +3,8 @@ import { RenderFailure, TemplateEngine, type CompiledTemplate, type MacroPackage
 import type { TemplateMessage } from '../../src/analyze/jinja/surface.js';
 import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { Random } from '../support/random.js';
+import { programFromNunjucks, programOf } from '../../src/analyze/jinja/program.js';
+import { parseTemplate } from '../../src/analyze/jinja/template-parser.js';
 
 /**
  * A template that is not simple runs as a program (jinja/program.ts, jinja/run-program.ts)
@@ -348,4 +350,43 @@ describe('templates run as programs', () => {
     expect(failed).toBeGreaterThan(ran * 0.1);
     expect(failed).toBeLessThan(ran * 0.9);
   });
+
+  it("are read by pipe's parser exactly as from Nunjucks' tree, for every template it takes", () => {
+    let taken = 0;
+    const cases = Number(process.env.PROGRAM_CASES ?? 4000);
+    const sources = [...Array.from({ length: cases }, (_, i) => new Source(new Random(100_000 + i)).template()), ...HANDWRITTEN];
+    for (const [i, source] of sources.entries()) {
+      for (const throwOnUndefined of [true, false]) {
+        const opts = { throwOnUndefined };
+        const tree = parseTemplate(source, opts);
+        const reference = programFromNunjucks(source, 'models/m.sql', opts);
+        if (tree) {
+          taken++;
+          // What it takes, Nunjucks parses to the same program (or both have none: a node programs do not cover).
+          expect(programOf(source, 'models/m.sql', opts), `case ${i}: ${JSON.stringify(source)}`).toEqual(reference);
+        }
+      }
+    }
+    // It takes most templates that have a program (the rest go to Nunjucks' parser).
+    const withProgram = sources.filter((source) => programFromNunjucks(source, 'models/m.sql', { throwOnUndefined: true })).length;
+    expect(taken / 2).toBeGreaterThan(withProgram * 0.7);
+  });
 });
+
+/** Forms a generator makes rarely: whitespace control everywhere, comments, escapes, positions over lines. */
+const HANDWRITTEN = [
+  "{%- set a = 1 -%}\n  {{- a -}}  \n{#- c -#}  x {# d #} y\n",
+  "{% set x %}  {{ 1 }} {% endset %}{{ x }}{% set y -%}  z{%- endset %}[{{ y }}]",
+  "{{ 'a\\nb' }}{{ \"it's\" }}{{ 'q\\'s' }}{{ '\\d\\w' }}{{ 'x\\\nY' }}",
+  "{{ {'a': {'b': 1}} }}{% set d = {'k': [1, {'z': 2}]} %}{{ d.k[1]['z'] }}",
+  "{{ [1, 2) }}{{ (1, 2] }}{{ f(a, *b, k=1, **c,) }}",
+  "{% for a, b in x %}{{ a }}{% else %}none{% endfor %}{% for k, v, w in y %}{{ w }}{% endfor %}",
+  "line one\n  {{ x\n   + y }}\n{% if a\n %}\n{{ z | join(',')\n | upper }}{% endif %}",
+  "{{ x is divisibleby 3 }}{{ x is not none }}{{ x is sameas(false) }}{{ x is in [1] }}{{ -x | abs }}{{ not x in y }}",
+  "{{ 1.5 + 2 // 3 % 4 ** 2 - -1 }}{{ a < b <= c == d != e > f >= g }}{{ a if b }}{{ a if b else c if d else e }}",
+  "{{ x | f(1)(2) }}{{ x | f.g }}{{ r/ab/ }}{{ 1e3 }}{{ 1_0 }}{{ '\\x41' }}{{ 1. }}",
+  "{% set ns.a = 1 %}{% set a, b = c %}{% set a, b %}t{% endset %}{% do x.append(1) %}",
+  "{% for x in y %}{% if x %}{% break %}{% endif %}{% continue %}{% endfor %}",
+  "{% if a %}1{% elif b %}2{% elseif c %}3{% else %}4{% endif %}",
+  "{{ none }}{{ null }}{{ True }}{{ true }}{{ x.y.z() }}{{ x[0][1:] }}{{ x['a'].b }}",
+]
