@@ -43,8 +43,9 @@ afterEach(() => {
 });
 
 /**
- * Macros, loops, a call block, namespace, do, return(), dispatch, Python methods and a query
- * check: the macro file and the call block compile, orders and its check run as programs.
+ * Macros, loops, a call block, namespace, do, return(), dispatch, Python methods, a slice and a
+ * query check: the macro file and the call block compile; the rest run as programs, the one
+ * with a slice made from Nunjucks' tree, the others by pipe's parser.
  */
 const PROJECT = {
   'pipe.yaml': 'name: shop\n',
@@ -80,6 +81,8 @@ where {{ adapter.dispatch('today')() }} is not null
 {% if is_incremental() %}where false{% endif %}
 `,
   'models/plain.sql': "select * from {{ ref('orders') }} where '{{ ds }}' <> ''\n",
+  // Slices: pipe's parser leaves them to Nunjucks', whose tree gives a program.
+  'models/firsts.sql': "{% set cols = ['id', 'amount', 'status'] %}select {{ cols[:2] | join(', ') }} from {{ ref('orders') }}\n",
 };
 
 const DATE = '2024-01-02';
@@ -151,11 +154,13 @@ describe('the compiled-template cache', () => {
   it('compiles nothing on a warm cache, and gives the same SQL and hashes as a cold one', async () => {
     const dir = tempProject(PROJECT);
     const cold = await compiled(dir);
-    // The macro file and the call block compile; orders and its query check are programs.
+    // The macro file and the call block compile; orders, its query check and firsts are programs.
     expect(cold.compiles.sort()).toEqual(['macros/money.sql', 'models/wrapped.sql']);
     expect(entries(dir)).toHaveLength(2);
-    // Two programs, and that the call block has none (so that it is not parsed again to find that out).
-    expect(programEntries(dir).filter((e) => e.code.startsWith('{"body":'))).toHaveLength(2);
+    // Nunjucks parsed the macro file and the call block to compile them (the call block a first time for a program), and firsts.
+    expect(cold.parses).toBe(4);
+    // Three programs, and that the call block has none (so that it is not parsed again to find that out).
+    expect(programEntries(dir).filter((e) => e.code.startsWith('{"body":'))).toHaveLength(3);
     expect(programEntries(dir).filter((e) => e.code === 'null')).toHaveLength(1);
     const warm = await compiled(dir);
     expect(warm.compiles).toEqual([]);
@@ -205,7 +210,7 @@ describe('the compiled-template cache', () => {
     const cold = await compiled(dir);
     const [pack] = packs(programsOf(dir)).map((p) => join(programsOf(dir), p));
     const kept = packEntries(pack);
-    const programs = kept.filter((e) => e.code !== 'null');
+    const programs = kept.filter((e) => e.code !== 'null').slice(0, 2);
     expect(programs).toHaveLength(2);
     // Under hashes that match: the first program cut short (not JSON), the second one with a
     // statement of no known kind; and the first entry's own hash no longer matching its text.
