@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { PackStore, sha256 } from '../project/pack-store.js';
-import { isProgram, PROGRAM_MODULE, type Program } from './jinja/program.js';
+import { PROGRAM_MODULE, type Program } from './jinja/program.js';
+import { isProgram } from './jinja/program-check.js';
 import { TEMPLATE_PARSER_MODULE } from './jinja/template-parser.js';
 
 /**

@@ -5,6 +5,7 @@ import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { Random } from '../support/random.js';
 import { programFromNunjucks, programOf } from '../../src/analyze/jinja/program.js';
 import { parseTemplate } from '../../src/analyze/jinja/template-parser.js';
+import { isProgram } from '../../src/analyze/jinja/program-check.js';
 
 /**
  * A template that is not simple runs as a program (jinja/program.ts, jinja/run-program.ts)
@@ -389,4 +390,29 @@ const HANDWRITTEN = [
   "{% for x in y %}{% if x %}{% break %}{% endif %}{% continue %}{% endfor %}",
   "{% if a %}1{% elif b %}2{% elseif c %}3{% else %}4{% endif %}",
   "{{ none }}{{ null }}{{ True }}{{ true }}{{ x.y.z() }}{{ x[0][1:] }}{{ x['a'].b }}",
-]
+];
+
+describe('a program read back from disk', () => {
+  it('is taken whole, and refused for any part out of shape', () => {
+    const source = "{% set xs = [1, 2] %}{% for x in xs %}{% if x > 1 %}{% break %}{% endif %}{{ f(x, k={'a': x}) | upper }}{% endfor %}";
+    const program = programOf(source, 'models/m.sql', { throwOnUndefined: true })!;
+    const text = JSON.stringify(program);
+    expect(isProgram(JSON.parse(text))).toBe(true);
+    const damaged = [
+      text.replace('"t":"break"', '"t":"halt"'),
+      text.replace('"slots":1', '"slots":0'),
+      text.replace('{"t":"lit","v":1}', '{"t":"lit","v":[1]}'),
+      text.replace('[["a",', '[["__proto__",'),
+      text.replace(/"at":\[(\d+),/, '"at":[$1.5,'),
+      // A break moved out of its loop, to the top level.
+      JSON.stringify({ ...program, body: [...program.body, { t: 'break' }] }),
+      '{"body":[]}',
+      '[]',
+      'null',
+    ];
+    for (const d of damaged) {
+      expect(d).not.toBe(text);
+      expect(isProgram(JSON.parse(d)), d).toBe(false);
+    }
+  });
+});
