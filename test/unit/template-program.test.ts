@@ -333,7 +333,7 @@ describe('templates run as programs', () => {
     let ran = 0;
     let failed = 0;
     // PROGRAM_CASES=40000 (and --testTimeout) for a longer search.
-    const cases = Number(process.env.PROGRAM_CASES ?? 4000);
+    const cases = Number(process.env.PROGRAM_CASES ?? 2500);
     for (let seed = 1; seed <= cases; seed++) {
       const source = new Source(new Random(seed)).template();
       const pkg = seed % 3 === 0 ? 'pkg' : undefined;
@@ -354,7 +354,7 @@ describe('templates run as programs', () => {
 
   it("are read by pipe's parser exactly as from Nunjucks' tree, for every template it takes", () => {
     let taken = 0;
-    const cases = Number(process.env.PROGRAM_CASES ?? 4000);
+    const cases = Number(process.env.PROGRAM_CASES ?? 2000);
     const sources = [...Array.from({ length: cases }, (_, i) => new Source(new Random(100_000 + i)).template()), ...HANDWRITTEN];
     for (const [i, source] of sources.entries()) {
       for (const throwOnUndefined of [true, false]) {
