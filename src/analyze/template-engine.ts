@@ -15,7 +15,7 @@ import { installIntrospection, type RenderPhase } from './jinja/introspection.js
 import { DbtRelation, installJinjaSurface, JinjaError, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
 import { templateKey, type TemplateCodeCache } from './template-code-cache.js';
 import { programKey } from './template-program-cache.js';
-import { programOf, quickProgram, type Program } from './jinja/program.js';
+import { programFromNunjucks, quickProgram, type Program } from './jinja/program.js';
 import { runProgram } from './jinja/run-program.js';
 import { compileTemplates, compileThreads, MIN_PARALLEL_TEMPLATES, type CompiledCode as PrecompiledCode, type CompileJob, type CompileReport } from './template-compile-pool.js';
 
@@ -579,21 +579,18 @@ export class TemplateEngine {
       const simple = this.simpleForm(source, pkg);
       const ofPackage = pkg !== undefined && this.namespaceOf(pkg) !== undefined;
       const prepared: Prepared = this.compiledAs(ofPackage, () => {
-        const key = simple || !cache ? undefined : templateKey(source, file, env as unknown as Parameters<typeof templateKey>[2]);
+        const opts = JSON.stringify(env.opts);
+        // Most programs are made here by pipe's parser, in less time than reading them back, or
+        // than they take to cross from a thread; the rest are kept, and are Nunjucks' to parse on the threads.
+        const quick = simple || !programs ? undefined : quickProgram(source, env.opts);
+        if (simple || quick) return { source, pkg, simple, program: quick, programTried: true, programKey: undefined, opts, key: undefined };
+        const key = cache ? templateKey(source, file, env as unknown as Parameters<typeof templateKey>[2]) : undefined;
         const programKeyOf = programs && key !== undefined ? programKey(key) : undefined;
         const kept = programKeyOf === undefined ? undefined : cache!.programs.load(programKeyOf);
-        return { source, pkg, simple, program: kept ?? undefined, programTried: kept === null, programKey: programKeyOf, opts: JSON.stringify(env.opts), key };
+        return { source, pkg, simple, program: kept ?? undefined, programTried: kept === null, programKey: programKeyOf, opts, key };
       });
       this.prepared.set(file, prepared);
       if (simple || prepared.program) continue;
-      // Most programs are made here, faster than they cross from a thread; the rest are Nunjucks' to parse, on the threads.
-      if (programs && !prepared.programTried) {
-        prepared.program = this.compiledAs(ofPackage, () => quickProgram(source, env.opts));
-        if (prepared.program) {
-          if (prepared.programKey !== undefined) cache!.programs.keep(prepared.programKey, prepared.program);
-          continue;
-        }
-      }
       const tryProgram = programs && !prepared.programTried;
       // Known to have no program and its code kept: nothing to make.
       if (!tryProgram && prepared.key !== undefined && cache!.has(prepared.key)) continue;
@@ -766,18 +763,21 @@ export class TemplateEngine {
 
   /**
    * The template's program (see jinja/program.ts), made with the options it would be compiled
-   * with, or kept from an earlier process; undefined when Nunjucks compiles it.
+   * with: by pipe's parser, or else from Nunjucks' tree, or kept from an earlier process that
+   * made it so; undefined when Nunjucks compiles it.
    */
   private programForm(source: string, file: string, ofPackage: boolean): Program | undefined {
     if (!this.programsOn()) return undefined;
-    const env = this.env as unknown as { opts: object; asyncFilters: readonly string[] };
+    const env = this.env as unknown as { opts: object };
     const cache = this.options.codeCache;
     return this.compiledAs(ofPackage, () => {
+      const quick = quickProgram(source, env.opts);
+      if (quick) return quick;
       const key = cache && templateKey(source, file, env as unknown as Parameters<typeof templateKey>[2]);
       const keyOfProgram = key === undefined ? undefined : programKey(key);
       const kept = keyOfProgram === undefined ? undefined : cache!.programs.load(keyOfProgram);
       if (kept !== undefined) return kept ?? undefined;
-      const program = programOf(source, file, env.opts, env.asyncFilters);
+      const program = programFromNunjucks(source, file, env.opts);
       if (keyOfProgram !== undefined) cache!.programs.keep(keyOfProgram, program ?? null);
       return program;
     });

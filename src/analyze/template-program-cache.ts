@@ -2,15 +2,17 @@ import { readFileSync } from 'node:fs';
 import { PackStore, sha256 } from '../project/pack-store.js';
 import { PROGRAM_MODULE, type Program } from './jinja/program.js';
 import { isProgram } from './jinja/program-check.js';
-import { TEMPLATE_PARSER_MODULE } from './jinja/template-parser.js';
 
 /**
- * Templates' programs (see jinja/program.ts) kept between processes, so that a template whose
- * bytes did not change is not parsed again: `<warehouse folder>/.pipe/<warehouse file>/programs/`,
- * beside the compiled code of the templates that have none (template-code-cache.ts).
+ * The programs (see jinja/program.ts) of the templates pipe's own parser declines, made from
+ * Nunjucks' tree, kept between processes so that such a template is not parsed again:
+ * `<warehouse folder>/.pipe/<warehouse file>/programs/`, beside the compiled code of the
+ * templates that have none (template-code-cache.ts). A template pipe's parser takes is parsed
+ * again each time: reading its program back costs as much (measured at 10,000 and 50,000
+ * models), and keeping every program would hold megabytes of packs for nothing.
  *
  * An entry is found by the hash of the template's code-cache key (the compiler, the
- * environment's options, the path and the text) and of the modules that make programs, and
+ * environment's options, the path and the text) and of the module that makes programs, and
  * holds the program as JSON, or `null` for a template Nunjucks compiles (so that it is not
  * parsed again to find that out). Never trusted: an entry whose hash does not match, that is
  * not JSON, or whose program is not whole (isProgram) is refused, and the template parsed again.
@@ -20,11 +22,11 @@ const FORMAT = 'pipe-template-program 1';
 
 let fingerprint: string | null | undefined;
 
-/** The modules that make programs, read once per process; undefined when one cannot be read (nothing is kept then). */
+/** The module that makes programs from Nunjucks' tree, read once per process; undefined when it cannot be read (nothing is kept then). */
 function programFingerprint(): string | undefined {
   if (fingerprint === undefined) {
     try {
-      fingerprint = sha256([FORMAT, ...[PROGRAM_MODULE, TEMPLATE_PARSER_MODULE].map((m) => readFileSync(new URL(m), 'utf8'))].join('\0'));
+      fingerprint = sha256(`${FORMAT}\0${readFileSync(new URL(PROGRAM_MODULE), 'utf8')}`);
     } catch {
       fingerprint = null;
     }

@@ -43,9 +43,9 @@ afterEach(() => {
 });
 
 /**
- * Macros, loops, a call block, namespace, do, return(), dispatch, Python methods, a slice and a
- * query check: the macro file and the call block compile; the rest run as programs, the one
- * with a slice made from Nunjucks' tree, the others by pipe's parser.
+ * Macros, loops, a call block, namespace, do, return(), dispatch, Python methods, slices and a
+ * query check: the macro file and the call block compile; the rest run as programs, those
+ * with a slice made from Nunjucks' tree (and kept), the others by pipe's parser (each time).
  */
 const PROJECT = {
   'pipe.yaml': 'name: shop\n',
@@ -81,8 +81,9 @@ where {{ adapter.dispatch('today')() }} is not null
 {% if is_incremental() %}where false{% endif %}
 `,
   'models/plain.sql': "select * from {{ ref('orders') }} where '{{ ds }}' <> ''\n",
-  // Slices: pipe's parser leaves them to Nunjucks', whose tree gives a program.
+  // Slices: pipe's parser leaves them to Nunjucks', whose tree gives a program (kept).
   'models/firsts.sql': "{% set cols = ['id', 'amount', 'status'] %}select {{ cols[:2] | join(', ') }} from {{ ref('orders') }}\n",
+  'models/lasts.sql': "select {{ ['id', 'amount'][1:] | join(', ') }}, '{{ ds[:4] }}' as y from {{ ref('orders') }}\n",
 };
 
 const DATE = '2024-01-02';
@@ -154,17 +155,17 @@ describe('the compiled-template cache', () => {
   it('compiles nothing on a warm cache, and gives the same SQL and hashes as a cold one', async () => {
     const dir = tempProject(PROJECT);
     const cold = await compiled(dir);
-    // The macro file and the call block compile; orders, its query check and firsts are programs.
+    // The macro file and the call block compile; the rest are programs.
     expect(cold.compiles.sort()).toEqual(['macros/money.sql', 'models/wrapped.sql']);
     expect(entries(dir)).toHaveLength(2);
-    // Nunjucks parsed the macro file and the call block to compile them (the call block a first time for a program), and firsts.
-    expect(cold.parses).toBe(4);
-    // Three programs, and that the call block has none (so that it is not parsed again to find that out).
-    expect(programEntries(dir).filter((e) => e.code.startsWith('{"body":'))).toHaveLength(3);
+    // Nunjucks parsed the macro file and the call block to compile them (the call block a first time for a program), and the two with slices.
+    expect(cold.parses).toBe(5);
+    // Their two programs are kept, and that the call block has none (so that it is not parsed again to find that out).
+    expect(programEntries(dir).filter((e) => e.code.startsWith('{"body":'))).toHaveLength(2);
     expect(programEntries(dir).filter((e) => e.code === 'null')).toHaveLength(1);
     const warm = await compiled(dir);
     expect(warm.compiles).toEqual([]);
-    // Nothing parsed: neither by Nunjucks, nor into a program (every program made is kept, in a pack of the process's own).
+    // Nunjucks parsed nothing, and nothing was kept anew.
     expect(warm.parses).toBe(0);
     expect(packs(programsOf(dir))).toHaveLength(1);
     expect(warm.models).toEqual(cold.models);
@@ -210,7 +211,7 @@ describe('the compiled-template cache', () => {
     const cold = await compiled(dir);
     const [pack] = packs(programsOf(dir)).map((p) => join(programsOf(dir), p));
     const kept = packEntries(pack);
-    const programs = kept.filter((e) => e.code !== 'null').slice(0, 2);
+    const programs = kept.filter((e) => e.code !== 'null');
     expect(programs).toHaveLength(2);
     // Under hashes that match: the first program cut short (not JSON), the second one with a
     // statement of no known kind; and the first entry's own hash no longer matching its text.
@@ -225,12 +226,13 @@ describe('the compiled-template cache', () => {
     const again = await compiled(dir);
     expect(again.models).toEqual(cold.models);
     expect(again.compiles).toEqual([]);
+    expect(again.parses).toBe(2);
     // Both made again, and kept in a pack of their own, as they were.
     const made = packs(programsOf(dir)).map((p) => join(programsOf(dir), p)).filter((p) => p !== pack);
     expect(made).toHaveLength(1);
     expect(packEntries(made[0]).map((e) => [e.key, e.code]).sort()).toEqual(programs.map((e) => [e.key, e.code]).sort());
-    // Found first from now on: the next compile makes nothing.
-    await compiled(dir);
+    // Found first from now on: the next compile parses nothing.
+    expect((await compiled(dir)).parses).toBe(0);
     expect(packs(programsOf(dir))).toHaveLength(2);
   });
 

@@ -1,5 +1,3 @@
-import { BUNDLED, distUrl } from '../../install-paths.js';
-
 /**
  * A parser of the templates most model files are, several times faster than Nunjucks' lexer
  * and parser: text, `{{ }}`, comments, and the tags `if`/`elif`/`else`, `for`, `set`, `do`,
@@ -823,6 +821,3 @@ export function parseTemplate(source: string, opts: { readonly trimBlocks?: unkn
     throw e;
   }
 }
-
-/** This module's own file (its compiled one beside the bundle): its text decides the programs made (see template-program-cache.ts). */
-export const TEMPLATE_PARSER_MODULE = BUNDLED ? distUrl('analyze/jinja/template-parser.js').href : import.meta.url;
