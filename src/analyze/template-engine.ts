@@ -580,14 +580,11 @@ export class TemplateEngine {
       const ofPackage = pkg !== undefined && this.namespaceOf(pkg) !== undefined;
       const prepared: Prepared = this.compiledAs(ofPackage, () => {
         const opts = JSON.stringify(env.opts);
-        // Most programs are made here by pipe's parser, in less time than reading them back, or
-        // than they take to cross from a thread; the rest are kept, and are Nunjucks' to parse on the threads.
-        const quick = simple || !programs ? undefined : quickProgram(source, env.opts);
-        if (simple || quick) return { source, pkg, simple, program: quick, programTried: true, programKey: undefined, opts, key: undefined };
-        const key = cache ? templateKey(source, file, env as unknown as Parameters<typeof templateKey>[2]) : undefined;
-        const programKeyOf = programs && key !== undefined ? programKey(key) : undefined;
-        const kept = programKeyOf === undefined ? undefined : cache!.programs.load(programKeyOf);
-        return { source, pkg, simple, program: kept ?? undefined, programTried: kept === null, programKey: programKeyOf, opts, key };
+        if (simple) return { source, pkg, simple, program: undefined, programTried: true, programKey: undefined, opts, key: undefined };
+        // Most programs are made here by pipe's parser, in less time than they take to cross from
+        // a thread; the rest are kept, or are Nunjucks' to parse on the threads.
+        const known = programs ? this.knownProgram(source, file) : { key: cache && templateKey(source, file, env as unknown as Parameters<typeof templateKey>[2]) };
+        return { source, pkg, simple, program: known.program, programTried: known.program !== undefined || known.none === true, programKey: known.programKey, opts, key: known.key };
       });
       this.prepared.set(file, prepared);
       if (simple || prepared.program) continue;
@@ -769,18 +766,30 @@ export class TemplateEngine {
   private programForm(source: string, file: string, ofPackage: boolean): Program | undefined {
     if (!this.programsOn()) return undefined;
     const env = this.env as unknown as { opts: object };
-    const cache = this.options.codeCache;
     return this.compiledAs(ofPackage, () => {
-      const quick = quickProgram(source, env.opts);
-      if (quick) return quick;
-      const key = cache && templateKey(source, file, env as unknown as Parameters<typeof templateKey>[2]);
-      const keyOfProgram = key === undefined ? undefined : programKey(key);
-      const kept = keyOfProgram === undefined ? undefined : cache!.programs.load(keyOfProgram);
-      if (kept !== undefined) return kept ?? undefined;
+      const known = this.knownProgram(source, file);
+      if (known.program || known.none) return known.program;
       const program = programFromNunjucks(source, file, env.opts);
-      if (keyOfProgram !== undefined) cache!.programs.keep(keyOfProgram, program ?? null);
+      if (known.programKey !== undefined) this.options.codeCache!.programs.keep(known.programKey, program ?? null);
       return program;
     });
+  }
+
+  /**
+   * What is known of a template's program without Nunjucks' parser: the one pipe's parser
+   * makes, or else one kept by an earlier process, or that it has none (`none`); with the
+   * template's keys in the caches when it was looked up there. Called with the options it is
+   * compiled with (see compiledAs).
+   */
+  private knownProgram(source: string, file: string): { program?: Program; none?: boolean; key?: string; programKey?: string } {
+    const env = this.env as unknown as { opts: object };
+    const program = quickProgram(source, env.opts);
+    if (program) return { program };
+    const cache = this.options.codeCache;
+    const key = cache && templateKey(source, file, env as unknown as Parameters<typeof templateKey>[2]);
+    const keyOfProgram = key === undefined ? undefined : programKey(key);
+    const kept = keyOfProgram === undefined ? undefined : cache!.programs.load(keyOfProgram);
+    return { program: kept ?? undefined, none: kept === null, key, programKey: keyOfProgram };
   }
 
   render(compiled: CompiledTemplate, hooks: RenderHooks): string {
