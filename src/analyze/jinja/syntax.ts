@@ -231,6 +231,11 @@ function installRuntime(): void {
   runtime.suppressValue = (val: unknown) => (val === null || val === undefined ? '' : val instanceof SafeString ? val : pyStr(val));
 }
 
+/** A number as Python writes it, from its first digit: pipe's lexer reads those with an exponent or `_` itself (Nunjucks would not). */
+export const PYTHON_NUMBER = /^(?:\d+_)*\d+(?:(?:\.(?:\d+_)*\d+)?[eE][+-]?(?:\d+_)*\d+|\.(?:\d+_)*\d+)?/;
+/** Python's one-character string escapes (an escaped newline is none); octal, `\x`, `\u` and `\U` are read apart. */
+export const STRING_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\n': '' };
+
 /** Python's number literals (`1e-5`, `1_000`) and string escapes (an unknown escape keeps its backslash: `'\d+'` is a regex). */
 function installLexer(): void {
   const tokenizer = Object.getPrototypeOf(T.lex('', {})) as {
@@ -238,11 +243,10 @@ function installLexer(): void {
     nextToken(this: TokenizerThis): Token | null;
   };
   const { nextToken } = tokenizer;
-  const NUMBER = /^(?:\d+_)*\d+(?:(?:\.(?:\d+_)*\d+)?[eE][+-]?(?:\d+_)*\d+|\.(?:\d+_)*\d+)?/;
   tokenizer.nextToken = function (this: TokenizerThis) {
     if (this.in_code && /[0-9]/.test(this.current()) && this.str[this.index - 1] !== '.') {
       // After a dot a number is an index (`x.0`), which Nunjucks reads itself.
-      const m = NUMBER.exec(this.str.slice(this.index, this.index + 64));
+      const m = PYTHON_NUMBER.exec(this.str.slice(this.index, this.index + 64));
       if (m && (m[0].includes('e') || m[0].includes('E') || m[0].includes('_'))) {
         const { lineno, colno } = this;
         for (let i = 0; i < m[0].length; i++) this.forward();
@@ -263,7 +267,6 @@ function installLexer(): void {
     else if (tok?.type === T.TOKEN_BLOCK_START || tok?.type === T.TOKEN_VARIABLE_START) this.braces = 0;
     return tok;
   };
-  const SIMPLE: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\n': '' };
   tokenizer._parseString = function parseString(this: TokenizerThis, delimiter: string): string {
     this.forward();
     let out = '';
@@ -283,8 +286,8 @@ function installLexer(): void {
         continue;
       }
       const e = this.current();
-      if (Object.hasOwn(SIMPLE, e)) {
-        out += SIMPLE[e];
+      if (Object.hasOwn(STRING_ESCAPES, e)) {
+        out += STRING_ESCAPES[e];
         this.forward();
       } else if (/[0-7]/.test(e)) {
         out += String.fromCodePoint(parseInt(take(/[0-7]/, 3), 8));

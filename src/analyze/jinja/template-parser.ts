@@ -1,3 +1,5 @@
+import { PYTHON_NUMBER, STRING_ESCAPES } from './syntax.js';
+
 /**
  * A parser of the templates most model files are, several times faster than Nunjucks' lexer
  * and parser: text, `{{ }}`, comments, and the tags `if`/`elif`/`else`, `for`, `set`, `do`,
@@ -58,9 +60,6 @@ const decline = (why: string): never => {
 
 const COMPLEX_OPS = ['==', '===', '!=', '!==', '<=', '>=', '//', '**'];
 const DELIMITER_TYPES: Readonly<Record<string, TokenType>> = { '(': '(', ')': ')', '[': '[', ']': ']', '{': '{', '}': '}', ',': ',', ':': ':', '~': '~', '|': '|' };
-/** Python's number forms, which pipe's lexer reads itself (syntax.ts). */
-const PYTHON_NUMBER = /^(?:\d+_)*\d+(?:(?:\.(?:\d+_)*\d+)?[eE][+-]?(?:\d+_)*\d+|\.(?:\d+_)*\d+)?/;
-const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\n': '' };
 
 /** Whether the number at `start` may be one of Python's forms (an `e` or `_` after its digits): the regular expression decides. */
 function pythonNumberAt(str: string, start: number): boolean {
@@ -265,8 +264,8 @@ class Lexer {
         continue;
       }
       const e = str[at];
-      if (e !== undefined && Object.hasOwn(ESCAPES, e)) {
-        out += ESCAPES[e];
+      if (e !== undefined && Object.hasOwn(STRING_ESCAPES, e)) {
+        out += STRING_ESCAPES[e];
         at++;
       } else if (e !== undefined && /[0-7xuU]/.test(e)) decline('a numeric escape');
       else out += '\\';
