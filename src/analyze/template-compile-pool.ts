@@ -5,7 +5,7 @@ import { Script } from 'node:vm';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import nunjucks from 'nunjucks';
 import { installJinjaSyntax } from './jinja/syntax.js';
-import { programOf } from './jinja/program.js';
+import { programFromNunjucks } from './jinja/program.js';
 import { distUrl } from '../install-paths.js';
 
 /**
@@ -28,7 +28,10 @@ export interface CompileJob {
   readonly source: string;
   /** The environment's options as the template is compiled with them (structured-cloneable). */
   readonly opts: object;
-  /** Whether the template is made into a program (see jinja/program.ts) when it can be, rather than compiled. */
+  /**
+   * Whether the template is made into a program from Nunjucks' tree (see jinja/program.ts) when
+   * it can be, rather than compiled: its caller has found that pipe's own parser declines it.
+   */
   readonly program: boolean;
 }
 
@@ -57,7 +60,7 @@ function compileOne(job: CompileJob, asyncFilters: readonly string[]): string | 
 
 /** One template's program as JSON, or its code (null where neither was made: it does not parse or compile). */
 function makeOne(job: CompileJob, asyncFilters: readonly string[]): { readonly program: string | null; readonly code: string | null } {
-  const program = job.program ? programOf(job.source, job.path, job.opts, asyncFilters) : undefined;
+  const program = job.program && asyncFilters.length === 0 ? programFromNunjucks(job.source, job.path, job.opts) : undefined;
   if (program) return { program: JSON.stringify(program), code: null };
   return { program: null, code: compileOne(job, asyncFilters) ?? null };
 }

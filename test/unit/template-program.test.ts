@@ -3,7 +3,7 @@ import { RenderFailure, TemplateEngine, type CompiledTemplate, type MacroPackage
 import type { TemplateMessage } from '../../src/analyze/jinja/surface.js';
 import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { Random } from '../support/random.js';
-import { programFromNunjucks, programOf } from '../../src/analyze/jinja/program.js';
+import { programFromNunjucks, quickProgram } from '../../src/analyze/jinja/program.js';
 import { parseTemplate } from '../../src/analyze/jinja/template-parser.js';
 import { isProgram } from '../../src/analyze/jinja/program-check.js';
 
@@ -364,7 +364,7 @@ describe('templates run as programs', () => {
         if (tree) {
           taken++;
           // What it takes, Nunjucks parses to the same program (or both have none: a node programs do not cover).
-          expect(programOf(source, 'models/m.sql', opts), `case ${i}: ${JSON.stringify(source)}`).toEqual(reference);
+          expect(quickProgram(source, opts), `case ${i}: ${JSON.stringify(source)}`).toEqual(reference);
         }
       }
     }
@@ -395,7 +395,7 @@ const HANDWRITTEN = [
 describe('a program read back from disk', () => {
   it('is taken whole, and refused for any part out of shape', () => {
     const source = "{% set xs = [1, 2] %}{% for x in xs %}{% if x > 1 %}{% break %}{% endif %}{{ f(x, k={'a': x}) | upper }}{% endfor %}";
-    const program = programOf(source, 'models/m.sql', { throwOnUndefined: true })!;
+    const program = quickProgram(source, { throwOnUndefined: true })!;
     const text = JSON.stringify(program);
     expect(isProgram(JSON.parse(text))).toBe(true);
     const damaged = [

@@ -426,19 +426,13 @@ class Converter {
   }
 }
 
-
 /**
- * The template's program, parsed with the environment's options as Nunjucks would compile it;
- * undefined when it has something programs do not cover, or does not parse (Nunjucks then
- * compiles it, and reports its error as ever). Most templates are read by pipe's own parser
- * (template-parser.ts), which gives Nunjucks' tree several times faster; the rest by Nunjucks'.
+ * The template's program, parsed with the environment's options as Nunjucks would compile it,
+ * when pipe's own parser (template-parser.ts, several times faster) takes the template;
+ * undefined otherwise: then programFromNunjucks reads it with Nunjucks' parser, or it has
+ * something programs do not cover, or does not parse (Nunjucks then compiles it, and reports
+ * its error as ever).
  */
-export function programOf(source: string, path: string, opts: ParseOptions, asyncFilters: readonly string[] = []): Program | undefined {
-  if (asyncFilters.length > 0) return undefined;
-  return quickProgram(source, opts) ?? programFromNunjucks(source, path, opts);
-}
-
-/** The template's program when pipe's own parser takes it (see programOf); undefined otherwise. */
 export function quickProgram(source: string, opts: ParseOptions): Program | undefined {
   const tree = parseTemplate(source, opts);
   return tree && programOfTree(tree as unknown as Node, opts);
