@@ -192,7 +192,7 @@ function readYamlFile(fs: ProjectFs, absPath: string, file: string, diagnostics:
  * The YAML beside a model or seed, found in `listed` (the files of the folders it was listed
  * from, which hold it): loading asks the file system nothing per model.
  */
-function sideYaml(fs: ProjectFs, absPath: string, root: string, listed: ReadonlySet<string>, diagnostics: Diagnostic[], cache?: ParsedYamlCache): YamlSource | undefined {
+function sideYaml(fs: ProjectFs, absPath: string, root: string, listed: ReadonlySet<string>, diagnostics: Diagnostic[], readYaml: typeof readYamlFile): YamlSource | undefined {
   // The same path strings every time: a cache looks them up without hashing them anew.
   const paths = fs.derive(absPath, 'side-yaml', () => {
     const stem = absPath.slice(0, -extname(absPath).length);
@@ -205,7 +205,7 @@ function sideYaml(fs: ProjectFs, absPath: string, root: string, listed: Readonly
   // A dbt properties file named like its model is read with the other properties files.
   const own = paths
     .filter((p, i) => (i === 0 ? yaml : yml))
-    .map((p) => readYamlFile(fs, p, toPosix(relative(root, p)), [], cache))
+    .map((p) => readYaml(fs, p, toPosix(relative(root, p)), []))
     .filter((y): y is YamlSource => y !== undefined && !isPropertiesFile(y.data));
   if (own.length > 1) {
     diagnostics.push(
@@ -328,7 +328,18 @@ function reloadSaved(fs: ProjectFs, last: LastLoad): ProjectFiles | undefined {
 }
 
 function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undefined, seedDigests?: SeedDigestCache): { files: ProjectFiles; modelAt: Map<string, number> } {
-  const readYaml: typeof readYamlFile = (f, absPath, file, found) => readYamlFile(f, absPath, file, found, yamlCache);
+  // Each YAML file read once: the file beside a model is asked for with the model and again as a file of its folder.
+  const yamlRead = new Map<string, { readonly yaml: YamlSource | undefined; readonly found: readonly Diagnostic[] }>();
+  const readYaml: typeof readYamlFile = (f, absPath, file, found) => {
+    let read = yamlRead.get(absPath);
+    if (!read) {
+      const problems: Diagnostic[] = [];
+      read = { yaml: readYamlFile(f, absPath, file, problems, yamlCache), found: problems };
+      yamlRead.set(absPath, read);
+    }
+    found.push(...read.found);
+    return read.yaml;
+  };
   const diagnostics: Diagnostic[] = [];
   const leftOut: string[] = [];
   // Listed files are under the root: cutting the root off is what relative() does, without its cost per file.
@@ -462,7 +473,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       leftOut.push(name);
       continue;
     }
-    models.push({ name, file, absPath: abs, sql, yaml: sideYaml(fs, abs, root, listed, diagnostics, yamlCache), ...(pkg ? { package: pkg } : {}) });
+    models.push({ name, file, absPath: abs, sql, yaml: sideYaml(fs, abs, root, listed, diagnostics, readYaml), ...(pkg ? { package: pkg } : {}) });
   }
 
   const seeds: SeedSource[] = [];
@@ -510,7 +521,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
         const content = fs.readBytes ? fs.readBytes(abs).toString('utf8') : fs.read(abs);
         return inferSeedTypes(content, delimiter, columns);
       });
-    seeds.push({ name, file, absPath: abs, hash, head, dbtTypes, yaml: sideYaml(fs, abs, root, listed, diagnostics, yamlCache), ...(pkg ? { package: pkg } : {}) });
+    seeds.push({ name, file, absPath: abs, hash, head, dbtTypes, yaml: sideYaml(fs, abs, root, listed, diagnostics, readYaml), ...(pkg ? { package: pkg } : {}) });
   }
 
   const macros: MacroSource[] = [];

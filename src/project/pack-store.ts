@@ -246,6 +246,11 @@ export class PackStore {
     this.used.delete(key);
   }
 
+  /** The value this process made under `key` and has not written yet. */
+  protected unwritten(key: string): string | undefined {
+    return this.pending.get(key);
+  }
+
   /**
    * Keeps a value for this process's pack, written once the synchronous work in progress
    * (a load, an analysis, a plan) is done: every value it made goes into one pack.

@@ -59,19 +59,29 @@ export class ParsedYamlCache extends PackStore {
   parse(text: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
     const key = sha256(JSON.stringify([FORMAT, PIPE_VERSION, yamlPackageVersion(), text]));
     for (let stored = this.read(key); stored !== undefined; stored = this.read(key)) {
-      try {
-        const value: unknown = JSON.parse(stored);
-        if (storedShape(value)) return yamlSource(file, value.data, new Map(value.lines));
-      } catch {
-        // Not JSON: parsed again below.
-      }
+      const kept = fromEntry(stored, file);
+      if (kept) return kept;
       this.reject(key);
     }
+    // The same text parsed already by this process: a model's YAML is read with the model and again as a file of its folder.
+    const again = this.unwritten(key);
+    const before = again !== undefined ? fromEntry(again, file) : undefined;
+    if (before) return before;
     const found: Diagnostic[] = [];
     const lines = new Map<string, number>();
     const parsed = parseYaml(text, file, found, lines);
     diagnostics.push(...found);
     if (parsed && found.length === 0 && keepsAsJson(parsed.data)) this.write(key, JSON.stringify({ data: parsed.data, lines: [...lines] }));
     return parsed;
+  }
+}
+
+/** The YAML source an entry holds, or undefined when it is not one. */
+function fromEntry(entry: string, file: string): YamlSource | undefined {
+  try {
+    const value: unknown = JSON.parse(entry);
+    return storedShape(value) ? yamlSource(file, value.data, new Map(value.lines)) : undefined;
+  } catch {
+    return undefined;
   }
 }

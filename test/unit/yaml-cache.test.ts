@@ -3,6 +3,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
+import { loadProject } from '../../src/project/load-project.js';
+import { diskFs } from '../../src/project/project-fs.js';
 import { ParsedYamlCache, yamlCacheDir } from '../../src/project/yaml-cache.js';
 import { compileIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
@@ -82,5 +84,35 @@ describe('the parsed-YAML cache', () => {
     const refused = parse(good);
     expect(refused.yaml?.data).toEqual({ a: 1, b: [{ c: 'two' }] });
     expect(refused.stats).toMatchObject({ hits: 0, rejected: 1, misses: 1 });
+  });
+
+  it("parses each text of a load once: a model's YAML is asked for twice, and two files may say the same", () => {
+    const same = 'tags: [daily]\nchecks:\n  not_null: [id]\n';
+    const dir = tempProject({
+      'pipe.yaml': 'name: shop\n',
+      'models/a.sql': 'select 1 as id\n',
+      'models/a.yaml': same,
+      'models/b.sql': 'select 2 as id\n',
+      'models/b.yaml': same,
+      'models/c.sql': 'select 3 as id\n',
+      'models/c.yaml': 'tags: [hourly]\n',
+    });
+    const load = () => {
+      const cache = new ParsedYamlCache(yamlCacheDir(dir));
+      const files = loadProject(dir, diskFs, cache);
+      cache.flush();
+      return { stats: { ...cache.stats }, yaml: files.models.map((m) => [m.name, m.yaml?.file, m.yaml?.data, m.yaml?.keyLine('checks')]) };
+    };
+    const first = load();
+    expect(first.stats).toMatchObject({ hits: 0, misses: 3 });
+    expect(first.yaml).toEqual([
+      ['a', 'models/a.yaml', { tags: ['daily'], checks: { not_null: ['id'] } }, 2],
+      ['b', 'models/b.yaml', { tags: ['daily'], checks: { not_null: ['id'] } }, 2],
+      ['c', 'models/c.yaml', { tags: ['hourly'] }, undefined],
+    ]);
+    // Each file read from the cache once.
+    const second = load();
+    expect(second.stats).toMatchObject({ hits: 4, misses: 0 });
+    expect(second.yaml).toEqual(first.yaml);
   });
 });
