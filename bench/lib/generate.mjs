@@ -184,7 +184,8 @@ export function writePipeProject(spec, dir) {
       writeFile(path.replace(/\.sql$/, '.yaml'), `${yaml.join('\n')}\ndescription: synthetic model ${m.name}\n${checks}`);
       writeFile(path, body);
     } else {
-      if (checks) writeFile(path.replace(/\.sql$/, '.yaml'), checks);
+      // Described, as a real project's models are: no two YAML files have the same text.
+      if (checks) writeFile(path.replace(/\.sql$/, '.yaml'), `description: synthetic model ${m.name}\n${checks}`);
       writeFile(path, `{{ config(${config}) }}\n\n${body}`);
     }
   }
@@ -225,6 +226,23 @@ export function writeDbtProject(spec, dir, dbPath) {
       writeFile(path, `{{ config(${config}) }}\n\n${body}`);
     }
   }
+}
+
+/**
+ * SQLMesh's own reading of a dbt project (its dbt loader: `sqlmesh init -t dbt` writes the
+ * same config.py), for timing SQLMesh on the dbt project's templates: every model starts at
+ * the run's date.
+ */
+export function writeSqlmeshDbtConfig(spec, dir) {
+  writeFile(
+    join(dir, 'config.py'),
+    [
+      'from pathlib import Path',
+      'from sqlmesh.core.config import ModelDefaultsConfig',
+      'from sqlmesh.dbt.loader import sqlmesh_config',
+      `config = sqlmesh_config(Path(__file__).parent, model_defaults=ModelDefaultsConfig(start='${spec.date}'))`,
+    ].join('\n') + '\n',
+  );
 }
 
 /**

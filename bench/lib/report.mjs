@@ -212,11 +212,20 @@ export function renderMarkdown(r) {
         'Realistic templates (loops, set, is_incremental(), macros with arguments), cold:',
         '',
         table(
-          ['models', '`pipe compile`', '`dbt parse`', 'pipe / dbt parse', '`dbt compile`', 'pipe / dbt compile'],
+          ['models', '`pipe compile`', '`dbt parse`', 'pipe / dbt parse', '`dbt compile`', 'pipe / dbt compile', 'SQLMesh load (dbt loader)', 'pipe / SQLMesh load'],
           shaped.map((s) => {
             const x = s.realistic;
             const ratio = (a, b) => (a !== undefined && b !== undefined ? a / b : undefined);
-            return [fmtN(s.models), fmtMs(x.pipeCompileMs), fmtMs(x.dbtParseMs), fmtX(ratio(x.pipeCompileMs, x.dbtParseMs)), fmtMs(x.dbtCompileMs), fmtX(ratio(x.pipeCompileMs, x.dbtCompileMs))];
+            return [
+              fmtN(s.models),
+              fmtMs(x.pipeCompileMs),
+              fmtMs(x.dbtParseMs),
+              fmtX(ratio(x.pipeCompileMs, x.dbtParseMs)),
+              fmtMs(x.dbtCompileMs),
+              fmtX(ratio(x.pipeCompileMs, x.dbtCompileMs)),
+              fmtMs(x.sqlmeshLoadMs),
+              fmtX(ratio(x.pipeCompileMs, x.sqlmeshLoadMs)),
+            ];
           }),
         ),
         '',
