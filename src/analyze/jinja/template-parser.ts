@@ -280,12 +280,17 @@ const CLOSERS = new Set<TokenType>([')', ']', '}']);
 const NOT_ARGUMENT = ['else', 'or', 'and', 'is', 'if', 'in', 'not'];
 const COMPARE = ['==', '===', '!=', '!==', '<', '>', '<=', '>='];
 
-const node = (typename: string, at: { readonly lineno: number; readonly colno: number }, fields: Record<string, unknown> = {}): ParsedNode => ({
-  typename,
-  lineno: at.lineno,
-  colno: at.colno,
-  ...fields,
-});
+/** A node: `fields` (a fresh object at every call) given its type and position, not copied. */
+const node = (typename: string, at: { readonly lineno: number; readonly colno: number }, fields: Record<string, unknown> = {}): ParsedNode => {
+  fields.typename = typename;
+  fields.lineno = at.lineno;
+  fields.colno = at.colno;
+  return fields as ParsedNode;
+};
+
+/** The operators of each of Python's levels read left to right (syntax.ts's chain), and their nodes. */
+const ADD_OPS: Readonly<Record<string, string>> = { '+': 'Add', '-': 'Sub' };
+const MUL_OPS: Readonly<Record<string, string>> = { '*': 'Mul', '/': 'Div', '//': 'FloorDiv', '%': 'Mod' };
 
 /** Nunjucks' parser with pipe's changes to it, for the subset. */
 class Parser {
@@ -614,24 +619,24 @@ class Parser {
     return n;
   }
 
-  /** Python's precedence, each level left to right (syntax.ts's chain). */
-  private chain(operand: () => ParsedNode, ops: Readonly<Record<string, string>>): ParsedNode {
-    let left = operand();
-    for (;;) {
-      const t = this.peekToken();
-      const op = t?.type === 'operator' && Object.hasOwn(ops, t.value) ? t.value : undefined;
-      if (op === undefined) return left;
-      this.nextToken();
-      left = node(ops[op], left, { left, right: operand() });
-    }
+  /** The node of the operator of `ops` that comes next, taken; undefined when another token comes. */
+  private skipOperator(ops: Readonly<Record<string, string>>): string | undefined {
+    const t = this.peekToken();
+    if (t?.type !== 'operator' || !Object.hasOwn(ops, t.value)) return undefined;
+    this.nextToken();
+    return ops[t.value];
   }
 
   private parseAdd(): ParsedNode {
-    return this.chain(() => this.parseMul(), { '+': 'Add', '-': 'Sub' });
+    let left = this.parseMul();
+    for (let op = this.skipOperator(ADD_OPS); op !== undefined; op = this.skipOperator(ADD_OPS)) left = node(op, left, { left, right: this.parseMul() });
+    return left;
   }
 
   private parseMul(): ParsedNode {
-    return this.chain(() => this.parsePow(), { '*': 'Mul', '/': 'Div', '//': 'FloorDiv', '%': 'Mod' });
+    let left = this.parsePow();
+    for (let op = this.skipOperator(MUL_OPS); op !== undefined; op = this.skipOperator(MUL_OPS)) left = node(op, left, { left, right: this.parsePow() });
+    return left;
   }
 
   private parsePow(): ParsedNode {
