@@ -38,6 +38,9 @@ const SOURCE_CALL = /^\s*source\s*\(\s*(?:'([^'\\\n]*)'|"([^"\\\n]*)")\s*,\s*(?:
 const CONFIG_CALL = /^\s*config\s*\(([\s\S]*)\)\s*$/;
 const VARIABLE = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$/;
 /** Words the Nunjucks lexer reads as literals or operators, never as a variable's name. */
+/** A keyword argument's name, and a literal that is not a string or list: matched where the reader is. */
+const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
+const NUMBER_OR_BOOLEAN = /(?:[0-9]+|true|false)/y;
 const KEYWORDS = new Set(['true', 'false', 'True', 'False', 'none', 'None', 'null', 'and', 'or', 'not', 'in', 'is', 'if', 'else']);
 
 /**
@@ -95,7 +98,20 @@ class Reader {
   at = 0;
   constructor(readonly text: string) {}
   skipSpace(): void {
-    while (this.at < this.text.length && /\s/.test(this.text[this.at])) this.at++;
+    for (let c = this.text.charCodeAt(this.at); this.at < this.text.length; c = this.text.charCodeAt(this.at)) {
+      // ASCII spaces at once; any other character as JavaScript's `\s` says.
+      if (c === 32 || (c >= 9 && c <= 13)) this.at++;
+      else if (c >= 128 && /\s/.test(this.text[this.at])) this.at++;
+      else return;
+    }
+  }
+  /** The text `re` (sticky) matches where the reader is, taken; undefined when it does not match there. */
+  take(re: RegExp): string | undefined {
+    re.lastIndex = this.at;
+    const m = re.exec(this.text);
+    if (!m) return undefined;
+    this.at += m[0].length;
+    return m[0];
   }
   peek(): string | undefined {
     this.skipSpace();
@@ -118,15 +134,14 @@ function parseKeywords(text: string): (readonly [string, Literal])[] | undefined
   if (r.done()) return out;
   for (;;) {
     r.skipSpace();
-    const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(r.text.slice(r.at));
-    if (!m || KEYWORDS.has(m[0]) || seen.has(m[0])) return undefined;
-    r.at += m[0].length;
+    const name = r.take(NAME);
+    if (name === undefined || KEYWORDS.has(name) || seen.has(name)) return undefined;
     if (!r.eat('=')) return undefined;
     if (r.peek() === '=') return undefined; // `==` is a comparison
     const value = parseLiteral(r);
     if (value === undefined) return undefined;
-    seen.add(m[0]);
-    out.push([m[0], value]);
+    seen.add(name);
+    out.push([name, value]);
     if (r.done()) return out;
     if (!r.eat(',')) return undefined;
     if (r.done()) return undefined; // a trailing comma: let Nunjucks decide
@@ -159,10 +174,9 @@ function parseLiteral(r: Reader): Literal | undefined {
     }
     value = items;
   } else {
-    const m = /^(?:[0-9]+|true|false)/.exec(r.text.slice(r.at));
-    if (!m) return undefined;
-    r.at += m[0].length;
-    value = m[0] === 'true' ? true : m[0] === 'false' ? false : parseInt(m[0], 10);
+    const word = r.take(NUMBER_OR_BOOLEAN);
+    if (word === undefined) return undefined;
+    value = word === 'true' ? true : word === 'false' ? false : parseInt(word, 10);
   }
   // A literal followed by anything but `,` `]` or the end (a filter, an operator, an index) is an expression.
   const next = r.peek();

@@ -34,8 +34,17 @@ export function formatDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+/** Timestamps formatted lately: planning formats the bounds of the run's dates for every task. */
+const timestamps = new Map<number, string>();
+
 export function formatTimestamp(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+  let text = timestamps.get(ms);
+  if (text === undefined) {
+    if (timestamps.size >= 256) timestamps.clear();
+    text = new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+    timestamps.set(ms, text);
+  }
+  return text;
 }
 
 export function dayInterval(dayStartMs: number): Interval {
