@@ -155,12 +155,15 @@ export async function openFor(
     return { analysis, selected, pipeline, access, warehouse, dbPath, setup, catalog: opened.catalog ?? new Catalog(), seedHashes };
   }
   const wait = opened.wait ?? { ms: 0 };
+  // The catalog the caller read through the handle it passes (what analysis saw) stands while the handle is open, on a
+  // file no other process writes: preparing writes only pipe's own state and drops staging tables, no model's relation.
+  const read = opened.warehouse !== undefined && opened.catalog !== undefined && opened.warehouse.engine.ownsWarehouse ? opened.catalog : undefined;
   warehouse ??= await Engine.openWhenFree(dbPath, { setup }, wait);
   try {
     await throwIfStopped(wait.signal);
     const { engine } = warehouse;
     await engine.prepareForWriting();
-    const { catalog, seedHashes } = opened.known ?? (await engine.withSession(async (s) => ({ catalog: await readCatalog(s), seedHashes: await readSeedHashes(s) })));
+    const { catalog, seedHashes } = opened.known ?? (await engine.withSession(async (s) => ({ catalog: read ?? (await readCatalog(s)), seedHashes: await readSeedHashes(s) })));
     return { analysis, selected, pipeline, access, warehouse, dbPath, setup, catalog, seedHashes };
   } catch (e) {
     warehouse.close();

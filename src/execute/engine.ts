@@ -286,13 +286,18 @@ export class Engine {
     return this.publishLocks.wanted(key) || (partition !== undefined && this.partitionLocks.wanted(`${key}\0${partition}`));
   }
 
+  /** Whether no other process writes the warehouse while this engine holds it (a DuckDB file; not a lake others share). */
+  get ownsWarehouse(): boolean {
+    return !this.warehouse.sharedWriters;
+  }
+
   /**
    * Whether a run may commit several tasks in one transaction (see commit-batch.ts): a DuckDB
    * file this process alone writes. A lake's commits are ordered with other processes', and
    * each of its transactions is a snapshot others read.
    */
   get batchesCommits(): boolean {
-    return !this.readOnly && !this.warehouse.sharedWriters && this.warehouse.dialect === DUCKDB;
+    return !this.readOnly && this.ownsWarehouse && this.warehouse.dialect === DUCKDB;
   }
 
   /** Publishes of one table wait for those of other processes through `gate` from now on. */

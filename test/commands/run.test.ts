@@ -1,6 +1,7 @@
 import { appendFileSync, cpSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { DuckDBSession } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { parse as parseYaml } from 'yaml';
 import {
   copyExample,
@@ -23,6 +24,8 @@ import {
 import { compileIn, runIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
+
+const originalQuery = DuckDBSession.prototype.query;
 
 /** `pipe run` on the example project, in-process: what gets built, how often, and from which date. */
 
@@ -135,6 +138,27 @@ describe('pipe run on the example project', () => {
     expect(now.fct_orders).toEqual(afterTwoDays.fct_orders);
     expect(now.daily_revenue).toEqual(afterTwoDays.daily_revenue);
     expect(now.dim_customers).toEqual(once.dim_customers);
+  });
+
+  it('reads the catalog once: the catalog analysis saw is the one the run plans with', async () => {
+    const dir = copyExample();
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    const catalogReads: string[] = [];
+    const query = vi.spyOn(DuckDBSession.prototype, 'query').mockImplementation(function (this: DuckDBSession, sql: string) {
+      if (/FROM duckdb_tables\(\)/.test(sql) && !sql.includes('starts_with')) catalogReads.push(sql);
+      return originalQuery.call(this, sql);
+    });
+    let second;
+    try {
+      second = await runIn(dir, { date: '2024-01-03' });
+    } finally {
+      query.mockRestore();
+    }
+    expect(second.code, explain(second)).toBe(0);
+    // The whole catalog once, for analysis and the plan; then the relations named after recorded models, for what is no longer built.
+    expect(catalogReads).toHaveLength(2);
+    expect(catalogReads.filter((q) => q.includes('_pipe.tasks'))).toHaveLength(1);
   });
 
   it('reloads a seed only when its file changed', async () => {
