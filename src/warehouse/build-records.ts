@@ -193,24 +193,29 @@ export class LatestBuilds {
   }
 }
 
+const LATEST_COLUMNS = ['run_id', 'task_id', 'node', 'key', 'interval_start', 'interval_end', 'sql_hash', 'config_hash', 'inputs', 'version', 'untracked', 'built_at', 'took_ms'];
+
 /** Reads the latest builds and failures of `nodes` (all nodes when absent) in two queries. */
 export async function readLatestBuilds(session: WarehouseSession, nodes?: readonly string[]): Promise<LatestBuilds> {
   const out = new LatestBuilds();
   if (nodes !== undefined && nodes.length === 0) return out;
   const only = (column: string) => (nodes === undefined ? 'TRUE' : session.dialect.memberOf(column, nodes));
-  const builds = await session.query(
+  // One JSON text of every row, oldest first (a run of 10,000 models reads 10,000 of them; row by row into objects took three times as long).
+  const [read] = await session.query(
     `WITH resets AS (SELECT node, max(built_at) AS at FROM ${BUILDS_TABLE} WHERE kind = 'reset' AND ${only('node')} GROUP BY node),
      valid AS (
        SELECT b.* FROM ${BUILDS_TABLE} b LEFT JOIN resets r ON r.node = b.node
        WHERE b.kind = 'build' AND ${only('b.node')} AND (r.at IS NULL OR b.built_at >= r.at)),
-     whole AS (SELECT node, max(built_at) AS at FROM valid WHERE key = '' GROUP BY node)
-     SELECT v.run_id, v.task_id, v.node, v.key, v.interval_start, v.interval_end, v.sql_hash, v.config_hash,
-       v.inputs::VARCHAR AS inputs, v.version, v.untracked, v.built_at, v.ended_at - v.started_at AS took_ms
-     FROM valid v LEFT JOIN whole w ON w.node = v.node
-     WHERE w.at IS NULL OR v.built_at >= w.at
-     QUALIFY row_number() OVER (PARTITION BY v.node, v.key ORDER BY v.built_at DESC) = 1
-     ORDER BY v.built_at`,
+     whole AS (SELECT node, max(built_at) AS at FROM valid WHERE key = '' GROUP BY node),
+     latest AS (
+       SELECT v.run_id, v.task_id, v.node, v.key, v.interval_start, v.interval_end, v.sql_hash, v.config_hash,
+         v.inputs, v.version, v.untracked, v.built_at, v.ended_at - v.started_at AS took_ms
+       FROM valid v LEFT JOIN whole w ON w.node = v.node
+       WHERE w.at IS NULL OR v.built_at >= w.at
+       QUALIFY row_number() OVER (PARTITION BY v.node, v.key ORDER BY v.built_at DESC) = 1)
+     SELECT coalesce(to_json(list({${LATEST_COLUMNS.map((c) => `'${c}': ${c}`).join(', ')}} ORDER BY built_at)), '[]')::VARCHAR AS builds FROM latest`,
   );
+  const builds = JSON.parse(String(read.builds)) as Record<string, unknown>[];
   for (const r of builds) {
     out.add({
       runId: String(r.run_id),
@@ -220,7 +225,7 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
       interval: r.interval_start === null ? undefined : { start: Number(r.interval_start), end: Number(r.interval_end) },
       sqlHash: String(r.sql_hash),
       configHash: String(r.config_hash),
-      inputs: JSON.parse(String(r.inputs)) as Record<string, string>,
+      inputs: r.inputs as Record<string, string>,
       version: String(r.version),
       untracked: r.untracked === null ? undefined : String(r.untracked),
       builtAt: Number(r.built_at),
