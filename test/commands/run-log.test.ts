@@ -61,6 +61,20 @@ describe('run logs', () => {
     );
   });
 
+  it('hold every skipped task of a run whose tasks are current, in order, before the run ends', async () => {
+    const dir = tempProject(MODELS);
+    const db = join(dir, 'warehouse.duckdb');
+    expect((await runIn(dir, { date: DAY })).code).toBe(0);
+    const again = await runIn(dir, { date: DAY });
+    expect(again.code, again.stderr).toBe(0);
+    const runId = eventsOfType(again.events, 'run-started')[0].runId as string;
+    const lines = logLines(runLogPath(db, runId));
+    // Skipped tasks are written together, yet in their place: after the run's start, before its end.
+    expect(lines.map((l) => l.type)).toEqual(['run-log', 'run-started', 'task-skipped', 'task-skipped', 'run-finished', 'reconciled']);
+    const told = eventsOfType(again.events, 'task-skipped').map((e) => (e.task as { id: string }).id);
+    expect(lines.filter((l) => l.type === 'task-skipped').map((l) => ((l as { task: { id: string } }).task).id)).toEqual(told);
+  });
+
   it('keep each warehouse of a folder apart, and only the newest keep_run_logs of them', async () => {
     const dir = tempProject({ ...MODELS, 'pipe.yaml': 'keep_run_logs: 2\n' });
     const other = join(dir, 'other.duckdb');
