@@ -37,10 +37,10 @@ const REF_CALL = /^\s*ref\s*\(\s*(?:'([^'\\\n]*)'|"([^"\\\n]*)")\s*\)\s*$/;
 const SOURCE_CALL = /^\s*source\s*\(\s*(?:'([^'\\\n]*)'|"([^"\\\n]*)")\s*,\s*(?:'([^'\\\n]*)'|"([^"\\\n]*)")\s*\)\s*$/;
 const CONFIG_CALL = /^\s*config\s*\(([\s\S]*)\)\s*$/;
 const VARIABLE = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*$/;
-/** Words the Nunjucks lexer reads as literals or operators, never as a variable's name. */
 /** A keyword argument's name, and a literal that is not a string or list: matched where the reader is. */
 const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
 const NUMBER_OR_BOOLEAN = /(?:[0-9]+|true|false)/y;
+/** Words the Nunjucks lexer reads as literals or operators, never as a variable's name. */
 const KEYWORDS = new Set(['true', 'false', 'True', 'False', 'none', 'None', 'null', 'and', 'or', 'not', 'in', 'is', 'if', 'else']);
 
 /**
@@ -98,10 +98,10 @@ class Reader {
   at = 0;
   constructor(readonly text: string) {}
   skipSpace(): void {
-    for (let c = this.text.charCodeAt(this.at); this.at < this.text.length; c = this.text.charCodeAt(this.at)) {
-      // ASCII spaces at once; any other character as JavaScript's `\s` says.
-      if (c === 32 || (c >= 9 && c <= 13)) this.at++;
-      else if (c >= 128 && /\s/.test(this.text[this.at])) this.at++;
+    while (this.at < this.text.length) {
+      const c = this.text.charCodeAt(this.at);
+      // ASCII spaces by their codes; any other character as JavaScript's `\s` says.
+      if (c === 32 || (c >= 9 && c <= 13) || (c >= 128 && /\s/.test(this.text[this.at]))) this.at++;
       else return;
     }
   }
