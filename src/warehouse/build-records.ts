@@ -195,11 +195,25 @@ export class LatestBuilds {
 
 const LATEST_COLUMNS = ['run_id', 'task_id', 'node', 'key', 'interval_start', 'interval_end', 'sql_hash', 'config_hash', 'inputs', 'version', 'untracked', 'built_at', 'took_ms'];
 
-/** Reads the latest builds and failures of `nodes` (all nodes when absent) in two queries. */
-export async function readLatestBuilds(session: WarehouseSession, nodes?: readonly string[]): Promise<LatestBuilds> {
+/**
+ * Above this many nodes, every node's records are read and the others dropped here: matching a
+ * list of 10,000 names cost DuckDB more than reading the records it leaves out (a run of every
+ * model of a 10,000-model project: 0.2 s of its two queries).
+ */
+export const LISTED_NODES = 1000;
+
+/**
+ * Reads the latest builds and failures of `nodes` (all nodes when absent) in two queries. The
+ * records of each node are its own (the queries group and rank by node), so which nodes' are
+ * read changes nothing of the others'. `listedAtMost`: see LISTED_NODES.
+ */
+export async function readLatestBuilds(session: WarehouseSession, nodes?: readonly string[], listedAtMost = LISTED_NODES): Promise<LatestBuilds> {
   const out = new LatestBuilds();
   if (nodes !== undefined && nodes.length === 0) return out;
-  const only = (column: string) => (nodes === undefined ? 'TRUE' : session.dialect.memberOf(column, nodes));
+  const wanted = nodes !== undefined && nodes.length > listedAtMost ? new Set(nodes) : undefined;
+  const listed = wanted ? undefined : nodes;
+  const only = (column: string) => (listed === undefined ? 'TRUE' : session.dialect.memberOf(column, listed));
+  const kept = (node: unknown) => wanted === undefined || wanted.has(String(node));
   // One JSON text of every row, oldest first (a run of 10,000 models reads 10,000 of them; row by row into objects took three times as long).
   const [read] = await session.query(
     `WITH resets AS (SELECT node, max(built_at) AS at FROM ${BUILDS_TABLE} WHERE kind = 'reset' AND ${only('node')} GROUP BY node),
@@ -217,6 +231,7 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
   );
   const builds = JSON.parse(String(read.builds)) as Record<string, unknown>[];
   for (const r of builds) {
+    if (!kept(r.node)) continue;
     out.add({
       runId: String(r.run_id),
       taskId: String(r.task_id),
@@ -242,6 +257,7 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
      GROUP BY ALL`,
   );
   for (const r of failures) {
+    if (!kept(r.node)) continue;
     out.fail(String(r.node), String(r.ds), {
       runId: String(r.run_id),
       taskId: String(r.task_id),
