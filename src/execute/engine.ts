@@ -397,7 +397,13 @@ export class Engine {
 
   /** Records a check's result, its failing rows masked. */
   async recordCheck(session: WarehouseSession, record: CheckResultRecord): Promise<void> {
-    await session.exec(checkResultSql({ ...record, sample: secrets.maskDeep(record.sample) })).catch(() => undefined);
+    await this.recordChecks(session, [record]).catch(() => undefined);
+  }
+
+  /** Records checks' results in one call, their failing rows masked; throws when they cannot be written. */
+  async recordChecks(session: WarehouseSession, records: readonly CheckResultRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await session.exec(records.map((r) => checkResultSql({ ...r, sample: secrets.maskDeep(r.sample) })).join('\n;\n'));
   }
 
   /** Tells other processes that find the warehouse busy what holds it (e.g. which run). */

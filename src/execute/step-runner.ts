@@ -81,6 +81,12 @@ interface AttemptState {
   tableColumns?: readonly Column[];
   /** Blocking checks that failed so far: the task fails after every check has run. */
   readonly blocking: CheckFailure[];
+  /**
+   * In a batch, the results of its checks, recorded as the attempt ends: inside the batch's
+   * transaction once it began (rolled back with it, and recorded again when the task runs
+   * again alone), or outside it when the first task fails before it began.
+   */
+  readonly held: CheckResultRecord[];
 }
 
 /** Which attempt of a task runs, where, and (in a batch) what it publishes in and tells through. */
@@ -105,7 +111,20 @@ export class StepRunner {
    * data must never be published once the run is cancelled.
    */
   async attempt(task: Task, session: WarehouseSession, at: AttemptOf, done: Published): Promise<AttemptResult> {
-    const state: AttemptState = { ...at, emit: at.emit ?? this.ctx.emit, alter: [], blocking: [] };
+    const state: AttemptState = { ...at, emit: at.emit ?? this.ctx.emit, alter: [], blocking: [], held: [] };
+    let result: AttemptResult;
+    try {
+      result = await this.steps(task, session, state, done);
+    } catch (e) {
+      await this.ctx.engine.recordChecks(session, state.held.splice(0)).catch(() => undefined);
+      throw e;
+    }
+    // A batch's commit never goes without them: unwritten (an overrunning task's interrupt), the task runs again alone.
+    await this.ctx.engine.recordChecks(session, state.held.splice(0));
+    return result;
+  }
+
+  private async steps(task: Task, session: WarehouseSession, state: AttemptState, done: Published): Promise<AttemptResult> {
     for (const step of task.steps) {
       if (this.ctx.signal?.aborted) throw new Error('interrupted');
       if (step.kind === 'publish') {
@@ -443,7 +462,11 @@ export class StepRunner {
 
   /** Stores a check's result and reports it; blocking failures are collected to fail the task. */
   private async reportCheck(task: Task, session: WarehouseSession, result: CheckResult, state: AttemptState): Promise<void> {
-    await this.ctx.engine.recordCheck(session, result.record);
+    // The first task of a batch runs its checks before the batch's transaction begins: were
+    // their results recorded at once, a batch rolled back by a later task would leave them,
+    // and the task run again alone would record them twice.
+    if (state.batch) state.held.push(result.record);
+    else await this.ctx.engine.recordCheck(session, result.record);
     const { runId } = this.ctx;
     const { emit, blocking } = state;
     if (!result.failure) {

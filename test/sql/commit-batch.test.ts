@@ -1,7 +1,9 @@
-import { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/commands/run.js';
 import { retry } from '../../src/commands/retry.js';
+import { test as testCommand } from '../../src/commands/test.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
@@ -110,6 +112,29 @@ describe('tasks committed together', () => {
       { task_id: `${name(10)}@2024-01-02`, status: 'failed' },
       { task_id: `${name(11)}@2024-01-02`, status: 'passed' },
     ]);
+  });
+
+  it('pipe test: a check failing among others fails its model alone; every check is recorded once', async () => {
+    const dir = tempProject(models({}, Object.fromEntries(Array.from({ length: N }, (_, k) => [`models/${name(k + 1)}.yaml`, 'checks:\n  not_null: [id]\n  unique: [id]\n']))));
+    expect((await runProject(dir)).result.status).toBe('succeeded');
+    // m_10 gets a second row with its id: its unique check fails, in the batch it joined.
+    const db = await DuckDBInstance.create(join(dir, 'warehouse.duckdb'));
+    const conn = await db.connect();
+    await conn.run(`insert into ${name(10)} values (10)`);
+    conn.closeSync();
+    db.closeSync();
+    const events: PipeEvent[] = [];
+    const tested = await testCommand({ project: dir, date: '2024-01-02', threads: 1, emit: (e) => events.push(e) });
+    expect(tested.status).toBe('failed');
+    expect(idsOf(events, 'task-failed')).toEqual([`${name(10)}@2024-01-02`]);
+    const runId = (events.find((e) => e.type === 'run-started') as Extract<PipeEvent, { type: 'run-started' }>).runId;
+    const recorded = await queryWarehouse(
+      dir,
+      `select task_id, check_name, status, count(*)::INTEGER as n from _pipe.check_results where run_id = '${runId}' group by all order by task_id, check_name`,
+    );
+    expect(recorded).toHaveLength(2 * N);
+    expect(recorded.filter((r) => r.n !== 1)).toEqual([]);
+    expect(recorded.filter((r) => r.status !== 'passed')).toEqual([{ task_id: `${name(10)}@2024-01-02`, check_name: 'unique(id)', status: 'failed', n: 1 }]);
   });
 
   it('a run cancelled while tasks wait for their commit publishes none of them; pipe retry completes it', async () => {
