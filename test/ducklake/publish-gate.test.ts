@@ -12,6 +12,8 @@ import { createDatabase, testPostgres } from '../support/postgres.js';
 
 const pg0 = await testPostgres();
 const pools: pg.Pool[] = [];
+/** Locks of this test's own database: other test files share the cluster, and their sessions are not this test's to count or end. */
+const OWN_DATABASE = 'database = (SELECT oid FROM pg_database WHERE datname = current_database())';
 afterAll(async () => {
   for (const p of pools) await p.end();
 });
@@ -55,7 +57,7 @@ describe.skipIf(!pg0)('the publish gate of a lake', () => {
     // Another table is not held up by the first.
     expect(await b.run('"main"."daily"', async () => 'other')).toBe('other');
     // The second publish of events has not begun while the first holds the table.
-    const [{ rows }] = [await pools[0].query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")];
+    const [{ rows }] = [await pools[0].query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ${OWN_DATABASE}`)];
     expect(rows[0].n).toBe(1);
     expect(log).toEqual(['a in']);
     first.release();
@@ -74,7 +76,7 @@ describe.skipIf(!pg0)('the publish gate of a lake', () => {
     await stuck.started;
     const waiting = next.run('"main"."events"', async () => 'next');
     // The holder's process dies: Postgres ends its sessions, and with them its locks.
-    await pools[pools.length - 1].query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()");
+    await pools[pools.length - 1].query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid() AND ${OWN_DATABASE}`);
     expect(await waiting).toBe('next');
     stuck.release();
 
