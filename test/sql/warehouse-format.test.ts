@@ -8,11 +8,13 @@ import { runIn } from '../support/in-process.js';
 afterAll(removeTempDirs);
 
 /**
- * pipe writes its warehouse for DuckDB 1.1 and later readers (see STORAGE_COMPATIBILITY):
+ * pipe writes its warehouse for DuckDB 1.2 and later readers (see STORAGE_COMPATIBILITY):
  * DuckDB would otherwise write every table's statistics in the form of its oldest readers,
- * which it decodes slowly each time it opens the file. Reading alone writes nothing, so a
- * read-only open keeps DuckDB's default. A project's `settings:` may name another, which the
- * file is created with (a newer one sets the file's format version, in its header).
+ * which it decodes slowly each time it opens the file. The file's header keeps the choice for
+ * later writes only from 1.2's format on: a file created for 1.1 has the header of 1.0, and
+ * every write after the session that created it took the old form again. Reading alone writes
+ * nothing, so a read-only open keeps DuckDB's default. A project's `settings:` may name
+ * another, which the file is created with.
  */
 
 /** The storage format version in a DuckDB file's header (after the checksum and `DUCK`). */
@@ -38,26 +40,49 @@ describe('the warehouse file', () => {
     }
   };
 
-  it('is written for DuckDB 1.1 and later, whether pipe creates it or opens it again', async () => {
+  /** Metadata blocks in use: a table's statistics in the old form take 3 KB a column, in the new 64 bytes. */
+  const metadataInUse = async (warehouse: DuckDBWarehouse) => {
+    const session = await warehouse.session();
+    try {
+      const [row] = await session.query('SELECT sum(total_blocks - free_blocks)::INTEGER AS n FROM pragma_metadata_info()');
+      return Number(row.n);
+    } finally {
+      session.close();
+    }
+  };
+
+  /** A table of 40 columns, written and checkpointed through `warehouse`: its metadata in use after. */
+  const writeWide = async (warehouse: DuckDBWarehouse) => {
+    const session = await warehouse.session();
+    const columns = Array.from({ length: 40 }, (_, i) => `range + ${i} AS c${i}`).join(', ');
+    await session.exec(`CREATE OR REPLACE TABLE t AS SELECT ${columns} FROM range(10)`);
+    await session.exec('CHECKPOINT');
+    session.close();
+    return metadataInUse(warehouse);
+  };
+
+  it('is written for DuckDB 1.2 and later, whether pipe creates it or opens it again', async () => {
     const path = join(tempDir(), 'warehouse.duckdb');
     const created = await DuckDBWarehouse.open(path);
+    let first: number;
     try {
-      expect(await setting(created)).toBe('v1.1.0');
-      const session = await created.session();
-      await session.exec('CREATE TABLE t AS SELECT range AS id FROM range(10)');
-      session.close();
+      expect(await setting(created)).toBe('v1.2.0');
+      first = await writeWide(created);
     } finally {
       created.close();
     }
+    expect(formatVersion(path)).toBe(65);
     const again = await DuckDBWarehouse.open(path);
     try {
-      expect(await setting(again)).toBe('v1.1.0');
+      expect(await setting(again)).toBe('v1.2.0');
+      // Written again by a later session, the statistics keep their new form (a file created for v1.1.0: 35 blocks against 5).
+      expect(await writeWide(again)).toBe(first);
     } finally {
       again.close();
     }
     const read = await DuckDBWarehouse.open(path, { readOnly: true });
     try {
-      expect(await setting(read)).not.toBe('v1.1.0');
+      expect(await setting(read)).not.toBe('v1.2.0');
       const session = await read.session();
       expect(await session.query('SELECT count(*)::INTEGER AS n FROM t')).toEqual([{ n: 10 }]);
       session.close();
@@ -75,8 +100,8 @@ describe('the warehouse file', () => {
     writeProjectFiles(newer, { 'pipe.yaml': 'name: shop\nsettings:\n  storage_compatibility_version: v1.4.0\n', 'models/one.sql': table });
     const built = await runIn(newer, { date: '2024-01-02' });
     expect(built.code, explain(built)).toBe(0);
-    // DuckDB 1.4's format (67) where pipe's own choice keeps the one DuckDB 1.0 to 1.3 also know (64).
-    expect(formatVersion(join(plain, 'warehouse.duckdb'))).toBe(64);
+    // DuckDB 1.4's format (67) where pipe's own choice is DuckDB 1.2's (65).
+    expect(formatVersion(join(plain, 'warehouse.duckdb'))).toBe(65);
     expect(formatVersion(join(newer, 'warehouse.duckdb'))).toBe(67);
 
     const wrong = tempDir();

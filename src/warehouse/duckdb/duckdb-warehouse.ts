@@ -33,13 +33,14 @@ const LOCK_RE = /Could not set lock on file "([^"]*)": Conflicting lock is held 
  * another (`storage_compatibility_version`). DuckDB writes a file for its oldest readers unless
  * told otherwise (v0.10.2 in DuckDB 1.5), and then keeps every table's statistics in a form it
  * decodes slowly: opening a warehouse of 6,500 tables took 0.45 s, a quarter of it decoding
- * HyperLogLog sketches. Written for DuckDB 1.1 and later, a new file of 3,000 tables opens in
- * about half the time. DuckDB keeps the compatibility a file was created with for every later
- * write (a v1.4.0 file's header says format 67; a file created for v0.10.2 stays readable by
- * DuckDB 1.0 whatever later opens ask), so the setting counts as the file is created: a
- * warehouse an earlier pipe created keeps its form.
+ * HyperLogLog sketches. The choice counts as the file is created, and DuckDB takes it for later
+ * writes from the format version in the file's header: v1.1.0 still has the header of v0.10.2
+ * (format 64), so every session after the first wrote the old form again; from v1.2.0 (format
+ * 65) the header keeps it. Written for DuckDB 1.2 and later, a warehouse of 6,500 tables written
+ * by two runs opens in 0.24-0.42 s instead of 0.44-0.64 s. A warehouse an earlier pipe created
+ * keeps its header, and so its form.
  */
-const STORAGE_COMPATIBILITY = 'v1.1.0';
+const STORAGE_COMPATIBILITY = 'v1.2.0';
 
 /** The storage compatibility the project's settings ask for, else pipe's. */
 function storageCompatibility(setup: WarehouseSetup): string {
