@@ -1,3 +1,4 @@
+import { DuckDBInstance } from '@duckdb/node-api';
 import { existsSync, openSync, readSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -89,6 +90,25 @@ describe('the warehouse file', () => {
     } finally {
       read.close();
     }
+  });
+
+  it('an earlier pipe\'s warehouse (created for v1.1.0) is opened and written, and keeps its header', async () => {
+    const path = join(tempDir(), 'warehouse.duckdb');
+    const earlier = await DuckDBInstance.create(path, { storage_compatibility_version: 'v1.1.0' });
+    const c = await earlier.connect();
+    await c.run('CREATE TABLE kept AS SELECT 1 AS id');
+    c.closeSync();
+    earlier.closeSync();
+    const now = await DuckDBWarehouse.open(path);
+    try {
+      await writeWide(now);
+      const session = await now.session();
+      expect(await session.query('SELECT count(*)::INTEGER AS n FROM kept')).toEqual([{ n: 1 }]);
+      session.close();
+    } finally {
+      now.close();
+    }
+    expect(formatVersion(path)).toBe(64);
   });
 
   it("is created as the project's settings ask, and a version DuckDB does not know is refused at its line", async () => {
