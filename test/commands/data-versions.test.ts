@@ -115,6 +115,17 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     expect(started(r.events)).toEqual(['stamped@2024-01-05', 'stamped_copy@2024-01-05']);
   });
 
+  it('a model whose comments and strings name now() is skipped when current, as any other', async () => {
+    const dir = versionsProject({
+      'models/noted.sql':
+        "-- A view: always reads the customers as they are now.\n{{ config(materialized='view') }}\nselect count(*) as n, 'now() or later' as note /* not random() */ from {{ ref('customers') }}\n",
+    });
+    await built(dir);
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual([]);
+    expect(current(r.events)).toContain('noted@2024-01-05');
+  });
+
   it('a model reading a table no ref() or source() gives it always runs', async () => {
     const dir = versionsProject({ 'models/sneaky.sql': "{{ config(materialized='table') }}\nselect * from main.outside\n" });
     await exec(warehouseOf(dir), 'CREATE TABLE main.outside AS SELECT 1 AS x');

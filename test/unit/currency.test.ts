@@ -139,4 +139,41 @@ describe('what a query reads', () => {
     expect(volatileCall('h2', 'select CURRENT_DATE')).toBe('current_date()');
     expect(volatileCall('h3', 'select nowhere from t')).toBeUndefined();
   });
+
+  it('finds them in the code alone: not in comments, strings, or a column of the name', () => {
+    let n = 0;
+    const call = (sql: string) => volatileCall(`v${n++}`, sql);
+    // What is not code, or not a call.
+    for (const sql of [
+      '-- reads the seed as it is now\nselect 1',
+      '/* now() */ select 1',
+      '/* a /* nested */ now() */ select 1',
+      "select 'now()' as s",
+      "select 'it''s now()' as s",
+      "select E'it\\'s now()' as s",
+      'select $$now()$$ as s',
+      'select $t$ random() $t$ as s',
+      'select now from t',
+      'select "now" from t',
+      'select t.random, t.uuid from t',
+    ]) expect(call(sql), sql).toBeUndefined();
+    // Calls, whatever is around them.
+    const calls: [string, string][] = [
+      ["select '--', now()", 'now()'],
+      ["select E'a\\'', now()", 'now()'],
+      ['select "a\'b", now()', 'now()'],
+      ['select "x -- y", random()', 'random()'],
+      ["select $t$ x $t$, uuid() from t", 'uuid()'],
+      ['select main.now ( ) as at', 'now()'],
+      ['select "now"() as at', 'now()'],
+      ['select now /* when */ () as at', 'now()'],
+      ['select current_timestamp as at', 'current_timestamp()'],
+      ['select * from t where d > today() - 1', 'today()'],
+      ["select ago(interval 1 day)", 'ago()'],
+      // Left open: the text is looked at whole.
+      ["select 'open now()", 'now()'],
+      ['select 1 /* open now()', 'now()'],
+    ];
+    for (const [sql, found] of calls) expect(call(sql), sql).toBe(found);
+  });
 });
