@@ -31,4 +31,19 @@ date=$(sed -n 's/.*pipe run --date \([0-9-]*\).*/\1/p' <<<"$out")
 cd demo
 pipe run --date "$date"
 pipe test --date "$date"
-echo "global-install-check: pipe $version from $(basename "$tarball") ran a new project in $work/elsewhere/demo"
+
+# The same install under Node 22, which most users run: the project runs again, finds every
+# task current, and Node keeps the compiled code of pipe's bundle for the next start
+# (module.enableCompileCache, in the temporary folder; Node 20 has no such cache).
+arch=$(node -p process.arch)
+(cd "$work" && npm pack --silent "node-linux-$arch@22" >/dev/null)
+mkdir "$work/node22"
+tar -xzf "$work"/node-linux-"$arch"-22*.tgz -C "$work/node22"
+node22="$work/node22/package/bin/node"
+mkdir "$work/tmp"
+again=$(TMPDIR="$work/tmp" "$node22" "$work/prefix/lib/node_modules/pipe-elt/dist/cli/main.js" run --date "$date")
+echo "$again"
+# Run and tested already, nothing of the new project is built again.
+grep -q '^Done: 0 succeeded' <<<"$again" || fail "pipe run of an unchanged project built something again"
+[ -n "$(ls -A "$work/tmp/node-compile-cache" 2>/dev/null)" ] || fail "pipe under Node $("$node22" --version) kept no compiled code in $work/tmp/node-compile-cache"
+echo "global-install-check: pipe $version from $(basename "$tarball") ran a new project in $work/elsewhere/demo (Node $(node --version) and $("$node22" --version))"
