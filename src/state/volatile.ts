@@ -7,8 +7,12 @@
  * run. Text the reader cannot take apart for sure (a string or comment left open) is looked
  * at whole, so a doubt always leans to running the model.
  */
-const CALLED =
-  /\b(now|today|ago|current_date|current_time|current_timestamp|current_localtime|current_localtimestamp|localtime|localtimestamp|get_current_time|get_current_timestamp|transaction_timestamp|pg_conf_load_time|pg_postmaster_start_time|random|setseed|uuid|gen_random_uuid|uuidv4|uuidv7|nextval|currval|current_setting|getenv|current_query|current_query_id|current_transaction_id|current_connection_id|txid_current)"?\s*\(/i;
+const NAMES =
+  'now|today|ago|current_date|current_time|current_timestamp|current_localtime|current_localtimestamp|localtime|localtimestamp|get_current_time|get_current_timestamp|transaction_timestamp|pg_conf_load_time|pg_postmaster_start_time|random|setseed|uuid|gen_random_uuid|uuidv4|uuidv7|nextval|currval|current_setting|getenv|current_query|current_query_id|current_transaction_id|current_connection_id|txid_current';
+
+/** A name anywhere in the text: without one, there is no call to look for. */
+const NAMED = new RegExp(`\\b(${NAMES})\\b`, 'i');
+const CALLED = new RegExp(`\\b(${NAMES})"?\\s*\\(`, 'i');
 
 /** SQL's keywords for the time, which DuckDB reads as calls without parentheses. */
 const NILADIC = /\b(current_date|current_time|current_timestamp|localtime|localtimestamp)\b/i;
@@ -18,7 +22,7 @@ const memo = new Map<string, string | undefined>();
 /** The first volatile function `sql` calls, if any (`now()`). */
 export function volatileCall(sqlHash: string, sql: string): string | undefined {
   if (memo.has(sqlHash)) return memo.get(sqlHash);
-  const code = codeOf(sql) ?? sql;
+  const code = NAMED.test(sql) ? (codeOf(sql) ?? sql) : '';
   const found = CALLED.exec(code) ?? NILADIC.exec(code);
   const call = found ? `${found[1].toLowerCase()}()` : undefined;
   // A long-lived process (watch, schedule) meets new SQL every day: the memory is bounded.
