@@ -55,20 +55,9 @@ export function codeOf(sql: string): string | undefined {
       const eol = sql.indexOf('\n', i);
       cut(eol === -1 ? sql.length : eol);
     } else if (c === '/' && next === '*') {
-      let depth = 0;
-      let j = i;
-      for (; j < sql.length; j++) {
-        if (sql[j] === '/' && sql[j + 1] === '*') {
-          depth++;
-          j++;
-        } else if (sql[j] === '*' && sql[j + 1] === '/') {
-          depth--;
-          j++;
-          if (depth === 0) break;
-        }
-      }
-      if (depth > 0) return undefined;
-      cut(j + 1);
+      const end = commentEnd(sql, i);
+      if (end === undefined) return undefined;
+      cut(end);
     } else if (c === '"') {
       // A quoted identifier: code, skipped whole so that a quote inside it opens nothing.
       const end = closingQuote(sql, i, '"', false);
@@ -92,6 +81,22 @@ export function codeOf(sql: string): string | undefined {
     } else i++;
   }
   return out + sql.slice(from);
+}
+
+/** Where the block comment opening at `at` ends (just after its closing star and slash), the comments inside it nested. */
+function commentEnd(sql: string, at: number): number | undefined {
+  let depth = 0;
+  for (let j = at; j < sql.length - 1; j++) {
+    if (sql[j] === '/' && sql[j + 1] === '*') {
+      depth++;
+      j++;
+    } else if (sql[j] === '*' && sql[j + 1] === '/') {
+      depth--;
+      j++;
+      if (depth === 0) return j + 1;
+    }
+  }
+  return undefined;
 }
 
 /** Where the quoted text opening at `at` ends (just after its closing quote); a doubled quote, or with `escapes` a backslash, escapes. */
