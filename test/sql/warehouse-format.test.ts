@@ -31,26 +31,19 @@ function formatVersion(path: string): number {
   }
 }
 describe('the warehouse file', () => {
-  const setting = async (warehouse: DuckDBWarehouse) => {
+  /** The one value `sql` reads through `warehouse`. */
+  const valueOf = async (warehouse: DuckDBWarehouse, sql: string): Promise<unknown> => {
     const session = await warehouse.session();
     try {
-      const [row] = await session.query("SELECT current_setting('storage_compatibility_version') AS v");
-      return String(row.v);
+      const [row] = await session.query(sql);
+      return Object.values(row)[0];
     } finally {
       session.close();
     }
   };
-
+  const setting = async (warehouse: DuckDBWarehouse) => String(await valueOf(warehouse, "SELECT current_setting('storage_compatibility_version') AS v"));
   /** Metadata blocks in use: a table's statistics in the old form take 3 KB a column, in the new 64 bytes. */
-  const metadataInUse = async (warehouse: DuckDBWarehouse) => {
-    const session = await warehouse.session();
-    try {
-      const [row] = await session.query('SELECT sum(total_blocks - free_blocks)::INTEGER AS n FROM pragma_metadata_info()');
-      return Number(row.n);
-    } finally {
-      session.close();
-    }
-  };
+  const metadataInUse = async (warehouse: DuckDBWarehouse) => Number(await valueOf(warehouse, 'SELECT sum(total_blocks - free_blocks)::INTEGER AS n FROM pragma_metadata_info()'));
 
   /** A table of 40 columns, written and checkpointed through `warehouse`: its metadata in use after. */
   const writeWide = async (warehouse: DuckDBWarehouse) => {
