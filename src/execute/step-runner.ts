@@ -310,7 +310,11 @@ export class StepRunner {
     const dropAfter = session.dialect.tempCommitsApart ? step.statements.filter(isTempDrop) : [];
     const ownAsPlanned = dropAfter.length > 0 ? step.statements.filter((sql) => !isTempDrop(sql)) : step.statements;
     const inColumnType = partitionInColumnType(step, state, session.dialect);
-    const own = ownAsPlanned.map(inColumnType);
+    // A partition planned before its table existed opens with the table's creation, which binds
+    // the whole query once more (a backfill's every date on a new table): once the task has seen
+    // the table (its schema-change step), that statement is left out.
+    const created = step.partition?.creates === true && state.tableExists === true ? 1 : 0;
+    const own = ownAsPlanned.slice(created).map(inColumnType);
     const checks = (step.checks ?? []).map((c) => ({ ...c, sql: inColumnType(c.sql) }));
     /** The task's success: in its build's row when it publishes one, else a row of its own. */
     const success = (): Success => {
@@ -332,7 +336,7 @@ export class StepRunner {
     };
     const statements = () => [...before(), ...own, ...(countedLast ? [] : records())];
     const countAt = () =>
-      state.merge ? state.alter.length + state.merge.countAt : step.countsRowsAt === undefined ? undefined : before().length + step.countsRowsAt;
+      state.merge ? state.alter.length + state.merge.countAt : step.countsRowsAt === undefined ? undefined : before().length + step.countsRowsAt - created;
     // The model's own SQL (a view's) runs alone, so a database error keeps its position.
     const model = task.origin?.sql;
     const alone = () => own.flatMap((sql, i) => (model !== undefined && sql.includes(model) ? [before().length + i] : []));

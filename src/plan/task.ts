@@ -146,7 +146,10 @@ export interface PartitionWrite {
   readonly inside: string;
   /** What `inside` says: the partition column's values in [start, end) (epoch ms), for the condition in the column's type once known (Dialect.inInterval). */
   readonly by: { readonly column: string; readonly start: number; readonly end: number };
-  /** The statement creates the table when it does not exist yet (it did not as the task was planned). */
+  /**
+   * The first statement creates the table when it does not exist yet (it did not as the task
+   * was planned); the executor leaves it out once the task has found the table.
+   */
   readonly creates: boolean;
   /** The error the insert raises at a row outside the partition, and the queries that then report those rows. */
   readonly outside: { readonly error: string; readonly sql: string; readonly countSql: string; readonly message: string };

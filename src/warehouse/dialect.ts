@@ -85,8 +85,8 @@ export interface StrategySql {
   /**
    * Replaces the rows of `target` that match `inside` by the rows of `sql` (matched by column
    * name), in one pass over the query: a row of `sql` that does not match `inside` fails the
-   * insert with the error `outside`. With `create`, first creates `target` from the query's
-   * shape if needed, reading none of its rows.
+   * insert with the error `outside`. With `create`, the first statement creates `target` from
+   * the query's shape if needed, reading none of its rows.
    */
   writePartition(target: string, sql: string, inside: string, outside: string, create: boolean): CountedStatements;
   /**

@@ -168,6 +168,30 @@ describe('incremental strategy on DuckDB', () => {
       );
     }
   });
+  it('creates a table planned as new once: the later dates of a backfill leave the creation out', async () => {
+    // Planned before the table existed, as a backfill on a new warehouse plans every date.
+    const dates = ['2024-01-01', '2024-01-02', '2024-01-03'];
+    const planned = await Promise.all(dates.map((ds) => w.input('created_once', ofDay(ds), { interval: day(ds), partitionBy: 'order_date' })));
+    const creates = 'CREATE TABLE IF NOT EXISTS "main"."created_once"';
+    expect(planned.every((input) => incrementalStrategy(input).some((s) => s.kind === 'publish' && s.statements[0].startsWith(creates)))).toBe(true);
+    await w.exec("CALL enable_logging('QueryLog')");
+    try {
+      const rows: unknown[] = [];
+      for (const input of planned) {
+        const r = await w.run('incremental', input, incrementalStrategy(input));
+        expect(r.result.status).toBe('succeeded');
+        rows.push(r.events.find((e) => e.type === 'task-succeeded')?.rows);
+      }
+      // Each date's count is its insert's, not the statement before it.
+      expect(rows).toEqual([2, 2, 1]);
+      const logged = await w.query(`SELECT count(*)::INTEGER AS n FROM duckdb_logs WHERE type = 'QueryLog' AND contains(message, '${creates.replaceAll("'", "''")}')`);
+      expect(logged).toEqual([{ n: 1 }]);
+    } finally {
+      await w.exec("CALL disable_logging()");
+    }
+    expect(await contents('created_once')).toEqual(await contents(`(select * from src where order_date <= '2024-01-03')`));
+  });
+
   it('works with a partition column whose name needs quoting', async () => {
     const sql = (ds: string) => `select order_id, order_date as "order date" from src where order_date = '${ds}'`;
     for (const ds of ['2024-01-01', '2024-01-03', '2024-01-01']) {
