@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
- * Bundles pipe's command line (dist/cli/cli.js, as tsc compiled it) and the JavaScript
- * libraries it uses into one file, written over dist/cli/cli.js. Node resolves, reads and
+ * Bundles pipe's command line (src/cli/cli.ts and what it imports, as tsc type-checked them)
+ * and the JavaScript libraries it uses into one file, written over dist/cli/cli.js. The bundle
+ * is made from the sources, not from tsc's output: tsc builds incrementally and does not write
+ * again a file whose source did not change, so its cli.js may be this bundle. Node resolves, reads and
  * links each ES module of a tree on every start: pipe's 260 modules and its libraries' cost
  * about a quarter of a second before any command does anything, and one file a fraction of it.
  *
@@ -20,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(ROOT, 'dist/cli/cli.js');
+const cli = join(ROOT, 'src/cli/cli.ts');
 
 /** The signal handling main.js installed: imported from beside the bundle, not copied into it. */
 const sharedSignals = {
@@ -32,8 +34,9 @@ const sharedSignals = {
 
 await build({
   entryPoints: [cli],
-  outfile: cli,
+  outfile: join(ROOT, 'dist/cli/cli.js'),
   allowOverwrite: true,
+  tsconfig: join(ROOT, 'tsconfig.json'),
   bundle: true,
   platform: 'node',
   format: 'esm',
