@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * Bundles pipe's command line (src/cli/cli.ts and what it imports, as tsc type-checked them)
- * and the JavaScript libraries it uses into one file, written over dist/cli/cli.js. The bundle
- * is made from the sources, not from tsc's output: tsc builds incrementally and does not write
- * again a file whose source did not change, so its cli.js may be this bundle. Node resolves, reads and
- * links each ES module of a tree on every start: pipe's 260 modules and its libraries' cost
- * about a quarter of a second before any command does anything, and one file a fraction of it.
+ * and the JavaScript libraries it uses into one file, written over dist/cli/cli.js. Node
+ * resolves, reads and links each ES module of a tree on every start: pipe's 260 modules and its
+ * libraries' cost about a quarter of a second before any command does anything, and one file a
+ * fraction of it. The bundle is made from the sources, not from tsc's output: tsc builds
+ * incrementally and does not write a file again whose source did not change, so the cli.js it
+ * wrote may be this bundle already.
  *
  * dist/cli/main.js stays as compiled: it installs pipe's answer to signals (signals.js) and
  * then loads the bundle, so that a signal during the load gets that answer. signals.js stays
