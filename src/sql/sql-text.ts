@@ -73,50 +73,95 @@ export function withCtes(sql: string, ctes: readonly { name: string; sql: string
   return `${sql.slice(0, start)}with ${defs}\n${sql.slice(start)}`;
 }
 
+/** A piece of SQL text as DuckDB's parser reads it: code, or a comment, string literal or quoted identifier whole. */
+export interface SqlPiece {
+  readonly kind: 'code' | 'comment' | 'string' | 'identifier';
+  readonly start: number;
+  readonly end: number;
+  /** False for a comment, string or quoted identifier left open: it runs to the end of the text. */
+  readonly closed: boolean;
+}
+
+const IDENTIFIER_CHAR = /[A-Za-z0-9_$]/;
+const DOLLAR_TAG = /\$([A-Za-z_][A-Za-z0-9_]*)?\$/y;
+
 /**
- * Offsets of the semicolons that end a statement: outside string literals, quoted
- * identifiers, comments and dollar-quoted text. Used to point at where a second statement
- * begins; whether there is one is DuckDB's parser's to say.
+ * `sql` cut into code and the comments (`--` to the end of the line, block comments nested),
+ * string literals (quoted, `E'…'` with backslash escapes, dollar-quoted) and quoted
+ * identifiers between it, in order, covering the whole text.
  */
-export function statementSeparators(sql: string): number[] {
-  const out: number[] = [];
+export function sqlPieces(sql: string): SqlPiece[] {
+  const out: SqlPiece[] = [];
+  let code = 0;
   let i = 0;
+  const piece = (kind: SqlPiece['kind'], end: number | undefined) => {
+    if (code < i) out.push({ kind: 'code', start: code, end: i, closed: true });
+    out.push({ kind, start: i, end: end ?? sql.length, closed: end !== undefined });
+    i = end ?? sql.length;
+    code = i;
+  };
   while (i < sql.length) {
     const c = sql[i];
-    if (c === "'" || c === '"') {
-      // A doubled quote inside is the quote itself; E'...' strings also take backslash escapes.
-      const escapes = c === "'" && /[eE]/.test(sql[i - 1] ?? '') && !/[\w$]/.test(sql[i - 2] ?? '');
-      i++;
-      while (i < sql.length) {
-        if (escapes && sql[i] === '\\') i += 2;
-        else if (sql[i] === c && sql[i + 1] === c) i += 2;
-        else if (sql[i] === c) break;
-        else i++;
-      }
-      i++;
-    } else if (sql.startsWith('--', i)) {
-      const nl = sql.indexOf('\n', i);
-      i = nl < 0 ? sql.length : nl + 1;
-    } else if (sql.startsWith('/*', i)) {
-      let depth = 1;
-      i += 2;
-      while (i < sql.length && depth > 0) {
-        const step = sql.startsWith('/*', i) ? 1 : sql.startsWith('*/', i) ? -1 : 0;
-        depth += step;
-        i += step === 0 ? 1 : 2;
-      }
-    } else if (c === '$' && !/[\w$]/.test(sql[i - 1] ?? '')) {
-      const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i, i + 64));
+    const next = sql[i + 1];
+    if (c === '-' && next === '-') {
+      const eol = sql.indexOf('\n', i);
+      piece('comment', eol === -1 ? sql.length : eol);
+    } else if (c === '/' && next === '*') piece('comment', commentEnd(sql, i));
+    else if (c === '"') piece('identifier', closingQuote(sql, i, '"', false));
+    else if (c === "'") piece('string', closingQuote(sql, i, "'", (sql[i - 1] === 'E' || sql[i - 1] === 'e') && !IDENTIFIER_CHAR.test(sql[i - 2] ?? ' ')));
+    else if (c === '$' && !IDENTIFIER_CHAR.test(sql[i - 1] ?? ' ')) {
+      DOLLAR_TAG.lastIndex = i;
+      const tag = DOLLAR_TAG.exec(sql);
       if (!tag) {
         i++;
         continue;
       }
       const close = sql.indexOf(tag[0], i + tag[0].length);
-      i = close < 0 ? sql.length : close + tag[0].length;
-    } else {
-      if (c === ';') out.push(i);
-      i++;
+      piece('string', close === -1 ? undefined : close + tag[0].length);
+    } else i++;
+  }
+  if (code < sql.length) out.push({ kind: 'code', start: code, end: sql.length, closed: true });
+  return out;
+}
+
+/** Where the block comment opening at `at` ends (just after its closing star and slash), the comments inside it nested. */
+function commentEnd(sql: string, at: number): number | undefined {
+  let depth = 0;
+  for (let j = at; j < sql.length - 1; j++) {
+    if (sql[j] === '/' && sql[j + 1] === '*') {
+      depth++;
+      j++;
+    } else if (sql[j] === '*' && sql[j + 1] === '/') {
+      depth--;
+      j++;
+      if (depth === 0) return j + 1;
     }
+  }
+  return undefined;
+}
+
+/** Where the quoted text opening at `at` ends (just after its closing quote); a doubled quote, or with `escapes` a backslash, escapes. */
+function closingQuote(sql: string, at: number, quote: string, escapes: boolean): number | undefined {
+  for (let j = at + 1; j < sql.length; j++) {
+    if (escapes && sql[j] === '\\') j++;
+    else if (sql[j] === quote) {
+      if (sql[j + 1] !== quote) return j + 1;
+      j++;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Offsets of the semicolons that end a statement: in the code, outside string literals,
+ * quoted identifiers, comments and dollar-quoted text. Used to point at where a second
+ * statement begins; whether there is one is DuckDB's parser's to say.
+ */
+export function statementSeparators(sql: string): number[] {
+  const out: number[] = [];
+  for (const p of sqlPieces(sql)) {
+    if (p.kind !== 'code') continue;
+    for (let j = sql.indexOf(';', p.start); j !== -1 && j < p.end; j = sql.indexOf(';', j + 1)) out.push(j);
   }
   return out;
 }

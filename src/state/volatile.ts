@@ -1,3 +1,5 @@
+import { sqlPieces } from '../sql/sql-text.js';
+
 /**
  * Functions whose result is not given by a query's inputs (the time, randomness, sequences,
  * the session): a query calling one writes different data on every run. Found by name in the
@@ -31,82 +33,13 @@ export function volatileCall(sqlHash: string, sql: string): string | undefined {
   return call;
 }
 
-const IDENTIFIER_CHAR = /[A-Za-z0-9_$]/;
-const DOLLAR_TAG = /\$([A-Za-z_][A-Za-z0-9_]*)?\$/y;
-
 /**
- * `sql` with its comments and string literals (quoted, `E'…'` with backslash escapes,
- * dollar-quoted) each replaced by a space, as DuckDB's parser reads them (block comments
- * nest); undefined when one is left open. Quoted identifiers stay: they are code.
+ * `sql` with its comments and string literals each replaced by a space, as DuckDB's parser
+ * reads them (see sqlPieces); undefined when one is left open. Quoted identifiers stay: they
+ * are code.
  */
 export function codeOf(sql: string): string | undefined {
-  let out = '';
-  let from = 0;
-  let i = 0;
-  const cut = (end: number) => {
-    out += `${sql.slice(from, i)} `;
-    i = end;
-    from = end;
-  };
-  while (i < sql.length) {
-    const c = sql[i];
-    const next = sql[i + 1];
-    if (c === '-' && next === '-') {
-      const eol = sql.indexOf('\n', i);
-      cut(eol === -1 ? sql.length : eol);
-    } else if (c === '/' && next === '*') {
-      const end = commentEnd(sql, i);
-      if (end === undefined) return undefined;
-      cut(end);
-    } else if (c === '"') {
-      // A quoted identifier: code, skipped whole so that a quote inside it opens nothing.
-      const end = closingQuote(sql, i, '"', false);
-      if (end === undefined) return undefined;
-      i = end;
-    } else if (c === "'") {
-      const escapes = (sql[i - 1] === 'E' || sql[i - 1] === 'e') && !IDENTIFIER_CHAR.test(sql[i - 2] ?? ' ');
-      const end = closingQuote(sql, i, "'", escapes);
-      if (end === undefined) return undefined;
-      cut(end);
-    } else if (c === '$' && !IDENTIFIER_CHAR.test(sql[i - 1] ?? ' ')) {
-      DOLLAR_TAG.lastIndex = i;
-      const tag = DOLLAR_TAG.exec(sql);
-      if (!tag) {
-        i++;
-        continue;
-      }
-      const close = sql.indexOf(tag[0], i + tag[0].length);
-      if (close === -1) return undefined;
-      cut(close + tag[0].length);
-    } else i++;
-  }
-  return out + sql.slice(from);
-}
-
-/** Where the block comment opening at `at` ends (just after its closing star and slash), the comments inside it nested. */
-function commentEnd(sql: string, at: number): number | undefined {
-  let depth = 0;
-  for (let j = at; j < sql.length - 1; j++) {
-    if (sql[j] === '/' && sql[j + 1] === '*') {
-      depth++;
-      j++;
-    } else if (sql[j] === '*' && sql[j + 1] === '/') {
-      depth--;
-      j++;
-      if (depth === 0) return j + 1;
-    }
-  }
-  return undefined;
-}
-
-/** Where the quoted text opening at `at` ends (just after its closing quote); a doubled quote, or with `escapes` a backslash, escapes. */
-function closingQuote(sql: string, at: number, quote: string, escapes: boolean): number | undefined {
-  for (let j = at + 1; j < sql.length; j++) {
-    if (escapes && sql[j] === '\\') j++;
-    else if (sql[j] === quote) {
-      if (sql[j + 1] !== quote) return j + 1;
-      j++;
-    }
-  }
-  return undefined;
+  const pieces = sqlPieces(sql);
+  if (pieces.some((p) => !p.closed)) return undefined;
+  return pieces.map((p) => (p.kind === 'code' || p.kind === 'identifier' ? sql.slice(p.start, p.end) : ' ')).join('');
 }
