@@ -1,6 +1,6 @@
 import { quoteLiteral } from '../sql/sql-text.js';
 import type { WarehouseSession } from './warehouse.js';
-import { insertRowsSql, json, type BulkColumn } from './bulk-rows.js';
+import { gatheredAsJson, insertRowsSql, json, jsonRows, type BulkColumn } from './bulk-rows.js';
 
 /**
  * The record of every publication (`_pipe.builds`), appended in the publishing transaction of
@@ -214,7 +214,7 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
   const listed = wanted ? undefined : nodes;
   const only = (column: string) => (listed === undefined ? 'TRUE' : session.dialect.memberOf(column, listed));
   const kept = (node: unknown) => wanted === undefined || wanted.has(String(node));
-  // One JSON text of every row, oldest first (a run of 10,000 models reads 10,000 of them; row by row into objects took three times as long).
+  // One JSON text of every row, oldest first (see gatheredAsJson): a run of 10,000 models reads 10,000 of them.
   const [read] = await session.query(
     `WITH resets AS (SELECT node, max(built_at) AS at FROM ${BUILDS_TABLE} WHERE kind = 'reset' AND ${only('node')} GROUP BY node),
      valid AS (
@@ -227,9 +227,9 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
        FROM valid v LEFT JOIN whole w ON w.node = v.node
        WHERE w.at IS NULL OR v.built_at >= w.at
        QUALIFY row_number() OVER (PARTITION BY v.node, v.key ORDER BY v.built_at DESC) = 1)
-     SELECT coalesce(to_json(list({${LATEST_COLUMNS.map((c) => `'${c}': ${c}`).join(', ')}} ORDER BY built_at)), '[]')::VARCHAR AS builds FROM latest`,
+     SELECT ${gatheredAsJson(LATEST_COLUMNS, 'built_at')} AS builds FROM latest`,
   );
-  const builds = JSON.parse(String(read.builds)) as Record<string, unknown>[];
+  const builds = jsonRows<Record<string, unknown>>(read.builds);
   for (const r of builds) {
     if (!kept(r.node)) continue;
     out.add({

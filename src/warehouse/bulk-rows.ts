@@ -1,7 +1,7 @@
 import { quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 
 /**
- * Rows appended in one statement. Many rows go as one JSON text that DuckDB parses
+ * Rows appended in one statement, and read back as one value (gatheredAsJson). Many rows go as one JSON text that DuckDB parses
  * (`from_json`): DuckDB parses and binds a VALUES list row by row, about 0.1 ms a row, so the
  * run state of 10,000 tasks took seconds to record, and the JSON text of the same rows takes a
  * tenth of that. A few rows go as a VALUES list: reading JSON costs about a millisecond
@@ -50,4 +50,19 @@ function valuesSql(table: string, columns: readonly BulkColumn[], rows: readonly
   };
   const values = rows.map((r) => `(${columns.map((c) => literal(c, r[c.name])).join(', ')})`);
   return `INSERT INTO ${table} (${columns.map((c) => quoteIdent(c.name)).join(', ')}) VALUES ${values.join(',\n')}`;
+}
+
+/**
+ * Rows read in one value: the expression that gathers `columns` of the rows, in `orderBy`
+ * order, into one JSON text (`[]` for none), which jsonRows reads back. DuckDB hands over one
+ * value much faster than many rows: 10,000 rows read row by row into objects took two to three
+ * times as long.
+ */
+export function gatheredAsJson(columns: readonly string[], orderBy: string): string {
+  return `coalesce(to_json(list({${columns.map((c) => `${quoteLiteral(c)}: ${c}`).join(', ')}} ORDER BY ${orderBy})), '[]')::VARCHAR`;
+}
+
+/** The rows of a value gatheredAsJson made. */
+export function jsonRows<T>(value: unknown): T[] {
+  return JSON.parse(String(value)) as T[];
 }

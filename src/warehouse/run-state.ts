@@ -3,7 +3,7 @@ import { quoteLiteral, relationName } from '../sql/sql-text.js';
 import type { Dialect, RelationKind } from './dialect.js';
 import { DUCKDB } from './duckdb/dialect.js';
 import { BUILDS_DDL, BUILDS_TABLE, OUTCOME_COLUMNS } from './build-records.js';
-import { insertRowsSql, json, timestampFromMs } from './bulk-rows.js';
+import { gatheredAsJson, insertRowsSql, json, jsonRows, timestampFromMs } from './bulk-rows.js';
 import type { Row, WarehouseSession } from './warehouse.js';
 
 /**
@@ -543,13 +543,12 @@ export interface TaskRow extends Row {
 const TASK_COLUMNS = ['task_id', 'node', 'kind', 'ds', 'status', 'attempts', 'started_at', 'ended_at', 'rows', 'error', 'detail', 'sql_hash', 'worker', 'runner'];
 
 /**
- * The tasks of a run in their order, with their latest outcomes. DuckDB gives them as one JSON
- * text: a run of 10,000 tasks read row by row into objects took twice as long (every run
- * reads its own at its end, for the last line of its log).
+ * The tasks of a run in their order, with their latest outcomes, read as one JSON text (see
+ * gatheredAsJson): every run reads its own at its end, for the last line of its log.
  */
 export async function runTasks(session: WarehouseSession, runId: string): Promise<TaskRow[]> {
   const [row] = await session.query(
-    `SELECT coalesce(to_json(list({${TASK_COLUMNS.map((c) => `'${c}': ${c}`).join(', ')}} ORDER BY seq)), '[]')::VARCHAR AS tasks FROM (
+    `SELECT ${gatheredAsJson(TASK_COLUMNS, 'seq')} AS tasks FROM (
        SELECT t.seq, t.task_id, t.node, t.kind, t.ds, coalesce(l.status, 'pending') AS status, l.attempts,
          strftime(l.started_at, '%Y-%m-%d %H:%M:%S') AS started_at, strftime(l.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at,
          l.rows::DOUBLE AS rows, l.error, l.detail, t.sql_hash, l.worker, l.runner
@@ -557,7 +556,7 @@ export async function runTasks(session: WarehouseSession, runId: string): Promis
        LEFT JOIN ${latestResults(session.dialect, await taskResultColumns(session), runId)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
        WHERE t.run_id = ${quoteLiteral(runId)})`,
   );
-  return JSON.parse(String(row.tasks)) as TaskRow[];
+  return jsonRows<TaskRow>(row.tasks);
 }
 
 export async function runExists(session: WarehouseSession, runId: string): Promise<boolean> {
