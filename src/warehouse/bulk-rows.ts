@@ -1,8 +1,8 @@
 import { quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 
 /**
- * Rows appended in one statement, and read back as one value (gatheredAsJson). Many rows go as one JSON text that DuckDB parses
- * (`from_json`): DuckDB parses and binds a VALUES list row by row, about 0.1 ms a row, so the
+ * Rows appended in one statement, and read back as one value (gatheredAsJson). Many rows go
+ * as one JSON text that DuckDB parses (`from_json`): DuckDB parses and binds a VALUES list row by row, about 0.1 ms a row, so the
  * run state of 10,000 tasks took seconds to record, and the JSON text of the same rows takes a
  * tenth of that. A few rows go as a VALUES list: reading JSON costs about a millisecond
  * whatever its size, and a task's own outcome is one row.
