@@ -289,6 +289,17 @@ export class ModelRenderer {
     private readonly relationOf: RelationOf,
   ) {}
 
+  /**
+   * What `last`, a renderer of the same models but `replaced`, found of models rendered at run
+   * time, when it holds for this one: none there and none among `replaced` is none here, known
+   * without looking at every model again (a save in watch mode renders a few).
+   */
+  knowRuntimeFrom(last: ModelRenderer, replaced: Iterable<RenderModel>): void {
+    if (last.anyRuntime !== false) return;
+    for (const m of replaced) if (m.runtime) return;
+    this.anyRuntime = false;
+  }
+
   setNodes(nodes: ReadonlyMap<string, PipeNode>): void {
     this.nodes = nodes;
     this.graph = undefined;
@@ -917,6 +928,7 @@ function reanalyzeSaved(files: ProjectFiles, options: AnalyzeOptions, cache: Ana
   }
   const models = OverlayMap.of(last.models, replaced);
   const renderer = new ModelRenderer(last.engine, models, last.vars, last.project, last.relationOf);
+  renderer.knowRuntimeFrom(last.analysis.renderer, replaced.values());
   renderer.setDisabledSources(last.disabledSources);
   const newNodes = new Map<string, PipeNode>();
   const nodeContext = { ...last.nodeContext, nodes: last.analysis.nodes, models };

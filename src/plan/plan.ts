@@ -4,7 +4,7 @@ import type { Pipeline } from '../analyze/project-settings.js';
 import type { Check } from '../analyze/checks.js';
 import { relationName } from '../sql/sql-text.js';
 import { intervalLabel, isHourLabel, previousInterval, type Interval } from '../dates/dates.js';
-import { topologicalOrder, upstreamClosure } from '../graph/graph.js';
+import { inTopologicalOrder, topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
 import type { CheckStep, RenderAtRun, Step, Task } from './task.js';
@@ -180,8 +180,7 @@ function plannedNodes(ctx: PlanContext): readonly (SeedNode | ModelNode)[] {
   const known = plannedMemo.get(ctx.selected);
   if (known && known.analysis === ctx.analysis && known.catalog === ctx.catalog && known.seedHashes === ctx.seedHashes) return known.nodes;
   const wanted = withNeededSeeds(ctx);
-  const nodes = topologicalOrder(ctx.analysis.graph)
-    .filter((n) => wanted.has(n))
+  const nodes = inTopologicalOrder(ctx.analysis.graph, wanted)
     .map((n) => ctx.analysis.nodes.get(n)!)
     .filter(isTaskNode);
   plannedMemo.set(ctx.selected, { analysis: ctx.analysis, catalog: ctx.catalog, seedHashes: ctx.seedHashes, nodes });
@@ -205,9 +204,7 @@ function withSourceTests(ctx: PlanContext, nodes: readonly (SeedNode | ModelNode
   for (const n of nodes) for (const s of readsOf(n, ctx.analysis).sources) if (ctx.analysis.sourceChecks.get(s.name)?.length) tested.add(s.name);
   if (tested.size === 0) return [...nodes];
   const planned = new Set([...nodes.map((n) => n.name), ...tested]);
-  return topologicalOrder(ctx.analysis.graph)
-    .filter((n) => planned.has(n))
-    .map((n) => ctx.analysis.nodes.get(n) as SeedNode | ModelNode | SourceNode);
+  return inTopologicalOrder(ctx.analysis.graph, planned).map((n) => ctx.analysis.nodes.get(n) as SeedNode | ModelNode | SourceNode);
 }
 
 /**

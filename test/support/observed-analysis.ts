@@ -5,7 +5,8 @@ import { NO_TABLE } from '../../src/plan/materializations.js';
 /**
  * The parts of an analysis a run depends on, as plain data, to compare an analysis made from
  * caches with a fresh one: nodes, graph edges, diagnostics and messages, and each model's render
- * (its SQL, refs and config() calls) and final SQL at `interval`.
+ * (its SQL, refs and config() calls), final SQL at `interval`, and which are rendered again as
+ * their tasks run.
  */
 export function observedAnalysis(a: Analysis, interval: Interval): unknown {
   const nodes = [...a.nodes.values()].sort((x, y) => x.name.localeCompare(y.name));
@@ -17,6 +18,7 @@ export function observedAnalysis(a: Analysis, interval: Interval): unknown {
     }),
   );
   const final = Object.fromEntries(models.map((n) => [n.name, a.renderer.sql(n.name, interval, NO_TABLE)]));
+  const rendersAtRun = models.filter((n) => a.renderer.rendersAtRun(n.name)).map((n) => n.name);
   return JSON.parse(
     JSON.stringify({
       nodes,
@@ -28,6 +30,7 @@ export function observedAnalysis(a: Analysis, interval: Interval): unknown {
       vars: a.vars,
       sql,
       final,
+      rendersAtRun,
     }),
   );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findCycles } from '../../src/graph/cycles.js';
-import { downstreamClosure, downstreamMap, makeGraph, topologicalOrder, upstreamClosure, type Graph } from '../../src/graph/graph.js';
+import { downstreamClosure, downstreamMap, inTopologicalOrder, makeGraph, topologicalOrder, upstreamClosure, type Graph } from '../../src/graph/graph.js';
 import { DAG_FORMATS, renderDag, type DagNode } from '../../src/graph/render-dag.js';
 
 /** A graph from `node: [upstream...]`. */
@@ -32,6 +32,7 @@ describe('graph', () => {
   it('leaves nodes on a cycle, and what depends on them, out of the order', () => {
     const c = graph({ a: ['b'], b: ['a'], c: ['a'], d: [] });
     expect(topologicalOrder(c)).toEqual(['d']);
+    expect(inTopologicalOrder(c, ['c', 'd', 'a'])).toEqual(['d']);
   });
 
   it('computes upstream and downstream closures including the start nodes', () => {
@@ -260,6 +261,13 @@ describe('topologicalOrder on larger graphs', () => {
       }
       return out;
     };
-    expect(topologicalOrder(makeGraph(upstream))).toEqual(reference());
+    const g = makeGraph(upstream);
+    expect(topologicalOrder(g)).toEqual(reference());
+    // A few of them, in any order and with names not in the graph: their places in that order.
+    const some = names.filter(() => rand() < 0.1).reverse();
+    expect(some.length).toBeGreaterThan(10);
+    expect(inTopologicalOrder(g, [...some, 'not_a_node'])).toEqual(reference().filter((n) => some.includes(n)));
+    expect(inTopologicalOrder(g, new Set(names))).toEqual(reference());
+    expect(inTopologicalOrder(g, [])).toEqual([]);
   });
 });

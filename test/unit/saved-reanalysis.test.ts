@@ -27,6 +27,8 @@ const INTERVAL = dayInterval(parseDate('2024-01-02')!);
 
 const observed = (a: Analysis) => observedAnalysis(a, INTERVAL);
 
+const models = (a: Analysis) => [...a.nodes.values()].filter((n) => n.kind === 'model').map((n) => n.name).sort();
+
 class Project {
   readonly root = mkdtempSync(join(tmpdir(), 'pipe-saved-'));
   readonly fs = new CachedFs();
@@ -114,6 +116,22 @@ describe('a save analyzed from the last analysis', () => {
     const { analysis } = p.analyze();
     const fct = analysis.renderer.sql('fct', INTERVAL, NO_TABLE);
     expect('sql' in fct && fct.sql).toContain('(amount) / 100');
+  });
+
+  it('knows a saved model that now reads the warehouse while rendering is rendered as its task runs', () => {
+    const p = new Project(SHOP);
+    // Planning asks of every model; none renders at run time yet.
+    const first = p.analyze().analysis;
+    expect(models(first).filter((n) => first.renderer.rendersAtRun(n))).toEqual([]);
+    p.write('models/other.sql', "select id from {{ ref('stg_orders') }}{% if execute %} where id > 0{% endif %}\n");
+    const { analysis, savedOnly } = p.analyze();
+    expect(savedOnly).toBe(true);
+    expect(models(analysis).filter((n) => analysis.renderer.rendersAtRun(n))).toEqual(['other']);
+    // Back to a query that does not: known again from the saved model alone.
+    p.write('models/other.sql', "select id from {{ ref('stg_orders') }}\n");
+    const after = p.analyze();
+    expect(after.savedOnly).toBe(true);
+    expect(models(after.analysis).filter((n) => after.analysis.renderer.rendersAtRun(n))).toEqual([]);
   });
 
   it('renders again a model that asks is_incremental() when its table appears', () => {
