@@ -162,7 +162,7 @@ export async function openFor(
   try {
     await throwIfStopped(wait.signal);
     const { engine } = warehouse;
-    await engine.prepareForWriting();
+    await engine.prepareForWriting(read?.listed);
     const { catalog, seedHashes } = opened.known ?? (await engine.withSession(async (s) => ({ catalog: read ?? (await readCatalog(s)), seedHashes: await readSeedHashes(s) })));
     return { analysis, selected, pipeline, access, warehouse, dbPath, setup, catalog, seedHashes };
   } catch (e) {
@@ -319,7 +319,9 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
         await preflight(session, o.plan, { pipeCommand: o.pipeCommand, pipeline: o.pipeline, root: prepared.analysis.root, freshnessAt: freshnessAt(prepared, o) }),
         o.emit,
       );
-      const gone = command !== 'watch' && command !== 'test' ? noLongerBuilt(await readRelationsOfRecordedNodes(session), prepared.analysis) : [];
+      // The relations as prepared listed them stand on a file this process alone writes: no task has run yet.
+      const listed = engine.ownsWarehouse ? prepared.catalog.listed : undefined;
+      const gone = command !== 'watch' && command !== 'test' ? noLongerBuilt(await readRelationsOfRecordedNodes(session, listed), prepared.analysis) : [];
       await engine.startRun(
         session,
         {

@@ -20,6 +20,7 @@ import {
   taskResultsSql,
   taskSqlHashSql,
   type CheckResultRecord,
+  type FoundRelation,
   type PlannedTaskRecord,
   type RunRecord,
   type RunStatus,
@@ -341,12 +342,17 @@ export class Engine {
     this.prepared = true;
   }
 
-  prepareForWriting(): Promise<void> {
+  prepareForWriting(
+    /** The warehouse's relations as the caller listed them through this engine, nothing written since (see Catalog.listed). */
+    listed?: readonly FoundRelation[],
+  ): Promise<void> {
     return this.stateWrites.run('state', async () => {
       if (this.prepared) return;
       await this.withSession(async (s) => {
         await this.againOnConflict(() => ensureState(s));
-        const { interruptedRuns } = await this.againOnConflict(() => recoverAfterCrash(s, this.warehouse.sharedWriters ? { alive: isAliveHere } : undefined));
+        const { interruptedRuns } = await this.againOnConflict(() =>
+          recoverAfterCrash(s, this.warehouse.sharedWriters ? { alive: isAliveHere } : undefined, this.ownsWarehouse ? listed : undefined),
+        );
         if (this.key !== undefined) await reconcileRunLogs(this.key, s, interruptedRuns);
       });
       this.prepared = true;

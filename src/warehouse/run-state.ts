@@ -330,7 +330,12 @@ export interface RunLiveness {
  * only runs whose process is known dead are recovered, and staging tables are left alone: a
  * live run may be using one, and the next build of its model replaces it.
  */
-export async function recoverAfterCrash(session: WarehouseSession, liveness?: RunLiveness): Promise<{ interruptedRuns: string[]; droppedStaging: string[] }> {
+export async function recoverAfterCrash(
+  session: WarehouseSession,
+  liveness?: RunLiveness,
+  /** The warehouse's relations as listed under this very hold, nothing written since: the staging tables are found there. */
+  listed?: readonly FoundRelation[],
+): Promise<{ interruptedRuns: string[]; droppedStaging: string[] }> {
   const running = await session.query(`SELECT run_id, pid, host FROM ${STATE_SCHEMA}.runs WHERE status = 'running'`);
   const dead = running.filter((r) => !liveness || (r.pid !== null && !liveness.alive(Number(r.pid), r.host === null || r.host === undefined ? null : String(r.host))));
   const interruptedRuns = dead.map((r) => String(r.run_id));
@@ -349,9 +354,11 @@ export async function recoverAfterCrash(session: WarehouseSession, liveness?: Ru
   }
   const droppedStaging: string[] = [];
   if (liveness) return { interruptedRuns, droppedStaging };
-  const staging = await session.query(session.dialect.tablesStartingWith(STAGING_PREFIX));
+  const staging = listed
+    ? listed.filter((r) => r.type === 'table' && r.name.startsWith(STAGING_PREFIX))
+    : (await session.query(session.dialect.tablesStartingWith(STAGING_PREFIX))).map((r) => ({ schema: String(r.schema_name), name: String(r.table_name) }));
   for (const r of staging) {
-    const rel = relationName(String(r.schema_name), String(r.table_name));
+    const rel = relationName(r.schema, r.name);
     await session.exec(`DROP TABLE IF EXISTS ${rel}`);
     droppedStaging.push(rel);
   }
@@ -367,6 +374,14 @@ export type RelationType = RelationKind;
  * from `dimcustomer` to `DimCustomer` finds its existing table.
  */
 export class Catalog extends Map<string, RelationType> {
+  /**
+   * The relations as the listing of the warehouse named them (readCatalog), in their own case:
+   * what a process holding the file, with nothing written since, finds here instead of listing
+   * the warehouse again (each listing costs DuckDB about 5 µs a table: 50 ms at 10,000). Absent
+   * on a catalog made otherwise.
+   */
+  listed?: readonly FoundRelation[];
+
   override get(relation: string): RelationType | undefined {
     return super.get(relation.toLowerCase());
   }
@@ -390,9 +405,13 @@ export class Catalog extends Map<string, RelationType> {
 export async function readCatalog(session: WarehouseSession): Promise<Catalog> {
   const rows = await session.query(session.dialect.relations());
   const out = new Catalog();
+  const listed: FoundRelation[] = [];
   for (const r of rows) {
-    out.set(relationName(String(r.schema_name), String(r.name)), r.type as RelationType);
+    const found = { schema: String(r.schema_name), name: String(r.name), type: r.type as RelationType };
+    out.set(relationName(found.schema, found.name), found.type);
+    listed.push(found);
   }
+  out.listed = listed;
   return out;
 }
 
@@ -409,7 +428,18 @@ export interface FoundRelation {
  * node's name, not its schema, so a relation of that name in any schema is found. One query,
  * run once per run.
  */
-export async function readRelationsOfRecordedNodes(session: WarehouseSession): Promise<FoundRelation[]> {
+export async function readRelationsOfRecordedNodes(
+  session: WarehouseSession,
+  /** The warehouse's relations as listed under this very hold, nothing written since: only the recorded names are read then. */
+  listed?: readonly FoundRelation[],
+): Promise<FoundRelation[]> {
+  if (listed) {
+    const recorded = await session.query(`SELECT DISTINCT node FROM ${STATE_SCHEMA}.tasks`);
+    const names = new Set(recorded.map((r) => String(r.node).toLowerCase()));
+    return listed
+      .filter((r) => r.schema !== STATE_SCHEMA && names.has(r.name.toLowerCase()))
+      .sort((a, b) => byCodeUnit(a.schema, b.schema) || byCodeUnit(a.name, b.name));
+  }
   const rows = await session.query(
     `SELECT schema_name, name, type FROM (
        ${session.dialect.relations()}
@@ -418,6 +448,9 @@ export async function readRelationsOfRecordedNodes(session: WarehouseSession): P
   );
   return rows.map((r) => ({ schema: String(r.schema_name), name: String(r.name), type: r.type as RelationType }));
 }
+
+/** The order of DuckDB's ORDER BY of names: by code unit, as its default collation orders the names of a warehouse. */
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Latest loaded hash of each seed. */
 export async function readSeedHashes(session: WarehouseSession): Promise<Map<string, string>> {

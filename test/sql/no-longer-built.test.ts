@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
-import { readCatalog } from '../../src/warehouse/run-state.js';
+import { readCatalog, readRelationsOfRecordedNodes } from '../../src/warehouse/run-state.js';
 
 const roots: string[] = [];
 afterAll(() => {
@@ -60,6 +60,14 @@ describe('relations pipe no longer builds', () => {
     try {
       const catalog = await readCatalog(session);
       expect(['"main"."a"', '"main"."b"', '"main"."c"', '"main"."s"'].map((r) => catalog.get(r))).toEqual(['table', 'table', 'view', 'table']);
+      // A run finds them in the listing its analysis read, as the query that lists them finds them.
+      await session.exec('CREATE TABLE main."Other" AS SELECT 1 AS id');
+      const listed = (await readCatalog(session)).listed;
+      expect(listed).toBeDefined();
+      const queried = await readRelationsOfRecordedNodes(session);
+      expect(queried.map((r) => `${r.type} ${r.schema}.${r.name}`)).toEqual(['table main.a', 'table main.b', 'view main.c', 'table main.s']);
+      expect(await readRelationsOfRecordedNodes(session, listed)).toEqual(queried);
+      await session.exec('DROP TABLE main."Other"');
       await session.exec('DROP TABLE main.b');
       await session.exec('DROP VIEW main.c');
     } finally {

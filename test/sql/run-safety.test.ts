@@ -6,7 +6,7 @@ import { retry } from '../../src/commands/retry.js';
 import { run } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
-import { ensureState, insertRunSql, insertTasksSql, recoverAfterCrash, taskResultSql } from '../../src/warehouse/run-state.js';
+import { ensureState, insertRunSql, insertTasksSql, readCatalog, recoverAfterCrash, taskResultSql } from '../../src/warehouse/run-state.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
 /**
@@ -78,7 +78,7 @@ describe('one statement per model', () => {
 });
 
 describe('crash recovery', () => {
-  it('drops only staging tables, whatever their names hold, and marks runs by what committed', async () => {
+  it.each(['listing the warehouse', "from the listing the run's analysis read"])('drops only staging tables, whatever their names hold, and marks runs by what committed (%s)', async (how) => {
     const dir = project({});
     const wh = await DuckDBWarehouse.open(join(dir, 'warehouse.duckdb'));
     const s = await wh.session();
@@ -100,7 +100,8 @@ describe('crash recovery', () => {
       }
       // The last task of `done` committed; its process died before recording the run's end.
       await s.exec(taskResultSql({ runId: 'done', taskId: 'b', attempt: 1, status: 'succeeded', endedAt: t0 + 2000 }));
-      const recovered = await recoverAfterCrash(s);
+      const listed = how === 'listing the warehouse' ? undefined : (await readCatalog(s)).listed;
+      const recovered = await recoverAfterCrash(s, undefined, listed);
       expect(recovered.droppedStaging.sort()).toEqual(['"main"."__pipe_stage__evil""; DROP TABLE main.raw_trips; --"', '"odd; schema"."__pipe_stage__x"']);
       expect(await s.query("select table_name from duckdb_tables() where schema_name <> '_pipe' order by all")).toEqual([{ table_name: 'raw_trips' }]);
       expect(await s.query('select run_id, status from _pipe.runs order by run_id')).toEqual([
