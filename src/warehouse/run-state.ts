@@ -449,7 +449,7 @@ export async function readRelationsOfRecordedNodes(
   return rows.map((r) => ({ schema: String(r.schema_name), name: String(r.name), type: r.type as RelationType }));
 }
 
-/** The order of DuckDB's ORDER BY of names: by code unit, as its default collation orders the names of a warehouse. */
+/** Names in the order of DuckDB's ORDER BY, which compares their UTF-8 bytes: the order of their code units, short of characters beyond U+FFFF. */
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Latest loaded hash of each seed. */
