@@ -3,9 +3,11 @@ import { appendFileSync, existsSync, watch as watchFolder, writeFileSync } from 
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { PipeEvent } from '../../src/events/events.js';
 import { watch } from '../../src/watch/watch.js';
+import { DuckDBSession } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
+import { askFor } from '../../src/warehouse/duckdb/hand-over.js';
 import { WatchIn } from '../support/watch-in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
@@ -31,9 +33,9 @@ const INC = "{{ config(materialized='incremental', partition_by='d') }}\nselect 
 
 const newProject = () => tempProject({ 'pipe.yaml': 'name: t\n', 'models/inc.sql': INC, 'models/other.sql': 'select 1 as n\n' }, 'pipe-watch-known-');
 
-function watchProject(): { dir: string; w: WatchIn } {
+function watchProject(options: { readonly keepOpen?: boolean } = {}): { dir: string; w: WatchIn } {
   const dir = newProject();
-  const w = new WatchIn(dir, '2024-01-02');
+  const w = new WatchIn(dir, '2024-01-02', options);
   watchers.push(w);
   return { dir, w };
 }
@@ -68,6 +70,33 @@ describe('watch between builds', () => {
     expect(how).toBe('whole');
     // And the table it built is known to the next save.
     expect((await saveAndBuild(dir, w, 3)).how).toBe('again');
+  });
+
+  it('with --keep-open: moves nothing into the file between builds it keeps it for, and after lending it builds from what the borrower left', async () => {
+    const checkpoints = vi.spyOn(DuckDBSession.prototype, 'exec');
+    const counted = () => checkpoints.mock.calls.filter(([sql]) => /^\s*CHECKPOINT\b/i.test(sql)).length;
+    try {
+      const { dir, w } = watchProject({ keepOpen: true });
+      await w.idle();
+      const before = counted();
+      expect((await saveAndBuild(dir, w, 1)).how).toBe('again');
+      expect((await saveAndBuild(dir, w, 2)).how).toBe('again');
+      // Kept: no other process can write it meanwhile, so what watch read of it stands without a checkpoint.
+      expect(counted()).toBe(before);
+      // A pipe command asks for it; watch lets go of it, and the borrower drops the table.
+      askFor(join(dir, 'warehouse.duckdb'));
+      expect(String((await w.next(ofType('notice'))).event.message)).toMatch(/asked for the warehouse/);
+      await dropInc(dir);
+      const { how, passed } = await saveAndBuild(dir, w, 3);
+      expect(passed.filter(ofType('task-failed'))).toEqual([]);
+      expect(how).toBe('whole');
+      // Lent with nothing written: the next save after that builds as it would have.
+      askFor(join(dir, 'warehouse.duckdb'));
+      await w.next(ofType('notice'));
+      expect((await saveAndBuild(dir, w, 4)).how).toBe('again');
+    } finally {
+      checkpoints.mockRestore();
+    }
   });
 
   it('says what a save changes while another process holds the file, and builds from what that process left', async () => {

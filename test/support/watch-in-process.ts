@@ -3,7 +3,7 @@ import { watch } from '../../src/watch/watch.js';
 import { EventCursor } from '../e2e/helpers.js';
 
 /**
- * `pipe watch --date DATE` on a project, in the test's own process: its events (as `--json`
+ * `pipe watch --date DATE` (and `--keep-open`) on a project, in the test's own process: its events (as `--json`
  * prints them) read as they come, and `stop` as Ctrl-C. What only the process shows (its exit
  * on a signal) needs the binary.
  */
@@ -13,9 +13,10 @@ export class WatchIn extends EventCursor {
   private failure: unknown;
   private over = false;
 
-  constructor(project: string, date: string) {
+  constructor(project: string, date: string, options: { readonly keepOpen?: boolean } = {}) {
     super(() => (this.over ? `watch ended${this.failure === undefined ? '' : `: ${String(this.failure)}`} while waiting` : undefined));
     this.done = watch({
+      ...options,
       project,
       date,
       signal: this.controller.signal,
