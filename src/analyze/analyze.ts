@@ -44,6 +44,7 @@ import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { graphContext, type GraphContext } from './jinja/graph-context.js';
 import type { Answer, Question } from '../warehouse/introspection.js';
+import { byCodeUnit } from '../util/code-unit-order.js';
 
 /**
  * Analysis turns loaded files into a validated graph: it renders every model once (at the
@@ -1186,7 +1187,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   diagnostics.push(...modelConfigDiagnostics.diagnostics());
   // A model's refs read the disabled models and where each is disabled (a ref to one points
   // there): when either changes, no cached node stands.
-  const disabledKey = JSON.stringify([...disabled].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const disabledKey = JSON.stringify([...disabled].sort(([a], [b]) => byCodeUnit(a, b)));
   if (cache && cache.disabled !== disabledKey) {
     cache.disabled = disabledKey;
     for (const p of pending) p.analyzed.node = undefined;

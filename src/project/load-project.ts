@@ -13,6 +13,7 @@ import type { SeedDigestCache } from './seed-digest-cache.js';
 import { DBT_PROJECT_FILE, isPropertiesFile, projectLayout, type ProjectLayout } from './layout.js';
 import { GENERIC_TEST_RE, loadPackages, type InstalledPackage, type ProjectPackages } from './load-packages.js';
 import { blockText, snapshotBlocks } from './snapshot-blocks.js';
+import { byCodeUnit } from '../util/code-unit-order.js';
 
 /**
  * Loading reads the project's files and nothing more: no template is rendered here.
@@ -243,7 +244,7 @@ export interface SeedLoadConfig {
  * types sorted by name), so that reordering keys reloads nothing and editing a type reloads.
  */
 export function seedHash(fileHash: string, config: SeedLoadConfig): string {
-  const types = Object.entries(config.columnTypes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const types = Object.entries(config.columnTypes).sort(([a], [b]) => byCodeUnit(a, b));
   if (types.length === 0 && config.schema === undefined && config.delimiter === undefined) return fileHash;
   const canonical = JSON.stringify({ column_types: types, schema: config.schema ?? null, ...(config.delimiter === undefined ? {} : { delimiter: config.delimiter }) });
   return createHash('sha256').update(`${fileHash}\n${canonical}`).digest('hex').slice(0, 16);

@@ -1,6 +1,7 @@
 import { quoteLiteral } from '../sql/sql-text.js';
 import type { WarehouseSession } from './warehouse.js';
 import { gatheredAsJson, insertRowsSql, json, jsonRows, type BulkColumn } from './bulk-rows.js';
+import { byCodeUnit } from '../util/code-unit-order.js';
 
 /**
  * The record of every publication (`_pipe.builds`), appended in the publishing transaction of
@@ -134,7 +135,7 @@ export function insertResetsSql(runId: string, nodes: readonly string[], at: num
 }
 
 function sortedKeys(o: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => byCodeUnit(a, b)));
 }
 
 /** The latest failed attempt (the last of its retries) of a node's task for a key, or of any of its tasks (key `''`). */

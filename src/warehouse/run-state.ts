@@ -5,6 +5,7 @@ import { DUCKDB } from './duckdb/dialect.js';
 import { BUILDS_DDL, BUILDS_TABLE, OUTCOME_COLUMNS } from './build-records.js';
 import { gatheredAsJson, insertRowsSql, json, jsonRows, timestampFromMs } from './bulk-rows.js';
 import type { Row, WarehouseSession } from './warehouse.js';
+import { byCodeUnit } from '../util/code-unit-order.js';
 
 /**
  * Run state lives inside the warehouse, in the `_pipe` schema, so that a task's success row
@@ -448,9 +449,6 @@ export async function readRelationsOfRecordedNodes(
   );
   return rows.map((r) => ({ schema: String(r.schema_name), name: String(r.name), type: r.type as RelationType }));
 }
-
-/** Names in the order of DuckDB's ORDER BY, which compares their UTF-8 bytes: the order of their code units, short of characters beyond U+FFFF. */
-const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Latest loaded hash of each seed. */
 export async function readSeedHashes(session: WarehouseSession): Promise<Map<string, string>> {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { byCodeUnit } from '../../util/code-unit-order.js';
 
 /**
  * The names dbt gives generic tests, so that a test reads in pipe's output as it does in
@@ -24,7 +25,7 @@ export interface TestNames {
  */
 export function dbtTestNames(testType: string, target: string, args: Readonly<Record<string, unknown>>): TestNames {
   const flat: string[] = [];
-  for (const key of Object.keys(args).sort(byCodePoint)) {
+  for (const key of Object.keys(args).sort(byCodeUnit)) {
     if (key === 'model') continue;
     const value = args[key];
     const parts = Array.isArray(value) ? value : isMapping(value) ? Object.values(value) : [value];
@@ -36,8 +37,6 @@ export function dbtTestNames(testType: string, target: string, args: Readonly<Re
   const alias = name.length >= 64 ? `${identifier.slice(0, 30)}_${createHash('md5').update(name, 'utf8').digest('hex')}` : name;
   return { name, alias };
 }
-
-const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
