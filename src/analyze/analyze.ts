@@ -33,7 +33,7 @@ import { RenderFailure, TemplateEngine, TemplateFunctionError, type CompiledTemp
 import { DbtRelation, type Invocation, type RelationParts, type TemplateMessage } from './jinja/surface.js';
 import { checkKeys, asStringList } from './validate-keys.js';
 import { CHECK_TARGET, checkSql, parseChecks, refToken, type Check } from './checks.js';
-import { isBuilt, isIncrementalAs, modelKind, NO_TABLE, type Resource, type TableState } from './model-kinds.js';
+import { DEFAULT_MATERIALIZATION, isBuilt, isIncrementalAs, modelKind, NO_TABLE, type Resource, type TableState } from './model-kinds.js';
 import { declaredSnapshots } from './snapshots.js';
 import { recordSource, sourceCallProblem, sourceName, sourceNode, type SourceCall, type SourceNode } from './sources.js';
 import { attachTests } from './dbt/attach-tests.js';
@@ -285,7 +285,7 @@ export class ModelRenderer {
      * The project's name and the target's database, for dbt's `graph`; the text of its macro
      * files and singular tests, to find where one asks the warehouse.
      */
-    private readonly project: { readonly name: string; readonly database: string; readonly templates: readonly MacroSource[] },
+    private readonly project: { readonly name: string; readonly database: string; readonly templates: readonly MacroSource[]; readonly dbt: boolean },
     /** Where a model is written, as `this` names it, given its template's config() calls. */
     private readonly relationOf: RelationOf,
   ) {}
@@ -391,6 +391,23 @@ export class ModelRenderer {
   /** Environment variables a unit test sets for its render (see unitTestSql). */
   private envVars: Readonly<Record<string, unknown>> | undefined;
 
+  /**
+   * What config.get(key) reads in a model given its config() calls so far: the value that
+   * dbt_project.yml, its properties and those calls give the key together (a custom schema as
+   * written, not the schema it makes), the materialization it is built as when none is named,
+   * and undefined for a key nothing sets.
+   */
+  private configValueOf(model: RenderModel, calls: Readonly<Record<string, unknown>>, key: string): unknown {
+    // In a dbt project, merged as dbt merges (tags add up), the schema left as written.
+    const asWritten = this.project.dbt ? (custom: string | undefined) => custom as string : undefined;
+    const { record } = mergeConfig(model.resource, model.base, calls, () => ({ file: model.source.file }), asWritten, []);
+    const value = Object.hasOwn(record, key) ? record[key] : record[key.replaceAll('-', '_')];
+    if (value !== undefined && value !== null) return value;
+    if (key === 'materialized') return model.resource === 'snapshot' ? 'snapshot' : this.project.dbt ? 'view' : DEFAULT_MATERIALIZATION;
+    if (key === 'enabled') return true;
+    return undefined;
+  }
+
   /** One render of a model's template; its materialization answers is_incremental() from `state`. */
   renderRaw(name: string, interval: Interval, state: TableState, phase?: RenderPhase): RawRender | Diagnostic {
     // An execution render reads the warehouse as it is now: never kept.
@@ -410,8 +427,10 @@ export class ModelRenderer {
     const yamlMaterialized = baseValue(model.base, 'materialized');
     // Asked while the template renders: the materialization may not be validated yet (a bad one is reported later).
     const incrementalAs = (mat: unknown) => isIncrementalAs(mat, state);
-    const attempt = (forced: boolean | undefined, parts: RelationParts) => {
+    const attempt = (forced: boolean | undefined, parts: RelationParts, known?: ReadonlyMap<string, unknown>) => {
       const refs: string[] = [];
+      /** What config.get() and config.require() answered, in order. */
+      const reads: { key: string; value: unknown }[] = [];
       const sources: SourceCall[] = [];
       const configCalls: Record<string, unknown> = {};
       const messages: TemplateMessage[] = [];
@@ -458,9 +477,23 @@ export class ModelRenderer {
           answered = forced ?? incrementalAs(mat);
           return answered;
         },
+        configValue: (key) => {
+          const value = known?.has(key) ? known.get(key) : this.configValueOf(model, configCalls, key);
+          reads.push({ key, value });
+          return value;
+        },
         phase,
       });
-      return { sql, refs, sources, configCalls, messages, answered, conflict, thisRead };
+      return { sql, refs, sources, configCalls, messages, answered, conflict, thisRead, reads };
+    };
+    /** The config.get() answers a later config() call changed: key -> the value it ends with. */
+    const staleReads = (r: ReturnType<typeof attempt>) => {
+      const stale = new Map<string, unknown>();
+      for (const { key, value } of r.reads) {
+        const final = this.configValueOf(model, r.configCalls, key);
+        if (!sameConfigValue(value, final)) stale.set(key, final);
+      }
+      return stale;
     };
     try {
       const before = this.relationOf(name, {});
@@ -469,12 +502,22 @@ export class ModelRenderer {
       const finalMat = finalValue(model.base, r.configCalls, 'materialized');
       const right = incrementalAs(finalMat);
       const parts = r.thisRead ? this.relationOf(name, r.configCalls) : before;
-      // config() may come after is_incremental(), or after `this.schema`, in the template; render again with the right answers.
-      if ((r.answered !== undefined && r.answered !== right) || !sameParts(parts, before)) {
-        r = attempt(r.answered === undefined ? undefined : right, parts);
+      const stale = staleReads(r);
+      // config() may come after is_incremental(), `this.schema` or config.get() in the template; render again with the right answers.
+      if ((r.answered !== undefined && r.answered !== right) || !sameParts(parts, before) || stale.size > 0) {
+        r = attempt(r.answered === undefined ? undefined : right, parts, stale);
         readsState ||= r.answered !== undefined;
       }
       if (r.conflict) return configConflict(model.source.file, model.sites, r.conflict);
+      const [still] = staleReads(r);
+      if (still) {
+        const [key, final] = still;
+        const read = r.reads.find((x) => x.key === key)!;
+        return error('config-conflict', `config.get('${key}') is read before config() sets '${key}', and what it reads changes what config() sets (${configValue(read.value)} read, ${configValue(final)} set): set '${key}' without reading it first`, {
+          file: model.source.file,
+          ...model.sites.config(),
+        });
+      }
       const twice = model.sites.configKeywordTwice();
       if (twice && Object.hasOwn(r.configCalls, twice.key)) {
         const { key, first, second, ...at } = twice;
@@ -670,6 +713,12 @@ export class ModelRenderer {
         const node = this.nodes.get(model);
         return node?.kind === 'model' && modelKind(node.config.kind).isIncremental(state);
       },
+      configValue: (key) => {
+        const m = this.models.get(model);
+        if (!m) return undefined;
+        const raw = this.renderRaw(model, interval, state);
+        return this.configValueOf(m, 'severity' in raw ? {} : raw.configCalls, key);
+      },
     });
     if (typeof rendered !== 'string') return rendered;
     const unreadable = sources.map((c) => this.sourceProblem(c, template.location)).find((d) => d !== undefined);
@@ -694,7 +743,7 @@ export class ModelRenderer {
   private renderAt(
     template: { readonly sql: string; readonly location: Location },
     variables: Readonly<Record<string, unknown>>,
-    fns: Pick<RenderHooks, 'ref' | 'source' | 'isIncremental'>,
+    fns: Pick<RenderHooks, 'ref' | 'source' | 'isIncremental' | 'configValue'>,
   ): string | Diagnostic {
     const at = template.location;
     const key = `${at.file}:${at.line}\u0000${template.sql}`;
@@ -1108,7 +1157,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   unsupported.push(...macros.uses([...declared.map((m) => m.source.sql), ...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
   diagnostics.push(...unsupportedDiagnostics(unsupported));
   const templates = [...macroFiles(files), ...files.singularTests.map((t) => ({ file: t.file, source: t.sql }))];
-  const project = { name: projectName, database: target.database, templates };
+  const project = { name: projectName, database: target.database, templates, dbt: dbt !== undefined };
   const relationOf: RelationOf = (name, calls) => {
     const m = models.get(name)!;
     return relationParts({ name, fqn: m.fqn, file: m.source.file, resource: m.resource }, m.base, calls);

@@ -8,6 +8,8 @@ import { didYouMean } from '../diagnostics/suggest.js';
 import { escapeRegExp, quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { secrets } from '../secrets/secrets.js';
 import { splitKeywords } from './jinja/macro-args.js';
+import { configReaders } from './jinja/config-object.js';
+import { pyCallable } from './jinja/values.js';
 import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespaces.js';
 import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
 import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
@@ -51,6 +53,11 @@ export interface RenderHooks {
   /** `source('src', 'table')`: a table pipe reads and does not build (see sources.ts). */
   source(source: string, table: string): string;
   config(options: Record<string, unknown>): void;
+  /**
+   * `config.get(key)`: the value the node's config holds for `key`, undefined where nothing sets
+   * it; left out where no node's config is there to read (a check, an on-run-start statement).
+   */
+  configValue?(key: string): unknown;
   var(name: string, fallback: unknown, hasFallback: boolean): unknown;
   isIncremental(): boolean;
   /** dbt's render phase (see jinja/introspection.ts); none: the parse. */
@@ -354,7 +361,7 @@ export class TemplateEngine {
       }
       return hooks().source(positional[0], positional[1]);
     });
-    this.env.addGlobal('config', (...args: unknown[]) => {
+    const config = (...args: unknown[]) => {
       const { positional, keywords } = splitKeywords(args);
       if (positional.length === 1 && positional[0] && typeof positional[0] === 'object') {
         Object.assign(keywords, positional[0]);
@@ -363,7 +370,8 @@ export class TemplateEngine {
       }
       hooks().config(keywords);
       return '';
-    });
+    };
+    this.env.addGlobal('config', pyCallable(config, configReaders(hooks), 'config'));
     this.env.addGlobal('var', (...args: unknown[]) => {
       const { positional } = splitKeywords(args);
       if (typeof positional[0] !== 'string') throw new TemplateFunctionError("var() takes a name, e.g. var('country', 'NL')");
