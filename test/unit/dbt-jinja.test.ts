@@ -137,6 +137,16 @@ select {{ total }} as outer_total, {{ ns.total }} as ns_total, '{{ ns.names | jo
     expect(sql(a, 'relation')).toBe(`select 'dev' as db, 'main_staging' as sch, 'rel_v2' as id, 'rel_v2' as nm, '"main_staging"."rel_v2"' as full`);
   });
 
+  it("reads Python's spaces inside a tag as spaces (a paragraph separator pasted into config()), in templates pipe's parser reads and in those Nunjucks' does, and keeps them in strings", () => {
+    // U+2029 and U+3000 between tokens, U+2029 inside a string; the second template defines a macro, which Nunjucks' parser reads.
+    const a = run({
+      'models/spaced.sql': "{{ config({'alias': 'spaced'\u2029, 'tags':\u3000['x']}) }}\nselect {{ [1,\u20282] | join('\u2029') | length }} as n,\u000b'{{\u00a0this.identifier\u0085}}' as id",
+      'models/with_macro.sql': "{% macro twice(x) %}{{ x\u2029*\u20292 }}{% endmacro %}{{ config(alias='m'\u2029) }}select {{ twice(21) }} as n",
+    });
+    expect(sql(a, 'spaced')).toBe("\nselect 3 as n,\u000b'spaced' as id");
+    expect(sql(a, 'with_macro')).toBe('select 42 as n');
+  });
+
   it("gives invocation_id and run_started_at of the run, and JSON, YAML and md5 as dbt's functions write them", () => {
     const a = run({
       'models/audit.sql': `select '{{ invocation_id }}' as run, '{{ run_started_at }}' as at, '{{ run_started_at.strftime("%Y-%m-%d %H:%M") }}' as minute,

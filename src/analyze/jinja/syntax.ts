@@ -236,11 +236,33 @@ export const PYTHON_NUMBER = /^(?:\d+_)*\d+(?:(?:\.(?:\d+_)*\d+)?[eE][+-]?(?:\d+
 /** Python's one-character string escapes (an escaped newline is none); octal, `\x`, `\u` and `\U` are read apart. */
 export const STRING_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\n': '' };
 
-/** Python's number literals (`1e-5`, `1_000`) and string escapes (an unknown escape keeps its backslash: `'\d+'` is a regex). */
+/** Nunjucks' whitespace inside a tag. */
+const NUNJUCKS_SPACE = ' \n\t\r\u00A0';
+/**
+ * The rest of what Python's `\s` matches, which separates tokens inside a tag for Jinja: a
+ * paragraph separator or an ideographic space pasted into a config() call is a space there.
+ */
+export const PYTHON_SPACE_MORE = '\v\f\x1C\x1D\x1E\x1F\x85\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000';
+
+/**
+ * Python's number literals (`1e-5`, `1_000`), string escapes (an unknown escape keeps its
+ * backslash: `'\d+'` is a regex) and whitespace.
+ */
 function installLexer(): void {
   const tokenizer = Object.getPrototypeOf(T.lex('', {})) as {
     _parseString(this: TokenizerThis, delimiter: string): string;
     nextToken(this: TokenizerThis): Token | null;
+    _extract(this: TokenizerThis, chars: string): string | null;
+    _extractUntil(this: TokenizerThis, chars: string): string | null;
+  };
+  // Nunjucks reads whitespace, and ends a name, at the characters it is given, its own spaces first.
+  const { _extract, _extractUntil } = tokenizer;
+  const withPythonSpace = (chars: string) => (chars.startsWith(NUNJUCKS_SPACE) ? PYTHON_SPACE_MORE + chars : chars);
+  tokenizer._extract = function (chars) {
+    return _extract.call(this, withPythonSpace(chars));
+  };
+  tokenizer._extractUntil = function (chars) {
+    return _extractUntil.call(this, withPythonSpace(chars));
   };
   const { nextToken } = tokenizer;
   tokenizer.nextToken = function (this: TokenizerThis) {

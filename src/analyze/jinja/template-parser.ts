@@ -1,4 +1,4 @@
-import { PYTHON_NUMBER, STRING_ESCAPES } from './syntax.js';
+import { PYTHON_NUMBER, PYTHON_SPACE_MORE, STRING_ESCAPES } from './syntax.js';
 
 /**
  * A parser of the templates most model files are, several times faster than Nunjucks' lexer
@@ -78,10 +78,16 @@ const NAME_START = 8;
 const NAME_PART = 16;
 const CLASS = new Uint8Array(256);
 for (const c of ' \n\t\r\u00A0') CLASS[c.charCodeAt(0)] |= WS;
+// Python's other spaces separate tokens for Jinja (Nunjucks' lexer is told so too, syntax.ts).
+const WIDE_SPACE = new Set<number>();
+for (const c of PYTHON_SPACE_MORE) {
+  if (c.charCodeAt(0) < 256) CLASS[c.charCodeAt(0)] |= WS;
+  else WIDE_SPACE.add(c.charCodeAt(0));
+}
 for (const c of '()[]{}%*-+~/#,:|.<>=!') CLASS[c.charCodeAt(0)] |= DELIMITER;
 for (let c = 48; c <= 57; c++) CLASS[c] |= DIGIT | NAME_PART;
 for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_') CLASS[c.charCodeAt(0)] |= NAME_START | NAME_PART;
-const classOf = (code: number): number => (code < 256 ? CLASS[code] : 0);
+const classOf = (code: number): number => (code < 256 ? CLASS[code] : WIDE_SPACE.has(code) ? WS : 0);
 const OPEN_BRACE = 123;
 const CLOSE_BRACE = 125;
 const PERCENT = 37;
