@@ -156,7 +156,8 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
   if (call) {
     const name = call[1].replace(/\["([^"]+)"\]/g, '.$1');
     message = `${name}() is not defined`;
-    hint = didYouMean(name, functions) ?? `template functions: ${functions.join(', ')} (macros come from macros/*.sql)`;
+    const owner = name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : undefined;
+    hint = didYouMean(name, functions) ?? (owner ? `${owner} has no function ${name.slice(owner.length + 1)}()` : `template functions: ${fewNames(functions)} (macros come from macros/*.sql)`);
     if (line === undefined && source !== undefined) ({ line, column } = firstMatch(source, new RegExp(`${escapeRegExp(name)}\\s*\\(`)) ?? {});
   } else if (line === undefined && source !== undefined) {
     // Nunjucks drops the position of an error raised on the first line; find the call.
@@ -178,6 +179,11 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
   }
   const code = phase === 'parse' ? 'template-syntax' : 'template-render';
   return error(code, message, { file, line, column }, hint ? { hint } : undefined);
+}
+
+/** A list of names short enough for a hint: a project may have hundreds of macros. */
+function fewNames(names: readonly string[], most = 15): string {
+  return names.length <= most ? names.join(', ') : `${names.slice(0, most).join(', ')} and ${names.length - most} more`;
 }
 
 /** Line and column (1-based) of the first match of `re` inside a `{{ }}` or `{% %}` of the source. */

@@ -453,9 +453,17 @@ describe('project files', () => {
     expect(a.nodes.get('below')!.file).toBe('seeds/nested/below.csv');
   });
 
-  it('reports a call of an unknown function at its line', () => {
-    const a = run({ 'models/a.sql': 'select 1,\n\n  {{ nofunc() }}' });
-    expect(a.diagnostics.map((d) => [d.code, d.message, d.location?.line])).toEqual([['template-render', 'nofunc() is not defined', 3]]);
+  it('reports a call of an unknown function at its line, with a hint of a few lines even in a project of many macros', () => {
+    const macros = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`macros/m${i}.sql`, `{% macro helper_${i}() %}1{% endmacro %}`]));
+    const a = run({ ...macros, 'models/a.sql': 'select 1,\n\n  {{ nofunc() }}', 'models/b.sql': "select {{ config.set('x', 1) }}" });
+    expect(a.diagnostics.map((d) => [d.code, d.message, d.location?.line])).toEqual([
+      ['template-render', 'nofunc() is not defined', 3],
+      ['template-render', 'config.set() is not defined', 1],
+    ]);
+    const [listed, member] = a.diagnostics.map((d) => d.hint ?? '');
+    expect(listed).toMatch(/^template functions: [\w, ]+ and \d+ more \(macros come from macros\/\*\.sql\)$/);
+    expect(listed.length).toBeLessThan(300);
+    expect(member).toBe('config has no function set()');
   });
 });
 
