@@ -387,12 +387,14 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
   const yamlBeside = (abs: string, ext: string, owner: string, listed: ReadonlySet<string>) => {
     const file = rel(abs);
     const yaml = readYaml(fs, abs, file, diagnostics);
-    if (yaml && isPropertiesFile(yaml.data)) {
+    // Unreadable or not YAML: said already, and what it was meant to be cannot be told.
+    if (!yaml) return;
+    if (isPropertiesFile(yaml.data)) {
       properties.push(yaml);
       return;
     }
     // dbt reads past a YAML file with nothing in it (empty, or comments only), and so does pipe.
-    if (yaml && dbtProject && Object.keys(yaml.data).length === 0) return;
+    if (dbtProject && Object.keys(yaml.data).length === 0) return;
     const stem = abs.slice(0, -ext.length);
     if (!listed.has(`${stem}.${owner}`)) {
       diagnostics.push(

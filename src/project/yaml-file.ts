@@ -19,14 +19,31 @@ export function yamlSource(file: string, data: Readonly<Record<string, unknown>>
 }
 
 /** `lines`, when given, receives the line of each key path (for yaml-cache.ts to keep). */
+/**
+ * What to do about two YAML errors that files written for dbt make, as PyYAML (which dbt
+ * reads them with) lets them pass: a key given twice, and a quoted text whose later lines are
+ * not indented past its key.
+ */
+function yamlErrorHint(code: string, text: string, offset: number): string | undefined {
+  if (code === 'DUPLICATE_KEY') {
+    const key = /^\s*(?:-\s+)?("[^"]*"|'[^']*'|[^:#\n]+?)\s*:/.exec(text.slice(offset, text.indexOf('\n', offset) >>> 0))?.[1];
+    return `${key === undefined ? 'this key' : `'${key}'`} is given twice in one mapping; keep the one you mean (dbt would keep the last without a word)`;
+  }
+  if (code === 'MISSING_CHAR' && text.charAt(offset - 1) !== '\n' && /["']/.test(text.slice(text.lastIndexOf('\n', offset - 1) + 1, offset))) {
+    return 'a quoted text may go on over several lines only with those lines indented more than its key; indent them, or use a block scalar (key: >)';
+  }
+  return undefined;
+}
+
 export function parseYaml(text: string, file: string, diagnostics: Diagnostic[], lines = new Map<string, number>()): YamlSource | undefined {
   const lineCounter = new LineCounter();
   const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const pos = lineCounter.linePos(e.pos[0]);
+      const hint = yamlErrorHint(e.code, text, e.pos[0]);
       diagnostics.push(
-        error('yaml-syntax', `invalid YAML: ${e.message.split('\n')[0]}`, { file, line: pos.line, column: pos.col }),
+        error('yaml-syntax', `invalid YAML: ${e.message.split('\n')[0]}`, { file, line: pos.line, column: pos.col }, hint ? { hint } : undefined),
       );
     }
     return undefined;

@@ -400,6 +400,27 @@ exposures:
     expect(a.diagnostics.find((d) => d.code === 'not-used')).toBeUndefined();
   });
 
+  it("says what is wrong with a properties file dbt's YAML reader lets pass, and not that it is beside no model", () => {
+    const a = run({
+      'models/orders.sql': 'select 1 as id',
+      'models/schema.yml': `version: 2
+models:
+  - name: orders
+    columns:
+      - name: id
+        description: "the order's id, which
+        goes on over a line"
+      - name: id
+        name: amount
+`,
+    });
+    expect(a.diagnostics.map((d) => [d.message, d.location?.line, d.hint])).toEqual([
+      ['invalid YAML: Missing closing "quote', 6, 'a quoted text may go on over several lines only with those lines indented more than its key; indent them, or use a block scalar (key: >)'],
+      ['invalid YAML: Implicit map keys need to be followed by map values', 7, undefined],
+      ['invalid YAML: Map keys must be unique', 9, "'name' is given twice in one mapping; keep the one you mean (dbt would keep the last without a word)"],
+    ]);
+  });
+
   it('still refuses an empty YAML file beside no model in a pipe project', () => {
     const a = run({ 'models/orders.sql': 'select 1 as id', 'models/order.yml': '' });
     expect(errors(a)).toEqual([['orphan-yaml', 'models/order.yml has no model beside it (expected models/order.sql)', 'models/order.yml', undefined]]);
