@@ -341,8 +341,23 @@ export class ModelRenderer {
     inputs?: RelationOverrides,
   ): RunRender {
     const graph = (this.graph ??= graphContext(this.nodes, this.project.name, this.project.database));
-    const phase = executionPhase(answers, (text) => this.resolveRefs(text, relations), { ...graph });
+    const parsed = this.renderRaw(name, interval, state);
+    const parsedRefs = new Set('severity' in parsed ? [] : parsed.refs);
+    const unseenError = (unseen: string) => {
+      const model = this.models.get(name)!;
+      return error('ref-at-run', `ref('${unseen}') is reached only when ${name} runs (execute is true): its upstream comes from the render with execute false`, { file: model.source.file, ...model.sites.ref(unseen) }, {
+        hint: `name it where both renders see it, e.g. a comment: -- depends_on: {{ ref('${unseen}') }}`,
+      });
+    };
+    // A query naming such a ref would read a table that may not be built yet: refused before it runs.
+    let unseenInQuery: string | undefined;
+    const resolve = (text: string) => {
+      if (!('severity' in parsed)) for (const [, ref] of text.matchAll(REF_TOKEN_RE)) if (ref !== name && !parsedRefs.has(ref)) unseenInQuery ??= ref;
+      return this.resolveRefs(text, relations);
+    };
+    const phase = executionPhase(answers, resolve, { ...graph });
     const r = this.sql(name, interval, state, relations, phase, inputs);
+    if (unseenInQuery !== undefined) return unseenError(unseenInQuery);
     if (phase.asked) {
       const model = this.models.get(name)!;
       const d = 'severity' in r ? r : undefined;
@@ -353,15 +368,8 @@ export class ModelRenderer {
       return { asked: phase.asked, location, related: d?.related };
     }
     if ('severity' in r) return r;
-    const parsed = this.renderRaw(name, interval, state);
-    const unseen = 'severity' in parsed ? undefined : r.refs.find((ref) => !parsed.refs.includes(ref));
-    if (unseen !== undefined) {
-      const model = this.models.get(name)!;
-      return error('ref-at-run', `ref('${unseen}') is reached only when ${name} runs (execute is true): its upstream comes from the render with execute false`, { file: model.source.file, ...model.sites.ref(unseen) }, {
-        hint: `name it where both renders see it, e.g. a comment: -- depends_on: {{ ref('${unseen}') }}`,
-      });
-    }
-    return r;
+    const unseen = 'severity' in parsed ? undefined : r.refs.find((ref) => !parsedRefs.has(ref));
+    return unseen === undefined ? r : unseenError(unseen);
   }
 
 
@@ -483,6 +491,7 @@ export class ModelRenderer {
           return value;
         },
         phase,
+        discardsText: model.runtime && !phase?.execute,
       });
       return { sql, refs, sources, configCalls, messages, answered, conflict, thisRead, reads };
     };

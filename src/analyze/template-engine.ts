@@ -9,6 +9,7 @@ import { escapeRegExp, quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { secrets } from '../secrets/secrets.js';
 import { splitKeywords } from './jinja/macro-args.js';
 import { configReaders } from './jinja/config-object.js';
+import { printUndefined } from './jinja/syntax.js';
 import { pyCallable } from './jinja/values.js';
 import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespaces.js';
 import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
@@ -62,6 +63,8 @@ export interface RenderHooks {
   isIncremental(): boolean;
   /** dbt's render phase (see jinja/introspection.ts); none: the parse. */
   readonly phase?: RenderPhase;
+  /** The text is thrown away (the parse of a model rendered again at run time): an undefined value prints as nothing, as in dbt. */
+  readonly discardsText?: boolean;
   /** Where log(), print() and exceptions.warn() go; left out, they go nowhere. */
   report?(message: TemplateMessage): void;
   /** Environment variables env_var() reads instead of the process's (a unit test's `overrides: env_vars:`). */
@@ -809,6 +812,7 @@ export class TemplateEngine {
   render(compiled: CompiledTemplate, hooks: RenderHooks): string {
     this.active = hooks;
     this.macroFailure = undefined;
+    const printedUndefined = printUndefined(hooks.discardsText === true);
     try {
       if (compiled.simple) {
         const sql = renderSimpleTemplate(compiled.simple, hooks);
@@ -829,6 +833,7 @@ export class TemplateEngine {
     } finally {
       this.active = undefined;
       this.macroFailure = undefined;
+      printUndefined(printedUndefined);
     }
   }
 }

@@ -140,6 +140,21 @@ describe('the parse render', () => {
 from "main"."b"`);
   });
 
+  it("prints nothing for what a macro leaves undefined until the warehouse answers, as dbt's parse does; the run's render prints the answer", async () => {
+    const IDS = `{% macro ids() %}
+  {%- call statement('get_ids', fetch_result=True) %}select id from main.facts order by id{% endcall -%}
+  {%- set value_list = load_result('get_ids') -%}
+  {%- if value_list and value_list['data'] -%}{%- set values = value_list['data'] | map(attribute=0) | join(', ') %}{%- endif -%}
+  {{ return(values) }}
+{% endmacro %}`;
+    const task = planned({ 'macros/ids.sql': IDS, 'models/m.sql': "{{ config(materialized='table') }}\nselect 1 as x where 1 in ({{ ids() }})" }).get('m')!;
+    expect(task.sql).toBe('\nselect 1 as x where 1 in ()');
+    expect((await renderAtRun(task, session)).sql).toBe('\nselect 1 as x where 1 in (0, 1, 2)');
+    // A model rendered once keeps printing an undefined value as the error it is.
+    const a = analyze(loadProject(tempProject({ 'pipe.yaml': 'name: shop\n', 'macros/ids.sql': IDS, 'models/m.sql': 'select {{ nothing_here }} as x' })), { interval: day });
+    expect(a.diagnostics.map((d) => d.message)).toEqual(["'nothing_here' is undefined (or null) in template output"]);
+  });
+
   it('leaves a template that does not tell the phases apart rendered once', () => {
     const tasks = planned({ 'models/a.sql': 'select 1 as id', 'models/m.sql': "select * from {{ ref('a') }} -- execution" });
     expect([...tasks.values()].map((t) => t.renderAtRun)).toEqual([undefined, undefined]);
@@ -180,6 +195,22 @@ describe('an execution render that fails', () => {
     const e = await renderError(task);
     expect(e.message).toMatch(/^ref\('a'\) is reached only when m runs \(execute is true\)/);
     expect(e.location).toMatchObject({ file: 'models/m.sql', line: 2 });
+  });
+
+  it('refuses a query naming a ref() that only the execution render reaches before it runs, as the table may not be built yet', async () => {
+    const task = planned({
+      'macros/count_of.sql': "{% macro count_of(name) %}{% call statement('n', fetch_result=True) %}select count(*) from {{ ref(name) }}{% endcall %}{{ load_result('n')['data'][0][0] }}{% endmacro %}",
+      'models/a.sql': 'select 1 as id',
+      'models/m.sql': "select {{ count_of('a') }} as n",
+    }).get('m')!;
+    const asked: string[] = [];
+    const e = await renderAtRun(task, recording(asked)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(e).toBeInstanceOf(RenderError);
+    expect((e as RenderError).message).toMatch(/^ref\('a'\) is reached only when m runs \(execute is true\)/);
+    expect(asked).toEqual([]);
   });
 
   it('refuses a render that gives several statements', async () => {

@@ -216,6 +216,19 @@ function installTransformShortcut(): void {
   transformer.transform = (ast, asyncFilters, name) => ((asyncFilters?.length ?? 0) > 0 || rewrites(ast) ? transform(ast, asyncFilters, name) : ast);
 }
 
+let undefinedPrints = false;
+
+/**
+ * Whether an undefined value (or None) prints as nothing rather than failing: set while a
+ * render runs whose text is thrown away (dbt's parse of a model rendered again at run time,
+ * where a macro's `load_result()` has nothing yet). Gives what it was, to set it back.
+ */
+export function printUndefined(on: boolean): boolean {
+  const before = undefinedPrints;
+  undefinedPrints = on;
+  return before;
+}
+
 function installRuntime(): void {
   // Nunjucks replaces a render error by a plain Error with its message; the replacement keeps
   // the error it came from as its cause, which knows the expression's position (see errors.ts).
@@ -227,6 +240,9 @@ function installRuntime(): void {
   };
   const runtime = N.runtime;
   runtime.py = HELPERS;
+  // An undefined value printed in a render whose text is thrown away prints as nothing, as in dbt's parse.
+  const ensureDefined = runtime.ensureDefined as (val: unknown, lineno: number, colno: number) => unknown;
+  runtime.ensureDefined = (val: unknown, lineno: number, colno: number) => (undefinedPrints ? val : ensureDefined(val, lineno, colno));
   // How `{{ value }}` prints: Python's str(), a macro's output as it is.
   runtime.suppressValue = (val: unknown) => (val === null || val === undefined ? '' : val instanceof SafeString ? val : pyStr(val));
 }
