@@ -492,6 +492,7 @@ export class ModelRenderer {
         },
         phase,
         discardsText: model.runtime && !phase?.execute,
+        fullRefresh: state.fullRefresh,
       });
       return { sql, refs, sources, configCalls, messages, answered, conflict, thisRead, reads };
     };
@@ -728,6 +729,7 @@ export class ModelRenderer {
         const raw = this.renderRaw(model, interval, state);
         return this.configValueOf(m, 'severity' in raw ? {} : raw.configCalls, key);
       },
+      fullRefresh: state.fullRefresh,
     });
     if (typeof rendered !== 'string') return rendered;
     const unreadable = sources.map((c) => this.sourceProblem(c, template.location)).find((d) => d !== undefined);
@@ -752,7 +754,7 @@ export class ModelRenderer {
   private renderAt(
     template: { readonly sql: string; readonly location: Location },
     variables: Readonly<Record<string, unknown>>,
-    fns: Pick<RenderHooks, 'ref' | 'source' | 'isIncremental' | 'configValue'>,
+    fns: Pick<RenderHooks, 'ref' | 'source' | 'isIncremental' | 'configValue' | 'fullRefresh'>,
   ): string | Diagnostic {
     const at = template.location;
     const key = `${at.file}:${at.line}\u0000${template.sql}`;

@@ -63,6 +63,8 @@ export interface RenderHooks {
   isIncremental(): boolean;
   /** dbt's render phase (see jinja/introspection.ts); none: the parse. */
   readonly phase?: RenderPhase;
+  /** The render is of a full refresh (`--full-refresh`): dbt's flags.FULL_REFRESH. */
+  readonly fullRefresh?: boolean;
   /** The text is thrown away (the parse of a model rendered again at run time): an undefined value prints as nothing, as in dbt. */
   readonly discardsText?: boolean;
   /** Where log(), print() and exceptions.warn() go; left out, they go nowhere. */
@@ -337,6 +339,7 @@ export class TemplateEngine {
     installJinjaSurface(this.env, {
       invocation: options.invocation ?? { id: randomUUID(), startedAt: Date.now() },
       report: (message) => this.active?.report?.(message),
+      fullRefresh: () => this.active?.fullRefresh === true,
     });
     for (const [name, value] of Object.entries(options.globals ?? {})) this.env.addGlobal(name, value);
     const hooks = (): RenderHooks => {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyze, type Analysis } from '../../src/analyze/analyze.js';
+import { analyze, type Analysis, type ModelNode } from '../../src/analyze/analyze.js';
 import { NO_TABLE } from '../../src/analyze/model-kinds.js';
 import type { Invocation } from '../../src/analyze/jinja/surface.js';
 import { dayInterval, parseDate } from '../../src/dates/dates.js';
@@ -145,6 +145,24 @@ select {{ total }} as outer_total, {{ ns.total }} as ns_total, '{{ ns.names | jo
     });
     expect(sql(a, 'spaced')).toBe("\nselect 3 as n,\u000b'spaced' as id");
     expect(sql(a, 'with_macro')).toBe('select 42 as n');
+  });
+
+  it('gives flags.FULL_REFRESH of the render, in a model and its hooks', () => {
+    const a = run({
+      'models/inc.sql': `{{ config(materialized='incremental', unique_key='id', post_hook="select {{ flags.FULL_REFRESH }}") }}
+select 1 as id, {{ flags.FULL_REFRESH }} as full_refresh{% if is_incremental() and not flags.FULL_REFRESH %} -- new rows only{% endif %}`,
+    });
+    expect(errors(a)).toEqual([]);
+    const render = (fullRefresh: boolean) => {
+      const r = a.renderer.sql('inc', day, { tableExists: true, fullRefresh });
+      if ('severity' in r) throw new Error(r.message);
+      return r.sql;
+    };
+    expect(render(false)).toBe('\nselect 1 as id, False as full_refresh -- new rows only');
+    expect(render(true)).toBe('\nselect 1 as id, True as full_refresh');
+    const node = a.nodes.get('inc') as ModelNode;
+    const hook = (fullRefresh: boolean) => a.renderer.hook('inc', node.config.post_hook[0], day, { tableExists: true, fullRefresh }, { schema: 'main', identifier: 'inc', database: 'warehouse' });
+    expect([hook(false), hook(true)]).toEqual([{ sql: 'select False', refs: [] }, { sql: 'select True', refs: [] }]);
   });
 
   it("gives invocation_id and run_started_at of the run, and JSON, YAML and md5 as dbt's functions write them", () => {

@@ -445,13 +445,13 @@ describe('dbt Jinja pipe cannot render yet', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\n',
       'models/a.sql': "select {{ cents('x') }} as c from {{ ref('b') }}",
-      'models/b.sql': "select {{ flags.FULL_REFRESH }} as d",
+      'models/b.sql': "select {{ flags.LOG_PATH }} as d",
       'models/c.sql': "select * from {{ ref('b') }}",
       'macros/m.sql': "{% macro cents(c) %}{{ helper(c) }}{% endmacro %}\n{% macro helper(c) %}{{ adapter.dispatch('helper')(c) }}{% endmacro %}\n{% macro default__helper(c) %}{{ selected_resources }}{% endmacro %}\n{% macro unused() %}{{ flags.WHICH }}{% endmacro %}\n",
     });
     // default__helper is reached through adapter.dispatch('helper').
     expect(errors(a)).toEqual([
-      ['unsupported', 'flags.FULL_REFRESH is not supported by pipe', 'models/b.sql', 1],
+      ['unsupported', 'flags.LOG_PATH is not supported by pipe', 'models/b.sql', 1],
       ['unsupported', 'selected_resources is not supported by pipe', 'macros/m.sql', 3],
     ]);
     // The models that read b are not reported again for it.

@@ -80,7 +80,7 @@ const AS_DBT_RENDERS: readonly (readonly [name: string, template: string, dbt: s
     "{% set r = ref('orders') %}{{ r is mapping }} {{ r.get('metadata', {}).get('type', '').endswith('Relation') }} {{ r.name }} {{ r.identifier }}",
     'True True orders orders',
   ],
-  ['flags: the command, no --empty, no stored failures', '{{ flags.WHICH }} {{ flags.EMPTY }} {{ flags.STORE_FAILURES }}', 'build False False'],
+  ['flags: the command, no full refresh, no --empty, no stored failures', '{{ flags.WHICH }} {{ flags.FULL_REFRESH }} {{ flags.EMPTY }} {{ flags.STORE_FAILURES }}', 'build False False False'],
 ];
 
 describe('macro arguments as dbt renders them', () => {
@@ -97,7 +97,7 @@ describe('arguments Jinja refuses', () => {
     ['a spread keyword given twice', "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(a=1, **{'a': 2}) }}", "got multiple values for keyword argument 'a'"],
     ['*number', '{% macro m(a) %}{{ a }}{% endmacro %}{{ m(*1) }}', 'argument after * must be an iterable, not int'],
     ['**list', '{% macro m(a) %}{{ a }}{% endmacro %}{{ m(**[1]) }}', 'argument after ** must be a mapping, not list'],
-    ['a flag pipe does not have', '{{ flags.FULL_REFRESH }}', 'flags.FULL_REFRESH is not supported by pipe'],
+    ['a flag pipe does not have', '{{ flags.LOG_PATH }}', 'flags.LOG_PATH is not supported by pipe'],
   ];
   it.each(refused)('%s', (_name, template, message) => {
     expect(() => render(template)).toThrow(message);

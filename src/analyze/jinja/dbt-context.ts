@@ -35,6 +35,8 @@ export interface ContextOptions {
   report(message: TemplateMessage): void;
   /** The clock of modules.datetime's now() and today(). */
   readonly now?: () => number;
+  /** Whether the render in progress is of a full refresh (`--full-refresh`): dbt's flags.FULL_REFRESH. */
+  readonly fullRefresh?: () => boolean;
 }
 
 /** A Python module as templates see it (`modules.datetime`). */
@@ -96,14 +98,18 @@ class Exceptions extends PyObject {
 }
 
 /** The members of dbt's `flags` templates have (see Flags). */
-export const FLAGS: readonly string[] = ['WHICH', 'EMPTY', 'STORE_FAILURES'];
+export const FLAGS: readonly string[] = ['WHICH', 'FULL_REFRESH', 'EMPTY', 'STORE_FAILURES'];
 
 /**
- * dbt's `flags`, what packages read of it: the command (`pipe run` builds and tests, as
- * `dbt build` does), no `--empty` run, no failures stored. Any other flag is an error.
+ * dbt's `flags`, what projects and packages read of it: the command (`pipe run` builds and
+ * tests, as `dbt build` does), whether the render is of a full refresh, no `--empty` run, no
+ * failures stored. Any other flag is an error.
  */
 class Flags extends PyObject {
   readonly typeName = 'flags';
+  constructor(private readonly fullRefresh: () => boolean) {
+    super();
+  }
   repr(): string {
     return '<flags>';
   }
@@ -111,6 +117,8 @@ class Flags extends PyObject {
     switch (name) {
       case 'WHICH':
         return 'build';
+      case 'FULL_REFRESH':
+        return this.fullRefresh();
       case 'EMPTY':
       case 'STORE_FAILURES':
         return false;
@@ -190,7 +198,7 @@ export function dbtContext(options: ContextOptions): Record<string, unknown> {
       return '';
     }),
     exceptions: new Exceptions(report),
-    flags: new Flags(),
+    flags: new Flags(options.fullRefresh ?? (() => false)),
     // dbt's tests select every column of a failing row when the failures are stored, else 1:
     // pipe stores none, and counts the same rows either way.
     should_store_failures: () => false,
