@@ -274,7 +274,12 @@ export function validateModelConfig(
   resource: Resource = 'model',
 ): ModelConfig {
   checkKeys(raw, resource === 'snapshot' ? SNAPSHOT_KEYS : MODEL_CONFIG_KEYS, 'config', locate, diagnostics);
-  const bad = (key: string, message: string, hint?: string) => diagnostics.push(error('bad-config', message, locate(key), hint === undefined ? {} : { hint }));
+  /** The keys found bad, whose consequences are not reported again. */
+  const reported = new Set<string>();
+  const bad = (key: string, message: string, hint?: string) => {
+    reported.add(key);
+    diagnostics.push(error('bad-config', message, locate(key), hint === undefined ? {} : { hint }));
+  };
 
   // A snapshot is always one; a model is one of the kinds models have.
   let materialized: Materialized = resource === 'snapshot' ? 'snapshot' : DEFAULT_MATERIALIZATION;
@@ -295,7 +300,8 @@ export function validateModelConfig(
   if (raw.partition_by !== undefined) {
     if (materialized === 'external') bad('partition_by', EXTERNAL_PARTITION_BY);
     else if (typeof raw.partition_by === 'string' && raw.partition_by.trim() !== '') partition_by = raw.partition_by.trim();
-    else bad('partition_by', 'partition_by must be a column name');
+    else if (materialized === 'incremental') bad('partition_by', 'partition_by must be a column name', partitionHint(raw.partition_by));
+    // Another adapter's form (BigQuery's {'field': ..., 'data_type': ...}) on a model that does not read it: ignored, as by dbt-duckdb.
   }
   const external = externalKeys(raw, materialized, bad);
   // The materialization takes its keys here, so that a key it cannot do without is reported
@@ -312,7 +318,7 @@ export function validateModelConfig(
   if ('problem' in own) {
     // At the key to change when the model sets it, else where it says what it is.
     const at = raw[own.key] !== undefined && raw[own.key] !== null ? own.key : 'materialized';
-    diagnostics.push(error('bad-config', own.problem, locate(at), own.hint === undefined ? {} : { hint: own.hint }));
+    if (!reported.has(own.key)) diagnostics.push(error('bad-config', own.problem, locate(at), own.hint === undefined ? {} : { hint: own.hint }));
     // Reported: nothing runs. The model stays in the graph as the default kind meanwhile.
     own = { kind: DEFAULT_MATERIALIZATION, materialized: DEFAULT_MATERIALIZATION };
   }
@@ -439,6 +445,12 @@ function incrementalKeys(raw: Readonly<Record<string, unknown>>, bad: (key: stri
     else bad('concurrent_batches', 'concurrent_batches must be true or false');
   }
   return out;
+}
+
+/** What to write instead of BigQuery's `partition_by={'field': 'day', 'data_type': 'date'}`. */
+function partitionHint(value: unknown): string | undefined {
+  const field = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>).field : undefined;
+  return typeof field === 'string' ? `that is BigQuery's form; pipe replaces the dates of a date column: partition_by='${field}'` : undefined;
 }
 
 const EXTERNAL_PARTITION_BY =

@@ -148,4 +148,17 @@ models:
     expect(found).toContainEqual(['constraints of a view model are not supported by pipe', 'models/b.yml', 8]);
     expect(found).toContainEqual([expect.stringMatching(/^an ephemeral model cannot have an enforced contract/), 'models/c.sql', 1]);
   });
+
+  it("leaves another adapter's partition_by aside on a model that does not read it, and says what to write on an incremental one", () => {
+    const BIGQUERY = `partition_by={"field": "order_date", "data_type": "date"}`;
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/sales.sql': `{{ config(materialized='table', ${BIGQUERY}) }}\nselect current_date as order_date`,
+      'models/daily.sql': `{{ config(materialized='incremental', ${BIGQUERY}) }}\nselect current_date as order_date`,
+    });
+    expect(a.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.message, d.location?.file, d.hint])).toEqual([
+      ['partition_by must be a column name', 'models/daily.sql', "that is BigQuery's form; pipe replaces the dates of a date column: partition_by='order_date'"],
+    ]);
+    expect(model(a, 'sales').config.materialized).toBe('table');
+  });
 });
