@@ -9,7 +9,7 @@ import { escapeRegExp, quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { secrets } from '../secrets/secrets.js';
 import { splitKeywords } from './jinja/macro-args.js';
 import { configReaders } from './jinja/config-object.js';
-import { printUndefined } from './jinja/syntax.js';
+import { printUndefined, reportNoneOutput } from './jinja/syntax.js';
 import { pyCallable } from './jinja/values.js';
 import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespaces.js';
 import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
@@ -302,6 +302,8 @@ export interface CompiledTemplate {
 export class TemplateEngine {
   private readonly env: nunjucks.Environment;
   private active: RenderHooks | undefined;
+  /** The templates running in the render in progress, innermost last: the model, the macros it calls. */
+  private running: { readonly file: string; readonly source: string }[] = [];
   /** The failure of a macro during the render in progress (see MacroFailure). */
   private macroFailure: MacroFailure | undefined;
   readonly diagnostics: Diagnostic[] = [];
@@ -546,6 +548,7 @@ export class TemplateEngine {
 
   private wrapMacro(name: string, macro: MacroSource, fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
     return (...args: unknown[]) => {
+      this.running.push({ file: macro.file, source: macro.source });
       try {
         return fn(...args);
       } catch (e) {
@@ -553,6 +556,8 @@ export class TemplateEngine {
         if (this.macroFailure) throw e;
         this.macroFailure = new MacroFailure(name, templateDiagnostic(e, macro.file, 'render', macro.source, this.functionNames()));
         throw this.macroFailure;
+      } finally {
+        this.running.pop();
       }
     };
   }
@@ -816,6 +821,16 @@ export class TemplateEngine {
     this.active = hooks;
     this.macroFailure = undefined;
     const printedUndefined = printUndefined(hooks.discardsText === true);
+    this.running = [{ file: compiled.file, source: compiled.source }];
+    const told = new Set<string>();
+    const reportedNone = reportNoneOutput((line, column) => {
+      const { file, source } = this.running[this.running.length - 1];
+      const key = `${file}:${line}:${column}`;
+      if (told.has(key)) return;
+      told.add(key);
+      const expr = outputExpression(source, line, column);
+      hooks.report?.({ kind: 'warn', message: `${expr === undefined ? 'a value' : `'${expr}'`} is None, and prints as None, as in dbt`, at: { file, line, column } });
+    });
     try {
       if (compiled.simple) {
         const sql = renderSimpleTemplate(compiled.simple, hooks);
@@ -837,6 +852,7 @@ export class TemplateEngine {
       this.active = undefined;
       this.macroFailure = undefined;
       printUndefined(printedUndefined);
+      reportNoneOutput(reportedNone);
     }
   }
 }

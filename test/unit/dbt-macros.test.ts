@@ -243,6 +243,24 @@ describe('installed packages', () => {
     const own = run({ 'macros/m.sql': '{% macro to_cents(column) %}{{ column }}{% endmacro %}', 'models/a.sql': 'select {{ to_cents() }} as c' });
     expect(errors(own)).toEqual([['template-render', "'column' is undefined (or null) in template output", 'macros/m.sql', 1]]);
   });
+
+  it("print None as None, as dbt does: in the project's templates with a warning at the value, in a package's without one", () => {
+    const a = run({
+      ...TOOLS,
+      'dbt_packages/tools/macros/none.sql': "{% macro nothing() %}'{{ {'k': none}['k'] }}'{% endmacro %}",
+      'macros/labels.sql': "{% macro label(d, k) %}'{{ d.get(k) }}'{% endmacro %}",
+      'models/a.sql': `{% set labels = {'a': 'first', 'b': none} %}
+select {{ tools.nothing() }} as p,
+  {% for k, v in labels.items() %}'{{ v }}' as {{ k }}, {% endfor %}{{ label(labels, 'c') }} as c`,
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'a')).toBe("\nselect 'None' as p,\n  'first' as a, 'None' as b, 'None' as c");
+    // Once per place, though the loop prints there twice.
+    expect(a.diagnostics.filter((d) => d.severity === 'warning').map((d) => [d.message, d.location])).toEqual([
+      ["'v' is None, and prints as None, as in dbt", { file: 'models/a.sql', line: 3, column: 36 }],
+      ["'d.get(k)' is None, and prints as None, as in dbt", { file: 'macros/labels.sql', line: 1, column: 25 }],
+    ]);
+  });
 });
 
 describe("pipe's own packages", () => {

@@ -229,6 +229,19 @@ export function printUndefined(on: boolean): boolean {
   return before;
 }
 
+let noneOutput: ((line: number, column: number) => void) | undefined;
+
+/**
+ * Where a template of the project prints None (1-based, in the template being run): told to
+ * `report`, and printed as `None`, as dbt prints it; without one, printing None is an error.
+ * Gives what was set, to set it back.
+ */
+export function reportNoneOutput(report: ((line: number, column: number) => void) | undefined): ((line: number, column: number) => void) | undefined {
+  const before = noneOutput;
+  noneOutput = report;
+  return before;
+}
+
 function installRuntime(): void {
   // Nunjucks replaces a render error by a plain Error with its message; the replacement keeps
   // the error it came from as its cause, which knows the expression's position (see errors.ts).
@@ -242,9 +255,17 @@ function installRuntime(): void {
   runtime.py = HELPERS;
   // An undefined value printed in a render whose text is thrown away prints as nothing, as in dbt's parse.
   const ensureDefined = runtime.ensureDefined as (val: unknown, lineno: number, colno: number) => unknown;
-  runtime.ensureDefined = (val: unknown, lineno: number, colno: number) => (undefinedPrints ? val : ensureDefined(val, lineno, colno));
+  runtime.ensureDefined = (val: unknown, lineno: number, colno: number) => {
+    if (undefinedPrints) return val;
+    // None prints as Python prints it, as in dbt; the render is told where.
+    if (val === null && noneOutput) {
+      noneOutput(lineno + 1, colno + 1);
+      return val;
+    }
+    return ensureDefined(val, lineno, colno);
+  };
   // How `{{ value }}` prints: Python's str(), a macro's output as it is.
-  runtime.suppressValue = (val: unknown) => (val === null || val === undefined ? '' : val instanceof SafeString ? val : pyStr(val));
+  runtime.suppressValue = (val: unknown) => (val === undefined ? '' : val instanceof SafeString ? val : pyStr(val));
 }
 
 /** A number as Python writes it, from its first digit: pipe's lexer reads those with an exponent or `_` itself (Nunjucks would not). */
