@@ -741,11 +741,11 @@ export class ModelRenderer {
    * An on-run-start or on-run-end statement, rendered with `context` (dbt's `schemas`,
    * `results`, ...); it reads no model, so ref() and source() are refused.
    */
-  runHook(hook: RunHook, interval: Interval, context: Readonly<Record<string, unknown>>): string | Diagnostic {
+  runHook(hook: RunHook, interval: Interval, context: Readonly<Record<string, unknown>>, fullRefresh = false): string | Diagnostic {
     const refuse = (what: string) => () => {
       throw new TemplateFunctionError(`${what}() cannot be used in on-run-start or on-run-end: they run once per run, outside any model`);
     };
-    return this.renderAt(hook, { ...dateVariables(interval), ...context }, { ref: refuse('ref'), source: refuse('source'), isIncremental: () => false });
+    return this.renderAt(hook, { ...dateVariables(interval), ...context }, { ref: refuse('ref'), source: refuse('source'), isIncremental: () => false, fullRefresh });
   }
 
   private readonly hookTemplates = new Map<string, CompiledTemplate | Diagnostic>();

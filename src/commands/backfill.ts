@@ -192,7 +192,7 @@ async function startBackfill(options: BackfillOptions): Promise<RunOutcome | { r
     pipeCommand: pipeCommandFor(options),
     checkFreshness: options.checkFreshness,
     clock: options.clock,
-    runHooks: { interval: intervals[intervals.length - 1] },
+    runHooks: { interval: intervals[intervals.length - 1], fullRefresh: options.fullRefresh === true },
   };
   return distributed ? distributed.launch(prepared, launchOptions) : launch(prepared, launchOptions);
 }

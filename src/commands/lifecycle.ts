@@ -222,7 +222,7 @@ export interface LaunchOptions {
   /** What "now" is for the freshness of sources. */
   readonly clock?: Clock;
   /** Set: the run runs dbt_project.yml's on-run-start and on-run-end, their templates rendered for this interval. */
-  readonly runHooks?: { readonly interval: Interval };
+  readonly runHooks?: { readonly interval: Interval; readonly fullRefresh: boolean };
 }
 
 /** What the checks before a run need besides the plan. */
@@ -309,7 +309,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     const { analysis } = prepared;
     const hooked = o.runHooks !== undefined && analysis.runHooks.start.length + analysis.runHooks.end.length > 0;
     // Rendered before anything is written: a template error stops the run at once.
-    const start = hooked ? startHooks(analysis, o.plan.tasks, o.runHooks!.interval) : [];
+    const start = hooked ? startHooks(analysis, o.plan.tasks, o.runHooks!) : [];
     if (hasErrors(hookDiagnostics(start))) throw new DiagnosticError(hookDiagnostics(start));
     const params = paramsToStore(storedJson(o.params), secretVarNames(prepared.analysis.settings, prepared.pipeline));
     const startedAt = Date.now();
@@ -415,7 +415,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
           });
     // As dbt: the end hooks run whatever came before them, a failed on-run-start included.
     if (results && analysis.runHooks.end.length > 0 && !o.signal?.aborted) {
-      if (!(await runHooks(engine, o.runId, results.endHooks(o.runHooks!.interval), emit))) result = { ...result, status: 'failed', failed: result.failed + 1 };
+      if (!(await runHooks(engine, o.runId, results.endHooks(o.runHooks!), emit))) result = { ...result, status: 'failed', failed: result.failed + 1 };
     }
     await engine.finishRun(o.runId, result.status);
     logged({

@@ -182,7 +182,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     parentRunId: run.run_id,
     plan: { tasks, diagnostics: full.diagnostics },
     // A retry is a run of its own: dbt_project.yml's run hooks run again, as for any dbt invocation.
-    ...(params.kind === 'run' || params.kind === 'backfill' ? { runHooks: { interval: last } } : {}),
+    ...(params.kind === 'run' || params.kind === 'backfill' ? { runHooks: { interval: last, fullRefresh: fullRefresh === true } } : {}),
     threads,
     emit: options.emit,
     signal: options.signal,

@@ -48,8 +48,14 @@ function runContext(analysis: Analysis, tasks: readonly Task[]): Record<string, 
   return { schemas, database_schemas: schemas.map((s) => [analysis.database, s]) };
 }
 
-function render(analysis: Analysis, kind: RunHookKind, hooks: readonly RunHook[], interval: Interval, context: Record<string, unknown>): PlannedRunHook[] {
-  return hooks.map((h, i) => ({ id: hookId(kind, i), kind, sql: analysis.renderer.runHook(h, interval, context), location: h.location }));
+/** Which run the hooks are of: its interval (the last, in a backfill), and whether it is a full refresh (flags.FULL_REFRESH). */
+export interface HookedRun {
+  readonly interval: Interval;
+  readonly fullRefresh: boolean;
+}
+
+function render(analysis: Analysis, kind: RunHookKind, hooks: readonly RunHook[], run: HookedRun, context: Record<string, unknown>): PlannedRunHook[] {
+  return hooks.map((h, i) => ({ id: hookId(kind, i), kind, sql: analysis.renderer.runHook(h, run.interval, context, run.fullRefresh), location: h.location }));
 }
 
 /** The template errors among rendered hooks. */
@@ -58,8 +64,8 @@ export function hookDiagnostics(hooks: readonly PlannedRunHook[]): Diagnostic[] 
 }
 
 /** The on-run-start statements of a run of `tasks`: rendered before anything runs, so a template error stops it at once. */
-export function startHooks(analysis: Analysis, tasks: readonly Task[], interval: Interval) {
-  return render(analysis, 'on-run-start', analysis.runHooks.start, interval, runContext(analysis, tasks));
+export function startHooks(analysis: Analysis, tasks: readonly Task[], run: HookedRun) {
+  return render(analysis, 'on-run-start', analysis.runHooks.start, run, runContext(analysis, tasks));
 }
 
 /** Collects how each task of a run ended, as dbt's `results` describe it, from the run's events. */
@@ -109,9 +115,9 @@ export class RunResults {
   }
 
   /** The on-run-end statements, rendered with the results so far; their schemas are those of the tasks that succeeded, as dbt's. */
-  endHooks(interval: Interval) {
+  endHooks(run: HookedRun) {
     const succeeded = this.tasks.filter((t) => this.results.get(t.id)?.status === 'success');
-    return render(this.analysis, 'on-run-end', this.analysis.runHooks.end, interval, { ...runContext(this.analysis, succeeded), results: [...this.results.values()] });
+    return render(this.analysis, 'on-run-end', this.analysis.runHooks.end, run, { ...runContext(this.analysis, succeeded), results: [...this.results.values()] });
   }
 }
 

@@ -196,7 +196,7 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     pipeCommand: pipeCommandFor(options),
     checkFreshness: options.checkFreshness,
     clock: options.clock,
-    runHooks: { interval },
+    runHooks: { interval, fullRefresh: options.fullRefresh === true },
     execute: { force: options.force || options.fullRefresh },
   };
   return distributed ? distributed.launch(prepared, launchOptions) : launch(prepared, launchOptions);

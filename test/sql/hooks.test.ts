@@ -119,9 +119,26 @@ select 1 as version`,
     expect(await queryRows(warehouseOf(dir), 'SELECT id FROM main.orders')).toEqual([{ id: 1 }]);
   });
 
+  it('tell flags.FULL_REFRESH to on-run-start, on-run-end and the hooks of a model: whether the run is a full refresh', async () => {
+    const dir = project({ 'models/orders.sql': `{{ config(post_hook="${log('post {{ flags.FULL_REFRESH }}')}") }}\nselect 1 as id` });
+    writeProjectFiles(dir, {
+      'dbt_project.yml': PROJECT.replace("'start {{", "'start {{ flags.FULL_REFRESH }} {{").replace("'end {%", "'end {{ flags.FULL_REFRESH }} {%"),
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    expect((await runIn(dir, { date: '2024-01-02', fullRefresh: true })).code).toBe(0);
+    expect(await audit(dir)).toEqual([
+      'start False main',
+      'post False',
+      'end False orders=success;',
+      'start True main',
+      'post True',
+      'end True orders=success;',
+    ]);
+  });
+
   it('a template error in on-run-start stops the run before anything is written (exit 2)', async () => {
     const dir = project({ 'models/orders.sql': 'select 1 as id' });
-    writeProjectFiles(dir, { 'dbt_project.yml': 'name: shop\non-run-start: "select {{ flags.FULL_REFRESH }}"\n' });
+    writeProjectFiles(dir, { 'dbt_project.yml': 'name: shop\non-run-start: "select {{ flags.LOG_PATH }}"\n' });
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('dbt_project.yml:2');
