@@ -147,6 +147,17 @@ select {{ total }} as outer_total, {{ ns.total }} as ns_total, '{{ ns.names | jo
     expect(sql(a, 'with_macro')).toBe('select 42 as n');
   });
 
+  it("joins string literals written next to each other, as Jinja does (a package's triple-quoted message), in templates pipe's parser reads and in those Nunjucks' does", () => {
+    const a = run({
+      'macros/warn.sql': `{% macro note(what) %}{{ return("""
+    Note: """ ~ what ~ """ is 'empty'.""") }}{% endmacro %}`,
+      'models/joined.sql': `select '{{ note('x') | trim }}' as note, '{{ 'a' "b" | upper }}' as ab`,
+      'models/with_macro.sql': `{% macro twice(x) %}{{ x ~ x }}{% endmacro %}select '{{ twice('a' 'b') }}' as v`,
+    });
+    expect(sql(a, 'joined')).toBe("select 'Note: x is 'empty'.' as note, 'AB' as ab");
+    expect(sql(a, 'with_macro')).toBe("select 'abab' as v");
+  });
+
   it('gives flags.FULL_REFRESH of the render, in a model and its hooks', () => {
     const a = run({
       'models/inc.sql': `{{ config(materialized='incremental', unique_key='id', post_hook="select {{ flags.FULL_REFRESH }}") }}

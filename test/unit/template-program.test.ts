@@ -390,6 +390,8 @@ const HANDWRITTEN = [
   "{% for x in y %}{% if x %}{% break %}{% endif %}{% continue %}{% endfor %}",
   "{% if a %}1{% elif b %}2{% elseif c %}3{% else %}4{% endif %}",
   "{{ none }}{{ null }}{{ True }}{{ true }}{{ x.y.z() }}{{ x[0][1:] }}{{ x['a'].b }}",
+  // String literals next to each other are one, as in Jinja: a Python-style triple-quoted text.
+  "{{ 'a' \"b\" }}{{ '''x''' | upper }}{{ \"\"\"\n  two\n  lines\"\"\" ~ 'c'   'd' }}{% set s = 'p'\n 'q' %}{{ s }}{{ f('a' 'b', 'c') }}",
   // Python's other spaces between tokens (not in the strings, nor outside tags).
   "{%\u2029set a = [1,\u30002]\u2029%}\u2029{{ a\u2028|\u2028join('\u2029')\u0085}}{{\u000bx\u000c+\u1680y\u202f}}",
 ];

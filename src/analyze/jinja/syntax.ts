@@ -320,7 +320,16 @@ function installLexer(): void {
       this.braces -= 1;
       return { type: T.TOKEN_RIGHT_CURLY, value: '}', lineno, colno };
     }
-    const tok = nextToken.call(this);
+    let tok = nextToken.call(this);
+    // String literals next to each other (`'a' "b"`, and so `"""text"""`) are one, as in Jinja and Python.
+    while (tok?.type === T.TOKEN_STRING && this.in_code) {
+      let at = this.index;
+      while (at < this.str.length && (NUNJUCKS_SPACE + PYTHON_SPACE_MORE).includes(this.str[at])) at++;
+      if (this.str[at] !== '"' && this.str[at] !== "'") break;
+      while (this.index < at) this.forward();
+      const next = nextToken.call(this);
+      tok = { ...tok, value: tok.value + (next?.value ?? '') };
+    }
     if (tok?.type === T.TOKEN_LEFT_CURLY) this.braces = (this.braces ?? 0) + 1;
     else if (tok?.type === T.TOKEN_RIGHT_CURLY) this.braces = Math.max(0, (this.braces ?? 0) - 1);
     else if (tok?.type === T.TOKEN_BLOCK_START || tok?.type === T.TOKEN_VARIABLE_START) this.braces = 0;

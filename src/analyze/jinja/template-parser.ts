@@ -187,7 +187,7 @@ class Lexer {
         this.braces--;
         return this.token('}', '}', start);
       }
-      if (code === 34 || code === 39) return this.string(str[start]);
+      if (code === 34 || code === 39) return this.strings();
       if (cls & WS) {
         while (this.index < str.length && classOf(str.charCodeAt(this.index)) & WS) this.index++;
         continue;
@@ -246,6 +246,22 @@ class Lexer {
       if (!all || !(classOf(code) & NAME_START)) decline('a name of other characters');
       return this.token('symbol', word, start);
     }
+  }
+
+  /** String literals next to each other (`'a' "b"`, and so `"""text"""`) are one, as in Jinja and Python. */
+  private strings(): Token {
+    const str = this.str;
+    const first = this.string(str[this.index]);
+    let value = first.value;
+    for (;;) {
+      let at = this.index;
+      while (at < str.length && classOf(str.charCodeAt(at)) & WS) at++;
+      const code = str.charCodeAt(at);
+      if (code !== 34 && code !== 39) break;
+      this.index = at;
+      value += this.string(str[at]).value;
+    }
+    return value === first.value ? first : { ...first, value };
   }
 
   /** A string literal as pipe's lexer reads it (syntax.ts): Python's escapes, an unknown one kept. */
