@@ -1198,6 +1198,10 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   for (const [name, at] of disabledSources) disabled.set(name, at);
   renderer.setDisabledSources(disabledSources);
   loadSourcesFromSeeds(nodes);
+  engine.knowSources((name) => {
+    const n = nodes.get(name);
+    return n?.kind === 'source' && n.reads.kind === 'relation' ? { database: n.reads.database ?? target.database, schema: n.reads.schema, identifier: n.reads.identifier } : undefined;
+  });
 
   const pending: PendingModel[] = [];
   // A relationships check naming a file left out is not an unknown model as well.

@@ -9,6 +9,8 @@ import { escapeRegExp, quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { secrets } from '../secrets/secrets.js';
 import { splitKeywords } from './jinja/macro-args.js';
 import { configReaders } from './jinja/config-object.js';
+import type { RelationParts } from './jinja/relation.js';
+import { sourceName } from './sources.js';
 import { printUndefined, reportNoneOutput } from './jinja/syntax.js';
 import { pyCallable } from './jinja/values.js';
 import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespaces.js';
@@ -302,6 +304,13 @@ export interface CompiledTemplate {
 export class TemplateEngine {
   private readonly env: nunjucks.Environment;
   private active: RenderHooks | undefined;
+  /** Where each source table of the warehouse lives (see knowSources). */
+  private sourceParts: (name: string) => RelationParts | undefined = () => undefined;
+
+  /** Where the project's source tables live, by `src.table`: what source().database, .schema and .identifier give. */
+  knowSources(parts: (name: string) => RelationParts | undefined): void {
+    this.sourceParts = parts;
+  }
   /** The templates running in the render in progress, innermost last: the model, the macros it calls. */
   private running: { readonly file: string; readonly source: string }[] = [];
   /** The failure of a macro during the render in progress (see MacroFailure). */
@@ -373,7 +382,10 @@ export class TemplateEngine {
       if (positional.length !== 2 || typeof positional[0] !== 'string' || typeof positional[1] !== 'string') {
         throw new TemplateFunctionError("source() takes a source name and a table name, e.g. source('raw', 'orders')");
       }
-      return hooks().source(positional[0], positional[1]);
+      const token = hooks().source(positional[0], positional[1]);
+      // A table of the warehouse is a relation, as in dbt (`source('raw', 'orders').schema`); a file is its text.
+      const parts = this.sourceParts(sourceName(positional[0], positional[1]));
+      return parts ? new DbtRelation(token, () => parts) : token;
     });
     const config = (...args: unknown[]) => {
       const { positional, keywords } = splitKeywords(args);
@@ -434,6 +446,20 @@ export class TemplateEngine {
       for (const [name, fn] of Object.entries(members)) byName.set(name, [...(byName.get(name) ?? []), fn]);
     }
     this.addPackageGlobals(byName);
+    this.addProjectNamespace(options.packages?.project);
+  }
+
+  /**
+   * The project's macros under its name too (`{{ shop.cents('amount') }}` in the project
+   * `shop`), as dbt gives every package's, the root project's included; unless that name is
+   * taken (a package, a function of pipe's).
+   */
+  private addProjectNamespace(project: string | undefined): void {
+    const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
+    if (project === undefined || Object.hasOwn(globals, project)) return;
+    const members: Record<string, unknown> = {};
+    for (const name of this.macroNames) members[name] = globals[name];
+    this.env.addGlobal(project, members);
   }
 
   /** Macros of installed packages that templates call by their bare name (see addPackageGlobals). */

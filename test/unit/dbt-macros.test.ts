@@ -222,6 +222,17 @@ describe('installed packages', () => {
     expect(sqlOf(overridden, 'a')).toBe('select round(price * 10) as cents');
   });
 
+  it("leave the project's own macros callable under its name, as dbt does", () => {
+    const a = run({
+      ...TOOLS,
+      'dbt_project.yml': 'name: shop\n',
+      'macros/partition.sql': "{% macro partition_cols(col) %}{{ col }}, source_relation{% endmacro %}",
+      'models/a.sql': "select row_number() over (partition by {{ shop.partition_cols('email') }}) as n, {{ tools.to_cents('p') }} as c from t",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'a')).toBe('select row_number() over (partition by email, source_relation) as n, (p * 100)::bigint as c from t');
+  });
+
   it('include local: packages, read where packages.yml says', () => {
     const files = Object.fromEntries(Object.entries(TOOLS).map(([k, v]) => [k.replace('dbt_packages/tools', 'vendor/tools'), v]));
     const a = run({ ...files, 'packages.yml': 'packages:\n  - local: vendor/tools\n', 'models/a.sql': "select {{ tools.to_cents('p') }}" });

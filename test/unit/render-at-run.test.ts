@@ -120,6 +120,20 @@ from "main"."a"`);
   });
 });
 
+describe('a source in a template', () => {
+  it("is a relation, as in dbt: its database, schema and identifier, which adapter.get_relation() finds when the task runs", async () => {
+    const task = planned({
+      'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: the_facts\n        identifier: facts\n',
+      'models/m.sql': `{{ config(materialized='table') }}
+{%- set src = source('raw', 'the_facts') -%}
+{%- set rel = adapter.get_relation(database=src.database, schema=src.schema, identifier=src.identifier) -%}
+select '{{ src.schema }}.{{ src.identifier }}' as parts, {{ rel is not none }} as found, (select count(*) from {{ src }}) as n`,
+    }).get('m')!;
+    expect(task.sql).toBe(`select 'main.facts' as parts, False as found, (select count(*) from "main"."facts") as n`);
+    expect((await renderAtRun(task, session)).sql).toBe(`select 'main.facts' as parts, True as found, (select count(*) from "main"."facts") as n`);
+  });
+});
+
 describe('the parse render', () => {
   it('has execute false and empty answers that let every lookup pass, and its branches make the graph', () => {
     const analysis = analyzed({
