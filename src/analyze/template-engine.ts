@@ -306,11 +306,6 @@ export class TemplateEngine {
   private active: RenderHooks | undefined;
   /** Where each source table of the warehouse lives (see knowSources). */
   private sourceParts: (name: string) => RelationParts | undefined = () => undefined;
-
-  /** Where the project's source tables live, by `src.table`: what source().database, .schema and .identifier give. */
-  knowSources(parts: (name: string) => RelationParts | undefined): void {
-    this.sourceParts = parts;
-  }
   /** The templates running in the render in progress, innermost last: the model, the macros it calls. */
   private running: { readonly file: string; readonly source: string }[] = [];
   /** The failure of a macro during the render in progress (see MacroFailure). */
@@ -460,6 +455,11 @@ export class TemplateEngine {
     const members: Record<string, unknown> = {};
     for (const name of this.macroNames) members[name] = globals[name];
     this.env.addGlobal(project, members);
+  }
+
+  /** Where the project's source tables live, by `src.table`: what source().database, .schema and .identifier give. */
+  knowSources(parts: (name: string) => RelationParts | undefined): void {
+    this.sourceParts = parts;
   }
 
   /** Macros of installed packages that templates call by their bare name (see addPackageGlobals). */
@@ -848,12 +848,12 @@ export class TemplateEngine {
     this.macroFailure = undefined;
     const printedUndefined = printUndefined(hooks.discardsText === true);
     this.running = [{ file: compiled.file, source: compiled.source }];
-    const told = new Set<string>();
+    let told: Set<string> | undefined;
     const reportedNone = reportNoneOutput((line, column) => {
       const { file, source } = this.running[this.running.length - 1];
       const key = `${file}:${line}:${column}`;
-      if (told.has(key)) return;
-      told.add(key);
+      if (told?.has(key)) return;
+      (told ??= new Set()).add(key);
       const expr = outputExpression(source, line, column);
       hooks.report?.({ kind: 'warn', message: `${expr === undefined ? 'a value' : `'${expr}'`} is None, and prints as None, as in dbt`, at: { file, line, column } });
     });
