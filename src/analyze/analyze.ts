@@ -3,9 +3,10 @@ import { basename } from 'node:path';
 import { nodeFqn } from '../project/layout.js';
 import { nameProblem } from '../project/names.js';
 import { NO_RUN_HOOKS, packageVars, readDbtProject, type RunHook, type RunHooks } from './dbt/dbt-project.js';
+import { varScopes, type VarScopes } from './dbt/var-scopes.js';
 import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, type NodeProperties, type Properties } from './dbt/properties.js';
 import { modelContract, type ModelContract } from './dbt/contract.js';
-import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig } from './dbt/node-config.js';
+import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig, type RenderSetting } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
 import { callsMacro, macroFiles, macroProblems, runtimeMacros } from './dbt/macro-reach.js';
 import { settingRenderer } from './dbt/setting-render.js';
@@ -35,7 +36,7 @@ import { checkKeys, asStringList } from './validate-keys.js';
 import { CHECK_TARGET, checkSql, parseChecks, refToken, type Check } from './checks.js';
 import { DEFAULT_MATERIALIZATION, isBuilt, isIncrementalAs, modelKind, NO_TABLE, type Resource, type TableState } from './model-kinds.js';
 import { declaredSnapshots } from './snapshots.js';
-import { recordSource, sourceCallProblem, sourceName, sourceNode, type SourceCall, type SourceNode } from './sources.js';
+import { recordSource, renderedPlace, sourceCallProblem, sourceName, sourceNode, type SourceCall, type SourceNode } from './sources.js';
 import { attachTests } from './dbt/attach-tests.js';
 import type { DbtTest } from './dbt/dbt-tests.js';
 import { projectTests } from './dbt/project-tests.js';
@@ -280,7 +281,8 @@ export class ModelRenderer {
   constructor(
     private readonly engine: TemplateEngine,
     private readonly models: ReadonlyMap<string, RenderModel>,
-    private readonly vars: Readonly<Record<string, unknown>>,
+    /** The vars of each package's nodes and of the project's own. */
+    private readonly vars: VarScopes,
     /**
      * The project's name and the target's database, for dbt's `graph`; the text of its macro
      * files and singular tests, to find where one asks the warehouse.
@@ -389,7 +391,7 @@ export class ModelRenderer {
     if (Object.keys(overrides.vars).length === 0 && Object.keys(overrides.envVars).length === 0) return this.sql(name, interval, state, inputs);
     // Other vars render other SQL: a renderer of its own, whose renders are not the model's.
     const models = new Map([...this.models].map(([n, m]) => [n, { ...m, renders: new Map<string, RawRender | Diagnostic>() }]));
-    const renderer = new ModelRenderer(this.engine, models, { ...this.vars, ...overrides.vars }, this.project, this.relationOf);
+    const renderer = new ModelRenderer(this.engine, models, this.vars.with(overrides.vars), this.project, this.relationOf);
     renderer.setNodes(this.nodes);
     renderer.setDisabledSources(this.disabledSources);
     renderer.envVars = overrides.envVars;
@@ -435,6 +437,8 @@ export class ModelRenderer {
     const yamlMaterialized = baseValue(model.base, 'materialized');
     // Asked while the template renders: the materialization may not be validated yet (a bad one is reported later).
     const incrementalAs = (mat: unknown) => isIncrementalAs(mat, state);
+    // A package's models read its vars, as in dbt.
+    const vars = this.vars.of(model.source.package?.name);
     const attempt = (forced: boolean | undefined, parts: RelationParts, known?: ReadonlyMap<string, unknown>) => {
       const refs: string[] = [];
       /** What config.get() and config.require() answered, in order. */
@@ -476,7 +480,7 @@ export class ModelRenderer {
           }
         },
         var: (n, fallback, hasFallback) => {
-          if (Object.hasOwn(this.vars, n)) return this.vars[n];
+          if (Object.hasOwn(vars, n)) return vars[n];
           if (hasFallback) return fallback;
           throw new Error(`var '${n}' is not set and has no default; pass --var ${n}=VALUE or set it under vars: in pipe.yaml or the pipeline`);
         },
@@ -648,7 +652,7 @@ export class ModelRenderer {
           throw new Error('config() belongs in the model, not in a check');
         },
         var: (n, fallback, hasFallback) => {
-          if (Object.hasOwn(this.vars, n)) return this.vars[n];
+          if (Object.hasOwn(this.vars.root, n)) return this.vars.root[n];
           if (hasFallback) return fallback;
           throw new Error(`var '${n}' is not set and has no default`);
         },
@@ -772,7 +776,7 @@ export class ModelRenderer {
           throw new TemplateFunctionError('config() cannot be used in a hook');
         },
         var: (n, fallback, hasFallback) => {
-          if (Object.hasOwn(this.vars, n)) return this.vars[n];
+          if (Object.hasOwn(this.vars.root, n)) return this.vars.root[n];
           if (hasFallback) return fallback;
           throw new TemplateFunctionError(`var '${n}' is not set and has no default`);
         },
@@ -851,7 +855,7 @@ interface SavedAnalysis {
   /** Files a diagnostic points at: a save of one is analyzed whole. */
   readonly diagnosed: ReadonlySet<string>;
   readonly engine: TemplateEngine;
-  readonly vars: Readonly<Record<string, unknown>>;
+  readonly vars: VarScopes;
   readonly project: ConstructorParameters<typeof ModelRenderer>[3];
   readonly relationOf: RelationOf;
   readonly disabledSources: ReadonlyMap<string, Location>;
@@ -1050,10 +1054,12 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const unusedSettings = new Map<string, Location>();
   // pipe.yaml's vars win over dbt_project.yml's (and those over its packages'); a pipeline's and --var over both.
   const fromPackages = packageVars(files.packages?.installed ?? [], diagnostics);
-  const vars = { ...fromPackages.vars, ...(dbt?.vars ?? {}), ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
+  const projectName = dbt?.name ?? settings.name ?? basename(files.root);
+  const over = { ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
+  const scopes = varScopes({ project: projectName, dbtProject: dbt?.file, packages: files.packages?.installed ?? [], fallback: fromPackages.vars, over });
+  const vars = scopes.root;
   for (const name of secretVarNames(settings, pipeline)) secrets.record(vars[name]);
 
-  const projectName = dbt?.name ?? settings.name ?? basename(files.root);
   const packageNodes = new Map<string, { built: Set<string>; shadowed: Set<string> }>();
   const ofPackage = (name: string) => packageNodes.get(name) ?? packageNodes.set(name, { built: new Set(), shadowed: new Set() }).get(name)!;
   for (const n of [...files.models, ...files.seeds, ...files.snapshots]) if (n.package) ofPackage(n.package.name).built.add(n.name);
@@ -1173,7 +1179,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     const m = models.get(name)!;
     return relationParts({ name, fqn: m.fqn, file: m.source.file, resource: m.resource }, m.base, calls);
   };
-  const renderer = new ModelRenderer(engine, models, vars, project, relationOf);
+  const renderer = new ModelRenderer(engine, models, scopes, project, relationOf);
 
   const nodes = new Map<string, PipeNode>();
   const disabled = new Map<string, Location>();
@@ -1189,9 +1195,13 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   }
   diagnostics.push(...seedConfigDiagnostics.diagnostics());
   const disabledSources = new Map<string, Location>();
-  for (const table of properties.sources) {
+  // Where a source lives may be a template, rendered with the vars of the package that declares it.
+  const placeRenderers = new Map<string | undefined, RenderSetting>([[undefined, renderSetting]]);
+  const placeRenderer = (pkg: string | undefined) => placeRenderers.get(pkg) ?? placeRenderers.set(pkg, settingRenderer(engine, scopes.of(pkg), options.interval, diagnostics)).get(pkg)!;
+  for (const declared of properties.sources) {
     // A package's source is named from the package, as its models are.
-    const pkg = files.packages?.installed.find((p) => table.location.file.startsWith(`${p.dir}/`));
+    const pkg = files.packages?.installed.find((p) => declared.location.file.startsWith(`${p.dir}/`));
+    const table = renderedPlace(declared, placeRenderer(pkg?.name));
     if (table.enabled) nodes.set(table.name, sourceNode(table, pkg?.name ?? projectName, files.root, diagnostics));
     else disabledSources.set(table.name, table.location);
   }
@@ -1362,7 +1372,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     const alone = !hasErrors(diagnostics) && unsupported.length === 0 && macros.tainted.size === 0 && packages.standIns.length === 0 && tests.tests.length === 0 && properties.unitTests.length === 0;
     const diagnosed = new Set(diagnostics.flatMap((d) => [d.location?.file, ...(d.related ?? []).map((r) => r.location.file)]).filter((f) => f !== undefined));
     cache.saved = alone
-      ? { files, key: reuseKey(options, validated), analysis, models, existingRelations: options.existingRelations, existing: existed, diagnosed, engine, vars, project, relationOf, disabledSources, packages, callsRuntimeMacro, dbtContext, nameSet, names, nodeContext, lake: settings.lake !== undefined }
+      ? { files, key: reuseKey(options, validated), analysis, models, existingRelations: options.existingRelations, existing: existed, diagnosed, engine, vars: scopes, project, relationOf, disabledSources, packages, callsRuntimeMacro, dbtContext, nameSet, names, nodeContext, lake: settings.lake !== undefined }
       : undefined;
   }
   return analysis;

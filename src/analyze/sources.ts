@@ -116,6 +116,18 @@ export function sourceCallProblem(
  * the table's entry; the node is made all the same, so that a model reading it is not told
  * the source is unknown as well.
  */
+/**
+ * A source table whose database, schema or identifier is a template (`schema: "{{
+ * var('intercom_schema', 'intercom') }}"`, as Fivetran's packages write them) with those
+ * rendered, as dbt renders properties files: by `render`, with the vars of the package that
+ * declares it.
+ */
+export function renderedPlace(t: SourceTable, render: (text: string, location: Location) => unknown): SourceTable {
+  const one = (v: string | undefined) => (v !== undefined && (v.includes('{{') || v.includes('{%')) ? String(render(v, t.location)) : v);
+  const [database, schema, identifier] = [one(t.database), one(t.schema), one(t.identifier)];
+  return database === t.database && schema === t.schema && identifier === t.identifier ? t : { ...t, database, schema: schema!, identifier: identifier! };
+}
+
 export function sourceNode(t: SourceTable, packageName: string, root: string, diagnostics: Diagnostic[]): SourceNode {
   const base = {
     kind: 'source' as const,

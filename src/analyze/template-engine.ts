@@ -396,7 +396,9 @@ export class TemplateEngine {
     this.env.addGlobal('var', (...args: unknown[]) => {
       const { positional } = splitKeywords(args);
       if (typeof positional[0] !== 'string') throw new TemplateFunctionError("var() takes a name, e.g. var('country', 'NL')");
-      return hooks().var(positional[0], positional[1], positional.length > 1);
+      const value = hooks().var(positional[0], positional[1], positional.length > 1);
+      // A text with Jinja in it is rendered where var() is called, as dbt renders vars: "{{ source('raw', 'orders') }}".
+      return typeof value === 'string' && (value.includes('{{') || value.includes('{%')) ? this.renderVar(positional[0], value) : value;
     });
     this.env.addGlobal('env_var', (...args: unknown[]) => {
       const { positional } = splitKeywords(args);
@@ -843,7 +845,33 @@ export class TemplateEngine {
     return { program: kept ?? undefined, none: kept === null, key, programKey: keyOfProgram };
   }
 
+  /** The vars whose text is being rendered (see renderVar), innermost last. */
+  private readonly renderingVars: string[] = [];
+  private readonly varTemplates = new Map<string, CompiledTemplate | Diagnostic>();
+
+  /** A var's text rendered in the render in progress: what it calls (`ref()`, `source()`) is the model's. */
+  private renderVar(name: string, text: string): string {
+    if (this.renderingVars.includes(name)) throw new TemplateFunctionError(`var '${name}' reads itself while its value renders: ${[...this.renderingVars, name].join(' -> ')}`);
+    let compiled = this.varTemplates.get(text);
+    if (!compiled) {
+      compiled = this.compile(`var ${name}`, text);
+      this.varTemplates.set(text, compiled);
+    }
+    if ('severity' in compiled) throw new TemplateFunctionError(`var '${name}' is a template that does not parse: ${compiled.message}`);
+    this.renderingVars.push(name);
+    try {
+      return this.render(compiled, this.active!);
+    } catch (e) {
+      if (e instanceof RenderFailure) throw new TemplateFunctionError(`var '${name}' (${text.trim()}) fails to render: ${e.diagnostic.message}`);
+      throw e;
+    } finally {
+      this.renderingVars.pop();
+    }
+  }
+
   render(compiled: CompiledTemplate, hooks: RenderHooks): string {
+    // A var's text renders inside the render of a model (renderVar): everything is set back after.
+    const outer = { active: this.active, macroFailure: this.macroFailure, running: this.running };
     this.active = hooks;
     this.macroFailure = undefined;
     const printedUndefined = printUndefined(hooks.discardsText === true);
@@ -875,8 +903,9 @@ export class TemplateEngine {
         inMacro ? calledFrom(inMacro, e, compiled.file, compiled.source) : templateDiagnostic(e, compiled.file, 'render', compiled.source, this.functionNames()),
       );
     } finally {
-      this.active = undefined;
-      this.macroFailure = undefined;
+      this.active = outer.active;
+      this.macroFailure = outer.macroFailure;
+      this.running = outer.running;
       printUndefined(printedUndefined);
       reportNoneOutput(reportedNone);
     }

@@ -1,0 +1,63 @@
+import type { InstalledPackage } from '../../project/load-packages.js';
+import type { YamlSource } from '../../project/yaml-file.js';
+
+/**
+ * The vars each node reads, by the package it belongs to, in dbt's order: `--var`, a
+ * pipeline's and pipe.yaml's; then the root dbt_project.yml's vars scoped to the node's
+ * package (`vars: my_package: {...}`) and its global ones; then, for a node of an installed
+ * package, that package's own dbt_project.yml vars, scoped to it, then global. A mapping
+ * under the name of the project or of an installed package is a scope, never a var.
+ *
+ * The project's own nodes also fall back to what installed packages set (one set of vars,
+ * where dbt would say the var is not set): see packageVars in dbt-project.ts.
+ */
+export class VarScopes {
+  constructor(
+    /** The vars of the project's own nodes, and of everything that is not a package's node. */
+    readonly root: Readonly<Record<string, unknown>>,
+    private readonly packages: ReadonlyMap<string, Readonly<Record<string, unknown>>> = new Map(),
+  ) {}
+
+  /** The vars of a node of `pkg` (undefined: the project's own). */
+  of(pkg: string | undefined): Readonly<Record<string, unknown>> {
+    return (pkg === undefined ? undefined : this.packages.get(pkg)) ?? this.root;
+  }
+
+  /** The same with `overrides` over every scope (a unit test's vars). */
+  with(overrides: Readonly<Record<string, unknown>>): VarScopes {
+    return new VarScopes({ ...this.root, ...overrides }, new Map([...this.packages].map(([name, vars]) => [name, { ...vars, ...overrides }])));
+  }
+}
+
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A dbt_project.yml's `vars:` split into its global vars and its scopes (mappings under a project's name). */
+function split(file: YamlSource | undefined, scopes: ReadonlySet<string>): { global: Record<string, unknown>; scoped: (name: string) => Record<string, unknown> } {
+  const raw = file?.data.vars;
+  const vars = isMapping(raw) ? raw : {};
+  const global: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(vars)) if (!(scopes.has(key) && isMapping(value))) global[key] = value;
+  return { global, scoped: (name) => (isMapping(vars[name]) ? vars[name] : {}) };
+}
+
+export interface VarSources {
+  /** The root project's name and its dbt_project.yml (none: a pipe project). */
+  readonly project: string;
+  readonly dbtProject?: YamlSource;
+  readonly packages: readonly InstalledPackage[];
+  /** What the project's own nodes fall back to: the vars installed packages set (packageVars). */
+  readonly fallback: Readonly<Record<string, unknown>>;
+  /** pipe.yaml's, the pipeline's and `--var` vars, over everything else. */
+  readonly over: Readonly<Record<string, unknown>>;
+}
+
+export function varScopes(s: VarSources): VarScopes {
+  const scopes = new Set([s.project, ...s.packages.map((p) => p.name)]);
+  const root = split(s.dbtProject, scopes);
+  const packages = new Map<string, Record<string, unknown>>();
+  for (const p of s.packages) {
+    const own = split(p.project, scopes);
+    packages.set(p.name, { ...own.global, ...own.scoped(p.name), ...root.global, ...root.scoped(p.name), ...s.over });
+  }
+  return new VarScopes({ ...s.fallback, ...root.global, ...root.scoped(s.project), ...s.over }, packages);
+}
