@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/diagnostics.js';
-import type { Analysis, PipeNode } from '../analyze/analyze.js';
+import type { Analysis, ModelNode, PipeNode } from '../analyze/analyze.js';
 import { topologicalOrder } from '../graph/graph.js';
 import type { DagNode } from '../graph/render-dag.js';
 import type { EventSink } from '../events/events.js';
@@ -8,7 +8,7 @@ import { Engine, type EngineHandle } from '../execute/engine.js';
 import { renderAtRun } from '../execute/render-at-run.js';
 import { RenderError } from '../execute/task-errors.js';
 import type { Task } from '../plan/task.js';
-import { listRuns, runExists, runTasks, stateExists, type RunSummaryRow, type TaskRow } from '../warehouse/run-state.js';
+import { listRuns, runExists, runTasks, stateExists, type Catalog, type RunSummaryRow, type TaskRow } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import { processAlive, readRunLogs, type LoggedRun } from '../run-log/run-log-reader.js';
 import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
@@ -95,7 +95,7 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
       const n = analysis.nodes.get(planned.node);
       if (n?.kind !== 'model' || planned.sql === undefined || planned.ds === undefined || planned.sqlHash === undefined) continue;
       if (planned.blocked) warnings.push(warning('depends-on-past', `pipe run would skip ${planned.id}: ${planned.blocked}`, { file: planned.file }));
-      const { task, renderedWith } = await executionRender(planned, prepared.warehouse, warnings);
+      const { task, renderedWith } = await executionRender(planned, prepared.warehouse, notYetBuilt(analysis, prepared.catalog, n), warnings);
       // Object.assign, not properties written after a spread, which V8 defines on a slow path.
       const shown: CompiledModel = Object.assign(
         { model: task.node, file: task.file, materialized: task.kind, ds: planned.ds },
@@ -120,13 +120,14 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
 async function executionRender(
   task: Task,
   warehouse: EngineHandle | undefined,
+  /** What the model reads that is not built yet: its render would ask about tables that are not there. */
+  unbuilt: readonly string[],
   warnings: Diagnostic[],
 ): Promise<{ task: Task; renderedWith?: { rendered_with: 'warehouse' | 'parse' } }> {
   if (!task.renderAtRun) return { task };
-  if (!warehouse) {
-    warnings.push(
-      warning('rendered-without-warehouse', `${task.node} reads the warehouse while rendering, and there is no warehouse to read: shown as rendered with execute false`, { file: task.file }),
-    );
+  if (!warehouse || unbuilt.length > 0) {
+    const why = !warehouse ? 'there is no warehouse to read' : `${unbuilt.join(', ')}, which it reads, ${unbuilt.length === 1 ? 'is' : 'are'} not built yet`;
+    warnings.push(warning('rendered-without-warehouse', `${task.node} reads the warehouse while rendering, and ${why}: shown as rendered with execute false`, { file: task.file }));
     return { task, renderedWith: { rendered_with: 'parse' } };
   }
   try {
@@ -135,6 +136,21 @@ async function executionRender(
     if (!(e instanceof RenderError)) throw e;
     throw new DiagnosticError([error('template-render', e.message, e.location ?? { file: task.file })]);
   }
+}
+
+/** The models and seeds `n` reads (through ephemeral models too) whose relation the warehouse does not have yet. */
+function notYetBuilt(analysis: Analysis, catalog: Catalog, n: ModelNode): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    const u = analysis.nodes.get(name);
+    if (u?.kind === 'model' && !isBuilt(u.config.kind)) u.upstream.forEach(visit);
+    else if ((u?.kind === 'model' || u?.kind === 'seed') && !catalog.has(u.relation)) out.push(name);
+  };
+  n.upstream.forEach(visit);
+  return out;
 }
 
 /** Why `pipe compile MODEL` has nothing to show: a seed or an ephemeral model has no query of its own. */

@@ -77,6 +77,19 @@ describe('a model that reads the warehouse while rendering', () => {
     expect(r.stderr).toContain('counts reads the warehouse while rendering, and there is no warehouse to read: shown as rendered with execute false');
   });
 
+  it('compiles with the parse render, and says so, when what it reads is not built yet', async () => {
+    const dir = project({ 'models/other.sql': "{{ config(materialized='table') }}\nselect 1 as id" });
+    expect((await runIn(dir, { date: '2024-01-02', select: ['other'] })).code).toBe(0);
+    const r = await compileIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.models.map((m) => [m.model, m.rendered_with])).toEqual([
+      ['other', undefined],
+      ['up', undefined],
+      ['counts', 'parse'],
+    ]);
+    expect(r.stderr).toContain('counts reads the warehouse while rendering, and up, which it reads, is not built yet: shown as rendered with execute false');
+  });
+
   it('fails its task at the template line of a query the warehouse refuses, and skips what reads it', async () => {
     const dir = project({
       'models/broken.sql': "{{ config(materialized='table') }}\nselect 1 as id,\n  {{ run_query('select count(*) from main.nowhere')[0][0] }} as n",
