@@ -158,6 +158,16 @@ select {{ total }} as outer_total, {{ ns.total }} as ns_total, '{{ ns.names | jo
     expect(sql(a, 'with_macro')).toBe("select 'abab' as v");
   });
 
+  it("reads Jinja's chained conditional expressions, in templates pipe's parser reads, in those Nunjucks' does and in a var's template", () => {
+    const a = run({
+      'dbt_project.yml': `${PROJECT}  depth: "{{ 9 if target.type in ['bigquery', 'spark'] else 4 if target.type in ['trino'] else -1 }}"\n`,
+      'models/chain.sql': "select {{ 9 if target.type in ['bigquery'] else 4 if target.type == 'duckdb' else -1 }} as a, {{ 'x' if true if true else 'y' }} as b, {{ var('depth') | int }} as c",
+      'models/with_macro.sql': "{% macro pick(t) %}{{ 1 if t == 'a' else 2 if t == 'b' else 3 }}{% endmacro %}select {{ pick('b') }} as v",
+    });
+    expect(sql(a, 'chain')).toBe('select 4 as a, x as b, -1 as c');
+    expect(sql(a, 'with_macro')).toBe('select 2 as v');
+  });
+
   it('gives flags.FULL_REFRESH of the render, in a model and its hooks', () => {
     const a = run({
       'models/inc.sql': `{{ config(materialized='incremental', unique_key='id', post_hook="select {{ flags.FULL_REFRESH }}") }}

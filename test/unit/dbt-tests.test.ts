@@ -247,6 +247,18 @@ models:
     expect(checksOf(a, 'items').map((c) => c.name)).toEqual(['not_null_items_id']);
   });
 
+  it('are switched on or off by a template that is one expression, as a boolean (dbt_project.yml tests:)', () => {
+    const files = (type: string) => ({
+      'dbt_project.yml': `name: shop\nprofile: shop\ntests:\n  shop:\n    unique_items_id:\n      +enabled: "{{ false if '${type}' in ['bigquery'] else true }}"\n      +limit: "{{ 5 }}"\n`,
+      'models/items.sql': 'select 1 as id',
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: items\n    columns:\n      - name: id\n        data_tests: [unique, not_null]\n',
+    });
+    const on = run(files('duckdb'));
+    expect(problems(on)).toEqual([]);
+    expect(checksOf(on, 'items').map((c) => c.name)).toEqual(['unique_items_id', 'not_null_items_id']);
+    expect(checksOf(run(files('bigquery')), 'items').map((c) => c.name)).toEqual(['not_null_items_id']);
+  });
+
   it('of snapshots are checks of the snapshot', () => {
     const a = run({
       'models/orders.sql': ORDERS,

@@ -36,7 +36,7 @@ export function settingRenderer(engine: TemplateEngine, vars: Readonly<Record<st
           },
           isIncremental: () => false,
         });
-        value = /^\s*\{\{[^{}]*\}\}\s*$/.test(text) ? nativeValue(out.trim()) : out;
+        value = renderedValue(text, out);
       } catch (e) {
         if (!(e instanceof RenderFailure)) throw e;
         diagnostics.push({ ...e.diagnostic, location });
@@ -45,6 +45,11 @@ export function settingRenderer(engine: TemplateEngine, vars: Readonly<Record<st
     done.set(key, value);
     return value;
   };
+}
+
+/** What a rendered setting stands for: a value that is one expression keeps its type (`{{ var('load', false) }}` is false), else its text. */
+export function renderedValue(template: string, out: string): unknown {
+  return /^\s*\{\{[^{}]*\}\}\s*$/.test(template) ? nativeValue(out.trim()) : out;
 }
 
 /** What one rendered expression stands for: true/false, a number, none, else the text. */

@@ -2,6 +2,7 @@ import { error, type Diagnostic, type Location } from '../../diagnostics/diagnos
 import type { YamlSource } from '../../project/yaml-file.js';
 import type { Threshold } from '../../sql/test-threshold.js';
 import { levelsFor, mergeSettings, type ConfigSetting } from './config-tree.js';
+import { renderedValue } from './setting-render.js';
 
 /**
  * A dbt test's config, combined and checked as dbt does it: the folder configs of
@@ -74,7 +75,13 @@ export function testConfig(settings: ReadonlyMap<string, ConfigSetting>, ctx: Te
     return v;
   };
 
-  const enabledValue = value('enabled');
+  /** A value of a type other than text: a template that is one expression gives its type (`enabled: "{{ target.type != 'bigquery' }}"`), as in dbt. */
+  const typed = (key: string): unknown => {
+    const raw = settings.get(key)?.value;
+    const v = value(key);
+    return typeof raw === 'string' && typeof v === 'string' && raw !== v ? renderedValue(raw, v) : v;
+  };
+  const enabledValue = typed('enabled');
   if (enabledValue !== undefined && typeof enabledValue !== 'boolean') bad('enabled', 'enabled must be true or false');
   const severityValue = value('severity');
   let severity: 'error' | 'warn' = 'error';
@@ -82,7 +89,7 @@ export function testConfig(settings: ReadonlyMap<string, ConfigSetting>, ctx: Te
     if (typeof severityValue === 'string' && /^(error|warn)$/i.test(severityValue)) severity = severityValue.toLowerCase() as 'error' | 'warn';
     else bad('severity', `severity must be error or warn, got ${JSON.stringify(severityValue)}`);
   }
-  const limitValue = value('limit');
+  const limitValue = typed('limit');
   if (limitValue !== undefined && !(typeof limitValue === 'number' && Number.isInteger(limitValue) && limitValue >= 0)) {
     bad('limit', `limit must be a whole number of rows, got ${JSON.stringify(limitValue)}`);
   }

@@ -68,6 +68,8 @@ interface ParserThis {
   expect(type: string): Token;
   fail(message: string, lineno?: number, colno?: number): never;
   parseExpression(): Node;
+  parseInlineIf(): Node;
+  parseOr(): Node;
   parsePrimary(): Node;
   parsePow(): Node;
   parseCompare(): Node;
@@ -441,6 +443,17 @@ function installParser(): void {
         this.loopDepth = depth;
       }
     };
+
+  // Jinja's conditional expression: its else is one too (`a if x else b if y else c`), and it may be conditional again.
+  P.parseInlineIf = function (this: ParserThis) {
+    let n = this.parseOr();
+    while (this.skipSymbol('if')) {
+      const cond = this.parseOr();
+      const body = n;
+      n = Object.assign(new nodes.InlineIf(body.lineno, body.colno), { body, cond, else_: this.skipSymbol('else') ? this.parseInlineIf() : null });
+    }
+    return n;
+  };
 
   P.parseStatement = function (this: ParserThis) {
     const tok = this.peekToken();

@@ -558,12 +558,13 @@ class Parser {
     });
   }
 
+  /** Jinja's conditional expression: its else is one too (`a if x else b if y else c`), and it may be conditional again (`a if x if y`). */
   parseExpression(): ParsedNode {
     let n = this.parseOr();
-    if (this.skipSymbol('if')) {
+    while (this.skipSymbol('if')) {
       const cond = this.parseOr();
       const body = n;
-      n = node('InlineIf', n, { cond, body, else_: this.skipSymbol('else') ? this.parseOr() : null });
+      n = node('InlineIf', body, { cond, body, else_: this.skipSymbol('else') ? this.parseExpression() : null });
     }
     return n;
   }
