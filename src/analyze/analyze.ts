@@ -1308,7 +1308,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   );
   // What each model's own template reads, before tests add to its upstream: what its unit tests give.
   const reads = new Map([...nodes.values()].flatMap((n) => (n.kind === 'model' ? [[n.name, [...new Set(n.refs.map((r) => r.name))]] as const] : [])));
-  withTests(nodes, tests.tests, diagnostics);
+  const onSources = withTests(nodes, tests.tests, diagnostics);
   withUnitTests(nodes, reads, files, properties, disabled, diagnostics);
   renderer.setNodes(nodes);
 
@@ -1361,7 +1361,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     vars,
     renderer,
     disabled,
-    sourceChecks: tests.sourceTests,
+    sourceChecks: onSources.size === 0 ? tests.sourceTests : new Map([...new Set([...tests.sourceTests.keys(), ...onSources.keys()])].map((s) => [s, [...(tests.sourceTests.get(s) ?? []), ...(onSources.get(s) ?? [])]])),
     runHooks: dbt?.runHooks ?? NO_RUN_HOOKS,
     database: target.database,
     diagnostics,
@@ -1541,14 +1541,16 @@ function withUnitTests(
  * Gives each node the dbt tests it runs (see dbt/attach-tests.ts), and makes the nodes a test
  * reads its upstream: every one of them is published before the test runs.
  */
-function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diagnostics: Diagnostic[]): void {
-  if (tests.length === 0) return;
+/** Attaches each test to the node that runs it; gives those that run with a source table's tests (see attach-tests.ts). */
+function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diagnostics: Diagnostic[]): ReadonlyMap<string, readonly Check[]> {
+  if (tests.length === 0) return new Map();
   const graph = makeGraph(new Map([...nodes.values()].map((n) => [n.name, n.upstream.filter((u) => nodes.has(u))])));
   const built = (name: string) => {
     const n = nodes.get(name);
     return n?.kind === 'seed' || (n?.kind === 'model' && isBuilt(n.config.kind));
   };
-  for (const [name, attached] of attachTests(tests, { graph, built }, diagnostics)) {
+  const attachedTests = attachTests(tests, { graph, built, source: (name) => nodes.get(name)?.kind === 'source' }, diagnostics);
+  for (const [name, attached] of attachedTests.nodes) {
     const node = nodes.get(name);
     if (node?.kind !== 'model' && node?.kind !== 'seed') throw new Error(`internal error: a test attached to ${name}, which is not built`);
     const sites = attached.reads.filter((r, i) => !node.upstream.includes(r.name) && attached.reads.findIndex((x) => x.name === r.name) === i);
@@ -1557,6 +1559,7 @@ function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diag
     // A model's refs locate the edges of a cycle: an edge a test adds points at the test.
     nodes.set(name, node.kind === 'model' ? Object.assign({}, node, { checks, upstream, refs: [...node.refs, ...sites] }) : Object.assign({}, node, { checks, upstream }));
   }
+  return attachedTests.sources;
 }
 
 

@@ -211,6 +211,36 @@ sources:
     expect(await queryWarehouse(dir, 'select n::int as n from main.known')).toEqual([{ n: 2 }]);
   });
 
+  it("runs the tests of an ephemeral model over a source, and a singular test of the source alone, with the source's tests", async () => {
+    const dir = tempProject({
+      ...FILES,
+      'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: customers\n',
+      'models/stg_customers.sql': "{{ config(materialized='ephemeral') }}\nselect customer_id, upper(name) as name from {{ source('raw', 'customers') }}",
+      'models/stg.yml': 'version: 2\nmodels:\n  - name: stg_customers\n    columns:\n      - name: customer_id\n        data_tests: [unique]\n      - name: name\n        data_tests:\n          - accepted_values: {values: [ANN, BOB]}\n',
+      'tests/no_cy.sql': "select * from {{ source('raw', 'customers') }} where name = 'Cy'",
+      'models/known.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('stg_customers') }}",
+    });
+    const ok = await runIn(dir, { date: '2024-01-02' });
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(passed(ok.events)).toEqual(expect.arrayContaining(['unique_stg_customers_customer_id', 'accepted_values_stg_customers_name__ANN__BOB', 'no_cy']));
+    const order = eventsOfType(ok.events, 'task-succeeded').map((e) => (e.task as { model: string }).model);
+    expect(order.indexOf('raw.customers')).toBeLessThan(order.indexOf('known'));
+
+    writeFileSync(join(dir, 'seeds/customers.csv'), 'customer_id,name\n1,Ann\n2,Bob\n3,Cy\n');
+    expect((await runIn(dir, { date: '2024-01-03', select: ['customers'] })).code).toBe(0);
+    const r = await testIn(dir, { date: '2024-01-03' });
+    expect(r.code).toBe(1);
+    expect(passed(r.events)).toContain('unique_stg_customers_customer_id');
+    expect(failures(r.events).map((f) => [f.check, f.failingRows]).sort()).toEqual([
+      ['accepted_values_stg_customers_name__ANN__BOB', 1],
+      ['no_cy', 1],
+    ]);
+    // In a run, they keep out what reads the source.
+    const bad = await runIn(dir, { date: '2024-01-03' });
+    expect(bad.code).toBe(1);
+    expect(taskIdsOf(bad.events, 'task-skipped')).toContain('known@2024-01-03');
+  });
+
   it('a test the database refuses, or whose fail_calc counts nothing, fails its task at the test', async () => {
     const schema = (test: string) => `version: 2\nmodels:\n  - name: orders\n    data_tests:\n${test}`;
     const dir = tempProject({ ...FILES, 'models/schema.yml': schema('      - unique:\n          column_name: "order_id + missing_column"\n') });

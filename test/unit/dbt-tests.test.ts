@@ -402,20 +402,24 @@ models:
   it('that read no model are an error naming the file', () => {
     const a = run({ 'models/orders.sql': ORDERS, 'tests/lonely.sql': 'select 1 as x where false' });
     expect(problems(a)).toEqual([
-      ['untethered-test', 'singular test tests/lonely.sql reads no model or seed: pipe runs a test before the last model it reads is published', 'tests/lonely.sql', undefined],
+      ['untethered-test', 'singular test tests/lonely.sql reads no model, seed or source: pipe runs a test before the last model it reads is published', 'tests/lonely.sql', undefined],
     ]);
   });
 
-  it('may read a source too; one that reads only sources has no build to run with', () => {
+  it("may read a source too; one that reads only sources runs with the source's tests, as one of an ephemeral model over sources does", () => {
     const a = run({
       'models/orders.sql': ORDERS,
       'models/sources.yml': 'version: 2\nsources:\n  - name: crm\n    tables:\n      - name: customers\n',
       'tests/known_customers.sql': "select * from {{ ref('orders') }} where customer_id not in (select id from {{ source('crm', 'customers') }})",
       'tests/raw_only.sql': "select * from {{ source('crm', 'customers') }} where id is null",
+      'models/stg_customers.sql': "{{ config(materialized='ephemeral') }}\nselect id as customer_id from {{ source('crm', 'customers') }}",
+      'models/constant.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as id",
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: stg_customers\n    columns:\n      - name: customer_id\n        data_tests: [unique]\n  - name: constant\n    columns:\n      - name: id\n        data_tests: [not_null]\n',
     });
     expect(check(a, 'orders', 'known_customers').sql).toContain(`from ${refToken('crm.customers')}`);
+    expect(a.sourceChecks.get('crm.customers')?.map((c) => c.name)).toEqual(['unique_stg_customers_customer_id', 'raw_only']);
     expect(problems(a)).toEqual([
-      ['untethered-test', 'singular test tests/raw_only.sql reads no model or seed: pipe runs a test before the last model it reads is published', 'tests/raw_only.sql', undefined],
+      ['untethered-test', 'test not_null_constant_id reads no model, seed or source (only ephemeral models that read none): it has no build to run with', 'models/schema.yml', 10],
     ]);
   });
 

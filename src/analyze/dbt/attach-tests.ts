@@ -10,7 +10,8 @@ import type { DbtTest } from './dbt-tests.js';
  * project -- the node it tests, when that is built after the others (a relationships parent is
  * upstream of its child) -- and the other nodes it reads become that node's upstream. An ephemeral
  * model has no task: a test reading one waits for what that model reads. A source is never
- * built: there is nothing to wait for.
+ * built: there is nothing to wait for; a test that reads nothing built but sources (an
+ * ephemeral model over them) runs with the tests of the last of those sources.
  */
 
 /** A node's tests and the nodes they make it read, each with the test's place. */
@@ -24,29 +25,49 @@ export interface AttachContext {
   readonly graph: Graph;
   /** Whether a node has a task (not an ephemeral model). */
   readonly built: (name: string) => boolean;
+  /** Whether a node is a source table. */
+  readonly source: (name: string) => boolean;
 }
 
-export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagnostics: Diagnostic[]): Map<string, NodeTests> {
+export interface AttachedTests {
+  /** The tests each built node runs, and what they make it read. */
+  readonly nodes: Map<string, NodeTests>;
+  /** The tests that run with a source table's own (they read no built node), by `source.table`. */
+  readonly sources: Map<string, Check[]>;
+}
+
+export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagnostics: Diagnostic[]): AttachedTests {
   const out = new Map<string, NodeTests>();
-  if (tests.length === 0) return out;
+  const onSources = new Map<string, Check[]>();
+  if (tests.length === 0) return { nodes: out, sources: onSources };
   const position = new Map(topologicalOrder(ctx.graph).map((n, i) => [n, i]));
-  const anchors = anchorsOf(ctx);
+  const last = (names: readonly string[]) => names.reduce((a, b) => ((position.get(b) ?? -1) > (position.get(a) ?? -1) ? b : a));
+  // What a test waits for: every built node it reads, through ephemeral models and the seed
+  // that loads a source; what it may run with: a built node it reads other than through a source.
+  const waitsFor = anchorsOf(ctx, ctx.built, () => true);
+  const runsWith = anchorsOf(ctx, ctx.built, (name) => !ctx.source(name));
+  const sourceAnchors = anchorsOf(ctx, ctx.source, (name) => !ctx.built(name));
   for (const test of tests) {
-    const candidates = [...new Set(test.reads.flatMap(anchors))];
+    const candidates = [...new Set(test.reads.flatMap(runsWith))];
+    const sources = candidates.length === 0 ? [...new Set(test.reads.flatMap(sourceAnchors))] : [];
+    if (sources.length > 0) {
+      const source = last(sources);
+      onSources.set(source, [...(onSources.get(source) ?? []), { ...test.check, refs: test.reads.filter((r) => r !== source).map((model) => ({ model })), columns: [] }]);
+      continue;
+    }
     if (candidates.length === 0) {
       diagnostics.push(
-        error('untethered-test', `test ${test.check.name} reads no model or seed that pipe builds (only ephemeral models or sources): it has no build to run with`, test.check.location, {
+        error('untethered-test', `test ${test.check.name} reads no model, seed or source (only ephemeral models that read none): it has no build to run with`, test.check.location, {
           hint: 'test a model or seed that is built from what it reads',
         }),
       );
       continue;
     }
     const tested = test.on.kind === 'model' || test.on.kind === 'seed' ? test.on.name : undefined;
-    const last = candidates.reduce((a, b) => ((position.get(b) ?? -1) > (position.get(a) ?? -1) ? b : a));
     // Every test runs with the last of what it reads in one fixed dependency order, the others
     // becoming its upstream: the edges tests add all point forward in that order, so no two
     // tests (a relationships test each way between two models) can make a cycle.
-    const node = last;
+    const node = last(candidates);
     const entry = out.get(node) ?? { checks: [], reads: [] };
     out.set(node, entry);
     entry.checks.push({
@@ -55,20 +76,27 @@ export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagn
       refs: test.reads.filter((r) => r !== node).map((model) => ({ model })),
       columns: node === tested ? test.check.columns : [],
     });
-    for (const c of candidates) if (c !== node) entry.reads.push({ name: c, location: test.check.location });
+    for (const c of new Set(test.reads.flatMap(waitsFor))) if (c !== node) entry.reads.push({ name: c, location: test.check.location });
   }
-  return out;
+  return { nodes: out, sources: onSources };
 }
 
-/** The built nodes a node stands for: itself, or, for an ephemeral model, what it reads, looked through. */
-function anchorsOf(ctx: AttachContext): (name: string) => readonly string[] {
+/**
+ * The nodes of a kind (`is`: built ones, sources) a node stands for: itself, or what it reads,
+ * looked through where `through` lets (an ephemeral model).
+ */
+function anchorsOf(ctx: AttachContext, is: (name: string) => boolean, through: (name: string) => boolean): (name: string) => readonly string[] {
   const memo = new Map<string, readonly string[]>();
   const of = (name: string): readonly string[] => {
     const known = memo.get(name);
     if (known) return known;
-    if (ctx.built(name)) {
+    if (is(name)) {
       memo.set(name, [name]);
       return [name];
+    }
+    if (!through(name)) {
+      memo.set(name, []);
+      return [];
     }
     memo.set(name, []); // a cycle is reported by analysis; this only guards the walk
     const found = [...new Set((ctx.graph.upstream.get(name) ?? []).flatMap(of))];

@@ -81,9 +81,10 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
     }
   }
   if (!ok) return undefined;
-  if (rendered.refs.length === 0) {
+  // One that reads sources only runs with their tests (attach-tests.ts).
+  if (reads.length === 0) {
     diagnostics.push(
-      error('untethered-test', `singular test ${file.file} reads no model or seed: pipe runs a test before the last model it reads is published`, at, {
+      error('untethered-test', `singular test ${file.file} reads no model, seed or source: pipe runs a test before the last model it reads is published`, at, {
         hint: "read the data it checks with ref('model'), e.g. select * from {{ ref('orders') }} where amount < 0",
       }),
     );
