@@ -1361,7 +1361,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     vars,
     renderer,
     disabled,
-    sourceChecks: onSources.size === 0 ? tests.sourceTests : new Map([...new Set([...tests.sourceTests.keys(), ...onSources.keys()])].map((s) => [s, [...(tests.sourceTests.get(s) ?? []), ...(onSources.get(s) ?? [])]])),
+    sourceChecks: joinedChecks(tests.sourceTests, onSources),
     runHooks: dbt?.runHooks ?? NO_RUN_HOOKS,
     database: target.database,
     diagnostics,
@@ -1541,6 +1541,14 @@ function withUnitTests(
  * Gives each node the dbt tests it runs (see dbt/attach-tests.ts), and makes the nodes a test
  * reads its upstream: every one of them is published before the test runs.
  */
+/** The checks of each source: its own tests, then those that run with them. */
+function joinedChecks(own: ReadonlyMap<string, readonly Check[]>, more: ReadonlyMap<string, readonly Check[]>): ReadonlyMap<string, readonly Check[]> {
+  if (more.size === 0) return own;
+  const out = new Map(own);
+  for (const [source, checks] of more) out.set(source, [...(own.get(source) ?? []), ...checks]);
+  return out;
+}
+
 /** Attaches each test to the node that runs it; gives those that run with a source table's tests (see attach-tests.ts). */
 function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diagnostics: Diagnostic[]): ReadonlyMap<string, readonly Check[]> {
   if (tests.length === 0) return new Map();
