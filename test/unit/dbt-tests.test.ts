@@ -247,6 +247,17 @@ models:
     expect(checksOf(a, 'items').map((c) => c.name)).toEqual(['not_null_items_id']);
   });
 
+  it("take an argument that is one expression as its value, as dbt renders test arguments: a var's list", () => {
+    const a = run({
+      'dbt_project.yml': "name: shop\nprofile: shop\nvars:\n  statuses: ['placed', 'shipped']\n",
+      'models/orders.sql': ORDERS,
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: status\n        data_tests:\n          - accepted_values:\n              arguments:\n                values: "{{ var(\'statuses\') }}"\n',
+    });
+    expect(problems(a)).toEqual([]);
+    const [check] = checksOf(a, 'orders');
+    expect(check.sql.replace(/\s+/g, ' ')).toContain("not in ( 'placed','shipped' )");
+  });
+
   it('are switched on or off by a template that is one expression, as a boolean (dbt_project.yml tests:)', () => {
     const files = (type: string) => ({
       'dbt_project.yml': `name: shop\nprofile: shop\ntests:\n  shop:\n    unique_items_id:\n      +enabled: "{{ false if '${type}' in ['bigquery'] else true }}"\n      +limit: "{{ 5 }}"\n`,

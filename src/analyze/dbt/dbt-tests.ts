@@ -377,9 +377,29 @@ class ArgResolver {
     if (source) return this.source(source[2], source[4]);
     if (!/^\s*(var|env_var)\s*\(.+\)\s*$/s.test(v) && !/\{[{%]/.test(v)) return v;
     const text = /\{[{%]/.test(v) ? v : `{{ ${v} }}`;
+    const native = this.native(text);
+    if (native !== undefined) return native;
     const rendered = this.ctx.renderText(text, this.at);
     if (typeof rendered === 'string') return rendered;
     return this.fail(rendered);
+  }
+
+  /**
+   * The value of a text that is one expression, when it is not text, as dbt renders test
+   * arguments natively: `values: "{{ var('model_types') }}"` is the var's list. Undefined: the
+   * text stands (it renders to text, or is no value JSON carries).
+   */
+  private native(text: string): unknown {
+    const expr = /^\s*\{\{([\s\S]*)\}\}\s*$/.exec(text)?.[1];
+    if (expr === undefined || expr.includes('}}') || expr.includes('{{')) return undefined;
+    const json = this.ctx.renderText(`{{ (${expr}) | tojson }}`, this.at);
+    if (typeof json !== 'string') return undefined;
+    try {
+      const value: unknown = JSON.parse(json);
+      return typeof value === 'string' ? undefined : value;
+    } catch {
+      return undefined;
+    }
   }
 
   ref(project: string | undefined, name: string, versioned: boolean): string {
