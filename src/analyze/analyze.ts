@@ -1056,7 +1056,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const fromPackages = packageVars(files.packages?.installed ?? [], diagnostics);
   const projectName = dbt?.name ?? settings.name ?? basename(files.root);
   const over = { ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
-  const scopes = varScopes({ project: projectName, dbtProject: dbt?.file, packages: files.packages?.installed ?? [], fallback: fromPackages.vars, over });
+  const scopes = varScopes({ project: projectName, vars: dbt?.vars, packages: files.packages?.installed ?? [], fallback: fromPackages.vars, over });
   const vars = scopes.root;
   for (const name of secretVarNames(settings, pipeline)) secrets.record(vars[name]);
 

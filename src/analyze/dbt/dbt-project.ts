@@ -11,7 +11,7 @@ import type { YamlSource } from '../../project/yaml-file.js';
 export interface DbtProject {
   readonly name: string;
   readonly profile?: string;
-  /** Vars for this project: the global ones with those scoped to its name over them. */
+  /** Its `vars:` as written, scopes included (var-scopes.ts gives each node its own). */
   readonly vars: Readonly<Record<string, unknown>>;
   readonly file: YamlSource;
   readonly unused: readonly { readonly what: string; readonly location: Location }[];
@@ -80,20 +80,26 @@ export function readDbtProject(file: YamlSource, diagnostics: Diagnostic[]): Dbt
       unused.push({ what: TOOLING.has(key) ? key : `${key} (not a key pipe knows)`, location: at(key) });
     }
   }
-  const vars = varsOf(file, name, diagnostics);
+  const vars = varsMapping(file, diagnostics);
   const profile = typeof d.profile === 'string' ? d.profile : undefined;
   const runHooks = { start: readRunHooks(file, 'on-run-start', diagnostics), end: readRunHooks(file, 'on-run-end', diagnostics) };
   return { name, profile, vars, file, unused, runHooks };
 }
 
-/** A dbt_project.yml's vars for the project `name`: the global ones with those scoped to it over them. */
-function varsOf(file: YamlSource, name: string, diagnostics: Diagnostic[]): Record<string, unknown> {
+/** A dbt_project.yml's `vars:`, a mapping; anything else is reported and read as none. */
+function varsMapping(file: YamlSource, diagnostics: Diagnostic[]): Record<string, unknown> {
   const v = file.data.vars;
   if (v === undefined || v === null) return {};
   if (!isMapping(v)) {
     diagnostics.push(error('bad-config', 'vars must be a mapping of names to values', { file: file.file, line: file.keyLine('vars') }));
     return {};
   }
+  return v;
+}
+
+/** A dbt_project.yml's vars for the project `name`: the global ones with those scoped to it over them. */
+function varsOf(file: YamlSource, name: string, diagnostics: Diagnostic[]): Record<string, unknown> {
+  const v = varsMapping(file, diagnostics);
   // dbt scopes a mapping under a project's name to that project.
   const { [name]: scoped, ...global } = v;
   return isMapping(scoped) ? { ...global, ...scoped } : { ...v };

@@ -1,5 +1,4 @@
 import type { InstalledPackage } from '../../project/load-packages.js';
-import type { YamlSource } from '../../project/yaml-file.js';
 
 /**
  * The vars each node reads, by the package it belongs to, in dbt's order: `--var`, a
@@ -32,8 +31,7 @@ export class VarScopes {
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A dbt_project.yml's `vars:` split into its global vars and its scopes (mappings under a project's name). */
-function split(file: YamlSource | undefined, scopes: ReadonlySet<string>): { global: Record<string, unknown>; scoped: (name: string) => Record<string, unknown> } {
-  const raw = file?.data.vars;
+function split(raw: unknown, scopes: ReadonlySet<string>): { global: Record<string, unknown>; scoped: (name: string) => Record<string, unknown> } {
   const vars = isMapping(raw) ? raw : {};
   const global: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(vars)) if (!(scopes.has(key) && isMapping(value))) global[key] = value;
@@ -41,9 +39,9 @@ function split(file: YamlSource | undefined, scopes: ReadonlySet<string>): { glo
 }
 
 export interface VarSources {
-  /** The root project's name and its dbt_project.yml (none: a pipe project). */
+  /** The root project's name and its dbt_project.yml's `vars:` (none: a pipe project). */
   readonly project: string;
-  readonly dbtProject?: YamlSource;
+  readonly vars?: Readonly<Record<string, unknown>>;
   readonly packages: readonly InstalledPackage[];
   /** What the project's own nodes fall back to: the vars installed packages set (packageVars). */
   readonly fallback: Readonly<Record<string, unknown>>;
@@ -53,10 +51,11 @@ export interface VarSources {
 
 export function varScopes(s: VarSources): VarScopes {
   const scopes = new Set([s.project, ...s.packages.map((p) => p.name)]);
-  const root = split(s.dbtProject, scopes);
+  const root = split(s.vars, scopes);
   const packages = new Map<string, Record<string, unknown>>();
   for (const p of s.packages) {
-    const own = split(p.project, scopes);
+    // A package's bad vars: are reported by packageVars (dbt-project.ts).
+    const own = split(p.project.data.vars, scopes);
     packages.set(p.name, { ...own.global, ...own.scoped(p.name), ...root.global, ...root.scoped(p.name), ...s.over });
   }
   return new VarScopes({ ...s.fallback, ...root.global, ...root.scoped(s.project), ...s.over }, packages);
