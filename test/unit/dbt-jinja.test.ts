@@ -246,7 +246,7 @@ describe("dbt's Jinja errors", () => {
         { file: 'models/regex.sql', line: 2, column: 6 },
       ],
       ["unsupported operand type(s) for +: 'int' and 'str'", { file: 'models/types.sql', line: 2, column: 6 }],
-      ['modules.pytz is not supported by pipe: pipe renders in UTC; run_started_at and modules.datetime give UTC times', { file: 'models/tz.sql', line: 1, column: 14 }],
+      ["modules.pytz.timezone('America/New_York'): pipe has no time zone database and renders in UTC; only 'UTC' is known", { file: 'models/tz.sql', line: 1, column: 14 }],
       ["an undefined value (an unknown variable or attribute) is used with '~'", { file: 'models/undefined.sql', line: 1, column: 12 }],
     ]);
   });

@@ -6,6 +6,7 @@ import { JinjaError, MacroReturn } from './errors.js';
 import { serializationFunctions } from './json-yaml.js';
 import { Namespace } from './members.js';
 import { dictKey } from './operators.js';
+import { pytzModule } from './pytz.js';
 import { reModule } from './python-re.js';
 import { currentCallSite } from './syntax.js';
 import { isDict, pyIterate, PyObject, pyStr, tuple, typeName } from './values.js';
@@ -56,10 +57,9 @@ class PyModule extends PyObject {
   }
 }
 
-/** dbt's `modules`: datetime and re; pytz and itertools are refused where they are used. */
+/** dbt's `modules`: datetime, re and pytz (UTC only, see pytz.ts); itertools is refused where it is used. */
 class Modules extends PyModule {
   override getattr(name: string): unknown {
-    if (name === 'pytz') throw new JinjaError('modules.pytz is not supported by pipe: pipe renders in UTC; run_started_at and modules.datetime give UTC times');
     if (name === 'itertools') throw new JinjaError('modules.itertools is not supported by pipe: write the loop with {% for %}');
     return super.getattr(name);
   }
@@ -204,7 +204,7 @@ export function dbtContext(options: ContextOptions): Record<string, unknown> {
     should_store_failures: () => false,
     set: setFunction,
     set_strict: setStrictFunction,
-    modules: new Modules('modules', { datetime: new PyModule('datetime', datetimeModule(now)), re: new PyModule('re', reModule()) }),
+    modules: new Modules('modules', { datetime: new PyModule('datetime', datetimeModule(now)), re: new PyModule('re', reModule()), pytz: new PyModule('pytz', pytzModule()) }),
     local_md5: pyFunction(signature('local_md5', 'value'), (v: unknown) => createHash('md5').update(pyStr(v), 'utf8').digest('hex')),
     invocation_id: invocation.id,
     run_started_at: PyDateTime.fromEpochMs(invocation.startedAt, UTC),
