@@ -168,6 +168,20 @@ select {{ total }} as outer_total, {{ ns.total }} as ns_total, '{{ ns.names | jo
     expect(sql(a, 'with_macro')).toBe('select 2 as v');
   });
 
+  it("reads a dict key that is an expression and a set of several values, as Jinja does, in templates pipe's parser reads and in those Nunjucks' does", () => {
+    const template = `{% set cols = [{'name': 'ID', 'dtype': 'int'}, {'name': 'Label', 'dtype': 'text'}] %}{% set types = {} %}
+{%- for c in cols %}{% do types.update({c.name | lower: c.dtype, 'n_' ~ loop.index: loop.index}) %}{% endfor -%}
+{%- set first, second = cols[0].name, cols[1].name | upper -%}
+select '{{ types | tojson }}' as types, '{{ first }}-{{ second }}' as pair`;
+    const a = run({
+      'models/plain.sql': template,
+      'models/with_macro.sql': `{% macro unused() %}{% endmacro %}${template}`,
+    });
+    const expected = `select '{"id": "int", "label": "text", "n_1": 1, "n_2": 2}' as types, 'ID-LABEL' as pair`;
+    expect(sql(a, 'plain')).toBe(expected);
+    expect(sql(a, 'with_macro')).toBe(expected);
+  });
+
   it('gives flags.FULL_REFRESH of the render, in a model and its hooks', () => {
     const a = run({
       'models/inc.sql': `{{ config(materialized='incremental', unique_key='id', post_hook="select {{ flags.FULL_REFRESH }}") }}

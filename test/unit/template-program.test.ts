@@ -392,6 +392,8 @@ const HANDWRITTEN = [
   "{{ none }}{{ null }}{{ True }}{{ true }}{{ x.y.z() }}{{ x[0][1:] }}{{ x['a'].b }}",
   // String literals next to each other are one, as in Jinja: a Python-style triple-quoted text.
   "{{ 'a' \"b\" }}{{ '''x''' | upper }}{{ \"\"\"\n  two\n  lines\"\"\" ~ 'c'   'd' }}{% set s = 'p'\n 'q' %}{{ s }}{{ f('a' 'b', 'c') }}",
+  // Dict keys that are expressions; a set of several values is a tuple.
+  "{% set d = {s | upper: 1, 'k' ~ n: 2, (a if flag else 'z'): 3} %}{{ d }}{% set p, q = xs[0], s | upper %}{{ p }}{{ q }}{% set t = 1, 2 %}{{ t }}{% set u = f(1, 2), 3 %}{{ u }}",
   // Python's other spaces between tokens (not in the strings, nor outside tags).
   "{%\u2029set a = [1,\u30002]\u2029%}\u2029{{ a\u2028|\u2028join('\u2029')\u0085}}{{\u000bx\u000c+\u1680y\u202f}}",
 ];

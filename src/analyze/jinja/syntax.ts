@@ -418,7 +418,8 @@ function installAggregates(): void {
         }
       }
       if (cls === nodes.Dict) {
-        const key = this.parsePrimary();
+        // A key is any expression, as in Jinja: `{column.name | lower: column.dtype}`.
+        const key = this.parseExpression();
         if (!this.skip(T.TOKEN_COLON)) this.fail('expected a colon after the dict key', tok.lineno, tok.colno);
         agg.addChild(new nodes.Pair(key.lineno, key.colno, key, this.parseExpression()));
       } else agg.addChild(this.parseExpression());
@@ -496,8 +497,26 @@ function installParser(): void {
   P.parseCall = outsideLoops(parseCall);
   P.parseFilterStatement = outsideLoops(parseFilterStatement);
 
+  // `{% set a, b = x, y %}`: values after a comma make a tuple, as in Jinja (Nunjucks' parseSet takes one expression).
+  const parseTupleValue = function (this: ParserThis) {
+    // The value's own expressions (a call's arguments) are parsed as usual.
+    delete (this as Partial<ParserThis>).parseExpression;
+    const first = this.parseExpression();
+    if (this.peekToken().type !== T.TOKEN_COMMA) return first;
+    const tuple = new nodes.Group(first.lineno, first.colno) as Node & { children: Node[]; addChild(n: Node): void };
+    tuple.addChild(first);
+    while (this.skip(T.TOKEN_COMMA)) tuple.addChild(this.parseExpression());
+    return tuple;
+  };
   P.parseSet = outsideLoops(function (this: ParserThis) {
-    const set = parseSet.call(this);
+    // Nunjucks' parseSet reads its value with parseExpression: a tuple's for that one call.
+    this.parseExpression = parseTupleValue;
+    let set: Node;
+    try {
+      set = parseSet.call(this);
+    } finally {
+      delete (this as Partial<ParserThis>).parseExpression;
+    }
     const targets = set.targets as Node[];
     const attr = targets.find((t) => t.typename === 'LookupVal');
     if (attr) {

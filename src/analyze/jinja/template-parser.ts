@@ -545,6 +545,12 @@ class Parser {
         this.advanceAfterBlockEnd();
       } else {
         value = this.parseExpression();
+        // `{% set a, b = x, y %}`: values after a comma make a tuple, as in Jinja.
+        if (this.peekToken()?.type === ',') {
+          const children = [value];
+          while (this.skip(',')) children.push(this.parseExpression());
+          value = node('Group', value, { children });
+        }
         this.advanceAfterBlockEnd(tag.value);
       }
       const attr = targets.find((t) => t.typename === 'LookupVal');
@@ -728,7 +734,8 @@ class Parser {
         }
       }
       if (typename === 'Dict') {
-        const key = this.parsePrimary();
+        // A key is any expression, as in Jinja: `{column.name | lower: column.dtype}`.
+        const key = this.parseExpression();
         if (!this.skip(':')) decline('expected a colon');
         children.push(node('Pair', key, { key, value: this.parseExpression() }));
       } else {
