@@ -94,3 +94,18 @@ export function testBlocksAsMacros(source: string): string {
     .replace(/\{%(-?)(\s*)test(\s+)([\p{L}_][\p{L}\p{N}_]*)/gu, '{%$1$2macro$3test_$4')
     .replace(/\{%(-?)(\s*)endtest\b/g, '{%$1$2endmacro');
 }
+
+/**
+ * dbt's custom materialization, `{% materialization name, adapter %} ... {% endmaterialization %}`,
+ * as a macro nobody calls (`materialization_name`): pipe builds with its own materializations,
+ * and the other macros of the file load. Every line keeps its number.
+ */
+export function materializationsAsMacros(source: string): string {
+  if (!/\{%-?\s*(?:end)?materialization\b/.test(source)) return source;
+  return source
+    .replace(/\{%(-?)(\s*)materialization(\s+)([\p{L}_][\p{L}\p{N}_]*)([^%]*)%\}/gu, (_, dash: string, before: string, between: string, name: string, rest: string) => {
+      // The adapter and options after the name: blanked, their line breaks kept.
+      return `{%${dash}${before}macro${between}materialization_${name}()${rest.replace(/[^\n]/g, ' ')}%}`;
+    })
+    .replace(/\{%(-?)(\s*)endmaterialization\b/g, '{%$1$2endmacro');
+}

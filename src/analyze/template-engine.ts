@@ -3,7 +3,7 @@ import nunjucks from 'nunjucks';
 import { error, positionOf, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { MacroSource } from '../project/load-project.js';
 import { parseSimpleTemplate, renderSimpleTemplate, type SimpleTemplate } from './simple-template.js';
-import { macroSignatures, testBlocksAsMacros, type MacroSignature } from './macro-signatures.js';
+import { macroSignatures, materializationsAsMacros, testBlocksAsMacros, type MacroSignature } from './macro-signatures.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { escapeRegExp, quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { secrets } from '../secrets/secrets.js';
@@ -534,8 +534,8 @@ export class TemplateEngine {
   }
 
   private loadMacros(file: MacroSource, pkg?: { readonly name: string; readonly members: Record<string, MacroFn> }): void {
-    // A dbt generic test (`{% test name(...) %}`) is the macro `test_name`, line for line.
-    const macro = { file: file.file, source: testBlocksAsMacros(file.source) };
+    // A dbt generic test (`{% test name(...) %}`) is the macro `test_name`, a materialization one nobody calls, line for line.
+    const macro = { file: file.file, source: materializationsAsMacros(testBlocksAsMacros(file.source)) };
     try {
       const template = this.template(macro.source, macro.file, pkg !== undefined);
       // getExported runs the macro file's top level once; with no callback-free API in the

@@ -233,6 +233,24 @@ describe('installed packages', () => {
     expect(sqlOf(a, 'a')).toBe('select row_number() over (partition by email, source_relation) as n, (p * 100)::bigint as c from t');
   });
 
+  it("load a file that defines a custom materialization beside its macros: the materialization is left aside, the macros work", () => {
+    const a = run({
+      ...TOOLS,
+      'dbt_packages/tools/macros/materializations.sql': `{% materialization audited, adapter='duckdb',
+    supported_languages=['sql'] -%}
+  {%- set target = this.incorporate(type='table') -%}
+  {% call statement('main') -%}{{ sql }}{%- endcall %}
+  {{ adapter.commit() }}
+  {{ return({'relations': [target]}) }}
+{%- endmaterialization %}
+
+{% macro audited_label(x) %}'{{ x }}'{% endmacro %}`,
+      'models/a.sql': "select {{ tools.audited_label('ok') }} as label",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'a')).toBe("select 'ok' as label");
+  });
+
   it('include local: packages, read where packages.yml says', () => {
     const files = Object.fromEntries(Object.entries(TOOLS).map(([k, v]) => [k.replace('dbt_packages/tools', 'vendor/tools'), v]));
     const a = run({ ...files, 'packages.yml': 'packages:\n  - local: vendor/tools\n', 'models/a.sql': "select {{ tools.to_cents('p') }}" });
