@@ -182,6 +182,11 @@ select '{{ types | tojson }}' as types, '{{ first }}-{{ second }}' as pair`;
     expect(sql(a, 'with_macro')).toBe(expected);
   });
 
+  it("translates a column type's label as dbt-duckdb's api.Column does", () => {
+    const a = run({ 'models/types.sql': `select {{ dbt.cast("'1900-01-01'", api.Column.translate_type('date')) }} as d, '{{ api.Column.translate_type('string') }}' as s` });
+    expect(sql(a, 'types')).toBe(`select cast('1900-01-01' as date) as d, 'TEXT' as s`);
+  });
+
   it('gives flags.FULL_REFRESH of the render, in a model and its hooks', () => {
     const a = run({
       'models/inc.sql': `{{ config(materialized='incremental', unique_key='id', post_hook="select {{ flags.FULL_REFRESH }}") }}

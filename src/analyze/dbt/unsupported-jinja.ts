@@ -31,14 +31,14 @@ interface Rule {
 const DBT_OBJECTS: Readonly<Record<string, string>> = {
   adapter: 'not available in pipe templates: adapter.get_columns_in_relation, adapter.get_relation, adapter.quote and adapter.dispatch are',
   graph: 'graph has nodes and sources (and empty exposures, metrics, groups)',
-  api: 'not available in pipe templates: api.Relation.create is',
+  api: 'not available in pipe templates: api.Relation.create and api.Column.translate_type are',
 };
 
 /** What templates have of them (reading the warehouse while rendering, as dbt's execution render does). */
 const SUPPORTED_MEMBERS: Readonly<Record<string, readonly string[]>> = {
   adapter: ['dispatch', 'quote', 'get_columns_in_relation', 'get_relation', 'type'],
   graph: ['nodes', 'sources', 'exposures', 'metrics', 'groups', 'semantic_models', 'saved_queries'],
-  api: ['Relation'],
+  api: ['Relation', 'Column'],
 };
 
 const RULES: readonly Rule[] = [

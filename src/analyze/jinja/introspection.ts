@@ -455,5 +455,13 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
         return new Relation(typeof a.database === 'string' ? a.database : null, a.schema, a.identifier, type);
       },
     },
+    Column: {
+      // dbt-duckdb's column type labels (dbt's base Column's): STRING is TEXT, every other type as written.
+      translate_type: (...args: unknown[]) => {
+        const { dtype } = bindArgs('api.Column.translate_type', [param('dtype')], args);
+        if (typeof dtype !== 'string') throw new TemplateFunctionError("api.Column.translate_type() takes a type's name, e.g. api.Column.translate_type('string')");
+        return dtype.toUpperCase() === 'STRING' ? 'TEXT' : dtype;
+      },
+    },
   });
 }
