@@ -203,6 +203,18 @@ models:
     expect(model(a, 'm').relation).toBe('"main_s_view"."m"');
   });
 
+  it("keeps the type of a config value that says so with as_bool, as_number or as_native, whatever else its template does", () => {
+    const enabled = (when: string) => `      enabled: |\n        {% if var('synthetic') == ${when} -%} {{ true|as_bool }} {%- else -%} {{ false|as_bool }} {%- endif -%}\n`;
+    const a = run({
+      'dbt_project.yml': 'name: shop\nvars:\n  synthetic: true\n',
+      'seeds/synthetic.csv': 'id\n1\n',
+      'seeds/real.csv': 'id\n1\n',
+      'seeds/_seeds.yml': `version: 2\nseeds:\n  - name: synthetic\n    config:\n${enabled('true')}  - name: real\n    config:\n${enabled('false')}`,
+    });
+    expect(errors(a)).toEqual([]);
+    expect([...a.nodes.keys()].sort()).toEqual(['synthetic']);
+  });
+
   it('reads vars, the ones scoped to the project over the global ones, pipe.yaml over both', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\nvars:\n  a: 1\n  b: 1\n  c: 1\n  shop:\n    b: 2\n    c: 2\n',

@@ -47,9 +47,13 @@ export function settingRenderer(engine: TemplateEngine, vars: Readonly<Record<st
   };
 }
 
-/** What a rendered setting stands for: a value that is one expression keeps its type (`{{ var('load', false) }}` is false), else its text. */
+/**
+ * What a rendered setting stands for: a value that is one expression keeps its type (`{{
+ * var('load', false) }}` is false), and so does one that says so with dbt's as_bool,
+ * as_number or as_native (`{% if x %}{{ true | as_bool }}{% else %}...`); else its text.
+ */
 export function renderedValue(template: string, out: string): unknown {
-  return /^\s*\{\{[^{}]*\}\}\s*$/.test(template) ? nativeValue(out.trim()) : out;
+  return /^\s*\{\{[^{}]*\}\}\s*$/.test(template) || /\|\s*as_(bool|number|native)\b/.test(template) ? nativeValue(out.trim()) : out;
 }
 
 /** What one rendered expression stands for: true/false, a number, none, else the text. */
