@@ -453,7 +453,7 @@ export class ModelRenderer {
       let answered: boolean | undefined;
       // Object.assign, not spreads followed by properties, which V8 defines on a slow path (a
       // microsecond or two per property, for every render of every model).
-      const sql = this.engine.render(model.compiled, {
+      const hooks: RenderHooks = {
         // `{{ this }}` resolves after rendering, like ref(), so config(schema=...) anywhere in the file counts.
         variables: Object.assign({} as Record<string, unknown>, dateVariables(interval), {
           this: new DbtRelation(refToken(name), () => {
@@ -497,7 +497,16 @@ export class ModelRenderer {
         phase,
         discardsText: model.runtime && !phase?.execute,
         fullRefresh: state.fullRefresh,
-      });
+      };
+      let sql: string;
+      try {
+        sql = this.engine.render(model.compiled, hooks);
+      } catch (e) {
+        // Switched off by a config() call before what failed (a var a disabled model reads and
+        // nobody sets): never compiled, as in dbt, whose parse reads a missing var as none.
+        if (!(e instanceof RenderFailure) || finalValue(model.base, configCalls, 'enabled') !== false) throw e;
+        sql = '';
+      }
       return { sql, refs, sources, configCalls, messages, answered, conflict, thisRead, reads };
     };
     /** The config.get() answers a later config() call changed: key -> the value it ends with. */

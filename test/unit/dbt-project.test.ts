@@ -215,6 +215,15 @@ models:
     expect([...a.nodes.keys()].sort()).toEqual(['synthetic']);
   });
 
+  it('leaves out a model switched off by its config() before a var nobody sets, as dbt never compiles it; one switched on still needs the var', () => {
+    const model = (on: boolean) => `{{ config(enabled = var('benchmarks', ${on ? 'True' : 'False'}) | as_bool) }}\nselect * from {{ var('predictions') }}`;
+    const a = run({ 'dbt_project.yml': 'name: shop\n', 'models/off.sql': model(false), 'models/on.sql': model(true) });
+    expect(errors(a)).toEqual([
+      ['template-render', "var 'predictions' is not set and has no default; pass --var predictions=VALUE or set it under vars: in pipe.yaml or the pipeline", 'models/on.sql', 2],
+    ]);
+    expect(a.nodes.has('off')).toBe(false);
+  });
+
   it('reads vars, the ones scoped to the project over the global ones, pipe.yaml over both', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\nvars:\n  a: 1\n  b: 1\n  c: 1\n  shop:\n    b: 2\n    c: 2\n',
