@@ -74,6 +74,9 @@ select log(amount) as l, 'dbt_utils.star(x)' as s, target.id from t
     expect(uses("{{ ref('shared', 'stg_orders') }} {{ ref('gone', 'x') }}", s)).toEqual([['ref() of a package that is not installed', 1, 38]]);
     // A well-known package the project does not declare.
     expect(uses('{{ dbt_expectations.expect_x() }}').map(([cause]) => cause)).toEqual(['dbt_expectations.expect_x()']);
+    // A package's name further down a chain is an attribute, not a call of the package (there is a package called metrics).
+    expect(uses("{% set ms = graph.metrics.values() | list %}{{ x.metrics.values() }}")).toEqual([]);
+    expect(uses('{{ metrics.calculate(x) }}').map(([cause]) => cause)).toEqual(['metrics.calculate()']);
   });
 
   it('reports one error per cause, every other use related to it', () => {

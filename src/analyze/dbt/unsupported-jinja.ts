@@ -139,7 +139,8 @@ export function unsupportedUses(file: string, source: string, scope: PackageScop
         out.push({ cause: rule.cause(m), hint: rule.hint(m, scope), location: { file, ...positionOf(source, t.index + m.index) } });
       }
     }
-    const pkg = /\b([A-Za-z_]\w*)\s*\.\s*([A-Za-z_]\w*)\s*\(/g;
+    // A package's name starts the chain: `graph.metrics.values()` calls no package `metrics`.
+    const pkg = /(?<!\.\s*)\b([A-Za-z_]\w*)\s*\.\s*([A-Za-z_]\w*)\s*\(/g;
     let m: RegExpExecArray | null;
     while ((m = pkg.exec(literal))) {
       // dbt's own macros are the rule's above.

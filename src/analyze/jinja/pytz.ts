@@ -1,8 +1,6 @@
 import { pyFunction, signature } from './args.js';
 import { PyDateTime, PyTimezone } from './datetime.js';
 import { JinjaError } from './errors.js';
-import { keywordArgs } from './macro-args.js';
-import { getattr } from './members.js';
 import { isStr, strOf, typeName } from './values.js';
 
 /**
@@ -27,11 +25,15 @@ class PytzUtc extends PyTimezone {
       case 'localize':
         return pyFunction(signature('localize', 'dt is_dst', { is_dst: false }), (dt: unknown) => {
           if (!(dt instanceof PyDateTime)) throw new JinjaError(`localize() takes a datetime, not ${typeName(dt)}`);
-          if (getattr(dt, 'tzinfo') !== null) throw new JinjaError('Not naive datetime (tzinfo is already set)');
-          return (getattr(dt, 'replace') as (...args: unknown[]) => unknown)(keywordArgs({ tzinfo: this }));
+          if (dt.getattr('tzinfo') !== null) throw new JinjaError('Not naive datetime (tzinfo is already set)');
+          // A naive time is a UTC time in pipe: in UTC, it is the same wall time.
+          return (dt.getattr('astimezone') as (tz: unknown) => unknown)(this);
         });
       case 'normalize':
-        return pyFunction(signature('normalize', 'dt'), (dt: unknown) => (getattr(dt, 'astimezone') as (tz: unknown) => unknown)(this));
+        return pyFunction(signature('normalize', 'dt'), (dt: unknown) => {
+          if (!(dt instanceof PyDateTime)) throw new JinjaError(`normalize() takes a datetime, not ${typeName(dt)}`);
+          return (dt.getattr('astimezone') as (tz: unknown) => unknown)(this);
+        });
       default:
         return super.getattr(name);
     }
