@@ -1148,6 +1148,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       .filter(({ source }) => cache?.models.get(source.name)?.sql !== source.sql)
       .map(({ source }) => ({ file: source.file, source: source.sql, ...(source.package ? { pkg: source.package.name } : {}) })),
   );
+  /** Models their folder config or properties switch off, which use what pipe cannot render: never rendered, as dbt never compiles them. */
+  const switchedOff = new Map<string, Location>();
   for (const { source, resource, fqn, properties: entryProperties } of declared) {
     live.add(source.name);
     const base = baseConfig(resource === 'model' ? 'models' : 'snapshots', fqn, dbt, entryProperties, source.yaml, renderSetting, source.package?.project);
@@ -1156,6 +1158,10 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     if (!entry || entry.sql !== source.sql || entry.file !== source.file || entry.yaml !== yamlMaterialized) {
       entry = modelEntry(source, yamlMaterialized, engine, packages, callsRuntimeMacro);
       cache?.models.set(source.name, entry);
+    }
+    if (baseValue(base, 'enabled') === false && (entry.unsupported.length > 0 || callsUnrenderable(source.sql))) {
+      switchedOff.set(source.name, base.over?.get('enabled')?.location ?? base.dbt.get('enabled')?.location ?? { file: source.file });
+      continue;
     }
     if (entry.unsupported.length > 0) {
       unsupported.push(...entry.unsupported);
@@ -1180,7 +1186,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     unsupported.push(...uses);
     return uses.length === 0 && !callsUnrenderable(t.sql);
   });
-  unsupported.push(...macros.uses([...declared.map((m) => m.source.sql), ...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
+  const reaching = declared.filter((m) => !switchedOff.has(m.source.name)).map((m) => m.source.sql);
+  unsupported.push(...macros.uses([...reaching, ...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
   diagnostics.push(...unsupportedDiagnostics(unsupported));
   const templates = [...macroFiles(files), ...files.singularTests.map((t) => ({ file: t.file, source: t.sql }))];
   const project = { name: projectName, database: target.database, templates, dbt: dbt !== undefined };
@@ -1191,7 +1198,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const renderer = new ModelRenderer(engine, models, scopes, project, relationOf);
 
   const nodes = new Map<string, PipeNode>();
-  const disabled = new Map<string, Location>();
+  const disabled = new Map<string, Location>(switchedOff);
   const seedConfigDiagnostics = new ConfigDiagnostics('seed');
   for (const seed of files.seeds) {
     const fqn = nodeFqn(projectName, seed, 'seed', files.layout.seeds);

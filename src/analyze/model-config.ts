@@ -318,7 +318,8 @@ export function validateModelConfig(
   if ('problem' in own) {
     // At the key to change when the model sets it, else where it says what it is.
     const at = raw[own.key] !== undefined && raw[own.key] !== null ? own.key : 'materialized';
-    if (!reported.has(own.key)) diagnostics.push(error('bad-config', own.problem, locate(at), own.hint === undefined ? {} : { hint: own.hint }));
+    // A model switched off is never built: how it would be is no matter (dbt's metadata models are switched-off appends).
+    if (!reported.has(own.key) && raw.enabled !== false) diagnostics.push(error('bad-config', own.problem, locate(at), own.hint === undefined ? {} : { hint: own.hint }));
     // Reported: nothing runs. The model stays in the graph as the default kind meanwhile.
     own = { kind: DEFAULT_MATERIALIZATION, materialized: DEFAULT_MATERIALIZATION };
   }

@@ -479,6 +479,26 @@ describe('dbt Jinja pipe cannot render yet', () => {
     expect(a.nodes.has('c')).toBe(true);
   });
 
+  it("is not reported for a model switched off by its folder config or its own config(), nor is how that model would be built", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    monitoring:\n      +enabled: false\n',
+      'models/monitoring/uploads.sql': "select {{ upload_results() }} as n",
+      'models/metadata/invocations.sql': "{{ config(materialized='incremental', enabled=false) }}\nselect 1 as id",
+      'models/kept.sql': 'select 1 as id',
+      'macros/upload.sql': "{% macro upload_results() %}{% do adapter.commit() %}1{% endmacro %}",
+    });
+    expect(errors(a)).toEqual([]);
+    expect([...a.nodes.keys()]).toEqual(['kept']);
+    // A model reading one of them is told it is switched off, as in dbt.
+    const reader = run({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    monitoring:\n      +enabled: false\n',
+      'models/monitoring/uploads.sql': "select {{ upload_results() }} as n",
+      'models/report.sql': "select * from {{ ref('uploads') }}",
+      'macros/upload.sql': "{% macro upload_results() %}{% do adapter.commit() %}1{% endmacro %}",
+    });
+    expect(reader.diagnostics.map((d) => [d.code, d.location?.file])).toContainEqual(['disabled-ref', 'models/report.sql']);
+  });
+
   it('reads the warehouse while rendering in models and in tests, which are rendered again when they run', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\n',
