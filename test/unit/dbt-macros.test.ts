@@ -114,16 +114,16 @@ describe('return()', () => {
 });
 
 describe("dbt's cross-database macros", () => {
-  // dbt-duckdb 1.9's output for the same calls, whitespace runs made one space.
+  // dbt-duckdb's output for the same calls (1.9, and 1.11 for datediff), whitespace runs made one space.
   const cases: [string, string][] = [
     ["dbt.date_trunc('month', 'd')", "date_trunc('month', d)"],
     ["dbt.dateadd('day', 3, 'd')", '(d + cast(3 as bigint) * interval 1 day)'],
     ["dbt.dateadd('quarter', 'n', 'd')", '(d + (cast(n as bigint) * 3) * interval 1 month)'],
     ["dbt.dateadd('week', 2, 'd')", '(d + (cast(2 as bigint) * 7) * interval 1 day)'],
-    ["dbt.datediff('a', 'b', 'day')", "(date_diff('day', a::timestamp, b::timestamp))"],
+    ["dbt.datediff('a', 'b', 'day')", "(date_diff('day', a::timestamp, b::timestamp ))"],
     [
       "dbt.datediff('a', 'b', 'week')",
-      "((date_diff('day', a::timestamp, b::timestamp)) // 7 + case when date_part('dow', (a)::timestamp) <= date_part('dow', (b)::timestamp) then case when a <= b then 0 else -1 end else case when a <= b then 1 else 0 end end)",
+      "( (date_diff('day', a::timestamp, b::timestamp )) // 7 + case when date_part('dow', (a)::timestamp) <= date_part('dow', (b)::timestamp) then case when a <= b then 0 else -1 end else case when a <= b then 1 else 0 end end)",
     ],
     ["dbt.safe_cast('x', 'int')", 'cast(x as int)'],
     ["dbt.cast('x', 'int')", 'cast(x as int)'],

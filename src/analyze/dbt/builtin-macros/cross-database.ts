@@ -40,17 +40,18 @@ function dateadd(args: Readonly<Record<string, unknown>>): string {
   return `(${from} + cast(${interval} as bigint) * interval 1 ${unit})`;
 }
 
+/** dbt-duckdb's text, whitespace included, so that compiled SQL compares line for line. */
 function datediff(args: Readonly<Record<string, unknown>>, ctx: BuiltinContext): string {
   const [first, second] = [sql(args.first_date), sql(args.second_date)];
-  if (args.datepart !== 'week') return `(date_diff('${sql(args.datepart)}', ${first}::timestamp, ${second}::timestamp))`;
+  if (args.datepart !== 'week') return `\n        (date_diff('${sql(args.datepart)}', ${first}::timestamp, ${second}::timestamp ))\n    `;
   // Weeks between are counted at Sunday boundaries, as on other warehouses.
   const days = dbtCall(ctx, 'datediff', args.first_date, args.second_date, 'day');
-  return `(${days} // 7 + case
-    when date_part('dow', (${first})::timestamp) <= date_part('dow', (${second})::timestamp) then
-        case when ${first} <= ${second} then 0 else -1 end
-    else
-        case when ${first} <= ${second} then 1 else 0 end
-end)`;
+  return `\n            (${days} // 7 + case
+            when date_part('dow', (${first})::timestamp) <= date_part('dow', (${second})::timestamp) then
+                case when ${first} <= ${second} then 0 else -1 end
+            else
+                case when ${first} <= ${second} then 1 else 0 end
+        end)\n    `;
 }
 
 function listagg(args: Readonly<Record<string, unknown>>): string {
