@@ -8,7 +8,7 @@ import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, t
 import { modelContract, type ModelContract } from './dbt/contract.js';
 import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig, type RenderSetting } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
-import { callsMacro, macroFiles, macroProblems, runtimeMacros } from './dbt/macro-reach.js';
+import { callsAny, macroFiles, macroProblems, runtimeMacros } from './dbt/macro-reach.js';
 import { settingRenderer } from './dbt/setting-render.js';
 import { notUsedNotice } from './dbt/not-used-notice.js';
 import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
@@ -1134,7 +1134,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   /** Everything the templates use that pipe cannot render yet: reported once per cause, below. */
   const unsupported: UnsupportedUse[] = [];
   const macros = macroProblems(files, packages);
-  const calling = (names: ReadonlySet<string>) => (text: string) => names.size > 0 && [...names].some((t) => callsMacro(text, t));
+  const calling = (names: ReadonlySet<string>) => (text: string) => callsAny(text, names);
   const callsUnrenderable = calling(macros.tainted);
   const callsRuntimeMacro = calling(runtimeMacros(files));
   const snapshots = declaredSnapshots(files, properties, projectName, diagnostics);

@@ -34,21 +34,38 @@ export function macroProblems(
   withCallers(tainted, defs);
   const uses = (texts: readonly string[]) => {
     const reached = new Set<string>();
-    let frontier = defs.filter((d) => tainted.has(d.name) && texts.some((t) => callsMacro(t, d.name)));
+    let called = new Set(texts.flatMap((t) => [...calledNames(t)]));
+    let frontier = defs.filter((d) => tainted.has(d.name) && called.has(d.name));
     while (frontier.length > 0) {
       for (const d of frontier) reached.add(d.name);
-      frontier = defs.filter((d) => tainted.has(d.name) && !reached.has(d.name) && frontier.some((x) => callsMacro(x.body, d.name)));
+      called = new Set(frontier.flatMap((d) => [...d.calls]));
+      frontier = defs.filter((d) => tainted.has(d.name) && !reached.has(d.name) && called.has(d.name));
     }
     return [...byMacro].filter(([name]) => reached.has(name)).flatMap(([, u]) => u);
   };
   return { uses, tainted };
 }
 
-/** Whether a text calls a macro: by its name, or, for an implementation (`default__x`), through adapter.dispatch('x'). */
-export function callsMacro(text: string, name: string): boolean {
-  if (new RegExp(`\\b${name}\\s*\\(`).test(text)) return true;
-  const impl = /^(?:duckdb|default)__(\w+)$/.exec(name);
-  return impl !== null && new RegExp(`\\bdispatch\\s*\\(\\s*(?:macro_name\\s*=\\s*)?['"]${impl[1]}['"]`).test(text);
+const CALL = /(?<![\p{L}\p{N}_])([\p{L}_][\p{L}\p{N}_]*)\s*\(/gu;
+const DISPATCH = /\bdispatch\s*\(\s*(?:macro_name\s*=\s*)?['"](\w+)['"]/g;
+
+/**
+ * The names a text calls: each name an opening parenthesis follows, and for
+ * `adapter.dispatch('x')`, the implementations pipe renders (`default__x`, `duckdb__x`).
+ * Read once per text, so that finding who calls what is linear in the macros' text.
+ */
+export function calledNames(text: string): ReadonlySet<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(CALL)) out.add(m[1]);
+  for (const m of text.matchAll(DISPATCH)) out.add(`default__${m[1]}`).add(`duckdb__${m[1]}`);
+  return out;
+}
+
+/** Whether a text calls any of `names`: by name, or an implementation through adapter.dispatch. */
+export function callsAny(text: string, names: ReadonlySet<string>): boolean {
+  if (names.size === 0) return false;
+  for (const n of calledNames(text)) if (names.has(n)) return true;
+  return false;
 }
 
 /** The project's macro files and those of the packages it has installed. */
@@ -56,25 +73,40 @@ export function macroFiles(files: ProjectFiles): readonly MacroSource[] {
   return [...files.macros, ...(files.packages?.installed ?? []).flatMap((p) => p.macros)];
 }
 
-/** The macro (and test) definitions of the macro files, with their text. */
-function macroDefinitions(files: ProjectFiles): { name: string; body: string; file: string; start: number }[] {
-  const defs: { name: string; body: string; file: string; start: number }[] = [];
+/** A macro (or test) definition of a macro file: its text, where it starts, and the names it calls. */
+interface MacroDefinition {
+  readonly name: string;
+  readonly body: string;
+  readonly file: string;
+  readonly start: number;
+  readonly calls: ReadonlySet<string>;
+}
+
+function macroDefinitions(files: ProjectFiles): MacroDefinition[] {
+  const defs: MacroDefinition[] = [];
   for (const m of macroFiles(files)) {
     const re = /\{%-?\s*(?:macro|test)\s+([\p{L}_][\p{L}\p{N}_]*)\s*\(([\s\S]*?)\{%-?\s*end(?:macro|test)\s*-?%\}/gu;
     let d: RegExpExecArray | null;
-    while ((d = re.exec(m.source))) defs.push({ name: d[1], body: d[0], file: m.file, start: d.index });
+    while ((d = re.exec(m.source))) defs.push({ name: d[1], body: d[0], file: m.file, start: d.index, calls: calledNames(d[0]) });
   }
   return defs;
 }
 
-/** Adds to `names` every macro that calls one of them, directly or through others. */
-function withCallers(names: Set<string>, defs: readonly { name: string; body: string }[]): void {
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const d of defs) {
-      if (names.has(d.name) || ![...names].some((t) => callsMacro(d.body, t))) continue;
+/** Adds to `names` every macro that calls one of them, directly or through others: a walk up the calls, once. */
+function withCallers(names: Set<string>, defs: readonly MacroDefinition[]): void {
+  const callers = new Map<string, MacroDefinition[]>();
+  for (const d of defs) {
+    for (const c of d.calls) {
+      const list = callers.get(c);
+      if (list) list.push(d);
+      else callers.set(c, [d]);
+    }
+  }
+  for (const queue = [...names]; queue.length > 0; ) {
+    for (const d of callers.get(queue.pop()!) ?? []) {
+      if (names.has(d.name)) continue;
       names.add(d.name);
-      grew = true;
+      queue.push(d.name);
     }
   }
 }
