@@ -276,9 +276,12 @@ export function validateModelConfig(
   checkKeys(raw, resource === 'snapshot' ? SNAPSHOT_KEYS : MODEL_CONFIG_KEYS, 'config', locate, diagnostics);
   /** The keys found bad, whose consequences are not reported again. */
   const reported = new Set<string>();
+  // A model switched off is never built: how it would be is no matter (another adapter's
+  // variant, `enabled=is_adapter('bigquery')` with BigQuery's partition_by; a metadata append).
+  const off = raw.enabled === false;
   const bad = (key: string, message: string, hint?: string) => {
     reported.add(key);
-    diagnostics.push(error('bad-config', message, locate(key), hint === undefined ? {} : { hint }));
+    if (!off) diagnostics.push(error('bad-config', message, locate(key), hint === undefined ? {} : { hint }));
   };
 
   // A snapshot is always one; a model is one of the kinds models have.
@@ -318,8 +321,7 @@ export function validateModelConfig(
   if ('problem' in own) {
     // At the key to change when the model sets it, else where it says what it is.
     const at = raw[own.key] !== undefined && raw[own.key] !== null ? own.key : 'materialized';
-    // A model switched off is never built: how it would be is no matter (dbt's metadata models are switched-off appends).
-    if (!reported.has(own.key) && raw.enabled !== false) diagnostics.push(error('bad-config', own.problem, locate(at), own.hint === undefined ? {} : { hint: own.hint }));
+    if (!reported.has(own.key) && !off) diagnostics.push(error('bad-config', own.problem, locate(at), own.hint === undefined ? {} : { hint: own.hint }));
     // Reported: nothing runs. The model stays in the graph as the default kind meanwhile.
     own = { kind: DEFAULT_MATERIALIZATION, materialized: DEFAULT_MATERIALIZATION };
   }

@@ -155,6 +155,8 @@ models:
       'dbt_project.yml': 'name: shop\n',
       'models/sales.sql': `{{ config(materialized='table', ${BIGQUERY}) }}\nselect current_date as order_date`,
       'models/daily.sql': `{{ config(materialized='incremental', ${BIGQUERY}) }}\nselect current_date as order_date`,
+      // Another adapter's variant of a package's model, switched off here: how it would be built is no matter.
+      'models/daily_bigquery.sql': `{{ config(materialized='incremental', ${BIGQUERY}, enabled=false) }}\nselect current_date as order_date`,
     });
     expect(a.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.message, d.location?.file, d.hint])).toEqual([
       ['partition_by must be a column name', 'models/daily.sql', "that is BigQuery's form; pipe replaces the dates of a date column: partition_by='order_date'"],
