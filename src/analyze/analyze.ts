@@ -215,6 +215,8 @@ interface ConfigConflict {
   readonly setting: number;
 }
 
+const NO_STALE_READS: ReadonlyMap<string, unknown> = new Map();
+
 function sameConfigValue(a: unknown, b: unknown): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
@@ -510,7 +512,8 @@ export class ModelRenderer {
       return { sql, refs, sources, configCalls, messages, answered, conflict, thisRead, reads };
     };
     /** The config.get() answers a later config() call changed: key -> the value it ends with. */
-    const staleReads = (r: ReturnType<typeof attempt>) => {
+    const staleReads = (r: ReturnType<typeof attempt>): ReadonlyMap<string, unknown> => {
+      if (r.reads.length === 0) return NO_STALE_READS;
       const stale = new Map<string, unknown>();
       for (const { key, value } of r.reads) {
         const final = this.configValueOf(model, r.configCalls, key);

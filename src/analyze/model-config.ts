@@ -274,13 +274,13 @@ export function validateModelConfig(
   resource: Resource = 'model',
 ): ModelConfig {
   checkKeys(raw, resource === 'snapshot' ? SNAPSHOT_KEYS : MODEL_CONFIG_KEYS, 'config', locate, diagnostics);
-  /** The keys found bad, whose consequences are not reported again. */
-  const reported = new Set<string>();
+  /** The keys found bad, whose consequences are not reported again (made at the first: most models have none). */
+  let reported: Set<string> | undefined;
   // A model switched off is never built: how it would be is no matter (another adapter's
   // variant, `enabled=is_adapter('bigquery')` with BigQuery's partition_by; a metadata append).
   const off = raw.enabled === false;
   const bad = (key: string, message: string, hint?: string) => {
-    reported.add(key);
+    (reported ??= new Set()).add(key);
     if (!off) diagnostics.push(error('bad-config', message, locate(key), hint === undefined ? {} : { hint }));
   };
 
@@ -321,7 +321,7 @@ export function validateModelConfig(
   if ('problem' in own) {
     // At the key to change when the model sets it, else where it says what it is.
     const at = raw[own.key] !== undefined && raw[own.key] !== null ? own.key : 'materialized';
-    if (!reported.has(own.key) && !off) diagnostics.push(error('bad-config', own.problem, locate(at), own.hint === undefined ? {} : { hint: own.hint }));
+    if (!reported?.has(own.key) && !off) diagnostics.push(error('bad-config', own.problem, locate(at), own.hint === undefined ? {} : { hint: own.hint }));
     // Reported: nothing runs. The model stays in the graph as the default kind meanwhile.
     own = { kind: DEFAULT_MATERIALIZATION, materialized: DEFAULT_MATERIALIZATION };
   }

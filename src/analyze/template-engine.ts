@@ -576,7 +576,7 @@ export class TemplateEngine {
 
   private wrapMacro(name: string, macro: MacroSource, fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
     return (...args: unknown[]) => {
-      this.running.push({ file: macro.file, source: macro.source });
+      this.running.push(macro);
       try {
         return fn(...args);
       } catch (e) {
@@ -869,22 +869,33 @@ export class TemplateEngine {
     }
   }
 
+  /** Where the render in progress printed None already (see noneOutput). */
+  private toldNone: Set<string> | undefined;
+
+  /** Tells the render in progress that a template of the project prints None, once per place, at the template running there. */
+  private readonly noneOutput = (line: number, column: number): void => {
+    const { file, source } = this.running[this.running.length - 1];
+    const key = `${file}:${line}:${column}`;
+    if (this.toldNone?.has(key)) return;
+    (this.toldNone ??= new Set()).add(key);
+    const expr = outputExpression(source, line, column);
+    this.active?.report?.({ kind: 'warn', message: `${expr === undefined ? 'a value' : `'${expr}'`} is None, and prints as None, as in dbt`, at: { file, line, column } });
+  };
+
   render(compiled: CompiledTemplate, hooks: RenderHooks): string {
-    // A var's text renders inside the render of a model (renderVar): everything is set back after.
-    const outer = { active: this.active, macroFailure: this.macroFailure, running: this.running };
+    // A var's text renders inside the render of a model (renderVar): what it changes is set back after.
+    const outerActive = this.active;
+    const outerFailure = this.macroFailure;
+    const outerRunning = this.running;
+    const outerTold = this.toldNone;
+    const nested = outerActive !== undefined;
     this.active = hooks;
     this.macroFailure = undefined;
     const printedUndefined = printUndefined(hooks.discardsText === true);
-    this.running = [{ file: compiled.file, source: compiled.source }];
-    let told: Set<string> | undefined;
-    const reportedNone = reportNoneOutput((line, column) => {
-      const { file, source } = this.running[this.running.length - 1];
-      const key = `${file}:${line}:${column}`;
-      if (told?.has(key)) return;
-      (told ??= new Set()).add(key);
-      const expr = outputExpression(source, line, column);
-      hooks.report?.({ kind: 'warn', message: `${expr === undefined ? 'a value' : `'${expr}'`} is None, and prints as None, as in dbt`, at: { file, line, column } });
-    });
+    // The compiled template is the first template running (it has its file and text).
+    this.running = [compiled];
+    if (!nested) this.toldNone = undefined;
+    const reportedNone = reportNoneOutput(this.noneOutput);
     try {
       if (compiled.simple) {
         const sql = renderSimpleTemplate(compiled.simple, hooks);
@@ -903,9 +914,10 @@ export class TemplateEngine {
         inMacro ? calledFrom(inMacro, e, compiled.file, compiled.source) : templateDiagnostic(e, compiled.file, 'render', compiled.source, this.functionNames()),
       );
     } finally {
-      this.active = outer.active;
-      this.macroFailure = outer.macroFailure;
-      this.running = outer.running;
+      this.active = outerActive;
+      this.macroFailure = outerFailure;
+      this.running = outerRunning;
+      this.toldNone = outerTold;
       printUndefined(printedUndefined);
       reportNoneOutput(reportedNone);
     }
