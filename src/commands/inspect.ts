@@ -95,7 +95,7 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
       const n = analysis.nodes.get(planned.node);
       if (n?.kind !== 'model' || planned.sql === undefined || planned.ds === undefined || planned.sqlHash === undefined) continue;
       if (planned.blocked) warnings.push(warning('depends-on-past', `pipe run would skip ${planned.id}: ${planned.blocked}`, { file: planned.file }));
-      const { task, renderedWith } = await executionRender(planned, prepared.warehouse, notYetBuilt(analysis, prepared.catalog, n), warnings);
+      const { task, renderedWith } = await executionRender(planned, prepared.warehouse, () => notYetBuilt(analysis, prepared.catalog, n), warnings);
       // Object.assign, not properties written after a spread, which V8 defines on a slow path.
       const shown: CompiledModel = Object.assign(
         { model: task.node, file: task.file, materialized: task.kind, ds: planned.ds },
@@ -120,11 +120,12 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
 async function executionRender(
   task: Task,
   warehouse: EngineHandle | undefined,
-  /** What the model reads that is not built yet: its render would ask about tables that are not there. */
-  unbuilt: readonly string[],
+  /** What the model reads that is not built yet (its render would ask about tables that are not there): asked only of a model rendered at run time. */
+  notBuilt: () => readonly string[],
   warnings: Diagnostic[],
 ): Promise<{ task: Task; renderedWith?: { rendered_with: 'warehouse' | 'parse' } }> {
   if (!task.renderAtRun) return { task };
+  const unbuilt = warehouse ? notBuilt() : [];
   if (!warehouse || unbuilt.length > 0) {
     const why = !warehouse ? 'there is no warehouse to read' : `${unbuilt.join(', ')}, which it reads, ${unbuilt.length === 1 ? 'is' : 'are'} not built yet`;
     warnings.push(warning('rendered-without-warehouse', `${task.node} reads the warehouse while rendering, and ${why}: shown as rendered with execute false`, { file: task.file }));
