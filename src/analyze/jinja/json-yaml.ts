@@ -81,11 +81,21 @@ const NON_FINITE = /"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)/g;
 
 /** Python's json.loads, which reads NaN and Infinity too; undefined where it raises ValueError. */
 function jsonLoads(s: string): { value: unknown } | undefined {
-  const marked = s.replace(NON_FINITE, (whole, bare: string | undefined) => (bare ? `"\u0000${bare}"` : whole));
+  let marker: string | undefined;
+  if (s.includes('NaN') || s.includes('Infinity')) {
+    // A bare NaN or Infinity becomes a string JSON reads, starting with a control character no
+    // string of the text has: JSON writes one only as its escape, which the text then shows.
+    const lower = s.toLowerCase();
+    const code = Array.from({ length: 32 }, (_, i) => i).find((i) => !lower.includes(`\\u00${i.toString(16).padStart(2, '0')}`));
+    if (code !== undefined) marker = String.fromCharCode(code);
+  }
   try {
+    if (marker === undefined) return { value: JSON.parse(s) as unknown };
+    const escaped = `\\u00${marker.charCodeAt(0).toString(16).padStart(2, '0')}`;
+    const marked = s.replace(NON_FINITE, (whole, bare: string | undefined) => (bare ? `"${escaped}${bare}"` : whole));
     const value: unknown = JSON.parse(marked, (_k, v: unknown) => {
-      if (typeof v === 'string' && v.startsWith('\u0000')) return v === '\u0000NaN' ? NaN : v === '\u0000Infinity' ? Infinity : -Infinity;
-      return v;
+      if (typeof v !== 'string' || !v.startsWith(marker)) return v;
+      return v.endsWith('NaN') ? NaN : v.startsWith('-', 1) ? -Infinity : Infinity;
     });
     return { value };
   } catch {
