@@ -1,5 +1,3 @@
-import { positionOf } from '../diagnostics/diagnostics.js';
-
 /**
  * The parameters of the macros a file defines, read from their `{% macro name(...) %}` tags:
  * Nunjucks keeps them inside its compiled functions, and a dbt test's arguments are checked
@@ -22,15 +20,23 @@ export interface MacroSignature {
 
 const MACRO_TAG = /\{%-?\s*macro\s+([\p{L}_][\p{L}\p{N}_]*)\s*\(/gu;
 
+const END_TAG = /\{%-?\s*endmacro\b/g;
+
 export function macroSignatures(source: string): MacroSignature[] {
   const out: MacroSignature[] = [];
+  // Lines are counted on from the last tag: a file of many macros is read once.
+  let line = 1;
+  let counted = 0;
   let m: RegExpExecArray | null;
+  MACRO_TAG.lastIndex = 0;
   while ((m = MACRO_TAG.exec(source))) {
     const open = m.index + m[0].length;
     const close = closingParen(source, open);
     if (close < 0) continue;
-    const end = source.slice(close).search(/\{%-?\s*endmacro\b/);
-    const body = end < 0 ? '' : source.slice(close, close + end);
+    END_TAG.lastIndex = close;
+    const end = END_TAG.exec(source);
+    const body = end ? source.slice(close, end.index) : '';
+    for (; counted < m.index; counted++) if (source.charCodeAt(counted) === 10) line++;
     out.push({
       name: m[1],
       params: splitTopLevel(source.slice(open, close)).flatMap((p) => {
@@ -38,7 +44,7 @@ export function macroSignatures(source: string): MacroSignature[] {
         const trimmed = name.trim();
         return trimmed === '' ? [] : [{ name: trimmed, hasDefault: rest.length > 0 }];
       }),
-      line: positionOf(source, m.index).line,
+      line,
       takesKwargs: /\bkwargs\b/.test(body),
     });
   }

@@ -115,7 +115,7 @@ function calledFrom(failure: MacroFailure, e: unknown, file: string, source: str
  * Nunjucks reports positions inconsistently: parse errors and undefined output are 1-based,
  * errors raised while calling a function are 0-based (and dropped entirely on line 0).
  */
-function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render', source?: string, functions: readonly string[] = []): Diagnostic {
+function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render', source?: string, functionNames: () => readonly string[] = () => []): Diagnostic {
   const raw = e instanceof Error ? e.message : String(e);
   const m = POSITION_RE.exec(raw);
   let message = m ? raw.slice(m[0].length) : raw;
@@ -164,6 +164,7 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
     const name = call[1].replace(/\["([^"]+)"\]/g, '.$1');
     message = `${name}() is not defined`;
     const owner = name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : undefined;
+    const functions = functionNames();
     hint = didYouMean(name, functions) ?? (owner ? `${owner} has no function ${name.slice(owner.length + 1)}()` : `template functions: ${fewNames(functions)} (macros come from macros/*.sql)`);
     if (line === undefined && source !== undefined) ({ line, column } = firstMatch(source, new RegExp(`${escapeRegExp(name)}\\s*\\(`)) ?? {});
   } else if (line === undefined && source !== undefined) {
@@ -525,7 +526,7 @@ export class TemplateEngine {
   }
 
   private namespaceOf(name: string): Namespace | undefined {
-    return this.namespaces.entries().find(([n]) => n === name)?.[1];
+    return this.namespaces.get(name);
   }
 
   /** Whether `namespace.macro()` can be called: a macro of dbt's, of an installed package, or of pipe's own package. */
@@ -568,11 +569,11 @@ export class TemplateEngine {
     }
   }
 
-  /** Names a template can call: pipe's functions and the macros of macros/. */
-  private functionNames(): string[] {
+  /** Names a template can call: pipe's functions and the macros of macros/ (asked only by a diagnostic that names some). */
+  private readonly functionNames = (): string[] => {
     const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
     return Object.keys(globals).filter((k) => typeof globals[k] === 'function' && !NUNJUCKS_GLOBALS.has(k) && (!this.builtinNames.has(k) || this.macroNames.has(k)));
-  }
+  };
 
   private wrapMacro(name: string, macro: MacroSource, fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
     return (...args: unknown[]) => {
@@ -582,7 +583,7 @@ export class TemplateEngine {
       } catch (e) {
         // A macro called by this one failed: the innermost failure is the one to report.
         if (this.macroFailure) throw e;
-        this.macroFailure = new MacroFailure(name, templateDiagnostic(e, macro.file, 'render', macro.source, this.functionNames()));
+        this.macroFailure = new MacroFailure(name, templateDiagnostic(e, macro.file, 'render', macro.source, this.functionNames));
         throw this.macroFailure;
       } finally {
         this.running.pop();
@@ -705,7 +706,7 @@ export class TemplateEngine {
       return String(compiled.template!.render({ __args: args })).trim();
     } catch (e) {
       const inMacro = this.macroFailure;
-      return inMacro ? calledFrom(inMacro, e, file, undefined) : templateDiagnostic(e, file, 'render', call, this.functionNames());
+      return inMacro ? calledFrom(inMacro, e, file, undefined) : templateDiagnostic(e, file, 'render', call, this.functionNames);
     } finally {
       this.active = undefined;
       this.macroFailure = undefined;
@@ -775,7 +776,7 @@ export class TemplateEngine {
     } catch (e) {
       // Set by the macro's wrapper while it ran (see wrapMacro).
       const inMacro = this.macroFailure as MacroFailure | undefined;
-      throw new RenderFailure(inMacro ? inMacro.diagnostic : templateDiagnostic(e, signature.file, 'render', undefined, this.functionNames()));
+      throw new RenderFailure(inMacro ? inMacro.diagnostic : templateDiagnostic(e, signature.file, 'render', undefined, this.functionNames));
     } finally {
       this.active = undefined;
       this.macroFailure = undefined;
@@ -793,7 +794,7 @@ export class TemplateEngine {
     try {
       return { file, source, template: this.template(source, file, own !== undefined, prepared), ...(own ? { package: pkg } : {}) };
     } catch (e) {
-      return templateDiagnostic(e, file, 'parse', source, this.functionNames());
+      return templateDiagnostic(e, file, 'parse', source, this.functionNames);
     }
   }
 
@@ -904,14 +905,19 @@ export class TemplateEngine {
       // Variables beyond the globals (a run hook's `results`) are the render's context; so are a
       // package's macros for its own templates, which the context finds before the globals.
       const own = compiled.package === undefined ? undefined : this.namespaceOf(compiled.package);
-      const ctx = own ? { ...own, ...hooks.variables } : hooks.variables;
-      if (compiled.program) return runProgram(compiled.program, this.env as unknown as Parameters<typeof runProgram>[1], ctx, compiled.file);
+      if (compiled.program) {
+        // The program's own context, which its top-level `set` writes: the package's macros
+        // are found through its prototype, not copied for each render (hundreds in a package).
+        const ctx: Record<string, unknown> = own ? Object.create(own) : {};
+        for (const k of Object.keys(hooks.variables)) ctx[k] = hooks.variables[k];
+        return runProgram(compiled.program, this.env as unknown as Parameters<typeof runProgram>[1], ctx, compiled.file);
+      }
       compiled.template ??= this.template(compiled.source, compiled.file, compiled.package !== undefined);
-      return compiled.template.render(ctx);
+      return compiled.template.render(own ? { ...own, ...hooks.variables } : hooks.variables);
     } catch (e) {
       const inMacro = this.macroFailure;
       throw new RenderFailure(
-        inMacro ? calledFrom(inMacro, e, compiled.file, compiled.source) : templateDiagnostic(e, compiled.file, 'render', compiled.source, this.functionNames()),
+        inMacro ? calledFrom(inMacro, e, compiled.file, compiled.source) : templateDiagnostic(e, compiled.file, 'render', compiled.source, this.functionNames),
       );
     } finally {
       this.active = outerActive;

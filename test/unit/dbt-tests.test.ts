@@ -87,6 +87,15 @@ describe('generic test definitions', () => {
     ]);
   });
 
+  it('are read at their lines, each body to its own end tag', () => {
+    const source = '{% macro a(x) %}\n{{ x }}\n{% endmacro %}\n\n{%- macro b(y=1) -%}\n{{ kwargs }}\n{%- endmacro %}\n{% macro c() %}{% endmacro %}\n';
+    expect(macroSignatures(source).map((m) => [m.name, m.line, m.takesKwargs])).toEqual([
+      ['a', 1, false],
+      ['b', 5, true],
+      ['c', 8, false],
+    ]);
+  });
+
   it('read defaults that hold commas and brackets', () => {
     const [m] = macroSignatures("{% macro test_in(model, column_name, values=['a,b', (1, 2)], f=fn(x, y)) %}{{ kwargs }}{% endmacro %}");
     expect(m.params.map((p) => p.name)).toEqual(['model', 'column_name', 'values', 'f']);

@@ -46,7 +46,6 @@ export function macroProblems(
   return { uses, tainted };
 }
 
-const CALL = /(?<![\p{L}\p{N}_])([\p{L}_][\p{L}\p{N}_]*)\s*\(/gu;
 const DISPATCH = /\bdispatch\s*\(\s*(?:macro_name\s*=\s*)?['"](\w+)['"]/g;
 
 /**
@@ -56,9 +55,37 @@ const DISPATCH = /\bdispatch\s*\(\s*(?:macro_name\s*=\s*)?['"](\w+)['"]/g;
  */
 export function calledNames(text: string): ReadonlySet<string> {
   const out = new Set<string>();
-  for (const m of text.matchAll(CALL)) out.add(m[1]);
+  // Each `(` read back over spaces to the name before it (the whole run of name characters,
+  // which must start with a letter or `_`): far fewer steps than a pattern tried at every character.
+  for (let paren = text.indexOf('('); paren >= 0; paren = text.indexOf('(', paren + 1)) {
+    let end = paren;
+    while (end > 0 && isSpaceBefore(text, end)) end--;
+    let start = end;
+    for (let step = nameCharBefore(text, start); step > 0; step = nameCharBefore(text, start)) start -= step;
+    if (start < end && NAME_START.test(String.fromCodePoint(text.codePointAt(start)!))) out.add(text.slice(start, end));
+  }
   for (const m of text.matchAll(DISPATCH)) out.add(`default__${m[1]}`).add(`duckdb__${m[1]}`);
   return out;
+}
+
+const NAME_START = /^[\p{L}_]$/u;
+const NAME_CHAR = /^[\p{L}\p{N}_]$/u;
+const SPACE = /^\s$/u;
+
+/** Whether the code unit before `at` is a space (Unicode's, as `\s` reads them). */
+function isSpaceBefore(text: string, at: number): boolean {
+  const c = text.charCodeAt(at - 1);
+  if (c === 32 || (c >= 9 && c <= 13)) return true;
+  return c > 127 && SPACE.test(text[at - 1]);
+}
+
+/** The length (1, or 2 for a surrogate pair) of the name character ending at `at`; 0 if none. */
+function nameCharBefore(text: string, at: number): number {
+  if (at === 0) return 0;
+  const c = text.charCodeAt(at - 1);
+  if (c < 128) return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 ? 1 : 0;
+  const width = c >= 0xdc00 && c <= 0xdfff && at >= 2 && text.charCodeAt(at - 2) >= 0xd800 && text.charCodeAt(at - 2) <= 0xdbff ? 2 : 1;
+  return NAME_CHAR.test(text.slice(at - width, at)) ? width : 0;
 }
 
 /** Whether a text calls any of `names`: by name, or an implementation through adapter.dispatch. */

@@ -31,7 +31,14 @@ export function locate(e: unknown, file: string, line0: number, column0: number)
  * whose value it then is. Only when it escapes every macro is it an error (its message).
  */
 export class MacroReturn extends JinjaError {
-  constructor(readonly value: unknown) {
+  readonly value: unknown;
+
+  constructor(value: unknown) {
+    // Thrown by every return() a macro makes (thousands in a compile): no stack to capture.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super('return() ends a macro, and is used here outside one');
+    Error.stackTraceLimit = limit;
+    this.value = value;
   }
 }

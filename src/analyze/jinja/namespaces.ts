@@ -93,6 +93,11 @@ export class MacroNamespaces {
     return [...this.namespaces];
   }
 
+  /** The namespace object of `name`, if there is one. */
+  get(name: string): Namespace | undefined {
+    return this.namespaces.get(name);
+  }
+
   has(namespace: string, macro: string): boolean {
     return typeof this.namespaces.get(namespace)?.[macro] === 'function';
   }

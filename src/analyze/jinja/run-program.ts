@@ -15,6 +15,8 @@ interface Frame {
   pop(): Frame;
 }
 interface Context {
+  /** The variables, which the context reads with `in` and writes with top-level `set`. */
+  ctx: Record<string, unknown>;
   setVariable(name: string, value: unknown): void;
   addExport(name: string, value: unknown): void;
 }
@@ -45,6 +47,7 @@ export interface ProgramEnvironment {
 }
 
 type ContextClass = new (ctx: object, blocks: object, env: ProgramEnvironment) => Context;
+const NO_VARIABLES = Object.freeze({});
 let contextClass: ContextClass | undefined;
 
 /**
@@ -323,9 +326,12 @@ class Run {
  * `new nunjucks.Template(source, env, file).render(ctx)` gives it: the same text, or the same
  * error.
  */
-export function runProgram(program: Program, env: ProgramEnvironment, ctx: object, file: string): string {
+export function runProgram(program: Program, env: ProgramEnvironment, ctx: Record<string, unknown>, file: string): string {
   const Context = contextClassOf();
-  const context = new Context(ctx, {}, env);
+  const context = new Context(NO_VARIABLES, {}, env);
+  // Nunjucks copies the variables it is given into a context of their own; `ctx` is the
+  // run's own already (its prototype's names are found by Nunjucks' `in` lookup, not copied).
+  context.ctx = ctx;
   const frame = new N.runtime.Frame();
   frame.topLevel = true;
   const run = new Run(env, context, frame, file, program.slots);
