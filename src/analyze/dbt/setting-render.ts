@@ -1,4 +1,4 @@
-import type { Diagnostic } from '../../diagnostics/diagnostics.js';
+import type { Diagnostic, Location } from '../../diagnostics/diagnostics.js';
 import { dateVariables, type Interval } from '../../dates/dates.js';
 import { RenderFailure, TemplateFunctionError, type TemplateEngine } from '../template-engine.js';
 import type { RenderSetting } from './node-config.js';
@@ -9,13 +9,27 @@ import type { RenderSetting } from './node-config.js';
  * Each text is rendered once per analysis.
  */
 export function settingRenderer(engine: TemplateEngine, vars: Readonly<Record<string, unknown>>, interval: Interval, diagnostics: Diagnostic[]): RenderSetting {
-  const done = new Map<string, unknown>();
-  return (text, location) => {
+  // A text renders to one value wherever it is written (the same vars, the same dates): a
+  // setting repeated in every model's properties is rendered once, and one that fails is
+  // reported at each place it is written.
+  const done = new Map<string, { readonly value: unknown; readonly problem?: Diagnostic }>();
+  const told = new Set<string>();
+  const tell = (problem: Diagnostic, text: string, location: Location) => {
     const key = `${location.file}:${location.line}\u0000${text}`;
-    if (done.has(key)) return done.get(key);
+    if (told.has(key)) return;
+    told.add(key);
+    diagnostics.push({ ...problem, location });
+  };
+  return (text, location) => {
+    const known = done.get(text);
+    if (known) {
+      if (known.problem) tell(known.problem, text, location);
+      return known.value;
+    }
     let value: unknown = text;
+    let problem: Diagnostic | undefined;
     const compiled = engine.compile(location.file, text);
-    if ('severity' in compiled) diagnostics.push({ ...compiled, location });
+    if ('severity' in compiled) problem = compiled;
     else {
       try {
         const out = engine.render(compiled, {
@@ -39,10 +53,11 @@ export function settingRenderer(engine: TemplateEngine, vars: Readonly<Record<st
         value = renderedValue(text, out);
       } catch (e) {
         if (!(e instanceof RenderFailure)) throw e;
-        diagnostics.push({ ...e.diagnostic, location });
+        problem = e.diagnostic;
       }
     }
-    done.set(key, value);
+    if (problem) tell(problem, text, location);
+    done.set(text, { value, problem });
     return value;
   };
 }

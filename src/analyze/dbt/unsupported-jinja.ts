@@ -95,17 +95,21 @@ const TRIGGER = /\b(adapter|graph|api|dbt|get_columns_in_relation|get_relation|s
 function mayUse(source: string, packages: ReadonlySet<string>): boolean {
   // A tag is a part of the text that starts and ends with a character no word has: what no tag
   // can hold unless the whole text does is looked for in the whole text first, at one search.
-  if (!TRIGGER.test(source) && ![...packages].some((p) => source.includes(p))) return false;
+  if (!TRIGGER.test(source) && !namesAny(source, packages)) return false;
   for (let open = source.indexOf('{'); open >= 0; open = source.indexOf('{', open + 1)) {
     const kind = source[open + 1];
     if (kind !== '{' && kind !== '%') continue;
     const end = source.indexOf(kind === '{' ? '}}' : '%}', open + 2);
     const tag = end < 0 ? source.slice(open) : source.slice(open, end + 2);
-    if (TRIGGER.test(tag)) return true;
-    for (const p of packages) if (tag.includes(p)) return true;
+    if (TRIGGER.test(tag) || namesAny(tag, packages)) return true;
     if (end < 0) return false;
     open = end;
   }
+  return false;
+}
+
+function namesAny(text: string, packages: ReadonlySet<string>): boolean {
+  for (const p of packages) if (text.includes(p)) return true;
   return false;
 }
 
@@ -127,6 +131,8 @@ export function unsupportedUses(file: string, source: string, scope: PackageScop
   let t: RegExpExecArray | null;
   while ((t = tags.exec(text))) {
     const tag = t[0];
+    // A tag without a word a rule starts from, or a package's name, holds no use.
+    if (!TRIGGER.test(tag) && !namesAny(tag, scope.names)) continue;
     // Inside string literals nothing is a call: they are blanked, keeping their length.
     const literal = tag.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, (s) => s.replace(/[^\n'"]/g, ' '));
     for (const rule of RULES) {
