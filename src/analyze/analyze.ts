@@ -116,6 +116,8 @@ export interface SeedNode {
   readonly alias?: string;
   /** dbt's `quote_columns`: false creates the columns with bare names, so a keyword cannot be one. */
   readonly quoteColumns: boolean;
+  /** A dbt project's seed, which dbt-duckdb loads with the quote and escape DuckDB's CSV sniffer finds in it. */
+  readonly sniffedByDbt?: true;
   /** Where quote_columns is set. */
   readonly quoteColumnsAt: Location;
   /** Where each of `columnTypes` is declared in the seed's YAML. */
@@ -1886,6 +1888,7 @@ function seedNode(
     ...(typeof eventTime === 'string' && eventTime.trim() !== '' ? { eventTime: eventTime.trim() } : {}),
     quoteColumns,
     quoteColumnsAt,
+    ...(ctx.dbtSchema !== undefined ? { sniffedByDbt: true as const } : {}),
     header: csv.header,
     upstream: [],
     fqn,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { csvProblem, type CsvOrigin } from '../plan/csv-error-location.js';
@@ -73,6 +74,7 @@ export async function preflightSeeds(session: WarehouseSession, tasks: readonly 
     diagnostics.push(...(await declaredTypeProblems(session, task.csv, typeNames)));
     diagnostics.push(...(await headerProblems(session, task.csv)));
     diagnostics.push(...(await bareNameProblems(session, task.csv)));
+    if (task.csv.sniffedByDbt) diagnostics.push(...(await sniffedDialectProblems(session, task.csv)));
   }
   return diagnostics;
 }
@@ -151,6 +153,42 @@ async function headerProblems(session: WarehouseSession, csv: CsvOrigin): Promis
         hint: didYouMean(d.column, columns) ?? `its columns: ${columns.join(', ')}`,
       }),
     );
+}
+
+/**
+ * A dbt project's seed that dbt-duckdb would read with another quote or escape than pipe's
+ * strict `"` (DuckDB's sniffer picks `'` for a file of `'Doe'` values, and COPY then loads
+ * Doe): the two tables would differ without a word, so the seed is refused, at the first line
+ * whose field starts with that quote.
+ */
+async function sniffedDialectProblems(session: WarehouseSession, csv: CsvOrigin): Promise<Diagnostic[]> {
+  const [found] = await session.query(session.dialect.sniffedCsvDialect(csv.read)).catch(() => []);
+  const quote = String(found?.quote ?? '');
+  const escape = String(found?.escape ?? '');
+  const unlike = [quote !== '' && quote !== '"' ? `${quote} as its quote character` : '', escape !== '' && escape !== '"' ? `${escape} as its escape character` : ''].filter(Boolean);
+  if (unlike.length === 0) return [];
+  return [
+    error(
+      'bad-csv',
+      `dbt-duckdb loads ${csv.file} with ${unlike.join(' and ')} (DuckDB's CSV sniffer finds ${unlike.length > 1 ? 'them' : 'it'} in the file), so its table would not hold the file's text as pipe reads it, with " quotes: the two would differ`,
+      { file: csv.file, ...firstLineWith(csv.read.absPath, quote !== '' && quote !== '"' ? quote : escape, csv.read.delimiter ?? ',') },
+      { hint: `quote the values with " (and write a " inside them as ""), or leave the quotes out, so that both read the same table` },
+    ),
+  ];
+}
+
+/** The first line (from 1) with a field that starts with `quote`, or holds `quote` at all; none if no line does. */
+function firstLineWith(absPath: string, quote: string, delimiter: string): { line?: number } {
+  let lines: string[];
+  try {
+    lines = readFileSync(absPath, 'utf8').split('\n');
+  } catch {
+    return {};
+  }
+  const fieldStart = (l: string) => l.startsWith(quote) || l.includes(`${delimiter}${quote}`);
+  const i = lines.findIndex(fieldStart);
+  const j = i >= 0 ? i : lines.findIndex((l) => l.includes(quote));
+  return j >= 0 ? { line: j + 1 } : {};
 }
 
 /** With quote_columns false, a column named by a keyword cannot be created: dbt-duckdb would fail. */

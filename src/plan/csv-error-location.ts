@@ -21,6 +21,8 @@ export interface CsvOrigin {
   readonly columnTypes: readonly DeclaredType[];
   /** Where quote_columns is set to false, which creates the columns with bare names. */
   readonly bareNames?: Location;
+  /** A dbt project's seed: dbt-duckdb reads it with the quote and escape the engine's CSV sniffer finds. */
+  readonly sniffedByDbt?: boolean;
 }
 
 export interface DeclaredType {

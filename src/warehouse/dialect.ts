@@ -136,6 +136,11 @@ export interface StrategySql {
   seedSelect(seed: SeedRead): string;
   /** Reads a seed's rows as text without inference (a row count `n`), for the line of a malformed row. */
   seedRowsAsText(seed: SeedRead, columns: number): string;
+  /**
+   * The quote and escape characters the engine's CSV sniffer finds in the file (`quote` and
+   * `escape` columns, '' for none), as dbt-duckdb's `COPY ... FROM` reads a seed.
+   */
+  sniffedCsvDialect(seed: SeedRead): string;
 }
 
 /** The SQL of pipe's run state (warehouse/run-state.ts). */

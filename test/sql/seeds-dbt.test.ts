@@ -219,6 +219,33 @@ describe('a seed whose table would not be its file', () => {
     expect((await runProject(dir)).diagnostics).toBeUndefined();
     expect(await columnsOf(dir)).toEqual({ 'main.keyword': ['id INTEGER', 'sort_order INTEGER', 'MixedCase INTEGER'], 'main.spaced': ['id INTEGER', 'order_id INTEGER'] });
   });
+
+  it("is refused when dbt-duckdb would read its values with another quote than pipe's", async () => {
+    // dbt-duckdb's COPY lets DuckDB's sniffer choose the quote: 'Doe' would load as Doe, '' as NULL.
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'seeds/people.csv': "id,name\n1,'Doe'\n2,'Roe'\n",
+      'seeds/pairs.csv': "a,b\nx,y\nx,''\n'',2\n",
+      'seeds/apostrophes.csv': "id,name\n1,O'Brien\n2,\"D'Arcy, J\"\n",
+    });
+    const o = await runProject(dir);
+    expect(o.diagnostics?.map((d) => [d.code, where(d)])).toEqual([
+      ['bad-csv', 'seeds/pairs.csv:3'],
+      ['bad-csv', 'seeds/people.csv:2'],
+    ]);
+    expect(o.diagnostics?.[1].message).toBe(
+      "dbt-duckdb loads seeds/people.csv with ' as its quote character (DuckDB's CSV sniffer finds it in the file), so its table would not hold the file's text as pipe reads it, with \" quotes: the two would differ",
+    );
+    writeFileSync(join(dir, 'seeds/people.csv'), 'id,name\n1,"Doe"\n2,Roe\n');
+    writeFileSync(join(dir, 'seeds/pairs.csv'), 'a,b\nx,y\nx,\n,2\n');
+    expect((await runProject(dir)).diagnostics).toBeUndefined();
+    expect(await queryWarehouse(dir, 'SELECT name FROM main.people UNION ALL SELECT name FROM main.apostrophes ORDER BY name')).toEqual([
+      { name: "D'Arcy, J" },
+      { name: 'Doe' },
+      { name: "O'Brien" },
+      { name: 'Roe' },
+    ]);
+  });
 });
 
 describe('a seed of a pipe project', () => {

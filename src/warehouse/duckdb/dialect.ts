@@ -213,6 +213,10 @@ export const DUCKDB: Dialect = {
       types.length === 0 ? '' : `, types = {${types.map(([c, t]) => `${quoteLiteral(c)}: ${quoteLiteral(t)}`).join(', ')}}`;
     return `SELECT * FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)}, auto_detect = true${typeArg})`;
   },
+  sniffedCsvDialect(seed) {
+    const bare = (column: string) => `CASE ${column} WHEN '(empty)' THEN '' ELSE ${column} END`;
+    return `SELECT ${bare('Quote')} AS quote, ${bare('Escape')} AS escape FROM sniff_csv(${quoteLiteral(seed.absPath)}, delim = ${quoteLiteral(seed.delimiter ?? ',')}, header = true)`;
+  },
   // The inference reads the first rows before any is loaded, and its failure names no line.
   seedRowsAsText(seed, columns) {
     const fields = Array.from({ length: columns }, (_, i) => `'column${i + 1}': 'VARCHAR'`).join(', ');
