@@ -355,10 +355,13 @@ export class ModelRenderer {
         hint: `name it where both renders see it, e.g. a comment: -- depends_on: {{ ref('${unseen}') }}`,
       });
     };
-    // A query naming such a ref would read a table that may not be built yet: refused before it runs.
+    // A query naming such a ref would read a table that may not be built yet: refused before it
+    // runs. A source's token is its name too; a source is not built, and dbt reads one at run
+    // time whichever render named it.
     let unseenInQuery: string | undefined;
+    const notParsed = (token: string) => token !== name && !parsedRefs.has(token) && this.nodes.get(token)?.kind !== 'source';
     const resolve = (text: string) => {
-      if (!('severity' in parsed)) for (const [, ref] of text.matchAll(REF_TOKEN_RE)) if (ref !== name && !parsedRefs.has(ref)) unseenInQuery ??= ref;
+      if (!('severity' in parsed)) for (const [, ref] of text.matchAll(REF_TOKEN_RE)) if (notParsed(ref)) unseenInQuery ??= ref;
       return this.resolveRefs(text, relations);
     };
     const phase = executionPhase(answers, resolve, { ...graph });

@@ -227,6 +227,17 @@ describe('an execution render that fails', () => {
     expect(asked).toEqual([]);
   });
 
+  it('reads the columns of a source in a query, and a source only the execution render reaches, as dbt does', async () => {
+    const SOURCES = 'sources:\n  - name: raw\n    schema: main\n    tables:\n      - name: facts\n';
+    const tasks = planned({
+      'models/sources.yml': SOURCES,
+      'models/m.sql': "{% set cols = adapter.get_columns_in_relation(source('raw', 'facts')) %}\nselect {% for c in cols %}{{ c.name }}{{ ', ' if not loop.last }}{% else %}*{% endfor %} from {{ source('raw', 'facts') }}",
+      'models/late.sql': "select 1 as id\n{% if execute %}union all select id from {{ source('raw', 'facts') }}{% endif %}",
+    });
+    expect((await renderAtRun(tasks.get('m')!, session)).sql).toBe('\nselect id, label from "main"."facts"');
+    expect((await renderAtRun(tasks.get('late')!, session)).sql).toBe('select 1 as id\nunion all select id from "main"."facts"');
+  });
+
   it('refuses a render that gives several statements', async () => {
     const task = planned({ 'models/m.sql': "select 1 as id{% if execute %}; drop table main.facts{% endif %}" }).get('m')!;
     const e = await renderError(task);
