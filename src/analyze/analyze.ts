@@ -1231,7 +1231,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   }
   for (const [name, at] of disabledSources) disabled.set(name, at);
   renderer.setDisabledSources(disabledSources);
-  loadSourcesFromSeeds(nodes);
+  loadSourcesFromSeeds(nodes, target.database);
   engine.knowSources((name) => {
     const n = nodes.get(name);
     return n?.kind === 'source' && n.reads.kind === 'relation' ? { database: n.reads.database ?? target.database, schema: n.reads.schema, identifier: n.reads.identifier } : undefined;
@@ -1643,13 +1643,15 @@ function schemaNamer(engine: TemplateEngine, project: string, targetSchema: stri
  * model reading the source is built after it, in the same run, and the seed is loaded when it
  * is missing or changed.
  */
-function loadSourcesFromSeeds(nodes: Map<string, PipeNode>): void {
+function loadSourcesFromSeeds(nodes: Map<string, PipeNode>, database: string): void {
   const seeds = new Map<string, string>();
   for (const n of nodes.values()) if (n.kind === 'seed') seeds.set(n.relation.toLowerCase(), n.name);
   if (seeds.size === 0) return;
   for (const n of [...nodes.values()]) {
-    if (n.kind !== 'source' || n.reads.kind !== 'relation' || n.reads.database !== undefined) continue;
-    const seed = seeds.get(n.relation.toLowerCase());
+    if (n.kind !== 'source' || n.reads.kind !== 'relation') continue;
+    // A source may name the warehouse's own database (Fivetran's `database: target.database`).
+    if (n.reads.database !== undefined && n.reads.database.toLowerCase() !== database.toLowerCase()) continue;
+    const seed = seeds.get(relationName(n.reads.schema, n.reads.identifier).toLowerCase());
     if (seed !== undefined) nodes.set(n.name, { ...n, upstream: [seed], loadedBy: seed });
   }
 }

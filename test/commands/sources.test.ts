@@ -184,17 +184,20 @@ describe('a source that is not there', () => {
     expect(await runCount(db)).toBe(0);
   });
 
-  it("is loaded first when a seed of the project loads it, even in the run that selects only its reader", async () => {
+  it("is loaded first when a seed of the project loads it, even in the run that selects only its reader, its database named or not", async () => {
     const dir = tempDir();
     writeProjectFiles(dir, {
       'seeds/raw_customers.csv': 'id,name\n1,Ann\n2,Bob\n',
       'seeds/raw_customers.yml': 'schema: raw\n',
-      'models/sources.yml': 'version: 2\nsources:\n  - name: crm\n    schema: raw\n    tables:\n      - name: raw_customers\n',
+      // The second names the warehouse's own database, as Fivetran's packages write it.
+      'models/sources.yml':
+        'version: 2\nsources:\n  - name: crm\n    schema: raw\n    tables:\n      - name: raw_customers\n  - name: crm_db\n    database: "{{ target.database }}"\n    schema: raw\n    tables:\n      - name: customers\n        identifier: raw_customers\n',
       'models/customers.sql': "select count(*) as n from {{ source('crm', 'raw_customers') }}",
+      'models/customers_db.sql': "select count(*) as n from {{ source('crm_db', 'customers') }}",
     });
-    const r = await runIn(dir, { date: '2024-01-02', select: ['customers'] });
+    const r = await runIn(dir, { date: '2024-01-02', select: ['customers', 'customers_db'] });
     expect(r.code, explain(r)).toBe(0);
-    expect(await queryRows(warehouseOf(dir), 'select n from main.customers')).toEqual([{ n: '2' }]);
+    expect(await queryRows(warehouseOf(dir), 'select n from main.customers union all select n from main.customers_db')).toEqual([{ n: '2' }, { n: '2' }]);
   });
 
   it('a model that is not selected does not need its source', async () => {
