@@ -197,6 +197,21 @@ describe('dbt unit tests', () => {
     expect(await queryWarehouse(dir, "select count(*) as n from duckdb_tables() where table_name = 'customer_totals'")).toEqual([{ n: '0' }]);
   });
 
+  it('expecting no rows passes on a model that gives none, and fails on every row it gives', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'models/e.sql': 'select 1 as a, 2 as b limit 0',
+      'models/e.yml': 'unit_tests:\n  - name: e_is_empty\n    model: e\n    given: []\n    expect: {rows: []}\n',
+    });
+    const empty = await runIn(dir, { date: '2024-01-02' });
+    expect(empty.code, empty.stdout + empty.stderr).toBe(0);
+    expect(passed(empty.events)).toEqual(['e_is_empty']);
+    writeFileSync(join(dir, 'models/e.sql'), 'select 1 as a, 2 as b');
+    const some = await runIn(dir, { date: '2024-01-02' });
+    expect(some.code).toBe(1);
+    expect(failures(some.events).map((f) => f.sample)).toEqual([[{ '@@': '+++', a: 1, b: 2 }]]);
+  });
+
   it('an input that is not built is refused before anything runs, at the input', async () => {
     const dir = tempProject(FILES);
     // Compiling needs no warehouse: the inputs' columns are read only when tests are to run.

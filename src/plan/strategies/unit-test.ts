@@ -77,8 +77,10 @@ export async function unitTestQuery(step: UnitTestStep, describe: Describer): Pr
     if (unknown !== undefined) {
       return { error: `unit test ${step.name}: expects a column '${unknown}', which ${step.model} does not give (its columns: ${columns.map((c) => c.name).join(', ')})`, location: step.location };
     }
-    compared = step.expect.columns;
-    expected = typedRows(step.expect, step.expect.columns.map((c) => byName.get(c.toLowerCase())!));
+    // `rows: []` names no column: no row of any of the model's columns is expected.
+    const expectedColumns = step.expect.columns.length === 0 ? columns : step.expect.columns.map((c) => byName.get(c.toLowerCase())!);
+    compared = expectedColumns.map((c) => c.name);
+    expected = typedRows(step.expect, expectedColumns);
   }
   const list = compared.map(quoteIdent).join(', ');
   const a = quoteIdent('__pipe_actual');
