@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { basename } from 'node:path';
 import { nodeFqn } from '../project/layout.js';
-import { nameProblem } from '../project/names.js';
+import { nameProblem, reservedSchema } from '../project/names.js';
 import { NO_RUN_HOOKS, packageVars, readDbtProject, type RunHook, type RunHooks } from './dbt/dbt-project.js';
 import { varScopes, type VarScopes } from './dbt/var-scopes.js';
 import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, type NodeProperties, type Properties } from './dbt/properties.js';
@@ -1627,10 +1627,10 @@ function schemaNamer(engine: TemplateEngine, project: string, targetSchema: stri
       unique_id: `${node.kind}.${pkg}.${node.name}`,
     };
     const schema = engine.callMacro(macro, [custom ?? null, dbtNode], node.file);
-    if (typeof schema === 'string' && IDENTIFIER_RE.test(schema)) return schema;
+    if (typeof schema === 'string' && IDENTIFIER_RE.test(schema) && reservedSchema(schema) === undefined) return schema;
     diagnostics.push(
       typeof schema === 'string'
-        ? error('bad-config', `${macro} gives '${schema}' for ${node.name}: a schema must be a plain identifier`, { file: node.file })
+        ? error('bad-config', `${macro} gives '${schema}' for ${node.name}: ${reservedSchema(schema) ?? 'a schema must be a plain identifier'}`, { file: node.file })
         : schema,
     );
     return dbtSchemaName(targetSchema, custom);
@@ -1855,8 +1855,9 @@ function seedNode(
   }
   let schema = DEFAULT_SCHEMA;
   if (data.schema !== undefined) {
-    if (typeof data.schema === 'string' && IDENTIFIER_RE.test(data.schema)) schema = data.schema;
-    else bad('schema', 'schema must be a plain identifier (letters, digits, underscores)');
+    if (typeof data.schema !== 'string' || !IDENTIFIER_RE.test(data.schema)) bad('schema', 'schema must be a plain identifier (letters, digits, underscores)');
+    else if (reservedSchema(data.schema) !== undefined) bad('schema', reservedSchema(data.schema)!);
+    else schema = data.schema;
   }
   let alias: string | undefined;
   if (data.alias !== undefined) {

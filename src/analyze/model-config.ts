@@ -2,7 +2,7 @@ import ms, { type StringValue } from 'ms';
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { asStringList, checkKeys } from './validate-keys.js';
 import { isLocatedHook } from './dbt/config-tree.js';
-import { nameProblem } from '../project/names.js';
+import { nameProblem, reservedSchema } from '../project/names.js';
 import { parseTimestamp } from '../dates/dates.js';
 import { DEFAULT_MATERIALIZATION, isMaterialized, kindOf, MATERIALIZED, modelKind, type Resource } from './model-kinds.js';
 import { readSnapshotKeys, SNAPSHOT_CONFIG_KEYS, type SnapshotKeys } from './snapshot-config.js';
@@ -343,8 +343,9 @@ export function validateModelConfig(
   // A snapshot's target_schema is its schema as written, over `schema` (as dbt has it).
   const schemaKey = resource === 'snapshot' && raw.target_schema !== undefined && raw.target_schema !== null && raw.target_schema !== '' ? 'target_schema' : 'schema';
   if (raw[schemaKey] !== undefined) {
-    if (typeof raw[schemaKey] === 'string' && IDENTIFIER_RE.test(raw[schemaKey])) schema = raw[schemaKey];
-    else bad(schemaKey, `${schemaKey} must be a plain identifier (letters, digits, underscores)`);
+    if (typeof raw[schemaKey] !== 'string' || !IDENTIFIER_RE.test(raw[schemaKey])) bad(schemaKey, `${schemaKey} must be a plain identifier (letters, digits, underscores)`);
+    else if (reservedSchema(raw[schemaKey]) !== undefined) bad(schemaKey, reservedSchema(raw[schemaKey])!);
+    else schema = raw[schemaKey];
   }
 
   let description: string | undefined;

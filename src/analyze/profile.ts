@@ -4,6 +4,7 @@ import { error, hasErrors, warning, type Diagnostic, type Location } from '../di
 import { didYouMean } from '../diagnostics/suggest.js';
 import { secrets } from '../secrets/secrets.js';
 import type { ProjectFiles } from '../project/load-project.js';
+import { reservedSchema } from '../project/names.js';
 import { findProfiles } from '../project/profiles-file.js';
 import type { YamlSource } from '../project/yaml-file.js';
 import type { Attachment, ExtensionToLoad, Setting, SettingValue, SetupSource, WarehouseSetup } from '../warehouse/warehouse-setup.js';
@@ -271,6 +272,7 @@ class TargetReader {
     this.database(data, path);
     const schema = data.schema === undefined || data.schema === FAILED ? DEFAULT_SCHEMA : data.schema;
     if (typeof schema !== 'string' || !IDENTIFIER_RE.test(schema)) this.bad(this.key('schema'), 'schema must be a plain identifier (letters, digits, underscores)');
+    else if (reservedSchema(schema) !== undefined) this.bad(this.key('schema'), reservedSchema(schema)!);
     const threads = data.threads === undefined || data.threads === FAILED ? undefined : asPositiveInt(data.threads);
     if (data.threads !== undefined && data.threads !== FAILED && threads === undefined) this.bad(this.key('threads'), 'threads must be a whole number of at least 1');
     const setup: WarehouseSetup = { extensions: this.extensions(data.extensions), settings: this.settings(data.settings), attachments: this.attachments(data.attach) };

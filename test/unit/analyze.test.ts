@@ -267,6 +267,25 @@ describe('config', () => {
     ]);
   });
 
+  it("refuses a schema that holds pipe's run state or is DuckDB's own, for models, seeds and snapshots", () => {
+    const a = run({
+      'models/runs.sql': "{{ config(schema='_pipe', materialized='table') }}\nselect 1 as a",
+      'models/cat.sql': "{{ config(schema='Information_Schema') }}\nselect 1 as a",
+      'models/t.sql': 'select 1 as a',
+      'models/t.yaml': 'schema: temp\n',
+      'seeds/s.csv': 'a\n1\n',
+      'seeds/s.yaml': 'schema: _PIPE\n',
+      'snapshots/snap.sql': "{% snapshot snap %}{{ config(unique_key='a', strategy='check', check_cols='all', target_schema='system') }}select 1 as a{% endsnapshot %}",
+    });
+    expect(a.diagnostics.map((d) => `${where(d)} ${d.message}`).sort()).toEqual([
+      "models/cat.sql:1:4 schema 'Information_Schema' is DuckDB's catalog: nothing may be built in it",
+      "models/runs.sql:1:4 schema '_pipe' holds pipe's run state: nothing else may be built in it",
+      "models/t.yaml:1:undefined 'temp' names one of DuckDB's own databases, and cannot be a schema of the warehouse",
+      "seeds/s.yaml:1:undefined schema '_PIPE' holds pipe's run state: nothing else may be built in it",
+      "snapshots/snap.sql:1:23 'system' names one of DuckDB's own databases, and cannot be a schema of the warehouse",
+    ]);
+  });
+
   it('validates a seed YAML', () => {
     const a = run({
       'seeds/s.csv': 'a,b\n1,2\n',
