@@ -1,7 +1,8 @@
 import { hash } from 'node:crypto';
 import { basename } from 'node:path';
 import { nodeFqn } from '../project/layout.js';
-import { nameProblem, reservedSchema } from '../project/names.js';
+import { nameProblem } from '../project/names.js';
+import { reservedSchema } from '../warehouse/reserved-schemas.js';
 import { NO_RUN_HOOKS, packageVars, readDbtProject, type RunHook, type RunHooks } from './dbt/dbt-project.js';
 import { varScopes, type VarScopes } from './dbt/var-scopes.js';
 import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, type NodeProperties, type Properties } from './dbt/properties.js';

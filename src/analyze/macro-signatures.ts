@@ -110,8 +110,13 @@ export function materializationsAsMacros(source: string): string {
   if (!/\{%-?\s*(?:end)?materialization\b/.test(source)) return source;
   return source
     .replace(/\{%(-?)(\s*)materialization(\s+)([\p{L}_][\p{L}\p{N}_]*)([^%]*)%\}/gu, (_, dash: string, before: string, between: string, name: string, rest: string) => {
-      // The adapter and options after the name: blanked, their line breaks kept.
-      return `{%${dash}${before}macro${between}materialization_${name}()${rest.replace(/[^\n]/g, ' ')}%}`;
+      // Named as dbt names them (`materialization_test_snowflake`), so that one per adapter is
+      // no second macro of one name; the options after the name blanked, their line breaks kept.
+      const adapter = /\badapter\s*=\s*['"]([\p{L}\p{N}_]+)['"]/u.exec(rest)?.[1] ?? (/\bdefault\b/.test(rest) ? 'default' : undefined);
+      const suffix = adapter === undefined ? '' : `_${adapter}`;
+      const blank = rest.replace(/[^\n]/g, ' ');
+      const room = blank.startsWith(' '.repeat(suffix.length)) ? blank.slice(suffix.length) : blank;
+      return `{%${dash}${before}macro${between}materialization_${name}${suffix}()${room}%}`;
     })
     .replace(/\{%(-?)(\s*)endmaterialization\b/g, '{%$1$2endmacro');
 }

@@ -4,7 +4,7 @@ import { error, hasErrors, warning, type Diagnostic, type Location } from '../di
 import { didYouMean } from '../diagnostics/suggest.js';
 import { secrets } from '../secrets/secrets.js';
 import type { ProjectFiles } from '../project/load-project.js';
-import { reservedSchema } from '../project/names.js';
+import { reservedSchema } from '../warehouse/reserved-schemas.js';
 import { findProfiles } from '../project/profiles-file.js';
 import type { YamlSource } from '../project/yaml-file.js';
 import type { Attachment, ExtensionToLoad, Setting, SettingValue, SetupSource, WarehouseSetup } from '../warehouse/warehouse-setup.js';

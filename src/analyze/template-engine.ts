@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import nunjucks from 'nunjucks';
-import { error, positionOf, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { error, positionOf, type Diagnostic, type Location as DiagnosticLocation } from '../diagnostics/diagnostics.js';
 import type { MacroSource } from '../project/load-project.js';
 import { parseSimpleTemplate, renderSimpleTemplate, type SimpleTemplate } from './simple-template.js';
 import { macroSignatures, materializationsAsMacros, testBlocksAsMacros, type MacroSignature } from './macro-signatures.js';
@@ -79,6 +79,14 @@ export class RenderFailure extends Error {
   constructor(readonly diagnostic: Diagnostic) {
     super(diagnostic.message);
   }
+}
+
+/** Two definitions of one macro name, reported at the second. */
+function duplicateMacro(name: string, first: DiagnosticLocation, second: DiagnosticLocation): Diagnostic {
+  return error('duplicate-macro', `macro ${name} is defined twice: at ${first.file}:${first.line} and here`, second, {
+    hint: 'rename or remove one of them: which one a call reaches would depend on the order the files are read in (dbt refuses them too)',
+    related: [{ message: 'first defined here', location: first }],
+  });
 }
 
 /** Errors raised by our own template functions carry this, to keep their message clean. */
@@ -550,11 +558,21 @@ export class TemplateEngine {
         exported = exp;
       });
       if (failure) throw failure;
-      const signatures = new Map(macroSignatures(macro.source).map((m) => [m.name, m]));
+      const defined = macroSignatures(macro.source);
+      const signatures = new Map(defined.map((m) => [m.name, m]));
+      // Two macros of one name in a project (or in one package) are an error, as in dbt: which
+      // one a call reaches would depend on the order the files are read in.
+      for (const [i, m] of defined.entries()) {
+        const first = defined.find((d, j) => j < i && d.name === m.name);
+        if (first) this.diagnostics.push(duplicateMacro(m.name, { file: macro.file, line: first.line }, { file: macro.file, line: m.line }));
+      }
       for (const [name, fn] of Object.entries(exported ?? {})) {
-        // A package's private macros (`_helper`) are its own: dbt's packages call them by namespace.
-        if (name.startsWith('_') && !pkg) continue;
+        // Private macros (`_helper`) too: dbt's packages call theirs by namespace, a project by name.
         const qualified = pkg ? `${pkg.name}.${name}` : name;
+        const before = this.signatures.get(qualified);
+        if (before && before.file !== macro.file) {
+          this.diagnostics.push(duplicateMacro(name, { file: before.file, line: before.line }, { file: macro.file, line: signatures.get(name)?.line }));
+        }
         const wrapped = this.wrapMacro(qualified, macro, fn as MacroFn);
         if (pkg) pkg.members[name] = wrapped;
         else {

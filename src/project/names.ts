@@ -13,21 +13,6 @@
 /** Pipe's own tables (staging, inlined ephemeral models) start with this; no model may. */
 export const RESERVED_PREFIX = '__pipe';
 
-/** The schema of pipe's run state in the warehouse. */
-export const STATE_SCHEMA = '_pipe';
-
-/**
- * Why no model, seed or snapshot may be built in `schema` (DuckDB's names are the same in any
- * case): pipe's run state, or a schema of DuckDB's catalog; undefined when it may.
- */
-export function reservedSchema(schema: string): string | undefined {
-  const lower = schema.toLowerCase();
-  if (lower === STATE_SCHEMA) return `schema '${schema}' holds pipe's run state: nothing else may be built in it`;
-  if (lower === 'information_schema' || lower === 'pg_catalog') return `schema '${schema}' is DuckDB's catalog: nothing may be built in it`;
-  if (lower === 'temp' || lower === 'system') return `'${schema}' names one of DuckDB's own databases, and cannot be a schema of the warehouse`;
-  return undefined;
-}
-
 /** What a name may be, as error messages and the README say it. */
 export const NAME_RULE = 'letters (of any script), digits, _, $ and -, starting with a letter or _ (but not __pipe)';
 

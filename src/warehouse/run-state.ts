@@ -6,7 +6,6 @@ import { BUILDS_DDL, BUILDS_TABLE, OUTCOME_COLUMNS } from './build-records.js';
 import { gatheredAsJson, insertRowsSql, json, jsonRows, timestampFromMs } from './bulk-rows.js';
 import type { Row, WarehouseSession } from './warehouse.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
-import { STATE_SCHEMA } from '../project/names.js';
 
 /**
  * Run state lives inside the warehouse, in the `_pipe` schema, so that a task's success row
@@ -18,7 +17,7 @@ import { STATE_SCHEMA } from '../project/names.js';
  * `run_ends`, or `running` while it has none (see STATE_DDL).
  */
 
-export { STATE_SCHEMA };
+export const STATE_SCHEMA = '_pipe';
 export const STAGING_PREFIX = '__pipe_stage__';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';

@@ -286,6 +286,21 @@ describe('config', () => {
     ]);
   });
 
+  it('refuses two macros of one name, in two files or one, and calls a private macro of the project by its name', () => {
+    const a = run({
+      'macros/money.sql': "{% macro cents(c) %}{{ c }} / 100{% endmacro %}\n{% macro _up() %}upper{% endmacro %}\n",
+      'macros/zz.sql': "{% macro other() %}1{% endmacro %}\n\n{% macro cents(c) %}{{ c }} / 1000{% endmacro %}\n{% macro other() %}2{% endmacro %}\n",
+      'models/m.sql': "select {{ cents('x') }} as a, {{ _up() }}('b') as b",
+    });
+    expect(a.diagnostics.map((d) => [where(d), d.message, d.related?.[0].location.line])).toEqual([
+      ['macros/zz.sql:4:undefined', 'macro other is defined twice: at macros/zz.sql:1 and here', 1],
+      ['macros/zz.sql:3:undefined', 'macro cents is defined twice: at macros/money.sql:1 and here', 1],
+    ]);
+    const ok = run({ 'macros/money.sql': "{% macro _up() %}upper{% endmacro %}\n", 'models/m.sql': "select {{ _up() }}('b') as b" });
+    expect(ok.diagnostics).toEqual([]);
+    expect(sqlOf(ok, 'm')).toBe("select upper('b') as b");
+  });
+
   it('validates a seed YAML', () => {
     const a = run({
       'seeds/s.csv': 'a,b\n1,2\n',

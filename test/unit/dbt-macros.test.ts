@@ -233,7 +233,7 @@ describe('installed packages', () => {
     expect(sqlOf(a, 'a')).toBe('select row_number() over (partition by email, source_relation) as n, (p * 100)::bigint as c from t');
   });
 
-  it("load a file that defines a custom materialization beside its macros: the materialization is left aside, the macros work", () => {
+  it("load a file that defines a custom materialization (one per adapter) beside its macros: the materialization is left aside, the macros work", () => {
     const a = run({
       ...TOOLS,
       'dbt_packages/tools/macros/materializations.sql': `{% materialization audited, adapter='duckdb',
@@ -243,6 +243,8 @@ describe('installed packages', () => {
   {{ adapter.commit() }}
   {{ return({'relations': [target]}) }}
 {%- endmaterialization %}
+
+{% materialization audited, default %}{{ return({'relations': []}) }}{% endmaterialization %}
 
 {% macro audited_label(x) %}'{{ x }}'{% endmacro %}`,
       'models/a.sql': "select {{ tools.audited_label('ok') }} as label",
