@@ -79,7 +79,8 @@ function portNumber(value: string): number {
 /** `--hour 5`: an hour of --date, 0 to 23. */
 function hour(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 23) throw new CommanderError(EXIT.badInput, 'pipe.badHour', `--hour must be 0 to 23, got '${value}'`);
+  // Number('') is 0 and Number('1e1') 10: only digits are an hour.
+  if (!/^\s*\d{1,2}\s*$/.test(value) || n > 23) throw new CommanderError(EXIT.badInput, 'pipe.badHour', `--hour must be 0 to 23, got '${value}'`);
   return n;
 }
 

@@ -1,6 +1,6 @@
 import { error, DiagnosticError } from '../diagnostics/diagnostics.js';
 import { MAX_RETRIES } from '../analyze/model-config.js';
-import { formatDate, parseDate, rangeIntervals, type Interval } from '../dates/dates.js';
+import { DAY_MS, formatDate, parseDate, rangeIntervals, type Interval } from '../dates/dates.js';
 import { pipelineInterval, type ScheduleInterval } from '../analyze/project-settings.js';
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
@@ -48,14 +48,28 @@ export function backfillIntervals(start: string, end: string, granularity: Sched
   const s = parseDate(start);
   const e = parseDate(end);
   const problems = [];
-  if (s === undefined) problems.push(error('bad-date', `invalid --start '${start}': expected a calendar date as YYYY-MM-DD`));
-  if (e === undefined) problems.push(error('bad-date', `invalid --end '${end}': expected a calendar date as YYYY-MM-DD`));
+  if (s === undefined) problems.push(error('bad-date', `invalid --start '${start}': expected a calendar date as YYYY-MM-DD, up to 9999-12-30`));
+  if (e === undefined) problems.push(error('bad-date', `invalid --end '${end}': expected a calendar date as YYYY-MM-DD, up to 9999-12-30`));
   if (s !== undefined && e !== undefined && s > e) {
     problems.push(error('bad-date', `--start ${start} is after --end ${end}: the range is inclusive, oldest date first`));
   }
   if (problems.length > 0) throw new DiagnosticError(problems);
+  // Planned before anything runs, one task per model and date: a range of centuries (a typo
+  // in a year) would take minutes and gigabytes to plan before failing.
+  const count = Math.round((e! - s!) / DAY_MS + 1) * (granularity === 'hourly' ? 24 : 1);
+  if (count > MAX_INTERVALS) {
+    const unit = granularity === 'hourly' ? 'hours' : 'dates';
+    throw new DiagnosticError([
+      error('bad-date', `--start ${start} --end ${end} is ${count.toLocaleString('en-US')} ${unit}: a backfill runs at most ${MAX_INTERVALS.toLocaleString('en-US')} ${unit}`, undefined, {
+        hint: 'check the years; a longer history is backfilled in several ranges, one after another',
+      }),
+    ]);
+  }
   return rangeIntervals(s!, e!, granularity);
 }
+
+/** The most intervals one backfill plans: a century of dates. */
+export const MAX_INTERVALS = 36_600;
 
 
 /** An hourly pipeline is backfilled hour by hour, as its schedule runs it. */

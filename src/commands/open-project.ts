@@ -1,5 +1,5 @@
 import { SeedDigestCache, seedDigestCacheDir } from '../project/seed-digest-cache.js';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { error, DiagnosticError } from '../diagnostics/diagnostics.js';
 import { validateSettings, type ValidatedSettings } from '../analyze/project-settings.js';
@@ -33,6 +33,9 @@ export interface Project extends ValidatedSettings {
 export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
   const root = resolve(options.project ?? '.');
   if (!existsSync(root)) throw new DiagnosticError([error('no-project', `project directory ${root} does not exist`)]);
+  if (!statSync(root).isDirectory()) {
+    throw new DiagnosticError([error('no-project', `${root} is a file, not a project directory`, undefined, { hint: `pass the folder it is in: --project ${dirname(root)}` })]);
+  }
   const files = loadProject(root, fs, new ParsedYamlCache(yamlCacheDir(root)), new SeedDigestCache(seedDigestCacheDir(root)));
   if (!files.dbtProject && !files.layout.models.some((m) => existsSync(resolve(root, m))) && files.seeds.length === 0) {
     const above = enclosingProject(root);

@@ -17,7 +17,10 @@ export const DAY_MS = 86_400_000;
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-/** Parses `YYYY-MM-DD` strictly (no rollover: 2024-02-30 is rejected). */
+/** The day after the last date pipe takes: a date's interval ends on the next day, which must be a date too. */
+const END_OF_DATES = Date.UTC(9999, 11, 31);
+
+/** Parses `YYYY-MM-DD` strictly (no rollover: 2024-02-30 is rejected), up to 9999-12-30. */
 export function parseDate(text: string): number | undefined {
   const m = DATE_RE.exec(text.trim());
   if (!m) return undefined;
@@ -27,7 +30,7 @@ export function parseDate(text: string): number | undefined {
   if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) {
     return undefined;
   }
-  return ms;
+  return ms < END_OF_DATES ? ms : undefined;
 }
 
 export function formatDate(ms: number): string {

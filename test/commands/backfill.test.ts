@@ -58,11 +58,17 @@ describe('pipe backfill', () => {
     expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
   });
 
-  it('rejects a reversed range before doing anything', async () => {
+  it('rejects a reversed range, a range of centuries and a date past 9999-12-30 before doing anything', async () => {
     const dir = copyExample();
     const r = await backfillIn(dir, { start: '2024-02-01', end: '2024-01-01' });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--start 2024-02-01 is after --end 2024-01-01');
+    const long = await backfillIn(dir, { start: '1900-01-01', end: '9024-01-01', dryRun: true });
+    expect(long.code).toBe(2);
+    expect(long.stderr).toContain('--start 1900-01-01 --end 9024-01-01 is 2,601,988 dates: a backfill runs at most 36,600 dates');
+    const last = await backfillIn(dir, { start: '9999-12-30', end: '9999-12-31' });
+    expect(last.code).toBe(2);
+    expect(last.stderr).toContain("invalid --end '9999-12-31': expected a calendar date as YYYY-MM-DD, up to 9999-12-30");
     expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
   });
 

@@ -50,6 +50,19 @@ describe('bad input: exit 2, pointing at the source, nothing written', () => {
     expect(r.stderr).toContain(`hint: ${dir} is one: run pipe there, or pass --project ${dir}`);
   });
 
+  it('--project naming a file, and an --hour that is no whole hour, are refused with what to pass', async () => {
+    const dir = copyExample();
+    const file = await cliIn(['run', '--date', '2024-01-02', '--project', join(dir, 'pipe.yaml')]);
+    expect(file.code, explain(file)).toBe(2);
+    expect(file.stderr).toContain(`${join(dir, 'pipe.yaml')} is a file, not a project directory`);
+    expect(file.stderr).toContain(`hint: pass the folder it is in: --project ${dir}`);
+    for (const hour of ['', '1e1', '0x1', '24']) {
+      const r = await cliIn(['run', '--date', '2024-01-02', '--hour', hour, '--dry-run', '--project', dir]);
+      expect(r.code, `--hour '${hour}'`).toBe(2);
+      expect(r.stderr).toContain(`--hour must be 0 to 23, got '${hour}'`);
+    }
+  });
+
   it('an unknown --select name: one error with a suggestion', async () => {
     const r = await badRun({}, ['--select', 'fct_ordrs']);
     const lines = errorLines(r.stderr);
