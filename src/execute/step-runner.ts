@@ -228,13 +228,16 @@ export class StepRunner {
         // table is not described again (only pipe alters it during the run).
         const known = this.tableColumns.get(step.target);
         const found = known ?? (await columnsOf(session, step.target));
+        const describeStaged = () => ('query' in step.staged ? describeModel(session, step.staged.query) : columnsOf(session, step.staged.relation));
         if (found.length === 0) {
           // No table yet: it is created from the query's shape, and nothing is compared.
+          if (step.partitionBy !== undefined) partitionColumnCheck(task, step.partitionBy, await describeStaged());
           state.alter = [];
           state.tableExists = false;
           return;
         }
-        const staged = 'query' in step.staged ? await describeModel(session, step.staged.query) : await columnsOf(session, step.staged.relation);
+        const staged = await describeStaged();
+        if (step.partitionBy !== undefined) partitionColumnCheck(task, step.partitionBy, staged);
         const table = known && !sameColumns(known, staged) ? await columnsOf(session, step.target) : found;
         const change = schemaChange(step.target, table, staged, step.policy, session.dialect);
         if ('error' in change) throw new ProjectRuleError('Schema', `${change.error}; ${change.hint}`, { file: task.file });
@@ -582,6 +585,21 @@ function describeModel(session: WarehouseSession, sql: string): Promise<Column[]
   return session.dialect.describeQuery(session, sql).catch((e: unknown) => {
     throw e instanceof WarehouseError ? new StatementError(e, [sql], session.dialect) : e;
   });
+}
+
+/**
+ * The rows about to be written have the partition column, of a type that holds dates: else
+ * the partition's delete and insert would fail on it in DuckDB's words, about pipe's SQL.
+ */
+function partitionColumnCheck(task: Task, column: string, rows: readonly Column[]): void {
+  const found = rows.find((c) => c.name.toLowerCase() === column.toLowerCase());
+  if (!found) {
+    const hint = didYouMean(column, rows.map((c) => c.name));
+    throw new ProjectRuleError('Schema', `partition_by '${column}' is not a column of ${task.node}: its query gives ${rows.map((c) => c.name).join(', ')}${hint ? ` (${hint})` : ''}`, { file: task.file });
+  }
+  if (!/^(DATE|TIMESTAMP.*|VARCHAR)$/i.test(found.type)) {
+    throw new ProjectRuleError('Schema', `partition_by column ${found.name} of ${task.node} is ${found.type}: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text ('YYYY-MM-DD'); cast it in the query`, { file: task.file });
+  }
 }
 
 /** The columns of a table, or none when it does not exist. */

@@ -119,6 +119,8 @@ export type Step =
       /** The rows about to be published: a staged table, or the query a partition is written from. */
       readonly staged: { readonly relation: string } | { readonly query: string };
       readonly policy: SchemaChangePolicy;
+      /** The column that places each row in its date, which the rows must have, of a type that holds dates. */
+      readonly partitionBy?: string;
     }
   /**
    * A snapshot's merge: from the columns of its staged rows and of its table, the statements

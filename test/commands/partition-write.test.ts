@@ -78,6 +78,27 @@ describe('a partition written once, inside its publishing transaction', () => {
     expect(await table(dir)).toEqual(before);
   });
 
+  it('a partition_by column the query lacks, or of a type that holds no dates, fails its task in its own words, before and after the table exists', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'models/p.sql': "{{ config(materialized='incremental', partition_by='day') }}\nselect date '{{ ds }}' as d, {{ var('n', 1) }} as n\n",
+    });
+    const messageOf = async (vars?: Record<string, string>) => {
+      const r = await runIn(dir, { date: '2024-01-02', vars });
+      expect(r.code, explain(r)).toBe(1);
+      const [failed] = eventsOfType(r.events, 'task-failed');
+      return (failed.error as { message: string; kind: string }).message;
+    };
+    expect(await messageOf()).toBe("partition_by 'day' is not a column of p: its query gives d, n");
+    writeProjectFiles(dir, { 'models/p.sql': "{{ config(materialized='incremental', partition_by='n') }}\nselect date '{{ ds }}' as d, {{ var('n', 1) }} as n\n" });
+    expect(await messageOf()).toBe("partition_by column n of p is INTEGER: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text ('YYYY-MM-DD'); cast it in the query");
+    writeProjectFiles(dir, { 'models/p.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect date '{{ ds }}' as d, 1 as n\n" });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    writeProjectFiles(dir, { 'models/p.sql': "{{ config(materialized='incremental', partition_by='dd') }}\nselect date '{{ ds }}' as d, 1 as n\n" });
+    expect(await messageOf()).toBe("partition_by 'dd' is not a column of p: its query gives d, n (did you mean 'd'?)");
+    expect(await queryRows(warehouseOf(dir), "SELECT strftime(d, '%Y-%m-%d') AS d, n FROM p")).toEqual([{ d: '2024-01-02', n: 1 }]);
+  });
+
   it('a query that reads its own partition reads it as it was before the run, not after the delete', async () => {
     const dir = tempDir();
     writeProjectFiles(dir, {

@@ -58,7 +58,7 @@ export function partitionWrite(input: StrategyInput): Step[] {
   const rows = `(\n${input.sql}\n) AS "__pipe_rows"`;
   const outside = outsideCondition(partitionBy, inside);
   return [
-    { kind: 'schema-change', target: input.relation, staged: { query: input.sql }, policy: input.onSchemaChange ?? 'fail' },
+    { kind: 'schema-change', target: input.relation, staged: { query: input.sql }, policy: input.onSchemaChange ?? 'fail', partitionBy },
     {
       kind: 'publish',
       statements: write.statements,
