@@ -3,6 +3,7 @@ import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { csvProblem, type CsvOrigin } from '../plan/csv-error-location.js';
 import { allSteps, type Task } from '../plan/task.js';
+import type { Column } from '../warehouse/dialect.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 
 /**
@@ -75,6 +76,7 @@ export async function preflightSeeds(session: WarehouseSession, tasks: readonly 
     diagnostics.push(...(await headerProblems(session, task.csv)));
     diagnostics.push(...(await bareNameProblems(session, task.csv)));
     if (task.csv.sniffedByDbt) diagnostics.push(...(await sniffedDialectProblems(session, task.csv)));
+    else diagnostics.push(...(await inferredTypeProblems(session, task.csv)));
   }
   return diagnostics;
 }
@@ -179,16 +181,68 @@ async function sniffedDialectProblems(session: WarehouseSession, csv: CsvOrigin)
 
 /** The first line (from 1) with a field that starts with `quote`, or holds `quote` at all; none if no line does. */
 function firstLineWith(absPath: string, quote: string, delimiter: string): { line?: number } {
+  const fieldStart = (l: string) => l.startsWith(quote) || l.includes(`${delimiter}${quote}`);
+  return firstLine(absPath, fieldStart) ?? firstLine(absPath, (l) => l.includes(quote)) ?? {};
+}
+
+/** The first line (from 1) of the file that `test` holds for; undefined if none does. */
+function firstLine(absPath: string, test: (line: string) => boolean): { line: number } | undefined {
   let lines: string[];
   try {
     lines = readFileSync(absPath, 'utf8').split('\n');
   } catch {
-    return {};
+    return undefined;
   }
-  const fieldStart = (l: string) => l.startsWith(quote) || l.includes(`${delimiter}${quote}`);
-  const i = lines.findIndex(fieldStart);
-  const j = i >= 0 ? i : lines.findIndex((l) => l.includes(quote));
-  return j >= 0 ? { line: j + 1 } : {};
+  const i = lines.findIndex(test);
+  return i >= 0 ? { line: i + 1 } : undefined;
+}
+
+/**
+ * A pipe project's seed is typed by DuckDB's inference, which can make a table that does not
+ * hold what the file says, without a word: whole numbers past BIGINT (or decimals of many
+ * digits) among the rows it reads become DOUBLE and lose digits, and dates such as 01/02/2024
+ * are read day first or month first as the sniffer guesses (the whole file is read for one
+ * that tells them apart). Refused at the value, unless column_types declares the column.
+ */
+async function inferredTypeProblems(session: WarehouseSession, csv: CsvOrigin): Promise<Diagnostic[]> {
+  const declared = new Set(csv.columnTypes.map((d) => d.column.toLowerCase()));
+  let columns: Column[];
+  try {
+    columns = (await session.dialect.describeQuery(session, session.dialect.seedSelect(csv.read))).filter((c) => !declared.has(c.name.toLowerCase()));
+  } catch {
+    return []; // headerProblems says why it cannot be read
+  }
+  const out: Diagnostic[] = [];
+  const at = (value: string) => ({ file: csv.file, ...firstLine(csv.read.absPath, (l) => l.includes(value)) });
+  for (const c of columns.filter((x) => x.type === 'DOUBLE')) {
+    const [row] = await session.query(session.dialect.doubleBeyondPrecision(csv.read, c.name)).catch(() => []);
+    if (row?.value == null) continue;
+    const value = String(row.value);
+    out.push(
+      error('bad-csv', `column ${c.name} of ${csv.file} reads as DOUBLE (DuckDB's inference), which keeps about 15 significant digits: ${value} would load as another number`, at(value), {
+        hint: `declare its type under column_types: DECIMAL(38, s) or HUGEINT for numbers, VARCHAR for identifiers`,
+      }),
+    );
+  }
+  const dated = columns.filter((x) => x.type === 'DATE' || x.type.startsWith('TIMESTAMP'));
+  if (dated.length === 0) return out;
+  const [formats] = await session.query(session.dialect.sniffedDateFormats(csv.read)).catch(() => []);
+  for (const c of dated) {
+    const format = String((c.type === 'DATE' ? formats?.date_format : formats?.timestamp_format) ?? '');
+    // Year first (2024-01-02, 2024/01/02) is year, month, day wherever it is written.
+    const [d, m, y] = ['%d', '%m', '%Y'].map((p) => format.indexOf(p));
+    if (d < 0 || m < 0 || (y >= 0 && y < Math.min(d, m))) continue;
+    const swapped = format.replace('%d', '\u0000').replace('%m', '%d').replace('\u0000', '%m');
+    const [row] = await session.query(session.dialect.ambiguousDates(csv.read, c.name, format, swapped)).catch(() => []);
+    if (row?.ambiguous !== true || row.example == null) continue;
+    const example = String(row.example);
+    out.push(
+      error('bad-csv', `the dates of column ${c.name} of ${csv.file} read as ${format} (DuckDB's inference), and every one of them reads as ${swapped} too: ${example} could be either day`, at(example), {
+        hint: `write them as YYYY-MM-DD, or declare ${c.name}: VARCHAR under column_types and read it with strptime in a model`,
+      }),
+    );
+  }
+  return out;
 }
 
 /** With quote_columns false, a column named by a keyword cannot be created: dbt-duckdb would fail. */

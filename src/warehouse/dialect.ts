@@ -141,6 +141,19 @@ export interface StrategySql {
    * `escape` columns, '' for none), as dbt-duckdb's `COPY ... FROM` reads a seed.
    */
   sniffedCsvDialect(seed: SeedRead): string;
+  /** The date and timestamp formats (`date_format`, `timestamp_format`, null for ISO or none) the engine's inference reads a seed's columns with. */
+  sniffedDateFormats(seed: SeedRead): string;
+  /**
+   * A value of `column` among the rows the engine's inference read (which made the column
+   * DOUBLE), as the file writes it, with more significant digits than a DOUBLE keeps
+   * (`value`); no row if none has.
+   */
+  doubleBeyondPrecision(seed: SeedRead, column: string): string;
+  /**
+   * Whether `column`'s values, read with `format`, all read with `swapped` too (`ambiguous`
+   * true), some as another date (`example`, the first such value).
+   */
+  ambiguousDates(seed: SeedRead, column: string, format: string, swapped: string): string;
 }
 
 /** The SQL of pipe's run state (warehouse/run-state.ts). */

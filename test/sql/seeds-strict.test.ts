@@ -216,6 +216,34 @@ describe('a seed config', () => {
     expect(await query(root, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 't'")).toEqual([{ n: '0' }]);
   });
 
+  it('refuses what DuckDB would infer a type for that does not hold the file: numbers past a DOUBLE, dates either day first or month first', async () => {
+    const root = project({
+      'seeds/ids.csv': 'id,ext_id\n1,5\n2,12345678901234567891\n3,12345678901234567892\n',
+      'seeds/money.csv': 'id,amount\n1,0.1\n2,12345678901234567.89\n',
+      'seeds/us_dates.csv': 'id,d\n1,01/02/2024\n2,03/04/2024\n',
+      // Told apart by the 13th: read as it is; decimals of few digits are DOUBLE as ever.
+      'seeds/eu_dates.csv': 'id,d,v\n1,13/02/2024,0.5\n2,03/04/2024,2.25\n',
+    });
+    const o = await runProject(root);
+    expect(o.diagnostics?.map((d) => [d.code, where(d), d.message])).toEqual([
+      ['bad-csv', 'seeds/ids.csv:3', "column ext_id of seeds/ids.csv reads as DOUBLE (DuckDB's inference), which keeps about 15 significant digits: 12345678901234567891 would load as another number"],
+      ['bad-csv', 'seeds/money.csv:3', "column amount of seeds/money.csv reads as DOUBLE (DuckDB's inference), which keeps about 15 significant digits: 12345678901234567.89 would load as another number"],
+      ['bad-csv', 'seeds/us_dates.csv:2', "the dates of column d of seeds/us_dates.csv read as %d/%m/%Y (DuckDB's inference), and every one of them reads as %m/%d/%Y too: 01/02/2024 could be either day"],
+    ]);
+    // Declared, each loads as declared.
+    write(root, {
+      'seeds/ids.yaml': 'column_types:\n  ext_id: HUGEINT\n',
+      'seeds/money.yaml': 'column_types:\n  amount: DECIMAL(20,2)\n',
+      'seeds/us_dates.yaml': 'column_types:\n  d: VARCHAR\n',
+    });
+    expect((await runProject(root)).diagnostics).toBeUndefined();
+    expect(await query(root, "SELECT count(DISTINCT ext_id) AS n FROM ids UNION ALL SELECT (SELECT amount FROM money WHERE id = 2)::VARCHAR UNION ALL SELECT strftime(max(d), '%Y-%m-%d') FROM eu_dates")).toEqual([
+      { n: '3' },
+      { n: '12345678901234567.89' },
+      { n: '2024-04-03' },
+    ]);
+  });
+
   it('refuses a schema that is not a plain identifier, and a column typed twice in different case', async () => {
     const root = project({
       'seeds/t.csv': 'n\n1\n',

@@ -14,6 +14,9 @@ const FEW_VALUES = 64;
  * a malformed file as one text column or drops rows without an error. In strict mode a row it
  * cannot read is an error naming its line.
  */
+/** The rows DuckDB's CSV inference reads to type the columns (its sample_size). */
+const INFERENCE_ROWS = 20_480;
+
 const csvLayout = (seed: SeedRead) =>
   `header = true, skip = 0, delim = ${quoteLiteral(seed.delimiter ?? ',')}, quote = '"', escape = '"', comment = '', strict_mode = true, null_padding = false, ignore_errors = false`;
 
@@ -216,6 +219,22 @@ export const DUCKDB: Dialect = {
   sniffedCsvDialect(seed) {
     const bare = (column: string) => `CASE ${column} WHEN '(empty)' THEN '' ELSE ${column} END`;
     return `SELECT ${bare('Quote')} AS quote, ${bare('Escape')} AS escape FROM sniff_csv(${quoteLiteral(seed.absPath)}, delim = ${quoteLiteral(seed.delimiter ?? ',')}, header = true)`;
+  },
+  sniffedDateFormats(seed) {
+    return `SELECT DateFormat AS date_format, TimestampFormat AS timestamp_format FROM sniff_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)})`;
+  },
+  doubleBeyondPrecision(seed, column) {
+    const c = quoteIdent(column);
+    // Significant digits: the mantissa's digits, leading zeros left out; a short text has few.
+    const digits = `length(ltrim(regexp_replace(regexp_replace(${c}, '[eE].*$', ''), '[^0-9]', '', 'g'), '0'))`;
+    const sample = `SELECT ${c} FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)}, all_varchar = true) LIMIT ${INFERENCE_ROWS}`;
+    return `SELECT ${c} AS value FROM (${sample}) WHERE length(${c}) > 15 AND ${digits} > 15 LIMIT 1`;
+  },
+  ambiguousDates(seed, column, format, swapped) {
+    const c = quoteIdent(column);
+    const [as, other] = [`try_strptime(${c}, ${quoteLiteral(format)})`, `try_strptime(${c}, ${quoteLiteral(swapped)})`];
+    return `SELECT count(*) FILTER (WHERE ${other} IS NULL) = 0 AS ambiguous, min(${c}) FILTER (WHERE ${as} <> ${other}) AS example
+      FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)}, all_varchar = true) WHERE ${c} IS NOT NULL`;
   },
   // The inference reads the first rows before any is loaded, and its failure names no line.
   seedRowsAsText(seed, columns) {
