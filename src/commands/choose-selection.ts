@@ -143,6 +143,17 @@ export function chooseSelection(
     if (name !== undefined && broken.has(name)) continue;
     diagnostics.push(error('unknown-selector', `selector '${c.text}': ${p.message}`, c.location, { hint: didYouMean(c.value, p.candidates) }));
   }
+  // Every term matched something, and yet nothing is left (an intersection, an exclusion): said,
+  // as dbt says it, so that a scheduled selection that became empty is not a silent success.
+  if (selected.size === 0 && notes.length === 0 && problems.length === 0 && !needsState && (include !== undefined || exclude !== undefined)) {
+    const asked = [
+      ...(request.select?.length ? [`--select ${request.select.join(' ')}`] : []),
+      ...(request.selector !== undefined ? [`--selector ${request.selector}`] : []),
+      ...(pipeline ? [`pipeline ${pipeline.name}`] : []),
+      ...(request.exclude?.length ? [`--exclude ${request.exclude.join(' ')}`] : []),
+    ];
+    notes.push(`the selection selects nothing${asked.length > 0 ? ` (${asked.join(', ')})` : ''}: each term matches something, but no model or seed is left after the intersections and exclusions; nothing runs`);
+  }
   return { selected, defaultSelector, diagnostics, notes, readsResults: evaluated.some((c) => c.method === 'result'), ...(needsState ? { needsState } : {}) };
 }
 

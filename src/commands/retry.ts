@@ -37,7 +37,12 @@ export type RetryOutcome = RunOutcome | { readonly nothingToDo: string };
 
 type Later = Awaited<ReturnType<typeof laterPublications>>;
 
-async function findTarget(dbPath: string, setup: WarehouseSetup, runId: string | undefined, wait: HeldWait): Promise<{ run?: RunRow; remaining: Set<string>; later?: Later }> {
+async function findTarget(
+  dbPath: string,
+  setup: WarehouseSetup,
+  runId: string | undefined,
+  wait: HeldWait,
+): Promise<{ run?: RunRow; remaining: Set<string>; plannedHashes?: ReadonlyMap<string, string>; later?: Later }> {
   if (!existsSync(dbPath)) {
     if (runId) throw new DiagnosticError([error('unknown-run', `no run '${runId}': the warehouse ${dbPath} does not exist yet`)]);
     return { remaining: new Set() };
@@ -52,7 +57,8 @@ async function findTarget(dbPath: string, setup: WarehouseSetup, runId: string |
     }
     if (!run) return { remaining: new Set() };
     const remaining = await unfinishedTasks(session, run.run_id);
-    return { run, remaining: new Set(remaining.map((t) => t.taskId)), later: await laterPublications(session, run.run_id) };
+    const plannedHashes = new Map(remaining.flatMap((t) => (t.sqlHash === undefined ? [] : [[t.taskId, t.sqlHash] as const])));
+    return { run, remaining: new Set(remaining.map((t) => t.taskId)), plannedHashes, later: await laterPublications(session, run.run_id) };
   } finally {
     session.close();
     warehouse.close();
@@ -104,7 +110,7 @@ function fullRefreshState(analysis: Analysis, remaining: ReadonlySet<string>) {
 export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   const project = openProject(options);
   const wait = heldWait(options);
-  const { run, remaining, later } = await findTarget(project.warehousePath, project.warehouseSetup, options.runId, wait);
+  const { run, remaining, plannedHashes, later } = await findTarget(project.warehousePath, project.warehouseSetup, options.runId, wait);
   if (!run) return { nothingToDo: 'nothing to retry: no run is unfinished' };
   if (remaining.size === 0) return { nothingToDo: `nothing to retry: every task of run ${run.run_id} has succeeded` };
 
@@ -161,6 +167,15 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
         : planRun(params.ignore_dependencies_on_past ? ctx : await withPast(ctx, prepared, intervals[0]), intervals[0]);
   const todo = refresh ? refresh.rebuildWhole(full.tasks) : remaining;
   const tasks = onlyRemaining(full.tasks, todo).map((t) => superseded(t, later));
+  // The retry builds the project as it is now: a model edited since the run planned its task
+  // is said, so that a retry of one date of a backfill is not taken for the run's own SQL.
+  const changed = [...new Set(tasks.filter((t) => !t.noop && !t.renderAtRun && t.sqlHash !== undefined && plannedHashes?.has(t.id) && plannedHashes.get(t.id) !== t.sqlHash).map((t) => t.node))];
+  if (changed.length > 0) {
+    options.emit({
+      type: 'notice',
+      message: `changed since run ${run.run_id} planned them, and retried as they are now: ${changed.join(', ')}${params.kind === 'backfill' ? "; the dates that run built keep that run's version (pipe status shows them)" : ''}`,
+    });
+  }
   const missing = [...remaining].filter((id) => !tasks.some((t) => t.id === id));
   if (missing.length > 0) {
     options.emit({

@@ -646,7 +646,7 @@ export async function latestUnfinishedRun(session: WarehouseSession): Promise<Ru
  * Tasks of a run that have not succeeded, neither in it nor in any retry descending from it:
  * failed, skipped, cancelled and never started.
  */
-export async function unfinishedTasks(session: WarehouseSession, runId: string): Promise<{ taskId: string; status: TaskStatus }[]> {
+export async function unfinishedTasks(session: WarehouseSession, runId: string): Promise<{ taskId: string; status: TaskStatus; sqlHash?: string }[]> {
   const rows = await session.query(
     `WITH RECURSIVE family(run_id) AS (
         SELECT ${quoteLiteral(runId)}
@@ -656,13 +656,13 @@ export async function unfinishedTasks(session: WarehouseSession, runId: string):
         SELECT DISTINCT task_id FROM ${STATE_SCHEMA}.task_results
         WHERE run_id IN (SELECT run_id FROM family) AND status = 'succeeded'
      )
-     SELECT t.task_id, coalesce(l.status, 'pending') AS status
+     SELECT t.task_id, coalesce(l.status, 'pending') AS status, t.sql_hash
      FROM ${STATE_SCHEMA}.tasks t
      LEFT JOIN ${latestResults(session.dialect, undefined, runId)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      WHERE t.run_id = ${quoteLiteral(runId)} AND t.task_id NOT IN (SELECT task_id FROM done) AND t.kind <> 'run-hook'
      ORDER BY t.seq`,
   );
-  return rows.map((r) => ({ taskId: String(r.task_id), status: r.status as TaskStatus }));
+  return rows.map((r) => ({ taskId: String(r.task_id), status: r.status as TaskStatus, ...(r.sql_hash == null ? {} : { sqlHash: String(r.sql_hash) }) }));
 }
 
 /**

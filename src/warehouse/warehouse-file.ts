@@ -1,5 +1,5 @@
 import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, rmdirSync, statSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { WarehouseOpenError } from './warehouse.js';
 
 /**
@@ -91,6 +91,12 @@ function checkWarehousePath(path: string, readOnly: boolean): { exists: boolean 
         accessSync(path, constants.R_OK | constants.W_OK);
       } catch (e) {
         throw new WarehouseOpenError(path, `cannot write to the warehouse ${path}: ${reason(e)}`);
+      }
+      // DuckDB writes its log beside the file (`${path}.wal`) before any commit.
+      try {
+        accessSync(dirname(path), constants.W_OK | constants.X_OK);
+      } catch (e) {
+        throw new WarehouseOpenError(path, `cannot write to the warehouse ${path}: its folder ${dirname(path)} is not writable, and DuckDB writes its log (${basename(path)}.wal) there (${reason(e)})`);
       }
     }
     return { exists: true };

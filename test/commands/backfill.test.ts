@@ -114,6 +114,8 @@ from {{ ref('daily_revenue') }} where revenue_date = '{{ ds }}'`;
     // The same error again on retry: vars are those of the original run.
     const again = await retryIn(broken);
     expect(again.code).toBe(1);
+    const changedNotices = (r: { events: { type: string; message?: unknown }[] }) => eventsOfType(r.events, 'notice').filter((e) => String(e.message).startsWith('changed since'));
+    expect(changedNotices(again)).toEqual([]);
     expect(taskIdsOf(again.events, 'task-failed').sort()).toEqual([
       'order_counts@2024-01-03', 'order_counts@2024-01-05', 'order_counts@2024-01-07',
     ]);
@@ -122,6 +124,10 @@ from {{ ref('daily_revenue') }} where revenue_date = '{{ ds }}'`;
     writeProjectFiles(broken, { 'models/marts/order_counts.sql': flaky.replace("'not a number'::INTEGER", 'orders') });
     const fixed = await retryIn(broken);
     expect(fixed.code, fixed.stderr + fixed.stdout).toBe(0);
+    // The fix is said: the retry builds the model as it is now, the other dates keep the run's.
+    expect(changedNotices(fixed).map((e) => e.message)).toEqual([
+      expect.stringMatching(/^changed since run \S+ planned them, and retried as they are now: order_counts; the dates that run built keep that run's version/),
+    ]);
     expect(taskIdsOf(fixed.events, 'task-succeeded').sort()).toEqual([
       'order_counts@2024-01-03', 'order_counts@2024-01-05', 'order_counts@2024-01-07',
     ]);

@@ -91,6 +91,17 @@ describe('selecting models on pipe run', () => {
     expect(startedModels((await run({ select: ['stg_orders stg_products', 'daily_revenue'] })).events)).toEqual(['daily_revenue', 'stg_orders', 'stg_products']);
     // Joined by a comma, selectors intersect (as in dbt): the daily models among the marts' upstream.
     expect(startedModels((await run({ select: ['tag:daily,+dim_customers'] })).events)).toEqual(['dim_customers', 'fct_orders']);
+    // An intersection, or an exclusion, that leaves nothing runs nothing, and says so.
+    for (const [options, asked] of [
+      [{ select: ['tag:daily,path:models/staging'] }, '--select tag:daily,path:models/staging'],
+      [{ select: ['fct_orders'], exclude: ['tag:daily'] }, '--select fct_orders, --exclude tag:daily'],
+    ] as const) {
+      const none = await run(options);
+      expect(startedModels(none.events)).toEqual([]);
+      expect(eventsOfType(none.events, 'notice').map((e) => e.message)).toContain(
+        `the selection selects nothing (${asked}): each term matches something, but no model or seed is left after the intersections and exclusions; nothing runs`,
+      );
+    }
   });
 
   it('a pipeline runs its selection; --select on the command line overrides it', async () => {
