@@ -104,6 +104,7 @@ describe('the execution render', () => {
 {%- set cols = adapter.get_columns_in_relation(api.Relation.create(schema='main', identifier='facts')) -%}
 {%- set rel = adapter.get_relation(database=none, schema='MAIN', identifier='facts') -%}
 select {{ t | length }} as n, '{{ t.column_names | join(",") }}' as names, '{{ t.columns[1].values() | join("+") }}' as labels,
+  '{% for name, c in t.columns.items() %}{{ name }}={{ c.values() | join("/") }};{% endfor %}{{ t.columns.keys() | join }}{{ t.columns.get("id").name }}' as mapping,
   '{{ t[2][1] }}{{ t.rows[0]["label"] }}' as cells, {{ t[2][0] + 1 }} as added, {{ load_result('two')['data'][0][0] }} as v,
   '{% for c in cols %}{{ c.quoted }} {{ c.data_type }}{% if c.is_string() %} text{% endif %};{% endfor %}' as cols,
   '{% if execute %}{{ rel }} {{ rel.type }} {{ rel.identifier }}{% endif %}' as rel, {{ adapter.get_relation(none, 'main', 'nothing') is none }} as none_found,
@@ -112,6 +113,7 @@ from {{ ref('a') }}`,
     }).get('m')!;
     const ran = await renderAtRun(task, session);
     expect(ran.sql).toBe(`select 3 as n, 'id,label' as names, 'f0+f1+f2' as labels,
+  'id=0/1/2;label=f0/f1/f2;idlabelid' as mapping,
   'f2f0' as cells, 3 as added, 42 as v,
   '"id" BIGINT;"label" character varying(256) text;' as cols,
   '"main"."facts" table facts' as rel, True as none_found,

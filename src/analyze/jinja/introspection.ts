@@ -222,6 +222,13 @@ export function agateTable(result: QueryTable, lenient = false): AgateTable {
   const rows = result.rows.map((r) => agateRow(names, r));
   const columns = result.columns.map((c, i) => new AgateColumn(c.name, c.type, result.rows.map((r) => r[i])));
   for (const c of [...columns]) if (byName(columns, c.name)) withHidden(columns, { [c.name]: c });
+  // agate's columns are a mapping too: dbt_utils.get_query_results_as_dict walks `.items()`.
+  withHidden(columns, {
+    items: () => columns.map((c) => [c.name, c]),
+    keys: () => [...names],
+    values: () => [...columns],
+    get: (name: unknown, fallback: unknown = null) => columns.find((c) => c.name === name) ?? fallback,
+  });
   const table = withHidden([...rows], {
     rows: lenient ? passing(rows, NO_ROW) : rows,
     columns: lenient ? passing(columns, NO_COLUMN) : columns,
