@@ -220,6 +220,25 @@ describe('a seed whose table would not be its file', () => {
     expect(await columnsOf(dir)).toEqual({ 'main.keyword': ['id INTEGER', 'sort_order INTEGER', 'MixedCase INTEGER'], 'main.spaced': ['id INTEGER', 'order_id INTEGER'] });
   });
 
+  it("takes column types written as templates in dbt_project.yml, as dbt renders them", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': `name: shop
+version: '1.0'
+seeds:
+  shop:
+    +column_types:
+      synced: timestamp
+    typed:
+      +column_types:
+        id: "{%- if target.type == 'bigquery' -%} INT64 {%- else -%} bigint {%- endif -%}"
+        amount: "{{ 'decimal(10,2)' }}"
+`,
+      'seeds/typed.csv': 'id,amount,synced\n1,2.5,2024-01-01 00:00:00\n',
+    });
+    expect((await runProject(dir)).diagnostics).toBeUndefined();
+    expect(await columnsOf(dir)).toEqual({ 'main.typed': ['id BIGINT', 'amount DECIMAL(10,2)', 'synced TIMESTAMP'] });
+  });
+
   it("is refused when dbt-duckdb would read its values with another quote than pipe's", async () => {
     // dbt-duckdb's COPY lets DuckDB's sniffer choose the quote: 'Doe' would load as Doe, '' as NULL.
     const dir = tempProject({

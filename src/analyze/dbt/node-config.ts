@@ -6,6 +6,9 @@ import type { DbtProject } from './dbt-project.js';
 import type { NodeProperties } from './properties.js';
 import { SNAPSHOT_CONFIG_KEYS } from '../snapshot-config.js';
 
+const isTemplate = (v: unknown): v is string => typeof v === 'string' && /\{\{|\{%/.test(v);
+const isTypeMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /**
  * A node's config from everything but its own config() call, in dbt's order of precedence:
  * the folder configs of dbt_project.yml (a dbt project only), then its entry in a properties
@@ -46,10 +49,15 @@ export function baseConfig(
   const rendered = (level: ReadonlyMap<string, ConfigSetting>) => {
     let out: Map<string, ConfigSetting> | undefined;
     for (const [key, s] of level) {
+      // A seed's column types are templates each (Fivetran's `id: "{%- if target.type == 'bigquery' -%} INT64 {%- else -%} bigint {%- endif -%}"`).
+      if (key === 'column_types' && isTypeMap(s.value) && Object.values(s.value).some(isTemplate)) {
+        const types = Object.fromEntries(Object.entries(s.value).map(([column, type]) => [column, isTemplate(type) ? String(render(type, s.location)).trim() : type]));
+        (out ??= new Map(level)).set(key, { value: types, location: s.location });
+        continue;
+      }
       // A header, like a hook, is rendered when its model is planned, with `this`.
-      if (typeof s.value !== 'string' || key === 'sql_header' || !/\{\{|\{%/.test(s.value)) continue;
-      out ??= new Map(level);
-      out.set(key, { value: render(s.value, s.location), location: s.location });
+      if (key === 'sql_header' || !isTemplate(s.value)) continue;
+      (out ??= new Map(level)).set(key, { value: render(s.value, s.location), location: s.location });
     }
     return out ?? level;
   };
