@@ -42,9 +42,9 @@ describe("pipe's own dbt_utils macros that read the warehouse", () => {
     expect(await rows(dir, 'select * from main.plain_star')).toEqual([{ id: 7, score: '1.5', Label: 'x' }]);
     expect(await rows(dir, 'select * from main.named')).toEqual([{ names: 'n1', fallback: 'nobody' }]);
     expect(await rows(dir, 'select _dbt_source_relation, id, cast(score as varchar) as score, Label from main.unioned order by id')).toEqual([
-      { _dbt_source_relation: '"main"."up"', id: '0', score: null, Label: null },
-      { _dbt_source_relation: '"main"."up"', id: '1', score: null, Label: null },
-      { _dbt_source_relation: '"main"."other"', id: '7', score: '1.50', Label: 'x' },
+      { _dbt_source_relation: '"warehouse"."main"."up"', id: '0', score: null, Label: null },
+      { _dbt_source_relation: '"warehouse"."main"."up"', id: '1', score: null, Label: null },
+      { _dbt_source_relation: '"warehouse"."main"."other"', id: '7', score: '1.50', Label: 'x' },
     ]);
     expect(await rows(dir, 'select * from main.unpivoted')).toEqual([{ id: 7, metric: 'score', value: '1.5' }]);
 

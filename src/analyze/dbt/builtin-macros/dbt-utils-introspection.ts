@@ -85,14 +85,27 @@ function unionRelations(a: Args, ctx: BuiltinContext): string {
   }
   const override = (a.column_override ?? {}) as Record<string, unknown>;
   const typeString = sql(ctx.call('dbt', 'type_string'));
+  // The source column holds the relation as dbt prints it: database, schema and name.
+  const named = a.source_column_name === null || a.source_column_name === undefined ? undefined : threePartNames(ctx);
   return relations
     .map((relation, i) => {
-      const source = a.source_column_name === null || a.source_column_name === undefined ? [] : [`cast(${sql(ctx.call('dbt', 'string_literal', sql(relation)))} as ${typeString}) as ${sql(a.source_column_name)}`];
+      const source = named === undefined ? [] : [`cast(${sql(ctx.call('dbt', 'string_literal', named(relation)))} as ${typeString}) as ${sql(a.source_column_name)}`];
       const columns = [...superset].map(([name, c]) => `cast(${own[i].has(name) ? quoteIdent(name) : 'null'} as ${sql(override[name] ?? c.data_type)}) as ${c.quoted}`);
       const where = truthy(a.where) ? `\n    where ${sql(a.where)}` : '';
       return `(\n    select\n        ${[...source, ...columns].join(',\n        ')}\n    from ${sql(relation)}${where}\n)`;
     })
     .join('\nunion all\n');
+}
+
+/** A relation's name as dbt prints it (`"db"."main"."orders"`), the warehouse's database before a name that has none. */
+function threePartNames(ctx: BuiltinContext): (relation: unknown) => string {
+  let database: string | undefined;
+  return (relation) => {
+    const name = ctx.warehouse.name(relation);
+    if (!/^"(?:[^"]|"")*"\."(?:[^"]|"")*"$/.test(name)) return name;
+    database ??= String(ctx.warehouse.query('select current_database()')[0][0]);
+    return `${quoteIdent(database)}.${name}`;
+  };
 }
 
 function unpivot(a: Args, ctx: BuiltinContext): string {
