@@ -147,8 +147,11 @@ export type PipeEvent =
       /** The project has errors (reported as diagnostics next): nothing is rebuilt until a save fixes them. */
       readonly blocked?: boolean;
     }
-  /** Idle: the warehouse is closed, so other programs can read it, until the next change. */
-  | { readonly type: 'watch-waiting' }
+  /**
+   * Idle until the next change: the warehouse is closed, so other programs can read it, or
+   * (`keeps`, with --keep-open) kept open, lent only to a pipe command that asks for it.
+   */
+  | { readonly type: 'watch-waiting'; readonly keeps?: true }
   | { readonly type: 'diagnostic'; readonly diagnostic: Diagnostic }
   | { readonly type: 'notice'; readonly message: string };
 

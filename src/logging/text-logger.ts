@@ -248,7 +248,11 @@ export class TextLogger implements Logger {
         else this.line(s.dim('nothing to rebuild'));
         break;
       case 'watch-waiting':
-        this.line(s.dim(`[${new Date().toLocaleTimeString()}] waiting for changes (the warehouse is free to read)…`));
+        this.line(
+          s.dim(
+            `[${new Date().toLocaleTimeString()}] waiting for changes (${e.keeps ? 'watch keeps the warehouse open: a pipe command that asks gets it, other programs cannot open it' : 'the warehouse is free to read'})…`,
+          ),
+        );
         break;
       case 'diagnostic':
         this.clearFooter();

@@ -190,6 +190,11 @@ export class ChangeBuilder {
     }
   }
 
+  /** Whether watch holds the file between builds now (--keep-open, not asked for it). */
+  keepsFile(): boolean {
+    return this.kept !== undefined;
+  }
+
   /** Whether the file stays open after this build (--keep-open, and no pipe command asked for it, and watching goes on). */
   private keeps(): boolean {
     return this.options.keepOpen === true && !this.asked && !this.options.signal.aborted;

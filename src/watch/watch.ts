@@ -73,7 +73,7 @@ export async function watch(options: WatchOptions): Promise<void> {
         quiet.cancel();
         return;
       case 'report-waiting':
-        emit({ type: 'watch-waiting' });
+        emit({ type: 'watch-waiting', ...(builder.keepsFile() ? { keeps: true as const } : {}) });
         return;
       case 'close':
         await builder.release();

@@ -44,6 +44,7 @@ describe('pipe watch', () => {
     const w = watchProcess(dir);
     const first = await w.idle();
     expect(first.passed.filter(ofType('task-succeeded')).length).toBe(9);
+    expect(first.event.keeps).toBeUndefined();
     const db = join(dir, 'warehouse.duckdb');
     // The warehouse is closed while idle: another process can read it.
     expect(await queryRows(db, 'SELECT count(*) AS n FROM dim_customers')).toEqual([{ n: '20' }]);
@@ -145,7 +146,8 @@ describe('pipe watch', () => {
     const db = join(dir, 'warehouse.duckdb');
     const w = new Live(['watch', '--keep-open', '--date', '2024-01-02', '--json', '--project', dir]);
     live.push(w);
-    await w.idle();
+    // Idle, it says it keeps the file (not that the file is free to read).
+    expect((await w.idle()).event).toMatchObject({ type: 'watch-waiting', keeps: true });
     // Held between builds: a program other than pipe cannot open it, and the note says watch lends it.
     await expect(queryRows(db, 'SELECT 1')).rejects.toThrow(/lock/i);
     const note = JSON.parse(readFileSync(`${db}.pipe-holder.json`, 'utf8')) as { what: string; lends?: boolean; pid: number };
