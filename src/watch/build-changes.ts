@@ -139,7 +139,7 @@ export class ChangeBuilder {
         if (!warehouse) return 'built';
         holds = await readKnown(warehouse, dbPath, setup, stampOf, readResults, this.keeps());
       }
-      let decision = this.decide(project, holds, changes, changedFiles);
+      let decision = this.decide(project, holds, changes, changedFiles, holds !== kept);
       this.report(decision, changedFiles);
       if (early) {
         const opened = await early;
@@ -156,7 +156,7 @@ export class ChangeBuilder {
         else {
           // Another process wrote between the look and the open: decide again from what it left.
           holds = await readKnown(warehouse, dbPath, setup, stampOf, readResults, this.keeps());
-          const again = this.decide(project, holds, changes, changedFiles);
+          const again = this.decide(project, holds, changes, changedFiles, true);
           if (!sameMembers(again.rebuild, decision.rebuild)) this.report({ ...again, removed: [] }, changedFiles);
           decision = again;
         }
@@ -252,13 +252,23 @@ export class ChangeBuilder {
   }
 
   /** Analyzes the project as the warehouse is known to hold it, and works out what the save rebuilds. */
-  private decide(project: Project, known: Known, changes: Changes, changedFiles: readonly string[]): Decision {
+  /** `reread`: the warehouse was read again, as something besides watch may have written it. */
+  private decide(project: Project, known: Known, changes: Changes, changedFiles: readonly string[], reread: boolean): Decision {
     const { analysis, selected } = analyzeAndSelect(
       project.files,
       { ...this.options, interval: this.interval, existingRelations: known.tables, validated: project, builds: known.builds, templateCache: templateCacheOf(project) },
       this.cache,
     );
-    return { analysis, ...this.whatToRebuild(analysis, selected, changes, changedFiles) };
+    const decided = this.whatToRebuild(analysis, selected, changes, changedFiles);
+    if (!reread) return { analysis, ...decided };
+    // Written by something else since watch last held it (its file deleted, a table dropped):
+    // what the selection builds and the warehouse lacks is built again too.
+    const missing = [...selected].filter((name) => {
+      const n = analysis.nodes.get(name);
+      return (n?.kind === 'seed' || (n?.kind === 'model' && isBuilt(n.config.kind))) && !known.catalog.has(n.relation);
+    });
+    if (missing.length === 0) return { analysis, ...decided };
+    return { analysis, ...decided, rebuild: new Set([...decided.rebuild, ...downstreamClosure(analysis.graph, new Set(missing))].filter((n) => selected.has(n))) };
   }
 
   private report(decision: Decision, changedFiles: readonly string[]): void {

@@ -64,6 +64,16 @@ describe('pipe watch', () => {
     const up = await w.next(ofType('watch-change'));
     expect([...(up.event.rebuild as string[])].sort()).toEqual(['daily_revenue', 'dim_customers', 'fct_orders', 'order_lines', 'stg_orders']);
     await w.idle();
+
+    // The warehouse deleted between builds: the next save builds what the selection needs again.
+    rmSync(db);
+    writeFileSync(file, `${readFileSync(file, 'utf8')}
+-- again
+`);
+    const anew = await w.next(ofType('watch-change'));
+    expect(anew.event.rebuild).toEqual(expect.arrayContaining(['raw_customers', 'stg_customers', 'dim_customers', 'fct_orders', 'daily_revenue']));
+    expect((await w.idle()).passed.filter(ofType('task-failed'))).toEqual([]);
+    expect(await queryRows(db, 'SELECT count(*) AS n FROM dim_customers')).toEqual([{ n: '20' }]);
   });
 
   it('reports template and SQL errors with file and line, keeps watching, and rebuilds on the fix', async () => {
