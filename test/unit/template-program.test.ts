@@ -378,6 +378,7 @@ describe('templates run as programs', () => {
 const HANDWRITTEN = [
   "{%- set a = 1 -%}\n  {{- a -}}  \n{#- c -#}  x {# d #} y\n",
   "{% set x %}  {{ 1 }} {% endset %}{{ x }}{% set y -%}  z{%- endset %}[{{ y }}]",
+  "{% set ns = namespace(msg='', n=0) %}{% set ns.msg %} hello {{ 1 + 1 }} {% endset %}{% for i in range(3) %}{% set ns.n %}{{ ns.n | int + i }}{% endset %}{% endfor %}[{{ ns.msg }}]|{{ ns.n }}",
   "{{ 'a\\nb' }}{{ \"it's\" }}{{ 'q\\'s' }}{{ '\\d\\w' }}{{ 'x\\\nY' }}",
   "{{ {'a': {'b': 1}} }}{% set d = {'k': [1, {'z': 2}]} %}{{ d.k[1]['z'] }}",
   "{{ [1, 2) }}{{ (1, 2] }}{{ f(a, *b, k=1, **c,) }}",

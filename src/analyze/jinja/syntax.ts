@@ -520,8 +520,9 @@ function installParser(): void {
     const targets = set.targets as Node[];
     const attr = targets.find((t) => t.typename === 'LookupVal');
     if (attr) {
-      if (targets.length > 1 || !attr.dot || set.value === null) this.fail('{% set %} assigns to names, or to one attribute of a namespace: {% set ns.name = value %}', set.lineno, set.colno);
-      return new SetAttr(set.lineno, set.colno, attr.target, (attr.val as Node).value, set.value);
+      if (targets.length > 1 || !attr.dot) this.fail('{% set %} assigns to names, or to one attribute of a namespace: {% set ns.name = value %}', set.lineno, set.colno);
+      // `{% set ns.name %}...{% endset %}` (Jinja 2.10+): the block's text is the value.
+      return new SetAttr(set.lineno, set.colno, attr.target, (attr.val as Node).value, (set.value ?? set.body) as Node);
     }
     const bad = targets.find((t) => t.typename !== 'Symbol');
     if (bad) this.fail(`{% set %} cannot assign to ${bad.typename === 'Literal' ? 'a literal' : 'an expression'}`, bad.lineno, bad.colno);
