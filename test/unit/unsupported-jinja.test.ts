@@ -76,6 +76,8 @@ select log(amount) as l, 'dbt_utils.star(x)' as s, target.id from t
     expect(uses('{{ dbt_expectations.expect_x() }}').map(([cause]) => cause)).toEqual(['dbt_expectations.expect_x()']);
     // A package's name further down a chain is an attribute, not a call of the package (there is a package called metrics).
     expect(uses("{% set ms = graph.metrics.values() | list %}{{ x.metrics.values() }}")).toEqual([]);
+    // A name dbt's graph does not have either is left to the render that reaches it, as in dbt.
+    expect(uses("{% if kind == 'exposure' %}{% set e = graph.exposure['x'] %}{% endif %}")).toEqual([]);
     expect(uses('{{ metrics.calculate(x) }}').map(([cause]) => cause)).toEqual(['metrics.calculate()']);
   });
 

@@ -30,20 +30,21 @@ interface Rule {
 /** dbt's objects and functions that pipe's templates do not have yet. */
 const DBT_OBJECTS: Readonly<Record<string, string>> = {
   adapter: 'not available in pipe templates: adapter.get_columns_in_relation, adapter.get_relation, adapter.quote and adapter.dispatch are',
-  graph: 'graph has nodes and sources (and empty exposures, metrics, groups)',
   api: 'not available in pipe templates: api.Relation.create and api.Column.translate_type are',
 };
 
 /** What templates have of them (reading the warehouse while rendering, as dbt's execution render does). */
 const SUPPORTED_MEMBERS: Readonly<Record<string, readonly string[]>> = {
   adapter: ['dispatch', 'quote', 'get_columns_in_relation', 'get_relation', 'type'],
-  graph: ['nodes', 'sources', 'exposures', 'metrics', 'groups', 'semantic_models', 'saved_queries'],
   api: ['Relation', 'Column'],
 };
 
 const RULES: readonly Rule[] = [
   {
-    re: /\b(adapter|graph|api)\s*\.\s*([A-Za-z_]\w*)/g,
+    // `graph` is not among them: pipe's has every key dbt's has, and another is no key of dbt's
+    // either, an error only where a render reaches it, as in dbt (dbt-codegen reads
+    // graph.exposure in a branch it never takes).
+    re: /\b(adapter|api)\s*\.\s*([A-Za-z_]\w*)/g,
     skip: (m) => SUPPORTED_MEMBERS[m[1]]?.includes(m[2]) === true,
     cause: (m) => `${m[1]}.${m[2]}`,
     hint: (m) => DBT_OBJECTS[m[1]],
@@ -89,7 +90,7 @@ const RULES: readonly Rule[] = [
 ];
 
 /** Any word a rule starts from: a template without one is not scanned further. */
-const TRIGGER = /\b(adapter|graph|api|dbt|get_columns_in_relation|get_relation|selected_resources|flags|dispatch)\b|\bref\s*\([^)]*,/;
+const TRIGGER = /\b(adapter|api|dbt|get_columns_in_relation|get_relation|selected_resources|flags|dispatch)\b|\bref\s*\([^)]*,/;
 
 /** Whether any tag of the template holds a word a rule starts from, or a package name. */
 function mayUse(source: string, packages: ReadonlySet<string>): boolean {
