@@ -419,10 +419,11 @@ models:
     expect((a.nodes.get(first) as ModelNode).upstream).toEqual([]);
   });
 
-  it('that read no model are an error naming the file', () => {
+  it('that read no model are left out with a warning naming the file, the project built', () => {
     const a = run({ 'models/orders.sql': ORDERS, 'tests/lonely.sql': 'select 1 as x where false' });
-    expect(problems(a)).toEqual([
-      ['untethered-test', 'singular test tests/lonely.sql reads no model, seed or source: pipe runs a test before the last model it reads is published', 'tests/lonely.sql', undefined],
+    expect(problems(a)).toEqual([]);
+    expect(a.diagnostics.map((d) => [d.severity, d.code, d.message, d.location?.file])).toEqual([
+      ['warning', 'untethered-test', 'singular test tests/lonely.sql is not run: it reads no model, seed or source, and pipe runs each test with the build of what it reads', 'tests/lonely.sql'],
     ]);
   });
 
@@ -438,8 +439,9 @@ models:
     });
     expect(check(a, 'orders', 'known_customers').sql).toContain(`from ${refToken('crm.customers')}`);
     expect(a.sourceChecks.get('crm.customers')?.map((c) => c.name)).toEqual(['unique_stg_customers_customer_id', 'raw_only']);
-    expect(problems(a)).toEqual([
-      ['untethered-test', 'test not_null_constant_id reads no model, seed or source (only ephemeral models that read none): it has no build to run with', 'models/schema.yml', 10],
+    expect(problems(a)).toEqual([]);
+    expect(a.diagnostics.filter((d) => d.code === 'untethered-test').map((d) => [d.severity, d.message, d.location?.line])).toEqual([
+      ['warning', 'test not_null_constant_id is not run: it reads no model, seed or source (only ephemeral models that read none), and pipe runs each test with the build of what it reads', 10],
     ]);
   });
 

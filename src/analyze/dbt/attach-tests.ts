@@ -1,4 +1,4 @@
-import { error, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import { warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import { topologicalOrder, type Graph } from '../../graph/graph.js';
 import type { Check } from '../checks.js';
 import type { DbtTest } from './dbt-tests.js';
@@ -57,7 +57,7 @@ export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagn
     }
     if (candidates.length === 0) {
       diagnostics.push(
-        error('untethered-test', `test ${test.check.name} reads no model, seed or source (only ephemeral models that read none): it has no build to run with`, test.check.location, {
+        warning('untethered-test', `test ${test.check.name} is not run: it reads no model, seed or source (only ephemeral models that read none), and pipe runs each test with the build of what it reads`, test.check.location, {
           hint: 'test a model or seed that is built from what it reads',
         }),
       );

@@ -83,8 +83,10 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
   if (!ok) return undefined;
   // One that reads sources only runs with their tests (attach-tests.ts).
   if (reads.length === 0) {
+    // dbt runs it on its own; pipe runs a test with the build of what it reads, and there is
+    // none: it is left out, said, rather than the whole project refused.
     diagnostics.push(
-      error('untethered-test', `singular test ${file.file} reads no model, seed or source: pipe runs a test before the last model it reads is published`, at, {
+      warning('untethered-test', `singular test ${file.file} is not run: it reads no model, seed or source, and pipe runs each test with the build of what it reads`, at, {
         hint: "read the data it checks with ref('model'), e.g. select * from {{ ref('orders') }} where amount < 0",
       }),
     );
