@@ -42,6 +42,17 @@ export function report(e: unknown, logger: Logger): ExitStatus {
     return EXIT.badInput;
   }
   const message = e instanceof Error ? (process.env.PIPE_DEBUG ? (e.stack ?? e.message) : e.message) : String(e);
+  // DuckDB out of memory outside any task (reading the run state, a tiny memory_limit): no bug of pipe's.
+  const oom = /^Out of Memory Error: ([^\n]*)/.exec(message);
+  if (oom) {
+    logger.handle({
+      type: 'diagnostic',
+      diagnostic: error('out-of-memory', `DuckDB ran out of memory: ${oom[1]}`, undefined, {
+        hint: 'raise memory_limit under settings: (pipe.yaml, or the profile in a dbt project), or lower threads',
+      }),
+    });
+    return EXIT.taskFailed;
+  }
   logger.handle({ type: 'diagnostic', diagnostic: error('internal', `internal error: ${message}`) });
   return EXIT.taskFailed;
 }
