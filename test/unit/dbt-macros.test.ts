@@ -273,6 +273,16 @@ describe('installed packages', () => {
     expect(sqlOf(a, 'a')).toBe('select ( * 100)::bigint as c');
     const own = run({ 'macros/m.sql': '{% macro to_cents(column) %}{{ column }}{% endmacro %}', 'models/a.sql': 'select {{ to_cents() }} as c' });
     expect(errors(own)).toEqual([['template-render', "'column' is undefined (or null) in template output", 'macros/m.sql', 1]]);
+    // Joined with ~, as dbt_utils' pretty_log_format joins a message it was not given.
+    const joined = run({
+      ...TOOLS,
+      'dbt_packages/tools/macros/fmt.sql': "{% macro fmt(message) %}{{ return('x' ~ ' + ' ~ message) }}{% endmacro %}",
+      'models/a.sql': "select '{{ tools.fmt() }}' as c",
+    });
+    expect(errors(joined)).toEqual([]);
+    expect(sqlOf(joined, 'a')).toBe("select 'x + ' as c");
+    const ownJoined = run({ 'macros/m.sql': "{% macro fmt(message) %}{{ 'x' ~ message }}{% endmacro %}", 'models/a.sql': 'select {{ fmt() }} as c' });
+    expect(errors(ownJoined).map(([code, message]) => [code, message])).toEqual([['template-render', "an undefined value (an unknown variable or attribute) is used with '~'"]]);
   });
 
   it("print None as None, as dbt does: in the project's templates with a warning at the value, in a package's without one", () => {

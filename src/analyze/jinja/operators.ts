@@ -11,7 +11,8 @@ import { isDict, isStr, isTuple, pyBool, pyCompare, pyEquals, pyIterate, PyObjec
  * text "undefined".
  */
 
-export type BinaryOp = '+' | '-' | '*' | '/' | '//' | '%' | '**' | '~';
+/** `~?` is `~` in a template that prints an undefined value as nothing (a package's, as dbt's Jinja does). */
+export type BinaryOp = '+' | '-' | '*' | '/' | '//' | '%' | '**' | '~' | '~?';
 
 function undefinedIn(op: string): JinjaError {
   return new JinjaError(`an undefined value (an unknown variable or attribute) is used with '${op}'`);
@@ -40,9 +41,9 @@ function divisor(b: number | boolean, message: string): number {
 }
 
 export function binary(op: BinaryOp, a: unknown, b: unknown): unknown {
-  if (op === '~') {
-    if (a === undefined || b === undefined) throw undefinedIn(op);
-    return pyStr(a) + pyStr(b);
+  if (op === '~' || op === '~?') {
+    if (op === '~' && (a === undefined || b === undefined)) throw undefinedIn(op);
+    return (a === undefined ? '' : pyStr(a)) + (b === undefined ? '' : pyStr(b));
   }
   if (a === undefined || b === undefined) throw undefinedIn(op);
   if (isNumber(a) && isNumber(b)) {

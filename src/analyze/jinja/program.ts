@@ -310,7 +310,9 @@ class Converter {
   }
 
   expr(n: Node, scope: Scope): Expr {
-    const op = BINARY[n.typename];
+    const binary = BINARY[n.typename];
+    // In a template that prints an undefined value as nothing, `~` joins it as nothing too (see operators.ts).
+    const op = binary === '~' && !this.throwOnUndefined ? '~?' : binary;
     if (op) return { t: 'op', op, l: this.expr(n.left as Node, scope), r: this.expr(n.right as Node, scope), at: at(n) };
     switch (n.typename) {
       case 'Literal': {

@@ -755,7 +755,10 @@ function installCompiler(): void {
   C.compileFloorDiv = operator('//');
   C.compileMod = operator('%');
   C.compilePow = operator('**');
-  C.compileConcat = operator('~');
+  // In a template that prints an undefined value as nothing, `~` joins it as nothing too, as Jinja does.
+  C.compileConcat = function (n, frame) {
+    operator((this as unknown as { throwOnUndefined?: boolean }).throwOnUndefined === false ? '~?' : '~').call(this, n, frame);
+  };
   const sign = (op: '-' | '+'): CompileFn =>
     function (n, frame) {
       this._emit(`runtime.py.unary(${JSON.stringify(op)}, `);
