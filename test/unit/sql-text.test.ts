@@ -79,6 +79,8 @@ describe('suggest', () => {
     expect(suggest('fct_ordres', names)).toBe('fct_orders');
     expect(suggest('daily_revnue', names)).toBe('daily_revenue');
     expect(didYouMean('custmers', names)).toBe("did you mean 'customers'?");
+    // The same letters in other case, however many.
+    expect(didYouMean('FCT_ORDERS', names)).toBe("did you mean 'fct_orders'?");
   });
 
   it('suggests nothing when nothing is close or there is nothing to choose from', () => {
