@@ -92,6 +92,10 @@ function reason(e: unknown): string {
 }
 
 export function init(options: InitOptions = {}): InitResult {
+  // `pipe init "$DIR"` with DIR unset is a mistake, not the current folder.
+  if (options.dir !== undefined && options.dir.trim() === '') {
+    throw new DiagnosticError([error('bad-argument', 'pipe init was given an empty folder name', undefined, { hint: 'name the folder, or leave it out to start a project in the current folder' })]);
+  }
   const dir = options.dir ?? '.';
   const root = resolve(dir);
   const scaffold = scaffoldFiles(basename(root));

@@ -121,6 +121,12 @@ describe('pipe init', () => {
 
     it('a file where it needs a folder', () => refused({ seeds: 'a file' }, /these do: .*\/seeds$/m));
 
+    it('an empty folder name (an unset variable)', async () => {
+      const r = await initIn('  ');
+      expect(r.code, explain(r)).toBe(2);
+      expect(errorLines(r.stderr).join('\n')).toContain('pipe init was given an empty folder name');
+    });
+
     it('a file given as the folder', async () => {
       const dir = tempDir();
       writeProjectFiles(dir, { notes: 'text' });
