@@ -209,7 +209,12 @@ export class ChangeBuilder {
   private keep(warehouse: EngineHandle, dbPath: string): void {
     this.kept = warehouse;
     warehouse.announce('pipe watch, between builds: it lets go of the file when a pipe command asks');
-    this.requests ??= onRequest(dbPath, () => {
+    if (this.requests !== undefined) return;
+    // A request already there is answered within onRequest: its listener, closed then, is not kept
+    // (kept, it would stand for one listening, and no later request would be heard).
+    let answered = false;
+    const requests = onRequest(dbPath, () => {
+      answered = true;
       this.requests = undefined;
       const kept = this.kept;
       this.kept = undefined;
@@ -220,6 +225,7 @@ export class ChangeBuilder {
       kept.close();
       this.options.emit({ type: 'notice', message: 'another pipe command asked for the warehouse: watch let go of it, and opens it again at the next save' });
     });
+    if (!answered) this.requests = requests;
   }
 
   private stopListening(): void {

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { copyExample, Live, ModelGate, queryRows, removeTempDirs, writeProjectFiles } from './helpers.js';
@@ -189,6 +189,26 @@ describe('pipe watch', () => {
     expect(await w.exited).toBe(0);
     // Watching ended: the file is let go of.
     expect(await queryRows(db, 'SELECT count(*) AS n FROM dim_customers')).toEqual([{ n: '20' }]);
+  });
+
+  it('--keep-open hears a request after answering one that was there as it kept the file', async () => {
+    const dir = copyExample();
+    const db = join(dir, 'warehouse.duckdb');
+    // A request made while watch built (here: before it started) is answered as the build ends.
+    writeFileSync(`${db}.pipe-wanted`, JSON.stringify({ pid: 1, at: new Date().toISOString() }));
+    const w = new Live(['watch', '--keep-open', '--date', '2024-01-02', '--json', '--project', dir]);
+    live.push(w);
+    await w.next((e) => e.type === 'notice' && String(e.message).includes('asked for the warehouse'));
+    const file = join(dir, 'models/marts/dim_customers.sql');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}\n-- again\n`);
+    expect((await w.next((e) => e.type === 'watch-waiting' && e.keeps === true)).event.keeps).toBe(true);
+    // Kept again: the next command's request is heard, and it gets the file.
+    const shown = await cliIn(['show', 'dim_customers', '--limit', '1', '--json', '--project', dir]);
+    expect(shown.stderr).toBe('');
+    expect(shown.code).toBe(0);
+    expect(existsSync(`${db}.pipe-wanted`)).toBe(false);
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(0);
   });
 
   it('exits cleanly on SIGINT', async () => {

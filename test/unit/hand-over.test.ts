@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { askFor, onRequest, requestFile } from '../../src/warehouse/duckdb/hand-over.js';
+import { writeFileSync } from 'node:fs';
+import { askFor, onRequest, requestFile, withdraw } from '../../src/warehouse/duckdb/hand-over.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pipe-hand-over-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,6 +39,17 @@ describe('lending a warehouse file', () => {
     onRequest(db, () => heard.count++).close();
     expect(heard.count).toBe(1);
     expect(existsSync(requestFile(db))).toBe(false);
+  });
+
+  it('takes back a request of its own, not one of another process', () => {
+    const db = join(dir, 'd.duckdb');
+    askFor(db);
+    withdraw(db);
+    expect(existsSync(requestFile(db))).toBe(false);
+    writeFileSync(requestFile(db), JSON.stringify({ pid: process.pid + 1, at: new Date().toISOString() }));
+    withdraw(db);
+    expect(existsSync(requestFile(db))).toBe(true);
+    withdraw(join(dir, 'none.duckdb'));
   });
 
   it('hears nothing once closed', async () => {

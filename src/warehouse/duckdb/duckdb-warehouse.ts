@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { duckdbClient } from './duckdb-client.js';
-import { askFor, requestFile } from './hand-over.js';
+import { askFor, requestFile, withdraw } from './hand-over.js';
 import { sleep } from '../../util/sleep.js';
 import { DUCKDB } from './dialect.js';
 import type { Dialect } from '../dialect.js';
@@ -250,9 +250,17 @@ export class DuckDBWarehouse implements Warehouse {
     let asked: number | undefined;
     for (;;) {
       try {
-        return await DuckDBWarehouse.openOnce(path, options);
+        const opened = await DuckDBWarehouse.openOnce(path, options);
+        // A request still there once the file is ours (asked again while the lender let go)
+        // is taken back: the lender would give the file up to nobody at its next build.
+        if (asked !== undefined) withdraw(path);
+        return opened;
       } catch (e) {
-        if (!(e instanceof WarehouseLockedError) || options.ask === false || Date.now() >= until) throw e;
+        if (!(e instanceof WarehouseLockedError) || options.ask === false) throw e;
+        if (Date.now() >= until) {
+          if (asked !== undefined) withdraw(path);
+          throw e;
+        }
         if (e.holder?.lends === true) {
           if (!existsSync(requestFile(path))) askFor(path);
           asked = e.holderPid;

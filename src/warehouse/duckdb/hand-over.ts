@@ -1,4 +1,4 @@
-import { watch as watchFolder, type FSWatcher, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { watch as watchFolder, type FSWatcher, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
 /**
@@ -18,6 +18,16 @@ export function askFor(path: string): void {
     writeFileSync(requestFile(path), JSON.stringify({ pid: process.pid, at: new Date().toISOString() }));
   } catch {
     // The folder cannot be written to: the holder is not asked, and the open fails as held.
+  }
+}
+
+/** Takes back this process's request for `path`, if it is still there. */
+export function withdraw(path: string): void {
+  try {
+    const request = JSON.parse(readFileSync(requestFile(path), 'utf8')) as { pid?: unknown };
+    if (request.pid === process.pid) rmSync(requestFile(path), { force: true });
+  } catch {
+    // No request, or not readable: nothing to take back.
   }
 }
 
