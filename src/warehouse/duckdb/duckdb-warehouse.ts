@@ -204,8 +204,8 @@ export interface OpenOptions {
   readonly ask?: boolean;
 }
 
-/** How long an open waits for a process that lends the file to let go of it once asked. */
-const LEND_WAIT_MS = 5000;
+/** How long an open waits for a process that lends the file to let go of it once asked: a watch first ends its build in progress. */
+const LEND_WAIT_MS = 60_000;
 
 /** Beside the warehouse while pipe writes to it: who holds it, for the message others see. */
 export const holderFile = (path: string) => `${path}.pipe-holder.json`;
