@@ -530,7 +530,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         if (models.length > 0) logger.result(models.map((m) => JSON.stringify({ type: 'compiled', ...m })).join('\n'));
       }
       // A model's last task is its run's own interval; those before it are its lookback's.
-      else if (model) logger.result(models[models.length - 1]?.sql ?? '');
+      // The compiled SQL as it runs, byte for byte: it is what a user pipes into a file or DuckDB.
+      else if (model) logger.result(models[models.length - 1]?.sql ?? '', true);
       else logger.result(models.map((m) => `-- ${m.model} (${m.materialized}) · ${m.file} · ds ${m.ds}${m.lookback ? ` (${lookbackReason(m.lookback)})` : ''}\n${m.sql};\n`).join('\n'));
     } catch (e) {
       exitCode = report(e, logger);

@@ -1,4 +1,5 @@
 import type { Shown } from '../commands/show.js';
+import { printable } from '../logging/printable.js';
 import { displayWidth, textTable, truncateDisplay } from '../logging/width.js';
 
 /**
@@ -15,11 +16,11 @@ const GAP = 2;
 /** Integer types whose values come as text (to keep every digit), and that JSON can hold as numbers when they fit. */
 const BIG_INTEGERS = /^(BIGINT|HUGEINT|UBIGINT|UHUGEINT)$/;
 
-/** A value as one line of text: NULL as `NULL`, nested values as JSON, line breaks escaped. */
+/** A value as one line of text: NULL as `NULL`, nested values as JSON, line breaks and other control characters escaped. */
 export function cellText(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
   const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return text.replace(/\r?\n|\r|\t/g, (c) => (c === '\t' ? '\\t' : '\\n'));
+  return printable(text.replace(/\r?\n|\r|\t/g, (c) => (c === '\t' ? '\\t' : '\\n')));
 }
 
 /**

@@ -15,12 +15,22 @@ export class JsonLogger implements Logger {
   }
 
   handle(event: PipeEvent): void {
-    this.out.write(`${JSON.stringify(secrets.maskDeep({ ...event, time: new Date().toISOString() }))}\n`);
+    this.out.write(`${unobeyed(JSON.stringify(secrets.maskDeep({ ...event, time: new Date().toISOString() })))}\n`);
   }
 
+  /** Every result of a JSON run is JSON: `exact` changes nothing, its values come back whole from the escapes. */
   result(text: string): void {
-    this.results.write(text.endsWith('\n') ? text : `${text}\n`);
+    this.results.write(unobeyed(text.endsWith('\n') ? text : `${text}\n`));
   }
 
   close(): void {}
+}
+
+/**
+ * JSON text with nothing a terminal obeys: JSON.stringify escapes the C0 controls but leaves
+ * DEL and the C1 controls raw (see printable.ts); each is written as the JSON escape `\u00XX`,
+ * which a reader decodes to the same character.
+ */
+function unobeyed(json: string): string {
+  return json.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\u00${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -1,11 +1,16 @@
 import type { PipeEvent } from '../events/events.js';
 import { secrets } from '../secrets/secrets.js';
+import { printable } from './printable.js';
 
 /** Renders the event stream. Loggers are the only code that writes to the console. */
 export interface Logger {
   handle(event: PipeEvent): void;
-  /** Output that is the command's result (compiled SQL, a listing), not an event. */
-  result(text: string): void;
+  /**
+   * Output that is the command's result (compiled SQL, a listing), not an event. Shown with
+   * its control characters escaped (see printable.ts), unless `exact`: text meant to be
+   * kept as it is, such as compiled SQL.
+   */
+  result(text: string, exact?: boolean): void;
   close(): void;
 }
 
@@ -25,4 +30,9 @@ export const stderr: Output = to(process.stderr);
 /** What a logger writes through: secret values (see events/secrets.ts) never reach the console. */
 export function masked(out: Output): Output {
   return { write: (t) => out.write(secrets.mask(t)) };
+}
+
+/** What a terminal is shown through: control characters from data escaped, the sequences in `kept` written as they are. */
+export function shown(out: Output, kept?: RegExp): Output {
+  return { write: (t) => out.write(printable(t, kept)) };
 }

@@ -10,6 +10,9 @@ export interface Style {
 
 const wrap = (open: number, close: number) => (s: string) => `\x1b[${open}m${s}\x1b[${close}m`;
 
+/** The escape sequences pipe writes itself: the colours below and the live line's erase (see logging/printable.ts). */
+export const OWN_SEQUENCES = /\r?\x1b\[K|\x1b\[(?:1|2|22|31|32|33|36|39)m/g;
+
 export const colors: Style = {
   bold: wrap(1, 22),
   dim: wrap(2, 22),

@@ -1,8 +1,8 @@
 import type { PipeEvent, TaskRef } from '../events/events.js';
 import { isHourLabel } from '../dates/dates.js';
 import { formatDiagnostic, type SourceReader } from './format-diagnostic.js';
-import { masked, type Logger, type Output } from './logger.js';
-import type { Style } from './style.js';
+import { masked, shown, type Logger, type Output } from './logger.js';
+import { OWN_SEQUENCES, type Style } from './style.js';
 import { truncateDisplay } from './width.js';
 import { lookbackReason } from './lookback-reason.js';
 
@@ -36,6 +36,8 @@ export class TextLogger implements Logger {
 
   private readonly out: Output;
   private readonly err: Output;
+  /** The same output, for results kept exact (compiled SQL). */
+  private readonly exact: Output;
 
   constructor(
     out: Output,
@@ -44,8 +46,9 @@ export class TextLogger implements Logger {
     private readonly live: boolean,
     private readonly read: SourceReader,
   ) {
-    this.out = masked(out);
-    this.err = masked(err);
+    this.exact = masked(out);
+    this.out = shown(this.exact, OWN_SEQUENCES);
+    this.err = shown(masked(err), OWN_SEQUENCES);
   }
 
   private label(t: TaskRef): string {
@@ -269,9 +272,9 @@ export class TextLogger implements Logger {
     }
   }
 
-  result(text: string): void {
+  result(text: string, exact?: boolean): void {
     this.clearFooter();
-    this.out.write(text.endsWith('\n') ? text : `${text}\n`);
+    (exact ? this.exact : this.out).write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
   close(): void {

@@ -6,6 +6,7 @@ import { JsonLogger } from '../../src/logging/json-logger.js';
 import type { Output } from '../../src/logging/logger.js';
 import { colors, plainStyle } from '../../src/logging/style.js';
 import { TextLogger } from '../../src/logging/text-logger.js';
+import { cellText } from '../../src/cli/format-rows.js';
 
 /**
  * The loggers against an in-memory output: what a person reads (the plain text logger) and
@@ -314,5 +315,47 @@ describe('the JSON logger', () => {
     expect(out.text).not.toContain('tok');
     for (const line of out.lines) expect(() => JSON.parse(line)).not.toThrow();
     expect((JSON.parse(out.lines[0]) as { message: string }).message).toBe('sent **** upstream');
+  });
+});
+
+describe('control characters from data', () => {
+  const hostile = `bad\x1b]0;pwned-title\x07\x1b[2J\r\x9b31m\x7fend`;
+
+  it('reach the terminal escaped in events and results, while pipe keeps its own colours and live line', () => {
+    const { out, logger } = textLogger(true, colors);
+    logger.handle(started(2));
+    logger.handle({ type: 'task-started', runId: RUN, task: task('items', '2024-01-02') });
+    logger.handle(failure('orders', '2024-01-02', { message: hostile }));
+    logger.result(`a value: ${hostile}`);
+    logger.close();
+    expect(out.text).toContain('bad\\x1b]0;pwned-title\\x07\\x1b[2J\\x0d\\x9b31m\\x7fend');
+    expect(out.text).not.toMatch(/\x07|\x1b\]|\x1b\[2J|\x9b|\x7f/);
+    // pipe's own: the red of the failure and the erase of the live line.
+    expect(out.text).toContain('\x1b[31m');
+    expect(out.text).toContain('\r\x1b[K');
+  });
+
+  it('are kept in a result asked exact (compiled SQL) and in diagnostics escaped', () => {
+    const { out, err, logger } = textLogger();
+    logger.result(`select '${hostile}'`, true);
+    logger.handle({ type: 'diagnostic', diagnostic: error('x', `value ${hostile}`, { file: 'models/orders.sql', line: 1 }) });
+    expect(out.text).toBe(`select '${hostile}'\n`);
+    expect(err.text).toContain('value bad\\x1b]0;');
+    expect(err.text).not.toContain('\x1b');
+  });
+
+  it('leave every JSON line valid, the values whole, and nothing a terminal obeys', () => {
+    const out = new Memory();
+    const logger = new JsonLogger(out);
+    logger.handle(failure('orders', '2024-01-02', { message: hostile }));
+    logger.result(JSON.stringify({ v: hostile }));
+    const [event, result] = out.lines;
+    expect(out.text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect((JSON.parse(event) as { error: { message: string } }).error.message).toBe(hostile);
+    expect(JSON.parse(result)).toEqual({ v: hostile });
+  });
+
+  it('are escaped in the cells of pipe show, each taking the width it is shown with', () => {
+    expect(cellText(`a\x1b[8mhidden\ttab\nline`)).toBe('a\\x1b[8mhidden\\ttab\\nline');
   });
 });
