@@ -8,7 +8,7 @@ import { pastTaskIds, type Plan, type PlanContext } from '../plan/plan.js';
 import type { Task } from '../plan/task.js';
 import { foresee } from '../execute/run-currency.js';
 import { upToDateDetail } from '../state/currency.js';
-import { queryReadsCacheOf } from '../state/query-reads-cache.js';
+import { queryReadsCacheOf, type QueryReadsCache } from '../state/query-reads-cache.js';
 import { Engine, throwIfStopped, type EngineHandle, type HeldWait } from '../execute/engine.js';
 import {
   readCatalog,
@@ -22,7 +22,7 @@ import type { WarehouseSession } from '../warehouse/warehouse.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { PIPE_VERSION } from '../version.js';
 import { preflightCheckColumns, preflightContractTypes, preflightSeeds, preflightUnitTests } from './preflight.js';
-import { preflightSingleStatements } from './preflight-statements.js';
+import { preflightStatements } from './preflight-statements.js';
 import { preflightFreshness, preflightSources } from './preflight-sources.js';
 import { RunNotifier } from '../notify/run-notifier.js';
 import { preflightFullRefresh, type PipeCommand } from './preflight-history.js';
@@ -233,6 +233,8 @@ export interface PreflightOptions {
   readonly root: string;
   /** Set: the freshness of the sources the run reads is checked, as of this time (epoch ms). */
   readonly freshnessAt?: number;
+  /** What earlier runs judged of their queries (see state/query-reads-cache.ts); a dry run writes none. */
+  readonly readsCache?: QueryReadsCache;
 }
 
 /** When a run checks the freshness of its sources first (`--check-freshness` or the pipeline's `check_freshness: true`): as of now. */
@@ -253,7 +255,7 @@ export async function preflight(session: WarehouseSession, plan: Plan, o: Prefli
   return [
     ...missing,
     ...(await preflightSeeds(session, plan.tasks)),
-    ...(await preflightSingleStatements(session, plan.tasks)),
+    ...(await preflightStatements(session, plan.tasks, o.readsCache)),
     ...(await preflightCheckColumns(session, plan.tasks)),
     ...(await preflightUnitTests(session, plan.tasks)),
     ...(await preflightContractTypes(session, plan.tasks)),
@@ -316,7 +318,13 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     // Watch says so itself when a model leaves (not at every save); test builds nothing.
     const stale = await engine.withSession(async (session): Promise<NoLongerBuilt[]> => {
       refuseOn(
-        await preflight(session, o.plan, { pipeCommand: o.pipeCommand, pipeline: o.pipeline, root: prepared.analysis.root, freshnessAt: freshnessAt(prepared, o) }),
+        await preflight(session, o.plan, {
+          pipeCommand: o.pipeCommand,
+          pipeline: o.pipeline,
+          root: prepared.analysis.root,
+          freshnessAt: freshnessAt(prepared, o),
+          readsCache: queryReadsCacheOf(prepared.dbPath),
+        }),
         o.emit,
       );
       // The relations as prepared listed them stand on a file this process alone writes: no task has run yet.

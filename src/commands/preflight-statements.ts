@@ -1,13 +1,19 @@
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
-import { statementSeparators } from '../sql/sql-text.js';
+import { queriesOf } from '../execute/run-currency.js';
+import { sha256 } from '../project/pack-store.js';
+import { quoteLiteral, statementSeparators } from '../sql/sql-text.js';
 import { locateSqlError, type SqlOrigin } from '../plan/sql-error-location.js';
 import { allSteps, type Task } from '../plan/task.js';
-import { statementsIn, type WarehouseSession } from '../warehouse/warehouse.js';
+import { QueryReadsCache } from '../state/query-reads-cache.js';
+import { engineVersion, readAll, refusedByParser } from '../state/query-reads.js';
+import { statementsIn, WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 
 /**
- * Before anything runs: every model and check is exactly one statement, as DuckDB's own
- * parser reads it. Text that parses into two statements would run both (a `--var` value
- * that closes a quote could drop a table), so it is refused at its file and line.
+ * Before anything runs: every model and check is exactly one statement that DuckDB's own
+ * parser reads. Text that parses into two statements would run both (a `--var` value that
+ * closes a quote could drop a table), so it is refused at its file and line; so is text with
+ * a syntax error, which would otherwise fail only when its task's turn came, after others
+ * had been written.
  */
 
 const HINT =
@@ -25,7 +31,93 @@ function secondStatementAt(sql: string, origin: SqlOrigin | undefined, fallback:
   return !origin.inserted && line <= origin.source.split('\n').length ? { file: origin.file, line } : fallback;
 }
 
-export async function preflightSingleStatements(session: WarehouseSession, tasks: readonly Task[]): Promise<Diagnostic[]> {
+/** A text to parse, and how to report it. */
+interface Parsed {
+  readonly sql: string;
+  readonly what: string;
+  readonly origin?: SqlOrigin;
+  readonly at: Location;
+}
+
+/**
+ * The texts of `tasks` that run as they are planned (SQL rendered again as a task runs is
+ * checked then, see execute/render-at-run.ts): each model's query and each check's.
+ */
+function textsOf(tasks: readonly Task[]): Parsed[] {
+  const texts: Parsed[] = [];
+  for (const task of tasks) {
+    if (task.sql !== undefined && task.origin && !task.renderAtRun) texts.push({ sql: task.sql, what: task.node, origin: task.origin, at: { file: task.file } });
+    for (const step of allSteps(task.steps)) {
+      const checks = step.kind === 'check' ? [step] : step.kind === 'publish' ? (step.checks ?? []) : [];
+      for (const c of checks) if (!c.renderAtRun) texts.push({ sql: c.sql, what: `${task.node}: check ${c.name}`, at: c.location });
+    }
+  }
+  return texts;
+}
+
+export async function preflightStatements(session: WarehouseSession, tasks: readonly Task[], kept?: QueryReadsCache): Promise<Diagnostic[]> {
+  const texts = textsOf(tasks);
+  // A text with a syntax error has no statements to count (statementsIn): it is reported once.
+  return [...(await syntaxErrors(session, tasks, texts, kept)), ...(await severalStatements(session, texts))];
+}
+
+/**
+ * The texts DuckDB's parser refuses. The queries whose reads a run judges are parsed for that
+ * (once per text, kept beside the warehouse: see state/query-reads.ts), and the run finds them
+ * judged; the others (checks, untracked models) are parsed here, many to a statement, a text
+ * that parses kept too. What `json_serialize_sql` refuses as a syntax error is read once more
+ * by the connection's own parser, which knows the syntax of loaded extensions and says where.
+ */
+async function syntaxErrors(session: WarehouseSession, tasks: readonly Task[], texts: readonly Parsed[], kept?: QueryReadsCache): Promise<Diagnostic[]> {
+  const queries = queriesOf(tasks);
+  await readAll(session, queries, kept);
+  const judged = new Map(queries.map((q) => [q.sql, q.sqlHash]));
+  const suspects = new Set(queries.filter((q) => refusedByParser(q.sqlHash)).map((q) => q.sql));
+  for (const sql of await refusedOf(session, [...new Set(texts.filter((t) => !judged.has(t.sql)).map((t) => t.sql))], kept)) suspects.add(sql);
+  const diagnostics: Diagnostic[] = [];
+  const reported = new Set<string>();
+  for (const t of texts) {
+    if (!suspects.has(t.sql) || reported.has(t.what)) continue;
+    reported.add(t.what);
+    const problem = await parserProblem(session, t.sql);
+    if (problem === undefined) continue;
+    const located = t.origin && problem.line !== undefined ? locateSqlError(problem.line, t.sql, t.origin)?.location : undefined;
+    diagnostics.push(error('sql-syntax', `${t.what}: ${problem.text}`, located ?? t.at));
+  }
+  return diagnostics;
+}
+
+/** The texts among `sqls` DuckDB's parser refuses, parsed 200 to a statement; those that parse are kept. */
+async function refusedOf(session: WarehouseSession, sqls: readonly string[], kept?: QueryReadsCache): Promise<string[]> {
+  const engine = kept ? await engineVersion(session) : '';
+  const keyOf = (sql: string) => QueryReadsCache.parsesKey(engine, sha256(sql));
+  const todo = kept ? sqls.filter((sql) => kept.judgement(keyOf(sql)) === undefined) : sqls;
+  const refused: string[] = [];
+  for (let i = 0; i < todo.length; i += 200) {
+    const part = todo.slice(i, i + 200);
+    const rows = await session.query(
+      `SELECT i FROM (VALUES ${part.map((sql, j) => `(${j}, ${quoteLiteral(sql)})`).join(', ')}) AS t(i, s) WHERE json_serialize_sql(s)->>'error_type' = 'parser'`,
+    );
+    const bad = new Set(rows.map((r) => Number(r.i)));
+    part.forEach((sql, j) => (bad.has(j) ? refused.push(sql) : kept?.keep(keyOf(sql), undefined)));
+  }
+  return refused;
+}
+
+/** What the connection's parser says of `sql`: its first line and the line of the text it names; undefined when it reads it. */
+async function parserProblem(session: WarehouseSession, sql: string): Promise<{ text: string; line?: number } | undefined> {
+  try {
+    await session.statementCount(sql);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof WarehouseError)) throw e;
+    const named = session.dialect.errorLine(e.message);
+    return { text: session.dialect.headline(e.message), line: named?.line };
+  }
+}
+
+/** Texts that parse into more than one statement. */
+async function severalStatements(session: WarehouseSession, texts: readonly Parsed[]): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
   const reported = new Set<string>();
   const checked = new Set<string>();
@@ -39,13 +131,6 @@ export async function preflightSingleStatements(session: WarehouseSession, tasks
       error('several-statements', `${what} renders to ${count} SQL statements; pipe runs exactly one`, secondStatementAt(sql, origin, at), { hint: HINT }),
     );
   };
-  for (const task of tasks) {
-    // SQL rendered again as the task runs is checked then (see execute/render-at-run.ts).
-    if (task.sql !== undefined && task.origin && !task.renderAtRun) await verify(task.sql, task.node, task.origin, { file: task.file });
-    for (const step of allSteps(task.steps)) {
-      const checks = step.kind === 'check' ? [step] : step.kind === 'publish' ? (step.checks ?? []) : [];
-      for (const c of checks) if (!c.renderAtRun) await verify(c.sql, `${task.node}: check ${c.name}`, undefined, c.location);
-    }
-  }
+  for (const t of texts) await verify(t.sql, t.what, t.origin, t.at);
   return diagnostics;
 }

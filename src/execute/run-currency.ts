@@ -166,7 +166,8 @@ function nodesOf(tasks: readonly Task[]): string[] {
 }
 
 /** The queries of the tracked tasks, to look at what they read before the run starts. */
-function queriesOf(tasks: readonly Task[]): QueryToRead[] {
+/** The queries of `tasks` whose reads a run judges (see state/query-reads.ts). */
+export function queriesOf(tasks: readonly Task[]): QueryToRead[] {
   return tasks.flatMap((t) =>
     t.tracking && t.tracking.untracked === undefined && t.sql !== undefined && t.sqlHash !== undefined ? [{ sqlHash: t.sqlHash, sql: t.sql, known: t.tracking.reads }] : [],
   );

@@ -39,6 +39,11 @@ export class QueryReadsCache extends PackStore {
     return sha256(JSON.stringify([FORMAT, PIPE_VERSION, engineVersion, sqlHash, known]));
   }
 
+  /** The key under which a text DuckDB's parser read without a syntax error is kept (a check's query, whose reads are not judged). */
+  static parsesKey(engineVersion: string, sqlHash: string): string {
+    return sha256(JSON.stringify([FORMAT, PIPE_VERSION, engineVersion, sqlHash, 'parses']));
+  }
+
   /** Judgements this process made: its packs are read once, so what it wrote since is found here. */
   private readonly made = new Map<string, string | null>();
 

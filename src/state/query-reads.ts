@@ -11,6 +11,13 @@ import { QueryReadsCache } from './query-reads-cache.js';
 
 const memo = new Map<string, string | undefined>();
 const MEMO_LIMIT = 100_000;
+/** The SQL hashes of the queries looked at whose text DuckDB's parser refused (see refusedByParser). */
+const unparsed = new Set<string>();
+
+/** Whether DuckDB's parser refused the text of a query readAll looked at: a syntax error, not a statement it cannot serialize. */
+export function refusedByParser(sqlHash: string): boolean {
+  return unparsed.has(sqlHash);
+}
 
 /** Table functions whose rows their arguments alone give: they read nothing. */
 const PURE_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest']);
@@ -67,10 +74,14 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
       trees = part.map(() => ({ error: true }));
     }
     // A long-lived process (watch, schedule) meets new SQL every day: the memory is bounded.
-    if (memo.size > MEMO_LIMIT) memo.clear();
+    if (memo.size > MEMO_LIMIT) {
+      memo.clear();
+      unparsed.clear();
+    }
     part.forEach((q, j) => {
       const verdict = judge(trees[j], q.known);
       memo.set(memoKey(q), verdict);
+      if ((trees[j] as { error_type?: string }).error_type === 'parser') unparsed.add(q.sqlHash);
       // A query DuckDB could not parse is judged again next time (its chunk may have failed for another's sake).
       if ((trees[j] as { error?: boolean }).error !== true) judged.push([q, verdict]);
     });
@@ -80,7 +91,7 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
 }
 
 /** The version of DuckDB whose parser gives the trees (a lake's is DuckDB's too). */
-async function engineVersion(session: WarehouseSession): Promise<string> {
+export async function engineVersion(session: WarehouseSession): Promise<string> {
   const [row] = await session.query('SELECT library_version AS v FROM pragma_version()');
   return String(row?.v ?? '');
 }

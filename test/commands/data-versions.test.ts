@@ -209,7 +209,7 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
 
   it('a failed task runs again while its current siblings are skipped', async () => {
     const broken = `{{ config(materialized='incremental', partition_by='order_date') }}
-select order_date, count(*) as orders, sum(amount) as amount{% if var('break', '') == ds %} + 'x'::INTEGER{% endif %} from {{ ref('fct_orders') }}
+select order_date, count(*) as orders, sum(amount){% if var('break', '') == ds %} + 'x'::INTEGER{% endif %} as amount from {{ ref('fct_orders') }}
 where order_date = '{{ ds }}' group by order_date
 `;
     const dir = versionsProject({ 'models/daily_totals.sql': broken });

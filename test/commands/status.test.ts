@@ -100,7 +100,7 @@ select i as id, timestamp '{{ interval_start }}' + interval (i) minute as ts fro
 
   it('after a failure: the date that failed, with the run that recorded it', async () => {
     const broken = `{{ config(materialized='incremental', partition_by='order_date') }}
-select order_date, count(*) as orders, sum(amount) as amount{% if var('break', '') == ds %} + 'x'::INTEGER{% endif %} from {{ ref('fct_orders') }}
+select order_date, count(*) as orders, sum(amount){% if var('break', '') == ds %} + 'x'::INTEGER{% endif %} as amount from {{ ref('fct_orders') }}
 where order_date = '{{ ds }}' group by order_date
 `;
     const dir = versionsProject({ 'models/daily_totals.sql': broken });

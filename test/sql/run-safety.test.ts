@@ -68,6 +68,34 @@ describe('one statement per model', () => {
     ]);
   });
 
+  it('a syntax error in a model, a check or from a --var is an error at its line before anything runs, every time', async () => {
+    const dir = project({
+      'models/ok.sql': 'select 1 as id\n',
+      'models/pivoted.sql': "pivot (select 'a' as k, 1 as v from {{ ref('ok') }}) on k using sum(v)\n",
+      'models/from_first.sql': "from {{ ref('ok') }} select id\n",
+      'models/broken.sql': "select\n  id,\n  {{ var('label') }} as label\nfrom {{ ref('ok') }}\nwhere id = = 1\n",
+      'models/quoted.sql': "select '{{ var('who') }}' as who\n",
+      'models/checked.sql': 'select 1 as id\n',
+      'models/checked.yaml': 'checks:\n  query:\n    - select * from {{ this }} where\n',
+    });
+    const vars = { label: "'x'", who: "it's" };
+    for (const dryRun of [true, false, false]) {
+      const ds = await diagnosticsOf(run({ project: dir, date: '2024-01-02', vars, dryRun, emit: quiet() }));
+      expect(ds.map((d) => [d.code, d.location?.file, d.location?.line]).sort()).toEqual([
+        ['sql-syntax', 'models/broken.sql', 5],
+        ['sql-syntax', 'models/checked.yaml', 2],
+        ['sql-syntax', 'models/quoted.sql', 1],
+      ]);
+      expect(ds.map((d) => d.message)).toContain('broken: syntax error at or near "="');
+      expect(ds.map((d) => d.message)).toContain('checked: check query(select * from {{ this }} where): syntax error at end of input');
+    }
+    expect(await query(dir, "select count(*)::INTEGER as n from information_schema.tables where table_schema = 'main'")).toEqual([{ n: 0 }]);
+    // Mended, the same project runs: DuckDB's own syntax (PIVOT, FROM first) is not refused.
+    const outcome = await run({ project: dir, date: '2024-01-02', vars: { label: "'x'", who: 'them' }, select: ['ok', 'pivoted', 'from_first', 'quoted'], emit: quiet() });
+    expect(outcome.status).toBe('succeeded');
+    expect(await query(dir, 'select a::INTEGER as a from pivoted')).toEqual([{ a: 1 }]);
+  });
+
   it('sqlstring and ident put outside values in as one literal and one name', async () => {
     const dir = project({ 'models/m.sql': "select {{ var('x') | sqlstring }} as {{ var('col') | ident }}\n" });
     const value = "1'; drop table m; --";
