@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Interval } from '../dates/dates.js';
@@ -8,6 +9,7 @@ import { taskMaterialization } from '../plan/materializations.js';
 import { sleep } from '../util/sleep.js';
 import { DuckDBWarehouse, type OpenOptions } from '../warehouse/duckdb/duckdb-warehouse.js';
 import { DUCKDB } from '../warehouse/duckdb/dialect.js';
+import { askedBy, askFor, requestFile, withdraw } from '../warehouse/duckdb/hand-over.js';
 import { DuckLakeWarehouse } from '../warehouse/ducklake/ducklake-warehouse.js';
 import { isCommitConflict } from '../warehouse/ducklake/dialect.js';
 import {
@@ -101,6 +103,22 @@ export interface PublishGate {
 export class Engine {
   /** The engines of this process by resolved path, while they open and while they are open. */
   private static readonly byPath = new Map<string, Promise<Engine>>();
+  /** Warehouse files this process reads only while no pipe command waits to write them (see readsBetweenWriters): by path, what it is. */
+  private static readonly yielding = new Map<string, string>();
+
+  /**
+   * From now until the returned function is called, this process reads the DuckDB file at
+   * `path` only while no pipe command waits to write it (see warehouse/duckdb/hand-over.ts):
+   * a read-only open then fails as held by that command, and one that opens names the
+   * process as `what` to others (pipe ui, whose pages open the file again and again).
+   */
+  static readsBetweenWriters(path: string, what: string): () => void {
+    const key = resolve(path);
+    Engine.yielding.set(key, what);
+    return () => {
+      if (Engine.yielding.get(key) === what) Engine.yielding.delete(key);
+    };
+  }
 
   private users = 0;
   private closed = false;
@@ -139,6 +157,13 @@ export class Engine {
   static async open(path: string, options: OpenOptions = {}): Promise<EngineHandle> {
     const key = resolve(path);
     const readOnly = Boolean(options.readOnly);
+    const reader = readOnly ? Engine.yielding.get(key) : undefined;
+    if (reader !== undefined) {
+      // Before sharing an engine open already: reads that overlap would keep the file open without a gap.
+      const waiting = askedBy(path);
+      if (waiting !== undefined) throw new WarehouseLockedError(path, waiting, undefined, { what: 'a pipe command waiting to write it', since: new Date().toISOString() });
+      options = { ...options, holder: options.holder ?? reader };
+    }
     for (;;) {
       const existing = Engine.byPath.get(key);
       if (!existing) break;
@@ -184,19 +209,29 @@ export class Engine {
   static async openWhenFree(path: string, options: OpenOptions, wait: HeldWait): Promise<EngineHandle> {
     const started = Date.now();
     let told = false;
-    for (;;) {
-      await throwIfStopped(wait.signal);
-      try {
-        return await Engine.open(path, options);
-      } catch (e) {
-        if (!(e instanceof WarehouseLockedError)) throw e;
-        const waited = Date.now() - started;
-        if (waited >= wait.ms) throw wait.ms > 0 ? e.waited(waited) : e;
-        if (!told) wait.onHeld?.(e);
-        told = true;
-        const poll = wait.pollMs ?? DEFAULT_POLL_MS;
-        await sleep(Math.min(poll / 2 + (Math.random() * poll) / 2, wait.ms - waited), wait.signal);
+    // A writer waiting asks for the file (see hand-over.ts): readers that let go between reads open it no more.
+    let asked = false;
+    try {
+      for (;;) {
+        await throwIfStopped(wait.signal);
+        try {
+          return await Engine.open(path, options);
+        } catch (e) {
+          if (!(e instanceof WarehouseLockedError)) throw e;
+          const waited = Date.now() - started;
+          if (waited >= wait.ms) throw wait.ms > 0 ? e.waited(waited) : e;
+          if (!told) wait.onHeld?.(e);
+          told = true;
+          if (!options.readOnly && !options.setup?.lake && !existsSync(requestFile(path))) {
+            askFor(path);
+            asked = true;
+          }
+          const poll = wait.pollMs ?? DEFAULT_POLL_MS;
+          await sleep(Math.min(poll / 2 + (Math.random() * poll) / 2, wait.ms - waited), wait.signal);
+        }
       }
+    } finally {
+      if (asked) withdraw(path);
     }
   }
 

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProjectOptions } from '../../commands/context.js';
+import { openProject } from '../../commands/open-project.js';
+import { Engine } from '../../execute/engine.js';
 import { makeActions } from './actions.js';
 import { answerApi, apiRoutes } from './routes.js';
 import { distUrl } from '../../install-paths.js';
@@ -109,7 +111,16 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return { url: `http://${shownHost}:${address.port}/`, close: () => closeServer(server) };
+  // Pages that overlap share one open file: a pipe command waiting to write it is let in (see Engine.open).
+  const warehouse = warehousePathOf(options);
+  const stopYielding = warehouse === undefined ? () => undefined : Engine.readsBetweenWriters(warehouse, 'pipe ui, reading it for a page');
+  return {
+    url: `http://${shownHost}:${address.port}/`,
+    close: () => {
+      stopYielding();
+      return closeServer(server);
+    },
+  };
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -118,4 +129,13 @@ function closeServer(server: Server): Promise<void> {
     server.closeAllConnections();
     server.close(() => res());
   });
+}
+
+/** The warehouse the project names now; a project that cannot be read names none (its pages say why). */
+function warehousePathOf(options: ProjectOptions): string | undefined {
+  try {
+    return openProject(options).warehousePath;
+  } catch {
+    return undefined;
+  }
 }

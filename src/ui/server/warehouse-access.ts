@@ -8,7 +8,9 @@ import type { WarehouseSetup } from '../../warehouse/warehouse-setup.js';
  * How `pipe ui` reads the warehouse: opened read-only for one request and closed at its end,
  * never held between requests, so that a `pipe run` started while the UI is up finds the file
  * free (DuckDB lets one process write a file, and none while another reads it). Requests that
- * overlap share one read-only engine of this process (Engine.open), closed by the last.
+ * overlap share one read-only engine of this process (Engine.open), closed by the last. A
+ * pipe command that finds the file read asks for it, and no page opens it then (see
+ * startUiServer), so pages that keep coming cannot keep a run out.
  */
 
 export type WarehouseRead<T> =

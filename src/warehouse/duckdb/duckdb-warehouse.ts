@@ -188,7 +188,7 @@ export class DuckDBSession implements WarehouseSession {
 
 export interface OpenOptions {
   readonly readOnly?: boolean;
-  /** What holds the file, for the message other processes see (e.g. "pipe schedule"). */
+  /** What holds the file, for the message other processes see (e.g. "pipe schedule"); read-only, what reads it (pipe ui). */
   readonly holder?: string;
   /** Extensions, settings and attachments the warehouse runs as it opens; none by default. */
   readonly setup?: WarehouseSetup;
@@ -209,6 +209,9 @@ const LEND_WAIT_MS = 60_000;
 
 /** Beside the warehouse while pipe writes to it: who holds it, for the message others see. */
 export const holderFile = (path: string) => `${path}.pipe-holder.json`;
+
+/** Beside the warehouse while a pipe process that names itself reads it (OpenOptions.holder, read-only): pipe ui. */
+export const readerFile = (path: string, pid: number) => `${path}.pipe-reader-${pid}.json`;
 
 export interface Holder {
   readonly pid: number;
@@ -232,6 +235,8 @@ export class DuckDBWarehouse implements Warehouse {
     private readonly setup: WarehouseSetup,
     /** Its notes say it lets go of the file when asked (see OpenOptions.lends). */
     private readonly lends = false,
+    /** The note it left for other processes, removed as it closes. */
+    private readonly note?: string,
   ) {}
 
   /**
@@ -303,14 +308,16 @@ export class DuckDBWarehouse implements Warehouse {
       throw e;
     }
     const lends = !readOnly && Boolean(options.lends);
-    if (!readOnly) {
+    // A reader that names itself leaves a note of its own: readers share the file, and the holder's note is a writer's.
+    const note = readOnly ? (options.holder === undefined ? undefined : readerFile(path, process.pid)) : holderFile(path);
+    if (note !== undefined) {
       try {
-        writeFileSync(holderFile(path), JSON.stringify(holderNote(options.holder ?? 'pipe', lends)));
+        writeFileSync(note, JSON.stringify(holderNote(options.holder ?? 'pipe', lends)));
       } catch {
         // The note is a courtesy to other processes; the lock itself is DuckDB's.
       }
     }
-    return new DuckDBWarehouse(path, instance, readOnly, setup, lends);
+    return new DuckDBWarehouse(path, instance, readOnly, setup, lends, note);
   }
 
   /**
@@ -364,7 +371,7 @@ export class DuckDBWarehouse implements Warehouse {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (!this.readOnly) rmSync(holderFile(this.location), { force: true });
+    if (this.note !== undefined) rmSync(this.note, { force: true });
     this.instance.closeSync();
   }
 }
@@ -392,11 +399,15 @@ function holderNote(what: string, lends: boolean): Holder {
   return { pid: process.pid, what, since: new Date().toISOString(), ...(lends ? { lends: true as const } : {}) };
 }
 
+/** What the process `pid` holding the file says it is: the writer's note, or the note of a reader that named itself. */
 function readHolder(path: string, pid: number): Holder | undefined {
-  try {
-    const h = JSON.parse(readFileSync(holderFile(path), 'utf8')) as Holder;
-    return h.pid === pid ? h : undefined;
-  } catch {
-    return undefined;
+  for (const note of [holderFile(path), readerFile(path, pid)]) {
+    try {
+      const h = JSON.parse(readFileSync(note, 'utf8')) as Holder;
+      if (h.pid === pid) return h;
+    } catch {
+      // No such note.
+    }
   }
+  return undefined;
 }

@@ -7,6 +7,9 @@ import { basename, dirname } from 'node:path';
  * that finds the file held by it asks for it by writing a request beside the file. The lender
  * sees the request at once (the folder is watched, not polled), lets go of the file, and
  * opens it again when it next needs it, waiting for the other process as for any holder.
+ * A pipe command waiting to write a file that readers hold asks the same way: `pipe ui`, which
+ * opens the file for each page, opens it no more while the request stands (askedBy), so that
+ * the reads in progress end and the writer gets in, however busy the pages are.
  */
 
 /** Beside the warehouse: the request of a process that wants a lent file. */
@@ -28,6 +31,27 @@ export function withdraw(path: string): void {
     if (request.pid === process.pid) rmSync(requestFile(path), { force: true });
   } catch {
     // No request, or not readable: nothing to take back.
+  }
+}
+
+/**
+ * The process asking for `path`, when it is another live one: a pipe command waiting to write
+ * the file, which readers that let go between reads (pipe ui) leave the file to.
+ */
+export function askedBy(path: string): number | undefined {
+  let pid: unknown;
+  try {
+    pid = (JSON.parse(readFileSync(requestFile(path), 'utf8')) as { pid?: unknown }).pid;
+  } catch {
+    return undefined;
+  }
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (e) {
+    // EPERM: alive, another user's.
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
   }
 }
 
