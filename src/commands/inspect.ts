@@ -75,12 +75,15 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
   }
   const planOptions = { ...options, select: options.model ? [options.model] : options.select };
   let planned: RunPlan;
+  /** The warehouse is there but held: what it holds cannot be told. */
+  let unread = false;
   try {
     planned = await planRunCommand(planOptions, { runId: 'compile', access: 'read', untracked: true });
   } catch (e) {
     if (!(e instanceof WarehouseLockedError)) throw e;
     warnings.push(warning('warehouse-locked', `${e.message}; is_incremental() is rendered as false`));
     planned = await planRunCommand(planOptions, { runId: 'compile', access: 'none', untracked: true });
+    unread = true;
   }
   const { prepared, plan } = planned;
   const { analysis } = prepared;
@@ -88,7 +91,8 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
   const notBuilt = (d: Diagnostic) => d.code === 'upstream-not-built';
   const problems = plan.diagnostics.filter((d) => d.severity === 'error' && !notBuilt(d));
   if (problems.length > 0) throw new DiagnosticError(problems);
-  warnings.push(...plan.diagnostics.filter(notBuilt).map((d) => ({ ...d, severity: 'warning' as const, message: `${d.message}: pipe run would refuse this selection` })));
+  // Unread, every upstream looks unbuilt: the warning above says the warehouse was not read.
+  if (!unread) warnings.push(...plan.diagnostics.filter(notBuilt).map((d) => ({ ...d, severity: 'warning' as const, message: `${d.message}: pipe run would refuse this selection` })));
   const models: CompiledModel[] = [];
   try {
     for (const planned of sequentialOrder(plan.tasks)) {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { diagnosticsOf, eventsOfType, explain, holdWarehouse, queryRows, removeTempDirs, taskIdsOf, warehouseOf, writeProjectFiles, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
-import { backfillIn, backfillMissingIn, freshnessIn, retryIn, showIn, statusIn } from '../support/in-process.js';
+import { backfillIn, backfillMissingIn, compileIn, freshnessIn, retryIn, showIn, statusIn } from '../support/in-process.js';
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
 import { BUILT_DATES, builtVersionsProject } from '../support/built-versions-project.js';
 import { EXIT } from '../../src/cli/exit-status.js';
@@ -181,6 +181,11 @@ where o.order_date = '{{ ds }}'
       expect(diagnosticsOf(st.events).map((d) => d.code)).toEqual(['warehouse-locked']);
       expect(diagnosticsOf(sh.events).map((d) => d.code)).toEqual(['warehouse-locked']);
       expect(diagnosticsOf(st.events)[0].message).toContain(String(held.pid));
+      // pipe compile compiles without it, and does not claim that what it could not read is unbuilt.
+      const compiled = await compileIn(dir, { date: '2024-01-05', select: ['customer_totals'] });
+      expect(compiled.code, compiled.stderr).toBe(0);
+      expect(diagnosticsOf(compiled.events).map((d) => d.code)).toEqual(['warehouse-locked']);
+      expect(compiled.models.map((m) => m.model)).toEqual(['customer_totals']);
     } finally {
       await held.release();
     }
