@@ -2,7 +2,7 @@ import { eventTimeOf, type Analysis, type ModelNode, type PipeNode, type Relatio
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import type { Check } from '../analyze/checks.js';
-import { relationName } from '../sql/sql-text.js';
+import { quoteLiteral, relationName } from '../sql/sql-text.js';
 import { intervalLabel, isHourLabel, previousInterval, type Interval } from '../dates/dates.js';
 import { inTopologicalOrder, topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
@@ -939,6 +939,16 @@ export interface TestFilter {
   readonly unit: (model: string, test: string) => boolean;
 }
 
+/**
+ * For a model kept in intervals, a warning check that the date tested has rows: checks of a
+ * date never built (or built empty) read nothing and pass, which would say nothing.
+ */
+function datedRows(name: string, file: string, ds: string, target: CheckTarget): Step[] {
+  if (target.partition === undefined || target.partition === target.table) return [];
+  const why = `${name} has no rows of ${ds}: never built for that date, or built empty; its checks read nothing`;
+  return [{ kind: 'check', name: `rows of ${ds}`, severity: 'warn', sql: `SELECT ${quoteLiteral(why)} AS why WHERE NOT EXISTS (SELECT 1 FROM ${target.partition})`, location: { file } }];
+}
+
 export function planTest(ctx: PlanContext, interval: Interval, filter?: TestFilter): Plan {
   const diagnostics: Diagnostic[] = [];
   const ds = intervalLabel(interval);
@@ -965,7 +975,7 @@ export function planTest(ctx: PlanContext, interval: Interval, filter?: TestFilt
       continue;
     }
     const target = spec && node.kind === 'model' ? spec.publishedChecks(node.relation, interval, node.config) : { partition: node.relation, table: node.relation };
-    const steps: Step[] = [...planChecks(node, ctx, interval, target, diagnostics).steps, { kind: 'publish', statements: [] }];
+    const steps: Step[] = [...datedRows(name, node.file, ds, target), ...planChecks(node, ctx, interval, target, diagnostics).steps, { kind: 'publish', statements: [] }];
     tasks.push({
       id: taskId(node, ds),
       node: name,

@@ -230,4 +230,16 @@ describe('pipe test', () => {
     expect(eventsOfType(bad.events, 'check-failed')).toHaveLength(1);
     expect(await snapshotTables(db, ['orders_checked', 'fct_orders'])).toEqual(before);
   });
+
+  it('warns when a date tested has no rows of a model kept by date: its checks read nothing', async () => {
+    const dir = await builtCopy();
+    const built = await testIn(dir, { date: '2024-01-02', select: ['fct_orders'] });
+    expect(built.code, built.stderr).toBe(0);
+    expect(eventsOfType(built.events, 'check-failed')).toEqual([]);
+    const never = await testIn(dir, { date: '2023-06-01', select: ['fct_orders'] });
+    expect(never.code, never.stderr).toBe(0);
+    const [warned] = eventsOfType(never.events, 'check-failed');
+    expect(warned).toMatchObject({ failure: { check: 'rows of 2023-06-01', severity: 'warn', failingRows: 1 } });
+    expect(never.stdout).toContain('fct_orders has no rows of 2023-06-01: never built for that date, or built empty; its checks read nothing');
+  });
 });
