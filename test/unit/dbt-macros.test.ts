@@ -337,3 +337,29 @@ describe("pipe's own packages", () => {
     expect(errors(undeclared)).toEqual([['unsupported', 'dbt_utils.generate_surrogate_key() is not supported by pipe', 'models/a.sql', 1]]);
   });
 });
+
+describe("dbt's naming macros", () => {
+  it("are called from templates with dbt's defaults", () => {
+    const a = run({
+      'models/names.sql': [
+        "select '{{ generate_schema_name('raw_data') }}' as s, '{{ generate_schema_name() }}' as t, '{{ generate_schema_name(' x ') }}' as u,",
+        "'{{ generate_alias_name(none, {'name': 'orders', 'version': 2}) }}' as a, '{{ generate_alias_name('custom') }}' as b,",
+        "'{{ generate_database_name() }}' as d, '{{ dbt.generate_schema_name('y') }}' as e, '{{ generate_schema_name_for_env('z') }}' as f",
+      ].join('\n'),
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'names')).toBe(
+      "select 'main_raw_data' as s, 'main' as t, 'main_x' as u,\n'orders_v2' as a, 'custom' as b,\n'warehouse' as d, 'main_y' as e, 'main' as f",
+    );
+  });
+
+  it("are the project's own where it has them: its models and pipe name schemas by them", () => {
+    const a = run({
+      'macros/schemas.sql': '{% macro generate_schema_name(custom_schema_name, node) %}{{ custom_schema_name or target.schema }}{% endmacro %}',
+      'models/raw.sql': "{{ config(schema='raw_data') }}\nselect '{{ generate_schema_name('raw_data') }}' as s",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'raw')).toContain("select 'raw_data' as s");
+    expect((a.nodes.get('raw') as ModelNode).relation).toBe('"raw_data"."raw"');
+  });
+});

@@ -56,6 +56,10 @@ export class MacroNamespaces {
       dispatch: (name, namespace, ...args) => this.dispatch(name, namespace)(...args),
       var: (name, ...fallback) => host.var(name, fallback[0], fallback.length > 0),
       config: (options) => host.config(options),
+      target: () => {
+        const t = host.value('target');
+        return t !== null && typeof t === 'object' ? (t as Record<string, unknown>) : {};
+      },
       warehouse: {
         execute: () => host.value('execute') === true,
         columns: (relation) => (host.value('adapter') as { get_columns_in_relation: (r: unknown) => ReturnType<BuiltinWarehouse['columns']> }).get_columns_in_relation(relation),

@@ -20,6 +20,8 @@ export interface BuiltinContext {
   /** var(name) of the render, or `fallback` when it is given and the var is not set. */
   var(name: string, ...fallback: [] | [unknown]): unknown;
   config(options: Record<string, unknown>): void;
+  /** dbt's `target` of the render: its schema, database, name, type. */
+  target(): Readonly<Record<string, unknown>>;
   /** The warehouse as the render in progress reads it (see jinja/introspection.ts): nothing at parse time. */
   readonly warehouse: BuiltinWarehouse;
 }

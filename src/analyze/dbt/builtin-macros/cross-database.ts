@@ -1,6 +1,7 @@
 import { TemplateFunctionError } from '../../template-engine.js';
 import { param } from '../../jinja/macro-args.js';
 import { list, sql, truthy, type BuiltinContext, type BuiltinMacro, type BuiltinPackage } from './builtin.js';
+import { NAMING_MACROS } from './naming.js';
 
 /**
  * dbt's cross-database macros (`dbt.dateadd`, `dbt.type_string`, ...) as dbt-duckdb renders
@@ -120,6 +121,7 @@ select * from filtered`;
 export const DBT_MACROS: BuiltinPackage = {
   name: 'dbt',
   macros: [
+    ...NAMING_MACROS,
     ...typeMacros,
     simple('any_value', ['expression'], 'duckdb', ([e]) => `arbitrary(${e})`),
     simple('bool_or', ['expression'], 'default', ([e]) => `bool_or(${e})`),
