@@ -393,21 +393,28 @@ export class ModelRenderer {
     interval: Interval,
     incremental: boolean,
     inputs: RelationOverrides,
-    overrides: { readonly vars: Readonly<Record<string, unknown>>; readonly envVars: Readonly<Record<string, unknown>> },
+    overrides: {
+      readonly vars: Readonly<Record<string, unknown>>;
+      readonly envVars: Readonly<Record<string, unknown>>;
+      readonly macros: ReadonlyMap<string, unknown>;
+    },
   ): RenderedSql | Diagnostic {
     const state = { tableExists: incremental, fullRefresh: false };
-    if (Object.keys(overrides.vars).length === 0 && Object.keys(overrides.envVars).length === 0) return this.sql(name, interval, state, inputs);
+    if (Object.keys(overrides.vars).length === 0 && Object.keys(overrides.envVars).length === 0 && overrides.macros.size === 0) return this.sql(name, interval, state, inputs);
     // Other vars render other SQL: a renderer of its own, whose renders are not the model's.
     const models = new Map([...this.models].map(([n, m]) => [n, { ...m, renders: new Map<string, RawRender | Diagnostic>() }]));
     const renderer = new ModelRenderer(this.engine, models, this.vars.with(overrides.vars), this.project, this.relationOf);
     renderer.setNodes(this.nodes);
     renderer.setDisabledSources(this.disabledSources);
     renderer.envVars = overrides.envVars;
+    renderer.macroOverrides = overrides.macros;
     return renderer.sql(name, interval, state, inputs);
   }
 
   /** Environment variables a unit test sets for its render (see unitTestSql). */
   private envVars: Readonly<Record<string, unknown>> | undefined;
+  /** What macros a unit test overrides give in its render (see unitTestSql). */
+  private macroOverrides: ReadonlyMap<string, unknown> | undefined;
 
   /**
    * What config.get(key) reads in a model given its config() calls so far: the value that
@@ -471,6 +478,7 @@ export class ModelRenderer {
         }),
         report: (m) => messages.push(m),
         envVars: this.envVars,
+        macros: this.macroOverrides,
         ref: (n) => {
           if (!refs.includes(n)) refs.push(n);
           return refToken(n);
@@ -1334,7 +1342,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   // What each model's own template reads, before tests add to its upstream: what its unit tests give.
   const reads = new Map([...nodes.values()].flatMap((n) => (n.kind === 'model' ? [[n.name, [...new Set(n.refs.map((r) => r.name))]] as const] : [])));
   const onSources = withTests(nodes, tests.tests, diagnostics);
-  withUnitTests(nodes, reads, files, properties, disabled, diagnostics);
+  withUnitTests(nodes, reads, files, properties, disabled, engine, diagnostics);
   renderer.setNodes(nodes);
 
   const { graph, cycles } = graphOf(nodes, cache);
@@ -1540,6 +1548,7 @@ function withUnitTests(
   files: ProjectFiles,
   properties: Properties,
   disabled: ReadonlyMap<string, Location>,
+  engine: TemplateEngine,
   diagnostics: Diagnostic[],
 ): void {
   if (properties.unitTests.length === 0) return;
@@ -1553,6 +1562,8 @@ function withUnitTests(
       },
       modelNames: [...nodes.values()].filter((n) => n.kind === 'model').map((n) => n.name),
       fixtures: files.fixtures ?? [],
+      callable: (name) => engine.callable(name),
+      macroNames: engine.macroNameList(),
     },
     diagnostics,
   );

@@ -73,6 +73,23 @@ export interface RenderHooks {
   report?(message: TemplateMessage): void;
   /** Environment variables env_var() reads instead of the process's (a unit test's `overrides: env_vars:`). */
   readonly envVars?: Readonly<Record<string, unknown>>;
+  /**
+   * What macros give instead of running (a unit test's `overrides: macros:`), by the name a
+   * template calls them by: `name`, or `package.name` (see overriddenMacro).
+   */
+  readonly macros?: ReadonlyMap<string, unknown>;
+}
+
+/**
+ * The value a render's overrides give the macro `qualified` (`name`, or `package.name` for a
+ * package's or dbt's), as dbt puts them in the render's context: by the name as called, or,
+ * for a package's macro, by its bare name; undefined when none does (see RenderHooks.macros).
+ */
+export function overriddenMacro(overrides: ReadonlyMap<string, unknown> | undefined, qualified: string): { readonly value: unknown } | undefined {
+  if (overrides === undefined) return undefined;
+  if (overrides.has(qualified)) return { value: overrides.get(qualified) };
+  const bare = qualified.slice(qualified.lastIndexOf('.') + 1);
+  return overrides.has(bare) ? { value: overrides.get(bare) } : undefined;
 }
 
 export class RenderFailure extends Error {
@@ -507,6 +524,7 @@ export class TemplateEngine {
       var: (name, fallback, hasFallback) => hooks().var(name, fallback, hasFallback),
       config: (options) => hooks().config(options),
       resolve: (text) => this.active?.phase?.resolve(text) ?? text,
+      overridden: (qualified) => overriddenMacro(this.active?.macros, qualified),
     });
     const dbt = namespaces.addBuiltin(DBT_MACROS);
     for (const [name, macro] of Object.entries(dbt)) this.env.addGlobal(name, macro);
@@ -595,6 +613,8 @@ export class TemplateEngine {
 
   private wrapMacro(name: string, macro: MacroSource, fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
     return (...args: unknown[]) => {
+      const overridden = overriddenMacro(this.active?.macros, name);
+      if (overridden) return overridden.value;
       this.running.push(macro);
       try {
         return fn(...args);
@@ -700,6 +720,16 @@ export class TemplateEngine {
 
   hasMacro(name: string): boolean {
     return this.macroNames.has(name);
+  }
+
+  /** The project's own macros' names. */
+  macroNameList(): string[] {
+    return [...this.macroNames];
+  }
+
+  /** Whether a template can call `name` (a macro of the project, dbt's, a package's as `package.name`). */
+  callable(name: string): boolean {
+    return this.macroFunction(name) !== undefined;
   }
 
   /**

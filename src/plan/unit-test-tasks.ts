@@ -67,7 +67,7 @@ function unitTestTask(
     interval,
     test.isIncremental ?? false,
     new Map(test.given.map((g) => [g.node, quoteIdent(inputName(g.node))])),
-    { vars: test.vars, envVars: test.envVars },
+    { vars: test.vars, envVars: test.envVars, macros: test.macros },
   );
   if ('severity' in rendered) return problem(rendered.message, rendered.location ?? test.location);
   return {

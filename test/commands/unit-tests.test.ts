@@ -197,6 +197,41 @@ describe('dbt unit tests', () => {
     expect(await queryWarehouse(dir, "select count(*) as n from duckdb_tables() where table_name = 'customer_totals'")).toEqual([{ n: '0' }]);
   });
 
+  it('overrides a macro by the name the model calls it by, dbt\'s own too; a name nothing can call is an error at overrides:', async () => {
+    const files = {
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'macros/region.sql': "{% macro region() %}'eu'{% endmacro %}",
+      'models/stamped.sql': "select id, {{ region() }} as region, {{ current_timestamp() }} as at, {{ dbt.current_timestamp() }} as at2 from {{ ref('ids') }}",
+      'models/ids.sql': 'select 1 as id',
+      'models/u.yml': `unit_tests:
+  - name: pinned
+    model: stamped
+    overrides:
+      macros:
+        region: "'us'"
+        dbt.current_timestamp: "'2024-01-02 03:04:05'::timestamp"
+    given:
+      - input: ref('ids')
+        rows: [{id: 7}]
+    expect:
+      rows: [{id: 7, region: us, at: '2024-01-02 03:04:05', at2: '2024-01-02 03:04:05'}]
+`,
+    };
+    const dir = tempProject(files);
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(passed(r.events)).toEqual(['pinned']);
+    // Outside the test the macros run.
+    expect(await queryWarehouse(dir, 'select region from stamped')).toEqual([{ region: 'eu' }]);
+
+    const typo = tempProject({ ...files, 'models/u.yml': files['models/u.yml'].replace('        region:', '        regoin:') });
+    const bad = await runIn(typo, { date: '2024-01-02' });
+    expect(bad.code).toBe(2);
+    expect(diagnostics(bad.events).map((d) => [d.message, d.location?.line])).toEqual([
+      ['unit test pinned: overrides.macros.regoin: no macro of that name is there to override', 4],
+    ]);
+  });
+
   it('expecting no rows passes on a model that gives none, and fails on every row it gives', async () => {
     const dir = tempProject({
       'dbt_project.yml': "name: shop\nversion: '1.0'\n",

@@ -38,6 +38,8 @@ export interface UnitTest {
   readonly vars: Readonly<Record<string, unknown>>;
   /** `overrides: env_vars:`, what env_var() reads instead of the environment. */
   readonly envVars: Readonly<Record<string, unknown>>;
+  /** `overrides: macros:` other than is_incremental: what each gives instead of running, by the name it is called by. */
+  readonly macros: ReadonlyMap<string, unknown>;
   readonly location: Location;
 }
 
@@ -47,6 +49,10 @@ export interface UnitTestContext {
   readonly model: (name: string) => { readonly incremental: boolean; readonly reads: readonly string[] } | 'disabled' | undefined;
   readonly modelNames: readonly string[];
   readonly fixtures: readonly FixtureSource[];
+  /** Whether a template can call a macro of that name (`name`, or `package.name`). */
+  readonly callable: (name: string) => boolean;
+  /** The project's macro names, for suggestions. */
+  readonly macroNames: readonly string[];
 }
 
 const INPUT_RE = /^(?:ref\s*\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])([^'"]+)\3\s*)?\)|source\s*\(\s*(['"])([^'"]+)\5\s*,\s*(['"])([^'"]+)\7\s*\)|(this))$/;
@@ -96,9 +102,13 @@ function unitTest(spec: UnitTestSpec, ctx: UnitTestContext, diagnostics: Diagnos
     return problem(`${spec.model} reads ${missing.join(', ')}, which the unit test does not give`, spec.location, `add an input for each (rows: [] for none), e.g. - input: ref('${missing[0]}')`);
   }
   const isIncremental = spec.macros.is_incremental;
+  const macros = new Map<string, unknown>();
   for (const [name, value] of Object.entries(spec.macros)) {
-    if (name !== 'is_incremental') problem(`overriding the macro ${name} is not supported yet; pipe overrides is_incremental`, spec.overridesAt);
-    else if (typeof value !== 'boolean') problem(`overrides.macros.is_incremental must be true or false`, spec.overridesAt);
+    if (name === 'is_incremental') {
+      if (typeof value !== 'boolean') problem(`overrides.macros.is_incremental must be true or false`, spec.overridesAt);
+    } else if (!ctx.callable(name)) {
+      problem(`overrides.macros.${name}: no macro of that name is there to override`, spec.overridesAt, didYouMean(name.split('.').pop()!, ctx.macroNames));
+    } else macros.set(name, value);
   }
   // As dbt: an incremental model's unit test says which branch it tests, and the incremental branch reads `this`.
   if (model.incremental && typeof isIncremental !== 'boolean') {
@@ -118,6 +128,7 @@ function unitTest(spec: UnitTestSpec, ctx: UnitTestContext, diagnostics: Diagnos
     ...(typeof isIncremental === 'boolean' ? { isIncremental } : {}),
     vars: spec.vars,
     envVars: spec.envVars,
+    macros,
     location: spec.location,
   };
 }

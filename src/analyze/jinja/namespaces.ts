@@ -33,6 +33,8 @@ export interface NamespaceHost {
   config(options: Record<string, unknown>): void;
   /** A relation a template passes, as the render in progress reads it (ref() tokens resolved when it runs). */
   resolve(text: string): string;
+  /** What the render in progress gives `namespace.name` instead of running it (a unit test's overrides). */
+  overridden(qualified: string): { readonly value: unknown } | undefined;
 }
 
 export class MacroNamespaces {
@@ -80,12 +82,17 @@ export class MacroNamespaces {
     const members: Record<string, MacroFn> = {};
     for (const m of pkg.macros) {
       const impl: MacroFn = (...args) => m.render(bindArgs(`${pkg.name}.${m.name}`, m.params, args, m.takesKwargs), this.context);
+      // A unit test's override stands for the macro as called, before any dispatch.
+      const called = (fn: MacroFn): MacroFn => (...args) => {
+        const overridden = this.host.overridden(`${pkg.name}.${m.name}`);
+        return overridden ? overridden.value : fn(...args);
+      };
       if (m.impl === 'direct') {
-        members[m.name] = impl;
+        members[m.name] = called(impl);
         continue;
       }
       members[`${m.impl}__${m.name}`] = impl;
-      members[m.name] = (...args) => this.dispatch(m.name, pkg.name)(...args);
+      members[m.name] = called((...args) => this.dispatch(m.name, pkg.name)(...args));
     }
     this.namespaces.set(pkg.name, members);
     this.builtinMacros.set(pkg.name, new Map(pkg.macros.map((m) => [m.name, m])));
