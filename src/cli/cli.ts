@@ -113,6 +113,25 @@ interface Common {
   var?: Record<string, unknown>;
 }
 
+/** Options a command line may give more than once, each adding to the others. */
+const REPEATABLE = new Set(['--var']);
+
+/**
+ * An option that takes one value, given twice (`--date 2024-01-02 --date 2024-01-03`), would
+ * have the last one win without a word: refused, as a slip a script could make.
+ */
+function refuseRepeats(cmd: Command): void {
+  for (const option of cmd.options) {
+    if (option.variadic || !(option.required || option.optional) || REPEATABLE.has(option.long ?? '')) continue;
+    let given = false;
+    cmd.on(`option:${option.name()}`, () => {
+      if (given) throw new CommanderError(EXIT.badInput, 'pipe.repeatedOption', `${option.long} is given twice: give it once`);
+      given = true;
+    });
+  }
+  for (const sub of cmd.commands) refuseRepeats(sub);
+}
+
 /** Where the project and its warehouse are, and how output is printed: every command that opens a project. */
 function projectFlags(cmd: Command): Command {
   return cmd
@@ -704,6 +723,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       }
     });
 
+  refuseRepeats(program);
   try {
     await program.parseAsync(argv as string[]);
   } catch (e) {

@@ -63,6 +63,21 @@ describe('bad input: exit 2, pointing at the source, nothing written', () => {
     }
   });
 
+  it('an option of one value given twice is refused, not the last one taken; repeatable ones add up', async () => {
+    const dir = copyExample();
+    for (const args of [
+      ['run', '--date', '2024-01-02', '-d', '2024-01-03'],
+      ['backfill', '--start', '2024-01-01', '--end', '2024-01-02', '--end=2024-01-03'],
+      ['run', '--date', '2024-01-02', '--threads', '2', '--threads', '4'],
+    ]) {
+      const r = await cliIn([...args, '--dry-run', '--project', dir]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/error: --(date|end|threads) is given twice: give it once/);
+    }
+    const ok = await cliIn(['run', '--date', '2024-01-02', '--var', 'a=1', '--var', 'b=2', '--select', 'fct_orders', '--select', '+dim_customers', '--dry-run', '--project', dir]);
+    expect(ok.code, explain(ok)).toBe(0);
+  });
+
   it('a memory_limit DuckDB cannot work in: says DuckDB ran out of memory and what to raise, not an internal error', async () => {
     const dir = copyExample();
     writeProjectFiles(dir, { 'pipe.yaml': 'name: shop\nvars: {currency: EUR}\nsettings:\n  memory_limit: 1KB\n' });
