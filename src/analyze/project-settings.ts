@@ -52,6 +52,9 @@ export interface Pipeline {
   readonly description?: string;
   readonly select: readonly string[];
   readonly exclude: readonly string[];
+  /** Where `select:` and `exclude:` are written, for the errors of their selectors. */
+  readonly selectAt?: Location;
+  readonly excludeAt?: Location;
   /** A selector of selectors.yml, by name: the selection instead of `select`. */
   readonly selector?: string;
   readonly vars: Readonly<Record<string, unknown>>;
@@ -461,6 +464,8 @@ export function readPipeline(source: PipelineSource, diagnostics: Diagnostic[], 
     description: typeof d.description === 'string' ? d.description : undefined,
     select: list('select'),
     exclude: list('exclude'),
+    selectAt: at('select'),
+    excludeAt: at('exclude'),
     selector: readPipelineSelector(d, at, diagnostics, selectors),
     vars: vars ?? {},
     secret_vars: readSecretVars(d.secret_vars, at('secret_vars'), diagnostics),

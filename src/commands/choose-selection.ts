@@ -115,9 +115,9 @@ export function chooseSelection(
   if (diagnostics.length > 0) return { selected: new Set(), diagnostics, notes: [], readsResults: false };
 
   // A pipeline's own problems were reported when it was read.
-  const at = pipeline ? { file: pipeline.file } : undefined;
-  const pipelineSelect = parseCliSelection(pipeline?.select ?? [], at).spec;
-  const pipelineExclude = parseCliSelection(pipeline?.exclude ?? [], at).spec;
+  const at = (key: 'selectAt' | 'excludeAt') => (pipeline ? (pipeline[key] ?? { file: pipeline.file }) : undefined);
+  const pipelineSelect = parseCliSelection(pipeline?.select ?? [], at('selectAt')).spec;
+  const pipelineExclude = parseCliSelection(pipeline?.exclude ?? [], at('excludeAt')).spec;
   const definition = (name: string | undefined) => (name === undefined ? undefined : selectors.byName.get(name)?.definition);
   const nothingChosen = request.selector === undefined && !cliSelect.spec && !cliExclude.spec && !pipelineSelect && !pipelineExclude && pipeline?.selector === undefined;
   const defaultSelector = nothingChosen ? selectors.defaultName : undefined;

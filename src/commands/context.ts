@@ -1,3 +1,4 @@
+import { basename, extname } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Invocation } from '../analyze/jinja/surface.js';
 import formatDuration from 'ms';
@@ -160,6 +161,9 @@ export function analyzeAndSelect(
   const diagnostics: Diagnostic[] = [];
   const pipelineNames = files.pipelines.map((p) => p.name);
   if (options.pipeline !== undefined && !pipelineNames.includes(options.pipeline)) {
+    // Its file is there but could not be read (not YAML, not a mapping): that is what to say.
+    const unread = files.diagnostics.filter((d) => d.severity === 'error' && /^pipelines\/[^/]+\.ya?ml$/.test(d.location?.file ?? '') && basename(d.location!.file, extname(d.location!.file)) === options.pipeline);
+    if (unread.length > 0) throw new DiagnosticError(unread);
     const hint = didYouMean(options.pipeline, pipelineNames);
     throw new DiagnosticError([
       error('unknown-pipeline', `no pipeline named '${options.pipeline}' in pipelines/`, undefined, {

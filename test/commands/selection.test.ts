@@ -213,6 +213,27 @@ describe('dbt selectors: --selector, default: true and pipelines', () => {
     ]);
   });
 
+  it("a pipeline's selector naming no model is an error at its line; a pipeline file that cannot be read says why when run by name", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'models/a.sql': 'select 1 as id\n',
+      'pipelines/p.yaml': 'description: typo\nexclude: [b]\n',
+      'pipelines/list.yaml': '- a\n- b\n',
+    });
+    const r = await runIn(dir, { pipeline: 'p', date: '2024-01-02', dryRun: true });
+    expect(r.code).toBe(2);
+    // Every pipeline file's problems are told, the one run's among them.
+    expect(diagnosticsOf(r.events).map((d) => [`${d.location?.file}:${d.location?.line}`, d.message])).toEqual([
+      ['pipelines/list.yaml:1', 'pipelines/list.yaml must be a mapping of keys to values'],
+      ['pipelines/p.yaml:2', "selector 'b': no model or seed named 'b'"],
+    ]);
+    const list = await runIn(dir, { pipeline: 'list', date: '2024-01-02', dryRun: true });
+    expect(list.code).toBe(2);
+    expect(diagnosticsOf(list.events).map((d) => [`${d.location?.file}:${d.location?.line}`, d.message])).toEqual([
+      ['pipelines/list.yaml:1', 'pipelines/list.yaml must be a mapping of keys to values'],
+    ]);
+  });
+
   it('refuses an unknown selector with the closest name, and --select with --selector', async () => {
     const unknown = await nodesIn(dir, { selector: 'finance_table' });
     expect(unknown.code).toBe(2);
