@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, constants, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, constants, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -203,10 +203,19 @@ describe('a path that cannot be a warehouse', () => {
     }
     const yamlProject = smallProject();
     writeFileSync(join(yamlProject, 'pipe.yaml'), 'name: numbered\nwarehouse: 123\n');
+    // A DuckDB file cut short, as a copy that did not finish leaves it.
+    const cut = join(dir, 'cut.duckdb');
+    const instance = await DuckDBInstance.create(cut);
+    const connection = await instance.connect();
+    await connection.run('create table t as select range as i from range(100000)');
+    connection.closeSync();
+    instance.closeSync();
+    truncateSync(cut, 20_000);
 
     const cases = [
       { db: join(dir, 'folder'), says: 'is a folder, not a DuckDB file' },
       { db: join(dir, 'orders.csv'), says: 'is not a DuckDB database' },
+      { db: cut, says: 'the file is cut short or damaged' },
       { db: join(dir, 'plain', 'sub.duckdb'), says: `${join(dir, 'plain')} is a file, not a folder` },
       { db: '/proc/nope/x.duckdb', says: 'cannot create the folder /proc/nope' },
       { db: join(locked, 'pipe-warehouse.duckdb'), says: 'permission denied' },
@@ -236,6 +245,7 @@ describe('a path that cannot be a warehouse', () => {
     expect(readdirSync(dir).sort()).toEqual(before);
     expect(readdirSync(join(dir, 'folder'))).toEqual([]);
     expect(readFileSync(join(dir, 'orders.csv'), 'utf8')).toBe('order_id,amount\n1,10\n');
+    expect(statSync(cut).size).toBe(20_000);
     expect(existsSync('/proc/nope')).toBe(false);
     expect(existsSync(join(locked, 'pipe-warehouse.duckdb'))).toBe(false);
     expect(readdirSync(yamlProject).sort()).toEqual(['models', 'pipe.yaml']);

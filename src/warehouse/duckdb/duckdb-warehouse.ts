@@ -392,6 +392,14 @@ function openFailure(path: string, verb: 'open' | 'create', message: string): Wa
   const headline = message.split('\n')[0];
   const cannotOpen = /Cannot open file "[^"]*": (.*)$/.exec(headline);
   const why = cannotOpen ? cannotOpen[1].charAt(0).toLowerCase() + cannotOpen[1].slice(1) : DUCKDB.headline(headline);
+  // A DuckDB file that ends before its own blocks do: cut short (a copy not finished, a full disk).
+  if (/Could not read enough bytes from file/.test(headline)) {
+    return new WarehouseOpenError(
+      path,
+      `cannot ${verb} the warehouse ${path}: the file is cut short or damaged (DuckDB: ${why})`,
+      'restore it from a copy; or move it aside, and a run builds a new warehouse (every model again, without the run history)',
+    );
+  }
   return new WarehouseOpenError(path, `cannot ${verb} the warehouse ${path}: ${why}`);
 }
 
