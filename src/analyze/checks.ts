@@ -125,7 +125,7 @@ export function parseChecks(value: unknown, where: Where, modelNames: ReadonlySe
         );
         continue;
       }
-      out.push(...parseKind(kind as PipeCheckKind, spec, severity, kindAt, modelNames, diagnostics));
+      out.push(...parseKind(kind as PipeCheckKind, spec, severity, kindAt, (key) => where([...prefix, kind, key]), modelNames, diagnostics));
     }
   };
   parseBlock(value, 'error');
@@ -138,6 +138,8 @@ function parseKind(
   spec: unknown,
   severity: 'error' | 'warn',
   at: Location,
+  /** Where an entry of the check's mapping is written (`status:` of accepted_values), for its errors. */
+  entryAt: (key: string) => Location,
   modelNames: ReadonlySet<string>,
   diagnostics: Diagnostic[],
 ): Check[] {
@@ -145,8 +147,8 @@ function parseKind(
   // The check's own fields after the common ones, spread last: V8 defines properties written
   // after a spread on a slow path, a microsecond or two each, for every check of every model.
   const check = <T extends object>(own: T) => ({ kind, severity, scope, location: at, ...own });
-  const bad = (message: string) => {
-    diagnostics.push(error('bad-check', `${kind}: ${message}`, at));
+  const bad = (message: string, where = at) => {
+    diagnostics.push(error('bad-check', `${kind}: ${message}`, where));
     return [];
   };
   const T = CHECK_TARGET;
@@ -176,7 +178,7 @@ function parseKind(
       for (const [col, values] of Object.entries(spec)) {
         if (col === 'scope') continue;
         if (!Array.isArray(values) || values.length === 0 || !values.every((v) => ['string', 'number', 'boolean'].includes(typeof v))) {
-          bad(`${col}: expected a list of values`);
+          bad(`${col}: expected a list of values`, entryAt(col));
           continue;
         }
         const list = values.map((v) => quoteLiteral(String(v))).join(', ');
@@ -196,13 +198,13 @@ function parseKind(
         if (col === 'scope') continue;
         const m = typeof target === 'string' ? /^([^.\s]+)\.([^.\s]+)$/.exec(target.trim()) : null;
         if (!m) {
-          bad(`${col}: expected model.column, got ${JSON.stringify(target)}`);
+          bad(`${col}: expected model.column, got ${JSON.stringify(target)}`, entryAt(col));
           continue;
         }
         const [, model, column] = m;
         if (!modelNames.has(model)) {
           diagnostics.push(
-            error('unknown-ref', `relationships(${col}): no model or seed is named '${model}'`, at, { hint: didYouMean(model, [...modelNames]) }),
+            error('unknown-ref', `relationships(${col}): no model or seed is named '${model}'`, entryAt(col), { hint: didYouMean(model, [...modelNames]) }),
           );
           continue;
         }

@@ -211,6 +211,23 @@ select order_id, order_date from {{ ref('stg_orders') }} where order_date = '{{ 
   });
 });
 
+describe('mistakes in checks', () => {
+  it('an entry of accepted_values or relationships is reported at its own line', async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, {
+      'models/marts/orders_checked.sql': "select 1 as order_id, 1 as customer_id, 'placed' as status, 'placed' as kind\n",
+      'models/marts/orders_checked.yaml': 'checks:\n  accepted_values:\n    status: [placed]\n    kind: placed\n  relationships:\n    order_id: fct_orders.order_id\n    customer_id: stg_custmers.customer_id\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02', dryRun: true });
+    expect(r.code).toBe(2);
+    const found = eventsOfType(r.events, 'diagnostic').map((e) => e.diagnostic as { message: string; location?: { line?: number }; hint?: string });
+    expect(found.map((d) => [d.location?.line, d.message, d.hint])).toEqual([
+      [4, 'accepted_values: kind: expected a list of values', undefined],
+      [7, "relationships(customer_id): no model or seed is named 'stg_custmers'", "did you mean 'stg_customers'?"],
+    ]);
+  });
+});
+
 describe('pipe test', () => {
   it('runs checks against published tables without building', async () => {
     const dir = await builtCopy();
