@@ -1,3 +1,6 @@
+-- check rows of 2024-01-02 (warn)
+SELECT 'inc has no rows of 2024-01-02: never built for that date, or built empty; its checks read nothing' AS why WHERE NOT EXISTS (SELECT 1 FROM (SELECT * FROM "main"."inc" WHERE CAST("d" AS DATE) >= CAST(TIMESTAMP '2024-01-02 00:00:00' AS DATE) AND CAST("d" AS DATE) < CAST(TIMESTAMP '2024-01-03 00:00:00' AS DATE) + 1 AND CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00'));
+
 -- columns of (SELECT * FROM "main"."inc" WHERE CAST("d" AS DATE) >= CAST(TIMESTAMP '2024-01-02 00:00:00' AS DATE) AND CAST("d" AS DATE) < CAST(TIMESTAMP '2024-01-03 00:00:00' AS DATE) + 1 AND CAST("d" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("d" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00'): id, id
 
 -- check unique(id) (error)
