@@ -220,12 +220,13 @@ export class Engine {
           if (!(e instanceof WarehouseLockedError)) throw e;
           const waited = Date.now() - started;
           if (waited >= wait.ms) throw wait.ms > 0 ? e.waited(waited) : e;
-          if (!told) wait.onHeld?.(e);
-          told = true;
           if (!options.readOnly && !options.setup?.lake && !existsSync(requestFile(path))) {
             askFor(path);
             asked = true;
           }
+          // Told once asked: whoever hears of the wait finds the request there.
+          if (!told) wait.onHeld?.(e);
+          told = true;
           const poll = wait.pollMs ?? DEFAULT_POLL_MS;
           await sleep(Math.min(poll / 2 + (Math.random() * poll) / 2, wait.ms - waited), wait.signal);
         }
