@@ -71,7 +71,7 @@ export async function preflightStatements(session: WarehouseSession, tasks: read
 async function syntaxErrors(session: WarehouseSession, tasks: readonly Task[], texts: readonly Parsed[], kept?: QueryReadsCache): Promise<Diagnostic[]> {
   const queries = queriesOf(tasks);
   await readAll(session, queries, kept);
-  const judged = new Map(queries.map((q) => [q.sql, q.sqlHash]));
+  const judged = new Set(queries.map((q) => q.sql));
   const suspects = new Set(queries.filter((q) => refusedByParser(q.sqlHash)).map((q) => q.sql));
   for (const sql of await refusedOf(session, [...new Set(texts.filter((t) => !judged.has(t.sql)).map((t) => t.sql))], kept)) suspects.add(sql);
   const diagnostics: Diagnostic[] = [];
@@ -95,9 +95,16 @@ async function refusedOf(session: WarehouseSession, sqls: readonly string[], kep
   const refused: string[] = [];
   for (let i = 0; i < todo.length; i += 200) {
     const part = todo.slice(i, i + 200);
-    const rows = await session.query(
-      `SELECT i FROM (VALUES ${part.map((sql, j) => `(${j}, ${quoteLiteral(sql)})`).join(', ')}) AS t(i, s) WHERE json_serialize_sql(s)->>'error_type' = 'parser'`,
-    );
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await session.query(
+        `SELECT i FROM (VALUES ${part.map((sql, j) => `(${j}, ${quoteLiteral(sql)})`).join(', ')}) AS t(i, s) WHERE json_serialize_sql(s)->>'error_type' = 'parser'`,
+      );
+    } catch (e) {
+      if (!(e instanceof WarehouseError)) throw e;
+      // Not told: these texts run as they are, and a syntax error among them fails its task at its line.
+      continue;
+    }
     const bad = new Set(rows.map((r) => Number(r.i)));
     part.forEach((sql, j) => (bad.has(j) ? refused.push(sql) : kept?.keep(keyOf(sql), undefined)));
   }
