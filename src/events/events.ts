@@ -56,6 +56,12 @@ export interface CheckFailure {
 /** `current`: a model task whose output is current (built from the same SQL, config and inputs) is not run again. */
 export type SkipReason = 'upstream-failed' | 'up-to-date' | 'superseded' | 'depends-on-past' | 'current';
 
+/**
+ * The skips of tasks that had nothing to do (current, up to date, superseded): the run state
+ * records them as succeeded, with the skip's detail, so that history and retry count them done.
+ */
+export const DONE_SKIPS: ReadonlySet<SkipReason> = new Set<SkipReason>(['up-to-date', 'current', 'superseded']);
+
 /** How a run ended, and how many of its tasks ended how. */
 export interface RunCounts {
   readonly status: 'succeeded' | 'failed' | 'cancelled';

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DONE_SKIPS } from '../events/events.js';
 import type { RunStatus, TaskStatus } from '../warehouse/run-state.js';
 import { listRunLogs } from './run-log-files.js';
 import type { EventLine, ReconciledLine, RunLogHeader, RunLogLine } from './run-log-lines.js';
@@ -150,7 +151,8 @@ function taskOutcome(l: EventLine): { id: string; change: Partial<LoggedTask> } 
     case 'task-failed':
       return { id: l.task.id, change: { status: 'failed', attempts: l.attempts, ended_at: shown(l.time), error: l.error.message } };
     case 'task-skipped':
-      return { id: l.task.id, change: { status: 'skipped', ended_at: shown(l.time), detail: l.detail } };
+      // As the run state records it (see DONE_SKIPS): a task found current succeeded.
+      return { id: l.task.id, change: { status: DONE_SKIPS.has(l.reason) ? 'succeeded' : 'skipped', ended_at: shown(l.time), detail: l.detail } };
     case 'task-cancelled':
       return { id: l.task.id, change: { status: 'cancelled', ended_at: shown(l.time) } };
     case 'run-started':

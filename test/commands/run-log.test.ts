@@ -121,6 +121,28 @@ describe('run logs', () => {
     expect(parseRunLog(`${lines.map((l) => JSON.stringify(l)).join('\n')}\n{"type":"task-succ`)).toHaveLength(4);
   });
 
+  it('count the tasks of a live run as the warehouse will: one found current succeeded, one after a failure skipped', async () => {
+    const dir = tempProject({ ...MODELS, 'models/c.sql': "{{ config(materialized='table') }}\nselect y from {{ ref('b') }}\n" });
+    const db = join(dir, 'warehouse.duckdb');
+    expect((await runIn(dir, { date: DAY })).code).toBe(0);
+    writeFileSync(join(dir, 'models/b.sql'), "{{ config(materialized='table') }}\nselect x + 'x'::INTEGER as y from {{ ref('a') }}\n");
+    const seen: LoggedRun[] = [];
+    const r = await runIn(dir, {
+      date: DAY,
+      threads: 1,
+      // Read while the run holds the warehouse, once every task is told.
+      onEvent: (e) => {
+        if (e.type === 'run-finished') seen.push(...readRunLogs(db, { alive: (pid) => pid === process.pid }));
+      },
+    });
+    expect(r.code).toBe(1);
+    const runId = eventsOfType(r.events, 'run-started')[0].runId as string;
+    const live = seen.find((l) => l.run_id === runId)!;
+    const fromWarehouse = eventsOfType((await historyIn(dir, { runId, json: true })).events, 'task').map((t) => [t.task_id, t.status]);
+    expect(live.task_rows.map((t) => [t.task_id, t.status])).toEqual(fromWarehouse);
+    expect(live).toMatchObject({ reconciled: false, succeeded: 1, failed: 1, skipped: 1 });
+  });
+
   it('are reconciled with the warehouse when the next write recovers a run that died', async () => {
     const dir = tempProject(MODELS);
     const db = join(dir, 'warehouse.duckdb');
