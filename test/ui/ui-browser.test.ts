@@ -92,7 +92,7 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     expect(await retry.textContent()).toBe(`pipe retry ${fx.failed} --project ${fx.dir}`);
     expect(await page.locator('tr.on[data-task-row]').getAttribute('data-task-row')).toBe('bad@2024-01-02');
     expect(await page.getByTestId('failures').textContent()).toContain('models/bad.sql:3');
-    expect(await page.getByTestId('checks').textContent()).toContain('expression(id < 2)');
+    expect(await page.getByTestId('checks').textContent()).toContain('failed expression(id < 2) on checked@2024-01-02: 1 failing row (error)');
     await expect.poll(() => page.locator('[data-testid="gantt"] rect.bar').count()).toBeGreaterThan(0);
     await screenshot(page, 'run-failed');
   });

@@ -72,7 +72,8 @@ function Run({ data, task }: { data: UiRunDetail; task?: string }) {
           {data.checks.map((c) => (
             <div class="check">
               <p>
-                <Status status={c.status === 'warned' ? 'skipped' : 'failed'} /> <strong>{c.check}</strong> on {c.task_id}: {count(c.failing_rows)} failing rows ({c.severity})
+                <span class={`badge status-${c.status === 'warned' ? 'warned' : 'failed'}`}>{c.status === 'warned' ? 'warned' : 'failed'}</span> <strong>{c.check}</strong> on {c.task_id}:{' '}
+                {count(c.failing_rows)} failing row{c.failing_rows === 1 ? '' : 's'} ({c.severity})
               </p>
               {c.sample.length > 0 && <SampleTable sample={c.sample} />}
             </div>
