@@ -44,6 +44,11 @@ export interface UiRun {
   readonly cancelled: number;
   readonly running: number;
   readonly pending: number;
+  /** The last `pipe retry` of it (following retries of retries) and how that ended; null when none, or read from the run logs. */
+  readonly retried_by: string | null;
+  readonly retry_status: string | null;
+  /** A later run that did the same work and succeeded, when this one did not. */
+  readonly completed_by: string | null;
 }
 
 export interface UiRuns {
@@ -93,8 +98,14 @@ export interface UiRunDetail {
   readonly tasks: readonly UiTask[];
   readonly failures: readonly UiFailureGroup[];
   readonly checks: readonly UiCheckResult[];
-  /** The command that completes the run, when it did not fully succeed and has ended. */
+  /**
+   * The command that completes the run, when it did not fully succeed, has ended and was not
+   * completed since: `pipe retry` of its latest retry when it was retried (what a bare `pipe
+   * retry` picks), else of itself.
+   */
   readonly retry: string | null;
+  /** The run that command retries. */
+  readonly retry_run: string | null;
 }
 
 export interface UiNode {

@@ -10,7 +10,7 @@ import { isLoopback, type UiServer } from '../../src/ui/server/server.js';
 import type { UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns } from '../../src/ui/api.js';
 import { eventsOfType, explain, holdWarehouse, pipe } from '../e2e/helpers.js';
 import { cliIn } from '../support/cli-in-process.js';
-import { historyIn } from '../support/in-process.js';
+import { historyIn, retryIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 import { builtProject, DAY, FILES, serve, stubAssets, type Fixture } from './ui-fixture.js';
 
@@ -71,6 +71,32 @@ describe('pipe ui server', () => {
     const unknown = await get<{ error: string }>('/api/runs/20200101T000000-dead');
     expect(unknown.status).toBe(404);
     expect(unknown.body.error).toMatch(/^no run '20200101T000000-dead'/);
+  });
+
+  it('follows a run to its retries: the original says by whom and how, and completing it means the latest retry', async () => {
+    const own = await builtProject();
+    const retried = await retryIn(own.dir, { runId: own.failed });
+    expect(retried.code).toBe(1);
+    const retryId = eventsOfType(retried.events, 'run-started')[0].runId as string;
+    const other = await serve(own.dir, assets);
+    const read = async <T>(path: string) => (await (await fetch(new URL(path, other.url))).json()) as T;
+    try {
+      const original = await read<UiRunDetail>(`/api/runs/${own.failed}`);
+      expect(original.run).toMatchObject({ retried_by: retryId, retry_status: 'failed', completed_by: null });
+      // What a bare pipe retry would pick: the retry, not a second retry of the original.
+      expect([original.retry, original.retry_run]).toEqual([`pipe retry ${retryId} --project ${own.dir}`, retryId]);
+      const runs = await read<UiRuns>('/api/runs');
+      expect(runs.runs.find((r) => r.run_id === own.failed)).toMatchObject({ retried_by: retryId, retry_status: 'failed' });
+      // Mended, the retry of the retry succeeds: nothing is left to complete.
+      writeFileSync(join(own.dir, 'models/bad.sql'), "{{ config(materialized='table') }}\nselect id\nfrom {{ ref('a') }}\n");
+      writeFileSync(join(own.dir, 'models/checked.yaml'), 'checks:\n  expression: ["id < 3"]\n');
+      expect((await retryIn(own.dir, { runId: retryId })).code).toBe(0);
+      const done = await read<UiRunDetail>(`/api/runs/${own.failed}`);
+      expect(done.run.retry_status).toBe('succeeded');
+      expect([done.retry, done.retry_run]).toEqual([null, null]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('gives the graph with each node kind and last status, and a model in full', async () => {

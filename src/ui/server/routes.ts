@@ -5,7 +5,7 @@ import type { UiActions, UiCoverage, UiGraph, UiModel, UiPreview, UiRunDetail, U
 import { backfillArgs, startPipe, type Actions } from './actions.js';
 import { analysisKeep, asProblem, openAnalyzed, openState, readGraph, readModel, readPreview, UiProblem } from './project-data.js';
 import { readCoverage } from './coverage-data.js';
-import { groupFailures, readRun, readRuns } from './run-data.js';
+import { groupFailures, readRun, readRuns, runToRetry } from './run-data.js';
 import { EventStream, followHolder, followRunLog, followRuns } from './sse.js';
 
 /**
@@ -94,7 +94,7 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
         const { at, info, fileOf } = openState(options);
         const { source, value } = await readRun(at, runId);
         if (!value) throw new UiProblem(`no run '${runId}' in ${at.warehouse}${source.kind === 'run-log' ? ' (read from its run logs: the warehouse is in use)' : ''}`, 404);
-        const ended = value.run.status !== 'running' && value.run.status !== 'succeeded';
+        const retryRun = runToRetry(value.run);
         const detail: UiRunDetail = {
           project: info,
           source,
@@ -102,7 +102,8 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
           tasks: value.tasks,
           failures: groupFailures(value.tasks, value.locations, fileOf),
           checks: value.checks,
-          retry: ended ? retryCommand(runId) : null,
+          retry: retryRun === null ? null : retryCommand(retryRun),
+          retry_run: retryRun,
         };
         return json(detail);
       },

@@ -45,16 +45,30 @@ type RunFields = Pick<LoggedRun, 'run_id' | 'command' | 'pipeline' | 'started_at
   readonly params: string | null;
 };
 
-function uiRun(r: RunFields, status: UiRun['status'], duration: number | null, running: number): UiRun {
+/** What later runs did about a run: its latest retry and how it ended, or the run that completed it. */
+type Followed = Pick<UiRun, 'retried_by' | 'retry_status' | 'completed_by'>;
+
+/** Read from the run logs, which do not follow runs after each other. */
+const UNFOLLOWED: Followed = { retried_by: null, retry_status: null, completed_by: null };
+
+function uiRun(r: RunFields, status: UiRun['status'], duration: number | null, running: number, followed: Followed): UiRun {
   const { run_id, command, pipeline, started_at, ended_at, parent_run_id, tasks, succeeded, failed, skipped, cancelled, pending } = r;
   const dates = r.params === null ? '?' : storedDates({ run_id, command, params: r.params });
-  return { run_id, command, pipeline, status, dates, started_at, ended_at, duration_ms: duration, parent_run_id, tasks, succeeded, failed, skipped, cancelled, running, pending };
+  return { run_id, command, pipeline, status, dates, started_at, ended_at, duration_ms: duration, parent_run_id, tasks, succeeded, failed, skipped, cancelled, running, pending, ...followed };
 }
 
 /** Opened read-only, the warehouse is held by no pipe: a run still marked running died (see `pipe history`). */
-const fromSummary = (r: RunSummaryRow, durationMs: number | undefined) => uiRun(r, r.status === 'running' ? 'interrupted' : r.status, durationMs ?? null, 0);
+const fromSummary = (r: RunSummaryRow, durationMs: number | undefined) =>
+  uiRun(r, r.status === 'running' ? 'interrupted' : r.status, durationMs ?? null, 0, { retried_by: r.retried_by, retry_status: r.retry_status, completed_by: r.completed_by });
 
-const fromLog = (r: LoggedRun) => uiRun(r, r.status, r.elapsed_ms, r.running);
+const fromLog = (r: LoggedRun) => uiRun(r, r.status, r.elapsed_ms, r.running, UNFOLLOWED);
+
+/** The run a `pipe retry` completes `run` through, if any is left to do: its latest retry when it has one. */
+export function runToRetry(run: UiRun): string | null {
+  if (run.status === 'running' || run.status === 'succeeded' || run.completed_by !== null) return null;
+  if (run.retried_by === null) return run.run_id;
+  return run.retry_status === 'succeeded' || run.retry_status === 'running' ? null : run.retried_by;
+}
 
 /**
  * The answer of a read: the warehouse's, nothing when nothing has run, else what the run logs

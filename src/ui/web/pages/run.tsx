@@ -39,12 +39,25 @@ function Run({ data, task }: { data: UiRunDetail; task?: string }) {
           </>
         )}
       </p>
+      {(run.retried_by || run.completed_by) && (
+        <p data-testid="followed">
+          {run.retried_by ? (
+            <>
+              Retried by <a href={href({ page: 'run', runId: run.retried_by })}>{run.retried_by}</a> ({run.retry_status})
+            </>
+          ) : (
+            <>
+              Completed by <a href={href({ page: 'run', runId: run.completed_by! })}>{run.completed_by}</a>
+            </>
+          )}
+        </p>
+      )}
       {data.retry && (
         <p class="retry">
           Complete it with <code data-testid="retry">{data.retry}</code>
         </p>
       )}
-      {data.retry && <RetryButton runId={run.run_id} />}
+      {data.retry_run && <RetryButton runId={data.retry_run} />}
       <section>
         <h2>Timeline</h2>
         <Gantt runId={run.run_id} tasks={data.tasks} now={Date.now()} highlight={task} />

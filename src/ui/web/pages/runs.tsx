@@ -49,6 +49,8 @@ function RunsTable({ data }: { data: UiRuns }) {
           <tr data-run={r.run_id} class={`run status-row-${r.status}`}>
             <td>
               <Status status={r.status} />
+              {r.retried_by && <span class="muted"> retried ({r.retry_status})</span>}
+              {!r.retried_by && r.completed_by && <span class="muted"> completed by {r.completed_by}</span>}
             </td>
             <td>
               <a href={href({ page: 'run', runId: r.run_id })}>{r.run_id}</a>
