@@ -99,7 +99,8 @@ export function foldRunLog(lines: readonly RunLogLine[], o: FoldOptions): Logged
       ended_at: r.ended_at,
       params: r.params,
       parent_run_id: r.parent_run_id,
-      elapsed_ms: r.ended_at === null ? null : epoch(r.ended_at) - epoch(r.started_at),
+      // The warehouse's times are shown to the second: the run's own measure, when its log has it, is to the millisecond.
+      elapsed_ms: r.ended_at === null ? null : (finishedMs(lines) ?? epoch(r.ended_at) - epoch(r.started_at)),
     };
   }
   const header = lines.find((l): l is RunLogHeader => l.type === 'run-log');
@@ -137,6 +138,12 @@ export function foldRunLog(lines: readonly RunLogLine[], o: FoldOptions): Logged
     parent_run_id: header.parentRunId ?? null,
     elapsed_ms: ended !== undefined ? ended - started : alive ? o.now - started : null,
   };
+}
+
+/** How long the run took by its own `run-finished` event, if its log has one. */
+function finishedMs(lines: readonly RunLogLine[]): number | undefined {
+  const finished = lines.find((l): l is Extract<EventLine, { type: 'run-finished' }> => l.type === 'run-finished');
+  return finished?.ms;
 }
 
 /** How an event changes the task it tells of, if it tells of one. */

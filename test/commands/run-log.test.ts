@@ -56,6 +56,8 @@ describe('run logs', () => {
     const [logged] = readRunLogs(db, { alive: dead });
     const fromWarehouse = await historyIn(dir, { runId, json: true });
     expect(logged).toMatchObject({ run_id: runId, status: 'succeeded', reconciled: true, succeeded: 2, failed: 0, running: 0, pending: 0 });
+    // To the millisecond, as the run measured itself: the warehouse's times in the log are to the second.
+    expect(logged.elapsed_ms).toBe(eventsOfType(r.events, 'run-finished')[0].ms);
     expect(logged.task_rows.map((t) => [t.task_id, t.status, t.rows])).toEqual(
       eventsOfType(fromWarehouse.events, 'task').map((t) => [t.task_id, t.status, t.rows]),
     );
