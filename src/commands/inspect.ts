@@ -261,7 +261,10 @@ export async function history(options: HistoryOptions): Promise<History> {
   }
   const session = await warehouse.session();
   try {
-    if (!(await stateExists(session))) return none;
+    if (!(await stateExists(session))) {
+      if (options.runId) throw new DiagnosticError([error('unknown-run', `no run '${options.runId}': nothing has run on ${dbPath} yet`)]);
+      return none;
+    }
     if (options.runId === undefined) {
       const runs: ListedRun[] = [];
       const problems: Diagnostic[] = [];

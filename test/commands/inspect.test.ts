@@ -1,3 +1,4 @@
+import { DuckDBInstance } from '@duckdb/node-api';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -255,6 +256,13 @@ select {% if var('break', false) %}'many'::INTEGER{% else %}count(*){% endif %} 
     expect(none.code, explain(none)).toBe(0);
     expect(none.events.filter((e) => e.type === 'run')).toEqual([]);
     expect(existsSync(warehouseOf(fresh))).toBe(false);
+    // A DuckDB file nothing has run on: no such run either, not an empty list.
+    const empty = copyExample();
+    const instance = await DuckDBInstance.create(warehouseOf(empty));
+    instance.closeSync();
+    const nope = await historyIn(empty, { runId: 'nope' });
+    expect(nope.code, explain(nope)).toBe(2);
+    expect(nope.stderr).toContain(`no run 'nope': nothing has run on ${warehouseOf(empty)} yet`);
   });
 });
 
