@@ -29,11 +29,9 @@ export async function ui(options: UiOptions): Promise<void> {
   const { startUiServer, isLoopback, DEFAULT_UI_HOST, DEFAULT_UI_PORT, UiAssetsMissing } = await import('./server/server.js');
   const host = options.host ?? DEFAULT_UI_HOST;
   const port = options.port ?? DEFAULT_UI_PORT;
-  if (!isLoopback(host)) {
-    options.emit?.({
-      type: 'diagnostic',
-      diagnostic: warning('ui-exposed', `pipe ui listens on ${host}: anyone who can reach this address sees the project's models, SQL, runs and table rows${options.allowActions ? ', and can start runs' : ''}, with no password`),
-    });
+  // Node listens on every interface for an empty host: an unset variable would expose the project.
+  if (host.trim() === '') {
+    throw new DiagnosticError([error('ui-host', `--host is empty: pipe ui would listen on every interface`, undefined, { hint: `leave --host out for ${DEFAULT_UI_HOST}, or name the address, e.g. --host 0.0.0.0 for every interface` })]);
   }
   let server;
   try {
@@ -45,6 +43,13 @@ export async function ui(options: UiOptions): Promise<void> {
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new DiagnosticError([error('ui-host', `cannot listen on ${host}: no such address on this machine`)]);
     if (code === 'EACCES') throw new DiagnosticError([error('ui-port', `port ${port} needs privileges pipe does not have`, undefined, { hint: 'pass a --port above 1023' })]);
     throw e;
+  }
+  // Told once it listens: an address it cannot listen on is refused without a warning first.
+  if (!isLoopback(host)) {
+    options.emit?.({
+      type: 'diagnostic',
+      diagnostic: warning('ui-exposed', `pipe ui listens on ${host}: anyone who can reach this address sees the project's models, SQL, runs and table rows${options.allowActions ? ', and can start runs' : ''}, with no password`),
+    });
   }
   options.emit?.({ type: 'notice', message: `pipe ui at ${server.url} (Ctrl-C stops it)` });
   if (options.open) openBrowser(server.url, options.emit);

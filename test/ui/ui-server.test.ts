@@ -284,5 +284,14 @@ describe('pipe ui server', () => {
     const nowhere = await cliIn(['ui', '--project', join(fx.dir, 'nowhere')]);
     expect(nowhere.code, explain(nowhere)).toBe(2);
     expect(nowhere.stderr).toMatch(/project directory .*nowhere does not exist/);
+    // An unset variable is no address: Node would listen on every interface.
+    const empty = await cliIn(['ui', '--host', '', '--project', fx.dir]);
+    expect(empty.code, explain(empty)).toBe(2);
+    expect(empty.stderr).toContain('error: --host is empty: pipe ui would listen on every interface');
+    // An address that is not this machine's: refused, with no warning that anyone can reach it.
+    const elsewhere = await cliIn(['ui', '--host', '10.99.99.99', '--port', '0', '--project', fx.dir]);
+    expect(elsewhere.code, explain(elsewhere)).toBe(2);
+    expect(elsewhere.stderr).toContain('cannot listen on 10.99.99.99');
+    expect(elsewhere.stderr).not.toContain('anyone who can reach');
   });
 });
