@@ -1,4 +1,5 @@
-import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, rmdirSync, statSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { errnoReason, FolderError, makeFolders, removeFolders } from '../util/folders.js';
 import { basename, dirname } from 'node:path';
 import { WarehouseOpenError } from './warehouse.js';
 
@@ -13,21 +14,7 @@ import { WarehouseOpenError } from './warehouse.js';
 /** Bytes 8-11 of every DuckDB database file. */
 const DUCKDB_MAGIC = 'DUCK';
 
-const REASONS: Record<string, string> = {
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  EROFS: 'the file system is read-only',
-  ENOENT: 'the file system does not allow it',
-  ENOSPC: 'no space left on the device',
-  ENOTDIR: 'a part of the path is a file',
-  ENAMETOOLONG: 'the path is too long',
-  ELOOP: 'too many symbolic links',
-};
-
-function reason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  return (code && REASONS[code]) ?? (e instanceof Error ? e.message : String(e));
-}
+const reason = errnoReason;
 
 function statOf(path: string): Stats | undefined {
   try {
@@ -123,33 +110,14 @@ function nearestExisting(dir: string): { path: string; stat: Stats } {
   }
 }
 
-/**
- * Creates the missing folders above `path`, outermost first, one at a time (Node's recursive
- * mkdir loops for ever under /proc). On failure, removes what it made and throws.
- */
+/** Creates the missing folders above `path` (see util/folders.ts); on failure, throws naming the folder. */
 function createFoldersFor(path: string): string[] {
-  const missing: string[] = [];
-  for (let d = dirname(path); !statOf(d); d = dirname(d)) missing.unshift(d);
-  const created: string[] = [];
-  for (const d of missing) {
-    try {
-      mkdirSync(d);
-      created.push(d);
-    } catch (e) {
-      removeFolders(created);
-      throw new WarehouseOpenError(path, `cannot create the folder ${d} for the warehouse ${path}: ${reason(e)}`);
-    }
+  try {
+    return makeFolders(dirname(path));
+  } catch (e) {
+    if (e instanceof FolderError) throw new WarehouseOpenError(path, `cannot create the folder ${e.folder} for the warehouse ${path}: ${e.why}`);
+    throw e;
   }
-  return created;
 }
 
-/** Removes folders made by createFoldersFor, innermost first, if they are still empty. */
-export function removeFolders(created: readonly string[]): void {
-  for (const d of [...created].reverse()) {
-    try {
-      rmdirSync(d);
-    } catch {
-      // not empty any more: someone else uses it now
-    }
-  }
-}
+export { removeFolders };

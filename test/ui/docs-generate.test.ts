@@ -98,6 +98,21 @@ describe('pipe docs generate', () => {
     expect(readdirSync(out)).toEqual(['notes.txt']);
   });
 
+  it('refuses a folder it cannot make, naming it and why, without spinning under /proc', async () => {
+    writeFileSync(join(fx.dir, 'a-file'), 'x');
+    // Root may write anywhere but in /sys; /proc takes no new folder, and Node's recursive mkdir loops there.
+    const cases = [
+      [join(fx.dir, 'a-file', 'docs'), `cannot create the folder ${join(fx.dir, 'a-file', 'docs')}: ${join(fx.dir, 'a-file')} is a file, not a folder`],
+      ['/proc/pipe-docs', 'cannot create the folder /proc/pipe-docs: the file system does not allow it'],
+    ];
+    for (const [out, says] of cases) {
+      const e = await docsGenerate({ project: fx.dir, out, assets }).catch((x: unknown) => x);
+      expect(e, out).toBeInstanceOf(DiagnosticError);
+      expect((e as DiagnosticError).diagnostics[0]).toMatchObject({ code: 'docs-out', message: `cannot write the docs to ${out}: ${says}` });
+    }
+    expect(existsSync('/proc/pipe-docs')).toBe(false);
+  });
+
   it('refuses when the page is not built', async () => {
     const e = await docsGenerate({ project: fx.dir, out: 'unbuilt', assets: stubAssets() }).catch((x: unknown) => x);
     expect((e as DiagnosticError).diagnostics[0].code).toBe('ui-not-built');

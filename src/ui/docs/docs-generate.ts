@@ -1,4 +1,5 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { errnoReason, FolderError, isFileSystemError, makeFolders } from '../../util/folders.js';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { PipeNode } from '../../analyze/analyze.js';
 import type { ProjectOptions } from '../../commands/context.js';
@@ -62,7 +63,14 @@ export async function docsGenerate(options: DocsOptions): Promise<DocsResult> {
     [DOCS_INDEX_FILE, `${DOCS_GLOBAL}=${JSON.stringify(index)};\n`],
     ...nodes.map((n, i): [string, string] => [docsModelFile(i), `${DOCS_MODEL_CALLBACK}(${i},${JSON.stringify(modelOf(opened, n, downstream, source, compiled, columns.value))});\n`]),
   ]);
-  writeSite(out, assets, files);
+  try {
+    writeSite(out, assets, files);
+  } catch (e) {
+    // A folder that cannot be made or written: said in words, naming it, as for a warehouse.
+    if (e instanceof FolderError) throw new DiagnosticError([error('docs-out', `cannot write the docs to ${out}: ${e.message}`, undefined, { hint: 'pass another --out' })]);
+    if (isFileSystemError(e)) throw new DiagnosticError([error('docs-out', `cannot write the docs to ${out}: ${errnoReason(e)}${e.path ? ` (${e.path})` : ''}`, undefined, { hint: 'pass another --out' })]);
+    throw e;
+  }
   return { out, nodes: nodes.length, columnsFrom: columns.from, warnings };
 }
 
@@ -92,7 +100,7 @@ function checkTarget(out: string, assets: string): void {
  * so a folder left half written is still known as this command's.
  */
 function writeSite(out: string, assets: string, files: ReadonlyMap<string, string>): void {
-  mkdirSync(join(out, 'data', 'models'), { recursive: true });
+  makeFolders(join(out, 'data', 'models'));
   writeFileSync(join(out, DOCS_MARKER), files.get(DOCS_MARKER)!);
   // The server's index.html names its files from the root; the site has its own.
   const pageFiles = readdirSync(assets).filter((f) => f !== 'index.html');
