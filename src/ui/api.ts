@@ -131,6 +131,8 @@ export interface UiColumn {
   readonly name: string;
   readonly type: string;
   readonly description?: string;
+  /** False for a column the project declares that the built table does not have. */
+  readonly in_table?: boolean;
 }
 
 export interface UiModelTask {
@@ -148,6 +150,8 @@ export interface UiModel {
   readonly node: UiNode;
   readonly relation: string;
   readonly downstream: readonly string[];
+  /** What the project says the node is (`description:`), if it says. */
+  readonly description: string | null;
   /** The file as written, when the node has one of its own (not a source). */
   readonly source_sql: string | null;
   /** The query a run for the default date would execute, or why there is none. */

@@ -6,7 +6,8 @@ import type { DocsIndex } from '../../src/ui/docs-format.js';
 import { docsGenerate, DOCS_MARKER } from '../../src/ui/docs/docs-generate.js';
 import { DiagnosticError } from '../../src/diagnostics/diagnostics.js';
 import { holdWarehouse } from '../e2e/helpers.js';
-import { removeProjects } from '../support/projects.js';
+import { runIn } from '../support/in-process.js';
+import { removeProjects, tempProject } from '../support/projects.js';
 import { builtProject, stubAssets, type Fixture } from './ui-fixture.js';
 
 /** `pipe docs generate`: the files it writes, read as the page reads them. */
@@ -96,6 +97,41 @@ describe('pipe docs generate', () => {
     expect(e).toBeInstanceOf(DiagnosticError);
     expect((e as DiagnosticError).diagnostics[0].message).toBe(`${out} is not empty and was not written by pipe docs generate: pipe does not replace it`);
     expect(readdirSync(out)).toEqual(['notes.txt']);
+  });
+
+  it("keeps the project's descriptions on the warehouse's columns, and shows the declared ones the table lacks", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'models/orders.sql': 'select 1 as ID, 2.5 as amount',
+      'models/schema.yml': [
+        'version: 2',
+        'models:',
+        '  - name: orders',
+        '    description: One row per order.',
+        '    columns:',
+        '      - name: id',
+        '        description: The order.',
+        '      - name: status',
+        '        description: Not built yet.',
+      ].join('\n'),
+    });
+    const before = await docsGenerate({ project: dir, out: 'docs', assets });
+    const at = (out: string) => {
+      const index = scriptJson<DocsIndex>(join(out, 'data/index.js'));
+      return modelFile(out, index, 'orders');
+    };
+    expect(before.columnsFrom).toBe('project');
+    expect(at(before.out)).toMatchObject({ description: 'One row per order.', columns_from: 'project' });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const after = await docsGenerate({ project: dir, out: 'docs', assets });
+    const model = at(after.out);
+    expect(model.columns_from).toBe('warehouse');
+    expect(model.columns).toEqual([
+      { name: 'ID', type: 'INTEGER', description: 'The order.' },
+      { name: 'amount', type: 'DECIMAL(2,1)' },
+      { name: 'status', type: '', description: 'Not built yet.', in_table: false },
+    ]);
+    expect(model.node.last_status).toBeNull();
   });
 
   it('refuses a folder it cannot make, naming it and why, without spinning under /proc', async () => {

@@ -9,7 +9,7 @@ import { relationName } from '../../sql/sql-text.js';
 import { PIPE_VERSION } from '../../version.js';
 import type { StateSource, UiColumn, UiModel, UiProject } from '../api.js';
 import { DOCS_INDEX_FILE, DOCS_MODEL_CALLBACK, DOCS_GLOBAL, docsModelFile, type DocsIndex } from '../docs-format.js';
-import { asProblem, checksOf, configOf, declaredColumns, openAnalyzed, uiNode, type Opened } from '../server/project-data.js';
+import { asProblem, checksOf, configOf, columnsOf, descriptionOf, openAnalyzed, uiNode, type Opened } from '../server/project-data.js';
 import { BUILT_ASSETS } from '../server/server.js';
 import { heldBy, readWarehouse } from '../server/warehouse-access.js';
 
@@ -202,7 +202,8 @@ function modelOf(
     compiled: n.kind !== 'model' ? { problem: `a ${n.kind} has no query of its own` } : compiled instanceof Map ? (compiled.get(n.name) ?? { problem: 'not compiled' }) : (compiled as { problem: string }),
     config: configOf(n),
     checks: checksOf(analysis, n),
-    columns: built ?? declaredColumns(n),
+    description: descriptionOf(n),
+    columns: columnsOf(n, built),
     columns_from: built ? 'warehouse' : 'project',
     tasks: [],
   };

@@ -134,6 +134,29 @@ export function declaredColumns(n: PipeNode): UiColumn[] {
   return n.kind === 'source' ? [] : n.columns.map((c) => ({ name: c.name, type: c.dataType ?? '', description: c.description }));
 }
 
+/**
+ * A node's columns as built (names and types from the warehouse), each with the description
+ * the project declares for it (names matched as DuckDB matches them, case aside), then the
+ * declared columns the table does not have, so marked; as declared when it is not built.
+ */
+export function columnsOf(n: PipeNode, built: readonly UiColumn[] | undefined): UiColumn[] {
+  const declared = declaredColumns(n);
+  if (built === undefined) return declared;
+  const byName = new Map(declared.map((c) => [c.name.toLowerCase(), c]));
+  const merged = built.map((c): UiColumn => {
+    const description = byName.get(c.name.toLowerCase())?.description;
+    return description === undefined ? c : { ...c, description };
+  });
+  const inTable = new Set(built.map((c) => c.name.toLowerCase()));
+  return [...merged, ...declared.filter((c) => !inTable.has(c.name.toLowerCase())).map((c) => ({ ...c, in_table: false }))];
+}
+
+/** What the project says a node is (its `description:`), if it says. */
+export function descriptionOf(n: PipeNode): string | null {
+  const d = n.kind === 'model' ? n.config.description : n.kind === 'seed' ? n.description : undefined;
+  return typeof d === 'string' && d.trim() !== '' ? d : null;
+}
+
 export function checksOf(analysis: Analysis, n: PipeNode): UiModel['checks'] {
   return (n.kind === 'source' ? (analysis.sourceChecks.get(n.name) ?? []) : n.checks).map((c) => ({
     name: c.name,
@@ -168,7 +191,8 @@ export async function readModel(options: ProjectOptions, opened: Opened, name: s
       compiled: n.kind === 'model' ? await compiledSql(options, n.name) : { problem: `a ${n.kind} has no query of its own` },
       config: configOf(n),
       checks: checksOf(analysis, n),
-      columns: columns ?? declaredColumns(n),
+      description: descriptionOf(n),
+      columns: columnsOf(n, columns),
       columns_from: columns ? 'warehouse' : 'project',
       tasks: tasks.value,
     },

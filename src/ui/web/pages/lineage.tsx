@@ -1,3 +1,4 @@
+import { docsIndex } from '../static-data.js';
 import { useMemo, useState } from 'preact/hooks';
 import type { UiGraph, UiNode } from '../../api.js';
 import { count } from '../format.js';
@@ -121,7 +122,7 @@ function Drawing({
               transform={`translate(${p.x - NODE_W / 2},${p.y - NODE_H / 2})`}
               onClick={() => onPick(name)}
             >
-              <title>{`${name} (${n?.kind ?? '?'}, ${n?.last_status ?? 'never run'}) ${n?.file ?? ''}`}</title>
+              <title>{`${name} (${n?.kind ?? '?'}${docsIndex() ? '' : `, ${n?.last_status ?? 'never run'}`}) ${n?.file ?? ''}`}</title>
               <rect width={NODE_W} height={NODE_H} rx={5} />
               <text x={8} y={19}>
                 {name.length > 24 ? `${name.slice(0, 23)}…` : name}
@@ -140,7 +141,8 @@ function Legend() {
       {['table', 'view', 'incremental', 'ephemeral', 'seed', 'source'].map((k) => (
         <span class={`swatch kind-${k}`}>{k}</span>
       ))}
-      <span class="muted"> · border: last status (green succeeded, red failed, grey never run)</span>
+      {/* The static docs show no runs: their borders say nothing of them. */}
+      {!docsIndex() && <span class="muted"> · border: last status (green succeeded, red failed, grey never run)</span>}
     </p>
   );
 }

@@ -21,9 +21,14 @@ function Model({ data }: { data: UiModel }) {
   return (
     <>
       <h1>
-        {node.name} <span class="badge">{node.kind}</span> <Status status={node.last_status} />
+        {node.name} <span class="badge">{node.kind}</span> {live && <Status status={node.last_status} />}
       </h1>
       <SourceNote source={data.source} />
+      {data.description !== null && (
+        <p class="description" data-testid="description">
+          {data.description}
+        </p>
+      )}
       <p>
         <code>{node.file}</code> → <code>{data.relation}</code> · <a href={href({ page: 'lineage', focus: node.name, up: 2, down: 2 })}>lineage</a>
       </p>
@@ -66,8 +71,11 @@ function Model({ data }: { data: UiModel }) {
         <table class="list" data-testid="columns">
           <tbody>
             {data.columns.map((c) => (
-              <tr>
-                <td>{c.name}</td>
+              <tr class={c.in_table === false ? 'not-in-table' : undefined}>
+                <td>
+                  {c.name}
+                  {c.in_table === false && <span class="muted"> (declared, not in the table)</span>}
+                </td>
                 <td>
                   <code>{c.type}</code>
                 </td>
