@@ -42,6 +42,7 @@ import { attachTests } from './dbt/attach-tests.js';
 import type { DbtTest } from './dbt/dbt-tests.js';
 import { projectTests } from './dbt/project-tests.js';
 import { unitTests, type UnitTest } from './dbt/unit-tests.js';
+import { DocBlocks, withDocs } from './dbt/doc-blocks.js';
 import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { graphContext, type GraphContext } from './jinja/graph-context.js';
@@ -1074,7 +1075,9 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const pipeline = options.pipeline ? pipelines.get(options.pipeline) : undefined;
   const dbt = files.dbtProject ? readDbtProject(files.dbtProject, diagnostics) : undefined;
   const shadowed = shadowedNodes(files.shadowed ?? [], dbt, diagnostics);
-  const properties = files.properties.length > 0 ? readProperties(files.properties, diagnostics, shadowed) : NO_PROPERTIES;
+  const read = files.properties.length > 0 ? readProperties(files.properties, diagnostics, shadowed) : NO_PROPERTIES;
+  // Descriptions that name a docs block are given its text, as dbt renders them.
+  const properties = read === NO_PROPERTIES ? read : withDocs(read, DocBlocks.read(files.docs ?? [], diagnostics), diagnostics);
   const targetSchema = settings.targetSchema ?? DEFAULT_SCHEMA;
   /** dbt settings pipe leaves aside, by key, for the notice. */
   const unusedSettings = new Map<string, Location>();

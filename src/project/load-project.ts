@@ -99,6 +99,14 @@ export interface PipelineSource {
   readonly yaml: YamlSource;
 }
 
+/** A Markdown file that may hold dbt `{% docs name %}` blocks. */
+export interface DocsSource {
+  readonly file: string;
+  readonly text: string;
+  /** The package it belongs to, if any. */
+  readonly package?: string;
+}
+
 /** A unit test's fixture file: `tests/fixtures/orders.csv` is the fixture `orders`, format csv. */
 export interface FixtureSource {
   readonly name: string;
@@ -119,6 +127,8 @@ export interface ProjectFiles {
   readonly singularTests: readonly SingularTestSource[];
   /** Files under a `fixtures` folder of the test paths: the rows of unit tests (`fixture:`), not tests. */
   readonly fixtures?: readonly FixtureSource[];
+  /** Markdown files of the model folders: their `{% docs %}` blocks are what `doc()` in descriptions gives. */
+  readonly docs?: readonly DocsSource[];
   /** `selectors.yml` of a dbt project. */
   readonly selectorsFile?: YamlSource;
   /** packages.yml and dependencies.yml of a dbt project: the packages it expects installed. */
@@ -418,6 +428,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
   }
 
   const models: ModelSource[] = [];
+  const docs: DocsSource[] = [];
   const seen = new Map<string, string>();
   /** Names (lowercased) of the packages' nodes among `seen`. */
   const packaged = new Set<string>();
@@ -430,7 +441,8 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       continue;
     }
     if (ext === '.md') {
-      unused.push({ file: rel(abs), what: 'documentation' });
+      const text = readText(fs, abs, rel(abs), diagnostics);
+      if (text !== undefined) docs.push({ file: rel(abs), text, ...(pkg ? { package: pkg.name } : {}) });
       continue;
     }
     if (ext === '.py') {
@@ -641,6 +653,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
     properties,
     singularTests,
     fixtures,
+    docs,
     selectorsFile,
     packageFiles,
     packages,

@@ -240,6 +240,7 @@ models:
       'transform/a.sql': 'select 1 as id',
       'transform/docs.md': '{% docs a %}A{% enddocs %}',
       'data/sub/raw.csv': 'id\n1\n',
+      'analyses/one.sql': 'select 1',
       'snapshots/snap.sql': "{% snapshot snap %}{{ config(unique_key='id', strategy='check', check_cols='all') }}select 1 as id{% endsnapshot %}",
       'models/ignored.sql': 'select 1',
     });
@@ -247,7 +248,9 @@ models:
     expect([...a.nodes.keys()].sort()).toEqual(['a', 'raw', 'snap']);
     expect((a.nodes.get('raw') as SeedNode).fqn).toEqual(['shop', 'sub', 'raw']);
     const notice = a.diagnostics.find((d) => d.code === 'not-used')!.message;
-    expect(notice).toContain('documentation (transform/docs.md)');
+    // A docs block is used, by doc() in descriptions; an analysis is not.
+    expect(notice).not.toContain('docs.md');
+    expect(notice).toContain('analyses/one.sql');
     expect(notice).not.toContain('snap');
   });
 });
