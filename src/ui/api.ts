@@ -125,6 +125,8 @@ export interface UiGraph {
   readonly project: UiProject;
   readonly source: StateSource;
   readonly nodes: readonly UiNode[];
+  /** The project's errors (`file:line: message`): the nodes are what the rest of the project is. */
+  readonly problems: readonly string[];
 }
 
 export interface UiColumn {

@@ -99,6 +99,27 @@ describe('pipe ui server', () => {
     }
   });
 
+  it('shows the rest of a project one model of which is broken, and what is wrong with it', async () => {
+    const dir = tempProject({ ...FILES, 'models/broken.sql': "select * from {{ ref('nonexistent') }} where {{ dss }}\n" });
+    const other = await serve(dir, assets);
+    const read = async <T>(path: string) => {
+      const res = await fetch(new URL(path, other.url));
+      return { status: res.status, body: (await res.json()) as T };
+    };
+    try {
+      const graph = await read<UiGraph>('/api/graph');
+      expect(graph.status).toBe(200);
+      expect(graph.body.nodes.map((n) => n.name).sort()).toEqual(['a', 'b', 'bad', 'c', 'checked', 'people']);
+      expect(graph.body.problems).toEqual(["models/broken.sql:1: 'dss' is undefined (or null) in template output"]);
+      expect((await read<UiModel>('/api/models/a')).status).toBe(200);
+      const broken = await read<{ error: string }>('/api/models/broken');
+      expect(broken.status).toBe(422);
+      expect(broken.body.error).toBe("broken cannot be shown: models/broken.sql:1: 'dss' is undefined (or null) in template output");
+    } finally {
+      await other.close();
+    }
+  });
+
   it('gives the graph with each node kind and last status, and a model in full', async () => {
     const { body } = await get<UiGraph>('/api/graph');
     const byName = Object.fromEntries(body.nodes.map((n) => [n.name, n]));

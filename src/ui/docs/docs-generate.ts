@@ -42,6 +42,8 @@ export interface DocsResult {
 
 export async function docsGenerate(options: DocsOptions): Promise<DocsResult> {
   const opened = openAnalyzed(options);
+  // A site is written whole or not at all: a project with errors is refused, as a run is.
+  if (opened.problems.length > 0) throw new DiagnosticError([...opened.problems]);
   const out = resolve(opened.project.root, options.out ?? DEFAULT_DOCS_DIR);
   const assets = options.assets ?? BUILT_ASSETS;
   checkTarget(out, assets);
@@ -53,7 +55,7 @@ export async function docsGenerate(options: DocsOptions): Promise<DocsResult> {
   const index: DocsIndex = {
     generated_at: new Date().toISOString(),
     pipe_version: PIPE_VERSION,
-    graph: { project: siteProject(opened), source, nodes: nodes.map((n) => uiNode(n, undefined)) },
+    graph: { project: siteProject(opened), source, nodes: nodes.map((n) => uiNode(n, undefined)), problems: [] },
   };
   const downstream = new Map<string, string[]>();
   for (const n of nodes) for (const u of n.upstream) downstream.set(u, [...(downstream.get(u) ?? []), n.name]);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { AnalysisCache, type Analysis, type PipeNode } from '../../analyze/analyze.js';
-import { analyzeAndSelect, resolveInterval, type ProjectOptions } from '../../commands/context.js';
+import { analyze, AnalysisCache, type Analysis, type PipeNode } from '../../analyze/analyze.js';
+import { resolveInterval, type ProjectOptions } from '../../commands/context.js';
 import { compile, nodeKind } from '../../commands/inspect.js';
 import { openProject, templateCacheOf, type Project } from '../../commands/open-project.js';
 import type { TemplateCodeCache } from '../../analyze/template-code-cache.js';
@@ -45,9 +45,12 @@ export function asProblem(e: unknown): UiProblem {
 
 export interface Opened {
   readonly project: Project;
+  /** What could be analyzed: a model whose file has errors is missing from its graph. */
   readonly analysis: Analysis;
   readonly at: StateLocation;
   readonly info: UiProject;
+  /** The project's errors: a page shows them beside what the rest of the project is. */
+  readonly problems: readonly Diagnostic[];
 }
 
 /** What the server keeps between requests to analyze the project again cheaply. */
@@ -73,13 +76,21 @@ export function openAnalyzed(options: ProjectOptions, keep?: AnalysisKeep): Open
   const project = openProject(options, keep?.files);
   const { interval } = resolveInterval(undefined, options.clock);
   const templateCache = keep ? (keep.templates ??= templateCacheOf(project)) : templateCacheOf(project);
-  const { analysis } = analyzeAndSelect(project.files, { interval, validated: project, templateCache }, keep?.analyses);
+  // Not refused for one broken model, as a run is: a tool for looking at the project shows the rest of it.
+  const analysis = analyze(project.files, { interval, validated: project, templateCache }, keep?.analyses);
   return {
     project,
     analysis,
     at: { warehouse: project.warehousePath, setup: project.warehouseSetup },
     info: { name: analysis.projectName, root: project.root, warehouse: project.warehousePath },
+    problems: analysis.diagnostics.filter((d) => d.severity === 'error'),
   };
+}
+
+/** A problem as a line of text: where, then what. */
+export function problemText(d: Diagnostic): string {
+  const at = d.location ? `${d.location.file}${d.location.line === undefined ? '' : `:${d.location.line}`}: ` : '';
+  return `${at}${d.message}`;
 }
 
 /**
@@ -103,10 +114,14 @@ export async function readGraph(opened: Opened): Promise<Sourced<UiNode[]>> {
   return { source: statuses.source, value: [...opened.analysis.nodes.values()].map((n) => uiNode(n, statuses.value.get(n.name))) };
 }
 
-function nodeOf(analysis: Analysis, name: string): PipeNode {
-  const n = analysis.nodes.get(name);
-  if (!n) throw new UiProblem(`no model, seed or source named '${name}'`, 404);
-  return n;
+function nodeOf(opened: Opened, name: string): PipeNode {
+  const n = opened.analysis.nodes.get(name);
+  if (n) return n;
+  // A model whose file has errors is not in the graph: its errors say why.
+  const file = [...opened.project.files.models, ...opened.project.files.snapshots].find((m) => m.name === name)?.file;
+  const why = file === undefined ? [] : opened.problems.filter((d) => d.location?.file === file);
+  if (why.length > 0) throw new UiProblem(`${name} cannot be shown: ${why.map(problemText).join('; ')}`, 422);
+  throw new UiProblem(`no model, seed or source named '${name}'`, 404);
 }
 
 /** Config as JSON: plain values only. */
@@ -167,7 +182,7 @@ export function checksOf(analysis: Analysis, n: PipeNode): UiModel['checks'] {
 
 export async function readModel(options: ProjectOptions, opened: Opened, name: string): Promise<Sourced<UiModel>> {
   const { analysis, project, at } = opened;
-  const n = nodeOf(analysis, name);
+  const n = nodeOf(opened, name);
   const tasks = await readNodeTasks(at, name);
   const statuses = tasks.value[0]?.status;
   const fromWarehouse = await readWarehouse(at.warehouse, at.setup, async (session) => {

@@ -3,7 +3,7 @@ import { retryCommandFor } from '../../commands/lifecycle.js';
 import type { ProjectOptions } from '../../commands/context.js';
 import type { UiActions, UiCoverage, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns, UiStarted } from '../api.js';
 import { backfillArgs, startPipe, type Actions } from './actions.js';
-import { analysisKeep, asProblem, openAnalyzed, openState, readGraph, readModel, readPreview, UiProblem } from './project-data.js';
+import { analysisKeep, asProblem, openAnalyzed, openState, problemText, readGraph, readModel, readPreview, UiProblem } from './project-data.js';
 import { readCoverage } from './coverage-data.js';
 import { groupFailures, readRun, readRuns, runToRetry } from './run-data.js';
 import { EventStream, followHolder, followRunLog, followRuns } from './sse.js';
@@ -115,7 +115,7 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
       async answer() {
         const opened = openAnalyzed(options, keep);
         const { source, value } = await readGraph(opened);
-        return json({ project: opened.info, source, nodes: value } satisfies UiGraph);
+        return json({ project: opened.info, source, nodes: value, problems: opened.problems.map(problemText) } satisfies UiGraph);
       },
     },
     {

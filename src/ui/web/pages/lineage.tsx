@@ -38,6 +38,20 @@ function Lineage({ data, route }: { data: UiGraph; route: LineageRoute }) {
     <>
       <h1>Lineage of {data.project.name}</h1>
       <SourceNote source={data.source} />
+      {data.problems.length > 0 && (
+        <div class="note problems" data-testid="problems">
+          <p>
+            The project has {count(data.problems.length)} error{data.problems.length === 1 ? '' : 's'} (a run refuses it until they are fixed); the graph is the rest of it:
+          </p>
+          <ul>
+            {data.problems.map((p) => (
+              <li>
+                <code>{p}</code>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       <div class="controls">
         <input
           type="search"
