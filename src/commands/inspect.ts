@@ -274,7 +274,8 @@ export async function history(options: HistoryOptions): Promise<History> {
         // Having opened a DuckDB file proves no pipe process is writing to it: a run still
         // marked running died without finishing (the next write run records it as
         // interrupted). A lake is read while other processes write: its runs may be running.
-        const run = row.status === 'running' && !warehouse.sharedWriters ? { ...row, status: 'interrupted' as const } : row;
+        const died = (status: string | null) => status === 'running' && !warehouse.sharedWriters;
+        const run = Object.assign({}, row, died(row.status) ? { status: 'interrupted' as const } : {}, died(row.retry_status) ? { retry_status: 'interrupted' } : {});
         runs.push({ run, params: 'params' in read ? read.params : undefined });
       }
       return { kind: 'runs', runs, problems };

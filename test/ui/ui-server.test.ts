@@ -1,3 +1,4 @@
+import { DuckDBInstance } from '@duckdb/node-api';
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -87,6 +88,16 @@ describe('pipe ui server', () => {
       expect([original.retry, original.retry_run]).toEqual([`pipe retry ${retryId} --project ${own.dir}`, retryId]);
       const runs = await read<UiRuns>('/api/runs');
       expect(runs.runs.find((r) => r.run_id === own.failed)).toMatchObject({ retried_by: retryId, retry_status: 'failed' });
+      // A retry whose process died (marked running, nobody holding the file) was interrupted, as its own row says.
+      const instance = await DuckDBInstance.create(join(own.dir, 'warehouse.duckdb'));
+      const connection = await instance.connect();
+      await connection.run(`DELETE FROM _pipe.run_ends WHERE run_id = '${retryId}'`);
+      await connection.run(`UPDATE _pipe.run_starts SET status = 'running', ended_at = NULL WHERE run_id = '${retryId}'`);
+      connection.closeSync();
+      instance.closeSync();
+      expect((await read<UiRunDetail>(`/api/runs/${own.failed}`)).run.retry_status).toBe('interrupted');
+      const history = (await historyIn(own.dir)).stdout.split('\n').find((l) => l.startsWith(own.failed));
+      expect(history).toContain('failed, retried (interrupted)');
       // Mended, the retry of the retry succeeds: nothing is left to complete.
       writeFileSync(join(own.dir, 'models/bad.sql'), "{{ config(materialized='table') }}\nselect id\nfrom {{ ref('a') }}\n");
       writeFileSync(join(own.dir, 'models/checked.yaml'), 'checks:\n  expression: ["id < 3"]\n');

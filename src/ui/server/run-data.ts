@@ -59,7 +59,11 @@ function uiRun(r: RunFields, status: UiRun['status'], duration: number | null, r
 
 /** Opened read-only, the warehouse is held by no pipe: a run still marked running died (see `pipe history`). */
 const fromSummary = (r: RunSummaryRow, durationMs: number | undefined) =>
-  uiRun(r, r.status === 'running' ? 'interrupted' : r.status, durationMs ?? null, 0, { retried_by: r.retried_by, retry_status: r.retry_status, completed_by: r.completed_by });
+  uiRun(r, r.status === 'running' ? 'interrupted' : r.status, durationMs ?? null, 0, {
+    retried_by: r.retried_by,
+    retry_status: r.retry_status === 'running' ? 'interrupted' : r.retry_status,
+    completed_by: r.completed_by,
+  });
 
 const fromLog = (r: LoggedRun) => uiRun(r, r.status, r.elapsed_ms, r.running, UNFOLLOWED);
 
