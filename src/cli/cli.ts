@@ -183,7 +183,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     const onSignal = () => {
       interrupts++;
       if (interrupts === 1) {
-        logger.handle({ type: 'notice', message: 'stopping: rolling back running models (press Ctrl-C again to exit at once)' });
+        logger.handle({ type: 'notice', message: 'stopping: no task starts now, and any running is rolled back (press Ctrl-C again to exit at once)' });
         controller.abort();
       } else {
         // Uncommitted transactions die with the process; DuckDB's log holds only committed work.
