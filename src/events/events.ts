@@ -125,6 +125,8 @@ export type PipeEvent =
       readonly datesTotal: number;
       readonly datesDone: number;
       readonly datesFailed: number;
+      /** Ended by a stop (Ctrl-C, SIGTERM) with nothing failed. */
+      readonly datesCancelled?: number;
       readonly datesInFlight: number;
       /** Dates allowed in flight now (slow start). */
       readonly parallel: number;

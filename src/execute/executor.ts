@@ -71,13 +71,14 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
 
   const progress = (p: GroupProgress) => {
     const elapsedMs = Date.now() - startedAt;
-    const finished = p.done + p.failed;
+    const finished = p.done + p.failed + p.cancelled;
     emit({
       type: 'progress',
       runId,
       datesTotal: p.total,
       datesDone: p.done,
       datesFailed: p.failed,
+      datesCancelled: p.cancelled,
       datesInFlight: p.inFlight,
       parallel: p.window,
       maxParallel: input.parallel!,

@@ -44,6 +44,8 @@ export interface GroupProgress {
   readonly total: number;
   readonly done: number;
   readonly failed: number;
+  /** Ended by a stop, with nothing failed. */
+  readonly cancelled: number;
   readonly inFlight: number;
   /** Groups allowed in flight now, and at most. */
   readonly window: number;
@@ -76,6 +78,8 @@ interface Group {
   total: number;
   settled: number;
   failed: boolean;
+  /** A task of it was cancelled (a stop), none failed. */
+  cancelled: boolean;
   started: boolean;
 }
 
@@ -98,6 +102,7 @@ export class TaskQueue<T extends QueuedTask> {
   private groupsInFlight = 0;
   private groupsDone = 0;
   private groupsFailed = 0;
+  private groupsCancelled = 0;
   private out = 0;
   private halted = false;
   private readonly count = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
@@ -131,7 +136,7 @@ export class TaskQueue<T extends QueuedTask> {
     this.state = tasks.map(() => 'waiting');
     for (const t of tasks) {
       if (t.group === undefined) continue;
-      const g = this.groups.get(t.group) ?? { total: 0, settled: 0, failed: false, started: false };
+      const g = this.groups.get(t.group) ?? { total: 0, settled: 0, failed: false, cancelled: false, started: false };
       g.total++;
       this.groups.set(t.group, g);
     }
@@ -232,6 +237,7 @@ export class TaskQueue<T extends QueuedTask> {
       total: this.groups.size,
       done: this.groupsDone,
       failed: this.groupsFailed,
+      cancelled: this.groupsCancelled,
       inFlight: this.groupsInFlight,
       window: this.window.current,
       limit: this.window.limit,
@@ -255,10 +261,12 @@ export class TaskQueue<T extends QueuedTask> {
     const g = this.groupOf(i);
     if (!g) return false;
     g.settled++;
-    if (outcome === 'failed' || outcome === 'cancelled') g.failed = true;
+    if (outcome === 'failed') g.failed = true;
+    if (outcome === 'cancelled') g.cancelled = true;
     if (g.settled < g.total) return false;
     if (g.started) this.groupsInFlight--;
     if (g.failed) this.groupsFailed++;
+    else if (g.cancelled) this.groupsCancelled++;
     else {
       this.groupsDone++;
       this.window.dateSucceeded();

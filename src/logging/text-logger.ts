@@ -76,7 +76,7 @@ export class TextLogger implements Logger {
     const cols = process.stdout.columns || 100;
     const p = this.progress;
     const dates = p
-      ? `${p.unit}s ${p.datesDone + p.datesFailed}/${p.datesTotal} (${p.datesFailed} failed, ${p.datesInFlight} in flight, parallel ${p.parallel}/${p.maxParallel}) · ${formatDuration(now - this.startedAt)} elapsed${p.etaMs !== undefined ? ` · ETA ${formatDuration(p.etaMs)}` : ''} · `
+      ? `${p.unit}s ${p.datesDone + p.datesFailed + (p.datesCancelled ?? 0)}/${p.datesTotal} (${p.datesFailed} failed, ${p.datesCancelled ? `${p.datesCancelled} cancelled, ` : ''}${p.datesInFlight} in flight, parallel ${p.parallel}/${p.maxParallel}) · ${formatDuration(now - this.startedAt)} elapsed${p.etaMs !== undefined ? ` · ETA ${formatDuration(p.etaMs)}` : ''} · `
       : '';
     const line = truncateDisplay(`${dates}[${this.done}/${this.total}] running: ${names}${more}`, cols - 1);
     this.out.write(`\r\x1b[K${this.style.dim(line)}`);
@@ -194,7 +194,7 @@ export class TextLogger implements Logger {
         this.progress = e;
         if (!this.live) {
           this.line(
-            `PROGRESS ${e.unit}s ${e.datesDone + e.datesFailed}/${e.datesTotal} done, ${e.datesFailed} failed, ${e.datesInFlight} in flight, parallel ${e.parallel}/${e.maxParallel}`,
+            `PROGRESS ${e.unit}s ${e.datesDone + e.datesFailed + (e.datesCancelled ?? 0)}/${e.datesTotal} done, ${e.datesFailed} failed, ${e.datesCancelled ? `${e.datesCancelled} cancelled, ` : ''}${e.datesInFlight} in flight, parallel ${e.parallel}/${e.maxParallel}`,
           );
         } else this.drawFooter();
         break;

@@ -139,11 +139,11 @@ describe('TaskQueue', () => {
     it('admits one date, then doubles the dates in flight as dates succeed, up to --parallel', () => {
       const { q, settle } = queue(dates(7), { parallel: 4 });
       expect(takeAll(q)).toEqual(['m0@d1']);
-      expect(settle('m0@d1', 'succeeded').progress).toEqual({ total: 7, done: 1, failed: 0, inFlight: 0, window: 2, limit: 4 });
+      expect(settle('m0@d1', 'succeeded').progress).toEqual({ total: 7, done: 1, failed: 0, cancelled: 0, inFlight: 0, window: 2, limit: 4 });
       expect(takeAll(q)).toEqual(['m0@d2', 'm0@d3']);
       settle('m0@d2', 'succeeded');
       expect(takeAll(q)).toEqual(['m0@d4', 'm0@d5', 'm0@d6']);
-      expect(q.progress()).toEqual({ total: 7, done: 2, failed: 0, inFlight: 4, window: 4, limit: 4 });
+      expect(q.progress()).toEqual({ total: 7, done: 2, failed: 0, cancelled: 0, inFlight: 4, window: 4, limit: 4 });
       settle('m0@d3', 'succeeded');
       expect(takeAll(q)).toEqual(['m0@d7']);
     });
@@ -171,6 +171,14 @@ describe('TaskQueue', () => {
       expect(first?.progress).toMatchObject({ total: 2, inFlight: 1, window: 1 });
       expect(q.take()?.task.id).toBe('table');
       expect(q.take()).toBeUndefined();
+    });
+
+    it('counts a date stopped with nothing failed as cancelled, not failed', () => {
+      const tasks = [t('a@d1', [], { group: 'd1' }), t('a@d2', [], { group: 'd2' })];
+      const { q, settle } = queue(tasks, { parallel: 2, slowStart: false });
+      expect(takeAll(q)).toEqual(['a@d1', 'a@d2']);
+      expect(settle('a@d1', 'failed').progress).toMatchObject({ failed: 1, cancelled: 0 });
+      expect(settle('a@d2', 'cancelled').progress).toMatchObject({ done: 0, failed: 1, cancelled: 1, inFlight: 0 });
     });
 
     it('counts a date done when its last task is skipped, and does not gate without --parallel', () => {
