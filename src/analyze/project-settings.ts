@@ -164,13 +164,25 @@ function validTimezone(tz: string): boolean {
   }
 }
 
+/**
+ * What is wrong with a schedule's cron expression, if anything. Five fields, as cron, Airflow
+ * and Digdag read them (a sixth would be read as seconds first, firing every hour for
+ * `0 2 * * * *`), or a nickname (`@daily`); and it must fire some day (`0 2 30 2 *` never does,
+ * and a pipeline that never runs would say nothing).
+ */
 function cronProblem(expr: string, timezone: string): string | undefined {
+  const fields = expr.trim().split(/\s+/);
+  if (!expr.trim().startsWith('@') && fields.length !== 5) {
+    return `'${expr}' has ${fields.length} fields; a schedule has five: minute hour day-of-month month day-of-week`;
+  }
+  let cron: Cron;
   try {
-    new Cron(expr, { timezone, paused: true });
-    return undefined;
+    cron = new Cron(expr, { timezone, paused: true });
   } catch (e) {
     return (e as Error).message;
   }
+  if (cron.nextRun() === null) return `'${expr}' never fires: no date matches it`;
+  return undefined;
 }
 
 const TARGET_KINDS = ['webhook', 'command'] as const;

@@ -91,6 +91,16 @@ timezone: Europe/Amsterdam
     const bad = await scheduleIn(dir, { list: true });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('pipelines/nightly.yaml:1');
+    // Read as seconds first, six fields would fire every hour; a date that never comes, never.
+    for (const [cron, says] of [
+      ['0 2 * * * *', "'0 2 * * * *' has 6 fields; a schedule has five: minute hour day-of-month month day-of-week"],
+      ['0 2 30 2 *', "'0 2 30 2 *' never fires: no date matches it"],
+    ]) {
+      writeProjectFiles(dir, { 'pipelines/nightly.yaml': `schedule: "${cron}"\n` });
+      const refused = await scheduleIn(dir, { list: true });
+      expect(refused.code, cron).toBe(2);
+      expect(refused.stderr).toContain(says);
+    }
   });
 
   it('posts the failure report to a webhook and gives a command target the facts in its environment', async () => {
