@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from 'node:fs';
 import type { Analysis } from '../analyze/analyze.js';
 import { DiagnosticError, hasErrors, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { secretVarNames, type Pipeline } from '../analyze/project-settings.js';
@@ -72,6 +73,8 @@ export interface Prepared {
   readonly setup?: WarehouseSetup;
   readonly catalog: Catalog;
   readonly seedHashes: Map<string, string>;
+  /** Opened for writing, the DuckDB file did not exist before: this command made it (see launch). */
+  readonly madeWarehouse?: boolean;
 }
 
 /**
@@ -158,13 +161,14 @@ export async function openFor(
   // The catalog the caller read through the handle it passes (what analysis saw) stands while the handle is open, on a
   // file no other process writes: preparing writes only pipe's own state and drops staging tables, no model's relation.
   const read = opened.warehouse !== undefined && opened.catalog !== undefined && opened.warehouse.engine.ownsWarehouse ? opened.catalog : undefined;
+  const madeWarehouse = warehouse === undefined && !setup?.lake && !existsSync(dbPath);
   warehouse ??= await Engine.openWhenFree(dbPath, { setup }, wait);
   try {
     await throwIfStopped(wait.signal);
     const { engine } = warehouse;
     await engine.prepareForWriting(read?.listed);
     const { catalog, seedHashes } = opened.known ?? (await engine.withSession(async (s) => ({ catalog: read ?? (await readCatalog(s)), seedHashes: await readSeedHashes(s) })));
-    return { analysis, selected, pipeline, access, warehouse, dbPath, setup, catalog, seedHashes };
+    return { analysis, selected, pipeline, access, warehouse, dbPath, setup, catalog, seedHashes, madeWarehouse };
   } catch (e) {
     warehouse.close();
     throw e;
@@ -306,6 +310,8 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
   if (!warehouse || prepared.access !== 'write') throw new Error('internal error: launching a run prepared read-only');
   const command = o.params.kind;
   let log: RunLogWriter | undefined;
+  /** Set once the run is recorded: a refusal before leaves no warehouse this command made. */
+  let recorded = false;
   try {
     const { engine } = warehouse;
     const { analysis } = prepared;
@@ -358,6 +364,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       );
       return gone;
     });
+    recorded = true;
     warehouse.announce(`pipe ${command}${o.pipeline ? ` ${o.pipeline}` : ''} (run ${o.runId})`);
     // Started once the warehouse holds the run: the log never tells of a run the warehouse does not know.
     log = RunLogWriter.start(
@@ -439,6 +446,14 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     notifier.finish(result);
     warehouse.close();
     return { runId: o.runId, ...result, notified: notifier.delivered };
+  } catch (e) {
+    // Refused before anything was recorded ("nothing is written"): a warehouse this command
+    // made holds only pipe's empty run state, and is not left behind.
+    if (!recorded && prepared.madeWarehouse && e instanceof DiagnosticError) {
+      warehouse.close();
+      for (const file of [prepared.dbPath, `${prepared.dbPath}.wal`]) rmSync(file, { force: true });
+    }
+    throw e;
   } finally {
     log?.close();
     warehouse.close();
