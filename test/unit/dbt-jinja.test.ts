@@ -251,7 +251,7 @@ describe("dbt's Jinja errors", () => {
       'models/types.sql': "select 1 as id,\n  {{ 1 + 'a' }} as x",
       'models/undefined.sql': "select '{{ 'v_' ~ versionn }}' as x",
       'models/method.sql': "select 1 as id\n-- {{ 'abc'.encode('utf8') }}",
-      'models/tz.sql': "{% set est = modules.pytz.timezone('America/New_York') %}select 1 as id",
+      'models/tz.sql': "{% set est = modules.pytz.timezone('America/New_Yrok') %}select 1 as id",
       'models/regex.sql': "select 1 as id\n  {{ modules.re.sub('(?i:a)b', 'x', 'ab') }}",
       'models/outside.sql': 'select 1 as id\n{{ return(1) }}',
       'models/loop.sql': 'select 1 as id\n{% break %}',
@@ -265,7 +265,7 @@ describe("dbt's Jinja errors", () => {
         { file: 'models/regex.sql', line: 2, column: 6 },
       ],
       ["unsupported operand type(s) for +: 'int' and 'str'", { file: 'models/types.sql', line: 2, column: 6 }],
-      ["modules.pytz.timezone('America/New_York'): pipe has no time zone database and renders in UTC; only 'UTC' is known", { file: 'models/tz.sql', line: 1, column: 14 }],
+      ["modules.pytz.timezone('America/New_Yrok'): unknown time zone (UnknownTimeZoneError); zones are named as in the time zone database, e.g. 'America/Los_Angeles'", { file: 'models/tz.sql', line: 1, column: 14 }],
       ["an undefined value (an unknown variable or attribute) is used with '~'", { file: 'models/undefined.sql', line: 1, column: 12 }],
     ]);
   });

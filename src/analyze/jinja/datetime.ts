@@ -6,8 +6,9 @@ import { isStr, pyCallable, PyObject, strOf, typeName } from './values.js';
  * dbt's `modules.datetime` (date, datetime, timedelta) and `run_started_at`, as Python's
  * datetime module has them: printing (`2024-01-02 03:04:05.123456+00:00`), arithmetic with
  * timedeltas, comparisons, strftime/strptime with glibc's directives (pipe runs in UTC, so
- * `now()` and `today()` are UTC), isoformat/fromisoformat. Time zones are UTC or a fixed
- * offset read from an ISO string; `modules.datetime.time` and `tzinfo` are not provided.
+ * `now()` and `today()` are UTC), isoformat/fromisoformat. Time zones are UTC, a fixed
+ * offset read from an ISO string, or a zone of `modules.pytz` (pytz.ts), whose offset depends
+ * on the instant; `modules.datetime.time` and `tzinfo` are not provided.
  */
 
 const US_PER_DAY = 86_400_000_000;
@@ -77,6 +78,10 @@ export class PyTimezone extends PyObject {
   }
   override equals(other: unknown): boolean {
     return other instanceof PyTimezone && other.minutes === this.minutes;
+  }
+  /** The offset this zone has at an instant (milliseconds since 1970, UTC): a fixed offset is itself. */
+  atInstant(_epochMs: number): PyTimezone {
+    return this;
   }
   override getattr(name: string): unknown {
     switch (name) {
@@ -371,7 +376,8 @@ export class PyDateTime extends Moment {
     return new PyDateTime(y, m, d, Math.floor(seconds / 3600), Math.floor((seconds % 3600) / 60), seconds % 60, us % 1_000_000, tz);
   }
   /** From milliseconds since 1970-01-01 UTC, in `tz` (naive UTC without one). */
-  static fromEpochMs(ms: number, tz: PyTimezone | null): PyDateTime {
+  static fromEpochMs(ms: number, zone: PyTimezone | null): PyDateTime {
+    const tz = zone?.atInstant(ms) ?? null;
     const days = Math.floor(ms / 86_400_000);
     const rest = ms - days * 86_400_000 + (tz?.minutes ?? 0) * 60_000;
     return PyDateTime.fromParts(toOrdinal(1970, 1, 1) + days, Math.round(rest * 1000), tz);
@@ -464,6 +470,9 @@ export class PyDateTime extends Moment {
         return pyFunction(signature('utcoffset', ''), () => (this.tz ? Timedelta.of(0, this.tz.minutes * 60, 0) : null));
       case 'tzname':
         return pyFunction(signature('tzname', ''), () => this.tz?.name() ?? null);
+      case 'dst':
+        // A fixed offset has no daylight saving time to tell (None); a pytz zone's offset does.
+        return pyFunction(signature('dst', ''), () => (this.tz?.getattr('dst') as (() => unknown) | undefined)?.() ?? null);
       case 'replace':
         return pyFunction(
           signature('replace', 'year month day hour minute second microsecond tzinfo', {
@@ -482,9 +491,10 @@ export class PyDateTime extends Moment {
       case 'astimezone':
         return pyFunction(signature('astimezone', 'tz', { tz: null }), (tz: unknown) => {
           const target = tz === null ? UTC : tz;
-          if (!(target instanceof PyTimezone)) throw new JinjaError(`astimezone() argument 1 must be a timezone pipe knows (UTC or a fixed offset), not ${typeName(tz)}`);
+          if (!(target instanceof PyTimezone)) throw new JinjaError(`astimezone() argument 1 must be a timezone pipe knows (UTC, a fixed offset or a pytz zone), not ${typeName(tz)}`);
           const [days, us] = this.instant();
-          return PyDateTime.fromParts(days, us + target.minutes * 60_000_000, target);
+          const zone = target.atInstant(this.epochSeconds() * 1000);
+          return PyDateTime.fromParts(days, us + zone.minutes * 60_000_000, zone);
         });
       default:
         return this.dateAttribute(name);
@@ -533,7 +543,7 @@ function makeDateTime(parts: readonly unknown[], tzinfo: unknown): PyDateTime {
     if (v < 0 || v > max) throw new JinjaError(`${what} must be in 0..${max}`);
     return v;
   });
-  if (tzinfo !== null && !(tzinfo instanceof PyTimezone)) throw new JinjaError(`tzinfo must be None or a timezone pipe knows (UTC or a fixed offset), not ${typeName(tzinfo)}`);
+  if (tzinfo !== null && !(tzinfo instanceof PyTimezone)) throw new JinjaError(`tzinfo must be None or a timezone pipe knows (UTC, a fixed offset or a pytz zone), not ${typeName(tzinfo)}`);
   return new PyDateTime(year, month, day, time[0], time[1], time[2], time[3], tzinfo);
 }
 
@@ -749,7 +759,7 @@ function fromIso(s: string, dateOnly: boolean): PyDate | PyDateTime {
 function tzArgument(tz: unknown): PyTimezone | null {
   if (tz === null || tz === undefined) return null;
   if (tz instanceof PyTimezone) return tz;
-  throw new JinjaError(`tz must be None or a timezone pipe knows (UTC or a fixed offset), not ${typeName(tz)}`);
+  throw new JinjaError(`tz must be None or a timezone pipe knows (UTC, a fixed offset or a pytz zone), not ${typeName(tz)}`);
 }
 
 /** `modules.datetime`, reading the time from `now` (milliseconds since 1970). */
