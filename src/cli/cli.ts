@@ -33,11 +33,22 @@ import { takeOverSignals } from './signals.js';
 /**
  * `--var NAME=VALUE`: the value is read as YAML, as dbt's `--vars` are (numbers, booleans,
  * lists), except that a number which would not print back as written (`007`, `0x1F`, `1e3`)
- * stays the text the user typed, so that no digit is lost.
+ * stays the text the user typed, so that no digit is lost. A YAML mapping (`--var '{a: 1, b:
+ * x}'`, or `--vars` as dbt spells it) gives several at once, as YAML reads them.
  */
 function collectVar(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  if (value.trimStart().startsWith('{')) {
+    let mapping: unknown;
+    try {
+      mapping = parseYamlValue(value);
+    } catch (e) {
+      throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var/--vars: '${value}' is not a YAML mapping: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (mapping === null || typeof mapping !== 'object' || Array.isArray(mapping)) throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var/--vars: '${value}' is not a YAML mapping of names to values`);
+    return { ...previous, ...(mapping as Record<string, unknown>) };
+  }
   const eq = value.indexOf('=');
-  if (eq <= 0) throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var expects NAME=VALUE, got '${value}'`);
+  if (eq <= 0) throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var/--vars expects NAME=VALUE or a YAML mapping ('{name: value}'), got '${value}'`);
   const text = value.slice(eq + 1);
   let parsed: unknown = text;
   try {
@@ -47,6 +58,13 @@ function collectVar(value: string, previous: Record<string, unknown> = {}): Reco
   }
   if (typeof parsed === 'number' && String(parsed) !== text.trim()) parsed = text;
   return { ...previous, [value.slice(0, eq)]: parsed ?? '' };
+}
+
+/** dbt's `--vars '{name: value}'`, collected with `--var`'s values into the same vars. */
+function varsOption(description: string): Option {
+  const option = new Option('--vars <yaml>', description).argParser(collectVar);
+  option.attributeName = () => 'var';
+  return option;
 }
 
 function positiveInt(name: string) {
@@ -114,7 +132,7 @@ interface Common {
 }
 
 /** Options a command line may give more than once, each adding to the others. */
-const REPEATABLE = new Set(['--var']);
+const REPEATABLE = new Set(['--var', '--vars']);
 
 /**
  * An option that takes one value, given twice (`--date 2024-01-02 --date 2024-01-03`), would
@@ -149,7 +167,8 @@ function common(cmd: Command, withSelection = true): Command {
       .option('-s, --select <selectors...>', "models to include, in dbt's syntax: name, name+, +name, tag:x, path:models/dir, config.materialized:table, ...")
       .option('--exclude <selectors...>', 'models to leave out, same forms as --select')
       .option('--selector <name>', 'a selector of selectors.yml instead of --select')
-      .option('--var <name=value>', 'template variable for var(); repeatable', collectVar);
+      .option('--var <name=value>', 'template variable for var(); repeatable', collectVar)
+      .addOption(varsOption("template variables as dbt's --vars gives them: a YAML mapping, '{name: value}'"));
   }
   return cmd;
 }
@@ -518,6 +537,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   )
     .option('-t, --threads <n>', 'most tasks running at once (default: as the original run)', positiveInt('--threads'))
     .option('--var <name=value>', "a secret var's value again (a run stores only its fingerprint); other vars are the run's own", collectVar)
+    .addOption(varsOption("secret vars' values again, as a YAML mapping ('{name: value}')"))
     .option(...DISTRIBUTED_OPTION)
     .option(...LEASE_OPTION)
     .option(...WAIT_OPTION)
@@ -625,6 +645,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('-d, --date <YYYY-MM-DD>', "an incremental model's partition of that date; with --inline, the date its query is rendered for (default: yesterday)")
     .option('--inline', "run the model's query as pipe run would for --date instead of reading its table (read-only)")
     .option('--var <name=value>', 'template variable for var() with --inline; repeatable', collectVar)
+    .addOption(varsOption("template variables for --inline as a YAML mapping ('{name: value}')"))
     .action(async (model: string, o: Common & { limit?: number; where?: string; date?: string; inline?: boolean }) => {
       const logger = makeLogger(o);
       try {

@@ -23,4 +23,23 @@ describe('vars on the command line', () => {
     expect(r.code, explain(r)).toBe(0);
     expect(r.stdout).toContain("select '007' as code, '0x1F' as mask, 42 as n,\n  'off' as flag, 2 as regions");
   });
+
+  it("takes dbt's --vars mapping, and a mapping given to --var, with --var's single values after them", async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, { 'models/marts/var_map.sql': "select '{{ var(\"a\") }}' as a, {{ var('n') + 1 }} as n, {{ var('l') | length }} as l, '{{ var('b') }}' as b\n" });
+    const r = await cliIn(['compile', 'var_map', '--date', '2024-01-02', '--vars', '{a: x, n: 1, l: [1, 2, 3]}', '--var', 'n=41', '--var', '{b: y}', '--project', dir]);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toContain("select 'x' as a, 42 as n, 3 as l, 'y' as b");
+  });
+
+  it.each([
+    [['--vars', '{a: [1'], "--var/--vars: '{a: [1' is not a YAML mapping: "],
+    [['--vars', '{}x'], "--var/--vars: '{}x' is not a YAML mapping"],
+    [['--vars', 'a'], "--var/--vars expects NAME=VALUE or a YAML mapping ('{name: value}'), got 'a'"],
+  ])('refuses %j, exit 2', async (args, message) => {
+    const dir = copyExample();
+    const r = await cliIn(['compile', '--date', '2024-01-02', ...args, '--project', dir]);
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
 });
