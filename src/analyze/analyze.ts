@@ -227,6 +227,14 @@ function sameConfigValue(a: unknown, b: unknown): boolean {
 
 const configValue = (v: unknown) => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v));
 
+/** A model that renders to nothing: no query to run, or (an ephemeral model) to inline where `readBy` reads it. */
+function emptyModel(name: string, interval: Interval, file: string, readBy?: string): Diagnostic {
+  const where = readBy === undefined ? '' : `, and ${readBy} reads it`;
+  return error('empty-model', `${name} renders to no SQL (only whitespace or comments) for ${intervalLabel(interval)}${where}`, { file }, {
+    hint: 'a model is one query: select ... (or with ... select ...)',
+  });
+}
+
 function configConflict(file: string, sites: CallSites, c: ConfigConflict): Diagnostic {
   const first = configValue(c.first);
   const second = configValue(c.second);
@@ -568,11 +576,8 @@ export class ModelRenderer {
       const enabled = finalValue(model.base, r.configCalls, 'enabled');
       // dbt_utils' union_relations and unpivot render nothing at parse time: only the run's render must be a query.
       const parseOfRuntime = model.runtime && !phase?.execute;
-      if (enabled !== false && !parseOfRuntime && statementStart(body) >= body.length) {
-        return error('empty-model', `${name} renders to no SQL (only whitespace or comments) for ${intervalLabel(interval)}`, { file: model.source.file }, {
-          hint: 'a model is one query: select ... (or with ... select ...)',
-        });
-      }
+      // An ephemeral model is a query only where it is inlined: nothing reading it, it may be empty, as in dbt.
+      if (enabled !== false && !parseOfRuntime && finalMat !== 'ephemeral' && statementStart(body) >= body.length) return emptyModel(name, interval, model.source.file);
       return { sql: r.sql, refs: r.refs, sources: r.sources, configCalls: r.configCalls, messages: r.messages, ...(readsState ? { readsState: true as const } : {}) };
     } catch (e) {
       if (e instanceof RenderFailure) return e.diagnostic;
@@ -628,6 +633,8 @@ export class ModelRenderer {
         if (trail.includes(r)) return error('cycle', `ephemeral models ref each other: ${[...trail, r].join(' → ')}`, { file: node.file });
         const eph = this.renderRaw(r, interval, NO_TABLE, phase);
         if ('severity' in eph) return eph;
+        const body = stripTrailingSemicolon(eph.sql);
+        if (!(this.models.get(r)?.runtime && !phase?.execute) && statementStart(body) >= body.length) return emptyModel(r, interval, node.file, trail[trail.length - 1]);
         const problem = add(eph.refs, [...trail, r]);
         if (problem) return problem;
         added.add(r);

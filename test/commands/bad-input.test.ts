@@ -126,6 +126,17 @@ describe('bad input: exit 2, pointing at the source, nothing written', () => {
     expect(r.stderr).toMatch(/models\/staging\/only_comment\.sql: error: only_comment renders to no SQL/);
   });
 
+  it('an empty ephemeral model is an error where a model reads it, and nothing while none does, as in dbt', async () => {
+    const eph = "{{ config(materialized='ephemeral') }}\n-- a placeholder\n";
+    const read = await badRun({ 'models/staging/placeholder.sql': eph, 'models/staging/reader.sql': "select * from {{ ref('placeholder') }}\n" });
+    expect(read.stderr).toContain('models/staging/placeholder.sql: error: placeholder renders to no SQL (only whitespace or comments) for 2024-01-02, and reader reads it');
+    expect(errorLines(read.stderr)).toHaveLength(1);
+    const dir = copyExample();
+    writeProjectFiles(dir, { 'models/staging/placeholder.sql': eph });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+  });
+
   it('run inside a project\'s subfolder: says which folder above is the project', async () => {
     const dir = copyExample();
     const r = await runIn(join(dir, 'models'), { date: '2024-01-02' });
