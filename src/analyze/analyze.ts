@@ -5,6 +5,7 @@ import { nameProblem } from '../project/names.js';
 import { reservedSchema } from '../warehouse/reserved-schemas.js';
 import { NO_RUN_HOOKS, packageVars, readDbtProject, type RunHook, type RunHooks } from './dbt/dbt-project.js';
 import { varScopes, type VarScopes } from './dbt/var-scopes.js';
+import { pastDeprecation, versionSources, versionsByNode, type VersionOf } from './dbt/model-versions.js';
 import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, type NodeProperties, type Properties } from './dbt/properties.js';
 import { modelContract, type ModelContract } from './dbt/contract.js';
 import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig, type RenderSetting } from './dbt/node-config.js';
@@ -91,6 +92,8 @@ export interface ModelNode {
   readonly readsItself: boolean;
   /** dbt's unit tests of the model (see dbt/unit-tests.ts): they run before it is built, and in `pipe test`. */
   readonly unitTests?: readonly UnitTest[];
+  /** A version of a model with versions (`m_v2` is version 2 of m; see dbt/model-versions.ts). */
+  readonly version?: VersionOf;
 }
 
 export interface SeedNode {
@@ -1165,8 +1168,11 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const callsUnrenderable = calling(macros.tainted);
   const callsRuntimeMacro = calling(runtimeMacros(files));
   const snapshots = declaredSnapshots(files, properties, projectName, diagnostics);
+  // A versioned model's files are its versions' models (m_v1, ...).
+  const modelSources = versionSources(files.models, properties.versioned, diagnostics);
+  engine.knowVersions(properties.versioned);
   const declared = [
-    ...files.models.map((source) => ({ source, resource: 'model' as const, fqn: nodeFqn(projectName, source, 'model', files.layout.models), properties: properties.models.get(source.name) })),
+    ...modelSources.map((source) => ({ source, resource: 'model' as const, fqn: nodeFqn(projectName, source, 'model', files.layout.models), properties: properties.models.get(source.name) })),
     ...snapshots.map(({ source, fqn }) => ({ source, resource: 'snapshot' as const, fqn, properties: properties.snapshots.get(source.name) })),
   ];
   // Templates not compiled by an earlier analysis of this process, compiled ahead on several threads when many are in no pack.
@@ -1312,7 +1318,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
 
   // A file left out (a duplicate, a refused name) is already an error; a ref() to its name is not another.
   const known = new Set([...allNames, ...(files.leftOut ?? [])]);
-  const nodeContext: NodeContext = { nodes, disabled, disabledSources, models, known, allNames };
+  const nodeContext: NodeContext = { nodes, disabled, disabledSources, models, known, allNames, versions: versionsByNode(properties.versioned) };
   for (const { source, sites: calls, config, refs, sources, checks, analyzed, contract, hookRefs, columns } of pending) {
     const cached = analyzed.node;
     if (cached && analyzed.refDiagnostics && sameContract(cached.contract, contract) && JSON.stringify(cached.columns) === JSON.stringify(columns) && sameSites(cached.hookRefs ?? [], hookRefs)) {
@@ -1372,7 +1378,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   }
 
   diagnostics.push(...sameRelations(nodes), ...unbatchedInputs(nodes));
-  const fileNames = { model: new Set(files.models.map((m) => m.name)), seed: new Set(files.seeds.map((m) => m.name)), snapshot: new Set(snapshots.map((m) => m.source.name)) };
+  diagnostics.push(...pastDeprecation(properties.versioned, new Date().toISOString().slice(0, 10), (name) => nodes.has(name)));
+  const fileNames = { model: new Set(modelSources.map((m) => m.name)), seed: new Set(files.seeds.map((m) => m.name)), snapshot: new Set(snapshots.map((m) => m.source.name)) };
   for (const [kind, entries] of [['model', properties.models], ['seed', properties.seeds], ['snapshot', properties.snapshots]] as const) {
     for (const [name, entry] of entries) {
       // A model whose file has errors is still the project's: its entry is not unmatched.
@@ -1444,6 +1451,8 @@ interface NodeContext {
   /** Every model and seed name, with the files left out. */
   readonly known: ReadonlySet<string>;
   readonly allNames: readonly string[];
+  /** The versions of models with versions, by their models' names. */
+  readonly versions: ReadonlyMap<string, VersionOf>;
 }
 
 /** A model's node: where it reads each of its upstream, and the errors of its ref() and source() calls. */
@@ -1508,6 +1517,7 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     contract === undefined ? {} : { contract },
     hookRefs.length === 0 ? {} : { hookRefs },
     { readsItself: analyzed.raw.sql.includes(refToken(source.name)) },
+    ctx.versions.has(source.name) ? { version: ctx.versions.get(source.name)! } : {},
   );
   return { node, refDiagnostics };
 }
@@ -1571,6 +1581,7 @@ function withUnitTests(
         return { incremental: modelKind(node.config.kind).isIncremental({ tableExists: true, fullRefresh: false }), reads: reads.get(name) ?? [] };
       },
       modelNames: [...nodes.values()].filter((n) => n.kind === 'model').map((n) => n.name),
+      versioned: properties.versioned,
       fixtures: files.fixtures ?? [],
       callable: (name) => engine.callable(name),
       macroNames: engine.macroNameList(),

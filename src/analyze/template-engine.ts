@@ -3,6 +3,7 @@ import nunjucks from 'nunjucks';
 import { error, positionOf, type Diagnostic, type Location as DiagnosticLocation } from '../diagnostics/diagnostics.js';
 import type { MacroSource } from '../project/load-project.js';
 import { parseSimpleTemplate, renderSimpleTemplate, type SimpleTemplate } from './simple-template.js';
+import { refTarget, type VersionedModel } from './dbt/model-versions.js';
 import { macroSignatures, materializationsAsMacros, testBlocksAsMacros, type MacroSignature } from './macro-signatures.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { escapeRegExp, quoteIdent, quoteLiteral } from '../sql/sql-text.js';
@@ -332,6 +333,8 @@ export class TemplateEngine {
   private active: RenderHooks | undefined;
   /** Where each source table of the warehouse lives (see knowSources). */
   private sourceParts: (name: string) => RelationParts | undefined = () => undefined;
+  /** Models with versions, which ref() resolves to one of (model-versions.ts). */
+  private versioned: ReadonlyMap<string, VersionedModel> = new Map();
   /** The templates running in the render in progress, innermost last: the model, the macros it calls. */
   private running: { readonly file: string; readonly source: string }[] = [];
   /** The failure of a macro during the render in progress (see MacroFailure). */
@@ -381,8 +384,9 @@ export class TemplateEngine {
     // ref() is a relation, as in dbt (packages check that they are given one); it prints as the ref.
     const refRelation = (name: string) => DbtRelation.ofNode(hooks().ref(name), name);
     this.env.addGlobal('ref', (...args: unknown[]) => {
-      const { positional } = splitKeywords(args);
-      const [first, second] = positional;
+      const { positional, keywords } = splitKeywords(args);
+      const version = keywords.v ?? keywords.version;
+      const [first, second] = positional.length === 2 && typeof positional[1] === 'string' ? [positional[0], this.refTarget(positional[1], version)] : positional.length === 1 && typeof positional[0] === 'string' ? [this.refTarget(positional[0], version)] : positional;
       if (positional.length === 2 && typeof first === 'string' && typeof second === 'string') {
         // ref('project', 'orders') names the project's own model, ref('package', 'stg_orders') an installed package's, as in dbt.
         if (first === this.options.packages?.project) return refRelation(second);
@@ -483,6 +487,19 @@ export class TemplateEngine {
     const members: Record<string, unknown> = {};
     for (const name of this.macroNames) members[name] = globals[name];
     this.env.addGlobal(project, members);
+  }
+
+  /** The project's models with versions: `ref('m')` reads the latest, `ref('m', v=1)` version 1. */
+  knowVersions(versioned: ReadonlyMap<string, VersionedModel>): void {
+    this.versioned = versioned;
+  }
+
+  /** The model a ref() of `name` (and a version) reads. */
+  private refTarget(name: string, version?: unknown): string {
+    if (this.versioned.size === 0 && version === undefined) return name;
+    const target = refTarget(this.versioned, name, version);
+    if (typeof target !== 'string') throw new TemplateFunctionError(target.problem);
+    return target;
   }
 
   /** Where the project's source tables live, by `src.table`: what source().database, .schema and .identifier give. */
@@ -947,7 +964,7 @@ export class TemplateEngine {
     const reportedNone = reportNoneOutput(this.noneOutput);
     try {
       if (compiled.simple) {
-        const sql = renderSimpleTemplate(compiled.simple, hooks);
+        const sql = renderSimpleTemplate(compiled.simple, this.versioned.size === 0 ? hooks : { ...hooks, ref: (name) => hooks.ref(this.refTarget(name)) });
         if (sql !== undefined) return sql;
       }
       // Variables beyond the globals (a run hook's `results`) are the render's context; so are a

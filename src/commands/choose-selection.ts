@@ -1,4 +1,5 @@
 import type { Analysis, PipeNode } from '../analyze/analyze.js';
+import { compareVersions, type VersionOf } from '../analyze/dbt/model-versions.js';
 import { modelKind } from '../analyze/model-kinds.js';
 import { unknownSelector, type Pipeline, type ValidatedSettings } from '../analyze/project-settings.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
@@ -51,13 +52,19 @@ export function selectableNode(n: PipeNode): SelectableNode {
   return s;
 }
 
+/** A version as `version:` selects it: the latest, one after it (a prerelease) or one before it. */
+function selectableVersion(v: VersionOf): NonNullable<SelectableNode['version']> {
+  const order = compareVersions(v.v, v.latest);
+  return { model: v.model, v: v.v, is: order === 0 ? 'latest' : order > 0 ? 'prerelease' : 'old' };
+}
+
 function toSelectable(n: PipeNode): SelectableNode {
   const base = { name: n.name, fqn: n.fqn, file: n.file, tags: n.tags, ...(n.kind !== 'source' && n.propertiesFile ? { propertiesFile: n.propertiesFile } : {}) };
   switch (n.kind) {
     case 'model': {
       // Selectors read a model's config as dbt's (`config.materialized:incremental`); its kind is pipe's.
       const { kind, ...config } = n.config;
-      return { ...base, resourceType: modelKind(kind).resource, config, unitTests: (n.unitTests ?? []).map((t) => t.name), dataTests: n.checks.length > 0 };
+      return { ...base, resourceType: modelKind(kind).resource, config, unitTests: (n.unitTests ?? []).map((t) => t.name), dataTests: n.checks.length > 0, ...(n.version ? { version: selectableVersion(n.version) } : {}) };
     }
     case 'seed':
       return {

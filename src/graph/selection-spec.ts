@@ -14,7 +14,7 @@ import { suggest } from '../diagnostics/suggest.js';
  */
 
 /** The methods pipe evaluates, each as dbt's method of that name does (see selector-methods.ts). */
-export const METHODS = ['fqn', 'tag', 'path', 'file', 'config', 'source', 'resource_type', 'package', 'group', 'access', 'result', 'state', 'unit_test', 'test_type'] as const;
+export const METHODS = ['fqn', 'tag', 'path', 'file', 'config', 'source', 'resource_type', 'package', 'group', 'access', 'result', 'state', 'unit_test', 'test_type', 'version'] as const;
 export type MethodName = (typeof METHODS)[number];
 
 /** dbt's methods that need what pipe does not have, with the reason given to the user. */
@@ -24,7 +24,6 @@ export const UNSUPPORTED_METHODS: Readonly<Record<string, string>> = {
   metric: 'pipe has no metrics',
   semantic_model: 'pipe has no semantic models',
   saved_query: 'pipe has no saved queries',
-  version: 'pipe has no versioned models',
   test_name: "tests are not nodes of pipe's graph: pipe test runs the checks of the selected models",
 };
 
@@ -58,6 +57,9 @@ export type ResourceType = (typeof RESOURCE_TYPES)[number];
 export const TEST_TYPES = ['unit', 'data'] as const;
 
 export const ACCESS_LEVELS = ['private', 'protected', 'public'] as const;
+
+/** What `version:` selects: the latest version of each model with versions, those after it, those before it, or the models without versions. */
+export const VERSION_KINDS = ['latest', 'prerelease', 'old', 'none'] as const;
 
 /**
  * What `result:` selects by, how a node's tasks ended in its latest build: dbt's names
@@ -204,6 +206,9 @@ function checkValue(method: MethodName, value: string): { message: string; hint?
     case 'test_type':
       if ((TEST_TYPES as readonly string[]).includes(value)) return undefined;
       return { message: `'${value}' is not a test type pipe knows`, hint: suggestion(value, TEST_TYPES) };
+    case 'version':
+      if ((VERSION_KINDS as readonly string[]).includes(value)) return undefined;
+      return { message: `'${value}' is not a version kind: version: takes ${VERSION_KINDS.join(', ')}`, hint: suggestion(value, VERSION_KINDS) };
     case 'source':
       if (value.split('.').length <= 3) return undefined;
       return { message: 'a source is selected as source_name, source_name.table_name or package.source_name.table_name' };

@@ -23,6 +23,8 @@ interface SelectableBase {
   readonly unitTests?: readonly string[];
   /** Whether data tests (dbt's tests, pipe's checks) run with it. */
   readonly dataTests?: boolean;
+  /** A version of a model with versions: the model's name, the version and the latest one. */
+  readonly version?: { readonly model: string; readonly v: string; readonly is: 'latest' | 'prerelease' | 'old' };
 }
 
 export type SelectableNode =
@@ -73,7 +75,7 @@ export function nodeMatcher(c: Criterion, context: SelectionContext): (node: Sel
     case 'fqn': {
       const match = fqnMatcher(value);
       // Sources are not selected by name, as in dbt: source:name is their method.
-      return (n) => n.resourceType !== 'source' && (match(n.fqn) || match(n.fqn.slice(1)));
+      return (n) => n.resourceType !== 'source' && (match(n.fqn) || match(n.fqn.slice(1)) || (n.version !== undefined && versionMatch(value, match, n.fqn, n.version)));
     }
     case 'tag': {
       const match = nameGlob(value);
@@ -126,6 +128,11 @@ export function nodeMatcher(c: Criterion, context: SelectionContext): (node: Sel
     }
     case 'test_type':
       return (n) => (value === 'unit' ? (n.unitTests ?? []).length > 0 : n.dataTests === true);
+    case 'version':
+      return (n) => {
+        if (n.resourceType !== 'model') return false;
+        return value === 'none' ? n.version === undefined : n.version?.is === value;
+      };
     default: {
       const never: never = c.method;
       throw new Error(`internal error: selector method ${never}`);
@@ -154,6 +161,19 @@ export function fqnMatcher(selector: string): (fqn: readonly string[]) => boolea
     if (flat.length < parts.length || fixed.some((part, i) => flat[i] !== part)) return false;
     return rest === undefined || rest(flat.slice(wild).join('.'));
   };
+}
+
+/**
+ * A version of a model is selected by its model's name (every version), by the version
+ * (`m.v2`, or `m_v2`, its own name), and by its qualified name as dbt writes it, the
+ * version after the model's name (`staging.m`, `staging.m.v2`), as dbt's node selection does.
+ */
+function versionMatch(selector: string, match: (fqn: readonly string[]) => boolean, fqn: readonly string[], version: NonNullable<SelectableBase['version']>): boolean {
+  const tag = `v${version.v}`;
+  if (selector === version.model || selector === `${version.model}.${tag}`) return true;
+  const dbtFqn = [...fqn.slice(0, -1), version.model, tag];
+  // The version alone (`v2`) names no model.
+  return selector !== tag && (match(dbtFqn) || match(dbtFqn.slice(1)));
 }
 
 /**
@@ -252,6 +272,8 @@ export function noMatch(c: Criterion, nodes: readonly SelectableNode[]): { messa
       return { message: `no unit test named '${v}'`, candidates: distinct(nodes.flatMap((n) => n.unitTests ?? [])) };
     case 'test_type':
       return { message: `the project has no ${v} tests`, candidates: [] };
+    case 'version':
+      return { message: v === 'none' ? 'every model has versions' : `no model has a version that is ${v}`, candidates: [] };
     default: {
       const never: never = c.method;
       throw new Error(`internal error: selector method ${never}`);

@@ -84,11 +84,17 @@ describe('the forms of a term', () => {
   });
 
   it('names the method pipe does not support instead of looking for a model of that name', () => {
-    for (const m of ['exposure:weekly', 'metric:revenue', 'source_status:fresher', 'version:latest', 'test_name:unique']) {
+    for (const m of ['exposure:weekly', 'metric:revenue', 'source_status:fresher', 'test_name:unique']) {
       const p = refused(m);
       expect(p.code).toBe('unsupported-selector');
       expect(p.message).toContain(`does not support the ${m.split(':')[0]}: method`);
     }
+  });
+
+  it('version: takes the kinds dbt knows, and refuses another with the list', () => {
+    expect(term('version:prerelease')).toMatchObject({ method: 'version', value: 'prerelease' });
+    const p = refused('version:newest');
+    expect(p.message).toContain("'newest' is not a version kind: version: takes latest, prerelease, old, none");
   });
 
   it('state: selects by the states the warehouse gives each node, with the graph operators; none matched is no problem', () => {

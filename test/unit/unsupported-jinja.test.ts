@@ -27,7 +27,6 @@ select {{ dbt_utils.star(ref('b')) }}, {{ dbt.get_relations_by_pattern('x') }}
       ['dbt_utils.star()', 2, 11],
       ['dbt.get_relations_by_pattern()', 2, 43],
       ['ref() of a package that is not installed', 5, 4],
-      ['ref() with a model version', 5, 30],
     ]);
   });
 

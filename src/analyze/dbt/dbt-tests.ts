@@ -1,4 +1,5 @@
 import { error, warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import { refTarget, type VersionedModel } from './model-versions.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
 import type { YamlSource } from '../../project/yaml-file.js';
 import { quoteIdent, quoteLiteral, stripTrailingSemicolon } from '../../sql/sql-text.js';
@@ -63,6 +64,8 @@ export interface GenericTestContext {
   /** What a name refers to: a node of the graph, a node switched off, a file that did not render, or nothing. */
   readonly node: (name: string) => NodeState | undefined;
   readonly nodeNames: readonly string[];
+  /** Models with versions: `ref('m')` reads the latest, `ref('m', v=1)` version 1. */
+  readonly versioned: ReadonlyMap<string, VersionedModel>;
   /** The node of a source's table (`src.table`), or why `source(src, table)` reads nothing. */
   readonly source: (source: string, table: string, at: Location) => string | Diagnostic;
   /** A macro of the project, with its parameters. */
@@ -145,7 +148,7 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
   const definition = impl.kind === 'macro' ? renderDefinition(impl, column, resolved, spec.on.name, testName, at, ctx, diagnostics) : BUILT_IN;
   if (!definition) return undefined;
   // ref() and source() calls the definition makes are nodes the test reads, as dbt records them while parsing.
-  for (const r of definition.refs) resolver.ref(undefined, r, false);
+  for (const r of definition.refs) resolver.ref(undefined, r);
   for (const s of definition.sources) resolver.source(s.source, s.table);
   if (!resolver.ok) return undefined;
   const reads = [spec.on.name, ...resolver.reads.filter((r) => r !== spec.on.name)];
@@ -372,7 +375,13 @@ class ArgResolver {
     if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.value(x)]));
     if (typeof v !== 'string') return v;
     const ref = /^\s*ref\s*\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])([^'"]+)\3\s*)?(,[^)]*)?\)\s*$/.exec(v);
-    if (ref) return this.ref(ref[4] === undefined ? undefined : ref[2], ref[4] ?? ref[2], ref[5] !== undefined);
+    if (ref) {
+      const version = ref[5] === undefined ? undefined : /^,\s*(?:v|version)\s*=\s*(?:(['"])([^'"]*)\1|([\w.]+))\s*$/.exec(ref[5]);
+      if (ref[5] !== undefined && !version) return this.fail(error('bad-test', `test ${this.test}: ${v.trim()} is not a ref() pipe reads: ref('model'), ref('package', 'model'), or ref('model', v=1)`, this.at));
+      const target = refTarget(this.ctx.versioned, ref[4] ?? ref[2], version ? (version[2] ?? version[3]) : undefined);
+      if (typeof target !== 'string') return this.fail(error('unknown-ref', `test ${this.test}: ${target.problem}`, this.at));
+      return this.ref(ref[4] === undefined ? undefined : ref[2], target);
+    }
     const source = /^\s*source\s*\(\s*(['"])([^'"]+)\1\s*,\s*(['"])([^'"]+)\3\s*\)\s*$/.exec(v);
     if (source) return this.source(source[2], source[4]);
     if (!/^\s*(var|env_var)\s*\(.+\)\s*$/s.test(v) && !/\{[{%]/.test(v)) return v;
@@ -402,8 +411,7 @@ class ArgResolver {
     }
   }
 
-  ref(project: string | undefined, name: string, versioned: boolean): string {
-    if (versioned) return this.fail(error('unsupported', `test ${this.test}: ref() with a version is not supported (model versions are not)`, this.at));
+  ref(project: string | undefined, name: string): string {
     if (project !== undefined && project !== this.ctx.projectName) {
       return this.fail(error('unknown-ref', `test ${this.test}: ref('${project}', '${name}') names the package '${project}': pipe does not install dbt packages`, this.at));
     }

@@ -101,6 +101,7 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
     dbtProject: input.dbt?.file,
     node: input.node,
     nodeNames: input.nodeNames,
+    versioned: input.properties.versioned,
     source: (source, table, at) => input.sourceProblem({ source, table }, at) ?? sourceName(source, table),
     macro: (name) => engine.macro(name),
     unrenderableMacro: input.unrenderableMacro,

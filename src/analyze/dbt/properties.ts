@@ -2,6 +2,7 @@ import { error, warning, type Diagnostic, type Location } from '../../diagnostic
 import type { YamlSource } from '../../project/yaml-file.js';
 import { settingsOf, type ConfigSetting } from './config-tree.js';
 import { readUnitTests, type UnitTestSpec } from './unit-test-specs.js';
+import { readVersions, type VersionedModel } from './model-versions.js';
 
 /**
  * dbt properties files (`version: 2` with `models:`, `seeds:`, `sources:`, ...), read into
@@ -132,11 +133,13 @@ export interface Properties {
   readonly sources: readonly SourceTable[];
   /** The unit tests (`unit_tests:`), as written. */
   readonly unitTests: readonly UnitTestSpec[];
+  /** Models with versions, by name; each version is a model of `models` (model-versions.ts). */
+  readonly versioned: ReadonlyMap<string, VersionedModel>;
   /** Sections read but not used, each where it stands. */
   readonly unused: readonly { readonly what: string; readonly location: Location }[];
 }
 
-export const NO_PROPERTIES: Properties = { models: new Map(), seeds: new Map(), snapshots: new Map(), sources: [], unitTests: [], unused: [] };
+export const NO_PROPERTIES: Properties = { models: new Map(), seeds: new Map(), snapshots: new Map(), sources: [], unitTests: [], unused: [], versioned: new Map() };
 
 /** Sections pipe reads past, and what each holds. */
 const UNUSED_SECTIONS: Readonly<Record<string, string>> = {
@@ -165,6 +168,7 @@ export function readProperties(
   const sources: SourceTable[] = [];
   const unitTests: UnitTestSpec[] = [];
   const unused: { what: string; location: Location }[] = [];
+  const versioned = new Map<string, VersionedModel>();
   for (const y of files) {
     const at = (path: (string | number)[]): Location => ({ file: y.file, line: lineOf(y, path) });
     for (const [section, value] of Object.entries(y.data)) {
@@ -183,7 +187,7 @@ export function readProperties(
         case 'snapshots': {
           const into = section === 'models' ? models : section === 'seeds' ? seeds : snapshots;
           const kind = section === 'models' ? 'model' : section === 'seeds' ? 'seed' : 'snapshot';
-          list.forEach((entry, i) => {
+          const add = (entry: unknown, i: number, at: At) => {
             const node = readNode(entry, kind, [section, i], at, diagnostics);
             if (!node || (kind !== 'snapshot' && leftOut(kind, node.name, y.file))) return;
             const before = into.get(node.name);
@@ -197,6 +201,16 @@ export function readProperties(
               return;
             }
             into.set(node.name, node);
+          };
+          list.forEach((entry, i) => {
+            if (kind !== 'model' || !isMapping(entry) || entry.versions === undefined || typeof entry.name !== 'string') return add(entry, i, at);
+            // Each version is a model of its own, with the entry's properties and the version's over them.
+            const model = readVersions(entry as Record<string, unknown> & { name: string }, [section, i], at, diagnostics, (merged, mapped) => add(merged, i, mapped));
+            if (!model) return;
+            const before = versioned.get(model.name);
+            if (before) {
+              diagnostics.push(error('duplicate-properties', `model '${model.name}' has versions in two places`, model.location, { related: [{ message: 'first declared here', location: before.location }] }));
+            } else versioned.set(model.name, model);
           });
           break;
         }
@@ -237,7 +251,7 @@ export function readProperties(
       diagnostics.push(error('duplicate-properties', `model ${u.model} has two unit tests named ${u.name}`, u.location, { related: [{ message: 'first declared here', location: before.location }] }));
     } else names.set(`${u.model}.${u.name}`, u);
   }
-  return { models, seeds, snapshots, sources: [...seen.values()], unitTests: [...names.values()], unused };
+  return { models, seeds, snapshots, sources: [...seen.values()], unitTests: [...names.values()], unused, versioned };
 }
 
 function lineOf(y: YamlSource, path: readonly (string | number)[]): number | undefined {
@@ -264,13 +278,6 @@ function readNode(entry: unknown, kind: TestedKind, path: (string | number)[], a
     return undefined;
   }
   const name = entry.name;
-  if (entry.versions !== undefined) {
-    diagnostics.push(
-      error('unsupported', `model versions (versions: under ${name}) are not supported yet`, at([...path, 'versions']), {
-        hint: 'keep one version of the model as its own file',
-      }),
-    );
-  }
   const config = isMapping(entry.config)
     ? settingsOf(entry.config, (k) => at([...path, 'config', k]), (k, i) => at([...path, 'config', k, i]))
     : new Map<string, ConfigSetting>();

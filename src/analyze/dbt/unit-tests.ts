@@ -1,4 +1,5 @@
 import { error, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import { refTarget, type VersionedModel } from './model-versions.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
 import type { FixtureSource } from '../../project/load-project.js';
 import type { FixtureSpec, UnitTestSpec } from './unit-test-specs.js';
@@ -48,6 +49,8 @@ export interface UnitTestContext {
   /** A model of the graph with what its template reads (ref()s by name, source()s as `source.table`); `disabled` when switched off. */
   readonly model: (name: string) => { readonly incremental: boolean; readonly reads: readonly string[] } | 'disabled' | undefined;
   readonly modelNames: readonly string[];
+  /** Models with versions: a unit test of one tests each version, and ref('m', v=1) gives version 1's rows. */
+  readonly versioned: ReadonlyMap<string, VersionedModel>;
   readonly fixtures: readonly FixtureSource[];
   /** Whether a template can call a macro of that name (`name`, or `package.name`). */
   readonly callable: (name: string) => boolean;
@@ -55,10 +58,16 @@ export interface UnitTestContext {
   readonly macroNames: readonly string[];
 }
 
-const INPUT_RE = /^(?:ref\s*\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])([^'"]+)\3\s*)?\)|source\s*\(\s*(['"])([^'"]+)\5\s*,\s*(['"])([^'"]+)\7\s*\)|(this))$/;
+const INPUT_RE =
+  /^(?:ref\s*\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])([^'"]+)\3\s*)?(?:,\s*(?:v|version)\s*=\s*(?:(['"])([^'"]*)\5|([\w.]+))\s*)?\)|source\s*\(\s*(['"])([^'"]+)\8\s*,\s*(['"])([^'"]+)\10\s*\)|(this))$/;
 
 export function unitTests(specs: readonly UnitTestSpec[], ctx: UnitTestContext, diagnostics: Diagnostic[]): UnitTest[] {
-  return specs.flatMap((spec) => unitTest(spec, ctx, diagnostics) ?? []);
+  return specs.flatMap((spec) => {
+    // A unit test of a model with versions tests each version, as in dbt.
+    const versions = ctx.versioned.get(spec.model)?.versions;
+    if (!versions) return unitTest(spec, ctx, diagnostics) ?? [];
+    return versions.flatMap((v) => unitTest({ ...spec, model: v.node }, ctx, diagnostics) ?? []);
+  });
 }
 
 function unitTest(spec: UnitTestSpec, ctx: UnitTestContext, diagnostics: Diagnostic[]): UnitTest | undefined {
@@ -77,15 +86,21 @@ function unitTest(spec: UnitTestSpec, ctx: UnitTestContext, diagnostics: Diagnos
   for (const g of spec.given) {
     const m = INPUT_RE.exec(g.input);
     if (!m) {
-      problem(`input must be ref('model'), source('source', 'table') or this, got ${JSON.stringify(g.input)}`, g.location);
+      problem(`input must be ref('model'), ref('model', v=1), source('source', 'table') or this, got ${JSON.stringify(g.input)}`, g.location);
       continue;
     }
-    const node = m[9] ? spec.model : m[2] !== undefined ? (m[4] ?? m[2]) : `${m[6]}.${m[8]}`;
-    if (m[9] && !model.incremental) {
+    const version = m[6] ?? m[7];
+    const target = m[2] === undefined ? undefined : refTarget(ctx.versioned, m[4] ?? m[2], version);
+    if (target !== undefined && typeof target !== 'string') {
+      problem(target.problem, g.location);
+      continue;
+    }
+    const node = m[12] ? spec.model : (target ?? `${m[9]}.${m[11]}`);
+    if (m[12] && !model.incremental) {
       problem(`this is an input of incremental models only; ${spec.model} is not incremental`, g.location);
       continue;
     }
-    if (!m[9] && !model.reads.includes(node)) {
+    if (!m[12] && !model.reads.includes(node)) {
       problem(`${spec.model} does not read ${g.input}`, g.location, `its inputs: ${model.reads.join(', ') || 'none'}`);
       continue;
     }

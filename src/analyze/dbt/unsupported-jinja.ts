@@ -78,14 +78,11 @@ const RULES: readonly Rule[] = [
     hint: () => 'not available in pipe templates yet',
   },
   {
-    re: /\bref\s*\(\s*(['"][^'"]*['"])\s*,\s*(['"][^'"]*['"]|v\s*=|version\s*=)/g,
+    re: /\bref\s*\(\s*(['"][^'"]*['"])\s*,\s*(['"][^'"]*['"])/g,
     // The project's own name or an installed package's: ref('shop', 'orders') is the model orders.
-    skip: (m, scope) => /^['"]/.test(m[2]) && (m[1].slice(1, -1) === scope.project || (scope.installed?.has(m[1].slice(1, -1)) ?? false)),
-    cause: (m) => (/^['"]/.test(m[2]) ? 'ref() of a package that is not installed' : 'ref() with a model version'),
-    hint: (m) =>
-      /^['"]/.test(m[2])
-        ? 'pipe installs no dbt packages: run dbt deps so that the package is in dbt_packages/, or ref() a model of this project'
-        : 'model versions are not supported yet: ref() the model by its name',
+    skip: (m, scope) => m[1].slice(1, -1) === scope.project || (scope.installed?.has(m[1].slice(1, -1)) ?? false),
+    cause: () => 'ref() of a package that is not installed',
+    hint: () => 'pipe installs no dbt packages: run dbt deps so that the package is in dbt_packages/, or ref() a model of this project',
   },
 ];
 

@@ -59,6 +59,8 @@ export function graphContext(nodes: ReadonlyMap<string, PipeNode>, project: stri
             return s?.kind === 'source' ? [[s.source, s.table]] : [];
           }),
           columns: {},
+          version: versionValue(n.version?.v),
+          latest_version: versionValue(n.version?.latest),
         };
         break;
       }
@@ -98,4 +100,10 @@ export function graphContext(nodes: ReadonlyMap<string, PipeNode>, project: stri
     }
   }
   return graph;
+}
+
+/** A version as dbt's manifest has it: a number when it is one (`v: 2`), else its text. */
+function versionValue(v: string | undefined): number | string | null {
+  if (v === undefined) return null;
+  return /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
 }
