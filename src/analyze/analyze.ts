@@ -11,7 +11,7 @@ import { modelContract, type ModelContract } from './dbt/contract.js';
 import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig, type RenderSetting } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
 import { callsAny, macroFiles, macroProblems, runtimeMacros } from './dbt/macro-reach.js';
-import { settingRenderer } from './dbt/setting-render.js';
+import { settingRenderer, withRenderedDataTypes } from './dbt/setting-render.js';
 import { notUsedNotice } from './dbt/not-used-notice.js';
 import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
 import { unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
@@ -46,7 +46,8 @@ import { unitTests, type UnitTest } from './dbt/unit-tests.js';
 import { DocBlocks, withDocs } from './dbt/doc-blocks.js';
 import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
-import { graphContext, type GraphContext } from './jinja/graph-context.js';
+import { graphColumns, graphContext, type GraphContext } from './jinja/graph-context.js';
+import { ModelVariable } from './jinja/model-variable.js';
 import type { Answer, Question } from '../warehouse/introspection.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
 
@@ -326,6 +327,39 @@ export class ModelRenderer {
   }
 
   /**
+   * What dbt's `model` holds in a model's render: its node of `graph` when executing, else
+   * what is known of it before its render ends (its config is read as config.get() reads it).
+   */
+  private modelFields(model: RenderModel, name: string, parts: RelationParts, phase: RenderPhase | undefined): Record<string, unknown> {
+    const unique_id = `${model.resource}.${model.fqn[0] ?? this.project.name}.${name}`;
+    const node = phase?.execute ? (phase.graph.nodes as Readonly<Record<string, Record<string, unknown>>> | undefined)?.[unique_id] : undefined;
+    if (node) return node;
+    const file = model.source.file;
+    return {
+      unique_id,
+      name,
+      resource_type: model.resource,
+      package_name: model.fqn[0] ?? this.project.name,
+      fqn: [...model.fqn],
+      original_file_path: file,
+      path: file,
+      raw_code: model.source.sql,
+      language: 'sql',
+      database: parts.database,
+      schema: parts.schema,
+      alias: parts.identifier,
+      identifier: parts.identifier,
+      description: model.properties?.description ?? '',
+      columns: graphColumns(model.properties?.columns ?? []),
+    };
+  }
+
+  /** dbt's `graph` at execution, with each model's text as its raw_code. */
+  private graphContext(): GraphContext {
+    return (this.graph ??= graphContext(this.nodes, this.project.name, this.project.database, (name) => this.models.get(name)?.source.sql));
+  }
+
+  /**
    * Whether a model's SQL is rendered again when its task runs (dbt's execution render): its
    * template, a macro it calls, or an ephemeral model it inlines reads the warehouse while
    * rendering, or tells the phases apart (`execute`, `graph`).
@@ -359,7 +393,7 @@ export class ModelRenderer {
     answers: ReadonlyMap<string, Answer>,
     inputs?: RelationOverrides,
   ): RunRender {
-    const graph = (this.graph ??= graphContext(this.nodes, this.project.name, this.project.database));
+    const graph = this.graphContext();
     const parsed = this.renderRaw(name, interval, state);
     const parsedRefs = new Set('severity' in parsed ? [] : parsed.refs);
     const unseenError = (unseen: string) => {
@@ -487,6 +521,10 @@ export class ModelRenderer {
             thisRead = true;
             return parts;
           }),
+          model: new ModelVariable(
+            () => this.modelFields(model, name, parts, phase),
+            (key) => hooks.configValue!(key),
+          ),
         }),
         report: (m) => messages.push(m),
         envVars: this.envVars,
@@ -721,7 +759,7 @@ export class ModelRenderer {
   checkSqlAtRun(model: string, check: Check, interval: Interval, target: string, relations: RelationOverrides | undefined, answers: ReadonlyMap<string, Answer>): CheckRunRender {
     if (!check.atRun) throw new Error(`internal error: check ${check.name} is rendered once`);
     const reading = new Map([...(relations ?? []), [model, target]]);
-    const graph = (this.graph ??= graphContext(this.nodes, this.project.name, this.project.database));
+    const graph = this.graphContext();
     const phase = executionPhase(answers, (text) => this.resolveRefs(text.replaceAll(CHECK_TARGET, target), reading), { ...graph });
     const r = check.atRun(phase);
     if (phase.asked) {
@@ -750,11 +788,23 @@ export class ModelRenderer {
     state: TableState,
     relation: HookRelation,
     relations?: RelationOverrides,
+    /** dbt's parse render (analysis, for what the hook reads), or the render as the model runs: `execute` is true, `graph` is there. */
+    at: 'parse' | 'run' = 'run',
   ): RenderedHookSql | Diagnostic {
     const self = new DbtRelation(refToken(model), () => relation);
     const refs: string[] = [];
     const sources: SourceCall[] = [];
-    const rendered = this.renderAt(template, { ...dateVariables(interval), this: self }, {
+    const phase = at === 'run' ? executionPhase(new Map(), (text) => this.resolveRefs(text, relations), { ...this.graphContext() }) : undefined;
+    const m = this.models.get(model);
+    const configValue = (key: string) => {
+      if (!m) return undefined;
+      const raw = this.renderRaw(model, interval, state);
+      return this.configValueOf(m, 'severity' in raw ? {} : raw.configCalls, key);
+    };
+    const variables: Record<string, unknown> = { ...dateVariables(interval), this: self };
+    if (m) variables.model = new ModelVariable(() => this.modelFields(m, model, { database: relation.database, schema: relation.schema, identifier: relation.identifier }, phase), configValue);
+    const rendered = this.renderAt(template, variables, {
+      ...(phase ? { phase } : {}),
       ref: (n) => {
         if (!refs.includes(n)) refs.push(n);
         return refToken(n);
@@ -764,14 +814,15 @@ export class ModelRenderer {
         const node = this.nodes.get(model);
         return node?.kind === 'model' && modelKind(node.config.kind).isIncremental(state);
       },
-      configValue: (key) => {
-        const m = this.models.get(model);
-        if (!m) return undefined;
-        const raw = this.renderRaw(model, interval, state);
-        return this.configValueOf(m, 'severity' in raw ? {} : raw.configCalls, key);
-      },
+      configValue,
       fullRefresh: state.fullRefresh,
     });
+    if (phase?.asked) {
+      // Rendered when the run is planned, before what it reads is built: nothing to ask yet.
+      return error('hook-reads-warehouse', `this hook of ${model} reads the warehouse while it renders (${questionText(phase.asked)}), which pipe does not do for hooks: they are rendered when the run is planned`, template.location, {
+        hint: 'run the query in the hook itself (a hook is SQL), or move the introspection into the model',
+      });
+    }
     if (typeof rendered !== 'string') return rendered;
     const unreadable = sources.map((c) => this.sourceProblem(c, template.location)).find((d) => d !== undefined);
     if (unreadable) return unreadable;
@@ -795,7 +846,7 @@ export class ModelRenderer {
   private renderAt(
     template: { readonly sql: string; readonly location: Location },
     variables: Readonly<Record<string, unknown>>,
-    fns: Pick<RenderHooks, 'ref' | 'source' | 'isIncremental' | 'configValue' | 'fullRefresh'>,
+    fns: Pick<RenderHooks, 'ref' | 'source' | 'isIncremental' | 'configValue' | 'fullRefresh' | 'phase'>,
   ): string | Diagnostic {
     const at = template.location;
     const key = `${at.file}:${at.line}\u0000${template.sql}`;
@@ -1087,7 +1138,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const shadowed = shadowedNodes(files.shadowed ?? [], dbt, diagnostics);
   const read = files.properties.length > 0 ? readProperties(files.properties, diagnostics, shadowed) : NO_PROPERTIES;
   // Descriptions that name a docs block are given its text, as dbt renders them.
-  const properties = read === NO_PROPERTIES ? read : withDocs(read, DocBlocks.read(files.docs ?? [], diagnostics), diagnostics);
+  const documented = read === NO_PROPERTIES ? read : withDocs(read, DocBlocks.read(files.docs ?? [], diagnostics), diagnostics);
   const targetSchema = settings.targetSchema ?? DEFAULT_SCHEMA;
   /** dbt settings pipe leaves aside, by key, for the notice. */
   const unusedSettings = new Map<string, Location>();
@@ -1140,6 +1191,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   if (cache) cache.engine = engine;
   diagnostics.push(...engine.diagnostics);
   const renderSetting = settingRenderer(engine, vars, options.interval, diagnostics);
+  const properties = documented === NO_PROPERTIES ? documented : withRenderedDataTypes(documented, renderSetting);
   const dbtContext: DbtContext = { dbtSchema: dbt ? schemaNamer(engine, dbt.name, targetSchema, diagnostics) : undefined, unused: unusedSettings };
 
   /** Where a model or snapshot is written, from its config and its template's config() calls: the relation `this` names. */
@@ -1824,7 +1876,7 @@ function hookSites(
   const relation = { schema: config.schema, identifier: config.alias ?? name, database };
   const sites: RefSite[] = [];
   for (const h of [...config.pre_hook, ...config.post_hook, ...(config.sql_header ? [config.sql_header] : [])]) {
-    const rendered = renderer.hook(name, h, interval, state, relation);
+    const rendered = renderer.hook(name, h, interval, state, relation, undefined, 'parse');
     if ('severity' in rendered) diagnostics.push(rendered);
     else for (const r of rendered.refs) sites.push({ name: r, location: h.location });
   }
@@ -1940,3 +1992,18 @@ function seedNode(
   };
 }
 
+/** What a render asked of the warehouse, in words. */
+function questionText(q: Question): string {
+  switch (q.kind) {
+    case 'query':
+      return `a query: ${q.sql.replace(/\s+/g, ' ').trim().slice(0, 80)}`;
+    case 'columns':
+      return `the columns of ${q.relation}`;
+    case 'relation':
+      return `whether ${q.schema}.${q.identifier} exists`;
+    default: {
+      const never: never = q;
+      throw new Error(`internal error: question ${JSON.stringify(never)}`);
+    }
+  }
+}

@@ -85,7 +85,10 @@ ${columns}`;
   it("a table keeps the contract's column order and enforces its constraints", async () => {
     const dir = project({
       'models/orders.sql': "select 'x' as code, id from (values (1), (NULL)) t(id)",
-      'models/orders.yml': contract('      - name: id\n        data_type: int\n        constraints: [{type: not_null}]\n      - name: code\n        data_type: varchar\n'),
+      // A data_type is rendered, as dbt renders it (projects pick a type per adapter).
+      'models/orders.yml': contract(
+        "      - name: id\n        data_type: \"{{ 'UInt8' if target.type == 'clickhouse' else 'int' }}\"\n        constraints: [{type: not_null}]\n      - name: code\n        data_type: varchar\n",
+      ),
     });
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code).toBe(1);

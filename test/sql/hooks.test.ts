@@ -137,6 +137,25 @@ select 1 as version`,
     ]);
   });
 
+  it('render as the model runs, as in dbt: execute is true, and graph and model are there', async () => {
+    const dir = project({
+      'models/orders.sql': `{{ config(post_hook="${log("post {% if execute %}executing {{ model.config.materialized }} {{ graph.nodes.values() | map(attribute='name') | join(',') }}{% else %}parsing{% endif %}")}") }}\nselect 1 as id`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await audit(dir)).toEqual(['start main', 'post executing table orders', 'end orders=success;']);
+  });
+
+  it('a hook that reads the warehouse while it renders is refused where it is written, before anything runs', async () => {
+    const dir = project({
+      'models/orders.sql': `{{ config(post_hook="{% if execute %}{% do run_query('select 1') %}{% endif %}select 1") }}\nselect 1 as id`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('models/orders.sql:1:4: error: this hook of orders reads the warehouse while it renders (a query: select 1), which pipe does not do for hooks: they are rendered when the run is planned');
+    expect(existsSync(warehouseOf(dir))).toBe(false);
+  });
+
   it('a template error in on-run-start stops the run before anything is written (exit 2)', async () => {
     const dir = project({ 'models/orders.sql': 'select 1 as id' });
     writeProjectFiles(dir, { 'dbt_project.yml': 'name: shop\non-run-start: "select {{ flags.LOG_PATH }}"\n' });

@@ -122,6 +122,41 @@ from "main"."a"`);
   });
 });
 
+describe("dbt's model variable and the graph's nodes", () => {
+  it('model is the node rendered: its config as it stands, its text; graph.nodes list text and columns, when executing', async () => {
+    const task = planned({
+      'models/a.sql': "{{ config(materialized='table') }}\nselect 1 as id",
+      'models/a.yml': 'version: 2\nmodels:\n  - name: a\n    description: the a\n    columns:\n      - name: id\n        description: its id\n        data_type: "{{ \'integer\' }}"\n',
+      'models/m.sql': `{{ config(materialized='table', tags=['x']) }}
+select '{{ model.name }} {{ model.unique_id }} {{ model.config.materialized }} {{ model.config.get("tags") | join }} {{ model.raw_code.count("\\n") }}' as me,
+  '{% if execute %}{% set a = graph.nodes["model.shop.a"] %}{{ a.raw_code | length }} {{ a.description }} {{ a.columns.id.description }} {{ a.columns.id.data_type }}{% endif %}' as a
+from {{ ref('a') }}`,
+    }).get('m')!;
+    expect(task.sql).toBe(`
+select 'm model.shop.m table x 3' as me,
+  '' as a
+from "main"."a"`);
+    expect((await renderAtRun(task, session)).sql).toBe(`
+select 'm model.shop.m table x 3' as me,
+  '49 the a its id integer' as a
+from "main"."a"`);
+  });
+
+  it("a package's template counts what is undefined as nothing (length 0), as dbt's Jinja does; the project's own refuses", () => {
+    const files = {
+      'dbt_project.yml': 'name: shop\n',
+      'dbt_packages/helper/dbt_project.yml': 'name: helper\n',
+      'dbt_packages/helper/macros/count.sql': '{% macro count_unset() %}{% if execute %}{% set items = [1] %}{% endif %}{{ return(items | length) }}{% endmacro %}',
+      'models/m.sql': "select {{ helper.count_unset() }} as n",
+    };
+    const analysis = analyze(loadProject(tempProject(files)), { interval: day });
+    expect(analysis.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(analysis.renderer.sql('m', day, { tableExists: false, fullRefresh: false })).toMatchObject({ sql: 'select 0 as n' });
+    const own = analyze(loadProject(tempProject({ ...files, 'models/m.sql': '{% if execute %}{% set items = [1] %}{% endif %}select {{ items | length }} as n' })), { interval: day });
+    expect(own.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message)).toEqual(["object of type 'Undefined' has no len()"]);
+  });
+});
+
 describe('a source in a template', () => {
   it("is a relation, as in dbt: its database, schema and identifier, which adapter.get_relation() finds when the task runs", async () => {
     const task = planned({

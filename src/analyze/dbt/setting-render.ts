@@ -2,6 +2,7 @@ import type { Diagnostic, Location } from '../../diagnostics/diagnostics.js';
 import { dateVariables, type Interval } from '../../dates/dates.js';
 import { RenderFailure, TemplateFunctionError, type TemplateEngine } from '../template-engine.js';
 import type { RenderSetting } from './node-config.js';
+import type { ColumnProperties, NodeProperties, Properties } from './properties.js';
 
 /**
  * Renders the Jinja of a config value set in YAML, as dbt does, with var(), env_var() and
@@ -77,4 +78,20 @@ function nativeValue(text: string): unknown {
   if (/^(none|null)$/i.test(text)) return null;
   if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   return text;
+}
+
+/**
+ * The properties with the Jinja of each column's `data_type:` rendered, as dbt renders it
+ * (`data_type: "{{ 'UInt8' if target.type == 'clickhouse' else 'integer' }}"`).
+ */
+export function withRenderedDataTypes(properties: Properties, render: RenderSetting): Properties {
+  const templated = (c: ColumnProperties) => c.dataType !== undefined && /\{[{%#]/.test(c.dataType);
+  const columns = (list: readonly ColumnProperties[]) =>
+    list.some(templated) ? list.map((c) => (templated(c) ? { ...c, dataType: String(render(c.dataType!, c.location) ?? '') } : c)) : list;
+  const nodes = (map: ReadonlyMap<string, NodeProperties>) => {
+    if (![...map.values()].some((n) => n.columns.some(templated))) return map;
+    return new Map([...map].map(([name, n]) => [name, n.columns.some(templated) ? { ...n, columns: columns(n.columns) } : n]));
+  };
+  const sources = properties.sources.some((t) => t.columns.some(templated)) ? properties.sources.map((t) => ({ ...t, columns: columns(t.columns) })) : properties.sources;
+  return { ...properties, models: nodes(properties.models), seeds: nodes(properties.seeds), snapshots: nodes(properties.snapshots), sources };
 }

@@ -306,6 +306,8 @@ function filters(env: Env): Record<string, (...args: unknown[]) => unknown> {
       return items[items.length - 1];
     }),
     length: f('length', 'value', {}, (v: unknown) => length(v)),
+    // `length` in a package's template (see syntax.ts filterIn): an undefined value has none.
+    'length?': f('length', 'value', {}, (v: unknown) => (v === undefined ? 0 : length(v))),
     list: f('list', 'value', {}, (v: unknown) => [...pyIterate(v)]),
     lower: f('lower', 's', {}, (s: unknown) => text(s).toLowerCase()),
     map: (...raw) => {

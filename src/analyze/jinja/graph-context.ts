@@ -1,4 +1,5 @@
 import type { PipeNode } from '../analyze.js';
+import type { ColumnProperties } from '../dbt/properties.js';
 
 /**
  * dbt's `graph` variable at execution: the project's nodes and sources keyed by unique id,
@@ -30,7 +31,16 @@ function resourceType(node: PipeNode): string {
   return node.kind === 'model' && node.config.materialized === 'snapshot' ? 'snapshot' : node.kind;
 }
 
-export function graphContext(nodes: ReadonlyMap<string, PipeNode>, project: string, database: string): GraphContext {
+/** The columns a node's properties describe, as dbt's manifest lists them (by name). */
+export function graphColumns(columns: readonly ColumnProperties[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of columns) {
+    out[c.name] = { name: c.name, description: c.description ?? '', data_type: c.dataType ?? null, meta: {}, tags: [], quote: c.quote ?? null, constraints: (c.constraints ?? []).map((k) => ({ type: k.type, expression: k.expression ?? null, name: k.name ?? null })) };
+  }
+  return out;
+}
+
+export function graphContext(nodes: ReadonlyMap<string, PipeNode>, project: string, database: string, rawCode: (model: string) => string | undefined = () => undefined): GraphContext {
   const byName = (name: string) => {
     const n = nodes.get(name);
     return n ? [uniqueId(n, project)] : [];
@@ -51,6 +61,8 @@ export function graphContext(nodes: ReadonlyMap<string, PipeNode>, project: stri
           identifier,
           relation_name: n.config.materialized === 'ephemeral' ? null : n.relation,
           description: n.config.description ?? '',
+          raw_code: rawCode(n.name) ?? '',
+          language: 'sql',
           config: { ...config, tags: [...tags], enabled: true },
           depends_on: { nodes: n.upstream.flatMap(byName), macros: [] },
           refs: n.upstream.filter((u) => nodes.get(u)?.kind !== 'source').map((name) => ({ name, package: null, version: null })),
@@ -58,7 +70,7 @@ export function graphContext(nodes: ReadonlyMap<string, PipeNode>, project: stri
             const s = nodes.get(u);
             return s?.kind === 'source' ? [[s.source, s.table]] : [];
           }),
-          columns: {},
+          columns: graphColumns(n.columns),
           version: versionValue(n.version?.v),
           latest_version: versionValue(n.version?.latest),
         };
@@ -72,10 +84,10 @@ export function graphContext(nodes: ReadonlyMap<string, PipeNode>, project: stri
           alias: identifier,
           identifier,
           relation_name: n.relation,
-          description: '',
+          description: n.description ?? '',
           config: { materialized: 'seed', schema: n.schema, alias: n.alias ?? null, tags: [...n.tags], enabled: true, column_types: { ...n.columnTypes }, delimiter: n.delimiter ?? ',', quote_columns: n.quoteColumns },
           depends_on: { nodes: [], macros: [] },
-          columns: {},
+          columns: graphColumns(n.columns),
         };
         break;
       }

@@ -1,6 +1,6 @@
 import parser from 'nunjucks/src/parser.js';
 import transformer from 'nunjucks/src/transformer.js';
-import { installJinjaSyntax } from './syntax.js';
+import { filterIn, installJinjaSyntax } from './syntax.js';
 import { BUNDLED, distUrl } from '../../install-paths.js';
 import { parseTemplate } from './template-parser.js';
 
@@ -384,7 +384,7 @@ class Converter {
         return { t: 'call', fn: this.expr(n.name as Node, scope), name, args: this.args(n.args as Node, scope), at: at(callee) };
       }
       case 'Filter':
-        return { t: 'filter', name: String((n.name as Node).value), args: this.args(n.args as Node, scope), at: at(n) };
+        return { t: 'filter', name: filterIn(String((n.name as Node).value), this.throwOnUndefined), args: this.args(n.args as Node, scope), at: at(n) };
       case 'PipeLoopSource':
         return { t: 'loop', e: this.expr(n.expr as Node, scope), names: n.names as number, at: at(n) };
       case 'Capture':

@@ -218,6 +218,15 @@ function installTransformShortcut(): void {
   transformer.transform = (ast, asyncFilters, name) => ((asyncFilters?.length ?? 0) > 0 || rewrites(ast) ? transform(ast, asyncFilters, name) : ast);
 }
 
+/**
+ * The filter a template calls by a name: in a template that prints an undefined value as
+ * nothing (a package's), `length` and `count` of an undefined value are 0, as Jinja's
+ * Undefined has no items (dbt_project_evaluator's macros count a list set only when executing).
+ */
+export function filterIn(name: string, throwOnUndefined: boolean): string {
+  return !throwOnUndefined && (name === 'length' || name === 'count') ? 'length?' : name;
+}
+
 let undefinedPrints = false;
 
 /**
@@ -890,7 +899,8 @@ function installCompiler(): void {
   };
   C.compileFilter = function (n, frame) {
     const name = n.name as Node;
-    this._emit(`runtime.py.filter(env, ${JSON.stringify(name.value)}, context, `);
+    const throwOnUndefined = (this as unknown as { throwOnUndefined?: boolean }).throwOnUndefined !== false;
+    this._emit(`runtime.py.filter(env, ${JSON.stringify(filterIn(String(name.value), throwOnUndefined))}, context, `);
     compileArgs.call(this, n.args as Node, frame);
     this._emit(`${at.call(this, n)})`);
   };
