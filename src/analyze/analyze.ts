@@ -199,6 +199,11 @@ export interface RenderedHookSql {
   readonly refs: readonly string[];
 }
 
+/** A hook's render that needs the warehouse's answer first: it is rendered again as it runs (see RenderAtRun). */
+export interface HookAsks {
+  readonly asks: Question;
+}
+
 /** What `this` is in a model's hook: the relation, with dbt's parts of it. */
 export interface HookRelation {
   readonly schema: string;
@@ -790,11 +795,13 @@ export class ModelRenderer {
     relations?: RelationOverrides,
     /** dbt's parse render (analysis, for what the hook reads), or the render as the model runs: `execute` is true, `graph` is there. */
     at: 'parse' | 'run' = 'run',
-  ): RenderedHookSql | Diagnostic {
+    /** The warehouse's answers so far, by questionKey, as the hook runs. */
+    answers: ReadonlyMap<string, Answer> = new Map(),
+  ): RenderedHookSql | Diagnostic | HookAsks {
     const self = new DbtRelation(refToken(model), () => relation);
     const refs: string[] = [];
     const sources: SourceCall[] = [];
-    const phase = at === 'run' ? executionPhase(new Map(), (text) => this.resolveRefs(text, relations), { ...this.graphContext() }) : undefined;
+    const phase = at === 'run' ? executionPhase(answers, (text) => this.resolveRefs(text, relations), { ...this.graphContext() }) : undefined;
     const m = this.models.get(model);
     const configValue = (key: string) => {
       if (!m) return undefined;
@@ -817,12 +824,7 @@ export class ModelRenderer {
       configValue,
       fullRefresh: state.fullRefresh,
     });
-    if (phase?.asked) {
-      // Rendered when the run is planned, before what it reads is built: nothing to ask yet.
-      return error('hook-reads-warehouse', `this hook of ${model} reads the warehouse while it renders (${questionText(phase.asked)}), which pipe does not do for hooks: they are rendered when the run is planned`, template.location, {
-        hint: 'run the query in the hook itself (a hook is SQL), or move the introspection into the model',
-      });
-    }
+    if (phase?.asked) return { asks: phase.asked };
     if (typeof rendered !== 'string') return rendered;
     const unreadable = sources.map((c) => this.sourceProblem(c, template.location)).find((d) => d !== undefined);
     if (unreadable) return unreadable;
@@ -1878,7 +1880,7 @@ function hookSites(
   for (const h of [...config.pre_hook, ...config.post_hook, ...(config.sql_header ? [config.sql_header] : [])]) {
     const rendered = renderer.hook(name, h, interval, state, relation, undefined, 'parse');
     if ('severity' in rendered) diagnostics.push(rendered);
-    else for (const r of rendered.refs) sites.push({ name: r, location: h.location });
+    else if ('refs' in rendered) for (const r of rendered.refs) sites.push({ name: r, location: h.location });
   }
   return sites;
 }
@@ -1992,18 +1994,3 @@ function seedNode(
   };
 }
 
-/** What a render asked of the warehouse, in words. */
-function questionText(q: Question): string {
-  switch (q.kind) {
-    case 'query':
-      return `a query: ${q.sql.replace(/\s+/g, ' ').trim().slice(0, 80)}`;
-    case 'columns':
-      return `the columns of ${q.relation}`;
-    case 'relation':
-      return `whether ${q.schema}.${q.identifier} exists`;
-    default: {
-      const never: never = q;
-      throw new Error(`internal error: question ${JSON.stringify(never)}`);
-    }
-  }
-}

@@ -1,5 +1,5 @@
 import type { Diagnostic } from '../diagnostics/diagnostics.js';
-import type { CheckStep, RenderAtRun, Task } from '../plan/task.js';
+import type { CheckStep, HookStep, RenderAtRun, Task } from '../plan/task.js';
 import { answerQuestion, questionKey, type Answer, type Question } from '../warehouse/introspection.js';
 import { statementsIn, WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 import { RenderError } from './task-errors.js';
@@ -35,6 +35,16 @@ export async function checkSqlAtRun(step: CheckStep, session: WarehouseSession):
   const sql = await renderWithWarehouse(step.renderAtRun, what, session, `${what}: `);
   await singleStatement(sql, what, step.location, session);
   return sql;
+}
+
+/**
+ * A hook that reads the warehouse while it renders, rendered as it runs: on the task's session,
+ * in its place among the steps (a post-hook after the model's query), so that what its
+ * statements do happens then, as in dbt. Its SQL, which may be several statements, runs after.
+ */
+export async function hookSqlAtRun(step: HookStep, session: WarehouseSession): Promise<string> {
+  if (!step.renderAtRun) return step.sql;
+  return renderWithWarehouse(step.renderAtRun, step.label, session, `${step.label}: `);
 }
 
 /**

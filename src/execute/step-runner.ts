@@ -19,7 +19,7 @@ import { contractMismatch } from './contract.js';
 import { taskRef } from './task-ref.js';
 import { thresholdSql, type Threshold } from '../sql/test-threshold.js';
 import { rowsOutcome, thresholdOutcome, truthy, type CheckOutcome } from './check-outcome.js';
-import { checkSqlAtRun } from './render-at-run.js';
+import { checkSqlAtRun, hookSqlAtRun } from './render-at-run.js';
 
 /**
  * Runs the steps of one task on one connection, as the plan decided them: staging
@@ -181,11 +181,14 @@ export class StepRunner {
       case 'cleanup':
       case 'remove-file':
         return;
-      case 'hook':
-        await session.exec(step.sql).catch((e: unknown) => {
+      case 'hook': {
+        const sql = await hookSqlAtRun(step, session);
+        if (sql.trim() === '') return;
+        await session.exec(sql).catch((e: unknown) => {
           throw e instanceof WarehouseError ? new HookError(e, step.label, step.location, step.published === true) : e;
         });
         return;
+      }
       case 'contract': {
         const mismatch = await contractMismatch(session, step);
         if (mismatch !== undefined) throw new ProjectRuleError('Contract', mismatch.message, mismatch.location);

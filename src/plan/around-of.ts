@@ -5,7 +5,7 @@ import { statementHeads } from '../sql/sql-text.js';
 import type { Interval } from '../dates/dates.js';
 import type { ModelRenderer } from '../analyze/analyze.js';
 import type { TableState } from './materializations.js';
-import type { Step } from './task.js';
+import type { RenderAtRun, Step } from './task.js';
 import { NOTHING_AROUND, type AroundQuery, type RenderedHook } from './strategies/around-query.js';
 
 /**
@@ -79,24 +79,41 @@ export function aroundOf(
   if (!parts.publishes && parts.query === undefined) return NOTHING_AROUND;
   const n = surrounded(node);
   const relation = { schema: n.schema, identifier: n.identifier, database };
+  /** Why a hook's SQL cannot run in the model's transaction, if it cannot. */
+  const controls = (sql: string, h: Hook, label: string): Diagnostic | undefined => {
+    const control = statementHeads(sql).find((s) => TRANSACTION_CONTROL.test(s));
+    if (control === undefined) return undefined;
+    return error('bad-hook', `${label} of ${n.name} ends or opens a transaction (${control.split(/\s/)[0]}): it would commit or abandon the model's own midway`, h.location, {
+      hint: 'pipe runs each hook inside the model\'s transaction, or around it with transaction: false; remove the statement',
+    });
+  };
   const render = (h: Hook, label: string): RenderedHook[] => {
     const r = renderer.hook(node.name, h, interval, state, relation, relations);
     if ('severity' in r) {
       diagnostics.push(r);
       return [];
     }
-    const heads = statementHeads(r.sql);
-    const control = heads.find((s) => TRANSACTION_CONTROL.test(s));
-    if (control !== undefined) {
-      diagnostics.push(
-        error('bad-hook', `${label} of ${n.name} ends or opens a transaction (${control.split(/\s/)[0]}): it would commit or abandon the model's own midway`, h.location, {
-          hint: 'pipe runs each hook inside the model\'s transaction, or around it with transaction: false; remove the statement',
-        }),
-      );
+    if ('asks' in r) {
+      // It reads the warehouse while it renders (run_query, a statement block): rendered as it
+      // runs, in its place among the steps, each question answered then, as dbt renders hooks.
+      const renderAtRun: RenderAtRun<string> = {
+        render: (answers) => {
+          const again = renderer.hook(node.name, h, interval, state, relation, relations, 'run', answers);
+          if ('asks' in again) return { kind: 'asks', question: again.asks, location: h.location };
+          if ('severity' in again) return { kind: 'failed', diagnostics: [again] };
+          const refused = controls(again.sql, h, label);
+          return refused ? { kind: 'failed', diagnostics: [refused] } : { kind: 'rendered', value: again.sql };
+        },
+      };
+      return [{ sql: '', transaction: h.transaction, label, location: h.location, renderAtRun }];
+    }
+    const refused = controls(r.sql, h, label);
+    if (refused) {
+      diagnostics.push(refused);
       return [];
     }
     // DuckDB refuses these in a transaction that has written: they run around it, as with transaction: false.
-    const outside = h.transaction && heads.some((s) => OUTSIDE_TRANSACTION.test(s));
+    const outside = h.transaction && statementHeads(r.sql).some((s) => OUTSIDE_TRANSACTION.test(s));
     return [{ sql: r.sql, transaction: h.transaction && !outside, label, location: h.location }];
   };
   const hooks = (list: readonly Hook[], kind: string) => (parts.publishes ? list.flatMap((h, i) => render(h, `${kind} ${i + 1}`)) : []);
@@ -112,7 +129,7 @@ export function aroundOf(
   return {
     pre: hooks(n.pre, 'pre-hook'),
     post: hooks(n.post, 'post-hook'),
-    ...(header ? { header: { sql: header.sql, location: header.location } } : {}),
+    ...(header ? { header } : {}),
     ...(contract && parts.query !== undefined
       ? {
           contract: {

@@ -32,6 +32,7 @@ function renderStep(step: Step): string {
     case 'remove-file':
       return `-- cleanup after a failure: remove ${step.path}`;
     case 'hook':
+      if (step.renderAtRun) return `-- ${step.label}${step.published ? ', after the commit' : ''}: rendered as it runs (it queries the warehouse while it renders)`;
       return `-- ${step.label}${step.published ? ', after the commit' : ''}\n${step.sql};`;
     case 'contract':
       return `-- contract: the query's columns must be ${step.columns.map((c) => `${c.name} ${c.dataType}`).join(', ')}`;

@@ -74,7 +74,7 @@ export type Step =
    * sql_header): a database error in it is reported at its place. `published` marks a
    * post-hook run after the commit, whose failure fails a task that is already published.
    */
-  | { readonly kind: 'hook'; readonly sql: string; readonly label: string; readonly location: Location; readonly published?: boolean }
+  | HookStep
   /**
    * An enforced contract: the columns `sql` returns must be `columns`, the same names with the
    * same types (each declared type as the engine spells it), in any order.
@@ -163,6 +163,17 @@ export interface PartitionWrite {
  * test's `threshold` decides as dbt does: its failures are `failCalc` over the rows, an error
  * when severity is error and `errorIf` holds, else a warning when `warnIf` holds.
  */
+/** A model's (or seed's) hook, or its sql_header, in its place among the steps. */
+export interface HookStep {
+  readonly kind: 'hook';
+  readonly sql: string;
+  readonly label: string;
+  readonly location: Location;
+  readonly published?: boolean;
+  /** A hook that reads the warehouse while it renders is rendered as it runs, its questions answered then (`sql` is empty). */
+  readonly renderAtRun?: RenderAtRun<string>;
+}
+
 export interface CheckStep {
   readonly kind: 'check';
   /** A check of the whole table (`scope: table`), rather than of the rows the task writes. */

@@ -1,6 +1,6 @@
 import type { Location } from '../../diagnostics/diagnostics.js';
 import type { ContractColumn } from '../../analyze/dbt/contract.js';
-import type { Step } from '../task.js';
+import type { RenderAtRun, Step } from '../task.js';
 import { SQL } from './strategy.js';
 
 /**
@@ -29,12 +29,14 @@ export interface RenderedHook {
   /** `pre-hook 1`, `post-hook 2`. */
   readonly label: string;
   readonly location: Location;
+  /** Rendered as it runs: it reads the warehouse while it renders. */
+  readonly renderAtRun?: RenderAtRun<string>;
 }
 
 export interface AroundQuery {
   readonly pre: readonly RenderedHook[];
   readonly post: readonly RenderedHook[];
-  readonly header?: { readonly sql: string; readonly location: Location };
+  readonly header?: RenderedHook;
   readonly contract?: {
     /** The model's query, whose columns are compared before it is built. */
     readonly sql: string;
@@ -55,7 +57,14 @@ export function hasAnything(a: AroundQuery): boolean {
   return a.pre.length + a.post.length > 0 || a.header !== undefined || a.contract !== undefined || a.docs !== undefined;
 }
 
-const hookStep = (h: RenderedHook, published = false): Step => ({ kind: 'hook', sql: h.sql, label: h.label, location: h.location, ...(published ? { published } : {}) });
+const hookStep = (h: RenderedHook, published = false): Step => ({
+  kind: 'hook',
+  sql: h.sql,
+  label: h.label,
+  location: h.location,
+  ...(published ? { published } : {}),
+  ...(h.renderAtRun ? { renderAtRun: h.renderAtRun } : {}),
+});
 
 /** `steps`, a materialization's, with what runs around the query in its place. */
 export function aroundQuery(steps: readonly Step[], around: AroundQuery): Step[] {
@@ -66,7 +75,7 @@ export function aroundQuery(steps: readonly Step[], around: AroundQuery): Step[]
   const before = steps.slice(0, at);
   // The query runs in the step that stages it (a table, an incremental model), else in the publishing step (a view).
   const query = before.findIndex((s) => s.kind === 'statement' && s.countsRows === true);
-  const header: Step[] = around.header ? [{ kind: 'hook', sql: around.header.sql, label: 'sql_header', location: around.header.location }] : [];
+  const header: Step[] = around.header ? [hookStep({ ...around.header, label: 'sql_header' })] : [];
   const contract: Step[] = [];
   let staging = query >= 0 ? [before[query]] : [];
   if (around.contract) {
