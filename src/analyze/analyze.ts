@@ -46,7 +46,7 @@ import { unitTests, type UnitTest } from './dbt/unit-tests.js';
 import { DocBlocks, withDocs } from './dbt/doc-blocks.js';
 import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
-import { graphColumns, graphContext, type GraphContext } from './jinja/graph-context.js';
+import { graphColumns, graphContext, partialGraphNotice, type GraphContext } from './jinja/graph-context.js';
 import { ModelVariable } from './jinja/model-variable.js';
 import type { Answer, Question } from '../warehouse/introspection.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
@@ -1446,6 +1446,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   if (notice) diagnostics.push(notice);
   const standIns = standInNotice(packages, [...files.models.map((m) => m.sql), ...files.macros.map((m) => m.source), ...files.singularTests.map((t) => t.sql), ...testNames(properties)]);
   if (standIns) diagnostics.push(standIns);
+  const partialGraph = partialGraphNotice([...modelSources.map((m) => ({ file: m.file, text: m.sql })), ...files.macros.map((m) => ({ file: m.file, text: m.source }))]);
+  if (partialGraph) diagnostics.push(partialGraph);
 
   const messages: string[] = [];
   for (const m of models.values()) {

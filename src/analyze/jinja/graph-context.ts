@@ -1,3 +1,4 @@
+import { warning, type Diagnostic } from '../../diagnostics/diagnostics.js';
 import type { PipeNode } from '../analyze.js';
 import type { ColumnProperties } from '../dbt/properties.js';
 
@@ -118,4 +119,25 @@ export function graphContext(nodes: ReadonlyMap<string, PipeNode>, project: stri
 function versionValue(v: string | undefined): number | string | null {
   if (v === undefined) return null;
   return /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+}
+
+const READS_GRAPH = /\bgraph\s*\.\s*(nodes|exposures|metrics|groups|semantic_models|saved_queries)\b/;
+
+/**
+ * A warning when a template reads `graph`: its nodes are the project's models, seeds,
+ * snapshots and sources, without dbt's tests, exposures, metrics or groups, so a macro that
+ * counts or lists those (dbt_project_evaluator's test coverage) would find none and say so
+ * as a result. Told once, at the first template that reads it.
+ */
+export function partialGraphNotice(templates: readonly { readonly file: string; readonly text: string }[]): Diagnostic | undefined {
+  for (const t of templates) {
+    if (!t.text.includes('graph')) continue;
+    const m = READS_GRAPH.exec(t.text);
+    if (!m) continue;
+    const line = t.text.slice(0, m.index).split('\n').length;
+    return warning('partial-graph', `graph.${m[1]} is read here: pipe's graph lists the project's models, seeds, snapshots and sources, not dbt's tests, exposures, metrics or groups`, { file: t.file, line }, {
+      hint: 'a macro that counts tests or reads exposures finds none in pipe: its results differ from dbt\'s',
+    });
+  }
+  return undefined;
 }
