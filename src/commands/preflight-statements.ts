@@ -46,7 +46,10 @@ interface Parsed {
 function textsOf(tasks: readonly Task[]): Parsed[] {
   const texts: Parsed[] = [];
   for (const task of tasks) {
-    if (task.sql !== undefined && task.origin && !task.renderAtRun) texts.push({ sql: task.sql, what: task.node, origin: task.origin, at: { file: task.file } });
+    // A task rendered again as it runs is planned again from that render, checks and all: a
+    // check of a view reads the model's query, which is the parse's until then.
+    if (task.renderAtRun) continue;
+    if (task.sql !== undefined && task.origin) texts.push({ sql: task.sql, what: task.node, origin: task.origin, at: { file: task.file } });
     for (const step of allSteps(task.steps)) {
       const checks = step.kind === 'check' ? [step] : step.kind === 'publish' ? (step.checks ?? []) : [];
       for (const c of checks) if (!c.renderAtRun) texts.push({ sql: c.sql, what: `${task.node}: check ${c.name}`, at: c.location });

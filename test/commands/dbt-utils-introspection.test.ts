@@ -56,6 +56,31 @@ describe("pipe's own dbt_utils macros that read the warehouse", () => {
     expect(await rows(dir, 'select count(*) as n, count(flag) as flags from main.unioned')).toEqual([{ n: '5', flags: '4' }]);
   });
 
+  it('a view built from get_column_values has its tests checked as it runs, not refused for its parse render', async () => {
+    // The parse render selects no column; the view's tests read its query, so they are judged with the run's render.
+    const dir = tempProject({
+      ...FILES,
+      'models/counted.sql': `{{ config(materialized='view') }}
+{%- set names = dbt_utils.get_column_values(ref('up'), 'name', default=[], order_by='name') %}
+select {% for n in names %}count(*) filter (where name = '{{ n }}') as count_{{ n }}{% if not loop.last %}, {% endif %}{% endfor %} from {{ ref('up') }}`,
+      'models/counted.yml': 'version: 2\nmodels:\n  - name: counted\n    columns:\n      - name: count_n0\n        data_tests:\n          - accepted_values: {values: [1]}\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await rows(dir, 'select * from main.counted')).toEqual([{ count_n0: '1', count_n1: '1' }]);
+  });
+
+  it('adapter.drop_relation() of this.incorporate(type=...) in a post-hook drops it as the hook runs, as dbt-duckdb does', async () => {
+    const dir = tempProject({ ...FILES, 'models/gone.sql': `{{ config(post_hook="{% do adapter.drop_relation(this.incorporate(type='table')) %}") }}\nselect 1 as id` });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await rows(dir, "select count(*) as n from duckdb_tables() where table_name = 'gone'")).toEqual([{ n: '0' }]);
+    const untyped = tempProject({ ...FILES, 'models/gone.sql': `{{ config(post_hook="{% do adapter.drop_relation(this) %}") }}\nselect 1 as id` });
+    const refused = await runIn(untyped, { date: '2024-01-02' });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("its type is not known, as in dbt: give it, e.g. adapter.drop_relation(this.incorporate(type='table'))");
+  });
+
   it('are rendered again when the task runs: the plan shows their parse render', async () => {
     const dir = tempProject(FILES);
     const planned = await runDryRun({ project: dir, date: '2024-01-02' });

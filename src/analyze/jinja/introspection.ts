@@ -119,7 +119,7 @@ export function watchedParse(): WatchedParse {
  * are not templates whose text shows it.
  */
 const USES_RE =
-  /\b(?:execute|run_query|statement|load_result|graph)\b|\badapter\s*\.\s*(?:get_columns_in_relation|get_relation)\b|\bdbt_utils\s*\.\s*(?:star|get_column_values|get_filtered_columns_in_relation|union_relations|unpivot)\b/;
+  /\b(?:execute|run_query|statement|load_result|graph)\b|\badapter\s*\.\s*(?:get_columns_in_relation|get_relation|drop_relation)\b|\bdbt_utils\s*\.\s*(?:star|get_column_values|get_filtered_columns_in_relation|union_relations|unpivot)\b/;
 const TAG_RE = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
 
 /**
@@ -136,7 +136,7 @@ export function usesIntrospection(source: string): boolean {
 }
 
 const ASKED_BY: Readonly<Record<Question['kind'], RegExp>> = {
-  query: /\b(?:run_query|statement)\s*\(/,
+  query: /\b(?:run_query|statement|drop_relation)\s*\(/,
   columns: /\bget_columns_in_relation\s*\(/,
   relation: /\bget_relation\s*\(/,
 };
@@ -438,6 +438,17 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
       const found = phase().answer({ kind: 'relation', schema: a.schema, identifier: a.identifier });
       if (found.kind !== 'relation') throw new Error('internal error: a relation answered as something else');
       return found.found ? new Relation(typeof a.database === 'string' ? a.database : null, found.found.schema, found.found.identifier, found.found.type) : null;
+    },
+    // dbt-duckdb's drop_relation: `drop <type> if exists <relation> cascade`, run as the render asks it (nothing at parse time).
+    drop_relation: (...args: unknown[]) => {
+      const p = phase();
+      const { relation } = bindArgs('adapter.drop_relation', [param('relation')], args);
+      const type = relation instanceof DbtRelation || relation instanceof Relation ? relation.type : null;
+      if (type === null) {
+        throw new TemplateFunctionError(`adapter.drop_relation(${String(relation)}): its type is not known, as in dbt: give it, e.g. adapter.drop_relation(this.incorporate(type='table'))`);
+      }
+      p.answer({ kind: 'query', sql: `DROP ${type.toUpperCase()} IF EXISTS ${relationOf(p, relation, 'adapter.drop_relation()')} CASCADE` });
+      return '';
     },
     type: () => 'duckdb',
   });

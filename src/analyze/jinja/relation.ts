@@ -24,6 +24,8 @@ export class DbtRelation extends PyObject {
     private readonly parts: () => RelationParts,
     /** A node the template reads (a ref): built before the template runs. */
     readonly read = false,
+    /** What it is, where a template said so (`this.incorporate(type='table')`): dbt's `type`. */
+    readonly type: 'table' | 'view' | null = null,
   ) {
     super();
   }
@@ -67,6 +69,19 @@ export class DbtRelation extends PyObject {
         return this.parts().identifier;
       case 'render':
         return pyFunction(signature('render', ''), () => this.token);
+      case 'type':
+        return this.type;
+      case 'is_table':
+        return this.type === 'table';
+      case 'is_view':
+        return this.type === 'view';
+      case 'incorporate':
+        // dbt's copy of the relation with another type (what packages give adapter.drop_relation()).
+        return pyFunction(signature('incorporate', 'path type', { path: null, type: null }), (path: unknown, type: unknown) => {
+          if (path !== null) throw new JinjaError("incorporate(path=...) is not supported by pipe: a relation's place is the node's; incorporate(type='table') is");
+          if (type !== null && type !== 'table' && type !== 'view') throw new JinjaError(`incorporate(type=${String(type)}): pipe knows the types 'table' and 'view'`);
+          return new DbtRelation(this.token, this.parts, this.read, type ?? this.type);
+        });
       case 'get':
         return pyFunction(signature('get', 'key default', { default: null }), (key: unknown, fallback: unknown) => (key === 'metadata' ? { type: 'DuckDBRelation' } : fallback));
       default:
