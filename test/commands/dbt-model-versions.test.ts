@@ -99,6 +99,12 @@ describe('model versions', () => {
     given: []
     expect:
       rows: [{customer_id: 1}, {customer_id: 2}]
+  - name: old_only
+    model: dim_customers
+    versions: {include: [1]}
+    given: []
+    expect:
+      rows: [{customer_id: 1, legacy: old}, {customer_id: 2, legacy: old}]
   - name: old_reader
     model: reader_old
     given:
@@ -119,10 +125,20 @@ describe('model versions', () => {
     });
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, explain(r)).toBe(0);
+    // Named as dbt names a versioned model's: keeps_names_v1, ...; versions: {exclude: [3]} leaves v3 out.
     const tests = passed(r.events).filter((t) => !t.startsWith('not_null') && !t.startsWith('unique') && !t.startsWith('relationships'));
-    expect(tests).toEqual(['keeps_names', 'keeps_names', 'keeps_names', 'latest_reader', 'old_reader']);
+    expect(tests).toEqual(['keeps_names_v1', 'keeps_names_v2', 'keeps_names_v3', 'latest_reader', 'old_only_v1', 'old_reader']);
     const tasks = eventsOfType(r.events, 'task-succeeded').map((e) => (e.task as { id: string }).id).filter((id) => id.includes('::keeps_names'));
     expect(tasks.map((id) => id.split('::')[0]).sort()).toEqual(['dim_customers_v1', 'dim_customers_v2', 'dim_customers_v3']);
+  });
+
+  it('refuses a unit test of versions a model does not have, or of versions of a model without', async () => {
+    const test = (model: string, versions: string) => `unit_tests:\n  - name: t\n    model: ${model}\n    versions: ${versions}\n    given: []\n    expect: {rows: []}\n`;
+    const r = await compileIn(versionsProject({ 'models/unit.yml': test('dim_customers', '{include: [7]}') }), { date: '2024-01-02' });
+    expect(r.code).toBe(2);
+    expect(diagnosticsOf(r.events).map((d) => d.message)).toContain('unit test t: dim_customers has no version 7 (its versions: 1, 2, 3)');
+    const plain = await compileIn(versionsProject({ 'models/unit.yml': test('reader_old', '{exclude: [1]}') }), { date: '2024-01-02' });
+    expect(diagnosticsOf(plain.events).map((d) => d.message)).toContain('unit test t: versions: is for a model with versions, and reader_old has none');
   });
 
   it('refuses what names no version, at its file and line', async () => {

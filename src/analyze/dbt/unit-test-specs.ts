@@ -38,6 +38,8 @@ export interface UnitTestSpec {
   readonly overridesAt: Location;
   readonly tags: readonly string[];
   readonly enabled: boolean;
+  /** `versions:` of a test of a model with versions: the versions it runs against (all by default). */
+  readonly versions?: { readonly include?: readonly string[]; readonly exclude?: readonly string[]; readonly location: Location };
   readonly location: Location;
 }
 
@@ -60,7 +62,7 @@ export function readUnitTests(list: readonly unknown[], at: (path: (string | num
         bad(`unknown key '${key}' in unit test ${name}`, [key]);
       }
     }
-    if (entry.versions !== undefined) bad(`unit test ${name}: versions: is not supported (pipe does not read model versions)`, ['versions']);
+    const versions = entry.versions === undefined ? undefined : versionsSpec(entry.versions, name, at([...path, 'versions']), diagnostics);
     const given: GivenSpec[] = [];
     let givenOk = true;
     if (entry.given !== undefined && !Array.isArray(entry.given)) bad(`given of unit test ${name} must be a list of inputs, each with input: and rows:`, ['given']);
@@ -105,6 +107,7 @@ export function readUnitTests(list: readonly unknown[], at: (path: (string | num
       overridesAt: at([...path, 'overrides']),
       tags,
       enabled: config.enabled !== false,
+      ...(versions ? { versions } : {}),
       location: at(path),
     });
   });
@@ -161,4 +164,19 @@ function fixtureSpec(
       throw new Error(`internal error: format ${String(never)}`);
     }
   }
+}
+
+/** A unit test's `versions: {include: [2]}` or `{exclude: [1]}`: versions as text, as model-versions.ts has them. */
+function versionsSpec(value: unknown, test: string, location: Location, diagnostics: Diagnostic[]): UnitTestSpec['versions'] {
+  const list = (v: unknown) => (Array.isArray(v) ? v : [v]).map((x) => (typeof x === 'number' || typeof x === 'string' ? String(x).trim() : undefined));
+  if (!isMapping(value) || Object.keys(value).some((k) => k !== 'include' && k !== 'exclude') || (value.include === undefined) === (value.exclude === undefined)) {
+    diagnostics.push(error('bad-unit-test', `versions of unit test ${test} is {include: [versions]} or {exclude: [versions]}`, location));
+    return undefined;
+  }
+  const versions = list(value.include ?? value.exclude);
+  if (versions.some((v) => v === undefined || v === '')) {
+    diagnostics.push(error('bad-unit-test', `versions of unit test ${test} are numbers or names, e.g. {include: [2]}`, location));
+    return undefined;
+  }
+  return value.include !== undefined ? { include: versions as string[], location } : { exclude: versions as string[], location };
 }

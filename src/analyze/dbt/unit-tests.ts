@@ -65,8 +65,19 @@ export function unitTests(specs: readonly UnitTestSpec[], ctx: UnitTestContext, 
   return specs.flatMap((spec) => {
     // A unit test of a model with versions tests each version, as in dbt.
     const versions = ctx.versioned.get(spec.model)?.versions;
-    if (!versions) return unitTest(spec, ctx, diagnostics) ?? [];
-    return versions.flatMap((v) => unitTest({ ...spec, model: v.node }, ctx, diagnostics) ?? []);
+    if (!versions) {
+      if (spec.versions) diagnostics.push(error('bad-unit-test', `unit test ${spec.name}: versions: is for a model with versions, and ${spec.model} has none`, spec.versions.location));
+      return unitTest(spec, ctx, diagnostics) ?? [];
+    }
+    const { include, exclude } = spec.versions ?? {};
+    const unknown = [...(include ?? []), ...(exclude ?? [])].filter((v) => !versions.some((x) => x.v === v));
+    if (unknown.length > 0) {
+      diagnostics.push(error('bad-unit-test', `unit test ${spec.name}: ${spec.model} has no version ${unknown.join(', ')} (its versions: ${versions.map((x) => x.v).join(', ')})`, spec.versions!.location));
+      return [];
+    }
+    const tested = versions.filter((v) => (include === undefined || include.includes(v.v)) && !(exclude ?? []).includes(v.v));
+    // Named as dbt names them: keeps_names_v2.
+    return tested.flatMap((v) => unitTest({ ...spec, model: v.node, name: `${spec.name}_v${v.v}` }, ctx, diagnostics) ?? []);
   });
 }
 
