@@ -801,7 +801,7 @@ export class ModelRenderer {
     const self = new DbtRelation(refToken(model), () => relation);
     const refs: string[] = [];
     const sources: SourceCall[] = [];
-    const phase = at === 'run' ? executionPhase(answers, (text) => this.resolveRefs(text, relations), { ...this.graphContext() }) : undefined;
+    const phase = at === 'run' ? executionPhase(answers, (text) => this.resolveRefs(text, relations), () => ({ ...this.graphContext() })) : undefined;
     const m = this.models.get(model);
     const configValue = (key: string) => {
       if (!m) return undefined;

@@ -52,12 +52,20 @@ export interface ExecutionPhase extends RenderPhase {
  * dbt's execution: the warehouse answers. A question not among `known` stops the render (it
  * throws, and `asked` holds it): the caller gets the answer and renders again.
  */
-export function executionPhase(known: ReadonlyMap<string, Answer>, resolve: (text: string) => string, graph: Readonly<Record<string, unknown>>): ExecutionPhase {
+export function executionPhase(
+  known: ReadonlyMap<string, Answer>,
+  resolve: (text: string) => string,
+  /** dbt's `graph`, or what makes it when a template first reads it (most never do). */
+  graph: Readonly<Record<string, unknown>> | (() => Readonly<Record<string, unknown>>),
+): ExecutionPhase {
   let asked: Question | undefined;
+  let made: Readonly<Record<string, unknown>> | undefined;
   return {
     execute: true,
     resolve,
-    graph,
+    get graph() {
+      return typeof graph === 'function' ? (made ??= graph()) : graph;
+    },
     results: new Map(),
     get asked() {
       return asked;
