@@ -5,7 +5,8 @@ import { nameProblem } from '../project/names.js';
 import { reservedSchema } from '../warehouse/reserved-schemas.js';
 import { NO_RUN_HOOKS, packageVars, readDbtProject, type RunHook, type RunHooks } from './dbt/dbt-project.js';
 import { varScopes, type VarScopes } from './dbt/var-scopes.js';
-import { pastDeprecation, versionSources, versionsByNode, type VersionOf } from './dbt/model-versions.js';
+import { pastDeprecation, refTarget, versionSources, versionsByNode, type VersionOf } from './dbt/model-versions.js';
+import { resolveExposures, type Exposure } from './dbt/exposures.js';
 import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, type NodeProperties, type Properties } from './dbt/properties.js';
 import { modelContract, type ModelContract } from './dbt/contract.js';
 import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig, type RenderSetting } from './dbt/node-config.js';
@@ -191,6 +192,8 @@ export interface Analysis {
   readonly diagnostics: readonly Diagnostic[];
   /** What templates said with log(msg, info=True) and print(msg) as they were rendered, in order. */
   readonly messages: readonly string[];
+  /** dbt's exposures, by name, with the nodes each depends on: what `--select +exposure:name` builds. */
+  readonly exposures: ReadonlyMap<string, Exposure>;
 }
 
 /** A hook or sql_header of a model, rendered: its SQL and the models it reads. */
@@ -298,6 +301,8 @@ export class ModelRenderer {
   private nodes: ReadonlyMap<string, PipeNode> = new Map();
   /** dbt's `graph` at execution, made when the first execution render needs it. */
   private graph: GraphContext | undefined;
+  /** dbt's exposures, for `graph.exposures`. */
+  private exposures: ReadonlyMap<string, Exposure> = new Map();
   /** Whether any model is rendered again when its task runs. */
   private anyRuntime: boolean | undefined;
 
@@ -361,7 +366,12 @@ export class ModelRenderer {
 
   /** dbt's `graph` at execution, with each model's text as its raw_code. */
   private graphContext(): GraphContext {
-    return (this.graph ??= graphContext(this.nodes, this.project.name, this.project.database, (name) => this.models.get(name)?.source.sql));
+    return (this.graph ??= graphContext(this.nodes, this.project.name, this.project.database, (name) => this.models.get(name)?.source.sql, this.exposures));
+  }
+
+  knowExposures(exposures: ReadonlyMap<string, Exposure>): void {
+    this.exposures = exposures;
+    this.graph = undefined;
   }
 
   /**
@@ -1083,6 +1093,7 @@ function reanalyzeSaved(files: ProjectFiles, options: AnalyzeOptions, cache: Ana
   }
   const models = OverlayMap.of(last.models, replaced);
   const renderer = new ModelRenderer(last.engine, models, last.vars, last.project, last.relationOf);
+  renderer.knowExposures(last.analysis.exposures);
   renderer.knowRuntimeFrom(last.analysis.renderer, replaced.values());
   renderer.setDisabledSources(last.disabledSources);
   const newNodes = new Map<string, PipeNode>();
@@ -1457,6 +1468,16 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     }
   }
 
+  const exposures = resolveExposures(
+    properties.exposures,
+    (name, version) => refTarget(properties.versioned, name, version),
+    (name) => {
+      const n = nodes.get(name);
+      return n === undefined ? undefined : n.kind === 'source' ? 'source' : 'model';
+    },
+    diagnostics,
+  );
+  renderer.knowExposures(exposures);
   const analysis: Analysis = {
     root: files.root,
     projectName,
@@ -1472,6 +1493,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     database: target.database,
     diagnostics,
     messages,
+    exposures,
   };
   if (cache) {
     // Kept when a model's text matters to the rest of the project only through its refs and config.

@@ -135,7 +135,7 @@ export function chooseSelection(
   const nodes = [...analysis.nodes.values()];
   const projectName = analysis.projectName;
   const results = builds.kind === 'read' ? builds.results : undefined;
-  const { selected, problems, empty, evaluated } = select(analysis.graph, () => nodes.map(selectableNode), include, exclude, { projectName, results, states });
+  const { selected, problems, empty, evaluated } = select(analysis.graph, () => nodes.map(selectableNode), include, exclude, { projectName, results, states, exposures: analysis.exposures });
   // Without the states (they are judged once the warehouse is open), state: terms matched nothing yet.
   const needsState = states === undefined && evaluated.some((c) => c.method === 'state');
   const notes = empty.filter((c) => c.method !== 'state' || states !== undefined).map((c) => `selector '${c.text}' selects nothing: ${emptyBecause(c, builds)}`);

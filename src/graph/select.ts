@@ -1,6 +1,7 @@
 import type { Graph } from './graph.js';
 import { downstreamMap } from './graph.js';
 import type { Criterion, SelectionSpec } from './selection-spec.js';
+import { nameGlob } from './glob-match.js';
 import { emptyIsAnswer, nodeMatcher, noMatch, type SelectableNode, type SelectionContext } from './selector-methods.js';
 
 export type { SelectableNode, SelectionContext } from './selector-methods.js';
@@ -90,6 +91,11 @@ class Evaluator {
   private term(c: Criterion): ReadonlySet<string> {
     const known = this.terms.get(c);
     if (known) return known;
+    if (c.method === 'exposure') {
+      const out = this.exposure(c);
+      this.terms.set(c, out);
+      return out;
+    }
     const match = nodeMatcher(c, this.context);
     const matched = this.nodes.filter(match).map((n) => n.name);
     if (matched.length === 0 && emptyIsAnswer(c)) this.empty.push(c);
@@ -104,6 +110,28 @@ class Evaluator {
     for (const n of this.generations(matched, c.children, 'down')) out.add(n);
     this.terms.set(c, out);
     return out;
+  }
+
+  /**
+   * `+exposure:name`: what the exposure depends on, and their ancestors up to the operator's
+   * depth (the exposure is a generation). An exposure is no node pipe builds, so without `+`
+   * before it the term selects nothing, which is said rather than run.
+   */
+  private exposure(c: Criterion): ReadonlySet<string> {
+    const match = nameGlob(c.value);
+    const all = [...(this.context.exposures ?? new Map<string, { readonly nodes: readonly string[] }>())];
+    const found = all.filter(([name]) => match(name));
+    if (found.length === 0) {
+      this.problems.push({ criterion: c, message: all.length === 0 ? `no exposure named '${c.value}': the project declares no exposures` : `no exposure named '${c.value}'`, candidates: all.map(([name]) => name) });
+      return new Set();
+    }
+    if (c.parents <= 0 && !c.childrensParents) {
+      this.problems.push({ criterion: c, message: `exposure:${c.value} selects the exposure alone, which pipe does not build: +exposure:${c.value} selects what it depends on`, candidates: [] });
+      return new Set();
+    }
+    const direct = new Set(found.flatMap(([, e]) => e.nodes));
+    const depth = c.childrensParents ? Infinity : c.parents - 1;
+    return new Set([...direct, ...this.generations(direct, depth, 'up')]);
   }
 
   /** The nodes up to `depth` edges away from `start` in one direction (`start` only where reached again). */

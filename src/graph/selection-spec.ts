@@ -14,13 +14,12 @@ import { suggest } from '../diagnostics/suggest.js';
  */
 
 /** The methods pipe evaluates, each as dbt's method of that name does (see selector-methods.ts). */
-export const METHODS = ['fqn', 'tag', 'path', 'file', 'config', 'source', 'resource_type', 'package', 'group', 'access', 'result', 'state', 'unit_test', 'test_type', 'version'] as const;
+export const METHODS = ['fqn', 'tag', 'path', 'file', 'config', 'source', 'resource_type', 'package', 'group', 'access', 'result', 'state', 'unit_test', 'test_type', 'version', 'exposure'] as const;
 export type MethodName = (typeof METHODS)[number];
 
 /** dbt's methods that need what pipe does not have, with the reason given to the user. */
 export const UNSUPPORTED_METHODS: Readonly<Record<string, string>> = {
   source_status: 'it compares source freshness results, which pipe does not keep',
-  exposure: 'pipe has no exposures',
   metric: 'pipe has no metrics',
   semantic_model: 'pipe has no semantic models',
   saved_query: 'pipe has no saved queries',
@@ -226,6 +225,7 @@ function checkValue(method: MethodName, value: string): { message: string; hint?
     case 'package':
     case 'group':
     case 'unit_test':
+    case 'exposure':
       return undefined;
     default: {
       const never: never = method;

@@ -45,6 +45,8 @@ export interface SelectionContext {
   readonly results?: ReadonlyMap<string, ReadonlySet<NodeResult>>;
   /** What `state:` selects by, per node name (read from the warehouse; see commands/assess-coverage.ts). */
   readonly states?: ReadonlyMap<string, ReadonlySet<NodeState>>;
+  /** dbt's exposures: the nodes each depends on, by the exposure's name (what `+exposure:name` selects). */
+  readonly exposures?: ReadonlyMap<string, { readonly nodes: readonly string[] }>;
 }
 
 /** The task outcome each `result:` value selects by. */
@@ -128,6 +130,9 @@ export function nodeMatcher(c: Criterion, context: SelectionContext): (node: Sel
     }
     case 'test_type':
       return (n) => (value === 'unit' ? (n.unitTests ?? []).length > 0 : n.dataTests === true);
+    case 'exposure':
+      // An exposure is no node: select.ts selects what it depends on.
+      return () => false;
     case 'version':
       return (n) => {
         if (n.resourceType !== 'model') return false;
@@ -272,6 +277,8 @@ export function noMatch(c: Criterion, nodes: readonly SelectableNode[]): { messa
       return { message: `no unit test named '${v}'`, candidates: distinct(nodes.flatMap((n) => n.unitTests ?? [])) };
     case 'test_type':
       return { message: `the project has no ${v} tests`, candidates: [] };
+    case 'exposure':
+      return { message: `no exposure named '${v}'`, candidates: [] };
     case 'version':
       return { message: v === 'none' ? 'every model has versions' : `no model has a version that is ${v}`, candidates: [] };
     default: {

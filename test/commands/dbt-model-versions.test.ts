@@ -16,7 +16,7 @@ afterAll(() => {
  * dbt's model versions, on test/fixtures/dbt/versions (which dbt-duckdb builds the same:
  * test/dbt-compat/compare.sh versions): each version is a model of its own, ref() reads the
  * latest or the version asked for, and each version has the model's properties with its own
- * over them.
+ * over them. Exposures, whose depends_on may name a version, are tested here on the same project.
  */
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/dbt/versions', import.meta.url));
@@ -198,3 +198,58 @@ models:
     expect(r.models[0].sql).toContain("'dim_customers_v2' as full_name");
   });
 });
+
+describe('exposures', () => {
+  const EXPOSURES = `version: 2
+exposures:
+  - name: weekly_report
+    type: dashboard
+    maturity: high
+    url: https://bi.example.com/1
+    description: Weekly customers
+    depends_on:
+      - ref('reader')
+      - ref('dim_customers', v=1)
+      - metric('revenue')
+    owner: {name: Ann, email: ann@example.com}
+`;
+
+  it.each([
+    ['+exposure:weekly_report', ['dim_customers_v1', 'dim_customers_v2', 'orders_v2', 'reader']],
+    ['1+exposure:weekly_report', ['dim_customers_v1', 'reader']],
+    ['@exposure:weekly_report', ['dim_customers_v1', 'dim_customers_v2', 'orders_v2', 'reader']],
+  ])('--select %s selects what it depends on, as dbt does', async (selector, names) => {
+    const r = await nodesIn(versionsProject({ 'models/exposures.yml': EXPOSURES }), { select: [selector] });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.nodes.map((n) => n.name).sort()).toEqual(names);
+  });
+
+  it('refuses an exposure alone (nothing pipe builds) and one of no such name; a depends_on naming nothing is an error at its line', async () => {
+    const dir = versionsProject({ 'models/exposures.yml': EXPOSURES });
+    const alone = await nodesIn(dir, { select: ['exposure:weekly_report'] });
+    expect(alone.code).toBe(2);
+    const errors = (events: Parameters<typeof diagnosticsOf>[0]) => diagnosticsOf(events).filter((d) => d.code !== 'deprecated-version');
+    expect(errors(alone.events)[0].message).toContain('exposure:weekly_report selects the exposure alone, which pipe does not build: +exposure:weekly_report selects what it depends on');
+    const typo = await nodesIn(dir, { select: ['+exposure:weekly_reprot'] });
+    expect(errors(typo.events)[0]).toMatchObject({ message: "selector '+exposure:weekly_reprot': no exposure named 'weekly_reprot'", hint: "did you mean 'weekly_report'?" });
+    writeProjectFiles(dir, { 'models/exposures.yml': EXPOSURES.replace("ref('reader')", "ref('raeder')") });
+    const broken = await compileIn(dir, { date: '2024-01-02' });
+    expect(broken.code).toBe(2);
+    expect(diagnosticsOf(broken.events).filter((d) => d.code === 'unknown-ref').map((d) => [d.message, d.location?.line])).toEqual([
+      ["exposure weekly_report: ref('raeder'): no model or seed is named 'raeder'", 9],
+    ]);
+  });
+
+  it('are in graph.exposures, with the unique ids of what they depend on', async () => {
+    const dir = versionsProject({
+      'models/exposures.yml': EXPOSURES,
+      'models/listed.sql': `select '{% if execute %}{% for e in graph.exposures.values() %}{{ e.unique_id }} {{ e.type }} {{ e.owner.email }} {{ e.depends_on.nodes | sort | join(",") }}{% endfor %}{% endif %}' as exposures`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02', select: ['listed'] });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryWarehouse(dir, 'select exposures from main.listed')).toEqual([
+      { exposures: 'exposure.shop.weekly_report dashboard ann@example.com model.shop.dim_customers_v1,model.shop.reader' },
+    ]);
+  });
+});
+

@@ -243,9 +243,9 @@ describe('dbt selectors: --selector, default: true and pipelines', () => {
     const both = await nodesIn(dir, { selector: 'views', select: ['marts'] });
     expect(both.code).toBe(2);
     expect(diagnosticsOf(both.events).map((d) => d.code)).toEqual(['selection-conflict']);
-    const unsupported = await nodesIn(dir, { select: ['exposure:weekly+'] });
+    const unsupported = await nodesIn(dir, { select: ['metric:weekly+'] });
     expect(unsupported.code).toBe(2);
-    expect(diagnosticsOf(unsupported.events)[0].message).toContain("selector 'exposure:weekly+': pipe does not support the exposure: method");
+    expect(diagnosticsOf(unsupported.events)[0].message).toContain("selector 'metric:weekly+': pipe does not support the metric: method");
   });
 });
 

@@ -332,7 +332,7 @@ sources:
         meta:
           external_location: "data/files.parquet"
         freshness: null
-exposures:
+metrics:
   - name: dash
 `,
           'models/schema.yml',
@@ -356,7 +356,7 @@ exposures:
       ['raw.events', 'landing', 'events_v1', 'loaded_at', undefined, { count: 1, period: 'day' }],
       ['raw.files', 'landing', 'files', undefined, 'data/files.parquet', undefined],
     ]);
-    expect(p.unused.map((u) => [u.what, u.location.line])).toEqual([['exposures', 35]]);
+    expect(p.unused.map((u) => [u.what, u.location.line])).toEqual([['metrics', 35]]);
   });
 
   it('reports every malformed entry and a node declared twice', () => {

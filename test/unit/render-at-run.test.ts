@@ -142,13 +142,13 @@ select 'm model.shop.m table x 3' as me,
 from "main"."a"`);
   });
 
-  it('a template that reads graph.nodes is warned, once, that dbt\'s tests and exposures are not among them', () => {
+  it('a template that reads graph.nodes is warned, once, that dbt\'s tests are not among them', () => {
     const analysis = analyze(
       loadProject(tempProject({ 'pipe.yaml': 'name: shop\n', 'models/a.sql': 'select 1 as id', 'models/b.sql': 'select 1 as id\n{% for n in graph.nodes.values() %}{% endfor %}', 'models/c.sql': '{{ graph.exposures }} select 1 as id' })),
       { interval: day },
     );
     expect(analysis.diagnostics.filter((d) => d.code === 'partial-graph').map((d) => [d.message, d.location])).toEqual([
-      ["graph.nodes is read here: pipe's graph lists the project's models, seeds, snapshots and sources, not dbt's tests, exposures, metrics or groups", { file: 'models/b.sql', line: 2 }],
+      ["graph.nodes is read here: pipe's graph lists the project's models, seeds, snapshots, sources and exposures, not dbt's tests, metrics or groups", { file: 'models/b.sql', line: 2 }],
     ]);
   });
 

@@ -84,7 +84,7 @@ describe('the forms of a term', () => {
   });
 
   it('names the method pipe does not support instead of looking for a model of that name', () => {
-    for (const m of ['exposure:weekly', 'metric:revenue', 'source_status:fresher', 'test_name:unique']) {
+    for (const m of ['metric:revenue', 'source_status:fresher', 'test_name:unique']) {
       const p = refused(m);
       expect(p.code).toBe('unsupported-selector');
       expect(p.message).toContain(`does not support the ${m.split(':')[0]}: method`);

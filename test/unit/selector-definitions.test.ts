@@ -119,7 +119,7 @@ describe('selectors.yml', () => {
     definition:
       union:
         - tga:nightly
-        - method: exposure
+        - method: metric
           value: weekly
         - {method: config.materialized, value: [table, view]}
   - name: operators
@@ -152,7 +152,7 @@ describe('selectors.yml', () => {
       ['bad-selector', 2, "selector 'bad_key' needs a definition:"],
       ['bad-selector', 5, 'a definition is a selector in the command-line form (text), a mapping with method: and value:, or a union: or intersection: list'],
       ['bad-selector', 9, "selector 'tga:nightly': 'tga' is not a selector method"],
-      ['unsupported-selector', 10, expect.stringContaining("selector 'exposure:weekly': pipe does not support the exposure: method")],
+      ['unsupported-selector', 10, expect.stringContaining("selector 'metric:weekly': pipe does not support the metric: method")],
       ['bad-selector', 12, 'the value of config.materialized is one text, number or true/false'],
       ['bad-selector', 17, 'parents_depth says how far parents: true goes; add parents: true'],
       ['bad-selector', 15, expect.stringContaining("'@' before a selector and '+' after it cannot be combined")],

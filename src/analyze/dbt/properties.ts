@@ -3,6 +3,7 @@ import type { YamlSource } from '../../project/yaml-file.js';
 import { settingsOf, type ConfigSetting } from './config-tree.js';
 import { readUnitTests, type UnitTestSpec } from './unit-test-specs.js';
 import { readVersions, type VersionedModel } from './model-versions.js';
+import { readExposures, type ExposureSpec } from './exposures.js';
 
 /**
  * dbt properties files (`version: 2` with `models:`, `seeds:`, `sources:`, ...), read into
@@ -135,17 +136,18 @@ export interface Properties {
   readonly unitTests: readonly UnitTestSpec[];
   /** Models with versions, by name; each version is a model of `models` (model-versions.ts). */
   readonly versioned: ReadonlyMap<string, VersionedModel>;
+  /** The exposures (`exposures:`), as written. */
+  readonly exposures: readonly ExposureSpec[];
   /** Sections read but not used, each where it stands. */
   readonly unused: readonly { readonly what: string; readonly location: Location }[];
 }
 
-export const NO_PROPERTIES: Properties = { models: new Map(), seeds: new Map(), snapshots: new Map(), sources: [], unitTests: [], unused: [], versioned: new Map() };
+export const NO_PROPERTIES: Properties = { models: new Map(), seeds: new Map(), snapshots: new Map(), sources: [], unitTests: [], unused: [], versioned: new Map(), exposures: [] };
 
 /** Sections pipe reads past, and what each holds. */
 const UNUSED_SECTIONS: Readonly<Record<string, string>> = {
   macros: 'macro documentation',
   analyses: 'analyses',
-  exposures: 'exposures',
   metrics: 'metrics',
   semantic_models: 'semantic models',
   saved_queries: 'saved queries',
@@ -169,6 +171,7 @@ export function readProperties(
   const unitTests: UnitTestSpec[] = [];
   const unused: { what: string; location: Location }[] = [];
   const versioned = new Map<string, VersionedModel>();
+  const exposures: ExposureSpec[] = [];
   for (const y of files) {
     const at = (path: (string | number)[]): Location => ({ file: y.file, line: lineOf(y, path) });
     for (const [section, value] of Object.entries(y.data)) {
@@ -220,6 +223,13 @@ export function readProperties(
         case 'unit_tests':
           unitTests.push(...readUnitTests(list, at, diagnostics));
           break;
+        case 'exposures':
+          for (const e of readExposures(list, at, diagnostics)) {
+            const before = exposures.find((x) => x.name === e.name);
+            if (before) diagnostics.push(error('duplicate-properties', `exposure '${e.name}' is declared twice`, e.location, { related: [{ message: 'first declared here', location: before.location }] }));
+            else exposures.push(e);
+          }
+          break;
         case 'data_tests':
           // Properties of singular tests (their description and config).
           unused.push({ what: 'singular test properties', location: at([section]) });
@@ -251,7 +261,7 @@ export function readProperties(
       diagnostics.push(error('duplicate-properties', `model ${u.model} has two unit tests named ${u.name}`, u.location, { related: [{ message: 'first declared here', location: before.location }] }));
     } else names.set(`${u.model}.${u.name}`, u);
   }
-  return { models, seeds, snapshots, sources: [...seen.values()], unitTests: [...names.values()], unused, versioned };
+  return { models, seeds, snapshots, sources: [...seen.values()], unitTests: [...names.values()], unused, versioned, exposures };
 }
 
 function lineOf(y: YamlSource, path: readonly (string | number)[]): number | undefined {

@@ -1,6 +1,7 @@
 import { warning, type Diagnostic } from '../../diagnostics/diagnostics.js';
 import type { PipeNode } from '../analyze.js';
 import type { ColumnProperties } from '../dbt/properties.js';
+import type { Exposure } from '../dbt/exposures.js';
 
 /**
  * dbt's `graph` variable at execution: the project's nodes and sources keyed by unique id,
@@ -41,12 +42,18 @@ export function graphColumns(columns: readonly ColumnProperties[]): Record<strin
   return out;
 }
 
-export function graphContext(nodes: ReadonlyMap<string, PipeNode>, project: string, database: string, rawCode: (model: string) => string | undefined = () => undefined): GraphContext {
+export function graphContext(
+  nodes: ReadonlyMap<string, PipeNode>,
+  project: string,
+  database: string,
+  rawCode: (model: string) => string | undefined = () => undefined,
+  exposures: ReadonlyMap<string, Exposure> = new Map(),
+): GraphContext {
   const byName = (name: string) => {
     const n = nodes.get(name);
     return n ? [uniqueId(n, project)] : [];
   };
-  const graph = { nodes: {} as Record<string, unknown>, sources: {} as Record<string, unknown>, exposures: {}, metrics: {}, groups: {}, semantic_models: {}, saved_queries: {} };
+  const graph = { nodes: {} as Record<string, unknown>, sources: {} as Record<string, unknown>, exposures: {} as Record<string, unknown>, metrics: {}, groups: {}, semantic_models: {}, saved_queries: {} };
   for (const n of nodes.values()) {
     const unique_id = uniqueId(n, project);
     const common = { unique_id, name: n.name, resource_type: resourceType(n), package_name: n.fqn[0] ?? project, fqn: [...n.fqn], tags: [...n.tags], original_file_path: n.file, path: n.file, database, meta: {} };
@@ -112,6 +119,28 @@ export function graphContext(nodes: ReadonlyMap<string, PipeNode>, project: stri
       }
     }
   }
+  for (const e of exposures.values()) {
+    const unique_id = `exposure.${project}.${e.name}`;
+    graph.exposures[unique_id] = {
+      unique_id,
+      name: e.name,
+      resource_type: 'exposure',
+      package_name: project,
+      fqn: [project, e.name],
+      original_file_path: e.location.file,
+      path: e.location.file,
+      type: e.type,
+      label: e.label ?? null,
+      maturity: e.maturity ?? null,
+      url: e.url ?? null,
+      description: e.description,
+      owner: { name: e.owner.name ?? null, email: e.owner.email ?? null },
+      meta: e.meta,
+      tags: [...e.tags],
+      config: { enabled: true, tags: [...e.tags], meta: e.meta },
+      depends_on: { nodes: e.nodes.flatMap(byName), macros: [] },
+    };
+  }
   return graph;
 }
 
@@ -121,7 +150,7 @@ function versionValue(v: string | undefined): number | string | null {
   return /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
 }
 
-const READS_GRAPH = /\bgraph\s*\.\s*(nodes|exposures|metrics|groups|semantic_models|saved_queries)\b/;
+const READS_GRAPH = /\bgraph\s*\.\s*(nodes|metrics|groups|semantic_models|saved_queries)\b/;
 
 /**
  * A warning when a template reads `graph`: its nodes are the project's models, seeds,
@@ -135,8 +164,8 @@ export function partialGraphNotice(templates: readonly { readonly file: string; 
     const m = READS_GRAPH.exec(t.text);
     if (!m) continue;
     const line = t.text.slice(0, m.index).split('\n').length;
-    return warning('partial-graph', `graph.${m[1]} is read here: pipe's graph lists the project's models, seeds, snapshots and sources, not dbt's tests, exposures, metrics or groups`, { file: t.file, line }, {
-      hint: 'a macro that counts tests or reads exposures finds none in pipe: its results differ from dbt\'s',
+    return warning('partial-graph', `graph.${m[1]} is read here: pipe's graph lists the project's models, seeds, snapshots, sources and exposures, not dbt's tests, metrics or groups`, { file: t.file, line }, {
+      hint: 'a macro that counts tests or reads metrics finds none in pipe: its results differ from dbt\'s',
     });
   }
   return undefined;
