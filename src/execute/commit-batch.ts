@@ -262,6 +262,7 @@ function stepBatchable(step: Step): boolean {
     case 'write-file':
     case 'remove-file':
     case 'persist-docs':
+    case 'refuse':
       return false;
     default: {
       const never: never = step;

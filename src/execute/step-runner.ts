@@ -194,6 +194,8 @@ export class StepRunner {
         if (mismatch !== undefined) throw new ProjectRuleError('Contract', mismatch.message, mismatch.location);
         return;
       }
+      case 'refuse':
+        throw new ProjectRuleError('Check', step.message, step.location);
       case 'persist-docs': {
         const { dialect } = session;
         if (step.description !== undefined) await session.exec(dialect.commentOn(step.relationKind, step.relation, step.description));

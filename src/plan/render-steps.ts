@@ -36,6 +36,8 @@ function renderStep(step: Step): string {
       return `-- ${step.label}${step.published ? ', after the commit' : ''}\n${step.sql};`;
     case 'contract':
       return `-- contract: the query's columns must be ${step.columns.map((c) => `${c.name} ${c.dataType}`).join(', ')}`;
+    case 'refuse':
+      return `-- not run, the task fails: ${step.message}`;
     case 'persist-docs':
       return `-- persist_docs: COMMENT ON ${[...(step.description !== undefined ? [step.relation] : []), ...step.columns.map((c) => `column ${c.name}`)].join(', ')} (the columns ${step.relation} has)`;
     case 'write-file':

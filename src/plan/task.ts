@@ -69,6 +69,8 @@ export type Step =
   | { readonly kind: 'cleanup'; readonly sql: string }
   /** Best-effort cleanup after a failure: a file written but not renamed into place. */
   | { readonly kind: 'remove-file'; readonly path: string }
+  /** What cannot run, said when the task runs (a test of a model not built yet): the task fails there, the others run. */
+  | { readonly kind: 'refuse'; readonly message: string; readonly location: Location }
   /**
    * A statement of the project's own beside the model's query (a pre- or post-hook, a
    * sql_header): a database error in it is reported at its place. `published` marks a

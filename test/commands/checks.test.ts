@@ -259,4 +259,15 @@ describe('pipe test', () => {
     expect(warned).toMatchObject({ failure: { check: 'rows of 2023-06-01', severity: 'warn', failingRows: 1 } });
     expect(never.stdout).toContain('fct_orders has no rows of 2023-06-01: never built for that date, or built empty; its checks read nothing');
   });
+
+  it('a model not built yet fails its own test task, and the others run, as in dbt', async () => {
+    const dir = copyExample();
+    expect((await runIn(dir, { date: '2024-01-02', select: ['+fct_orders'] })).code).toBe(0);
+    const r = await testIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    expect(taskIdsOf(r.events, 'task-succeeded')).toEqual(['fct_orders@2024-01-02']);
+    expect(taskIdsOf(r.events, 'task-failed').sort()).toEqual(['daily_revenue@2024-01-02', 'dim_customers@2024-01-02']);
+    expect(r.stdout).toContain('dim_customers is not built yet, so its 5 checks cannot run: pipe run --select +dim_customers builds it and what it reads');
+    expect(r.stdout).toContain('at models/marts/dim_customers.sql');
+  });
 });
