@@ -1449,6 +1449,12 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     for (const [name, entry] of entries) {
       // A model whose file has errors is still the project's: its entry is not unmatched.
       if (fileNames[kind].has(name) || files.leftOut?.includes(name)) continue;
+      const version = kind === 'model' ? nodeContext.versions.get(name) : undefined;
+      if (version) {
+        const files = properties.versioned.get(version.model)!.versions.find((v) => v.v === version.v)!.files;
+        diagnostics.push(warning('unmatched-properties', `version ${version.v} of ${version.model} has no file: ${files.map((f) => `${f}.sql`).join(' or ')} is not among the models`, entry.location, { hint: 'add the file, or set defined_in: to the name of the file that holds it' }));
+        continue;
+      }
       // An entry under seeds: is for a seed: a model of a like name is not what it meant.
       diagnostics.push(unmatchedEntry(kind, name, entry.location, didYouMean(name, [...fileNames[kind]])));
     }

@@ -171,6 +171,9 @@ models:
     versions:
       - v: 1
         defined_in: other
+  - name: p
+    versions:
+      - v: 1
 `,
     });
     const r = await compileIn(dir, { date: '2024-01-02' });
@@ -187,6 +190,7 @@ models:
       ['models/n_v1.sql is model n_v1, and version 1 of n is n_v1 too (its query in models/other.sql)', 'models/n_v1.sql', undefined],
       ["ref('m', v=3): m has no version 3 (its versions: 1, 2)", 'models/bad_ref.sql', 1],
       ["ref('other', v=1): other has no versions (no versions: in its properties)", 'models/plain_ref.sql', 1],
+      ['version 1 of p has no file: p_v1.sql or p.sql is not among the models', 'models/schema.yml', 24],
     ]);
   });
 
