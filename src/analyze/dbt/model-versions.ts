@@ -37,6 +37,8 @@ type Path = (string | number)[];
 type At = (path: Path) => Location;
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A version's `columns:` element that picks the model's columns (`include:`/`exclude:`), not a column. */
+const picksColumns = (c: unknown): c is Record<string, unknown> => isMapping(c) && (c.include !== undefined || c.exclude !== undefined) && c.name === undefined;
 
 /** A version's identifier as text: YAML's `1` and `'1'` are one version. */
 export function versionText(v: unknown): string | undefined {
@@ -187,7 +189,7 @@ function mergeVersion(
   }
   if (Array.isArray(version.columns)) {
     version.columns.forEach((c, i) => {
-      if (isMapping(c) && (c.include !== undefined || c.exclude !== undefined) && c.name === undefined) return;
+      if (picksColumns(c)) return;
       origin.set(`columns/${columns.length}`, [...versionPath, 'columns', i]);
       columns.push(c);
     });
@@ -208,7 +210,7 @@ function mergeVersion(
 /** Which of the model's columns a version keeps: its one `include:`/`exclude:` element, else all. */
 function columnFilter(columns: unknown, versionPath: Path, at: At, diagnostics: Diagnostic[]): ((name: string) => boolean) | undefined {
   if (!Array.isArray(columns)) return () => true;
-  const rules = columns.map((c, i) => [c, i] as const).filter(([c]) => isMapping(c) && (c.include !== undefined || c.exclude !== undefined) && c.name === undefined);
+  const rules = columns.map((c, i) => [c, i] as const).filter(([c]) => picksColumns(c));
   if (rules.length === 0) return () => true;
   if (rules.length > 1) {
     diagnostics.push(error('bad-properties', 'a version can have at most one include/exclude element under columns:', at([...versionPath, 'columns', rules[1][1]])));
