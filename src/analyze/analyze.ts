@@ -845,11 +845,14 @@ export class ModelRenderer {
    * An on-run-start or on-run-end statement, rendered with `context` (dbt's `schemas`,
    * `results`, ...); it reads no model, so ref() and source() are refused.
    */
-  runHook(hook: RunHook, interval: Interval, context: Readonly<Record<string, unknown>>, fullRefresh = false): string | Diagnostic {
+  runHook(hook: RunHook, interval: Interval, context: Readonly<Record<string, unknown>>, fullRefresh = false, answers: ReadonlyMap<string, Answer> = new Map()): string | Diagnostic | HookAsks {
     const refuse = (what: string) => () => {
       throw new TemplateFunctionError(`${what}() cannot be used in on-run-start or on-run-end: they run once per run, outside any model`);
     };
-    return this.renderAt(hook, { ...dateVariables(interval), ...context }, { ref: refuse('ref'), source: refuse('source'), isIncremental: () => false, fullRefresh });
+    // As dbt renders them when they run: execute is true, and a query they run (run_query) runs then.
+    const phase = executionPhase(answers, (text) => text, () => ({ ...this.graphContext() }));
+    const rendered = this.renderAt(hook, { ...dateVariables(interval), ...context }, { ref: refuse('ref'), source: refuse('source'), isIncremental: () => false, fullRefresh, phase });
+    return phase.asked ? { asks: phase.asked } : rendered;
   }
 
   private readonly hookTemplates = new Map<string, CompiledTemplate | Diagnostic>();

@@ -4,8 +4,10 @@ import type { Interval } from '../dates/dates.js';
 import type { Diagnostic, Location } from '../diagnostics/diagnostics.js';
 import type { EventSink, PipeEvent, TaskError, TaskRef } from '../events/events.js';
 import type { Engine } from '../execute/engine.js';
-import { HookError, toTaskError } from '../execute/task-errors.js';
-import type { Task } from '../plan/task.js';
+import { HookError, RenderError, toTaskError } from '../execute/task-errors.js';
+import type { RenderAtRun, Task } from '../plan/task.js';
+import type { Answer } from '../warehouse/introspection.js';
+import { hookSqlAtRun } from '../execute/render-at-run.js';
 import { WarehouseError } from '../warehouse/warehouse.js';
 import type { PlannedTaskRecord } from '../warehouse/run-state.js';
 
@@ -32,6 +34,8 @@ export interface PlannedRunHook {
   readonly kind: RunHookKind;
   readonly sql: string | Diagnostic;
   readonly location: Location;
+  /** A hook that queries the warehouse while it renders (run_query) is rendered as it runs, its queries run then (`sql` is empty). */
+  readonly renderAtRun?: RenderAtRun<string>;
 }
 
 const hookId = (kind: RunHookKind, i: number) => `${kind}.${i + 1}`;
@@ -55,7 +59,20 @@ export interface HookedRun {
 }
 
 function render(analysis: Analysis, kind: RunHookKind, hooks: readonly RunHook[], run: HookedRun, context: Record<string, unknown>): PlannedRunHook[] {
-  return hooks.map((h, i) => ({ id: hookId(kind, i), kind, sql: analysis.renderer.runHook(h, run.interval, context, run.fullRefresh), location: h.location }));
+  return hooks.map((h, i) => {
+    const planned = { id: hookId(kind, i), kind, location: h.location };
+    const once = (answers?: ReadonlyMap<string, Answer>) => analysis.renderer.runHook(h, run.interval, context, run.fullRefresh, answers);
+    const first = once();
+    if (typeof first === 'string' || 'severity' in first) return { ...planned, sql: first };
+    const renderAtRun: RenderAtRun<string> = {
+      render: (answers) => {
+        const r = once(answers);
+        if (typeof r === 'string') return { kind: 'rendered', value: r };
+        return 'severity' in r ? { kind: 'failed', diagnostics: [r] } : { kind: 'asks', question: r.asks, location: h.location };
+      },
+    };
+    return { ...planned, sql: '', renderAtRun };
+  });
 }
 
 /** The template errors among rendered hooks. */
@@ -130,7 +147,8 @@ export async function runHooks(engine: Engine, runId: string, hooks: readonly Pl
       emit({ type: 'task-started', runId, task });
       try {
         if (typeof h.sql !== 'string') throw h.sql;
-        await session.exec(h.sql);
+        const sql = await hookSqlAtRun({ sql: h.sql, label: h.id, renderAtRun: h.renderAtRun }, session);
+        if (sql.trim() !== '') await session.exec(sql);
       } catch (e) {
         const error = failure(e, h);
         await engine.recordTask(session, { runId, taskId: h.id, attempt: 1, status: 'failed', startedAt, endedAt: Date.now(), error: error.message, errorClass: error.errorClass });
@@ -147,6 +165,8 @@ export async function runHooks(engine: Engine, runId: string, hooks: readonly Pl
 /** Why a hook failed: the database's error, or its template's (found only now, as `results` is). */
 function failure(e: unknown, h: PlannedRunHook): TaskError {
   if (e instanceof WarehouseError) return toTaskError(new HookError(e, h.kind, h.location, false));
+  // A query the hook ran as it rendered failed (run_query), said at the hook.
+  if (e instanceof RenderError) return toTaskError(e);
   if (typeof h.sql !== 'string' && e === h.sql) return { message: `${h.kind}: ${h.sql.message}`, kind: 'Template', errorClass: 'permanent', location: h.sql.location ?? h.location };
   throw e;
 }

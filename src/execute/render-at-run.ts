@@ -42,7 +42,7 @@ export async function checkSqlAtRun(step: CheckStep, session: WarehouseSession):
  * in its place among the steps (a post-hook after the model's query), so that what its
  * statements do happens then, as in dbt. Its SQL, which may be several statements, runs after.
  */
-export async function hookSqlAtRun(step: HookStep, session: WarehouseSession): Promise<string> {
+export async function hookSqlAtRun(step: Pick<HookStep, 'sql' | 'label' | 'renderAtRun'>, session: WarehouseSession): Promise<string> {
   if (!step.renderAtRun) return step.sql;
   return renderWithWarehouse(step.renderAtRun, step.label, session, `${step.label}: `);
 }

@@ -161,6 +161,25 @@ select 1 as version`,
     expect(await queryRows(warehouseOf(dir), 'SELECT id FROM main.orders ORDER BY id')).toEqual([{ id: 1 }, { id: 101 }, { id: 102 }]);
   });
 
+  it('on-run-start and on-run-end render as they run, as in dbt: execute is true and run_query runs; a failing one stops the run', async () => {
+    const dir = project({ 'models/orders.sql': 'select 1 as id' });
+    writeProjectFiles(dir, {
+      'dbt_project.yml': PROJECT.replace(
+        'on-run-end:',
+        `  - "{% do run_query(\\"${log('start query')}\\") %}{% if execute %}${log('start executing')}{% endif %}"\non-run-end:`,
+      ).replace(/on-run-end: "(.*)"\n/, `on-run-end:\n  - "$1"\n  - "{% for r in results %}{% do run_query(\\"${log('end query')}\\") %}{% endfor %}"\n`),
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await audit(dir)).toEqual(['start main', 'start query', 'start executing', 'end orders=success;', 'end query']);
+
+    writeProjectFiles(dir, { 'dbt_project.yml': PROJECT.replace('on-run-end:', `  - "{% do run_query('select * from main.nowhere') %}"\non-run-end:`) });
+    const broken = await runIn(dir, { date: '2024-01-03' });
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toContain('on-run-start.3: a query that dbt_project.yml');
+    expect(broken.stdout).toContain('asks the warehouse for failed');
+  });
+
   it('a template error in on-run-start stops the run before anything is written (exit 2)', async () => {
     const dir = project({ 'models/orders.sql': 'select 1 as id' });
     writeProjectFiles(dir, { 'dbt_project.yml': 'name: shop\non-run-start: "select {{ flags.LOG_PATH }}"\n' });
