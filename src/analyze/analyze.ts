@@ -47,7 +47,7 @@ import { unitTests, type UnitTest } from './dbt/unit-tests.js';
 import { DocBlocks, withDocs } from './dbt/doc-blocks.js';
 import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
-import { graphColumns, graphContext, partialGraphNotice, type GraphContext } from './jinja/graph-context.js';
+import { graphColumns, graphContext, partialGraphNotice, uniqueId, type GraphContext } from './jinja/graph-context.js';
 import { ModelVariable } from './jinja/model-variable.js';
 import type { Answer, Question } from '../warehouse/introspection.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
@@ -341,7 +341,8 @@ export class ModelRenderer {
    * what is known of it before its render ends (its config is read as config.get() reads it).
    */
   private modelFields(model: RenderModel, name: string, parts: RelationParts, phase: RenderPhase | undefined): Record<string, unknown> {
-    const unique_id = `${model.resource}.${model.fqn[0] ?? this.project.name}.${name}`;
+    const built = this.nodes.get(name);
+    const unique_id = built ? uniqueId(built, this.project.name) : `${model.resource}.${model.fqn[0] ?? this.project.name}.${name}`;
     const node = phase?.execute ? (phase.graph.nodes as Readonly<Record<string, Record<string, unknown>>> | undefined)?.[unique_id] : undefined;
     if (node) return node;
     const file = model.source.file;

@@ -252,7 +252,7 @@ exposures:
     const r = await runIn(dir, { date: '2024-01-02', select: ['listed'] });
     expect(r.code, explain(r)).toBe(0);
     expect(await queryWarehouse(dir, 'select exposures from main.listed')).toEqual([
-      { exposures: 'exposure.shop.weekly_report dashboard ann@example.com model.shop.dim_customers_v1,model.shop.reader' },
+      { exposures: 'exposure.shop.weekly_report dashboard ann@example.com model.shop.dim_customers.v1,model.shop.reader' },
     ]);
   });
 });

@@ -25,7 +25,10 @@ export interface GraphContext {
 export function uniqueId(node: PipeNode, project: string): string {
   // A node of an installed package is that package's (the first part of its qualified name).
   const pkg = node.fqn[0] ?? project;
-  return node.kind === 'source' ? `source.${pkg}.${node.source}.${node.table}` : `${resourceType(node)}.${pkg}.${node.name}`;
+  if (node.kind === 'source') return `source.${pkg}.${node.source}.${node.table}`;
+  // A version of a model is dbt's `model.shop.orders.v2`.
+  if (node.kind === 'model' && node.version) return `model.${pkg}.${node.version.model}.v${node.version.v}`;
+  return `${resourceType(node)}.${pkg}.${node.name}`;
 }
 
 /** dbt's resource type: a snapshot is a model of pipe's graph, and a snapshot of dbt's. */
@@ -64,6 +67,8 @@ export function graphContext(
         const identifier = n.config.alias ?? n.name;
         graph.nodes[unique_id] = {
           ...common,
+          // A version is named as its model, with its version beside it, as in dbt's manifest.
+          ...(n.version ? { name: n.version.model } : {}),
           schema: n.config.schema,
           alias: identifier,
           identifier,
