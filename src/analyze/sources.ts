@@ -1,3 +1,4 @@
+import type { ColumnProperties } from './dbt/properties.js';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
@@ -56,6 +57,11 @@ export interface SourceNode {
    */
   readonly versionQuery?: string;
   readonly freshness?: Freshness;
+  /** The table's and the source's descriptions, its loader and its columns, as its properties give them (for graph.sources and docs). */
+  readonly description?: string;
+  readonly sourceDescription?: string;
+  readonly loader?: string;
+  readonly columns: readonly ColumnProperties[];
   /** dbt's `event_time`: a microbatch model that reads the table reads the rows of its batch. */
   readonly eventTime?: string;
 }
@@ -143,6 +149,10 @@ export function sourceNode(t: SourceTable, packageName: string, root: string, di
     ...(typeof t.meta.version_query === 'string' ? { versionQuery: t.meta.version_query } : {}),
     ...(t.eventTime === undefined ? {} : { eventTime: t.eventTime }),
     freshness: t.freshness,
+    ...(t.description === undefined ? {} : { description: t.description }),
+    ...(t.sourceDescription === undefined ? {} : { sourceDescription: t.sourceDescription }),
+    ...(t.loader === undefined ? {} : { loader: t.loader }),
+    columns: t.columns,
   };
   const asTable = (): SourceNode => ({
     ...base,

@@ -142,6 +142,15 @@ select 'm model.shop.m table x 3' as me,
 from "main"."a"`);
   });
 
+  it("graph.sources have their descriptions, loader, freshness and columns, as dbt's manifest", async () => {
+    const task = planned({
+      'models/sources.yml':
+        'version: 2\nsources:\n  - name: raw\n    schema: main\n    description: the raw feed\n    loader: fivetran\n    freshness: {warn_after: {count: 2, period: day}}\n    tables:\n      - name: the_facts\n        identifier: facts\n        description: facts\n        columns:\n          - name: id\n            description: the id\n',
+      'models/m.sql': `select '{% if execute %}{% for s in graph.sources.values() %}{{ s.unique_id }} {{ s.source_description }} / {{ s.description }} {{ s.loader }} {{ s.freshness.warn_after.count }} {{ s.freshness.warn_after.period }} {{ s.columns.id.description }}{% endfor %}{% endif %}' as s from {{ source('raw', 'the_facts') }}`,
+    }).get('m')!;
+    expect((await renderAtRun(task, session)).sql).toBe(`select 'source.shop.raw.the_facts the raw feed / facts fivetran 2 day the id' as s from "main"."facts"`);
+  });
+
   it('a template that reads graph.nodes is warned, once, that dbt\'s tests are not among them', () => {
     const analysis = analyze(
       loadProject(tempProject({ 'pipe.yaml': 'name: shop\n', 'models/a.sql': 'select 1 as id', 'models/b.sql': 'select 1 as id\n{% for n in graph.nodes.values() %}{% endfor %}', 'models/c.sql': '{{ graph.exposures }} select 1 as id' })),

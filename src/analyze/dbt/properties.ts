@@ -120,6 +120,9 @@ export interface SourceTable {
   /** dbt's `event_time`: the column a microbatch model that reads the table filters its batch by. */
   readonly eventTime?: string;
   readonly description?: string;
+  /** The source's own `description:` and `loader:`, beside the table's, as dbt's graph has them. */
+  readonly sourceDescription?: string;
+  readonly loader?: string;
   readonly tags: readonly string[];
   readonly enabled: boolean;
   readonly columns: readonly ColumnProperties[];
@@ -495,6 +498,8 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
       freshness: readFreshness(freshnessValue, at([...tp, 'freshness']), diagnostics),
       eventTime: text(config.event_time) ?? text(sourceConfig.event_time),
       description: text(t.description),
+      ...(text(entry.description) === undefined ? {} : { sourceDescription: text(entry.description) }),
+      ...(text(entry.loader) === undefined ? {} : { loader: text(entry.loader) }),
       tags: [...new Set(tags)],
       enabled: enabled !== false,
       columns: columns.columns,

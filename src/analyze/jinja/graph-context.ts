@@ -114,8 +114,12 @@ export function graphContext(
           schema: n.reads.kind === 'relation' ? n.reads.schema : null,
           relation_name: n.relation,
           loaded_at_field: n.loadedAtField ?? null,
+          description: n.description ?? '',
+          source_description: n.sourceDescription ?? '',
+          loader: n.loader ?? '',
+          freshness: { warn_after: freshnessOf(n.freshness?.warnAfter), error_after: freshnessOf(n.freshness?.errorAfter), filter: n.freshness?.filter ?? null },
           config: { enabled: true, tags: [...n.tags] },
-          columns: {},
+          columns: graphColumns(n.columns),
         };
         break;
       default: {
@@ -174,4 +178,9 @@ export function partialGraphNotice(templates: readonly { readonly file: string; 
     });
   }
   return undefined;
+}
+
+/** A freshness threshold as dbt's manifest has it: `{count, period}`, both null when unset. */
+function freshnessOf(t: { readonly count: number; readonly period: string } | undefined): { count: number | null; period: string | null } {
+  return { count: t?.count ?? null, period: t?.period ?? null };
 }
