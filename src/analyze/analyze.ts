@@ -47,7 +47,7 @@ import { unitTests, type UnitTest } from './dbt/unit-tests.js';
 import { DocBlocks, withDocs } from './dbt/doc-blocks.js';
 import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
-import { graphColumns, graphContext, partialGraphNotice, uniqueId, type GraphContext } from './jinja/graph-context.js';
+import { graphColumns, graphContext, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras } from './jinja/graph-context.js';
 import { ModelVariable } from './jinja/model-variable.js';
 import type { Answer, Question } from '../warehouse/introspection.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
@@ -301,8 +301,8 @@ export class ModelRenderer {
   private nodes: ReadonlyMap<string, PipeNode> = new Map();
   /** dbt's `graph` at execution, made when the first execution render needs it. */
   private graph: GraphContext | undefined;
-  /** dbt's exposures, for `graph.exposures`. */
-  private exposures: ReadonlyMap<string, Exposure> = new Map();
+  /** dbt's exposures and the tests of sources, for `graph` (see knowGraph). */
+  private extras: GraphExtras = { exposures: new Map(), sourceChecks: new Map() };
   /** Whether any model is rendered again when its task runs. */
   private anyRuntime: boolean | undefined;
 
@@ -367,11 +367,12 @@ export class ModelRenderer {
 
   /** dbt's `graph` at execution, with each model's text as its raw_code. */
   private graphContext(): GraphContext {
-    return (this.graph ??= graphContext(this.nodes, this.project.name, this.project.database, (name) => this.models.get(name)?.source.sql, this.exposures));
+    return (this.graph ??= graphContext(this.nodes, this.project.name, this.project.database, (name) => this.models.get(name)?.source.sql, this.extras));
   }
 
-  knowExposures(exposures: ReadonlyMap<string, Exposure>): void {
-    this.exposures = exposures;
+  /** What `graph` lists besides the nodes: the exposures, and the tests of sources. */
+  knowGraph(extras: GraphExtras): void {
+    this.extras = extras;
     this.graph = undefined;
   }
 
@@ -1097,7 +1098,7 @@ function reanalyzeSaved(files: ProjectFiles, options: AnalyzeOptions, cache: Ana
   }
   const models = OverlayMap.of(last.models, replaced);
   const renderer = new ModelRenderer(last.engine, models, last.vars, last.project, last.relationOf);
-  renderer.knowExposures(last.analysis.exposures);
+  renderer.knowGraph({ exposures: last.analysis.exposures, sourceChecks: last.analysis.sourceChecks });
   renderer.knowRuntimeFrom(last.analysis.renderer, replaced.values());
   renderer.setDisabledSources(last.disabledSources);
   const newNodes = new Map<string, PipeNode>();
@@ -1487,7 +1488,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     },
     diagnostics,
   );
-  renderer.knowExposures(exposures);
+  const sourceChecks = joinedChecks(tests.sourceTests, onSources);
+  renderer.knowGraph({ exposures, sourceChecks });
   const analysis: Analysis = {
     root: files.root,
     projectName,
@@ -1498,7 +1500,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     vars,
     renderer,
     disabled,
-    sourceChecks: joinedChecks(tests.sourceTests, onSources),
+    sourceChecks,
     runHooks: dbt?.runHooks ?? NO_RUN_HOOKS,
     database: target.database,
     diagnostics,

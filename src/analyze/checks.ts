@@ -54,6 +54,17 @@ export interface Check {
    * or why it cannot be (see ModelRenderer.checkSqlAtRun).
    */
   readonly atRun?: (phase: RenderPhase) => string | Diagnostic;
+  /** A dbt test as dbt's graph lists it (its node in `graph.nodes`). */
+  readonly dbt?: DbtTestNode;
+}
+
+/** What dbt's graph says of a test: its qualified name, what it reads and, for a generic test, its metadata. */
+export interface DbtTestNode {
+  readonly fqn: readonly string[];
+  /** The nodes it reads, the node tested first. */
+  readonly reads: readonly string[];
+  /** A generic test's: the test (`unique`, `expression_is_true`), its package, the column and the arguments. */
+  readonly generic?: { readonly test: string; readonly namespace?: string; readonly column?: string; readonly kwargs: Readonly<Record<string, unknown>> };
 }
 
 export interface CheckRef {

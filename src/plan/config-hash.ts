@@ -21,7 +21,8 @@ export function configHash(node: ModelNode): string {
   const shape = {
     relation: node.relation,
     config: Object.fromEntries(Object.entries(node.config).filter(([k]) => !NOT_DATA.has(k))),
-    checks: node.checks.map((c) => ({ ...c, tags: undefined })),
+    // A dbt test's graph metadata (dbt) describes it; its SQL and threshold are what it checks.
+    checks: node.checks.map((c) => ({ ...c, tags: undefined, dbt: undefined })),
     contract: node.contract,
     columns: persisted ? node.columns : undefined,
     comment: node.config.persist_docs.relation ? node.config.description : undefined,

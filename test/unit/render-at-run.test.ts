@@ -151,14 +151,22 @@ from "main"."a"`);
     expect((await renderAtRun(task, session)).sql).toBe(`select 'source.shop.raw.the_facts the raw feed / facts fivetran 2 day the id' as s from "main"."facts"`);
   });
 
-  it('a template that reads graph.nodes is warned, once, that dbt\'s tests are not among them', () => {
+  it('a template that reads graph.metrics is warned, once, that pipe has none; dbt\'s tests are nodes of graph', async () => {
     const analysis = analyze(
-      loadProject(tempProject({ 'pipe.yaml': 'name: shop\n', 'models/a.sql': 'select 1 as id', 'models/b.sql': 'select 1 as id\n{% for n in graph.nodes.values() %}{% endfor %}', 'models/c.sql': '{{ graph.exposures }} select 1 as id' })),
+      loadProject(tempProject({ 'pipe.yaml': 'name: shop\n', 'models/a.sql': 'select 1 as id', 'models/b.sql': 'select 1 as id\n{% for n in graph.metrics.values() %}{% endfor %}', 'models/c.sql': '{{ graph.groups }} select 1 as id' })),
       { interval: day },
     );
     expect(analysis.diagnostics.filter((d) => d.code === 'partial-graph').map((d) => [d.message, d.location])).toEqual([
-      ["graph.nodes is read here: pipe's graph lists the project's models, seeds, snapshots, sources and exposures, not dbt's tests, metrics or groups", { file: 'models/b.sql', line: 2 }],
+      ["graph.metrics is read here: pipe has no metrics, semantic models, saved queries or groups, so it is empty", { file: 'models/b.sql', line: 2 }],
     ]);
+    const task = planned({
+      'dbt_project.yml': 'name: shop\n',
+      'models/a.sql': 'select 1 as id',
+      'models/a.yml': 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [unique]\n',
+      'tests/a_positive.sql': "select * from {{ ref('a') }} where id < 0",
+      'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | selectattr("resource_type", "equalto", "test") | sort(attribute="name") %}{{ n.name }} {{ n.test_metadata.name if n.test_metadata else "singular" }} {{ n.column_name }} {{ n.attached_node }} {{ n.depends_on.nodes | join(",") }} {{ n.config.severity }}; {% endfor %}{% endif %}' as tests`,
+    }).get('m')!;
+    expect((await renderAtRun(task, session)).sql).toBe(`select 'a_positive singular None None model.shop.a ERROR; unique_a_id unique id model.shop.a model.shop.a ERROR; ' as tests`);
   });
 
   it("a package's template counts what is undefined as nothing (length 0), as dbt's Jinja does; the project's own refuses", () => {

@@ -184,6 +184,16 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
       threshold: config.threshold,
       tags: config.tags,
       ...(atRun ? { atRun } : {}),
+      dbt: {
+        fqn,
+        reads,
+        generic: {
+          test: name,
+          ...(namespace ? { namespace } : {}),
+          ...(spec.column === undefined ? {} : { column: spec.column }),
+          kwargs: { ...spec.args, ...(spec.column === undefined ? {} : { column_name: spec.column }), model: `{{ get_where_subquery(${spec.on.kind === 'source' ? `source('${spec.on.name.replace('.', "', '")}')` : `ref('${spec.on.name}')`}) }}` },
+        },
+      },
     },
   };
 }

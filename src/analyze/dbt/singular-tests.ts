@@ -107,6 +107,7 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
       threshold: config.threshold,
       tags: config.tags,
       ...(rendered.readsWarehouse ? { atRun: (phase: RenderPhase) => queryAtRun(file.name, at, ctx.render(file, { phase, parse: rendered }), config.limit) } : {}),
+      dbt: { fqn, reads },
     },
   };
 }

@@ -1,15 +1,24 @@
 import { warning, type Diagnostic } from '../../diagnostics/diagnostics.js';
 import type { PipeNode } from '../analyze.js';
+import { hash } from 'node:crypto';
 import type { ColumnProperties } from '../dbt/properties.js';
+import type { Check, DbtTestNode } from '../checks.js';
 import type { Exposure } from '../dbt/exposures.js';
 
 /**
  * dbt's `graph` variable at execution: the project's nodes and sources keyed by unique id,
  * with the fields of dbt's manifest that macros looping over them read (`resource_type`,
  * `name`, `config`, `depends_on`, `fqn`, `schema`, `relation_name`, ...). Models and seeds
- * are `nodes`; source tables are `sources`. dbt's tests are nodes too; pipe runs them as
- * checks of the node they test, so they are not listed.
+ * are `nodes`, and so are dbt's tests (pipe runs each as a check of the node it tests);
+ * source tables are `sources`.
  */
+
+/** What `graph` lists besides the project's nodes. */
+export interface GraphExtras {
+  readonly exposures: ReadonlyMap<string, Exposure>;
+  /** The tests of each source table, by `source.table` (Analysis.sourceChecks). */
+  readonly sourceChecks: ReadonlyMap<string, readonly Check[]>;
+}
 
 export interface GraphContext {
   readonly nodes: Readonly<Record<string, unknown>>;
@@ -50,7 +59,7 @@ export function graphContext(
   project: string,
   database: string,
   rawCode: (model: string) => string | undefined = () => undefined,
-  exposures: ReadonlyMap<string, Exposure> = new Map(),
+  { exposures, sourceChecks }: GraphExtras = { exposures: new Map(), sourceChecks: new Map() },
 ): GraphContext {
   const byName = (name: string) => {
     const n = nodes.get(name);
@@ -128,6 +137,11 @@ export function graphContext(
       }
     }
   }
+  // dbt's tests are nodes of its graph: pipe runs each as a check of the node it is attached to.
+  for (const n of nodes.values()) {
+    const checks = n.kind === 'source' ? (sourceChecks.get(n.name) ?? []) : n.checks;
+    for (const c of checks) if (c.dbt) addTest(graph.nodes, c, c.dbt, n, project, database, byName);
+  }
   for (const e of exposures.values()) {
     const unique_id = `exposure.${project}.${e.name}`;
     graph.exposures[unique_id] = {
@@ -159,13 +173,12 @@ function versionValue(v: string | undefined): number | string | null {
   return /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
 }
 
-const READS_GRAPH = /\bgraph\s*\.\s*(nodes|metrics|groups|semantic_models|saved_queries)\b/;
+const READS_GRAPH = /\bgraph\s*\.\s*(metrics|groups|semantic_models|saved_queries)\b/;
 
 /**
- * A warning when a template reads `graph`: its nodes are the project's models, seeds,
- * snapshots and sources, without dbt's tests, exposures, metrics or groups, so a macro that
- * counts or lists those (dbt_project_evaluator's test coverage) would find none and say so
- * as a result. Told once, at the first template that reads it.
+ * A warning when a template reads what pipe's `graph` has none of (metrics, semantic models,
+ * saved queries, groups): a macro that lists them would find none and say so as a result.
+ * Told once, at the first template that reads it.
  */
 export function partialGraphNotice(templates: readonly { readonly file: string; readonly text: string }[]): Diagnostic | undefined {
   for (const t of templates) {
@@ -173,8 +186,8 @@ export function partialGraphNotice(templates: readonly { readonly file: string; 
     const m = READS_GRAPH.exec(t.text);
     if (!m) continue;
     const line = t.text.slice(0, m.index).split('\n').length;
-    return warning('partial-graph', `graph.${m[1]} is read here: pipe's graph lists the project's models, seeds, snapshots, sources and exposures, not dbt's tests, metrics or groups`, { file: t.file, line }, {
-      hint: 'a macro that counts tests or reads metrics finds none in pipe: its results differ from dbt\'s',
+    return warning('partial-graph', `graph.${m[1]} is read here: pipe has no metrics, semantic models, saved queries or groups, so it is empty`, { file: t.file, line }, {
+      hint: 'a macro that reads them finds none in pipe: its results differ from dbt\'s',
     });
   }
   return undefined;
@@ -183,4 +196,33 @@ export function partialGraphNotice(templates: readonly { readonly file: string; 
 /** A freshness threshold as dbt's manifest has it: `{count, period}`, both null when unset. */
 function freshnessOf(t: { readonly count: number; readonly period: string } | undefined): { count: number | null; period: string | null } {
   return { count: t?.count ?? null, period: t?.period ?? null };
+}
+
+/** A dbt test's node, as dbt's manifest has it (its unique id's hash is pipe's own). */
+function addTest(into: Record<string, unknown>, c: Check, t: DbtTestNode, on: PipeNode, project: string, database: string, byName: (name: string) => string[]): void {
+  const unique_id = `test.${project}.${c.name}.${hash('md5', `${c.name}${JSON.stringify(t.generic ?? {})}`).slice(-10)}`;
+  const schema = on.kind === 'model' ? on.config.schema : on.kind === 'seed' ? on.schema : 'main';
+  into[unique_id] = {
+    unique_id,
+    name: c.name,
+    resource_type: 'test',
+    package_name: project,
+    fqn: [...t.fqn],
+    original_file_path: c.location.file,
+    path: c.location.file,
+    database,
+    schema: `${schema}_dbt_test__audit`,
+    alias: c.name,
+    raw_code: '',
+    language: 'sql',
+    description: '',
+    columns: {},
+    meta: {},
+    tags: [...(c.tags ?? [])],
+    config: { enabled: true, materialized: 'test', severity: c.severity.toUpperCase(), tags: [...(c.tags ?? [])] },
+    column_name: t.generic?.column ?? null,
+    ...(t.generic ? { test_metadata: { name: t.generic.test, kwargs: { ...t.generic.kwargs }, namespace: t.generic.namespace ?? null } } : {}),
+    attached_node: t.generic ? (byName(t.reads[0])[0] ?? null) : null,
+    depends_on: { nodes: t.reads.flatMap(byName), macros: [] },
+  };
 }
