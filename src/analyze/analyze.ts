@@ -354,7 +354,7 @@ export class ModelRenderer {
       fqn: [...model.fqn],
       original_file_path: file,
       path: file,
-      raw_code: model.source.sql,
+      raw_code: model.source.sql.trim(),
       language: 'sql',
       database: parts.database,
       schema: parts.schema,

@@ -102,6 +102,14 @@ describe('models of installed dbt packages', () => {
     expect(eventsOfType(r.events, 'check-passed').map((e) => e.check as string).sort()).toEqual(['is_positive_stg_orders_amount', 'unique_stg_orders_order_id']);
   });
 
+  it("take the project's tests: config for the package's tests, as dbt does", async () => {
+    // The project switches the package's tests off by the package's name.
+    const off = tempProject({ ...FILES, 'dbt_project.yml': `${FILES['dbt_project.yml']}data_tests:\n  shared_staging:\n    +enabled: false\n` });
+    const r = await runIn(off, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(eventsOfType(r.events, 'check-passed')).toEqual([]);
+  });
+
   it('are selected by package and by qualified name', async () => {
     const dir = tempProject(FILES);
     const names = async (select: string) => (await nodesIn(dir, { select: [select] })).nodes.map((n) => n.name).sort();

@@ -66,6 +66,8 @@ export interface GenericTestContext {
   readonly nodeNames: readonly string[];
   /** Models with versions: `ref('m')` reads the latest, `ref('m', v=1)` version 1. */
   readonly versioned: ReadonlyMap<string, VersionedModel>;
+  /** The installed package a file is of (its name and folder), none for the project's own. */
+  readonly packageOf: (file: string) => { readonly name: string; readonly dir: string } | undefined;
   /** The node of a source's table (`src.table`), or why `source(src, table)` reads nothing. */
   readonly source: (source: string, table: string, at: Location) => string | Diagnostic;
   /** A macro of the project, with its parameters. */
@@ -153,8 +155,11 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
   if (!resolver.ok) return undefined;
   const reads = [spec.on.name, ...resolver.reads.filter((r) => r !== spec.on.name)];
 
-  // dbt's qualified name of a generic test: the properties file's folders, less the first (models/), and the test's name.
-  const fqn = [ctx.projectName, ...spec.location.file.split('/').slice(1, -1), testName];
+  // dbt's qualified name of a generic test: its package (the project, or the installed package
+  // whose properties file declares it), the file's folders in it less the first (models/), and the test's name.
+  const pkg = ctx.packageOf(spec.location.file);
+  const file = pkg ? spec.location.file.slice(pkg.dir.length + 1) : spec.location.file;
+  const fqn = [pkg?.name ?? ctx.projectName, ...file.split('/').slice(1, -1), testName];
   let settings = folderTestSettings(ctx.dbtProject, fqn);
   settings = mergeSettings(settings, settingsOf(spec.config, () => at));
   settings = mergeSettings(settings, settingsOf(definition.config, () => definition.configAt ?? at));

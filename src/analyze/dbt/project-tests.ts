@@ -102,6 +102,7 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
     node: input.node,
     nodeNames: input.nodeNames,
     versioned: input.properties.versioned,
+    packageOf: (file) => input.files.packages?.installed.find((p) => file.startsWith(`${p.dir}/`)),
     source: (source, table, at) => input.sourceProblem({ source, table }, at) ?? sourceName(source, table),
     macro: (name) => engine.macro(name),
     unrenderableMacro: input.unrenderableMacro,

@@ -1,5 +1,6 @@
 import { warning, type Diagnostic } from '../../diagnostics/diagnostics.js';
 import type { PipeNode } from '../analyze.js';
+import { modelKind } from '../model-kinds.js';
 import { hash } from 'node:crypto';
 import type { ColumnProperties } from '../dbt/properties.js';
 import type { Check, DbtTestNode } from '../checks.js';
@@ -83,9 +84,20 @@ export function graphContext(
           identifier,
           relation_name: n.config.materialized === 'ephemeral' ? null : n.relation,
           description: n.config.description ?? '',
-          raw_code: rawCode(n.name) ?? '',
+          // dbt's raw_code is the file's text without the whitespace around it.
+          raw_code: (rawCode(n.name) ?? '').trim(),
           language: 'sql',
-          config: { ...config, tags: [...tags], enabled: true },
+          // dbt's defaults: a model is protected (pipe reads no access: or group:, and says so), and
+          // on_schema_change is dbt's 'ignore' but for an incremental model, where pipe's is 'fail'.
+          access: 'protected',
+          group: null,
+          contract: { enforced: n.contract !== undefined, alias_types: true },
+          config: {
+            ...config,
+            on_schema_change: (config as { on_schema_change?: string }).on_schema_change ?? (modelKind(n.config.kind).isIncremental({ tableExists: true, fullRefresh: false }) ? 'fail' : 'ignore'),
+            tags: [...tags],
+            enabled: true,
+          },
           depends_on: { nodes: n.upstream.flatMap(byName), macros: [] },
           refs: n.upstream.filter((u) => nodes.get(u)?.kind !== 'source').map((name) => ({ name, package: null, version: null })),
           sources: n.upstream.flatMap((u) => {
