@@ -8,6 +8,7 @@ import { HookError, RenderError, toTaskError } from '../execute/task-errors.js';
 import type { RenderAtRun, Task } from '../plan/task.js';
 import type { Answer } from '../warehouse/introspection.js';
 import { hookSqlAtRun } from '../execute/render-at-run.js';
+import { hookAtRun } from '../plan/hook-at-run.js';
 import { WarehouseError } from '../warehouse/warehouse.js';
 import type { PlannedTaskRecord } from '../warehouse/run-state.js';
 
@@ -64,14 +65,7 @@ function render(analysis: Analysis, kind: RunHookKind, hooks: readonly RunHook[]
     const once = (answers?: ReadonlyMap<string, Answer>) => analysis.renderer.runHook(h, run.interval, context, run.fullRefresh, answers);
     const first = once();
     if (typeof first === 'string' || 'severity' in first) return { ...planned, sql: first };
-    const renderAtRun: RenderAtRun<string> = {
-      render: (answers) => {
-        const r = once(answers);
-        if (typeof r === 'string') return { kind: 'rendered', value: r };
-        return 'severity' in r ? { kind: 'failed', diagnostics: [r] } : { kind: 'asks', question: r.asks, location: h.location };
-      },
-    };
-    return { ...planned, sql: '', renderAtRun };
+    return { ...planned, sql: '', renderAtRun: hookAtRun(once, h.location) };
   });
 }
 

@@ -5,7 +5,8 @@ import { statementHeads } from '../sql/sql-text.js';
 import type { Interval } from '../dates/dates.js';
 import type { ModelRenderer } from '../analyze/analyze.js';
 import type { TableState } from './materializations.js';
-import type { RenderAtRun, Step } from './task.js';
+import type { Step } from './task.js';
+import { hookAtRun } from './hook-at-run.js';
 import { NOTHING_AROUND, type AroundQuery, type RenderedHook } from './strategies/around-query.js';
 
 /**
@@ -96,15 +97,11 @@ export function aroundOf(
     if ('asks' in r) {
       // It reads the warehouse while it renders (run_query, a statement block): rendered as it
       // runs, in its place among the steps, each question answered then, as dbt renders hooks.
-      const renderAtRun: RenderAtRun<string> = {
-        render: (answers) => {
-          const again = renderer.hook(node.name, h, interval, state, relation, relations, 'run', answers);
-          if ('asks' in again) return { kind: 'asks', question: again.asks, location: h.location };
-          if ('severity' in again) return { kind: 'failed', diagnostics: [again] };
-          const refused = controls(again.sql, h, label);
-          return refused ? { kind: 'failed', diagnostics: [refused] } : { kind: 'rendered', value: again.sql };
-        },
-      };
+      const renderAtRun = hookAtRun(
+        (answers) => renderer.hook(node.name, h, interval, state, relation, relations, 'run', answers),
+        h.location,
+        (sql) => controls(sql, h, label),
+      );
       return [{ sql: '', transaction: h.transaction, label, location: h.location, renderAtRun }];
     }
     const refused = controls(r.sql, h, label);
