@@ -237,8 +237,11 @@ function readNotify(value: unknown, locate: (path: readonly string[]) => Locatio
       diagnostics.push(error('unknown-key', `unknown notify event '${event}'`, at, { hint: didYouMean(event, NOTIFY_EVENTS) ?? NOTIFY_EVENTS.join(', ') }));
       continue;
     }
-    for (const t of Array.isArray(targets) ? targets : [targets]) {
-      const target = readNotifyTarget(t, event, (message) => diagnostics.push(error('bad-config', message, at)));
+    const list = Array.isArray(targets) ? targets : [targets];
+    for (const [i, t] of list.entries()) {
+      // A target of a list at its own item's line; a lone target at its event's.
+      const here = Array.isArray(targets) ? locate(['notify', event, String(i)]) : at;
+      const target = readNotifyTarget(t, event, (message) => diagnostics.push(error('bad-config', message, here)));
       if (target) out[event].push(target);
     }
   }

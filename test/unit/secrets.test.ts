@@ -187,7 +187,7 @@ describe('settings', () => {
     expect(pipeline.notify.on_success).toEqual([{ command: './x.sh', timeout_ms: 30_000 }, { webhook: 'https://h.example/p' }]);
   });
 
-  it('reports a malformed secret_vars or timeout at its line, without the URL token', () => {
+  it('reports a malformed secret_vars or notify target at its own line, without the URL token', () => {
     const files = loadProject(
       project({
         'pipe.yaml': 'name: shop\nsecret_vars: api_token\n',
@@ -200,10 +200,10 @@ describe('settings', () => {
     readPipeline(files.pipelines[0], diagnostics);
     expect(diagnostics.map((d) => ({ message: d.message, line: d.location?.line }))).toEqual([
       { message: 'secret_vars must be a list of var names, e.g. [api_token], got "api_token"', line: 2 },
-      { message: `on_failure: timeout of webhook https://h.example/p?… must be a duration with its unit, like '30s' or '2m', got 30`, line: 3 },
+      { message: `on_failure: timeout of webhook https://h.example/p?… must be a duration with its unit, like '30s' or '2m', got 30`, line: 4 },
       {
         message: 'on_failure: each target is {webhook: URL} or {command: "shell command"}, optionally with timeout: (e.g. 30s), got a mapping with webhook, extra',
-        line: 3,
+        line: 6,
       },
     ]);
   });
