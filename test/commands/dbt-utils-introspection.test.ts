@@ -70,6 +70,36 @@ select {% for n in names %}count(*) filter (where name = '{{ n }}') as count_{{ 
     expect(await rows(dir, 'select * from main.counted')).toEqual([{ count_n0: '1', count_n1: '1' }]);
   });
 
+  it("adapter's schema and relation statements run as the hook or model renders, as dbt-duckdb's do", async () => {
+    const dir = tempProject({
+      ...FILES,
+      'dbt_project.yml': `name: shop
+on-run-start:
+  - "{% do adapter.create_schema(api.Relation.create(database=target.database, schema='audit')) %}"
+  - "{% do adapter.create_schema(api.Relation.create(database=target.database, schema='tmp_zone')) %}"
+on-run-end:
+  - "{% do adapter.drop_schema(api.Relation.create(database=target.database, schema='tmp_zone')) %}"
+models:
+  shop:
+    +materialized: table
+`,
+      'models/moved.sql': `{{ config(pre_hook="create or replace table main.tmp_t as select 1 as x", post_hook=[
+  "{% do adapter.rename_relation(api.Relation.create(schema='main', identifier='tmp_t', type='table'), api.Relation.create(schema='main', identifier='renamed_t', type='table')) %}",
+  "{% do adapter.truncate_relation(api.Relation.create(schema='main', identifier='renamed_t')) %}"]) }}
+select 1 as id`,
+      'models/schemas_seen.sql': `{%- set has = adapter.check_schema_exists(target.database, 'audit') -%}
+{%- set missing = adapter.check_schema_exists(target.database, 'nowhere') -%}
+{%- do adapter.create_schema(this.without_identifier()) -%}
+select {{ has }} as has_audit, {{ missing }} as has_nowhere, '{{ this.without_identifier() }}' as own_schema`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await rows(dir, 'select * from main.schemas_seen')).toEqual([{ has_audit: true, has_nowhere: false, own_schema: '"main"' }]);
+    expect(await rows(dir, "select schema_name from information_schema.schemata where schema_name in ('audit', 'tmp_zone')")).toEqual([{ schema_name: 'audit' }]);
+    expect(await rows(dir, "select table_name from duckdb_tables() where table_name in ('tmp_t', 'renamed_t')")).toEqual([{ table_name: 'renamed_t' }]);
+    expect(await rows(dir, 'select count(*) as n from main.renamed_t')).toEqual([{ n: '0' }]);
+  });
+
   it('adapter.drop_relation() of this.incorporate(type=...) in a post-hook drops it as the hook runs, as dbt-duckdb does', async () => {
     const dir = tempProject({ ...FILES, 'models/gone.sql': `{{ config(post_hook="{% do adapter.drop_relation(this.incorporate(type='table')) %}") }}\nselect 1 as id` });
     const r = await runIn(dir, { date: '2024-01-02' });

@@ -27,16 +27,28 @@ interface Rule {
   hint(m: RegExpExecArray, scope: PackageScope): string;
 }
 
-/** dbt's objects and functions that pipe's templates do not have yet. */
-const DBT_OBJECTS: Readonly<Record<string, string>> = {
-  adapter: 'not available in pipe templates: adapter.get_columns_in_relation, adapter.get_relation, adapter.quote and adapter.dispatch are',
-  api: 'not available in pipe templates: api.Relation.create and api.Column.translate_type are',
+/** What templates have of dbt's `adapter` and `api` (reading the warehouse while rendering, as dbt's execution render does). */
+const SUPPORTED_MEMBERS: Readonly<Record<string, readonly string[]>> = {
+  adapter: [
+    'dispatch',
+    'quote',
+    'type',
+    'get_columns_in_relation',
+    'get_relation',
+    'check_schema_exists',
+    'create_schema',
+    'drop_schema',
+    'drop_relation',
+    'rename_relation',
+    'truncate_relation',
+  ],
+  api: ['Relation', 'Column'],
 };
 
-/** What templates have of them (reading the warehouse while rendering, as dbt's execution render does). */
-const SUPPORTED_MEMBERS: Readonly<Record<string, readonly string[]>> = {
-  adapter: ['dispatch', 'quote', 'get_columns_in_relation', 'get_relation', 'type'],
-  api: ['Relation', 'Column'],
+/** What a template using another member of them is told. */
+const DBT_OBJECTS: Readonly<Record<string, string>> = {
+  adapter: `not available in pipe templates: ${SUPPORTED_MEMBERS.adapter.map((m) => `adapter.${m}`).join(', ')} are`,
+  api: 'not available in pipe templates: api.Relation.create and api.Column.translate_type are',
 };
 
 const RULES: readonly Rule[] = [

@@ -3,10 +3,10 @@ import { positionOf } from '../../diagnostics/diagnostics.js';
 import { TemplateFunctionError } from '../template-engine.js';
 import { JinjaError } from './errors.js';
 import { bindArgs, param } from './macro-args.js';
-import { quoteIdent } from '../../sql/sql-text.js';
+import { quoteIdent, quoteLiteral } from '../../sql/sql-text.js';
 import { emptyAnswer, questionKey, type Answer, type Question } from '../../warehouse/introspection.js';
 import type { QueryTable } from '../../warehouse/warehouse.js';
-import { DbtRelation } from './relation.js';
+import { DbtRelation, Relation } from './relation.js';
 import { PyObject } from './values.js';
 
 /**
@@ -127,7 +127,7 @@ export function watchedParse(): WatchedParse {
  * are not templates whose text shows it.
  */
 const USES_RE =
-  /\b(?:execute|run_query|statement|load_result|graph)\b|\badapter\s*\.\s*(?:get_columns_in_relation|get_relation|drop_relation)\b|\bdbt_utils\s*\.\s*(?:star|get_column_values|get_filtered_columns_in_relation|union_relations|unpivot)\b/;
+  /\b(?:execute|run_query|statement|load_result|graph)\b|\badapter\s*\.\s*(?:get_columns_in_relation|get_relation|drop_relation|create_schema|drop_schema|truncate_relation|rename_relation|check_schema_exists)\b|\bdbt_utils\s*\.\s*(?:star|get_column_values|get_filtered_columns_in_relation|union_relations|unpivot)\b/;
 const TAG_RE = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
 
 /**
@@ -144,7 +144,7 @@ export function usesIntrospection(source: string): boolean {
 }
 
 const ASKED_BY: Readonly<Record<Question['kind'], RegExp>> = {
-  query: /\b(?:run_query|statement|drop_relation)\s*\(/,
+  query: /\b(?:run_query|statement|drop_relation|create_schema|drop_schema|truncate_relation|rename_relation|check_schema_exists)\s*\(/,
   columns: /\bget_columns_in_relation\s*\(/,
   relation: /\bget_relation\s*\(/,
 };
@@ -305,40 +305,6 @@ function parseResult(): LoadResult {
   return { table: agateTable({ columns: [], rows: [] }, true), data: passing([], NO_ROW), response: { code: '', rows_affected: 0, _message: '' } };
 }
 
-/** A relation as dbt's templates see it (`api.Relation.create`, `adapter.get_relation`): it renders as its quoted name. */
-export class Relation {
-  constructor(
-    readonly database: string | null,
-    readonly schema: string,
-    readonly identifier: string,
-    readonly type: 'table' | 'view' | null = null,
-  ) {}
-
-  get name(): string {
-    return this.identifier;
-  }
-
-  get table(): string {
-    return this.identifier;
-  }
-
-  get is_table(): boolean {
-    return this.type === 'table';
-  }
-
-  get is_view(): boolean {
-    return this.type === 'view';
-  }
-
-  render(): string {
-    return this.toString();
-  }
-
-  toString(): string {
-    return `${quoteIdent(this.schema)}.${quoteIdent(this.identifier)}`;
-  }
-}
-
 /** dbt-duckdb's kinds of column types, by the type's whole name: `DECIMAL(4,3)` is none of them, as there. */
 const TYPE_KINDS = {
   string: new Set(['text', 'character varying', 'character', 'varchar']),
@@ -428,6 +394,17 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
     if (value === undefined || value === null || value === '') throw new TemplateFunctionError(`${what} takes a relation, e.g. ref('orders')`);
     return p.resolve(String(value));
   };
+  /** The schema a relation names: one of api.Relation.create(), a ref() or `this`. */
+  const schemaOf = (relation: unknown, what: string): string => {
+    const schema = relation instanceof Relation ? relation.schema : relation instanceof DbtRelation ? relation.getattr('schema') : undefined;
+    if (typeof schema !== 'string') throw new TemplateFunctionError(`${what} takes a relation, e.g. api.Relation.create(database=target.database, schema='audit')`);
+    return schema;
+  };
+  /** A relation naming a table or view, not a schema alone. */
+  const tableOf = (relation: unknown, what: string): unknown => {
+    if (relation instanceof Relation && relation.identifier === null) throw new TemplateFunctionError(`${what} takes a table's or view's relation, and ${String(relation)} names a schema alone`);
+    return relation;
+  };
   const adapter = globals.adapter && typeof globals.adapter === 'object' ? globals.adapter : {};
   env.addGlobal('adapter', {
     ...adapter,
@@ -458,6 +435,40 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
       p.answer({ kind: 'query', sql: `DROP ${type.toUpperCase()} IF EXISTS ${relationOf(p, relation, 'adapter.drop_relation()')} CASCADE` });
       return '';
     },
+    // dbt-duckdb's schema and relation statements, each run as the render asks it (nothing at parse time).
+    create_schema: (...args: unknown[]) => {
+      const p = phase();
+      const { relation } = bindArgs('adapter.create_schema', [param('relation')], args);
+      p.answer({ kind: 'query', sql: `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schemaOf(relation, 'adapter.create_schema()'))}` });
+      return '';
+    },
+    drop_schema: (...args: unknown[]) => {
+      const p = phase();
+      const { relation } = bindArgs('adapter.drop_schema', [param('relation')], args);
+      p.answer({ kind: 'query', sql: `DROP SCHEMA IF EXISTS ${quoteIdent(schemaOf(relation, 'adapter.drop_schema()'))} CASCADE` });
+      return '';
+    },
+    truncate_relation: (...args: unknown[]) => {
+      const p = phase();
+      const { relation } = bindArgs('adapter.truncate_relation', [param('relation')], args);
+      p.answer({ kind: 'query', sql: `TRUNCATE TABLE ${relationOf(p, tableOf(relation, 'adapter.truncate_relation()'), 'adapter.truncate_relation()')}` });
+      return '';
+    },
+    rename_relation: (...args: unknown[]) => {
+      const p = phase();
+      const a = bindArgs('adapter.rename_relation', [param('from_relation'), param('to_relation')], args);
+      const to = tableOf(a.to_relation, 'adapter.rename_relation()');
+      const type = to instanceof DbtRelation || to instanceof Relation ? to.type : null;
+      if (type === null) throw new TemplateFunctionError(`adapter.rename_relation(): the type of ${String(to)} is not known, as in dbt: give it, e.g. api.Relation.create(schema=..., identifier=..., type='table')`);
+      const identifier = to instanceof Relation ? to.identifier : (to as DbtRelation).getattr('identifier');
+      p.answer({ kind: 'query', sql: `ALTER ${type.toUpperCase()} ${relationOf(p, tableOf(a.from_relation, 'adapter.rename_relation()'), 'adapter.rename_relation()')} RENAME TO ${quoteIdent(String(identifier))}` });
+      return '';
+    },
+    check_schema_exists: (...args: unknown[]) => {
+      const { schema } = bindArgs('adapter.check_schema_exists', [param('database'), param('schema')], args);
+      if (typeof schema !== 'string') throw new TemplateFunctionError("adapter.check_schema_exists() takes a database and a schema's name, e.g. adapter.check_schema_exists(target.database, 'audit')");
+      return table(phase(), `SELECT 1 FROM information_schema.schemata WHERE catalog_name = current_database() AND schema_name = ${quoteLiteral(schema)}`).length > 0;
+    },
     type: () => 'duckdb',
   });
   // A relation of a node pipe builds exists by the time a template reading it runs: it is built first.
@@ -476,9 +487,11 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
     Relation: {
       create: (...args: unknown[]) => {
         const a = bindArgs('api.Relation.create', [param('database', null), param('schema', null), param('identifier', null), param('type', null)], args, true);
-        if (typeof a.schema !== 'string' || typeof a.identifier !== 'string') throw new TemplateFunctionError('api.Relation.create() takes a schema and an identifier');
+        if (typeof a.schema !== 'string' || (a.identifier !== null && typeof a.identifier !== 'string')) {
+          throw new TemplateFunctionError("api.Relation.create() takes a schema, and an identifier unless it names the schema alone, e.g. api.Relation.create(schema='audit', identifier='runs')");
+        }
         const type = a.type === 'table' || a.type === 'view' ? a.type : null;
-        return new Relation(typeof a.database === 'string' ? a.database : null, a.schema, a.identifier, type);
+        return new Relation(typeof a.database === 'string' ? a.database : null, a.schema, a.identifier, a.identifier === null ? null : type);
       },
     },
     Column: {

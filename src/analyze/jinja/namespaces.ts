@@ -4,7 +4,7 @@ import { resolveDispatch, type Candidate, type DispatchScope } from './dispatch.
 import type { BuiltinContext, BuiltinMacro, BuiltinPackage, BuiltinWarehouse } from '../dbt/builtin-macros/builtin.js';
 import { quoteIdent } from '../../sql/sql-text.js';
 import { isRefToken } from '../checks.js';
-import { Relation } from './introspection.js';
+import { Relation } from './relation.js';
 import { DbtRelation } from './relation.js';
 
 /**

@@ -1,5 +1,6 @@
 import { pyFunction, signature } from './args.js';
 import { JinjaError } from './errors.js';
+import { quoteIdent } from '../../sql/sql-text.js';
 import { PyObject } from './values.js';
 
 /** Where a relation lives: what `this.database`, `this.schema` and `this.identifier` say. */
@@ -82,6 +83,8 @@ export class DbtRelation extends PyObject {
           if (type !== null && type !== 'table' && type !== 'view') throw new JinjaError(`incorporate(type=${String(type)}): pipe knows the types 'table' and 'view'`);
           return new DbtRelation(this.token, this.parts, this.read, type ?? this.type);
         });
+      case 'without_identifier':
+        return pyFunction(signature('without_identifier', ''), () => new Relation(this.parts().database, this.parts().schema, null));
       case 'get':
         return pyFunction(signature('get', 'key default', { default: null }), (key: unknown, fallback: unknown) => (key === 'metadata' ? { type: 'DuckDBRelation' } : fallback));
       default:
@@ -90,5 +93,49 @@ export class DbtRelation extends PyObject {
   }
   override equals(other: unknown): boolean {
     return other instanceof DbtRelation && other.token === this.token;
+  }
+}
+
+/**
+ * A relation a template makes or is given by the warehouse (`api.Relation.create()`,
+ * `adapter.get_relation()`): it prints as `"schema"."identifier"`, or as `"schema"` alone
+ * without an identifier.
+ */
+export class Relation {
+  constructor(
+    readonly database: string | null,
+    readonly schema: string,
+    /** None for a schema's relation (`api.Relation.create(schema=...)`, `without_identifier()`): it renders as the schema alone. */
+    readonly identifier: string | null,
+    readonly type: 'table' | 'view' | null = null,
+  ) {}
+
+  get name(): string | null {
+    return this.identifier;
+  }
+
+  get table(): string | null {
+    return this.identifier;
+  }
+
+  get is_table(): boolean {
+    return this.type === 'table';
+  }
+
+  get is_view(): boolean {
+    return this.type === 'view';
+  }
+
+  /** dbt's relation of the schema alone, as adapter.create_schema() and drop_schema() are given. */
+  without_identifier(): Relation {
+    return new Relation(this.database, this.schema, null);
+  }
+
+  render(): string {
+    return this.toString();
+  }
+
+  toString(): string {
+    return this.identifier === null ? quoteIdent(this.schema) : `${quoteIdent(this.schema)}.${quoteIdent(this.identifier)}`;
   }
 }
