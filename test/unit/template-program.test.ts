@@ -389,6 +389,8 @@ const HANDWRITTEN = [
   "{{ x | f(1)(2) }}{{ x | f.g }}{{ r/ab/ }}{{ 1e3 }}{{ 1_0 }}{{ '\\x41' }}{{ 1. }}",
   "{% set ns.a = 1 %}{% set a, b = c %}{% set a, b %}t{% endset %}{% do x.append(1) %}",
   "{% for x in y %}{% if x %}{% break %}{% endif %}{% continue %}{% endfor %}",
+  // Loop filters, alone, nested, with two names, an else and loop control.
+  "{% for x in y if x.ok %}{{ loop.index }}{% else %}e{% endfor %}{% for a, b in z.items() if b > 1 %}{% for c in a if c != b %}{% break %}{% endfor %}{% endfor %}",
   "{% if a %}1{% elif b %}2{% elseif c %}3{% else %}4{% endif %}",
   "{{ none }}{{ null }}{{ True }}{{ true }}{{ x.y.z() }}{{ x[0][1:] }}{{ x['a'].b }}",
   // String literals next to each other are one, as in Jinja: a Python-style triple-quoted text.

@@ -60,6 +60,8 @@ interface Token {
 }
 interface ParserThis {
   loopDepth?: number;
+  /** Loop filters read so far (see parseFor). */
+  loopFilters?: number;
   peekToken(): Token;
   nextToken(): Token;
   skip(type: string): boolean;
@@ -489,12 +491,29 @@ function installParser(): void {
     } finally {
       this.loopDepth -= 1;
     }
-    if (loop.typename === 'For') {
-      const names = isA(loop.name, nodes.Array) ? (loop.name as unknown as { children: unknown[] }).children.length : 1;
-      const arr = loop.arr as Node;
-      loop.arr = new LoopSource(arr.lineno, arr.colno, arr, names);
-      loop.body = new IterationScope(loop.lineno, loop.colno, loop.body);
+    if (loop.typename !== 'For') return loop;
+    const names = isA(loop.name, nodes.Array) ? (loop.name as unknown as { children: unknown[] }).children.length : 1;
+    const arr = loop.arr as Node;
+    // Jinja's loop filter, `for x in items if cond` (template-parser.ts's parseFor says how it is read).
+    if (isA(arr, nodes.InlineIf) && arr.else_ === null) {
+      const { lineno: l, colno: c } = loop;
+      this.loopFilters = (this.loopFilters ?? 0) + 1;
+      const kept = Object.assign(new nodes.Symbol(l, c), { value: `__pipe_loop_filter_${this.loopFilters}` });
+      const name = loop.name as Node;
+      const item = isA(name, nodes.Array) ? Object.assign(new nodes.Array(name.lineno, name.colno), { children: (name as unknown as { children: Node[] }).children }) : name;
+      const append = Object.assign(new nodes.LookupVal(l, c), { target: kept, val: Object.assign(new nodes.Literal(l, c), { value: 'append' }), dot: true });
+      const keep = new Do(l, c, Object.assign(new nodes.FunCall(l, c), { name: append, args: Object.assign(new nodes.NodeList(l, c), { children: [item] }) }));
+      const cond = arr.cond as Node;
+      const gather = Object.assign(new nodes.If(cond.lineno, cond.colno), { cond, body: Object.assign(new nodes.NodeList(l, c), { children: [keep] }), else_: null });
+      const over = (source: Node, body: Node, orElse: unknown) =>
+        Object.assign(new nodes.For(l, c), { name, arr: new LoopSource(source.lineno, source.colno, source, names), body: new IterationScope(l, c, body), else_: orElse });
+      const start = Object.assign(new nodes.Set(l, c, [kept]), { value: Object.assign(new nodes.Array(l, c), { children: [] }) });
+      return Object.assign(new nodes.NodeList(l, c), {
+        children: [start, over(arr.body as Node, Object.assign(new nodes.NodeList(l, c), { children: [gather] }), null), over(kept, loop.body as Node, loop.else_)],
+      });
     }
+    loop.arr = new LoopSource(arr.lineno, arr.colno, arr, names);
+    loop.body = new IterationScope(loop.lineno, loop.colno, loop.body);
     return loop;
   };
 

@@ -320,6 +320,8 @@ class Parser {
   private dropLeadingWhitespace = false;
   private breakOnBlocks: readonly string[] | null = null;
   private loopDepth = 0;
+  /** Loop filters read so far: each gathers its items under a name of its own. */
+  private loopFilters = 0;
 
   constructor(private readonly lexer: Lexer) {}
 
@@ -520,12 +522,31 @@ class Parser {
       this.loopDepth--;
     }
     const names = name.typename === 'Array' ? (name.children as ParsedNode[]).length : 1;
-    return node('For', forTok, {
-      name,
-      arr: node('PipeLoopSource', arr, { expr: arr, names }),
-      body: node('PipeIterationScope', forTok, { body }),
-      else_: otherwise,
-    });
+    const loop = (over: ParsedNode, inner: ParsedNode, orElse: ParsedNode | null) =>
+      node('For', forTok, { name, arr: node('PipeLoopSource', over, { expr: over, names }), body: node('PipeIterationScope', forTok, { body: inner }), else_: orElse });
+    // Jinja's loop filter, `for x in items if cond`, read by Nunjucks as `items if cond` (the
+    // whole loop or none of it): the items that pass, gathered first, are what the loop runs
+    // over, so that `loop.index`, `loop.length` and `else` count them alone, as in Jinja.
+    if (arr.typename === 'InlineIf' && arr.else_ === null) {
+      const kept = node('Symbol', forTok, { value: `__pipe_loop_filter_${++this.loopFilters}` });
+      const item = name.typename === 'Array' ? node('Array', name, { children: name.children }) : name;
+      const keep = node('PipeDo', forTok, {
+        expr: node('FunCall', forTok, {
+          name: node('LookupVal', forTok, { target: kept, val: node('Literal', forTok, { value: 'append' }), dot: true }),
+          args: node('NodeList', forTok, { children: [item] }),
+        }),
+      });
+      const cond = arr.cond as ParsedNode;
+      const gather = node('If', cond, { cond, body: node('NodeList', forTok, { children: [keep] }), else_: null });
+      return node('NodeList', forTok, {
+        children: [
+          node('Set', forTok, { targets: [kept], value: node('Array', forTok, { children: [] }) }),
+          loop(arr.body as ParsedNode, node('NodeList', forTok, { children: [gather] }), null),
+          loop(kept, body, otherwise),
+        ],
+      });
+    }
+    return loop(arr, body, otherwise);
   }
 
   private parseSet(): ParsedNode {
