@@ -293,6 +293,9 @@ export type RelationOf = (model: string, configCalls: Readonly<Record<string, un
 
 const sameParts = (a: RelationParts, b: RelationParts) => a.database === b.database && a.schema === b.schema && a.identifier === b.identifier;
 
+/** The CTE a check reads a view's query through (see ModelRenderer.checkSql). */
+const CHECKED_CTE = '__pipe_checked';
+
 /**
  * Renders models for any interval, caching by (model, interval, what exists). The plan
  * phase asks it for each task's final SQL; ephemeral models are injected as CTEs here.
@@ -711,15 +714,21 @@ export class ModelRenderer {
     // A dbt test names the node it runs with by its ref token, as it names every node it reads:
     // that node is the data checked (and so it is for an ephemeral model the test reads).
     const dbt = check.kind === 'dbt_generic' || check.kind === 'dbt_singular';
-    const reading = dbt ? new Map([...(relations ?? []), [model, target]]) : relations;
+    // The data checked of a view is its query, over several lines: read through a CTE of its
+    // own, so that a reference in a `--` comment (dbt's `-- depends_on: {{ ref('m') }}`) stays
+    // one line, and the comment does not end inside the query.
+    const query = target.includes('\n');
+    const checked = query ? quoteIdent(CHECKED_CTE) : target;
+    const reading = dbt ? new Map([...(relations ?? []), [model, checked]]) : relations;
     // A check may read an ephemeral model: it is inlined, as in a model's query.
     const inlined = (sql: string, refs: readonly string[]): string | Diagnostic => {
       const ctes = this.ephemeralCtes(refs, interval, [model], reading);
-      return Array.isArray(ctes) ? withCtes(sql, ctes) : { ...ctes, location: ctes.location ?? check.location };
+      if (!Array.isArray(ctes)) return { ...ctes, location: ctes.location ?? check.location };
+      return withCtes(sql, query ? [{ name: CHECKED_CTE, sql: `select * from ${target}` }, ...ctes] : ctes);
     };
     if (check.template === undefined) {
       return inlined(
-        checkSql(check, target, (m) => this.resolveRefs(refToken(m), reading)),
+        checkSql(check, checked, (m) => this.resolveRefs(refToken(m), reading)),
         check.refs.map((r) => r.model),
       );
     }
@@ -752,7 +761,7 @@ export class ModelRenderer {
       });
       const unreadable = sources.map((c) => this.sourceProblem(c, check.location)).find((d) => d !== undefined);
       if (unreadable) return { ...unreadable, message: `check ${check.name}: ${unreadable.message}` };
-      return inlined(this.resolveRefs(stripTrailingSemicolon(sql).replaceAll(CHECK_TARGET, target), relations), refs);
+      return inlined(this.resolveRefs(stripTrailingSemicolon(sql).replaceAll(CHECK_TARGET, checked), relations), refs);
     } catch (e) {
       if (e instanceof RenderFailure) return { ...e.diagnostic, message: `check ${check.name}: ${e.diagnostic.message}`, location: check.location };
       throw e;

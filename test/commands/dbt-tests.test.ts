@@ -261,4 +261,22 @@ sources:
     const nothing = await errorOf();
     expect([nothing.kind, nothing.message]).toEqual(['Check', 'test not_null_orders_order_id could not run: its fail_calc (sum(order_id)) gave null, not a number of failures']);
   });
+  it("tests a view's query before it publishes, with the view named in a -- depends_on: comment", async () => {
+    // The view's query is read through a CTE: inlined where the comment names it, its later lines would leave the comment.
+    const files = (check: string) => ({
+      ...FILES,
+      'models/wide.sql': "{{ config(materialized='view') }}\n-- a comment of the view\nselect order_id, amount * 2 as doubled from {{ ref('orders') }} -- trailing",
+      'tests/doubled.sql': `-- depends_on: {{ ref('wide') }}\nwith w as (select * from {{ ref('wide') }}) select * from w where ${check}`,
+    });
+    const dir = tempProject(files('doubled <> 2 * (doubled / 2)'));
+    const ok = await runIn(dir, { date: '2024-01-02', select: ['orders', 'wide'] });
+    expect(ok.code).toBe(0);
+    expect(eventsOfType(ok.events, 'check-passed').map((e) => e.check)).toContain('doubled');
+    expect(await queryWarehouse(dir, 'select count(*) as n from main.wide')).toEqual([{ n: '2' }]);
+
+    const failing = tempProject(files('doubled > 10'));
+    const failed = await runIn(failing, { date: '2024-01-02', select: ['orders', 'wide'] });
+    expect(failed.code).toBe(1);
+    expect(eventsOfType(failed.events, 'task-failed').map((e) => (e.error as { message: string }).message)).toEqual(['test doubled failed: got 1 result, configured to fail if != 0 (tests/doubled.sql)']);
+  });
 });
