@@ -6,9 +6,12 @@ import type { DbtTest } from './dbt-tests.js';
 /**
  * Which task runs each dbt test. dbt runs a test once everything it reads is built; pipe runs
  * it inside a build, before a node publishes, so that a failing test keeps the bad data out.
- * A test runs with the node it reads that comes last in one fixed dependency order of the
- * project -- the node it tests, when that is built after the others (a relationships parent is
- * upstream of its child) -- and the other nodes it reads become that node's upstream. An ephemeral
+ * A test runs with the node it tests (dbt's attached node), and the other nodes it reads become
+ * that node's upstream: a relationships test of orders.customer_id keeps orders out until
+ * customers is built and the test passes, whichever name comes first. Where that would make a
+ * cycle (the tested node is upstream of another node the test reads, or a test each way between
+ * two models), the test runs with the last node it reads that none of the others reads,
+ * in one fixed dependency order of the project. An ephemeral
  * model has no task: a test reading one waits for what that model reads. A source is never
  * built: there is nothing to wait for; a test that reads nothing built but sources (an
  * ephemeral model over them) runs with the tests of the last of those sources.
@@ -47,6 +50,7 @@ export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagn
   const waitsFor = anchorsOf(ctx, ctx.built, () => true);
   const runsWith = anchorsOf(ctx, ctx.built, (name) => !ctx.source(name));
   const sourceAnchors = anchorsOf(ctx, ctx.source, (name) => !ctx.built(name));
+  const added = new GraphWithTests(ctx.graph);
   for (const test of tests) {
     const candidates = [...new Set(test.reads.flatMap(runsWith))];
     const sources = candidates.length === 0 ? [...new Set(test.reads.flatMap(sourceAnchors))] : [];
@@ -64,10 +68,12 @@ export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagn
       continue;
     }
     const tested = test.on.kind === 'model' || test.on.kind === 'seed' ? test.on.name : undefined;
-    // Every test runs with the last of what it reads in one fixed dependency order, the others
-    // becoming its upstream: the edges tests add all point forward in that order, so no two
-    // tests (a relationships test each way between two models) can make a cycle.
-    const node = last(candidates);
+    const waited = [...new Set(test.reads.flatMap(waitsFor))];
+    // A node the test may run with: none of the others it waits for reads it, so the edges the
+    // test adds (each of them upstream of the node) make no cycle with the graph's or earlier tests'.
+    const fits = (n: string) => !added.upstreamOfAny(n, waited.filter((c) => c !== n));
+    const byPlace = [...candidates].sort((a, b) => (position.get(b) ?? -1) - (position.get(a) ?? -1));
+    const node = tested !== undefined && candidates.includes(tested) && fits(tested) ? tested : (byPlace.find(fits) ?? last(candidates));
     const entry = out.get(node) ?? { checks: [], reads: [] };
     out.set(node, entry);
     entry.checks.push({
@@ -76,9 +82,42 @@ export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagn
       refs: test.reads.filter((r) => r !== node).map((model) => ({ model })),
       columns: node === tested ? test.check.columns : [],
     });
-    for (const c of new Set(test.reads.flatMap(waitsFor))) if (c !== node) entry.reads.push({ name: c, location: test.check.location });
+    for (const c of waited) {
+      if (c === node) continue;
+      entry.reads.push({ name: c, location: test.check.location });
+      added.add(node, c);
+    }
   }
   return { nodes: out, sources: onSources };
+}
+
+/** The graph's edges and those the tests attached so far add (a node reading what its tests read). */
+class GraphWithTests {
+  private readonly added = new Map<string, string[]>();
+
+  constructor(private readonly graph: Graph) {}
+
+  add(node: string, upstream: string): void {
+    const list = this.added.get(node);
+    if (list) list.push(upstream);
+    else this.added.set(node, [upstream]);
+  }
+
+  /** Whether `node` is upstream of any of `from`, however indirectly. */
+  upstreamOfAny(node: string, from: readonly string[]): boolean {
+    if (from.length === 0) return false;
+    const seen = new Set<string>();
+    const stack = [...from];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (n === node) return true;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      for (const u of this.graph.upstream.get(n) ?? []) stack.push(u);
+      for (const u of this.added.get(n) ?? []) stack.push(u);
+    }
+    return false;
+  }
 }
 
 /**
