@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { nodeFqn } from '../project/layout.js';
 import { nameProblem } from '../project/names.js';
 import { reservedSchema } from '../warehouse/reserved-schemas.js';
-import { NO_RUN_HOOKS, packageVars, readDbtProject, type RunHook, type RunHooks } from './dbt/dbt-project.js';
+import { NO_RUN_HOOKS, packageVars, readDbtProject, runHooksWithPackages, type RunHook, type RunHooks } from './dbt/dbt-project.js';
 import { varScopes, type VarScopes } from './dbt/var-scopes.js';
 import { pastDeprecation, refTarget, versionSources, versionsByNode, type VersionOf } from './dbt/model-versions.js';
 import { resolveExposures, type Exposure } from './dbt/exposures.js';
@@ -862,7 +862,7 @@ export class ModelRenderer {
     };
     // As dbt renders them when they run: execute is true, and a query they run (run_query) runs then.
     const phase = executionPhase(answers, (text) => text, () => ({ ...this.graphContext() }));
-    const rendered = this.renderAt(hook, { ...dateVariables(interval), ...context }, { ref: refuse('ref'), source: refuse('source'), isIncremental: () => false, fullRefresh, phase });
+    const rendered = this.renderAt(hook, { ...dateVariables(interval), ...context }, { ref: refuse('ref'), source: refuse('source'), isIncremental: () => false, fullRefresh, phase }, hook.package);
     return phase.asked ? { asks: phase.asked } : rendered;
   }
 
@@ -873,14 +873,17 @@ export class ModelRenderer {
     template: { readonly sql: string; readonly location: Location },
     variables: Readonly<Record<string, unknown>>,
     fns: Pick<RenderHooks, 'ref' | 'source' | 'isIncremental' | 'configValue' | 'fullRefresh' | 'phase'>,
+    /** An installed package's statement (its run hooks): its macros are called unqualified, its vars read. */
+    pkg?: string,
   ): string | Diagnostic {
     const at = template.location;
     const key = `${at.file}:${at.line}\u0000${template.sql}`;
     let compiled = this.hookTemplates.get(key);
     if (!compiled) {
-      compiled = this.engine.compile(at.file, template.sql);
+      compiled = this.engine.compile(at.file, template.sql, pkg);
       this.hookTemplates.set(key, compiled);
     }
+    const vars = this.vars.of(pkg);
     if ('severity' in compiled) return { ...compiled, location: at };
     try {
       return this.engine.render(compiled, {
@@ -890,7 +893,7 @@ export class ModelRenderer {
           throw new TemplateFunctionError('config() cannot be used in a hook');
         },
         var: (n, fallback, hasFallback) => {
-          if (Object.hasOwn(this.vars.root, n)) return this.vars.root[n];
+          if (Object.hasOwn(vars, n)) return vars[n];
           if (hasFallback) return fallback;
           throw new TemplateFunctionError(`var '${n}' is not set and has no default`);
         },
@@ -1510,7 +1513,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     renderer,
     disabled,
     sourceChecks,
-    runHooks: dbt?.runHooks ?? NO_RUN_HOOKS,
+    runHooks: dbt ? runHooksWithPackages(dbt.runHooks, files.packages?.installed ?? [], diagnostics) : NO_RUN_HOOKS,
     database: target.database,
     diagnostics,
     messages,

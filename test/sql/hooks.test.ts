@@ -100,6 +100,24 @@ select 1 as version`,
     expect(await queryRows(warehouseOf(dir), 'SELECT id FROM main.orders')).toEqual([{ id: 1 }]);
   });
 
+  it("installed packages' on-run-start and on-run-end run after the project's, by package name, with their own macros and vars, as in dbt", async () => {
+    const dir = project({
+      'models/orders.sql': 'select 1 as id',
+      'dbt_packages/zpkg/dbt_project.yml': `name: zpkg
+vars:
+  who: z-var
+on-run-start: "${log('{{ zlabel() }} start {{ var(\\"who\\") }}')}"
+on-run-end: "${log('z end')}"
+`,
+      'dbt_packages/zpkg/macros/label.sql': '{% macro zlabel() %}z{% endmacro %}',
+      'dbt_packages/apkg/dbt_project.yml': `name: apkg\non-run-start: ["${log('a start')}"]\n`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stderr).toBe(0);
+    // Checked against dbt-duckdb 1.11: the project's hooks, then apkg's, then zpkg's.
+    expect(await audit(dir)).toEqual(['start main', 'a start', 'z start z-var', 'end orders=success;', 'z end']);
+  });
+
   it('a failing on-run-start writes no model: its tasks stay pending, and on-run-end still runs, as in dbt', async () => {
     const dir = project({ 'models/orders.sql': 'select 1 as id' });
     writeProjectFiles(dir, {

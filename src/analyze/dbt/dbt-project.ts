@@ -23,6 +23,8 @@ export interface DbtProject {
 export interface RunHook {
   readonly sql: string;
   readonly location: Location;
+  /** The installed package whose dbt_project.yml has it: rendered with that package's macros and vars. */
+  readonly package?: string;
 }
 
 export interface RunHooks {
@@ -125,6 +127,16 @@ export function packageVars(packages: readonly InstalledPackage[], diagnostics: 
   for (const key of clashes.keys()) delete vars[key];
   const unused = [...clashes].map(([key, file]) => ({ what: `var ${key}, set differently by two packages`, location: { file: file.file, line: file.keyLine('vars') } }));
   return { vars, unused };
+}
+
+/**
+ * The run hooks of a run, in dbt's order: the project's, then each installed package's (by
+ * the package's name), each package's rendered as its own (its macros unqualified, its vars).
+ */
+export function runHooksWithPackages(own: RunHooks, packages: readonly InstalledPackage[], diagnostics: Diagnostic[]): RunHooks {
+  const byName = [...packages].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const of = (key: 'on-run-start' | 'on-run-end') => byName.flatMap((p) => readRunHooks(p.project, key, diagnostics).map((h) => ({ ...h, package: p.name })));
+  return { start: [...own.start, ...of('on-run-start')], end: [...own.end, ...of('on-run-end')] };
 }
 
 /** A run hook key's statements: one, or a list (each at its own line). */
