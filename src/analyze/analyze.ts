@@ -714,10 +714,10 @@ export class ModelRenderer {
     // A dbt test names the node it runs with by its ref token, as it names every node it reads:
     // that node is the data checked (and so it is for an ephemeral model the test reads).
     const dbt = check.kind === 'dbt_generic' || check.kind === 'dbt_singular';
-    // The data checked of a view is its query, over several lines: read through a CTE of its
-    // own, so that a reference in a `--` comment (dbt's `-- depends_on: {{ ref('m') }}`) stays
+    // The data checked of a view is its query, over several lines: a test written by hand reads
+    // it through a CTE of its own, so that a reference in a `--` comment (dbt's `-- depends_on: {{ ref('m') }}`) stays
     // one line, and the comment does not end inside the query.
-    const query = target.includes('\n');
+    const query = target.includes('\n') && (dbt || check.kind === 'query');
     const checked = query ? quoteIdent(CHECKED_CTE) : target;
     const reading = dbt ? new Map([...(relations ?? []), [model, checked]]) : relations;
     // A check may read an ephemeral model: it is inlined, as in a model's query.

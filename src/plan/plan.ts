@@ -195,13 +195,15 @@ const plannedMemo = new WeakMap<
 
 /**
  * The planned nodes with, before the first that reads each, the sources they read that have
- * tests (as `dbt build` runs them): a source's tests run before anything built from it, and a
- * failing one keeps its readers from being built.
+ * tests: a source's tests run before anything built from it, and a failing one keeps its
+ * readers from being built. A selected source's tests run too, whether anything planned reads
+ * it or not (as `dbt build` runs them: a whole project's run tests every source).
  */
 function withSourceTests(ctx: PlanContext, nodes: readonly (SeedNode | ModelNode)[]): (SeedNode | ModelNode | SourceNode)[] {
   if (ctx.analysis.sourceChecks.size === 0) return [...nodes];
   const tested = new Set<string>();
   for (const n of nodes) for (const s of readsOf(n, ctx.analysis).sources) if (ctx.analysis.sourceChecks.get(s.name)?.length) tested.add(s.name);
+  for (const name of ctx.analysis.sourceChecks.keys()) if (ctx.selected.has(name) && ctx.analysis.nodes.get(name)?.kind === 'source') tested.add(name);
   if (tested.size === 0) return [...nodes];
   const planned = new Set([...nodes.map((n) => n.name), ...tested]);
   return inTopologicalOrder(ctx.analysis.graph, planned).map((n) => ctx.analysis.nodes.get(n) as SeedNode | ModelNode | SourceNode);

@@ -172,7 +172,10 @@ sources:
               - accepted_values: {values: [Ann]}
 `,
     });
-    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    // pipe run tests every source too, as dbt build does, whether anything reads it or not.
+    const run = await runIn(dir, { date: '2024-01-02' });
+    expect(run.code).toBe(1);
+    expect(failures(run.events).map((f) => f.check)).toEqual(['source_accepted_values_raw_customers_name__Ann']);
     const r = await testIn(dir, { date: '2024-01-02' });
     expect(r.code).toBe(1);
     expect(passed(r.events)).toContain('source_unique_raw_customers_customer_id');
