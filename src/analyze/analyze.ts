@@ -1359,7 +1359,15 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   }
   const modelConfigDiagnostics = new ConfigDiagnostics('model');
   const existed = new Map<string, boolean>();
+  /** Model files with nothing in them: no model is built from them, as in dbt. */
+  const emptyFiles = new Set<string>();
   for (const [name, m] of models) {
+    if (m.source.sql.trim() === '') {
+      diagnostics.push(warning('empty-model-file', `${m.source.file} is empty: no model ${name} is built from it, as dbt builds none`, { file: m.source.file }, { hint: 'write its query (select ...), or delete the file' }));
+      disabled.set(name, { file: m.source.file });
+      emptyFiles.add(name);
+      continue;
+    }
     const existing = options.existingRelations?.has(m.relation) ?? false;
     const raw = renderer.renderRaw(name, options.interval, { tableExists: existing, fullRefresh: options.fullRefresh ?? false });
     if ('severity' in raw) {
@@ -1400,7 +1408,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
 
   // A file left out (a duplicate, a refused name) is already an error; a ref() to its name is not another.
   const known = new Set([...allNames, ...(files.leftOut ?? [])]);
-  const nodeContext: NodeContext = { nodes, disabled, disabledSources, models, known, allNames, versions: versionsByNode(properties.versioned) };
+  const nodeContext: NodeContext = { nodes, disabled, emptyFiles, disabledSources, models, known, allNames, versions: versionsByNode(properties.versioned) };
   for (const { source, sites: calls, config, refs, sources, checks, analyzed, contract, hookRefs, columns } of pending) {
     const cached = analyzed.node;
     if (cached && analyzed.refDiagnostics && sameContract(cached.contract, contract) && JSON.stringify(cached.columns) === JSON.stringify(columns) && sameSites(cached.hookRefs ?? [], hookRefs)) {
@@ -1548,6 +1556,8 @@ interface PendingModel {
 interface NodeContext {
   readonly nodes: ReadonlyMap<string, PipeNode>;
   readonly disabled: ReadonlyMap<string, Location>;
+  /** The disabled models that are empty files. */
+  readonly emptyFiles: ReadonlySet<string>;
   readonly disabledSources: ReadonlyMap<string, Location>;
   readonly models: ReadonlyMap<string, RenderModel>;
   /** Every model and seed name, with the files left out. */
@@ -1571,7 +1581,13 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
   const upstream: string[] = [];
   for (const site of sites) {
     const target = ctx.nodes.get(site.name);
-    if (ctx.disabled.has(site.name)) {
+    if (ctx.emptyFiles.has(site.name)) {
+      refDiagnostics.push(
+        error('disabled-ref', `ref('${site.name}'): ${ctx.disabled.get(site.name)!.file} is empty, and no model is built from it`, site.location, {
+          hint: `write ${site.name}'s query`,
+        }),
+      );
+    } else if (ctx.disabled.has(site.name)) {
       refDiagnostics.push(
         error('disabled-ref', `ref('${site.name}'): ${site.name} is disabled (enabled: false)`, site.location, {
           related: [{ message: 'disabled here', location: ctx.disabled.get(site.name)! }],

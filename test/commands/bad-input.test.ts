@@ -121,9 +121,20 @@ describe('bad input: exit 2, pointing at the source, nothing written', () => {
   });
 
   it('a model that renders to no SQL is an error naming the file, not a parser error at run time', async () => {
-    const r = await badRun({ 'models/staging/empty.sql': '', 'models/staging/only_comment.sql': '-- to do\n{# later #}\n' });
-    expect(r.stderr).toMatch(/models\/staging\/empty\.sql: error: empty renders to no SQL/);
+    const r = await badRun({ 'models/staging/only_comment.sql': '-- to do\n{# later #}\n' });
     expect(r.stderr).toMatch(/models\/staging\/only_comment\.sql: error: only_comment renders to no SQL/);
+  });
+
+  it('an empty model file builds nothing, with a warning, as dbt skips it; a ref to it is an error at the ref', async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, { 'models/staging/empty.sql': '  \n' });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stderr).toContain('models/staging/empty.sql: warning: models/staging/empty.sql is empty: no model empty is built from it, as dbt builds none');
+    expect(eventsOfType(r.events, 'task-started').map((e) => (e.task as { model: string }).model)).not.toContain('empty');
+    const read = await badRun({ 'models/staging/empty.sql': '', 'models/staging/reader.sql': "select * from {{ ref('empty') }}\n" });
+    expect(read.stderr).toContain("models/staging/reader.sql:1:18: error: ref('empty'): models/staging/empty.sql is empty, and no model is built from it");
+    expect(errorLines(read.stderr)).toHaveLength(1);
   });
 
   it('an empty ephemeral model is an error where a model reads it, and nothing while none does, as in dbt', async () => {
