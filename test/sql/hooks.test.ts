@@ -51,6 +51,16 @@ select getvariable('seen') as audit_lines_before_query from range(3)`,
     expect(await queryRows(warehouseOf(dir), 'SELECT DISTINCT audit_lines_before_query AS n FROM main.orders')).toEqual([{ n: '3' }]);
   });
 
+  it("dbt's before_begin() and after_commit() run a hook outside the model's transaction", async () => {
+    const dir = project({
+      'models/orders.sql': `{{ config(pre_hook=[before_begin("${log('pre out')}"), "${log('pre in')}"], post_hook=[after_commit("${log('post out')}"), "${log('post in')}"]) }}
+select 1 as id`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await audit(dir)).toEqual(['start main', 'pre out', 'pre in', 'post in', 'post out', 'end orders=success;']);
+  });
+
   it('a failing post-hook rolls the model and its pre-hooks back, and is reported at its line', async () => {
     const dir = project({
       'models/orders.sql': 'select 1 as version',

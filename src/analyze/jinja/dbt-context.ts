@@ -174,6 +174,9 @@ export function dbtContext(options: ContextOptions): Record<string, unknown> {
     return: pyFunction(signature('return', 'data'), (data: unknown) => {
       throw new MacroReturn(data);
     }),
+    // dbt's hooks outside the model's transaction: what `{'sql': ..., 'transaction': False}` says.
+    before_begin: pyFunction(signature('before_begin', 'sql'), (sql: unknown) => ({ sql, transaction: false })),
+    after_commit: pyFunction(signature('after_commit', 'sql'), (sql: unknown) => ({ sql, transaction: false })),
     namespace: (...args: unknown[]) => {
       const [positional, keywords] = bind(signature('namespace', '*args **kwargs'), args) as [unknown[], Record<string, unknown>];
       return new Namespace({ ...pairs('namespace', positional), ...keywords });
