@@ -553,7 +553,12 @@ export class ModelRenderer {
           if (!refs.includes(n)) refs.push(n);
           return refToken(n);
         },
-        source: (src, table) => recordSource(sources, src, table, refToken),
+        source: (src, table) => {
+          // The run's render may reach a source its parse render did not: it must be declared all the same.
+          const problem = phase?.execute ? this.sourceProblem({ source: src, table }, { file: model.source.file }) : undefined;
+          if (problem) throw new TemplateFunctionError(problem.message);
+          return recordSource(sources, src, table, refToken);
+        },
         config: (o) => {
           for (const [key, value] of Object.entries(o)) {
             const n = settings.get(key) ?? 0;

@@ -282,4 +282,29 @@ sources:
     expect(failed.code).toBe(1);
     expect(eventsOfType(failed.events, 'task-failed').map((e) => (e.error as { message: string }).message)).toEqual(['test doubled failed: got 1 result, configured to fail if != 0 (tests/doubled.sql)']);
   });
+  it('a test or model may reach a declared source only as it runs, as in dbt; an undeclared one fails at its call', async () => {
+    const sources = `version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: customers\n`;
+    const reading = (table: string) => `{% if execute %}{% set cols = adapter.get_columns_in_relation(source('raw', '${table}')) %}{% endif %}`;
+    const dir = tempProject({
+      ...FILES,
+      'models/sources.yml': sources,
+      'tests/customer_columns.sql': `${reading('customers')}select * from {{ ref('orders') }} where {{ (cols | length) if execute else 2 }} <> 2`,
+    });
+    const ok = await runIn(dir, { date: '2024-01-02', select: ['customers', 'orders'] });
+    expect(ok.code).toBe(0);
+    expect(eventsOfType(ok.events, 'check-passed').map((e) => e.check)).toContain('customer_columns');
+
+    const undeclared = tempProject({
+      ...FILES,
+      'models/sources.yml': sources,
+      'tests/customer_columns.sql': `${reading('nope')}select * from {{ ref('orders') }} where false`,
+      'models/peek.sql': `${reading('nope')}select 1 as one`,
+    });
+    const failed = await runIn(undeclared, { date: '2024-01-02', select: ['customers', 'orders', 'peek'] });
+    expect(failed.code).toBe(1);
+    expect(eventsOfType(failed.events, 'task-failed').map((e) => (e.error as { message: string }).message).sort()).toEqual([
+      "source('raw', 'nope'): source 'raw' has no table 'nope'",
+      "test customer_columns: source('raw', 'nope'): source 'raw' has no table 'nope'",
+    ]);
+  });
 });

@@ -147,7 +147,10 @@ function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => str
     },
     source: (source, table) => {
       noRefs('source');
-      if (run && !run.parse.sources.some((s) => s.source === source && s.table === table)) throw new TemplateFunctionError(unseenAtRun(`source('${source}', '${table}')`));
+      // A source is never built: one only the run's render reaches is read as it is then, as in
+      // a model, once it is known to be declared.
+      const problem = run && !run.parse.sources.some((s) => s.source === source && s.table === table) ? input.sourceProblem({ source, table }, { file: '' }) : undefined;
+      if (problem) throw new TemplateFunctionError(problem.message);
       return recordSource(sources, source, table, refToken);
     },
     config: (o) => Object.assign(config, o),
