@@ -1,3 +1,4 @@
+import type { Check } from '../analyze/checks.js';
 import type { Analysis, PipeNode } from '../analyze/analyze.js';
 import { compareVersions, type VersionOf } from '../analyze/dbt/model-versions.js';
 import { modelKind } from '../analyze/model-kinds.js';
@@ -58,18 +59,32 @@ function selectableVersion(v: VersionOf): NonNullable<SelectableNode['version']>
   return { model: v.model, v: v.v, is: order === 0 ? 'latest' : order > 0 ? 'prerelease' : 'old' };
 }
 
+/** A node's data tests as selection names them: dbt's by their names and generic tests, pipe's checks by their names. */
+function dataTestNames(checks: readonly Check[]): NonNullable<SelectableNode['dataTestNames']> {
+  return checks.map((c) => (c.dbt?.generic ? { name: c.name, generic: c.dbt.generic.test } : { name: c.name }));
+}
+
 function toSelectable(n: PipeNode): SelectableNode {
   const base = { name: n.name, fqn: n.fqn, file: n.file, tags: n.tags, ...(n.kind !== 'source' && n.propertiesFile ? { propertiesFile: n.propertiesFile } : {}) };
   switch (n.kind) {
     case 'model': {
       // Selectors read a model's config as dbt's (`config.materialized:incremental`); its kind is pipe's.
       const { kind, ...config } = n.config;
-      return { ...base, resourceType: modelKind(kind).resource, config, unitTests: (n.unitTests ?? []).map((t) => t.name), dataTests: n.checks.length > 0, ...(n.version ? { version: selectableVersion(n.version) } : {}) };
+      return {
+        ...base,
+        resourceType: modelKind(kind).resource,
+        config,
+        unitTests: (n.unitTests ?? []).map((t) => t.name),
+        dataTests: n.checks.length > 0,
+        dataTestNames: dataTestNames(n.checks),
+        ...(n.version ? { version: selectableVersion(n.version) } : {}),
+      };
     }
     case 'seed':
       return {
         ...base,
         dataTests: n.checks.length > 0,
+        dataTestNames: dataTestNames(n.checks),
         resourceType: 'seed',
         config: { materialized: 'seed', enabled: true, schema: n.schema, tags: n.tags, column_types: n.columnTypes, ...(n.delimiter ? { delimiter: n.delimiter } : {}) },
       };

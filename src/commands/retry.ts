@@ -163,7 +163,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     params.kind === 'backfill'
       ? planBackfill(ctx, intervals, params.order)
       : params.kind === 'test'
-        ? planTest(ctx, intervals[0], testFilter(params.select))
+        ? planTest(ctx, intervals[0], testFilter(params.select, ctx.analysis))
         : planRun(params.ignore_dependencies_on_past ? ctx : await withPast(ctx, prepared, intervals[0]), intervals[0]);
   const todo = refresh ? refresh.rebuildWhole(full.tasks) : remaining;
   const tasks = onlyRemaining(full.tasks, todo).map((t) => superseded(t, later));

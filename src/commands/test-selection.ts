@@ -1,19 +1,38 @@
+import type { Analysis } from '../analyze/analyze.js';
 import { nameGlob } from '../graph/glob-match.js';
-import { parseCliSelection } from '../graph/selection-spec.js';
+import { parseCliSelection, type Criterion } from '../graph/selection-spec.js';
 import type { TestFilter } from '../plan/plan.js';
 
 /**
  * Which tests `pipe test` runs of the nodes it selects: every one, unless `--select` is made
- * only of terms that name tests (`test_type:unit`, `test_type:data`, `unit_test:name`), as
- * dbt test selects the tests themselves by these methods: then only those.
+ * only of terms that name tests, as dbt test selects the tests themselves: `test_type:unit`,
+ * `test_type:data`, `unit_test:name`, `test_name:unique` (a generic test's name) and a data
+ * test's own name (`unique_orders_order_id`, naming no model or seed): then only those.
  */
-export function testFilter(select: readonly string[] | undefined): TestFilter | undefined {
+export function testFilter(select: readonly string[] | undefined, analysis: Pick<Analysis, 'nodes' | 'sourceChecks'>): TestFilter | undefined {
   const { criteria } = parseCliSelection(select ?? []);
-  if (criteria.length === 0 || criteria.some((c) => c.method !== 'test_type' && c.method !== 'unit_test')) return undefined;
-  const allUnit = criteria.some((c) => c.method === 'test_type' && c.value === 'unit');
-  const named = criteria.filter((c) => c.method === 'unit_test').map((c) => nameGlob(c.value));
+  if (criteria.length === 0 || !criteria.every((c) => namesTests(c, analysis))) return undefined;
+  const has = (method: Criterion['method'], value?: string) => criteria.some((c) => c.method === method && (value === undefined || c.value === value));
+  const globs = (method: Criterion['method']) => criteria.filter((c) => c.method === method).map((c) => nameGlob(c.value));
+  const units = globs('unit_test');
+  const generic = globs('test_name');
+  const named = globs('fqn');
+  const allData = has('test_type', 'data');
   return {
-    data: criteria.some((c) => c.method === 'test_type' && c.value === 'data'),
-    unit: (model, test) => allUnit || named.some((match) => match(test) || match(`${model}.${test}`)),
+    data: allData || generic.length > 0 || named.length > 0,
+    dataTest: (_node, check) => allData || named.some((m) => m(check.name)) || (check.dbt?.generic !== undefined && generic.some((m) => m(check.dbt!.generic!.test))),
+    unit: (model, test) => has('test_type', 'unit') || units.some((m) => m(test) || m(`${model}.${test}`)) || generic.some((m) => m(test)),
   };
+}
+
+/** Whether a term names tests rather than nodes: a test method, or the name of a data test that is no model's or seed's. */
+function namesTests(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks'>): boolean {
+  if (c.method === 'test_type' || c.method === 'unit_test' || c.method === 'test_name') return true;
+  if (c.method !== 'fqn' || c.value.includes('.') || c.parents || c.children || c.childrensParents) return false;
+  const match = nameGlob(c.value);
+  for (const [name, n] of analysis.nodes) {
+    if (n.kind !== 'source' && match(name)) return false;
+  }
+  const checks = [...analysis.nodes.values()].flatMap((n) => (n.kind === 'source' ? [] : n.checks));
+  return [...checks, ...[...analysis.sourceChecks.values()].flat()].some((ch) => match(ch.name));
 }

@@ -21,7 +21,7 @@ export async function test(options: TestOptions): Promise<RunOutcome> {
   const runId = newRunId();
   const prepared = await prepare({ ...options, interval, invocation: { id: runId, startedAt: Date.now() } });
   const ds = dateVariables(interval).ds;
-  const plan = planTest(planContext(prepared, runId), interval, testFilter(options.select));
+  const plan = planTest(planContext(prepared, runId), interval, testFilter(options.select, prepared.analysis));
   return launch(prepared, {
     runId,
     pipeline: options.pipeline,

@@ -14,7 +14,7 @@ import { suggest } from '../diagnostics/suggest.js';
  */
 
 /** The methods pipe evaluates, each as dbt's method of that name does (see selector-methods.ts). */
-export const METHODS = ['fqn', 'tag', 'path', 'file', 'config', 'source', 'resource_type', 'package', 'group', 'access', 'result', 'state', 'unit_test', 'test_type', 'version', 'exposure'] as const;
+export const METHODS = ['fqn', 'tag', 'path', 'file', 'config', 'source', 'resource_type', 'package', 'group', 'access', 'result', 'state', 'unit_test', 'test_name', 'test_type', 'version', 'exposure'] as const;
 export type MethodName = (typeof METHODS)[number];
 
 /** dbt's methods that need what pipe does not have, with the reason given to the user. */
@@ -23,7 +23,6 @@ export const UNSUPPORTED_METHODS: Readonly<Record<string, string>> = {
   metric: 'pipe has no metrics',
   semantic_model: 'pipe has no semantic models',
   saved_query: 'pipe has no saved queries',
-  test_name: "tests are not nodes of pipe's graph: pipe test runs the checks of the selected models",
 };
 
 /** dbt's resource types: the values `resource_type:` accepts. */
@@ -225,6 +224,7 @@ function checkValue(method: MethodName, value: string): { message: string; hint?
     case 'package':
     case 'group':
     case 'unit_test':
+    case 'test_name':
     case 'exposure':
       return undefined;
     default: {

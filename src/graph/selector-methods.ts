@@ -23,6 +23,8 @@ interface SelectableBase {
   readonly unitTests?: readonly string[];
   /** Whether data tests (dbt's tests, pipe's checks) run with it. */
   readonly dataTests?: boolean;
+  /** The data tests that run with it: each by its name (`unique_orders_id`) and its generic test's (`unique`), if it is one. */
+  readonly dataTestNames?: readonly { readonly name: string; readonly generic?: string }[];
   /** A version of a model with versions: the model's name, the version and the latest one. */
   readonly version?: { readonly model: string; readonly v: string; readonly is: 'latest' | 'prerelease' | 'old' };
 }
@@ -77,7 +79,11 @@ export function nodeMatcher(c: Criterion, context: SelectionContext): (node: Sel
     case 'fqn': {
       const match = fqnMatcher(value);
       // Sources are not selected by name, as in dbt: source:name is their method.
-      return (n) => n.resourceType !== 'source' && (match(n.fqn) || match(n.fqn.slice(1)) || (n.version !== undefined && versionMatch(value, match, n.fqn, n.version)));
+      // A data test by its name, as dbt selects a test node: the node it runs with.
+      const test = value.includes('.') ? () => false : nameGlob(value);
+      return (n) =>
+        (n.resourceType !== 'source' && (match(n.fqn) || match(n.fqn.slice(1)) || (n.version !== undefined && versionMatch(value, match, n.fqn, n.version)))) ||
+        (n.dataTestNames ?? []).some((t) => test(t.name));
     }
     case 'tag': {
       const match = nameGlob(value);
@@ -127,6 +133,11 @@ export function nodeMatcher(c: Criterion, context: SelectionContext): (node: Sel
       // A unit test by its name, or as dbt names it with its model (`orders.test_x`).
       const match = nameGlob(value);
       return (n) => (n.unitTests ?? []).some((t) => match(t) || match(`${n.name}.${t}`));
+    }
+    case 'test_name': {
+      // dbt's: a generic test by the test's name (`unique`, `dbt_utils.expression_is_true`'s `expression_is_true`), a unit test by its own.
+      const match = nameGlob(value);
+      return (n) => (n.dataTestNames ?? []).some((t) => t.generic !== undefined && match(t.generic)) || (n.unitTests ?? []).some(match);
     }
     case 'test_type':
       return (n) => (value === 'unit' ? (n.unitTests ?? []).length > 0 : n.dataTests === true);
@@ -236,8 +247,12 @@ export function noMatch(c: Criterion, nodes: readonly SelectableNode[]): { messa
       const named = nodes.filter((n) => n.resourceType !== 'source');
       const plain = !v.includes('.') && !hasWildcard(v);
       return {
-        message: plain ? `no model or seed named '${v}'` : `no model or seed matches '${v}'`,
-        candidates: distinct([...named.map((n) => n.name), ...named.flatMap((n) => n.fqn.slice(1, -1)), ...(plain ? [] : named.map((n) => n.fqn.join('.')))]),
+        message: plain ? `no model, seed or test named '${v}'` : `no model or seed matches '${v}'`,
+        candidates: distinct([
+          ...named.map((n) => n.name),
+          ...named.flatMap((n) => n.fqn.slice(1, -1)),
+          ...(plain ? nodes.flatMap((n) => (n.dataTestNames ?? []).map((t) => t.name)) : named.map((n) => n.fqn.join('.'))),
+        ]),
       };
     }
     case 'tag':
@@ -275,6 +290,8 @@ export function noMatch(c: Criterion, nodes: readonly SelectableNode[]): { messa
       return { message: `no model or seed is ${v}`, candidates: [] };
     case 'unit_test':
       return { message: `no unit test named '${v}'`, candidates: distinct(nodes.flatMap((n) => n.unitTests ?? [])) };
+    case 'test_name':
+      return { message: `no test of the generic test '${v}', nor unit test of that name`, candidates: distinct(nodes.flatMap((n) => [...(n.dataTestNames ?? []).flatMap((t) => (t.generic ? [t.generic] : [])), ...(n.unitTests ?? [])])) };
     case 'test_type':
       return { message: `the project has no ${v} tests`, candidates: [] };
     case 'exposure':

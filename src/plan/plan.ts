@@ -910,8 +910,16 @@ function trackingContext(ctx: PlanContext): TrackingContext {
  * source is never built, so they run nowhere else). Whether the table exists was checked
  * before planning, as for a run.
  */
-function sourceTestTask(node: SourceNode, ctx: PlanContext, interval: Interval, ds: string, diagnostics: Diagnostic[], upstream: string[] = []): Task | undefined {
-  const checks = ctx.analysis.sourceChecks.get(node.name) ?? [];
+function sourceTestTask(
+  node: SourceNode,
+  ctx: PlanContext,
+  interval: Interval,
+  ds: string,
+  diagnostics: Diagnostic[],
+  upstream: string[] = [],
+  runs: (check: Check) => boolean = () => true,
+): Task | undefined {
+  const checks = (ctx.analysis.sourceChecks.get(node.name) ?? []).filter(runs);
   if (checks.length === 0) return undefined;
   const steps: Step[] = [];
   for (const c of checks) {
@@ -936,8 +944,10 @@ function sourceTestTask(node: SourceNode, ctx: PlanContext, interval: Interval, 
 
 /** Which of the selected nodes' tests `pipe test` runs (see commands/test-selection.ts); absent, all. */
 export interface TestFilter {
-  /** Data tests: dbt's tests and pipe's checks. */
+  /** Whether any data test runs: dbt's tests and pipe's checks. */
   readonly data: boolean;
+  /** Which of a node's data tests run. */
+  readonly dataTest: (node: string, check: Check) => boolean;
   readonly unit: (model: string, test: string) => boolean;
 }
 
@@ -956,18 +966,20 @@ export function planTest(ctx: PlanContext, interval: Interval, filter?: TestFilt
   const ds = intervalLabel(interval);
   const tasks: Task[] = [];
   for (const name of topologicalOrder(ctx.analysis.graph)) {
-    const node = ctx.analysis.nodes.get(name)!;
+    let node = ctx.analysis.nodes.get(name)!;
     if (!ctx.selected.has(name)) continue;
     if (node.kind === 'model') {
       const unit = filter ? { ...node, unitTests: (node.unitTests ?? []).filter((t) => filter.unit(name, t.name)) } : node;
       tasks.push(...unitTestTasks(unit, ctx.analysis, interval, ds, [], diagnostics));
     }
     if (filter && !filter.data) continue;
+    const runs = (c: Check) => filter?.dataTest(name, c) ?? true;
     if (node.kind === 'source') {
-      const task = sourceTestTask(node, ctx, interval, ds, diagnostics);
+      const task = sourceTestTask(node, ctx, interval, ds, diagnostics, [], runs);
       if (task) tasks.push(task);
       continue;
     }
+    if (filter) node = { ...node, checks: node.checks.filter(runs) };
     if (node.checks.length === 0) continue;
     const spec = node.kind === 'model' ? materializationOf(node.config) : undefined;
     if (spec && !spec.built) continue;

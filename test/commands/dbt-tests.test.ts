@@ -307,4 +307,25 @@ sources:
       "test customer_columns: source('raw', 'nope'): source 'raw' has no table 'nope'",
     ]);
   });
+  it('pipe test selects tests by their names and by generic test, as dbt test does; a typo gets the closest name', async () => {
+    const dir = tempProject(FILES);
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const only = async (...select: string[]) => {
+      const r = await testIn(dir, { date: '2024-01-02', select });
+      expect(r.code, r.stderr).toBe(0);
+      return passed(r.events);
+    };
+    expect(await only('unique_orders_order_id')).toEqual(['unique_orders_order_id']);
+    expect(await only('test_name:not_null')).toEqual(['not_null_customers_customer_id', 'not_null_orders_order_id']);
+    expect(await only('test_name:positive', 'revenue_adds_up')).toEqual(['positive_orders_amount', 'revenue_adds_up']);
+    expect(await only('unique_*')).toEqual(['unique_customers_customer_id', 'unique_orders_order_id']);
+    // A model's name still selects its every test; a test's name in pipe run builds what it tests.
+    expect(await only('customers')).toEqual(['not_null_customers_customer_id', 'unique_customers_customer_id']);
+    const built = await runIn(dir, { date: '2024-01-02', select: ['unique_orders_order_id'], fullRefresh: true });
+    expect(eventsOfType(built.events, 'task-succeeded').map((e) => (e.task as { model: string }).model)).toEqual(['orders']);
+    const typo = await testIn(dir, { date: '2024-01-02', select: ['unique_orders_orderid'] });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("no model, seed or test named 'unique_orders_orderid'");
+    expect(typo.stderr).toContain("did you mean 'unique_orders_order_id'?");
+  });
 });

@@ -225,7 +225,7 @@ describe('dbt selectors: --selector, default: true and pipelines', () => {
     // Every pipeline file's problems are told, the one run's among them.
     expect(diagnosticsOf(r.events).map((d) => [`${d.location?.file}:${d.location?.line}`, d.message])).toEqual([
       ['pipelines/list.yaml:1', 'pipelines/list.yaml must be a mapping of keys to values'],
-      ['pipelines/p.yaml:2', "selector 'b': no model or seed named 'b'"],
+      ['pipelines/p.yaml:2', "selector 'b': no model, seed or test named 'b'"],
     ]);
     const list = await runIn(dir, { pipeline: 'list', date: '2024-01-02', dryRun: true });
     expect(list.code).toBe(2);

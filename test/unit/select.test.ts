@@ -84,7 +84,7 @@ describe('the forms of a term', () => {
   });
 
   it('names the method pipe does not support instead of looking for a model of that name', () => {
-    for (const m of ['metric:revenue', 'source_status:fresher', 'test_name:unique']) {
+    for (const m of ['metric:revenue', 'source_status:fresher', 'semantic_model:orders']) {
       const p = refused(m);
       expect(p.code).toBe('unsupported-selector');
       expect(p.message).toContain(`does not support the ${m.split(':')[0]}: method`);
@@ -265,11 +265,11 @@ describe('terms that match nothing', () => {
     const i = parseCliSelection(['fct_ordrs', 'tag:daly', 'path:models/nowhere', 'shop.mart.*']);
     const r = select(g, nodes, i.spec, parseCliSelection(['nope']).spec);
     expect(r.problems.map((p) => [p.criterion.text, p.message])).toEqual([
-      ['fct_ordrs', "no model or seed named 'fct_ordrs'"],
+      ['fct_ordrs', "no model, seed or test named 'fct_ordrs'"],
       ['tag:daly', "no model has the tag 'daly'"],
       ['path:models/nowhere', "no model file under 'models/nowhere'"],
       ['shop.mart.*', "no model or seed matches 'shop.mart.*'"],
-      ['nope', "no model or seed named 'nope'"],
+      ['nope', "no model, seed or test named 'nope'"],
     ]);
     expect(r.problems[0].candidates).toContain('fct_orders');
     expect([...r.problems[1].candidates].sort()).toEqual(['daily', 'finance', 'raw', 'staging']);
