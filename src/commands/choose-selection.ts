@@ -2,6 +2,7 @@ import type { Check } from '../analyze/checks.js';
 import type { Analysis, PipeNode } from '../analyze/analyze.js';
 import { compareVersions, type VersionOf } from '../analyze/dbt/model-versions.js';
 import { modelKind } from '../analyze/model-kinds.js';
+import { namesDataTest } from './test-selection.js';
 import { unknownSelector, type Pipeline, type ValidatedSettings } from '../analyze/project-settings.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
@@ -114,6 +115,14 @@ export function chooseSelection(
   const cliExclude = parseCliSelection(request.exclude ?? []);
   for (const p of [...cliSelect.problems, ...cliExclude.problems]) {
     diagnostics.push(error(p.code, `selector '${p.text}': ${p.message}`, undefined, p.hint ? { hint: p.hint } : {}));
+  }
+  // A test runs in its node's build: leaving it out would leave the node out, not what dbt's --exclude of a test does.
+  for (const c of cliExclude.criteria.filter((c) => namesDataTest(c, analysis))) {
+    diagnostics.push(
+      error('unknown-selector', `--exclude ${c.text}: ${c.text} names a test, which runs in the build of the node it tests: pipe builds no node without its tests`, undefined, {
+        hint: 'pipe test --select runs the other tests by name; --exclude the node itself leaves it and its tests out',
+      }),
+    );
   }
   // `--select ''` (or only commas) names nothing: it would select every model, or the pipeline's.
   if (request.select && request.select.length > 0 && cliSelect.criteria.length === 0 && cliSelect.problems.length === 0) {

@@ -28,6 +28,11 @@ export function testFilter(select: readonly string[] | undefined, analysis: Pick
 /** Whether a term names tests rather than nodes: a test method, or the name of a data test that is no model's or seed's. */
 function namesTests(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks'>): boolean {
   if (c.method === 'test_type' || c.method === 'unit_test' || c.method === 'test_name') return true;
+  return namesDataTest(c, analysis);
+}
+
+/** Whether a bare term is the name of a data test (a glob of names), and of no model or seed. */
+export function namesDataTest(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks'>): boolean {
   if (c.method !== 'fqn' || c.value.includes('.') || c.parents || c.children || c.childrensParents) return false;
   const match = nameGlob(c.value);
   for (const [name, n] of analysis.nodes) {

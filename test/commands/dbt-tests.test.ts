@@ -327,5 +327,9 @@ sources:
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain("no model, seed or test named 'unique_orders_orderid'");
     expect(typo.stderr).toContain("did you mean 'unique_orders_order_id'?");
+    // Leaving a test out of a build would leave its node out: refused, where dbt would run the node without it.
+    const excluded = await runIn(dir, { date: '2024-01-02', exclude: ['unique_orders_order_id'] });
+    expect(excluded.code).toBe(2);
+    expect(excluded.stderr).toContain('--exclude unique_orders_order_id: unique_orders_order_id names a test, which runs in the build of the node it tests');
   });
 });
