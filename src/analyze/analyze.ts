@@ -404,6 +404,8 @@ export class ModelRenderer {
    * The execution render of a model, with the warehouse's answers so far (by questionKey):
    * its final SQL, or the first question it has no answer to. The graph was built from the
    * parse render, so a ref() that only the execution render reaches is an error, as in dbt.
+   * What the model's template (and the ephemeral models it inlines) say with log(), print() and
+   * exceptions.warn() goes to `report`, in order, however the render ends.
    */
   sqlAtRun(
     name: string,
@@ -412,6 +414,7 @@ export class ModelRenderer {
     relations: RelationOverrides | undefined,
     answers: ReadonlyMap<string, Answer>,
     inputs?: RelationOverrides,
+    report?: (message: TemplateMessage) => void,
   ): RunRender {
     const graph = this.graphContext();
     const parsed = this.renderRaw(name, interval, state);
@@ -431,7 +434,7 @@ export class ModelRenderer {
       if (!('severity' in parsed)) for (const [, ref] of text.matchAll(REF_TOKEN_RE)) if (notParsed(ref)) unseenInQuery ??= ref;
       return this.resolveRefs(text, relations);
     };
-    const phase = executionPhase(answers, resolve, { ...graph });
+    const phase = executionPhase(answers, resolve, { ...graph }, report);
     const r = this.sql(name, interval, state, relations, phase, inputs);
     if (unseenInQuery !== undefined) return unseenError(unseenInQuery);
     if (phase.asked) {
@@ -520,6 +523,8 @@ export class ModelRenderer {
     const incrementalAs = (mat: unknown) => isIncrementalAs(mat, state);
     // A package's models read its vars, as in dbt.
     const vars = this.vars.of(model.source.package?.name);
+    /** What the last attempt said: the render that stands, when a first one is rendered again. */
+    let said: readonly TemplateMessage[] = [];
     const attempt = (forced: boolean | undefined, parts: RelationParts, known?: ReadonlyMap<string, unknown>) => {
       const refs: string[] = [];
       /** What config.get() and config.require() answered, in order. */
@@ -527,6 +532,7 @@ export class ModelRenderer {
       const sources: SourceCall[] = [];
       const configCalls: Record<string, unknown> = {};
       const messages: TemplateMessage[] = [];
+      said = messages;
       let thisRead = false;
       /** How many config() calls have set each key, to find those calls in the text. */
       const settings = new Map<string, number>();
@@ -648,6 +654,9 @@ export class ModelRenderer {
     } catch (e) {
       if (e instanceof RenderFailure) return e.diagnostic;
       throw e;
+    } finally {
+      // An execution render tells what it said when its task runs, up to where it stopped.
+      if (phase?.report) for (const m of said) phase.report(m);
     }
   }
 
@@ -787,11 +796,20 @@ export class ModelRenderer {
    * check reads: the staged table, or the table as publishing leaves it, read inside the
    * publishing transaction.
    */
-  checkSqlAtRun(model: string, check: Check, interval: Interval, target: string, relations: RelationOverrides | undefined, answers: ReadonlyMap<string, Answer>): CheckRunRender {
+  checkSqlAtRun(
+    model: string,
+    check: Check,
+    interval: Interval,
+    target: string,
+    relations: RelationOverrides | undefined,
+    answers: ReadonlyMap<string, Answer>,
+    /** Where what the test's templates say with log(), print() and exceptions.warn() goes. */
+    report?: (message: TemplateMessage) => void,
+  ): CheckRunRender {
     if (!check.atRun) throw new Error(`internal error: check ${check.name} is rendered once`);
     const reading = new Map([...(relations ?? []), [model, target]]);
     const graph = this.graphContext();
-    const phase = executionPhase(answers, (text) => this.resolveRefs(text.replaceAll(CHECK_TARGET, target), reading), { ...graph });
+    const phase = executionPhase(answers, (text) => this.resolveRefs(text.replaceAll(CHECK_TARGET, target), reading), { ...graph }, report);
     const r = check.atRun(phase);
     if (phase.asked) {
       const d = typeof r === 'string' ? undefined : r;
@@ -823,11 +841,13 @@ export class ModelRenderer {
     at: 'parse' | 'run' = 'run',
     /** The warehouse's answers so far, by questionKey, as the hook runs. */
     answers: ReadonlyMap<string, Answer> = new Map(),
+    /** Where what the hook says with log(), print() and exceptions.warn() as the model runs goes. */
+    report?: (message: TemplateMessage) => void,
   ): RenderedHookSql | Diagnostic | HookAsks {
     const self = new DbtRelation(refToken(model), () => relation);
     const refs: string[] = [];
     const sources: SourceCall[] = [];
-    const phase = at === 'run' ? executionPhase(answers, (text) => this.resolveRefs(text, relations), () => ({ ...this.graphContext() })) : undefined;
+    const phase = at === 'run' ? executionPhase(answers, (text) => this.resolveRefs(text, relations), () => ({ ...this.graphContext() }), report) : undefined;
     const m = this.models.get(model);
     const configValue = (key: string) => {
       if (!m) return undefined;
@@ -837,7 +857,7 @@ export class ModelRenderer {
     const variables: Record<string, unknown> = { ...dateVariables(interval), this: self };
     if (m) variables.model = new ModelVariable(() => this.modelFields(m, model, { database: relation.database, schema: relation.schema, identifier: relation.identifier }, phase), configValue);
     const rendered = this.renderAt(template, variables, {
-      ...(phase ? { phase } : {}),
+      ...(phase ? { phase, report: phase.report } : {}),
       ref: (n) => {
         if (!refs.includes(n)) refs.push(n);
         return refToken(n);
@@ -861,13 +881,21 @@ export class ModelRenderer {
    * An on-run-start or on-run-end statement, rendered with `context` (dbt's `schemas`,
    * `results`, ...); it reads no model, so ref() and source() are refused.
    */
-  runHook(hook: RunHook, interval: Interval, context: Readonly<Record<string, unknown>>, fullRefresh = false, answers: ReadonlyMap<string, Answer> = new Map()): string | Diagnostic | HookAsks {
+  runHook(
+    hook: RunHook,
+    interval: Interval,
+    context: Readonly<Record<string, unknown>>,
+    fullRefresh = false,
+    answers: ReadonlyMap<string, Answer> = new Map(),
+    /** Where what the hook says with log(), print() and exceptions.warn() goes. */
+    report?: (message: TemplateMessage) => void,
+  ): string | Diagnostic | HookAsks {
     const refuse = (what: string) => () => {
       throw new TemplateFunctionError(`${what}() cannot be used in on-run-start or on-run-end: they run once per run, outside any model`);
     };
     // As dbt renders them when they run: execute is true, and a query they run (run_query) runs then.
-    const phase = executionPhase(answers, (text) => text, () => ({ ...this.graphContext() }));
-    const rendered = this.renderAt(hook, { ...dateVariables(interval), ...context }, { ref: refuse('ref'), source: refuse('source'), isIncremental: () => false, fullRefresh, phase }, hook.package);
+    const phase = executionPhase(answers, (text) => text, () => ({ ...this.graphContext() }), report);
+    const rendered = this.renderAt(hook, { ...dateVariables(interval), ...context }, { ref: refuse('ref'), source: refuse('source'), isIncremental: () => false, fullRefresh, phase, report }, hook.package);
     return phase.asked ? { asks: phase.asked } : rendered;
   }
 
@@ -877,7 +905,7 @@ export class ModelRenderer {
   private renderAt(
     template: { readonly sql: string; readonly location: Location },
     variables: Readonly<Record<string, unknown>>,
-    fns: Pick<RenderHooks, 'ref' | 'source' | 'isIncremental' | 'configValue' | 'fullRefresh' | 'phase'>,
+    fns: Pick<RenderHooks, 'ref' | 'source' | 'isIncremental' | 'configValue' | 'fullRefresh' | 'phase' | 'report'>,
     /** An installed package's statement (its run hooks): its macros are called unqualified, its vars read. */
     pkg?: string,
   ): string | Diagnostic {
@@ -890,10 +918,15 @@ export class ModelRenderer {
     }
     const vars = this.vars.of(pkg);
     if ('severity' in compiled) return { ...compiled, location: at };
+    // What the statement's own text says is at the statement, as its errors are: its lines
+    // are not the file's (a hook written in YAML, or in a config() call); a macro's keeps its own.
+    const { report } = fns;
+    const located = report && ((m: TemplateMessage) => report(m.at?.file === at.file ? { ...m, at } : m));
     try {
       return this.engine.render(compiled, {
         variables,
         ...fns,
+        ...(located ? { report: located } : {}),
         config: () => {
           throw new TemplateFunctionError('config() cannot be used in a hook');
         },

@@ -940,6 +940,9 @@ export class TemplateEngine {
 
   /** Tells the render in progress that a template of the project prints None, once per place, at the template running there. */
   private readonly noneOutput = (line: number, column: number): void => {
+    // pipe's warning, not the template's message: told by the analysis, of the parse render,
+    // not again for each task whose render as it runs prints the same None.
+    if (this.active?.phase?.execute) return;
     const { file, source } = this.running[this.running.length - 1];
     const key = `${file}:${line}:${column}`;
     if (this.toldNone?.has(key)) return;

@@ -7,7 +7,9 @@ import type { EventSink } from '../events/events.js';
 import { Engine, type EngineHandle } from '../execute/engine.js';
 import { renderAtRun } from '../execute/render-at-run.js';
 import { RenderError } from '../execute/task-errors.js';
-import type { Task } from '../plan/task.js';
+import { taskRef } from '../execute/task-ref.js';
+import { tellSaid } from '../execute/template-messages.js';
+import type { Task, TemplateMessage } from '../plan/task.js';
 import { listRuns, runExists, runTasks, stateExists, type Catalog, type RunSummaryRow, type TaskRow } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import { processAlive, readRunLogs, type LoggedRun } from '../run-log/run-log-reader.js';
@@ -99,7 +101,7 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
       const n = analysis.nodes.get(planned.node);
       if (n?.kind !== 'model' || planned.sql === undefined || planned.ds === undefined || planned.sqlHash === undefined) continue;
       if (planned.blocked) warnings.push(warning('depends-on-past', `pipe run would skip ${planned.id}: ${planned.blocked}`, { file: planned.file }));
-      const { task, renderedWith } = await executionRender(planned, prepared.warehouse, () => notYetBuilt(analysis, prepared.catalog, n), warnings);
+      const { task, renderedWith } = await executionRender(planned, prepared.warehouse, () => notYetBuilt(analysis, prepared.catalog, n), warnings, options.emit);
       // Object.assign, not properties written after a spread, which V8 defines on a slow path.
       const shown: CompiledModel = Object.assign(
         { model: task.node, file: task.file, materialized: task.kind, ds: planned.ds },
@@ -127,6 +129,8 @@ async function executionRender(
   /** What the model reads that is not built yet (its render would ask about tables that are not there): asked only of a model rendered at run time. */
   notBuilt: () => readonly string[],
   warnings: Diagnostic[],
+  /** Where what the template says as it renders goes, as a run tells it (with no run). */
+  emit: EventSink | undefined,
 ): Promise<{ task: Task; renderedWith?: { rendered_with: 'warehouse' | 'parse' } }> {
   if (!task.renderAtRun) return { task };
   const unbuilt = warehouse ? notBuilt() : [];
@@ -136,7 +140,10 @@ async function executionRender(
     return { task, renderedWith: { rendered_with: 'parse' } };
   }
   try {
-    return { task: await warehouse.engine.withSession((s) => renderAtRun(task, s)), renderedWith: { rendered_with: 'warehouse' } };
+    const tell = (said: readonly TemplateMessage[]) => {
+      if (emit) tellSaid(emit, undefined, taskRef(task), said);
+    };
+    return { task: await warehouse.engine.withSession((s) => renderAtRun(task, s, tell)), renderedWith: { rendered_with: 'warehouse' } };
   } catch (e) {
     if (!(e instanceof RenderError)) throw e;
     throw new DiagnosticError([error('template-render', e.message, e.location ?? { file: task.file })]);

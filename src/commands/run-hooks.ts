@@ -5,9 +5,10 @@ import type { Diagnostic, Location } from '../diagnostics/diagnostics.js';
 import type { EventSink, PipeEvent, TaskError, TaskRef } from '../events/events.js';
 import type { Engine } from '../execute/engine.js';
 import { HookError, RenderError, toTaskError } from '../execute/task-errors.js';
-import type { RenderAtRun, Task } from '../plan/task.js';
+import type { RenderAtRun, Task, TemplateMessage } from '../plan/task.js';
 import type { Answer } from '../warehouse/introspection.js';
 import { hookSqlAtRun } from '../execute/render-at-run.js';
+import { tellSaid } from '../execute/template-messages.js';
 import { hookAtRun } from '../plan/hook-at-run.js';
 import { WarehouseError } from '../warehouse/warehouse.js';
 import type { PlannedTaskRecord } from '../warehouse/run-state.js';
@@ -37,6 +38,8 @@ export interface PlannedRunHook {
   readonly location: Location;
   /** A hook that queries the warehouse while it renders (run_query) is rendered as it runs, its queries run then (`sql` is empty). */
   readonly renderAtRun?: RenderAtRun<string>;
+  /** What a hook rendered once, asking nothing, said with log(msg, info=True), print(msg) and exceptions.warn(msg): told as it runs. */
+  readonly said?: readonly TemplateMessage[];
 }
 
 const hookId = (kind: RunHookKind, i: number) => `${kind}.${i + 1}`;
@@ -62,9 +65,12 @@ export interface HookedRun {
 function render(analysis: Analysis, kind: RunHookKind, hooks: readonly RunHook[], run: HookedRun, context: Record<string, unknown>): PlannedRunHook[] {
   return hooks.map((h, i) => {
     const planned = { id: hookId(kind, i), kind, location: h.location };
-    const once = (answers?: ReadonlyMap<string, Answer>) => analysis.renderer.runHook(h, run.interval, context, run.fullRefresh, answers);
-    const first = once();
-    if (typeof first === 'string' || 'severity' in first) return { ...planned, sql: first };
+    const once = (answers?: ReadonlyMap<string, Answer>, report?: (m: TemplateMessage) => void) => analysis.renderer.runHook(h, run.interval, context, run.fullRefresh, answers, report);
+    const said: TemplateMessage[] = [];
+    const first = once(undefined, (m) => said.push(m));
+    if (typeof first === 'string') return { ...planned, sql: first, ...(said.length > 0 ? { said } : {}) };
+    if ('severity' in first) return { ...planned, sql: first };
+    // Rendered again as it runs: what that render says is told then.
     return { ...planned, sql: '', renderAtRun: hookAtRun(once, h.location) };
   });
 }
@@ -141,7 +147,7 @@ export async function runHooks(engine: Engine, runId: string, hooks: readonly Pl
       emit({ type: 'task-started', runId, task });
       try {
         if (typeof h.sql !== 'string') throw h.sql;
-        const sql = await hookSqlAtRun({ sql: h.sql, label: h.id, renderAtRun: h.renderAtRun }, session);
+        const sql = await hookSqlAtRun({ sql: h.sql, label: h.id, renderAtRun: h.renderAtRun, said: h.said }, session, (said) => tellSaid(emit, runId, task, said));
         if (sql.trim() !== '') await session.exec(sql);
       } catch (e) {
         const error = failure(e, h);

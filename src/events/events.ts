@@ -116,6 +116,21 @@ export type PipeEvent =
   | { readonly type: 'check-failed'; readonly runId: string; readonly task: TaskRef; readonly failure: CheckFailure }
   /** A check found nothing to report. */
   | { readonly type: 'check-passed'; readonly runId: string; readonly task: TaskRef; readonly check: string; readonly location: Location }
+  /**
+   * What a template said as its task ran (dbt's execution render: a model, a hook, a dbt test
+   * that reads the warehouse while rendering, `execute` true): `log(msg, info=True)`,
+   * `print(msg)` or `exceptions.warn(msg)`, each call once, at its place in the template when
+   * known. `pipe compile`, which renders as a run would without running, tells it with no run.
+   * What a template says at analysis is a notice, or a warning for exceptions.warn().
+   */
+  | {
+      readonly type: 'template-message';
+      readonly runId?: string;
+      readonly task: TaskRef;
+      readonly kind: 'log' | 'print' | 'warn';
+      readonly message: string;
+      readonly location?: Location;
+    }
   /** A transient error; the task is tried again after a delay. */
   | { readonly type: 'task-retrying'; readonly runId: string; readonly task: TaskRef; readonly attempt: number; readonly error: TaskError }
   /** Backfill progress, whenever a date starts or finishes. */

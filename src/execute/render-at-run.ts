@@ -1,5 +1,5 @@
 import type { Diagnostic } from '../diagnostics/diagnostics.js';
-import type { CheckStep, HookStep, RenderAtRun, Task } from '../plan/task.js';
+import type { CheckStep, HookStep, RenderAtRun, Task, TemplateMessage } from '../plan/task.js';
 import { answerQuestion, questionKey, type Answer, type Question } from '../warehouse/introspection.js';
 import { statementsIn, WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 import { RenderError } from './task-errors.js';
@@ -12,15 +12,23 @@ import { RenderError } from './task-errors.js';
  * every answer so far, until a render asks nothing new. Each question is asked once, in the
  * order the template asks them, so a query built from an earlier one's result runs with that
  * result, never with an empty stand-in.
+ *
+ * What a template says with log(msg, info=True), print(msg) and exceptions.warn(msg) is told
+ * through `tell` once the renders end, each call once and in order: what the last render said
+ * (the one that stands, or the one that stopped at what failed), as dbt, which renders once,
+ * prints it. Each render before it stopped at a question, having said the first part of the same.
  */
+
+/** Where what a render said goes, once it is done. */
+export type Tell = (said: readonly TemplateMessage[]) => void;
 
 /** More questions than this from one render is a template asking in a loop. */
 export const MAX_QUESTIONS = 200;
 
 /** The task as it runs, its SQL rendered with the warehouse; a task that renders once is returned as it is. */
-export async function renderAtRun(task: Task, session: WarehouseSession): Promise<Task> {
+export async function renderAtRun(task: Task, session: WarehouseSession, tell: Tell): Promise<Task> {
   if (!task.renderAtRun) return task;
-  const rendered = await renderWithWarehouse(task.renderAtRun, task.node, session);
+  const rendered = await renderWithWarehouse(task.renderAtRun, task.node, session, tell);
   if (rendered.sql !== undefined) await singleStatement(rendered.sql, task.node, { file: task.file }, session);
   return rendered;
 }
@@ -29,10 +37,10 @@ export async function renderAtRun(task: Task, session: WarehouseSession): Promis
  * A dbt test's query, rendered with the warehouse as its check runs: on the check's session
  * at that moment, so that the relation it checks is described as the check reads it.
  */
-export async function checkSqlAtRun(step: CheckStep, session: WarehouseSession): Promise<string> {
+export async function checkSqlAtRun(step: CheckStep, session: WarehouseSession, tell: Tell): Promise<string> {
   if (!step.renderAtRun) return step.sql;
   const what = `test ${step.name}`;
-  const sql = await renderWithWarehouse(step.renderAtRun, what, session, `${what}: `);
+  const sql = await renderWithWarehouse(step.renderAtRun, what, session, tell, `${what}: `);
   await singleStatement(sql, what, step.location, session);
   return sql;
 }
@@ -41,39 +49,50 @@ export async function checkSqlAtRun(step: CheckStep, session: WarehouseSession):
  * A hook that reads the warehouse while it renders, rendered as it runs: on the task's session,
  * in its place among the steps (a post-hook after the model's query), so that what its
  * statements do happens then, as in dbt. Its SQL, which may be several statements, runs after.
+ * A hook rendered when planned tells now what it said then.
  */
-export async function hookSqlAtRun(step: Pick<HookStep, 'sql' | 'label' | 'renderAtRun'>, session: WarehouseSession): Promise<string> {
-  if (!step.renderAtRun) return step.sql;
-  return renderWithWarehouse(step.renderAtRun, step.label, session, `${step.label}: `);
+export async function hookSqlAtRun(step: Pick<HookStep, 'sql' | 'label' | 'renderAtRun' | 'said'>, session: WarehouseSession, tell: Tell): Promise<string> {
+  if (!step.renderAtRun) {
+    if (step.said) tell(step.said);
+    return step.sql;
+  }
+  return renderWithWarehouse(step.renderAtRun, step.label, session, tell, `${step.label}: `);
 }
 
 /**
  * Renders until the render asks nothing new, each question answered by the warehouse; `what`
  * names the renderer in errors, and `prefix` begins the message of a question the warehouse refuses.
  */
-async function renderWithWarehouse<T>(render: RenderAtRun<T>, what: string, session: WarehouseSession, prefix = ''): Promise<T> {
+async function renderWithWarehouse<T>(render: RenderAtRun<T>, what: string, session: WarehouseSession, tell: Tell, prefix = ''): Promise<T> {
   const answers = new Map<string, Answer>();
-  for (;;) {
-    const outcome = render.render(answers);
-    switch (outcome.kind) {
-      case 'rendered':
-        return outcome.value;
-      case 'failed':
-        throw failure(outcome.diagnostics);
-      case 'asks': {
-        const key = questionKey(outcome.question);
-        if (answers.has(key)) throw new Error(`internal error: ${what} asked an answered question again`);
-        if (answers.size >= MAX_QUESTIONS) {
-          throw new RenderError(`${what} asked the warehouse more than ${MAX_QUESTIONS} questions while rendering; is a query run in a loop?`, outcome.location);
+  /** What the last render said. */
+  let said: readonly TemplateMessage[] = [];
+  try {
+    for (;;) {
+      const outcome = render.render(answers);
+      said = outcome.said ?? [];
+      switch (outcome.kind) {
+        case 'rendered':
+          return outcome.value;
+        case 'failed':
+          throw failure(outcome.diagnostics);
+        case 'asks': {
+          const key = questionKey(outcome.question);
+          if (answers.has(key)) throw new Error(`internal error: ${what} asked an answered question again`);
+          if (answers.size >= MAX_QUESTIONS) {
+            throw new RenderError(`${what} asked the warehouse more than ${MAX_QUESTIONS} questions while rendering; is a query run in a loop?`, outcome.location);
+          }
+          answers.set(key, await ask(session, outcome.question, outcome.location, prefix));
+          break;
         }
-        answers.set(key, await ask(session, outcome.question, outcome.location, prefix));
-        break;
-      }
-      default: {
-        const never: never = outcome;
-        throw new Error(`internal error: render outcome ${JSON.stringify(never)}`);
+        default: {
+          const never: never = outcome;
+          throw new Error(`internal error: render outcome ${JSON.stringify(never)}`);
+        }
       }
     }
+  } finally {
+    if (said.length > 0) tell(said);
   }
 }
 

@@ -6,7 +6,7 @@ import type { CheckFailure, EventSink } from '../events/events.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
 import { snapshotMerge } from '../plan/strategies/snapshot.js';
 import { unitTestQuery } from '../plan/strategies/unit-test.js';
-import type { CheckStep, Step, Task } from '../plan/task.js';
+import type { CheckStep, Step, Task, TemplateMessage } from '../plan/task.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 import type { CountedStatements, Dialect } from '../warehouse/dialect.js';
 import { taskResultSql, type CheckResultRecord } from '../warehouse/run-state.js';
@@ -17,6 +17,7 @@ import type { Interrupter } from './interrupter.js';
 import { ChecksFailedError, HookError, ProjectRuleError, StatementError, TaskDataError } from './task-errors.js';
 import { contractMismatch } from './contract.js';
 import { taskRef } from './task-ref.js';
+import { tellSaid } from './template-messages.js';
 import { thresholdSql, type Threshold } from '../sql/test-threshold.js';
 import { rowsOutcome, thresholdOutcome, truthy, type CheckOutcome } from './check-outcome.js';
 import { checkSqlAtRun, hookSqlAtRun } from './render-at-run.js';
@@ -182,7 +183,7 @@ export class StepRunner {
       case 'remove-file':
         return;
       case 'hook': {
-        const sql = await hookSqlAtRun(step, session);
+        const sql = await hookSqlAtRun(step, session, (said) => tellSaid(state.emit, this.ctx.runId, taskRef(task), said));
         if (sql.trim() === '') return;
         await session.exec(sql).catch((e: unknown) => {
           throw e instanceof WarehouseError ? new HookError(e, step.label, step.location, step.published === true) : e;
@@ -275,7 +276,7 @@ export class StepRunner {
         return;
       }
       case 'check':
-        await this.reportCheck(task, session, await this.runCheck(task, step, session, state.attemptNo), state);
+        await this.reportCheck(task, session, await this.runCheck(task, step, session, state), state);
         return;
       case 'unit-test': {
         const refused = (e: unknown) =>
@@ -285,7 +286,7 @@ export class StepRunner {
         });
         if ('error' in query) throw new ProjectRuleError('UnitTest', query.error, query.location);
         const check: CheckStep = { kind: 'check', name: step.name, severity: 'error', sql: query.sql, location: step.location, differences: true };
-        await this.reportCheck(task, session, await this.runCheck(task, check, session, state.attemptNo), state);
+        await this.reportCheck(task, session, await this.runCheck(task, check, session, state), state);
         return;
       }
       default: {
@@ -359,7 +360,7 @@ export class StepRunner {
         for (const s of after) await this.step(task, s as Exclude<Step, { kind: 'publish' }>, session, state);
         for (const c of checks) {
           if (signal?.aborted) throw new Error('interrupted');
-          results.push(await this.runCheck(task, c, session, state.attemptNo));
+          results.push(await this.runCheck(task, c, session, state));
         }
       });
       failIfBlocking();
@@ -391,7 +392,7 @@ export class StepRunner {
           if (signal?.aborted) throw new Error('interrupted');
           if (s.kind === 'publish') throw new Error('internal error: a publishing step inside another');
           // Checks of the staged rows are recorded after the transaction, which would take their records with it.
-          if (s.kind === 'check') results.push(await this.runCheck(task, s, session, state.attemptNo));
+          if (s.kind === 'check') results.push(await this.runCheck(task, s, session, state));
           else await this.step(task, s, session, state);
         }
         failIfBlocking();
@@ -455,10 +456,13 @@ export class StepRunner {
   }
 
   /** Runs one check: its verdict, a sample of its failing rows, and the record of its result. */
-  private async runCheck(task: Task, planned: CheckStep, session: WarehouseSession, attemptNo: number): Promise<CheckResult> {
+  private async runCheck(task: Task, planned: CheckStep, session: WarehouseSession, state: AttemptState): Promise<CheckResult> {
+    const { attemptNo } = state;
     // A dbt test that reads the warehouse while rendering is rendered here, as it runs: what it
-    // asks of the relation checked is answered as the query below reads it.
-    const step = planned.renderAtRun ? { ...planned, sql: await checkSqlAtRun(planned, session) } : planned;
+    // asks of the relation checked is answered as the query below reads it. What it says then
+    // goes with the task's events (in a batch, told at the commit).
+    const tell = (said: readonly TemplateMessage[]) => tellSaid(state.emit, this.ctx.runId, taskRef(task), said);
+    const step = planned.renderAtRun ? { ...planned, sql: await checkSqlAtRun(planned, session, tell) } : planned;
     const judged = step.threshold ? await judgeByThreshold(step, step.threshold, session) : await judgeByRows(step, session);
     const { outcome, failingRows, sample, condition } = judged;
     const severity = outcome === 'warned' ? 'warn' : step.severity;

@@ -15,6 +15,7 @@ import { HookError, toTaskError } from './task-errors.js';
 import type { TaskOutcome } from './task-queue.js';
 import type { TaskPlace } from './task-place.js';
 import { taskRef } from './task-ref.js';
+import { tellSaid } from './template-messages.js';
 import { immediateEffects, type Effects, type PublishBatch } from './commit-batch.js';
 
 /**
@@ -181,7 +182,8 @@ export class TaskRunner {
       attemptNo++;
       attemptStart = Date.now();
       if (task.renderAtRun) {
-        task = await interrupter.during(session, () => renderAtRun(task, session));
+        const rendering = task;
+        task = await interrupter.during(session, () => renderAtRun(rendering, session, (said) => tellSaid(emit, runId, taskRef(rendering), said)));
         if (task.sqlHash !== undefined) await engine.recordTaskHash(session, runId, task.id, task.sqlHash);
       }
       // Its publication is recorded with what it was built from, in the same transaction.

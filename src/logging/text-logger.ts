@@ -185,6 +185,16 @@ export class TextLogger implements Logger {
           this.line(`${this.live ? s.green('✓') : 'PASS '} ${this.label(e.task)} ${e.task.kind === 'unit-test' ? 'unit test ' : ''}${e.check} ${s.dim(where)}`);
         }
         break;
+      case 'template-message': {
+        // The message as the template said it, under the task that said it, with where.
+        const where = e.location ? `${e.location.file}${e.location.line ? `:${e.location.line}` : ''}` : e.task.file;
+        const warns = e.kind === 'warn';
+        const prefix = this.live ? (warns ? s.yellow('!') : s.cyan('›')) : warns ? 'WARN ' : e.kind === 'log' ? 'LOG  ' : 'PRINT';
+        const [first, ...more] = e.message.split('\n');
+        this.line(`${prefix} ${this.label(e.task)} ${warns ? s.yellow(first) : first} ${s.dim(where)}`);
+        for (const line of more) this.line(`    ${line}`);
+        break;
+      }
       case 'task-retrying': {
         const prefix = this.live ? s.yellow('↻') : 'RETRY';
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(`attempt ${e.attempt} failed (${e.error.kind}, transient): ${e.error.message.split('\n')[0]}`)}`);

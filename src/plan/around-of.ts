@@ -5,7 +5,7 @@ import { statementHeads } from '../sql/sql-text.js';
 import type { Interval } from '../dates/dates.js';
 import type { ModelRenderer } from '../analyze/analyze.js';
 import type { TableState } from './materializations.js';
-import type { Step } from './task.js';
+import type { Step, TemplateMessage } from './task.js';
 import { hookAtRun } from './hook-at-run.js';
 import { NOTHING_AROUND, type AroundQuery, type RenderedHook } from './strategies/around-query.js';
 
@@ -89,7 +89,8 @@ export function aroundOf(
     });
   };
   const render = (h: Hook, label: string): RenderedHook[] => {
-    const r = renderer.hook(node.name, h, interval, state, relation, relations);
+    const said: TemplateMessage[] = [];
+    const r = renderer.hook(node.name, h, interval, state, relation, relations, 'run', undefined, (m) => said.push(m));
     if ('severity' in r) {
       diagnostics.push(r);
       return [];
@@ -98,7 +99,7 @@ export function aroundOf(
       // It reads the warehouse while it renders (run_query, a statement block): rendered as it
       // runs, in its place among the steps, each question answered then, as dbt renders hooks.
       const renderAtRun = hookAtRun(
-        (answers) => renderer.hook(node.name, h, interval, state, relation, relations, 'run', answers),
+        (answers, report) => renderer.hook(node.name, h, interval, state, relation, relations, 'run', answers, report),
         h.location,
         (sql) => controls(sql, h, label),
       );
@@ -111,7 +112,7 @@ export function aroundOf(
     }
     // DuckDB refuses these in a transaction that has written: they run around it, as with transaction: false.
     const outside = h.transaction && statementHeads(r.sql).some((s) => OUTSIDE_TRANSACTION.test(s));
-    return [{ sql: r.sql, transaction: h.transaction && !outside, label, location: h.location }];
+    return [{ sql: r.sql, transaction: h.transaction && !outside, label, location: h.location, ...(said.length > 0 ? { said } : {}) }];
   };
   const hooks = (list: readonly Hook[], kind: string) => (parts.publishes ? list.flatMap((h, i) => render(h, `${kind} ${i + 1}`)) : []);
   const header = parts.query !== undefined && n.header ? render({ ...n.header, transaction: true }, 'sql_header')[0] : undefined;

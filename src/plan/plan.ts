@@ -7,7 +7,7 @@ import { intervalLabel, isHourLabel, previousInterval, type Interval } from '../
 import { inTopologicalOrder, topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
-import type { CheckStep, RenderAtRun, Step, Task } from './task.js';
+import type { CheckStep, RenderAtRun, Step, Task, TemplateMessage } from './task.js';
 import { SQL, type StrategyInput } from './strategies/strategy.js';
 import { seedStrategy } from './strategies/seed.js';
 import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
@@ -765,10 +765,11 @@ function checkStep(ctx: PlanContext, node: string, c: Check, interval: Interval,
   if (!c.atRun) return step;
   const renderAtRun: RenderAtRun<string> = {
     render: (answers) => {
-      const r = renderer.checkSqlAtRun(node, c, interval, on, relations, answers);
-      if (typeof r === 'string') return { kind: 'rendered', value: r };
-      if ('asked' in r) return { kind: 'asks', question: r.asked, location: r.location, related: r.related };
-      return { kind: 'failed', diagnostics: [r] };
+      const said: TemplateMessage[] = [];
+      const r = renderer.checkSqlAtRun(node, c, interval, on, relations, answers, (m) => said.push(m));
+      if (typeof r === 'string') return { kind: 'rendered', value: r, said };
+      if ('asked' in r) return { kind: 'asks', question: r.asked, location: r.location, related: r.related, said };
+      return { kind: 'failed', diagnostics: [r], said };
     },
   };
   return { ...step, renderAtRun };
@@ -877,13 +878,15 @@ function modelTask(
   if (!rendersAtRun) return task;
   const renderAtRun: RenderAtRun = {
     render: (answers) => {
-      const r = analysis.renderer.sqlAtRun(node.name, interval, state, relations, answers, inputs);
-      if ('asked' in r) return { kind: 'asks', question: r.asked, location: r.location, related: r.related };
-      if ('severity' in r) return { kind: 'failed', diagnostics: [r] };
+      const said: TemplateMessage[] = [];
+      const r = analysis.renderer.sqlAtRun(node.name, interval, state, relations, answers, inputs, (m) => said.push(m));
+      if ('asked' in r) return { kind: 'asks', question: r.asked, location: r.location, related: r.related, said };
+      if ('severity' in r) return { kind: 'failed', diagnostics: [r], said };
       const found: Diagnostic[] = [];
+      // Its hooks are rendered with it: what they say is told as each runs (see HookStep.said).
       const steps = stepsOf(r.sql, found);
-      if (found.length > 0) return { kind: 'failed', diagnostics: found };
-      return { kind: 'rendered', value: { ...task, sql: r.sql, sqlHash: r.hash, origin: origin(r), steps, renderAtRun: undefined } };
+      if (found.length > 0) return { kind: 'failed', diagnostics: found, said };
+      return { kind: 'rendered', value: { ...task, sql: r.sql, sqlHash: r.hash, origin: origin(r), steps, renderAtRun: undefined }, said };
     },
   };
   return { ...task, renderAtRun };

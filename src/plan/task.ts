@@ -15,6 +15,9 @@ import type { SnapshotMergeStep } from './strategies/snapshot.js';
 import type { Tracking } from '../state/tracking.js';
 import type { BuildRecord } from '../warehouse/build-records.js';
 import type { UnitTestStep } from './strategies/unit-test.js';
+import type { TemplateMessage } from '../analyze/jinja/surface.js';
+
+export type { TemplateMessage };
 
 /**
  * A task is one node built for one interval, with every statement it will run already
@@ -174,6 +177,12 @@ export interface HookStep {
   readonly published?: boolean;
   /** A hook that reads the warehouse while it renders is rendered as it runs, its questions answered then (`sql` is empty). */
   readonly renderAtRun?: RenderAtRun<string>;
+  /**
+   * What a hook rendered when planned (`execute` true, nothing asked of the warehouse) said
+   * with log(msg, info=True), print(msg) and exceptions.warn(msg): told as it runs, as dbt
+   * prints it then.
+   */
+  readonly said?: readonly TemplateMessage[];
 }
 
 export interface CheckStep {
@@ -215,12 +224,19 @@ export interface RenderAtRun<T = Task> {
   render(answers: ReadonlyMap<string, Answer>): RenderOutcome<T>;
 }
 
-export type RenderOutcome<T = Task> =
+export type RenderOutcome<T = Task> = (
   /** What runs: the task with the SQL, hash, origin and steps of the execution render, or a test's query. */
   | { readonly kind: 'rendered'; readonly value: T }
   /** The render needs the warehouse's answer to `question`, asked at `location`. */
   | { readonly kind: 'asks'; readonly question: Question; readonly location: Location; readonly related?: Diagnostic['related'] }
-  | { readonly kind: 'failed'; readonly diagnostics: readonly Diagnostic[] };
+  | { readonly kind: 'failed'; readonly diagnostics: readonly Diagnostic[] }
+) & {
+  /**
+   * What the render said with log(msg, info=True), print(msg) and exceptions.warn(msg), in
+   * order, up to where it ended: the last render's is told once, as the one that stands.
+   */
+  readonly said?: readonly TemplateMessage[];
+};
 
 export interface Task {
   /** `model@2024-01-02`, or the seed's name. */

@@ -165,6 +165,7 @@ function taskOutcome(l: EventLine): { id: string; change: Partial<LoggedTask> } 
     case 'run-started':
     case 'check-failed':
     case 'check-passed':
+    case 'template-message':
     case 'progress':
     case 'run-finished':
     case 'watch-started':

@@ -171,6 +171,20 @@ describe('the plain text logger', () => {
     ]);
   });
 
+  it('what a template said as its task ran: a line each, under the task, with where; a message of several lines indented', () => {
+    const { out, logger } = textLogger();
+    const at = { file: 'models/orders.sql', line: 2, column: 3 };
+    logger.handle({ type: 'template-message', runId: RUN, task: task('orders', '2024-01-02'), kind: 'log', message: 'counted 3', location: at });
+    logger.handle({ type: 'template-message', runId: RUN, task: task('orders', '2024-01-02'), kind: 'print', message: '| id |\n| 1  |', location: at });
+    logger.handle({ type: 'template-message', runId: RUN, task: task('on-run-end', undefined, 'run-hook'), kind: 'warn', message: 'careful' });
+    expect(out.lines).toEqual([
+      'LOG   orders 2024-01-02 counted 3 models/orders.sql:2',
+      'PRINT orders 2024-01-02 | id | models/orders.sql:2',
+      '    | 1  |',
+      'WARN  on-run-end careful models/on-run-end.sql',
+    ]);
+  });
+
   it("dbt tests: what dbt says of a failure; pipe test names the tests that pass, a build does not", () => {
     const { out, logger } = textLogger();
     const location = { file: 'models/schema.yml', line: 7 };

@@ -60,8 +60,20 @@ function recording(asked: string[]): WarehouseSession {
   }) as WarehouseSession;
 }
 
+/** Where a render's messages go when a test does not look at them. */
+const ignored = () => undefined;
+
+/** The task rendered as it runs, and what its templates said, as `kind message @ file:line`, in the order told. */
+async function sayings(task: Task): Promise<{ ran: Task; said: string[] }> {
+  const said: string[] = [];
+  const ran = await renderAtRun(task, session, (messages) => {
+    for (const m of messages) said.push(`${m.kind} ${m.message} @ ${m.at?.file}:${m.at?.line}`);
+  });
+  return { ran, said };
+}
+
 async function renderError(task: Task): Promise<RenderError> {
-  const e = await renderAtRun(task, session).then(
+  const e = await renderAtRun(task, session, ignored).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -86,7 +98,7 @@ describe('the execution render', () => {
     expect(task.renderAtRun).toBeDefined();
     expect(task.sql).toBe('\nselect 0 as n');
     const asked: string[] = [];
-    const ran = await renderAtRun(task, recording(asked));
+    const ran = await renderAtRun(task, recording(asked), ignored);
     expect(ran.sql).toBe('\nselect 3 as n');
     expect(asked).toEqual(['select name from main.pointers order by id desc limit 1', 'select count(*) as n from main.facts']);
     // The steps build the table from the SQL of this render, and its hash is of that SQL.
@@ -111,7 +123,7 @@ select {{ t | length }} as n, '{{ t.column_names | join(",") }}' as names, '{{ t
   '{% for n in graph.nodes.values() | sort(attribute="unique_id") %}{{ n.unique_id }}<{{ n.depends_on.nodes | join(",") }}>{{ n.config.materialized }} {% endfor %}' as graph
 from {{ ref('a') }}`,
     }).get('m')!;
-    const ran = await renderAtRun(task, session);
+    const ran = await renderAtRun(task, session, ignored);
     expect(ran.sql).toBe(`select 3 as n, 'id,label' as names, 'f0+f1+f2' as labels,
   'id=0/1/2;label=f0/f1/f2;idlabelid' as mapping,
   'f2f0' as cells, 3 as added, 42 as v,
@@ -136,7 +148,7 @@ from {{ ref('a') }}`,
 select 'm model.shop.m table x 3' as me,
   '' as a
 from "main"."a"`);
-    expect((await renderAtRun(task, session)).sql).toBe(`
+    expect((await renderAtRun(task, session, ignored)).sql).toBe(`
 select 'm model.shop.m table x 3' as me,
   '49 the a its id integer' as a
 from "main"."a"`);
@@ -148,7 +160,7 @@ from "main"."a"`);
         'version: 2\nsources:\n  - name: raw\n    schema: main\n    description: the raw feed\n    loader: fivetran\n    freshness: {warn_after: {count: 2, period: day}}\n    tables:\n      - name: the_facts\n        identifier: facts\n        description: facts\n        columns:\n          - name: id\n            description: the id\n',
       'models/m.sql': `select '{% if execute %}{% for s in graph.sources.values() %}{{ s.unique_id }} {{ s.source_description }} / {{ s.description }} {{ s.loader }} {{ s.freshness.warn_after.count }} {{ s.freshness.warn_after.period }} {{ s.columns.id.description }}{% endfor %}{% endif %}' as s from {{ source('raw', 'the_facts') }}`,
     }).get('m')!;
-    expect((await renderAtRun(task, session)).sql).toBe(`select 'source.shop.raw.the_facts the raw feed / facts fivetran 2 day the id' as s from "main"."facts"`);
+    expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'source.shop.raw.the_facts the raw feed / facts fivetran 2 day the id' as s from "main"."facts"`);
   });
 
   it('a template that reads graph.metrics is warned, once, that pipe has none; dbt\'s tests are nodes of graph', async () => {
@@ -166,7 +178,7 @@ from "main"."a"`);
       'tests/a_positive.sql': "select * from {{ ref('a') }} where id < 0",
       'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | selectattr("resource_type", "equalto", "test") | sort(attribute="name") %}{{ n.name }} {{ n.test_metadata.name if n.test_metadata else "singular" }} {{ n.column_name }} {{ n.attached_node }} {{ n.depends_on.nodes | join(",") }} {{ n.config.severity }}; {% endfor %}{% endif %}' as tests`,
     }).get('m')!;
-    expect((await renderAtRun(task, session)).sql).toBe(`select 'a_positive singular None None model.shop.a ERROR; unique_a_id unique id model.shop.a model.shop.a ERROR; ' as tests`);
+    expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'a_positive singular None None model.shop.a ERROR; unique_a_id unique id model.shop.a model.shop.a ERROR; ' as tests`);
   });
 
   it("a package's template counts what is undefined as nothing (length 0), as dbt's Jinja does; the project's own refuses", () => {
@@ -194,7 +206,7 @@ describe('a source in a template', () => {
 select '{{ src.schema }}.{{ src.identifier }}' as parts, {{ rel is not none }} as found, (select count(*) from {{ src }}) as n`,
     }).get('m')!;
     expect(task.sql).toBe(`select 'main.facts' as parts, False as found, (select count(*) from "main"."facts") as n`);
-    expect((await renderAtRun(task, session)).sql).toBe(`select 'main.facts' as parts, True as found, (select count(*) from "main"."facts") as n`);
+    expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'main.facts' as parts, True as found, (select count(*) from "main"."facts") as n`);
   });
 });
 
@@ -227,7 +239,7 @@ from "main"."b"`);
 {% endmacro %}`;
     const task = planned({ 'macros/ids.sql': IDS, 'models/m.sql': "{{ config(materialized='table') }}\nselect 1 as x where 1 in ({{ ids() }})" }).get('m')!;
     expect(task.sql).toBe('\nselect 1 as x where 1 in ()');
-    expect((await renderAtRun(task, session)).sql).toBe('\nselect 1 as x where 1 in (0, 1, 2)');
+    expect((await renderAtRun(task, session, ignored)).sql).toBe('\nselect 1 as x where 1 in (0, 1, 2)');
     // A model rendered once keeps printing an undefined value as the error it is.
     const a = analyze(loadProject(tempProject({ 'pipe.yaml': 'name: shop\n', 'macros/ids.sql': IDS, 'models/m.sql': 'select {{ nothing_here }} as x' })), { interval: day });
     expect(a.diagnostics.map((d) => d.message)).toEqual(["'nothing_here' is undefined (or null) in template output"]);
@@ -243,7 +255,7 @@ from "main"."b"`);
       'models/e.sql': "{{ config(materialized='ephemeral') }}\nselect {% if execute %}{{ run_query('select 7')[0][0] }}{% else %}0{% endif %} as v",
       'models/m.sql': "select v from {{ ref('e') }}",
     });
-    const ran = await renderAtRun(tasks.get('m')!, session);
+    const ran = await renderAtRun(tasks.get('m')!, session, ignored);
     expect(ran.sql).toContain('select 7 as v');
   });
 });
@@ -282,7 +294,7 @@ describe('an execution render that fails', () => {
       'models/m.sql': "select {{ count_of('a') }} as n",
     }).get('m')!;
     const asked: string[] = [];
-    const e = await renderAtRun(task, recording(asked)).then(
+    const e = await renderAtRun(task, recording(asked), ignored).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -298,8 +310,8 @@ describe('an execution render that fails', () => {
       'models/m.sql': "{% set cols = adapter.get_columns_in_relation(source('raw', 'facts')) %}\nselect {% for c in cols %}{{ c.name }}{{ ', ' if not loop.last }}{% else %}*{% endfor %} from {{ source('raw', 'facts') }}",
       'models/late.sql': "select 1 as id\n{% if execute %}union all select id from {{ source('raw', 'facts') }}{% endif %}",
     });
-    expect((await renderAtRun(tasks.get('m')!, session)).sql).toBe('\nselect id, label from "main"."facts"');
-    expect((await renderAtRun(tasks.get('late')!, session)).sql).toBe('select 1 as id\nunion all select id from "main"."facts"');
+    expect((await renderAtRun(tasks.get('m')!, session, ignored)).sql).toBe('\nselect id, label from "main"."facts"');
+    expect((await renderAtRun(tasks.get('late')!, session, ignored)).sql).toBe('select 1 as id\nunion all select id from "main"."facts"');
   });
 
   it('refuses a render that gives several statements', async () => {
@@ -307,5 +319,42 @@ describe('an execution render that fails', () => {
     const e = await renderError(task);
     expect(e.message).toBe('m renders to 2 SQL statements when it runs; pipe runs exactly one');
     expect(await session.query('select count(*) as n from main.facts')).toEqual([{ n: '3' }]);
+  });
+});
+
+describe('what the execution render says', () => {
+  it('is told once, in order, from the render that stands: the renders a question stopped are not told', async () => {
+    const task = planned({
+      'macros/latest.sql': LATEST,
+      'models/m.sql': `{{ log('parse and run: ' ~ execute, info=True) }}
+select {{ latest_count() }} as n{% if execute %}{% do print('counted') %}{{ log('for the log file alone') }}{% do exceptions.warn('last') %}{% endif %}`,
+    }).get('m')!;
+    const { ran, said } = await sayings(task);
+    expect(ran.sql).toBe('\nselect 3 as n');
+    expect(said).toEqual(['log parse and run: True @ models/m.sql:1', 'print counted @ models/m.sql:2', 'warn last @ models/m.sql:2']);
+  });
+
+  it("is the template's alone: pipe's warning of a None printed is the analysis's, not told again as the task runs", async () => {
+    const task = planned({ 'models/m.sql': "{% set n = run_query('select 1') %}select '{{ {}.get('x') }}' as v" }).get('m')!;
+    const { ran, said } = await sayings(task);
+    expect(ran.sql).toBe("select 'None' as v");
+    expect(said).toEqual([]);
+  });
+
+  it('a model rendered again for its config tells what the second render said, once', async () => {
+    const task = planned({
+      'models/m.sql': `{% if execute %}{% set n = run_query('select 1') %}{{ log('in ' ~ this.schema, info=True) }}{% endif %}
+{{ config(schema='other') }}
+select 1 as id`,
+    }).get('m')!;
+    expect((await sayings(task)).said).toEqual(['log in other @ models/m.sql:1']);
+  });
+
+  it('an ephemeral model inlined says what it says with the model that reads it, after it', async () => {
+    const tasks = planned({
+      'models/e.sql': "{{ config(materialized='ephemeral') }}\nselect {% if execute %}{{ run_query('select 7')[0][0] }}{{ log('e ran', info=True) }}{% else %}0{% endif %} as v",
+      'models/m.sql': "{% if execute %}{{ log('m ran', info=True) }}{% endif %}select v from {{ ref('e') }}",
+    });
+    expect((await sayings(tasks.get('m')!)).said).toEqual(['log m ran @ models/m.sql:1', 'log e ran @ models/e.sql:2']);
   });
 });

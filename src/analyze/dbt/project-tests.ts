@@ -161,6 +161,8 @@ function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => str
     },
     isIncremental: () => false,
     phase: run?.phase ?? parse,
+    // When it runs, what it says is told then (see RenderPhase.report).
+    ...(run?.phase.report ? { report: run.phase.report } : {}),
   };
   try {
     const sql = render(hooks);

@@ -21,7 +21,8 @@ import { isDict, pyIterate, PyObject, pyStr, tuple, typeName } from './values.js
 export interface TemplateMessage {
   readonly kind: 'log' | 'print' | 'warn';
   readonly message: string;
-  readonly at?: { readonly file: string; readonly line: number; readonly column: number };
+  /** Where it was called: the file and its line, or the file alone where its line is not known. */
+  readonly at?: { readonly file: string; readonly line?: number; readonly column?: number };
 }
 
 export interface Invocation {

@@ -3,6 +3,7 @@ import { positionOf } from '../../diagnostics/diagnostics.js';
 import { TemplateFunctionError } from '../template-engine.js';
 import { JinjaError } from './errors.js';
 import { bindArgs, param } from './macro-args.js';
+import type { TemplateMessage } from './dbt-context.js';
 import { quoteIdent, quoteLiteral } from '../../sql/sql-text.js';
 import { emptyAnswer, questionKey, type Answer, type Question } from '../../warehouse/introspection.js';
 import type { QueryTable } from '../../warehouse/warehouse.js';
@@ -32,6 +33,12 @@ export interface RenderPhase {
   readonly graph: Readonly<Record<string, unknown>>;
   /** What `{% call statement('name') %}` blocks stored for `load_result('name')`, for this render. */
   readonly results: Map<string, LoadResult>;
+  /**
+   * An execution render's: where what its templates say with log(msg, info=True), print(msg)
+   * and exceptions.warn(msg) goes, to be told when the task runs. A parse render has none:
+   * what it says is the analysis's (see RenderHooks.report).
+   */
+  readonly report?: (message: TemplateMessage) => void;
 }
 
 /** What `load_result()` gives: dbt's result of a statement. */
@@ -57,6 +64,8 @@ export function executionPhase(
   resolve: (text: string) => string,
   /** dbt's `graph`, or what makes it when a template first reads it (most never do). */
   graph: Readonly<Record<string, unknown>> | (() => Readonly<Record<string, unknown>>),
+  /** Where what the render says goes (see RenderPhase.report). */
+  report?: (message: TemplateMessage) => void,
 ): ExecutionPhase {
   let asked: Question | undefined;
   let made: Readonly<Record<string, unknown>> | undefined;
@@ -67,6 +76,7 @@ export function executionPhase(
       return typeof graph === 'function' ? (made ??= graph()) : graph;
     },
     results: new Map(),
+    ...(report ? { report } : {}),
     get asked() {
       return asked;
     },

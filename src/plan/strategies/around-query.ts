@@ -1,6 +1,6 @@
 import type { Location } from '../../diagnostics/diagnostics.js';
 import type { ContractColumn } from '../../analyze/dbt/contract.js';
-import type { RenderAtRun, Step } from '../task.js';
+import type { RenderAtRun, Step, TemplateMessage } from '../task.js';
 import { SQL } from './strategy.js';
 
 /**
@@ -31,6 +31,8 @@ export interface RenderedHook {
   readonly location: Location;
   /** Rendered as it runs: it reads the warehouse while it renders. */
   readonly renderAtRun?: RenderAtRun<string>;
+  /** What its render said, told as it runs (see HookStep.said). */
+  readonly said?: readonly TemplateMessage[];
 }
 
 export interface AroundQuery {
@@ -64,6 +66,7 @@ const hookStep = (h: RenderedHook, published = false): Step => ({
   location: h.location,
   ...(published ? { published } : {}),
   ...(h.renderAtRun ? { renderAtRun: h.renderAtRun } : {}),
+  ...(h.said ? { said: h.said } : {}),
 });
 
 /** `steps`, a materialization's, with what runs around the query in its place. */
