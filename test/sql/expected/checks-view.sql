@@ -4,16 +4,22 @@ select 1 as id
 ): id
 
 -- check not_null(id) (error)
-SELECT * FROM (
+with "__pipe_checked" as (
+select * from (
 
 select 1 as id
-) WHERE "id" IS NULL;
+)
+)
+SELECT * FROM "__pipe_checked" WHERE "id" IS NULL;
 
 -- check row_count(min 1) (error)
-SELECT count(*) AS row_count FROM (
+with "__pipe_checked" as (
+select * from (
 
 select 1 as id
-) HAVING NOT (count(*) >= 1);
+)
+)
+SELECT count(*) AS row_count FROM "__pipe_checked" HAVING NOT (count(*) >= 1);
 
 -- publish, one transaction
 BEGIN TRANSACTION;
