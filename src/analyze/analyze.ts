@@ -1684,6 +1684,7 @@ function withUnitTests(
       fixtures: files.fixtures ?? [],
       callable: (name) => engine.callable(name),
       macroNames: engine.macroNameList(),
+      namespacedMacroNames: () => engine.namespacedMacroNames(),
     },
     diagnostics,
   );
