@@ -274,6 +274,19 @@ export type RunRender = RenderedSql | { readonly asked: Question; readonly locat
 /** A dbt test's render as it runs (see checkSqlAtRun): its SQL, the question that stopped it, or why it failed. */
 export type CheckRunRender = string | { readonly asked: Question; readonly location: Location; readonly related?: Diagnostic['related'] } | Diagnostic;
 
+/** What a unit test sets for its model's render: `overrides:` of vars, env_vars and macros (by the name a template calls them by). */
+export interface UnitTestOverrides {
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly envVars: Readonly<Record<string, unknown>>;
+  readonly macros: ReadonlyMap<string, unknown>;
+}
+
+/** A unit test's renders of its model (see ModelRenderer.unitTestRenders). */
+export interface UnitTestRenders {
+  parse(): RenderedSql | Diagnostic;
+  atRun(answers: ReadonlyMap<string, Answer>): RunRender;
+}
+
 /** Model name → the `"schema"."name"` its ref() (and its own `this`) resolves to instead of its published relation. */
 export type RelationOverrides = ReadonlyMap<string, string>;
 
@@ -453,36 +466,37 @@ export class ModelRenderer {
 
 
   /**
-   * A model's query for one of its unit tests: what it reads resolved to `inputs` (the names
-   * the given rows are read by), is_incremental() answering `incremental`, the test's vars over
-   * the project's.
+   * A model's query for one of its unit tests, rendered as dbt renders it: what it reads
+   * resolved to `inputs` (the names the given rows are read by), is_incremental() answering
+   * `incremental`, the test's vars over the project's, its env_vars and macro overrides. `parse`
+   * is the render with execute false; a model rendered again when it runs (see rendersAtRun) is
+   * rendered for its test as it runs too, `atRun` with the warehouse's answers so far.
    */
-  unitTestSql(
-    name: string,
-    interval: Interval,
-    incremental: boolean,
-    inputs: RelationOverrides,
-    overrides: {
-      readonly vars: Readonly<Record<string, unknown>>;
-      readonly envVars: Readonly<Record<string, unknown>>;
-      readonly macros: ReadonlyMap<string, unknown>;
-    },
-  ): RenderedSql | Diagnostic {
+  unitTestRenders(name: string, interval: Interval, incremental: boolean, inputs: RelationOverrides, overrides: UnitTestOverrides): UnitTestRenders {
     const state = { tableExists: incremental, fullRefresh: false };
-    if (Object.keys(overrides.vars).length === 0 && Object.keys(overrides.envVars).length === 0 && overrides.macros.size === 0) return this.sql(name, interval, state, inputs);
-    // Other vars render other SQL: a renderer of its own, whose renders are not the model's.
+    const renderer = this.withOverrides(overrides);
+    return {
+      parse: () => renderer.sql(name, interval, state, inputs),
+      atRun: (answers) => renderer.sqlAtRun(name, interval, state, inputs, answers),
+    };
+  }
+
+  /** This renderer, or, when a unit test sets vars, env_vars or macros, one of its own, whose renders are not the model's. */
+  private withOverrides(overrides: UnitTestOverrides): ModelRenderer {
+    if (Object.keys(overrides.vars).length === 0 && Object.keys(overrides.envVars).length === 0 && overrides.macros.size === 0) return this;
     const models = new Map([...this.models].map(([n, m]) => [n, { ...m, renders: new Map<string, RawRender | Diagnostic>() }]));
     const renderer = new ModelRenderer(this.engine, models, this.vars.with(overrides.vars), this.project, this.relationOf);
     renderer.setNodes(this.nodes);
     renderer.setDisabledSources(this.disabledSources);
+    renderer.knowGraph(this.extras);
     renderer.envVars = overrides.envVars;
     renderer.macroOverrides = overrides.macros;
-    return renderer.sql(name, interval, state, inputs);
+    return renderer;
   }
 
-  /** Environment variables a unit test sets for its render (see unitTestSql). */
+  /** Environment variables a unit test sets for its render (see unitTestRenders). */
   private envVars: Readonly<Record<string, unknown>> | undefined;
-  /** What macros a unit test overrides give in its render (see unitTestSql). */
+  /** What macros a unit test overrides give in its render (see unitTestRenders). */
   private macroOverrides: ReadonlyMap<string, unknown> | undefined;
 
   /**
@@ -1741,6 +1755,7 @@ function withUnitTests(
       fixtures: files.fixtures ?? [],
       callable: (name) => engine.callable(name),
       macroNames: engine.macroNameList(),
+      namespacedMacroNames: () => engine.namespacedMacroNames(),
     },
     diagnostics,
   );

@@ -82,15 +82,21 @@ export interface RenderHooks {
 }
 
 /**
- * The value a render's overrides give the macro `qualified` (`name`, or `package.name` for a
- * package's or dbt's), as dbt puts them in the render's context: by the name as called, or,
- * for a package's macro, by its bare name; undefined when none does (see RenderHooks.macros).
+ * The value a render's overrides give a macro called as `called` (`name`, or `namespace.name`),
+ * as dbt puts a unit test's overrides in the render's context: each replaces the name it is
+ * keyed by, so `bounds` stands for calls of `bounds()` and `shop.bounds` for calls of
+ * `shop.bounds()`, not for each other. dbt's own macros are the exception: `name` and
+ * `dbt.name` stand for both calls, `name` first. `alsoAs` is one more key: a package's macro
+ * that pipe lets a template call by its bare name answers to `package.name` too. Undefined when
+ * no override applies (see RenderHooks.macros).
  */
-export function overriddenMacro(overrides: ReadonlyMap<string, unknown> | undefined, qualified: string): { readonly value: unknown } | undefined {
-  if (overrides === undefined) return undefined;
-  if (overrides.has(qualified)) return { value: overrides.get(qualified) };
-  const bare = qualified.slice(qualified.lastIndexOf('.') + 1);
-  return overrides.has(bare) ? { value: overrides.get(bare) } : undefined;
+export function overriddenMacro(overrides: ReadonlyMap<string, unknown> | undefined, called: string, alsoAs?: string): { readonly value: unknown } | undefined {
+  if (overrides === undefined || overrides.size === 0) return undefined;
+  const dot = called.indexOf('.');
+  const keys = dot < 0 ? [called, `dbt.${called}`] : called.startsWith('dbt.') ? [called.slice(dot + 1), called] : [called];
+  if (alsoAs !== undefined) keys.push(alsoAs);
+  for (const key of keys) if (overrides.has(key)) return { value: overrides.get(key) };
+  return undefined;
 }
 
 export class RenderFailure extends Error {
@@ -464,13 +470,13 @@ export class TemplateEngine {
     this.namespaces = this.installNamespaces(options.packages, hooks);
     installIntrospection(this.env, () => this.active?.phase);
     for (const macro of macros) this.loadMacros(macro);
-    const byName = new Map<string, MacroFn[]>();
+    const byName = new Map<string, string[]>();
     for (const pkg of options.packages?.installed ?? []) {
       const members: Record<string, MacroFn> = {};
       for (const macro of pkg.macros) this.loadMacros(macro, { name: pkg.name, members });
       this.namespaces.addPackage(pkg.name, members);
       this.env.addGlobal(pkg.name, members);
-      for (const [name, fn] of Object.entries(members)) byName.set(name, [...(byName.get(name) ?? []), fn]);
+      for (const name of Object.keys(members)) byName.set(name, [...(byName.get(name) ?? []), `${pkg.name}.${name}`]);
     }
     this.addPackageGlobals(byName);
     this.addProjectNamespace(options.packages?.project);
@@ -484,10 +490,18 @@ export class TemplateEngine {
   private addProjectNamespace(project: string | undefined): void {
     const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
     if (project === undefined || Object.hasOwn(globals, project)) return;
-    const members: Record<string, unknown> = {};
-    for (const name of this.macroNames) members[name] = globals[name];
+    const members: Record<string, MacroFn> = {};
+    // Called as `shop.cents()`, a unit test's override of `shop.cents` stands for it, not one of `cents` (see overriddenMacro).
+    for (const name of this.macroNames) members[name] = this.asCalled(`${project}.${name}`, this.macroRuns.get(name)!);
     this.env.addGlobal(project, members);
+    this.projectNamespace = { name: project, members };
   }
+
+  /** The project's macros under its name (see addProjectNamespace), when they are there. */
+  private projectNamespace: { readonly name: string; readonly members: Namespace } | undefined;
+
+  /** Each macro of a macro file, run without regard to overrides, by its qualified name (`name` of the project's, `package.name`). */
+  private readonly macroRuns = new Map<string, MacroFn>();
 
   /** The project's models with versions: `ref('m')` reads the latest, `ref('m', v=1)` version 1. */
   knowVersions(versioned: ReadonlyMap<string, VersionedModel>): void {
@@ -516,11 +530,11 @@ export class TemplateEngine {
    * or a second package has a macro of that name (then it is called by `package.name`, never
    * picked silently). A package's `generate_*_name` names only its own nodes (analyze.ts).
    */
-  private addPackageGlobals(byName: ReadonlyMap<string, readonly MacroFn[]>): void {
+  private addPackageGlobals(byName: ReadonlyMap<string, readonly string[]>): void {
     const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
-    for (const [name, fns] of byName) {
-      if (fns.length !== 1 || name.startsWith('_') || /^generate_\w+_name$/.test(name) || Object.hasOwn(globals, name)) continue;
-      this.env.addGlobal(name, fns[0]);
+    for (const [name, qualified] of byName) {
+      if (qualified.length !== 1 || name.startsWith('_') || /^generate_\w+_name$/.test(name) || Object.hasOwn(globals, name)) continue;
+      this.env.addGlobal(name, this.asCalled(name, this.macroRuns.get(qualified[0])!, qualified[0]));
       this.packageGlobals.add(name);
     }
   }
@@ -564,7 +578,13 @@ export class TemplateEngine {
   /** A macro a template calls by name, or by `namespace.name`. */
   private macroFunction(name: string): MacroFn | undefined {
     const dot = name.indexOf('.');
-    const value = dot < 0 ? (this.env as unknown as { globals: Record<string, unknown> }).globals[name] : this.namespaceOf(name.slice(0, dot))?.[name.slice(dot + 1)];
+    if (dot < 0) {
+      const value = (this.env as unknown as { globals: Record<string, unknown> }).globals[name];
+      return typeof value === 'function' ? (value as MacroFn) : undefined;
+    }
+    const namespace = name.slice(0, dot);
+    const members = this.projectNamespace?.name === namespace ? this.projectNamespace.members : this.namespaceOf(namespace);
+    const value: unknown = members?.[name.slice(dot + 1)];
     return typeof value === 'function' ? (value as MacroFn) : undefined;
   }
 
@@ -608,11 +628,13 @@ export class TemplateEngine {
         if (before && before.file !== macro.file) {
           this.diagnostics.push(duplicateMacro(name, { file: before.file, line: before.line }, { file: macro.file, line: signatures.get(name)?.line }));
         }
-        const wrapped = this.wrapMacro(qualified, macro, fn as MacroFn);
-        if (pkg) pkg.members[name] = wrapped;
+        const run = this.runMacro(qualified, macro, fn as MacroFn);
+        this.macroRuns.set(qualified, run);
+        // As called: a package's by `package.name`, the project's by its bare name.
+        if (pkg) pkg.members[name] = this.asCalled(qualified, run);
         else {
           this.macroNames.add(name);
-          this.env.addGlobal(name, wrapped);
+          this.env.addGlobal(name, this.asCalled(name, run));
         }
         const signature = signatures.get(name);
         if (signature) this.signatures.set(qualified, { ...signature, file: macro.file });
@@ -628,10 +650,16 @@ export class TemplateEngine {
     return Object.keys(globals).filter((k) => typeof globals[k] === 'function' && !NUNJUCKS_GLOBALS.has(k) && (!this.builtinNames.has(k) || this.macroNames.has(k)));
   };
 
-  private wrapMacro(name: string, macro: MacroSource, fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
+  /** A macro as a template calls it by `called`: what a unit test's override of that name gives, else the macro run. */
+  private asCalled(called: string, run: MacroFn, alsoAs?: string): MacroFn {
     return (...args: unknown[]) => {
-      const overridden = overriddenMacro(this.active?.macros, name);
-      if (overridden) return overridden.value;
+      const overridden = overriddenMacro(this.active?.macros, called, alsoAs);
+      return overridden ? overridden.value : run(...args);
+    };
+  }
+
+  private runMacro(name: string, macro: MacroSource, fn: MacroFn): MacroFn {
+    return (...args: unknown[]) => {
       this.running.push(macro);
       try {
         return fn(...args);
@@ -742,6 +770,12 @@ export class TemplateEngine {
   /** The project's own macros' names. */
   macroNameList(): string[] {
     return [...this.macroNames];
+  }
+
+  /** The macros a template can call as `namespace.name`: dbt's, each package's, the project's under its name. */
+  namespacedMacroNames(): string[] {
+    const spaces: [string, Namespace][] = [...this.namespaces.entries(), ...(this.projectNamespace ? [[this.projectNamespace.name, this.projectNamespace.members] as [string, Namespace]] : [])];
+    return spaces.flatMap(([ns, members]) => Object.keys(members).filter((m) => typeof members[m] === 'function').map((m) => `${ns}.${m}`));
   }
 
   /** Whether a template can call `name` (a macro of the project, dbt's, a package's as `package.name`). */

@@ -1,5 +1,5 @@
 import type { Diagnostic } from '../diagnostics/diagnostics.js';
-import type { CheckStep, HookStep, RenderAtRun, Task, TemplateMessage } from '../plan/task.js';
+import type { CheckStep, HookStep, RenderAtRun, Step, Task, TemplateMessage } from '../plan/task.js';
 import { answerQuestion, questionKey, type Answer, type Question } from '../warehouse/introspection.js';
 import { statementsIn, WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 import { RenderError } from './task-errors.js';
@@ -28,7 +28,10 @@ export const MAX_QUESTIONS = 200;
 /** The task as it runs, its SQL rendered with the warehouse; a task that renders once is returned as it is. */
 export async function renderAtRun(task: Task, session: WarehouseSession, tell: Tell): Promise<Task> {
   if (!task.renderAtRun) return task;
-  const rendered = await renderWithWarehouse(task.renderAtRun, task.node, session, tell);
+  // A unit test's render is named by the test in what it reports.
+  const unit = task.steps.find((s): s is Extract<Step, { kind: 'unit-test' }> => s.kind === 'unit-test');
+  const what = unit ? `unit test ${unit.name}` : task.node;
+  const rendered = await renderWithWarehouse(task.renderAtRun, what, session, tell, unit ? `${what}: ` : '');
   if (rendered.sql !== undefined) await singleStatement(rendered.sql, task.node, { file: task.file }, session);
   return rendered;
 }

@@ -214,8 +214,8 @@ export interface ColumnUse {
 
 /**
  * What is rendered again when it runs, with the warehouse (dbt's execution render): a model
- * task whose template reads the warehouse while rendering (`T` the task as it runs), or a dbt
- * test's query (`T` its SQL). Planned with the parse render (`execute` false), which dry runs
+ * task whose template reads the warehouse while rendering, or a unit test of such a model (`T`
+ * the task as it runs), or a dbt test's query (`T` its SQL). Planned with the parse render (`execute` false), which dry runs
  * show; the executor renders it again when it runs, answering the render's questions until it
  * asks none.
  */

@@ -1,11 +1,12 @@
 import type { Analysis, ModelNode } from '../analyze/analyze.js';
 import type { UnitTest } from '../analyze/dbt/unit-tests.js';
-import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import type { Interval } from '../dates/dates.js';
 import { quoteIdent } from '../sql/sql-text.js';
 import { isBuilt } from './materializations.js';
 import type { UnitTestInput } from './strategies/unit-test.js';
-import type { Task } from './task.js';
+import type { RenderAtRun, Step, Task } from './task.js';
+import type { Question } from '../warehouse/introspection.js';
 
 /**
  * The tasks of a model's dbt unit tests. As in dbt, the given rows are typed by the columns of
@@ -49,9 +50,6 @@ function unitTestTask(
     diagnostics.push(error('unit-test', `unit test ${test.name}: ${message}`, at, hint ? { hint } : undefined));
     return undefined;
   };
-  if (analysis.renderer.rendersAtRun(node.name)) {
-    return problem(`${node.name} reads the warehouse while it renders; unit tests of such a model are not supported yet`);
-  }
   const inputs: UnitTestInput[] = [];
   for (const given of test.given) {
     const input = analysis.nodes.get(given.node);
@@ -62,15 +60,21 @@ function unitTestTask(
     }
     inputs.push({ cte: inputName(given.node), relation: input.relation, label: given.label, rows: given.rows, location: given.location });
   }
-  const rendered = analysis.renderer.unitTestSql(
+  const renders = analysis.renderer.unitTestRenders(
     node.name,
     interval,
     test.isIncremental ?? false,
     new Map(test.given.map((g) => [g.node, quoteIdent(inputName(g.node))])),
     { vars: test.vars, envVars: test.envVars, macros: test.macros },
   );
+  const rendered = renders.parse();
   if ('severity' in rendered) return problem(rendered.message, rendered.location ?? test.location);
-  return {
+  const stepsOf = (sql: string): Step[] => [
+    { kind: 'unit-test', name: test.name, model: node.name, location: test.location, sql, inputs, expect: test.expect },
+    // Records the test's result; nothing is written.
+    { kind: 'publish', statements: [] },
+  ];
+  const task: Task = {
     id: unitTestTaskId(node.name, test.name, ds),
     node: node.name,
     kind: 'unit-test',
@@ -80,11 +84,56 @@ function unitTestTask(
     ds,
     interval,
     upstream: [...upstream],
-    steps: [
-      { kind: 'unit-test', name: test.name, model: node.name, location: test.location, sql: rendered.sql, inputs, expect: test.expect },
-      // Records the test's result; nothing is written.
-      { kind: 'publish', statements: [] },
-    ],
+    steps: stepsOf(rendered.sql),
     lockKey: `unit-test:${node.name}:${test.name}`,
   };
+  if (!analysis.renderer.rendersAtRun(node.name)) return task;
+  // As dbt runs a unit test: its model rendered when the test runs, execute true, the warehouse
+  // answering what the render asks, the given rows standing for the inputs.
+  const renderAtRun: RenderAtRun = {
+    render: (answers) => {
+      const r = renders.atRun(answers);
+      if ('asked' in r) {
+        const given = inputs.find((i) => asksOf(r.asked, i.cte));
+        if (given) return { kind: 'failed', diagnostics: [unanswerable(test.name, r.asked, given.label, r.location)] };
+        return { kind: 'asks', question: r.asked, location: r.location, related: r.related };
+      }
+      if ('severity' in r) return { kind: 'failed', diagnostics: [{ ...r, message: `unit test ${test.name}: ${r.message}` }] };
+      return { kind: 'rendered', value: { ...task, steps: stepsOf(r.sql), renderAtRun: undefined } };
+    },
+  };
+  return { ...task, renderAtRun };
+}
+
+/** Whether a question to the warehouse names an input of the unit test, which is given rows there, not a relation. */
+function asksOf(q: Question, cte: string): boolean {
+  switch (q.kind) {
+    case 'query':
+      return q.sql.includes(quoteIdent(cte));
+    case 'columns':
+      return q.relation.includes(quoteIdent(cte));
+    case 'relation':
+      return q.identifier === cte;
+    default: {
+      const never: never = q;
+      throw new Error(`internal error: question ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * A question about an input the unit test gives as rows: the warehouse has no relation of them
+ * to describe (dbt answers as if none existed, no columns, and renders a query other than the
+ * model's), so the test fails at the call rather than comparing rows of another query.
+ */
+function unanswerable(test: string, q: Question, label: string, at: Location): Diagnostic {
+  const call =
+    q.kind === 'columns'
+      ? `adapter.get_columns_in_relation() asks the warehouse for the columns of ${label}`
+      : q.kind === 'relation'
+        ? `adapter.get_relation() asks the warehouse for ${label}`
+        : `a query run while rendering (run_query, statement) reads ${label}`;
+  return error('unit-test-at-run', `unit test ${test}: ${call}, which the test gives as rows, not as a relation the warehouse has`, at, {
+    hint: 'override the macro that asks, under overrides: macros: of the unit test, with the value it should give',
+  });
 }

@@ -56,6 +56,8 @@ export interface UnitTestContext {
   readonly callable: (name: string) => boolean;
   /** The project's macro names, for suggestions. */
   readonly macroNames: readonly string[];
+  /** The macros a template can call as `namespace.name`, for suggestions (asked only when one is needed). */
+  readonly namespacedMacroNames: () => readonly string[];
 }
 
 const INPUT_RE =
@@ -133,7 +135,7 @@ function unitTest(spec: UnitTestSpec, ctx: UnitTestContext, diagnostics: Diagnos
     if (name === 'is_incremental') {
       if (typeof value !== 'boolean') problem(`overrides.macros.is_incremental must be true or false`, spec.overridesAt);
     } else if (!ctx.callable(name)) {
-      problem(`overrides.macros.${name}: no macro of that name is there to override`, spec.overridesAt, didYouMean(name.split('.').pop()!, ctx.macroNames));
+      problem(`overrides.macros.${name}: no macro of that name is there to override`, spec.overridesAt, overrideHint(name, ctx));
     } else macros.set(name, value);
   }
   // As dbt: an incremental model's unit test says which branch it tests, and the incremental branch reads `this`.
@@ -157,6 +159,19 @@ function unitTest(spec: UnitTestSpec, ctx: UnitTestContext, diagnostics: Diagnos
     macros,
     location: spec.location,
   };
+}
+
+/**
+ * What to key an override by instead. As in dbt, an override stands for calls by the name it is
+ * keyed by: `cents` for `cents()`, `shop.cents` for `shop.cents()`; a bare name that only a
+ * namespace has is pointed to the namespaced calls, which a bare key would leave running.
+ */
+function overrideHint(name: string, ctx: UnitTestContext): string | undefined {
+  const namespaced = ctx.namespacedMacroNames();
+  if (name.includes('.')) return didYouMean(name, namespaced);
+  const as = namespaced.filter((q) => q.slice(q.indexOf('.') + 1) === name);
+  if (as.length > 0) return `templates call it as ${as.join(' or ')}, and an override stands for calls by the name it is keyed by, as in dbt: key it ${as[0]}`;
+  return didYouMean(name, ctx.macroNames);
 }
 
 /** The rows of an input or of the expectation: a fixture file read, CSV parsed, dict rows put in columns. */
