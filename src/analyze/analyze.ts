@@ -909,7 +909,7 @@ export class ModelRenderer {
     };
     // As dbt renders them when they run: execute is true, and a query they run (run_query) runs then.
     const phase = executionPhase(answers, (text) => text, () => ({ ...this.graphContext() }), report);
-    const rendered = this.renderAt(hook, { ...dateVariables(interval), ...context }, { ref: refuse('ref'), source: refuse('source'), isIncremental: () => false, fullRefresh, phase, report }, hook.package);
+    const rendered = this.renderAt(hook, { ...dateVariables(interval), ...context }, { ref: refuse('ref'), source: refuse('source'), isIncremental: () => false, fullRefresh, phase, report }, hook.package, hook.call);
     return phase.asked ? { asks: phase.asked } : rendered;
   }
 
@@ -922,6 +922,8 @@ export class ModelRenderer {
     fns: Pick<RenderHooks, 'ref' | 'source' | 'isIncremental' | 'configValue' | 'fullRefresh' | 'phase' | 'report'>,
     /** An installed package's statement (its run hooks): its macros are called unqualified, its vars read. */
     pkg?: string,
+    /** pipe's own call of a macro, at the macro's place: what it says, and its errors, stay where they are in the macro. */
+    call?: true,
   ): string | Diagnostic {
     const at = template.location;
     const key = `${at.file}:${at.line}\u0000${template.sql}`;
@@ -935,7 +937,7 @@ export class ModelRenderer {
     // What the statement's own text says is at the statement, as its errors are: its lines
     // are not the file's (a hook written in YAML, or in a config() call); a macro's keeps its own.
     const { report } = fns;
-    const located = report && ((m: TemplateMessage) => report(m.at?.file === at.file ? { ...m, at } : m));
+    const located = report && ((m: TemplateMessage) => report(m.at?.file === at.file && !call ? { ...m, at } : m));
     try {
       return this.engine.render(compiled, {
         variables,
@@ -951,7 +953,7 @@ export class ModelRenderer {
         },
       });
     } catch (e) {
-      if (e instanceof RenderFailure) return { ...e.diagnostic, location: at };
+      if (e instanceof RenderFailure) return { ...e.diagnostic, location: call ? (e.diagnostic.location ?? at) : at };
       throw e;
     }
   }

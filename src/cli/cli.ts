@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { parse as parseYamlValue } from 'yaml';
 import { parseDuration } from '../analyze/model-config.js';
 import { DEFAULT_WAIT } from '../commands/context.js';
+import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { compile, history, listNodes } from '../commands/inspect.js';
 import { lookbackReason } from '../logging/lookback-reason.js';
 import { run, runDryRun } from '../commands/run.js';
@@ -12,6 +13,7 @@ import { status } from '../commands/status.js';
 import { formatStatus } from './format-status.js';
 import { retry } from '../commands/retry.js';
 import { test } from '../commands/test.js';
+import { runOperation } from '../commands/run-operation.js';
 import { init } from '../commands/init.js';
 import { formatInit } from './format-init.js';
 import { formatPlan, formatRunPlan } from './format-plan.js';
@@ -20,7 +22,7 @@ import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
 import type { Logger } from '../logging/logger.js';
 import { PIPE_VERSION } from '../version.js';
 import { EXIT } from './exit-status.js';
-import { finished, finishedOrNothing, report } from './report.js';
+import { finished, finishedOrNothing, operationStatus, report } from './report.js';
 import { makeLogger } from './output.js';
 import { formatHistory, heldNotice } from './format-history.js';
 import { formatRowsJson, formatRowsTable } from './format-rows.js';
@@ -65,6 +67,21 @@ function varsOption(description: string): Option {
   const option = new Option('--vars <yaml>', description).argParser(collectVar);
   option.attributeName = () => 'var';
   return option;
+}
+
+/** run-operation's --args: a YAML mapping of the macro's keyword arguments, as dbt reads it. */
+function operationArgs(text: string | undefined): Record<string, unknown> {
+  if (text === undefined || text.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = parseYamlValue(text);
+  } catch (e) {
+    throw new DiagnosticError([error('bad-args', `--args: '${text}' is not YAML: ${(e as Error).message.split('\n')[0]}`)]);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new DiagnosticError([error('bad-args', `--args must be a YAML mapping of the macro's arguments, e.g. '{table: orders}', got '${text}'`)]);
+  }
+  return value as Record<string, unknown>;
 }
 
 function positiveInt(name: string) {
@@ -434,6 +451,22 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         emit: (e) => logger.handle(e),
       });
       return finished(outcome);
+    });
+  });
+
+  common(
+    program
+      .command('run-operation')
+      .description("call a macro, as dbt run-operation does: the queries it runs while rendering run in the warehouse; what it returns is not run")
+      .argument('<macro>', 'the macro: NAME of the project, or PACKAGE.NAME of an installed package')
+      .option('--args <yaml>', "the macro's keyword arguments, a YAML mapping: '{table: orders, n: 2}'")
+      .option('--var <name=value>', 'template variable for var(); repeatable', collectVar)
+      .addOption(varsOption("template variables as dbt's --vars gives them: a YAML mapping, '{name: value}'")),
+    false,
+  ).action(async (macro: string, o: Common & { args?: string; var?: Record<string, unknown> }) => {
+    const logger = makeLogger(o);
+    exitCode = await interruptible(logger, async () => {
+      return operationStatus(await runOperation({ ...projectAt(o), vars: o.var ?? {}, macro, args: operationArgs(o.args), emit: (e) => logger.handle(e) }), logger);
     });
   });
 

@@ -1,3 +1,4 @@
+import type { OperationOutcome } from '../commands/run-operation.js';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import type { Logger } from '../logging/logger.js';
 import { WarehouseLockedError, WarehouseOpenError } from '../warehouse/warehouse.js';
@@ -24,6 +25,13 @@ export async function finishedOrNothing(
   if (!('nothingToDo' in outcome)) return finished(outcome);
   logger.handle({ type: 'notice', message: outcome.nothingToDo });
   return EXIT.ok;
+}
+
+/** The exit status of `pipe run-operation`: a macro that failed as it ran is said with its place. */
+export function operationStatus(outcome: OperationOutcome, logger: Pick<Logger, 'handle'>): ExitStatus {
+  if (outcome.ok) return EXIT.ok;
+  logger.handle({ type: 'diagnostic', diagnostic: error('operation-failed', outcome.error.message, outcome.error.location) });
+  return EXIT.taskFailed;
 }
 
 /** Turns what a command threw into printed diagnostics and an exit status. */

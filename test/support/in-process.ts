@@ -2,7 +2,7 @@ import { formatHistory } from '../../src/cli/format-history.js';
 import { formatInit } from '../../src/cli/format-init.js';
 import { formatPlan } from '../../src/cli/format-plan.js';
 import { sourceReader } from '../../src/cli/output.js';
-import { report, statusCode } from '../../src/cli/report.js';
+import { operationStatus, report, statusCode } from '../../src/cli/report.js';
 import { backfill, backfillDryRun, backfillMissing, type BackfillOptions } from '../../src/commands/backfill.js';
 import { status, type StatusOptions } from '../../src/commands/status.js';
 import { formatStatus } from '../../src/cli/format-status.js';
@@ -11,6 +11,7 @@ import { compile, history, listNodes, type CompiledModel, type CompileOptions, t
 import { retry, type RetryOptions } from '../../src/commands/retry.js';
 import { run, type RunOptions } from '../../src/commands/run.js';
 import { test, type TestOptions } from '../../src/commands/test.js';
+import { runOperation, type RunOperationOptions } from '../../src/commands/run-operation.js';
 import { sourceFreshness, type FreshnessOptions } from '../../src/commands/source-freshness.js';
 import { show, type ShowOptions } from '../../src/commands/show.js';
 import { formatRowsJson, formatRowsTable } from '../../src/cli/format-rows.js';
@@ -137,6 +138,11 @@ export function testIn(project: string, options: Opts<TestOptions> = {}): Promis
     await outcome.notified;
     return statusCode(outcome.status);
   });
+}
+
+/** `pipe run-operation MACRO`. */
+export function runOperationIn(project: string, options: Opts<RunOperationOptions>): Promise<PipeResult> {
+  return command(project, async (emit) => operationStatus(await runOperation({ ...options, project, emit }), { handle: emit }), options.onEvent);
 }
 
 /** `pipe source freshness`, as text or, with `json`, as the lines `--json` prints (in `events`). */

@@ -25,6 +25,11 @@ export interface RunHook {
   readonly location: Location;
   /** The installed package whose dbt_project.yml has it: rendered with that package's macros and vars. */
   readonly package?: string;
+  /**
+   * pipe's own call of a macro (`pipe run-operation`), not text of the file at `location` (the
+   * macro's): its errors and messages keep their own places in the macro's file.
+   */
+  readonly call?: true;
 }
 
 export interface RunHooks {

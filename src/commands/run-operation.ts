@@ -1,0 +1,90 @@
+import type { RunHook } from '../analyze/dbt/dbt-project.js';
+import { macroSignatures } from '../analyze/macro-signatures.js';
+import { resolveInterval, type ProjectOptions } from './context.js';
+import type { Clock } from '../dates/dates.js';
+import { DiagnosticError, error, type Location } from '../diagnostics/diagnostics.js';
+import { didYouMean } from '../diagnostics/suggest.js';
+import type { EventSink, TaskError, TaskRef } from '../events/events.js';
+import { hookSqlAtRun } from '../execute/render-at-run.js';
+import { RenderError, toTaskError } from '../execute/task-errors.js';
+import { tellSaid } from '../execute/template-messages.js';
+import { hookAtRun } from '../plan/hook-at-run.js';
+import type { ProjectFiles } from '../project/load-project.js';
+import { WarehouseError } from '../warehouse/warehouse.js';
+import { prepare } from './lifecycle.js';
+import { openProject } from './open-project.js';
+
+/**
+ * `pipe run-operation MACRO --args '{name: value}'`, as dbt's: calls a macro of the project or
+ * of an installed package (`package.macro`) with the arguments, rendered as dbt renders it:
+ * `execute` is true, and the queries it runs while rendering (`run_query()`, `{% call
+ * statement() %}`, `adapter.create_schema()`, ...) run in the warehouse, each once, in order.
+ * What it returns is not run, as in dbt; what it says (`log(msg, info=True)`, `print()`) is
+ * told. It builds nothing and records no run.
+ */
+
+export interface RunOperationOptions extends ProjectOptions {
+  readonly macro: string;
+  readonly vars?: Readonly<Record<string, unknown>>;
+  /** The macro's keyword arguments (dbt's `--args`). */
+  readonly args: Readonly<Record<string, unknown>>;
+  readonly emit: EventSink;
+  readonly clock?: Clock;
+}
+
+export type OperationOutcome = { readonly ok: true } | { readonly ok: false; readonly error: TaskError };
+
+/** The name the arguments are given to the call under; no template of a project names it. */
+const ARGS = '__pipe_operation_args';
+
+export async function runOperation(options: RunOperationOptions): Promise<OperationOutcome> {
+  const { interval } = resolveInterval(undefined, options.clock);
+  const invocation = { id: `operation-${Date.now()}`, startedAt: Date.now() };
+  const project = openProject(options);
+  // An unknown macro is said before the warehouse is opened.
+  const defined = definitionOf(project.files, options.macro);
+  const prepared = await prepare({ ...options, select: [], exclude: [], interval, invocation }, project);
+  try {
+    const hook: RunHook = { sql: `{% do ${options.macro}(**${ARGS}) %}`, location: defined.location, call: true, ...(defined.package ? { package: defined.package } : {}) };
+    const task: TaskRef = { id: 'run-operation', model: options.macro, kind: 'run-hook', file: defined.location.file };
+    const once = (answers: Parameters<typeof prepared.analysis.renderer.runHook>[4], report: Parameters<typeof prepared.analysis.renderer.runHook>[5]) =>
+      prepared.analysis.renderer.runHook(hook, interval, { [ARGS]: options.args }, false, answers, report);
+    const warehouse = prepared.warehouse;
+    if (!warehouse) throw new Error('internal error: run-operation prepared without a warehouse');
+    try {
+      await warehouse.engine.withSession((session) =>
+        hookSqlAtRun({ sql: '', label: options.macro, renderAtRun: hookAtRun(once, defined.location) }, session, (said) => tellSaid(options.emit, undefined, task, said)),
+      );
+      return { ok: true };
+    } catch (e) {
+      if (e instanceof RenderError) return { ok: false, error: toTaskError(e) };
+      if (e instanceof WarehouseError) return { ok: false, error: { message: `${options.macro}: ${e.message}`, kind: 'Database', errorClass: 'permanent', location: defined.location } };
+      throw e;
+    }
+  } finally {
+    prepared.warehouse?.close();
+  }
+}
+
+/** Where the macro an operation calls is defined: in the project, or (`package.macro`) in an installed package; an error naming the closest one when it is nowhere. */
+function definitionOf(files: ProjectFiles, name: string): { readonly location: Location; readonly package?: string } {
+  const dot = name.indexOf('.');
+  const [pkg, macro] = dot < 0 ? [undefined, name] : [name.slice(0, dot), name.slice(dot + 1)];
+  const packages = files.packages?.installed ?? [];
+  const own = pkg === undefined || pkg === files.dbtProject?.data.name;
+  const sources = own ? files.macros.map((m) => ({ file: m.file, source: m.source })) : (packages.find((p) => p.name === pkg)?.macros ?? []);
+  const known: string[] = [];
+  for (const f of sources) {
+    for (const s of macroSignatures(f.source)) {
+      if (s.name === macro) return { location: { file: f.file, line: s.line }, ...(own ? {} : { package: pkg }) };
+      known.push(own ? s.name : `${pkg}.${s.name}`);
+    }
+  }
+  if (!/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)?$/.test(name)) throw new DiagnosticError([error('unknown-macro', `run-operation ${name}: a macro is named NAME or PACKAGE.NAME`)]);
+  const where = own ? 'the project' : packages.some((p) => p.name === pkg) ? `the package ${pkg}` : undefined;
+  throw new DiagnosticError([
+    error('unknown-macro', where ? `run-operation ${name}: ${where} has no macro named '${macro}'` : `run-operation ${name}: no installed package is named '${pkg}'`, undefined, {
+      hint: didYouMean(name, where ? known : packages.map((p) => p.name)) ?? (where ? 'a macro is {% macro name(...) %} in a file of the macro folders' : 'install it into dbt_packages/ (dbt deps)'),
+    }),
+  ]);
+}

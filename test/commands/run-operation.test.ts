@@ -1,0 +1,74 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { eventsOfType, explain } from '../e2e/helpers.js';
+import { cliIn } from '../support/cli-in-process.js';
+import { runIn, runOperationIn } from '../support/in-process.js';
+import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
+
+afterAll(removeProjects);
+
+/**
+ * `pipe run-operation`, dbt's run-operation, on a real DuckDB file: the macro's queries run as
+ * it renders, each once; what it returns is not run; what it says is told; a failing query or
+ * an unknown macro is said with its place. Checked against dbt-duckdb 1.11 on the same macros.
+ */
+
+const FILES = {
+  'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +materialized: table\n',
+  'models/orders.sql': 'select 1 as id',
+  'macros/ops.sql': `{% macro make_audit(schema_name, n=1) %}
+  {% do adapter.create_schema(api.Relation.create(database=target.database, schema=schema_name)) %}
+  {% do run_query("create or replace table " ~ schema_name ~ ".counts as select range as i from range(" ~ n ~ ")") %}
+  {% set r = run_query("select count(*) from " ~ schema_name ~ ".counts") %}
+  {{ log("counted " ~ r.columns[0].values()[0], info=True) }}
+  {% do print("done") %}
+  drop table main.orders
+{% endmacro %}
+{% macro broken() %}
+  {% do run_query("select * from nowhere") %}
+{% endmacro %}
+`,
+  'dbt_packages/tools/dbt_project.yml': 'name: tools\nvars:\n  label: from-tools\n',
+  'dbt_packages/tools/macros/tag.sql': `{% macro tag_run() %}{% do run_query("create or replace table main.tagged as select '" ~ var('label') ~ "' as label") %}{% endmacro %}`,
+};
+
+describe('pipe run-operation', () => {
+  it("runs the macro's queries as it renders, each once, with --args, and not what it returns", async () => {
+    const dir = tempProject(FILES);
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const r = await runOperationIn(dir, { macro: 'make_audit', args: { schema_name: 'audit', n: 4 } });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryWarehouse(dir, 'select count(*) as n from audit.counts')).toEqual([{ n: '4' }]);
+    // The macro returns a statement: dbt does not run it, nor does pipe.
+    expect(await queryWarehouse(dir, 'select count(*) as n from main.orders')).toEqual([{ n: '1' }]);
+    expect(eventsOfType(r.events, 'template-message').map((e) => [e.kind, e.message, e.location])).toEqual([
+      ['log', 'counted 4', { file: 'macros/ops.sql', line: 5, column: 6 }],
+      ['print', 'done', { file: 'macros/ops.sql', line: 6, column: 9 }],
+    ]);
+  });
+
+  it("calls an installed package's macro with the package's vars", async () => {
+    const dir = tempProject(FILES);
+    const r = await runOperationIn(dir, { macro: 'tools.tag_run', args: {} });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryWarehouse(dir, 'select label from main.tagged')).toEqual([{ label: 'from-tools' }]);
+  });
+
+  it('a failing query fails with exit 1 at the macro; an unknown macro, or --args that are no mapping, are refused with exit 2', async () => {
+    const dir = tempProject(FILES);
+    const failed = await runOperationIn(dir, { macro: 'broken', args: {} });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('macros/ops.sql:9: error: broken: a query that macros/ops.sql:9 asks the warehouse for failed: Catalog Error: Table with name nowhere does not exist!');
+    const unknown = await runOperationIn(dir, { macro: 'make_audi', args: {} });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("error: run-operation make_audi: the project has no macro named 'make_audi'");
+    expect(unknown.stderr).toContain("did you mean 'make_audit'?");
+    const noPackage = await runOperationIn(dir, { macro: 'tool.tag_run', args: {} });
+    expect(noPackage.stderr).toContain("run-operation tool.tag_run: no installed package is named 'tool'");
+    const badArgs = await cliIn(['run-operation', 'make_audit', '--project', dir, '--args', '[1, 2]']);
+    expect(badArgs.code).toBe(2);
+    expect(badArgs.stderr).toContain("--args must be a YAML mapping of the macro's arguments, e.g. '{table: orders}', got '[1, 2]'");
+    const viaCli = await cliIn(['run-operation', 'make_audit', '--project', dir, '--args', '{schema_name: lab, n: 2}']);
+    expect(viaCli.code, viaCli.stderr).toBe(0);
+    expect(await queryWarehouse(dir, 'select count(*) as n from lab.counts')).toEqual([{ n: '2' }]);
+  });
+});
