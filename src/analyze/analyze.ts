@@ -907,9 +907,22 @@ export class ModelRenderer {
     const refuse = (what: string) => () => {
       throw new TemplateFunctionError(`${what}() cannot be used in on-run-start or on-run-end: they run once per run, outside any model`);
     };
+    // A macro called by run-operation reads the relations as they are, as in dbt: it builds nothing first.
+    const read = {
+      ref: (n: string) => {
+        if (!this.nodes.has(n) || this.nodes.get(n)?.kind === 'source') throw new TemplateFunctionError(`ref('${n}'): no model or seed is named '${n}'`);
+        return refToken(n);
+      },
+      source: (src: string, table: string) => {
+        const problem = this.sourceProblem({ source: src, table }, hook.location);
+        if (problem) throw new TemplateFunctionError(problem.message);
+        return recordSource([], src, table, refToken);
+      },
+    };
     // As dbt renders them when they run: execute is true, and a query they run (run_query) runs then.
-    const phase = executionPhase(answers, (text) => text, () => ({ ...this.graphContext() }), report);
-    const rendered = this.renderAt(hook, { ...dateVariables(interval), ...context }, { ref: refuse('ref'), source: refuse('source'), isIncremental: () => false, fullRefresh, phase, report }, hook.package, hook.call);
+    const phase = executionPhase(answers, (text) => (hook.call ? this.resolveRefs(text) : text), () => ({ ...this.graphContext() }), report);
+    const fns = hook.call ? read : { ref: refuse('ref'), source: refuse('source') };
+    const rendered = this.renderAt(hook, { ...dateVariables(interval), ...context }, { ...fns, isIncremental: () => false, fullRefresh, phase, report }, hook.package, hook.call);
     return phase.asked ? { asks: phase.asked } : rendered;
   }
 

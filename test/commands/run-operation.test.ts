@@ -23,6 +23,9 @@ const FILES = {
   {% do print("done") %}
   drop table main.orders
 {% endmacro %}
+{% macro columns_of(model) %}
+  {% for c in adapter.get_columns_in_relation(ref(model)) %}{% do print(c.name ~ ' ' ~ c.dtype) %}{% endfor %}
+{% endmacro %}
 {% macro broken() %}
   {% do run_query("select * from nowhere") %}
 {% endmacro %}
@@ -46,6 +49,17 @@ describe('pipe run-operation', () => {
     ]);
   });
 
+  it('reads the relations of ref() and source() as they are, building nothing', async () => {
+    const dir = tempProject(FILES);
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const r = await runOperationIn(dir, { macro: 'columns_of', args: { model: 'orders' } });
+    expect(r.code, explain(r)).toBe(0);
+    expect(eventsOfType(r.events, 'template-message').map((e) => e.message)).toEqual(['id INTEGER']);
+    const unknown = await runOperationIn(dir, { macro: 'columns_of', args: { model: 'nope' } });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("ref('nope'): no model or seed is named 'nope'");
+  });
+
   it("calls an installed package's macro with the package's vars", async () => {
     const dir = tempProject(FILES);
     const r = await runOperationIn(dir, { macro: 'tools.tag_run', args: {} });
@@ -57,7 +71,7 @@ describe('pipe run-operation', () => {
     const dir = tempProject(FILES);
     const failed = await runOperationIn(dir, { macro: 'broken', args: {} });
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toContain('macros/ops.sql:9: error: broken: a query that macros/ops.sql:9 asks the warehouse for failed: Catalog Error: Table with name nowhere does not exist!');
+    expect(failed.stderr).toContain('macros/ops.sql:12: error: broken: a query that macros/ops.sql:12 asks the warehouse for failed: Catalog Error: Table with name nowhere does not exist!');
     const unknown = await runOperationIn(dir, { macro: 'make_audi', args: {} });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("error: run-operation make_audi: the project has no macro named 'make_audi'");
