@@ -205,6 +205,8 @@ export interface RenderedHookSql {
 /** A hook's render that needs the warehouse's answer first: it is rendered again as it runs (see RenderAtRun). */
 export interface HookAsks {
   readonly asks: Question;
+  /** Where the template asks it, when that is known (a macro run-operation calls: the call in the macro). */
+  readonly at?: Location;
 }
 
 /** What `this` is in a model's hook: the relation, with dbt's parts of it. */
@@ -923,7 +925,21 @@ export class ModelRenderer {
     const phase = executionPhase(answers, (text) => (hook.call ? this.resolveRefs(text) : text), () => ({ ...this.graphContext() }), report);
     const fns = hook.call ? read : { ref: refuse('ref'), source: refuse('source') };
     const rendered = this.renderAt(hook, { ...dateVariables(interval), ...context }, { ...fns, isIncremental: () => false, fullRefresh, phase, report }, hook.package, hook.call);
-    return phase.asked ? { asks: phase.asked } : rendered;
+    if (!phase.asked) return rendered;
+    // A hook's own lines are not its file's; a macro's call keeps the macro's.
+    const at = hook.call ? this.askedInMacro(hook.location, phase.asked) : undefined;
+    return { asks: phase.asked, ...(at ? { at } : {}) };
+  }
+
+  /** Where the macro defined at `def` first asks a question of the kind of `q` (Nunjucks does not always say where a call stopped it). */
+  private askedInMacro(def: Location, q: Question): Location | undefined {
+    const source = this.sourceOf(def.file);
+    if (source === undefined || def.line === undefined) return undefined;
+    let start = 0;
+    for (let line = 1; line < def.line && start >= 0; line++) start = source.indexOf('\n', start) + 1;
+    const found = askedAt(source.slice(start), q);
+    // The text is cut at the start of a line: its columns are the file's.
+    return found ? { file: def.file, line: found.line + def.line - 1, column: found.column } : undefined;
   }
 
   private readonly hookTemplates = new Map<string, CompiledTemplate | Diagnostic>();

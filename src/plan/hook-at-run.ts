@@ -18,7 +18,7 @@ export function hookAtRun(
     render: (answers) => {
       const said: TemplateMessage[] = [];
       const r = render(answers, (m) => said.push(m));
-      if (typeof r !== 'string' && 'asks' in r) return { kind: 'asks', question: r.asks, location, said };
+      if (typeof r !== 'string' && 'asks' in r) return { kind: 'asks', question: r.asks, location: r.at ?? location, said };
       if (typeof r !== 'string' && 'severity' in r) return { kind: 'failed', diagnostics: [r], said };
       const sql = typeof r === 'string' ? r : r.sql;
       const refused = check(sql);

@@ -71,7 +71,7 @@ describe('pipe run-operation', () => {
     const dir = tempProject(FILES);
     const failed = await runOperationIn(dir, { macro: 'broken', args: {} });
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toContain('macros/ops.sql:12: error: broken: a query that macros/ops.sql:12 asks the warehouse for failed: Catalog Error: Table with name nowhere does not exist!');
+    expect(failed.stderr).toContain('macros/ops.sql:13:9: error: broken: a query that macros/ops.sql:13 asks the warehouse for failed: Catalog Error: Table with name nowhere does not exist!');
     const unknown = await runOperationIn(dir, { macro: 'make_audi', args: {} });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("error: run-operation make_audi: the project has no macro named 'make_audi'");
