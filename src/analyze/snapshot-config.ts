@@ -90,7 +90,16 @@ export function readSnapshotKeys(raw: Readonly<Record<string, unknown>>, bad: (k
     const cols = raw.check_cols;
     if (cols === 'all') check_cols = 'all';
     else if (Array.isArray(cols) && cols.length > 0 && cols.every((c) => typeof c === 'string' && COLUMN_RE.test(c))) check_cols = cols as string[];
-    else bad('check_cols', `check_cols must be 'all' or a list of columns; got ${JSON.stringify(cols)}`);
+    else {
+      const expression = Array.isArray(cols) ? cols.find((c) => typeof c === 'string' && !COLUMN_RE.test(c)) : undefined;
+      bad(
+        'check_cols',
+        expression === undefined
+          ? `check_cols must be 'all' or a list of columns; got ${JSON.stringify(cols)}`
+          : `check_cols names columns of the snapshot's query, and '${expression}' is not a column's name (pipe compares columns, not expressions)`,
+        expression === undefined ? undefined : `compute it in the query (select ..., ${expression} as checked_value) and name that column in check_cols`,
+      );
+    }
   }
   switch (raw.strategy) {
     case 'timestamp':

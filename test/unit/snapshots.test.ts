@@ -123,6 +123,7 @@ describe('snapshot refusals, each at its line', () => {
     ["unique_key='id', strategy='timestamp'", 'the timestamp strategy needs updated_at'],
     ["unique_key='id', strategy='check'", 'the check strategy needs check_cols'],
     ["unique_key='id', strategy='check', check_cols='status'", `check_cols must be 'all' or a list of columns; got "status"`],
+    ["unique_key='id', strategy='check', check_cols=['status', 'ds::DATE']", "check_cols names columns of the snapshot's query, and 'ds::DATE' is not a column's name"],
     [`${TS}, check_cols=['a']`, 'a timestamp snapshot has no check_cols'],
     [`${TS}, hard_deletes='delete'`, 'hard_deletes must be one of ignore, invalidate, new_record; got "delete"'],
     [`${TS}, hard_deletes='invalidate', invalidate_hard_deletes=True`, 'set hard_deletes or invalidate_hard_deletes, not both'],
