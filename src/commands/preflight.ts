@@ -73,13 +73,21 @@ export async function preflightSeeds(session: WarehouseSession, tasks: readonly 
   for (const task of tasks) {
     if (!task.csv || task.noop || task.steps.length === 0) continue;
     diagnostics.push(...(await declaredTypeProblems(session, task.csv, typeNames)));
-    diagnostics.push(...(await headerProblems(session, task.csv)));
+    // The file as the engine will load it, read once: DuckDB sniffs the file (tens of ms for a large one) each time it is described.
+    const described = await session.dialect.describeQuery(session, session.dialect.seedSelect(task.csv.read)).then(
+      (columns): Described => ({ columns }),
+      (e: unknown): Described => ({ refused: warehouseMessage(e) }),
+    );
+    diagnostics.push(...(await headerProblems(session, task.csv, described)));
     diagnostics.push(...(await bareNameProblems(session, task.csv)));
     if (task.csv.sniffedByDbt) diagnostics.push(...(await sniffedDialectProblems(session, task.csv)));
-    else diagnostics.push(...(await inferredTypeProblems(session, task.csv)));
+    else if (described.columns) diagnostics.push(...(await inferredTypeProblems(session, task.csv, described.columns)));
   }
   return diagnostics;
 }
+
+/** A seed's columns as the engine reads the file, or the engine's reason it cannot. */
+type Described = { readonly columns: readonly Column[]; readonly refused?: undefined } | { readonly columns?: undefined; readonly refused: string };
 
 /** The engine's type names, read once and only when a declared type is refused. */
 class TypeNames {
@@ -93,11 +101,17 @@ class TypeNames {
   }
 }
 
-/** Each declared type bound alone, so that every bad one is reported at its own line. */
+/** The declared types bound together, and when that is refused each alone, so that every bad one is reported at its own line. */
 async function declaredTypeProblems(session: WarehouseSession, csv: CsvOrigin, typeNames: TypeNames): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
+  if (csv.columnTypes.length === 0) return out;
+  const bound = await session.query(session.dialect.typeProbe(csv.read.absPath, csv.columnTypes.map((d) => d.type))).then(
+    () => true,
+    (e: unknown) => (warehouseMessage(e), false),
+  );
+  if (bound) return out;
   for (const d of csv.columnTypes) {
-    const refused = await session.query(session.dialect.typeProbe(csv.read.absPath, d.type)).then(
+    const refused = await session.query(session.dialect.typeProbe(csv.read.absPath, [d.type])).then(
       () => undefined,
       (e: unknown) => warehouseMessage(e),
     );
@@ -123,12 +137,9 @@ async function declaredTypeProblems(session: WarehouseSession, csv: CsvOrigin, t
  * read. The columns must be the header's names as the file writes them: a table whose columns
  * the engine renamed (or whose header it took for a row) is not the file's.
  */
-async function headerProblems(session: WarehouseSession, csv: CsvOrigin): Promise<Diagnostic[]> {
-  let columns: string[];
-  try {
-    columns = (await session.dialect.describeQuery(session, session.dialect.seedSelect(csv.read))).map((c) => c.name);
-  } catch (e) {
-    let message = warehouseMessage(e);
+async function headerProblems(session: WarehouseSession, csv: CsvOrigin, described: Described): Promise<Diagnostic[]> {
+  if (described.refused !== undefined) {
+    let message = described.refused;
     // No consistent reading of the first rows names no line; reading the fields as text without inference does.
     if (session.dialect.csvFault(message)?.kind === 'unreadable') {
       message = await session.query(session.dialect.seedRowsAsText(csv.read, csv.names.length)).then(
@@ -139,6 +150,7 @@ async function headerProblems(session: WarehouseSession, csv: CsvOrigin): Promis
     const problem = csvProblem(session.dialect.csvFault(message), csv);
     return [error('bad-csv', problem?.reason ?? `cannot be read: ${session.dialect.headline(message)}`, problem?.location ?? { file: csv.file })];
   }
+  const columns = described.columns.map((c) => c.name);
   if (columns.length !== csv.names.length || columns.some((c, i) => c !== csv.names[i])) {
     return [
       error('bad-csv', `${session.dialect.name} reads the columns of ${csv.file} as ${columns.join(', ')}, not as its header line names them: ${csv.names.join(', ')}`, {
@@ -204,14 +216,9 @@ function firstLine(absPath: string, test: (line: string) => boolean): { line: nu
  * are read day first or month first as the sniffer guesses (the whole file is read for one
  * that tells them apart). Refused at the value, unless column_types declares the column.
  */
-async function inferredTypeProblems(session: WarehouseSession, csv: CsvOrigin): Promise<Diagnostic[]> {
+async function inferredTypeProblems(session: WarehouseSession, csv: CsvOrigin, described: readonly Column[]): Promise<Diagnostic[]> {
   const declared = new Set(csv.columnTypes.map((d) => d.column.toLowerCase()));
-  let columns: Column[];
-  try {
-    columns = (await session.dialect.describeQuery(session, session.dialect.seedSelect(csv.read))).filter((c) => !declared.has(c.name.toLowerCase()));
-  } catch {
-    return []; // headerProblems says why it cannot be read
-  }
+  const columns = described.filter((c) => !declared.has(c.name.toLowerCase()));
   const out: Diagnostic[] = [];
   const at = (value: string) => ({ file: csv.file, ...firstLine(csv.read.absPath, (l) => l.includes(value)) });
   for (const c of columns.filter((x) => x.type === 'DOUBLE')) {

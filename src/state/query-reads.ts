@@ -90,10 +90,22 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
   if (kept) for (const [q, verdict] of judged) kept.keep(keyOf(q), verdict);
 }
 
-/** The version of DuckDB whose parser gives the trees (a lake's is DuckDB's too). */
-export async function engineVersion(session: WarehouseSession): Promise<string> {
-  const [row] = await session.query('SELECT library_version AS v FROM pragma_version()');
-  return String(row?.v ?? '');
+const versions = new WeakMap<WarehouseSession, Promise<string>>();
+
+/** The version of DuckDB whose parser gives the trees (a lake's is DuckDB's too), asked once per session. */
+export function engineVersion(session: WarehouseSession): Promise<string> {
+  let version = versions.get(session);
+  if (!version) {
+    version = session.query('SELECT library_version AS v FROM pragma_version()').then(
+      ([row]) => String(row?.v ?? ''),
+      (e: unknown) => {
+        versions.delete(session);
+        throw e;
+      },
+    );
+    versions.set(session, version);
+  }
+  return version;
 }
 
 interface Named {

@@ -199,8 +199,8 @@ export interface Introspection {
   latestLoadedAt(relation: string, loadedAt: string, filter: string | undefined): string;
   /** The engine's type names, upper case, for suggesting one. */
   typeNames(session: WarehouseSession): Promise<string[]>;
-  /** Binds a type name alone, reading nothing: the engine refuses one it does not know. */
-  typeProbe(absPath: string, type: string): string;
+  /** Binds type names (at least one), reading nothing: the engine refuses one it does not know. */
+  typeProbe(absPath: string, types: readonly string[]): string;
   /** Whether a refused probe means the type is unknown (rather than its arguments wrong). */
   isUnknownType(message: string): boolean;
   /** Parses, creating nothing, a table whose column is named `name` without quotes: refused when the name is a keyword. */

@@ -279,8 +279,8 @@ export const DUCKDB: Dialect = {
   async typeNames(session) {
     return [...new Set((await session.query('SELECT type_name FROM duckdb_types()')).map((r) => String(r.type_name).toUpperCase()))];
   },
-  typeProbe: (absPath, type) =>
-    `DESCRIBE SELECT * FROM read_csv(${quoteLiteral(absPath)}, auto_detect = false, header = false, columns = {'probe': ${quoteLiteral(type)}})`,
+  typeProbe: (absPath, types) =>
+    `DESCRIBE SELECT * FROM read_csv(${quoteLiteral(absPath)}, auto_detect = false, header = false, columns = {${types.map((t, i) => `'probe${i}': ${quoteLiteral(t)}`).join(', ')}})`,
   // EXPLAIN plans the statement without running it; the name goes in as dbt-duckdb writes it.
   bareColumnProbe(name) {
     if (!/^[A-Za-z_\u0080-\u{10FFFF}][A-Za-z0-9_$\u0080-\u{10FFFF}]*$/u.test(name)) throw new Error(`internal error: '${name}' is not a bare name`);
