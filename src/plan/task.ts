@@ -37,8 +37,8 @@ export type Step =
    * when it cannot (a PIVOT), counted in `rowsOf`.
    */
   | { readonly kind: 'statement'; readonly sql: string; readonly countsRows?: boolean; readonly rowsOf?: string }
-  /** A query that must return no rows; any row it returns fails the task with `message`. */
-  | { readonly kind: 'assert-empty'; readonly sql: string; readonly countSql: string; readonly message: string }
+  /** A query that must return no rows; any row it returns fails the task with their count and `message` (`one` when it is 1). */
+  | { readonly kind: 'assert-empty'; readonly sql: string; readonly countSql: string; readonly message: string; readonly one?: string }
   /**
    * The publishing transaction. The executor appends the task's success record to it and
    * runs it while holding the lock of `lockKey`, so commits to one table never race.
@@ -159,7 +159,7 @@ export interface PartitionWrite {
    */
   readonly creates: boolean;
   /** The error the insert raises at a row outside the partition, and the queries that then report those rows. */
-  readonly outside: { readonly error: string; readonly sql: string; readonly countSql: string; readonly message: string };
+  readonly outside: { readonly error: string; readonly sql: string; readonly countSql: string; readonly message: string; readonly one: string };
 }
 
 /**

@@ -73,7 +73,7 @@ describe('a partition written once, inside its publishing transaction', () => {
     const [failed] = eventsOfType(r.events, 'task-failed');
     const error = failed.error as { message: string; kind: string; sample: { x: unknown }[] };
     expect(error.kind).toBe('Data');
-    expect(error.message).toMatch(/^1 rows outside the run's interval \[2024-01-02 00:00:00, 2024-01-03 00:00:00\) by d /);
+    expect(error.message).toMatch(/^1 row outside the run's interval \[2024-01-02 00:00:00, 2024-01-03 00:00:00\) by d /);
     expect(error.sample.map((row) => Number(row.x))).toEqual([9]);
     expect(await table(dir)).toEqual(before);
   });

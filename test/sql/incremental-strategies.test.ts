@@ -76,7 +76,7 @@ describe.each(['merge', 'delete+insert'] as const)('%s by unique_key on DuckDB',
     const before = await orders(table);
     const r = await byKey(table, `${ofDay('2024-01-03')} union all select NULL, 'lost', 1, DATE '2024-01-03'`, how);
     expect(r.result.status).toBe('failed');
-    expect(failureOf(r.events).error.message).toMatch(/^1 staged rows with unique_key \(order_id\) NULL: NULL matches no row, so every re-run would insert them again/);
+    expect(failureOf(r.events).error.message).toMatch(/^1 staged row with unique_key \(order_id\) NULL: NULL matches no row, so every re-run would insert it again/);
     expect(await orders(table)).toEqual(before);
   });
 
@@ -144,7 +144,7 @@ describe('a microbatch batch on DuckDB', () => {
     const r = await batch('select * from clicks', hour(13));
     expect(r.result.status).toBe('failed');
     expect(failureOf(r.events).error.message).toMatch(
-      /^1 rows outside the run's interval \[2024-01-02 13:00:00, 2024-01-02 14:00:00\) by ts \(or with ts NULL\); a microbatch model returns the rows of its batch only: declare event_time on the models it reads/,
+      /^1 row outside the run's interval \[2024-01-02 13:00:00, 2024-01-02 14:00:00\) by ts \(or with ts NULL\); a microbatch model returns the rows of its batch only: declare event_time on the models it reads/,
     );
     expect(await w.query('select id from clicks_hourly order by id')).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
   });

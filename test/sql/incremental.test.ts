@@ -85,7 +85,7 @@ describe('incremental strategy on DuckDB', () => {
     const before = await contents('fct');
     const r = await build('fct', `${ofDay('2024-01-02')} union all select 99, NULL, 1`, day('2024-01-02'));
     expect(r.result.status).toBe('failed');
-    expect(failureOf(r.events).error.message).toMatch(/^1 rows outside the run's interval/);
+    expect(failureOf(r.events).error.message).toMatch(/^1 row outside the run's interval/);
     expect(await contents('fct')).toEqual(before);
   });
 

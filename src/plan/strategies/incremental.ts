@@ -28,7 +28,8 @@ export function stageInterval(input: StrategyInput): { steps: Step[]; inside: st
       kind: 'assert-empty',
       sql: `SELECT * FROM ${staging} WHERE ${outside} LIMIT 5`,
       countSql: `SELECT count(*) AS n FROM ${staging} WHERE ${outside}`,
-      message: outsideMessage(input, partitionBy, interval),
+      message: outsideMessage(input, partitionBy, interval, 'rows'),
+      one: outsideMessage(input, partitionBy, interval, 'row'),
     },
   ];
   return { steps, inside };
@@ -71,7 +72,8 @@ export function partitionWrite(input: StrategyInput): Step[] {
           error: OUTSIDE_ERROR,
           sql: `SELECT * FROM ${rows} WHERE ${outside} LIMIT 5`,
           countSql: `SELECT count(*) AS n FROM ${rows} WHERE ${outside}`,
-          message: outsideMessage(input, partitionBy, interval),
+          message: outsideMessage(input, partitionBy, interval, 'rows'),
+          one: outsideMessage(input, partitionBy, interval, 'row'),
         },
       },
     },
@@ -122,9 +124,9 @@ function intervalOf(input: StrategyInput) {
 
 const outsideCondition = (partitionBy: string, inside: string) => `${quoteIdent(partitionBy)} IS NULL OR NOT (${inside})`;
 
-function outsideMessage(input: StrategyInput, partitionBy: string, interval: Interval): string {
+function outsideMessage(input: StrategyInput, partitionBy: string, interval: Interval, rows: 'row' | 'rows'): string {
   return (
-    `rows outside the run's interval [${formatTimestamp(interval.start)}, ${formatTimestamp(interval.end)}) by ${partitionBy}` +
+    `${rows} outside the run's interval [${formatTimestamp(interval.start)}, ${formatTimestamp(interval.end)}) by ${partitionBy}` +
     ` (or with ${partitionBy} NULL); ${
       input.keepInside ??
       `an incremental model returns the rows of its interval only, e.g. where ${partitionBy} >= '{{ interval_start }}' and ${partitionBy} < '{{ interval_end }}'`
