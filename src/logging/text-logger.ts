@@ -31,6 +31,8 @@ export class TextLogger implements Logger {
   private done = 0;
   private footerShown = false;
   private readonly failures: { task: TaskRef; message: string }[] = [];
+  /** The checks each running task passed before it published: counted on its OK line. */
+  private readonly passed = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private progress: Extract<PipeEvent, { type: 'progress' }> | undefined;
 
@@ -118,12 +120,16 @@ export class TextLogger implements Logger {
         this.running.delete(e.task.id);
         this.done++;
         const rows = e.rows === undefined ? '' : `${e.rows.toLocaleString('en-US')} ${e.rows === 1 ? 'row' : 'rows'}`;
+        const checks = this.passed.get(e.task.id);
+        this.passed.delete(e.task.id);
+        const passed = checks === undefined ? '' : `· ${checks} check${checks === 1 ? '' : 's'} passed`;
         const prefix = this.live ? s.green('✓') : 'OK   ';
-        this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.task.kind)} ${rows} ${s.dim(`${(e.ms / 1000).toFixed(2)}s`)}`.replace(/ +/g, ' '));
+        this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.task.kind)} ${rows} ${passed} ${s.dim(`${(e.ms / 1000).toFixed(2)}s`)}`.replace(/ +/g, ' '));
         break;
       }
       case 'task-failed': {
         this.running.delete(e.task.id);
+        this.passed.delete(e.task.id);
         this.done++;
         this.failures.push({ task: e.task, message: e.error.message });
         const prefix = this.live ? s.red('✗') : 'FAIL ';
@@ -179,11 +185,11 @@ export class TextLogger implements Logger {
         break;
       }
       case 'check-passed':
-        // A build speaks of the checks that found something; `pipe test` names every one it ran, as dbt test does.
+        // A build names the checks that found something and counts the others on its OK line; `pipe test` names every one it ran, as dbt test does.
         if (e.task.kind === 'test' || e.task.kind === 'unit-test') {
           const where = `${e.location.file}${e.location.line ? `:${e.location.line}` : ''}`;
           this.line(`${this.live ? s.green('✓') : 'PASS '} ${this.label(e.task)} ${e.task.kind === 'unit-test' ? 'unit test ' : ''}${e.check} ${s.dim(where)}`);
-        }
+        } else this.passed.set(e.task.id, (this.passed.get(e.task.id) ?? 0) + 1);
         break;
       case 'template-message': {
         // The message as the template said it, under the task that said it, with where.
@@ -196,6 +202,8 @@ export class TextLogger implements Logger {
         break;
       }
       case 'task-retrying': {
+        // The next attempt runs its checks again.
+        this.passed.delete(e.task.id);
         const prefix = this.live ? s.yellow('↻') : 'RETRY';
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(`attempt ${e.attempt} failed (${e.error.kind}, transient): ${e.error.message.split('\n')[0]}`)}`);
         break;
@@ -211,6 +219,7 @@ export class TextLogger implements Logger {
       }
       case 'task-cancelled': {
         this.running.delete(e.task.id);
+        this.passed.delete(e.task.id);
         const prefix = this.live ? s.yellow('⊘') : 'CANCEL';
         this.line(`${prefix} ${this.label(e.task)} ${s.dim('cancelled, rolled back')}`);
         break;

@@ -185,16 +185,28 @@ describe('the plain text logger', () => {
     ]);
   });
 
-  it("dbt tests: what dbt says of a failure; pipe test names the tests that pass, a build does not", () => {
+  it("dbt tests: what dbt says of a failure; pipe test names the tests that pass, a build counts them on the task's line", () => {
     const { out, logger } = textLogger();
     const location = { file: 'models/schema.yml', line: 7 };
     const failure = { check: 'unique_orders_id', severity: 'warn' as const, failingRows: 3, condition: '> 1', sample: [], location };
     logger.handle({ type: 'check-failed', runId: RUN, task: task('orders', '2024-01-02', 'test'), failure });
     logger.handle({ type: 'check-passed', runId: RUN, task: task('orders', '2024-01-02', 'test'), check: 'not_null_orders_id', location });
     logger.handle({ type: 'check-passed', runId: RUN, task: task('orders', '2024-01-02'), check: 'not_null_orders_id', location });
+    logger.handle({ type: 'check-passed', runId: RUN, task: task('orders', '2024-01-02'), check: 'unique_orders_id', location });
+    logger.handle({ type: 'task-succeeded', runId: RUN, task: task('orders', '2024-01-02'), rows: 2, attempts: 1, ms: 10 });
+    // A retried attempt runs its checks again: they are counted once.
+    logger.handle({ type: 'check-passed', runId: RUN, task: task('items', '2024-01-02'), check: 'not_null_items_id', location });
+    logger.handle({ type: 'task-retrying', runId: RUN, task: task('items', '2024-01-02'), attempt: 1, error: { kind: 'Connection', message: 'lost' } as TaskError });
+    logger.handle({ type: 'check-passed', runId: RUN, task: task('items', '2024-01-02'), check: 'not_null_items_id', location });
+    logger.handle({ type: 'task-succeeded', runId: RUN, task: task('items', '2024-01-02'), rows: 1, attempts: 2, ms: 10 });
+    logger.handle({ type: 'task-succeeded', runId: RUN, task: task('v', '2024-01-02', 'view'), attempts: 1, ms: 5 });
     expect(out.lines).toEqual([
       'WARN  orders 2024-01-02 test unique_orders_id warning: got 3 results, configured to warn if > 1 models/schema.yml:7',
       'PASS  orders 2024-01-02 not_null_orders_id models/schema.yml:7',
+      'OK orders 2024-01-02 incremental 2 rows · 2 checks passed 0.01s',
+      'RETRY items 2024-01-02 attempt 1 failed (Connection, transient): lost',
+      'OK items 2024-01-02 incremental 1 row · 1 check passed 0.01s',
+      'OK v 2024-01-02 view 0.01s',
     ]);
   });
 
