@@ -104,19 +104,21 @@ class Lexer {
   /** Where `line` starts, for positions: the lexer only moves forward. */
   private line = 0;
   private lineStart = 0;
-  private scanned = 0;
+  /** The first newline at or after `lineStart` (2^32 - 1: none): each is found once, not again from every token on its line. */
+  private nextNewline: number;
   /** The next `#}` at or after the text being read (2^32 - 1: none), found once rather than at every text run. */
   private commentEnd = -1;
 
-  constructor(private readonly str: string) {}
+  constructor(private readonly str: string) {
+    this.nextNewline = str.indexOf('\n') >>> 0;
+  }
 
   private token(type: TokenType, value: string, start: number): Token {
-    const str = this.str;
-    for (let i = str.indexOf('\n', this.scanned); i >= 0 && i < start; i = str.indexOf('\n', i + 1)) {
+    while (this.nextNewline < start) {
       this.line++;
-      this.lineStart = i + 1;
+      this.lineStart = this.nextNewline + 1;
+      this.nextNewline = this.str.indexOf('\n', this.lineStart) >>> 0;
     }
-    this.scanned = start;
     return { type, value, lineno: this.line, colno: start - this.lineStart };
   }
 
