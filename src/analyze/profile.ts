@@ -117,7 +117,7 @@ function recordSecrets(value: unknown, key = ''): void {
   }
 }
 
-export function readProfile(files: ProjectFiles, options: ProfileOptions, diagnostics: Diagnostic[]): ProfileReading {
+export function readProfile(files: Pick<ProjectFiles, 'root' | 'dbtProject'>, options: ProfileOptions, diagnostics: Diagnostic[]): ProfileReading {
   const asked = [options.profilesDir !== undefined ? '--profiles-dir' : '', options.target !== undefined ? '--target' : ''].filter(Boolean);
   const dbt = files.dbtProject;
   if (!dbt) {

@@ -308,7 +308,18 @@ export function readProjectSettings(files: ProjectFiles, diagnostics: Diagnostic
 
 type ReadSettings = Omit<ValidatedSettings, 'pipelines' | 'selectors' | 'settingsDiagnostics'>;
 
-function readSettings(files: ProjectFiles, diagnostics: Diagnostic[], profileOptions: ProfileOptions): ReadSettings {
+/**
+ * What says where the warehouse is and how it opens: pipe.yaml, dbt_project.yml (its profile)
+ * and, through them, profiles.yml.
+ */
+export type SettingsFiles = Pick<ProjectFiles, 'root' | 'projectFile' | 'dbtProject'>;
+
+/** The warehouse's settings alone, from the settings files: what a command may start opening before the rest of the project is read. */
+export function readWarehouseSettings(files: SettingsFiles, diagnostics: Diagnostic[], profileOptions: ProfileOptions = {}): ReadSettings {
+  return readSettings(files, diagnostics, profileOptions);
+}
+
+function readSettings(files: SettingsFiles, diagnostics: Diagnostic[], profileOptions: ProfileOptions): ReadSettings {
   const profileDiagnostics: Diagnostic[] = [];
   const reading = readProfile(files, profileOptions, profileDiagnostics);
   diagnostics.push(...profileDiagnostics);
@@ -357,7 +368,7 @@ type PipeYaml = Omit<ProjectSettings, 'warehouse' | 'targetSchema'> & {
 };
 
 /** pipe.yaml read: a `warehouse:` mapping is a DuckLake, whose problems stop commands. */
-function readPipeYaml(files: ProjectFiles, diagnostics: Diagnostic[]): PipeYaml {
+function readPipeYaml(files: SettingsFiles, diagnostics: Diagnostic[]): PipeYaml {
   const y = files.projectFile;
   const lakeData = y?.data.warehouse;
   if (y && lakeData && typeof lakeData === 'object' && !Array.isArray(lakeData)) {
@@ -372,7 +383,7 @@ function readPipeYaml(files: ProjectFiles, diagnostics: Diagnostic[]): PipeYaml 
   return readPipeYamlFile(files, diagnostics);
 }
 
-function readPipeYamlFile(files: ProjectFiles, diagnostics: Diagnostic[]): PipeYaml {
+function readPipeYamlFile(files: SettingsFiles, diagnostics: Diagnostic[]): PipeYaml {
   const y = files.projectFile;
   if (!y) return { vars: {}, secret_vars: [] };
   const at = (key: string) => ({ file: PROJECT_FILE, line: y.keyLine(key) });

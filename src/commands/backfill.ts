@@ -9,6 +9,7 @@ import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js
 import { freshnessAt, launch, newRunId, type LaunchOptions, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, withForeseen, type Prepared, type RunOutcome } from './lifecycle.js';
 import { commonParams, type BackfillParams } from './stored-params.js';
 import { Distributed, type DistributedOptions } from './distributed.js';
+import { openProjectAhead } from './open-ahead.js';
 import { openProject } from './open-project.js';
 import { resolveThreads } from './threads.js';
 import { coverageOf, notCurrent, readRecorded } from './task-coverage.js';
@@ -160,12 +161,14 @@ async function startBackfill(options: BackfillOptions): Promise<RunOutcome | { r
   }
   refuseMissingWith(options);
   const runId = newRunId();
-  const project = openProject(options);
-  // Refused, or its Postgres found unreachable, before the warehouse is opened.
-  const distributed = options.distributed ? await Distributed.open(project, options.distributed, 'pipe backfill --distributed') : undefined;
+  // A distributed backfill opens the warehouse only in its turn (Distributed.oneAtATime): not ahead.
+  const { project, release } = options.distributed ? { project: openProject(options), release: () => undefined } : await openProjectAhead(options);
+  let distributed: Distributed | undefined;
   let prepared: Prepared;
   let p: Plan;
   try {
+    // Refused, or its Postgres found unreachable, before the warehouse is opened.
+    distributed = options.distributed ? await Distributed.open(project, options.distributed, 'pipe backfill --distributed') : undefined;
     const preparing = () => prepare({ ...options, interval: days[0], invocation: { id: runId, startedAt: Date.now() } }, project);
     prepared = await (distributed ? distributed.oneAtATime(preparing) : preparing());
     try {
@@ -177,6 +180,9 @@ async function startBackfill(options: BackfillOptions): Promise<RunOutcome | { r
   } catch (e) {
     await distributed?.close();
     throw e;
+  } finally {
+    // The plan holds the warehouse now (or it was refused): the handle opened ahead is not needed.
+    release();
   }
   if (options.missing && p.tasks.length === 0 && !p.diagnostics.some((d) => d.severity === 'error')) {
     prepared.warehouse?.close();

@@ -1,10 +1,11 @@
 import { SeedDigestCache, seedDigestCacheDir } from '../project/seed-digest-cache.js';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { error, DiagnosticError } from '../diagnostics/diagnostics.js';
-import { validateSettings, type ValidatedSettings } from '../analyze/project-settings.js';
-import { loadProject, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
-import type { ProjectFs } from '../project/project-fs.js';
+import { error, DiagnosticError, hasErrors } from '../diagnostics/diagnostics.js';
+import { readWarehouseSettings, validateSettings, type ValidatedSettings } from '../analyze/project-settings.js';
+import { loadProject, loadSettingsFiles, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
+import { diskFs, type ProjectFs } from '../project/project-fs.js';
+import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { ParsedYamlCache, yamlCacheDir } from '../project/yaml-cache.js';
 import { DBT_PROJECT_FILE } from '../project/layout.js';
 import type { ProjectOptions } from './context.js';
@@ -75,6 +76,25 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
   else if (validated.warehouseProblem) throw new DiagnosticError([validated.warehouseProblem]);
   else warehousePath = resolve(root, validated.settings.warehouse);
   return { ...validated, root, files, warehousePath };
+}
+
+/**
+ * The DuckDB file of `options` and how it opens, from pipe.yaml, dbt_project.yml and
+ * profiles.yml alone, as openProject finds them (which checks that it did): undefined for a
+ * lake, and when the settings have a problem (openProject reports it).
+ */
+export function warehouseAhead(options: ProjectOptions, fs: ProjectFs = diskFs): { readonly path: string; readonly setup: WarehouseSetup } | undefined {
+  if (options.db?.startsWith(LAKE_PREFIX)) return undefined;
+  const root = resolve(options.project ?? '.');
+  const { projectFile, dbtProject, diagnostics } = loadSettingsFiles(root, fs, new ParsedYamlCache(yamlCacheDir(root)));
+  const read = readWarehouseSettings({ root, projectFile, dbtProject }, diagnostics, { profilesDir: options.profilesDir, target: options.target });
+  if (hasErrors(diagnostics)) return undefined;
+  if (options.db !== undefined) {
+    const { lake: _lake, ...setup } = read.warehouseSetup;
+    return { path: resolve(options.db), setup };
+  }
+  if (read.warehouseProblem || read.warehouseSetup.lake) return undefined;
+  return { path: resolve(root, read.settings.warehouse), setup: read.warehouseSetup };
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   type WarehouseAccess,
 } from './lifecycle.js';
 import { Distributed, type DistributedOptions } from './distributed.js';
+import { openProjectAhead } from './open-ahead.js';
 import { openProject, type Project } from './open-project.js';
 import { commonParams, type RunParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
@@ -160,15 +161,20 @@ export async function planRunCommand(
 export async function run(options: RunOptions): Promise<RunOutcome> {
   const runId = options.runId ?? newRunId();
   const invocation = { id: runId, startedAt: (options.clock ?? systemClock).now() };
-  const project = openProject(options);
-  // Refused, or its Postgres found unreachable, before the warehouse is opened.
-  const distributed = options.distributed ? await Distributed.open(project, options.distributed, `pipe ${options.scheduledAt !== undefined ? 'schedule' : 'run'} --distributed`) : undefined;
+  // A distributed run opens the warehouse only in its turn (Distributed.oneAtATime): not ahead.
+  const { project, release } = options.distributed ? { project: openProject(options), release: () => undefined } : await openProjectAhead(options);
   let planned: RunPlan;
+  let distributed: Distributed | undefined;
   try {
+    // Refused, or its Postgres found unreachable, before the warehouse is opened.
+    distributed = options.distributed ? await Distributed.open(project, options.distributed, `pipe ${options.scheduledAt !== undefined ? 'schedule' : 'run'} --distributed`) : undefined;
     planned = await planRunCommand(options, { runId, access: 'write', invocation, project, distributed });
   } catch (e) {
     await distributed?.close();
     throw e;
+  } finally {
+    // The plan holds the warehouse now (or it was refused): the handle opened ahead is not needed.
+    release();
   }
   const { prepared, plan, interval, hour, isDefault, threads, eventTime } = planned;
   const params: RunParams = {

@@ -187,6 +187,19 @@ function badName(kind: 'model' | 'seed' | 'snapshot', name: string, file: string
   });
 }
 
+/**
+ * pipe.yaml and dbt_project.yml alone, read as loadProject reads them: what says where the
+ * warehouse is, for a command that opens it while the rest of the project loads.
+ */
+export function loadSettingsFiles(root: string, fs: ProjectFs = diskFs, yamlCache?: ParsedYamlCache): { projectFile?: YamlSource; dbtProject?: YamlSource; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const optional = (name: string) => {
+    const path = join(root, name);
+    return fs.exists(path) ? readYamlFile(fs, path, name, diagnostics, yamlCache) : undefined;
+  };
+  return { projectFile: optional(PROJECT_FILE), dbtProject: optional(DBT_PROJECT_FILE), diagnostics };
+}
+
 function readYamlFile(fs: ProjectFs, absPath: string, file: string, diagnostics: Diagnostic[], cache?: ParsedYamlCache): YamlSource | undefined {
   const text = readText(fs, absPath, file, diagnostics);
   if (text === undefined) return undefined;
