@@ -96,6 +96,8 @@ export interface ModelNode {
   readonly unitTests?: readonly UnitTest[];
   /** A version of a model with versions (`m_v2` is version 2 of m; see dbt/model-versions.ts). */
   readonly version?: VersionOf;
+  /** Where its unique_key is set (config(), properties file or dbt_project.yml): a key that names no single row is reported there. */
+  readonly uniqueKeyAt?: Location;
 }
 
 export interface SeedNode {
@@ -1109,6 +1111,8 @@ interface AnalyzedModel {
   readonly configDiagnostics: readonly Diagnostic[];
   /** Where `contract` is set. */
   readonly contractLocation: Location;
+  /** Where `unique_key` is set, when it is. */
+  readonly uniqueKeyLocation?: Location;
   node?: ModelNode;
   refDiagnostics?: readonly Diagnostic[];
 }
@@ -1719,6 +1723,7 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     hookRefs.length === 0 ? {} : { hookRefs },
     { readsItself: analyzed.raw.sql.includes(refToken(source.name)) },
     ctx.versions.has(source.name) ? { version: ctx.versions.get(source.name)! } : {},
+    analyzed.uniqueKeyLocation === undefined ? {} : { uniqueKeyAt: analyzed.uniqueKeyLocation },
   );
   return { node, refDiagnostics };
 }
@@ -1746,7 +1751,8 @@ function analyzedModel(
   const configLocation = configKeyLocation(m.source, m.sites, raw.configCalls, 'enabled');
   const checks = y && y.data.checks !== undefined ? readChecks(y.data.checks, (path) => ({ file: y.file, line: y.pathLine(path) ?? y.keyLine('checks') }), found) : [];
   const contractLocation = locate('contract');
-  return { raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, checks, configDiagnostics: found };
+  const uniqueKeyLocation = 'unique_key' in config && config.unique_key !== undefined ? locate('unique_key') : undefined;
+  return { raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, uniqueKeyLocation, checks, configDiagnostics: found };
 }
 
 /** The tests the properties files declare, by the name they are declared with (`dbt_utils.at_least_one`). */
@@ -2042,7 +2048,8 @@ const sameContract = (a: ModelContract | undefined, b: ModelContract | undefined
 /** Where a config key of a model is set: its config() call, or its line in the YAML beside the model. */
 function configKeyLocation(source: ModelSource, sites: CallSites, calls: Readonly<Record<string, unknown>>, key: string): Location {
   const yaml = source.yaml;
-  if (Object.hasOwn(calls, key) || !yaml || key === 'checks' || !Object.hasOwn(yaml.data, key)) return { file: source.file, ...sites.config() };
+  if (Object.hasOwn(calls, key)) return { file: source.file, ...sites.configKey(key) };
+  if (!yaml || key === 'checks' || !Object.hasOwn(yaml.data, key)) return { file: source.file, ...sites.config() };
   return { file: yaml.file, line: yaml.keyLine(key) };
 }
 

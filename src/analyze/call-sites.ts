@@ -10,7 +10,7 @@ export class CallSites {
   private refs?: Map<string, number>;
   private lineStarts?: number[];
   private configAt?: number | null;
-  private configCalls?: { readonly at: number; readonly args: string }[];
+  private configCalls?: { readonly at: number; readonly argsAt: number; readonly args: string }[];
 
   constructor(private readonly source: string) {}
 
@@ -63,14 +63,30 @@ export class CallSites {
   }
 
   /**
+   * 1-based position of `key=` in the last `config(` call of the text that gives it as a keyword
+   * argument (a later call's value is the one kept), for an error about the value: a call made
+   * by a macro or a loop, or a key given another way, falls back to the first `config(`.
+   */
+  configKey(key: string): { line: number; column: number } | undefined {
+    const calls = this.calls();
+    for (let c = calls.length - 1; c >= 0; c--) {
+      for (const part of topLevelParts(calls[c].args)) {
+        const m = /^\s*([A-Za-z_]\w*)\s*=(?!=)/.exec(part.text);
+        if (m && m[1] === key) return this.position(calls[c].argsAt + part.at + m[0].indexOf(key));
+      }
+    }
+    return this.config();
+  }
+
+  /**
    * The first keyword one `config(...)` call gives two different values (`config(a=1, a=2)`),
    * with the text of both: the template language keeps the last without a word.
    */
   configKeywordTwice(): { key: string; first: string; second: string; line: number; column: number } | undefined {
     for (const call of this.calls()) {
       const seen = new Map<string, string>();
-      for (const part of topLevelParts(call.args)) {
-        const m = /^\s*([A-Za-z_]\w*)\s*=(?!=)([\s\S]*)$/.exec(part);
+      for (const { text } of topLevelParts(call.args)) {
+        const m = /^\s*([A-Za-z_]\w*)\s*=(?!=)([\s\S]*)$/.exec(text);
         if (!m) continue;
         const [, key, value] = m;
         const first = seen.get(key);
@@ -81,12 +97,12 @@ export class CallSites {
     return undefined;
   }
 
-  private calls(): readonly { readonly at: number; readonly args: string }[] {
+  private calls(): readonly { readonly at: number; readonly argsAt: number; readonly args: string }[] {
     if (!this.configCalls) {
       this.configCalls = [];
       const re = /\bconfig\s*\(/g;
       let m: RegExpExecArray | null;
-      while ((m = re.exec(this.source))) this.configCalls.push({ at: m.index, args: argumentsAt(this.source, m.index + m[0].length) });
+      while ((m = re.exec(this.source))) this.configCalls.push({ at: m.index, argsAt: m.index + m[0].length, args: argumentsAt(this.source, m.index + m[0].length) });
     }
     return this.configCalls;
   }
@@ -135,17 +151,17 @@ function argumentsAt(source: string, start: number): string {
   return source.slice(start, walkArguments(source, start, (i, depth) => depth === 0));
 }
 
-/** Arguments text split at its top-level commas. */
-function topLevelParts(args: string): string[] {
-  const parts: string[] = [];
+/** Arguments text split at its top-level commas, each part with its offset in `args`. */
+function topLevelParts(args: string): { readonly text: string; readonly at: number }[] {
+  const parts: { text: string; at: number }[] = [];
   let from = 0;
   walkArguments(args, 0, (i, depth) => {
     if (depth === 1 && args[i] === ',') {
-      parts.push(args.slice(from, i));
+      parts.push({ text: args.slice(from, i), at: from });
       from = i + 1;
     }
     return false;
   });
-  parts.push(args.slice(from));
+  parts.push({ text: args.slice(from), at: from });
   return parts;
 }

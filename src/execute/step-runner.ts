@@ -175,7 +175,7 @@ export class StepRunner {
         const sample = await session.query(step.sql);
         if (sample.length > 0) {
           const [{ n }] = await session.query(step.countSql);
-          throw new TaskDataError(`${String(n)} ${Number(n) === 1 && step.one !== undefined ? step.one : step.message}`, sample);
+          throw new TaskDataError(`${String(n)} ${Number(n) === 1 && step.one !== undefined ? step.one : step.message}`, sample, step.location);
         }
         return;
       }

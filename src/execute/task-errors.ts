@@ -18,6 +18,8 @@ export class TaskDataError extends Error {
   constructor(
     message: string,
     readonly sample: readonly Record<string, unknown>[],
+    /** Where the rule the rows break is set, when that is not the model's query. */
+    readonly location?: Location,
   ) {
     super(message);
   }
@@ -122,7 +124,7 @@ export function toTaskError(e: unknown, task?: Task): TaskError {
   }
   if (e instanceof RenderError) return { message: e.message, kind: 'Template', errorClass: e.errorClass, location: e.location };
   if (e instanceof ProjectRuleError) return { message: e.message, kind: e.kind, errorClass: 'permanent', location: e.location };
-  if (e instanceof TaskDataError) return { message: e.message, kind: 'Data', errorClass: 'permanent', sample: e.sample };
+  if (e instanceof TaskDataError) return { message: e.message, kind: 'Data', errorClass: 'permanent', sample: e.sample, ...(e.location === undefined ? {} : { location: e.location }) };
   const message = e instanceof Error ? e.message : String(e);
   return { message: `internal error: ${message}`, kind: 'Internal', errorClass: 'permanent' };
 }

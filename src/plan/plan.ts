@@ -826,6 +826,7 @@ function modelTask(
       externalRoot: analysis.settings.externalRoot,
       runId: ctx.runId,
       readsItself: node.readsItself,
+      uniqueKeyAt: node.uniqueKeyAt,
       stagePartitions: ctx.stagePartitions,
       contractTable: node.contract !== undefined,
     });

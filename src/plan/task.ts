@@ -38,7 +38,15 @@ export type Step =
    */
   | { readonly kind: 'statement'; readonly sql: string; readonly countsRows?: boolean; readonly rowsOf?: string }
   /** A query that must return no rows; any row it returns fails the task with their count and `message` (`one` when it is 1). */
-  | { readonly kind: 'assert-empty'; readonly sql: string; readonly countSql: string; readonly message: string; readonly one?: string }
+  | {
+      readonly kind: 'assert-empty';
+      readonly sql: string;
+      readonly countSql: string;
+      readonly message: string;
+      readonly one?: string;
+      /** Where the rule the rows break is set (a unique_key), when that is not the query. */
+      readonly location?: Location;
+    }
   /**
    * The publishing transaction. The executor appends the task's success record to it and
    * runs it while holding the lock of `lockKey`, so commits to one table never race.

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { diagnosticsOf, explain, queryRows, removeTempDirs, sortedRows, taskIdsOf, warehouseOf } from '../e2e/helpers.js';
+import { diagnosticsOf, eventsOfType, explain, queryRows, removeTempDirs, sortedRows, taskIdsOf, warehouseOf } from '../e2e/helpers.js';
 import { nodesIn, runIn } from '../support/in-process.js';
 import { DAILY, eventsProject as project, USERS } from '../support/incremental-project.js';
 
@@ -114,5 +114,21 @@ describe('merge and delete+insert models', () => {
     expect(r.stdout).toContain('3 values of unique_key (user_id) that more than one staged row has');
     expect(r.stdout).toMatch(/user_id[^\n]*10/);
     expect(await queryRows(warehouseOf(dir), "select count(*)::INTEGER as n from duckdb_tables() where table_name = 'users'")).toEqual([{ n: 0 }]);
+  });
+
+  it('points a failure of the key at where unique_key is set: its line in config(), or in the YAML', async () => {
+    const dir = project({
+      'models/users.sql': `{{ config(\n    materialized='incremental',\n    unique_key='user_id',\n) }}\nselect user_id, amount from {{ ref('events') }}`,
+      'models/users_yaml.sql': `select user_id, amount from {{ ref('events') }}`,
+      'models/users_yaml.yaml': `materialized: incremental\nincremental_strategy: delete+insert\nunique_key: [user_id]\n`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(1);
+    const failed = eventsOfType(r.events, 'task-failed').map((e) => [(e.task as { model: string }).model, (e.error as { location?: unknown }).location]);
+    expect(failed.sort()).toEqual([
+      ['users', { file: 'models/users.sql', line: 3, column: 5 }],
+      ['users_yaml', { file: 'models/users_yaml.yaml', line: 3 }],
+    ]);
+    expect(r.stdout).toContain("at models/users.sql:3\n    3 |     unique_key='user_id',");
   });
 });

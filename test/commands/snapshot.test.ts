@@ -51,7 +51,7 @@ describe('snapshots through the commands', () => {
     writeProjectFiles(dir, { 'snapshots/orders.sql': "{% snapshot orders_history %}\n{{ config(unique_key='id', strategy='timestamp') }}\nselect * from {{ ref('orders') }}\n{% endsnapshot %}\n" });
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('snapshots/orders.sql:2:4: error: the timestamp strategy needs updated_at');
+    expect(r.stderr).toContain('snapshots/orders.sql:2:28: error: the timestamp strategy needs updated_at');
     expect(eventsOfType(r.events, 'task-started')).toEqual([]);
   });
 

@@ -106,7 +106,7 @@ select 1 as version`,
     writeProjectFiles(dir, { 'models/orders.sql': `{{ config(pre_hook="delete from main.audit; commit") }}\nselect 2 as id` });
     const refused = await runIn(dir, { date: '2024-01-03' });
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain("models/orders.sql:1:4: error: pre-hook 1 of orders ends or opens a transaction (commit): it would commit or abandon the model's own midway");
+    expect(refused.stderr).toContain("models/orders.sql:1:11: error: pre-hook 1 of orders ends or opens a transaction (commit): it would commit or abandon the model's own midway");
     expect(await queryRows(warehouseOf(dir), 'SELECT id FROM main.orders')).toEqual([{ id: 1 }]);
   });
 

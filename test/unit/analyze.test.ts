@@ -237,7 +237,7 @@ describe('config', () => {
     expect(byFile['models/a.sql']).toMatchObject({
       code: 'unknown-key',
       message: "unknown config key 'materialzed'",
-      location: { file: 'models/a.sql', line: 2, column: 4 },
+      location: { file: 'models/a.sql', line: 2, column: 11 },
       hint: "did you mean 'materialized'?",
     });
     expect(byFile['models/b.yaml']).toMatchObject({
@@ -259,9 +259,9 @@ describe('config', () => {
     });
     const messages = a.diagnostics.map((d) => `${where(d)} ${d.message}`).sort();
     expect(messages).toEqual([
-      "models/a.sql:1:4 materialized 'snapshot' is not a model's: a snapshot is a {% snapshot %} block under the snapshot folders, or a snapshots: entry with relation: in a properties file",
-      'models/a2.sql:1:4 materialized must be one of table, view, incremental, external, ephemeral; got "materialised_view"',
-      "models/b.sql:1:4 an incremental model needs partition_by (the column that places each row in a date), unique_key, or incremental_strategy microbatch: appending without them, a re-run would add the same rows again",
+      "models/a.sql:1:11 materialized 'snapshot' is not a model's: a snapshot is a {% snapshot %} block under the snapshot folders, or a snapshots: entry with relation: in a properties file",
+      'models/a2.sql:1:11 materialized must be one of table, view, incremental, external, ephemeral; got "materialised_view"',
+      "models/b.sql:1:11 an incremental model needs partition_by (the column that places each row in a date), unique_key, or incremental_strategy microbatch: appending without them, a re-run would add the same rows again",
       'models/c.yaml:2:undefined schema must be a plain identifier (letters, digits, underscores)',
       'models/c.yaml:3:undefined depends_on_past must be true or false',
     ]);
@@ -278,11 +278,11 @@ describe('config', () => {
       'snapshots/snap.sql': "{% snapshot snap %}{{ config(unique_key='a', strategy='check', check_cols='all', target_schema='system') }}select 1 as a{% endsnapshot %}",
     });
     expect(a.diagnostics.map((d) => `${where(d)} ${d.message}`).sort()).toEqual([
-      "models/cat.sql:1:4 schema 'Information_Schema' is DuckDB's catalog: nothing may be built in it",
-      "models/runs.sql:1:4 schema '_pipe' holds pipe's run state: nothing else may be built in it",
+      "models/cat.sql:1:11 schema 'Information_Schema' is DuckDB's catalog: nothing may be built in it",
+      "models/runs.sql:1:11 schema '_pipe' holds pipe's run state: nothing else may be built in it",
       "models/t.yaml:1:undefined 'temp' names one of DuckDB's own databases, and cannot be a schema of the warehouse",
       "seeds/s.yaml:1:undefined schema '_PIPE' holds pipe's run state: nothing else may be built in it",
-      "snapshots/snap.sql:1:23 'system' names one of DuckDB's own databases, and cannot be a schema of the warehouse",
+      "snapshots/snap.sql:1:82 'system' names one of DuckDB's own databases, and cannot be a schema of the warehouse",
     ]);
   });
 

@@ -76,6 +76,7 @@ export function snapshotStrategy(input: StrategyInput, config: SnapshotConfig): 
       countSql: `SELECT count(*) AS n FROM ${source} WHERE ${nullKey}`,
       message: `rows of the snapshot's query with a NULL unique_key (${keyText}); such a row matches none in the snapshot, so every run would record it again`,
       one: `row of the snapshot's query with a NULL unique_key (${keyText}); such a row matches none in the snapshot, so every run would record it again`,
+      location: input.uniqueKeyAt,
     },
     {
       kind: 'assert-empty',
@@ -83,6 +84,7 @@ export function snapshotStrategy(input: StrategyInput, config: SnapshotConfig): 
       countSql: `SELECT count(*) AS n FROM (SELECT 1 FROM ${source} GROUP BY ${keys.join(', ')} HAVING count(*) > 1)`,
       message: `unique_key values (${keyText}) held by more than one row of the snapshot's query; each would become a current row of the snapshot: make the key unique, or the query return one row per key`,
       one: `unique_key value (${keyText}) held by more than one row of the snapshot's query; each of those rows would become a current row of the snapshot: make the key unique, or the query return one row per key`,
+      location: input.uniqueKeyAt,
     },
     { kind: 'snapshot-merge', target: input.relation, existing: input.existing, source, changes, changesName, spec },
     { kind: 'publish', statements: [] },

@@ -4,6 +4,7 @@ import { DUCKDB } from '../../warehouse/duckdb/dialect.js';
 import type { RelationType } from '../../warehouse/run-state.js';
 import type { Step } from '../task.js';
 import type { SchemaChangePolicy } from '../../analyze/model-config.js';
+import type { Location } from '../../diagnostics/diagnostics.js';
 
 /**
  * The SQL the strategies write. Planning happens before any warehouse is open (a dry run
@@ -36,6 +37,8 @@ export interface StrategyInput {
   readonly runId?: string;
   /** The model's query reads its own table (`{{ this }}`). */
   readonly readsItself?: boolean;
+  /** Where the model's unique_key is set: staged rows that break it are reported there. */
+  readonly uniqueKeyAt?: Location;
   /**
    * Other processes write the same tables (a DuckLake on Postgres): a partition's rows are
    * staged before its publishing transaction, which another writer's commit can refuse and
