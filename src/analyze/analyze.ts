@@ -1999,7 +1999,6 @@ function mergedConfig(
 ): { config: ModelConfig; unused: readonly { key: string; location: Location }[]; locate: (key: string) => Location } {
   const { source, sites } = m;
   const yaml = source.yaml;
-  const configCall = sites.config();
   // checks: is read by parseChecks; every other key of the YAML is model config.
   const { checks: _checks, ...yamlData } = yaml?.data ?? {};
   for (const key of Object.keys(calls)) {
@@ -2007,7 +2006,7 @@ function mergedConfig(
       diagnostics.push(
         error('config-conflict', `'${key}' is set both in config() and in ${yaml!.file}; set it in one place`, {
           file: source.file,
-          ...configCall,
+          ...sites.configKey(key),
         }, { related: [{ message: `also set here`, location: { file: yaml!.file, line: yaml!.keyLine(key) } }] }),
       );
     }

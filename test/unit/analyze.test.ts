@@ -222,7 +222,7 @@ describe('config', () => {
     const d = a.diagnostics[0];
     expect(d.code).toBe('config-conflict');
     expect(d.message).toBe("'materialized' is set both in config() and in models/a.yaml; set it in one place");
-    expect(where(d)).toBe('models/a.sql:2:4');
+    expect(where(d)).toBe('models/a.sql:2:11');
     expect(d.related).toEqual([{ message: 'also set here', location: { file: 'models/a.yaml', line: 2 } }]);
   });
 
