@@ -4,6 +4,7 @@ import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import type { SourceNode } from '../analyze/sources.js';
 import type { Task } from '../plan/task.js';
+import { sqlPieces } from '../sql/sql-text.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { freshnessDiagnostic, isMeasurable, measureFreshness } from './freshness.js';
 
@@ -11,7 +12,9 @@ import { freshnessDiagnostic, isMeasurable, measureFreshness } from './freshness
  * Before anything runs: every source a task of the run reads is there. pipe never builds a
  * source, so a table that does not exist (or a database not attached) or a local file that is
  * not there would fail the models reading it halfway through the run; it is refused first,
- * at the source's entry in its properties file.
+ * at the source's entry in its properties file. A source whose relation the query names in
+ * comments alone (dbt's `-- depends on: {{ source(...) }}`, an order without a read) is not
+ * asked for, as dbt does not: the query cannot fail for it.
  */
 
 /** The sources the tasks that will run read, each once. */
@@ -24,10 +27,40 @@ export function sourcesRead(tasks: readonly Task[]): SourceNode[] {
   return [...out.values()];
 }
 
+/**
+ * The sources the tasks that will run read, each once, leaving out a table named in a
+ * task's query only inside comments. Kept whenever that cannot be told: a query rendered again
+ * as the task runs, or one that does not name the relation as source() renders it (a macro may
+ * build its name).
+ */
+export function sourcesQueried(tasks: readonly Task[]): SourceNode[] {
+  const out = new Map<string, SourceNode>();
+  for (const t of tasks) {
+    if (t.noop || t.blocked) continue;
+    let code: string | undefined;
+    for (const s of t.sources ?? []) {
+      if (out.has(s.name)) continue;
+      if (s.reads.kind === 'relation' && t.sql !== undefined && t.renderAtRun === undefined && t.sql.includes(s.relation)) {
+        code ??= codeOf(t.sql);
+        if (!code.includes(s.relation)) continue;
+      }
+      out.set(s.name, s);
+    }
+  }
+  return [...out.values()];
+}
+
+/** The SQL with its comments blanked out (strings and quoted names kept: a relation is written with quotes). */
+function codeOf(sql: string): string {
+  return sqlPieces(sql)
+    .map((p) => (p.kind === 'comment' ? ' ' : sql.slice(p.start, p.end)))
+    .join('');
+}
+
 export async function preflightSources(session: WarehouseSession, tasks: readonly Task[], root: string): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
   const relations = new RelationsByDatabase(session);
-  for (const s of sourcesRead(tasks)) {
+  for (const s of sourcesQueried(tasks)) {
     // A seed of the project loads it, before what reads it, when it is missing.
     if (s.loadedBy !== undefined) continue;
     const reads = s.reads;

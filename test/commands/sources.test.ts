@@ -200,6 +200,22 @@ describe('a source that is not there', () => {
     expect(await queryRows(warehouseOf(dir), 'select n from main.customers union all select n from main.customers_db')).toEqual([{ n: '2' }, { n: '2' }]);
   });
 
+  it('is not asked for when a query names it in comments alone, as a dependency; a query that reads it still needs it', async () => {
+    const dir = project({
+      // dbt's depends-on comment: an order, not a read (dbt does not look for the table either).
+      'models/orders.sql': "-- depends on: {{ source('raw', 'orders') }}\nselect 1 as id",
+      'models/ephemeral_note.sql': "{{ config(materialized='ephemeral') }}\n/* after {{ source('raw', 'customers') }} */ select 2 as id",
+      'models/note_reader.sql': "select * from {{ ref('ephemeral_note') }}",
+    });
+    const r = await runIn(dir, { date: '2024-01-02', select: ['orders', 'note_reader'] });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryRows(warehouseOf(dir), 'select id from main.orders union all select id from main.note_reader order by id')).toEqual([{ id: 1 }, { id: 2 }]);
+    // The same source read by a selected query is asked for, and refused at its line.
+    const both = await runIn(dir, { date: '2024-01-02', select: ['orders', 'customers'] });
+    expect(both.code, explain(both)).toBe(2);
+    expect(diagnosticsOf(both.events).map((d) => `${d.location?.file}:${d.location?.line}`)).toEqual(['models/sources.yml:10']);
+  });
+
   it('a model that is not selected does not need its source', async () => {
     const dir = project();
     await load(warehouseOf(dir), 'CREATE SCHEMA raw', "CREATE TABLE raw.orders AS SELECT 1 AS id, 2 AS amount, TIMESTAMP '2024-01-02' AS loaded_at");
