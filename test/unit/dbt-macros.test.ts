@@ -166,6 +166,11 @@ describe("dbt's cross-database macros", () => {
     for (const [call, sql] of cases) expect(norm(render(`{{ ${call} }}`)), call).toBe(norm(sql));
   });
 
+  it("print an undefined argument as nothing and none as None, as dbt's macros do", () => {
+    // dbt-project-evaluator quotes node.deprecation_date, which a seed's node lacks: '' in dbt.
+    expect(render("{% set d = {'a': 1} %}{{ dbt.string_literal(d.missing) }}|{{ dbt.string_literal(none) }}|{{ dbt.string_literal(d.a) }}")).toBe("''|'None'|'1'");
+  });
+
   it("take arguments by name, and refuse one they do not take, as Jinja does", () => {
     expect(render("{{ dbt.dateadd(datepart='month', interval=1, from_date_or_timestamp='d') }}")).toBe('(d + cast(1 as bigint) * interval 1 month)');
     expect(() => render("{{ dbt.dateadd('day', 1, 'd', unit='x') }}")).toThrow(/dbt.dateadd\(\) takes 3 arguments|takes no argument 'unit'/);

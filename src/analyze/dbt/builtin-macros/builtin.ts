@@ -68,9 +68,13 @@ export interface BuiltinPackage {
   readonly macros: readonly BuiltinMacro[];
 }
 
-/** A macro's argument as SQL text: what `{{ arg }}` would output. */
+/**
+ * A macro's argument as SQL text: what `{{ arg }}` would output. Jinja's undefined (an
+ * attribute or key a value lacks, an argument not passed) outputs nothing; none is `None`.
+ */
 export function sql(value: unknown): string {
-  if (value === null || value === undefined) return 'None';
+  if (value === undefined) return '';
+  if (value === null) return 'None';
   if (value === true) return 'True';
   if (value === false) return 'False';
   return String(value);
