@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { basename } from 'node:path';
-import { nodeFqn } from '../project/layout.js';
+import { nodeFqn, type ProjectLayout } from '../project/layout.js';
 import { nameProblem } from '../project/names.js';
 import { reservedSchema } from '../warehouse/reserved-schemas.js';
 import { NO_RUN_HOOKS, packageVars, readDbtProject, runHooksWithPackages, type RunHook, type RunHooks } from './dbt/dbt-project.js';
@@ -391,6 +391,11 @@ export class ModelRenderer {
   }
 
   /** What `graph` lists besides the nodes: the exposures, and the tests of sources. */
+  /** What the graph is made with besides the nodes. */
+  get graphExtras(): GraphExtras {
+    return this.extras;
+  }
+
   knowGraph(extras: GraphExtras): void {
     this.extras = extras;
     this.graph = undefined;
@@ -1197,7 +1202,7 @@ function reanalyzeSaved(files: ProjectFiles, options: AnalyzeOptions, cache: Ana
   }
   const models = OverlayMap.of(last.models, replaced);
   const renderer = new ModelRenderer(last.engine, models, last.vars, last.project, last.relationOf);
-  renderer.knowGraph({ exposures: last.analysis.exposures, sourceChecks: last.analysis.sourceChecks });
+  renderer.knowGraph({ ...last.analysis.renderer.graphExtras, exposures: last.analysis.exposures, sourceChecks: last.analysis.sourceChecks });
   renderer.knowRuntimeFrom(last.analysis.renderer, replaced.values());
   renderer.setDisabledSources(last.disabledSources);
   const newNodes = new Map<string, PipeNode>();
@@ -1596,7 +1601,9 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     diagnostics,
   );
   const sourceChecks = joinedChecks(tests.sourceTests, onSources);
-  renderer.knowGraph({ exposures, sourceChecks });
+  const folders = new Map<string, { readonly dir?: string; readonly layout: ProjectLayout }>([[projectName, { layout: files.layout }]]);
+  for (const p of files.packages?.installed ?? []) folders.set(p.name, { dir: p.dir, layout: p.layout });
+  renderer.knowGraph({ exposures, sourceChecks, folders });
   const analysis: Analysis = {
     root: files.root,
     projectName,

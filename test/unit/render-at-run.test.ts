@@ -154,6 +154,26 @@ select 'm model.shop.m table x 3' as me,
 from "main"."a"`);
   });
 
+  it("gives each node dbt's paths: original_file_path from its own package's folder, path from its model or seed folder", async () => {
+    const files = {
+      'dbt_project.yml': "name: shop\nprofile: shop\nconfig-version: 2\nmodel-paths: ['transform']\n",
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
+      'packages.yml': 'packages:\n  - package: acme/kit\n    version: 1.0.0\n',
+      'dbt_packages/kit/dbt_project.yml': "name: kit\nversion: '1.0.0'\nconfig-version: 2\n",
+      'dbt_packages/kit/models/staging/kit_stg.sql': 'select 1 as id',
+      'seeds/codes.csv': 'id\n1\n',
+      'transform/marts/a.sql': 'select 1 as id',
+      'transform/marts/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | sort(attribute="unique_id") %}{{ n.unique_id }}={{ n.original_file_path }}|{{ n.path }};{% endfor %}{% endif %}' as paths from {{ ref('a') }}, {{ ref('kit_stg') }}, {{ ref('codes') }}`,
+    };
+    const analysis = analyze(loadProject(tempProject(files)), { interval: day });
+    expect(analysis.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const plan = planRun({ analysis, selected: new Set(analysis.graph.nodes), catalog: new Map(), seedHashes: new Map(), fullRefresh: false, runId: 'r' }, day);
+    const task = plan.tasks.find((t) => t.node === 'm')!;
+    expect((await renderAtRun(task, session, ignored)).sql).toContain(
+      "'model.kit.kit_stg=models/staging/kit_stg.sql|staging/kit_stg.sql;model.shop.a=transform/marts/a.sql|marts/a.sql;model.shop.m=transform/marts/m.sql|marts/m.sql;seed.shop.codes=seeds/codes.csv|codes.csv;'",
+    );
+  });
+
   it("graph.sources have their descriptions, loader, freshness and columns, as dbt's manifest", async () => {
     const task = planned({
       'models/sources.yml':

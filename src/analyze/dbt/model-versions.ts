@@ -289,12 +289,14 @@ export interface VersionOf {
   readonly model: string;
   readonly v: string;
   readonly latest: string;
+  /** Its `deprecation_date:` as written, if it has one. */
+  readonly deprecationDate?: string;
 }
 
 /** Each version's model, by its name in pipe's graph. */
 export function versionsByNode(versioned: ReadonlyMap<string, VersionedModel>): ReadonlyMap<string, VersionOf> {
   const out = new Map<string, VersionOf>();
-  for (const m of versioned.values()) for (const v of m.versions) out.set(v.node, { model: m.name, v: v.v, latest: m.latest });
+  for (const m of versioned.values()) for (const v of m.versions) out.set(v.node, Object.assign({ model: m.name, v: v.v, latest: m.latest }, v.deprecationDate === undefined ? {} : { deprecationDate: v.deprecationDate }));
   return out;
 }
 

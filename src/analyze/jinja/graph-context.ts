@@ -5,6 +5,7 @@ import { hash } from 'node:crypto';
 import type { ColumnProperties } from '../dbt/properties.js';
 import type { Check, DbtTestNode } from '../checks.js';
 import type { Exposure } from '../dbt/exposures.js';
+import type { ProjectLayout } from '../../project/layout.js';
 
 /**
  * dbt's `graph` variable at execution: the project's nodes and sources keyed by unique id,
@@ -19,6 +20,28 @@ export interface GraphExtras {
   readonly exposures: ReadonlyMap<string, Exposure>;
   /** The tests of each source table, by `source.table` (Analysis.sourceChecks). */
   readonly sourceChecks: ReadonlyMap<string, readonly Check[]>;
+  /** The folders of the project and of each installed package, by name: a node's paths are its package's, as in dbt. */
+  readonly folders?: GraphFolders;
+}
+
+/** A package's folder relative to the project (none for the project itself) and its folders of models, seeds and snapshots. */
+export type GraphFolders = ReadonlyMap<string, { readonly dir?: string; readonly layout: Pick<ProjectLayout, 'models' | 'seeds' | 'snapshots'> }>;
+
+function sourcePaths(file: string, pkg: string, folders: GraphFolders | undefined): { original_file_path: string; path: string } {
+  const { original_file_path } = nodePaths(file, pkg, 'models', folders);
+  return { original_file_path, path: original_file_path };
+}
+
+/**
+ * dbt's `original_file_path` (from the root of the node's own package) and `path` (from the
+ * model, seed or snapshot folder it is under) of a node's file, which pipe knows from the
+ * project root.
+ */
+function nodePaths(file: string, pkg: string, kind: 'models' | 'seeds' | 'snapshots', folders: GraphFolders | undefined): { original_file_path: string; path: string } {
+  const where = folders?.get(pkg);
+  const original = where?.dir !== undefined && file.startsWith(`${where.dir}/`) ? file.slice(where.dir.length + 1) : file;
+  const root = where?.layout[kind].find((r) => original.startsWith(`${r}/`));
+  return { original_file_path: original, path: root === undefined ? original : original.slice(root.length + 1) };
 }
 
 export interface GraphContext {
@@ -60,7 +83,7 @@ export function graphContext(
   project: string,
   database: string,
   rawCode: (model: string) => string | undefined = () => undefined,
-  { exposures, sourceChecks }: GraphExtras = { exposures: new Map(), sourceChecks: new Map() },
+  { exposures, sourceChecks, folders }: GraphExtras = { exposures: new Map(), sourceChecks: new Map() },
 ): GraphContext {
   const byName = (name: string) => {
     const n = nodes.get(name);
@@ -69,7 +92,10 @@ export function graphContext(
   const graph = { nodes: {} as Record<string, unknown>, sources: {} as Record<string, unknown>, exposures: {} as Record<string, unknown>, metrics: {}, groups: {}, semantic_models: {}, saved_queries: {} };
   for (const n of nodes.values()) {
     const unique_id = uniqueId(n, project);
-    const common = { unique_id, name: n.name, resource_type: resourceType(n), package_name: n.fqn[0] ?? project, fqn: [...n.fqn], tags: [...n.tags], original_file_path: n.file, path: n.file, database, meta: {} };
+    const package_name = n.fqn[0] ?? project;
+    // A source's path is its properties file's, as its original_file_path.
+    const paths = n.kind === 'source' ? sourcePaths(n.file, package_name, folders) : nodePaths(n.file, package_name, n.kind === 'seed' ? 'seeds' : resourceType(n) === 'snapshot' ? 'snapshots' : 'models', folders);
+    const common = { unique_id, name: n.name, resource_type: resourceType(n), package_name, fqn: [...n.fqn], tags: [...n.tags], ...paths, database, meta: {} };
     switch (n.kind) {
       case 'model': {
         // The config as dbt's: its kind (how pipe writes it) is pipe's own.
@@ -107,6 +133,8 @@ export function graphContext(
           columns: graphColumns(n.columns),
           version: versionValue(n.version?.v),
           latest_version: versionValue(n.version?.latest),
+          // dbt's is a timestamp with its zone; pipe gives the text of the YAML.
+          deprecation_date: n.version?.deprecationDate ?? null,
         };
         break;
       }
