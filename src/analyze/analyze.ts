@@ -1580,8 +1580,14 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   if (notice) diagnostics.push(notice);
   const standIns = standInNotice(packages, [...files.models.map((m) => m.sql), ...files.macros.map((m) => m.source), ...files.singularTests.map((t) => t.sql), ...testNames(properties)]);
   if (standIns) diagnostics.push(standIns);
-  const partialGraph = partialGraphNotice([...modelSources.map((m) => ({ file: m.file, text: m.sql })), ...files.macros.map((m) => ({ file: m.file, text: m.source }))]);
-  if (partialGraph) diagnostics.push(partialGraph);
+  diagnostics.push(
+    ...partialGraphNotice([
+      ...modelSources.map((m) => ({ file: m.file, text: m.sql })),
+      ...files.macros.map((m) => ({ file: m.file, text: m.source })),
+      // A package's macros read the graph as often as the project's (dbt-project-evaluator).
+      ...(files.packages?.installed ?? []).flatMap((p) => p.macros.map((m) => ({ file: m.file, text: m.source }))),
+    ]),
+  );
 
   const messages: string[] = [];
   for (const m of models.values()) {

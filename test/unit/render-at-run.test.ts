@@ -183,6 +183,27 @@ from "main"."a"`);
     expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'source.shop.raw.the_facts the raw feed / facts fivetran 2 day the id' as s from "main"."facts"`);
   });
 
+  it("an installed package's macro that reads graph.metrics or a node's depends_on.macros is warned at its line", () => {
+    const analysis = analyze(
+      loadProject(
+        tempProject({
+          'dbt_project.yml': 'name: shop\nprofile: shop\nconfig-version: 2\n',
+          'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
+          'packages.yml': 'packages:\n  - package: acme/kit\n    version: 1.0.0\n',
+          'dbt_packages/kit/dbt_project.yml': "name: kit\nversion: '1.0.0'\nconfig-version: 2\n",
+          'dbt_packages/kit/macros/unpack.sql':
+            "{% macro metric_names() %}\n{{ return(graph.metrics.values() | map(attribute='name') | list) }}\n{% endmacro %}\n{% macro calls(node) %}\n  {{ return(node.get('depends_on', {}).get('macros', [])) }}\n{% endmacro %}\n",
+          'models/a.sql': 'select 1 as id',
+        }),
+      ),
+      { interval: day },
+    );
+    expect(analysis.diagnostics.filter((d) => d.code === 'partial-graph').map((d) => [d.message.split(':')[0], d.location])).toEqual([
+      ['graph.metrics is read here', { file: 'dbt_packages/kit/macros/unpack.sql', line: 2 }],
+      ["a node's depends_on.macros is read here", { file: 'dbt_packages/kit/macros/unpack.sql', line: 5 }],
+    ]);
+  });
+
   it('a template that reads graph.metrics is warned, once, that pipe has none; dbt\'s tests are nodes of graph', async () => {
     const analysis = analyze(
       loadProject(tempProject({ 'pipe.yaml': 'name: shop\n', 'models/a.sql': 'select 1 as id', 'models/b.sql': 'select 1 as id\n{% for n in graph.metrics.values() %}{% endfor %}', 'models/c.sql': '{{ graph.groups }} select 1 as id' })),

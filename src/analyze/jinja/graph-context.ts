@@ -214,23 +214,39 @@ function versionValue(v: string | undefined): number | string | null {
 }
 
 const READS_GRAPH = /\bgraph\s*\.\s*(metrics|groups|semantic_models|saved_queries)\b/;
+/** `node.depends_on.macros`, `node.get('depends_on', {}).get('macros', [])`. */
+const READS_MACRO_DEPENDENCIES = /\bdepends_on\b[^\n]{0,40}?\bmacros\b/;
 
 /**
- * A warning when a template reads what pipe's `graph` has none of (metrics, semantic models,
- * saved queries, groups): a macro that lists them would find none and say so as a result.
- * Told once, at the first template that reads it.
+ * Warnings where a template (the project's or an installed package's) reads what pipe's
+ * `graph` has none of: metrics, semantic models, saved queries and groups, and the macros each
+ * node calls (`depends_on.macros`, always empty): a macro that lists them would find none and
+ * say so as a result. Each told once, at the first template that reads it.
  */
-export function partialGraphNotice(templates: readonly { readonly file: string; readonly text: string }[]): Diagnostic | undefined {
+export function partialGraphNotice(templates: readonly { readonly file: string; readonly text: string }[]): Diagnostic[] {
+  let collections: Diagnostic | undefined;
+  let macros: Diagnostic | undefined;
+  const lineOf = (text: string, at: number) => text.slice(0, at).split('\n').length;
   for (const t of templates) {
-    if (!t.text.includes('graph')) continue;
-    const m = READS_GRAPH.exec(t.text);
-    if (!m) continue;
-    const line = t.text.slice(0, m.index).split('\n').length;
-    return warning('partial-graph', `graph.${m[1]} is read here: pipe has no metrics, semantic models, saved queries or groups, so it is empty`, { file: t.file, line }, {
-      hint: 'a macro that reads them finds none in pipe: its results differ from dbt\'s',
-    });
+    if (collections === undefined && t.text.includes('graph')) {
+      const m = READS_GRAPH.exec(t.text);
+      if (m) {
+        collections = warning('partial-graph', `graph.${m[1]} is read here: pipe has no metrics, semantic models, saved queries or groups, so it is empty`, { file: t.file, line: lineOf(t.text, m.index) }, {
+          hint: "a macro that reads them finds none in pipe: its results differ from dbt's",
+        });
+      }
+    }
+    if (macros === undefined && t.text.includes('depends_on')) {
+      const m = READS_MACRO_DEPENDENCIES.exec(t.text);
+      if (m) {
+        macros = warning('partial-graph', "a node's depends_on.macros is read here: pipe does not record the macros each node calls, so it is empty", { file: t.file, line: lineOf(t.text, m.index) }, {
+          hint: "a macro that reads it finds none in pipe: its results differ from dbt's",
+        });
+      }
+    }
+    if (collections && macros) break;
   }
-  return undefined;
+  return [collections, macros].filter((d) => d !== undefined);
 }
 
 /** A freshness threshold as dbt's manifest has it: `{count, period}`, both null when unset. */
