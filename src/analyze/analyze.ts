@@ -9,7 +9,7 @@ import { pastDeprecation, refTarget, versionSources, versionsByNode, type Versio
 import { resolveExposures, type Exposure } from './dbt/exposures.js';
 import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, type NodeProperties, type Properties } from './dbt/properties.js';
 import { modelContract, type ModelContract } from './dbt/contract.js';
-import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig, type RenderSetting } from './dbt/node-config.js';
+import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig, type MergedConfig, type RenderSetting } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
 import { callsAny, macroFiles, macroProblems, runtimeMacros } from './dbt/macro-reach.js';
 import { settingRenderer, withRenderedDataTypes } from './dbt/setting-render.js';
@@ -98,7 +98,13 @@ export interface ModelNode {
   readonly version?: VersionOf;
   /** Where its unique_key is set (config(), properties file or dbt_project.yml): a key that names no single row is reported there. */
   readonly uniqueKeyAt?: Location;
+  /** dbt's `access` and `group` when set: shown by the graph's nodes, they change nothing pipe builds. */
+  readonly access?: ModelAccess;
+  readonly group?: string;
 }
+
+export type ModelAccess = 'private' | 'protected' | 'public';
+const ACCESS: readonly ModelAccess[] = ['private', 'protected', 'public'];
 
 export interface SeedNode {
   readonly kind: 'seed';
@@ -1118,6 +1124,8 @@ interface AnalyzedModel {
   readonly contractLocation: Location;
   /** Where `unique_key` is set, when it is. */
   readonly uniqueKeyLocation?: Location;
+  readonly access?: ModelAccess;
+  readonly group?: string;
   node?: ModelNode;
   refDiagnostics?: readonly Diagnostic[];
 }
@@ -1737,6 +1745,8 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     { readsItself: analyzed.raw.sql.includes(refToken(source.name)) },
     ctx.versions.has(source.name) ? { version: ctx.versions.get(source.name)! } : {},
     analyzed.uniqueKeyLocation === undefined ? {} : { uniqueKeyAt: analyzed.uniqueKeyLocation },
+    analyzed.access === undefined ? {} : { access: analyzed.access },
+    analyzed.group === undefined ? {} : { group: analyzed.group },
   );
   return { node, refDiagnostics };
 }
@@ -1760,12 +1770,12 @@ function analyzedModel(
 ): AnalyzedModel {
   const y = m.source.yaml;
   const found: Diagnostic[] = [];
-  const { config, unused, locate } = mergedConfig(m, raw.configCalls, dbtContext, found);
+  const { config, unused, locate, described } = mergedConfig(m, raw.configCalls, dbtContext, found);
   const configLocation = configKeyLocation(m.source, m.sites, raw.configCalls, 'enabled');
   const checks = y && y.data.checks !== undefined ? readChecks(y.data.checks, (path) => ({ file: y.file, line: y.pathLine(path) ?? y.keyLine('checks') }), found) : [];
   const contractLocation = locate('contract');
   const uniqueKeyLocation = 'unique_key' in config && config.unique_key !== undefined ? locate('unique_key') : undefined;
-  return { raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, uniqueKeyLocation, checks, configDiagnostics: found };
+  return Object.assign({ raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, uniqueKeyLocation, checks, configDiagnostics: found }, described);
 }
 
 /** The tests the properties files declare, by the name they are declared with (`dbt_utils.at_least_one`). */
@@ -2009,7 +2019,7 @@ function mergedConfig(
   calls: Readonly<Record<string, unknown>>,
   ctx: DbtContext,
   diagnostics: Diagnostic[],
-): { config: ModelConfig; unused: readonly { key: string; location: Location }[]; locate: (key: string) => Location } {
+): { config: ModelConfig; unused: readonly { key: string; location: Location }[]; locate: (key: string) => Location; described: { access?: ModelAccess; group?: string } } {
   const { source, sites } = m;
   const yaml = source.yaml;
   // checks: is read by parseChecks; every other key of the YAML is model config.
@@ -2028,7 +2038,22 @@ function mergedConfig(
   const node = { name: source.name, fqn: m.fqn, file: source.file, kind: m.resource };
   const merged = mergeConfig(m.resource, m.base, calls, locateCall, ctx.dbtSchema && ((custom) => ctx.dbtSchema!(custom, node)), diagnostics);
   const locate = (key: string) => merged.dbtLocations.get(key) ?? locateCall(key);
-  return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource), unused: merged.unused, locate };
+  return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
+}
+
+/** dbt's access and group of a model, refused as dbt refuses them: an access that is none of dbt's, a group that is no name. */
+function describedBy(merged: MergedConfig, diagnostics: Diagnostic[]): { access?: ModelAccess; group?: string } {
+  const out: { access?: ModelAccess; group?: string } = {};
+  const { access, group } = merged;
+  if (access !== undefined && access.value !== null) {
+    if (ACCESS.includes(access.value as ModelAccess)) out.access = access.value as ModelAccess;
+    else diagnostics.push(error('bad-config', `access must be one of ${ACCESS.join(', ')}; got ${JSON.stringify(access.value)}`, access.location));
+  }
+  if (group !== undefined && group.value !== null) {
+    if (typeof group.value === 'string' && group.value.trim() !== '') out.group = group.value;
+    else diagnostics.push(error('bad-config', `group must be the name of a group; got ${JSON.stringify(group.value)}`, group.location));
+  }
+  return out;
 }
 
 /** The ref() sites of a model's hooks and sql_header, rendered at the analysis's interval; their errors go to `diagnostics`. */

@@ -69,12 +69,13 @@ function toSelectable(n: PipeNode): SelectableNode {
   const base = { name: n.name, fqn: n.fqn, file: n.file, tags: n.tags, ...(n.kind !== 'source' && n.propertiesFile ? { propertiesFile: n.propertiesFile } : {}) };
   switch (n.kind) {
     case 'model': {
-      // Selectors read a model's config as dbt's (`config.materialized:incremental`); its kind is pipe's.
+      // Selectors read a model's config as dbt's (`config.materialized:incremental`, `group:`,
+      // `access:`); its kind is pipe's.
       const { kind, ...config } = n.config;
       return {
         ...base,
         resourceType: modelKind(kind).resource,
-        config,
+        config: Object.assign(config, n.access === undefined ? {} : { access: n.access }, n.group === undefined ? {} : { group: n.group }),
         unitTests: (n.unitTests ?? []).map((t) => t.name),
         dataTests: n.checks.length > 0,
         dataTestNames: dataTestNames(n.checks),

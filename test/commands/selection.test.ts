@@ -322,3 +322,20 @@ describe('macros', () => {
     );
   });
 });
+
+describe('group: and access: in a dbt project', () => {
+  it("select the models whose config sets them, from properties and dbt_project.yml, as dbt does", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'dbt_project.yml': "name: shop\nprofile: shop\nconfig-version: 2\nmodels:\n  shop:\n    marts:\n      +access: public\n",
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
+      'models/a.sql': 'select 1 as id',
+      'models/props.yml': 'version: 2\nmodels:\n  - name: a\n    config:\n      group: finance\n',
+      'models/marts/b.sql': "select * from {{ ref('a') }}",
+    });
+    const names = async (select: string) => (await nodesIn(dir, { select: [select] })).nodes.map((n) => n.name);
+    expect(await names('group:finance')).toEqual(['a']);
+    expect(await names('access:public')).toEqual(['b']);
+    expect(await names('access:protected')).toEqual(['a']);
+  });
+});

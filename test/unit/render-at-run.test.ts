@@ -183,6 +183,29 @@ from "main"."a"`);
     expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'source.shop.raw.the_facts the raw feed / facts fivetran 2 day the id' as s from "main"."facts"`);
   });
 
+  it("gives a model's access and group as its config sets them, protected and none by default, and refuses an access dbt has not", async () => {
+    const dbt = {
+      'dbt_project.yml': "name: shop\nprofile: shop\nconfig-version: 2\nmodels:\n  shop:\n    marts:\n      +access: public\n",
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
+      'models/a.sql': 'select 1 as id',
+      'models/props.yml': 'version: 2\nmodels:\n  - name: a\n    config:\n      access: private\n      group: finance\n',
+      'models/marts/b.sql': 'select 1 as id',
+      'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | sort(attribute="unique_id") %}{{ n.name }}={{ n.access }}/{{ n.group }};{% endfor %}{% endif %}' as described from {{ ref('a') }}, {{ ref('b') }}`,
+    };
+    const analysis = analyze(loadProject(tempProject(dbt)), { interval: day });
+    expect(analysis.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    // Read, so not in the notice of what pipe leaves aside.
+    expect(analysis.diagnostics.map((d) => d.message).join('\n')).not.toMatch(/config (access|group)/);
+    const plan = planRun({ analysis, selected: new Set(analysis.graph.nodes), catalog: new Map(), seedHashes: new Map(), fullRefresh: false, runId: 'r' }, day);
+    const task = plan.tasks.find((t) => t.node === 'm')!;
+    expect((await renderAtRun(task, session, ignored)).sql).toContain("'a=private/finance;b=public/None;m=protected/None;'");
+
+    const bad = analyze(loadProject(tempProject({ ...dbt, 'models/props.yml': 'version: 2\nmodels:\n  - name: a\n    config:\n      access: open\n' })), { interval: day });
+    expect(bad.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.message, d.location])).toEqual([
+      ['access must be one of private, protected, public; got "open"', { file: 'models/props.yml', line: 5 }],
+    ]);
+  });
+
   it("an installed package's macro that reads graph.metrics or a node's depends_on.macros is warned at its line", () => {
     const analysis = analyze(
       loadProject(

@@ -112,6 +112,9 @@ export interface MergedConfig {
   readonly dbtLocations: ReadonlyMap<string, Location>;
   /** dbt settings pipe does not use, for the notice. */
   readonly unused: readonly { readonly key: string; readonly location: Location }[];
+  /** dbt's `access` and `group` of a model, which change nothing built: the graph's nodes show them. */
+  readonly access?: { readonly value: unknown; readonly location: Location };
+  readonly group?: { readonly value: unknown; readonly location: Location };
 }
 
 /**
@@ -150,7 +153,8 @@ export function mergeConfig(
   const sorted = sortDbtConfig(settings, diagnostics, kind === 'snapshot' ? SNAPSHOT_KEYS : undefined);
   const record: Record<string, unknown> = {};
   const dbtLocations = new Map<string, Location>();
-  const unused = [...sorted.unused];
+  // A model's access and group are read (see MergedConfig), not left aside.
+  const unused = kind === 'model' ? sorted.unused.filter((u) => u.key !== 'access' && u.key !== 'group') : [...sorted.unused];
   for (const [key, s] of sorted.read) {
     if (kind === 'model' ? seedOnly(key, sorted.read.get('materialized')?.value) : kind === 'seed' ? MODEL_ONLY.has(key) : SEED_ONLY.has(key) || MODEL_ONLY.has(key)) {
       unused.push({ key, location: s.location });
@@ -168,5 +172,7 @@ export function mergeConfig(
     record.schema = typeof custom === 'string' || custom === undefined || custom === null ? dbtSchema(typeof custom === 'string' ? custom : undefined) : custom;
     if (!dbtLocations.has('schema') && custom === undefined) dbtLocations.set('schema', { file: 'dbt_project.yml' });
   }
-  return { record, dbtLocations, unused };
+  const access = settings.get('access');
+  const group = settings.get('group');
+  return Object.assign({ record, dbtLocations, unused }, access === undefined ? {} : { access }, group === undefined ? {} : { group });
 }

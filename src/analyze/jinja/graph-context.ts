@@ -113,10 +113,9 @@ export function graphContext(
           // dbt's raw_code is the file's text without the whitespace around it.
           raw_code: (rawCode(n.name) ?? '').trim(),
           language: 'sql',
-          // dbt's defaults: a model is protected (pipe reads no access: or group:, and says so), and
-          // on_schema_change is dbt's 'ignore' but for an incremental model, where pipe's is 'fail'.
-          access: 'protected',
-          group: null,
+          // dbt's defaults: a model is protected and in no group, and on_schema_change is dbt's 'ignore' but for an incremental model, where pipe's is 'fail'.
+          access: n.access ?? 'protected',
+          group: n.group ?? null,
           contract: { enforced: n.contract !== undefined, alias_types: true },
           config: {
             ...config,
