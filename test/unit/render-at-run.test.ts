@@ -34,8 +34,11 @@ afterAll(() => {
   removeProjects();
 });
 
+/** A dbt project's profile, for the files of a test's dbt project. */
+const DBT_PROFILE = { 'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n' };
+
 function analyzed(files: Record<string, string>): Analysis {
-  const analysis = analyze(loadProject(tempProject({ 'pipe.yaml': 'name: shop\n', ...files })), { interval: day });
+  const analysis = analyze(loadProject(tempProject({ ...('dbt_project.yml' in files ? DBT_PROFILE : { 'pipe.yaml': 'name: shop\n' }), ...files })), { interval: day });
   expect(analysis.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   return analysis;
 }
@@ -157,7 +160,6 @@ from "main"."a"`);
   it("gives each node dbt's paths: original_file_path from its own package's folder, path from its model or seed folder", async () => {
     const files = {
       'dbt_project.yml': "name: shop\nprofile: shop\nconfig-version: 2\nmodel-paths: ['transform']\n",
-      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
       'packages.yml': 'packages:\n  - package: acme/kit\n    version: 1.0.0\n',
       'dbt_packages/kit/dbt_project.yml': "name: kit\nversion: '1.0.0'\nconfig-version: 2\n",
       'dbt_packages/kit/models/staging/kit_stg.sql': 'select 1 as id',
@@ -165,10 +167,7 @@ from "main"."a"`);
       'transform/marts/a.sql': 'select 1 as id',
       'transform/marts/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | sort(attribute="unique_id") %}{{ n.unique_id }}={{ n.original_file_path }}|{{ n.path }};{% endfor %}{% endif %}' as paths from {{ ref('a') }}, {{ ref('kit_stg') }}, {{ ref('codes') }}`,
     };
-    const analysis = analyze(loadProject(tempProject(files)), { interval: day });
-    expect(analysis.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-    const plan = planRun({ analysis, selected: new Set(analysis.graph.nodes), catalog: new Map(), seedHashes: new Map(), fullRefresh: false, runId: 'r' }, day);
-    const task = plan.tasks.find((t) => t.node === 'm')!;
+    const task = planned(files).get('m')!;
     expect((await renderAtRun(task, session, ignored)).sql).toContain(
       "'model.kit.kit_stg=models/staging/kit_stg.sql|staging/kit_stg.sql;model.shop.a=transform/marts/a.sql|marts/a.sql;model.shop.m=transform/marts/m.sql|marts/m.sql;seed.shop.codes=seeds/codes.csv|codes.csv;'",
     );
@@ -186,21 +185,17 @@ from "main"."a"`);
   it("gives a model's access and group as its config sets them, protected and none by default, and refuses an access dbt has not", async () => {
     const dbt = {
       'dbt_project.yml': "name: shop\nprofile: shop\nconfig-version: 2\nmodels:\n  shop:\n    marts:\n      +access: public\n",
-      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
       'models/a.sql': 'select 1 as id',
       'models/props.yml': 'version: 2\nmodels:\n  - name: a\n    config:\n      access: private\n      group: finance\n',
       'models/marts/b.sql': 'select 1 as id',
       'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | sort(attribute="unique_id") %}{{ n.name }}={{ n.access }}/{{ n.group }};{% endfor %}{% endif %}' as described from {{ ref('a') }}, {{ ref('b') }}`,
     };
-    const analysis = analyze(loadProject(tempProject(dbt)), { interval: day });
-    expect(analysis.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     // Read, so not in the notice of what pipe leaves aside.
-    expect(analysis.diagnostics.map((d) => d.message).join('\n')).not.toMatch(/config (access|group)/);
-    const plan = planRun({ analysis, selected: new Set(analysis.graph.nodes), catalog: new Map(), seedHashes: new Map(), fullRefresh: false, runId: 'r' }, day);
-    const task = plan.tasks.find((t) => t.node === 'm')!;
+    expect(analyzed(dbt).diagnostics.map((d) => d.message).join('\n')).not.toMatch(/config (access|group)/);
+    const task = planned(dbt).get('m')!;
     expect((await renderAtRun(task, session, ignored)).sql).toContain("'a=private/finance;b=public/None;m=protected/None;'");
 
-    const bad = analyze(loadProject(tempProject({ ...dbt, 'models/props.yml': 'version: 2\nmodels:\n  - name: a\n    config:\n      access: open\n' })), { interval: day });
+    const bad = analyze(loadProject(tempProject({ ...DBT_PROFILE, ...dbt, 'models/props.yml': 'version: 2\nmodels:\n  - name: a\n    config:\n      access: open\n' })), { interval: day });
     expect(bad.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.message, d.location])).toEqual([
       ['access must be one of private, protected, public; got "open"', { file: 'models/props.yml', line: 5 }],
     ]);
@@ -210,8 +205,8 @@ from "main"."a"`);
     const analysis = analyze(
       loadProject(
         tempProject({
+          ...DBT_PROFILE,
           'dbt_project.yml': 'name: shop\nprofile: shop\nconfig-version: 2\n',
-          'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
           'packages.yml': 'packages:\n  - package: acme/kit\n    version: 1.0.0\n',
           'dbt_packages/kit/dbt_project.yml': "name: kit\nversion: '1.0.0'\nconfig-version: 2\n",
           'dbt_packages/kit/macros/unpack.sql':
