@@ -33,6 +33,8 @@ import { secrets } from '../secrets/secrets.js';
 import { newRunId } from '../util/run-id.js';
 import { newlines, quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
 import type { TemplateCodeCache } from './template-code-cache.js';
+import { KeptRenders } from './kept-renders.js';
+import { recordingNames } from './jinja/name-reads.js';
 import { RenderFailure, TemplateEngine, TemplateFunctionError, type CompiledTemplate, type RenderHooks } from './template-engine.js';
 import { DbtRelation, type Invocation, type RelationParts, type TemplateMessage } from './jinja/surface.js';
 import { checkKeys, asStringList } from './validate-keys.js';
@@ -539,9 +541,41 @@ export class ModelRenderer {
     const cache = this.models.get(name)?.renders;
     const hit = cache?.get(key);
     if (hit) return hit;
-    const result = this.renderUncached(name, interval, state);
+    const result = this.renderKept(name, interval, state);
     cache?.set(key, result);
     return result;
+  }
+
+  /** Renders kept between processes (see kept-renders.ts); none for a unit test's renderer. */
+  private kept: KeptRenders | undefined;
+
+  keepRenders(kept: KeptRenders | undefined): void {
+    this.kept = kept;
+  }
+
+  /** The key of a model's render among those kept between processes; undefined when it is not kept (a package's, one rendered again at run). */
+  keptKey(name: string, interval: Interval, state: TableState): string | undefined {
+    const model = this.models.get(name);
+    if (!this.kept || !model || model.runtime || model.source.package) return undefined;
+    return this.kept.key({ name, file: model.source.file, sql: model.source.sql, base: model.base }, interval, state);
+  }
+
+  /** The date variables' names of the interval last asked for. */
+  private dateNames: { readonly start: number; readonly end: number; readonly names: ReadonlySet<string> } | undefined;
+
+  /** A render read back from those kept between processes, or made, and kept when its key decides it. */
+  private renderKept(name: string, interval: Interval, state: TableState): RawRender | Diagnostic {
+    const key = this.keptKey(name, interval, state);
+    if (key === undefined) return this.renderUncached(name, interval, state);
+    const kept = this.kept!.load(key, (calls) => this.relationOf(name, calls));
+    if (kept) return kept;
+    const { value, names } = recordingNames(() => this.renderUncached(name, interval, state));
+    if ('severity' in value) return value;
+    if (this.dateNames?.start !== interval.start || this.dateNames.end !== interval.end) {
+      this.dateNames = { start: interval.start, end: interval.end, names: new Set(Object.keys(dateVariables(interval))) };
+    }
+    this.kept!.keep(key, value, names, this.dateNames.names, this.relationOf(name, value.configCalls));
+    return value;
   }
 
   private renderUncached(name: string, interval: Interval, state: TableState, phase?: RenderPhase): RawRender | Diagnostic {
@@ -1357,21 +1391,36 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     ...modelSources.map((source) => ({ source, resource: 'model' as const, fqn: nodeFqn(projectName, source, 'model', files.layout.models), properties: properties.models.get(source.name) })),
     ...snapshots.map(({ source, fqn }) => ({ source, resource: 'snapshot' as const, fqn, properties: properties.snapshots.get(source.name) })),
   ];
+  // Renders kept between processes: a model whose render is kept is not compiled unless a render
+  // needs it. A process that keeps its analyses (watch, the UI) reads them and keeps its own in memory.
+  const kept = options.templateCache ? KeptRenders.of(options.templateCache.renders, options.interval, cache !== undefined, [engineKey, target, properties.versioned, dbt !== undefined], (n) => engine.hasMacro(n), (src, table) => engine.sourcePlace(src, table)) : undefined;
+  const withBase = declared.map((d) => ({
+    ...d,
+    base: baseConfig(d.resource === 'model' ? 'models' : 'snapshots', d.fqn, dbt, d.properties, d.source.yaml, renderSetting, d.source.package?.project),
+  }));
+  /** Whether a model's render for this date is kept, in either state of its table: its template is compiled when first rendered. */
+  const renderKept = ({ source, base }: (typeof withBase)[number]): boolean => {
+    if (!kept || source.package || usesIntrospection(source.sql) || callsRuntimeMacro(source.sql)) return false;
+    const keyed = { name: source.name, file: source.file, sql: source.sql, base };
+    const fullRefresh = options.fullRefresh ?? false;
+    return kept.has(kept.key(keyed, options.interval, { tableExists: false, fullRefresh })) || kept.has(kept.key(keyed, options.interval, { tableExists: true, fullRefresh }));
+  };
+  const changed = (source: ModelSource) => cache?.models.get(source.name)?.sql !== source.sql;
+  const deferred = new Set(withBase.filter((d) => changed(d.source) && renderKept(d)).map((d) => d.source.name));
   // Templates not compiled by an earlier analysis of this process, compiled ahead on several threads when many are in no pack.
   engine.precompile(
     declared
-      .filter(({ source }) => cache?.models.get(source.name)?.sql !== source.sql)
+      .filter(({ source }) => changed(source) && !deferred.has(source.name))
       .map(({ source }) => ({ file: source.file, source: source.sql, ...(source.package ? { pkg: source.package.name } : {}) })),
   );
   /** Models their folder config or properties switch off, which use what pipe cannot render: never rendered, as dbt never compiles them. */
   const switchedOff = new Map<string, Location>();
-  for (const { source, resource, fqn, properties: entryProperties } of declared) {
+  for (const { source, resource, fqn, properties: entryProperties, base } of withBase) {
     live.add(source.name);
-    const base = baseConfig(resource === 'model' ? 'models' : 'snapshots', fqn, dbt, entryProperties, source.yaml, renderSetting, source.package?.project);
     const yamlMaterialized = baseValue(base, 'materialized');
     let entry = cache?.models.get(source.name);
     if (!entry || entry.sql !== source.sql || entry.file !== source.file || entry.yaml !== yamlMaterialized) {
-      entry = modelEntry(source, yamlMaterialized, engine, packages, callsRuntimeMacro);
+      entry = modelEntry(source, yamlMaterialized, engine, packages, callsRuntimeMacro, deferred.has(source.name));
       cache?.models.set(source.name, entry);
     }
     if (baseValue(base, 'enabled') === false && (entry.unsupported.length > 0 || callsUnrenderable(source.sql))) {
@@ -1411,6 +1460,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     return relationParts({ name, fqn: m.fqn, file: m.source.file, resource: m.resource }, m.base, calls);
   };
   const renderer = new ModelRenderer(engine, models, scopes, project, relationOf);
+  renderer.keepRenders(kept);
 
   const nodes = new Map<string, PipeNode>();
   const disabled = new Map<string, Location>(switchedOff);
@@ -1752,9 +1802,11 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
 }
 
 /** What a model's text gives before it is rendered: its template, what pipe cannot render in it, whether it renders again at run. */
-function modelEntry(source: ModelSource, yaml: unknown, engine: TemplateEngine, packages: PackageScope, callsRuntimeMacro: (text: string) => boolean): CachedModel {
+function modelEntry(source: ModelSource, yaml: unknown, engine: TemplateEngine, packages: PackageScope, callsRuntimeMacro: (text: string) => boolean, deferred = false): CachedModel {
   const unsupported = unsupportedUses(source.file, source.sql, packages);
-  const compiled = unsupported.length > 0 ? error('unsupported', 'not rendered', { file: source.file }) : engine.compile(source.file, source.sql, source.package?.name);
+  // A template whose render is kept (see kept-renders.ts) is compiled by the first render that needs it.
+  const compiled: CompiledTemplate | Diagnostic =
+    unsupported.length > 0 ? error('unsupported', 'not rendered', { file: source.file }) : deferred ? { file: source.file, source: source.sql, deferred: true } : engine.compile(source.file, source.sql, source.package?.name);
   // A template of text, ref(), source(), config() and date variables alone (simple-template.ts) renders once.
   const runtime = !('severity' in compiled) && compiled.simple === undefined && (usesIntrospection(source.sql) || callsRuntimeMacro(source.sql));
   return { sql: source.sql, file: source.file, yaml, compiled, unsupported, runtime, renders: new Map(), sites: new CallSites(source.sql) };

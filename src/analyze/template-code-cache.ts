@@ -8,6 +8,7 @@ import { PIPE_VERSION } from '../version.js';
 import { PackStore, sha256, type PackEntry, type PackStoreStats } from '../project/pack-store.js';
 import { JINJA_SYNTAX_MODULE } from './jinja/syntax.js';
 import { TemplateProgramCache } from './template-program-cache.js';
+import { RenderCache } from './render-cache.js';
 
 /**
  * Nunjucks' compiled code of templates (the JavaScript its compiler writes, not rendered SQL),
@@ -123,10 +124,14 @@ export class TemplateCodeCache extends PackStore {
   /** The programs of the templates that have one, beside (see template-program-cache.ts). */
   readonly programs: TemplateProgramCache;
 
+  /** The renders of models whose output their key decides, beside (see render-cache.ts). */
+  readonly renders: RenderCache;
+
   constructor(dir: string, now: () => number = Date.now) {
     super(dir, FORMAT, now);
     Object.assign(this.stats, { codeCacheHits: 0, codeCacheRejected: 0, codeCacheWritten: 0 });
     this.programs = new TemplateProgramCache(join(dirname(dir), 'programs'), now);
+    this.renders = new RenderCache(join(dirname(dir), 'renders'), now);
   }
 
   /**
@@ -205,6 +210,7 @@ export class TemplateCodeCache extends PackStore {
     super.flush();
     this.writeCodeCaches();
     this.programs.flush();
+    this.renders.flush();
   }
 
   /**

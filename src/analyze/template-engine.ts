@@ -23,6 +23,7 @@ import { templateKey, type TemplateCodeCache } from './template-code-cache.js';
 import { programKey } from './template-program-cache.js';
 import { programFromNunjucks, quickProgram, type Program } from './jinja/program.js';
 import { runProgram } from './jinja/run-program.js';
+import { noteNames, unrecorded } from './jinja/name-reads.js';
 import { compileTemplates, compileThreads, MIN_PARALLEL_TEMPLATES, type CompiledCode as PrecompiledCode, type CompileJob, type CompileReport } from './template-compile-pool.js';
 
 /* Nunjucks' compiler and error wrapping, which its typings leave out. */
@@ -332,6 +333,13 @@ export interface CompiledTemplate {
   readonly package?: string;
   /** Nunjucks' compiled template: made at once, or for a simple template when first needed. */
   template?: nunjucks.Template;
+  /**
+   * Set when the template was not compiled because its render was kept (see render-cache.ts):
+   * compiled on the first render that needs it, which reports a parse error then.
+   */
+  readonly deferred?: boolean;
+  /** A deferred template once compiled. */
+  made?: CompiledTemplate;
 }
 
 export class TemplateEngine {
@@ -519,6 +527,11 @@ export class TemplateEngine {
   /** Where the project's source tables live, by `src.table`: what source().database, .schema and .identifier give. */
   knowSources(parts: (name: string) => RelationParts | undefined): void {
     this.sourceParts = parts;
+  }
+
+  /** Where a source table lives, as `source(src, table)` answers its `.database`, `.schema` and `.identifier`. */
+  sourcePlace(source: string, table: string): RelationParts | undefined {
+    return this.sourceParts(sourceName(source, table));
   }
 
   /** Macros of installed packages that templates call by their bare name (see addPackageGlobals). */
@@ -802,7 +815,8 @@ export class TemplateEngine {
     try {
       this.active = { variables: {}, ref: refuse('ref'), source: refuse('source'), config: refuse('config'), var: refuse('var'), isIncremental: () => false };
       this.macroFailure = undefined;
-      return String(compiled.template!.render({ __args: args })).trim();
+      // Asked on the renderer's account (a schema's name), not read by the template rendering.
+      return unrecorded(() => String(compiled.template!.render({ __args: args })).trim());
     } catch (e) {
       const inMacro = this.macroFailure;
       return inMacro ? calledFrom(inMacro, e, file, undefined) : templateDiagnostic(e, file, 'render', call, this.functionNames);
@@ -985,7 +999,18 @@ export class TemplateEngine {
     this.active?.report?.({ kind: 'warn', message: `${expr === undefined ? 'a value' : `'${expr}'`} is None, and prints as None, as in dbt`, at: { file, line, column } });
   };
 
-  render(compiled: CompiledTemplate, hooks: RenderHooks): string {
+  /** A deferred template compiled on its first render; its parse error, if any, is the render's. */
+  private madeNow(template: CompiledTemplate): CompiledTemplate {
+    if (!template.made) {
+      const made = this.compile(template.file, template.source, template.package);
+      if ('severity' in made) throw new RenderFailure(made);
+      template.made = made;
+    }
+    return template.made;
+  }
+
+  render(template: CompiledTemplate, hooks: RenderHooks): string {
+    const compiled = template.deferred ? this.madeNow(template) : template;
     // A var's text renders inside the render of a model (renderVar): what it changes is set back after.
     const outerActive = this.active;
     const outerFailure = this.macroFailure;
@@ -1001,6 +1026,7 @@ export class TemplateEngine {
     const reportedNone = reportNoneOutput(this.noneOutput);
     try {
       if (compiled.simple) {
+        noteNames(compiled.simple.names);
         const sql = renderSimpleTemplate(compiled.simple, this.versioned.size === 0 ? hooks : { ...hooks, ref: (name) => hooks.ref(this.refTarget(name)) });
         if (sql !== undefined) return sql;
       }

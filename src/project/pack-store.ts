@@ -1,7 +1,8 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { settledAt, stampOf } from '../util/stat-stamp.js';
+import { makeFolders } from '../util/folders.js';
 
 /**
  * Values kept on disk between processes in a folder of packs, found by a key that is the hash
@@ -107,6 +108,8 @@ export class PackStore {
     readonly dir: string,
     format: string,
     protected readonly now: () => number = Date.now,
+    /** How many packs the folder holds before a process that writes one keeps only what it used (see flush). */
+    private readonly maxPacks = MAX_PACKS,
   ) {
     this.header = `// ${format}\n`;
   }
@@ -280,9 +283,10 @@ export class PackStore {
     const entries = new Map(this.pending);
     this.pending.clear();
     try {
-      mkdirSync(this.dir, { recursive: true });
+      // Not Node's recursive mkdir, which never returns under /proc (a warehouse path there is refused after analysis).
+      makeFolders(this.dir);
       this.pruneDaily();
-      const compact = this.packCount() >= MAX_PACKS;
+      const compact = this.packCount() >= this.maxPacks;
       if (compact) for (const [key, code] of this.used) if (!entries.has(key)) entries.set(key, code);
       const name = this.writePack([...entries]);
       this.stats.written += entries.size;

@@ -77,7 +77,7 @@ function snapshot(dir: string): Record<string, string> {
   for (const f of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     if (!f.isFile()) continue;
     const path = join(f.parentPath, f.name);
-    if (/[/\\]\.pipe[/\\][^/\\]+[/\\](templates|programs)[/\\]/.test(path)) continue;
+    if (/[/\\]\.pipe[/\\][^/\\]+[/\\](templates|programs|renders)[/\\]/.test(path)) continue;
     out[path] = createHash('sha256').update(readFileSync(path)).digest('hex');
   }
   return out;

@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { TemplateEngine, type CompiledTemplate } from '../../src/analyze/template-engine.js';
+import { templateCacheDir } from '../../src/analyze/template-code-cache.js';
+import { compileIn, runIn } from '../support/in-process.js';
+import { removeProjects, tempProject } from '../support/projects.js';
+
+/**
+ * Renders kept beside the warehouse: a second compile of an unchanged project renders only
+ * the models whose output its key does not decide, and gives the same SQL; a change to a
+ * model, a macro, a var, the date or the table's state renders again; a damaged entry, or one
+ * whose `this` moved, is never trusted.
+ */
+
+afterAll(removeProjects);
+
+const DATE = '2024-01-02';
+
+const PROJECT = {
+  'pipe.yaml': 'name: shop\nvars:\n  currency: EUR\n',
+  'seeds/raw.csv': 'id,amount\n1,10\n2,20\n',
+  'macros/money.sql': '{% macro cents(column) -%}\nround({{ column }} * 100)\n{%- endmacro %}\n',
+  'models/base.sql': `{{ config(materialized='table') }}
+{%- set cols = ['id', 'amount'] %}
+select {% for c in cols %}{{ c }}, {% endfor %}{{ cents('amount') }} as cents, '{{ var("currency") }}' as currency, '{{ ds }}' as d
+from {{ ref('raw') }}
+`,
+  'models/inc.sql': `{{ config(materialized='incremental', unique_key='id') }}
+select * from {{ ref('base') }}
+{% if is_incremental() %}where id > (select max(id) from {{ this }}){% endif %}
+`,
+  'models/plain.sql': "select * from {{ ref('base') }} where d = '{{ ds }}'\n",
+  'models/region.sql': "select '{{ env_var('PIPE_KEPT_REGION', 'eu') }}' as region\n",
+  'macros/dispatched.sql': '{% macro default__one() %}1{% endmacro %}\n',
+  // A macro that reads what the key does not hold makes every model calling it rendered again.
+  'macros/where.sql': '{% macro schema_tag() %}{{ target.schema }}{% endmacro %}\n',
+  'models/tagged.sql': "select '{{ schema_tag() }}' as tag\n",
+  'models/sources.yml': 'version: 2\nsources:\n  - name: raw_src\n    schema: landing\n    tables:\n      - name: events\n',
+  'models/from_source.sql': "select '{{ source('raw_src', 'events').schema }}' as s\n",
+  'models/tgt.sql': "select '{{ target.name }}' as t, {{ adapter.dispatch('one')() }} as one\n",
+};
+
+const rendersOf = (dir: string) => join(templateCacheDir(join(dir, 'warehouse.duckdb')), '..', 'renders');
+const packs = (dir: string) => readdirSync(rendersOf(dir)).filter((f) => f.endsWith('.pack'));
+
+/** The entries of a pack: key, checksum and text (see pack-store.ts). */
+function packEntries(path: string): { key: string; checksum: string; code: string }[] {
+  const text = readFileSync(path, 'utf8');
+  const out = [];
+  let at = text.indexOf('\n') + 1;
+  while (at < text.length) {
+    const eol = text.indexOf('\n', at);
+    const [key, checksum, length] = text.slice(at, eol).split(' ');
+    out.push({ key, checksum, code: text.slice(eol + 1, eol + 1 + Number(length)) });
+    at = eol + 1 + Number(length) + 1;
+  }
+  return out;
+}
+
+/** Models' templates rendered in this process while a test runs (the engine's own render calls). */
+let rendered: string[] = [];
+beforeEach(() => {
+  rendered = [];
+  const render = TemplateEngine.prototype.render;
+  vi.spyOn(TemplateEngine.prototype, 'render').mockImplementation(function (this: TemplateEngine, template: CompiledTemplate, hooks) {
+    if (template.file.startsWith('models/')) rendered.push(template.file.slice('models/'.length, -'.sql'.length));
+    return render.call(this, template, hooks);
+  });
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  delete process.env.PIPE_KEPT_REGION;
+});
+
+/** Every model, and those rendered every time. */
+const ALL = ['base', 'from_source', 'inc', 'plain', 'region', 'tagged', 'tgt'];
+const AGAIN = ['region', 'tagged', 'tgt'];
+
+async function compiled(dir: string, options: Parameters<typeof compileIn>[1] = {}) {
+  rendered = [];
+  const r = await compileIn(dir, { date: DATE, ...options });
+  // Renders are written once the work that made them is done.
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(r.code, r.stderr).toBe(0);
+  return { sql: Object.fromEntries(r.models.map((m) => [m.model, m.sql])), rendered: [...new Set(rendered)].sort() };
+}
+
+describe('renders kept between processes', () => {
+  it('renders again only what its key does not decide, with the same SQL, and keeps nothing of those', async () => {
+    const dir = tempProject(PROJECT);
+    const cold = await compiled(dir);
+    expect(cold.rendered).toEqual(ALL);
+    // env_var(), target (in a macro too) and adapter read what the key does not hold: never kept.
+    expect(packs(dir).flatMap((p) => packEntries(join(rendersOf(dir), p)))).toHaveLength(4);
+    const warm = await compiled(dir);
+    expect(warm.rendered).toEqual(AGAIN);
+    expect(warm.sql).toEqual(cold.sql);
+    expect(warm.sql.base).toContain("round(amount * 100) as cents, 'EUR' as currency, '2024-01-02' as d");
+    // Nothing new to keep: no pack written.
+    expect(packs(dir)).toHaveLength(1);
+    // What the key does not hold still changes the SQL.
+    process.env.PIPE_KEPT_REGION = 'us';
+    expect((await compiled(dir)).sql.region).toContain("'us' as region");
+  });
+
+  it('renders again a changed model, and every model after a change of a macro, a var or the date', async () => {
+    const dir = tempProject(PROJECT);
+    await compiled(dir);
+    writeFileSync(join(dir, 'models/plain.sql'), "select id from {{ ref('base') }} where d = '{{ ds }}'\n");
+    const edited = await compiled(dir);
+    expect(edited.rendered).toEqual(['plain', ...AGAIN]);
+    expect(edited.sql.plain).toContain('select id from');
+
+    writeFileSync(join(dir, 'macros/money.sql'), '{% macro cents(column) -%}\n({{ column }} * 100)::bigint\n{%- endmacro %}\n');
+    const macro = await compiled(dir);
+    expect(macro.rendered).toEqual(ALL);
+    expect(macro.sql.base).toContain('(amount * 100)::bigint as cents');
+
+    const usd = await compiled(dir, { vars: { currency: 'USD' } });
+    expect(usd.rendered).toContain('base');
+    expect(usd.sql.base).toContain("'USD' as currency");
+    // The project's own var again: read back, as it was.
+    const eur = await compiled(dir);
+    expect(eur.sql.base).toContain("'EUR' as currency");
+
+    // A source moved: its render read where it lives, and is made again.
+    writeFileSync(join(dir, 'models/sources.yml'), 'version: 2\nsources:\n  - name: raw_src\n    schema: landed\n    tables:\n      - name: events\n');
+    const moved = await compiled(dir);
+    expect(moved.rendered).toEqual(['from_source', ...AGAIN]);
+    expect(moved.sql.from_source).toContain("'landed' as s");
+
+    const nextDay = await compiled(dir, { date: '2024-01-03' });
+    expect(nextDay.rendered).toEqual(ALL);
+    expect(nextDay.sql.plain).toContain("where d = '2024-01-03'");
+  });
+
+  it("keeps a render per state of the table: is_incremental() is answered for the warehouse as it is", async () => {
+    const dir = tempProject(PROJECT);
+    // pipe run refuses a source that is not in the warehouse.
+    for (const f of ['models/sources.yml', 'models/from_source.sql']) rmSync(join(dir, f));
+    const before = await compiled(dir);
+    expect(before.sql.inc).not.toContain('where id >');
+    const r = await runIn(dir, { date: DATE });
+    expect(r.code, r.stderr).toBe(0);
+    const after = await compiled(dir);
+    expect(after.rendered).toContain('inc');
+    expect(after.sql.inc).toContain('where id > (select max(id) from');
+    expect((await compiled(dir)).rendered).toEqual(AGAIN);
+  });
+
+  it('renders again an entry cut short, not of the right shape, or whose `this` lives elsewhere now, never trusting one', async () => {
+    const dir = tempProject(PROJECT);
+    const cold = await compiled(dir);
+    const [pack] = packs(dir).map((p) => join(rendersOf(dir), p));
+    const kept = packEntries(pack);
+    const sealed = (code: string) => ({ checksum: createHash('sha256').update(code).digest('hex'), code });
+    const [first, second, third] = kept;
+    const moved = JSON.parse(third.code) as { self: { schema: string } };
+    moved.self.schema = 'elsewhere';
+    const damaged = [
+      // Its hash no longer matches its text.
+      { ...first, code: first.code.replace('select', 'delete') },
+      // Sealed, but not a render.
+      { key: second.key, ...sealed('{"render":{"sql":1}}') },
+      // Sealed and whole, made when `this` lived in another schema.
+      { key: third.key, ...sealed(JSON.stringify(moved)) },
+    ];
+    const text = damaged.map((e) => `${e.key} ${e.checksum} ${e.code.length}\n${e.code}\n`).join('');
+    writeFileSync(pack, `${readFileSync(pack, 'utf8').split('\n')[0]}\n${text}`);
+    const again = await compiled(dir);
+    expect(again.rendered).toEqual(ALL);
+    expect(again.sql).toEqual(cold.sql);
+    // Kept anew, and found from then on.
+    expect((await compiled(dir)).rendered).toEqual(AGAIN);
+  });
+
+  it('keeps no render holding a secret: a secret var is read again, and never written beside the warehouse', async () => {
+    const dir = tempProject({
+      'pipe.yaml': 'name: shop\nsecret_vars: [api_token]\nvars:\n  api_token: s3cr3t-t0ken\n',
+      'models/calls.sql': "select '{{ var('api_token') }}' as token\n",
+      'models/open.sql': "select 1 as n from {{ ref('calls') }}\n",
+    });
+    const cold = await compiled(dir);
+    expect(cold.sql.calls).toContain('s3cr3t-t0ken');
+    const warm = await compiled(dir);
+    expect(warm.rendered).toEqual(['calls']);
+    const kept = packs(dir).map((p) => readFileSync(join(rendersOf(dir), p), 'utf8'));
+    expect(kept.join('')).toContain('select 1 as n');
+    expect(kept.join('')).not.toContain('s3cr3t');
+  });
+
+  it('works as no cache where its folder cannot be made', async () => {
+    const dir = tempProject(PROJECT);
+    const cold = await compiled(dir);
+    rmSync(join(dir, '.pipe'), { recursive: true });
+    writeFileSync(join(dir, '.pipe'), 'a file where the cache folder would be');
+    const again = await compiled(dir);
+    expect(again.rendered).toEqual(ALL);
+    expect(again.sql).toEqual(cold.sql);
+  });
+});
