@@ -33,7 +33,7 @@ export function renderMarkdown(r) {
     out.push('## Compile', '');
     out.push(
       table(
-        ['templates', 'models', 'cold `pipe compile` (median)', 'CPU', 'peak RSS', 'warm (templates kept)', 'CPU', 'peak RSS', 'in process, cold: load', 'analyze', 'final SQL', 'one-file recompile (median)', 'recompile range'],
+        ['templates', 'models', 'cold `pipe compile` (median)', 'CPU', 'peak RSS', 'warm (templates and renders kept)', 'CPU', 'peak RSS', 'in process, cold: load', 'analyze', 'final SQL', 'one-file recompile (median)', 'recompile range'],
         r.compile.map((c) => {
           const re = c.shape === 'realistic' ? undefined : r.recompile.find((x) => x.models === c.models);
           return [

@@ -1400,7 +1400,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   }));
   /** Whether a model's render for this date is kept, in either state of its table: its template is compiled when first rendered. */
   const renderKept = ({ source, base }: (typeof withBase)[number]): boolean => {
-    if (!kept || source.package || usesIntrospection(source.sql) || callsRuntimeMacro(source.sql)) return false;
+    if (!kept?.hasAny() || source.package || usesIntrospection(source.sql) || callsRuntimeMacro(source.sql)) return false;
     const keyed = { name: source.name, file: source.file, sql: source.sql, base };
     const fullRefresh = options.fullRefresh ?? false;
     return kept.has(kept.key(keyed, options.interval, { tableExists: false, fullRefresh })) || kept.has(kept.key(keyed, options.interval, { tableExists: true, fullRefresh }));

@@ -3,7 +3,7 @@ import { sha256 } from '../project/pack-store.js';
 import type { BaseConfig } from './dbt/node-config.js';
 import type { RelationParts } from './jinja/relation.js';
 import type { TableState } from './model-kinds.js';
-import { buildFingerprint, type KeptRender, type RenderCache } from './render-cache.js';
+import type { KeptRender, RenderCache } from './render-cache.js';
 import type { SourceCall } from './sources.js';
 
 /**
@@ -76,7 +76,7 @@ export class KeptRenders {
     isMacro: (name: string) => boolean,
     sourcePlace: (source: string, table: string) => RelationParts | undefined,
   ): KeptRenders | undefined {
-    const build = buildFingerprint();
+    const build = cache.build();
     if (build === undefined) return undefined;
     try {
       return new KeptRenders(cache, sha256(stableJson([build, context])), interval, readOnly, isMacro, sourcePlace);
@@ -95,12 +95,19 @@ export class KeptRenders {
     let known = this.modelKeys.get(model.name);
     const same = known && known.start === interval.start && known.end === interval.end && known.model.sql === model.sql && known.model.file === model.file && known.model.base === model.base;
     if (!known || !same) {
-      // YAML gives plain data: JSON of it changes when it does.
-      const key = sha256(JSON.stringify([this.context, model.name, model.file, model.sql, model.base.key, model.base.own?.data ?? null, interval.start, interval.end]));
+      // Each part after its length, so that no two sets of parts give one text; YAML gives
+      // plain data, whose JSON changes when it does.
+      const parts = [model.name, model.file, model.sql, model.base.key, JSON.stringify(model.base.own?.data ?? null), String(interval.start), String(interval.end)];
+      const key = sha256(`${this.context}${parts.map((p) => `\n${p.length}:${p}`).join('')}`);
       known = { model, start: interval.start, end: interval.end, key };
       this.modelKeys.set(model.name, known);
     }
-    return sha256(`${known.key}${state.tableExists ? 1 : 0}${state.fullRefresh ? 1 : 0}`);
+    return `${known.key}${state.tableExists ? 1 : 0}${state.fullRefresh ? 1 : 0}`;
+  }
+
+  /** Whether any render is kept: none on a first compile, when looking each one up is work for nothing. */
+  hasAny(): boolean {
+    return this.cache.hasAny();
   }
 
   /** Whether a render is kept under `key`, without reading it. */

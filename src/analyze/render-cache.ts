@@ -1,5 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeFolders } from '../util/folders.js';
+import { settledAt, stampOf } from '../util/stat-stamp.js';
 import { BUNDLED, distUrl } from '../install-paths.js';
 import { PackStore, sha256 } from '../project/pack-store.js';
 import { PIPE_VERSION } from '../version.js';
@@ -47,22 +51,56 @@ export interface RenderEntry {
   readonly places: readonly (RelationParts | null)[];
 }
 
-let fingerprint: string | null | undefined;
+/** The file beside the packs that keeps the fingerprint of pipe's build with the stamp of its code (see build()). */
+const BUILD_FILE = 'build';
+
+let fingerprint: { readonly stamp: string; readonly value: string } | null | undefined;
+
+/** The file of pipe's code that renders: the bundle, or this module's file when run from source. */
+const codePath = () => (BUNDLED ? fileURLToPath(distUrl('cli/cli.js')) : fileURLToPath(import.meta.url));
 
 /**
- * pipe's build: its version and the code that renders (the bundle, or this module's file when
- * run from source). Read once per process; undefined when it cannot be read (nothing is kept then).
+ * pipe's build: its version and the code that renders, hashed. Read once per process and
+ * undefined when it cannot be read (nothing is kept then). The hash of megabytes of code is kept
+ * in `dir` with the code's stamp (size, times, inode; see stat-stamp.ts), and taken from there
+ * while the code has that very stamp: an install or a build writes a new file.
  */
-export function buildFingerprint(): string | undefined {
+function buildFingerprint(dir: string): string | undefined {
   if (fingerprint === undefined) {
     try {
-      const code = readFileSync(BUNDLED ? distUrl('cli/cli.js') : fileURLToPath(import.meta.url), 'utf8');
-      fingerprint = sha256(`${FORMAT}\0${PIPE_VERSION}\0${code}`);
+      const path = codePath();
+      const stamp = stampOf(path);
+      let kept: string | undefined;
+      try {
+        kept = readFileSync(join(dir, BUILD_FILE), 'latin1');
+      } catch {
+        // None kept yet.
+      }
+      const [keptStamp, keptValue] = kept?.split('\n') ?? [];
+      if (keptStamp === stamp.stamp && keptValue !== undefined && /^[0-9a-f]{64}$/.test(keptValue)) {
+        fingerprint = { stamp: stamp.stamp, value: keptValue };
+      } else {
+        fingerprint = { stamp: stamp.stamp, value: sha256(`${FORMAT}\0${PIPE_VERSION}\0${readFileSync(path, 'utf8')}`) };
+        // Kept once a write within the same tick of the clock could no longer leave the stamp as it was.
+        if (settledAt(stamp, Date.now())) keepText(dir, BUILD_FILE, `${stamp.stamp}\n${fingerprint.value}`);
+      }
     } catch {
       fingerprint = null;
     }
   }
-  return fingerprint ?? undefined;
+  return fingerprint?.value;
+}
+
+/** Writes a small file of the folder whole (a temporary file renamed into place); an unwritable folder keeps nothing. */
+function keepText(dir: string, name: string, text: string): void {
+  const temporary = join(dir, `${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    makeFolders(dir);
+    writeFileSync(temporary, text, 'latin1');
+    renameSync(temporary, join(dir, name));
+  } catch {
+    rmSync(temporary, { force: true });
+  }
 }
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
@@ -103,6 +141,11 @@ const MAX_RENDER_PACKS = 2;
 export class RenderCache extends PackStore {
   constructor(dir: string, now: () => number = Date.now) {
     super(dir, FORMAT, now, MAX_RENDER_PACKS);
+  }
+
+  /** pipe's build, which every key holds; undefined when its code cannot be read. */
+  build(): string | undefined {
+    return buildFingerprint(this.dir);
   }
 
   /** The render kept under `key`; undefined when nothing sound is kept. */

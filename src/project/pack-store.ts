@@ -215,6 +215,12 @@ export class PackStore {
     return entry;
   }
 
+  /** Whether any pack holds an entry (sound or not). */
+  hasAny(): boolean {
+    this.entries ??= this.readPacks();
+    return this.entries.size > 0;
+  }
+
   /** Whether some pack has an entry under `key` (sound or not: read() tells), without using it. */
   has(key: string): boolean {
     this.entries ??= this.readPacks();
