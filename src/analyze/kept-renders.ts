@@ -97,8 +97,10 @@ export class KeptRenders {
     if (!known || !same) {
       // Each part after its length, so that no two sets of parts give one text; YAML gives
       // plain data, whose JSON changes when it does.
-      const parts = [model.name, model.file, model.sql, model.base.key, JSON.stringify(model.base.own?.data ?? null), String(interval.start), String(interval.end)];
-      const key = sha256(`${this.context}${parts.map((p) => `\n${p.length}:${p}`).join('')}`);
+      const own = model.base.own ? JSON.stringify(model.base.own.data) : '';
+      const { name, file, sql } = model;
+      const base = model.base.key;
+      const key = sha256(`${this.context}\n${name.length}:${name}${file.length}:${file}${sql.length}:${sql}${base.length}:${base}${own.length}:${own}${interval.start}:${interval.end}`);
       known = { model, start: interval.start, end: interval.end, key };
       this.modelKeys.set(model.name, known);
     }

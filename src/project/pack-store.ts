@@ -31,6 +31,8 @@ export const PACK_EXTENSION = '.pack';
 const DAY_MS = 86_400_000;
 export const MAX_UNUSED_DAYS = 30;
 export const MAX_PACKS = 32;
+/** How much text writePack gathers before it writes (characters). */
+const WRITE_PART = 1 << 20;
 /** The file whose modification time says when the folder was last pruned. */
 const PRUNED_MARKER = '.pruned';
 /** Beside a file checked whole (`<file>.checked`): the stamp the file had when its content matched its hash. */
@@ -303,19 +305,33 @@ export class PackStore {
     }
   }
 
-  /** Writes entries part by part (a pack of 10,000 templates is tens of MB), then names the pack by its hash. */
+  /**
+   * Writes entries part by part (a pack of 10,000 templates is tens of MB), a megabyte at a
+   * time (a write per entry cost more than making the entries), then names the pack by its hash.
+   */
   private writePack(entries: readonly (readonly [string, string])[]): string {
     const temporary = join(this.dir, `${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     const hash = createHash('sha256');
     let fd: number | undefined;
     try {
       fd = openSync(temporary, 'w');
-      const put = (text: string) => {
+      let part: string[] = [];
+      let size = 0;
+      const write = () => {
+        const text = part.join('');
         hash.update(text);
         writeSync(fd!, text);
+        part = [];
+        size = 0;
+      };
+      const put = (text: string) => {
+        part.push(text);
+        size += text.length;
+        if (size >= WRITE_PART) write();
       };
       put(this.header);
       for (const [key, code] of entries) put(`${key} ${sha256(code)} ${code.length}\n${code}\n`);
+      write();
       closeSync(fd);
       fd = undefined;
       const name = hash.digest('hex') + PACK_EXTENSION;
