@@ -33,7 +33,7 @@ import { secrets } from '../secrets/secrets.js';
 import { newRunId } from '../util/run-id.js';
 import { newlines, quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
 import type { TemplateCodeCache } from './template-code-cache.js';
-import { KeptRenders } from './kept-renders.js';
+import { KeptRenders, type RenderKey } from './kept-renders.js';
 import { recordingNames } from './jinja/name-reads.js';
 import { RenderFailure, TemplateEngine, TemplateFunctionError, type CompiledTemplate, type RenderHooks } from './template-engine.js';
 import { DbtRelation, type Invocation, type RelationParts, type TemplateMessage } from './jinja/surface.js';
@@ -554,7 +554,7 @@ export class ModelRenderer {
   }
 
   /** The key of a model's render among those kept between processes; undefined when it is not kept (a package's, one rendered again at run). */
-  keptKey(name: string, interval: Interval, state: TableState): string | undefined {
+  keptKey(name: string, interval: Interval, state: TableState): RenderKey | undefined {
     const model = this.models.get(name);
     if (!this.kept || !model || model.runtime || model.source.package) return undefined;
     return this.kept.key({ name, file: model.source.file, sql: model.source.sql, base: model.base }, interval, state);

@@ -89,8 +89,8 @@ export class KeptRenders {
   /** Each model's key for the interval last asked, made once (a model is looked up several times per analysis). */
   private readonly modelKeys = new Map<string, { readonly model: KeyedModel; readonly start: number; readonly end: number; readonly key: string }>();
 
-  /** The key of one render of a model: its text, file, config and the date and table state it is rendered for; undefined for another date than the analysis's. */
-  key(model: KeyedModel, interval: Interval, state: TableState): string | undefined {
+  /** The keys of one render of a model: its text, file, config and the date and table state it is rendered for; undefined for another date than the analysis's. */
+  key(model: KeyedModel, interval: Interval, state: TableState): RenderKey | undefined {
     if (interval.start !== this.interval.start || interval.end !== this.interval.end) return undefined;
     let known = this.modelKeys.get(model.name);
     const same = known && known.start === interval.start && known.end === interval.end && known.model.sql === model.sql && known.model.file === model.file && known.model.base === model.base;
@@ -104,7 +104,7 @@ export class KeptRenders {
       known = { model, start: interval.start, end: interval.end, key };
       this.modelKeys.set(model.name, known);
     }
-    return `${known.key}${state.tableExists ? 1 : 0}${state.fullRefresh ? 1 : 0}`;
+    return { any: `${known.key}-`, state: `${known.key}${state.tableExists ? 1 : 0}${state.fullRefresh ? 1 : 0}` };
   }
 
   /** Whether any render is kept: none on a first compile, when looking each one up is work for nothing. */
@@ -113,30 +113,42 @@ export class KeptRenders {
   }
 
   /** Whether a render is kept under `key`, without reading it. */
-  has(key: string | undefined): boolean {
-    return key !== undefined && this.cache.has(key);
+  has(key: RenderKey | undefined): boolean {
+    return key !== undefined && (this.cache.has(key.any) || this.cache.has(key.state));
   }
 
   /**
    * The render kept under `key`, when `this` and its sources still live where they did (`self`
    * says where `this` lives given its config() calls); undefined otherwise.
    */
-  load(key: string, self: (configCalls: Readonly<Record<string, unknown>>) => RelationParts): KeptRender | undefined {
-    const entry = this.cache.load(key);
-    if (!entry) return undefined;
-    if (samePlace(self(entry.render.configCalls), entry.self) && entry.render.sources.every((s, i) => samePlace(this.sourcePlace(s.source, s.table) ?? null, entry.places[i]))) return entry.render;
-    // Moved since (a schema from the environment): made again, and kept anew.
-    this.cache.reject(key);
+  load(key: RenderKey, self: (configCalls: Readonly<Record<string, unknown>>) => RelationParts): KeptRender | undefined {
+    for (const k of [key.any, key.state]) {
+      const entry = this.cache.load(k);
+      if (!entry) continue;
+      if (samePlace(self(entry.render.configCalls), entry.self) && entry.render.sources.every((s, i) => samePlace(this.sourcePlace(s.source, s.table) ?? null, entry.places[i]))) return entry.render;
+      // Moved since (a schema from the environment): made again, and kept anew.
+      this.cache.reject(k);
+    }
     return undefined;
   }
 
-  /** Keeps a render whose output its key decides: one that looked up `names` alone (see KEYED_NAMES). */
-  keep(key: string, render: KeptRender, names: ReadonlySet<string>, dateNames: ReadonlySet<string>, self: RelationParts): boolean {
+  /**
+   * Keeps a render whose output its key decides: one that looked up `names` alone (see
+   * KEYED_NAMES). One that did not ask is_incremental() is the same whatever the table's
+   * state: kept for both (a run that built the table renders it as the compile before did).
+   */
+  keep(key: RenderKey, render: KeptRender, names: ReadonlySet<string>, dateNames: ReadonlySet<string>, self: RelationParts): boolean {
     if (this.readOnly) return false;
     for (const n of names) if (!KEYED_NAMES.has(n) && !dateNames.has(n) && !this.isMacro(n)) return false;
-    this.cache.keep(key, { render, self, places: render.sources.map((s: SourceCall) => this.sourcePlace(s.source, s.table) ?? null) });
+    this.cache.keep(render.readsState ? key.state : key.any, { render, self, places: render.sources.map((s: SourceCall) => this.sourcePlace(s.source, s.table) ?? null) });
     return true;
   }
+}
+
+/** Where a render is kept: `any` for one whose output does not depend on the table's state, `state` for one that asked is_incremental(). */
+export interface RenderKey {
+  readonly any: string;
+  readonly state: string;
 }
 
 function samePlace(a: RelationParts | null, b: RelationParts | null): boolean {
