@@ -34,6 +34,7 @@ import { newRunId } from '../util/run-id.js';
 import { newlines, quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
 import type { TemplateCodeCache } from './template-code-cache.js';
 import { KeptRenders, type RenderKey } from './kept-renders.js';
+import type { KeptRender } from './render-cache.js';
 import { recordingNames } from './jinja/name-reads.js';
 import { RenderFailure, TemplateEngine, TemplateFunctionError, type CompiledTemplate, type RenderHooks } from './template-engine.js';
 import { DbtRelation, type Invocation, type RelationParts, type TemplateMessage } from './jinja/surface.js';
@@ -302,16 +303,8 @@ export interface UnitTestRenders {
 /** Model name → the `"schema"."name"` its ref() (and its own `this`) resolves to instead of its published relation. */
 export type RelationOverrides = ReadonlyMap<string, string>;
 
-interface RawRender {
-  readonly sql: string;
-  readonly refs: readonly string[];
-  readonly sources: readonly SourceCall[];
-  readonly configCalls: Readonly<Record<string, unknown>>;
-  /** What the template said with log(), print() and exceptions.warn(). */
-  readonly messages: readonly TemplateMessage[];
-  /** It asked is_incremental(): another state of the table may render it otherwise. */
-  readonly readsState?: true;
-}
+/** One render of a model's template: what the analysis reads of it (kept between processes as it is, see render-cache.ts). */
+type RawRender = KeptRender;
 
 /** A model's relation as `this` names it, given the config() calls of its template. */
 export type RelationOf = (model: string, configCalls: Readonly<Record<string, unknown>>) => RelationParts;

@@ -34,13 +34,15 @@ import type { SourceCall } from './sources.js';
 
 const FORMAT = 'pipe-render 1';
 
-/** A render as the analysis keeps it (RawRender in analyze.ts). */
+/** One render of a model's template, as the analysis reads it and keeps it. */
 export interface KeptRender {
   readonly sql: string;
   readonly refs: readonly string[];
   readonly sources: readonly SourceCall[];
   readonly configCalls: Readonly<Record<string, unknown>>;
+  /** What the template said with log(), print() and exceptions.warn(). */
   readonly messages: readonly TemplateMessage[];
+  /** It asked is_incremental(): another state of the table may render it otherwise. */
   readonly readsState?: true;
 }
 

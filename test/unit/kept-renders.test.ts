@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TemplateEngine, type CompiledTemplate } from '../../src/analyze/template-engine.js';
 import { templateCacheDir } from '../../src/analyze/template-code-cache.js';
 import { compileIn, runIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
+import { packEntries, packs as packsIn } from '../support/packs.js';
 
 /**
  * Renders kept beside the warehouse: a second compile of an unchanged project renders only
@@ -43,21 +44,7 @@ select * from {{ ref('base') }}
 };
 
 const rendersOf = (dir: string) => join(templateCacheDir(join(dir, 'warehouse.duckdb')), '..', 'renders');
-const packs = (dir: string) => readdirSync(rendersOf(dir)).filter((f) => f.endsWith('.pack'));
-
-/** The entries of a pack: key, checksum and text (see pack-store.ts). */
-function packEntries(path: string): { key: string; checksum: string; code: string }[] {
-  const text = readFileSync(path, 'utf8');
-  const out = [];
-  let at = text.indexOf('\n') + 1;
-  while (at < text.length) {
-    const eol = text.indexOf('\n', at);
-    const [key, checksum, length] = text.slice(at, eol).split(' ');
-    out.push({ key, checksum, code: text.slice(eol + 1, eol + 1 + Number(length)) });
-    at = eol + 1 + Number(length) + 1;
-  }
-  return out;
-}
+const packs = (dir: string) => packsIn(rendersOf(dir));
 
 /** Models' templates rendered in this process while a test runs (the engine's own render calls). */
 let rendered: string[] = [];

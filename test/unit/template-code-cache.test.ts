@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_PACKS, MAX_UNUSED_DAYS, TemplateCodeCache, templateCacheDir } from '../../src/analyze/template-code-cache.js';
 import { compileIn, runIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
+import { packEntries, packs } from '../support/packs.js';
 
 /**
  * The compiled-template cache beside the warehouse: a second compile of an unchanged project
@@ -91,20 +92,6 @@ const cacheOf = (dir: string) => templateCacheDir(join(dir, 'warehouse.duckdb'))
 const programsOf = (dir: string) => join(cacheOf(dir), '..', 'programs');
 /** The renders kept beside (see render-cache.ts): a model whose render is kept is not compiled, so tests of compiling remove them. */
 const forgetRenders = (dir: string) => rmSync(join(cacheOf(dir), '..', 'renders'), { recursive: true, force: true });
-const packs = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.pack'));
-/** The entries of a pack: key, checksum and code (see parsePack). */
-function packEntries(path: string): { key: string; checksum: string; code: string }[] {
-  const text = readFileSync(path, 'utf8');
-  const out = [];
-  let at = text.indexOf('\n') + 1;
-  while (at < text.length) {
-    const eol = text.indexOf('\n', at);
-    const [key, checksum, length] = text.slice(at, eol).split(' ');
-    out.push({ key, checksum, code: text.slice(eol + 1, eol + 1 + Number(length)) });
-    at = eol + 1 + Number(length) + 1;
-  }
-  return out;
-}
 const entries = (dir: string) => packs(cacheOf(dir)).flatMap((p) => packEntries(join(cacheOf(dir), p)));
 const programEntries = (dir: string) => packs(programsOf(dir)).flatMap((p) => packEntries(join(programsOf(dir), p)));
 
