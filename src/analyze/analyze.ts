@@ -1392,14 +1392,14 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     base: baseConfig(d.resource === 'model' ? 'models' : 'snapshots', d.fqn, dbt, d.properties, d.source.yaml, renderSetting, d.source.package?.project),
   }));
   /** Whether a model's render for this date is kept, in either state of its table: its template is compiled when first rendered. */
-  const renderKept = ({ source, base }: (typeof withBase)[number]): boolean => {
+  const keptForDate = ({ source, base }: (typeof withBase)[number]): boolean => {
     if (!kept?.hasAny() || source.package || usesIntrospection(source.sql) || callsRuntimeMacro(source.sql)) return false;
     const keyed = { name: source.name, file: source.file, sql: source.sql, base };
     const fullRefresh = options.fullRefresh ?? false;
     return kept.has(kept.key(keyed, options.interval, { tableExists: false, fullRefresh })) || kept.has(kept.key(keyed, options.interval, { tableExists: true, fullRefresh }));
   };
   const changed = (source: ModelSource) => cache?.models.get(source.name)?.sql !== source.sql;
-  const deferred = new Set(withBase.filter((d) => changed(d.source) && renderKept(d)).map((d) => d.source.name));
+  const deferred = new Set(withBase.filter((d) => changed(d.source) && keptForDate(d)).map((d) => d.source.name));
   // Templates not compiled by an earlier analysis of this process, compiled ahead on several threads when many are in no pack.
   engine.precompile(
     declared

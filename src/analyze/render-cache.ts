@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeFolders } from '../util/folders.js';
 import { settledAt, stampOf } from '../util/stat-stamp.js';
 import { BUNDLED, distUrl } from '../install-paths.js';
 import { PackStore, sha256 } from '../project/pack-store.js';
@@ -61,50 +59,6 @@ let fingerprint: { readonly stamp: string; readonly value: string } | null | und
 /** The file of pipe's code that renders: the bundle, or this module's file when run from source. */
 const codePath = () => (BUNDLED ? fileURLToPath(distUrl('cli/cli.js')) : fileURLToPath(import.meta.url));
 
-/**
- * pipe's build: its version and the code that renders, hashed. Read once per process and
- * undefined when it cannot be read (nothing is kept then). The hash of megabytes of code is kept
- * in `dir` with the code's stamp (size, times, inode; see stat-stamp.ts), and taken from there
- * while the code has that very stamp: an install or a build writes a new file.
- */
-function buildFingerprint(dir: string): string | undefined {
-  if (fingerprint === undefined) {
-    try {
-      const path = codePath();
-      const stamp = stampOf(path);
-      let kept: string | undefined;
-      try {
-        kept = readFileSync(join(dir, BUILD_FILE), 'latin1');
-      } catch {
-        // None kept yet.
-      }
-      const [keptStamp, keptValue] = kept?.split('\n') ?? [];
-      if (keptStamp === stamp.stamp && keptValue !== undefined && /^[0-9a-f]{64}$/.test(keptValue)) {
-        fingerprint = { stamp: stamp.stamp, value: keptValue };
-      } else {
-        fingerprint = { stamp: stamp.stamp, value: sha256(`${FORMAT}\0${PIPE_VERSION}\0${readFileSync(path, 'utf8')}`) };
-        // Kept once a write within the same tick of the clock could no longer leave the stamp as it was.
-        if (settledAt(stamp, Date.now())) keepText(dir, BUILD_FILE, `${stamp.stamp}\n${fingerprint.value}`);
-      }
-    } catch {
-      fingerprint = null;
-    }
-  }
-  return fingerprint?.value;
-}
-
-/** Writes a small file of the folder whole (a temporary file renamed into place); an unwritable folder keeps nothing. */
-function keepText(dir: string, name: string, text: string): void {
-  const temporary = join(dir, `${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    makeFolders(dir);
-    writeFileSync(temporary, text, 'latin1');
-    renameSync(temporary, join(dir, name));
-  } catch {
-    rmSync(temporary, { force: true });
-  }
-}
-
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isParts = (v: unknown): v is RelationParts => isObj(v) && isStr(v.database) && isStr(v.schema) && isStr(v.identifier);
@@ -145,9 +99,37 @@ export class RenderCache extends PackStore {
     super(dir, FORMAT, now, MAX_RENDER_PACKS);
   }
 
-  /** pipe's build, which every key holds; undefined when its code cannot be read. */
+  /**
+   * pipe's build, which every key holds: its version and the code that renders, hashed. Read
+   * once per process and undefined when it cannot be read (nothing is kept then). The hash of
+   * megabytes of code is kept beside the packs with the code's stamp (size, times, inode; see
+   * stat-stamp.ts), and taken from there while the code has that very stamp: an install or a
+   * build writes a new file.
+   */
   build(): string | undefined {
-    return buildFingerprint(this.dir);
+    if (fingerprint === undefined) {
+      try {
+        const path = codePath();
+        const stamp = stampOf(path);
+        let kept: string | undefined;
+        try {
+          kept = readFileSync(join(this.dir, BUILD_FILE), 'latin1');
+        } catch {
+          // None kept yet.
+        }
+        const [keptStamp, keptValue] = kept?.split('\n') ?? [];
+        if (keptStamp === stamp.stamp && keptValue !== undefined && /^[0-9a-f]{64}$/.test(keptValue)) {
+          fingerprint = { stamp: stamp.stamp, value: keptValue };
+        } else {
+          fingerprint = { stamp: stamp.stamp, value: sha256(`${FORMAT}\0${PIPE_VERSION}\0${readFileSync(path, 'utf8')}`) };
+          // Kept once a write within the same tick of the clock could no longer leave the stamp as it was.
+          if (settledAt(stamp, Date.now())) this.writeWhole(join(this.dir, BUILD_FILE), `${stamp.stamp}\n${fingerprint.value}`);
+        }
+      } catch {
+        fingerprint = null;
+      }
+    }
+    return fingerprint?.value;
   }
 
   /** The render kept under `key`; undefined when nothing sound is kept. */

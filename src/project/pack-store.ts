@@ -179,11 +179,19 @@ export class PackStore {
 
   /** Keeps the stamp of a file just found whole by its hash (see stampCheck); an unwritable folder keeps nothing. */
   protected keepChecked(path: string, settled: string | undefined): void {
-    if (settled === undefined) return;
+    if (settled !== undefined) this.writeWhole(path + CHECKED_EXTENSION, settled);
+  }
+
+  /**
+   * A small file of the folder written whole: a temporary file renamed into place, so that a
+   * reader sees the old text or the new. A folder that cannot be made or written keeps nothing.
+   */
+  protected writeWhole(path: string, text: string): void {
     const temporary = join(this.dir, `${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     try {
-      writeFileSync(temporary, settled, 'latin1');
-      renameSync(temporary, path + CHECKED_EXTENSION);
+      makeFolders(this.dir);
+      writeFileSync(temporary, text, 'latin1');
+      renameSync(temporary, path);
     } catch {
       try {
         rmSync(temporary, { force: true });

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { TemplateEngine, type CompiledTemplate } from '../../src/analyze/templat
 import { templateCacheDir } from '../../src/analyze/template-code-cache.js';
 import { compileIn, runIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
+import { stampOf } from '../../src/util/stat-stamp.js';
 import { packEntries, packs as packsIn } from '../support/packs.js';
 
 /**
@@ -177,6 +179,33 @@ describe('renders kept between processes', () => {
     const kept = packs(dir).map((p) => readFileSync(join(rendersOf(dir), p), 'utf8'));
     expect(kept.join('')).toContain('select 1 as n');
     expect(kept.join('')).not.toContain('s3cr3t');
+  });
+
+  it("takes pipe's build hash kept beside the packs only while the code has the stamp it was kept with", async () => {
+    const module = new URL('../../dist/analyze/render-cache.js', import.meta.url);
+    // The hash is kept only for code left unchanged a few seconds (a build may have just written it).
+    const settleMs = stampOf(module.pathname).changedAtMs + 3_100 - Date.now();
+    if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
+    // In a process of its own: the hash is read once per process.
+    const buildIn = (dir: string) => {
+      const script = `const { RenderCache } = await import(${JSON.stringify(module.href)});
+console.log(new RenderCache(${JSON.stringify(dir)}).build());`;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    const dir = join(tempProject(), 'renders');
+    const made = buildIn(dir);
+    expect(made).toMatch(/^[0-9a-f]{64}$/);
+    const { stamp } = stampOf(module.pathname);
+    // Kept with the code's stamp: read back, not made.
+    expect(readFileSync(join(dir, 'build'), 'latin1')).toBe(`${stamp}\n${made}`);
+    const other = 'a'.repeat(64);
+    writeFileSync(join(dir, 'build'), `${stamp}\n${other}`);
+    expect(buildIn(dir)).toBe(other);
+    // Kept for code of another stamp: made again from the code.
+    writeFileSync(join(dir, 'build'), `1:2:3:4\n${other}`);
+    expect(buildIn(dir)).toBe(made);
   });
 
   it('works as no cache where its folder cannot be made', async () => {
