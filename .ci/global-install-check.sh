@@ -16,7 +16,15 @@ listing=$(tar -tzf "$tarball")
 grep -qx 'package/dist/cli/main.js' <<<"$listing" || fail "$tarball has no dist/cli/main.js"
 if grep -E '^package/(test|src|bench|scripts|\.ci)/|\.test\.' <<<"$listing"; then fail "$tarball holds files only the clone needs (above)"; fi
 
-npm install --global --prefix "$work/prefix" --no-audit --no-fund "$tarball"
+# The install resolves every dependency afresh from the registry, as a user's does; a registry
+# caught mid-publish (a package naming a dependency version not listed yet: ETARGET) or a dropped
+# connection is not pipe's failure, so the install is tried up to three times, a minute apart.
+for attempt in 1 2 3; do
+  npm install --global --prefix "$work/prefix" --no-audit --no-fund --prefer-online "$tarball" && break
+  [ "$attempt" -lt 3 ] || fail "npm could not install $tarball from the registry (3 attempts)"
+  echo "global-install-check: npm install failed (attempt $attempt of 3), trying again in 60 s" >&2
+  sleep 60
+done
 export PATH="$work/prefix/bin:$PATH"
 [ "$(command -v pipe)" = "$work/prefix/bin/pipe" ] || fail "pipe on PATH is $(command -v pipe), not the one installed"
 
