@@ -452,6 +452,29 @@ describe('template error positions', () => {
     const d = only({ 'macros/m.sql': '{% macro m() %}\n{{ x( }}{% endmacro %}', 'models/a.sql': 'select 1' });
     expect([d.code, where(d)]).toEqual(['template-syntax', 'macros/m.sql:2:7']);
   });
+
+  it('refuses include, import, from-import and extends where they run, in a model or a macro, as dbt does', () => {
+    const reads = (tag: string, name: string) => `{% ${tag} %} reads another template file (${name}), which pipe does not do (nor does dbt); put what is shared in a macro of macros/*.sql and call it`;
+    const seen = (files: Record<string, string>) => {
+      const d = only(files);
+      return [d.message, where(d), ...(d.related ?? []).map((r) => `${r.message} ${r.location?.file}:${r.location?.line}`)];
+    };
+    expect(seen({ 'models/a.sql': "select 1 as a\n  {% include 'snip.sql' %}" })).toEqual([reads('include', "'snip.sql'"), 'models/a.sql:2:6']);
+    expect(seen({ 'models/a.sql': "select 1\n{% import 'x.sql' as y %}" })).toEqual([reads('import', "'x.sql'"), 'models/a.sql:2:4']);
+    expect(seen({ 'models/a.sql': 'select 1\n{%- from "x.sql" import z %}' })).toEqual([reads('from ... import', "'x.sql'"), 'models/a.sql:2:5']);
+    expect(seen({ 'models/a.sql': "{% extends 'base.sql' %}" })).toEqual([reads('extends', "'base.sql'"), 'models/a.sql:1:4']);
+    expect(seen({ 'models/a.sql': "{% set f = 'a.sql' %}select 1 {% include f %}" })).toEqual([reads('include', "'a.sql'"), 'models/a.sql:1:34']);
+    // In a macro's body, and in a loop there (whose output was lost without a word before).
+    const called = { 'models/a.sql': 'select {{ m() }} as a' };
+    expect(seen({ ...called, 'macros/m.sql': "{% macro m() %}\n{% include 'q.sql' %}\n{% endmacro %}" })).toEqual([reads('include', "'q.sql'"), 'macros/m.sql:2:4', 'reached through m(), called here models/a.sql:1']);
+    expect(seen({ ...called, 'macros/m.sql': "{% macro m() %}\n{% for x in [1] %}{% include 'q.sql' %}{% endfor %}1\n{% endmacro %}" })).toEqual([
+      reads('include', "'q.sql'"),
+      'macros/m.sql:2:22',
+      'reached through m(), called here models/a.sql:1',
+    ]);
+    // Only where it runs, as in dbt: a branch not taken reads nothing.
+    expect(run({ 'models/a.sql': "{% if false %}{% include 'n.sql' %}{% endif %}select 1 as a" }).diagnostics).toEqual([]);
+  });
 });
 
 describe('project files', () => {

@@ -1,7 +1,7 @@
 import nunjucks from 'nunjucks';
 import transformer from 'nunjucks/src/transformer.js';
 import { makeMacro, spreadArgs } from './call-args.js';
-import { locate, MacroReturn } from './errors.js';
+import { JinjaError, locate, MacroReturn } from './errors.js';
 import { getattr, getitem, setattr, slice } from './members.js';
 import { and, binary, compareChain, contains, dictKey, loopSource, or, unary, unpack, type BinaryOp } from './operators.js';
 import { pyBool, pyStr, SafeString, tuple } from './values.js';
@@ -125,8 +125,19 @@ function located<A extends unknown[], R>(fn: (...args: A) => R): (...args: [...A
   };
 }
 
+/**
+ * `{% include %}`, `{% import %}`, `{% from ... import %}` and `{% extends %}` read another
+ * template file, which no template of a project does: dbt's Jinja has no loader for them either.
+ * Refused when they run, as dbt refuses them, with where they stand.
+ */
+function readsTemplate(tag: string, name: unknown): never {
+  const what = typeof name === 'string' ? `'${name}'` : 'a template';
+  throw new JinjaError(`{% ${tag} %} reads another template file (${what}), which pipe does not do (nor does dbt); put what is shared in a macro of macros/*.sql and call it`);
+}
+
 /** What compiled templates call, as `runtime.py.<name>`. */
 const HELPERS = {
+  readsTemplate: located(readsTemplate),
   op: located(binary),
   unary: located(unary),
   compare: located(compareChain),
@@ -743,6 +754,20 @@ function installCompiler(): void {
     expr(this, n.expr, frame);
     this._emit(`, ${n.names as number}${at.call(this, n)})`);
   };
+
+  // Nunjucks compiles these into callbacks that wait for a loader, which a macro's body (run
+  // synchronously, inside its return scope) breaks: the code did not parse, or a loop's output
+  // was lost. None of them has anything to read (see readsTemplate).
+  const reading = (tag: string): CompileFn =>
+    function (n, frame) {
+      this._emit(`runtime.py.readsTemplate(${JSON.stringify(tag)}, `);
+      expr(this, n.template, frame);
+      this._emitLine(`${at.call(this, n)});`);
+    };
+  C.compileInclude = reading('include');
+  C.compileImport = reading('import');
+  C.compileFromImport = reading('from ... import');
+  C.compileExtends = reading('extends');
 
   C.compileIf = function (n, frame) {
     if (!isA(n.cond, Truth)) n.cond = new Truth((n.cond as Node).lineno, (n.cond as Node).colno, n.cond);
