@@ -475,6 +475,30 @@ describe('template error positions', () => {
     // Only where it runs, as in dbt: a branch not taken reads nothing.
     expect(run({ 'models/a.sql': "{% if false %}{% include 'n.sql' %}{% endif %}select 1 as a" }).diagnostics).toEqual([]);
   });
+
+  it("refuses {% block %} and Nunjucks' asynchronous tags at their line, in a model or a macro", () => {
+    const block = "{% block %} (Jinja's template inheritance, with its own scope) is not rendered by pipe: write what it holds in place";
+    const firstOf = (files: Record<string, string>) => {
+      const d = run(files).diagnostics[0];
+      return [d.code, d.message, where(d)];
+    };
+    expect(firstOf({ 'models/a.sql': 'select 1\n{% if false %}{% block b %}1{% endblock %}{% endif %}' })).toEqual(['template-syntax', block, 'models/a.sql:2:18']);
+    // In a macro it did not compile ("missing ) after argument list"), and Nunjucks' block saw the loop's variable that Jinja's does not.
+    const called = { 'models/a.sql': 'select {{ m() }} as a' };
+    expect(firstOf({ ...called, 'macros/m.sql': '{% macro m() %}{% for x in [1] %}{% block b %}{{ x }}{% endblock %}{% endfor %}{% endmacro %}' })).toEqual([
+      'template-syntax',
+      block,
+      'macros/m.sql:1:37',
+    ]);
+    for (const tag of ['asyncEach', 'asyncAll']) {
+      expect(firstOf({ ...called, 'macros/m.sql': `{% macro m() %}\n  {% ${tag} x in [1] %}{{ x }}{% end${tag === 'asyncEach' ? 'each' : 'all'} %}{% endmacro %}` })).toEqual([
+        'template-syntax',
+        `unknown block tag: ${tag}`,
+        'macros/m.sql:2:6',
+      ]);
+    }
+    expect(firstOf({ 'models/a.sql': 'select\n{% ifAsync true %}1{% endif %} as a' })).toEqual(['template-syntax', 'unknown block tag: ifAsync', 'models/a.sql:2:4']);
+  });
 });
 
 describe('project files', () => {

@@ -450,6 +450,8 @@ function installAggregates(): void {
   } as ParseFn;
 }
 
+const NUNJUCKS_ONLY_TAGS: ReadonlySet<string> = new Set(['ifAsync', 'asyncEach', 'asyncAll']);
+
 function installParser(): void {
   const P = N.parser.Parser.prototype;
   const nodes = N.nodes;
@@ -480,6 +482,13 @@ function installParser(): void {
 
   P.parseStatement = function (this: ParserThis) {
     const tok = this.peekToken();
+    // Nunjucks' own asynchronous tags are no Jinja: unknown, as dbt finds them.
+    if (tok?.type === T.TOKEN_SYMBOL && NUNJUCKS_ONLY_TAGS.has(tok.value)) this.fail(`unknown block tag: ${tok.value}`, tok.lineno, tok.colno);
+    // A block renders in place in Jinja but sees no variable of a loop or macro around it;
+    // Nunjucks' block sees them (and did not compile in a macro). Refused, never a different value.
+    if (tok?.type === T.TOKEN_SYMBOL && tok.value === 'block') {
+      this.fail("{% block %} (Jinja's template inheritance, with its own scope) is not rendered by pipe: write what it holds in place", tok.lineno, tok.colno);
+    }
     if (tok?.type === T.TOKEN_SYMBOL && (tok.value === 'do' || tok.value === 'break' || tok.value === 'continue')) {
       this.nextToken();
       if (tok.value === 'do') {
