@@ -39,6 +39,10 @@ const KEYED_NAMES: ReadonlySet<string> = new Set([
   'local_md5',
   'log',
   'print',
+  // Jinja's constants, which Nunjucks' Jinja layer gives as names.
+  'True',
+  'False',
+  'None',
 ]);
 
 /** A model as its render's key needs it. */

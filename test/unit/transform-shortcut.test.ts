@@ -62,7 +62,10 @@ describe('compiling without the transformer where it changes nothing', () => {
     for (const source of templates) expect(compiled(source, []), source).toBe(compiled(source, ['pipe_unused_async_filter']));
   });
 
-  it('still transforms a template that needs it: a block calling super()', () => {
-    expect(compiled('{% block b %}{{ super() }}{% endblock %}', [])).toMatch(/getSuper|super/i);
+  it('has nothing to transform in a template pipe parses: a block (with super()) and the async tags are refused first', () => {
+    expect(compiled('{% block b %}{{ super() }}{% endblock %}', [])).toMatch(/^error: .*\{% block %\} \(Jinja's template inheritance/);
+    for (const source of ['{% asyncEach x in [1] %}{{ x }}{% endeach %}', '{% asyncAll x in [1] %}{{ x }}{% endall %}', '{% ifAsync true %}a{% endif %}']) {
+      expect(compiled(source, [])).toMatch(/^error: .*unknown block tag: (asyncEach|asyncAll|ifAsync)/);
+    }
   });
 });

@@ -21,12 +21,13 @@ const runtime = (nunjucks as unknown as { runtime: { contextOrFrameLookup: (cont
 
 let reads: Set<string> | undefined;
 
-// The same lookup as Nunjucks' own: the frames first, then the context and the globals.
+// Wraps the lookup as it stands when this module loads, whatever was installed before:
+// Nunjucks' own, or its Jinja layer's (True, False and None, see syntax.ts), which replacing it
+// lost in a process that installed that layer first. A name the frames do not hold is read.
+const lookup = runtime.contextOrFrameLookup;
 runtime.contextOrFrameLookup = (context: Context, frame: Frame, name: string): unknown => {
-  const value = frame.lookup(name);
-  if (value !== undefined) return value;
-  if (reads) reads.add(name);
-  return context.lookup(name);
+  if (reads && frame.lookup(name) === undefined) reads.add(name);
+  return lookup(context, frame, name);
 };
 
 /** `fn`'s value and the names it looked up in contexts and globals; nested recordings add to the outer one. */
