@@ -13,7 +13,7 @@ import { configReaders } from './jinja/config-object.js';
 import type { RelationParts } from './jinja/relation.js';
 import { sourceName } from './sources.js';
 import { printUndefined, reportNoneOutput } from './jinja/syntax.js';
-import { pyCallable } from './jinja/values.js';
+import { INEXACT_WHOLE, pyCallable } from './jinja/values.js';
 import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespaces.js';
 import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
 import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
@@ -170,7 +170,7 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
     column = own.colno;
   }
   if (line !== undefined && column !== undefined) {
-    const oneBased = phase === 'parse' || message.startsWith('attempted to output');
+    const oneBased = phase === 'parse' || message.startsWith('attempted to output') || message.startsWith(INEXACT_WHOLE);
     if (!oneBased) {
       line += 1;
       column += 1;

@@ -476,6 +476,24 @@ describe('template error positions', () => {
     expect(run({ 'models/a.sql': "{% if false %}{% include 'n.sql' %}{% endif %}select 1 as a" }).diagnostics).toEqual([]);
   });
 
+  it('refuses to print a whole number from 2^53 on, which 64-bit floats no longer hold exactly, at its place', () => {
+    const inexact = (about: string) => `a whole number of 2^53 or more (about ${about}) is not exact in pipe, which computes with 64-bit floats; write a large id or literal as a string ('...')`;
+    const seen = (files: Record<string, string>) => {
+      const d = only(files);
+      return [d.message, where(d)];
+    };
+    // 123456789012345678 is 123456789012345680 as a float: printed, it was another id.
+    expect(seen({ 'models/a.sql': 'select {{ 123456789012345678 }} as id' })).toEqual([inexact('1.23e+17'), 'models/a.sql:1:8']);
+    expect(seen({ 'models/a.sql': 'select 1 as x,\n  {{ 3 ** 40 }} as b' })).toEqual([inexact('1.22e+19'), 'models/a.sql:2:3']);
+    expect(seen({ 'models/a.sql': "select '{{ [1, 2 ** 60] | tojson }}' as c" })).toEqual([inexact('1.15e+18'), 'models/a.sql:1:27']);
+    expect(seen({ 'pipe.yaml': 'vars:\n  big: 123456789012345678\n', 'models/a.sql': "select {{ var('big') }} as g" })).toEqual([inexact('1.23e+17'), 'models/a.sql:1:8']);
+    expect(seen({ 'models/a.sql': "select 1 as x, {{ 'id_' ~ 123456789012345678 }} as c" })[0]).toBe(inexact('1.23e+17'));
+    // Up to 2^53 - 1 every whole number is exact, and prints as Python prints it; a string keeps any id.
+    const a = run({ 'pipe.yaml': "vars:\n  big: '123456789012345678'\n", 'models/a.sql': "select {{ 9007199254740991 }} as a, {{ -9007199254740991 }} as b, '{{ var('big') }}' as c" });
+    expect(a.diagnostics).toEqual([]);
+    expect(sqlOf(a, 'a')).toBe("select 9007199254740991 as a, -9007199254740991 as b, '123456789012345678' as c");
+  });
+
   it("refuses {% block %} and Nunjucks' asynchronous tags at their line, in a model or a macro", () => {
     const block = "{% block %} (Jinja's template inheritance, with its own scope) is not rendered by pipe: write what it holds in place";
     const firstOf = (files: Record<string, string>) => {

@@ -4,7 +4,7 @@ import { makeMacro, spreadArgs } from './call-args.js';
 import { JinjaError, locate, MacroReturn } from './errors.js';
 import { getattr, getitem, setattr, slice } from './members.js';
 import { and, binary, compareChain, contains, dictKey, loopSource, or, unary, unpack, type BinaryOp } from './operators.js';
-import { pyBool, pyStr, SafeString, tuple } from './values.js';
+import { inexactWhole, pyBool, pyStr, SafeString, tuple } from './values.js';
 import { BUNDLED, distUrl } from '../../install-paths.js';
 
 /**
@@ -286,6 +286,10 @@ function installRuntime(): void {
       noneOutput(lineno + 1, colno + 1);
       return val;
     }
+    // Refused where it is printed, at its place, 1-based as Nunjucks' own error here (numberRepr
+    // refuses it wherever else it is made text).
+    const inexact = inexactWhole(val);
+    if (inexact) throw new (N.lib as unknown as { TemplateError: new (message: string, lineno: number, colno: number) => Error }).TemplateError(inexact, lineno + 1, colno + 1);
     return ensureDefined(val, lineno, colno);
   };
   // How `{{ value }}` prints: Python's str(), a macro's output as it is.

@@ -182,6 +182,19 @@ function escapeCodePoint(cp: number): string {
 }
 
 /**
+ * Why `x` cannot be printed as Python would: Python's ints are exact at any size, pipe's numbers
+ * are 64-bit floats, whose whole values from 2^53 on skip integers (the literal
+ * 123456789012345678 is 123456789012345680 there). Refused, never printed wrong.
+ */
+export function inexactWhole(x: unknown): string | undefined {
+  if (typeof x !== 'number' || !Number.isInteger(x) || Number.isSafeInteger(x)) return undefined;
+  return `${INEXACT_WHOLE} (about ${x.toPrecision(3)}) is not exact in pipe, which computes with 64-bit floats; write a large id or literal as a string ('...')`;
+}
+
+/** How inexactWhole's message starts. */
+export const INEXACT_WHOLE = 'a whole number of 2^53 or more';
+
+/**
  * A number as Python prints it. A whole number prints as an int: JavaScript cannot tell 5
  * from 5.0 (Python prints the float as `5.0`). Other numbers print as Python's float repr:
  * the shortest digits that read back, in exponent form below 1e-4 or from 1e16.
@@ -189,6 +202,8 @@ function escapeCodePoint(cp: number): string {
 export function numberRepr(x: number): string {
   if (Number.isNaN(x)) return 'nan';
   if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  const inexact = inexactWhole(x);
+  if (inexact) throw new JinjaError(inexact);
   if (Number.isInteger(x) && Math.abs(x) < 1e21) return Object.is(x, -0) ? '0' : String(x);
   const [mantissa, exp] = x.toExponential().split('e');
   const e = Number(exp);
