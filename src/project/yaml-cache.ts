@@ -15,7 +15,7 @@ import { parseYaml, yamlSource, type YamlSource } from './yaml-file.js';
  * kept, so a file with an error is reported from its text every time.
  */
 
-const FORMAT = 'pipe-parsed-yaml 1';
+const FORMAT = 'pipe-parsed-yaml 2';
 
 export function yamlCacheDir(root: string): string {
   return join(root, '.pipe', 'yaml');
@@ -40,13 +40,15 @@ function keepsAsJson(value: unknown): boolean {
 interface Stored {
   readonly data: Record<string, unknown>;
   readonly lines: readonly (readonly [string, number])[];
+  readonly anchored: readonly string[];
 }
 
 function storedShape(value: unknown): value is Stored {
   const v = value as Partial<Stored> | null;
   return (
     typeof v === 'object' && v !== null && typeof v.data === 'object' && v.data !== null && !Array.isArray(v.data) &&
-    Array.isArray(v.lines) && v.lines.every((l) => Array.isArray(l) && typeof l[0] === 'string' && typeof l[1] === 'number')
+    Array.isArray(v.lines) && v.lines.every((l) => Array.isArray(l) && typeof l[0] === 'string' && typeof l[1] === 'number') &&
+    Array.isArray(v.anchored) && v.anchored.every((k) => typeof k === 'string')
   );
 }
 
@@ -71,7 +73,7 @@ export class ParsedYamlCache extends PackStore {
     const lines = new Map<string, number>();
     const parsed = parseYaml(text, file, found, lines);
     diagnostics.push(...found);
-    if (parsed && found.length === 0 && keepsAsJson(parsed.data)) this.write(key, JSON.stringify({ data: parsed.data, lines: [...lines] }));
+    if (parsed && found.length === 0 && keepsAsJson(parsed.data)) this.write(key, JSON.stringify({ data: parsed.data, lines: [...lines], anchored: [...(parsed.anchored ?? [])] }));
     return parsed;
   }
 }
@@ -80,7 +82,7 @@ export class ParsedYamlCache extends PackStore {
 function fromEntry(entry: string, file: string): YamlSource | undefined {
   try {
     const value: unknown = JSON.parse(entry);
-    return storedShape(value) ? yamlSource(file, value.data, new Map(value.lines)) : undefined;
+    return storedShape(value) ? yamlSource(file, value.data, new Map(value.lines), new Set(value.anchored)) : undefined;
   } catch {
     return undefined;
   }

@@ -1,4 +1,4 @@
-import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document } from 'yaml';
+import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, type Document } from 'yaml';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 
 /** A parsed YAML mapping that remembers on which line each top-level key stands. */
@@ -11,11 +11,21 @@ export interface YamlSource {
    * its index, e.g. ['models', '0', 'columns', '2', 'tests'].
    */
   pathLine(path: readonly string[]): number | undefined;
+  /**
+   * Top-level keys whose value carries a YAML anchor (`x-columns: &columns ...`): what a file
+   * holds to repeat it elsewhere with `*columns` or `<<: *columns`, which dbt leaves alone.
+   */
+  readonly anchored?: ReadonlySet<string>;
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
+/** Whether a key is a merge's (`<<: *anchor`): the yaml package gives it as a symbol. */
+const isMerge = (key: unknown) => key === '<<' || (typeof key === 'symbol' && key.description === '<<');
+
 /** A YAML source of data and the line of each key path (its parts joined by NUL). */
-export function yamlSource(file: string, data: Readonly<Record<string, unknown>>, lines: ReadonlyMap<string, number>): YamlSource {
-  return { file, data, keyLine: (key) => lines.get(key), pathLine: (path) => lines.get(path.join('\u0000')) };
+export function yamlSource(file: string, data: Readonly<Record<string, unknown>>, lines: ReadonlyMap<string, number>, anchored: ReadonlySet<string> = NONE): YamlSource {
+  return { file, data, keyLine: (key) => lines.get(key), pathLine: (path) => lines.get(path.join('\u0000')), anchored };
 }
 
 /** `lines`, when given, receives the line of each key path (for yaml-cache.ts to keep). */
@@ -37,7 +47,8 @@ function yamlErrorHint(code: string, text: string, offset: number): string | und
 
 export function parseYaml(text: string, file: string, diagnostics: Diagnostic[], lines = new Map<string, number>()): YamlSource | undefined {
   const lineCounter = new LineCounter();
-  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false });
+  // Merge keys (`<<: *defaults`) as PyYAML, which dbt reads its files with, merges them.
+  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const pos = lineCounter.linePos(e.pos[0]);
@@ -56,26 +67,39 @@ export function parseYaml(text: string, file: string, diagnostics: Diagnostic[],
     diagnostics.push(error('yaml-shape', `${file} must be a mapping of keys to values`, { file, line: 1 }));
     return undefined;
   }
-  const walk = (node: unknown, prefix: string) => {
+  /** Sets the line of every key path below `node`; `merged`: a merged mapping's, whose keys the mapping itself may give (and then keeps). */
+  const walk = (node: unknown, prefix: string, merged = false) => {
+    const at = (path: string, range: readonly number[]) => {
+      if (!(merged && lines.has(path))) lines.set(path, lineCounter.linePos(range[0]).line);
+    };
     if (isSeq(node)) {
       node.items.forEach((item, i) => {
         const range = (item as { range?: [number, number, number] } | null)?.range;
         if (!range) return;
         const path = prefix + String(i);
-        lines.set(path, lineCounter.linePos(range[0]).line);
-        walk(item, `${path}\u0000`);
+        at(path, range);
+        walk(item, `${path}\u0000`, merged);
       });
       return;
     }
     if (!isMap(node)) return;
+    const merges: unknown[] = [];
     for (const item of node.items) {
       if (!isScalar(item.key) || !item.key.range) continue;
+      if (isMerge(item.key.value)) {
+        merges.push(item.value);
+        continue;
+      }
       const path = prefix + String(item.key.value);
-      lines.set(path, lineCounter.linePos(item.key.range[0]).line);
-      walk(item.value, `${path}\u0000`);
+      if (merged && lines.has(path)) continue;
+      at(path, item.key.range);
+      walk(item.value, `${path}\u0000`, merged);
     }
+    // A merged key stands where its anchor gives it, unless the mapping gives it itself.
+    for (const m of merges.flatMap((v) => (isSeq(v) ? v.items : [v]))) walk(isAlias(m) ? m.resolve(doc) : m, prefix, true);
   };
   walk(contents, '');
   const data = (doc.toJS() ?? {}) as Record<string, unknown>;
-  return yamlSource(file, data, lines);
+  const anchored = new Set(contents.items.flatMap((item) => (isScalar(item.key) && (item.value as { anchor?: string } | null)?.anchor ? [String(item.key.value)] : [])));
+  return yamlSource(file, data, lines, anchored);
 }

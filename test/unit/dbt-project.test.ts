@@ -283,6 +283,39 @@ describe("the project's own generate_schema_name", () => {
 });
 
 describe('properties files', () => {
+  it("merge `<<: *anchor` keys as dbt's YAML does, give merged keys their anchor's lines, and leave a top-level anchor holder alone", () => {
+    const text = `version: 2
+x-columns: &columns
+  - name: id
+    data_tests: [not_null]
+models:
+  - name: o
+    config: &config
+      tags: ['x']
+      materialized: table
+    columns: *columns
+  - name: m
+    config:
+      <<: *config
+      alias: m_alias
+      materialized: view
+    columns: *columns
+`;
+    const y = yaml(text, 'models/props.yml');
+    // Merged, the mapping's own keys winning (materialized), as PyYAML merges them.
+    expect((y.data.models as { config: unknown }[])[1].config).toEqual({ tags: ['x'], materialized: 'view', alias: 'm_alias' });
+    expect([y.pathLine(['models', '1', 'config', 'tags']), y.pathLine(['models', '1', 'config', 'materialized']), y.pathLine(['models', '1', 'config', 'alias'])]).toEqual([8, 15, 14]);
+    expect([...y.anchored!]).toEqual(['x-columns']);
+    const a = run({ 'models/o.sql': 'select 1 as id', 'models/m.sql': 'select 1 as id', 'models/props.yml': text });
+    expect(errors(a)).toEqual([]);
+    expect([model(a, 'm').config.materialized, model(a, 'm').relation, model(a, 'm').config.tags]).toEqual(['view', '"main"."m_alias"', ['x']]);
+    expect(model(a, 'm').checks.map((c) => c.name)).toEqual(['not_null_m_id']);
+    // A misspelt section holding no anchor is still an error at its line.
+    expect(errors(run({ 'models/o.sql': 'select 1 as id', 'models/props.yml': 'version: 2\nmodles:\n  - name: o\n' }))).toEqual([
+      ['unknown-key', "unknown section 'modles' in a properties file", 'models/props.yml', 2],
+    ]);
+  });
+
   it('are told from pipe YAML by their top level, whatever their name', () => {
     const a = run({
       'models/orders.sql': 'select 1 as id',

@@ -76,7 +76,7 @@ describe('the parsed-YAML cache', () => {
     expect(parse('a: [1\n').found.map((d) => d.location?.line)).toEqual([2]);
     // An entry under a wrong hash is refused.
     const [pack] = packsOf(dir);
-    const body = JSON.stringify({ data: { a: 2 }, lines: [] });
+    const body = JSON.stringify({ data: { a: 2 }, lines: [], anchored: [] });
     const stored = readFileSync(join(dir, pack), 'utf8');
     const [header, entry] = stored.split('\n');
     const [key] = entry.split(' ');
@@ -84,6 +84,12 @@ describe('the parsed-YAML cache', () => {
     const refused = parse(good);
     expect(refused.yaml?.data).toEqual({ a: 1, b: [{ c: 'two' }] });
     expect(refused.stats).toMatchObject({ hits: 0, rejected: 1, misses: 1 });
+    // Anchors and merges kept as parsed: the top-level anchor holders, and a merged key's line.
+    const merging = 'x-base: &base\n  k: 1\nm:\n  <<: *base\n  j: 2\n';
+    parse(merging);
+    const kept = parse(merging);
+    expect(kept.stats).toMatchObject({ hits: 1, misses: 0 });
+    expect([kept.yaml?.data.m, [...(kept.yaml?.anchored ?? [])], kept.yaml?.pathLine(['m', 'k'])]).toEqual([{ k: 1, j: 2 }, ['x-base'], 2]);
   });
 
   it("parses each text of a load once: a model's YAML is asked for twice, and two files may say the same", () => {

@@ -238,6 +238,8 @@ export function readProperties(
           unused.push({ what: 'singular test properties', location: at([section]) });
           break;
         default:
+          // What the file holds to repeat elsewhere (`x-columns: &columns`), which dbt leaves alone.
+          if (y.anchored?.has(section)) break;
           diagnostics.push(
             error('unknown-key', `unknown section '${section}' in a properties file`, at([section]), {
               hint: 'sections: models, seeds, sources, snapshots, macros, exposures, metrics, semantic_models, saved_queries, unit_tests, groups',
