@@ -7,11 +7,11 @@ import { NAME_RULE, nameProblem, printableName } from './names.js';
 import { diskFs, type ProjectFs } from './project-fs.js';
 import { inferSeedTypes, type InferredColumn } from './seed-inference.js';
 import { NotUtf8Error } from './utf8.js';
-import { parseYaml, type YamlSource } from './yaml-file.js';
+import { parseYaml, type YamlDialect, type YamlSource } from './yaml-file.js';
 import type { ParsedYamlCache } from './yaml-cache.js';
 import type { SeedDigestCache } from './seed-digest-cache.js';
 import { DBT_PROJECT_FILE, isPropertiesFile, projectLayout, type ProjectLayout } from './layout.js';
-import { GENERIC_TEST_RE, loadPackages, type InstalledPackage, type ProjectPackages } from './load-packages.js';
+import { GENERIC_TEST_RE, loadPackages, type InstalledPackage, type ProjectPackages, type ReadYaml } from './load-packages.js';
 import { blockText, snapshotBlocks } from './snapshot-blocks.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
 
@@ -195,18 +195,26 @@ export function loadSettingsFiles(root: string, fs: ProjectFs = diskFs, yamlCach
   const diagnostics: Diagnostic[] = [];
   const optional = (name: string) => {
     const path = join(root, name);
-    return fs.exists(path) ? readYamlFile(fs, path, name, diagnostics, yamlCache) : undefined;
+    return fs.exists(path) ? readYamlFile(fs, path, name, diagnostics, yamlCache, dialectOf(name)) : undefined;
   };
   return { projectFile: optional(PROJECT_FILE), dbtProject: optional(DBT_PROJECT_FILE), diagnostics };
 }
 
-function readYamlFile(fs: ProjectFs, absPath: string, file: string, diagnostics: Diagnostic[], cache?: ParsedYamlCache): YamlSource | undefined {
+/**
+ * How a file of a project is read (see YamlDialect): pipe.yaml as pipe's own; in a dbt project
+ * (one with a dbt_project.yml) every other file as dbt reads it, its packages' too.
+ */
+function dialectOf(file: string, dbtProject = true): YamlDialect {
+  return file === PROJECT_FILE || !dbtProject ? 'pipe' : 'pyyaml';
+}
+
+function readYamlFile(fs: ProjectFs, absPath: string, file: string, diagnostics: Diagnostic[], cache?: ParsedYamlCache, dialect: YamlDialect = 'pipe'): YamlSource | undefined {
   const text = readText(fs, absPath, file, diagnostics);
   if (text === undefined) return undefined;
   // Parsed once per change of the file (watch mode); its diagnostics are reported every time.
-  const parsed = fs.derive(absPath, `yaml:${file}`, () => {
+  const parsed = fs.derive(absPath, `yaml:${dialect}:${file}`, () => {
     const found: Diagnostic[] = [];
-    return { yaml: cache ? cache.parse(text, file, found) : parseYaml(text, file, found), found };
+    return { yaml: cache ? cache.parse(text, file, found, dialect) : parseYaml(text, file, found, undefined, dialect), found };
   });
   diagnostics.push(...parsed.found);
   return parsed.yaml;
@@ -216,7 +224,7 @@ function readYamlFile(fs: ProjectFs, absPath: string, file: string, diagnostics:
  * The YAML beside a model or seed, found in `listed` (the files of the folders it was listed
  * from, which hold it): loading asks the file system nothing per model.
  */
-function sideYaml(fs: ProjectFs, absPath: string, root: string, listed: ReadonlySet<string>, diagnostics: Diagnostic[], readYaml: typeof readYamlFile): YamlSource | undefined {
+function sideYaml(fs: ProjectFs, absPath: string, root: string, listed: ReadonlySet<string>, diagnostics: Diagnostic[], readYaml: ReadYaml): YamlSource | undefined {
   // The same path strings every time: a cache looks them up without hashing them anew.
   const paths = fs.derive(absPath, 'side-yaml', () => {
     const stem = absPath.slice(0, -extname(absPath).length);
@@ -354,11 +362,12 @@ function reloadSaved(fs: ProjectFs, last: LastLoad): ProjectFiles | undefined {
 function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undefined, seedDigests?: SeedDigestCache): { files: ProjectFiles; modelAt: Map<string, number> } {
   // Each YAML file read once: the file beside a model is asked for with the model and again as a file of its folder.
   const yamlRead = new Map<string, { readonly yaml: YamlSource | undefined; readonly found: readonly Diagnostic[] }>();
-  const readYaml: typeof readYamlFile = (f, absPath, file, found) => {
+  const dbt = fs.exists(join(root, DBT_PROJECT_FILE));
+  const readYaml: ReadYaml = (f, absPath, file, found) => {
     let read = yamlRead.get(absPath);
     if (!read) {
       const problems: Diagnostic[] = [];
-      read = { yaml: readYamlFile(f, absPath, file, problems, yamlCache), found: problems };
+      read = { yaml: readYamlFile(f, absPath, file, problems, yamlCache, dialectOf(file, dbt)), found: problems };
       yamlRead.set(absPath, read);
     }
     found.push(...read.found);

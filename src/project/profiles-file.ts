@@ -68,5 +68,6 @@ function read(root: string, absPath: string, diagnostics: Diagnostic[]): Profile
     diagnostics.push(error('unreadable-file', `cannot read ${file}: ${(e as Error).message}`, { file }));
     return { kind: 'found', file };
   }
-  return { kind: 'found', file, yaml: parseYaml(text, file, diagnostics) };
+  // dbt's file, read as dbt reads it (see YamlDialect).
+  return { kind: 'found', file, yaml: parseYaml(text, file, diagnostics, undefined, 'pyyaml') };
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Diagnostic } from '../diagnostics/diagnostics.js';
 import { PIPE_VERSION } from '../version.js';
 import { PackStore, sha256 } from './pack-store.js';
-import { parseYaml, yamlSource, type YamlSource } from './yaml-file.js';
+import { parseYaml, yamlSource, type YamlDialect, type YamlSource } from './yaml-file.js';
 
 /**
  * Parsed YAML kept between processes: a project of thousands of models has thousands of small
@@ -15,7 +15,7 @@ import { parseYaml, yamlSource, type YamlSource } from './yaml-file.js';
  * kept, so a file with an error is reported from its text every time.
  */
 
-const FORMAT = 'pipe-parsed-yaml 2';
+const FORMAT = 'pipe-parsed-yaml 3';
 
 export function yamlCacheDir(root: string): string {
   return join(root, '.pipe', 'yaml');
@@ -57,9 +57,9 @@ export class ParsedYamlCache extends PackStore {
     super(dir, FORMAT, now);
   }
 
-  /** What parseYaml gives for `text`, read from the cache when it holds it. */
-  parse(text: string, file: string, diagnostics: Diagnostic[]): YamlSource | undefined {
-    const key = sha256(JSON.stringify([FORMAT, PIPE_VERSION, yamlPackageVersion(), text]));
+  /** What parseYaml gives for `text` read in `dialect`, read from the cache when it holds it. */
+  parse(text: string, file: string, diagnostics: Diagnostic[], dialect: YamlDialect = 'pipe'): YamlSource | undefined {
+    const key = sha256(JSON.stringify([FORMAT, PIPE_VERSION, yamlPackageVersion(), dialect, text]));
     for (let stored = this.read(key); stored !== undefined; stored = this.read(key)) {
       const kept = fromEntry(stored, file);
       if (kept) return kept;
@@ -71,7 +71,7 @@ export class ParsedYamlCache extends PackStore {
     if (before) return before;
     const found: Diagnostic[] = [];
     const lines = new Map<string, number>();
-    const parsed = parseYaml(text, file, found, lines);
+    const parsed = parseYaml(text, file, found, lines, dialect);
     diagnostics.push(...found);
     if (parsed && found.length === 0 && keepsAsJson(parsed.data)) this.write(key, JSON.stringify({ data: parsed.data, lines: [...lines], anchored: [...(parsed.anchored ?? [])] }));
     return parsed;

@@ -1,5 +1,5 @@
-import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, type Document } from 'yaml';
-import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, visit, type Document, type ScalarTag, type Tags } from 'yaml';
+import { error, warning, type Diagnostic } from '../diagnostics/diagnostics.js';
 
 /** A parsed YAML mapping that remembers on which line each top-level key stands. */
 export interface YamlSource {
@@ -28,6 +28,51 @@ export function yamlSource(file: string, data: Readonly<Record<string, unknown>>
   return { file, data, keyLine: (key) => lines.get(key), pathLine: (path) => lines.get(path.join('\u0000')), anchored };
 }
 
+/**
+ * How a file's YAML is read: pipe's own files as YAML 1.2 (`pipe`); a dbt project's as dbt reads
+ * them, with PyYAML's safe_load (`pyyaml`): YAML 1.1, where `yes`, `no`, `on` and `off` are
+ * booleans, `017` is octal (15), `1:30` is 90 and `1_000` is 1000, while `1e3` and `08` stay text.
+ * Dates stay text: PyYAML makes date objects of them, which print as the same text.
+ */
+export type YamlDialect = 'pipe' | 'pyyaml';
+
+/** PyYAML's booleans: YAML 1.1's without `y` and `n`. */
+export function pyyamlBooleans(tags: Tags): Tags {
+  return tags.map((t) => {
+    if (typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:bool') return t;
+    const test = t.identify?.(true) ? /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/ : /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/;
+    return { ...t, test } as ScalarTag;
+  });
+}
+
+/** PyYAML's int and float resolvers (yaml.resolver.Resolver): a plain scalar that matches neither is text there. */
+const PYYAML_NUMBER = new RegExp(
+  `^(?:${[
+    '[-+]?0b[0-1_]+',
+    '[-+]?0[0-7_]+',
+    '[-+]?(?:0|[1-9][0-9_]*)',
+    '[-+]?0x[0-9a-fA-F_]+',
+    '[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+',
+    '[-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+][0-9]+)?',
+    '\\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?',
+    '[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\\.[0-9_]*',
+    '[-+]?\\.(?:inf|Inf|INF)',
+    '\\.(?:nan|NaN|NAN)',
+  ].join('|')})$`,
+);
+
+/** Parsed as PyYAML's safe_load would: YAML 1.1 with its booleans, merge keys, and the plain numbers YAML 1.1 reads that PyYAML reads as text (`1e3`, `08`) given back as text. */
+export function parsePyyaml(text: string, options: { readonly lineCounter?: LineCounter; readonly uniqueKeys?: boolean; readonly timestamps?: boolean } = {}): Document {
+  const customTags = (tags: Tags) => pyyamlBooleans(options.timestamps ? tags : tags.filter((t) => typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:timestamp'));
+  const doc = parseDocument(text, { version: '1.1', merge: true, prettyErrors: false, customTags, lineCounter: options.lineCounter, uniqueKeys: options.uniqueKeys ?? true });
+  visit(doc, {
+    Scalar(_key, scalar) {
+      if (typeof scalar.value === 'number' && scalar.type === 'PLAIN' && typeof scalar.source === 'string' && !PYYAML_NUMBER.test(scalar.source)) scalar.value = scalar.source;
+    },
+  });
+  return doc;
+}
+
 /** `lines`, when given, receives the line of each key path (for yaml-cache.ts to keep). */
 /**
  * What to do about two YAML errors that files written for dbt make, as PyYAML (which dbt
@@ -45,10 +90,10 @@ function yamlErrorHint(code: string, text: string, offset: number): string | und
   return undefined;
 }
 
-export function parseYaml(text: string, file: string, diagnostics: Diagnostic[], lines = new Map<string, number>()): YamlSource | undefined {
+export function parseYaml(text: string, file: string, diagnostics: Diagnostic[], lines = new Map<string, number>(), dialect: YamlDialect = 'pipe'): YamlSource | undefined {
   const lineCounter = new LineCounter();
-  // Merge keys (`<<: *defaults`) as PyYAML, which dbt reads its files with, merges them.
-  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
+  // Merge keys (`<<: *defaults`) in both, as PyYAML merges them.
+  const doc: Document = dialect === 'pyyaml' ? parsePyyaml(text, { lineCounter }) : parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const pos = lineCounter.linePos(e.pos[0]);
@@ -93,6 +138,15 @@ export function parseYaml(text: string, file: string, diagnostics: Diagnostic[],
       const path = prefix + String(item.key.value);
       if (merged && lines.has(path)) continue;
       at(path, item.key.range);
+      if (!merged && (typeof item.key.value === 'boolean' || item.key.value === null) && item.key.type === 'PLAIN') {
+        const word = text.slice(item.key.range[0], item.key.range[1]);
+        const pos = lineCounter.linePos(item.key.range[0]);
+        diagnostics.push(
+          warning('yaml-key', `the key ${word} is read as ${String(item.key.value)}, as dbt's YAML (1.1) reads it`, { file, line: pos.line, column: pos.col }, {
+            hint: `quote it ('${word}':) if it names something; dbt itself stops on such a key in dbt_project.yml`,
+          }),
+        );
+      }
       walk(item.value, `${path}\u0000`, merged);
     }
     // A merged key stands where its anchor gives it, unless the mapping gives it itself.

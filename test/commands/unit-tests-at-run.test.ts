@@ -50,7 +50,8 @@ describe('unit tests of models rendered as they run', () => {
     const tests = [
       unitTest('t_execute', 'm_execute', '{id: 5}'),
       unitTest('t_dead', 'm_deadquery', '{id: 5}'),
-      unitTest('t_query', 'm_query', '{id: 5, x: 42, executed: yes}'),
+      // Quoted: in a dbt project's YAML, as PyYAML reads it, a bare yes is true.
+      unitTest('t_query', 'm_query', "{id: 5, x: 42, executed: 'yes'}"),
     ].join('');
     const files = {
       'dbt_project.yml': DBT_PROJECT,
@@ -69,7 +70,7 @@ from {{ ref('base') }}`,
     expect(await queryWarehouse(dir, 'select * from m_query')).toEqual([{ id: 1, x: 42, executed: 'yes' }]);
 
     // Not vacuous: the execution render's value is what the test compares.
-    writeFileSync(join(dir, 'models/unit.yml'), `unit_tests:\n${tests.replace('{id: 5, x: 42, executed: yes}', '{id: 5, x: 0, executed: no}')}`);
+    writeFileSync(join(dir, 'models/unit.yml'), `unit_tests:\n${tests.replace("{id: 5, x: 42, executed: 'yes'}", "{id: 5, x: 0, executed: 'no'}")}`);
     const wrong = await testIn(dir, { date: '2024-01-02' });
     expect(wrong.code).toBe(1);
     expect(passed(wrong.events)).toEqual(['t_dead', 't_execute']);

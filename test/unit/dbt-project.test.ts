@@ -282,6 +282,38 @@ describe("the project's own generate_schema_name", () => {
   });
 });
 
+describe("a dbt project's YAML", () => {
+  it("is read as dbt's PyYAML reads it (YAML 1.1), pipe's own files as YAML 1.2", () => {
+    const values = "yes off 017 0o17 1_000 1:30 1e3 1.5e+3 08 0x1f 2024-01-01 'yes'".split(' ');
+    const vars = values.map((v, i) => `  v${i}: ${v}\n`).join('');
+    const sql = `select ${values.map((_, i) => `'{{ var("v${i}") }}' as v${i}`).join(', ')}`;
+    // As dbt-duckdb 1.11 compiles it (dbt compile, PyYAML 6): YAML 1.1's booleans, octal,
+    // underscores and base 60; PyYAML's text for 1e3 and 08; a date printed as its text (and
+    // 1.5e+3 as 1500, where dbt prints the float 1500.0: see the README's Jinja).
+    const a = run({
+      'dbt_project.yml': `name: shop\nprofile: shop\nvars:\n${vars}models:\n  shop:\n    old:\n      +enabled: no\n`,
+      'models/m.sql': sql,
+      'models/old/o.sql': 'select 1 as id',
+    });
+    expect(errors(a)).toEqual([]);
+    expect(a.renderer.sql('m', day, { tableExists: false, fullRefresh: false })).toMatchObject({
+      sql: "select 'True' as v0, 'False' as v1, '15' as v2, '0o17' as v3, '1000' as v4, '90' as v5, '1e3' as v6, '1500' as v7, '08' as v8, '31' as v9, '2024-01-01' as v10, 'yes' as v11",
+    });
+    expect(a.nodes.has('o')).toBe(false);
+    // A key YAML 1.1 reads as a boolean is said at its line (dbt stops on it in dbt_project.yml).
+    const off = run({ 'dbt_project.yml': 'name: shop\nprofile: shop\nmodels:\n  shop:\n    off:\n      +enabled: false\n', 'models/off/o.sql': 'select 1 as id' });
+    expect(off.diagnostics.map((d) => [d.severity, d.message, d.location?.file, d.location?.line, d.location?.column])).toEqual([
+      ['warning', "the key off is read as false, as dbt's YAML (1.1) reads it", 'dbt_project.yml', 5, 5],
+    ]);
+    // A pipe project keeps YAML 1.2: yes is text, 017 is 17.
+    const p = run({ 'pipe.yaml': `name: shop\nvars:\n${vars}`, 'models/m.sql': sql });
+    expect(errors(p)).toEqual([]);
+    expect(p.renderer.sql('m', day, { tableExists: false, fullRefresh: false })).toMatchObject({
+      sql: "select 'yes' as v0, 'off' as v1, '17' as v2, '15' as v3, '1_000' as v4, '1:30' as v5, '1000' as v6, '1500' as v7, '8' as v8, '31' as v9, '2024-01-01' as v10, 'yes' as v11",
+    });
+  });
+});
+
 describe('properties files', () => {
   it("merge `<<: *anchor` keys as dbt's YAML does, give merged keys their anchor's lines, and leave a top-level anchor holder alone", () => {
     const text = `version: 2

@@ -1,4 +1,5 @@
-import { parseDocument, visit, type ScalarTag, type Tags } from 'yaml';
+import { visit } from 'yaml';
+import { parsePyyaml } from '../../project/yaml-file.js';
 import { pyFunction, signature } from './args.js';
 import { PyDate, PyDateTime, yamlTimestamp } from './datetime.js';
 import { JinjaError } from './errors.js';
@@ -215,18 +216,9 @@ export function yamlDump(value: unknown, sortKeys: boolean): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** PyYAML's booleans: YAML 1.1's without `y` and `n`. */
-function pyyamlBooleans(tags: Tags): Tags {
-  return tags.map((t) => {
-    if (typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:bool') return t;
-    const test = t.identify?.(true) ? /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/ : /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/;
-    return { ...t, test } as ScalarTag;
-  });
-}
-
 /** yaml.safe_load: YAML 1.1, timestamps as dates; undefined where PyYAML raises. */
 function yamlLoad(s: string): { value: unknown } | undefined {
-  const doc = parseDocument(s, { version: '1.1', merge: true, uniqueKeys: false, prettyErrors: false, customTags: pyyamlBooleans });
+  const doc = parsePyyaml(s, { uniqueKeys: false, timestamps: true });
   if (doc.errors.length > 0) return undefined;
   visit(doc, {
     Scalar(_key, scalar) {
