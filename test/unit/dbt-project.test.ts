@@ -203,6 +203,29 @@ models:
     expect(model(a, 'm').relation).toBe('"main_s_view"."m"');
   });
 
+  it('renders the Jinja of texts inside lists and mappings of a config value too, hooks left to the run', () => {
+    const a = run({
+      'dbt_project.yml': `name: shop
+vars:
+  n: 3
+models:
+  shop:
+    +tags: ["{{ target.name }}", "t{{ var('n') + 1 }}", plain]
+    +post-hook: ["select '{{ this }}'"]
+`,
+      'models/m.sql': 'select 1 as id',
+      'models/m2.sql': 'select 1 as id',
+      'models/props.yml': `version: 2\nmodels:\n  - name: m2\n    config:\n      tags: ["p{{ var('n') }}"]\n`,
+    });
+    expect(errors(a)).toEqual([]);
+    // As dbt ls lists them (with no profiles.yml, the target is named default).
+    expect([model(a, 'm').config.tags, model(a, 'm2').config.tags]).toEqual([
+      ['default', 't4', 'plain'],
+      ['default', 't4', 'plain', 'p3'],
+    ]);
+    expect(model(a, 'm').config.post_hook.map((h) => h.sql ?? h)).toEqual(["select '{{ this }}'"]);
+  });
+
   it("keeps the type of a config value that says so with as_bool, as_number or as_native, whatever else its template does", () => {
     const enabled = (when: string) => `      enabled: |\n        {% if var('synthetic') == ${when} -%} {{ true|as_bool }} {%- else -%} {{ false|as_bool }} {%- endif -%}\n`;
     const a = run({

@@ -9,6 +9,26 @@ import { SNAPSHOT_CONFIG_KEYS } from '../snapshot-config.js';
 const isTemplate = (v: unknown): v is string => typeof v === 'string' && /\{\{|\{%/.test(v);
 const isTypeMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Keys whose templates are rendered when the model is planned, with `this`: not with the config. */
+const RENDERED_LATER: ReadonlySet<string> = new Set(['sql_header', 'pre_hook', 'post_hook']);
+
+/**
+ * `value` with every text in it rendered, in lists and mappings too (`+tags: ["{{ target.name }}"]`),
+ * as dbt renders its YAML; the same object where nothing was rendered.
+ */
+function renderedDeep(value: unknown, render: (text: string) => unknown): unknown {
+  if (isTemplate(value)) return render(value);
+  if (Array.isArray(value)) {
+    const out = value.map((v) => renderedDeep(v, render));
+    return out.some((v, i) => v !== value[i]) ? out : value;
+  }
+  if (isTypeMap(value)) {
+    const out = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderedDeep(v, render)]));
+    return Object.keys(out).some((k) => out[k] !== value[k]) ? out : value;
+  }
+  return value;
+}
+
 /**
  * A node's config from everything but its own config() call, in dbt's order of precedence:
  * the folder configs of dbt_project.yml (a dbt project only), then its entry in a properties
@@ -55,9 +75,9 @@ export function baseConfig(
         (out ??= new Map(level)).set(key, { value: types, location: s.location });
         continue;
       }
-      // A header, like a hook, is rendered when its model is planned, with `this`.
-      if (key === 'sql_header' || !isTemplate(s.value)) continue;
-      (out ??= new Map(level)).set(key, { value: render(s.value, s.location), location: s.location });
+      if (RENDERED_LATER.has(key)) continue;
+      const value = renderedDeep(s.value, (text) => render(text, s.location));
+      if (value !== s.value) (out ??= new Map(level)).set(key, { value, location: s.location });
     }
     return out ?? level;
   };
