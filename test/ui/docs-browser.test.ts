@@ -58,8 +58,8 @@ describe.skipIf(!HAVE_BROWSER)('pipe docs generate, opened from disk', () => {
     await page.getByTestId('search').fill('ba');
     await page.getByTestId('hits').getByRole('button', { name: 'bad' }).click();
     await expect.poll(() => page.locator('[data-testid="lineage"] g.node.focus').getAttribute('data-node')).toBe('bad');
-    const drawn = await page.locator('[data-testid="lineage"] g.node').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-node')).sort());
-    expect(drawn).toEqual(['a', 'bad', 'c', 'people']);
+    const drawn = () => page.locator('[data-testid="lineage"] g.node').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-node')).sort());
+    await expect.poll(drawn).toEqual(['a', 'bad', 'c', 'people']);
     // No runs in a written site: no link to them.
     expect(await page.locator('header nav a').allTextContents()).toEqual(['Lineage']);
     expect(problems).toEqual([]);

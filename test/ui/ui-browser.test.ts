@@ -169,9 +169,10 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     await page.getByTestId('hits').getByRole('button', { name: 'bad' }).click();
     await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/lineage?focus=bad');
     await expect.poll(() => page.locator('[data-testid="lineage"] g.node.focus').getAttribute('data-node')).toBe('bad');
-    const drawn = await page.locator('[data-testid="lineage"] g.node').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-node')).sort());
-    // Two hops up (a, people) and down (c); b and checked are a's, not bad's.
-    expect(drawn).toEqual(['a', 'bad', 'c', 'people']);
+    const drawn = () => page.locator('[data-testid="lineage"] g.node').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-node')).sort());
+    // Two hops up (a, people) and down (c); b and checked are a's, not bad's. Polled: the
+    // neighbourhood is drawn again once its layout comes back from the layout worker.
+    await expect.poll(drawn).toEqual(['a', 'bad', 'c', 'people']);
     // Filled by materialization, bordered by the last status.
     const look = (name: string) => page.locator(`g.node[data-node="${name}"] rect`).evaluate((r) => [getComputedStyle(r).fill, getComputedStyle(r).stroke]);
     expect(await look('bad')).toEqual(['rgb(219, 231, 255)', 'rgb(215, 58, 58)']);

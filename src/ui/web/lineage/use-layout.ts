@@ -4,9 +4,11 @@ import type { LayoutRequest, LayoutResult } from './layout-protocol.js';
 import { layout } from './layout.js';
 
 /**
- * The layout of a neighbourhood, computed by the worker; undefined until it answers. Only the
- * answer to the latest request is used: a request overtaken by another is dropped. A page
- * opened from file:// (pipe docs generate) may start no worker: it lays out on its own thread.
+ * The layout of a neighbourhood, computed by the worker; undefined until it first answers. Only
+ * the answer to the latest request is used: a request overtaken by another is dropped. The last
+ * layout stays drawn until then: the project's data comes again with every run, and clearing the
+ * drawing at each new request made the page flash "Laying out…". A page opened from file://
+ * (pipe docs generate) may start no worker: it lays out on its own thread.
  */
 export function useLayout(request: Omit<LayoutRequest, 'id'> | undefined): LayoutResult | undefined {
   const worker = useRef<Worker | undefined>(undefined);
@@ -30,7 +32,6 @@ export function useLayout(request: Omit<LayoutRequest, 'id'> | undefined): Layou
       return;
     }
     if (!worker.current) return;
-    setResult(undefined);
     worker.current.postMessage({ ...request, id } satisfies LayoutRequest);
   }, [request]);
   return result;
