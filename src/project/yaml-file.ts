@@ -37,7 +37,7 @@ export function yamlSource(file: string, data: Readonly<Record<string, unknown>>
 export type YamlDialect = 'pipe' | 'pyyaml';
 
 /** PyYAML's booleans: YAML 1.1's without `y` and `n`. */
-export function pyyamlBooleans(tags: Tags): Tags {
+function pyyamlBooleans(tags: Tags): Tags {
   return tags.map((t) => {
     if (typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:bool') return t;
     const test = t.identify?.(true) ? /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/ : /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/;
@@ -90,6 +90,13 @@ function yamlErrorHint(code: string, text: string, offset: number): string | und
   return undefined;
 }
 
+/** A key YAML 1.1 reads as a boolean or null (`off:`), which dbt stops on in dbt_project.yml and matches no folder or name. */
+function wordKey(word: string, value: boolean | null, at: { readonly file: string; readonly line: number; readonly col: number }): Diagnostic {
+  return warning('yaml-key', `the key ${word} is read as ${String(value)}, as dbt's YAML (1.1) reads it`, { file: at.file, line: at.line, column: at.col }, {
+    hint: `quote it ('${word}':) if it names something; dbt itself stops on such a key in dbt_project.yml`,
+  });
+}
+
 export function parseYaml(text: string, file: string, diagnostics: Diagnostic[], lines = new Map<string, number>(), dialect: YamlDialect = 'pipe'): YamlSource | undefined {
   const lineCounter = new LineCounter();
   // Merge keys (`<<: *defaults`) in both, as PyYAML merges them.
@@ -138,14 +145,8 @@ export function parseYaml(text: string, file: string, diagnostics: Diagnostic[],
       const path = prefix + String(item.key.value);
       if (merged && lines.has(path)) continue;
       at(path, item.key.range);
-      if (!merged && (typeof item.key.value === 'boolean' || item.key.value === null) && item.key.type === 'PLAIN') {
-        const word = text.slice(item.key.range[0], item.key.range[1]);
-        const pos = lineCounter.linePos(item.key.range[0]);
-        diagnostics.push(
-          warning('yaml-key', `the key ${word} is read as ${String(item.key.value)}, as dbt's YAML (1.1) reads it`, { file, line: pos.line, column: pos.col }, {
-            hint: `quote it ('${word}':) if it names something; dbt itself stops on such a key in dbt_project.yml`,
-          }),
-        );
+      if (!merged && dialect === 'pyyaml' && (typeof item.key.value === 'boolean' || item.key.value === null) && item.key.type === 'PLAIN') {
+        diagnostics.push(wordKey(text.slice(item.key.range[0], item.key.range[1]), item.key.value, { file, ...lineCounter.linePos(item.key.range[0]) }));
       }
       walk(item.value, `${path}\u0000`, merged);
     }
