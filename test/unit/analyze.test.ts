@@ -494,6 +494,21 @@ describe('template error positions', () => {
     expect(sqlOf(a, 'a')).toBe("select 9007199254740991 as a, -9007199254740991 as b, '123456789012345678' as c");
   });
 
+  it('says what a block set through a filter and a recursive loop are, at their tag, instead of a malformed tag', () => {
+    const seen = (sql: string) => {
+      const d = only({ 'models/a.sql': sql });
+      return [d.code, d.message, where(d)];
+    };
+    expect(seen('select 1\n  {% set x | upper %}abc{% endset %}{{ x }}')).toEqual([
+      'template-syntax',
+      '{% set name | filter %}...{% endset %} (a block set through a filter) is not rendered by pipe: filter where the name is used, {{ name | filter }}',
+      'models/a.sql:2:6',
+    ]);
+    expect(seen('select {% for i in [1, [2]] recursive -%}{{ i }}{% endfor %}')).toEqual(['template-syntax', 'a recursive loop ({% for ... recursive %}) is not rendered by pipe', 'models/a.sql:1:11']);
+    // Other malformed tags keep Nunjucks' words.
+    expect(seen('select 1\n{% set x y %}')).toEqual(['template-syntax', 'parseSet: expected = or block end in set tag', 'models/a.sql:2:4']);
+  });
+
   it("refuses {% block %} and Nunjucks' asynchronous tags at their line, in a model or a macro", () => {
     const block = "{% block %} (Jinja's template inheritance, with its own scope) is not rendered by pipe: write what it holds in place";
     const firstOf = (files: Record<string, string>) => {

@@ -68,7 +68,9 @@ interface ParserThis {
   skipValue(type: string, value: string): boolean;
   skipSymbol(value: string): boolean;
   expect(type: string): Token;
+  readonly tokens: { readonly str: string };
   fail(message: string, lineno?: number, colno?: number): never;
+  error(message: string, lineno?: number, colno?: number): Error;
   parseExpression(): Node;
   parseInlineIf(): Node;
   parseOr(): Node;
@@ -456,6 +458,23 @@ function installAggregates(): void {
 
 const NUNJUCKS_ONLY_TAGS: ReadonlySet<string> = new Set(['ifAsync', 'asyncEach', 'asyncAll']);
 
+/**
+ * Nunjucks' error for a Jinja form it lacks, said as what it is: a block set through a filter
+ * (`{% set x | upper %}`) and a recursive loop, which it reports as a malformed tag.
+ */
+function clearerTagError(parser: ParserThis, tag: Token, e: unknown): unknown {
+  const message = e instanceof Error ? e.message : '';
+  if (!/parseSet: expected = or block end|expected block end in for statement/.test(message)) return e;
+  const lines = parser.tokens.str.split('\n');
+  const from = lines.slice(0, tag.lineno).reduce((n, l) => n + l.length + 1, 0) + tag.colno;
+  const text = parser.tokens.str.slice(from, parser.tokens.str.indexOf('%}', from) >>> 0);
+  if (tag.value === 'set' && /^set\s+[\w\s,.]+\|/.test(text)) {
+    return parser.error('{% set name | filter %}...{% endset %} (a block set through a filter) is not rendered by pipe: filter where the name is used, {{ name | filter }}', tag.lineno, tag.colno);
+  }
+  if (tag.value === 'for' && /\brecursive\s*-?$/.test(text)) return parser.error('a recursive loop ({% for ... recursive %}) is not rendered by pipe', tag.lineno, tag.colno);
+  return e;
+}
+
 function installParser(): void {
   const P = N.parser.Parser.prototype;
   const nodes = N.nodes;
@@ -504,7 +523,12 @@ function installParser(): void {
       this.advanceAfterBlockEnd(tok.value);
       return new LoopControl(tok.lineno, tok.colno, tok.value);
     }
-    return parseStatement.call(this);
+    if (tok?.type !== T.TOKEN_SYMBOL || (tok.value !== 'set' && tok.value !== 'for')) return parseStatement.call(this);
+    try {
+      return parseStatement.call(this);
+    } catch (e) {
+      throw clearerTagError(this, tok, e);
+    }
   };
 
   P.parseFor = function (this: ParserThis) {
