@@ -397,7 +397,7 @@ export class TemplateEngine {
     };
     // ref() is a relation, as in dbt (packages check that they are given one); it prints as the ref.
     const refRelation = (name: string) => DbtRelation.ofNode(hooks().ref(name), name);
-    this.env.addGlobal('ref', (...args: unknown[]) => {
+    const ref = (...args: unknown[]) => {
       const { positional, keywords } = splitKeywords(args);
       const version = keywords.v ?? keywords.version;
       const [first, second] = positional.length === 2 && typeof positional[1] === 'string' ? [positional[0], this.refTarget(positional[1], version)] : positional.length === 1 && typeof positional[0] === 'string' ? [this.refTarget(positional[0], version)] : positional;
@@ -415,8 +415,9 @@ export class TemplateEngine {
         throw new TemplateFunctionError("ref() takes one model or seed name, e.g. ref('orders'), or a package's name and one, e.g. ref('shop', 'orders')");
       }
       return refRelation(first);
-    });
-    this.env.addGlobal('source', (...args: unknown[]) => {
+    };
+    this.env.addGlobal('ref', ref);
+    const source = (...args: unknown[]) => {
       const { positional } = splitKeywords(args);
       if (positional.length !== 2 || typeof positional[0] !== 'string' || typeof positional[1] !== 'string') {
         throw new TemplateFunctionError("source() takes a source name and a table name, e.g. source('raw', 'orders')");
@@ -425,7 +426,8 @@ export class TemplateEngine {
       // A table of the warehouse is a relation, as in dbt (`source('raw', 'orders').schema`); a file is its text.
       const parts = this.sourceParts(sourceName(positional[0], positional[1]));
       return parts ? new DbtRelation(token, () => parts) : token;
-    });
+    };
+    this.env.addGlobal('source', source);
     const config = (...args: unknown[]) => {
       const { positional, keywords } = splitKeywords(args);
       if (positional.length === 1 && positional[0] && typeof positional[0] === 'object') {
@@ -436,7 +438,11 @@ export class TemplateEngine {
       hooks().config(keywords);
       return '';
     };
-    this.env.addGlobal('config', pyCallable(config, configReaders(hooks), 'config'));
+    const configCall = pyCallable(config, configReaders(hooks), 'config');
+    this.env.addGlobal('config', configCall);
+    // dbt's `builtins`: the context's own ref, source and config, for a project macro that
+    // overrides one of them by name (`{% macro ref() %}{{ return(builtins.ref(*varargs, **kwargs)) }}`).
+    this.env.addGlobal('builtins', { ref, source, config: configCall });
     this.env.addGlobal('var', (...args: unknown[]) => {
       const { positional } = splitKeywords(args);
       if (typeof positional[0] !== 'string') throw new TemplateFunctionError("var() takes a name, e.g. var('country', 'NL')");

@@ -220,6 +220,32 @@ select 1 as id, {{ flags.FULL_REFRESH }} as full_refresh{% if is_incremental() a
   '[('a', 1), ('b', 2)]' as z, '20826a3cb51d6c7d9c219c7f4bf4e5c9' as md5`);
   });
 
+  it("runs a project's own ref() and source() over dbt's builtins, a relation moved with replace_path", () => {
+    const a = run({
+      'macros/overrides.sql': `{% macro ref(model_name) %}
+  {%- set rel = builtins.ref(model_name) -%}
+  {%- if model_name == 'a' -%}{% do return(rel.replace_path(schema='prod')) %}{%- endif -%}
+  {%- do return(rel) -%}
+{% endmacro %}
+{% macro source(source_name, table_name) %}{% do return(builtins.source(source_name, table_name)) %}{% endmacro %}
+`,
+      'models/src.yml': 'version: 2\nsources:\n  - name: s\n    schema: raw\n    tables:\n      - name: t\n',
+      'models/a.sql': 'select 1 as id',
+      'models/b.sql': "select * from {{ ref('a') }}",
+      'models/c.sql': "select * from {{ ref('b') }} join {{ source('s', 't') }} using (id)",
+    });
+    // As dbt compile writes them (but for its database name before the schema).
+    expect([sql(a, 'b'), sql(a, 'c')]).toEqual(['select * from "prod"."a"', 'select * from "main"."b" join "raw"."t" using (id)']);
+    // What each reads is still known: the overridden ref() and source() went through dbt's own.
+    expect([a.graph.upstream.get('b'), a.graph.upstream.get('c')]).toEqual([['a'], ['b', 's.t']]);
+    const moved = run({
+      'macros/overrides.sql': "{% macro ref(model_name) %}{% do return(builtins.ref(model_name).replace_path(database='other')) %}{% endmacro %}",
+      'models/a.sql': 'select 1 as id',
+      'models/b.sql': "select * from {{ ref('a') }}",
+    });
+    expect(errors(moved).map(([message]) => message)).toEqual(["replace_path(database=...) is not supported by pipe: it reads and writes one warehouse"]);
+  });
+
   it('says what log(msg, info=True) and print() say, drops log(msg) as dbt keeps it for its debug log, and warns for exceptions.warn()', () => {
     const a = run({
       'macros/audit.sql': "{% macro announce(what) %}{% do log('building ' ~ what, info=True) %}{% do log('debug only') %}{% endmacro %}\n",

@@ -85,6 +85,16 @@ export class DbtRelation extends PyObject {
         });
       case 'without_identifier':
         return pyFunction(signature('without_identifier', ''), () => new Relation(this.parts().database, this.parts().schema, null));
+      case 'replace_path':
+        // dbt's copy in another place: what a project's ref() override returns for a node it
+        // reads from elsewhere (`builtins.ref(name).replace_path(schema='prod')`).
+        return pyFunction(signature('replace_path', 'database schema identifier', { database: null, schema: null, identifier: null }), (database: unknown, schema: unknown, identifier: unknown) => {
+          if (database !== null) throw new JinjaError('replace_path(database=...) is not supported by pipe: it reads and writes one warehouse');
+          for (const [key, value] of [['schema', schema], ['identifier', identifier]] as const) {
+            if (value !== null && typeof value !== 'string') throw new JinjaError(`replace_path(${key}=...) takes a name, got ${typeof value}`);
+          }
+          return new Relation(null, (schema as string | null) ?? this.parts().schema, (identifier as string | null) ?? this.parts().identifier, this.type);
+        });
       case 'get':
         return pyFunction(signature('get', 'key default', { default: null }), (key: unknown, fallback: unknown) => (key === 'metadata' ? { type: 'DuckDBRelation' } : fallback));
       default:
