@@ -12,20 +12,18 @@ const isTypeMap = (v: unknown): v is Record<string, unknown> => typeof v === 'ob
 /** Keys whose templates are rendered when the model is planned, with `this`: not with the config. */
 const RENDERED_LATER: ReadonlySet<string> = new Set(['sql_header', 'pre_hook', 'post_hook']);
 
-/**
- * `value` with every text in it rendered, in lists and mappings too (`+tags: ["{{ target.name }}"]`),
- * as dbt renders its YAML; the same object where nothing was rendered.
- */
+/** Whether `value` holds a template, in lists and mappings too: asked of every setting of every node, so nothing is made to answer. */
+function holdsTemplate(value: unknown): boolean {
+  if (isTemplate(value)) return true;
+  if (Array.isArray(value)) return value.some(holdsTemplate);
+  return isTypeMap(value) && Object.values(value).some(holdsTemplate);
+}
+
+/** `value` with every text in it rendered, in lists and mappings too (`+tags: ["{{ target.name }}"]`), as dbt renders its YAML. */
 function renderedDeep(value: unknown, render: (text: string) => unknown): unknown {
   if (isTemplate(value)) return render(value);
-  if (Array.isArray(value)) {
-    const out = value.map((v) => renderedDeep(v, render));
-    return out.some((v, i) => v !== value[i]) ? out : value;
-  }
-  if (isTypeMap(value)) {
-    const out = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderedDeep(v, render)]));
-    return Object.keys(out).some((k) => out[k] !== value[k]) ? out : value;
-  }
+  if (Array.isArray(value)) return value.map((v) => renderedDeep(v, render));
+  if (isTypeMap(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderedDeep(v, render)]));
   return value;
 }
 
@@ -75,9 +73,8 @@ export function baseConfig(
         (out ??= new Map(level)).set(key, { value: types, location: s.location });
         continue;
       }
-      if (RENDERED_LATER.has(key)) continue;
-      const value = renderedDeep(s.value, (text) => render(text, s.location));
-      if (value !== s.value) (out ??= new Map(level)).set(key, { value, location: s.location });
+      if (RENDERED_LATER.has(key) || !holdsTemplate(s.value)) continue;
+      (out ??= new Map(level)).set(key, { value: renderedDeep(s.value, (text) => render(text, s.location)), location: s.location });
     }
     return out ?? level;
   };
