@@ -1,4 +1,6 @@
 import { hash } from 'node:crypto';
+import { catalogName } from '../warehouse/warehouse-file.js';
+import { LAKE_ALIAS } from '../warehouse/ducklake/ducklake-warehouse.js';
 import { basename } from 'node:path';
 import { nodeFqn, type ProjectLayout } from '../project/layout.js';
 import { nameProblem } from '../project/names.js';
@@ -1333,7 +1335,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     name: settings.targetName ?? 'default',
     schema: targetSchema,
     type: 'duckdb',
-    database: basename(settings.warehouse).replace(/\.[^.]*$/, ''),
+    // What current_database() answers in the warehouse.
+    database: settings.lake ? LAKE_ALIAS : catalogName(settings.warehouse),
     threads: settings.threads ?? 1,
     profile_name: dbt?.profile ?? null,
   };

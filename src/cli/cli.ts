@@ -305,7 +305,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       };
       if (o.dryRun) {
         try {
-          const { plan, interval, isDefault, threads } = await runDryRun(options);
+          const { plan, interval, isDefault, threads } = await runDryRun({ ...options, emit: (e) => logger.handle(e) });
           await loadDisplayWidth();
           logger.result(formatRunPlan(plan, { ds: intervalLabel(interval), dateIsDefault: isDefault, threads }, Boolean(o.json)));
         } catch (e) {

@@ -10,6 +10,7 @@ import type { Task } from '../plan/task.js';
 import { foresee } from '../execute/run-currency.js';
 import { upToDateDetail } from '../state/currency.js';
 import { queryReadsCacheOf, type QueryReadsCache } from '../state/query-reads-cache.js';
+import { catalogName } from '../warehouse/warehouse-file.js';
 import { Engine, throwIfStopped, type EngineHandle, type HeldWait } from '../execute/engine.js';
 import {
   readCatalog,
@@ -280,13 +281,23 @@ function refuseOn(problems: readonly Diagnostic[], emit: EventSink | undefined):
  * opened, or, when there is none yet, an empty database in memory. Closes the warehouse.
  */
 export async function refuseAsRunWould(prepared: Prepared, plan: Plan, o: Omit<PreflightOptions, 'root'>, emit?: EventSink): Promise<void> {
+  const hooked = prepared.analysis.runHooks.start.length > 0;
   if (prepared.access === 'write') throw new Error('internal error: a dry run prepared for writing');
-  const warehouse = prepared.warehouse ?? (await Engine.inMemory(prepared.setup));
+  const warehouse = prepared.warehouse ?? (await Engine.inMemory(prepared.setup, prepared.setup?.lake ? undefined : catalogName(prepared.dbPath)));
   try {
-    refuseOn(await warehouse.engine.withSession((session) => preflight(session, plan, { ...o, root: prepared.analysis.root })), emit);
+    const problems = await warehouse.engine.withSession((session) => preflight(session, plan, { ...o, root: prepared.analysis.root }));
+    // The run would check again once its on-run-start statements ran, which a dry run does not run.
+    const mendable = hooked && hasErrors(problems) && !hasErrors(plan.diagnostics);
+    refuseOn(mendable ? problems.map(untilStartHooks) : problems, emit);
   } finally {
     warehouse.close();
   }
+}
+
+/** An error a dry run found that the run's on-run-start statements may mend: told as a warning. */
+function untilStartHooks(d: Diagnostic): Diagnostic {
+  if (d.severity !== 'error') return d;
+  return { ...d, severity: 'warning', message: `${d.message} (in the warehouse as it is now: the run checks again once its on-run-start statements ran)` };
 }
 
 /**
@@ -321,18 +332,24 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     if (hasErrors(hookDiagnostics(start))) throw new DiagnosticError(hookDiagnostics(start));
     const params = paramsToStore(storedJson(o.params), secretVarNames(prepared.analysis.settings, prepared.pipeline));
     const startedAt = Date.now();
+    const preflightOptions: PreflightOptions = {
+      pipeCommand: o.pipeCommand,
+      pipeline: o.pipeline,
+      root: prepared.analysis.root,
+      freshnessAt: freshnessAt(prepared, o),
+      readsCache: queryReadsCacheOf(prepared.dbPath),
+    };
+    /**
+     * Set when the checks found problems that the on-run-start statements may mend (they run
+     * first, as in dbt, and may create the schemas, sources or attachments the run reads): the
+     * checks are made again once those ran, and what is still wrong then stops the run.
+     */
+    let checkAfterStart = false;
     // Watch says so itself when a model leaves (not at every save); test builds nothing.
     const stale = await engine.withSession(async (session): Promise<NoLongerBuilt[]> => {
-      refuseOn(
-        await preflight(session, o.plan, {
-          pipeCommand: o.pipeCommand,
-          pipeline: o.pipeline,
-          root: prepared.analysis.root,
-          freshnessAt: freshnessAt(prepared, o),
-          readsCache: queryReadsCacheOf(prepared.dbPath),
-        }),
-        o.emit,
-      );
+      const problems = await preflight(session, o.plan, preflightOptions);
+      if (start.length > 0 && hasErrors(problems) && !hasErrors(o.plan.diagnostics)) checkAfterStart = true;
+      else refuseOn(problems, o.emit);
       // The relations as prepared listed them stand on a file this process alone writes: no task has run yet.
       const listed = engine.ownsWarehouse ? prepared.catalog.listed : undefined;
       const gone = command !== 'watch' && command !== 'test' ? noLongerBuilt(await readRelationsOfRecordedNodes(session, listed), prepared.analysis) : [];
@@ -414,11 +431,15 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       results?.observe(e);
       logged(e);
     };
-    // A failing on-run-start stops the run before any task: they stay pending, for pipe retry.
+    // A failing on-run-start stops the run before any task: they stay pending, for pipe retry;
+    // so do the checks still failing once it ran (each said at its file and line).
+    const notStarted = (failed: number): ExecuteResult => ({ status: 'failed', succeeded: 0, failed, skipped: 0, cancelled: 0, pending: o.plan.tasks.length });
     let result: ExecuteResult =
       start.length > 0 && !(await runHooks(engine, o.runId, start, emit))
-        ? { status: 'failed', succeeded: 0, failed: 1, skipped: 0, cancelled: 0, pending: o.plan.tasks.length }
-        : await execute({
+        ? notStarted(1)
+        : checkAfterStart && !(await checkedAfterStart(engine, o.plan, preflightOptions, emit))
+          ? notStarted(0)
+          : await execute({
             engine,
             runId: o.runId,
             tasks: o.plan.tasks,
@@ -479,4 +500,14 @@ export function retryCommandFor(options: ProjectOptions): (runId: string) => str
 
 function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./:=@-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * The checks before a run, made again once its on-run-start statements ran: whether the run
+ * may go on. Their findings are told as the run's own (errors and warnings at their lines).
+ */
+async function checkedAfterStart(engine: Engine, plan: Plan, o: PreflightOptions, emit: EventSink): Promise<boolean> {
+  const problems = await engine.withSession((session) => preflight(session, plan, o));
+  for (const d of problems) emit({ type: 'diagnostic', diagnostic: d });
+  return !hasErrors(problems);
 }

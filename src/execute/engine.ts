@@ -196,8 +196,8 @@ export class Engine {
    * of a file can be handed it, and closing it lets go of no file's engine. It runs the
    * warehouse's setup, so that a model reads what it would read in the file.
    */
-  static async inMemory(setup?: WarehouseSetup): Promise<EngineHandle> {
-    return new Engine(undefined, await DuckDBWarehouse.inMemory(setup), true).handle();
+  static async inMemory(setup?: WarehouseSetup, name?: string): Promise<EngineHandle> {
+    return new Engine(undefined, await DuckDBWarehouse.inMemory(setup, name), true).handle();
   }
 
   /**

@@ -121,3 +121,11 @@ function createFoldersFor(path: string): string[] {
 }
 
 export { removeFolders };
+
+/**
+ * The name DuckDB gives the database of a file (`current_database()`): the file's name up to
+ * its first dot, empty parts passed over (`sales.2024.duckdb` is `sales`).
+ */
+export function catalogName(path: string): string {
+  return basename(path).split('.').find((part) => part !== '') ?? basename(path);
+}

@@ -9,6 +9,8 @@ import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { eventsOfType, explain, queryRows, removeTempDirs, tempDir, writeProjectFiles } from '../e2e/helpers.js';
 import { runIn } from '../support/in-process.js';
+import { runDryRun } from '../../src/commands/run.js';
+import type { PipeEvent } from '../../src/events/events.js';
 
 /**
  * A dbt project's profiles.yml supplies its warehouse: found as dbt finds it, its target
@@ -76,6 +78,23 @@ describe('finding profiles.yml and the target', () => {
     expect(await queryRows(join(dir, 'dev.duckdb'), 'select n, target from analytics.one')).toEqual([{ n: 1, target: 'dev' }]);
     expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
     expect(openProject({ project: dir }).settings.targetSchema).toBe('analytics');
+  });
+
+  it("target.database is the name DuckDB gives the file (up to its first dot), and a dry run before the file exists finds a source named by it", async () => {
+    const dir = dbtProject({
+      'profiles.yml': profiles('      path: sales.2024.duckdb\n'),
+      'models/one.sql': "select '{{ target.database }}' as target_db, current_database() as db\n",
+      'models/two.sql': "select * from {{ source('raw', 'one') }}\n",
+      'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    database: sales\n    schema: main\n    tables:\n      - name: one\n',
+    });
+    // The dry run asks DuckDB in memory, under the file's name: the source is missing (named as
+    // the run would name it), not "not attached".
+    const told: PipeEvent[] = [];
+    await expect(runDryRun({ project: dir, date: '2024-01-02', select: ['two'], emit: (e) => told.push(e) })).rejects.toThrow(/source raw\.one: "sales"\."main"\."one" does not exist in the database 'sales'/);
+    const r = await runIn(dir, { date: '2024-01-02', select: ['one'] });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryRows(join(dir, 'sales.2024.duckdb'), 'select target_db, db from main.one')).toEqual([{ target_db: 'sales', db: 'sales' }]);
+    expect((await runIn(dir, { date: '2024-01-02', select: ['two'] })).code).toBe(0);
   });
 
   it('a target without schema: lands in main, and a pipe project has main as its target schema', () => {

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryRows, removeTempDirs, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
 import { historyIn, retryIn, runIn } from '../support/in-process.js';
+import { runDryRun } from '../../src/commands/run.js';
+import type { PipeEvent } from '../../src/events/events.js';
 
 afterAll(removeTempDirs);
 
@@ -146,6 +148,41 @@ on-run-end: "${log('z end')}"
     writeProjectFiles(dir, { 'dbt_project.yml': PROJECT });
     expect((await retryIn(dir)).code).toBe(0);
     expect(await queryRows(warehouseOf(dir), 'SELECT id FROM main.orders')).toEqual([{ id: 1 }]);
+  });
+
+  it('on-run-start may create what the run reads, as in dbt: the checks before the run are made again once it ran', async () => {
+    const sources = 'sources.yml';
+    const dir = project({
+      'models/orders.sql': "select * from {{ source('raw', 'orders') }}",
+      [`models/${sources}`]: 'version: 2\nsources:\n  - name: raw\n    schema: landing\n    tables:\n      - name: orders\n',
+    });
+    writeProjectFiles(dir, {
+      'dbt_project.yml': PROJECT.replace('on-run-start:\n', 'on-run-start:\n  - "create schema if not exists landing"\n  - "create table if not exists landing.orders as select 7 as id"\n'),
+    });
+    // A dry run runs no hook: it tells what it finds as a warning, and refuses nothing.
+    const told: PipeEvent[] = [];
+    await runDryRun({ project: dir, date: '2024-01-02', emit: (e) => told.push(e) });
+    const warned = told.flatMap((e) => (e.type === 'diagnostic' ? [e.diagnostic] : []));
+    expect(warned.map((d) => [d.severity, d.code, d.location?.file, d.location?.line])).toEqual([['warning', 'missing-source', `models/${sources}`, 6]]);
+    expect(warned[0]!.message).toContain('the run checks again once its on-run-start statements ran');
+    expect(existsSync(warehouseOf(dir))).toBe(false);
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await queryRows(warehouseOf(dir), 'SELECT id FROM main.orders')).toEqual([{ id: 7 }]);
+  });
+
+  it('what is still missing once on-run-start ran stops the run before any model, said at its line; its tasks stay pending', async () => {
+    const dir = project({
+      'models/orders.sql': "select * from {{ source('raw', 'orders') }}",
+      'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    schema: landing\n    tables:\n      - name: orders\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    expect(r.stderr + r.stdout).toMatch(/models\/sources\.yml:6: error: source raw\.orders: .*"landing"\."orders" does not exist/);
+    // The hooks ran (as in dbt, before the models), no model did.
+    expect(await audit(dir)).toEqual(['start main', 'end ']);
+    const runId = String(r.events.find((e) => e.type === 'run-started')?.runId);
+    expect((await historyIn(dir, { runId })).stdout).toMatch(/orders@2024-01-02\s.*pending/);
   });
 
   it('tell flags.FULL_REFRESH to on-run-start, on-run-end and the hooks of a model: whether the run is a full refresh', async () => {

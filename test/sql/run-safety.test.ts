@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DiagnosticError, type Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { statementSeparators } from '../../src/sql/sql-text.js';
 import { retry } from '../../src/commands/retry.js';
-import { run } from '../../src/commands/run.js';
+import { run, runDryRun } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { ensureState, insertRunSql, insertTasksSql, readCatalog, recoverAfterCrash, taskResultSql } from '../../src/warehouse/run-state.js';
@@ -81,7 +81,8 @@ describe('one statement per model', () => {
     });
     const vars = { label: "'x'", who: "it's" };
     for (const dryRun of [true, false, false]) {
-      const ds = await diagnosticsOf(run({ project: dir, date: '2024-01-02', vars, dryRun, emit: quiet() }));
+      const options = { project: dir, date: '2024-01-02', vars, emit: quiet() };
+      const ds = await diagnosticsOf(dryRun ? runDryRun(options) : run(options));
       expect(ds.map((d) => [d.code, d.location?.file, d.location?.line]).sort()).toEqual([
         ['sql-syntax', 'models/broken.sql', 5],
         ['sql-syntax', 'models/checked.yaml', 2],

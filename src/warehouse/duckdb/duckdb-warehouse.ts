@@ -8,6 +8,7 @@ import type { Dialect } from '../dialect.js';
 import { setUpConnection, setUpInstance } from './duckdb-setup.js';
 import { prepareWarehousePath, removeFolders } from '../warehouse-file.js';
 import { NO_SETUP, type WarehouseSetup } from '../warehouse-setup.js';
+import { quoteIdent } from '../../sql/sql-text.js';
 import {
   WarehouseError,
   WarehouseLockedError,
@@ -19,6 +20,9 @@ import {
   type WarehouseSession,
 } from '../warehouse.js';
 
+
+/** The names DuckDB gives its own databases: an in-memory warehouse keeps its default name rather than take one of them. */
+const IN_MEMORY_NAMES: ReadonlySet<string> = new Set(['memory', 'system', 'temp']);
 /**
  * DuckDB as the warehouse: an open instance of a database file, a connection per worker.
  * DuckDB lets one process own a file, and inside the process one instance must serve
@@ -237,6 +241,8 @@ export class DuckDBWarehouse implements Warehouse {
     private readonly lends = false,
     /** The note it left for other processes, removed as it closes. */
     private readonly note?: string,
+    /** The database its sessions use: set in memory, to answer to the name of the file a run would make. */
+    private readonly use?: string,
   ) {}
 
   /**
@@ -324,17 +330,27 @@ export class DuckDBWarehouse implements Warehouse {
    * An empty database in memory, touching no file: what a dry run asks DuckDB when the
    * warehouse does not exist yet. Read-only as far as pipe is concerned (nothing announces
    * it, closing it removes no holder note; what it attaches, it attaches read-only); pipe
-   * opens it through Engine.inMemory.
+   * opens it through Engine.inMemory. `name`: the database's name, as the file's would be.
    */
-  static async inMemory(setup: WarehouseSetup = NO_SETUP): Promise<DuckDBWarehouse> {
+  static async inMemory(setup: WarehouseSetup = NO_SETUP, name?: string): Promise<DuckDBWarehouse> {
     const instance = await (await duckdbClient()).DuckDBInstance.create(':memory:');
+    // Named as the file would be: a source of `database: <that name>` is found as in the run.
+    const use = name !== undefined && !IN_MEMORY_NAMES.has(name.toLowerCase()) ? name : undefined;
     try {
+      if (use !== undefined) {
+        const connection = await instance.connect();
+        try {
+          await connection.run(`ATTACH ':memory:' AS ${quoteIdent(use)}`);
+        } finally {
+          connection.closeSync();
+        }
+      }
       await setUp(instance, setup, true);
     } catch (e) {
       instance.closeSync();
       throw e;
     }
-    return new DuckDBWarehouse(':memory:', instance, true, setup);
+    return new DuckDBWarehouse(':memory:', instance, true, setup, false, undefined, use);
   }
 
   /**
@@ -345,7 +361,7 @@ export class DuckDBWarehouse implements Warehouse {
   async session(): Promise<WarehouseSession> {
     const connection = await this.instance.connect();
     try {
-      await connection.run("SET TimeZone = 'UTC'");
+      await connection.run(`SET TimeZone = 'UTC'${this.use === undefined ? '' : `; USE ${quoteIdent(this.use)}`}`);
     } catch (e) {
       connection.closeSync();
       throw DUCKDB.classify(e);
