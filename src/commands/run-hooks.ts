@@ -14,7 +14,7 @@ import { WarehouseError } from '../warehouse/warehouse.js';
 import type { PlannedTaskRecord } from '../warehouse/run-state.js';
 
 /**
- * dbt_project.yml's `on-run-start` and `on-run-end`, run once by every run, retry and backfill:
+ * dbt_project.yml's `on-run-start` and `on-run-end`, run once by every run, retry, backfill and test:
  * the start hooks before any task (a failing one stops the run before any model is written;
  * its tasks stay pending, for `pipe retry`), the end hooks after every task, whatever their
  * outcome (a failed start hook's included, as in dbt), unless the run was cancelled. A failed
@@ -22,9 +22,10 @@ import type { PlannedTaskRecord } from '../warehouse/run-state.js';
  * transaction, as dbt runs them; each is a task of the run's history (kind `run-hook`).
  *
  * Their templates see dbt's `schemas` and `database_schemas` (the schemas the run builds in;
- * for the end hooks, those of the tasks that succeeded); the end hooks also see `results`, one per task: `status` (success, error, skipped), `message`,
+ * for the end hooks, those of the tasks that succeeded); the end hooks also see `results`, one per model or seed task: `status` (success, error, skipped), `message`,
  * `execution_time` (seconds), `adapter_response.rows_affected`, and `node` (`name`,
- * `unique_id`, `resource_type`, `schema`, `alias`, `relation_name`). Anything else of dbt's
+ * `unique_id`, `resource_type`, `schema`, `alias`, `relation_name`); and one per dbt test or
+ * unit test (`pass`, `warn`, `fail` with its `failures`, or `error`). Anything else of dbt's
  * context is undefined: an error at the hook's line.
  */
 
@@ -96,9 +97,19 @@ export class RunResults {
 
   observe(e: PipeEvent): void {
     switch (e.type) {
+      case 'check-passed':
+        return this.addTest(e.task, e.check, 'pass', null, 0);
+      case 'check-failed': {
+        const { check, severity, failingRows, condition } = e.failure;
+        const says = severity === 'warn' ? 'warn' : 'fail';
+        const message = `Got ${failingRows} result${failingRows === 1 ? '' : 's'}, configured to ${says} if ${condition ?? '!= 0'}`;
+        return this.addTest(e.task, check, says, message, failingRows);
+      }
       case 'task-succeeded':
         return this.add(e.task, 'success', 'OK', e.ms, e.rows);
       case 'task-failed':
+        // A task failed by its checks has their results; one whose checks could not run, an error.
+        if ((e.task.kind === 'test' || e.task.kind === 'unit-test') && e.error.checks?.length) return;
         return this.add(e.task, 'error', e.error.message, e.ms, undefined);
       case 'task-skipped':
         return this.add(e.task, e.reason === 'up-to-date' || e.reason === 'current' || e.reason === 'superseded' ? 'success' : 'skipped', e.detail, 0, undefined);
@@ -111,6 +122,11 @@ export class RunResults {
 
   private add(ref: TaskRef, status: string, message: string, ms: number, rows: number | undefined): void {
     if (ref.kind === 'run-hook') return;
+    // `pipe test`'s task of a model stands for its checks, and a unit test's for its one check: each a result of its own.
+    if (ref.kind === 'test' || ref.kind === 'unit-test') {
+      if (status === 'error') this.addTest(ref, ref.model, status, message, null);
+      return;
+    }
     const task = this.tasks.find((t) => t.id === ref.id);
     const resource = ref.kind === 'seed' ? 'seed' : 'model';
     const node = this.analysis.nodes.get(ref.model);
@@ -120,6 +136,7 @@ export class RunResults {
       message,
       execution_time: ms / 1000,
       adapter_response: { rows_affected: rows ?? null },
+      failures: null,
       node: {
         name: ref.model,
         unique_id: `${resource}.${this.analysis.projectName}.${ref.model}`,
@@ -128,6 +145,19 @@ export class RunResults {
         alias: name,
         relation_name: task?.relation,
       },
+    });
+  }
+
+  /** A dbt test's result (a check's, as dbt names it): `pass`, `warn`, `fail` with its failures, or `error` when it could not run. */
+  private addTest(ref: TaskRef, name: string, status: string, message: string | null, failures: number | null): void {
+    const resource = ref.kind === 'unit-test' ? 'unit_test' : 'test';
+    this.results.set(`${ref.id}\0${name}`, {
+      status,
+      message,
+      execution_time: 0,
+      adapter_response: {},
+      failures,
+      node: { name, unique_id: `${resource}.${this.analysis.projectName}.${name}`, resource_type: resource, attached_node: `model.${this.analysis.projectName}.${ref.model}` },
     });
   }
 

@@ -32,5 +32,7 @@ export async function test(options: TestOptions): Promise<RunOutcome> {
     signal: options.signal,
     header: { ds, dateIsDefault: isDefault },
     retryCommand: retryCommandFor(options),
+    // As dbt test: the project's on-run-start and on-run-end run around the checks, the end hooks with their results.
+    runHooks: { interval, fullRefresh: false },
   });
 }

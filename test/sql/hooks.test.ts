@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryRows, removeTempDirs, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
-import { historyIn, retryIn, runIn } from '../support/in-process.js';
+import { historyIn, retryIn, runIn, testIn } from '../support/in-process.js';
 import { runDryRun } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
 
@@ -183,6 +183,30 @@ on-run-end: "${log('z end')}"
     expect(await audit(dir)).toEqual(['start main', 'end ']);
     const runId = String(r.events.find((e) => e.type === 'run-started')?.runId);
     expect((await historyIn(dir, { runId })).stdout).toMatch(/orders@2024-01-02\s.*pending/);
+  });
+
+  it("results tell each dbt test's outcome, as in dbt build; pipe test runs on-run-start and on-run-end around its checks, as dbt test does", async () => {
+    const END = "insert into main.audit select (select count(*) from main.audit), 'end {% for r in results %}{{ r.node.resource_type }}:{{ r.node.name }}={{ r.status }}/{{ r.failures }}/{{ r.message }};{% endfor %}'";
+    const dir = project({
+      'models/orders.sql': 'select 1 as id union all select 2',
+      'models/orders.yml': 'version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: id\n        tests: [unique, {accepted_values: {values: [1], config: {severity: warn}}}]\n',
+      'models/doubled.sql': "select id * 2 as d from {{ ref('orders') }}",
+      'models/doubled.yml': "unit_tests:\n  - name: doubles\n    model: doubled\n    given: [{input: ref('orders'), rows: [{id: 1}]}]\n    expect: {rows: [{d: 2}]}\n",
+    });
+    writeProjectFiles(dir, { 'dbt_project.yml': PROJECT.replace(/^on-run-end: .*$/m, `on-run-end: "${END.replaceAll('"', '\\"')}"`) });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stderr).toBe(0);
+    const ran = await audit(dir);
+    expect(ran[0]).toBe('start main');
+    expect(ran[1]!.replace(/^end /, '').split(';').sort()).toEqual(
+      ['', 'model:doubled=success/None/OK', 'model:orders=success/None/OK', 'test:accepted_values_orders_id__1=warn/1/Got 1 result, configured to warn if != 0', 'test:unique_orders_id=pass/0/None', 'unit_test:doubles=pass/0/None'],
+    );
+    // The published table, tested: the hooks run around the checks.
+    const t = await testIn(dir, { date: '2024-01-02' });
+    expect(t.code, t.stderr).toBe(0);
+    const tested = (await audit(dir)).slice(2);
+    expect(tested[0]).toBe('start main');
+    expect(tested[1]!.replace(/^end /, '').split(';').sort()).toEqual(['', 'test:accepted_values_orders_id__1=warn/1/Got 1 result, configured to warn if != 0', 'test:unique_orders_id=pass/0/None', 'unit_test:doubles=pass/0/None']);
   });
 
   it('tell flags.FULL_REFRESH to on-run-start, on-run-end and the hooks of a model: whether the run is a full refresh', async () => {
