@@ -47,6 +47,12 @@ export interface CommonConfig {
   readonly retry_delay_ms?: number;
   /** `false` leaves the model out of the project, as if its file were not there. */
   readonly enabled: boolean;
+  /**
+   * dbt's `full_refresh: false`: --full-refresh does not rebuild the model from nothing; its
+   * run is the incremental one it would be without the flag (a history that cannot be built
+   * again is kept). Only `false` is kept: `true` is refused on an incremental model.
+   */
+  readonly full_refresh?: false;
   /** The table or view's name when it is not the model's (dbt's `alias`); the model keeps its name in ref() and --select. */
   readonly alias?: string;
   /** Run before the model's query, in order: those with `transaction: false` first, outside the transaction. */
@@ -206,6 +212,7 @@ export const MODEL_CONFIG_KEYS = [
   'partition_by',
   'tags',
   'depends_on_past',
+  'full_refresh',
   'schema',
   'description',
   'retries',
@@ -340,6 +347,19 @@ export function validateModelConfig(
     else bad('depends_on_past', 'depends_on_past must be true or false');
   }
 
+  let full_refresh: false | undefined;
+  if (raw.full_refresh !== undefined && raw.full_refresh !== null) {
+    if (typeof raw.full_refresh !== 'boolean') bad('full_refresh', 'full_refresh must be true or false');
+    else if (!raw.full_refresh) full_refresh = false;
+    else if (materialized === 'incremental') {
+      bad(
+        'full_refresh',
+        'full_refresh: true would rebuild the model from nothing on every run, which pipe does not do to an incremental model',
+        "materialized='table' rebuilds it every run; full_refresh: false keeps its history through --full-refresh",
+      );
+    }
+  }
+
   let schema = DEFAULT_SCHEMA;
   // A snapshot's target_schema is its schema as written, over `schema` (as dbt has it).
   const schemaKey = resource === 'snapshot' && raw.target_schema !== undefined && raw.target_schema !== null && raw.target_schema !== '' ? 'target_schema' : 'schema';
@@ -386,6 +406,7 @@ export function validateModelConfig(
     keys.event_time === undefined ? {} : { event_time: keys.event_time },
     own,
     { tags, depends_on_past, schema, description, enabled },
+    full_refresh === undefined ? {} : { full_refresh },
     alias === undefined ? {} : { alias },
     readRetry(raw, bad),
     { pre_hook, post_hook, persist_docs, contract },

@@ -327,6 +327,11 @@ export function materializationOf(config: ModelConfig): MaterializationSpec {
   return materialization(config.kind);
 }
 
+/** Whether a run builds a model from nothing: under --full-refresh, unless the model says `full_refresh: false` (dbt's should_full_refresh). */
+export function fullRefreshOf(config: ModelConfig, runFullRefresh: boolean): boolean {
+  return runFullRefresh && config.full_refresh !== false;
+}
+
 /** The entry of a model that is built, and its task's kind; a model that is not has no task. */
 export function builtOf(config: ModelConfig): { readonly kind: BuiltMaterialization; readonly spec: BuiltSpec } {
   const kind = config.kind;

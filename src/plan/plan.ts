@@ -15,7 +15,7 @@ import { aroundQuery } from './strategies/around-query.js';
 import { aroundOf } from './around-of.js';
 import { trackingOf, type TrackingContext } from './task-tracking.js';
 import { unitTestTasks } from './unit-test-tasks.js';
-import { builtOf, isBuilt, materializationOf, perInterval, taskMaterialization, NO_TABLE, type CheckTarget, type TableState } from './materializations.js';
+import { builtOf, fullRefreshOf, isBuilt, materializationOf, perInterval, taskMaterialization, NO_TABLE, type CheckTarget, type TableState } from './materializations.js';
 
 /**
  * Planning: graph × intervals × what the warehouse holds → tasks with their final SQL.
@@ -234,7 +234,7 @@ function missingUpstream(ctx: PlanContext, nodes: readonly PipeNode[]): Diagnost
 
 /** What the warehouse holds of a model and what the run asks. */
 function tableState(node: ModelNode, ctx: Pick<PlanContext, 'catalog' | 'fullRefresh'>): TableState {
-  return { tableExists: ctx.catalog.get(node.relation) === 'table', fullRefresh: ctx.fullRefresh };
+  return { tableExists: ctx.catalog.get(node.relation) === 'table', fullRefresh: fullRefreshOf(node.config, ctx.fullRefresh) };
 }
 
 /**
@@ -439,7 +439,7 @@ function batchTasks(
   lookback?: Lookback & { readonly before: number },
 ): { tasks: Task[]; done: string[] } {
   const chained = perInterval(node.config)?.chained(node.config, node.readsItself) ?? false;
-  const full = ctx.fullRefresh && !ctx.refreshed?.has(node.name) ? { ...fullRefreshTaskIds(node.name), ...fullRefreshStaging(node.config.schema, node.name) } : undefined;
+  const full = fullRefreshOf(node.config, ctx.fullRefresh) && !ctx.refreshed?.has(node.name) ? { ...fullRefreshTaskIds(node.name), ...fullRefreshStaging(node.config.schema, node.name) } : undefined;
   const tasks: Task[] = [];
   let previous: string | undefined;
   for (const batch of batches) {
@@ -499,7 +499,7 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
     const batches = n.kind === 'model' ? batchesFor(n, ctx, sorted, false, diagnostics) : undefined;
     if (batches) batchesOf.set(n.name, batches.map((b) => ({ interval: b, id: taskId(n, intervalLabel(b)) })));
     else if (n.kind !== 'model' || !perInterval(n.config)) single.set(n.name, taskId(n, lastDs));
-    if (batches && n.kind === 'model' && ctx.fullRefresh && !ctx.refreshed?.has(n.name)) {
+    if (batches && n.kind === 'model' && fullRefreshOf(n.config, ctx.fullRefresh) && !ctx.refreshed?.has(n.name)) {
       staged.set(n.name, { ...fullRefreshTaskIds(n.name), ...fullRefreshStaging(n.config.schema, n.name) });
     }
   }
@@ -802,7 +802,8 @@ function modelTask(
   diagnostics: Diagnostic[],
   options: ModelTaskOptions = {},
 ): Task | undefined {
-  const { analysis, catalog, fullRefresh } = ctx;
+  const { analysis, catalog } = ctx;
+  const fullRefresh = fullRefreshOf(node.config, ctx.fullRefresh);
   const { group, stagedIn, relations } = options;
   const existing = catalog.get(node.relation);
   const { kind, spec } = builtOf(node.config);

@@ -1,7 +1,7 @@
 import { sqlHashOf, type Analysis, type ModelNode, type PipeNode } from '../analyze/analyze.js';
 import type { SourceNode } from '../analyze/sources.js';
 import { intervalLabel, type Interval } from '../dates/dates.js';
-import { materializationOf, perInterval } from './materializations.js';
+import { fullRefreshOf, materializationOf, perInterval } from './materializations.js';
 import { configHash } from './config-hash.js';
 import { volatileCall } from '../state/volatile.js';
 import { SELF_KEY, type InputRef, type Tracking } from '../state/tracking.js';
@@ -52,7 +52,7 @@ export function trackingOf(node: ModelNode, task: TrackedTask, ctx: TrackingCont
     reads: [...reads],
     relationExists: ctx.catalog.has(node.relation),
     records: task.stagedIn === undefined,
-    resets: dated && !spec.isIncremental({ tableExists, fullRefresh: ctx.fullRefresh }),
+    resets: dated && !spec.isIncremental({ tableExists, fullRefresh: fullRefreshOf(node.config, ctx.fullRefresh) }),
   };
 }
 

@@ -63,7 +63,7 @@ describe('what templates say as their task runs', () => {
       'log post-hook counted 1 @ models/m.sql:1 by m@2024-01-02',
       'log the test counted 1 rows @ macros/test_logged.sql:3 by m@2024-01-02',
       'log pre-hook of after @ models/after.sql:1 by after@2024-01-02',
-      'print end: 42 after 2 results @ dbt_project.yml:6 by on-run-end.1',
+      'print end: 42 after 3 results @ dbt_project.yml:6 by on-run-end.1',
       'log the end, said once @ dbt_project.yml:7 by on-run-end.2',
     ]);
     for (const e of eventsOfType(r.events, 'template-message')) expect(e.runId).toBe(r.events[0].runId);

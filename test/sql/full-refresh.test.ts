@@ -197,3 +197,37 @@ describe('pipe backfill --full-refresh', () => {
     expect(await published(dir)).toEqual(before);
   });
 });
+
+describe("a model's full_refresh: false (dbt's)", () => {
+  const KEPT = `{{ config(materialized='incremental', partition_by='d', full_refresh=false) }}\nselect ${DAY} as d, 300 + day(${DAY}) as v\n`;
+
+  it('keeps its history through --full-refresh: the run is its incremental one, and what reads it is rebuilt from it', async () => {
+    const dir = await built({ 'models/events.sql': KEPT });
+    // Not refused for the dates it holds: nothing of them is deleted.
+    expect((await run({ project: dir, date: '2024-01-03', fullRefresh: true, select: ['events'], emit: () => undefined })).status).toBe('succeeded');
+    expect(await rowsOf(dir, 'SELECT d::VARCHAR AS d, v::INTEGER AS v FROM events ORDER BY d')).toEqual(days.map((d) => ({ d: ds(d), v: d === 3 ? 303 : 100 + d })));
+    // A backfill's full refresh rebuilds daily from nothing, reading events as published; events' dates are replaced one by one.
+    const { status, events } = await fullBackfill(dir);
+    expect(failedIds(events)).toEqual([]);
+    expect(status).toBe('succeeded');
+    const ids = events.flatMap((e) => (e.type === 'task-started' ? [e.task.id] : []));
+    expect(ids.filter((id) => id.includes('full-refresh')).sort()).toEqual(['daily@full-refresh:reset', 'daily@full-refresh:swap']);
+    expect(await rowsOf(dir, 'SELECT d::VARCHAR AS d, v::INTEGER AS v FROM events ORDER BY d')).toEqual(days.map((d) => ({ d: ds(d), v: 300 + d })));
+    expect(await rowsOf(dir, 'SELECT * FROM total')).toEqual([{ n: 5, s: 15_150 }]);
+  });
+
+  it('an incremental model of a dbt project keeps its rows through --full-refresh, as dbt keeps them; full_refresh: true is refused at its line', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +full_refresh: false\n',
+      'pipe.yaml': 'warehouse: warehouse.duckdb\n',
+      'models/keyed.sql': "{{ config(materialized='incremental', unique_key='id') }}\nselect {{ var('n') }} as id\n",
+    });
+    for (const n of [1, 2]) expect((await run({ project: dir, date: '2024-01-02', vars: { n: String(n) }, emit: () => undefined })).status).toBe('succeeded');
+    expect((await run({ project: dir, date: '2024-01-02', vars: { n: '3' }, fullRefresh: true, emit: () => undefined })).status).toBe('succeeded');
+    expect(await rowsOf(dir, 'SELECT id FROM keyed ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+    writeProjectFiles(dir, { 'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +full_refresh: true\n' });
+    const refused = await run({ project: dir, date: '2024-01-02', vars: { n: '4' }, emit: () => undefined }).catch((e: unknown) => e);
+    expect((refused as DiagnosticError).diagnostics.map((d) => [d.code, d.location?.file, d.location?.line])).toEqual([['bad-config', 'dbt_project.yml', 4]]);
+  });
+});

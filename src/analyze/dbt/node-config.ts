@@ -116,7 +116,7 @@ export function finalValue(base: BaseConfig, calls: Readonly<Record<string, unkn
 const SEED_ONLY = new Set(['column_types', 'delimiter', 'quote_columns']);
 const seedOnly = (key: string, materialized: unknown) => SEED_ONLY.has(key) && !(key === 'delimiter' && materialized === 'external');
 /** Keys of a model's query or file: a seed that inherits them ignores them, as dbt's seeds do. */
-const MODEL_ONLY = new Set(['sql_header', 'contract', 'location', 'format', 'options', 'plugin', 'glue_register']);
+const MODEL_ONLY = new Set(['sql_header', 'contract', 'location', 'format', 'options', 'plugin', 'glue_register', 'full_refresh']);
 
 const SNAPSHOT_KEYS: ReadonlySet<string> = new Set(SNAPSHOT_CONFIG_KEYS);
 
