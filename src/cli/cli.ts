@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { insteadOfDbt } from './dbt-commands.js';
 import { parse as parseYamlValue } from 'yaml';
 import { parseDuration } from '../analyze/model-config.js';
 import { DEFAULT_WAIT } from '../commands/context.js';
@@ -778,6 +779,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     });
 
   refuseRepeats(program);
+  const asked = argv[2];
+  const instead = asked !== undefined && !program.commands.some((c) => c.name() === asked || c.aliases().includes(asked)) ? insteadOfDbt(asked) : undefined;
+  if (instead !== undefined) {
+    process.stderr.write(`error: pipe has no ${asked} command: ${instead}\n`);
+    return EXIT.badInput;
+  }
   try {
     await program.parseAsync(argv as string[]);
   } catch (e) {

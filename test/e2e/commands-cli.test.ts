@@ -58,6 +58,20 @@ describe('the commands of the command line', () => {
     expect(badLimit.code).toBe(2);
   });
 
+  it("a dbt command pipe has not is answered with what pipe does instead, exit 2; an unknown one as unknown", async () => {
+    const build = await cliIn(['build', '--select', 'orders']);
+    expect(build.code).toBe(2);
+    expect(build.stderr).toBe('error: pipe has no build command: pipe run does what dbt build does: seeds, snapshots and models in dependency order, each model published only once its tests pass (pipe run --select … as with dbt)\n');
+    for (const [command, says] of [['seed', 'resource_type:seed'], ['snapshot', 'resource_type:snapshot'], ['deps', 'dbt_packages/'], ['parse', 'pipe compile'], ['list', 'pipe ls'], ['clean', '.pipe/']]) {
+      const r = await cliIn([command]);
+      expect(r.code, command).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^error: pipe has no ${command} command: .*${says.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    }
+    const unknown = await cliIn(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("error: unknown command 'frobnicate'");
+  });
+
   it("--profiles-dir and --target reach a dbt project's profile", () => {
     const dir = tempDir();
     const profiles = tempDir();

@@ -1,0 +1,23 @@
+/**
+ * dbt's commands that pipe has under another name or does in another way: someone coming
+ * from dbt who types one is told what pipe does instead, not only that the command is unknown.
+ * (dbt's commands pipe has under the same name, run, test, compile, show, retry, source,
+ * run-operation and docs, are pipe's own.)
+ */
+const INSTEAD: Readonly<Record<string, string>> = {
+  build:
+    'pipe run does what dbt build does: seeds, snapshots and models in dependency order, each model published only once its tests pass (pipe run --select … as with dbt)',
+  seed: 'pipe run loads seeds before what reads them, and loads a seed again only when its file changed; pipe run --select resource_type:seed loads them alone',
+  snapshot: 'pipe run takes the snapshots with everything else; pipe run --select resource_type:snapshot takes them alone',
+  deps: 'pipe downloads no packages: it reads those installed in dbt_packages/ (or packages-install-path) and local: ones; install them with dbt deps, or copy them there',
+  debug: 'pipe ls reads the project and its profile and reports each problem at its line; pipe status opens the warehouse and tells what is current',
+  parse: 'pipe compile reads the whole project and reports each problem at its line (pipe ls lists what it found); pipe writes no manifest',
+  list: 'pipe ls lists the models, seeds and sources (--json for machine-readable output)',
+  clean: 'pipe writes no target/ folder: what it keeps is in .pipe/ beside the warehouse (compiled templates, renders, run logs), and removing that folder loses nothing but time and the run logs',
+  clone: 'pipe has no clone: it builds in the warehouse its profile or pipe.yaml names',
+};
+
+/** What pipe does instead of dbt's `command`, when pipe has no command of that name. */
+export function insteadOfDbt(command: string): string | undefined {
+  return Object.hasOwn(INSTEAD, command) ? INSTEAD[command] : undefined;
+}
