@@ -451,7 +451,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         signal,
         emit: (e) => logger.handle(e),
       });
-      return finished(outcome);
+      return finishedOrNothing(outcome, logger);
     });
   });
 

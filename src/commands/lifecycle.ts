@@ -470,15 +470,21 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
   } catch (e) {
     // Refused before anything was recorded ("nothing is written"): a warehouse this command
     // made holds only pipe's empty run state, and is not left behind.
-    if (!recorded && prepared.madeWarehouse && e instanceof DiagnosticError) {
-      warehouse.close();
-      for (const file of [prepared.dbPath, `${prepared.dbPath}.wal`]) rmSync(file, { force: true });
-    }
+    if (!recorded && e instanceof DiagnosticError) letGoUnused(prepared);
     throw e;
   } finally {
     log?.close();
     warehouse.close();
   }
+}
+
+/**
+ * Lets go of a prepared warehouse nothing was recorded in: closed, and, when this command made
+ * it, removed (it holds only pipe's empty run state: "nothing is written").
+ */
+export function letGoUnused(prepared: Prepared): void {
+  prepared.warehouse?.close();
+  if (prepared.madeWarehouse) for (const file of [prepared.dbPath, `${prepared.dbPath}.wal`]) rmSync(file, { force: true });
 }
 
 /** A pipe command with the same --project/--db (and dbt profile flags) the user gave. */

@@ -2,7 +2,8 @@ import { dateVariables } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { planTest } from '../plan/plan.js';
 import { resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
-import { launch, newRunId, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
+import { hasErrors } from '../diagnostics/diagnostics.js';
+import { launch, letGoUnused, newRunId, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
 import { commonParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 import { testFilter } from './test-selection.js';
@@ -15,13 +16,17 @@ export interface TestOptions extends ProjectOptions, SelectionOptions {
   readonly emit: EventSink;
 }
 
-/** `pipe test`: runs the selected models' checks against their published data. */
-export async function test(options: TestOptions): Promise<RunOutcome> {
+/** `pipe test`: runs the selected models' checks against their published data; nothing, and no run recorded, when none has any. */
+export async function test(options: TestOptions): Promise<RunOutcome | { readonly nothingToDo: string }> {
   const { interval, isDefault } = resolveInterval(options.date, options.clock);
   const runId = newRunId();
   const prepared = await prepare({ ...options, interval, invocation: { id: runId, startedAt: Date.now() } });
   const ds = dateVariables(interval).ds;
   const plan = planTest(planContext(prepared, runId), interval, testFilter(options.select, prepared.analysis));
+  if (plan.tasks.length === 0 && !hasErrors(plan.diagnostics)) {
+    letGoUnused(prepared);
+    return { nothingToDo: 'nothing to test: no selected model, seed or source has checks, dbt tests or unit tests' };
+  }
   return launch(prepared, {
     runId,
     pipeline: options.pipeline,

@@ -1,4 +1,4 @@
-import { cpSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyExample, eventsOfType, queryRows, removeTempDirs, snapshotTables, taskIdsOf, tempDir, writeProjectFiles, type PipeResult } from '../e2e/helpers.js';
@@ -258,6 +258,16 @@ describe('pipe test', () => {
     const [warned] = eventsOfType(never.events, 'check-failed');
     expect(warned).toMatchObject({ failure: { check: 'rows of 2023-06-01', severity: 'warn', failingRows: 1 } });
     expect(never.stdout).toContain('fct_orders has no rows of 2023-06-01: never built for that date, or built empty; its checks read nothing');
+  });
+
+  it('with no check selected, has nothing to do: it says so, records no run and makes no warehouse', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'models/plain.sql': 'select 1 as id\n' });
+    const r = await testIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('nothing to test: no selected model, seed or source has checks, dbt tests or unit tests');
+    expect(r.events.filter((e) => e.type === 'run-started')).toEqual([]);
+    expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
   });
 
   it('a model not built yet fails its own test task, and the others run, as in dbt', async () => {

@@ -191,7 +191,7 @@ describe('threads', () => {
   const threadsOf = (events: PipeEvent[]) => events.flatMap((e) => (e.type === 'run-started' ? [e.threads] : []));
 
   it("pipe test takes the pipeline's threads over pipe.yaml's, as pipe run does", async () => {
-    const dir = tempProject({ 'models/m.sql': 'select 1 as a\n', 'pipe.yaml': 'threads: 2\n', 'pipelines/p.yaml': 'threads: 3\n' });
+    const dir = tempProject({ 'models/m.sql': 'select 1 as a\n', 'models/m.yaml': 'checks:\n  not_null: [a]\n', 'pipe.yaml': 'threads: 2\n', 'pipelines/p.yaml': 'threads: 3\n' });
     const events: PipeEvent[] = [];
     await run({ project: dir, pipeline: 'p', date: '2024-01-02', emit: (e) => events.push(e) });
     await pipeTest({ project: dir, pipeline: 'p', date: '2024-01-02', emit: (e) => events.push(e) });

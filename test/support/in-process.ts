@@ -134,9 +134,7 @@ export function retryIn(project: string, options: Opts<RetryOptions> = {}): Prom
 /** `pipe test`. */
 export function testIn(project: string, options: Opts<TestOptions> = {}): Promise<PipeResult> {
   return command(project, async (emit) => {
-    const outcome = await test({ ...options, project, emit });
-    await outcome.notified;
-    return statusCode(outcome.status);
+    return settled(await test({ ...options, project, emit }), emit);
   });
 }
 
