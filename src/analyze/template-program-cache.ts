@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { PackStore, sha256 } from '../project/pack-store.js';
+import { createRequire } from 'node:module';
 import { PROGRAM_MODULE, type Program } from './jinja/program.js';
+import { JINJA_SYNTAX_MODULE } from './jinja/syntax.js';
+import { TEMPLATE_PARSER_MODULE } from './jinja/template-parser.js';
 import { isProgram } from './jinja/program-check.js';
 
 /**
@@ -26,7 +29,10 @@ let fingerprint: string | null | undefined;
 function programFingerprint(): string | undefined {
   if (fingerprint === undefined) {
     try {
-      fingerprint = sha256(`${FORMAT}\0${readFileSync(new URL(PROGRAM_MODULE), 'utf8')}`);
+      // The programs are made from trees that pipe's parser, or Nunjucks' as pipe changes it, reads: each decides them too.
+      const nunjucksParser = createRequire(import.meta.url).resolve('nunjucks/src/parser.js');
+      const modules = [PROGRAM_MODULE, TEMPLATE_PARSER_MODULE, JINJA_SYNTAX_MODULE].map((m) => readFileSync(new URL(m), 'utf8'));
+      fingerprint = sha256([FORMAT, ...modules, readFileSync(nunjucksParser, 'utf8')].join('\0'));
     } catch {
       fingerprint = null;
     }

@@ -158,6 +158,13 @@ select {{ total }} as outer_total, {{ ns.total }} as ns_total, '{{ ns.names | jo
     expect(sql(a, 'with_macro')).toBe("select 'abab' as v");
   });
 
+  it("trims a block set's leading whitespace after its `-%}`, as Jinja does (dbt-codegen's YAML starts so), in templates pipe's parser reads and in those Nunjucks' does", () => {
+    const body = "{% set y -%}\n  z\n{%- endset %}{% set w %}\n  v\n{% endset %}select '{{ y }}|{{ w | trim }}|{{ (y ~ w) | length }}' as v";
+    const a = run({ 'models/plain.sql': body, 'models/with_macro.sql': `{% macro noop() %}{% endmacro %}${body}` });
+    expect(sql(a, 'plain')).toBe("select 'z|v|6' as v");
+    expect(sql(a, 'with_macro')).toBe("select 'z|v|6' as v");
+  });
+
   it("reads Jinja's chained conditional expressions, in templates pipe's parser reads, in those Nunjucks' does and in a var's template", () => {
     const a = run({
       'dbt_project.yml': `${PROJECT}  depth: "{{ 9 if target.type in ['bigquery', 'spark'] else 4 if target.type in ['trino'] else -1 }}"\n`,

@@ -62,6 +62,8 @@ interface ParserThis {
   loopDepth?: number;
   /** Loop filters read so far (see parseFor). */
   loopFilters?: number;
+  /** Set: the text after the tag just read loses its leading whitespace (a `-%}`). */
+  dropLeadingWhitespace?: boolean;
   peekToken(): Token;
   nextToken(): Token;
   skip(type: string): boolean;
@@ -584,14 +586,25 @@ function installParser(): void {
     while (this.skip(T.TOKEN_COMMA)) tuple.addChild(this.parseExpression());
     return tuple;
   };
+  const { skip } = P as unknown as { skip: (this: ParserThis, type: string) => boolean };
+  const skipTrimming = function (this: ParserThis, type: string): boolean {
+    const tok = this.peekToken();
+    const skipped = skip.call(this, type);
+    if (skipped && type === T.TOKEN_BLOCK_END && tok.value.charAt(0) === '-') this.dropLeadingWhitespace = true;
+    return skipped;
+  };
   P.parseSet = outsideLoops(function (this: ParserThis) {
     // Nunjucks' parseSet reads its value with parseExpression: a tuple's for that one call.
     this.parseExpression = parseTupleValue;
+    // It takes a block set's end with skip(), which leaves its `-` out: `{% set x -%}` trims
+    // the block's leading whitespace in Jinja, and here too.
+    this.skip = skipTrimming;
     let set: Node;
     try {
       set = parseSet.call(this);
     } finally {
       delete (this as Partial<ParserThis>).parseExpression;
+      delete (this as Partial<ParserThis>).skip;
     }
     const targets = set.targets as Node[];
     const attr = targets.find((t) => t.typename === 'LookupVal');

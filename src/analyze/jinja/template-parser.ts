@@ -1,4 +1,5 @@
 import { PYTHON_NUMBER, PYTHON_SPACE_MORE, STRING_ESCAPES } from './syntax.js';
+import { BUNDLED, distUrl } from '../../install-paths.js';
 
 /**
  * A parser of the templates most model files are, several times faster than Nunjucks' lexer
@@ -562,8 +563,10 @@ class Parser {
       let value: ParsedNode | null = null;
       let body: ParsedNode | undefined;
       if (!this.skipValue('operator', '=')) {
-        // The block end is taken as it is: its `-` trims nothing (Nunjucks' parseSet).
+        // `{% set x -%}`: its `-` trims the block's leading whitespace, as in Jinja (and pipe's Nunjucks, see syntax.ts).
+        const end = this.peekToken();
         if (!this.skip('block-end')) decline('expected = or block end');
+        if (end!.value.charAt(0) === '-') this.dropLeadingWhitespace = true;
         body = node('Capture', tag, { body: this.parseUntilBlocks('endset') });
         this.advanceAfterBlockEnd();
       } else {
@@ -878,3 +881,6 @@ export function parseTemplate(source: string, opts: { readonly trimBlocks?: unkn
     throw e;
   }
 }
+
+/** This module's own file (its compiled one beside the bundle): its text decides the trees programs are made from (see template-program-cache.ts). */
+export const TEMPLATE_PARSER_MODULE = BUNDLED ? distUrl('analyze/jinja/template-parser.js').href : import.meta.url;
