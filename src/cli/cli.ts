@@ -23,7 +23,7 @@ import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
 import type { Logger } from '../logging/logger.js';
 import { PIPE_VERSION } from '../version.js';
 import { EXIT } from './exit-status.js';
-import { finished, finishedOrNothing, operationStatus, report } from './report.js';
+import { finished, finishedOrNothing, operationOutput, operationStatus, report } from './report.js';
 import { makeLogger } from './output.js';
 import { formatHistory, heldNotice } from './format-history.js';
 import { formatRowsJson, formatRowsTable } from './format-rows.js';
@@ -467,7 +467,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   ).action(async (macro: string, o: Common & { args?: string; var?: Record<string, unknown> }) => {
     const logger = makeLogger(o);
     exitCode = await interruptible(logger, async () => {
-      return operationStatus(await runOperation({ ...projectAt(o), vars: o.var ?? {}, macro, args: operationArgs(o.args), emit: (e) => logger.handle(e) }), logger);
+      return operationStatus(await runOperation({ ...projectAt(o), vars: o.var ?? {}, macro, args: operationArgs(o.args), emit: operationOutput(logger, Boolean(o.json)) }), logger);
     });
   });
 

@@ -1,5 +1,6 @@
 import type { OperationOutcome } from '../commands/run-operation.js';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
+import type { PipeEvent } from '../events/events.js';
 import type { Logger } from '../logging/logger.js';
 import { WarehouseLockedError, WarehouseOpenError } from '../warehouse/warehouse.js';
 import { EXIT, type ExitStatus } from './exit-status.js';
@@ -25,6 +26,19 @@ export async function finishedOrNothing(
   if (!('nothingToDo' in outcome)) return finished(outcome);
   logger.handle({ type: 'notice', message: outcome.nothingToDo });
   return EXIT.ok;
+}
+
+/**
+ * What `pipe run-operation` prints as it runs: what the macro prints (print(), log(info=True))
+ * as it is, alone on stdout, as dbt prints it, for macros whose output is the product (YAML or
+ * SQL to copy, as dbt-codegen's); its warnings and the rest as every command says them. With
+ * --json, the events as they are.
+ */
+export function operationOutput(logger: Pick<Logger, 'handle' | 'result'>, json: boolean): (e: PipeEvent) => void {
+  return (e) => {
+    if (!json && e.type === 'template-message' && e.kind !== 'warn') logger.result(`${e.message}\n`, true);
+    else logger.handle(e);
+  };
 }
 
 /** The exit status of `pipe run-operation`: a macro that failed as it ran is said with its place. */

@@ -49,6 +49,24 @@ describe('pipe run-operation', () => {
     ]);
   });
 
+  it('prints what the macro prints as it is, alone on stdout, as dbt does: YAML to copy stays YAML', async () => {
+    const dir = tempProject({
+      ...FILES,
+      'macros/yaml.sql': `{% macro model_yaml(name) %}{%- set text -%}
+version: 2
+models:
+  - name: {{ name }}
+{% endset %}{% if execute %}{{ print(text) }}{{ log('second: ' ~ name, info=True) }}{% endif %}{% endmacro %}`,
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const r = await cliIn(['run-operation', 'model_yaml', '--args', '{name: orders}', '--project', dir]);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toBe('version: 2\nmodels:\n  - name: orders\n\nsecond: orders\n');
+    // With --json, the events as every command gives them.
+    const json = await cliIn(['run-operation', 'model_yaml', '--args', '{name: orders}', '--project', dir, '--json']);
+    expect(eventsOfType(json.events, 'template-message').map((e) => e.message)).toEqual(['version: 2\nmodels:\n  - name: orders\n', 'second: orders']);
+  });
+
   it('reads the relations of ref() and source() as they are, building nothing', async () => {
     const dir = tempProject(FILES);
     expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
