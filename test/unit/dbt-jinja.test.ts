@@ -165,6 +165,18 @@ select {{ total }} as outer_total, {{ ns.total }} as ns_total, '{{ ns.names | jo
     expect(sql(a, 'with_macro')).toBe("select 'z|v|6' as v");
   });
 
+  it("keeps {% raw %} text as Jinja does: dashes trim on its tags, a raw tag inside is text, and verbatim is no Jinja", () => {
+    const body = "select '{%- raw -%}  {{ x }} {% raw %} {%- endraw -%}  ' as r, '{% raw %} {{ y }} {% endraw -%}\n  ' as s";
+    const a = run({ 'models/plain.sql': body, 'models/with_macro.sql': `{% macro noop() %}{% endmacro %}${body}` });
+    expect(sql(a, 'plain')).toBe("select '{{ x }} {% raw %}' as r, ' {{ y }} ' as s");
+    expect(sql(a, 'with_macro')).toBe("select '{{ x }} {% raw %}' as r, ' {{ y }} ' as s");
+    const b = run({ 'models/v.sql': "select '{% verbatim %}x{% endverbatim %}' as v", 'models/open.sql': "select 1 {% raw %} as never_closed" });
+    expect(errors(b).map(([m]) => m)).toEqual([
+      '{% raw %} is never closed: its {% endraw %} is missing',
+      expect.stringContaining('unknown block tag: verbatim'),
+    ]);
+  });
+
   it("reads Jinja's chained conditional expressions, in templates pipe's parser reads, in those Nunjucks' does and in a var's template", () => {
     const a = run({
       'dbt_project.yml': `${PROJECT}  depth: "{{ 9 if target.type in ['bigquery', 'spark'] else 4 if target.type in ['trino'] else -1 }}"\n`,

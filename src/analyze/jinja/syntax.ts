@@ -70,7 +70,7 @@ interface ParserThis {
   skipValue(type: string, value: string): boolean;
   skipSymbol(value: string): boolean;
   expect(type: string): Token;
-  readonly tokens: { readonly str: string };
+  readonly tokens: { readonly str: string; _extractRegex(regex: RegExp): RegExpMatchArray | null };
   fail(message: string, lineno?: number, colno?: number): never;
   error(message: string, lineno?: number, colno?: number): Error;
   parseExpression(): Node;
@@ -458,7 +458,30 @@ function installAggregates(): void {
   } as ParseFn;
 }
 
-const NUNJUCKS_ONLY_TAGS: ReadonlySet<string> = new Set(['ifAsync', 'asyncEach', 'asyncAll']);
+const NUNJUCKS_ONLY_TAGS: ReadonlySet<string> = new Set(['ifAsync', 'asyncEach', 'asyncAll', 'verbatim']);
+
+/** The text up to the next `{% endraw %}`, its tag's dashes (`{%- endraw -%}`) taken apart. */
+const RAW_END = /([\s\S]*?)\{%(-?)\s*endraw\s*(-?)%\}/;
+
+/**
+ * `{% raw %}...{% endraw %}` as Jinja reads it: the text is kept as written up to the first
+ * endraw (a raw tag inside is text: raw blocks do not nest), and dashes trim as on any tag:
+ * `{% raw -%}` the text's leading whitespace, `{%- endraw %}` its trailing whitespace, `{%
+ * endraw -%}` what follows. Nunjucks' parseRaw knew no dash on either tag (`{% endraw -%}`
+ * was not an end: the rest of the file became raw text) and nested raw blocks.
+ */
+function parseJinjaRaw(this: ParserThis): Node {
+  const begun = this.advanceAfterBlockEnd();
+  const trimStart = this.dropLeadingWhitespace === true;
+  this.dropLeadingWhitespace = false;
+  const found = this.tokens._extractRegex(RAW_END);
+  if (!found) return this.fail('{% raw %} is never closed: its {% endraw %} is missing', begun.lineno, begun.colno);
+  const [, text, trimEnd, trimAfter] = found;
+  if (trimAfter) this.dropLeadingWhitespace = true;
+  let raw = trimEnd ? text.replace(/\s+$/, '') : text;
+  if (trimStart) raw = raw.replace(/^\s+/, '');
+  return new N.nodes.Output(begun.lineno, begun.colno, [new N.nodes.TemplateData(begun.lineno, begun.colno, raw)]);
+}
 
 /**
  * Nunjucks' error for a Jinja form it lacks, said as what it is: a block set through a filter
@@ -514,6 +537,7 @@ function installParser(): void {
     if (tok?.type === T.TOKEN_SYMBOL && tok.value === 'block') {
       this.fail("{% block %} (Jinja's template inheritance, with its own scope) is not rendered by pipe: write what it holds in place", tok.lineno, tok.colno);
     }
+    if (tok?.type === T.TOKEN_SYMBOL && tok.value === 'raw') return parseJinjaRaw.call(this);
     if (tok?.type === T.TOKEN_SYMBOL && (tok.value === 'do' || tok.value === 'break' || tok.value === 'continue')) {
       this.nextToken();
       if (tok.value === 'do') {
