@@ -435,6 +435,12 @@ function tests(env: Env): Record<string, (...args: unknown[]) => unknown> {
   const gt = compare('>');
   const ge = compare('>=');
   const isInteger = (v: unknown) => typeof v === 'number' && Number.isInteger(v);
+  /** `value % 2` as Jinja's odd and even tests compute it: for any number, True and False too. */
+  const parity = (name: string, v: unknown): number => {
+    if (typeof v !== 'number' && typeof v !== 'boolean') throw new JinjaError(`the ${name} test needs a number: unsupported operand type(s) for %: '${typeName(v)}' and 'int'`);
+    const n = Number(v);
+    return ((n % 2) + 2) % 2;
+  };
   return {
     boolean: t('boolean', 'value', (v: unknown) => typeof v === 'boolean'),
     callable: t('callable', 'value', (v: unknown) => typeof v === 'function'),
@@ -444,7 +450,7 @@ function tests(env: Env): Record<string, (...args: unknown[]) => unknown> {
     equalto: eq,
     '==': eq,
     escaped: t('escaped', 'value', (v: unknown) => v instanceof SafeString),
-    even: t('even', 'value', (v: unknown) => isInteger(v) && (v as number) % 2 === 0),
+    even: t('even', 'value', (v: unknown) => parity('even', v) === 0),
     false: t('false', 'value', (v: unknown) => v === false),
     filter: t('filter', 'value', (v: unknown) => isStr(v) && Object.hasOwn(env.filters, strOf(v))),
     float: t('float', 'value', (v: unknown) => typeof v === 'number' && !Number.isInteger(v)),
@@ -467,7 +473,7 @@ function tests(env: Env): Record<string, (...args: unknown[]) => unknown> {
     '!=': ne,
     none: t('none', 'value', (v: unknown) => v === null),
     number: t('number', 'value', (v: unknown) => typeof v === 'number' || typeof v === 'boolean'),
-    odd: t('odd', 'value', (v: unknown) => isInteger(v) && Math.abs(v as number) % 2 === 1),
+    odd: t('odd', 'value', (v: unknown) => parity('odd', v) === 1),
     sameas: t('sameas', 'value other', (v: unknown, o: unknown) => v === o),
     sequence: t('sequence', 'value', (v: unknown) => isStr(v) || Array.isArray(v) || isDict(v)),
     string: t('string', 'value', (v: unknown) => isStr(v)),

@@ -209,7 +209,9 @@ export function percentFormat(format: string, values: unknown): string {
       }
     }
   });
-  if (!mapping && used < args.length) throw new JinjaError('not all arguments converted during string formatting');
+  // A list is a mapping to CPython's check (it has __getitem__): one left unused is no error ('3' % [1] is '3').
+  const list = Array.isArray(values) && !isTuple(values);
+  if (!mapping && !list && used < args.length) throw new JinjaError('not all arguments converted during string formatting');
   return out;
 }
 
