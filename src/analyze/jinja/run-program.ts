@@ -172,7 +172,7 @@ class Run {
           const value = arr[i];
           this.slots[s.one.slot] = value;
           this.frame.set(s.one.name, value);
-          this.bindings(i, len);
+          this.bindings(i, len, arr);
           if (this.exec(s.body) === BREAK) break;
         }
       } else if (s.many) {
@@ -184,7 +184,7 @@ class Run {
               this.slots[many.slots[u]] = (arr[i] as Record<number, unknown>)[u];
               this.frame.set(many.frameNames[u], (arr[i] as Record<number, unknown>)[u]);
             }
-            this.bindings(i, len);
+            this.bindings(i, len, arr);
             if (this.exec(s.body) === BREAK) break;
           }
         } else {
@@ -197,7 +197,7 @@ class Run {
             this.slots[many.value.slot] = value;
             this.frame.set(many.key.name, k);
             this.frame.set(many.value.name, value);
-            this.bindings(i, len);
+            this.bindings(i, len, arr);
             if (this.exec(many.objectBody) === BREAK) break;
           }
         }
@@ -207,7 +207,7 @@ class Run {
     this.frame = this.frame.pop();
   }
 
-  private bindings(i: number, len: number): void {
+  private bindings(i: number, len: number, items: unknown): void {
     this.frame.set('loop.index', i + 1);
     this.frame.set('loop.index0', i);
     this.frame.set('loop.revindex', len - i);
@@ -215,6 +215,7 @@ class Run {
     this.frame.set('loop.first', i === 0);
     this.frame.set('loop.last', i === len - 1);
     this.frame.set('loop.length', len);
+    this.py.loopVariables(this.frame, items, i, len);
   }
 
   private eval(e: Expr): unknown {

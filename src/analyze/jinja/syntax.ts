@@ -1,4 +1,5 @@
 import nunjucks from 'nunjucks';
+import { setLoopVariables } from './loop-variables.js';
 import transformer from 'nunjucks/src/transformer.js';
 import { makeMacro, spreadArgs } from './call-args.js';
 import { JinjaError, locate, MacroReturn } from './errors.js';
@@ -188,6 +189,7 @@ const HELPERS = {
   isReturn: (e: unknown) => e instanceof MacroReturn,
   spread: located(spreadArgs),
   macro: makeMacro,
+  loopVariables: setLoopVariables,
 };
 
 let installed = false;
@@ -752,7 +754,7 @@ function installParser(): void {
 function installCompiler(): void {
   const C = N.compiler.Compiler.prototype;
   const nodes = N.nodes;
-  const { compileIf, compileInlineIf, compileSet, compileDict, assertType } = C;
+  const { compileIf, compileInlineIf, compileSet, compileDict, assertType, _emitLoopBindings } = C;
   const own = [Do, LoopControl, SetAttr, Unpack, ReturnScope, IterationScope, Truth, LoopSource, Raw];
 
   /** `, "file", line, col`: where the expression stands, for the helper's errors. */
@@ -772,6 +774,12 @@ function installCompiler(): void {
     if (own.some((k) => isA(n, k))) return;
     (assertType as unknown as (this: CompilerThis, ...a: unknown[]) => void).call(this, n, ...types);
   } as CompileFn;
+
+  // Jinja's loop variables Nunjucks lacks (see loop-variables.ts), after Nunjucks' own.
+  C._emitLoopBindings = function (this: CompilerThis, n: Node, arr: string, i: string, len: string) {
+    (_emitLoopBindings as unknown as (this: CompilerThis, ...a: unknown[]) => void).call(this, n, arr, i, len);
+    this._emitLine(`runtime.py.loopVariables(frame, ${arr}, ${i}, ${len});`);
+  } as unknown as typeof C._emitLoopBindings;
 
   C.compilePipeDo = function (n, frame) {
     expr(this, n.expr, frame);
