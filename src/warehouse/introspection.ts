@@ -16,7 +16,7 @@ export type Question =
   /** The columns of a relation (`"schema"."name"`), none when it does not exist. */
   | { readonly kind: 'columns'; readonly relation: string }
   /** What stands under a name: a table, a view, or nothing. */
-  | { readonly kind: 'relation'; readonly schema: string; readonly identifier: string };
+  | { readonly kind: 'relation'; readonly schema: string; readonly identifier: string; readonly database?: string };
 
 export type Answer =
   | { readonly kind: 'query'; readonly table: QueryTable }
@@ -50,7 +50,7 @@ export async function answerQuestion(session: WarehouseSession, q: Question): Pr
     case 'relation': {
       // Matched without regard to case, as DuckDB matches names.
       const rows = await session.query(
-        `SELECT table_schema, table_name, table_type FROM information_schema.tables WHERE lower(table_schema) = lower(${quoteLiteral(q.schema)}) AND lower(table_name) = lower(${quoteLiteral(q.identifier)}) AND table_catalog = current_database()`,
+        `SELECT table_schema, table_name, table_type FROM information_schema.tables WHERE lower(table_schema) = lower(${quoteLiteral(q.schema)}) AND lower(table_name) = lower(${quoteLiteral(q.identifier)}) AND lower(table_catalog) = lower(${q.database === undefined ? 'current_database()' : quoteLiteral(q.database)})`,
       );
       const row = rows[0];
       if (!row) return { kind: 'relation' };

@@ -277,6 +277,31 @@ describe('the warehouse runs the setup of the target', () => {
     expect(await queryRows(join(dir, 'dev.duckdb'), 'select * from one')).toEqual([{ orders: '3', nulls: 'NULLS_FIRST' }]);
   });
 
+  it("a relation a template makes or finds in an attached database names that database, as dbt's do; the warehouse's own is left out", async () => {
+    const dir = dbtProject({
+      // The warehouse has a main.orders too: a relation named without its database would read it.
+      'models/orders.sql': "{{ config(materialized='table') }}\nselect 100 as n\n",
+      'models/reads.sql': `{{ config(materialized='table') }}
+{%- set found = adapter.get_relation('raw', 'main', 'orders') -%}
+{%- set made = api.Relation.create(database='raw', schema='main', identifier='orders') -%}
+{%- set own = api.Relation.create(database=target.database, schema='main', identifier='orders') -%}
+select (select count(*) from {{ found }}) as found, (select count(*) from {{ made }}) as made, (select max(n) from {{ own }}) as own,
+  '{{ made }}|{{ own }}|{{ adapter.get_relation('raw', 'main', 'nope') }}|{{ adapter.check_schema_exists('raw', 'main') }}' as names
+-- depends_on: {{ ref('orders') }}
+`,
+      'profiles.yml': profiles(`${DEV}      attach:\n        - path: sources/raw.duckdb\n          alias: raw\n          read_only: true\n`),
+    });
+    mkdirSync(join(dir, 'sources'));
+    const raw = await DuckDBInstance.create(join(dir, 'sources/raw.duckdb'));
+    const c = await raw.connect();
+    await c.run('create table orders as select * from range(3)');
+    c.closeSync();
+    raw.closeSync();
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryRows(join(dir, 'dev.duckdb'), 'select * from reads')).toEqual([{ found: '3', made: '3', own: 100, names: '"raw"."main"."orders"|"main"."orders"|None|True' }]);
+  });
+
   it('an extension that is not installed: exit 2 at its line, saying how to install it, and no warehouse left behind', async () => {
     const dir = dbtProject({ 'profiles.yml': profiles(`${DEV}      extensions:\n        - json\n        - name: no_such_extension\n          repo: community\n`) });
     const r = await runIn(dir, { date: '2024-01-02' });

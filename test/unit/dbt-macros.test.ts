@@ -132,6 +132,7 @@ describe("dbt's cross-database macros", () => {
     ['[dbt.type_string(), dbt.type_int(), dbt.type_bigint(), dbt.type_float(), dbt.type_numeric(), dbt.type_timestamp(), dbt.type_boolean()] | join(",")', 'TEXT,integer,bigint,float,numeric(28,6),timestamp,boolean'],
     ['dbt.current_timestamp()', 'now()'],
     ["dbt.split_part('s', \"','\", 2)", "string_split(s, ',')[2]"],
+    ['dbt.date(2024, 1, 2)', 'make_date(2024, 1, 2)'],
     ["dbt.listagg('x')", "string_agg(x, ',')"],
     ["dbt.listagg('x', \"'|'\", 'order by y', 2)", "list_aggr((array_agg(x order by y))[1:2], 'string_agg', '|')"],
     ["dbt.any_value('x')", 'arbitrary(x)'],

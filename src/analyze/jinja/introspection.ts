@@ -415,6 +415,16 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
     if (relation instanceof Relation && relation.identifier === null) throw new TemplateFunctionError(`${what} takes a table's or view's relation, and ${String(relation)} names a schema alone`);
     return relation;
   };
+  /** A database a template names, when it is another than the warehouse's own (target.database): an attached one. */
+  const otherDatabase = (database: unknown): string | undefined => {
+    const own = (globals.target as { database?: unknown } | undefined)?.database;
+    return typeof database === 'string' && database !== '' && (typeof own !== 'string' || database.toLowerCase() !== own.toLowerCase()) ? database : undefined;
+  };
+  /** The schema of a relation as a statement names it: with its database when that is another. */
+  const schemaRef = (relation: unknown, what: string): string => {
+    const schema = quoteIdent(schemaOf(relation, what));
+    return relation instanceof Relation && relation.qualified && relation.database !== null ? `${quoteIdent(relation.database)}.${schema}` : schema;
+  };
   const adapter = globals.adapter && typeof globals.adapter === 'object' ? globals.adapter : {};
   env.addGlobal('adapter', {
     ...adapter,
@@ -430,9 +440,10 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
       if (typeof a.schema !== 'string' || typeof a.identifier !== 'string') {
         throw new TemplateFunctionError('adapter.get_relation() takes a database, a schema and an identifier, e.g. adapter.get_relation(this.database, this.schema, this.identifier)');
       }
-      const found = phase().answer({ kind: 'relation', schema: a.schema, identifier: a.identifier });
+      const database = otherDatabase(a.database);
+      const found = phase().answer({ kind: 'relation', schema: a.schema, identifier: a.identifier, ...(database === undefined ? {} : { database }) });
       if (found.kind !== 'relation') throw new Error('internal error: a relation answered as something else');
-      return found.found ? new Relation(typeof a.database === 'string' ? a.database : null, found.found.schema, found.found.identifier, found.found.type) : null;
+      return found.found ? new Relation(typeof a.database === 'string' ? a.database : null, found.found.schema, found.found.identifier, found.found.type, database !== undefined) : null;
     },
     // dbt-duckdb's drop_relation: `drop <type> if exists <relation> cascade`, run as the render asks it (nothing at parse time).
     drop_relation: (...args: unknown[]) => {
@@ -449,13 +460,13 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
     create_schema: (...args: unknown[]) => {
       const p = phase();
       const { relation } = bindArgs('adapter.create_schema', [param('relation')], args);
-      p.answer({ kind: 'query', sql: `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schemaOf(relation, 'adapter.create_schema()'))}` });
+      p.answer({ kind: 'query', sql: `CREATE SCHEMA IF NOT EXISTS ${schemaRef(relation, 'adapter.create_schema()')}` });
       return '';
     },
     drop_schema: (...args: unknown[]) => {
       const p = phase();
       const { relation } = bindArgs('adapter.drop_schema', [param('relation')], args);
-      p.answer({ kind: 'query', sql: `DROP SCHEMA IF EXISTS ${quoteIdent(schemaOf(relation, 'adapter.drop_schema()'))} CASCADE` });
+      p.answer({ kind: 'query', sql: `DROP SCHEMA IF EXISTS ${schemaRef(relation, 'adapter.drop_schema()')} CASCADE` });
       return '';
     },
     truncate_relation: (...args: unknown[]) => {
@@ -475,9 +486,11 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
       return '';
     },
     check_schema_exists: (...args: unknown[]) => {
-      const { schema } = bindArgs('adapter.check_schema_exists', [param('database'), param('schema')], args);
+      const { database, schema } = bindArgs('adapter.check_schema_exists', [param('database'), param('schema')], args);
       if (typeof schema !== 'string') throw new TemplateFunctionError("adapter.check_schema_exists() takes a database and a schema's name, e.g. adapter.check_schema_exists(target.database, 'audit')");
-      return table(phase(), `SELECT 1 FROM information_schema.schemata WHERE catalog_name = current_database() AND schema_name = ${quoteLiteral(schema)}`).length > 0;
+      const other = otherDatabase(database);
+      const catalog = other === undefined ? 'current_database()' : quoteLiteral(other);
+      return table(phase(), `SELECT 1 FROM information_schema.schemata WHERE lower(catalog_name) = lower(${catalog}) AND schema_name = ${quoteLiteral(schema)}`).length > 0;
     },
     type: () => 'duckdb',
   });
@@ -501,7 +514,7 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
           throw new TemplateFunctionError("api.Relation.create() takes a schema, and an identifier unless it names the schema alone, e.g. api.Relation.create(schema='audit', identifier='runs')");
         }
         const type = a.type === 'table' || a.type === 'view' ? a.type : null;
-        return new Relation(typeof a.database === 'string' ? a.database : null, a.schema, a.identifier, a.identifier === null ? null : type);
+        return new Relation(typeof a.database === 'string' ? a.database : null, a.schema, a.identifier, a.identifier === null ? null : type, otherDatabase(a.database) !== undefined);
       },
     },
     Column: {

@@ -109,7 +109,8 @@ export class DbtRelation extends PyObject {
 /**
  * A relation a template makes or is given by the warehouse (`api.Relation.create()`,
  * `adapter.get_relation()`): it prints as `"schema"."identifier"`, or as `"schema"` alone
- * without an identifier.
+ * without an identifier; in another database than the warehouse's own (an attached one),
+ * with that database first.
  */
 export class Relation {
   constructor(
@@ -118,6 +119,8 @@ export class Relation {
     /** None for a schema's relation (`api.Relation.create(schema=...)`, `without_identifier()`): it renders as the schema alone. */
     readonly identifier: string | null,
     readonly type: 'table' | 'view' | null = null,
+    /** Its database is another than the warehouse's own (an attached one): named when it renders. The warehouse's is left out, as pipe names its relations. */
+    readonly qualified = false,
   ) {}
 
   get name(): string | null {
@@ -138,7 +141,7 @@ export class Relation {
 
   /** dbt's relation of the schema alone, as adapter.create_schema() and drop_schema() are given. */
   without_identifier(): Relation {
-    return new Relation(this.database, this.schema, null);
+    return new Relation(this.database, this.schema, null, null, this.qualified);
   }
 
   render(): string {
@@ -146,6 +149,7 @@ export class Relation {
   }
 
   toString(): string {
-    return this.identifier === null ? quoteIdent(this.schema) : `${quoteIdent(this.schema)}.${quoteIdent(this.identifier)}`;
+    const schema = this.qualified && this.database !== null ? `${quoteIdent(this.database)}.${quoteIdent(this.schema)}` : quoteIdent(this.schema);
+    return this.identifier === null ? schema : `${schema}.${quoteIdent(this.identifier)}`;
   }
 }

@@ -134,6 +134,7 @@ export const DBT_MACROS: BuiltinPackage = {
     simple('current_timestamp_backcompat', [], 'default', () => 'current_timestamp::timestamp'),
     simple('current_timestamp_in_utc_backcompat', [], 'default', () => 'current_timestamp::timestamp'),
     simple('date_trunc', ['datepart', 'date'], 'default', ([p, d]) => `date_trunc('${p}', ${d})`),
+    simple('date', ['year', 'month', 'day'], 'duckdb', ([y, m, d]) => `make_date(${y}, ${m}, ${d})`),
     { name: 'dateadd', params: ['datepart', 'interval', 'from_date_or_timestamp'].map((p) => param(p)), impl: 'duckdb', render: dateadd },
     { name: 'datediff', params: ['first_date', 'second_date', 'datepart'].map((p) => param(p)), impl: 'duckdb', render: datediff },
     simple('split_part', ['string_text', 'delimiter_text', 'part_number'], 'duckdb', ([s, d, n]) => `string_split(${s}, ${d})[${n}]`),

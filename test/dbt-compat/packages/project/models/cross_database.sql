@@ -18,6 +18,7 @@ select
     cast(1 as {{ dbt.type_boolean() }}) as yes,
     {{ dbt.split_part("'a,b,c'", "','", 2) }} as second_part,
     {{ dbt.split_part("'a,b,c'", "','", -1) }} as last_part,
+    {{ dbt.date(2024, 2, 29) }} as leap_day,
     {{ dbt.cast_bool_to_text('order_id > 2') }} as big_text,
     '{{ dbt.escape_single_quotes("it's") }}' as escaped,
     {{ dbt.string_literal('lit') }} as literal,
