@@ -259,18 +259,26 @@ describe('refusals, each at its line', () => {
   });
 });
 
+/** A DuckDB file at sources/raw.duckdb of `dir`, for the profile to attach: main.orders of 3 rows. */
+async function writeRawOrders(dir: string): Promise<void> {
+  mkdirSync(join(dir, 'sources'));
+  const raw = await DuckDBInstance.create(join(dir, 'sources/raw.duckdb'));
+  const c = await raw.connect();
+  await c.run('create table orders as select * from range(3)');
+  c.closeSync();
+  raw.closeSync();
+}
+
+/** The attachment of writeRawOrders' file, as raw, for profiles(). */
+const ATTACH_RAW = '      attach:\n        - path: sources/raw.duckdb\n          alias: raw\n          read_only: true\n';
+
 describe('the warehouse runs the setup of the target', () => {
   it('a setting takes effect on the connections models run on, and a model reads a table of an attached DuckDB file', async () => {
     const dir = dbtProject({
       'models/one.sql': "{{ config(materialized='table') }}\nselect count(*) as orders, current_setting('default_null_order') as nulls from raw.main.orders\n",
-      'profiles.yml': profiles(`${DEV}      extensions: [json]\n      settings:\n        default_null_order: nulls_first\n      attach:\n        - path: sources/raw.duckdb\n          alias: raw\n          read_only: true\n`),
+      'profiles.yml': profiles(`${DEV}      extensions: [json]\n      settings:\n        default_null_order: nulls_first\n${ATTACH_RAW}`),
     });
-    mkdirSync(join(dir, 'sources'));
-    const raw = await DuckDBInstance.create(join(dir, 'sources/raw.duckdb'));
-    const c = await raw.connect();
-    await c.run('create table orders as select * from range(3)');
-    c.closeSync();
-    raw.closeSync();
+    await writeRawOrders(dir);
 
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, explain(r)).toBe(0);
@@ -289,14 +297,9 @@ select (select count(*) from {{ found }}) as found, (select count(*) from {{ mad
   '{{ made }}|{{ own }}|{{ adapter.get_relation('raw', 'main', 'nope') }}|{{ adapter.check_schema_exists('raw', 'main') }}' as names
 -- depends_on: {{ ref('orders') }}
 `,
-      'profiles.yml': profiles(`${DEV}      attach:\n        - path: sources/raw.duckdb\n          alias: raw\n          read_only: true\n`),
+      'profiles.yml': profiles(`${DEV}${ATTACH_RAW}`),
     });
-    mkdirSync(join(dir, 'sources'));
-    const raw = await DuckDBInstance.create(join(dir, 'sources/raw.duckdb'));
-    const c = await raw.connect();
-    await c.run('create table orders as select * from range(3)');
-    c.closeSync();
-    raw.closeSync();
+    await writeRawOrders(dir);
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, explain(r)).toBe(0);
     expect(await queryRows(join(dir, 'dev.duckdb'), 'select * from reads')).toEqual([{ found: '3', made: '3', own: 100, names: '"raw"."main"."orders"|"main"."orders"|None|True' }]);
