@@ -3,7 +3,7 @@ import { bind, pyFunction, signature, type Signature } from './args.js';
 import { JinjaError } from './errors.js';
 import { htmlSafeJson } from './json-yaml.js';
 import { getattr, getitem } from './members.js';
-import { compareChain, contains } from './operators.js';
+import { binary, compareChain, contains } from './operators.js';
 import { percentFormat, pyRound } from './python-format.js';
 import { DbtRelation } from './relation.js';
 import { methodOf } from './python-methods.js';
@@ -383,11 +383,9 @@ function filters(env: Env): Record<string, (...args: unknown[]) => unknown> {
     ),
     sum: f('sum', 'iterable attribute start', { attribute: null, start: 0 }, (v: unknown, a: unknown, start: unknown) => {
       const get = a === null ? (x: unknown) => x : attrGetter(a);
-      return pyIterate(v).reduce((acc: unknown, x) => {
-        const y = get(x);
-        if (typeof acc !== 'number' || (typeof y !== 'number' && typeof y !== 'boolean')) throw new JinjaError(`unsupported operand type(s) for +: '${typeName(acc)}' and '${typeName(y)}'`);
-        return acc + Number(y);
-      }, start);
+      // Python's sum(): `+` from the start on (lists and tuples add up too), but never of strings.
+      if (isStr(start)) throw new JinjaError("sum() can't sum strings [use ''.join(seq) instead]");
+      return pyIterate(v).reduce((acc: unknown, x) => binary('+', acc, get(x)), start);
     }),
     title: f('title', 's', {}, (s: unknown) => titleFilter(text(s))),
     tojson: f('tojson', 'value indent', { indent: null }, (v: unknown, i: unknown) => new SafeString(htmlSafeJson(v, i))),
