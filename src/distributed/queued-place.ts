@@ -149,6 +149,8 @@ export class QueuedPlace implements TaskPlace {
       case 'event': {
         const e = message.body as PipeEvent;
         if (e.type === 'task-started') {
+          // A task that starts again without having been given back is said so: the queue ran its job twice.
+          if (!w || w.started) this.o.emit({ type: 'notice', message: `${taskId} started again, on ${workerId}, ${w ? 'while its first start has told no outcome' : 'after its outcome was told'}` });
           if (w) w.started = true;
           this.o.emit({ ...e, runner: workerId });
         } else this.o.emit(e);
