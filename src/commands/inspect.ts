@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import type { Invocation } from '../analyze/jinja/dbt-context.js';
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Analysis, ModelNode, PipeNode } from '../analyze/analyze.js';
 import { topologicalOrder } from '../graph/graph.js';
@@ -48,6 +50,9 @@ export interface CompiledModel {
   readonly rendered_with?: 'warehouse' | 'parse';
 }
 
+/** The invocation a compile renders for: an id of its own, and flags.WHICH `compile`. */
+const compiling = (): Invocation => ({ id: randomUUID(), startedAt: Date.now(), command: 'compile' });
+
 /** What `pipe ls` and `pipe dag` call a node: `seed`, `source`, or a model's materialization. */
 export function nodeKind(n: PipeNode): string {
   switch (n.kind) {
@@ -80,11 +85,11 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
   /** The warehouse is there but held: what it holds cannot be told. */
   let unread = false;
   try {
-    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'read', untracked: true });
+    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'read', untracked: true, invocation: compiling() });
   } catch (e) {
     if (!(e instanceof WarehouseLockedError)) throw e;
     warnings.push(warning('warehouse-locked', `${e.message}; is_incremental() is rendered as false`));
-    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'none', untracked: true });
+    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'none', untracked: true, invocation: compiling() });
     unread = true;
   }
   const { prepared, plan } = planned;

@@ -39,7 +39,7 @@ const ARGS = '__pipe_operation_args';
 
 export async function runOperation(options: RunOperationOptions): Promise<OperationOutcome> {
   const { interval } = resolveInterval(undefined, options.clock);
-  const invocation = { id: `operation-${Date.now()}`, startedAt: Date.now() };
+  const invocation = { id: `operation-${Date.now()}`, startedAt: Date.now(), command: 'run-operation' as const };
   const project = openProject(options);
   // An unknown macro is said before the warehouse is opened.
   const defined = definitionOf(project.files, options.macro);

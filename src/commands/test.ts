@@ -20,7 +20,7 @@ export interface TestOptions extends ProjectOptions, SelectionOptions {
 export async function test(options: TestOptions): Promise<RunOutcome | { readonly nothingToDo: string }> {
   const { interval, isDefault } = resolveInterval(options.date, options.clock);
   const runId = newRunId();
-  const prepared = await prepare({ ...options, interval, invocation: { id: runId, startedAt: Date.now() } });
+  const prepared = await prepare({ ...options, interval, invocation: { id: runId, startedAt: Date.now(), command: 'test' } });
   const ds = dateVariables(interval).ds;
   const plan = planTest(planContext(prepared, runId), interval, testFilter(options.select, prepared.analysis));
   if (plan.tasks.length === 0 && !hasErrors(plan.diagnostics)) {

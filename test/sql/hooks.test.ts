@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryRows, removeTempDirs, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
-import { historyIn, retryIn, runIn, testIn } from '../support/in-process.js';
+import { compileIn, historyIn, retryIn, runIn, runOperationIn, testIn } from '../support/in-process.js';
 import { runDryRun } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
 
@@ -207,6 +207,22 @@ on-run-end: "${log('z end')}"
     const tested = (await audit(dir)).slice(2);
     expect(tested[0]).toBe('start main');
     expect(tested[1]!.replace(/^end /, '').split(';').sort()).toEqual(['', 'test:accepted_values_orders_id__1=warn/1/Got 1 result, configured to warn if != 0', 'test:unique_orders_id=pass/0/None', 'unit_test:doubles=pass/0/None']);
+  });
+
+  it("tell flags.WHICH the command as dbt names it: build for pipe run, test, compile, run-operation", async () => {
+    const dir = project({
+      'models/orders.sql': "select '{{ flags.WHICH }}' as which",
+      'models/orders.yml': 'version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: which\n        tests: [not_null]\n',
+      'macros/which.sql': "{% macro which() %}{% do print(flags.WHICH) %}{% endmacro %}",
+    });
+    writeProjectFiles(dir, { 'dbt_project.yml': PROJECT.replace(/^on-run-end: .*$/m, `on-run-end: "${log('end {{ flags.WHICH }}')}"`) });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    expect(await queryRows(warehouseOf(dir), 'SELECT which FROM main.orders')).toEqual([{ which: 'build' }]);
+    expect((await testIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    expect((await audit(dir)).filter((a) => a.startsWith('end'))).toEqual(['end build', 'end test']);
+    expect((await compileIn(dir, { date: '2024-01-02' })).models.map((m) => m.sql)).toEqual(["select 'compile' as which"]);
+    const op = await runOperationIn(dir, { macro: 'which', args: {} });
+    expect(op.events.flatMap((e) => (e.type === 'template-message' ? [e.message] : []))).toEqual(['run-operation']);
   });
 
   it('tell flags.FULL_REFRESH to on-run-start, on-run-end and the hooks of a model: whether the run is a full refresh', async () => {

@@ -30,6 +30,8 @@ export interface Invocation {
   readonly id: string;
   /** run_started_at, in milliseconds since 1970. */
   readonly startedAt: number;
+  /** The command, as dbt's flags.WHICH names it: `build` (pipe run, backfill, retry, watch) unless given. */
+  readonly command?: 'build' | 'test' | 'compile' | 'run-operation';
 }
 
 export interface ContextOptions {
@@ -108,7 +110,10 @@ export const FLAGS: readonly string[] = ['WHICH', 'FULL_REFRESH', 'EMPTY', 'STOR
  */
 class Flags extends PyObject {
   readonly typeName = 'flags';
-  constructor(private readonly fullRefresh: () => boolean) {
+  constructor(
+    private readonly fullRefresh: () => boolean,
+    private readonly which: string,
+  ) {
     super();
   }
   repr(): string {
@@ -117,7 +122,7 @@ class Flags extends PyObject {
   override getattr(name: string): unknown {
     switch (name) {
       case 'WHICH':
-        return 'build';
+        return this.which;
       case 'FULL_REFRESH':
         return this.fullRefresh();
       case 'EMPTY':
@@ -202,7 +207,7 @@ export function dbtContext(options: ContextOptions): Record<string, unknown> {
       return '';
     }),
     exceptions: new Exceptions(report),
-    flags: new Flags(options.fullRefresh ?? (() => false)),
+    flags: new Flags(options.fullRefresh ?? (() => false), invocation.command ?? 'build'),
     // dbt's tests select every column of a failing row when the failures are stored, else 1:
     // pipe stores none, and counts the same rows either way.
     should_store_failures: () => false,
