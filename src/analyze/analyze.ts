@@ -143,7 +143,7 @@ export interface SeedNode {
   /** Where each of `columnTypes` is declared in the seed's YAML. */
   readonly columnTypeLocations: Readonly<Record<string, Location>>;
   /** The names in the CSV's header line, and whether rows follow it (none and false when it has none). */
-  readonly header: { readonly names: readonly string[]; readonly rows: boolean };
+  readonly header: { readonly names: readonly string[]; readonly rows: boolean; readonly renamed?: true };
   readonly upstream: readonly string[];
   /** dbt's qualified name: project, folders under the seed folder, name. */
   readonly fqn: readonly string[];

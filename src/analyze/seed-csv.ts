@@ -1,4 +1,4 @@
-import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { csvShape } from '../project/csv-text.js';
 import type { SeedSource } from '../project/load-project.js';
 import type { InferenceProblem, InferredType } from '../project/seed-inference.js';
@@ -24,8 +24,11 @@ export interface SeedCsvConfig {
 }
 
 export interface SeedCsv {
-  /** The header's column names (none when it has no header), and whether rows follow it. */
-  readonly header: { readonly names: readonly string[]; readonly rows: boolean };
+  /**
+   * The header's column names (none when it has no header), and whether rows follow it;
+   * `renamed` when a name is not the file's own (a blank one in a dbt project, named as dbt names it).
+   */
+  readonly header: { readonly names: readonly string[]; readonly rows: boolean; readonly renamed?: true };
   /** dbt-duckdb's types of the columns column_types does not declare (a dbt project only). */
   readonly inferredTypes: Readonly<Record<string, string>>;
 }
@@ -38,8 +41,11 @@ export function seedCsv(seed: SeedSource, config: SeedCsvConfig, diagnostics: Di
   const problem = shapeProblem(seed, shape, config.delimiter);
   if (problem) diagnostics.push(problem);
   if (shape.kind !== 'header' || problem) return { header: { names: [], rows: false }, inferredTypes: {} };
-  const names = shape.names;
-  const header = { names, rows: shape.rows };
+  // A column the header leaves unnamed (a trailing comma): dbt's CSV reader (agate) names it by
+  // its place, a for the first, k for the eleventh; pipe's own projects name every column.
+  const names = config.dbt ? shape.names.map((n, i) => (n.trim() === '' ? unnamed(seed, i, diagnostics) : n)) : shape.names;
+  const renamed = names.some((n, i) => n !== shape.names[i]);
+  const header = Object.assign({ names, rows: shape.rows }, renamed ? { renamed: true as const } : {});
   const nameProblems = headerNameProblems(seed, names, config);
   diagnostics.push(...nameProblems);
   if (!config.dbt || nameProblems.length > 0) return { header, inferredTypes: {} };
@@ -95,6 +101,18 @@ function shapeProblem(seed: SeedSource, shape: ReturnType<typeof csvShape>, deli
       throw new Error(`internal error: CSV shape ${JSON.stringify(never)}`);
     }
   }
+}
+
+/** agate's name of the unnamed column at `index` (0-based): a ... z, then aa, bb, ...; said as a warning at the header. */
+function unnamed(seed: SeedSource, index: number, diagnostics: Diagnostic[]): string {
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  const name = letters[index % letters.length].repeat(Math.floor(index / letters.length) + 1);
+  diagnostics.push(
+    warning('unnamed-column', `column ${index + 1} of the header of seed ${seed.name} has no name: it is loaded as '${name}', the name dbt gives it`, { file: seed.file, line: 1 }, {
+      hint: 'name every column in the first line (a trailing comma leaves one unnamed)',
+    }),
+  );
+  return name;
 }
 
 /** DuckDB folds the case of ASCII letters only when it compares names: `É` and `é` are two columns. */

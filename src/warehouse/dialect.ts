@@ -42,6 +42,8 @@ export interface SeedRead {
   readonly columnTypes: Readonly<Record<string, string>>;
   /** The field separator; a comma when absent. */
   readonly delimiter?: string;
+  /** The columns' names, given when they are not all the header's own (see SeedCsv.header). */
+  readonly names?: readonly string[];
 }
 
 /** What is wrong with a CSV row, as the engine says it. */

@@ -162,6 +162,25 @@ describe('seeds of a dbt project', () => {
   });
 });
 
+describe("a dbt project's seed whose header leaves a column unnamed (a trailing comma)", () => {
+  it("loads it under the name dbt gives it (its place's letter), with a warning at the header; a bad row is still said at its line", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'seeds/trailing.csv': 'id,name,\r\n1,x,\r\n2,y,\r\n',
+    });
+    const o = await runProject(dir);
+    expect(o.diagnostics).toBeUndefined();
+    const warned = o.events.flatMap((e) => (e.type === 'diagnostic' ? [[where(e.diagnostic), e.diagnostic.message]] : []));
+    expect(warned).toEqual([['seeds/trailing.csv:1', "column 3 of the header of seed trailing has no name: it is loaded as 'c', the name dbt gives it"]]);
+    expect((await columnsOf(dir))['main.trailing']).toEqual(['id INTEGER', 'name VARCHAR', 'c INTEGER']);
+    expect(await queryWarehouse(dir, 'SELECT id, name, c FROM main.trailing ORDER BY id')).toEqual([{ id: 1, name: 'x', c: null }, { id: 2, name: 'y', c: null }]);
+    // A row with a field too many: found before anything is written, at its line.
+    writeFileSync(join(dir, 'seeds/trailing.csv'), 'id,name,\n1,x,\n2,y,z,9\n');
+    const bad = await runProject(dir);
+    expect(bad.diagnostics?.map((d) => where(d))).toEqual(['seeds/trailing.csv:3']);
+  });
+});
+
 describe('a seed whose table would not be its file', () => {
   it('is refused when its header has a nameless, padded or repeated name, or another separator than its delimiter', async () => {
     const dir = tempProject({

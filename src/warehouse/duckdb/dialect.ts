@@ -18,7 +18,9 @@ const FEW_VALUES = 64;
 const INFERENCE_ROWS = 20_480;
 
 const csvLayout = (seed: SeedRead) =>
-  `header = true, skip = 0, delim = ${quoteLiteral(seed.delimiter ?? ',')}, quote = '"', escape = '"', comment = '', strict_mode = true, null_padding = false, ignore_errors = false`;
+  `header = true, skip = 0, delim = ${quoteLiteral(seed.delimiter ?? ',')}, quote = '"', escape = '"', comment = '', strict_mode = true, null_padding = false, ignore_errors = false${
+    seed.names === undefined ? '' : `, names = [${seed.names.map(quoteLiteral).join(', ')}]`
+  }`;
 
 /** DuckDB prefixes every message with its kind: "Binder Error: ...". */
 const KIND_RE = /^([A-Za-z ]+?) Error: /;
@@ -239,7 +241,8 @@ export const DUCKDB: Dialect = {
   // The inference reads the first rows before any is loaded, and its failure names no line.
   seedRowsAsText(seed, columns) {
     const fields = Array.from({ length: columns }, (_, i) => `'column${i + 1}': 'VARCHAR'`).join(', ');
-    return `SELECT count(*) AS n FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)}, auto_detect = false, columns = {${fields}})`;
+    // Its own column names: DuckDB takes names once, and these are all text.
+    return `SELECT count(*) AS n FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout({ ...seed, names: undefined })}, auto_detect = false, columns = {${fields}})`;
   },
 
   timestamp: (ms) => `make_timestamp(${Math.round(ms * 1000)}::BIGINT)`,
