@@ -287,11 +287,19 @@ export async function refuseAsRunWould(prepared: Prepared, plan: Plan, o: Omit<P
   try {
     const problems = await warehouse.engine.withSession((session) => preflight(session, plan, { ...o, root: prepared.analysis.root }));
     // The run would check again once its on-run-start statements ran, which a dry run does not run.
-    const mendable = hooked && hasErrors(problems) && !hasErrors(plan.diagnostics);
+    const mendable = hooked && startHooksMayMend(problems, plan);
     refuseOn(mendable ? problems.map(untilStartHooks) : problems, emit);
   } finally {
     warehouse.close();
   }
+}
+
+/**
+ * Whether what the checks before a run found may be mended by its on-run-start statements,
+ * which run first and may create what the run reads: errors of the warehouse, none of the plan.
+ */
+function startHooksMayMend(problems: readonly Diagnostic[], plan: Plan): boolean {
+  return hasErrors(problems) && !hasErrors(plan.diagnostics);
 }
 
 /** An error a dry run found that the run's on-run-start statements may mend: told as a warning. */
@@ -348,7 +356,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     // Watch says so itself when a model leaves (not at every save); test builds nothing.
     const stale = await engine.withSession(async (session): Promise<NoLongerBuilt[]> => {
       const problems = await preflight(session, o.plan, preflightOptions);
-      if (start.length > 0 && hasErrors(problems) && !hasErrors(o.plan.diagnostics)) checkAfterStart = true;
+      if (start.length > 0 && startHooksMayMend(problems, o.plan)) checkAfterStart = true;
       else refuseOn(problems, o.emit);
       // The relations as prepared listed them stand on a file this process alone writes: no task has run yet.
       const listed = engine.ownsWarehouse ? prepared.catalog.listed : undefined;

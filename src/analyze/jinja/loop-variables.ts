@@ -13,11 +13,35 @@ interface LoopFrame {
   set(name: string, value: unknown): void;
 }
 
-/** What loop.changed() last saw, per loop (its frame lives as long as the loop). */
-const lastSeen = new WeakMap<object, { value?: unknown }>();
+/** What a loop keeps across its iterations (its frame lives as long as the loop): changed()'s last value, a mapping's keys. */
+interface LoopState {
+  readonly changed: (...values: unknown[]) => boolean;
+  keys?: readonly string[];
+}
+
+const states = new WeakMap<object, LoopState>();
+
+function stateOf(frame: LoopFrame): LoopState {
+  let state = states.get(frame);
+  if (!state) {
+    let last: { readonly value: unknown } | undefined;
+    state = {
+      changed: (...values: unknown[]) => {
+        const value = tuple(values);
+        if (last !== undefined && pyEquals(last.value, value)) return false;
+        last = { value };
+        return true;
+      },
+    };
+    states.set(frame, state);
+  }
+  return state;
+}
 
 export function setLoopVariables(frame: LoopFrame, items: unknown, i: number, length: number): void {
-  const at = (k: number) => (Array.isArray(items) ? items[k] : Object.keys(items as object)[k]);
+  const state = stateOf(frame);
+  // A mapping's keys, listed once per loop, not once per iteration.
+  const at = (k: number) => (Array.isArray(items) ? items[k] : (state.keys ??= Object.keys(items as object))[k]);
   frame.set('loop.previtem', i > 0 ? at(i - 1) : undefined);
   frame.set('loop.nextitem', i < length - 1 ? at(i + 1) : undefined);
   frame.set('loop.depth', 1);
@@ -26,13 +50,5 @@ export function setLoopVariables(frame: LoopFrame, items: unknown, i: number, le
     if (values.length === 0) throw new JinjaError('no items for cycling given');
     return values[i % values.length];
   });
-  let seen = lastSeen.get(frame);
-  if (!seen) lastSeen.set(frame, (seen = {}));
-  const state = seen;
-  frame.set('loop.changed', (...values: unknown[]) => {
-    const value = tuple(values);
-    if ('value' in state && pyEquals(state.value, value)) return false;
-    state.value = value;
-    return true;
-  });
+  frame.set('loop.changed', state.changed);
 }
