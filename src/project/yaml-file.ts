@@ -1,5 +1,6 @@
 import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, visit, type Document, type ScalarTag, type Tags } from 'yaml';
 import { error, warning, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { parseYamlSubset } from './yaml-subset.js';
 
 /** A parsed YAML mapping that remembers on which line each top-level key stands. */
 export interface YamlSource {
@@ -73,7 +74,6 @@ export function parsePyyaml(text: string, options: { readonly lineCounter?: Line
   return doc;
 }
 
-/** `lines`, when given, receives the line of each key path (for yaml-cache.ts to keep). */
 /**
  * What to do about two YAML errors that files written for dbt make, as PyYAML (which dbt
  * reads them with) lets them pass: a key given twice, and a quoted text whose later lines are
@@ -97,7 +97,17 @@ function wordKey(word: string, value: boolean | null, at: { readonly file: strin
   });
 }
 
+/** A YAML file's mapping and the line of each key; `lines`, when given, receives them (for yaml-cache.ts to keep). */
 export function parseYaml(text: string, file: string, diagnostics: Diagnostic[], lines = new Map<string, number>(), dialect: YamlDialect = 'pipe'): YamlSource | undefined {
+  // Most files are in the subset both versions of YAML read alike: read without the yaml package (see yaml-subset.ts).
+  const subset = parseYamlSubset(text);
+  if (subset === undefined) return parseYamlDocument(text, file, diagnostics, lines, dialect);
+  for (const [path, line] of subset.lines) lines.set(path, line);
+  return yamlSource(file, subset.data, lines);
+}
+
+/** parseYaml by the yaml package, whatever the text. */
+export function parseYamlDocument(text: string, file: string, diagnostics: Diagnostic[], lines = new Map<string, number>(), dialect: YamlDialect = 'pipe'): YamlSource | undefined {
   const lineCounter = new LineCounter();
   // Merge keys (`<<: *defaults`) in both, as PyYAML merges them.
   const doc: Document = dialect === 'pyyaml' ? parsePyyaml(text, { lineCounter }) : parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
