@@ -18,7 +18,9 @@ import type { Engine } from './engine.js';
  *   failures, retries and errors its own), except that its publishing transaction is left
  *   open. The tasks that join it run every statement inside it.
  * - A task's downstream is not released before the commit: another connection would not see
- *   its table yet. The tasks of a batch are therefore independent of each other.
+ *   its table yet. The tasks of a batch are therefore independent of each other. Its
+ *   transaction reads the warehouse as it was when it began: a task joins only if every task it
+ *   waits for had settled by then, not one released by a commit on another connection since.
  * - A task that fails after joining rolls the whole batch back: the others run again alone, in
  *   order, and so does it, where it fails with its usual error and retries. What a task tells
  *   (its events) and what the run remembers of it wait for the commit, so that a task rolled
@@ -105,10 +107,18 @@ export class CommitBatch implements PublishBatch {
   private readonly successes: Success[] = [];
   private readonly startedAt = Date.now();
   private began = false;
+  /**
+   * How many tasks of the run had settled when its transaction began: its tasks read the
+   * warehouse as it was then (DuckDB's snapshot of a transaction), so a task may join only if
+   * what it reads was committed by those (see reads).
+   */
+  private snapshot = 0;
 
   private constructor(
     private readonly engine: Engine,
     private readonly inner: WarehouseSession,
+    /** How many tasks of the run have settled so far (see Executor's settle). */
+    private readonly settled: () => number,
   ) {
     this.session = {
       dialect: inner.dialect,
@@ -117,6 +127,8 @@ export class CommitBatch implements PublishBatch {
       table: (sql) => inner.table(sql),
       transaction: async (statements, options) => {
         if (this.began) return inner.transaction(statements, { ...options, within: true });
+        // Read before the transaction begins: a commit settled after this may not be in its snapshot.
+        this.snapshot = this.settled();
         const count = await inner.transaction(statements, { ...options, leaveOpen: true });
         this.began = true;
         return count;
@@ -133,8 +145,8 @@ export class CommitBatch implements PublishBatch {
    * publishing transaction, which is then left open; the first task runs as it would alone,
    * and its publish waits for its lock as it would.
    */
-  static start(engine: Engine, session: WarehouseSession): CommitBatch {
-    const batch = new CommitBatch(engine, session);
+  static start(engine: Engine, session: WarehouseSession, settled: () => number): CommitBatch {
+    const batch = new CommitBatch(engine, session, settled);
     batch.size = 1;
     return batch;
   }
@@ -148,6 +160,19 @@ export class CommitBatch implements PublishBatch {
   get open(): boolean {
     if (!this.began) return false;
     return this.size < BATCH_MAX_TASKS && Date.now() - this.startedAt < BATCH_MAX_MS && !this.holds.some((h) => this.engine.publishWanted(h.key, h.partition));
+  }
+
+  /**
+   * Whether the batch's snapshot holds what `task` reads from the run: every task it waits for
+   * (`settledAs`, the count of settled tasks when each settled; none for a task not of the run)
+   * settled before the batch's transaction began. A task released by a commit made on another
+   * connection since would read the upstream as it was before it (an empty partition), and
+   * record it as current.
+   */
+  reads(task: Task, settledAs: (taskId: string) => number | undefined): boolean {
+    for (const id of task.upstream) if ((settledAs(id) ?? 0) > this.snapshot) return false;
+    for (const id of task.after ?? []) if ((settledAs(id) ?? 0) > this.snapshot) return false;
+    return true;
   }
 
   /**

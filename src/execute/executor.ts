@@ -88,8 +88,11 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     });
   };
 
+  /** When each task settled, counted in settles: a batch reads what settled before it began (see CommitBatch.reads). */
+  const settledAs = new Map<string, number>();
   /** Gives a task's outcome back to the queue, and records and tells what follows from it. */
   const settle = async (task: Task, outcome: TaskOutcome, session: WarehouseSession): Promise<void> => {
+    settledAs.set(task.id, settledAs.size + 1);
     const settled = queue.settle(task, outcome);
     if (settled.stopped) {
       const { failed, maxFailures } = settled.stopped;
@@ -203,8 +206,8 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
       for (let task: Task | undefined = first; task !== undefined; ) {
         const joins = batchable(task);
         const joinable = joins && !long.has(task.node) && runner.likelyQuick(task, BATCH_MAX_MS / 2);
-        if (batch && !(joinable && batch.open && batch.take(task, (table) => runner.seen(table)))) await close();
-        if (!batch && batching && joins && !signal?.aborted) batch = CommitBatch.start(engine, session);
+        if (batch && !(joinable && batch.open && batch.reads(task, (id) => settledAs.get(id)) && batch.take(task, (table) => runner.seen(table)))) await close();
+        if (!batch && batching && joins && !signal?.aborted) batch = CommitBatch.start(engine, session, () => settledAs.size);
         if (batch) await runInBatch(task, batch);
         else await runAlone(task, session);
         task = next();

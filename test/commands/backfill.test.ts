@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyExample, eventsOfType, queryRows, removeTempDirs, snapshotTables, taskIdsOf, writeProjectFiles } from '../e2e/helpers.js';
+import { copyExample, eventsOfType, queryRows, removeTempDirs, snapshotTables, taskIdsOf, tempDir, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillIn, dryRunIn, historyIn, retryIn, runIn } from '../support/in-process.js';
 import { extensionAvailable } from '../support/extensions.js';
 
@@ -47,6 +47,30 @@ describe('pipe backfill', () => {
     const progress = eventsOfType(r4.events, 'progress');
     expect(progress[0]).toMatchObject({ parallel: 1, maxParallel: 4 });
     expect(Math.max(...progress.map((p) => p.datesInFlight as number))).toBeGreaterThan(1);
+  });
+
+  it('at --parallel 4, a reader of a date reads the upstream partition committed for it, never an empty one', async () => {
+    // Two incremental readers of one incremental model: a connection that has just published a
+    // date of a reader takes the next ready task into the same commit, and that task may be a
+    // reader of a date whose upstream another connection committed since: it must not read the
+    // warehouse as it was before that commit.
+    const dir = tempDir();
+    const day = (i: number) => new Date(Date.UTC(2024, 0, 1 + i)).toISOString().slice(0, 10);
+    const reader = (from: string) =>
+      `{{ config(materialized='incremental', partition_by='day') }}\nselect id, day from {{ ref('${from}') }}\nwhere day >= '{{ interval_start }}' and day < '{{ interval_end }}'\n`;
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: readers\n',
+      'seeds/events.csv': `id,day\n${Array.from({ length: 600 }, (_, i) => `${i},${day(i % 60)}`).join('\n')}\n`,
+      'models/a.sql': reader('events'),
+      'models/b.sql': reader('a'),
+      'models/c.sql': reader('a'),
+    });
+    const r = await backfillIn(dir, { start: '2024-01-01', end: '2024-02-29', parallel: 4 });
+    expect(r.code, r.stderr).toBe(0);
+    const db = join(dir, 'warehouse.duckdb');
+    for (const model of ['a', 'b', 'c']) {
+      expect(await queryRows(db, `SELECT count(DISTINCT day) AS days, count(*) AS n FROM ${model}`), model).toEqual([{ days: '60', n: '600' }]);
+    }
   });
 
   it('--dry-run prints the plan and writes nothing', async () => {
