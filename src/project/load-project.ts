@@ -164,7 +164,18 @@ function sameInCase(otherFile: string, name: string): string {
 /** A project file's text, or undefined once the reason it cannot be had is reported. */
 function readText(fs: ProjectFs, absPath: string, file: string, diagnostics: Diagnostic[]): string | undefined {
   try {
-    return fs.read(absPath);
+    const text = fs.read(absPath);
+    const nul = text.indexOf('\u0000');
+    if (nul === -1) return text;
+    // DuckDB reads a statement as a C string: it would run the query up to the NUL and drop the rest without a word.
+    const lineStart = text.lastIndexOf('\n', nul) + 1;
+    const line = text.slice(0, lineStart).split('\n').length;
+    diagnostics.push(
+      error('nul-character', `${file} holds a NUL character (U+0000): a query would be cut short there without a word`, { file, line, column: nul - lineStart + 1 }, {
+        hint: 'remove it; no text file of a project holds one (it is often left by a copy gone wrong)',
+      }),
+    );
+    return undefined;
   } catch (e) {
     if (e instanceof NotUtf8Error) {
       diagnostics.push(

@@ -195,6 +195,20 @@ describe('files that are not UTF-8', () => {
     expect(a.diagnostics[0].hint).toContain('UTF-8');
     expect([...a.nodes.keys()].sort()).toEqual(['b', 'c']);
   });
+
+  it('with a NUL character are refused at it: DuckDB would run the query up to it and drop the rest', () => {
+    const root = project({
+      'models/a.sql': "select * from {{ ref('b') }}\nwhere v > 10\u0000\n  and id = 2\n",
+      'models/b.sql': 'select 1 as id, 20 as v',
+      'models/b.yaml': 'description: x\u0000\n',
+    });
+    const a = analyze(loadProject(root), { interval: day });
+    expect(a.diagnostics.map((d) => [d.code, where(d)])).toEqual([
+      ['nul-character', 'models/a.sql:2:13'],
+      ['nul-character', 'models/b.yaml:1:15'],
+    ]);
+    expect(a.diagnostics[0].message).toBe('models/a.sql holds a NUL character (U+0000): a query would be cut short there without a word');
+  });
 });
 
 describe('a config() key set twice', () => {
