@@ -1,6 +1,6 @@
 import { error, DiagnosticError } from '../diagnostics/diagnostics.js';
 import { MAX_RETRIES } from '../analyze/model-config.js';
-import { DAY_MS, formatDate, parseDate, rangeIntervals, type Interval } from '../dates/dates.js';
+import { DAY_MS, formatDate, MAX_INTERVALS, parseDate, rangeIntervals, type Interval } from '../dates/dates.js';
 import { pipelineInterval, type ScheduleInterval } from '../analyze/project-settings.js';
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
@@ -68,9 +68,6 @@ export function backfillIntervals(start: string, end: string, granularity: Sched
   }
   return rangeIntervals(s!, e!, granularity);
 }
-
-/** The most intervals one backfill plans: a century of dates. */
-export const MAX_INTERVALS = 36_600;
 
 
 /** An hourly pipeline is backfilled hour by hour, as its schedule runs it. */

@@ -172,6 +172,9 @@ export function parseTimestamp(text: string): number | undefined {
 }
 
 /** The length of a batch of `size`. */
+/** The most intervals one command plans (a backfill's dates, a microbatch model's batches): a century of dates. */
+export const MAX_INTERVALS = 36_600;
+
 export function batchMs(size: 'day' | 'hour'): number {
   return size === 'day' ? DAY_MS : HOUR_MS;
 }

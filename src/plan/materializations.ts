@@ -1,4 +1,4 @@
-import { batchesCovering, batchMs, batchStart, HOUR_MS, type Interval } from '../dates/dates.js';
+import { batchesCovering, batchMs, batchStart, HOUR_MS, MAX_INTERVALS, type Interval } from '../dates/dates.js';
 import type { ConfigOf, Materialization, MicrobatchConfig, ModelConfig, SchemaChangePolicy, UniqueKeyConfig } from '../analyze/model-config.js';
 import { isBuilt, MODEL_KINDS, type BuiltMaterialization, type Facets } from '../analyze/model-kinds.js';
 import type { Step, TaskKind } from './task.js';
@@ -91,7 +91,7 @@ export interface PerInterval<M extends Materialization> {
    * partitioned model's are the run's own; a microbatch model's are days or hours of its own
    * size, and a run adds its lookback or, for a first build, starts at its `begin`.
    */
-  batches(config: ConfigOf<M>, request: BatchRequest): Interval[] | { readonly problem: string; readonly key: string };
+  batches(config: ConfigOf<M>, request: BatchRequest): Interval[] | BatchProblem;
   /**
    * Where the model's own `lookback` (`n` intervals) takes a run of `interval` back to: the
    * start of its `n`-th interval before the run's (dates or hours as the run's interval is, a
@@ -107,6 +107,13 @@ export interface PerInterval<M extends Materialization> {
   stagedDate(input: StrategyInput, config: ConfigOf<M>, stagingRelation: string): Step[];
   /** What the checks of such an interval read: its own rows (the whole table is checked at the swap). */
   stagedDateChecks(input: StrategyInput, config: ConfigOf<M>, stagingRelation: string): CheckTarget;
+}
+
+/** Why a model has no batches to build: the problem, the key of its config it comes from, and what to do. */
+export interface BatchProblem {
+  readonly problem: string;
+  readonly key: string;
+  readonly hint?: string;
 }
 
 /** What a plan asks a model's intervals for (see PerInterval.batches). */
@@ -154,19 +161,29 @@ function batched(input: StrategyInput, config: MicrobatchConfig): StrategyInput 
  * build), else the run's own and those of its lookback (request.from), none before `begin`;
  * in a backfill, its range.
  */
-function microbatches(config: MicrobatchConfig, request: BatchRequest) {
+function microbatches(config: MicrobatchConfig, request: BatchRequest): Interval[] | BatchProblem {
   const size = config.batch_size;
   const first = request.intervals[0];
   const last = request.intervals[request.intervals.length - 1];
-  if (request.eventTime) return batchesCovering(request.eventTime.start, request.eventTime.end, size);
+  // Planned before anything runs, one task per batch: begin a century back (a typo in a year)
+  // with hourly batches would plan millions of tasks and run out of memory first.
+  const covering = (start: number, end: number, what: string, key: string, hint: string): Interval[] | BatchProblem => {
+    const n = Math.ceil((end - batchStart(start, size)) / batchMs(size));
+    if (n <= MAX_INTERVALS) return batchesCovering(start, end, size);
+    return { key, problem: `${what} is ${n.toLocaleString('en-US')} batches of ${size === 'hour' ? 'an hour' : 'a day'}: a build plans at most ${MAX_INTERVALS.toLocaleString('en-US')}`, hint };
+  };
+  if (request.eventTime) {
+    const { start, end } = request.eventTime;
+    return covering(start, end, `--event-time-start ${new Date(start).toISOString()} to --event-time-end ${new Date(end).toISOString()}`, 'event_time', 'build a shorter range, several ranges one after another');
+  }
   if (request.run && request.fromNothing) {
     if (config.begin >= last.end) {
-      return { key: 'begin' as const, problem: `its first build starts at begin (${new Date(config.begin).toISOString()}), after the run's interval ends: there is no batch to build` };
+      return { key: 'begin', problem: `its first build starts at begin (${new Date(config.begin).toISOString()}), after the run's interval ends: there is no batch to build` };
     }
-    return batchesCovering(config.begin, last.end, size);
+    return covering(config.begin, last.end, `its first build, from begin (${new Date(config.begin).toISOString()}) to the run's interval`, 'begin', 'check the year of begin; a longer history is built by backfills of several ranges, one after another');
   }
   const from = request.from === undefined ? first.start : Math.min(first.start, Math.max(request.from, config.begin));
-  return batchesCovering(from, last.end, size);
+  return covering(from, last.end, `the range from ${new Date(from).toISOString()} to ${new Date(last.end).toISOString()}`, 'batch_size', 'backfill a shorter range, several ranges one after another');
 }
 
 /**

@@ -325,7 +325,7 @@ function batchesFor(
   const fromNothing = !materializationOf(node.config).isIncremental(tableState(node, ctx));
   const batches = spec.batches(node.config, { intervals, run, fromNothing, eventTime: run ? ctx.eventTime : undefined, from: lookback?.start });
   if (!Array.isArray(batches)) {
-    diagnostics.push(error('bad-config', `${node.name}: ${batches.problem}`, { file: node.file }, { hint: `run a later date, or set ${batches.key} earlier` }));
+    diagnostics.push(error('bad-config', `${node.name}: ${batches.problem}`, { file: node.file }, { hint: batches.hint ?? `run a later date, or set ${batches.key} earlier` }));
     return undefined;
   }
   const extra = (ctx.retryBatches?.get(node.name) ?? []).filter((b) => !batches.some((x) => x.start === b.start && x.end === b.end));

@@ -57,6 +57,17 @@ describe('microbatch models', () => {
     expect(r.stdout + r.stderr).toContain("daily: its first build starts at begin (2024-01-05T00:00:00.000Z), after the run's interval ends");
   });
 
+  it('refuses, before planning them, more batches than a build plans: a begin a century back with hourly batches', async () => {
+    const dir = project({ 'models/hourly.sql': DAILY('').replace("batch_size='day'", "batch_size='hour'").replace("begin='2024-01-01'", "begin='1900-01-01'") });
+    const r = await runIn(dir, { date: '2024-01-02', dryRun: true });
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stdout + r.stderr).toContain('hourly: its first build, from begin (1900-01-01T00:00:00.000Z) to the run\'s interval is 1,087,008 batches of an hour: a build plans at most 36,600');
+    expect(r.stdout + r.stderr).toContain('check the year of begin');
+    const range = await runIn(dir, { date: '2024-01-04', eventTimeStart: '1990-01-01', eventTimeEnd: '2024-01-01' });
+    expect(range.code).toBe(2);
+    expect(range.stdout + range.stderr).toContain('batches of an hour: a build plans at most 36,600');
+  });
+
   it('backfill builds an hourly model hour by hour within each date, and the days read the hours', async () => {
     const dir = project({
       'models/hourly.sql': DAILY('').replace("batch_size='day'", "batch_size='hour'").replace('cast(event_at as date)', "date_trunc('hour', event_at)"),
