@@ -3,6 +3,7 @@ import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import type { PipeEvent } from '../events/events.js';
 import type { Logger } from '../logging/logger.js';
 import { WarehouseLockedError, WarehouseOpenError } from '../warehouse/warehouse.js';
+import { damagedFileError } from '../warehouse/duckdb/duckdb-warehouse.js';
 import { EXIT, type ExitStatus } from './exit-status.js';
 
 /** How a command's end becomes an exit status, the same for the CLI and for the library's callers. */
@@ -64,6 +65,11 @@ export function report(e: unknown, logger: Logger): ExitStatus {
     return EXIT.badInput;
   }
   const message = e instanceof Error ? (process.env.PIPE_DEBUG ? (e.stack ?? e.message) : e.message) : String(e);
+  const damaged = damagedFileError(message);
+  if (damaged) {
+    logger.handle({ type: 'diagnostic', diagnostic: error('bad-warehouse', damaged.message, undefined, { hint: damaged.hint }) });
+    return EXIT.badInput;
+  }
   // DuckDB out of memory outside any task (reading the run state, a tiny memory_limit): no bug of pipe's.
   const oom = /^Out of Memory Error: ([^\n]*)/.exec(message);
   if (oom) {

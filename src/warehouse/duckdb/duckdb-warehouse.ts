@@ -408,15 +408,25 @@ function openFailure(path: string, verb: 'open' | 'create', message: string): Wa
   const headline = message.split('\n')[0];
   const cannotOpen = /Cannot open file "[^"]*": (.*)$/.exec(headline);
   const why = cannotOpen ? cannotOpen[1].charAt(0).toLowerCase() + cannotOpen[1].slice(1) : DUCKDB.headline(headline);
-  // A DuckDB file that ends before its own blocks do: cut short (a copy not finished, a full disk).
-  if (/Could not read enough bytes from file/.test(headline)) {
-    return new WarehouseOpenError(
-      path,
-      `cannot ${verb} the warehouse ${path}: the file is cut short or damaged (DuckDB: ${why})`,
-      'restore it from a copy; or move it aside, and a run builds a new warehouse (every model again, without the run history)',
-    );
-  }
-  return new WarehouseOpenError(path, `cannot ${verb} the warehouse ${path}: ${why}`);
+  return damagedFileError(headline, `cannot ${verb} the warehouse ${path}`) ?? new WarehouseOpenError(path, `cannot ${verb} the warehouse ${path}: ${why}`);
+}
+
+/**
+ * A DuckDB file damaged past its header, as DuckDB says it when it reads a block of it: cut
+ * short (a copy not finished, a full disk), or a block whose checksum fails. DuckDB reads the
+ * blocks as it needs them, so this comes at the open or at any read after it; `what` says
+ * what could not be done (the file is named in DuckDB's message when it names it).
+ */
+export function damagedFileError(message: string, what?: string): WarehouseOpenError | undefined {
+  const headline = message.split('\n')[0];
+  if (!/Could not read enough bytes from file|Corrupt database file|does not match stored checksum/.test(headline)) return undefined;
+  const file = /from file "([^"]*)"/.exec(headline)?.[1];
+  const said = what !== undefined ? `${what}: the file is` : file !== undefined ? `the DuckDB file ${file} is` : 'a DuckDB file pipe read is';
+  return new WarehouseOpenError(
+    file ?? '',
+    `${said} cut short or damaged (DuckDB: ${DUCKDB.headline(headline)})`,
+    'restore it from a copy; or move it aside, and a run builds a new warehouse (every model again, without the run history)',
+  );
 }
 
 function holderNote(what: string, lends: boolean): Holder {

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { report } from '../../src/cli/report.js';
+import type { PipeEvent } from '../../src/events/events.js';
+import { EXIT } from '../../src/cli/exit-status.js';
+
+/**
+ * What a command threw, as the CLI reports it: a DuckDB file found damaged as DuckDB reads its
+ * blocks (after an open that succeeded) is the file's problem, said with what to do and exit 2,
+ * not an internal error of pipe's. (A file damaged at its open: test/e2e/warehouse-open.test.ts.)
+ */
+
+function reported(e: unknown) {
+  const events: PipeEvent[] = [];
+  const code = report(e, { handle: (ev) => events.push(ev), result: () => undefined, close: () => undefined });
+  return { code, diagnostics: events.flatMap((ev) => (ev.type === 'diagnostic' ? [ev.diagnostic] : [])) };
+}
+
+describe('a damaged DuckDB file', () => {
+  it.each([
+    ['cut short', 'IO Error: Could not read enough bytes from file "/srv/shop/warehouse.duckdb": attempted to read 262144 bytes from location 3420160', 'the DuckDB file /srv/shop/warehouse.duckdb is cut short or damaged'],
+    ['a checksum that fails', 'IO Error: Corrupt database file: computed checksum 1234 does not match stored checksum 5678 in block at location 3158016', 'a DuckDB file pipe read is cut short or damaged'],
+  ])('%s: says so with what to do, exit 2', (_what, message, says) => {
+    const r = reported(new Error(message));
+    expect(r.code).toBe(EXIT.badInput);
+    expect(r.diagnostics).toHaveLength(1);
+    expect(r.diagnostics[0].code).toBe('bad-warehouse');
+    expect(r.diagnostics[0].message).toContain(says);
+    expect(r.diagnostics[0].message).not.toContain('internal error');
+    expect(r.diagnostics[0].hint).toContain('restore it from a copy');
+  });
+
+  it('any other error is still an internal one', () => {
+    const r = reported(new Error('something pipe did not expect'));
+    expect(r.code).toBe(EXIT.taskFailed);
+    expect(r.diagnostics[0].message).toBe('internal error: something pipe did not expect');
+  });
+});
