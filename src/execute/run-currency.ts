@@ -37,20 +37,36 @@ export class RunCurrency {
     private readonly runId: string,
     private readonly builds: LatestBuilds,
     private readonly seedHashes: Map<string, string>,
+    /** The models whose tables the run builds from nothing, and when it started: see open. */
+    private readonly resets?: { readonly nodes: ReadonlySet<string>; readonly at: number },
   ) {}
 
   /**
-   * Records that the run builds some models' tables from nothing (see Tracking.resets), then
-   * reads what is on record. Undefined when no task is tracked (a `pipe test`).
+   * Reads what is on record, without the builds of the models whose tables the run builds from
+   * nothing (see Tracking.resets): nothing of them is current for the run. Their reset is
+   * recorded with the publication that replaces the table (see recording), not now: a run that
+   * stops before it (a failed date of a full refresh, Ctrl-C, kill -9) leaves the table as it
+   * was, and its builds on record with it. Undefined when no task is tracked (a `pipe test`).
    */
   static async open(session: WarehouseSession, runId: string, tasks: readonly Task[], kept?: QueryReadsCache): Promise<RunCurrency | undefined> {
     if (!tasks.some((t) => t.tracking)) return undefined;
     const resets = new Set(tasks.filter((t) => t.tracking?.resets).map((t) => t.node));
     const at = Date.now();
-    if (resets.size > 0) await session.exec(insertResetsSql(runId, [...resets], at));
     const builds = await readLatestBuilds(session, nodesOf(tasks));
+    for (const node of resets) builds.reset(node);
     await readAll(session, queriesOf(tasks), kept);
-    return new RunCurrency(runId, builds, await readSeedHashes(session));
+    return new RunCurrency(runId, builds, await readSeedHashes(session), resets.size > 0 ? { nodes: resets, at } : undefined);
+  }
+
+  /**
+   * The record of a reset for `task`'s publication: the swap of a full refresh, or a task that
+   * publishes straight into a table the run builds from nothing (its builds then count from
+   * the run's start); none for a date built into a full refresh's staging table.
+   */
+  private resetOf(task: Task): string | undefined {
+    if (!this.resets?.nodes.has(task.node)) return undefined;
+    if (task.phase !== 'swap' && !(task.tracking?.resets && task.tracking.records)) return undefined;
+    return insertResetsSql(this.runId, [task.node], this.resets.at);
   }
 
   /** Judges a tracked task that is ready to run; undefined for one that is not tracked. */
@@ -78,12 +94,14 @@ export class RunCurrency {
    * this run and stand as the model's data from this commit. Also returns its build.
    */
   recording(task: Task, judged: Judged | undefined, at: number): { readonly build?: BuildRecord; readonly task: Task } {
+    const reset = this.resetOf(task);
+    const recorded = (t: Task, statements: readonly string[]): Task => (statements.length > 0 ? { ...t, stateStatements: [...(t.stateStatements ?? []), ...statements] } : t);
     if (task.phase === 'swap') {
       const staged = (this.staged.get(task.node) ?? []).map((b) => insertBuildSql(b));
-      return { task: staged.length > 0 ? { ...task, stateStatements: [...(task.stateStatements ?? []), ...staged] } : task };
+      return { task: recorded(task, reset === undefined ? staged : [reset, ...staged]) };
     }
     const build = this.build(task, judged, at);
-    return { build, task: build && task.tracking?.records ? { ...task, build } : task };
+    return { build, task: recorded(build && task.tracking?.records ? { ...task, build } : task, reset === undefined ? [] : [reset]) };
   }
 
   private build(task: Task, judged: Judged | undefined, at: number): BuildRecord | undefined {

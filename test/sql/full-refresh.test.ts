@@ -8,6 +8,7 @@ import type { PipeEvent } from '../../src/events/events.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { recoverAfterCrash } from '../../src/warehouse/run-state.js';
 import { queryRows, removeTempDirs, runCount, stagingTables, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { statusIn } from '../support/in-process.js';
 
 /**
  * A full refresh never deletes published history the user did not name: `pipe run
@@ -154,11 +155,18 @@ describe('pipe backfill --full-refresh', () => {
   it('a failed date leaves the published tables as they were; a retry after the fix rebuilds every date, even with the staging table dropped', async () => {
     const dir = await built();
     const before = await published(dir);
+    const resets = "SELECT node, count(*)::INTEGER AS n FROM _pipe.builds WHERE kind = 'reset' GROUP BY node ORDER BY node";
+    const resetsBefore = await rowsOf(dir, resets);
     writeProjectFiles(dir, { 'models/events.sql': EVENTS.broken });
     const { status, events } = await fullBackfill(dir);
     expect(status).toBe('failed');
     expect(failedIds(events)).toEqual(['events@2024-01-03']);
     expect(await published(dir)).toEqual(before);
+    // Nothing was replaced: the builds of the dates the tables hold stay on record (no reset is
+    // recorded before a swap), and pipe status says those dates were built.
+    expect(await rowsOf(dir, resets)).toEqual(resetsBefore);
+    const standing = await statusIn(dir, { start: '2024-01-01', end: '2024-01-05' });
+    expect(standing.stdout).not.toContain('never built');
 
     // What crash recovery does when the warehouse is next opened: the partial staging table goes.
     const wh = await DuckDBWarehouse.open(warehouseOf(dir));
@@ -180,6 +188,9 @@ describe('pipe backfill --full-refresh', () => {
     expect(await rowsOf(dir, 'SELECT d::VARCHAR AS d, v::INTEGER AS v, label FROM events ORDER BY d')).toEqual(days.map((d) => ({ d: ds(d), v: 200 + d, label: 'v2' })));
     expect(await rowsOf(dir, 'SELECT d::VARCHAR AS d, w::INTEGER AS w FROM daily ORDER BY d')).toEqual(days.map((d) => ({ d: ds(d), w: (200 + d) * 10 })));
     expect(await rowsOf(dir, 'SELECT * FROM total')).toEqual([{ n: 5, s: 10_150 }]);
+    // The swaps recorded the resets: the builds before them no longer describe the tables.
+    const after = new Map((await rowsOf(dir, resets)).map((r) => [r.node, r.n]));
+    for (const r of resetsBefore) expect(after.get(r.node), String(r.node)).toBe(Number(r.n) + 1);
   });
 
   it('a blocking check of the whole table fails the swap and leaves the published tables as they were', async () => {
