@@ -9,6 +9,7 @@ import { redactUrl } from '../secrets/secrets.js';
 import type { PipelineSource, ProjectFiles } from '../project/load-project.js';
 import { PROJECT_FILE } from '../project/load-project.js';
 import { NO_SETUP, type LakeTarget, type Setting, type WarehouseSetup } from '../warehouse/warehouse-setup.js';
+import { notAFilePath } from '../warehouse/warehouse-file.js';
 import { readDuckdbSettings } from './duckdb-settings.js';
 import { lakeLocation, readLakeConfig } from './lake-config.js';
 import { DEFAULT_SCHEMA } from './model-config.js';
@@ -406,15 +407,18 @@ function readPipeYamlFile(files: SettingsFiles, diagnostics: Diagnostic[]): Pipe
   }
   const lakeGiven = Boolean(d.warehouse) && typeof d.warehouse === 'object' && !Array.isArray(d.warehouse);
   const warehouseOk = d.warehouse === undefined || lakeGiven || (typeof d.warehouse === 'string' && d.warehouse.trim() !== '');
-  const warehouseProblem = warehouseOk
-    ? undefined
-    : error('bad-config', `warehouse must be the path of a DuckDB file or a DuckLake (type: ducklake), got ${JSON.stringify(d.warehouse)}`, at('warehouse'));
+  const notFile = typeof d.warehouse === 'string' ? notAFilePath(d.warehouse) : undefined;
+  const warehouseProblem = !warehouseOk
+    ? error('bad-config', `warehouse must be the path of a DuckDB file or a DuckLake (type: ducklake), got ${JSON.stringify(d.warehouse)}`, at('warehouse'))
+    : notFile !== undefined
+      ? error('bad-config', `warehouse ${notFile}`, at('warehouse'), { hint: 'give the path of a DuckDB file, from the project folder (e.g. warehouse: warehouse.duckdb)' })
+      : undefined;
   if (warehouseProblem) diagnostics.push(warehouseProblem);
   return {
     name: typeof d.name === 'string' ? d.name : undefined,
     vars: vars ?? {},
     threads,
-    warehouse: typeof d.warehouse === 'string' && warehouseOk ? d.warehouse : undefined,
+    warehouse: typeof d.warehouse === 'string' && warehouseProblem === undefined ? d.warehouse : undefined,
     warehouseProblem,
     keep_run_logs: keepRunLogs,
     secret_vars: readSecretVars(d.secret_vars, at('secret_vars'), diagnostics),

@@ -45,12 +45,12 @@ export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitO
 }
 
 /** The intervals of an inclusive date range: its days, or the 24 hours of each. */
-export function backfillIntervals(start: string, end: string, granularity: ScheduleInterval = 'daily'): Interval[] {
+export function backfillIntervals(start: string, end: string, granularity: ScheduleInterval = 'daily', command = 'a backfill'): Interval[] {
   const s = parseDate(start);
   const e = parseDate(end);
   const problems = [];
-  if (s === undefined) problems.push(error('bad-date', `invalid --start '${start}': expected a calendar date as YYYY-MM-DD, up to 9999-12-30`));
-  if (e === undefined) problems.push(error('bad-date', `invalid --end '${end}': expected a calendar date as YYYY-MM-DD, up to 9999-12-30`));
+  if (s === undefined) problems.push(error('bad-date', `invalid --start '${start}': expected a calendar date as YYYY-MM-DD, from 0100-01-01 to 9999-12-30`));
+  if (e === undefined) problems.push(error('bad-date', `invalid --end '${end}': expected a calendar date as YYYY-MM-DD, from 0100-01-01 to 9999-12-30`));
   if (s !== undefined && e !== undefined && s > e) {
     problems.push(error('bad-date', `--start ${start} is after --end ${end}: the range is inclusive, oldest date first`));
   }
@@ -61,7 +61,7 @@ export function backfillIntervals(start: string, end: string, granularity: Sched
   if (count > MAX_INTERVALS) {
     const unit = granularity === 'hourly' ? 'hours' : 'dates';
     throw new DiagnosticError([
-      error('bad-date', `--start ${start} --end ${end} is ${count.toLocaleString('en-US')} ${unit}: a backfill runs at most ${MAX_INTERVALS.toLocaleString('en-US')} ${unit}`, undefined, {
+      error('bad-date', `--start ${start} --end ${end} is ${count.toLocaleString('en-US')} ${unit}: ${command} covers at most ${MAX_INTERVALS.toLocaleString('en-US')} ${unit}`, undefined, {
         hint: 'check the years; a longer history is backfilled in several ranges, one after another',
       }),
     ]);

@@ -69,7 +69,7 @@ export function resolveInterval(date: string | undefined, clock: Clock = systemC
   if (date === undefined) return { interval: dayInterval(defaultRunDate(clock)), isDefault: true };
   const ms = parseDate(date);
   if (ms === undefined) {
-    throw new DiagnosticError([error('bad-date', `invalid --date '${date}': expected a calendar date as YYYY-MM-DD, up to 9999-12-30`)]);
+    throw new DiagnosticError([error('bad-date', `invalid --date '${date}': expected a calendar date as YYYY-MM-DD, from 0100-01-01 to 9999-12-30`)]);
   }
   return { interval: dayInterval(ms), isDefault: false };
 }

@@ -6,6 +6,7 @@ import { readWarehouseSettings, validateSettings, type ValidatedSettings } from 
 import { loadProject, loadSettingsFiles, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
 import { diskFs, type ProjectFs } from '../project/project-fs.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
+import { notAFilePath } from '../warehouse/warehouse-file.js';
 import { ParsedYamlCache, yamlCacheDir } from '../project/yaml-cache.js';
 import { DBT_PROJECT_FILE } from '../project/layout.js';
 import type { ProjectOptions } from './context.js';
@@ -65,6 +66,10 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
     };
   }
   if (options.db !== undefined) {
+    const notFile = notAFilePath(options.db);
+    if (notFile !== undefined) {
+      throw new DiagnosticError([error('bad-option', `--db ${notFile}`, undefined, { hint: 'give the path of a DuckDB file (created if missing); --dry-run shows what a run would do, writing nothing' })]);
+    }
     warehousePath = resolve(options.db);
     // A DuckDB file on the command line replaces pipe.yaml's lake.
     if (validated.warehouseSetup.lake) {

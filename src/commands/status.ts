@@ -25,7 +25,7 @@ export async function status(options: StatusOptions): Promise<Status> {
       error('bad-option', `--${options.start === undefined ? 'end' : 'start'} needs --${options.start === undefined ? 'start' : 'end'}: give the range as both, or neither for each model's whole history`),
     ]);
   }
-  const days = options.start !== undefined && options.end !== undefined ? backfillIntervals(options.start, options.end) : undefined;
+  const days = options.start !== undefined && options.end !== undefined ? backfillIntervals(options.start, options.end, 'daily', 'pipe status') : undefined;
   const range = days ? { start: days[0].start, end: days[days.length - 1].start } : undefined;
   const prepared = await prepare({ ...options, interval: dayInterval(range?.end ?? defaultRunDate(options.clock)), access: 'read' });
   try {

@@ -20,11 +20,13 @@ const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 /** The day after the last date pipe takes: a date's interval ends on the next day, which must be a date too. */
 const END_OF_DATES = Date.UTC(9999, 11, 31);
 
-/** Parses `YYYY-MM-DD` strictly (no rollover: 2024-02-30 is rejected), up to 9999-12-30. */
+/** Parses `YYYY-MM-DD` strictly (no rollover: 2024-02-30 is rejected), from 0100-01-01 up to 9999-12-30. */
 export function parseDate(text: string): number | undefined {
   const m = DATE_RE.exec(text.trim());
   if (!m) return undefined;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  // Years before 100 are refused: JavaScript's dates (Date.UTC here, and in the templates' datetime) read them as 1900-1999.
+  if (y < 100) return undefined;
   const ms = Date.UTC(y, mo - 1, d);
   const back = new Date(ms);
   if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) {

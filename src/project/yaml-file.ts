@@ -80,6 +80,7 @@ export function parsePyyaml(text: string, options: { readonly lineCounter?: Line
  * not indented past its key.
  */
 function yamlErrorHint(code: string, text: string, offset: number): string | undefined {
+  if (code === 'MULTIPLE_DOCS') return 'a file of pipe or dbt is one YAML document: remove the --- line, or put what follows it in a file of its own';
   if (code === 'DUPLICATE_KEY') {
     const key = /^\s*(?:-\s+)?("[^"]*"|'[^']*'|[^:#\n]+?)\s*:/.exec(text.slice(offset, text.indexOf('\n', offset) >>> 0))?.[1];
     return `${key === undefined ? 'this key' : `'${key}'`} is given twice in one mapping; keep the one you mean (dbt would keep the last without a word)`;
@@ -115,9 +116,9 @@ export function parseYamlDocument(text: string, file: string, diagnostics: Diagn
     for (const e of doc.errors) {
       const pos = lineCounter.linePos(e.pos[0]);
       const hint = yamlErrorHint(e.code, text, e.pos[0]);
-      diagnostics.push(
-        error('yaml-syntax', `invalid YAML: ${e.message.split('\n')[0]}`, { file, line: pos.line, column: pos.col }, hint ? { hint } : undefined),
-      );
+      // The yaml package's own wording names its API (parseAllDocuments).
+      const message = e.code === 'MULTIPLE_DOCS' ? 'the file holds more than one document: a second one starts here' : e.message.split('\n')[0];
+      diagnostics.push(error('yaml-syntax', `invalid YAML: ${message}`, { file, line: pos.line, column: pos.col }, hint ? { hint } : undefined));
     }
     return undefined;
   }

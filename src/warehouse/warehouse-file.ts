@@ -43,6 +43,23 @@ function looksLikeDuckDB(path: string): boolean {
   }
 }
 
+/** A path with a scheme (`md:`, `s3://`); one letter is a Windows drive. */
+const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]+):/;
+
+/**
+ * Why a path given for the warehouse (`--db`, pipe.yaml's `warehouse:`) names no local DuckDB
+ * file, which DuckDB would otherwise take as a file of that name in the folder: a database in
+ * memory keeps nothing once the command ends, MotherDuck and URLs are not files pipe can hold.
+ * Undefined for the path of a file.
+ */
+export function notAFilePath(path: string): string | undefined {
+  if (path.startsWith(':memory:')) return `${path} is a database in memory, which keeps nothing once the command ends: pipe keeps its tables and run state in a DuckDB file`;
+  const scheme = SCHEME_RE.exec(path)?.[1];
+  // The rest of an md: path may hold a token: only its scheme is shown.
+  if (scheme !== undefined) return `${scheme}:… is not a local file: pipe writes its warehouse to a local DuckDB file`;
+  return undefined;
+}
+
 /**
  * Makes `path` ready for DuckDB: checks it, and creates the missing folders of a new file
  * to be written. Returns whether the file exists and the folders it made, for a failed open

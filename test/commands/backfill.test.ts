@@ -89,10 +89,10 @@ describe('pipe backfill', () => {
     expect(r.stderr).toContain('--start 2024-02-01 is after --end 2024-01-01');
     const long = await backfillIn(dir, { start: '1900-01-01', end: '9024-01-01', dryRun: true });
     expect(long.code).toBe(2);
-    expect(long.stderr).toContain('--start 1900-01-01 --end 9024-01-01 is 2,601,988 dates: a backfill runs at most 36,600 dates');
+    expect(long.stderr).toContain('--start 1900-01-01 --end 9024-01-01 is 2,601,988 dates: a backfill covers at most 36,600 dates');
     const last = await backfillIn(dir, { start: '9999-12-30', end: '9999-12-31' });
     expect(last.code).toBe(2);
-    expect(last.stderr).toContain("invalid --end '9999-12-31': expected a calendar date as YYYY-MM-DD, up to 9999-12-30");
+    expect(last.stderr).toContain("invalid --end '9999-12-31': expected a calendar date as YYYY-MM-DD, from 0100-01-01 to 9999-12-30");
     expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
   });
 

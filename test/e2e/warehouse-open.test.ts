@@ -252,6 +252,25 @@ describe('a path that cannot be a warehouse', () => {
   });
 });
 
+describe('a warehouse path that names no local file', () => {
+  it('is refused, on the command line and in pipe.yaml, and no file of that name is created', async () => {
+    const dir = smallProject();
+    const results = [];
+    for (const db of [':memory:', 'md:shop?motherduck_token=secret', 's3://bucket/w.duckdb']) results.push(await cliIn([...RUN, '--db', db, '--project', dir]));
+    const says = ['--db :memory: is a database in memory', '--db md:… is not a local file', '--db s3:… is not a local file'];
+    results.forEach((r, i) => {
+      expect(r.code, explain(r)).toBe(2);
+      expect(diagnosticsOf(r.events).map((d) => d.message).join('\n')).toContain(says[i]);
+      expect(r.stdout + r.stderr).not.toContain('secret');
+    });
+    writeFileSync(join(dir, 'pipe.yaml'), "name: shop\nwarehouse: ':memory:'\n");
+    const yaml = await cliIn([...RUN, '--project', dir]);
+    expect(yaml.code, explain(yaml)).toBe(2);
+    expect(diagnosticsOf(yaml.events)).toEqual([expect.objectContaining({ location: { file: 'pipe.yaml', line: 2 } })]);
+    expect(readdirSync(dir).filter((f) => f.includes(':'))).toEqual([]);
+  });
+});
+
 /** A FIFO at `path`. */
 function fifo(path: string): string {
   execFileSync('mkfifo', [path]);

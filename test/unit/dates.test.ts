@@ -25,7 +25,7 @@ describe('parseDate', () => {
     expect(parseDate('2024-02-29')).toBe(utc('2024-02-29T00:00:00Z'));
   });
 
-  it.each(['2024-02-30', '2023-02-29', '2024-13-01', '2024-00-10', '2024-01-00', '2024-04-31', '2024-1-2', '24-01-02', '2024/01/02', '2024-01-02T00:00', 'yesterday', '', '9999-12-31', '0024-01-02'])(
+  it.each(['2024-02-30', '2023-02-29', '2024-13-01', '2024-00-10', '2024-01-00', '2024-04-31', '2024-1-2', '24-01-02', '2024/01/02', '2024-01-02T00:00', 'yesterday', '', '9999-12-31', '0024-01-02', '0099-12-31'])(
     'rejects %j',
     (text) => {
       expect(parseDate(text)).toBeUndefined();
@@ -33,7 +33,7 @@ describe('parseDate', () => {
   );
 
   it('round-trips through formatDate', () => {
-    for (const d of ['1999-12-31', '2000-02-29', '2024-12-31', '2100-03-01', '9999-12-30']) expect(formatDate(parseDate(d)!)).toBe(d);
+    for (const d of ['0100-01-01', '1999-12-31', '2000-02-29', '2024-12-31', '2100-03-01', '9999-12-30']) expect(formatDate(parseDate(d)!)).toBe(d);
   });
 });
 
@@ -165,7 +165,7 @@ describe('the clock', () => {
     }
     expect(thrown).toBeInstanceOf(DiagnosticError);
     expect((thrown as DiagnosticError).diagnostics.map((d) => [d.code, d.message])).toEqual([
-      ['bad-date', "invalid --date '2024-02-30': expected a calendar date as YYYY-MM-DD, up to 9999-12-30"],
+      ['bad-date', "invalid --date '2024-02-30': expected a calendar date as YYYY-MM-DD, from 0100-01-01 to 9999-12-30"],
     ]);
   });
 });

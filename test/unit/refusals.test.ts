@@ -211,6 +211,14 @@ describe('files that are not UTF-8', () => {
   });
 });
 
+describe('a YAML file of two documents', () => {
+  it('is refused at the second one in words of pipe, not of the yaml package', () => {
+    const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yaml': 'description: x\n---\ndescription: y\n' });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.message])).toEqual([['yaml-syntax', 'models/a.yaml:2:1', 'invalid YAML: the file holds more than one document: a second one starts here']]);
+    expect(a.diagnostics[0].hint).toContain('remove the --- line');
+  });
+});
+
 describe('a config() key set twice', () => {
   it('is an error at the second call naming the key and both values, the first call related', () => {
     const a = analyzed({ 'models/a.sql': "{{ config(materialized='table') }}\nselect 1 as id\n  {{ config(materialized='view') }}\n" });
