@@ -1,4 +1,4 @@
-import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { error, warning, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { InstalledPackage } from './load-packages.js';
 import type { YamlSource } from './yaml-file.js';
 
@@ -132,4 +132,22 @@ export function nodeFqn(
   const pkg = node.package;
   if (!pkg) return fqnOf(project, node.file, roots, node.name);
   return fqnOf(pkg.name, node.file.slice(pkg.dir.length + 1), kind === 'seed' ? pkg.layout.seeds : kind === 'test' ? pkg.layout.tests : pkg.layout.models, node.name);
+}
+
+/**
+ * A folder dbt_project.yml names (`model-paths: ["modelz"]`) that the project does not have:
+ * nothing is read from it, and a project whose models are all there would build nothing
+ * without a word. Folders left to dbt's defaults may be absent.
+ */
+export function missingFolders(dbtProject: YamlSource, layout: ProjectLayout, exists: (dir: string) => boolean): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const [kind, key] of Object.entries(LAYOUT_KEYS) as [keyof ProjectLayout, string][]) {
+    const given = dbtProject.data[key] !== undefined ? key : Object.keys(OLD_KEYS).find((old) => OLD_KEYS[old] === kind && dbtProject.data[old] !== undefined);
+    if (given === undefined) continue;
+    for (const dir of layout[kind]) {
+      if (exists(dir)) continue;
+      out.push(warning('missing-folder', `${given}: the folder ${dir} does not exist: nothing is read from it`, { file: dbtProject.file, line: dbtProject.keyLine(given) }, { hint: 'check the folder\'s name, or leave it out' }));
+    }
+  }
+  return out;
 }

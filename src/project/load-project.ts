@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { basename, extname, join, relative, sep } from 'node:path';
-import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { error, warning, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { csvHead, type Text } from './csv-text.js';
 import { NAME_RULE, nameProblem, printableName } from './names.js';
 import { diskFs, type ProjectFs } from './project-fs.js';
@@ -10,7 +10,7 @@ import { NotUtf8Error } from './utf8.js';
 import { parseYaml, type YamlDialect, type YamlSource } from './yaml-file.js';
 import type { ParsedYamlCache } from './yaml-cache.js';
 import type { SeedDigestCache } from './seed-digest-cache.js';
-import { DBT_PROJECT_FILE, isPropertiesFile, projectLayout, type ProjectLayout } from './layout.js';
+import { DBT_PROJECT_FILE, isPropertiesFile, missingFolders, projectLayout, type ProjectLayout } from './layout.js';
 import { GENERIC_TEST_RE, loadPackages, type InstalledPackage, type ProjectPackages, type ReadYaml } from './load-packages.js';
 import { blockText, snapshotBlocks } from './snapshot-blocks.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
@@ -406,6 +406,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
   const projectFile = optionalYaml(PROJECT_FILE);
   const dbtProject = optionalYaml(DBT_PROJECT_FILE);
   const layout = projectLayout(dbtProject, diagnostics);
+  if (dbtProject) for (const d of missingFolders(dbtProject, layout, (dir) => fs.exists(join(root, dir)))) diagnostics.push(d);
   const selectorsFile = dbtProject ? optionalYaml('selectors.yml') : undefined;
   const properties: YamlSource[] = [];
   const unused: UnusedFile[] = [];
@@ -448,6 +449,16 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
     }
   };
 
+  /** A file named as a model's or seed's but for the case of its extension (`orders.SQL`): not read, as dbt does not read it either, and said so. */
+  function notReadForCase(abs: string, ext: string, wanted: string, what: 'model' | 'seed'): void {
+    if (ext.toLowerCase() !== wanted) return;
+    diagnostics.push(
+      warning('not-read', `${rel(abs)} is not read: a ${what}'s file name ends in ${wanted}, in lower case`, { file: rel(abs) }, {
+        hint: `rename it to ${basename(abs, ext)}${wanted}`,
+      }),
+    );
+  }
+
   /**
    * Each file of the model or seed folders of the project and of each installed package, with
    * its package and the files listed with it (among which the YAML beside a file is found).
@@ -487,7 +498,10 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       leftOut.push(basename(abs, ext));
       continue;
     }
-    if (ext !== '.sql') continue;
+    if (ext !== '.sql') {
+      if (!pkg) notReadForCase(abs, ext, '.sql', 'model');
+      continue;
+    }
     // Under a cache, the same strings every time: maps keyed by model names then find them
     // without hashing fresh copies of every name on every save.
     const { name, key, file, problem } = fs.derive(abs, namesKind, () => {
@@ -531,7 +545,10 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       yamlBeside(abs, ext, 'csv', listed);
       continue;
     }
-    if (ext !== '.csv') continue;
+    if (ext !== '.csv') {
+      if (!pkg) notReadForCase(abs, ext, '.csv', 'seed');
+      continue;
+    }
     const name = basename(abs, '.csv');
     const file = rel(abs);
     const problem = nameProblem(name);

@@ -276,6 +276,14 @@ models:
     expect(notice).toContain('analyses/one.sql');
     expect(notice).not.toContain('snap');
   });
+
+  it('warns of a folder dbt_project.yml names that the project does not have, at its line', () => {
+    const a = run({ 'dbt_project.yml': 'name: shop\nmodel-paths: ["modelz", "models"]\nsource-paths: ["x"]\n', 'models/a.sql': 'select 1 as id' });
+    expect(a.diagnostics.filter((d) => d.code === 'missing-folder').map((d) => [d.severity, d.message, d.location?.line])).toEqual([
+      ['warning', 'model-paths: the folder modelz does not exist: nothing is read from it', 2],
+    ]);
+    expect([...a.nodes.keys()]).toEqual(['a']);
+  });
 });
 
 describe("the project's own generate_schema_name", () => {

@@ -134,6 +134,15 @@ describe('files whose name is refused', () => {
     expect(thrownBy(() => analyzeAndSelect(files, { interval: day, select: ['2024data+'] })).map((d) => d.code)).toEqual(['bad-name']);
   });
 
+  it('with an extension in capitals are not read, and said so: orders.SQL, raw.CSV', () => {
+    const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/b.SQL': 'select 2 as id', 'seeds/raw.CSV': 'id\n1\n', 'models/notes.txt': 'x' });
+    expect(a.diagnostics.map((d) => [d.code, d.severity, d.location?.file, d.message, d.hint])).toEqual([
+      ['not-read', 'warning', 'models/b.SQL', "models/b.SQL is not read: a model's file name ends in .sql, in lower case", 'rename it to b.sql'],
+      ['not-read', 'warning', 'seeds/raw.CSV', "seeds/raw.CSV is not read: a seed's file name ends in .csv, in lower case", 'rename it to raw.csv'],
+    ]);
+    expect([...a.nodes.keys()]).toEqual(['a']);
+  });
+
   it('never print control characters of a name into the terminal', () => {
     const a = analyzed({ 'models/a\u001b[31mb.sql': 'select 1' });
     expect(a.diagnostics[0].message).toBe("'a\\u001b[31mb' cannot be a model name: it holds a control character (U+001B)");
