@@ -233,6 +233,8 @@ function parseKind(
       const { min, max } = spec;
       const okNumber = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isInteger(v) && v >= 0);
       if (!okNumber(min) || !okNumber(max) || (min === undefined && max === undefined)) return bad('min and max must be whole numbers');
+      // No count is both: the check would fail every run.
+      if (typeof min === 'number' && typeof max === 'number' && min > max) return bad(`min ${min} is above max ${max}: no row count passes`);
       const conds = [...(min !== undefined ? [`count(*) >= ${min}`] : []), ...(max !== undefined ? [`count(*) <= ${max}`] : [])];
       const label = [min !== undefined ? `min ${min}` : '', max !== undefined ? `max ${max}` : ''].filter(Boolean).join(', ');
       return [check({ name: `row_count(${label})`, columns: [], refs: [], sql: `SELECT count(*) AS row_count FROM ${T} HAVING NOT (${conds.join(' AND ')})` })];

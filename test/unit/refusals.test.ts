@@ -220,6 +220,13 @@ describe('files that are not UTF-8', () => {
   });
 });
 
+describe('a row_count check no count passes', () => {
+  it('is refused at its line: min above max would fail every run', () => {
+    const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yaml': 'checks:\n  row_count: {min: 5, max: 1}\n' });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.message])).toEqual([['bad-check', 'models/a.yaml:2:', 'row_count: min 5 is above max 1: no row count passes']]);
+  });
+});
+
 describe('a YAML file of two documents', () => {
   it('is refused at the second one in words of pipe, not of the yaml package', () => {
     const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yaml': 'description: x\n---\ndescription: y\n' });
