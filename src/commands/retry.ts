@@ -148,7 +148,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     );
   } catch (e) {
     await distributed?.close();
-    throw e;
+    throw storedSelectionGone(e, run.run_id, params);
   }
   const fullRefresh = params.kind !== 'test' && params.full_refresh;
   // A run's --full-refresh stages a model's batches and swaps them in, as a backfill's does.
@@ -261,4 +261,24 @@ function firstRunOf(p: StoredParams): OriginalParams {
       throw new Error(`internal error: stored params ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * A retry selects what its run selected: when that selection names what the project no longer
+ * has (a model deleted since), its error says it is the run's stored selection, and what to do.
+ */
+function storedSelectionGone(e: unknown, runId: string, params: { readonly select?: readonly string[]; readonly exclude?: readonly string[]; readonly selector?: string }): unknown {
+  if (!(e instanceof DiagnosticError) || !e.diagnostics.some((d) => d.code === 'unknown-selector')) return e;
+  const given = [
+    ...(params.select?.length ? [`--select ${params.select.join(' ')}`] : []),
+    ...(params.exclude?.length ? [`--exclude ${params.exclude.join(' ')}`] : []),
+    ...(params.selector !== undefined ? [`--selector ${params.selector}`] : []),
+  ].join(' ');
+  return new DiagnosticError(
+    e.diagnostics.map((d) =>
+      d.code === 'unknown-selector'
+        ? { ...d, message: `run ${runId} was selected with ${given || 'its pipeline'}, which pipe retry selects again: ${d.message}`, hint: 'the project no longer has it: run pipe run or pipe backfill with a selection of what is there (pipe history shows the run\'s dates)' }
+        : d,
+    ),
+  );
 }

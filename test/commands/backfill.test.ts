@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyExample, eventsOfType, queryRows, removeTempDirs, snapshotTables, taskIdsOf, tempDir, writeProjectFiles } from '../e2e/helpers.js';
@@ -117,6 +117,22 @@ select revenue_date, revenue from {{ ref('daily_revenue') }} where revenue_date 
     // Other models did run dates out of order (the backfill was parallel).
     const fctStarts = r.events.filter((e) => e.type === 'task-started' && (e.task as { model: string }).model === 'fct_orders');
     expect(fctStarts.length).toBe(8);
+  });
+
+  it("pipe retry of a run whose selection names a model deleted since says it is the run's selection", async () => {
+    const dir = copyExample();
+    const flaky = `{{ config(materialized='incremental', partition_by='revenue_date') }}
+select revenue_date, {% if ds == '2024-01-02' %}'not a number'::INTEGER{% else %}orders{% endif %} as orders
+from {{ ref('daily_revenue') }} where revenue_date = '{{ ds }}'`;
+    writeProjectFiles(dir, { 'models/marts/order_counts.sql': flaky });
+    const bad = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-02', select: ['+order_counts'] });
+    expect(bad.code).toBe(1);
+    const runId = /pipe retry (\S+)/.exec(bad.stdout)?.[1];
+    rmSync(join(dir, 'models/marts/order_counts.sql'));
+    const r = await retryIn(dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`run ${runId} was selected with --select +order_counts, which pipe retry selects again: selector '+order_counts': no model, seed or test named 'order_counts'`);
+    expect(r.stderr).toContain('the project no longer has it');
   });
 
   it('reports every failed date, grouped by error, and pipe retry completes it identically', async () => {
