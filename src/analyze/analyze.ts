@@ -1554,7 +1554,17 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
 
   // A file left out (a duplicate, a refused name) is already an error; a ref() to its name is not another.
   const known = new Set([...allNames, ...(files.leftOut ?? [])]);
-  const nodeContext: NodeContext = { nodes, disabled, emptyFiles, disabledSources, models, known, allNames, versions: versionsByNode(properties.versioned) };
+  let macroSites: { readonly file: string; readonly sites: CallSites }[] | undefined;
+  /** Where a macro's text calls ref('name'): what a model's ref() to an unknown name points at when the model's own text does not. */
+  const macroRef = (name: string): Location | undefined => {
+    macroSites ??= files.macros.map((m) => ({ file: m.file, sites: new CallSites(m.source) }));
+    for (const m of macroSites) {
+      const at = m.sites.ref(name);
+      if (at) return { file: m.file, ...at };
+    }
+    return undefined;
+  };
+  const nodeContext: NodeContext = { nodes, disabled, emptyFiles, disabledSources, models, known, allNames, versions: versionsByNode(properties.versioned), macroRef };
   for (const { source, sites: calls, config, refs, sources, checks, analyzed, contract, hookRefs, columns } of pending) {
     const cached = analyzed.node;
     if (cached && analyzed.refDiagnostics && sameContract(cached.contract, contract) && JSON.stringify(cached.columns) === JSON.stringify(columns) && sameSites(cached.hookRefs ?? [], hookRefs)) {
@@ -1719,6 +1729,8 @@ interface NodeContext {
   readonly allNames: readonly string[];
   /** The versions of models with versions, by their models' names. */
   readonly versions: ReadonlyMap<string, VersionOf>;
+  /** Where a macro calls ref('name'), when one does. */
+  readonly macroRef: (name: string) => Location | undefined;
 }
 
 /** A model's node: where it reads each of its upstream, and the errors of its ref() and source() calls. */
@@ -1751,12 +1763,15 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     } else if (ctx.models.has(site.name) || (target !== undefined && target.kind !== 'source')) {
       upstream.push(site.name);
     } else if (!ctx.known.has(site.name)) {
+      // Not in the model's text: a macro it calls makes the ref(), and the error is at the macro's call.
+      const inMacro = site.location.line === undefined ? ctx.macroRef(site.name) : undefined;
       refDiagnostics.push(
-        error('unknown-ref', `ref('${site.name}'): no model or seed is named '${site.name}'`, site.location, {
+        error('unknown-ref', `ref('${site.name}'): no model or seed is named '${site.name}'${inMacro ? `, called as ${source.name} renders` : ''}`, inMacro ?? site.location, {
           hint:
             target?.kind === 'source'
               ? `${site.name} is a source: read it with source('${target.source}', '${target.table}')`
               : didYouMean(site.name, ctx.allNames),
+          ...(inMacro ? { related: [{ message: `reached through ${source.name}`, location: { file: source.file } }] } : {}),
         }),
       );
     }

@@ -220,6 +220,20 @@ describe('files that are not UTF-8', () => {
   });
 });
 
+describe("a ref() to an unknown name made by a macro", () => {
+  it('is reported at the macro\'s call, reached through the model', () => {
+    const a = analyzed({
+      'seeds/raw.csv': 'id\n1\n',
+      'macros/m.sql': "{% macro src() %}\n  {{ ref('raww') }}\n{% endmacro %}\n",
+      'models/b.sql': 'select *\nfrom {{ src() }}\n',
+    });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.message, d.hint])).toEqual([
+      ['unknown-ref', 'macros/m.sql:2:6', "ref('raww'): no model or seed is named 'raww', called as b renders", "did you mean 'raw'?"],
+    ]);
+    expect(a.diagnostics[0].related).toEqual([{ message: 'reached through b', location: { file: 'models/b.sql' } }]);
+  });
+});
+
 describe('a row_count check no count passes', () => {
   it('is refused at its line: min above max would fail every run', () => {
     const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yaml': 'checks:\n  row_count: {min: 5, max: 1}\n' });
