@@ -1,10 +1,6 @@
 import { resolve } from 'node:path';
 import type { InitResult } from '../commands/init.js';
-
-/** A path as a shell word: as it is when nothing in it needs quoting, else in single quotes. */
-function shellWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
+import { shellWord } from '../util/shell-word.js';
 
 /** What `pipe init` prints: the files it wrote, and the commands that build and check the project. */
 export function formatInit(r: InitResult, cwd = process.cwd()): string {

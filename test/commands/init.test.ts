@@ -109,6 +109,14 @@ describe('pipe init', () => {
 
     it('a folder with a pipe project', () => refused({ 'pipe.yaml': 'name: shop\n' }, /already holds a pipe project \(.*\/pipe\.yaml\)/));
 
+    it('a project in a folder whose name needs quoting, whose hint quotes it', async () => {
+      const dir = join(tempDir(), 'demo dir');
+      writeProjectFiles(dir, { 'pipe.yaml': 'name: shop\n' });
+      const r = await initIn(dir);
+      expect(r.code, explain(r)).toBe(2);
+      expect(r.stderr).toContain(`hint: pipe runs it as it is: cd '${dir}' && pipe run`);
+    });
+
     it('a folder with models/', () => refused({ 'models/orders.sql': 'select 1 as n\n' }, /already holds a pipe project \(.*\/models\/\)/));
 
     it('a dbt project', () => refused({ 'dbt_project.yml': "name: shop\nversion: '1.0'\n", 'models/orders.sql': 'select 1 as n\n' }, /already holds a dbt project \(.*\/models\/, .*\/dbt_project\.yml\)/));
