@@ -23,7 +23,7 @@ import {
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { PIPE_VERSION } from '../version.js';
-import { preflightCheckColumns, preflightContractTypes, preflightSeeds, preflightUnitTests, withPlannedRelations } from './preflight.js';
+import { preflightCheckColumns, preflightContractTypes, preflightSeeds, preflightUnitTests } from './preflight.js';
 import { preflightStatements } from './preflight-statements.js';
 import { preflightFreshness, preflightSources } from './preflight-sources.js';
 import { RunNotifier } from '../notify/run-notifier.js';
@@ -261,7 +261,7 @@ export async function preflight(session: WarehouseSession, plan: Plan, o: Prefli
     ...missing,
     ...(await preflightSeeds(session, plan.tasks)),
     ...(await preflightStatements(session, plan.tasks, o.readsCache)),
-    ...(await withPlannedRelations(session, plan.tasks, () => preflightCheckColumns(session, plan.tasks))),
+    ...(await preflightCheckColumns(session, plan.tasks)),
     ...(await preflightUnitTests(session, plan.tasks)),
     ...(await preflightContractTypes(session, plan.tasks)),
     ...(await preflightFullRefresh(session, plan.tasks, o.pipeCommand ?? ((args) => `pipe ${args}`), o.pipeline)),

@@ -13,10 +13,19 @@ import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js
  * Before anything runs: every column a check or a model's config names is one the rows have:
  * the model's own (what its query produces) or, for a relationships check, the other model's.
  * The queries are bound, not executed (DESCRIBE). A query that reads what this same run builds
- * first cannot be bound yet, nor a query rendered when its task runs: those columns are
- * verified when the task runs.
+ * first is bound with that standing in as its query gives it (see withPlannedRelations), so a
+ * first run refuses what the next would; a query rendered when its task runs, and one that
+ * still does not bind, have their columns verified when the task runs.
  */
 export async function preflightCheckColumns(session: WarehouseSession, tasks: readonly Task[]): Promise<Diagnostic[]> {
+  const found = await checkColumns(session, tasks);
+  // A query that did not bind may read what the run builds first (a first run): bound again with that standing in.
+  return found.unbound ? (await withPlannedRelations(session, tasks, () => checkColumns(session, tasks))).diagnostics : found.diagnostics;
+}
+
+/** See preflightCheckColumns; `unbound` when a query it needed did not bind. */
+async function checkColumns(session: WarehouseSession, tasks: readonly Task[]): Promise<{ diagnostics: Diagnostic[]; unbound: boolean }> {
+  let unbound = false;
   const diagnostics: Diagnostic[] = [];
   const reported = new Set<string>();
   const described = new Map<string, Promise<string[] | undefined>>();
@@ -29,7 +38,10 @@ export async function preflightCheckColumns(session: WarehouseSession, tasks: re
       );
       described.set(query, found);
     }
-    return found;
+    return found.then((columns) => {
+      unbound ||= columns === undefined;
+      return columns;
+    });
   };
   for (const task of tasks) {
     // A query rendered again as its task runs is not known yet: its columns are verified then.
@@ -61,7 +73,7 @@ export async function preflightCheckColumns(session: WarehouseSession, tasks: re
       }
     }
   }
-  return diagnostics;
+  return { diagnostics, unbound };
 }
 
 /** Why an expression check's condition does not bind over the rows of `query`, in the engine's words; undefined when it does. */
@@ -95,7 +107,7 @@ const SHAPED_BY_QUERY: ReadonlySet<TaskKind> = new Set<TaskKind>(['seed', 'table
  * schemas (a temporary view is of schema main), queries rendered as they run, snapshots (their
  * table adds columns) and models with hooks (which may change what the table holds).
  */
-export async function withPlannedRelations<T>(session: WarehouseSession, tasks: readonly Task[], bind: () => Promise<T>): Promise<T> {
+async function withPlannedRelations<T>(session: WarehouseSession, tasks: readonly Task[], bind: () => Promise<T>): Promise<T> {
   const planned = new Map<string, { name: string; sql: string }>();
   for (const t of tasks) {
     const name = /^"main"\."((?:[^"]|"")*)"$/.exec(t.relation)?.[1];

@@ -7,7 +7,7 @@ import { dayInterval, parseDate } from '../../src/dates/dates.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { execute } from '../../src/execute/executor.js';
 import { planRun, planTest } from '../../src/plan/plan.js';
-import { preflightCheckColumns, withPlannedRelations } from '../../src/commands/preflight.js';
+import { preflightCheckColumns } from '../../src/commands/preflight.js';
 import type { CheckStep, Step, Task } from '../../src/plan/task.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { readCatalog, type RelationType } from '../../src/warehouse/run-state.js';
@@ -298,7 +298,7 @@ describe('checks on DuckDB', () => {
       {
         'models/early.sql': "select 1 as id, 'x' as name, error('never executed') as boom",
         'models/early.yaml': 'checks:\n  not_null: [id, nme]\n  unique: [idd]\n',
-        // Reads a model that is not built yet: it cannot be bound now, and is checked when it runs.
+        // Reads a model that is not built yet: bound with early's query standing in for its table.
         'models/later.sql': "select * from {{ ref('early') }}",
         'models/later.yaml': 'checks:\n  not_null: [whatever]\n',
       },
@@ -308,6 +308,7 @@ describe('checks on DuckDB', () => {
     expect(problems.map((d) => [d.code, d.message, d.location, d.hint])).toEqual([
       ['unknown-column', "check not_null(nme) names column 'nme', which early does not produce", { file: 'models/early.yaml', line: 2 }, "did you mean 'name'?"],
       ['unknown-column', "check unique(idd) names column 'idd', which early does not produce", { file: 'models/early.yaml', line: 3 }, "did you mean 'id'?"],
+      ['unknown-column', "check not_null(whatever) names column 'whatever', which later does not produce", { file: 'models/later.yaml', line: 2 }, 'later produces: id, name, boom'],
     ]);
     expect((await w.relations()).has('"main"."early"')).toBe(false);
   });
@@ -324,7 +325,7 @@ describe('checks on DuckDB', () => {
         await readCatalog(w.session),
       ).values(),
     ];
-    const problems = await withPlannedRelations(w.session, tasks, () => preflightCheckColumns(w.session, tasks));
+    const problems = await preflightCheckColumns(w.session, tasks);
     expect(problems.map((d) => [d.message, d.location, d.hint])).toEqual([
       ["check not_null(nosuch) names column 'nosuch', which second does not produce", { file: 'models/second.yaml', line: 2 }, 'second produces: id, name'],
       ["check relationships(id → first.idd) names column 'idd', which first does not have", { file: 'models/second.yaml', line: 4 }, "did you mean 'id'?"],
