@@ -44,6 +44,8 @@ export interface Check {
   readonly sql?: string;
   /** For `query`: the template text, rendered per interval like a model. */
   readonly template?: string;
+  /** An `expression` check's condition as written (see CheckStep.expression). */
+  readonly expression?: string;
   /** How a dbt test counts its failures and when they warn or fail; pipe's own checks fail on any row. */
   readonly threshold?: Threshold;
   /** A dbt test's tags (its config's, its column's and its folders'). */
@@ -242,7 +244,7 @@ function parseKind(
     case 'expression': {
       const exprs = asStrings(isMap(spec) ? spec.expressions : spec);
       if (!exprs) return bad('expected a list of SQL conditions, e.g. ["amount >= 0"]');
-      return exprs.map((e) => check({ name: `expression(${e})`, columns: [], refs: [], sql: `SELECT * FROM ${T} WHERE (${e}\n) IS NOT TRUE` }));
+      return exprs.map((e) => check({ name: `expression(${e})`, columns: [], refs: [], expression: e, sql: `SELECT * FROM ${T} WHERE (${e}\n) IS NOT TRUE` }));
     }
     case 'query': {
       const queries = asStrings(isMap(spec) ? spec.queries : spec);

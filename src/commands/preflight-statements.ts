@@ -1,11 +1,11 @@
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { queriesOf } from '../execute/run-currency.js';
 import { sha256 } from '../project/pack-store.js';
-import { quoteLiteral, statementSeparators } from '../sql/sql-text.js';
+import { quoteLiteral, statementSeparators, statementStart } from '../sql/sql-text.js';
 import { locateSqlError, type SqlOrigin } from '../plan/sql-error-location.js';
 import { allSteps, type Task } from '../plan/task.js';
 import { QueryReadsCache } from '../state/query-reads-cache.js';
-import { engineVersion, readAll, refusedByParser } from '../state/query-reads.js';
+import { engineVersion, mayNotBeAQuery, readAll, refusedByParser } from '../state/query-reads.js';
 import { statementsIn, WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 
 /**
@@ -23,7 +23,11 @@ const HINT =
 function secondStatementAt(sql: string, origin: SqlOrigin | undefined, fallback: Location): Location {
   const sep = statementSeparators(sql)[0];
   if (sep === undefined || !origin) return fallback;
-  const line = sql.slice(0, sep).split('\n').length;
+  return renderedLineAt(sql.slice(0, sep).split('\n').length, sql, origin, fallback);
+}
+
+/** Where line `line` of the rendered `sql` was written in its file. */
+function renderedLineAt(line: number, sql: string, origin: SqlOrigin, fallback: Location): Location {
   const located = locateSqlError(line, sql, origin)?.location;
   if (located) return located;
   // The rendered line matches no line of the file (a value changed it beyond recognition):
@@ -37,7 +41,15 @@ interface Parsed {
   readonly what: string;
   readonly origin?: SqlOrigin;
   readonly at: Location;
+  /** A model's query, which pipe writes as a table or view (`CREATE ... AS`), or a check's, which pipe reads from (`SELECT * FROM (...)`). */
+  readonly of: 'model' | 'check';
 }
+
+/** How pipe runs each kind of text, to parse it as it runs: only a query fits. */
+const AS_RUN: Record<Parsed['of'], (sql: string) => string> = {
+  model: (sql) => `CREATE TABLE __pipe_probe AS\n${sql}`,
+  check: (sql) => `SELECT * FROM (\n${sql}\n) AS failing`,
+};
 
 /**
  * The texts of `tasks` that run as they are planned (SQL rendered again as a task runs is
@@ -49,10 +61,10 @@ function textsOf(tasks: readonly Task[]): Parsed[] {
     // A task rendered again as it runs is planned again from that render, checks and all: a
     // check of a view reads the model's query, which is the parse's until then.
     if (task.renderAtRun) continue;
-    if (task.sql !== undefined && task.origin) texts.push({ sql: task.sql, what: task.node, origin: task.origin, at: { file: task.file } });
+    if (task.sql !== undefined && task.origin) texts.push({ sql: task.sql, what: task.node, origin: task.origin, at: { file: task.file }, of: 'model' });
     for (const step of allSteps(task.steps)) {
       const checks = step.kind === 'check' ? [step] : step.kind === 'publish' ? (step.checks ?? []) : [];
-      for (const c of checks) if (!c.renderAtRun) texts.push({ sql: c.sql, what: `${task.node}: check ${c.name}`, at: c.location });
+      for (const c of checks) if (!c.renderAtRun) texts.push({ sql: c.sql, what: `${task.node}: check ${c.name}`, at: c.location, of: 'check' });
     }
   }
   return texts;
@@ -75,7 +87,7 @@ async function syntaxErrors(session: WarehouseSession, tasks: readonly Task[], t
   const queries = queriesOf(tasks);
   await readAll(session, queries, kept);
   const judged = new Set(queries.map((q) => q.sql));
-  const suspects = new Set(queries.filter((q) => refusedByParser(q.sqlHash)).map((q) => q.sql));
+  const suspects = new Set(queries.filter((q) => refusedByParser(q.sqlHash) || mayNotBeAQuery(q.sqlHash)).map((q) => q.sql));
   for (const sql of await refusedOf(session, [...new Set(texts.filter((t) => !judged.has(t.sql)).map((t) => t.sql))], kept)) suspects.add(sql);
   const diagnostics: Diagnostic[] = [];
   const reported = new Set<string>();
@@ -83,11 +95,35 @@ async function syntaxErrors(session: WarehouseSession, tasks: readonly Task[], t
     if (!suspects.has(t.sql) || reported.has(t.what)) continue;
     reported.add(t.what);
     const problem = await parserProblem(session, t.sql);
-    if (problem === undefined) continue;
+    if (problem === undefined) {
+      const other = await notAQuery(session, t);
+      if (other) diagnostics.push(other);
+      continue;
+    }
     const located = t.origin && problem.line !== undefined ? locateSqlError(problem.line, t.sql, t.origin)?.location : undefined;
     diagnostics.push(error('sql-syntax', `${t.what}: ${problem.text}`, located ?? t.at));
   }
   return diagnostics;
+}
+
+/**
+ * A text that parses but is not a query (a DELETE, a DROP, a PRAGMA, a DESCRIBE): pipe would
+ * write it as a table or read it as a check's rows, and DuckDB would refuse that only when its
+ * turn came, after others had been written. Read by the parser as pipe runs it (a PIVOT is a
+ * query there); the error points at the statement's first line.
+ */
+async function notAQuery(session: WarehouseSession, t: Parsed): Promise<Diagnostic | undefined> {
+  if ((await parserProblem(session, AS_RUN[t.of](t.sql))) === undefined) return undefined;
+  const start = statementStart(t.sql);
+  const keyword = /^[(\s]*([A-Za-z_]+)/.exec(t.sql.slice(start))?.[1]?.toUpperCase();
+  const line = t.sql.slice(0, start).split('\n').length;
+  const at = t.origin ? renderedLineAt(line, t.sql, t.origin, t.at) : t.at;
+  const what = keyword ? `a ${keyword} statement` : 'a statement';
+  return t.of === 'model'
+    ? error('not-a-query', `${t.what} is ${what}, not a query: a model is one query (select ..., with ... select ..., from ..., values ...), whose rows pipe writes as its table or view`, at, {
+        hint: 'a statement to run beside the model belongs in a pre_hook or post_hook; one to run once, in on-run-start, on-run-end or pipe run-operation',
+      })
+    : error('not-a-query', `${t.what} is ${what}, not a query: a check is one query, which returns the failing rows`, at);
 }
 
 /** The texts among `sqls` DuckDB's parser refuses, parsed 200 to a statement; those that parse are kept. */
@@ -101,7 +137,9 @@ async function refusedOf(session: WarehouseSession, sqls: readonly string[], kep
     let rows: Record<string, unknown>[];
     try {
       rows = await session.query(
-        `SELECT i FROM (VALUES ${part.map((sql, j) => `(${j}, ${quoteLiteral(sql)})`).join(', ')}) AS t(i, s) WHERE json_serialize_sql(s)->>'error_type' = 'parser'`,
+        // Also what may not be a query (see mayNotBeAQuery): it is read again, and never kept as parsing.
+        `SELECT i FROM (SELECT i, json_serialize_sql(s) AS j FROM (VALUES ${part.map((sql, j) => `(${j}, ${quoteLiteral(sql)})`).join(', ')}) AS t(i, s)) ` +
+          `WHERE j->>'error_type' IN ('parser', 'not implemented') OR contains(j::VARCHAR, '"SHOW_REF"')`,
       );
     } catch (e) {
       if (!(e instanceof WarehouseError)) throw e;

@@ -2,42 +2,147 @@ import { readFileSync } from 'node:fs';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { csvProblem, type CsvOrigin } from '../plan/csv-error-location.js';
-import { allSteps, type Task } from '../plan/task.js';
+import { missingColumn, ownQuery } from '../plan/column-uses.js';
+import { allSteps, type CheckStep, type Task, type TaskKind } from '../plan/task.js';
+import { quoteIdent } from '../sql/sql-text.js';
+import { readRelationsOf } from '../warehouse/relations-of.js';
 import type { Column } from '../warehouse/dialect.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 
 /**
- * Before anything runs: every column a check names must be produced by its model. The
- * model's query is bound, not executed (DESCRIBE). A model whose upstream is built in this
- * same run cannot be bound yet, nor a query rendered when its task runs: their checks' columns
- * are verified when the task runs.
+ * Before anything runs: every column a check or a model's config names is one the rows have:
+ * the model's own (what its query produces) or, for a relationships check, the other model's.
+ * The queries are bound, not executed (DESCRIBE). A query that reads what this same run builds
+ * first is bound with that standing in as its query gives it (see withPlannedRelations), so a
+ * first run refuses what the next would; a query rendered when its task runs, and one that
+ * still does not bind, have their columns verified when the task runs.
  */
 export async function preflightCheckColumns(session: WarehouseSession, tasks: readonly Task[]): Promise<Diagnostic[]> {
+  const found = await checkColumns(session, tasks);
+  // A query that did not bind may read what the run builds first (a first run): bound again with that standing in.
+  return found.unbound ? (await withPlannedRelations(session, tasks, () => checkColumns(session, tasks))).diagnostics : found.diagnostics;
+}
+
+/** See preflightCheckColumns; `unbound` when a query it needed did not bind. */
+async function checkColumns(session: WarehouseSession, tasks: readonly Task[]): Promise<{ diagnostics: Diagnostic[]; unbound: boolean }> {
+  let unbound = false;
   const diagnostics: Diagnostic[] = [];
-  const seen = new Set<string>();
-  for (const task of tasks) {
-    const step = allSteps(task.steps).find((s) => s.kind === 'columns');
-    // A query rendered again as its task runs is not known yet: its columns are verified then.
-    if (!step || step.kind !== 'columns' || seen.has(task.node) || task.renderAtRun) continue;
-    seen.add(task.node);
-    const query = task.kind === 'test' || task.sql === undefined ? `SELECT * FROM ${task.relation}` : task.sql;
-    let columns: string[];
-    try {
-      columns = (await session.dialect.describeQuery(session, query)).map((c) => c.name);
-    } catch {
-      continue;
-    }
-    const have = new Set(columns.map((c) => c.toLowerCase()));
-    for (const use of step.expected) {
-      if (have.has(use.column.toLowerCase())) continue;
-      diagnostics.push(
-        error('unknown-column', `check ${use.check} names column '${use.column}', which ${task.node} does not produce`, use.location, {
-          hint: didYouMean(use.column, columns) ?? `${task.node} produces: ${columns.join(', ')}`,
-        }),
+  const reported = new Set<string>();
+  const described = new Map<string, Promise<string[] | undefined>>();
+  const columnsOf = (query: string) => {
+    let found = described.get(query);
+    if (!found) {
+      found = session.dialect.describeQuery(session, query).then(
+        (columns) => columns.map((c) => c.name),
+        () => undefined,
       );
+      described.set(query, found);
+    }
+    return found.then((columns) => {
+      unbound ||= columns === undefined;
+      return columns;
+    });
+  };
+  for (const task of tasks) {
+    // A query rendered again as its task runs is not known yet: its columns are verified then.
+    if (task.renderAtRun) continue;
+    const own = ownQuery(task);
+    const report = (d: Diagnostic) => {
+      const key = `${d.location?.file}:${d.location?.line ?? ''}:${d.message}`;
+      if (!reported.has(key)) diagnostics.push(d);
+      reported.add(key);
+    };
+    for (const step of allSteps(task.steps)) {
+      const checks = step.kind === 'check' ? [step] : step.kind === 'publish' ? (step.checks ?? []) : [];
+      for (const c of checks) {
+        if (c.expression === undefined || c.renderAtRun) continue;
+        const columns = await columnsOf(own);
+        if (columns) {
+          const problem = await expressionProblem(session, own, c.expression);
+          if (problem !== undefined) report(expressionDiagnostic(session, task.node, c, columns, problem));
+        }
+      }
+      if (step.kind !== 'columns') continue;
+      const columns = await columnsOf(step.of === undefined ? own : `SELECT * FROM ${step.relation}`);
+      if (!columns) continue;
+      const have = new Set(columns.map((c) => c.toLowerCase()));
+      for (const use of step.expected) {
+        if (have.has(use.column.toLowerCase())) continue;
+        const { message, hint } = missingColumn(use, step.of ?? task.node, columns, step.of === undefined);
+        report(error('unknown-column', message, use.location, { hint }));
+      }
     }
   }
-  return diagnostics;
+  return { diagnostics, unbound };
+}
+
+/** Why an expression check's condition does not bind over the rows of `query`, in the engine's words; undefined when it does. */
+function expressionProblem(session: WarehouseSession, query: string, condition: string): Promise<string | undefined> {
+  // As the check's query puts it (a condition may end in a -- comment), over the model's query.
+  const sql = `SELECT * FROM (\n${query}\n) AS checked WHERE (${condition}\n) IS NOT TRUE`;
+  return session.dialect.describeQuery(session, sql).then(
+    () => undefined,
+    (e: unknown) => warehouseMessage(e),
+  );
+}
+
+function expressionDiagnostic(session: WarehouseSession, node: string, c: CheckStep, columns: readonly string[], problem: string): Diagnostic {
+  const column = session.dialect.unknownColumn(problem);
+  if (column !== undefined && !columns.some((x) => x.toLowerCase() === column.toLowerCase())) {
+    const { message, hint } = missingColumn({ column, namedBy: `check ${c.name}`, location: c.location }, node, columns, true);
+    return error('unknown-column', message, c.location, { hint });
+  }
+  return error('bad-check', `check ${c.name} cannot run on the rows of ${node}: ${session.dialect.headline(problem)}`, c.location, { hint: `${node} produces: ${columns.join(', ')}` });
+}
+
+/** What a first build creates from the query's shape alone: its columns are the query's. */
+const SHAPED_BY_QUERY: ReadonlySet<TaskKind> = new Set<TaskKind>(['seed', 'table', 'view', 'incremental', 'merge', 'delete+insert', 'microbatch', 'external']);
+
+/**
+ * Runs `bind` with what the run creates before its readers standing in the catalog as it will:
+ * each relation of schema main that is not there yet, as a temporary view of its query, in a
+ * transaction rolled back afterwards, so that nothing is written (a read-only warehouse
+ * included). So on a first run, a model whose upstream the run builds binds before anything
+ * runs, as it binds on the next. Left out, and so bound only as they run: relations of other
+ * schemas (a temporary view is of schema main), queries rendered as they run, snapshots (their
+ * table adds columns) and models with hooks (which may change what the table holds).
+ */
+async function withPlannedRelations<T>(session: WarehouseSession, tasks: readonly Task[], bind: () => Promise<T>): Promise<T> {
+  const planned = new Map<string, { name: string; sql: string }>();
+  for (const t of tasks) {
+    const name = /^"main"\."((?:[^"]|"")*)"$/.exec(t.relation)?.[1];
+    if (name === undefined || t.sql === undefined || t.renderAtRun || !SHAPED_BY_QUERY.has(t.kind) || planned.has(t.relation)) continue;
+    if (allSteps(t.steps).some((s) => s.kind === 'hook')) continue;
+    planned.set(t.relation, { name: name.replaceAll('""', '"'), sql: t.sql });
+  }
+  const existing = planned.size === 0 ? undefined : await readRelationsOf(session, [...planned.keys()]).catch(() => undefined);
+  const missing = [...planned].filter(([relation]) => existing !== undefined && !existing.has(relation));
+  if (missing.length === 0) return bind();
+  try {
+    await session.exec('BEGIN TRANSACTION');
+  } catch {
+    return bind();
+  }
+  try {
+    // In dependency order as planned; a view whose inputs are not there yet binds on a later pass.
+    let pending = missing;
+    while (pending.length > 0) {
+      const next: typeof pending = [];
+      for (const entry of pending) {
+        const [, { name, sql }] = entry;
+        const made = await session.exec(`CREATE TEMP VIEW ${quoteIdent(name)} AS\n${sql}`).then(
+          () => true,
+          (e: unknown) => (warehouseMessage(e), false),
+        );
+        if (!made) next.push(entry);
+      }
+      if (next.length === pending.length) break;
+      pending = next;
+    }
+    return await bind();
+  } finally {
+    await session.rollback();
+  }
 }
 
 /** Before anything runs: every data_type of an enforced contract is a type of the engine, each reported at its column. */

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { didYouMean } from '../diagnostics/suggest.js';
 import type { Location } from '../diagnostics/diagnostics.js';
 import type { CheckFailure, EventSink } from '../events/events.js';
+import { missingColumn, ownQuery } from '../plan/column-uses.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
 import { snapshotMerge } from '../plan/strategies/snapshot.js';
 import { unitTestQuery } from '../plan/strategies/unit-test.js';
@@ -172,7 +173,9 @@ export class StepRunner {
         return;
       }
       case 'assert-empty': {
-        const sample = await session.query(step.sql);
+        const sample = await session.query(step.sql).catch(async (e: unknown) => {
+          throw (step.dates && e instanceof WarehouseError && (await undatedPartition(session, task, step.dates.column, step.dates.rows))) || e;
+        });
         if (sample.length > 0) {
           const [{ n }] = await session.query(step.countSql);
           throw new TaskDataError(`${String(n)} ${Number(n) === 1 && step.one !== undefined ? step.one : step.message}`, sample, step.location);
@@ -261,18 +264,10 @@ export class StepRunner {
         return;
       }
       case 'columns': {
-        const described = await session.dialect.describeQuery(session, `SELECT * FROM ${step.relation}`);
-        const have = described.map((c) => c.name);
+        const have = (await session.dialect.describeQuery(session, `SELECT * FROM ${step.relation}`)).map((c) => c.name);
         const lower = new Set(have.map((c) => c.toLowerCase()));
         const missing = step.expected.find((u) => !lower.has(u.column.toLowerCase()));
-        if (missing) {
-          const hint = didYouMean(missing.column, have);
-          throw new ProjectRuleError(
-            'Check',
-            `check ${missing.check} names column '${missing.column}', which ${task.node} does not produce${hint ? `; ${hint}` : ''} (columns: ${have.join(', ')})`,
-            missing.location,
-          );
-        }
+        if (missing) throw new ProjectRuleError('Check', missingColumn(missing, step.of ?? task.node, have, step.of === undefined).inOneLine, missing.location);
         return;
       }
       case 'check':
@@ -443,8 +438,11 @@ export class StepRunner {
     } catch (e) {
       if (e instanceof WarehouseError && step.partition && e.message.includes(step.partition.outside.error)) {
         // Rolled back: the rows outside are read again from the query, to say which they are.
-        await this.step(task, { kind: 'assert-empty', ...step.partition.outside }, session, state);
+        await this.step(task, { kind: 'assert-empty', ...step.partition.outside, dates: { column: step.partition.by.column, rows: step.partition.rows } }, session, state);
       }
+      // Text the partition's condition cannot read as a date fails it in the engine's words, about pipe's SQL.
+      const undated = e instanceof WarehouseError && step.partition && (await undatedPartition(session, task, step.partition.by.column, step.partition.rows));
+      if (undated) throw undated;
       if (!failedChecks) throw e instanceof WarehouseError && inStatements ? new StatementError(e, [...before(), ...own], session.dialect) : e;
     } finally {
       for (const sql of dropAfter) await session.exec(sql).catch(() => undefined);
@@ -463,7 +461,11 @@ export class StepRunner {
     // goes with the task's events (in a batch, told at the commit).
     const tell = (said: readonly TemplateMessage[]) => tellSaid(state.emit, this.ctx.runId, taskRef(task), said);
     const step = planned.renderAtRun ? { ...planned, sql: await checkSqlAtRun(planned, session, tell) } : planned;
-    const judged = step.threshold ? await judgeByThreshold(step, step.threshold, session) : await judgeByRows(step, session);
+    const checked: CheckedModel = {
+      name: task.node,
+      columns: async () => (await session.dialect.describeQuery(session, ownQuery(task))).map((c) => c.name),
+    };
+    const judged = step.threshold ? await judgeByThreshold(step, step.threshold, session) : await judgeByRows(step, session, checked);
     const { outcome, failingRows, sample, condition } = judged;
     const severity = outcome === 'warned' ? 'warn' : step.severity;
     return {
@@ -507,17 +509,29 @@ interface Judged {
  * One query of a check. A query the database refuses (a column the check names that the model
  * lacks) is a mistake in the check: reported at its declaration, not at the model's file.
  */
-async function checkQuery(step: CheckStep, what: 'check' | 'test', session: WarehouseSession, sql: string): Promise<Record<string, unknown>[]> {
+async function checkQuery(step: CheckStep, what: 'check' | 'test', session: WarehouseSession, sql: string, checked?: CheckedModel): Promise<Record<string, unknown>[]> {
   try {
     return await session.query(sql);
   } catch (e) {
-    if (e instanceof WarehouseError && e.errorClass === 'permanent') throw new ProjectRuleError('Check', `${what} ${step.name} could not run: ${e.message}`, step.location);
-    throw e;
+    if (!(e instanceof WarehouseError && e.errorClass === 'permanent')) throw e;
+    // An expression reads the checked rows alone: a column the engine cannot find is one the model lacks.
+    const column = step.expression !== undefined && checked ? session.dialect.unknownColumn(e.message) : undefined;
+    const have = column === undefined ? undefined : await checked!.columns().catch(() => undefined);
+    if (column !== undefined && have && !have.some((c) => c.toLowerCase() === column.toLowerCase())) {
+      throw new ProjectRuleError('Check', missingColumn({ column, namedBy: `check ${step.name}`, location: step.location }, checked!.name, have, true).inOneLine, step.location);
+    }
+    throw new ProjectRuleError('Check', `${what} ${step.name} could not run: ${e.message}`, step.location);
   }
 }
 
-async function judgeByRows(step: CheckStep, session: WarehouseSession): Promise<Judged> {
-  const query = (sql: string) => checkQuery(step, 'check', session, sql);
+/** The model a check reads, named, and its columns when asked. */
+interface CheckedModel {
+  readonly name: string;
+  columns(): Promise<string[]>;
+}
+
+async function judgeByRows(step: CheckStep, session: WarehouseSession, checked?: CheckedModel): Promise<Judged> {
+  const query = (sql: string) => checkQuery(step, 'check', session, sql, checked);
   const sample = await query(sampleSql(step.sql, step.differences ? 50 : 5));
   let failingRows = 0;
   if (sample.length > 0) {
@@ -609,6 +623,21 @@ function partitionColumnCheck(task: Task, column: string, rows: readonly Column[
   if (!/^(DATE|TIMESTAMP.*|VARCHAR)$/i.test(found.type)) {
     throw new ProjectRuleError('Schema', `partition_by column ${found.name} of ${task.node} is ${found.type}: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text ('YYYY-MM-DD'); cast it in the query`, { file: task.file });
   }
+}
+
+/**
+ * The partition column holds a value that is not a date (text such as 02/01/2024): the error,
+ * naming it and the form pipe reads; undefined when every value reads as a date, or when the
+ * rows cannot be read again (the failure was another).
+ */
+async function undatedPartition(session: WarehouseSession, task: Task, column: string, rows: string): Promise<ProjectRuleError | undefined> {
+  const [row] = await session.query(session.dialect.undatedValue(column, rows)).catch(() => []);
+  if (row?.value == null) return undefined;
+  return new ProjectRuleError(
+    'Schema',
+    `partition_by column ${column} of ${task.node} holds '${String(row.value)}', which is not a date: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text in the form YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS); convert it in the query with strptime(${column}, format)::DATE`,
+    { file: task.file },
+  );
 }
 
 /** The columns of a table, or none when it does not exist. */

@@ -1,7 +1,7 @@
 import { eventTimeOf, type Analysis, type ModelNode, type PipeNode, type RelationOverrides, type RenderedSql, type SeedNode, type SourceNode } from '../analyze/analyze.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
-import type { Check } from '../analyze/checks.js';
+import { refToken, type Check } from '../analyze/checks.js';
 import { quoteLiteral, relationName } from '../sql/sql-text.js';
 import { intervalLabel, isHourLabel, previousInterval, type Interval } from '../dates/dates.js';
 import { inTopologicalOrder, topologicalOrder, upstreamClosure } from '../graph/graph.js';
@@ -736,12 +736,13 @@ export function planChecks(
 ): { steps: Step[]; publish: CheckStep[] } {
   const steps: Step[] = [];
   const publish: CheckStep[] = [];
-  const expected = node.checks.flatMap((c) => c.columns.map((column) => ({ column, check: c.name, location: c.location })));
+  const expected = node.checks.flatMap((c) => c.columns.map((column) => ({ column, namedBy: `check ${c.name}`, location: c.location })));
   const columnsOf = target.columns ?? target.partition;
   if (expected.length > 0 && columnsOf !== undefined) steps.push({ kind: 'columns', relation: columnsOf, expected });
   for (const c of node.checks) {
     const on = c.scope === 'table' ? target.table : target.partition;
     if (on === undefined) continue;
+    if (c.kind === 'relationships') steps.push(...comparedColumns(ctx, node.name, c, interval, on, relations));
     const step = checkStep(ctx, node.name, c, interval, on, relations);
     if ('code' in step) {
       diagnostics.push(step);
@@ -754,6 +755,20 @@ export function planChecks(
 }
 
 /**
+ * The columns a relationships check compares to, in the model it names: one it lacks would
+ * otherwise fail the check's query in the engine's words (which blame the query's alias).
+ * The model is read as the check reads it (an ephemeral one inlined).
+ */
+function comparedColumns(ctx: PlanContext, node: string, c: Check, interval: Interval, on: string, relations?: RelationOverrides): Step[] {
+  return c.refs.flatMap((r): Step[] => {
+    if (r.column === undefined) return [];
+    const read = ctx.analysis.renderer.checkSql(node, { ...c, sql: `SELECT * FROM ${refToken(r.model)}`, template: undefined, atRun: undefined }, interval, on, relations);
+    if (typeof read !== 'string') return [];
+    return [{ kind: 'columns', relation: `(\n${read}\n)`, of: r.model, expected: [{ column: r.column, namedBy: `check ${c.name}`, location: c.location }] }];
+  });
+}
+
+/**
  * One check of a node against `on`, the data checked; a dbt test that reads the warehouse
  * while rendering is rendered again as it runs (see CheckStep.renderAtRun).
  */
@@ -761,7 +776,7 @@ function checkStep(ctx: PlanContext, node: string, c: Check, interval: Interval,
   const { renderer } = ctx.analysis;
   const sql = renderer.checkSql(node, c, interval, on, relations);
   if (typeof sql !== 'string') return sql;
-  const step: CheckStep = { kind: 'check', name: c.name, severity: c.severity, sql, location: c.location, threshold: c.threshold };
+  const step: CheckStep = { kind: 'check', name: c.name, severity: c.severity, sql, location: c.location, threshold: c.threshold, ...(c.expression === undefined ? {} : { expression: c.expression }) };
   if (!c.atRun) return step;
   const renderAtRun: RenderAtRun<string> = {
     render: (answers) => {

@@ -47,7 +47,7 @@ function renderStep(step: Step): string {
     case 'snapshot-merge':
       return `-- snapshot: from the columns of ${step.source} and ${step.target}, the table is created, or the changes staged in ${step.changes} and applied (the statements open the publishing transaction)`;
     case 'columns':
-      return `-- columns of ${step.relation}: ${step.expected.map((c) => c.column).join(', ')}`;
+      return `-- columns of ${step.of === undefined ? step.relation : `${step.of}, as a check reads it`}: ${step.expected.map((c) => c.column).join(', ')}`;
     case 'check':
       return `-- ${checkLabel(step)}\n${step.sql};`;
     case 'unit-test':

@@ -36,15 +36,19 @@ function wildcard(templateLine: string): RegExp | undefined {
   const tokens = templateLine.trim().split(/(\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\})/);
   if (tokens.filter((_, i) => i % 2 === 0).join('').trim() === '') return undefined;
   const isControl = (t: string | undefined) => t !== undefined && t.startsWith('{%');
+  const isExpression = (t: string | undefined) => t !== undefined && t.startsWith('{{');
   let body = '';
   tokens.forEach((t, i) => {
     if (i % 2 === 1) {
-      if (t.startsWith('{{')) body += '.*';
+      if (isExpression(t)) body += '.*';
       return;
     }
     if (t === '') return;
+    // An expression may render to several lines, ending in a line break: the text after it
+    // then starts a line of its own, trimmed (`{{ amount('v') }} as amount` renders a line `as amount`).
+    const text = isExpression(tokens[i - 1]) && /^\s/.test(t) ? `(?<=^|\s)${escapeRegExp(t.trimStart())}` : escapeRegExp(t);
     const optional = isControl(tokens[i - 1]) || isControl(tokens[i + 1]);
-    body += optional ? `(?:${escapeRegExp(t)})?` : escapeRegExp(t);
+    body += optional ? `(?:${text})?` : text;
   });
   return new RegExp(`^(?=.)${body}$`);
 }
@@ -82,5 +86,31 @@ export function locateSqlError(line: number | undefined, statement: string, orig
     const nearest = candidates.reduce((a, b) => (Math.abs(b - raw) < Math.abs(a - raw) ? b : a));
     return { location: { file: origin.file, line: nearest } };
   }
-  return { context };
+  const within = expansionAt(k, sqlLines, sourceLines);
+  return within === undefined ? { context } : { location: { file: origin.file, line: within } };
+}
+
+/**
+ * The file line whose expression rendered line `k` of `sqlLines`, when `k` lies inside the
+ * several lines one expression rendered (a macro's body): after the nearest line above that
+ * matches a line of the file as written, and up to the line the nearest one below matches, the
+ * file has exactly one line with an expression, and so it is that one.
+ */
+function expansionAt(k: number, sqlLines: readonly string[], sourceLines: readonly string[]): number | undefined {
+  const patterns = sourceLines.map((l) => ({ exact: l.trim(), re: wildcard(l) }));
+  const fileLinesOf = (rendered: string) =>
+    rendered.trim() === '' ? [] : patterns.flatMap((p, i) => (p.exact === rendered.trim() || p.re?.test(rendered.trim()) ? [i + 1] : []));
+  let above = 0;
+  for (let r = k - 1; r >= 1 && above === 0; r--) {
+    const found = fileLinesOf(sqlLines[r - 1]);
+    if (found.length > 0) above = found.reduce((a, b) => (Math.abs(b - r) < Math.abs(a - r) ? b : a));
+  }
+  let below = sourceLines.length + 1;
+  for (let r = k + 1; r <= sqlLines.length && below === sourceLines.length + 1; r++) {
+    const found = fileLinesOf(sqlLines[r - 1]).filter((i) => i > above);
+    if (found.length > 0) below = found[0];
+  }
+  // The line below may be the expression's own last line (`{{ amount('v') }} as amount` renders `as amount` last).
+  const between = sourceLines.map((l, i) => ({ l, n: i + 1 })).filter(({ l, n }) => n > above && n <= below && l.includes('{{'));
+  return between.length === 1 ? between[0].n : undefined;
 }

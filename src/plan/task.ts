@@ -46,6 +46,8 @@ export type Step =
       readonly one?: string;
       /** Where the rule the rows break is set (a unique_key), when that is not the query. */
       readonly location?: Location;
+      /** The rows' partition column, read as dates by `sql`: a value it cannot read fails the step in the engine's words, and is told by name instead. */
+      readonly dates?: { readonly column: string; readonly rows: string };
     }
   /**
    * The publishing transaction. The executor appends the task's success record to it and
@@ -147,8 +149,13 @@ export type Step =
    * as a failing check.
    */
   | ({ readonly kind: 'unit-test' } & UnitTestStep)
-  /** The checked columns must exist in `relation` (a query's result or a table). */
-  | { readonly kind: 'columns'; readonly relation: string; readonly expected: readonly ColumnUse[] }
+  /**
+   * The columns named by checks or config must exist in `relation` (a query's result or a
+   * table): the task's own rows, or with `of` another model's (what a relationships check
+   * compares to), so that a missing one is told at the line that names it, not in the engine's
+   * words about pipe's SQL.
+   */
+  | { readonly kind: 'columns'; readonly relation: string; readonly expected: readonly ColumnUse[]; readonly of?: string }
   | CheckStep;
 
 /**
@@ -166,6 +173,8 @@ export interface PartitionWrite {
    * was planned); the executor leaves it out once the task has found the table.
    */
   readonly creates: boolean;
+  /** The rows written (the model's query, as a relation): where a partition value that is not a date is looked for when the write fails. */
+  readonly rows: string;
   /** The error the insert raises at a row outside the partition, and the queries that then report those rows. */
   readonly outside: { readonly error: string; readonly sql: string; readonly countSql: string; readonly message: string; readonly one: string };
 }
@@ -202,6 +211,12 @@ export interface CheckStep {
   readonly sql: string;
   readonly location: Location;
   readonly threshold?: Threshold;
+  /**
+   * An `expression` check's condition as written, over the checked rows' columns alone: bound
+   * against the model's query before anything runs, and a column the engine does not find in
+   * it is told as a column the model does not produce, at the check's line.
+   */
+  readonly expression?: string;
   /** A unit test's: its rows are the differences between the model's rows and the expected ones, shown in full (up to 50). */
   readonly differences?: true;
   /**
@@ -213,10 +228,11 @@ export interface CheckStep {
   readonly renderAtRun?: RenderAtRun<string>;
 }
 
-/** A column a check names, and where the check is declared. */
+/** A column a check (or a model's config) names, and where it is declared. */
 export interface ColumnUse {
   readonly column: string;
-  readonly check: string;
+  /** What names it, as told: `check not_null(id)`, `unique_key`. */
+  readonly namedBy: string;
   readonly location: Location;
 }
 

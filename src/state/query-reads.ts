@@ -14,9 +14,27 @@ const MEMO_LIMIT = 100_000;
 /** The SQL hashes of the queries looked at whose text DuckDB's parser refused (see refusedByParser). */
 const unparsed = new Set<string>();
 
+/** The SQL hashes of the queries looked at whose text may be a statement other than a query (see mayNotBeAQuery). */
+const unqueried = new Set<string>();
+
 /** Whether DuckDB's parser refused the text of a query readAll looked at: a syntax error, not a statement it cannot serialize. */
 export function refusedByParser(sqlHash: string): boolean {
   return unparsed.has(sqlHash);
+}
+
+/**
+ * Whether the text of a query readAll looked at may be a statement other than a query: one
+ * DuckDB cannot serialize as a SELECT (a DELETE, a PRAGMA, but also a PIVOT, which it parses
+ * into several statements), or a DESCRIBE, SHOW or SUMMARIZE, which it serializes as a SELECT
+ * of the catalog that no table can be created from. Which it is, its parser says (preflight).
+ */
+export function mayNotBeAQuery(sqlHash: string): boolean {
+  return unqueried.has(sqlHash);
+}
+
+/** See mayNotBeAQuery; for json_serialize_sql's tree, as text and parsed. */
+function treeMayNotBeAQuery(text: string, tree: unknown): boolean {
+  return (tree as { error_type?: string }).error_type === 'not implemented' || text.includes('"SHOW_REF"');
 }
 
 /** Table functions whose rows their arguments alone give: they read nothing. */
@@ -64,26 +82,31 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
   const chunk = 200;
   for (let i = 0; i < todo.length; i += chunk) {
     const part = todo.slice(i, i + chunk);
-    let trees: unknown[];
+    let texts: string[];
     try {
       const rows = await session.query(
         `SELECT i, json_serialize_sql(s)::VARCHAR AS tree FROM (VALUES ${part.map((q, j) => `(${j}, ${quoteLiteral(q.sql)})`).join(', ')}) AS t(i, s) ORDER BY i`,
       );
-      trees = rows.map((r) => JSON.parse(String(r.tree)) as unknown);
+      texts = rows.map((r) => String(r.tree));
     } catch {
-      trees = part.map(() => ({ error: true }));
+      texts = part.map(() => '{"error":true}');
     }
+    const trees = texts.map((t) => JSON.parse(t) as unknown);
     // A long-lived process (watch, schedule) meets new SQL every day: the memory is bounded.
     if (memo.size > MEMO_LIMIT) {
       memo.clear();
       unparsed.clear();
+      unqueried.clear();
     }
     part.forEach((q, j) => {
       const verdict = judge(trees[j], q.known);
       memo.set(memoKey(q), verdict);
       if ((trees[j] as { error_type?: string }).error_type === 'parser') unparsed.add(q.sqlHash);
-      // A query DuckDB could not parse is judged again next time (its chunk may have failed for another's sake).
-      if ((trees[j] as { error?: boolean }).error !== true) judged.push([q, verdict]);
+      const maybeNot = treeMayNotBeAQuery(texts[j], trees[j]);
+      if (maybeNot) unqueried.add(q.sqlHash);
+      // A query DuckDB could not parse is judged again next time (its chunk may have failed for
+      // another's sake), and so is one that may not be a query, for preflight to see it again.
+      if ((trees[j] as { error?: boolean }).error !== true && !maybeNot) judged.push([q, verdict]);
     });
   }
   // Kept together, once every chunk is judged: one pack for the run.

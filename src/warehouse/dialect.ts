@@ -79,6 +79,8 @@ export interface StrategySql {
    * where the dialect has them (cheaper to evaluate on every row); the typeless form otherwise.
    */
   inInterval(column: string, start: number, end: number, type?: string): string;
+  /** A query for one value (`value`) of `column` among `rows` that inInterval cannot read as a date or timestamp: text such as 02/01/2024. */
+  undatedValue(column: string, rows: string): string;
   /**
    * Replaces the rows of `target` that match `inside` by the rows of `staging` (matched by
    * column name), creating `target` from the staged shape if needed, then drops `staging`.
@@ -217,6 +219,8 @@ export interface ErrorReading {
   errorLine(message: string): ErrorLine | undefined;
   /** The first line of an error, without the engine's label of its kind. */
   headline(message: string): string;
+  /** The column an error says a query names and its inputs lack; undefined for any other error. */
+  unknownColumn(message: string): string | undefined;
   /** What an error says is wrong with a CSV file being read; undefined when it is not about one. */
   csvFault(message: string): CsvFault | undefined;
 }

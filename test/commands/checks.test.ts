@@ -1,7 +1,7 @@
 import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyExample, eventsOfType, queryRows, removeTempDirs, snapshotTables, taskIdsOf, tempDir, writeProjectFiles, type PipeResult } from '../e2e/helpers.js';
+import { copyExample, eventsOfType, explain, queryRows, removeTempDirs, snapshotTables, taskIdsOf, tempDir, writeProjectFiles, type PipeResult } from '../e2e/helpers.js';
 import { runIn, testIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
@@ -118,14 +118,15 @@ describe('checks guard publication', () => {
     expect(checks).toEqual(['expression(qty >= 1 -- no returns here)']);
   });
 
-  it('a check the database refuses fails its task at the check, not at the model', async () => {
+  it('an expression naming a column the model lacks is refused before anything runs, at the check, on a first run too', async () => {
     const dir = checkedProject(`checks:
   expression: ["no_such_column > 0"]
 `);
     const r = await runIn(dir, { date: '2024-01-02', select: ['+orders_checked'] });
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain('check expression(no_such_column > 0) could not run: Binder Error');
-    expect(r.stdout).toMatch(/at models\/[^\s]*orders_checked\.yaml:2/);
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stderr).toMatch(/models\/[^\s]*orders_checked\.yaml:2: error: check expression\(no_such_column > 0\) names column 'no_such_column', which orders_checked does not produce/);
+    expect(r.stderr).not.toContain('Binder Error');
+    expect(eventsOfType(r.events, 'task-started')).toEqual([]);
   });
 
   it('a check may read an ephemeral model: it is inlined as in a model', async () => {

@@ -99,6 +99,28 @@ describe('a partition written once, inside its publishing transaction', () => {
     expect(await queryRows(warehouseOf(dir), "SELECT strftime(d, '%Y-%m-%d') AS d, n FROM p")).toEqual([{ d: '2024-01-02', n: 1 }]);
   });
 
+  it('a text partition_by column holding dates in another form fails its task naming a value and the form it must have, whether written or staged', async () => {
+    const dir = tempDir();
+    const model = (format: string) => `{{ config(materialized='incremental', partition_by='p') }}\nselect strftime(date '{{ ds }}', '${format}') as p, 1 as n\n`;
+    writeProjectFiles(dir, { 'models/p.sql': model('%d/%m/%Y') });
+    const expected = "partition_by column p of p holds '02/01/2024', which is not a date: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text in the form YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS); convert it in the query with strptime(p, format)::DATE";
+    const messageOf = async (fullRefresh?: boolean) => {
+      const r = await runIn(dir, { date: '2024-01-02', fullRefresh });
+      expect(r.code, explain(r)).toBe(1);
+      const [failed] = eventsOfType(r.events, 'task-failed');
+      const error = failed.error as { message: string; location?: unknown };
+      return [error.message, error.location];
+    };
+    // The first build creates the table from the query, a later one writes into it, a full refresh stages the rows first.
+    expect(await messageOf()).toEqual([expected, { file: 'models/p.sql' }]);
+    writeProjectFiles(dir, { 'models/p.sql': model('%Y-%m-%d') });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    writeProjectFiles(dir, { 'models/p.sql': model('%d/%m/%Y') });
+    expect(await messageOf()).toEqual([expected, { file: 'models/p.sql' }]);
+    expect(await messageOf(true)).toEqual([expected, { file: 'models/p.sql' }]);
+    expect(await queryRows(warehouseOf(dir), 'SELECT p, n FROM p')).toEqual([{ p: '2024-01-02', n: 1 }]);
+  });
+
   it('a query that reads its own partition reads it as it was before the run, not after the delete', async () => {
     const dir = tempDir();
     writeProjectFiles(dir, {

@@ -298,7 +298,7 @@ describe('checks on DuckDB', () => {
       {
         'models/early.sql': "select 1 as id, 'x' as name, error('never executed') as boom",
         'models/early.yaml': 'checks:\n  not_null: [id, nme]\n  unique: [idd]\n',
-        // Reads a model that is not built yet: it cannot be bound now, and is checked when it runs.
+        // Reads a model that is not built yet: bound with early's query standing in for its table.
         'models/later.sql': "select * from {{ ref('early') }}",
         'models/later.yaml': 'checks:\n  not_null: [whatever]\n',
       },
@@ -308,7 +308,63 @@ describe('checks on DuckDB', () => {
     expect(problems.map((d) => [d.code, d.message, d.location, d.hint])).toEqual([
       ['unknown-column', "check not_null(nme) names column 'nme', which early does not produce", { file: 'models/early.yaml', line: 2 }, "did you mean 'name'?"],
       ['unknown-column', "check unique(idd) names column 'idd', which early does not produce", { file: 'models/early.yaml', line: 3 }, "did you mean 'id'?"],
+      ['unknown-column', "check not_null(whatever) names column 'whatever', which later does not produce", { file: 'models/later.yaml', line: 2 }, 'later produces: id, name, boom'],
     ]);
     expect((await w.relations()).has('"main"."early"')).toBe(false);
+  });
+
+  it('binds what reads a model the run builds first against that model, before anything runs, writing nothing', async () => {
+    const tasks = [
+      ...plan(
+        {
+          'models/first.sql': "select 1 as id, 'x' as name",
+          'models/second.sql': "select * from {{ ref('first') }}",
+          'models/second.yaml': 'checks:\n  not_null: [id, nosuch]\n  expression: ["nme <> \'\'"]\n  relationships: {id: first.idd}\n',
+          'models/keyed.sql': "{{ config(materialized='incremental', unique_key='key', incremental_strategy='merge') }}\nselect * from {{ ref('second') }}",
+        },
+        await readCatalog(w.session),
+      ).values(),
+    ];
+    const problems = await preflightCheckColumns(w.session, tasks);
+    expect(problems.map((d) => [d.message, d.location, d.hint])).toEqual([
+      ["check not_null(nosuch) names column 'nosuch', which second does not produce", { file: 'models/second.yaml', line: 2 }, 'second produces: id, name'],
+      ["check relationships(id → first.idd) names column 'idd', which first does not have", { file: 'models/second.yaml', line: 4 }, "did you mean 'id'?"],
+      ["check expression(nme <> '') names column 'nme', which second does not produce", { file: 'models/second.yaml', line: 3 }, "did you mean 'name'?"],
+      ["unique_key names column 'key', which keyed does not produce", { file: 'models/keyed.sql', line: 1, column: 39 }, 'keyed produces: id, name'],
+    ]);
+    // Nothing was written, and the session reads the catalog as it was.
+    for (const r of ['"main"."first"', '"main"."second"', '"main"."keyed"']) expect((await w.relations()).has(r)).toBe(false);
+    await expect(w.session.query('select * from "main"."first"')).rejects.toThrow(/does not exist/);
+  });
+
+  it('fails a task at the line that names a column its rows lack, not in the words of pipe\'s own SQL', async () => {
+    const tasks = plan(
+      {
+        'models/parent.sql': 'select 1 as id',
+        'models/child.sql': 'select 1 as id, 2 as amount',
+        'models/child.yaml': 'checks:\n  relationships: {id: parent.nocol}\n',
+        'models/exprs.sql': 'select 1 as id, 2 as amount',
+        'models/exprs.yaml': 'checks:\n  expression: ["amout > 0"]\n',
+        'models/keyed2.sql': "{{ config(materialized='incremental', unique_key=['id', 'nokey'], incremental_strategy='delete+insert') }}\nselect 1 as id",
+      },
+      await readCatalog(w.session),
+    );
+    expect((await run([tasks.get('parent')!], 'cols-parent')).result.status).toBe('succeeded');
+    const message = async (node: string) => {
+      const r = await run([tasks.get(node)!], `cols-${node}`);
+      expect(r.result.status).toBe('failed');
+      const error = failureOf(r.events).error;
+      return [error.message, error.location];
+    };
+    expect(await message('child')).toEqual([
+      "check relationships(id → parent.nocol) names column 'nocol', which parent does not have (columns: id)",
+      { file: 'models/child.yaml', line: 2 },
+    ]);
+    expect(await message('exprs')).toEqual([
+      "check expression(amout > 0) names column 'amout', which exprs does not produce; did you mean 'amount'? (columns: id, amount)",
+      { file: 'models/exprs.yaml', line: 2 },
+    ]);
+    expect(await message('keyed2')).toEqual(["unique_key names column 'nokey', which keyed2 does not produce (columns: id)", { file: 'models/keyed2.sql', line: 1, column: 39 }]);
+    expect((await w.relations()).has('"main"."keyed2"')).toBe(false);
   });
 });

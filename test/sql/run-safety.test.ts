@@ -99,6 +99,56 @@ describe('one statement per model', () => {
     expect(await query(dir, 'select a::INTEGER as a from pivoted')).toEqual([{ a: 1 }]);
   });
 
+  it('a model or check that is a statement other than a query is refused at its line before anything runs, every time; queries of every form run', async () => {
+    const dir = project({
+      'seeds/raw.csv': 'id,d\n1,2024-01-01\n',
+      'models/ok.sql': "select * from {{ ref('raw') }}\n",
+      'models/deleting.sql': "-- clears the seed\n\ndelete from {{ ref('raw') }}\n",
+      'models/dropping.sql': "{{ config(materialized='view') }}\ndrop table {{ ref('raw') }}\n",
+      'models/inserting.sql': "with x as (select 1)\ninsert into {{ ref('raw') }} values (2, '2024-01-02') returning *\n",
+      'models/pragma.sql': 'pragma version\n',
+      'models/showing.sql': 'show tables\n',
+      'models/described.sql': "describe {{ ref('raw') }}\n",
+      'models/checked.sql': 'select 1 as id\n',
+      'models/checked.yaml': "checks:\n  query: [\"delete from {{ ref('raw') }}\"]\n",
+      // Queries in every form DuckDB has: written as they are.
+      'models/with_cte.sql': "with r as (select * from {{ ref('raw') }})\nselect id from r\n",
+      'models/from_first.sql': "from {{ ref('raw') }} select id\n",
+      'models/parenthesized.sql': "(select id from {{ ref('raw') }})\n",
+      'models/valued.sql': 'values (1, 2)\n',
+      'models/pivoted.sql': "pivot {{ ref('raw') }} on d using count(*)\n",
+      'models/unpivoted.sql': "unpivot (select id, id + 1 as b from {{ ref('raw') }}) on id, b into name k value v\n",
+      'models/from_described.sql': "from (describe {{ ref('raw') }}) select column_name\n",
+      'models/by_macro.sql': "{{ config(materialized='table') }}\n{{ whole('raw') }}\n",
+      'macros/whole.sql': "{% macro whole(name) %}select * from {{ ref(name) }}{% endmacro %}\n",
+    });
+    for (const dryRun of [true, false, false]) {
+      const options = { project: dir, date: '2024-01-02', emit: quiet() };
+      const ds = await diagnosticsOf(dryRun ? runDryRun(options) : run(options));
+      expect(ds.map((d) => [d.code, d.location?.file, d.location?.line]).sort()).toEqual([
+        ['not-a-query', 'models/checked.yaml', 2],
+        ['not-a-query', 'models/deleting.sql', 3],
+        ['not-a-query', 'models/described.sql', 1],
+        ['not-a-query', 'models/dropping.sql', 2],
+        ['not-a-query', 'models/inserting.sql', 1],
+        ['not-a-query', 'models/pragma.sql', 1],
+        ['not-a-query', 'models/showing.sql', 1],
+      ]);
+      expect(ds.map((d) => d.message)).toContain(
+        'deleting is a DELETE statement, not a query: a model is one query (select ..., with ... select ..., from ..., values ...), whose rows pipe writes as its table or view',
+      );
+      expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
+    }
+    const outcome = await run({
+      project: dir,
+      date: '2024-01-02',
+      select: ['+with_cte', '+from_first', '+parenthesized', '+valued', '+pivoted', '+unpivoted', '+from_described', '+by_macro'],
+      emit: quiet(),
+    });
+    expect(outcome.status).toBe('succeeded');
+    expect(await query(dir, 'select count(*)::INTEGER as n from raw')).toEqual([{ n: 1 }]);
+  });
+
   it('sqlstring and ident put outside values in as one literal and one name', async () => {
     const dir = project({ 'models/m.sql': "select {{ var('x') | sqlstring }} as {{ var('col') | ident }}\n" });
     const value = "1'; drop table m; --";

@@ -127,6 +127,16 @@ describe('locateSqlError with real DuckDB errors', () => {
     expect(place?.context?.find((l) => l.startsWith('>'))).toMatch(/^>\s+\d+ \|\s+nosuch as broken$/);
   });
 
+  it('finds the line that calls a multi-line macro for an error in its output, or in the text after it', async () => {
+    const model = "select\n  id,\n  {{ amount('v') }} as amount\nfrom (select 1 as id, 2 as v) s";
+    for (const body of ['round({{ col }}\n    / 100.0, 2) +', 'round({{ col }}\n    / / 100.0, 2)']) {
+      const t = tasks({ 'macros/m.sql': `{% macro amount(col) %}\n  ${body}\n{% endmacro %}`, 'models/m.sql': model });
+      const { message, place } = await locate(t.get('m')!);
+      expect(message).toMatch(/syntax error/);
+      expect(place?.location).toEqual({ file: 'models/m.sql', line: 3 });
+    }
+  });
+
   it('finds the line of a one-line if/else whose taken branch failed', async () => {
     const t = tasks(source("select\n  id,\n  {% if ds == '2024-01-02' %}nosuch as broken{% else %}id as broken{% endif %}\nfrom (select 1 as id) s"));
     const { place } = await locate(t.get('m')!);

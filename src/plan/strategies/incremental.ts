@@ -30,6 +30,7 @@ export function stageInterval(input: StrategyInput): { steps: Step[]; inside: st
       countSql: `SELECT count(*) AS n FROM ${staging} WHERE ${outside}`,
       message: outsideMessage(input, partitionBy, interval, 'rows'),
       one: outsideMessage(input, partitionBy, interval, 'row'),
+      dates: { column: partitionBy, rows: staging },
     },
   ];
   return { steps, inside };
@@ -68,6 +69,7 @@ export function partitionWrite(input: StrategyInput): Step[] {
         inside,
         by: { column: partitionBy, start: interval.start, end: interval.end },
         creates,
+        rows,
         outside: {
           error: OUTSIDE_ERROR,
           sql: `SELECT * FROM ${rows} WHERE ${outside} LIMIT 5`,

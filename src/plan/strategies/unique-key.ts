@@ -21,6 +21,8 @@ export function uniqueKeyStrategy(input: StrategyInput, keys: readonly string[],
   const shared = `SELECT ${columns}, count(*) AS staged_rows FROM ${staging} GROUP BY ${columns} HAVING count(*) > 1`;
   return [
     { kind: 'statement', sql: SQL.stageTempTable(input.stagingName, input.sql), countsRows: true, rowsOf: staging },
+    // A key the rows lack would otherwise fail the next statement in the engine's words about pipe's own SQL.
+    ...(input.uniqueKeyAt ? [{ kind: 'columns' as const, relation: staging, expected: keys.map((column) => ({ column, namedBy: 'unique_key', location: input.uniqueKeyAt! })) }] : []),
     {
       kind: 'assert-empty',
       sql: `SELECT * FROM ${staging} WHERE ${nullKey} LIMIT 5`,

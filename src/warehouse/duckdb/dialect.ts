@@ -127,6 +127,10 @@ export const DUCKDB: Dialect = {
     const d = `CAST(${quoteIdent(column)} AS DATE)`;
     return `${d} >= CAST(${from} AS DATE) AND ${d} < CAST(${to} AS DATE) + 1 AND ${c} >= ${from} AND ${c} < ${to}`;
   },
+  undatedValue(column, rows) {
+    const c = quoteIdent(column);
+    return `SELECT CAST(${c} AS VARCHAR) AS value FROM ${rows} WHERE ${c} IS NOT NULL AND (TRY_CAST(${c} AS DATE) IS NULL OR TRY_CAST(${c} AS TIMESTAMP) IS NULL) LIMIT 1`;
+  },
   replacePartition: (target, staging, inside) => ({
     statements: [
       `CREATE TABLE IF NOT EXISTS ${target} AS SELECT * FROM ${staging} LIMIT 0`,
@@ -301,4 +305,9 @@ export const DUCKDB: Dialect = {
   errorLine,
   csvFault,
   headline: (message) => message.split('\n')[0].replace(/^[A-Za-z ]+ Error: /, ''),
+  unknownColumn(message) {
+    if (!message.startsWith('Binder Error: ')) return undefined;
+    const m = /Referenced column "((?:[^"]|"")*)" not found|does not have a column named "((?:[^"]|"")*)"/.exec(message);
+    return m ? (m[1] ?? m[2]).replaceAll('""', '"') : undefined;
+  },
 };

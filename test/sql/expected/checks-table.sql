@@ -8,6 +8,8 @@ select * from (values
 ) v(order_id, customer_id, status, amount)
 ): order_id, customer_id, order_id, order_id, customer_id, status, customer_id
 
+-- columns of customers, as a check reads it: customer_id
+
 -- publish, one transaction (rows from statement 1)
 BEGIN TRANSACTION;
 CREATE OR REPLACE TABLE "main"."orders" AS
