@@ -1343,7 +1343,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const engine =
     cache?.engine ??
     new TemplateEngine(files.macros, Object.keys(dateVariables(options.interval)), {
-      globals: { target },
+      // dbt's project_name: the root project's, in its packages' templates too.
+      globals: { target, project_name: projectName },
       packages: packages.engine,
       invocation: options.invocation ?? { id: newRunId(), startedAt: Date.now() },
       codeCache: options.templateCache,

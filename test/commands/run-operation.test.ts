@@ -31,7 +31,7 @@ const FILES = {
 {% endmacro %}
 `,
   'dbt_packages/tools/dbt_project.yml': 'name: tools\nvars:\n  label: from-tools\n',
-  'dbt_packages/tools/macros/tag.sql': `{% macro tag_run() %}{% do run_query("create or replace table main.tagged as select '" ~ var('label') ~ "' as label") %}{% endmacro %}`,
+  'dbt_packages/tools/macros/tag.sql': `{% macro tag_run() %}{% do run_query("create or replace table main.tagged as select '" ~ var('label') ~ "' as label, '" ~ project_name ~ "' as project") %}{% endmacro %}`,
 };
 
 describe('pipe run-operation', () => {
@@ -82,7 +82,8 @@ models:
     const dir = tempProject(FILES);
     const r = await runOperationIn(dir, { macro: 'tools.tag_run', args: {} });
     expect(r.code, explain(r)).toBe(0);
-    expect(await queryWarehouse(dir, 'select label from main.tagged')).toEqual([{ label: 'from-tools' }]);
+    // project_name is the root project's, in a package's macro too, as in dbt.
+    expect(await queryWarehouse(dir, 'select label, project from main.tagged')).toEqual([{ label: 'from-tools', project: 'shop' }]);
   });
 
   it('a failing query fails with exit 1 at the macro; an unknown macro, or --args that are no mapping, are refused with exit 2', async () => {

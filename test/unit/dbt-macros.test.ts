@@ -369,3 +369,16 @@ describe("dbt's naming macros", () => {
     expect((a.nodes.get('raw') as ModelNode).relation).toBe('"raw_data"."raw"');
   });
 });
+
+describe("dbt's project_name", () => {
+  it("is the root project's name in its models and macros and in an installed package's macros", () => {
+    const a = run({
+      ...TOOLS,
+      'dbt_packages/tools/macros/root.sql': '{% macro is_root(name) %}{{ return(name == project_name) }}{% endmacro %}',
+      'macros/own.sql': "{% macro own_project() %}{{ return(project_name) }}{% endmacro %}",
+      'models/a.sql': "select {{ tools.is_root('shop') }} as root, {{ tools.is_root('tools') }} as pkg, '{{ own_project() }}' as own, '{{ project_name }}' as here",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'a')).toBe("select True as root, False as pkg, 'shop' as own, 'shop' as here");
+  });
+});
