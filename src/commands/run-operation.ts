@@ -48,7 +48,7 @@ export async function runOperation(options: RunOperationOptions): Promise<Operat
     const hook: RunHook = { sql: `{% do ${options.macro}(**${ARGS}) %}`, location: defined.location, call: true, ...(defined.package ? { package: defined.package } : {}) };
     const task: TaskRef = { id: 'run-operation', model: options.macro, kind: 'run-hook', file: defined.location.file };
     const once = (answers: Parameters<typeof prepared.analysis.renderer.runHook>[4], report: Parameters<typeof prepared.analysis.renderer.runHook>[5]) =>
-      prepared.analysis.renderer.runHook(hook, interval, { [ARGS]: options.args }, false, answers, report);
+      prepared.analysis.renderer.runHook(hook, interval, { [ARGS]: options.args, model: macroNode(options.macro, defined, project.files) }, false, answers, report);
     const warehouse = prepared.warehouse;
     if (!warehouse) throw new Error('internal error: run-operation prepared without a warehouse');
     try {
@@ -64,6 +64,20 @@ export async function runOperation(options: RunOperationOptions): Promise<Operat
   } finally {
     prepared.warehouse?.close();
   }
+}
+
+/**
+ * dbt's `model` in run-operation: the node of the macro called, as dbt's manifest has it
+ * (`model.name`, `model.unique_id`, `model.resource_type` 'macro'), which its macros read as
+ * they read a model's node.
+ */
+function macroNode(called: string, defined: { readonly location: Location; readonly package?: string }, files: ProjectFiles): Record<string, unknown> {
+  const name = called.slice(called.indexOf('.') + 1);
+  const pkg = defined.package === undefined ? undefined : files.packages?.installed.find((p) => p.name === defined.package);
+  const packageName = pkg?.name ?? files.dbtProject?.data.name;
+  // Paths from the root of the macro's package, as dbt gives them.
+  const path = pkg && defined.location.file.startsWith(`${pkg.dir}/`) ? defined.location.file.slice(pkg.dir.length + 1) : defined.location.file;
+  return { name, resource_type: 'macro', package_name: packageName, path, original_file_path: path, unique_id: `macro.${String(packageName)}.${name}` };
 }
 
 /** Where the macro an operation calls is defined: in the project, or (`package.macro`) in an installed package; an error naming the closest one when it is nowhere. */

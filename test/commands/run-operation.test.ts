@@ -78,6 +78,19 @@ models:
     expect(unknown.stderr).toContain("ref('nope'): no model or seed is named 'nope'");
   });
 
+  it("gives the macro's node as model, as dbt does: to the macro and to those it calls", async () => {
+    const dir = tempProject({
+      ...FILES,
+      'macros/who.sql': "{% macro who() %}{% do print(model.unique_id ~ ' ' ~ model.resource_type ~ ' ' ~ model.original_file_path) %}{% do tools.who_pkg() %}{% endmacro %}",
+      'dbt_packages/tools/macros/who.sql': "{% macro who_pkg() %}{% do print('pkg sees ' ~ model.name) %}{% endmacro %}",
+    });
+    const own = await runOperationIn(dir, { macro: 'who', args: {} });
+    expect(own.code, explain(own)).toBe(0);
+    expect(eventsOfType(own.events, 'template-message').map((e) => e.message)).toEqual(['macro.shop.who macro macros/who.sql', 'pkg sees who']);
+    const pkg = await runOperationIn(dir, { macro: 'tools.who_pkg', args: {} });
+    expect(eventsOfType(pkg.events, 'template-message').map((e) => e.message)).toEqual(['pkg sees who_pkg']);
+  });
+
   it("calls an installed package's macro with the package's vars", async () => {
     const dir = tempProject(FILES);
     const r = await runOperationIn(dir, { macro: 'tools.tag_run', args: {} });
