@@ -106,6 +106,8 @@ export interface ModelNode {
   /** dbt's `access` and `group` when set: shown by the graph's nodes, they change nothing pipe builds. */
   readonly access?: ModelAccess;
   readonly group?: string;
+  /** Its properties' `time_spine:` (the semantic layer's), for graph.nodes. */
+  readonly timeSpine?: Readonly<Record<string, unknown>>;
 }
 
 export type ModelAccess = 'private' | 'protected' | 'public';
@@ -1772,6 +1774,7 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     sites.push(site);
     upstream.push(site.name);
   }
+  const timeSpine = ctx.models.get(source.name)!.properties?.timeSpine;
   // Object.assign, not properties written after spreads, which V8 defines on a slow path.
   const node: ModelNode = Object.assign(
     {
@@ -1794,6 +1797,7 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     analyzed.uniqueKeyLocation === undefined ? {} : { uniqueKeyAt: analyzed.uniqueKeyLocation },
     analyzed.access === undefined ? {} : { access: analyzed.access },
     analyzed.group === undefined ? {} : { group: analyzed.group },
+    timeSpine === undefined ? {} : { timeSpine },
   );
   return { node, refDiagnostics };
 }

@@ -83,6 +83,8 @@ export interface NodeProperties {
   readonly tests: readonly DbtTestSpec[];
   /** Model-level constraints of its contract. */
   readonly constraints: readonly ConstraintSpec[];
+  /** The semantic layer's `time_spine:` of a model, as written: pipe reads it for graph.nodes only. */
+  readonly timeSpine?: Readonly<Record<string, unknown>>;
   /**
    * A snapshot the entry itself declares (dbt 1.9's `relation:`): what it snapshots, as
    * `ref('orders')` or `source('raw', 'orders')`; its query is `select * from` that relation.
@@ -119,6 +121,13 @@ export interface SourceTable {
   readonly freshness?: Freshness;
   /** dbt's `event_time`: the column a microbatch model that reads the table filters its batch by. */
   readonly eventTime?: string;
+  /**
+   * What dbt's graph gives of the table besides what pipe reads (dbt-external-tables reads
+   * `external`): `meta` (the source's, then its config's, the table's and its config's, merged),
+   * `source_meta` (the source's and its config's), the table's `external:` mapping,
+   * `loaded_at_query` and `static_analysis`.
+   */
+  readonly graph: SourceGraphFields;
   readonly description?: string;
   /** The source's own `description:` and `loader:`, beside the table's, as dbt's graph has them. */
   readonly sourceDescription?: string;
@@ -128,6 +137,17 @@ export interface SourceTable {
   readonly columns: readonly ColumnProperties[];
   readonly tests: readonly DbtTestSpec[];
   readonly location: Location;
+}
+
+/** See SourceTable.graph. */
+export interface SourceGraphFields {
+  readonly meta: Readonly<Record<string, unknown>>;
+  readonly sourceMeta: Readonly<Record<string, unknown>>;
+  readonly external?: Readonly<Record<string, unknown>>;
+  readonly loadedAtQuery?: string;
+  readonly staticAnalysis?: string;
+  /** `freshness: null` switches the table's freshness off: dbt's graph then has none. */
+  readonly noFreshness?: boolean;
 }
 
 export interface Properties {
@@ -315,6 +335,7 @@ function readNode(entry: unknown, kind: TestedKind, path: (string | number)[], a
     columns: columns.columns,
     tests: [...columns.tests, ...readTests(entry, on, undefined, false, path, at, diagnostics)],
     constraints: readConstraints(entry.constraints, [...path, 'constraints'], at, diagnostics),
+    ...(isMapping(entry.time_spine) ? { timeSpine: entry.time_spine } : {}),
   };
 }
 
@@ -499,6 +520,14 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
       loadedAtField: text(t.loaded_at_field) ?? text(config.loaded_at_field) ?? text(entry.loaded_at_field) ?? text(sourceConfig.loaded_at_field),
       freshness: readFreshness(freshnessValue, at([...tp, 'freshness']), diagnostics),
       eventTime: text(config.event_time) ?? text(sourceConfig.event_time),
+      graph: {
+        meta: { ...sourceMeta, ...mappingOf(sourceConfig.meta), ...meta, ...mappingOf(config.meta) },
+        sourceMeta: { ...sourceMeta, ...mappingOf(sourceConfig.meta) },
+        ...(isMapping(t.external) ? { external: t.external } : {}),
+        ...optional('loadedAtQuery', text(t.loaded_at_query) ?? text(config.loaded_at_query) ?? text(entry.loaded_at_query) ?? text(sourceConfig.loaded_at_query)),
+        ...optional('staticAnalysis', text(config.static_analysis) ?? text(sourceConfig.static_analysis)),
+        ...(freshnessValue === null ? { noFreshness: true } : {}),
+      },
       description: text(t.description),
       ...(text(entry.description) === undefined ? {} : { sourceDescription: text(entry.description) }),
       ...(text(entry.loader) === undefined ? {} : { loader: text(entry.loader) }),
@@ -511,6 +540,9 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
   });
   return out;
 }
+
+const mappingOf = (v: unknown): Record<string, unknown> => (isMapping(v) ? v : {});
+const optional = <K extends string>(key: K, v: string | undefined): { [k in K]?: string } => (v === undefined ? {} : ({ [key]: v } as { [k in K]?: string }));
 
 /** Config keys dbt itself reads on a source: the rest is what dbt-duckdb sees as the config's extras. */
 const SOURCE_CONFIG_KEYS = new Set(['enabled', 'event_time', 'freshness', 'loaded_at_field', 'loaded_at_query', 'meta', 'tags']);
