@@ -54,6 +54,7 @@ import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { graphColumns, graphContext, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras } from './jinja/graph-context.js';
 import { ModelVariable } from './jinja/model-variable.js';
+import { currentCallSite } from './jinja/syntax.js';
 import type { Answer, Question } from '../warehouse/introspection.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
 
@@ -246,7 +247,15 @@ interface ConfigConflict {
   readonly second: unknown;
   /** Which setting of the key (0-based) gave the second value; the one before it gave the first. */
   readonly setting: number;
+  /** Where the calls that gave the second and the first value were made: in a macro the model calls, that macro's line. */
+  readonly at?: Location;
+  readonly firstAt?: Location;
 }
+
+/** The keys of config() whose values add up from call to call (dbt appends hooks), in both spellings. */
+const HOOK_CALL_KEYS: ReadonlySet<string> = new Set(['pre_hook', 'post_hook', 'pre-hook', 'post-hook']);
+/** A hook setting as a list of hooks: one statement (or `{sql, transaction}`) or a list of them. */
+const hookList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
 
 const NO_STALE_READS: ReadonlyMap<string, unknown> = new Map();
 
@@ -267,8 +276,10 @@ function emptyModel(name: string, interval: Interval, file: string, readBy?: str
 function configConflict(file: string, sites: CallSites, c: ConfigConflict): Diagnostic {
   const first = configValue(c.first);
   const second = configValue(c.second);
-  return error('config-conflict', `config() sets '${c.key}' twice, to ${first} and then to ${second}; set it once`, { file, ...sites.configSetting(c.key, c.setting) }, {
-    related: [{ message: `${c.key}=${first} set here`, location: { file, ...sites.configSetting(c.key, c.setting - 1) } }],
+  // A call of a macro the model calls is not in the model's text: said at the macro's line.
+  const secondAt = c.at && c.at.file !== file ? c.at : { file, ...sites.configSetting(c.key, c.setting) };
+  return error('config-conflict', `config() sets '${c.key}' twice, to ${first} and then to ${second}; set it once`, secondAt, {
+    related: [{ message: `${c.key}=${first} set here`, location: c.firstAt && c.firstAt.file !== file ? c.firstAt : { file, ...sites.configSetting(c.key, c.setting - 1) } }],
   });
 }
 
@@ -596,6 +607,8 @@ export class ModelRenderer {
       let thisRead = false;
       /** How many config() calls have set each key, to find those calls in the text. */
       const settings = new Map<string, number>();
+      /** Where the call that last set each key was made. */
+      const settingSites = new Map<string, Location>();
       let conflict: ConfigConflict | undefined;
       let answered: boolean | undefined;
       // Object.assign, not spreads followed by properties, which V8 defines on a slow path (a
@@ -629,10 +642,18 @@ export class ModelRenderer {
           for (const [key, value] of Object.entries(o)) {
             const n = settings.get(key) ?? 0;
             settings.set(key, n + 1);
-            // The same value twice is harmless; a different one would make the last call win unseen.
-            if (n > 0 && !conflict && !sameConfigValue(configCalls[key], value)) {
-              conflict = { key, first: configCalls[key], second: value, setting: n };
+            // Hooks add up from call to call, in the order the calls render, as dbt appends them.
+            if (n > 0 && HOOK_CALL_KEYS.has(key)) {
+              configCalls[key] = [...hookList(configCalls[key]), ...hookList(value)];
+              continue;
             }
+            // The same value twice is harmless; a different one would make the last call win unseen.
+            const at = currentCallSite();
+            if (n > 0 && !conflict && !sameConfigValue(configCalls[key], value)) {
+              const firstAt = settingSites.get(key);
+              conflict = { key, first: configCalls[key], second: value, setting: n, ...(at ? { at } : {}), ...(firstAt ? { firstAt } : {}) };
+            }
+            if (at) settingSites.set(key, at);
             configCalls[key] = value;
           }
         },
