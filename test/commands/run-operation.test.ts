@@ -99,6 +99,21 @@ models:
     expect(await queryWarehouse(dir, 'select label, project from main.tagged')).toEqual([{ label: 'from-tools', project: 'shop' }]);
   });
 
+  it("finds a package's macro by its bare name when one installed package has it and the project none, as dbt does; names each when several have it", async () => {
+    const dir = tempProject(FILES);
+    const r = await runOperationIn(dir, { macro: 'tag_run', args: {} });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryWarehouse(dir, 'select label from main.tagged')).toEqual([{ label: 'from-tools' }]);
+    const two = tempProject({
+      ...FILES,
+      'dbt_packages/kit/dbt_project.yml': 'name: kit\n',
+      'dbt_packages/kit/macros/tag.sql': '{% macro tag_run() %}{% endmacro %}',
+    });
+    const both = await runOperationIn(two, { macro: 'tag_run', args: {} });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("run-operation tag_run: 2 installed packages have a macro named 'tag_run': kit.tag_run, tools.tag_run");
+  });
+
   it('a failing query fails with exit 1 at the macro; an unknown macro, or --args that are no mapping, are refused with exit 2', async () => {
     const dir = tempProject(FILES);
     const failed = await runOperationIn(dir, { macro: 'broken', args: {} });
