@@ -539,6 +539,39 @@ models:
   });
 });
 
+describe('source freshness', () => {
+  const SOURCES = (warn: string) => `version: 2
+sources:
+  - name: raw
+    loaded_at_field: loaded_at
+    freshness:
+      warn_after: ${warn}
+    tables:
+      - name: t1
+      - name: t2
+        freshness:
+          error_after: {count: "{{ var('error_hours') }}", period: hour}
+`;
+  const freshness = (a: Analysis, name: string) => {
+    const n = a.nodes.get(name);
+    return n?.kind === 'source' ? n.freshness : undefined;
+  };
+
+  it("renders Jinja in a count as dbt renders it, with env_var() and var()", () => {
+    const a = run({ 'dbt_project.yml': 'name: shop\nvars:\n  error_hours: 30\n', 'models/sources.yml': SOURCES(`{count: "{{ env_var('PIPE_TEST_WARN_DAYS', '2') | int }}", period: day}`) });
+    expect(errors(a)).toEqual([]);
+    expect(freshness(a, 'raw.t1')).toEqual({ warnAfter: { count: 2, period: 'day' }, errorAfter: undefined, filter: undefined });
+    expect(freshness(a, 'raw.t2')).toEqual({ warnAfter: undefined, errorAfter: { count: 30, period: 'hour' }, filter: undefined });
+  });
+
+  it("says a bad one once per source, at its key, whether it was written as it is or rendered", () => {
+    const written = run({ 'dbt_project.yml': 'name: shop\nvars:\n  error_hours: 30\n', 'models/sources.yml': SOURCES('{count: two, period: day}') });
+    expect(errors(written)).toEqual([['bad-properties', 'warn_after must be {count: N, period: minute|hour|day}, got {count: "two", period: "day"}', 'models/sources.yml', 6]]);
+    const rendered = run({ 'dbt_project.yml': 'name: shop\nvars:\n  error_hours: 30\n', 'models/sources.yml': SOURCES(`{count: "{{ 'two' }}", period: day}`) });
+    expect(errors(rendered)).toEqual([['bad-properties', 'warn_after must be {count: N, period: minute|hour|day}, got {count: "two", period: "day"}', 'models/sources.yml', 6]]);
+  });
+});
+
 describe("ref() with the project's name", () => {
   it("names the project's own model; a package that is not installed is refused", () => {
     const a = run({
