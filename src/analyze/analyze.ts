@@ -55,6 +55,7 @@ import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './
 import { graphColumns, graphContext, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras } from './jinja/graph-context.js';
 import { ModelVariable } from './jinja/model-variable.js';
 import { currentCallSite } from './jinja/syntax.js';
+import { unusedConfigPaths } from './dbt/unused-config-paths.js';
 import type { Answer, Question } from '../warehouse/introspection.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
 
@@ -1495,6 +1496,17 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     else nodes.set(seed.name, { ...node, ...propertiesFileOf(properties.seeds.get(seed.name)) });
   }
   diagnostics.push(...seedConfigDiagnostics.diagnostics());
+  if (dbt) {
+    // A version's qualified name is dbt's: its model's name, then `v2`.
+    const versionOf = new Map<string, { model: string; v: string }>();
+    for (const m of properties.versioned.values()) for (const v of m.versions) versionOf.set(v.node, { model: m.name, v: v.v });
+    const modelFqns = declared.filter((d) => d.resource === 'model').flatMap(({ source, fqn }) => {
+      const version = versionOf.get(source.name);
+      return version ? [fqn, [...fqn.slice(0, -1), version.model, `v${version.v}`]] : [fqn];
+    });
+    const fqns = { models: modelFqns, seeds: files.seeds.map((seed) => nodeFqn(projectName, seed, 'seed', files.layout.seeds)), snapshots: snapshots.map((s) => s.fqn) };
+    diagnostics.push(...unusedConfigPaths(dbt.file, fqns, [projectName, ...(files.packages?.installed ?? []).map((p) => p.name)]));
+  }
   const disabledSources = new Map<string, Location>();
   // Where a source lives may be a template, rendered with the vars of the package that declares it.
   const placeRenderers = new Map<string | undefined, RenderSetting>([[undefined, renderSetting]]);
