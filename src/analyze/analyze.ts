@@ -14,7 +14,7 @@ import { modelContract, type ModelContract } from './dbt/contract.js';
 import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig, type MergedConfig, type RenderSetting } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
 import { callsAny, macroFiles, macroProblems, runtimeMacros } from './dbt/macro-reach.js';
-import { settingRenderer, withRenderedDataTypes } from './dbt/setting-render.js';
+import { settingRenderer, withRenderedDataTypes, withRenderedFreshness } from './dbt/setting-render.js';
 import { notUsedNotice } from './dbt/not-used-notice.js';
 import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
 import { unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
@@ -54,6 +54,8 @@ import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { graphColumns, graphContext, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras } from './jinja/graph-context.js';
 import { ModelVariable } from './jinja/model-variable.js';
+import { currentCallSite } from './jinja/syntax.js';
+import { unusedConfigPaths } from './dbt/unused-config-paths.js';
 import type { Answer, Question } from '../warehouse/introspection.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
 
@@ -106,6 +108,8 @@ export interface ModelNode {
   /** dbt's `access` and `group` when set: shown by the graph's nodes, they change nothing pipe builds. */
   readonly access?: ModelAccess;
   readonly group?: string;
+  /** Its properties' `time_spine:` (the semantic layer's), for graph.nodes. */
+  readonly timeSpine?: Readonly<Record<string, unknown>>;
 }
 
 export type ModelAccess = 'private' | 'protected' | 'public';
@@ -244,7 +248,15 @@ interface ConfigConflict {
   readonly second: unknown;
   /** Which setting of the key (0-based) gave the second value; the one before it gave the first. */
   readonly setting: number;
+  /** Where the calls that gave the second and the first value were made: in a macro the model calls, that macro's line. */
+  readonly at?: Location;
+  readonly firstAt?: Location;
 }
+
+/** The keys of config() whose values add up from call to call (dbt appends hooks), in both spellings. */
+const HOOK_CALL_KEYS: ReadonlySet<string> = new Set(['pre_hook', 'post_hook', 'pre-hook', 'post-hook']);
+/** A hook setting as a list of hooks: one statement (or `{sql, transaction}`) or a list of them. */
+const hookList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
 
 const NO_STALE_READS: ReadonlyMap<string, unknown> = new Map();
 
@@ -265,8 +277,10 @@ function emptyModel(name: string, interval: Interval, file: string, readBy?: str
 function configConflict(file: string, sites: CallSites, c: ConfigConflict): Diagnostic {
   const first = configValue(c.first);
   const second = configValue(c.second);
-  return error('config-conflict', `config() sets '${c.key}' twice, to ${first} and then to ${second}; set it once`, { file, ...sites.configSetting(c.key, c.setting) }, {
-    related: [{ message: `${c.key}=${first} set here`, location: { file, ...sites.configSetting(c.key, c.setting - 1) } }],
+  // A call of a macro the model calls is not in the model's text: said at the macro's line.
+  const secondAt = c.at && c.at.file !== file ? c.at : { file, ...sites.configSetting(c.key, c.setting) };
+  return error('config-conflict', `config() sets '${c.key}' twice, to ${first} and then to ${second}; set it once`, secondAt, {
+    related: [{ message: `${c.key}=${first} set here`, location: c.firstAt && c.firstAt.file !== file ? c.firstAt : { file, ...sites.configSetting(c.key, c.setting - 1) } }],
   });
 }
 
@@ -594,6 +608,8 @@ export class ModelRenderer {
       let thisRead = false;
       /** How many config() calls have set each key, to find those calls in the text. */
       const settings = new Map<string, number>();
+      /** Where the call that last set each key was made. */
+      const settingSites = new Map<string, Location>();
       let conflict: ConfigConflict | undefined;
       let answered: boolean | undefined;
       // Object.assign, not spreads followed by properties, which V8 defines on a slow path (a
@@ -627,10 +643,18 @@ export class ModelRenderer {
           for (const [key, value] of Object.entries(o)) {
             const n = settings.get(key) ?? 0;
             settings.set(key, n + 1);
-            // The same value twice is harmless; a different one would make the last call win unseen.
-            if (n > 0 && !conflict && !sameConfigValue(configCalls[key], value)) {
-              conflict = { key, first: configCalls[key], second: value, setting: n };
+            // Hooks add up from call to call, in the order the calls render, as dbt appends them.
+            if (n > 0 && HOOK_CALL_KEYS.has(key)) {
+              configCalls[key] = [...hookList(configCalls[key]), ...hookList(value)];
+              continue;
             }
+            // The same value twice is harmless; a different one would make the last call win unseen.
+            const at = currentCallSite();
+            if (n > 0 && !conflict && !sameConfigValue(configCalls[key], value)) {
+              const firstAt = settingSites.get(key);
+              conflict = { key, first: configCalls[key], second: value, setting: n, ...(at ? { at } : {}), ...(firstAt ? { firstAt } : {}) };
+            }
+            if (at) settingSites.set(key, at);
             configCalls[key] = value;
           }
         },
@@ -1343,7 +1367,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const engine =
     cache?.engine ??
     new TemplateEngine(files.macros, Object.keys(dateVariables(options.interval)), {
-      globals: { target },
+      // dbt's project_name: the root project's, in its packages' templates too.
+      globals: { target, project_name: projectName },
       packages: packages.engine,
       invocation: options.invocation ?? { id: newRunId(), startedAt: Date.now() },
       codeCache: options.templateCache,
@@ -1351,7 +1376,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   if (cache) cache.engine = engine;
   diagnostics.push(...engine.diagnostics);
   const renderSetting = settingRenderer(engine, vars, options.interval, diagnostics);
-  const properties = documented === NO_PROPERTIES ? documented : withRenderedDataTypes(documented, renderSetting);
+  const properties = documented === NO_PROPERTIES ? documented : withRenderedFreshness(withRenderedDataTypes(documented, renderSetting), renderSetting, diagnostics);
   const dbtContext: DbtContext = { dbtSchema: dbt ? schemaNamer(engine, dbt.name, targetSchema, diagnostics) : undefined, unused: unusedSettings };
 
   /** Where a model or snapshot is written, from its config and its template's config() calls: the relation `this` names. */
@@ -1471,6 +1496,17 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     else nodes.set(seed.name, { ...node, ...propertiesFileOf(properties.seeds.get(seed.name)) });
   }
   diagnostics.push(...seedConfigDiagnostics.diagnostics());
+  if (dbt) {
+    // A version's qualified name is dbt's: its model's name, then `v2`.
+    const versionOf = new Map<string, { model: string; v: string }>();
+    for (const m of properties.versioned.values()) for (const v of m.versions) versionOf.set(v.node, { model: m.name, v: v.v });
+    const modelFqns = declared.filter((d) => d.resource === 'model').flatMap(({ source, fqn }) => {
+      const version = versionOf.get(source.name);
+      return version ? [fqn, [...fqn.slice(0, -1), version.model, `v${version.v}`]] : [fqn];
+    });
+    const fqns = { models: modelFqns, seeds: files.seeds.map((seed) => nodeFqn(projectName, seed, 'seed', files.layout.seeds)), snapshots: snapshots.map((s) => s.fqn) };
+    diagnostics.push(...unusedConfigPaths(dbt.file, fqns, [projectName, ...(files.packages?.installed ?? []).map((p) => p.name)]));
+  }
   const disabledSources = new Map<string, Location>();
   // Where a source lives may be a template, rendered with the vars of the package that declares it.
   const placeRenderers = new Map<string | undefined, RenderSetting>([[undefined, renderSetting]]);
@@ -1786,6 +1822,7 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     sites.push(site);
     upstream.push(site.name);
   }
+  const timeSpine = ctx.models.get(source.name)!.properties?.timeSpine;
   // Object.assign, not properties written after spreads, which V8 defines on a slow path.
   const node: ModelNode = Object.assign(
     {
@@ -1808,6 +1845,7 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     analyzed.uniqueKeyLocation === undefined ? {} : { uniqueKeyAt: analyzed.uniqueKeyLocation },
     analyzed.access === undefined ? {} : { access: analyzed.access },
     analyzed.group === undefined ? {} : { group: analyzed.group },
+    timeSpine === undefined ? {} : { timeSpine },
   );
   return { node, refDiagnostics };
 }

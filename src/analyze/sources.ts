@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { quoteLiteral, relationName } from '../sql/sql-text.js';
-import type { Freshness, SourceTable } from './dbt/properties.js';
+import type { Freshness, SourceGraphFields, SourceTable } from './dbt/properties.js';
 
 /**
  * dbt sources: tables pipe reads and never builds, declared under `sources:` in properties
@@ -64,6 +64,8 @@ export interface SourceNode {
   readonly columns: readonly ColumnProperties[];
   /** dbt's `event_time`: a microbatch model that reads the table reads the rows of its batch. */
   readonly eventTime?: string;
+  /** What graph.sources gives of it beside the above (properties.ts's SourceGraphFields). */
+  readonly graph?: SourceGraphFields;
 }
 
 /** `src.table`, the name `source('src', 'table')` reads. */
@@ -149,6 +151,7 @@ export function sourceNode(t: SourceTable, packageName: string, root: string, di
     ...(typeof t.meta.version_query === 'string' ? { versionQuery: t.meta.version_query } : {}),
     ...(t.eventTime === undefined ? {} : { eventTime: t.eventTime }),
     freshness: t.freshness,
+    graph: t.graph,
     ...(t.description === undefined ? {} : { description: t.description }),
     ...(t.sourceDescription === undefined ? {} : { sourceDescription: t.sourceDescription }),
     ...(t.loader === undefined ? {} : { loader: t.loader }),

@@ -186,8 +186,11 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
   }
   if (message.startsWith('attempted to output null or undefined value')) {
     const expr = source && line ? outputExpression(source, line, column ?? 1) : undefined;
+    // A call's value is what its macro returned: the call itself is defined.
     message = expr
-      ? `'${expr}' is undefined (or null) in template output`
+      ? /\)\s*$/.test(expr)
+        ? `'${expr}' gives an undefined value (or null) to the template output: what the macro returns is undefined`
+        : `'${expr}' is undefined (or null) in template output`
       : 'undefined value in template output (unknown variable, or a value that is null)';
   }
   let hint: string | undefined;
@@ -473,7 +476,9 @@ export class TemplateEngine {
       if (typeof v !== 'string' || v === '') throw new TemplateFunctionError('ident takes a non-empty name, e.g. {{ var("column") | ident }}');
       return quoteIdent(v);
     });
-    for (const name of [...dateVariableNames, 'this']) {
+    // `model` too: dbt renders the macros a node calls with the node's context, so a macro reads
+    // the calling model's `model` as it reads its `this` (the template itself has it as a variable).
+    for (const name of [...dateVariableNames, 'this', 'model']) {
       Object.defineProperty((this.env as unknown as { globals: object }).globals, name, {
         enumerable: true,
         configurable: true,

@@ -45,10 +45,12 @@ export async function runOperation(options: RunOperationOptions): Promise<Operat
   const defined = definitionOf(project.files, options.macro);
   const prepared = await prepare({ ...options, select: [], exclude: [], interval, invocation }, project);
   try {
-    const hook: RunHook = { sql: `{% do ${options.macro}(**${ARGS}) %}`, location: defined.location, call: true, ...(defined.package ? { package: defined.package } : {}) };
+    // A package's macro found by its bare name is called by its package's name: no other macro answers.
+    const called = defined.package !== undefined && !options.macro.includes('.') ? `${defined.package}.${options.macro}` : options.macro;
+    const hook: RunHook = { sql: `{% do ${called}(**${ARGS}) %}`, location: defined.location, call: true, ...(defined.package ? { package: defined.package } : {}) };
     const task: TaskRef = { id: 'run-operation', model: options.macro, kind: 'run-hook', file: defined.location.file };
     const once = (answers: Parameters<typeof prepared.analysis.renderer.runHook>[4], report: Parameters<typeof prepared.analysis.renderer.runHook>[5]) =>
-      prepared.analysis.renderer.runHook(hook, interval, { [ARGS]: options.args }, false, answers, report);
+      prepared.analysis.renderer.runHook(hook, interval, { [ARGS]: options.args, model: macroNode(options.macro, defined, project.files) }, false, answers, report);
     const warehouse = prepared.warehouse;
     if (!warehouse) throw new Error('internal error: run-operation prepared without a warehouse');
     try {
@@ -66,18 +68,58 @@ export async function runOperation(options: RunOperationOptions): Promise<Operat
   }
 }
 
-/** Where the macro an operation calls is defined: in the project, or (`package.macro`) in an installed package; an error naming the closest one when it is nowhere. */
+/**
+ * dbt's `model` in run-operation: the node of the macro called, as dbt's manifest has it
+ * (`model.name`, `model.unique_id`, `model.resource_type` 'macro'), which its macros read as
+ * they read a model's node.
+ */
+function macroNode(called: string, defined: { readonly location: Location; readonly package?: string }, files: ProjectFiles): Record<string, unknown> {
+  const name = called.slice(called.indexOf('.') + 1);
+  const pkg = defined.package === undefined ? undefined : files.packages?.installed.find((p) => p.name === defined.package);
+  const packageName = pkg?.name ?? files.dbtProject?.data.name;
+  // Paths from the root of the macro's package, as dbt gives them.
+  const path = pkg && defined.location.file.startsWith(`${pkg.dir}/`) ? defined.location.file.slice(pkg.dir.length + 1) : defined.location.file;
+  return { name, resource_type: 'macro', package_name: packageName, path, original_file_path: path, unique_id: `macro.${String(packageName)}.${name}` };
+}
+
+/** Where `macro` is defined among `sources`, with the names of the others. */
+function findMacro(sources: readonly { readonly file: string; readonly source: string }[], macro: string): { location?: Location; known: string[] } {
+  const known: string[] = [];
+  for (const f of sources) {
+    for (const s of macroSignatures(f.source)) {
+      if (s.name === macro) return { location: { file: f.file, line: s.line }, known };
+      known.push(s.name);
+    }
+  }
+  return { known };
+}
+
+/**
+ * Where the macro an operation calls is defined: in the project, or (`package.macro`) in an
+ * installed package, or by its bare name in the one installed package that has it when the
+ * project has none, as dbt finds it; an error naming the closest one when it is nowhere, and
+ * naming each package's when several have it.
+ */
 function definitionOf(files: ProjectFiles, name: string): { readonly location: Location; readonly package?: string } {
   const dot = name.indexOf('.');
   const [pkg, macro] = dot < 0 ? [undefined, name] : [name.slice(0, dot), name.slice(dot + 1)];
   const packages = files.packages?.installed ?? [];
   const own = pkg === undefined || pkg === files.dbtProject?.data.name;
-  const sources = own ? files.macros.map((m) => ({ file: m.file, source: m.source })) : (packages.find((p) => p.name === pkg)?.macros ?? []);
-  const known: string[] = [];
-  for (const f of sources) {
-    for (const s of macroSignatures(f.source)) {
-      if (s.name === macro) return { location: { file: f.file, line: s.line }, ...(own ? {} : { package: pkg }) };
-      known.push(own ? s.name : `${pkg}.${s.name}`);
+  const found = findMacro(own ? files.macros : (packages.find((p) => p.name === pkg)?.macros ?? []), macro);
+  if (found.location) return { location: found.location, ...(own ? {} : { package: pkg }) };
+  const known = own ? found.known : found.known.map((m) => `${pkg}.${m}`);
+  if (pkg === undefined) {
+    const inPackages = packages.flatMap((p) => {
+      const at = findMacro(p.macros, macro).location;
+      return at ? [{ location: at, package: p.name }] : [];
+    });
+    if (inPackages.length === 1) return inPackages[0];
+    if (inPackages.length > 1) {
+      throw new DiagnosticError([
+        error('unknown-macro', `run-operation ${name}: ${inPackages.length} installed packages have a macro named '${macro}': ${inPackages.map((p) => `${p.package}.${macro}`).join(', ')}`, undefined, {
+          hint: `name the one to call, e.g. pipe run-operation ${inPackages[0].package}.${macro}`,
+        }),
+      ]);
     }
   }
   if (!/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)?$/.test(name)) throw new DiagnosticError([error('unknown-macro', `run-operation ${name}: a macro is named NAME or PACKAGE.NAME`)]);

@@ -15,7 +15,8 @@ function excerpt(loc: Location, read: SourceReader, style: Style): string[] {
   if (text === undefined) return [];
   const gutter = String(loc.line);
   const pad = ' '.repeat(gutter.length);
-  const out = [`  ${style.dim(`${gutter} |`)} ${text.replace(/\t/g, ' ')}`];
+  // A file written with CRLF line ends keeps a carriage return at the end of each line: not shown.
+  const out = [`  ${style.dim(`${gutter} |`)} ${text.replace(/\r$/, '').replace(/\t/g, ' ')}`];
   if (loc.column) out.push(`  ${style.dim(`${pad} |`)} ${' '.repeat(Math.max(0, loc.column - 1))}${style.red('^')}`);
   return out;
 }

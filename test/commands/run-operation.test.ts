@@ -31,7 +31,7 @@ const FILES = {
 {% endmacro %}
 `,
   'dbt_packages/tools/dbt_project.yml': 'name: tools\nvars:\n  label: from-tools\n',
-  'dbt_packages/tools/macros/tag.sql': `{% macro tag_run() %}{% do run_query("create or replace table main.tagged as select '" ~ var('label') ~ "' as label") %}{% endmacro %}`,
+  'dbt_packages/tools/macros/tag.sql': `{% macro tag_run() %}{% do run_query("create or replace table main.tagged as select '" ~ var('label') ~ "' as label, '" ~ project_name ~ "' as project") %}{% endmacro %}`,
 };
 
 describe('pipe run-operation', () => {
@@ -78,11 +78,40 @@ models:
     expect(unknown.stderr).toContain("ref('nope'): no model or seed is named 'nope'");
   });
 
+  it("gives the macro's node as model, as dbt does: to the macro and to those it calls", async () => {
+    const dir = tempProject({
+      ...FILES,
+      'macros/who.sql': "{% macro who() %}{% do print(model.unique_id ~ ' ' ~ model.resource_type ~ ' ' ~ model.original_file_path) %}{% do tools.who_pkg() %}{% endmacro %}",
+      'dbt_packages/tools/macros/who.sql': "{% macro who_pkg() %}{% do print('pkg sees ' ~ model.name) %}{% endmacro %}",
+    });
+    const own = await runOperationIn(dir, { macro: 'who', args: {} });
+    expect(own.code, explain(own)).toBe(0);
+    expect(eventsOfType(own.events, 'template-message').map((e) => e.message)).toEqual(['macro.shop.who macro macros/who.sql', 'pkg sees who']);
+    const pkg = await runOperationIn(dir, { macro: 'tools.who_pkg', args: {} });
+    expect(eventsOfType(pkg.events, 'template-message').map((e) => e.message)).toEqual(['pkg sees who_pkg']);
+  });
+
   it("calls an installed package's macro with the package's vars", async () => {
     const dir = tempProject(FILES);
     const r = await runOperationIn(dir, { macro: 'tools.tag_run', args: {} });
     expect(r.code, explain(r)).toBe(0);
+    // project_name is the root project's, in a package's macro too, as in dbt.
+    expect(await queryWarehouse(dir, 'select label, project from main.tagged')).toEqual([{ label: 'from-tools', project: 'shop' }]);
+  });
+
+  it("finds a package's macro by its bare name when one installed package has it and the project none, as dbt does; names each when several have it", async () => {
+    const dir = tempProject(FILES);
+    const r = await runOperationIn(dir, { macro: 'tag_run', args: {} });
+    expect(r.code, explain(r)).toBe(0);
     expect(await queryWarehouse(dir, 'select label from main.tagged')).toEqual([{ label: 'from-tools' }]);
+    const two = tempProject({
+      ...FILES,
+      'dbt_packages/kit/dbt_project.yml': 'name: kit\n',
+      'dbt_packages/kit/macros/tag.sql': '{% macro tag_run() %}{% endmacro %}',
+    });
+    const both = await runOperationIn(two, { macro: 'tag_run', args: {} });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("run-operation tag_run: 2 installed packages have a macro named 'tag_run': kit.tag_run, tools.tag_run");
   });
 
   it('a failing query fails with exit 1 at the macro; an unknown macro, or --args that are no mapping, are refused with exit 2', async () => {

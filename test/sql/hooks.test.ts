@@ -298,6 +298,8 @@ on-run-end: "${log('z end')}"
 
   it("run around a seed's load, with its persist_docs, as dbt-duckdb's seeds run them", async () => {
     const dir = project({
+      // A model for PROJECT's models: config to apply to (else it is an unused config path, as dbt warns).
+      'models/orders.sql': 'select 1 as id',
       'seeds/countries.csv': 'code,name\nNL,Netherlands\n',
       'seeds/countries.yml': 'version: 2\nseeds:\n  - name: countries\n    description: Countries we ship to\n',
     });

@@ -369,3 +369,36 @@ describe("dbt's naming macros", () => {
     expect((a.nodes.get('raw') as ModelNode).relation).toBe('"raw_data"."raw"');
   });
 });
+
+describe("dbt's project_name", () => {
+  it("is the root project's name in its models and macros and in an installed package's macros", () => {
+    const a = run({
+      ...TOOLS,
+      'dbt_packages/tools/macros/root.sql': '{% macro is_root(name) %}{{ return(name == project_name) }}{% endmacro %}',
+      'macros/own.sql': "{% macro own_project() %}{{ return(project_name) }}{% endmacro %}",
+      'models/a.sql': "select {{ tools.is_root('shop') }} as root, {{ tools.is_root('tools') }} as pkg, '{{ own_project() }}' as own, '{{ project_name }}' as here",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'a')).toBe("select True as root, False as pkg, 'shop' as own, 'shop' as here");
+  });
+});
+
+describe("dbt's model in macros", () => {
+  it("is the calling model's node in the macros it calls, the project's and an installed package's", () => {
+    const a = run({
+      ...TOOLS,
+      'dbt_packages/tools/macros/node.sql': "{% macro node_name() %}{{ return(model.name) }}{% endmacro %}",
+      'macros/own.sql': "{% macro own_node() %}{{ return(model.unique_id ~ ' ' ~ model.config.materialized) }}{% endmacro %}",
+      'models/a.sql': "select '{{ tools.node_name() }}' as pkg, '{{ own_node() }}' as own",
+      'models/b.sql': "{{ config(materialized='table') }}select '{{ own_node() }}' as own",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'a')).toBe("select 'a' as pkg, 'model.shop.a view' as own");
+    expect(sqlOf(a, 'b')).toBe("select 'model.shop.b table' as own");
+  });
+
+  it('says that a call gives an undefined value, not that the call is undefined', () => {
+    const a = run({ 'macros/m.sql': '{% macro nothing() %}{{ return(not_set) }}{% endmacro %}', 'models/a.sql': "select '{{ nothing() }}' as c" });
+    expect(errors(a)).toEqual([['template-render', "'nothing()' gives an undefined value (or null) to the template output: what the macro returns is undefined", 'models/a.sql', 1]]);
+  });
+});

@@ -335,6 +335,8 @@ describe("a dbt project's YAML", () => {
     const off = run({ 'dbt_project.yml': 'name: shop\nprofile: shop\nmodels:\n  shop:\n    off:\n      +enabled: false\n', 'models/off/o.sql': 'select 1 as id' });
     expect(off.diagnostics.map((d) => [d.severity, d.message, d.location?.file, d.location?.line, d.location?.column])).toEqual([
       ['warning', "the key off is read as false, as dbt's YAML (1.1) reads it", 'dbt_project.yml', 5, 5],
+      // And so the folder's config applies to no model.
+      ['warning', 'models.shop.false applies to no model: no qualified name begins shop.false (dbt warns of this unused configuration path too)', 'dbt_project.yml', 5, undefined],
     ]);
     // A pipe project keeps YAML 1.2: yes is text, 017 is 17.
     const p = run({ 'pipe.yaml': `name: shop\nvars:\n${vars}`, 'models/m.sql': sql });
@@ -544,6 +546,78 @@ models:
   it('still refuses an empty YAML file beside no model in a pipe project', () => {
     const a = run({ 'models/orders.sql': 'select 1 as id', 'models/order.yml': '' });
     expect(errors(a)).toEqual([['orphan-yaml', 'models/order.yml has no model beside it (expected models/order.sql)', 'models/order.yml', undefined]]);
+  });
+});
+
+describe('config paths of dbt_project.yml that apply to nothing', () => {
+  it("are each a warning at their line, with dbt's rules: the levels that set something, disabled nodes and versions counting", () => {
+    const a = run({
+      'dbt_project.yml': `name: shop
+models:
+  +materialized: table
+  shopp:
+    staging:
+      +materialized: view
+  shop:
+    staging:
+      +tags: [s]
+      old:
+        +enabled: false
+    marts:
+      orders:
+        +tags: [o]
+      persist_docs:
+        relation: true
+seeds:
+  shop:
+    raw:
+      +schema: raw
+`,
+      'models/staging/s.sql': 'select 1 as id',
+      'models/staging/old/o.sql': 'select 1 as id',
+      'models/marts/orders_v2.sql': 'select 1 as id',
+      'models/marts/props.yml': 'version: 2\nmodels:\n  - name: orders\n    latest_version: 2\n    versions:\n      - v: 2\n',
+      'seeds/codes.csv': 'id\n1\n',
+    });
+    expect(a.diagnostics.filter((d) => d.code === 'unused-config-path').map((d) => [d.message, `${d.location?.file}:${d.location?.line}`, d.hint])).toEqual([
+      ['models.shopp.staging applies to no model: no qualified name begins shopp.staging (dbt warns of this unused configuration path too)', 'dbt_project.yml:5', "did you mean 'shop'?"],
+      // A key without + whose value is a mapping is a folder, for dbt too.
+      ['models.shop.marts.persist_docs applies to no model: no qualified name begins shop.marts.persist_docs (dbt warns of this unused configuration path too)', 'dbt_project.yml:15', undefined],
+      ['seeds.shop.raw applies to no seed: no qualified name begins shop.raw (dbt warns of this unused configuration path too)', 'dbt_project.yml:19', undefined],
+    ]);
+  });
+});
+
+describe('source freshness', () => {
+  const SOURCES = (warn: string) => `version: 2
+sources:
+  - name: raw
+    loaded_at_field: loaded_at
+    freshness:
+      warn_after: ${warn}
+    tables:
+      - name: t1
+      - name: t2
+        freshness:
+          error_after: {count: "{{ var('error_hours') }}", period: hour}
+`;
+  const freshness = (a: Analysis, name: string) => {
+    const n = a.nodes.get(name);
+    return n?.kind === 'source' ? n.freshness : undefined;
+  };
+
+  it("renders Jinja in a count as dbt renders it, with env_var() and var()", () => {
+    const a = run({ 'dbt_project.yml': 'name: shop\nvars:\n  error_hours: 30\n', 'models/sources.yml': SOURCES(`{count: "{{ env_var('PIPE_TEST_WARN_DAYS', '2') | int }}", period: day}`) });
+    expect(errors(a)).toEqual([]);
+    expect(freshness(a, 'raw.t1')).toEqual({ warnAfter: { count: 2, period: 'day' }, errorAfter: undefined, filter: undefined });
+    expect(freshness(a, 'raw.t2')).toEqual({ warnAfter: undefined, errorAfter: { count: 30, period: 'hour' }, filter: undefined });
+  });
+
+  it("says a bad one once per source, at its key, whether it was written as it is or rendered", () => {
+    const written = run({ 'dbt_project.yml': 'name: shop\nvars:\n  error_hours: 30\n', 'models/sources.yml': SOURCES('{count: two, period: day}') });
+    expect(errors(written)).toEqual([['bad-properties', 'warn_after must be {count: N, period: minute|hour|day}, got {count: "two", period: "day"}', 'models/sources.yml', 6]]);
+    const rendered = run({ 'dbt_project.yml': 'name: shop\nvars:\n  error_hours: 30\n', 'models/sources.yml': SOURCES(`{count: "{{ 'two' }}", period: day}`) });
+    expect(errors(rendered)).toEqual([['bad-properties', 'warn_after must be {count: N, period: minute|hour|day}, got {count: "two", period: "day"}', 'models/sources.yml', 6]]);
   });
 });
 

@@ -427,6 +427,21 @@ models:
     ]);
   });
 
+  it('that read a model the project does not have are left out with a warning at the ref(), as dbt does, the project built', () => {
+    const a = run({
+      'models/orders.sql': ORDERS,
+      'tests/missing.sql': "select * from {{ ref('orders') }} where false\nunion all\nselect * from {{ ref('not_a_model') }} where false",
+      // A ref() of a loop's variable: the warning has the line all the same.
+      'tests/looped.sql': "{% for m in ['orders', 'ordrs'] %}\nselect * from {{ ref(m) }} where false\n{% if not loop.last %}union all{% endif %}\n{% endfor %}",
+    });
+    expect(problems(a)).toEqual([]);
+    expect(a.diagnostics.map((d) => [d.severity, d.code, d.message, `${d.location?.file}:${d.location?.line}`, d.hint])).toEqual([
+      ['warning', 'unknown-ref', "test looped is left out: it reads ref('ordrs'), and no model or seed is named 'ordrs'", 'tests/looped.sql:2', "did you mean 'orders'?"],
+      ['warning', 'unknown-ref', "test missing is left out: it reads ref('not_a_model'), and no model or seed is named 'not_a_model'", 'tests/missing.sql:3', undefined],
+    ]);
+    expect(checksOf(a, 'orders')).toEqual([]);
+  });
+
   it("may read a source too; one that reads only sources runs with the source's tests, as one of an ephemeral model over sources does", () => {
     const a = run({
       'models/orders.sql': ORDERS,

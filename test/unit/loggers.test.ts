@@ -27,6 +27,8 @@ class Memory implements Output {
 const FILES: Record<string, string[]> = {
   'models/orders.sql': ['select order_id,', "  'abc'::INTEGER as n", 'from raw'],
   'models/orders.yaml': ['checks:', '  not_null: [n]'],
+  // Written with CRLF line ends: each line read keeps its carriage return.
+  'models/crlf.sql': ['select 1 as id\r', "from {{ ref('nope') }}\r"],
 };
 
 function textLogger(live = false, style = plainStyle) {
@@ -288,6 +290,12 @@ describe('the plain text logger', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it("shows a line of a file with CRLF line ends without its carriage return", () => {
+    const { err, logger } = textLogger();
+    logger.handle({ type: 'diagnostic', diagnostic: error('unknown-ref', "ref('nope'): no model or seed is named 'nope'", { file: 'models/crlf.sql', line: 2, column: 9 }) });
+    expect(err.text).toBe(["models/crlf.sql:2:9: error: ref('nope'): no model or seed is named 'nope'", "  2 | from {{ ref('nope') }}", '    |         ^', ''].join('\n'));
   });
 
   it('masks secret values in everything it prints, out and err', () => {

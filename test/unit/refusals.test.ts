@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyze, type Analysis } from '../../src/analyze/analyze.js';
+import { analyze, type Analysis, type ModelNode } from '../../src/analyze/analyze.js';
 import { DiagnosticError, type Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { analyzeAndSelect } from '../../src/commands/context.js';
 import { noLongerBuilt, noLongerBuiltNotice } from '../../src/commands/no-longer-built.js';
@@ -274,6 +274,28 @@ describe('a config() key set twice', () => {
     expect(a.diagnostics.map((d) => [d.code, where(d), d.message, d.related?.map((r) => r.location.line)])).toEqual([
       ['config-conflict', 'models/a.sql:4:4', "config() sets 'materialized' twice, to 'table' and then to 'incremental'; set it once", [2]],
     ]);
+  });
+
+  it("is said at the macro's line when a macro the model calls sets it the second time", () => {
+    const a = analyzed({
+      'macros/body.sql': "{% macro body() %}\n{{ config(materialized='view') }}\nselect 1 as id\n{% endmacro %}",
+      'models/a.sql': "{{ config(materialized='table') }}\n{{ body() }}",
+    });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.message, d.related?.map((r) => `${r.location.file}:${r.location.line}`)])).toEqual([
+      ['config-conflict', 'macros/body.sql:2:4', "config() sets 'materialized' twice, to 'table' and then to 'view'; set it once", ['models/a.sql:1']],
+    ]);
+  });
+
+  it("adds up hooks from call to call, in dbt's order: dbt_project.yml's, then each call's as it renders (one in a macro)", () => {
+    const a = analyzed({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +pre-hook: "select \'project\'"\n',
+      'macros/body.sql': `{% macro body() %}{{ config(pre_hook="select 'macro'", post_hook=after_commit("select 'after'")) }}select 1 as id{% endmacro %}`,
+      'models/a.sql': `{{ config(materialized='table', pre_hook=["select 'first'", "select 'second'"]) }}\n{{ body() }}\n{{ config(pre_hook="select 'last'") }}`,
+    });
+    expect(a.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const config = (a.nodes.get('a') as ModelNode).config;
+    expect(config.pre_hook.map((h) => h.sql)).toEqual(["select 'project'", "select 'first'", "select 'second'", "select 'macro'", "select 'last'"]);
+    expect(config.post_hook.map((h) => [h.sql, h.transaction])).toEqual([["select 'after'", false]]);
   });
 
   it('names lists by their values', () => {

@@ -182,6 +182,61 @@ from "main"."a"`);
     expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'source.shop.raw.the_facts the raw feed / facts fivetran 2 day the id' as s from "main"."facts"`);
   });
 
+  it("gives models and sources the keys of dbt's manifest: time_spine, a source's config, meta and external (as dbt-duckdb 1.11's)", async () => {
+    const task = planned({
+      'models/sources.yml': `version: 2
+sources:
+  - name: raw
+    schema: main
+    meta: {owner: a}
+    config:
+      freshness:
+        warn_after: {count: 12, period: hour}
+      loaded_at_field: loaded_at
+      meta: {cfg: 1}
+    tables:
+      - name: facts
+        meta: {tm: 2}
+        external:
+          location: data/facts.csv
+          options: {header: true}
+      - name: pointers
+        config:
+          event_time: ts
+          meta: {tc: 3}
+          freshness: null
+`,
+      'models/spine.sql': 'select current_date as date_day',
+      'models/props.yml': 'version: 2\nmodels:\n  - name: spine\n    time_spine:\n      standard_granularity_column: date_day\n',
+      'models/m.sql': `{% if execute %}{% set spines = graph.nodes.values() | selectattr("resource_type", "equalto", "model") | rejectattr("time_spine", "none") | list %}
+{% for s in spines %}-- {{ s.name }} {{ s.time_spine | tojson }}
+{% endfor %}{% for id in ['source.shop.raw.facts', 'source.shop.raw.pointers'] %}{% set n = graph.sources[id] %}-- {{ {'config': n.config, 'meta': n.meta, 'source_meta': n.source_meta, 'external': n.external, 'freshness': n.freshness, 'loaded_at_query': n.loaded_at_query} | tojson }}
+{% endfor %}{% do graph.nodes.values() | list | tojson %}{% endif %}select 1 from {{ source('raw', 'facts') }}, {{ source('raw', 'pointers') }}, {{ ref('spine') }}`,
+    }).get('m')!;
+    const lines = (await renderAtRun(task, session, ignored)).sql.split('\n').filter((l) => l.startsWith('-- '));
+    // Only the model whose properties give a time_spine has one; every node prints as JSON (no config key left undefined).
+    expect(lines[0]).toBe('-- spine {"custom_granularities": [], "standard_granularity_column": "date_day"}');
+    const warn = { error_after: { count: null, period: null }, filter: null, warn_after: { count: 12, period: 'hour' } };
+    expect(lines.slice(1).map((l) => JSON.parse(l.slice(3)))).toEqual([
+      {
+        config: { enabled: true, event_time: null, freshness: warn, loaded_at_field: 'loaded_at', loaded_at_query: null, meta: { cfg: 1, owner: 'a', tm: 2 }, static_analysis: null, tags: [] },
+        meta: { cfg: 1, owner: 'a', tm: 2 },
+        source_meta: { cfg: 1, owner: 'a' },
+        external: { file_format: null, location: 'data/facts.csv', options: { header: true }, partitions: null, row_format: null, tbl_properties: null },
+        freshness: warn,
+        loaded_at_query: null,
+      },
+      {
+        config: { enabled: true, event_time: 'ts', freshness: null, loaded_at_field: 'loaded_at', loaded_at_query: null, meta: { cfg: 1, owner: 'a', tc: 3 }, static_analysis: null, tags: [] },
+        meta: { cfg: 1, owner: 'a', tc: 3 },
+        source_meta: { cfg: 1, owner: 'a' },
+        external: null,
+        freshness: null,
+        loaded_at_query: null,
+      },
+    ]);
+  });
+
   it("gives a model's access and group as its config sets them, protected and none by default, and refuses an access dbt has not", async () => {
     const dbt = {
       'dbt_project.yml': "name: shop\nprofile: shop\nconfig-version: 2\nmodels:\n  shop:\n    marts:\n      +access: public\n",

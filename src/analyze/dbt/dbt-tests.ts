@@ -49,6 +49,8 @@ export interface RenderedTest {
   readonly sql: string;
   /** Every model or seed its ref() calls named. */
   readonly refs: readonly string[];
+  /** Where each ref() was first called, as the render made it (a ref() of a loop's name has no text to find). */
+  readonly refSites?: ReadonlyMap<string, Location>;
   /** The source tables its source() calls named. */
   readonly sources: readonly SourceCall[];
   /** What its config() calls set. */

@@ -10,6 +10,7 @@ import type { Properties, SourceTable } from './properties.js';
 import { recordSource, sourceName, type SourceCall } from '../sources.js';
 import { singularTests } from './singular-tests.js';
 import { watchedParse } from '../jinja/introspection.js';
+import { currentCallSite } from '../jinja/syntax.js';
 
 /**
  * A dbt project's tests, read in one place for analysis: the generic tests of its models',
@@ -132,6 +133,7 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
 function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => string, refs = true, run?: TestRunPhase): RenderedTest | Diagnostic {
   const parse = run ? undefined : watchedParse();
   const found: string[] = [];
+  const refSites = new Map<string, Location>();
   const sources: SourceCall[] = [];
   const config: Record<string, unknown> = {};
   const noRefs = (what: string) => {
@@ -142,7 +144,11 @@ function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => str
     ref: (name) => {
       noRefs('ref');
       if (run && !run.parse.refs.includes(name)) throw new TemplateFunctionError(unseenAtRun(`ref('${name}')`));
-      if (!found.includes(name)) found.push(name);
+      if (!found.includes(name)) {
+        found.push(name);
+        const at = currentCallSite();
+        if (at) refSites.set(name, at);
+      }
       return refToken(name);
     },
     source: (source, table) => {
@@ -166,7 +172,7 @@ function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => str
   };
   try {
     const sql = render(hooks);
-    return { sql, refs: found, sources, config, readsWarehouse: parse?.differs ?? true };
+    return { sql, refs: found, refSites, sources, config, readsWarehouse: parse?.differs ?? true };
   } catch (e) {
     if (e instanceof RenderFailure) return e.diagnostic;
     throw e;

@@ -83,6 +83,8 @@ export interface NodeProperties {
   readonly tests: readonly DbtTestSpec[];
   /** Model-level constraints of its contract. */
   readonly constraints: readonly ConstraintSpec[];
+  /** The semantic layer's `time_spine:` of a model, as written: pipe reads it for graph.nodes only. */
+  readonly timeSpine?: Readonly<Record<string, unknown>>;
   /**
    * A snapshot the entry itself declares (dbt 1.9's `relation:`): what it snapshots, as
    * `ref('orders')` or `source('raw', 'orders')`; its query is `select * from` that relation.
@@ -117,8 +119,21 @@ export interface SourceTable {
   readonly meta: Readonly<Record<string, unknown>>;
   readonly loadedAtField?: string;
   readonly freshness?: Freshness;
+  /**
+   * A freshness with Jinja in it (`count: "{{ env_var('WARN_DAYS', '2') | int }}"`): read once
+   * rendered, as dbt renders it (setting-render.ts's withRenderedFreshness). One object for
+   * every table that takes its source's, so that a problem is said once, at the source.
+   */
+  readonly freshnessTemplate?: FreshnessSpec;
   /** dbt's `event_time`: the column a microbatch model that reads the table filters its batch by. */
   readonly eventTime?: string;
+  /**
+   * What dbt's graph gives of the table besides what pipe reads (dbt-external-tables reads
+   * `external`): `meta` (the source's, then its config's, the table's and its config's, merged),
+   * `source_meta` (the source's and its config's), the table's `external:` mapping,
+   * `loaded_at_query` and `static_analysis`.
+   */
+  readonly graph: SourceGraphFields;
   readonly description?: string;
   /** The source's own `description:` and `loader:`, beside the table's, as dbt's graph has them. */
   readonly sourceDescription?: string;
@@ -128,6 +143,30 @@ export interface SourceTable {
   readonly columns: readonly ColumnProperties[];
   readonly tests: readonly DbtTestSpec[];
   readonly location: Location;
+}
+
+/** A freshness as written, with where it and its keys are written. */
+export interface FreshnessSpec {
+  readonly value: unknown;
+  readonly at: FreshnessAt;
+}
+
+/** Where a freshness is written (`self`), and each of its keys. */
+export interface FreshnessAt {
+  readonly self: Location;
+  readonly warn_after: Location;
+  readonly error_after: Location;
+}
+
+/** See SourceTable.graph. */
+export interface SourceGraphFields {
+  readonly meta: Readonly<Record<string, unknown>>;
+  readonly sourceMeta: Readonly<Record<string, unknown>>;
+  readonly external?: Readonly<Record<string, unknown>>;
+  readonly loadedAtQuery?: string;
+  readonly staticAnalysis?: string;
+  /** `freshness: null` switches the table's freshness off: dbt's graph then has none. */
+  readonly noFreshness?: boolean;
 }
 
 export interface Properties {
@@ -315,6 +354,7 @@ function readNode(entry: unknown, kind: TestedKind, path: (string | number)[], a
     columns: columns.columns,
     tests: [...columns.tests, ...readTests(entry, on, undefined, false, path, at, diagnostics)],
     constraints: readConstraints(entry.constraints, [...path, 'constraints'], at, diagnostics),
+    ...(isMapping(entry.time_spine) ? { timeSpine: entry.time_spine } : {}),
   };
 }
 
@@ -468,6 +508,12 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
   if (entry.overrides !== undefined) {
     diagnostics.push(error('unsupported', `overrides: (of a package's source) is not supported`, at([...path, 'overrides'])));
   }
+  const freshnessSpec = (value: unknown, p: (string | number)[]): FreshnessSpec => ({ value, at: { self: at(p), warn_after: at([...p, 'warn_after']), error_after: at([...p, 'error_after']) } });
+  const readSpec = (f: FreshnessSpec): Freshness | undefined | typeof TEMPLATED => (hasJinja(f.value) ? TEMPLATED : readFreshness(f.value, f.at, diagnostics));
+  // The source's freshness, which its tables take unless they set their own: read once, so that a problem is said once.
+  const sourceFreshness = entry.freshness !== undefined && entry.freshness !== null ? freshnessSpec(entry.freshness, [...path, 'freshness']) : Object.hasOwn(sourceConfig, 'freshness') ? freshnessSpec(sourceConfig.freshness, [...path, 'config', 'freshness']) : Object.hasOwn(entry, 'freshness') ? freshnessSpec(entry.freshness, [...path, 'freshness']) : undefined;
+  let sourceRead: { value: Freshness | undefined | typeof TEMPLATED } | undefined;
+  const sourceFreshnessRead = () => (sourceRead ??= { value: readSpec(sourceFreshness!) }).value;
   const out: SourceTable[] = [];
   listOf(entry.tables, 'tables', at([...path, 'tables']), diagnostics).forEach((t, i) => {
     const tp = [...path, 'tables', i];
@@ -484,7 +530,10 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
     const merged = dbtDuckdbMeta(sourceMeta, sourceConfig, meta, config);
     const externalLocation = text(merged.external_location);
     // A table's freshness: null switches the source's off.
-    const freshnessValue = Object.hasOwn(t, 'freshness') ? t.freshness : Object.hasOwn(config, 'freshness') ? config.freshness : (entry.freshness ?? sourceConfig.freshness);
+    const own = Object.hasOwn(t, 'freshness') ? freshnessSpec(t.freshness, [...tp, 'freshness']) : Object.hasOwn(config, 'freshness') ? freshnessSpec(config.freshness, [...tp, 'config', 'freshness']) : undefined;
+    const spec = own ?? sourceFreshness;
+    const freshnessValue = spec?.value;
+    const freshness = spec === undefined ? undefined : own ? readSpec(own) : sourceFreshnessRead();
     const enabled = config.enabled ?? sourceConfig.enabled ?? true;
     const tags = [...tagList(entry.tags ?? sourceConfig.tags), ...tagList(t.tags ?? config.tags)];
     out.push({
@@ -497,8 +546,16 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
       externalLocation,
       meta: merged,
       loadedAtField: text(t.loaded_at_field) ?? text(config.loaded_at_field) ?? text(entry.loaded_at_field) ?? text(sourceConfig.loaded_at_field),
-      freshness: readFreshness(freshnessValue, at([...tp, 'freshness']), diagnostics),
+      ...(freshness === TEMPLATED ? { freshnessTemplate: spec } : { freshness }),
       eventTime: text(config.event_time) ?? text(sourceConfig.event_time),
+      graph: {
+        meta: { ...sourceMeta, ...mappingOf(sourceConfig.meta), ...meta, ...mappingOf(config.meta) },
+        sourceMeta: { ...sourceMeta, ...mappingOf(sourceConfig.meta) },
+        ...(isMapping(t.external) ? { external: t.external } : {}),
+        ...optional('loadedAtQuery', text(t.loaded_at_query) ?? text(config.loaded_at_query) ?? text(entry.loaded_at_query) ?? text(sourceConfig.loaded_at_query)),
+        ...optional('staticAnalysis', text(config.static_analysis) ?? text(sourceConfig.static_analysis)),
+        ...(freshnessValue === null ? { noFreshness: true } : {}),
+      },
       description: text(t.description),
       ...(text(entry.description) === undefined ? {} : { sourceDescription: text(entry.description) }),
       ...(text(entry.loader) === undefined ? {} : { loader: text(entry.loader) }),
@@ -511,6 +568,9 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
   });
   return out;
 }
+
+const mappingOf = (v: unknown): Record<string, unknown> => (isMapping(v) ? v : {});
+const optional = <K extends string>(key: K, v: string | undefined): { [k in K]?: string } => (v === undefined ? {} : ({ [key]: v } as { [k in K]?: string }));
 
 /** Config keys dbt itself reads on a source: the rest is what dbt-duckdb sees as the config's extras. */
 const SOURCE_CONFIG_KEYS = new Set(['enabled', 'event_time', 'freshness', 'loaded_at_field', 'loaded_at_query', 'meta', 'tags']);
@@ -538,19 +598,31 @@ function tagList(v: unknown): string[] {
 
 const PERIODS = ['minute', 'hour', 'day'] as const;
 
-function readFreshness(value: unknown, location: Location, diagnostics: Diagnostic[]): Freshness | undefined {
+/** Marks a freshness read once rendered (SourceTable.freshnessTemplate). */
+const TEMPLATED = Symbol('templated');
+
+/** Whether a YAML value holds Jinja in a text of it. */
+export function hasJinja(value: unknown): boolean {
+  if (typeof value === 'string') return /\{[{%#]/.test(value);
+  if (Array.isArray(value)) return value.some(hasJinja);
+  return isMapping(value) && Object.values(value).some(hasJinja);
+}
+
+/** A source's freshness, each problem said at the key it is in. */
+export function readFreshness(value: unknown, at: FreshnessAt, diagnostics: Diagnostic[]): Freshness | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isMapping(value)) {
-    diagnostics.push(error('bad-properties', 'freshness must be a mapping with warn_after and/or error_after', location));
+    diagnostics.push(error('bad-properties', 'freshness must be a mapping with warn_after and/or error_after', at.self));
     return undefined;
   }
-  const after = (key: string) => {
+  const after = (key: 'warn_after' | 'error_after') => {
     const v = value[key];
     if (v === undefined || v === null) return undefined;
     if (isMapping(v) && typeof v.count === 'number' && v.count > 0 && PERIODS.includes(v.period as (typeof PERIODS)[number])) {
       return { count: v.count, period: v.period as (typeof PERIODS)[number] };
     }
-    diagnostics.push(error('bad-properties', `${key} must be {count: N, period: minute|hour|day}`, location));
+    const got = isMapping(v) ? `count: ${JSON.stringify(v.count)}, period: ${JSON.stringify(v.period)}` : JSON.stringify(v);
+    diagnostics.push(error('bad-properties', `${key} must be {count: N, period: minute|hour|day}, got {${got}}`, at[key]));
     return undefined;
   };
   const warnAfter = after('warn_after');

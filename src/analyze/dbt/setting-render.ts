@@ -2,7 +2,7 @@ import type { Diagnostic, Location } from '../../diagnostics/diagnostics.js';
 import { dateVariables, type Interval } from '../../dates/dates.js';
 import { RenderFailure, TemplateFunctionError, type TemplateEngine } from '../template-engine.js';
 import type { RenderSetting } from './node-config.js';
-import type { ColumnProperties, NodeProperties, Properties } from './properties.js';
+import { hasJinja, readFreshness, type ColumnProperties, type Freshness, type FreshnessSpec, type NodeProperties, type Properties } from './properties.js';
 
 /**
  * Renders the Jinja of a config value set in YAML, as dbt does, with var(), env_var() and
@@ -94,4 +94,34 @@ export function withRenderedDataTypes(properties: Properties, render: RenderSett
   };
   const sources = properties.sources.some((t) => t.columns.some(templated)) ? properties.sources.map((t) => ({ ...t, columns: columns(t.columns) })) : properties.sources;
   return { ...properties, models: nodes(properties.models), seeds: nodes(properties.seeds), snapshots: nodes(properties.snapshots), sources };
+}
+
+/**
+ * The properties with each source freshness that has Jinja in it rendered and read, as dbt
+ * renders it (`warn_after: {count: "{{ env_var('WARN_DAYS', '2') | int }}", period: day}`):
+ * a problem is said once for a source's freshness, at its key, however many tables take it.
+ */
+export function withRenderedFreshness(properties: Properties, render: RenderSetting, diagnostics: Diagnostic[]): Properties {
+  if (!properties.sources.some((t) => t.freshnessTemplate)) return properties;
+  const read = new Map<FreshnessSpec, Freshness | undefined>();
+  const rendered = (v: unknown, at: Location): unknown => {
+    if (typeof v === 'string') return hasJinja(v) ? render(v, at) : v;
+    if (Array.isArray(v)) return v.map((x) => rendered(x, at));
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rendered(x, at)]));
+    return v;
+  };
+  // Each key's Jinja is rendered at that key's line.
+  const renderedSpec = ({ value, at }: FreshnessSpec): unknown =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).map(([k, x]) => [k, rendered(x, k === 'warn_after' || k === 'error_after' ? at[k] : at.self)]))
+      : rendered(value, at.self);
+  const sources = properties.sources.map((t) => {
+    const template = t.freshnessTemplate;
+    if (!template) return t;
+    if (!read.has(template)) read.set(template, readFreshness(renderedSpec(template), template.at, diagnostics));
+    const { freshnessTemplate: _template, ...rest } = t;
+    const freshness = read.get(template);
+    return freshness === undefined ? rest : { ...rest, freshness };
+  });
+  return { ...properties, sources };
 }

@@ -1,4 +1,4 @@
-import { error, warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import { warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
 import { nodeFqn } from '../../project/layout.js';
 import type { SingularTestSource } from '../../project/load-project.js';
@@ -54,7 +54,8 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
   let ok = true;
   for (const name of rendered.refs) {
     const node = ctx.node(name);
-    const refAt = { file: file.file, ...sites.ref(name) };
+    const found = sites.ref(name);
+    const refAt = found ? { file: file.file, ...found } : (rendered.refSites?.get(name) ?? { file: file.file });
     if (node === 'node') {
       if (!reads.includes(name)) reads.push(name);
     } else if (node === 'unavailable') {
@@ -64,8 +65,10 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
       diagnostics.push(warning('disabled-ref', `test ${file.name} is left out: it reads ${name}, which is disabled (enabled: false)`, refAt));
       return undefined;
     } else {
-      diagnostics.push(error('unknown-ref', `ref('${name}'): no model or seed is named '${name}'`, refAt, { hint: didYouMean(name, ctx.nodeNames) }));
-      ok = false;
+      // As in dbt, which warns that the test depends on a node it did not find and leaves the
+      // test out: the rest of the project builds.
+      diagnostics.push(warning('unknown-ref', `test ${file.name} is left out: it reads ref('${name}'), and no model or seed is named '${name}'`, refAt, { hint: didYouMean(name, ctx.nodeNames) }));
+      return undefined;
     }
   }
   for (const call of rendered.sources) {

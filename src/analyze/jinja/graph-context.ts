@@ -99,7 +99,9 @@ export function graphContext(
     switch (n.kind) {
       case 'model': {
         // The config as dbt's: its kind (how pipe writes it) is pipe's own.
-        const { tags, kind: _kind, ...config } = n.config;
+        const { tags, kind: _kind, ...set } = n.config;
+        // Keys left unset are not in dbt's config (and an undefined value is no Python value: tojson refused the node).
+        const config = Object.fromEntries(Object.entries(set).filter(([, v]) => v !== undefined));
         const identifier = n.config.alias ?? n.name;
         graph.nodes[unique_id] = {
           ...common,
@@ -116,7 +118,7 @@ export function graphContext(
           // dbt's defaults: a model is protected and in no group, and on_schema_change is dbt's 'ignore' but for an incremental model, where pipe's is 'fail'.
           access: n.access ?? 'protected',
           group: n.group ?? null,
-          contract: { enforced: n.contract !== undefined, alias_types: true },
+          contract: { enforced: n.contract !== undefined, alias_types: true, checksum: null },
           config: {
             ...config,
             on_schema_change: (config as { on_schema_change?: string }).on_schema_change ?? (modelKind(n.config.kind).isIncremental({ tableExists: true, fullRefresh: false }) ? 'fail' : 'ignore'),
@@ -134,6 +136,8 @@ export function graphContext(
           latest_version: versionValue(n.version?.latest),
           // dbt's is a timestamp with its zone; pipe gives the text of the YAML.
           deprecation_date: n.version?.deprecationDate ?? null,
+          // The semantic layer's and dbt 1.11's functions, which pipe does not read (a snapshot has none).
+          ...(resourceType(n) === 'model' ? { time_spine: n.timeSpine ? { standard_granularity_column: null, custom_granularities: [], ...n.timeSpine } : null, metrics: [], functions: [] } : {}),
         };
         break;
       }
@@ -152,9 +156,14 @@ export function graphContext(
         };
         break;
       }
-      case 'source':
+      case 'source': {
+        const freshness = n.graph?.noFreshness ? null : { warn_after: freshnessOf(n.freshness?.warnAfter), error_after: freshnessOf(n.freshness?.errorAfter), filter: n.freshness?.filter ?? null };
+        const meta = { ...(n.graph?.meta ?? {}) };
+        const loadedAtQuery = n.graph?.loadedAtQuery ?? null;
         graph.sources[unique_id] = {
           ...common,
+          meta,
+          source_meta: { ...(n.graph?.sourceMeta ?? {}) },
           name: n.table,
           source_name: n.source,
           database: n.reads.kind === 'relation' ? (n.reads.database ?? database) : database,
@@ -162,14 +171,28 @@ export function graphContext(
           schema: n.reads.kind === 'relation' ? n.reads.schema : null,
           relation_name: n.relation,
           loaded_at_field: n.loadedAtField ?? null,
+          loaded_at_query: loadedAtQuery,
           description: n.description ?? '',
           source_description: n.sourceDescription ?? '',
           loader: n.loader ?? '',
-          freshness: { warn_after: freshnessOf(n.freshness?.warnAfter), error_after: freshnessOf(n.freshness?.errorAfter), filter: n.freshness?.filter ?? null },
-          config: { enabled: true, tags: [...n.tags] },
+          freshness,
+          // dbt-external-tables stages the sources whose node has an `external`.
+          external: n.graph?.external ? { ...EXTERNAL_DEFAULTS, ...n.graph.external } : null,
+          patch_path: null,
+          config: {
+            enabled: true,
+            tags: [...n.tags],
+            freshness: structuredClone(freshness),
+            loaded_at_field: n.loadedAtField ?? null,
+            loaded_at_query: loadedAtQuery,
+            meta: { ...meta },
+            event_time: n.eventTime ?? null,
+            static_analysis: n.graph?.staticAnalysis ?? null,
+          },
           columns: graphColumns(n.columns),
         };
         break;
+      }
       default: {
         const never: never = n;
         throw new Error(`internal error: node ${JSON.stringify(never)}`);
@@ -249,6 +272,9 @@ export function partialGraphNotice(templates: readonly { readonly file: string; 
 }
 
 /** A freshness threshold as dbt's manifest has it: `{count, period}`, both null when unset. */
+/** The keys dbt's ExternalTable always has, beside the ones a properties file adds. */
+const EXTERNAL_DEFAULTS = { location: null, file_format: null, row_format: null, tbl_properties: null, partitions: null };
+
 function freshnessOf(t: { readonly count: number; readonly period: string } | undefined): { count: number | null; period: string | null } {
   return { count: t?.count ?? null, period: t?.period ?? null };
 }
