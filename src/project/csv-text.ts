@@ -179,9 +179,9 @@ function separatorIn(field: string, delimiter: number): string | undefined {
 
 /**
  * Calls `visit` with the unquoted fields of each row after the header and the line the row
- * starts on, reading the whole text.
+ * starts on, reading the whole text, or up to the row for which `visit` returns true.
  */
-export function forEachCsvRow(text: string, delimiter: string, visit: (fields: readonly string[], line: number) => void): void {
+export function forEachCsvRow(text: string, delimiter: string, visit: (fields: readonly string[], line: number) => boolean | void): void {
   const scanner = new RecordScanner(delimiterCode(delimiter));
   let i = afterBom(text);
   i = headerEnd(text, i, scanner).end + 1;
@@ -206,7 +206,7 @@ export function forEachCsvRow(text: string, delimiter: string, visit: (fields: r
     endField(i);
     if (effect === RECORD) {
       // A blank line is no row, to DuckDB as to Python's csv module.
-      if (fields.length > 1 || fields[0] !== '') visit(fields, line);
+      if ((fields.length > 1 || fields[0] !== '') && visit(fields, line) === true) return;
       fields = [];
       line = scanner.line;
     }
@@ -215,6 +215,19 @@ export function forEachCsvRow(text: string, delimiter: string, visit: (fields: r
     endField(text.length);
     if (fields.length > 1 || fields[0] !== '') visit(fields, line);
   }
+}
+
+/**
+ * The line of the first row whose field `column` (from 0) is `value`, unquoted; undefined
+ * when no row has it.
+ */
+export function lineOfValue(text: string, delimiter: string, column: number, value: string): number | undefined {
+  let found: number | undefined;
+  forEachCsvRow(text, delimiter, (fields, line) => {
+    if (fields[column] === value) found = line;
+    return found !== undefined;
+  });
+  return found;
 }
 
 /**
