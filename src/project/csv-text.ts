@@ -248,3 +248,25 @@ export function recordLine(chunks: Iterable<Text>, record: number): number {
   }
   return records >= record ? scanner.line : record;
 }
+
+/**
+ * The line on which the first record longer than `limit` bytes starts (the header is on line
+ * 1), or undefined when none is. DuckDB finds such a record while it sniffs the first rows
+ * and then says line 1 whatever its line; `chunks` yields the file from its start.
+ */
+export function longRecordLine(chunks: Iterable<Text>, limit: number): number | undefined {
+  const scanner = new RecordScanner();
+  let start = 1;
+  let length = 0;
+  let first = true;
+  for (const chunk of chunks) {
+    for (let i = first ? afterBom(chunk) : 0; i < chunk.length; i++) {
+      if (scanner.feed(codeAt(chunk, i)) === RECORD) {
+        start = scanner.line;
+        length = 0;
+      } else if (++length > limit) return start;
+    }
+    first = false;
+  }
+  return undefined;
+}

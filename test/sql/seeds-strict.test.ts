@@ -120,6 +120,8 @@ describe('malformed seeds', () => {
     ['a file of whitespace', ' \n\n', 'seeds/s.csv', /^seed s has no header line/],
     ['a blank first line', '\na,b\n1,2\n', 'seeds/s.csv:1', /^seed s has a blank first line/],
     ['semicolons between fields', 'a;b\n1;2\n', 'seeds/s.csv:1', /seeds are comma-separated$/],
+    // DuckDB meets it while sniffing the first rows, and says line 1.
+    ['a row past the length DuckDB reads, among the first rows', `a,b\n1,x\n2,"${'y\n'.repeat(1_050_000)}"\n3,z\n`, 'seeds/s.csv:3', /^the row is longer than DuckDB's limit of 2000000 bytes$/],
   ];
 
   it.each(MALFORMED)('refuses %s at its line, before anything runs, keeping the loaded table', async (_, text, at, reason) => {
