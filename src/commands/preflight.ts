@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { csvProblem, type CsvOrigin } from '../plan/csv-error-location.js';
 import { allSteps, type Task } from '../plan/task.js';
-import { lineOfValue } from '../project/csv-text.js';
+import { blankLines, lineOfValue } from '../project/csv-text.js';
 import type { Column, SeedValueCheck, ValueChange } from '../warehouse/dialect.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 
@@ -88,6 +88,8 @@ export async function preflightSeeds(session: WarehouseSession, tasks: readonly 
       const inferred = task.csv.sniffedByDbt ? [] : undeclared(task.csv, described.columns);
       diagnostics.push(...(await valueProblems(session, task.csv, [...declared.types, ...inferred])));
     }
+    // dbt-duckdb loads the same NULL rows: a dbt project's seed loads as dbt's, without a word.
+    if (!task.csv.sniffedByDbt && task.csv.names.length === 1) diagnostics.push(...blankLineWarnings(task.csv));
     if (task.csv.sniffedByDbt) diagnostics.push(...(await sniffedDialectProblems(session, task.csv)));
     else if (described.columns) diagnostics.push(...(await ambiguousDateProblems(session, task.csv, described.columns)));
   }
@@ -225,6 +227,27 @@ function firstLine(absPath: string, test: (line: string) => boolean): { line: nu
   }
   const i = lines.findIndex(test);
   return i >= 0 ? { line: i + 1 } : undefined;
+}
+
+/**
+ * A blank line of a seed of one column is a row whose one field is empty, which loads as a row
+ * of NULL (a seed of more columns skips it, as a row of too few fields would not load): said at
+ * the first such line, the final line break doubled included.
+ */
+function blankLineWarnings(csv: CsvOrigin): Diagnostic[] {
+  let lines: number[];
+  try {
+    lines = blankLines(readFileSync(csv.read.absPath, 'utf8'));
+  } catch {
+    return [];
+  }
+  if (lines.length === 0) return [];
+  const more = lines.length > 1 ? ` (and ${lines.length - 1} more blank line${lines.length > 2 ? 's' : ''})` : '';
+  return [
+    warning('blank-row', `a blank line in ${csv.file}, a seed of one column, loads as a row of NULL${more}`, { file: csv.file, line: lines[0] }, {
+      hint: 'remove the blank lines (and a second line break at the end) unless they are rows without a value',
+    }),
+  ];
 }
 
 /** The columns of a pipe project's seed that column_types does not declare, typed by the engine's inference. */

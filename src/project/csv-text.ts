@@ -217,6 +217,27 @@ export function forEachCsvRow(text: string, delimiter: string, visit: (fields: r
   }
 }
 
+/** The lines after the header that are blank (outside quotes): to DuckDB, a row of one empty field. */
+export function blankLines(text: string): number[] {
+  const scanner = new RecordScanner();
+  let i = headerEnd(text, afterBom(text), scanner).end + 1;
+  let start = i;
+  let line = scanner.line;
+  const out: number[] = [];
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (scanner.feed(c) !== RECORD) {
+      // The \n of a \r\n belongs to the line break before it.
+      if (start === i && c === LF && text.charCodeAt(i - 1) === CR) start = i + 1;
+      continue;
+    }
+    if (i === start) out.push(line);
+    start = i + 1;
+    line = scanner.line;
+  }
+  return out;
+}
+
 /**
  * The line of the first row whose field `column` (from 0) is `value`, unquoted; undefined
  * when no row has it.

@@ -315,3 +315,13 @@ describe('a seed of a pipe project', () => {
     expect(await queryWarehouse(dir, 'SELECT name FROM tabbed ORDER BY id')).toEqual([{ name: 'Widget, large' }, { name: 'tab\there' }]);
   });
 });
+
+describe("a dbt project's seed of one column with a blank line", () => {
+  it('loads a row of NULL for it, as dbt-duckdb does, without a word', async () => {
+    const dir = tempProject({ 'dbt_project.yml': "name: shop\nversion: '1.0'\n", 'seeds/one.csv': 'v\n1\n\n2\n\n' });
+    const o = await runProject(dir);
+    expect(o.diagnostics).toBeUndefined();
+    expect(o.events.filter((e) => e.type === 'diagnostic' && e.diagnostic.severity === 'warning')).toEqual([]);
+    expect(await queryWarehouse(dir, 'SELECT count(*) AS n, count(v) AS v FROM main.one')).toEqual([{ n: '4', v: '2' }]);
+  });
+});

@@ -379,3 +379,23 @@ describe('a value that would not load as it reads', () => {
     ]);
   });
 });
+
+describe('a blank line', () => {
+  const warnings = (o: Outcome) =>
+    o.events.flatMap((e) => (e.type === 'diagnostic' && e.diagnostic.severity === 'warning' ? [[where(e.diagnostic), e.diagnostic.message]] : []));
+
+  it('of a seed of one column loads a row of NULL, with a warning at its line; a seed of more columns skips it', async () => {
+    const root = project({
+      'seeds/one.csv': 'v\n1\n\n2\n\n',
+      'seeds/crlf.csv': 'v\r\n1\r\n"x\n\ny"\r\n\r\n',
+      'seeds/two.csv': 'a,b\n1,2\n\n3,4\n',
+    });
+    const o = await runProject(root);
+    expect(o.diagnostics).toBeUndefined();
+    expect(warnings(o).sort()).toEqual([
+      ['seeds/crlf.csv:6', 'a blank line in seeds/crlf.csv, a seed of one column, loads as a row of NULL'],
+      ['seeds/one.csv:3', 'a blank line in seeds/one.csv, a seed of one column, loads as a row of NULL (and 1 more blank line)'],
+    ]);
+    expect(await query(root, 'SELECT (SELECT count(*) FROM one) AS one, (SELECT count(*) FROM crlf) AS crlf, (SELECT count(*) FROM two) AS two')).toEqual([{ one: '4', crlf: '3', two: '2' }]);
+  });
+});
