@@ -181,7 +181,7 @@ function inferenceProblem(seed: SeedSource, column: string, type: InferredType, 
       return error('bad-csv', `column ${column}: ${problem.at.value.trim()} does not fit INTEGER, the type dbt-duckdb gives the column`, at, { hint: declare('bigint') });
     case 'utc-offset':
       return error('bad-csv', `column ${column}: ${value} would lose its UTC offset: dbt-duckdb types the column TIMESTAMP, and DuckDB's cast drops the offset`, at, {
-        hint: `${declare('timestamptz')} to keep the instant (or ${column}: timestamp to drop the offset)`,
+        hint: `${declare('timestamptz')} to keep the instant (or ${column}: varchar to keep the text)`,
       });
     default: {
       const never: never = problem;

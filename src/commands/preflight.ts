@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { csvProblem, type CsvOrigin } from '../plan/csv-error-location.js';
 import { missingColumn, ownQuery } from '../plan/column-uses.js';
 import { allSteps, type CheckStep, type Task, type TaskKind } from '../plan/task.js';
+import { blankLines, lineOfValue } from '../project/csv-text.js';
 import { quoteIdent } from '../sql/sql-text.js';
 import { readRelationsOf } from '../warehouse/relations-of.js';
-import type { Column } from '../warehouse/dialect.js';
+import type { Column, SeedValueCheck, ValueChange } from '../warehouse/dialect.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 
 /**
@@ -177,16 +178,25 @@ export async function preflightSeeds(session: WarehouseSession, tasks: readonly 
   const typeNames = new TypeNames(session);
   for (const task of tasks) {
     if (!task.csv || task.noop || task.steps.length === 0) continue;
-    diagnostics.push(...(await declaredTypeProblems(session, task.csv, typeNames)));
+    const declared = await declaredTypes(session, task.csv, typeNames);
+    diagnostics.push(...declared.problems);
     // The file as the engine will load it, read once: DuckDB sniffs the file (tens of ms for a large one) each time it is described.
     const described = await session.dialect.describeQuery(session, session.dialect.seedSelect(task.csv.read)).then(
       (columns): Described => ({ columns }),
       (e: unknown): Described => ({ refused: warehouseMessage(e) }),
     );
-    diagnostics.push(...(await headerProblems(session, task.csv, described)));
+    const header = await headerProblems(session, task.csv, described);
+    diagnostics.push(...header);
     diagnostics.push(...(await bareNameProblems(session, task.csv)));
+    if (described.columns && declared.types && header.length === 0) {
+      // A dbt project's undeclared columns are typed as dbt-duckdb types them, checked from the file's text (seed-inference.ts).
+      const inferred = task.csv.sniffedByDbt ? [] : undeclared(task.csv, described.columns);
+      diagnostics.push(...(await valueProblems(session, task.csv, [...declared.types, ...inferred])));
+    }
+    // dbt-duckdb loads the same NULL rows: a dbt project's seed loads as dbt's, without a word.
+    if (!task.csv.sniffedByDbt && task.csv.names.length === 1) diagnostics.push(...blankLineWarnings(task.csv));
     if (task.csv.sniffedByDbt) diagnostics.push(...(await sniffedDialectProblems(session, task.csv)));
-    else if (described.columns) diagnostics.push(...(await inferredTypeProblems(session, task.csv, described.columns)));
+    else if (described.columns) diagnostics.push(...(await ambiguousDateProblems(session, task.csv, described.columns)));
   }
   return diagnostics;
 }
@@ -206,15 +216,25 @@ class TypeNames {
   }
 }
 
-/** The declared types bound together, and when that is refused each alone, so that every bad one is reported at its own line. */
-async function declaredTypeProblems(session: WarehouseSession, csv: CsvOrigin, typeNames: TypeNames): Promise<Diagnostic[]> {
-  const out: Diagnostic[] = [];
-  if (csv.columnTypes.length === 0) return out;
+/**
+ * The declared types bound together, as the engine names them (`INT` is INTEGER), and when
+ * that is refused each alone, so that every bad one is reported at its own line.
+ */
+async function declaredTypes(
+  session: WarehouseSession,
+  csv: CsvOrigin,
+  typeNames: TypeNames,
+): Promise<{ readonly problems: readonly Diagnostic[]; readonly types?: readonly SeedValueCheck[] }> {
+  if (csv.columnTypes.length === 0) return { problems: [], types: [] };
   const bound = await session.query(session.dialect.typeProbe(csv.read.absPath, csv.columnTypes.map((d) => d.type))).then(
-    () => true,
-    (e: unknown) => (warehouseMessage(e), false),
+    (rows) => rows,
+    (e: unknown) => (warehouseMessage(e), undefined),
   );
-  if (bound) return out;
+  if (bound) {
+    const types = csv.columnTypes.map((d, i) => ({ column: d.column, type: String(bound[i]?.column_type ?? d.type), inferred: false }));
+    return { problems: [], types };
+  }
+  const problems: Diagnostic[] = [];
   for (const d of csv.columnTypes) {
     const refused = await session.query(session.dialect.typeProbe(csv.read.absPath, [d.type])).then(
       () => undefined,
@@ -223,7 +243,7 @@ async function declaredTypeProblems(session: WarehouseSession, csv: CsvOrigin, t
     if (refused === undefined) continue;
     const unknown = session.dialect.isUnknownType(refused);
     const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(d.type.trim())?.[0];
-    out.push(
+    problems.push(
       error(
         'bad-column-type',
         unknown
@@ -234,7 +254,7 @@ async function declaredTypeProblems(session: WarehouseSession, csv: CsvOrigin, t
       ),
     );
   }
-  return out;
+  return { problems };
 }
 
 /**
@@ -315,29 +335,123 @@ function firstLine(absPath: string, test: (line: string) => boolean): { line: nu
 }
 
 /**
- * A pipe project's seed is typed by DuckDB's inference, which can make a table that does not
- * hold what the file says, without a word: whole numbers past BIGINT (or decimals of many
- * digits) among the rows it reads become DOUBLE and lose digits, and dates such as 01/02/2024
- * are read day first or month first as the sniffer guesses (the whole file is read for one
- * that tells them apart). Refused at the value, unless column_types declares the column.
+ * A blank line of a seed of one column is a row whose one field is empty, which loads as a row
+ * of NULL (a seed of more columns skips it, as a row of too few fields would not load): said at
+ * the first such line, the final line break doubled included.
  */
-async function inferredTypeProblems(session: WarehouseSession, csv: CsvOrigin, described: readonly Column[]): Promise<Diagnostic[]> {
+function blankLineWarnings(csv: CsvOrigin): Diagnostic[] {
+  let lines: number[];
+  try {
+    lines = blankLines(readFileSync(csv.read.absPath, 'utf8'));
+  } catch {
+    return [];
+  }
+  if (lines.length === 0) return [];
+  const more = lines.length > 1 ? ` (and ${lines.length - 1} more blank line${lines.length > 2 ? 's' : ''})` : '';
+  return [
+    warning('blank-row', `a blank line in ${csv.file}, a seed of one column, loads as a row of NULL${more}`, { file: csv.file, line: lines[0] }, {
+      hint: 'remove the blank lines (and a second line break at the end) unless they are rows without a value',
+    }),
+  ];
+}
+
+/** The columns of a pipe project's seed that column_types does not declare, typed by the engine's inference. */
+function undeclared(csv: CsvOrigin, described: readonly Column[]): SeedValueCheck[] {
   const declared = new Set(csv.columnTypes.map((d) => d.column.toLowerCase()));
-  const columns = described.filter((c) => !declared.has(c.name.toLowerCase()));
+  return described.filter((c) => !declared.has(c.name.toLowerCase())).map((c) => ({ column: c.name, type: c.type, inferred: true }));
+}
+
+/**
+ * Every value of a seed loads as what it reads as, or the seed is refused at the first one
+ * that would not, until column_types says what its column is. A declared type would round
+ * (1.7 into INTEGER, 10.005 into DECIMAL(10,2)), cut (a time of day into DATE) or drop a UTC
+ * offset (into TIMESTAMP) without a word. DuckDB's inference, from the first rows, can make a
+ * table that does not hold what the file says as well: those changes past the rows it read,
+ * and whole numbers past BIGINT (or decimals of many digits) in a DOUBLE, hex or binary
+ * numbers (0x1F) in an integer column, inf in a DATE. The whole file is read once when every
+ * value passes, and once more for each column when one does not.
+ */
+async function valueProblems(session: WarehouseSession, csv: CsvOrigin, checks: readonly SeedValueCheck[]): Promise<Diagnostic[]> {
+  // A malformed row past the first rows is the load's to report, at its line.
+  const read = (sql: string) => session.query(sql).catch((e: unknown) => (warehouseMessage(e), []));
+  const all = session.dialect.seedValueChanges(csv.read, checks);
+  if (all === undefined || (await read(all)).length === 0) return [];
+  const out: Diagnostic[] = [];
+  let text: string | undefined;
+  for (const check of checks) {
+    const sql = session.dialect.seedValueChanges(csv.read, [check]);
+    const [row] = sql === undefined ? [] : await read(sql);
+    if (row?.value_0 == null) continue;
+    const value = String(row.value_0);
+    const column = csv.names.findIndex((n) => n.toLowerCase() === check.column.toLowerCase());
+    text ??= readFileSync(csv.read.absPath, 'utf8');
+    const line = lineOfValue(text, csv.read.delimiter ?? ',', column, value);
+    const at = { file: csv.file, ...(line === undefined ? {} : { line }) };
+    const change = String(row.change_0) as ValueChange;
+    out.push(valueProblem(csv, { ...check, column: csv.names[column] ?? check.column }, value, change, row.became_0 == null ? undefined : String(row.became_0), at));
+  }
+  return out;
+}
+
+const scaleWord = (type: string): string => (/^DECIMAL/.test(type) ? `rounded to the decimals ${type} keeps` : `rounded to a whole number: ${type} keeps no decimals`);
+
+function valueProblem(csv: CsvOrigin, check: SeedValueCheck, value: string, change: ValueChange, became: string | undefined, at: Location): Diagnostic {
+  const { column, type } = check;
+  const declaredAt = csv.columnTypes.find((d) => d.column.toLowerCase() === column.toLowerCase())?.location;
+  const typed = check.inferred
+    ? `column ${column} of ${csv.file} reads as ${type} (DuckDB's inference)`
+    : `column ${column} of ${csv.file} is declared ${type}${declaredAt?.line ? ` (${declaredAt.file}:${declaredAt.line})` : ''}`;
+  const quoted = JSON.stringify(value);
+  const declare = check.inferred ? 'declare its type under column_types' : 'declare a type that holds it under column_types';
+  switch (change) {
+    case 'digits':
+      return error('bad-csv', `${typed}, which keeps about 15 significant digits: ${value} would load as another number`, at, {
+        hint: `declare its type under column_types: DECIMAL(38, s) or HUGEINT for numbers, VARCHAR for identifiers`,
+      });
+    case 'rounded': {
+      const decimals = /\.([0-9]*[1-9])/.exec(value)?.[1].length ?? 1;
+      // As many digits before the point as the type had.
+      const decimal = /^DECIMAL\((\d+), ?(\d+)\)$/.exec(type);
+      const whole = decimal ? Number(decimal[1]) - Number(decimal[2]) : 18;
+      const wider = `DECIMAL(${Math.min(38, whole + decimals)}, ${decimals})`;
+      return error('bad-csv', `${typed}: ${quoted} would load as ${became ?? 'another number'}, ${scaleWord(type)}`, at, {
+        hint: `${declare}: ${wider} or DOUBLE for numbers with decimals, VARCHAR to keep the text`,
+      });
+    }
+    case 'truncated':
+      return error('bad-csv', `${typed}: ${quoted} would load as ${became ?? 'less than it says'}, cut to what ${type} keeps`, at, {
+        hint: `${declare}: TIMESTAMP keeps the time of day (TIMESTAMPTZ an offset too), VARCHAR the text`,
+      });
+    case 'offset':
+      return error('bad-csv', `${typed}: ${quoted} would load as ${became ?? 'another instant'}: ${type} drops the UTC offset, which makes it another instant`, at, {
+        hint: `${declare}: TIMESTAMPTZ keeps the instant (TIMESTAMP the time as written, with the offset dropped by a model), VARCHAR the text`,
+      });
+    case 'notation':
+      return error('bad-csv', `${typed}, which reads ${quoted} as the number ${became ?? '?'}: a value must load as what it reads as`, at, {
+        hint: `${declare}: VARCHAR to keep the text, or ${type} to load the number`,
+      });
+    case 'infinite':
+      return error('bad-csv', `${typed}, which reads ${quoted} as a date past all others (infinity)`, at, {
+        hint: `${declare}: VARCHAR to keep the text, or ${type} to load infinity`,
+      });
+    default: {
+      const never: never = change;
+      throw new Error(`internal error: value change ${String(never)}`);
+    }
+  }
+}
+
+/**
+ * Dates such as 01/02/2024 are read by DuckDB's inference day first or month first as its
+ * sniffer guesses: refused at a value when every one reads either way (the whole file is
+ * read for one that tells them apart), unless column_types declares the column.
+ */
+async function ambiguousDateProblems(session: WarehouseSession, csv: CsvOrigin, described: readonly Column[]): Promise<Diagnostic[]> {
+  const declared = new Set(csv.columnTypes.map((d) => d.column.toLowerCase()));
+  const dated = described.filter((c) => !declared.has(c.name.toLowerCase()) && (c.type === 'DATE' || c.type.startsWith('TIMESTAMP')));
+  if (dated.length === 0) return [];
   const out: Diagnostic[] = [];
   const at = (value: string) => ({ file: csv.file, ...firstLine(csv.read.absPath, (l) => l.includes(value)) });
-  for (const c of columns.filter((x) => x.type === 'DOUBLE')) {
-    const [row] = await session.query(session.dialect.doubleBeyondPrecision(csv.read, c.name)).catch(() => []);
-    if (row?.value == null) continue;
-    const value = String(row.value);
-    out.push(
-      error('bad-csv', `column ${c.name} of ${csv.file} reads as DOUBLE (DuckDB's inference), which keeps about 15 significant digits: ${value} would load as another number`, at(value), {
-        hint: `declare its type under column_types: DECIMAL(38, s) or HUGEINT for numbers, VARCHAR for identifiers`,
-      }),
-    );
-  }
-  const dated = columns.filter((x) => x.type === 'DATE' || x.type.startsWith('TIMESTAMP'));
-  if (dated.length === 0) return out;
   const [formats] = await session.query(session.dialect.sniffedDateFormats(csv.read)).catch(() => []);
   for (const c of dated) {
     const format = String((c.type === 'DATE' ? formats?.date_format : formats?.timestamp_format) ?? '');

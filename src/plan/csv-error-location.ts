@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Location } from '../diagnostics/diagnostics.js';
-import { recordLine } from '../project/csv-text.js';
+import { longRecordLine, recordLine } from '../project/csv-text.js';
 import type { CsvFault, CsvRowProblem, SeedRead } from '../warehouse/dialect.js';
 
 /**
@@ -90,6 +90,15 @@ function* fileChunks(absPath: string): Generator<Buffer> {
   }
 }
 
+/** The line of the file's first record longer than `limit` bytes; undefined when the file cannot be read or has none. */
+function longLineInFile(absPath: string, limit: number): number | undefined {
+  try {
+    return longRecordLine(fileChunks(absPath), limit);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The file's line of the engine's record number; the record number itself when the file cannot be read. */
 function lineInFile(absPath: string, record: number): number {
   if (record <= 1) return record;
@@ -107,8 +116,11 @@ function lineInFile(absPath: string, record: number): number {
 export function csvProblem(fault: CsvFault | undefined, origin: CsvOrigin, lineOf = lineInFile): CsvProblem | undefined {
   if (!fault) return undefined;
   switch (fault.kind) {
-    case 'row':
-      return { reason: rowReason(fault.problem, origin), location: { file: origin.file, line: lineOf(origin.read.absPath, fault.record) } };
+    case 'row': {
+      // A row too long is said to be on line 1 when DuckDB meets it while sniffing: found in the file instead.
+      const long = fault.problem.kind === 'too-long' ? longLineInFile(origin.read.absPath, fault.problem.limit) : undefined;
+      return { reason: rowReason(fault.problem, origin), location: { file: origin.file, line: long ?? lineOf(origin.read.absPath, fault.record) } };
+    }
     case 'unreadable':
       return {
         reason: 'not a well-formed CSV file: a row near the top has a different number of fields than the header, or a quote that is never closed',

@@ -179,9 +179,9 @@ function separatorIn(field: string, delimiter: number): string | undefined {
 
 /**
  * Calls `visit` with the unquoted fields of each row after the header and the line the row
- * starts on, reading the whole text.
+ * starts on, reading the whole text, or up to the row for which `visit` returns true.
  */
-export function forEachCsvRow(text: string, delimiter: string, visit: (fields: readonly string[], line: number) => void): void {
+export function forEachCsvRow(text: string, delimiter: string, visit: (fields: readonly string[], line: number) => boolean | void): void {
   const scanner = new RecordScanner(delimiterCode(delimiter));
   let i = afterBom(text);
   i = headerEnd(text, i, scanner).end + 1;
@@ -206,7 +206,7 @@ export function forEachCsvRow(text: string, delimiter: string, visit: (fields: r
     endField(i);
     if (effect === RECORD) {
       // A blank line is no row, to DuckDB as to Python's csv module.
-      if (fields.length > 1 || fields[0] !== '') visit(fields, line);
+      if ((fields.length > 1 || fields[0] !== '') && visit(fields, line) === true) return;
       fields = [];
       line = scanner.line;
     }
@@ -215,6 +215,40 @@ export function forEachCsvRow(text: string, delimiter: string, visit: (fields: r
     endField(text.length);
     if (fields.length > 1 || fields[0] !== '') visit(fields, line);
   }
+}
+
+/** The lines after the header that are blank (outside quotes): to DuckDB, a row of one empty field. */
+export function blankLines(text: string): number[] {
+  const scanner = new RecordScanner();
+  let i = headerEnd(text, afterBom(text), scanner).end + 1;
+  let start = i;
+  let line = scanner.line;
+  const out: number[] = [];
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (scanner.feed(c) !== RECORD) {
+      // The \n of a \r\n belongs to the line break before it.
+      if (start === i && c === LF && text.charCodeAt(i - 1) === CR) start = i + 1;
+      continue;
+    }
+    if (i === start) out.push(line);
+    start = i + 1;
+    line = scanner.line;
+  }
+  return out;
+}
+
+/**
+ * The line of the first row whose field `column` (from 0) is `value`, unquoted; undefined
+ * when no row has it.
+ */
+export function lineOfValue(text: string, delimiter: string, column: number, value: string): number | undefined {
+  let found: number | undefined;
+  forEachCsvRow(text, delimiter, (fields, line) => {
+    if (fields[column] === value) found = line;
+    return found !== undefined;
+  });
+  return found;
 }
 
 /**
@@ -234,4 +268,26 @@ export function recordLine(chunks: Iterable<Text>, record: number): number {
     first = false;
   }
   return records >= record ? scanner.line : record;
+}
+
+/**
+ * The line on which the first record longer than `limit` bytes starts (the header is on line
+ * 1), or undefined when none is. DuckDB finds such a record while it sniffs the first rows
+ * and then says line 1 whatever its line; `chunks` yields the file from its start.
+ */
+export function longRecordLine(chunks: Iterable<Text>, limit: number): number | undefined {
+  const scanner = new RecordScanner();
+  let start = 1;
+  let length = 0;
+  let first = true;
+  for (const chunk of chunks) {
+    for (let i = first ? afterBom(chunk) : 0; i < chunk.length; i++) {
+      if (scanner.feed(codeAt(chunk, i)) === RECORD) {
+        start = scanner.line;
+        length = 0;
+      } else if (++length > limit) return start;
+    }
+    first = false;
+  }
+  return undefined;
 }

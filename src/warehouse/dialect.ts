@@ -46,6 +46,32 @@ export interface SeedRead {
   readonly names?: readonly string[];
 }
 
+/** A column of a seed whose every value must load as what it reads as, into `type` (the engine's name for it). */
+export interface SeedValueCheck {
+  readonly column: string;
+  readonly type: string;
+  /**
+   * The engine inferred the type from the first rows: it is held to what a reader of the file
+   * would take the text for, too (a number written in decimal digits, a date that is a day).
+   */
+  readonly inferred: boolean;
+}
+
+/** How a seed's value would change loading into its column's type. */
+export type ValueChange =
+  /** Rounded to the type's decimals (none for an integer type): `1.7` into INTEGER is 2. */
+  | 'rounded'
+  /** A time of day or a fraction of a second cut off: `2024-01-01 10:00:00` into DATE. */
+  | 'truncated'
+  /** A UTC offset dropped, leaving another instant: `01:00:00-08:00` into TIMESTAMP is 01:00. */
+  | 'offset'
+  /** An inferred DOUBLE: more significant digits than a DOUBLE keeps. */
+  | 'digits'
+  /** An inferred integer: a number written otherwise than in decimal digits (`0x1F`, `0b101`, `1_000`, `1e3`). */
+  | 'notation'
+  /** An inferred date or timestamp: `inf` or `infinity`, which the engine reads as a date past all others. */
+  | 'infinite';
+
 /** What is wrong with a CSV row, as the engine says it. */
 export type CsvRowProblem =
   | { readonly kind: 'field-count'; readonly expected: number; readonly found: number }
@@ -148,11 +174,14 @@ export interface StrategySql {
   /** The date and timestamp formats (`date_format`, `timestamp_format`, null for ISO or none) the engine's inference reads a seed's columns with. */
   sniffedDateFormats(seed: SeedRead): string;
   /**
-   * A value of `column` among the rows the engine's inference read (which made the column
-   * DOUBLE), as the file writes it, with more significant digits than a DOUBLE keeps
-   * (`value`); no row if none has.
+   * The first row of a seed, in the file's order and read as text, with a value that would
+   * not load as what it reads as into its column's type (see SeedValueCheck): for each check
+   * `i` that the row fails, `value_i` (the value as the file writes it), `change_i` (a
+   * ValueChange) and `became_i` (what the column would hold); no row when every value of the
+   * file passes. Reads the whole file. Undefined when the engine keeps every value of these
+   * types as it reads (text, say), and there is nothing to read.
    */
-  doubleBeyondPrecision(seed: SeedRead, column: string): string;
+  seedValueChanges(seed: SeedRead, checks: readonly SeedValueCheck[]): string | undefined;
   /**
    * Whether `column`'s values, read with `format`, all read with `swapped` too (`ambiguous`
    * true), some as another date (`example`, the first such value).

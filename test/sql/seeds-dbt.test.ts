@@ -139,13 +139,29 @@ describe('seeds of a dbt project', () => {
       [
         'seeds/events.csv:3',
         `column at: "2024-01-02T03:04:05+02:00" would lose its UTC offset: dbt-duckdb types the column TIMESTAMP, and DuckDB's cast drops the offset`,
-        "declare the column's type under the seed's column_types, e.g. at: timestamptz to keep the instant (or at: timestamp to drop the offset)",
+        "declare the column's type under the seed's column_types, e.g. at: timestamptz to keep the instant (or at: varchar to keep the text)",
       ],
       [
         'seeds/zips.csv:3',
         'column zip: "01234" would lose its leading zero: dbt-duckdb types the column INTEGER',
         "declare the column's type under the seed's column_types, e.g. zip: varchar to keep the text as written (or zip: integer to load numbers)",
       ],
+    ]);
+    expect(o.events.filter((e) => e.type === 'task-started')).toEqual([]);
+  });
+
+  it('refuses, at the value, one its declared column type would change, which dbt-duckdb loads changed', async () => {
+    // dbt-duckdb 1.11 loads 2024-01-01 23:30:00, 2, 10.01 and 2024-01-01 from the first row.
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\nseeds:\n  shop:\n    s:\n      +column_types:\n        ts: timestamp\n        n: integer\n        amt: decimal(10,2)\n        d: date\n",
+      'seeds/s.csv': 'id,ts,n,amt,d\n1,2024-01-01 23:30:00+05:00,1.7,10.005,2024-01-01 10:00:00\n2,2024-01-02 01:00:00-08:00,2.5,0.015,2024-01-02\n',
+    });
+    const o = await runProject(dir);
+    expect(o.diagnostics?.map((d) => [where(d), d.message])).toEqual([
+      ['seeds/s.csv:2', 'column ts of seeds/s.csv is declared TIMESTAMP (dbt_project.yml:6): "2024-01-01 23:30:00+05:00" would load as 2024-01-01 23:30:00: TIMESTAMP drops the UTC offset, which makes it another instant'],
+      ['seeds/s.csv:2', 'column n of seeds/s.csv is declared INTEGER (dbt_project.yml:6): "1.7" would load as 2, rounded to a whole number: INTEGER keeps no decimals'],
+      ['seeds/s.csv:2', 'column amt of seeds/s.csv is declared DECIMAL(10,2) (dbt_project.yml:6): "10.005" would load as 10.01, rounded to the decimals DECIMAL(10,2) keeps'],
+      ['seeds/s.csv:2', 'column d of seeds/s.csv is declared DATE (dbt_project.yml:6): "2024-01-01 10:00:00" would load as 2024-01-01, cut to what DATE keeps'],
     ]);
     expect(o.events.filter((e) => e.type === 'task-started')).toEqual([]);
   });
@@ -297,5 +313,15 @@ describe('a seed of a pipe project', () => {
     expect((await runProject(dir)).diagnostics).toBeUndefined();
     expect(await columnsOf(dir)).toEqual({ 'main.piped': ['zip VARCHAR', 'n BIGINT'], 'main.tabbed': ['id BIGINT', 'name VARCHAR', 'price DOUBLE'] });
     expect(await queryWarehouse(dir, 'SELECT name FROM tabbed ORDER BY id')).toEqual([{ name: 'Widget, large' }, { name: 'tab\there' }]);
+  });
+});
+
+describe("a dbt project's seed of one column with a blank line", () => {
+  it('loads a row of NULL for it, as dbt-duckdb does, without a word', async () => {
+    const dir = tempProject({ 'dbt_project.yml': "name: shop\nversion: '1.0'\n", 'seeds/one.csv': 'v\n1\n\n2\n\n' });
+    const o = await runProject(dir);
+    expect(o.diagnostics).toBeUndefined();
+    expect(o.events.filter((e) => e.type === 'diagnostic' && e.diagnostic.severity === 'warning')).toEqual([]);
+    expect(await queryWarehouse(dir, 'SELECT count(*) AS n, count(v) AS v FROM main.one')).toEqual([{ n: '4', v: '2' }]);
   });
 });

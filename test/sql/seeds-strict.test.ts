@@ -120,6 +120,8 @@ describe('malformed seeds', () => {
     ['a file of whitespace', ' \n\n', 'seeds/s.csv', /^seed s has no header line/],
     ['a blank first line', '\na,b\n1,2\n', 'seeds/s.csv:1', /^seed s has a blank first line/],
     ['semicolons between fields', 'a;b\n1;2\n', 'seeds/s.csv:1', /seeds are comma-separated$/],
+    // DuckDB meets it while sniffing the first rows, and says line 1.
+    ['a row past the length DuckDB reads, among the first rows', `a,b\n1,x\n2,"${'y\n'.repeat(1_050_000)}"\n3,z\n`, 'seeds/s.csv:3', /^the row is longer than DuckDB's limit of 2000000 bytes$/],
   ];
 
   it.each(MALFORMED)('refuses %s at its line, before anything runs, keeping the loaded table', async (_, text, at, reason) => {
@@ -254,5 +256,146 @@ describe('a seed config', () => {
       ['bad-config', 'seeds/t.yaml:4', "column_types declares 'n' and 'N': DuckDB does not tell column names apart by case"],
       ['bad-config', 'seeds/t.yaml:1', 'schema must be a plain identifier (letters, digits, underscores)'],
     ]);
+  });
+});
+
+describe('a value that would not load as it reads', () => {
+  // Past the rows DuckDB infers types from: every row is checked, not a sample.
+  const many = (n: number, row: (i: number) => string) => Array.from({ length: n }, (_, i) => `${row(i + 1)}\n`).join('');
+
+  it('is refused at its line when a declared type would round it, cut it or drop its offset', async () => {
+    const root = project({
+      'seeds/s.csv': 'id,ts,n,amt,d\n1,2024-01-01 23:30:00+05:00,1.7,10.005,2024-01-01 10:00:00\n2,2024-01-02 01:00:00-08:00,2.5,0.015,2024-01-02\n',
+      'seeds/s.yaml': 'column_types:\n  ts: TIMESTAMP\n  n: INTEGER\n  amt: DECIMAL(10,2)\n  d: DATE\n',
+      'seeds/late.csv': `id,n\n${many(25_000, (i) => `${i},${i}`)}25001,2.5\n`,
+      'seeds/late.yaml': 'column_types:\n  n: int\n',
+    });
+    const o = await runProject(root);
+    expect(o.diagnostics?.map((d) => [d.code, where(d), d.message, d.hint])).toEqual([
+      [
+        'bad-csv',
+        'seeds/late.csv:25002',
+        'column n of seeds/late.csv is declared INTEGER (seeds/late.yaml:2): "2.5" would load as 3, rounded to a whole number: INTEGER keeps no decimals',
+        'declare a type that holds it under column_types: DECIMAL(19, 1) or DOUBLE for numbers with decimals, VARCHAR to keep the text',
+      ],
+      [
+        'bad-csv',
+        'seeds/s.csv:2',
+        'column ts of seeds/s.csv is declared TIMESTAMP (seeds/s.yaml:2): "2024-01-01 23:30:00+05:00" would load as 2024-01-01 23:30:00: TIMESTAMP drops the UTC offset, which makes it another instant',
+        'declare a type that holds it under column_types: TIMESTAMPTZ keeps the instant (TIMESTAMP the time as written, with the offset dropped by a model), VARCHAR the text',
+      ],
+      [
+        'bad-csv',
+        'seeds/s.csv:2',
+        'column n of seeds/s.csv is declared INTEGER (seeds/s.yaml:3): "1.7" would load as 2, rounded to a whole number: INTEGER keeps no decimals',
+        'declare a type that holds it under column_types: DECIMAL(19, 1) or DOUBLE for numbers with decimals, VARCHAR to keep the text',
+      ],
+      [
+        'bad-csv',
+        'seeds/s.csv:2',
+        'column amt of seeds/s.csv is declared DECIMAL(10,2) (seeds/s.yaml:4): "10.005" would load as 10.01, rounded to the decimals DECIMAL(10,2) keeps',
+        'declare a type that holds it under column_types: DECIMAL(11, 3) or DOUBLE for numbers with decimals, VARCHAR to keep the text',
+      ],
+      [
+        'bad-csv',
+        'seeds/s.csv:2',
+        'column d of seeds/s.csv is declared DATE (seeds/s.yaml:5): "2024-01-01 10:00:00" would load as 2024-01-01, cut to what DATE keeps',
+        'declare a type that holds it under column_types: TIMESTAMP keeps the time of day (TIMESTAMPTZ an offset too), VARCHAR the text',
+      ],
+    ]);
+    expect(o.events.filter((e) => e.type === 'task-started')).toEqual([]);
+
+    // Types that hold the values load them; so do values a type keeps as they read (1.0, 10.50, Z, midnight).
+    write(root, {
+      'seeds/s.yaml': 'column_types:\n  ts: TIMESTAMPTZ\n  n: DOUBLE\n  amt: DECIMAL(10,3)\n  d: TIMESTAMP\n',
+      'seeds/late.csv': 'id,n\n1,1.0\n2,+3\n',
+      'seeds/kept.csv': 'id,amt,ts,d\n1,10.50,2024-01-02T03:04:05Z,2024-01-02 00:00:00\n2,1e1,2024-01-02 03:04:05+00:00,2024-01-03\n',
+      'seeds/kept.yaml': 'column_types:\n  amt: DECIMAL(10,2)\n  ts: TIMESTAMP\n  d: DATE\n',
+    });
+    expect((await runProject(root)).diagnostics).toBeUndefined();
+    expect(await query(root, "SELECT strftime(ts, '%H:%M') AS ts, n, amt::VARCHAR AS amt FROM s ORDER BY id")).toEqual([
+      { ts: '18:30', n: 1.7, amt: '10.005' },
+      { ts: '09:00', n: 2.5, amt: '0.015' },
+    ]);
+    expect(await query(root, 'SELECT amt::VARCHAR AS amt, ts::VARCHAR AS ts, d::VARCHAR AS d FROM kept ORDER BY id')).toEqual([
+      { amt: '10.50', ts: '2024-01-02 03:04:05', d: '2024-01-02' },
+      { amt: '10.00', ts: '2024-01-02 03:04:05', d: '2024-01-03' },
+    ]);
+  });
+
+  it('is refused at its line, in any row, when DuckDB inferred a type that would change it', async () => {
+    const root = project({
+      // The same number at line 21 was refused; past the rows DuckDB infers from it loaded as another.
+      'seeds/ids.csv': `id,amount\n${many(20_481, (i) => `${i},${i}.25`)}20482,12345678901234567891\n`,
+      'seeds/late.csv': `id,n,d\n${many(25_000, (i) => `${i},${i},2024-01-02`)}25001,1.5,2024-01-02 10:00:00\n`,
+      'seeds/hex.csv': 'id,code,bits\n1,0x1F,0b101\n2,0x10,0b11\n',
+      'seeds/inf.csv': 'id,until\n1,inf\n',
+    });
+    const o = await runProject(root);
+    expect(o.diagnostics?.map((d) => [d.code, where(d), d.message, d.hint])).toEqual([
+      [
+        'bad-csv',
+        'seeds/hex.csv:2',
+        'column code of seeds/hex.csv reads as BIGINT (DuckDB\'s inference), which reads "0x1F" as the number 31: a value must load as what it reads as',
+        'declare its type under column_types: VARCHAR to keep the text, or BIGINT to load the number',
+      ],
+      ['bad-csv', 'seeds/hex.csv:2', 'column bits of seeds/hex.csv reads as BIGINT (DuckDB\'s inference), which reads "0b101" as the number 5: a value must load as what it reads as', 'declare its type under column_types: VARCHAR to keep the text, or BIGINT to load the number'],
+      [
+        'bad-csv',
+        'seeds/ids.csv:20483',
+        "column amount of seeds/ids.csv reads as DOUBLE (DuckDB's inference), which keeps about 15 significant digits: 12345678901234567891 would load as another number",
+        'declare its type under column_types: DECIMAL(38, s) or HUGEINT for numbers, VARCHAR for identifiers',
+      ],
+      ['bad-csv', 'seeds/inf.csv:2', 'column until of seeds/inf.csv reads as DATE (DuckDB\'s inference), which reads "inf" as a date past all others (infinity)', 'declare its type under column_types: VARCHAR to keep the text, or DATE to load infinity'],
+      [
+        'bad-csv',
+        'seeds/late.csv:25002',
+        'column n of seeds/late.csv reads as BIGINT (DuckDB\'s inference): "1.5" would load as 2, rounded to a whole number: BIGINT keeps no decimals',
+        'declare its type under column_types: DECIMAL(19, 1) or DOUBLE for numbers with decimals, VARCHAR to keep the text',
+      ],
+      [
+        'bad-csv',
+        'seeds/late.csv:25002',
+        'column d of seeds/late.csv reads as DATE (DuckDB\'s inference): "2024-01-02 10:00:00" would load as 2024-01-02, cut to what DATE keeps',
+        'declare its type under column_types: TIMESTAMP keeps the time of day (TIMESTAMPTZ an offset too), VARCHAR the text',
+      ],
+    ]);
+
+    // Forms that load as what they read as: numbers with spaces or a sign, an exponent, nan, a bare point; text DuckDB keeps as text.
+    write(root, {
+      'seeds/ids.csv': 'id\n1\n',
+      'seeds/late.csv': 'id\n1\n',
+      'seeds/hex.yaml': 'column_types:\n  code: VARCHAR\n  bits: BIGINT\n',
+      'seeds/inf.yaml': 'column_types:\n  until: VARCHAR\n',
+      'seeds/forms.csv': 'spaced,signed,exp,nan,point,dot,octal,underscored,minus_hex\n 12 ,+5,1e3,nan,.5,5.,0o17,1_000,-0x10\n',
+    });
+    expect((await runProject(root)).diagnostics).toBeUndefined();
+    expect(await query(root, 'SELECT code, bits, (SELECT until FROM inf) AS until FROM hex ORDER BY id')).toEqual([
+      { code: '0x1F', bits: '5', until: 'inf' },
+      { code: '0x10', bits: '3', until: 'inf' },
+    ]);
+    expect(await query(root, 'SELECT COLUMNS(*)::VARCHAR FROM forms')).toEqual([
+      { spaced: '12', signed: '+5', exp: '1000.0', nan: 'nan', point: '0.5', dot: '5.0', octal: '0o17', underscored: '1_000', minus_hex: '-0x10' },
+    ]);
+  });
+});
+
+describe('a blank line', () => {
+  const warnings = (o: Outcome) =>
+    o.events.flatMap((e) => (e.type === 'diagnostic' && e.diagnostic.severity === 'warning' ? [[where(e.diagnostic), e.diagnostic.message]] : []));
+
+  it('of a seed of one column loads a row of NULL, with a warning at its line; a seed of more columns skips it', async () => {
+    const root = project({
+      'seeds/one.csv': 'v\n1\n\n2\n\n',
+      'seeds/crlf.csv': 'v\r\n1\r\n"x\n\ny"\r\n\r\n',
+      'seeds/two.csv': 'a,b\n1,2\n\n3,4\n',
+    });
+    const o = await runProject(root);
+    expect(o.diagnostics).toBeUndefined();
+    expect(warnings(o).sort()).toEqual([
+      ['seeds/crlf.csv:6', 'a blank line in seeds/crlf.csv, a seed of one column, loads as a row of NULL'],
+      ['seeds/one.csv:3', 'a blank line in seeds/one.csv, a seed of one column, loads as a row of NULL (and 1 more blank line)'],
+    ]);
+    expect(await query(root, 'SELECT (SELECT count(*) FROM one) AS one, (SELECT count(*) FROM crlf) AS crlf, (SELECT count(*) FROM two) AS two')).toEqual([{ one: '4', crlf: '3', two: '2' }]);
   });
 });

@@ -1,6 +1,6 @@
 import { formatDate, formatTimestamp } from '../../dates/dates.js';
 import { quoteIdent, quoteLiteral, relationName } from '../../sql/sql-text.js';
-import type { Column, CsvFault, CsvRowProblem, Dialect, ErrorLine, RelationKind, SeedRead } from '../dialect.js';
+import type { Column, CsvFault, CsvRowProblem, Dialect, ErrorLine, RelationKind, SeedRead, SeedValueCheck } from '../dialect.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse.js';
 import { causeOf } from './error-causes.js';
 
@@ -14,8 +14,54 @@ const FEW_VALUES = 64;
  * a malformed file as one text column or drops rows without an error. In strict mode a row it
  * cannot read is an error naming its line.
  */
-/** The rows DuckDB's CSV inference reads to type the columns (its sample_size). */
-const INFERENCE_ROWS = 20_480;
+/** DuckDB's exact numeric types: the decimals each keeps. */
+function scaleOf(type: string): number | undefined {
+  if (/^U?(?:TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$/.test(type)) return 0;
+  const decimal = /^DECIMAL\(\d+, ?(\d+)\)$/.exec(type);
+  return decimal ? Number(decimal[1]) : undefined;
+}
+
+const INSTANTS = new Set(['DATE', 'TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS']);
+
+/**
+ * A CASE that names the ValueChange of a seed's value `v` (text, NULL for an empty field)
+ * loading into the check's type, NULL when it loads as it reads; undefined for a type that
+ * keeps what it is given (text, a declared DOUBLE). A value the type refuses outright is left
+ * to the load, which fails at its line. Each CASE first asks whether the text could change at
+ * all (a '.' or an exponent for a number, an offset's sign after the date...), a search of a
+ * few bytes, so that the casts that tell are made for few values: a file of millions of rows
+ * is checked in about the time DuckDB takes to read it.
+ */
+function valueChange(v: string, check: SeedValueCheck): string | undefined {
+  const { type, inferred } = check;
+  const loaded = `TRY_CAST(${v} AS ${type})`;
+  const any = (...needles: string[]) => needles.map((n) => `contains(${v}, '${n}')`).join(' OR ');
+  const scale = scaleOf(type);
+  if (scale !== undefined) {
+    // Decimals past the scale with a digit other than 0; with an exponent, compared as numbers.
+    const decimals = `regexp_matches(${v}, '^\\s*[+-]?[0-9]*\\.[0-9]{${scale}}[0-9]*[1-9][0-9]*\\s*$')`;
+    const exponent = `regexp_matches(${v}, '[eE]') AND TRY_CAST(${v} AS DOUBLE) <> TRY_CAST(${loaded} AS DOUBLE)`;
+    const rounded = `WHEN ${loaded} IS NULL THEN NULL WHEN ${decimals} OR (${exponent}) THEN 'rounded'`;
+    // An inferred integer: the engine also reads 0x1F, 0b101, 1_000 and 1e3 as numbers.
+    if (inferred && scale === 0) return `CASE WHEN NOT regexp_matches(${v}, '[.eExXbB_]') THEN NULL ${rounded} ELSE 'notation' END`;
+    return `CASE WHEN NOT regexp_matches(${v}, '[.eE]') THEN NULL ${rounded} END`;
+  }
+  if (type === 'DOUBLE' && inferred) {
+    // Significant digits: the mantissa's digits, leading zeros left out; a short text has few.
+    const digits = `length(ltrim(regexp_replace(regexp_replace(${v}, '[eE].*$', ''), '[^0-9]', '', 'g'), '0'))`;
+    return `CASE WHEN length(${v}) > 15 AND ${digits} > 15 THEN 'digits' END`;
+  }
+  if (INSTANTS.has(type)) {
+    // An offset's sign follows the date (of 8 characters at least), a time of day makes a date longer than 10.
+    const could = [`contains(${v}, '+')`, `contains(substr(${v}, 9), '-')`, type === 'DATE' ? `length(${v}) > 10` : `contains(${v}, '.')`];
+    const infinite = inferred ? ` WHEN (${any('n', 'N')}) AND regexp_matches(${v}, '^\\s*[+-]?inf', 'i') AND ${loaded} IS NOT NULL THEN 'infinite'` : '';
+    // Every session's TimeZone is UTC: a value without an offset is the same instant either way.
+    const exact = `TRY_CAST(${v} AS TIMESTAMPTZ)`;
+    return `CASE${infinite} WHEN NOT (${could.join(' OR ')}) OR ${loaded} IS NULL THEN NULL WHEN ${exact} <> CAST(${loaded} AS TIMESTAMPTZ) THEN
+      CASE WHEN ${exact} <> CAST(TRY_CAST(${v} AS TIMESTAMP) AS TIMESTAMPTZ) THEN 'offset' ELSE 'truncated' END END`;
+  }
+  return undefined;
+}
 
 const csvLayout = (seed: SeedRead) =>
   `header = true, skip = 0, delim = ${quoteLiteral(seed.delimiter ?? ',')}, quote = '"', escape = '"', comment = '', strict_mode = true, null_padding = false, ignore_errors = false${
@@ -229,12 +275,20 @@ export const DUCKDB: Dialect = {
   sniffedDateFormats(seed) {
     return `SELECT DateFormat AS date_format, TimestampFormat AS timestamp_format FROM sniff_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)})`;
   },
-  doubleBeyondPrecision(seed, column) {
-    const c = quoteIdent(column);
-    // Significant digits: the mantissa's digits, leading zeros left out; a short text has few.
-    const digits = `length(ltrim(regexp_replace(regexp_replace(${c}, '[eE].*$', ''), '[^0-9]', '', 'g'), '0'))`;
-    const sample = `SELECT ${c} FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)}, all_varchar = true) LIMIT ${INFERENCE_ROWS}`;
-    return `SELECT ${c} AS value FROM (${sample}) WHERE length(${c}) > 15 AND ${digits} > 15 LIMIT 1`;
+  seedValueChanges(seed, checks) {
+    const checked = checks.flatMap((check, i) => {
+      const change = valueChange(`"__pipe_v${i}"`, check);
+      return change === undefined ? [] : [{ i, check, change }];
+    });
+    if (checked.length === 0) return undefined;
+    const values = checked.map(({ i, check }) => `${quoteIdent(check.column)} AS "__pipe_v${i}"`).join(', ');
+    const found = checked.map(({ i, change }) => `${change} AS change_${i}`).join(', ');
+    const read = `SELECT ${values} FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)}, all_varchar = true)`;
+    const columns = checked.map(({ i, check }) =>
+      [`CASE WHEN change_${i} IS NOT NULL THEN "__pipe_v${i}" END AS value_${i}`, `change_${i}`, `CASE WHEN change_${i} IS NOT NULL THEN TRY_CAST("__pipe_v${i}" AS ${check.type})::VARCHAR END AS became_${i}`].join(', '),
+    );
+    // The reader keeps the file's order, so that the first row found is the file's first.
+    return `SELECT ${columns.join(', ')} FROM (SELECT *, ${found} FROM (${read})) WHERE ${checked.map(({ i }) => `change_${i} IS NOT NULL`).join(' OR ')} LIMIT 1`;
   },
   ambiguousDates(seed, column, format, swapped) {
     const c = quoteIdent(column);
