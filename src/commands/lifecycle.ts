@@ -40,6 +40,7 @@ import { storedJson, type StoredParams } from './stored-params.js';
 import { DEFAULT_RUN_LOGS_KEPT } from '../run-log/run-log-files.js';
 import { RunLogWriter } from '../run-log/run-log-writer.js';
 import { hookDiagnostics, runHookRecords, runHooks, RunResults, startHooks } from './run-hooks.js';
+import { seedVerdictsOf } from '../project/seed-verdicts.js';
 
 /**
  * What `run`, `backfill` and `retry` share: prepare (load, analyze, open the warehouse,
@@ -259,7 +260,7 @@ export async function preflight(session: WarehouseSession, plan: Plan, o: Prefli
   const missing = await preflightSources(session, plan.tasks, o.root);
   return [
     ...missing,
-    ...(await preflightSeeds(session, plan.tasks)),
+    ...(await preflightSeeds(session, plan.tasks, seedVerdictsOf(o.root))),
     ...(await preflightStatements(session, plan.tasks, o.readsCache)),
     ...(await preflightCheckColumns(session, plan.tasks)),
     ...(await preflightUnitTests(session, plan.tasks)),

@@ -5,6 +5,8 @@ import { csvProblem, type CsvOrigin } from '../plan/csv-error-location.js';
 import { missingColumn, ownQuery } from '../plan/column-uses.js';
 import { allSteps, type CheckStep, type Task, type TaskKind } from '../plan/task.js';
 import { blankLines, lineOfValue } from '../project/csv-text.js';
+import { SeedVerdicts } from '../project/seed-verdicts.js';
+import { engineVersion } from '../state/query-reads.js';
 import { quoteIdent } from '../sql/sql-text.js';
 import { readRelationsOf } from '../warehouse/relations-of.js';
 import type { Column, SeedValueCheck, ValueChange } from '../warehouse/dialect.js';
@@ -173,7 +175,7 @@ export async function preflightContractTypes(session: WarehouseSession, tasks: r
  * every column type its YAML declares is a DuckDB type of a column the file has. Nothing is
  * loaded; an unchanged seed is not read at all.
  */
-export async function preflightSeeds(session: WarehouseSession, tasks: readonly Task[]): Promise<Diagnostic[]> {
+export async function preflightSeeds(session: WarehouseSession, tasks: readonly Task[], verdicts?: SeedVerdicts): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
   const typeNames = new TypeNames(session);
   for (const task of tasks) {
@@ -191,7 +193,14 @@ export async function preflightSeeds(session: WarehouseSession, tasks: readonly 
     if (described.columns && declared.types && header.length === 0) {
       // A dbt project's undeclared columns are typed as dbt-duckdb types them, checked from the file's text (seed-inference.ts).
       const inferred = task.csv.sniffedByDbt ? [] : undeclared(task.csv, described.columns);
-      diagnostics.push(...(await valueProblems(session, task.csv, [...declared.types, ...inferred])));
+      const checks = [...declared.types, ...inferred];
+      // The check's verdict is a fact of the file: kept by its content, how it is read and what it is checked against.
+      const key = verdicts && task.sqlHash !== undefined ? SeedVerdicts.key(await engineVersion(session), [task.sqlHash, task.csv.read, checks]) : undefined;
+      if (key === undefined || !verdicts!.passed(key)) {
+        const problems = await valueProblems(session, task.csv, checks);
+        diagnostics.push(...problems);
+        if (key !== undefined && problems.length === 0) verdicts!.pass(key);
+      }
     }
     // dbt-duckdb loads the same NULL rows: a dbt project's seed loads as dbt's, without a word.
     if (!task.csv.sniffedByDbt && task.csv.names.length === 1) diagnostics.push(...blankLineWarnings(task.csv));

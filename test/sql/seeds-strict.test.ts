@@ -12,6 +12,7 @@ import { loadProject } from '../../src/project/load-project.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import type { Row, WarehouseSession } from '../../src/warehouse/warehouse.js';
 import { failureOf, TestWarehouse } from './helpers.js';
+import { SeedVerdicts, seedVerdictsDir, seedVerdictsOf } from '../../src/project/seed-verdicts.js';
 
 /**
  * Seeds load strictly: a well-formed CSV loads as DuckDB's own inference read it, and a
@@ -397,5 +398,33 @@ describe('a blank line', () => {
       ['seeds/one.csv:3', 'a blank line in seeds/one.csv, a seed of one column, loads as a row of NULL (and 1 more blank line)'],
     ]);
     expect(await query(root, 'SELECT (SELECT count(*) FROM one) AS one, (SELECT count(*) FROM crlf) AS crlf, (SELECT count(*) FROM two) AS two')).toEqual([{ one: '4', crlf: '3', two: '2' }]);
+  });
+});
+
+describe("a seed's value check", () => {
+  const packs = (root: string) => readdirSync(seedVerdictsDir(root)).filter((f) => f.endsWith('.pack'));
+  /** How many verdicts this process has kept in the project: one more for each check made and passed. */
+  const kept = (root: string) => seedVerdictsOf(root).stats.misses;
+
+  it('is kept once passed, by the file, how it is read and its types: a new warehouse does not read the file for it again', async () => {
+    const root = project({ 'seeds/s.csv': 'id,amt,ts\n1,10.5,2024-01-02 03:04:05\n2,1.25,2024-01-03 00:00:00\n', 'seeds/s.yaml': 'column_types:\n  amt: DECIMAL(10,2)\n' });
+    expect((await runProject(root)).diagnostics).toBeUndefined();
+    expect(kept(root)).toBe(1);
+    // A new warehouse loads the same file: its verdict is found, nothing new is kept.
+    rmSync(join(root, 'warehouse.duckdb'));
+    expect((await runProject(root)).diagnostics).toBeUndefined();
+    expect(kept(root)).toBe(1);
+    // Kept on disk for the next process, as a pack the verdicts' folder holds.
+    expect(packs(root)).toHaveLength(1);
+    expect(new SeedVerdicts(seedVerdictsDir(root)).hasAny()).toBe(true);
+    // Another type is another check, and a value it would change is refused, and not kept.
+    write(root, { 'seeds/s.yaml': 'column_types:\n  amt: DECIMAL(10,1)\n' });
+    expect((await runProject(root)).diagnostics?.map((d) => d.code)).toEqual(['bad-csv']);
+    expect((await runProject(root)).diagnostics?.map((d) => d.code)).toEqual(['bad-csv']);
+    expect(kept(root)).toBe(1);
+    // Another file: checked again.
+    write(root, { 'seeds/s.csv': 'id,amt,ts\n1,10.5,2024-01-02 03:04:05\n2,1.2,2024-01-03 00:00:00\n' });
+    expect((await runProject(root)).diagnostics).toBeUndefined();
+    expect(kept(root)).toBe(2);
   });
 });
