@@ -212,6 +212,13 @@ describe('lookback', () => {
     expect(taskIdsOf(r.events, 'task-succeeded').filter((id) => id.startsWith('orders'))).toEqual(['orders@2024-01-05T01', 'orders@2024-01-05T02', 'orders@2024-01-05T03']);
   });
 
+  it('an hour of a model partitioned by a DATE column fails saying so: a day holds no hour', async () => {
+    const dir = project({ 'models/orders.sql': ORDERS('') });
+    const r = await runIn(dir, { date: '2024-01-05', hour: 3 });
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain('partition_by column day of orders is a DATE, which holds days, and this task replaces one hour (2024-01-05T03): run the whole day (leave out --hour), or partition by a TIMESTAMP column');
+  });
+
   it('refuses a value that is not a whole number 0 or more, at its line', async () => {
     const inConfig = project({ 'models/orders.sql': `\n${ORDERS(', lookback=-1')}` });
     const a = await runIn(inConfig, { date: '2024-01-05' });
