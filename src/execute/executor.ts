@@ -66,6 +66,12 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   const startedAt = Date.now();
   const unit = tasks.some((t) => t.group !== undefined && isHourLabel(t.group)) ? 'hour' : 'date';
   const currency = await engine.withSession((session) => RunCurrency.open(session, runId, tasks, input.readsCache));
+  for (const { node, runId: wholeRun } of currency?.builtWholeBefore(tasks) ?? []) {
+    emit({
+      type: 'notice',
+      message: `${node} was last built whole (run ${wholeRun}), and is now built by date: the dates this run builds replace their rows, the table's other rows stay as that build made them, and pipe status counts their dates as not built; pipe backfill --full-refresh --select ${node} --start … --end … rebuilds its history date by date`,
+    });
+  }
   const runner = new TaskRunner({ engine, runId, emit, signal, retryOverride: input.retryOverride, force: input.force, currency });
   const workers = new WorkerSlots();
 

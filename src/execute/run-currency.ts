@@ -69,6 +69,24 @@ export class RunCurrency {
     return insertResetsSql(this.runId, [task.node], this.resets.at);
   }
 
+  /**
+   * The models this run builds by date whose table was last built whole (a table model made
+   * incremental since): the dates the run builds replace their rows, and the rest of the
+   * table stays as that build made it, which no date's record describes. Each with the run
+   * that built it whole; said on the first run by date after it only (a date built since is
+   * newer than the whole build).
+   */
+  builtWholeBefore(tasks: readonly Task[]): { readonly node: string; readonly runId: string }[] {
+    const out = new Map<string, string>();
+    for (const t of tasks) {
+      const tracking = t.tracking;
+      if (!tracking || tracking.key === '' || tracking.resets || !tracking.relationExists || out.has(t.node)) continue;
+      const whole = this.builds.build(t.node, '');
+      if (whole && this.builds.buildsOf(t.node).every((b) => b.key === '' || b.builtAt < whole.builtAt)) out.set(t.node, whole.runId);
+    }
+    return [...out].map(([node, runId]) => ({ node, runId }));
+  }
+
   /** Judges a tracked task that is ready to run; undefined for one that is not tracked. */
   async judge(task: Task, session: WarehouseSession): Promise<Judged | undefined> {
     const tracking = task.tracking;

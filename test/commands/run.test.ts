@@ -239,3 +239,30 @@ describe('where the project lives', () => {
     expect(await queryRows(warehouseOf(dir), 'SELECT count(*)::INTEGER AS n FROM dim_customers')).toEqual([{ n: seedRows('raw_customers').length }]);
   });
 });
+
+describe('a table model made incremental', () => {
+  it('says, on its first run by date, that the rest of the table stays as the whole build made it', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: shop\n',
+      'seeds/raw.csv': 'id,d,v\n1,2024-01-01,10\n2,2024-01-02,20\n3,2024-01-03,30\n',
+      'models/a.sql': "select id, d, v * 100 as v from {{ ref('raw') }}\n",
+    });
+    const whole = await runIn(dir, { date: '2024-01-02' });
+    expect(whole.code, explain(whole)).toBe(0);
+    writeProjectFiles(dir, { 'models/a.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect id, d, v from {{ ref('raw') }} where d = '{{ ds }}'\n" });
+    const notice = (r: Awaited<ReturnType<typeof runIn>>) => eventsOfType(r.events, 'notice').map((e) => String(e.message)).filter((m) => m.includes('was last built whole'));
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    expect(notice(first)).toEqual([expect.stringContaining('a was last built whole (run ')]);
+    expect(notice(first)[0]).toContain('pipe backfill --full-refresh --select a');
+    // The date replaced; the whole build's other rows kept, as dbt keeps them.
+    expect(await sortedRows(warehouseOf(dir), 'a')).toEqual([
+      { id: '1', d: '2024-01-01', v: '1000' },
+      { id: '2', d: '2024-01-02', v: '20' },
+      { id: '3', d: '2024-01-03', v: '3000' },
+    ]);
+    // Said once: the next run by date finds a date built since.
+    expect(notice(await runIn(dir, { date: '2024-01-03' }))).toEqual([]);
+  });
+});
