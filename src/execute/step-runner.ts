@@ -521,7 +521,8 @@ async function checkQuery(step: CheckStep, what: 'check' | 'test', session: Ware
     if (column !== undefined && have && !have.some((c) => c.toLowerCase() === column.toLowerCase())) {
       throw new ProjectRuleError('Check', missingColumn({ column, namedBy: `check ${step.name}`, location: step.location }, checked!.name, have, true).inOneLine, step.location);
     }
-    throw new ProjectRuleError('Check', `${what} ${step.name} could not run: ${e.message}`, step.location);
+    // DuckDB's first line: the rest quotes the query pipe wrapped the check in, not what the user wrote.
+    throw new ProjectRuleError('Check', `${what} ${step.name} could not run: ${e.message.split('\n')[0]}`, step.location);
   }
 }
 

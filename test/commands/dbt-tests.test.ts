@@ -257,6 +257,8 @@ sources:
     const refused = await errorOf();
     expect(refused.kind).toBe('Check');
     expect(refused.message).toMatch(/^test unique_orders_order_id_missing_column could not run: Binder Error: .*missing_column/);
+    // DuckDB's first line only: its excerpt of the query pipe wrapped the test in is not shown.
+    expect(refused.message).not.toMatch(/LINE \d+:|\n/);
     expect(refused.location).toEqual({ file: 'models/schema.yml', line: 5 });
 
     // sum() over no failing rows is NULL: dbt refuses it as a count of failures, and so does pipe.
