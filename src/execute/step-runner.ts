@@ -1,6 +1,5 @@
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DAY_MS, intervalLabel } from '../dates/dates.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import type { Location } from '../diagnostics/diagnostics.js';
 import type { CheckFailure, EventSink } from '../events/events.js';
@@ -624,14 +623,6 @@ function partitionColumnCheck(task: Task, column: string, rows: readonly Column[
   }
   if (!/^(DATE|TIMESTAMP.*|VARCHAR)$/i.test(found.type)) {
     throw new ProjectRuleError('Schema', `partition_by column ${found.name} of ${task.node} is ${found.type}: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text ('YYYY-MM-DD'); cast it in the query`, { file: task.file });
-  }
-  // A day holds no hour: every row would be outside the hour this task replaces.
-  if (/^DATE$/i.test(found.type) && task.interval !== undefined && task.interval.end - task.interval.start < DAY_MS) {
-    throw new ProjectRuleError(
-      'Schema',
-      `partition_by column ${found.name} of ${task.node} is a DATE, which holds days, and this task replaces one hour (${intervalLabel(task.interval)}): run the whole day (leave out --hour), or partition by a TIMESTAMP column`,
-      { file: task.file },
-    );
   }
 }
 

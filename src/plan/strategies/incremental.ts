@@ -1,4 +1,4 @@
-import { formatTimestamp, type Interval } from '../../dates/dates.js';
+import { DAY_MS, formatTimestamp, type Interval } from '../../dates/dates.js';
 import { quoteIdent } from '../../sql/sql-text.js';
 import type { CountedStatements } from '../../warehouse/dialect.js';
 import type { Step } from '../task.js';
@@ -127,12 +127,14 @@ function intervalOf(input: StrategyInput) {
 const outsideCondition = (partitionBy: string, inside: string) => `${quoteIdent(partitionBy)} IS NULL OR NOT (${inside})`;
 
 function outsideMessage(input: StrategyInput, partitionBy: string, interval: Interval, rows: 'row' | 'rows'): string {
+  // A DATE holds days: every day's value is its midnight, outside any hour but the first (`--hour` of a daily model).
+  const hour = interval.end - interval.start < DAY_MS ? `; the interval is one hour, and a DATE column holds days (run the whole day without --hour, or partition by a TIMESTAMP)` : '';
   return (
     `${rows} outside the run's interval [${formatTimestamp(interval.start)}, ${formatTimestamp(interval.end)}) by ${partitionBy}` +
     ` (or with ${partitionBy} NULL); ${
       input.keepInside ??
       `an incremental model returns the rows of its interval only, e.g. where ${partitionBy} >= '{{ interval_start }}' and ${partitionBy} < '{{ interval_end }}'`
-    }`
+    }${hour}`
   );
 }
 
