@@ -444,7 +444,8 @@ function batchTasks(
   let previous: string | undefined;
   for (const batch of batches) {
     const up = [...(full ? [full.reset] : []), ...upstream, ...(chained && previous !== undefined ? [previous] : [])];
-    const built = modelTask(node, full ? ctx : { ...ctx, fullRefresh: false }, batch, intervalLabel(batch), up, diagnostics, { stagedIn: full?.stagingRelation });
+    const afterFirst = !full && previous !== undefined && tasks.length > 0 ? { first: tasks[0].id, previous } : undefined;
+    const built = modelTask(node, full ? ctx : { ...ctx, fullRefresh: false }, batch, intervalLabel(batch), up, diagnostics, { stagedIn: full?.stagingRelation, afterFirst });
     if (!built) continue;
     const looksBack = lookback && batch.start >= lookback.start && batch.end <= lookback.before;
     const task = looksBack ? { ...built, lookback: { of: lookback.of, n: lookback.n } } : built;
@@ -560,7 +561,8 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
         for (const u of reads) if (!ahead.has(u)) readers.set(u, [...(readers.get(u) ?? []), id]);
         const own = ahead.size === 0 ? relations : new Map([...relations].filter(([m]) => !ahead.has(m)));
         const date = dateOf(interval);
-        const task = modelTask(n, dateCtx, interval, intervalLabel(interval), up, diagnostics, { group: dsOf[date], stagedIn: full?.stagingRelation, relations: own });
+        const afterFirst = !full && d > 0 ? { first: list[0].id, previous: list[d - 1].id } : undefined;
+        const task = modelTask(n, dateCtx, interval, intervalLabel(interval), up, diagnostics, { group: dsOf[date], stagedIn: full?.stagingRelation, relations: own, afterFirst });
         const before = list[previous(d)];
         const after = inOrder && before !== undefined ? { after: [before.id] } : {};
         if (task) byDate.set(date, [...(byDate.get(date) ?? []), { ...task, ...after }]);
@@ -798,6 +800,36 @@ interface ModelTaskOptions {
   readonly stagedIn?: string;
   /** What ref() resolves to instead of the published relations (see RelationOverrides). */
   readonly relations?: RelationOverrides;
+  /** A later interval of a model's first build: see firstBuildState. */
+  readonly afterFirst?: AfterFirst;
+}
+
+/** The tasks of a model's first build before a later one: the first, which creates its table, and the one just before. */
+interface AfterFirst {
+  readonly first: string;
+  readonly previous: string;
+}
+
+/**
+ * How a later interval of a model's first build renders, and what it waits for. The first
+ * interval creates the table; by the time a later one runs it exists, so is_incremental() is
+ * true there, as dbt's microbatch renders every batch after the first (rendered as if the
+ * table were absent, a model adding to its own rows, a running total, built every interval
+ * from nothing). A render that asks is_incremental() and comes out otherwise waits for the
+ * first interval, and for the one before when it reads its own table; one that does not ask
+ * runs as planned, side by side.
+ */
+function firstBuildState(
+  node: ModelNode,
+  render: (state: TableState) => RenderedSql | Diagnostic,
+  planned: { readonly state: TableState; readonly rendered: RenderedSql },
+  afterFirst: AfterFirst | undefined,
+): { state: TableState; rendered: RenderedSql; waitsFor?: string } {
+  if (!afterFirst || planned.state.tableExists || planned.state.fullRefresh) return planned;
+  const state: TableState = { tableExists: true, fullRefresh: false };
+  const rendered = render(state);
+  if ('severity' in rendered || rendered.hash === planned.rendered.hash) return planned;
+  return { state, rendered, waitsFor: rendered.sql.includes(node.relation) ? afterFirst.previous : afterFirst.first };
 }
 
 /** Puts a task's check steps before its publishing step, and its checks of the published table into it. */
@@ -822,13 +854,16 @@ function modelTask(
   const { group, stagedIn, relations } = options;
   const existing = catalog.get(node.relation);
   const { kind, spec } = builtOf(node.config);
-  const state = tableState(node, ctx);
   const inputs = batchInputs(node, ctx, interval, relations);
-  const rendered = analysis.renderer.sql(node.name, interval, state, relations, undefined, inputs);
-  if ('severity' in rendered) {
-    diagnostics.push(rendered);
+  const render = (state: TableState) => analysis.renderer.sql(node.name, interval, state, relations, undefined, inputs);
+  const planned = tableState(node, ctx);
+  const first = render(planned);
+  if ('severity' in first) {
+    diagnostics.push(first);
     return undefined;
   }
+  const { state, rendered, waitsFor } = firstBuildState(node, render, { state: planned, rendered: first }, options.afterFirst);
+  if (waitsFor !== undefined && !upstream.includes(waitsFor)) upstream = [...upstream, waitsFor];
   const intervals = perInterval(node.config);
   /** The steps that build the model from its SQL: its checks and what runs around the query among them. */
   const stepsOf = (sql: string, found: Diagnostic[]): Step[] => {

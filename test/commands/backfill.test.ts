@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyExample, eventsOfType, queryRows, removeTempDirs, snapshotTables, taskIdsOf, tempDir, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillIn, dryRunIn, historyIn, retryIn, runIn } from '../support/in-process.js';
+import { backfillDryRun } from '../../src/commands/backfill.js';
 import { extensionAvailable } from '../support/extensions.js';
 
 afterAll(removeTempDirs);
@@ -71,6 +72,36 @@ describe('pipe backfill', () => {
     for (const model of ['a', 'b', 'c']) {
       expect(await queryRows(db, `SELECT count(DISTINCT day) AS days, count(*) AS n FROM ${model}`), model).toEqual([{ days: '60', n: '600' }]);
     }
+  });
+
+  it("a first build's later dates render with is_incremental() true, after the date that creates the table", async () => {
+    // A running total: each date adds its day to the one before, read from its own table.
+    const dir = tempDir();
+    const cumulative = `{{ config(materialized='incremental', partition_by='d', depends_on_past=true) }}
+select '{{ ds }}'::DATE as d, (select coalesce(sum(v), 0) from {{ ref('ev') }} where d = '{{ ds }}')
+{% if is_incremental() %} + coalesce((select c from {{ this }} where d = '{{ prev_ds }}'), 0){% endif %} as c`;
+    // What does not ask is_incremental() still runs its dates side by side.
+    const plain = "{{ config(materialized='incremental', partition_by='d') }}\nselect d, v from {{ ref('ev') }} where d = '{{ ds }}'";
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: totals\n',
+      'seeds/ev.csv': 'id,d,v\n1,2024-01-01,10\n2,2024-01-01,20\n3,2024-01-02,30\n4,2024-01-02,40\n5,2024-01-03,50\n6,2024-01-04,60\n',
+      'models/cum.sql': cumulative,
+      'models/plain.sql': plain,
+    });
+    const plan = await backfillDryRun({ project: dir, start: '2024-01-01', end: '2024-01-04', emit: () => undefined });
+    const task = (id: string) => plan.tasks.find((t) => t.id === id)!;
+    expect(task('cum@2024-01-01').sql).not.toContain('"main"."cum"');
+    expect(task('cum@2024-01-03').sql).toContain('"main"."cum"');
+    expect(task('cum@2024-01-03').upstream).toContain('cum@2024-01-02');
+    expect(task('plain@2024-01-03').upstream).not.toContain('plain@2024-01-01');
+    const r = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-04', parallel: 2 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await queryRows(join(dir, 'warehouse.duckdb'), 'SELECT d::VARCHAR AS d, c::INTEGER AS c FROM cum ORDER BY d')).toEqual([
+      { d: '2024-01-01', c: 30 },
+      { d: '2024-01-02', c: 100 },
+      { d: '2024-01-03', c: 150 },
+      { d: '2024-01-04', c: 210 },
+    ]);
   });
 
   it('--dry-run prints the plan and writes nothing', async () => {
