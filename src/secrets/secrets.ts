@@ -13,6 +13,8 @@ import { createHash } from 'node:crypto';
  * and masking them would blot out ordinary words (`prod` inside `products`) in every message.
  */
 export const MIN_SECRET_LENGTH = 6;
+/** The fewest characters of a secret's start masked where a text was cut short after them. */
+const MIN_CUT_LENGTH = 3;
 export const MASK = '****';
 
 export class SecretRegistry {
@@ -63,9 +65,16 @@ export class SecretRegistry {
       forms.add(JSON.stringify(v).slice(1, -1));
       forms.add(v.replaceAll("'", "''"));
     }
+    const escape = (f: string) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     // Longest first, so that a secret containing another is masked whole.
-    const alternatives = [...forms].sort((a, b) => b.length - a.length).map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-    this.pattern = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'g') : null;
+    const alternatives = [...forms].sort((a, b) => b.length - a.length).map(escape);
+    // A secret cut short where a text was shortened (DuckDB cuts a long line of SQL in its error
+    // with `...`): its start, of a few characters at least, right before the cut.
+    const starts = new Set<string>();
+    for (const f of forms) for (let n = f.length - 1; n >= MIN_CUT_LENGTH; n--) starts.add(f.slice(0, n));
+    const cut = [...starts].sort((a, b) => b.length - a.length).map(escape);
+    const all = [...alternatives, ...(cut.length > 0 ? [`(?:${cut.join('|')})(?=\\.\\.\\.|…)`] : [])];
+    this.pattern = alternatives.length > 0 ? new RegExp(all.join('|'), 'g') : null;
     return this.pattern;
   }
 }

@@ -60,6 +60,16 @@ describe('SecretRegistry', () => {
     expect(r.mask(`select 'abcdef"gh''ij'`)).toBe("select '****'");
   });
 
+  it("masks a secret's start where a text was cut short after it, as DuckDB cuts a long line of SQL in its error", () => {
+    const r = new SecretRegistry();
+    r.record('sk_live_SUPERSECRET_9f8e7d6c5b4a');
+    expect(r.mask("LINE 1: select 'x'::INT as v, 'aaaaaaaaaaaaaaaaaaaa' as pad, 'sk_live_SUPERSE...")).toBe("LINE 1: select 'x'::INT as v, 'aaaaaaaaaaaaaaaaaaaa' as pad, '****...");
+    expect(r.mask('cut at sk_…')).toBe('cut at ****…');
+    // Not cut: a word that merely starts like the secret stays.
+    expect(r.mask('sk_live is the prefix of every live key')).toBe('sk_live is the prefix of every live key');
+    expect(r.mask('sk_live_SUPERSECRET_9f8e7d6c5b4a...')).toBe('****...');
+  });
+
   it('records the leaves of lists and mappings, numbers as their digits', () => {
     const r = new SecretRegistry();
     r.record({ user: 'service-account', keys: ['key-one-1', 987654] });
