@@ -23,14 +23,34 @@ function cron(schedule: Schedule): Cron {
   return new Cron(schedule.cron, { timezone: schedule.timezone, paused: true });
 }
 
+/** The wall-clock time of an instant in a time zone, to the minute. */
+function wallTime(ms: number, timezone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: timezone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).format(ms);
+}
+
+/**
+ * The fire times from croner's next one, `t`: with, for an hourly pipeline, the first of a
+ * wall-clock time the night clocks go back repeats (02:00 twice in Europe/Amsterdam), which
+ * croner passes over. Each fire of an hourly pipeline covers the UTC hour before it: without
+ * the first 02:00, the hour before it would never be built. (A daily pipeline fires once, on
+ * the second: both would cover the same day.)
+ */
+function withRepeated(schedule: Schedule, t: number, after: number): number[] {
+  if (schedule.interval !== 'hourly') return [t];
+  const earlier = t - HOUR_MS;
+  return earlier > after && wallTime(earlier, schedule.timezone) === wallTime(t, schedule.timezone) ? [earlier, t] : [t];
+}
+
 /** Fire times in (after, until], oldest first, at most `limit` (the latest ones are kept). */
 export function fireTimes(schedule: Schedule, after: number, until: number, limit = 100_000): number[] {
   const c = cron(schedule);
   const out: number[] = [];
   let t = c.nextRun(new Date(after));
   while (t && t.getTime() <= until) {
-    out.push(t.getTime());
-    if (out.length > limit) out.shift();
+    for (const fire of withRepeated(schedule, t.getTime(), out.at(-1) ?? after)) {
+      out.push(fire);
+      if (out.length > limit) out.shift();
+    }
     t = c.nextRun(t);
   }
   return out;
@@ -50,7 +70,7 @@ export function nextFireTimes(schedule: Schedule, now: number, count: number): n
   const out: number[] = [];
   let t = c.nextRun(new Date(now));
   while (t && out.length < count) {
-    out.push(t.getTime());
+    for (const fire of withRepeated(schedule, t.getTime(), out.at(-1) ?? now)) if (out.length < count) out.push(fire);
     t = c.nextRun(t);
   }
   return out;

@@ -32,6 +32,17 @@ describe('scheduled fire times and intervals', () => {
     expect(times.map((t) => formatDate(intervalFor(s, t).start))).toEqual(['2024-10-26', '2024-10-27']);
   });
 
+  it('an hourly pipeline fires at both 02:00s of the autumn night, so that every UTC hour is covered once', () => {
+    const s = nightly({ cron: '30 * * * *', interval: 'hourly', catchup: true });
+    const times = fireTimes(s, at('2024-10-26T21:45:00Z'), at('2024-10-27T03:45:00Z'));
+    // 02:30 CEST (00:30Z) and 02:30 CET (01:30Z) both.
+    expect(times.map(iso)).toEqual(['2024-10-26T22:30:00.000Z', '2024-10-26T23:30:00.000Z', '2024-10-27T00:30:00.000Z', '2024-10-27T01:30:00.000Z', '2024-10-27T02:30:00.000Z', '2024-10-27T03:30:00.000Z']);
+    const hours = times.map((t) => iso(intervalFor(s, t).start));
+    expect(hours).toEqual(['2024-10-26T21:00:00.000Z', '2024-10-26T22:00:00.000Z', '2024-10-26T23:00:00.000Z', '2024-10-27T00:00:00.000Z', '2024-10-27T01:00:00.000Z', '2024-10-27T02:00:00.000Z']);
+    expect(nextFireTimes(s, at('2024-10-26T23:45:00Z'), 2).map(iso)).toEqual(['2024-10-27T00:30:00.000Z', '2024-10-27T01:30:00.000Z']);
+    expect(dueRuns(s, at('2024-10-26T22:30:00Z'), at('2024-10-27T02:40:00Z')).due.map((d) => d.label)).toEqual(['2024-10-26T22', '2024-10-26T23', '2024-10-27T00', '2024-10-27T01']);
+  });
+
   it('covers the UTC hour before the fire time for hourly pipelines', () => {
     const s = nightly({ cron: '5 * * * *', timezone: 'UTC', interval: 'hourly' });
     const i = intervalFor(s, at('2024-01-02T13:05:00Z'));
