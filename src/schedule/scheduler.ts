@@ -11,13 +11,13 @@ import { newRunId } from '../commands/lifecycle.js';
 import { run } from '../commands/run.js';
 import { Distributed, type DistributedOptions } from '../commands/distributed.js';
 import { Engine, type EngineHandle } from '../execute/engine.js';
-import { readScheduleState, scheduledSql, stateExists } from '../warehouse/run-state.js';
+import { readScheduleState, scheduledSql, stateExists, type ScheduleState } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import { Alarm } from '../util/sleep.js';
 import { StateMachine } from '../util/state-machine.js';
 import { unknownState } from '../util/unknown-state.js';
-import { droppedMessage, dueRuns, nextFireTimes, intervalFor } from './due.js';
-import type { RunToStart } from './round.js';
+import { nextFireTimes, intervalFor } from './due.js';
+import { planRound, type RunToStart } from './round.js';
 import { initialSchedulerState, nextSchedulerState, RESUME_AFTER_MS, type ScheduleResult, type SchedulerEffect, type SchedulerEvent } from './scheduler-machine.js';
 
 /**
@@ -72,14 +72,17 @@ function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, 
 }
 
 /** The last fire time handled per pipeline, read-only, when the warehouse exists and is free to read. */
-async function lastFires(options: ProjectOptions): Promise<{ lastFire?: Map<string, number>; note?: string }> {
+/** What the warehouse records of the schedules: nothing yet when it or its state does not exist. */
+const NO_SCHEDULE_STATE: ScheduleState = { lastFire: new Map(), unfinished: new Map(), succeeded: new Map() };
+
+async function scheduleState(options: ProjectOptions): Promise<{ state?: ScheduleState; note?: string }> {
   const { warehousePath: dbPath, warehouseSetup: setup } = openProject(options);
-  if (!existsSync(dbPath)) return { lastFire: new Map() };
+  if (!existsSync(dbPath)) return { state: NO_SCHEDULE_STATE };
   try {
     const warehouse = await Engine.open(dbPath, { readOnly: true, setup });
     const session = await warehouse.session();
     try {
-      return { lastFire: (await stateExists(session)) ? (await readScheduleState(session)).lastFire : new Map() };
+      return { state: (await stateExists(session)) ? await readScheduleState(session) : NO_SCHEDULE_STATE };
     } finally {
       session.close();
       warehouse.close();
@@ -100,14 +103,16 @@ export async function listSchedules(options: ProjectOptions & { pipelines?: read
   const now = clock.now();
   const lines: string[] = [];
   const pipelines = scheduled(options, clock);
-  const { lastFire, note } = await lastFires(options);
+  const { state, note } = await scheduleState(options);
   for (const p of pipelines) {
     const s = p.schedule!;
     lines.push(`${p.name}: '${s.cron}' (${s.timezone}), ${s.interval}, catchup ${s.catchup ? `on (at most ${s.maxCatchup})` : 'off'}, max_active_runs ${s.maxActiveRuns}`);
-    if (lastFire) {
-      const { due, dropped } = dueRuns(s, lastFire.get(p.name), now);
-      if (due.length > 0) lines.push(`  due now: ${due.map((d) => d.label).join(', ')}`);
-      if (dropped) lines.push(`  ${droppedMessage(p.name, dropped)}`);
+    if (state) {
+      // What a start now would do, as its first round plans it: the intervals it resumes (a run that never finished) and those due.
+      const round = planRound([p], state, now, new Map());
+      const starts = round.actions.flatMap((a) => (a.kind === 'start' ? [a.reason === 'resume' ? `${a.due.label} (resumes run ${a.resumes})` : a.due.label] : []));
+      if (starts.length > 0) lines.push(`  due now: ${starts.join(', ')}${round.waiting > 0 ? `; ${round.waiting} more when a run ends (max_active_runs ${s.maxActiveRuns})` : ''}`);
+      for (const a of round.actions) if (a.kind === 'say') lines.push(`  ${a.message}`);
     }
     for (const t of nextFireTimes(s, now, count)) {
       const local = new Intl.DateTimeFormat('sv-SE', { timeZone: s.timezone, dateStyle: 'short', timeStyle: 'short' }).format(t);

@@ -32,6 +32,9 @@ timezone: UTC
     running.child.kill('SIGKILL');
     await running.exited;
     writeProjectFiles(dir, { 'models/marts/slow.sql': "select 1 as n, '{{ ds }}' as ds" });
+    // --list says what a start would do: resume the interval.
+    const list = await scheduleIn(dir, { list: true, clock: { now: () => Date.parse('2024-01-05T04:00:00Z') } });
+    expect(list.stdout).toMatch(/due now: 2024-01-04 \(resumes run \S+\)/);
     const resumed = await scheduleIn(dir, { clock: { now: () => Date.parse('2024-01-05T04:00:00Z') } });
     expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain('2024-01-04 (resume');
