@@ -224,7 +224,8 @@ export class TaskRunner {
           shouldRetry: ({ error }) => !signal?.aborted && toTaskError(error).errorClass === 'transient',
           onFailedAttempt: async ({ error, retriesLeft }) => {
             await steps.cleanup(task, session);
-            const e = toTaskError(error);
+            // With the task: a database error's LINE n is its file and line, as the final failure says it.
+            const e = toTaskError(error, task);
             if (retriesLeft > 0 && e.errorClass === 'transient' && !signal?.aborted) {
               await engine.recordTask(session, {
                 runId,

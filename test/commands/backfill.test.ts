@@ -373,5 +373,23 @@ select '{{ ds }}'::DATE as d, count(*) as n from read_csv('http://127.0.0.1:${(s
     const failed = eventsOfType(r.events, 'task-failed');
     expect(failed).toHaveLength(2);
     expect(failed.map((e) => (e.error as { errorClass: string }).errorClass)).toEqual(['transient', 'transient']);
+
+    // Retried (--retries): each retry's error names the model's file and line, as the failure does.
+    const server2 = http.createServer((req, res) => {
+      res.writeHead(503, { 'content-length': 4 });
+      res.end(req.method === 'HEAD' ? undefined : 'busy');
+    });
+    await new Promise<void>((r) => server2.listen(0, '127.0.0.1', r));
+    writeProjectFiles(dir, {
+      'models/marts/landed.sql': `{{ config(materialized='incremental', partition_by='d', retries=1, retry_delay='1s') }}
+select '{{ ds }}'::DATE as d,
+  count(*) as n from read_csv('http://127.0.0.1:${(server2.address() as AddressInfo).port}/landing.csv')`,
+    });
+    const retried = await runIn(dir, { date: '2024-01-02', select: ['landed'] });
+    server2.close();
+    const retrying = eventsOfType(retried.events, 'task-retrying');
+    expect(retrying).toHaveLength(1);
+    expect((retrying[0].error as { message: string }).message).toContain('models/marts/landed.sql:3:');
+    expect((retrying[0].error as { message: string }).message).not.toContain('LINE ');
   });
 });
