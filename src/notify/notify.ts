@@ -21,7 +21,8 @@ export interface RunReport {
   readonly start?: string;
   readonly end?: string;
   readonly warehouse: string;
-  readonly counts: { readonly succeeded: number; readonly failed: number; readonly skipped: number; readonly cancelled: number; readonly pending: number };
+  /** `up_to_date`: of the succeeded, the tasks not run because their output was current (the run's summary says them apart). */
+  readonly counts: { readonly succeeded: number; readonly up_to_date: number; readonly failed: number; readonly skipped: number; readonly cancelled: number; readonly pending: number };
   readonly failed_tasks: readonly { readonly task: string; readonly model: string; readonly ds?: string; readonly error: string }[];
   readonly retry_command?: string;
 }

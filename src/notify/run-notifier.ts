@@ -48,7 +48,7 @@ export class RunNotifier {
   finish(result: ExecuteResult): void {
     if (!this.notify) return;
     const { succeeded, failed, skipped, cancelled, pending } = result;
-    const counts = { succeeded, failed, skipped, cancelled, pending };
+    const counts = { succeeded, up_to_date: result.upToDate ?? 0, failed, skipped, cancelled, pending };
     if (this.retries.size > 0) {
       const retried = [...this.retries.values()].map(({ attempts, error, ...t }) => ({ ...t, error: `retried after ${attempts} failed attempt${attempts === 1 ? '' : 's'}; last error: ${error}` }));
       this.send('on_retry', result.status, counts, retried);

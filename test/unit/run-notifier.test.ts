@@ -22,7 +22,7 @@ const retrying = (id: string, attempt: number): PipeEvent => ({
   attempt,
   error: { message: `IO Error: busy ${attempt}`, kind: 'IO', errorClass: 'transient' },
 });
-const result = { status: 'succeeded' as const, succeeded: 2, failed: 0, skipped: 0, cancelled: 0, pending: 0 };
+const result = { status: 'succeeded' as const, succeeded: 2, failed: 0, skipped: 0, cancelled: 0, pending: 0, upToDate: 1 };
 
 function notifier(dir: string, gate?: string) {
   const log = join(dir, 'log.ndjson');
@@ -47,6 +47,8 @@ describe('RunNotifier', () => {
     await n.delivered;
     const sent = reports();
     expect(sent.map((r) => r.event).sort()).toEqual(['on_retry', 'on_success']);
+    // The counts as the run's summary tells them apart: of the 2 succeeded, 1 was up to date.
+    expect(sent.find((r) => r.event === 'on_success')!.counts).toEqual({ succeeded: 2, up_to_date: 1, failed: 0, skipped: 0, cancelled: 0, pending: 0 });
     const onRetry = sent.find((r) => r.event === 'on_retry')!;
     expect(onRetry.failed_tasks).toEqual([
       { task: 'a@2024-01-02', model: 'a', ds: '2024-01-02', error: 'retried after 2 failed attempts; last error: IO Error: busy 2' },
