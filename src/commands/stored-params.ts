@@ -287,6 +287,8 @@ export function datesOf(p: StoredParams | undefined): string {
       return `${p.start}..${p.end}`;
     case 'run':
     case 'watch':
+      // A run of one hour (an hourly pipeline's) is named by its hour, as its tasks are.
+      return p.hour === undefined ? p.ds : `${p.ds}T${String(p.hour).padStart(2, '0')}`;
     case 'test':
       return p.ds;
     default: {

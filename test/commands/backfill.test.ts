@@ -261,6 +261,10 @@ from range(3) t(i)
     expect(taskIdsOf(r.events, 'task-succeeded')).toEqual(['clicks@2024-01-02T05']);
     const rows = await queryRows(join(dir, 'warehouse.duckdb'), "SELECT strftime(ts, '%Y-%m-%dT%H') AS hour, count(*)::INTEGER AS n FROM clicks GROUP BY ALL ORDER BY 1");
     expect(rows).toEqual([{ hour: '2024-01-02T04', n: 3 }, { hour: '2024-01-02T05', n: 3 }]);
+    // pipe history tells the two runs apart by their hour.
+    const history = await historyIn(dir);
+    expect(history.stdout).toMatch(/run hourly\s+succeeded\s+\S+ \S+\s+2024-01-02T05 /);
+    expect(history.stdout).toMatch(/run hourly\s+succeeded\s+\S+ \S+\s+2024-01-02T04 /);
   });
 
   it('is backfilled hour by hour, each hour exactly once, and pipe retry re-runs the same hours', async () => {
