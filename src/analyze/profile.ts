@@ -12,6 +12,7 @@ import { readDuckdbSettings, settingValue } from './duckdb-settings.js';
 import { DEFAULT_SCHEMA, IDENTIFIER_RE } from './model-config.js';
 import { ProfileRenderer, type Environment } from './profile-render.js';
 import { asPositiveInt, checkKeys } from './validate-keys.js';
+import { notAFilePath } from '../warehouse/warehouse-file.js';
 
 /**
  * The warehouse of a dbt project, as its profile says: `dbt_project.yml` names a profile, the
@@ -308,11 +309,8 @@ class TargetReader {
     });
     if (raw === undefined) return problem(`target has no path: dbt-duckdb would keep the database in memory, and pipe keeps its tables and run state in a file`, this.base);
     if (typeof raw !== 'string' || raw.trim() === '') return problem(`path must be the path of a DuckDB file, got ${JSON.stringify(raw)}`);
-    if (raw.startsWith(':memory:')) return problem(`path ${raw} is a database in memory: pipe keeps its tables and run state in a DuckDB file`);
-    // The rest of an md: path may hold a token: only its scheme is shown.
-    if (isMotherDuck(raw)) return problem(`path ${raw.split(':')[0]}:… is a MotherDuck database: pipe runs on a local DuckDB file`);
-    if (SCHEME_RE.test(raw)) return problem(`path ${SCHEME_RE.exec(raw)?.[1]}:… is not a local file: pipe writes its warehouse to a local DuckDB file`);
-    return { path: raw };
+    const notFile = notAFilePath(raw);
+    return notFile === undefined ? { path: raw } : problem(`path ${notFile}`);
   }
 
   /** dbt-duckdb names the database after the file's stem and refuses a `database:` that differs. */

@@ -55,9 +55,10 @@ const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]+):/;
 export function notAFilePath(path: string): string | undefined {
   if (path.startsWith(':memory:')) return `${path} is a database in memory, which keeps nothing once the command ends: pipe keeps its tables and run state in a DuckDB file`;
   const scheme = SCHEME_RE.exec(path)?.[1];
+  if (scheme === undefined) return undefined;
   // The rest of an md: path may hold a token: only its scheme is shown.
-  if (scheme !== undefined) return `${scheme}:… is not a local file: pipe writes its warehouse to a local DuckDB file`;
-  return undefined;
+  if (/^(md|motherduck)$/i.test(scheme)) return `${scheme}:… is a MotherDuck database: pipe runs on a local DuckDB file`;
+  return `${scheme}:… is not a local file: pipe writes its warehouse to a local DuckDB file`;
 }
 
 /**

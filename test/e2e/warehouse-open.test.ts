@@ -257,7 +257,7 @@ describe('a warehouse path that names no local file', () => {
     const dir = smallProject();
     const results = [];
     for (const db of [':memory:', 'md:shop?motherduck_token=secret', 's3://bucket/w.duckdb']) results.push(await cliIn([...RUN, '--db', db, '--project', dir]));
-    const says = ['--db :memory: is a database in memory', '--db md:… is not a local file', '--db s3:… is not a local file'];
+    const says = ['--db :memory: is a database in memory', '--db md:… is a MotherDuck database', '--db s3:… is not a local file'];
     results.forEach((r, i) => {
       expect(r.code, explain(r)).toBe(2);
       expect(diagnosticsOf(r.events).map((d) => d.message).join('\n')).toContain(says[i]);
