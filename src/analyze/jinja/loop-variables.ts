@@ -10,7 +10,19 @@ import { pyEquals, tuple } from './values.js';
  */
 
 interface LoopFrame {
-  set(name: string, value: unknown): void;
+  readonly variables: Record<string, unknown>;
+}
+
+/**
+ * The `loop` object of a loop's frame, made as `frame.set('loop.index', …)` makes it (an object
+ * the frame's first `loop.` name creates, kept for the loop's iterations); its fields are set
+ * directly, each iteration, without the frame splitting 13 names.
+ */
+export function loopObject(frame: LoopFrame): Record<string, unknown> {
+  const variables = frame.variables;
+  let loop = variables.loop as Record<string, unknown> | undefined;
+  if (!loop) variables.loop = loop = {};
+  return loop;
 }
 
 /** What a loop keeps across its iterations (its frame lives as long as the loop): changed()'s last value, a mapping's keys. */
@@ -42,13 +54,14 @@ export function setLoopVariables(frame: LoopFrame, items: unknown, i: number, le
   const state = stateOf(frame);
   // A mapping's keys, listed once per loop, not once per iteration.
   const at = (k: number) => (Array.isArray(items) ? items[k] : (state.keys ??= Object.keys(items as object))[k]);
-  frame.set('loop.previtem', i > 0 ? at(i - 1) : undefined);
-  frame.set('loop.nextitem', i < length - 1 ? at(i + 1) : undefined);
-  frame.set('loop.depth', 1);
-  frame.set('loop.depth0', 0);
-  frame.set('loop.cycle', (...values: unknown[]) => {
+  const loop = loopObject(frame);
+  loop.previtem = i > 0 ? at(i - 1) : undefined;
+  loop.nextitem = i < length - 1 ? at(i + 1) : undefined;
+  loop.depth = 1;
+  loop.depth0 = 0;
+  loop.cycle = (...values: unknown[]) => {
     if (values.length === 0) throw new JinjaError('no items for cycling given');
     return values[i % values.length];
-  });
-  frame.set('loop.changed', state.changed);
+  };
+  loop.changed = state.changed;
 }

@@ -1,4 +1,5 @@
 import nunjucks from 'nunjucks';
+import { loopObject } from './loop-variables.js';
 import type { Args, Expr, ForStmt, Program, Stmt, Target } from './program.js';
 
 /**
@@ -208,13 +209,14 @@ class Run {
   }
 
   private bindings(i: number, len: number, items: unknown): void {
-    this.frame.set('loop.index', i + 1);
-    this.frame.set('loop.index0', i);
-    this.frame.set('loop.revindex', len - i);
-    this.frame.set('loop.revindex0', len - i - 1);
-    this.frame.set('loop.first', i === 0);
-    this.frame.set('loop.last', i === len - 1);
-    this.frame.set('loop.length', len);
+    const loop = loopObject(this.frame as unknown as { variables: Record<string, unknown> });
+    loop.index = i + 1;
+    loop.index0 = i;
+    loop.revindex = len - i;
+    loop.revindex0 = len - i - 1;
+    loop.first = i === 0;
+    loop.last = i === len - 1;
+    loop.length = len;
     this.py.loopVariables(this.frame, items, i, len);
   }
 
