@@ -264,7 +264,8 @@ export class StepRunner {
         return;
       }
       case 'columns': {
-        const have = (await session.dialect.describeQuery(session, `SELECT * FROM ${step.relation}`)).map((c) => c.name);
+        // Often the first step to bind the model's query: its error is located in the model's file.
+        const have = (await describeModel(session, `SELECT * FROM ${step.relation}`)).map((c) => c.name);
         const lower = new Set(have.map((c) => c.toLowerCase()));
         const missing = step.expected.find((u) => !lower.has(u.column.toLowerCase()));
         if (missing) throw new ProjectRuleError('Check', missingColumn(missing, step.of ?? task.node, have, step.of === undefined).inOneLine, missing.location);

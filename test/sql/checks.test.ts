@@ -346,6 +346,9 @@ describe('checks on DuckDB', () => {
         'models/exprs.sql': 'select 1 as id, 2 as amount',
         'models/exprs.yaml': 'checks:\n  expression: ["amout > 0"]\n',
         'models/keyed2.sql': "{{ config(materialized='incremental', unique_key=['id', 'nokey'], incremental_strategy='delete+insert') }}\nselect 1 as id",
+        // A query that does not bind, checked by column: the check's look at its columns binds it first.
+        'models/broken.sql': "{{ config(materialized='table') }}\n\n-- a comment\nselect\n    nosuch,\n    id\nfrom {{ ref('parent') }}",
+        'models/broken.yaml': 'checks:\n  not_null: [id]\n',
       },
       await readCatalog(w.session),
     );
@@ -366,5 +369,8 @@ describe('checks on DuckDB', () => {
     ]);
     expect(await message('keyed2')).toEqual(["unique_key names column 'nokey', which keyed2 does not produce (columns: id)", { file: 'models/keyed2.sql', line: 1, column: 39 }]);
     expect((await w.relations()).has('"main"."keyed2"')).toBe(false);
+    const [brokenMessage, brokenAt] = await message('broken');
+    expect(brokenAt).toEqual({ file: 'models/broken.sql', line: 5 });
+    expect(brokenMessage).toMatch(/Referenced column "nosuch" not found[\s\S]*models\/broken\.sql:5:     nosuch,/);
   });
 });
