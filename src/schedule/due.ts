@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import type { Schedule } from '../analyze/project-settings.js';
-import { DAY_MS, HOUR_MS, hourInterval, dayInterval, intervalLabel, parseDate, type Interval } from '../dates/dates.js';
+import { DAY_MS, HOUR_MS, formatDate, hourInterval, dayInterval, intervalLabel, parseDate, type Interval } from '../dates/dates.js';
 
 /**
  * When a scheduled pipeline is due, and which interval each run covers. Pure: the clock and
@@ -85,6 +85,14 @@ function localDate(ms: number, timezone: string): number {
 export function intervalFor(schedule: Schedule, fireAt: number): Interval {
   if (schedule.interval === 'hourly') return hourInterval(Math.floor(fireAt / HOUR_MS) * HOUR_MS - HOUR_MS);
   return dayInterval(localDate(fireAt, schedule.timezone) - DAY_MS);
+}
+
+/** A fire time as `pipe schedule` shows it: local time, UTC, and the interval its run covers. */
+export function describeFire(schedule: Schedule, fireAt: number): string {
+  const local = new Intl.DateTimeFormat('sv-SE', { timeZone: schedule.timezone, dateStyle: 'short', timeStyle: 'short' }).format(fireAt);
+  const interval = intervalFor(schedule, fireAt);
+  const covers = schedule.interval === 'hourly' ? `${new Date(interval.start).toISOString().slice(0, 13).replace('T', ' ')}:00 UTC` : formatDate(interval.start);
+  return `${local} ${schedule.timezone}  (${new Date(fireAt).toISOString()})  covers ${covers}`;
 }
 
 function due(schedule: Schedule, fireAt: number): Due {

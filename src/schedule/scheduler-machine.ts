@@ -3,7 +3,7 @@ import type { Pipeline } from '../analyze/project-settings.js';
 import type { Step } from '../util/state-machine.js';
 import { unexpectedEvent, unknownState } from '../util/unknown-state.js';
 import type { ScheduleState } from '../warehouse/run-state.js';
-import { nextFireTimes } from './due.js';
+import { describeFire, nextFireTimes } from './due.js';
 import { planRound, type RunToStart } from './round.js';
 
 /**
@@ -273,5 +273,12 @@ function afterRound(state: SchedulerState & { kind: 'checking' }, event: RoundOu
   if (!ledger.once) return step({ kind: 'sleeping', ledger }, ...effects, { kind: 'sleep', until: wakeAt });
   if (waiting > 0) return step({ kind: 'sleeping', ledger }, ...effects, { kind: 'sleep', until: event.now + ONCE_RETRY_MS });
   if (ledger.running.size > 0) return step({ kind: 'draining', ledger }, ...effects);
+  if (ledger.runs === 0 && event.kind === 'checked') effects.push({ kind: 'say', message: nothingDue(event.pipelines, event.now) });
   return step({ kind: 'done', ledger }, ...effects, end(ledger));
+}
+
+/** What `--once` says when it started nothing: when each pipeline fires next. */
+function nothingDue(pipelines: readonly Pipeline[], now: number): string {
+  const next = pipelines.flatMap((p) => nextFireTimes(p.schedule!, now, 1).map((t) => `\n  ${p.name}: ${describeFire(p.schedule!, t)}`));
+  return `nothing is due now${next.length > 0 ? `; next:${next.join('')}` : ''}`;
 }

@@ -16,7 +16,7 @@ import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import { Alarm } from '../util/sleep.js';
 import { StateMachine } from '../util/state-machine.js';
 import { unknownState } from '../util/unknown-state.js';
-import { nextFireTimes, intervalFor } from './due.js';
+import { describeFire, nextFireTimes } from './due.js';
 import { planRound, type RunToStart } from './round.js';
 import { initialSchedulerState, nextSchedulerState, RESUME_AFTER_MS, type ScheduleResult, type SchedulerEffect, type SchedulerEvent } from './scheduler-machine.js';
 
@@ -114,12 +114,7 @@ export async function listSchedules(options: ProjectOptions & { pipelines?: read
       if (starts.length > 0) lines.push(`  due now: ${starts.join(', ')}${round.waiting > 0 ? `; ${round.waiting} more when a run ends (max_active_runs ${s.maxActiveRuns})` : ''}`);
       for (const a of round.actions) if (a.kind === 'say') lines.push(`  ${a.message}`);
     }
-    for (const t of nextFireTimes(s, now, count)) {
-      const local = new Intl.DateTimeFormat('sv-SE', { timeZone: s.timezone, dateStyle: 'short', timeStyle: 'short' }).format(t);
-      const interval = intervalFor(s, t);
-      const covers = s.interval === 'hourly' ? new Date(interval.start).toISOString().slice(0, 13).replace('T', ' ') + ':00 UTC' : formatDate(interval.start);
-      lines.push(`  ${local} ${s.timezone}  (${new Date(t).toISOString()})  covers ${covers}`);
-    }
+    for (const t of nextFireTimes(s, now, count)) lines.push(`  ${describeFire(s, t)}`);
   }
   if (note) lines.push(note);
   return lines.join('\n');

@@ -75,9 +75,21 @@ describe('the scheduler', () => {
     expect(r.state.kind).toBe('done');
   });
 
-  it('--once with nothing due ends after the round', () => {
-    const r = feed(once, { kind: 'woke' }, checked([pipeline('nightly')], warehouse({ lastFire: { nightly: '2024-01-05T02:00:00Z' } })));
-    expect(brief(r.effects[1])).toEqual(['end-round', { end: { runs: 0, failed: 0 } }]);
+  it('--once with nothing due says when each pipeline fires next, and ends after the round', () => {
+    const pipelines = [pipeline('nightly', { timezone: 'Europe/Amsterdam' }), pipeline('hourly', { cron: '0 * * * *', interval: 'hourly' })];
+    const state = warehouse({ lastFire: { nightly: '2024-01-05T01:00:00Z', hourly: '2024-01-05T03:00:00Z' } });
+    const r = feed(once, { kind: 'woke' }, checked(pipelines, state));
+    expect(brief(r.effects[1])).toEqual([
+      'end-round',
+      {
+        say: [
+          'nothing is due now; next:',
+          '  nightly: 2024-01-06 02:00 Europe/Amsterdam  (2024-01-06T01:00:00.000Z)  covers 2024-01-05',
+          '  hourly: 2024-01-05 04:00 UTC  (2024-01-05T04:00:00.000Z)  covers 2024-01-05 03:00 UTC',
+        ].join('\n'),
+      },
+      { end: { runs: 0, failed: 0 } },
+    ]);
   });
 
   it('the service sleeps until just after the next fire time, and a run that ends starts a round', () => {
