@@ -113,6 +113,8 @@ export class ChangeBuilder {
     let early: Promise<EarlyOpen> | undefined;
     /** What the warehouse holds, as long as nothing may have written to it since it was read. */
     let holds: Known | undefined;
+    /** The models the change was said to rebuild, once it was. */
+    let reported: string[] | undefined;
     try {
       const project = openProject(this.options, this.fs);
       const dbPath = project.warehousePath;
@@ -141,6 +143,7 @@ export class ChangeBuilder {
       }
       let decision = this.decide(project, holds, changes, changedFiles, holds !== kept);
       this.report(decision, changedFiles);
+      if (changedFiles.length > 0) reported = [...decision.rebuild];
       if (early) {
         const opened = await early;
         early = undefined;
@@ -157,7 +160,10 @@ export class ChangeBuilder {
           // Another process wrote between the look and the open: decide again from what it left.
           holds = await readKnown(warehouse, dbPath, setup, stampOf, readResults, this.keeps());
           const again = this.decide(project, holds, changes, changedFiles, true);
-          if (!sameMembers(again.rebuild, decision.rebuild)) this.report({ ...again, removed: [] }, changedFiles);
+          if (!sameMembers(again.rebuild, decision.rebuild)) {
+            this.report({ ...again, removed: [] }, changedFiles);
+            if (changedFiles.length > 0) reported = [...again.rebuild];
+          }
           decision = again;
         }
       }
@@ -173,7 +179,9 @@ export class ChangeBuilder {
       return 'built';
     } catch (e) {
       if (!(e instanceof DiagnosticError)) throw e;
-      if (changedFiles.length > 0) emit({ type: 'watch-change', files: changedFiles, rebuild: [], removed: [], blocked: true });
+      // Found while planning, after the change was said with what it rebuilds: only that those are not rebuilt.
+      if (reported !== undefined) emit({ type: 'notice', message: `not rebuilt: ${reported.join(', ')} (the project has errors)` });
+      else if (changedFiles.length > 0) emit({ type: 'watch-change', files: changedFiles, rebuild: [], removed: [], blocked: true });
       for (const d of e.diagnostics) emit({ type: 'diagnostic', diagnostic: d });
       emit({ type: 'notice', message: 'fix the problem and save: watching goes on' });
       return 'blocked';

@@ -104,6 +104,21 @@ describe('pipe watch', () => {
     const fixed = await w.next((e) => e.type === 'task-succeeded' && taskOf(e) === 'dim_customers@2024-01-02');
     expect(fixed.event.rows).toBe(20);
     await w.idle();
+
+    // Found while planning, once the change was said with what it rebuilds: said not rebuilt, not changed again.
+    const checks = join(dir, 'models/marts/dim_customers.yaml');
+    const goodChecks = readFileSync(checks, 'utf8');
+    writeFileSync(checks, goodChecks.replace('unique: [customer_id]', 'unique: [customer_idd]'));
+    const said = await w.next(ofType('watch-change'));
+    expect(said.event).toMatchObject({ files: ['models/marts/dim_customers.yaml'], rebuild: ['dim_customers'] });
+    const refused = await w.next(ofType('diagnostic'));
+    expect(refused.passed.filter(ofType('watch-change'))).toEqual([]);
+    expect(refused.passed.filter(ofType('notice')).map((e) => e.message)).toEqual(['not rebuilt: dim_customers (the project has errors)']);
+    expect((refused.event.diagnostic as { location: unknown }).location).toEqual({ file: 'models/marts/dim_customers.yaml', line: 2 });
+    const after = await w.idle();
+    expect(after.passed.filter((e) => e.type === 'task-started' || e.type === 'watch-change')).toEqual([]);
+    writeFileSync(checks, goodChecks);
+    await w.idle();
   });
 
   it('adds a new model, drops a deleted one from the graph (not its table), reloads a changed seed', async () => {
