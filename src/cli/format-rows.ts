@@ -1,6 +1,7 @@
 import type { Shown } from '../commands/show.js';
 import { printable } from '../logging/printable.js';
 import { displayWidth, textTable, truncateDisplay } from '../logging/width.js';
+import { floatRepr } from '../util/float-repr.js';
 
 /**
  * Rows of `pipe show`: a table cut to the terminal's width (a long value ends in `…`), or
@@ -16,9 +17,31 @@ const GAP = 2;
 /** Integer types whose values come as text (to keep every digit), and that JSON can hold as numbers when they fit. */
 const BIG_INTEGERS = /^(BIGINT|HUGEINT|UBIGINT|UHUGEINT)$/;
 
-/** A value as one line of text: NULL as `NULL`, nested values as JSON, line breaks and other control characters escaped. */
-export function cellText(value: unknown): string {
+/** Floating-point types, whose whole values DuckDB prints with `.0` (and FLOAT's as its 4 bytes hold them). */
+const FLOATS = /^(DOUBLE|FLOAT8|FLOAT|FLOAT4|REAL)$/i;
+const SINGLE = /^(FLOAT|FLOAT4|REAL)$/i;
+/** How a float's NaN and infinities come from the engine. */
+const NON_FINITE = /^(NaN|-?Infinity)$/;
+
+/** A float as DuckDB prints it (`1.0`, not `1`; `1e+20`; `nan`); a FLOAT's with the fewest digits its 4 bytes read back from (`0.1`, not the double it widens to). */
+function floatText(value: number | string, type: string): string {
+  const v = Number(value);
+  if (SINGLE.test(type) && Number.isFinite(v)) {
+    for (let digits = 1; digits < 9; digits++) {
+      const shortest = Number(v.toPrecision(digits));
+      if (Math.fround(shortest) === v) return floatRepr(shortest);
+    }
+  }
+  return floatRepr(v);
+}
+
+/**
+ * A value as one line of text: NULL as `NULL`, nested values as JSON, floats as DuckDB prints
+ * them (given the column's type), line breaks and other control characters escaped.
+ */
+export function cellText(value: unknown, type = ''): string {
   if (value === null || value === undefined) return 'NULL';
+  if (FLOATS.test(type) && (typeof value === 'number' || NON_FINITE.test(String(value)))) return floatText(value as number | string, type);
   const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return printable(text.replace(/\r?\n|\r|\t/g, (c) => (c === '\t' ? '\\t' : '\\n')));
 }
@@ -44,7 +67,7 @@ export function columnWidths(header: readonly string[], rows: readonly (readonly
 /** `pipe show`'s text: the rows as a table within `width` columns, and a line saying what they are. */
 export function formatRowsTable(shown: Shown, width?: number): string {
   const header = shown.table.columns.map((c) => c.name);
-  const cells = shown.table.rows.map((r) => r.map(cellText));
+  const cells = shown.table.rows.map((r) => r.map((v, i) => cellText(v, shown.table.columns[i].type)));
   const widths = columnWidths(header, cells, width);
   const fit = (r: readonly string[]) => r.map((c, i) => truncateDisplay(c, widths[i]));
   const n = shown.table.rows.length;

@@ -392,4 +392,15 @@ describe('control characters from data', () => {
   it('are escaped in the cells of pipe show, each taking the width it is shown with', () => {
     expect(cellText(`a\x1b[8mhidden\ttab\nline`)).toBe('a\\x1b[8mhidden\\ttab\\nline');
   });
+
+  it('pipe show prints floats as DuckDB does, by the column type', () => {
+    const shown = (values: unknown[], type: string) => values.map((v) => cellText(v, type));
+    expect(shown([1, -2, 0.5, 1e20, 1.5e-7, 1 / 3, 'NaN', 'Infinity', '-Infinity', -0], 'DOUBLE')).toEqual([
+      '1.0', '-2.0', '0.5', '1e+20', '1.5e-07', '0.3333333333333333', 'nan', 'inf', '-inf', '-0.0',
+    ]);
+    // A FLOAT's 4 bytes, widened to a double on the way: the fewest digits that read back to them.
+    expect(shown([Math.fround(0.1), 3, Math.fround(1 / 3), Math.fround(16777217)], 'FLOAT')).toEqual(['0.1', '3.0', '0.33333334', '16777216.0']);
+    // Other types as they come: an integer stays whole, a decimal keeps its scale.
+    expect([cellText(1, 'INTEGER'), cellText('2.50', 'DECIMAL(5,2)'), cellText('NaN', 'VARCHAR')]).toEqual(['1', '2.50', 'NaN']);
+  });
 });

@@ -1,5 +1,6 @@
 import nunjucks from 'nunjucks';
 import { JinjaError } from './errors.js';
+import { floatRepr } from '../../util/float-repr.js';
 
 /**
  * Python's values as templates hold them: str is a string (or Nunjucks' SafeString, what a
@@ -200,24 +201,10 @@ export const INEXACT_WHOLE = 'a whole number of 2^53 or more';
  * the shortest digits that read back, in exponent form below 1e-4 or from 1e16.
  */
 export function numberRepr(x: number): string {
-  if (Number.isNaN(x)) return 'nan';
-  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
   const inexact = inexactWhole(x);
   if (inexact) throw new JinjaError(inexact);
   if (Number.isInteger(x) && Math.abs(x) < 1e21) return Object.is(x, -0) ? '0' : String(x);
-  const [mantissa, exp] = x.toExponential().split('e');
-  const e = Number(exp);
-  const negative = mantissa.startsWith('-');
-  const digits = mantissa.replace('-', '').replace('.', '');
-  const sign = negative ? '-' : '';
-  if (e >= -4 && e < 16) {
-    if (e < 0) return `${sign}0.${'0'.repeat(-e - 1)}${digits}`;
-    const int = digits.slice(0, e + 1).padEnd(e + 1, '0');
-    const frac = digits.slice(e + 1);
-    return `${sign}${int}.${frac || '0'}`;
-  }
-  const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-  return `${sign}${m}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  return floatRepr(x);
 }
 
 /** Python's truth: empty strings, lists and dicts are false, as are 0 and None. */
