@@ -14,7 +14,8 @@ import { tellSaid } from '../execute/template-messages.js';
 import type { Task, TemplateMessage } from '../plan/task.js';
 import { listRuns, runExists, runTasks, stateExists, type Catalog, type RunSummaryRow, type TaskRow } from '../warehouse/run-state.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
-import { processAlive, readRunLogs, type LoggedRun } from '../run-log/run-log-reader.js';
+import { readRunLogs, type LoggedRun } from '../run-log/run-log-reader.js';
+import { processAlive } from '../util/process-alive.js';
 import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
 import { readBuildResults } from './build-results.js';
 import { openFor } from './lifecycle.js';
@@ -308,7 +309,7 @@ export async function history(options: HistoryOptions): Promise<History> {
  */
 function fromRunLogs(dbPath: string, locked: WarehouseLockedError, options: HistoryOptions): History {
   const held: HeldBy = { pid: locked.holderPid, what: locked.holder?.what ?? locked.program };
-  const alive = (pid: number) => (locked.holderPid !== undefined ? pid === locked.holderPid : processAlive(pid));
+  const alive = (pid: number, since?: number) => (locked.holderPid !== undefined ? pid === locked.holderPid : processAlive(pid, since));
   if (options.runId === undefined) return { kind: 'live-runs', held, runs: readRunLogs(dbPath, { alive, limit: options.limit ?? 20 }) };
   const [run] = readRunLogs(dbPath, { alive, runId: options.runId });
   if (!run) {

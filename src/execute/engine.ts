@@ -36,6 +36,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import type { PublishBatch } from './commit-batch.js';
 import { reconcileRunLogs } from '../run-log/run-log-writer.js';
 import { SessionPool } from './session-pool.js';
+import { processAlive } from '../util/process-alive.js';
 
 /**
  * The one owner of a warehouse file in this process. DuckDB lets one process hold a file, and
@@ -497,15 +498,10 @@ function both(partition: () => void, table: () => void): () => void {
  * this one can tell; one of this machine is alive when it exists and is not this process
  * (whose runs of an earlier engine are over: its runs start after this engine prepares).
  */
-function isAliveHere(pid: number, host: string | null): boolean {
+function isAliveHere(pid: number, host: string | null, startedMs: number | undefined): boolean {
   if (host !== hostname()) return true;
   if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return processAlive(pid, startedMs);
 }
 
 /**

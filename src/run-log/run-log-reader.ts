@@ -3,6 +3,7 @@ import { DONE_SKIPS } from '../events/events.js';
 import type { RunStatus, TaskStatus } from '../warehouse/run-state.js';
 import { listRunLogs } from './run-log-files.js';
 import type { EventLine, ReconciledLine, RunLogHeader, RunLogLine } from './run-log-lines.js';
+import { processAlive } from '../util/process-alive.js';
 
 /**
  * A run as its log tells it, for `pipe history` while another process holds the warehouse.
@@ -62,8 +63,8 @@ const shown = (iso: string) => iso.slice(0, 19).replace('T', ' ');
 const epoch = (t: string) => Date.parse(t.includes('T') ? t : `${t.replace(' ', 'T')}Z`);
 
 export interface FoldOptions {
-  /** Whether the process of this pid is alive (a pid the holder of the warehouse has is). */
-  readonly alive: (pid: number) => boolean;
+  /** Whether the process of this pid, running `since` (ms), is alive (a pid the holder of the warehouse has is). */
+  readonly alive: (pid: number, since?: number) => boolean;
   readonly now: number;
 }
 
@@ -119,7 +120,7 @@ export function foldRunLog(lines: readonly RunLogLine[], o: FoldOptions): Logged
     if (!before) continue;
     tasks.set(outcome.id, { ...before, ...outcome.change, started_at: outcome.change.started_at ?? before.started_at });
   }
-  const alive = finished === undefined && o.alive(header.pid);
+  const alive = finished === undefined && o.alive(header.pid, Date.parse(header.startedAt));
   const status: RunStatus = finished ? finished.status : alive ? 'running' : 'interrupted';
   const rows = [...tasks.values()].map((t) => (t.status === 'running' && !alive ? { ...t, status: 'pending' as const } : t));
   const started = Date.parse(header.startedAt);
@@ -207,16 +208,6 @@ export function parseRunLog(text: string): RunLogLine[] {
     }
   }
   return out;
-}
-
-/** Whether a process of this pid exists (signal 0 tests without sending). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The newest `limit` runs of a warehouse's logs, newest first; or only `runId`'s. */

@@ -317,8 +317,8 @@ export async function ensureState(session: WarehouseSession): Promise<void> {
 
 /** On a warehouse other processes write to: whether the process of a run still runs. */
 export interface RunLiveness {
-  /** Whether process `pid` of machine `host` is alive, as far as this machine can tell (another machine's: assumed so). */
-  alive(pid: number, host: string | null): boolean;
+  /** Whether process `pid` of machine `host`, running at `startedMs`, is alive, as far as this machine can tell (another machine's: assumed so). */
+  alive(pid: number, host: string | null, startedMs: number | undefined): boolean;
 }
 
 /**
@@ -337,8 +337,13 @@ export async function recoverAfterCrash(
   /** The warehouse's relations as listed under this very hold, nothing written since: the staging tables are found there. */
   listed?: readonly FoundRelation[],
 ): Promise<{ interruptedRuns: string[]; droppedStaging: string[] }> {
-  const running = await session.query(`SELECT run_id, pid, host FROM ${STATE_SCHEMA}.runs WHERE status = 'running'`);
-  const dead = running.filter((r) => !liveness || (r.pid !== null && !liveness.alive(Number(r.pid), r.host === null || r.host === undefined ? null : String(r.host))));
+  const running = await session.query(`SELECT run_id, pid, host, epoch_ms(started_at) AS started_ms FROM ${STATE_SCHEMA}.runs WHERE status = 'running'`);
+  const dead = running.filter(
+    (r) =>
+      !liveness ||
+      (r.pid !== null &&
+        !liveness.alive(Number(r.pid), r.host === null || r.host === undefined ? null : String(r.host), r.started_ms === null || r.started_ms === undefined ? undefined : Number(r.started_ms))),
+  );
   const interruptedRuns = dead.map((r) => String(r.run_id));
   if (interruptedRuns.length > 0) {
     await session.exec(

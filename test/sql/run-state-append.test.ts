@@ -3,6 +3,7 @@ import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js'
 import { ensureState, finishRunSql, insertRunSql, insertTasksSql, listRuns, recordsWorkers, recoverAfterCrash, runTasks, taskResultSql, taskSqlHashSql } from '../../src/warehouse/run-state.js';
 import { insertBuildSql, readLatestBuilds, type BuildRecord } from '../../src/warehouse/build-records.js';
 import type { WarehouseSession } from '../../src/warehouse/warehouse.js';
+import { hostname } from 'node:os';
 
 /**
  * The run state is appended to, never updated (writers of a lake must not conflict on it):
@@ -40,6 +41,12 @@ describe('append-only run state', () => {
     expect((await runTasks(s, 'r'))[0]).toMatchObject({ task_id: 't', sql_hash: 'ran' });
     // A crashed run recovered: its end is appended too.
     await s.exec(insertRunSql({ runId: 'dead', command: 'run', params: {}, startedAt: t0 + 2000, version: 'test' }));
+    // On a warehouse other processes write to, a run's process is asked after with the run's start
+    // (a live process of its pid that started later is another one).
+    const asked: unknown[] = [];
+    const alive = (pid: number, host: string | null, startedMs: number | undefined) => (asked.push([pid, host, startedMs]), true);
+    expect((await recoverAfterCrash(s, { alive })).interruptedRuns).toEqual([]);
+    expect(asked).toEqual([[process.pid, hostname(), t0 + 2000]]);
     expect((await recoverAfterCrash(s)).interruptedRuns).toEqual(['dead']);
     expect((await listRuns(s, 10)).map((r) => [r.run_id, r.status])).toEqual([
       ['dead', 'succeeded'],

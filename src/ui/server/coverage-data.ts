@@ -4,7 +4,8 @@ import { openProject } from '../../commands/open-project.js';
 import { status } from '../../commands/status.js';
 import { unitJson } from '../../commands/standing-text.js';
 import { WarehouseLockedError } from '../../warehouse/warehouse.js';
-import { processAlive, readRunLogs } from '../../run-log/run-log-reader.js';
+import { readRunLogs } from '../../run-log/run-log-reader.js';
+import { processAlive } from '../../util/process-alive.js';
 import type { UiCoverage, UiCoverageLive, UiCoverageUnit } from '../api.js';
 import { aliveAs, heldBy } from './warehouse-access.js';
 

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { storedDates } from '../../commands/stored-params.js';
 import { quoteLiteral } from '../../sql/sql-text.js';
 import { runLogPath } from '../../run-log/run-log-files.js';
-import { parseRunLog, processAlive, readRunLogs, type LoggedRun, type LoggedTask } from '../../run-log/run-log-reader.js';
+import { parseRunLog, readRunLogs, type LoggedRun, type LoggedTask } from '../../run-log/run-log-reader.js';
+import { processAlive } from '../../util/process-alive.js';
 import type { RunLogLine } from '../../run-log/run-log-lines.js';
 import { listRuns, runTasks, STATE_SCHEMA, type RunSummaryRow, type TaskRow } from '../../warehouse/run-state.js';
 import type { WarehouseSession } from '../../warehouse/warehouse.js';
@@ -78,7 +79,7 @@ export function runToRetry(run: UiRun): string | null {
  * The answer of a read: the warehouse's, nothing when nothing has run, else what the run logs
  * tell (`fromLogs`, given which pids are live: the holder's run is).
  */
-function sourced<T>(read: WarehouseRead<T>, empty: T, fromLogs: (alive: (pid: number) => boolean) => T): Sourced<T> {
+function sourced<T>(read: WarehouseRead<T>, empty: T, fromLogs: (alive: (pid: number, since?: number) => boolean) => T): Sourced<T> {
   switch (read.kind) {
     case 'read':
       return { source: { kind: 'warehouse' }, value: read.value };

@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { listRunLogs, runLogPath } from '../../run-log/run-log-files.js';
-import { processAlive } from '../../run-log/run-log-reader.js';
+import { processAlive } from '../../util/process-alive.js';
 
 /**
  * Live updates by server-sent events, from the run logs beside the warehouse: they are written

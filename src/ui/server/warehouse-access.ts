@@ -50,6 +50,6 @@ export function heldBy(locked: WarehouseLockedError): string {
 }
 
 /** Whether a pid is the holder's, for folding run logs: the holder's run is live. */
-export function aliveAs(locked: WarehouseLockedError | undefined, processAlive: (pid: number) => boolean): (pid: number) => boolean {
-  return (pid) => (locked?.holderPid !== undefined ? pid === locked.holderPid : processAlive(pid));
+export function aliveAs(locked: WarehouseLockedError | undefined, processAlive: (pid: number, since?: number) => boolean): (pid: number, since?: number) => boolean {
+  return (pid, since) => (locked?.holderPid !== undefined ? pid === locked.holderPid : processAlive(pid, since));
 }

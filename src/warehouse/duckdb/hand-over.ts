@@ -1,5 +1,6 @@
 import { watch as watchFolder, type FSWatcher, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { processAlive } from '../../util/process-alive.js';
 
 /**
  * A process that keeps a warehouse file open while it does nothing with it (`pipe watch
@@ -39,20 +40,16 @@ export function withdraw(path: string): void {
  * the file, which readers that let go between reads (pipe ui) leave the file to.
  */
 export function askedBy(path: string): number | undefined {
-  let pid: unknown;
+  let request: { pid?: unknown; at?: unknown };
   try {
-    pid = (JSON.parse(readFileSync(requestFile(path), 'utf8')) as { pid?: unknown }).pid;
+    request = JSON.parse(readFileSync(requestFile(path), 'utf8')) as { pid?: unknown; at?: unknown };
   } catch {
     return undefined;
   }
+  const { pid, at } = request;
   if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch (e) {
-    // EPERM: alive, another user's.
-    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
-  }
+  // A request left by a process that ended, whose pid another one got since, is no one's.
+  return processAlive(pid, typeof at === 'string' ? Date.parse(at) : undefined) ? pid : undefined;
 }
 
 export interface Requests {

@@ -1,0 +1,37 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { processAlive, processStartMs } from '../../src/util/process-alive.js';
+
+const linux = existsSync('/proc/self/stat');
+
+describe('whether the process that wrote a pid still runs', () => {
+  it('a live pid is alive, an ended one is not', async () => {
+    const child = spawn('sleep', ['30']);
+    await once(child, 'spawn');
+    expect(processAlive(child.pid!)).toBe(true);
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    expect(processAlive(child.pid!)).toBe(false);
+  });
+
+  it.runIf(linux)('a live process that started after the pid was written is another one: the pid was reused', async () => {
+    const before = Date.now();
+    const child = spawn('sleep', ['30']);
+    await once(child, 'spawn');
+    try {
+      const started = processStartMs(child.pid!)!;
+      // Within the ticks /proc counts in, on this process's clock.
+      expect(Math.abs(started - before)).toBeLessThan(1000);
+      expect(Math.abs(processStartMs(process.pid)! - performance.timeOrigin)).toBeLessThan(50);
+      // Written when the process was already running (by itself, or later): its own.
+      expect(processAlive(child.pid!, Date.now())).toBe(true);
+      expect(processAlive(process.pid, Date.now())).toBe(true);
+      // Written a minute before the process started: by one that ended, whose pid this one got.
+      expect(processAlive(child.pid!, before - 60_000)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
