@@ -18,8 +18,12 @@ export function processAlive(pid: number, since?: number): boolean {
   return started === undefined || started <= since + START_SLACK_MS;
 }
 
-/** Clocks are read apart (and /proc counts in ticks): a start this close counts as before. */
-const START_SLACK_MS = 2000;
+/**
+ * A start this close after counts as before: the times are read on the wall clock at different
+ * moments, and a clock set forward between them (a machine waking) must not make a live
+ * process pass for another. A pid is reused long after its first process started, mostly.
+ */
+const START_SLACK_MS = 60_000;
 
 /** Clock ticks per second of /proc's times (USER_HZ, 100 on Linux's architectures). */
 const TICKS_PER_SECOND = 100;
