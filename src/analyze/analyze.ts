@@ -11,7 +11,7 @@ import { pastDeprecation, refTarget, versionSources, versionsByNode, type Versio
 import { resolveExposures, type Exposure } from './dbt/exposures.js';
 import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, type NodeProperties, type Properties } from './dbt/properties.js';
 import { modelContract, type ModelContract } from './dbt/contract.js';
-import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig, type MergedConfig, type RenderSetting } from './dbt/node-config.js';
+import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig, type DbtNames, type MergedConfig, type RenderSetting } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
 import { callsAny, macroFiles, macroProblems, runtimeMacros } from './dbt/macro-reach.js';
 import { settingRenderer, withRenderedDataTypes, withRenderedFreshness } from './dbt/setting-render.js';
@@ -532,8 +532,8 @@ export class ModelRenderer {
    * and undefined for a key nothing sets.
    */
   private configValueOf(model: RenderModel, calls: Readonly<Record<string, unknown>>, key: string): unknown {
-    // In a dbt project, merged as dbt merges (tags add up), the schema left as written.
-    const asWritten = this.project.dbt ? (custom: string | undefined) => custom as string : undefined;
+    // In a dbt project, merged as dbt merges (tags add up), the schema and alias left as written.
+    const asWritten: DbtNames | undefined = this.project.dbt ? { schema: (custom) => custom as string, alias: (custom) => custom } : undefined;
     const { record } = mergeConfig(model.resource, model.base, calls, () => ({ file: model.source.file }), asWritten, []);
     const value = Object.hasOwn(record, key) ? record[key] : record[key.replaceAll('-', '_')];
     if (value !== undefined && value !== null) return value;
@@ -1377,7 +1377,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   diagnostics.push(...engine.diagnostics);
   const renderSetting = settingRenderer(engine, vars, options.interval, diagnostics);
   const properties = documented === NO_PROPERTIES ? documented : withRenderedFreshness(withRenderedDataTypes(documented, renderSetting), renderSetting, diagnostics);
-  const dbtContext: DbtContext = { dbtSchema: dbt ? schemaNamer(engine, dbt.name, targetSchema, diagnostics) : undefined, unused: unusedSettings };
+  const dbtContext: DbtContext = { ...(dbt ? dbtNamers(engine, dbt.name, targetSchema, diagnostics) : {}), unused: unusedSettings };
 
   /** Where a model or snapshot is written, from its config and its template's config() calls: the relation `this` names. */
   const relationParts = (
@@ -1388,13 +1388,15 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     const custom = finalValue(base, calls, 'schema');
     const alias = finalValue(base, calls, 'alias');
     const targetSchema = node.resource === 'snapshot' ? finalValue(base, calls, 'target_schema') : undefined;
+    const named = { name: node.name, fqn: node.fqn, file: node.file, kind: node.resource };
     const schema =
       typeof targetSchema === 'string' && targetSchema !== ''
         ? targetSchema
         : dbtContext.dbtSchema
-          ? dbtContext.dbtSchema(typeof custom === 'string' ? custom : undefined, { name: node.name, fqn: node.fqn, file: node.file, kind: node.resource })
+          ? dbtContext.dbtSchema(typeof custom === 'string' ? custom : undefined, named)
           : typeof custom === 'string' ? custom : DEFAULT_SCHEMA;
-    return { database: target.database, schema, identifier: typeof alias === 'string' ? alias : node.name };
+    const identifier = dbtContext.dbtAlias ? dbtContext.dbtAlias(typeof alias === 'string' ? alias : undefined, named) : typeof alias === 'string' ? alias : node.name;
+    return { database: target.database, schema, identifier };
   };
   const models = new Map<string, RenderModel>();
   const live = new Set<string>();
@@ -1960,45 +1962,60 @@ function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diag
 }
 
 
+/** What a dbt naming macro is told of a node. */
+type NamedNode = { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' | 'snapshot' };
+
 /**
- * dbt's generate_schema_name: the project's own macro of that name when it has one (called with
- * the custom schema, or none, and the node), else dbt's default, `<target>_<custom>`. A node of
- * an installed package that defines its own is named by the package's, as dbt does, even when
- * the project defines one too.
+ * dbt's generate_schema_name and generate_alias_name: the project's own macro of that name when
+ * it has one (called with the custom schema or alias, or none, and the node), else dbt's
+ * default (`<target>_<custom>` for a schema; the alias, else the node's name). A node of an
+ * installed package that defines its own is named by the package's, as dbt does, even when the
+ * project defines one too.
  */
-function schemaNamer(engine: TemplateEngine, project: string, targetSchema: string, diagnostics: Diagnostic[]): NonNullable<DbtContext['dbtSchema']> {
-  const own = engine.hasMacro('generate_schema_name');
-  // Asked before rendering and again with the config: answered (and reported) once.
-  const answers = new Map<string, string>();
-  return (custom, node) => {
-    const pkg = node.fqn[0] ?? project;
-    const macro = pkg !== project && engine.hasNamespacedMacro(pkg, 'generate_schema_name') ? `${pkg}.generate_schema_name` : own ? 'generate_schema_name' : undefined;
-    if (macro === undefined) return dbtSchemaName(targetSchema, custom);
-    const key = `${node.kind}:${node.name}\u0000${custom ?? '\u0001'}`;
-    const known = answers.get(key);
-    if (known !== undefined) return known;
-    const answer = askMacro(macro, pkg, custom, node);
-    answers.set(key, answer);
-    return answer;
-  };
-  function askMacro(macro: string, pkg: string, custom: string | undefined, node: { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' | 'snapshot' }): string {
-    const dbtNode = {
-      name: node.name,
-      alias: node.name,
-      fqn: node.fqn,
-      resource_type: node.kind,
-      package_name: pkg,
-      original_file_path: node.file,
-      unique_id: `${node.kind}.${pkg}.${node.name}`,
+function dbtNamers(engine: TemplateEngine, project: string, targetSchema: string, diagnostics: Diagnostic[]): Pick<DbtContext, 'dbtSchema' | 'dbtAlias'> {
+  const schema = macroNamer(engine, project, 'generate_schema_name', (custom) => dbtSchemaName(targetSchema, custom), (answer) =>
+    IDENTIFIER_RE.test(answer) ? reservedSchema(answer) : 'a schema must be a plain identifier',
+  );
+  const alias = macroNamer(engine, project, 'generate_alias_name', (custom, node) => custom?.trim() || node.name, nameProblem);
+  return { dbtSchema: schema, dbtAlias: alias };
+
+  function macroNamer(
+    engine: TemplateEngine,
+    project: string,
+    name: 'generate_schema_name' | 'generate_alias_name',
+    byDefault: (custom: string | undefined, node: NamedNode) => string,
+    problemOf: (answer: string) => string | undefined,
+  ): (custom: string | undefined, node: NamedNode) => string {
+    const own = engine.hasMacro(name);
+    // Asked before rendering and again with the config: answered (and reported) once.
+    const answers = new Map<string, string>();
+    return (custom, node) => {
+      const pkg = node.fqn[0] ?? project;
+      const macro = pkg !== project && engine.hasNamespacedMacro(pkg, name) ? `${pkg}.${name}` : own ? name : undefined;
+      if (macro === undefined) return byDefault(custom, node);
+      const key = `${node.kind}:${node.name}\u0000${custom ?? '\u0001'}`;
+      const known = answers.get(key);
+      if (known !== undefined) return known;
+      const dbtNode = {
+        name: node.name,
+        alias: node.name,
+        fqn: node.fqn,
+        resource_type: node.kind,
+        package_name: pkg,
+        original_file_path: node.file,
+        unique_id: `${node.kind}.${pkg}.${node.name}`,
+      };
+      const answer = engine.callMacro(macro, [custom ?? null, dbtNode], node.file);
+      const problem = typeof answer === 'string' ? problemOf(answer) : undefined;
+      let named: string;
+      if (typeof answer === 'string' && problem === undefined) named = answer;
+      else {
+        diagnostics.push(typeof answer === 'string' ? error('bad-config', `${macro} gives '${answer}' for ${node.name}: ${problem}`, { file: node.file }) : answer);
+        named = byDefault(custom, node);
+      }
+      answers.set(key, named);
+      return named;
     };
-    const schema = engine.callMacro(macro, [custom ?? null, dbtNode], node.file);
-    if (typeof schema === 'string' && IDENTIFIER_RE.test(schema) && reservedSchema(schema) === undefined) return schema;
-    diagnostics.push(
-      typeof schema === 'string'
-        ? error('bad-config', `${macro} gives '${schema}' for ${node.name}: ${reservedSchema(schema) ?? 'a schema must be a plain identifier'}`, { file: node.file })
-        : schema,
-    );
-    return dbtSchemaName(targetSchema, custom);
   }
 }
 
@@ -2110,9 +2127,24 @@ function graphOf(nodes: ReadonlyMap<string, PipeNode>, cache: AnalysisCache | un
 /** How a project's dbt sources of config apply: a dbt project's folder configs and schema names. */
 interface DbtContext {
   /** In a dbt project, a node's schema from its custom schema, as dbt's generate_schema_name gives it. */
-  readonly dbtSchema?: (custom: string | undefined, node: { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' | 'snapshot' }) => string;
+  readonly dbtSchema?: (custom: string | undefined, node: NamedNode) => string;
+  /** In a dbt project, a node's relation name from its alias (or none), as dbt's generate_alias_name gives it. */
+  readonly dbtAlias?: (custom: string | undefined, node: NamedNode) => string;
   /** Collects the settings pipe leaves aside, by key, for the notice. */
   readonly unused: Map<string, Location>;
+}
+
+/** In a dbt project, how dbt's naming macros name `node`. */
+function dbtNamesOf(ctx: DbtContext, node: NamedNode): DbtNames | undefined {
+  const { dbtSchema, dbtAlias } = ctx;
+  if (!dbtSchema || !dbtAlias) return undefined;
+  return {
+    schema: (custom) => dbtSchema(custom, node),
+    alias: (custom) => {
+      const named = dbtAlias(custom, node);
+      return custom === undefined && named === node.name ? undefined : named;
+    },
+  };
 }
 
 function mergedConfig(
@@ -2137,7 +2169,7 @@ function mergedConfig(
   }
   const locateCall = (key: string) => configKeyLocation(source, sites, calls, key);
   const node = { name: source.name, fqn: m.fqn, file: source.file, kind: m.resource };
-  const merged = mergeConfig(m.resource, m.base, calls, locateCall, ctx.dbtSchema && ((custom) => ctx.dbtSchema!(custom, node)), diagnostics);
+  const merged = mergeConfig(m.resource, m.base, calls, locateCall, dbtNamesOf(ctx, node), diagnostics);
   const locate = (key: string) => merged.dbtLocations.get(key) ?? locateCall(key);
   return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
 }
@@ -2203,8 +2235,7 @@ function seedNode(
   const y = seed.yaml;
   if (y && !ctx.dbtSchema) checkKeys(y.data, SEED_KEYS, 'seed', (key) => ({ file: y.file, line: y.keyLine(key) }), diagnostics);
   const node = { name: seed.name, fqn, file: seed.file, kind: 'seed' as const };
-  const dbtSchema = ctx.dbtSchema && ((custom: string | undefined) => ctx.dbtSchema!(custom, node));
-  const merged = mergeConfig('seed', base, {}, (key) => ({ file: y?.file ?? seed.file, line: y?.keyLine(key) }), dbtSchema, diagnostics);
+  const merged = mergeConfig('seed', base, {}, (key) => ({ file: y?.file ?? seed.file, line: y?.keyLine(key) }), dbtNamesOf(ctx, node), diagnostics);
   for (const u of merged.unused) ctx.unused.set(u.key, ctx.unused.get(u.key) ?? u.location);
   const data = merged.record;
   const at = (key: string): Location => merged.dbtLocations.get(key) ?? { file: y?.file ?? seed.file, line: y?.keyLine(key) };

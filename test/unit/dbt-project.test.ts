@@ -313,6 +313,39 @@ describe("the project's own generate_schema_name", () => {
   });
 });
 
+describe("the project's own generate_alias_name", () => {
+  it('names every model, seed and snapshot, ref() and {{ this }} follow, and an alias is passed to it', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'macros/alias.sql': `{% macro generate_alias_name(custom_alias_name=none, node=none) -%}
+  {%- if custom_alias_name -%}{{ custom_alias_name | trim }}_x{%- else -%}{{ target.name }}_{{ node.resource_type }}_{{ node.name }}{%- endif -%}
+{%- endmacro %}`,
+      'models/orders.sql': "{{ config(materialized='table') }}select 1 as id, '{{ this }}' as me",
+      'models/copy.sql': "select * from {{ ref('orders') }}",
+      'models/aliased.sql': "{{ config(alias='named') }}select 1 as id",
+      'seeds/raw_x.csv': 'id\n1\n',
+      'snapshots/snap.sql': "{% snapshot snap %}{{ config(unique_key='id', strategy='check', check_cols='all') }}select * from {{ ref('orders') }}{% endsnapshot %}",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(model(a, 'orders').relation).toBe('"main"."default_model_orders"');
+    expect(model(a, 'aliased').relation).toBe('"main"."named_x"');
+    expect(a.nodes.get('raw_x')!.relation).toBe('"main"."default_seed_raw_x"');
+    expect(a.nodes.get('snap')!.relation).toBe('"main"."default_snapshot_snap"');
+    expect(a.renderer.sql('copy', day, { tableExists: false, fullRefresh: false })).toMatchObject({ sql: 'select * from "main"."default_model_orders"' });
+    expect(a.renderer.sql('orders', day, { tableExists: false, fullRefresh: false })).toMatchObject({ sql: `select 1 as id, '"main"."default_model_orders"' as me` });
+  });
+
+  it('is an error at the model when it gives no table name', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'macros/alias.sql': '{% macro generate_alias_name(custom_alias_name=none, node=none) %}{% endmacro %}',
+      'models/m.sql': 'select 1 as id',
+    });
+    expect(errors(a).map((e) => [e[0], e[2]])).toEqual([['bad-config', 'models/m.sql']]);
+    expect(errors(a)[0][1]).toMatch(/^generate_alias_name gives '' for m: /);
+  });
+});
+
 describe("a dbt project's YAML", () => {
   it("is read as dbt's PyYAML reads it (YAML 1.1), pipe's own files as YAML 1.2", () => {
     const values = "yes off 017 0o17 1_000 1:30 1e3 1.5e+3 08 0x1f 2024-01-01 'yes'".split(' ');

@@ -140,16 +140,23 @@ export interface MergedConfig {
  * custom schema becomes `<target>_<custom>`; in a pipe project config() and pipe's YAML are
  * pipe's own keys, validated strictly by the caller.
  */
+/** How dbt's naming macros name one node, from its custom schema and alias (or none). */
+export interface DbtNames {
+  readonly schema: (custom: string | undefined) => string;
+  /** undefined: the node's own name, no alias. */
+  readonly alias: (custom: string | undefined) => string | undefined;
+}
+
 export function mergeConfig(
   kind: 'model' | 'seed' | 'snapshot',
   base: BaseConfig,
   calls: Readonly<Record<string, unknown>>,
   locateCall: (key: string) => Location,
-  /** In a dbt project, the schema a custom schema (or none) gives: dbt's generate_schema_name. */
-  dbtSchema: ((custom: string | undefined) => string) | undefined,
+  /** In a dbt project, the schema and relation name a custom schema and alias (or none) give: dbt's generate_schema_name and generate_alias_name. */
+  dbtNames: DbtNames | undefined,
   diagnostics: Diagnostic[],
 ): MergedConfig {
-  const dbtProject = dbtSchema !== undefined;
+  const dbtProject = dbtNames !== undefined;
   if (!dbtProject && base.dbt.size === 0) {
     const { checks: _checks, ...ownConfig } = base.own?.data ?? {};
     return { record: { ...ownConfig, ...calls }, dbtLocations: NO_LOCATIONS, unused: [] };
@@ -182,12 +189,17 @@ export function mergeConfig(
   }
   Object.assign(record, own);
   for (const key of Object.keys(own)) dbtLocations.delete(key);
-  if (dbtSchema) {
+  if (dbtNames) {
     // dbt builds a model that names no materialization as a view.
     if (kind === 'model' && record.materialized === undefined) record.materialized = 'view';
     const custom = record.schema;
-    record.schema = typeof custom === 'string' || custom === undefined || custom === null ? dbtSchema(typeof custom === 'string' ? custom : undefined) : custom;
+    record.schema = typeof custom === 'string' || custom === undefined || custom === null ? dbtNames.schema(typeof custom === 'string' ? custom : undefined) : custom;
     if (!dbtLocations.has('schema') && custom === undefined) dbtLocations.set('schema', { file: 'dbt_project.yml' });
+    const alias = record.alias;
+    if (typeof alias === 'string' || alias === undefined || alias === null) {
+      const named = dbtNames.alias(typeof alias === 'string' ? alias : undefined);
+      if (named !== undefined) record.alias = named;
+    }
   }
   const access = settings.get('access');
   const group = settings.get('group');
