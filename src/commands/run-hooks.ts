@@ -1,4 +1,5 @@
 import type { Analysis } from '../analyze/analyze.js';
+import { resourceType, uniqueId } from '../analyze/jinja/graph-context.js';
 import type { RunHook } from '../analyze/dbt/dbt-project.js';
 import type { Interval } from '../dates/dates.js';
 import type { Diagnostic, Location } from '../diagnostics/diagnostics.js';
@@ -24,8 +25,8 @@ import type { PlannedTaskRecord } from '../warehouse/run-state.js';
  * Their templates see dbt's `schemas` and `database_schemas` (the schemas the run builds in;
  * for the end hooks, those of the tasks that succeeded); the end hooks also see `results`, one per model or seed task: `status` (success, error, skipped), `message`,
  * `execution_time` (seconds), `adapter_response.rows_affected`, and `node` (`name`,
- * `unique_id`, `resource_type`, `schema`, `alias`, `relation_name`); and one per dbt test or
- * unit test (`pass`, `warn`, `fail` with its `failures`, or `error`). Anything else of dbt's
+ * `unique_id`, `resource_type` (a snapshot's is `snapshot`), `schema`, `alias`,
+ * `relation_name`); and one per dbt test or unit test (with its `attached_node`) (`pass`, `warn`, `fail` with its `failures`, or `error`). Anything else of dbt's
  * context is undefined: an error at the hook's line.
  */
 
@@ -128,8 +129,8 @@ export class RunResults {
       return;
     }
     const task = this.tasks.find((t) => t.id === ref.id);
-    const resource = ref.kind === 'seed' ? 'seed' : 'model';
     const node = this.analysis.nodes.get(ref.model);
+    const resource = node ? resourceType(node) : ref.kind === 'seed' ? 'seed' : 'model';
     const name = node?.kind === 'model' ? (node.config.alias ?? node.name) : node?.kind === 'seed' ? (node.alias ?? node.name) : ref.model;
     this.results.set(ref.id, {
       status,
@@ -139,7 +140,7 @@ export class RunResults {
       failures: null,
       node: {
         name: ref.model,
-        unique_id: `${resource}.${this.analysis.projectName}.${ref.model}`,
+        unique_id: node ? uniqueId(node, this.analysis.projectName) : `${resource}.${this.analysis.projectName}.${ref.model}`,
         resource_type: resource,
         schema: task?.schema,
         alias: name,
@@ -157,8 +158,14 @@ export class RunResults {
       execution_time: 0,
       adapter_response: {},
       failures,
-      node: { name, unique_id: `${resource}.${this.analysis.projectName}.${name}`, resource_type: resource, attached_node: `model.${this.analysis.projectName}.${ref.model}` },
+      node: { name, unique_id: `${resource}.${this.analysis.projectName}.${name}`, resource_type: resource, attached_node: this.attachedNode(ref.model) },
     });
+  }
+
+  /** The unique id of the node a test is attached to: a model's, a seed's or a snapshot's. */
+  private attachedNode(name: string): string {
+    const node = this.analysis.nodes.get(name);
+    return node ? uniqueId(node, this.analysis.projectName) : `model.${this.analysis.projectName}.${name}`;
   }
 
   /** The on-run-end statements, rendered with the results so far; their schemas are those of the tasks that succeeded, as dbt's. */

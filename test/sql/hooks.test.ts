@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryRows, removeTempDirs, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
 import { compileIn, historyIn, retryIn, runIn, runOperationIn, testIn } from '../support/in-process.js';
@@ -192,15 +193,28 @@ on-run-end: "${log('z end')}"
       'models/orders.yml': 'version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: id\n        tests: [unique, {accepted_values: {values: [1], config: {severity: warn}}}]\n',
       'models/doubled.sql': "select id * 2 as d from {{ ref('orders') }}",
       'models/doubled.yml': "unit_tests:\n  - name: doubles\n    model: doubled\n    given: [{input: ref('orders'), rows: [{id: 1}]}]\n    expect: {rows: [{d: 2}]}\n",
+      // A snapshot is dbt's snapshot node, with its unique id; a test of one is attached to it.
+      'snapshots/orders_snap.sql': "{% snapshot orders_snap %}{{ config(unique_key='id', strategy='check', check_cols='all', target_schema='main') }}select * from {{ ref('orders') }}{% endsnapshot %}",
+      'snapshots/orders_snap.yml': 'version: 2\nsnapshots:\n  - name: orders_snap\n    columns:\n      - name: id\n        tests: [not_null]\n',
     });
-    writeProjectFiles(dir, { 'dbt_project.yml': PROJECT.replace(/^on-run-end: .*$/m, `on-run-end: "${END.replaceAll('"', '\\"')}"`) });
+    const END_IDS = END.replace('{{ r.node.name }}', '{{ r.node.unique_id }}{% if r.node.attached_node %}@{{ r.node.attached_node }}{% endif %}');
+    writeProjectFiles(dir, { 'dbt_project.yml': PROJECT.replace(/^on-run-end: .*$/m, `on-run-end: "${END_IDS.replaceAll('"', '\\"')}"`) });
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, r.stderr).toBe(0);
     const ran = await audit(dir);
     expect(ran[0]).toBe('start main');
-    expect(ran[1]!.replace(/^end /, '').split(';').sort()).toEqual(
-      ['', 'model:doubled=success/None/OK', 'model:orders=success/None/OK', 'test:accepted_values_orders_id__1=warn/1/Got 1 result, configured to warn if != 0', 'test:unique_orders_id=pass/0/None', 'unit_test:doubles=pass/0/None'],
-    );
+    expect(ran[1]!.replace(/^end /, '').split(';').sort()).toEqual([
+      '',
+      'model:model.shop.doubled=success/None/OK',
+      'model:model.shop.orders=success/None/OK',
+      'snapshot:snapshot.shop.orders_snap=success/None/OK',
+      'test:test.shop.accepted_values_orders_id__1@model.shop.orders=warn/1/Got 1 result, configured to warn if != 0',
+      'test:test.shop.not_null_orders_snap_id@snapshot.shop.orders_snap=pass/0/None',
+      'test:test.shop.unique_orders_id@model.shop.orders=pass/0/None',
+      'unit_test:unit_test.shop.doubles@model.shop.doubled=pass/0/None',
+    ]);
+    writeProjectFiles(dir, { 'dbt_project.yml': PROJECT.replace(/^on-run-end: .*$/m, `on-run-end: "${END.replaceAll('"', '\\"')}"`) });
+    rmSync(join(dir, 'snapshots'), { recursive: true });
     // The published table, tested: the hooks run around the checks.
     const t = await testIn(dir, { date: '2024-01-02' });
     expect(t.code, t.stderr).toBe(0);

@@ -65,7 +65,7 @@ export function uniqueId(node: PipeNode, project: string): string {
 }
 
 /** dbt's resource type: a snapshot is a model of pipe's graph, and a snapshot of dbt's. */
-function resourceType(node: PipeNode): string {
+export function resourceType(node: PipeNode): string {
   return node.kind === 'model' && node.config.materialized === 'snapshot' ? 'snapshot' : node.kind;
 }
 
