@@ -29,6 +29,9 @@ const FILES = {
 {% macro broken() %}
   {% do run_query("select * from nowhere") %}
 {% endmacro %}
+{% macro loaded(model) %}
+  {% set r = load_relation(ref(model)) %}{% do print(model ~ ': ' ~ ('none' if r is none else r ~ ' ' ~ r.type)) %}
+{% endmacro %}
 `,
   'dbt_packages/tools/dbt_project.yml': 'name: tools\nvars:\n  label: from-tools\n',
   'dbt_packages/tools/macros/tag.sql': `{% macro tag_run() %}{% do run_query("create or replace table main.tagged as select '" ~ var('label') ~ "' as label, '" ~ project_name ~ "' as project") %}{% endmacro %}`,
@@ -47,6 +50,19 @@ describe('pipe run-operation', () => {
       ['log', 'counted 4', { file: 'macros/ops.sql', line: 5, column: 6 }],
       ['print', 'done', { file: 'macros/ops.sql', line: 6, column: 9 }],
     ]);
+  });
+
+  it("load_relation(ref(x)) is none until x is built, as in dbt (nothing is built before an operation)", async () => {
+    const dir = tempProject({ ...FILES, 'models/cte.sql': "{{ config(materialized='ephemeral') }}select 1 as id" });
+    const said = async () => {
+      const r = await runOperationIn(dir, { macro: 'loaded', args: { model: 'orders' } });
+      const e = await runOperationIn(dir, { macro: 'loaded', args: { model: 'cte' } });
+      expect(r.code, explain(r)).toBe(0);
+      return [...eventsOfType(r.events, 'template-message'), ...eventsOfType(e.events, 'template-message')].map((m) => m.message);
+    };
+    expect(await said()).toEqual(['orders: none', 'cte: none']);
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    expect(await said()).toEqual(['orders: "main"."orders" table', 'cte: none']);
   });
 
   it('prints what the macro prints as it is, alone on stdout, as dbt does: YAML to copy stays YAML', async () => {

@@ -355,6 +355,14 @@ export function dbtColumn(name: string, type: string) {
   };
 }
 
+/** The parts of a relation as pipe writes it (`"schema"."name"`, or with its database first); undefined for other text. */
+function quotedParts(text: string): { database?: string; schema: string; identifier: string } | undefined {
+  const m = /^(?:"((?:[^"]|"")*)"\.)?"((?:[^"]|"")*)"\."((?:[^"]|"")*)"$/.exec(text.trim());
+  if (!m) return undefined;
+  const unquote = (s: string) => s.replaceAll('""', '"');
+  return { ...(m[1] === undefined ? {} : { database: unquote(m[1]) }), schema: unquote(m[2]), identifier: unquote(m[3]) };
+}
+
 /**
  * Gives an environment dbt's names for reading the warehouse; `phaseOf` is the render in
  * progress (none: the parse). adapter's methods join those it has (dispatch, quote).
@@ -494,11 +502,19 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
     },
     type: () => 'duckdb',
   });
-  // A relation of a node pipe builds exists by the time a template reading it runs: it is built first.
+  // A relation of a node pipe builds exists by the time a model reading it runs (it is built
+  // first): a parse answers so. As it executes (a model at run time, a run-operation, whose
+  // nodes may never have been built), the warehouse answers.
   env.addGlobal('load_relation', (...args: unknown[]) => {
     const { relation } = bindArgs('load_relation', [param('relation')], args);
     const getRelation = (globals.adapter as { get_relation: (...a: unknown[]) => unknown }).get_relation;
-    if (relation instanceof DbtRelation && relation.read) return relation;
+    if (relation instanceof DbtRelation && relation.read) {
+      const p = phase();
+      if (!p.execute) return relation;
+      // Where the node lives, once placed: an ephemeral model's CTE is no relation, as in dbt.
+      const parts = quotedParts(p.resolve(String(relation)));
+      return parts === undefined ? null : getRelation(parts.database ?? null, parts.schema, parts.identifier);
+    }
     if (relation instanceof DbtRelation) {
       const { database, schema, identifier } = relation.where();
       return getRelation(database, schema, identifier);
