@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { catalogName } from '../warehouse/warehouse-file.js';
 import { LAKE_ALIAS } from '../warehouse/ducklake/ducklake-warehouse.js';
 import { basename } from 'node:path';
-import { nodeFqn, type ProjectLayout } from '../project/layout.js';
+import { DBT_PROJECT_FILE, nodeFqn, type ProjectLayout } from '../project/layout.js';
 import { nameProblem } from '../project/names.js';
 import { reservedSchema } from '../warehouse/reserved-schemas.js';
 import { NO_RUN_HOOKS, packageVars, readDbtProject, runHooksWithPackages, type RunHook, type RunHooks } from './dbt/dbt-project.js';
@@ -1377,7 +1377,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   diagnostics.push(...engine.diagnostics);
   const renderSetting = settingRenderer(engine, vars, options.interval, diagnostics);
   const properties = documented === NO_PROPERTIES ? documented : withRenderedFreshness(withRenderedDataTypes(documented, renderSetting), renderSetting, diagnostics);
-  const dbtContext: DbtContext = { ...(dbt ? dbtNamers(engine, dbt.name, targetSchema, diagnostics) : {}), unused: unusedSettings };
+  const dbtContext: DbtContext = { ...(dbt ? dbtNamers(engine, dbt.name, targetSchema, diagnostics) : {}), unused: unusedSettings, folderColumnTypes: new Map() };
 
   /** Where a model or snapshot is written, from its config and its template's config() calls: the relation `this` names. */
   const relationParts = (
@@ -1497,7 +1497,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     if ('disabledAt' in node) disabled.set(seed.name, node.disabledAt);
     else nodes.set(seed.name, { ...node, ...propertiesFileOf(properties.seeds.get(seed.name)) });
   }
-  diagnostics.push(...seedConfigDiagnostics.diagnostics());
+  diagnostics.push(...seedConfigDiagnostics.diagnostics(), ...unmatchedFolderColumnTypes(dbtContext.folderColumnTypes));
   if (dbt) {
     // A version's qualified name is dbt's: its model's name, then `v2`.
     const versionOf = new Map<string, { model: string; v: string }>();
@@ -2132,6 +2132,40 @@ interface DbtContext {
   readonly dbtAlias?: (custom: string | undefined, node: NamedNode) => string;
   /** Collects the settings pipe leaves aside, by key, for the notice. */
   readonly unused: Map<string, Location>;
+  /** The column types dbt_project.yml declares for folders of seeds, by place and column: whether any seed has the column. */
+  readonly folderColumnTypes: Map<string, { readonly column: string; readonly location: Location; matched: boolean }>;
+}
+
+/**
+ * A folder's column_types (dbt_project.yml) types the seeds of the folder that have the
+ * column, as dbt's does; from a seed without it, the declaration is taken away (recorded,
+ * so that one no seed has is said once, see unmatchedFolderColumnTypes).
+ */
+function folderTypesApplied(
+  names: readonly string[],
+  columnTypes: Record<string, string>,
+  columnTypeLocations: Record<string, Location>,
+  folder: DbtContext['folderColumnTypes'],
+): void {
+  const have = new Set(names.map((n) => n.toLowerCase()));
+  for (const [column, location] of Object.entries(columnTypeLocations)) {
+    if (location.file !== DBT_PROJECT_FILE) continue;
+    const key = `${location.line ?? ''}\u0000${column}`;
+    const found = have.has(column.toLowerCase());
+    const known = folder.get(key);
+    if (known) known.matched ||= found;
+    else folder.set(key, { column, location, matched: found });
+    if (found) continue;
+    delete columnTypes[column];
+    delete columnTypeLocations[column];
+  }
+}
+
+/** A folder's column type that no seed it applies to has: a misspelt column, most likely. */
+function unmatchedFolderColumnTypes(folder: DbtContext['folderColumnTypes']): Diagnostic[] {
+  return [...folder.values()]
+    .filter((t) => !t.matched)
+    .map((t) => warning('unknown-column', `column_types names column '${t.column}', which no seed it applies to has: it types nothing`, t.location));
 }
 
 /** In a dbt project, how dbt's naming macros name `node`. */
@@ -2288,6 +2322,7 @@ function seedNode(
   const quoteColumns = data.quote_columns !== false;
   const quoteColumnsAt = at('quote_columns');
   const csv = seedCsv(seed, { delimiter, quoteColumns, quoteColumnsAt, columnTypes, columnTypeLocations, dbt: ctx.dbtSchema !== undefined }, diagnostics);
+  if (csv.header.names.length > 0) folderTypesApplied(csv.header.names, columnTypes, columnTypeLocations, ctx.folderColumnTypes);
   return {
     kind: 'seed',
     name: seed.name,

@@ -346,6 +346,22 @@ describe("the project's own generate_alias_name", () => {
   });
 });
 
+describe("a folder's seed column_types", () => {
+  it('types the seeds that have the column, as dbt does; one no seed has is a warning at its line', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nseeds:\n  shop:\n    +column_types:\n      amount: decimal(10,2)\n      amout: integer\n',
+      'seeds/orders.csv': 'id,amount\n1,2.5\n',
+      'seeds/people.csv': 'id,name\n1,Ann\n',
+    });
+    const seed = (name: string) => a.nodes.get(name) as SeedNode;
+    expect(seed('orders').columnTypes).toEqual({ amount: 'decimal(10,2)' });
+    expect(seed('people').columnTypes).toEqual({});
+    expect(a.diagnostics.map((d) => [d.severity, d.message, d.location?.file, d.location?.line])).toEqual([
+      ['warning', "column_types names column 'amout', which no seed it applies to has: it types nothing", 'dbt_project.yml', 4],
+    ]);
+  });
+});
+
 describe("a dbt project's YAML", () => {
   it("is read as dbt's PyYAML reads it (YAML 1.1), pipe's own files as YAML 1.2", () => {
     const values = "yes off 017 0o17 1_000 1:30 1e3 1.5e+3 08 0x1f 2024-01-01 'yes'".split(' ');
