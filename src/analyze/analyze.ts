@@ -1377,7 +1377,10 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   diagnostics.push(...engine.diagnostics);
   const renderSetting = settingRenderer(engine, vars, options.interval, diagnostics);
   const properties = documented === NO_PROPERTIES ? documented : withRenderedFreshness(withRenderedDataTypes(documented, renderSetting), renderSetting, diagnostics);
-  const dbtContext: DbtContext = { ...(dbt ? dbtNamers(engine, dbt.name, targetSchema, diagnostics) : {}), unused: unusedSettings, folderColumnTypes: new Map() };
+  const dbtContext: DbtContext = { ...(dbt ? dbtNamers(engine, dbt.name, targetSchema, diagnostics) : {}), unused: unusedSettings,
+    folderColumnTypes: new Map(),
+    definesMaterialization: (name) => ['duckdb', 'default'].some((adapter) => engine.hasMacro(`materialization_${name}_${adapter}`)),
+  };
 
   /** Where a model or snapshot is written, from its config and its template's config() calls: the relation `this` names. */
   const relationParts = (
@@ -2132,6 +2135,8 @@ interface DbtContext {
   readonly dbtAlias?: (custom: string | undefined, node: NamedNode) => string;
   /** Collects the settings pipe leaves aside, by key, for the notice. */
   readonly unused: Map<string, Location>;
+  /** Whether the project defines a materialization of this name, for DuckDB or any adapter. */
+  readonly definesMaterialization?: (name: string) => boolean;
   /** The column types dbt_project.yml declares for folders of seeds, by place and column: whether any seed has the column. */
   readonly folderColumnTypes: Map<string, { readonly column: string; readonly location: Location; matched: boolean }>;
 }
@@ -2205,7 +2210,7 @@ function mergedConfig(
   const node = { name: source.name, fqn: m.fqn, file: source.file, kind: m.resource };
   const merged = mergeConfig(m.resource, m.base, calls, locateCall, dbtNamesOf(ctx, node), diagnostics);
   const locate = (key: string) => merged.dbtLocations.get(key) ?? locateCall(key);
-  return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
+  return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource, ctx.definesMaterialization), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
 }
 
 /** dbt's access and group of a model, refused as dbt refuses them: an access that is none of dbt's, a group that is no name. */

@@ -280,6 +280,8 @@ export function validateModelConfig(
   locate: (key: string) => Location,
   diagnostics: Diagnostic[],
   resource: Resource = 'model',
+  /** Whether the project defines a materialization of this name (a dbt `{% materialization %}` block). */
+  definesMaterialization?: (name: string) => boolean,
 ): ModelConfig {
   checkKeys(raw, resource === 'snapshot' ? SNAPSHOT_KEYS : MODEL_CONFIG_KEYS, 'config', locate, diagnostics);
   /** The keys found bad, whose consequences are not reported again (made at the first: most models have none). */
@@ -302,6 +304,12 @@ export function validateModelConfig(
       bad('materialized', `a snapshot is materialized as a snapshot; got ${JSON.stringify(raw.materialized)}`, 'remove materialized from the snapshot\'s config');
     } else if (isMaterialized(raw.materialized)) {
       bad('materialized', `materialized '${raw.materialized}' is not a model's: a snapshot is a {% snapshot %} block under the snapshot folders, or a snapshots: entry with relation: in a properties file`, `a model is one of ${words.join(', ')}`);
+    } else if (typeof raw.materialized === 'string' && definesMaterialization?.(raw.materialized)) {
+      bad(
+        'materialized',
+        `materialized '${raw.materialized}' is the project's own materialization (a {% materialization %} block): pipe builds models its own ways, to keep every write atomic and idempotent`,
+        `materialize it as one of ${words.join(', ')}, with pre_hook/post_hook for what the materialization adds`,
+      );
     } else {
       bad('materialized', `materialized must be one of ${words.join(', ')}; got ${JSON.stringify(raw.materialized)}`);
     }

@@ -346,6 +346,21 @@ describe("the project's own generate_alias_name", () => {
   });
 });
 
+describe("a project's own materialization", () => {
+  it('is refused by name, saying the project defines it and what to do instead', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'macros/copy.sql': "{% materialization table_with_copy, adapter='duckdb' %}{{ return({'relations': []}) }}{% endmaterialization %}",
+      'models/m.sql': "{{ config(materialized='table_with_copy') }}select 1 as id",
+      'models/n.sql': "{{ config(materialized='tabel') }}select 1 as id",
+    });
+    expect(errors(a).map((e) => [e[1], e[2]])).toEqual([
+      ["materialized 'table_with_copy' is the project's own materialization (a {% materialization %} block): pipe builds models its own ways, to keep every write atomic and idempotent", 'models/m.sql'],
+      ['materialized must be one of table, view, incremental, external, ephemeral; got "tabel"', 'models/n.sql'],
+    ]);
+  });
+});
+
 describe("a folder's seed column_types", () => {
   it('types the seeds that have the column, as dbt does; one no seed has is a warning at its line', () => {
     const a = run({
