@@ -56,6 +56,7 @@ import { graphColumns, graphContext, partialGraphNotice, uniqueId, type GraphCon
 import { ModelVariable } from './jinja/model-variable.js';
 import { currentCallSite } from './jinja/syntax.js';
 import { unusedConfigPaths } from './dbt/unused-config-paths.js';
+import { withSourceFolderConfigs } from './dbt/source-folders.js';
 import type { Answer, Question } from '../warehouse/introspection.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
 
@@ -1376,7 +1377,12 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   if (cache) cache.engine = engine;
   diagnostics.push(...engine.diagnostics);
   const renderSetting = settingRenderer(engine, vars, options.interval, diagnostics);
-  const properties = documented === NO_PROPERTIES ? documented : withRenderedFreshness(withRenderedDataTypes(documented, renderSetting), renderSetting, diagnostics);
+  // dbt_project.yml's sources: configs, along each source table's qualified name.
+  const foldered =
+    dbt && documented !== NO_PROPERTIES
+      ? withSourceFolderConfigs(documented, { project: dbt.name, file: dbt.file, models: files.layout.models }, files.packages?.installed ?? [], renderSetting, diagnostics)
+      : { properties: documented, fqns: [] };
+  const properties = foldered.properties === NO_PROPERTIES ? foldered.properties : withRenderedFreshness(withRenderedDataTypes(foldered.properties, renderSetting), renderSetting, diagnostics);
   const dbtContext: DbtContext = { ...(dbt ? dbtNamers(engine, dbt.name, targetSchema, diagnostics) : {}), unused: unusedSettings,
     folderColumnTypes: new Map(),
     definesMaterialization: (name) => ['duckdb', 'default'].some((adapter) => engine.hasMacro(`materialization_${name}_${adapter}`)),
@@ -1509,7 +1515,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       const version = versionOf.get(source.name);
       return version ? [fqn, [...fqn.slice(0, -1), version.model, `v${version.v}`]] : [fqn];
     });
-    const fqns = { models: modelFqns, seeds: files.seeds.map((seed) => nodeFqn(projectName, seed, 'seed', files.layout.seeds)), snapshots: snapshots.map((s) => s.fqn) };
+    const fqns = { models: modelFqns, seeds: files.seeds.map((seed) => nodeFqn(projectName, seed, 'seed', files.layout.seeds)), snapshots: snapshots.map((s) => s.fqn), sources: foldered.fqns };
     diagnostics.push(...unusedConfigPaths(dbt.file, fqns, [projectName, ...(files.packages?.installed ?? []).map((p) => p.name)]));
   }
   const disabledSources = new Map<string, Location>();
@@ -1521,7 +1527,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     const pkg = files.packages?.installed.find((p) => declared.location.file.startsWith(`${p.dir}/`));
     const table = renderedPlace(declared, placeRenderer(pkg?.name));
     if (table.enabled) nodes.set(table.name, sourceNode(table, pkg?.name ?? projectName, files.root, diagnostics));
-    else disabledSources.set(table.name, table.location);
+    else disabledSources.set(table.name, table.disabledAt ?? table.location);
   }
   for (const [name, at] of disabledSources) disabled.set(name, at);
   renderer.setDisabledSources(disabledSources);

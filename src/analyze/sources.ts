@@ -145,7 +145,7 @@ export function sourceNode(t: SourceTable, packageName: string, root: string, di
     file: t.location.file,
     location: t.location,
     tags: t.tags,
-    fqn: [packageName, t.source, t.table],
+    fqn: t.fqn ?? [packageName, t.source, t.table],
     upstream: [],
     loadedAtField: t.loadedAtField,
     ...(typeof t.meta.version_query === 'string' ? { versionQuery: t.meta.version_query } : {}),

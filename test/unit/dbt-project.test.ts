@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyze, type Analysis, type ModelNode, type SeedNode } from '../../src/analyze/analyze.js';
+import { analyze, type Analysis, type ModelNode, type SeedNode, type SourceNode } from '../../src/analyze/analyze.js';
 import { levelsFor, mergeSettings } from '../../src/analyze/dbt/config-tree.js';
 import { readProperties } from '../../src/analyze/dbt/properties.js';
 import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
@@ -343,6 +343,56 @@ describe("the project's own generate_alias_name", () => {
     });
     expect(errors(a).map((e) => [e[0], e[2]])).toEqual([['bad-config', 'models/m.sql']]);
     expect(errors(a)[0][1]).toMatch(/^generate_alias_name gives '' for m: /);
+  });
+});
+
+describe("dbt_project.yml's sources: configs", () => {
+  it("apply along dbt's qualified name of a source table (its properties file's folders included), under the file's own", () => {
+    const a = run({
+      'dbt_project.yml': [
+        'name: shop',
+        'sources:',
+        '  shop:',
+        '    +tags: [raw_data]',
+        '    +meta: {owner: data, tier: 2}',
+        '    staging:',
+        '      crm:',
+        '        +enabled: false',
+        '      erp:',
+        '        +loaded_at_field: synced_at',
+        '        +freshness: {warn_after: {count: 1, period: day}}',
+        '    stagin:',
+        '      +enabled: false',
+        '',
+      ].join('\n'),
+      'models/staging/sources.yml': [
+        'version: 2',
+        'sources:',
+        '  - name: crm',
+        '    tables: [{name: people}]',
+        '  - name: erp',
+        '    tables:',
+        '      - name: orders',
+        '        meta: {tier: 1}',
+        '      - name: lines',
+        '        loaded_at_field: loaded',
+        '        config: {enabled: true, tags: [lines]}',
+        '',
+      ].join('\n'),
+      'models/staging/other.yml': 'version: 2\nsources:\n  - name: crm2\n    config: {enabled: true}\n    tables: [{name: people}]\n',
+      'models/m.sql': "select * from {{ source('erp', 'orders') }}",
+    });
+    expect(errors(a)).toEqual([]);
+    const source = (name: string) => a.nodes.get(name) as SourceNode | undefined;
+    expect(source('crm.people')).toBeUndefined();
+    expect(source('crm2.people')).toBeDefined();
+    expect(source('erp.orders')).toMatchObject({ fqn: ['shop', 'staging', 'erp', 'orders'], tags: ['raw_data'], loadedAtField: 'synced_at', freshness: { warnAfter: { count: 1, period: 'day' } } });
+    expect(source('erp.orders')!.graph.meta).toEqual({ owner: 'data', tier: 1 });
+    expect(source('erp.lines')).toMatchObject({ tags: ['raw_data', 'lines'], loadedAtField: 'loaded' });
+    // A path that begins no source's qualified name is said, as dbt says it.
+    expect(a.diagnostics.map((d) => [d.severity, d.message, d.location?.line])).toEqual([
+      ['warning', 'sources.shop.stagin applies to no source: no qualified name begins shop.stagin (dbt warns of this unused configuration path too)', 12],
+    ]);
   });
 });
 

@@ -140,6 +140,12 @@ export interface SourceTable {
   readonly loader?: string;
   readonly tags: readonly string[];
   readonly enabled: boolean;
+  /** `enabled` as the properties file sets it (the table's config, else the source's), which wins over dbt_project.yml's. */
+  readonly ownEnabled?: boolean;
+  /** dbt's qualified name of the table, with the folders of its properties file (a dbt project's; see source-folders.ts). */
+  readonly fqn?: readonly string[];
+  /** Where `enabled: false` comes from when it is not the table's entry (a folder config of dbt_project.yml). */
+  readonly disabledAt?: Location;
   readonly columns: readonly ColumnProperties[];
   readonly tests: readonly DbtTestSpec[];
   readonly location: Location;
@@ -534,7 +540,8 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
     const spec = own ?? sourceFreshness;
     const freshnessValue = spec?.value;
     const freshness = spec === undefined ? undefined : own ? readSpec(own) : sourceFreshnessRead();
-    const enabled = config.enabled ?? sourceConfig.enabled ?? true;
+    const ownEnabled = config.enabled ?? sourceConfig.enabled;
+    const enabled = ownEnabled ?? true;
     const tags = [...tagList(entry.tags ?? sourceConfig.tags), ...tagList(t.tags ?? config.tags)];
     out.push({
       name,
@@ -561,6 +568,7 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
       ...(text(entry.loader) === undefined ? {} : { loader: text(entry.loader) }),
       tags: [...new Set(tags)],
       enabled: enabled !== false,
+      ...(ownEnabled === undefined ? {} : { ownEnabled: ownEnabled !== false }),
       columns: columns.columns,
       tests: [...columns.tests, ...readTests(t, on, undefined, false, tp, at, diagnostics)],
       location,
