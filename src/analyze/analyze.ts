@@ -1634,6 +1634,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       unused: (key, at) => {
         if (!unusedSettings.has(key)) unusedSettings.set(key, at);
       },
+      storeFailures: options.invocation?.storeFailures === true,
+      failuresSchema: (custom, test) => dbtContext.dbtSchema?.(custom, { ...test, kind: 'test' }) ?? dbtSchemaName(targetSchema, custom),
     },
     diagnostics,
   );
@@ -1981,7 +1983,7 @@ function schemaNamer(engine: TemplateEngine, project: string, targetSchema: stri
     answers.set(key, answer);
     return answer;
   };
-  function askMacro(macro: string, pkg: string, custom: string | undefined, node: { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' | 'snapshot' }): string {
+  function askMacro(macro: string, pkg: string, custom: string | undefined, node: SchemaNamed): string {
     const dbtNode = {
       name: node.name,
       alias: node.name,
@@ -2107,10 +2109,18 @@ function graphOf(nodes: ReadonlyMap<string, PipeNode>, cache: AnalysisCache | un
   return result;
 }
 
+/** A node as generate_schema_name is given it: a test's when its failing rows are kept. */
+interface SchemaNamed {
+  readonly name: string;
+  readonly fqn: readonly string[];
+  readonly file: string;
+  readonly kind: 'model' | 'seed' | 'snapshot' | 'test';
+}
+
 /** How a project's dbt sources of config apply: a dbt project's folder configs and schema names. */
 interface DbtContext {
   /** In a dbt project, a node's schema from its custom schema, as dbt's generate_schema_name gives it. */
-  readonly dbtSchema?: (custom: string | undefined, node: { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' | 'snapshot' }) => string;
+  readonly dbtSchema?: (custom: string | undefined, node: SchemaNamed) => string;
   /** Collects the settings pipe leaves aside, by key, for the notice. */
   readonly unused: Map<string, Location>;
 }
