@@ -1645,6 +1645,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       unused: (key, at) => {
         if (!unusedSettings.has(key)) unusedSettings.set(key, at);
       },
+      storeFailures: options.invocation?.storeFailures === true,
+      failuresSchema: (custom, test) => dbtContext.dbtSchema?.(custom, { ...test, kind: 'test' }) ?? dbtSchemaName(targetSchema, custom),
     },
     diagnostics,
   );
@@ -1971,8 +1973,8 @@ function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diag
 }
 
 
-/** What a dbt naming macro is told of a node. */
-type NamedNode = { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' | 'snapshot' };
+/** What a dbt naming macro is told of a node (a test's, when its failing rows are kept). */
+type NamedNode = { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' | 'snapshot' | 'test' };
 
 /**
  * dbt's generate_schema_name and generate_alias_name: the project's own macro of that name when

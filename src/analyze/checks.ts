@@ -58,6 +58,18 @@ export interface Check {
   readonly atRun?: (phase: RenderPhase) => string | Diagnostic;
   /** A dbt test as dbt's graph lists it (its node in `graph.nodes`). */
   readonly dbt?: DbtTestNode;
+  /** A dbt test's failing rows kept in the warehouse (store_failures), replaced each time it runs. */
+  readonly storeFailures?: FailuresStore;
+}
+
+/** Where a dbt test keeps its failing rows, and as what. */
+export interface FailuresStore {
+  readonly as: 'table' | 'view';
+  readonly schema: string;
+  /** The relation's own name: the test's alias. */
+  readonly name: string;
+  /** `"schema"."name"` */
+  readonly relation: string;
 }
 
 /** What dbt's graph says of a test: its qualified name, what it reads and, for a generic test, its metadata. */

@@ -69,6 +69,12 @@ export interface RenderHooks {
   readonly phase?: RenderPhase;
   /** The render is of a full refresh (`--full-refresh`): dbt's flags.FULL_REFRESH. */
   readonly fullRefresh?: boolean;
+  /**
+   * The render is of a dbt test, and this is what its config says of keeping its failing rows:
+   * should_store_failures() answers it. Elsewhere it answers `--store-failures`, as dbt's does
+   * for a node whose config does not set store_failures.
+   */
+  readonly storeFailures?: boolean;
   /** The text is thrown away (the parse of a model rendered again at run time): an undefined value prints as nothing, as in dbt. */
   readonly discardsText?: boolean;
   /** Where log(), print() and exceptions.warn() go; left out, they go nowhere. */
@@ -392,6 +398,7 @@ export class TemplateEngine {
       invocation: options.invocation ?? { id: randomUUID(), startedAt: Date.now() },
       report: (message) => this.active?.report?.(message),
       fullRefresh: () => this.active?.fullRefresh === true,
+      storeFailures: () => this.active?.storeFailures,
     });
     for (const [name, value] of Object.entries(options.globals ?? {})) this.env.addGlobal(name, value);
     const hooks = (): RenderHooks => {

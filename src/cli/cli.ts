@@ -261,6 +261,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('-t, --threads <n>', 'models built at once (default: the pipeline, pipe.yaml, else 4)', positiveInt('--threads'))
       .option('--full-refresh', "rebuild incremental models from the date alone (microbatch models from their begin; refused when their tables hold other dates) and reload seeds")
       .option('--force', 'run every selected task, also those whose output is current (built from the same SQL, config and inputs)')
+      .option('--store-failures', "dbt tests keep their failing rows in the warehouse (<schema>_dbt_test__audit), unless their store_failures or store_failures_as says otherwise")
       .option('--ignore-dependencies-on-past', 'run depends_on_past models even when their previous date has not succeeded')
       .option('--hour <h>', 'build one hour of --date (0-23) instead of the whole day, as hourly pipelines do', hour)
       .option('--event-time-start <time>', 'microbatch models: build the batches from this date or time (UTC, inclusive), with --event-time-end')
@@ -278,6 +279,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         threads?: number;
         fullRefresh?: boolean;
         force?: boolean;
+        storeFailures?: boolean;
         hour?: number;
         ignoreDependenciesOnPast?: boolean;
         eventTimeStart?: string;
@@ -297,6 +299,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         threads: o.threads,
         fullRefresh: o.fullRefresh,
         force: o.force,
+        storeFailures: o.storeFailures,
         ignoreDependenciesOnPast: o.ignoreDependenciesOnPast,
         eventTimeStart: o.eventTimeStart,
         eventTimeEnd: o.eventTimeEnd,
@@ -439,8 +442,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .description("run the selected models' checks against their published tables, building nothing")
       .option('-d, --date <YYYY-MM-DD>', "the date whose partition incremental models' checks read (default: yesterday)")
       .option('--pipeline <name>', "test a pipeline's selection")
-      .option('-t, --threads <n>', 'checks run at once', positiveInt('--threads')),
-  ).action(async (o: Common & { date?: string; pipeline?: string; threads?: number }) => {
+      .option('-t, --threads <n>', 'checks run at once', positiveInt('--threads'))
+      .option('--store-failures', "dbt tests keep their failing rows in the warehouse (<schema>_dbt_test__audit), unless their store_failures or store_failures_as says otherwise"),
+  ).action(async (o: Common & { date?: string; pipeline?: string; threads?: number; storeFailures?: boolean }) => {
     const logger = makeLogger(o);
     exitCode = await interruptible(logger, async (signal) => {
       const outcome = await test({
@@ -448,6 +452,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         pipeline: o.pipeline,
         date: o.date,
         threads: o.threads,
+        storeFailures: o.storeFailures,
         signal,
         emit: (e) => logger.handle(e),
       });

@@ -6,7 +6,7 @@ import { systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink, PipeEvent } from '../events/events.js';
 import { execute, type ExecuteInput, type ExecuteResult } from '../execute/executor.js';
 import { pastTaskIds, type Plan, type PlanContext } from '../plan/plan.js';
-import type { Task } from '../plan/task.js';
+import { writtenSchemas, type Task } from '../plan/task.js';
 import { foresee } from '../execute/run-currency.js';
 import { upToDateDetail } from '../state/currency.js';
 import { queryReadsCacheOf, type QueryReadsCache } from '../state/query-reads-cache.js';
@@ -386,7 +386,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
           })),
           ...(hooked ? runHookRecords(analysis) : []),
         ],
-        o.plan.tasks.map((t) => t.schema),
+        o.plan.tasks.flatMap(writtenSchemas),
       );
       return gone;
     });

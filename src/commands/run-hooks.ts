@@ -6,7 +6,7 @@ import type { Diagnostic, Location } from '../diagnostics/diagnostics.js';
 import type { EventSink, PipeEvent, TaskError, TaskRef } from '../events/events.js';
 import type { Engine } from '../execute/engine.js';
 import { HookError, RenderError, toTaskError } from '../execute/task-errors.js';
-import type { RenderAtRun, Task, TemplateMessage } from '../plan/task.js';
+import { writtenSchemas, type RenderAtRun, type Task, type TemplateMessage } from '../plan/task.js';
 import type { Answer } from '../warehouse/introspection.js';
 import { hookSqlAtRun } from '../execute/render-at-run.js';
 import { tellSaid } from '../execute/template-messages.js';
@@ -54,7 +54,8 @@ export function runHookRecords(analysis: Analysis): PlannedTaskRecord[] {
 
 /** What a run hook's template sees of the run: the schemas of `tasks`. */
 function runContext(analysis: Analysis, tasks: readonly Task[]): Record<string, unknown> {
-  const schemas = [...new Set(tasks.filter((t) => t.kind !== 'run-hook').map((t) => t.schema))];
+  // As dbt's: a test that keeps its failing rows writes to a schema too.
+  const schemas = [...new Set(tasks.filter((t) => t.kind !== 'run-hook').flatMap(writtenSchemas))];
   return { schemas, database_schemas: schemas.map((s) => [analysis.database, s]) };
 }
 

@@ -38,6 +38,8 @@ export interface RunPlanOptions extends ProjectOptions, SelectionOptions, WaitOp
   readonly fullRefresh?: boolean;
   /** Run every selected task, those whose output is current too. */
   readonly force?: boolean;
+  /** dbt's `--store-failures`: every dbt test whose config does not say otherwise keeps its failing rows. */
+  readonly storeFailures?: boolean;
   /** Run `depends_on_past` models even when their previous interval has not succeeded. */
   readonly ignoreDependenciesOnPast?: boolean;
   /** Check the freshness of the sources the run reads first: an error-level stale one stops the run. */
@@ -139,7 +141,8 @@ export async function planRunCommand(
 ): Promise<RunPlan> {
   const project = how.project ?? openProject(options);
   const { interval, hour, isDefault } = runInterval(options, options.pipeline === undefined ? undefined : project.pipelines.get(options.pipeline));
-  const preparing = () => prepare({ ...options, interval, access: how.access, invocation: how.invocation }, project);
+  const invocation = options.storeFailures ? { ...(how.invocation ?? { id: how.runId, startedAt: Date.now() }), storeFailures: true } : how.invocation;
+  const preparing = () => prepare({ ...options, interval, access: how.access, invocation }, project);
   const prepared = await (how.distributed ? how.distributed.oneAtATime(preparing) : preparing());
   try {
     const eventTime = eventTimeRange(options);

@@ -12,6 +12,8 @@ export interface TestOptions extends ProjectOptions, SelectionOptions {
   /** The interval whose partition incremental models' checks read; default yesterday. */
   readonly date?: string;
   readonly threads?: number;
+  /** dbt's `--store-failures`: every dbt test whose config does not say otherwise keeps its failing rows. */
+  readonly storeFailures?: boolean;
   readonly signal?: AbortSignal;
   readonly emit: EventSink;
 }
@@ -20,7 +22,7 @@ export interface TestOptions extends ProjectOptions, SelectionOptions {
 export async function test(options: TestOptions): Promise<RunOutcome | { readonly nothingToDo: string }> {
   const { interval, isDefault } = resolveInterval(options.date, options.clock);
   const runId = newRunId();
-  const prepared = await prepare({ ...options, interval, invocation: { id: runId, startedAt: Date.now(), command: 'test' } });
+  const prepared = await prepare({ ...options, interval, invocation: { id: runId, startedAt: Date.now(), command: 'test', ...(options.storeFailures ? { storeFailures: true } : {}) } });
   const ds = dateVariables(interval).ds;
   const plan = planTest(planContext(prepared, runId), interval, testFilter(options.select, prepared.analysis));
   if (plan.tasks.length === 0 && !hasErrors(plan.diagnostics)) {

@@ -51,6 +51,8 @@ export interface CheckFailure {
    */
   readonly differences?: true;
   readonly location: Location;
+  /** A dbt test that keeps its failing rows (store_failures): the relation that holds them now. */
+  readonly storedIn?: string;
 }
 
 /** `current`: a model task whose output is current (built from the same SQL, config and inputs) is not run again. */
@@ -115,7 +117,7 @@ export type PipeEvent =
   /** A check found failing rows (blocking or warning); the task's outcome follows separately. */
   | { readonly type: 'check-failed'; readonly runId: string; readonly task: TaskRef; readonly failure: CheckFailure }
   /** A check found nothing to report. */
-  | { readonly type: 'check-passed'; readonly runId: string; readonly task: TaskRef; readonly check: string; readonly location: Location }
+  | { readonly type: 'check-passed'; readonly runId: string; readonly task: TaskRef; readonly check: string; readonly location: Location; readonly storedIn?: string }
   /**
    * What a template said as its task ran (dbt's execution render: a model, a hook, a dbt test
    * that reads the warehouse while rendering, `execute` true): `log(msg, info=True)`,

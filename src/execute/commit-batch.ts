@@ -263,7 +263,8 @@ function expectedPartition(task: Task, session: WarehouseSession, seen: (table: 
 
 /**
  * Whether a task may run in a batch: every statement it runs may run inside a transaction, and
- * it neither writes files nor renders against the warehouse (which records outside it).
+ * it neither writes files nor renders against the warehouse (which records outside it), nor
+ * keeps a test's failing rows (written once its own transaction has ended).
  */
 export function batchable(task: Task): boolean {
   return task.renderAtRun === undefined && task.steps.every(stepBatchable);
@@ -276,13 +277,14 @@ function stepBatchable(step: Step): boolean {
     case 'cleanup':
     case 'schema-change':
     case 'columns':
-    case 'check':
     case 'contract':
     case 'snapshot-merge':
     case 'unit-test':
       return true;
+    case 'check':
+      return step.storeFailures === undefined;
     case 'publish':
-      return (step.after ?? []).length === 0 && (step.inside ?? []).every(stepBatchable);
+      return (step.after ?? []).length === 0 && (step.inside ?? []).every(stepBatchable) && (step.checks ?? []).every(stepBatchable);
     case 'hook':
     case 'write-file':
     case 'remove-file':

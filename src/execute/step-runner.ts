@@ -22,6 +22,7 @@ import { tellSaid } from './template-messages.js';
 import { thresholdSql, type Threshold } from '../sql/test-threshold.js';
 import { rowsOutcome, thresholdOutcome, truthy, type CheckOutcome } from './check-outcome.js';
 import { checkSqlAtRun, hookSqlAtRun } from './render-at-run.js';
+import { dropKept, keepFailures, writeFailures, type KeptFailures } from './failures-store.js';
 
 /**
  * Runs the steps of one task on one connection, as the plan decided them: staging
@@ -55,6 +56,8 @@ interface CheckResult {
   readonly failure?: CheckFailure;
   /** Where the check is declared. */
   readonly location: Location;
+  /** A dbt test that keeps its failing rows (store_failures): the relation they are written to. */
+  readonly storedIn?: string;
 }
 
 /** What the steps of one attempt hand to the steps after them. */
@@ -89,6 +92,8 @@ interface AttemptState {
    * again alone), or outside it when the first task fails before it began.
    */
   readonly held: CheckResultRecord[];
+  /** The failing rows its dbt tests kept (store_failures): written as the attempt ends (see failures-store.ts). */
+  readonly kept: KeptFailures[];
 }
 
 /** Which attempt of a task runs, where, and (in a batch) what it publishes in and tells through. */
@@ -113,14 +118,19 @@ export class StepRunner {
    * data must never be published once the run is cancelled.
    */
   async attempt(task: Task, session: WarehouseSession, at: AttemptOf, done: Published): Promise<AttemptResult> {
-    const state: AttemptState = { ...at, emit: at.emit ?? this.ctx.emit, alter: [], blocking: [], held: [] };
+    const state: AttemptState = { ...at, emit: at.emit ?? this.ctx.emit, alter: [], blocking: [], held: [], kept: [] };
     let result: AttemptResult;
     try {
       result = await this.steps(task, session, state, done);
     } catch (e) {
+      // Kept rows outlive the transaction a failing test rolled back. With the task failing,
+      // one that cannot be written (a view over a model a failing test kept out) is let go.
+      await this.writeKept(session, state.kept.splice(0), true);
       await this.ctx.engine.recordChecks(session, state.held.splice(0)).catch(() => undefined);
       throw e;
     }
+    // Written once the task's own transaction has ended: a view of its failures reads the model as published.
+    await this.writeKept(session, state.kept.splice(0), false);
     // A batch's commit never goes without them: unwritten (an overrunning task's interrupt), the task runs again alone.
     await this.ctx.engine.recordChecks(session, state.held.splice(0));
     return result;
@@ -454,29 +464,71 @@ export class StepRunner {
     return result;
   }
 
-  /** Runs one check: its verdict, a sample of its failing rows, and the record of its result. */
+  /**
+   * Runs one check: its verdict, a sample of its failing rows, and the record of its result. A
+   * dbt test that keeps its failing rows keeps them first and is judged from them, as dbt
+   * judges it from its relation.
+   */
   private async runCheck(task: Task, planned: CheckStep, session: WarehouseSession, state: AttemptState): Promise<CheckResult> {
     const { attemptNo } = state;
     // A dbt test that reads the warehouse while rendering is rendered here, as it runs: what it
     // asks of the relation checked is answered as the query below reads it. What it says then
     // goes with the task's events (in a batch, told at the commit).
     const tell = (said: readonly TemplateMessage[]) => tellSaid(state.emit, this.ctx.runId, taskRef(task), said);
-    const step = planned.renderAtRun ? { ...planned, sql: await checkSqlAtRun(planned, session, tell) } : planned;
+    const rendered = planned.renderAtRun ? { ...planned, sql: await checkSqlAtRun(planned, session, tell) } : planned;
+    const store = rendered.storeFailures;
+    const kept = store ? await keepFailures(session, { ...rendered, storeFailures: store }).catch((e: unknown) => {
+      throw e instanceof WarehouseError && e.errorClass === 'permanent' ? new ProjectRuleError('Check', `test ${rendered.name} could not run: ${e.message.split('\n')[0]}`, rendered.location) : e;
+    }) : undefined;
+    const step = kept ? { ...rendered, sql: kept.sql } : rendered;
     const checked: CheckedModel = {
       name: task.node,
       columns: async () => (await session.dialect.describeQuery(session, ownQuery(task))).map((c) => c.name),
     };
-    const judged = step.threshold ? await judgeByThreshold(step, step.threshold, session) : await judgeByRows(step, session, checked);
+    let judged: Judged;
+    try {
+      judged = step.threshold ? await judgeByThreshold(step, step.threshold, session) : await judgeByRows(step, session, checked);
+    } catch (e) {
+      if (kept) dropKept(kept.kept);
+      throw e;
+    }
+    if (kept) state.kept.push(kept.kept);
     const { outcome, failingRows, sample, condition } = judged;
     const severity = outcome === 'warned' ? 'warn' : step.severity;
+    const storedIn = store ? { storedIn: store.relation } : {};
     return {
       record: { runId: this.ctx.runId, taskId: task.id, attempt: attemptNo, check: step.name, severity, status: outcome, failingRows, sample, at: Date.now() },
       location: step.location,
       failure:
         outcome === 'passed'
           ? undefined
-          : { check: step.name, severity, failingRows, sample, location: step.location, ...(condition ? { condition } : {}), ...(step.differences ? { differences: true as const } : {}) },
+          : { check: step.name, severity, failingRows, sample, location: step.location, ...(condition ? { condition } : {}), ...(step.differences ? { differences: true as const } : {}), ...storedIn },
+      ...storedIn,
     };
+  }
+
+  /**
+   * Writes the failing rows tests kept into their relations, each under the publish lock of its
+   * relation (the dates of a backfill run the same test). A failure to write one is the test's
+   * error, unless `quiet`.
+   */
+  private async writeKept(session: WarehouseSession, kept: readonly KeptFailures[], quiet: boolean): Promise<void> {
+    let failed: unknown;
+    for (const k of kept) {
+      if (failed !== undefined) {
+        dropKept(k);
+        continue;
+      }
+      const release = await this.ctx.engine.publishLock(k.write.relation, undefined);
+      try {
+        await writeFailures(session, k);
+      } catch (e) {
+        if (!quiet) failed = e instanceof WarehouseError ? new ProjectRuleError('Check', `test ${k.test}: its failing rows could not be kept in ${k.write.relation}: ${session.dialect.headline(e.message)}`, k.location) : e;
+      } finally {
+        release();
+      }
+    }
+    if (failed !== undefined) throw failed;
   }
 
   /** Stores a check's result and reports it; blocking failures are collected to fail the task. */
@@ -489,7 +541,8 @@ export class StepRunner {
     const { runId } = this.ctx;
     const { emit, blocking } = state;
     if (!result.failure) {
-      emit({ type: 'check-passed', runId, task: taskRef(task), check: result.record.check, location: result.location });
+      const storedIn = result.storedIn === undefined ? {} : { storedIn: result.storedIn };
+      emit({ type: 'check-passed', runId, task: taskRef(task), check: result.record.check, location: result.location, ...storedIn });
       return;
     }
     emit({ type: 'check-failed', runId, task: taskRef(task), failure: result.failure });

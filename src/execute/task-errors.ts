@@ -34,9 +34,10 @@ export class ChecksFailedError extends Error {
           const at = `(${f.location.file}${f.location.line ? `:${f.location.line}` : ''})`;
           const s = f.failingRows === 1 ? '' : 's';
           if (f.differences) return `unit test ${f.check} failed: actual differs from expected in ${f.failingRows} row${s} ${at}`;
+          const stored = f.storedIn === undefined ? '' : `; see its failures: select * from ${f.storedIn}`;
           return f.condition === undefined
-            ? `check ${f.check} failed: ${f.failingRows} failing row${s} ${at}`
-            : `test ${f.check} failed: got ${f.failingRows} result${s}, configured to fail if ${f.condition} ${at}`;
+            ? `check ${f.check} failed: ${f.failingRows} failing row${s} ${at}${stored}`
+            : `test ${f.check} failed: got ${f.failingRows} result${s}, configured to fail if ${f.condition} ${at}${stored}`;
         })
         .join('\n'),
     );

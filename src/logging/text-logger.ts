@@ -182,6 +182,8 @@ export class TextLogger implements Logger {
             : `test ${f.check} ${what}: got ${n} result${f.failingRows === 1 ? '' : 's'}, configured to ${f.severity === 'warn' ? 'warn' : 'fail'} if ${f.condition}`;
         this.line(`${prefix} ${this.label(e.task)} ${found} ${s.dim(where)}`);
         for (const row of f.sample) this.line(`    ${s.dim(JSON.stringify(row))}`);
+        // As dbt says where it kept them.
+        if (f.storedIn !== undefined) this.line(`    see its failures: select * from ${f.storedIn}`);
         break;
       }
       case 'check-passed':

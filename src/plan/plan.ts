@@ -7,7 +7,7 @@ import { intervalLabel, isHourLabel, previousInterval, type Interval } from '../
 import { inTopologicalOrder, topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
-import type { CheckStep, RenderAtRun, Step, Task, TemplateMessage } from './task.js';
+import type { CheckStep, FailuresWrite, RenderAtRun, Step, Task, TemplateMessage } from './task.js';
 import { SQL, type StrategyInput } from './strategies/strategy.js';
 import { seedStrategy } from './strategies/seed.js';
 import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
@@ -778,7 +778,18 @@ function checkStep(ctx: PlanContext, node: string, c: Check, interval: Interval,
   const { renderer } = ctx.analysis;
   const sql = renderer.checkSql(node, c, interval, on, relations);
   if (typeof sql !== 'string') return sql;
-  const step: CheckStep = { kind: 'check', name: c.name, severity: c.severity, sql, location: c.location, threshold: c.threshold, ...(c.expression === undefined ? {} : { expression: c.expression }) };
+  const stored = c.storeFailures && failuresWrite(ctx, node, c, interval);
+  if (stored && 'code' in stored) return stored;
+  const step: CheckStep = {
+    kind: 'check',
+    name: c.name,
+    severity: c.severity,
+    sql,
+    location: c.location,
+    threshold: c.threshold,
+    ...(c.expression === undefined ? {} : { expression: c.expression }),
+    ...(stored ? { storeFailures: stored } : {}),
+  };
   if (!c.atRun) return step;
   const renderAtRun: RenderAtRun<string> = {
     render: (answers) => {
@@ -790,6 +801,19 @@ function checkStep(ctx: PlanContext, node: string, c: Check, interval: Interval,
     },
   };
   return { ...step, renderAtRun };
+}
+
+/**
+ * Where a dbt test keeps its failing rows. A view is the test's query over the relations as
+ * published (the tested node's, not the rows a run stages), as dbt's view reads them.
+ */
+function failuresWrite(ctx: PlanContext, node: string, c: Check, interval: Interval): FailuresWrite | Diagnostic {
+  const { as, schema, name, relation } = c.storeFailures!;
+  if (as === 'table') return { as, schema, name, relation };
+  const published = ctx.analysis.nodes.get(node)?.relation;
+  if (published === undefined) throw new Error(`internal error: a test of ${node}, which is not a node`);
+  const sql = ctx.analysis.renderer.checkSql(node, { ...c, atRun: undefined }, interval, published);
+  return typeof sql === 'string' ? { as, schema, name, relation, sql } : sql;
 }
 
 /** How a model task is built beyond its node and date. */

@@ -226,7 +226,18 @@ export interface CheckStep {
    * that what the template asks of the relation checked describes what the check reads.
    */
   readonly renderAtRun?: RenderAtRun<string>;
+  /** A dbt test's failing rows kept in the warehouse as it runs (store_failures). */
+  readonly storeFailures?: FailuresWrite;
 }
+
+/**
+ * Where a dbt test keeps its failing rows, replacing what stood there: a table of the rows its
+ * query returns, or a view of the query over the relations as published (`sql`).
+ */
+export type FailuresWrite = { readonly schema: string; readonly name: string; readonly relation: string } & (
+  | { readonly as: 'table' }
+  | { readonly as: 'view'; readonly sql: string }
+);
 
 /** A column a check (or a model's config) names, and where it is declared. */
 export interface ColumnUse {
@@ -345,6 +356,12 @@ export interface Task {
     /** What the table's rows are counted in. */
     readonly unit: 'date' | 'hour';
   };
+}
+
+/** The schemas a task writes to: its relation's, and those its dbt tests keep their failing rows in. */
+export function writtenSchemas(task: Task): string[] {
+  const checks = allSteps(task.steps).flatMap((s) => (s.kind === 'check' ? [s] : s.kind === 'publish' ? (s.checks ?? []) : []));
+  return [...new Set([task.schema, ...checks.flatMap((c) => (c.storeFailures ? [c.storeFailures.schema] : []))])];
 }
 
 /** Every step of a task, those a publishing step runs inside its transaction included, in the order they run. */

@@ -139,6 +139,14 @@ export interface StrategySql {
   fileView(view: string, path: string, format: 'parquet' | 'csv' | 'json', nullRow: readonly string[] | undefined): string;
   /** Adds a row of NULLs to a table of `columns` columns. */
   insertNullRow(relation: string, columns: number): string;
+  /**
+   * Writes the rows of `sql`, whose columns are `columns`, to a Parquet file, so that
+   * `rowsFromFile` reads them back as they were: each value of a type the file would not keep
+   * exactly (a HUGEINT would come back a DOUBLE) is written as text.
+   */
+  rowsToFile(sql: string, columns: readonly Column[], path: string): string;
+  /** The rows `rowsToFile` wrote, each column of its own type again. */
+  rowsFromFile(path: string, columns: readonly Column[]): string;
   /** A comment on a table or view, and on one of its columns. */
   commentOn(kind: RelationKind, relation: string, text: string): string;
   commentOnColumn(relation: string, column: string, text: string): string;
@@ -209,6 +217,8 @@ export interface StateSql {
   tablesStartingWith(prefix: string): string;
   /** One row when the table exists. */
   tableExists(schema: string, name: string): string;
+  /** What stands under the name: a row of `type` (table or view), none when nothing does. */
+  relationKind(schema: string, name: string): string;
 }
 
 /** Reading what a query or a relation is made of, without running it. */

@@ -71,6 +71,7 @@ interface Failure {
   readonly failingRows: number;
   readonly condition?: string;
   readonly location: { readonly file: string; readonly line?: number };
+  readonly storedIn?: string;
 }
 const failures = (events: readonly PipeEventJson[]) => eventsOfType(events, 'check-failed').map((e) => e.failure as Failure);
 const passed = (events: readonly PipeEventJson[]) => eventsOfType(events, 'check-passed').map((e) => e.check as string).sort();
@@ -333,5 +334,117 @@ sources:
     const excluded = await runIn(dir, { date: '2024-01-02', exclude: ['unique_orders_order_id'] });
     expect(excluded.code).toBe(2);
     expect(excluded.stderr).toContain('--exclude unique_orders_order_id: unique_orders_order_id names a test, which runs in the build of the node it tests');
+  });
+});
+
+/**
+ * dbt's store_failures in pipe run and pipe test: each test that keeps its failing rows
+ * replaces a relation named after it in `<schema>_dbt_test__audit` (or its `schema:`), as dbt
+ * writes it, also when the failing test keeps its model's rows out of the warehouse.
+ */
+
+/** `var('nulls')` gives orders an order without an id. */
+const STORING = {
+  'dbt_project.yml': FILES['dbt_project.yml'],
+  'models/orders.sql': `select * from (values
+  (1, 'placed', 10::hugeint),
+  (2, 'shipped', 170141183460469231731687303715884105727::hugeint)
+  {% if var('nulls', false) %}, (null, 'lost', 30){% endif %}
+) v(order_id, status, amount)`,
+  'models/schema.yml': `version: 2
+models:
+  - name: orders
+    columns:
+      - name: order_id
+        data_tests:
+          - not_null:
+              config:
+                store_failures: true
+          - unique
+      - name: status
+        data_tests:
+          - accepted_values:
+              values: [placed]
+              config:
+                severity: warn
+                store_failures_as: view
+                schema: audit
+      - name: amount
+        data_tests: [positive]
+`,
+  'tests/generic/positive.sql': `{% test positive(model, column_name) %}
+select {{ '*' if should_store_failures() else column_name }} from {{ model }} where {{ column_name }} <= 0
+{% endtest %}
+`,
+};
+
+const passedIn = (events: readonly PipeEventJson[]) => eventsOfType(events, 'check-passed').map((e) => [e.check, e.storedIn]);
+const relations = (dir: string) =>
+  queryWarehouse(
+    dir,
+    `select schema_name, table_name as name, 'table' as type from duckdb_tables() where schema_name like '%audit%'
+     union all select schema_name, view_name, 'view' from duckdb_views() where schema_name like '%audit%' order by all`,
+  );
+
+describe('dbt store_failures', () => {
+  it('keeps a failing test\'s rows though its model is kept out, and replaces them on every run', async () => {
+    const dir = tempProject(STORING);
+    const broken = await runIn(dir, { date: '2024-01-02', vars: { nulls: true } });
+    expect(broken.code).toBe(1);
+    expect(failures(broken.events).map((f) => [f.check, f.severity, f.failingRows, f.storedIn])).toEqual([
+      ['not_null_orders_order_id', 'error', 1, '"main_dbt_test__audit"."not_null_orders_order_id"'],
+      ['accepted_values_orders_status__placed', 'warn', 2, '"main_audit"."accepted_values_orders_status__placed"'],
+    ]);
+    expect(broken.stdout).toContain('see its failures: select * from "main_dbt_test__audit"."not_null_orders_order_id"');
+    // The model was kept out: nothing of it is published, but its failing rows are, with every column (should_store_failures()), of its types.
+    expect(await queryWarehouse(dir, "select count(*) as n from duckdb_tables() where table_name = 'orders'")).toEqual([{ n: '0' }]);
+    expect(await queryWarehouse(dir, 'select * from main_dbt_test__audit.not_null_orders_order_id')).toEqual([{ order_id: null, status: 'lost', amount: '30' }]);
+    expect(await queryWarehouse(dir, "select data_type from information_schema.columns where table_name = 'not_null_orders_order_id' and column_name = 'amount'")).toEqual([
+      { data_type: 'HUGEINT' },
+    ]);
+
+    const fixed = await runIn(dir, { date: '2024-01-02' });
+    expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+    expect(passedIn(fixed.events)).toContainEqual(['not_null_orders_order_id', '"main_dbt_test__audit"."not_null_orders_order_id"']);
+    // Replaced, empty now that the test passes; unique keeps nothing (no store_failures), the view reads the published rows.
+    expect(await queryWarehouse(dir, 'select count(*) as n from main_dbt_test__audit.not_null_orders_order_id')).toEqual([{ n: '0' }]);
+    expect(await relations(dir)).toEqual([
+      { schema_name: 'main_audit', name: 'accepted_values_orders_status__placed', type: 'view' },
+      { schema_name: 'main_dbt_test__audit', name: 'not_null_orders_order_id', type: 'table' },
+    ]);
+    expect(await queryWarehouse(dir, 'select * from main_audit.accepted_values_orders_status__placed')).toEqual([{ value_field: 'shipped', n_records: '1' }]);
+  });
+
+  it('pipe test --store-failures keeps the rows of every test whose config says nothing, as table or view by its config', async () => {
+    const dir = tempProject(STORING);
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    // A test that kept its failures as a view now keeps them as a table: the view is replaced.
+    writeFileSync(join(dir, 'models/schema.yml'), STORING['models/schema.yml'].replace('store_failures_as: view', 'store_failures_as: table').replace('store_failures: true', 'store_failures: false'));
+    writeFileSync(join(dir, 'models/orders.sql'), STORING['models/orders.sql'].replace('10::hugeint', '-10::hugeint'));
+    const r = await testIn(dir, { date: '2024-01-02', storeFailures: true });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(failures(r.events).map((f) => [f.check, f.storedIn])).toEqual([['accepted_values_orders_status__placed', '"main_audit"."accepted_values_orders_status__placed"']]);
+    expect(await relations(dir)).toEqual([
+      { schema_name: 'main_audit', name: 'accepted_values_orders_status__placed', type: 'table' },
+      // Kept by the run before, when its config said so; a test that does not run leaves its relation, as in dbt.
+      { schema_name: 'main_dbt_test__audit', name: 'not_null_orders_order_id', type: 'table' },
+      { schema_name: 'main_dbt_test__audit', name: 'positive_orders_amount', type: 'table' },
+      { schema_name: 'main_dbt_test__audit', name: 'unique_orders_order_id', type: 'table' },
+    ]);
+    // The published table is tested (built with 10, not -10); should_store_failures() answered true: every column is kept.
+    expect(await queryWarehouse(dir, 'select * from main_dbt_test__audit.positive_orders_amount')).toEqual([]);
+    expect((await queryWarehouse(dir, "select column_name from information_schema.columns where table_name = 'positive_orders_amount' order by ordinal_position")).map((c) => c.column_name)).toEqual([
+      'order_id',
+      'status',
+      'amount',
+    ]);
+  });
+
+  it('refuses a store_failures_as pipe cannot honour, at its line', async () => {
+    const dir = tempProject({ ...STORING, 'models/schema.yml': STORING['models/schema.yml'].replace('store_failures_as: view', 'store_failures_as: parquet') });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('store_failures_as must be table, view or ephemeral, got "parquet"');
+    expect(r.stderr).toContain('models/schema.yml:13');
   });
 });

@@ -191,7 +191,7 @@ models:
               name: order_id_unique_strict
               severity: error
           - positive:
-              config: {severity: error, limit: 3, store_failures: true}
+              config: {severity: error, limit: 3, store_failures: true, meta: {owner: ann}}
 `,
       'tests/generic/positive.sql': "{% test positive(model, column_name) %}\n{{ config(warn_if='> 1') }}\nselect * from {{ model }} where {{ column_name }} <= 0\n{% endtest %}\n",
     });
@@ -203,9 +203,13 @@ models:
     expect(positive.severity).toBe('error');
     expect(positive.threshold).toEqual({ failCalc: 'sum(n_records)', warnIf: '> 1', errorIf: '!= 0' });
     expect(positive.sql).toBe(`\nselect * from ${refToken('orders')} where order_id <= 0\nlimit 3`.trimStart());
+    // Its failing rows are kept where dbt keeps them; the others keep none.
+    expect(positive.storeFailures).toEqual({ as: 'table', schema: 'main_dbt_test__audit', name: 'positive_orders_order_id', relation: '"main_dbt_test__audit"."positive_orders_order_id"' });
+    expect(plain.storeFailures).toBeUndefined();
     // What pipe reads past is named in the one notice.
     const notice = a.diagnostics.find((d) => d.code === 'not-used');
-    expect(notice?.message).toContain('config store_failures (models/marts/schema.yml:11)');
+    expect(notice?.message).toContain('config meta (models/marts/schema.yml:11)');
+    expect(notice?.message).not.toContain('store_failures');
   });
 
   it('interpolate a column as written, and quote it when the column says quote: true', () => {

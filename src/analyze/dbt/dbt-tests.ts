@@ -2,14 +2,14 @@ import { error, warning, type Diagnostic, type Location } from '../../diagnostic
 import { refTarget, type VersionedModel } from './model-versions.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
 import type { YamlSource } from '../../project/yaml-file.js';
-import { quoteIdent, quoteLiteral, stripTrailingSemicolon } from '../../sql/sql-text.js';
-import { isRefToken, refToken, type Check } from '../checks.js';
+import { quoteIdent, quoteLiteral, relationName, stripTrailingSemicolon } from '../../sql/sql-text.js';
+import { isRefToken, refToken, type Check, type FailuresStore } from '../checks.js';
 import { DbtRelation } from '../jinja/relation.js';
 import type { SourceCall } from '../sources.js';
 import type { MacroSignature } from '../macro-signatures.js';
 import { settingsOf, mergeSettings } from './config-tree.js';
 import type { DbtTestSpec } from './properties.js';
-import { folderTestSettings, limited, testConfig, type TestConfig } from './test-config.js';
+import { folderTestSettings, limited, shouldStoreFailures, testConfig, type TestConfig } from './test-config.js';
 import { dbtTestNames, pyStr } from './test-names.js';
 import type { RenderPhase } from '../jinja/introspection.js';
 
@@ -80,12 +80,38 @@ export interface GenericTestContext {
   readonly customTests: readonly string[];
   /** The installed packages, whose generic tests a bare test name finds after the project's own. */
   readonly installedPackages: readonly string[];
-  /** Calls a macro of the project, in dbt's parse unless `run` says otherwise; its ref() calls give ref tokens. */
-  readonly renderMacro: (name: string, positional: readonly unknown[], keywords: Readonly<Record<string, unknown>>, run?: TestRunPhase) => RenderedTest | Diagnostic;
+  /**
+   * Calls a macro of the project, in dbt's parse unless `run` says otherwise; its ref() calls
+   * give ref tokens, and should_store_failures() answers `stores`.
+   */
+  readonly renderMacro: (name: string, positional: readonly unknown[], keywords: Readonly<Record<string, unknown>>, stores: boolean, run?: TestRunPhase) => RenderedTest | Diagnostic;
+  /** `--store-failures`: tests whose config says nothing of it keep their failing rows. */
+  readonly storeFailuresFlag: boolean;
+  /** The schema a test's failing rows are kept in, from its custom schema (generate_schema_name). */
+  readonly failuresSchema: (custom: string, test: FailuresOf) => string;
   /** Renders text written with Jinja (`{{ var('x') }}`) in a test's config or arguments. */
   readonly renderText: (text: string, at: Location) => string | Diagnostic;
   /** A config key pipe reads past, for the notice. */
   readonly unused: (key: string, at: Location) => void;
+}
+
+/** The test whose failures are kept, as generate_schema_name is given it. */
+export interface FailuresOf {
+  readonly name: string;
+  readonly fqn: readonly string[];
+  readonly file: string;
+}
+
+/**
+ * Where a test keeps its failing rows, when its config (or `--store-failures`) says it keeps
+ * them: in the schema generate_schema_name makes of its `schema` (dbt's `dbt_test__audit`),
+ * under its alias.
+ */
+export function failuresStore(config: TestConfig, flag: boolean, alias: string, test: FailuresOf, schemaOf: (custom: string, test: FailuresOf) => string): FailuresStore | undefined {
+  if (!shouldStoreFailures(config, flag)) return undefined;
+  const schema = schemaOf(config.schema, test);
+  const name = config.alias ?? alias;
+  return { as: config.storeFailuresAs, schema, name, relation: relationName(schema, name) };
 }
 
 /**
@@ -142,39 +168,50 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
   const column = spec.column === undefined ? undefined : spec.quoteColumn ? quoteIdent(spec.column) : spec.column;
   const testType = `${namespace ? `${namespace}_` : ''}${spec.on.kind === 'source' ? 'source_' : ''}${name}`;
   const target = spec.on.kind === 'source' ? spec.on.name.replace('.', '_') : spec.on.name;
-  const testName = spec.name ?? dbtTestNames(testType, target, column === undefined ? args : { ...args, column_name: column }).name;
+  const names = dbtTestNames(testType, target, column === undefined ? args : { ...args, column_name: column });
+  const testName = spec.name ?? names.name;
 
   const resolver = new ArgResolver(testName, at, ctx, diagnostics);
   const resolved = resolver.value(args) as Record<string, unknown>;
   if (!resolver.ok) return undefined;
   if (!checkArgs(impl, testName, column, resolved, at, ctx, diagnostics)) return undefined;
 
-  const definition = impl.kind === 'macro' ? renderDefinition(impl, column, resolved, spec.on.name, testName, at, ctx, diagnostics) : BUILT_IN;
+  // dbt's qualified name of a generic test: its package (the project, or the installed package
+  // whose properties file declares it), the file's folders in it less the first (models/), and the test's name.
+  const pkg = ctx.packageOf(spec.location.file);
+  const file = pkg ? spec.location.file.slice(pkg.dir.length + 1) : spec.location.file;
+  const fqn = [pkg?.name ?? ctx.projectName, ...file.split('/').slice(1, -1), testName];
+  const declared = mergeSettings(folderTestSettings(ctx.dbtProject, fqn), settingsOf(spec.config, () => at));
+  // dbt renders a test knowing its config, which should_store_failures() reads: the folders' and
+  // the properties file's, then (when the definition's config() changes the answer) its own.
+  let stores = shouldStoreFailures(testConfig(declared, { test: testName, renderText: ctx.renderText, unused: () => undefined }, []), ctx.storeFailuresFlag);
+  const render = () => (impl.kind === 'macro' ? renderDefinition(impl, column, resolved, spec.on.name, testName, stores, at, ctx, diagnostics) : BUILT_IN);
+  let definition = render();
   if (!definition) return undefined;
+  const settingsWith = (d: RenderedTest & { readonly configAt?: Location }) => mergeSettings(declared, settingsOf(d.config, () => d.configAt ?? at));
+  const rendered = testConfig(settingsWith(definition), { test: testName, renderText: ctx.renderText, unused: () => undefined }, []);
+  if (rendered && shouldStoreFailures(rendered, ctx.storeFailuresFlag) !== stores) {
+    stores = !stores;
+    definition = render();
+    if (!definition) return undefined;
+  }
   // ref() and source() calls the definition makes are nodes the test reads, as dbt records them while parsing.
   for (const r of definition.refs) resolver.ref(undefined, r);
   for (const s of definition.sources) resolver.source(s.source, s.table);
   if (!resolver.ok) return undefined;
   const reads = [spec.on.name, ...resolver.reads.filter((r) => r !== spec.on.name)];
 
-  // dbt's qualified name of a generic test: its package (the project, or the installed package
-  // whose properties file declares it), the file's folders in it less the first (models/), and the test's name.
-  const pkg = ctx.packageOf(spec.location.file);
-  const file = pkg ? spec.location.file.slice(pkg.dir.length + 1) : spec.location.file;
-  const fqn = [pkg?.name ?? ctx.projectName, ...file.split('/').slice(1, -1), testName];
-  let settings = folderTestSettings(ctx.dbtProject, fqn);
-  settings = mergeSettings(settings, settingsOf(spec.config, () => at));
-  settings = mergeSettings(settings, settingsOf(definition.config, () => definition.configAt ?? at));
-  const config = testConfig(settings, { test: testName, renderText: ctx.renderText, unused: ctx.unused }, diagnostics);
+  const config = testConfig(settingsWith(definition), { test: testName, renderText: ctx.renderText, unused: ctx.unused }, diagnostics);
   if (!config || !config.enabled) return undefined;
+  const store = failuresStore(config, ctx.storeFailuresFlag, spec.name ?? names.alias, { name: testName, fqn, file: spec.location.file }, ctx.failuresSchema);
 
   const tested = refToken(spec.on.name);
   const model = config.where === undefined ? tested : `(select * from ${tested} where ${config.where}) dbt_subquery`;
-  const sql = impl.kind === 'builtin' ? builtinSql(impl.test, model, column!, resolved, config) : definition.sql.replaceAll(MODEL_PLACEHOLDER, model);
+  const sql = impl.kind === 'builtin' ? builtinSql(impl.test, model, column!, resolved, stores) : definition.sql.replaceAll(MODEL_PLACEHOLDER, model);
   // Its config is the parse render's, as in dbt: the render at run time is given the relation tested as it is then known.
   const atRun =
     impl.kind === 'macro' && definition.readsWarehouse
-      ? (phase: RenderPhase) => queryAtRun(testName, at, callDefinition(impl, column, resolved, model, spec.on.name, ctx, { phase, parse: definition }), config.limit)
+      ? (phase: RenderPhase) => queryAtRun(testName, at, callDefinition(impl, column, resolved, model, spec.on.name, stores, ctx, { phase, parse: definition }), config.limit)
       : undefined;
   return {
     on: spec.on,
@@ -191,6 +228,7 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
       threshold: config.threshold,
       tags: config.tags,
       ...(atRun ? { atRun } : {}),
+      ...(store ? { storeFailures: store } : {}),
       dbt: {
         fqn,
         reads,
@@ -227,11 +265,12 @@ function renderDefinition(
   args: Readonly<Record<string, unknown>>,
   on: string,
   test: string,
+  stores: boolean,
   at: Location,
   ctx: GenericTestContext,
   diagnostics: Diagnostic[],
 ): (RenderedTest & { readonly configAt?: Location }) | undefined {
-  const rendered = callDefinition(impl, column, args, MODEL_PLACEHOLDER, on, ctx);
+  const rendered = callDefinition(impl, column, args, MODEL_PLACEHOLDER, on, stores, ctx);
   if ('severity' in rendered) {
     diagnostics.push({ ...rendered, related: [...(rendered.related ?? []), { message: `test ${test} is declared here`, location: at }] });
     return undefined;
@@ -241,25 +280,29 @@ function renderDefinition(
   return { ...rendered, sql: stripTrailingSemicolon(rendered.sql).trim(), configAt };
 }
 
-/** A test's definition called with its arguments, `model` the relation tested (the node `on`), when it runs or (no `run`) at the parse. */
+/**
+ * A test's definition called with its arguments, `model` the relation tested (the node `on`),
+ * when it runs or (no `run`) at the parse; should_store_failures() answers `stores`.
+ */
 function callDefinition(
   impl: Extract<Implementation, { kind: 'macro' }>,
   column: string | undefined,
   args: Readonly<Record<string, unknown>>,
   model: string,
   on: string,
+  stores: boolean,
   ctx: GenericTestContext,
   run?: TestRunPhase,
 ): RenderedTest | Diagnostic {
   const builtin = impl.positionalAs;
   // In a built-in's place, a definition is called as dbt calls the built-in's: by position.
-  if (builtin) return ctx.renderMacro(impl.macro, [model, column, ...builtinArgs(builtin).map((a) => args[a] ?? defaultOf(builtin, a))], {}, run);
+  if (builtin) return ctx.renderMacro(impl.macro, [model, column, ...builtinArgs(builtin).map((a) => args[a] ?? defaultOf(builtin, a))], {}, stores, run);
   // The model tested and every ref() or source() among the arguments are relations, as dbt gives them.
   // (With a `where`, dbt's model is a subquery's text, as here.)
   const relation = (v: unknown) => (typeof v === 'string' && isRefToken(v) ? DbtRelation.ofNode(v, v.slice(1, -1)) : v);
   const tested = model === MODEL_PLACEHOLDER ? DbtRelation.ofNode(model, on) : relation(model);
   const given = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, relation(v)]));
-  return ctx.renderMacro(impl.macro, [], { model: tested, ...(column === undefined ? {} : { column_name: column }), ...given }, run);
+  return ctx.renderMacro(impl.macro, [], { model: tested, ...(column === undefined ? {} : { column_name: column }), ...given }, stores, run);
 }
 
 /** The test's macro or built-in; an unknown test or one of a package is an error naming the tests there are. */
@@ -462,8 +505,8 @@ class ArgResolver {
   }
 }
 
-/** The failing-rows query of a built-in test, as dbt's default macro writes it. */
-function builtinSql(test: BuiltinTest, model: string, column: string, args: Readonly<Record<string, unknown>>, config: TestConfig): string {
+/** The failing-rows query of a built-in test, as dbt's default macro writes it (`stores`: what should_store_failures() answers). */
+function builtinSql(test: BuiltinTest, model: string, column: string, args: Readonly<Record<string, unknown>>, stores: boolean): string {
   switch (test) {
     case 'unique':
       return `select
@@ -475,7 +518,7 @@ where ${column} is not null
 group by ${column}
 having count(*) > 1`;
     case 'not_null':
-      return `select ${config.storeFailures ? '*' : column}
+      return `select ${stores ? '*' : column}
 from ${model}
 where ${column} is null`;
     case 'accepted_values': {

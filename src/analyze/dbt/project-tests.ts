@@ -5,7 +5,7 @@ import type { ProjectFiles, SingularTestSource } from '../../project/load-projec
 import { CHECK_TARGET, refToken, type Check } from '../checks.js';
 import { RenderFailure, TemplateFunctionError, type RenderHooks, type TemplateEngine } from '../template-engine.js';
 import type { DbtProject } from './dbt-project.js';
-import { genericTests, unseenAtRun, type DbtTest, type GenericTestContext, type NodeState, type RenderedTest, type TestRunPhase } from './dbt-tests.js';
+import { genericTests, unseenAtRun, type DbtTest, type FailuresOf, type GenericTestContext, type NodeState, type RenderedTest, type TestRunPhase } from './dbt-tests.js';
 import type { Properties, SourceTable } from './properties.js';
 import { recordSource, sourceName, type SourceCall } from '../sources.js';
 import { singularTests } from './singular-tests.js';
@@ -36,6 +36,10 @@ export interface ProjectTestsInput {
   /** Why a `source()` call, at `at`, reads nothing (see sources.ts); undefined when it reads a declared table. */
   readonly sourceProblem: (call: SourceCall, at: Location) => Diagnostic | undefined;
   readonly unused: (key: string, at: Location) => void;
+  /** `--store-failures`: dbt's flags.STORE_FAILURES. */
+  readonly storeFailures: boolean;
+  /** The schema generate_schema_name makes of a test's custom schema, for its failing rows. */
+  readonly failuresSchema: (custom: string, test: FailuresOf) => string;
 }
 
 export interface ProjectTests {
@@ -83,13 +87,15 @@ function singular(input: ProjectTestsInput, ctx: GenericTestContext, diagnostics
       node: ctx.node,
       source: ctx.source,
       nodeNames: input.nodeNames,
-      render: (test: SingularTestSource, run?: TestRunPhase) => {
+      render: (test: SingularTestSource, stores: boolean, run?: TestRunPhase) => {
         const compiled = input.engine.compile(test.file, test.sql, test.package?.name);
         if ('severity' in compiled) return compiled;
-        return rendering(input, (hooks) => input.engine.render(compiled, hooks), true, run);
+        return rendering(input, (hooks) => input.engine.render(compiled, hooks), true, run, stores);
       },
       renderText: ctx.renderText,
       unused: ctx.unused,
+      storeFailuresFlag: input.storeFailures,
+      failuresSchema: input.failuresSchema,
     },
     diagnostics,
   );
@@ -113,7 +119,9 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
       return m ? [`${m[1]}${m[2]}`] : [];
     }),
     installedPackages: (input.files.packages?.installed ?? []).map((p) => p.name),
-    renderMacro: (name, positional, keywords, run) => rendering(input, (hooks) => engine.renderMacroCall(name, positional, keywords, hooks), true, run),
+    renderMacro: (name, positional, keywords, stores, run) => rendering(input, (hooks) => engine.renderMacroCall(name, positional, keywords, hooks), true, run, stores),
+    storeFailuresFlag: input.storeFailures,
+    failuresSchema: input.failuresSchema,
     renderText: (text, at) => {
       const compiled = engine.compile(at.file, text);
       if ('severity' in compiled) return { ...compiled, location: at };
@@ -128,9 +136,10 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
  * One render of a test's template: its ref() and source() calls recorded (as ref tokens), its
  * config() calls collected. `refs: false` is a config value's render, where dbt has neither.
  * Without `run` it is dbt's parse, watched for whether the test renders differently when it
- * runs; when it runs, it may read only what its parse render read.
+ * runs; when it runs, it may read only what its parse render read. `stores`: what
+ * should_store_failures() answers for the test (a config value's render has no test: the flag).
  */
-function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => string, refs = true, run?: TestRunPhase): RenderedTest | Diagnostic {
+function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => string, refs = true, run?: TestRunPhase, stores?: boolean): RenderedTest | Diagnostic {
   const parse = run ? undefined : watchedParse();
   const found: string[] = [];
   const refSites = new Map<string, Location>();
@@ -166,6 +175,7 @@ function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => str
       throw new Error(`var '${name}' is not set and has no default; pass --var ${name}=VALUE or set it under vars: in pipe.yaml or dbt_project.yml`);
     },
     isIncremental: () => false,
+    ...(stores === undefined ? {} : { storeFailures: stores }),
     phase: run?.phase ?? parse,
     // When it runs, what it says is told then (see RenderPhase.report).
     ...(run?.phase.report ? { report: run.phase.report } : {}),

@@ -6,9 +6,9 @@ import type { YamlSource } from '../../project/yaml-file.js';
 import { stripTrailingSemicolon } from '../../sql/sql-text.js';
 import { CallSites } from '../call-sites.js';
 import { mergeSettings, settingsOf } from './config-tree.js';
-import { queryAtRun, type DbtTest, type NodeState, type RenderedTest, type TestRunPhase } from './dbt-tests.js';
+import { failuresStore, queryAtRun, type DbtTest, type FailuresOf, type NodeState, type RenderedTest, type TestRunPhase } from './dbt-tests.js';
 import type { RenderPhase } from '../jinja/introspection.js';
-import { folderTestSettings, limited, testConfig } from './test-config.js';
+import { folderTestSettings, limited, shouldStoreFailures, testConfig } from './test-config.js';
 
 /**
  * A dbt project's singular tests: each `.sql` file of the test folders is a query whose rows
@@ -26,8 +26,14 @@ export interface SingularTestContext {
   /** The node of a source's table (`src.table`), or why `source(src, table)` reads nothing. */
   readonly source: (source: string, table: string, at: Location) => string | Diagnostic;
   readonly nodeNames: readonly string[];
-  /** Renders the test's template, in dbt's parse unless `run` says otherwise; its ref() calls give ref tokens. */
-  readonly render: (test: SingularTestSource, run?: TestRunPhase) => RenderedTest | Diagnostic;
+  /**
+   * Renders the test's template, in dbt's parse unless `run` says otherwise; its ref() calls
+   * give ref tokens, and should_store_failures() answers `stores`.
+   */
+  readonly render: (test: SingularTestSource, stores: boolean, run?: TestRunPhase) => RenderedTest | Diagnostic;
+  /** `--store-failures` (see GenericTestContext). */
+  readonly storeFailuresFlag: boolean;
+  readonly failuresSchema: (custom: string, test: FailuresOf) => string;
   readonly renderText: (text: string, at: Location) => string | Diagnostic;
   readonly unused: (key: string, at: Location) => void;
 }
@@ -37,18 +43,29 @@ export function singularTests(files: readonly SingularTestSource[], ctx: Singula
 }
 
 function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagnostics: Diagnostic[]): DbtTest | undefined {
-  const rendered = ctx.render(file);
-  if ('severity' in rendered) {
-    diagnostics.push(rendered);
-    return undefined;
-  }
   const sites = new CallSites(file.sql);
   const at: Location = { file: file.file };
   const configAt: Location = { file: file.file, ...sites.config() };
   const fqn = nodeFqn(ctx.projectName, file, 'test', ctx.testRoots);
-  const settings = mergeSettings(folderTestSettings(ctx.dbtProject, fqn), settingsOf(rendered.config, () => configAt));
+  const folders = folderTestSettings(ctx.dbtProject, fqn);
+  const quietly = (settings: typeof folders) => testConfig(settings, { test: file.name, renderText: ctx.renderText, unused: () => undefined }, []);
+  // should_store_failures() answers from the test's config: the folders', then (when the file's
+  // config() changes the answer) its own, the file rendered again with it.
+  let stores = shouldStoreFailures(quietly(folders), ctx.storeFailuresFlag);
+  let rendered = ctx.render(file, stores);
+  if (!('severity' in rendered) && shouldStoreFailures(quietly(mergeSettings(folders, settingsOf(rendered.config, () => configAt))), ctx.storeFailuresFlag) !== stores) {
+    stores = !stores;
+    rendered = ctx.render(file, stores);
+  }
+  if ('severity' in rendered) {
+    diagnostics.push(rendered);
+    return undefined;
+  }
+  const parse = rendered;
+  const settings = mergeSettings(folders, settingsOf(parse.config, () => configAt));
   const config = testConfig(settings, { test: file.name, renderText: ctx.renderText, unused: ctx.unused }, diagnostics);
   if (!config || !config.enabled) return undefined;
+  const store = failuresStore(config, ctx.storeFailuresFlag, file.name, { name: file.name, fqn, file: file.file }, ctx.failuresSchema);
 
   const reads: string[] = [];
   let ok = true;
@@ -109,7 +126,8 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
       sql: limited(stripTrailingSemicolon(rendered.sql).trim(), config.limit),
       threshold: config.threshold,
       tags: config.tags,
-      ...(rendered.readsWarehouse ? { atRun: (phase: RenderPhase) => queryAtRun(file.name, at, ctx.render(file, { phase, parse: rendered }), config.limit) } : {}),
+      ...(parse.readsWarehouse ? { atRun: (phase: RenderPhase) => queryAtRun(file.name, at, ctx.render(file, stores, { phase, parse }), config.limit) } : {}),
+      ...(store ? { storeFailures: store } : {}),
       dbt: { fqn, reads },
     },
   };

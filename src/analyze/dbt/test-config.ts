@@ -20,8 +20,32 @@ export interface TestConfig {
   readonly limit?: number;
   readonly threshold: Threshold;
   readonly tags: readonly string[];
-  /** `store_failures: true`: dbt's not_null then keeps every column of the failing rows. */
-  readonly storeFailures: boolean;
+  /**
+   * Whether its failing rows are kept in the warehouse, as dbt settles it: `store_failures_as`
+   * wins wherever it is set (`ephemeral` keeps none), else `store_failures`; undefined when
+   * neither is set, and then `--store-failures` decides (see shouldStoreFailures).
+   */
+  readonly storeFailures?: boolean;
+  /** What they are kept as: a table unless `store_failures_as: view`. */
+  readonly storeFailuresAs: FailuresKind;
+  /** The schema they are kept in, before generate_schema_name: `schema:`, else dbt's `dbt_test__audit`. */
+  readonly schema: string;
+  /** The relation's name, when `alias:` sets it (else the test's, or its short form). */
+  readonly alias?: string;
+}
+
+/** What a test's failing rows are kept as. */
+export type FailuresKind = 'table' | 'view';
+
+/** The schema dbt keeps failing rows in when a test sets none, before generate_schema_name. */
+export const AUDIT_SCHEMA = 'dbt_test__audit';
+
+/**
+ * What should_store_failures() answers for a test, and so whether its failing rows are kept:
+ * its config's `store_failures` when set, else `--store-failures` (dbt's flags.STORE_FAILURES).
+ */
+export function shouldStoreFailures(config: Pick<TestConfig, 'storeFailures'> | undefined, flag: boolean): boolean {
+  return config?.storeFailures ?? flag;
 }
 
 export const DEFAULT_THRESHOLD: Threshold = { failCalc: 'count(*)', warnIf: '!= 0', errorIf: '!= 0' };
@@ -103,7 +127,20 @@ export function testConfig(settings: ReadonlyMap<string, ConfigSetting>, ctx: Te
   const warnIf = condition('warn_if');
   const errorIf = condition('error_if');
   if (failCalc !== undefined && failCalc.trim() === '') bad('fail_calc', 'fail_calc must be an aggregate over the failing rows, e.g. "count(*)" or "sum(n_records)"');
-  // The rest (store_failures and where failures would be stored, meta, ...) changes no verdict.
+  const storeValue = typed('store_failures');
+  if (storeValue !== undefined && typeof storeValue !== 'boolean') bad('store_failures', 'store_failures must be true or false');
+  const asValue = value('store_failures_as');
+  let storeAs: FailuresKind | 'ephemeral' | undefined;
+  if (asValue !== undefined) {
+    // dbt refuses another value as the test runs; here it is refused with the rest of the project's mistakes.
+    if (typeof asValue === 'string' && /^(table|view|ephemeral)$/.test(asValue)) storeAs = asValue as FailuresKind | 'ephemeral';
+    else bad('store_failures_as', `store_failures_as must be table, view or ephemeral, got ${JSON.stringify(asValue)}`);
+  }
+  const schema = text('schema', '"audit"');
+  if (schema !== undefined && schema.trim() === '') bad('schema', 'schema must name a schema, e.g. audit');
+  const alias = text('alias', '"orders_id_nulls"');
+  if (alias !== undefined && alias.trim() === '') bad('alias', 'alias must name the relation the failures are kept in');
+  // The rest (meta, database, ...) changes neither a verdict nor where failures are kept.
   for (const [key, s] of settings) {
     if (!READ.has(key)) ctx.unused(key, s.location);
   }
@@ -119,12 +156,16 @@ export function testConfig(settings: ReadonlyMap<string, ConfigSetting>, ctx: Te
       errorIf: errorIf ?? DEFAULT_THRESHOLD.errorIf,
     },
     tags: [...new Set(tags)],
-    storeFailures: settings.get('store_failures')?.value === true,
+    // As dbt's TestConfig.finalize_and_validate: store_failures_as, where set, says whether too.
+    storeFailures: storeAs !== undefined ? storeAs !== 'ephemeral' : (storeValue as boolean | undefined),
+    storeFailuresAs: storeAs === 'view' ? 'view' : 'table',
+    schema: schema?.trim() ?? AUDIT_SCHEMA,
+    ...(alias === undefined ? {} : { alias: alias.trim() }),
   };
 }
 
 /** Keys the config above reads. */
-const READ = new Set(['enabled', 'severity', 'where', 'limit', 'fail_calc', 'warn_if', 'error_if', 'tags']);
+const READ = new Set(['enabled', 'severity', 'where', 'limit', 'fail_calc', 'warn_if', 'error_if', 'tags', 'store_failures', 'store_failures_as', 'schema', 'alias']);
 
 /**
  * A test's failing-rows query as its task runs it: `where` applied by the caller to the

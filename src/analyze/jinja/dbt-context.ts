@@ -32,6 +32,8 @@ export interface Invocation {
   readonly startedAt: number;
   /** The command, as dbt's flags.WHICH names it: `build` (pipe run, backfill, retry, watch) unless given. */
   readonly command?: 'build' | 'test' | 'compile' | 'run-operation';
+  /** `--store-failures`: dbt's flags.STORE_FAILURES, the tests whose config does not say keeping their failing rows. */
+  readonly storeFailures?: boolean;
 }
 
 export interface ContextOptions {
@@ -41,6 +43,8 @@ export interface ContextOptions {
   readonly now?: () => number;
   /** Whether the render in progress is of a full refresh (`--full-refresh`): dbt's flags.FULL_REFRESH. */
   readonly fullRefresh?: () => boolean;
+  /** What the config of the test being rendered says of keeping its failing rows; undefined outside a test, or when it says nothing. */
+  readonly storeFailures?: () => boolean | undefined;
 }
 
 /** A Python module as templates see it (`modules.datetime`). */
@@ -105,14 +109,15 @@ export const FLAGS: readonly string[] = ['WHICH', 'FULL_REFRESH', 'EMPTY', 'STOR
 
 /**
  * dbt's `flags`, what projects and packages read of it: the command (`pipe run` builds and
- * tests, as `dbt build` does), whether the render is of a full refresh, no `--empty` run, no
- * failures stored. Any other flag is an error.
+ * tests, as `dbt build` does), whether the render is of a full refresh, no `--empty` run,
+ * whether `--store-failures` was given. Any other flag is an error.
  */
 class Flags extends PyObject {
   readonly typeName = 'flags';
   constructor(
     private readonly fullRefresh: () => boolean,
     private readonly which: string,
+    private readonly storeFailures: boolean,
   ) {
     super();
   }
@@ -126,8 +131,9 @@ class Flags extends PyObject {
       case 'FULL_REFRESH':
         return this.fullRefresh();
       case 'EMPTY':
-      case 'STORE_FAILURES':
         return false;
+      case 'STORE_FAILURES':
+        return this.storeFailures;
       default:
         throw new JinjaError(`flags.${name} is not supported by pipe: flags.${FLAGS.join(', flags.')} are`);
     }
@@ -207,10 +213,9 @@ export function dbtContext(options: ContextOptions): Record<string, unknown> {
       return '';
     }),
     exceptions: new Exceptions(report),
-    flags: new Flags(options.fullRefresh ?? (() => false), invocation.command ?? 'build'),
-    // dbt's tests select every column of a failing row when the failures are stored, else 1:
-    // pipe stores none, and counts the same rows either way.
-    should_store_failures: () => false,
+    flags: new Flags(options.fullRefresh ?? (() => false), invocation.command ?? 'build', invocation.storeFailures === true),
+    // dbt's macro: the config's store_failures of the test being rendered, else flags.STORE_FAILURES.
+    should_store_failures: () => options.storeFailures?.() ?? invocation.storeFailures === true,
     set: setFunction,
     set_strict: setStrictFunction,
     modules: new Modules('modules', { datetime: new PyModule('datetime', datetimeModule(now)), re: new PyModule('re', reModule()), pytz: new PyModule('pytz', pytzModule()) }),
