@@ -140,7 +140,8 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
         selector: params.selector,
         interval: intervals[0],
         wait,
-        invocation: { id: runId, startedAt: Date.now() },
+        // Its tests keep their failing rows as the run's did (--store-failures).
+        invocation: { id: runId, startedAt: Date.now(), ...(params.kind !== 'backfill' && params.store_failures ? { storeFailures: true } : {}) },
         resultsBefore: run.run_id,
         selectedByRun: true,
       },

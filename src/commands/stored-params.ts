@@ -38,11 +38,14 @@ export interface RunParams extends CommonParams {
   /** Set by the scheduler: the fire time that triggered the run, and the run it takes over. */
   readonly scheduled_at?: string;
   readonly resume_of?: string;
+  /** `--store-failures`, when given: a retry keeps the dbt tests' failing rows as the run did. */
+  readonly store_failures?: true;
 }
 
 export interface TestParams extends CommonParams {
   readonly kind: 'test';
   readonly ds: string;
+  readonly store_failures?: true;
 }
 
 export interface BackfillParams extends CommonParams {
@@ -185,10 +188,11 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
         event_time_end: f.timestamp('event_time_end'),
         scheduled_at: f.string('scheduled_at'),
         resume_of: f.string('resume_of'),
+        ...storeFailures(f),
       };
     }
     case 'test':
-      return { kind, ...common, ds: f.date('ds') ?? '' };
+      return { kind, ...common, ds: f.date('ds') ?? '', ...storeFailures(f) };
     case 'backfill': {
       const start = f.date('start') ?? '';
       const end = f.date('end') ?? '';
@@ -213,6 +217,16 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
       throw new Error(`internal error: command ${String(never)}`);
     }
   }
+}
+
+/** `store_failures`, recorded only when the run was given --store-failures. */
+function storeFailures(f: Fields): { store_failures?: true } {
+  return f.boolean('store_failures') === true ? { store_failures: true } : {};
+}
+
+/** What a run records of --store-failures. */
+export function storeFailuresParam(given: boolean | undefined): { store_failures?: true } {
+  return given === true ? { store_failures: true } : {};
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -125,12 +125,12 @@ export class StepRunner {
     } catch (e) {
       // Kept rows outlive the transaction a failing test rolled back. With the task failing,
       // one that cannot be written (a view over a model a failing test kept out) is let go.
-      await this.writeKept(session, state.kept.splice(0), true);
+      await this.writeKept(session, state.kept.splice(0), state.emit);
       await this.ctx.engine.recordChecks(session, state.held.splice(0)).catch(() => undefined);
       throw e;
     }
     // Written once the task's own transaction has ended: a view of its failures reads the model as published.
-    await this.writeKept(session, state.kept.splice(0), false);
+    await this.writeKept(session, state.kept.splice(0));
     // A batch's commit never goes without them: unwritten (an overrunning task's interrupt), the task runs again alone.
     await this.ctx.engine.recordChecks(session, state.held.splice(0));
     return result;
@@ -510,9 +510,10 @@ export class StepRunner {
   /**
    * Writes the failing rows tests kept into their relations, each under the publish lock of its
    * relation (the dates of a backfill run the same test). A failure to write one is the test's
-   * error, unless `quiet`.
+   * error; when the task failed already (`failing`: where to say it), only said, as the task's
+   * own error stands.
    */
-  private async writeKept(session: WarehouseSession, kept: readonly KeptFailures[], quiet: boolean): Promise<void> {
+  private async writeKept(session: WarehouseSession, kept: readonly KeptFailures[], failing?: EventSink): Promise<void> {
     let failed: unknown;
     for (const k of kept) {
       if (failed !== undefined) {
@@ -523,7 +524,11 @@ export class StepRunner {
       try {
         await writeFailures(session, k);
       } catch (e) {
-        if (!quiet) failed = e instanceof WarehouseError ? new ProjectRuleError('Check', `test ${k.test}: its failing rows could not be kept in ${k.write.relation}: ${session.dialect.headline(e.message)}`, k.location) : e;
+        const why = e instanceof WarehouseError ? session.dialect.headline(e.message) : undefined;
+        const message = `test ${k.test}: its failing rows could not be kept in ${k.write.relation}${why === undefined ? '' : `: ${why}`}`;
+        // A view over a model its failing test kept out of its first build has nothing to read.
+        if (failing) failing({ type: 'notice', message });
+        else failed = why !== undefined ? new ProjectRuleError('Check', message, k.location) : e;
       } finally {
         release();
       }

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventsOfType, taskIdsOf, type PipeEventJson } from '../e2e/helpers.js';
-import { runIn, testIn } from '../support/in-process.js';
+import { retryIn, runIn, testIn } from '../support/in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
 afterAll(removeProjects);
@@ -438,6 +438,33 @@ describe('dbt store_failures', () => {
       'status',
       'amount',
     ]);
+  });
+
+  it('a retry of a run given --store-failures keeps the failing rows as the run did', async () => {
+    const dir = tempProject(STORING);
+    writeFileSync(join(dir, 'models/orders.sql'), STORING['models/orders.sql'].replace('10::hugeint', '-10::hugeint'));
+    const failed = await runIn(dir, { date: '2024-01-02', storeFailures: true });
+    expect(failed.code).toBe(1);
+    expect(await queryWarehouse(dir, 'select count(*) as n from main_dbt_test__audit.positive_orders_amount')).toEqual([{ n: '1' }]);
+    writeFileSync(join(dir, 'models/orders.sql'), STORING['models/orders.sql']);
+    const retried = await retryIn(dir, {});
+    expect(retried.code, retried.stdout + retried.stderr).toBe(0);
+    // Kept again by the retry: replaced, empty now that the test passes.
+    expect(await queryWarehouse(dir, 'select count(*) as n from main_dbt_test__audit.positive_orders_amount')).toEqual([{ n: '0' }]);
+  });
+
+  it("says a view of a test's failures is not kept when its model's first build is kept out", async () => {
+    const dir = tempProject({
+      ...STORING,
+      'models/schema.yml': STORING['models/schema.yml'].replace('data_tests: [positive]', 'data_tests: [{positive: {config: {store_failures_as: view}}}]'),
+      'models/orders.sql': STORING['models/orders.sql'].replace('10::hugeint', '-10::hugeint'),
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    expect(eventsOfType(r.events, 'notice').map((e) => e.message)).toContainEqual(
+      expect.stringMatching(/^test positive_orders_amount: its failing rows could not be kept in "main_dbt_test__audit"."positive_orders_amount": /),
+    );
+    expect(await relations(dir)).not.toContainEqual(expect.objectContaining({ name: 'positive_orders_amount' }));
   });
 
   it('refuses a store_failures_as pipe cannot honour, at its line', async () => {
