@@ -60,7 +60,8 @@ function collectVar(value: string, previous: Record<string, unknown> = {}): Reco
     // not YAML: keep the text as it is
   }
   if (typeof parsed === 'number' && String(parsed) !== text.trim()) parsed = text;
-  return { ...previous, [value.slice(0, eq)]: parsed ?? '' };
+  // NAME= is the empty text; NAME=null (or ~) is YAML's null, as in --vars '{name: null}'.
+  return { ...previous, [value.slice(0, eq)]: text.trim() === '' ? '' : parsed };
 }
 
 /** dbt's `--vars '{name: value}'`, collected with `--var`'s values into the same vars. */

@@ -32,6 +32,14 @@ describe('vars on the command line', () => {
     expect(r.stdout).toContain("select 'x' as a, 42 as n, 3 as l, 'y' as b");
   });
 
+  it('--var NAME=null (or ~) is null, as in --vars; NAME= is the empty text', async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, { 'models/marts/var_null.sql': "select {{ var('a') is none }} as a, {{ var('b') is none }} as b, '{{ var('c') }}' as c, {{ var('d') is none }} as d\n" });
+    const r = await cliIn(['compile', 'var_null', '--date', '2024-01-02', '--var', 'a=null', '--var', 'b=~', '--var', 'c=', '--vars', '{d: null}', '--project', dir]);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toContain("select True as a, True as b, '' as c, True as d");
+  });
+
   it.each([
     [['--vars', '{a: [1'], "--var/--vars: '{a: [1' is not a YAML mapping: "],
     [['--vars', '{}x'], "--var/--vars: '{}x' is not a YAML mapping"],
