@@ -468,7 +468,9 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       runId: o.runId,
       ...result,
       ms: Date.now() - started,
-      retryCommand: result.status === 'succeeded' ? undefined : o.retryCommand(o.runId),
+      ...(result.status === 'succeeded'
+        ? {}
+        : { retryCommand: o.retryCommand(o.runId), historyCommand: (o.pipeCommand ?? ((args: string) => `pipe ${args}`))(`history ${o.runId}`) }),
     });
     await engine.withSession((s) => runLog.reconcile(s, o.runId)).catch(() => undefined);
     log.close();

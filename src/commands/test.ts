@@ -3,7 +3,7 @@ import type { EventSink } from '../events/events.js';
 import { planTest } from '../plan/plan.js';
 import { resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
 import { hasErrors } from '../diagnostics/diagnostics.js';
-import { launch, letGoUnused, newRunId, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
+import { launch, letGoUnused, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
 import { commonParams, storeFailuresParam } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 import { testFilter } from './test-selection.js';
@@ -39,6 +39,7 @@ export async function test(options: TestOptions): Promise<RunOutcome | { readonl
     signal: options.signal,
     header: { ds, dateIsDefault: isDefault },
     retryCommand: retryCommandFor(options),
+    pipeCommand: pipeCommandFor(options),
     // As dbt test: the project's on-run-start and on-run-end run around the checks, the end hooks with their results.
     runHooks: { interval, fullRefresh: false },
   });

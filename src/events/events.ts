@@ -161,6 +161,8 @@ export type PipeEvent =
       readonly ms: number;
       /** The command that re-runs what did not succeed. */
       readonly retryCommand?: string;
+      /** The command that shows the run's details, with the flags that find its warehouse. */
+      readonly historyCommand?: string;
     })
   | { readonly type: 'watch-started'; readonly project: string; readonly ds: string; readonly watching: readonly string[] }
   /** Files changed; what will be rebuilt (changed models and their downstream) and what left the graph. */

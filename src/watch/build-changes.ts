@@ -5,7 +5,7 @@ import { analyzeAndSelect, type ProjectOptions, type SelectionOptions } from '..
 import { openProject, templateCacheOf, type Project } from '../commands/open-project.js';
 import { readBuildResults } from '../commands/build-results.js';
 import { resolveThreads } from '../commands/threads.js';
-import { launch, newRunId, openFor, planContext, retryCommandFor } from '../commands/lifecycle.js';
+import { launch, newRunId, openFor, pipeCommandFor, planContext, retryCommandFor } from '../commands/lifecycle.js';
 import { Engine, type EngineHandle, type OpenOptions } from '../execute/engine.js';
 import { onRequest, type Requests } from '../warehouse/duckdb/hand-over.js';
 import { WarehouseLockedError } from '../warehouse/warehouse.js';
@@ -371,6 +371,7 @@ export class ChangeBuilder {
       signal: options.signal,
       header: { ds, dateIsDefault: options.date === undefined },
       retryCommand: retryCommandFor(options),
+      pipeCommand: pipeCommandFor(options),
     });
     const hooked = plan.tasks.some((t) => {
       const node = analysis.nodes.get(t.node);

@@ -1,0 +1,25 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { copyExample, explain, removeTempDirs, tempDir, writeProjectFiles } from './helpers.js';
+import { cliIn } from '../support/cli-in-process.js';
+
+afterAll(removeTempDirs);
+
+/** The commands a failed run's summary hints at, by the CLI's own output in the test's process: each works as printed. */
+describe('the hints after a failed run', () => {
+  it('name the flags that find the warehouse, so that both work as printed', async () => {
+    const dir = copyExample();
+    const db = join(tempDir(), 'elsewhere.duckdb');
+    writeProjectFiles(dir, { 'models/marts/broken.sql': 'select 1 / 0 as x, error(\'no\') as y' });
+    const r = await cliIn(['run', '--date', '2024-01-02', '--db', db, '--project', dir]);
+    expect(r.code).toBe(1);
+    const hint = (label: string) => r.stdout.split('\n').find((l) => l.startsWith(label))!.slice(label.length).trim();
+    const retry = hint('re-run what did not succeed:');
+    const details = hint('details:');
+    expect(retry).toMatch(new RegExp(`^pipe retry \\S+ --project ${dir} --db ${db}$`));
+    expect(details).toBe(retry.replace('pipe retry', 'pipe history'));
+    const shown = await cliIn(details.split(' ').slice(1));
+    expect(shown.code, explain(shown)).toBe(0);
+    expect(shown.stdout).toContain('broken');
+  });
+});
