@@ -11,10 +11,10 @@ export function heldNotice(held: HeldBy): string {
   return `warehouse in use by ${who}: showing live run logs`;
 }
 
-const TASK_HEADER = ['TASK', 'KIND', 'STATUS', 'ROWS', 'STARTED', 'ENDED', 'WORKER', 'ERROR'];
+const TASK_HEADER = ['TASK', 'KIND', 'STATUS', 'ATTEMPTS', 'ROWS', 'STARTED', 'ENDED', 'WORKER', 'ERROR'];
 
 function taskCells(t: TaskRow | LoggedTask): string[] {
-  return [t.task_id, t.kind, t.status, t.rows === null ? '' : String(t.rows), t.started_at ?? '', t.ended_at ?? '', workerCell(t), (t.error ?? t.detail ?? '').split('\n')[0]];
+  return [t.task_id, t.kind, t.status, t.attempts === null || t.attempts === undefined ? '' : String(t.attempts), t.rows === null ? '' : String(t.rows), t.started_at ?? '', t.ended_at ?? '', workerCell(t), (t.error ?? t.detail ?? '').split('\n')[0]];
 }
 
 /** The `pipe worker` that ran the task (a distributed backfill), else the run's thread. */

@@ -50,7 +50,13 @@ export class RunNotifier {
     const { succeeded, failed, skipped, cancelled, pending } = result;
     const counts = { succeeded, up_to_date: result.upToDate ?? 0, failed, skipped, cancelled, pending };
     if (this.retries.size > 0) {
-      const retried = [...this.retries.values()].map(({ attempts, error, ...t }) => ({ ...t, error: `retried after ${attempts} failed attempt${attempts === 1 ? '' : 's'}; last error: ${error}` }));
+      // A retried task that failed in the end failed one attempt more than it was retried, and its last error is that attempt's.
+      const failedAt = new Map(this.failures.map((f) => [f.task, f.error]));
+      const retried = [...this.retries.values()].map(({ attempts, error, ...t }) => {
+        const last = failedAt.get(t.task);
+        const times = `${attempts} time${attempts === 1 ? '' : 's'}`;
+        return { ...t, error: last === undefined ? `retried ${times}, succeeded at attempt ${attempts + 1}; last error: ${error}` : `retried ${times}, failed all ${attempts + 1} attempts; last error: ${last}` };
+      });
       this.send('on_retry', result.status, counts, retried);
     }
     this.send(result.status === 'succeeded' ? 'on_success' : 'on_failure', result.status, counts, this.failures);

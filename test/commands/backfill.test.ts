@@ -341,6 +341,11 @@ select * from read_csv('http://127.0.0.1:${(server.address() as AddressInfo).por
     );
     expect(attempts.at(-1)).toMatchObject({ status: 'succeeded', has_error: false, timed: true });
     expect(attempts.slice(0, -1).every((a) => a.status === 'failed' && a.has_error === true)).toBe(true);
+    // pipe history RUN_ID says how many attempts the task took.
+    const shown = (await historyIn(dir, { runId })).stdout.split('\n');
+    const header = shown.find((l) => l.startsWith('TASK'))!;
+    const row = shown.find((l) => l.startsWith('landed@2024-01-02'))!;
+    expect(row.slice(header.indexOf('ATTEMPTS')).split(/\s+/)[0]).toBe(String(attempts.length));
   });
 
   it('never retries a permanent error, whatever the setting', async () => {

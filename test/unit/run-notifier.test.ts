@@ -43,6 +43,8 @@ describe('RunNotifier', () => {
     dirs.push(dir);
     const { n, reports } = notifier(dir);
     for (const e of [retrying('a@2024-01-02', 1), retrying('b@2024-01-02', 1), retrying('a@2024-01-02', 2), retrying('b@2024-01-02', 2)]) n.observe(e);
+    // b's third attempt failed too: the run failed.
+    n.observe({ type: 'task-failed', runId: 'r', task: { id: 'b@2024-01-02', model: 'b', kind: 'table', file: 'models/b.sql', ds: '2024-01-02' }, error: { message: 'IO Error: busy 3', kind: 'IO', errorClass: 'transient' }, attempts: 3, ms: 1 });
     n.finish(result);
     await n.delivered;
     const sent = reports();
@@ -51,8 +53,8 @@ describe('RunNotifier', () => {
     expect(sent.find((r) => r.event === 'on_success')!.counts).toEqual({ succeeded: 2, up_to_date: 1, failed: 0, skipped: 0, cancelled: 0, pending: 0 });
     const onRetry = sent.find((r) => r.event === 'on_retry')!;
     expect(onRetry.failed_tasks).toEqual([
-      { task: 'a@2024-01-02', model: 'a', ds: '2024-01-02', error: 'retried after 2 failed attempts; last error: IO Error: busy 2' },
-      { task: 'b@2024-01-02', model: 'b', ds: '2024-01-02', error: 'retried after 2 failed attempts; last error: IO Error: busy 2' },
+      { task: 'a@2024-01-02', model: 'a', ds: '2024-01-02', error: 'retried 2 times, succeeded at attempt 3; last error: IO Error: busy 2' },
+      { task: 'b@2024-01-02', model: 'b', ds: '2024-01-02', error: 'retried 2 times, failed all 3 attempts; last error: IO Error: busy 3' },
     ]);
   });
 
