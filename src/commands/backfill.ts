@@ -7,7 +7,7 @@ import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
 import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js';
 import { freshnessAt, launch, newRunId, type LaunchOptions, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, withForeseen, type Prepared, type RunOutcome } from './lifecycle.js';
-import { commonParams, type BackfillParams } from './stored-params.js';
+import { commonParams, flagParam, type BackfillParams } from './stored-params.js';
 import { Distributed, type DistributedOptions } from './distributed.js';
 import { openProjectAhead } from './open-ahead.js';
 import { openProject } from './open-project.js';
@@ -85,6 +85,7 @@ function backfillParams(options: BackfillOptions, prepared: Prepared): BackfillP
     retries: options.retries ?? 0,
     ...commonParams(options, prepared.analysis.vars),
     full_refresh: options.fullRefresh ?? false,
+    ...flagParam('force', options.force),
   };
 }
 

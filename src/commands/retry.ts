@@ -217,9 +217,9 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
             retryOverride: params.retries
               ? { retries: params.retries, delayMs: DEFAULT_RETRY_DELAY_MS, maxDelayMs: DEFAULT_MAX_DELAY_MS }
               : NO_RETRIES,
-            force: fullRefresh,
+            force: fullRefresh || params.force === true,
           }
-        : { force: fullRefresh },
+        : { force: fullRefresh || (params.kind !== 'test' && params.force === true) },
     retryCommand: retryCommandFor(options),
     pipeCommand: pipeCommandFor(options),
   };

@@ -24,7 +24,7 @@ import {
 import { Distributed, type DistributedOptions } from './distributed.js';
 import { openProjectAhead } from './open-ahead.js';
 import { openProject, type Project } from './open-project.js';
-import { commonParams, storeFailuresParam, type RunParams } from './stored-params.js';
+import { commonParams, flagParam, storeFailuresParam, type RunParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 
 /** What decides what `pipe run` builds, and how. */
@@ -187,6 +187,7 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     scheduled_at: options.scheduledAt !== undefined ? new Date(options.scheduledAt).toISOString() : undefined,
     ...commonParams(options, prepared.analysis.vars),
     full_refresh: options.fullRefresh ?? false,
+    ...flagParam('force', options.force),
     ignore_dependencies_on_past: options.ignoreDependenciesOnPast ?? false,
     ...eventTimeParams(eventTime),
     resume_of: options.resumes,

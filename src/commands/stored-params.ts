@@ -31,6 +31,8 @@ export interface RunParams extends CommonParams {
   /** The hour of `ds` the run covered, when it covered one. */
   readonly hour?: number;
   readonly full_refresh: boolean;
+  /** `--force`, when given: a retry runs current tasks too, as the run did. */
+  readonly force?: true;
   readonly ignore_dependencies_on_past: boolean;
   /** `--event-time-start` and `--event-time-end`, as ISO timestamps (UTC), when given. */
   readonly event_time_start?: string;
@@ -60,6 +62,7 @@ export interface BackfillParams extends CommonParams {
   readonly max_failures: number | null;
   readonly retries: number;
   readonly full_refresh: boolean;
+  readonly force?: true;
 }
 
 /** What a retry repeats. */
@@ -183,6 +186,7 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
         ds: f.date('ds') ?? '',
         hour,
         full_refresh: f.boolean('full_refresh') ?? false,
+        ...flagParam('force', f.boolean('force')),
         ignore_dependencies_on_past: f.boolean('ignore_dependencies_on_past') ?? false,
         event_time_start: f.timestamp('event_time_start'),
         event_time_end: f.timestamp('event_time_end'),
@@ -210,6 +214,7 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
         max_failures: f.positiveInt('max_failures') ?? null,
         retries: retries ?? 0,
         full_refresh: f.boolean('full_refresh') ?? false,
+        ...flagParam('force', f.boolean('force')),
       };
     }
     default: {
@@ -221,12 +226,17 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
 
 /** `store_failures`, recorded only when the run was given --store-failures. */
 function storeFailures(f: Fields): { store_failures?: true } {
-  return f.boolean('store_failures') === true ? { store_failures: true } : {};
+  return flagParam('store_failures', f.boolean('store_failures'));
 }
 
 /** What a run records of --store-failures. */
 export function storeFailuresParam(given: boolean | undefined): { store_failures?: true } {
-  return given === true ? { store_failures: true } : {};
+  return flagParam('store_failures', given);
+}
+
+/** A flag a run records only when it was given (runs without it keep recording nothing of it). */
+export function flagParam<K extends string>(key: K, given: boolean | undefined): { [k in K]?: true } {
+  return (given === true ? { [key]: true } : {}) as { [k in K]?: true };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

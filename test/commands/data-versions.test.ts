@@ -207,6 +207,26 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     expect(started(one.events)).toEqual(['fct_orders@2024-01-03']);
   });
 
+  it('a retry of a forced run forces too: what it did not get to runs though current', async () => {
+    const dir = await builtVersionsProject();
+    const controller = new AbortController();
+    const stopped = await runIn(dir, {
+      date: '2024-01-03',
+      force: true,
+      threads: 1,
+      signal: controller.signal,
+      onEvent: (e) => e.type === 'task-succeeded' && controller.abort(),
+    });
+    expect(stopped.code).toBe(130);
+    const done = eventsOfType(stopped.events, 'task-succeeded').map(taskOf);
+    expect(done.length).toBeGreaterThan(0);
+    const retried = await retryIn(dir, {});
+    expect(retried.code, explain(retried)).toBe(0);
+    // Current since the builds of the versions project, and run all the same, as the run was forced.
+    expect(eventsOfType(retried.events, 'task-skipped')).toEqual([]);
+    expect(started(retried.events).length).toBeGreaterThan(0);
+  });
+
   it('a failed task runs again while its current siblings are skipped', async () => {
     const broken = `{{ config(materialized='incremental', partition_by='order_date') }}
 select order_date, count(*) as orders, sum(amount){% if var('break', '') == ds %} + 'x'::INTEGER{% endif %} as amount from {{ ref('fct_orders') }}
