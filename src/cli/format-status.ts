@@ -89,7 +89,7 @@ export function formatStatus(s: Status, json: boolean): string {
   lines.push(table(['NODE', 'KIND', 'STATUS'], s.nodes.map((n) => [n.node, n.kind, nodeLine(n)])));
   const notCurrent = (Object.keys(LABEL) as StandingKind[]).filter((k) => k !== 'current' && tally.has(k)).map((k) => `${tally.get(k)} ${LABEL[k]}`);
   const range = s.defaultRange ? `to ${s.range.end}` : `${s.range.start}…${s.range.end}`;
-  lines.push('', `${current} of ${total} current${notCurrent.length > 0 ? `, ${notCurrent.join(', ')}` : ''} (${s.nodes.length} nodes, dates ${range})`);
+  lines.push('', `${current} of ${total} current${notCurrent.length > 0 ? `, ${notCurrent.join(', ')}` : ''} (${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'}, dates ${range})`);
   return lines.join('\n');
 }
 
