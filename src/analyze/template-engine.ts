@@ -182,9 +182,12 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
       column += 1;
     }
   }
-  if (line === undefined && source !== undefined && phase === 'parse') {
+  // "expected variable end" where the text goes on past an unclosed {{ (or block end past {%):
+  // the opener that is never closed is the place, not where the parser gave up.
+  const unclosedEnd = /^expected (variable|block|comment) end/.test(message);
+  if ((line === undefined || unclosedEnd) && source !== undefined && phase === 'parse') {
     const open = unclosedAt(source);
-    if (open) {
+    if (open && (line === undefined || open.line < line || (open.line === line && open.column <= (column ?? 1)))) {
       line = open.line;
       column = open.column;
       message = `${message}: ${open.what} opened here is never closed`;

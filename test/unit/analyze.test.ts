@@ -414,6 +414,11 @@ describe('template error positions', () => {
     expect(d.message).toContain('an expression {{ opened here is never closed');
   });
 
+  it('points an unclosed expression at its opening braces when the text after it parses on (a SQL comment)', () => {
+    const d = only({ 'models/a.sql': '-- note: {{ not closed\nselect 1 as x\n' });
+    expect([d.code, d.message, where(d)]).toEqual(['template-syntax', 'expected variable end: an expression {{ opened here is never closed', 'models/a.sql:1:10']);
+  });
+
   it('points a syntax error inside an expression at its line and column', () => {
     const d = only({ 'models/a.sql': 'select 1,\n  {{ foo( }}\n' });
     expect([d.code, d.message, where(d)]).toEqual(['template-syntax', 'unexpected token: }}', 'models/a.sql:2:11']);
