@@ -1,6 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import type { Analysis } from '../analyze/analyze.js';
-import { DiagnosticError, hasErrors, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { DiagnosticError, hasErrors, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { secretVarNames, type Pipeline } from '../analyze/project-settings.js';
 import { systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink, PipeEvent } from '../events/events.js';
@@ -258,11 +258,14 @@ export function freshnessAt(prepared: Prepared, o: { readonly checkFreshness?: b
 export async function preflight(session: WarehouseSession, plan: Plan, o: PreflightOptions): Promise<Diagnostic[]> {
   if (hasErrors(plan.diagnostics)) return [...plan.diagnostics];
   const missing = await preflightSources(session, plan.tasks, o.root);
+  const statements = await preflightStatements(session, plan.tasks, o.readsCache);
+  // A check whose text does not parse is said once, as the syntax error it is.
+  const unparsed = new Set(statements.map((d) => placeOf(d.location)));
   return [
     ...missing,
     ...(await preflightSeeds(session, plan.tasks, seedVerdictsOf(o.root))),
-    ...(await preflightStatements(session, plan.tasks, o.readsCache)),
-    ...(await preflightCheckColumns(session, plan.tasks)),
+    ...statements,
+    ...(await preflightCheckColumns(session, plan.tasks)).filter((d) => !unparsed.has(placeOf(d.location))),
     ...(await preflightUnitTests(session, plan.tasks)),
     ...(await preflightContractTypes(session, plan.tasks)),
     ...(await preflightFullRefresh(session, plan.tasks, o.pipeCommand ?? ((args) => `pipe ${args}`), o.pipeline)),
@@ -270,6 +273,8 @@ export async function preflight(session: WarehouseSession, plan: Plan, o: Prefli
     ...(o.freshnessAt !== undefined && missing.length === 0 ? await preflightFreshness(session, plan.tasks, o.freshnessAt) : []),
   ];
 }
+
+const placeOf = (at: Location | undefined) => (at === undefined ? '' : `${at.file}:${at.line ?? ''}`);
 
 /** Throws the errors of a preflight; its warnings go to `emit`. */
 function refuseOn(problems: readonly Diagnostic[], emit: EventSink | undefined): void {

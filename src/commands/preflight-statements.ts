@@ -101,7 +101,9 @@ async function syntaxErrors(session: WarehouseSession, tasks: readonly Task[], t
       continue;
     }
     const located = t.origin && problem.line !== undefined ? locateSqlError(problem.line, t.sql, t.origin)?.location : undefined;
-    diagnostics.push(error('sql-syntax', `${t.what}: ${problem.text}`, located ?? t.at));
+    // Only a query: check is a template: Jinja elsewhere in a check reaches the parser as it is.
+    const jinja = t.of === 'check' && /\{\{|\{%/.test(t.sql);
+    diagnostics.push(error('sql-syntax', `${t.what}: ${problem.text}`, located ?? t.at, jinja ? { hint: 'a check other than query: is SQL, not a template: write the value, or make it a query: check, which renders Jinja' } : undefined));
   }
   return diagnostics;
 }

@@ -129,6 +129,18 @@ describe('checks guard publication', () => {
     expect(eventsOfType(r.events, 'task-started')).toEqual([]);
   });
 
+  it('Jinja in an expression check is one syntax error at the check, saying only query: checks are templates', async () => {
+    const dir = checkedProject(`checks:
+  expression: ["qty < {{ var('most', 10) }}"]
+`);
+    const r = await runIn(dir, { date: '2024-01-02', select: ['+orders_checked'] });
+    expect(r.code, explain(r)).toBe(2);
+    const refused = eventsOfType(r.events, 'diagnostic').map((e) => e.diagnostic as { code: string; message: string; hint?: string; location: { file: string; line: number } });
+    expect(refused.map((d) => [d.code, d.location.line])).toEqual([['sql-syntax', 2]]);
+    expect(refused[0].hint).toContain('make it a query: check, which renders Jinja');
+    expect(eventsOfType(r.events, 'task-started')).toEqual([]);
+  });
+
   it('a check may read an ephemeral model: it is inlined as in a model', async () => {
     const dir = checkedProject(`checks:
   relationships: {key: order_lines.order_id}
