@@ -344,7 +344,11 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     // Rendered before anything is written: a template error stops the run at once.
     const start = hooked ? startHooks(analysis, o.plan.tasks, o.runHooks!) : [];
     if (hasErrors(hookDiagnostics(start))) throw new DiagnosticError(hookDiagnostics(start));
-    const params = paramsToStore(storedJson(o.params), secretVarNames(prepared.analysis.settings, prepared.pipeline));
+    const secretNames = secretVarNames(prepared.analysis.settings, prepared.pipeline);
+    const params = paramsToStore(storedJson(o.params), secretNames);
+    // A secret var given with --var is not stored: a retry is given it again.
+    const givenSecrets = secretNames.filter((name) => Object.hasOwn(o.params.kind === 'retry' ? o.params.of.vars : o.params.vars, name));
+    const retryCommand = (runId: string) => [o.retryCommand(runId), ...givenSecrets.map((name) => `--var ${name}=VALUE`)].join(' ');
     const startedAt = Date.now();
     const preflightOptions: PreflightOptions = {
       pipeCommand: o.pipeCommand,
@@ -475,7 +479,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       ms: Date.now() - started,
       ...(result.status === 'succeeded'
         ? {}
-        : { retryCommand: o.retryCommand(o.runId), historyCommand: (o.pipeCommand ?? ((args: string) => `pipe ${args}`))(`history ${o.runId}`) }),
+        : { retryCommand: retryCommand(o.runId), historyCommand: (o.pipeCommand ?? ((args: string) => `pipe ${args}`))(`history ${o.runId}`) }),
     });
     await engine.withSession((s) => runLog.reconcile(s, o.runId)).catch(() => undefined);
     log.close();

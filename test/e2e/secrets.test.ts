@@ -96,6 +96,9 @@ notify:
     const fingerprint = { secret: expect.stringMatching(/^sha256:[0-9a-f]{16}$/) };
     expect(params.vars).toEqual({ api_key: fingerprint });
     expect(params.resolved_vars).toEqual({ region: 'eu', api_key: fingerprint });
+    // The hint to re-run says the secret must be given again.
+    const finished = first.events.find((e) => e.type === 'run-finished')!;
+    expect(finished.retryCommand).toBe(`pipe retry ${runId} --project ${dir} --var api_key=VALUE`);
 
     writeFileSync(input, 'n\n1\n');
     const without = await cliIn(['retry', runId, '--project', dir]);
