@@ -481,7 +481,14 @@ export class TemplateEngine {
     this.env.addGlobal('is_incremental', () => hooks().isIncremental());
     // A value from outside the project (a --var, an environment variable) put into SQL as a
     // literal or a name: quoted, so that it can change a query but never end it.
-    this.env.addFilter('sqlstring', (v: unknown) => (v === null || v === undefined ? 'NULL' : quoteLiteral(String(v))));
+    this.env.addFilter('sqlstring', (v: unknown) => {
+      if (v === null || v === undefined) return 'NULL';
+      // A list's or a mapping's text would be one literal of its items joined ('eu,us'), never what was meant.
+      if (Array.isArray(v) || (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)) {
+        throw new TemplateFunctionError(`sqlstring quotes one value, not a ${Array.isArray(v) ? 'list' : 'mapping'}; for a list, quote each: {{ values | map('sqlstring') | join(', ') }}`);
+      }
+      return quoteLiteral(String(v));
+    });
     this.env.addFilter('ident', (v: unknown) => {
       if (typeof v !== 'string' || v === '') throw new TemplateFunctionError('ident takes a non-empty name, e.g. {{ var("column") | ident }}');
       return quoteIdent(v);

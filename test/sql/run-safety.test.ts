@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DiagnosticError, type Diagnostic } from '../../src/diagnostics/diagnostics.js';
@@ -155,6 +155,17 @@ describe('one statement per model', () => {
     const outcome = await run({ project: dir, date: '2024-01-02', vars: { x: value, col: 'we"ird; col' }, emit: quiet() });
     expect(outcome.status).toBe('succeeded');
     expect(await query(dir, 'select * from m')).toEqual([{ 'we"ird; col': value }]);
+  });
+
+  it('sqlstring refuses a list or a mapping, whose text would be one literal of its items joined', async () => {
+    const dir = project({ 'models/m.sql': "select {{ var('regions') | sqlstring }} as r, {{ var('regions') | map('sqlstring') | join(', ') }} as each\n" });
+    const refused = await run({ project: dir, date: '2024-01-02', vars: { regions: ['eu', 'us'] }, emit: quiet() }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DiagnosticError);
+    const [d] = (refused as DiagnosticError).diagnostics;
+    expect([d.message, d.location?.file, d.location?.line]).toEqual(["sqlstring quotes one value, not a list; for a list, quote each: {{ values | map('sqlstring') | join(', ') }}", 'models/m.sql', 1]);
+    writeFileSync(join(dir, 'models/m.sql'), "select {{ var('regions') | map('sqlstring') | join(', ') }}\n");
+    expect((await run({ project: dir, date: '2024-01-02', vars: { regions: ['eu', 'us'] }, emit: quiet() })).status).toBe('succeeded');
+    expect(await query(dir, 'select * from m')).toEqual([{ "'eu'": 'eu', "'us'": 'us' }]);
   });
 });
 
