@@ -237,7 +237,7 @@ select {% if var('break', false) %}'many'::INTEGER{% else %}count(*){% endif %} 
     expect(text.code, explain(text)).toBe(0);
     const line = text.stdout.split('\n').find((l) => l.startsWith('fct_orders@2024-01-03'))!;
     const fctRows = eventsOfType(failed.events, 'task-succeeded').find((e) => taskOf(e).id === 'fct_orders@2024-01-03')!.rows;
-    expect(line).toMatch(new RegExp(`\\bsucceeded\\s+${fctRows}\\b`));
+    expect(line).toMatch(new RegExp(`\\bsucceeded\\s+1\\s+${fctRows}\\b`));
   });
 
   it('gives rows as JSON numbers, like the event stream does', async () => {
