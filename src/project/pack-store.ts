@@ -11,9 +11,10 @@ import { makeFolders } from '../util/folders.js';
  * Entries are stored in packs: a process that made values writes the new entries as one file
  * (named by the hash of its content) once its work in progress is done, because creating one
  * file per value cost more than making it on a busy disk. A process reads every pack once, on
- * its first lookup. Nothing in a pack is trusted: each entry carries the hash of its text and
- * is made afresh when the two disagree (a truncated or edited pack), or when its user rejects
- * it; the new value goes into the process's own pack. Packs are written to a file of their own
+ * its first lookup. Nothing in a pack is trusted: each entry carries the hash of its key and
+ * text (see entryChecksum) and is made afresh when the two disagree (a truncated or edited pack,
+ * or a text filed under another key), or when its user rejects it; the new value goes into the
+ * process's own pack. Packs are written to a file of their own
  * and renamed into place, so two processes writing at once leave two whole packs, and readers
  * only ever see whole packs. A folder that cannot be made or written is no cache: values are
  * made as without one. A file named after a pack (`<pack>.<anything>`) belongs to it and goes with it.
@@ -37,6 +38,12 @@ const WRITE_PART = 1 << 20;
 const PRUNED_MARKER = '.pruned';
 /** Beside a file checked whole (`<file>.checked`): the stamp the file had when its content matched its hash. */
 const CHECKED_EXTENSION = '.checked';
+/**
+ * How entries are laid out and sealed, in every pack's header beside its store's format: packs
+ * of another layout are not read (their entries are made again), never misread. 2: an entry's
+ * checksum covers its key.
+ */
+const PACK_LAYOUT = 'pack 2';
 
 /** What a process did with a pack store: how a test shows that a warm cache makes nothing. */
 export interface PackStoreStats {
@@ -56,15 +63,25 @@ export function sha256(text: string): string {
   return hash('sha256', text);
 }
 
+/**
+ * The checksum an entry is written and read with: of its key and its text together, so that a
+ * text is only ever given for the key it was made under (two entries whose keys were exchanged,
+ * by an edit or a fault, are both refused rather than each taken for the other).
+ */
+export function entryChecksum(key: string, code: string): string {
+  return sha256(`${key}\n${code}`);
+}
+
 export interface PackEntry {
   readonly pack: string;
+  readonly key: string;
   readonly checksum: string;
   readonly code: string;
 }
 
 /**
- * The entries of a pack: `<key> <sha256 of code> <length of code>\n<code>\n`, one after the
- * other after the header (the store's format), in UTF-8; the length counts the code's UTF-16 units, so an entry is a
+ * The entries of a pack: `<key> <entryChecksum> <length of code>\n<code>\n`, one after the
+ * other after the header (the store's format and PACK_LAYOUT), in UTF-8; the length counts the code's UTF-16 units, so an entry is a
  * slice of the pack's text, not a copy. A pack cut short keeps the entries before the cut.
  */
 function parsePack(text: string, header: string, pack: string, into: Map<string, PackEntry[]>): void {
@@ -77,7 +94,7 @@ function parsePack(text: string, header: string, pack: string, into: Map<string,
     const size = Number(length);
     if (!key || !checksum || !Number.isSafeInteger(size) || size < 0 || eol + 1 + size > text.length) return;
     const code = text.slice(eol + 1, eol + 1 + size);
-    into.set(key, [...(into.get(key) ?? []), { pack, checksum, code }]);
+    into.set(key, [...(into.get(key) ?? []), { pack, key, checksum, code }]);
     at = eol + 1 + size + 1;
   }
 }
@@ -113,7 +130,7 @@ export class PackStore {
     /** How many packs the folder holds before a process that writes one keeps only what it used (see flush). */
     private readonly maxPacks = MAX_PACKS,
   ) {
-    this.header = `// ${format}\n`;
+    this.header = `// ${format} (${PACK_LAYOUT})\n`;
   }
 
   private readPacks(): Map<string, PackEntry[]> {
@@ -204,7 +221,7 @@ export class PackStore {
   private verified(entry: PackEntry): boolean {
     if (this.refused.has(entry)) return false;
     if (this.checked.has(entry)) return true;
-    if (sha256(entry.code) !== entry.checksum) {
+    if (entryChecksum(entry.key, entry.code) !== entry.checksum) {
       this.refused.add(entry);
       this.stats.rejected += 1;
       return false;
@@ -338,7 +355,7 @@ export class PackStore {
         if (size >= WRITE_PART) write();
       };
       put(this.header);
-      for (const [key, code] of entries) put(`${key} ${sha256(code)} ${code.length}\n${code}\n`);
+      for (const [key, code] of entries) put(`${key} ${entryChecksum(key, code)} ${code.length}\n${code}\n`);
       write();
       closeSync(fd);
       fd = undefined;
