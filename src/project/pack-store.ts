@@ -1,7 +1,8 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { settledAt, stampOf } from '../util/stat-stamp.js';
+import { settledAt, stampOfStats } from '../util/stat-stamp.js';
+import { readRegularFile } from '../util/regular-file.js';
 import { makeFolders } from '../util/folders.js';
 
 /**
@@ -25,7 +26,7 @@ import { makeFolders } from '../util/folders.js';
  * it used into its pack and removes the others, so the folder holds what recent processes used.
  *
  * A file checked whole against a hash (a pack against its name, a code cache against its
- * header) is hashed by the first process that reads it, not by every one: see stampCheck.
+ * header) is hashed by the first process that reads it, not by every one: see readChecked.
  */
 
 export const PACK_EXTENSION = '.pack';
@@ -51,7 +52,7 @@ export interface PackStoreStats {
   hits: number;
   /** Values not found, made and offered to the store. */
   misses: number;
-  /** Files hashed whole (packs, code caches); one hashed before and unchanged since is not (see stampCheck). */
+  /** Files hashed whole (packs, code caches); one hashed before and unchanged since is not (see readChecked). */
   hashed: number;
   /** Entries found but refused: wrong hash, truncated, or rejected by their user. */
   rejected: number;
@@ -145,8 +146,10 @@ export class PackStore {
       try {
         const own = new Map<string, PackEntry[]>();
         const path = join(this.dir, name);
-        const check = this.stampCheck(path);
-        const bytes = readFileSync(path);
+        // Gone since the listing, or not a file (a FIFO, a device): no pack, and never read.
+        const read = this.readChecked(path);
+        if (!read) continue;
+        const { bytes, check } = read;
         parsePack(bytes.toString('utf8'), this.header, name, own);
         const found = [...own.values()].flat();
         this.packEntries.set(name, found);
@@ -172,29 +175,34 @@ export class PackStore {
   }
 
   /**
-   * Whether a file was found whole by its hash before and is unchanged since: once a file
-   * matched its hash, its stamp (see statStamp) is kept beside it, and a file with that very
-   * stamp is that file (a write changes its times, a file renamed over it its inode). Taken
-   * before the file is read, so that a write while it is read changes it. `settled`: the stamp
-   * to keep when the file matches, absent while a write could still leave it unchanged (see settledAt).
+   * A file of the folder read whole (only a regular file: see readRegularFile), and whether it
+   * was found whole by its hash before and is unchanged since: once a file matched its hash, its
+   * stamp (see statStamp) is kept beside it, and a file with that very stamp is that file (a
+   * write changes its times, a file renamed over it its inode). The stamp is of the file opened,
+   * taken before it is read, so that a write while it is read changes it. `settled`: the stamp
+   * to keep when the file matches, absent while a write could still leave it unchanged (see
+   * settledAt). Undefined for a file that is not there or not a regular file.
    */
-  protected stampCheck(path: string): { readonly checked: boolean; readonly settled?: string } {
-    let stamp: { readonly stamp: string; readonly changedAtMs: number };
+  protected readChecked(path: string): { readonly bytes: Buffer; readonly check: { readonly checked: boolean; readonly settled?: string } } | undefined {
+    let read: ReturnType<typeof readRegularFile>;
     try {
-      stamp = stampOf(path);
+      read = readRegularFile(path);
     } catch {
-      return { checked: false };
+      return undefined;
     }
+    if (!read) return undefined;
+    const stamp = stampOfStats(read.stats);
     let kept: string | undefined;
     try {
-      kept = readFileSync(path + CHECKED_EXTENSION, 'latin1');
+      kept = readRegularFile(path + CHECKED_EXTENSION)?.bytes.toString('latin1');
     } catch {
       // Never found whole, or not since the folder was cleared: hashed.
     }
-    return { checked: kept === stamp.stamp, ...(settledAt(stamp, this.now()) ? { settled: stamp.stamp } : {}) };
+    const check = { checked: kept === stamp.stamp, ...(settledAt(stamp, this.now()) ? { settled: stamp.stamp } : {}) };
+    return { bytes: read.bytes, check };
   }
 
-  /** Keeps the stamp of a file just found whole by its hash (see stampCheck); an unwritable folder keeps nothing. */
+  /** Keeps the stamp of a file just found whole by its hash (see readChecked); an unwritable folder keeps nothing. */
   protected keepChecked(path: string, settled: string | undefined): void {
     if (settled !== undefined) this.writeWhole(path + CHECKED_EXTENSION, settled);
   }

@@ -10,6 +10,7 @@ import { MAX_PACKS, MAX_UNUSED_DAYS, TemplateCodeCache, templateCacheDir } from 
 import { compileIn, runIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 import { packEntries, packs, sealed } from '../support/packs.js';
+import { parseJsonLines, PIPE_BIN } from '../e2e/helpers.js';
 
 /**
  * The compiled-template cache beside the warehouse: a second compile of an unchanged project
@@ -313,6 +314,26 @@ describe('the compiled-template cache', () => {
     writeFileSync(join(dir, pack), bytes);
     utimesSync(join(dir, pack), atime, mtime);
     expect(used(later)).toEqual({ values: ['a', undefined], hashed: 1, rejected: 1, codeCacheHits: 0 });
+  });
+
+  it("reads only regular files: a FIFO in place of a pack, its stamp or code cache is passed over, and the compile ends as a cold one", async () => {
+    const dir = tempProject(PROJECT);
+    const cold = await compiled(dir);
+    // Every file pipe keeps in .pipe/ (packs of templates, programs, renders, YAML; code caches;
+    // pipe's build hash) and a stamp beside each pack: a FIFO with no writer, whose read never ends.
+    const kept = readdirSync(join(dir, '.pipe'), { recursive: true, withFileTypes: true }).filter((f) => f.isFile()).map((f) => join(f.parentPath, f.name));
+    const fifos = [...kept, ...kept.filter((f) => f.endsWith('.pack')).map((f) => `${f}.checked`)];
+    expect(fifos.filter((f) => f.endsWith('.pack')).length).toBeGreaterThanOrEqual(3);
+    for (const f of fifos) {
+      rmSync(f, { force: true });
+      expect(spawnSync('mkfifo', [f]).status).toBe(0);
+    }
+    // In a process of its own: a read that blocks blocks the whole process, and a signal does not end it.
+    const r = spawnSync(process.execPath, [PIPE_BIN, 'compile', '--json', '--date', DATE, '--project', dir], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    const models = parseJsonLines(r.stdout).filter((e) => e.type === 'compiled') as unknown as { model: string; sql: string; sql_hash: string }[];
+    expect(models.map((m) => [m.model, m.sql, m.sql_hash])).toEqual(cold.models);
   });
 
   it('compiles a changed macro file again, and the models render with the new macro', async () => {
