@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { settledAt, stampOf } from '../util/stat-stamp.js';
+import { readRegularFile } from '../util/regular-file.js';
 import { BUNDLED, distUrl } from '../install-paths.js';
 import { PackStore, sha256 } from '../project/pack-store.js';
 import { PIPE_VERSION } from '../version.js';
@@ -113,7 +114,7 @@ export class RenderCache extends PackStore {
         const stamp = stampOf(path);
         let kept: string | undefined;
         try {
-          kept = readFileSync(join(this.dir, BUILD_FILE), 'latin1');
+          kept = readRegularFile(join(this.dir, BUILD_FILE))?.bytes.toString('latin1');
         } catch {
           // None kept yet.
         }

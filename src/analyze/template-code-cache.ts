@@ -184,16 +184,12 @@ export class TemplateCodeCache extends PackStore {
 
   /**
    * The code cache beside a pack, if its header names this script and the data's hash matches
-   * (hashed once while the file is unchanged, see stampCheck).
+   * (hashed once while the file is unchanged, see readChecked).
    */
   private readCodeCache(path: string, sourceHash: string): Buffer | 'none' | 'refused' {
-    const check = this.stampCheck(path);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch {
-      return 'none';
-    }
+    const read = this.readChecked(path);
+    if (!read) return 'none';
+    const { bytes, check } = read;
     const eol = bytes.indexOf(10);
     if (eol < 0) return 'refused';
     const [format, version, forSource, dataHash] = bytes.subarray(0, eol).toString('latin1').split(' ');

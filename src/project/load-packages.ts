@@ -41,11 +41,15 @@ export interface DeclaredPackage {
 export interface ProjectPackages {
   readonly installed: readonly InstalledPackage[];
   readonly declared: readonly DeclaredPackage[];
+  /** The folder `dbt deps` installs packages into (`packages-install-path`), relative to the project root. */
+  readonly installPath: string;
 }
 
-export const NO_PACKAGES: ProjectPackages = { installed: [], declared: [] };
-
 const DEFAULT_INSTALL_PATH = 'dbt_packages';
+/** The files of a dbt project that declare its packages, dbt's older name and its newer. */
+export const PACKAGE_FILES = ['packages.yml', 'dependencies.yml'] as const;
+
+export const NO_PACKAGES: ProjectPackages = { installed: [], declared: [], installPath: DEFAULT_INSTALL_PATH };
 /** A generic test definition: `{% test name(model, ...) %}`. */
 export const GENERIC_TEST_RE = /\{%-?\s*test\s+[\p{L}_]/u;
 
@@ -133,7 +137,7 @@ export function loadPackages(
     for (const d of layout.tests) for (const f of fs.list(join(abs, d), true)) read(f, true);
     installed.push({ name, dir, macros, layout, project: own });
   }
-  return { installed, declared };
+  return { installed, declared, installPath: toPosix(relative(root, installDir)) };
 }
 
 function readText(fs: ProjectFs, abs: string, file: string, diagnostics: Diagnostic[]): string | undefined {

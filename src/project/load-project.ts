@@ -11,7 +11,7 @@ import { parseYaml, type YamlDialect, type YamlSource } from './yaml-file.js';
 import type { ParsedYamlCache } from './yaml-cache.js';
 import type { SeedDigestCache } from './seed-digest-cache.js';
 import { DBT_PROJECT_FILE, isPropertiesFile, missingFolders, projectLayout, type ProjectLayout } from './layout.js';
-import { GENERIC_TEST_RE, loadPackages, type InstalledPackage, type ProjectPackages, type ReadYaml } from './load-packages.js';
+import { GENERIC_TEST_RE, loadPackages, PACKAGE_FILES, type InstalledPackage, type ProjectPackages, type ReadYaml } from './load-packages.js';
 import { blockText, snapshotBlocks } from './snapshot-blocks.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
 
@@ -411,7 +411,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
   const properties: YamlSource[] = [];
   const unused: UnusedFile[] = [];
   const packageFiles: YamlSource[] = [];
-  for (const name of ['packages.yml', 'dependencies.yml']) {
+  for (const name of PACKAGE_FILES) {
     const yaml = dbtProject ? optionalYaml(name) : undefined;
     if (!yaml) continue;
     packageFiles.push(yaml);

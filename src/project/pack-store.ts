@@ -1,7 +1,8 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { settledAt, stampOf } from '../util/stat-stamp.js';
+import { settledAt, stampOfStats } from '../util/stat-stamp.js';
+import { readRegularFile } from '../util/regular-file.js';
 import { makeFolders } from '../util/folders.js';
 
 /**
@@ -11,9 +12,10 @@ import { makeFolders } from '../util/folders.js';
  * Entries are stored in packs: a process that made values writes the new entries as one file
  * (named by the hash of its content) once its work in progress is done, because creating one
  * file per value cost more than making it on a busy disk. A process reads every pack once, on
- * its first lookup. Nothing in a pack is trusted: each entry carries the hash of its text and
- * is made afresh when the two disagree (a truncated or edited pack), or when its user rejects
- * it; the new value goes into the process's own pack. Packs are written to a file of their own
+ * its first lookup. Nothing in a pack is trusted: each entry carries the hash of its key and
+ * text (see entryChecksum) and is made afresh when the two disagree (a truncated or edited pack,
+ * or a text filed under another key), or when its user rejects it; the new value goes into the
+ * process's own pack. Packs are written to a file of their own
  * and renamed into place, so two processes writing at once leave two whole packs, and readers
  * only ever see whole packs. A folder that cannot be made or written is no cache: values are
  * made as without one. A file named after a pack (`<pack>.<anything>`) belongs to it and goes with it.
@@ -24,7 +26,7 @@ import { makeFolders } from '../util/folders.js';
  * it used into its pack and removes the others, so the folder holds what recent processes used.
  *
  * A file checked whole against a hash (a pack against its name, a code cache against its
- * header) is hashed by the first process that reads it, not by every one: see stampCheck.
+ * header) is hashed by the first process that reads it, not by every one: see readChecked.
  */
 
 export const PACK_EXTENSION = '.pack';
@@ -37,6 +39,12 @@ const WRITE_PART = 1 << 20;
 const PRUNED_MARKER = '.pruned';
 /** Beside a file checked whole (`<file>.checked`): the stamp the file had when its content matched its hash. */
 const CHECKED_EXTENSION = '.checked';
+/**
+ * How entries are laid out and sealed, in every pack's header beside its store's format: packs
+ * of another layout are not read (their entries are made again), never misread. 2: an entry's
+ * checksum covers its key.
+ */
+const PACK_LAYOUT = 'pack 2';
 
 /** What a process did with a pack store: how a test shows that a warm cache makes nothing. */
 export interface PackStoreStats {
@@ -44,7 +52,7 @@ export interface PackStoreStats {
   hits: number;
   /** Values not found, made and offered to the store. */
   misses: number;
-  /** Files hashed whole (packs, code caches); one hashed before and unchanged since is not (see stampCheck). */
+  /** Files hashed whole (packs, code caches); one hashed before and unchanged since is not (see readChecked). */
   hashed: number;
   /** Entries found but refused: wrong hash, truncated, or rejected by their user. */
   rejected: number;
@@ -56,15 +64,25 @@ export function sha256(text: string): string {
   return hash('sha256', text);
 }
 
+/**
+ * The checksum an entry is written and read with: of its key and its text together, so that a
+ * text is only ever given for the key it was made under (two entries whose keys were exchanged,
+ * by an edit or a fault, are both refused rather than each taken for the other).
+ */
+export function entryChecksum(key: string, code: string): string {
+  return sha256(`${key}\n${code}`);
+}
+
 export interface PackEntry {
   readonly pack: string;
+  readonly key: string;
   readonly checksum: string;
   readonly code: string;
 }
 
 /**
- * The entries of a pack: `<key> <sha256 of code> <length of code>\n<code>\n`, one after the
- * other after the header (the store's format), in UTF-8; the length counts the code's UTF-16 units, so an entry is a
+ * The entries of a pack: `<key> <entryChecksum> <length of code>\n<code>\n`, one after the
+ * other after the header (the store's format and PACK_LAYOUT), in UTF-8; the length counts the code's UTF-16 units, so an entry is a
  * slice of the pack's text, not a copy. A pack cut short keeps the entries before the cut.
  */
 function parsePack(text: string, header: string, pack: string, into: Map<string, PackEntry[]>): void {
@@ -77,7 +95,7 @@ function parsePack(text: string, header: string, pack: string, into: Map<string,
     const size = Number(length);
     if (!key || !checksum || !Number.isSafeInteger(size) || size < 0 || eol + 1 + size > text.length) return;
     const code = text.slice(eol + 1, eol + 1 + size);
-    into.set(key, [...(into.get(key) ?? []), { pack, checksum, code }]);
+    into.set(key, [...(into.get(key) ?? []), { pack, key, checksum, code }]);
     at = eol + 1 + size + 1;
   }
 }
@@ -113,7 +131,7 @@ export class PackStore {
     /** How many packs the folder holds before a process that writes one keeps only what it used (see flush). */
     private readonly maxPacks = MAX_PACKS,
   ) {
-    this.header = `// ${format}\n`;
+    this.header = `// ${format} (${PACK_LAYOUT})\n`;
   }
 
   private readPacks(): Map<string, PackEntry[]> {
@@ -128,8 +146,10 @@ export class PackStore {
       try {
         const own = new Map<string, PackEntry[]>();
         const path = join(this.dir, name);
-        const check = this.stampCheck(path);
-        const bytes = readFileSync(path);
+        // Gone since the listing, or not a file (a FIFO, a device): no pack, and never read.
+        const read = this.readChecked(path);
+        if (!read) continue;
+        const { bytes, check } = read;
         parsePack(bytes.toString('utf8'), this.header, name, own);
         const found = [...own.values()].flat();
         this.packEntries.set(name, found);
@@ -155,29 +175,34 @@ export class PackStore {
   }
 
   /**
-   * Whether a file was found whole by its hash before and is unchanged since: once a file
-   * matched its hash, its stamp (see statStamp) is kept beside it, and a file with that very
-   * stamp is that file (a write changes its times, a file renamed over it its inode). Taken
-   * before the file is read, so that a write while it is read changes it. `settled`: the stamp
-   * to keep when the file matches, absent while a write could still leave it unchanged (see settledAt).
+   * A file of the folder read whole (only a regular file: see readRegularFile), and whether it
+   * was found whole by its hash before and is unchanged since: once a file matched its hash, its
+   * stamp (see statStamp) is kept beside it, and a file with that very stamp is that file (a
+   * write changes its times, a file renamed over it its inode). The stamp is of the file opened,
+   * taken before it is read, so that a write while it is read changes it. `settled`: the stamp
+   * to keep when the file matches, absent while a write could still leave it unchanged (see
+   * settledAt). Undefined for a file that is not there or not a regular file.
    */
-  protected stampCheck(path: string): { readonly checked: boolean; readonly settled?: string } {
-    let stamp: { readonly stamp: string; readonly changedAtMs: number };
+  protected readChecked(path: string): { readonly bytes: Buffer; readonly check: { readonly checked: boolean; readonly settled?: string } } | undefined {
+    let read: ReturnType<typeof readRegularFile>;
     try {
-      stamp = stampOf(path);
+      read = readRegularFile(path);
     } catch {
-      return { checked: false };
+      return undefined;
     }
+    if (!read) return undefined;
+    const stamp = stampOfStats(read.stats);
     let kept: string | undefined;
     try {
-      kept = readFileSync(path + CHECKED_EXTENSION, 'latin1');
+      kept = readRegularFile(path + CHECKED_EXTENSION)?.bytes.toString('latin1');
     } catch {
       // Never found whole, or not since the folder was cleared: hashed.
     }
-    return { checked: kept === stamp.stamp, ...(settledAt(stamp, this.now()) ? { settled: stamp.stamp } : {}) };
+    const check = { checked: kept === stamp.stamp, ...(settledAt(stamp, this.now()) ? { settled: stamp.stamp } : {}) };
+    return { bytes: read.bytes, check };
   }
 
-  /** Keeps the stamp of a file just found whole by its hash (see stampCheck); an unwritable folder keeps nothing. */
+  /** Keeps the stamp of a file just found whole by its hash (see readChecked); an unwritable folder keeps nothing. */
   protected keepChecked(path: string, settled: string | undefined): void {
     if (settled !== undefined) this.writeWhole(path + CHECKED_EXTENSION, settled);
   }
@@ -204,7 +229,7 @@ export class PackStore {
   private verified(entry: PackEntry): boolean {
     if (this.refused.has(entry)) return false;
     if (this.checked.has(entry)) return true;
-    if (sha256(entry.code) !== entry.checksum) {
+    if (entryChecksum(entry.key, entry.code) !== entry.checksum) {
       this.refused.add(entry);
       this.stats.rejected += 1;
       return false;
@@ -338,7 +363,7 @@ export class PackStore {
         if (size >= WRITE_PART) write();
       };
       put(this.header);
-      for (const [key, code] of entries) put(`${key} ${sha256(code)} ${code.length}\n${code}\n`);
+      for (const [key, code] of entries) put(`${key} ${entryChecksum(key, code)} ${code.length}\n${code}\n`);
       write();
       closeSync(fd);
       fd = undefined;

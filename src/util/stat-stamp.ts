@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { statSync, type BigIntStats } from 'node:fs';
 
 /**
  * A cheap mark of a file's content as the file system tells it: size, modification and change
@@ -12,7 +12,11 @@ export function statStamp(path: string): string {
 
 /** The stamp, and when the file was last written or changed (the later of its two times), in milliseconds. */
 export function stampOf(path: string): { readonly stamp: string; readonly changedAtMs: number } {
-  const s = statSync(path, { bigint: true });
+  return stampOfStats(statSync(path, { bigint: true }));
+}
+
+/** The stamp of a file from its stats (of an open file, see regular-file.ts). */
+export function stampOfStats(s: BigIntStats): { readonly stamp: string; readonly changedAtMs: number } {
   const changed = s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs;
   return { stamp: `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino}`, changedAtMs: Number(changed / 1_000_000n) };
 }

@@ -309,11 +309,13 @@ export class ChangeBuilder {
       // A properties file (sources, descriptions, config of several nodes) may change any model.
       else if (/\.ya?ml$/.test(f)) everything = true;
     }
-    // Macros, pipelines or pipe.yaml may change any model: rebuild those whose SQL changed.
+    // Macros, pipelines, pipe.yaml or a package may change any model: rebuild those whose SQL
+    // changed, and reload the seeds whose file or config changed (a package's seeds have no file under seeds/).
     if (everything) {
       for (const name of selected) {
         const now = analysis.nodes.get(name);
         const before = previous?.nodes.get(name);
+        if (now?.kind === 'seed' && (before?.kind !== 'seed' || before.hash !== now.hash)) touched.add(name);
         if (!now || now.kind !== 'model' || !isBuilt(now.config.kind)) continue;
         const a = analysis.renderer.sql(name, this.interval, NO_TABLE);
         const b = before && previous ? previous.renderer.sql(name, this.interval, NO_TABLE) : undefined;

@@ -1,8 +1,9 @@
-import { relative, resolve } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { resolveInterval } from '../commands/context.js';
 import { dateVariables } from '../dates/dates.js';
-import { loadProject, PROJECT_FILE } from '../project/load-project.js';
-import { DBT_PROJECT_FILE, type ProjectLayout } from '../project/layout.js';
+import { loadProject, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
+import { NO_PACKAGES, PACKAGE_FILES, type ProjectPackages } from '../project/load-packages.js';
+import { DBT_PROJECT_FILE } from '../project/layout.js';
 import { CachedFs, type FsEvent } from '../project/project-fs.js';
 import { Alarm } from '../util/sleep.js';
 import { StateMachine } from '../util/state-machine.js';
@@ -26,10 +27,37 @@ export interface WatchOptions extends BuildOptions {
   readonly debounceMs?: number;
 }
 
-/** What watch mode watches: the project's folders (as its layout says) and its files. */
-export function watchedPaths(layout: ProjectLayout): string[] {
-  const { models, seeds, macros, tests, snapshots } = layout;
-  return [...new Set([...models, ...seeds, ...macros, ...tests, ...snapshots, 'pipelines', PROJECT_FILE, DBT_PROJECT_FILE, 'selectors.yml'])];
+/**
+ * What watch mode watches, relative to the project: its folders (as its layout says) and its
+ * files; in a dbt project, the files that declare its packages, the folder they are installed
+ * into (`dbt deps` replaces them there) and each `local:` package's folder elsewhere: a
+ * package's macros, models and seeds are the project's as much as its own.
+ */
+export function watchedPaths(files: ProjectFiles): string[] {
+  const { models, seeds, macros, tests, snapshots } = files.layout;
+  const own = [...models, ...seeds, ...macros, ...tests, ...snapshots, 'pipelines', PROJECT_FILE, DBT_PROJECT_FILE, 'selectors.yml'];
+  return [...new Set([...own, ...(files.dbtProject ? packagePaths(files.packages ?? NO_PACKAGES) : [])])];
+}
+
+function packagePaths(packages: ProjectPackages): string[] {
+  const within = (dir: string, folder: string) => dir === folder || dir.startsWith(`${folder}/`);
+  const elsewhere = packages.installed.map((p) => p.dir).filter((dir) => !within(dir, packages.installPath));
+  return [...PACKAGE_FILES, packages.installPath, ...elsewhere];
+}
+
+/**
+ * Whether the file watcher passes over a path: one with a part whose name starts with a dot
+ * (`.git`, `.pipe`, an editor's swap file) within the project, or within a watched folder
+ * outside it (a local package's), whichever holds it.
+ */
+function hiddenPath(root: string, watched: () => Iterable<string>): (path: string) => boolean {
+  return (path) => {
+    let base = root;
+    for (const w of watched()) if ((path === w || path.startsWith(`${w}${sep}`)) && w.length > base.length) base = w;
+    // The folders above a watched one outside the project (`..`) are no part of it.
+    const inside = relative(base, path).split(sep).filter((part) => part !== '..');
+    return inside.some((part) => part.startsWith('.'));
+  };
 }
 
 export async function watch(options: WatchOptions): Promise<void> {
@@ -38,7 +66,9 @@ export async function watch(options: WatchOptions): Promise<void> {
   const { interval } = resolveInterval(options.date, options.clock);
   const root = resolve(options.project ?? '.');
   const builder = new ChangeBuilder(options, fs, root, interval);
-  const watched = watchedPaths(loadProject(root, fs).layout);
+  const watched = watchedPaths(loadProject(root, fs));
+  /** What the file watcher was given, as absolute paths: more as the project names more (a package installed, a local: one declared). */
+  const watching = new Set(watched.map((w) => resolve(root, w)));
 
   let ended!: (error?: { error: unknown }) => void;
   const end = new Promise<{ error: unknown } | undefined>((res) => (ended = res));
@@ -48,10 +78,28 @@ export async function watch(options: WatchOptions): Promise<void> {
   // Watch first, build second: a save made during the first build is not missed. Loaded
   // here: no other command watches files, and loading it cost every command's start.
   const { default: chokidar } = await import('chokidar');
-  const watcher = chokidar.watch(
-    watched.map((w) => resolve(root, w)),
-    { ignoreInitial: true, ignored: (p: string) => /(^|[/\\])\.[^/\\]/.test(relative(root, p)) },
-  );
+  const watchOptions = { ignoreInitial: true, ignored: hiddenPath(root, () => watching) };
+  const watcher = chokidar.watch([...watching], watchOptions);
+  /** Watchers of the paths named since watching started (see watchMore). */
+  const more: (typeof watcher)[] = [];
+  const closeWatchers = () => Promise.all([watcher, ...more].map((w) => w.close()));
+  /**
+   * After a build, what the project names now and is not watched yet (a package's folder newly
+   * declared, another install path): watched from now on, by a watcher of its own whose first
+   * scan is done before watch says it waits, so that no save made after that is missed. Loaded
+   * through the same cache as the build, which has just read it. A folder no longer named is
+   * still watched: a save there changes no model.
+   */
+  const watchMore = async (): Promise<void> => {
+    const added = watchedPaths(loadProject(root, fs))
+      .map((w) => resolve(root, w))
+      .filter((w) => !watching.has(w));
+    if (added.length === 0) return;
+    for (const w of added) watching.add(w);
+    const adding = listen(chokidar.watch(added, watchOptions));
+    more.push(adding);
+    await new Promise((ready) => adding.once('ready', ready));
+  };
 
   const perform = async (effect: WatcherEffect): Promise<void> => {
     switch (effect.kind) {
@@ -59,10 +107,13 @@ export async function watch(options: WatchOptions): Promise<void> {
         emit({ type: 'watch-started', project: root, ds: dateVariables(interval).ds, watching: watched });
         return;
       case 'build':
-        builder.build(effect.changes).then(
-          (outcome) => machine.send({ kind: 'built', blocked: outcome === 'blocked' }),
-          (error: unknown) => machine.send({ kind: 'crashed', error }),
-        );
+        builder
+          .build(effect.changes)
+          .then((outcome) => watchMore().then(() => outcome))
+          .then(
+            (outcome) => machine.send({ kind: 'built', blocked: outcome === 'blocked' }),
+            (error: unknown) => machine.send({ kind: 'crashed', error }),
+          );
         return;
       case 'debounce':
         quiet.set(options.debounceMs ?? 150, () => machine.send({ kind: 'quiet' }));
@@ -77,7 +128,7 @@ export async function watch(options: WatchOptions): Promise<void> {
         return;
       case 'close':
         await builder.release();
-        await watcher.close();
+        await closeWatchers();
         ended('error' in effect ? { error: effect.error } : undefined);
         return;
       default:
@@ -86,7 +137,7 @@ export async function watch(options: WatchOptions): Promise<void> {
   };
   const machine = new StateMachine(INITIAL_WATCHER_STATE, nextWatcherState, perform, (error) => {
     quiet.cancel();
-    void Promise.all([builder.release(), watcher.close()]).then(() => ended({ error }));
+    void Promise.all([builder.release(), closeWatchers()]).then(() => ended({ error }));
   });
 
   const onSave = (event: FsEvent) => (path: string) => {
@@ -96,8 +147,8 @@ export async function watch(options: WatchOptions): Promise<void> {
     if (relative(root, path) === DBT_PROJECT_FILE) fs.forgetFolders();
     machine.send({ kind: 'saved', path, change: event === 'unlinkDir' ? 'unlink' : event });
   };
-  watcher.on('add', onSave('add')).on('change', onSave('change')).on('unlink', onSave('unlink')).on('unlinkDir', onSave('unlinkDir'));
-  watcher.once('ready', () => machine.send({ kind: 'ready' }));
+  const listen = (w: typeof watcher) => w.on('add', onSave('add')).on('change', onSave('change')).on('unlink', onSave('unlink')).on('unlinkDir', onSave('unlinkDir'));
+  listen(watcher).once('ready', () => machine.send({ kind: 'ready' }));
   const stop = () => machine.send({ kind: 'stop' });
   if (signal.aborted) stop();
   else signal.addEventListener('abort', stop, { once: true });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { copyExample, Live, ModelGate, queryRows, removeTempDirs, writeProjectFiles } from './helpers.js';
+import { copyExample, Live, ModelGate, queryRows, removeTempDirs, tempDir, writeProjectFiles } from './helpers.js';
 import { WatchIn } from '../support/watch-in-process.js';
 import { cliIn } from '../support/cli-in-process.js';
 
@@ -144,6 +144,75 @@ describe('pipe watch', () => {
     expect(await queryRows(join(dir, 'warehouse.duckdb'), "SELECT customer_name FROM dim_customers WHERE customer_id = 21")).toEqual([
       { customer_name: 'Zoe Nieuw' },
     ]);
+  });
+
+  it("rebuilds what an installed package's change changes: dbt_packages/ (edited, or replaced whole as dbt deps does) and a local: package outside the project", async () => {
+    const dir = tempDir();
+    const local = tempDir();
+    writeProjectFiles(local, {
+      'dbt_project.yml': "name: localpkg\nversion: '1.0'\n",
+      'macros/lk.sql': "{% macro lk() %}'lp1'{% endmacro %}\n",
+    });
+    const mypkg = (macro: string) => ({
+      'dbt_packages/mypkg/dbt_project.yml': "name: mypkg\nversion: '1.0'\n",
+      'dbt_packages/mypkg/macros/pk.sql': `{% macro pk() %}'${macro}'{% endmacro %}\n`,
+      'dbt_packages/mypkg/seeds/pkg_codes.csv': 'code\na\n',
+    });
+    writeProjectFiles(dir, {
+      'dbt_project.yml': 'name: wpkg\nprofile: wpkg\nmodels:\n  wpkg:\n    +materialized: table\n',
+      'profiles.yml': 'wpkg:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
+      'packages.yml': `packages:\n  - package: acme/mypkg\n    version: 1.0.0\n  - local: ${relative(dir, local)}\n`,
+      ...mypkg('dp1'),
+      'models/m.sql': 'select {{ mypkg.pk() }} as v, {{ localpkg.lk() }} as w\n',
+      'models/other.sql': 'select 1 as n\n',
+      'models/codes.sql': "select count(*) as n from {{ ref('pkg_codes') }}\n",
+    });
+    const db = join(dir, 'warehouse.duckdb');
+    const w = watch(dir);
+    await w.idle();
+    expect(await queryRows(db, 'SELECT v, w FROM m')).toEqual([{ v: 'dp1', w: 'lp1' }]);
+
+    // An installed package's macro edited: the model that calls it is rebuilt with it, and nothing else.
+    writeProjectFiles(dir, { 'dbt_packages/mypkg/macros/pk.sql': "{% macro pk() %}'dp2'{% endmacro %}\n" });
+    const edited = await w.next(ofType('watch-change'));
+    expect(edited.event).toMatchObject({ files: ['dbt_packages/mypkg/macros/pk.sql'], rebuild: ['m'] });
+    await w.idle();
+    expect(await queryRows(db, 'SELECT v FROM m')).toEqual([{ v: 'dp2' }]);
+
+    // A local: package's macro, outside the project.
+    writeProjectFiles(local, { 'macros/lk.sql': "{% macro lk() %}'lp2'{% endmacro %}\n" });
+    expect((await w.next(ofType('watch-change'))).event.rebuild).toEqual(['m']);
+    await w.idle();
+    expect(await queryRows(db, 'SELECT w FROM m')).toEqual([{ w: 'lp2' }]);
+
+    // A package's seed: reloaded, and what reads it rebuilt.
+    writeProjectFiles(dir, { 'dbt_packages/mypkg/seeds/pkg_codes.csv': 'code\na\nb\n' });
+    expect([...((await w.next(ofType('watch-change'))).event.rebuild as string[])].sort()).toEqual(['codes', 'pkg_codes']);
+    await w.idle();
+    expect(await queryRows(db, 'SELECT n FROM codes')).toEqual([{ n: '2' }]);
+
+    // The package replaced whole, as dbt deps upgrading it does.
+    rmSync(join(dir, 'dbt_packages/mypkg'), { recursive: true });
+    writeProjectFiles(dir, mypkg('dp3'));
+    for (;;) {
+      await w.idle();
+      if ((await queryRows(db, 'SELECT v FROM m'))[0]?.v === 'dp3') break;
+    }
+    expect(await queryRows(db, 'SELECT v, w FROM m')).toEqual([{ v: 'dp3', w: 'lp2' }]);
+
+    // A local: package declared while watching: watched from the build that reads it on.
+    const later = tempDir();
+    writeProjectFiles(later, { 'dbt_project.yml': "name: laterpkg\nversion: '1.0'\n", 'macros/nk.sql': "{% macro nk() %}'n1'{% endmacro %}\n" });
+    writeProjectFiles(dir, {
+      'packages.yml': `packages:\n  - package: acme/mypkg\n    version: 1.0.0\n  - local: ${relative(dir, local)}\n  - local: ${relative(dir, later)}\n`,
+      'models/n.sql': 'select {{ laterpkg.nk() }} as k\n',
+    });
+    await w.next((e) => e.type === 'task-succeeded' && taskOf(e) === 'n@2024-01-02');
+    await w.idle();
+    writeProjectFiles(later, { 'macros/nk.sql': "{% macro nk() %}'n2'{% endmacro %}\n" });
+    expect((await w.next(ofType('watch-change'))).event.rebuild).toEqual(['n']);
+    await w.idle();
+    expect(await queryRows(db, 'SELECT k FROM n')).toEqual([{ k: 'n2' }]);
   });
 
   it('two saves in quick succession, and one during the build: the final content is built', async () => {

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { entryChecksum } from '../../src/project/pack-store.js';
 
 /** The pack files of a cache folder (see pack-store.ts). */
 export const packs = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.pack'));
@@ -16,3 +17,6 @@ export function packEntries(path: string): { key: string; checksum: string; code
   }
   return out;
 }
+
+/** An entry whose checksum matches its key and text, as pack-store.ts writes it: what an edit must write for its entry to be read. */
+export const sealed = (key: string, code: string) => ({ checksum: entryChecksum(key, code), code });

@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -8,7 +7,7 @@ import { templateCacheDir } from '../../src/analyze/template-code-cache.js';
 import { compileIn, runIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 import { stampOf } from '../../src/util/stat-stamp.js';
-import { packEntries, packs as packsIn } from '../support/packs.js';
+import { packEntries, packs as packsIn, sealed } from '../support/packs.js';
 
 /**
  * Renders kept beside the warehouse: a second compile of an unchanged project renders only
@@ -145,7 +144,6 @@ describe('renders kept between processes', () => {
     const cold = await compiled(dir);
     const [pack] = packs(dir).map((p) => join(rendersOf(dir), p));
     const kept = packEntries(pack);
-    const sealed = (code: string) => ({ checksum: createHash('sha256').update(code).digest('hex'), code });
     const [first, second, third] = kept;
     const moved = JSON.parse(third.code) as { self: { schema: string } };
     moved.self.schema = 'elsewhere';
@@ -153,9 +151,9 @@ describe('renders kept between processes', () => {
       // Its hash no longer matches its text.
       { ...first, code: first.code.replace('select', 'delete') },
       // Sealed, but not a render.
-      { key: second.key, ...sealed('{"render":{"sql":1}}') },
+      { key: second.key, ...sealed(second.key, '{"render":{"sql":1}}') },
       // Sealed and whole, made when `this` lived in another schema.
-      { key: third.key, ...sealed(JSON.stringify(moved)) },
+      { key: third.key, ...sealed(third.key, JSON.stringify(moved)) },
     ];
     const text = damaged.map((e) => `${e.key} ${e.checksum} ${e.code.length}\n${e.code}\n`).join('');
     writeFileSync(pack, `${readFileSync(pack, 'utf8').split('\n')[0]}\n${text}`);
@@ -164,6 +162,23 @@ describe('renders kept between processes', () => {
     expect(again.sql).toEqual(cold.sql);
     // Kept anew, and found from then on.
     expect((await compiled(dir)).rendered).toEqual(AGAIN);
+  });
+
+  it("never gives an entry's render for another key: two entries whose keys were exchanged are both refused", async () => {
+    const dir = tempProject(PROJECT);
+    const eur = await compiled(dir);
+    const usd = await compiled(dir, { vars: { currency: 'USD' } });
+    const [eurPack, usdPack] = packs(dir).map((p) => join(rendersOf(dir), p)).sort((a, b) => Number(readFileSync(a, 'utf8').includes("'USD'")) - Number(readFileSync(b, 'utf8').includes("'USD'")));
+    const baseOf = (pack: string) => packEntries(pack).find((e) => e.code.includes(' as cents'))!;
+    const [a, b] = [baseOf(eurPack), baseOf(usdPack)];
+    // Each pack holds its render under the other's key, its checksum and text as written.
+    const swap = (pack: string, from: string, to: string) => writeFileSync(pack, readFileSync(pack, 'utf8').replace(`\n${from} `, `\n${to} `));
+    swap(eurPack, a.key, b.key);
+    swap(usdPack, b.key, a.key);
+    const again = await compiled(dir);
+    expect(again.sql.base).toBe(eur.sql.base);
+    expect(again.rendered).toContain('base');
+    expect((await compiled(dir, { vars: { currency: 'USD' } })).sql.base).toBe(usd.sql.base);
   });
 
   it('keeps no render holding a secret: a secret var is read again, and never written beside the warehouse', async () => {

@@ -9,7 +9,8 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_PACKS, MAX_UNUSED_DAYS, TemplateCodeCache, templateCacheDir } from '../../src/analyze/template-code-cache.js';
 import { compileIn, runIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
-import { packEntries, packs } from '../support/packs.js';
+import { packEntries, packs, sealed } from '../support/packs.js';
+import { parseJsonLines, PIPE_BIN } from '../e2e/helpers.js';
 
 /**
  * The compiled-template cache beside the warehouse: a second compile of an unchanged project
@@ -181,7 +182,7 @@ describe('the compiled-template cache', () => {
     const bad = 'return { nothing: 1 };';
     const damaged = [
       { ...first, code: first.code.slice(0, -40) },
-      { key: second.key, checksum: createHash('sha256').update(bad).digest('hex'), code: bad },
+      { key: second.key, ...sealed(second.key, bad) },
       ...rest,
     ];
     const text = damaged.map((e) => `${e.key} ${e.checksum} ${e.code.length}\n${e.code}\n`).join('');
@@ -205,10 +206,9 @@ describe('the compiled-template cache', () => {
     expect(programs).toHaveLength(2);
     // Under hashes that match: the first program cut short (not JSON), the second one with a
     // statement of no known kind; and the first entry's own hash no longer matching its text.
-    const sealed = (code: string) => ({ checksum: createHash('sha256').update(code).digest('hex'), code });
     const damaged = kept.map((e) => {
-      if (e === programs[0]) return { key: e.key, ...sealed(e.code.slice(0, -20)) };
-      if (e === programs[1]) return { key: e.key, ...sealed(e.code.replace('"t":"text"', '"t":"shell"').replace('"t":"out"', '"t":"shell"')) };
+      if (e === programs[0]) return { key: e.key, ...sealed(e.key, e.code.slice(0, -20)) };
+      if (e === programs[1]) return { key: e.key, ...sealed(e.key, e.code.replace('"t":"text"', '"t":"shell"').replace('"t":"out"', '"t":"shell"')) };
       return e;
     });
     const text = damaged.map((e) => `${e.key} ${e.checksum} ${e.code.length}\n${e.code}\n`).join('');
@@ -303,14 +303,37 @@ describe('the compiled-template cache', () => {
     expect(used(later)).toEqual({ values: ['a', 'b'], hashed: 2, rejected: 0, codeCacheHits: 1 });
     expect(checkedFiles()).toBe(2);
     expect(used(later)).toEqual({ values: ['a', 'b'], hashed: 0, rejected: 0, codeCacheHits: 1 });
-    // A byte of the pack changed in place, its size as it was: the pack is hashed again, found
-    // damaged, and the entry's own hash refuses it.
+    // A byte of the pack changed in place, its size, inode and modification time as they were
+    // (only its change time, which no one sets, moved): the pack is hashed again, found damaged,
+    // and the entry's own hash refuses it.
     const [pack] = packs(dir);
     const bytes = readFileSync(join(dir, pack));
     const at = bytes.lastIndexOf("'b'");
     bytes[at + 1] = 'c'.charCodeAt(0);
+    const { atime, mtime } = statSync(join(dir, pack));
     writeFileSync(join(dir, pack), bytes);
+    utimesSync(join(dir, pack), atime, mtime);
     expect(used(later)).toEqual({ values: ['a', undefined], hashed: 1, rejected: 1, codeCacheHits: 0 });
+  });
+
+  it("reads only regular files: a FIFO in place of a pack, its stamp or code cache is passed over, and the compile ends as a cold one", async () => {
+    const dir = tempProject(PROJECT);
+    const cold = await compiled(dir);
+    // Every file pipe keeps in .pipe/ (packs of templates, programs, renders, YAML; code caches;
+    // pipe's build hash) and a stamp beside each pack: a FIFO with no writer, whose read never ends.
+    const kept = readdirSync(join(dir, '.pipe'), { recursive: true, withFileTypes: true }).filter((f) => f.isFile()).map((f) => join(f.parentPath, f.name));
+    const fifos = [...kept, ...kept.filter((f) => f.endsWith('.pack')).map((f) => `${f}.checked`)];
+    expect(fifos.filter((f) => f.endsWith('.pack')).length).toBeGreaterThanOrEqual(3);
+    for (const f of fifos) {
+      rmSync(f, { force: true });
+      expect(spawnSync('mkfifo', [f]).status).toBe(0);
+    }
+    // In a process of its own: a read that blocks blocks the whole process, and a signal does not end it.
+    const r = spawnSync(process.execPath, [PIPE_BIN, 'compile', '--json', '--date', DATE, '--project', dir], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    const models = parseJsonLines(r.stdout).filter((e) => e.type === 'compiled') as unknown as { model: string; sql: string; sql_hash: string }[];
+    expect(models.map((m) => [m.model, m.sql, m.sql_hash])).toEqual(cold.models);
   });
 
   it('compiles a changed macro file again, and the models render with the new macro', async () => {
