@@ -55,6 +55,16 @@ async function exec(db: string, sql: string): Promise<void> {
   instance.closeSync();
 }
 
+/** A project over the CRM source `raw` (its `tables:` given), with `models`, whose tables `setup` makes: built, and found current by a second run. */
+async function builtOverCrm(tables: string, models: Record<string, string>, setup: string): Promise<{ dir: string; db: string }> {
+  const dir = versionsProject({ 'models/sources.yml': `version: 2\nsources:\n  - name: crm\n    schema: raw\n    tables:\n${tables}`, ...models });
+  const db = warehouseOf(dir);
+  await exec(db, `CREATE SCHEMA raw; ${setup}`);
+  await built(dir);
+  expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+  return { dir, db };
+}
+
 describe('skipping what is current', () => {
   it('re-running a built 5-date backfill runs no model task, and says each is up to date', async () => {
     const dir = await builtVersionsProject();
@@ -135,19 +145,37 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
   });
 
   it('a source is fingerprinted by its rows: what reads it runs when they change, and only then', async () => {
-    const dir = versionsProject({
-      'models/sources.yml': 'version: 2\nsources:\n  - name: crm\n    schema: raw\n    tables:\n      - name: accounts\n',
-      'models/accounts.sql': "{{ config(materialized='table') }}\nselect count(*) as n, sum(x) as total from {{ source('crm', 'accounts') }}\n",
-    });
-    const db = warehouseOf(dir);
-    await exec(db, 'CREATE SCHEMA raw; CREATE TABLE raw.accounts AS SELECT range AS x FROM range(4)');
-    await built(dir);
-    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+    const { dir, db } = await builtOverCrm(
+      '      - name: accounts\n',
+      { 'models/accounts.sql': "{{ config(materialized='table') }}\nselect count(*) as n, sum(x) as total from {{ source('crm', 'accounts') }}\n" },
+      'CREATE TABLE raw.accounts AS SELECT range AS x FROM range(4)',
+    );
     // The same number of rows, one value changed.
     await exec(db, 'UPDATE raw.accounts SET x = 10 WHERE x = 3');
     const r = await backfillIn(dir, DATES);
     expect(started(r.events)).toEqual(['accounts@2024-01-05']);
     expect(await queryRows(db, 'SELECT n::INTEGER AS n, total::INTEGER AS total FROM accounts')).toEqual([{ n: 4, total: 13 }]);
+  });
+
+  it("a source's fingerprint covers its columns' names and types, which its rows' hash does not see", async () => {
+    const { dir, db } = await builtOverCrm(
+      '      - name: accounts\n      - name: prices\n',
+      {
+        'models/firsts.sql': "{{ config(materialized='table') }}\nselect sum(a) as total from {{ source('crm', 'accounts') }}\n",
+        'models/doubled.sql': "{{ config(materialized='table') }}\nselect sum(amount * 2)::VARCHAR as total from {{ source('crm', 'prices') }}\n",
+      },
+      'CREATE TABLE raw.accounts(a INT, b INT); INSERT INTO raw.accounts VALUES (1, 100), (2, 200); CREATE TABLE raw.prices(amount INT); INSERT INTO raw.prices VALUES (150), (275)',
+    );
+    // The two columns' names swapped: every row hashes as before, but `a` now holds 100 and 200.
+    await exec(db, 'ALTER TABLE raw.accounts RENAME a TO c; ALTER TABLE raw.accounts RENAME b TO a; ALTER TABLE raw.accounts RENAME c TO b');
+    // Cents become euros: DuckDB hashes 1.50::DECIMAL(10,2) as 150.
+    await exec(db, 'ALTER TABLE raw.prices ALTER amount TYPE DECIMAL(10,2) USING amount / 100.0');
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['doubled@2024-01-05', 'firsts@2024-01-05']);
+    expect(await queryRows(db, 'SELECT total::INTEGER AS total FROM firsts')).toEqual([{ total: 300 }]);
+    expect(await queryRows(db, 'SELECT total FROM doubled')).toEqual([{ total: '8.50' }]);
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
   });
 
   it("a source's version_query stands for its rows", async () => {
