@@ -1,6 +1,6 @@
-import { statSync } from 'node:fs';
 import type { SourceNode } from '../analyze/sources.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
+import { statStamp } from '../util/stat-stamp.js';
 import { hashOf } from './data-version.js';
 import { UNKNOWN } from './tracking.js';
 
@@ -8,10 +8,12 @@ import { UNKNOWN } from './tracking.js';
  * A source's fingerprint: what changes when its data does. Its `version_query`'s result when
  * it declares one (`select max(updated_at) from …`: cheaper than a scan, and as good as the
  * user's query). A table or view: its row count and an order-insensitive hash of its rows (one
- * scan, once per run). Local files (an
- * `external_location`): each file's size and modification time, without reading them. A
- * location pipe cannot stat (a glob, a URL, a table function) is fingerprinted by its rows,
- * like a table; anything that fails is UNKNOWN, and what reads it runs.
+ * scan, once per run). Local files (an `external_location`): each file's stamp (statStamp:
+ * size, modification and change times, inode), without reading them; a file replaced by
+ * another of the same size and modification time (`cp -p`, `rsync -t`, `mv` of a file made
+ * elsewhere, a tar extracted) changes its change time or its inode. A location pipe cannot
+ * stat (a glob, a URL, a table function) is fingerprinted by its rows, like a table; anything
+ * that fails is UNKNOWN, and what reads it runs.
  *
  * A relation's rows are fingerprinted with its columns: their names, order and types, as
  * DuckDB binds them (no data read). The hash of the rows alone misses a change of shape: two
@@ -26,13 +28,7 @@ export async function sourceFingerprint(session: WarehouseSession, source: Sourc
       return hashOf('query', JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)), await columnsOf(session, source.relation));
     }
     if (source.reads.kind === 'external' && source.reads.files.length > 0 && !/[*?[]/.test(source.reads.location)) {
-      return hashOf(
-        'files',
-        ...source.reads.files.map((f) => {
-          const s = statSync(f);
-          return `${f}:${s.size}:${s.mtimeMs}`;
-        }),
-      );
+      return hashOf('files', ...source.reads.files.map((f) => `${f}:${statStamp(f)}`));
     }
     const [row] = await session.query(`SELECT count(*)::VARCHAR AS n, coalesce(sum(hash(t)), 0)::VARCHAR AS h FROM ${source.relation} AS t`);
     return hashOf('rows', String(row.n), String(row.h), await columnsOf(session, source.relation));
