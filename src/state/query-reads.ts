@@ -46,7 +46,7 @@ const PURE_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest']);
  * quoted file path or a table function call).
  */
 export async function untrackedReads(session: WarehouseSession, sqlHash: string, sql: string, known: readonly string[]): Promise<string | undefined> {
-  const key = memoKey({ sqlHash, known });
+  const key = memoKey(await readerOf(session), { sqlHash, known });
   if (!memo.has(key)) await readAll(session, [{ sqlHash, sql, known }]);
   return memo.get(key);
 }
@@ -58,7 +58,17 @@ export interface QueryToRead {
   readonly known: readonly string[];
 }
 
-const memoKey = (q: Pick<QueryToRead, 'sqlHash' | 'known'>) => `${q.sqlHash}\u0000${q.known.join('\u0000')}`;
+/**
+ * What a judgement depends on besides the query: the version of DuckDB whose parser gives the
+ * trees (a lake's is DuckDB's too), and the name of the warehouse's own database, which a
+ * query may name its tables with (`wh.main.orders` is `main.orders`) and no other may stand for.
+ */
+interface Reader {
+  readonly engine: string;
+  readonly catalog: string;
+}
+
+const memoKey = (reader: Reader, q: Pick<QueryToRead, 'sqlHash' | 'known'>) => [reader.catalog, q.sqlHash, ...q.known].join('\u0000');
 
 /**
  * Looks at many queries in few round trips (a run's, before it starts), so that untrackedReads
@@ -66,15 +76,15 @@ const memoKey = (q: Pick<QueryToRead, 'sqlHash' | 'known'>) => `${q.sqlHash}\u00
  * what this one judges is kept for the next.
  */
 export async function readAll(session: WarehouseSession, queries: readonly QueryToRead[], kept?: QueryReadsCache): Promise<void> {
-  let todo = [...new Map(queries.filter((q) => !memo.has(memoKey(q))).map((q) => [memoKey(q), q])).values()];
+  const reader = await readerOf(session);
+  let todo = [...new Map(queries.filter((q) => !memo.has(memoKey(reader, q))).map((q) => [memoKey(reader, q), q])).values()];
   if (todo.length === 0) return;
-  const engine = kept ? await engineVersion(session) : '';
-  const keyOf = (q: QueryToRead) => QueryReadsCache.key(engine, q.sqlHash, q.known);
+  const keyOf = (q: QueryToRead) => QueryReadsCache.key(reader.engine, reader.catalog, q.sqlHash, q.known);
   if (kept) {
     todo = todo.filter((q) => {
       const judged = kept.judgement(keyOf(q));
       if (judged === undefined) return true;
-      memo.set(memoKey(q), judged ?? undefined);
+      memo.set(memoKey(reader, q), judged ?? undefined);
       return false;
     });
   }
@@ -99,8 +109,8 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
       unqueried.clear();
     }
     part.forEach((q, j) => {
-      const verdict = judge(trees[j], q.known);
-      memo.set(memoKey(q), verdict);
+      const verdict = judge(trees[j], q.known, reader.catalog);
+      memo.set(memoKey(reader, q), verdict);
       if ((trees[j] as { error_type?: string }).error_type === 'parser') unparsed.add(q.sqlHash);
       const maybeNot = treeMayNotBeAQuery(texts[j], trees[j]);
       if (maybeNot) unqueried.add(q.sqlHash);
@@ -113,22 +123,27 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
   if (kept) for (const [q, verdict] of judged) kept.keep(keyOf(q), verdict);
 }
 
-const versions = new WeakMap<WarehouseSession, Promise<string>>();
+const readers = new WeakMap<WarehouseSession, Promise<Reader>>();
 
-/** The version of DuckDB whose parser gives the trees (a lake's is DuckDB's too), asked once per session. */
-export function engineVersion(session: WarehouseSession): Promise<string> {
-  let version = versions.get(session);
-  if (!version) {
-    version = session.query('SELECT library_version AS v FROM pragma_version()').then(
-      ([row]) => String(row?.v ?? ''),
+/** The version of DuckDB whose parser gives the trees, asked once per session. */
+export async function engineVersion(session: WarehouseSession): Promise<string> {
+  return (await readerOf(session)).engine;
+}
+
+/** The session's Reader, asked once per session. */
+function readerOf(session: WarehouseSession): Promise<Reader> {
+  let reader = readers.get(session);
+  if (!reader) {
+    reader = session.query('SELECT library_version AS v, current_database() AS db FROM pragma_version()').then(
+      ([row]) => ({ engine: String(row?.v ?? ''), catalog: String(row?.db ?? '') }),
       (e: unknown) => {
-        versions.delete(session);
+        readers.delete(session);
         throw e;
       },
     );
-    versions.set(session, version);
+    readers.set(session, reader);
   }
-  return version;
+  return reader;
 }
 
 interface Named {
@@ -137,8 +152,13 @@ interface Named {
   readonly name: string;
 }
 
-/** The judgement on a parsed tree (exported for tests). */
-export function judge(tree: unknown, known: readonly string[]): string | undefined {
+/**
+ * The judgement on a parsed tree (exported for tests), for a warehouse whose own database is
+ * `ownCatalog`. A table named with another database (`prod.main.orders`, attached) is that
+ * database's: only a relation rendered with it stands for it, not the warehouse's
+ * `"main"."orders"` of the same schema and name.
+ */
+export function judge(tree: unknown, known: readonly string[], ownCatalog = ''): string | undefined {
   const root = tree as { error?: boolean; statements?: unknown[] };
   if (root.error || !Array.isArray(root.statements)) return 'its query could not be parsed to see what it reads';
   const tables: Named[] = [];
@@ -157,12 +177,13 @@ export function judge(tree: unknown, known: readonly string[]): string | undefin
     Object.values(o).forEach(walk);
   };
   walk(root.statements);
-  const knownNames = new Set(known.map(normalize));
+  const own = ownCatalog.toLowerCase();
+  const knownNames = new Set(known.map((k) => normalize(k, own)));
   for (const t of tables) {
     if (t.schema === '' && t.catalog === '' && ctes.has(t.name.toLowerCase())) continue;
-    const full = [t.catalog, t.schema || 'main', t.name].filter((p) => p !== '').join('.').toLowerCase();
-    const bare = [t.schema || 'main', t.name].join('.').toLowerCase();
-    if (knownNames.has(full) || knownNames.has(bare) || knownNames.has(t.name.toLowerCase())) continue;
+    const catalog = t.catalog.toLowerCase() === own ? '' : t.catalog;
+    const full = [catalog, t.schema || 'main', t.name].filter((p) => p !== '').join('.').toLowerCase();
+    if (knownNames.has(full) || (catalog === '' && knownNames.has(t.name.toLowerCase()))) continue;
     return `its query reads ${[t.catalog, t.schema, t.name].filter((p) => p !== '').join('.')}, which no ref(), source() or seed gives it`;
   }
   // A table function pipe did not render from a source (read_csv of a file, a catalog function).
@@ -177,14 +198,13 @@ export function judge(tree: unknown, known: readonly string[]): string | undefin
   return undefined;
 }
 
-/** `"a"."b"` → `a.b`; a quoted file path `'x.csv'` → `x.csv`; lower case. */
-function normalize(relation: string): string {
+/** `"a"."b"` → `a.b`, and `"own"."a"."b"` too (`own`: the warehouse's database, lower case); a quoted file path `'x.csv'` → `x.csv`; lower case. */
+function normalize(relation: string, own: string): string {
   const t = relation.trim();
   if (t.startsWith("'")) return t.slice(1, -1).replaceAll("''", "'").toLowerCase();
   if (t.includes('(')) return t.toLowerCase();
-  return t
+  const parts = t
     .split(/\.(?=(?:[^"]*"[^"]*")*[^"]*$)/)
-    .map((p) => (p.startsWith('"') ? p.slice(1, -1).replaceAll('""', '"') : p))
-    .join('.')
-    .toLowerCase();
+    .map((p) => (p.startsWith('"') ? p.slice(1, -1).replaceAll('""', '"') : p).toLowerCase());
+  return (parts.length === 3 && parts[0] === own ? parts.slice(1) : parts).join('.');
 }

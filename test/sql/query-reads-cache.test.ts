@@ -45,13 +45,15 @@ describe('judgements of what a query reads, kept between processes', () => {
     expect(await untrackedReads(session, untracked.sqlHash, untracked.sql, untracked.known)).toMatch(/reads main\.customers/);
     const version = await engineVersion(session);
     const later = new QueryReadsCache(dir);
-    expect(later.judgement(QueryReadsCache.key(version, tracked.sqlHash, tracked.known))).toBeNull();
-    expect(later.judgement(QueryReadsCache.key(version, untracked.sqlHash, untracked.known))).toMatch(/reads main\.customers/);
+    expect(later.judgement(QueryReadsCache.key(version, 'memory', tracked.sqlHash, tracked.known))).toBeNull();
+    expect(later.judgement(QueryReadsCache.key(version, 'memory', untracked.sqlHash, untracked.known))).toMatch(/reads main\.customers/);
     // A query DuckDB cannot parse is not kept: it is parsed again next time.
-    expect(later.judgement(QueryReadsCache.key(version, broken.sqlHash, broken.known))).toBeUndefined();
+    expect(later.judgement(QueryReadsCache.key(version, 'memory', broken.sqlHash, broken.known))).toBeUndefined();
     // Another DuckDB, or other known relations, is another judgement.
-    expect(later.judgement(QueryReadsCache.key('v0.0.0', tracked.sqlHash, tracked.known))).toBeUndefined();
-    expect(later.judgement(QueryReadsCache.key(version, tracked.sqlHash, []))).toBeUndefined();
+    expect(later.judgement(QueryReadsCache.key('v0.0.0', 'memory', tracked.sqlHash, tracked.known))).toBeUndefined();
+    expect(later.judgement(QueryReadsCache.key(version, 'memory', tracked.sqlHash, []))).toBeUndefined();
+    // So is another warehouse's database name, which its queries may name its tables with.
+    expect(later.judgement(QueryReadsCache.key(version, 'wh', tracked.sqlHash, tracked.known))).toBeUndefined();
   });
 
   it('takes a kept judgement without parsing the query, and judges again an entry that was damaged', async () => {
@@ -62,8 +64,8 @@ describe('judgements of what a query reads, kept between processes', () => {
     const damaged = { sqlHash: unique('damaged'), sql: 'select 2 as x', known: [] as string[] };
     // Judgements no parse of these queries would give: a run that reads them read them from the store.
     const store = new QueryReadsCache(dir);
-    store.keep(QueryReadsCache.key(version, query.sqlHash, query.known), 'kept: its query reads main.elsewhere');
-    store.keep(QueryReadsCache.key(version, damaged.sqlHash, damaged.known), 'kept: damaged');
+    store.keep(QueryReadsCache.key(version, 'memory', query.sqlHash, query.known), 'kept: its query reads main.elsewhere');
+    store.keep(QueryReadsCache.key(version, 'memory', damaged.sqlHash, damaged.known), 'kept: damaged');
     store.flush();
     const [pack] = readdirSync(dir).filter((f) => f.endsWith('.pack'));
     writeFileSync(join(dir, pack), readFileSync(join(dir, pack), 'utf8').replace('kept: damaged', 'kept: DAMAGED'));

@@ -126,6 +126,16 @@ describe('what a query reads', () => {
     expect(judge(tree(table('raw', 'orders')), ['"main"."orders"'])).toBe('its query reads raw.orders, which no ref(), source() or seed gives it');
   });
 
+  it("takes a table of another database for that database's, not for the warehouse's of the same schema and name", () => {
+    const at = (catalog: string, schema: string, name: string) => ({ ...table(schema, name), catalog_name: catalog });
+    expect(judge(tree(at('prod', 'main', 'orders')), ['"main"."orders"'], 'wh')).toBe('its query reads prod.main.orders, which no ref(), source() or seed gives it');
+    expect(judge(tree(at('prod', 'main', 'orders')), ['"prod"."main"."orders"'], 'wh')).toBeUndefined();
+    // The warehouse's own database, named or not, on either side.
+    expect(judge(tree(at('WH', 'main', 'orders')), ['"main"."orders"'], 'wh')).toBeUndefined();
+    expect(judge(tree(table('main', 'orders')), ['"wh"."main"."orders"'], 'wh')).toBeUndefined();
+    expect(judge(tree(table('main', 'orders')), ['"prod"."main"."orders"'], 'wh')).toBe('its query reads main.orders, which no ref(), source() or seed gives it');
+  });
+
   it('takes a table function for a read it cannot track, unless a source renders it or it reads nothing', () => {
     const call = (name: string, arg: string) => ({ type: 'TABLE_FUNCTION', function: { function_name: name, children: [{ value: arg }] } });
     expect(judge(tree(call('read_csv', 'x.csv')), [])).toBe('its query calls read_csv(), which pipe cannot track');
