@@ -146,6 +146,18 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     expect(started(r.events)).toEqual(['sneaky@2024-01-05']);
   });
 
+  it('a model calling a macro of the warehouse always runs: its definition is out of sight', async () => {
+    const dir = versionsProject({ 'models/scaled.sql': "{{ config(materialized='table') }}\nselect fx(count(*)) as v from {{ ref('customers') }}\n" });
+    const db = warehouseOf(dir);
+    await exec(db, 'CREATE MACRO fx(x) AS x * 10');
+    await built(dir);
+    await exec(db, 'CREATE OR REPLACE MACRO fx(x) AS x * 100');
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['scaled@2024-01-05']);
+    expect(await queryRows(db, 'SELECT v::INTEGER AS v FROM scaled')).toEqual([{ v: 300 }]);
+  });
+
   it('a source is fingerprinted by its rows: what reads it runs when they change, and only then', async () => {
     const { dir, db } = await builtOverCrm(
       '      - name: accounts\n',
