@@ -234,6 +234,22 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     expect(await queryRows(warehouseOf(dir), 'SELECT total FROM event_totals')).toEqual([{ total: 15 }]);
   });
 
+  it("the warehouse's DuckDB settings that may change results are part of what a model is built from", async () => {
+    const dir = versionsProject({ 'models/halves.sql': "{{ config(materialized='table') }}\nselect 7 / 2 as half\n" });
+    const db = warehouseOf(dir);
+    await built(dir);
+    // Settings that change how queries run, not what they compute, change nothing.
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: dv\nsettings:\n  memory_limit: 1GB\n  threads: 2\n' });
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: dv\nsettings:\n  memory_limit: 1GB\n  threads: 2\n  integer_division: true\n' });
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    // Every model: any query may divide.
+    expect(started(r.events)).toEqual([...MODEL_TASKS, 'halves@2024-01-05'].sort());
+    expect(await queryRows(db, 'SELECT half::VARCHAR AS half FROM halves')).toEqual([{ half: '3' }]);
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+  });
+
   it('a dropped table is rebuilt, and nothing else', async () => {
     const dir = await builtVersionsProject();
     const db = warehouseOf(dir);
