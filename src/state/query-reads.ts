@@ -113,7 +113,7 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
     let texts: string[];
     try {
       const rows = await session.query(
-        `SELECT i, json_serialize_sql(s)::VARCHAR AS tree FROM (VALUES ${part.map((q, j) => `(${j}, ${quoteLiteral(q.sql)})`).join(', ')}) AS t(i, s) ORDER BY i`,
+        `SELECT i, json_serialize_sql(s)::VARCHAR AS tree FROM (VALUES ${part.map((q, j) => `(${j}, ${quoteLiteral(q.sql)})`).join(', ')}) AS t(i, s) ORDER BY i ASC`,
       );
       texts = rows.map((r) => String(r.tree));
     } catch {
@@ -169,7 +169,7 @@ export function readerOf(session: WarehouseSession): Promise<Reader> {
 async function askReader(session: WarehouseSession): Promise<Reader> {
   const [row] = await session.query('SELECT library_version AS v, current_database() AS db FROM pragma_version()');
   const names = await session.query(
-    'SELECT lower(function_name) AS name, bool_or(internal) AS builtin, bool_or(NOT internal) AS defined FROM duckdb_functions() GROUP BY 1 ORDER BY 1',
+    'SELECT lower(function_name) AS name, bool_or(internal) AS builtin, bool_or(NOT internal) AS defined FROM duckdb_functions() GROUP BY 1 ORDER BY 1 ASC',
   );
   const engine = String(row?.v ?? '');
   const catalog = String(row?.db ?? '');

@@ -235,18 +235,19 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
   });
 
   it("the warehouse's DuckDB settings that may change results are part of what a model is built from", async () => {
-    const dir = versionsProject({ 'models/halves.sql': "{{ config(materialized='table') }}\nselect 7 / 2 as half\n" });
+    const dir = versionsProject({ 'models/halves.sql': "{{ config(materialized='table') }}\nselect 7 / 2 as half, list_sort([3, 1, 2]) as sorted\n" });
     const db = warehouseOf(dir);
     await built(dir);
     // Settings that change how queries run, not what they compute, change nothing.
     writeProjectFiles(dir, { 'pipe.yaml': 'name: dv\nsettings:\n  memory_limit: 1GB\n  threads: 2\n' });
     expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
-    writeProjectFiles(dir, { 'pipe.yaml': 'name: dv\nsettings:\n  memory_limit: 1GB\n  threads: 2\n  integer_division: true\n' });
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: dv\nsettings:\n  memory_limit: 1GB\n  threads: 2\n  integer_division: true\n  default_order: desc\n' });
     const r = await backfillIn(dir, DATES);
     expect(r.code, explain(r)).toBe(0);
-    // Every model: any query may divide.
+    // Every model: any query may divide or sort.
     expect(started(r.events)).toEqual([...MODEL_TASKS, 'halves@2024-01-05'].sort());
-    expect(await queryRows(db, 'SELECT half::VARCHAR AS half FROM halves')).toEqual([{ half: '3' }]);
+    expect(await queryRows(db, 'SELECT half::VARCHAR AS half, sorted::VARCHAR AS sorted FROM halves')).toEqual([{ half: '3', sorted: '[3, 2, 1]' }]);
+    // pipe's own reads of its records keep their order whatever order the settings make the default.
     expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
   });
 

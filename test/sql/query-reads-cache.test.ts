@@ -72,6 +72,16 @@ describe('judgements of what a query reads, kept between processes', () => {
     expect(await untrackedReads(session, damaged.sqlHash, damaged.sql, damaged.known)).toBeUndefined();
   });
 
+  it("judges each query by its own tree, whatever order a project's settings make the default", async () => {
+    const session = await open();
+    await session.exec("SET default_order = 'desc'");
+    const tracked = { sqlHash: unique('tracked'), sql: 'select * from "main"."orders"', known: ['"main"."orders"'] };
+    const untracked = { sqlHash: unique('untracked'), sql: 'select * from main.elsewhere', known: ['"main"."orders"'] };
+    await readAll(session, [tracked, untracked]);
+    expect(await untrackedReads(session, tracked.sqlHash, tracked.sql, tracked.known)).toBeUndefined();
+    expect(await untrackedReads(session, untracked.sqlHash, untracked.sql, untracked.known)).toMatch(/reads main\.elsewhere/);
+  });
+
   it("judges a query again once the catalog's functions change: a macro it calls may now be defined, or shadow DuckDB's own", async () => {
     const session = await open();
     const before = await readerKey(session);
