@@ -8,9 +8,9 @@ import { readSelectorDefinitions, type SelectorDefinitions } from './selector-de
 import { redactUrl } from '../secrets/secrets.js';
 import type { PipelineSource, ProjectFiles } from '../project/load-project.js';
 import { PROJECT_FILE } from '../project/load-project.js';
-import { NO_SETUP, type LakeTarget, type Setting, type WarehouseSetup } from '../warehouse/warehouse-setup.js';
+import { NO_SETUP, type LakeTarget, type Setting, type SettingValue, type WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { notAFilePath } from '../warehouse/warehouse-file.js';
-import { readDuckdbSettings } from './duckdb-settings.js';
+import { querySettingsOf, readDuckdbSettings } from './duckdb-settings.js';
 import { lakeLocation, readLakeConfig } from './lake-config.js';
 import { DEFAULT_SCHEMA } from './model-config.js';
 import { readProfile, type ProfileOptions, type ProfileTarget } from './profile.js';
@@ -41,6 +41,8 @@ export interface ProjectSettings {
   readonly externalRoot?: string;
   /** How many run logs (see run-log/) are kept beside the warehouse: pipe.yaml's `keep_run_logs:`. */
   readonly keep_run_logs?: number;
+  /** The DuckDB settings of the warehouse (the profile's, then pipe.yaml's) that may change what a query computes (see querySettingsOf). */
+  readonly querySettings: Readonly<Record<string, SettingValue>>;
 }
 
 export const PROJECT_KEYS = ['name', 'vars', 'secret_vars', 'threads', 'warehouse', 'keep_run_logs', 'settings'] as const;
@@ -330,6 +332,7 @@ function readSettings(files: SettingsFiles, diagnostics: Diagnostic[], profileOp
   const fromProfile = own.warehouse === undefined && !own.warehouseProblem;
   const warehouseProblem =
     own.warehouseProblem ?? (fromProfile ? (profile?.pathProblem ?? (reading.kind === 'missing' ? reading.problem : undefined)) : undefined);
+  const warehouseSetup = withOwnSetup(profile?.setup ?? NO_SETUP, own);
   return {
     settings: {
       name: own.name,
@@ -342,9 +345,10 @@ function readSettings(files: SettingsFiles, diagnostics: Diagnostic[], profileOp
       targetSchema: profile?.schema ?? DEFAULT_SCHEMA,
       targetName: profile?.target,
       ...(profile?.externalRoot === undefined ? {} : { externalRoot: profile.externalRoot }),
+      querySettings: querySettingsOf(warehouseSetup.settings),
     },
     warehouseProblem,
-    warehouseSetup: withOwnSetup(profile?.setup ?? NO_SETUP, own),
+    warehouseSetup,
     profile,
     profileProblems: profileDiagnostics.filter((d) => d.severity === 'error'),
   };
@@ -361,7 +365,7 @@ function withOwnSetup(setup: WarehouseSetup, own: PipeYaml): WarehouseSetup {
 }
 
 /** What pipe.yaml itself says; `warehouse` is absent when it names none (or none that is a path). */
-type PipeYaml = Omit<ProjectSettings, 'warehouse' | 'targetSchema'> & {
+type PipeYaml = Omit<ProjectSettings, 'warehouse' | 'targetSchema' | 'querySettings'> & {
   warehouse?: string;
   warehouseProblem?: Diagnostic;
   /** DuckDB settings of `settings:`, set after a profile's. */

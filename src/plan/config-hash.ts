@@ -1,5 +1,6 @@
 import type { ModelNode } from '../analyze/analyze.js';
 import { hashOf } from '../state/data-version.js';
+import type { SettingValue } from '../warehouse/warehouse-setup.js';
 
 /**
  * The hash of what of a model's config shapes what is written: its materialization and
@@ -8,13 +9,34 @@ import { hashOf } from '../state/data-version.js';
  * it is checked). Left out, as they change no data: tags, descriptions, retries, enabled,
  * depends_on_past (an order of runs, not of data). Any other key counts: a key pipe does not
  * know makes the model run again, never skip wrongly.
+ *
+ * The DuckDB settings a run sets that may change what a query computes (`integer_division`,
+ * `default_order`: ProjectSettings.querySettings) count too, for every model. None set, the
+ * hash is the model's alone, as it was before settings counted: a warehouse built without
+ * them stays current.
  */
 
 const NOT_DATA = new Set(['tags', 'description', 'retries', 'retry_delay_ms', 'enabled', 'depends_on_past', 'meta', 'docs', 'group']);
 
+export function configHash(node: ModelNode, querySettings: Readonly<Record<string, SettingValue>> = {}): string {
+  const own = modelConfigHash(node);
+  return Object.keys(querySettings).length === 0 ? own : hashOf(own, settingsText(querySettings));
+}
+
+const settingsTexts = new WeakMap<object, string>();
+
+function settingsText(settings: Readonly<Record<string, SettingValue>>): string {
+  let text = settingsTexts.get(settings);
+  if (text === undefined) {
+    text = JSON.stringify(Object.entries(settings).map(([name, value]) => [name, String(value)]));
+    settingsTexts.set(settings, text);
+  }
+  return text;
+}
+
 const memo = new WeakMap<ModelNode, string>();
 
-export function configHash(node: ModelNode): string {
+function modelConfigHash(node: ModelNode): string {
   const known = memo.get(node);
   if (known !== undefined) return known;
   const persisted = node.config.persist_docs.columns || node.config.contract;

@@ -46,7 +46,7 @@ export function trackingOf(node: ModelNode, task: TrackedTask, ctx: TrackingCont
   return {
     key: dated ? intervalLabel(task.interval) : '',
     sqlHash: publishedSqlHash(task, ctx),
-    configHash: configHash(node),
+    configHash: configHash(node, ctx.analysis.settings.querySettings),
     inputs,
     untracked: untrackedWhy(node, task, incremental),
     reads: [...reads],

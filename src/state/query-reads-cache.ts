@@ -7,8 +7,9 @@ import { PIPE_VERSION } from '../version.js';
  * DuckDB parsing every query of a run again was about a second of every run of 10,000 models,
  * and the parse trees' text its largest garbage. Kept beside the warehouse as a pack store
  * (see pack-store.ts), found by the hash of everything that decides the judgement: the SQL
- * (by its hash), the relations pipe knows it reads, pipe's version and DuckDB's, whose parser
- * made the tree. Never trusted: an entry whose hash or shape is wrong is judged again.
+ * (by its hash), the relations pipe knows it reads, pipe's version, and the key of what else
+ * the judgement depends on (query-reads.ts Reader: DuckDB's version, whose parser made the
+ * tree, the warehouse's database name and the functions its catalog holds). Never trusted: an entry whose hash or shape is wrong is judged again.
  */
 
 const FORMAT = 'pipe-query-reads 1';
@@ -35,8 +36,8 @@ export class QueryReadsCache extends PackStore {
   }
 
   /** The key of a judgement: see the module comment. */
-  static key(engineVersion: string, sqlHash: string, known: readonly string[]): string {
-    return sha256(JSON.stringify([FORMAT, PIPE_VERSION, engineVersion, sqlHash, known]));
+  static key(reader: string, sqlHash: string, known: readonly string[]): string {
+    return sha256(JSON.stringify([FORMAT, PIPE_VERSION, reader, sqlHash, known]));
   }
 
   /** The key under which a text DuckDB's parser read without a syntax error is kept (a check's query, whose reads are not judged). */

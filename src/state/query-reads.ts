@@ -1,12 +1,15 @@
 import { quoteLiteral } from '../sql/sql-text.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
+import { hashOf } from './data-version.js';
 import { QueryReadsCache } from './query-reads-cache.js';
 
 /**
  * Whether a model's query reads anything pipe does not track: a table that no ref(),
- * source() or seed gives it, or a table function (a file read directly). DuckDB parses the
- * query (`json_serialize_sql`, no binding, no data read); pipe walks the tree for the tables
- * and table functions it names. Once per distinct SQL and set of known relations.
+ * source() or seed gives it, a table function (a file read directly), or a function that is
+ * not DuckDB's own (a macro: CREATE MACRO, in a hook or by hand, whose definition, and what it
+ * reads, pipe does not see). DuckDB parses the query (`json_serialize_sql`, no binding, no
+ * data read); pipe walks the tree for the tables and functions it names. Once per distinct
+ * SQL and set of known relations.
  */
 
 const memo = new Map<string, string | undefined>();
@@ -46,7 +49,7 @@ const PURE_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest']);
  * quoted file path or a table function call).
  */
 export async function untrackedReads(session: WarehouseSession, sqlHash: string, sql: string, known: readonly string[]): Promise<string | undefined> {
-  const key = memoKey({ sqlHash, known });
+  const key = memoKey(await readerOf(session), { sqlHash, known });
   if (!memo.has(key)) await readAll(session, [{ sqlHash, sql, known }]);
   return memo.get(key);
 }
@@ -58,7 +61,32 @@ export interface QueryToRead {
   readonly known: readonly string[];
 }
 
-const memoKey = (q: Pick<QueryToRead, 'sqlHash' | 'known'>) => `${q.sqlHash}\u0000${q.known.join('\u0000')}`;
+/**
+ * What a judgement depends on besides the query: the version of DuckDB whose parser gives the
+ * trees (a lake's is DuckDB's too); the name of the warehouse's own database, which a query
+ * may name its tables with (`wh.main.orders` is `main.orders`) and no other may stand for; and
+ * the functions its catalog holds. `key` is all of it, hashed.
+ */
+interface Reader extends JudgeContext {
+  readonly engine: string;
+  readonly catalog: string;
+  readonly functions: Functions;
+  readonly key: string;
+}
+
+/** The functions of a DuckDB catalog by lower-case name: its own (with its loaded extensions'), and those defined in it (macros). */
+export interface Functions {
+  readonly builtin: ReadonlySet<string>;
+  readonly defined: ReadonlySet<string>;
+}
+
+/** What judge knows of the warehouse (see Reader); what it is not told it does not check. */
+export interface JudgeContext {
+  readonly catalog?: string;
+  readonly functions?: Functions;
+}
+
+const memoKey = (reader: Reader, q: Pick<QueryToRead, 'sqlHash' | 'known'>) => [reader.key, q.sqlHash, ...q.known].join('\u0000');
 
 /**
  * Looks at many queries in few round trips (a run's, before it starts), so that untrackedReads
@@ -66,15 +94,15 @@ const memoKey = (q: Pick<QueryToRead, 'sqlHash' | 'known'>) => `${q.sqlHash}\u00
  * what this one judges is kept for the next.
  */
 export async function readAll(session: WarehouseSession, queries: readonly QueryToRead[], kept?: QueryReadsCache): Promise<void> {
-  let todo = [...new Map(queries.filter((q) => !memo.has(memoKey(q))).map((q) => [memoKey(q), q])).values()];
+  const reader = await readerOf(session);
+  let todo = [...new Map(queries.filter((q) => !memo.has(memoKey(reader, q))).map((q) => [memoKey(reader, q), q])).values()];
   if (todo.length === 0) return;
-  const engine = kept ? await engineVersion(session) : '';
-  const keyOf = (q: QueryToRead) => QueryReadsCache.key(engine, q.sqlHash, q.known);
+  const keyOf = (q: QueryToRead) => QueryReadsCache.key(reader.key, q.sqlHash, q.known);
   if (kept) {
     todo = todo.filter((q) => {
       const judged = kept.judgement(keyOf(q));
       if (judged === undefined) return true;
-      memo.set(memoKey(q), judged ?? undefined);
+      memo.set(memoKey(reader, q), judged ?? undefined);
       return false;
     });
   }
@@ -85,7 +113,7 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
     let texts: string[];
     try {
       const rows = await session.query(
-        `SELECT i, json_serialize_sql(s)::VARCHAR AS tree FROM (VALUES ${part.map((q, j) => `(${j}, ${quoteLiteral(q.sql)})`).join(', ')}) AS t(i, s) ORDER BY i`,
+        `SELECT i, json_serialize_sql(s)::VARCHAR AS tree FROM (VALUES ${part.map((q, j) => `(${j}, ${quoteLiteral(q.sql)})`).join(', ')}) AS t(i, s) ORDER BY i ASC`,
       );
       texts = rows.map((r) => String(r.tree));
     } catch {
@@ -99,8 +127,8 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
       unqueried.clear();
     }
     part.forEach((q, j) => {
-      const verdict = judge(trees[j], q.known);
-      memo.set(memoKey(q), verdict);
+      const verdict = judge(trees[j], q.known, reader);
+      memo.set(memoKey(reader, q), verdict);
       if ((trees[j] as { error_type?: string }).error_type === 'parser') unparsed.add(q.sqlHash);
       const maybeNot = treeMayNotBeAQuery(texts[j], trees[j]);
       if (maybeNot) unqueried.add(q.sqlHash);
@@ -113,22 +141,44 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
   if (kept) for (const [q, verdict] of judged) kept.keep(keyOf(q), verdict);
 }
 
-const versions = new WeakMap<WarehouseSession, Promise<string>>();
+const readers = new WeakMap<WarehouseSession, Promise<Reader>>();
 
-/** The version of DuckDB whose parser gives the trees (a lake's is DuckDB's too), asked once per session. */
-export function engineVersion(session: WarehouseSession): Promise<string> {
-  let version = versions.get(session);
-  if (!version) {
-    version = session.query('SELECT library_version AS v FROM pragma_version()').then(
-      ([row]) => String(row?.v ?? ''),
-      (e: unknown) => {
-        versions.delete(session);
-        throw e;
-      },
-    );
-    versions.set(session, version);
+/** The version of DuckDB whose parser gives the trees, asked once per session. */
+export async function engineVersion(session: WarehouseSession): Promise<string> {
+  return (await readerOf(session)).engine;
+}
+
+/**
+ * The session's Reader, asked once per session (duckdb_functions() takes some 20 ms). A macro
+ * created later in the session under the name of one of DuckDB's own functions, which it
+ * then shadows, is not seen as defined until the next session: any other macro is not
+ * DuckDB's own, defined yet or not.
+ */
+export function readerOf(session: WarehouseSession): Promise<Reader> {
+  let reader = readers.get(session);
+  if (!reader) {
+    reader = askReader(session).catch((e: unknown) => {
+      readers.delete(session);
+      throw e;
+    });
+    readers.set(session, reader);
   }
-  return version;
+  return reader;
+}
+
+async function askReader(session: WarehouseSession): Promise<Reader> {
+  const [row] = await session.query('SELECT library_version AS v, current_database() AS db FROM pragma_version()');
+  const names = await session.query(
+    'SELECT lower(function_name) AS name, bool_or(internal) AS builtin, bool_or(NOT internal) AS defined FROM duckdb_functions() GROUP BY 1 ORDER BY 1 ASC',
+  );
+  const engine = String(row?.v ?? '');
+  const catalog = String(row?.db ?? '');
+  const functions = {
+    builtin: new Set(names.filter((n) => n.builtin === true).map((n) => String(n.name))),
+    defined: new Set(names.filter((n) => n.defined === true).map((n) => String(n.name))),
+  };
+  const key = hashOf(engine, catalog, [...functions.builtin].join(','), [...functions.defined].join(','));
+  return { engine, catalog, functions, key };
 }
 
 interface Named {
@@ -137,12 +187,23 @@ interface Named {
   readonly name: string;
 }
 
-/** The judgement on a parsed tree (exported for tests). */
-export function judge(tree: unknown, known: readonly string[]): string | undefined {
+/**
+ * The judgement on a parsed tree (exported for tests), for a warehouse whose own database is
+ * `context.catalog`. A table named with another database (`prod.main.orders`, attached) is
+ * that database's: only a relation rendered with it stands for it, not the warehouse's
+ * `"main"."orders"` of the same schema and name. A call of a function that is not DuckDB's
+ * own (`context.functions`), or that a macro of the same name shadows, is a call of a macro
+ * pipe cannot see into: a later definition (a hook's `create or replace macro`) changes what
+ * the query computes, and its body may read any table.
+ */
+export function judge(tree: unknown, known: readonly string[], context: JudgeContext = {}): string | undefined {
   const root = tree as { error?: boolean; statements?: unknown[] };
   if (root.error || !Array.isArray(root.statements)) return 'its query could not be parsed to see what it reads';
   const tables: Named[] = [];
   const functions: string[] = [];
+  const called = new Set<string>();
+  /** The function nodes of table function calls, judged as table functions. */
+  const tableFunctions = new Set<unknown>();
   const ctes = new Set<string>();
   const walk = (n: unknown) => {
     if (Array.isArray(n)) return n.forEach(walk);
@@ -151,18 +212,23 @@ export function judge(tree: unknown, known: readonly string[]): string | undefin
     if (o.type === 'BASE_TABLE' && typeof o.table_name === 'string') {
       tables.push({ catalog: String(o.catalog_name ?? ''), schema: String(o.schema_name ?? ''), name: o.table_name });
     }
-    if (o.type === 'TABLE_FUNCTION') functions.push(JSON.stringify(o.function));
+    if (o.type === 'TABLE_FUNCTION') {
+      functions.push(JSON.stringify(o.function));
+      tableFunctions.add(o.function);
+    }
+    if (o.type === 'FUNCTION' && typeof o.function_name === 'string' && !tableFunctions.has(o)) called.add(o.function_name.toLowerCase());
     const map = (o.cte_map as { map?: { key: string }[] } | undefined)?.map;
     if (Array.isArray(map)) for (const m of map) ctes.add(m.key.toLowerCase());
     Object.values(o).forEach(walk);
   };
   walk(root.statements);
-  const knownNames = new Set(known.map(normalize));
+  const own = (context.catalog ?? '').toLowerCase();
+  const knownNames = new Set(known.map((k) => normalize(k, own)));
   for (const t of tables) {
     if (t.schema === '' && t.catalog === '' && ctes.has(t.name.toLowerCase())) continue;
-    const full = [t.catalog, t.schema || 'main', t.name].filter((p) => p !== '').join('.').toLowerCase();
-    const bare = [t.schema || 'main', t.name].join('.').toLowerCase();
-    if (knownNames.has(full) || knownNames.has(bare) || knownNames.has(t.name.toLowerCase())) continue;
+    const catalog = t.catalog.toLowerCase() === own ? '' : t.catalog;
+    const full = [catalog, t.schema || 'main', t.name].filter((p) => p !== '').join('.').toLowerCase();
+    if (knownNames.has(full) || (catalog === '' && knownNames.has(t.name.toLowerCase()))) continue;
     return `its query reads ${[t.catalog, t.schema, t.name].filter((p) => p !== '').join('.')}, which no ref(), source() or seed gives it`;
   }
   // A table function pipe did not render from a source (read_csv of a file, a catalog function).
@@ -174,17 +240,23 @@ export function judge(tree: unknown, known: readonly string[]): string | undefin
     if (args.length > 0 && calls.some((c) => args.every((a) => c.includes(a)))) continue;
     return `its query calls ${name}(), which pipe cannot track`;
   }
+  const { functions: catalog } = context;
+  if (catalog) {
+    for (const name of called) {
+      if (catalog.builtin.has(name) && !catalog.defined.has(name)) continue;
+      return `its query calls ${name}(), a macro or function that is not DuckDB's own, whose definition pipe cannot track`;
+    }
+  }
   return undefined;
 }
 
-/** `"a"."b"` → `a.b`; a quoted file path `'x.csv'` → `x.csv`; lower case. */
-function normalize(relation: string): string {
+/** `"a"."b"` → `a.b`, and `"own"."a"."b"` too (`own`: the warehouse's database, lower case); a quoted file path `'x.csv'` → `x.csv`; lower case. */
+function normalize(relation: string, own: string): string {
   const t = relation.trim();
   if (t.startsWith("'")) return t.slice(1, -1).replaceAll("''", "'").toLowerCase();
   if (t.includes('(')) return t.toLowerCase();
-  return t
+  const parts = t
     .split(/\.(?=(?:[^"]*"[^"]*")*[^"]*$)/)
-    .map((p) => (p.startsWith('"') ? p.slice(1, -1).replaceAll('""', '"') : p))
-    .join('.')
-    .toLowerCase();
+    .map((p) => (p.startsWith('"') ? p.slice(1, -1).replaceAll('""', '"') : p).toLowerCase());
+  return (parts.length === 3 && parts[0] === own ? parts.slice(1) : parts).join('.');
 }

@@ -1,6 +1,6 @@
-import { statSync } from 'node:fs';
 import type { SourceNode } from '../analyze/sources.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
+import { statStamp } from '../util/stat-stamp.js';
 import { hashOf } from './data-version.js';
 import { UNKNOWN } from './tracking.js';
 
@@ -8,31 +8,39 @@ import { UNKNOWN } from './tracking.js';
  * A source's fingerprint: what changes when its data does. Its `version_query`'s result when
  * it declares one (`select max(updated_at) from …`: cheaper than a scan, and as good as the
  * user's query). A table or view: its row count and an order-insensitive hash of its rows (one
- * scan, once per run). Local files (an
- * `external_location`): each file's size and modification time, without reading them. A
- * location pipe cannot stat (a glob, a URL, a table function) is fingerprinted by its rows,
- * like a table; anything that fails is UNKNOWN, and what reads it runs.
+ * scan, once per run). Local files (an `external_location`): each file's stamp (statStamp:
+ * size, modification and change times, inode), without reading them; a file replaced by
+ * another of the same size and modification time (`cp -p`, `rsync -t`, `mv` of a file made
+ * elsewhere, a tar extracted) changes its change time or its inode. A location pipe cannot
+ * stat (a glob, a URL, a table function) is fingerprinted by its rows, like a table; anything
+ * that fails is UNKNOWN, and what reads it runs.
+ *
+ * A relation's rows are fingerprinted with its columns: their names, order and types, as
+ * DuckDB binds them (no data read). The hash of the rows alone misses a change of shape: two
+ * columns' names swapped keep every row's hash, and so does a column of INTEGER cents turned
+ * into DECIMAL(10,2) (DuckDB hashes a decimal by its stored integer: 1.50 as 150), or a BOOLEAN
+ * into an INTEGER. A version_query, which says the rows, is taken with the columns too.
  */
 export async function sourceFingerprint(session: WarehouseSession, source: SourceNode): Promise<string> {
   try {
     if (source.versionQuery !== undefined) {
       const rows = await session.query(source.versionQuery);
-      return hashOf('query', JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+      return hashOf('query', JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)), await columnsOf(session, source.relation));
     }
     if (source.reads.kind === 'external' && source.reads.files.length > 0 && !/[*?[]/.test(source.reads.location)) {
-      return hashOf(
-        'files',
-        ...source.reads.files.map((f) => {
-          const s = statSync(f);
-          return `${f}:${s.size}:${s.mtimeMs}`;
-        }),
-      );
+      return hashOf('files', ...source.reads.files.map((f) => `${f}:${statStamp(f)}`));
     }
     const [row] = await session.query(`SELECT count(*)::VARCHAR AS n, coalesce(sum(hash(t)), 0)::VARCHAR AS h FROM ${source.relation} AS t`);
-    return hashOf('rows', String(row.n), String(row.h));
+    return hashOf('rows', String(row.n), String(row.h), await columnsOf(session, source.relation));
   } catch {
     return UNKNOWN;
   }
+}
+
+/** The relation's columns as DuckDB binds them, in order, as text: `[[name, type], …]` (DESCRIBE reads no rows). */
+async function columnsOf(session: WarehouseSession, relation: string): Promise<string> {
+  const columns = await session.query(`DESCRIBE SELECT * FROM ${relation}`);
+  return JSON.stringify(columns.map((c) => [String(c.column_name), String(c.column_type)]));
 }
 
 /** Fingerprints taken once per run: every task that reads a source in the run sees the same one. */

@@ -10,7 +10,7 @@ import { sqlPieces } from '../sql/sql-text.js';
  * at whole, so a doubt always leans to running the model.
  */
 const NAMES =
-  'now|today|ago|current_date|current_time|current_timestamp|current_localtime|current_localtimestamp|localtime|localtimestamp|get_current_time|get_current_timestamp|transaction_timestamp|pg_conf_load_time|pg_postmaster_start_time|random|setseed|uuid|gen_random_uuid|uuidv4|uuidv7|nextval|currval|current_setting|getenv|current_query|current_query_id|current_transaction_id|current_connection_id|txid_current';
+  'now|today|ago|current_date|current_time|current_timestamp|current_localtime|current_localtimestamp|localtime|localtimestamp|get_current_time|get_current_timestamp|transaction_timestamp|pg_conf_load_time|pg_postmaster_start_time|random|setseed|uuid|gen_random_uuid|uuidv4|uuidv7|nextval|currval|current_setting|getvariable|getenv|current_query|current_query_id|current_transaction_id|current_connection_id|txid_current';
 
 /** A name anywhere in the text: without one, there is no call to look for. */
 const NAMED = new RegExp(`\\b(${NAMES})\\b`, 'i');

@@ -53,13 +53,16 @@ function valuesSql(table: string, columns: readonly BulkColumn[], rows: readonly
 }
 
 /**
- * Rows read in one value: the expression that gathers `columns` of the rows, in `orderBy`
- * order, into one JSON text (`[]` for none), which jsonRows reads back. DuckDB hands over one
- * value much faster than many rows: 10,000 rows read row by row into objects took two to three
- * times as long.
+ * Rows read in one value: the expression that gathers `columns` of the rows, in ascending
+ * order of the column `orderBy`, into one JSON text (`[]` for none), which jsonRows reads back.
+ * DuckDB hands over one value much faster than many rows: 10,000 rows read row by row into
+ * objects took two to three times as long.
+ *
+ * Every order pipe's own queries rely on is written ASC or DESC: a project's `settings:` are set
+ * on every connection, pipe's too, and `default_order: desc` turns a bare ORDER BY around.
  */
 export function gatheredAsJson(columns: readonly string[], orderBy: string): string {
-  return `coalesce(to_json(list({${columns.map((c) => `${quoteLiteral(c)}: ${c}`).join(', ')}} ORDER BY ${orderBy})), '[]')::VARCHAR`;
+  return `coalesce(to_json(list({${columns.map((c) => `${quoteLiteral(c)}: ${c}`).join(', ')}} ORDER BY ${orderBy} ASC)), '[]')::VARCHAR`;
 }
 
 /** The rows of a value gatheredAsJson made. */

@@ -450,7 +450,7 @@ export async function readRelationsOfRecordedNodes(
     `SELECT schema_name, name, type FROM (
        ${session.dialect.relations()}
      ) WHERE schema_name <> '${STATE_SCHEMA}' AND lower(name) IN (SELECT lower(node) FROM ${STATE_SCHEMA}.tasks)
-     ORDER BY schema_name, name`,
+     ORDER BY schema_name ASC, name ASC`,
   );
   return rows.map((r) => ({ schema: String(r.schema_name), name: String(r.name), type: r.type as RelationType }));
 }
@@ -665,7 +665,7 @@ export async function unfinishedTasks(session: WarehouseSession, runId: string):
      FROM ${STATE_SCHEMA}.tasks t
      LEFT JOIN ${latestResults(session.dialect, undefined, runId)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
      WHERE t.run_id = ${quoteLiteral(runId)} AND t.task_id NOT IN (SELECT task_id FROM done) AND t.kind <> 'run-hook'
-     ORDER BY t.seq`,
+     ORDER BY t.seq ASC`,
   );
   return rows.map((r) => ({ taskId: String(r.task_id), status: r.status as TaskStatus, ...(r.sql_hash == null ? {} : { sqlHash: String(r.sql_hash) }) }));
 }
@@ -789,7 +789,7 @@ export async function readScheduleState(session: WarehouseSession): Promise<Sche
      LEFT JOIN ${STATE_SCHEMA}.runs r ON r.run_id = s.run_id
      WHERE (r.run_id IS NULL OR r.status IN ('interrupted', 'cancelled', 'running'))
        AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.runs c WHERE c.parent_run_id = s.run_id)
-     ORDER BY s.fire_at, coalesce(r.started_at, s.triggered_at)`,
+     ORDER BY s.fire_at ASC, coalesce(r.started_at, s.triggered_at) ASC`,
   );
   const succeeded = new Map<string, Set<string>>();
   for (const r of done) {

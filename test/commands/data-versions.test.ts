@@ -1,3 +1,5 @@
+import { renameSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventsOfType, explain, queryRows, removeTempDirs, taskIdsOf, taskOf, warehouseOf, writeProjectFiles, type PipeEventJson } from '../e2e/helpers.js';
 import { backfillIn, dryRunIn, retryIn, runIn } from '../support/in-process.js';
@@ -53,6 +55,16 @@ async function exec(db: string, sql: string): Promise<void> {
   await c.run(sql);
   c.closeSync();
   instance.closeSync();
+}
+
+/** A project over the CRM source `raw` (its `tables:` given), with `models`, whose tables `setup` makes: built, and found current by a second run. */
+async function builtOverCrm(tables: string, models: Record<string, string>, setup: string): Promise<{ dir: string; db: string }> {
+  const dir = versionsProject({ 'models/sources.yml': `version: 2\nsources:\n  - name: crm\n    schema: raw\n    tables:\n${tables}`, ...models });
+  const db = warehouseOf(dir);
+  await exec(db, `CREATE SCHEMA raw; ${setup}`);
+  await built(dir);
+  expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+  return { dir, db };
 }
 
 describe('skipping what is current', () => {
@@ -134,20 +146,50 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     expect(started(r.events)).toEqual(['sneaky@2024-01-05']);
   });
 
-  it('a source is fingerprinted by its rows: what reads it runs when they change, and only then', async () => {
-    const dir = versionsProject({
-      'models/sources.yml': 'version: 2\nsources:\n  - name: crm\n    schema: raw\n    tables:\n      - name: accounts\n',
-      'models/accounts.sql': "{{ config(materialized='table') }}\nselect count(*) as n, sum(x) as total from {{ source('crm', 'accounts') }}\n",
-    });
+  it('a model calling a macro of the warehouse always runs: its definition is out of sight', async () => {
+    const dir = versionsProject({ 'models/scaled.sql': "{{ config(materialized='table') }}\nselect fx(count(*)) as v from {{ ref('customers') }}\n" });
     const db = warehouseOf(dir);
-    await exec(db, 'CREATE SCHEMA raw; CREATE TABLE raw.accounts AS SELECT range AS x FROM range(4)');
+    await exec(db, 'CREATE MACRO fx(x) AS x * 10');
     await built(dir);
-    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+    await exec(db, 'CREATE OR REPLACE MACRO fx(x) AS x * 100');
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['scaled@2024-01-05']);
+    expect(await queryRows(db, 'SELECT v::INTEGER AS v FROM scaled')).toEqual([{ v: 300 }]);
+  });
+
+  it('a source is fingerprinted by its rows: what reads it runs when they change, and only then', async () => {
+    const { dir, db } = await builtOverCrm(
+      '      - name: accounts\n',
+      { 'models/accounts.sql': "{{ config(materialized='table') }}\nselect count(*) as n, sum(x) as total from {{ source('crm', 'accounts') }}\n" },
+      'CREATE TABLE raw.accounts AS SELECT range AS x FROM range(4)',
+    );
     // The same number of rows, one value changed.
     await exec(db, 'UPDATE raw.accounts SET x = 10 WHERE x = 3');
     const r = await backfillIn(dir, DATES);
     expect(started(r.events)).toEqual(['accounts@2024-01-05']);
     expect(await queryRows(db, 'SELECT n::INTEGER AS n, total::INTEGER AS total FROM accounts')).toEqual([{ n: 4, total: 13 }]);
+  });
+
+  it("a source's fingerprint covers its columns' names and types, which its rows' hash does not see", async () => {
+    const { dir, db } = await builtOverCrm(
+      '      - name: accounts\n      - name: prices\n',
+      {
+        'models/firsts.sql': "{{ config(materialized='table') }}\nselect sum(a) as total from {{ source('crm', 'accounts') }}\n",
+        'models/doubled.sql': "{{ config(materialized='table') }}\nselect sum(amount * 2)::VARCHAR as total from {{ source('crm', 'prices') }}\n",
+      },
+      'CREATE TABLE raw.accounts(a INT, b INT); INSERT INTO raw.accounts VALUES (1, 100), (2, 200); CREATE TABLE raw.prices(amount INT); INSERT INTO raw.prices VALUES (150), (275)',
+    );
+    // The two columns' names swapped: every row hashes as before, but `a` now holds 100 and 200.
+    await exec(db, 'ALTER TABLE raw.accounts RENAME a TO c; ALTER TABLE raw.accounts RENAME b TO a; ALTER TABLE raw.accounts RENAME c TO b');
+    // Cents become euros: DuckDB hashes 1.50::DECIMAL(10,2) as 150.
+    await exec(db, 'ALTER TABLE raw.prices ALTER amount TYPE DECIMAL(10,2) USING amount / 100.0');
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['doubled@2024-01-05', 'firsts@2024-01-05']);
+    expect(await queryRows(db, 'SELECT total::INTEGER AS total FROM firsts')).toEqual([{ total: 300 }]);
+    expect(await queryRows(db, 'SELECT total FROM doubled')).toEqual([{ total: '8.50' }]);
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
   });
 
   it("a source's version_query stands for its rows", async () => {
@@ -165,11 +207,11 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     expect(started((await backfillIn(dir, DATES)).events)).toEqual(['accounts@2024-01-05']);
   });
 
-  it('a file a source reads is fingerprinted by its size and time', async () => {
+  it('a file a source reads is fingerprinted by its stamp: size, times and inode', async () => {
     const dir = versionsProject({
       'data/events.csv': 'id,amount\n1,5\n',
       'models/sources.yml': "version: 2\nsources:\n  - name: lake\n    tables:\n      - name: events\n        meta:\n          external_location: 'data/events.csv'\n",
-      'models/event_totals.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ source('lake', 'events') }}\n",
+      'models/event_totals.sql': "{{ config(materialized='table') }}\nselect count(*) as n, sum(amount)::INTEGER as total from {{ source('lake', 'events') }}\n",
     });
     await built(dir);
     expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
@@ -177,6 +219,36 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     const r = await backfillIn(dir, DATES);
     expect(r.code, explain(r)).toBe(0);
     expect(started(r.events)).toEqual(['event_totals@2024-01-05']);
+    // Replaced by a corrected export of the same size, with the exporter's modification time
+    // (as `cp -p`, `rsync -t` or a tar leave it): the inode and change time tell it apart.
+    const file = join(dir, 'data/events.csv');
+    const exported = new Date('2024-01-01T00:00:00Z');
+    utimesSync(file, exported, exported);
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual(['event_totals@2024-01-05']);
+    writeProjectFiles(dir, { 'data/events.new': 'id,amount\n1,7\n2,8\n' });
+    utimesSync(join(dir, 'data/events.new'), exported, exported);
+    renameSync(join(dir, 'data/events.new'), file);
+    const replaced = await backfillIn(dir, DATES);
+    expect(replaced.code, explain(replaced)).toBe(0);
+    expect(started(replaced.events)).toEqual(['event_totals@2024-01-05']);
+    expect(await queryRows(warehouseOf(dir), 'SELECT total FROM event_totals')).toEqual([{ total: 15 }]);
+  });
+
+  it("the warehouse's DuckDB settings that may change results are part of what a model is built from", async () => {
+    const dir = versionsProject({ 'models/halves.sql': "{{ config(materialized='table') }}\nselect 7 / 2 as half, list_sort([3, 1, 2]) as sorted\n" });
+    const db = warehouseOf(dir);
+    await built(dir);
+    // Settings that change how queries run, not what they compute, change nothing.
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: dv\nsettings:\n  memory_limit: 1GB\n  threads: 2\n' });
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: dv\nsettings:\n  memory_limit: 1GB\n  threads: 2\n  integer_division: true\n  default_order: desc\n' });
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    // Every model: any query may divide or sort.
+    expect(started(r.events)).toEqual([...MODEL_TASKS, 'halves@2024-01-05'].sort());
+    expect(await queryRows(db, 'SELECT half::VARCHAR AS half, sorted::VARCHAR AS sorted FROM halves')).toEqual([{ half: '3', sorted: '[3, 2, 1]' }]);
+    // pipe's own reads of its records keep their order whatever order the settings make the default.
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
   });
 
   it('a dropped table is rebuilt, and nothing else', async () => {

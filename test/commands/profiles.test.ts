@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateSettings, type ValidatedSettings } from '../../src/analyze/project-settings.js';
+import { querySettingsOf } from '../../src/analyze/duckdb-settings.js';
 import type { ProfileOptions } from '../../src/analyze/profile.js';
 import { openProject } from '../../src/commands/open-project.js';
 import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
@@ -179,6 +180,26 @@ describe('pipe.yaml and --db win where they say something', () => {
     expect(refused.code, explain(refused)).toBe(2);
     expect(refused.stderr).toMatch(/pipe\.yaml:4: error: .*no_such_setting/);
     expect(refused.stderr).not.toMatch(/Catalog Error/);
+  });
+
+  it("the target's settings that may change what a query computes are part of what its models are built from, pipe.yaml's over them", async () => {
+    const target = (division: boolean) => profiles(`${DEV}      settings:\n        integer_division: ${division}\n        Default_Null_Order: nulls_first\n        threads: 2\n`);
+    const dir = dbtProject({
+      'profiles.yml': target(false),
+      'pipe.yaml': 'settings:\n  memory_limit: 512MB\n  default_null_order: nulls_last\n',
+      'models/half.sql': "{{ config(materialized='table') }}\nselect 7 / 2 as half\n",
+    });
+    // Resources are not among them, nor the credentials of remote files.
+    expect(validated(dir).settings.querySettings).toEqual({ default_null_order: 'nulls_last', integer_division: false });
+    const source = { owner: 'test' };
+    expect(querySettingsOf([{ name: 's3_region', value: 'eu-west-1', source }, { name: 'http_timeout', value: 9, source }, { name: 'Calendar', value: 'gregorian', source }])).toEqual({ calendar: 'gregorian' });
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    writeProjectFiles(dir, { 'profiles.yml': target(true) });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toContain('OK half');
+    expect(await queryRows(join(dir, 'dev.duckdb'), 'select half::VARCHAR AS half from half')).toEqual([{ half: '3' }]);
   });
 
   it('a profile found nowhere, or a target in memory, is no problem when pipe.yaml or --db names the warehouse', () => {

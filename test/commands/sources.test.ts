@@ -139,6 +139,27 @@ describe("a source's database: attached by the dbt profile", () => {
     expect(missing.stderr).toContain(`models/sources.yml:7: error: source crm.acounts: "raw"."main"."acounts" does not exist in the database 'raw'`);
     expect(missing.stderr).toContain("hint: did you mean 'main.accounts'?");
   });
+
+  it("is that database's: its table is not taken for the warehouse's of the same schema and name", async () => {
+    delete process.env.DBT_PROFILES_DIR;
+    delete process.env.DBT_TARGET;
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'dbt_project.yml': "name: shop\nversion: '1.0'\nprofile: shop\nmodels:\n  shop:\n    +materialized: table\n",
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n      attach:\n        - path: prod.duckdb\n          alias: prod\n          read_only: true\n',
+      'models/orders.sql': 'select 1 as id union all select 2',
+      // prod.main.orders is not the warehouse's main.orders, which ref('orders') gives.
+      'models/missing_in_dev.sql': "select * from prod.main.orders except select * from {{ ref('orders') }}",
+      'models/dev_orders.sql': "select * from dev.main.orders union all select * from {{ ref('orders') }}",
+    });
+    await load(join(dir, 'prod.duckdb'), 'CREATE TABLE orders AS SELECT 1 AS id UNION ALL SELECT 2');
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    await load(join(dir, 'prod.duckdb'), 'INSERT INTO orders VALUES (3)');
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.events.filter((e) => e.type === 'task-started').map((e) => (e as { task: { model: string } }).task.model)).toEqual(['missing_in_dev']);
+    expect(await queryRows(join(dir, 'dev.duckdb'), 'SELECT id FROM missing_in_dev')).toEqual([{ id: 3 }]);
+  });
 });
 
 describe('pipe ls and pipe dag', () => {

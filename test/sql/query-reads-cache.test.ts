@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QueryReadsCache } from '../../src/state/query-reads-cache.js';
-import { readAll, untrackedReads } from '../../src/state/query-reads.js';
+import { readAll, readerOf, untrackedReads } from '../../src/state/query-reads.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import type { WarehouseSession } from '../../src/warehouse/warehouse.js';
 import { removeTempDirs, tempDir } from '../e2e/helpers.js';
@@ -27,7 +27,7 @@ async function open(): Promise<WarehouseSession> {
   return s;
 }
 
-const engineVersion = async (session: WarehouseSession) => String((await session.query('SELECT library_version AS v FROM pragma_version()'))[0].v);
+const readerKey = async (session: WarehouseSession) => (await readerOf(session)).key;
 // Every test uses SQL hashes of its own: the judgements of this process are remembered by hash too.
 const unique = (name: string) => `${name}-${process.hrtime.bigint()}`;
 
@@ -43,32 +43,58 @@ describe('judgements of what a query reads, kept between processes', () => {
     cache.flush();
     expect(await untrackedReads(session, tracked.sqlHash, tracked.sql, tracked.known)).toBeUndefined();
     expect(await untrackedReads(session, untracked.sqlHash, untracked.sql, untracked.known)).toMatch(/reads main\.customers/);
-    const version = await engineVersion(session);
+    const reader = await readerKey(session);
     const later = new QueryReadsCache(dir);
-    expect(later.judgement(QueryReadsCache.key(version, tracked.sqlHash, tracked.known))).toBeNull();
-    expect(later.judgement(QueryReadsCache.key(version, untracked.sqlHash, untracked.known))).toMatch(/reads main\.customers/);
+    expect(later.judgement(QueryReadsCache.key(reader, tracked.sqlHash, tracked.known))).toBeNull();
+    expect(later.judgement(QueryReadsCache.key(reader, untracked.sqlHash, untracked.known))).toMatch(/reads main\.customers/);
     // A query DuckDB cannot parse is not kept: it is parsed again next time.
-    expect(later.judgement(QueryReadsCache.key(version, broken.sqlHash, broken.known))).toBeUndefined();
-    // Another DuckDB, or other known relations, is another judgement.
-    expect(later.judgement(QueryReadsCache.key('v0.0.0', tracked.sqlHash, tracked.known))).toBeUndefined();
-    expect(later.judgement(QueryReadsCache.key(version, tracked.sqlHash, []))).toBeUndefined();
+    expect(later.judgement(QueryReadsCache.key(reader, broken.sqlHash, broken.known))).toBeUndefined();
+    // Another reader (DuckDB, warehouse database, functions: see readerOf), or other known relations, is another judgement.
+    expect(later.judgement(QueryReadsCache.key('another', tracked.sqlHash, tracked.known))).toBeUndefined();
+    expect(later.judgement(QueryReadsCache.key(reader, tracked.sqlHash, []))).toBeUndefined();
   });
 
   it('takes a kept judgement without parsing the query, and judges again an entry that was damaged', async () => {
     const session = await open();
-    const version = await engineVersion(session);
+    const reader = await readerKey(session);
     const dir = tempDir();
     const query = { sqlHash: unique('kept'), sql: 'select 1 as x', known: [] as string[] };
     const damaged = { sqlHash: unique('damaged'), sql: 'select 2 as x', known: [] as string[] };
     // Judgements no parse of these queries would give: a run that reads them read them from the store.
     const store = new QueryReadsCache(dir);
-    store.keep(QueryReadsCache.key(version, query.sqlHash, query.known), 'kept: its query reads main.elsewhere');
-    store.keep(QueryReadsCache.key(version, damaged.sqlHash, damaged.known), 'kept: damaged');
+    store.keep(QueryReadsCache.key(reader, query.sqlHash, query.known), 'kept: its query reads main.elsewhere');
+    store.keep(QueryReadsCache.key(reader, damaged.sqlHash, damaged.known), 'kept: damaged');
     store.flush();
     const [pack] = readdirSync(dir).filter((f) => f.endsWith('.pack'));
     writeFileSync(join(dir, pack), readFileSync(join(dir, pack), 'utf8').replace('kept: damaged', 'kept: DAMAGED'));
     await readAll(session, [query, damaged], new QueryReadsCache(dir));
     expect(await untrackedReads(session, query.sqlHash, query.sql, query.known)).toBe('kept: its query reads main.elsewhere');
     expect(await untrackedReads(session, damaged.sqlHash, damaged.sql, damaged.known)).toBeUndefined();
+  });
+
+  it("judges each query by its own tree, whatever order a project's settings make the default", async () => {
+    const session = await open();
+    await session.exec("SET default_order = 'desc'");
+    const tracked = { sqlHash: unique('tracked'), sql: 'select * from "main"."orders"', known: ['"main"."orders"'] };
+    const untracked = { sqlHash: unique('untracked'), sql: 'select * from main.elsewhere', known: ['"main"."orders"'] };
+    await readAll(session, [tracked, untracked]);
+    expect(await untrackedReads(session, tracked.sqlHash, tracked.sql, tracked.known)).toBeUndefined();
+    expect(await untrackedReads(session, untracked.sqlHash, untracked.sql, untracked.known)).toMatch(/reads main\.elsewhere/);
+  });
+
+  it("judges a query again once the catalog's functions change: a macro it calls may now be defined, or shadow DuckDB's own", async () => {
+    const session = await open();
+    const before = await readerKey(session);
+    await session.exec('CREATE MACRO abs(x) AS 42');
+    const later = await warehouse!.session();
+    try {
+      const reader = await readerOf(later);
+      expect(reader.key).not.toBe(before);
+      expect(reader.functions.defined.has('abs')).toBe(true);
+      const query = { sqlHash: unique('shadowed'), sql: 'select abs(-1) as x', known: [] as string[] };
+      expect(await untrackedReads(later, query.sqlHash, query.sql, query.known)).toMatch(/calls abs\(\)/);
+    } finally {
+      later.close();
+    }
   });
 });

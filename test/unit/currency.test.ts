@@ -126,6 +126,31 @@ describe('what a query reads', () => {
     expect(judge(tree(table('raw', 'orders')), ['"main"."orders"'])).toBe('its query reads raw.orders, which no ref(), source() or seed gives it');
   });
 
+  it("takes a table of another database for that database's, not for the warehouse's of the same schema and name", () => {
+    const at = (catalog: string, schema: string, name: string) => ({ ...table(schema, name), catalog_name: catalog });
+    expect(judge(tree(at('prod', 'main', 'orders')), ['"main"."orders"'], { catalog: 'wh' })).toBe('its query reads prod.main.orders, which no ref(), source() or seed gives it');
+    expect(judge(tree(at('prod', 'main', 'orders')), ['"prod"."main"."orders"'], { catalog: 'wh' })).toBeUndefined();
+    // The warehouse's own database, named or not, on either side.
+    expect(judge(tree(at('WH', 'main', 'orders')), ['"main"."orders"'], { catalog: 'wh' })).toBeUndefined();
+    expect(judge(tree(table('main', 'orders')), ['"wh"."main"."orders"'], { catalog: 'wh' })).toBeUndefined();
+    expect(judge(tree(table('main', 'orders')), ['"prod"."main"."orders"'], { catalog: 'wh' })).toBe('its query reads main.orders, which no ref(), source() or seed gives it');
+  });
+
+  it("takes a call of a function that is not DuckDB's own, or that a macro shadows, for a read it cannot track", () => {
+    const fn = (name: string, ...children: unknown[]) => ({ class: 'FUNCTION', type: 'FUNCTION', function_name: name, schema: '', catalog: '', children });
+    const select = (...list: unknown[]) => ({ error: false, statements: [{ node: { type: 'SELECT_NODE', select_list: list, from_table: { type: 'EMPTY_FROM' } } }] });
+    const functions = { builtin: new Set(['abs', 'upper', '+']), defined: new Set(['fx', 'upper']) };
+    expect(judge(select(fn('abs', fn('+'))), [], { functions })).toBeUndefined();
+    // A macro, defined now (by a hook, by hand) or not yet.
+    expect(judge(select(fn('abs', fn('fx'))), [], { functions })).toBe("its query calls fx(), a macro or function that is not DuckDB's own, whose definition pipe cannot track");
+    expect(judge(select(fn('FY')), [], { functions })).toMatch(/calls fy\(\), a macro/);
+    // A macro of the name of DuckDB's own function is what the query calls.
+    expect(judge(select(fn('upper')), [], { functions })).toMatch(/calls upper\(\), a macro/);
+    // A table macro is a table function: judged as one, by its name as written.
+    const tableMacro = { type: 'TABLE_FUNCTION', function: fn('tm') };
+    expect(judge(tree(tableMacro), [], { functions })).toBe('its query calls tm(), which pipe cannot track');
+  });
+
   it('takes a table function for a read it cannot track, unless a source renders it or it reads nothing', () => {
     const call = (name: string, arg: string) => ({ type: 'TABLE_FUNCTION', function: { function_name: name, children: [{ value: arg }] } });
     expect(judge(tree(call('read_csv', 'x.csv')), [])).toBe('its query calls read_csv(), which pipe cannot track');
@@ -138,6 +163,8 @@ describe('what a query reads', () => {
     expect(volatileCall('h1', 'select now() as at')).toBe('now()');
     expect(volatileCall('h2', 'select CURRENT_DATE')).toBe('current_date()');
     expect(volatileCall('h3', 'select nowhere from t')).toBeUndefined();
+    // A session's variable (SET VARIABLE) is no input of the query.
+    expect(volatileCall('h4', "select getvariable('rate') * amount from t")).toBe('getvariable()');
   });
 
   it('finds them in the code alone: not in comments, strings, or a column of the name', () => {

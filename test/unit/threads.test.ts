@@ -4,7 +4,7 @@ import { DEFAULT_THREADS, resolveThreads } from '../../src/commands/threads.js';
 
 /** One answer to "how many tasks at once", for every command. */
 
-const settings = (threads?: number): ProjectSettings => ({ vars: {}, warehouse: 'warehouse.duckdb', secret_vars: [], threads, targetSchema: 'main' });
+const settings = (threads?: number): ProjectSettings => ({ vars: {}, warehouse: 'warehouse.duckdb', secret_vars: [], threads, targetSchema: 'main', querySettings: {} });
 const pipeline = (threads?: number): Pipeline => ({
   name: 'p',
   file: 'pipelines/p.yaml',

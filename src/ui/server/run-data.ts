@@ -160,7 +160,7 @@ async function failedChecks(session: WarehouseSession, runId: string): Promise<U
   const rows = await session.query(
     `SELECT task_id, check_name, severity, status, failing_rows::DOUBLE AS failing_rows, sample::VARCHAR AS sample
      FROM ${STATE_SCHEMA}.check_results WHERE run_id = ${quoteLiteral(runId)} AND status <> 'passed'
-     ORDER BY task_id, check_name, attempt DESC`,
+     ORDER BY task_id ASC, check_name ASC, attempt DESC`,
   );
   const seen = new Set<string>();
   const out: UiCheckResult[] = [];
