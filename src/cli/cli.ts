@@ -341,6 +341,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--full-refresh', "rebuild each selected incremental model's table from the range alone, swapped in at the end in one transaction")
       .option('--force', 'run every selected task, also those whose output is current (built from the same SQL, config and inputs)')
       .option('--missing', 'build only what pipe status shows as not current: dates never built, failed, modified or stale, and such tables and views')
+      .option('--ignore-dependencies-on-past', "run depends_on_past models' first date even when the date before --start has not succeeded")
       .option('--dry-run', 'print the plan (which model runs for which dates, in which order) and write nothing')
       .option('--steps', 'with --dry-run: print what each task would execute, in run order')
       .option(...DISTRIBUTED_OPTION)
@@ -361,6 +362,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         fullRefresh?: boolean;
         force?: boolean;
         missing?: boolean;
+        ignoreDependenciesOnPast?: boolean;
         dryRun?: boolean;
         steps?: boolean;
         checkFreshness?: boolean;
@@ -389,6 +391,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         fullRefresh: o.fullRefresh,
         force: o.force,
         missing: o.missing,
+        ignoreDependenciesOnPast: o.ignoreDependenciesOnPast,
         checkFreshness: o.checkFreshness,
         distributed: o.distributed ? { leaseMs: o.lease } : undefined,
         emit: (e: Parameters<Logger['handle']>[0]) => logger.handle(e),

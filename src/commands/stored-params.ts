@@ -57,6 +57,7 @@ export interface BackfillParams extends CommonParams {
   readonly max_failures: number | null;
   readonly retries: number;
   readonly full_refresh: boolean;
+  readonly ignore_dependencies_on_past: boolean;
 }
 
 /** What a retry repeats. */
@@ -206,6 +207,7 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
         max_failures: f.positiveInt('max_failures') ?? null,
         retries: retries ?? 0,
         full_refresh: f.boolean('full_refresh') ?? false,
+        ignore_dependencies_on_past: f.boolean('ignore_dependencies_on_past') ?? false,
       };
     }
     default: {
