@@ -79,6 +79,17 @@ select: [+fct_orders]
     expect((await scheduledRuns(dir)).map((r) => r.ds)).toEqual(['2024-01-04', '2024-01-08']);
   });
 
+  it('never builds a UTC day that has not ended: @daily in Amsterdam fires at 23:00 UTC and covers the day before', async () => {
+    const dir = scheduledProject(`schedule: "@daily"
+timezone: Europe/Amsterdam
+select: [+fct_orders]
+`);
+    const list = await scheduleIn(dir, { list: true, clock: at('2024-01-08T22:00:00Z') });
+    expect(list.stdout).toContain('2024-01-09 00:00 Europe/Amsterdam  (2024-01-08T23:00:00.000Z)  covers 2024-01-07');
+    expect((await scheduleIn(dir, { clock: at('2024-01-08T23:30:00Z') })).code).toBe(0);
+    expect(await scheduledRuns(dir)).toEqual([{ ds: '2024-01-07', status: 'succeeded' }]);
+  });
+
   it('--list prints the next run times; a bad cron is an error pointing at the file', async () => {
     const dir = scheduledProject(`schedule: "0 2 * * *"
 timezone: Europe/Amsterdam
