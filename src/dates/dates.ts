@@ -69,14 +69,21 @@ export function daysBetween(firstMs: number, lastMs: number): Interval[] {
  */
 export interface DateVariables {
   readonly ds: string;
-  /** Hour of the interval's start, '00' to '23' ('00' for daily intervals). */
-  readonly hour: string;
+  /**
+   * Hour of the interval's start, '00' to '23', in an interval of an hour; not set in one of
+   * whole days, which has no hour of its own: a template that uses it is an error there,
+   * where a '00' would build the first hour of a day its run replaces whole.
+   */
+  readonly hour?: string;
   readonly ds_nodash: string;
   readonly prev_ds: string;
   readonly next_ds: string;
   readonly interval_start: string;
   readonly interval_end: string;
 }
+
+/** The names of the date variables, whatever the interval: `hour` among them, which only an interval of an hour sets. */
+export const DATE_VARIABLE_NAMES: readonly (keyof DateVariables)[] = ['ds', 'hour', 'ds_nodash', 'prev_ds', 'next_ds', 'interval_start', 'interval_end'];
 
 /** The variables of the interval asked for last: analysis asks for the same interval once per template it renders. */
 let lastVariables: { readonly start: number; readonly end: number; readonly variables: DateVariables } | undefined;
@@ -88,13 +95,18 @@ export function dateVariables(interval: Interval): DateVariables {
   return lastVariables.variables;
 }
 
+/** Whether an interval is of whole days (from midnight to midnight, UTC). */
+export function isWholeDays(interval: Interval): boolean {
+  return interval.start % DAY_MS === 0 && interval.end % DAY_MS === 0;
+}
+
 function variablesOf(interval: Interval): DateVariables {
   const ds = formatDate(interval.start);
-  const whole = interval.start % DAY_MS === 0 && interval.end % DAY_MS === 0;
+  const whole = isWholeDays(interval);
   const fmt = whole ? formatDate : formatTimestamp;
   return {
     ds,
-    hour: new Date(interval.start).toISOString().slice(11, 13),
+    ...(whole ? {} : { hour: new Date(interval.start).toISOString().slice(11, 13) }),
     ds_nodash: ds.replaceAll('-', ''),
     prev_ds: formatDate(interval.start - DAY_MS),
     next_ds: formatDate(interval.start + DAY_MS),

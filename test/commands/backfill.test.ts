@@ -295,6 +295,18 @@ from range(3) t(i)
     expect(history.stdout).toMatch(/run hourly\s+succeeded\s+\S+ \S+\s+2024-01-02T04 /);
   });
 
+  it("a run of the whole day refuses a model that uses hour, at its line, and leaves the day's hours as they are", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: hours\n', ...hourly });
+    for (const hour of [4, 5]) expect((await runIn(dir, { pipeline: 'hourly', date: '2024-01-02', hour })).code).toBe(0);
+    const day = await runIn(dir, { pipeline: 'hourly', date: '2024-01-02' });
+    expect(day.code).toBe(2);
+    expect(day.stderr).toContain("models/clicks.sql:2:80: error: 'hour' is undefined (or null) in template output");
+    expect(day.stderr).toContain('hour is set only when a run covers one hour');
+    const rows = await queryRows(join(dir, 'warehouse.duckdb'), "SELECT strftime(ts, '%Y-%m-%dT%H') AS hour, count(*)::INTEGER AS n FROM clicks GROUP BY ALL ORDER BY 1");
+    expect(rows).toEqual([{ hour: '2024-01-02T04', n: 3 }, { hour: '2024-01-02T05', n: 3 }]);
+  });
+
   it('is backfilled hour by hour, each hour exactly once, and pipe retry re-runs the same hours', async () => {
     const dir = copyExample();
     writeProjectFiles(dir, hourly);

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   DAY_MS,
   HOUR_MS,
+  DATE_VARIABLE_NAMES,
   dateVariables,
   dayInterval,
   daysBetween,
@@ -78,9 +79,9 @@ describe('dateVariables', () => {
   });
 
   it('gives the template variables of a day', () => {
+    // No hour: a day's run covers all of them.
     expect(dateVariables(dayInterval(parseDate('2024-01-02')!))).toEqual({
       ds: '2024-01-02',
-      hour: '00',
       ds_nodash: '20240102',
       prev_ds: '2024-01-01',
       next_ds: '2024-01-03',
@@ -111,6 +112,9 @@ describe('dateVariables', () => {
     // The last hour of a day ends at the next midnight, still as a timestamp.
     const last = dateVariables(hourInterval(utc('2024-01-02T23:00:00Z')));
     expect([last.ds, last.hour, last.interval_start, last.interval_end]).toEqual(['2024-01-02', '23', '2024-01-02 23:00:00', '2024-01-03 00:00:00']);
+    // The first hour of a day has its hour, '00'.
+    expect(dateVariables(hourInterval(utc('2024-01-02T00:00:00Z'))).hour).toBe('00');
+    expect([...DATE_VARIABLE_NAMES].sort()).toEqual(Object.keys(dateVariables(hourInterval(utc('2024-01-02T00:00:00Z')))).sort());
   });
 
   it('formats timestamps without milliseconds or zone', () => {
