@@ -104,13 +104,17 @@ timezone: Europe/Amsterdam
     expect(bad.stderr).toContain('pipelines/nightly.yaml:1');
     // Read as seconds first, six fields would fire every hour; a date that never comes, never.
     for (const [cron, says] of [
-      ['0 2 * * * *', "'0 2 * * * *' has 6 fields; a schedule has five: minute hour day-of-month month day-of-week"],
+      ['0 2 * * * *', "'0 2 * * * *' has 6 fields; a schedule has five fields: minute hour day-of-month month day-of-week"],
       ['0 2 30 2 *', "'0 2 30 2 *' never fires: no date matches it"],
+      // What pipe reads is said, never croner's 'five or six parts'.
+      ['@reboot', "'@reboot' is not a schedule pipe reads: a nickname is one of @yearly, @annually, @monthly, @weekly, @daily, @hourly; or write five fields: minute hour day-of-month month day-of-week"],
+      ['60 2 * * *', "'60 2 * * *': invalid value for minute: 60; a schedule has five fields: minute hour day-of-month month day-of-week"],
     ]) {
       writeProjectFiles(dir, { 'pipelines/nightly.yaml': `schedule: "${cron}"\n` });
       const refused = await scheduleIn(dir, { list: true });
       expect(refused.code, cron).toBe(2);
       expect(refused.stderr).toContain(says);
+      expect(refused.stderr).not.toContain('six');
     }
   });
 
