@@ -18,7 +18,7 @@ import { runOperation } from '../commands/run-operation.js';
 import { init } from '../commands/init.js';
 import { formatInit } from './format-init.js';
 import { formatPlan, formatRunPlan } from './format-plan.js';
-import { intervalLabel } from '../dates/dates.js';
+import { intervalLabel, pipeNowProblem } from '../dates/dates.js';
 import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
 import type { Logger } from '../logging/logger.js';
 import { PIPE_VERSION } from '../version.js';
@@ -787,6 +787,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     });
 
   refuseRepeats(program);
+  // Every command reads the clock (a default date, a schedule): an unreadable PIPE_NOW is refused before any.
+  const badNow = pipeNowProblem();
+  if (badNow !== undefined) {
+    process.stderr.write(`error: ${badNow}\n`);
+    return EXIT.badInput;
+  }
   const asked = argv[2];
   const instead = asked !== undefined && !program.commands.some((c) => c.name() === asked || c.aliases().includes(asked)) ? insteadOfDbt(asked) : undefined;
   if (instead !== undefined) {
