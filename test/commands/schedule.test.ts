@@ -90,6 +90,19 @@ select: [+fct_orders]
     expect(await scheduledRuns(dir)).toEqual([{ ds: '2024-01-07', status: 'succeeded' }]);
   });
 
+  it('refuses a pipeline name that is none before the scheduler starts, and says which pipeline has no schedule', async () => {
+    const dir = scheduledProject('schedule: "0 2 * * *"\n');
+    const unknown = await scheduleIn(dir, { pipelines: ['nosuch'] });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout + unknown.stderr).not.toContain('scheduler started');
+    expect(unknown.stderr).toContain("error: no pipeline named 'nosuch' in pipelines/");
+    expect(unknown.stderr).toContain('pipelines/ has daily, nightly');
+    const unscheduled = await scheduleIn(dir, { list: true, pipelines: ['daily'] });
+    expect(unscheduled.code).toBe(2);
+    expect(unscheduled.stderr).toContain("error: pipeline 'daily' has no schedule\n");
+    expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
+  });
+
   it('--list prints the next run times; a bad cron is an error pointing at the file', async () => {
     const dir = scheduledProject(`schedule: "0 2 * * *"
 timezone: Europe/Amsterdam
