@@ -21,7 +21,7 @@ import { unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './
 import { projectNamespaces, standInNotice, type PackageScope } from './dbt/packages.js';
 import { NO_PACKAGES } from '../project/load-packages.js';
 import { modelsReadAgain, seedHash, type MacroSource, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
-import { dateVariables, intervalLabel, type Interval } from '../dates/dates.js';
+import { DATE_VARIABLE_NAMES, dateVariables, hourInterval, intervalLabel, isWholeDays, type Interval } from '../dates/dates.js';
 import { makeGraph, type Graph } from '../graph/graph.js';
 import { OverlayMap } from '../util/overlay-map.js';
 import { findCycles } from '../graph/cycles.js';
@@ -38,7 +38,7 @@ import type { TemplateCodeCache } from './template-code-cache.js';
 import { KeptRenders, type RenderKey } from './kept-renders.js';
 import type { KeptRender } from './render-cache.js';
 import { recordingNames } from './jinja/name-reads.js';
-import { RenderFailure, TemplateEngine, TemplateFunctionError, type CompiledTemplate, type RenderHooks } from './template-engine.js';
+import { RenderFailure, TemplateEngine, TemplateFunctionError, UNSET_HOUR, type CompiledTemplate, type RenderHooks } from './template-engine.js';
 import { DbtRelation, type Invocation, type RelationParts, type TemplateMessage } from './jinja/surface.js';
 import { checkKeys, asStringList } from './validate-keys.js';
 import { CHECK_TARGET, checkSql, parseChecks, refToken, type Check } from './checks.js';
@@ -260,6 +260,8 @@ const HOOK_CALL_KEYS: ReadonlySet<string> = new Set(['pre_hook', 'post_hook', 'p
 const hookList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
 
 const NO_STALE_READS: ReadonlyMap<string, unknown> = new Map();
+/** The date variables' names, as a kept render's names are checked against them. */
+const DATE_NAMES: ReadonlySet<string> = new Set(DATE_VARIABLE_NAMES);
 
 function sameConfigValue(a: unknown, b: unknown): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
@@ -570,9 +572,6 @@ export class ModelRenderer {
     return this.kept.key({ name, file: model.source.file, sql: model.source.sql, base: model.base }, interval, state);
   }
 
-  /** The date variables' names of the interval last asked for. */
-  private dateNames: { readonly start: number; readonly end: number; readonly names: ReadonlySet<string> } | undefined;
-
   /** A render read back from those kept between processes, or made, and kept when its key decides it. */
   private renderKept(name: string, interval: Interval, state: TableState): RawRender | Diagnostic {
     const key = this.keptKey(name, interval, state);
@@ -581,10 +580,8 @@ export class ModelRenderer {
     if (kept) return kept;
     const { value, names } = recordingNames(() => this.renderUncached(name, interval, state));
     if ('severity' in value) return value;
-    if (this.dateNames?.start !== interval.start || this.dateNames.end !== interval.end) {
-      this.dateNames = { start: interval.start, end: interval.end, names: new Set(Object.keys(dateVariables(interval))) };
-    }
-    this.kept!.keep(key, value, names, this.dateNames.names, this.relationOf(name, value.configCalls));
+    // Every date variable's value, set or not, is decided by the interval, which the key holds.
+    this.kept!.keep(key, value, names, DATE_NAMES, this.relationOf(name, value.configCalls));
     return value;
   }
 
@@ -1273,7 +1270,7 @@ function reanalyzeSaved(files: ProjectFiles, options: AnalyzeOptions, cache: Ana
     const m = models.get(name)!;
     const node = last.analysis.nodes.get(name);
     const state = { tableExists: exists(name), fullRefresh: options.fullRefresh ?? false };
-    const raw = renderer.renderRaw(name, options.interval, state);
+    const raw = analysisRender(renderer, name, options.interval, state);
     if ('severity' in raw || node?.kind !== 'model') return undefined;
     const analyzed = analyzedModel(m, raw, last.names, last.dbtContext, (checks, at, found) => parseChecks(checks, at, last.nameSet, found));
     const config = analyzed.config;
@@ -1367,7 +1364,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   };
   const engine =
     cache?.engine ??
-    new TemplateEngine(files.macros, Object.keys(dateVariables(options.interval)), {
+    // Every name, those an interval leaves unset too: the engine renders for other intervals after this one.
+    new TemplateEngine(files.macros, DATE_VARIABLE_NAMES, {
       // dbt's project_name: the root project's, in its packages' templates too.
       globals: { target, project_name: projectName },
       packages: packages.engine,
@@ -1562,7 +1560,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       continue;
     }
     const existing = options.existingRelations?.has(m.relation) ?? false;
-    const raw = renderer.renderRaw(name, options.interval, { tableExists: existing, fullRefresh: options.fullRefresh ?? false });
+    const raw = analysisRender(renderer, name, options.interval, { tableExists: existing, fullRefresh: options.fullRefresh ?? false });
     if ('severity' in raw) {
       diagnostics.push(raw);
       continue;
@@ -2234,6 +2232,20 @@ function describedBy(merged: MergedConfig, diagnostics: Diagnostic[]): { access?
     else diagnostics.push(error('bad-config', `group must be the name of a group; got ${JSON.stringify(group.value)}`, group.location));
   }
   return out;
+}
+
+/**
+ * A model's render for the analysis (its ref()s, config and checks), at the analysis's
+ * interval; when that interval is of whole days and the model uses `hour`, which such an
+ * interval leaves unset, at the first hour of it. What a model reads and how it is configured
+ * do not depend on the hour, and an hourly model is analyzed by any command (`pipe ls`, a
+ * backfill of its pipeline, which analyzes at its first date); a task of the whole day is
+ * refused with the error at its line, when the run plans it.
+ */
+function analysisRender(renderer: ModelRenderer, name: string, interval: Interval, state: TableState): RawRender | Diagnostic {
+  const raw = renderer.renderRaw(name, interval, state);
+  if (!('severity' in raw) || raw.code !== UNSET_HOUR || !isWholeDays(interval)) return raw;
+  return renderer.renderRaw(name, hourInterval(interval.start), state);
 }
 
 /** The ref() sites of a model's hooks and sql_header, rendered at the analysis's interval; their errors go to `diagnostics`. */

@@ -82,7 +82,7 @@ export function pipelineInterval(pipeline: Pipeline | undefined): ScheduleInterv
 }
 
 export interface Schedule {
-  /** Cron expression (5 fields, or 6 with seconds). */
+  /** Cron expression: five fields, or a nickname (see cronProblem). */
   readonly cron: string;
   /** IANA time zone the cron expression is read in. */
   readonly timezone: string;
@@ -167,6 +167,10 @@ function validTimezone(tz: string): boolean {
   }
 }
 
+/** The nicknames a schedule may be, each standing for five fields. */
+const NICKNAMES = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@hourly'];
+const FIVE_FIELDS = 'five fields: minute hour day-of-month month day-of-week';
+
 /**
  * What is wrong with a schedule's cron expression, if anything. Five fields, as cron, Airflow
  * and Digdag read them (a sixth would be read as seconds first, firing every hour for
@@ -174,15 +178,21 @@ function validTimezone(tz: string): boolean {
  * and a pipeline that never runs would say nothing).
  */
 function cronProblem(expr: string, timezone: string): string | undefined {
-  const fields = expr.trim().split(/\s+/);
-  if (!expr.trim().startsWith('@') && fields.length !== 5) {
-    return `'${expr}' has ${fields.length} fields; a schedule has five: minute hour day-of-month month day-of-week`;
+  const text = expr.trim();
+  if (text.startsWith('@')) {
+    // Those croner reads; others (@reboot, @midnight) would get its message, which speaks of six fields.
+    if (!NICKNAMES.includes(text.toLowerCase())) return `'${expr}' is not a schedule pipe reads: a nickname is one of ${NICKNAMES.join(', ')}; or write ${FIVE_FIELDS}`;
+  } else {
+    const fields = text.split(/\s+/);
+    if (fields.length !== 5) return `'${expr}' has ${fields.length} fields; a schedule has ${FIVE_FIELDS}`;
   }
   let cron: Cron;
   try {
     cron = new Cron(expr, { timezone, paused: true });
   } catch (e) {
-    return (e as Error).message;
+    // croner's message, less the name of its own part ('CronPattern: Invalid value for minute: 60').
+    const said = (e as Error).message.replace(/^Cron\w*:\s*/, '');
+    return `'${expr}': ${said.charAt(0).toLowerCase()}${said.slice(1)}; a schedule has ${FIVE_FIELDS}`;
   }
   if (cron.nextRun() === null) return `'${expr}' never fires: no date matches it`;
   return undefined;

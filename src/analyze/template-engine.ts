@@ -193,8 +193,10 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
       message = `${message}: ${open.what} opened here is never closed`;
     }
   }
+  let hint: string | undefined;
   if (message.startsWith('attempted to output null or undefined value')) {
     const expr = source && line ? outputExpression(source, line, column ?? 1) : undefined;
+    if (expr === 'hour') hint = HOUR_UNSET;
     // A call's value is what its macro returned: the call itself is defined.
     message = expr
       ? /\)\s*$/.test(expr)
@@ -202,7 +204,6 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
         : `'${expr}' is undefined (or null) in template output`
       : 'undefined value in template output (unknown variable, or a value that is null)';
   }
-  let hint: string | undefined;
   const call = /^Unable to call `([^`]+)`, which is undefined or falsey/.exec(message);
   const filter = /^filter not found: (\S+)/.exec(message);
   if (call) {
@@ -230,9 +231,16 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
     message = `unknown filter '${filter[1]}'`;
     if (line === undefined && source !== undefined) ({ line, column } = firstMatch(source, new RegExp(`\\|\\s*${escapeRegExp(filter[1])}\\b`)) ?? {});
   }
-  const code = phase === 'parse' ? 'template-syntax' : 'template-render';
+  const code = phase === 'parse' ? 'template-syntax' : hint === HOUR_UNSET ? UNSET_HOUR : 'template-render';
   return error(code, message, { file, line, column }, hint ? { hint } : undefined);
 }
+
+/** The code of the error of a template that uses `hour` where an interval of whole days leaves it unset (see DateVariables.hour). */
+export const UNSET_HOUR = 'unset-hour';
+
+/** Why `hour` is undefined: the run covers whole days. */
+const HOUR_UNSET =
+  'hour is set only when a run covers one hour (an hourly pipeline, pipe run --hour), and this one covers whole days: filter on interval_start and interval_end, which bound either';
 
 /** A list of names short enough for a hint: a project may have hundreds of macros. */
 function fewNames(names: readonly string[], most = 15): string {

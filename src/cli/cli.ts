@@ -18,7 +18,7 @@ import { runOperation } from '../commands/run-operation.js';
 import { init } from '../commands/init.js';
 import { formatInit } from './format-init.js';
 import { formatPlan, formatRunPlan } from './format-plan.js';
-import { intervalLabel } from '../dates/dates.js';
+import { intervalLabel, pipeNowProblem } from '../dates/dates.js';
 import { DAG_FORMATS, renderDag, type DagFormat } from '../graph/render-dag.js';
 import type { Logger } from '../logging/logger.js';
 import { PIPE_VERSION } from '../version.js';
@@ -342,6 +342,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--full-refresh', "rebuild each selected incremental model's table from the range alone, swapped in at the end in one transaction")
       .option('--force', 'run every selected task, also those whose output is current (built from the same SQL, config and inputs)')
       .option('--missing', 'build only what pipe status shows as not current: dates never built, failed, modified or stale, and such tables and views')
+      .option('--ignore-dependencies-on-past', "run depends_on_past models' first date even when the date before --start has not succeeded")
       .option('--dry-run', 'print the plan (which model runs for which dates, in which order) and write nothing')
       .option('--steps', 'with --dry-run: print what each task would execute, in run order')
       .option(...DISTRIBUTED_OPTION)
@@ -362,6 +363,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         fullRefresh?: boolean;
         force?: boolean;
         missing?: boolean;
+        ignoreDependenciesOnPast?: boolean;
         dryRun?: boolean;
         steps?: boolean;
         checkFreshness?: boolean;
@@ -390,6 +392,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         fullRefresh: o.fullRefresh,
         force: o.force,
         missing: o.missing,
+        ignoreDependenciesOnPast: o.ignoreDependenciesOnPast,
         checkFreshness: o.checkFreshness,
         distributed: o.distributed ? { leaseMs: o.lease } : undefined,
         emit: (e: Parameters<Logger['handle']>[0]) => logger.handle(e),
@@ -785,6 +788,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     });
 
   refuseRepeats(program);
+  // Every command reads the clock (a default date, a schedule): an unreadable PIPE_NOW is refused before any.
+  const badNow = pipeNowProblem();
+  if (badNow !== undefined) {
+    process.stderr.write(`error: ${badNow}\n`);
+    return EXIT.badInput;
+  }
   const asked = argv[2];
   const instead = asked !== undefined && !program.commands.some((c) => c.name() === asked || c.aliases().includes(asked)) ? insteadOfDbt(asked) : undefined;
   if (instead !== undefined) {

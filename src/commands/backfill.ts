@@ -6,7 +6,7 @@ import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
 import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js';
-import { freshnessAt, launch, newRunId, type LaunchOptions, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, withForeseen, type Prepared, type RunOutcome } from './lifecycle.js';
+import { freshnessAt, launch, newRunId, type LaunchOptions, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, withForeseen, withPast, type Prepared, type RunOutcome } from './lifecycle.js';
 import { commonParams, flagParam, type BackfillParams } from './stored-params.js';
 import { Distributed, type DistributedOptions } from './distributed.js';
 import { openProjectAhead } from './open-ahead.js';
@@ -34,6 +34,8 @@ export interface BackfillOptions extends ProjectOptions, SelectionOptions, WaitO
   readonly fullRefresh?: boolean;
   /** Run every selected task, those whose output is current too. */
   readonly force?: boolean;
+  /** Run the first date of `depends_on_past` models even when the date before the range has not succeeded. */
+  readonly ignoreDependenciesOnPast?: boolean;
   /** Plan only the tasks whose output is not current (`pipe status` shows them): never built, failed, modified, stale. */
   readonly missing?: boolean;
   /** Check the freshness of the sources the backfill reads first: an error-level stale one stops it. */
@@ -86,11 +88,13 @@ function backfillParams(options: BackfillOptions, prepared: Prepared): BackfillP
     ...commonParams(options, prepared.analysis.vars),
     full_refresh: options.fullRefresh ?? false,
     ...flagParam('force', options.force),
+    ignore_dependencies_on_past: options.ignoreDependenciesOnPast ?? false,
   };
 }
 
 async function plan(options: BackfillOptions, prepared: Prepared, runId: string, intervals: Interval[]): Promise<Plan> {
-  const whole = planBackfill(planContext(prepared, runId, options.fullRefresh), intervals, options.order ?? 'oldest');
+  const ctx = planContext(prepared, runId, options.fullRefresh);
+  const whole = planBackfill(options.ignoreDependenciesOnPast ? ctx : await withPast(ctx, prepared, intervals), intervals, options.order ?? 'oldest');
   return options.missing ? onlyMissing(whole, prepared) : whole;
 }
 

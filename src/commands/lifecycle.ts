@@ -5,7 +5,7 @@ import { secretVarNames, type Pipeline } from '../analyze/project-settings.js';
 import { systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink, PipeEvent } from '../events/events.js';
 import { execute, type ExecuteInput, type ExecuteResult } from '../execute/executor.js';
-import { pastTaskIds, type Plan, type PlanContext } from '../plan/plan.js';
+import { backfillPastTaskIds, pastTaskIds, type Plan, type PlanContext } from '../plan/plan.js';
 import { writtenSchemas, type Task } from '../plan/task.js';
 import { foresee } from '../execute/run-currency.js';
 import { upToDateDetail } from '../state/currency.js';
@@ -192,11 +192,12 @@ export function planContext(prepared: Prepared, runId: string, fullRefresh = fal
 }
 
 /**
- * The plan context with what `depends_on_past` models of a one-interval run wait for: which
- * of their previous intervals have succeeded, read from the run state.
+ * The plan context with what `depends_on_past` models of a run wait for: which of their
+ * previous intervals have succeeded, read from the run state. A one-interval run waits for
+ * the interval before it; a backfill (a range of intervals) for the one before its first.
  */
-export async function withPast(ctx: PlanContext, prepared: Prepared, interval: Interval): Promise<PlanContext> {
-  const ids = pastTaskIds(ctx, interval);
+export async function withPast(ctx: PlanContext, prepared: Prepared, of: Interval | readonly Interval[]): Promise<PlanContext> {
+  const ids = isRange(of) ? backfillPastTaskIds(ctx, of) : pastTaskIds(ctx, of);
   if (ids.length === 0 || !prepared.warehouse) return { ...ctx, pastSucceeded: new Set() };
   const read = prepared.access !== 'write';
   const pastSucceeded = await prepared.warehouse.engine.withSession(async (s) =>
@@ -205,6 +206,8 @@ export async function withPast(ctx: PlanContext, prepared: Prepared, interval: I
   );
   return { ...ctx, pastSucceeded };
 }
+
+const isRange = (of: Interval | readonly Interval[]): of is readonly Interval[] => Array.isArray(of);
 
 export interface LaunchOptions {
   readonly runId: string;

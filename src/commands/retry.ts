@@ -162,7 +162,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   };
   const full =
     params.kind === 'backfill'
-      ? planBackfill(ctx, intervals, params.order)
+      ? planBackfill(params.ignore_dependencies_on_past ? ctx : await withPast(ctx, prepared, intervals), intervals, params.order)
       : params.kind === 'test'
         ? planTest(ctx, intervals[0], testFilter(params.select, ctx.analysis))
         : planRun(params.ignore_dependencies_on_past ? ctx : await withPast(ctx, prepared, intervals[0]), intervals[0]);

@@ -63,6 +63,7 @@ export interface BackfillParams extends CommonParams {
   readonly retries: number;
   readonly full_refresh: boolean;
   readonly force?: true;
+  readonly ignore_dependencies_on_past: boolean;
 }
 
 /** What a retry repeats. */
@@ -215,6 +216,7 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
         retries: retries ?? 0,
         full_refresh: f.boolean('full_refresh') ?? false,
         ...flagParam('force', f.boolean('force')),
+        ignore_dependencies_on_past: f.boolean('ignore_dependencies_on_past') ?? false,
       };
     }
     default: {

@@ -1,3 +1,5 @@
+import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
+
 /**
  * Dates live here and nowhere else.
  *
@@ -69,14 +71,21 @@ export function daysBetween(firstMs: number, lastMs: number): Interval[] {
  */
 export interface DateVariables {
   readonly ds: string;
-  /** Hour of the interval's start, '00' to '23' ('00' for daily intervals). */
-  readonly hour: string;
+  /**
+   * Hour of the interval's start, '00' to '23', in an interval of an hour; not set in one of
+   * whole days, which has no hour of its own: a template that uses it is an error there,
+   * where a '00' would build the first hour of a day its run replaces whole.
+   */
+  readonly hour?: string;
   readonly ds_nodash: string;
   readonly prev_ds: string;
   readonly next_ds: string;
   readonly interval_start: string;
   readonly interval_end: string;
 }
+
+/** The names of the date variables, whatever the interval: `hour` among them, which only an interval of an hour sets. */
+export const DATE_VARIABLE_NAMES: readonly (keyof DateVariables)[] = ['ds', 'hour', 'ds_nodash', 'prev_ds', 'next_ds', 'interval_start', 'interval_end'];
 
 /** The variables of the interval asked for last: analysis asks for the same interval once per template it renders. */
 let lastVariables: { readonly start: number; readonly end: number; readonly variables: DateVariables } | undefined;
@@ -88,13 +97,18 @@ export function dateVariables(interval: Interval): DateVariables {
   return lastVariables.variables;
 }
 
+/** Whether an interval is of whole days (from midnight to midnight, UTC). */
+export function isWholeDays(interval: Interval): boolean {
+  return interval.start % DAY_MS === 0 && interval.end % DAY_MS === 0;
+}
+
 function variablesOf(interval: Interval): DateVariables {
   const ds = formatDate(interval.start);
-  const whole = interval.start % DAY_MS === 0 && interval.end % DAY_MS === 0;
+  const whole = isWholeDays(interval);
   const fmt = whole ? formatDate : formatTimestamp;
   return {
     ds,
-    hour: new Date(interval.start).toISOString().slice(11, 13),
+    ...(whole ? {} : { hour: new Date(interval.start).toISOString().slice(11, 13) }),
     ds_nodash: ds.replaceAll('-', ''),
     prev_ds: formatDate(interval.start - DAY_MS),
     next_ds: formatDate(interval.start + DAY_MS),
@@ -111,14 +125,42 @@ export interface Clock {
   now(): number;
 }
 
+const INSTANT_RE = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * An instant written as ISO 8601 (`2024-01-08`, `2024-01-08T03:00`, `2024-01-08T03:00:00Z`,
+ * `2024-01-08T05:00:00+02:00`): one without an offset is UTC, as every time of pipe's is,
+ * whatever the machine's time zone. Undefined for text that is not one (a date that does not
+ * exist, an hour past 23).
+ */
+export function parseInstant(text: string): number | undefined {
+  const m = INSTANT_RE.exec(text.trim());
+  if (!m) return undefined;
+  const day = parseDate(m[1]);
+  if (day === undefined) return undefined;
+  const [h, min, sec] = [Number(m[2] ?? 0), Number(m[3] ?? 0), Number(m[4] ?? 0)];
+  if (h > 23 || min > 59 || sec > 59) return undefined;
+  const ms = Number((m[5] ?? '').padEnd(3, '0'));
+  const zone = m[6] === undefined || m[6] === 'Z' ? undefined : /^([+-])(\d{2}):?(\d{2})?$/.exec(m[6]);
+  const offset = zone ? (zone[1] === '-' ? -1 : 1) * (Number(zone[2]) * HOUR_MS + Number(zone[3] ?? 0) * 60_000) : 0;
+  if (Math.abs(offset) > 18 * HOUR_MS) return undefined;
+  return day + h * HOUR_MS + min * 60_000 + sec * 1000 + ms - offset;
+}
+
+/** What is wrong with `PIPE_NOW`, when it is set to something that is not an instant (see parseInstant). */
+export function pipeNowProblem(value: string | undefined = process.env.PIPE_NOW): string | undefined {
+  if (!value || parseInstant(value) !== undefined) return undefined;
+  return `PIPE_NOW='${value}' is not a time pipe reads: write an ISO timestamp such as 2024-01-08T03:00:00Z (without an offset, it is UTC), or unset it`;
+}
+
 export const systemClock: Clock = {
   now() {
     const fixed = process.env.PIPE_NOW;
-    if (fixed) {
-      const t = Date.parse(fixed);
-      if (!Number.isNaN(t)) return t;
-    }
-    return Date.now();
+    if (!fixed) return Date.now();
+    const t = parseInstant(fixed);
+    // The CLI refuses such a PIPE_NOW before any command (see pipeNowProblem): here, a library's caller set it.
+    if (t === undefined) throw new DiagnosticError([error('bad-pipe-now', pipeNowProblem(fixed)!)]);
+    return t;
   },
 };
 
@@ -156,21 +198,16 @@ export function intervalLabel(interval: Interval): string {
     : `${ds}T${new Date(interval.start).toISOString().slice(11, 13)}`;
 }
 
-const TIMESTAMP_RE = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(Z|[+-]00:?00)?$/;
-
 /**
  * Parses a date or a date and time as dbt reads `begin` and `--event-time-start` (ISO 8601,
- * `2024-01-02`, `2024-01-02 13:00`, `2024-01-02T13:00:00Z`), in UTC; an offset other than zero
- * is refused (undefined), since pipe's intervals are UTC.
+ * `2024-01-02`, `2024-01-02 13:00`, `2024-01-02T13:00:00Z`), in UTC, to the second; an offset
+ * other than zero is refused (undefined), since pipe's intervals are UTC.
  */
 export function parseTimestamp(text: string): number | undefined {
-  const m = TIMESTAMP_RE.exec(text.trim());
-  if (!m) return undefined;
-  const day = parseDate(m[1]);
-  if (day === undefined) return undefined;
-  const [h, min, sec] = [Number(m[2] ?? 0), Number(m[3] ?? 0), Number(m[4] ?? 0)];
-  if (h > 23 || min > 59 || sec > 59) return undefined;
-  return day + h * HOUR_MS + min * 60_000 + sec * 1000;
+  const zone = INSTANT_RE.exec(text.trim())?.[6];
+  if (zone !== undefined && !/^(Z|[+-]00:?00)$/.test(zone)) return undefined;
+  const t = parseInstant(text);
+  return t === undefined ? undefined : Math.floor(t / 1000) * 1000;
 }
 
 /** The length of a batch of `size`. */

@@ -364,6 +364,20 @@ export function pastTaskIds(ctx: Omit<PlanContext, 'pastSucceeded'>, interval: I
   });
 }
 
+/**
+ * The previous-interval tasks that `depends_on_past` models of a backfill wait for: those of
+ * the first date of the range (each later date waits for the one before it in the backfill).
+ */
+export function backfillPastTaskIds(ctx: Omit<PlanContext, 'pastSucceeded'>, intervals: readonly Interval[]): string[] {
+  const waiting = plannedNodes(ctx).filter((n) => waitsForPast(n, ctx));
+  if (waiting.length === 0) return [];
+  const sorted = [...intervals].sort((a, b) => a.start - b.start);
+  return waiting.map((n) => {
+    const first = batchesFor(n, ctx, sorted, false, [])?.[0] ?? sorted[0];
+    return taskId(n, intervalLabel(previousInterval(first)));
+  });
+}
+
 /** Why a `depends_on_past` model may not run for `interval` (its first batch), if it may not. */
 function pastBlocks(node: ModelNode, ctx: PlanContext, interval: Interval): string | undefined {
   if (!ctx.pastSucceeded || !waitsForPast(node, ctx)) return undefined;
@@ -472,7 +486,8 @@ function batchTasks(
  * `pipe backfill`: incremental models once per date (the date is the task's group, so the
  * executor can bound dates in flight); seeds, tables and views once, after every date of
  * their upstream, with the range's last date as `ds`. A `depends_on_past` model's date waits
- * for its previous date. Task order is priority: dates in the requested order, and within a
+ * for its previous date; its first date, for the date before the range to have succeeded
+ * (see PlanContext.pastSucceeded). Task order is priority: dates in the requested order, and within a
  * date, dependency order.
  *
  * With `fullRefresh`, each incremental model's dates are built into its staging table after a
@@ -565,7 +580,9 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
         const task = modelTask(n, dateCtx, interval, intervalLabel(interval), up, diagnostics, { group: dsOf[date], stagedIn: full?.stagingRelation, relations: own, afterFirst });
         const before = list[previous(d)];
         const after = inOrder && before !== undefined ? { after: [before.id] } : {};
-        if (task) byDate.set(date, [...(byDate.get(date) ?? []), { ...task, ...after }]);
+        // The first date waits for the date before the range, as a run of it would; the others for their previous date in the backfill.
+        const blocked = d === 0 ? pastBlocks(n, ctx, interval) : undefined;
+        if (task) byDate.set(date, [...(byDate.get(date) ?? []), { ...task, ...after, ...(blocked ? { blocked } : {}) }]);
       });
     } else if (single.has(n.name)) {
       const up = upstreamIds(n, undefined);

@@ -1,14 +1,14 @@
 import { Cron } from 'croner';
 import type { Schedule } from '../analyze/project-settings.js';
-import { DAY_MS, HOUR_MS, formatDate, hourInterval, dayInterval, intervalLabel, parseDate, type Interval } from '../dates/dates.js';
+import { DAY_MS, HOUR_MS, batchStart, formatDate, hourInterval, dayInterval, intervalLabel, type Interval } from '../dates/dates.js';
 
 /**
  * When a scheduled pipeline is due, and which interval each run covers. Pure: the clock and
  * the last fire time considered are passed in.
  *
- * A run fired at time T covers the interval before it: for `daily`, the calendar day before
- * T's date in the pipeline's time zone (the usual nightly batch: at 02:00 on the 5th, the 4th);
- * for `hourly`, the UTC hour before T. Cron times are read in the time zone, so a daily 02:00
+ * A run fired at time T covers the interval before it: for `daily`, a UTC day that has ended
+ * by T (see intervalFor; the usual nightly batch: at 02:00 on the 5th, the 4th); for
+ * `hourly`, the UTC hour before T. Cron times are read in the time zone, so a daily 02:00
  * stays 02:00 local across daylight-saving changes (a time that does not exist that day runs
  * at the next one that does).
  */
@@ -76,15 +76,55 @@ export function nextFireTimes(schedule: Schedule, now: number, count: number): n
   return out;
 }
 
-/** The calendar date of an instant in a time zone, as UTC midnight of that date. */
-function localDate(ms: number, timezone: string): number {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms);
-  return parseDate(parts)!;
+const wallClocks = new Map<string, Intl.DateTimeFormat>();
+
+/** The wall-clock time of an instant in a time zone, to the second, as the UTC instant that reads the same. */
+function wallClock(ms: number, timezone: string): number {
+  let f = wallClocks.get(timezone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    wallClocks.set(timezone, f);
+  }
+  const n = Object.fromEntries(f.formatToParts(ms).map((p) => [p.type, Number(p.value)]));
+  return Date.UTC(n.year, n.month - 1, n.day, n.hour, n.minute, n.second);
 }
 
+const summerOffsets = new Map<string, number>();
+
+/**
+ * The largest UTC offset a time zone has in the UTC year of `ms` (its summer time's, for a zone
+ * that keeps one), and zero for a zone west of UTC all year. Read at noon each day: no zone
+ * keeps an offset for less than a day.
+ */
+function largestOffset(timezone: string, ms: number): number {
+  const year = new Date(ms).getUTCFullYear();
+  const key = `${timezone} ${year}`;
+  let largest = summerOffsets.get(key);
+  if (largest === undefined) {
+    largest = 0;
+    for (let t = Date.UTC(year, 0, 1, 12); t < Date.UTC(year + 1, 0, 1); t += DAY_MS) largest = Math.max(largest, wallClock(t, timezone) - t);
+    summerOffsets.set(key, largest);
+  }
+  return largest;
+}
+
+/**
+ * The interval a run fired at `fireAt` covers. Hourly: the UTC hour before it. Daily: the day
+ * before its date in the time zone, as the zone's largest offset of the year reads it, that is
+ * the day before the local date, or the one before that when the fire's time of day is earlier
+ * than that offset (00:00 in Europe/Amsterdam, 02:00 in Pacific/Kiritimati). The day covered
+ * is a UTC day, and it has always ended by the fire time: a run never builds a day whose last
+ * hours are still to come. It is worked out with the same offset in winter and in summer, so
+ * that a daily fire at the same local time covers the next day every time, across
+ * daylight-saving changes: no day is covered twice, and none is left out. (In a zone's winter
+ * this can be a day earlier than the latest UTC day that has ended: London's 00:00 covers
+ * two days back all year, as it must in summer.) A zone west of UTC covers the day before
+ * the local date, which has ended.
+ */
 export function intervalFor(schedule: Schedule, fireAt: number): Interval {
   if (schedule.interval === 'hourly') return hourInterval(Math.floor(fireAt / HOUR_MS) * HOUR_MS - HOUR_MS);
-  return dayInterval(localDate(fireAt, schedule.timezone) - DAY_MS);
+  const wall = wallClock(fireAt, schedule.timezone) - largestOffset(schedule.timezone, fireAt);
+  return dayInterval(batchStart(wall, 'day') - DAY_MS);
 }
 
 /** A fire time as `pipe schedule` shows it: local time, UTC, and the interval its run covers. */

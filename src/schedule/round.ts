@@ -1,6 +1,6 @@
 import type { Pipeline } from '../analyze/project-settings.js';
 import type { ScheduleState } from '../warehouse/run-state.js';
-import type { Interval } from '../dates/dates.js';
+import { parseIntervalLabel, type Interval } from '../dates/dates.js';
 import { droppedMessage, dueRuns, intervalFor, type Due } from './due.js';
 
 /**
@@ -56,7 +56,9 @@ export function planRound(
     // The latest unfinished run of an interval is the one a resume takes over.
     for (const u of [...(state.unfinished.get(p.name) ?? [])].reverse()) {
       if (started.has(runKey(p.name, u.label))) continue;
-      candidates.push({ due: { fireAt: u.fireAt, interval: intervalFor(s, u.fireAt), label: u.label }, reason: 'resume', resumes: u.runId });
+      // The interval the run was started for, as its label names it, whatever its fire time would cover now.
+      const interval = parseIntervalLabel(u.label) ?? intervalFor(s, u.fireAt);
+      candidates.push({ due: { fireAt: u.fireAt, interval, label: u.label }, reason: 'resume', resumes: u.runId });
     }
     candidates.sort((a, b) => a.due.fireAt - b.due.fireAt);
     const { due: fresh, dropped } = dueRuns(s, state.lastFire.get(p.name), now);

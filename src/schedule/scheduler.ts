@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import formatDuration from 'ms';
 import type { Pipeline } from '../analyze/project-settings.js';
-import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
+import { DiagnosticError, error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { analyze } from '../analyze/analyze.js';
 import { dayInterval, defaultRunDate, formatDate, systemClock, type Clock } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
@@ -59,12 +59,11 @@ function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, 
   const all = [...analysis.pipelines.values()];
   const wanted = options.pipelines?.length ? options.pipelines : all.filter((p) => p.schedule).map((p) => p.name);
   const out: Pipeline[] = [];
-  const missing = [];
+  const missing = unknownPipelines(analysis.pipelines, wanted);
   for (const name of wanted) {
     const p = analysis.pipelines.get(name);
-    if (!p) missing.push(error('unknown-pipeline', `no pipeline named '${name}' in pipelines/`));
-    else if (!p.schedule) missing.push(error('not-scheduled', `pipeline '${name}' has no schedule:`, { file: p.file }, { hint: "add e.g. schedule: '0 2 * * *'" }));
-    else out.push(p);
+    if (p && !p.schedule) missing.push(error('not-scheduled', `pipeline '${name}' has no schedule`, { file: p.file }, { hint: "add one, e.g. schedule: '0 2 * * *'" }));
+    else if (p) out.push(p);
   }
   if (missing.length > 0) throw new DiagnosticError(missing);
   if (out.length === 0) throw new DiagnosticError([error('no-schedule', 'no pipeline has a schedule: add schedule: to a file in pipelines/')]);
@@ -120,11 +119,23 @@ export async function listSchedules(options: ProjectOptions & { pipelines?: read
   return lines.join('\n');
 }
 
+/** The pipelines named that the project does not have. */
+function unknownPipelines(known: ReadonlyMap<string, Pipeline>, names: readonly string[]): Diagnostic[] {
+  const has = [...known.keys()].sort();
+  const hint = has.length > 0 ? `pipelines/ has ${has.join(', ')}` : "add a file to pipelines/ with a schedule, e.g. schedule: '0 2 * * *'";
+  return names.filter((n) => !known.has(n)).map((n) => error('unknown-pipeline', `no pipeline named '${n}' in pipelines/`, undefined, { hint }));
+}
+
 export async function schedule(options: ScheduleOptions): Promise<ScheduleResult> {
   const clock = options.clock ?? systemClock;
+  const project = openProject(options);
+  // A name on the command line that is no pipeline is refused before the scheduler starts (the
+  // rest of the project is read by each round, and a service waits for it to be mended).
+  const unknown = unknownPipelines(project.pipelines, options.pipelines ?? []);
+  if (unknown.length > 0) throw new DiagnosticError(unknown);
   // Refused (not a lake on Postgres), or its Postgres unreachable, before anything is due; a
   // round then opens the lake while no worker attaches it for the first time.
-  const gate = options.distributed ? await Distributed.open(openProject(options), options.distributed, 'pipe schedule --distributed') : undefined;
+  const gate = options.distributed ? await Distributed.open(project, options.distributed, 'pipe schedule --distributed') : undefined;
   try {
     return await scheduleWith(options, clock, gate);
   } finally {

@@ -150,6 +150,34 @@ select revenue_date, revenue from {{ ref('daily_revenue') }} where revenue_date 
     expect(fctStarts.length).toBe(8);
   });
 
+  it("skips a depends_on_past model's first date when the date before the range failed or was never built, as pipe run does", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: past\n',
+      'models/m.sql': "{{ config(materialized='incremental', partition_by='d', depends_on_past=true) }}\nselect '{{ ds }}'::DATE as d, case when '{{ ds }}' = '{{ var(\"bad\", \"\") }}' then error('boom') else 1 end as v\n",
+    });
+    expect((await runIn(dir, { date: '2024-01-01' })).code).toBe(0);
+    expect((await runIn(dir, { date: '2024-01-02', vars: { bad: '2024-01-02' } })).code).toBe(1);
+    const days = async () => (await queryRows(join(dir, 'warehouse.duckdb'), 'SELECT d::VARCHAR AS d FROM m ORDER BY d')).map((r) => r.d);
+    const skipped = (r: { events: readonly Record<string, unknown>[] }) =>
+      r.events.flatMap((e) => (e.type === 'task-skipped' ? [`${(e.task as { id: string }).id}:${String(e.reason)}`] : []));
+
+    // 2024-01-02 failed: the range's first date is skipped, and the date after it with it.
+    const failed = await backfillIn(dir, { start: '2024-01-03', end: '2024-01-04' });
+    expect(failed.code).toBe(1);
+    expect(skipped(failed)).toEqual(['m@2024-01-03:depends-on-past', 'm@2024-01-04:upstream-failed']);
+    expect(failed.stdout + failed.stderr).toContain('m for 2024-01-02 has not succeeded');
+    // 2024-01-09 was never built.
+    const never = await backfillIn(dir, { start: '2024-01-10', end: '2024-01-10' });
+    expect(skipped(never)).toEqual(['m@2024-01-10:depends-on-past']);
+    expect(await days()).toEqual(['2024-01-01']);
+
+    // A range that starts after a date that succeeded runs; so does one that asks to ignore the past.
+    expect((await backfillIn(dir, { start: '2024-01-02', end: '2024-01-03' })).code).toBe(0);
+    expect((await backfillIn(dir, { start: '2024-01-10', end: '2024-01-10', ignoreDependenciesOnPast: true })).code).toBe(0);
+    expect(await days()).toEqual(['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-10']);
+  });
+
   it("pipe retry of a run whose selection names a model deleted since says it is the run's selection", async () => {
     const dir = copyExample();
     const flaky = `{{ config(materialized='incremental', partition_by='revenue_date') }}
@@ -265,6 +293,18 @@ from range(3) t(i)
     const history = await historyIn(dir);
     expect(history.stdout).toMatch(/run hourly\s+succeeded\s+\S+ \S+\s+2024-01-02T05 /);
     expect(history.stdout).toMatch(/run hourly\s+succeeded\s+\S+ \S+\s+2024-01-02T04 /);
+  });
+
+  it("a run of the whole day refuses a model that uses hour, at its line, and leaves the day's hours as they are", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: hours\n', ...hourly });
+    for (const hour of [4, 5]) expect((await runIn(dir, { pipeline: 'hourly', date: '2024-01-02', hour })).code).toBe(0);
+    const day = await runIn(dir, { pipeline: 'hourly', date: '2024-01-02' });
+    expect(day.code).toBe(2);
+    expect(day.stderr).toContain("models/clicks.sql:2:80: error: 'hour' is undefined (or null) in template output");
+    expect(day.stderr).toContain('hour is set only when a run covers one hour');
+    const rows = await queryRows(join(dir, 'warehouse.duckdb'), "SELECT strftime(ts, '%Y-%m-%dT%H') AS hour, count(*)::INTEGER AS n FROM clicks GROUP BY ALL ORDER BY 1");
+    expect(rows).toEqual([{ hour: '2024-01-02T04', n: 3 }, { hour: '2024-01-02T05', n: 3 }]);
   });
 
   it('is backfilled hour by hour, each hour exactly once, and pipe retry re-runs the same hours', async () => {

@@ -79,6 +79,30 @@ select: [+fct_orders]
     expect((await scheduledRuns(dir)).map((r) => r.ds)).toEqual(['2024-01-04', '2024-01-08']);
   });
 
+  it('never builds a UTC day that has not ended: @daily in Amsterdam fires at 23:00 UTC and covers the day before', async () => {
+    const dir = scheduledProject(`schedule: "@daily"
+timezone: Europe/Amsterdam
+select: [+fct_orders]
+`);
+    const list = await scheduleIn(dir, { list: true, clock: at('2024-01-08T22:00:00Z') });
+    expect(list.stdout).toContain('2024-01-09 00:00 Europe/Amsterdam  (2024-01-08T23:00:00.000Z)  covers 2024-01-07');
+    expect((await scheduleIn(dir, { clock: at('2024-01-08T23:30:00Z') })).code).toBe(0);
+    expect(await scheduledRuns(dir)).toEqual([{ ds: '2024-01-07', status: 'succeeded' }]);
+  });
+
+  it('refuses a pipeline name that is none before the scheduler starts, and says which pipeline has no schedule', async () => {
+    const dir = scheduledProject('schedule: "0 2 * * *"\n');
+    const unknown = await scheduleIn(dir, { pipelines: ['nosuch'] });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout + unknown.stderr).not.toContain('scheduler started');
+    expect(unknown.stderr).toContain("error: no pipeline named 'nosuch' in pipelines/");
+    expect(unknown.stderr).toContain('pipelines/ has daily, nightly');
+    const unscheduled = await scheduleIn(dir, { list: true, pipelines: ['daily'] });
+    expect(unscheduled.code).toBe(2);
+    expect(unscheduled.stderr).toContain("error: pipeline 'daily' has no schedule\n");
+    expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
+  });
+
   it('--list prints the next run times; a bad cron is an error pointing at the file', async () => {
     const dir = scheduledProject(`schedule: "0 2 * * *"
 timezone: Europe/Amsterdam
@@ -93,13 +117,17 @@ timezone: Europe/Amsterdam
     expect(bad.stderr).toContain('pipelines/nightly.yaml:1');
     // Read as seconds first, six fields would fire every hour; a date that never comes, never.
     for (const [cron, says] of [
-      ['0 2 * * * *', "'0 2 * * * *' has 6 fields; a schedule has five: minute hour day-of-month month day-of-week"],
+      ['0 2 * * * *', "'0 2 * * * *' has 6 fields; a schedule has five fields: minute hour day-of-month month day-of-week"],
       ['0 2 30 2 *', "'0 2 30 2 *' never fires: no date matches it"],
+      // What pipe reads is said, never croner's 'five or six parts'.
+      ['@reboot', "'@reboot' is not a schedule pipe reads: a nickname is one of @yearly, @annually, @monthly, @weekly, @daily, @hourly; or write five fields: minute hour day-of-month month day-of-week"],
+      ['60 2 * * *', "'60 2 * * *': invalid value for minute: 60; a schedule has five fields: minute hour day-of-month month day-of-week"],
     ]) {
       writeProjectFiles(dir, { 'pipelines/nightly.yaml': `schedule: "${cron}"\n` });
       const refused = await scheduleIn(dir, { list: true });
       expect(refused.code, cron).toBe(2);
       expect(refused.stderr).toContain(says);
+      expect(refused.stderr).not.toContain('six');
     }
   });
 

@@ -17,6 +17,17 @@ describe('the clock of the process', () => {
     const days = await queryRows(warehouseOf(dir), 'SELECT order_date::VARCHAR AS d, count(*)::INTEGER AS n FROM fct_orders GROUP BY 1');
     expect(days).toEqual([{ d: '2024-03-04', n: ordersOn('2024-03-04').length }]);
   });
+
+  it('reads a PIPE_NOW without an offset as UTC in any time zone, and refuses one that is not a time', () => {
+    const dir = copyExample();
+    const late = pipe(['run', '--dry-run', '--project', dir], { env: { PIPE_NOW: '2024-01-05T22:00:00', TZ: 'America/New_York' } });
+    expect(late.code, explain(late)).toBe(0);
+    expect(late.stdout.split('\n')[0]).toContain('-- run 2024-01-04 (the default)');
+    const bogus = pipe(['run', '--dry-run', '--project', dir], { env: { PIPE_NOW: 'bogus' } });
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toBe("error: PIPE_NOW='bogus' is not a time pipe reads: write an ISO timestamp such as 2024-01-08T03:00:00Z (without an offset, it is UTC), or unset it\n");
+    expect(bogus.stdout).toBe('');
+  });
 });
 
 describe('time zones', () => {

@@ -6,7 +6,7 @@ import { analyze, AnalysisCache, type Analysis, type AnalyzeOptions, type ModelN
 import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { analyzeAndSelect } from '../../src/commands/context.js';
 import { DiagnosticError } from '../../src/diagnostics/diagnostics.js';
-import { dayInterval, parseDate } from '../../src/dates/dates.js';
+import { dayInterval, hourInterval, parseDate } from '../../src/dates/dates.js';
 import { NO_TABLE } from '../../src/plan/materializations.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { CachedFs, type ProjectFs } from '../../src/project/project-fs.js';
@@ -65,6 +65,39 @@ describe('template rendering', () => {
     // The same compiled model renders for another date.
     const other = a.renderer.sql('d', dayInterval(parseDate('2024-03-01')!), NO_TABLE);
     expect('sql' in other && other.sql).toContain("'2024-02-29' c");
+  });
+
+  it('sets hour only for an interval of an hour: a whole day renders a model using it as an error at its line, in a macro too', () => {
+    const files = {
+      'macros/h.sql': '{% macro h() %}{{ hour }}{% endmacro %}',
+      'seeds/events.csv': 'ts\n2024-01-02 13:30:00\n',
+      'models/ev.sql': "select * from {{ ref('events') }}\nwhere hour(ts) = {{ hour }}",
+      'models/via.sql': 'select {{ h() }} as h',
+      'models/guarded.sql': "select {% if hour is defined %}{{ hour }}{% else %}'all'{% endif %} as h",
+    };
+    // Analyzed at a day, the models are known all the same (any command analyzes an hourly model).
+    const daily = run(files);
+    expect(daily.diagnostics).toEqual([]);
+    expect(model(daily, 'ev').upstream).toEqual(['events']);
+    const failure = (name: string) => {
+      const r = daily.renderer.sql(name, day, NO_TABLE);
+      return 'severity' in r ? [r.code, where(r), r.message, r.hint] : r.sql;
+    };
+    const hint = expect.stringContaining('hour is set only when a run covers one hour');
+    expect(failure('ev')).toEqual(['unset-hour', 'models/ev.sql:2:18', "'hour' is undefined (or null) in template output", hint]);
+    expect(failure('via')).toEqual(['unset-hour', 'macros/h.sql:1:16', "'hour' is undefined (or null) in template output", hint]);
+    expect(sqlOf(daily, 'guarded')).toBe("select 'all' as h");
+    const hour = hourInterval(day.start + 13 * 3_600_000);
+    const at13 = daily.renderer.sql('ev', hour, NO_TABLE);
+    expect('sql' in at13 && at13.sql).toBe('select * from "main"."events"\nwhere hour(ts) = 13');
+    // One cache, for a day then an hour: the engine made for the day has hour for the hour.
+    const cache = new AnalysisCache();
+    const root = project(files);
+    analyze(loadProject(root), { interval: day }, cache);
+    const byHour = analyze(loadProject(root), { interval: hour }, cache);
+    expect(byHour.diagnostics).toEqual([]);
+    const guarded = byHour.renderer.sql('guarded', hour, NO_TABLE);
+    expect('sql' in guarded && guarded.sql).toBe('select 13 as h');
   });
 
   it('renders this as the model relation, in the schema config() gives it', () => {

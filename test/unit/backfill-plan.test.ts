@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { analyze } from '../../src/analyze/analyze.js';
 import { daysBetween, parseDate } from '../../src/dates/dates.js';
 import { SlowStart } from '../../src/execute/slow-start.js';
-import { planBackfill, type PlanContext } from '../../src/plan/plan.js';
+import { backfillPastTaskIds, planBackfill, type PlanContext } from '../../src/plan/plan.js';
 import { loadProject } from '../../src/project/load-project.js';
 
 function project(files: Record<string, string>): string {
@@ -69,6 +69,19 @@ describe('planBackfill', () => {
     const dated = tasks.filter((t) => t.group !== undefined).map((t) => t.id);
     expect(dated.slice(0, 3)).toEqual(['events@2024-01-03', 'daily@2024-01-03', 'enriched@2024-01-03']);
     expect(dated.at(-1)!.endsWith('2024-01-01')).toBe(true);
+  });
+
+  it("blocks a depends_on_past model's first date, newest first too, unless the date before the range succeeded", () => {
+    const built = { ...context(project(chain), first), catalog: new Map([['"main"."daily"', 'table' as const]]) };
+    expect(backfillPastTaskIds(built, intervals)).toEqual(['daily@2023-12-31']);
+    for (const order of ['oldest', 'newest'] as const) {
+      const blocked = planBackfill({ ...built, pastSucceeded: new Set() }, intervals, order).tasks.filter((t) => t.blocked !== undefined);
+      expect(blocked.map((t) => t.id)).toEqual(['daily@2024-01-01']);
+      expect(blocked[0].blocked).toContain('daily for 2023-12-31 has not succeeded');
+    }
+    expect(planBackfill({ ...built, pastSucceeded: new Set(['daily@2023-12-31']) }, intervals, 'oldest').tasks.some((t) => t.blocked)).toBe(false);
+    // The first date ever built (no table yet) waits for nothing.
+    expect(backfillPastTaskIds(context(project(chain), first), intervals)).toEqual([]);
   });
 });
 

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   DAY_MS,
   HOUR_MS,
+  DATE_VARIABLE_NAMES,
   dateVariables,
   dayInterval,
   daysBetween,
@@ -11,10 +12,12 @@ import {
   hourInterval,
   intervalLabel,
   parseDate,
+  parseInstant,
+  pipeNowProblem,
   systemClock,
 } from '../../src/dates/dates.js';
-import { resolveInterval } from '../../src/commands/context.js';
 import { DiagnosticError } from '../../src/diagnostics/diagnostics.js';
+import { resolveInterval } from '../../src/commands/context.js';
 
 const utc = (iso: string) => Date.parse(iso);
 
@@ -78,9 +81,9 @@ describe('dateVariables', () => {
   });
 
   it('gives the template variables of a day', () => {
+    // No hour: a day's run covers all of them.
     expect(dateVariables(dayInterval(parseDate('2024-01-02')!))).toEqual({
       ds: '2024-01-02',
-      hour: '00',
       ds_nodash: '20240102',
       prev_ds: '2024-01-01',
       next_ds: '2024-01-03',
@@ -111,6 +114,9 @@ describe('dateVariables', () => {
     // The last hour of a day ends at the next midnight, still as a timestamp.
     const last = dateVariables(hourInterval(utc('2024-01-02T23:00:00Z')));
     expect([last.ds, last.hour, last.interval_start, last.interval_end]).toEqual(['2024-01-02', '23', '2024-01-02 23:00:00', '2024-01-03 00:00:00']);
+    // The first hour of a day has its hour, '00'.
+    expect(dateVariables(hourInterval(utc('2024-01-02T00:00:00Z'))).hour).toBe('00');
+    expect([...DATE_VARIABLE_NAMES].sort()).toEqual(Object.keys(dateVariables(hourInterval(utc('2024-01-02T00:00:00Z')))).sort());
   });
 
   it('formats timestamps without milliseconds or zone', () => {
@@ -132,12 +138,37 @@ describe('the clock', () => {
     expect(systemClock.now()).toBe(utc('2024-01-05T01:00:00Z'));
   });
 
-  it('ignores an unparseable PIPE_NOW and uses the real time', () => {
-    process.env.PIPE_NOW = 'not a time';
-    const before = Date.now();
-    const now = systemClock.now();
-    expect(now).toBeGreaterThanOrEqual(before);
-    expect(now).toBeLessThanOrEqual(Date.now());
+  it('reads a PIPE_NOW without an offset as UTC, whatever the machine\'s time zone', () => {
+    const tz = process.env.TZ;
+    process.env.PIPE_NOW = '2024-01-05T22:00:00';
+    try {
+      // Node reads TZ as it changes: the machine's zone, as a user's shell would set it.
+      process.env.TZ = 'America/New_York';
+      expect(new Date(2024, 0, 5).getTimezoneOffset()).toBe(300);
+      expect(systemClock.now()).toBe(utc('2024-01-05T22:00:00Z'));
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+    const instants: [string, string][] = [
+      ['2024-01-05', '2024-01-05T00:00:00.000Z'],
+      ['2024-01-05 22:30', '2024-01-05T22:30:00.000Z'],
+      ['2024-01-05T22:00:00.25', '2024-01-05T22:00:00.250Z'],
+      ['2024-01-06T03:30:00+05:30', '2024-01-05T22:00:00.000Z'],
+      ['2024-01-05T17:00:00-0500', '2024-01-05T22:00:00.000Z'],
+    ];
+    for (const [text, iso] of instants) expect(new Date(parseInstant(text)!).toISOString(), text).toBe(iso);
+  });
+
+  it('refuses a PIPE_NOW that is not a time, rather than using the real time', () => {
+    for (const text of ['bogus', '2024-02-30T00:00:00Z', '2024-01-05T24:00:00Z', '2024-01-05T22:00:00+25:00', '05/01/2024', '1704492000']) {
+      expect(parseInstant(text), text).toBeUndefined();
+    }
+    process.env.PIPE_NOW = 'bogus';
+    expect(pipeNowProblem()).toBe("PIPE_NOW='bogus' is not a time pipe reads: write an ISO timestamp such as 2024-01-08T03:00:00Z (without an offset, it is UTC), or unset it");
+    expect(() => systemClock.now()).toThrow(DiagnosticError);
+    delete process.env.PIPE_NOW;
+    expect(pipeNowProblem()).toBeUndefined();
   });
 
   it('defaults the run date to yesterday in UTC, at any time of day', () => {

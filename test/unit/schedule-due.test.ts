@@ -25,6 +25,35 @@ describe('scheduled fire times and intervals', () => {
     expect(times.map((t) => formatDate(intervalFor(nightly(), at(t)).start))).toEqual(['2024-03-29', '2024-03-30', '2024-03-31', '2024-04-01']);
   });
 
+  it('covers a UTC day that has ended when the fire time is before the end of that day in UTC', () => {
+    const covers = (s: Schedule, t: string) => formatDate(intervalFor(s, at(t)).start);
+    // 00:00 on the 9th in Amsterdam is 23:00Z on the 8th: the 8th has not ended, the 7th has.
+    expect(covers(nightly({ cron: '@daily' }), '2024-01-08T23:00:00Z')).toBe('2024-01-07');
+    // 02:00 on the 9th at UTC+14 is 12:00Z on the 8th.
+    expect(covers(nightly({ timezone: 'Pacific/Kiritimati' }), '2024-01-08T12:00:00Z')).toBe('2024-01-07');
+    // West of UTC, and late enough east of it, the local day before has ended: it is covered.
+    expect(covers(nightly({ timezone: 'America/New_York' }), '2024-01-09T07:00:00Z')).toBe('2024-01-08');
+    expect(covers(nightly({ cron: '0 6 * * *', timezone: 'Asia/Tokyo' }), '2024-01-08T21:00:00Z')).toBe('2024-01-07');
+    expect(covers(nightly({ cron: '0 10 * * *', timezone: 'Asia/Tokyo' }), '2024-01-09T01:00:00Z')).toBe('2024-01-08');
+  });
+
+  it('covers the next day at every daily fire, through a year of daylight-saving changes, each one ended by then', () => {
+    const zones = ['Europe/London', 'Europe/Amsterdam', 'America/New_York', 'Australia/Sydney', 'Pacific/Kiritimati'];
+    const problems: string[] = [];
+    for (const timezone of zones) {
+      for (const cron of ['0 0 * * *', '30 1 * * *', '45 23 * * *']) {
+        const s = nightly({ cron, timezone });
+        const times = fireTimes(s, at('2024-01-01T00:00:00Z'), at('2025-01-10T00:00:00Z'));
+        const days = times.map((t) => intervalFor(s, t));
+        days.forEach((d, i) => {
+          if (d.end > times[i]) problems.push(`${timezone} ${cron} at ${iso(times[i])}: ${formatDate(d.start)} has not ended`);
+          if (i > 0 && d.start - days[i - 1].start !== 86_400_000) problems.push(`${timezone} ${cron} at ${iso(times[i])}: ${formatDate(d.start)} after ${formatDate(days[i - 1].start)}`);
+        });
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('runs once on the autumn change although 02:30 happens twice', () => {
     const s = nightly({ cron: '30 2 * * *' });
     const times = fireTimes(s, at('2024-10-26T12:00:00Z'), at('2024-10-28T12:00:00Z'));

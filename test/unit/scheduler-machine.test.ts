@@ -246,4 +246,12 @@ describe('planRound on a state read while runs of this process were in flight', 
     const resumed = planRound([p], state, NOW, new Map(), new Set());
     expect(resumed.actions).toMatchObject([{ kind: 'start', key: 'nightly@2024-01-03', reason: 'resume', resumes: 'r3' }]);
   });
+
+  it('resumes the interval a run was started for, as its label names it, whatever its fire time covers now', () => {
+    // 00:00 in Amsterdam on the 9th (23:00Z on the 8th) covers the 7th; a run recorded for the 8th resumes the 8th.
+    const p = pipeline('nightly', { cron: '@daily', timezone: 'Europe/Amsterdam' });
+    const state = warehouse({ lastFire: { nightly: '2024-01-08T23:00:00Z' }, unfinished: { nightly: [{ fireAt: '2024-01-08T23:00:00Z', label: '2024-01-08', runId: 'r8' }] } });
+    const round = planRound([p], state, at('2024-01-09T03:00:00Z'), new Map());
+    expect(round.actions).toMatchObject([{ kind: 'start', key: 'nightly@2024-01-08', reason: 'resume', due: { label: '2024-01-08', interval: { start: at('2024-01-08T00:00:00Z'), end: at('2024-01-09T00:00:00Z') } } }]);
+  });
 });
