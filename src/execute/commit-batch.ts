@@ -137,6 +137,7 @@ export class CommitBatch implements PublishBatch {
       rollback: () => Promise.reject(new Error('internal error: a task of a batch ends its transaction')),
       interrupt: () => inner.interrupt(),
       close: () => undefined,
+      sessionOfConnection: inner.sessionOfConnection ?? inner,
     };
   }
 

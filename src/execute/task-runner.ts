@@ -146,15 +146,23 @@ export class TaskRunner {
    */
   async run(planned: Task, session: WarehouseSession, worker: number, place?: TaskPlace, how: RunHow = {}): Promise<TaskOutcome> {
     const fx = how.batch?.effects ?? this.now;
-    const settled = await this.settleWithoutRunning(planned, session, worker, fx);
-    if (settled !== undefined) return settled;
     const { engine, runId, emit, signal, currency } = this.o;
+    let judged: Judged | undefined;
+    try {
+      const settled = await this.settleWithoutRunning(planned, session, worker, fx);
+      if (settled !== undefined) return settled;
+      // Judged now that its upstream is done: the versions they published (or kept) are known.
+      judged = await currency?.judge(planned, session);
+    } catch (e) {
+      // In a batch, what it reads to be judged may be stopped by the batch's time running out
+      // (or fail): the batch rolls back, and the task runs alone, judged again there.
+      if (!how.batch) throw e;
+      return this.run(planned, await how.batch.abort(), worker, place);
+    }
     const { steps, interrupter } = this;
     /** The task as it runs: once rendered again with the warehouse (see render-at-run.ts), with the SQL it runs. */
     let task = planned;
     const taskStart = Date.now();
-    // Judged now that its upstream is done: the versions they published (or kept) are known.
-    const judged: Judged | undefined = await currency?.judge(task, session);
     if (judged?.currency.kind === 'current' && !this.o.force) {
       const detail = upToDateDetail(judged.currency);
       const record: TaskResultRecord = { runId, taskId: task.id, attempt: 1, status: 'succeeded', startedAt: taskStart, endedAt: Date.now(), detail, worker };

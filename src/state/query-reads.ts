@@ -155,13 +155,15 @@ export async function engineVersion(session: WarehouseSession): Promise<string> 
  * DuckDB's own, defined yet or not.
  */
 export function readerOf(session: WarehouseSession): Promise<Reader> {
-  let reader = readers.get(session);
+  // Per connection: a batch's view of its connection is that connection's.
+  const key = session.sessionOfConnection ?? session;
+  let reader = readers.get(key);
   if (!reader) {
     reader = askReader(session).catch((e: unknown) => {
-      readers.delete(session);
+      readers.delete(key);
       throw e;
     });
-    readers.set(session, reader);
+    readers.set(key, reader);
   }
   return reader;
 }

@@ -68,6 +68,11 @@ export interface WarehouseSession {
   /** Asks the statement in progress to stop; it then fails with an interrupt error. */
   interrupt(): void;
   close(): void;
+  /**
+   * The session of the connection this one runs on, when it stands for another (a batch's view
+   * of its connection): what is asked once per connection is kept by that one.
+   */
+  readonly sessionOfConnection?: WarehouseSession;
 }
 
 /**

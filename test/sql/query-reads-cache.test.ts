@@ -72,6 +72,18 @@ describe('judgements of what a query reads, kept between processes', () => {
     expect(await untrackedReads(session, damaged.sqlHash, damaged.sql, damaged.known)).toBeUndefined();
   });
 
+  it('asks the engine for what it knows once per connection: a view of the connection (a batch of commits) shares it', async () => {
+    const session = await open();
+    let asked = 0;
+    const counting = (over: WarehouseSession): WarehouseSession => ({ ...over, query: (sql) => (asked++, over.query(sql)), sessionOfConnection: session });
+    await readerOf(session);
+    const before = asked;
+    // Two batches' views of the connection, one after the other: neither asks again (duckdb_functions() takes some 20 ms).
+    await readerOf(counting(session));
+    await readerOf(counting(session));
+    expect(asked).toBe(before);
+  });
+
   it("judges each query by its own tree, whatever order a project's settings make the default", async () => {
     const session = await open();
     await session.exec("SET default_order = 'desc'");
