@@ -24,7 +24,7 @@ import {
 import { Distributed, type DistributedOptions } from './distributed.js';
 import { openProjectAhead } from './open-ahead.js';
 import { openProject, type Project } from './open-project.js';
-import { commonParams, flagParam, storeFailuresParam, type RunParams } from './stored-params.js';
+import { commonParams, flagParam, type RunParams } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 
 /** What decides what `pipe run` builds, and how. */
@@ -191,7 +191,7 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     ignore_dependencies_on_past: options.ignoreDependenciesOnPast ?? false,
     ...eventTimeParams(eventTime),
     resume_of: options.resumes,
-    ...storeFailuresParam(options.storeFailures),
+    ...flagParam('store_failures', options.storeFailures),
   };
   const launchOptions: LaunchOptions = {
     runId,

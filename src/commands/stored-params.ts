@@ -193,11 +193,11 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
         event_time_end: f.timestamp('event_time_end'),
         scheduled_at: f.string('scheduled_at'),
         resume_of: f.string('resume_of'),
-        ...storeFailures(f),
+        ...flagParam('store_failures', f.boolean('store_failures')),
       };
     }
     case 'test':
-      return { kind, ...common, ds: f.date('ds') ?? '', ...storeFailures(f) };
+      return { kind, ...common, ds: f.date('ds') ?? '', ...flagParam('store_failures', f.boolean('store_failures')) };
     case 'backfill': {
       const start = f.date('start') ?? '';
       const end = f.date('end') ?? '';
@@ -224,16 +224,6 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
       throw new Error(`internal error: command ${String(never)}`);
     }
   }
-}
-
-/** `store_failures`, recorded only when the run was given --store-failures. */
-function storeFailures(f: Fields): { store_failures?: true } {
-  return flagParam('store_failures', f.boolean('store_failures'));
-}
-
-/** What a run records of --store-failures. */
-export function storeFailuresParam(given: boolean | undefined): { store_failures?: true } {
-  return flagParam('store_failures', given);
 }
 
 /** A flag a run records only when it was given (runs without it keep recording nothing of it). */

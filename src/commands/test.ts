@@ -4,7 +4,7 @@ import { planTest } from '../plan/plan.js';
 import { resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
 import { hasErrors } from '../diagnostics/diagnostics.js';
 import { launch, letGoUnused, newRunId, pipeCommandFor, planContext, prepare, retryCommandFor, type RunOutcome } from './lifecycle.js';
-import { commonParams, storeFailuresParam } from './stored-params.js';
+import { commonParams, flagParam } from './stored-params.js';
 import { resolveThreads } from './threads.js';
 import { testFilter } from './test-selection.js';
 
@@ -32,7 +32,7 @@ export async function test(options: TestOptions): Promise<RunOutcome | { readonl
   return launch(prepared, {
     runId,
     pipeline: options.pipeline,
-    params: { kind: 'test', ds, ...commonParams(options, prepared.analysis.vars), ...storeFailuresParam(options.storeFailures) },
+    params: { kind: 'test', ds, ...commonParams(options, prepared.analysis.vars), ...flagParam('store_failures', options.storeFailures) },
     plan,
     threads: resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings }),
     emit: options.emit,
