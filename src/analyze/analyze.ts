@@ -2216,7 +2216,7 @@ function mergedConfig(
   const node = { name: source.name, fqn: m.fqn, file: source.file, kind: m.resource };
   const merged = mergeConfig(m.resource, m.base, calls, locateCall, dbtNamesOf(ctx, node), diagnostics);
   const locate = (key: string) => merged.dbtLocations.get(key) ?? locateCall(key);
-  return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource, ctx.definesMaterialization), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
+  return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource, ctx.definesMaterialization, source.name), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
 }
 
 /** dbt's access and group of a model, refused as dbt refuses them: an access that is none of dbt's, a group that is no name. */

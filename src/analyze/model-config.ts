@@ -282,6 +282,8 @@ export function validateModelConfig(
   resource: Resource = 'model',
   /** Whether the project defines a materialization of this name (a dbt `{% materialization %}` block). */
   definesMaterialization?: (name: string) => boolean,
+  /** The node's name: what a refusal of how it is built keeps from being built (Diagnostic.blocks). */
+  node?: string,
 ): ModelConfig {
   checkKeys(raw, resource === 'snapshot' ? SNAPSHOT_KEYS : MODEL_CONFIG_KEYS, 'config', locate, diagnostics);
   /** The keys found bad, whose consequences are not reported again (made at the first: most models have none). */
@@ -292,6 +294,11 @@ export function validateModelConfig(
   const bad = (key: string, message: string, hint?: string) => {
     (reported ??= new Set()).add(key);
     if (!off) diagnostics.push(error('bad-config', message, locate(key), hint === undefined ? {} : { hint }));
+  };
+  /** What dbt builds and pipe will not, to keep every write idempotent: it stops this node alone. */
+  const refused = (key: string, problem: string, hint?: string) => {
+    (reported ??= new Set()).add(key);
+    if (!off) diagnostics.push({ ...error('bad-config', problem, locate(key), hint === undefined ? {} : { hint }), ...(node === undefined ? {} : { blocks: node }) });
   };
 
   // A snapshot is always one; a model is one of the kinds models have.
@@ -305,7 +312,7 @@ export function validateModelConfig(
     } else if (isMaterialized(raw.materialized)) {
       bad('materialized', `materialized '${raw.materialized}' is not a model's: a snapshot is a {% snapshot %} block under the snapshot folders, or a snapshots: entry with relation: in a properties file`, `a model is one of ${words.join(', ')}`);
     } else if (typeof raw.materialized === 'string' && definesMaterialization?.(raw.materialized)) {
-      bad(
+      refused(
         'materialized',
         `materialized '${raw.materialized}' is the project's own materialization (a {% materialization %} block): pipe builds models its own ways, to keep every write atomic and idempotent`,
         `materialize it as one of ${words.join(', ')}, with pre_hook/post_hook for what the materialization adds`,
@@ -337,8 +344,8 @@ export function validateModelConfig(
   if ('problem' in own) {
     // At the key to change when the model sets it, else where it says what it is.
     const at = raw[own.key] !== undefined && raw[own.key] !== null ? own.key : 'materialized';
-    if (!reported?.has(own.key) && !off) diagnostics.push(error('bad-config', own.problem, locate(at), own.hint === undefined ? {} : { hint: own.hint }));
-    // Reported: nothing runs. The model stays in the graph as the default kind meanwhile.
+    if (!reported?.has(own.key)) refused(at, own.problem, own.hint);
+    // Reported: the model is not built. It stays in the graph as the default kind meanwhile.
     own = { kind: DEFAULT_MATERIALIZATION, materialized: DEFAULT_MATERIALIZATION };
   }
 
@@ -360,7 +367,7 @@ export function validateModelConfig(
     if (typeof raw.full_refresh !== 'boolean') bad('full_refresh', 'full_refresh must be true or false');
     else if (!raw.full_refresh) full_refresh = false;
     else if (materialized === 'incremental') {
-      bad(
+      refused(
         'full_refresh',
         'full_refresh: true would rebuild the model from nothing on every run, which pipe does not do to an incremental model',
         "materialized='table' rebuilds it every run; full_refresh: false keeps its history through --full-refresh",

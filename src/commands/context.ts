@@ -105,6 +105,8 @@ export interface Analyzed {
   readonly defaultSelector?: string;
   /** What selection says before the command starts (see Chosen.notes). */
   readonly notes: readonly string[];
+  /** The errors that keep a node this command does not build from being built, told as warnings (see unblocked). */
+  readonly unbuilt: readonly Diagnostic[];
   /** The selection has a `result:` term (see Chosen.readsResults). */
   readonly readsResults: boolean;
   /**
@@ -140,6 +142,14 @@ function choose(analysis: Analysis, validated: ValidatedSettings, options: Selec
   return chosen;
 }
 
+/**
+ * An error that keeps one node from being built (Diagnostic.blocks), told as a warning to a
+ * command that builds without that node; every other diagnostic as it is.
+ */
+function unblocked({ blocks, ...d }: Diagnostic): Diagnostic {
+  return { ...d, severity: 'warning', message: `${d.message}; ${blocks} is left out of what this command builds` };
+}
+
 /** Analysis plus selection; throws every diagnostic at once if anything is wrong. */
 export function analyzeAndSelect(
   files: ProjectFiles,
@@ -155,6 +165,8 @@ export function analyzeAndSelect(
     stateSelection?: boolean;
     /** Compiled templates kept between processes (see templateCacheOf). */
     templateCache?: TemplateCodeCache;
+    /** The command builds no node (run-operation): an error that keeps one node from being built is only told. */
+    buildsNothing?: boolean;
   },
   cache?: AnalysisCache,
 ): Analyzed {
@@ -192,6 +204,7 @@ export function analyzeAndSelect(
   const selectedWith = (builds: BuildResults | undefined): Analyzed => {
     const chosen = choose(analysis, validated, { ...options, builds }, pipeline, broken, cache);
     const found = [...diagnostics, ...chosen.diagnostics];
+    const unbuilt = new Set(found.filter((d) => d.blocks !== undefined && (options.buildsNothing || !chosen.selected.has(d.blocks))));
     if (chosen.needsState && !options.stateSelection) {
       found.push(
         error('state-needs-warehouse', 'the state: method selects by what the warehouse records, and this command does not read the warehouse', undefined, {
@@ -199,10 +212,13 @@ export function analyzeAndSelect(
         }),
       );
     }
-    if (hasErrors(found)) throw new DiagnosticError(found);
+    const told = found.map((d) => (unbuilt.has(d) ? unblocked(d) : d));
+    if (hasErrors(told)) throw new DiagnosticError(told);
     const withStates = (states: ReadonlyMap<string, ReadonlySet<NodeState>>) => {
       const again = chooseSelection(analysis, validated, options, pipeline, broken, builds, states);
       if (hasErrors(again.diagnostics)) throw new DiagnosticError(again.diagnostics);
+      const blocking = diagnostics.filter((d) => d.blocks !== undefined && again.selected.has(d.blocks));
+      if (blocking.length > 0) throw new DiagnosticError(blocking);
       return { selected: again.selected, notes: again.notes.filter((n) => !chosen.notes.includes(n)) };
     };
     return {
@@ -210,6 +226,7 @@ export function analyzeAndSelect(
       selected: chosen.selected,
       defaultSelector: chosen.defaultSelector,
       notes: chosen.notes,
+      unbuilt: [...unbuilt].map(unblocked),
       readsResults: chosen.readsResults,
       withBuilds: selectedWith,
       ...(chosen.needsState ? { withStates } : {}),
@@ -222,8 +239,9 @@ export function analyzeAndSelect(
  * What a command that analyzed the project tells before its own output: the analysis's
  * warnings (the notice of what pipe does not use among them) and the default selector it used.
  */
-export function emitAnalysisNotes({ analysis, defaultSelector, notes }: Analyzed, emit: EventSink | undefined): void {
+export function emitAnalysisNotes({ analysis, defaultSelector, notes, unbuilt }: Analyzed, emit: EventSink | undefined): void {
   for (const d of analysis.diagnostics) if (d.severity === 'warning') emit?.({ type: 'diagnostic', diagnostic: d });
+  for (const d of unbuilt) emit?.({ type: 'diagnostic', diagnostic: d });
   // What the templates said with log(msg, info=True) and print(msg), as dbt prints it.
   for (const message of analysis.messages) emit?.({ type: 'notice', message });
   if (defaultSelector !== undefined) emit?.({ type: 'notice', message: `selecting with the default selector of selectors.yml: ${defaultSelector}` });

@@ -96,6 +96,8 @@ export async function prepare(
       resultsBefore?: string;
       /** A retry: the run's remaining tasks say what runs, and `state:` terms select every node. */
       selectedByRun?: boolean;
+      /** The command builds no node (run-operation; see analyzeAndSelect). */
+      buildsNothing?: boolean;
     },
   project: Project = openProject(options),
 ): Promise<Prepared> {

@@ -43,7 +43,7 @@ export async function runOperation(options: RunOperationOptions): Promise<Operat
   const project = openProject(options);
   // An unknown macro is said before the warehouse is opened.
   const defined = definitionOf(project.files, options.macro);
-  const prepared = await prepare({ ...options, select: [], exclude: [], interval, invocation }, project);
+  const prepared = await prepare({ ...options, select: [], exclude: [], interval, invocation, buildsNothing: true }, project);
   try {
     // A package's macro found by its bare name is called by its package's name: no other macro answers.
     const called = defined.package !== undefined && !options.macro.includes('.') ? `${defined.package}.${options.macro}` : options.macro;

@@ -27,8 +27,8 @@ export async function sourceFreshness(options: FreshnessOptions): Promise<Freshn
   const clock = options.clock ?? systemClock;
   // Templates render at an interval; which one does not change a source.
   const { interval } = resolveInterval(undefined, clock);
-  const { analysis, selected } = analyzeAndSelect(project.files, { ...options, interval, validated: project, templateCache: templateCacheOf(project) });
-  const warnings = analysis.diagnostics.filter((d) => d.severity === 'warning');
+  const { analysis, selected, unbuilt } = analyzeAndSelect(project.files, { ...options, interval, validated: project, templateCache: templateCacheOf(project), buildsNothing: true });
+  const warnings = [...analysis.diagnostics.filter((d) => d.severity === 'warning'), ...unbuilt];
   const sources = [...analysis.nodes.values()]
     .filter((n): n is SourceNode => n.kind === 'source' && selected.has(n.name))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

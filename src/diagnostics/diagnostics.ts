@@ -24,6 +24,12 @@ export interface Diagnostic {
   /** Further places involved (each edge of a cycle, the other duplicate file). */
   readonly related?: readonly { readonly message: string; readonly location: Location }[];
   readonly hint?: string;
+  /**
+   * The one node this error keeps from being built: a config dbt builds and pipe refuses (an
+   * append, the project's own materialization). A command that builds without the node goes
+   * on and tells it as a warning (see commands/context.ts).
+   */
+  readonly blocks?: string;
 }
 
 export function error(

@@ -7,6 +7,7 @@ import { dayInterval, defaultRunDate, formatDate, systemClock, type Clock } from
 import type { EventSink } from '../events/events.js';
 import type { ProjectOptions } from '../commands/context.js';
 import { openProject, templateCacheOf } from '../commands/open-project.js';
+import { chooseSelection } from '../commands/choose-selection.js';
 import { newRunId } from '../commands/lifecycle.js';
 import { run } from '../commands/run.js';
 import { Distributed, type DistributedOptions } from '../commands/distributed.js';
@@ -54,8 +55,9 @@ const MIN_SLEEP_MS = 100;
 function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, clock: Clock): Pipeline[] {
   const project = openProject(options);
   const analysis = analyze(project.files, { interval: dayInterval(defaultRunDate(clock)), validated: project, templateCache: templateCacheOf(project) });
-  const problems = analysis.diagnostics.filter((d) => d.severity === 'error');
-  if (problems.length > 0) throw new DiagnosticError(problems);
+  // An error that keeps one node from being built refuses the pipelines that build it (below).
+  const problems = analysis.diagnostics.filter((d) => d.severity === 'error' && d.blocks === undefined);
+  if (problems.length > 0) throw new DiagnosticError(analysis.diagnostics.filter((d) => d.severity === 'error'));
   const all = [...analysis.pipelines.values()];
   const wanted = options.pipelines?.length ? options.pipelines : all.filter((p) => p.schedule).map((p) => p.name);
   const out: Pipeline[] = [];
@@ -66,6 +68,12 @@ function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, 
     else if (p) out.push(p);
   }
   if (missing.length > 0) throw new DiagnosticError(missing);
+  const blocked = analysis.diagnostics.filter((d) => d.blocks !== undefined);
+  if (blocked.length > 0) {
+    const built = new Set(out.flatMap((p) => [...chooseSelection(analysis, project, {}, p, new Set()).selected]));
+    const blocking = blocked.filter((d) => built.has(d.blocks!));
+    if (blocking.length > 0) throw new DiagnosticError(blocking);
+  }
   if (out.length === 0) throw new DiagnosticError([error('no-schedule', 'no pipeline has a schedule: add schedule: to a file in pipelines/')]);
   return out;
 }

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { diagnosticsOf, eventsOfType, explain, queryRows, removeTempDirs, sortedRows, taskIdsOf, warehouseOf } from '../e2e/helpers.js';
-import { nodesIn, runIn } from '../support/in-process.js';
+import { nodesIn, runIn, runOperationIn, scheduleIn } from '../support/in-process.js';
 import { DAILY, eventsProject as project, USERS } from '../support/incremental-project.js';
 
 /**
@@ -65,6 +65,39 @@ models:
     const found = diagnosticsOf(r.events).find((d) => d.message.includes(message));
     expect(found, explain(r)).toBeDefined();
     expect(found!.location).toMatchObject({ file, line: 1 });
+  });
+
+  it('builds the rest of the project without a refused model that the command leaves out, and tells why it is not built', async () => {
+    const dir = project({
+      'models/m.sql': `{{ config(materialized='incremental') }}\n${USERS}`,
+      'models/users.sql': USERS,
+      'macros/hello.sql': "{% macro hello() %}{{ log('hello', info=True) }}{% endmacro %}",
+      'pipelines/rest.yaml': "exclude: [m]\nschedule: '0 2 * * *'\n",
+      'pipelines/all.yaml': "schedule: '0 3 * * *'\n",
+    });
+    const refusal = 'an incremental model needs partition_by (the column that places each row in a date)';
+    for (const options of [{ exclude: ['m'] }, { select: ['users'] }, { pipeline: 'rest' }]) {
+      const r = await runIn(dir, { date: '2024-01-02', ...options });
+      expect(r.code, explain(r)).toBe(0);
+      const told = diagnosticsOf(r.events).find((d) => d.message.includes(refusal));
+      expect(told, explain(r)).toMatchObject({ severity: 'warning', location: { file: 'models/m.sql', line: 1 } });
+      expect(told!.message).toContain('m is left out of what this command builds');
+      if (options.exclude) expect(taskIdsOf(r.events, 'task-succeeded')).toEqual(['events', 'users@2024-01-02']);
+      expect(r.events.filter((e) => 'taskId' in e && /^m\b/.test(String(e.taskId)))).toEqual([]);
+    }
+    // A run-operation builds nothing.
+    const op = await runOperationIn(dir, { macro: 'hello', args: {} });
+    expect(op.code, explain(op)).toBe(0);
+    // Building it, or a pipeline that builds it, is refused as before.
+    for (const options of [{}, { select: ['+m'] }, { pipeline: 'all' }]) {
+      const r = await runIn(dir, { date: '2024-01-02', ...options });
+      expect(r.code, explain(r)).toBe(2);
+      expect(diagnosticsOf(r.events).find((d) => d.message.includes(refusal))).toMatchObject({ severity: 'error' });
+    }
+    const scheduled = await scheduleIn(dir, { pipelines: ['rest', 'all'], list: true });
+    expect(scheduled.code, explain(scheduled)).toBe(2);
+    expect(diagnosticsOf(scheduled.events).map((d) => d.message).join('\n')).toContain(refusal);
+    expect((await scheduleIn(dir, { pipelines: ['rest'], list: true })).code).toBe(0);
   });
 
   const microbatch = (keys: string) => `materialized='incremental', incremental_strategy='microbatch', event_time='day'${keys}`;
