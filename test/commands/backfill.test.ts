@@ -412,6 +412,8 @@ select 'abc'::INTEGER as n`,
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const dir = copyExample();
     writeProjectFiles(dir, {
+      // DuckDB's own retries of an HTTP error (three, waiting up to 1.6 s) are not what is tested.
+      'pipe.yaml': 'name: shop\nvars:\n  currency: EUR\nsettings:\n  http_retries: 0\n',
       'models/marts/landed.sql': `{{ config(materialized='incremental', partition_by='d', retries=3, retry_delay='1s') }}
 select '{{ ds }}'::DATE as d, count(*) as n from read_csv('http://127.0.0.1:${(server.address() as AddressInfo).port}/landing.csv')`,
     });
