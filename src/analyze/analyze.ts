@@ -325,6 +325,15 @@ export type RelationOverrides = ReadonlyMap<string, string>;
 /** One render of a model's template: what the analysis reads of it (kept between processes as it is, see render-cache.ts). */
 type RawRender = KeptRender;
 
+/** The table name of the node named `name` (its alias, else its name), as a ref's `.identifier` says it. */
+export function nodeIdentifier(node: PipeNode | undefined, name: string): string {
+  if (node?.kind === 'model') return node.config.alias ?? node.name;
+  if (node?.kind === 'seed') return node.alias ?? node.name;
+  // A source's table as it is read (its `identifier`, else its name).
+  if (node?.kind === 'source') return node.reads.kind === 'relation' ? node.reads.identifier : node.table;
+  return name;
+}
+
 /** A model's relation as `this` names it, given the config() calls of its template. */
 export type RelationOf = (model: string, configCalls: Readonly<Record<string, unknown>>) => RelationParts;
 
@@ -545,6 +554,30 @@ export class ModelRenderer {
     return undefined;
   }
 
+  /** The models whose table name is being found by rendering them (see refIdentifier): one asking its own is a cycle. */
+  private readonly identifying = new Set<string>();
+
+  /**
+   * The table name of the node `ref(name)` reads, as dbt's relation gives it (`.identifier`,
+   * `.name`): its alias, else its name. Once the analysis made its node, the node's; while the
+   * models are being rendered, a model's is found from its own render (its config() may set
+   * the alias), for the same interval.
+   */
+  private refIdentifier(name: string, interval: Interval, state: TableState): string {
+    const node = this.nodes.get(name);
+    if (node || !this.models.has(name)) return nodeIdentifier(node, name);
+    if (this.identifying.has(name)) {
+      throw new TemplateFunctionError(`the table name of ${name} is not known while a template renders in pipe: it is asked while ${name} itself renders (ref('${name}').identifier)`);
+    }
+    this.identifying.add(name);
+    try {
+      const raw = this.renderRaw(name, interval, state);
+      return this.relationOf(name, 'severity' in raw ? {} : raw.configCalls).identifier;
+    } finally {
+      this.identifying.delete(name);
+    }
+  }
+
   /** One render of a model's template; its materialization answers is_incremental() from `state`. */
   renderRaw(name: string, interval: Interval, state: TableState, phase?: RenderPhase): RawRender | Diagnostic {
     // An execution render reads the warehouse as it is now: never kept.
@@ -579,7 +612,8 @@ export class ModelRenderer {
     const kept = this.kept!.load(key, (calls) => this.relationOf(name, calls));
     if (kept) return kept;
     const { value, names } = recordingNames(() => this.renderUncached(name, interval, state));
-    if ('severity' in value) return value;
+    // What another node's config decides is not in the key: made again every time.
+    if ('severity' in value || value.readsIdentifiers) return value;
     // Every date variable's value, set or not, is decided by the interval, which the key holds.
     this.kept!.keep(key, value, names, DATE_NAMES, this.relationOf(name, value.configCalls));
     return value;
@@ -604,6 +638,8 @@ export class ModelRenderer {
       const messages: TemplateMessage[] = [];
       said = messages;
       let thisRead = false;
+      /** Whether it read the table name of a node it refs (`ref('b').identifier`), which that node's config decides. */
+      let identifiersRead = false;
       /** How many config() calls have set each key, to find those calls in the text. */
       const settings = new Map<string, number>();
       /** Where the call that last set each key was made. */
@@ -630,6 +666,10 @@ export class ModelRenderer {
         ref: (n) => {
           if (!refs.includes(n)) refs.push(n);
           return refToken(n);
+        },
+        identifierOf: (n) => {
+          identifiersRead = true;
+          return this.refIdentifier(n, interval, state);
         },
         source: (src, table) => {
           // The run's render may reach a source its parse render did not: it must be declared all the same.
@@ -684,7 +724,7 @@ export class ModelRenderer {
         if (!(e instanceof RenderFailure) || finalValue(model.base, configCalls, 'enabled') !== false) throw e;
         sql = '';
       }
-      return { sql, refs, sources, configCalls, messages, answered, conflict, thisRead, reads };
+      return { sql, refs, sources, configCalls, messages, answered, conflict, thisRead, reads, identifiersRead };
     };
     /** The config.get() answers a later config() call changed: key -> the value it ends with. */
     const staleReads = (r: ReturnType<typeof attempt>): ReadonlyMap<string, unknown> => {
@@ -730,7 +770,15 @@ export class ModelRenderer {
       const parseOfRuntime = model.runtime && !phase?.execute;
       // An ephemeral model is a query only where it is inlined: nothing reading it, it may be empty, as in dbt.
       if (enabled !== false && !parseOfRuntime && finalMat !== 'ephemeral' && statementStart(body) >= body.length) return emptyModel(name, interval, model.source.file);
-      return { sql: r.sql, refs: r.refs, sources: r.sources, configCalls: r.configCalls, messages: r.messages, ...(readsState ? { readsState: true as const } : {}) };
+      return {
+        sql: r.sql,
+        refs: r.refs,
+        sources: r.sources,
+        configCalls: r.configCalls,
+        messages: r.messages,
+        ...(readsState ? { readsState: true as const } : {}),
+        ...(r.identifiersRead ? { readsIdentifiers: true as const } : {}),
+      };
     } catch (e) {
       if (e instanceof RenderFailure) return e.diagnostic;
       throw e;
@@ -842,6 +890,7 @@ export class ModelRenderer {
           refs.push(n);
           return refToken(n);
         },
+        identifierOf: (n) => this.refIdentifier(n, interval, NO_TABLE),
         source: (src, table) => recordSource(sources, src, table, refToken),
         config: () => {
           throw new Error('config() belongs in the model, not in a check');
@@ -942,6 +991,7 @@ export class ModelRenderer {
         if (!refs.includes(n)) refs.push(n);
         return refToken(n);
       },
+      identifierOf: (n) => this.refIdentifier(n, interval, state),
       source: (src, table) => recordSource(sources, src, table, refToken),
       isIncremental: () => {
         const node = this.nodes.get(model);
@@ -979,6 +1029,7 @@ export class ModelRenderer {
         if (!this.nodes.has(n) || this.nodes.get(n)?.kind === 'source') throw new TemplateFunctionError(`ref('${n}'): no model or seed is named '${n}'`);
         return refToken(n);
       },
+      identifierOf: (n: string) => this.refIdentifier(n, interval, NO_TABLE),
       source: (src: string, table: string) => {
         const problem = this.sourceProblem({ source: src, table }, hook.location);
         if (problem) throw new TemplateFunctionError(problem.message);
@@ -987,7 +1038,7 @@ export class ModelRenderer {
     };
     // As dbt renders them when they run: execute is true, and a query they run (run_query) runs then.
     const phase = executionPhase(answers, (text) => (hook.call ? this.resolveRefs(text) : text), () => ({ ...this.graphContext() }), report);
-    const fns = hook.call ? read : { ref: refuse('ref'), source: refuse('source') };
+    const fns = hook.call ? read : { ref: refuse('ref'), identifierOf: refuse('ref'), source: refuse('source') };
     const rendered = this.renderAt(hook, { ...dateVariables(interval), ...context }, { ...fns, isIncremental: () => false, fullRefresh, phase, report }, hook.package, hook.call);
     if (!phase.asked) return rendered;
     // A hook's own lines are not its file's; a macro's call keeps the macro's.
@@ -1012,7 +1063,7 @@ export class ModelRenderer {
   private renderAt(
     template: { readonly sql: string; readonly location: Location },
     variables: Readonly<Record<string, unknown>>,
-    fns: Pick<RenderHooks, 'ref' | 'source' | 'isIncremental' | 'configValue' | 'fullRefresh' | 'phase' | 'report'>,
+    fns: Pick<RenderHooks, 'ref' | 'identifierOf' | 'source' | 'isIncremental' | 'configValue' | 'fullRefresh' | 'phase' | 'report'>,
     /** An installed package's statement (its run hooks): its macros are called unqualified, its vars read. */
     pkg?: string,
     /** pipe's own call of a macro, at the macro's place: what it says, and its errors, stay where they are in the macro. */
@@ -1271,7 +1322,8 @@ function reanalyzeSaved(files: ProjectFiles, options: AnalyzeOptions, cache: Ana
     const node = last.analysis.nodes.get(name);
     const state = { tableExists: exists(name), fullRefresh: options.fullRefresh ?? false };
     const raw = analysisRender(renderer, name, options.interval, state);
-    if ('severity' in raw || node?.kind !== 'model') return undefined;
+    // A table name read through a ref is the other node's: found by a whole analysis.
+    if ('severity' in raw || raw.readsIdentifiers || node?.kind !== 'model') return undefined;
     const analyzed = analyzedModel(m, raw, last.names, last.dbtContext, (checks, at, found) => parseChecks(checks, at, last.nameSet, found));
     const config = analyzed.config;
     if (!quiet(analyzed) || !config.enabled || JSON.stringify(config) !== JSON.stringify(node.config)) return undefined;
@@ -1452,6 +1504,9 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     if (!entry || entry.sql !== source.sql || entry.file !== source.file || entry.yaml !== yamlMaterialized) {
       entry = modelEntry(source, yamlMaterialized, engine, packages, callsRuntimeMacro, deferred.has(source.name));
       cache?.models.set(source.name, entry);
+    } else if ([...entry.renders.values()].some((r) => !('severity' in r) && r.readsIdentifiers)) {
+      // It read another node's table name, which that node's config decides: rendered again.
+      entry.renders.clear();
     }
     if (baseValue(base, 'enabled') === false && (entry.unsupported.length > 0 || callsUnrenderable(source.sql))) {
       switchedOff.set(source.name, base.over?.get('enabled')?.location ?? base.dbt.get('enabled')?.location ?? { file: source.file });
@@ -1493,6 +1548,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   renderer.keepRenders(kept);
 
   const nodes = new Map<string, PipeNode>();
+  // The seeds' nodes, made first, are what a model's ref() of one names as it renders.
+  renderer.setNodes(nodes);
   const disabled = new Map<string, Location>(switchedOff);
   const seedConfigDiagnostics = new ConfigDiagnostics('seed');
   for (const seed of files.seeds) {
@@ -1634,6 +1691,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       interval: options.interval,
       vars,
       node: (name) => (nodes.has(name) ? 'node' : disabled.has(name) ? 'disabled' : known.has(name) ? 'unavailable' : undefined),
+      identifierOf: (name) => nodeIdentifier(nodes.get(name), name),
       nodeNames: allNames,
       unrenderableMacro: (qualified) => {
         const name = qualified.slice(qualified.indexOf('.') + 1);

@@ -55,6 +55,11 @@ function loadCode(code: () => unknown): TemplateProps {
 export interface RenderHooks {
   readonly variables: Readonly<Record<string, unknown>>;
   ref(name: string): string;
+  /**
+   * The table name of the node `ref(name)` reads (its alias, else its name): what the ref's
+   * `.identifier`, `.name` and `.table` say. Left out, they say the name.
+   */
+  identifierOf?(name: string): string;
   /** `source('src', 'table')`: a table pipe reads and does not build (see sources.ts). */
   source(source: string, table: string): string;
   config(options: Record<string, unknown>): void;
@@ -417,7 +422,10 @@ export class TemplateEngine {
       return this.active;
     };
     // ref() is a relation, as in dbt (packages check that they are given one); it prints as the ref.
-    const refRelation = (name: string) => DbtRelation.ofNode(hooks().ref(name), name);
+    const refRelation = (name: string) => {
+      const h = hooks();
+      return DbtRelation.ofNode(h.ref(name), name, h.identifierOf ? () => h.identifierOf!(name) : undefined);
+    };
     const ref = (...args: unknown[]) => {
       const { positional, keywords } = splitKeywords(args);
       const version = keywords.v ?? keywords.version;

@@ -65,6 +65,8 @@ export interface GenericTestContext {
   readonly dbtProject?: YamlSource;
   /** What a name refers to: a node of the graph, a node switched off, a file that did not render, or nothing. */
   readonly node: (name: string) => NodeState | undefined;
+  /** The table name of a node (its alias, else its name): what the relations a test is given say as `.identifier`. */
+  readonly identifierOf: (name: string) => string;
   readonly nodeNames: readonly string[];
   /** Models with versions: `ref('m')` reads the latest, `ref('m', v=1)` version 1. */
   readonly versioned: ReadonlyMap<string, VersionedModel>;
@@ -299,8 +301,9 @@ function callDefinition(
   if (builtin) return ctx.renderMacro(impl.macro, [model, column, ...builtinArgs(builtin).map((a) => args[a] ?? defaultOf(builtin, a))], {}, stores, run);
   // The model tested and every ref() or source() among the arguments are relations, as dbt gives them.
   // (With a `where`, dbt's model is a subquery's text, as here.)
-  const relation = (v: unknown) => (typeof v === 'string' && isRefToken(v) ? DbtRelation.ofNode(v, v.slice(1, -1)) : v);
-  const tested = model === MODEL_PLACEHOLDER ? DbtRelation.ofNode(model, on) : relation(model);
+  const ofNode = (token: string, name: string) => DbtRelation.ofNode(token, name, () => ctx.identifierOf(name));
+  const relation = (v: unknown) => (typeof v === 'string' && isRefToken(v) ? ofNode(v, v.slice(1, -1)) : v);
+  const tested = model === MODEL_PLACEHOLDER ? ofNode(model, on) : relation(model);
   const given = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, relation(v)]));
   return ctx.renderMacro(impl.macro, [], { model: tested, ...(column === undefined ? {} : { column_name: column }), ...given }, stores, run);
 }

@@ -32,10 +32,11 @@ export class DbtRelation extends PyObject {
   }
 
   /**
-   * The relation of a node read by name (a ref, a test's model): its identifier is the name;
-   * where it lives is decided once the template is rendered, so asking is an error.
+   * The relation of a node read by name (a ref, a test's model): its identifier is the node's
+   * table name (its alias, else its name), asked of `identifier` when read; the schema it lives
+   * in is decided once the template is rendered, so asking is an error.
    */
-  static ofNode(token: string, name: string): DbtRelation {
+  static ofNode(token: string, name: string, identifier: () => string = () => name): DbtRelation {
     return new DbtRelation(token, () => ({
       get database(): string {
         throw new JinjaError(`the database of ${name} is not known while a template renders in pipe`);
@@ -43,7 +44,9 @@ export class DbtRelation extends PyObject {
       get schema(): string {
         throw new JinjaError(`the schema of ${name} is not known while a template renders in pipe: pipe places it once rendered`);
       },
-      identifier: name,
+      get identifier(): string {
+        return identifier();
+      },
     }), true);
   }
 
