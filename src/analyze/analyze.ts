@@ -1570,7 +1570,14 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       const version = versionOf.get(source.name);
       return version ? [fqn, [...fqn.slice(0, -1), version.model, `v${version.v}`]] : [fqn];
     });
-    const fqns = { models: modelFqns, seeds: files.seeds.map((seed) => nodeFqn(projectName, seed, 'seed', files.layout.seeds)), snapshots: snapshots.map((s) => s.fqn), sources: foldered.fqns };
+    // A package's node left out for the project's of its name is one the config may name (to disable it).
+    const shadowedFqns = (kind: 'model' | 'seed') => (files.shadowed ?? []).filter((n) => n.kind === kind).map((n) => nodeFqn(n.package.name, n, kind, []));
+    const fqns = {
+      models: [...modelFqns, ...shadowedFqns('model')],
+      seeds: [...files.seeds.map((seed) => nodeFqn(projectName, seed, 'seed', files.layout.seeds)), ...shadowedFqns('seed')],
+      snapshots: snapshots.map((s) => s.fqn),
+      sources: foldered.fqns,
+    };
     diagnostics.push(...unusedConfigPaths(dbt.file, fqns, [projectName, ...(files.packages?.installed ?? []).map((p) => p.name)]));
   }
   const disabledSources = new Map<string, Location>();
