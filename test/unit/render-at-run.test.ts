@@ -295,7 +295,7 @@ sources:
     expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'a_positive singular None None model.shop.a ERROR; unique_a_id unique id model.shop.a model.shop.a ERROR; ' as tests`);
   });
 
-  it("gives dbt's tests in graph their alias, path, macros and refs as dbt's parse records them, seeds no group, and a deprecation date as a date-time", async () => {
+  it("gives dbt's tests in graph their unique id, alias, path, macros and refs as dbt's parse records them, seeds no group, and a deprecation date as a date-time", async () => {
     const task = planned({
       'dbt_project.yml': 'name: shop\n',
       'seeds/s.csv': 'id\n1\n',
@@ -306,17 +306,17 @@ sources:
         'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests:\n          - unique\n          - positive\n          - accepted_values:\n              values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]\n' +
         '  - name: v\n    latest_version: 1\n    versions:\n      - v: 1\n        deprecation_date: 2031-02-03\n',
       'tests/a_positive.sql': "select * from {{ ref('a') }} where id < 0",
-      'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | sort(attribute="name") %}{% if n.resource_type == "test" %}{{ n.alias }}|{{ n.path }}|{{ n.depends_on.macros | join(",") }}|{{ n.refs | map(attribute="name") | join(",") }}|{{ n.group }};
+      'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | sort(attribute="name") %}{% if n.resource_type == "test" %}{{ n.unique_id }}|{{ n.alias }}|{{ n.path }}|{{ n.depends_on.macros | join(",") }}|{{ n.refs | map(attribute="name") | join(",") }}|{{ n.group }};
 {% else %}{{ n.name }}|{{ n.group }}|{{ n.get("deprecation_date") }};
 {% endif %}{% endfor %}{% endif %}' as graph from {{ ref('a') }}, {{ ref('v') }}`,
     }).get('m')!;
     expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'a|None|None;
-a_positive|a_positive.sql||a|None;
-accepted_values_a_56d4c49786edc3909224b3fb8fc2e391|accepted_values_a_56d4c49786edc3909224b3fb8fc2e391.sql|macro.dbt.test_accepted_values,macro.dbt.get_where_subquery|a|None;
+test.shop.a_positive|a_positive|a_positive.sql||a|None;
+test.shop.accepted_values_a_id__1__2__3__4__5__6__7__8__9__10__11__12__13__14__15.a47549cc7e|accepted_values_a_56d4c49786edc3909224b3fb8fc2e391|accepted_values_a_56d4c49786edc3909224b3fb8fc2e391.sql|macro.dbt.test_accepted_values,macro.dbt.get_where_subquery|a|None;
 m|None|None;
-positive_a_id|positive_a_id.sql|macro.shop.test_positive,macro.dbt.get_where_subquery|a|None;
+test.shop.positive_a_id.fb4e5b69f5|positive_a_id|positive_a_id.sql|macro.shop.test_positive,macro.dbt.get_where_subquery|a|None;
 s|None|None;
-unique_a_id|unique_a_id.sql|macro.dbt.test_unique|a|None;
+test.shop.unique_a_id.f6a5f640da|unique_a_id|unique_a_id.sql|macro.dbt.test_unique|a|None;
 v|None|2031-02-03T00:00:00+00:00;
 ' as graph from "main"."a", "main"."v_v1"`);
   });

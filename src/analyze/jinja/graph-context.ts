@@ -6,6 +6,8 @@ import type { ColumnProperties } from '../dbt/properties.js';
 import type { Check, DbtTestNode } from '../checks.js';
 import type { Exposure } from '../dbt/exposures.js';
 import type { ProjectLayout } from '../../project/layout.js';
+import { byCodeUnit } from '../../util/code-unit-order.js';
+import { pyRepr, pyStr } from '../dbt/test-names.js';
 
 /**
  * dbt's `graph` variable at execution: the project's nodes and sources keyed by unique id,
@@ -303,6 +305,29 @@ function freshnessOf(t: { readonly count: number; readonly period: string } | un
 }
 
 /**
+ * A dbt test's unique id, as dbt makes it: `test.<package>.<name>`, and for a generic test a
+ * hash after it, the last 10 digits of the MD5 of its name and the Python repr of its
+ * test_metadata with every key sorted and every value as Python's str() writes it. (A YAML
+ * float with nothing after the point, `1.0`, is the number 1 here, where Python writes `1.0`.)
+ */
+export function testUniqueId(project: string, name: string, t: DbtTestNode | undefined): string {
+  const prefix = `test.${t?.fqn[0] ?? project}.${name}`;
+  if (!t?.generic) return prefix;
+  const metadata = { name: t.generic.test, kwargs: t.generic.kwargs, namespace: t.generic.namespace ?? null };
+  return `${prefix}.${hash('md5', `${name}${pyRepr(hashable(metadata))}`).slice(-10)}`;
+}
+
+/** dbt's get_hashable_md: mappings with their keys sorted, lists item by item, anything else as Python's str() writes it. */
+function hashable(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(hashable);
+  if (typeof value === 'object' && value !== null) {
+    const v = value as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(v).sort(byCodeUnit).map((k) => [k, hashable(v[k])]));
+  }
+  return pyStr(value);
+}
+
+/**
  * A dbt test's node, as dbt's manifest has it (its unique id's hash is pipe's own). Its `path`
  * is dbt's: the compiled file of a generic test (`<alias>.sql`), a singular test's file from
  * its test folder.
@@ -318,7 +343,7 @@ function addTest(
   isSource: (name: string) => boolean,
   folders: GraphFolders | undefined,
 ): void {
-  const unique_id = `test.${project}.${c.name}.${hash('md5', `${c.name}${JSON.stringify(t.generic ?? {})}`).slice(-10)}`;
+  const unique_id = testUniqueId(project, c.name, t);
   const schema = on.kind === 'model' ? on.config.schema : on.kind === 'seed' ? on.schema : 'main';
   const alias = t.alias ?? c.name;
   const paths = t.generic ? { original_file_path: c.location.file, path: `${alias}.sql` } : nodePaths(c.location.file, t.fqn[0] ?? project, 'tests', folders);
@@ -326,7 +351,7 @@ function addTest(
     unique_id,
     name: c.name,
     resource_type: 'test',
-    package_name: project,
+    package_name: t.fqn[0] ?? project,
     fqn: [...t.fqn],
     ...paths,
     database,
