@@ -1716,6 +1716,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   // What each model's own template reads, before tests add to its upstream: what its unit tests give.
   const reads = new Map([...nodes.values()].flatMap((n) => (n.kind === 'model' ? [[n.name, [...new Set(n.refs.map((r) => r.name))]] as const] : [])));
   const onSources = withTests(nodes, tests.tests, diagnostics);
+  sourceTestsWaitForSeeds(nodes, joinedChecks(tests.sourceTests, onSources));
   withUnitTests(nodes, reads, files, properties, disabled, engine, diagnostics);
   renderer.setNodes(nodes);
 
@@ -2109,6 +2110,27 @@ function loadSourcesFromSeeds(nodes: Map<string, PipeNode>, database: string): v
     if (n.reads.database !== undefined && n.reads.database.toLowerCase() !== database.toLowerCase()) continue;
     const seed = seeds.get(relationName(n.reads.schema, n.reads.identifier).toLowerCase());
     if (seed !== undefined) nodes.set(n.name, { ...n, upstream: [seed], loadedBy: seed });
+  }
+}
+
+/**
+ * A source's tests that read a seed's table, or another source that a seed loads (a
+ * relationships test between two sources over seeds), run once that seed is loaded: the seed
+ * joins the source's upstream. Seeds read nothing, so no cycle can follow.
+ */
+function sourceTestsWaitForSeeds(nodes: Map<string, PipeNode>, sourceChecks: ReadonlyMap<string, readonly Check[]>): void {
+  for (const [name, checks] of sourceChecks) {
+    const source = nodes.get(name);
+    if (source?.kind !== 'source') continue;
+    const seeds = new Set<string>();
+    for (const c of checks) {
+      for (const { model } of c.refs) {
+        const read = nodes.get(model);
+        const seed = read?.kind === 'seed' ? read.name : read?.kind === 'source' ? read.loadedBy : undefined;
+        if (seed !== undefined && !source.upstream.includes(seed)) seeds.add(seed);
+      }
+    }
+    if (seeds.size > 0) nodes.set(name, { ...source, upstream: [...source.upstream, ...seeds] });
   }
 }
 

@@ -101,6 +101,21 @@ describe('source() in a model', () => {
     expect(plan.tasks[0].sources?.map((s) => s.name)).toEqual(['raw.orders']);
   });
 
+  it("waits with a source's tests for the seed that loads another source they read", () => {
+    // Seeds in a raw schema and sources over them; a relationships test between the two sources.
+    const a = analyzed({
+      'dbt_project.yml': 'name: shop\nseeds:\n  shop:\n    +schema: raw\n',
+      'seeds/customers.csv': 'id\n1\n',
+      'seeds/orders.csv': 'id,customer_id\n1,1\n',
+      'models/sources.yml':
+        "version: 2\nsources:\n  - name: raw\n    schema: main_raw\n    tables:\n      - name: orders\n        columns:\n          - name: customer_id\n            data_tests:\n              - relationships: {to: \"source('raw', 'customers')\", field: id}\n      - name: customers\n",
+      'models/m.sql': "select * from {{ source('raw', 'orders') }}",
+    });
+    expect(a.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect((a.nodes.get('raw.orders') as SourceNode).upstream).toEqual(['orders', 'customers']);
+    expect((a.nodes.get('raw.customers') as SourceNode).upstream).toEqual(['customers']);
+  });
+
   it('a table a source reads is not reported as no longer built, though a model that left the project built it', () => {
     const a = analyzed({ 'models/sources.yml': 'version: 2\nsources:\n  - name: main\n    tables: [{name: orders}]\n', 'models/m.sql': 'select 1 as x' });
     const found = [
