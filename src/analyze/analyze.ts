@@ -1715,8 +1715,9 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   );
   // What each model's own template reads, before tests add to its upstream: what its unit tests give.
   const reads = new Map([...nodes.values()].flatMap((n) => (n.kind === 'model' ? [[n.name, [...new Set(n.refs.map((r) => r.name))]] as const] : [])));
-  const onSources = withTests(nodes, tests.tests, diagnostics);
-  sourceTestsWaitForSeeds(nodes, joinedChecks(tests.sourceTests, onSources));
+  const { own: ownSourceTests, readingBuilt } = sourceTestsReadingBuilt(tests.sourceTests, nodes);
+  const onSources = withTests(nodes, [...tests.tests, ...readingBuilt], diagnostics);
+  sourceTestsWaitForSeeds(nodes, joinedChecks(ownSourceTests, onSources));
   withUnitTests(nodes, reads, files, properties, disabled, engine, diagnostics);
   renderer.setNodes(nodes);
 
@@ -1783,7 +1784,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     },
     diagnostics,
   );
-  const sourceChecks = joinedChecks(tests.sourceTests, onSources);
+  const sourceChecks = joinedChecks(ownSourceTests, onSources);
   const folders = new Map<string, { readonly dir?: string; readonly layout: ProjectLayout }>([[projectName, { layout: files.layout }]]);
   for (const p of files.packages?.installed ?? []) folders.set(p.name, { dir: p.dir, layout: p.layout });
   renderer.knowGraph({ exposures, sourceChecks, folders });
@@ -2111,6 +2112,30 @@ function loadSourcesFromSeeds(nodes: Map<string, PipeNode>, database: string): v
     const seed = seeds.get(relationName(n.reads.schema, n.reads.identifier).toLowerCase());
     if (seed !== undefined) nodes.set(n.name, { ...n, upstream: [seed], loadedBy: seed });
   }
+}
+
+/**
+ * A source's tests that read a model or a seed (a relationships test to `ref('customers')`)
+ * cannot run before anything reading the source is built, with the source's own tests: what
+ * they read may not be built yet. They are attached as a model's tests are (see
+ * attach-tests.ts): with the built node they read, once it is built.
+ */
+function sourceTestsReadingBuilt(sourceTests: ReadonlyMap<string, readonly Check[]>, nodes: ReadonlyMap<string, PipeNode>): { own: ReadonlyMap<string, readonly Check[]>; readingBuilt: DbtTest[] } {
+  const own = new Map<string, readonly Check[]>();
+  const readingBuilt: DbtTest[] = [];
+  for (const [name, checks] of sourceTests) {
+    const kept: Check[] = [];
+    for (const check of checks) {
+      const readsBuilt = check.refs.some(({ model }) => {
+        const kind = nodes.get(model)?.kind;
+        return kind === 'model' || kind === 'seed';
+      });
+      if (readsBuilt) readingBuilt.push({ check, reads: [name, ...check.refs.map((r) => r.model)], on: { kind: 'source', name } });
+      else kept.push(check);
+    }
+    if (kept.length > 0) own.set(name, kept);
+  }
+  return { own, readingBuilt };
 }
 
 /**

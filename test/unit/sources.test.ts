@@ -114,6 +114,18 @@ describe('source() in a model', () => {
     expect(a.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect((a.nodes.get('raw.orders') as SourceNode).upstream).toEqual(['orders', 'customers']);
     expect((a.nodes.get('raw.customers') as SourceNode).upstream).toEqual(['customers']);
+    // One that reads a model instead runs with that model, once it is built.
+    const toModel = analyzed({
+      'pipe.yaml': 'name: shop\n',
+      'seeds/customers.csv': 'id\n1\n',
+      'models/sources.yml':
+        "version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: orders\n        columns:\n          - name: customer_id\n            data_tests:\n              - relationships: {to: \"ref('cust')\", field: id}\n              - not_null\n",
+      'models/cust.sql': "select * from {{ ref('customers') }}",
+      'models/m.sql': "select * from {{ source('raw', 'orders') }}",
+    });
+    expect(toModel.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect((toModel.nodes.get('cust') as ModelNode).checks.map((c) => c.name)).toEqual(['source_relationships_raw_orders_customer_id__id__ref_cust_']);
+    expect(toModel.sourceChecks.get('raw.orders')?.map((c) => c.name)).toEqual(['source_not_null_raw_orders_customer_id']);
   });
 
   it('a table a source reads is not reported as no longer built, though a model that left the project built it', () => {
