@@ -52,7 +52,7 @@ import { unitTests, type UnitTest } from './dbt/unit-tests.js';
 import { DocBlocks, withDocs } from './dbt/doc-blocks.js';
 import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
-import { graphColumns, graphContext, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras } from './jinja/graph-context.js';
+import { graphColumns, graphContext, nodePaths, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras } from './jinja/graph-context.js';
 import { ModelVariable } from './jinja/model-variable.js';
 import { currentCallSite } from './jinja/syntax.js';
 import { unusedConfigPaths } from './dbt/unused-config-paths.js';
@@ -325,6 +325,19 @@ export type RelationOverrides = ReadonlyMap<string, string>;
 /** One render of a model's template: what the analysis reads of it (kept between processes as it is, see render-cache.ts). */
 type RawRender = KeptRender;
 
+/** The values dbt's config of a model holds for these keys where nothing sets them, as config.get() and model.config read them. */
+const DBT_CONFIG_DEFAULTS: Readonly<Record<string, unknown>> = {
+  tags: [],
+  meta: {},
+  persist_docs: {},
+  grants: {},
+  column_types: {},
+  quoting: {},
+  packages: [],
+  docs: { show: true },
+  contract: { enforced: false, alias_types: true },
+};
+
 /** The table name of the node named `name` (its alias, else its name), as a ref's `.identifier` says it. */
 export function nodeIdentifier(node: PipeNode | undefined, name: string): string {
   if (node?.kind === 'model') return node.config.alias ?? node.name;
@@ -395,14 +408,14 @@ export class ModelRenderer {
     const node = phase?.execute ? (phase.graph.nodes as Readonly<Record<string, Record<string, unknown>>> | undefined)?.[unique_id] : undefined;
     if (node) return node;
     const file = model.source.file;
+    const package_name = model.fqn[0] ?? this.project.name;
     return {
       unique_id,
       name,
       resource_type: model.resource,
-      package_name: model.fqn[0] ?? this.project.name,
+      package_name,
       fqn: [...model.fqn],
-      original_file_path: file,
-      path: file,
+      ...nodePaths(file, package_name, model.resource === 'snapshot' ? 'snapshots' : 'models', this.extras.folders),
       raw_code: model.source.sql.trim(),
       language: 'sql',
       database: parts.database,
@@ -551,6 +564,10 @@ export class ModelRenderer {
     if (value !== undefined && value !== null) return value;
     if (key === 'materialized') return model.resource === 'snapshot' ? 'snapshot' : this.project.dbt ? 'view' : DEFAULT_MATERIALIZATION;
     if (key === 'enabled') return true;
+    // What dbt's model config holds where nothing sets it: a package reading model.config.tags gets a list.
+    if (this.project.dbt && Object.hasOwn(DBT_CONFIG_DEFAULTS, key)) return structuredClone(DBT_CONFIG_DEFAULTS[key]);
+    // dbt's 'ignore', but for an incremental model, where pipe's is 'fail' (as graph.nodes says).
+    if (this.project.dbt && key === 'on_schema_change') return record.materialized === 'incremental' ? 'fail' : 'ignore';
     return undefined;
   }
 
@@ -1546,6 +1563,10 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   };
   const renderer = new ModelRenderer(engine, models, scopes, project, relationOf);
   renderer.keepRenders(kept);
+  // The folders of the project and its packages: a model's `path` in its own render.
+  const folders = new Map<string, { readonly dir?: string; readonly layout: ProjectLayout }>([[projectName, { layout: files.layout }]]);
+  for (const p of files.packages?.installed ?? []) folders.set(p.name, { dir: p.dir, layout: p.layout });
+  renderer.knowGraph({ exposures: new Map(), sourceChecks: new Map(), folders });
 
   const nodes = new Map<string, PipeNode>();
   // The seeds' nodes, made first, are what a model's ref() of one names as it renders.
@@ -1785,8 +1806,6 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     diagnostics,
   );
   const sourceChecks = joinedChecks(ownSourceTests, onSources);
-  const folders = new Map<string, { readonly dir?: string; readonly layout: ProjectLayout }>([[projectName, { layout: files.layout }]]);
-  for (const p of files.packages?.installed ?? []) folders.set(p.name, { dir: p.dir, layout: p.layout });
   renderer.knowGraph({ exposures, sourceChecks, folders });
   const analysis: Analysis = {
     root: files.root,

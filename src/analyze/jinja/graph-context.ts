@@ -39,7 +39,7 @@ function sourcePaths(file: string, pkg: string, folders: GraphFolders | undefine
  * model, seed or snapshot folder it is under) of a node's file, which pipe knows from the
  * project root.
  */
-function nodePaths(file: string, pkg: string, kind: 'models' | 'seeds' | 'snapshots' | 'tests', folders: GraphFolders | undefined): { original_file_path: string; path: string } {
+export function nodePaths(file: string, pkg: string, kind: 'models' | 'seeds' | 'snapshots' | 'tests', folders: GraphFolders | undefined): { original_file_path: string; path: string } {
   const where = folders?.get(pkg);
   const original = where?.dir !== undefined && file.startsWith(`${where.dir}/`) ? file.slice(where.dir.length + 1) : file;
   const root = where?.layout[kind].find((r) => original.startsWith(`${r}/`));
