@@ -137,6 +137,19 @@ from "main"."a"`);
   });
 });
 
+describe("dbt's agate tables", () => {
+  it("give a column's values, the column names and a row's parts as tuples, as agate does: a query can read them as a list of SQL", async () => {
+    const task = planned({
+      'models/m.sql': `{%- set t = run_query('select id, label from main.facts order by id') -%}
+select * from main.facts where id in {{ t.columns[0].values() }} and label in {{ t.columns['label'].values_distinct() }}
+-- {{ t.column_names }} {{ t.rows[0].values() }} {{ t.rows[0].keys() }} {{ t.columns[0].values_without_nulls() }} {{ t.columns.keys() }}`,
+    }).get('m')!;
+    const ran = await renderAtRun(task, session, ignored);
+    expect(ran.sql).toBe(`select * from main.facts where id in (0, 1, 2) and label in ('f0', 'f1', 'f2')
+-- ('id', 'label') (0, 'f0') ('id', 'label') (0, 1, 2) ('id', 'label')`);
+  });
+});
+
 describe("dbt's model variable and the graph's nodes", () => {
   it('model is the node rendered: its config as it stands, its text; graph.nodes list text and columns, when executing', async () => {
     const task = planned({
