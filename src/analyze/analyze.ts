@@ -52,7 +52,7 @@ import { unitTests, type UnitTest } from './dbt/unit-tests.js';
 import { DocBlocks, withDocs } from './dbt/doc-blocks.js';
 import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
-import { graphColumns, graphContext, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras } from './jinja/graph-context.js';
+import { graphColumns, graphContext, nodePaths, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras } from './jinja/graph-context.js';
 import { ModelVariable } from './jinja/model-variable.js';
 import { currentCallSite } from './jinja/syntax.js';
 import { unusedConfigPaths } from './dbt/unused-config-paths.js';
@@ -325,6 +325,28 @@ export type RelationOverrides = ReadonlyMap<string, string>;
 /** One render of a model's template: what the analysis reads of it (kept between processes as it is, see render-cache.ts). */
 type RawRender = KeptRender;
 
+/** The values dbt's config of a model holds for these keys where nothing sets them, as config.get() and model.config read them. */
+const DBT_CONFIG_DEFAULTS: Readonly<Record<string, unknown>> = {
+  tags: [],
+  meta: {},
+  persist_docs: {},
+  grants: {},
+  column_types: {},
+  quoting: {},
+  packages: [],
+  docs: { show: true },
+  contract: { enforced: false, alias_types: true },
+};
+
+/** The table name of the node named `name` (its alias, else its name), as a ref's `.identifier` says it. */
+export function nodeIdentifier(node: PipeNode | undefined, name: string): string {
+  if (node?.kind === 'model') return node.config.alias ?? node.name;
+  if (node?.kind === 'seed') return node.alias ?? node.name;
+  // A source's table as it is read (its `identifier`, else its name).
+  if (node?.kind === 'source') return node.reads.kind === 'relation' ? node.reads.identifier : node.table;
+  return name;
+}
+
 /** A model's relation as `this` names it, given the config() calls of its template. */
 export type RelationOf = (model: string, configCalls: Readonly<Record<string, unknown>>) => RelationParts;
 
@@ -386,14 +408,14 @@ export class ModelRenderer {
     const node = phase?.execute ? (phase.graph.nodes as Readonly<Record<string, Record<string, unknown>>> | undefined)?.[unique_id] : undefined;
     if (node) return node;
     const file = model.source.file;
+    const package_name = model.fqn[0] ?? this.project.name;
     return {
       unique_id,
       name,
       resource_type: model.resource,
-      package_name: model.fqn[0] ?? this.project.name,
+      package_name,
       fqn: [...model.fqn],
-      original_file_path: file,
-      path: file,
+      ...nodePaths(file, package_name, model.resource === 'snapshot' ? 'snapshots' : 'models', this.extras.folders),
       raw_code: model.source.sql.trim(),
       language: 'sql',
       database: parts.database,
@@ -542,7 +564,35 @@ export class ModelRenderer {
     if (value !== undefined && value !== null) return value;
     if (key === 'materialized') return model.resource === 'snapshot' ? 'snapshot' : this.project.dbt ? 'view' : DEFAULT_MATERIALIZATION;
     if (key === 'enabled') return true;
+    // What dbt's model config holds where nothing sets it: a package reading model.config.tags gets a list.
+    if (this.project.dbt && Object.hasOwn(DBT_CONFIG_DEFAULTS, key)) return structuredClone(DBT_CONFIG_DEFAULTS[key]);
+    // dbt's 'ignore', but for an incremental model, where pipe's is 'fail' (as graph.nodes says).
+    if (this.project.dbt && key === 'on_schema_change') return record.materialized === 'incremental' ? 'fail' : 'ignore';
     return undefined;
+  }
+
+  /** The models whose table name is being found by rendering them (see refIdentifier): one asking its own is a cycle. */
+  private readonly identifying = new Set<string>();
+
+  /**
+   * The table name of the node `ref(name)` reads, as dbt's relation gives it (`.identifier`,
+   * `.name`): its alias, else its name. Once the analysis made its node, the node's; while the
+   * models are being rendered, a model's is found from its own render (its config() may set
+   * the alias), for the same interval.
+   */
+  private refIdentifier(name: string, interval: Interval, state: TableState): string {
+    const node = this.nodes.get(name);
+    if (node || !this.models.has(name)) return nodeIdentifier(node, name);
+    if (this.identifying.has(name)) {
+      throw new TemplateFunctionError(`the table name of ${name} is not known while a template renders in pipe: it is asked while ${name} itself renders (ref('${name}').identifier)`);
+    }
+    this.identifying.add(name);
+    try {
+      const raw = this.renderRaw(name, interval, state);
+      return this.relationOf(name, 'severity' in raw ? {} : raw.configCalls).identifier;
+    } finally {
+      this.identifying.delete(name);
+    }
   }
 
   /** One render of a model's template; its materialization answers is_incremental() from `state`. */
@@ -579,7 +629,8 @@ export class ModelRenderer {
     const kept = this.kept!.load(key, (calls) => this.relationOf(name, calls));
     if (kept) return kept;
     const { value, names } = recordingNames(() => this.renderUncached(name, interval, state));
-    if ('severity' in value) return value;
+    // What another node's config decides is not in the key: made again every time.
+    if ('severity' in value || value.readsIdentifiers) return value;
     // Every date variable's value, set or not, is decided by the interval, which the key holds.
     this.kept!.keep(key, value, names, DATE_NAMES, this.relationOf(name, value.configCalls));
     return value;
@@ -604,6 +655,8 @@ export class ModelRenderer {
       const messages: TemplateMessage[] = [];
       said = messages;
       let thisRead = false;
+      /** Whether it read the table name of a node it refs (`ref('b').identifier`), which that node's config decides. */
+      let identifiersRead = false;
       /** How many config() calls have set each key, to find those calls in the text. */
       const settings = new Map<string, number>();
       /** Where the call that last set each key was made. */
@@ -630,6 +683,10 @@ export class ModelRenderer {
         ref: (n) => {
           if (!refs.includes(n)) refs.push(n);
           return refToken(n);
+        },
+        identifierOf: (n) => {
+          identifiersRead = true;
+          return this.refIdentifier(n, interval, state);
         },
         source: (src, table) => {
           // The run's render may reach a source its parse render did not: it must be declared all the same.
@@ -684,7 +741,7 @@ export class ModelRenderer {
         if (!(e instanceof RenderFailure) || finalValue(model.base, configCalls, 'enabled') !== false) throw e;
         sql = '';
       }
-      return { sql, refs, sources, configCalls, messages, answered, conflict, thisRead, reads };
+      return { sql, refs, sources, configCalls, messages, answered, conflict, thisRead, reads, identifiersRead };
     };
     /** The config.get() answers a later config() call changed: key -> the value it ends with. */
     const staleReads = (r: ReturnType<typeof attempt>): ReadonlyMap<string, unknown> => {
@@ -730,7 +787,15 @@ export class ModelRenderer {
       const parseOfRuntime = model.runtime && !phase?.execute;
       // An ephemeral model is a query only where it is inlined: nothing reading it, it may be empty, as in dbt.
       if (enabled !== false && !parseOfRuntime && finalMat !== 'ephemeral' && statementStart(body) >= body.length) return emptyModel(name, interval, model.source.file);
-      return { sql: r.sql, refs: r.refs, sources: r.sources, configCalls: r.configCalls, messages: r.messages, ...(readsState ? { readsState: true as const } : {}) };
+      return {
+        sql: r.sql,
+        refs: r.refs,
+        sources: r.sources,
+        configCalls: r.configCalls,
+        messages: r.messages,
+        ...(readsState ? { readsState: true as const } : {}),
+        ...(r.identifiersRead ? { readsIdentifiers: true as const } : {}),
+      };
     } catch (e) {
       if (e instanceof RenderFailure) return e.diagnostic;
       throw e;
@@ -842,6 +907,7 @@ export class ModelRenderer {
           refs.push(n);
           return refToken(n);
         },
+        identifierOf: (n) => this.refIdentifier(n, interval, NO_TABLE),
         source: (src, table) => recordSource(sources, src, table, refToken),
         config: () => {
           throw new Error('config() belongs in the model, not in a check');
@@ -942,6 +1008,7 @@ export class ModelRenderer {
         if (!refs.includes(n)) refs.push(n);
         return refToken(n);
       },
+      identifierOf: (n) => this.refIdentifier(n, interval, state),
       source: (src, table) => recordSource(sources, src, table, refToken),
       isIncremental: () => {
         const node = this.nodes.get(model);
@@ -979,6 +1046,7 @@ export class ModelRenderer {
         if (!this.nodes.has(n) || this.nodes.get(n)?.kind === 'source') throw new TemplateFunctionError(`ref('${n}'): no model or seed is named '${n}'`);
         return refToken(n);
       },
+      identifierOf: (n: string) => this.refIdentifier(n, interval, NO_TABLE),
       source: (src: string, table: string) => {
         const problem = this.sourceProblem({ source: src, table }, hook.location);
         if (problem) throw new TemplateFunctionError(problem.message);
@@ -987,7 +1055,7 @@ export class ModelRenderer {
     };
     // As dbt renders them when they run: execute is true, and a query they run (run_query) runs then.
     const phase = executionPhase(answers, (text) => (hook.call ? this.resolveRefs(text) : text), () => ({ ...this.graphContext() }), report);
-    const fns = hook.call ? read : { ref: refuse('ref'), source: refuse('source') };
+    const fns = hook.call ? read : { ref: refuse('ref'), identifierOf: refuse('ref'), source: refuse('source') };
     const rendered = this.renderAt(hook, { ...dateVariables(interval), ...context }, { ...fns, isIncremental: () => false, fullRefresh, phase, report }, hook.package, hook.call);
     if (!phase.asked) return rendered;
     // A hook's own lines are not its file's; a macro's call keeps the macro's.
@@ -1012,7 +1080,7 @@ export class ModelRenderer {
   private renderAt(
     template: { readonly sql: string; readonly location: Location },
     variables: Readonly<Record<string, unknown>>,
-    fns: Pick<RenderHooks, 'ref' | 'source' | 'isIncremental' | 'configValue' | 'fullRefresh' | 'phase' | 'report'>,
+    fns: Pick<RenderHooks, 'ref' | 'identifierOf' | 'source' | 'isIncremental' | 'configValue' | 'fullRefresh' | 'phase' | 'report'>,
     /** An installed package's statement (its run hooks): its macros are called unqualified, its vars read. */
     pkg?: string,
     /** pipe's own call of a macro, at the macro's place: what it says, and its errors, stay where they are in the macro. */
@@ -1271,7 +1339,8 @@ function reanalyzeSaved(files: ProjectFiles, options: AnalyzeOptions, cache: Ana
     const node = last.analysis.nodes.get(name);
     const state = { tableExists: exists(name), fullRefresh: options.fullRefresh ?? false };
     const raw = analysisRender(renderer, name, options.interval, state);
-    if ('severity' in raw || node?.kind !== 'model') return undefined;
+    // A table name read through a ref is the other node's: found by a whole analysis.
+    if ('severity' in raw || raw.readsIdentifiers || node?.kind !== 'model') return undefined;
     const analyzed = analyzedModel(m, raw, last.names, last.dbtContext, (checks, at, found) => parseChecks(checks, at, last.nameSet, found));
     const config = analyzed.config;
     if (!quiet(analyzed) || !config.enabled || JSON.stringify(config) !== JSON.stringify(node.config)) return undefined;
@@ -1452,6 +1521,9 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     if (!entry || entry.sql !== source.sql || entry.file !== source.file || entry.yaml !== yamlMaterialized) {
       entry = modelEntry(source, yamlMaterialized, engine, packages, callsRuntimeMacro, deferred.has(source.name));
       cache?.models.set(source.name, entry);
+    } else if ([...entry.renders.values()].some((r) => !('severity' in r) && r.readsIdentifiers)) {
+      // It read another node's table name, which that node's config decides: rendered again.
+      entry.renders.clear();
     }
     if (baseValue(base, 'enabled') === false && (entry.unsupported.length > 0 || callsUnrenderable(source.sql))) {
       switchedOff.set(source.name, base.over?.get('enabled')?.location ?? base.dbt.get('enabled')?.location ?? { file: source.file });
@@ -1491,8 +1563,14 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   };
   const renderer = new ModelRenderer(engine, models, scopes, project, relationOf);
   renderer.keepRenders(kept);
+  // The folders of the project and its packages: a model's `path` in its own render.
+  const folders = new Map<string, { readonly dir?: string; readonly layout: ProjectLayout }>([[projectName, { layout: files.layout }]]);
+  for (const p of files.packages?.installed ?? []) folders.set(p.name, { dir: p.dir, layout: p.layout });
+  renderer.knowGraph({ exposures: new Map(), sourceChecks: new Map(), folders });
 
   const nodes = new Map<string, PipeNode>();
+  // The seeds' nodes, made first, are what a model's ref() of one names as it renders.
+  renderer.setNodes(nodes);
   const disabled = new Map<string, Location>(switchedOff);
   const seedConfigDiagnostics = new ConfigDiagnostics('seed');
   for (const seed of files.seeds) {
@@ -1513,7 +1591,14 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       const version = versionOf.get(source.name);
       return version ? [fqn, [...fqn.slice(0, -1), version.model, `v${version.v}`]] : [fqn];
     });
-    const fqns = { models: modelFqns, seeds: files.seeds.map((seed) => nodeFqn(projectName, seed, 'seed', files.layout.seeds)), snapshots: snapshots.map((s) => s.fqn), sources: foldered.fqns };
+    // A package's node left out for the project's of its name is one the config may name (to disable it).
+    const shadowedFqns = (kind: 'model' | 'seed') => (files.shadowed ?? []).filter((n) => n.kind === kind).map((n) => nodeFqn(n.package.name, n, kind, []));
+    const fqns = {
+      models: [...modelFqns, ...shadowedFqns('model')],
+      seeds: [...files.seeds.map((seed) => nodeFqn(projectName, seed, 'seed', files.layout.seeds)), ...shadowedFqns('seed')],
+      snapshots: snapshots.map((s) => s.fqn),
+      sources: foldered.fqns,
+    };
     diagnostics.push(...unusedConfigPaths(dbt.file, fqns, [projectName, ...(files.packages?.installed ?? []).map((p) => p.name)]));
   }
   const disabledSources = new Map<string, Location>();
@@ -1634,6 +1719,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       interval: options.interval,
       vars,
       node: (name) => (nodes.has(name) ? 'node' : disabled.has(name) ? 'disabled' : known.has(name) ? 'unavailable' : undefined),
+      identifierOf: (name) => nodeIdentifier(nodes.get(name), name),
       nodeNames: allNames,
       unrenderableMacro: (qualified) => {
         const name = qualified.slice(qualified.indexOf('.') + 1);
@@ -1650,7 +1736,9 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   );
   // What each model's own template reads, before tests add to its upstream: what its unit tests give.
   const reads = new Map([...nodes.values()].flatMap((n) => (n.kind === 'model' ? [[n.name, [...new Set(n.refs.map((r) => r.name))]] as const] : [])));
-  const onSources = withTests(nodes, tests.tests, diagnostics);
+  const { own: ownSourceTests, readingBuilt } = sourceTestsReadingBuilt(tests.sourceTests, nodes);
+  const onSources = withTests(nodes, [...tests.tests, ...readingBuilt], diagnostics);
+  sourceTestsWaitForSeeds(nodes, joinedChecks(ownSourceTests, onSources));
   withUnitTests(nodes, reads, files, properties, disabled, engine, diagnostics);
   renderer.setNodes(nodes);
 
@@ -1717,9 +1805,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     },
     diagnostics,
   );
-  const sourceChecks = joinedChecks(tests.sourceTests, onSources);
-  const folders = new Map<string, { readonly dir?: string; readonly layout: ProjectLayout }>([[projectName, { layout: files.layout }]]);
-  for (const p of files.packages?.installed ?? []) folders.set(p.name, { dir: p.dir, layout: p.layout });
+  const sourceChecks = joinedChecks(ownSourceTests, onSources);
   renderer.knowGraph({ exposures, sourceChecks, folders });
   const analysis: Analysis = {
     root: files.root,
@@ -2044,6 +2130,51 @@ function loadSourcesFromSeeds(nodes: Map<string, PipeNode>, database: string): v
     if (n.reads.database !== undefined && n.reads.database.toLowerCase() !== database.toLowerCase()) continue;
     const seed = seeds.get(relationName(n.reads.schema, n.reads.identifier).toLowerCase());
     if (seed !== undefined) nodes.set(n.name, { ...n, upstream: [seed], loadedBy: seed });
+  }
+}
+
+/**
+ * A source's tests that read a model or a seed (a relationships test to `ref('customers')`)
+ * cannot run before anything reading the source is built, with the source's own tests: what
+ * they read may not be built yet. They are attached as a model's tests are (see
+ * attach-tests.ts): with the built node they read, once it is built.
+ */
+function sourceTestsReadingBuilt(sourceTests: ReadonlyMap<string, readonly Check[]>, nodes: ReadonlyMap<string, PipeNode>): { own: ReadonlyMap<string, readonly Check[]>; readingBuilt: DbtTest[] } {
+  const own = new Map<string, readonly Check[]>();
+  const readingBuilt: DbtTest[] = [];
+  for (const [name, checks] of sourceTests) {
+    const kept: Check[] = [];
+    for (const check of checks) {
+      const readsBuilt = check.refs.some(({ model }) => {
+        const kind = nodes.get(model)?.kind;
+        return kind === 'model' || kind === 'seed';
+      });
+      if (readsBuilt) readingBuilt.push({ check, reads: [name, ...check.refs.map((r) => r.model)], on: { kind: 'source', name } });
+      else kept.push(check);
+    }
+    if (kept.length > 0) own.set(name, kept);
+  }
+  return { own, readingBuilt };
+}
+
+/**
+ * A source's tests that read a seed's table, or another source that a seed loads (a
+ * relationships test between two sources over seeds), run once that seed is loaded: the seed
+ * joins the source's upstream. Seeds read nothing, so no cycle can follow.
+ */
+function sourceTestsWaitForSeeds(nodes: Map<string, PipeNode>, sourceChecks: ReadonlyMap<string, readonly Check[]>): void {
+  for (const [name, checks] of sourceChecks) {
+    const source = nodes.get(name);
+    if (source?.kind !== 'source') continue;
+    const seeds = new Set<string>();
+    for (const c of checks) {
+      for (const { model } of c.refs) {
+        const read = nodes.get(model);
+        const seed = read?.kind === 'seed' ? read.name : read?.kind === 'source' ? read.loadedBy : undefined;
+        if (seed !== undefined && !source.upstream.includes(seed)) seeds.add(seed);
+      }
+    }
+    if (seeds.size > 0) nodes.set(name, { ...source, upstream: [...source.upstream, ...seeds] });
   }
 }
 

@@ -75,6 +75,10 @@ export interface FailuresStore {
 /** What dbt's graph says of a test: its qualified name, what it reads and, for a generic test, its metadata. */
 export interface DbtTestNode {
   readonly fqn: readonly string[];
+  /** The name of its relation and compiled file: a long name's short form (see test-names.ts); the name when left out. */
+  readonly alias?: string;
+  /** A generic test's macros as dbt's parse records them (`macro.dbt.test_unique`): its `depends_on.macros`. */
+  readonly macros?: readonly string[];
   /** The nodes it reads, the node tested first. */
   readonly reads: readonly string[];
   /** A generic test's: the test (`unique`, `expression_is_true`), its package, the column and the arguments. */

@@ -43,6 +43,8 @@ export interface KeptRender {
   readonly messages: readonly TemplateMessage[];
   /** It asked is_incremental(): another state of the table may render it otherwise. */
   readonly readsState?: true;
+  /** It read the table name of a node it refs (`ref('b').identifier`): b's config decides it. */
+  readonly readsIdentifiers?: true;
 }
 
 /** A kept render and where `this` and each source it read lived when it was made, in its sources' order. */

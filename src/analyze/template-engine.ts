@@ -55,6 +55,11 @@ function loadCode(code: () => unknown): TemplateProps {
 export interface RenderHooks {
   readonly variables: Readonly<Record<string, unknown>>;
   ref(name: string): string;
+  /**
+   * The table name of the node `ref(name)` reads (its alias, else its name): what the ref's
+   * `.identifier`, `.name` and `.table` say. Left out, they say the name.
+   */
+  identifierOf?(name: string): string;
   /** `source('src', 'table')`: a table pipe reads and does not build (see sources.ts). */
   source(source: string, table: string): string;
   config(options: Record<string, unknown>): void;
@@ -207,12 +212,18 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
   const call = /^Unable to call `([^`]+)`, which is undefined or falsey/.exec(message);
   const filter = /^filter not found: (\S+)/.exec(message);
   if (call) {
-    const name = call[1].replace(/\["([^"]+)"\]/g, '.$1');
+    // Nunjucks names a call's value `the return value of (ref)`: said as written, `ref(...)`.
+    const name = call[1].replace(/\["([^"]+)"\]/g, '.$1').replace(/the return value of \(([^()]*)\)/g, '$1(...)');
     message = `${name}() is not defined`;
     const owner = name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : undefined;
     const functions = functionNames();
     hint = didYouMean(name, functions) ?? (owner ? `${owner} has no function ${name.slice(owner.length + 1)}()` : `template functions: ${fewNames(functions)} (macros come from macros/*.sql)`);
-    if (line === undefined && source !== undefined) ({ line, column } = firstMatch(source, new RegExp(`${escapeRegExp(name)}\\s*\\(`)) ?? {});
+    if (line === undefined && source !== undefined) {
+      // A call of what a call returned (`ref('b').include()`) is named by Nunjucks, not as written: found by its method.
+      const method = name.slice(name.lastIndexOf('.') + 1);
+      const whole = name.includes('(...)') ? undefined : firstMatch(source, new RegExp(`${escapeRegExp(name)}\\s*\\(`));
+      ({ line, column } = whole ?? (owner ? firstMatch(source, new RegExp(`\\.\\s*${escapeRegExp(method)}\\s*\\(`)) : undefined) ?? {});
+    }
   } else if (line === undefined && source !== undefined) {
     // Nunjucks drops the position of an error raised on the first line; find the call.
     const named = /^(var|environment variable) '([^']+)'/.exec(message);
@@ -417,7 +428,10 @@ export class TemplateEngine {
       return this.active;
     };
     // ref() is a relation, as in dbt (packages check that they are given one); it prints as the ref.
-    const refRelation = (name: string) => DbtRelation.ofNode(hooks().ref(name), name);
+    const refRelation = (name: string) => {
+      const h = hooks();
+      return DbtRelation.ofNode(h.ref(name), name, h.identifierOf ? () => h.identifierOf!(name) : undefined);
+    };
     const ref = (...args: unknown[]) => {
       const { positional, keywords } = splitKeywords(args);
       const version = keywords.v ?? keywords.version;

@@ -1,5 +1,5 @@
 import type { Analysis } from '../analyze/analyze.js';
-import { resourceType, uniqueId } from '../analyze/jinja/graph-context.js';
+import { resourceType, testUniqueId, uniqueId } from '../analyze/jinja/graph-context.js';
 import type { RunHook } from '../analyze/dbt/dbt-project.js';
 import type { Interval } from '../dates/dates.js';
 import type { Diagnostic, Location } from '../diagnostics/diagnostics.js';
@@ -159,8 +159,20 @@ export class RunResults {
       execution_time: 0,
       adapter_response: {},
       failures,
-      node: { name, unique_id: `${resource}.${this.analysis.projectName}.${name}`, resource_type: resource, attached_node: this.attachedNode(ref.model) },
+      node: {
+        name,
+        unique_id: resource === 'test' ? testUniqueId(this.analysis.projectName, name, this.testNode(ref.model, name)) : `${resource}.${this.analysis.projectName}.${name}`,
+        resource_type: resource,
+        attached_node: this.attachedNode(ref.model),
+      },
     });
+  }
+
+  /** The dbt test `name` run with the node `model` (a model, a seed or a source's table), as the graph lists it. */
+  private testNode(model: string, name: string) {
+    const node = this.analysis.nodes.get(model);
+    const checks = node?.kind === 'source' ? this.analysis.sourceChecks.get(model) : node?.checks;
+    return checks?.find((c) => c.name === name)?.dbt;
   }
 
   /** The unique id of the node a test is attached to: a model's, a seed's or a snapshot's. */

@@ -156,6 +156,26 @@ describe('models of installed dbt packages', () => {
     expect(built.nodes.find((n) => n.name === 'order_days')?.upstream).toEqual(['stg_orders']);
   });
 
+  it("describe the project's node of a disabled package node's name with that node's properties, as dbt does, and name no unused config path", async () => {
+    // The package's properties give the seed's column types, description and tests; the
+    // project disables the package's seed and brings its own, whose codes keep their zeros.
+    const dir = tempProject({
+      ...FILES,
+      'dbt_project.yml': `${FILES['dbt_project.yml']}seeds:\n  shared_staging:\n    codes:\n      +enabled: false\n`,
+      [`${PKG}/seeds/codes.csv`]: 'code,label\n01,one\n',
+      [`${PKG}/seeds/codes.yml`]: 'version: 2\nseeds:\n  - name: codes\n    description: Codes to leave out.\n    config:\n      column_types: {code: varchar}\n    columns:\n      - name: code\n        data_tests: [unique]\n',
+      'seeds/codes.csv': 'code,label\n01,one\n02,two\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain('applies to no seed');
+    expect(await queryWarehouse(dir, 'select code, typeof(code) as type from main.codes order by code')).toEqual([
+      { code: '01', type: 'VARCHAR' },
+      { code: '02', type: 'VARCHAR' },
+    ]);
+    expect(eventsOfType(r.events, 'check-passed').map((e) => e.check)).toContain('unique_codes_code');
+  });
+
   it("ref('package', name) names only a model of that package", async () => {
     const dir = tempProject({ ...FILES, 'models/wrong.sql': "select * from {{ ref('shared_staging', 'customer_orders') }}" });
     const r = await nodesIn(dir);

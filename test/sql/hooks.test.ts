@@ -208,9 +208,9 @@ on-run-end: "${log('z end')}"
       'model:model.shop.doubled=success/None/OK',
       'model:model.shop.orders=success/None/OK',
       'snapshot:snapshot.shop.orders_snap=success/None/OK',
-      'test:test.shop.accepted_values_orders_id__1@model.shop.orders=warn/1/Got 1 result, configured to warn if != 0',
-      'test:test.shop.not_null_orders_snap_id@snapshot.shop.orders_snap=pass/0/None',
-      'test:test.shop.unique_orders_id@model.shop.orders=pass/0/None',
+      'test:test.shop.accepted_values_orders_id__1.45c5ad10cd@model.shop.orders=warn/1/Got 1 result, configured to warn if != 0',
+      'test:test.shop.not_null_orders_snap_id.e60afd5d6f@snapshot.shop.orders_snap=pass/0/None',
+      'test:test.shop.unique_orders_id.1360ecc70e@model.shop.orders=pass/0/None',
       'unit_test:unit_test.shop.doubles@model.shop.doubled=pass/0/None',
     ]);
     writeProjectFiles(dir, { 'dbt_project.yml': PROJECT.replace(/^on-run-end: .*$/m, `on-run-end: "${END.replaceAll('"', '\\"')}"`) });

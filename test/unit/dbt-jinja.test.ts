@@ -137,6 +137,38 @@ select {{ total }} as outer_total, {{ ns.total }} as ns_total, '{{ ns.names | jo
     expect(sql(a, 'relation')).toBe(`select 'dev' as db, 'main_staging' as sch, 'rel_v2' as id, 'rel_v2' as nm, '"main_staging"."rel_v2"' as full`);
   });
 
+  it("gives a ref's identifier and name as the table the node is written to: its alias, set in its own config(), its properties or a seed's", () => {
+    // `a` renders before `b` and `c`, whose aliases it asks for; a test's relations say the same.
+    const a = run({
+      'models/a.sql': "{% set b = ref('b') %}select '{{ b.identifier }}' as b_id, '{{ b.name }}' as b_name, '{{ ref('c').table }}' as c_id, '{{ ref('payments').identifier }}' as seed_id, '{{ ref('d').identifier }}' as d_id",
+      'models/b.sql': "{{ config(alias='b_tbl') }}select 1 as id",
+      'models/c.sql': 'select 1 as id',
+      'models/d.sql': 'select 1 as id',
+      'models/props.yml': "version: 2\nmodels:\n  - name: c\n    config: {alias: c_tbl}\n  - name: b\n    data_tests:\n      - named_as: {other: ref('c')}\nseeds:\n  - name: payments\n    config: {alias: raw_payments}\n",
+      'macros/named_as.sql': "{% test named_as(model, other) %}select '{{ model.identifier }}' as t, '{{ other.identifier }}' as o where false{% endtest %}",
+    });
+    expect(sql(a, 'a')).toBe("select 'b_tbl' as b_id, 'b_tbl' as b_name, 'c_tbl' as c_id, 'raw_payments' as seed_id, 'd' as d_id");
+    const check = (a.nodes.get('b') as ModelNode).checks.find((c) => c.name.startsWith('named_as'));
+    expect(check?.sql).toContain("select 'b_tbl' as t, 'c_tbl' as o where false");
+  });
+
+  it("prints relations with or without their parts as dbt's include() does, and says where a ref's own is refused", () => {
+    const a = run({
+      'models/b.sql': 'select 1 as id',
+      'models/inc.sql': `{% set r = api.Relation.create(database='other', schema='s', identifier='t') %}select '{{ ref('b').include(database=False) }}' as b, '{{ this.include(database=False) }}' as this_,
+ '{{ r.include(database=False) }}' as a, '{{ r.include(schema=False) }}' as c, '{{ r.include(identifier=False) }}' as d, '{{ r.include(database=False).include(schema=False) }}' as e, '{{ r.include(schema=False).include(schema=True) }}' as f`,
+    });
+    expect(sql(a, 'inc')).toBe(`select '"main"."b"' as b, '"main"."inc"' as this_,
+ '"s"."t"' as a, '"other"."t"' as c, '"other"."s"' as d, '"t"' as e, '"other"."s"."t"' as f`);
+    const refused = run({ 'models/b.sql': 'select 1 as id', 'models/m.sql': "select '{{ ref('b').include(schema=False) }}' as b" });
+    expect(errors(refused)).toEqual([
+      [expect.stringContaining('include(schema=False) is not supported by pipe on a ref()'), { file: 'models/m.sql', line: 1, column: 12 }],
+    ]);
+    // A method a value has not, called on the first line, is found where it is called.
+    const unknown = run({ 'models/b.sql': 'select 1 as id', 'models/m.sql': "select '{{ ref('b').nope() }}' as b" });
+    expect(errors(unknown)).toEqual([['ref(...).nope() is not defined', { file: 'models/m.sql', line: 1, column: 20 }]]);
+  });
+
   it("reads Python's spaces inside a tag as spaces (a paragraph separator pasted into config()), in templates pipe's parser reads and in those Nunjucks' does, and keeps them in strings", () => {
     // U+2029 and U+3000 between tokens, U+2029 inside a string; the second template defines a macro, which Nunjucks' parser reads.
     const a = run({

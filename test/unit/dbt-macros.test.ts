@@ -397,6 +397,19 @@ describe("dbt's model in macros", () => {
     expect(sqlOf(a, 'b')).toBe("select 'model.shop.b table' as own");
   });
 
+  it("holds dbt's config defaults where nothing sets them, and its path from the model folder", () => {
+    const a = run({
+      'models/marts/a.sql': `select '{{ model.config.tags }}' as t, '{{ config.get('meta') }}' as m, '{{ model.config.persist_docs }}' as pd, '{{ model.config.docs }}' as d,
+ '{{ model.config.contract }}' as c, '{{ model.config.on_schema_change }}' as osc, '{{ model.path }}' as p, '{{ model.original_file_path }}' as ofp`,
+      'models/marts/b.sql': "{{ config(tags=['x'], materialized='incremental', unique_key='id') }}select '{{ model.config.tags }}' as t, '{{ config.get('on_schema_change') }}' as osc",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'a')).toBe(`select '[]' as t, '{}' as m, '{}' as pd, '{'show': True}' as d,
+ '{'enforced': False, 'alias_types': True}' as c, 'ignore' as osc, 'marts/a.sql' as p, 'models/marts/a.sql' as ofp`);
+    // An incremental model's is pipe's, as graph.nodes gives it (see Guarantees).
+    expect(sqlOf(a, 'b')).toBe("select '['x']' as t, 'fail' as osc");
+  });
+
   it('says that a call gives an undefined value, not that the call is undefined', () => {
     const a = run({ 'macros/m.sql': '{% macro nothing() %}{{ return(not_set) }}{% endmacro %}', 'models/a.sql': "select '{{ nothing() }}' as c" });
     expect(errors(a)).toEqual([['template-render', "'nothing()' gives an undefined value (or null) to the template output: what the macro returns is undefined", 'models/a.sql', 1]]);

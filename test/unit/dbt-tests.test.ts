@@ -58,6 +58,8 @@ describe("dbt's test names", () => {
       'positive_orders_0___1_2___amount__1_5__True__None',
     );
     expect(pyStr(["it's", 'a'])).toBe(`["it's", 'a']`);
+    // Control characters escaped, as Python's repr() of the list's items writes them.
+    expect(pyStr(['a\nb', 'c\td', 'e\u0001'])).toBe("['a\\nb', 'c\\td', 'e\\x01']");
   });
 
   it('gives a name of 64 characters or more a short alias: its first 30 characters and an MD5 hash', () => {

@@ -139,6 +139,15 @@ describe('renders kept between processes', () => {
     expect((await compiled(dir)).rendered).toEqual(AGAIN);
   });
 
+  it("keeps no render that reads another node's table name: that node's alias may change alone", async () => {
+    const dir = tempProject({ ...PROJECT, 'models/named.sql': "select '{{ ref('base').identifier }}' as t\n" });
+    expect((await compiled(dir)).sql.named).toContain("'base' as t");
+    writeFileSync(join(dir, 'models/base.yaml'), 'alias: base_table\n');
+    const renamed = await compiled(dir);
+    expect(renamed.rendered).toContain('named');
+    expect(renamed.sql.named).toContain("'base_table' as t");
+  });
+
   it('renders again an entry cut short, not of the right shape, or whose `this` lives elsewhere now, never trusting one', async () => {
     const dir = tempProject(PROJECT);
     const cold = await compiled(dir);

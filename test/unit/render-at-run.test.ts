@@ -137,6 +137,19 @@ from "main"."a"`);
   });
 });
 
+describe("dbt's agate tables", () => {
+  it("give a column's values, the column names and a row's parts as tuples, as agate does: a query can read them as a list of SQL", async () => {
+    const task = planned({
+      'models/m.sql': `{%- set t = run_query('select id, label from main.facts order by id') -%}
+select * from main.facts where id in {{ t.columns[0].values() }} and label in {{ t.columns['label'].values_distinct() }}
+-- {{ t.column_names }} {{ t.rows[0].values() }} {{ t.rows[0].keys() }} {{ t.columns[0].values_without_nulls() }} {{ t.columns.keys() }}`,
+    }).get('m')!;
+    const ran = await renderAtRun(task, session, ignored);
+    expect(ran.sql).toBe(`select * from main.facts where id in (0, 1, 2) and label in ('f0', 'f1', 'f2')
+-- ('id', 'label') (0, 'f0') ('id', 'label') (0, 1, 2) ('id', 'label')`);
+  });
+});
+
 describe("dbt's model variable and the graph's nodes", () => {
   it('model is the node rendered: its config as it stands, its text; graph.nodes list text and columns, when executing', async () => {
     const task = planned({
@@ -293,6 +306,32 @@ sources:
       'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | selectattr("resource_type", "equalto", "test") | sort(attribute="name") %}{{ n.name }} {{ n.test_metadata.name if n.test_metadata else "singular" }} {{ n.column_name }} {{ n.attached_node }} {{ n.depends_on.nodes | join(",") }} {{ n.config.severity }}; {% endfor %}{% endif %}' as tests`,
     }).get('m')!;
     expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'a_positive singular None None model.shop.a ERROR; unique_a_id unique id model.shop.a model.shop.a ERROR; ' as tests`);
+  });
+
+  it("gives dbt's tests in graph their unique id, alias, path, macros and refs as dbt's parse records them, seeds no group, and a deprecation date as a date-time", async () => {
+    const task = planned({
+      'dbt_project.yml': 'name: shop\n',
+      'seeds/s.csv': 'id\n1\n',
+      'models/a.sql': "select * from {{ ref('s') }}",
+      'models/v.sql': 'select 1 as id',
+      'macros/positive.sql': '{% test positive(model, column_name) %}select * from {{ model }} where {{ column_name }} < 0{% endtest %}',
+      'models/a.yml':
+        'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests:\n          - unique\n          - positive\n          - accepted_values:\n              values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]\n' +
+        '  - name: v\n    latest_version: 1\n    versions:\n      - v: 1\n        deprecation_date: 2031-02-03\n',
+      'tests/a_positive.sql': "select * from {{ ref('a') }} where id < 0",
+      'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | sort(attribute="name") %}{% if n.resource_type == "test" %}{{ n.unique_id }}|{{ n.alias }}|{{ n.path }}|{{ n.depends_on.macros | join(",") }}|{{ n.refs | map(attribute="name") | join(",") }}|{{ n.group }};
+{% else %}{{ n.name }}|{{ n.group }}|{{ n.get("deprecation_date") }};
+{% endif %}{% endfor %}{% endif %}' as graph from {{ ref('a') }}, {{ ref('v') }}`,
+    }).get('m')!;
+    expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'a|None|None;
+test.shop.a_positive|a_positive|a_positive.sql||a|None;
+test.shop.accepted_values_a_id__1__2__3__4__5__6__7__8__9__10__11__12__13__14__15.a47549cc7e|accepted_values_a_56d4c49786edc3909224b3fb8fc2e391|accepted_values_a_56d4c49786edc3909224b3fb8fc2e391.sql|macro.dbt.test_accepted_values,macro.dbt.get_where_subquery|a|None;
+m|None|None;
+test.shop.positive_a_id.fb4e5b69f5|positive_a_id|positive_a_id.sql|macro.shop.test_positive,macro.dbt.get_where_subquery|a|None;
+s|None|None;
+test.shop.unique_a_id.f6a5f640da|unique_a_id|unique_a_id.sql|macro.dbt.test_unique|a|None;
+v|None|2031-02-03T00:00:00+00:00;
+' as graph from "main"."a", "main"."v_v1"`);
   });
 
   it("a package's template counts what is undefined as nothing (length 0), as dbt's Jinja does; the project's own refuses", () => {

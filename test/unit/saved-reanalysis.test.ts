@@ -118,6 +118,23 @@ describe('a save analyzed from the last analysis', () => {
     expect('sql' in fct && fct.sql).toContain('(amount) / 100');
   });
 
+  it("renders again a model that reads another's table name when that one's alias changes", () => {
+    const p = new Project({ ...SHOP, 'models/named.sql': "select '{{ ref('other').identifier }}' as t\n" });
+    const named = (a: Analysis) => {
+      const r = a.renderer.sql('named', INTERVAL, NO_TABLE);
+      return 'sql' in r && r.sql;
+    };
+    expect(named(p.analyze().analysis)).toBe("select 'other' as t");
+    p.write('models/other.sql', "{{ config(alias='other_ids') }}\nselect id from {{ ref('stg_orders') }}\n");
+    expect(named(p.analyze().analysis)).toBe("select 'other_ids' as t");
+    p.write('models/other.yaml', 'tags: [nightly]\nalias: ids\n');
+    p.write('models/other.sql', "select id from {{ ref('stg_orders') }}\n");
+    expect(named(p.analyze().analysis)).toBe("select 'ids' as t");
+    // A save of its own query alone still gives the other's name.
+    p.write('models/named.sql', "select '{{ ref('other').identifier }}' as t -- saved\n");
+    expect(named(p.analyze().analysis)).toBe("select 'ids' as t -- saved");
+  });
+
   it('knows a saved model that now reads the warehouse while rendering is rendered as its task runs', () => {
     const p = new Project(SHOP);
     // Planning asks of every model; none renders at run time yet.

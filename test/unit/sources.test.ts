@@ -101,6 +101,33 @@ describe('source() in a model', () => {
     expect(plan.tasks[0].sources?.map((s) => s.name)).toEqual(['raw.orders']);
   });
 
+  it("waits with a source's tests for the seed that loads another source they read", () => {
+    // Seeds in a raw schema and sources over them; a relationships test between the two sources.
+    const a = analyzed({
+      'dbt_project.yml': 'name: shop\nseeds:\n  shop:\n    +schema: raw\n',
+      'seeds/customers.csv': 'id\n1\n',
+      'seeds/orders.csv': 'id,customer_id\n1,1\n',
+      'models/sources.yml':
+        "version: 2\nsources:\n  - name: raw\n    schema: main_raw\n    tables:\n      - name: orders\n        columns:\n          - name: customer_id\n            data_tests:\n              - relationships: {to: \"source('raw', 'customers')\", field: id}\n      - name: customers\n",
+      'models/m.sql': "select * from {{ source('raw', 'orders') }}",
+    });
+    expect(a.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect((a.nodes.get('raw.orders') as SourceNode).upstream).toEqual(['orders', 'customers']);
+    expect((a.nodes.get('raw.customers') as SourceNode).upstream).toEqual(['customers']);
+    // One that reads a model instead runs with that model, once it is built.
+    const toModel = analyzed({
+      'pipe.yaml': 'name: shop\n',
+      'seeds/customers.csv': 'id\n1\n',
+      'models/sources.yml':
+        "version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: orders\n        columns:\n          - name: customer_id\n            data_tests:\n              - relationships: {to: \"ref('cust')\", field: id}\n              - not_null\n",
+      'models/cust.sql': "select * from {{ ref('customers') }}",
+      'models/m.sql': "select * from {{ source('raw', 'orders') }}",
+    });
+    expect(toModel.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect((toModel.nodes.get('cust') as ModelNode).checks.map((c) => c.name)).toEqual(['source_relationships_raw_orders_customer_id__id__ref_cust_']);
+    expect(toModel.sourceChecks.get('raw.orders')?.map((c) => c.name)).toEqual(['source_not_null_raw_orders_customer_id']);
+  });
+
   it('a table a source reads is not reported as no longer built, though a model that left the project built it', () => {
     const a = analyzed({ 'models/sources.yml': 'version: 2\nsources:\n  - name: main\n    tables: [{name: orders}]\n', 'models/m.sql': 'select 1 as x' });
     const found = [

@@ -65,6 +65,8 @@ export interface GenericTestContext {
   readonly dbtProject?: YamlSource;
   /** What a name refers to: a node of the graph, a node switched off, a file that did not render, or nothing. */
   readonly node: (name: string) => NodeState | undefined;
+  /** The table name of a node (its alias, else its name): what the relations a test is given say as `.identifier`. */
+  readonly identifierOf: (name: string) => string;
   readonly nodeNames: readonly string[];
   /** Models with versions: `ref('m')` reads the latest, `ref('m', v=1)` version 1. */
   readonly versioned: ReadonlyMap<string, VersionedModel>;
@@ -232,6 +234,8 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
       dbt: {
         fqn,
         reads,
+        alias: spec.name ?? names.alias,
+        macros: testMacros(impl, name, ctx.projectName),
         generic: {
           test: name,
           ...(namespace ? { namespace } : {}),
@@ -299,10 +303,23 @@ function callDefinition(
   if (builtin) return ctx.renderMacro(impl.macro, [model, column, ...builtinArgs(builtin).map((a) => args[a] ?? defaultOf(builtin, a))], {}, stores, run);
   // The model tested and every ref() or source() among the arguments are relations, as dbt gives them.
   // (With a `where`, dbt's model is a subquery's text, as here.)
-  const relation = (v: unknown) => (typeof v === 'string' && isRefToken(v) ? DbtRelation.ofNode(v, v.slice(1, -1)) : v);
-  const tested = model === MODEL_PLACEHOLDER ? DbtRelation.ofNode(model, on) : relation(model);
+  const ofNode = (token: string, name: string) => DbtRelation.ofNode(token, name, () => ctx.identifierOf(name));
+  const relation = (v: unknown) => (typeof v === 'string' && isRefToken(v) ? ofNode(v, v.slice(1, -1)) : v);
+  const tested = model === MODEL_PLACEHOLDER ? ofNode(model, on) : relation(model);
   const given = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, relation(v)]));
   return ctx.renderMacro(impl.macro, [], { model: tested, ...(column === undefined ? {} : { column_name: column }), ...given }, stores, run);
+}
+
+/**
+ * The macros dbt's parse records a generic test as depending on: its test macro (dbt's own
+ * `test_<name>` for a built-in, which a dispatched `default__test_<name>` is reached through;
+ * else the definition's, under its package, the project's for an unqualified one), and
+ * `get_where_subquery`, which renders the model it is given; dbt's `unique` and `not_null`
+ * are not rendered while parsing, and record their macro alone.
+ */
+function testMacros(impl: Implementation, name: string, project: string): string[] {
+  const id = impl.kind === 'builtin' || impl.positionalAs ? `macro.dbt.test_${name}` : impl.macro.includes('.') ? `macro.${impl.macro}` : `macro.${project}.${impl.macro}`;
+  return id === 'macro.dbt.test_unique' || id === 'macro.dbt.test_not_null' ? [id] : [id, 'macro.dbt.get_where_subquery'];
 }
 
 /** The test's macro or built-in; an unknown test or one of a package is an error naming the tests there are. */

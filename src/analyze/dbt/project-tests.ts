@@ -30,6 +30,8 @@ export interface ProjectTestsInput {
   readonly interval: Interval;
   readonly vars: Readonly<Record<string, unknown>>;
   readonly node: (name: string) => NodeState | undefined;
+  /** The table name of a node (its alias, else its name): a ref's `.identifier` in a test. */
+  readonly identifierOf: (name: string) => string;
   readonly nodeNames: readonly string[];
   /** A macro pipe cannot render yet (its problems are reported elsewhere): a test of it is left out. */
   readonly unrenderableMacro: (name: string) => boolean;
@@ -107,6 +109,7 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
     projectName: input.projectName,
     dbtProject: input.dbt?.file,
     node: input.node,
+    identifierOf: input.identifierOf,
     nodeNames: input.nodeNames,
     versioned: input.properties.versioned,
     packageOf: (file) => input.files.packages?.installed.find((p) => file.startsWith(`${p.dir}/`)),
@@ -160,6 +163,7 @@ function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => str
       }
       return refToken(name);
     },
+    identifierOf: input.identifierOf,
     source: (source, table) => {
       noRefs('source');
       // A source is never built: one only the run's render reaches is read as it is then, as in

@@ -205,6 +205,14 @@ const UNUSED_SECTIONS: Readonly<Record<string, string>> = {
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
+/** A node described by two entries, reported at the second. */
+function twoEntries(kind: string, node: NodeProperties, before: NodeProperties): Diagnostic {
+  return error('duplicate-properties', `${kind} '${node.name}' has properties in two places`, node.location, {
+    related: [{ message: 'first declared here', location: before.location }],
+    hint: 'keep one entry per node across the properties files',
+  });
+}
+
 /** Reads every properties file; every problem is reported at its line, and the rest is still read. */
 export function readProperties(
   files: readonly YamlSource[],
@@ -220,6 +228,8 @@ export function readProperties(
   const unused: { what: string; location: Location }[] = [];
   const versioned = new Map<string, VersionedModel>();
   const exposures: ExposureSpec[] = [];
+  /** Entries of nodes left out, by section: they describe the node of that name the project builds, where it has no entry of its own. */
+  const shadowedEntries: { readonly into: Map<string, NodeProperties>; readonly kind: string; readonly node: NodeProperties }[] = [];
   for (const y of files) {
     const at = (path: (string | number)[]): Location => ({ file: y.file, line: lineOf(y, path) });
     for (const [section, value] of Object.entries(y.data)) {
@@ -240,15 +250,14 @@ export function readProperties(
           const kind = section === 'models' ? 'model' : section === 'seeds' ? 'seed' : 'snapshot';
           const add = (entry: unknown, i: number, at: At) => {
             const node = readNode(entry, kind, [section, i], at, diagnostics);
-            if (!node || (kind !== 'snapshot' && leftOut(kind, node.name, y.file))) return;
+            if (!node) return;
+            if (kind !== 'snapshot' && leftOut(kind, node.name, y.file)) {
+              shadowedEntries.push({ into, kind, node });
+              return;
+            }
             const before = into.get(node.name);
             if (before) {
-              diagnostics.push(
-                error('duplicate-properties', `${kind} '${node.name}' has properties in two places`, node.location, {
-                  related: [{ message: 'first declared here', location: before.location }],
-                  hint: 'keep one entry per node across the properties files',
-                }),
-              );
+              diagnostics.push(twoEntries(kind, node, before));
               return;
             }
             into.set(node.name, node);
@@ -292,6 +301,17 @@ export function readProperties(
           );
       }
     }
+  }
+  // As dbt patches a node: an entry whose package's node is left out describes the node of
+  // that name the project builds (its description, columns, config and tests), unless the
+  // project describes it itself; two such entries are two descriptions of one node.
+  for (const { into, kind, node } of shadowedEntries) {
+    const before = into.get(node.name);
+    if (!before) {
+      into.set(node.name, node);
+      continue;
+    }
+    if (shadowedEntries.some((e) => e.node === before)) diagnostics.push(twoEntries(kind, node, before));
   }
   const seen = new Map<string, SourceTable>();
   for (const s of sources) {

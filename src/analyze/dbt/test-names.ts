@@ -38,6 +38,14 @@ export function dbtTestNames(testType: string, target: string, args: Readonly<Re
   return { name, alias };
 }
 
+/** Python's escape of a control character in a string's repr: `\n`, `\t`, `\r`, else `\xNN`. */
+function controlEscape(c: string): string {
+  if (c === '\n') return '\\n';
+  if (c === '\t') return '\\t';
+  if (c === '\r') return '\\r';
+  return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+}
+
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -49,13 +57,15 @@ export function pyStr(v: unknown): string {
   return typeof v === 'string' ? v : pyRepr(v);
 }
 
-function pyRepr(v: unknown): string {
+/** A value as Python's repr() writes it: a string in quotes, with its backslashes, quote and control characters escaped. */
+export function pyRepr(v: unknown): string {
   if (v === null || v === undefined) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : v > 0 ? 'inf' : v < 0 ? '-inf' : 'nan';
   if (typeof v === 'string') {
     const quote = v.includes("'") && !v.includes('"') ? '"' : "'";
-    return `${quote}${v.replace(/\\/g, '\\\\').replaceAll(quote, `\\${quote}`)}${quote}`;
+    const escaped = v.replace(/\\/g, '\\\\').replaceAll(quote, `\\${quote}`).replace(/[\u0000-\u001f\u007f]/g, controlEscape);
+    return `${quote}${escaped}${quote}`;
   }
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
   if (isMapping(v)) return `{${Object.entries(v).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;

@@ -6,6 +6,8 @@ import type { ColumnProperties } from '../dbt/properties.js';
 import type { Check, DbtTestNode } from '../checks.js';
 import type { Exposure } from '../dbt/exposures.js';
 import type { ProjectLayout } from '../../project/layout.js';
+import { byCodeUnit } from '../../util/code-unit-order.js';
+import { pyRepr, pyStr } from '../dbt/test-names.js';
 
 /**
  * dbt's `graph` variable at execution: the project's nodes and sources keyed by unique id,
@@ -25,7 +27,7 @@ export interface GraphExtras {
 }
 
 /** A package's folder relative to the project (none for the project itself) and its folders of models, seeds and snapshots. */
-export type GraphFolders = ReadonlyMap<string, { readonly dir?: string; readonly layout: Pick<ProjectLayout, 'models' | 'seeds' | 'snapshots'> }>;
+export type GraphFolders = ReadonlyMap<string, { readonly dir?: string; readonly layout: Pick<ProjectLayout, 'models' | 'seeds' | 'snapshots' | 'tests'> }>;
 
 function sourcePaths(file: string, pkg: string, folders: GraphFolders | undefined): { original_file_path: string; path: string } {
   const { original_file_path } = nodePaths(file, pkg, 'models', folders);
@@ -37,7 +39,7 @@ function sourcePaths(file: string, pkg: string, folders: GraphFolders | undefine
  * model, seed or snapshot folder it is under) of a node's file, which pipe knows from the
  * project root.
  */
-function nodePaths(file: string, pkg: string, kind: 'models' | 'seeds' | 'snapshots', folders: GraphFolders | undefined): { original_file_path: string; path: string } {
+export function nodePaths(file: string, pkg: string, kind: 'models' | 'seeds' | 'snapshots' | 'tests', folders: GraphFolders | undefined): { original_file_path: string; path: string } {
   const where = folders?.get(pkg);
   const original = where?.dir !== undefined && file.startsWith(`${where.dir}/`) ? file.slice(where.dir.length + 1) : file;
   const root = where?.layout[kind].find((r) => original.startsWith(`${r}/`));
@@ -73,7 +75,18 @@ export function resourceType(node: PipeNode): string {
 export function graphColumns(columns: readonly ColumnProperties[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const c of columns) {
-    out[c.name] = { name: c.name, description: c.description ?? '', data_type: c.dataType ?? null, meta: {}, tags: [], quote: c.quote ?? null, constraints: (c.constraints ?? []).map((k) => ({ type: k.type, expression: k.expression ?? null, name: k.name ?? null })) };
+    // dbt's keys, in its order (a constraint's `to` and `to_columns` are a foreign key's, which pipe refuses).
+    out[c.name] = {
+      name: c.name,
+      description: c.description ?? '',
+      meta: {},
+      data_type: c.dataType ?? null,
+      constraints: (c.constraints ?? []).map((k) => ({ type: k.type, name: k.name ?? null, expression: k.expression ?? null, warn_unenforced: true, warn_unsupported: true, to: null, to_columns: [] })),
+      quote: c.quote ?? null,
+      config: { meta: {}, tags: [] },
+      tags: [],
+      granularity: null,
+    };
   }
   return out;
 }
@@ -134,8 +147,7 @@ export function graphContext(
           columns: graphColumns(n.columns),
           version: versionValue(n.version?.v),
           latest_version: versionValue(n.version?.latest),
-          // dbt's is a timestamp with its zone; pipe gives the text of the YAML.
-          deprecation_date: n.version?.deprecationDate ?? null,
+          deprecation_date: deprecationDate(n.version?.deprecationDate),
           // The semantic layer's and dbt 1.11's functions, which pipe does not read (a snapshot has none).
           ...(resourceType(n) === 'model' ? { time_spine: n.timeSpine ? { standard_granularity_column: null, custom_granularities: [], ...n.timeSpine } : null, metrics: [], functions: [] } : {}),
         };
@@ -150,6 +162,8 @@ export function graphContext(
           identifier,
           relation_name: n.relation,
           description: n.description ?? '',
+          // dbt's seeds are in no group, as its models are by default.
+          group: null,
           config: { materialized: 'seed', schema: n.schema, alias: n.alias ?? null, tags: [...n.tags], enabled: true, column_types: { ...n.columnTypes }, delimiter: n.delimiter ?? ',', quote_columns: n.quoteColumns },
           depends_on: { nodes: [], macros: [] },
           columns: graphColumns(n.columns),
@@ -202,7 +216,7 @@ export function graphContext(
   // dbt's tests are nodes of its graph: pipe runs each as a check of the node it is attached to.
   for (const n of nodes.values()) {
     const checks = n.kind === 'source' ? (sourceChecks.get(n.name) ?? []) : n.checks;
-    for (const c of checks) if (c.dbt) addTest(graph.nodes, c, c.dbt, n, project, database, byName);
+    for (const c of checks) if (c.dbt) addTest(graph.nodes, c, c.dbt, n, project, database, byName, (id) => nodes.get(id)?.kind === 'source', folders);
   }
   for (const e of exposures.values()) {
     const unique_id = `exposure.${project}.${e.name}`;
@@ -227,6 +241,17 @@ export function graphContext(
     };
   }
   return graph;
+}
+
+/**
+ * A deprecation date as dbt's manifest has it: the date-time dbt reads the YAML's value as, in
+ * ISO form with its zone (a value without one is in the machine's zone, which for pipe is UTC):
+ * `2024-01-01` is `2024-01-01T00:00:00+00:00`. A form dbt would read otherwise stays as written.
+ */
+function deprecationDate(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}:\d{2}))?$/.exec(text.trim());
+  return m ? `${m[1]}T${m[2] ?? '00:00:00'}+00:00` : text;
 }
 
 /** A version as dbt's manifest has it: a number when it is one (`v: 2`), else its text. */
@@ -261,7 +286,7 @@ export function partialGraphNotice(templates: readonly { readonly file: string; 
     if (macros === undefined && t.text.includes('depends_on')) {
       const m = READS_MACRO_DEPENDENCIES.exec(t.text);
       if (m) {
-        macros = warning('partial-graph', "a node's depends_on.macros is read here: pipe does not record the macros each node calls, so it is empty", { file: t.file, line: lineOf(t.text, m.index) }, {
+        macros = warning('partial-graph', "a node's depends_on.macros is read here: pipe records a generic test's own macro there, not the macros a model or a singular test calls (their list is empty)", { file: t.file, line: lineOf(t.text, m.index) }, {
           hint: "a macro that reads it finds none in pipe: its results differ from dbt's",
         });
       }
@@ -279,21 +304,64 @@ function freshnessOf(t: { readonly count: number; readonly period: string } | un
   return { count: t?.count ?? null, period: t?.period ?? null };
 }
 
-/** A dbt test's node, as dbt's manifest has it (its unique id's hash is pipe's own). */
-function addTest(into: Record<string, unknown>, c: Check, t: DbtTestNode, on: PipeNode, project: string, database: string, byName: (name: string) => string[]): void {
-  const unique_id = `test.${project}.${c.name}.${hash('md5', `${c.name}${JSON.stringify(t.generic ?? {})}`).slice(-10)}`;
+/**
+ * A dbt test's unique id, as dbt makes it: `test.<package>.<name>`, and for a generic test a
+ * hash after it, the last 10 digits of the MD5 of its name and the Python repr of its
+ * test_metadata with every key sorted and every value as Python's str() writes it. (A YAML
+ * float with nothing after the point, `1.0`, is the number 1 here, where Python writes `1.0`.)
+ */
+export function testUniqueId(project: string, name: string, t: DbtTestNode | undefined): string {
+  const prefix = `test.${t?.fqn[0] ?? project}.${name}`;
+  if (!t?.generic) return prefix;
+  const metadata = { name: t.generic.test, kwargs: t.generic.kwargs, namespace: t.generic.namespace ?? null };
+  return `${prefix}.${hash('md5', `${name}${pyRepr(hashable(metadata))}`).slice(-10)}`;
+}
+
+/** dbt's get_hashable_md: mappings with their keys sorted, lists item by item, anything else as Python's str() writes it. */
+function hashable(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(hashable);
+  if (typeof value === 'object' && value !== null) {
+    const v = value as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(v).sort(byCodeUnit).map((k) => [k, hashable(v[k])]));
+  }
+  return pyStr(value);
+}
+
+/**
+ * A dbt test's node, as dbt's manifest has it (its unique id's hash is pipe's own). Its `path`
+ * is dbt's: the compiled file of a generic test (`<alias>.sql`), a singular test's file from
+ * its test folder.
+ */
+function addTest(
+  into: Record<string, unknown>,
+  c: Check,
+  t: DbtTestNode,
+  on: PipeNode,
+  project: string,
+  database: string,
+  byName: (name: string) => string[],
+  isSource: (name: string) => boolean,
+  folders: GraphFolders | undefined,
+): void {
+  const unique_id = testUniqueId(project, c.name, t);
   const schema = on.kind === 'model' ? on.config.schema : on.kind === 'seed' ? on.schema : 'main';
+  const alias = t.alias ?? c.name;
+  const paths = t.generic ? { original_file_path: c.location.file, path: `${alias}.sql` } : nodePaths(c.location.file, t.fqn[0] ?? project, 'tests', folders);
   into[unique_id] = {
     unique_id,
     name: c.name,
     resource_type: 'test',
-    package_name: project,
+    package_name: t.fqn[0] ?? project,
     fqn: [...t.fqn],
-    original_file_path: c.location.file,
-    path: c.location.file,
+    ...paths,
     database,
     schema: `${schema}_dbt_test__audit`,
-    alias: c.name,
+    alias,
+    group: null,
+    relation_name: null,
+    contract: { enforced: false, alias_types: true, checksum: null },
+    refs: t.reads.filter((r) => !isSource(r)).map((name) => ({ name, package: null, version: null })),
+    sources: t.reads.filter(isSource).map((r) => r.split('.')),
     raw_code: '',
     language: 'sql',
     description: '',
@@ -304,6 +372,6 @@ function addTest(into: Record<string, unknown>, c: Check, t: DbtTestNode, on: Pi
     column_name: t.generic?.column ?? null,
     ...(t.generic ? { test_metadata: { name: t.generic.test, kwargs: { ...t.generic.kwargs }, namespace: t.generic.namespace ?? null } } : {}),
     attached_node: t.generic ? (byName(t.reads[0])[0] ?? null) : null,
-    depends_on: { nodes: t.reads.flatMap(byName), macros: [] },
+    depends_on: { nodes: t.reads.flatMap(byName), macros: [...(t.macros ?? [])] },
   };
 }

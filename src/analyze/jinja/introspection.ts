@@ -8,7 +8,7 @@ import { quoteIdent, quoteLiteral } from '../../sql/sql-text.js';
 import { emptyAnswer, questionKey, type Answer, type Question } from '../../warehouse/introspection.js';
 import type { QueryTable } from '../../warehouse/warehouse.js';
 import { DbtRelation, Relation } from './relation.js';
-import { PyObject } from './values.js';
+import { PyObject, tuple } from './values.js';
 
 /**
  * dbt's two render phases, as templates see them. A model is first rendered to build the
@@ -188,11 +188,11 @@ function agateRow(names: readonly string[], values: readonly unknown[]): AgateRo
   names.forEach((name, i) => {
     if (byName(row, name)) withHidden(row, { [name]: values[i] });
   });
-  // Jinja's row.values() is a list: Array's own gives an iterator.
+  // agate's row.keys(), values() and items() are tuples (Array's own would give an iterator).
   return withHidden(row, {
-    keys: () => [...names],
-    values: () => [...values],
-    items: () => names.map((n, i) => [n, values[i]]),
+    keys: () => tuple([...names]),
+    values: () => tuple([...values]),
+    items: () => tuple(names.map((n, i) => tuple([n, values[i]]))),
     get: (name: string, fallback: unknown = null) => (names.includes(name) ? values[names.indexOf(name)] : fallback),
   });
 }
@@ -208,16 +208,17 @@ export class AgateColumn {
     private readonly cells: readonly unknown[],
   ) {}
 
+  // Tuples, as agate gives them: `where id in {{ column.values() }}` is a list of SQL.
   values(): unknown[] {
-    return [...this.cells];
+    return tuple([...this.cells]);
   }
 
   values_distinct(): unknown[] {
-    return [...new Set(this.cells)];
+    return tuple([...new Set(this.cells)]);
   }
 
   values_without_nulls(): unknown[] {
-    return this.cells.filter((v) => v !== null && v !== undefined);
+    return tuple(this.cells.filter((v) => v !== null && v !== undefined));
   }
 
   toString(): string {
@@ -242,16 +243,16 @@ export function agateTable(result: QueryTable, lenient = false): AgateTable {
   for (const c of [...columns]) if (byName(columns, c.name)) withHidden(columns, { [c.name]: c });
   // agate's columns are a mapping too: dbt_utils.get_query_results_as_dict walks `.items()`.
   withHidden(columns, {
-    items: () => columns.map((c) => [c.name, c]),
-    keys: () => [...names],
+    items: () => tuple(columns.map((c) => tuple<unknown>([c.name, c]))),
+    keys: () => tuple([...names]),
     values: () => [...columns],
     get: (name: unknown, fallback: unknown = null) => columns.find((c) => c.name === name) ?? fallback,
   });
   const table = withHidden([...rows], {
     rows: lenient ? passing(rows, NO_ROW) : rows,
     columns: lenient ? passing(columns, NO_COLUMN) : columns,
-    column_names: names,
-    column_types: result.columns.map((c) => c.type),
+    column_names: tuple([...names]),
+    column_types: tuple(result.columns.map((c) => c.type)),
     // dbt prints the table to its log; pipe's templates have no log to print to.
     print_table: () => '',
     toString: () => '',

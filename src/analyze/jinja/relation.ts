@@ -1,4 +1,5 @@
 import { pyFunction, signature } from './args.js';
+import { splitKeywords } from './macro-args.js';
 import { JinjaError } from './errors.js';
 import { quoteIdent } from '../../sql/sql-text.js';
 import { PyObject } from './values.js';
@@ -32,10 +33,11 @@ export class DbtRelation extends PyObject {
   }
 
   /**
-   * The relation of a node read by name (a ref, a test's model): its identifier is the name;
-   * where it lives is decided once the template is rendered, so asking is an error.
+   * The relation of a node read by name (a ref, a test's model): its identifier is the node's
+   * table name (its alias, else its name), asked of `identifier` when read; the schema it lives
+   * in is decided once the template is rendered, so asking is an error.
    */
-  static ofNode(token: string, name: string): DbtRelation {
+  static ofNode(token: string, name: string, identifier: () => string = () => name): DbtRelation {
     return new DbtRelation(token, () => ({
       get database(): string {
         throw new JinjaError(`the database of ${name} is not known while a template renders in pipe`);
@@ -43,7 +45,9 @@ export class DbtRelation extends PyObject {
       get schema(): string {
         throw new JinjaError(`the schema of ${name} is not known while a template renders in pipe: pipe places it once rendered`);
       },
-      identifier: name,
+      get identifier(): string {
+        return identifier();
+      },
     }), true);
   }
 
@@ -82,6 +86,15 @@ export class DbtRelation extends PyObject {
           if (path !== null) throw new JinjaError("incorporate(path=...) is not supported by pipe: a relation's place is the node's; incorporate(type='table') is");
           if (type !== null && type !== 'table' && type !== 'view') throw new JinjaError(`incorporate(type=${String(type)}): pipe knows the types 'table' and 'view'`);
           return new DbtRelation(this.token, this.parts, this.read, type ?? this.type);
+        });
+      case 'include':
+        // dbt's copy that prints without some of its parts. pipe prints the warehouse's own
+        // relations without their database already; a ref's schema is placed once rendered.
+        return pyFunction(signature('include', 'database schema identifier', { database: null, schema: null, identifier: null }), (_database: unknown, schema: unknown, identifier: unknown) => {
+          if (schema === false || identifier === false) {
+            throw new JinjaError(`include(${schema === false ? 'schema' : 'identifier'}=False) is not supported by pipe on ${this.token.startsWith('\u0000') ? 'a ref()' : 'this relation'}: it prints as pipe places it, "schema"."name"; use its .identifier (or .schema of a source) for one part`);
+          }
+          return this;
         });
       case 'without_identifier':
         return pyFunction(signature('without_identifier', ''), () => new Relation(this.parts().database, this.parts().schema, null));
@@ -139,6 +152,26 @@ export class Relation {
     return this.type === 'view';
   }
 
+  /**
+   * dbt's copy that prints with or without each part (`include(database=False)`,
+   * `include(schema=False)`), the parts not given as they were. The database prints only where
+   * pipe prints it at all: an attached one.
+   */
+  include(...args: unknown[]): Relation {
+    const { keywords } = splitKeywords(args);
+    const given = (key: string, was: boolean) => (keywords[key] === undefined || keywords[key] === null ? was : Boolean(keywords[key]));
+    const database = given('database', this.prints().database) && this.qualified;
+    const schema = given('schema', this.prints().schema);
+    const identifier = given('identifier', this.prints().identifier) && this.identifier !== null;
+    if (!database && !schema && !identifier) throw new JinjaError('include() leaves no part of the relation to print');
+    return new IncludedRelation(this, { database, schema, identifier });
+  }
+
+  /** Which parts it prints. */
+  protected prints(): { readonly database: boolean; readonly schema: boolean; readonly identifier: boolean } {
+    return { database: this.qualified, schema: true, identifier: this.identifier !== null };
+  }
+
   /** dbt's relation of the schema alone, as adapter.create_schema() and drop_schema() are given. */
   without_identifier(): Relation {
     return new Relation(this.database, this.schema, null, null, this.qualified);
@@ -151,5 +184,25 @@ export class Relation {
   toString(): string {
     const schema = this.qualified && this.database !== null ? `${quoteIdent(this.database)}.${quoteIdent(this.schema)}` : quoteIdent(this.schema);
     return this.identifier === null ? schema : `${schema}.${quoteIdent(this.identifier)}`;
+  }
+}
+
+/** A relation printed with some of its parts left out (see Relation.include). */
+class IncludedRelation extends Relation {
+  constructor(
+    of: Relation,
+    private readonly parts: { readonly database: boolean; readonly schema: boolean; readonly identifier: boolean },
+  ) {
+    super(of.database, of.schema, of.identifier, of.type, of.qualified);
+  }
+
+  protected override prints(): { readonly database: boolean; readonly schema: boolean; readonly identifier: boolean } {
+    return this.parts;
+  }
+
+  override toString(): string {
+    const { database, schema, identifier } = this.parts;
+    const parts = [...(database && this.database !== null ? [this.database] : []), ...(schema ? [this.schema] : []), ...(identifier && this.identifier !== null ? [this.identifier] : [])];
+    return parts.map(quoteIdent).join('.');
   }
 }
