@@ -18,7 +18,8 @@ import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespace
 import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
 import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
 import { installIntrospection, type RenderPhase } from './jinja/introspection.js';
-import { DbtRelation, installJinjaSurface, JinjaError, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
+import { DbtRelation, installJinjaSurface, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
+import { TemplateFunctionError } from './jinja/errors.js';
 import { templateKey, type TemplateCodeCache } from './template-code-cache.js';
 import { programKey } from './template-program-cache.js';
 import { programFromNunjucks, quickProgram, type Program } from './jinja/program.js';
@@ -125,8 +126,6 @@ function duplicateMacro(name: string, first: DiagnosticLocation, second: Diagnos
   });
 }
 
-/** Errors raised by our own template functions carry this, to keep their message clean. */
-export class TemplateFunctionError extends JinjaError {}
 
 const POSITION_RE = /^\(([^)]*)\)(?: \[Line (\d+), Column (\d+)\])?\s*\n?\s*/;
 

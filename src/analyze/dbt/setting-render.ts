@@ -1,6 +1,7 @@
 import type { Diagnostic, Location } from '../../diagnostics/diagnostics.js';
 import { dateVariables, type Interval } from '../../dates/dates.js';
-import { RenderFailure, TemplateFunctionError, type TemplateEngine } from '../template-engine.js';
+import { RenderFailure, type TemplateEngine } from '../template-engine.js';
+import { TemplateFunctionError } from '../jinja/errors.js';
 import type { RenderSetting } from './node-config.js';
 import { hasJinja, readFreshness, type ColumnProperties, type Freshness, type FreshnessSpec, type NodeProperties, type Properties } from './properties.js';
 

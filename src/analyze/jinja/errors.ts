@@ -9,6 +9,9 @@ export class JinjaError extends Error {
   at?: { readonly file: string; readonly line: number; readonly column: number };
 }
 
+/** Errors raised by pipe's own template functions carry this, to keep their message clean. */
+export class TemplateFunctionError extends JinjaError {}
+
 /**
  * The position an error raised while rendering carries, when it is a JinjaError (Nunjucks
  * wraps errors it catches; the original stays its `cause`).

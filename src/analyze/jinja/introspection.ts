@@ -1,6 +1,6 @@
 import type nunjucks from 'nunjucks';
 import { positionOf } from '../../diagnostics/diagnostics.js';
-import { TemplateFunctionError } from '../template-engine.js';
+import { TemplateFunctionError } from './errors.js';
 import { JinjaError } from './errors.js';
 import { bindArgs, param } from './macro-args.js';
 import type { TemplateMessage } from './dbt-context.js';

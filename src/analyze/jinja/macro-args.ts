@@ -1,4 +1,4 @@
-import { TemplateFunctionError } from '../template-engine.js';
+import { TemplateFunctionError } from './errors.js';
 
 /**
  * How a call from a template reaches a function: Nunjucks passes the positional arguments,

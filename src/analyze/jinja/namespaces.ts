@@ -1,4 +1,4 @@
-import { TemplateFunctionError } from '../template-engine.js';
+import { TemplateFunctionError } from './errors.js';
 import { bindArgs, param } from './macro-args.js';
 import { resolveDispatch, type Candidate, type DispatchScope } from './dispatch.js';
 import type { BuiltinContext, BuiltinMacro, BuiltinPackage, BuiltinWarehouse } from '../dbt/builtin-macros/builtin.js';

@@ -1,5 +1,5 @@
 import nunjucks from 'nunjucks';
-import { TemplateFunctionError } from '../../template-engine.js';
+import { TemplateFunctionError } from '../../jinja/errors.js';
 import type { Param } from '../../jinja/macro-args.js';
 
 /**

@@ -1,4 +1,4 @@
-import { TemplateFunctionError } from '../../template-engine.js';
+import { TemplateFunctionError } from '../../jinja/errors.js';
 import { param } from '../../jinja/macro-args.js';
 import { sql, truthy, type BuiltinContext, type BuiltinMacro, type BuiltinPackage } from './builtin.js';
 import { dateSpine } from './cross-database.js';

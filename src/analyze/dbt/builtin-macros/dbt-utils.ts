@@ -1,4 +1,4 @@
-import { TemplateFunctionError } from '../../template-engine.js';
+import { TemplateFunctionError } from '../../jinja/errors.js';
 import { param } from '../../jinja/macro-args.js';
 import { quoteIdent } from '../../../sql/sql-text.js';
 import { list, sql, truthy, type BuiltinContext, type BuiltinPackage } from './builtin.js';
