@@ -129,6 +129,18 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     }
   });
 
+  it('opens the run that failed a model built whole at the task that failed, though its cell is judged for another date', async () => {
+    // bad is a table: its one cell (the fixture has no dated model: one column) is judged for
+    // yesterday, a date the failed run never ran.
+    await page.goto(`${server.url}#/coverage?q=bad`);
+    const heatmap = page.getByTestId('heatmap');
+    await expect.poll(() => heatmap.getAttribute('data-rows')).toBe('1');
+    await heatmap.click({ position: { x: LABEL + CELL / 2, y: HEAD + CELL / 2 } });
+    await expect.poll(() => page.evaluate(() => location.hash)).toMatch(new RegExp(`^#/runs/${fx.failed}\\?task=bad%40`));
+    await expect.poll(() => page.locator('tr.on[data-task-row]').getAttribute('data-task-row')).toBe(`bad@${DAY}`);
+    expect(await page.locator('[data-testid="gantt"] rect.bar.on').getAttribute('data-task')).toBe(`bad@${DAY}`);
+  });
+
   it("draws a Gantt lane per worker: as many as the run's threads", async () => {
     const { dir, run } = await parallelRun('pipe-ui-lanes-');
     expect(run.code, run.stderr).toBe(0);
