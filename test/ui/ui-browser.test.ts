@@ -263,6 +263,29 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     }
   });
 
+  it('says on a model page, which it does not read again by itself, that runs went on since it was read, and reads it again at a click', async () => {
+    const { dir, gate } = gatedProject();
+    const live = await serve(dir, ASSETS);
+    try {
+      await page.goto(`${live.url}#/models/first`);
+      const status = page.locator('h1 .badge').nth(1);
+      await expect.poll(() => status.textContent()).toBe('never run');
+      expect(await page.getByTestId('changed').count()).toBe(0);
+      const { running } = await runUntilHeld(dir);
+      // first is built, but the page read before: it says so rather than show it as never run.
+      await page.getByTestId('changed').waitFor();
+      expect(await status.textContent()).toBe('never run');
+      await page.getByTestId('changed').getByRole('button', { name: 'Reload' }).click();
+      await expect.poll(() => status.textContent()).toBe('succeeded');
+      // Read from the run's log, and not followed: the note does not say live.
+      expect(await page.getByTestId('held').textContent()).toMatch(/showing the run logs beside it\.$/);
+      gate.open();
+      expect((await running.exited).code).toBe(0);
+    } finally {
+      await live.close();
+    }
+  });
+
   it('keeps the coverage page live: models never built show built as a run in another process builds them', async () => {
     const { dir, gate } = gatedProject();
     const live = await serve(dir, ASSETS);
