@@ -192,6 +192,21 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     await screenshot(page, 'lineage');
   });
 
+  it('reaches the nodes of the lineage with Tab and focuses one with Enter', async () => {
+    await page.goto(`${server.url}#/lineage`);
+    await page.locator('[data-testid="lineage"] g.node').first().waitFor();
+    await page.getByTestId('search').focus();
+    // The hops, then the drawing, then its nodes.
+    let focused: string | null = null;
+    for (let i = 0; i < 6 && focused === null; i++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(() => document.activeElement?.getAttribute('data-node') ?? null);
+    }
+    expect(focused).not.toBeNull();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe(`#/lineage?focus=${focused}`);
+  });
+
   it("shows a model's SQL highlighted, its columns and its rows", async () => {
     await page.goto(`${server.url}#/models/b`);
     const source = page.getByTestId('source-sql');

@@ -150,6 +150,15 @@ function Drawing({
               data-node={name}
               transform={`translate(${p.x - NODE_W / 2},${p.y - NODE_H / 2})`}
               onClick={() => onPick(name)}
+              // Reached with Tab and focused with Enter or Space, as a button is.
+              tabindex={0}
+              role="button"
+              aria-label={`focus on ${name}`}
+              onKeyDown={(e) => {
+                if (e.key !== 'Enter' && e.key !== ' ') return;
+                e.preventDefault();
+                onPick(name);
+              }}
             >
               <title>{`${name} (${n?.kind ?? '?'}${docsIndex() ? '' : `, ${n?.last_status ?? 'never run'}`}) ${n?.file ?? ''}`}</title>
               <rect width={NODE_W} height={NODE_H} rx={5} />
