@@ -97,6 +97,39 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     await screenshot(page, 'run-failed');
   });
 
+  it("points an error's caret at its column, in a narrow window too", async () => {
+    const narrow = await browser.newPage({ viewport: { width: 420, height: 800 } });
+    try {
+      await narrow.goto(`${server.url}#/runs/${fx.failed}`);
+      await narrow.getByTestId('failures').waitFor();
+      // bad's error, in its group of failures and in its task's row.
+      const errors = narrow.locator(`[data-testid="failures"] pre.error, tr[data-task-row="bad@${DAY}"] pre`).filter({ hasText: 'nosuchcolumn' });
+      expect(await errors.count()).toBe(2);
+      for (const e of await errors.all()) {
+        // Where the caret is drawn, and where the character above it is.
+        const [caret, above] = await e.evaluate((pre) => {
+          const text = pre.firstChild!;
+          const lines = text.textContent!.split('\n');
+          const k = lines.findIndex((l) => /^\s*\^\s*$/.test(l));
+          const col = lines[k].indexOf('^');
+          const offset = (line: number) => lines.slice(0, line).reduce((n, l) => n + l.length + 1, 0) + col;
+          const x = (at: number) => {
+            const range = document.createRange();
+            range.setStart(text, at);
+            range.setEnd(text, at + 1);
+            const r = range.getBoundingClientRect();
+            return [Math.round(r.left), Math.round(r.top)];
+          };
+          return [x(offset(k)), x(offset(k - 1))];
+        });
+        expect(caret[0]).toBe(above[0]);
+        expect(caret[1]).toBeGreaterThan(above[1]);
+      }
+    } finally {
+      await narrow.close();
+    }
+  });
+
   it('draws a Gantt bar per task of a run', async () => {
     await page.goto(`${server.url}#/runs/${fx.good}`);
     // The page may still show the run before: wait for this one's bars.

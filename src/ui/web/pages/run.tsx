@@ -132,7 +132,7 @@ function Run({ data, task }: { data: UiRunDetail; task?: string }) {
                 <td class="num">{count(t.rows)}</td>
                 <td>{t.start_ms !== null && t.end_ms !== null ? duration(t.end_ms - t.start_ms) : '–'}</td>
                 <td class="num">{count(t.attempts)}</td>
-                <td class="detail">{t.error ?? t.detail ?? ''}</td>
+                <td class="detail">{t.error !== null ? <pre class="task-error">{t.error}</pre> : (t.detail ?? '')}</td>
               </tr>
             ))}
           </tbody>
