@@ -123,6 +123,12 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
     }
   };
 
+  /** A task of a batch that was rolled back (parked: no longer counted as running), run again alone. */
+  const runAgain = async (task: Task, session: WarehouseSession): Promise<void> => {
+    queue.resume(task);
+    await runAlone(task, session, true);
+  };
+
   const batching = input.place === undefined && engine.batchesCommits;
   /**
    * Models whose task ran past a batch's time: their tasks start batches, and join none; nor do
@@ -153,7 +159,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
         await ending.commit();
       } catch {
         runner.forget();
-        for (const m of ended) await runAlone(m.task, session, true);
+        for (const m of ended) await runAgain(m.task, session);
         return;
       }
       for (const m of ended) {
@@ -204,7 +210,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
       if (overran && aborted) long.add(task.node);
       for (const m of aborted ?? []) {
         if (signal?.aborted) await cancel(m.task, session);
-        else await runAlone(m.task, session, true);
+        else await runAgain(m.task, session);
       }
     };
     const next = (): Task | undefined => (signal?.aborted ? undefined : take());

@@ -180,6 +180,17 @@ export class TaskQueue<T extends QueuedTask> {
     this.out--;
   }
 
+  /**
+   * A parked task that runs again, alone (its batch was rolled back): it counts as out again
+   * until it is settled, so that the run never has more tasks running than its threads.
+   */
+  resume(task: T): void {
+    const i = this.index.get(task.id);
+    if (i === undefined || this.state[i] !== 'parked') throw new Error(`internal error: ${task.id} resumed without being parked`);
+    this.state[i] = 'out';
+    this.out++;
+  }
+
   /** Takes back a task that was handed out (or parked), with how it ended. */
   settle(task: T, outcome: TaskOutcome): Settlement<T> {
     const i = this.index.get(task.id);

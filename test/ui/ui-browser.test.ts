@@ -97,6 +97,39 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     await screenshot(page, 'run-failed');
   });
 
+  it("points an error's caret at its column, in a narrow window too", async () => {
+    const narrow = await browser.newPage({ viewport: { width: 420, height: 800 } });
+    try {
+      await narrow.goto(`${server.url}#/runs/${fx.failed}`);
+      await narrow.getByTestId('failures').waitFor();
+      // bad's error, in its group of failures and in its task's row.
+      const errors = narrow.locator(`[data-testid="failures"] pre.error, tr[data-task-row="bad@${DAY}"] pre`).filter({ hasText: 'nosuchcolumn' });
+      expect(await errors.count()).toBe(2);
+      for (const e of await errors.all()) {
+        // Where the caret is drawn, and where the character above it is.
+        const [caret, above] = await e.evaluate((pre) => {
+          const text = pre.firstChild!;
+          const lines = text.textContent!.split('\n');
+          const k = lines.findIndex((l) => /^\s*\^\s*$/.test(l));
+          const col = lines[k].indexOf('^');
+          const offset = (line: number) => lines.slice(0, line).reduce((n, l) => n + l.length + 1, 0) + col;
+          const x = (at: number) => {
+            const range = document.createRange();
+            range.setStart(text, at);
+            range.setEnd(text, at + 1);
+            const r = range.getBoundingClientRect();
+            return [Math.round(r.left), Math.round(r.top)];
+          };
+          return [x(offset(k)), x(offset(k - 1))];
+        });
+        expect(caret[0]).toBe(above[0]);
+        expect(caret[1]).toBeGreaterThan(above[1]);
+      }
+    } finally {
+      await narrow.close();
+    }
+  });
+
   it('draws a Gantt bar per task of a run', async () => {
     await page.goto(`${server.url}#/runs/${fx.good}`);
     // The page may still show the run before: wait for this one's bars.
@@ -127,6 +160,18 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     } finally {
       await dated.close();
     }
+  });
+
+  it('opens the run that failed a model built whole at the task that failed, though its cell is judged for another date', async () => {
+    // bad is a table: its one cell (the fixture has no dated model: one column) is judged for
+    // yesterday, a date the failed run never ran.
+    await page.goto(`${server.url}#/coverage?q=bad`);
+    const heatmap = page.getByTestId('heatmap');
+    await expect.poll(() => heatmap.getAttribute('data-rows')).toBe('1');
+    await heatmap.click({ position: { x: LABEL + CELL / 2, y: HEAD + CELL / 2 } });
+    await expect.poll(() => page.evaluate(() => location.hash)).toMatch(new RegExp(`^#/runs/${fx.failed}\\?task=bad%40`));
+    await expect.poll(() => page.locator('tr.on[data-task-row]').getAttribute('data-task-row')).toBe(`bad@${DAY}`);
+    expect(await page.locator('[data-testid="gantt"] rect.bar.on').getAttribute('data-task')).toBe(`bad@${DAY}`);
   });
 
   it("draws a Gantt lane per worker: as many as the run's threads", async () => {
@@ -178,6 +223,21 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     expect(await look('bad')).toEqual(['rgb(219, 231, 255)', 'rgb(215, 58, 58)']);
     expect(await look('people')).toEqual(['rgb(240, 224, 255)', 'rgb(46, 158, 68)']);
     await screenshot(page, 'lineage');
+  });
+
+  it('reaches the nodes of the lineage with Tab and focuses one with Enter', async () => {
+    await page.goto(`${server.url}#/lineage`);
+    await page.locator('[data-testid="lineage"] g.node').first().waitFor();
+    await page.getByTestId('search').focus();
+    // The hops, then the drawing, then its nodes.
+    let focused: string | null = null;
+    for (let i = 0; i < 6 && focused === null; i++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(() => document.activeElement?.getAttribute('data-node') ?? null);
+    }
+    expect(focused).not.toBeNull();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe(`#/lineage?focus=${focused}`);
   });
 
   it("shows a model's SQL highlighted, its columns and its rows", async () => {
@@ -245,6 +305,29 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
       // No reload: the page follows the run's log and reads the run again.
       await expect.poll(() => status.textContent(), { timeout: 20_000 }).toBe('succeeded');
       expect(await page.locator(`rect.bar[data-task="held@${DAY}"]`).getAttribute('class')).toContain('status-succeeded');
+      expect((await running.exited).code).toBe(0);
+    } finally {
+      await live.close();
+    }
+  });
+
+  it('says on a model page, which it does not read again by itself, that runs went on since it was read, and reads it again at a click', async () => {
+    const { dir, gate } = gatedProject();
+    const live = await serve(dir, ASSETS);
+    try {
+      await page.goto(`${live.url}#/models/first`);
+      const status = page.locator('h1 .badge').nth(1);
+      await expect.poll(() => status.textContent()).toBe('never run');
+      expect(await page.getByTestId('changed').count()).toBe(0);
+      const { running } = await runUntilHeld(dir);
+      // first is built, but the page read before: it says so rather than show it as never run.
+      await page.getByTestId('changed').waitFor();
+      expect(await status.textContent()).toBe('never run');
+      await page.getByTestId('changed').getByRole('button', { name: 'Reload' }).click();
+      await expect.poll(() => status.textContent()).toBe('succeeded');
+      // Read from the run's log, and not followed: the note does not say live.
+      expect(await page.getByTestId('held').textContent()).toMatch(/showing the run logs beside it\.$/);
+      gate.open();
       expect((await running.exited).code).toBe(0);
     } finally {
       await live.close();

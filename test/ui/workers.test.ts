@@ -2,8 +2,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { UiRunDetail } from '../../src/ui/api.js';
 import { eventsOfType, queryRows, warehouseOf } from '../e2e/helpers.js';
-import { historyIn } from '../support/in-process.js';
-import { removeProjects } from '../support/projects.js';
+import { historyIn, runIn } from '../support/in-process.js';
+import { removeProjects, tempProject } from '../support/projects.js';
 import { parallelRun, serve, stubAssets } from './ui-fixture.js';
 
 /**
@@ -47,6 +47,22 @@ describe('workers', () => {
     }
     const history = eventsOfType((await historyIn(dir, { runId, json: true })).events, 'task');
     expect(Object.fromEntries(history.map((t) => [t.task_id, t.worker]))).toEqual(Object.fromEntries(results.map((r) => [r.task, r.worker])));
+  });
+
+  it('a failure among tasks that share a commit runs the others again on the same threads: a run of 2 threads never has a third', async () => {
+    // Quick tables that read nothing share commits; t30's failure rolls back the commit it was
+    // in, and the tasks of that commit run again alone.
+    const files = Object.fromEntries(
+      Array.from({ length: 60 }, (_, k) => [`models/t${k + 1}.sql`, k + 1 === 30 ? 'select nosuchcolumn\n' : `{{ config(materialized='table') }}\nselect ${k + 1} as x\n`]),
+    );
+    const dir = tempProject(files, 'pipe-ui-workers-batch-');
+    const run = await runIn(dir, { date: '2024-01-02', threads: 2 });
+    expect(run.code, run.stderr).toBe(1);
+    const runId = eventsOfType(run.events, 'run-started')[0].runId as string;
+    const results = await recorded(dir, runId);
+    expect(results.filter((r) => r.worker !== null)).toHaveLength(60);
+    expect([...new Set(results.map((r) => r.worker))].sort()).toEqual([1, 2]);
+    expect(new Set(eventsOfType(run.events, 'task-started').map((e) => e.worker))).toEqual(new Set([1, 2]));
   });
 
   it('reads a warehouse whose results have no worker, and adds the column at the next run', async () => {

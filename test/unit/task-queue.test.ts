@@ -50,6 +50,20 @@ describe('TaskQueue', () => {
     expect(() => q.park({ id: 'c', upstream: [] })).toThrow(/parked without being taken/);
   });
 
+  it('a parked task that runs again holds a thread again until it is settled', () => {
+    const { q, settle } = queue([t('a'), t('b'), t('c')], { threads: 1 });
+    expect(takeAll(q)).toEqual(['a']);
+    q.park({ id: 'a', upstream: [] });
+    expect(takeAll(q)).toEqual(['b']);
+    settle('b', 'failed');
+    // a's batch was rolled back: it runs again, alone, on the run's one thread.
+    q.resume({ id: 'a', upstream: [] });
+    expect(takeAll(q)).toEqual([]);
+    settle('a', 'succeeded');
+    expect(takeAll(q)).toEqual(['c']);
+    expect(() => q.resume({ id: 'c', upstream: [] })).toThrow(/resumed without being parked/);
+  });
+
   it('ignores upstream ids outside the queue (built earlier, or not selected)', () => {
     const { q } = queue([t('b', ['a']), t('c', [], { after: ['z'] })]);
     expect(takeAll(q)).toEqual(['b', 'c']);

@@ -9,13 +9,20 @@ export function Status({ status }: { status: UiRunStatus | UiTaskStatus | null }
   return <span class={`badge status-${s.replace(' ', '-')}`}>{s}</span>;
 }
 
-/** Says when the page shows the run logs because another process holds the warehouse. */
-export function SourceNote({ source }: { source: StateSource }) {
+/**
+ * Says when the page shows the run logs because another process holds the warehouse; `live`
+ * for the pages that follow them as they grow.
+ */
+export function SourceNote({ source, live = true }: { source: StateSource; live?: boolean }) {
   switch (source.kind) {
     case 'warehouse':
       return null;
     case 'run-log':
-      return <p class="note" data-testid="held">The warehouse is in use ({source.heldBy}): showing the run logs beside it, live.</p>;
+      return (
+        <p class="note" data-testid="held">
+          The warehouse is in use ({source.heldBy}): showing the run logs beside it{live ? ', live' : ''}.
+        </p>
+      );
     case 'none':
       return <p class="note">{source.why}.</p>;
     default: {
@@ -71,4 +78,14 @@ export function RowsTable({ columns, rows }: { columns: readonly string[]; rows:
 export function SampleTable({ sample }: { sample: readonly Record<string, unknown>[] }) {
   const columns = [...new Set(sample.flatMap((r) => Object.keys(r)))];
   return <RowsTable columns={columns} rows={sample.map((r) => columns.map((c) => r[c]))} />;
+}
+
+/** Says that runs went on since the page was read (a page that does not follow them), with a button to read it again. */
+export function ChangedNote({ changed, onReload }: { changed: boolean; onReload: () => void }) {
+  if (!changed) return null;
+  return (
+    <p class="note" data-testid="changed">
+      Runs have started or ended since this page was read: what it shows of them may be out of date. <button onClick={onReload}>Reload</button>
+    </p>
+  );
 }

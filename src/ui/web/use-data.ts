@@ -50,3 +50,15 @@ export function useLive(url: string | null, events: readonly string[], onEvent: 
     };
   }, [url, events.join(','), throttleMs]);
 }
+
+/**
+ * Whether runs have started, gone on or ended since the page read what it shows (the run logs
+ * changed), for pages that do not read again by themselves; `seen()` once it reads again.
+ */
+export function useRunsChanged(follow: boolean): [boolean, () => void] {
+  const [changed, setChanged] = useState(false);
+  useLive(follow ? '/api/live' : null, RUNS_EVENTS, () => setChanged(true));
+  return [changed, useCallback(() => setChanged(false), [])];
+}
+
+const RUNS_EVENTS = ['runs'];

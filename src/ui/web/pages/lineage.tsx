@@ -4,9 +4,9 @@ import type { UiGraph, UiNode } from '../../api.js';
 import { count } from '../format.js';
 import { downstreamOf, edgesAmong, neighbourhood, search } from '../lineage/neighbourhood.js';
 import { useLayout } from '../lineage/use-layout.js';
-import { Loading, SourceNote } from '../parts.js';
+import { ChangedNote, Loading, SourceNote } from '../parts.js';
 import { go, href, type Route } from '../router.js';
-import { useData } from '../use-data.js';
+import { useData, useRunsChanged } from '../use-data.js';
 
 /** Nodes drawn at most: enough to read a neighbourhood, few enough to draw and lay out at once. */
 export const LINEAGE_CAP = 150;
@@ -17,8 +17,23 @@ const NODE_H = 30;
 type LineageRoute = Extract<Route, { page: 'lineage' }>;
 
 export function LineagePage({ route }: { route: LineageRoute }) {
-  const [loaded] = useData<UiGraph>('/api/graph');
-  return <Loading loaded={loaded}>{(data) => <Lineage data={data} route={route} />}</Loading>;
+  const [loaded, reload] = useData<UiGraph>('/api/graph');
+  // Not read again as runs go on (the graph of a large project is costly): it says when they did.
+  const [changed, seen] = useRunsChanged(!docsIndex());
+  const again = () => {
+    seen();
+    reload();
+  };
+  return (
+    <Loading loaded={loaded}>
+      {(data) => (
+        <>
+          <ChangedNote changed={changed} onReload={again} />
+          <Lineage data={data} route={route} />
+        </>
+      )}
+    </Loading>
+  );
 }
 
 function Lineage({ data, route }: { data: UiGraph; route: LineageRoute }) {
@@ -37,7 +52,7 @@ function Lineage({ data, route }: { data: UiGraph; route: LineageRoute }) {
   return (
     <>
       <h1>Lineage of {data.project.name}</h1>
-      <SourceNote source={data.source} />
+      <SourceNote source={data.source} live={false} />
       {data.problems.length > 0 && (
         <div class="note problems" data-testid="problems">
           <p>
@@ -135,6 +150,15 @@ function Drawing({
               data-node={name}
               transform={`translate(${p.x - NODE_W / 2},${p.y - NODE_H / 2})`}
               onClick={() => onPick(name)}
+              // Reached with Tab and focused with Enter or Space, as a button is.
+              tabindex={0}
+              role="button"
+              aria-label={`focus on ${name}`}
+              onKeyDown={(e) => {
+                if (e.key !== 'Enter' && e.key !== ' ') return;
+                e.preventDefault();
+                onPick(name);
+              }}
             >
               <title>{`${name} (${n?.kind ?? '?'}${docsIndex() ? '' : `, ${n?.last_status ?? 'never run'}`}) ${n?.file ?? ''}`}</title>
               <rect width={NODE_W} height={NODE_H} rx={5} />

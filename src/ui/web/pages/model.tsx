@@ -1,16 +1,36 @@
+import { useEffect, useState } from 'preact/hooks';
 import type { UiModel, UiPreview } from '../../api.js';
 import { BackfillForm } from '../actions.js';
 import { count, duration } from '../format.js';
-import { Loading, RowsTable, SourceNote, Status } from '../parts.js';
+import { ChangedNote, Loading, RowsTable, SourceNote, Status } from '../parts.js';
 import { go, href } from '../router.js';
 import { Sql } from '../sql-highlight.js';
 import { docsIndex } from '../static-data.js';
 import { TaskChart } from '../task-chart.js';
-import { useData } from '../use-data.js';
+import { useData, useRunsChanged } from '../use-data.js';
 
 export function ModelPage({ name }: { name: string }) {
-  const [loaded] = useData<UiModel>(`/api/models/${encodeURIComponent(name)}`);
-  return <Loading loaded={loaded}>{(data) => <Model data={data} />}</Loading>;
+  const [loaded, reload] = useData<UiModel>(`/api/models/${encodeURIComponent(name)}`);
+  // Not read again as runs go on (a model's page costs a compile): it says when they did.
+  const [changed, seen] = useRunsChanged(!docsIndex());
+  // Another model's page is read now.
+  useEffect(seen, [name]);
+  const [reads, setReads] = useState(0);
+  const again = () => {
+    seen();
+    reload();
+    setReads((n) => n + 1);
+  };
+  return (
+    <Loading loaded={loaded}>
+      {(data) => (
+        <>
+          <ChangedNote changed={changed} onReload={again} />
+          <Model key={reads} data={data} />
+        </>
+      )}
+    </Loading>
+  );
 }
 
 function Model({ data }: { data: UiModel }) {
@@ -23,7 +43,7 @@ function Model({ data }: { data: UiModel }) {
       <h1>
         {node.name} <span class="badge">{node.kind}</span> {live && <Status status={node.last_status} />}
       </h1>
-      <SourceNote source={data.source} />
+      <SourceNote source={data.source} live={false} />
       {data.description !== null && (
         <p class="description" data-testid="description">
           {data.description}

@@ -1,5 +1,5 @@
 import { useEffect } from 'preact/hooks';
-import type { UiRunDetail } from '../../api.js';
+import type { UiRunDetail, UiTask } from '../../api.js';
 import { RetryButton } from '../actions.js';
 import { count, duration } from '../format.js';
 import { Gantt } from '../gantt.js';
@@ -14,10 +14,24 @@ export function RunPage({ runId, task }: { runId: string; task?: string }) {
   const running = loaded.state === 'ready' && loaded.data.run.status === 'running';
   // While the run goes on, its log tells each step: read the run again after each.
   useLive(running ? `/api/live?run=${encodeURIComponent(runId)}` : null, LIVE_EVENTS, reload);
+  const shown = loaded.state === 'ready' ? taskOfRun(loaded.data.tasks, task) : undefined;
   useEffect(() => {
-    if (task && loaded.state === 'ready') document.querySelector(`[data-task-row="${CSS.escape(task)}"]`)?.scrollIntoView({ block: 'center' });
-  }, [task, loaded.state]);
-  return <Loading loaded={loaded}>{(data) => <Run data={data} task={task} />}</Loading>;
+    if (shown) document.querySelector(`[data-task-row="${CSS.escape(shown)}"]`)?.scrollIntoView({ block: 'center' });
+  }, [shown]);
+  return <Loading loaded={loaded}>{(data) => <Run data={data} task={shown} />}</Loading>;
+}
+
+/**
+ * The run's task a link names. A coverage cell of a model built whole names the task `pipe
+ * status` judges (its date is the range's end), which the run that built or failed the model
+ * ran for another date: then it is the run's latest task of that model.
+ */
+export function taskOfRun(tasks: readonly UiTask[], task: string | undefined): string | undefined {
+  if (task === undefined || tasks.some((t) => t.task_id === task)) return task;
+  const node = task.replace(/@.*$/, '');
+  const ofNode = tasks.filter((t) => t.node === node);
+  const started = ofNode.filter((t) => t.start_ms !== null).sort((a, b) => a.start_ms! - b.start_ms!);
+  return (started.at(-1) ?? ofNode.at(-1))?.task_id;
 }
 
 function Run({ data, task }: { data: UiRunDetail; task?: string }) {
@@ -118,7 +132,7 @@ function Run({ data, task }: { data: UiRunDetail; task?: string }) {
                 <td class="num">{count(t.rows)}</td>
                 <td>{t.start_ms !== null && t.end_ms !== null ? duration(t.end_ms - t.start_ms) : '–'}</td>
                 <td class="num">{count(t.attempts)}</td>
-                <td class="detail">{t.error ?? t.detail ?? ''}</td>
+                <td class="detail">{t.error !== null ? <pre class="task-error">{t.error}</pre> : (t.detail ?? '')}</td>
               </tr>
             ))}
           </tbody>
