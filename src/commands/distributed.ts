@@ -88,6 +88,8 @@ export class Distributed {
           engine.withSession((s) =>
             engine.recordTask(s, { runId: o.runId, taskId: task.id, attempt: 1, status: 'failed', startedAt: Date.now(), endedAt: Date.now(), error: message, errorClass: 'permanent', worker: slot, runner }),
           ),
+        recordCancelled: (task, slot) =>
+          engine.withSession((s) => engine.recordTask(s, { runId: o.runId, taskId: task.id, attempt: 1, status: 'cancelled', endedAt: Date.now(), detail: 'cancelled before a worker took it', worker: slot })),
       });
       return await launch(prepared, { ...o, execute: { ...o.execute, place } });
     } catch (e) {

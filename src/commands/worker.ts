@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { DiagnosticError } from '../diagnostics/diagnostics.js';
 import type { EventSink } from '../events/events.js';
 import { Engine } from '../execute/engine.js';
-import { openPool, pgConfigOf, unreachable } from '../distributed/postgres.js';
+import { isConnectionLoss, isPostgresError, openPool, pgConfigOf, unreachable } from '../distributed/postgres.js';
 import { openQueue } from '../distributed/queue.js';
 import { ensureTables, oneAtATime } from '../distributed/tables.js';
 import { PgPublishGate } from '../distributed/publish-gate.js';
@@ -55,7 +55,9 @@ export async function worker(options: WorkerCommandOptions): Promise<void> {
         fingerprint: projectFingerprint(project.files),
       };
       options.emit({ type: 'notice', message: `worker ${row.workerId} ready: ${options.concurrency} task${options.concurrency === 1 ? '' : 's'} at once, on ${handle.location} (project ${row.fingerprint})` });
-      await runWorker({ engine: handle.engine, pool, config, row, concurrency: options.concurrency, emit: options.emit, signal: options.signal });
+      await runWorker({ engine: handle.engine, pool, config, row, concurrency: options.concurrency, emit: options.emit, signal: options.signal }).catch((e: unknown) => {
+        throw isPostgresError(e) || isConnectionLoss(e) ? unreachable(config, e) : e;
+      });
       options.emit({ type: 'notice', message: `worker ${row.workerId} stopped` });
     } finally {
       handle.close();

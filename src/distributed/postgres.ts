@@ -102,3 +102,14 @@ export function isPostgresError(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return e instanceof Error && typeof code === 'string' && /^(E[A-Z]+|[0-9A-Z]{5})$/.test(code) && (e as { syscall?: unknown }).syscall !== 'open';
 }
+
+/**
+ * An error of a connection to Postgres that failed or broke (refused, reset, closed by a
+ * server going down), after which the same statement may well succeed on a new connection.
+ */
+export function isConnectionLoss(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code) || /^(08...|57P0[123])$/.test(code))) return true;
+  return /^Connection terminated|connection error and is not queryable/.test(e.message);
+}

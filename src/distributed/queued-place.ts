@@ -33,6 +33,8 @@ export interface QueuedPlaceOptions {
   readonly leaseMs: number;
   /** Records a task refused by a worker in the run state (the worker wrote nothing). */
   readonly recordRefusal: (task: Task, message: string, slot: number, runner: string) => Promise<void>;
+  /** Records a task taken out of the queue by the run's cancellation (no worker wrote anything of it). */
+  readonly recordCancelled: (task: Task, slot: number) => Promise<void>;
 }
 
 interface Waiting {
@@ -197,6 +199,8 @@ export class QueuedPlace implements TaskPlace {
     for (const key of removed) {
       const w = this.waiting.get(key);
       if (!w) continue;
+      // Recorded as the output says it: cancelled (history, and the counts pipe retry starts from).
+      await this.o.recordCancelled(w.task, w.slot).catch(() => undefined);
       this.o.emit({ type: 'task-cancelled', runId: this.o.runId, task: taskRef(w.task), started: false });
       this.settle(key, 'cancelled');
     }

@@ -6,8 +6,8 @@ import type { Engine } from '../execute/engine.js';
 import { TaskRunner } from '../execute/task-runner.js';
 import type { Task } from '../plan/task.js';
 import { beatPeriod, Heartbeat, type WorkerRow } from './heartbeats.js';
-import type { PgConfig } from './postgres.js';
 import { jobQueue } from './drivers.js';
+import { isConnectionLoss, isPostgresError, type PgConfig } from './postgres.js';
 import { jobKey, PIPE_TASK, quietLogger, type JobPayload } from './queue.js';
 import { CANCEL_CHANNEL, cancelledRuns, postMessage, type Message } from './tables.js';
 
@@ -82,10 +82,14 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const handle = async (payload: unknown, helpers: JobHelpers): Promise<void> => {
     const job = payload as JobPayload;
     const key = jobKey(job.runId, job.taskId);
-    /** Messages of one job go out in order: its events, then its outcome. */
+    /**
+     * Messages of one job go out in order: its events, then its outcome. Each is sent until
+     * Postgres takes it (or the worker stops): an outcome lost to a moment without Postgres
+     * would leave the coordinator waiting for it for ever, the job being done here.
+     */
     let told: Promise<void> = Promise.resolve();
     const tell = (m: Message) => {
-      told = told.then(() => postMessage(pool, job.runId, job.taskId, row.workerId, m)).catch(() => undefined);
+      told = told.then(() => untilSent(() => postMessage(pool, job.runId, job.taskId, row.workerId, m), o.signal)).catch(() => undefined);
     };
     if (job.fingerprint !== row.fingerprint) {
       const message =
@@ -138,6 +142,19 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   };
 
   let runner: Runner | undefined;
+  /**
+   * The queue marks a job done without waiting (graphile-worker does not await it), so a
+   * Postgres lost at that moment rejects a promise nobody handles, which would end the
+   * process with a stack trace. It stops the worker instead, with the error named.
+   */
+  let lost: unknown;
+  const stopped = new AbortController();
+  const onUnhandled = (e: unknown) => {
+    if (!isPostgresError(e) && !isConnectionLoss(e)) throw e;
+    lost ??= e;
+    stopped.abort();
+  };
+  process.on('unhandledRejection', onUnhandled);
   try {
     const { run } = await jobQueue();
     runner = await run({
@@ -149,11 +166,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       events,
       taskList: { [PIPE_TASK]: handle },
     });
-    const stopped = new Promise<void>((res) => {
-      if (o.signal.aborted) res();
-      else o.signal.addEventListener('abort', () => res(), { once: true });
-    });
-    await Promise.race([stopped, runner.promise]);
+    const stopping = AbortSignal.any([o.signal, stopped.signal]);
+    await Promise.race([new Promise<void>((res) => (stopping.aborted ? res() : stopping.addEventListener('abort', () => res(), { once: true }))), runner.promise]);
+    if (lost !== undefined) throw lost;
   } finally {
     // Running tasks were interrupted by the signal; stop waits for them to put themselves back.
     await runner?.stop().catch(() => undefined);
@@ -162,5 +177,25 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     await listener.query(`UNLISTEN ${CANCEL_CHANNEL}`).catch(() => undefined);
     listener.release();
     await heart.stop();
+    process.off('unhandledRejection', onUnhandled);
+  }
+}
+
+/** Sends with `send` until it succeeds or fails other than by a lost connection, waiting a little longer after each failure (up to 5 s); given up once `signal` aborts. */
+export async function untilSent(send: () => Promise<void>, signal: AbortSignal): Promise<void> {
+  for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
+    try {
+      return await send();
+    } catch (e) {
+      if (signal.aborted || !isConnectionLoss(e)) throw e;
+    }
+    await new Promise<void>((res) => {
+      const done = () => {
+        clearTimeout(timer);
+        res();
+      };
+      const timer = setTimeout(done, wait);
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 }

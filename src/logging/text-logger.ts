@@ -223,7 +223,7 @@ export class TextLogger implements Logger {
         this.running.delete(e.task.id);
         this.passed.delete(e.task.id);
         const prefix = this.live ? s.yellow('⊘') : 'CANCEL';
-        this.line(`${prefix} ${this.label(e.task)} ${s.dim('cancelled, rolled back')}`);
+        this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.started ? 'cancelled, rolled back' : 'cancelled before it started')}`);
         break;
       }
       case 'run-finished': {

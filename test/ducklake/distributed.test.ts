@@ -175,6 +175,26 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
     expect(failed?.error.message).toMatch(/worker w1 refused task events@2024-01-01: its project differs from the coordinator's/);
   });
 
+  it('Ctrl-C while tasks wait in the queue: they are recorded cancelled, as the output says', async () => {
+    // No worker on this lake: the first date's task waits in the queue.
+    const { dir, lake } = lakeProject();
+    const stop = new AbortController();
+    const done = await backfillIn(dir, {
+      start: '2024-01-01',
+      end: '2024-01-02',
+      signal: stop.signal,
+      distributed: { leaseMs: 30_000 },
+      onEvent: (e) => e.type === 'notice' && String(e.message).includes('no pipe worker is running') && stop.abort(),
+    });
+    expect(done.code, explain(done)).toBe(130);
+    const runId = String(done.events.find((e) => e.type === 'run-started')?.runId);
+    const cancelled = done.events.filter((e) => e.type === 'task-cancelled').map((e) => (e.task as { id: string }).id);
+    expect(cancelled, explain(done)).toEqual(['events@2024-01-01']);
+    expect(done.stdout).toMatch(/CANCEL events 2024-01-01 .*cancelled before it started/);
+    const [recorded] = await lakeRowsOf(lake, [`SELECT task_id, status FROM _pipe.task_results WHERE run_id = '${runId}'`]);
+    expect(recorded).toEqual([{ task_id: 'events@2024-01-01', status: 'cancelled' }]);
+  });
+
   it('refuses --distributed on a DuckDB file, saying why', async () => {
     const dir = tempDir();
     writeProjectFiles(dir, { 'pipe.yaml': 'name: file\n', ...MODELS });

@@ -12,7 +12,7 @@ import { eventsOfType, explain, ModelGate, REPO, removeTempDirs, RunningPipe, ta
 import { backfillIn, historyIn, retryIn, runIn, showIn } from '../support/in-process.js';
 import { lakeRows } from '../support/lake-rows.js';
 import { lakeInstances } from '../support/lake-instances.js';
-import { createDatabase, testPostgres, type TestPostgres } from '../support/postgres.js';
+import { createDatabase, freePort, testPostgres, type TestPostgres } from '../support/postgres.js';
 
 /**
  * A DuckLake warehouse with a real Postgres catalog (one cluster for the test run, a database
@@ -221,6 +221,19 @@ describe.skipIf(!pg)('opening a DuckLake', () => {
     } finally {
       delete process.env.PIPE_DUCKDB_EXTENSION_DIR;
     }
+  });
+
+  it("names the catalog's Postgres it cannot reach, at the pipe.yaml line, without DuckDB's wording", async () => {
+    const port = await freePort();
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': `name: nowhere\nwarehouse:\n  type: ducklake\n  catalog: postgres:dbname=shop host=127.0.0.1 port=${port} user=postgres\n  data_path: lake/\n`,
+      'models/a.sql': 'select 1 as n\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^pipe\\.yaml:4: error: cannot attach the DuckLake .*: its catalog's Postgres at 127\\.0\\.0\\.1:${port}/shop cannot be reached: Connection refused`, 'm'));
+    expect(r.stderr).not.toMatch(/Failed to attach|Unable to connect|^\s+at /m);
   });
 
   it('a local .ducklake catalog works the same for one machine', async () => {

@@ -22,6 +22,19 @@ describe('the DuckLake dialect', () => {
     expect(isCommitConflict(DUCKLAKE.classify(new Error('Binder Error: column "x" not found')))).toBe(false);
   });
 
+  it("says a lost catalog's Postgres in words, transient, without the connection string or the catalog's query", () => {
+    const refused = DUCKLAKE.classify(
+      new Error(
+        'IO Error: Failed to query most recent snapshot for DuckLake: Unable to connect to Postgres at "dbname=shop host=db.internal port=5433 user=pipe password=s3cret": connection to server at "10.0.0.5", port 5433 failed: FATAL:  the database system is shutting down\n\n\nLINE 2: \tSELECT * FROM postgres_query(\'__ducklake_metadata_lake\',\n                      ^',
+      ),
+    );
+    expect(refused).toMatchObject({ errorClass: 'transient', message: "lost the lake's catalog (its Postgres at db.internal:5433/shop): the database system is shutting down; run it again once Postgres answers" });
+    const broke = DUCKLAKE.classify(
+      new Error('TransactionContext Error: Failed to commit: Failed to commit: Failed to execute query "COMMIT": server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.\n'),
+    );
+    expect(broke).toMatchObject({ errorClass: 'transient', message: "lost the lake's catalog (its Postgres): server closed the connection unexpectedly; run it again once Postgres answers" });
+  });
+
   it('says what to write instead of what DuckLake cannot store', () => {
     expect(DUCKLAKE.classify(new Error('Invalid Input Error: Failed to convert DuckDB type to DuckLake - unsupported type ENUM(\'a\', \'b\')')).message).toContain('cast the column to VARCHAR');
     expect(DUCKLAKE.classify(new Error('Not implemented Error: PRIMARY KEY/UNIQUE constraints are not supported in DuckLake')).message).toContain('check keys and values with tests instead');

@@ -21,6 +21,24 @@ const LACKS: readonly { readonly pattern: RegExp; readonly hint: string }[] = [
   { pattern: /does not support (sequences|user-defined types)/, hint: 'DuckLake has none: compute the value in the query instead' },
 ];
 
+/**
+ * The catalog's Postgres could not be reached, or its connection broke (a restart, a network
+ * cut): DuckDB's message shows the connection string and the catalog query it ran. Said as
+ * the catalog lost, naming its host, port and database only, and transient.
+ */
+const CATALOG_UNREACHABLE = /Unable to connect to Postgres at "([^"]*)": (?:connection to server at "[^"]*", port \d+ failed: )?(?:FATAL:\s*)?([^\n]*)/;
+const CATALOG_BROKE = /Failed to execute query "[^"]*": (server closed the connection unexpectedly|no connection to the server|SSL connection has been closed unexpectedly|terminating connection [^\n]*)/;
+
+/** Where the catalog's Postgres is (` at host:port/db`, or nothing when DuckDB does not say) and why it failed, or undefined for another error. */
+export function catalogProblem(message: string): { readonly where: string; readonly why: string } | undefined {
+  const unreachable = CATALOG_UNREACHABLE.exec(message);
+  const broke = unreachable ? undefined : CATALOG_BROKE.exec(message);
+  if (!unreachable && !broke) return undefined;
+  const keys = new Map([...(unreachable?.[1] ?? '').matchAll(/(\w+)=('(?:[^'\\]|\\.)*'|\S+)/g)].map((m) => [m[1].toLowerCase(), m[2]]));
+  const where = keys.size > 0 ? ` at ${keys.get('host') ?? 'localhost'}:${keys.get('port') ?? 5432}/${keys.get('dbname') ?? ''}` : '';
+  return { where, why: (unreachable?.[2] ?? broke?.[1] ?? '').trim() };
+}
+
 /** A hint for an error of something DuckLake lacks; undefined for other errors. */
 export function lakeLacks(message: string): string | undefined {
   return LACKS.find((l) => l.pattern.test(message))?.hint;
@@ -35,6 +53,8 @@ export const DUCKLAKE: Dialect = {
   classify(e) {
     const read = DUCKDB.classify(e);
     if (e instanceof WarehouseError) return read;
+    const lost = catalogProblem(read.message);
+    if (lost) return new WarehouseError(`lost the lake's catalog (its Postgres${lost.where}): ${lost.why}; run it again once Postgres answers`, read.kind, 'transient');
     const errorClass: ErrorClass = read.kind === 'TransactionContext' && CONFLICT.test(read.message) ? 'transient' : read.errorClass;
     const hint = lakeLacks(read.message);
     const message = hint === undefined ? read.message : `${read.message.split('\n')[0]} (${hint})${read.message.slice(read.message.split('\n')[0].length)}`;

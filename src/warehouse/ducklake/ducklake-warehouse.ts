@@ -8,7 +8,7 @@ import { setUpConnection } from '../duckdb/duckdb-setup.js';
 import { DuckDBSession, setUp, type OpenOptions } from '../duckdb/duckdb-warehouse.js';
 import { NO_SETUP, type LakeTarget, type WarehouseSetup } from '../warehouse-setup.js';
 import { WarehouseLockedError, WarehouseOpenError, type Warehouse, type WarehouseSession } from '../warehouse.js';
-import { DUCKLAKE } from './dialect.js';
+import { catalogProblem, DUCKLAKE } from './dialect.js';
 import { loadLakeExtensions } from './lake-extensions.js';
 
 /**
@@ -121,8 +121,10 @@ async function attach(connection: DuckDBConnection, lake: LakeTarget, location: 
     const message = e instanceof Error ? e.message : String(e);
     const lock = LOCK_RE.exec(message);
     if (lock) throw new WarehouseLockedError(location, Number(lock[2]), lock[1]);
+    const lost = catalogProblem(message);
+    const why = lost ? `its catalog's Postgres${lost.where} cannot be reached: ${lost.why}` : DUCKLAKE.headline(message);
     throw new DiagnosticError([
-      error('warehouse-setup', `cannot attach the DuckLake ${lake.shown}: ${secrets.mask(DUCKLAKE.headline(message))} (${lake.source.owner})`, lake.source.at, {
+      error('warehouse-setup', `cannot attach the DuckLake ${lake.shown}: ${secrets.mask(why)} (${lake.source.owner})`, lake.source.at, {
         hint: lake.catalog.kind === 'postgres' ? 'check that Postgres runs and that the catalog connection (and PGPASSWORD or ~/.pgpass) is right' : undefined,
       }),
     ]);

@@ -1,0 +1,131 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
+import { explain, killRunning, ModelGate, removeTempDirs, RunningPipe, tempDir, writeProjectFiles } from '../e2e/helpers.js';
+import { backfillIn } from '../support/in-process.js';
+import { lakeInstances } from '../support/lake-instances.js';
+import { lakeRowsOf } from '../support/lake-rows.js';
+import { createDatabase, freePort, testPostgres } from '../support/postgres.js';
+
+/**
+ * A worker whose Postgres goes away for a moment (a restart, a network cut) while it runs a
+ * task: it stays up, and the task's outcome reaches the coordinator once Postgres is back.
+ * It used to lose the outcome (the coordinator waited for it for ever) and then die with a
+ * stack trace, when the queue marked the job done on a connection that failed.
+ *
+ * The worker reaches Postgres through a relay in this process, which the test cuts (every
+ * connection closed, new ones refused) and restores; the coordinator, in this process,
+ * connects directly and sees no outage.
+ */
+
+const pg0 = await testPostgres();
+lakeInstances();
+afterAll(async () => {
+  await killRunning();
+  removeTempDirs();
+});
+
+/** A TCP relay to Postgres that can be cut: connections made while it is cut are closed at once, and counted. */
+class Relay {
+  private readonly sockets = new Set<Socket>();
+  private cut = false;
+  /** Connections refused while cut. */
+  refused = 0;
+  private onRefused = () => undefined as void;
+  private constructor(private readonly server: Server) {}
+
+  static async open(port: number, target: number): Promise<Relay> {
+    const relay: Relay = new Relay(
+      createServer((client) => {
+        if (relay.cut) {
+          relay.refused++;
+          relay.onRefused();
+          client.destroy();
+          return;
+        }
+        const upstream = connect(target, '127.0.0.1');
+        for (const s of [client, upstream]) {
+          relay.sockets.add(s);
+          s.on('close', () => relay.sockets.delete(s));
+          s.on('error', () => undefined);
+        }
+        client.pipe(upstream).pipe(client);
+      }),
+    );
+    await new Promise<void>((res) => relay.server.listen(port, '127.0.0.1', res));
+    return relay;
+  }
+
+  /** Postgres gone: every open connection is closed, and new ones too. */
+  down(): void {
+    this.cut = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  up(): void {
+    this.cut = false;
+  }
+
+  /** Resolves once `n` more connections have been refused. */
+  refusedMore(n: number): Promise<void> {
+    const goal = this.refused + n;
+    return new Promise((res) => {
+      this.onRefused = () => this.refused >= goal && res();
+    });
+  }
+
+  close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((res) => this.server.close(() => res()));
+  }
+}
+
+describe.skipIf(!pg0)('a pipe worker when Postgres goes away a moment', () => {
+  it('stays up, tells the outcome once Postgres is back, and runs the next tasks', async () => {
+    const dir = tempDir();
+    const gate = new ModelGate(dir);
+    const db = createDatabase(pg0!, `outage_${process.pid}`);
+    const relayPort = await freePort();
+    const relay = await Relay.open(relayPort, pg0!.port);
+    try {
+      const catalog = (port: number) => `postgres:dbname=${db} host=127.0.0.1 port=${port} user=postgres`;
+      writeProjectFiles(dir, {
+        'pipe.yaml': `name: outage\nwarehouse:\n  type: ducklake\n  catalog: ${catalog(pg0!.port)}\n  data_path: lake/\n`,
+        // Held at the gate on its first date, while the test cuts Postgres.
+        'models/events.sql': `{{ config(materialized='incremental', partition_by='d') }}\nselect cast('{{ ds }}' as date) as d, i from range(3) t(i)\nwhere '{{ ds }}' <> '2024-01-01' or ${gate.sql} >= 0\n`,
+      });
+      // A long lease: the outage is no death.
+      const worker = new RunningPipe(['worker', '--project', dir, '--db', `ducklake:${catalog(relayPort)}`, '--json', '--name', 'w1', '--lease', '60s']);
+      await worker.waitFor((e) => e.type === 'notice' && String(e.message).includes('ready'));
+      const held = gate.reached();
+      const first = backfillIn(dir, { start: '2024-01-01', end: '2024-01-01', distributed: { leaseMs: 60_000 } });
+      const release = await held;
+      relay.down();
+      release();
+      // The task ends on the worker without its Postgres; its outcome waits for it.
+      await worker.waitFor((e) => e.type === 'task-failed' || e.type === 'task-succeeded');
+      await relay.refusedMore(3);
+      relay.up();
+      const gone = worker.exited.then((r) => `the worker exited during the outage\n${explain(r)}`);
+      const done = await Promise.race([first, gone]);
+      if (typeof done === 'string') throw new Error(done);
+      expect([0, 1], explain(done)).toContain(done.code);
+      // The same worker runs the next backfill, on the lake it reaches again.
+      gate.open();
+      const next = await Promise.race([backfillIn(dir, { start: '2024-01-01', end: '2024-01-02', force: true, distributed: { leaseMs: 60_000 } }), gone]);
+      if (typeof next === 'string') throw new Error(next);
+      expect(next.code, explain(next)).toBe(0);
+      worker.child.kill('SIGTERM');
+      const ended = await worker.exited;
+      expect(ended.stderr).not.toMatch(/^\s+at /m);
+      const lake: LakeTarget = { catalog: { kind: 'postgres', connection: pg0!.connection(db) }, dataPath: join(dir, 'lake/'), shown: db, source: { owner: 'test' } };
+      expect(await lakeRowsOf(lake, ["SELECT strftime(d, '%Y-%m-%d') AS d, count(*)::INTEGER AS n FROM main.events GROUP BY d ORDER BY d"])).toEqual([[
+        { d: '2024-01-01', n: 3 },
+        { d: '2024-01-02', n: 3 },
+      ]]);
+    } finally {
+      await relay.close();
+    }
+  }, 60_000);
+});
