@@ -334,6 +334,17 @@ v|None|2031-02-03T00:00:00+00:00;
 ' as graph from "main"."a", "main"."v_v1"`);
   });
 
+  it("attaches a source's test to no node, as dbt does", async () => {
+    const task = planned({
+      'dbt_project.yml': 'name: shop\n',
+      'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: facts\n        columns:\n          - name: id\n            data_tests: [not_null]\n',
+      'models/a.sql': "select * from {{ source('raw', 'facts') }}",
+      'models/a.yml': 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [unique]\n',
+      'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | selectattr("resource_type", "equalto", "test") | sort(attribute="name") %}{{ n.name }}={{ n.attached_node }};{% endfor %}{% endif %}' as tests from {{ ref('a') }}`,
+    }).get('m')!;
+    expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'source_not_null_raw_facts_id=None;unique_a_id=model.shop.a;' as tests from "main"."a"`);
+  });
+
   it("a package's template counts what is undefined as nothing (length 0), as dbt's Jinja does; the project's own refuses", () => {
     const files = {
       'dbt_project.yml': 'name: shop\n',

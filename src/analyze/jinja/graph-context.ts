@@ -371,7 +371,8 @@ function addTest(
     config: { enabled: true, materialized: 'test', severity: c.severity.toUpperCase(), tags: [...(c.tags ?? [])] },
     column_name: t.generic?.column ?? null,
     ...(t.generic ? { test_metadata: { name: t.generic.test, kwargs: { ...t.generic.kwargs }, namespace: t.generic.namespace ?? null } } : {}),
-    attached_node: t.generic ? (byName(t.reads[0])[0] ?? null) : null,
+    // A test of a source is attached to no node, as in dbt.
+    attached_node: t.generic && !isSource(t.reads[0]) ? (byName(t.reads[0])[0] ?? null) : null,
     depends_on: { nodes: t.reads.flatMap(byName), macros: [...(t.macros ?? [])] },
   };
 }
