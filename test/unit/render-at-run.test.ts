@@ -345,6 +345,18 @@ v|None|2031-02-03T00:00:00+00:00;
     expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'source_not_null_raw_facts_id=None;unique_a_id=model.shop.a;' as tests from "main"."a"`);
   });
 
+  it("puts a test in the schema dbt names for it, from the target's, and gives a model's config its contract as a mapping", async () => {
+    const task = planned({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    marts:\n      +schema: marts\n',
+      'models/marts/a.sql': 'select 1 as id',
+      'models/marts/a.yml': 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [unique]\n',
+      'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | sort(attribute="name") %}{{ n.name }}={{ n.schema }}/{{ n.config.get("contract") }};{% endfor %}{% endif %}' as nodes from {{ ref('a') }}`,
+    }).get('m')!;
+    expect((await renderAtRun(task, session, ignored)).sql).toBe(
+      `select 'a=main_marts/{'enforced': False, 'alias_types': True};m=main/{'enforced': False, 'alias_types': True};unique_a_id=main_dbt_test__audit/None;' as nodes from "main_marts"."a"`,
+    );
+  });
+
   it("a package's template counts what is undefined as nothing (length 0), as dbt's Jinja does; the project's own refuses", () => {
     const files = {
       'dbt_project.yml': 'name: shop\n',

@@ -134,6 +134,8 @@ export function graphContext(
           contract: { enforced: n.contract !== undefined, alias_types: true, checksum: null },
           config: {
             ...config,
+            // dbt's config holds the contract as a mapping (pipe's as whether it is enforced).
+            contract: { enforced: n.config.contract === true, alias_types: true },
             on_schema_change: (config as { on_schema_change?: string }).on_schema_change ?? (modelKind(n.config.kind).isIncremental({ tableExists: true, fullRefresh: false }) ? 'fail' : 'ignore'),
             tags: [...tags],
             enabled: true,
@@ -355,7 +357,7 @@ function addTest(
     fqn: [...t.fqn],
     ...paths,
     database,
-    schema: `${schema}_dbt_test__audit`,
+    schema: t.schema ?? `${schema}_dbt_test__audit`,
     alias,
     group: null,
     relation_name: null,
