@@ -334,27 +334,25 @@ v|None|2031-02-03T00:00:00+00:00;
 ' as graph from "main"."a", "main"."v_v1"`);
   });
 
-  it("attaches a source's test to no node, as dbt does", async () => {
-    const task = planned({
-      'dbt_project.yml': 'name: shop\n',
-      'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: facts\n        columns:\n          - name: id\n            data_tests: [not_null]\n',
-      'models/a.sql': "select * from {{ source('raw', 'facts') }}",
-      'models/a.yml': 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [unique]\n',
-      'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | selectattr("resource_type", "equalto", "test") | sort(attribute="name") %}{{ n.name }}={{ n.attached_node }};{% endfor %}{% endif %}' as tests from {{ ref('a') }}`,
-    }).get('m')!;
-    expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'source_not_null_raw_facts_id=None;unique_a_id=model.shop.a;' as tests from "main"."a"`);
-  });
-
-  it("puts a test in the schema dbt names for it, from the target's, and gives a model's config its contract as a mapping", async () => {
+  it("gives nodes dbt's schema, attached node, contract and depends_on: tests in the schema dbt names, a source's attached to none, a model reading what it reads itself", async () => {
     const task = planned({
       'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    marts:\n      +schema: marts\n',
-      'models/marts/a.sql': 'select 1 as id',
-      'models/marts/a.yml': 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [unique]\n',
-      'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | sort(attribute="name") %}{{ n.name }}={{ n.schema }}/{{ n.config.get("contract") }};{% endfor %}{% endif %}' as nodes from {{ ref('a') }}`,
+      'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: facts\n        columns:\n          - name: id\n            data_tests: [not_null]\n',
+      'models/marts/a.sql': "select * from {{ source('raw', 'facts') }}",
+      'models/b.sql': 'select 1 as id',
+      // Its relationships test makes a wait for b, which is no ref of a's.
+      'models/marts/a.yml': "version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests:\n          - unique\n          - relationships: {to: \"ref('b')\", field: id}\n",
+      'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | sort(attribute="name") %}{{ n.name }}={{ n.schema }}/{{ n.get("attached_node") }}/{{ n.config.get("contract") }}/{{ n.depends_on.nodes | join(",") }};
+{% endfor %}{% endif %}' as nodes from {{ ref('a') }}`,
     }).get('m')!;
-    expect((await renderAtRun(task, session, ignored)).sql).toBe(
-      `select 'a=main_marts/{'enforced': False, 'alias_types': True};m=main/{'enforced': False, 'alias_types': True};unique_a_id=main_dbt_test__audit/None;' as nodes from "main_marts"."a"`,
-    );
+    const contract = "{'enforced': False, 'alias_types': True}";
+    expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'a=main_marts/None/${contract}/source.shop.raw.facts;
+b=main/None/${contract}/;
+m=main/None/${contract}/model.shop.a;
+relationships_a_id__id__ref_b_=main_dbt_test__audit/model.shop.a/None/model.shop.b,model.shop.a;
+source_not_null_raw_facts_id=main_dbt_test__audit/None/None/source.shop.raw.facts;
+unique_a_id=main_dbt_test__audit/model.shop.a/None/model.shop.a;
+' as nodes from "main_marts"."a"`);
   });
 
   it("a package's template counts what is undefined as nothing (length 0), as dbt's Jinja does; the project's own refuses", () => {

@@ -116,6 +116,8 @@ export function graphContext(
         // Keys left unset are not in dbt's config (and an undefined value is no Python value: tojson refused the node).
         const config = Object.fromEntries(Object.entries(set).filter(([, v]) => v !== undefined));
         const identifier = n.config.alias ?? n.name;
+        // What the model reads itself, as dbt's manifest lists it: not what its tests made it wait for.
+        const own = n.ownUpstream ?? n.upstream;
         graph.nodes[unique_id] = {
           ...common,
           // A version is named as its model, with its version beside it, as in dbt's manifest.
@@ -140,9 +142,9 @@ export function graphContext(
             tags: [...tags],
             enabled: true,
           },
-          depends_on: { nodes: n.upstream.flatMap(byName), macros: [] },
-          refs: n.upstream.filter((u) => nodes.get(u)?.kind !== 'source').map((name) => ({ name, package: null, version: null })),
-          sources: n.upstream.flatMap((u) => {
+          depends_on: { nodes: own.flatMap(byName), macros: [] },
+          refs: own.filter((u) => nodes.get(u)?.kind !== 'source').map((name) => ({ name, package: null, version: null })),
+          sources: own.flatMap((u) => {
             const s = nodes.get(u);
             return s?.kind === 'source' ? [[s.source, s.table]] : [];
           }),
@@ -348,6 +350,9 @@ function addTest(
   const unique_id = testUniqueId(project, c.name, t);
   const schema = on.kind === 'model' ? on.config.schema : on.kind === 'seed' ? on.schema : 'main';
   const alias = t.alias ?? c.name;
+  // In the order dbt's render of the test meets them: a generic test's arguments (`to:`), then
+  // the model it is given last; a singular test's in the order of its text.
+  const reads = t.generic ? [...t.reads.slice(1), ...t.reads.slice(0, 1)] : t.reads;
   const paths = t.generic ? { original_file_path: c.location.file, path: `${alias}.sql` } : nodePaths(c.location.file, t.fqn[0] ?? project, 'tests', folders);
   into[unique_id] = {
     unique_id,
@@ -362,8 +367,8 @@ function addTest(
     group: null,
     relation_name: null,
     contract: { enforced: false, alias_types: true, checksum: null },
-    refs: t.reads.filter((r) => !isSource(r)).map((name) => ({ name, package: null, version: null })),
-    sources: t.reads.filter(isSource).map((r) => r.split('.')),
+    refs: reads.filter((r) => !isSource(r)).map((name) => ({ name, package: null, version: null })),
+    sources: reads.filter(isSource).map((r) => r.split('.')),
     raw_code: '',
     language: 'sql',
     description: '',
@@ -375,6 +380,6 @@ function addTest(
     ...(t.generic ? { test_metadata: { name: t.generic.test, kwargs: { ...t.generic.kwargs }, namespace: t.generic.namespace ?? null } } : {}),
     // A test of a source is attached to no node, as in dbt.
     attached_node: t.generic && !isSource(t.reads[0]) ? (byName(t.reads[0])[0] ?? null) : null,
-    depends_on: { nodes: t.reads.flatMap(byName), macros: [...(t.macros ?? [])] },
+    depends_on: { nodes: reads.flatMap(byName), macros: [...(t.macros ?? [])] },
   };
 }
