@@ -168,7 +168,18 @@ export function graphContext(
           description: n.description ?? '',
           // dbt's seeds are in no group, as its models are by default.
           group: null,
-          config: { materialized: 'seed', schema: n.schema, alias: n.alias ?? null, tags: [...n.tags], enabled: true, column_types: { ...n.columnTypes }, delimiter: n.delimiter ?? ',', quote_columns: n.quoteColumns },
+          config: {
+            materialized: 'seed',
+            schema: n.schema,
+            alias: n.alias ?? null,
+            tags: [...n.tags],
+            enabled: true,
+            column_types: { ...n.columnTypes },
+            delimiter: n.delimiter ?? ',',
+            quote_columns: n.quoteColumns,
+            // dbt's default for every node, which packages read of seeds too.
+            on_schema_change: 'ignore',
+          },
           depends_on: { nodes: [], macros: [] },
           columns: graphColumns(n.columns),
         };
