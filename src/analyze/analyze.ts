@@ -87,6 +87,8 @@ export interface ModelNode {
   /** Where it reads each node of its upstream: ref() calls, source() calls (named `src.table`) and relationships checks. */
   readonly refs: readonly RefSite[];
   readonly upstream: readonly string[];
+  /** Its upstream before its tests added what they read (dbt's depends_on); left out where they added nothing. */
+  readonly ownUpstream?: readonly string[];
   /** dbt's qualified name: project, folders under the model folder, name (see layout.ts). */
   readonly fqn: readonly string[];
   /** The dbt properties file with its entry, if it has one. */
@@ -151,6 +153,8 @@ export interface SeedNode {
   /** The names in the CSV's header line, and whether rows follow it (none and false when it has none). */
   readonly header: { readonly names: readonly string[]; readonly rows: boolean; readonly renamed?: true };
   readonly upstream: readonly string[];
+  /** Its upstream before its tests added what they read; left out where they added nothing. */
+  readonly ownUpstream?: readonly string[];
   /** dbt's qualified name: project, folders under the seed folder, name. */
   readonly fqn: readonly string[];
   /** The dbt properties file with its entry, if it has one. */
@@ -2052,7 +2056,9 @@ function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diag
     const upstream = [...node.upstream, ...sites.map((r) => r.name)];
     const checks = [...node.checks, ...attached.checks];
     // A model's refs locate the edges of a cycle: an edge a test adds points at the test.
-    nodes.set(name, node.kind === 'model' ? Object.assign({}, node, { checks, upstream, refs: [...node.refs, ...sites] }) : Object.assign({}, node, { checks, upstream }));
+    // What it reads itself stays known: dbt's graph lists a node's own refs, not its tests' reads.
+    const ownUpstream = node.ownUpstream ?? node.upstream;
+    nodes.set(name, node.kind === 'model' ? Object.assign({}, node, { checks, upstream, ownUpstream, refs: [...node.refs, ...sites] }) : Object.assign({}, node, { checks, upstream, ownUpstream }));
   }
   return attachedTests.sources;
 }

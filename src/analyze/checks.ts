@@ -77,6 +77,8 @@ export interface DbtTestNode {
   readonly fqn: readonly string[];
   /** The name of its relation and compiled file: a long name's short form (see test-names.ts); the name when left out. */
   readonly alias?: string;
+  /** The schema dbt names for it (generate_schema_name of its `schema`, dbt's `dbt_test__audit`), where its failing rows are kept. */
+  readonly schema?: string;
   /** A generic test's macros as dbt's parse records them (`macro.dbt.test_unique`): its `depends_on.macros`. */
   readonly macros?: readonly string[];
   /** The nodes it reads, the node tested first. */

@@ -216,7 +216,12 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
     message = `${name}() is not defined`;
     const owner = name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : undefined;
     const functions = functionNames();
-    hint = didYouMean(name, functions) ?? (owner ? `${owner} has no function ${name.slice(owner.length + 1)}()` : `template functions: ${fewNames(functions)} (macros come from macros/*.sql)`);
+    if (DBT_ADAPTER_MACROS.has(name)) {
+      message = `${name}() is a macro of dbt's that pipe does not implement`;
+      hint = 'write the SQL it stands for, or read the warehouse with run_query() or adapter.get_columns_in_relation()';
+    } else {
+      hint = didYouMean(name, functions) ?? (owner ? `${owner} has no function ${name.slice(owner.length + 1)}()` : `template functions: ${fewNames(functions)} (macros come from macros/*.sql)`);
+    }
     if (line === undefined && source !== undefined) {
       // A call of what a call returned (`ref('b').include()`) is named by Nunjucks, not as written: found by its method.
       const method = name.slice(name.lastIndexOf('.') + 1);
@@ -244,6 +249,24 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
   const code = phase === 'parse' ? 'template-syntax' : hint === HOUR_UNSET ? UNSET_HOUR : 'template-render';
   return error(code, message, { file, line, column }, hint ? { hint } : undefined);
 }
+
+/** dbt's own macros that projects and packages call by their bare name, which pipe has none of: said so when one is called. */
+const DBT_ADAPTER_MACROS: ReadonlySet<string> = new Set([
+  'get_columns_in_query',
+  'get_empty_subquery_sql',
+  'create_table_as',
+  'create_view_as',
+  'get_create_table_as_sql',
+  'get_create_view_as_sql',
+  'make_temp_relation',
+  'make_intermediate_relation',
+  'make_backup_relation',
+  'drop_relation_if_exists',
+  'alter_column_type',
+  'alter_relation_add_remove_columns',
+  'list_relations_without_caching',
+  'get_catalog',
+]);
 
 /** The code of the error of a template that uses `hour` where an interval of whole days leaves it unset (see DateVariables.hour). */
 export const UNSET_HOUR = 'unset-hour';

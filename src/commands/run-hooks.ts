@@ -175,9 +175,10 @@ export class RunResults {
     return checks?.find((c) => c.name === name)?.dbt;
   }
 
-  /** The unique id of the node a test is attached to: a model's, a seed's or a snapshot's. */
-  private attachedNode(name: string): string {
+  /** The unique id of the node a test is attached to: a model's, a seed's or a snapshot's; none for a source's table, as in dbt. */
+  private attachedNode(name: string): string | null {
     const node = this.analysis.nodes.get(name);
+    if (node?.kind === 'source') return null;
     return node ? uniqueId(node, this.analysis.projectName) : `model.${this.analysis.projectName}.${name}`;
   }
 

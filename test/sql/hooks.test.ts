@@ -196,6 +196,8 @@ on-run-end: "${log('z end')}"
       // A snapshot is dbt's snapshot node, with its unique id; a test of one is attached to it.
       'snapshots/orders_snap.sql': "{% snapshot orders_snap %}{{ config(unique_key='id', strategy='check', check_cols='all', target_schema='main') }}select * from {{ ref('orders') }}{% endsnapshot %}",
       'snapshots/orders_snap.yml': 'version: 2\nsnapshots:\n  - name: orders_snap\n    columns:\n      - name: id\n        tests: [not_null]\n',
+      // A source's test is attached to no node, as in dbt.
+      'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: audit\n        columns:\n          - name: n\n            tests: [not_null]\n',
     });
     const END_IDS = END.replace('{{ r.node.name }}', '{{ r.node.unique_id }}{% if r.node.attached_node %}@{{ r.node.attached_node }}{% endif %}');
     writeProjectFiles(dir, { 'dbt_project.yml': PROJECT.replace(/^on-run-end: .*$/m, `on-run-end: "${END_IDS.replaceAll('"', '\\"')}"`) });
@@ -210,6 +212,7 @@ on-run-end: "${log('z end')}"
       'snapshot:snapshot.shop.orders_snap=success/None/OK',
       'test:test.shop.accepted_values_orders_id__1.45c5ad10cd@model.shop.orders=warn/1/Got 1 result, configured to warn if != 0',
       'test:test.shop.not_null_orders_snap_id.e60afd5d6f@snapshot.shop.orders_snap=pass/0/None',
+      'test:test.shop.source_not_null_raw_audit_n.1439890817=pass/0/None',
       'test:test.shop.unique_orders_id.1360ecc70e@model.shop.orders=pass/0/None',
       'unit_test:unit_test.shop.doubles@model.shop.doubled=pass/0/None',
     ]);
@@ -220,7 +223,7 @@ on-run-end: "${log('z end')}"
     expect(t.code, t.stderr).toBe(0);
     const tested = (await audit(dir)).slice(2);
     expect(tested[0]).toBe('start main');
-    expect(tested[1]!.replace(/^end /, '').split(';').sort()).toEqual(['', 'test:accepted_values_orders_id__1=warn/1/Got 1 result, configured to warn if != 0', 'test:unique_orders_id=pass/0/None', 'unit_test:doubles=pass/0/None']);
+    expect(tested[1]!.replace(/^end /, '').split(';').sort()).toEqual(['', 'test:accepted_values_orders_id__1=warn/1/Got 1 result, configured to warn if != 0', 'test:source_not_null_raw_audit_n=pass/0/None', 'test:unique_orders_id=pass/0/None', 'unit_test:doubles=pass/0/None']);
   });
 
   it("tell flags.WHICH the command as dbt names it: build for pipe run, test, compile, run-operation", async () => {

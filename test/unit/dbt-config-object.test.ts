@@ -49,7 +49,7 @@ models:
       'models/staging/stg.sql': `select '{{ config.get("materialized") }}' as mat, {{ config.get("enabled") }} as enabled`,
     });
     expect(errors(a)).toEqual([]);
-    // persist_docs is {} where nothing sets it, as in dbt's config: the default is not taken.
+    // persist_docs unset is dbt's default, {}, not the default given to get(): as dbt-core 1.11 compiles it.
     expect(sqlOf(a, 'orders')).toBe(
       "\nselect 'table' as mat, 'nightly,finance' as tags, 'id' as uk, 'sales' as custom_schema, '{}' as fallback, True as unset, 'table' as required, 'd' as named",
     );

@@ -167,6 +167,12 @@ select {{ total }} as outer_total, {{ ns.total }} as ns_total, '{{ ns.names | jo
     // A method a value has not, called on the first line, is found where it is called.
     const unknown = run({ 'models/b.sql': 'select 1 as id', 'models/m.sql': "select '{{ ref('b').nope() }}' as b" });
     expect(errors(unknown)).toEqual([['ref(...).nope() is not defined', { file: 'models/m.sql', line: 1, column: 20 }]]);
+    // dbt's Column of a name and type, its type translated.
+    const columns = run({ 'models/c.sql': "{% set c = api.Column.create('x', 'string') %}select '{{ c.name }}|{{ c.data_type }}|{{ c.dtype }}|{{ c.is_string() }}|{{ c.quoted }}' as a" });
+    expect(sql(columns, 'c')).toBe(`select 'x|character varying(256)|TEXT|True|"x"' as a`);
+    // One of dbt's own macros pipe has not is named as such.
+    const dbts = run({ 'models/m.sql': "select 1 as x,\n '{{ get_columns_in_query('select 1 as a') }}' as c" });
+    expect(errors(dbts)).toEqual([["get_columns_in_query() is a macro of dbt's that pipe does not implement", { file: 'models/m.sql', line: 2, column: 6 }]]);
   });
 
   it("reads Python's spaces inside a tag as spaces (a paragraph separator pasted into config()), in templates pipe's parser reads and in those Nunjucks' does, and keeps them in strings", () => {

@@ -320,18 +320,39 @@ sources:
         '  - name: v\n    latest_version: 1\n    versions:\n      - v: 1\n        deprecation_date: 2031-02-03\n',
       'tests/a_positive.sql': "select * from {{ ref('a') }} where id < 0",
       'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | sort(attribute="name") %}{% if n.resource_type == "test" %}{{ n.unique_id }}|{{ n.alias }}|{{ n.path }}|{{ n.depends_on.macros | join(",") }}|{{ n.refs | map(attribute="name") | join(",") }}|{{ n.group }};
-{% else %}{{ n.name }}|{{ n.group }}|{{ n.get("deprecation_date") }};
+{% else %}{{ n.name }}|{{ n.group }}|{{ n.get("deprecation_date") }}|{{ n.config.on_schema_change }};
 {% endif %}{% endfor %}{% endif %}' as graph from {{ ref('a') }}, {{ ref('v') }}`,
     }).get('m')!;
-    expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'a|None|None;
+    expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'a|None|None|ignore;
 test.shop.a_positive|a_positive|a_positive.sql||a|None;
 test.shop.accepted_values_a_id__1__2__3__4__5__6__7__8__9__10__11__12__13__14__15.a47549cc7e|accepted_values_a_56d4c49786edc3909224b3fb8fc2e391|accepted_values_a_56d4c49786edc3909224b3fb8fc2e391.sql|macro.dbt.test_accepted_values,macro.dbt.get_where_subquery|a|None;
-m|None|None;
+m|None|None|ignore;
 test.shop.positive_a_id.fb4e5b69f5|positive_a_id|positive_a_id.sql|macro.shop.test_positive,macro.dbt.get_where_subquery|a|None;
-s|None|None;
+s|None|None|ignore;
 test.shop.unique_a_id.f6a5f640da|unique_a_id|unique_a_id.sql|macro.dbt.test_unique|a|None;
-v|None|2031-02-03T00:00:00+00:00;
+v|None|2031-02-03T00:00:00+00:00|ignore;
 ' as graph from "main"."a", "main"."v_v1"`);
+  });
+
+  it("gives nodes dbt's schema, attached node, contract and depends_on: tests in the schema dbt names, a source's attached to none, a model reading what it reads itself", async () => {
+    const task = planned({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    marts:\n      +schema: marts\n',
+      'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: facts\n        columns:\n          - name: id\n            data_tests: [not_null]\n',
+      'models/marts/a.sql': "select * from {{ source('raw', 'facts') }}",
+      'models/b.sql': 'select 1 as id',
+      // Its relationships test makes a wait for b, which is no ref of a's.
+      'models/marts/a.yml': "version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests:\n          - unique\n          - relationships: {to: \"ref('b')\", field: id}\n",
+      'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | sort(attribute="name") %}{{ n.name }}={{ n.schema }}/{{ n.get("attached_node") }}/{{ n.config.get("contract") }}/{{ n.depends_on.nodes | join(",") }};
+{% endfor %}{% endif %}' as nodes from {{ ref('a') }}`,
+    }).get('m')!;
+    const contract = "{'enforced': False, 'alias_types': True}";
+    expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'a=main_marts/None/${contract}/source.shop.raw.facts;
+b=main/None/${contract}/;
+m=main/None/${contract}/model.shop.a;
+relationships_a_id__id__ref_b_=main_dbt_test__audit/model.shop.a/None/model.shop.b,model.shop.a;
+source_not_null_raw_facts_id=main_dbt_test__audit/None/None/source.shop.raw.facts;
+unique_a_id=main_dbt_test__audit/model.shop.a/None/model.shop.a;
+' as nodes from "main_marts"."a"`);
   });
 
   it("a package's template counts what is undefined as nothing (length 0), as dbt's Jinja does; the project's own refuses", () => {

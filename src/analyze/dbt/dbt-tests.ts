@@ -235,6 +235,7 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
         fqn,
         reads,
         alias: spec.name ?? names.alias,
+        schema: store?.schema ?? ctx.failuresSchema(config.schema, { name: testName, fqn, file: spec.location.file }),
         macros: testMacros(impl, name, ctx.projectName),
         generic: {
           test: name,

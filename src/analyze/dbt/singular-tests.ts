@@ -128,7 +128,7 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
       tags: config.tags,
       ...(parse.readsWarehouse ? { atRun: (phase: RenderPhase) => queryAtRun(file.name, at, ctx.render(file, stores, { phase, parse }), config.limit) } : {}),
       ...(store ? { storeFailures: store } : {}),
-      dbt: { fqn, reads },
+      dbt: { fqn, reads, schema: store?.schema ?? ctx.failuresSchema(config.schema, { name: file.name, fqn, file: file.file }) },
     },
   };
 }

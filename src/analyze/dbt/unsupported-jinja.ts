@@ -48,7 +48,7 @@ const SUPPORTED_MEMBERS: Readonly<Record<string, readonly string[]>> = {
 /** What a template using another member of them is told. */
 const DBT_OBJECTS: Readonly<Record<string, string>> = {
   adapter: `not available in pipe templates: ${SUPPORTED_MEMBERS.adapter.map((m) => `adapter.${m}`).join(', ')} are`,
-  api: 'not available in pipe templates: api.Relation.create and api.Column.translate_type are',
+  api: 'not available in pipe templates: api.Relation.create, api.Column.translate_type and api.Column.create are',
 };
 
 const RULES: readonly Rule[] = [

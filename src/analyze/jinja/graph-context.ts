@@ -116,6 +116,8 @@ export function graphContext(
         // Keys left unset are not in dbt's config (and an undefined value is no Python value: tojson refused the node).
         const config = Object.fromEntries(Object.entries(set).filter(([, v]) => v !== undefined));
         const identifier = n.config.alias ?? n.name;
+        // What the model reads itself, as dbt's manifest lists it: not what its tests made it wait for.
+        const own = n.ownUpstream ?? n.upstream;
         graph.nodes[unique_id] = {
           ...common,
           // A version is named as its model, with its version beside it, as in dbt's manifest.
@@ -134,13 +136,15 @@ export function graphContext(
           contract: { enforced: n.contract !== undefined, alias_types: true, checksum: null },
           config: {
             ...config,
+            // dbt's config holds the contract as a mapping (pipe's as whether it is enforced).
+            contract: { enforced: n.config.contract === true, alias_types: true },
             on_schema_change: (config as { on_schema_change?: string }).on_schema_change ?? (modelKind(n.config.kind).isIncremental({ tableExists: true, fullRefresh: false }) ? 'fail' : 'ignore'),
             tags: [...tags],
             enabled: true,
           },
-          depends_on: { nodes: n.upstream.flatMap(byName), macros: [] },
-          refs: n.upstream.filter((u) => nodes.get(u)?.kind !== 'source').map((name) => ({ name, package: null, version: null })),
-          sources: n.upstream.flatMap((u) => {
+          depends_on: { nodes: own.flatMap(byName), macros: [] },
+          refs: own.filter((u) => nodes.get(u)?.kind !== 'source').map((name) => ({ name, package: null, version: null })),
+          sources: own.flatMap((u) => {
             const s = nodes.get(u);
             return s?.kind === 'source' ? [[s.source, s.table]] : [];
           }),
@@ -164,7 +168,18 @@ export function graphContext(
           description: n.description ?? '',
           // dbt's seeds are in no group, as its models are by default.
           group: null,
-          config: { materialized: 'seed', schema: n.schema, alias: n.alias ?? null, tags: [...n.tags], enabled: true, column_types: { ...n.columnTypes }, delimiter: n.delimiter ?? ',', quote_columns: n.quoteColumns },
+          config: {
+            materialized: 'seed',
+            schema: n.schema,
+            alias: n.alias ?? null,
+            tags: [...n.tags],
+            enabled: true,
+            column_types: { ...n.columnTypes },
+            delimiter: n.delimiter ?? ',',
+            quote_columns: n.quoteColumns,
+            // dbt's default for every node, which packages read of seeds too.
+            on_schema_change: 'ignore',
+          },
           depends_on: { nodes: [], macros: [] },
           columns: graphColumns(n.columns),
         };
@@ -346,6 +361,9 @@ function addTest(
   const unique_id = testUniqueId(project, c.name, t);
   const schema = on.kind === 'model' ? on.config.schema : on.kind === 'seed' ? on.schema : 'main';
   const alias = t.alias ?? c.name;
+  // In the order dbt's render of the test meets them: a generic test's arguments (`to:`), then
+  // the model it is given last; a singular test's in the order of its text.
+  const reads = t.generic ? [...t.reads.slice(1), ...t.reads.slice(0, 1)] : t.reads;
   const paths = t.generic ? { original_file_path: c.location.file, path: `${alias}.sql` } : nodePaths(c.location.file, t.fqn[0] ?? project, 'tests', folders);
   into[unique_id] = {
     unique_id,
@@ -355,13 +373,13 @@ function addTest(
     fqn: [...t.fqn],
     ...paths,
     database,
-    schema: `${schema}_dbt_test__audit`,
+    schema: t.schema ?? `${schema}_dbt_test__audit`,
     alias,
     group: null,
     relation_name: null,
     contract: { enforced: false, alias_types: true, checksum: null },
-    refs: t.reads.filter((r) => !isSource(r)).map((name) => ({ name, package: null, version: null })),
-    sources: t.reads.filter(isSource).map((r) => r.split('.')),
+    refs: reads.filter((r) => !isSource(r)).map((name) => ({ name, package: null, version: null })),
+    sources: reads.filter(isSource).map((r) => r.split('.')),
     raw_code: '',
     language: 'sql',
     description: '',
@@ -371,7 +389,8 @@ function addTest(
     config: { enabled: true, materialized: 'test', severity: c.severity.toUpperCase(), tags: [...(c.tags ?? [])] },
     column_name: t.generic?.column ?? null,
     ...(t.generic ? { test_metadata: { name: t.generic.test, kwargs: { ...t.generic.kwargs }, namespace: t.generic.namespace ?? null } } : {}),
-    attached_node: t.generic ? (byName(t.reads[0])[0] ?? null) : null,
-    depends_on: { nodes: t.reads.flatMap(byName), macros: [...(t.macros ?? [])] },
+    // A test of a source is attached to no node, as in dbt.
+    attached_node: t.generic && !isSource(t.reads[0]) ? (byName(t.reads[0])[0] ?? null) : null,
+    depends_on: { nodes: reads.flatMap(byName), macros: [...(t.macros ?? [])] },
   };
 }

@@ -356,6 +356,11 @@ export function dbtColumn(name: string, type: string) {
   };
 }
 
+/** dbt-duckdb's column type labels (dbt's base Column's): STRING is TEXT, every other type as written. */
+function translateType(dtype: string): string {
+  return dtype.toUpperCase() === 'STRING' ? 'TEXT' : dtype;
+}
+
 /** The parts of a relation as pipe writes it (`"schema"."name"`, or with its database first); undefined for other text. */
 function quotedParts(text: string): { database?: string; schema: string; identifier: string } | undefined {
   const m = /^(?:"((?:[^"]|"")*)"\.)?"((?:[^"]|"")*)"\."((?:[^"]|"")*)"$/.exec(text.trim());
@@ -535,11 +540,16 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
       },
     },
     Column: {
-      // dbt-duckdb's column type labels (dbt's base Column's): STRING is TEXT, every other type as written.
       translate_type: (...args: unknown[]) => {
         const { dtype } = bindArgs('api.Column.translate_type', [param('dtype')], args);
         if (typeof dtype !== 'string') throw new TemplateFunctionError("api.Column.translate_type() takes a type's name, e.g. api.Column.translate_type('string')");
-        return dtype.toUpperCase() === 'STRING' ? 'TEXT' : dtype;
+        return translateType(dtype);
+      },
+      // A column of that name and type, as dbt's Column.create makes one (its type translated first).
+      create: (...args: unknown[]) => {
+        const { name, label_or_dtype: dtype } = bindArgs('api.Column.create', [param('name'), param('label_or_dtype')], args);
+        if (typeof name !== 'string' || typeof dtype !== 'string') throw new TemplateFunctionError("api.Column.create() takes a column's name and type, e.g. api.Column.create('id', 'integer')");
+        return dbtColumn(name, translateType(dtype));
       },
     },
   });

@@ -1,5 +1,4 @@
 import { pyFunction, signature } from './args.js';
-import { splitKeywords } from './macro-args.js';
 import { JinjaError } from './errors.js';
 import { quoteIdent } from '../../sql/sql-text.js';
 import { PyObject } from './values.js';
@@ -157,14 +156,13 @@ export class Relation {
    * `include(schema=False)`), the parts not given as they were. The database prints only where
    * pipe prints it at all: an attached one.
    */
-  include(...args: unknown[]): Relation {
-    const { keywords } = splitKeywords(args);
-    const given = (key: string, was: boolean) => (keywords[key] === undefined || keywords[key] === null ? was : Boolean(keywords[key]));
-    const database = given('database', this.prints().database) && this.qualified;
-    const schema = given('schema', this.prints().schema);
-    const identifier = given('identifier', this.prints().identifier) && this.identifier !== null;
-    if (!database && !schema && !identifier) throw new JinjaError('include() leaves no part of the relation to print');
-    return new IncludedRelation(this, { database, schema, identifier });
+  get include(): unknown {
+    return pyFunction(signature('include', 'database schema identifier', { database: null, schema: null, identifier: null }), (...given: unknown[]) => {
+      const [database, schema, identifier] = given.map((v, i) => (v === null || v === undefined ? [this.prints().database, this.prints().schema, this.prints().identifier][i] : Boolean(v)));
+      const parts = { database: database && this.qualified, schema, identifier: identifier && this.identifier !== null };
+      if (!parts.database && !parts.schema && !parts.identifier) throw new JinjaError('include() leaves no part of the relation to print');
+      return new IncludedRelation(this, parts);
+    });
   }
 
   /** Which parts it prints. */
