@@ -334,6 +334,29 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     }
   });
 
+  it("counts a running run's time on while a long task writes nothing to its log", async () => {
+    const { dir, gate } = gatedProject();
+    const live = await serve(dir, ASSETS);
+    try {
+      const { running, started } = await runUntilHeld(dir);
+      await page.goto(`${live.url}#/runs`);
+      // The sixth column: Duration.
+      const shown = page.locator(`tr[data-run="${String(started.runId)}"] td:nth-child(6)`);
+      await expect.poll(() => page.locator(`tr[data-run="${String(started.runId)}"] .badge`).textContent()).toBe('running');
+      // held waits at its gate: the log has no new line, the page reads nothing again.
+      const first = await shown.textContent();
+      await expect.poll(() => shown.textContent(), { timeout: 10_000 }).not.toBe(first);
+      await page.locator(`tr[data-run="${String(started.runId)}"] a`).first().click();
+      const header = page.locator('main > p').filter({ hasText: 'started' });
+      const before = await header.textContent();
+      await expect.poll(() => header.textContent(), { timeout: 10_000 }).not.toBe(before);
+      gate.open();
+      expect((await running.exited).code).toBe(0);
+    } finally {
+      await live.close();
+    }
+  });
+
   it('keeps the coverage page live: models never built show built as a run in another process builds them', async () => {
     const { dir, gate } = gatedProject();
     const live = await serve(dir, ASSETS);

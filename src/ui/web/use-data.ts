@@ -62,3 +62,18 @@ export function useRunsChanged(follow: boolean): [boolean, () => void] {
 }
 
 const RUNS_EVENTS = ['runs'];
+
+/**
+ * The time now, again each second while `active`: a run under way writes nothing to its log
+ * while a long task runs, so what the page read of it would otherwise stand still.
+ */
+export function useNow(active: boolean, everyMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [active, everyMs]);
+  return now;
+}

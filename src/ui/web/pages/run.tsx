@@ -3,9 +3,9 @@ import type { UiRunDetail, UiTask } from '../../api.js';
 import { RetryButton } from '../actions.js';
 import { count, duration } from '../format.js';
 import { Gantt } from '../gantt.js';
-import { Loading, SampleTable, SourceNote, Status } from '../parts.js';
+import { Elapsed, Loading, SampleTable, SourceNote, Status } from '../parts.js';
 import { href } from '../router.js';
-import { useData, useLive } from '../use-data.js';
+import { useData, useLive, useNow } from '../use-data.js';
 
 const LIVE_EVENTS = ['line', 'end'];
 
@@ -36,6 +36,8 @@ export function taskOfRun(tasks: readonly UiTask[], task: string | undefined): s
 
 function Run({ data, task }: { data: UiRunDetail; task?: string }) {
   const { run } = data;
+  // The bars of tasks under way grow while the run goes on, between the lines of its log.
+  const now = useNow(run.status === 'running');
   return (
     <>
       <h1>
@@ -44,7 +46,7 @@ function Run({ data, task }: { data: UiRunDetail; task?: string }) {
       <SourceNote source={data.source} />
       <p>
         {run.command}
-        {run.pipeline ? ` ${run.pipeline}` : ''} for {run.dates} · started {run.started_at} UTC · {duration(run.duration_ms)} · {count(run.succeeded)} of {count(run.tasks)} tasks
+        {run.pipeline ? ` ${run.pipeline}` : ''} for {run.dates} · started {run.started_at} UTC · <Elapsed ms={run.duration_ms} running={run.status === 'running'} /> · {count(run.succeeded)} of {count(run.tasks)} tasks
         succeeded, {count(run.failed)} failed, {count(run.skipped)} skipped
         {run.parent_run_id && (
           <>
@@ -74,7 +76,7 @@ function Run({ data, task }: { data: UiRunDetail; task?: string }) {
       {data.retry_run && <RetryButton runId={data.retry_run} />}
       <section>
         <h2>Timeline</h2>
-        <Gantt runId={run.run_id} tasks={data.tasks} now={Date.now()} highlight={task} />
+        <Gantt runId={run.run_id} tasks={data.tasks} now={now} highlight={task} />
       </section>
       {data.failures.length > 0 && (
         <section data-testid="failures">

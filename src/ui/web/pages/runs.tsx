@@ -1,6 +1,6 @@
 import type { UiRuns, UiTaskCell } from '../../api.js';
-import { count, duration } from '../format.js';
-import { Loading, SourceNote, Status } from '../parts.js';
+import { count } from '../format.js';
+import { Elapsed, Loading, SourceNote, Status } from '../parts.js';
 import { href } from '../router.js';
 import { useData, useLive } from '../use-data.js';
 
@@ -62,7 +62,9 @@ function RunsTable({ data }: { data: UiRuns }) {
             </td>
             <td>{r.dates}</td>
             <td>{r.started_at}</td>
-            <td>{duration(r.duration_ms)}</td>
+            <td>
+              <Elapsed ms={r.duration_ms} running={r.status === 'running'} />
+            </td>
             <td class="num">{count(r.tasks)}</td>
             <td class="num">{count(r.succeeded)}</td>
             <td class="num">{count(r.failed)}</td>
