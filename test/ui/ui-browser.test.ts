@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UiServer } from '../../src/ui/server/server.js';
 import { killRunning, ModelGate, REPO, RunningPipe, writeProjectFiles } from '../e2e/helpers.js';
 import { removeProjects, tempProject } from '../support/projects.js';
+import { backfillIn } from '../support/in-process.js';
 import { CELL, HEAD, LABEL } from '../../src/ui/web/heatmap.js';
 import { builtProject, COVERAGE_RANGE, datedProject, DAY, parallelRun, serve, type Fixture } from './ui-fixture.js';
 import { screenshot, VIEWPORT } from './screenshot.js';
@@ -127,6 +128,24 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
       }
     } finally {
       await narrow.close();
+    }
+  });
+
+  it("lays a backfill's dates of a node side by side in the grid, a dozen a line", async () => {
+    const dir = tempProject({ 'models/daily.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d\n" }, 'pipe-ui-grid-');
+    const built = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-30' });
+    expect(built.code, built.stderr).toBe(0);
+    const served = await serve(dir, ASSETS);
+    try {
+      await page.goto(`${served.url}#/runs`);
+      const cells = page.locator('[data-testid="grid"] a.cell');
+      await expect.poll(() => cells.count()).toBe(30);
+      const boxes = await cells.evaluateAll((as) => as.map((a) => a.getBoundingClientRect()).map((r) => [Math.round(r.left), Math.round(r.top)]));
+      // 30 dates: lines of 12, 12 and 6.
+      expect(new Set(boxes.map(([, top]) => top)).size).toBe(3);
+      expect(new Set(boxes.map(([left]) => left)).size).toBe(12);
+    } finally {
+      await served.close();
     }
   });
 

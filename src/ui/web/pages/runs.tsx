@@ -117,14 +117,16 @@ function Grid({ data }: { data: UiRuns }) {
                 </th>
                 {runs.map((r, i) => (
                   <td>
-                    {(cells[i].get(node) ?? []).map((c) => (
-                      <a
-                        class={`cell status-${c.status}`}
-                        data-cell={`${r.run_id}/${c.task_id}`}
-                        title={`${c.task_id}: ${c.status} (run ${r.run_id})`}
-                        href={href({ page: 'run', runId: r.run_id, task: c.task_id })}
-                      />
-                    ))}
+                    <div class="cells">
+                      {(cells[i].get(node) ?? []).map((c) => (
+                        <a
+                          class={`cell status-${c.status}`}
+                          data-cell={`${r.run_id}/${c.task_id}`}
+                          title={`${c.task_id}: ${c.status} (run ${r.run_id})`}
+                          href={href({ page: 'run', runId: r.run_id, task: c.task_id })}
+                        />
+                      ))}
+                    </div>
                   </td>
                 ))}
               </tr>
