@@ -376,6 +376,23 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     }
   });
 
+  it('loads in a seventh tab while six follow the runs: following holds no connection open', async () => {
+    // A browser keeps at most six connections to a server (HTTP/1.1).
+    const context = await browser.newContext({ viewport: VIEWPORT });
+    try {
+      for (const hash of ['#/runs', '#/runs', '#/runs', '#/coverage', '#/coverage', '#/models/a']) {
+        const tab = await context.newPage();
+        await tab.goto(`${server.url}${hash}`);
+        await tab.locator('main h1').waitFor();
+      }
+      const seventh = await context.newPage();
+      await seventh.goto(`${server.url}#/runs`, { timeout: 10_000 });
+      await expect.poll(() => seventh.locator(`tr[data-run="${fx.failed}"] .badge`).textContent(), { timeout: 10_000 }).toBe('failed');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('keeps the coverage page live: models never built show built as a run in another process builds them', async () => {
     const { dir, gate } = gatedProject();
     const live = await serve(dir, ASSETS);

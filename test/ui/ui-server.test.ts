@@ -9,7 +9,7 @@ import { ui } from '../../src/ui/ui-command.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { runLogPath } from '../../src/run-log/run-log-files.js';
 import { isLoopback, startUiServer, type UiServer } from '../../src/ui/server/server.js';
-import type { UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns } from '../../src/ui/api.js';
+import type { UiChanges, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns } from '../../src/ui/api.js';
 import { eventsOfType, explain, holdWarehouse, pipe } from '../e2e/helpers.js';
 import { cliIn } from '../support/cli-in-process.js';
 import { historyIn, retryIn } from '../support/in-process.js';
@@ -246,13 +246,19 @@ describe('pipe ui server', () => {
     const exited = new Promise((res) => holder.once('exit', res));
     const res = await fetch(new URL(`/api/live?free=${holder.pid}`, server.url));
     const text = res.text();
+    // What the page asks each second instead: the same answer, at once.
+    const changes = async () => (await get<UiChanges>(`/api/changes?free=${holder.pid}`)).body;
+    expect((await changes()).free).toBe(false);
     holder.stdin.end();
     await exited;
+    expect((await changes()).free).toBe(true);
     expect([...(await text).matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map((m) => [m[1], m[2]])).toEqual([
       ['free', String(holder.pid)],
       ['end', String(holder.pid)],
     ]);
     expect((await get<{ error: string }>('/api/live?free=0; rm')).body.error).toBe("'0; rm' is not a process id");
+    expect((await get<{ error: string }>('/api/changes?free=0; rm')).body.error).toBe("'0; rm' is not a process id");
+    expect((await get<{ error: string }>('/api/changes?run=../x')).body.error).toBe("'../x' is not a run id");
   });
 
   it('analyzes the project as its files are now at each request', async () => {

@@ -14,9 +14,6 @@ import { useData, useLive } from '../use-data.js';
 
 type CoverageRoute = Extract<Route, { page: 'coverage' }>;
 
-/** A run that starts, goes on or ends changes the standings (`runs`); a holder of the warehouse that is gone lets it be read (`free`). */
-const LIVE_EVENTS = ['runs', 'free'];
-
 type Read = Extract<UiCoverage, { kind: 'read' }>;
 
 export function CoveragePage({ route }: { route: CoverageRoute }) {
@@ -29,7 +26,7 @@ export function CoveragePage({ route }: { route: CoverageRoute }) {
   const held = loaded.state === 'ready' && loaded.data.kind === 'held' ? loaded.data : null;
   // Live as the runs pages are: read again when the run logs change, and, while another
   // process holds the warehouse, once that process is gone (status cannot read it before).
-  useLive(held?.held_pid ? `/api/live?free=${held.held_pid}` : '/api/live', LIVE_EVENTS, reload);
+  useLive(held?.held_pid ? `free=${held.held_pid}` : '', reload, { catchUp: Boolean(held?.held_pid) });
   const before = last.current?.path === path ? last.current.data : null;
   return (
     <Loading loaded={loaded}>

@@ -7,13 +7,11 @@ import { Elapsed, Loading, SampleTable, SourceNote, Status } from '../parts.js';
 import { href } from '../router.js';
 import { useData, useLive, useNow } from '../use-data.js';
 
-const LIVE_EVENTS = ['line', 'end'];
-
 export function RunPage({ runId, task }: { runId: string; task?: string }) {
   const [loaded, reload] = useData<UiRunDetail>(`/api/runs/${encodeURIComponent(runId)}`);
   const running = loaded.state === 'ready' && loaded.data.run.status === 'running';
   // While the run goes on, its log tells each step: read the run again after each.
-  useLive(running ? `/api/live?run=${encodeURIComponent(runId)}` : null, LIVE_EVENTS, reload);
+  useLive(running ? `run=${encodeURIComponent(runId)}` : null, reload, { catchUp: true });
   const shown = loaded.state === 'ready' ? taskOfRun(loaded.data.tasks, task) : undefined;
   useEffect(() => {
     if (shown) document.querySelector(`[data-task-row="${CSS.escape(shown)}"]`)?.scrollIntoView({ block: 'center' });

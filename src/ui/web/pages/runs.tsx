@@ -7,11 +7,9 @@ import { useData, useLive } from '../use-data.js';
 /** Rows of the grid shown at most: a project of thousands of models is narrowed on the lineage page. */
 export const GRID_ROWS = 300;
 
-const LIVE_EVENTS = ['runs'];
-
 export function RunsPage() {
   const [loaded, reload] = useData<UiRuns>('/api/runs');
-  useLive('/api/live', LIVE_EVENTS, reload);
+  useLive('', reload, { catchUp: true });
   return (
     <Loading loaded={loaded}>
       {(data) => (
