@@ -181,6 +181,15 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     }
   });
 
+  it('takes what is typed in the coverage search as one step of the history: Back leaves the page', async () => {
+    await page.goto(`${server.url}#/runs`);
+    await page.getByRole('link', { name: 'Coverage' }).click();
+    await page.getByTestId('coverage-search').pressSequentially('bad');
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/coverage?q=bad');
+    await page.goBack();
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/runs');
+  });
+
   it('opens the run that failed a model built whole at the task that failed, though its cell is judged for another date', async () => {
     // bad is a table: its one cell (the fixture has no dated model: one column) is judged for
     // yesterday, a date the failed run never ran.

@@ -81,7 +81,7 @@ function Coverage({ data, route, reload, note }: { data: Read; route: CoverageRo
       {note}
       {data.nothing_built && <p class="note">Nothing is built in {data.project.warehouse} yet: every model and seed is never built.</p>}
       <div class="controls">
-        <input type="search" placeholder={`search ${count(data.nodes.length)} models and seeds`} value={route.q ?? ''} data-testid="coverage-search" onInput={(e) => set({ q: (e.target as HTMLInputElement).value || undefined })} />
+        <input type="search" placeholder={`search ${count(data.nodes.length)} models and seeds`} value={route.q ?? ''} data-testid="coverage-search" onInput={(e) => go({ ...route, q: (e.target as HTMLInputElement).value || undefined }, { replace: true })} />
         <select data-testid="coverage-state" value={route.state ?? ''} onChange={(e) => set({ state: (e.target as HTMLSelectElement).value || undefined })}>
           <option value="">any standing</option>
           {STATES.map((s) => (
