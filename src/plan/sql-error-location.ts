@@ -46,7 +46,7 @@ function wildcard(templateLine: string): RegExp | undefined {
     if (t === '') return;
     // An expression may render to several lines, ending in a line break: the text after it
     // then starts a line of its own, trimmed (`{{ amount('v') }} as amount` renders a line `as amount`).
-    const text = isExpression(tokens[i - 1]) && /^\s/.test(t) ? `(?<=^|\s)${escapeRegExp(t.trimStart())}` : escapeRegExp(t);
+    const text = isExpression(tokens[i - 1]) && /^\s/.test(t) ? `(?<=^|\\s)${escapeRegExp(t.trimStart())}` : escapeRegExp(t);
     const optional = isControl(tokens[i - 1]) || isControl(tokens[i + 1]);
     body += optional ? `(?:${text})?` : text;
   });

@@ -230,3 +230,13 @@ export interface UiCoverageLive {
   readonly run_id: string;
   readonly finished: readonly { readonly node: string; readonly ds: string | null; readonly status: 'succeeded' | 'failed' }[];
 }
+
+/** /api/changes: what the page compares with its previous answer to know that it should read again. */
+export interface UiChanges {
+  /** Changes whenever a run log does. */
+  readonly runs: string;
+  /** With `?run=ID`: changes whenever that run's log does. */
+  readonly run?: string;
+  /** With `?free=PID`: whether that process, which held the warehouse, is gone. */
+  readonly free?: boolean;
+}

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UiServer } from '../../src/ui/server/server.js';
 import { killRunning, ModelGate, REPO, RunningPipe, writeProjectFiles } from '../e2e/helpers.js';
 import { removeProjects, tempProject } from '../support/projects.js';
+import { backfillIn } from '../support/in-process.js';
 import { CELL, HEAD, LABEL } from '../../src/ui/web/heatmap.js';
 import { builtProject, COVERAGE_RANGE, datedProject, DAY, parallelRun, serve, type Fixture } from './ui-fixture.js';
 import { screenshot, VIEWPORT } from './screenshot.js';
@@ -130,6 +131,24 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     }
   });
 
+  it("lays a backfill's dates of a node side by side in the grid, a dozen a line", async () => {
+    const dir = tempProject({ 'models/daily.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::DATE as d\n" }, 'pipe-ui-grid-');
+    const built = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-30' });
+    expect(built.code, built.stderr).toBe(0);
+    const served = await serve(dir, ASSETS);
+    try {
+      await page.goto(`${served.url}#/runs`);
+      const cells = page.locator('[data-testid="grid"] a.cell');
+      await expect.poll(() => cells.count()).toBe(30);
+      const boxes = await cells.evaluateAll((as) => as.map((a) => a.getBoundingClientRect()).map((r) => [Math.round(r.left), Math.round(r.top)]));
+      // 30 dates: lines of 12, 12 and 6.
+      expect(new Set(boxes.map(([, top]) => top)).size).toBe(3);
+      expect(new Set(boxes.map(([left]) => left)).size).toBe(12);
+    } finally {
+      await served.close();
+    }
+  });
+
   it('draws a Gantt bar per task of a run', async () => {
     await page.goto(`${server.url}#/runs/${fx.good}`);
     // The page may still show the run before: wait for this one's bars.
@@ -160,6 +179,15 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     } finally {
       await dated.close();
     }
+  });
+
+  it('takes what is typed in the coverage search as one step of the history: Back leaves the page', async () => {
+    await page.goto(`${server.url}#/runs`);
+    await page.getByRole('link', { name: 'Coverage' }).click();
+    await page.getByTestId('coverage-search').pressSequentially('bad');
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/coverage?q=bad');
+    await page.goBack();
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/runs');
   });
 
   it('opens the run that failed a model built whole at the task that failed, though its cell is judged for another date', async () => {
@@ -331,6 +359,46 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
       expect((await running.exited).code).toBe(0);
     } finally {
       await live.close();
+    }
+  });
+
+  it("counts a running run's time on while a long task writes nothing to its log", async () => {
+    const { dir, gate } = gatedProject();
+    const live = await serve(dir, ASSETS);
+    try {
+      const { running, started } = await runUntilHeld(dir);
+      await page.goto(`${live.url}#/runs`);
+      // The sixth column: Duration.
+      const shown = page.locator(`tr[data-run="${String(started.runId)}"] td:nth-child(6)`);
+      await expect.poll(() => page.locator(`tr[data-run="${String(started.runId)}"] .badge`).textContent()).toBe('running');
+      // held waits at its gate: the log has no new line, the page reads nothing again.
+      const first = await shown.textContent();
+      await expect.poll(() => shown.textContent(), { timeout: 10_000 }).not.toBe(first);
+      await page.locator(`tr[data-run="${String(started.runId)}"] a`).first().click();
+      const header = page.locator('main > p').filter({ hasText: 'started' });
+      const before = await header.textContent();
+      await expect.poll(() => header.textContent(), { timeout: 10_000 }).not.toBe(before);
+      gate.open();
+      expect((await running.exited).code).toBe(0);
+    } finally {
+      await live.close();
+    }
+  });
+
+  it('loads in a seventh tab while six follow the runs: following holds no connection open', async () => {
+    // A browser keeps at most six connections to a server (HTTP/1.1).
+    const context = await browser.newContext({ viewport: VIEWPORT });
+    try {
+      for (const hash of ['#/runs', '#/runs', '#/runs', '#/coverage', '#/coverage', '#/models/a']) {
+        const tab = await context.newPage();
+        await tab.goto(`${server.url}${hash}`);
+        await tab.locator('main h1').waitFor();
+      }
+      const seventh = await context.newPage();
+      await seventh.goto(`${server.url}#/runs`, { timeout: 10_000 });
+      await expect.poll(() => seventh.locator(`tr[data-run="${fx.failed}"] .badge`).textContent(), { timeout: 10_000 }).toBe('failed');
+    } finally {
+      await context.close();
     }
   });
 

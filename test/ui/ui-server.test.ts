@@ -2,13 +2,14 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ui } from '../../src/ui/ui-command.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { runLogPath } from '../../src/run-log/run-log-files.js';
-import { isLoopback, type UiServer } from '../../src/ui/server/server.js';
-import type { UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns } from '../../src/ui/api.js';
+import { isLoopback, startUiServer, type UiServer } from '../../src/ui/server/server.js';
+import type { UiChanges, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns } from '../../src/ui/api.js';
 import { eventsOfType, explain, holdWarehouse, pipe } from '../e2e/helpers.js';
 import { cliIn } from '../support/cli-in-process.js';
 import { historyIn, retryIn } from '../support/in-process.js';
@@ -245,13 +246,19 @@ describe('pipe ui server', () => {
     const exited = new Promise((res) => holder.once('exit', res));
     const res = await fetch(new URL(`/api/live?free=${holder.pid}`, server.url));
     const text = res.text();
+    // What the page asks each second instead: the same answer, at once.
+    const changes = async () => (await get<UiChanges>(`/api/changes?free=${holder.pid}`)).body;
+    expect((await changes()).free).toBe(false);
     holder.stdin.end();
     await exited;
+    expect((await changes()).free).toBe(true);
     expect([...(await text).matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map((m) => [m[1], m[2]])).toEqual([
       ['free', String(holder.pid)],
       ['end', String(holder.pid)],
     ]);
     expect((await get<{ error: string }>('/api/live?free=0; rm')).body.error).toBe("'0; rm' is not a process id");
+    expect((await get<{ error: string }>('/api/changes?free=0; rm')).body.error).toBe("'0; rm' is not a process id");
+    expect((await get<{ error: string }>('/api/changes?run=../x')).body.error).toBe("'../x' is not a run id");
   });
 
   it('analyzes the project as its files are now at each request', async () => {
@@ -292,6 +299,30 @@ describe('pipe ui server', () => {
       false,
       false,
     ]);
+  });
+
+  it('listening beyond loopback, answers the names of this machine and refuses any other', async () => {
+    const wide = await startUiServer({ project: fx.dir, host: '0.0.0.0', port: 0, assets });
+    const statusFor = (host: string) =>
+      new Promise<number>((res, rej) =>
+        request(new URL('/api/runs', `http://127.0.0.1:${new URL(wide.url).port}/`), { headers: { host } }, (r) => {
+          r.resume();
+          res(r.statusCode ?? 0);
+        })
+          .on('error', rej)
+          .end(),
+      );
+    try {
+      // A page of another site that points its name at this machine's address sends its own name.
+      expect(await statusFor('attacker.example')).toBe(403);
+      expect(await statusFor(`${hostname()}.attacker.example`)).toBe(403);
+      expect(await statusFor('127.0.0.1')).toBe(200);
+      expect(await statusFor(hostname())).toBe(200);
+      const address = Object.values(networkInterfaces()).flatMap((a) => a ?? []).find((a) => a.family === 'IPv4' && !a.internal);
+      if (address) expect(await statusFor(`${address.address}:80`)).toBe(200);
+    } finally {
+      await wide.close();
+    }
   });
 
   it('warns when it listens beyond loopback, and refuses a port in use', async () => {

@@ -168,6 +168,13 @@ describe('locateSqlError on given text', () => {
     expect(locateSqlError(lineIn('Binder Error: x\n\nLINE 9: '), `CREATE TABLE x AS\n${origin.sql}`, origin)).toBeUndefined();
   });
 
+  it('finds a line with two expressions, the text between them starting with a space', () => {
+    const source = "{{ config(materialized='table') }}\nselect x from {{ ref('a') }} union all select x from {{ ref('b') }} where nosuch = 1\n";
+    const sql = '\nselect x from "main"."a" union all select x from "main"."b" where nosuch = 1\n';
+    const place = locateSqlError(lineIn('Binder Error: x\n\nLINE 3: ... where nosuch = 1'), `CREATE TABLE x AS\n${sql}`, { file: 'models/m.sql', source, sql });
+    expect(place?.location).toEqual({ file: 'models/m.sql', line: 2 });
+  });
+
   it('numbers the context around the failing line', () => {
     const place = locateSqlError(lineIn('Binder Error: x\n\nLINE 4: b'), `CREATE TABLE x AS\n${origin.sql}`, origin);
     expect(place?.location).toEqual({ file: 'models/m.sql', line: 3 });

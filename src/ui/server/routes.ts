@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { retryCommandFor } from '../../commands/lifecycle.js';
 import type { ProjectOptions } from '../../commands/context.js';
-import type { UiActions, UiCoverage, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns, UiStarted } from '../api.js';
+import type { UiActions, UiChanges, UiCoverage, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns, UiStarted } from '../api.js';
 import { backfillArgs, startPipe, type Actions } from './actions.js';
 import { analysisKeep, asProblem, openAnalyzed, openState, problemText, readGraph, readModel, readPreview, UiProblem } from './project-data.js';
 import { readCoverage } from './coverage-data.js';
 import { groupFailures, readRun, readRuns, runToRetry } from './run-data.js';
-import { EventStream, followHolder, followRunLog, followRuns } from './sse.js';
+import { EventStream, followHolder, followRunLog, followRuns, liveState } from './sse.js';
 
 /**
  * The server's routes. Every route says what it may do: `read` routes change nothing; `action`
@@ -147,20 +147,27 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
     {
       method: 'GET',
       access: 'read',
+      path: /^\/api\/changes$/,
+      async answer(_params, query) {
+        const { at } = openState(options);
+        const { runId, holder } = followed(query);
+        return json(liveState(at.warehouse, { run: runId ?? undefined, free: holder ?? undefined }) satisfies UiChanges);
+      },
+    },
+    {
+      method: 'GET',
+      access: 'read',
       path: /^\/api\/live$/,
       async answer(_params, query) {
         const { at } = openState(options);
-        const runId = query.get('run');
-        if (runId !== null && !/^[\w.-]+$/.test(runId)) throw new UiProblem(`'${runId}' is not a run id`, 400);
-        const holder = query.get('free');
-        if (holder !== null && !/^[1-9]\d*$/.test(holder)) throw new UiProblem(`'${holder}' is not a process id`, 400);
+        const { runId, holder } = followed(query);
         if (holder !== null) {
           // The holder's run goes on (`runs`) until its process is gone (`free`).
           return {
             kind: 'events',
             start: (stream) => {
               followRuns(stream, at.warehouse);
-              followHolder(stream, Number(holder));
+              followHolder(stream, holder);
             },
           };
         }
@@ -168,6 +175,15 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
       },
     },
   ];
+}
+
+/** What a page follows: a run (`run=ID`) and a process holding the warehouse (`free=PID`), each checked. */
+function followed(query: URLSearchParams): { runId: string | null; holder: number | null } {
+  const runId = query.get('run');
+  if (runId !== null && !/^[\w.-]+$/.test(runId)) throw new UiProblem(`'${runId}' is not a run id`, 400);
+  const holder = query.get('free');
+  if (holder !== null && !/^[1-9]\d*$/.test(holder)) throw new UiProblem(`'${holder}' is not a process id`, 400);
+  return { runId, holder: holder === null ? null : Number(holder) };
 }
 
 /** Answers a request with its route, or 404/405; pipe's own errors become `{ error }` answers. */

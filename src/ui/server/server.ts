@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProjectOptions } from '../../commands/context.js';
@@ -38,6 +39,22 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
+/**
+ * Whether a request's Host names this machine: a loopback name, or, when the UI listens beyond
+ * loopback, one of the machine's addresses, its host name or the `--host` it was given (a name
+ * with the host name as its first label is not: another site can make such a name). Any other name is a page of another site that points a name of its
+ * own at this machine (DNS rebinding), which must not read the project.
+ */
+export function namesThisMachine(hostHeader: string, listening: string): boolean {
+  const h = hostHeader.replace(/^\[|\]$/g, '').toLowerCase();
+  if (isLoopback(h)) return true;
+  if (isLoopback(listening)) return false;
+  if (h === listening.replace(/^\[|\]$/g, '').toLowerCase()) return true;
+  const name = hostname().toLowerCase();
+  if (h === name) return true;
+  return Object.values(networkInterfaces()).some((addresses) => addresses?.some((a) => a.address.toLowerCase() === h));
+}
+
 /** Whether a host name or address is this machine's loopback, reachable from no other machine. */
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
@@ -67,7 +84,6 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   const assets = loadAssets(options.assets ?? BUILT_ASSETS);
   const actions = makeActions(options.allowActions ?? false, options.pipeBin);
   const routes = apiRoutes(options, actions);
-  const loopback = isLoopback(host);
   const server = createServer((req, res) => {
     void handle(req, res).catch((e: unknown) => {
       // An internal error: told once, without taking the server down.
@@ -76,12 +92,14 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     });
   });
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // On loopback, a page of another site that points a name of its own at 127.0.0.1 (DNS
-    // rebinding) must not read the project: only requests for a loopback name are answered.
+    // A page of another site that points a name of its own at this machine (DNS rebinding)
+    // must not read the project: only requests for a name of this machine are answered.
     const hostHeader = (req.headers.host ?? '').replace(/:\d+$/, '');
-    if (loopback && !isLoopback(hostHeader)) {
+    if (!namesThisMachine(hostHeader, host)) {
       res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(`pipe ui answers only requests for this machine (Host: ${hostHeader || 'none'})`);
+      res.end(
+        `pipe ui answers only requests for this machine (Host: ${hostHeader || 'none'})${isLoopback(host) ? '' : `: to reach it by another name, start it with --host ${hostHeader || 'NAME'}`}`,
+      );
       return;
     }
     const url = new URL(req.url ?? '/', 'http://pipe.invalid');

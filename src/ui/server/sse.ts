@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { listRunLogs, runLogPath } from '../../run-log/run-log-files.js';
 import { processAlive } from '../../util/process-alive.js';
@@ -91,10 +91,7 @@ export function followRunLog(stream: EventStream, warehouse: string, runId: stri
  * the runs page reads them again.
  */
 export function followRuns(stream: EventStream, warehouse: string, pollMs = LIVE_POLL_MS): void {
-  const signature = () =>
-    listRunLogs(warehouse)
-      .map((f) => `${f.runId}@${f.modifiedMs}`)
-      .join(',');
+  const signature = () => runLogsSignature(warehouse);
   let last = signature();
   stream.every(pollMs, () => {
     const now = signature();
@@ -119,4 +116,32 @@ export function followHolder(stream: EventStream, pid: number, pollMs = LIVE_POL
   };
   tick();
   stream.every(pollMs, tick);
+}
+
+/** What changes whenever a run log does: a run starts, goes on or ends (or a log is rotated away). */
+export function runLogsSignature(warehouse: string): string {
+  return listRunLogs(warehouse)
+    .map((f) => `${f.runId}@${f.modifiedMs}`)
+    .join(',');
+}
+
+/**
+ * What the page asks every second to know whether to read again (see /api/changes): the run
+ * logs' signature; with `run`, how long that run's log is and whether it has ended; with
+ * `free`, whether that process (which held the warehouse) is gone. A question answered at
+ * once, rather than a stream held open: a browser keeps at most six connections to a server,
+ * and streams held by six tabs left no connection for a seventh to load.
+ */
+export function liveState(warehouse: string, ask: { run?: string; free?: number }): { runs: string; run?: string; free?: boolean } {
+  const out: { runs: string; run?: string; free?: boolean } = { runs: runLogsSignature(warehouse) };
+  if (ask.run !== undefined) {
+    try {
+      const st = statSync(runLogPath(warehouse, ask.run));
+      out.run = `${st.size}@${st.mtimeMs}`;
+    } catch {
+      out.run = 'none'; // not there yet, or rotated away
+    }
+  }
+  if (ask.free !== undefined) out.free = !processAlive(ask.free);
+  return out;
 }

@@ -1,7 +1,8 @@
 import type { ComponentChildren } from 'preact';
 import type { StateSource, UiRunStatus, UiTaskStatus } from '../api.js';
-import { cellText } from './format.js';
-import type { Loaded } from './use-data.js';
+import { useMemo } from 'preact/hooks';
+import { cellText, duration } from './format.js';
+import { useNow, type Loaded } from './use-data.js';
 
 /** A status as a coloured word; the colour comes from `status-NAME` in style.css. */
 export function Status({ status }: { status: UiRunStatus | UiTaskStatus | null }) {
@@ -88,4 +89,15 @@ export function ChangedNote({ changed, onReload }: { changed: boolean; onReload:
       Runs have started or ended since this page was read: what it shows of them may be out of date. <button onClick={onReload}>Reload</button>
     </p>
   );
+}
+
+/**
+ * How long a run took, or while it runs, how long it has been going: the time the server
+ * told when the page read it, plus the time since.
+ */
+export function Elapsed({ ms, running }: { ms: number | null; running: boolean }) {
+  // When the page read `ms` (a new read gives a new number, or the same one anew).
+  const readAt = useMemo(() => Date.now(), [ms]);
+  const now = useNow(running);
+  return <>{duration(running && ms !== null ? ms + Math.max(0, now - readAt) : ms)}</>;
 }

@@ -71,6 +71,8 @@ export function useRoute(): Route {
   return route;
 }
 
-export function go(route: Route): void {
-  location.hash = href(route);
+/** Opens a route: a new entry of the browser's history, or with `replace` (what is typed in a search) the current one, so Back leaves the page rather than taking back a letter. */
+export function go(route: Route, options: { replace?: boolean } = {}): void {
+  if (options.replace) location.replace(href(route));
+  else location.hash = href(route);
 }

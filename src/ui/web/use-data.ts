@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import type { UiChanges } from '../api.js';
 import { getJson } from './api-client.js';
 
 export type Loaded<T> = { readonly state: 'loading' } | { readonly state: 'error'; readonly message: string } | { readonly state: 'ready'; readonly data: T };
@@ -24,31 +25,50 @@ export function useData<T>(path: string | null): [Loaded<T>, () => void] {
   return [loaded, reload];
 }
 
+/** How often a page that follows the runs asks the server whether anything changed. */
+export const LIVE_POLL_MS = 1000;
+
 /**
- * Follows a server-sent event stream while mounted; calls `onEvent` for each of `events`,
- * at most once per `throttleMs` (a busy run appends many lines a second).
+ * Follows the runs while mounted: asks /api/changes (with `query`: `run=ID`, `free=PID`) every
+ * LIVE_POLL_MS while the page is in view, and calls `onChange` when the answer differs from
+ * the one before; also for the first answer with `catchUp` (what changed between the page's
+ * read and its first question). A question answered at once, not a stream held open: a
+ * browser keeps at most six connections to a server, and six tabs holding a stream each left
+ * none for a seventh.
  */
-export function useLive(url: string | null, events: readonly string[], onEvent: () => void, throttleMs = 300): void {
-  const callback = useRef(onEvent);
-  callback.current = onEvent;
+export function useLive(query: string | null, onChange: () => void, options: { catchUp?: boolean } = {}): void {
+  const callback = useRef(onChange);
+  callback.current = onChange;
+  const catchUp = options.catchUp ?? false;
   useEffect(() => {
-    if (url === null) return;
-    const source = new EventSource(url);
+    if (query === null) return;
+    let last: string | undefined;
+    let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const fire = () => {
-      if (timer !== undefined) return;
-      timer = setTimeout(() => {
-        timer = undefined;
-        callback.current();
-      }, throttleMs);
+    const ask = async () => {
+      timer = undefined;
+      if (document.hidden) return; // asked again once the page is in view
+      try {
+        const answer = JSON.stringify(await getJson<UiChanges>(`/api/changes${query ? `?${query}` : ''}`));
+        if (stopped) return;
+        if (last === undefined ? catchUp : answer !== last) callback.current();
+        last = answer;
+      } catch {
+        // The server is gone or refused: the page keeps what it shows, and asks again.
+      }
+      if (!stopped) timer = setTimeout(() => void ask(), LIVE_POLL_MS);
     };
-    for (const e of events) source.addEventListener(e, fire);
-    source.addEventListener('end', () => source.close());
+    const onVisible = () => {
+      if (!document.hidden && timer === undefined) void ask();
+    };
+    document.addEventListener('visibilitychange', onVisible);
+    void ask();
     return () => {
-      source.close();
+      stopped = true;
+      document.removeEventListener('visibilitychange', onVisible);
       if (timer !== undefined) clearTimeout(timer);
     };
-  }, [url, events.join(','), throttleMs]);
+  }, [query, catchUp]);
 }
 
 /**
@@ -57,8 +77,21 @@ export function useLive(url: string | null, events: readonly string[], onEvent: 
  */
 export function useRunsChanged(follow: boolean): [boolean, () => void] {
   const [changed, setChanged] = useState(false);
-  useLive(follow ? '/api/live' : null, RUNS_EVENTS, () => setChanged(true));
+  useLive(follow ? '' : null, () => setChanged(true));
   return [changed, useCallback(() => setChanged(false), [])];
 }
 
-const RUNS_EVENTS = ['runs'];
+/**
+ * The time now, again each second while `active`: a run under way writes nothing to its log
+ * while a long task runs, so what the page read of it would otherwise stand still.
+ */
+export function useNow(active: boolean, everyMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [active, everyMs]);
+  return now;
+}

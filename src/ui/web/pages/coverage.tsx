@@ -14,9 +14,6 @@ import { useData, useLive } from '../use-data.js';
 
 type CoverageRoute = Extract<Route, { page: 'coverage' }>;
 
-/** A run that starts, goes on or ends changes the standings (`runs`); a holder of the warehouse that is gone lets it be read (`free`). */
-const LIVE_EVENTS = ['runs', 'free'];
-
 type Read = Extract<UiCoverage, { kind: 'read' }>;
 
 export function CoveragePage({ route }: { route: CoverageRoute }) {
@@ -29,7 +26,7 @@ export function CoveragePage({ route }: { route: CoverageRoute }) {
   const held = loaded.state === 'ready' && loaded.data.kind === 'held' ? loaded.data : null;
   // Live as the runs pages are: read again when the run logs change, and, while another
   // process holds the warehouse, once that process is gone (status cannot read it before).
-  useLive(held?.held_pid ? `/api/live?free=${held.held_pid}` : '/api/live', LIVE_EVENTS, reload);
+  useLive(held?.held_pid ? `free=${held.held_pid}` : '', reload, { catchUp: Boolean(held?.held_pid) });
   const before = last.current?.path === path ? last.current.data : null;
   return (
     <Loading loaded={loaded}>
@@ -84,7 +81,7 @@ function Coverage({ data, route, reload, note }: { data: Read; route: CoverageRo
       {note}
       {data.nothing_built && <p class="note">Nothing is built in {data.project.warehouse} yet: every model and seed is never built.</p>}
       <div class="controls">
-        <input type="search" placeholder={`search ${count(data.nodes.length)} models and seeds`} value={route.q ?? ''} data-testid="coverage-search" onInput={(e) => set({ q: (e.target as HTMLInputElement).value || undefined })} />
+        <input type="search" placeholder={`search ${count(data.nodes.length)} models and seeds`} value={route.q ?? ''} data-testid="coverage-search" onInput={(e) => go({ ...route, q: (e.target as HTMLInputElement).value || undefined }, { replace: true })} />
         <select data-testid="coverage-state" value={route.state ?? ''} onChange={(e) => set({ state: (e.target as HTMLSelectElement).value || undefined })}>
           <option value="">any standing</option>
           {STATES.map((s) => (

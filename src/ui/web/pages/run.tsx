@@ -3,17 +3,15 @@ import type { UiRunDetail, UiTask } from '../../api.js';
 import { RetryButton } from '../actions.js';
 import { count, duration } from '../format.js';
 import { Gantt } from '../gantt.js';
-import { Loading, SampleTable, SourceNote, Status } from '../parts.js';
+import { Elapsed, Loading, SampleTable, SourceNote, Status } from '../parts.js';
 import { href } from '../router.js';
-import { useData, useLive } from '../use-data.js';
-
-const LIVE_EVENTS = ['line', 'end'];
+import { useData, useLive, useNow } from '../use-data.js';
 
 export function RunPage({ runId, task }: { runId: string; task?: string }) {
   const [loaded, reload] = useData<UiRunDetail>(`/api/runs/${encodeURIComponent(runId)}`);
   const running = loaded.state === 'ready' && loaded.data.run.status === 'running';
   // While the run goes on, its log tells each step: read the run again after each.
-  useLive(running ? `/api/live?run=${encodeURIComponent(runId)}` : null, LIVE_EVENTS, reload);
+  useLive(running ? `run=${encodeURIComponent(runId)}` : null, reload, { catchUp: true });
   const shown = loaded.state === 'ready' ? taskOfRun(loaded.data.tasks, task) : undefined;
   useEffect(() => {
     if (shown) document.querySelector(`[data-task-row="${CSS.escape(shown)}"]`)?.scrollIntoView({ block: 'center' });
@@ -36,6 +34,8 @@ export function taskOfRun(tasks: readonly UiTask[], task: string | undefined): s
 
 function Run({ data, task }: { data: UiRunDetail; task?: string }) {
   const { run } = data;
+  // The bars of tasks under way grow while the run goes on, between the lines of its log.
+  const now = useNow(run.status === 'running');
   return (
     <>
       <h1>
@@ -44,7 +44,7 @@ function Run({ data, task }: { data: UiRunDetail; task?: string }) {
       <SourceNote source={data.source} />
       <p>
         {run.command}
-        {run.pipeline ? ` ${run.pipeline}` : ''} for {run.dates} · started {run.started_at} UTC · {duration(run.duration_ms)} · {count(run.succeeded)} of {count(run.tasks)} tasks
+        {run.pipeline ? ` ${run.pipeline}` : ''} for {run.dates} · started {run.started_at} UTC · <Elapsed ms={run.duration_ms} running={run.status === 'running'} /> · {count(run.succeeded)} of {count(run.tasks)} tasks
         succeeded, {count(run.failed)} failed, {count(run.skipped)} skipped
         {run.parent_run_id && (
           <>
@@ -74,7 +74,7 @@ function Run({ data, task }: { data: UiRunDetail; task?: string }) {
       {data.retry_run && <RetryButton runId={data.retry_run} />}
       <section>
         <h2>Timeline</h2>
-        <Gantt runId={run.run_id} tasks={data.tasks} now={Date.now()} highlight={task} />
+        <Gantt runId={run.run_id} tasks={data.tasks} now={now} highlight={task} />
       </section>
       {data.failures.length > 0 && (
         <section data-testid="failures">

@@ -1,17 +1,15 @@
 import type { UiRuns, UiTaskCell } from '../../api.js';
-import { count, duration } from '../format.js';
-import { Loading, SourceNote, Status } from '../parts.js';
+import { count } from '../format.js';
+import { Elapsed, Loading, SourceNote, Status } from '../parts.js';
 import { href } from '../router.js';
 import { useData, useLive } from '../use-data.js';
 
 /** Rows of the grid shown at most: a project of thousands of models is narrowed on the lineage page. */
 export const GRID_ROWS = 300;
 
-const LIVE_EVENTS = ['runs'];
-
 export function RunsPage() {
   const [loaded, reload] = useData<UiRuns>('/api/runs');
-  useLive('/api/live', LIVE_EVENTS, reload);
+  useLive('', reload, { catchUp: true });
   return (
     <Loading loaded={loaded}>
       {(data) => (
@@ -62,7 +60,9 @@ function RunsTable({ data }: { data: UiRuns }) {
             </td>
             <td>{r.dates}</td>
             <td>{r.started_at}</td>
-            <td>{duration(r.duration_ms)}</td>
+            <td>
+              <Elapsed ms={r.duration_ms} running={r.status === 'running'} />
+            </td>
             <td class="num">{count(r.tasks)}</td>
             <td class="num">{count(r.succeeded)}</td>
             <td class="num">{count(r.failed)}</td>
@@ -115,14 +115,16 @@ function Grid({ data }: { data: UiRuns }) {
                 </th>
                 {runs.map((r, i) => (
                   <td>
-                    {(cells[i].get(node) ?? []).map((c) => (
-                      <a
-                        class={`cell status-${c.status}`}
-                        data-cell={`${r.run_id}/${c.task_id}`}
-                        title={`${c.task_id}: ${c.status} (run ${r.run_id})`}
-                        href={href({ page: 'run', runId: r.run_id, task: c.task_id })}
-                      />
-                    ))}
+                    <div class="cells">
+                      {(cells[i].get(node) ?? []).map((c) => (
+                        <a
+                          class={`cell status-${c.status}`}
+                          data-cell={`${r.run_id}/${c.task_id}`}
+                          title={`${c.task_id}: ${c.status} (run ${r.run_id})`}
+                          href={href({ page: 'run', runId: r.run_id, task: c.task_id })}
+                        />
+                      ))}
+                    </div>
                   </td>
                 ))}
               </tr>
