@@ -5,6 +5,7 @@ import type { EventSink, PipeEvent } from '../events/events.js';
 import type { Engine } from '../execute/engine.js';
 import { TaskRunner } from '../execute/task-runner.js';
 import type { Task } from '../plan/task.js';
+import { getRun } from '../warehouse/run-state.js';
 import { beatPeriod, Heartbeat, type WorkerRow } from './heartbeats.js';
 import { jobQueue } from './drivers.js';
 import { isConnectionLoss, isPostgresError, type PgConfig } from './postgres.js';
@@ -20,7 +21,8 @@ import { CANCEL_CHANNEL, cancelledRuns, postMessage, type Message } from './tabl
  * a connection of its own (see heartbeats.ts).
  *
  * A task of a project that differs from this worker's (another fingerprint) is refused, and
- * the coordinator told why. A cancelled run's tasks are interrupted and roll back. When the
+ * the coordinator told why; so is a task of a run that has ended (a job left in the queue by a
+ * coordinator that died). A cancelled run's tasks are interrupted and roll back. When the
  * worker is stopped (its signal), it takes no more jobs, interrupts the tasks it runs, and
  * puts them back in the queue for another worker.
  */
@@ -95,6 +97,16 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       const message =
         `worker ${row.workerId} refused task ${job.taskId}: its project differs from the coordinator's ` +
         `(fingerprint ${row.fingerprint} here, ${job.fingerprint} at ${job.coordinator}); give every machine the same project files`;
+      o.emit({ type: 'notice', message });
+      tell({ kind: 'refused', body: { message } });
+      await told;
+      return;
+    }
+    // A job of a run that has ended (its coordinator killed, the run since marked interrupted
+    // by another, or finished) is stale: run now, it would write over what later runs published.
+    const ended = await engine.withSession((s) => getRun(s, job.runId)).catch(() => undefined);
+    if (ended !== undefined && ended.status !== 'running') {
+      const message = `worker ${row.workerId} dropped task ${job.taskId}: its run ${job.runId} ended (${ended.status}) before a worker took it, and what it would write may be older than what runs since have published; pipe retry ${job.runId} runs what that run left`;
       o.emit({ type: 'notice', message });
       tell({ kind: 'refused', body: { message } });
       await told;

@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
+import { explain, killRunning, removeTempDirs, RunningPipe, tempDir, writeProjectFiles } from '../e2e/helpers.js';
+import { runIn } from '../support/in-process.js';
+import { lakeRows } from '../support/lake-rows.js';
+import { lakeInstances } from '../support/lake-instances.js';
+import { createDatabase, testPostgres } from '../support/postgres.js';
+
+/**
+ * A coordinator killed with its tasks still queued leaves jobs no one is waiting for. A run
+ * since (here with another --var) has published the date; a worker started later must not
+ * run the dead run's job and write its older result over it.
+ */
+
+const pg0 = await testPostgres();
+lakeInstances();
+afterAll(async () => {
+  await killRunning();
+  removeTempDirs();
+});
+const ENV = { PIPE_TEST_PGUSER: 'postgres' };
+process.env.PIPE_TEST_PGUSER = 'postgres';
+
+describe.skipIf(!pg0)('a job left in the queue by a coordinator that died', () => {
+  it('is dropped by the worker that takes it once its run has ended, and the later run stays published', { timeout: 180_000 }, async () => {
+    const dir = tempDir();
+    const db = createDatabase(pg0!, `stale_${process.pid}`);
+    writeProjectFiles(dir, {
+      'pipe.yaml': `name: stale\nwarehouse:\n  type: ducklake\n  catalog: postgres:${pg0!.connection(db).replace('user=postgres', 'user=${env:PIPE_TEST_PGUSER}')}\n  data_path: lake/\n`,
+      'models/prices.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect cast('{{ ds }}' as date) as d, '{{ var(\"currency\") }}' as currency\n",
+    });
+    const lake: LakeTarget = { catalog: { kind: 'postgres', connection: pg0!.connection(db) }, dataPath: join(dir, 'lake/'), shown: db, source: { owner: 'test' } };
+
+    // No worker runs: the coordinator queues the date and waits; then it is killed.
+    const coordinator = new RunningPipe(['run', '--project', dir, '--date', '2024-01-01', '--distributed', '--var', 'currency=USD', '--json'], { env: ENV });
+    await coordinator.waitFor((e) => e.type === 'notice' && String(e.message).startsWith('no pipe worker is running'));
+    coordinator.child.kill('SIGKILL');
+    await coordinator.exited;
+
+    // The date run again here, with the currency meant: the killed run is marked interrupted.
+    const again = await runIn(dir, { date: '2024-01-01', vars: { currency: 'EUR' } });
+    expect(again.code, explain(again)).toBe(0);
+
+    const worker = new RunningPipe(['worker', '--project', dir, '--json', '--name', 'late'], { env: ENV });
+    const dropped = await worker.waitFor((e) => e.type === 'notice' && String(e.message).includes('dropped task'));
+    expect(String(dropped.message)).toMatch(/^worker late dropped task prices@2024-01-01: its run \S+ ended \(interrupted\) before a worker took it/);
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+    expect(await lakeRows(lake, 'SELECT d::VARCHAR AS d, currency FROM main.prices')).toEqual([{ d: '2024-01-01', currency: 'EUR' }]);
+  });
+});
