@@ -468,6 +468,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
             emit,
             signal: o.signal,
             readsCache: queryReadsCacheOf(prepared.dbPath),
+            pipeCommand: o.pipeCommand,
             ...o.execute,
           });
     // As dbt: the end hooks run whatever came before them, a failed on-run-start included.

@@ -41,6 +41,22 @@ describe('an incremental model whose columns change', () => {
     expect(await snapshotTables(warehouseOf(dir), ['events'])).toEqual(before);
   });
 
+  it('the refusal names the backfill that rebuilds every date the table holds, and that backfill works as printed', async () => {
+    const dir = project('id, name');
+    expect((await run(dir, '2024-01-01')).code).toBe(0);
+    expect((await run(dir, '2024-01-03')).code).toBe(0);
+    setModel(dir, 'id, upper(name) AS label');
+    const r = await run(dir, '2024-01-02');
+    expect(r.code, explain(r)).toBe(1);
+    const hint = `pipe backfill --full-refresh --start 2024-01-01 --end 2024-01-03 --select events --project ${dir}`;
+    expect(r.stdout).toContain(`rebuild the table over its dates with ${hint}, or set on_schema_change`);
+
+    const rebuilt = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03', select: ['events'], fullRefresh: true });
+    expect(rebuilt.code, explain(rebuilt)).toBe(0);
+    expect(await columnsOf(dir)).toEqual(['id BIGINT', 'label VARCHAR', 'ds DATE']);
+    expect((await queryRows(warehouseOf(dir), 'SELECT count(DISTINCT ds) AS n FROM events'))[0].n).toBe('3');
+  });
+
   it('--full-refresh of a table holding other dates is refused; a backfill --full-refresh over them takes the new columns, without reloading the seed', async () => {
     const dir = project('id, name');
     expect((await run(dir, '2024-01-01')).code).toBe(0);
