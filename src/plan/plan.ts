@@ -919,6 +919,7 @@ function modelTask(
       runId: ctx.runId,
       readsItself: node.readsItself,
       uniqueKeyAt: node.uniqueKeyAt,
+      partitionByAt: node.partitionByAt,
       stagePartitions: ctx.stagePartitions,
       contractTable: node.contract !== undefined,
     });

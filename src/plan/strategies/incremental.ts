@@ -31,6 +31,7 @@ export function stageInterval(input: StrategyInput): { steps: Step[]; inside: st
       message: outsideMessage(input, partitionBy, interval, 'rows'),
       one: outsideMessage(input, partitionBy, interval, 'row'),
       dates: { column: partitionBy, rows: staging },
+      ...(input.partitionByAt ? { location: input.partitionByAt } : {}),
     },
   ];
   return { steps, inside };
@@ -76,6 +77,7 @@ export function partitionWrite(input: StrategyInput): Step[] {
           countSql: `SELECT count(*) AS n FROM ${rows} WHERE ${outside}`,
           message: outsideMessage(input, partitionBy, interval, 'rows'),
           one: outsideMessage(input, partitionBy, interval, 'row'),
+          ...(input.partitionByAt ? { location: input.partitionByAt } : {}),
         },
       },
     },
