@@ -108,6 +108,8 @@ export interface ModelNode {
   readonly uniqueKeyAt?: Location;
   /** Where the column that dates its rows is set (partition_by, or a microbatch's event_time): rows outside the run's interval are reported there. */
   readonly partitionByAt?: Location;
+  /** An incremental model's `on_schema_change` (else its config() call): a query whose columns no longer match its table is reported there. */
+  readonly schemaChangeAt?: Location;
   /** dbt's `access` and `group` when set: shown by the graph's nodes, they change nothing pipe builds. */
   readonly access?: ModelAccess;
   readonly group?: string;
@@ -1179,6 +1181,8 @@ interface AnalyzedModel {
   readonly uniqueKeyLocation?: Location;
   /** Where `partition_by` (else `event_time`) is set, when it is. */
   readonly partitionByLocation?: Location;
+  /** Where `on_schema_change` is set (else config()), for an incremental model. */
+  readonly schemaChangeLocation?: Location;
   readonly access?: ModelAccess;
   readonly group?: string;
   node?: ModelNode;
@@ -1859,6 +1863,7 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     ctx.versions.has(source.name) ? { version: ctx.versions.get(source.name)! } : {},
     analyzed.uniqueKeyLocation === undefined ? {} : { uniqueKeyAt: analyzed.uniqueKeyLocation },
     analyzed.partitionByLocation === undefined ? {} : { partitionByAt: analyzed.partitionByLocation },
+    analyzed.schemaChangeLocation === undefined ? {} : { schemaChangeAt: analyzed.schemaChangeLocation },
     analyzed.access === undefined ? {} : { access: analyzed.access },
     analyzed.group === undefined ? {} : { group: analyzed.group },
     timeSpine === undefined ? {} : { timeSpine },
@@ -1898,7 +1903,8 @@ function analyzedModel(
       : 'event_time' in config && config.event_time !== undefined
         ? locate('event_time')
         : undefined;
-  return Object.assign({ raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, uniqueKeyLocation, partitionByLocation, checks, configDiagnostics: found }, described);
+  const schemaChangeLocation = config.materialized === 'incremental' ? locate('on_schema_change') : undefined;
+  return Object.assign({ raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, uniqueKeyLocation, partitionByLocation, schemaChangeLocation, checks, configDiagnostics: found }, described);
 }
 
 /** The tests the properties files declare, by the name they are declared with (`dbt_utils.at_least_one`). */

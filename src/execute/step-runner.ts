@@ -267,7 +267,7 @@ export class StepRunner {
           const rebuild = await fullRefreshCommand(session, task, step.target, step.partitionBy, this.ctx.pipeCommand ?? ((args) => `pipe ${args}`));
           change = schemaChange(step.target, table, staged, step.policy, session.dialect, rebuild);
         }
-        if ('error' in change) throw new ProjectRuleError('Schema', `${change.error}; ${change.hint}`, { file: task.file });
+        if ('error' in change) throw new ProjectRuleError('Schema', `${change.error}; ${change.hint}`, step.location ?? { file: task.file });
         state.alter = change.statements;
         state.tableExists = table.length > 0;
         state.tableColumns = state.alter.length === 0 ? table : undefined;

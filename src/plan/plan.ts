@@ -920,6 +920,7 @@ function modelTask(
       readsItself: node.readsItself,
       uniqueKeyAt: node.uniqueKeyAt,
       partitionByAt: node.partitionByAt,
+      schemaChangeAt: node.schemaChangeAt,
       stagePartitions: ctx.stagePartitions,
       contractTable: node.contract !== undefined,
     });

@@ -120,6 +120,22 @@ describe('an incremental model whose columns change', () => {
     ]);
   });
 
+  it('a refusal is reported at the line that sets on_schema_change, else at the config() call', async () => {
+    const dir = project('id, name');
+    expect((await run(dir, '2024-01-01')).code).toBe(0);
+    const locationOf = async () => {
+      const r = await run(dir, '2024-01-02');
+      expect(r.code, explain(r)).toBe(1);
+      const [failed] = eventsOfType(r.events, 'task-failed');
+      return (failed.error as { location?: unknown }).location;
+    };
+    setModel(dir, 'id, upper(name) AS label');
+    expect(await locationOf()).toMatchObject({ file: 'models/events.sql', line: 1 });
+    writeProjectFiles(dir, { 'models/events.yml': 'models:\n  - name: events\n    config:\n      on_schema_change: append_new_columns\n' });
+    setModel(dir, 'id::VARCHAR AS id, name');
+    expect(await locationOf()).toMatchObject({ file: 'models/events.yml', line: 4 });
+  });
+
   it("a retype the existing rows cannot take fails and changes nothing", async () => {
     const dir = project("name AS code", 'sync_all_columns');
     expect((await run(dir, '2024-01-01')).code).toBe(0);

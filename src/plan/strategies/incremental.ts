@@ -61,7 +61,7 @@ export function partitionWrite(input: StrategyInput): Step[] {
   const rows = `(\n${input.sql}\n) AS "__pipe_rows"`;
   const outside = outsideCondition(partitionBy, inside);
   return [
-    { kind: 'schema-change', target: input.relation, staged: { query: input.sql }, policy: input.onSchemaChange ?? 'fail', partitionBy },
+    { kind: 'schema-change', target: input.relation, staged: { query: input.sql }, policy: input.onSchemaChange ?? 'fail', partitionBy, ...(input.schemaChangeAt ? { location: input.schemaChangeAt } : {}) },
     {
       kind: 'publish',
       statements: write.statements,
@@ -150,7 +150,7 @@ export function publishStaged(input: StrategyInput, publish: CountedStatements):
   const replace = input.fullRefresh || input.existing === 'view';
   const drop = replace ? SQL.dropRelation(input.relation, input.existing === 'view' ? 'view' : 'table') : [];
   return [
-    ...(replace ? [] : [{ kind: 'schema-change' as const, target: input.relation, staged: { relation: staging }, policy: input.onSchemaChange ?? 'fail' }]),
+    ...(replace ? [] : [{ kind: 'schema-change' as const, target: input.relation, staged: { relation: staging }, policy: input.onSchemaChange ?? 'fail', ...(input.schemaChangeAt ? { location: input.schemaChangeAt } : {}) }]),
     { kind: 'publish', statements: [...drop, ...publish.statements], countsRowsAt: drop.length + publish.countAt },
     { kind: 'cleanup', sql: SQL.dropTable(staging) },
   ];
