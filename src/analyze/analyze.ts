@@ -109,6 +109,10 @@ export interface ModelNode {
   readonly version?: VersionOf;
   /** Where its unique_key is set (config(), properties file or dbt_project.yml): a key that names no single row is reported there. */
   readonly uniqueKeyAt?: Location;
+  /** Where the column that dates its rows is set (partition_by, or a microbatch's event_time): rows outside the run's interval are reported there. */
+  readonly partitionByAt?: Location;
+  /** An incremental model's `on_schema_change` (else its config() call): a query whose columns no longer match its table is reported there. */
+  readonly schemaChangeAt?: Location;
   /** dbt's `access` and `group` when set: shown by the graph's nodes, they change nothing pipe builds. */
   readonly access?: ModelAccess;
   readonly group?: string;
@@ -1248,6 +1252,10 @@ interface AnalyzedModel {
   readonly contractLocation: Location;
   /** Where `unique_key` is set, when it is. */
   readonly uniqueKeyLocation?: Location;
+  /** Where `partition_by` (else `event_time`) is set, when it is. */
+  readonly partitionByLocation?: Location;
+  /** Where `on_schema_change` is set (else config()), for an incremental model. */
+  readonly schemaChangeLocation?: Location;
   readonly access?: ModelAccess;
   readonly group?: string;
   node?: ModelNode;
@@ -1945,6 +1953,8 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     { readsItself: analyzed.raw.sql.includes(refToken(source.name)) },
     ctx.versions.has(source.name) ? { version: ctx.versions.get(source.name)! } : {},
     analyzed.uniqueKeyLocation === undefined ? {} : { uniqueKeyAt: analyzed.uniqueKeyLocation },
+    analyzed.partitionByLocation === undefined ? {} : { partitionByAt: analyzed.partitionByLocation },
+    analyzed.schemaChangeLocation === undefined ? {} : { schemaChangeAt: analyzed.schemaChangeLocation },
     analyzed.access === undefined ? {} : { access: analyzed.access },
     analyzed.group === undefined ? {} : { group: analyzed.group },
     timeSpine === undefined ? {} : { timeSpine },
@@ -1978,7 +1988,14 @@ function analyzedModel(
   const checks = y && y.data.checks !== undefined ? readChecks(y.data.checks, (path) => ({ file: y.file, line: y.pathLine(path) ?? y.keyLine('checks') }), found) : [];
   const contractLocation = locate('contract');
   const uniqueKeyLocation = 'unique_key' in config && config.unique_key !== undefined ? locate('unique_key') : undefined;
-  return Object.assign({ raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, uniqueKeyLocation, checks, configDiagnostics: found }, described);
+  const partitionByLocation =
+    'partition_by' in config && config.partition_by !== undefined
+      ? locate('partition_by')
+      : 'event_time' in config && config.event_time !== undefined
+        ? locate('event_time')
+        : undefined;
+  const schemaChangeLocation = config.materialized === 'incremental' ? locate('on_schema_change') : undefined;
+  return Object.assign({ raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, uniqueKeyLocation, partitionByLocation, schemaChangeLocation, checks, configDiagnostics: found }, described);
 }
 
 /** The tests the properties files declare, by the name they are declared with (`dbt_utils.at_least_one`). */

@@ -174,7 +174,8 @@ export async function openFor(
     const { catalog, seedHashes } = opened.known ?? (await engine.withSession(async (s) => ({ catalog: read ?? (await readCatalog(s)), seedHashes: await readSeedHashes(s) })));
     return { analysis, selected, pipeline, access, warehouse, dbPath, setup, catalog, seedHashes, madeWarehouse };
   } catch (e) {
-    warehouse.close();
+    // Stopped (Ctrl-C) or failed before anything was recorded: a warehouse this open made is not left behind.
+    letGoUnused({ warehouse, dbPath, madeWarehouse });
     throw e;
   }
 }
@@ -470,6 +471,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
             emit,
             signal: o.signal,
             readsCache: queryReadsCacheOf(prepared.dbPath),
+            pipeCommand: o.pipeCommand,
             ...o.execute,
           });
     // As dbt: the end hooks run whatever came before them, a failed on-run-start included.
@@ -495,7 +497,8 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
   } catch (e) {
     // Refused before anything was recorded ("nothing is written"): a warehouse this command
     // made holds only pipe's empty run state, and is not left behind.
-    if (!recorded && e instanceof DiagnosticError) letGoUnused(prepared);
+    // So is one stopped (Ctrl-C) before the run was recorded.
+    if (!recorded && (e instanceof DiagnosticError || o.signal?.aborted === true)) letGoUnused(prepared);
     throw e;
   } finally {
     log?.close();
@@ -507,7 +510,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
  * Lets go of a prepared warehouse nothing was recorded in: closed, and, when this command made
  * it, removed (it holds only pipe's empty run state: "nothing is written").
  */
-export function letGoUnused(prepared: Prepared): void {
+export function letGoUnused(prepared: Pick<Prepared, 'warehouse' | 'dbPath' | 'madeWarehouse'>): void {
   prepared.warehouse?.close();
   if (prepared.madeWarehouse) for (const file of [prepared.dbPath, `${prepared.dbPath}.wal`]) rmSync(file, { force: true });
 }

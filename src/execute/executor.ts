@@ -40,6 +40,8 @@ export interface ExecuteInput {
   readonly retryOverride?: RetryPolicy;
   /** Runs every task, those whose output is current too (`--force`, `--full-refresh`). */
   readonly force?: boolean;
+  /** How pipe commands are written for this project, for the hints of a task's errors. */
+  readonly pipeCommand?: (args: string) => string;
   /** What earlier runs judged of their queries' reads (see state/query-reads-cache.ts). */
   readonly readsCache?: QueryReadsCache;
   /**
@@ -72,7 +74,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
       message: `${node} was last built whole (run ${wholeRun}), and is now built by date: the dates this run builds replace their rows, the table's other rows stay as that build made them, and pipe status counts their dates as not built; pipe backfill --full-refresh --select ${node} --start … --end … rebuilds its history date by date`,
     });
   }
-  const runner = new TaskRunner({ engine, runId, emit, signal, retryOverride: input.retryOverride, force: input.force, currency });
+  const runner = new TaskRunner({ engine, runId, emit, signal, retryOverride: input.retryOverride, force: input.force, currency, pipeCommand: input.pipeCommand });
   const workers = new WorkerSlots();
 
   const progress = (p: GroupProgress) => {

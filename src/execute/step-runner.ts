@@ -5,6 +5,8 @@ import type { Location } from '../diagnostics/diagnostics.js';
 import type { CheckFailure, EventSink } from '../events/events.js';
 import { missingColumn, ownQuery } from '../plan/column-uses.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
+import { formatDate } from '../dates/dates.js';
+import { quoteIdent } from '../sql/sql-text.js';
 import { snapshotMerge } from '../plan/strategies/snapshot.js';
 import { unitTestQuery } from '../plan/strategies/unit-test.js';
 import type { CheckStep, Step, Task, TemplateMessage } from '../plan/task.js';
@@ -38,6 +40,8 @@ export interface StepContext {
   readonly emit: EventSink;
   readonly signal?: AbortSignal;
   readonly interrupter: Interrupter;
+  /** How pipe commands are written for this project (default `pipe ARGS`), for the hints of errors. */
+  readonly pipeCommand?: (args: string) => string;
 }
 
 /** Set by an attempt when its publishing transaction committed, whatever happens after it. */
@@ -258,8 +262,12 @@ export class StepRunner {
         const staged = await describeStaged();
         if (step.partitionBy !== undefined) partitionColumnCheck(task, step.partitionBy, staged);
         const table = known && !sameColumns(known, staged) ? await columnsOf(session, step.target) : found;
-        const change = schemaChange(step.target, table, staged, step.policy, session.dialect);
-        if ('error' in change) throw new ProjectRuleError('Schema', `${change.error}; ${change.hint}`, { file: task.file });
+        let change = schemaChange(step.target, table, staged, step.policy, session.dialect);
+        if ('error' in change && step.partitionBy !== undefined) {
+          const rebuild = await fullRefreshCommand(session, task, step.target, step.partitionBy, this.ctx.pipeCommand ?? ((args) => `pipe ${args}`));
+          change = schemaChange(step.target, table, staged, step.policy, session.dialect, rebuild);
+        }
+        if ('error' in change) throw new ProjectRuleError('Schema', `${change.error}; ${change.hint}`, step.location ?? { file: task.file });
         state.alter = change.statements;
         state.tableExists = table.length > 0;
         state.tableColumns = state.alter.length === 0 ? table : undefined;
@@ -707,4 +715,35 @@ function columnsOf(session: WarehouseSession, relation: string): Promise<Column[
 
 function sameColumns(a: readonly Column[], b: readonly Column[]): boolean {
   return a.length === b.length && a.every((c, i) => c.name === b[i].name && c.type === b[i].type);
+}
+
+/**
+ * The backfill that rebuilds a partitioned table over every date it holds and the task's, as
+ * a hint names it: one aggregate query, made only when a task is refused. A partition column
+ * that holds no dates leaves the range for the user to give.
+ */
+async function fullRefreshCommand(
+  session: WarehouseSession,
+  task: Task,
+  target: string,
+  partitionBy: string,
+  pipe: (args: string) => string,
+): Promise<string> {
+  const command = (start: string, end: string) => pipe(`backfill --full-refresh --start ${start} --end ${end} --select ${task.node}`);
+  const p = `TRY_CAST(${quoteIdent(partitionBy)} AS TIMESTAMP)`;
+  let first: number | undefined;
+  let last: number | undefined;
+  try {
+    const [row] = await session.query(`SELECT ${session.dialect.epochMs(`min(${p})`)} AS first, ${session.dialect.epochMs(`max(${p})`)} AS last FROM ${target}`);
+    first = row.first === null || row.first === undefined ? undefined : Number(row.first);
+    last = row.last === null || row.last === undefined ? undefined : Number(row.last);
+  } catch (e) {
+    if (!(e instanceof WarehouseError)) throw e;
+    return command('FIRST', 'LAST') + ' (the first and last date it should hold)';
+  }
+  const at = task.interval;
+  const start = Math.min(...[first, at?.start].filter((v): v is number => v !== undefined));
+  const end = Math.max(...[last, at === undefined ? undefined : at.end - 1].filter((v): v is number => v !== undefined));
+  if (!Number.isFinite(start) || !Number.isFinite(end)) return command('FIRST', 'LAST') + ' (the first and last date it should hold)';
+  return command(formatDate(start), formatDate(end));
 }

@@ -38,6 +38,8 @@ export interface TaskRunnerOptions {
   readonly currency?: RunCurrency;
   /** The `pipe worker` process running the tasks, recorded with each attempt; none in the run's own process. */
   readonly runner?: string;
+  /** How pipe commands are written for this project, for the hints of a task's errors. */
+  readonly pipeCommand?: (args: string) => string;
 }
 
 /** Rows read from which a task without a build on record is taken as likely to take long (see TaskRunner.likelyQuick). */
@@ -76,7 +78,7 @@ export class TaskRunner {
   constructor(private readonly o: TaskRunnerOptions) {
     this.now = immediateEffects(o.emit);
     this.interrupter = new Interrupter(o.signal);
-    this.steps = new StepRunner({ engine: o.engine, runId: o.runId, emit: o.emit, signal: o.signal, interrupter: this.interrupter });
+    this.steps = new StepRunner({ engine: o.engine, runId: o.runId, emit: o.emit, signal: o.signal, interrupter: this.interrupter, pipeCommand: o.pipeCommand });
   }
 
   /** Writes the records of current tasks not written yet. */

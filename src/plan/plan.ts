@@ -919,6 +919,8 @@ function modelTask(
       runId: ctx.runId,
       readsItself: node.readsItself,
       uniqueKeyAt: node.uniqueKeyAt,
+      partitionByAt: node.partitionByAt,
+      schemaChangeAt: node.schemaChangeAt,
       stagePartitions: ctx.stagePartitions,
       contractTable: node.contract !== undefined,
     });

@@ -136,6 +136,8 @@ export type Step =
       readonly policy: SchemaChangePolicy;
       /** The column that places each row in its date, which the rows must have, of a type that holds dates. */
       readonly partitionBy?: string;
+      /** Where on_schema_change is set (else the model's config()): a refusal is reported there. */
+      readonly location?: Location;
     }
   /**
    * A snapshot's merge: from the columns of its staged rows and of its table, the statements

@@ -71,11 +71,29 @@ describe('a partition written once, inside its publishing transaction', () => {
     const r = await runIn(dir, { date: '2024-01-02', vars: { bad: 'outside', v: 2 } });
     expect(r.code, explain(r)).toBe(1);
     const [failed] = eventsOfType(r.events, 'task-failed');
-    const error = failed.error as { message: string; kind: string; sample: { x: unknown }[] };
+    const error = failed.error as { message: string; kind: string; sample: { x: unknown }[]; location?: { file: string; line?: number } };
     expect(error.kind).toBe('Data');
     expect(error.message).toMatch(/^1 row outside the run's interval \[2024-01-02 00:00:00, 2024-01-03 00:00:00\) by d /);
     expect(error.sample.map((row) => Number(row.x))).toEqual([9]);
+    // Pointed at the line that names the column, as a duplicate unique_key is at its own.
+    expect(error.location).toMatchObject({ file: 'models/p.sql', line: 1 });
     expect(await table(dir)).toEqual(before);
+  });
+
+  it('a row outside the interval of a model partitioned in its properties file is reported at that line, also when staged by a full refresh', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'models/p.sql': "{{ config(materialized='incremental') }}\nselect date '{{ ds }}' - 1 as d, 1 as x\n",
+      'models/p.yml': 'models:\n  - name: p\n    config:\n      partition_by: d\n',
+    });
+    for (const fullRefresh of [false, true]) {
+      const r = await runIn(dir, { date: '2024-01-02', fullRefresh });
+      expect(r.code, explain(r)).toBe(1);
+      const [failed] = eventsOfType(r.events, 'task-failed');
+      const error = failed.error as { message: string; location?: { file: string; line?: number } };
+      expect(error.message).toMatch(/^1 row outside the run's interval/);
+      expect(error.location).toMatchObject({ file: 'models/p.yml', line: 4 });
+    }
   });
 
   it('a partition_by column the query lacks, or of a type that holds no dates, fails its task in its own words, before and after the table exists', async () => {

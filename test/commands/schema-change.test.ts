@@ -41,6 +41,22 @@ describe('an incremental model whose columns change', () => {
     expect(await snapshotTables(warehouseOf(dir), ['events'])).toEqual(before);
   });
 
+  it('the refusal names the backfill that rebuilds every date the table holds, and that backfill works as printed', async () => {
+    const dir = project('id, name');
+    expect((await run(dir, '2024-01-01')).code).toBe(0);
+    expect((await run(dir, '2024-01-03')).code).toBe(0);
+    setModel(dir, 'id, upper(name) AS label');
+    const r = await run(dir, '2024-01-02');
+    expect(r.code, explain(r)).toBe(1);
+    const hint = `pipe backfill --full-refresh --start 2024-01-01 --end 2024-01-03 --select events --project ${dir}`;
+    expect(r.stdout).toContain(`rebuild the table over its dates with ${hint}, or set on_schema_change`);
+
+    const rebuilt = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03', select: ['events'], fullRefresh: true });
+    expect(rebuilt.code, explain(rebuilt)).toBe(0);
+    expect(await columnsOf(dir)).toEqual(['id BIGINT', 'label VARCHAR', 'ds DATE']);
+    expect((await queryRows(warehouseOf(dir), 'SELECT count(DISTINCT ds) AS n FROM events'))[0].n).toBe('3');
+  });
+
   it('--full-refresh of a table holding other dates is refused; a backfill --full-refresh over them takes the new columns, without reloading the seed', async () => {
     const dir = project('id, name');
     expect((await run(dir, '2024-01-01')).code).toBe(0);
@@ -102,6 +118,22 @@ describe('an incremental model whose columns change', () => {
       { id: '1', ds: '2024-01-02', label: 'A' },
       { id: '2', ds: '2024-01-02', label: 'B' },
     ]);
+  });
+
+  it('a refusal is reported at the line that sets on_schema_change, else at the config() call', async () => {
+    const dir = project('id, name');
+    expect((await run(dir, '2024-01-01')).code).toBe(0);
+    const locationOf = async () => {
+      const r = await run(dir, '2024-01-02');
+      expect(r.code, explain(r)).toBe(1);
+      const [failed] = eventsOfType(r.events, 'task-failed');
+      return (failed.error as { location?: unknown }).location;
+    };
+    setModel(dir, 'id, upper(name) AS label');
+    expect(await locationOf()).toMatchObject({ file: 'models/events.sql', line: 1 });
+    writeProjectFiles(dir, { 'models/events.yml': 'models:\n  - name: events\n    config:\n      on_schema_change: append_new_columns\n' });
+    setModel(dir, 'id::VARCHAR AS id, name');
+    expect(await locationOf()).toMatchObject({ file: 'models/events.yml', line: 4 });
   });
 
   it("a retype the existing rows cannot take fails and changes nothing", async () => {

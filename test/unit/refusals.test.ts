@@ -355,7 +355,7 @@ describe('append_new_columns and a retyped column', () => {
     const change = schemaChange('"main"."t"', table, [{ name: 'ID', type: 'DOUBLE' }, { name: 'n', type: 'INTEGER' }, { name: 'extra', type: 'DATE' }], 'append_new_columns');
     expect(change).toEqual({
       error: `the query's column types no longer match the table "main"."t" (retyped: ID VARCHAR → DOUBLE); append_new_columns only adds columns`,
-      hint: 'set on_schema_change to sync_all_columns to retype the table, or rebuild it with --full-refresh',
+      hint: 'set on_schema_change to sync_all_columns to retype the table, or rebuild it with pipe backfill --full-refresh',
     });
   });
 

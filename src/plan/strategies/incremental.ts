@@ -31,6 +31,7 @@ export function stageInterval(input: StrategyInput): { steps: Step[]; inside: st
       message: outsideMessage(input, partitionBy, interval, 'rows'),
       one: outsideMessage(input, partitionBy, interval, 'row'),
       dates: { column: partitionBy, rows: staging },
+      ...(input.partitionByAt ? { location: input.partitionByAt } : {}),
     },
   ];
   return { steps, inside };
@@ -60,7 +61,7 @@ export function partitionWrite(input: StrategyInput): Step[] {
   const rows = `(\n${input.sql}\n) AS "__pipe_rows"`;
   const outside = outsideCondition(partitionBy, inside);
   return [
-    { kind: 'schema-change', target: input.relation, staged: { query: input.sql }, policy: input.onSchemaChange ?? 'fail', partitionBy },
+    { kind: 'schema-change', target: input.relation, staged: { query: input.sql }, policy: input.onSchemaChange ?? 'fail', partitionBy, ...(input.schemaChangeAt ? { location: input.schemaChangeAt } : {}) },
     {
       kind: 'publish',
       statements: write.statements,
@@ -76,6 +77,7 @@ export function partitionWrite(input: StrategyInput): Step[] {
           countSql: `SELECT count(*) AS n FROM ${rows} WHERE ${outside}`,
           message: outsideMessage(input, partitionBy, interval, 'rows'),
           one: outsideMessage(input, partitionBy, interval, 'row'),
+          ...(input.partitionByAt ? { location: input.partitionByAt } : {}),
         },
       },
     },
@@ -148,7 +150,7 @@ export function publishStaged(input: StrategyInput, publish: CountedStatements):
   const replace = input.fullRefresh || input.existing === 'view';
   const drop = replace ? SQL.dropRelation(input.relation, input.existing === 'view' ? 'view' : 'table') : [];
   return [
-    ...(replace ? [] : [{ kind: 'schema-change' as const, target: input.relation, staged: { relation: staging }, policy: input.onSchemaChange ?? 'fail' }]),
+    ...(replace ? [] : [{ kind: 'schema-change' as const, target: input.relation, staged: { relation: staging }, policy: input.onSchemaChange ?? 'fail', ...(input.schemaChangeAt ? { location: input.schemaChangeAt } : {}) }]),
     { kind: 'publish', statements: [...drop, ...publish.statements], countsRowsAt: drop.length + publish.countAt },
     { kind: 'cleanup', sql: SQL.dropTable(staging) },
   ];

@@ -16,13 +16,18 @@ export type { Column };
 
 export type SchemaChange = { readonly statements: readonly string[] } | { readonly error: string; readonly hint: string };
 
-/** The statements are written in `sql`, the dialect of the session that runs them. */
+/**
+ * The statements are written in `sql`, the dialect of the session that runs them. `rebuild` is
+ * the command that rebuilds the table over the dates it holds, named in the hint of a refusal
+ * (a bare `pipe backfill --full-refresh` would be refused for want of its range).
+ */
 export function schemaChange(
   relation: string,
   table: readonly Column[],
   staged: readonly Column[],
   policy: SchemaChangePolicy,
   sql: StrategySql = SQL,
+  rebuild = 'pipe backfill --full-refresh',
 ): SchemaChange {
   if (table.length === 0) return { statements: [] };
   const key = (c: Column) => c.name.toLowerCase();
@@ -44,14 +49,14 @@ export function schemaChange(
       ].filter((p) => p !== '');
       return {
         error: `the query's columns no longer match the table ${relation} (${parts.join('; ')})`,
-        hint: 'rebuild the table over its dates with pipe backfill --full-refresh, or set on_schema_change to append_new_columns or sync_all_columns',
+        hint: `rebuild the table over its dates with ${rebuild}, or set on_schema_change to append_new_columns or sync_all_columns`,
       };
     }
     case 'append_new_columns':
       if (retyped.length > 0) {
         return {
           error: `the query's column types no longer match the table ${relation} (retyped: ${retypes}); append_new_columns only adds columns`,
-          hint: 'set on_schema_change to sync_all_columns to retype the table, or rebuild it with --full-refresh',
+          hint: `set on_schema_change to sync_all_columns to retype the table, or rebuild it with ${rebuild}`,
         };
       }
       return { statements: adds };

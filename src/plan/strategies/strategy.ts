@@ -39,6 +39,10 @@ export interface StrategyInput {
   readonly readsItself?: boolean;
   /** Where the model's unique_key is set: staged rows that break it are reported there. */
   readonly uniqueKeyAt?: Location;
+  /** Where the column that dates its rows is set: rows outside the interval are reported there. */
+  readonly partitionByAt?: Location;
+  /** Where on_schema_change is set (else config()): a query whose columns no longer match the table is reported there. */
+  readonly schemaChangeAt?: Location;
   /**
    * Other processes write the same tables (a DuckLake on Postgres): a partition's rows are
    * staged before its publishing transaction, which another writer's commit can refuse and

@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { copyExample, eventsOfType, explain, removeTempDirs, warehouseOf, writeProjectFiles, type PipeResult } from '../e2e/helpers.js';
+import { runIn } from '../support/in-process.js';
+
+afterAll(removeTempDirs);
+
+/** Stopped, with no run recorded and no warehouse file (nor its log) left in the project. */
+function expectNothingLeft(dir: string, r: PipeResult, controller: AbortController): void {
+  expect(controller.signal.aborted, explain(r)).toBe(true);
+  expect(eventsOfType(r.events, 'run-started')).toEqual([]);
+  expect(existsSync(warehouseOf(dir))).toBe(false);
+  expect(existsSync(`${warehouseOf(dir)}.wal`)).toBe(false);
+}
+
+/**
+ * Ctrl-C before a command has recorded anything ends it leaving no warehouse file behind (see
+ * the README's *Guarantees*): the stop is given at a known point, in-process, not after a delay.
+ */
+describe('a first run stopped before it is recorded', () => {
+  it('stopped as the project is analyzed (before the warehouse opens) leaves no warehouse file', async () => {
+    const dir = copyExample();
+    // An empty model file: its warning is told as the project is analyzed, before the warehouse opens.
+    writeProjectFiles(dir, { 'models/marts/empty.sql': '' });
+    const controller = new AbortController();
+    const r = await runIn(dir, {
+      date: '2024-01-02',
+      signal: controller.signal,
+      onEvent: (e) => e.type === 'diagnostic' && controller.abort(),
+    });
+    expectNothingLeft(dir, r, controller);
+  });
+
+  it('stopped once DuckDB has made the file, before the run is recorded, leaves no warehouse file', async () => {
+    const dir = copyExample();
+    const controller = new AbortController();
+    // A latch on the file itself: the stop comes as soon as the open has made it.
+    const stopWhenMade = (): void => {
+      if (existsSync(warehouseOf(dir))) controller.abort();
+      else setImmediate(stopWhenMade);
+    };
+    setImmediate(stopWhenMade);
+    const r = await runIn(dir, { date: '2024-01-02', signal: controller.signal });
+    expectNothingLeft(dir, r, controller);
+  });
+
+  it('stopped before it starts leaves no warehouse file', async () => {
+    const dir = copyExample();
+    const controller = new AbortController();
+    controller.abort();
+    const r = await runIn(dir, { date: '2024-01-02', signal: controller.signal });
+    expect(existsSync(warehouseOf(dir))).toBe(false);
+  });
+});
