@@ -74,7 +74,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
       message: `${node} was last built whole (run ${wholeRun}), and is now built by date: the dates this run builds replace their rows, the table's other rows stay as that build made them, and pipe status counts their dates as not built; pipe backfill --full-refresh --select ${node} --start … --end … rebuilds its history date by date`,
     });
   }
-  const runner = new TaskRunner({ engine, runId, emit, signal, retryOverride: input.retryOverride, force: input.force, currency, pipeCommand: input.pipeCommand });
+  const runner = new TaskRunner({ engine, runId, emit, signal, retryOverride: input.retryOverride, force: input.force, currency, pipeCommand: input.pipeCommand, spans: spansOf(input.tasks) });
   const workers = new WorkerSlots();
 
   const progress = (p: GroupProgress) => {
@@ -284,4 +284,15 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   // A task skipped (after a failure, or for depends_on_past) leaves the run unfinished: pipe retry completes it.
   const status = signal?.aborted ? 'cancelled' : counts.failed > 0 || counts.skipped > 0 || pending > 0 ? 'failed' : 'succeeded';
   return { status, ...counts, pending, upToDate: runner.upToDate };
+}
+
+/** Each node's dates in this run: from the start of its first interval to the end of its last. */
+function spansOf(tasks: readonly Task[]): ReadonlyMap<string, { readonly start: number; readonly end: number }> {
+  const out = new Map<string, { start: number; end: number }>();
+  for (const t of tasks) {
+    if (t.interval === undefined) continue;
+    const known = out.get(t.node);
+    out.set(t.node, known ? { start: Math.min(known.start, t.interval.start), end: Math.max(known.end, t.interval.end) } : { start: t.interval.start, end: t.interval.end });
+  }
+  return out;
 }

@@ -42,6 +42,11 @@ export interface StepContext {
   readonly interrupter: Interrupter;
   /** How pipe commands are written for this project (default `pipe ARGS`), for the hints of errors. */
   readonly pipeCommand?: (args: string) => string;
+  /**
+   * Each node's dates in the run, from its first interval's start to its last's end: a hint's
+   * rebuild range covers them, so every date of a run refused for one reason says the same.
+   */
+  readonly spans?: ReadonlyMap<string, { readonly start: number; readonly end: number }>;
 }
 
 /** Set by an attempt when its publishing transaction committed, whatever happens after it. */
@@ -264,7 +269,7 @@ export class StepRunner {
         const table = known && !sameColumns(known, staged) ? await columnsOf(session, step.target) : found;
         let change = schemaChange(step.target, table, staged, step.policy, session.dialect);
         if ('error' in change && step.partitionBy !== undefined) {
-          const rebuild = await fullRefreshCommand(session, task, step.target, step.partitionBy, this.ctx.pipeCommand ?? ((args) => `pipe ${args}`));
+          const rebuild = await fullRefreshCommand(session, task, this.ctx.spans?.get(task.node) ?? task.interval, step.target, step.partitionBy, this.ctx.pipeCommand ?? ((args) => `pipe ${args}`));
           change = schemaChange(step.target, table, staged, step.policy, session.dialect, rebuild);
         }
         if ('error' in change) throw new ProjectRuleError('Schema', `${change.error}; ${change.hint}`, step.location ?? { file: task.file });
@@ -718,13 +723,14 @@ function sameColumns(a: readonly Column[], b: readonly Column[]): boolean {
 }
 
 /**
- * The backfill that rebuilds a partitioned table over every date it holds and the task's, as
- * a hint names it: one aggregate query, made only when a task is refused. A partition column
- * that holds no dates leaves the range for the user to give.
+ * The backfill that rebuilds a partitioned table over every date it holds and the run's dates
+ * of its model (`at`), as a hint names it: one aggregate query, made only when a task is
+ * refused. A partition column that holds no dates leaves the range for the user to give.
  */
 async function fullRefreshCommand(
   session: WarehouseSession,
   task: Task,
+  at: { readonly start: number; readonly end: number } | undefined,
   target: string,
   partitionBy: string,
   pipe: (args: string) => string,
@@ -741,7 +747,6 @@ async function fullRefreshCommand(
     if (!(e instanceof WarehouseError)) throw e;
     return command('FIRST', 'LAST') + ' (the first and last date it should hold)';
   }
-  const at = task.interval;
   const start = Math.min(...[first, at?.start].filter((v): v is number => v !== undefined));
   const end = Math.max(...[last, at === undefined ? undefined : at.end - 1].filter((v): v is number => v !== undefined));
   if (!Number.isFinite(start) || !Number.isFinite(end)) return command('FIRST', 'LAST') + ' (the first and last date it should hold)';

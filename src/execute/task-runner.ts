@@ -40,6 +40,8 @@ export interface TaskRunnerOptions {
   readonly runner?: string;
   /** How pipe commands are written for this project, for the hints of a task's errors. */
   readonly pipeCommand?: (args: string) => string;
+  /** Each node's dates in the run (see StepContext.spans). */
+  readonly spans?: ReadonlyMap<string, { readonly start: number; readonly end: number }>;
 }
 
 /** Rows read from which a task without a build on record is taken as likely to take long (see TaskRunner.likelyQuick). */
@@ -78,7 +80,7 @@ export class TaskRunner {
   constructor(private readonly o: TaskRunnerOptions) {
     this.now = immediateEffects(o.emit);
     this.interrupter = new Interrupter(o.signal);
-    this.steps = new StepRunner({ engine: o.engine, runId: o.runId, emit: o.emit, signal: o.signal, interrupter: this.interrupter, pipeCommand: o.pipeCommand });
+    this.steps = new StepRunner({ engine: o.engine, runId: o.runId, emit: o.emit, signal: o.signal, interrupter: this.interrupter, pipeCommand: o.pipeCommand, spans: o.spans });
   }
 
   /** Writes the records of current tasks not written yet. */
