@@ -93,24 +93,26 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     const tell = (m: Message) => {
       told = told.then(() => untilSent(() => postMessage(pool, job.runId, job.taskId, row.workerId, m), o.signal)).catch(() => undefined);
     };
-    if (job.fingerprint !== row.fingerprint) {
-      const message =
-        `worker ${row.workerId} refused task ${job.taskId}: its project differs from the coordinator's ` +
-        `(fingerprint ${row.fingerprint} here, ${job.fingerprint} at ${job.coordinator}); give every machine the same project files`;
+    /** Leaves the task unrun, saying why here and to the coordinator. */
+    const refuse = async (message: string) => {
       o.emit({ type: 'notice', message });
       tell({ kind: 'refused', body: { message } });
       await told;
-      return;
+    };
+    if (job.fingerprint !== row.fingerprint) {
+      return refuse(
+        `worker ${row.workerId} refused task ${job.taskId}: its project differs from the coordinator's ` +
+          `(fingerprint ${row.fingerprint} here, ${job.fingerprint} at ${job.coordinator}); give every machine the same project files`,
+      );
     }
     // A job of a run that has ended (its coordinator killed, the run since marked interrupted
     // by another, or finished) is stale: run now, it would write over what later runs published.
     const ended = await engine.withSession((s) => getRun(s, job.runId)).catch(() => undefined);
     if (ended !== undefined && ended.status !== 'running') {
-      const message = `worker ${row.workerId} dropped task ${job.taskId}: its run ${job.runId} ended (${ended.status}) before a worker took it, and what it would write may be older than what runs since have published; pipe retry ${job.runId} runs what that run left`;
-      o.emit({ type: 'notice', message });
-      tell({ kind: 'refused', body: { message } });
-      await told;
-      return;
+      return refuse(
+        `worker ${row.workerId} dropped task ${job.taskId}: its run ${job.runId} ended (${ended.status}) before a worker took it, ` +
+          `and what it would write may be older than what runs since have published; pipe retry ${job.runId} runs what that run left`,
+      );
     }
     const controller = new AbortController();
     const stop = () => controller.abort(new Error('worker stopping'));

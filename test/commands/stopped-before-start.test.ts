@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, watch } from 'node:fs';
+import { dirname } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyExample, eventsOfType, explain, removeTempDirs, warehouseOf, writeProjectFiles, type PipeResult } from '../e2e/helpers.js';
 import { runIn } from '../support/in-process.js';
@@ -34,13 +35,11 @@ describe('a first run stopped before it is recorded', () => {
   it('stopped once DuckDB has made the file, before the run is recorded, leaves no warehouse file', async () => {
     const dir = copyExample();
     const controller = new AbortController();
-    // A latch on the file itself: the stop comes as soon as the open has made it.
-    const stopWhenMade = (): void => {
+    // A latch on the file itself: the stop comes as soon as the open has made it (told by the folder's watch).
+    const watcher = watch(dirname(warehouseOf(dir)), () => {
       if (existsSync(warehouseOf(dir))) controller.abort();
-      else setImmediate(stopWhenMade);
-    };
-    setImmediate(stopWhenMade);
-    const r = await runIn(dir, { date: '2024-01-02', signal: controller.signal });
+    });
+    const r = await runIn(dir, { date: '2024-01-02', signal: controller.signal }).finally(() => watcher.close());
     expectNothingLeft(dir, r, controller);
   });
 
