@@ -432,7 +432,7 @@ select '{{ ds }}'::DATE as d, count(*) as n from read_csv('http://127.0.0.1:${(s
     });
     await new Promise<void>((r) => server2.listen(0, '127.0.0.1', r));
     writeProjectFiles(dir, {
-      'models/marts/landed.sql': `{{ config(materialized='incremental', partition_by='d', retries=1, retry_delay='1s') }}
+      'models/marts/landed.sql': `{{ config(materialized='incremental', partition_by='d', retries=1, retry_delay='50ms') }}
 select '{{ ds }}'::DATE as d,
   count(*) as n from read_csv('http://127.0.0.1:${(server2.address() as AddressInfo).port}/landing.csv')`,
     });
