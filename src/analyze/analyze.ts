@@ -1579,7 +1579,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   // The folders of the project and its packages: a model's `path` in its own render.
   const folders = new Map<string, { readonly dir?: string; readonly layout: ProjectLayout }>([[projectName, { layout: files.layout }]]);
   for (const p of files.packages?.installed ?? []) folders.set(p.name, { dir: p.dir, layout: p.layout });
-  renderer.knowGraph({ exposures: new Map(), sourceChecks: new Map(), folders });
+  renderer.knowGraph({ exposures: new Map(), sourceChecks: new Map(), folders, root: files.root });
 
   const nodes = new Map<string, PipeNode>();
   // The seeds' nodes, made first, are what a model's ref() of one names as it renders.
@@ -1819,7 +1819,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     diagnostics,
   );
   const sourceChecks = joinedChecks(ownSourceTests, onSources);
-  renderer.knowGraph({ exposures, sourceChecks, folders });
+  renderer.knowGraph({ exposures, sourceChecks, folders, root: files.root });
   const analysis: Analysis = {
     root: files.root,
     projectName,
