@@ -54,11 +54,24 @@ function fileChecksum(root: string | undefined, file: string, originalFilePath: 
 }
 
 /**
- * The keys dbt's nodes have and pipe's do not: reading one is an error that names it, where
- * a template would otherwise go on with an undefined value. Not enumerable, so that a node's keys, items
- * and JSON are the keys pipe has.
+ * A node of the graph as dbt's manifest has it: its `checksum` (when it has one) read from its
+ * file when first asked, not for every node of a large project whose templates never ask. The
+ * keys dbt's nodes have and pipe's do not are there too, reading one an error that names it,
+ * where a template would otherwise go on with an undefined value; they are not enumerable, so
+ * that a node's keys, items and JSON are the keys pipe has.
  */
-function withoutUnrendered(node: Record<string, unknown>): Record<string, unknown> {
+function dbtNode(node: Record<string, unknown>, checksum?: () => { name: string; checksum: string }): Record<string, unknown> {
+  if (checksum) {
+    Object.defineProperty(node, 'checksum', {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const value = checksum();
+        Object.defineProperty(node, 'checksum', { value, enumerable: true, writable: true, configurable: true });
+        return value;
+      },
+    });
+  }
   for (const [key, why] of UNKNOWN_KEYS) {
     if (Object.hasOwn(node, key)) continue;
     Object.defineProperty(node, key, {
@@ -175,9 +188,8 @@ export function graphContext(
         const identifier = n.config.alias ?? n.name;
         // What the model reads itself, as dbt's manifest lists it: not what its tests made it wait for.
         const own = n.ownUpstream ?? n.upstream;
-        graph.nodes[unique_id] = withoutUnrendered({
+        graph.nodes[unique_id] = dbtNode({
           ...common,
-          checksum: checksum(),
           // A version is named as its model, with its version beside it, as in dbt's manifest.
           ...(n.version ? { name: n.version.model } : {}),
           schema: n.config.schema,
@@ -212,14 +224,13 @@ export function graphContext(
           deprecation_date: deprecationDate(n.version?.deprecationDate),
           // The semantic layer's and dbt 1.11's functions, which pipe does not read (a snapshot has none).
           ...(resourceType(n) === 'model' ? { time_spine: n.timeSpine ? { standard_granularity_column: null, custom_granularities: [], ...n.timeSpine } : null, metrics: [], functions: [] } : {}),
-        });
+        }, checksum);
         break;
       }
       case 'seed': {
         const identifier = n.alias ?? n.name;
-        graph.nodes[unique_id] = withoutUnrendered({
+        graph.nodes[unique_id] = dbtNode({
           ...common,
-          checksum: checksum(),
           schema: n.schema,
           alias: identifier,
           identifier,
@@ -241,14 +252,14 @@ export function graphContext(
           },
           depends_on: { nodes: [], macros: [] },
           columns: graphColumns(n.columns),
-        });
+        }, checksum);
         break;
       }
       case 'source': {
         const freshness = n.graph?.noFreshness ? null : { warn_after: freshnessOf(n.freshness?.warnAfter), error_after: freshnessOf(n.freshness?.errorAfter), filter: n.freshness?.filter ?? null };
         const meta = { ...(n.graph?.meta ?? {}) };
         const loadedAtQuery = n.graph?.loadedAtQuery ?? null;
-        graph.sources[unique_id] = withoutUnrendered({
+        graph.sources[unique_id] = dbtNode({
           ...common,
           meta,
           source_meta: { ...(n.graph?.sourceMeta ?? {}) },
@@ -426,7 +437,9 @@ function addTest(
   // the model it is given last; a singular test's in the order of its text.
   const reads = t.generic ? [...t.reads.slice(1), ...t.reads.slice(0, 1)] : t.reads;
   const paths = t.generic ? { original_file_path: c.location.file, path: `${alias}.sql` } : nodePaths(c.location.file, t.fqn[0] ?? project, 'tests', folders);
-  into[unique_id] = withoutUnrendered({
+  // A generic test has no file of its own, as in dbt.
+  const checksum = () => (t.generic ? { name: 'none', checksum: '' } : fileChecksum(root, c.location.file, paths.original_file_path, false));
+  into[unique_id] = dbtNode({
     unique_id,
     name: c.name,
     resource_type: 'test',
@@ -453,8 +466,6 @@ function addTest(
     // A test of a source is attached to no node, as in dbt.
     attached_node: t.generic && !isSource(t.reads[0]) ? (byName(t.reads[0])[0] ?? null) : null,
     depends_on: { nodes: reads.flatMap(byName), macros: [...(t.macros ?? [])] },
-    // A generic test has no file of its own, as in dbt.
-    checksum: t.generic ? { name: 'none', checksum: '' } : fileChecksum(root, c.location.file, paths.original_file_path, false),
     created_at,
-  });
+  }, checksum);
 }
