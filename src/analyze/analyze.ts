@@ -1579,7 +1579,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   // The folders of the project and its packages: a model's `path` in its own render.
   const folders = new Map<string, { readonly dir?: string; readonly layout: ProjectLayout }>([[projectName, { layout: files.layout }]]);
   for (const p of files.packages?.installed ?? []) folders.set(p.name, { dir: p.dir, layout: p.layout });
-  renderer.knowGraph({ exposures: new Map(), sourceChecks: new Map(), folders });
+  renderer.knowGraph({ exposures: new Map(), sourceChecks: new Map(), folders, root: files.root });
 
   const nodes = new Map<string, PipeNode>();
   // The seeds' nodes, made first, are what a model's ref() of one names as it renders.
@@ -1596,6 +1596,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     else nodes.set(seed.name, { ...node, ...propertiesFileOf(properties.seeds.get(seed.name)) });
   }
   diagnostics.push(...seedConfigDiagnostics.diagnostics(), ...unmatchedFolderColumnTypes(dbtContext.folderColumnTypes));
+  // The first key of a config path of dbt_project.yml: the project's name, or an installed package's.
+  const configPathNames = [projectName, ...(files.packages?.installed ?? []).map((p) => p.name)];
   if (dbt) {
     // A version's qualified name is dbt's: its model's name, then `v2`.
     const versionOf = new Map<string, { model: string; v: string }>();
@@ -1612,7 +1614,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       snapshots: snapshots.map((s) => s.fqn),
       sources: foldered.fqns,
     };
-    diagnostics.push(...unusedConfigPaths(dbt.file, fqns, [projectName, ...(files.packages?.installed ?? []).map((p) => p.name)]));
+    diagnostics.push(...unusedConfigPaths(dbt.file, fqns, configPathNames));
   }
   const disabledSources = new Map<string, Location>();
   // Where a source lives may be a template, rendered with the vars of the package that declares it.
@@ -1747,6 +1749,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     },
     diagnostics,
   );
+  if (dbt) diagnostics.push(...unusedConfigPaths(dbt.file, { data_tests: tests.fqns, tests: tests.fqns }, configPathNames));
   // What each model's own template reads, before tests add to its upstream: what its unit tests give.
   const reads = new Map([...nodes.values()].flatMap((n) => (n.kind === 'model' ? [[n.name, [...new Set(n.refs.map((r) => r.name))]] as const] : [])));
   const { own: ownSourceTests, readingBuilt } = sourceTestsReadingBuilt(tests.sourceTests, nodes);
@@ -1819,7 +1822,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     diagnostics,
   );
   const sourceChecks = joinedChecks(ownSourceTests, onSources);
-  renderer.knowGraph({ exposures, sourceChecks, folders });
+  renderer.knowGraph({ exposures, sourceChecks, folders, root: files.root });
   const analysis: Analysis = {
     root: files.root,
     projectName,

@@ -639,6 +639,8 @@ export class TemplateEngine {
       searchOrders: packages?.searchOrders ?? new Map(),
       var: (name, fallback, hasFallback) => hooks().var(name, fallback, hasFallback),
       config: (options) => hooks().config(options),
+      configValue: (key) => this.active?.configValue?.(key),
+      flag: (name) => (globals.flags as { getattr(name: string): unknown }).getattr(name),
       resolve: (text) => this.active?.phase?.resolve(text) ?? text,
       overridden: (qualified) => overriddenMacro(this.active?.macros, qualified),
     });

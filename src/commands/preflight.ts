@@ -4,7 +4,7 @@ import { didYouMean } from '../diagnostics/suggest.js';
 import { csvProblem, type CsvOrigin } from '../plan/csv-error-location.js';
 import { missingColumn, ownQuery } from '../plan/column-uses.js';
 import { allSteps, type CheckStep, type Task, type TaskKind } from '../plan/task.js';
-import { blankLines, lineOfValue } from '../project/csv-text.js';
+import { blankLines, forEachCsvRow, lineOfValue } from '../project/csv-text.js';
 import { SeedVerdicts } from '../project/seed-verdicts.js';
 import { engineVersion } from '../state/query-reads.js';
 import { quoteIdent } from '../sql/sql-text.js';
@@ -304,10 +304,12 @@ async function headerProblems(session: WarehouseSession, csv: CsvOrigin, describ
 }
 
 /**
- * A dbt project's seed that dbt-duckdb would read with another quote or escape than pipe's
- * strict `"` (DuckDB's sniffer picks `'` for a file of `'Doe'` values, and COPY then loads
- * Doe): the two tables would differ without a word, so the seed is refused, at the first line
- * whose field starts with that quote.
+ * A dbt project's seed is loaded quoted as DuckDB's sniffer finds it, as dbt-duckdb's COPY
+ * loads it (`'Doe'` as Doe, `''` as NULL), into the types dbt's agate reads from the file with
+ * `"` quotes. The two readings must have the same rows and, value for value, the same text (or
+ * that text within the sniffed quotes, or two quotes for NULL): where they do not (a quoted
+ * value holding the delimiter, an escape), which values go in which columns is not sure, and
+ * the seed is refused at the first line that differs.
  */
 async function sniffedDialectProblems(session: WarehouseSession, csv: CsvOrigin): Promise<Diagnostic[]> {
   const [found] = await session.query(session.dialect.sniffedCsvDialect(csv.read)).catch(() => []);
@@ -315,14 +317,42 @@ async function sniffedDialectProblems(session: WarehouseSession, csv: CsvOrigin)
   const escape = String(found?.escape ?? '');
   const unlike = [quote !== '' && quote !== '"' ? `${quote} as its quote character` : '', escape !== '' && escape !== '"' ? `${escape} as its escape character` : ''].filter(Boolean);
   if (unlike.length === 0) return [];
+  const differs = await session.query(session.dialect.seedQuotingDisagreement(csv.read, quote === '' ? '"' : quote, escape, csv.names.length)).then(
+    (rows) => (rows.length > 0 ? { row: Number(rows[0]!.row) } : undefined),
+    () => ({ row: undefined }),
+  );
+  if (differs === undefined) return [];
+  const delimiter = csv.read.delimiter ?? ',';
+  // A reading that fails has a row of another width than the header's, read with " quotes.
+  const at =
+    firstRowWhere(csv.read.absPath, delimiter, differs.row === undefined ? (fields) => fields.length !== csv.names.length : (_, n) => n === differs.row) ??
+    firstLineWith(csv.read.absPath, quote !== '' && quote !== '"' ? quote : escape, delimiter);
   return [
     error(
       'bad-csv',
-      `dbt-duckdb loads ${csv.file} with ${unlike.join(' and ')} (DuckDB's CSV sniffer finds ${unlike.length > 1 ? 'them' : 'it'} in the file), so its table would not hold the file's text as pipe reads it, with " quotes: the two would differ`,
-      { file: csv.file, ...firstLineWith(csv.read.absPath, quote !== '' && quote !== '"' ? quote : escape, csv.read.delimiter ?? ',') },
+      `dbt-duckdb loads ${csv.file} with ${unlike.join(' and ')} (DuckDB's CSV sniffer finds ${unlike.length > 1 ? 'them' : 'it'} in the file), and types its columns from the file read with " quotes (agate): here the two readings give other values, so which table dbt-duckdb makes is not sure`,
+      { file: csv.file, ...at },
       { hint: `quote the values with " (and write a " inside them as ""), or leave the quotes out, so that both read the same table` },
     ),
   ];
+}
+
+/** The line (from 1) of the first row after the header, read with " quotes, that `test` holds for (`n` counts rows from 1); none if no row does. */
+function firstRowWhere(absPath: string, delimiter: string, test: (fields: readonly string[], n: number) => boolean): { line: number } | undefined {
+  let found: number | undefined;
+  let n = 0;
+  try {
+    forEachCsvRow(readFileSync(absPath, 'utf8'), delimiter, (fields, line) => {
+      // DuckDB skips a blank line of a seed of several columns.
+      if (fields.length === 1 && fields[0] === '') return false;
+      n++;
+      if (test(fields, n)) found = line;
+      return found !== undefined;
+    });
+  } catch {
+    return undefined;
+  }
+  return found === undefined ? undefined : { line: found };
 }
 
 /** The first line (from 1) with a field that starts with `quote`, or holds `quote` at all; none if no line does. */

@@ -697,7 +697,8 @@ function replaced(node: ModelNode, interval: Interval, label: string, unit: 'dat
 function seedTask(node: SeedNode, ctx: PlanContext, interval: Interval, upstream: string[], diagnostics: Diagnostic[]): Task {
   const existing = ctx.catalog.get(node.relation);
   const upToDate = !ctx.fullRefresh && existing === 'table' && ctx.seedHashes.get(node.name) === node.hash;
-  const read = { absPath: node.absPath, columnTypes: {}, delimiter: node.delimiter, ...(node.header.renamed ? { names: node.header.names } : {}) };
+  // A dbt project's seed is quoted as DuckDB's sniffer finds it, as dbt-duckdb's COPY reads it (preflight checks agate would read it alike).
+  const read = { absPath: node.absPath, columnTypes: {}, delimiter: node.delimiter, ...(node.header.renamed ? { names: node.header.names } : {}), ...(node.sniffedByDbt ? { sniffedQuotes: true } : {}) };
   const sql = SQL.seedSelect({ ...read, columnTypes: { ...node.inferredTypes, ...node.columnTypes } });
   const base = strategyBase(node.schema, node.alias ?? node.name, node.relation, existing, undefined);
   let steps: Step[] = [];

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, type Dirent } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { decodeUtf8 } from './utf8.js';
 import { statStamp } from '../util/stat-stamp.js';
@@ -27,23 +27,59 @@ export interface ProjectFs {
 
 /**
  * One walk of `dir` that asks each entry's type as it reads the folder: a file is known as one
- * without a stat of its own; only a symbolic link is followed, to see whether a file is behind it.
+ * without a stat of its own; only a symbolic link is followed, to a file or, in a recursive
+ * walk, into a folder (as dbt's file search follows links: `dbt deps` links a `local:` package
+ * into dbt_packages/), each folder once.
  */
 function listFromDisk(dir: string, recursive: boolean): string[] {
+  const out: string[] = [];
+  walk(dir, dir, recursive, out, undefined);
+  return out.sort();
+}
+
+/** `walked`: the real paths of the folders walked through links, with the root's, made at the first link to a folder. */
+function walk(root: string, dir: string, recursive: boolean, out: string[], walked: Set<string> | undefined): void {
   let entries: Dirent[];
   try {
     entries = readdirSync(dir, { recursive, withFileTypes: true });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw e;
   }
-  const out: string[] = [];
   for (const entry of entries) {
     const path = join(entry.parentPath, entry.name);
-    if (hiddenBelow(dir, path)) continue;
-    if (entry.isFile() || (entry.isSymbolicLink() && isFileBehind(path))) out.push(path);
+    if (hiddenBelow(root, path)) continue;
+    if (entry.isFile()) out.push(path);
+    else if (entry.isSymbolicLink()) {
+      const behind = kindBehind(path);
+      if (behind === 'file') out.push(path);
+      else if (behind === 'folder' && recursive) {
+        walked ??= new Set([realOrSelf(root)]);
+        const real = realOrSelf(path);
+        if (walked.has(real)) continue;
+        walked.add(real);
+        walk(root, path, true, out, walked);
+      }
+    }
   }
-  return out.sort();
+}
+
+function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** What a link leads to; a link to nothing leads to neither. */
+function kindBehind(link: string): 'file' | 'folder' | undefined {
+  try {
+    const s = statSync(link);
+    return s.isFile() ? 'file' : s.isDirectory() ? 'folder' : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Hidden files and folders below `dir` are left out; the folders above it may be hidden. */
@@ -51,14 +87,6 @@ function hiddenBelow(dir: string, path: string): boolean {
   return path.slice(dir.length + 1).split(sep).some((part) => part.startsWith('.'));
 }
 
-function isFileBehind(link: string): boolean {
-  try {
-    return statSync(link).isFile();
-  } catch {
-    // A link to nothing is no file.
-    return false;
-  }
-}
 
 /** Where `path` goes in the sorted `list` (the order of listFromDisk), and whether it is there. */
 function place(list: readonly string[], path: string): { readonly at: number; readonly found: boolean } {

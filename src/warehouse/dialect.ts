@@ -44,6 +44,11 @@ export interface SeedRead {
   readonly delimiter?: string;
   /** The columns' names, given when they are not all the header's own (see SeedCsv.header). */
   readonly names?: readonly string[];
+  /**
+   * Quoted and escaped as the engine's CSV sniffer finds the file is (dbt-duckdb's `COPY ...
+   * FROM` of a seed), not with `"` alone.
+   */
+  readonly sniffedQuotes?: boolean;
 }
 
 /** A column of a seed whose every value must load as what it reads as, into `type` (the engine's name for it). */
@@ -179,6 +184,14 @@ export interface StrategySql {
    * `escape` columns, '' for none), as dbt-duckdb's `COPY ... FROM` reads a seed.
    */
   sniffedCsvDialect(seed: SeedRead): string;
+  /**
+   * The first row (`row`, from 1; none when every row agrees) where the file read with `"`
+   * quotes (as dbt's agate reads it, for the types) and read with the sniffed `quote` (as
+   * dbt-duckdb loads it) disagree beyond the quoting: a value other than the same text, that
+   * text within `quote`s (a quote in it written twice where `escape` is the quote), or NULL
+   * for two `quote`s (an empty quoted value).
+   */
+  seedQuotingDisagreement(seed: SeedRead, quote: string, escape: string, columns: number): string;
   /** The date and timestamp formats (`date_format`, `timestamp_format`, null for ISO or none) the engine's inference reads a seed's columns with. */
   sniffedDateFormats(seed: SeedRead): string;
   /**

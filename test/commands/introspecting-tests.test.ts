@@ -159,6 +159,28 @@ sources:
     expect(failures(tested.events).map((f) => [f.check, f.sample])).toEqual([['source_has_rows_raw_codes_3', [{ n: 2 }]]]);
   });
 
+  it('find the view they test with load_relation() before it is published, as dbt finds it built', async () => {
+    // dbt-codegen's generate_unit_test_template asks load_relation(ref(model)) is not none.
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\n',
+      'models/orders.sql': "{{ config(materialized='view') }} select 1 as id",
+      'models/totals.sql': "{{ config(materialized='table') }} select count(*) as n from {{ ref('orders') }}",
+      'tests/orders_found.sql': `-- depends_on: {{ ref('orders') }}
+{% set found = load_relation(ref('orders')) if execute else none %}
+select '{{ found.type if found is not none else "none" }}' as type where {{ 'false' if found is not none and found.type == 'view' else 'true' }}
+`,
+      'tests/totals_found.sql': `-- depends_on: {{ ref('totals') }}
+{% set found = load_relation(ref('totals')) if execute else none %}
+select '{{ found.type if found is not none else "none" }}' as type where {{ 'false' if found is not none and found.type == 'table' else 'true' }}
+`,
+    });
+    const ok = await runIn(dir, { date: '2024-01-02' });
+    expect(ok.code, explain(ok)).toBe(0);
+    expect(passed(ok.events)).toEqual(['orders_found', 'totals_found']);
+    const tested = await testIn(dir, { date: '2024-01-02' });
+    expect(passed(tested.events)).toEqual(['orders_found', 'totals_found']);
+  });
+
   it('are planned with their parse render, which dry runs show and mark', async () => {
     type PlannedStep = { kind: string; name?: string; renderAtRun?: boolean; checks?: PlannedStep[] };
     const planned = await runDryRun({ project: tempProject(FILES), date: '2024-01-02' });

@@ -262,6 +262,23 @@ select 1 as id, {{ flags.FULL_REFRESH }} as full_refresh{% if is_incremental() a
     expect([hook(false), hook(true)]).toEqual([{ sql: 'select False', refs: [] }, { sql: 'select True', refs: [] }]);
   });
 
+  it("answers should_full_refresh() with the model's full_refresh config where it sets one, else flags.FULL_REFRESH", () => {
+    const a = run({
+      'models/plain.sql': `{{ config(materialized='table') }} select {{ should_full_refresh() }} as bare, {{ dbt.should_full_refresh() }} as namespaced`,
+      'models/never.sql': `{{ config(materialized='table', full_refresh=false) }} select {{ should_full_refresh() }} as f`,
+      'models/always.sql': `{{ config(materialized='table', full_refresh=true) }} select {{ should_full_refresh() }} as f`,
+    });
+    expect(errors(a)).toEqual([]);
+    const render = (name: string, fullRefresh: boolean) => {
+      const r = a.renderer.sql(name, day, { tableExists: true, fullRefresh });
+      if ('severity' in r) throw new Error(r.message);
+      return r.sql.trim();
+    };
+    expect([render('plain', false), render('plain', true)]).toEqual(['select False as bare, False as namespaced', 'select True as bare, True as namespaced']);
+    expect([render('never', false), render('never', true)]).toEqual(['select False as f', 'select False as f']);
+    expect([render('always', false), render('always', true)]).toEqual(['select True as f', 'select True as f']);
+  });
+
   it("gives invocation_id and run_started_at of the run, and JSON, YAML and md5 as dbt's functions write them", () => {
     const a = run({
       'models/audit.sql': `select '{{ invocation_id }}' as run, '{{ run_started_at }}' as at, '{{ run_started_at.strftime("%Y-%m-%d %H:%M") }}' as minute,

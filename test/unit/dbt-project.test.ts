@@ -700,6 +700,37 @@ seeds:
       ['seeds.shop.raw applies to no seed: no qualified name begins shop.raw (dbt warns of this unused configuration path too)', 'dbt_project.yml:19', undefined],
     ]);
   });
+
+  it("of data_tests: (and the older tests:) are warned of as dbt warns, disabled tests counting", () => {
+    const a = run({
+      'dbt_project.yml': `name: shop
+data_tests:
+  shop:
+    +tags: [t]
+    nothere:
+      +severity: warn
+    sub:
+      +enabled: false
+    not_null_a_id:
+      +severity: warn
+    models:
+      +enabled: false
+tests:
+  shop:
+    nope:
+      +enabled: false
+`,
+      'models/a.sql': 'select 1 as id',
+      'models/props.yml': 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [not_null]\n',
+      'tests/sub/t.sql': "select * from {{ ref('a') }} where false",
+    });
+    expect(a.diagnostics.filter((d) => d.code === 'unused-config-path').map((d) => [d.message, `${d.location?.file}:${d.location?.line}`])).toEqual([
+      ['data_tests.shop.nothere applies to no test: no qualified name begins shop.nothere (dbt warns of this unused configuration path too)', 'dbt_project.yml:5'],
+      // A generic test's qualified name leaves out the first folder of its properties file, as dbt's does.
+      ['data_tests.shop.models applies to no test: no qualified name begins shop.models (dbt warns of this unused configuration path too)', 'dbt_project.yml:11'],
+      ['tests.shop.nope applies to no test: no qualified name begins shop.nope (dbt warns of this unused configuration path too)', 'dbt_project.yml:15'],
+    ]);
+  });
 });
 
 describe('source freshness', () => {

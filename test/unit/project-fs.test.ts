@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadProject } from '../../src/project/load-project.js';
 import { diskFs } from '../../src/project/project-fs.js';
 import { NotUtf8Error } from '../../src/project/utf8.js';
 import { removeProjects, tempProject } from '../support/projects.js';
@@ -33,5 +34,30 @@ describe('reading project files from disk', () => {
     expect(() => diskFs.read(join(dir, 'latin1.sql'))).toThrow(NotUtf8Error);
     expect(() => diskFs.read(join(dir, 'latin1.sql'))).toThrow('byte 0xE9 on line 2');
     expect(() => diskFs.read(join(dir, 'missing.sql'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+
+  it('follows a link to a folder in a recursive listing, each folder once, as dbt follows links', () => {
+    const dir = tempProject({ 'vendor/kit/macros/m.sql': 'x', 'vendor/kit/.hidden/h.sql': 'x', 'project/models/a.sql': 'x' });
+    mkdirSync(join(dir, 'project/dbt_packages'));
+    symlinkSync(join(dir, 'vendor/kit'), join(dir, 'project/dbt_packages/kit'));
+    // A link back to a folder already walked is not walked again.
+    symlinkSync(join(dir, 'vendor'), join(dir, 'vendor/kit/macros/back'));
+    const root = join(dir, 'project');
+    expect(diskFs.list(root, true).map((p) => p.slice(root.length + 1))).toEqual(['dbt_packages/kit/macros/back/kit/macros/m.sql', 'dbt_packages/kit/macros/m.sql', 'models/a.sql']);
+    expect(diskFs.list(join(root, 'dbt_packages'), false)).toEqual([]);
+  });
+
+  it('reads a package dbt deps linked into dbt_packages/, as it links a local: package', () => {
+    const dir = tempProject({
+      'vendor/kit/dbt_project.yml': "name: kit\nversion: '1.0'\nconfig-version: 2\n",
+      'vendor/kit/macros/one.sql': '{% macro one() %}1{% endmacro %}',
+      'project/dbt_project.yml': 'name: shop\n',
+      'project/packages.yml': 'packages:\n  - package: acme/kit\n    version: 1.0.0\n',
+      'project/models/a.sql': 'select {{ kit.one() }} as x',
+    });
+    mkdirSync(join(dir, 'project/dbt_packages'));
+    symlinkSync(join(dir, 'vendor/kit'), join(dir, 'project/dbt_packages/kit'));
+    const installed = loadProject(join(dir, 'project')).packages?.installed ?? [];
+    expect(installed.map((p) => [p.name, p.dir, p.macros.map((m) => m.file)])).toEqual([['kit', 'dbt_packages/kit', ['dbt_packages/kit/macros/one.sql']]]);
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, type Analysis } from '../../src/analyze/analyze.js';
 import { dayInterval, parseDate } from '../../src/dates/dates.js';
@@ -184,6 +185,34 @@ from "main"."a"`);
     expect((await renderAtRun(task, session, ignored)).sql).toContain(
       "'model.kit.kit_stg=models/staging/kit_stg.sql|staging/kit_stg.sql;model.shop.a=transform/marts/a.sql|marts/a.sql;model.shop.m=transform/marts/m.sql|marts/m.sql;seed.shop.codes=seeds/codes.csv|codes.csv;'",
     );
+  });
+
+  it("gives each node dbt's checksum of its file and a created_at; a key pipe does not know is an error naming it", async () => {
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    const files = {
+      'dbt_project.yml': 'name: shop\nprofile: shop\nconfig-version: 2\n',
+      'seeds/codes.csv': 'id\n1\n\n',
+      'models/a.sql': '\n  select 1 as id\n\n',
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [not_null]\n',
+      'models/m.sql': `select '{% if execute %}{% for n in graph.nodes.values() | sort(attribute="unique_id") %}{{ n.unique_id }}={{ n.checksum.name }}:{{ n.checksum.checksum }}:{{ n.created_at is number }};{% endfor %}{% endif %}' as sums from {{ ref('a') }}, {{ ref('codes') }}`,
+      'models/u.sql': "select 1 as x\n{% if execute %}\n-- {{ graph.nodes['model.shop.a'].unrendered_config }}\n{% endif %}",
+    };
+    const tasks = planned(files);
+    const sql = (await renderAtRun(tasks.get('m')!, session, ignored)).sql;
+    const sums = /'(.*)'/.exec(sql)![1]!.split(';').filter(Boolean);
+    // As dbt's FileHash: the text without the whitespace around it.
+    expect(sums.filter((s) => !s.startsWith('model.shop.m=') && !s.startsWith('model.shop.u='))).toEqual([
+      `model.shop.a=sha256:${sha('select 1 as id')}:True`,
+      `seed.shop.codes=sha256:${sha('id\n1')}:True`,
+      // A generic test has no file of its own.
+      expect.stringMatching(/^test\.shop\.not_null_a_id\.[0-9a-f]{10}=none::True$/),
+    ]);
+    const e = await renderError(tasks.get('u')!);
+    expect([e.message, e.location?.file, e.location?.line]).toEqual([
+      "the graph's model.shop.a has no unrendered_config in pipe: dbt's config as written, before rendering, is not kept",
+      'models/u.sql',
+      3,
+    ]);
   });
 
   it("graph.sources have their descriptions, loader, freshness and columns, as dbt's manifest", async () => {

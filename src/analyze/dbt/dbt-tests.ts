@@ -61,6 +61,8 @@ export interface RenderedTest {
 
 export interface GenericTestContext {
   readonly projectName: string;
+  /** Told each test's qualified name, enabled or not: what dbt_project.yml's `data_tests:` paths apply to. */
+  readonly named?: (fqn: readonly string[]) => void;
   /** dbt_project.yml, for the folder configs of tests. */
   readonly dbtProject?: YamlSource;
   /** What a name refers to: a node of the graph, a node switched off, a file that did not render, or nothing. */
@@ -183,6 +185,7 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
   const pkg = ctx.packageOf(spec.location.file);
   const file = pkg ? spec.location.file.slice(pkg.dir.length + 1) : spec.location.file;
   const fqn = [pkg?.name ?? ctx.projectName, ...file.split('/').slice(1, -1), testName];
+  ctx.named?.(fqn);
   const declared = mergeSettings(folderTestSettings(ctx.dbtProject, fqn), settingsOf(spec.config, () => at));
   // dbt renders a test knowing its config, which should_store_failures() reads: the folders' and
   // the properties file's, then (when the definition's config() changes the answer) its own.

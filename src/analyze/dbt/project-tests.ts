@@ -55,18 +55,21 @@ export interface ProjectTests {
    * so that a mistake in one is reported.
    */
   readonly sourceTests: ReadonlyMap<string, readonly Check[]>;
+  /** The qualified name of every test read, enabled or not: what `data_tests:` paths of dbt_project.yml apply to. */
+  readonly fqns: readonly (readonly string[])[];
 }
 
 export function projectTests(input: ProjectTestsInput, diagnostics: Diagnostic[]): ProjectTests {
   const { properties } = input;
   const specs = [...properties.models.values(), ...properties.seeds.values(), ...properties.snapshots.values()].flatMap((n) => n.tests);
-  const ctx = genericContext(input);
+  const fqns: (readonly string[])[] = [];
+  const ctx = { ...genericContext(input), named: (fqn: readonly string[]) => fqns.push(fqn) };
   // A package test used in many places is one error with every place it is used.
   const found: Diagnostic[] = [];
   const tests = [...genericTests(specs, ctx, found), ...singular(input, ctx, found)];
   const forSources = sourceTests(properties.sources, ctx, found);
   diagnostics.push(...bySameCause(found));
-  return { tests, sourceTests: forSources };
+  return { tests, sourceTests: forSources, fqns };
 }
 
 /** The checks of the sources' tests, by `source.table` (see ProjectTests.sourceTests). */
@@ -85,6 +88,7 @@ function singular(input: ProjectTestsInput, ctx: GenericTestContext, diagnostics
     input.singularTests,
     {
       projectName: input.projectName,
+      named: ctx.named,
       dbtProject: input.dbt?.file,
       testRoots: input.files.layout.tests,
       node: ctx.node,

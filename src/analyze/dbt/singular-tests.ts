@@ -19,6 +19,8 @@ import { folderTestSettings, limited, shouldStoreFailures, testConfig } from './
 
 export interface SingularTestContext {
   readonly projectName: string;
+  /** Told each test's qualified name, enabled or not (see GenericTestContext.named). */
+  readonly named?: (fqn: readonly string[]) => void;
   readonly dbtProject?: YamlSource;
   /** The test folders (test-paths), whose subfolders are part of a test's qualified name. */
   readonly testRoots: readonly string[];
@@ -47,6 +49,7 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
   const at: Location = { file: file.file };
   const configAt: Location = { file: file.file, ...sites.config() };
   const fqn = nodeFqn(ctx.projectName, file, 'test', ctx.testRoots);
+  ctx.named?.(fqn);
   const folders = folderTestSettings(ctx.dbtProject, fqn);
   const quietly = (settings: typeof folders) => testConfig(settings, { test: file.name, renderText: ctx.renderText, unused: () => undefined }, []);
   // should_store_failures() answers from the test's config: the folders', then (when the file's

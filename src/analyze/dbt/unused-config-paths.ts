@@ -11,11 +11,11 @@ import type { YamlSource } from '../../project/yaml-file.js';
  * node of its section, disabled ones included. A typo in a folder's or the project's name
  * (`models: rootproj: ...`) otherwise configures nothing, silently.
  *
- * Checked for `models`, `seeds`, `snapshots` and `sources`, whose qualified names pipe makes as
- * dbt does.
+ * Checked for `models`, `seeds`, `snapshots`, `sources` and tests (`data_tests`, or the older
+ * `tests`), whose qualified names pipe makes as dbt does.
  */
 
-export type ConfigSection = 'models' | 'seeds' | 'snapshots' | 'sources';
+export type ConfigSection = 'models' | 'seeds' | 'snapshots' | 'sources' | 'data_tests' | 'tests';
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -41,14 +41,14 @@ function applies(path: readonly string[], fqns: readonly (readonly string[])[]):
   return fqns.some((fqn) => path.length <= fqn.length && path.every((p, i) => fqn[i] === p));
 }
 
-const KIND: Readonly<Record<ConfigSection, string>> = { models: 'model', seeds: 'seed', snapshots: 'snapshot', sources: 'source' };
+const KIND: Readonly<Record<ConfigSection, string>> = { models: 'model', seeds: 'seed', snapshots: 'snapshot', sources: 'source', data_tests: 'test', tests: 'test' };
 
-/** A warning at each config path of the root dbt_project.yml that applies to no node of its section. */
-export function unusedConfigPaths(yaml: YamlSource, fqns: Readonly<Record<ConfigSection, readonly (readonly string[])[]>>, names: readonly string[]): Diagnostic[] {
+/** A warning at each config path of the root dbt_project.yml that applies to no node of its section, for the sections given. */
+export function unusedConfigPaths(yaml: YamlSource, fqns: Readonly<Partial<Record<ConfigSection, readonly (readonly string[])[]>>>, names: readonly string[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (const section of ['models', 'seeds', 'snapshots', 'sources'] as const) {
+  for (const [section, sectionFqns] of Object.entries(fqns) as [ConfigSection, readonly (readonly string[])[]][]) {
     for (const path of configPaths(yaml.data[section])) {
-      if (applies(path, fqns[section])) continue;
+      if (applies(path, sectionFqns)) continue;
       const dotted = [section, ...path].join('.');
       const kind = KIND[section];
       const message = path.length === 0 ? `${section}: sets config, and the project has no ${kind}` : `${dotted} applies to no ${kind}: no qualified name begins ${path.join('.')}`;

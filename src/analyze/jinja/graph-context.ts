@@ -2,6 +2,9 @@ import { warning, type Diagnostic } from '../../diagnostics/diagnostics.js';
 import type { PipeNode } from '../analyze.js';
 import { modelKind } from '../model-kinds.js';
 import { hash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { JinjaError } from './errors.js';
 import type { ColumnProperties } from '../dbt/properties.js';
 import type { Check, DbtTestNode } from '../checks.js';
 import type { Exposure } from '../dbt/exposures.js';
@@ -24,7 +27,71 @@ export interface GraphExtras {
   readonly sourceChecks: ReadonlyMap<string, readonly Check[]>;
   /** The folders of the project and of each installed package, by name: a node's paths are its package's, as in dbt. */
   readonly folders?: GraphFolders;
+  /** The project's folder, which nodes' files are relative to: what their checksums are read from. */
+  readonly root?: string;
 }
+
+/** The whitespace Python's str.strip() removes (not the byte order mark JavaScript's trim() does). */
+const PY_SPACE = '[\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
+const PY_STRIP = new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, 'g');
+
+/** dbt's size past which a seed's checksum is its path, not its content's hash. */
+const MAXIMUM_SEED_SIZE = 1024 * 1024;
+
+/**
+ * dbt's checksum of a node's file: the sha256 of its text without the whitespace around it
+ * (a seed over 1 MiB: its path), `none` where there is no file to read.
+ */
+function fileChecksum(root: string | undefined, file: string, originalFilePath: string, seed: boolean): { name: string; checksum: string } {
+  if (root === undefined) return { name: 'none', checksum: '' };
+  const path = join(root, file);
+  try {
+    if (seed && statSync(path).size > MAXIMUM_SEED_SIZE) return { name: 'path', checksum: originalFilePath };
+    return { name: 'sha256', checksum: hash('sha256', readFileSync(path, 'utf8').replace(PY_STRIP, '')) };
+  } catch {
+    return { name: 'none', checksum: '' };
+  }
+}
+
+/**
+ * A node of the graph as dbt's manifest has it: its `checksum` (when it has one) read from its
+ * file when first asked, not for every node of a large project whose templates never ask. The
+ * keys dbt's nodes have and pipe's do not are there too, reading one an error that names it,
+ * where a template would otherwise go on with an undefined value; they are not enumerable, so
+ * that a node's keys, items and JSON are the keys pipe has.
+ */
+function dbtNode(node: Record<string, unknown>, checksum?: () => { name: string; checksum: string }): Record<string, unknown> {
+  if (checksum) {
+    Object.defineProperty(node, 'checksum', {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const value = checksum();
+        Object.defineProperty(node, 'checksum', { value, enumerable: true, writable: true, configurable: true });
+        return value;
+      },
+    });
+  }
+  for (const [key, why] of UNKNOWN_KEYS) {
+    if (Object.hasOwn(node, key)) continue;
+    Object.defineProperty(node, key, {
+      enumerable: false,
+      get() {
+        throw new JinjaError(`the graph's ${String(node.unique_id)} has no ${key} in pipe: ${why}`);
+      },
+    });
+  }
+  return node;
+}
+
+/** dbt's keys of a node that pipe does not know as dbt does, and why. */
+const UNKNOWN_KEYS: readonly (readonly [string, string])[] = [
+  ['unrendered_config', "dbt's config as written, before rendering, is not kept"],
+  ['patch_path', 'the properties file that describes a node is not kept as dbt names it'],
+  ['doc_blocks', "the doc blocks a node's description reads are not kept"],
+  ['docs', "a node's docs config is not kept"],
+  ['primary_key', "dbt's inference of a primary key from tests and constraints is not made"],
+];
 
 /** A package's folder relative to the project (none for the project itself) and its folders of models, seeds and snapshots. */
 export type GraphFolders = ReadonlyMap<string, { readonly dir?: string; readonly layout: Pick<ProjectLayout, 'models' | 'seeds' | 'snapshots' | 'tests'> }>;
@@ -96,8 +163,10 @@ export function graphContext(
   project: string,
   database: string,
   rawCode: (model: string) => string | undefined = () => undefined,
-  { exposures, sourceChecks, folders }: GraphExtras = { exposures: new Map(), sourceChecks: new Map() },
+  { exposures, sourceChecks, folders, root }: GraphExtras = { exposures: new Map(), sourceChecks: new Map() },
 ): GraphContext {
+  // dbt's time of parsing each node, in seconds: here, of making the graph.
+  const created_at = Date.now() / 1000;
   const byName = (name: string) => {
     const n = nodes.get(name);
     return n ? [uniqueId(n, project)] : [];
@@ -108,7 +177,8 @@ export function graphContext(
     const package_name = n.fqn[0] ?? project;
     // A source's path is its properties file's, as its original_file_path.
     const paths = n.kind === 'source' ? sourcePaths(n.file, package_name, folders) : nodePaths(n.file, package_name, n.kind === 'seed' ? 'seeds' : resourceType(n) === 'snapshot' ? 'snapshots' : 'models', folders);
-    const common = { unique_id, name: n.name, resource_type: resourceType(n), package_name, fqn: [...n.fqn], tags: [...n.tags], ...paths, database, meta: {} };
+    const common = { unique_id, name: n.name, resource_type: resourceType(n), package_name, fqn: [...n.fqn], tags: [...n.tags], ...paths, database, meta: {}, created_at };
+    const checksum = () => fileChecksum(root, n.file, paths.original_file_path, n.kind === 'seed');
     switch (n.kind) {
       case 'model': {
         // The config as dbt's: its kind (how pipe writes it) is pipe's own.
@@ -118,7 +188,7 @@ export function graphContext(
         const identifier = n.config.alias ?? n.name;
         // What the model reads itself, as dbt's manifest lists it: not what its tests made it wait for.
         const own = n.ownUpstream ?? n.upstream;
-        graph.nodes[unique_id] = {
+        graph.nodes[unique_id] = dbtNode({
           ...common,
           // A version is named as its model, with its version beside it, as in dbt's manifest.
           ...(n.version ? { name: n.version.model } : {}),
@@ -154,12 +224,12 @@ export function graphContext(
           deprecation_date: deprecationDate(n.version?.deprecationDate),
           // The semantic layer's and dbt 1.11's functions, which pipe does not read (a snapshot has none).
           ...(resourceType(n) === 'model' ? { time_spine: n.timeSpine ? { standard_granularity_column: null, custom_granularities: [], ...n.timeSpine } : null, metrics: [], functions: [] } : {}),
-        };
+        }, checksum);
         break;
       }
       case 'seed': {
         const identifier = n.alias ?? n.name;
-        graph.nodes[unique_id] = {
+        graph.nodes[unique_id] = dbtNode({
           ...common,
           schema: n.schema,
           alias: identifier,
@@ -182,14 +252,14 @@ export function graphContext(
           },
           depends_on: { nodes: [], macros: [] },
           columns: graphColumns(n.columns),
-        };
+        }, checksum);
         break;
       }
       case 'source': {
         const freshness = n.graph?.noFreshness ? null : { warn_after: freshnessOf(n.freshness?.warnAfter), error_after: freshnessOf(n.freshness?.errorAfter), filter: n.freshness?.filter ?? null };
         const meta = { ...(n.graph?.meta ?? {}) };
         const loadedAtQuery = n.graph?.loadedAtQuery ?? null;
-        graph.sources[unique_id] = {
+        graph.sources[unique_id] = dbtNode({
           ...common,
           meta,
           source_meta: { ...(n.graph?.sourceMeta ?? {}) },
@@ -219,7 +289,7 @@ export function graphContext(
             static_analysis: n.graph?.staticAnalysis ?? null,
           },
           columns: graphColumns(n.columns),
-        };
+        });
         break;
       }
       default: {
@@ -231,7 +301,7 @@ export function graphContext(
   // dbt's tests are nodes of its graph: pipe runs each as a check of the node it is attached to.
   for (const n of nodes.values()) {
     const checks = n.kind === 'source' ? (sourceChecks.get(n.name) ?? []) : n.checks;
-    for (const c of checks) if (c.dbt) addTest(graph.nodes, c, c.dbt, n, project, database, byName, (id) => nodes.get(id)?.kind === 'source', folders);
+    for (const c of checks) if (c.dbt) addTest(graph.nodes, c, c.dbt, n, project, database, byName, (id) => nodes.get(id)?.kind === 'source', folders, { root, created_at });
   }
   for (const e of exposures.values()) {
     const unique_id = `exposure.${project}.${e.name}`;
@@ -357,6 +427,8 @@ function addTest(
   byName: (name: string) => string[],
   isSource: (name: string) => boolean,
   folders: GraphFolders | undefined,
+  /** The project's folder, which the test's file is read from for its checksum, and the graph's time of making. */
+  { root, created_at }: { readonly root?: string; readonly created_at: number },
 ): void {
   const unique_id = testUniqueId(project, c.name, t);
   const schema = on.kind === 'model' ? on.config.schema : on.kind === 'seed' ? on.schema : 'main';
@@ -365,7 +437,9 @@ function addTest(
   // the model it is given last; a singular test's in the order of its text.
   const reads = t.generic ? [...t.reads.slice(1), ...t.reads.slice(0, 1)] : t.reads;
   const paths = t.generic ? { original_file_path: c.location.file, path: `${alias}.sql` } : nodePaths(c.location.file, t.fqn[0] ?? project, 'tests', folders);
-  into[unique_id] = {
+  // A generic test has no file of its own, as in dbt.
+  const checksum = () => (t.generic ? { name: 'none', checksum: '' } : fileChecksum(root, c.location.file, paths.original_file_path, false));
+  into[unique_id] = dbtNode({
     unique_id,
     name: c.name,
     resource_type: 'test',
@@ -392,5 +466,6 @@ function addTest(
     // A test of a source is attached to no node, as in dbt.
     attached_node: t.generic && !isSource(t.reads[0]) ? (byName(t.reads[0])[0] ?? null) : null,
     depends_on: { nodes: reads.flatMap(byName), macros: [...(t.macros ?? [])] },
-  };
+    created_at,
+  }, checksum);
 }

@@ -362,6 +362,14 @@ function translateType(dtype: string): string {
 }
 
 /** The parts of a relation as pipe writes it (`"schema"."name"`, or with its database first); undefined for other text. */
+/** Whether the one built node of `graph` under `identifier` is a view or a table (null when none or several are). */
+function materializedAs(graph: Readonly<Record<string, unknown>>, identifier: string): 'table' | 'view' | null {
+  const nodes = Object.values((graph.nodes ?? {}) as Record<string, { identifier?: unknown; config?: { materialized?: unknown } }>);
+  const found = nodes.filter((n) => n.identifier === identifier && typeof n.config?.materialized === 'string' && n.config.materialized !== 'ephemeral' && n.config.materialized !== 'test');
+  if (found.length !== 1) return null;
+  return found[0]!.config!.materialized === 'view' ? 'view' : 'table';
+}
+
 function quotedParts(text: string): { database?: string; schema: string; identifier: string } | undefined {
   const m = /^(?:"((?:[^"]|"")*)"\.)?"((?:[^"]|"")*)"\."((?:[^"]|"")*)"$/.exec(text.trim());
   if (!m) return undefined;
@@ -517,8 +525,12 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
     if (relation instanceof DbtRelation && relation.read) {
       const p = phase();
       if (!p.execute) return relation;
+      const resolved = p.resolve(String(relation)).trim();
+      // The node's rows as a query: a view checked before it is published, or the rows of a
+      // partition about to be. dbt tests a node once built, so it finds the relation there.
+      if (resolved.startsWith('(')) return relation.withType(materializedAs(p.graph, String(relation.getattr('identifier'))));
       // Where the node lives, once placed: an ephemeral model's CTE is no relation, as in dbt.
-      const parts = quotedParts(p.resolve(String(relation)));
+      const parts = quotedParts(resolved);
       return parts === undefined ? null : getRelation(parts.database ?? null, parts.schema, parts.identifier);
     }
     if (relation instanceof DbtRelation) {

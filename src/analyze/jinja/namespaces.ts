@@ -31,6 +31,10 @@ export interface NamespaceHost {
   /** var() and config() of the render in progress. */
   var(name: string, fallback: unknown, hasFallback: boolean): unknown;
   config(options: Record<string, unknown>): void;
+  /** `config.get(key)` of the node being rendered: undefined where nothing sets it, or no node is rendered. */
+  configValue(key: string): unknown;
+  /** `flags.NAME` of the render in progress. */
+  flag(name: string): unknown;
   /** A relation a template passes, as the render in progress reads it (ref() tokens resolved when it runs). */
   resolve(text: string): string;
   /** What the render in progress gives `namespace.name` instead of running it (a unit test's overrides). */
@@ -58,6 +62,8 @@ export class MacroNamespaces {
       dispatch: (name, namespace, ...args) => this.dispatch(name, namespace)(...args),
       var: (name, ...fallback) => host.var(name, fallback[0], fallback.length > 0),
       config: (options) => host.config(options),
+      configValue: (key) => host.configValue(key),
+      flag: (name) => host.flag(name),
       target: () => {
         const t = host.value('target');
         return t !== null && typeof t === 'object' ? (t as Record<string, unknown>) : {};

@@ -50,6 +50,11 @@ export class DbtRelation extends PyObject {
     }), true);
   }
 
+  /** The same relation, of the type given: dbt's `incorporate(type=...)`. */
+  withType(type: 'table' | 'view' | null): DbtRelation {
+    return new DbtRelation(this.token, this.parts, this.read, type);
+  }
+
   override str(): string {
     return this.token;
   }
@@ -84,7 +89,7 @@ export class DbtRelation extends PyObject {
         return pyFunction(signature('incorporate', 'path type', { path: null, type: null }), (path: unknown, type: unknown) => {
           if (path !== null) throw new JinjaError("incorporate(path=...) is not supported by pipe: a relation's place is the node's; incorporate(type='table') is");
           if (type !== null && type !== 'table' && type !== 'view') throw new JinjaError(`incorporate(type=${String(type)}): pipe knows the types 'table' and 'view'`);
-          return new DbtRelation(this.token, this.parts, this.read, type ?? this.type);
+          return this.withType((type as 'table' | 'view' | null) ?? this.type);
         });
       case 'include':
         // dbt's copy that prints without some of its parts. pipe prints the warehouse's own

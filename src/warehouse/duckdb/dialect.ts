@@ -64,7 +64,7 @@ function valueChange(v: string, check: SeedValueCheck): string | undefined {
 }
 
 const csvLayout = (seed: SeedRead) =>
-  `header = true, skip = 0, delim = ${quoteLiteral(seed.delimiter ?? ',')}, quote = '"', escape = '"', comment = '', strict_mode = true, null_padding = false, ignore_errors = false${
+  `header = true, skip = 0, delim = ${quoteLiteral(seed.delimiter ?? ',')}${seed.sniffedQuotes ? '' : `, quote = '"', escape = '"'`}, comment = '', strict_mode = true, null_padding = false, ignore_errors = false${
     seed.names === undefined ? '' : `, names = [${seed.names.map(quoteLiteral).join(', ')}]`
   }`;
 
@@ -282,6 +282,17 @@ export const DUCKDB: Dialect = {
   sniffedCsvDialect(seed) {
     const bare = (column: string) => `CASE ${column} WHEN '(empty)' THEN '' ELSE ${column} END`;
     return `SELECT ${bare('Quote')} AS quote, ${bare('Escape')} AS escape FROM sniff_csv(${quoteLiteral(seed.absPath)}, delim = ${quoteLiteral(seed.delimiter ?? ',')}, header = true)`;
+  },
+  seedQuotingDisagreement(seed, quote, escape, columns) {
+    const names = Array.from({ length: columns }, (_, i) => `c${i}`);
+    const rows = (sniffedQuotes: boolean) =>
+      `SELECT row_number() OVER () AS r, * FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout({ ...seed, names, sniffedQuotes })}, all_varchar = true)`;
+    const q = quoteLiteral(quote);
+    // A quote inside a quoted value is written twice where the escape is the quote itself.
+    const inner = (c: string) => (escape === quote ? `replace(s.${c}, ${q}, ${q} || ${q})` : `s.${c}`);
+    const agree = names.map((c) => `(d.${c} IS NOT DISTINCT FROM s.${c} OR (s.${c} IS NULL AND d.${c} = ${q} || ${q}) OR d.${c} = ${q} || ${inner(c)} || ${q})`);
+    return `SELECT min(coalesce(d.r, s.r)) AS row FROM (${rows(false)}) AS d FULL JOIN (${rows(true)}) AS s ON d.r = s.r
+      WHERE d.r IS NULL OR s.r IS NULL OR NOT (${agree.join(' AND ')}) HAVING count(*) > 0`;
   },
   sniffedDateFormats(seed) {
     return `SELECT DateFormat AS date_format, TimestampFormat AS timestamp_format FROM sniff_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)})`;

@@ -20,6 +20,10 @@ export interface BuiltinContext {
   /** var(name) of the render, or `fallback` when it is given and the var is not set. */
   var(name: string, ...fallback: [] | [unknown]): unknown;
   config(options: Record<string, unknown>): void;
+  /** `config.get(key)` of the node being rendered: undefined where nothing sets it, or no node is rendered. */
+  configValue(key: string): unknown;
+  /** `flags.NAME` of the render in progress (`FULL_REFRESH`). */
+  flag(name: string): unknown;
   /** dbt's `target` of the render: its schema, database, name, type. */
   target(): Readonly<Record<string, unknown>>;
   /** The warehouse as the render in progress reads it (see jinja/introspection.ts): nothing at parse time. */

@@ -118,10 +118,17 @@ filtered as (
 select * from filtered`;
 }
 
+/** dbt's should_full_refresh(): the node's `full_refresh` config where it sets one, else flags.FULL_REFRESH. */
+function shouldFullRefresh(_args: Readonly<Record<string, unknown>>, ctx: BuiltinContext): unknown {
+  const configured = ctx.configValue('full_refresh');
+  return configured === undefined || configured === null ? ctx.flag('FULL_REFRESH') : configured;
+}
+
 export const DBT_MACROS: BuiltinPackage = {
   name: 'dbt',
   macros: [
     ...NAMING_MACROS,
+    { name: 'should_full_refresh', params: [], impl: 'direct', render: shouldFullRefresh },
     ...typeMacros,
     simple('any_value', ['expression'], 'duckdb', ([e]) => `arbitrary(${e})`),
     simple('bool_or', ['expression'], 'default', ([e]) => `bool_or(${e})`),
