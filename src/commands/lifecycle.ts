@@ -1,5 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
-import type { Analysis } from '../analyze/analyze.js';
+import type { Analysis, AnalysisCache } from '../analyze/analyze.js';
+import type { TemplateCodeCache } from '../analyze/template-code-cache.js';
 import { DiagnosticError, hasErrors, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { secretVarNames, type Pipeline } from '../analyze/project-settings.js';
 import { systemClock, type Clock, type Interval } from '../dates/dates.js';
@@ -83,6 +84,14 @@ export interface Prepared {
  * Every open of the warehouse waits for it as `wait` says (default: as `waitMs` says, stopped
  * by `signal`); a stop before anything is written ends prepare with the signal's reason.
  */
+/** An analysis cache and the compiled templates, kept between analyses of one project by a process that lives long. */
+export interface KeptAnalysis {
+  readonly analyses: AnalysisCache;
+  templates?: TemplateCodeCache;
+  /** The invocation its analyses render with: one for all, so that an unchanged project is not analyzed again. */
+  readonly invocation?: Invocation;
+}
+
 export async function prepare(
   options: ProjectOptions &
     SelectionOptions &
@@ -98,6 +107,8 @@ export async function prepare(
       selectedByRun?: boolean;
       /** The command builds no node (run-operation; see analyzeAndSelect). */
       buildsNothing?: boolean;
+      /** What a long-lived caller (pipe ui) keeps to analyze the project again cheaply. */
+      kept?: KeptAnalysis;
     },
   project: Project = openProject(options),
 ): Promise<Prepared> {
@@ -110,7 +121,8 @@ export async function prepare(
   try {
     const tables = catalog.only('table');
     const unread: BuildResults = { kind: 'unknown', why: 'the warehouse was not read' };
-    let analyzed = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project, builds: unread, stateSelection: true, templateCache: templateCacheOf(project) });
+    const templateCache = options.kept ? (options.kept.templates ??= templateCacheOf(project)) : templateCacheOf(project);
+    let analyzed = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project, builds: unread, stateSelection: true, templateCache }, options.kept?.analyses);
     // The latest builds are read from the whole history, and only `result:` selects by them.
     if (analyzed.readsResults && access !== 'none') analyzed = analyzed.withBuilds(await readBuildResults(warehouse, options.resultsBefore));
     emitAnalysisNotes(analyzed, options.emit);

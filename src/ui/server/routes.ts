@@ -123,7 +123,7 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
       access: 'read',
       path: /^\/api\/models\/([^/]+)$/,
       async answer([name]) {
-        const { value } = await readModel(options, openAnalyzed(options, keep), name);
+        const { value } = await readModel(options, openAnalyzed(options, keep), name, keep);
         return json(value satisfies UiModel);
       },
     },
