@@ -455,7 +455,6 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       ...o.header,
     });
     if (stale.length > 0) logged({ type: 'notice', message: noLongerBuiltNotice(stale) });
-    const started = Date.now();
     const notifier = new RunNotifier(
       prepared.pipeline?.notify,
       { runId: o.runId, pipeline: o.pipeline, command, ds: o.header.ds, start: o.header.start, end: o.header.end, warehouse: prepared.dbPath, cwd: prepared.analysis.root, retryCommand: o.retryCommand },
@@ -490,12 +489,14 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     if (results && analysis.runHooks.end.length > 0 && !o.signal?.aborted) {
       if (!(await runHooks(engine, o.runId, results.endHooks(o.runHooks!), emit))) result = { ...result, status: 'failed', failed: result.failed + 1 };
     }
-    await engine.finishRun(o.runId, result.status);
+    // One span, recorded and told alike: from the run's start as recorded to its end as recorded.
+    const endedAt = Date.now();
+    await engine.finishRun(o.runId, result.status, endedAt);
     logged({
       type: 'run-finished',
       runId: o.runId,
       ...result,
-      ms: Date.now() - started,
+      ms: endedAt - startedAt,
       ...(result.status === 'succeeded'
         ? {}
         : { retryCommand: retryCommand(o.runId), historyCommand: (o.pipeCommand ?? ((args: string) => `pipe ${args}`))(`history ${o.runId}`) }),

@@ -124,7 +124,6 @@ export function foldRunLog(lines: readonly RunLogLine[], o: FoldOptions): Logged
   const status: RunStatus = finished ? finished.status : alive ? 'running' : 'interrupted';
   const rows = [...tasks.values()].map((t) => (t.status === 'running' && !alive ? { ...t, status: 'pending' as const } : t));
   const started = Date.parse(header.startedAt);
-  const ended = finished ? Date.parse(finished.time) : undefined;
   return {
     ...counted(rows),
     run_id: header.runId,
@@ -137,7 +136,8 @@ export function foldRunLog(lines: readonly RunLogLine[], o: FoldOptions): Logged
     ended_at: finished ? shown(finished.time) : null,
     params: JSON.stringify(header.params),
     parent_run_id: header.parentRunId ?? null,
-    elapsed_ms: ended !== undefined ? ended - started : alive ? o.now - started : null,
+    // The run's own measure, the span its warehouse record has too.
+    elapsed_ms: finished ? finished.ms : alive ? o.now - started : null,
   };
 }
 

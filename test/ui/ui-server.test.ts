@@ -12,7 +12,7 @@ import { isLoopback, startUiServer, type UiServer } from '../../src/ui/server/se
 import type { UiChanges, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns } from '../../src/ui/api.js';
 import { eventsOfType, explain, holdWarehouse, pipe } from '../e2e/helpers.js';
 import { cliIn } from '../support/cli-in-process.js';
-import { historyIn, retryIn } from '../support/in-process.js';
+import { historyIn, retryIn, runIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 import { builtProject, DAY, FILES, serve, stubAssets, type Fixture } from './ui-fixture.js';
 
@@ -259,6 +259,26 @@ describe('pipe ui server', () => {
     expect((await get<{ error: string }>('/api/live?free=0; rm')).body.error).toBe("'0; rm' is not a process id");
     expect((await get<{ error: string }>('/api/changes?free=0; rm')).body.error).toBe("'0; rm' is not a process id");
     expect((await get<{ error: string }>('/api/changes?run=../x')).body.error).toBe("'../x' is not a run id");
+  });
+
+  it('gives a run one duration: its own last line, the warehouse and its log while another process holds it', async () => {
+    const dir = tempProject(FILES, 'pipe-ui-duration-');
+    const done = await runIn(dir, { date: DAY, select: ['people', 'a'] });
+    expect(done.code, done.stderr).toBe(0);
+    const { runId, ms } = eventsOfType(done.events, 'run-finished')[0];
+    const own = await serve(dir, assets);
+    try {
+      const duration = async () => ((await (await fetch(new URL('/api/runs', own.url))).json()) as UiRuns).runs.find((r) => r.run_id === runId)?.duration_ms;
+      expect(await duration()).toBe(ms);
+      const holder = await holdWarehouse(join(dir, 'warehouse.duckdb'));
+      try {
+        expect(await duration()).toBe(ms);
+      } finally {
+        await holder.release();
+      }
+    } finally {
+      await own.close();
+    }
   });
 
   it('analyzes the project as its files are now at each request', async () => {
