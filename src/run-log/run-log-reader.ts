@@ -210,10 +210,20 @@ export function parseRunLog(text: string): RunLogLine[] {
   return out;
 }
 
-/** The newest `limit` runs of a warehouse's logs, newest first; or only `runId`'s. */
-export function readRunLogs(warehousePath: string, o: Partial<FoldOptions> & { readonly limit?: number; readonly runId?: string } = {}): LoggedRun[] {
+/**
+ * The newest `limit` runs of a warehouse's logs, newest first; or only `runId`'s. `before`: only
+ * the runs listed after that one; `where`: only the runs it keeps.
+ */
+export function readRunLogs(
+  warehousePath: string,
+  o: Partial<FoldOptions> & { readonly limit?: number; readonly runId?: string; readonly before?: string; readonly where?: (run: LoggedRun) => boolean } = {},
+): LoggedRun[] {
   const fold = { alive: o.alive ?? processAlive, now: o.now ?? Date.now() };
-  const files = listRunLogs(warehousePath).filter((f) => o.runId === undefined || f.runId === o.runId);
+  let files = listRunLogs(warehousePath).filter((f) => o.runId === undefined || f.runId === o.runId);
+  if (o.before !== undefined) {
+    const at = files.findIndex((f) => f.runId === o.before);
+    files = at === -1 ? [] : files.slice(at + 1);
+  }
   const out: LoggedRun[] = [];
   for (const f of files) {
     if (o.limit !== undefined && out.length >= o.limit) break;
@@ -224,7 +234,7 @@ export function readRunLogs(warehousePath: string, o: Partial<FoldOptions> & { r
       continue;
     }
     const run = foldRunLog(parseRunLog(text), fold);
-    if (run) out.push(run);
+    if (run && (o.where === undefined || o.where(run))) out.push(run);
   }
   return out;
 }

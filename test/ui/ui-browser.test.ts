@@ -3,9 +3,9 @@ import { basename, join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UiServer } from '../../src/ui/server/server.js';
-import { killRunning, ModelGate, REPO, RunningPipe, writeProjectFiles } from '../e2e/helpers.js';
+import { eventsOfType, killRunning, ModelGate, REPO, RunningPipe, writeProjectFiles } from '../e2e/helpers.js';
 import { removeProjects, tempProject } from '../support/projects.js';
-import { backfillIn } from '../support/in-process.js';
+import { backfillIn, runIn } from '../support/in-process.js';
 import { CELL, HEAD, LABEL } from '../../src/ui/web/heatmap.js';
 import { builtProject, COVERAGE_RANGE, datedProject, DAY, parallelRun, serve, type Fixture } from './ui-fixture.js';
 import { screenshot, VIEWPORT } from './screenshot.js';
@@ -178,6 +178,39 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
       await expect.poll(() => page.locator('tr.on[data-task-row]').getAttribute('data-task-row')).toContain('2024-01-02');
     } finally {
       await dated.close();
+    }
+  });
+
+  it('pages to older runs by link and keyboard, keeping the status filter, and back and forth through the history', async () => {
+    const dir = tempProject({ 'models/one.sql': "{{ config(materialized='table') }}\nselect 1 as x\n" }, 'pipe-ui-many-runs-');
+    const ids: string[] = [];
+    // One more run than the page lists.
+    for (let i = 0; i < 26; i++) ids.unshift(eventsOfType((await runIn(dir, { date: DAY, force: true })).events, 'run-started')[0].runId as string);
+    const own = await serve(dir, ASSETS);
+    try {
+      const rows = () => page.locator('tr[data-run]').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-run')));
+      await page.goto(`${own.url}#/runs`);
+      await expect.poll(rows).toEqual(ids.slice(0, 25));
+      await page.getByTestId('older-runs').focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(rows).toEqual([ids[25]]);
+      expect(await page.getByTestId('older-runs').count()).toBe(0);
+      await page.goBack();
+      await expect.poll(rows).toEqual(ids.slice(0, 25));
+      await page.goForward();
+      await expect.poll(rows).toEqual([ids[25]]);
+      await page.getByRole('link', { name: '← Newest runs' }).click();
+      await expect.poll(rows).toEqual(ids.slice(0, 25));
+      // A filter starts from its newest runs, and its older page keeps it.
+      await page.getByTestId('run-status').selectOption('succeeded');
+      await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/runs?status=succeeded');
+      await page.getByTestId('older-runs').click();
+      await expect.poll(() => page.evaluate(() => location.hash)).toBe(`#/runs?status=succeeded&before=${ids[24]}`);
+      await expect.poll(rows).toEqual([ids[25]]);
+      await page.getByTestId('run-status').selectOption('failed');
+      await expect.poll(() => page.locator('main').textContent()).toContain('No failed runs.');
+    } finally {
+      await own.close();
     }
   });
 

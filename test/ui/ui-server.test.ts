@@ -261,6 +261,50 @@ describe('pipe ui server', () => {
     expect((await get<{ error: string }>('/api/changes?run=../x')).body.error).toBe("'../x' is not a run id");
   });
 
+  it('lists the runs a page at a time, each page after the last run of the one before, with a status filter, from the warehouse or the logs alike', async () => {
+    const dir = tempProject(FILES, 'pipe-ui-pages-');
+    const ids: string[] = [];
+    for (const select of [['people', 'a'], ['bad'], ['a'], ['bad'], ['people']]) {
+      const r = await runIn(dir, { date: DAY, select });
+      ids.unshift(eventsOfType(r.events, 'run-started')[0].runId as string);
+    }
+    const own = await serve(dir, assets);
+    const list = async (query: string) => {
+      const res = await fetch(new URL(`/api/runs?${query}`, own.url));
+      return { status: res.status, body: (await res.json()) as UiRuns & { error?: string } };
+    };
+    /** Every page, following `older`, as lists of run ids. */
+    const pages = async (query: string) => {
+      const out: string[][] = [];
+      for (let before: string | null = null, n = 0; n < 10; n++) {
+        const { body } = await list(`limit=2&${query}${before ? `&before=${before}` : ''}`);
+        out.push(body.runs.map((r) => r.run_id));
+        before = body.older;
+        if (before === null) break;
+      }
+      return out;
+    };
+    try {
+      const all = [ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)];
+      const failed = [[ids[1], ids[3]]];
+      expect(await pages('')).toEqual(all);
+      expect(await pages('status=failed')).toEqual(failed);
+      expect(await pages('status=succeeded')).toEqual([[ids[0], ids[2]], [ids[4]]]);
+      const holder = await holdWarehouse(join(dir, 'warehouse.duckdb'));
+      try {
+        expect(await pages('')).toEqual(all);
+        expect(await pages('status=failed')).toEqual(failed);
+      } finally {
+        await holder.release();
+      }
+      expect(await list('status=nope')).toMatchObject({ status: 400, body: { error: "'nope' is not a run status (running, succeeded, failed, cancelled, interrupted)" } });
+      expect(await list('before=../x')).toMatchObject({ status: 400, body: { error: "'../x' is not a run id" } });
+      expect((await list('before=20240101T000000-none')).body.error).toMatch(/^no run '20240101T000000-none' in .*warehouse\.duckdb to list the runs before$/);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('gives a run one duration: its own last line, the warehouse and its log while another process holds it', async () => {
     const dir = tempProject(FILES, 'pipe-ui-duration-');
     const done = await runIn(dir, { date: DAY, select: ['people', 'a'] });

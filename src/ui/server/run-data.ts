@@ -5,10 +5,11 @@ import { runLogPath } from '../../run-log/run-log-files.js';
 import { parseRunLog, readRunLogs, type LoggedRun, type LoggedTask } from '../../run-log/run-log-reader.js';
 import { processAlive } from '../../util/process-alive.js';
 import type { RunLogLine } from '../../run-log/run-log-lines.js';
-import { listRuns, runTasks, STATE_SCHEMA, type RunSummaryRow, type TaskRow } from '../../warehouse/run-state.js';
+import { listRuns, runExists, runTasks, STATE_SCHEMA, type RunStatus, type RunSummaryRow, type TaskRow } from '../../warehouse/run-state.js';
 import type { WarehouseSession } from '../../warehouse/warehouse.js';
 import type { WarehouseSetup } from '../../warehouse/warehouse-setup.js';
-import type { StateSource, UiCheckResult, UiFailureGroup, UiModelTask, UiRun, UiTask, UiTaskCell, UiTaskStatus } from '../api.js';
+import type { StateSource, UiCheckResult, UiFailureGroup, UiModelTask, UiRun, UiRunStatus, UiTask, UiTaskCell, UiTaskStatus } from '../api.js';
+import { DiagnosticError, error } from '../../diagnostics/diagnostics.js';
 import { aliveAs, heldBy, readWarehouse, type WarehouseRead } from './warehouse-access.js';
 
 /**
@@ -96,16 +97,34 @@ function sourced<T>(read: WarehouseRead<T>, empty: T, fromLogs: (alive: (pid: nu
 
 const cell = (t: { task_id: string; node: string; status: UiTaskStatus }): UiTaskCell => ({ task_id: t.task_id, node: t.node, status: t.status });
 
-/** The newest `limit` runs, each with the status of each of its tasks (the grid's cells). */
-export async function readRuns(at: StateLocation, limit: number): Promise<Sourced<RunWithCells[]>> {
+/** Which runs a page of the list shows: of these statuses only, and after the run `before` (the last of the page before). */
+export interface RunsFilter {
+  readonly statuses?: readonly UiRunStatus[];
+  readonly before?: string;
+}
+
+/**
+ * The newest `limit` runs the filter keeps, each with the status of each of its tasks (the
+ * grid's cells); `older`: the run to list the next page after, when there are more.
+ */
+export async function readRuns(at: StateLocation, limit: number, filter: RunsFilter = {}): Promise<Sourced<{ runs: RunWithCells[]; older: string | null }>> {
+  const page = (runs: RunWithCells[]) => ({ runs: runs.slice(0, limit), older: runs.length > limit ? runs[limit - 1].run_id : null });
   const read = await readWarehouse(at.warehouse, at.setup, async (session) => {
-    const runs = await listRuns(session, limit);
+    if (filter.before !== undefined && !(await runExists(session, filter.before))) {
+      throw new DiagnosticError([error('unknown-run', `no run '${filter.before}' in ${at.warehouse} to list the runs before`)]);
+    }
+    // Read-only, the warehouse is held by no pipe: a run marked running died, and shows as interrupted (see fromSummary).
+    const statuses = filter.statuses?.flatMap((s): RunStatus[] => (s === 'interrupted' ? ['interrupted', 'running'] : s === 'running' ? [] : [s]));
+    const runs = await listRuns(session, limit + 1, undefined, { statuses, before: filter.before });
     const durations = await runDurations(session, runs.map((r) => r.run_id));
     const out: RunWithCells[] = [];
     for (const r of runs) out.push({ ...fromSummary(r, durations.get(r.run_id)), cells: (await runTasks(session, r.run_id)).map(cell) });
-    return out;
+    return page(out);
   });
-  return sourced(read, [], (alive) => readRunLogs(at.warehouse, { alive, limit }).map((r) => ({ ...fromLog(r), cells: r.task_rows.map(cell) })));
+  return sourced(read, { runs: [], older: null }, (alive) => {
+    const where = filter.statuses && ((r: LoggedRun) => filter.statuses!.includes(r.status));
+    return page(readRunLogs(at.warehouse, { alive, limit: limit + 1, before: filter.before, where }).map((r) => ({ ...fromLog(r), cells: r.task_rows.map(cell) })));
+  });
 }
 
 export interface RunState {
