@@ -181,6 +181,42 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     }
   });
 
+  it('moves through the coverage heatmap by keyboard, each place labelled, and opens a cell with Enter', async () => {
+    const dated = await serve(await datedProject(), ASSETS);
+    try {
+      await page.goto(`${dated.url}#/coverage?start=${COVERAGE_RANGE.start}&end=${COVERAGE_RANGE.end}`);
+      await expect.poll(() => page.getByTestId('heatmap').getAttribute('data-cells')).toBe('5');
+      // One stop of Tab after the controls: the last legend entry, then the heatmap.
+      await page.getByTestId('legend').getByRole('button', { name: /always runs/ }).focus();
+      await page.keyboard.press('Tab');
+      const cell = page.getByTestId('heat-cell');
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('heat-cell');
+      const label = () => cell.getAttribute('aria-label');
+      expect(await label()).toMatch(/^daily 2024-01-01: current.*; row 1 of 2$/);
+      await page.keyboard.press('ArrowRight');
+      expect(await label()).toMatch(/^daily 2024-01-02: failed/);
+      expect(await page.getByTestId('heatmap-hover').textContent()).toMatch(/^daily 2024-01-02: failed/);
+      await page.keyboard.press('End');
+      expect(await label()).toMatch(/^daily 2024-01-04: never built/);
+      await page.keyboard.press('ArrowDown');
+      expect(await label()).toMatch(/^whole built whole: /);
+      await page.keyboard.press('Home');
+      expect(await label()).toBe('whole (table): open the model; row 2 of 2');
+      await page.keyboard.press('ArrowUp');
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('ArrowRight');
+      expect(await label()).toMatch(/^daily 2024-01-02: failed/);
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.evaluate(() => location.hash)).toMatch(/^#\/runs\/[\w.-]+\?task=daily%402024-01-02/);
+      // The legend filters by keyboard too.
+      await page.goBack();
+      await page.getByTestId('legend').getByRole('button', { name: /failed/ }).press('Enter');
+      await expect.poll(() => page.getByTestId('heatmap').getAttribute('data-rows')).toBe('1');
+    } finally {
+      await dated.close();
+    }
+  });
+
   it('pages to older runs by link and keyboard, keeping the status filter, and back and forth through the history', async () => {
     const dir = tempProject({ 'models/one.sql': "{{ config(materialized='table') }}\nselect 1 as x\n" }, 'pipe-ui-many-runs-');
     const ids: string[] = [];
