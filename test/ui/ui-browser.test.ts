@@ -322,6 +322,27 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     await screenshot(page, 'lineage');
   });
 
+  it('keeps the lineage search in step with the graph through Back and Forward', async () => {
+    await page.goto(`${server.url}#/lineage?focus=c`);
+    const search = page.getByTestId('search');
+    const focused = () => page.locator('[data-testid="lineage"] g.node.focus').getAttribute('data-node');
+    await expect.poll(focused).toBe('c');
+    await search.fill('peo');
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/lineage?focus=c&q=peo');
+    await page.getByTestId('hits').getByRole('button', { name: 'people' }).click();
+    await expect.poll(focused).toBe('people');
+    expect(await search.inputValue()).toBe('');
+    // Back: the text that was searched, with the graph it was searched over.
+    await page.goBack();
+    await expect.poll(focused).toBe('c');
+    expect(await search.inputValue()).toBe('peo');
+    expect(await page.getByTestId('hits').textContent()).toContain('people');
+    await page.goForward();
+    await expect.poll(focused).toBe('people');
+    expect(await search.inputValue()).toBe('');
+    expect(await page.getByTestId('hits').count()).toBe(0);
+  });
+
   it('reaches the nodes of the lineage with Tab and focuses one with Enter', async () => {
     await page.goto(`${server.url}#/lineage`);
     await page.locator('[data-testid="lineage"] g.node').first().waitFor();
