@@ -112,8 +112,8 @@ function RunsTable({ data }: { data: UiRuns }) {
               {r.command}
               {r.pipeline ? ` ${r.pipeline}` : ''}
             </td>
-            <td>{r.dates}</td>
-            <td>{r.started_at}</td>
+            <td class="nowrap">{r.dates}</td>
+            <td class="nowrap">{r.started_at}</td>
             <td>
               <Elapsed ms={r.duration_ms} running={r.status === 'running'} />
             </td>
