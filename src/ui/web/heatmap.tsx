@@ -163,7 +163,7 @@ export function Heatmap({ rows, columns, state, onPick }: { rows: readonly UiCov
   return (
     <>
       <p class="muted heat-hover" data-testid="heatmap-hover" aria-live="polite">
-        {hover ? describe(hover) : (said ?? 'Point at a cell for its standing; click it to open the run that built or failed it. With the keyboard: Tab to the heatmap, arrow keys (Home, End, Page Up, Page Down) to move, Enter to open.')}
+        {hover ? describe(hover) : (said ?? 'Point at a cell for its standing; click it to open the run that built or failed it.')}
       </p>
       <div class="scroll heatmap">
         <canvas
@@ -188,6 +188,7 @@ export function Heatmap({ rows, columns, state, onPick }: { rows: readonly UiCov
           data-testid="heat-cell"
           aria-label={`${here ? describe(here) : `${rows[at.row]?.node ?? ''} ${columns.labels[at.col] ?? ''}: nothing judged`}; row ${at.row + 1} of ${rows.length}`}
           aria-disabled={here ? undefined : 'true'}
+          aria-describedby="heat-keys"
           style={{ left: `${left}px`, top: `${HEAD + at.row * CELL - 1}px`, width: `${cellWidth + 1}px`, height: `${CELL + 1}px` }}
           onFocus={() => setFocused(true)}
           onBlur={() => setFocused(false)}
@@ -202,6 +203,9 @@ export function Heatmap({ rows, columns, state, onPick }: { rows: readonly UiCov
           }}
         />
       </div>
+      <p class="muted" id="heat-keys">
+        By keyboard: Tab to the heatmap, arrow keys to move (Home: the name, End: the last date, Page Up/Down: ten models), Enter to open.
+      </p>
     </>
   );
 }
