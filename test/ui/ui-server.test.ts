@@ -325,6 +325,29 @@ describe('pipe ui server', () => {
     }
   });
 
+  it('shows the lineage and a model of a project whose warehouse is no DuckDB file, saying why, and refuses its runs', async () => {
+    const dir = tempProject(FILES, 'pipe-ui-damaged-');
+    writeFileSync(join(dir, 'warehouse.duckdb'), 'not a database');
+    const own = await serve(dir, assets);
+    try {
+      const read = async <T,>(path: string) => {
+        const res = await fetch(new URL(path, own.url));
+        return { status: res.status, body: (await res.json()) as T };
+      };
+      const why = expect.stringMatching(/warehouse\.duckdb exists but is not a DuckDB database.*; no run state is shown$/);
+      const graph = await read<UiGraph>('/api/graph');
+      expect(graph.status).toBe(200);
+      expect(graph.body.source).toEqual({ kind: 'none', why });
+      expect(graph.body.nodes.map((n) => n.name).sort()).toEqual(['a', 'b', 'bad', 'c', 'checked', 'people']);
+      const model = await read<UiModel>('/api/models/a');
+      expect(model.status).toBe(200);
+      expect(model.body).toMatchObject({ source: { kind: 'none', why }, columns_from: 'project', compiled: { problem: expect.stringMatching(/is not a DuckDB database/) } });
+      expect(await read('/api/runs')).toMatchObject({ status: 503, body: { error: expect.stringMatching(/is not a DuckDB database/) } });
+    } finally {
+      await own.close();
+    }
+  });
+
   it('analyzes the project as its files are now at each request', async () => {
     const dir = tempProject(FILES, 'pipe-ui-edit-');
     const edited = await serve(dir, assets);

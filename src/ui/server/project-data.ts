@@ -240,7 +240,7 @@ export async function readModel(options: ProjectOptions, opened: Opened, name: s
       if (e instanceof WarehouseError) return undefined; // not built yet
       throw e;
     }
-  });
+  }, { besideProject: true });
   const columns = fromWarehouse.kind === 'read' ? fromWarehouse.value : undefined;
   return {
     source: tasks.source,

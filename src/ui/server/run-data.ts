@@ -288,7 +288,7 @@ export async function readNodeStatuses(at: StateLocation): Promise<Sourced<Map<s
        JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id GROUP BY t.node`,
     );
     return new Map(rows.map((r) => [String(r.node), r.status as UiTaskStatus]));
-  });
+  }, { besideProject: true });
   return sourced(read, new Map(), (alive) => {
     const out = new Map<string, UiTaskStatus>();
     // Newest first: a node's first status seen is its latest.
@@ -318,7 +318,7 @@ export async function readNodeTasks(at: StateLocation, node: string, limit = 20)
       duration_ms: n(r.duration_ms),
       ended_at: r.ended_at === null ? null : String(r.ended_at),
     }));
-  });
+  }, { besideProject: true });
   return sourced(read, [], (alive) => {
     const out: UiModelTask[] = [];
     for (const run of readRunLogs(at.warehouse, { alive, limit: 50 })) {
