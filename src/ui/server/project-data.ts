@@ -16,7 +16,6 @@ import { StampedFs, type FsReading } from '../../project/project-fs.js';
 import { WarehouseError, WarehouseOpenError } from '../../warehouse/warehouse.js';
 import { PREVIEW_ROWS, type UiColumn, type UiModel, type UiNode, type UiPreview, type UiProject, type UiTaskStatus } from '../api.js';
 import { readNodeStatuses, readNodeTasks, type StateLocation, type Sourced } from './run-data.js';
-import { readWarehouse } from './warehouse-access.js';
 
 /**
  * The project as the UI shows it: its graph (as `pipe dag` and `pipe ls` read it) and one
@@ -231,17 +230,17 @@ export function checksOf(analysis: Analysis, n: PipeNode): UiModel['checks'] {
 export async function readModel(options: ProjectOptions, opened: Opened, name: string, keep?: AnalysisKeep): Promise<Sourced<UiModel>> {
   const { analysis, project, at } = opened;
   const n = nodeOf(opened, name);
-  const tasks = await readNodeTasks(at, name);
-  const statuses = tasks.value[0]?.status;
-  const fromWarehouse = await readWarehouse(at.warehouse, at.setup, async (session) => {
+  // Its columns as built, read in the same opening of the warehouse (each costs one).
+  const tasks = await readNodeTasks(at, name, async (session) => {
     try {
       return (await session.table(`SELECT * FROM ${n.relation} LIMIT 0`)).columns.map((c) => ({ name: c.name, type: c.type }));
     } catch (e) {
       if (e instanceof WarehouseError) return undefined; // not built yet
       throw e;
     }
-  }, { besideProject: true });
-  const columns = fromWarehouse.kind === 'read' ? fromWarehouse.value : undefined;
+  });
+  const statuses = tasks.value[0]?.status;
+  const columns = tasks.also;
   return {
     source: tasks.source,
     value: {

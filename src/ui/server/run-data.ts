@@ -299,8 +299,16 @@ export async function readNodeStatuses(at: StateLocation): Promise<Sourced<Map<s
   });
 }
 
-/** A node's latest task attempts across runs, newest first. */
-export async function readNodeTasks(at: StateLocation, node: string, limit = 20): Promise<Sourced<UiModelTask[]>> {
+/**
+ * A node's latest task attempts across runs, newest first; and what `also` reads of the
+ * warehouse in the same opening of it (undefined when it is not read: held, or nothing ran).
+ */
+export async function readNodeTasks<C>(
+  at: StateLocation,
+  node: string,
+  also: (session: WarehouseSession) => Promise<C>,
+  limit = 20,
+): Promise<Sourced<UiModelTask[]> & { also?: C }> {
   const read = await readWarehouse(at.warehouse, at.setup, async (session) => {
     const ms = (e: string) => session.dialect.epochMs(e);
     const rows = await session.query(
@@ -310,7 +318,7 @@ export async function readNodeTasks(at: StateLocation, node: string, limit = 20)
        WHERE t.node = ${quoteLiteral(node)} ORDER BY x.ended_at DESC LIMIT ${limit}`,
     );
     const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-    return rows.map((r) => ({
+    const tasks = rows.map((r) => ({
       run_id: String(r.run_id),
       task_id: String(r.task_id),
       status: r.status as UiTaskStatus,
@@ -318,8 +326,10 @@ export async function readNodeTasks(at: StateLocation, node: string, limit = 20)
       duration_ms: n(r.duration_ms),
       ended_at: r.ended_at === null ? null : String(r.ended_at),
     }));
+    return { tasks, also: await also(session) };
   }, { besideProject: true });
-  return sourced(read, [], (alive) => {
+  const alsoRead = read.kind === 'read' ? read.value.also : undefined;
+  const tasks = sourced(read.kind === 'read' ? { kind: 'read', value: read.value.tasks } : read, [], (alive) => {
     const out: UiModelTask[] = [];
     for (const run of readRunLogs(at.warehouse, { alive, limit: 50 })) {
       for (const t of run.task_rows) {
@@ -330,4 +340,5 @@ export async function readNodeTasks(at: StateLocation, node: string, limit = 20)
     }
     return out;
   });
+  return { ...tasks, also: alsoRead };
 }
