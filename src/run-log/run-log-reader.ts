@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { DONE_SKIPS } from '../events/events.js';
 import type { RunStatus, TaskStatus } from '../warehouse/run-state.js';
 import { listRunLogs } from './run-log-files.js';
@@ -237,4 +237,49 @@ export function readRunLogs(
     if (run && (o.where === undefined || o.where(run))) out.push(run);
   }
   return out;
+}
+
+/**
+ * The run each logged retry retries (its header's parentRunId), newest log first; read from
+ * each log's first line only.
+ */
+export function loggedParents(warehousePath: string): { readonly runId: string; readonly parentRunId: string }[] {
+  const out: { runId: string; parentRunId: string }[] = [];
+  for (const f of listRunLogs(warehousePath)) {
+    const line = firstLine(f.path);
+    if (line === undefined) continue;
+    try {
+      const header = JSON.parse(line) as Partial<RunLogHeader>;
+      if (header.type === 'run-log' && typeof header.parentRunId === 'string') out.push({ runId: f.runId, parentRunId: header.parentRunId });
+    } catch {
+      // cut short: no header yet
+    }
+  }
+  return out;
+}
+
+/** A file's first line, read up to its end of line only. */
+function firstLine(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const chunks: Buffer[] = [];
+    const buffer = Buffer.alloc(65_536);
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, null);
+      if (n === 0) return undefined;
+      const end = buffer.subarray(0, n).indexOf(10);
+      if (end >= 0) {
+        chunks.push(Buffer.from(buffer.subarray(0, end)));
+        return Buffer.concat(chunks).toString('utf8');
+      }
+      chunks.push(Buffer.from(buffer.subarray(0, n)));
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -89,6 +89,16 @@ describe('pipe ui server', () => {
       expect([original.retry, original.retry_run]).toEqual([`pipe retry ${retryId} --project ${own.dir}`, retryId]);
       const runs = await read<UiRuns>('/api/runs');
       expect(runs.runs.find((r) => r.run_id === own.failed)).toMatchObject({ retried_by: retryId, retry_status: 'failed' });
+      // The run logs tell the same while another process holds the warehouse.
+      const holder = await holdWarehouse(join(own.dir, 'warehouse.duckdb'));
+      try {
+        expect((await read<UiRuns>('/api/runs')).runs.find((r) => r.run_id === own.failed)).toMatchObject({ retried_by: retryId, retry_status: 'failed' });
+        const logged = await read<UiRunDetail>(`/api/runs/${own.failed}`);
+        expect(logged.source.kind).toBe('run-log');
+        expect([logged.run.retried_by, logged.retry_run]).toEqual([retryId, retryId]);
+      } finally {
+        await holder.release();
+      }
       // A retry whose process died (marked running, nobody holding the file) was interrupted, as its own row says.
       const instance = await DuckDBInstance.create(join(own.dir, 'warehouse.duckdb'));
       const connection = await instance.connect();

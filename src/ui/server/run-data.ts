@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { storedDates } from '../../commands/stored-params.js';
 import { quoteLiteral } from '../../sql/sql-text.js';
 import { runLogPath } from '../../run-log/run-log-files.js';
-import { parseRunLog, readRunLogs, type LoggedRun, type LoggedTask } from '../../run-log/run-log-reader.js';
+import { loggedParents, parseRunLog, readRunLogs, type LoggedRun, type LoggedTask } from '../../run-log/run-log-reader.js';
 import { processAlive } from '../../util/process-alive.js';
 import type { RunLogLine } from '../../run-log/run-log-lines.js';
 import { listRuns, runExists, runTasks, STATE_SCHEMA, type RunStatus, type RunSummaryRow, type TaskRow } from '../../warehouse/run-state.js';
@@ -50,8 +50,22 @@ type RunFields = Pick<LoggedRun, 'run_id' | 'command' | 'pipeline' | 'started_at
 /** What later runs did about a run: its latest retry and how it ended, or the run that completed it. */
 type Followed = Pick<UiRun, 'retried_by' | 'retry_status' | 'completed_by'>;
 
-/** Read from the run logs, which do not follow runs after each other. */
-const UNFOLLOWED: Followed = { retried_by: null, retry_status: null, completed_by: null };
+/**
+ * What the run logs tell of runs' retries: each run's latest retry, followed to the last of
+ * the family, and how it stands. Which later run completed a run the logs do not tell.
+ */
+function followedInLogs(warehouse: string, alive: (pid: number, since?: number) => boolean): (runId: string) => Followed {
+  const latest = new Map<string, string>();
+  // Newest first: a run's first retry seen is its latest.
+  for (const { runId, parentRunId } of loggedParents(warehouse)) if (!latest.has(parentRunId)) latest.set(parentRunId, runId);
+  return (runId) => {
+    let child: string | undefined;
+    for (let at = latest.get(runId), hops = 0; at !== undefined && hops < 1000; at = latest.get(at), hops++) child = at;
+    if (child === undefined) return { retried_by: null, retry_status: null, completed_by: null };
+    const [retry] = readRunLogs(warehouse, { alive, runId: child });
+    return { retried_by: child, retry_status: retry?.status ?? null, completed_by: null };
+  };
+}
 
 function uiRun(r: RunFields, status: UiRun['status'], duration: number | null, running: number, followed: Followed): UiRun {
   const { run_id, command, pipeline, started_at, ended_at, parent_run_id, tasks, succeeded, failed, skipped, cancelled, pending } = r;
@@ -67,7 +81,7 @@ const fromSummary = (r: RunSummaryRow, durationMs: number | undefined) =>
     completed_by: r.completed_by,
   });
 
-const fromLog = (r: LoggedRun) => uiRun(r, r.status, r.elapsed_ms, r.running, UNFOLLOWED);
+const fromLog = (r: LoggedRun, followed: (runId: string) => Followed) => uiRun(r, r.status, r.elapsed_ms, r.running, followed(r.run_id));
 
 /** The run a `pipe retry` completes `run` through, if any is left to do: its latest retry when it has one. */
 export function runToRetry(run: UiRun): string | null {
@@ -123,7 +137,8 @@ export async function readRuns(at: StateLocation, limit: number, filter: RunsFil
   });
   return sourced(read, { runs: [], older: null }, (alive) => {
     const where = filter.statuses && ((r: LoggedRun) => filter.statuses!.includes(r.status));
-    return page(readRunLogs(at.warehouse, { alive, limit: limit + 1, before: filter.before, where }).map((r) => ({ ...fromLog(r), cells: r.task_rows.map(cell) })));
+    const followed = followedInLogs(at.warehouse, alive);
+    return page(readRunLogs(at.warehouse, { alive, limit: limit + 1, before: filter.before, where }).map((r) => ({ ...fromLog(r, followed), cells: r.task_rows.map(cell) })));
   });
 }
 
@@ -152,7 +167,7 @@ export async function readRun(at: StateLocation, runId: string): Promise<Sourced
     if (!run) return undefined;
     const times = logTimes(lines);
     const tasks = run.task_rows.map((t) => uiTask(t, times.get(t.task_id)));
-    return { run: fromLog(run), tasks, checks: logChecks(lines) };
+    return { run: fromLog(run, followedInLogs(at.warehouse, alive)), tasks, checks: logChecks(lines) };
   });
   return { source: answer.source, value: answer.value && { ...answer.value, locations } };
 }
