@@ -80,6 +80,7 @@ function StatusFilter({ route }: { route: RunsRoute }) {
 
 function RunsTable({ data }: { data: UiRuns }) {
   return (
+    <div class="scroll">
     <table class="list" data-testid="runs">
       <thead>
         <tr>
@@ -105,7 +106,9 @@ function RunsTable({ data }: { data: UiRuns }) {
               {!r.retried_by && r.completed_by && <span class="muted"> completed by {r.completed_by}</span>}
             </td>
             <td>
-              <a href={href({ page: 'run', runId: r.run_id })}>{r.run_id}</a>
+              <a href={href({ page: 'run', runId: r.run_id })} class="nowrap">
+                {r.run_id}
+              </a>
               {r.parent_run_id && <span class="muted"> retry of {r.parent_run_id}</span>}
             </td>
             <td>
@@ -126,6 +129,7 @@ function RunsTable({ data }: { data: UiRuns }) {
         ))}
       </tbody>
     </table>
+    </div>
   );
 }
 
