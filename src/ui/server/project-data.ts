@@ -269,11 +269,13 @@ async function compiledOf(options: ProjectOptions, opened: Opened, model: string
   if (!keep) return compiledSql(options, model, undefined);
   const warehouse = fileStamps(opened.at.warehouse);
   if (keep.compiled?.opened !== opened || keep.compiled.warehouse !== warehouse) keep.compiled = { opened, warehouse, byModel: new Map() };
-  const kept = keep.compiled.byModel.get(model);
+  // Taken before the compile: a request meanwhile may keep another analysis's.
+  const { byModel } = keep.compiled;
+  const kept = byModel.get(model);
   if (kept) return kept;
   const { held, ...compiled } = await compiledSql(options, model, { project: opened.project, kept: keep.compiles });
   // Compiled while the warehouse was held, it is told as such, and compiled again next time.
-  if (!held) keep.compiled.byModel.set(model, compiled);
+  if (!held) byModel.set(model, compiled);
   return compiled;
 }
 
