@@ -472,6 +472,8 @@ export interface RunSummaryRow extends Row {
   ended_at: string | null;
   params: string;
   parent_run_id: string | null;
+  /** From its start to its end as recorded, to the millisecond; null while it goes on. */
+  duration_ms: number | null;
   tasks: number;
   succeeded: number;
   failed: number;
@@ -532,6 +534,7 @@ export async function listRuns(session: WarehouseSession, limit: number, runId?:
   const rows = await session.query(
     `SELECT r.run_id, r.command, r.pipeline, r.status, strftime(r.started_at, '%Y-%m-%d %H:%M:%S') AS started_at,
         strftime(r.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at, r.params::VARCHAR AS params, r.parent_run_id,
+        (${session.dialect.epochMs('r.ended_at')} - ${session.dialect.epochMs('r.started_at')})::DOUBLE AS duration_ms,
         count(t.task_id)::INTEGER AS tasks,
         count(*) FILTER (WHERE l.status = 'succeeded')::INTEGER AS succeeded,
         count(*) FILTER (WHERE l.status = 'failed')::INTEGER AS failed,

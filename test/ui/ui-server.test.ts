@@ -315,7 +315,7 @@ describe('pipe ui server', () => {
     }
   });
 
-  it('gives a run one duration: its own last line, the warehouse and its log while another process holds it', async () => {
+  it('gives a run one duration: its own last line, pipe history and the UI, from the warehouse and from its log while another process holds it', async () => {
     const dir = tempProject(FILES, 'pipe-ui-duration-');
     const done = await runIn(dir, { date: DAY, select: ['people', 'a'] });
     expect(done.code, done.stderr).toBe(0);
@@ -324,9 +324,12 @@ describe('pipe ui server', () => {
     try {
       const duration = async () => ((await (await fetch(new URL('/api/runs', own.url))).json()) as UiRuns).runs.find((r) => r.run_id === runId)?.duration_ms;
       expect(await duration()).toBe(ms);
+      const listed = async () => eventsOfType((await historyIn(dir, { json: true })).events, 'run').find((r) => r.run_id === runId);
+      expect((await listed())?.duration_ms).toBe(ms);
       const holder = await holdWarehouse(join(dir, 'warehouse.duckdb'));
       try {
         expect(await duration()).toBe(ms);
+        expect((await listed())?.elapsed_ms).toBe(ms);
       } finally {
         await holder.release();
       }

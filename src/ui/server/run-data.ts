@@ -32,16 +32,6 @@ type RunWithCells = UiRun & { readonly cells: readonly UiTaskCell[] };
 /** Epoch ms of a run-state time (`YYYY-MM-DD HH:MM:SS`, UTC). */
 const epoch = (t: string) => Date.parse(`${t.replace(' ', 'T')}Z`);
 
-/** How long each run took, in ms (listRuns shows its times to the second). */
-async function runDurations(session: WarehouseSession, ids: readonly string[]): Promise<Map<string, number>> {
-  if (ids.length === 0) return new Map();
-  const ms = (e: string) => session.dialect.epochMs(e);
-  const rows = await session.query(
-    `SELECT run_id, ${ms('ended_at')} - ${ms('started_at')} AS ms FROM ${STATE_SCHEMA}.runs WHERE ended_at IS NOT NULL AND run_id IN (${ids.map(quoteLiteral).join(', ')})`,
-  );
-  return new Map(rows.map((r) => [String(r.run_id), Number(r.ms)]));
-}
-
 /** The fields a run has in the warehouse's summary and in its log alike. */
 type RunFields = Pick<LoggedRun, 'run_id' | 'command' | 'pipeline' | 'started_at' | 'ended_at' | 'parent_run_id' | 'tasks' | 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'pending'> & {
   readonly params: string | null;
@@ -74,8 +64,8 @@ function uiRun(r: RunFields, status: UiRun['status'], duration: number | null, r
 }
 
 /** Opened read-only, the warehouse is held by no pipe: a run still marked running died (see `pipe history`). */
-const fromSummary = (r: RunSummaryRow, durationMs: number | undefined) =>
-  uiRun(r, r.status === 'running' ? 'interrupted' : r.status, durationMs ?? null, 0, {
+const fromSummary = (r: RunSummaryRow) =>
+  uiRun(r, r.status === 'running' ? 'interrupted' : r.status, r.duration_ms, 0, {
     retried_by: r.retried_by,
     retry_status: r.retry_status === 'running' ? 'interrupted' : r.retry_status,
     completed_by: r.completed_by,
@@ -130,9 +120,8 @@ export async function readRuns(at: StateLocation, limit: number, filter: RunsFil
     // Read-only, the warehouse is held by no pipe: a run marked running died, and shows as interrupted (see fromSummary).
     const statuses = filter.statuses?.flatMap((s): RunStatus[] => (s === 'interrupted' ? ['interrupted', 'running'] : s === 'running' ? [] : [s]));
     const runs = await listRuns(session, limit + 1, undefined, { statuses, before: filter.before });
-    const durations = await runDurations(session, runs.map((r) => r.run_id));
     const out: RunWithCells[] = [];
-    for (const r of runs) out.push({ ...fromSummary(r, durations.get(r.run_id)), cells: (await runTasks(session, r.run_id)).map(cell) });
+    for (const r of runs) out.push({ ...fromSummary(r), cells: (await runTasks(session, r.run_id)).map(cell) });
     return page(out);
   });
   return sourced(read, { runs: [], older: null }, (alive) => {
@@ -157,7 +146,7 @@ export async function readRun(at: StateLocation, runId: string): Promise<Sourced
     if (!summary) return undefined;
     const times = await taskTimes(session, runId);
     const tasks = (await runTasks(session, runId)).map((t) => uiTask(t, times.get(t.task_id)));
-    return { run: fromSummary(summary, (await runDurations(session, [runId])).get(runId)), tasks, checks: await failedChecks(session, runId) };
+    return { run: fromSummary(summary), tasks, checks: await failedChecks(session, runId) };
   });
   // Logs are read in both cases: they hold what the warehouse does not, where an error points.
   const lines = logLines(at.warehouse, runId);
