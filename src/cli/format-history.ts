@@ -48,12 +48,13 @@ export function formatHistory(h: History, json: boolean): string {
       if (json) return h.runs.map((r) => JSON.stringify({ type: 'run', ...r.run, params: r.params ? storedJson(r.params) : null })).join('\n');
       if (h.runs.length === 0) return 'no runs yet';
       return table(
-        ['RUN', 'COMMAND', 'STATUS', 'STARTED', 'DATES', 'TASKS', 'OK', 'FAILED', 'SKIPPED', 'CANCELLED', 'REMAINING'],
+        ['RUN', 'COMMAND', 'STATUS', 'STARTED', 'DURATION', 'DATES', 'TASKS', 'OK', 'FAILED', 'SKIPPED', 'CANCELLED', 'REMAINING'],
         h.runs.map(({ run: r, params }) => [
           `${r.run_id}${r.parent_run_id ? ` ← ${r.parent_run_id}` : ''}`,
           `${r.command}${r.pipeline ? ` ${r.pipeline}` : ''}`,
           r.retried_by ? `${r.status}, retried (${r.retry_status})` : r.completed_by ? `${r.status}, completed by ${r.completed_by}` : r.status,
           r.started_at,
+          r.duration_ms === null ? '' : formatDuration(r.duration_ms),
           datesOf(params),
           String(r.tasks),
           String(r.succeeded),

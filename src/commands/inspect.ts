@@ -18,9 +18,9 @@ import { readRunLogs, type LoggedRun } from '../run-log/run-log-reader.js';
 import { processAlive } from '../util/process-alive.js';
 import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
 import { readBuildResults } from './build-results.js';
-import { openFor } from './lifecycle.js';
+import { openFor, type KeptAnalysis } from './lifecycle.js';
 import { selectByState } from './state-selection.js';
-import { openProject, templateCacheOf } from './open-project.js';
+import { openProject, templateCacheOf, type Project } from './open-project.js';
 import { readStoredParams, type StoredParams } from './stored-params.js';
 import { planRunCommand, type RunPlan, type RunPlanOptions } from './run.js';
 import { isBuilt } from '../plan/materializations.js';
@@ -74,7 +74,11 @@ export function nodeKind(n: PipeNode): string {
  * same options (date or hour, selection, vars, full refresh), in run order. Ephemeral models
  * have no task (they are inlined where they are read) and seeds no query.
  */
-export async function compile(options: CompileOptions): Promise<{ models: CompiledModel[]; warnings: Diagnostic[] }> {
+export async function compile(
+  options: CompileOptions,
+  /** A long-lived caller's (pipe ui): the project as it read it, and what it keeps to analyze it again cheaply. */
+  reuse?: { readonly project: Project; readonly kept: KeptAnalysis },
+): Promise<{ models: CompiledModel[]; warnings: Diagnostic[] }> {
   const warnings: Diagnostic[] = [];
   if (options.model !== undefined && (options.selector !== undefined || options.select?.length)) {
     throw new DiagnosticError([
@@ -86,11 +90,11 @@ export async function compile(options: CompileOptions): Promise<{ models: Compil
   /** The warehouse is there but held: what it holds cannot be told. */
   let unread = false;
   try {
-    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'read', untracked: true, invocation: compiling() });
+    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'read', untracked: true, invocation: reuse?.kept.invocation ?? compiling(), ...reuse });
   } catch (e) {
     if (!(e instanceof WarehouseLockedError)) throw e;
     warnings.push(warning('warehouse-locked', `${e.message}; is_incremental() is rendered as false`));
-    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'none', untracked: true, invocation: compiling() });
+    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'none', untracked: true, invocation: reuse?.kept.invocation ?? compiling(), ...reuse });
     unread = true;
   }
   const { prepared, plan } = planned;

@@ -1,5 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
-import type { Analysis } from '../analyze/analyze.js';
+import type { Analysis, AnalysisCache } from '../analyze/analyze.js';
+import type { TemplateCodeCache } from '../analyze/template-code-cache.js';
 import { DiagnosticError, hasErrors, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { secretVarNames, type Pipeline } from '../analyze/project-settings.js';
 import { systemClock, type Clock, type Interval } from '../dates/dates.js';
@@ -83,6 +84,14 @@ export interface Prepared {
  * Every open of the warehouse waits for it as `wait` says (default: as `waitMs` says, stopped
  * by `signal`); a stop before anything is written ends prepare with the signal's reason.
  */
+/** An analysis cache and the compiled templates, kept between analyses of one project by a process that lives long. */
+export interface KeptAnalysis {
+  readonly analyses: AnalysisCache;
+  templates?: TemplateCodeCache;
+  /** The invocation its analyses render with: one for all, so that an unchanged project is not analyzed again. */
+  readonly invocation?: Invocation;
+}
+
 export async function prepare(
   options: ProjectOptions &
     SelectionOptions &
@@ -98,6 +107,8 @@ export async function prepare(
       selectedByRun?: boolean;
       /** The command builds no node (run-operation; see analyzeAndSelect). */
       buildsNothing?: boolean;
+      /** What a long-lived caller (pipe ui) keeps to analyze the project again cheaply. */
+      kept?: KeptAnalysis;
     },
   project: Project = openProject(options),
 ): Promise<Prepared> {
@@ -110,7 +121,8 @@ export async function prepare(
   try {
     const tables = catalog.only('table');
     const unread: BuildResults = { kind: 'unknown', why: 'the warehouse was not read' };
-    let analyzed = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project, builds: unread, stateSelection: true, templateCache: templateCacheOf(project) });
+    const templateCache = options.kept ? (options.kept.templates ??= templateCacheOf(project)) : templateCacheOf(project);
+    let analyzed = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project, builds: unread, stateSelection: true, templateCache }, options.kept?.analyses);
     // The latest builds are read from the whole history, and only `result:` selects by them.
     if (analyzed.readsResults && access !== 'none') analyzed = analyzed.withBuilds(await readBuildResults(warehouse, options.resultsBefore));
     emitAnalysisNotes(analyzed, options.emit);
@@ -443,7 +455,6 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       ...o.header,
     });
     if (stale.length > 0) logged({ type: 'notice', message: noLongerBuiltNotice(stale) });
-    const started = Date.now();
     const notifier = new RunNotifier(
       prepared.pipeline?.notify,
       { runId: o.runId, pipeline: o.pipeline, command, ds: o.header.ds, start: o.header.start, end: o.header.end, warehouse: prepared.dbPath, cwd: prepared.analysis.root, retryCommand: o.retryCommand },
@@ -478,12 +489,14 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     if (results && analysis.runHooks.end.length > 0 && !o.signal?.aborted) {
       if (!(await runHooks(engine, o.runId, results.endHooks(o.runHooks!), emit))) result = { ...result, status: 'failed', failed: result.failed + 1 };
     }
-    await engine.finishRun(o.runId, result.status);
+    // One span, recorded and told alike: from the run's start as recorded to its end as recorded.
+    const endedAt = Date.now();
+    await engine.finishRun(o.runId, result.status, endedAt);
     logged({
       type: 'run-finished',
       runId: o.runId,
       ...result,
-      ms: Date.now() - started,
+      ms: endedAt - startedAt,
       ...(result.status === 'succeeded'
         ? {}
         : { retryCommand: retryCommand(o.runId), historyCommand: (o.pipeCommand ?? ((args: string) => `pipe ${args}`))(`history ${o.runId}`) }),

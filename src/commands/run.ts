@@ -17,6 +17,7 @@ import {
   retryCommandFor,
   withForeseen,
   withPast,
+  type KeptAnalysis,
   type Prepared,
   type RunOutcome,
   type WarehouseAccess,
@@ -137,12 +138,14 @@ export async function planRunCommand(
     distributed?: Distributed;
     /** A plan that is only shown (see PlanContext.untracked). */
     untracked?: boolean;
+    /** What a long-lived caller keeps between analyses (see prepare). */
+    kept?: KeptAnalysis;
   },
 ): Promise<RunPlan> {
   const project = how.project ?? openProject(options);
   const { interval, hour, isDefault } = runInterval(options, options.pipeline === undefined ? undefined : project.pipelines.get(options.pipeline));
   const invocation = options.storeFailures ? { ...(how.invocation ?? { id: how.runId, startedAt: Date.now() }), storeFailures: true } : how.invocation;
-  const preparing = () => prepare({ ...options, interval, access: how.access, invocation }, project);
+  const preparing = () => prepare({ ...options, interval, access: how.access, invocation, kept: how.kept }, project);
   const prepared = await (how.distributed ? how.distributed.oneAtATime(preparing) : preparing());
   try {
     const eventTime = eventTimeRange(options);

@@ -413,8 +413,8 @@ export class Engine {
     );
   }
 
-  async finishRun(runId: string, status: RunStatus): Promise<void> {
-    await this.withSession((s) => s.exec(finishRunSql(runId, status, Date.now())));
+  async finishRun(runId: string, status: RunStatus, endedAt: number): Promise<void> {
+    await this.withSession((s) => s.exec(finishRunSql(runId, status, endedAt)));
   }
 
   /**

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
-import { decodeUtf8 } from './utf8.js';
-import { statStamp } from '../util/stat-stamp.js';
+import { decodeUtf8, NotUtf8Error } from './utf8.js';
+import { settledAt, stampOf } from '../util/stat-stamp.js';
 
 /** How project loading reads files: from disk, or from a cache that watch mode keeps current. */
 export interface ProjectFs {
@@ -286,39 +286,72 @@ export class CachedFs implements ProjectFs {
   }
 }
 
+/** A file's text; undefined when it is not UTF-8 (its reader says so when it reads it). */
+function textOrUndefined(absPath: string): string | undefined {
+  try {
+    return decodeUtf8(readFileSync(absPath));
+  } catch (e) {
+    if (e instanceof NotUtf8Error) return undefined;
+    throw e;
+  }
+}
+
 interface Stamped {
   readonly stamp: string;
+  /** Whether the stamp can stand for the content: the file was left unchanged long enough before (see settledAt). */
+  readonly settled: boolean;
   text?: string;
   readonly derived: Map<string, unknown>;
 }
 
+/** What one load read of the files (see StampedFs.startReading), to tell whether a new load would read the same. */
+export type FsReading = ReadonlyMap<string, string | boolean>;
+
 /**
- * Keeps each file's text and what was derived from it for as long as its size, modification
- * time and inode stay the same, and lists folders afresh each time: for a reader that lives
- * long (pipe ui) and must show the files as they are at each request, without waiting for a
- * watcher's news, yet reads and parses again only what changed. A file rewritten within the
- * same modification time to the same size is the one change it cannot see.
+ * Keeps each file's text and what was derived from it for as long as the file's content stays
+ * the same, and lists folders afresh each time: for a reader that lives long (pipe ui) and must
+ * show the files as they are at each request, without waiting for a watcher's news, yet reads
+ * and parses again only what changed. A file's stamp (size, times, inode) stands for its content
+ * only once the file was left unchanged for longer than a tick of the file system's clock
+ * (see settledAt); a file changed more recently is read again and compared, since a write in
+ * the same tick can leave its stamp as it was.
  */
 export class StampedFs implements ProjectFs {
   private readonly kept = new Map<string, Stamped>();
+  private reading: Map<string, string | boolean> | undefined;
+
+  constructor(
+    /** A file's stamp (tests: a file system whose clock does not tell two writes apart). */
+    private readonly stampOfFile: (absPath: string) => { readonly stamp: string; readonly changedAtMs: number } = stampOf,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   exists(absPath: string): boolean {
-    return existsSync(absPath);
+    const there = existsSync(absPath);
+    this.reading?.set(`e\u0000${absPath}`, there);
+    return there;
   }
 
   list(dir: string, recursive: boolean): string[] {
-    return listFromDisk(dir, recursive);
+    const files = listFromDisk(dir, recursive);
+    this.reading?.set(`${recursive ? 'r' : 'f'}\u0000${dir}`, files.join('\u0000'));
+    return files;
   }
 
   read(absPath: string): string {
     const entry = this.entry(absPath);
     // Read after the stamp: a change in between is newer than the stamp, so read again next time.
     entry.text ??= decodeUtf8(readFileSync(absPath));
+    this.reading?.set(`t\u0000${absPath}`, entry.text);
     return entry.text;
   }
 
   readBytes(absPath: string): Buffer {
-    return readFileSync(absPath);
+    const bytes = readFileSync(absPath);
+    // Seeds can be large: told by their stamp, and one not settled is taken as changed.
+    const { stamp, changedAtMs } = this.stampOfFile(absPath);
+    this.reading?.set(`b\u0000${absPath}`, settledAt({ changedAtMs }, this.now()) ? stamp : false);
+    return bytes;
   }
 
   derive<T>(absPath: string, kind: string, compute: () => T): T {
@@ -329,13 +362,52 @@ export class StampedFs implements ProjectFs {
     return value;
   }
 
-  private entry(absPath: string): Stamped {
-    const stamp = statStamp(absPath);
-    let entry = this.kept.get(absPath);
-    if (entry?.stamp !== stamp) {
-      entry = { stamp, derived: new Map() };
-      this.kept.set(absPath, entry);
+  /** From now on, what is read is noted, for takeReading. */
+  startReading(): void {
+    this.reading = new Map();
+  }
+
+  /** What was read since startReading. */
+  takeReading(): FsReading {
+    const taken = this.reading ?? new Map<string, string | boolean>();
+    this.reading = undefined;
+    return taken;
+  }
+
+  /** Whether reading the files again would read what `reading` did: the same files in each folder, each with the same content. */
+  unchanged(reading: FsReading): boolean {
+    for (const [key, was] of reading) {
+      const at = key.indexOf('\u0000');
+      const [what, path] = [key.slice(0, at), key.slice(at + 1)];
+      let now: string | boolean;
+      try {
+        if (what === 'e') now = existsSync(path);
+        else if (what === 'r' || what === 'f') now = listFromDisk(path, what === 'r').join('\u0000');
+        else if (what === 't') now = this.read(path);
+        else if (what === 'b') now = was === false ? true : this.stampOfFile(path).stamp;
+        else return false;
+      } catch {
+        return false;
+      }
+      if (now !== was) return false;
     }
+    return true;
+  }
+
+  private entry(absPath: string): Stamped {
+    // The stamp before the read: a write after it changes it.
+    const { stamp, changedAtMs } = this.stampOfFile(absPath);
+    const settled = settledAt({ changedAtMs }, this.now());
+    const was = this.kept.get(absPath);
+    if (was?.stamp === stamp && was.settled) return was;
+    let entry: Stamped;
+    if (settled && was?.text === undefined) entry = { stamp, settled, derived: new Map() };
+    else {
+      // The stamp cannot tell (a write in the same tick keeps it): the content does.
+      const text = textOrUndefined(absPath);
+      entry = text === undefined ? { stamp, settled: false, derived: new Map() } : { stamp, settled, text, derived: text === was?.text ? was.derived : new Map() };
+    }
+    this.kept.set(absPath, entry);
     return entry;
   }
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { DONE_SKIPS } from '../events/events.js';
 import type { RunStatus, TaskStatus } from '../warehouse/run-state.js';
 import { listRunLogs } from './run-log-files.js';
@@ -124,7 +124,6 @@ export function foldRunLog(lines: readonly RunLogLine[], o: FoldOptions): Logged
   const status: RunStatus = finished ? finished.status : alive ? 'running' : 'interrupted';
   const rows = [...tasks.values()].map((t) => (t.status === 'running' && !alive ? { ...t, status: 'pending' as const } : t));
   const started = Date.parse(header.startedAt);
-  const ended = finished ? Date.parse(finished.time) : undefined;
   return {
     ...counted(rows),
     run_id: header.runId,
@@ -137,7 +136,8 @@ export function foldRunLog(lines: readonly RunLogLine[], o: FoldOptions): Logged
     ended_at: finished ? shown(finished.time) : null,
     params: JSON.stringify(header.params),
     parent_run_id: header.parentRunId ?? null,
-    elapsed_ms: ended !== undefined ? ended - started : alive ? o.now - started : null,
+    // The run's own measure, the span its warehouse record has too.
+    elapsed_ms: finished ? finished.ms : alive ? o.now - started : null,
   };
 }
 
@@ -210,10 +210,20 @@ export function parseRunLog(text: string): RunLogLine[] {
   return out;
 }
 
-/** The newest `limit` runs of a warehouse's logs, newest first; or only `runId`'s. */
-export function readRunLogs(warehousePath: string, o: Partial<FoldOptions> & { readonly limit?: number; readonly runId?: string } = {}): LoggedRun[] {
+/**
+ * The newest `limit` runs of a warehouse's logs, newest first; or only `runId`'s. `before`: only
+ * the runs listed after that one; `where`: only the runs it keeps.
+ */
+export function readRunLogs(
+  warehousePath: string,
+  o: Partial<FoldOptions> & { readonly limit?: number; readonly runId?: string; readonly before?: string; readonly where?: (run: LoggedRun) => boolean } = {},
+): LoggedRun[] {
   const fold = { alive: o.alive ?? processAlive, now: o.now ?? Date.now() };
-  const files = listRunLogs(warehousePath).filter((f) => o.runId === undefined || f.runId === o.runId);
+  let files = listRunLogs(warehousePath).filter((f) => o.runId === undefined || f.runId === o.runId);
+  if (o.before !== undefined) {
+    const at = files.findIndex((f) => f.runId === o.before);
+    files = at === -1 ? [] : files.slice(at + 1);
+  }
   const out: LoggedRun[] = [];
   for (const f of files) {
     if (o.limit !== undefined && out.length >= o.limit) break;
@@ -224,7 +234,52 @@ export function readRunLogs(warehousePath: string, o: Partial<FoldOptions> & { r
       continue;
     }
     const run = foldRunLog(parseRunLog(text), fold);
-    if (run) out.push(run);
+    if (run && (o.where === undefined || o.where(run))) out.push(run);
   }
   return out;
+}
+
+/**
+ * The run each logged retry retries (its header's parentRunId), newest log first; read from
+ * each log's first line only.
+ */
+export function loggedParents(warehousePath: string): { readonly runId: string; readonly parentRunId: string }[] {
+  const out: { runId: string; parentRunId: string }[] = [];
+  for (const f of listRunLogs(warehousePath)) {
+    const line = firstLine(f.path);
+    if (line === undefined) continue;
+    try {
+      const header = JSON.parse(line) as Partial<RunLogHeader>;
+      if (header.type === 'run-log' && typeof header.parentRunId === 'string') out.push({ runId: f.runId, parentRunId: header.parentRunId });
+    } catch {
+      // cut short: no header yet
+    }
+  }
+  return out;
+}
+
+/** A file's first line, read up to its end of line only. */
+function firstLine(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const chunks: Buffer[] = [];
+    const buffer = Buffer.alloc(65_536);
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, null);
+      if (n === 0) return undefined;
+      const end = buffer.subarray(0, n).indexOf(10);
+      if (end >= 0) {
+        chunks.push(Buffer.from(buffer.subarray(0, end)));
+        return Buffer.concat(chunks).toString('utf8');
+      }
+      chunks.push(Buffer.from(buffer.subarray(0, n)));
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

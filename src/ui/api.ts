@@ -4,7 +4,8 @@
  * only, no imports, so that the browser bundle takes nothing else from pipe.
  */
 
-export type UiRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+export const UI_RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
+export type UiRunStatus = (typeof UI_RUN_STATUSES)[number];
 export type UiTaskStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
 /**
@@ -55,6 +56,8 @@ export interface UiRuns {
   readonly project: UiProject;
   readonly source: StateSource;
   readonly runs: readonly (UiRun & { readonly cells: readonly UiTaskCell[] })[];
+  /** The run the next page lists the runs after (`before=`), when there are older runs. */
+  readonly older: string | null;
 }
 
 export interface UiTask {

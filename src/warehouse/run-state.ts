@@ -472,6 +472,8 @@ export interface RunSummaryRow extends Row {
   ended_at: string | null;
   params: string;
   parent_run_id: string | null;
+  /** From its start to its end as recorded, to the millisecond; null while it goes on. */
+  duration_ms: number | null;
   tasks: number;
   succeeded: number;
   failed: number;
@@ -510,11 +512,29 @@ function ofRun(column: string, runId: string | undefined): string {
   return runId === undefined ? '' : `WHERE ${column} = ${quoteLiteral(runId)}`;
 }
 
+/** Which runs a list shows: only those of these statuses, only those older than the run `before` (the last of the page before). */
+export interface RunsPage {
+  readonly statuses?: readonly RunStatus[];
+  readonly before?: string;
+}
+
+/** The runs listed after `runId` (newest first: started earlier, or at once with a smaller id). */
+function olderThan(runId: string): string {
+  const startedAt = `(SELECT started_at FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)})`;
+  return `(r.started_at < ${startedAt} OR (r.started_at = ${startedAt} AND r.run_id < ${quoteLiteral(runId)}))`;
+}
+
 /** The latest runs, newest first; or the one run `runId`. */
-export async function listRuns(session: WarehouseSession, limit: number, runId?: string): Promise<RunSummaryRow[]> {
+export async function listRuns(session: WarehouseSession, limit: number, runId?: string, page: RunsPage = {}): Promise<RunSummaryRow[]> {
+  const where = [
+    ...(runId === undefined ? [] : [`r.run_id = ${quoteLiteral(runId)}`]),
+    ...(page.statuses === undefined ? [] : [page.statuses.length === 0 ? 'FALSE' : `r.status IN (${page.statuses.map(quoteLiteral).join(', ')})`]),
+    ...(page.before === undefined ? [] : [olderThan(page.before)]),
+  ];
   const rows = await session.query(
     `SELECT r.run_id, r.command, r.pipeline, r.status, strftime(r.started_at, '%Y-%m-%d %H:%M:%S') AS started_at,
         strftime(r.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at, r.params::VARCHAR AS params, r.parent_run_id,
+        (${session.dialect.epochMs('r.ended_at')} - ${session.dialect.epochMs('r.started_at')})::DOUBLE AS duration_ms,
         count(t.task_id)::INTEGER AS tasks,
         count(*) FILTER (WHERE l.status = 'succeeded')::INTEGER AS succeeded,
         count(*) FILTER (WHERE l.status = 'failed')::INTEGER AS failed,
@@ -524,7 +544,7 @@ export async function listRuns(session: WarehouseSession, limit: number, runId?:
      FROM ${STATE_SCHEMA}.runs r
      LEFT JOIN (SELECT * FROM ${STATE_SCHEMA}.tasks ${ofRun('run_id', runId)}) t USING (run_id)
      LEFT JOIN ${latestResults(session.dialect, undefined, runId)} l ON l.run_id = t.run_id AND l.task_id = t.task_id
-     ${ofRun('r.run_id', runId)}
+     ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
      GROUP BY ALL ORDER BY any_value(r.started_at) DESC, r.run_id DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
   );
   // A retry may itself be retried: follow each run's latest retry to the last of the family.

@@ -3,9 +3,9 @@ import { basename, join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UiServer } from '../../src/ui/server/server.js';
-import { killRunning, ModelGate, REPO, RunningPipe, writeProjectFiles } from '../e2e/helpers.js';
+import { eventsOfType, killRunning, ModelGate, REPO, RunningPipe, writeProjectFiles } from '../e2e/helpers.js';
 import { removeProjects, tempProject } from '../support/projects.js';
-import { backfillIn } from '../support/in-process.js';
+import { backfillIn, runIn } from '../support/in-process.js';
 import { CELL, HEAD, LABEL } from '../../src/ui/web/heatmap.js';
 import { builtProject, COVERAGE_RANGE, datedProject, DAY, parallelRun, serve, type Fixture } from './ui-fixture.js';
 import { screenshot, VIEWPORT } from './screenshot.js';
@@ -181,6 +181,75 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     }
   });
 
+  it('moves through the coverage heatmap by keyboard, each place labelled, and opens a cell with Enter', async () => {
+    const dated = await serve(await datedProject(), ASSETS);
+    try {
+      await page.goto(`${dated.url}#/coverage?start=${COVERAGE_RANGE.start}&end=${COVERAGE_RANGE.end}`);
+      await expect.poll(() => page.getByTestId('heatmap').getAttribute('data-cells')).toBe('5');
+      // One stop of Tab after the controls: the last legend entry, then the heatmap.
+      await page.getByTestId('legend').getByRole('button', { name: /always runs/ }).focus();
+      await page.keyboard.press('Tab');
+      const cell = page.getByTestId('heat-cell');
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('heat-cell');
+      const label = () => cell.getAttribute('aria-label');
+      expect(await label()).toMatch(/^daily 2024-01-01: current.*; row 1 of 2$/);
+      await page.keyboard.press('ArrowRight');
+      expect(await label()).toMatch(/^daily 2024-01-02: failed/);
+      expect(await page.getByTestId('heatmap-hover').textContent()).toMatch(/^daily 2024-01-02: failed/);
+      await page.keyboard.press('End');
+      expect(await label()).toMatch(/^daily 2024-01-04: never built/);
+      await page.keyboard.press('ArrowDown');
+      expect(await label()).toMatch(/^whole built whole: /);
+      await page.keyboard.press('Home');
+      expect(await label()).toBe('whole (table): open the model; row 2 of 2');
+      await page.keyboard.press('ArrowUp');
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('ArrowRight');
+      expect(await label()).toMatch(/^daily 2024-01-02: failed/);
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.evaluate(() => location.hash)).toMatch(/^#\/runs\/[\w.-]+\?task=daily%402024-01-02/);
+      // The legend filters by keyboard too.
+      await page.goBack();
+      await page.getByTestId('legend').getByRole('button', { name: /failed/ }).press('Enter');
+      await expect.poll(() => page.getByTestId('heatmap').getAttribute('data-rows')).toBe('1');
+    } finally {
+      await dated.close();
+    }
+  });
+
+  it('pages to older runs by link and keyboard, keeping the status filter, and back and forth through the history', async () => {
+    const dir = tempProject({ 'models/one.sql': "{{ config(materialized='table') }}\nselect 1 as x\n" }, 'pipe-ui-many-runs-');
+    const ids: string[] = [];
+    // One more run than the page lists.
+    for (let i = 0; i < 26; i++) ids.unshift(eventsOfType((await runIn(dir, { date: DAY, force: true })).events, 'run-started')[0].runId as string);
+    const own = await serve(dir, ASSETS);
+    try {
+      const rows = () => page.locator('tr[data-run]').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-run')));
+      await page.goto(`${own.url}#/runs`);
+      await expect.poll(rows).toEqual(ids.slice(0, 25));
+      await page.getByTestId('older-runs').focus();
+      await page.keyboard.press('Enter');
+      await expect.poll(rows).toEqual([ids[25]]);
+      expect(await page.getByTestId('older-runs').count()).toBe(0);
+      await page.goBack();
+      await expect.poll(rows).toEqual(ids.slice(0, 25));
+      await page.goForward();
+      await expect.poll(rows).toEqual([ids[25]]);
+      await page.getByRole('link', { name: '← Newest runs' }).click();
+      await expect.poll(rows).toEqual(ids.slice(0, 25));
+      // A filter starts from its newest runs, and its older page keeps it.
+      await page.getByTestId('run-status').selectOption('succeeded');
+      await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/runs?status=succeeded');
+      await page.getByTestId('older-runs').click();
+      await expect.poll(() => page.evaluate(() => location.hash)).toBe(`#/runs?status=succeeded&before=${ids[24]}`);
+      await expect.poll(rows).toEqual([ids[25]]);
+      await page.getByTestId('run-status').selectOption('failed');
+      await expect.poll(() => page.locator('main').textContent()).toContain('No failed runs.');
+    } finally {
+      await own.close();
+    }
+  });
+
   it('takes what is typed in the coverage search as one step of the history: Back leaves the page', async () => {
     await page.goto(`${server.url}#/runs`);
     await page.getByRole('link', { name: 'Coverage' }).click();
@@ -251,6 +320,27 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     expect(await look('bad')).toEqual(['rgb(219, 231, 255)', 'rgb(215, 58, 58)']);
     expect(await look('people')).toEqual(['rgb(240, 224, 255)', 'rgb(46, 158, 68)']);
     await screenshot(page, 'lineage');
+  });
+
+  it('keeps the lineage search in step with the graph through Back and Forward', async () => {
+    await page.goto(`${server.url}#/lineage?focus=c`);
+    const search = page.getByTestId('search');
+    const focused = () => page.locator('[data-testid="lineage"] g.node.focus').getAttribute('data-node');
+    await expect.poll(focused).toBe('c');
+    await search.fill('peo');
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/lineage?focus=c&q=peo');
+    await page.getByTestId('hits').getByRole('button', { name: 'people' }).click();
+    await expect.poll(focused).toBe('people');
+    expect(await search.inputValue()).toBe('');
+    // Back: the text that was searched, with the graph it was searched over.
+    await page.goBack();
+    await expect.poll(focused).toBe('c');
+    expect(await search.inputValue()).toBe('peo');
+    expect(await page.getByTestId('hits').textContent()).toContain('people');
+    await page.goForward();
+    await expect.poll(focused).toBe('people');
+    expect(await search.inputValue()).toBe('');
+    expect(await page.getByTestId('hits').count()).toBe(0);
   });
 
   it('reaches the nodes of the lineage with Tab and focuses one with Enter', async () => {

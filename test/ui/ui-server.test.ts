@@ -12,7 +12,7 @@ import { isLoopback, startUiServer, type UiServer } from '../../src/ui/server/se
 import type { UiChanges, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns } from '../../src/ui/api.js';
 import { eventsOfType, explain, holdWarehouse, pipe } from '../e2e/helpers.js';
 import { cliIn } from '../support/cli-in-process.js';
-import { historyIn, retryIn } from '../support/in-process.js';
+import { historyIn, retryIn, runIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 import { builtProject, DAY, FILES, serve, stubAssets, type Fixture } from './ui-fixture.js';
 
@@ -89,6 +89,16 @@ describe('pipe ui server', () => {
       expect([original.retry, original.retry_run]).toEqual([`pipe retry ${retryId} --project ${own.dir}`, retryId]);
       const runs = await read<UiRuns>('/api/runs');
       expect(runs.runs.find((r) => r.run_id === own.failed)).toMatchObject({ retried_by: retryId, retry_status: 'failed' });
+      // The run logs tell the same while another process holds the warehouse.
+      const holder = await holdWarehouse(join(own.dir, 'warehouse.duckdb'));
+      try {
+        expect((await read<UiRuns>('/api/runs')).runs.find((r) => r.run_id === own.failed)).toMatchObject({ retried_by: retryId, retry_status: 'failed' });
+        const logged = await read<UiRunDetail>(`/api/runs/${own.failed}`);
+        expect(logged.source.kind).toBe('run-log');
+        expect([logged.run.retried_by, logged.retry_run]).toEqual([retryId, retryId]);
+      } finally {
+        await holder.release();
+      }
       // A retry whose process died (marked running, nobody holding the file) was interrupted, as its own row says.
       const instance = await DuckDBInstance.create(join(own.dir, 'warehouse.duckdb'));
       const connection = await instance.connect();
@@ -259,6 +269,96 @@ describe('pipe ui server', () => {
     expect((await get<{ error: string }>('/api/live?free=0; rm')).body.error).toBe("'0; rm' is not a process id");
     expect((await get<{ error: string }>('/api/changes?free=0; rm')).body.error).toBe("'0; rm' is not a process id");
     expect((await get<{ error: string }>('/api/changes?run=../x')).body.error).toBe("'../x' is not a run id");
+  });
+
+  it('lists the runs a page at a time, each page after the last run of the one before, with a status filter, from the warehouse or the logs alike', async () => {
+    const dir = tempProject(FILES, 'pipe-ui-pages-');
+    const ids: string[] = [];
+    for (const select of [['people', 'a'], ['bad'], ['a'], ['bad'], ['people']]) {
+      const r = await runIn(dir, { date: DAY, select });
+      ids.unshift(eventsOfType(r.events, 'run-started')[0].runId as string);
+    }
+    const own = await serve(dir, assets);
+    const list = async (query: string) => {
+      const res = await fetch(new URL(`/api/runs?${query}`, own.url));
+      return { status: res.status, body: (await res.json()) as UiRuns & { error?: string } };
+    };
+    /** Every page, following `older`, as lists of run ids. */
+    const pages = async (query: string) => {
+      const out: string[][] = [];
+      for (let before: string | null = null, n = 0; n < 10; n++) {
+        const { body } = await list(`limit=2&${query}${before ? `&before=${before}` : ''}`);
+        out.push(body.runs.map((r) => r.run_id));
+        before = body.older;
+        if (before === null) break;
+      }
+      return out;
+    };
+    try {
+      const all = [ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)];
+      const failed = [[ids[1], ids[3]]];
+      expect(await pages('')).toEqual(all);
+      expect(await pages('status=failed')).toEqual(failed);
+      expect(await pages('status=succeeded')).toEqual([[ids[0], ids[2]], [ids[4]]]);
+      const holder = await holdWarehouse(join(dir, 'warehouse.duckdb'));
+      try {
+        expect(await pages('')).toEqual(all);
+        expect(await pages('status=failed')).toEqual(failed);
+      } finally {
+        await holder.release();
+      }
+      expect(await list('status=nope')).toMatchObject({ status: 400, body: { error: "'nope' is not a run status (running, succeeded, failed, cancelled, interrupted)" } });
+      expect(await list('before=../x')).toMatchObject({ status: 400, body: { error: "'../x' is not a run id" } });
+      expect((await list('before=20240101T000000-none')).body.error).toMatch(/^no run '20240101T000000-none' in .*warehouse\.duckdb to list the runs before$/);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('gives a run one duration: its own last line, pipe history and the UI, from the warehouse and from its log while another process holds it', async () => {
+    const dir = tempProject(FILES, 'pipe-ui-duration-');
+    const done = await runIn(dir, { date: DAY, select: ['people', 'a'] });
+    expect(done.code, done.stderr).toBe(0);
+    const { runId, ms } = eventsOfType(done.events, 'run-finished')[0];
+    const own = await serve(dir, assets);
+    try {
+      const duration = async () => ((await (await fetch(new URL('/api/runs', own.url))).json()) as UiRuns).runs.find((r) => r.run_id === runId)?.duration_ms;
+      expect(await duration()).toBe(ms);
+      const listed = async () => eventsOfType((await historyIn(dir, { json: true })).events, 'run').find((r) => r.run_id === runId);
+      expect((await listed())?.duration_ms).toBe(ms);
+      const holder = await holdWarehouse(join(dir, 'warehouse.duckdb'));
+      try {
+        expect(await duration()).toBe(ms);
+        expect((await listed())?.elapsed_ms).toBe(ms);
+      } finally {
+        await holder.release();
+      }
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('shows the lineage and a model of a project whose warehouse is no DuckDB file, saying why, and refuses its runs', async () => {
+    const dir = tempProject(FILES, 'pipe-ui-damaged-');
+    writeFileSync(join(dir, 'warehouse.duckdb'), 'not a database');
+    const own = await serve(dir, assets);
+    try {
+      const read = async <T,>(path: string) => {
+        const res = await fetch(new URL(path, own.url));
+        return { status: res.status, body: (await res.json()) as T };
+      };
+      const why = expect.stringMatching(/warehouse\.duckdb exists but is not a DuckDB database.*; no run state is shown$/);
+      const graph = await read<UiGraph>('/api/graph');
+      expect(graph.status).toBe(200);
+      expect(graph.body.source).toEqual({ kind: 'none', why });
+      expect(graph.body.nodes.map((n) => n.name).sort()).toEqual(['a', 'b', 'bad', 'c', 'checked', 'people']);
+      const model = await read<UiModel>('/api/models/a');
+      expect(model.status).toBe(200);
+      expect(model.body).toMatchObject({ source: { kind: 'none', why }, columns_from: 'project', compiled: { problem: expect.stringMatching(/is not a DuckDB database/) } });
+      expect(await read('/api/runs')).toMatchObject({ status: 503, body: { error: expect.stringMatching(/is not a DuckDB database/) } });
+    } finally {
+      await own.close();
+    }
   });
 
   it('analyzes the project as its files are now at each request', async () => {

@@ -1,22 +1,27 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import type { Interval } from '../../dates/dates.js';
+import { statStamp } from '../../util/stat-stamp.js';
 import { analyze, AnalysisCache, type Analysis, type PipeNode } from '../../analyze/analyze.js';
 import { resolveInterval, type ProjectOptions } from '../../commands/context.js';
 import { compile, nodeKind } from '../../commands/inspect.js';
+import type { KeptAnalysis } from '../../commands/lifecycle.js';
 import { openProject, templateCacheOf, type Project } from '../../commands/open-project.js';
 import type { TemplateCodeCache } from '../../analyze/template-code-cache.js';
 import { show } from '../../commands/show.js';
 import { DiagnosticError, type Diagnostic } from '../../diagnostics/diagnostics.js';
-import { StampedFs } from '../../project/project-fs.js';
+import { StampedFs, type FsReading } from '../../project/project-fs.js';
 import { WarehouseError, WarehouseOpenError } from '../../warehouse/warehouse.js';
 import { PREVIEW_ROWS, type UiColumn, type UiModel, type UiNode, type UiPreview, type UiProject, type UiTaskStatus } from '../api.js';
 import { readNodeStatuses, readNodeTasks, type StateLocation, type Sourced } from './run-data.js';
-import { readWarehouse } from './warehouse-access.js';
 
 /**
  * The project as the UI shows it: its graph (as `pipe dag` and `pipe ls` read it) and one
- * node in full. The project is read again for every request, so the page shows the files as
- * they are now; a problem in them is answered as a UiProblem, never thrown at the user raw.
+ * node in full. Every request checks the project's files, so the page shows them as they are
+ * now; the analysis (and each model's compiled query) is made again only when one of them
+ * changed. A problem in them is answered as a UiProblem, never thrown at the user raw.
  */
 
 /** A user's mistake or a state the page tells in words (a project with errors, a warehouse in use). */
@@ -55,7 +60,7 @@ export interface Opened {
 
 /** What the server keeps between requests to analyze the project again cheaply. */
 export function analysisKeep(): AnalysisKeep {
-  return { analyses: new AnalysisCache(), files: new StampedFs() };
+  return { analyses: new AnalysisCache(), files: new StampedFs(), compiles: { analyses: new AnalysisCache(), invocation: { id: randomUUID(), startedAt: Date.now(), command: 'compile' } } };
 }
 
 export interface AnalysisKeep {
@@ -64,7 +69,18 @@ export interface AnalysisKeep {
   readonly files: StampedFs;
   /** The compiled templates kept beside the warehouse (as `pipe compile` keeps them), read once. */
   templates?: TemplateCodeCache;
+  /**
+   * What compiling a model's query keeps: its analysis knows which tables the warehouse has
+   * (is_incremental()), which the graph's does not, so each keeps its own.
+   */
+  readonly compiles: KeptAnalysis;
+  /** The last analysis, and what its load read of the files: it stands while they read the same. */
+  last?: { readonly key: string; readonly reading: FsReading; readonly opened: Opened };
+  /** Each model's compiled query, for the analysis and the warehouse they were compiled from. */
+  compiled?: { readonly opened: Opened; readonly warehouse: string; readonly byModel: Map<string, CompiledSql> };
 }
+
+type CompiledSql = { sql: string } | { problem: string };
 
 /**
  * The project analyzed for the default date, every node selected. With what the server keeps
@@ -73,8 +89,27 @@ export interface AnalysisKeep {
  * earlier pipe command is not compiled again.
  */
 export function openAnalyzed(options: ProjectOptions, keep?: AnalysisKeep): Opened {
-  const project = openProject(options, keep?.files);
   const { interval } = resolveInterval(undefined, options.clock);
+  if (!keep) return analyzeNow(options, interval);
+  // The analysis of the last request stands while every file its load read reads the same
+  // (each folder's files, each file's content) and the default date and profiles are the same.
+  const key = JSON.stringify([interval.start, interval.end, profilesTexts(options)]);
+  if (keep.last?.key === key && keep.files.unchanged(keep.last.reading)) return keep.last.opened;
+  keep.last = undefined;
+  keep.files.startReading();
+  let opened: Opened;
+  try {
+    opened = analyzeNow(options, interval, keep);
+  } catch (e) {
+    keep.files.takeReading();
+    throw e;
+  }
+  keep.last = { key, reading: keep.files.takeReading(), opened };
+  return opened;
+}
+
+function analyzeNow(options: ProjectOptions, interval: Interval, keep?: AnalysisKeep): Opened {
+  const project = openProject(options, keep?.files);
   const templateCache = keep ? (keep.templates ??= templateCacheOf(project)) : templateCacheOf(project);
   // Not refused for one broken model, as a run is: a tool for looking at the project shows the rest of it.
   const analysis = analyze(project.files, { interval, validated: project, templateCache }, keep?.analyses);
@@ -85,6 +120,18 @@ export function openAnalyzed(options: ProjectOptions, keep?: AnalysisKeep): Open
     info: { name: analysis.projectName, root: project.root, warehouse: project.warehousePath },
     problems: analysis.diagnostics.filter((d) => d.severity === 'error'),
   };
+}
+
+/** The profiles files a project may read (read outside its folder's files, see findProfiles), as they are now. */
+function profilesTexts(options: ProjectOptions): string[] {
+  const dirs = [options.profilesDir, process.env.DBT_PROFILES_DIR, resolve(options.project ?? '.'), join(homedir(), '.dbt')];
+  return dirs.filter((d): d is string => d !== undefined && d !== '').map((d) => {
+    try {
+      return readFileSync(join(d, 'profiles.yml'), 'utf8');
+    } catch {
+      return '';
+    }
+  });
 }
 
 /** A problem as a line of text: where, then what. */
@@ -180,12 +227,11 @@ export function checksOf(analysis: Analysis, n: PipeNode): UiModel['checks'] {
   }));
 }
 
-export async function readModel(options: ProjectOptions, opened: Opened, name: string): Promise<Sourced<UiModel>> {
+export async function readModel(options: ProjectOptions, opened: Opened, name: string, keep?: AnalysisKeep): Promise<Sourced<UiModel>> {
   const { analysis, project, at } = opened;
   const n = nodeOf(opened, name);
-  const tasks = await readNodeTasks(at, name);
-  const statuses = tasks.value[0]?.status;
-  const fromWarehouse = await readWarehouse(at.warehouse, at.setup, async (session) => {
+  // Its columns as built, read in the same opening of the warehouse (each costs one).
+  const tasks = await readNodeTasks(at, name, async (session) => {
     try {
       return (await session.table(`SELECT * FROM ${n.relation} LIMIT 0`)).columns.map((c) => ({ name: c.name, type: c.type }));
     } catch (e) {
@@ -193,7 +239,8 @@ export async function readModel(options: ProjectOptions, opened: Opened, name: s
       throw e;
     }
   });
-  const columns = fromWarehouse.kind === 'read' ? fromWarehouse.value : undefined;
+  const statuses = tasks.value[0]?.status;
+  const columns = tasks.also;
   return {
     source: tasks.source,
     value: {
@@ -203,7 +250,7 @@ export async function readModel(options: ProjectOptions, opened: Opened, name: s
       relation: n.relation,
       downstream: [...analysis.nodes.values()].filter((d) => d.upstream.includes(n.name)).map((d) => d.name),
       source_sql: n.kind === 'model' ? readFileSync(resolve(project.root, n.file), 'utf8') : null,
-      compiled: n.kind === 'model' ? await compiledSql(options, n.name) : { problem: `a ${n.kind} has no query of its own` },
+      compiled: n.kind === 'model' ? await compiledOf(options, opened, n.name, keep) : { problem: `a ${n.kind} has no query of its own` },
       config: configOf(n),
       checks: checksOf(analysis, n),
       description: descriptionOf(n),
@@ -214,11 +261,42 @@ export async function readModel(options: ProjectOptions, opened: Opened, name: s
   };
 }
 
-/** The query `pipe compile MODEL` prints, or why there is none. */
-async function compiledSql(options: ProjectOptions, model: string): Promise<{ sql: string } | { problem: string }> {
+/**
+ * A model's compiled query, kept for as long as the analysis and the warehouse it was
+ * compiled from are those of this request (a run changes what is_incremental() answers).
+ */
+async function compiledOf(options: ProjectOptions, opened: Opened, model: string, keep: AnalysisKeep | undefined): Promise<CompiledSql> {
+  if (!keep) return compiledSql(options, model, undefined);
+  const warehouse = fileStamps(opened.at.warehouse);
+  if (keep.compiled?.opened !== opened || keep.compiled.warehouse !== warehouse) keep.compiled = { opened, warehouse, byModel: new Map() };
+  // Taken before the compile: a request meanwhile may keep another analysis's.
+  const { byModel } = keep.compiled;
+  const kept = byModel.get(model);
+  if (kept) return kept;
+  const { held, ...compiled } = await compiledSql(options, model, { project: opened.project, kept: keep.compiles });
+  // Compiled while the warehouse was held, it is told as such, and compiled again next time.
+  if (!held) byModel.set(model, compiled);
+  return compiled;
+}
+
+/** The warehouse file and its write-ahead log as they are now: a write changes one of them. */
+function fileStamps(path: string): string {
+  return [path, `${path}.wal`].map((p) => {
+    try {
+      return statStamp(p);
+    } catch {
+      return 'none';
+    }
+  }).join(' ');
+}
+
+/** The query `pipe compile MODEL` prints, or why there is none; `held` when the warehouse could not be read for it. */
+async function compiledSql(options: ProjectOptions, model: string, reuse: Parameters<typeof compile>[1]): Promise<CompiledSql & { held?: true }> {
   try {
-    const { models } = await compile({ ...options, model });
-    return { sql: models[0]?.sql ?? '' };
+    const { models, warnings } = await compile({ ...options, model }, reuse);
+    const locked = warnings.find((w) => w.code === 'warehouse-locked');
+    const sql = models[0]?.sql ?? '';
+    return locked ? { sql: `-- ${locked.message.replace(/\n/g, ' ')}\n${sql}`, held: true } : { sql };
   } catch (e) {
     return { problem: asProblem(e).message };
   }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { retryCommandFor } from '../../commands/lifecycle.js';
 import type { ProjectOptions } from '../../commands/context.js';
-import type { UiActions, UiChanges, UiCoverage, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns, UiStarted } from '../api.js';
+import { UI_RUN_STATUSES, type UiActions, type UiChanges, type UiCoverage, type UiGraph, type UiModel, type UiPreview, type UiRunDetail, type UiRuns, type UiRunStatus, type UiStarted } from '../api.js';
 import { backfillArgs, startPipe, type Actions } from './actions.js';
 import { analysisKeep, asProblem, openAnalyzed, openState, problemText, readGraph, readModel, readPreview, UiProblem } from './project-data.js';
 import { readCoverage } from './coverage-data.js';
@@ -81,9 +81,15 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
       path: /^\/api\/runs$/,
       async answer(_params, query) {
         const limit = Math.min(200, Math.max(1, Number(query.get('limit')) || DEFAULT_RUNS));
+        const before = query.get('before') ?? undefined;
+        if (before !== undefined && !/^[\w.-]+$/.test(before)) throw new UiProblem(`'${before}' is not a run id`, 400);
+        const status = query.get('status') || undefined;
+        const statuses = status?.split(',');
+        const unknown = statuses?.find((s) => !(UI_RUN_STATUSES as readonly string[]).includes(s));
+        if (unknown !== undefined) throw new UiProblem(`'${unknown}' is not a run status (${UI_RUN_STATUSES.join(', ')})`, 400);
         const { at, info } = openState(options);
-        const { source, value } = await readRuns(at, limit);
-        return json({ project: info, source, runs: value } satisfies UiRuns);
+        const { source, value } = await readRuns(at, limit, { before, statuses: statuses as UiRunStatus[] | undefined });
+        return json({ project: info, source, runs: value.runs, older: value.older } satisfies UiRuns);
       },
     },
     {
@@ -123,7 +129,7 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
       access: 'read',
       path: /^\/api\/models\/([^/]+)$/,
       async answer([name]) {
-        const { value } = await readModel(options, openAnalyzed(options, keep), name);
+        const { value } = await readModel(options, openAnalyzed(options, keep), name, keep);
         return json(value satisfies UiModel);
       },
     },

@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import { storedDates } from '../../commands/stored-params.js';
 import { quoteLiteral } from '../../sql/sql-text.js';
 import { runLogPath } from '../../run-log/run-log-files.js';
-import { parseRunLog, readRunLogs, type LoggedRun, type LoggedTask } from '../../run-log/run-log-reader.js';
+import { loggedParents, parseRunLog, readRunLogs, type LoggedRun, type LoggedTask } from '../../run-log/run-log-reader.js';
 import { processAlive } from '../../util/process-alive.js';
 import type { RunLogLine } from '../../run-log/run-log-lines.js';
-import { listRuns, runTasks, STATE_SCHEMA, type RunSummaryRow, type TaskRow } from '../../warehouse/run-state.js';
+import { listRuns, runExists, runTasks, STATE_SCHEMA, type RunStatus, type RunSummaryRow, type TaskRow } from '../../warehouse/run-state.js';
 import type { WarehouseSession } from '../../warehouse/warehouse.js';
 import type { WarehouseSetup } from '../../warehouse/warehouse-setup.js';
-import type { StateSource, UiCheckResult, UiFailureGroup, UiModelTask, UiRun, UiTask, UiTaskCell, UiTaskStatus } from '../api.js';
+import type { StateSource, UiCheckResult, UiFailureGroup, UiModelTask, UiRun, UiRunStatus, UiTask, UiTaskCell, UiTaskStatus } from '../api.js';
+import { DiagnosticError, error } from '../../diagnostics/diagnostics.js';
 import { aliveAs, heldBy, readWarehouse, type WarehouseRead } from './warehouse-access.js';
 
 /**
@@ -31,16 +32,6 @@ type RunWithCells = UiRun & { readonly cells: readonly UiTaskCell[] };
 /** Epoch ms of a run-state time (`YYYY-MM-DD HH:MM:SS`, UTC). */
 const epoch = (t: string) => Date.parse(`${t.replace(' ', 'T')}Z`);
 
-/** How long each run took, in ms (listRuns shows its times to the second). */
-async function runDurations(session: WarehouseSession, ids: readonly string[]): Promise<Map<string, number>> {
-  if (ids.length === 0) return new Map();
-  const ms = (e: string) => session.dialect.epochMs(e);
-  const rows = await session.query(
-    `SELECT run_id, ${ms('ended_at')} - ${ms('started_at')} AS ms FROM ${STATE_SCHEMA}.runs WHERE ended_at IS NOT NULL AND run_id IN (${ids.map(quoteLiteral).join(', ')})`,
-  );
-  return new Map(rows.map((r) => [String(r.run_id), Number(r.ms)]));
-}
-
 /** The fields a run has in the warehouse's summary and in its log alike. */
 type RunFields = Pick<LoggedRun, 'run_id' | 'command' | 'pipeline' | 'started_at' | 'ended_at' | 'parent_run_id' | 'tasks' | 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'pending'> & {
   readonly params: string | null;
@@ -49,8 +40,22 @@ type RunFields = Pick<LoggedRun, 'run_id' | 'command' | 'pipeline' | 'started_at
 /** What later runs did about a run: its latest retry and how it ended, or the run that completed it. */
 type Followed = Pick<UiRun, 'retried_by' | 'retry_status' | 'completed_by'>;
 
-/** Read from the run logs, which do not follow runs after each other. */
-const UNFOLLOWED: Followed = { retried_by: null, retry_status: null, completed_by: null };
+/**
+ * What the run logs tell of runs' retries: each run's latest retry, followed to the last of
+ * the family, and how it stands. Which later run completed a run the logs do not tell.
+ */
+function followedInLogs(warehouse: string, alive: (pid: number, since?: number) => boolean): (runId: string) => Followed {
+  const latest = new Map<string, string>();
+  // Newest first: a run's first retry seen is its latest.
+  for (const { runId, parentRunId } of loggedParents(warehouse)) if (!latest.has(parentRunId)) latest.set(parentRunId, runId);
+  return (runId) => {
+    let child: string | undefined;
+    for (let at = latest.get(runId), hops = 0; at !== undefined && hops < 1000; at = latest.get(at), hops++) child = at;
+    if (child === undefined) return { retried_by: null, retry_status: null, completed_by: null };
+    const [retry] = readRunLogs(warehouse, { alive, runId: child });
+    return { retried_by: child, retry_status: retry?.status ?? null, completed_by: null };
+  };
+}
 
 function uiRun(r: RunFields, status: UiRun['status'], duration: number | null, running: number, followed: Followed): UiRun {
   const { run_id, command, pipeline, started_at, ended_at, parent_run_id, tasks, succeeded, failed, skipped, cancelled, pending } = r;
@@ -59,14 +64,14 @@ function uiRun(r: RunFields, status: UiRun['status'], duration: number | null, r
 }
 
 /** Opened read-only, the warehouse is held by no pipe: a run still marked running died (see `pipe history`). */
-const fromSummary = (r: RunSummaryRow, durationMs: number | undefined) =>
-  uiRun(r, r.status === 'running' ? 'interrupted' : r.status, durationMs ?? null, 0, {
+const fromSummary = (r: RunSummaryRow) =>
+  uiRun(r, r.status === 'running' ? 'interrupted' : r.status, r.duration_ms, 0, {
     retried_by: r.retried_by,
     retry_status: r.retry_status === 'running' ? 'interrupted' : r.retry_status,
     completed_by: r.completed_by,
   });
 
-const fromLog = (r: LoggedRun) => uiRun(r, r.status, r.elapsed_ms, r.running, UNFOLLOWED);
+const fromLog = (r: LoggedRun, followed: (runId: string) => Followed) => uiRun(r, r.status, r.elapsed_ms, r.running, followed(r.run_id));
 
 /** The run a `pipe retry` completes `run` through, if any is left to do: its latest retry when it has one. */
 export function runToRetry(run: UiRun): string | null {
@@ -96,16 +101,34 @@ function sourced<T>(read: WarehouseRead<T>, empty: T, fromLogs: (alive: (pid: nu
 
 const cell = (t: { task_id: string; node: string; status: UiTaskStatus }): UiTaskCell => ({ task_id: t.task_id, node: t.node, status: t.status });
 
-/** The newest `limit` runs, each with the status of each of its tasks (the grid's cells). */
-export async function readRuns(at: StateLocation, limit: number): Promise<Sourced<RunWithCells[]>> {
+/** Which runs a page of the list shows: of these statuses only, and after the run `before` (the last of the page before). */
+export interface RunsFilter {
+  readonly statuses?: readonly UiRunStatus[];
+  readonly before?: string;
+}
+
+/**
+ * The newest `limit` runs the filter keeps, each with the status of each of its tasks (the
+ * grid's cells); `older`: the run to list the next page after, when there are more.
+ */
+export async function readRuns(at: StateLocation, limit: number, filter: RunsFilter = {}): Promise<Sourced<{ runs: RunWithCells[]; older: string | null }>> {
+  const page = (runs: RunWithCells[]) => ({ runs: runs.slice(0, limit), older: runs.length > limit ? runs[limit - 1].run_id : null });
   const read = await readWarehouse(at.warehouse, at.setup, async (session) => {
-    const runs = await listRuns(session, limit);
-    const durations = await runDurations(session, runs.map((r) => r.run_id));
+    if (filter.before !== undefined && !(await runExists(session, filter.before))) {
+      throw new DiagnosticError([error('unknown-run', `no run '${filter.before}' in ${at.warehouse} to list the runs before`)]);
+    }
+    // Read-only, the warehouse is held by no pipe: a run marked running died, and shows as interrupted (see fromSummary).
+    const statuses = filter.statuses?.flatMap((s): RunStatus[] => (s === 'interrupted' ? ['interrupted', 'running'] : s === 'running' ? [] : [s]));
+    const runs = await listRuns(session, limit + 1, undefined, { statuses, before: filter.before });
     const out: RunWithCells[] = [];
-    for (const r of runs) out.push({ ...fromSummary(r, durations.get(r.run_id)), cells: (await runTasks(session, r.run_id)).map(cell) });
-    return out;
+    for (const r of runs) out.push({ ...fromSummary(r), cells: (await runTasks(session, r.run_id)).map(cell) });
+    return page(out);
   });
-  return sourced(read, [], (alive) => readRunLogs(at.warehouse, { alive, limit }).map((r) => ({ ...fromLog(r), cells: r.task_rows.map(cell) })));
+  return sourced(read, { runs: [], older: null }, (alive) => {
+    const where = filter.statuses && ((r: LoggedRun) => filter.statuses!.includes(r.status));
+    const followed = followedInLogs(at.warehouse, alive);
+    return page(readRunLogs(at.warehouse, { alive, limit: limit + 1, before: filter.before, where }).map((r) => ({ ...fromLog(r, followed), cells: r.task_rows.map(cell) })));
+  });
 }
 
 export interface RunState {
@@ -123,7 +146,7 @@ export async function readRun(at: StateLocation, runId: string): Promise<Sourced
     if (!summary) return undefined;
     const times = await taskTimes(session, runId);
     const tasks = (await runTasks(session, runId)).map((t) => uiTask(t, times.get(t.task_id)));
-    return { run: fromSummary(summary, (await runDurations(session, [runId])).get(runId)), tasks, checks: await failedChecks(session, runId) };
+    return { run: fromSummary(summary), tasks, checks: await failedChecks(session, runId) };
   });
   // Logs are read in both cases: they hold what the warehouse does not, where an error points.
   const lines = logLines(at.warehouse, runId);
@@ -133,7 +156,7 @@ export async function readRun(at: StateLocation, runId: string): Promise<Sourced
     if (!run) return undefined;
     const times = logTimes(lines);
     const tasks = run.task_rows.map((t) => uiTask(t, times.get(t.task_id)));
-    return { run: fromLog(run), tasks, checks: logChecks(lines) };
+    return { run: fromLog(run, followedInLogs(at.warehouse, alive)), tasks, checks: logChecks(lines) };
   });
   return { source: answer.source, value: answer.value && { ...answer.value, locations } };
 }
@@ -269,7 +292,7 @@ export async function readNodeStatuses(at: StateLocation): Promise<Sourced<Map<s
        JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id GROUP BY t.node`,
     );
     return new Map(rows.map((r) => [String(r.node), r.status as UiTaskStatus]));
-  });
+  }, { besideProject: true });
   return sourced(read, new Map(), (alive) => {
     const out = new Map<string, UiTaskStatus>();
     // Newest first: a node's first status seen is its latest.
@@ -280,8 +303,16 @@ export async function readNodeStatuses(at: StateLocation): Promise<Sourced<Map<s
   });
 }
 
-/** A node's latest task attempts across runs, newest first. */
-export async function readNodeTasks(at: StateLocation, node: string, limit = 20): Promise<Sourced<UiModelTask[]>> {
+/**
+ * A node's latest task attempts across runs, newest first; and what `also` reads of the
+ * warehouse in the same opening of it (undefined when it is not read: held, or nothing ran).
+ */
+export async function readNodeTasks<C>(
+  at: StateLocation,
+  node: string,
+  also: (session: WarehouseSession) => Promise<C>,
+  limit = 20,
+): Promise<Sourced<UiModelTask[]> & { also?: C }> {
   const read = await readWarehouse(at.warehouse, at.setup, async (session) => {
     const ms = (e: string) => session.dialect.epochMs(e);
     const rows = await session.query(
@@ -291,7 +322,7 @@ export async function readNodeTasks(at: StateLocation, node: string, limit = 20)
        WHERE t.node = ${quoteLiteral(node)} ORDER BY x.ended_at DESC LIMIT ${limit}`,
     );
     const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-    return rows.map((r) => ({
+    const tasks = rows.map((r) => ({
       run_id: String(r.run_id),
       task_id: String(r.task_id),
       status: r.status as UiTaskStatus,
@@ -299,8 +330,10 @@ export async function readNodeTasks(at: StateLocation, node: string, limit = 20)
       duration_ms: n(r.duration_ms),
       ended_at: r.ended_at === null ? null : String(r.ended_at),
     }));
-  });
-  return sourced(read, [], (alive) => {
+    return { tasks, also: await also(session) };
+  }, { besideProject: true });
+  const alsoRead = read.kind === 'read' ? read.value.also : undefined;
+  const tasks = sourced(read.kind === 'read' ? { kind: 'read', value: read.value.tasks } : read, [], (alive) => {
     const out: UiModelTask[] = [];
     for (const run of readRunLogs(at.warehouse, { alive, limit: 50 })) {
       for (const t of run.task_rows) {
@@ -311,4 +344,5 @@ export async function readNodeTasks(at: StateLocation, node: string, limit = 20)
     }
     return out;
   });
+  return { ...tasks, also: alsoRead };
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Engine } from '../../execute/engine.js';
 import { stateExists } from '../../warehouse/run-state.js';
-import { WarehouseLockedError, type WarehouseSession } from '../../warehouse/warehouse.js';
+import { WarehouseLockedError, WarehouseOpenError, type WarehouseSession } from '../../warehouse/warehouse.js';
 import type { WarehouseSetup } from '../../warehouse/warehouse-setup.js';
 
 /**
@@ -20,7 +20,13 @@ export type WarehouseRead<T> =
   /** No file yet, or no run state in it: nothing has run. */
   | { readonly kind: 'empty'; readonly why: string };
 
-export async function readWarehouse<T>(path: string, setup: WarehouseSetup, read: (session: WarehouseSession) => Promise<T>): Promise<WarehouseRead<T>> {
+export async function readWarehouse<T>(
+  path: string,
+  setup: WarehouseSetup,
+  read: (session: WarehouseSession) => Promise<T>,
+  /** What a page shows beside the project (the graph, a model) is shown without the warehouse's part when it cannot be opened: why is told instead. */
+  options: { readonly besideProject?: boolean } = {},
+): Promise<WarehouseRead<T>> {
   if (!existsSync(path)) return { kind: 'empty', why: `the warehouse ${path} does not exist yet` };
   let warehouse;
   try {
@@ -28,6 +34,7 @@ export async function readWarehouse<T>(path: string, setup: WarehouseSetup, read
     warehouse = await Engine.open(path, { readOnly: true, setup, ask: false });
   } catch (e) {
     if (e instanceof WarehouseLockedError) return { kind: 'held', locked: e };
+    if (options.besideProject && e instanceof WarehouseOpenError) return { kind: 'empty', why: `${e.message}${e.hint ? ` (${e.hint})` : ''}; no run state is shown` };
     throw e;
   }
   try {

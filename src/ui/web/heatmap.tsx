@@ -53,9 +53,68 @@ export function cellAt(rows: readonly UiCoverageNode[], columns: Columns, x: num
   return unit ? { kind: 'cell', node, unit } : undefined;
 }
 
+/** A place on the heatmap a keyboard can be at: a row, and a column (-1: the model's name). */
+interface Spot {
+  readonly row: number;
+  readonly col: number;
+}
+
+/** What is at a spot: a model's name, one of its cells, or nothing (a date it has no record for). */
+export function hitAt(rows: readonly UiCoverageNode[], columns: Columns, spot: Spot): Hit | undefined {
+  const node = rows[spot.row];
+  if (!node) return undefined;
+  if (spot.col < 0) return { kind: 'model', node };
+  if (!node.dated) return node.units[0] && { kind: 'cell', node, unit: node.units[0] };
+  const unit = node.units.find((u) => u.interval === columns.labels[spot.col]);
+  return unit && { kind: 'cell', node, unit };
+}
+
+/** The columns a row has: a model built whole has one cell across its row. */
+const lastCol = (node: UiCoverageNode | undefined, columns: Columns) => (node && !node.dated ? 0 : Math.max(0, columns.labels.length - 1));
+
+/** Where a key moves the keyboard's spot to; undefined for a key that does not move it. */
+export function moved(rows: readonly UiCoverageNode[], columns: Columns, at: Spot, key: string): Spot | undefined {
+  const clamp = (row: number, col: number): Spot => {
+    const r = Math.min(rows.length - 1, Math.max(0, row));
+    return { row: r, col: Math.min(lastCol(rows[r], columns), Math.max(-1, col)) };
+  };
+  switch (key) {
+    case 'ArrowLeft':
+      return clamp(at.row, at.col - 1);
+    case 'ArrowRight':
+      return clamp(at.row, at.col + 1);
+    case 'ArrowUp':
+      return clamp(at.row - 1, at.col);
+    case 'ArrowDown':
+      return clamp(at.row + 1, at.col);
+    case 'PageUp':
+      return clamp(at.row - 10, at.col);
+    case 'PageDown':
+      return clamp(at.row + 10, at.col);
+    case 'Home':
+      return clamp(at.row, -1);
+    case 'End':
+      return clamp(at.row, lastCol(rows[at.row], columns));
+    default:
+      return undefined;
+  }
+}
+
 export function Heatmap({ rows, columns, state, onPick }: { rows: readonly UiCoverageNode[]; columns: Columns; state?: string; onPick: (hit: Hit) => void }) {
   const canvas = useRef<HTMLCanvasElement>(null);
+  const focus = useRef<HTMLButtonElement>(null);
   const [hover, setHover] = useState<Hit | undefined>();
+  // The keyboard's place: one button over the canvas, moved by the arrow keys (one stop of Tab, not one per cell).
+  const [spot, setSpot] = useState<Spot>({ row: 0, col: 0 });
+  const [focused, setFocused] = useState(false);
+  const at = useMemo(() => {
+    const row = Math.min(spot.row, rows.length - 1);
+    return { row, col: Math.min(spot.col, lastCol(rows[row], columns)) };
+  }, [spot, rows, columns]);
+  const here = hitAt(rows, columns, at);
+  useEffect(() => {
+    if (focused) focus.current?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }, [at, focused]);
   // Room for the first date's label however few dates there are.
   const width = LABEL + Math.max(80, columns.labels.length * CELL) + 8;
   const height = HEAD + rows.length * CELL + 4;
@@ -94,14 +153,17 @@ export function Heatmap({ rows, columns, state, onPick }: { rows: readonly UiCov
       }
     });
   }, [rows, columns, state, width, height]);
-  const at = (e: MouseEvent) => {
+  const pointed = (e: MouseEvent) => {
     const box = (e.target as HTMLCanvasElement).getBoundingClientRect();
     return cellAt(rows, columns, e.clientX - box.left, e.clientY - box.top);
   };
+  const left = at.col < 0 ? 0 : LABEL + at.col * CELL;
+  const cellWidth = at.col < 0 ? LABEL - 4 : rows[at.row]?.dated ? CELL : Math.max(1, columns.labels.length) * CELL;
+  const said = focused ? (here ? describe(here) : `${rows[at.row]?.node ?? ''} ${columns.labels[at.col] ?? ''}: nothing judged`) : undefined;
   return (
     <>
-      <p class="muted heat-hover" data-testid="heatmap-hover">
-        {hover ? describe(hover) : 'Point at a cell for its standing; click it to open the run that built or failed it.'}
+      <p class="muted heat-hover" data-testid="heatmap-hover" aria-live="polite">
+        {hover ? describe(hover) : (said ?? 'Point at a cell for its standing; click it to open the run that built or failed it.')}
       </p>
       <div class="scroll heatmap">
         <canvas
@@ -111,14 +173,39 @@ export function Heatmap({ rows, columns, state, onPick }: { rows: readonly UiCov
           data-cols={columns.labels.length}
           data-cells={cells}
           style={{ width: `${width}px`, height: `${height}px`, cursor: hover ? 'pointer' : 'default' }}
-          onMouseMove={(e) => setHover(at(e))}
+          aria-hidden="true"
+          onMouseMove={(e) => setHover(pointed(e))}
           onMouseLeave={() => setHover(undefined)}
           onClick={(e) => {
-            const hit = at(e);
+            const hit = pointed(e);
             if (hit) onPick(hit);
           }}
         />
+        <button
+          ref={focus}
+          type="button"
+          class="heat-focus"
+          data-testid="heat-cell"
+          aria-label={`${here ? describe(here) : `${rows[at.row]?.node ?? ''} ${columns.labels[at.col] ?? ''}: nothing judged`}; row ${at.row + 1} of ${rows.length}`}
+          aria-disabled={here ? undefined : 'true'}
+          aria-describedby="heat-keys"
+          style={{ left: `${left}px`, top: `${HEAD + at.row * CELL - 1}px`, width: `${cellWidth + 1}px`, height: `${CELL + 1}px` }}
+          onFocus={() => setFocused(true)}
+          onBlur={() => setFocused(false)}
+          onKeyDown={(e) => {
+            const next = moved(rows, columns, at, e.key);
+            if (!next) return;
+            e.preventDefault();
+            setSpot(next);
+          }}
+          onClick={() => {
+            if (here) onPick(here);
+          }}
+        />
       </div>
+      <p class="muted" id="heat-keys">
+        By keyboard: Tab to the heatmap, arrow keys to move (Home: the name, End: the last date, Page Up/Down: ten models), Enter to open.
+      </p>
     </>
   );
 }

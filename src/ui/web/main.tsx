@@ -14,7 +14,7 @@ function Page({ route }: { route: Route }) {
   if (docsIndex() && (route.page === 'runs' || route.page === 'run' || route.page === 'coverage')) return <LineagePage route={{ page: 'lineage', up: 2, down: 2 }} />;
   switch (route.page) {
     case 'runs':
-      return <RunsPage />;
+      return <RunsPage route={route} />;
     case 'run':
       return <RunPage runId={route.runId} task={route.task} />;
     case 'lineage':

@@ -5,7 +5,8 @@ import { useEffect, useState } from 'preact/hooks';
  * page and any link can be shared or reloaded.
  */
 export type Route =
-  | { readonly page: 'runs' }
+  /** The runs, newest first: of one status only (`status`), after the run `before` (older pages). */
+  | { readonly page: 'runs'; readonly status?: string; readonly before?: string }
   | { readonly page: 'run'; readonly runId: string; readonly task?: string }
   | { readonly page: 'lineage'; readonly focus?: string; readonly q?: string; readonly up: number; readonly down: number }
   | { readonly page: 'model'; readonly name: string }
@@ -28,13 +29,17 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'lineage') return { page: 'lineage', focus: q.get('focus') ?? undefined, q: q.get('q') ?? undefined, up: hops(q.get('up')), down: hops(q.get('down')) };
   if (parts[0] === 'models' && parts[1]) return { page: 'model', name: parts[1] };
   if (parts[0] === 'coverage') return { page: 'coverage', ...Object.fromEntries(['start', 'end', 'q', 'state'].flatMap((k) => (q.get(k) ? [[k, q.get(k)!]] : []))) };
-  return { page: 'runs' };
+  return { page: 'runs', ...Object.fromEntries(['status', 'before'].flatMap((k) => (q.get(k) ? [[k, q.get(k)!]] : []))) };
 }
 
 export function href(route: Route): string {
   switch (route.page) {
-    case 'runs':
-      return '#/runs';
+    case 'runs': {
+      const q = new URLSearchParams();
+      for (const k of ['status', 'before'] as const) if (route[k]) q.set(k, route[k]);
+      const s = q.toString();
+      return `#/runs${s ? `?${s}` : ''}`;
+    }
     case 'run':
       return `#/runs/${encodeURIComponent(route.runId)}${route.task ? `?task=${encodeURIComponent(route.task)}` : ''}`;
     case 'lineage': {

@@ -93,9 +93,16 @@ function Coverage({ data, route, reload, note }: { data: Read; route: CoverageRo
       </div>
       <p class="legend" data-testid="legend">
         {STATES.map((s) => (
-          <span class="swatch" style={{ background: s.colour, color: '#fff', opacity: route.state && route.state !== s.state ? 0.35 : 1, cursor: 'pointer' }} onClick={() => set({ state: route.state === s.state ? undefined : s.state })}>
+          <button
+            type="button"
+            class="swatch"
+            aria-pressed={route.state === s.state}
+            title={route.state === s.state ? 'show every standing' : `show only the models with a ${s.label} date`}
+            style={{ background: s.colour, color: s.state === 'never-built' || s.state === 'stale' ? '#1d2329' : '#fff', opacity: route.state && route.state !== s.state ? 0.35 : 1, cursor: 'pointer' }}
+            onClick={() => set({ state: route.state === s.state ? undefined : s.state })}
+          >
             {s.label} {count(tally.get(s.state) ?? 0)}
-          </span>
+          </button>
         ))}
       </p>
       {rows.length === 0 ? <p class="muted">No model matches.</p> : <Heatmap rows={rows} columns={columns} state={route.state} onPick={pick} />}

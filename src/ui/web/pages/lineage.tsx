@@ -1,5 +1,5 @@
 import { docsIndex } from '../static-data.js';
-import { useMemo, useState } from 'preact/hooks';
+import { useMemo } from 'preact/hooks';
 import type { UiGraph, UiNode } from '../../api.js';
 import { count } from '../format.js';
 import { downstreamOf, edgesAmong, neighbourhood, search } from '../lineage/neighbourhood.js';
@@ -39,7 +39,8 @@ export function LineagePage({ route }: { route: LineageRoute }) {
 function Lineage({ data, route }: { data: UiGraph; route: LineageRoute }) {
   const downstream = useMemo(() => downstreamOf(data.nodes), [data]);
   const byName = useMemo(() => new Map(data.nodes.map((n) => [n.name, n])), [data]);
-  const [text, setText] = useState(route.q ?? '');
+  // In the URL, as the focus is: Back and Forward bring back the text with the graph it went with.
+  const text = route.q ?? '';
   const hits = useMemo(() => search(data.nodes, text, SEARCH_HITS), [data, text]);
   const hood = useMemo(() => neighbourhood(data.nodes, downstream, route.focus, route.up, route.down, LINEAGE_CAP), [data, downstream, route.focus, route.up, route.down]);
   const request = useMemo(
@@ -73,7 +74,8 @@ function Lineage({ data, route }: { data: UiGraph; route: LineageRoute }) {
           placeholder={`search ${count(data.nodes.length)} models, seeds and sources`}
           value={text}
           data-testid="search"
-          onInput={(e) => setText((e.target as HTMLInputElement).value)}
+          // Typing is one step of the history, not one a letter (as the coverage search).
+          onInput={(e) => go({ ...route, q: (e.target as HTMLInputElement).value || undefined }, { replace: true })}
         />
         <label>
           up <input type="number" min={0} max={20} value={route.up} onChange={(e) => set({ up: Number((e.target as HTMLInputElement).value) })} />
@@ -93,10 +95,7 @@ function Lineage({ data, route }: { data: UiGraph; route: LineageRoute }) {
           {hits.map((name) => (
             <li>
               <button
-                onClick={() => {
-                  setText('');
-                  set({ focus: name, q: undefined });
-                }}
+                onClick={() => set({ focus: name, q: undefined })}
               >
                 {name}
               </button>

@@ -1,31 +1,86 @@
-import type { UiRuns, UiTaskCell } from '../../api.js';
+import { UI_RUN_STATUSES, type UiRuns, type UiTaskCell } from '../../api.js';
 import { count } from '../format.js';
 import { Elapsed, Loading, SourceNote, Status } from '../parts.js';
-import { href } from '../router.js';
+import { go, href, type Route } from '../router.js';
 import { useData, useLive } from '../use-data.js';
 
 /** Rows of the grid shown at most: a project of thousands of models is narrowed on the lineage page. */
 export const GRID_ROWS = 300;
 
-export function RunsPage() {
-  const [loaded, reload] = useData<UiRuns>('/api/runs');
+type RunsRoute = Extract<Route, { page: 'runs' }>;
+
+/**
+ * The runs, a page at a time, newest first: "Older runs" lists those after the last of the
+ * page, in the URL (so Back returns to the page before, and a page can be shared), as the
+ * status filter is.
+ */
+export function RunsPage({ route }: { route: RunsRoute }) {
+  const query = new URLSearchParams(Object.entries({ status: route.status, before: route.before }).filter((e): e is [string, string] => e[1] !== undefined)).toString();
+  const [loaded, reload] = useData<UiRuns>(`/api/runs${query ? `?${query}` : ''}`);
   useLive('', reload, { catchUp: true });
+  const filtered = route.status !== undefined;
   return (
-    <Loading loaded={loaded}>
-      {(data) => (
-        <>
-          <h1>Runs of {data.project.name}</h1>
-          <SourceNote source={data.source} />
-          {data.runs.length === 0 ? <p class="muted">No runs yet: pipe run builds the project.</p> : <RunsTable data={data} />}
-          {data.runs.length > 0 && <Grid data={data} />}
-        </>
+    <>
+      <StatusFilter route={route} />
+      <Loading loaded={loaded}>
+        {(data) => (
+          <>
+            <h1>
+              Runs of {data.project.name}
+              {route.before && <span class="muted"> (older than {route.before})</span>}
+            </h1>
+            <SourceNote source={data.source} />
+            {data.runs.length === 0 ? (
+              <p class="muted">{route.before ? 'No older runs.' : filtered ? `No ${route.status} runs.` : 'No runs yet: pipe run builds the project.'}</p>
+            ) : (
+              <RunsTable data={data} />
+            )}
+            <Pages route={route} older={data.older} />
+            {data.runs.length > 0 && <Grid data={data} />}
+          </>
+        )}
+      </Loading>
+    </>
+  );
+}
+
+/** Links to the newest runs and to the next older page, keeping the filter. */
+function Pages({ route, older }: { route: RunsRoute; older: string | null }) {
+  if (!route.before && older === null) return null;
+  return (
+    <nav class="pages" aria-label="Pages of runs" data-testid="run-pages">
+      {route.before && <a href={href({ page: 'runs', status: route.status })}>← Newest runs</a>}
+      {older !== null && (
+        <a href={href({ page: 'runs', status: route.status, before: older })} data-testid="older-runs">
+          Older runs →
+        </a>
       )}
-    </Loading>
+    </nav>
+  );
+}
+
+function StatusFilter({ route }: { route: RunsRoute }) {
+  return (
+    <label class="filter">
+      Status{' '}
+      <select
+        data-testid="run-status"
+        value={route.status ?? ''}
+        // A new filter lists its newest runs.
+        onChange={(e) => go({ page: 'runs', status: (e.target as HTMLSelectElement).value || undefined })}
+      >
+        <option value="">any</option>
+        {UI_RUN_STATUSES.map((s) => (
+          <option value={s}>{s}</option>
+        ))}
+      </select>
+    </label>
   );
 }
 
 function RunsTable({ data }: { data: UiRuns }) {
   return (
+    <div class="scroll">
     <table class="list" data-testid="runs">
       <thead>
         <tr>
@@ -51,15 +106,17 @@ function RunsTable({ data }: { data: UiRuns }) {
               {!r.retried_by && r.completed_by && <span class="muted"> completed by {r.completed_by}</span>}
             </td>
             <td>
-              <a href={href({ page: 'run', runId: r.run_id })}>{r.run_id}</a>
+              <a href={href({ page: 'run', runId: r.run_id })} class="nowrap">
+                {r.run_id}
+              </a>
               {r.parent_run_id && <span class="muted"> retry of {r.parent_run_id}</span>}
             </td>
             <td>
               {r.command}
               {r.pipeline ? ` ${r.pipeline}` : ''}
             </td>
-            <td>{r.dates}</td>
-            <td>{r.started_at}</td>
+            <td class="nowrap">{r.dates}</td>
+            <td class="nowrap">{r.started_at}</td>
             <td>
               <Elapsed ms={r.duration_ms} running={r.status === 'running'} />
             </td>
@@ -72,6 +129,7 @@ function RunsTable({ data }: { data: UiRuns }) {
         ))}
       </tbody>
     </table>
+    </div>
   );
 }
 
