@@ -8,7 +8,7 @@ import { analyze, AnalysisCache, type Analysis, type PipeNode } from '../../anal
 import { resolveInterval, type ProjectOptions } from '../../commands/context.js';
 import { compile, nodeKind } from '../../commands/inspect.js';
 import type { KeptAnalysis } from '../../commands/lifecycle.js';
-import { openProject, templateCacheOf, type Project } from '../../commands/open-project.js';
+import { openProject, templateCacheOf, warehouseAhead, type Project } from '../../commands/open-project.js';
 import type { TemplateCodeCache } from '../../analyze/template-code-cache.js';
 import { show } from '../../commands/show.js';
 import { DiagnosticError, type Diagnostic } from '../../diagnostics/diagnostics.js';
@@ -150,6 +150,16 @@ export function openState(options: ProjectOptions): { at: StateLocation; info: U
   const { models, seeds, snapshots } = project.files;
   const files = new Map<string, string>([...models, ...seeds, ...snapshots].map((f) => [f.name, f.file]));
   return { at: { warehouse: project.warehousePath, setup: project.warehouseSetup }, info: { name, root: project.root, warehouse: project.warehousePath }, fileOf: (node) => files.get(node) };
+}
+
+/**
+ * The warehouse file of the project, found from its settings files alone (pipe.yaml,
+ * dbt_project.yml, profiles.yml) where they name one: what every page asks each second
+ * (whether runs changed) needs no model file read. A lake, or settings with a problem, take
+ * the whole project's open, which says what is wrong.
+ */
+export function warehouseOfProject(options: ProjectOptions): string {
+  return warehouseAhead(options)?.path ?? openState(options).at.warehouse;
 }
 
 export function uiNode(n: PipeNode, status: UiTaskStatus | undefined): UiNode {

@@ -3,7 +3,7 @@ import { retryCommandFor } from '../../commands/lifecycle.js';
 import type { ProjectOptions } from '../../commands/context.js';
 import { UI_RUN_STATUSES, type UiActions, type UiChanges, type UiCoverage, type UiGraph, type UiModel, type UiPreview, type UiRunDetail, type UiRuns, type UiRunStatus, type UiStarted } from '../api.js';
 import { backfillArgs, startPipe, type Actions } from './actions.js';
-import { analysisKeep, asProblem, openAnalyzed, openState, problemText, readGraph, readModel, readPreview, UiProblem } from './project-data.js';
+import { analysisKeep, asProblem, openAnalyzed, openState, problemText, readGraph, readModel, readPreview, UiProblem, warehouseOfProject } from './project-data.js';
 import { readCoverage } from './coverage-data.js';
 import { groupFailures, readRun, readRuns, runToRetry } from './run-data.js';
 import { EventStream, followHolder, followRunLog, followRuns, liveState } from './sse.js';
@@ -155,9 +155,9 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
       access: 'read',
       path: /^\/api\/changes$/,
       async answer(_params, query) {
-        const { at } = openState(options);
+        const warehouse = warehouseOfProject(options);
         const { runId, holder } = followed(query);
-        return json(liveState(at.warehouse, { run: runId ?? undefined, free: holder ?? undefined }) satisfies UiChanges);
+        return json(liveState(warehouse, { run: runId ?? undefined, free: holder ?? undefined }) satisfies UiChanges);
       },
     },
     {
@@ -165,19 +165,19 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
       access: 'read',
       path: /^\/api\/live$/,
       async answer(_params, query) {
-        const { at } = openState(options);
+        const warehouse = warehouseOfProject(options);
         const { runId, holder } = followed(query);
         if (holder !== null) {
           // The holder's run goes on (`runs`) until its process is gone (`free`).
           return {
             kind: 'events',
             start: (stream) => {
-              followRuns(stream, at.warehouse);
+              followRuns(stream, warehouse);
               followHolder(stream, holder);
             },
           };
         }
-        return { kind: 'events', start: (stream) => (runId === null ? followRuns(stream, at.warehouse) : followRunLog(stream, at.warehouse, runId)) };
+        return { kind: 'events', start: (stream) => (runId === null ? followRuns(stream, warehouse) : followRunLog(stream, warehouse, runId)) };
       },
     },
   ];
