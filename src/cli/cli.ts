@@ -32,6 +32,7 @@ import { formatFreshness, freshnessExitStatus } from './format-freshness.js';
 import { sourceFreshness } from '../commands/source-freshness.js';
 import { loadDisplayWidth, textTable } from '../logging/width.js';
 import { takeOverSignals } from './signals.js';
+import { stopNotice, stopPointAfter, type StopPoint } from './stop-notice.js';
 
 /**
  * `--var NAME=VALUE`: the value is read as YAML, as dbt's `--vars` are (numbers, booleans,
@@ -215,13 +216,23 @@ export async function runCli(argv: readonly string[]): Promise<number> {
    * Ctrl-C once: stop starting tasks and roll back running ones; a command stopped before it
    * wrote anything ends with the signal's reason. Twice: exit at once.
    */
-  const interruptible = async (logger: Logger, body: (signal: AbortSignal) => Promise<number>): Promise<number> => {
+  const interruptible = async (logger: Logger, body: (signal: AbortSignal, logger: Logger) => Promise<number>): Promise<number> => {
     const controller = new AbortController();
     let interrupts = 0;
+    let point: StopPoint = 'unknown';
+    // The events pass here on their way to the logger: the first Ctrl-C's notice says what stops.
+    const watched: Logger = {
+      handle: (e) => {
+        point = stopPointAfter(point, e);
+        logger.handle(e);
+      },
+      result: (text, exact) => logger.result(text, exact),
+      close: () => logger.close(),
+    };
     const onSignal = () => {
       interrupts++;
       if (interrupts === 1) {
-        logger.handle({ type: 'notice', message: 'stopping: no task starts now, and any running is rolled back (press Ctrl-C again to exit at once)' });
+        logger.handle({ type: 'notice', message: stopNotice(point) });
         controller.abort();
       } else {
         // Uncommitted transactions die with the process; DuckDB's log holds only committed work.
@@ -230,7 +241,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     };
     const giveBack = takeOverSignals(onSignal);
     try {
-      return await body(controller.signal);
+      return await body(controller.signal, watched);
     } catch (e) {
       if (controller.signal.aborted && e === controller.signal.reason) return EXIT.interrupted;
       return report(e, logger);
@@ -319,7 +330,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         return;
       }
       const distributed = o.distributed ? { leaseMs: o.lease } : undefined;
-      exitCode = await interruptible(logger, async (signal) => finished(await run({ ...options, distributed, signal, emit: (e) => logger.handle(e) })));
+      exitCode = await interruptible(logger, async (signal, log) => finished(await run({ ...options, distributed, signal, emit: (e) => log.handle(e) })));
     },
   );
 
@@ -407,9 +418,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         }
         return;
       }
-      exitCode = await interruptible(logger, async (signal) => {
-        if (!o.missing) return finished(await backfill({ ...options, signal }));
-        return finishedOrNothing(await backfillMissing({ ...options, signal }), logger);
+      exitCode = await interruptible(logger, async (signal, log) => {
+        const emit = (e: Parameters<Logger['handle']>[0]) => log.handle(e);
+        if (!o.missing) return finished(await backfill({ ...options, signal, emit }));
+        return finishedOrNothing(await backfillMissing({ ...options, signal, emit }), log);
       });
     },
   );
@@ -450,7 +462,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--store-failures', "dbt tests keep their failing rows in the warehouse (<schema>_dbt_test__audit), unless their store_failures or store_failures_as says otherwise"),
   ).action(async (o: Common & { date?: string; pipeline?: string; threads?: number; storeFailures?: boolean }) => {
     const logger = makeLogger(o);
-    exitCode = await interruptible(logger, async (signal) => {
+    exitCode = await interruptible(logger, async (signal, log) => {
       const outcome = await test({
         ...projectOptions(o),
         pipeline: o.pipeline,
@@ -458,9 +470,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         threads: o.threads,
         storeFailures: o.storeFailures,
         signal,
-        emit: (e) => logger.handle(e),
+        emit: (e) => log.handle(e),
       });
-      return finishedOrNothing(outcome, logger);
+      return finishedOrNothing(outcome, log);
     });
   });
 
@@ -586,10 +598,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option(...WAIT_OPTION)
     .action(async (runId: string | undefined, o: Common & { threads?: number; wait: number; distributed?: boolean; lease: number }) => {
       const logger = makeLogger(o);
-      exitCode = await interruptible(logger, async (signal) => {
+      exitCode = await interruptible(logger, async (signal, log) => {
         const distributed = o.distributed ? { leaseMs: o.lease } : undefined;
-        const outcome = await retry({ ...projectAt(o), runId, threads: o.threads, vars: o.var, waitMs: o.wait, distributed, signal, emit: (e) => logger.handle(e) });
-        return finishedOrNothing(outcome, logger);
+        const outcome = await retry({ ...projectAt(o), runId, threads: o.threads, vars: o.var, waitMs: o.wait, distributed, signal, emit: (e) => log.handle(e) });
+        return finishedOrNothing(outcome, log);
       });
     });
 

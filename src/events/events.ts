@@ -180,6 +180,7 @@ export type PipeEvent =
    */
   | { readonly type: 'watch-waiting'; readonly keeps?: true }
   | { readonly type: 'diagnostic'; readonly diagnostic: Diagnostic }
-  | { readonly type: 'notice'; readonly message: string };
+  /** `waitsFor`: the notice that the command waits for the warehouse another process holds. */
+  | { readonly type: 'notice'; readonly message: string; readonly waitsFor?: 'warehouse' };
 
 export type EventSink = (event: PipeEvent) => void;

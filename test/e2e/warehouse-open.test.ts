@@ -141,6 +141,9 @@ describe('a warehouse another process holds', () => {
       const stopped = await waiting.exited;
       expect(stopped.code, explain(stopped)).toBe(130);
       expect(eventsOfType(stopped.events, 'run-started')).toEqual([]);
+      // Nothing had run: the notice says the wait ends, not that tasks are rolled back.
+      const told = stopped.events.filter((e) => e.type === 'notice' && String(e.message).startsWith('stopping'));
+      expect(told.map((e) => e.message)).toEqual([expect.stringContaining('no longer waiting for the warehouse; nothing was run')]);
     } finally {
       holder.tell('close');
       await holder.exited;
