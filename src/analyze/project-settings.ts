@@ -2,7 +2,7 @@ import { Cron } from 'croner';
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { asPositiveInt, checkKeys } from './validate-keys.js';
-import { parseDuration, readRetry } from './model-config.js';
+import { DURATION_FORMS, parseDuration, readRetry } from './model-config.js';
 import { parseCliSelection } from '../graph/selection-spec.js';
 import { readSelectorDefinitions, type SelectorDefinitions } from './selector-definitions.js';
 import { redactUrl } from '../secrets/secrets.js';
@@ -219,11 +219,9 @@ function readNotifyTarget(value: unknown, event: string, bad: (message: string) 
   const where = kind === 'webhook' ? `webhook ${redactUrl(t[kind])}` : `command ${t[kind]}`;
   let timeout_ms: number | undefined;
   if (t.timeout !== undefined) {
-    // A bare number would be milliseconds, rarely what `timeout: 30` means: the unit is required.
-    const withUnit = typeof t.timeout === 'string' && /[a-z]\s*$/i.test(t.timeout);
-    timeout_ms = withUnit ? parseDuration(t.timeout) : undefined;
+    timeout_ms = parseDuration(t.timeout);
     if (timeout_ms === undefined || timeout_ms <= 0) {
-      bad(`${event}: timeout of ${where} must be a duration with its unit, like '30s' or '2m', got ${JSON.stringify(t.timeout)}`);
+      bad(`${event}: timeout of ${where} must be ${DURATION_FORMS}, above 0, got ${JSON.stringify(t.timeout)}`);
       return undefined;
     }
   }

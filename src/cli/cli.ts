@@ -1,7 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { insteadOfDbt } from './dbt-commands.js';
 import { parse as parseYamlValue } from 'yaml';
-import { parseDuration } from '../analyze/model-config.js';
+import formatDuration from 'ms';
+import { DURATION_FORMS, parseDuration } from '../analyze/model-config.js';
 import { DEFAULT_WAIT } from '../commands/context.js';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { compile, history, listNodes } from '../commands/inspect.js';
@@ -95,15 +96,10 @@ function positiveInt(name: string) {
   };
 }
 
-/**
- * `--wait 30s`: how long to wait for a warehouse another process holds, in milliseconds. A
- * number without a unit other than 0 is refused: `--wait 10` could mean seconds as well.
- */
+/** `--wait 30s` (or `--wait 30`, seconds): how long to wait for a warehouse another process holds, in milliseconds. */
 function waitDuration(value: string): number {
   const n = parseDuration(value);
-  if (n === undefined || (n !== 0 && /^[\d.]+$/.test(value.trim()))) {
-    throw new CommanderError(EXIT.badInput, 'pipe.badWait', `--wait must be a duration such as 30s, 2m or 0, got '${value}'`);
-  }
+  if (n === undefined) throw new CommanderError(EXIT.badInput, 'pipe.badWait', `--wait must be ${DURATION_FORMS}, or 0, got '${value}'`);
   return n;
 }
 
@@ -124,20 +120,20 @@ function hour(value: string): number {
 
 const FRESHNESS_OPTION = ['--check-freshness', 'first check the freshness of the sources read: a source past its error_after stops the run before anything is written'] as const;
 
-/** `--lease 30s`: how long a worker may go unseen before its tasks go to another. */
+/** `--lease 30s` (or `--lease 30`, seconds): how long a worker may go unseen before its tasks go to another. */
 function leaseDuration(value: string): number {
   const n = parseDuration(value);
-  if (n === undefined || n < MIN_LEASE_MS || /^[\d.]+$/.test(value.trim())) {
-    throw new CommanderError(EXIT.badInput, 'pipe.badLease', `--lease must be a duration of at least ${MIN_LEASE_MS} ms such as 30s or 2m, got '${value}'`);
+  if (n === undefined || n < MIN_LEASE_MS) {
+    throw new CommanderError(EXIT.badInput, 'pipe.badLease', `--lease must be ${DURATION_FORMS}, at least ${formatDuration(MIN_LEASE_MS)}, got '${value}'`);
   }
   return n;
 }
 
 const DISTRIBUTED_OPTION = ['--distributed', 'run the tasks on pipe worker processes, on any machine (a DuckLake warehouse with a Postgres catalog)'] as const;
 
-const LEASE_OPTION = ['--lease <duration>', 'with --distributed: how long a worker may go unseen before its tasks go to another', leaseDuration, parseDuration(DEFAULT_LEASE)] as const;
+const LEASE_OPTION = ['--lease <duration>', 'with --distributed: how long a worker may go unseen before its tasks go to another (30s, 2m; a number alone is seconds)', leaseDuration, parseDuration(DEFAULT_LEASE)] as const;
 
-const WAIT_OPTION = ['--wait <duration>', 'how long to wait for the warehouse while another process holds it (0: not at all)', waitDuration, parseDuration(DEFAULT_WAIT)] as const;
+const WAIT_OPTION = ['--wait <duration>', 'how long to wait for the warehouse while another process holds it (30s, 2m; a number alone is seconds; 0: not at all)', waitDuration, parseDuration(DEFAULT_WAIT)] as const;
 
 interface Common {
   project?: string;

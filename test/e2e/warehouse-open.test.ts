@@ -135,8 +135,9 @@ describe('a warehouse another process holds', () => {
       expect(d.message).toContain(db);
       expect(d.message).toContain(`PID ${holder.child.pid}`);
 
-      const waiting = new RunningPipe([...RUN, '--wait', '10s', '--project', dir]);
-      await waiting.waitFor(isNotice);
+      // A number alone is seconds, as `timeout 10` reads it.
+      const waiting = new RunningPipe([...RUN, '--wait', '10', '--project', dir]);
+      expect((await waiting.waitFor(isNotice)).message).toContain('waiting up to 10 seconds');
       waiting.child.kill('SIGINT');
       const stopped = await waiting.exited;
       expect(stopped.code, explain(stopped)).toBe(130);
