@@ -75,6 +75,11 @@ export interface RunCounts {
   readonly pending: number;
   /** Of the succeeded, the tasks not run because their output was current. */
   readonly upToDate?: number;
+  /**
+   * Of the succeeded, the tasks that left their table or view as it was because a newer build
+   * stood there (see SUPERSEDED): done, as nothing is left to retry, but not built.
+   */
+  readonly superseded?: number;
 }
 
 export type PipeEvent =
