@@ -326,7 +326,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         return;
       }
       const distributed = o.distributed ? { leaseMs: o.lease } : undefined;
-      exitCode = await interruptible(logger, async (signal, log) => finished(await run({ ...options, distributed, signal, emit: (e) => log.handle(e) })));
+      exitCode = await interruptible(logger, async (signal, log) => finishedOrNothing(await run({ ...options, distributed, signal, emit: (e) => log.handle(e) }), log));
     },
   );
 
@@ -416,8 +416,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       }
       exitCode = await interruptible(logger, async (signal, log) => {
         const emit = (e: Parameters<Logger['handle']>[0]) => log.handle(e);
-        if (!o.missing) return finished(await backfill({ ...options, signal, emit }));
-        return finishedOrNothing(await backfillMissing({ ...options, signal, emit }), log);
+        return finishedOrNothing(await (o.missing ? backfillMissing : backfill)({ ...options, signal, emit }), log);
       });
     },
   );

@@ -222,6 +222,7 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
       emit,
     }).then(
       (outcome) => {
+        if ('nothingToDo' in outcome) throw new Error('internal error: a scheduled run found nothing to do');
         // Delivery goes on while the next runs start; the scheduler waits for it before it returns.
         notifying.push(outcome.notified);
         return { succeeded: outcome.status === 'succeeded' };
