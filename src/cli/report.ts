@@ -81,6 +81,21 @@ export function report(e: unknown, logger: Logger): ExitStatus {
     });
     return EXIT.taskFailed;
   }
+  const full = diskFull(message);
+  if (full) {
+    logger.handle({ type: 'diagnostic', diagnostic: error('disk-full', full, undefined, { hint: 'free space on that disk, then pipe retry finishes the run (what was not committed was rolled back)' }) });
+    return EXIT.taskFailed;
+  }
   logger.handle({ type: 'diagnostic', diagnostic: error('internal', `internal error: ${message}`) });
   return EXIT.taskFailed;
+}
+
+/**
+ * A write refused for want of space (DuckDB's, or a file pipe writes beside the warehouse),
+ * outside any task (recording the run's end): no bug of pipe's, and said as what it is.
+ */
+export function diskFull(message: string): string | undefined {
+  if (!/No space left on device|ENOSPC|disk (is )?full/i.test(message)) return undefined;
+  const file = /(?:Could not write file|open) "?([^"\n:]+)"?/.exec(message)?.[1];
+  return `the disk is full${file ? `: ${file} could not be written` : ''} (no space left on device)`;
 }

@@ -35,3 +35,17 @@ describe('a damaged DuckDB file', () => {
     expect(r.diagnostics[0].message).toBe('internal error: something pipe did not expect');
   });
 });
+
+describe('a full disk outside any task', () => {
+  it.each([
+    ['DuckDB committing the run state', 'TransactionContext Error: Failed to commit: Could not write file "/srv/shop/warehouse.duckdb.wal": No space left on device', '/srv/shop/warehouse.duckdb.wal could not be written'],
+    ['a file pipe writes', "ENOSPC: no space left on device, open '/srv/shop/.pipe/x'", 'the disk is full'],
+  ])('%s: said as a full disk with what to do, not as an internal error', (_what, message, says) => {
+    const r = reported(new Error(message));
+    expect(r.code).toBe(EXIT.taskFailed);
+    expect(r.diagnostics.map((d) => d.code)).toEqual(['disk-full']);
+    expect(r.diagnostics[0].message).toContain(says);
+    expect(r.diagnostics[0].message).not.toMatch(/internal error|TransactionContext/);
+    expect(r.diagnostics[0].hint).toContain('pipe retry');
+  });
+});
