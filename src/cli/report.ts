@@ -5,6 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import { WarehouseLockedError, WarehouseOpenError } from '../warehouse/warehouse.js';
 import { damagedFileError } from '../warehouse/duckdb/duckdb-warehouse.js';
 import { EXIT, type ExitStatus } from './exit-status.js';
+import { diskFull } from '../util/disk-full.js';
 
 /** How a command's end becomes an exit status, the same for the CLI and for the library's callers. */
 
@@ -81,6 +82,7 @@ export function report(e: unknown, logger: Logger): ExitStatus {
     });
     return EXIT.taskFailed;
   }
+  // Outside any task (recording the run's end): no bug of pipe's.
   const full = diskFull(message);
   if (full) {
     logger.handle({ type: 'diagnostic', diagnostic: error('disk-full', full, undefined, { hint: 'free space on that disk, then pipe retry finishes the run (what was not committed was rolled back)' }) });
@@ -88,14 +90,4 @@ export function report(e: unknown, logger: Logger): ExitStatus {
   }
   logger.handle({ type: 'diagnostic', diagnostic: error('internal', `internal error: ${message}`) });
   return EXIT.taskFailed;
-}
-
-/**
- * A write refused for want of space (DuckDB's, or a file pipe writes beside the warehouse),
- * outside any task (recording the run's end): no bug of pipe's, and said as what it is.
- */
-export function diskFull(message: string): string | undefined {
-  if (!/No space left on device|ENOSPC|disk (is )?full/i.test(message)) return undefined;
-  const file = /(?:Could not write file|open) "?([^"\n:]+)"?/.exec(message)?.[1];
-  return `the disk is full${file ? `: ${file} could not be written` : ''} (no space left on device)`;
 }

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { report } from '../../src/cli/report.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { EXIT } from '../../src/cli/exit-status.js';
+import { toTaskError } from '../../src/execute/task-errors.js';
+import { WarehouseError } from '../../src/warehouse/warehouse.js';
 
 /**
  * What a command threw, as the CLI reports it: a DuckDB file found damaged as DuckDB reads its
@@ -47,5 +49,13 @@ describe('a full disk outside any task', () => {
     expect(r.diagnostics[0].message).toContain(says);
     expect(r.diagnostics[0].message).not.toMatch(/internal error|TransactionContext/);
     expect(r.diagnostics[0].hint).toContain('pipe retry');
+  });
+});
+
+describe('a full disk at a task', () => {
+  it("fails the task as the disk's problem, still transient, without DuckDB's text", () => {
+    const e = toTaskError(new WarehouseError('TransactionContext Error: Failed to commit: Could not write file "/srv/shop/warehouse.duckdb": No space left on device', 'TransactionContext', 'transient'));
+    expect(e.message).toBe('the disk is full: /srv/shop/warehouse.duckdb could not be written (no space left on device); nothing of this task was published');
+    expect(e.errorClass).toBe('transient');
   });
 });
