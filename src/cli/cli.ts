@@ -33,7 +33,7 @@ import { formatFreshness, freshnessExitStatus } from './format-freshness.js';
 import { sourceFreshness } from '../commands/source-freshness.js';
 import { loadDisplayWidth, textTable } from '../logging/width.js';
 import { takeOverSignals } from './signals.js';
-import { stopNotice, stopPointAfter, type StopPoint } from './stop-notice.js';
+import { runsInFlightAfter, scheduleStopNotice, stopNotice, stopPointAfter, type StopPoint } from './stop-notice.js';
 
 /**
  * `--var NAME=VALUE`: the value is read as YAML, as dbt's `--vars` are (numbers, booleans,
@@ -559,16 +559,20 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       }
       const controller = new AbortController();
       let signals = 0;
+      let inFlight = 0;
       const stop = () => {
         signals++;
         if (signals > 1) process.exit(EXIT.interrupted);
-        logger.handle({ type: 'notice', message: 'stopping: no new runs; running models roll back and are recorded as cancelled' });
+        logger.handle({ type: 'notice', message: scheduleStopNotice(inFlight) });
         controller.abort();
       };
       const giveBack = takeOverSignals(stop);
       try {
         const { schedule } = await import('../schedule/scheduler.js');
-        const result = await schedule({ ...projectAt(o), pipelines, once: o.once, distributed: o.distributed ? { leaseMs: o.lease } : undefined, signal: controller.signal, emit: (e) => logger.handle(e) });
+        const result = await schedule({ ...projectAt(o), pipelines, once: o.once, distributed: o.distributed ? { leaseMs: o.lease } : undefined, signal: controller.signal, emit: (e) => {
+          inFlight = runsInFlightAfter(inFlight, e);
+          logger.handle(e);
+        } });
         // Stopped by a signal: 130, as every command; runs it cancelled are no failures of theirs.
         exitCode = controller.signal.aborted ? EXIT.interrupted : result.failed > 0 ? EXIT.taskFailed : EXIT.ok;
       } catch (e) {

@@ -28,3 +28,16 @@ export function stopNotice(point: StopPoint): string {
     }
   }
 }
+
+/** The runs a scheduler has in flight, as its events tell: each started until it finishes. */
+export function runsInFlightAfter(inFlight: number, event: PipeEvent): number {
+  if (event.type === 'run-started') return inFlight + 1;
+  if (event.type === 'run-finished') return Math.max(0, inFlight - 1);
+  return inFlight;
+}
+
+/** The notice of a scheduler's first Ctrl-C or SIGTERM: what stops, as far as it has runs in flight. */
+export function scheduleStopNotice(inFlight: number): string {
+  if (inFlight === 0) return 'stopping: no run is in flight, and none starts now';
+  return `stopping: no new runs; the ${inFlight === 1 ? 'running one rolls back its running models' : `${inFlight} running ones roll back their running models`}, recorded as cancelled`;
+}
