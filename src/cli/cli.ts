@@ -212,10 +212,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
    * Ctrl-C once: stop starting tasks and roll back running ones; a command stopped before it
    * wrote anything ends with the signal's reason. Twice: exit at once.
    */
-  const interruptible = async (logger: Logger, body: (signal: AbortSignal, logger: Logger) => Promise<number>): Promise<number> => {
+  const interruptible = async (logger: Logger, body: (signal: AbortSignal, logger: Logger) => Promise<number>, runsARun = true): Promise<number> => {
     const controller = new AbortController();
     let interrupts = 0;
-    let point: StopPoint = 'unknown';
+    let point: StopPoint = runsARun ? 'preparing' : 'unknown';
     // The events pass here on their way to the logger: the first Ctrl-C's notice says what stops.
     const watched: Logger = {
       handle: (e) => {
@@ -482,9 +482,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     false,
   ).action(async (macro: string, o: Common & { args?: string; var?: Record<string, unknown> }) => {
     const logger = makeLogger(o);
-    exitCode = await interruptible(logger, async () => {
-      return operationStatus(await runOperation({ ...projectAt(o), vars: o.var ?? {}, macro, args: operationArgs(o.args), emit: operationOutput(logger, Boolean(o.json)) }), logger);
-    });
+    exitCode = await interruptible(
+      logger,
+      async () => operationStatus(await runOperation({ ...projectAt(o), vars: o.var ?? {}, macro, args: operationArgs(o.args), emit: operationOutput(logger, Boolean(o.json)) }), logger),
+      false,
+    );
   });
 
   common(

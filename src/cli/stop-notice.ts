@@ -1,11 +1,12 @@
 import type { PipeEvent } from '../events/events.js';
 
 /**
- * What a command is doing when its first Ctrl-C comes, as its events tell: `waiting` while it
- * waits for a warehouse another process holds (nothing of it has run), `started` once its run
- * has started, `unknown` before either.
+ * What a command is doing when its first Ctrl-C comes, as its events tell: `preparing` before
+ * its run started (a run is recorded before any task or hook of it runs: nothing has run),
+ * `waiting` while it waits for a warehouse another process holds, `started` once its run has
+ * started; `unknown` for a command that runs no run (run-operation: its queries run as it renders).
  */
-export type StopPoint = 'unknown' | 'waiting' | 'started';
+export type StopPoint = 'unknown' | 'preparing' | 'waiting' | 'started';
 
 export function stopPointAfter(point: StopPoint, event: PipeEvent): StopPoint {
   if (event.type === 'run-started') return 'started';
@@ -19,6 +20,8 @@ export function stopNotice(point: StopPoint): string {
   switch (point) {
     case 'waiting':
       return `stopping: no longer waiting for the warehouse; nothing was run ${again}`;
+    case 'preparing':
+      return `stopping: no task has started, and none will ${again}`;
     case 'unknown':
     case 'started':
       return `stopping: no task starts now, and any running is rolled back ${again}`;

@@ -9,11 +9,14 @@ const other: PipeEvent = { type: 'notice', message: 'anything else' };
 
 describe('what the first Ctrl-C says', () => {
   it('a command waiting for the warehouse says the wait ends and nothing ran; once its run started, that tasks roll back', () => {
-    const after = (events: PipeEvent[]) => events.reduce<StopPoint>(stopPointAfter, 'unknown');
+    const after = (events: PipeEvent[]) => events.reduce<StopPoint>(stopPointAfter, 'preparing');
+    expect(stopNotice(after([other]))).toContain('stopping: no task has started, and none will');
     expect(stopNotice(after([other, waiting]))).toContain('no longer waiting for the warehouse; nothing was run');
     expect(stopNotice(after([waiting, started]))).toContain('any running is rolled back');
     // A wait told after the run started (a later open) does not take back that tasks ran.
     expect(stopNotice(after([started, waiting]))).toContain('any running is rolled back');
+    // run-operation runs queries as it renders, with no run to tell of them.
+    expect(stopNotice('unknown')).toContain('any running is rolled back');
   });
 
   it('a scheduler with no run in flight says none is, not that models roll back', () => {
