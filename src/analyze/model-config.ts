@@ -237,7 +237,7 @@ export const MODEL_CONFIG_KEYS = [
 /** The most automatic retries pipe allows: more would hide real problems. */
 export const MAX_RETRIES = 10;
 
-/** Parses `retries` and `retry_delay` (e.g. '30s', '2m', or milliseconds as a number). */
+/** Parses `retries` and `retry_delay` (a duration: '30s', '2m', or a number of seconds). */
 export function readRetry(
   raw: Readonly<Record<string, unknown>>,
   bad: (key: string, message: string) => void,
@@ -252,15 +252,25 @@ export function readRetry(
   if (raw.retry_delay !== undefined) {
     const d = parseDuration(raw.retry_delay);
     if (d !== undefined) retry_delay_ms = d;
-    else bad('retry_delay', "retry_delay must be a duration like '30s', '5m' or '1h'");
+    else bad('retry_delay', `retry_delay must be ${DURATION_FORMS}, got ${JSON.stringify(raw.retry_delay)}`);
   }
   return { retries, retry_delay_ms };
 }
 
+/** How a duration may be written, for messages and help. */
+export const DURATION_FORMS = "a duration such as '30s', '2m', '1h' or a number of seconds";
+
+/**
+ * A duration in milliseconds: `30s`, `2m`, `1.5h`, `500ms`, or a number alone, which is
+ * seconds, as `timeout 60`, Airflow's `retry_delay` and dbt's `*_seconds` settings read it.
+ * Every duration pipe takes (command-line options and settings alike) is read here.
+ */
 export function parseDuration(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
   if (typeof value !== 'string') return undefined;
-  const n = ms(value.trim() as StringValue);
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const n = ms(text as StringValue);
   return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 

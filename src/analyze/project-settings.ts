@@ -1,8 +1,8 @@
 import { Cron } from 'croner';
-import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { asPositiveInt, checkKeys } from './validate-keys.js';
-import { parseDuration, readRetry } from './model-config.js';
+import { DURATION_FORMS, parseDuration, readRetry } from './model-config.js';
 import { parseCliSelection } from '../graph/selection-spec.js';
 import { readSelectorDefinitions, type SelectorDefinitions } from './selector-definitions.js';
 import { redactUrl } from '../secrets/secrets.js';
@@ -92,6 +92,8 @@ export interface Schedule {
   readonly catchup: boolean;
   readonly maxCatchup: number;
   readonly maxActiveRuns: number;
+  /** Set when it fires less often than its interval: what it leaves unbuilt (see leavesGaps), warned of where the pipeline is read. */
+  readonly leavesGaps?: string;
 }
 
 /** Where a notification goes; `timeout_ms` bounds each attempt (default 10 s). */
@@ -148,6 +150,8 @@ function readSchedule(d: Readonly<Record<string, unknown>>, at: (key: string) =>
   if (maxCatchup === undefined) bad('max_catchup', 'max_catchup must be a whole number of at least 1');
   const maxActiveRuns = d.max_active_runs === undefined ? 1 : asPositiveInt(d.max_active_runs);
   if (maxActiveRuns === undefined) bad('max_active_runs', 'max_active_runs must be a whole number of at least 1');
+  const gaps = typeof timezone === 'string' && validTimezone(timezone) ? leavesGaps(d.schedule, timezone, interval === 'hourly' ? 'hourly' : 'daily') : undefined;
+  if (gaps) diagnostics.push(warning('schedule-gaps', gaps, at('schedule')));
   return {
     cron: d.schedule,
     timezone: typeof timezone === 'string' ? timezone : 'UTC',
@@ -155,7 +159,24 @@ function readSchedule(d: Readonly<Record<string, unknown>>, at: (key: string) =>
     catchup: d.catchup === true,
     maxCatchup: maxCatchup ?? 30,
     maxActiveRuns: maxActiveRuns ?? 1,
+    ...(gaps === undefined ? {} : { leavesGaps: gaps }),
   };
+}
+
+/**
+ * What a schedule that fires less often than its interval leaves unbuilt: each fire builds the
+ * one hour (or day) before it, so with a fire every other hour and interval: hourly every other hour is
+ * never built. Judged from the fires of a stretch of time of its own (a few days for hourly,
+ * a few weeks for daily), a day's fires 25 hours apart across a daylight-saving change allowed.
+ */
+function leavesGaps(expr: string, timezone: string, interval: 'daily' | 'hourly'): string | undefined {
+  const HOUR = 3_600_000;
+  const most = interval === 'hourly' ? HOUR : 25 * HOUR;
+  const fires = new Cron(expr, { timezone, paused: true }).nextRuns(interval === 'hourly' ? 24 * 8 : 60, new Date(Date.UTC(2024, 0, 1)));
+  if (!fires.slice(1).some((f, i) => f.getTime() - fires[i].getTime() > most)) return undefined;
+  return interval === 'hourly'
+    ? `schedule '${expr}' fires less often than every hour, and each fire builds only the UTC hour before it: the hours between fires are never built; fire every hour (e.g. '0 * * * *'), or backfill the others`
+    : `schedule '${expr}' fires less often than every day, and each fire builds only the day it covers: the days between fires are never built; fire every day (e.g. '0 2 * * *'), or backfill the others`;
 }
 
 function validTimezone(tz: string): boolean {
@@ -219,11 +240,9 @@ function readNotifyTarget(value: unknown, event: string, bad: (message: string) 
   const where = kind === 'webhook' ? `webhook ${redactUrl(t[kind])}` : `command ${t[kind]}`;
   let timeout_ms: number | undefined;
   if (t.timeout !== undefined) {
-    // A bare number would be milliseconds, rarely what `timeout: 30` means: the unit is required.
-    const withUnit = typeof t.timeout === 'string' && /[a-z]\s*$/i.test(t.timeout);
-    timeout_ms = withUnit ? parseDuration(t.timeout) : undefined;
+    timeout_ms = parseDuration(t.timeout);
     if (timeout_ms === undefined || timeout_ms <= 0) {
-      bad(`${event}: timeout of ${where} must be a duration with its unit, like '30s' or '2m', got ${JSON.stringify(t.timeout)}`);
+      bad(`${event}: timeout of ${where} must be ${DURATION_FORMS}, above 0, got ${JSON.stringify(t.timeout)}`);
       return undefined;
     }
   }

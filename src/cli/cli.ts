@@ -1,7 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { insteadOfDbt } from './dbt-commands.js';
 import { parse as parseYamlValue } from 'yaml';
-import { parseDuration } from '../analyze/model-config.js';
+import formatDuration from 'ms';
+import { DURATION_FORMS, parseDuration } from '../analyze/model-config.js';
 import { DEFAULT_WAIT } from '../commands/context.js';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { compile, history, listNodes } from '../commands/inspect.js';
@@ -32,6 +33,7 @@ import { formatFreshness, freshnessExitStatus } from './format-freshness.js';
 import { sourceFreshness } from '../commands/source-freshness.js';
 import { loadDisplayWidth, textTable } from '../logging/width.js';
 import { takeOverSignals } from './signals.js';
+import { runsInFlightAfter, scheduleStopNotice, stopNotice, stopPointAfter, type StopPoint } from './stop-notice.js';
 
 /**
  * `--var NAME=VALUE`: the value is read as YAML, as dbt's `--vars` are (numbers, booleans,
@@ -94,15 +96,10 @@ function positiveInt(name: string) {
   };
 }
 
-/**
- * `--wait 30s`: how long to wait for a warehouse another process holds, in milliseconds. A
- * number without a unit other than 0 is refused: `--wait 10` could mean seconds as well.
- */
+/** `--wait 30s` (or `--wait 30`, seconds): how long to wait for a warehouse another process holds, in milliseconds. */
 function waitDuration(value: string): number {
   const n = parseDuration(value);
-  if (n === undefined || (n !== 0 && /^[\d.]+$/.test(value.trim()))) {
-    throw new CommanderError(EXIT.badInput, 'pipe.badWait', `--wait must be a duration such as 30s, 2m or 0, got '${value}'`);
-  }
+  if (n === undefined) throw new CommanderError(EXIT.badInput, 'pipe.badWait', `--wait must be ${DURATION_FORMS}, or 0, got '${value}'`);
   return n;
 }
 
@@ -123,20 +120,20 @@ function hour(value: string): number {
 
 const FRESHNESS_OPTION = ['--check-freshness', 'first check the freshness of the sources read: a source past its error_after stops the run before anything is written'] as const;
 
-/** `--lease 30s`: how long a worker may go unseen before its tasks go to another. */
+/** `--lease 30s` (or `--lease 30`, seconds): how long a worker may go unseen before its tasks go to another. */
 function leaseDuration(value: string): number {
   const n = parseDuration(value);
-  if (n === undefined || n < MIN_LEASE_MS || /^[\d.]+$/.test(value.trim())) {
-    throw new CommanderError(EXIT.badInput, 'pipe.badLease', `--lease must be a duration of at least ${MIN_LEASE_MS} ms such as 30s or 2m, got '${value}'`);
+  if (n === undefined || n < MIN_LEASE_MS) {
+    throw new CommanderError(EXIT.badInput, 'pipe.badLease', `--lease must be ${DURATION_FORMS}, at least ${formatDuration(MIN_LEASE_MS)}, got '${value}'`);
   }
   return n;
 }
 
 const DISTRIBUTED_OPTION = ['--distributed', 'run the tasks on pipe worker processes, on any machine (a DuckLake warehouse with a Postgres catalog)'] as const;
 
-const LEASE_OPTION = ['--lease <duration>', 'with --distributed: how long a worker may go unseen before its tasks go to another', leaseDuration, parseDuration(DEFAULT_LEASE)] as const;
+const LEASE_OPTION = ['--lease <duration>', 'with --distributed: how long a worker may go unseen before its tasks go to another (30s, 2m; a number alone is seconds)', leaseDuration, parseDuration(DEFAULT_LEASE)] as const;
 
-const WAIT_OPTION = ['--wait <duration>', 'how long to wait for the warehouse while another process holds it (0: not at all)', waitDuration, parseDuration(DEFAULT_WAIT)] as const;
+const WAIT_OPTION = ['--wait <duration>', 'how long to wait for the warehouse while another process holds it (30s, 2m; a number alone is seconds; 0: not at all)', waitDuration, parseDuration(DEFAULT_WAIT)] as const;
 
 interface Common {
   project?: string;
@@ -215,13 +212,23 @@ export async function runCli(argv: readonly string[]): Promise<number> {
    * Ctrl-C once: stop starting tasks and roll back running ones; a command stopped before it
    * wrote anything ends with the signal's reason. Twice: exit at once.
    */
-  const interruptible = async (logger: Logger, body: (signal: AbortSignal) => Promise<number>): Promise<number> => {
+  const interruptible = async (logger: Logger, body: (signal: AbortSignal, logger: Logger) => Promise<number>, runsARun = true): Promise<number> => {
     const controller = new AbortController();
     let interrupts = 0;
+    let point: StopPoint = runsARun ? 'preparing' : 'unknown';
+    // The events pass here on their way to the logger: the first Ctrl-C's notice says what stops.
+    const watched: Logger = {
+      handle: (e) => {
+        point = stopPointAfter(point, e);
+        logger.handle(e);
+      },
+      result: (text, exact) => logger.result(text, exact),
+      close: () => logger.close(),
+    };
     const onSignal = () => {
       interrupts++;
       if (interrupts === 1) {
-        logger.handle({ type: 'notice', message: 'stopping: no task starts now, and any running is rolled back (press Ctrl-C again to exit at once)' });
+        logger.handle({ type: 'notice', message: stopNotice(point) });
         controller.abort();
       } else {
         // Uncommitted transactions die with the process; DuckDB's log holds only committed work.
@@ -230,7 +237,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     };
     const giveBack = takeOverSignals(onSignal);
     try {
-      return await body(controller.signal);
+      return await body(controller.signal, watched);
     } catch (e) {
       if (controller.signal.aborted && e === controller.signal.reason) return EXIT.interrupted;
       return report(e, logger);
@@ -319,7 +326,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         return;
       }
       const distributed = o.distributed ? { leaseMs: o.lease } : undefined;
-      exitCode = await interruptible(logger, async (signal) => finished(await run({ ...options, distributed, signal, emit: (e) => logger.handle(e) })));
+      exitCode = await interruptible(logger, async (signal, log) => finishedOrNothing(await run({ ...options, distributed, signal, emit: (e) => log.handle(e) }), log));
     },
   );
 
@@ -407,9 +414,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         }
         return;
       }
-      exitCode = await interruptible(logger, async (signal) => {
-        if (!o.missing) return finished(await backfill({ ...options, signal }));
-        return finishedOrNothing(await backfillMissing({ ...options, signal }), logger);
+      exitCode = await interruptible(logger, async (signal, log) => {
+        const emit = (e: Parameters<Logger['handle']>[0]) => log.handle(e);
+        return finishedOrNothing(await (o.missing ? backfillMissing : backfill)({ ...options, signal, emit }), log);
       });
     },
   );
@@ -450,7 +457,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--store-failures', "dbt tests keep their failing rows in the warehouse (<schema>_dbt_test__audit), unless their store_failures or store_failures_as says otherwise"),
   ).action(async (o: Common & { date?: string; pipeline?: string; threads?: number; storeFailures?: boolean }) => {
     const logger = makeLogger(o);
-    exitCode = await interruptible(logger, async (signal) => {
+    exitCode = await interruptible(logger, async (signal, log) => {
       const outcome = await test({
         ...projectOptions(o),
         pipeline: o.pipeline,
@@ -458,9 +465,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         threads: o.threads,
         storeFailures: o.storeFailures,
         signal,
-        emit: (e) => logger.handle(e),
+        emit: (e) => log.handle(e),
       });
-      return finishedOrNothing(outcome, logger);
+      return finishedOrNothing(outcome, log);
     });
   });
 
@@ -475,9 +482,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     false,
   ).action(async (macro: string, o: Common & { args?: string; var?: Record<string, unknown> }) => {
     const logger = makeLogger(o);
-    exitCode = await interruptible(logger, async () => {
-      return operationStatus(await runOperation({ ...projectAt(o), vars: o.var ?? {}, macro, args: operationArgs(o.args), emit: operationOutput(logger, Boolean(o.json)) }), logger);
-    });
+    exitCode = await interruptible(
+      logger,
+      async () => operationStatus(await runOperation({ ...projectAt(o), vars: o.var ?? {}, macro, args: operationArgs(o.args), emit: operationOutput(logger, Boolean(o.json)) }), logger),
+      false,
+    );
   });
 
   common(
@@ -552,16 +561,20 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       }
       const controller = new AbortController();
       let signals = 0;
+      let inFlight = 0;
       const stop = () => {
         signals++;
         if (signals > 1) process.exit(EXIT.interrupted);
-        logger.handle({ type: 'notice', message: 'stopping: no new runs; running models roll back and are recorded as cancelled' });
+        logger.handle({ type: 'notice', message: scheduleStopNotice(inFlight) });
         controller.abort();
       };
       const giveBack = takeOverSignals(stop);
       try {
         const { schedule } = await import('../schedule/scheduler.js');
-        const result = await schedule({ ...projectAt(o), pipelines, once: o.once, distributed: o.distributed ? { leaseMs: o.lease } : undefined, signal: controller.signal, emit: (e) => logger.handle(e) });
+        const result = await schedule({ ...projectAt(o), pipelines, once: o.once, distributed: o.distributed ? { leaseMs: o.lease } : undefined, signal: controller.signal, emit: (e) => {
+          inFlight = runsInFlightAfter(inFlight, e);
+          logger.handle(e);
+        } });
         // Stopped by a signal: 130, as every command; runs it cancelled are no failures of theirs.
         exitCode = controller.signal.aborted ? EXIT.interrupted : result.failed > 0 ? EXIT.taskFailed : EXIT.ok;
       } catch (e) {
@@ -586,10 +599,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option(...WAIT_OPTION)
     .action(async (runId: string | undefined, o: Common & { threads?: number; wait: number; distributed?: boolean; lease: number }) => {
       const logger = makeLogger(o);
-      exitCode = await interruptible(logger, async (signal) => {
+      exitCode = await interruptible(logger, async (signal, log) => {
         const distributed = o.distributed ? { leaseMs: o.lease } : undefined;
-        const outcome = await retry({ ...projectAt(o), runId, threads: o.threads, vars: o.var, waitMs: o.wait, distributed, signal, emit: (e) => logger.handle(e) });
-        return finishedOrNothing(outcome, logger);
+        const outcome = await retry({ ...projectAt(o), runId, threads: o.threads, vars: o.var, waitMs: o.wait, distributed, signal, emit: (e) => log.handle(e) });
+        return finishedOrNothing(outcome, log);
       });
     });
 

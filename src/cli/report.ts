@@ -5,6 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import { WarehouseLockedError, WarehouseOpenError } from '../warehouse/warehouse.js';
 import { damagedFileError } from '../warehouse/duckdb/duckdb-warehouse.js';
 import { EXIT, type ExitStatus } from './exit-status.js';
+import { diskFull } from '../util/disk-full.js';
 
 /** How a command's end becomes an exit status, the same for the CLI and for the library's callers. */
 
@@ -79,6 +80,12 @@ export function report(e: unknown, logger: Logger): ExitStatus {
         hint: 'raise memory_limit under settings: (pipe.yaml, or the profile in a dbt project), or lower threads',
       }),
     });
+    return EXIT.taskFailed;
+  }
+  // Outside any task (recording the run's end): no bug of pipe's.
+  const full = diskFull(message);
+  if (full) {
+    logger.handle({ type: 'diagnostic', diagnostic: error('disk-full', full, undefined, { hint: 'free space on that disk, then pipe retry finishes the run (what was not committed was rolled back)' }) });
     return EXIT.taskFailed;
   }
   logger.handle({ type: 'diagnostic', diagnostic: error('internal', `internal error: ${message}`) });

@@ -6,7 +6,7 @@ import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, planBackfill, type DateOrder, type Plan } from '../plan/plan.js';
 import type { ProjectOptions, SelectionOptions, WaitOptions } from './context.js';
-import { freshnessAt, launch, newRunId, type LaunchOptions, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, withForeseen, withPast, type Prepared, type RunOutcome } from './lifecycle.js';
+import { freshnessAt, launch, newRunId, type LaunchOptions, pipeCommandFor, planContext, prepare, refuseAsRunWould, retryCommandFor, withForeseen, withPast, type Prepared, type RunOutcome, nothingToBuild, type NothingToDo } from './lifecycle.js';
 import { commonParams, flagParam, type BackfillParams } from './stored-params.js';
 import { Distributed, type DistributedOptions } from './distributed.js';
 import { openProjectAhead } from './open-ahead.js';
@@ -142,21 +142,19 @@ export async function backfillDryRun(options: BackfillOptions): Promise<Plan> {
  * (slow start from one), tables and views once at the end. Retries are off unless asked for:
  * in a large backfill every error is reported, then `pipe retry` re-runs what failed.
  */
-export async function backfill(options: BackfillOptions): Promise<RunOutcome> {
-  const outcome = await startBackfill({ ...options, missing: false });
-  if ('nothingToDo' in outcome) throw new Error('internal error: a backfill of every task found nothing to do');
-  return outcome;
+export function backfill(options: BackfillOptions): Promise<RunOutcome | NothingToDo> {
+  return startBackfill({ ...options, missing: false });
 }
 
 /**
  * `pipe backfill --missing`: the backfill of the tasks that are not current, in its normal order
  * and parallelism; nothing to do when every selected task is current.
  */
-export function backfillMissing(options: BackfillOptions): Promise<RunOutcome | { readonly nothingToDo: string }> {
+export function backfillMissing(options: BackfillOptions): Promise<RunOutcome | NothingToDo> {
   return startBackfill({ ...options, missing: true });
 }
 
-async function startBackfill(options: BackfillOptions): Promise<RunOutcome | { readonly nothingToDo: string }> {
+async function startBackfill(options: BackfillOptions): Promise<RunOutcome | NothingToDo> {
   const days = backfillIntervals(options.start, options.end);
   if (options.retries !== undefined && (options.retries < 0 || options.retries > MAX_RETRIES)) {
     throw new DiagnosticError([error('bad-option', `--retries must be from 0 to ${MAX_RETRIES}`)]);
@@ -186,11 +184,13 @@ async function startBackfill(options: BackfillOptions): Promise<RunOutcome | { r
     // The plan holds the warehouse now (or it was refused): the handle opened ahead is not needed.
     release();
   }
-  if (options.missing && p.tasks.length === 0 && !p.diagnostics.some((d) => d.severity === 'error')) {
+  if (options.missing && p.tasks.length === 0 && !p.diagnostics.some((d) => d.severity === 'error') && prepared.selected.size > 0) {
     prepared.warehouse?.close();
     await distributed?.close();
     return { nothingToDo: `nothing to build: every selected task from ${options.start} to ${options.end} is current` };
   }
+  const nothing = await nothingToBuild(prepared, p, distributed);
+  if (nothing) return nothing;
   const intervals = backfillIntervals(options.start, options.end, granularityOf(prepared));
   const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings, parallel: options.parallel });
   const launchOptions: LaunchOptions = {

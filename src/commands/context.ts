@@ -59,7 +59,7 @@ export function heldWait(options: WaitOptions): HeldWait {
     onHeld: (held) => {
       if (told) return;
       told = true;
-      options.emit?.({ type: 'notice', message: `${held.inUse}; waiting up to ${formatDuration(limit, { long: true })} for it` });
+      options.emit?.({ type: 'notice', message: `${held.inUse}; waiting up to ${formatDuration(limit, { long: true })} for it`, waitsFor: 'warehouse' });
     },
   };
 }

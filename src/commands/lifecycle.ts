@@ -528,6 +528,22 @@ export function letGoUnused(prepared: Pick<Prepared, 'warehouse' | 'dbPath' | 'm
   if (prepared.madeWarehouse) for (const file of [prepared.dbPath, `${prepared.dbPath}.wal`]) rmSync(file, { force: true });
 }
 
+/** What a run or backfill whose selection leaves nothing to build returns instead of starting a run (as dbt's "Nothing to do"). */
+export interface NothingToDo {
+  readonly nothingToDo: string;
+}
+
+/**
+ * A plan with no task that nothing refuses: no run is started or recorded, the warehouse is let
+ * go (see letGoUnused), and the command says so. A refused plan is left to launch, to report.
+ */
+export async function nothingToBuild(prepared: Prepared, p: Pick<Plan, 'tasks' | 'diagnostics'>, distributed?: { close(): Promise<void> }): Promise<NothingToDo | undefined> {
+  if (p.tasks.length > 0 || p.diagnostics.some((d) => d.severity === 'error')) return undefined;
+  letGoUnused(prepared);
+  await distributed?.close();
+  return { nothingToDo: 'nothing to do: the selection leaves no model, seed or snapshot to build; no run is recorded' };
+}
+
 /** A pipe command with the same --project/--db (and dbt profile flags) the user gave. */
 export function pipeCommandFor(options: ProjectOptions): PipeCommand {
   const flags = [

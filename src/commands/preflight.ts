@@ -103,20 +103,26 @@ const SHAPED_BY_QUERY: ReadonlySet<TaskKind> = new Set<TaskKind>(['seed', 'table
 
 /**
  * Runs `bind` with what the run creates before its readers standing in the catalog as it will:
- * each relation of schema main that is not there yet, as a temporary view of its query, in a
- * transaction rolled back afterwards, so that nothing is written (a read-only warehouse
- * included). So on a first run, a model whose upstream the run builds binds before anything
- * runs, as it binds on the next. Left out, and so bound only as they run: relations of other
- * schemas (a temporary view is of schema main), queries rendered as they run, snapshots (their
- * table adds columns) and models with hooks (which may change what the table holds).
+ * each relation that is not there yet, as a view of its query, in a transaction rolled back
+ * afterwards, so that nothing is written. A relation of schema main stands as a temporary view
+ * (a read-only warehouse included); one of another schema (a model's `schema` config) as a
+ * view in that schema, created with it when missing, which only a warehouse open for writing
+ * allows (a read-only one, as a dry run opens, leaves them out: a statement it refuses would
+ * end the transaction). So on a first run, a model whose upstream the run builds binds before
+ * anything runs, as it binds on the next. Left out, and so bound only as they run: queries
+ * rendered as they run, snapshots (their table adds columns), models with hooks (which may
+ * change what the table holds), and relations of another database.
  */
 async function withPlannedRelations<T>(session: WarehouseSession, tasks: readonly Task[], bind: () => Promise<T>): Promise<T> {
-  const planned = new Map<string, { name: string; sql: string }>();
+  const planned = new Map<string, { schema: string; name: string; sql: string }>();
+  let writable: boolean | undefined;
   for (const t of tasks) {
-    const name = /^"main"\."((?:[^"]|"")*)"$/.exec(t.relation)?.[1];
-    if (name === undefined || t.sql === undefined || t.renderAtRun || !SHAPED_BY_QUERY.has(t.kind) || planned.has(t.relation)) continue;
+    const parts = /^"((?:[^"]|"")*)"\."((?:[^"]|"")*)"$/.exec(t.relation);
+    if (parts === null || t.sql === undefined || t.renderAtRun || !SHAPED_BY_QUERY.has(t.kind) || planned.has(t.relation)) continue;
     if (allSteps(t.steps).some((s) => s.kind === 'hook')) continue;
-    planned.set(t.relation, { name: name.replaceAll('""', '"'), sql: t.sql });
+    const [schema, name] = [parts[1].replaceAll('""', '"'), parts[2].replaceAll('""', '"')];
+    if (schema !== 'main' && !(writable ??= await openForWriting(session))) continue;
+    planned.set(t.relation, { schema, name, sql: t.sql });
   }
   const existing = planned.size === 0 ? undefined : await readRelationsOf(session, [...planned.keys()]).catch(() => undefined);
   const missing = [...planned].filter(([relation]) => existing !== undefined && !existing.has(relation));
@@ -132,8 +138,12 @@ async function withPlannedRelations<T>(session: WarehouseSession, tasks: readonl
     while (pending.length > 0) {
       const next: typeof pending = [];
       for (const entry of pending) {
-        const [, { name, sql }] = entry;
-        const made = await session.exec(`CREATE TEMP VIEW ${quoteIdent(name)} AS\n${sql}`).then(
+        const [, { schema, name, sql }] = entry;
+        const create =
+          schema === 'main'
+            ? `CREATE TEMP VIEW ${quoteIdent(name)} AS\n${sql}`
+            : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};\nCREATE VIEW ${quoteIdent(schema)}.${quoteIdent(name)} AS\n${sql}`;
+        const made = await session.exec(create).then(
           () => true,
           (e: unknown) => (warehouseMessage(e), false),
         );
@@ -146,6 +156,12 @@ async function withPlannedRelations<T>(session: WarehouseSession, tasks: readonl
   } finally {
     await session.rollback();
   }
+}
+
+/** Whether the session's database takes writes (not opened read-only): only then may a stand-in have a schema of its own. */
+async function openForWriting(session: WarehouseSession): Promise<boolean> {
+  const rows = await session.query('SELECT NOT readonly AS writable FROM duckdb_databases() WHERE database_name = current_database()').catch(() => []);
+  return rows[0]?.writable === true;
 }
 
 /** Before anything runs: every data_type of an enforced contract is a type of the engine, each reported at its column. */

@@ -21,6 +21,8 @@ import {
   type Prepared,
   type RunOutcome,
   type WarehouseAccess,
+  nothingToBuild,
+  type NothingToDo,
 } from './lifecycle.js';
 import { Distributed, type DistributedOptions } from './distributed.js';
 import { openProjectAhead } from './open-ahead.js';
@@ -164,7 +166,7 @@ export async function planRunCommand(
  * run builds yesterday and a run of an hourly pipeline the previous full hour (UTC), as their
  * schedules would.
  */
-export async function run(options: RunOptions): Promise<RunOutcome> {
+export async function run(options: RunOptions): Promise<RunOutcome | NothingToDo> {
   const runId = options.runId ?? newRunId();
   const invocation = { id: runId, startedAt: (options.clock ?? systemClock).now() };
   // A distributed run opens the warehouse only in its turn (Distributed.oneAtATime): not ahead.
@@ -183,6 +185,9 @@ export async function run(options: RunOptions): Promise<RunOutcome> {
     release();
   }
   const { prepared, plan, interval, hour, isDefault, threads, eventTime } = planned;
+  // A scheduled interval is recorded as run all the same: the schedule counts it as handled by its run.
+  const nothing = options.scheduledAt === undefined ? await nothingToBuild(prepared, plan, distributed) : undefined;
+  if (nothing) return nothing;
   const params: RunParams = {
     kind: 'run',
     ds: dateVariables(interval).ds,

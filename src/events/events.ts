@@ -75,6 +75,11 @@ export interface RunCounts {
   readonly pending: number;
   /** Of the succeeded, the tasks not run because their output was current. */
   readonly upToDate?: number;
+  /**
+   * Of the succeeded, the tasks that left their table or view as it was because a newer build
+   * stood there (see SUPERSEDED): done, as nothing is left to retry, but not built.
+   */
+  readonly superseded?: number;
 }
 
 export type PipeEvent =
@@ -180,6 +185,7 @@ export type PipeEvent =
    */
   | { readonly type: 'watch-waiting'; readonly keeps?: true }
   | { readonly type: 'diagnostic'; readonly diagnostic: Diagnostic }
-  | { readonly type: 'notice'; readonly message: string };
+  /** `waitsFor`: the notice that the command waits for the warehouse another process holds. */
+  | { readonly type: 'notice'; readonly message: string; readonly waitsFor?: 'warehouse' };
 
 export type EventSink = (event: PipeEvent) => void;

@@ -283,7 +283,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   const pending = queue.pending;
   // A task skipped (after a failure, or for depends_on_past) leaves the run unfinished: pipe retry completes it.
   const status = signal?.aborted ? 'cancelled' : counts.failed > 0 || counts.skipped > 0 || pending > 0 ? 'failed' : 'succeeded';
-  return { status, ...counts, pending, upToDate: runner.upToDate };
+  return { status, ...counts, pending, upToDate: runner.upToDate, superseded: runner.superseded };
 }
 
 /** Each node's dates in this run: from the start of its first interval to the end of its last. */

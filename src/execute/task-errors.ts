@@ -6,6 +6,7 @@ import type { Task } from '../plan/task.js';
 import type { Dialect } from '../warehouse/dialect.js';
 import { WarehouseError } from '../warehouse/warehouse.js';
 import { labelWithFileLine } from './sql-error-label.js';
+import { diskFull } from '../util/disk-full.js';
 
 /**
  * Why a task failed, as errors the step runner throws, and as the TaskError that events and
@@ -114,7 +115,11 @@ export function toTaskError(e: unknown, task?: Task): TaskError {
     const place = statement && task?.origin ? locateSqlError(named?.line, statement, task.origin) : undefined;
     return { ...base, message: labelWithFileLine(base.message, named, place?.location), location: place?.location, sqlContext: place?.context };
   }
-  if (e instanceof WarehouseError) return { message: e.message, kind: e.kind, errorClass: e.errorClass };
+  if (e instanceof WarehouseError) {
+    // Not the query's fault, and no line of it to point at: said as the disk's.
+    const full = diskFull(e.message);
+    return { message: full ? `${full}; nothing of this task was published` : e.message, kind: e.kind, errorClass: e.errorClass };
+  }
   if (e instanceof HookError) {
     const where = `${e.location.file}${e.location.line === undefined ? '' : `:${e.location.line}`}`;
     const after = e.published ? ' (after the commit: the model is published)' : '';

@@ -65,6 +65,8 @@ export interface RunHow {
 export class TaskRunner {
   /** Tasks found current (or up to date) and not run again. */
   upToDate = 0;
+  /** Tasks that left their output to a newer build (see RunCounts.superseded). */
+  superseded = 0;
   private readonly now: Effects;
   /** By task of the run that published: the rows it wrote, or for a view the rows it reads (see likelyQuick). */
   private readonly volume = new Map<string, number>();
@@ -106,6 +108,7 @@ export class TaskRunner {
       fx.emit({ type: 'task-skipped', runId, task: taskRef(task), reason: task.noop.reason, detail: task.noop.detail });
       // A seed loaded from the same file is up to date as a current model is.
       if (task.noop.reason === 'up-to-date' || task.noop.reason === 'current') fx.later(() => this.upToDate++);
+      else fx.later(() => this.superseded++);
       return 'succeeded';
     }
     return undefined;
@@ -308,6 +311,7 @@ export class TaskRunner {
         await this.steps.cleanup(task, session);
         const detail = supersededDetail(task, result.by, 'for a newer interval');
         await engine.recordTask(session, { runId, taskId: task.id, attempt: attemptNo, status: 'succeeded', startedAt: attemptStart, endedAt: Date.now(), detail, worker, runner: this.o.runner });
+        fx.later(() => this.superseded++);
         fx.emit({ type: 'task-skipped', runId, task: taskRef(task), reason: 'superseded', detail });
         return 'succeeded';
       }

@@ -158,6 +158,11 @@ export class TextLogger implements Logger {
           this.line(`= ${this.label(e.task)} up to date${e.reason === 'up-to-date' ? ` ${s.dim(`(${e.detail})`)}` : ''}`);
           break;
         }
+        if (e.reason === 'superseded') {
+          // Not built, and not to be: a newer build stands in its table (the detail starts with "superseded").
+          this.line(`~ ${this.label(e.task)} ${e.detail}`);
+          break;
+        }
         const prefix = this.live ? s.yellow('-') : 'SKIP ';
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.detail)}`);
         break;
@@ -230,9 +235,11 @@ export class TextLogger implements Logger {
         if (this.timer) clearInterval(this.timer);
         this.clearFooter();
         const current = e.upToDate ?? 0;
+        const superseded = e.superseded ?? 0;
         const parts = [
-          `${e.succeeded - current} succeeded`,
+          `${e.succeeded - current - superseded} succeeded`,
           ...(current ? [`${current} up to date`] : []),
+          ...(superseded ? [`${superseded} superseded`] : []),
           e.failed ? s.red(`${e.failed} failed`) : '0 failed',
           `${e.skipped} skipped`,
           ...(e.cancelled ? [s.yellow(`${e.cancelled} cancelled`)] : []),

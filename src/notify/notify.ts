@@ -21,8 +21,11 @@ export interface RunReport {
   readonly start?: string;
   readonly end?: string;
   readonly warehouse: string;
-  /** `up_to_date`: of the succeeded, the tasks not run because their output was current (the run's summary says them apart). */
-  readonly counts: { readonly succeeded: number; readonly up_to_date: number; readonly failed: number; readonly skipped: number; readonly cancelled: number; readonly pending: number };
+  /**
+   * `up_to_date`: of the succeeded, the tasks not run because their output was current;
+   * `superseded`: those that left their output to a newer build (the run's summary says both apart).
+   */
+  readonly counts: { readonly succeeded: number; readonly up_to_date: number; readonly superseded: number; readonly failed: number; readonly skipped: number; readonly cancelled: number; readonly pending: number };
   readonly failed_tasks: readonly { readonly task: string; readonly model: string; readonly ds?: string; readonly error: string }[];
   readonly retry_command?: string;
 }

@@ -48,7 +48,7 @@ export class RunNotifier {
   finish(result: ExecuteResult): void {
     if (!this.notify) return;
     const { succeeded, failed, skipped, cancelled, pending } = result;
-    const counts = { succeeded, up_to_date: result.upToDate ?? 0, failed, skipped, cancelled, pending };
+    const counts = { succeeded, up_to_date: result.upToDate ?? 0, superseded: result.superseded ?? 0, failed, skipped, cancelled, pending };
     if (this.retries.size > 0) {
       // A retried task that failed in the end failed one attempt more than it was retried, and its last error is that attempt's.
       const failedAt = new Map(this.failures.map((f) => [f.task, f.error]));

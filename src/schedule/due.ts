@@ -29,31 +29,40 @@ function wallTime(ms: number, timezone: string): string {
 }
 
 /**
- * The fire times from croner's next one, `t`: with, for an hourly pipeline, the first of a
- * wall-clock time the night clocks go back repeats (02:00 twice in Europe/Amsterdam), which
- * croner passes over. Each fire of an hourly pipeline covers the UTC hour before it: without
- * the first 02:00, the hour before it would never be built. (A daily pipeline fires once, on
- * the second: both would cover the same day.)
+ * For an hourly pipeline, the other instant of a wall-clock time the night clocks go back
+ * repeats (02:30 twice in Europe/Amsterdam): croner gives one of the two, which one depending
+ * on where it starts counting (from within the first 02:xx it passes over the second). Each
+ * fire of an hourly pipeline covers the UTC hour before it: without both, an hour would never
+ * be built. (A daily pipeline fires once: both would cover the same day.)
  */
-function withRepeated(schedule: Schedule, t: number, after: number): number[] {
-  if (schedule.interval !== 'hourly') return [t];
-  const earlier = t - HOUR_MS;
-  return earlier > after && wallTime(earlier, schedule.timezone) === wallTime(t, schedule.timezone) ? [earlier, t] : [t];
+function twinsOf(schedule: Schedule, t: number): number[] {
+  if (schedule.interval !== 'hourly') return [];
+  const wall = wallTime(t, schedule.timezone);
+  return [t - HOUR_MS, t + HOUR_MS].filter((x) => wallTime(x, schedule.timezone) === wall);
+}
+
+/**
+ * Fire times in (after, until], oldest first, croner's and their twins (see twinsOf); counted
+ * from an hour before `after`, whose fire's twin may fall after it. Stops early once `enough`
+ * says so of the fires found up to an hour before croner's latest (no twin comes before those).
+ */
+function firesBetween(schedule: Schedule, after: number, until: number, enough?: (settled: number) => boolean): number[] {
+  const c = cron(schedule);
+  const reach = schedule.interval === 'hourly' ? HOUR_MS : 0;
+  const found = new Set<number>();
+  let t = c.nextRun(new Date(after - reach));
+  while (t && t.getTime() <= until + reach) {
+    const ms = t.getTime();
+    for (const fire of [ms, ...twinsOf(schedule, ms)]) if (fire > after && fire <= until) found.add(fire);
+    if (enough && enough([...found].filter((f) => f <= ms - reach).length)) break;
+    t = c.nextRun(t);
+  }
+  return [...found].sort((a, b) => a - b);
 }
 
 /** Fire times in (after, until], oldest first, at most `limit` (the latest ones are kept). */
 export function fireTimes(schedule: Schedule, after: number, until: number, limit = 100_000): number[] {
-  const c = cron(schedule);
-  const out: number[] = [];
-  let t = c.nextRun(new Date(after));
-  while (t && t.getTime() <= until) {
-    for (const fire of withRepeated(schedule, t.getTime(), out.at(-1) ?? after)) {
-      out.push(fire);
-      if (out.length > limit) out.shift();
-    }
-    t = c.nextRun(t);
-  }
-  return out;
+  return firesBetween(schedule, after, until).slice(-limit);
 }
 
 /** The latest fire time at or before `now`, looking back up to a year. */
@@ -66,14 +75,7 @@ export function latestFireTime(schedule: Schedule, now: number): number | undefi
 }
 
 export function nextFireTimes(schedule: Schedule, now: number, count: number): number[] {
-  const c = cron(schedule);
-  const out: number[] = [];
-  let t = c.nextRun(new Date(now));
-  while (t && out.length < count) {
-    for (const fire of withRepeated(schedule, t.getTime(), out.at(-1) ?? now)) if (out.length < count) out.push(fire);
-    t = c.nextRun(t);
-  }
-  return out;
+  return firesBetween(schedule, now, Infinity, (settled) => settled >= count).slice(0, count);
 }
 
 const wallClocks = new Map<string, Intl.DateTimeFormat>();

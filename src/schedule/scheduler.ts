@@ -114,6 +114,7 @@ export async function listSchedules(options: ProjectOptions & { pipelines?: read
   for (const p of pipelines) {
     const s = p.schedule!;
     lines.push(`${p.name}: '${s.cron}' (${s.timezone}), ${s.interval}, catchup ${s.catchup ? `on (at most ${s.maxCatchup})` : 'off'}, max_active_runs ${s.maxActiveRuns}`);
+    if (s.leavesGaps) lines.push(`  warning: ${s.leavesGaps}`);
     if (state) {
       // What a start now would do, as its first round plans it: the intervals it resumes (a run that never finished) and those due.
       const round = planRound([p], state, now, new Map());
@@ -222,6 +223,7 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
       emit,
     }).then(
       (outcome) => {
+        if ('nothingToDo' in outcome) throw new Error('internal error: a scheduled run found nothing to do');
         // Delivery goes on while the next runs start; the scheduler waits for it before it returns.
         notifying.push(outcome.notified);
         return { succeeded: outcome.status === 'succeeded' };

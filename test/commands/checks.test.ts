@@ -129,6 +129,25 @@ describe('checks guard publication', () => {
     expect(eventsOfType(r.events, 'task-started')).toEqual([]);
   });
 
+  it('on a first run, a check on a model reading one of another schema (schema config) is refused before anything runs', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: schemas\n',
+      'models/up.sql': "{{ config(materialized='table', schema='analytics') }}\nselect 1 as id, 'a' as name",
+      'models/down.sql': "{{ config(materialized='table') }}\nselect id, name from {{ ref('up') }}",
+      'models/down.yaml': 'checks:\n  not_null: [nme]\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stderr).toMatch(/models\/down\.yaml:2: error: check not_null\(nme\) names column 'nme', which down does not produce/);
+    expect(eventsOfType(r.events, 'task-started')).toEqual([]);
+    // The stand-in's schema went with the rolled-back transaction: a right check builds both.
+    writeProjectFiles(dir, { 'models/down.yaml': 'checks:\n  not_null: [name]\n' });
+    const ok = await runIn(dir, { date: '2024-01-02' });
+    expect(ok.code, explain(ok)).toBe(0);
+    expect(await queryRows(join(dir, 'warehouse.duckdb'), 'select * from analytics.up')).toEqual([{ id: 1, name: 'a' }]);
+  });
+
   it('Jinja in an expression check is one syntax error at the check, saying only query: checks are templates', async () => {
     const dir = checkedProject(`checks:
   expression: ["qty < {{ var('most', 10) }}"]

@@ -131,6 +131,23 @@ timezone: Europe/Amsterdam
     }
   });
 
+  it('a schedule that fires less often than its interval is warned of at its line: the intervals between would never be built', async () => {
+    const dir = scheduledProject('schedule: "0 */2 * * *"\ninterval: hourly\n');
+    const list = await scheduleIn(dir, { list: true, clock: at('2024-03-29T12:00:00Z') });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain("warning: schedule '0 */2 * * *' fires less often than every hour, and each fire builds only the UTC hour before it: the hours between fires are never built");
+    const run = await runIn(dir, { pipeline: 'nightly', date: '2024-01-02', hour: 3 });
+    expect(run.stderr).toMatch(/pipelines\/nightly\.yaml:1: warning: schedule '0 \*\/2 \* \* \*' fires less often than every hour/);
+    // Weekdays only: the weekend's days would never be built.
+    writeProjectFiles(dir, { 'pipelines/nightly.yaml': 'schedule: "0 2 * * 1-5"\n' });
+    expect((await scheduleIn(dir, { list: true, clock: at('2024-03-29T12:00:00Z') })).stdout).toContain('fires less often than every day');
+    // Every hour, and every day across daylight-saving changes, leave nothing out.
+    for (const ok of ['schedule: "30 * * * *"\ninterval: hourly\ntimezone: Europe/Amsterdam\n', 'schedule: "0 2 * * *"\ntimezone: Europe/Amsterdam\n']) {
+      writeProjectFiles(dir, { 'pipelines/nightly.yaml': ok });
+      expect((await scheduleIn(dir, { list: true, clock: at('2024-03-29T12:00:00Z') })).stdout).not.toContain('warning');
+    }
+  });
+
   it('posts the failure report to a webhook and gives a command target the facts in its environment', async () => {
     const hook = await receiver();
     const dir = scheduledProject(`schedule: "0 2 * * *"

@@ -18,7 +18,7 @@ import {
   warehouseOf,
   writeProjectFiles,
 } from '../e2e/helpers.js';
-import { nodesIn, runIn } from '../support/in-process.js';
+import { backfillIn, nodesIn, runIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
 
@@ -101,7 +101,15 @@ describe('selecting models on pipe run', () => {
       expect(eventsOfType(none.events, 'notice').map((e) => e.message)).toContain(
         `the selection selects nothing (${asked}): each term matches something, but no model or seed is left after the intersections and exclusions; nothing runs`,
       );
+      // As dbt's "Nothing to do": said, and no run of no task is started or recorded.
+      expect(none.code).toBe(0);
+      expect(eventsOfType(none.events, 'run-started')).toEqual([]);
+      expect(eventsOfType(none.events, 'notice').map((e) => e.message)).toContain('nothing to do: the selection leaves no model, seed or snapshot to build; no run is recorded');
     }
+    const emptyBackfill = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-02', select: ['fct_orders'], exclude: ['tag:daily'] });
+    expect(emptyBackfill.code).toBe(0);
+    expect(eventsOfType(emptyBackfill.events, 'run-started')).toEqual([]);
+    expect(eventsOfType(emptyBackfill.events, 'notice').map((e) => e.message)).toContain('nothing to do: the selection leaves no model, seed or snapshot to build; no run is recorded');
   });
 
   it('a pipeline runs its selection; --select on the command line overrides it', async () => {

@@ -135,12 +135,16 @@ describe('a warehouse another process holds', () => {
       expect(d.message).toContain(db);
       expect(d.message).toContain(`PID ${holder.child.pid}`);
 
-      const waiting = new RunningPipe([...RUN, '--wait', '10s', '--project', dir]);
-      await waiting.waitFor(isNotice);
+      // A number alone is seconds, as `timeout 10` reads it.
+      const waiting = new RunningPipe([...RUN, '--wait', '10', '--project', dir]);
+      expect((await waiting.waitFor(isNotice)).message).toContain('waiting up to 10 seconds');
       waiting.child.kill('SIGINT');
       const stopped = await waiting.exited;
       expect(stopped.code, explain(stopped)).toBe(130);
       expect(eventsOfType(stopped.events, 'run-started')).toEqual([]);
+      // Nothing had run: the notice says the wait ends, not that tasks are rolled back.
+      const told = stopped.events.filter((e) => e.type === 'notice' && String(e.message).startsWith('stopping'));
+      expect(told.map((e) => e.message)).toEqual([expect.stringContaining('no longer waiting for the warehouse; nothing was run')]);
     } finally {
       holder.tell('close');
       await holder.exited;

@@ -223,6 +223,8 @@ describe('pipe retry', () => {
     expect('status' in outcome && outcome.status).toBe('succeeded');
     const skipped = events.flatMap((e) => (e.type === 'task-skipped' ? [[e.task.model, e.reason]] : []));
     expect(skipped).toEqual([['flaky', 'superseded']]);
+    // Counted apart: done (nothing left to retry), but not built.
+    expect(events.find((e) => e.type === 'run-finished')).toMatchObject({ superseded: 1 });
     expect(events.find((e) => e.type === 'task-skipped')).toMatchObject({ detail: expect.stringContaining('2024-01-04') });
     // flaky keeps the later run's build; what read it in the failed run is built for its date.
     expect(await query(dir, 'select * from run_marker')).toEqual([{ ds: '2024-01-04' }]);

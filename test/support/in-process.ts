@@ -73,20 +73,12 @@ export function initIn(dir: string, cwd = process.cwd()): Promise<PipeResult> {
 
 /** `pipe run`. */
 export function runIn(project: string, options: Opts<RunOptions> = {}): Promise<PipeResult> {
-  return command(project, async (emit) => {
-    const outcome = await run({ ...options, project, emit });
-    await outcome.notified;
-    return statusCode(outcome.status);
-  }, options.onEvent);
+  return command(project, async (emit) => settled(await run({ ...options, project, emit }), emit), options.onEvent);
 }
 
 /** `pipe backfill`. */
 export function backfillIn(project: string, options: Opts<BackfillOptions>): Promise<PipeResult> {
-  return command(project, async (emit) => {
-    const outcome = await backfill({ ...options, project, emit });
-    await outcome.notified;
-    return statusCode(outcome.status);
-  }, options.onEvent);
+  return command(project, async (emit) => settled(await backfill({ ...options, project, emit }), emit), options.onEvent);
 }
 
 /** The exit status of a command that may find nothing to do (said as a notice, as the CLI says it). */

@@ -65,7 +65,7 @@ const started = (tasks: number, extra: Partial<Extract<PipeEvent, { type: 'run-s
   tasks,
   ...extra,
 });
-const finished = (status: 'succeeded' | 'failed' | 'cancelled', counts: Partial<Record<'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'pending', number>> = {}, retryCommand?: string): PipeEvent => ({
+const finished = (status: 'succeeded' | 'failed' | 'cancelled', counts: Partial<Record<'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'pending' | 'upToDate' | 'superseded', number>> = {}, retryCommand?: string): PipeEvent => ({
   type: 'run-finished',
   runId: RUN,
   status,
@@ -233,6 +233,18 @@ describe('the plain text logger', () => {
       're-run what did not succeed: pipe retry r1',
       'details: pipe history r1',
     ]);
+  });
+
+  it('a superseded task is told as such, not as skipped, and counted apart from the built', () => {
+    const { out, logger } = textLogger();
+    logger.handle(started(3));
+    logger.handle({ type: 'task-skipped', runId: RUN, task: task('orders', '2024-01-02'), reason: 'superseded', detail: 'superseded: run r9 published it later (2024-01-04); pipe run --select orders --date 2024-01-02 rebuilds it for this date' });
+    out.text = '';
+    logger.handle(finished('succeeded', { succeeded: 3, upToDate: 1, superseded: 1 }));
+    expect(out.lines).toEqual(['Done: 1 succeeded, 1 up to date, 1 superseded, 0 failed, 0 skipped in 2.50s']);
+    const { out: lines, logger: again } = textLogger();
+    again.handle({ type: 'task-skipped', runId: RUN, task: task('orders', '2024-01-02'), reason: 'superseded', detail: 'superseded: run r9 published it later (2024-01-04); pipe run --select orders --date 2024-01-02 rebuilds it for this date' });
+    expect(lines.lines).toEqual(['~ orders 2024-01-02 superseded: run r9 published it later (2024-01-04); pipe run --select orders --date 2024-01-02 rebuilds it for this date']);
   });
 
   it('a new run starts its summary afresh (watch mode runs many builds through one logger)', () => {

@@ -28,7 +28,7 @@ const report = (error = 'Conversion Error'): RunReport => ({
   status: 'failed',
   ds: '2024-01-04',
   warehouse: '/srv/warehouse.duckdb',
-  counts: { succeeded: 1, up_to_date: 0, failed: 1, skipped: 0, cancelled: 0, pending: 0 },
+  counts: { succeeded: 1, up_to_date: 0, superseded: 0, failed: 1, skipped: 0, cancelled: 0, pending: 0 },
   failed_tasks: [{ task: 'm@2024-01-04', model: 'm', ds: '2024-01-04', error }],
 });
 

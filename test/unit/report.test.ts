@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { report } from '../../src/cli/report.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { EXIT } from '../../src/cli/exit-status.js';
+import { toTaskError } from '../../src/execute/task-errors.js';
+import { WarehouseError } from '../../src/warehouse/warehouse.js';
 
 /**
  * What a command threw, as the CLI reports it: a DuckDB file found damaged as DuckDB reads its
@@ -33,5 +35,27 @@ describe('a damaged DuckDB file', () => {
     const r = reported(new Error('something pipe did not expect'));
     expect(r.code).toBe(EXIT.taskFailed);
     expect(r.diagnostics[0].message).toBe('internal error: something pipe did not expect');
+  });
+});
+
+describe('a full disk outside any task', () => {
+  it.each([
+    ['DuckDB committing the run state', 'TransactionContext Error: Failed to commit: Could not write file "/srv/shop/warehouse.duckdb.wal": No space left on device', '/srv/shop/warehouse.duckdb.wal could not be written'],
+    ['a file pipe writes', "ENOSPC: no space left on device, open '/srv/shop/.pipe/x'", 'the disk is full'],
+  ])('%s: said as a full disk with what to do, not as an internal error', (_what, message, says) => {
+    const r = reported(new Error(message));
+    expect(r.code).toBe(EXIT.taskFailed);
+    expect(r.diagnostics.map((d) => d.code)).toEqual(['disk-full']);
+    expect(r.diagnostics[0].message).toContain(says);
+    expect(r.diagnostics[0].message).not.toMatch(/internal error|TransactionContext/);
+    expect(r.diagnostics[0].hint).toContain('pipe retry');
+  });
+});
+
+describe('a full disk at a task', () => {
+  it("fails the task as the disk's problem, still transient, without DuckDB's text", () => {
+    const e = toTaskError(new WarehouseError('TransactionContext Error: Failed to commit: Could not write file "/srv/shop/warehouse.duckdb": No space left on device', 'TransactionContext', 'transient'));
+    expect(e.message).toBe('the disk is full: /srv/shop/warehouse.duckdb could not be written (no space left on device); nothing of this task was published');
+    expect(e.errorClass).toBe('transient');
   });
 });

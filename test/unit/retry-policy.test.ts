@@ -181,6 +181,17 @@ describe('retry policy of planned tasks', () => {
     expect(DEFAULT_MAX_DELAY_MS).toBe(600_000);
   });
 
+  it('reads a delay given as a number alone as seconds, as every duration pipe takes', () => {
+    const { diagnostics, retry } = planned({
+      'pipelines/p.yaml': 'retries: 1\nretry_delay: 45\n',
+      'models/a.sql': "{{ config(retries=1, retry_delay=30) }}\nselect 1",
+      'models/b.sql': "{{ config(retries=1, retry_delay='90') }}\nselect 1",
+      'models/c.sql': 'select 1',
+    }, 'p');
+    expect(diagnostics).toEqual([]);
+    expect([retry.a?.delayMs, retry.b?.delayMs, retry.c?.delayMs]).toEqual([30_000, 90_000, 45_000]);
+  });
+
   it('falls back to the pipeline defaults, the model winning', () => {
     const { diagnostics, retry } = planned(
       {
@@ -208,7 +219,7 @@ describe('retry policy of planned tasks', () => {
     expect(diagnostics.map((d) => `${d.location?.file} ${d.message}`).sort()).toEqual([
       'models/a.sql retries must be a whole number from 0 to 10',
       'models/b.sql retries must be a whole number from 0 to 10',
-      "models/c.sql retry_delay must be a duration like '30s', '5m' or '1h'",
+      "models/c.sql retry_delay must be a duration such as '30s', '2m', '1h' or a number of seconds, got \"soon\"",
     ]);
   });
 });

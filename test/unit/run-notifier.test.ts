@@ -50,7 +50,7 @@ describe('RunNotifier', () => {
     const sent = reports();
     expect(sent.map((r) => r.event).sort()).toEqual(['on_retry', 'on_success']);
     // The counts as the run's summary tells them apart: of the 2 succeeded, 1 was up to date.
-    expect(sent.find((r) => r.event === 'on_success')!.counts).toEqual({ succeeded: 2, up_to_date: 1, failed: 0, skipped: 0, cancelled: 0, pending: 0 });
+    expect(sent.find((r) => r.event === 'on_success')!.counts).toEqual({ succeeded: 2, up_to_date: 1, superseded: 0, failed: 0, skipped: 0, cancelled: 0, pending: 0 });
     const onRetry = sent.find((r) => r.event === 'on_retry')!;
     expect(onRetry.failed_tasks).toEqual([
       { task: 'a@2024-01-02', model: 'a', ds: '2024-01-02', error: 'retried 2 times, succeeded at attempt 3; last error: IO Error: busy 2' },

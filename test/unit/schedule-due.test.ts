@@ -72,6 +72,18 @@ describe('scheduled fire times and intervals', () => {
     expect(dueRuns(s, at('2024-10-26T22:30:00Z'), at('2024-10-27T02:40:00Z')).due.map((d) => d.label)).toEqual(['2024-10-26T22', '2024-10-26T23', '2024-10-27T00', '2024-10-27T01']);
   });
 
+  it('an hourly pipeline counted from within the first 02:xx of the autumn night still fires at the second 02:30', () => {
+    // The scheduler last handled 02:30 CEST (00:30Z), or was asked at 02:40 CEST: croner alone passes over 02:30 CET (01:30Z).
+    const s = nightly({ cron: '30 * * * *', interval: 'hourly', catchup: true });
+    expect(fireTimes(s, at('2024-10-27T00:30:00Z'), at('2024-10-27T03:40:00Z')).map(iso)).toEqual(['2024-10-27T01:30:00.000Z', '2024-10-27T02:30:00.000Z', '2024-10-27T03:30:00.000Z']);
+    expect(dueRuns(s, at('2024-10-27T00:30:00Z'), at('2024-10-27T03:40:00Z')).due.map((d) => d.label)).toEqual(['2024-10-27T00', '2024-10-27T01', '2024-10-27T02']);
+    expect(nextFireTimes(s, at('2024-10-27T00:40:00Z'), 2).map(iso)).toEqual(['2024-10-27T01:30:00.000Z', '2024-10-27T02:30:00.000Z']);
+    // A fire every minute: the repeated hour's minutes come twice, in order, each once.
+    const minutely = nightly({ cron: '* * * * *', interval: 'hourly' });
+    const fires = fireTimes(minutely, at('2024-10-27T00:58:00Z'), at('2024-10-27T01:02:00Z'));
+    expect(fires.map(iso)).toEqual(['2024-10-27T00:59:00.000Z', '2024-10-27T01:00:00.000Z', '2024-10-27T01:01:00.000Z', '2024-10-27T01:02:00.000Z']);
+  });
+
   it('covers the UTC hour before the fire time for hourly pipelines', () => {
     const s = nightly({ cron: '5 * * * *', timezone: 'UTC', interval: 'hourly' });
     const i = intervalFor(s, at('2024-01-02T13:05:00Z'));

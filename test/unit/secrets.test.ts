@@ -186,7 +186,7 @@ describe('settings', () => {
     const files = loadProject(
       project({
         'pipe.yaml': 'secret_vars: [api_token]\n',
-        'pipelines/p.yaml': "secret_vars: [db_password]\nnotify:\n  on_success:\n    - command: ./x.sh\n      timeout: 30s\n    - webhook: https://h.example/p\n",
+        'pipelines/p.yaml': "secret_vars: [db_password]\nnotify:\n  on_success:\n    - command: ./x.sh\n      timeout: 30s\n    - webhook: https://h.example/p\n      timeout: 20\n",
       }),
     );
     const diagnostics: Diagnostic[] = [];
@@ -194,7 +194,7 @@ describe('settings', () => {
     const pipeline = readPipeline(files.pipelines[0], diagnostics);
     expect(diagnostics).toEqual([]);
     expect(pipeline.secret_vars).toEqual(['db_password']);
-    expect(pipeline.notify.on_success).toEqual([{ command: './x.sh', timeout_ms: 30_000 }, { webhook: 'https://h.example/p' }]);
+    expect(pipeline.notify.on_success).toEqual([{ command: './x.sh', timeout_ms: 30_000 }, { webhook: 'https://h.example/p', timeout_ms: 20_000 }]);
   });
 
   it('reports a malformed secret_vars or notify target at its own line, without the URL token', () => {
@@ -202,7 +202,7 @@ describe('settings', () => {
       project({
         'pipe.yaml': 'name: shop\nsecret_vars: api_token\n',
         'pipelines/p.yaml':
-          'select: [m]\nnotify:\n  on_failure:\n    - webhook: https://h.example/p?token=tok-999999\n      timeout: 30\n    - webhook: https://h.example/q?token=tok-888888\n      extra: 1\n',
+          'select: [m]\nnotify:\n  on_failure:\n    - webhook: https://h.example/p?token=tok-999999\n      timeout: soon\n    - webhook: https://h.example/q?token=tok-888888\n      extra: 1\n',
       }),
     );
     const diagnostics: Diagnostic[] = [];
@@ -210,7 +210,7 @@ describe('settings', () => {
     readPipeline(files.pipelines[0], diagnostics);
     expect(diagnostics.map((d) => ({ message: d.message, line: d.location?.line }))).toEqual([
       { message: 'secret_vars must be a list of var names, e.g. [api_token], got "api_token"', line: 2 },
-      { message: `on_failure: timeout of webhook https://h.example/p?… must be a duration with its unit, like '30s' or '2m', got 30`, line: 4 },
+      { message: `on_failure: timeout of webhook https://h.example/p?… must be a duration such as '30s', '2m', '1h' or a number of seconds, above 0, got "soon"`, line: 4 },
       {
         message: 'on_failure: each target is {webhook: URL} or {command: "shell command"}, optionally with timeout: (e.g. 30s), got a mapping with webhook, extra',
         line: 6,
