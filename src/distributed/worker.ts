@@ -93,16 +93,19 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     const tell = (m: Message) => {
       told = told.then(() => untilSent(() => postMessage(pool, job.runId, job.taskId, row.workerId, m), o.signal)).catch(() => undefined);
     };
-    /** Leaves the task unrun, saying why here and to the coordinator. */
-    const refuse = async (message: string) => {
-      o.emit({ type: 'notice', message });
-      tell({ kind: 'refused', body: { message } });
+    /**
+     * Leaves the task unrun, saying why here and to the coordinator. `why` names no task (the
+     * coordinator's failure does): the tasks one worker refuses for one cause read as one error.
+     */
+    const refuse = async (verb: string, why: string) => {
+      o.emit({ type: 'notice', message: `worker ${row.workerId} ${verb} task ${job.taskId}: ${why}` });
+      tell({ kind: 'refused', body: { message: `worker ${row.workerId} ${verb} the task: ${why}` } });
       await told;
     };
     if (job.fingerprint !== row.fingerprint) {
       return refuse(
-        `worker ${row.workerId} refused task ${job.taskId}: its project differs from the coordinator's ` +
-          `(fingerprint ${row.fingerprint} here, ${job.fingerprint} at ${job.coordinator}); give every machine the same project files`,
+        'refused',
+        `its project differs from the coordinator's (fingerprint ${row.fingerprint} here, ${job.fingerprint} at ${job.coordinator}); give every machine the same project files`,
       );
     }
     // A job of a run that has ended (its coordinator killed, the run since marked interrupted
@@ -110,8 +113,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     const ended = await engine.withSession((s) => getRun(s, job.runId)).catch(() => undefined);
     if (ended !== undefined && ended.status !== 'running') {
       return refuse(
-        `worker ${row.workerId} dropped task ${job.taskId}: its run ${job.runId} ended (${ended.status}) before a worker took it, ` +
-          `and what it would write may be older than what runs since have published; pipe retry ${job.runId} runs what that run left`,
+        'dropped',
+        `its run ${job.runId} ended (${ended.status}) before a worker took it, and what it would write may be older than what runs since have published; pipe retry ${job.runId} runs what that run left`,
       );
     }
     const controller = new AbortController();

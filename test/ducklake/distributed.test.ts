@@ -168,11 +168,14 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
     }
   }, SLOW * Math.max(1, Number(process.env.PIPE_KILL_TRIALS ?? 1)));
 
-  it('a worker of another project refuses its tasks, and the coordinator says why', async () => {
-    const done = await backfillIn(refusing.dir, { start: '2024-01-01', end: '2024-01-01', distributed: { leaseMs: 30_000 } });
+  it('a worker of another project refuses its tasks, and the coordinator says why, once for all of them', async () => {
+    const done = await backfillIn(refusing.dir, { start: '2024-01-01', end: '2024-01-03', distributed: { leaseMs: 30_000 } });
     expect(done.code, explain(done)).toBe(1);
-    const failed = done.events.find((e) => e.type === 'task-failed') as { error: { message: string } } | undefined;
-    expect(failed?.error.message).toMatch(/worker w1 refused task events@2024-01-01: its project differs from the coordinator's/);
+    const failed = done.events.filter((e) => e.type === 'task-failed') as unknown as { error: { message: string } }[];
+    expect(failed.length, explain(done)).toBe(3);
+    for (const f of failed) expect(f.error.message).toMatch(/^worker w1 refused the task: its project differs from the coordinator's/);
+    // One cause, one error in the summary, however many tasks it stopped.
+    expect(done.stdout).toMatch(/Failures \(3, 1 distinct error\)/);
   });
 
   it('Ctrl-C while tasks wait in the queue: they are recorded cancelled, as the output says', async () => {

@@ -43,7 +43,7 @@ describe.skipIf(!pg0)('a job left in the queue by a coordinator that died', () =
     expect(again.code, explain(again)).toBe(0);
 
     const worker = new RunningPipe(['worker', '--project', dir, '--json', '--name', 'late'], { env: ENV });
-    const dropped = await worker.waitFor((e) => e.type === 'notice' && String(e.message).includes('dropped task'));
+    const dropped = await worker.waitFor((e) => e.type === 'notice' && String(e.message).includes('dropped task prices'));
     expect(String(dropped.message)).toMatch(/^worker late dropped task prices@2024-01-01: its run \S+ ended \(interrupted\) before a worker took it/);
     worker.child.kill('SIGTERM');
     await worker.exited;
