@@ -7,7 +7,9 @@ import type { Task } from '../plan/task.js';
 import type { TaskPlace } from '../execute/task-place.js';
 import type { TaskOutcome } from '../execute/task-queue.js';
 import { taskRef } from '../execute/task-ref.js';
-import { liveWorkers, takeStaleWorkers } from './heartbeats.js';
+import { coordinatorBeat, coordinatorDone, endGoneRuns } from './coordinators.js';
+import { Heartbeat, liveWorkers, takeStaleWorkers } from './heartbeats.js';
+import type { PgConfig } from './postgres.js';
 import { enqueue, giveBack, jobKey, orphanedLocks, removeQueued, type JobPayload } from './queue.js';
 import { cancelRun, forgetRun, MESSAGES_CHANNEL, readMessages, type StoredMessage } from './tables.js';
 
@@ -35,6 +37,10 @@ export interface QueuedPlaceOptions {
   readonly recordRefusal: (task: Task, message: string, slot: number, runner: string) => Promise<void>;
   /** Records a task taken out of the queue by the run's cancellation (no worker wrote anything of it). */
   readonly recordCancelled: (task: Task, slot: number) => Promise<void>;
+  /** Where the pool connects: the coordinator's heartbeat opens a connection of its own there. */
+  readonly config: PgConfig;
+  /** Records runs whose coordinator is gone as ended in the run state (see coordinators.ts). */
+  readonly endDeadRuns: (runIds: readonly string[]) => Promise<void>;
 }
 
 interface Waiting {
@@ -51,6 +57,9 @@ export class QueuedPlace implements TaskPlace {
   private readonly timer: ReturnType<typeof setInterval>;
   private toldNoWorker = false;
   private readonly coordinator = `${hostname()}:${process.pid}`;
+  private heart: Heartbeat | undefined;
+  /** Set when this coordinator finds its run taken for gone (it was unreachable for its lease): nothing more is queued. */
+  private lost = false;
   /** A cancel that cannot reach Postgres ends what waits here: nobody could tell its outcome. */
   private readonly onAbort = () =>
     void this.cancel().catch(() => {
@@ -73,11 +82,23 @@ export class QueuedPlace implements TaskPlace {
     listener.on('notification', (n) => {
       if (n.payload === o.runId) place.read();
     });
-    await listener.query(`LISTEN ${MESSAGES_CHANNEL}`);
+    try {
+      await listener.query(`LISTEN ${MESSAGES_CHANNEL}`);
+      // Its row is written before any task is queued: a worker finds it for every job.
+      place.heart = await Heartbeat.start(o.config, o.leaseMs, async (db) => {
+        if (!(await coordinatorBeat(db, o.runId, { host: hostname(), pid: process.pid, leaseMs: o.leaseMs }))) place.loseRun();
+      });
+      // Runs of coordinators gone before this one started, which nobody has noticed yet.
+      await place.endGoneRuns();
+    } catch (e) {
+      await place.close();
+      throw e;
+    }
     return place;
   }
 
   async run(task: Task, slot: number): Promise<TaskOutcome> {
+    if (this.lost) return 'cancelled';
     const key = jobKey(this.o.runId, task.id);
     const settled = new Promise<TaskOutcome>((resolve) => this.waiting.set(key, { task, resolve, slot, started: false }));
     const payload: JobPayload = {
@@ -102,6 +123,9 @@ export class QueuedPlace implements TaskPlace {
     clearInterval(this.timer);
     this.o.signal?.removeEventListener('abort', this.onAbort);
     await this.reading;
+    await this.heart?.stop(false);
+    // The run has ended as recorded here (or was taken for gone): its row goes either way.
+    await coordinatorDone(this.o.pool, this.o.runId).catch(() => undefined);
     await this.listener.query(`UNLISTEN ${MESSAGES_CHANNEL}`).catch(() => undefined);
     this.listener.release();
     await forgetRun(this.o.pool, this.o.runId).catch(() => undefined);
@@ -120,8 +144,32 @@ export class QueuedPlace implements TaskPlace {
     return this.reading;
   }
 
+  /**
+   * This coordinator was taken for gone by another process (unreachable for its lease): its run
+   * is recorded interrupted and its tasks dropped there. It queues nothing more, and stops
+   * waiting for outcomes that nobody will tell.
+   */
+  private loseRun(): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.o.emit({
+      type: 'notice',
+      message: `this coordinator went unseen for longer than its lease (${(this.o.leaseMs / 1000).toFixed(1)} s without reaching Postgres), and run ${this.o.runId} was taken for gone: it is recorded interrupted and its tasks are stopped; pipe retry ${this.o.runId} runs what it left`,
+    });
+    for (const key of [...this.waiting.keys()]) this.settle(key, 'cancelled');
+  }
+
+  /** Ends the runs of other coordinators that are gone, saying so. */
+  private async endGoneRuns(): Promise<void> {
+    const ended = await endGoneRuns(this.o.pool, this.o.endDeadRuns, undefined, this.o.runId).catch(() => []);
+    for (const r of ended) {
+      this.o.emit({ type: 'notice', message: `run ${r.runId} lost its coordinator ${r.coordinator} (not seen for ${(r.silentMs / 1000).toFixed(1)} s): it is recorded interrupted, and its queued tasks are dropped; pipe retry ${r.runId} runs what it left` });
+    }
+  }
+
   private async look(): Promise<void> {
     await this.read();
+    await this.endGoneRuns();
     if (this.waiting.size === 0) return;
     const stale = await takeStaleWorkers(this.o.pool).catch(() => []);
     for (const w of stale) {

@@ -6,6 +6,7 @@ import type { Engine } from '../execute/engine.js';
 import { TaskRunner } from '../execute/task-runner.js';
 import type { Task } from '../plan/task.js';
 import { getRun } from '../warehouse/run-state.js';
+import { endGoneRuns, goneRuns } from './coordinators.js';
 import { beatPeriod, Heartbeat, type WorkerRow } from './heartbeats.js';
 import { jobQueue } from './drivers.js';
 import { isConnectionLoss, isPostgresError, type PgConfig } from './postgres.js';
@@ -60,10 +61,13 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   });
   /** Stops the tasks of the runs cancelled since the last look. */
   const stopCancelled = async () => {
-    const cancelled = await cancelledRuns(pool, [...new Set([...running.values()].map((r) => r.runId))]);
+    const runIds = [...new Set([...running.values()].map((r) => r.runId))];
+    // A run whose coordinator is gone is ended (and so cancelled) first: its tasks stop too.
+    if (runIds.length > 0) await endGoneRuns(pool, (ids) => engine.endDeadRuns(ids), runIds).catch(() => undefined);
+    const cancelled = await cancelledRuns(pool, runIds);
     for (const r of running.values()) if (cancelled.has(r.runId)) r.controller.abort(new Error('run cancelled'));
   };
-  const heart = await Heartbeat.start(o.config, row, () => ({
+  const heart = await Heartbeat.ofWorker(o.config, row, () => ({
     currentTasks: [...running.keys()],
     locks: lock ? [lock] : [],
   }));
@@ -106,6 +110,15 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       return refuse(
         'refused',
         `its project differs from the coordinator's (fingerprint ${row.fingerprint} here, ${job.fingerprint} at ${job.coordinator}); give every machine the same project files`,
+      );
+    }
+    // A job of a run whose coordinator is gone (on any machine): the run is ended here if nobody has yet.
+    await endGoneRuns(pool, (ids) => engine.endDeadRuns(ids), [job.runId]).catch(() => undefined);
+    const lostTo = (await goneRuns(pool, [job.runId]).catch(() => new Map<string, string>())).get(job.runId);
+    if (lostTo !== undefined) {
+      return refuse(
+        'dropped',
+        `its run ${job.runId} lost its coordinator (${lostTo}, not seen for its lease) and is recorded interrupted; what the task would write may be older than what runs since have published; pipe retry ${job.runId} runs what that run left`,
       );
     }
     // A job of a run that has ended (its coordinator killed, the run since marked interrupted
