@@ -48,6 +48,8 @@ interface Waiting {
   readonly resolve: (outcome: TaskOutcome) => void;
   readonly slot: number;
   started: boolean;
+  /** Why the task went back to the queue after it started, for the start that follows. */
+  givenBack?: string;
 }
 
 export class QueuedPlace implements TaskPlace {
@@ -175,6 +177,7 @@ export class QueuedPlace implements TaskPlace {
     for (const w of stale) {
       const ids = await giveBack(this.o.utils, this.o.pool, w.locks, w.currentTasks).catch(() => []);
       const mine = w.currentTasks.filter((k) => this.waiting.has(k));
+      this.handedBack([...mine, ...ids], `this coordinator gave it back to the queue when ${w.workerId} went unseen`);
       if (ids.length > 0 || mine.length > 0) {
         this.o.emit({
           type: 'notice',
@@ -188,6 +191,7 @@ export class QueuedPlace implements TaskPlace {
     const orphaned = await orphanedLocks(this.o.pool, this.o.runId, this.o.leaseMs).catch(() => []);
     if (orphaned.length > 0) {
       const ids = await giveBack(this.o.utils, this.o.pool, orphaned, []).catch(() => []);
+      this.handedBack(ids, 'this coordinator gave it back to the queue when the worker holding it was found gone');
       if (ids.length > 0) this.o.emit({ type: 'notice', message: `${ids.length} task(s) held by a worker that is gone go back to the queue` });
     }
   }
@@ -199,8 +203,14 @@ export class QueuedPlace implements TaskPlace {
       case 'event': {
         const e = message.body as PipeEvent;
         if (e.type === 'task-started') {
-          // A task that starts again without having been given back is said so: the queue ran its job twice.
-          if (!w || w.started) this.o.emit({ type: 'notice', message: `${taskId} started again, on ${workerId}, ${w ? 'while its first start has told no outcome' : 'after its outcome was told'}` });
+          if (w?.givenBack !== undefined) {
+            // Expected: the task went back to the queue, and another start is how it ends.
+            this.o.emit({ type: 'notice', message: `${taskId} starts again, on ${workerId}: ${w.givenBack}` });
+            w.givenBack = undefined;
+          } else if (!w || w.started) {
+            // A task that starts again without having been given back is said so: the queue ran its job twice.
+            this.o.emit({ type: 'notice', message: `${taskId} started again, on ${workerId}, ${w ? 'while its first start has told no outcome' : 'after its outcome was told'}` });
+          }
           if (w) w.started = true;
           this.o.emit({ ...e, runner: workerId });
         } else this.o.emit(e);
@@ -225,11 +235,20 @@ export class QueuedPlace implements TaskPlace {
       }
       case 'returned':
         this.o.emit({ type: 'notice', message: message.body.message });
+        if (w) w.givenBack = `${workerId} stopped while running it and gave it back to the queue`;
         return;
       default: {
         const never: never = message;
         throw new Error(`internal error: message ${JSON.stringify(never)}`);
       }
+    }
+  }
+
+  /** Tasks (by job key) this coordinator put back in the queue: their next start is expected. */
+  private handedBack(keys: readonly string[], why: string): void {
+    for (const key of keys) {
+      const w = this.waiting.get(key);
+      if (w?.started) w.givenBack = why;
     }
   }
 

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/analyze/model-config.js';
 import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
-import { explain, killRunning, removeTempDirs, RunningPipe, tempDir, type PipeResult, writeProjectFiles } from '../e2e/helpers.js';
+import { explain, killRunning, ModelGate, removeTempDirs, RunningPipe, tempDir, type PipeResult, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillIn } from '../support/in-process.js';
 import { lakeRowsOf } from '../support/lake-rows.js';
 import { lakeInstances } from '../support/lake-instances.js';
@@ -177,6 +177,28 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
     // One cause, one error in the summary, however many tasks it stopped.
     expect(done.stdout).toMatch(/Failures \(3, 1 distinct error\)/);
   });
+
+  it('a task given back from a worker killed mid-task starts again on another, which the coordinator words as what happened', async () => {
+    const { dir } = lakeProject({});
+    const gate = new ModelGate(dir);
+    writeProjectFiles(dir, { 'models/events.sql': `{{ config(materialized='incremental', partition_by='d') }}\nselect cast('{{ ds }}' as date) as d, i from range(3) t(i) where ${gate.sql} >= 0\n` });
+    const [first] = startWorkers(dir, 1, ['--lease', LEASE]);
+    await ready([first]);
+    const held = gate.reached();
+    let started = () => undefined as void;
+    const hasStarted = new Promise<void>((res) => (started = res));
+    const done = backfillIn(dir, { start: '2024-01-01', end: '2024-01-01', distributed: { leaseMs: parseDuration(LEASE)! }, onEvent: (e) => e.type === 'task-started' && started() });
+    await Promise.all([held, hasStarted]);
+    first.child.kill('SIGKILL');
+    gate.open();
+    const second = new RunningPipe(['worker', '--project', dir, '--json', '--name', 'w2', '--lease', LEASE], { env: ENV });
+    const result = await done;
+    expect(result.code, explain(result)).toBe(0);
+    const notices = result.events.filter((e) => e.type === 'notice').map((e) => String(e.message));
+    expect(notices, explain(result)).toContain('events@2024-01-01 starts again, on w2: this coordinator gave it back to the queue when w1 went unseen');
+    expect(notices.join('\n')).not.toMatch(/started again/);
+    second.child.kill('SIGTERM');
+  }, SLOW);
 
   it('Ctrl-C while tasks wait in the queue: they are recorded cancelled, as the output says', async () => {
     // No worker on this lake: the first date's task waits in the queue.
