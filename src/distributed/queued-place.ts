@@ -50,6 +50,12 @@ interface Waiting {
   started: boolean;
   /** Why the task went back to the queue after it started, for the start that follows. */
   givenBack?: string;
+  /**
+   * Workers this coordinator took the task from (taken for dead, e.g. through an outage longer
+   * than the lease) that have not started it again: what they tell of their run of it, other
+   * than a success, is not the task's outcome, which the run the task was given back for tells.
+   */
+  readonly takenFrom: Set<string>;
 }
 
 export class QueuedPlace implements TaskPlace {
@@ -102,7 +108,7 @@ export class QueuedPlace implements TaskPlace {
   async run(task: Task, slot: number): Promise<TaskOutcome> {
     if (this.lost) return 'cancelled';
     const key = jobKey(this.o.runId, task.id);
-    const settled = new Promise<TaskOutcome>((resolve) => this.waiting.set(key, { task, resolve, slot, started: false }));
+    const settled = new Promise<TaskOutcome>((resolve) => this.waiting.set(key, { task, resolve, slot, started: false, takenFrom: new Set() }));
     const payload: JobPayload = {
       runId: this.o.runId,
       taskId: task.id,
@@ -177,6 +183,7 @@ export class QueuedPlace implements TaskPlace {
     for (const w of stale) {
       const ids = await giveBack(this.o.utils, this.o.pool, w.locks, w.currentTasks).catch(() => []);
       const mine = w.currentTasks.filter((k) => this.waiting.has(k));
+      for (const k of mine) this.waiting.get(k)?.takenFrom.add(w.workerId);
       this.handedBack([...mine, ...ids], `this coordinator gave it back to the queue when ${w.workerId} went unseen`);
       if (ids.length > 0 || mine.length > 0) {
         this.o.emit({
@@ -202,7 +209,13 @@ export class QueuedPlace implements TaskPlace {
     switch (message.kind) {
       case 'event': {
         const e = message.body as PipeEvent;
+        if (w?.takenFrom.has(workerId) && (e.type === 'task-failed' || e.type === 'task-cancelled' || e.type === 'task-retrying')) {
+          const what = e.type === 'task-failed' ? 'failed' : e.type === 'task-cancelled' ? 'cancelled' : 'failed an attempt';
+          this.o.emit({ type: 'notice', message: `${taskId} ${what} on ${workerId}, which this coordinator had taken for dead and given the task back from: the run of it now queued decides its outcome` });
+          return;
+        }
         if (e.type === 'task-started') {
+          w?.takenFrom.delete(workerId);
           if (w?.givenBack !== undefined) {
             // Expected: the task went back to the queue, and another start is how it ends.
             this.o.emit({ type: 'notice', message: `${taskId} starts again, on ${workerId}: ${w.givenBack}` });
@@ -217,6 +230,7 @@ export class QueuedPlace implements TaskPlace {
         return;
       }
       case 'outcome':
+        if (w?.takenFrom.has(workerId) && message.body.outcome !== 'succeeded') return;
         this.settle(key, message.body.outcome);
         return;
       case 'refused': {

@@ -164,6 +164,11 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         tell({ kind: 'outcome', body: { outcome } });
       }
       await told;
+      // Taken from this worker meanwhile (a coordinator found it silent for its lease, through an
+      // outage): the queue's copy is the task's run now. Marking the job done would delete it
+      // (by id, whoever holds it), so a run that did not succeed leaves it: failing the job
+      // touches only a job this worker still holds. A success needs no other run: it is done.
+      if (outcome !== 'succeeded' && (await takenFromHere(pool, helpers.job.id, helpers.job.locked_by))) throw new TakenBack();
     } finally {
       o.signal.removeEventListener('abort', stop);
       running.delete(key);
@@ -209,6 +214,22 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     await heart.stop();
     process.off('unhandledRejection', onUnhandled);
   }
+}
+
+/** Ends a job that another worker now runs, leaving it to that one (see handle). */
+class TakenBack extends Error {
+  constructor() {
+    super('the task was given back to the queue while this worker ran it');
+  }
+}
+
+/** Whether the job is no longer held by the lock this worker took it under (given back meanwhile); unknown is no. */
+async function takenFromHere(pool: pg.Pool, jobId: string, lockedBy: string | null): Promise<boolean> {
+  if (lockedBy === null) return false;
+  const { rows } = await pool
+    .query<{ held: boolean }>('SELECT locked_by IS NOT DISTINCT FROM $2 AS held FROM graphile_worker.jobs WHERE id = $1::bigint', [jobId, lockedBy])
+    .catch(() => ({ rows: [{ held: true }] }));
+  return rows.length > 0 && !rows[0].held;
 }
 
 /** Sends with `send` until it succeeds or fails other than by a lost connection, waiting a little longer after each failure (up to 5 s); given up once `signal` aborts. */
