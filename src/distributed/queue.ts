@@ -20,6 +20,8 @@ export interface JobPayload {
   readonly taskId: string;
   /** The coordinator's project fingerprint: a worker whose own differs refuses the task. */
   readonly fingerprint: string;
+  /** The coordinator's pipe version: a worker of another refuses the task (absent: queued by a pipe before this field). */
+  readonly pipeVersion?: string;
   /** The task, its steps' SQL as planned (plain data: see placeable in queued-place.ts). */
   readonly task: unknown;
   /** The run's thread (lane) the task takes in the run's history. */

@@ -10,6 +10,7 @@ import { taskRef } from '../execute/task-ref.js';
 import { coordinatorBeat, coordinatorDone, endGoneRuns } from './coordinators.js';
 import { Heartbeat, liveWorkers, takeStaleWorkers } from './heartbeats.js';
 import type { PgConfig } from './postgres.js';
+import { PIPE_VERSION } from '../version.js';
 import { enqueue, giveBack, jobKey, orphanedLocks, removeQueued, type JobPayload } from './queue.js';
 import { cancelRun, forgetRun, MESSAGES_CHANNEL, readMessages, type StoredMessage } from './tables.js';
 
@@ -113,6 +114,7 @@ export class QueuedPlace implements TaskPlace {
       runId: this.o.runId,
       taskId: task.id,
       fingerprint: this.o.fingerprint,
+      pipeVersion: PIPE_VERSION,
       task,
       slot,
       retryOverride: this.o.retryOverride,

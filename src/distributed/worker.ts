@@ -6,6 +6,7 @@ import type { Engine } from '../execute/engine.js';
 import { TaskRunner } from '../execute/task-runner.js';
 import type { Task } from '../plan/task.js';
 import { getRun } from '../warehouse/run-state.js';
+import { PIPE_VERSION } from '../version.js';
 import { endGoneRuns, goneRuns } from './coordinators.js';
 import { beatPeriod, Heartbeat, type WorkerRow } from './heartbeats.js';
 import { jobQueue } from './drivers.js';
@@ -106,6 +107,13 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       tell({ kind: 'refused', body: { message: `worker ${row.workerId} ${verb} the task: ${why}` } });
       await told;
     };
+    // A task is planned as its coordinator's pipe plans it (its steps' SQL, their order): another version could run it otherwise.
+    if (job.pipeVersion !== PIPE_VERSION) {
+      return refuse(
+        'refused',
+        `it was queued by ${job.pipeVersion === undefined ? 'an older pipe' : `pipe ${job.pipeVersion}`} at ${job.coordinator}, and this worker is pipe ${PIPE_VERSION}; run the same pipe version on every machine`,
+      );
+    }
     if (job.fingerprint !== row.fingerprint) {
       return refuse(
         'refused',

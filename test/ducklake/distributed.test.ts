@@ -9,6 +9,7 @@ import { backfillIn } from '../support/in-process.js';
 import { lakeRowsOf } from '../support/lake-rows.js';
 import { lakeInstances } from '../support/lake-instances.js';
 import { createDatabase, testPostgres, type TestPostgres } from '../support/postgres.js';
+import { enqueue, openQueue, type JobPayload } from '../../src/distributed/queue.js';
 
 /**
  * One backfill spread over `pipe worker` processes through the queue in the lake's Postgres:
@@ -199,6 +200,33 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
     expect(notices.join('\n')).not.toMatch(/started again/);
     second.child.kill('SIGTERM');
   }, SLOW);
+
+  it('a worker refuses a task queued by another pipe version, saying which', async () => {
+    const pool = new pg.Pool({ connectionString: `postgresql://postgres@127.0.0.1:${pg0!.port}/${shared.db}`, max: 2 });
+    const listener = await pool.connect();
+    try {
+      const told = new Promise<void>((res) => listener.on('notification', (n) => n.payload === 'foreign-run' && res()));
+      await listener.query('LISTEN pipe_workers');
+      const utils = await openQueue(pool);
+      try {
+        // The workers' own project: only the version differs.
+        const readyLine = await byName.get('w1')!.waitFor((e) => e.type === 'notice' && String(e.message).includes('ready'));
+        const fingerprint = /\(project (\S+)\)/.exec(String(readyLine.message))![1];
+        const payload = { runId: 'foreign-run', taskId: 'events@2024-01-01', fingerprint, pipeVersion: '0.0.1-other', task: {}, slot: 1, coordinator: 'elsewhere:1' };
+        await enqueue(utils, payload as JobPayload);
+      } finally {
+        await utils.release();
+      }
+      await told;
+      const { rows } = await pool.query("SELECT kind, body->>'message' AS message FROM pipe_workers.messages WHERE run_id = 'foreign-run'");
+      expect(rows).toHaveLength(1);
+      expect(rows[0].kind).toBe('refused');
+      expect(rows[0].message).toMatch(/^worker w\d+ refused the task: it was queued by pipe 0\.0\.1-other at elsewhere:1, and this worker is pipe \S+; run the same pipe version on every machine$/);
+    } finally {
+      listener.release();
+      await pool.end();
+    }
+  });
 
   it('Ctrl-C while tasks wait in the queue: they are recorded cancelled, as the output says', async () => {
     // No worker on this lake: the first date's task waits in the queue.
