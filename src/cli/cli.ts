@@ -131,9 +131,13 @@ function leaseDuration(value: string): number {
 
 const DISTRIBUTED_OPTION = ['--distributed', 'run the tasks on pipe worker processes, on any machine (a DuckLake warehouse with a Postgres catalog)'] as const;
 
-const LEASE_OPTION = ['--lease <duration>', 'with --distributed: how long a worker may go unseen before its tasks go to another (30s, 2m; a number alone is seconds)', leaseDuration, parseDuration(DEFAULT_LEASE)] as const;
+/** A duration option whose help shows its default as written (30s), not as the milliseconds it parses to. */
+const durationOption = (flags: string, description: string, parse: (value: string) => number, defaultText: string) =>
+  new Option(flags, description).argParser(parse).default(parse(defaultText), defaultText);
 
-const WAIT_OPTION = ['--wait <duration>', 'how long to wait for the warehouse while another process holds it (30s, 2m; a number alone is seconds; 0: not at all)', waitDuration, parseDuration(DEFAULT_WAIT)] as const;
+const LEASE_OPTION = () => durationOption('--lease <duration>', 'with --distributed: how long a worker or a coordinator may go unseen before it counts as gone (30s, 2m; a number alone is seconds)', leaseDuration, DEFAULT_LEASE);
+
+const WAIT_OPTION = () => durationOption('--wait <duration>', 'how long to wait for the warehouse while another process holds it (30s, 2m; a number alone is seconds; 0: not at all)', waitDuration, DEFAULT_WAIT);
 
 interface Common {
   project?: string;
@@ -276,9 +280,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--event-time-end <time>', 'microbatch models: build the batches up to this date or time (UTC, exclusive), with --event-time-start')
       .option('--dry-run', 'print the steps the run would execute, task by task in run order, and write nothing')
       .option(...DISTRIBUTED_OPTION)
-      .option(...LEASE_OPTION)
+      .addOption(LEASE_OPTION())
       .option(...FRESHNESS_OPTION)
-      .option(...WAIT_OPTION),
+      .addOption(WAIT_OPTION()),
   ).action(
     async (
       pipeline: string | undefined,
@@ -353,9 +357,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--dry-run', 'print the plan (which model runs for which dates, in which order) and write nothing')
       .option('--steps', 'with --dry-run: print what each task would execute, in run order')
       .option(...DISTRIBUTED_OPTION)
-      .option(...LEASE_OPTION)
+      .addOption(LEASE_OPTION())
       .option(...FRESHNESS_OPTION)
-      .option(...WAIT_OPTION),
+      .addOption(WAIT_OPTION()),
   ).action(
     async (
       pipeline: string | undefined,
@@ -426,7 +430,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .command('worker')
       .description('run the tasks of distributed runs (backfill, run, retry and schedule with --distributed) from the queue in the lake\'s Postgres, until stopped')
       .option('-c, --concurrency <n>', 'tasks run at once', positiveInt('--concurrency'), 1)
-      .option(...LEASE_OPTION)
+      .addOption(LEASE_OPTION())
       .option('--name <id>', 'this worker\'s id in heartbeats and the run history (default: host:pid)'),
   ).action(async (o: Common & { concurrency: number; lease: number; name?: string }) => {
     const logger = makeLogger(o);
@@ -547,7 +551,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--list', 'print the next run times of each scheduled pipeline and exit')
     .option('--once', 'run what is due now, wait for it, and exit (for cron or a systemd timer)')
     .option(...DISTRIBUTED_OPTION)
-    .option(...LEASE_OPTION)
+    .addOption(LEASE_OPTION())
     .action(async (pipelines: string[], o: Common & { list?: boolean; once?: boolean; distributed?: boolean; lease: number }) => {
       const logger = makeLogger(o);
       if (o.list) {
@@ -595,8 +599,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--var <name=value>', "a secret var's value again (a run stores only its fingerprint); other vars are the run's own", collectVar)
     .addOption(varsOption("secret vars' values again, as a YAML mapping ('{name: value}')"))
     .option(...DISTRIBUTED_OPTION)
-    .option(...LEASE_OPTION)
-    .option(...WAIT_OPTION)
+    .addOption(LEASE_OPTION())
+    .addOption(WAIT_OPTION())
     .action(async (runId: string | undefined, o: Common & { threads?: number; wait: number; distributed?: boolean; lease: number }) => {
       const logger = makeLogger(o);
       exitCode = await interruptible(logger, async (signal, log) => {
@@ -675,7 +679,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .command('freshness')
       .description("check how fresh each selected source is that declares freshness: and loaded_at_field:, as dbt's source freshness does")
       .option('--pipeline <name>', "check the sources a pipeline's selection reads (select them with +, e.g. +fct_orders)")
-      .option(...WAIT_OPTION),
+      .addOption(WAIT_OPTION()),
   ).action(async (o: Common & { pipeline?: string; wait: number }) => {
     const logger = makeLogger(o);
     try {

@@ -84,6 +84,8 @@ export class Distributed {
         signal: o.signal,
         retryOverride: o.execute?.retryOverride,
         leaseMs: this.options.leaseMs,
+        config: this.config,
+        endDeadRuns: (runIds) => engine.endDeadRuns(runIds),
         recordRefusal: (task, message, slot, runner) =>
           engine.withSession((s) =>
             engine.recordTask(s, { runId: o.runId, taskId: task.id, attempt: 1, status: 'failed', startedAt: Date.now(), endedAt: Date.now(), error: message, errorClass: 'permanent', worker: slot, runner }),

@@ -57,9 +57,9 @@ export async function beat(db: pg.Pool | pg.ClientBase, w: WorkerRow, now: Beat)
 }
 
 /**
- * A worker's heartbeat on a connection of its own: beats every lease/3 (and when asked, as a
- * task starts or ends) with what `now` says it runs. A connection that breaks is opened again
- * at the next beat. Beats never overlap: each waits for the one before.
+ * A heartbeat on a connection of its own (a worker's, or a coordinator's: coordinators.ts):
+ * `write` every lease/3 (and when asked, as a task starts or ends). A connection that breaks
+ * is opened again at the next beat. Beats never overlap: each waits for the one before.
  */
 export class Heartbeat {
   private client: pg.Client | undefined;
@@ -68,15 +68,16 @@ export class Heartbeat {
 
   private constructor(
     private readonly config: PgConfig,
-    private readonly row: WorkerRow,
-    private readonly now: () => Beat,
+    leaseMs: number,
+    private readonly write: (db: pg.Client) => Promise<void>,
+    private readonly signingOff?: (db: pg.Client) => Promise<void>,
   ) {
-    this.timer = setInterval(() => void this.beat().catch(() => undefined), beatPeriod(row.leaseMs));
+    this.timer = setInterval(() => void this.beat().catch(() => undefined), beatPeriod(leaseMs));
   }
 
   /** The first beat is written before this resolves; its error (Postgres unreachable) is thrown. */
-  static async start(config: PgConfig, row: WorkerRow, now: () => Beat): Promise<Heartbeat> {
-    const h = new Heartbeat(config, row, now);
+  static async start(config: PgConfig, leaseMs: number, write: (db: pg.Client) => Promise<void>, signingOff?: (db: pg.Client) => Promise<void>): Promise<Heartbeat> {
+    const h = new Heartbeat(config, leaseMs, write, signingOff);
     try {
       await h.beat();
     } catch (e) {
@@ -86,18 +87,23 @@ export class Heartbeat {
     return h;
   }
 
+  /** A worker's heartbeat: its row, with what `now` says it runs. */
+  static ofWorker(config: PgConfig, row: WorkerRow, now: () => Beat): Promise<Heartbeat> {
+    return Heartbeat.start(config, row.leaseMs, (db) => beat(db, row, now()), (db) => signOff(db, row.workerId));
+  }
+
   /** A beat now, after the one in progress. */
   beat(): Promise<void> {
-    const next = this.beating.then(async () => beat(await this.connection(), this.row, this.now()));
+    const next = this.beating.then(async () => this.write(await this.connection()));
     this.beating = next.catch(() => undefined);
     return next;
   }
 
-  /** No more beats; with `signOff`, the worker is recorded as stopped of its own accord. */
+  /** No more beats; with `signingOff`, the end is recorded as of the process's own accord. */
   async stop(signingOff = true): Promise<void> {
     clearInterval(this.timer);
     await this.beating;
-    if (signingOff && this.client) await signOff(this.client, this.row.workerId).catch(() => undefined);
+    if (signingOff && this.client && this.signingOff) await this.signingOff(this.client).catch(() => undefined);
     await this.client?.end().catch(() => undefined);
     this.client = undefined;
   }

@@ -20,6 +20,8 @@ export interface JobPayload {
   readonly taskId: string;
   /** The coordinator's project fingerprint: a worker whose own differs refuses the task. */
   readonly fingerprint: string;
+  /** The coordinator's pipe version: a worker of another refuses the task (absent: queued by a pipe before this field). */
+  readonly pipeVersion?: string;
   /** The task, its steps' SQL as planned (plain data: see placeable in queued-place.ts). */
   readonly task: unknown;
   /** The run's thread (lane) the task takes in the run's history. */
@@ -62,18 +64,19 @@ export async function enqueue(utils: WorkerUtils, payload: JobPayload): Promise<
 /**
  * Makes the jobs of a worker that died available again: unlocked, and their one attempt given
  * back (a job of one attempt whose attempt is spent would never be taken). Its jobs are found
- * by the lock ids its heartbeat recorded and by the keys of the tasks it said it ran.
+ * by the lock ids its heartbeat recorded and by the keys of the tasks it said it ran. The jobs
+ * given back, by key (a job without one by id).
  */
 export async function giveBack(utils: WorkerUtils, pool: pg.Pool, locks: readonly string[], keys: readonly string[]): Promise<string[]> {
-  const { rows } = await pool.query<{ id: string; locked_by: string | null; attempts: number }>(
-    'SELECT id::text AS id, locked_by, attempts FROM graphile_worker.jobs WHERE locked_by = ANY($1::text[]) OR (key = ANY($2::text[]) AND locked_by IS NOT NULL)',
+  const { rows } = await pool.query<{ id: string; key: string | null; locked_by: string | null; attempts: number }>(
+    'SELECT id::text AS id, key, locked_by, attempts FROM graphile_worker.jobs WHERE locked_by = ANY($1::text[]) OR (key = ANY($2::text[]) AND locked_by IS NOT NULL)',
     [[...locks], [...keys]],
   );
   const held = [...new Set(rows.flatMap((r) => (r.locked_by ? [r.locked_by] : [])))];
   if (held.length > 0) await utils.forceUnlockWorkers(held);
   // One more attempt than it has spent (rescheduleJobs cannot set attempts back to 0).
   for (const r of rows) await utils.rescheduleJobs([r.id], { maxAttempts: r.attempts + 1 });
-  return rows.map((r) => r.id);
+  return rows.map((r) => r.key ?? r.id);
 }
 
 /**

@@ -7,7 +7,10 @@ import type { Task } from '../plan/task.js';
 import type { TaskPlace } from '../execute/task-place.js';
 import type { TaskOutcome } from '../execute/task-queue.js';
 import { taskRef } from '../execute/task-ref.js';
-import { liveWorkers, takeStaleWorkers } from './heartbeats.js';
+import { coordinatorBeat, coordinatorDone, endGoneRuns } from './coordinators.js';
+import { Heartbeat, liveWorkers, takeStaleWorkers } from './heartbeats.js';
+import type { PgConfig } from './postgres.js';
+import { PIPE_VERSION } from '../version.js';
 import { enqueue, giveBack, jobKey, orphanedLocks, removeQueued, type JobPayload } from './queue.js';
 import { cancelRun, forgetRun, MESSAGES_CHANNEL, readMessages, type StoredMessage } from './tables.js';
 
@@ -35,6 +38,10 @@ export interface QueuedPlaceOptions {
   readonly recordRefusal: (task: Task, message: string, slot: number, runner: string) => Promise<void>;
   /** Records a task taken out of the queue by the run's cancellation (no worker wrote anything of it). */
   readonly recordCancelled: (task: Task, slot: number) => Promise<void>;
+  /** Where the pool connects: the coordinator's heartbeat opens a connection of its own there. */
+  readonly config: PgConfig;
+  /** Records runs whose coordinator is gone as ended in the run state (see coordinators.ts). */
+  readonly endDeadRuns: (runIds: readonly string[]) => Promise<void>;
 }
 
 interface Waiting {
@@ -42,6 +49,14 @@ interface Waiting {
   readonly resolve: (outcome: TaskOutcome) => void;
   readonly slot: number;
   started: boolean;
+  /** Why the task went back to the queue after it started, for the start that follows. */
+  givenBack?: string;
+  /**
+   * Workers this coordinator took the task from (taken for dead, e.g. through an outage longer
+   * than the lease) that have not started it again: what they tell of their run of it, other
+   * than a success, is not the task's outcome, which the run the task was given back for tells.
+   */
+  readonly takenFrom: Set<string>;
 }
 
 export class QueuedPlace implements TaskPlace {
@@ -51,6 +66,9 @@ export class QueuedPlace implements TaskPlace {
   private readonly timer: ReturnType<typeof setInterval>;
   private toldNoWorker = false;
   private readonly coordinator = `${hostname()}:${process.pid}`;
+  private heart: Heartbeat | undefined;
+  /** Set when this coordinator finds its run taken for gone (it was unreachable for its lease): nothing more is queued. */
+  private lost = false;
   /** A cancel that cannot reach Postgres ends what waits here: nobody could tell its outcome. */
   private readonly onAbort = () =>
     void this.cancel().catch(() => {
@@ -73,17 +91,30 @@ export class QueuedPlace implements TaskPlace {
     listener.on('notification', (n) => {
       if (n.payload === o.runId) place.read();
     });
-    await listener.query(`LISTEN ${MESSAGES_CHANNEL}`);
+    try {
+      await listener.query(`LISTEN ${MESSAGES_CHANNEL}`);
+      // Its row is written before any task is queued: a worker finds it for every job.
+      place.heart = await Heartbeat.start(o.config, o.leaseMs, async (db) => {
+        if (!(await coordinatorBeat(db, o.runId, { host: hostname(), pid: process.pid, leaseMs: o.leaseMs }))) place.loseRun();
+      });
+      // Runs of coordinators gone before this one started, which nobody has noticed yet.
+      await place.endGoneRuns();
+    } catch (e) {
+      await place.close();
+      throw e;
+    }
     return place;
   }
 
   async run(task: Task, slot: number): Promise<TaskOutcome> {
+    if (this.lost) return 'cancelled';
     const key = jobKey(this.o.runId, task.id);
-    const settled = new Promise<TaskOutcome>((resolve) => this.waiting.set(key, { task, resolve, slot, started: false }));
+    const settled = new Promise<TaskOutcome>((resolve) => this.waiting.set(key, { task, resolve, slot, started: false, takenFrom: new Set() }));
     const payload: JobPayload = {
       runId: this.o.runId,
       taskId: task.id,
       fingerprint: this.o.fingerprint,
+      pipeVersion: PIPE_VERSION,
       task,
       slot,
       retryOverride: this.o.retryOverride,
@@ -102,6 +133,9 @@ export class QueuedPlace implements TaskPlace {
     clearInterval(this.timer);
     this.o.signal?.removeEventListener('abort', this.onAbort);
     await this.reading;
+    await this.heart?.stop(false);
+    // The run has ended as recorded here (or was taken for gone): its row goes either way.
+    await coordinatorDone(this.o.pool, this.o.runId).catch(() => undefined);
     await this.listener.query(`UNLISTEN ${MESSAGES_CHANNEL}`).catch(() => undefined);
     this.listener.release();
     await forgetRun(this.o.pool, this.o.runId).catch(() => undefined);
@@ -120,13 +154,39 @@ export class QueuedPlace implements TaskPlace {
     return this.reading;
   }
 
+  /**
+   * This coordinator was taken for gone by another process (unreachable for its lease): its run
+   * is recorded interrupted and its tasks dropped there. It queues nothing more, and stops
+   * waiting for outcomes that nobody will tell.
+   */
+  private loseRun(): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.o.emit({
+      type: 'notice',
+      message: `this coordinator went unseen for longer than its lease (${(this.o.leaseMs / 1000).toFixed(1)} s without reaching Postgres), and run ${this.o.runId} was taken for gone: it is recorded interrupted and its tasks are stopped; pipe retry ${this.o.runId} runs what it left`,
+    });
+    for (const key of [...this.waiting.keys()]) this.settle(key, 'cancelled');
+  }
+
+  /** Ends the runs of other coordinators that are gone, saying so. */
+  private async endGoneRuns(): Promise<void> {
+    const ended = await endGoneRuns(this.o.pool, this.o.endDeadRuns, undefined, this.o.runId).catch(() => []);
+    for (const r of ended) {
+      this.o.emit({ type: 'notice', message: `run ${r.runId} lost its coordinator ${r.coordinator} (not seen for ${(r.silentMs / 1000).toFixed(1)} s): it is recorded interrupted, and its queued tasks are dropped; pipe retry ${r.runId} runs what it left` });
+    }
+  }
+
   private async look(): Promise<void> {
     await this.read();
+    await this.endGoneRuns();
     if (this.waiting.size === 0) return;
     const stale = await takeStaleWorkers(this.o.pool).catch(() => []);
     for (const w of stale) {
       const ids = await giveBack(this.o.utils, this.o.pool, w.locks, w.currentTasks).catch(() => []);
       const mine = w.currentTasks.filter((k) => this.waiting.has(k));
+      for (const k of mine) this.waiting.get(k)?.takenFrom.add(w.workerId);
+      this.handedBack([...mine, ...ids], `this coordinator gave it back to the queue when ${w.workerId} went unseen`);
       if (ids.length > 0 || mine.length > 0) {
         this.o.emit({
           type: 'notice',
@@ -140,6 +200,7 @@ export class QueuedPlace implements TaskPlace {
     const orphaned = await orphanedLocks(this.o.pool, this.o.runId, this.o.leaseMs).catch(() => []);
     if (orphaned.length > 0) {
       const ids = await giveBack(this.o.utils, this.o.pool, orphaned, []).catch(() => []);
+      this.handedBack(ids, 'this coordinator gave it back to the queue when the worker holding it was found gone');
       if (ids.length > 0) this.o.emit({ type: 'notice', message: `${ids.length} task(s) held by a worker that is gone go back to the queue` });
     }
   }
@@ -150,15 +211,28 @@ export class QueuedPlace implements TaskPlace {
     switch (message.kind) {
       case 'event': {
         const e = message.body as PipeEvent;
+        if (w?.takenFrom.has(workerId) && (e.type === 'task-failed' || e.type === 'task-cancelled' || e.type === 'task-retrying')) {
+          const what = e.type === 'task-failed' ? 'failed' : e.type === 'task-cancelled' ? 'cancelled' : 'failed an attempt';
+          this.o.emit({ type: 'notice', message: `${taskId} ${what} on ${workerId}, which this coordinator had taken for dead and given the task back from: the run of it now queued decides its outcome` });
+          return;
+        }
         if (e.type === 'task-started') {
-          // A task that starts again without having been given back is said so: the queue ran its job twice.
-          if (!w || w.started) this.o.emit({ type: 'notice', message: `${taskId} started again, on ${workerId}, ${w ? 'while its first start has told no outcome' : 'after its outcome was told'}` });
+          w?.takenFrom.delete(workerId);
+          if (w?.givenBack !== undefined) {
+            // Expected: the task went back to the queue, and another start is how it ends.
+            this.o.emit({ type: 'notice', message: `${taskId} starts again, on ${workerId}: ${w.givenBack}` });
+            w.givenBack = undefined;
+          } else if (!w || w.started) {
+            // A task that starts again without having been given back is said so: the queue ran its job twice.
+            this.o.emit({ type: 'notice', message: `${taskId} started again, on ${workerId}, ${w ? 'while its first start has told no outcome' : 'after its outcome was told'}` });
+          }
           if (w) w.started = true;
           this.o.emit({ ...e, runner: workerId });
         } else this.o.emit(e);
         return;
       }
       case 'outcome':
+        if (w?.takenFrom.has(workerId) && message.body.outcome !== 'succeeded') return;
         this.settle(key, message.body.outcome);
         return;
       case 'refused': {
@@ -177,11 +251,20 @@ export class QueuedPlace implements TaskPlace {
       }
       case 'returned':
         this.o.emit({ type: 'notice', message: message.body.message });
+        if (w) w.givenBack = `${workerId} stopped while running it and gave it back to the queue`;
         return;
       default: {
         const never: never = message;
         throw new Error(`internal error: message ${JSON.stringify(never)}`);
       }
+    }
+  }
+
+  /** Tasks (by job key) this coordinator put back in the queue: their next start is expected. */
+  private handedBack(keys: readonly string[], why: string): void {
+    for (const key of keys) {
+      const w = this.waiting.get(key);
+      if (w?.started) w.givenBack = why;
     }
   }
 

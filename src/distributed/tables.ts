@@ -10,6 +10,7 @@ import type pg from 'pg';
  *   happen, then its outcome (or its refusal). NOTIFY `pipe_workers` with the run id wakes the
  *   coordinator; it reads the rows after the last it read.
  * - `cancels`: the runs cancelled, which their workers' tasks stop for (NOTIFY `pipe_workers_cancel`).
+ * - `coordinators`: one row per distributed run in progress, its coordinator's heartbeat (coordinators.ts).
  */
 
 export const SCHEMA = 'pipe_workers';
@@ -30,6 +31,10 @@ const DDL = [
      kind text NOT NULL, body jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now())`,
   `CREATE INDEX IF NOT EXISTS messages_run ON ${SCHEMA}.messages (run_id, id)`,
   `CREATE TABLE IF NOT EXISTS ${SCHEMA}.cancels (run_id text PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`,
+  // One row per distributed run in progress: its coordinator's heartbeat (coordinators.ts).
+  `CREATE TABLE IF NOT EXISTS ${SCHEMA}.coordinators (
+     run_id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL, last_seen timestamptz NOT NULL, lease_ms integer NOT NULL,
+     backend_pid integer, backend_start timestamptz, gone_at timestamptz)`,
 ];
 
 /** Creates the tables if needed; several processes may at once, so one at a time under a lock. */

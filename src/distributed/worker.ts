@@ -6,6 +6,8 @@ import type { Engine } from '../execute/engine.js';
 import { TaskRunner } from '../execute/task-runner.js';
 import type { Task } from '../plan/task.js';
 import { getRun } from '../warehouse/run-state.js';
+import { PIPE_VERSION } from '../version.js';
+import { endGoneRuns, goneRuns } from './coordinators.js';
 import { beatPeriod, Heartbeat, type WorkerRow } from './heartbeats.js';
 import { jobQueue } from './drivers.js';
 import { isConnectionLoss, isPostgresError, type PgConfig } from './postgres.js';
@@ -60,10 +62,13 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   });
   /** Stops the tasks of the runs cancelled since the last look. */
   const stopCancelled = async () => {
-    const cancelled = await cancelledRuns(pool, [...new Set([...running.values()].map((r) => r.runId))]);
+    const runIds = [...new Set([...running.values()].map((r) => r.runId))];
+    // A run whose coordinator is gone is ended (and so cancelled) first: its tasks stop too.
+    if (runIds.length > 0) await endGoneRuns(pool, (ids) => engine.endDeadRuns(ids), runIds).catch(() => undefined);
+    const cancelled = await cancelledRuns(pool, runIds);
     for (const r of running.values()) if (cancelled.has(r.runId)) r.controller.abort(new Error('run cancelled'));
   };
-  const heart = await Heartbeat.start(o.config, row, () => ({
+  const heart = await Heartbeat.ofWorker(o.config, row, () => ({
     currentTasks: [...running.keys()],
     locks: lock ? [lock] : [],
   }));
@@ -93,16 +98,35 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     const tell = (m: Message) => {
       told = told.then(() => untilSent(() => postMessage(pool, job.runId, job.taskId, row.workerId, m), o.signal)).catch(() => undefined);
     };
-    /** Leaves the task unrun, saying why here and to the coordinator. */
-    const refuse = async (message: string) => {
-      o.emit({ type: 'notice', message });
-      tell({ kind: 'refused', body: { message } });
+    /**
+     * Leaves the task unrun, saying why here and to the coordinator. `why` names no task (the
+     * coordinator's failure does): the tasks one worker refuses for one cause read as one error.
+     */
+    const refuse = async (verb: string, why: string) => {
+      o.emit({ type: 'notice', message: `worker ${row.workerId} ${verb} task ${job.taskId}: ${why}` });
+      tell({ kind: 'refused', body: { message: `worker ${row.workerId} ${verb} the task: ${why}` } });
       await told;
     };
+    // A task is planned as its coordinator's pipe plans it (its steps' SQL, their order): another version could run it otherwise.
+    if (job.pipeVersion !== PIPE_VERSION) {
+      return refuse(
+        'refused',
+        `it was queued by ${job.pipeVersion === undefined ? 'an older pipe' : `pipe ${job.pipeVersion}`} at ${job.coordinator}, and this worker is pipe ${PIPE_VERSION}; run the same pipe version on every machine`,
+      );
+    }
     if (job.fingerprint !== row.fingerprint) {
       return refuse(
-        `worker ${row.workerId} refused task ${job.taskId}: its project differs from the coordinator's ` +
-          `(fingerprint ${row.fingerprint} here, ${job.fingerprint} at ${job.coordinator}); give every machine the same project files`,
+        'refused',
+        `its project differs from the coordinator's (fingerprint ${row.fingerprint} here, ${job.fingerprint} at ${job.coordinator}); give every machine the same project files`,
+      );
+    }
+    // A job of a run whose coordinator is gone (on any machine): the run is ended here if nobody has yet.
+    await endGoneRuns(pool, (ids) => engine.endDeadRuns(ids), [job.runId]).catch(() => undefined);
+    const lostTo = (await goneRuns(pool, [job.runId]).catch(() => new Map<string, string>())).get(job.runId);
+    if (lostTo !== undefined) {
+      return refuse(
+        'dropped',
+        `its run ${job.runId} lost its coordinator (${lostTo}, not seen for its lease) and is recorded interrupted; what the task would write may be older than what runs since have published; pipe retry ${job.runId} runs what that run left`,
       );
     }
     // A job of a run that has ended (its coordinator killed, the run since marked interrupted
@@ -110,8 +134,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     const ended = await engine.withSession((s) => getRun(s, job.runId)).catch(() => undefined);
     if (ended !== undefined && ended.status !== 'running') {
       return refuse(
-        `worker ${row.workerId} dropped task ${job.taskId}: its run ${job.runId} ended (${ended.status}) before a worker took it, ` +
-          `and what it would write may be older than what runs since have published; pipe retry ${job.runId} runs what that run left`,
+        'dropped',
+        `its run ${job.runId} ended (${ended.status}) before a worker took it, and what it would write may be older than what runs since have published; pipe retry ${job.runId} runs what that run left`,
       );
     }
     const controller = new AbortController();
@@ -148,6 +172,11 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         tell({ kind: 'outcome', body: { outcome } });
       }
       await told;
+      // Taken from this worker meanwhile (a coordinator found it silent for its lease, through an
+      // outage): the queue's copy is the task's run now. Marking the job done would delete it
+      // (by id, whoever holds it), so a run that did not succeed leaves it: failing the job
+      // touches only a job this worker still holds. A success needs no other run: it is done.
+      if (outcome !== 'succeeded' && (await takenFromHere(pool, helpers.job.id, helpers.job.locked_by))) throw new TakenBack();
     } finally {
       o.signal.removeEventListener('abort', stop);
       running.delete(key);
@@ -193,6 +222,22 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     await heart.stop();
     process.off('unhandledRejection', onUnhandled);
   }
+}
+
+/** Ends a job that another worker now runs, leaving it to that one (see handle). */
+class TakenBack extends Error {
+  constructor() {
+    super('the task was given back to the queue while this worker ran it');
+  }
+}
+
+/** Whether the job is no longer held by the lock this worker took it under (given back meanwhile); unknown is no. */
+async function takenFromHere(pool: pg.Pool, jobId: string, lockedBy: string | null): Promise<boolean> {
+  if (lockedBy === null) return false;
+  const { rows } = await pool
+    .query<{ held: boolean }>('SELECT locked_by IS NOT DISTINCT FROM $2 AS held FROM graphile_worker.jobs WHERE id = $1::bigint', [jobId, lockedBy])
+    .catch(() => ({ rows: [{ held: true }] }));
+  return rows.length > 0 && !rows[0].held;
 }
 
 /** Sends with `send` until it succeeds or fails other than by a lost connection, waiting a little longer after each failure (up to 5 s); given up once `signal` aborts. */

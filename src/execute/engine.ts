@@ -14,6 +14,7 @@ import { DuckLakeWarehouse } from '../warehouse/ducklake/ducklake-warehouse.js';
 import { isCommitConflict } from '../warehouse/ducklake/dialect.js';
 import {
   checkResultSql,
+  endDeadRuns,
   ensureState,
   finishRunSql,
   insertRunSql,
@@ -411,6 +412,12 @@ export class Engine {
         ]).then(() => undefined),
       ),
     );
+  }
+
+  /** Records runs whose coordinator (on any machine) is gone as ended: see endDeadRuns. */
+  async endDeadRuns(runIds: readonly string[]): Promise<void> {
+    if (runIds.length === 0) return;
+    await this.withSession((s) => this.againOnConflict(() => endDeadRuns(s, runIds)));
   }
 
   async finishRun(runId: string, status: RunStatus, endedAt: number): Promise<void> {

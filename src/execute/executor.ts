@@ -281,8 +281,9 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   }
   const counts = queue.counts;
   const pending = queue.pending;
-  // A task skipped (after a failure, or for depends_on_past) leaves the run unfinished: pipe retry completes it.
-  const status = signal?.aborted ? 'cancelled' : counts.failed > 0 || counts.skipped > 0 || pending > 0 ? 'failed' : 'succeeded';
+  // A task skipped (after a failure, or for depends_on_past), or stopped other than by this run's
+  // own stop (a distributed run taken for gone), leaves the run unfinished: pipe retry completes it.
+  const status = signal?.aborted ? 'cancelled' : counts.failed > 0 || counts.skipped > 0 || counts.cancelled > 0 || pending > 0 ? 'failed' : 'succeeded';
   return { status, ...counts, pending, upToDate: runner.upToDate, superseded: runner.superseded };
 }
 

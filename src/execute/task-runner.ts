@@ -11,6 +11,7 @@ import { Interrupter } from './interrupter.js';
 import { renderAtRun } from './render-at-run.js';
 import type { RunCurrency, Judged } from './run-currency.js';
 import { StepRunner, type AttemptResult, type Published } from './step-runner.js';
+import { explainConflict } from './conflict-message.js';
 import { HookError, toTaskError } from './task-errors.js';
 import type { TaskOutcome } from './task-queue.js';
 import type { TaskPlace } from './task-place.js';
@@ -275,7 +276,7 @@ export class TaskRunner {
         emit({ type: 'task-cancelled', runId, task: taskRef(task), started: true });
         return 'cancelled';
       }
-      const error = toTaskError(e, task);
+      const error = await explainConflict(toTaskError(e, task), task, runId, session);
       await engine.recordTask(session, { runId, taskId: task.id, attempt, status: 'failed', startedAt: attemptStart, endedAt: Date.now(), error: error.message, errorClass: error.errorClass, worker, runner: this.o.runner });
       emit({ type: 'task-failed', runId, task: taskRef(task), error, attempts: attempt, ms: Date.now() - taskStart });
       return 'failed';

@@ -322,6 +322,27 @@ export interface RunLiveness {
 }
 
 /**
+ * Records the end of runs whose process is gone: `succeeded` when every one of its tasks had
+ * committed, else `interrupted` (what `pipe retry` starts from). Only runs still `running` are
+ * ended; one already ended keeps its end.
+ */
+export async function endDeadRuns(session: WarehouseSession, runIds: readonly string[]): Promise<void> {
+  if (runIds.length === 0) return;
+  await session.exec(
+    `INSERT INTO ${STATE_SCHEMA}.run_ends
+     SELECT r.run_id,
+       CASE WHEN EXISTS (
+           SELECT 1 FROM ${STATE_SCHEMA}.tasks t WHERE t.run_id = r.run_id AND NOT EXISTS (
+             SELECT 1 FROM ${STATE_SCHEMA}.task_results x WHERE x.run_id = t.run_id AND x.task_id = t.task_id AND x.status = 'succeeded'))
+         THEN 'interrupted' ELSE 'succeeded' END,
+       coalesce((SELECT max(ended_at) FROM ${STATE_SCHEMA}.task_results t WHERE t.run_id = r.run_id), r.started_at),
+       ${ts(Date.now())}
+     FROM ${STATE_SCHEMA}.run_starts r WHERE r.run_id IN (${runIds.map(quoteLiteral).join(', ')})
+       AND NOT EXISTS (SELECT 1 FROM ${STATE_SCHEMA}.run_ends e WHERE e.run_id = r.run_id)`,
+  );
+}
+
+/**
  * Called when pipe opens the warehouse for writing. A run still marked `running` whose
  * process died is `succeeded` when every one of its tasks had committed (the process died
  * between its last task and the run's own record), else `interrupted`. On a DuckDB file one
@@ -345,19 +366,7 @@ export async function recoverAfterCrash(
         !liveness.alive(Number(r.pid), r.host === null || r.host === undefined ? null : String(r.host), r.started_ms === null || r.started_ms === undefined ? undefined : Number(r.started_ms))),
   );
   const interruptedRuns = dead.map((r) => String(r.run_id));
-  if (interruptedRuns.length > 0) {
-    await session.exec(
-      `INSERT INTO ${STATE_SCHEMA}.run_ends
-       SELECT r.run_id,
-         CASE WHEN EXISTS (
-             SELECT 1 FROM ${STATE_SCHEMA}.tasks t WHERE t.run_id = r.run_id AND NOT EXISTS (
-               SELECT 1 FROM ${STATE_SCHEMA}.task_results x WHERE x.run_id = t.run_id AND x.task_id = t.task_id AND x.status = 'succeeded'))
-           THEN 'interrupted' ELSE 'succeeded' END,
-         coalesce((SELECT max(ended_at) FROM ${STATE_SCHEMA}.task_results t WHERE t.run_id = r.run_id), r.started_at),
-         ${ts(Date.now())}
-       FROM ${STATE_SCHEMA}.run_starts r WHERE r.run_id IN (${interruptedRuns.map(quoteLiteral).join(', ')})`,
-    );
-  }
+  await endDeadRuns(session, interruptedRuns);
   const droppedStaging: string[] = [];
   if (liveness) return { interruptedRuns, droppedStaging };
   const staging = listed

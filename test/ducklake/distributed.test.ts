@@ -4,11 +4,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/analyze/model-config.js';
 import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
-import { explain, killRunning, removeTempDirs, RunningPipe, tempDir, type PipeResult, writeProjectFiles } from '../e2e/helpers.js';
+import { explain, killRunning, ModelGate, removeTempDirs, RunningPipe, tempDir, type PipeResult, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillIn } from '../support/in-process.js';
 import { lakeRowsOf } from '../support/lake-rows.js';
 import { lakeInstances } from '../support/lake-instances.js';
 import { createDatabase, testPostgres, type TestPostgres } from '../support/postgres.js';
+import { enqueue, openQueue, type JobPayload } from '../../src/distributed/queue.js';
 
 /**
  * One backfill spread over `pipe worker` processes through the queue in the lake's Postgres:
@@ -168,11 +169,63 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
     }
   }, SLOW * Math.max(1, Number(process.env.PIPE_KILL_TRIALS ?? 1)));
 
-  it('a worker of another project refuses its tasks, and the coordinator says why', async () => {
-    const done = await backfillIn(refusing.dir, { start: '2024-01-01', end: '2024-01-01', distributed: { leaseMs: 30_000 } });
+  it('a worker of another project refuses its tasks, and the coordinator says why, once for all of them', async () => {
+    const done = await backfillIn(refusing.dir, { start: '2024-01-01', end: '2024-01-03', distributed: { leaseMs: 30_000 } });
     expect(done.code, explain(done)).toBe(1);
-    const failed = done.events.find((e) => e.type === 'task-failed') as { error: { message: string } } | undefined;
-    expect(failed?.error.message).toMatch(/worker w1 refused task events@2024-01-01: its project differs from the coordinator's/);
+    const failed = done.events.filter((e) => e.type === 'task-failed') as unknown as { error: { message: string } }[];
+    expect(failed.length, explain(done)).toBe(3);
+    for (const f of failed) expect(f.error.message).toMatch(/^worker w1 refused the task: its project differs from the coordinator's/);
+    // One cause, one error in the summary, however many tasks it stopped.
+    expect(done.stdout).toMatch(/Failures \(3, 1 distinct error\)/);
+  });
+
+  it('a task given back from a worker killed mid-task starts again on another, which the coordinator words as what happened', async () => {
+    const { dir } = lakeProject({});
+    const gate = new ModelGate(dir);
+    writeProjectFiles(dir, { 'models/events.sql': `{{ config(materialized='incremental', partition_by='d') }}\nselect cast('{{ ds }}' as date) as d, i from range(3) t(i) where ${gate.sql} >= 0\n` });
+    const [first] = startWorkers(dir, 1, ['--lease', LEASE]);
+    await ready([first]);
+    const held = gate.reached();
+    let started = () => undefined as void;
+    const hasStarted = new Promise<void>((res) => (started = res));
+    const done = backfillIn(dir, { start: '2024-01-01', end: '2024-01-01', distributed: { leaseMs: parseDuration(LEASE)! }, onEvent: (e) => e.type === 'task-started' && started() });
+    await Promise.all([held, hasStarted]);
+    first.child.kill('SIGKILL');
+    gate.open();
+    const second = new RunningPipe(['worker', '--project', dir, '--json', '--name', 'w2', '--lease', LEASE], { env: ENV });
+    const result = await done;
+    expect(result.code, explain(result)).toBe(0);
+    const notices = result.events.filter((e) => e.type === 'notice').map((e) => String(e.message));
+    expect(notices, explain(result)).toContain('events@2024-01-01 starts again, on w2: this coordinator gave it back to the queue when w1 went unseen');
+    expect(notices.join('\n')).not.toMatch(/started again/);
+    second.child.kill('SIGTERM');
+  }, SLOW);
+
+  it('a worker refuses a task queued by another pipe version, saying which', async () => {
+    const pool = new pg.Pool({ connectionString: `postgresql://postgres@127.0.0.1:${pg0!.port}/${shared.db}`, max: 2 });
+    const listener = await pool.connect();
+    try {
+      const told = new Promise<void>((res) => listener.on('notification', (n) => n.payload === 'foreign-run' && res()));
+      await listener.query('LISTEN pipe_workers');
+      const utils = await openQueue(pool);
+      try {
+        // The workers' own project: only the version differs.
+        const readyLine = await byName.get('w1')!.waitFor((e) => e.type === 'notice' && String(e.message).includes('ready'));
+        const fingerprint = /\(project (\S+)\)/.exec(String(readyLine.message))![1];
+        const payload = { runId: 'foreign-run', taskId: 'events@2024-01-01', fingerprint, pipeVersion: '0.0.1-other', task: {}, slot: 1, coordinator: 'elsewhere:1' };
+        await enqueue(utils, payload as JobPayload);
+      } finally {
+        await utils.release();
+      }
+      await told;
+      const { rows } = await pool.query("SELECT kind, body->>'message' AS message FROM pipe_workers.messages WHERE run_id = 'foreign-run'");
+      expect(rows).toHaveLength(1);
+      expect(rows[0].kind).toBe('refused');
+      expect(rows[0].message).toMatch(/^worker w\d+ refused the task: it was queued by pipe 0\.0\.1-other at elsewhere:1, and this worker is pipe \S+; run the same pipe version on every machine$/);
+    } finally {
+      listener.release();
+      await pool.end();
+    }
   });
 
   it('Ctrl-C while tasks wait in the queue: they are recorded cancelled, as the output says', async () => {

@@ -39,7 +39,7 @@ const lastSeen = async (admin: pg.Pool, id: string) =>
 describe.skipIf(!pg0)('a worker heartbeat', () => {
   it('is written while DuckDB statements hold every thread of the pool, which a new connection waits for', async () => {
     const { config, admin } = await database('beat_busy');
-    const heart = await Heartbeat.start(config, row('busy'), () => ({ currentTasks: ['run:t'], locks: [] }));
+    const heart = await Heartbeat.ofWorker(config, row('busy'), () => ({ currentTasks: ['run:t'], locks: [] }));
     closers.push(() => heart.stop());
     const before = await lastSeen(admin, 'busy');
 
@@ -75,7 +75,7 @@ describe.skipIf(!pg0)('a worker heartbeat', () => {
 
   it('a worker late by more than its lease is slow while its connection lives, dead once it is gone or after three leases', async () => {
     const { config, admin } = await database('beat_judged');
-    const hearts = await Promise.all(['slow', 'gone', 'reused', 'silent'].map((id) => Heartbeat.start(config, row(id), () => ({ currentTasks: [`run:${id}`], locks: [] }))));
+    const hearts = await Promise.all(['slow', 'gone', 'reused', 'silent'].map((id) => Heartbeat.ofWorker(config, row(id), () => ({ currentTasks: [`run:${id}`], locks: [] }))));
     closers.push(() => Promise.all(hearts.map((h) => h.stop())));
     const late = (id: string, leases: number) =>
       admin.query(`UPDATE pipe_workers.workers SET last_seen = now() - ${leases} * lease_ms * interval '1 millisecond' WHERE worker_id = $1`, [id]);

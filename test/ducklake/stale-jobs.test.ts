@@ -1,9 +1,10 @@
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
 import { explain, killRunning, removeTempDirs, RunningPipe, tempDir, writeProjectFiles } from '../e2e/helpers.js';
 import { runIn } from '../support/in-process.js';
-import { lakeRows } from '../support/lake-rows.js';
+import { lakeRows, lakeRowsOf } from '../support/lake-rows.js';
 import { lakeInstances } from '../support/lake-instances.js';
 import { createDatabase, testPostgres } from '../support/postgres.js';
 
@@ -22,15 +23,20 @@ afterAll(async () => {
 const ENV = { PIPE_TEST_PGUSER: 'postgres' };
 process.env.PIPE_TEST_PGUSER = 'postgres';
 
+/** A lake of its own with one incremental model whose rows name the run's currency (--var). */
+function pricesProject(name: string): { dir: string; db: string; lake: LakeTarget } {
+  const dir = tempDir();
+  const db = createDatabase(pg0!, `${name}_${process.pid}`);
+  writeProjectFiles(dir, {
+    'pipe.yaml': `name: stale\nwarehouse:\n  type: ducklake\n  catalog: postgres:${pg0!.connection(db).replace('user=postgres', 'user=${env:PIPE_TEST_PGUSER}')}\n  data_path: lake/\n`,
+    'models/prices.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect cast('{{ ds }}' as date) as d, '{{ var(\"currency\") }}' as currency\n",
+  });
+  return { dir, db, lake: { catalog: { kind: 'postgres', connection: pg0!.connection(db) }, dataPath: join(dir, 'lake/'), shown: db, source: { owner: 'test' } } };
+}
+
 describe.skipIf(!pg0)('a job left in the queue by a coordinator that died', () => {
   it('is dropped by the worker that takes it once its run has ended, and the later run stays published', { timeout: 180_000 }, async () => {
-    const dir = tempDir();
-    const db = createDatabase(pg0!, `stale_${process.pid}`);
-    writeProjectFiles(dir, {
-      'pipe.yaml': `name: stale\nwarehouse:\n  type: ducklake\n  catalog: postgres:${pg0!.connection(db).replace('user=postgres', 'user=${env:PIPE_TEST_PGUSER}')}\n  data_path: lake/\n`,
-      'models/prices.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect cast('{{ ds }}' as date) as d, '{{ var(\"currency\") }}' as currency\n",
-    });
-    const lake: LakeTarget = { catalog: { kind: 'postgres', connection: pg0!.connection(db) }, dataPath: join(dir, 'lake/'), shown: db, source: { owner: 'test' } };
+    const { dir, lake } = pricesProject('stale');
 
     // No worker runs: the coordinator queues the date and waits; then it is killed.
     const coordinator = new RunningPipe(['run', '--project', dir, '--date', '2024-01-01', '--distributed', '--var', 'currency=USD', '--json'], { env: ENV });
@@ -43,10 +49,51 @@ describe.skipIf(!pg0)('a job left in the queue by a coordinator that died', () =
     expect(again.code, explain(again)).toBe(0);
 
     const worker = new RunningPipe(['worker', '--project', dir, '--json', '--name', 'late'], { env: ENV });
-    const dropped = await worker.waitFor((e) => e.type === 'notice' && String(e.message).includes('dropped task'));
+    const dropped = await worker.waitFor((e) => e.type === 'notice' && String(e.message).includes('dropped task prices'));
     expect(String(dropped.message)).toMatch(/^worker late dropped task prices@2024-01-01: its run \S+ ended \(interrupted\) before a worker took it/);
     worker.child.kill('SIGTERM');
     await worker.exited;
     expect(await lakeRows(lake, 'SELECT d::VARCHAR AS d, currency FROM main.prices')).toEqual([{ d: '2024-01-01', currency: 'EUR' }]);
+  });
+
+  it('is dropped once its coordinator is gone though its process lives (a machine hung or cut off), and the run is recorded interrupted', { timeout: 180_000 }, async () => {
+    const { dir, db, lake } = pricesProject('stale_gone');
+    const coordinator = new RunningPipe(['run', '--project', dir, '--date', '2024-01-01', '--distributed', '--lease', '1s', '--var', 'currency=USD', '--json'], { env: ENV });
+    const started = await coordinator.waitFor((e) => e.type === 'run-started');
+    await coordinator.waitFor((e) => e.type === 'notice' && String(e.message).startsWith('no pipe worker is running'));
+    // Frozen: its process lives (nothing on this machine takes its run for dead), its heartbeat stops.
+    coordinator.child.kill('SIGSTOP');
+    const client = new pg.Client({ connectionString: `postgresql://postgres@127.0.0.1:${pg0!.port}/${db}` });
+    await client.connect();
+    try {
+      // Silent for three leases: gone whatever its connection says.
+      for (;;) {
+        const { rows } = await client.query(`SELECT 1 FROM pipe_workers.coordinators WHERE last_seen < now() - 3 * lease_ms * interval '1 millisecond'`);
+        if (rows.length > 0) break;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    } finally {
+      await client.end();
+    }
+    // The date run again here with the currency meant, while the frozen run is still running.
+    const again = await runIn(dir, { date: '2024-01-01', vars: { currency: 'EUR' } });
+    expect(again.code, explain(again)).toBe(0);
+
+    const worker = new RunningPipe(['worker', '--project', dir, '--json', '--name', 'late', '--lease', '1s'], { env: ENV });
+    const dropped = await worker.waitFor((e) => e.type === 'notice' && String(e.message).includes('dropped task prices'));
+    expect(String(dropped.message)).toMatch(/^worker late dropped task prices@2024-01-01: its run \S+ lost its coordinator \(\S+:\d+, not seen for its lease\) and is recorded interrupted/);
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+    expect(await lakeRows(lake, 'SELECT d::VARCHAR AS d, currency FROM main.prices')).toEqual([{ d: '2024-01-01', currency: 'EUR' }]);
+    const [[run]] = await lakeRowsOf(lake, [`SELECT status FROM _pipe.runs WHERE run_id = '${String(started.runId)}'`]);
+    expect(run).toEqual({ status: 'interrupted' });
+
+    // Thawed, the coordinator finds its run taken, says so and ends it unfinished, never succeeded.
+    coordinator.child.kill('SIGCONT');
+    const ended = await coordinator.exited;
+    expect(ended.stdout, explain(ended)).toMatch(/run \S+ was taken for gone: it is recorded interrupted/);
+    expect(ended.code, explain(ended)).toBe(1);
+    const [[after]] = await lakeRowsOf(lake, [`SELECT status FROM _pipe.runs WHERE run_id = '${String(started.runId)}'`]);
+    expect(after).toEqual({ status: 'failed' });
   });
 });

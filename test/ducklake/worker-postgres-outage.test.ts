@@ -81,20 +81,26 @@ class Relay {
   }
 }
 
+/** A lake of its own whose model is held at a gate on its first date, and a relay to its Postgres. */
+async function gatedProject(name: string) {
+  const dir = tempDir();
+  const gate = new ModelGate(dir);
+  const db = createDatabase(pg0!, `${name}_${process.pid}`);
+  const relayPort = await freePort();
+  const relay = await Relay.open(relayPort, pg0!.port);
+  const catalog = (port: number) => `postgres:dbname=${db} host=127.0.0.1 port=${port} user=postgres`;
+  writeProjectFiles(dir, {
+    'pipe.yaml': `name: outage\nwarehouse:\n  type: ducklake\n  catalog: ${catalog(pg0!.port)}\n  data_path: lake/\n`,
+    // Held at the gate on its first date, while the test cuts Postgres.
+    'models/events.sql': `{{ config(materialized='incremental', partition_by='d') }}\nselect cast('{{ ds }}' as date) as d, i from range(3) t(i)\nwhere '{{ ds }}' <> '2024-01-01' or ${gate.sql} >= 0\n`,
+  });
+  return { dir, gate, db, relay, relayPort, catalog };
+}
+
 describe.skipIf(!pg0)('a pipe worker when Postgres goes away a moment', () => {
   it('stays up, tells the outcome once Postgres is back, and runs the next tasks', async () => {
-    const dir = tempDir();
-    const gate = new ModelGate(dir);
-    const db = createDatabase(pg0!, `outage_${process.pid}`);
-    const relayPort = await freePort();
-    const relay = await Relay.open(relayPort, pg0!.port);
+    const { dir, gate, db, relay, catalog, relayPort } = await gatedProject('outage');
     try {
-      const catalog = (port: number) => `postgres:dbname=${db} host=127.0.0.1 port=${port} user=postgres`;
-      writeProjectFiles(dir, {
-        'pipe.yaml': `name: outage\nwarehouse:\n  type: ducklake\n  catalog: ${catalog(pg0!.port)}\n  data_path: lake/\n`,
-        // Held at the gate on its first date, while the test cuts Postgres.
-        'models/events.sql': `{{ config(materialized='incremental', partition_by='d') }}\nselect cast('{{ ds }}' as date) as d, i from range(3) t(i)\nwhere '{{ ds }}' <> '2024-01-01' or ${gate.sql} >= 0\n`,
-      });
       // A long lease: the outage is no death.
       const worker = new RunningPipe(['worker', '--project', dir, '--db', `ducklake:${catalog(relayPort)}`, '--json', '--name', 'w1', '--lease', '60s']);
       await worker.waitFor((e) => e.type === 'notice' && String(e.message).includes('ready'));
@@ -124,6 +130,39 @@ describe.skipIf(!pg0)('a pipe worker when Postgres goes away a moment', () => {
         { d: '2024-01-01', n: 3 },
         { d: '2024-01-02', n: 3 },
       ]]);
+    } finally {
+      await relay.close();
+    }
+  }, 60_000);
+
+  it('an outage longer than the lease: the task given back runs again, and the run reports its outcome, not the failure during the outage', async () => {
+    const { dir, gate, relay, catalog, relayPort } = await gatedProject('outage_long');
+    try {
+      // A short lease: the outage outlasts it, and the coordinator takes the worker for dead.
+      const worker = new RunningPipe(['worker', '--project', dir, '--db', `ducklake:${catalog(relayPort)}`, '--json', '--name', 'w1', '--lease', '1s']);
+      await worker.waitFor((e) => e.type === 'notice' && String(e.message).includes('ready'));
+      const held = gate.reached();
+      let givenBack = () => undefined as void;
+      const wasGivenBack = new Promise<void>((res) => (givenBack = res));
+      const first = backfillIn(dir, {
+        start: '2024-01-01',
+        end: '2024-01-01',
+        distributed: { leaseMs: 1_000 },
+        onEvent: (e) => e.type === 'notice' && String(e.message).includes('go back to the queue') && givenBack(),
+      });
+      const release = await held;
+      relay.down();
+      await wasGivenBack;
+      // The worker's run of the task fails without its Postgres; the failure waits to be told.
+      release();
+      await worker.waitFor((e) => e.type === 'task-failed');
+      gate.open();
+      relay.up();
+      const done = await first;
+      expect(done.code, explain(done)).toBe(0);
+      expect(done.events.filter((e) => e.type === 'task-failed'), explain(done)).toEqual([]);
+      worker.child.kill('SIGTERM');
+      await worker.exited;
     } finally {
       await relay.close();
     }
