@@ -291,8 +291,8 @@ from range(3) t(i)
     expect(rows).toEqual([{ hour: '2024-01-02T04', n: 3 }, { hour: '2024-01-02T05', n: 3 }]);
     // pipe history tells the two runs apart by their hour.
     const history = await historyIn(dir);
-    expect(history.stdout).toMatch(/run hourly\s+succeeded\s+\S+ \S+\s+2024-01-02T05 /);
-    expect(history.stdout).toMatch(/run hourly\s+succeeded\s+\S+ \S+\s+2024-01-02T04 /);
+    expect(history.stdout).toMatch(/run hourly\s+succeeded\s+\S+ \S+\s+\S+\s+2024-01-02T05 /);
+    expect(history.stdout).toMatch(/run hourly\s+succeeded\s+\S+ \S+\s+\S+\s+2024-01-02T04 /);
   });
 
   it("a run of the whole day refuses a model that uses hour, at its line, and leaves the day's hours as they are", async () => {
