@@ -2048,10 +2048,6 @@ function withUnitTests(
   }
 }
 
-/**
- * Gives each node the dbt tests it runs (see dbt/attach-tests.ts), and makes the nodes a test
- * reads its upstream: every one of them is published before the test runs.
- */
 /** The checks of each source: its own tests, then those that run with them. */
 function joinedChecks(own: ReadonlyMap<string, readonly Check[]>, more: ReadonlyMap<string, readonly Check[]>): ReadonlyMap<string, readonly Check[]> {
   if (more.size === 0) return own;
@@ -2060,7 +2056,11 @@ function joinedChecks(own: ReadonlyMap<string, readonly Check[]>, more: Readonly
   return out;
 }
 
-/** Attaches each test to the node that runs it; gives those that run with a source table's tests (see attach-tests.ts). */
+/**
+ * Attaches each dbt test to the node that runs it (see dbt/attach-tests.ts), and makes the
+ * nodes a test reads that node's upstream: every one of them is published before the test
+ * runs. Gives the tests that run with a source table's tests.
+ */
 function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diagnostics: Diagnostic[]): ReadonlyMap<string, readonly Check[]> {
   if (tests.length === 0) return new Map();
   const graph = makeGraph(new Map([...nodes.values()].map((n) => [n.name, n.upstream.filter((u) => nodes.has(u))])));

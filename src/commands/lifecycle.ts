@@ -80,10 +80,6 @@ export interface Prepared {
   readonly madeWarehouse?: boolean;
 }
 
-/**
- * Every open of the warehouse waits for it as `wait` says (default: as `waitMs` says, stopped
- * by `signal`); a stop before anything is written ends prepare with the signal's reason.
- */
 /** An analysis cache and the compiled templates, kept between analyses of one project by a process that lives long. */
 export interface KeptAnalysis {
   readonly analyses: AnalysisCache;
@@ -92,6 +88,10 @@ export interface KeptAnalysis {
   readonly invocation?: Invocation;
 }
 
+/**
+ * Every open of the warehouse waits for it as `wait` says (default: as `waitMs` says, stopped
+ * by `signal`); a stop before anything is written ends prepare with the signal's reason.
+ */
 export async function prepare(
   options: ProjectOptions &
     SelectionOptions &

@@ -364,14 +364,6 @@ export class Engine {
   }
 
   /**
-   * Makes the warehouse ready for the runs of this engine, before the first one starts:
-   * creates pipe's state schema if needed and recovers from a process that died holding the
-   * file (see recoverAfterCrash), telling the logs of the runs it recovers how they ended.
-   * Nothing of this process runs yet then: on a DuckDB file every run still marked running is
-   * dead, and every staging table left over; on a lake other processes write to, only the
-   * runs of processes of this machine that are gone.
-   */
-  /**
    * The file is as an engine of this process left it once prepared, with nothing written by
    * another since (watch knows by the file's stamp): preparing again would find nothing to
    * create or recover, so it is not done.
@@ -380,6 +372,14 @@ export class Engine {
     this.prepared = true;
   }
 
+  /**
+   * Makes the warehouse ready for the runs of this engine, before the first one starts:
+   * creates pipe's state schema if needed and recovers from a process that died holding the
+   * file (see recoverAfterCrash), telling the logs of the runs it recovers how they ended.
+   * Nothing of this process runs yet then: on a DuckDB file every run still marked running is
+   * dead, and every staging table left over; on a lake other processes write to, only the
+   * runs of processes of this machine that are gone.
+   */
   prepareForWriting(
     /** The warehouse's relations as the caller listed them through this engine, nothing written since (see Catalog.listed). */
     listed?: readonly FoundRelation[],

@@ -1001,10 +1001,6 @@ function trackingContext(ctx: PlanContext): TrackingContext {
 }
 
 /**
- * `pipe test`: the checks and dbt tests of each selected model and seed against its published
- * data, building nothing. Partition checks of an incremental model read the interval's rows.
- */
-/**
  * The tests declared on a source table, run by `pipe test` on what it reads as they are (a
  * source is never built, so they run nowhere else). Whether the table exists was checked
  * before planning, as for a run.
@@ -1060,6 +1056,10 @@ function datedRows(name: string, file: string, ds: string, target: CheckTarget):
   return [{ kind: 'check', name: `rows of ${ds}`, severity: 'warn', sql: `SELECT ${quoteLiteral(why)} AS why WHERE NOT EXISTS (SELECT 1 FROM ${target.partition})`, location: { file } }];
 }
 
+/**
+ * `pipe test`: the checks and dbt tests of each selected model and seed against its published
+ * data, building nothing. Partition checks of an incremental model read the interval's rows.
+ */
 export function planTest(ctx: PlanContext, interval: Interval, filter?: TestFilter): Plan {
   const diagnostics: Diagnostic[] = [];
   const ds = intervalLabel(interval);

@@ -7,13 +7,6 @@ import { causeOf } from './error-causes.js';
 /** Up to this many values, memberOf lists them as literals. */
 const FEW_VALUES = 64;
 
-/**
- * How every seed is read: fields separated by its delimiter (a comma unless its config says
- * otherwise) with `"` quotes, the header on line 1, every row as wide as the header, comments
- * not recognised. DuckDB infers only the column types; left to guess the layout too, it reads
- * a malformed file as one text column or drops rows without an error. In strict mode a row it
- * cannot read is an error naming its line.
- */
 /** DuckDB's exact numeric types: the decimals each keeps. */
 function scaleOf(type: string): number | undefined {
   if (/^U?(?:TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$/.test(type)) return 0;
@@ -63,6 +56,14 @@ function valueChange(v: string, check: SeedValueCheck): string | undefined {
   return undefined;
 }
 
+/**
+ * How every seed is read: fields separated by its delimiter (a comma unless its config says
+ * otherwise) with `"` quotes (a dbt project's seed: the quotes DuckDB's sniffer finds, see
+ * SeedRead.sniffedQuotes), the header on line 1, every row as wide as the header, comments not
+ * recognised. DuckDB infers only the column types; left to guess the layout too, it reads a
+ * malformed file as one text column or drops rows without an error. In strict mode a row it
+ * cannot read is an error naming its line.
+ */
 const csvLayout = (seed: SeedRead) =>
   `header = true, skip = 0, delim = ${quoteLiteral(seed.delimiter ?? ',')}${seed.sniffedQuotes ? '' : `, quote = '"', escape = '"'`}, comment = '', strict_mode = true, null_padding = false, ignore_errors = false${
     seed.names === undefined ? '' : `, names = [${seed.names.map(quoteLiteral).join(', ')}]`
