@@ -521,7 +521,7 @@ async function benchWatch() {
  * opening it costs); those of other dates and builds are removed.
  */
 async function builtWarehouse(n) {
-  const build = createHash('sha256').update(readFileSync(join(dirname(PIPE), 'cli.js'))).digest('hex').slice(0, 10);
+  const build = createHash('sha256').update(readFileSync(join(dirname(PIPE), 'cli.cjs'))).digest('hex').slice(0, 10);
   const name = `watch-base-${n}-${DATE}-${build}.duckdb`;
   for (const f of readdirSync(join(WORK, 'db'))) if (f.startsWith(`watch-base-${n}-`) && f !== name) rmSync(join(WORK, 'db', f), { force: true });
   const base = join(WORK, 'db', name);

@@ -1,22 +1,22 @@
 #!/usr/bin/env node
 /**
  * Bundles pipe's command line (src/cli/cli.ts and what it imports, as tsc type-checked them)
- * and the JavaScript libraries it uses into one file, written over dist/cli/cli.js. Node
- * resolves, reads and links each ES module of a tree on every start: pipe's 260 modules and its
- * libraries' cost about a quarter of a second before any command does anything, and one file a
- * fraction of it. The bundle is made from the sources, not from tsc's output: tsc builds
- * incrementally and does not write a file again whose source did not change, so the cli.js it
- * wrote may be this bundle already.
+ * and the JavaScript libraries it uses into one file, dist/cli/cli.cjs. Node resolves, reads
+ * and links each ES module of a tree on every start: pipe's 260 modules and its libraries'
+ * cost about a quarter of a second before any command does anything, and one file a fraction
+ * of it. The bundle is a CommonJS script so that src/cli/load-cli.ts can give V8 the code it
+ * compiled at the last start (Node 20 keeps no compiled code of an ES module).
  *
  * dist/cli/main.js stays as compiled: it installs pipe's answer to signals (signals.js) and
  * then loads the bundle, so that a signal during the load gets that answer. signals.js stays
- * out of the bundle, which imports the same module as main.js: one set of listeners.
+ * out of the bundle: load-cli.ts hands the bundle the module main.js imported, one set of
+ * listeners.
  *
  * Left out too, and loaded from node_modules as before: DuckDB's native bindings, and what
  * only some commands load (the file watcher, Postgres and the job queue of --distributed).
- * The other compiled modules stay in dist/: the template compiler's worker threads and
- * library users load them. Code in the bundle finds pipe's files through
- * src/install-paths.ts, which the bundle's first lines tell where dist/ is.
+ * The other compiled modules stay in dist/ (dist/cli/cli.js is tsc's, not the bundle): the
+ * template compiler's worker threads and library users load them. Code in the bundle finds
+ * pipe's files through src/install-paths.ts, which the bundle's first lines tell where dist/ is.
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,21 +35,26 @@ const sharedSignals = {
 
 await build({
   entryPoints: [cli],
-  outfile: join(ROOT, 'dist/cli/cli.js'),
+  outfile: join(ROOT, 'dist/cli/cli.cjs'),
   allowOverwrite: true,
   tsconfig: join(ROOT, 'tsconfig.json'),
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  // CommonJS, which Node 20 can compile from V8's code cache (src/cli/load-cli.ts): an ES
+  // module it compiles anew at every start. The names an ES module has are given to it.
+  format: 'cjs',
+  define: { 'import.meta.url': '__pipeModuleUrl' },
+  // The few libraries loaded only by some commands (the file watcher, Postgres, the job queue)
+  // are required when first used, as the bundle itself is: no import() is left in it.
+  supported: { 'dynamic-import': false },
   target: 'node20',
   external: ['@duckdb/node-bindings', '@duckdb/node-bindings-*', 'chokidar', 'fsevents', 'pg', 'pg-native', 'graphile-worker'],
   plugins: [sharedSignals],
   banner: {
     js: [
-      // The libraries bundled from CommonJS call require(): an ES module has none of its own.
-      "import { createRequire as __pipeCreateRequire } from 'node:module';",
-      'const require = __pipeCreateRequire(import.meta.url);',
-      "globalThis.__pipeDist = new URL('../', import.meta.url).href;",
+      // What an ES module's import.meta.url would say (see `define`), and where dist/ is.
+      "const __pipeModuleUrl = require('node:url').pathToFileURL(__filename).href;",
+      "globalThis.__pipeDist = new URL('../', __pipeModuleUrl).href;",
     ].join('\n'),
   },
   legalComments: 'none',

@@ -60,7 +60,7 @@ const BUILD_FILE = 'build';
 let fingerprint: { readonly stamp: string; readonly value: string } | null | undefined;
 
 /** The file of pipe's code that renders: the bundle, or this module's file when run from source. */
-const codePath = () => (BUNDLED ? fileURLToPath(distUrl('cli/cli.js')) : fileURLToPath(import.meta.url));
+const codePath = () => (BUNDLED ? fileURLToPath(distUrl('cli/cli.cjs')) : fileURLToPath(import.meta.url));
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

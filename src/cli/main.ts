@@ -14,10 +14,12 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-// Node 22.1 and later keep V8's compiled code of the CLI's bundle between runs, in the system's
-// temporary folder (NODE_DISABLE_COMPILE_CACHE=1 turns it off): every command starts about
-// 40 ms sooner. Node 20 has no such cache.
+// Node 22.1 and later keep V8's compiled code of the ES modules pipe still loads from dist/ (the
+// template compiler's worker threads), as load-cli.ts does for the command line's bundle on
+// every version; NODE_DISABLE_COMPILE_CACHE=1 turns both off. Node 20 has no such cache.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
-const { runCli } = await import('./cli.js');
-process.exitCode = await runCli(process.argv);
+// The command line itself, compiled from V8's code cache where it has one (see load-cli.ts).
+// Imported only now, so that a signal while it loads already gets pipe's answer.
+const { loadCli } = await import('./load-cli.js');
+process.exitCode = await loadCli().runCli(process.argv);

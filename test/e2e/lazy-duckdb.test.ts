@@ -18,9 +18,9 @@ const PROJECT = {
 
 /** Runs the built CLI in a process of its own with `args`; its output, and whether DuckDB's library was loaded by the end. */
 function pipeIn(dir: string, args: readonly string[]): { stdout: string; stderr: string; loaded: boolean } {
-  const cli = new URL(`file://${join(REPO, 'dist/cli/cli.js')}`).href;
-  const script = `const { runCli } = await import(${JSON.stringify(cli)});
-const code = await runCli(['node', 'pipe', ...${JSON.stringify(args)}, '--project', ${JSON.stringify(dir)}]);
+  const loader = new URL(`file://${join(REPO, 'dist/cli/load-cli.js')}`).href;
+  const script = `const { loadCli } = await import(${JSON.stringify(loader)});
+const code = await loadCli().runCli(['node', 'pipe', ...${JSON.stringify(args)}, '--project', ${JSON.stringify(dir)}]);
 const loaded = process.report.getReport().sharedObjects.some((s) => s.includes('duckdb'));
 process.stderr.write(JSON.stringify({ code, loaded }));`;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });

@@ -308,8 +308,8 @@ describe('a signal before anything is written', () => {
       join(hooks, 'hooks.mjs'),
       `import { writeSync } from 'node:fs';
 export async function load(url, context, nextLoad) {
-  if (url.endsWith('/dist/cli/cli.js')) {
-    writeSync(2, 'loading cli.js\\n');
+  if (url.endsWith('/dist/cli/load-cli.js')) {
+    writeSync(2, 'loading the CLI\\n');
     await new Promise(() => {});
   }
   return nextLoad(url, context);
@@ -328,7 +328,7 @@ export async function load(url, context, nextLoad) {
     await new Promise<void>((res, rej) => {
       child.stderr.on('data', (c: Buffer) => {
         stderr += c.toString();
-        if (stderr.includes('loading cli.js')) res();
+        if (stderr.includes('loading the CLI')) res();
       });
       void exited.then(() => rej(new Error(`pipe exited before loading its CLI:\n${stderr}`)));
     });
