@@ -141,7 +141,8 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
   if (kept) for (const [q, verdict] of judged) kept.keep(keyOf(q), verdict);
 }
 
-const readers = new WeakMap<WarehouseSession, Promise<Reader>>();
+/** Each reader asked, with the count of changes of functions it was asked after (see readerOf). */
+const readers = new WeakMap<object, { readonly generation: number; readonly reader: Promise<Reader> }>();
 
 /** The version of DuckDB whose parser gives the trees, asked once per session. */
 export async function engineVersion(session: WarehouseSession): Promise<string> {
@@ -149,29 +150,35 @@ export async function engineVersion(session: WarehouseSession): Promise<string> 
 }
 
 /**
- * The session's Reader, asked once per session (duckdb_functions() takes some 20 ms). A macro
- * created later in the session under the name of one of DuckDB's own functions, which it
- * then shadows, is not seen as defined until the next session: any other macro is not
- * DuckDB's own, defined yet or not.
+ * The session's Reader. duckdb_functions() takes some 20 ms, so it is asked once for all the
+ * sessions of a database instance (they see the same functions), and asked again after a
+ * statement of any of them may have changed the functions (see mayChangeFunctions: a macro
+ * created, an extension loaded). A session that ran such a statement asks for itself from
+ * then on: it may hold temporary macros the others do not. A session that does not say which
+ * others see its functions (functionsScope) is asked once.
  */
 export function readerOf(session: WarehouseSession): Promise<Reader> {
   // Per connection: a batch's view of its connection is that connection's.
-  const key = session.sessionOfConnection ?? session;
-  let reader = readers.get(key);
-  if (!reader) {
-    reader = askReader(session).catch((e: unknown) => {
-      readers.delete(key);
-      throw e;
-    });
-    readers.set(key, reader);
-  }
+  const own = session.sessionOfConnection ?? session;
+  const scope = own.functionsScope;
+  const key = scope && !scope.changedOwn ? scope.instance : own;
+  const generation = scope?.generation ?? 0;
+  const held = readers.get(key);
+  if (held && held.generation === generation) return held.reader;
+  const reader = askReader(own).catch((e: unknown) => {
+    if (readers.get(key)?.reader === reader) readers.delete(key);
+    throw e;
+  });
+  readers.set(key, { generation, reader });
   return reader;
 }
 
 async function askReader(session: WarehouseSession): Promise<Reader> {
-  const [row] = await session.query('SELECT library_version AS v, current_database() AS db FROM pragma_version()');
+  // DuckDB's own functions by their full names: a macro named like one (lower, bool_or) would
+  // otherwise answer in its place, and the answer be the macro's.
+  const [row] = await session.query('SELECT library_version AS v, system.main.current_database() AS db FROM system.main.pragma_version()');
   const names = await session.query(
-    'SELECT lower(function_name) AS name, bool_or(internal) AS builtin, bool_or(NOT internal) AS defined FROM duckdb_functions() GROUP BY 1 ORDER BY 1 ASC',
+    'SELECT system.main.lower(function_name) AS name, system.main.bool_or(internal) AS builtin, system.main.bool_or(NOT internal) AS defined FROM system.main.duckdb_functions() GROUP BY 1 ORDER BY 1 ASC',
   );
   const engine = String(row?.v ?? '');
   const catalog = String(row?.db ?? '');

@@ -73,6 +73,21 @@ export interface WarehouseSession {
    * of its connection): what is asked once per connection is kept by that one.
    */
   readonly sessionOfConnection?: WarehouseSession;
+  /** Which sessions see the same functions as this one, and since which change (see state/query-reads.ts readerOf). */
+  readonly functionsScope?: FunctionsScope;
+}
+
+/**
+ * The sessions of one database instance see the same functions, their own temporary macros
+ * aside, until a statement changes them (a macro created, an extension loaded).
+ */
+export interface FunctionsScope {
+  /** The same object for every session of the instance. */
+  readonly instance: object;
+  /** How many statements of the instance's sessions may have changed its functions, so far. */
+  readonly generation: number;
+  /** Whether this session ran one: it may hold temporary macros the others do not see. */
+  readonly changedOwn: boolean;
 }
 
 /**

@@ -109,4 +109,43 @@ describe('judgements of what a query reads, kept between processes', () => {
       later.close();
     }
   });
+
+  it('asks once for all the sessions of an instance, and again after a statement of any of them may have changed the functions', async () => {
+    const first = await open();
+    const second = await warehouse!.session();
+    const third = await warehouse!.session();
+    try {
+      const asked = readerOf(first);
+      expect(readerOf(second)).toBe(asked);
+      await asked;
+      // A persistent macro made by another session: every session's next judgement sees it.
+      await second.exec('CREATE OR REPLACE MACRO upper(x) AS 42');
+      const after = await readerOf(first);
+      expect(after.key).not.toBe((await asked).key);
+      expect(after.functions.defined.has('upper')).toBe(true);
+      const query = { sqlHash: unique('upper'), sql: "select upper('a') as x", known: [] as string[] };
+      expect(await untrackedReads(third, query.sqlHash, query.sql, query.known)).toMatch(/calls upper\(\)/);
+    } finally {
+      second.close();
+      third.close();
+    }
+  });
+
+  it("takes a session's temporary macro from its own reader, which the other sessions do not share", async () => {
+    const first = await open();
+    const second = await warehouse!.session();
+    try {
+      await readerOf(first);
+      // Named like the function the question for the functions itself calls: it still lists them.
+      await second.exec('CREATE TEMP MACRO lower(x) AS 43');
+      expect((await readerOf(second)).functions.defined.has('lower')).toBe(true);
+      const query = { sqlHash: unique('lower'), sql: "select lower('a') as x", known: [] as string[] };
+      expect(await untrackedReads(second, query.sqlHash, query.sql, query.known)).toMatch(/calls lower\(\)/);
+      // The first session has no such macro: DuckDB's own lower() is what its queries call.
+      expect((await readerOf(first)).functions.defined.has('lower')).toBe(false);
+      expect(await untrackedReads(first, query.sqlHash, query.sql, query.known)).toBeUndefined();
+    } finally {
+      second.close();
+    }
+  });
 });

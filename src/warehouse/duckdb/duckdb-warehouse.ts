@@ -9,10 +9,12 @@ import { setUpConnection, setUpInstance } from './duckdb-setup.js';
 import { prepareWarehousePath, removeFolders } from '../warehouse-file.js';
 import { NO_SETUP, type WarehouseSetup } from '../warehouse-setup.js';
 import { quoteIdent } from '../../sql/sql-text.js';
+import { mayChangeFunctions } from './function-changes.js';
 import {
   WarehouseError,
   WarehouseLockedError,
   WarehouseOpenError,
+  type FunctionsScope,
   type QueryTable,
   type Row,
   type TransactionOptions,
@@ -54,14 +56,32 @@ function storageCompatibility(setup: WarehouseSetup): string {
 
 /** A connection of DuckDB, or of DuckDB with a lake attached (whose dialect reads its errors). */
 export class DuckDBSession implements WarehouseSession {
+  /** Whether this session ran a statement that may have changed the functions (see functionsScope). */
+  private changedFunctions = false;
+
   constructor(
     private readonly connection: DuckDBConnection,
     readonly dialect: Dialect = DUCKDB,
+    /** Shared by the sessions of one instance: counts the statements of any of them that may have changed its functions. */
+    private readonly functionChanges: { count: number } = { count: 0 },
   ) {}
+
+  get functionsScope(): FunctionsScope {
+    return { instance: this.functionChanges, generation: this.functionChanges.count, changedOwn: this.changedFunctions };
+  }
+
+  /** `sql`, counted among the changes of functions when it may be one (see mayChangeFunctions). */
+  private noted(sql: string): string {
+    if (mayChangeFunctions(sql)) {
+      this.changedFunctions = true;
+      this.functionChanges.count += 1;
+    }
+    return sql;
+  }
 
   async exec(sql: string): Promise<number | undefined> {
     try {
-      const result = await this.connection.run(sql);
+      const result = await this.connection.run(this.noted(sql));
       // CREATE TABLE AS and INSERT report a "Count" column; rowsChanged covers DELETE/UPDATE.
       const names = result.columnNames();
       if (names.length === 1 && names[0] === 'Count') {
@@ -79,7 +99,7 @@ export class DuckDBSession implements WarehouseSession {
 
   async query(sql: string): Promise<Row[]> {
     try {
-      const reader = await this.connection.runAndReadAll(sql);
+      const reader = await this.connection.runAndReadAll(this.noted(sql));
       return reader.getRowObjectsJson() as Row[];
     } catch (e) {
       throw this.dialect.classify(e);
@@ -88,7 +108,7 @@ export class DuckDBSession implements WarehouseSession {
 
   async table(sql: string): Promise<QueryTable> {
     try {
-      const reader = await this.connection.runAndReadAll(sql);
+      const reader = await this.connection.runAndReadAll(this.noted(sql));
       const types = reader.columnTypes().map(String);
       return { columns: reader.columnNames().map((name, i) => ({ name, type: types[i] })), rows: reader.getRowsJson() };
     } catch (e) {
@@ -231,6 +251,8 @@ export class DuckDBWarehouse implements Warehouse {
   /** One process owns the file: a run it finds marked running died with its process. */
   readonly sharedWriters = false;
   private closed = false;
+  /** Shared by its sessions (see DuckDBSession.functionsScope). */
+  private readonly functionChanges = { count: 0 };
 
   private constructor(
     readonly location: string,
@@ -372,7 +394,7 @@ export class DuckDBWarehouse implements Warehouse {
       connection.closeSync();
       throw e;
     }
-    return new DuckDBSession(connection);
+    return new DuckDBSession(connection, DUCKDB, this.functionChanges);
   }
 
   announce(what: string): void {

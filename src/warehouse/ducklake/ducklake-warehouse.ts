@@ -42,6 +42,11 @@ export function attachLakeSql(lake: LakeTarget, readOnly: boolean): string {
 export class DuckLakeWarehouse implements Warehouse {
   readonly dialect = DUCKLAKE;
   readonly sharedWriters: boolean;
+  /**
+   * Shared by its sessions (see DuckDBSession.functionsScope), on a lake only this process
+   * writes: where other processes write it too, each session asks for itself as it starts.
+   */
+  private readonly functionChanges = { count: 0 };
 
   private constructor(
     readonly location: string,
@@ -100,7 +105,7 @@ export class DuckLakeWarehouse implements Warehouse {
       connection.closeSync();
       throw e;
     }
-    return new DuckDBSession(connection, DUCKLAKE);
+    return new DuckDBSession(connection, DUCKLAKE, this.sharedWriters ? { count: 0 } : this.functionChanges);
   }
 
   /** Other processes read the lake's snapshots and never wait for this one: nothing to tell them. */

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { mayChangeFunctions } from '../../src/warehouse/duckdb/function-changes.js';
+
+/** Which statements make the sessions of an instance ask DuckDB for its functions again. */
+describe('statements that may change the functions DuckDB finds', () => {
+  it.each([
+    'CREATE MACRO upper(x) AS 42',
+    'create or replace temp macro m(a) as table select a',
+    'CREATE TEMPORARY FUNCTION f(x) AS x + 1',
+    'CREATE /* made by the hook */ MACRO abs(x) AS 1',
+    'create -- a note\n  macro abs(x) as 1',
+    "select '--'; create macro upper(x) as 1",
+    "IMPORT DATABASE 'exported'",
+    "ATTACH 'other.duckdb' AS other",
+    'DETACH other',
+    'USE other',
+    'select 1;\nuse other.main',
+    "SET search_path = 'other,main'",
+    "SET schema = 'other'",
+    'LOAD spatial',
+    "-- the extension\nINSTALL 'httpfs'",
+    'FORCE INSTALL spatial',
+  ])('%s', (sql) => {
+    expect(mayChangeFunctions(sql)).toBe(true);
+  });
+
+  it.each([
+    'CREATE OR REPLACE TABLE "main"."orders" AS select sum(x) over w as running -- a window function\nfrom t',
+    '-- we use the latest rows, and load them once\nselect * from "main"."stg"',
+    'CREATE TEMP VIEW "daily" AS select 1',
+    'BEGIN TRANSACTION;\nCREATE SCHEMA IF NOT EXISTS "main";\nINSERT INTO _pipe.runs VALUES (1)',
+    "SELECT lower(function_name) AS name FROM duckdb_functions() GROUP BY 1",
+    'select reused, loaded_at, attached_to from t',
+  ])('not: %s', (sql) => {
+    expect(mayChangeFunctions(sql)).toBe(false);
+  });
+});
