@@ -7,6 +7,8 @@ export default defineConfig({
     // is a temporary one); then the stop of the Postgres cluster the DuckLake tests share, if one
     // of them started it.
     globalSetup: ['test/support/temp-in-memory.ts', 'test/support/postgres-teardown.ts'],
+    // DuckDB instances in the test processes run on one thread: see the file.
+    setupFiles: ['test/support/one-thread.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // A poll waits for something another process or the browser does: on a loaded 2-core

@@ -170,6 +170,24 @@ function readSchedule(d: Readonly<Record<string, unknown>>, at: (key: string) =>
  * a few weeks for daily), a day's fires 25 hours apart across a daylight-saving change allowed.
  */
 function leavesGaps(expr: string, timezone: string, interval: 'daily' | 'hourly'): string | undefined {
+  const key = `${interval} ${timezone} ${expr}`;
+  if (gapsJudged.has(key)) return gapsJudged.get(key);
+  // Bounded for a long-lived process (watch, schedule, ui) whose pipelines are edited often.
+  if (gapsJudged.size >= 1000) gapsJudged.clear();
+  const gaps = fireGaps(expr, timezone, interval);
+  gapsJudged.set(key, gaps);
+  return gaps;
+}
+
+/**
+ * leavesGaps' judgements, by interval, time zone and expression: each reads a fixed stretch of
+ * time, so the same three give the same text; finding the fires in a time zone other than UTC
+ * takes tens of milliseconds, and a process that loads the project again (watch, schedule,
+ * ui, a command run after another in one process) finds them once.
+ */
+const gapsJudged = new Map<string, string | undefined>();
+
+function fireGaps(expr: string, timezone: string, interval: 'daily' | 'hourly'): string | undefined {
   const HOUR = 3_600_000;
   const most = interval === 'hourly' ? HOUR : 25 * HOUR;
   const fires = new Cron(expr, { timezone, paused: true }).nextRuns(interval === 'hourly' ? 24 * 8 : 60, new Date(Date.UTC(2024, 0, 1)));

@@ -1,7 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventsOfType, taskIdsOf, type PipeEventJson } from '../e2e/helpers.js';
+import { eventsOfType, taskIdsOf, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
 import { retryIn, runIn, testIn } from '../support/in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
@@ -87,10 +87,32 @@ const ALL_TESTS = [
   'unique_orders_order_id',
 ];
 
+/** FILES run for 2024-01-02 (with `vars`, when given), once per file for each vars: see builtCopy. */
+const builds = new Map<string, Promise<{ dir: string; run: PipeResult }>>();
+
+/**
+ * A copy of FILES after `pipe run --date 2024-01-02` (with `vars`) on it: its files with their
+ * times, and its warehouse; and that run's result. Tests that start from that run take one each.
+ */
+async function builtCopy(vars?: Record<string, string>): Promise<{ dir: string; first: PipeResult }> {
+  const key = JSON.stringify(vars ?? null);
+  let build = builds.get(key);
+  if (!build) {
+    build = (async () => {
+      const dir = tempProject(FILES);
+      return { dir, run: await runIn(dir, { date: '2024-01-02', ...(vars ? { vars } : {}) }) };
+    })();
+    builds.set(key, build);
+  }
+  const { dir, run } = await build;
+  const copy = tempProject();
+  cpSync(dir, copy, { recursive: true, preserveTimestamps: true });
+  return { dir: copy, first: run };
+}
+
 describe('dbt tests in pipe run and pipe test', () => {
   it('every test runs before its node publishes, and a failure keeps the previous table', async () => {
-    const dir = tempProject(FILES);
-    const first = await runIn(dir, { date: '2024-01-02' });
+    const { dir, first } = await builtCopy();
     expect(first.code, first.stdout + first.stderr).toBe(0);
     expect(failures(first.events)).toEqual([]);
     expect(passed(first.events)).toEqual(ALL_TESTS);
@@ -115,8 +137,8 @@ describe('dbt tests in pipe run and pipe test', () => {
   });
 
   it("a seed's tests run before it is loaded", async () => {
-    const dir = tempProject(FILES);
-    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const { dir, first } = await builtCopy();
+    expect(first.code).toBe(0);
     writeFileSync(join(dir, 'seeds/customers.csv'), 'customer_id,name\n1,Ann\n2,Bob\n2,Bea\n');
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code).toBe(1);
@@ -125,8 +147,7 @@ describe('dbt tests in pipe run and pipe test', () => {
   });
 
   it('a warning publishes; a test that reads another node waits for it', async () => {
-    const dir = tempProject(FILES);
-    const r = await runIn(dir, { date: '2024-01-02', vars: { break: 'status' } });
+    const { dir, first: r } = await builtCopy({ break: 'status' });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(failures(r.events).map((f) => [f.check, f.severity, f.failingRows, f.condition])).toEqual([
       ['accepted_values_orders_status__placed__shipped', 'warn', 1, '!= 0'],
@@ -138,8 +159,7 @@ describe('dbt tests in pipe run and pipe test', () => {
   });
 
   it('pipe test runs every test on the published data and names each as dbt does', async () => {
-    const dir = tempProject(FILES);
-    const built = await runIn(dir, { date: '2024-01-02', vars: { break: 'status' } });
+    const { dir, first: built } = await builtCopy({ break: 'status' });
     expect(built.code, built.stdout + built.stderr).toBe(0);
 
     const ok = await testIn(dir, { date: '2024-01-02' });
@@ -311,8 +331,8 @@ sources:
     ]);
   });
   it('pipe test selects tests by their names and by generic test, as dbt test does; a typo gets the closest name', async () => {
-    const dir = tempProject(FILES);
-    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const { dir, first } = await builtCopy();
+    expect(first.code).toBe(0);
     const only = async (...select: string[]) => {
       const r = await testIn(dir, { date: '2024-01-02', select });
       expect(r.code, r.stderr).toBe(0);

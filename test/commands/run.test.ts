@@ -22,6 +22,7 @@ import {
   writeProjectFiles,
 } from '../e2e/helpers.js';
 import { compileIn, runIn } from '../support/in-process.js';
+import { builtExample } from '../support/built-example.js';
 
 afterAll(removeTempDirs);
 
@@ -60,9 +61,8 @@ function expectedFctOrders(day: string, currency: string) {
 
 describe('pipe run on the example project', () => {
   it('builds every seed, view, incremental and table model; never writes the ephemeral one', async () => {
-    const dir = copyExample();
-    const r = await runIn(dir, { date: '2024-01-02' });
-    expect(r.code, explain(r)).toBe(0);
+    // The first run of a copy of the example, and a copy of the warehouse it built.
+    const { dir, first: r } = await builtExample();
 
     const started = eventsOfType(r.events, 'run-started');
     expect(started).toHaveLength(1);
@@ -112,10 +112,8 @@ describe('pipe run on the example project', () => {
   });
 
   it('is idempotent: the same date twice gives identical tables; re-running a date never duplicates it', async () => {
-    const dir = copyExample();
+    const { dir } = await builtExample();
     const db = warehouseOf(dir);
-    const first = await runIn(dir, { date: '2024-01-02' });
-    expect(first.code, explain(first)).toBe(0);
     const once = await snapshotWarehouse(db);
     const second = await runIn(dir, { date: '2024-01-02' });
     expect(second.code, explain(second)).toBe(0);
@@ -141,9 +139,7 @@ describe('pipe run on the example project', () => {
   });
 
   it('lists the warehouse once: the catalog analysis saw is the one the run plans, recovers and looks for what is no longer built with', async () => {
-    const dir = copyExample();
-    const first = await runIn(dir, { date: '2024-01-02' });
-    expect(first.code, explain(first)).toBe(0);
+    const { dir } = await builtExample();
     const catalogReads: string[] = [];
     const query = vi.spyOn(DuckDBSession.prototype, 'query').mockImplementation(function (this: DuckDBSession, sql: string) {
       if (/FROM duckdb_tables\(\)/.test(sql)) catalogReads.push(sql);
@@ -161,10 +157,8 @@ describe('pipe run on the example project', () => {
   });
 
   it('reloads a seed only when its file changed', async () => {
-    const dir = copyExample();
+    const { dir, first } = await builtExample();
     const db = warehouseOf(dir);
-    const first = await runIn(dir, { date: '2024-01-02' });
-    expect(first.code, explain(first)).toBe(0);
     expect(taskIdsOf(first.events, 'task-succeeded')).toEqual(expect.arrayContaining(SEEDS));
 
     const second = await runIn(dir, { date: '2024-01-02' });
@@ -217,8 +211,7 @@ describe('pipe run on the example project', () => {
 
 describe('renaming a model', () => {
   it('to another case of the same name replaces its table (DuckDB names ignore case)', async () => {
-    const dir = copyExample();
-    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const { dir } = await builtExample();
     renameSync(join(dir, 'models/marts/dim_customers.sql'), join(dir, 'models/marts/Dim_Customers.sql'));
     renameSync(join(dir, 'models/marts/dim_customers.yaml'), join(dir, 'models/marts/Dim_Customers.yaml'));
     const r = await runIn(dir, { date: '2024-01-03' });
