@@ -148,6 +148,22 @@ describe('an incremental model whose columns change', () => {
     expect(await columnsOf(dir)).toEqual(['code VARCHAR', 'ds DATE']);
   });
 
+  it('a query naming two columns alike keeps the names its table got (id, id_1): a re-run and the next date write it, and sync_all_columns drops nothing', async () => {
+    for (const policy of [undefined, 'sync_all_columns']) {
+      const dir = project('id, id * 10 AS id', policy);
+      expect((await run(dir, '2024-01-01')).code).toBe(0);
+      const again = await runIn(dir, { date: '2024-01-01', force: true });
+      expect(again.code, explain(again)).toBe(0);
+      const next = await run(dir, '2024-01-02');
+      expect(next.code, explain(next)).toBe(0);
+      expect(await columnsOf(dir)).toEqual(['id BIGINT', 'id_1 BIGINT', 'ds DATE']);
+      expect(await queryRows(warehouseOf(dir), 'SELECT ds::VARCHAR AS ds, sum(id_1)::INTEGER AS s FROM events GROUP BY ds ORDER BY ds')).toEqual([
+        { ds: '2024-01-01', s: 30 },
+        { ds: '2024-01-02', s: 30 },
+      ]);
+    }
+  });
+
   it("'ignore' is refused before anything runs, pointing at the config", async () => {
     const dir = project('id', 'ignore');
     const r = await run(dir, '2024-01-01');
