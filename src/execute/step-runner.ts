@@ -6,7 +6,7 @@ import type { CheckFailure, EventSink } from '../events/events.js';
 import { missingColumn, ownQuery } from '../plan/column-uses.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
 import { formatDate } from '../dates/dates.js';
-import { quoteIdent } from '../sql/sql-text.js';
+import { queryRows, quoteIdent } from '../sql/sql-text.js';
 import { snapshotMerge } from '../plan/strategies/snapshot.js';
 import { unitTestQuery } from '../plan/strategies/unit-test.js';
 import type { CheckStep, Step, Task, TemplateMessage } from '../plan/task.js';
@@ -256,7 +256,7 @@ export class StepRunner {
         // table is not described again (only pipe alters it during the run).
         const known = this.tableColumns.get(step.target);
         const found = known ?? (await columnsOf(session, step.target));
-        const describeStaged = () => ('query' in step.staged ? describeModel(session, rowsOfQuery(step.staged.query)) : columnsOf(session, step.staged.relation));
+        const describeStaged = () => ('query' in step.staged ? describeModel(session, queryRows(step.staged.query)) : columnsOf(session, step.staged.relation));
         if (found.length === 0) {
           // No table yet: it is created from the query's shape, and nothing is compared.
           if (step.partitionBy !== undefined) partitionColumnCheck(task, step.partitionBy, await describeStaged());
@@ -712,14 +712,6 @@ async function undatedPartition(session: WarehouseSession, task: Task, column: s
     { file: task.file },
   );
 }
-
-/**
- * The rows a partition is written from, as the write selects them (see Dialect.writePartition):
- * a query that names two columns alike gives them as DuckDB names them once they are rows of a
- * relation (`id`, `id_1`), as the table created from it has them, not as the query names them.
- * The query keeps its own lines, so that an error's line maps back to the model's file.
- */
-const rowsOfQuery = (sql: string) => `SELECT * FROM (\n${sql}\n) AS "__pipe_rows"`;
 
 /** The columns of a table, or none when it does not exist. */
 function columnsOf(session: WarehouseSession, relation: string): Promise<Column[]> {
