@@ -209,11 +209,19 @@ function withSourceTests(ctx: PlanContext, nodes: readonly (SeedNode | ModelNode
   return inTopologicalOrder(ctx.analysis.graph, planned).map((n) => ctx.analysis.nodes.get(n) as SeedNode | ModelNode | SourceNode);
 }
 
+/** Why a planned model's upstream is not there, and what builds it; a retry says it in its own terms. */
+export interface UnbuiltUpstream {
+  readonly why: string;
+  readonly hint: (model: string, upstream: string) => string;
+}
+
+const NOT_SELECTED: UnbuiltUpstream = { why: 'not selected', hint: (model) => `select it too, e.g. --select +${model}` };
+
 /**
  * A planned model whose upstream is neither planned nor built would fail at run time with
  * a catalog error; say so before anything runs, at the ref() that needs it.
  */
-function missingUpstream(ctx: PlanContext, nodes: readonly PipeNode[]): Diagnostic[] {
+export function missingUpstream(ctx: Pick<PlanContext, 'analysis' | 'catalog'>, nodes: readonly PipeNode[], said: UnbuiltUpstream = NOT_SELECTED): Diagnostic[] {
   const planned = new Set(nodes.map((n) => n.name));
   const out: Diagnostic[] = [];
   for (const n of nodes) {
@@ -223,8 +231,8 @@ function missingUpstream(ctx: PlanContext, nodes: readonly PipeNode[]): Diagnost
       if (planned.has(u) || ctx.catalog.has(up.relation)) continue;
       const site = n.refs.find((r) => r.name === u);
       out.push(
-        error('upstream-not-built', `${n.name} reads ${u}, which is not built yet and not selected`, site?.location ?? { file: n.file }, {
-          hint: `select it too, e.g. --select +${n.name}`,
+        error('upstream-not-built', `${n.name} reads ${u}, which is not built yet and ${said.why}`, site?.location ?? { file: n.file }, {
+          hint: said.hint(n.name, u),
         }),
       );
     }
