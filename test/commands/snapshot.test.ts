@@ -55,6 +55,26 @@ describe('snapshots through the commands', () => {
     expect(eventsOfType(r.events, 'task-started')).toEqual([]);
   });
 
+  it("whose query gives a column the snapshot adds itself (a snapshot of a snapshot): refused, naming it, not kept as the table's dbt_valid_from", async () => {
+    const dir = project();
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const before = await snapshotTables(warehouseOf(dir), ['"history"."orders_history"']);
+    writeProjectFiles(dir, {
+      'snapshots/again.sql':
+        "{% snapshot again %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect * from {{ ref('orders_history') }}\n{% endsnapshot %}\n",
+      'snapshots/renamed.sql':
+        "{% snapshot renamed %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect id, status, now() AS DBT_VALID_FROM from {{ ref('orders') }}\n{% endsnapshot %}\n",
+    });
+    const r = await runIn(dir, { date: '2024-01-02', select: ['again', 'renamed'] });
+    expect(r.code, explain(r)).toBe(1);
+    const failed = Object.fromEntries(eventsOfType(r.events, 'task-failed').map((e) => [(e.task as { model: string }).model, String((e.error as { message: string }).message)]));
+    expect(failed.again).toContain("the snapshot's query gives columns dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to, which the snapshot adds itself");
+    expect(failed.renamed).toContain("the snapshot's query gives a column DBT_VALID_FROM, which the snapshot adds itself");
+    expect(failed.renamed).toContain('select * exclude (DBT_VALID_FROM)');
+    expect(await queryRows(warehouseOf(dir), "SELECT count(*)::INTEGER AS n FROM information_schema.tables WHERE table_name IN ('again', 'renamed')")).toEqual([{ n: 0 }]);
+    expect(await snapshotTables(warehouseOf(dir), ['"history"."orders_history"'])).toEqual(before);
+  });
+
   it('are built once by a backfill, after the dates of what they read', async () => {
     const dir = project();
     const r = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' });

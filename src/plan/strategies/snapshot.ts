@@ -123,6 +123,14 @@ export async function snapshotMerge(step: SnapshotMergeStep, describe: Describe,
     return { error: `${target} is a view, not a snapshot's table`, hint: 'drop the view (or give the snapshot another alias): a snapshot keeps its history in a table' };
   }
   const sourceColumns = await describe.relation(source);
+  const clash = ownColumnsIn(spec, sourceColumns);
+  if (clash.length > 0) {
+    const [first] = clash;
+    return {
+      error: `the snapshot's query gives ${clash.length === 1 ? 'a column' : 'columns'} ${clash.join(', ')}, which the snapshot adds itself: its table would hold yours under ${clash.length === 1 ? 'that name' : 'those names'} and its own as ${first}_1, and what reads the snapshot would read yours`,
+      hint: `rename ${clash.length === 1 ? 'it' : 'them'} in the query (or leave ${clash.length === 1 ? 'it' : 'them'} out: select * exclude (${clash.join(', ')})), or name the snapshot's own columns with snapshot_meta_column_names`,
+    };
+  }
   const targetColumns = await describe.relation(target);
   const drop = [sql.dropTable(source)];
   if (targetColumns.length === 0) {
@@ -162,6 +170,26 @@ export async function snapshotMerge(step: SnapshotMergeStep, describe: Describe,
     ],
     countAt: 1 + added.length + 1,
   };
+}
+
+/**
+ * The query's columns named as a column the snapshot writes itself: its meta columns, and the
+ * key and change columns of its changes. DuckDB would keep both, the snapshot's renamed
+ * (`dbt_valid_from_1`), so the table's `dbt_valid_from` would be the query's.
+ */
+function ownColumnsIn(spec: SnapshotSpec, columns: readonly Column[]): string[] {
+  const { meta, key } = spec;
+  const own = [
+    meta.dbt_scd_id,
+    meta.dbt_updated_at,
+    meta.dbt_valid_from,
+    meta.dbt_valid_to,
+    ...(spec.hardDeletes === 'new_record' ? [meta.dbt_is_deleted] : []),
+    'dbt_change_type',
+    ...(key.composite ? key.parts.map((_, i) => `dbt_unique_key_${i + 1}`) : ['dbt_unique_key']),
+  ];
+  const taken = new Set(own.map((c) => c.toLowerCase()));
+  return columns.filter((c) => taken.has(c.name.toLowerCase())).map((c) => c.name);
 }
 
 /**
