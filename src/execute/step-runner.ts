@@ -182,6 +182,23 @@ export class StepRunner {
     }
   }
 
+  /**
+   * A table that holds rows but not the column its dates are replaced by (partition_by, or a
+   * microbatch model's event_time, changed since it was built): adding the column would leave
+   * its rows NULL in it, outside every date, so no run would replace them and each re-run would
+   * add its rows beside them. Refused, with the backfill that rebuilds it.
+   */
+  private async partitionColumnInTable(task: Task, target: string, column: string, table: readonly Column[], session: WarehouseSession, at: Location | undefined): Promise<void> {
+    if (table.some((c) => c.name.toLowerCase() === column.toLowerCase())) return;
+    if ((await session.query(`SELECT 1 AS held FROM ${target} LIMIT 1`)).length === 0) return;
+    const rebuild = await fullRefreshCommand(session, task, this.ctx.spans?.get(task.node) ?? task.interval, target, column, this.ctx.pipeCommand ?? ((args) => `pipe ${args}`));
+    throw new ProjectRuleError(
+      'Schema',
+      `the table ${target} has no column ${column}, by which ${task.node} replaces the rows of a date: its rows would hold no ${column}, no run would replace them, and every run would add its rows beside them (its columns: ${table.map((c) => c.name).join(', ')}); rebuild the table over its dates with ${rebuild}`,
+      at ?? { file: task.file },
+    );
+  }
+
   private async step(task: Task, step: Exclude<Step, { kind: 'publish' }>, session: WarehouseSession, state: AttemptState): Promise<void> {
     switch (step.kind) {
       case 'statement': {
@@ -267,6 +284,7 @@ export class StepRunner {
         const staged = await describeStaged();
         if (step.partitionBy !== undefined) partitionColumnCheck(task, step.partitionBy, staged);
         const table = known && !sameColumns(known, staged) ? await columnsOf(session, step.target) : found;
+        if (step.partitionBy !== undefined) await this.partitionColumnInTable(task, step.target, step.partitionBy, table, session, step.location);
         let change = schemaChange(step.target, table, staged, step.policy, session.dialect);
         if ('error' in change && step.partitionBy !== undefined) {
           const rebuild = await fullRefreshCommand(session, task, this.ctx.spans?.get(task.node) ?? task.interval, step.target, step.partitionBy, this.ctx.pipeCommand ?? ((args) => `pipe ${args}`));

@@ -150,7 +150,18 @@ export function publishStaged(input: StrategyInput, publish: CountedStatements):
   const replace = input.fullRefresh || input.existing === 'view';
   const drop = replace ? SQL.dropRelation(input.relation, input.existing === 'view' ? 'view' : 'table') : [];
   return [
-    ...(replace ? [] : [{ kind: 'schema-change' as const, target: input.relation, staged: { relation: staging }, policy: input.onSchemaChange ?? 'fail', ...(input.schemaChangeAt ? { location: input.schemaChangeAt } : {}) }]),
+    ...(replace
+      ? []
+      : [
+          {
+            kind: 'schema-change' as const,
+            target: input.relation,
+            staged: { relation: staging },
+            policy: input.onSchemaChange ?? 'fail',
+            ...(input.partitionBy ? { partitionBy: input.partitionBy } : {}),
+            ...(input.schemaChangeAt ? { location: input.schemaChangeAt } : {}),
+          },
+        ]),
     { kind: 'publish', statements: [...drop, ...publish.statements], countsRowsAt: drop.length + publish.countAt },
     { kind: 'cleanup', sql: SQL.dropTable(staging) },
   ];
