@@ -285,6 +285,7 @@ export class StepRunner {
         if (step.partitionBy !== undefined) partitionColumnCheck(task, step.partitionBy, staged);
         const table = known && !sameColumns(known, staged) ? await columnsOf(session, step.target) : found;
         if (step.partitionBy !== undefined) await this.partitionColumnInTable(task, step.target, step.partitionBy, table, session, step.location);
+        if (step.keys !== undefined) await keyColumnsInTable(task, step.target, step.keys.columns, table, session, step.keys.location ?? step.location);
         let change = schemaChange(step.target, table, staged, step.policy, session.dialect);
         if ('error' in change && step.partitionBy !== undefined) {
           const rebuild = await fullRefreshCommand(session, task, this.ctx.spans?.get(task.node) ?? task.interval, step.target, step.partitionBy, this.ctx.pipeCommand ?? ((args) => `pipe ${args}`));
@@ -728,6 +729,24 @@ async function undatedPartition(session: WarehouseSession, task: Task, column: s
     'Schema',
     `partition_by column ${column} of ${task.node} holds '${String(row.value)}', which is not a date: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text in the form YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS); convert it in the query with strptime(${column}, format)::DATE`,
     { file: task.file },
+  );
+}
+
+/**
+ * A table that holds rows but not every column of the unique_key its rows are replaced by
+ * (changed since it was built): adding one would leave its rows NULL in it, a key that matches
+ * no staged row, so no run would replace them and each would add its rows beside them.
+ */
+async function keyColumnsInTable(task: Task, target: string, keys: readonly string[], table: readonly Column[], session: WarehouseSession, at: Location | undefined): Promise<void> {
+  const have = new Set(table.map((c) => c.name.toLowerCase()));
+  const lacking = keys.filter((k) => !have.has(k.toLowerCase()));
+  if (lacking.length === 0) return;
+  if ((await session.query(`SELECT 1 AS held FROM ${target} LIMIT 1`)).length === 0) return;
+  const [one] = lacking;
+  throw new ProjectRuleError(
+    'Schema',
+    `the table ${target} has no column ${lacking.join(', ')} of the unique_key (${keys.join(', ')}) ${task.node} replaces its rows by: its rows would hold no ${one}, no run would replace them, and every run would add its rows beside them (its columns: ${table.map((c) => c.name).join(', ')}); rebuild the table from the query with pipe run --full-refresh --select ${task.node}`,
+    at ?? { file: task.file },
   );
 }
 
