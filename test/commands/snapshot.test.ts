@@ -75,6 +75,27 @@ describe('snapshots through the commands', () => {
     expect(await snapshotTables(warehouseOf(dir), ['"history"."orders_history"'])).toEqual(before);
   });
 
+  it('a unique_key the query does not give is refused at its line; one its table has not (changed since) fails the merge, naming it, not in DuckDB\'s words', async () => {
+    const dir = project();
+    const keyed = (key: string, select = 'select * from {{ ref(\'orders\') }}') =>
+      `{% snapshot orders_history %}\n{{ config(unique_key='${key}', strategy='timestamp', updated_at='updated_at') }}\n${select}\n{% endsnapshot %}\n`;
+    writeProjectFiles(dir, { 'snapshots/orders.sql': keyed('order_id') });
+    const refused = await runIn(dir, { date: '2024-01-02' });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("snapshots/orders.sql:2:11: error: unique_key names column 'order_id', which orders_history does not produce");
+    expect(eventsOfType(refused.events, 'task-started')).toEqual([]);
+
+    writeProjectFiles(dir, { 'snapshots/orders.sql': keyed('id') });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const before = await snapshotTables(warehouseOf(dir), ['"history"."orders_history"']);
+    writeProjectFiles(dir, { 'snapshots/orders.sql': keyed('order_id', "select id as order_id, * from {{ ref('orders') }}") });
+    const r = await runIn(dir, { date: '2024-01-03' });
+    expect(r.code, explain(r)).toBe(1);
+    expect(r.stdout).toContain(`"history"."orders_history" has no column order_id of the snapshot's unique_key: its rows would match no row of the query`);
+    expect(r.stdout).not.toContain('Binder Error');
+    expect(await snapshotTables(warehouseOf(dir), ['"history"."orders_history"'])).toEqual(before);
+  });
+
   it('are built once by a backfill, after the dates of what they read', async () => {
     const dir = project();
     const r = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' });
