@@ -111,6 +111,8 @@ export interface ModelNode {
   readonly uniqueKeyAt?: Location;
   /** Where the column that dates its rows is set (partition_by, or a microbatch's event_time): rows outside the run's interval are reported there. */
   readonly partitionByAt?: Location;
+  /** Where a snapshot's updated_at is set: a column its query does not give is reported there. */
+  readonly snapshotTimeAt?: Location;
   /** An incremental model's `on_schema_change` (else its config() call): a query whose columns no longer match its table is reported there. */
   readonly schemaChangeAt?: Location;
   /** dbt's `access` and `group` when set: shown by the graph's nodes, they change nothing pipe builds. */
@@ -1254,6 +1256,8 @@ interface AnalyzedModel {
   readonly uniqueKeyLocation?: Location;
   /** Where `partition_by` (else `event_time`) is set, when it is. */
   readonly partitionByLocation?: Location;
+  /** Where `updated_at` is set, when it is (a snapshot's). */
+  readonly updatedAtLocation?: Location;
   /** Where `on_schema_change` is set (else config()), for an incremental model. */
   readonly schemaChangeLocation?: Location;
   readonly access?: ModelAccess;
@@ -1957,6 +1961,7 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     ctx.versions.has(source.name) ? { version: ctx.versions.get(source.name)! } : {},
     analyzed.uniqueKeyLocation === undefined ? {} : { uniqueKeyAt: analyzed.uniqueKeyLocation },
     analyzed.partitionByLocation === undefined ? {} : { partitionByAt: analyzed.partitionByLocation },
+    analyzed.updatedAtLocation === undefined ? {} : { snapshotTimeAt: analyzed.updatedAtLocation },
     analyzed.schemaChangeLocation === undefined ? {} : { schemaChangeAt: analyzed.schemaChangeLocation },
     analyzed.access === undefined ? {} : { access: analyzed.access },
     analyzed.group === undefined ? {} : { group: analyzed.group },
@@ -1998,7 +2003,11 @@ function analyzedModel(
         ? locate('event_time')
         : undefined;
   const schemaChangeLocation = config.materialized === 'incremental' ? locate('on_schema_change') : undefined;
-  return Object.assign({ raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, uniqueKeyLocation, partitionByLocation, schemaChangeLocation, checks, configDiagnostics: found }, described);
+  const updatedAtLocation = 'updated_at' in config && config.updated_at !== undefined ? locate('updated_at') : undefined;
+  return Object.assign(
+    { raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, uniqueKeyLocation, partitionByLocation, updatedAtLocation, schemaChangeLocation, checks, configDiagnostics: found },
+    described,
+  );
 }
 
 /** The tests the properties files declare, by the name they are declared with (`dbt_utils.at_least_one`). */

@@ -929,6 +929,7 @@ function modelTask(
       readsItself: node.readsItself,
       uniqueKeyAt: node.uniqueKeyAt,
       partitionByAt: node.partitionByAt,
+      snapshotTimeAt: node.snapshotTimeAt,
       schemaChangeAt: node.schemaChangeAt,
       stagePartitions: ctx.stagePartitions,
       contractTable: node.contract !== undefined,

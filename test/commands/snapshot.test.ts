@@ -75,7 +75,7 @@ describe('snapshots through the commands', () => {
     expect(await snapshotTables(warehouseOf(dir), ['"history"."orders_history"'])).toEqual(before);
   });
 
-  it('a unique_key the query does not give is refused at its line; one its table has not (changed since) fails the merge, naming it, not in DuckDB\'s words', async () => {
+  it('a unique_key or updated_at the query does not give is refused at its line; a unique_key its table has not (changed since) fails the merge, naming it, not in DuckDB\'s words', async () => {
     const dir = project();
     const keyed = (key: string, select = 'select * from {{ ref(\'orders\') }}') =>
       `{% snapshot orders_history %}\n{{ config(unique_key='${key}', strategy='timestamp', updated_at='updated_at') }}\n${select}\n{% endsnapshot %}\n`;
@@ -84,6 +84,10 @@ describe('snapshots through the commands', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("snapshots/orders.sql:2:11: error: unique_key names column 'order_id', which orders_history does not produce");
     expect(eventsOfType(refused.events, 'task-started')).toEqual([]);
+    writeProjectFiles(dir, { 'snapshots/orders.sql': keyed('id').replace("updated_at='updated_at'", "updated_at='changed_at'") });
+    const untimed = await runIn(dir, { date: '2024-01-02' });
+    expect(untimed.code).toBe(2);
+    expect(untimed.stderr).toContain("snapshots/orders.sql:2:50: error: updated_at names column 'changed_at', which orders_history does not produce");
 
     writeProjectFiles(dir, { 'snapshots/orders.sql': keyed('id') });
     expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);

@@ -69,13 +69,16 @@ export function snapshotStrategy(input: StrategyInput, config: SnapshotConfig): 
   const nullKey = keys.map((k) => `(${k}) IS NULL`).join(' OR ');
   // The sample of duplicates names the key as the config does.
   const shown = spec.key.composite || keys[0].startsWith('"') ? keys : [`${keys[0]} AS ${quoteIdent(keyText)}`];
-  const keyColumns = spec.key.columns;
+  const keyAt = input.uniqueKeyAt;
+  const timeAt = input.snapshotTimeAt;
+  const expected = [
+    ...(keyAt ? spec.key.columns.map((column) => ({ column, namedBy: 'unique_key', location: keyAt })) : []),
+    ...(timeAt && config.updated_at !== undefined ? [{ column: config.updated_at, namedBy: 'updated_at', location: timeAt }] : []),
+  ];
   return [
     { kind: 'statement', sql: SQL.stageTempTable(input.stagingName, input.sql) },
     // A key column the rows lack would otherwise fail the next statement in the engine's words about pipe's own SQL.
-    ...(input.uniqueKeyAt && keyColumns.length > 0
-      ? [{ kind: 'columns' as const, relation: source, expected: keyColumns.map((column) => ({ column, namedBy: 'unique_key', location: input.uniqueKeyAt! })) }]
-      : []),
+    ...(expected.length > 0 ? [{ kind: 'columns' as const, relation: source, expected }] : []),
     {
       kind: 'assert-empty',
       sql: `SELECT * FROM ${source} WHERE ${nullKey} LIMIT 5`,
