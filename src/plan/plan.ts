@@ -7,7 +7,7 @@ import { intervalLabel, isHourLabel, previousInterval, type Interval } from '../
 import { inTopologicalOrder, topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
-import type { CheckStep, FailuresWrite, RenderAtRun, Step, Task, TemplateMessage } from './task.js';
+import type { CheckStep, ColumnUse, FailuresWrite, RenderAtRun, Step, Task, TemplateMessage } from './task.js';
 import { SQL, type StrategyInput } from './strategies/strategy.js';
 import { seedStrategy } from './strategies/seed.js';
 import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
@@ -764,7 +764,7 @@ export function planChecks(
 ): { steps: Step[]; publish: CheckStep[] } {
   const steps: Step[] = [];
   const publish: CheckStep[] = [];
-  const expected = node.checks.flatMap((c) => c.columns.map((column) => ({ column, namedBy: `check ${c.name}`, location: c.location })));
+  const expected = [...node.checks.flatMap((c) => c.columns.map((column) => ({ column, namedBy: `check ${c.name}`, location: c.location }))), ...eventTimeUse(node)];
   const columnsOf = target.columns ?? target.partition;
   if (expected.length > 0 && columnsOf !== undefined) steps.push({ kind: 'columns', relation: columnsOf, expected });
   for (const c of node.checks) {
@@ -883,6 +883,15 @@ function firstBuildState(
 }
 
 /** Puts a task's check steps before its publishing step, and its checks of the published table into it. */
+/**
+ * A model's `event_time`, which the microbatch models reading it filter its rows by: a column
+ * its rows must have, or each batch would fail on pipe's filter in the engine's words.
+ */
+function eventTimeUse(node: ModelNode | SeedNode): ColumnUse[] {
+  if (node.kind !== 'model' || node.config.event_time === undefined || node.partitionByAt === undefined) return [];
+  return [{ column: node.config.event_time, namedBy: 'event_time', location: node.partitionByAt }];
+}
+
 function withChecks(steps: Step[], checks: { steps: Step[]; publish: CheckStep[] }): Step[] {
   const at = steps.findIndex((s) => s.kind === 'publish');
   const publish = steps[at];
@@ -945,7 +954,7 @@ function modelTask(
     } else {
       throw new Error(`internal error: ${node.name} keeps no table of intervals to stage`);
     }
-    if (node.checks.length > 0) steps = withChecks(steps, planChecks(node, ctx, interval, target, found, relations));
+    if (node.checks.length > 0 || eventTimeUse(node).length > 0) steps = withChecks(steps, planChecks(node, ctx, interval, target, found, relations));
     // A date of a full refresh builds the query into the staging table: the swap publishes the model.
     const staged = kind === 'table' || kind === 'external' ? input.stagingRelation : undefined;
     const parts = { publishes: stagedIn === undefined, query: sql, ...(staged === undefined ? {} : { staging: staged }) };

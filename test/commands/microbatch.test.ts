@@ -50,6 +50,18 @@ describe('microbatch models', () => {
     expect(backwards.code).toBe(2);
   });
 
+  it("an input's event_time naming a column it does not give is an error at its line before anything runs, not the batches' engine error", async () => {
+    const dir = project({
+      'models/daily.sql': DAILY('').replace("ref('events')", "ref('stg_events')"),
+      'models/stg_events.sql': 'select event_at, user_id, amount from {{ ref(\'events\') }}',
+      'models/stg_events.yaml': 'event_time: event_time\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stderr).toContain("models/stg_events.yaml:1: error: event_time names column 'event_time', which stg_events does not produce");
+    expect(taskIdsOf(r.events, 'task-started')).toEqual([]);
+  });
+
   it('refuses a first build that ends before begin', async () => {
     const dir = project({ 'models/daily.sql': DAILY('').replace("begin='2024-01-01'", "begin='2024-01-05'") });
     const r = await runIn(dir, { date: '2024-01-02' });
