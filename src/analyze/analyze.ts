@@ -1778,7 +1778,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     );
   }
 
-  diagnostics.push(...sameRelations(nodes), ...unbatchedInputs(nodes));
+  diagnostics.push(...sameRelations(nodes), ...unbatchedInputs(nodes), ...undatedSeeds(nodes));
   diagnostics.push(...pastDeprecation(properties.versioned, new Date().toISOString().slice(0, 10), (name) => nodes.has(name)));
   const fileNames = { model: new Set(modelSources.map((m) => m.name)), seed: new Set(files.seeds.map((m) => m.name)), snapshot: new Set(snapshots.map((m) => m.source.name)) };
   for (const [kind, entries] of [['model', properties.models], ['seed', properties.seeds], ['snapshot', properties.snapshots]] as const) {
@@ -2227,6 +2227,26 @@ export function eventTimeOf(node: PipeNode): string | undefined {
       throw new Error(`internal error: node ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * A seed a microbatch model reads by batch whose `event_time` names no column of its header:
+ * every batch would fail on pipe's filter in the engine's words. Said at the header, before
+ * anything runs (a seed no microbatch model reads may have it set by its folder, as in dbt).
+ */
+function undatedSeeds(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
+  const read = new Set([...nodes.values()].flatMap((n) => (n.kind === 'model' && modelKind(n.config.kind).batchedInputs ? n.upstream : [])));
+  return [...read].flatMap((name) => {
+    const seed = nodes.get(name);
+    if (seed?.kind !== 'seed' || seed.eventTime === undefined || seed.header.names.length === 0) return [];
+    const time = seed.eventTime.toLowerCase();
+    if (seed.header.names.some((c) => c.toLowerCase() === time)) return [];
+    return [
+      error('bad-config', `event_time of seed ${seed.name} names column '${seed.eventTime}', which its header does not have (${seed.header.names.join(', ')})`, { file: seed.file, line: 1 }, {
+        hint: 'name a column of the header in event_time (the seed\'s YAML, or +event_time: in dbt_project.yml)',
+      }),
+    ];
+  });
 }
 
 /**

@@ -2,6 +2,7 @@ import { eventTimeOf, type Analysis, type ModelNode, type PipeNode, type Relatio
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { refToken, type Check } from '../analyze/checks.js';
+import { modelKind } from '../analyze/model-kinds.js';
 import { quoteLiteral, relationName } from '../sql/sql-text.js';
 import { intervalLabel, isHourLabel, previousInterval, type Interval } from '../dates/dates.js';
 import { inTopologicalOrder, topologicalOrder, upstreamClosure } from '../graph/graph.js';
@@ -764,7 +765,7 @@ export function planChecks(
 ): { steps: Step[]; publish: CheckStep[] } {
   const steps: Step[] = [];
   const publish: CheckStep[] = [];
-  const expected = [...node.checks.flatMap((c) => c.columns.map((column) => ({ column, namedBy: `check ${c.name}`, location: c.location }))), ...eventTimeUse(node)];
+  const expected = [...node.checks.flatMap((c) => c.columns.map((column) => ({ column, namedBy: `check ${c.name}`, location: c.location }))), ...eventTimeUse(node, ctx.analysis)];
   const columnsOf = target.columns ?? target.partition;
   if (expected.length > 0 && columnsOf !== undefined) steps.push({ kind: 'columns', relation: columnsOf, expected });
   for (const c of node.checks) {
@@ -887,9 +888,22 @@ function firstBuildState(
  * A model's `event_time`, which the microbatch models reading it filter its rows by: a column
  * its rows must have, or each batch would fail on pipe's filter in the engine's words.
  */
-function eventTimeUse(node: ModelNode | SeedNode): ColumnUse[] {
+function eventTimeUse(node: ModelNode | SeedNode, analysis: Analysis): ColumnUse[] {
   if (node.kind !== 'model' || node.config.event_time === undefined || node.partitionByAt === undefined) return [];
+  // Set on a folder (+event_time), it is nothing to a model no microbatch model reads, as in dbt.
+  if (!modelKind(node.config.kind).batchedInputs && !batchedReadsOf(analysis).has(node.name)) return [];
   return [{ column: node.config.event_time, namedBy: 'event_time', location: node.partitionByAt }];
+}
+
+/** The nodes that microbatch models read by batch, once per analysis. */
+const batchedReads = new WeakMap<Analysis, ReadonlySet<string>>();
+function batchedReadsOf(analysis: Analysis): ReadonlySet<string> {
+  let found = batchedReads.get(analysis);
+  if (!found) {
+    found = new Set([...analysis.nodes.values()].flatMap((n) => (n.kind === 'model' && modelKind(n.config.kind).batchedInputs ? n.upstream : [])));
+    batchedReads.set(analysis, found);
+  }
+  return found;
 }
 
 function withChecks(steps: Step[], checks: { steps: Step[]; publish: CheckStep[] }): Step[] {
@@ -954,7 +968,7 @@ function modelTask(
     } else {
       throw new Error(`internal error: ${node.name} keeps no table of intervals to stage`);
     }
-    if (node.checks.length > 0 || eventTimeUse(node).length > 0) steps = withChecks(steps, planChecks(node, ctx, interval, target, found, relations));
+    if (node.checks.length > 0 || eventTimeUse(node, ctx.analysis).length > 0) steps = withChecks(steps, planChecks(node, ctx, interval, target, found, relations));
     // A date of a full refresh builds the query into the staging table: the swap publishes the model.
     const staged = kind === 'table' || kind === 'external' ? input.stagingRelation : undefined;
     const parts = { publishes: stagedIn === undefined, query: sql, ...(staged === undefined ? {} : { staging: staged }) };
