@@ -111,6 +111,8 @@ export interface ModelNode {
   readonly uniqueKeyAt?: Location;
   /** Where the column that dates its rows is set (partition_by, or a microbatch's event_time): rows outside the run's interval are reported there. */
   readonly partitionByAt?: Location;
+  /** Where a snapshot's updated_at is set: a column its query does not give is reported there. */
+  readonly snapshotTimeAt?: Location;
   /** An incremental model's `on_schema_change` (else its config() call): a query whose columns no longer match its table is reported there. */
   readonly schemaChangeAt?: Location;
   /** dbt's `access` and `group` when set: shown by the graph's nodes, they change nothing pipe builds. */
@@ -1254,6 +1256,8 @@ interface AnalyzedModel {
   readonly uniqueKeyLocation?: Location;
   /** Where `partition_by` (else `event_time`) is set, when it is. */
   readonly partitionByLocation?: Location;
+  /** Where `updated_at` is set, when it is (a snapshot's). */
+  readonly updatedAtLocation?: Location;
   /** Where `on_schema_change` is set (else config()), for an incremental model. */
   readonly schemaChangeLocation?: Location;
   readonly access?: ModelAccess;
@@ -1774,7 +1778,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     );
   }
 
-  diagnostics.push(...sameRelations(nodes), ...unbatchedInputs(nodes));
+  diagnostics.push(...sameRelations(nodes), ...unbatchedInputs(nodes), ...undatedSeeds(nodes));
   diagnostics.push(...pastDeprecation(properties.versioned, new Date().toISOString().slice(0, 10), (name) => nodes.has(name)));
   const fileNames = { model: new Set(modelSources.map((m) => m.name)), seed: new Set(files.seeds.map((m) => m.name)), snapshot: new Set(snapshots.map((m) => m.source.name)) };
   for (const [kind, entries] of [['model', properties.models], ['seed', properties.seeds], ['snapshot', properties.snapshots]] as const) {
@@ -1957,6 +1961,7 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     ctx.versions.has(source.name) ? { version: ctx.versions.get(source.name)! } : {},
     analyzed.uniqueKeyLocation === undefined ? {} : { uniqueKeyAt: analyzed.uniqueKeyLocation },
     analyzed.partitionByLocation === undefined ? {} : { partitionByAt: analyzed.partitionByLocation },
+    analyzed.updatedAtLocation === undefined ? {} : { snapshotTimeAt: analyzed.updatedAtLocation },
     analyzed.schemaChangeLocation === undefined ? {} : { schemaChangeAt: analyzed.schemaChangeLocation },
     analyzed.access === undefined ? {} : { access: analyzed.access },
     analyzed.group === undefined ? {} : { group: analyzed.group },
@@ -1998,7 +2003,11 @@ function analyzedModel(
         ? locate('event_time')
         : undefined;
   const schemaChangeLocation = config.materialized === 'incremental' ? locate('on_schema_change') : undefined;
-  return Object.assign({ raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, uniqueKeyLocation, partitionByLocation, schemaChangeLocation, checks, configDiagnostics: found }, described);
+  const updatedAtLocation = 'updated_at' in config && config.updated_at !== undefined ? locate('updated_at') : undefined;
+  return Object.assign(
+    { raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, uniqueKeyLocation, partitionByLocation, updatedAtLocation, schemaChangeLocation, checks, configDiagnostics: found },
+    described,
+  );
 }
 
 /** The tests the properties files declare, by the name they are declared with (`dbt_utils.at_least_one`). */
@@ -2218,6 +2227,26 @@ export function eventTimeOf(node: PipeNode): string | undefined {
       throw new Error(`internal error: node ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * A seed a microbatch model reads by batch whose `event_time` names no column of its header:
+ * every batch would fail on pipe's filter in the engine's words. Said at the header, before
+ * anything runs (a seed no microbatch model reads may have it set by its folder, as in dbt).
+ */
+function undatedSeeds(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
+  const read = new Set([...nodes.values()].flatMap((n) => (n.kind === 'model' && modelKind(n.config.kind).batchedInputs ? n.upstream : [])));
+  return [...read].flatMap((name) => {
+    const seed = nodes.get(name);
+    if (seed?.kind !== 'seed' || seed.eventTime === undefined || seed.header.names.length === 0) return [];
+    const time = seed.eventTime.toLowerCase();
+    if (seed.header.names.some((c) => c.toLowerCase() === time)) return [];
+    return [
+      error('bad-config', `event_time of seed ${seed.name} names column '${seed.eventTime}', which its header does not have (${seed.header.names.join(', ')})`, { file: seed.file, line: 1 }, {
+        hint: 'name a column of the header in event_time (the seed\'s YAML, or +event_time: in dbt_project.yml)',
+      }),
+    ];
+  });
 }
 
 /**

@@ -177,6 +177,11 @@ export function readSnapshotKeys(raw: Readonly<Record<string, unknown>>, bad: (k
 }
 
 /** The unique key as SQL expressions, one per part: a column is quoted, an expression is as written. */
+/** The columns a unique_key names as bare column names (an expression names none pipe can check). */
+export function uniqueKeyColumns(key: SnapshotKeys['unique_key']): string[] {
+  return (typeof key === 'string' ? [key] : key).filter((k) => COLUMN_RE.test(k));
+}
+
 export function uniqueKeyParts(key: SnapshotKeys['unique_key']): { readonly parts: readonly string[]; readonly composite: boolean } {
   const sql = (k: string) => (COLUMN_RE.test(k) ? quoteIdent(k) : k);
   return typeof key === 'string' ? { parts: [sql(key)], composite: false } : { parts: key.map(sql), composite: true };

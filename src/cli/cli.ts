@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { insteadOfDbt } from './dbt-commands.js';
 import { parse as parseYamlValue } from 'yaml';
 import formatDuration from 'ms';
-import { DURATION_FORMS, parseDuration } from '../analyze/model-config.js';
+import { DURATION_FORMS, MAX_RETRIES, parseDuration } from '../analyze/model-config.js';
 import { DEFAULT_WAIT } from '../commands/context.js';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { compile, history, listNodes } from '../commands/inspect.js';
@@ -347,7 +347,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--max-failures <k>', 'stop starting tasks after K failed tasks', positiveInt('--max-failures'))
       .option('--retries <n>', 'retry transient errors up to N times (default: no retries in a backfill)', (v) => {
         const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) throw new CommanderError(EXIT.badInput, 'pipe.badInt', `--retries must be a whole number, got '${v}'`);
+        // As a model's retries: more would keep a backfill retrying one transient error for days.
+        if (!Number.isInteger(n) || n < 0 || n > MAX_RETRIES) throw new CommanderError(EXIT.badInput, 'pipe.badInt', `--retries must be a whole number from 0 to ${MAX_RETRIES}, got '${v}'`);
         return n;
       })
       .option('--full-refresh', "rebuild each selected incremental model's table from the range alone, swapped in at the end in one transaction")

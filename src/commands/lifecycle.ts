@@ -486,6 +486,8 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
             ...o.execute,
           });
     // As dbt: the end hooks run whatever came before them, a failed on-run-start included.
+    // When they alone failed, no task is left for pipe retry, which would say so: none is offered.
+    const retryable = result.status !== 'succeeded';
     if (results && analysis.runHooks.end.length > 0 && !o.signal?.aborted) {
       if (!(await runHooks(engine, o.runId, results.endHooks(o.runHooks!), emit))) result = { ...result, status: 'failed', failed: result.failed + 1 };
     }
@@ -499,12 +501,12 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       ms: endedAt - startedAt,
       ...(result.status === 'succeeded'
         ? {}
-        : { retryCommand: retryCommand(o.runId), historyCommand: (o.pipeCommand ?? ((args: string) => `pipe ${args}`))(`history ${o.runId}`) }),
+        : { ...(retryable ? { retryCommand: retryCommand(o.runId) } : {}), historyCommand: (o.pipeCommand ?? ((args: string) => `pipe ${args}`))(`history ${o.runId}`) }),
     });
     await engine.withSession((s) => runLog.reconcile(s, o.runId)).catch(() => undefined);
     log.close();
     // The messages go out after the outcome is recorded, and nothing waits for them here.
-    notifier.finish(result);
+    notifier.finish(result, retryable);
     warehouse.close();
     return { runId: o.runId, ...result, notified: notifier.delivered };
   } catch (e) {

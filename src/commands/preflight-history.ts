@@ -1,4 +1,4 @@
-import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { error, warning, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { quoteIdent } from '../sql/sql-text.js';
 import { formatDate, formatTimestamp, HOUR_MS, hourInterval, intervalLabel } from '../dates/dates.js';
 import type { Task } from '../plan/task.js';
@@ -86,6 +86,18 @@ export async function preflightFullRefresh(
       );
     if ('rows' in h) {
       if (h.rows === 0) continue;
+      // A backfill's range is the history the user names: what cannot be placed in dates is
+      // replaced by it, said, since the backfill the refusal names would be refused the same.
+      if (task.phase === 'swap') {
+        diagnostics.push(
+          warning(
+            'full-refresh-replaces-unplaced',
+            `${task.node}: the table's ${h.rows} row${h.rows === 1 ? '' : 's'} have no ${r.partitionBy} column of dates to tell which dates they belong to: the backfill replaces them all with ${r.label}`,
+            { file: task.file },
+          ),
+        );
+        continue;
+      }
       refuse(
         `its ${h.rows} row${h.rows === 1 ? '' : 's'}: the table has no ${r.partitionBy} column of dates to tell which dates they belong to`,
         `rebuild its whole history, atomically, with ${backfill('FIRST', 'LAST')} (the first and last date it should hold)`,

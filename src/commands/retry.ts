@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
-import { dayInterval, HOUR_MS, hourInterval, parseDate, parseIntervalLabel, parseTimestamp, type Interval } from '../dates/dates.js';
+import { dayInterval, formatDate, HOUR_MS, hourInterval, parseDate, parseIntervalLabel, parseTimestamp, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
-import { DEFAULT_RETRY_DELAY_MS, planBackfill, planRun, planTest } from '../plan/plan.js';
+import { DEFAULT_RETRY_DELAY_MS, missingUpstream, planBackfill, planRun, planTest } from '../plan/plan.js';
 import { testFilter } from './test-selection.js';
 import type { Task } from '../plan/task.js';
 import { perInterval, taskMaterialization } from '../plan/materializations.js';
@@ -184,6 +184,17 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
       message: `not retried, no longer in the project or its selection: ${missing.join(', ')}`,
     });
   }
+  // A model edited since to read one the run did not build: its task would fail on a table that is not there.
+  // (A test reads only its own model, which a test of a model not built fails on its own.)
+  const retried = params.kind === 'test' ? [] : [...new Set(tasks.filter((t) => !t.noop).map((t) => t.node))].flatMap((name) => prepared.analysis.nodes.get(name) ?? []);
+  const build = (upstream: string) =>
+    params.kind === 'backfill'
+      ? `pipe backfill --select ${upstream} --start ${params.start} --end ${params.end}`
+      : `pipe run --select ${upstream} --date ${formatDate(intervals[0].start)}${params.kind !== 'test' && params.hour !== undefined ? ` --hour ${params.hour}` : ''}`;
+  const unbuilt = missingUpstream(ctx, retried, {
+    why: `not part of run ${run.run_id}`,
+    hint: (_model, upstream) => `build it first (${build(upstream)}), then pipe retry ${run.run_id}`,
+  });
   const threads = resolveThreads({
     flag: options.threads ?? params.threads,
     pipeline: prepared.pipeline,
@@ -196,7 +207,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     pipeline,
     params: { kind: 'retry', of: params, retry_of: run.run_id },
     parentRunId: run.run_id,
-    plan: { tasks, diagnostics: full.diagnostics },
+    plan: { tasks, diagnostics: [...full.diagnostics, ...unbuilt] },
     // A retry is a run of its own: dbt_project.yml's run hooks run again, as for any dbt invocation.
     ...(params.kind === 'run' || params.kind === 'backfill' ? { runHooks: { interval: last, fullRefresh: fullRefresh === true } } : {}),
     threads,

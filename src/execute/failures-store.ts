@@ -6,7 +6,7 @@ import { tableStrategy } from '../plan/strategies/table.js';
 import { viewStrategy } from '../plan/strategies/view.js';
 import type { StrategyInput } from '../plan/strategies/strategy.js';
 import type { CheckStep, FailuresWrite, Step } from '../plan/task.js';
-import { relationName } from '../sql/sql-text.js';
+import { queryRows, relationName } from '../sql/sql-text.js';
 import type { Location } from '../diagnostics/diagnostics.js';
 import type { Column, RelationKind } from '../warehouse/dialect.js';
 import { STAGING_PREFIX } from '../warehouse/run-state.js';
@@ -45,7 +45,8 @@ export async function keepFailures(session: WarehouseSession, step: CheckStep & 
   const of = { test: step.name, location: step.location };
   if (write.as === 'view') return { sql: step.sql, kept: { ...of, write } };
   const { dialect } = session;
-  const columns = await dialect.describeQuery(session, step.sql);
+  // Named as the rows the file is written from name them: a query naming two columns alike gives `id` and `id_1`.
+  const columns = await dialect.describeQuery(session, queryRows(step.sql));
   const path = join(tmpdir(), `pipe-failures-${randomUUID()}.parquet`);
   try {
     await session.exec(dialect.rowsToFile(step.sql, columns, path));

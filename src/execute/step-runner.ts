@@ -6,7 +6,7 @@ import type { CheckFailure, EventSink } from '../events/events.js';
 import { missingColumn, ownQuery } from '../plan/column-uses.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
 import { formatDate } from '../dates/dates.js';
-import { quoteIdent } from '../sql/sql-text.js';
+import { queryRows, quoteIdent } from '../sql/sql-text.js';
 import { snapshotMerge } from '../plan/strategies/snapshot.js';
 import { unitTestQuery } from '../plan/strategies/unit-test.js';
 import type { CheckStep, Step, Task, TemplateMessage } from '../plan/task.js';
@@ -182,6 +182,23 @@ export class StepRunner {
     }
   }
 
+  /**
+   * A table that holds rows but not the column its dates are replaced by (partition_by, or a
+   * microbatch model's event_time, changed since it was built): adding the column would leave
+   * its rows NULL in it, outside every date, so no run would replace them and each re-run would
+   * add its rows beside them. Refused, with the backfill that rebuilds it.
+   */
+  private async partitionColumnInTable(task: Task, target: string, column: string, table: readonly Column[], session: WarehouseSession, at: Location | undefined): Promise<void> {
+    if (table.some((c) => c.name.toLowerCase() === column.toLowerCase())) return;
+    if ((await session.query(`SELECT 1 AS held FROM ${target} LIMIT 1`)).length === 0) return;
+    const rebuild = await fullRefreshCommand(session, task, this.ctx.spans?.get(task.node) ?? task.interval, target, column, this.ctx.pipeCommand ?? ((args) => `pipe ${args}`));
+    throw new ProjectRuleError(
+      'Schema',
+      `the table ${target} has no column ${column}, by which ${task.node} replaces the rows of a date: its rows would hold no ${column}, no run would replace them, and every run would add its rows beside them (its columns: ${table.map((c) => c.name).join(', ')}); rebuild the table over its dates with ${rebuild}`,
+      at ?? { file: task.file },
+    );
+  }
+
   private async step(task: Task, step: Exclude<Step, { kind: 'publish' }>, session: WarehouseSession, state: AttemptState): Promise<void> {
     switch (step.kind) {
       case 'statement': {
@@ -256,7 +273,7 @@ export class StepRunner {
         // table is not described again (only pipe alters it during the run).
         const known = this.tableColumns.get(step.target);
         const found = known ?? (await columnsOf(session, step.target));
-        const describeStaged = () => ('query' in step.staged ? describeModel(session, step.staged.query) : columnsOf(session, step.staged.relation));
+        const describeStaged = () => ('query' in step.staged ? describeModel(session, queryRows(step.staged.query)) : columnsOf(session, step.staged.relation));
         if (found.length === 0) {
           // No table yet: it is created from the query's shape, and nothing is compared.
           if (step.partitionBy !== undefined) partitionColumnCheck(task, step.partitionBy, await describeStaged());
@@ -267,6 +284,8 @@ export class StepRunner {
         const staged = await describeStaged();
         if (step.partitionBy !== undefined) partitionColumnCheck(task, step.partitionBy, staged);
         const table = known && !sameColumns(known, staged) ? await columnsOf(session, step.target) : found;
+        if (step.partitionBy !== undefined) await this.partitionColumnInTable(task, step.target, step.partitionBy, table, session, step.location);
+        if (step.keys !== undefined) await keyColumnsInTable(task, step.target, step.keys.columns, table, session, step.keys.location ?? step.location);
         let change = schemaChange(step.target, table, staged, step.policy, session.dialect);
         if ('error' in change && step.partitionBy !== undefined) {
           const rebuild = await fullRefreshCommand(session, task, this.ctx.spans?.get(task.node) ?? task.interval, step.target, step.partitionBy, this.ctx.pipeCommand ?? ((args) => `pipe ${args}`));
@@ -710,6 +729,24 @@ async function undatedPartition(session: WarehouseSession, task: Task, column: s
     'Schema',
     `partition_by column ${column} of ${task.node} holds '${String(row.value)}', which is not a date: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text in the form YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS); convert it in the query with strptime(${column}, format)::DATE`,
     { file: task.file },
+  );
+}
+
+/**
+ * A table that holds rows but not every column of the unique_key its rows are replaced by
+ * (changed since it was built): adding one would leave its rows NULL in it, a key that matches
+ * no staged row, so no run would replace them and each would add its rows beside them.
+ */
+async function keyColumnsInTable(task: Task, target: string, keys: readonly string[], table: readonly Column[], session: WarehouseSession, at: Location | undefined): Promise<void> {
+  const have = new Set(table.map((c) => c.name.toLowerCase()));
+  const lacking = keys.filter((k) => !have.has(k.toLowerCase()));
+  if (lacking.length === 0) return;
+  if ((await session.query(`SELECT 1 AS held FROM ${target} LIMIT 1`)).length === 0) return;
+  const [one] = lacking;
+  throw new ProjectRuleError(
+    'Schema',
+    `the table ${target} has no column ${lacking.join(', ')} of the unique_key (${keys.join(', ')}) ${task.node} replaces its rows by: its rows would hold no ${one}, no run would replace them, and every run would add its rows beside them (its columns: ${table.map((c) => c.name).join(', ')}); rebuild the table from the query with pipe run --full-refresh --select ${task.node}`,
+    at ?? { file: task.file },
   );
 }
 

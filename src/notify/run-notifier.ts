@@ -44,8 +44,8 @@ export class RunNotifier {
     if (e.type === 'task-retrying') this.retries.set(e.task.id, { task: e.task.id, model: e.task.model, ds: e.task.ds, error: e.error.message, attempts: e.attempt });
   }
 
-  /** Sends the run's messages, without waiting for them. */
-  finish(result: ExecuteResult): void {
+  /** Sends the run's messages, without waiting for them; `retryable` false when no task is left for pipe retry (an end hook alone failed). */
+  finish(result: ExecuteResult, retryable = result.status !== 'succeeded'): void {
     if (!this.notify) return;
     const { succeeded, failed, skipped, cancelled, pending } = result;
     const counts = { succeeded, up_to_date: result.upToDate ?? 0, superseded: result.superseded ?? 0, failed, skipped, cancelled, pending };
@@ -57,9 +57,9 @@ export class RunNotifier {
         const times = `${attempts} time${attempts === 1 ? '' : 's'}`;
         return { ...t, error: last === undefined ? `retried ${times}, succeeded at attempt ${attempts + 1}; last error: ${error}` : `retried ${times}, failed all ${attempts + 1} attempts; last error: ${last}` };
       });
-      this.send('on_retry', result.status, counts, retried);
+      this.send('on_retry', result.status, counts, retried, retryable);
     }
-    this.send(result.status === 'succeeded' ? 'on_success' : 'on_failure', result.status, counts, this.failures);
+    this.send(result.status === 'succeeded' ? 'on_success' : 'on_failure', result.status, counts, this.failures, retryable);
   }
 
   /** Settles when every message has been delivered or given up. */
@@ -67,7 +67,7 @@ export class RunNotifier {
     return Promise.all(this.deliveries).then(() => undefined);
   }
 
-  private send(event: NotifyEvent, status: string, counts: RunReport['counts'], tasks: readonly TaskLine[]): void {
+  private send(event: NotifyEvent, status: string, counts: RunReport['counts'], tasks: readonly TaskLine[], retryable: boolean): void {
     const targets = this.notify![event];
     if (targets.length === 0) return;
     const f = this.facts;
@@ -83,7 +83,7 @@ export class RunNotifier {
       warehouse: f.warehouse,
       counts,
       failed_tasks: [...tasks],
-      retry_command: status === 'succeeded' ? undefined : f.retryCommand(f.runId),
+      retry_command: retryable ? f.retryCommand(f.runId) : undefined,
     };
     const onGiveUp = (target: string, error: string) =>
       this.emit({ type: 'notice', message: `notification to ${target} could not be delivered (${error}); the run is not affected` });

@@ -1,4 +1,5 @@
 import { didYouMean } from '../diagnostics/suggest.js';
+import { queryRows } from '../sql/sql-text.js';
 import type { ColumnUse, Task } from './task.js';
 
 /**
@@ -16,7 +17,10 @@ export function missingColumn(use: ColumnUse, owner: string, columns: readonly s
   };
 }
 
-/** The query that gives a task's rows (its model's), or its relation's for a task that builds nothing (`pipe test`). */
+/**
+ * The query that gives a task's rows (its model's, with the columns its table gets: see
+ * queryRows), or its relation's for a task that builds nothing (`pipe test`).
+ */
 export function ownQuery(task: Task): string {
-  return task.kind === 'test' || task.sql === undefined ? `SELECT * FROM ${task.relation}` : task.sql;
+  return task.kind === 'test' || task.sql === undefined ? `SELECT * FROM ${task.relation}` : queryRows(task.sql);
 }

@@ -2,12 +2,13 @@ import { eventTimeOf, type Analysis, type ModelNode, type PipeNode, type Relatio
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { refToken, type Check } from '../analyze/checks.js';
+import { modelKind } from '../analyze/model-kinds.js';
 import { quoteLiteral, relationName } from '../sql/sql-text.js';
 import { intervalLabel, isHourLabel, previousInterval, type Interval } from '../dates/dates.js';
 import { inTopologicalOrder, topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
-import type { CheckStep, FailuresWrite, RenderAtRun, Step, Task, TemplateMessage } from './task.js';
+import type { CheckStep, ColumnUse, FailuresWrite, RenderAtRun, Step, Task, TemplateMessage } from './task.js';
 import { SQL, type StrategyInput } from './strategies/strategy.js';
 import { seedStrategy } from './strategies/seed.js';
 import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
@@ -209,11 +210,19 @@ function withSourceTests(ctx: PlanContext, nodes: readonly (SeedNode | ModelNode
   return inTopologicalOrder(ctx.analysis.graph, planned).map((n) => ctx.analysis.nodes.get(n) as SeedNode | ModelNode | SourceNode);
 }
 
+/** Why a planned model's upstream is not there, and what builds it; a retry says it in its own terms. */
+export interface UnbuiltUpstream {
+  readonly why: string;
+  readonly hint: (model: string, upstream: string) => string;
+}
+
+const NOT_SELECTED: UnbuiltUpstream = { why: 'not selected', hint: (model) => `select it too, e.g. --select +${model}` };
+
 /**
  * A planned model whose upstream is neither planned nor built would fail at run time with
  * a catalog error; say so before anything runs, at the ref() that needs it.
  */
-function missingUpstream(ctx: PlanContext, nodes: readonly PipeNode[]): Diagnostic[] {
+export function missingUpstream(ctx: Pick<PlanContext, 'analysis' | 'catalog'>, nodes: readonly PipeNode[], said: UnbuiltUpstream = NOT_SELECTED): Diagnostic[] {
   const planned = new Set(nodes.map((n) => n.name));
   const out: Diagnostic[] = [];
   for (const n of nodes) {
@@ -223,8 +232,8 @@ function missingUpstream(ctx: PlanContext, nodes: readonly PipeNode[]): Diagnost
       if (planned.has(u) || ctx.catalog.has(up.relation)) continue;
       const site = n.refs.find((r) => r.name === u);
       out.push(
-        error('upstream-not-built', `${n.name} reads ${u}, which is not built yet and not selected`, site?.location ?? { file: n.file }, {
-          hint: `select it too, e.g. --select +${n.name}`,
+        error('upstream-not-built', `${n.name} reads ${u}, which is not built yet and ${said.why}`, site?.location ?? { file: n.file }, {
+          hint: said.hint(n.name, u),
         }),
       );
     }
@@ -756,7 +765,7 @@ export function planChecks(
 ): { steps: Step[]; publish: CheckStep[] } {
   const steps: Step[] = [];
   const publish: CheckStep[] = [];
-  const expected = node.checks.flatMap((c) => c.columns.map((column) => ({ column, namedBy: `check ${c.name}`, location: c.location })));
+  const expected = [...node.checks.flatMap((c) => c.columns.map((column) => ({ column, namedBy: `check ${c.name}`, location: c.location }))), ...eventTimeUse(node, ctx.analysis)];
   const columnsOf = target.columns ?? target.partition;
   if (expected.length > 0 && columnsOf !== undefined) steps.push({ kind: 'columns', relation: columnsOf, expected });
   for (const c of node.checks) {
@@ -875,6 +884,28 @@ function firstBuildState(
 }
 
 /** Puts a task's check steps before its publishing step, and its checks of the published table into it. */
+/**
+ * A model's `event_time`, which the microbatch models reading it filter its rows by: a column
+ * its rows must have, or each batch would fail on pipe's filter in the engine's words.
+ */
+function eventTimeUse(node: ModelNode | SeedNode, analysis: Analysis): ColumnUse[] {
+  if (node.kind !== 'model' || node.config.event_time === undefined || node.partitionByAt === undefined) return [];
+  // Set on a folder (+event_time), it is nothing to a model no microbatch model reads, as in dbt.
+  if (!modelKind(node.config.kind).batchedInputs && !batchedReadsOf(analysis).has(node.name)) return [];
+  return [{ column: node.config.event_time, namedBy: 'event_time', location: node.partitionByAt }];
+}
+
+/** The nodes that microbatch models read by batch, once per analysis. */
+const batchedReads = new WeakMap<Analysis, ReadonlySet<string>>();
+function batchedReadsOf(analysis: Analysis): ReadonlySet<string> {
+  let found = batchedReads.get(analysis);
+  if (!found) {
+    found = new Set([...analysis.nodes.values()].flatMap((n) => (n.kind === 'model' && modelKind(n.config.kind).batchedInputs ? n.upstream : [])));
+    batchedReads.set(analysis, found);
+  }
+  return found;
+}
+
 function withChecks(steps: Step[], checks: { steps: Step[]; publish: CheckStep[] }): Step[] {
   const at = steps.findIndex((s) => s.kind === 'publish');
   const publish = steps[at];
@@ -921,6 +952,7 @@ function modelTask(
       readsItself: node.readsItself,
       uniqueKeyAt: node.uniqueKeyAt,
       partitionByAt: node.partitionByAt,
+      snapshotTimeAt: node.snapshotTimeAt,
       schemaChangeAt: node.schemaChangeAt,
       stagePartitions: ctx.stagePartitions,
       contractTable: node.contract !== undefined,
@@ -936,7 +968,7 @@ function modelTask(
     } else {
       throw new Error(`internal error: ${node.name} keeps no table of intervals to stage`);
     }
-    if (node.checks.length > 0) steps = withChecks(steps, planChecks(node, ctx, interval, target, found, relations));
+    if (node.checks.length > 0 || eventTimeUse(node, ctx.analysis).length > 0) steps = withChecks(steps, planChecks(node, ctx, interval, target, found, relations));
     // A date of a full refresh builds the query into the staging table: the swap publishes the model.
     const staged = kind === 'table' || kind === 'external' ? input.stagingRelation : undefined;
     const parts = { publishes: stagedIn === undefined, query: sql, ...(staged === undefined ? {} : { staging: staged }) };

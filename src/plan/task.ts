@@ -136,6 +136,8 @@ export type Step =
       readonly policy: SchemaChangePolicy;
       /** The column that places each row in its date, which the rows must have, of a type that holds dates. */
       readonly partitionBy?: string;
+      /** The unique_key columns rows are replaced by, which a table holding rows must have, and where they are set. */
+      readonly keys?: { readonly columns: readonly string[]; readonly location?: Location };
       /** Where on_schema_change is set (else the model's config()): a refusal is reported there. */
       readonly location?: Location;
     }

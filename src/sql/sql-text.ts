@@ -4,6 +4,15 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/**
+ * A query's rows as a relation gives them, and as a table created from the query has its
+ * columns: two columns the query names alike are `id` and `id_1` here, `id` twice in the query
+ * alone. The query keeps its own lines, so that an error's line maps back to its file.
+ */
+export function queryRows(sql: string): string {
+  return `SELECT * FROM (\n${sql}\n) AS "__pipe_rows"`;
+}
+
 /** A string as a regular expression that matches it literally. */
 export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -129,6 +129,18 @@ describe('checks guard publication', () => {
     expect(eventsOfType(r.events, 'task-started')).toEqual([]);
   });
 
+  it('a check names the columns a query naming two alike gives its table (id, id_1), not the query alone', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: alike\n',
+      'models/m.sql': 'select 1 as id, null as id',
+      'models/m.yaml': 'checks:\n  not_null: [id_1]\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(1);
+    expect(eventsOfType(r.events, 'check-failed').map((e) => e.failure)).toMatchObject([{ check: 'not_null(id_1)', failingRows: 1 }]);
+  });
+
   it('on a first run, a check on a model reading one of another schema (schema config) is refused before anything runs', async () => {
     const dir = tempDir();
     writeProjectFiles(dir, {

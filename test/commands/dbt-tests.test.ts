@@ -460,6 +460,17 @@ describe('dbt store_failures', () => {
     ]);
   });
 
+  it('keeps the rows of a test whose query names two columns alike as a table of them would hold them (order_id, order_id_1)', async () => {
+    const dir = tempProject({
+      ...STORING,
+      'tests/pairs.sql': "{{ config(store_failures=true, severity='warn') }}\nselect a.order_id, b.order_id from {{ ref('orders') }} a join {{ ref('orders') }} b on a.order_id < b.order_id",
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(failures(r.events).map((f) => [f.check, f.failingRows])).toContainEqual(['pairs', 1]);
+    expect(await queryWarehouse(dir, 'select * from main_dbt_test__audit.pairs')).toEqual([{ order_id: 1, order_id_1: 2 }]);
+  });
+
   it('a retry of a run given --store-failures keeps the failing rows as the run did', async () => {
     const dir = tempProject(STORING);
     writeFileSync(join(dir, 'models/orders.sql'), STORING['models/orders.sql'].replace('10::hugeint', '-10::hugeint'));

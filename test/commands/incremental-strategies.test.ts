@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { diagnosticsOf, eventsOfType, explain, queryRows, removeTempDirs, sortedRows, taskIdsOf, warehouseOf } from '../e2e/helpers.js';
+import { diagnosticsOf, eventsOfType, explain, queryRows, removeTempDirs, sortedRows, taskIdsOf, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
 import { nodesIn, runIn, runOperationIn, scheduleIn } from '../support/in-process.js';
 import { DAILY, eventsProject as project, USERS } from '../support/incremental-project.js';
 
@@ -136,6 +136,26 @@ describe('merge and delete+insert models', () => {
     expect(taskIdsOf(again.events, 'task-succeeded')).toEqual(['users_di@2024-01-02', 'users_merge@2024-01-02']);
     expect(await sortedRows(warehouseOf(dir), 'users_merge')).toEqual(once);
     expect(await sortedRows(warehouseOf(dir), 'users_di')).toEqual(once);
+  });
+
+  it('refuses a unique_key the table holding rows has not, whatever on_schema_change says: its rows would match no key and stay beside every run\'s', async () => {
+    const keyed = (key: string, policy: string) =>
+      `{{ config(materialized='incremental', unique_key='${key}', incremental_strategy='merge', on_schema_change='${policy}') }}\nselect user_id, user_id * 10 as account, count(*) as events from {{ ref('events') }} group by all`;
+    for (const policy of ['append_new_columns', 'sync_all_columns']) {
+      const dir = project({ 'models/users.sql': keyed('user_id', policy).replace(', user_id * 10 as account', '') });
+      expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+      const before = await sortedRows(warehouseOf(dir), 'users');
+      writeProjectFiles(dir, { 'models/users.sql': keyed('account', policy) });
+      const r = await runIn(dir, { date: '2024-01-02', force: true });
+      expect(r.code, explain(r)).toBe(1);
+      expect(r.stdout).toContain('the table "main"."users" has no column account of the unique_key (account) users replaces its rows by');
+      expect(eventsOfType(r.events, 'task-failed').map((e) => (e.error as { location?: unknown }).location)).toEqual([{ file: 'models/users.sql', line: 1, column: 39 }]);
+      expect(await sortedRows(warehouseOf(dir), 'users')).toEqual(before);
+      // As the refusal says: rebuilt from the query, the table has one row per key.
+      const rebuilt = await runIn(dir, { date: '2024-01-02', fullRefresh: true });
+      expect(rebuilt.code, explain(rebuilt)).toBe(0);
+      expect((await sortedRows(warehouseOf(dir), 'users')).length).toBe(before.length);
+    }
   });
 
   it('fails a run whose rows share a key, naming the keys, and publishes nothing', async () => {

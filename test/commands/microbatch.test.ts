@@ -50,6 +50,31 @@ describe('microbatch models', () => {
     expect(backwards.code).toBe(2);
   });
 
+  it("an input's event_time naming a column it does not give is an error at its line before anything runs, not the batches' engine error", async () => {
+    const dir = project({
+      'models/daily.sql': DAILY('').replace("ref('events')", "ref('stg_events')"),
+      'models/stg_events.sql': 'select event_at, user_id, amount from {{ ref(\'events\') }}',
+      'models/stg_events.yaml': 'event_time: event_time\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stderr).toContain("models/stg_events.yaml:1: error: event_time names column 'event_time', which stg_events does not produce");
+    expect(taskIdsOf(r.events, 'task-started')).toEqual([]);
+    // A seed's, at its header; one set on a model no microbatch model reads is nothing to it, as in dbt.
+    writeProjectFiles(dir, {
+      'models/daily.sql': DAILY(''),
+      'seeds/events.yml': 'version: 2\nseeds:\n  - name: events\n    config:\n      event_time: happened_at\n',
+      'models/unread.sql': 'select 1 as id',
+      'models/unread.yaml': 'event_time: nosuch\n',
+    });
+    const seeded = await runIn(dir, { date: '2024-01-02' });
+    expect(seeded.code, explain(seeded)).toBe(2);
+    expect(seeded.stderr).toContain("seeds/events.csv:1: error: event_time of seed events names column 'happened_at', which its header does not have (event_id, user_id, amount, event_at)");
+    writeProjectFiles(dir, { 'seeds/events.yml': 'version: 2\nseeds:\n  - name: events\n' });
+    const ok = await runIn(dir, { date: '2024-01-02' });
+    expect(ok.code, explain(ok)).toBe(0);
+  });
+
   it('refuses a first build that ends before begin', async () => {
     const dir = project({ 'models/daily.sql': DAILY('').replace("begin='2024-01-01'", "begin='2024-01-05'") });
     const r = await runIn(dir, { date: '2024-01-02' });

@@ -148,6 +148,51 @@ describe('an incremental model whose columns change', () => {
     expect(await columnsOf(dir)).toEqual(['code VARCHAR', 'ds DATE']);
   });
 
+  it('a query naming two columns alike keeps the names its table got (id, id_1): a re-run and the next date write it, and sync_all_columns drops nothing', async () => {
+    for (const policy of [undefined, 'sync_all_columns']) {
+      const dir = project('id, id * 10 AS id', policy);
+      expect((await run(dir, '2024-01-01')).code).toBe(0);
+      const again = await runIn(dir, { date: '2024-01-01', force: true });
+      expect(again.code, explain(again)).toBe(0);
+      const next = await run(dir, '2024-01-02');
+      expect(next.code, explain(next)).toBe(0);
+      expect(await columnsOf(dir)).toEqual(['id BIGINT', 'id_1 BIGINT', 'ds DATE']);
+      expect(await queryRows(warehouseOf(dir), 'SELECT ds::VARCHAR AS ds, sum(id_1)::INTEGER AS s FROM events GROUP BY ds ORDER BY ds')).toEqual([
+        { ds: '2024-01-01', s: 30 },
+        { ds: '2024-01-02', s: 30 },
+      ]);
+    }
+  });
+
+  it('a partition_by the table does not have is refused whatever on_schema_change says (its rows would never be replaced, and re-runs would add beside them); the backfill it names rebuilds it', async () => {
+    for (const policy of [undefined, 'append_new_columns', 'sync_all_columns']) {
+      const dir = project('id, name', policy);
+      expect((await run(dir, '2024-01-01')).code).toBe(0);
+      const before = await snapshotTables(warehouseOf(dir), ['events']);
+      // partition_by now names a column the table has not: the rows built so far would have it NULL.
+      writeProjectFiles(dir, {
+        'models/events.sql': `{{ config(materialized='incremental', partition_by='day'${policy ? `, on_schema_change='${policy}'` : ''}) }}
+select id, name, '{{ ds }}'::date as ds, '{{ ds }}'::date as day from {{ ref('raw') }}
+`,
+      });
+      for (const date of ['2024-01-01', '2024-01-02']) {
+        const r = await run(dir, date);
+        expect(r.code, explain(r)).toBe(1);
+        expect(r.stdout).toContain('the table "main"."events" has no column day, by which events replaces the rows of a date');
+        expect(r.stdout).toContain('pipe backfill --full-refresh --start FIRST --end LAST --select events');
+        expect(await snapshotTables(warehouseOf(dir), ['events'])).toEqual(before);
+      }
+      const rebuilt = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-02', select: ['events'], fullRefresh: true });
+      expect(rebuilt.code, explain(rebuilt)).toBe(0);
+      // The backfill the refusal names is not refused in turn: it replaces rows it cannot place in dates, and says so.
+      expect(rebuilt.stdout + rebuilt.stderr).toContain("events: the table's 2 rows have no day column of dates to tell which dates they belong to: the backfill replaces them all with 2024-01-01 … 2024-01-02");
+      expect(await queryRows(warehouseOf(dir), 'SELECT day::VARCHAR AS day, count(*)::INTEGER AS n FROM events GROUP BY day ORDER BY day')).toEqual([
+        { day: '2024-01-01', n: 2 },
+        { day: '2024-01-02', n: 2 },
+      ]);
+    }
+  });
+
   it("'ignore' is refused before anything runs, pointing at the config", async () => {
     const dir = project('id', 'ignore');
     const r = await run(dir, '2024-01-01');

@@ -55,6 +55,51 @@ describe('snapshots through the commands', () => {
     expect(eventsOfType(r.events, 'task-started')).toEqual([]);
   });
 
+  it("whose query gives a column the snapshot adds itself (a snapshot of a snapshot): refused, naming it, not kept as the table's dbt_valid_from", async () => {
+    const dir = project();
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const before = await snapshotTables(warehouseOf(dir), ['"history"."orders_history"']);
+    writeProjectFiles(dir, {
+      'snapshots/again.sql':
+        "{% snapshot again %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect * from {{ ref('orders_history') }}\n{% endsnapshot %}\n",
+      'snapshots/renamed.sql':
+        "{% snapshot renamed %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\nselect id, status, now() AS DBT_VALID_FROM from {{ ref('orders') }}\n{% endsnapshot %}\n",
+    });
+    const r = await runIn(dir, { date: '2024-01-02', select: ['again', 'renamed'] });
+    expect(r.code, explain(r)).toBe(1);
+    const failed = Object.fromEntries(eventsOfType(r.events, 'task-failed').map((e) => [(e.task as { model: string }).model, String((e.error as { message: string }).message)]));
+    expect(failed.again).toContain("the snapshot's query gives columns dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to, which the snapshot adds itself");
+    expect(failed.renamed).toContain("the snapshot's query gives a column DBT_VALID_FROM, which the snapshot adds itself");
+    expect(failed.renamed).toContain('select * exclude (DBT_VALID_FROM)');
+    expect(await queryRows(warehouseOf(dir), "SELECT count(*)::INTEGER AS n FROM information_schema.tables WHERE table_name IN ('again', 'renamed')")).toEqual([{ n: 0 }]);
+    expect(await snapshotTables(warehouseOf(dir), ['"history"."orders_history"'])).toEqual(before);
+  });
+
+  it('a unique_key or updated_at the query does not give is refused at its line; a unique_key its table has not (changed since) fails the merge, naming it, not in DuckDB\'s words', async () => {
+    const dir = project();
+    const keyed = (key: string, select = 'select * from {{ ref(\'orders\') }}') =>
+      `{% snapshot orders_history %}\n{{ config(unique_key='${key}', strategy='timestamp', updated_at='updated_at') }}\n${select}\n{% endsnapshot %}\n`;
+    writeProjectFiles(dir, { 'snapshots/orders.sql': keyed('order_id') });
+    const refused = await runIn(dir, { date: '2024-01-02' });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("snapshots/orders.sql:2:11: error: unique_key names column 'order_id', which orders_history does not produce");
+    expect(eventsOfType(refused.events, 'task-started')).toEqual([]);
+    writeProjectFiles(dir, { 'snapshots/orders.sql': keyed('id').replace("updated_at='updated_at'", "updated_at='changed_at'") });
+    const untimed = await runIn(dir, { date: '2024-01-02' });
+    expect(untimed.code).toBe(2);
+    expect(untimed.stderr).toContain("snapshots/orders.sql:2:50: error: updated_at names column 'changed_at', which orders_history does not produce");
+
+    writeProjectFiles(dir, { 'snapshots/orders.sql': keyed('id') });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const before = await snapshotTables(warehouseOf(dir), ['"history"."orders_history"']);
+    writeProjectFiles(dir, { 'snapshots/orders.sql': keyed('order_id', "select id as order_id, * from {{ ref('orders') }}") });
+    const r = await runIn(dir, { date: '2024-01-03' });
+    expect(r.code, explain(r)).toBe(1);
+    expect(r.stdout).toContain(`"history"."orders_history" has no column order_id of the snapshot's unique_key: its rows would match no row of the query`);
+    expect(r.stdout).not.toContain('Binder Error');
+    expect(await snapshotTables(warehouseOf(dir), ['"history"."orders_history"'])).toEqual(before);
+  });
+
   it('are built once by a backfill, after the dates of what they read', async () => {
     const dir = project();
     const r = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' });

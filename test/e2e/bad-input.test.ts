@@ -61,6 +61,12 @@ describe('bad input: exit 2, pointing at the source, nothing written', () => {
       expect(r.code, `--hour '${hour}'`).toBe(2);
       expect(r.stderr).toContain(`--hour must be 0 to 23, got '${hour}'`);
     }
+    // A backfill's --retries is bounded as a model's retries are.
+    for (const retries of ['11', '-1', '1.5']) {
+      const r = await cliIn(['backfill', '--start', '2024-01-01', '--end', '2024-01-02', '--retries', retries, '--dry-run', '--project', dir]);
+      expect(r.code, `--retries '${retries}'`).toBe(2);
+      expect(r.stderr).toContain(`--retries must be a whole number from 0 to 10, got '${retries}'`);
+    }
   });
 
   it('an option of one value given twice is refused, not the last one taken; repeatable ones add up', async () => {

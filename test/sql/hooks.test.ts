@@ -151,6 +151,20 @@ on-run-end: "${log('z end')}"
     expect(await queryRows(warehouseOf(dir), 'SELECT id FROM main.orders')).toEqual([{ id: 1 }]);
   });
 
+  it('a failing on-run-end, after every task succeeded, offers no pipe retry: there is nothing left for it to run', async () => {
+    const dir = project({ 'models/orders.sql': 'select 1 as id' });
+    writeProjectFiles(dir, { 'dbt_project.yml': PROJECT.replace(/^on-run-end: .*$/m, `on-run-end: "select error('no end')"`) });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("on-run-end (dbt_project.yml:5) failed: Invalid Input Error: no end");
+    const finished = r.events.find((e) => e.type === 'run-finished');
+    expect(finished).toMatchObject({ status: 'failed', succeeded: 1, failed: 1 });
+    expect(finished).not.toHaveProperty('retryCommand');
+    expect(r.stdout).not.toContain('pipe retry');
+    expect(r.stdout).toContain('details: pipe history');
+    expect((await retryIn(dir)).stdout).toContain('nothing to retry: every task of run');
+  });
+
   it('on-run-start may create what the run reads, as in dbt: the checks before the run are made again once it ran', async () => {
     const sources = 'sources.yml';
     const dir = project({

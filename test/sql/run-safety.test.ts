@@ -233,4 +233,27 @@ describe('pipe retry', () => {
     // Done: a second retry has nothing left to do.
     expect(await retry({ project: dir, emit: quiet() })).toMatchObject({ nothingToDo: expect.any(String) });
   });
+
+  it('a model edited since to read one the run did not build is refused at its ref(), not failed on a missing table', async () => {
+    const dir = project({
+      'models/up.sql': 'select 1 as x\n',
+      'models/down.sql': "select x, cast('z' as int) as y from {{ ref('up') }}\n",
+    });
+    const failed = await run({ project: dir, date: '2024-01-03', emit: quiet() });
+    expect(failed.status).toBe('failed');
+    writeFileSync(join(dir, 'models/added.sql'), 'select 2 as x\n');
+    writeFileSync(join(dir, 'models/down.sql'), "select x from {{ ref('up') }}\nunion all select x from {{ ref('added') }}\n");
+    const [d, ...more] = await diagnosticsOf(retry({ project: dir, emit: quiet() }));
+    expect(more).toEqual([]);
+    expect(d).toMatchObject({
+      code: 'upstream-not-built',
+      message: `down reads added, which is not built yet and not part of run ${failed.runId}`,
+      location: { file: 'models/down.sql', line: 2 },
+      hint: `build it first (pipe run --select added --date 2024-01-03), then pipe retry ${failed.runId}`,
+    });
+    // Built as the hint says, the retry completes the run.
+    expect((await run({ project: dir, date: '2024-01-03', select: ['added'], emit: quiet() })).status).toBe('succeeded');
+    expect(await retry({ project: dir, runId: failed.runId, emit: quiet() })).toMatchObject({ status: 'succeeded' });
+    expect(await query(dir, 'select x from down order by x')).toEqual([{ x: 1 }, { x: 2 }]);
+  });
 });

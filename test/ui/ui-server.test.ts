@@ -121,6 +121,25 @@ describe('pipe ui server', () => {
     }
   });
 
+  it('offers no retry of a run whose on-run-end alone failed: a retry would find nothing to run', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: hooked\non-run-end: "select error(\'no end\')"\n',
+      'pipe.yaml': 'warehouse: warehouse.duckdb\n',
+      'models/a.sql': 'select 1 as id\n',
+    });
+    const r = await runIn(dir, { date: DAY });
+    expect(r.code).toBe(1);
+    const runId = eventsOfType(r.events, 'run-started')[0].runId as string;
+    const own = await serve(dir, assets);
+    try {
+      const detail = (await (await fetch(new URL(`/api/runs/${runId}`, own.url))).json()) as UiRunDetail;
+      expect(detail.run.status).toBe('failed');
+      expect([detail.retry, detail.retry_run]).toEqual([null, null]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('shows the rest of a project one model of which is broken, and what is wrong with it', async () => {
     const dir = tempProject({ ...FILES, 'models/broken.sql': "select * from {{ ref('nonexistent') }} where {{ dss }}\n" });
     const other = await serve(dir, assets);

@@ -142,15 +142,28 @@ function outsideMessage(input: StrategyInput, partitionBy: string, interval: Int
 
 /**
  * What follows staging in an incremental build: the staged columns compared with the table's
- * (unless the table is rebuilt), then ONE transaction that runs `publish` (after dropping a
+ * (unless the table is rebuilt; `keys`, a unique_key's columns, which the table must have), then ONE transaction that runs `publish` (after dropping a
  * view of the name, or the table under --full-refresh), then the cleanup after a failure.
  */
-export function publishStaged(input: StrategyInput, publish: CountedStatements): Step[] {
+export function publishStaged(input: StrategyInput, publish: CountedStatements, keys?: readonly string[]): Step[] {
+  const byKey = keys && { columns: keys, ...(input.uniqueKeyAt ? { location: input.uniqueKeyAt } : {}) };
   const staging = incrementalStaging(input);
   const replace = input.fullRefresh || input.existing === 'view';
   const drop = replace ? SQL.dropRelation(input.relation, input.existing === 'view' ? 'view' : 'table') : [];
   return [
-    ...(replace ? [] : [{ kind: 'schema-change' as const, target: input.relation, staged: { relation: staging }, policy: input.onSchemaChange ?? 'fail', ...(input.schemaChangeAt ? { location: input.schemaChangeAt } : {}) }]),
+    ...(replace
+      ? []
+      : [
+          {
+            kind: 'schema-change' as const,
+            target: input.relation,
+            staged: { relation: staging },
+            policy: input.onSchemaChange ?? 'fail',
+            ...(input.partitionBy ? { partitionBy: input.partitionBy } : {}),
+            ...(byKey ? { keys: byKey } : {}),
+            ...(input.schemaChangeAt ? { location: input.schemaChangeAt } : {}),
+          },
+        ]),
     { kind: 'publish', statements: [...drop, ...publish.statements], countsRowsAt: drop.length + publish.countAt },
     { kind: 'cleanup', sql: SQL.dropTable(staging) },
   ];

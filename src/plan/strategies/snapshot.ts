@@ -1,5 +1,5 @@
 import type { SnapshotConfig } from '../../analyze/model-config.js';
-import { uniqueKeyParts, type HardDeletes, type SnapshotMetaColumns } from '../../analyze/snapshot-config.js';
+import { uniqueKeyColumns, uniqueKeyParts, type HardDeletes, type SnapshotMetaColumns } from '../../analyze/snapshot-config.js';
 import { quoteIdent } from '../../sql/sql-text.js';
 import type { Column, CountedStatements, StrategySql } from '../../warehouse/dialect.js';
 import type { RelationType } from '../../warehouse/run-state.js';
@@ -26,7 +26,8 @@ import { SQL, type StrategyInput } from './strategy.js';
 /** What the SQL of a snapshot needs of its config, typed by strategy. */
 export interface SnapshotSpec {
   /** The unique key, one SQL expression per part; a list of columns is a composite key. */
-  readonly key: { readonly parts: readonly string[]; readonly composite: boolean };
+  /** The key's SQL parts, and the columns it names as bare names (`columns`: what the table must have). */
+  readonly key: { readonly parts: readonly string[]; readonly composite: boolean; readonly columns: readonly string[] };
   readonly change:
     | { readonly kind: 'timestamp'; readonly updatedAt: string }
     | { readonly kind: 'check'; readonly columns: 'all' | readonly string[]; readonly updatedAt?: string };
@@ -42,7 +43,7 @@ export function snapshotSpec(config: SnapshotConfig): SnapshotSpec {
       ? { kind: 'timestamp', updatedAt: config.updated_at ?? internal('a timestamp snapshot without updated_at') }
       : { kind: 'check', columns: config.check_cols ?? internal('a check snapshot without check_cols'), ...(config.updated_at === undefined ? {} : { updatedAt: config.updated_at }) };
   return {
-    key: uniqueKeyParts(config.unique_key),
+    key: { ...uniqueKeyParts(config.unique_key), columns: uniqueKeyColumns(config.unique_key) },
     change,
     hardDeletes: config.hard_deletes,
     ...(config.dbt_valid_to_current === undefined ? {} : { validToCurrent: config.dbt_valid_to_current }),
@@ -68,8 +69,16 @@ export function snapshotStrategy(input: StrategyInput, config: SnapshotConfig): 
   const nullKey = keys.map((k) => `(${k}) IS NULL`).join(' OR ');
   // The sample of duplicates names the key as the config does.
   const shown = spec.key.composite || keys[0].startsWith('"') ? keys : [`${keys[0]} AS ${quoteIdent(keyText)}`];
+  const keyAt = input.uniqueKeyAt;
+  const timeAt = input.snapshotTimeAt;
+  const expected = [
+    ...(keyAt ? spec.key.columns.map((column) => ({ column, namedBy: 'unique_key', location: keyAt })) : []),
+    ...(timeAt && config.updated_at !== undefined ? [{ column: config.updated_at, namedBy: 'updated_at', location: timeAt }] : []),
+  ];
   return [
     { kind: 'statement', sql: SQL.stageTempTable(input.stagingName, input.sql) },
+    // A key column the rows lack would otherwise fail the next statement in the engine's words about pipe's own SQL.
+    ...(expected.length > 0 ? [{ kind: 'columns' as const, relation: source, expected }] : []),
     {
       kind: 'assert-empty',
       sql: `SELECT * FROM ${source} WHERE ${nullKey} LIMIT 5`,
@@ -123,6 +132,14 @@ export async function snapshotMerge(step: SnapshotMergeStep, describe: Describe,
     return { error: `${target} is a view, not a snapshot's table`, hint: 'drop the view (or give the snapshot another alias): a snapshot keeps its history in a table' };
   }
   const sourceColumns = await describe.relation(source);
+  const clash = ownColumnsIn(spec, sourceColumns);
+  if (clash.length > 0) {
+    const [first] = clash;
+    return {
+      error: `the snapshot's query gives ${clash.length === 1 ? 'a column' : 'columns'} ${clash.join(', ')}, which the snapshot adds itself: its table would hold yours under ${clash.length === 1 ? 'that name' : 'those names'} and its own as ${first}_1, and what reads the snapshot would read yours`,
+      hint: `rename ${clash.length === 1 ? 'it' : 'them'} in the query (or leave ${clash.length === 1 ? 'it' : 'them'} out: select * exclude (${clash.join(', ')})), or name the snapshot's own columns with snapshot_meta_column_names`,
+    };
+  }
   const targetColumns = await describe.relation(target);
   const drop = [sql.dropTable(source)];
   if (targetColumns.length === 0) {
@@ -140,6 +157,14 @@ export async function snapshotMerge(step: SnapshotMergeStep, describe: Describe,
         spec.hardDeletes === 'new_record' && lacking.length === 1
           ? `hard_deletes: new_record records deletions in ${meta.dbt_is_deleted}, which a snapshot built with another hard_deletes does not have: rebuild the snapshot (drop its table), or keep its hard_deletes`
           : 'a snapshot adds these columns to its query\'s; drop the table if it is not the snapshot\'s, or give the snapshot another alias',
+    };
+  }
+  // A unique_key changed since the snapshot was built: its rows would match no key, and each would stay current beside its new version.
+  const unkeyed = spec.key.columns.filter((c) => !have.has(c.toLowerCase()));
+  if (unkeyed.length > 0) {
+    return {
+      error: `${target} has no column ${unkeyed.join(', ')} of the snapshot's unique_key: its rows would match no row of the query, and every row would be recorded again as new, beside the versions it has`,
+      hint: 'keep the unique_key the snapshot was built with, or start its history over (drop its table)',
     };
   }
   const checked = changeColumns(spec, sourceColumns, targetColumns);
@@ -162,6 +187,26 @@ export async function snapshotMerge(step: SnapshotMergeStep, describe: Describe,
     ],
     countAt: 1 + added.length + 1,
   };
+}
+
+/**
+ * The query's columns named as a column the snapshot writes itself: its meta columns, and the
+ * key and change columns of its changes. DuckDB would keep both, the snapshot's renamed
+ * (`dbt_valid_from_1`), so the table's `dbt_valid_from` would be the query's.
+ */
+function ownColumnsIn(spec: SnapshotSpec, columns: readonly Column[]): string[] {
+  const { meta, key } = spec;
+  const own = [
+    meta.dbt_scd_id,
+    meta.dbt_updated_at,
+    meta.dbt_valid_from,
+    meta.dbt_valid_to,
+    ...(spec.hardDeletes === 'new_record' ? [meta.dbt_is_deleted] : []),
+    'dbt_change_type',
+    ...(key.composite ? key.parts.map((_, i) => `dbt_unique_key_${i + 1}`) : ['dbt_unique_key']),
+  ];
+  const taken = new Set(own.map((c) => c.toLowerCase()));
+  return columns.filter((c) => taken.has(c.name.toLowerCase())).map((c) => c.name);
 }
 
 /**

@@ -41,6 +41,8 @@ export interface StrategyInput {
   readonly uniqueKeyAt?: Location;
   /** Where the column that dates its rows is set: rows outside the interval are reported there. */
   readonly partitionByAt?: Location;
+  /** Where a snapshot's updated_at is set: a column its query does not give is reported there. */
+  readonly snapshotTimeAt?: Location;
   /** Where on_schema_change is set (else config()): a query whose columns no longer match the table is reported there. */
   readonly schemaChangeAt?: Location;
   /**

@@ -100,7 +100,7 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
         const { at, info, fileOf } = openState(options);
         const { source, value } = await readRun(at, runId);
         if (!value) throw new UiProblem(`no run '${runId}' in ${at.warehouse}${source.kind === 'run-log' ? ' (read from its run logs: the warehouse is in use)' : ''}`, 404);
-        const retryRun = runToRetry(value.run);
+        const retryRun = runToRetry(value.run, value.tasks);
         const detail: UiRunDetail = {
           project: info,
           source,

@@ -73,9 +73,14 @@ const fromSummary = (r: RunSummaryRow) =>
 
 const fromLog = (r: LoggedRun, followed: (runId: string) => Followed) => uiRun(r, r.status, r.elapsed_ms, r.running, followed(r.run_id));
 
-/** The run a `pipe retry` completes `run` through, if any is left to do: its latest retry when it has one. */
-export function runToRetry(run: UiRun): string | null {
+/**
+ * The run a `pipe retry` completes `run` through, if any is left to do: its latest retry when it
+ * has one. With the run's `tasks`, none when only its run hooks failed (an on-run-end), which a
+ * retry does not run again: it would find nothing to do.
+ */
+export function runToRetry(run: UiRun, tasks?: readonly UiTask[]): string | null {
   if (run.status === 'running' || run.status === 'succeeded' || run.completed_by !== null) return null;
+  if (run.retried_by === null && tasks !== undefined && tasks.length > 0 && tasks.every((t) => t.kind === 'run-hook' || t.status === 'succeeded')) return null;
   if (run.retried_by === null) return run.run_id;
   return run.retry_status === 'succeeded' || run.retry_status === 'running' ? null : run.retried_by;
 }

@@ -1,5 +1,5 @@
 import { formatDate, formatTimestamp } from '../../dates/dates.js';
-import { quoteIdent, quoteLiteral, relationName } from '../../sql/sql-text.js';
+import { queryRows, quoteIdent, quoteLiteral, relationName } from '../../sql/sql-text.js';
 import type { Column, CsvFault, CsvRowProblem, Dialect, ErrorLine, RelationKind, SeedRead, SeedValueCheck } from '../dialect.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse.js';
 import { causeOf } from './error-causes.js';
@@ -195,8 +195,7 @@ export const DUCKDB: Dialect = {
     countAt: 2,
   }),
   writePartition(target, sql, inside, outside, create) {
-    // The query keeps its own lines between the parentheses, so that an error's line maps back to the model's file.
-    const rows = `SELECT * FROM (\n${sql}\n) AS "__pipe_rows"`;
+    const rows = queryRows(sql);
     return {
       statements: [
         ...(create ? [`CREATE TABLE IF NOT EXISTS ${target} AS ${rows} LIMIT 0`] : []),
