@@ -134,7 +134,7 @@ select {{ total }} as outer_total, {{ ns.total }} as ns_total, '{{ ns.names | jo
       'models/relation.sql': `select '{{ this.database }}' as db, '{{ this.schema }}' as sch, '{{ this.identifier }}' as id, '{{ this.name }}' as nm, '{{ this }}' as full
 {{ config(schema='staging', alias='rel_v2') }}`,
     });
-    expect(sql(a, 'relation')).toBe(`select 'dev' as db, 'main_staging' as sch, 'rel_v2' as id, 'rel_v2' as nm, '"main_staging"."rel_v2"' as full`);
+    expect(sql(a, 'relation')).toBe(`select 'dev' as db, 'main_staging' as sch, 'rel_v2' as id, 'rel_v2' as nm, '"dev"."main_staging"."rel_v2"' as full`);
   });
 
   it("gives a ref's identifier and name as the table the node is written to: its alias, set in its own config(), its properties or a seed's", () => {

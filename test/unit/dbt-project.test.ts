@@ -332,7 +332,7 @@ describe("the project's own generate_alias_name", () => {
     expect(a.nodes.get('raw_x')!.relation).toBe('"main"."default_seed_raw_x"');
     expect(a.nodes.get('snap')!.relation).toBe('"main"."default_snapshot_snap"');
     expect(a.renderer.sql('copy', day, { tableExists: false, fullRefresh: false })).toMatchObject({ sql: 'select * from "main"."default_model_orders"' });
-    expect(a.renderer.sql('orders', day, { tableExists: false, fullRefresh: false })).toMatchObject({ sql: `select 1 as id, '"main"."default_model_orders"' as me` });
+    expect(a.renderer.sql('orders', day, { tableExists: false, fullRefresh: false })).toMatchObject({ sql: `select 1 as id, '"warehouse"."main"."default_model_orders"' as me` });
   });
 
   it('is an error at the model when it gives no table name', () => {
