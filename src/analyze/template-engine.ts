@@ -15,6 +15,7 @@ import { sourceName } from './sources.js';
 import { printUndefined, reportNoneOutput } from './jinja/syntax.js';
 import { INEXACT_WHOLE, pyCallable } from './jinja/values.js';
 import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespaces.js';
+import { CONTEXT_MACRO_NAMES } from './dbt/builtin-macros/context-functions.js';
 import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
 import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
 import { installIntrospection, type RenderPhase } from './jinja/introspection.js';
@@ -645,7 +646,7 @@ export class TemplateEngine {
       overridden: (qualified) => overriddenMacro(this.active?.macros, qualified),
     });
     const dbt = namespaces.addBuiltin(DBT_MACROS);
-    for (const [name, macro] of Object.entries(dbt)) this.env.addGlobal(name, macro);
+    for (const [name, macro] of Object.entries(dbt)) if (!CONTEXT_MACRO_NAMES.has(name)) this.env.addGlobal(name, macro);
     this.builtinNames = new Set(Object.keys(dbt));
     for (const { pkg, declaredAt } of packages?.builtin ?? []) {
       namespaces.addBuiltin(pkg);

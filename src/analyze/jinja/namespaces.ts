@@ -64,6 +64,7 @@ export class MacroNamespaces {
       config: (options) => host.config(options),
       configValue: (key) => host.configValue(key),
       flag: (name) => host.flag(name),
+      global: (name) => host.value(name),
       target: () => {
         const t = host.value('target');
         return t !== null && typeof t === 'object' ? (t as Record<string, unknown>) : {};
