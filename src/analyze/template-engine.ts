@@ -412,6 +412,8 @@ export class TemplateEngine {
   private readonly variableNames: ReadonlySet<string>;
   /** Names the macros define: a template using one of them is left to Nunjucks. */
   private readonly macroNames = new Set<string>();
+  /** dbt's functions of the context that are macros of dbt's namespace too, as installed (see context-functions.ts). */
+  private readonly contextFunctions = new Map<string, unknown>();
   /** The macros defined, with their parameters and file, by name (`pkg.name` for a package's). */
   private readonly signatures = new Map<string, MacroSignature & { readonly file: string }>();
   /** `dbt.<macro>`, each package's macros, and adapter.dispatch among them. */
@@ -550,6 +552,9 @@ export class TemplateEngine {
     this.variableNames = new Set([...dateVariableNames, 'this']);
     this.namespaces = this.installNamespaces(options.packages, hooks);
     installIntrospection(this.env, () => this.active?.phase);
+    // Kept before the project's and packages' macros may take their names (see context-functions.ts).
+    const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
+    for (const name of CONTEXT_MACRO_NAMES) this.contextFunctions.set(name, globals[name]);
     for (const macro of macros) this.loadMacros(macro);
     const byName = new Map<string, string[]>();
     for (const pkg of options.packages?.installed ?? []) {
@@ -637,6 +642,7 @@ export class TemplateEngine {
       projectMacro: (name) => (this.macroNames.has(name) ? fn(globals[name]) : undefined),
       global: (name) => fn(globals[name]),
       value: (name) => globals[name],
+      contextFunction: (name) => this.contextFunctions.get(name),
       searchOrders: packages?.searchOrders ?? new Map(),
       var: (name, fallback, hasFallback) => hooks().var(name, fallback, hasFallback),
       config: (options) => hooks().config(options),

@@ -4,13 +4,15 @@ import type { BuiltinContext, BuiltinMacro } from './builtin.js';
 /**
  * dbt's macros that are also functions of a template's context, reached under dbt's namespace
  * too (`dbt.run_query(sql)`, `dbt.is_incremental()`), as packages call them: each is the
- * context's function of that name, so what it answers, and what its call makes pipe do (render
- * the model again when it runs, keep its render by the table's state), is the same.
+ * context's own function of that name, so what it answers, and what its call makes pipe do
+ * (render the model again when it runs, keep its render by the table's state), is the same. A
+ * project or package macro of the same name does not stand in for it: such a macro calling
+ * `dbt.is_incremental()` calls dbt's, as in dbt.
  */
 
 /** The context's function `name`, called with `args`. */
 function contextCall(ctx: BuiltinContext, name: string, ...args: unknown[]): unknown {
-  const fn = ctx.global(name);
+  const fn = ctx.contextFunction(name);
   if (typeof fn !== 'function') throw new Error(`internal error: the template context has no function ${name}`);
   return (fn as (...a: unknown[]) => unknown)(...args);
 }
