@@ -335,6 +335,8 @@ function outputExpression(source: string, line: number, column: number): string 
 
 /** Globals Nunjucks itself defines, left out of the names pipe suggests. */
 const NUNJUCKS_GLOBALS = new Set(['range', 'cycler', 'joiner']);
+/** How deep macro calls nest before the render is stopped as a macro calling itself without end. */
+const MAX_MACRO_DEPTH = 200;
 
 /** The macros a dbt project reaches by namespace besides its own (see jinja/namespaces.ts). */
 export interface MacroPackages {
@@ -756,6 +758,11 @@ export class TemplateEngine {
     return (...args: unknown[]) => {
       this.running.push(macro);
       try {
+        // A macro that calls itself without end is an error at its file, as Python's recursion
+        // limit makes it in dbt, before the process runs out of stack.
+        if (this.running.length > MAX_MACRO_DEPTH) {
+          throw new TemplateFunctionError(`${name}() is called inside itself more than ${MAX_MACRO_DEPTH} deep: it calls itself (or a macro that calls it) without end`);
+        }
         return fn(...args);
       } catch (e) {
         // A macro called by this one failed: the innermost failure is the one to report.

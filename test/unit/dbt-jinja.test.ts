@@ -346,6 +346,15 @@ describe("dbt's Jinja errors", () => {
     ]);
   });
 
+  it("stops macros that call each other without end with an error at the macro, as Python's recursion limit does", () => {
+    const a = run({
+      'macros/ping.sql': '{% macro ping(n) %}{{ return(pong(n + 1)) }}{% endmacro %}',
+      'macros/pong.sql': '{% macro pong(n) %}{{ return(ping(n + 1)) }}{% endmacro %}',
+      'models/a.sql': 'select {{ ping(1) }} as n',
+    });
+    expect(errors(a)).toEqual([[expect.stringContaining('pong() is called inside itself more than 200 deep'), expect.objectContaining({ file: 'macros/pong.sql' })]]);
+  });
+
   it('reports what Python would raise, and what pipe cannot do, at the line and column of the expression', () => {
     const a = run({
       'models/types.sql': "select 1 as id,\n  {{ 1 + 'a' }} as x",
