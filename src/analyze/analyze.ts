@@ -33,7 +33,7 @@ import { readHooks, readPersistDocs, validateModelConfig, DEFAULT_SCHEMA, IDENTI
 import { secretVarNames, validateSettings, type Pipeline, type ProjectSettings, type ValidatedSettings } from './project-settings.js';
 import { secrets } from '../secrets/secrets.js';
 import { newRunId } from '../util/run-id.js';
-import { newlines, quoteIdent, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
+import { newlines, quoteIdent, relationName, sqlPieces, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
 import type { TemplateCodeCache } from './template-code-cache.js';
 import { KeptRenders, type RenderKey } from './kept-renders.js';
 import type { KeptRender } from './render-cache.js';
@@ -42,7 +42,7 @@ import { RenderFailure, TemplateEngine, UNSET_HOUR, type CompiledTemplate, type 
 import { TemplateFunctionError } from './jinja/errors.js';
 import { DbtRelation, type Invocation, type RelationParts, type TemplateMessage } from './jinja/surface.js';
 import { checkKeys, asStringList } from './validate-keys.js';
-import { CHECK_TARGET, checkSql, parseChecks, refToken, type Check } from './checks.js';
+import { BARE, CHECK_TARGET, checkSql, parseChecks, refToken, type Check } from './checks.js';
 import { DEFAULT_MATERIALIZATION, isBuilt, isIncrementalAs, modelKind, NO_TABLE, type Resource, type TableState } from './model-kinds.js';
 import { declaredSnapshots } from './snapshots.js';
 import { recordSource, renderedPlace, sourceCallProblem, sourceName, sourceNode, type SourceCall, type SourceNode } from './sources.js';
@@ -248,6 +248,10 @@ export interface HookRelation {
 export const SEED_KEYS = ['column_types', 'description', 'tags', 'schema', 'alias', 'delimiter', 'enabled', 'quote_columns', 'pre_hook', 'post_hook', 'persist_docs', 'event_time'] as const;
 const EPHEMERAL_PREFIX = '__pipe_ephemeral__';
 const REF_TOKEN_RE = /\u0000([^\u0000]*)\u0000/g;
+/** A relation named by its schema and name only (`"main"."orders"`), with no database before them. */
+const TWO_PART_RELATION = /^"(?:[^"]|"")*"\."(?:[^"]|"")*"$/;
+/** The node a ref token names, a bare one's too (see bareRefToken). */
+const refName = (token: string): string => (token.startsWith(BARE) ? token.slice(BARE.length) : token);
 
 function refLocation(model: ModelSource, sites: CallSites, name: string): Location {
   return { file: model.file, ...sites.ref(name) };
@@ -506,7 +510,7 @@ export class ModelRenderer {
     let unseenInQuery: string | undefined;
     const notParsed = (token: string) => token !== name && !parsedRefs.has(token) && this.nodes.get(token)?.kind !== 'source';
     const resolve = (text: string) => {
-      if (!('severity' in parsed)) for (const [, ref] of text.matchAll(REF_TOKEN_RE)) if (notParsed(ref)) unseenInQuery ??= ref;
+      if (!('severity' in parsed)) for (const [, token] of text.matchAll(REF_TOKEN_RE)) if (notParsed(refName(token))) unseenInQuery ??= refName(token);
       return this.resolveRefs(text, relations);
     };
     const phase = executionPhase(answers, resolve, { ...graph }, report);
@@ -1142,13 +1146,18 @@ export class ModelRenderer {
   }
 
   private resolveRefs(sql: string, relations?: RelationOverrides): string {
-    return sql.replace(REF_TOKEN_RE, (_, n: string) => {
+    // In a dbt project a relation printed inside a string literal ('{{ this }}' as data, dbt_utils'
+    // _dbt_source_relation) reads as dbt-duckdb prints it: with the database before the schema.
+    const literals = this.project.dbt && sql.includes("'") ? sqlPieces(sql).filter((p) => p.kind === 'string') : [];
+    const inLiteral = (at: number) => literals.some((p) => p.start < at && at < p.end);
+    return sql.replace(REF_TOKEN_RE, (_, token: string, at: number) => {
+      const n = refName(token);
       const node = this.nodes.get(n);
       if (!node) return quoteIdent(n);
       const override = relations?.get(n);
       if (override !== undefined) return override;
       if (node.kind === 'model' && !isBuilt(node.config.kind)) return quoteIdent(EPHEMERAL_PREFIX + n);
-      return node.relation;
+      return inLiteral(at) && token === n && TWO_PART_RELATION.test(node.relation) ? `${quoteIdent(this.project.database)}.${node.relation}` : node.relation;
     });
   }
 }

@@ -96,6 +96,15 @@ export interface CheckRef {
 /** Stands for a model or seed in a check's SQL until the plan knows what it reads (see ModelRenderer). */
 export const refToken = (name: string): string => `\u0000${name}\u0000`;
 
+/**
+ * A ref token that prints without the database even inside a string literal, where a ref
+ * token otherwise prints with it as dbt-duckdb prints it: what `include(database=False)` gives.
+ */
+export const bareRefToken = (token: string): string => (token.startsWith('\u0000') && !token.startsWith(`\u0000${BARE}`) ? `\u0000${BARE}${token.slice(1)}` : token);
+
+/** What marks a bare ref token (see bareRefToken), before the name. */
+export const BARE = '\u0002';
+
 /** Whether a text is one ref token alone: what ref() and source() give, not a query that reads one. */
 export const isRefToken = (text: string): boolean => /^\u0000[^\u0000]+\u0000$/.test(text);
 

@@ -15,6 +15,7 @@ import { sourceName } from './sources.js';
 import { printUndefined, reportNoneOutput } from './jinja/syntax.js';
 import { INEXACT_WHOLE, pyCallable } from './jinja/values.js';
 import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespaces.js';
+import { CONTEXT_MACRO_NAMES } from './dbt/builtin-macros/context-functions.js';
 import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
 import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
 import { installIntrospection, type RenderPhase } from './jinja/introspection.js';
@@ -334,6 +335,8 @@ function outputExpression(source: string, line: number, column: number): string 
 
 /** Globals Nunjucks itself defines, left out of the names pipe suggests. */
 const NUNJUCKS_GLOBALS = new Set(['range', 'cycler', 'joiner']);
+/** How deep macro calls nest before the render is stopped as a macro calling itself without end. */
+const MAX_MACRO_DEPTH = 200;
 
 /** The macros a dbt project reaches by namespace besides its own (see jinja/namespaces.ts). */
 export interface MacroPackages {
@@ -411,6 +414,8 @@ export class TemplateEngine {
   private readonly variableNames: ReadonlySet<string>;
   /** Names the macros define: a template using one of them is left to Nunjucks. */
   private readonly macroNames = new Set<string>();
+  /** dbt's functions of the context that are macros of dbt's namespace too, as installed (see context-functions.ts). */
+  private readonly contextFunctions = new Map<string, unknown>();
   /** The macros defined, with their parameters and file, by name (`pkg.name` for a package's). */
   private readonly signatures = new Map<string, MacroSignature & { readonly file: string }>();
   /** `dbt.<macro>`, each package's macros, and adapter.dispatch among them. */
@@ -549,6 +554,9 @@ export class TemplateEngine {
     this.variableNames = new Set([...dateVariableNames, 'this']);
     this.namespaces = this.installNamespaces(options.packages, hooks);
     installIntrospection(this.env, () => this.active?.phase);
+    // Kept before the project's and packages' macros may take their names (see context-functions.ts).
+    const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
+    for (const name of CONTEXT_MACRO_NAMES) this.contextFunctions.set(name, globals[name]);
     for (const macro of macros) this.loadMacros(macro);
     const byName = new Map<string, string[]>();
     for (const pkg of options.packages?.installed ?? []) {
@@ -636,6 +644,7 @@ export class TemplateEngine {
       projectMacro: (name) => (this.macroNames.has(name) ? fn(globals[name]) : undefined),
       global: (name) => fn(globals[name]),
       value: (name) => globals[name],
+      contextFunction: (name) => this.contextFunctions.get(name),
       searchOrders: packages?.searchOrders ?? new Map(),
       var: (name, fallback, hasFallback) => hooks().var(name, fallback, hasFallback),
       config: (options) => hooks().config(options),
@@ -645,7 +654,7 @@ export class TemplateEngine {
       overridden: (qualified) => overriddenMacro(this.active?.macros, qualified),
     });
     const dbt = namespaces.addBuiltin(DBT_MACROS);
-    for (const [name, macro] of Object.entries(dbt)) this.env.addGlobal(name, macro);
+    for (const [name, macro] of Object.entries(dbt)) if (!CONTEXT_MACRO_NAMES.has(name)) this.env.addGlobal(name, macro);
     this.builtinNames = new Set(Object.keys(dbt));
     for (const { pkg, declaredAt } of packages?.builtin ?? []) {
       namespaces.addBuiltin(pkg);
@@ -749,6 +758,11 @@ export class TemplateEngine {
     return (...args: unknown[]) => {
       this.running.push(macro);
       try {
+        // A macro that calls itself without end is an error at its file, as Python's recursion
+        // limit makes it in dbt, before the process runs out of stack.
+        if (this.running.length > MAX_MACRO_DEPTH) {
+          throw new TemplateFunctionError(`${name}() is called inside itself more than ${MAX_MACRO_DEPTH} deep: it calls itself (or a macro that calls it) without end`);
+        }
         return fn(...args);
       } catch (e) {
         // A macro called by this one failed: the innermost failure is the one to report.

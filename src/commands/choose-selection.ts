@@ -2,7 +2,7 @@ import type { Check } from '../analyze/checks.js';
 import type { Analysis, PipeNode } from '../analyze/analyze.js';
 import { compareVersions, type VersionOf } from '../analyze/dbt/model-versions.js';
 import { modelKind } from '../analyze/model-kinds.js';
-import { namesDataTest } from './test-selection.js';
+import { namesDataTest, tagsTests } from './test-selection.js';
 import { unknownSelector, type Pipeline, type ValidatedSettings } from '../analyze/project-settings.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
@@ -60,9 +60,9 @@ function selectableVersion(v: VersionOf): NonNullable<SelectableNode['version']>
   return { model: v.model, v: v.v, is: order === 0 ? 'latest' : order > 0 ? 'prerelease' : 'old' };
 }
 
-/** A node's data tests as selection names them: dbt's by their names and generic tests, pipe's checks by their names. */
+/** A node's data tests as selection names them: dbt's by their names, generic tests and tags, pipe's checks by their names. */
 function dataTestNames(checks: readonly Check[]): NonNullable<SelectableNode['dataTestNames']> {
-  return checks.map((c) => (c.dbt?.generic ? { name: c.name, generic: c.dbt.generic.test } : { name: c.name }));
+  return checks.map((c) => ({ name: c.name, ...(c.dbt?.generic ? { generic: c.dbt.generic.test } : {}), ...(c.tags ? { tags: c.tags } : {}) }));
 }
 
 function toSelectable(n: PipeNode): SelectableNode {
@@ -122,6 +122,13 @@ export function chooseSelection(
     diagnostics.push(
       error('unknown-selector', `--exclude ${c.text}: ${c.text} names a test, which runs in the build of the node it tests: pipe builds no node without its tests`, undefined, {
         hint: 'pipe test --select runs the other tests by name; --exclude the node itself leaves it and its tests out',
+      }),
+    );
+  }
+  for (const c of cliExclude.criteria.filter((c) => tagsTests(c, analysis))) {
+    diagnostics.push(
+      error('unknown-selector', `--exclude ${c.text}: tests have the tag '${c.value}', and a test runs in the build of the node it tests: pipe builds no node without its tests`, undefined, {
+        hint: 'pipe test --select runs the other tests by tag or name; --exclude a node by its own tag or name leaves it and its tests out',
       }),
     );
   }

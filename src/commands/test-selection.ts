@@ -6,8 +6,9 @@ import type { TestFilter } from '../plan/plan.js';
 /**
  * Which tests `pipe test` runs of the nodes it selects: every one, unless `--select` is made
  * only of terms that name tests, as dbt test selects the tests themselves: `test_type:unit`,
- * `test_type:data`, `unit_test:name`, `test_name:unique` (a generic test's name) and a data
- * test's own name (`unique_orders_order_id`, naming no model or seed): then only those.
+ * `test_type:data`, `unit_test:name`, `test_name:unique` (a generic test's name), a data
+ * test's own name (`unique_orders_order_id`, naming no model or seed) and a tag only tests
+ * have (a singular test's `config(tags=[...])`): then only those.
  */
 export function testFilter(select: readonly string[] | undefined, analysis: Pick<Analysis, 'nodes' | 'sourceChecks'>): TestFilter | undefined {
   const { criteria } = parseCliSelection(select ?? []);
@@ -17,18 +18,31 @@ export function testFilter(select: readonly string[] | undefined, analysis: Pick
   const units = globs('unit_test');
   const generic = globs('test_name');
   const named = globs('fqn');
+  const tagged = globs('tag');
   const allData = has('test_type', 'data');
   return {
-    data: allData || generic.length > 0 || named.length > 0,
-    dataTest: (_node, check) => allData || named.some((m) => m(check.name)) || (check.dbt?.generic !== undefined && generic.some((m) => m(check.dbt!.generic!.test))),
+    data: allData || generic.length > 0 || named.length > 0 || tagged.length > 0,
+    dataTest: (_node, check) =>
+      allData ||
+      named.some((m) => m(check.name)) ||
+      (check.dbt?.generic !== undefined && generic.some((m) => m(check.dbt!.generic!.test))) ||
+      tagged.some((m) => (check.tags ?? []).some(m)),
     unit: (model, test) => has('test_type', 'unit') || units.some((m) => m(test) || m(`${model}.${test}`)) || generic.some((m) => m(test)),
   };
 }
 
-/** Whether a term names tests rather than nodes: a test method, or the name of a data test that is no model's or seed's. */
+/** Whether a term names tests rather than nodes: a test method, the name of a data test that is no model's or seed's, or a tag only tests have. */
 function namesTests(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks'>): boolean {
   if (c.method === 'test_type' || c.method === 'unit_test' || c.method === 'test_name') return true;
-  return namesDataTest(c, analysis);
+  return namesDataTest(c, analysis) || (tagsTests(c, analysis) && ![...analysis.nodes.values()].some((n) => n.tags.some(nameGlob(c.value))));
+}
+
+/** Whether a `tag:` term (without operators) matches a data test's own tags. */
+export function tagsTests(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks'>): boolean {
+  if (c.method !== 'tag' || c.parents || c.children || c.childrensParents) return false;
+  const match = nameGlob(c.value);
+  const checks = [...analysis.nodes.values()].flatMap((n) => (n.kind === 'source' ? [] : n.checks));
+  return [...checks, ...[...analysis.sourceChecks.values()].flat()].some((ch) => (ch.tags ?? []).some(match));
 }
 
 /** Whether a bare term is the name of a data test (a glob of names), and of no model or seed. */

@@ -34,15 +34,16 @@ export function select(
 ): { selected: Set<string>; problems: SelectionProblem[]; empty: Criterion[]; evaluated: Criterion[] } {
   const evaluator = new Evaluator(graph, nodes, context);
   const selected = include ? evaluator.evaluate(include) : new Set(graph.nodes);
-  if (exclude) for (const n of evaluator.evaluate(exclude)) selected.delete(n);
+  if (exclude) for (const n of evaluator.evaluate(exclude, true)) selected.delete(n);
   return { selected, problems: evaluator.problems, empty: evaluator.empty, evaluated: evaluator.evaluated() };
 }
 
 class Evaluator {
   readonly problems: SelectionProblem[] = [];
   readonly empty: Criterion[] = [];
-  /** A term used twice (a selector reused by others) is evaluated, and reported, once. */
+  /** A term used twice (a selector reused by others) is evaluated, and reported, once; an excluding one apart (see nodeMatcher). */
   private readonly terms = new Map<Criterion, ReadonlySet<string>>();
+  private readonly excludingTerms = new Map<Criterion, ReadonlySet<string>>();
   private down?: ReadonlyMap<string, readonly string[]>;
   private made?: readonly SelectableNode[];
 
@@ -60,25 +61,26 @@ class Evaluator {
 
   /** The terms evaluated so far. */
   evaluated(): Criterion[] {
-    return [...this.terms.keys()];
+    return [...new Set([...this.terms.keys(), ...this.excludingTerms.keys()])];
   }
 
-  evaluate(spec: SelectionSpec): Set<string> {
+  /** The nodes `spec` selects; `excluding`, as what an exclusion leaves out. */
+  evaluate(spec: SelectionSpec, excluding = false): Set<string> {
     switch (spec.kind) {
       case 'criterion':
-        return new Set(this.term(spec));
+        return new Set(this.term(spec, excluding));
       case 'union': {
         const out = new Set<string>();
-        for (const part of spec.parts) for (const n of this.evaluate(part)) out.add(n);
+        for (const part of spec.parts) for (const n of this.evaluate(part, excluding)) out.add(n);
         return out;
       }
       case 'intersection': {
-        const [first, ...others] = spec.parts.map((p) => this.evaluate(p));
+        const [first, ...others] = spec.parts.map((p) => this.evaluate(p, excluding));
         return new Set([...(first ?? [])].filter((n) => others.every((set) => set.has(n))));
       }
       case 'difference': {
-        const out = this.evaluate(spec.include);
-        for (const n of this.evaluate(spec.exclude)) out.delete(n);
+        const out = this.evaluate(spec.include, excluding);
+        for (const n of this.evaluate(spec.exclude, true)) out.delete(n);
         return out;
       }
       default: {
@@ -88,18 +90,30 @@ class Evaluator {
     }
   }
 
-  private term(c: Criterion): ReadonlySet<string> {
-    const known = this.terms.get(c);
+  private term(c: Criterion, excluding: boolean): ReadonlySet<string> {
+    const terms = excluding ? this.excludingTerms : this.terms;
+    const known = terms.get(c);
     if (known) return known;
     if (c.method === 'exposure') {
       const out = this.exposure(c);
-      this.terms.set(c, out);
+      terms.set(c, out);
       return out;
     }
-    const match = nodeMatcher(c, this.context);
+    const match = nodeMatcher(c, this.context, excluding);
     const matched = this.nodes.filter(match).map((n) => n.name);
-    if (matched.length === 0 && emptyIsAnswer(c)) this.empty.push(c);
-    else if (matched.length === 0) this.problems.push({ criterion: c, ...noMatch(c, this.nodes) });
+    // Said once, though the term is evaluated both as selecting and as excluding.
+    const said = this.terms.has(c) || this.excludingTerms.has(c);
+    if (matched.length === 0 && emptyIsAnswer(c)) {
+      if (!said) this.empty.push(c);
+    } else if (matched.length === 0 && !said) {
+      // An exclusion by a tag only tests have would build their nodes without them.
+      const testsOnly = excluding && c.method === 'tag' && this.nodes.some(nodeMatcher(c, this.context));
+      this.problems.push(
+        testsOnly
+          ? { criterion: c, message: `only tests have the tag '${c.value}', and a test runs in the build of the node it tests: an exclusion leaves out nodes by their own tags`, candidates: [] }
+          : { criterion: c, ...noMatch(c, this.nodes) },
+      );
+    }
     const out = new Set(matched);
     if (c.childrensParents) {
       const withChildren = new Set([...matched, ...this.generations(matched, Infinity, 'down')]);
@@ -108,7 +122,7 @@ class Evaluator {
     }
     for (const n of this.generations(matched, c.parents, 'up')) out.add(n);
     for (const n of this.generations(matched, c.children, 'down')) out.add(n);
-    this.terms.set(c, out);
+    terms.set(c, out);
     return out;
   }
 

@@ -23,8 +23,8 @@ interface SelectableBase {
   readonly unitTests?: readonly string[];
   /** Whether data tests (dbt's tests, pipe's checks) run with it. */
   readonly dataTests?: boolean;
-  /** The data tests that run with it: each by its name (`unique_orders_id`) and its generic test's (`unique`), if it is one. */
-  readonly dataTestNames?: readonly { readonly name: string; readonly generic?: string }[];
+  /** The data tests that run with it: each by its name (`unique_orders_id`), its generic test's (`unique`), if it is one, and its own tags. */
+  readonly dataTestNames?: readonly { readonly name: string; readonly generic?: string; readonly tags?: readonly string[] }[];
   /** A version of a model with versions: the model's name, the version and the latest one. */
   readonly version?: { readonly model: string; readonly v: string; readonly is: 'latest' | 'prerelease' | 'old' };
 }
@@ -72,8 +72,12 @@ export function emptyIsAnswer(c: Criterion): boolean {
   return c.method === 'result' || c.method === 'state';
 }
 
-/** The predicate a term's method and value make; built once per term. */
-export function nodeMatcher(c: Criterion, context: SelectionContext): (node: SelectableNode) => boolean {
+/**
+ * The predicate a term's method and value make; built once per term. `excluding`: the term
+ * is of an exclusion, where a tag selects nodes by their own tags alone (a test's tag would
+ * leave out the node it runs with).
+ */
+export function nodeMatcher(c: Criterion, context: SelectionContext, excluding = false): (node: SelectableNode) => boolean {
   const value = c.value;
   switch (c.method) {
     case 'fqn': {
@@ -86,8 +90,9 @@ export function nodeMatcher(c: Criterion, context: SelectionContext): (node: Sel
         (n.dataTestNames ?? []).some((t) => test(t.name));
     }
     case 'tag': {
+      // A data test's own tag too, as dbt selects the test: the node it runs with.
       const match = nameGlob(value);
-      return (n) => n.tags.some(match);
+      return excluding ? (n) => n.tags.some(match) : (n) => n.tags.some(match) || (n.dataTestNames ?? []).some((t) => (t.tags ?? []).some(match));
     }
     case 'path':
       return pathMatcher(value);
@@ -256,7 +261,7 @@ export function noMatch(c: Criterion, nodes: readonly SelectableNode[]): { messa
       };
     }
     case 'tag':
-      return { message: `no model has the tag '${v}'`, candidates: distinct(nodes.flatMap((n) => n.tags)) };
+      return { message: `no model, seed or test has the tag '${v}'`, candidates: distinct(nodes.flatMap((n) => [...n.tags, ...(n.dataTestNames ?? []).flatMap((t) => t.tags ?? [])])) };
     case 'path':
       return {
         message: hasWildcard(v) ? `no model file matches '${v}'` : `no model file under '${v}'`,

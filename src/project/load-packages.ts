@@ -1,4 +1,4 @@
-import { basename, join, posix, relative, sep } from 'node:path';
+import { basename, join, posix, relative, resolve, sep } from 'node:path';
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { DBT_PROJECT_FILE, projectLayout, type ProjectLayout } from './layout.js';
 import type { ProjectFs } from './project-fs.js';
@@ -92,7 +92,8 @@ export function loadPackages(
         return;
       }
       declared.push({ name, location: at });
-      if (typeof spec.local === 'string') folders.push({ abs: join(root, spec.local), at });
+      // dbt reads a local: path from the project folder, or as it is when it is absolute.
+      if (typeof spec.local === 'string') folders.push({ abs: resolve(root, spec.local), at });
     });
   }
 

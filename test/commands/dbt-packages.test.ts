@@ -182,4 +182,17 @@ describe('models of installed dbt packages', () => {
     expect(r.code).toBe(2);
     expect(r.stdout + r.stderr).toContain("ref('shared_staging', 'customer_orders'): the package shared_staging has no model or seed named 'customer_orders'");
   });
+  it('are read from a local: package named by an absolute path, outside the project, as dbt reads it', async () => {
+    const pkgFiles = Object.fromEntries(Object.entries(FILES).filter(([path]) => path.startsWith(`${PKG}/`)).map(([path, text]) => [path.slice(PKG.length + 1), text]));
+    const pkg = tempProject(pkgFiles);
+    const rest = Object.fromEntries(Object.entries(FILES).filter(([path]) => !path.startsWith(`${PKG}/`)));
+    const dir = tempProject({ ...rest, 'packages.yml': `packages:\n  - local: ${pkg}\n` });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await queryWarehouse(dir, 'select customer_id, orders from main.customer_orders order by all')).toEqual([
+      { customer_id: 1, orders: '2' },
+      { customer_id: 2, orders: '1' },
+      { customer_id: 3, orders: '0' },
+    ]);
+  });
 });

@@ -407,6 +407,22 @@ const relations = (dir: string) =>
   );
 
 describe('dbt store_failures', () => {
+  it('pipe test selects tests by their own tags, as dbt test does; excluding such a tag is refused', async () => {
+    const dir = tempProject({
+      ...FILES,
+      'tests/revenue_adds_up.sql': `{{ config(severity='warn', warn_if='> 0', tags=['critical']) }}\n${FILES['tests/revenue_adds_up.sql'].split('\n').slice(1).join('\n')}`,
+      'seeds/properties.yml': FILES['seeds/properties.yml'].replace('data_tests: [unique, not_null]', 'data_tests: [unique, {not_null: {config: {tags: [critical]}}}]'),
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const r = await testIn(dir, { date: '2024-01-02', select: ['tag:critical'] });
+    expect(r.code, r.stderr).toBe(0);
+    expect(passed(r.events)).toEqual(['not_null_customers_customer_id', 'revenue_adds_up']);
+    // A build without them would build their nodes without them: refused, where dbt would leave the tests out.
+    const excluded = await runIn(dir, { date: '2024-01-02', exclude: ['tag:critical'] });
+    expect(excluded.code).toBe(2);
+    expect(excluded.stderr).toContain("--exclude tag:critical: tests have the tag 'critical', and a test runs in the build of the node it tests");
+  });
+
   it('keeps a failing test\'s rows though its model is kept out, and replaces them on every run', async () => {
     const dir = tempProject(STORING);
     const broken = await runIn(dir, { date: '2024-01-02', vars: { nulls: true } });

@@ -226,7 +226,7 @@ CHECK_NAME = re.compile(r"^(?P<kind>[A-Za-z_][\w.]*)\((?P<args>[^)]*)\)", re.S)
 def dbt_outcomes(project: Path) -> tuple[list[TestOutcome], dict[str, object]]:
     manifest = json.loads((project / "target/manifest.json").read_text())
     results = json.loads((project / "target/run_results.json").read_text())
-    nodes = {**manifest["nodes"], **manifest.get("sources", {}), **manifest.get("unit_tests", {}), **manifest.get("saved_queries", {})}
+    nodes = {**manifest["nodes"], **manifest.get("sources", {}), **manifest.get("unit_tests", {}), **manifest.get("saved_queries", {}), **manifest.get("exposures", {})}
     tests: list[TestOutcome] = []
     built: dict[str, object] = {}
     for r in results["results"]:

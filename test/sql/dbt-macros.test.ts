@@ -91,6 +91,38 @@ select 'x', 'y', false, 0`,
   });
 });
 
+describe("dbt's context functions under the dbt namespace", () => {
+  it('dbt.run_query() and dbt.is_incremental() answer as run_query() and is_incremental() do, as packages call them', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +materialized: table\n',
+      'models/days.sql': 'select * from (values (1), (2), (3)) t(d)',
+      // Read while the model renders at run time, once days is built: 3, not the parse render's 0.
+      'models/counted.sql': `{% set r = dbt.run_query('select count(*) as n from ' ~ ref('days')) %}
+select {{ r.columns[0].values()[0] if execute else 0 }} as days_seen`,
+      'models/grown.sql': `{{ config(materialized='incremental', unique_key='d') }}
+select d, {{ 'true' if dbt.is_incremental() else 'false' }} as incremental_run from {{ ref('days') }}
+{% if dbt.is_incremental() %}where d > (select max(d) - 1 from {{ this }}){% endif %}`,
+      // A project's own is_incremental() that calls dbt's, as testing packages override it.
+      'macros/overrides.sql': '{% macro is_incremental() %}{{ return(dbt.is_incremental()) }}{% endmacro %}',
+      'models/grown_too.sql': `{{ config(materialized='incremental', unique_key='d') }}
+select d, {{ 'true' if is_incremental() else 'false' }} as incremental_run from {{ ref('days') }}
+{% if is_incremental() %}where d > (select max(d) - 1 from {{ this }}){% endif %}`,
+    });
+    for (const date of ['2024-01-02', '2024-01-03']) {
+      const r = await runIn(dir, { date });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+    expect(await rows(dir, 'select days_seen from main.counted')).toEqual([{ days_seen: 3 }]);
+    for (const table of ['grown', 'grown_too']) {
+      expect(await rows(dir, `select d, incremental_run from main.${table} order by d`)).toEqual([
+        { d: 1, incremental_run: false },
+        { d: 2, incremental_run: false },
+        { d: 3, incremental_run: true },
+      ]);
+    }
+  });
+});
+
 describe("pipe's own dbt_utils and dbt_date on DuckDB", () => {
   it('build what the packages build, and run their tests', async () => {
     const dir = tempProject({

@@ -687,7 +687,7 @@ describe('selection through analysis', () => {
     expect(thrown).toBeInstanceOf(DiagnosticError);
     expect((thrown as DiagnosticError).diagnostics.map((d) => [d.code, d.message, d.hint])).toEqual([
       ['unknown-selector', "selector 'fct_ordrs': no model, seed or test named 'fct_ordrs'", "did you mean 'fct_orders'?"],
-      ['unknown-selector', "selector 'tag:dayly': no model has the tag 'dayly'", "did you mean 'daily'?"],
+      ['unknown-selector', "selector 'tag:dayly': no model, seed or test has the tag 'dayly'", "did you mean 'daily'?"],
       ['unknown-selector', "selector 'path:models/none': no model file under 'models/none'", undefined],
     ]);
   });

@@ -134,7 +134,7 @@ select {{ total }} as outer_total, {{ ns.total }} as ns_total, '{{ ns.names | jo
       'models/relation.sql': `select '{{ this.database }}' as db, '{{ this.schema }}' as sch, '{{ this.identifier }}' as id, '{{ this.name }}' as nm, '{{ this }}' as full
 {{ config(schema='staging', alias='rel_v2') }}`,
     });
-    expect(sql(a, 'relation')).toBe(`select 'dev' as db, 'main_staging' as sch, 'rel_v2' as id, 'rel_v2' as nm, '"main_staging"."rel_v2"' as full`);
+    expect(sql(a, 'relation')).toBe(`select 'dev' as db, 'main_staging' as sch, 'rel_v2' as id, 'rel_v2' as nm, '"dev"."main_staging"."rel_v2"' as full`);
   });
 
   it("gives a ref's identifier and name as the table the node is written to: its alias, set in its own config(), its properties or a seed's", () => {
@@ -344,6 +344,15 @@ describe("dbt's Jinja errors", () => {
       { file: 'macros/guard.sql', line: 3, column: 8 },
       [['reached through require(), called here', { file: 'models/a.sql', line: 2, column: 4 }]],
     ]);
+  });
+
+  it("stops macros that call each other without end with an error at the macro, as Python's recursion limit does", () => {
+    const a = run({
+      'macros/ping.sql': '{% macro ping(n) %}{{ return(pong(n + 1)) }}{% endmacro %}',
+      'macros/pong.sql': '{% macro pong(n) %}{{ return(ping(n + 1)) }}{% endmacro %}',
+      'models/a.sql': 'select {{ ping(1) }} as n',
+    });
+    expect(errors(a)).toEqual([[expect.stringContaining('pong() is called inside itself more than 200 deep'), expect.objectContaining({ file: 'macros/pong.sql' })]]);
   });
 
   it('reports what Python would raise, and what pipe cannot do, at the line and column of the expression', () => {

@@ -332,7 +332,7 @@ describe("the project's own generate_alias_name", () => {
     expect(a.nodes.get('raw_x')!.relation).toBe('"main"."default_seed_raw_x"');
     expect(a.nodes.get('snap')!.relation).toBe('"main"."default_snapshot_snap"');
     expect(a.renderer.sql('copy', day, { tableExists: false, fullRefresh: false })).toMatchObject({ sql: 'select * from "main"."default_model_orders"' });
-    expect(a.renderer.sql('orders', day, { tableExists: false, fullRefresh: false })).toMatchObject({ sql: `select 1 as id, '"main"."default_model_orders"' as me` });
+    expect(a.renderer.sql('orders', day, { tableExists: false, fullRefresh: false })).toMatchObject({ sql: `select 1 as id, '"warehouse"."main"."default_model_orders"' as me` });
   });
 
   it('is an error at the model when it gives no table name', () => {
@@ -786,12 +786,16 @@ describe('dbt Jinja pipe cannot render yet', () => {
       'models/a.sql': "select {{ cents('x') }} as c from {{ ref('b') }}",
       'models/b.sql': "select {{ flags.LOG_PATH }} as d",
       'models/c.sql': "select * from {{ ref('b') }}",
+      'models/d.sql': "select 1 as id{% if newer('1.5.0') %}, 2 as v{% endif %}",
       'macros/m.sql': "{% macro cents(c) %}{{ helper(c) }}{% endmacro %}\n{% macro helper(c) %}{{ adapter.dispatch('helper')(c) }}{% endmacro %}\n{% macro default__helper(c) %}{{ selected_resources }}{% endmacro %}\n{% macro unused() %}{{ flags.WHICH }}{% endmacro %}\n",
+      'macros/version.sql': "{% macro newer(v) %}\n{{ return(dbt_version.split('.') >= v.split('.')) }}\n{% endmacro %}\n",
     });
     // default__helper is reached through adapter.dispatch('helper').
     expect(errors(a)).toEqual([
       ['unsupported', 'flags.LOG_PATH is not supported by pipe', 'models/b.sql', 1],
       ['unsupported', 'selected_resources is not supported by pipe', 'macros/m.sql', 3],
+      // pipe is no version of dbt: a version check is refused at its line, not guessed.
+      ['unsupported', 'dbt_version is not supported by pipe', 'macros/version.sql', 2],
     ]);
     // The models that read b are not reported again for it.
     expect(a.nodes.has('c')).toBe(true);

@@ -205,6 +205,20 @@ describe('methods', () => {
     expect(picked('tag:raw')).toEqual(['raw.payments']);
   });
 
+  it("tag: a data test's own tag selects the node it runs with, and excludes nothing", () => {
+    const withTest = nodes.map((n) => (n.name === 'dim' ? { ...n, dataTestNames: [{ name: 'dim_is_fresh', tags: ['critical'] }] } : n));
+    const run = (include: string[], exclude: string[] = []) => {
+      const r = select(g, withTest, parseCliSelection(include).spec, parseCliSelection(exclude).spec, { projectName: 'shop' });
+      return { selected: [...r.selected].sort(), problems: r.problems.map((p) => p.message) };
+    };
+    expect(run(['tag:critical'])).toEqual({ selected: ['dim'], problems: [] });
+    // Excluding it would build dim without its test: an exclusion matches nodes by their own tags, and says so.
+    expect(run(['path:models/marts'], ['tag:critical'])).toEqual({
+      selected: ['daily', 'dim', 'fct_orders'],
+      problems: ["only tests have the tag 'critical', and a test runs in the build of the node it tests: an exclusion leaves out nodes by their own tags"],
+    });
+  });
+
   it('path: a file or folder relative to the project, or a glob, selecting sources by their properties file', () => {
     expect(picked('path:models/staging')).toEqual(['raw.payments', 'stg_orders', 'stg_payments']);
     expect(picked('path:models/staging/')).toEqual(['raw.payments', 'stg_orders', 'stg_payments']);
@@ -266,7 +280,7 @@ describe('terms that match nothing', () => {
     const r = select(g, nodes, i.spec, parseCliSelection(['nope']).spec);
     expect(r.problems.map((p) => [p.criterion.text, p.message])).toEqual([
       ['fct_ordrs', "no model, seed or test named 'fct_ordrs'"],
-      ['tag:daly', "no model has the tag 'daly'"],
+      ['tag:daly', "no model, seed or test has the tag 'daly'"],
       ['path:models/nowhere', "no model file under 'models/nowhere'"],
       ['shop.mart.*', "no model or seed matches 'shop.mart.*'"],
       ['nope', "no model, seed or test named 'nope'"],

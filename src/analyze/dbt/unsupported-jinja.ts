@@ -78,6 +78,13 @@ const RULES: readonly Rule[] = [
     hint: () => 'not available in pipe templates yet: pass the value with --var',
   },
   {
+    // pipe renders dbt's Jinja but is no version of dbt: a template that branches on one would
+    // render as the version guessed.
+    re: /(?<![.\w])dbt_version\b/g,
+    cause: (m) => m[0],
+    hint: () => 'pipe is not a version of dbt: pass the version the template should assume with --var and read it with var()',
+  },
+  {
     // A bare `flags` is a name of the template's own (a macro's parameter, as in dbt_expectations).
     re: /(?<![.\w])flags\s*\.\s*([A-Za-z_]\w*)/g,
     skip: (m) => FLAGS.includes(m[1]),
@@ -99,7 +106,7 @@ const RULES: readonly Rule[] = [
 ];
 
 /** Any word a rule starts from: a template without one is not scanned further. */
-const TRIGGER = /\b(adapter|api|dbt|get_columns_in_relation|get_relation|selected_resources|flags|dispatch)\b|\bref\s*\([^)]*,/;
+const TRIGGER = /\b(adapter|api|dbt|dbt_version|get_columns_in_relation|get_relation|selected_resources|flags|dispatch)\b|\bref\s*\([^)]*,/;
 
 /** Whether any tag of the template holds a word a rule starts from, or a package name. */
 function mayUse(source: string, packages: ReadonlySet<string>): boolean {

@@ -26,6 +26,8 @@ export interface NamespaceHost {
   global(name: string): MacroFn | undefined;
   /** What a name is to a template, a function or not (`execute`, `adapter`). */
   value(name: string): unknown;
+  /** dbt's own function of the context by that name (`run_query`), whatever macro of the project or a package has its name. */
+  contextFunction(name: string): unknown;
   /** dbt_project.yml's `dispatch:` search orders, by namespace. */
   readonly searchOrders: ReadonlyMap<string, readonly string[]>;
   /** var() and config() of the render in progress. */
@@ -64,6 +66,7 @@ export class MacroNamespaces {
       config: (options) => host.config(options),
       configValue: (key) => host.configValue(key),
       flag: (name) => host.flag(name),
+      contextFunction: (name) => host.contextFunction(name),
       target: () => {
         const t = host.value('target');
         return t !== null && typeof t === 'object' ? (t as Record<string, unknown>) : {};

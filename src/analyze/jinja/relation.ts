@@ -1,5 +1,6 @@
 import { pyFunction, signature } from './args.js';
 import { JinjaError } from './errors.js';
+import { bareRefToken } from '../checks.js';
 import { quoteIdent } from '../../sql/sql-text.js';
 import { PyObject } from './values.js';
 
@@ -93,12 +94,13 @@ export class DbtRelation extends PyObject {
         });
       case 'include':
         // dbt's copy that prints without some of its parts. pipe prints the warehouse's own
-        // relations without their database already; a ref's schema is placed once rendered.
-        return pyFunction(signature('include', 'database schema identifier', { database: null, schema: null, identifier: null }), (_database: unknown, schema: unknown, identifier: unknown) => {
+        // relations without their database but inside a string literal of a dbt project, where
+        // a ref prints as dbt-duckdb prints it; a ref's schema is placed once rendered.
+        return pyFunction(signature('include', 'database schema identifier', { database: null, schema: null, identifier: null }), (database: unknown, schema: unknown, identifier: unknown) => {
           if (schema === false || identifier === false) {
             throw new JinjaError(`include(${schema === false ? 'schema' : 'identifier'}=False) is not supported by pipe on ${this.token.startsWith('\u0000') ? 'a ref()' : 'this relation'}: it prints as pipe places it, "schema"."name"; use its .identifier (or .schema of a source) for one part`);
           }
-          return this;
+          return database === false ? new DbtRelation(bareRefToken(this.token), this.parts, this.read, this.type) : this;
         });
       case 'without_identifier':
         return pyFunction(signature('without_identifier', ''), () => new Relation(this.parts().database, this.parts().schema, null));

@@ -26,6 +26,8 @@ export interface BuiltinContext {
   flag(name: string): unknown;
   /** dbt's `target` of the render: its schema, database, name, type. */
   target(): Readonly<Record<string, unknown>>;
+  /** dbt's own function of the template's context by that name (`run_query`, `is_incremental`), not a project macro named so. */
+  contextFunction(name: string): unknown;
   /** The warehouse as the render in progress reads it (see jinja/introspection.ts): nothing at parse time. */
   readonly warehouse: BuiltinWarehouse;
 }

@@ -1,6 +1,7 @@
 import { TemplateFunctionError } from '../../jinja/errors.js';
 import { param } from '../../jinja/macro-args.js';
 import { list, sql, truthy, type BuiltinContext, type BuiltinMacro, type BuiltinPackage } from './builtin.js';
+import { CONTEXT_MACROS } from './context-functions.js';
 import { NAMING_MACROS } from './naming.js';
 
 /**
@@ -128,6 +129,7 @@ export const DBT_MACROS: BuiltinPackage = {
   name: 'dbt',
   macros: [
     ...NAMING_MACROS,
+    ...CONTEXT_MACROS,
     { name: 'should_full_refresh', params: [], impl: 'direct', render: shouldFullRefresh },
     ...typeMacros,
     simple('any_value', ['expression'], 'duckdb', ([e]) => `arbitrary(${e})`),

@@ -1,0 +1,42 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { runIn } from '../support/in-process.js';
+import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
+
+afterAll(removeProjects);
+
+/**
+ * A relation printed inside a string literal is data: dbt-duckdb prints it with the database
+ * before the schema (`"warehouse"."main"."orders"`), and so does pipe in a dbt project, while
+ * the same relation in the query's code reads as pipe names it.
+ */
+const FILES = {
+  'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +materialized: table\n',
+  'seeds/raw_orders.csv': 'id\n1\n2\n',
+  'models/orders.sql': "{{ config(materialized='view') }}\nselect id from {{ ref('raw_orders') }}",
+  'models/audit.sql': `select count(*) as n,
+  '{{ this }}' as written_to,
+  {{ dbt.string_literal(ref('orders')) }} as read_from,
+  'from {{ ref("raw_orders") }} and {{ ref("raw_orders") }}' as note
+from {{ ref('orders') }}`,
+  'models/appended.sql': `{{ config(materialized='incremental', unique_key='id') }}
+select id, '{{ this }}' as written_to from {{ ref('orders') }}`,
+};
+
+describe('a relation printed in a string literal of a dbt model', () => {
+  it('names the database, as dbt-duckdb prints it, in a table and an incremental model run twice', async () => {
+    const dir = tempProject(FILES);
+    for (const date of ['2024-01-02', '2024-01-03']) {
+      const r = await runIn(dir, { date });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+    expect(await queryWarehouse(dir, 'select n, written_to, read_from, note from main.audit')).toEqual([
+      {
+        n: '2',
+        written_to: '"warehouse"."main"."audit"',
+        read_from: '"warehouse"."main"."orders"',
+        note: 'from "warehouse"."main"."raw_orders" and "warehouse"."main"."raw_orders"',
+      },
+    ]);
+    expect(await queryWarehouse(dir, 'select distinct written_to from main.appended')).toEqual([{ written_to: '"warehouse"."main"."appended"' }]);
+  });
+});
