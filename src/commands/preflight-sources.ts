@@ -60,6 +60,7 @@ function codeOf(sql: string): string {
 export async function preflightSources(session: WarehouseSession, tasks: readonly Task[], root: string): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
   const relations = new RelationsByDatabase(session);
+  const batched = new Set(tasks.filter((t) => t.kind === 'microbatch' && !t.noop && !t.blocked).flatMap((t) => (t.sources ?? []).map((s) => s.name)));
   for (const s of sourcesQueried(tasks)) {
     // A seed of the project loads it, before what reads it, when it is missing.
     if (s.loadedBy !== undefined) continue;
@@ -67,7 +68,10 @@ export async function preflightSources(session: WarehouseSession, tasks: readonl
     switch (reads.kind) {
       case 'relation': {
         const found = await relations.find(reads.database, reads.schema, reads.identifier);
-        if (found.kind === 'found') break;
+        if (found.kind === 'found') {
+          if (batched.has(s.name)) diagnostics.push(...(await undatedSource(session, s)));
+          break;
+        }
         if (found.kind === 'no-database') {
           diagnostics.push(
             error('missing-source', `source ${s.name} reads the database '${reads.database}', which is not attached to the warehouse`, s.location, {
@@ -85,9 +89,9 @@ export async function preflightSources(session: WarehouseSession, tasks: readonl
         );
         break;
       }
-      case 'external':
-        for (const file of reads.files) {
-          if (existsSync(file)) continue;
+      case 'external': {
+        const missing = reads.files.filter((file) => !existsSync(file));
+        for (const file of missing) {
           const shown = file.startsWith(root + sep) ? relative(root, file).split(sep).join('/') : file;
           diagnostics.push(
             error('missing-source', `source ${s.name} reads ${shown}, which does not exist`, s.location, {
@@ -95,7 +99,9 @@ export async function preflightSources(session: WarehouseSession, tasks: readonl
             }),
           );
         }
+        if (missing.length === 0 && batched.has(s.name)) diagnostics.push(...(await undatedSource(session, s)));
         break;
+      }
       default: {
         const never: never = reads;
         throw new Error(`internal error: source read ${JSON.stringify(never)}`);
@@ -103,6 +109,26 @@ export async function preflightSources(session: WarehouseSession, tasks: readonl
     }
   }
   return diagnostics;
+}
+
+/**
+ * A source a microbatch model reads by batch whose `event_time` names none of its columns: each
+ * batch would fail on pipe's filter in the engine's words. Said at the source's entry; a
+ * source whose columns cannot be read is left to the run, which says why.
+ */
+async function undatedSource(session: WarehouseSession, s: SourceNode): Promise<Diagnostic[]> {
+  if (s.eventTime === undefined) return [];
+  const columns = await session.dialect.describeQuery(session, `SELECT * FROM ${s.relation}`).then(
+    (cs) => cs.map((c) => c.name),
+    () => undefined,
+  );
+  const time = s.eventTime.toLowerCase();
+  if (columns === undefined || columns.some((c) => c.toLowerCase() === time)) return [];
+  return [
+    error('unknown-column', `source ${s.name}: its event_time ${s.eventTime} is not a column of ${s.relation}, which the microbatch models reading it filter by`, s.location, {
+      hint: didYouMean(s.eventTime, columns) ?? `${s.relation} has: ${columns.join(', ')}`,
+    }),
+  ];
 }
 
 /**

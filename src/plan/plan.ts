@@ -883,7 +883,6 @@ function firstBuildState(
   return { state, rendered, waitsFor: rendered.sql.includes(node.relation) ? afterFirst.previous : afterFirst.first };
 }
 
-/** Puts a task's check steps before its publishing step, and its checks of the published table into it. */
 /**
  * A model's `event_time`, which the microbatch models reading it filter its rows by: a column
  * its rows must have, or each batch would fail on pipe's filter in the engine's words.
@@ -906,6 +905,7 @@ function batchedReadsOf(analysis: Analysis): ReadonlySet<string> {
   return found;
 }
 
+/** Puts a task's check steps before its publishing step, and its checks of the published table into it. */
 function withChecks(steps: Step[], checks: { steps: Step[]; publish: CheckStep[] }): Step[] {
   const at = steps.findIndex((s) => s.kind === 'publish');
   const publish = steps[at];

@@ -75,6 +75,29 @@ describe('microbatch models', () => {
     expect(ok.code, explain(ok)).toBe(0);
   });
 
+  it("a source's event_time naming none of its columns is an error at its entry, also when an on-run-start statement creates the source", async () => {
+    const dir = project({
+      'dbt_project.yml': "name: shop\non-run-start:\n  - \"create table if not exists raw_ev as select timestamp '2024-01-01 05:00' as ts, 1 as id\"\n",
+      'models/src.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: raw_ev\n        config:\n          event_time: tss\n',
+      'models/daily.sql': DAILY('').replace("event_time='day'", "event_time='ts'").replace("cast(event_at as date) as day, count(*) as events, sum(amount) as amount", 'cast(ts as date) as ts, count(*) as n').replace("ref('events')", "source('raw', 'raw_ev')"),
+    });
+    const message = 'models/src.yml:6: error: source raw.raw_ev: its event_time tss is not a column of "main"."raw_ev", which the microbatch models reading it filter by';
+    // Checked again once on-run-start made the table.
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(1);
+    expect(first.stderr).toContain(message);
+    expect(first.stderr).toContain("did you mean 'ts'?");
+    expect(first.stderr).not.toMatch(/Binder Error/);
+    expect(taskIdsOf(first.events, 'task-started').filter((t) => t.startsWith('daily'))).toEqual([]);
+    // The table there before the run: the same (on-run-start might still mend it, so it runs first).
+    const again = await runIn(dir, { date: '2024-01-02' });
+    expect(again.code, explain(again)).toBe(1);
+    expect(again.stderr).toContain(message);
+    writeProjectFiles(dir, { 'models/src.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: raw_ev\n        config:\n          event_time: ts\n' });
+    const ok = await runIn(dir, { date: '2024-01-02' });
+    expect(ok.code, explain(ok)).toBe(0);
+  });
+
   it('refuses a first build that ends before begin', async () => {
     const dir = project({ 'models/daily.sql': DAILY('').replace("begin='2024-01-01'", "begin='2024-01-05'") });
     const r = await runIn(dir, { date: '2024-01-02' });
