@@ -4,8 +4,7 @@ import type pg from 'pg';
 import type { EventSink, PipeEvent } from '../events/events.js';
 import type { RetryPolicy } from '../plan/retry-policy.js';
 import type { Task } from '../plan/task.js';
-import type { TaskPlace } from '../execute/task-place.js';
-import type { TaskOutcome } from '../execute/task-queue.js';
+import type { PlacedOutcome, TaskPlace } from '../execute/task-place.js';
 import { taskRef } from '../execute/task-ref.js';
 import { coordinatorBeat, coordinatorDone, endGoneRuns } from './coordinators.js';
 import { Heartbeat, liveWorkers, takeStaleWorkers } from './heartbeats.js';
@@ -46,7 +45,7 @@ export interface QueuedPlaceOptions {
 
 interface Waiting {
   readonly task: Task;
-  readonly resolve: (outcome: TaskOutcome) => void;
+  readonly resolve: (outcome: PlacedOutcome) => void;
   readonly slot: number;
   started: boolean;
   /** Why the task went back to the queue after it started, for the start that follows. */
@@ -57,6 +56,11 @@ interface Waiting {
    * than a success, is not the task's outcome, which the run the task was given back for tells.
    */
   readonly takenFrom: Set<string>;
+  /**
+   * Its worker told it superseded (a newer interval of its table was published there first):
+   * the success it tells next published nothing, and is told back as such.
+   */
+  superseded?: boolean;
 }
 
 export class QueuedPlace implements TaskPlace {
@@ -106,10 +110,10 @@ export class QueuedPlace implements TaskPlace {
     return place;
   }
 
-  async run(task: Task, slot: number): Promise<TaskOutcome> {
+  async run(task: Task, slot: number): Promise<PlacedOutcome> {
     if (this.lost) return 'cancelled';
     const key = jobKey(this.o.runId, task.id);
-    const settled = new Promise<TaskOutcome>((resolve) => this.waiting.set(key, { task, resolve, slot, started: false, takenFrom: new Set() }));
+    const settled = new Promise<PlacedOutcome>((resolve) => this.waiting.set(key, { task, resolve, slot, started: false, takenFrom: new Set() }));
     const payload: JobPayload = {
       runId: this.o.runId,
       taskId: task.id,
@@ -228,12 +232,15 @@ export class QueuedPlace implements TaskPlace {
           }
           if (w) w.started = true;
           this.o.emit({ ...e, runner: workerId });
-        } else this.o.emit(e);
+          return;
+        }
+        if (w && e.type === 'task-skipped' && e.reason === 'superseded') w.superseded = true;
+        this.o.emit(e);
         return;
       }
       case 'outcome':
         if (w?.takenFrom.has(workerId) && message.body.outcome !== 'succeeded') return;
-        this.settle(key, message.body.outcome);
+        this.settle(key, message.body.outcome === 'succeeded' && w?.superseded ? 'superseded' : message.body.outcome);
         return;
       case 'refused': {
         if (!w) return;
@@ -268,7 +275,7 @@ export class QueuedPlace implements TaskPlace {
     }
   }
 
-  private settle(key: string, outcome: TaskOutcome): void {
+  private settle(key: string, outcome: PlacedOutcome): void {
     const w = this.waiting.get(key);
     if (!w) return;
     this.waiting.delete(key);

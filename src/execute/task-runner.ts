@@ -328,6 +328,11 @@ export class TaskRunner {
     const { currency } = this.o;
     const recording = currency?.recording(task, judged, Date.now());
     const outcome = await place.run(recording?.task ?? task, worker);
+    // Superseded, it published nothing: what reads it is judged with the newer build on record, as when it runs here.
+    if (outcome === 'superseded') {
+      this.superseded++;
+      return 'succeeded';
+    }
     if (outcome === 'succeeded') currency?.published(task, recording?.build);
     return outcome;
   }

@@ -1,12 +1,10 @@
-import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
-import { explain, killRunning, removeTempDirs, RunningPipe, tempDir, writeProjectFiles } from '../e2e/helpers.js';
+import { describe, expect, it } from 'vitest';
+import { explain, RunningPipe } from '../e2e/helpers.js';
 import { runIn } from '../support/in-process.js';
+import { ENV, lakeProcessesFile, lakeProjectOn } from '../support/lake-project.js';
 import { lakeRows, lakeRowsOf } from '../support/lake-rows.js';
-import { lakeInstances } from '../support/lake-instances.js';
-import { createDatabase, testPostgres } from '../support/postgres.js';
+import { testPostgres } from '../support/postgres.js';
 
 /**
  * A coordinator killed with its tasks still queued leaves jobs no one is waiting for. A run
@@ -15,24 +13,13 @@ import { createDatabase, testPostgres } from '../support/postgres.js';
  */
 
 const pg0 = await testPostgres();
-lakeInstances();
-afterAll(async () => {
-  await killRunning();
-  removeTempDirs();
-});
-const ENV = { PIPE_TEST_PGUSER: 'postgres' };
-process.env.PIPE_TEST_PGUSER = 'postgres';
+lakeProcessesFile();
 
 /** A lake of its own with one incremental model whose rows name the run's currency (--var). */
-function pricesProject(name: string): { dir: string; db: string; lake: LakeTarget } {
-  const dir = tempDir();
-  const db = createDatabase(pg0!, `${name}_${process.pid}`);
-  writeProjectFiles(dir, {
-    'pipe.yaml': `name: stale\nwarehouse:\n  type: ducklake\n  catalog: postgres:${pg0!.connection(db).replace('user=postgres', 'user=${env:PIPE_TEST_PGUSER}')}\n  data_path: lake/\n`,
+const pricesProject = (name: string) =>
+  lakeProjectOn(pg0!, name, {
     'models/prices.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect cast('{{ ds }}' as date) as d, '{{ var(\"currency\") }}' as currency\n",
   });
-  return { dir, db, lake: { catalog: { kind: 'postgres', connection: pg0!.connection(db) }, dataPath: join(dir, 'lake/'), shown: db, source: { owner: 'test' } } };
-}
 
 describe.skipIf(!pg0)('a job left in the queue by a coordinator that died', () => {
   it('is dropped by the worker that takes it once its run has ended, and the later run stays published', { timeout: 180_000 }, async () => {
