@@ -49,6 +49,8 @@ interface Running {
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const { pool, row, engine } = o;
   const running = new Map<string, Running>();
+  /** Who this worker is to the coordinator of a run it takes for gone. */
+  const taker = `worker ${row.workerId}${row.workerId === `${row.host}:${row.pid}` ? '' : ` (${row.host}:${row.pid})`}`;
   /**
    * What the queue holds this worker's jobs by: its pool's id, one per process, named in every
    * beat from the moment the pool exists, so that a job it has just taken is never taken for
@@ -64,7 +66,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const stopCancelled = async () => {
     const runIds = [...new Set([...running.values()].map((r) => r.runId))];
     // A run whose coordinator is gone is ended (and so cancelled) first: its tasks stop too.
-    if (runIds.length > 0) await endGoneRuns(pool, (ids) => engine.endDeadRuns(ids), runIds).catch(() => undefined);
+    if (runIds.length > 0) await endGoneRuns(pool, taker, (ids) => engine.endDeadRuns(ids), runIds).catch(() => undefined);
     const cancelled = await cancelledRuns(pool, runIds);
     for (const r of running.values()) if (cancelled.has(r.runId)) r.controller.abort(new Error('run cancelled'));
   };
@@ -121,7 +123,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       );
     }
     // A job of a run whose coordinator is gone (on any machine): the run is ended here if nobody has yet.
-    await endGoneRuns(pool, (ids) => engine.endDeadRuns(ids), [job.runId]).catch(() => undefined);
+    await endGoneRuns(pool, taker, (ids) => engine.endDeadRuns(ids), [job.runId]).catch(() => undefined);
     const lostTo = (await goneRuns(pool, [job.runId]).catch(() => new Map<string, string>())).get(job.runId);
     if (lostTo !== undefined) {
       return refuse(

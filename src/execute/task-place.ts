@@ -1,3 +1,4 @@
+import type { EventSink } from '../events/events.js';
 import type { Task } from '../plan/task.js';
 import type { TaskOutcome } from './task-queue.js';
 
@@ -19,4 +20,14 @@ export interface TaskPlace {
    * Engine.publish): what reads it reads the newer table, and its build is not on record.
    */
   run(task: Task, worker: number): Promise<PlacedOutcome>;
+  /**
+   * Where the place tells what happens there from now on: the run's own sink, so that its
+   * log, its notifications and its hooks' results see the tasks run there as the run's.
+   */
+  relay(emit: EventSink): void;
+  /**
+   * Who ended the run elsewhere, when another process took it (a coordinator taken for gone,
+   * see distributed/coordinators.ts): its end is recorded there, and stands.
+   */
+  takenBy(): string | undefined;
 }

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runLogPath } from '../../src/run-log/run-log-files.js';
 import { explain, RunningPipe } from '../e2e/helpers.js';
 import { runIn } from '../support/in-process.js';
 import { ENV, lakeProcessesFile, lakeProjectOn } from '../support/lake-project.js';
@@ -51,6 +54,9 @@ describe.skipIf(!pg0)('a task superseded on its worker', () => {
     // The older run never published snap: its build is not on record, and per_day read the newer one.
     expect(snapBuilds.map((b) => b.run_id)).toEqual([newerRun]);
     expect(readBy).toEqual([{ snap: snapBuilds[0].version }]);
+    // The coordinator's log of the run holds what its worker told, as a run on one machine's does.
+    const logged = readFileSync(runLogPath(join(dir, 'lake'), olderRun), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; reason?: string });
+    expect(logged.filter((l) => l.type.startsWith('task-')).map((l) => `${l.type}${l.reason ? ` ${l.reason}` : ''}`)).toEqual(['task-started', 'task-skipped superseded', 'task-started', 'task-succeeded']);
     expect(perDay).toEqual([
       { d: OLDER, snap_ds: NEWER },
       { d: NEWER, snap_ds: NEWER },

@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { explain, RunningPipe } from '../e2e/helpers.js';
-import { runIn } from '../support/in-process.js';
+import { retryIn, runIn } from '../support/in-process.js';
+import { runLogPath } from '../../src/run-log/run-log-files.js';
 import { ENV, lakeProcessesFile, lakeProjectOn } from '../support/lake-project.js';
 import { lakeRows, lakeRowsOf } from '../support/lake-rows.js';
 import { testPostgres } from '../support/postgres.js';
@@ -75,12 +78,22 @@ describe.skipIf(!pg0)('a job left in the queue by a coordinator that died', () =
     const [[run]] = await lakeRowsOf(lake, [`SELECT status FROM _pipe.runs WHERE run_id = '${String(started.runId)}'`]);
     expect(run).toEqual({ status: 'interrupted' });
 
-    // Thawed, the coordinator finds its run taken, says so and ends it unfinished, never succeeded.
+    // Thawed, the coordinator finds its run taken, says so and by whom, and leaves it as recorded there.
     coordinator.child.kill('SIGCONT');
     const ended = await coordinator.exited;
-    expect(ended.stdout, explain(ended)).toMatch(/run \S+ was taken for gone: it is recorded interrupted/);
+    const runId = String(started.runId);
+    expect(ended.stdout, explain(ended)).toMatch(/run \S+ was taken for gone by worker late \(\S+:\d+\): it is recorded interrupted/);
     expect(ended.code, explain(ended)).toBe(1);
-    const [[after]] = await lakeRowsOf(lake, [`SELECT status FROM _pipe.runs WHERE run_id = '${String(started.runId)}'`]);
-    expect(after).toEqual({ status: 'failed' });
+    const [[after]] = await lakeRowsOf(lake, [`SELECT status FROM _pipe.runs WHERE run_id = '${runId}'`]);
+    expect(after).toEqual({ status: 'interrupted' });
+    // Its machine's log of the run ends as the run does: taken as interrupted, by that worker.
+    const log = readFileSync(runLogPath(join(dir, 'lake'), runId), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(log.find((l) => l.type === 'run-finished')).toMatchObject({ status: 'interrupted', interruptedBy: expect.stringMatching(/^worker late \(\S+:\d+\)$/) });
+    expect(log.at(-1)).toMatchObject({ type: 'reconciled', run: { status: 'interrupted' } });
+
+    // pipe retry runs what it left, and the run is done.
+    const retried = await retryIn(dir, { runId });
+    expect(retried.code, explain(retried)).toBe(0);
+    expect(retried.events.filter((e) => e.type === 'task-succeeded').map((e) => (e.task as { id: string }).id)).toEqual(['prices@2024-01-01']);
   });
 });
