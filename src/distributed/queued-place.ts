@@ -8,7 +8,10 @@ import type { PlacedOutcome, TaskPlace } from '../execute/task-place.js';
 import { taskRef } from '../execute/task-ref.js';
 import { coordinatorBeat, coordinatorDone, endGoneRuns } from './coordinators.js';
 import { Heartbeat, liveWorkers, takeStaleWorkers } from './heartbeats.js';
-import type { PgConfig } from './postgres.js';
+import { untilSent, type PgConfig } from './postgres.js';
+
+/** A signal that never aborts: a run without one is stopped by other means. */
+const NEVER = new AbortController().signal;
 import { PIPE_VERSION } from '../version.js';
 import { enqueue, giveBack, jobKey, orphanedLocks, removeQueued, type JobPayload } from './queue.js';
 import { cancelRun, forgetRun, MESSAGES_CHANNEL, readMessages, type StoredMessage } from './tables.js';
@@ -139,8 +142,23 @@ export class QueuedPlace implements TaskPlace {
       retryOverride: this.o.retryOverride,
       coordinator: this.coordinator,
     };
-    await enqueue(this.o.utils, payload);
-    if (!this.toldNoWorker && (await liveWorkers(this.o.pool)) === 0) {
+    try {
+      // Queued once Postgres takes it: a moment without Postgres (a restart) only delays the task.
+      await untilSent(async () => void (await enqueue(this.o.utils, payload)), this.o.signal ?? NEVER);
+    } catch (e) {
+      if (!this.waiting.has(key)) return settled;
+      this.waiting.delete(key);
+      if (this.o.signal?.aborted) {
+        await this.o.recordCancelled(task, slot).catch(() => undefined);
+        this.emit({ type: 'task-cancelled', runId: this.o.runId, task: taskRef(task), started: false });
+        return 'cancelled';
+      }
+      const message = `the task could not be queued in the catalog's Postgres: ${e instanceof Error ? e.message : String(e)}`;
+      await this.o.recordRefusal(task, message, slot, this.coordinator).catch(() => undefined);
+      this.emit({ type: 'task-failed', runId: this.o.runId, task: taskRef(task), error: { message, kind: 'Postgres', errorClass: 'transient' }, attempts: 1, ms: 0 });
+      return 'failed';
+    }
+    if (!this.toldNoWorker && (await liveWorkers(this.o.pool).catch(() => 1)) === 0) {
       this.toldNoWorker = true;
       this.emit({ type: 'notice', message: 'no pipe worker is running: tasks wait in the queue until one starts (pipe worker, on any machine with this project and the lake)' });
     }

@@ -10,7 +10,7 @@ import { PIPE_VERSION } from '../version.js';
 import { endGoneRuns, goneRuns } from './coordinators.js';
 import { beatPeriod, Heartbeat, type WorkerRow } from './heartbeats.js';
 import { jobQueue } from './drivers.js';
-import { isConnectionLoss, isPostgresError, type PgConfig } from './postgres.js';
+import { isConnectionLoss, isPostgresError, untilSent, type PgConfig } from './postgres.js';
 import { jobKey, PIPE_TASK, quietLogger, type JobPayload } from './queue.js';
 import { CANCEL_CHANNEL, cancelledRuns, postMessage, type Message } from './tables.js';
 
@@ -240,23 +240,4 @@ async function takenFromHere(pool: pg.Pool, jobId: string, lockedBy: string | nu
     .query<{ held: boolean }>('SELECT locked_by IS NOT DISTINCT FROM $2 AS held FROM graphile_worker.jobs WHERE id = $1::bigint', [jobId, lockedBy])
     .catch(() => ({ rows: [{ held: true }] }));
   return rows.length > 0 && !rows[0].held;
-}
-
-/** Sends with `send` until it succeeds or fails other than by a lost connection, waiting a little longer after each failure (up to 5 s); given up once `signal` aborts. */
-export async function untilSent(send: () => Promise<void>, signal: AbortSignal): Promise<void> {
-  for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
-    try {
-      return await send();
-    } catch (e) {
-      if (signal.aborted || !isConnectionLoss(e)) throw e;
-    }
-    await new Promise<void>((res) => {
-      const done = () => {
-        clearTimeout(timer);
-        res();
-      };
-      const timer = setTimeout(done, wait);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
 }
