@@ -190,30 +190,48 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   /**
    * The queue marks a job done without waiting (graphile-worker does not await it), so a
    * Postgres lost at that moment rejects a promise nobody handles, which would end the
-   * process with a stack trace. It stops the worker instead, with the error named.
+   * process with a stack trace; and the queue's workers give up on a Postgres gone longer than
+   * their retries. Either way the queue is stopped and taken up again once Postgres answers
+   * (a job whose end was lost is given back by the coordinator: no worker names its lock).
    */
-  let lost: unknown;
-  const stopped = new AbortController();
+  let queueLost = new AbortController();
   const onUnhandled = (e: unknown) => {
     if (!isPostgresError(e) && !isConnectionLoss(e)) throw e;
-    lost ??= e;
-    stopped.abort();
+    queueLost.abort(e);
   };
   process.on('unhandledRejection', onUnhandled);
+  // graphile-worker prints the error of a queue worker that gave up with console.trace, past
+  // its logger: this process tells it in its own words.
+  const trace = console.trace;
+  console.trace = () => undefined;
   try {
     const { run } = await jobQueue();
-    runner = await run({
-      pgPool: pool,
-      concurrency: o.concurrency,
-      noHandleSignals: true,
-      pollInterval: 2000,
-      logger: await quietLogger(),
-      events,
-      taskList: { [PIPE_TASK]: handle },
-    });
-    const stopping = AbortSignal.any([o.signal, stopped.signal]);
-    await Promise.race([new Promise<void>((res) => (stopping.aborted ? res() : stopping.addEventListener('abort', () => res(), { once: true }))), runner.promise]);
-    if (lost !== undefined) throw lost;
+    const stopping = o.signal;
+    const stop = new Promise<void>((res) => (stopping.aborted ? res() : stopping.addEventListener('abort', () => res(), { once: true })));
+    for (;;) {
+      queueLost = new AbortController();
+      const lostNow = queueLost.signal;
+      const started = await run({
+        pgPool: pool,
+        concurrency: o.concurrency,
+        noHandleSignals: true,
+        pollInterval: 2000,
+        logger: await quietLogger(),
+        events,
+        taskList: { [PIPE_TASK]: handle },
+      });
+      runner = started;
+      const lostQueue = new Promise<unknown>((res) => (lostNow.aborted ? res(lostNow.reason) : lostNow.addEventListener('abort', () => res(lostNow.reason), { once: true })));
+      const ended = await Promise.race([stop.then(() => STOP), lostQueue, started.promise.then(() => 'the queue stopped', (e: unknown) => e)]);
+      if (ended === STOP || stopping.aborted) break;
+      if (typeof ended !== 'string' && !isPostgresError(ended) && !isConnectionLoss(ended)) throw ended;
+      await started.stop().catch(() => undefined);
+      runner = undefined;
+      o.emit({ type: 'notice', message: `worker ${row.workerId} lost the queue's Postgres (${ended instanceof Error ? ended.message : String(ended)}): it takes tasks again once Postgres answers` });
+      await untilSent(async () => void (await pool.query('SELECT 1')), stopping).catch(() => undefined);
+      if (stopping.aborted) break;
+      o.emit({ type: 'notice', message: `worker ${row.workerId}: Postgres answers again; taking tasks` });
+    }
   } finally {
     // Running tasks were interrupted by the signal; stop waits for them to put themselves back.
     await runner?.stop().catch(() => undefined);
@@ -223,8 +241,11 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     listener.release();
     await heart.stop();
     process.off('unhandledRejection', onUnhandled);
+    console.trace = trace;
   }
 }
+
+const STOP = Symbol('stop');
 
 /** Ends a job that another worker now runs, leaving it to that one (see handle). */
 class TakenBack extends Error {
