@@ -278,6 +278,8 @@ export class QueuedPlace implements TaskPlace {
       case 'refused': {
         if (!w) return;
         await this.o.recordRefusal(w.task, message.body.message, w.slot, workerId).catch(() => undefined);
+        // Settled meanwhile (the run was taken for gone, or cancelled): its end was told already, and the run's may have been.
+        if (this.waiting.get(key) !== w) return;
         this.emit({
           type: 'task-failed',
           runId: this.o.runId,
