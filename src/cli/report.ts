@@ -1,6 +1,6 @@
 import type { OperationOutcome } from '../commands/run-operation.js';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
-import type { PipeEvent } from '../events/events.js';
+import type { PipeEvent, RunCounts } from '../events/events.js';
 import type { Logger } from '../logging/logger.js';
 import { WarehouseLockedError, WarehouseOpenError } from '../warehouse/warehouse.js';
 import { damagedFileError } from '../warehouse/duckdb/duckdb-warehouse.js';
@@ -10,12 +10,12 @@ import { diskFull } from '../util/disk-full.js';
 /** How a command's end becomes an exit status, the same for the CLI and for the library's callers. */
 
 /** The exit status of a run that ended. */
-export function statusCode(status: 'succeeded' | 'failed' | 'cancelled'): ExitStatus {
+export function statusCode(status: RunCounts['status']): ExitStatus {
   return status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.interrupted : EXIT.taskFailed;
 }
 
 /** The exit status of a run, once its notifications are delivered or given up (a command exits after them). */
-export async function finished(outcome: { readonly status: 'succeeded' | 'failed' | 'cancelled'; readonly notified: Promise<void> }): Promise<ExitStatus> {
+export async function finished(outcome: { readonly status: RunCounts['status']; readonly notified: Promise<void> }): Promise<ExitStatus> {
   await outcome.notified;
   return statusCode(outcome.status);
 }

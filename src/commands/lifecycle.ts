@@ -21,6 +21,7 @@ import {
   succeededTaskIds,
   Catalog,
 } from '../warehouse/run-state.js';
+import { getRun } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { PIPE_VERSION } from '../version.js';
@@ -488,12 +489,18 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     // As dbt: the end hooks run whatever came before them, a failed on-run-start included.
     // When they alone failed, no task is left for pipe retry, which would say so: none is offered.
     const retryable = result.status !== 'succeeded';
-    if (results && analysis.runHooks.end.length > 0 && !o.signal?.aborted) {
+    // Not for a run another process ended (interrupted): what it left is pipe retry's.
+    if (results && analysis.runHooks.end.length > 0 && !o.signal?.aborted && result.status !== 'interrupted') {
       if (!(await runHooks(engine, o.runId, results.endHooks(o.runHooks!), emit))) result = { ...result, status: 'failed', failed: result.failed + 1 };
     }
     // One span, recorded and told alike: from the run's start as recorded to its end as recorded.
     const endedAt = Date.now();
-    await engine.finishRun(o.runId, result.status, endedAt);
+    if (result.status === 'interrupted') {
+      // Recorded where it was taken: its end stands (recorded here only if that record was lost), as recorded.
+      await engine.endDeadRuns([o.runId]);
+      const recorded = await engine.withSession((s) => getRun(s, o.runId));
+      if (recorded?.status === 'succeeded') result = { ...result, status: 'succeeded' };
+    } else await engine.finishRun(o.runId, result.status, endedAt);
     logged({
       type: 'run-finished',
       runId: o.runId,

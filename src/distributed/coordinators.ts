@@ -15,10 +15,10 @@ import { cancelRun, SCHEMA } from './tables.js';
  */
 
 /**
- * Writes the coordinator's row of `runId`; false when the run was taken for gone meanwhile
- * (the row says so), which the coordinator must not run on.
+ * Writes the coordinator's row of `runId`; when the run was taken for gone meanwhile (the row
+ * says so), which the coordinator must not run on, who took it instead.
  */
-export async function coordinatorBeat(db: pg.ClientBase, runId: string, who: { host: string; pid: number; leaseMs: number }): Promise<boolean> {
+export async function coordinatorBeat(db: pg.ClientBase, runId: string, who: { host: string; pid: number; leaseMs: number }): Promise<{ readonly takenBy: string } | undefined> {
   const { rowCount } = await db.query(
     `INSERT INTO ${SCHEMA}.coordinators (run_id, host, pid, last_seen, lease_ms, backend_pid, backend_start)
      SELECT $1, $2, $3, now(), $4, pg_backend_pid(), (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())
@@ -26,7 +26,9 @@ export async function coordinatorBeat(db: pg.ClientBase, runId: string, who: { h
        WHERE ${SCHEMA}.coordinators.gone_at IS NULL`,
     [runId, who.host, who.pid, who.leaseMs],
   );
-  return rowCount === 1;
+  if (rowCount === 1) return undefined;
+  const { rows } = await db.query<{ taken_by: string | null }>(`SELECT taken_by FROM ${SCHEMA}.coordinators WHERE run_id = $1`, [runId]);
+  return { takenBy: rows[0]?.taken_by ?? 'another pipe process' };
 }
 
 /** The run has ended as its coordinator recorded it: its row goes. */
@@ -42,13 +44,13 @@ export interface GoneRun {
 }
 
 /**
- * Runs whose coordinator is gone, taken (marked gone in the same statement, so that one
+ * Runs whose coordinator is gone, taken by `by` (marked gone in the same statement, so that one
  * process records each): all of them, or those of `runIds`. The caller records them
  * interrupted, and gives a run back (giveBackRun) when it cannot.
  */
-export async function takeGoneRuns(pool: pg.Pool, runIds?: readonly string[], except?: string): Promise<GoneRun[]> {
+export async function takeGoneRuns(pool: pg.Pool, by: string, runIds?: readonly string[], except?: string): Promise<GoneRun[]> {
   const { rows } = await pool.query<{ run_id: string; host: string; pid: number; silent_ms: number }>(
-    `UPDATE ${SCHEMA}.coordinators c SET gone_at = now()
+    `UPDATE ${SCHEMA}.coordinators c SET gone_at = now(), taken_by = $3
      FROM (SELECT run_id, extract(epoch FROM now() - last_seen) * 1000 AS silent_ms FROM ${SCHEMA}.coordinators x
            WHERE gone_at IS NULL AND ($1::text[] IS NULL OR run_id = ANY($1::text[])) AND run_id IS DISTINCT FROM $2
              AND last_seen < now() - lease_ms * interval '1 millisecond'
@@ -57,14 +59,14 @@ export async function takeGoneRuns(pool: pg.Pool, runIds?: readonly string[], ex
            FOR UPDATE SKIP LOCKED) s
      WHERE c.run_id = s.run_id
      RETURNING c.run_id, c.host, c.pid, s.silent_ms::float8 AS silent_ms`,
-    [runIds ? [...runIds] : null, except ?? null],
+    [runIds ? [...runIds] : null, except ?? null, by],
   );
   return rows.map((r) => ({ runId: r.run_id, coordinator: `${r.host}:${r.pid}`, silentMs: Number(r.silent_ms) }));
 }
 
 /** A run taken by takeGoneRuns whose end could not be recorded: the next to notice tries again. */
 export async function giveBackRun(pool: pg.Pool, runId: string): Promise<void> {
-  await pool.query(`UPDATE ${SCHEMA}.coordinators SET gone_at = NULL WHERE run_id = $1`, [runId]);
+  await pool.query(`UPDATE ${SCHEMA}.coordinators SET gone_at = NULL, taken_by = NULL WHERE run_id = $1`, [runId]);
 }
 
 /** Which of `runIds` were taken for gone, with their coordinator (host:pid). */
@@ -78,14 +80,14 @@ export async function goneRuns(pool: pg.Pool, runIds: readonly string[]): Promis
 }
 
 /**
- * Takes the runs whose coordinator is gone (see takeGoneRuns; not `except`, the caller's own)
- * and ends them: `endRuns` records them in the run state, and the run is cancelled for the
+ * Takes the runs whose coordinator is gone (see takeGoneRuns; not `except`, the caller's own),
+ * as `by` (who the caller is, for the coordinator, should it come back, to say), and ends them: `endRuns` records them in the run state, and the run is cancelled for the
  * workers, which stop its running tasks and drop its queued ones. A run whose end could not
  * be recorded is given back for the next to notice. The runs ended.
  */
-export async function endGoneRuns(pool: pg.Pool, endRuns: (runIds: readonly string[]) => Promise<void>, runIds?: readonly string[], except?: string): Promise<GoneRun[]> {
+export async function endGoneRuns(pool: pg.Pool, by: string, endRuns: (runIds: readonly string[]) => Promise<void>, runIds?: readonly string[], except?: string): Promise<GoneRun[]> {
   const ended: GoneRun[] = [];
-  for (const r of await takeGoneRuns(pool, runIds, except)) {
+  for (const r of await takeGoneRuns(pool, by, runIds, except)) {
     try {
       await endRuns([r.runId]);
       await cancelRun(pool, r.runId);

@@ -113,3 +113,22 @@ export function isConnectionLoss(e: unknown): boolean {
   if (typeof code === 'string' && (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code) || /^(08...|57P0[123])$/.test(code))) return true;
   return /^Connection terminated|connection error and is not queryable/.test(e.message);
 }
+
+/** Sends with `send` until it succeeds or fails other than by a lost connection, waiting a little longer after each failure (up to 5 s); given up once `signal` aborts. */
+export async function untilSent(send: () => Promise<void>, signal: AbortSignal): Promise<void> {
+  for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
+    try {
+      return await send();
+    } catch (e) {
+      if (signal.aborted || !isConnectionLoss(e)) throw e;
+    }
+    await new Promise<void>((res) => {
+      const done = () => {
+        clearTimeout(timer);
+        res();
+      };
+      const timer = setTimeout(done, wait);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}

@@ -4,12 +4,14 @@ import type pg from 'pg';
 import type { EventSink, PipeEvent } from '../events/events.js';
 import type { RetryPolicy } from '../plan/retry-policy.js';
 import type { Task } from '../plan/task.js';
-import type { TaskPlace } from '../execute/task-place.js';
-import type { TaskOutcome } from '../execute/task-queue.js';
+import type { PlacedOutcome, TaskPlace } from '../execute/task-place.js';
 import { taskRef } from '../execute/task-ref.js';
 import { coordinatorBeat, coordinatorDone, endGoneRuns } from './coordinators.js';
 import { Heartbeat, liveWorkers, takeStaleWorkers } from './heartbeats.js';
-import type { PgConfig } from './postgres.js';
+import { untilSent, type PgConfig } from './postgres.js';
+
+/** A signal that never aborts: a run without one is stopped by other means. */
+const NEVER = new AbortController().signal;
 import { PIPE_VERSION } from '../version.js';
 import { enqueue, giveBack, jobKey, orphanedLocks, removeQueued, type JobPayload } from './queue.js';
 import { cancelRun, forgetRun, MESSAGES_CHANNEL, readMessages, type StoredMessage } from './tables.js';
@@ -46,7 +48,7 @@ export interface QueuedPlaceOptions {
 
 interface Waiting {
   readonly task: Task;
-  readonly resolve: (outcome: TaskOutcome) => void;
+  readonly resolve: (outcome: PlacedOutcome) => void;
   readonly slot: number;
   started: boolean;
   /** Why the task went back to the queue after it started, for the start that follows. */
@@ -57,6 +59,11 @@ interface Waiting {
    * than a success, is not the task's outcome, which the run the task was given back for tells.
    */
   readonly takenFrom: Set<string>;
+  /**
+   * Its worker told it superseded (a newer interval of its table was published there first):
+   * the success it tells next published nothing, and is told back as such.
+   */
+  superseded?: boolean;
 }
 
 export class QueuedPlace implements TaskPlace {
@@ -67,8 +74,13 @@ export class QueuedPlace implements TaskPlace {
   private toldNoWorker = false;
   private readonly coordinator = `${hostname()}:${process.pid}`;
   private heart: Heartbeat | undefined;
-  /** Set when this coordinator finds its run taken for gone (it was unreachable for its lease): nothing more is queued. */
-  private lost = false;
+  /**
+   * Who took this coordinator's run for gone (it was unreachable for its lease), once it finds
+   * that: nothing more is queued, and the run stays as recorded there.
+   */
+  private lost: string | undefined;
+  /** Where what happens here is told: the run's sink once the run has one (see relay). */
+  private emit: EventSink;
   /** A cancel that cannot reach Postgres ends what waits here: nobody could tell its outcome. */
   private readonly onAbort = () =>
     void this.cancel().catch(() => {
@@ -79,6 +91,7 @@ export class QueuedPlace implements TaskPlace {
     private readonly o: QueuedPlaceOptions,
     private readonly listener: pg.PoolClient,
   ) {
+    this.emit = o.emit;
     // Outcomes arrive by NOTIFY; the look every lease/3 catches one missed and sweeps the heartbeats.
     this.timer = setInterval(() => void this.look(), Math.max(100, Math.floor(o.leaseMs / 3)));
     o.signal?.addEventListener('abort', this.onAbort);
@@ -95,7 +108,8 @@ export class QueuedPlace implements TaskPlace {
       await listener.query(`LISTEN ${MESSAGES_CHANNEL}`);
       // Its row is written before any task is queued: a worker finds it for every job.
       place.heart = await Heartbeat.start(o.config, o.leaseMs, async (db) => {
-        if (!(await coordinatorBeat(db, o.runId, { host: hostname(), pid: process.pid, leaseMs: o.leaseMs }))) place.loseRun();
+        const taken = await coordinatorBeat(db, o.runId, { host: hostname(), pid: process.pid, leaseMs: o.leaseMs });
+        if (taken) place.loseRun(taken.takenBy);
       });
       // Runs of coordinators gone before this one started, which nobody has noticed yet.
       await place.endGoneRuns();
@@ -106,10 +120,18 @@ export class QueuedPlace implements TaskPlace {
     return place;
   }
 
-  async run(task: Task, slot: number): Promise<TaskOutcome> {
-    if (this.lost) return 'cancelled';
+  relay(emit: EventSink): void {
+    this.emit = emit;
+  }
+
+  takenBy(): string | undefined {
+    return this.lost;
+  }
+
+  async run(task: Task, slot: number): Promise<PlacedOutcome> {
+    if (this.lost !== undefined) return 'cancelled';
     const key = jobKey(this.o.runId, task.id);
-    const settled = new Promise<TaskOutcome>((resolve) => this.waiting.set(key, { task, resolve, slot, started: false, takenFrom: new Set() }));
+    const settled = new Promise<PlacedOutcome>((resolve) => this.waiting.set(key, { task, resolve, slot, started: false, takenFrom: new Set() }));
     const payload: JobPayload = {
       runId: this.o.runId,
       taskId: task.id,
@@ -120,10 +142,25 @@ export class QueuedPlace implements TaskPlace {
       retryOverride: this.o.retryOverride,
       coordinator: this.coordinator,
     };
-    await enqueue(this.o.utils, payload);
-    if (!this.toldNoWorker && (await liveWorkers(this.o.pool)) === 0) {
+    try {
+      // Queued once Postgres takes it: a moment without Postgres (a restart) only delays the task.
+      await untilSent(async () => void (await enqueue(this.o.utils, payload)), this.o.signal ?? NEVER);
+    } catch (e) {
+      if (!this.waiting.has(key)) return settled;
+      this.waiting.delete(key);
+      if (this.o.signal?.aborted) {
+        await this.o.recordCancelled(task, slot).catch(() => undefined);
+        this.emit({ type: 'task-cancelled', runId: this.o.runId, task: taskRef(task), started: false });
+        return 'cancelled';
+      }
+      const message = `the task could not be queued in the catalog's Postgres: ${e instanceof Error ? e.message : String(e)}`;
+      await this.o.recordRefusal(task, message, slot, this.coordinator).catch(() => undefined);
+      this.emit({ type: 'task-failed', runId: this.o.runId, task: taskRef(task), error: { message, kind: 'Postgres', errorClass: 'transient' }, attempts: 1, ms: 0 });
+      return 'failed';
+    }
+    if (!this.toldNoWorker && (await liveWorkers(this.o.pool).catch(() => 1)) === 0) {
       this.toldNoWorker = true;
-      this.o.emit({ type: 'notice', message: 'no pipe worker is running: tasks wait in the queue until one starts (pipe worker, on any machine with this project and the lake)' });
+      this.emit({ type: 'notice', message: 'no pipe worker is running: tasks wait in the queue until one starts (pipe worker, on any machine with this project and the lake)' });
     }
     return settled;
   }
@@ -159,21 +196,21 @@ export class QueuedPlace implements TaskPlace {
    * is recorded interrupted and its tasks dropped there. It queues nothing more, and stops
    * waiting for outcomes that nobody will tell.
    */
-  private loseRun(): void {
-    if (this.lost) return;
-    this.lost = true;
-    this.o.emit({
+  private loseRun(by: string): void {
+    if (this.lost !== undefined) return;
+    this.lost = by;
+    this.emit({
       type: 'notice',
-      message: `this coordinator went unseen for longer than its lease (${(this.o.leaseMs / 1000).toFixed(1)} s without reaching Postgres), and run ${this.o.runId} was taken for gone: it is recorded interrupted and its tasks are stopped; pipe retry ${this.o.runId} runs what it left`,
+      message: `this coordinator went unseen for longer than its lease (${(this.o.leaseMs / 1000).toFixed(1)} s without reaching Postgres), and run ${this.o.runId} was taken for gone by ${by}: it is recorded interrupted and its tasks are stopped; pipe retry ${this.o.runId} runs what it left`,
     });
     for (const key of [...this.waiting.keys()]) this.settle(key, 'cancelled');
   }
 
   /** Ends the runs of other coordinators that are gone, saying so. */
   private async endGoneRuns(): Promise<void> {
-    const ended = await endGoneRuns(this.o.pool, this.o.endDeadRuns, undefined, this.o.runId).catch(() => []);
+    const ended = await endGoneRuns(this.o.pool, `the coordinator of run ${this.o.runId} (${this.coordinator})`, this.o.endDeadRuns, undefined, this.o.runId).catch(() => []);
     for (const r of ended) {
-      this.o.emit({ type: 'notice', message: `run ${r.runId} lost its coordinator ${r.coordinator} (not seen for ${(r.silentMs / 1000).toFixed(1)} s): it is recorded interrupted, and its queued tasks are dropped; pipe retry ${r.runId} runs what it left` });
+      this.emit({ type: 'notice', message: `run ${r.runId} lost its coordinator ${r.coordinator} (not seen for ${(r.silentMs / 1000).toFixed(1)} s): it is recorded interrupted, and its queued tasks are dropped; pipe retry ${r.runId} runs what it left` });
     }
   }
 
@@ -188,7 +225,7 @@ export class QueuedPlace implements TaskPlace {
       for (const k of mine) this.waiting.get(k)?.takenFrom.add(w.workerId);
       this.handedBack([...mine, ...ids], `this coordinator gave it back to the queue when ${w.workerId} went unseen`);
       if (ids.length > 0 || mine.length > 0) {
-        this.o.emit({
+        this.emit({
           type: 'notice',
           message: `worker ${w.workerId} not seen for ${(w.silentMs / 1000).toFixed(1)} s: ${mine.length > 0 ? mine.map((k) => k.slice(this.o.runId.length + 1)).join(', ') : 'its tasks'} go back to the queue`,
         });
@@ -201,7 +238,7 @@ export class QueuedPlace implements TaskPlace {
     if (orphaned.length > 0) {
       const ids = await giveBack(this.o.utils, this.o.pool, orphaned, []).catch(() => []);
       this.handedBack(ids, 'this coordinator gave it back to the queue when the worker holding it was found gone');
-      if (ids.length > 0) this.o.emit({ type: 'notice', message: `${ids.length} task(s) held by a worker that is gone go back to the queue` });
+      if (ids.length > 0) this.emit({ type: 'notice', message: `${ids.length} task(s) held by a worker that is gone go back to the queue` });
     }
   }
 
@@ -213,32 +250,37 @@ export class QueuedPlace implements TaskPlace {
         const e = message.body as PipeEvent;
         if (w?.takenFrom.has(workerId) && (e.type === 'task-failed' || e.type === 'task-cancelled' || e.type === 'task-retrying')) {
           const what = e.type === 'task-failed' ? 'failed' : e.type === 'task-cancelled' ? 'cancelled' : 'failed an attempt';
-          this.o.emit({ type: 'notice', message: `${taskId} ${what} on ${workerId}, which this coordinator had taken for dead and given the task back from: the run of it now queued decides its outcome` });
+          this.emit({ type: 'notice', message: `${taskId} ${what} on ${workerId}, which this coordinator had taken for dead and given the task back from: the run of it now queued decides its outcome` });
           return;
         }
         if (e.type === 'task-started') {
           w?.takenFrom.delete(workerId);
           if (w?.givenBack !== undefined) {
             // Expected: the task went back to the queue, and another start is how it ends.
-            this.o.emit({ type: 'notice', message: `${taskId} starts again, on ${workerId}: ${w.givenBack}` });
+            this.emit({ type: 'notice', message: `${taskId} starts again, on ${workerId}: ${w.givenBack}` });
             w.givenBack = undefined;
           } else if (!w || w.started) {
             // A task that starts again without having been given back is said so: the queue ran its job twice.
-            this.o.emit({ type: 'notice', message: `${taskId} started again, on ${workerId}, ${w ? 'while its first start has told no outcome' : 'after its outcome was told'}` });
+            this.emit({ type: 'notice', message: `${taskId} started again, on ${workerId}, ${w ? 'while its first start has told no outcome' : 'after its outcome was told'}` });
           }
           if (w) w.started = true;
-          this.o.emit({ ...e, runner: workerId });
-        } else this.o.emit(e);
+          this.emit({ ...e, runner: workerId });
+          return;
+        }
+        if (w && e.type === 'task-skipped' && e.reason === 'superseded') w.superseded = true;
+        this.emit(e);
         return;
       }
       case 'outcome':
         if (w?.takenFrom.has(workerId) && message.body.outcome !== 'succeeded') return;
-        this.settle(key, message.body.outcome);
+        this.settle(key, message.body.outcome === 'succeeded' && w?.superseded ? 'superseded' : message.body.outcome);
         return;
       case 'refused': {
         if (!w) return;
         await this.o.recordRefusal(w.task, message.body.message, w.slot, workerId).catch(() => undefined);
-        this.o.emit({
+        // Settled meanwhile (the run was taken for gone, or cancelled): its end was told already, and the run's may have been.
+        if (this.waiting.get(key) !== w) return;
+        this.emit({
           type: 'task-failed',
           runId: this.o.runId,
           task: taskRef(w.task),
@@ -250,7 +292,7 @@ export class QueuedPlace implements TaskPlace {
         return;
       }
       case 'returned':
-        this.o.emit({ type: 'notice', message: message.body.message });
+        this.emit({ type: 'notice', message: message.body.message });
         if (w) w.givenBack = `${workerId} stopped while running it and gave it back to the queue`;
         return;
       default: {
@@ -268,7 +310,7 @@ export class QueuedPlace implements TaskPlace {
     }
   }
 
-  private settle(key: string, outcome: TaskOutcome): void {
+  private settle(key: string, outcome: PlacedOutcome): void {
     const w = this.waiting.get(key);
     if (!w) return;
     this.waiting.delete(key);
@@ -284,7 +326,7 @@ export class QueuedPlace implements TaskPlace {
       if (!w) continue;
       // Recorded as the output says it: cancelled (history, and the counts pipe retry starts from).
       await this.o.recordCancelled(w.task, w.slot).catch(() => undefined);
-      this.o.emit({ type: 'task-cancelled', runId: this.o.runId, task: taskRef(w.task), started: false });
+      this.emit({ type: 'task-cancelled', runId: this.o.runId, task: taskRef(w.task), started: false });
       this.settle(key, 'cancelled');
     }
     await this.read();

@@ -35,6 +35,8 @@ const DDL = [
   `CREATE TABLE IF NOT EXISTS ${SCHEMA}.coordinators (
      run_id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL, last_seen timestamptz NOT NULL, lease_ms integer NOT NULL,
      backend_pid integer, backend_start timestamptz, gone_at timestamptz)`,
+  // Who took the run for gone (a worker, another run's coordinator), for its coordinator to say.
+  `ALTER TABLE ${SCHEMA}.coordinators ADD COLUMN IF NOT EXISTS taken_by text`,
 ];
 
 /** Creates the tables if needed; several processes may at once, so one at a time under a lock. */

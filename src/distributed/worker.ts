@@ -10,7 +10,7 @@ import { PIPE_VERSION } from '../version.js';
 import { endGoneRuns, goneRuns } from './coordinators.js';
 import { beatPeriod, Heartbeat, type WorkerRow } from './heartbeats.js';
 import { jobQueue } from './drivers.js';
-import { isConnectionLoss, isPostgresError, type PgConfig } from './postgres.js';
+import { isConnectionLoss, isPostgresError, untilSent, type PgConfig } from './postgres.js';
 import { jobKey, PIPE_TASK, quietLogger, type JobPayload } from './queue.js';
 import { CANCEL_CHANNEL, cancelledRuns, postMessage, type Message } from './tables.js';
 
@@ -49,6 +49,8 @@ interface Running {
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const { pool, row, engine } = o;
   const running = new Map<string, Running>();
+  /** Who this worker is to the coordinator of a run it takes for gone. */
+  const taker = `worker ${row.workerId}${row.workerId === `${row.host}:${row.pid}` ? '' : ` (${row.host}:${row.pid})`}`;
   /**
    * What the queue holds this worker's jobs by: its pool's id, one per process, named in every
    * beat from the moment the pool exists, so that a job it has just taken is never taken for
@@ -64,7 +66,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const stopCancelled = async () => {
     const runIds = [...new Set([...running.values()].map((r) => r.runId))];
     // A run whose coordinator is gone is ended (and so cancelled) first: its tasks stop too.
-    if (runIds.length > 0) await endGoneRuns(pool, (ids) => engine.endDeadRuns(ids), runIds).catch(() => undefined);
+    if (runIds.length > 0) await endGoneRuns(pool, taker, (ids) => engine.endDeadRuns(ids), runIds).catch(() => undefined);
     const cancelled = await cancelledRuns(pool, runIds);
     for (const r of running.values()) if (cancelled.has(r.runId)) r.controller.abort(new Error('run cancelled'));
   };
@@ -121,7 +123,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       );
     }
     // A job of a run whose coordinator is gone (on any machine): the run is ended here if nobody has yet.
-    await endGoneRuns(pool, (ids) => engine.endDeadRuns(ids), [job.runId]).catch(() => undefined);
+    await endGoneRuns(pool, taker, (ids) => engine.endDeadRuns(ids), [job.runId]).catch(() => undefined);
     const lostTo = (await goneRuns(pool, [job.runId]).catch(() => new Map<string, string>())).get(job.runId);
     if (lostTo !== undefined) {
       return refuse(
@@ -188,30 +190,48 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   /**
    * The queue marks a job done without waiting (graphile-worker does not await it), so a
    * Postgres lost at that moment rejects a promise nobody handles, which would end the
-   * process with a stack trace. It stops the worker instead, with the error named.
+   * process with a stack trace; and the queue's workers give up on a Postgres gone longer than
+   * their retries. Either way the queue is stopped and taken up again once Postgres answers
+   * (a job whose end was lost is given back by the coordinator: no worker names its lock).
    */
-  let lost: unknown;
-  const stopped = new AbortController();
+  let queueLost = new AbortController();
   const onUnhandled = (e: unknown) => {
     if (!isPostgresError(e) && !isConnectionLoss(e)) throw e;
-    lost ??= e;
-    stopped.abort();
+    queueLost.abort(e);
   };
   process.on('unhandledRejection', onUnhandled);
+  // graphile-worker prints the error of a queue worker that gave up with console.trace, past
+  // its logger: this process tells it in its own words.
+  const trace = console.trace;
+  console.trace = () => undefined;
   try {
     const { run } = await jobQueue();
-    runner = await run({
-      pgPool: pool,
-      concurrency: o.concurrency,
-      noHandleSignals: true,
-      pollInterval: 2000,
-      logger: await quietLogger(),
-      events,
-      taskList: { [PIPE_TASK]: handle },
-    });
-    const stopping = AbortSignal.any([o.signal, stopped.signal]);
-    await Promise.race([new Promise<void>((res) => (stopping.aborted ? res() : stopping.addEventListener('abort', () => res(), { once: true }))), runner.promise]);
-    if (lost !== undefined) throw lost;
+    const stopping = o.signal;
+    const stop = new Promise<void>((res) => (stopping.aborted ? res() : stopping.addEventListener('abort', () => res(), { once: true })));
+    for (;;) {
+      queueLost = new AbortController();
+      const lostNow = queueLost.signal;
+      const started = await run({
+        pgPool: pool,
+        concurrency: o.concurrency,
+        noHandleSignals: true,
+        pollInterval: 2000,
+        logger: await quietLogger(),
+        events,
+        taskList: { [PIPE_TASK]: handle },
+      });
+      runner = started;
+      const lostQueue = new Promise<unknown>((res) => (lostNow.aborted ? res(lostNow.reason) : lostNow.addEventListener('abort', () => res(lostNow.reason), { once: true })));
+      const ended = await Promise.race([stop.then(() => STOP), lostQueue, started.promise.then(() => 'the queue stopped', (e: unknown) => e)]);
+      if (ended === STOP || stopping.aborted) break;
+      if (typeof ended !== 'string' && !isPostgresError(ended) && !isConnectionLoss(ended)) throw ended;
+      await started.stop().catch(() => undefined);
+      runner = undefined;
+      o.emit({ type: 'notice', message: `worker ${row.workerId} lost the queue's Postgres (${ended instanceof Error ? ended.message : String(ended)}): it takes tasks again once Postgres answers` });
+      await untilSent(async () => void (await pool.query('SELECT 1')), stopping).catch(() => undefined);
+      if (stopping.aborted) break;
+      o.emit({ type: 'notice', message: `worker ${row.workerId}: Postgres answers again; taking tasks` });
+    }
   } finally {
     // Running tasks were interrupted by the signal; stop waits for them to put themselves back.
     await runner?.stop().catch(() => undefined);
@@ -221,8 +241,11 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     listener.release();
     await heart.stop();
     process.off('unhandledRejection', onUnhandled);
+    console.trace = trace;
   }
 }
+
+const STOP = Symbol('stop');
 
 /** Ends a job that another worker now runs, leaving it to that one (see handle). */
 class TakenBack extends Error {
@@ -238,23 +261,4 @@ async function takenFromHere(pool: pg.Pool, jobId: string, lockedBy: string | nu
     .query<{ held: boolean }>('SELECT locked_by IS NOT DISTINCT FROM $2 AS held FROM graphile_worker.jobs WHERE id = $1::bigint', [jobId, lockedBy])
     .catch(() => ({ rows: [{ held: true }] }));
   return rows.length > 0 && !rows[0].held;
-}
-
-/** Sends with `send` until it succeeds or fails other than by a lost connection, waiting a little longer after each failure (up to 5 s); given up once `signal` aborts. */
-export async function untilSent(send: () => Promise<void>, signal: AbortSignal): Promise<void> {
-  for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
-    try {
-      return await send();
-    } catch (e) {
-      if (signal.aborted || !isConnectionLoss(e)) throw e;
-    }
-    await new Promise<void>((res) => {
-      const done = () => {
-        clearTimeout(timer);
-        res();
-      };
-      const timer = setTimeout(done, wait);
-      signal.addEventListener('abort', done, { once: true });
-    });
-  }
 }

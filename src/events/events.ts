@@ -66,7 +66,8 @@ export const DONE_SKIPS: ReadonlySet<SkipReason> = new Set<SkipReason>(['up-to-d
 
 /** How a run ended, and how many of its tasks ended how. */
 export interface RunCounts {
-  readonly status: 'succeeded' | 'failed' | 'cancelled';
+  /** `interrupted`: another process ended the run meanwhile (see interruptedBy). */
+  readonly status: 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
   readonly succeeded: number;
   readonly failed: number;
   readonly skipped: number;
@@ -80,6 +81,12 @@ export interface RunCounts {
    * stood there (see SUPERSEDED): done, as nothing is left to retry, but not built.
    */
   readonly superseded?: number;
+  /**
+   * Who recorded the run interrupted while it ran: a distributed run whose coordinator went
+   * unseen for its lease, taken for gone by a worker or another coordinator. Its end as
+   * recorded there stands.
+   */
+  readonly interruptedBy?: string;
 }
 
 export type PipeEvent =

@@ -65,6 +65,8 @@ export type ExecuteResult = RunCounts;
 export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   const { engine, tasks, runId, emit, signal } = input;
   const queue = new TaskQueue(tasks, input);
+  // What happens where its tasks run is told as the run's own.
+  input.place?.relay(emit);
   const startedAt = Date.now();
   const unit = tasks.some((t) => t.group !== undefined && isHourLabel(t.group)) ? 'hour' : 'date';
   const currency = await engine.withSession((session) => RunCurrency.open(session, runId, tasks, input.readsCache));
@@ -283,6 +285,8 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   const pending = queue.pending;
   // A task skipped (after a failure, or for depends_on_past), or stopped other than by this run's
   // own stop (a distributed run taken for gone), leaves the run unfinished: pipe retry completes it.
+  const interruptedBy = input.place?.takenBy();
+  if (interruptedBy !== undefined) return { status: 'interrupted', ...counts, pending, upToDate: runner.upToDate, superseded: runner.superseded, interruptedBy };
   const status = signal?.aborted ? 'cancelled' : counts.failed > 0 || counts.skipped > 0 || counts.cancelled > 0 || pending > 0 ? 'failed' : 'succeeded';
   return { status, ...counts, pending, upToDate: runner.upToDate, superseded: runner.superseded };
 }

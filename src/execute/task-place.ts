@@ -1,5 +1,9 @@
+import type { EventSink } from '../events/events.js';
 import type { Task } from '../plan/task.js';
 import type { TaskOutcome } from './task-queue.js';
+
+/** How a task run at a place ended: as a task of the run does, or superseded at its publish. */
+export type PlacedOutcome = TaskOutcome | 'superseded';
 
 /**
  * Where a task that runs executes, seen from the executor: "run this task somewhere and tell
@@ -11,7 +15,19 @@ export interface TaskPlace {
   /**
    * Runs `task` to its end there, its records and events included, and tells how it ended;
    * `worker` is the run's thread (lane) it takes. The task comes judged and with what its
-   * publication records (see TaskRunner.run): where it runs, it is only run.
+   * publication records (see TaskRunner.run): where it runs, it is only run. `superseded`: it
+   * succeeded without publishing, a newer interval of its table being there (see
+   * Engine.publish): what reads it reads the newer table, and its build is not on record.
    */
-  run(task: Task, worker: number): Promise<TaskOutcome>;
+  run(task: Task, worker: number): Promise<PlacedOutcome>;
+  /**
+   * Where the place tells what happens there from now on: the run's own sink, so that its
+   * log, its notifications and its hooks' results see the tasks run there as the run's.
+   */
+  relay(emit: EventSink): void;
+  /**
+   * Who ended the run elsewhere, when another process took it (a coordinator taken for gone,
+   * see distributed/coordinators.ts): its end is recorded there, and stands.
+   */
+  takenBy(): string | undefined;
 }

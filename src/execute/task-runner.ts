@@ -164,8 +164,18 @@ export class TaskRunner {
     } catch (e) {
       // In a batch, what it reads to be judged may be stopped by the batch's time running out
       // (or fail): the batch rolls back, and the task runs alone, judged again there.
-      if (!how.batch) throw e;
-      return this.run(planned, await how.batch.abort(), worker, place);
+      if (how.batch) return this.run(planned, await how.batch.abort(), worker, place);
+      // Alone, the warehouse failed it (its catalog's Postgres gone a moment): the task fails
+      // with the error classified, as a failed attempt does, and the run goes on.
+      if (signal?.aborted) {
+        await engine.recordTask(session, { runId, taskId: planned.id, attempt: 1, status: 'cancelled', endedAt: Date.now(), detail: 'interrupted', worker, runner: this.o.runner });
+        emit({ type: 'task-cancelled', runId, task: taskRef(planned), started: false });
+        return 'cancelled';
+      }
+      const error = toTaskError(e, planned);
+      await engine.recordTask(session, { runId, taskId: planned.id, attempt: 1, status: 'failed', endedAt: Date.now(), error: error.message, errorClass: error.errorClass, worker, runner: this.o.runner });
+      emit({ type: 'task-failed', runId, task: taskRef(planned), error, attempts: 1, ms: 0 });
+      return 'failed';
     }
     const { steps, interrupter } = this;
     /** The task as it runs: once rendered again with the warehouse (see render-at-run.ts), with the SQL it runs. */
@@ -328,6 +338,11 @@ export class TaskRunner {
     const { currency } = this.o;
     const recording = currency?.recording(task, judged, Date.now());
     const outcome = await place.run(recording?.task ?? task, worker);
+    // Superseded, it published nothing: what reads it is judged with the newer build on record, as when it runs here.
+    if (outcome === 'superseded') {
+      this.superseded++;
+      return 'succeeded';
+    }
     if (outcome === 'succeeded') currency?.published(task, recording?.build);
     return outcome;
   }

@@ -245,8 +245,9 @@ export class TextLogger implements Logger {
           ...(e.cancelled ? [s.yellow(`${e.cancelled} cancelled`)] : []),
           ...(e.pending ? [s.yellow(`${e.pending} not started`)] : []),
         ];
-        const verdict = e.status === 'succeeded' ? s.green('Done') : e.status === 'failed' ? s.red('Failed') : s.yellow('Cancelled');
+        const verdict = e.status === 'succeeded' ? s.green('Done') : e.status === 'failed' ? s.red('Failed') : e.status === 'interrupted' ? s.yellow('Interrupted') : s.yellow('Cancelled');
         this.line(`${verdict}: ${parts.join(', ')} in ${(e.ms / 1000).toFixed(2)}s`);
+        if (e.interruptedBy !== undefined) this.line(s.yellow(`run ${e.runId} was taken as interrupted by ${e.interruptedBy} while this process could not reach Postgres; its end is recorded as that process recorded it`));
         if (e.pending > 0) this.line(s.yellow(`${e.pending} task${e.pending === 1 ? ' was' : 's were'} never started`));
         if (this.failures.length > 0) {
           // Grouped by error, so a hundred dates failing for one reason read as one problem.

@@ -1,12 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
-import { explain, killRunning, removeTempDirs, RunningPipe, tempDir, writeProjectFiles } from '../e2e/helpers.js';
-import { runIn } from '../support/in-process.js';
+import { describe, expect, it } from 'vitest';
+import { explain, RunningPipe } from '../e2e/helpers.js';
+import { retryIn, runIn } from '../support/in-process.js';
+import { runLogPath } from '../../src/run-log/run-log-files.js';
+import { ENV, lakeProcessesFile, lakeProjectOn } from '../support/lake-project.js';
 import { lakeRows, lakeRowsOf } from '../support/lake-rows.js';
-import { lakeInstances } from '../support/lake-instances.js';
-import { createDatabase, testPostgres } from '../support/postgres.js';
+import { testPostgres } from '../support/postgres.js';
 
 /**
  * A coordinator killed with its tasks still queued leaves jobs no one is waiting for. A run
@@ -15,24 +16,13 @@ import { createDatabase, testPostgres } from '../support/postgres.js';
  */
 
 const pg0 = await testPostgres();
-lakeInstances();
-afterAll(async () => {
-  await killRunning();
-  removeTempDirs();
-});
-const ENV = { PIPE_TEST_PGUSER: 'postgres' };
-process.env.PIPE_TEST_PGUSER = 'postgres';
+lakeProcessesFile();
 
 /** A lake of its own with one incremental model whose rows name the run's currency (--var). */
-function pricesProject(name: string): { dir: string; db: string; lake: LakeTarget } {
-  const dir = tempDir();
-  const db = createDatabase(pg0!, `${name}_${process.pid}`);
-  writeProjectFiles(dir, {
-    'pipe.yaml': `name: stale\nwarehouse:\n  type: ducklake\n  catalog: postgres:${pg0!.connection(db).replace('user=postgres', 'user=${env:PIPE_TEST_PGUSER}')}\n  data_path: lake/\n`,
+const pricesProject = (name: string) =>
+  lakeProjectOn(pg0!, name, {
     'models/prices.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect cast('{{ ds }}' as date) as d, '{{ var(\"currency\") }}' as currency\n",
   });
-  return { dir, db, lake: { catalog: { kind: 'postgres', connection: pg0!.connection(db) }, dataPath: join(dir, 'lake/'), shown: db, source: { owner: 'test' } } };
-}
 
 describe.skipIf(!pg0)('a job left in the queue by a coordinator that died', () => {
   it('is dropped by the worker that takes it once its run has ended, and the later run stays published', { timeout: 180_000 }, async () => {
@@ -88,12 +78,22 @@ describe.skipIf(!pg0)('a job left in the queue by a coordinator that died', () =
     const [[run]] = await lakeRowsOf(lake, [`SELECT status FROM _pipe.runs WHERE run_id = '${String(started.runId)}'`]);
     expect(run).toEqual({ status: 'interrupted' });
 
-    // Thawed, the coordinator finds its run taken, says so and ends it unfinished, never succeeded.
+    // Thawed, the coordinator finds its run taken, says so and by whom, and leaves it as recorded there.
     coordinator.child.kill('SIGCONT');
     const ended = await coordinator.exited;
-    expect(ended.stdout, explain(ended)).toMatch(/run \S+ was taken for gone: it is recorded interrupted/);
+    const runId = String(started.runId);
+    expect(ended.stdout, explain(ended)).toMatch(/run \S+ was taken for gone by worker late \(\S+:\d+\): it is recorded interrupted/);
     expect(ended.code, explain(ended)).toBe(1);
-    const [[after]] = await lakeRowsOf(lake, [`SELECT status FROM _pipe.runs WHERE run_id = '${String(started.runId)}'`]);
-    expect(after).toEqual({ status: 'failed' });
+    const [[after]] = await lakeRowsOf(lake, [`SELECT status FROM _pipe.runs WHERE run_id = '${runId}'`]);
+    expect(after).toEqual({ status: 'interrupted' });
+    // Its machine's log of the run ends as the run does: taken as interrupted, by that worker.
+    const log = readFileSync(runLogPath(join(dir, 'lake'), runId), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(log.find((l) => l.type === 'run-finished')).toMatchObject({ status: 'interrupted', interruptedBy: expect.stringMatching(/^worker late \(\S+:\d+\)$/) });
+    expect(log.at(-1)).toMatchObject({ type: 'reconciled', run: { status: 'interrupted' } });
+
+    // pipe retry runs what it left, and the run is done.
+    const retried = await retryIn(dir, { runId });
+    expect(retried.code, explain(retried)).toBe(0);
+    expect(retried.events.filter((e) => e.type === 'task-succeeded').map((e) => (e.task as { id: string }).id)).toEqual(['prices@2024-01-01']);
   });
 });

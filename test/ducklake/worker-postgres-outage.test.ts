@@ -1,4 +1,3 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
@@ -7,6 +6,7 @@ import { backfillIn } from '../support/in-process.js';
 import { lakeInstances } from '../support/lake-instances.js';
 import { lakeRowsOf } from '../support/lake-rows.js';
 import { createDatabase, freePort, testPostgres } from '../support/postgres.js';
+import { Relay } from '../support/relay.js';
 
 /**
  * A worker whose Postgres goes away for a moment (a restart, a network cut) while it runs a
@@ -25,61 +25,6 @@ afterAll(async () => {
   await killRunning();
   removeTempDirs();
 });
-
-/** A TCP relay to Postgres that can be cut: connections made while it is cut are closed at once, and counted. */
-class Relay {
-  private readonly sockets = new Set<Socket>();
-  private cut = false;
-  /** Connections refused while cut. */
-  refused = 0;
-  private onRefused = () => undefined as void;
-  private constructor(private readonly server: Server) {}
-
-  static async open(port: number, target: number): Promise<Relay> {
-    const relay: Relay = new Relay(
-      createServer((client) => {
-        if (relay.cut) {
-          relay.refused++;
-          relay.onRefused();
-          client.destroy();
-          return;
-        }
-        const upstream = connect(target, '127.0.0.1');
-        for (const s of [client, upstream]) {
-          relay.sockets.add(s);
-          s.on('close', () => relay.sockets.delete(s));
-          s.on('error', () => undefined);
-        }
-        client.pipe(upstream).pipe(client);
-      }),
-    );
-    await new Promise<void>((res) => relay.server.listen(port, '127.0.0.1', res));
-    return relay;
-  }
-
-  /** Postgres gone: every open connection is closed, and new ones too. */
-  down(): void {
-    this.cut = true;
-    for (const s of this.sockets) s.destroy();
-  }
-
-  up(): void {
-    this.cut = false;
-  }
-
-  /** Resolves once `n` more connections have been refused. */
-  refusedMore(n: number): Promise<void> {
-    const goal = this.refused + n;
-    return new Promise((res) => {
-      this.onRefused = () => this.refused >= goal && res();
-    });
-  }
-
-  close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    return new Promise((res) => this.server.close(() => res()));
-  }
-}
 
 /** A lake of its own whose model is held at a gate on its first date, and a relay to its Postgres. */
 async function gatedProject(name: string) {

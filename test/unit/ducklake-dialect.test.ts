@@ -33,6 +33,9 @@ describe('the DuckLake dialect', () => {
       new Error('TransactionContext Error: Failed to commit: Failed to commit: Failed to execute query "COMMIT": server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.\n'),
     );
     expect(broke).toMatchObject({ errorClass: 'transient', message: "lost the lake's catalog (its Postgres): server closed the connection unexpectedly; run it again once Postgres answers" });
+    // A commit on a connection already gone: Postgres has no words left, the rollback after it fails bare.
+    const gone = DUCKLAKE.classify(new Error('TransactionContext Error: Failed to commit: Failed to execute query "ROLLBACK": '));
+    expect(gone).toMatchObject({ errorClass: 'transient', message: "lost the lake's catalog (its Postgres): its connection is gone; run it again once Postgres answers" });
   });
 
   it('says what to write instead of what DuckLake cannot store', () => {

@@ -65,7 +65,7 @@ const started = (tasks: number, extra: Partial<Extract<PipeEvent, { type: 'run-s
   tasks,
   ...extra,
 });
-const finished = (status: 'succeeded' | 'failed' | 'cancelled', counts: Partial<Record<'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'pending' | 'upToDate' | 'superseded', number>> = {}, retryCommand?: string): PipeEvent => ({
+const finished = (status: 'succeeded' | 'failed' | 'cancelled' | 'interrupted', counts: Partial<Record<'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'pending' | 'upToDate' | 'superseded', number>> = {}, retryCommand?: string): PipeEvent => ({
   type: 'run-finished',
   runId: RUN,
   status,
@@ -245,6 +245,19 @@ describe('the plain text logger', () => {
     const { out: lines, logger: again } = textLogger();
     again.handle({ type: 'task-skipped', runId: RUN, task: task('orders', '2024-01-02'), reason: 'superseded', detail: 'superseded: run r9 published it later (2024-01-04); pipe run --select orders --date 2024-01-02 rebuilds it for this date' });
     expect(lines.lines).toEqual(['~ orders 2024-01-02 superseded: run r9 published it later (2024-01-04); pipe run --select orders --date 2024-01-02 rebuilds it for this date']);
+  });
+
+  it('a run another process took as interrupted ends so, naming who', () => {
+    const { out, logger } = textLogger();
+    logger.handle(started(2));
+    out.text = '';
+    logger.handle({ ...finished('interrupted', { succeeded: 1, cancelled: 1 }, 'pipe retry r1'), interruptedBy: 'worker w1 (host:42)' } as PipeEvent);
+    expect(out.lines).toEqual([
+      'Interrupted: 1 succeeded, 0 failed, 0 skipped, 1 cancelled in 2.50s',
+      `run ${RUN} was taken as interrupted by worker w1 (host:42) while this process could not reach Postgres; its end is recorded as that process recorded it`,
+      're-run what did not succeed: pipe retry r1',
+      `details: pipe history ${RUN}`,
+    ]);
   });
 
   it('a new run starts its summary afresh (watch mode runs many builds through one logger)', () => {

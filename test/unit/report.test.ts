@@ -58,4 +58,11 @@ describe('a full disk at a task', () => {
     expect(e.message).toBe('the disk is full: /srv/shop/warehouse.duckdb could not be written (no space left on device); nothing of this task was published');
     expect(e.errorClass).toBe('transient');
   });
+
+  it("names the folder of a lake's data file, so that the tasks a full disk fails read as one error", () => {
+    const at = (uuid: string) => toTaskError(new WarehouseError(`IO Error: Could not write file "/lake/main/events/ducklake-${uuid}.parquet": No space left on device`, 'IO', 'transient')).message;
+    const first = at('01a24218-67dc-79d8-94a6-cdc8765334dd');
+    expect(first).toBe('the disk is full: no new data file could be written in /lake/main/events/ (no space left on device); nothing of this task was published');
+    expect(at('01a24218-6991-715d-ad09-fadc241aba7f')).toBe(first);
+  });
 });

@@ -27,7 +27,8 @@ const LACKS: readonly { readonly pattern: RegExp; readonly hint: string }[] = [
  * the catalog lost, naming its host, port and database only, and transient.
  */
 const CATALOG_UNREACHABLE = /Unable to connect to Postgres at "([^"]*)": (?:connection to server at "[^"]*", port \d+ failed: )?(?:FATAL:\s*)?([^\n]*)/;
-const CATALOG_BROKE = /Failed to execute query "[^"]*": (server closed the connection unexpectedly|no connection to the server|SSL connection has been closed unexpectedly|terminating connection [^\n]*)/;
+// Postgres's words for a connection that broke; none at all (the message ends after the query) once the connection is gone.
+const CATALOG_BROKE = /Failed to execute query "[^"]*": ?(server closed the connection unexpectedly|no connection to the server|SSL connection has been closed unexpectedly|terminating connection [^\n]*|\s*$)/;
 
 /** Where the catalog's Postgres is (` at host:port/db`, or nothing when DuckDB does not say) and why it failed, or undefined for another error. */
 export function catalogProblem(message: string): { readonly where: string; readonly why: string } | undefined {
@@ -36,7 +37,7 @@ export function catalogProblem(message: string): { readonly where: string; reado
   if (!unreachable && !broke) return undefined;
   const keys = new Map([...(unreachable?.[1] ?? '').matchAll(/(\w+)=('(?:[^'\\]|\\.)*'|\S+)/g)].map((m) => [m[1].toLowerCase(), m[2]]));
   const where = keys.size > 0 ? ` at ${keys.get('host') ?? 'localhost'}:${keys.get('port') ?? 5432}/${keys.get('dbname') ?? ''}` : '';
-  return { where, why: (unreachable?.[2] ?? broke?.[1] ?? '').trim() };
+  return { where, why: (unreachable?.[2] ?? broke?.[1] ?? '').trim() || 'its connection is gone' };
 }
 
 /** A hint for an error of something DuckLake lacks; undefined for other errors. */

@@ -1,0 +1,74 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { openPool } from '../../src/distributed/postgres.js';
+import { openQueue } from '../../src/distributed/queue.js';
+import { QueuedPlace } from '../../src/distributed/queued-place.js';
+import { ensureTables } from '../../src/distributed/tables.js';
+import type { Task } from '../../src/plan/task.js';
+import { createDatabase, freePort, testPostgres } from '../support/postgres.js';
+import { Relay } from '../support/relay.js';
+
+/**
+ * A coordinator whose Postgres goes away a moment (a restart) as it queues a task: the task is
+ * queued once Postgres is back. The error of the lost connection used to end the run, as an
+ * internal error with a stack trace.
+ */
+
+const pg0 = await testPostgres();
+const closing: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const c of closing.reverse()) await c().catch(() => undefined);
+});
+
+describe.skipIf(!pg0)('a coordinator when Postgres goes away a moment', () => {
+  it('queues the task once Postgres is back', async () => {
+    const db = createDatabase(pg0!, `coordinator_outage_${process.pid}`);
+    const port = await freePort();
+    const relay = await Relay.open(port, pg0!.port);
+    closing.push(() => relay.close());
+    const config = { host: '127.0.0.1', port, user: 'postgres', database: db };
+    const pool: pg.Pool = await openPool(config, 4);
+    closing.push(() => pool.end());
+    await ensureTables(pool);
+    const utils = await openQueue(pool);
+    closing.push(async () => utils.release());
+    const place = await QueuedPlace.open({
+      pool,
+      utils,
+      config,
+      runId: 'r1',
+      fingerprint: 'f',
+      emit: () => undefined,
+      leaseMs: 30_000,
+      recordRefusal: async () => undefined,
+      recordCancelled: async () => undefined,
+      endDeadRuns: async () => undefined,
+    });
+    closing.push(() => place.close());
+    relay.down();
+    const refused = relay.refusedMore(1);
+    // Settles only with the task's outcome, which no worker here tells: it must not fail meanwhile.
+    const running = place.run({ id: 'events@2024-01-01', node: 'events', kind: 'incremental', upstream: [] } as unknown as Task, 1);
+    running.catch(() => undefined);
+    // The queueing has met the outage: Postgres comes back.
+    await refused;
+    relay.up();
+    const direct = await openPool({ ...config, port: pg0!.port }, 2);
+    closing.push(() => direct.end());
+    let jobs: string[] = [];
+    const listening = await direct.connect();
+    try {
+      // Woken by each job added (graphile-worker notifies jobs:insert), checked once before.
+      const added = new Promise<void>((res) => listening.on('notification', () => res()));
+      await listening.query('LISTEN "jobs:insert"');
+      jobs = (await direct.query<{ key: string }>('SELECT key FROM graphile_worker.jobs')).rows.map((r) => r.key);
+      if (jobs.length === 0) {
+        await Promise.race([added, running]);
+        jobs = (await direct.query<{ key: string }>('SELECT key FROM graphile_worker.jobs')).rows.map((r) => r.key);
+      }
+    } finally {
+      listening.release();
+    }
+    expect(jobs).toEqual(['r1:events@2024-01-01']);
+  });
+});
