@@ -14,7 +14,7 @@ import { untilSent, type PgConfig } from './postgres.js';
 const NEVER = new AbortController().signal;
 import { PIPE_VERSION } from '../version.js';
 import { enqueue, giveBack, jobKey, orphanedLocks, removeQueued, type JobPayload } from './queue.js';
-import { cancelRun, forgetRun, MESSAGES_CHANNEL, readMessages, type StoredMessage } from './tables.js';
+import { cancelRun, earlierRun, forgetRun, MESSAGES_CHANNEL, readMessages, type JobRun, type StoredMessage } from './tables.js';
 
 /**
  * The coordinator's side of a distributed backfill: a TaskPlace that queues each task it is
@@ -64,6 +64,12 @@ interface Waiting {
    * the success it tells next published nothing, and is told back as such.
    */
   superseded?: boolean;
+  /**
+   * The run of the task's job that started last. A job given back is handed out again, maybe
+   * to the same worker, whose earlier run may tell its end only after the new run started (both
+   * waited for Postgres): that end is not the task's outcome either.
+   */
+  latest?: JobRun;
 }
 
 export class QueuedPlace implements TaskPlace {
@@ -242,19 +248,27 @@ export class QueuedPlace implements TaskPlace {
     }
   }
 
-  private async receive({ taskId, workerId, message }: StoredMessage): Promise<void> {
+  private async receive({ taskId, workerId, message, from }: StoredMessage): Promise<void> {
     const key = jobKey(this.o.runId, taskId);
     const w = this.waiting.get(key);
+    /** Told by a run of the task this coordinator took it from, or by an earlier run of its job than the one that started last. */
+    const fromEarlierRun = w !== undefined && (w.takenFrom.has(workerId) || earlierRun(from, w.latest));
     switch (message.kind) {
       case 'event': {
         const e = message.body as PipeEvent;
-        if (w?.takenFrom.has(workerId) && (e.type === 'task-failed' || e.type === 'task-cancelled' || e.type === 'task-retrying')) {
+        if (fromEarlierRun && (e.type === 'task-failed' || e.type === 'task-cancelled' || e.type === 'task-retrying')) {
           const what = e.type === 'task-failed' ? 'failed' : e.type === 'task-cancelled' ? 'cancelled' : 'failed an attempt';
-          this.emit({ type: 'notice', message: `${taskId} ${what} on ${workerId}, which this coordinator had taken for dead and given the task back from: the run of it now queued decides its outcome` });
+          this.emit({
+            type: 'notice',
+            message: `${taskId} ${what} on ${workerId} in a run of it this coordinator had given back to the queue (its worker taken for dead): the run of it now queued decides its outcome`,
+          });
           return;
         }
         if (e.type === 'task-started') {
+          // An earlier run's start told late: the later run has started already.
+          if (w && earlierRun(from, w.latest)) return;
           w?.takenFrom.delete(workerId);
+          if (w && from !== undefined) w.latest = from;
           if (w?.givenBack !== undefined) {
             // Expected: the task went back to the queue, and another start is how it ends.
             this.emit({ type: 'notice', message: `${taskId} starts again, on ${workerId}: ${w.givenBack}` });
@@ -272,7 +286,7 @@ export class QueuedPlace implements TaskPlace {
         return;
       }
       case 'outcome':
-        if (w?.takenFrom.has(workerId) && message.body.outcome !== 'succeeded') return;
+        if (fromEarlierRun && message.body.outcome !== 'succeeded') return;
         this.settle(key, message.body.outcome === 'succeeded' && w?.superseded ? 'superseded' : message.body.outcome);
         return;
       case 'refused': {

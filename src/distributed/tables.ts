@@ -30,6 +30,9 @@ const DDL = [
      id bigserial PRIMARY KEY, run_id text NOT NULL, task_id text NOT NULL, worker_id text NOT NULL,
      kind text NOT NULL, body jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now())`,
   `CREATE INDEX IF NOT EXISTS messages_run ON ${SCHEMA}.messages (run_id, id)`,
+  // Which run of its queued job a message comes from (see JobRun).
+  `ALTER TABLE ${SCHEMA}.messages ADD COLUMN IF NOT EXISTS job_id text`,
+  `ALTER TABLE ${SCHEMA}.messages ADD COLUMN IF NOT EXISTS job_attempt integer`,
   `CREATE TABLE IF NOT EXISTS ${SCHEMA}.cancels (run_id text PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`,
   // One row per distributed run in progress: its coordinator's heartbeat (coordinators.ts).
   `CREATE TABLE IF NOT EXISTS ${SCHEMA}.coordinators (
@@ -63,30 +66,53 @@ export type Message =
   /** The worker stopped before the task ended: the task is back in the queue for another. */
   | { readonly kind: 'returned'; readonly body: { readonly message: string } };
 
+/**
+ * One run of a queued job: the queue's id of the job and how many times the queue has handed it
+ * out. A job given back to the queue (its worker taken for dead) is the same job handed out once
+ * more: what its earlier run tells late (through an outage) is told from a lower attempt.
+ */
+export interface JobRun {
+  readonly jobId: string;
+  readonly attempt: number;
+}
+
 export interface StoredMessage {
   readonly id: number;
   readonly taskId: string;
   readonly workerId: string;
   readonly message: Message;
+  /** Absent from a message of an earlier pipe. */
+  readonly from?: JobRun;
+}
+
+/** Whether `from` is an earlier run of the same job than `latest`: what it tells is not the task's outcome. */
+export function earlierRun(from: JobRun | undefined, latest: JobRun | undefined): boolean {
+  return from !== undefined && latest !== undefined && from.jobId === latest.jobId && from.attempt < latest.attempt;
 }
 
 /** BigInt values (DuckDB's counts) as numbers, for JSON. */
 const replacer = (_: string, v: unknown) => (typeof v === 'bigint' ? Number(v) : v);
 
-export async function postMessage(pool: pg.Pool, runId: string, taskId: string, workerId: string, m: Message): Promise<void> {
+export async function postMessage(pool: pg.Pool, runId: string, taskId: string, workerId: string, from: JobRun, m: Message): Promise<void> {
   await pool.query(
-    `WITH m AS (INSERT INTO ${SCHEMA}.messages (run_id, task_id, worker_id, kind, body) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING run_id)
+    `WITH m AS (INSERT INTO ${SCHEMA}.messages (run_id, task_id, worker_id, kind, body, job_id, job_attempt) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) RETURNING run_id)
      SELECT pg_notify('${MESSAGES_CHANNEL}', run_id) FROM m`,
-    [runId, taskId, workerId, m.kind, JSON.stringify(m.body, replacer)],
+    [runId, taskId, workerId, m.kind, JSON.stringify(m.body, replacer), from.jobId, from.attempt],
   );
 }
 
 export async function readMessages(pool: pg.Pool, runId: string, after: number): Promise<StoredMessage[]> {
-  const { rows } = await pool.query<{ id: string; task_id: string; worker_id: string; kind: Message['kind']; body: unknown }>(
-    `SELECT id::text AS id, task_id, worker_id, kind, body FROM ${SCHEMA}.messages WHERE run_id = $1 AND id > $2 ORDER BY id`,
+  const { rows } = await pool.query<{ id: string; task_id: string; worker_id: string; kind: Message['kind']; body: unknown; job_id: string | null; job_attempt: number | null }>(
+    `SELECT id::text AS id, task_id, worker_id, kind, body, job_id, job_attempt FROM ${SCHEMA}.messages WHERE run_id = $1 AND id > $2 ORDER BY id`,
     [runId, after],
   );
-  return rows.map((r) => ({ id: Number(r.id), taskId: r.task_id, workerId: r.worker_id, message: { kind: r.kind, body: r.body } as Message }));
+  return rows.map((r) => ({
+    id: Number(r.id),
+    taskId: r.task_id,
+    workerId: r.worker_id,
+    message: { kind: r.kind, body: r.body } as Message,
+    ...(r.job_id === null || r.job_attempt === null ? {} : { from: { jobId: r.job_id, attempt: r.job_attempt } }),
+  }));
 }
 
 /** Marks a run cancelled and wakes its workers. */

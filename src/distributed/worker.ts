@@ -97,8 +97,10 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
      * would leave the coordinator waiting for it for ever, the job being done here.
      */
     let told: Promise<void> = Promise.resolve();
+    // This run of the job: one given back to the queue is handed out again with a higher attempt.
+    const from = { jobId: String(helpers.job.id), attempt: helpers.job.attempts };
     const tell = (m: Message) => {
-      told = told.then(() => untilSent(() => postMessage(pool, job.runId, job.taskId, row.workerId, m), o.signal)).catch(() => undefined);
+      told = told.then(() => untilSent(() => postMessage(pool, job.runId, job.taskId, row.workerId, from, m), o.signal)).catch(() => undefined);
     };
     /**
      * Leaves the task unrun, saying why here and to the coordinator. `why` names no task (the

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
@@ -109,6 +110,54 @@ describe.skipIf(!pg0)('a pipe worker when Postgres goes away a moment', () => {
       worker.child.kill('SIGTERM');
       await worker.exited;
     } finally {
+      await relay.close();
+    }
+  }, 60_000);
+
+  it('a failure told by an earlier run of a job, after a later run of it started, is not the task\'s outcome', async () => {
+    const { dir, gate, db, relay, relayPort, catalog } = await gatedProject('earlier_run');
+    const client = new pg.Client({ connectionString: `postgresql://postgres@127.0.0.1:${pg0!.port}/${db}` });
+    await client.connect();
+    try {
+      const worker = new RunningPipe(['worker', '--project', dir, '--db', `ducklake:${catalog(relayPort)}`, '--json', '--name', 'w1', '--lease', '60s']);
+      await worker.waitFor((e) => e.type === 'notice' && String(e.message).includes('ready'));
+      const held = gate.reached();
+      let runId = '';
+      let started = () => undefined as void;
+      const hasStarted = new Promise<void>((res) => (started = res));
+      const first = backfillIn(dir, {
+        start: '2024-01-01',
+        end: '2024-01-01',
+        distributed: { leaseMs: 60_000 },
+        onEvent: (e) => {
+          if (e.type === 'run-started') runId = e.runId;
+          if (e.type === 'task-started') started();
+        },
+      });
+      const release = await held;
+      await hasStarted;
+      // The queue handed the job out once; what a run of it before that (a worker taken for
+      // dead, telling only now, through an outage) says comes with a lower attempt.
+      const { rows } = await client.query<{ id: string; attempts: number }>('SELECT id::text AS id, attempts FROM graphile_worker.jobs WHERE key = $1', [`${runId}:events@2024-01-01`]);
+      expect(rows).toHaveLength(1);
+      const failed = { type: 'task-failed', runId, task: { id: 'events@2024-01-01', node: 'events', kind: 'incremental', ds: '2024-01-01' }, error: { message: 'lost the lake\'s catalog', kind: 'Warehouse', errorClass: 'transient' }, attempts: 1, ms: 5 };
+      for (const [kind, body] of [['event', failed], ['outcome', { outcome: 'failed' }]] as const) {
+        await client.query(
+          `INSERT INTO pipe_workers.messages (run_id, task_id, worker_id, kind, body, job_id, job_attempt) VALUES ($1, $2, 'w1', $3, $4::jsonb, $5, $6)`,
+          [runId, 'events@2024-01-01', kind, JSON.stringify(body), rows[0].id, rows[0].attempts - 1],
+        );
+      }
+      await client.query(`SELECT pg_notify('pipe_workers', $1)`, [runId]);
+      release();
+      gate.open();
+      const done = await first;
+      expect(done.code, explain(done)).toBe(0);
+      expect(done.events.filter((e) => e.type === 'task-failed'), explain(done)).toEqual([]);
+      expect(done.stdout).toContain('events@2024-01-01 failed on w1 in a run of it this coordinator had given back to the queue');
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    } finally {
+      await client.end();
       await relay.close();
     }
   }, 60_000);
