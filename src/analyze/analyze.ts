@@ -2238,14 +2238,18 @@ export function eventTimeOf(node: PipeNode): string | undefined {
   }
 }
 
+/** The nodes that microbatch models read by batch: those whose `event_time` must be a column of their rows. */
+export function batchedReads(nodes: ReadonlyMap<string, PipeNode>): Set<string> {
+  return new Set([...nodes.values()].flatMap((n) => (n.kind === 'model' && modelKind(n.config.kind).batchedInputs ? n.upstream : [])));
+}
+
 /**
  * A seed a microbatch model reads by batch whose `event_time` names no column of its header:
  * every batch would fail on pipe's filter in the engine's words. Said at the header, before
  * anything runs (a seed no microbatch model reads may have it set by its folder, as in dbt).
  */
 function undatedSeeds(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
-  const read = new Set([...nodes.values()].flatMap((n) => (n.kind === 'model' && modelKind(n.config.kind).batchedInputs ? n.upstream : [])));
-  return [...read].flatMap((name) => {
+  return [...batchedReads(nodes)].flatMap((name) => {
     const seed = nodes.get(name);
     if (seed?.kind !== 'seed' || seed.eventTime === undefined || seed.header.names.length === 0) return [];
     const time = seed.eventTime.toLowerCase();

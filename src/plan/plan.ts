@@ -1,4 +1,4 @@
-import { eventTimeOf, type Analysis, type ModelNode, type PipeNode, type RelationOverrides, type RenderedSql, type SeedNode, type SourceNode } from '../analyze/analyze.js';
+import { batchedReads, eventTimeOf, type Analysis, type ModelNode, type PipeNode, type RelationOverrides, type RenderedSql, type SeedNode, type SourceNode } from '../analyze/analyze.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { refToken, type Check } from '../analyze/checks.js';
@@ -895,12 +895,12 @@ function eventTimeUse(node: ModelNode | SeedNode, analysis: Analysis): ColumnUse
 }
 
 /** The nodes that microbatch models read by batch, once per analysis. */
-const batchedReads = new WeakMap<Analysis, ReadonlySet<string>>();
+const batchedReadsKept = new WeakMap<Analysis, ReadonlySet<string>>();
 function batchedReadsOf(analysis: Analysis): ReadonlySet<string> {
-  let found = batchedReads.get(analysis);
+  let found = batchedReadsKept.get(analysis);
   if (!found) {
-    found = new Set([...analysis.nodes.values()].flatMap((n) => (n.kind === 'model' && modelKind(n.config.kind).batchedInputs ? n.upstream : [])));
-    batchedReads.set(analysis, found);
+    found = batchedReads(analysis.nodes);
+    batchedReadsKept.set(analysis, found);
   }
   return found;
 }
