@@ -191,18 +191,19 @@ export async function preflightContractTypes(session: WarehouseSession, tasks: r
  * every column type its YAML declares is a DuckDB type of a column the file has. Nothing is
  * loaded; an unchanged seed is not read at all.
  */
-export async function preflightSeeds(session: WarehouseSession, tasks: readonly Task[], verdicts?: SeedVerdicts): Promise<Diagnostic[]> {
+export function preflightSeeds(session: WarehouseSession, tasks: readonly Task[], verdicts?: SeedVerdicts): Promise<Diagnostic[]> {
+  // What the checks keep goes into one pack.
+  return verdicts ? verdicts.together(() => checkSeeds(session, tasks, verdicts)) : checkSeeds(session, tasks);
+}
+
+async function checkSeeds(session: WarehouseSession, tasks: readonly Task[], verdicts?: SeedVerdicts): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
   const typeNames = new TypeNames(session);
   for (const task of tasks) {
     if (!task.csv || task.noop || task.steps.length === 0) continue;
     const declared = await declaredTypes(session, task.csv, typeNames);
     diagnostics.push(...declared.problems);
-    // The file as the engine will load it, read once: DuckDB sniffs the file (tens of ms for a large one) each time it is described.
-    const described = await session.dialect.describeQuery(session, session.dialect.seedSelect(task.csv.read)).then(
-      (columns): Described => ({ columns }),
-      (e: unknown): Described => ({ refused: warehouseMessage(e) }),
-    );
+    const described = await describedSeed(session, task.csv, task.sqlHash, verdicts);
     const header = await headerProblems(session, task.csv, described);
     diagnostics.push(...header);
     diagnostics.push(...(await bareNameProblems(session, task.csv)));
@@ -228,6 +229,25 @@ export async function preflightSeeds(session: WarehouseSession, tasks: readonly 
 
 /** A seed's columns as the engine reads the file, or the engine's reason it cannot. */
 type Described = { readonly columns: readonly Column[]; readonly refused?: undefined } | { readonly columns?: undefined; readonly refused: string };
+
+/**
+ * The file as the engine will load it, described once: DuckDB sniffs the file each time (tens
+ * of ms for a large one). The columns of a file the engine read are kept by its content, how
+ * it is read and the engine's version (see SeedVerdicts), so an unchanged seed is not sniffed
+ * again in the next run.
+ */
+async function describedSeed(session: WarehouseSession, csv: CsvOrigin, sqlHash: string | undefined, verdicts: SeedVerdicts | undefined): Promise<Described> {
+  const key = verdicts && sqlHash !== undefined ? SeedVerdicts.key(await engineVersion(session), ['columns', sqlHash, csv.read]) : undefined;
+  const kept = key === undefined ? undefined : verdicts!.columns(key);
+  if (kept) return { columns: kept };
+  return session.dialect.describeQuery(session, session.dialect.seedSelect(csv.read)).then(
+    (columns): Described => {
+      if (key !== undefined && columns.length > 0) verdicts!.keepColumns(key, columns);
+      return { columns };
+    },
+    (e: unknown): Described => ({ refused: warehouseMessage(e) }),
+  );
+}
 
 /** The engine's type names, read once and only when a declared type is refused. */
 class TypeNames {

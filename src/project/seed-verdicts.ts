@@ -11,6 +11,11 @@ import { PackStore, sha256 } from './pack-store.js';
  * reads it, the checks (each column's type, declared or as the engine infers it), pipe's version
  * and the engine's, so a change of any of them checks the file again. Only a seed that passed
  * is kept: one refused is checked, and refused at its line, every time.
+ *
+ * Kept the same way: the columns the engine reads a seed as (its CSV sniffer's types), a fact of
+ * the file's content, how it is read and the engine's version, which describing a large file
+ * takes tens of milliseconds to find at every run. Only columns the engine gave are kept; a
+ * file it could not read is described, and refused, every time.
  */
 
 const FORMAT = 'pipe-seed-verdict 1';
@@ -31,6 +36,12 @@ export function seedVerdictsOf(root: string): SeedVerdicts {
 }
 
 const PASSED = 'passed';
+
+/** A seed's columns as the engine reads the file. */
+export interface SeedColumn {
+  readonly name: string;
+  readonly type: string;
+}
 
 export class SeedVerdicts extends PackStore {
   constructor(dir: string, now: () => number = Date.now) {
@@ -54,5 +65,63 @@ export class SeedVerdicts extends PackStore {
   pass(key: string): void {
     this.made.add(key);
     this.write(key, PASSED);
+  }
+
+  /** Calls of `together` under way, and whether what they kept waits to be written. */
+  private holding = 0;
+  private held = false;
+
+  /** Runs `work`, writing what it keeps as one pack when it ends (not one per pause of its work). */
+  async together<T>(work: () => Promise<T>): Promise<T> {
+    this.holding += 1;
+    try {
+      return await work();
+    } finally {
+      this.holding -= 1;
+      if (this.holding === 0 && this.held) {
+        this.held = false;
+        super.scheduleFlush();
+      }
+    }
+  }
+
+  protected override scheduleFlush(): void {
+    if (this.holding > 0) this.held = true;
+    else super.scheduleFlush();
+  }
+
+  /** Columns described this process, by key: its packs are read once. */
+  private readonly described = new Map<string, readonly SeedColumn[]>();
+
+  /** The columns kept under `key`; an entry that is not a list of columns is refused (and described again). */
+  columns(key: string): readonly SeedColumn[] | undefined {
+    const made = this.described.get(key);
+    if (made) return made;
+    const text = this.read(key);
+    if (text === undefined) return undefined;
+    const value = parsedColumns(text);
+    if (!value) this.reject(key);
+    return value;
+  }
+
+  /** Keeps the columns the engine read the seed under `key` as. */
+  keepColumns(key: string, columns: readonly SeedColumn[]): void {
+    this.described.set(key, columns);
+    this.write(key, JSON.stringify(columns.map((c) => [c.name, c.type])));
+  }
+}
+
+function parsedColumns(text: string): SeedColumn[] | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!Array.isArray(value) || value.length === 0) return undefined;
+    const columns: SeedColumn[] = [];
+    for (const c of value) {
+      if (!Array.isArray(c) || c.length !== 2 || typeof c[0] !== 'string' || typeof c[1] !== 'string') return undefined;
+      columns.push({ name: c[0], type: c[1] });
+    }
+    return columns;
+  } catch {
+    return undefined;
   }
 }

@@ -13,6 +13,9 @@ import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js'
 import type { Row, WarehouseSession } from '../../src/warehouse/warehouse.js';
 import { failureOf, TestWarehouse } from './helpers.js';
 import { SeedVerdicts, seedVerdictsDir, seedVerdictsOf } from '../../src/project/seed-verdicts.js';
+import { preflightSeeds } from '../../src/commands/preflight.js';
+import { engineVersion } from '../../src/state/query-reads.js';
+import type { Task } from '../../src/plan/task.js';
 
 /**
  * Seeds load strictly: a well-formed CSV loads as DuckDB's own inference read it, and a
@@ -403,28 +406,69 @@ describe('a blank line', () => {
 
 describe("a seed's value check", () => {
   const packs = (root: string) => readdirSync(seedVerdictsDir(root)).filter((f) => f.endsWith('.pack'));
-  /** How many verdicts this process has kept in the project: one more for each check made and passed. */
+  /** How many entries this process has kept in the project: one more for each check made and passed, and for each file described (its columns). */
   const kept = (root: string) => seedVerdictsOf(root).stats.misses;
 
   it('is kept once passed, by the file, how it is read and its types: a new warehouse does not read the file for it again', async () => {
     const root = project({ 'seeds/s.csv': 'id,amt,ts\n1,10.5,2024-01-02 03:04:05\n2,1.25,2024-01-03 00:00:00\n', 'seeds/s.yaml': 'column_types:\n  amt: DECIMAL(10,2)\n' });
     expect((await runProject(root)).diagnostics).toBeUndefined();
-    expect(kept(root)).toBe(1);
-    // A new warehouse loads the same file: its verdict is found, nothing new is kept.
+    expect(kept(root)).toBe(2);
+    // A new warehouse loads the same file: its verdict and columns are found, nothing new is kept.
     rmSync(join(root, 'warehouse.duckdb'));
     expect((await runProject(root)).diagnostics).toBeUndefined();
-    expect(kept(root)).toBe(1);
+    expect(kept(root)).toBe(2);
     // Kept on disk for the next process, as a pack the verdicts' folder holds.
     expect(packs(root)).toHaveLength(1);
     expect(new SeedVerdicts(seedVerdictsDir(root)).hasAny()).toBe(true);
-    // Another type is another check, and a value it would change is refused, and not kept.
+    // Another type is another check, and a value it would change is refused, and not kept (the seed, another, is described once).
     write(root, { 'seeds/s.yaml': 'column_types:\n  amt: DECIMAL(10,1)\n' });
     expect((await runProject(root)).diagnostics?.map((d) => d.code)).toEqual(['bad-csv']);
     expect((await runProject(root)).diagnostics?.map((d) => d.code)).toEqual(['bad-csv']);
-    expect(kept(root)).toBe(1);
-    // Another file: checked again.
+    expect(kept(root)).toBe(3);
+    // Another file: described and checked again.
     write(root, { 'seeds/s.csv': 'id,amt,ts\n1,10.5,2024-01-02 03:04:05\n2,1.2,2024-01-03 00:00:00\n' });
     expect((await runProject(root)).diagnostics).toBeUndefined();
-    expect(kept(root)).toBe(2);
+    expect(kept(root)).toBe(5);
+  });
+
+  it("keeps the columns the engine read a file as: an unchanged seed is not described again by the next process, a changed one is", async () => {
+    const w = await TestWarehouse.open('pipe-seed-columns-');
+    try {
+      const csv = join(w.dir, 'people.csv');
+      writeFileSync(csv, 'id,name\n1,ann\n2,bo\n');
+      const store = join(w.dir, 'verdicts');
+      const task = (sqlHash: string) => ({ csv: { file: 'seeds/people.csv', read: { absPath: csv, columnTypes: {} }, names: ['id', 'name'], columnTypes: [] }, sqlHash, steps: [{ kind: 'sql', sql: 'SELECT 1' }] }) as unknown as Task;
+      /** The seed's checks in a new process (a store read from disk), and whether the engine described the file. */
+      const check = async (sqlHash: string) => {
+        const said: string[] = [];
+        const session = new Proxy(w.session, {
+          get(target, p) {
+            if (p === 'query') return (sql: string) => (said.push(sql), target.query(sql));
+            const v = Reflect.get(target, p) as unknown;
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+          },
+        });
+        const verdicts = new SeedVerdicts(store);
+        const diagnostics = await preflightSeeds(session, [task(sqlHash)], verdicts);
+        verdicts.flush();
+        return { diagnostics, described: said.some((sql) => sql.startsWith('DESCRIBE') && sql.includes('auto_detect = true')) };
+      };
+      expect(await check('first')).toEqual({ diagnostics: [], described: true });
+      expect(await check('first')).toEqual({ diagnostics: [], described: false });
+      // A file of other content has another hash: described again.
+      writeFileSync(csv, 'id,label\n1,x\n');
+      expect(await check('second')).toMatchObject({ described: true, diagnostics: [expect.objectContaining({ code: 'bad-csv' })] });
+      // Refused by the engine's reading of its header, the file's columns are still kept: the next process refuses it from them.
+      expect(await check('second')).toMatchObject({ described: false, diagnostics: [expect.objectContaining({ code: 'bad-csv' })] });
+      // A kept entry that is not a list of columns is refused, and the file described again.
+      const key = SeedVerdicts.key(await engineVersion(w.session), ['columns', 'third', task('third').csv!.read]);
+      const bad = new SeedVerdicts(store);
+      bad.write(key, '{"not": "columns"}');
+      bad.flush();
+      writeFileSync(csv, 'id,name\n1,ann\n');
+      expect(await check('third')).toEqual({ diagnostics: [], described: true });
+    } finally {
+      w.close();
+    }
   });
 });
