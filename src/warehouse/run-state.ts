@@ -499,13 +499,15 @@ export interface RunSummaryRow extends Row {
 /**
  * Each task's latest attempt, all its fields from that one attempt: a field the latest attempt
  * left empty (no error after a success, no "will retry" after the last try) stays empty, never
- * filled in from an earlier attempt.
+ * filled in from an earlier attempt. A task that never started (skipped, cancelled before it
+ * ran) made no attempt: its count is empty, not the 1 its outcome is recorded under.
  */
 function latestResults(d: Dialect, columns: ReadonlySet<string> = new Set(), runId?: string): string {
   const latest = (value: string) => d.latest(value, `attempt * 1000000000000 + ${d.epochMs('ended_at')}`);
   return `(SELECT run_id, task_id, ${latest('status')} AS status, ${columns.has('worker') ? latest('worker') : 'NULL::INTEGER'} AS worker,
     ${columns.has('runner') ? latest('runner') : 'NULL::VARCHAR'} AS runner,
-    max(attempt) AS attempts, min(started_at) AS started_at, max(ended_at) AS ended_at,
+    CASE WHEN min(started_at) IS NULL AND ${latest('status')} IN ('skipped', 'cancelled') THEN NULL ELSE max(attempt) END AS attempts,
+    min(started_at) AS started_at, max(ended_at) AS ended_at,
     ${latest('rows')} AS rows,
     ${latest('error')} AS error,
     ${latest('detail')} AS detail

@@ -37,6 +37,28 @@ describe('run history', () => {
     expect(tasks['gave-up']).toMatchObject({ status: 'failed', attempts: 3, rows: null, error: 'IO Error: busy 3', detail: null });
   });
 
+  it('counts no attempt for a task that never started: skipped after its upstream failed, or cancelled before it ran', async () => {
+    const t0 = Date.parse('2024-01-03T00:00:00Z');
+    await s.exec(insertRunSql({ runId: 'r-skip', command: 'run', params: {}, startedAt: t0, version: 'test' }));
+    for (const sql of insertTasksSql('r-skip', [
+      { id: 'up', node: 'up', kind: 'table', upstream: [] },
+      { id: 'down', node: 'down', kind: 'table', upstream: ['up'] },
+      { id: 'later', node: 'later', kind: 'table', upstream: [] },
+      { id: 'stopped', node: 'stopped', kind: 'table', upstream: [] },
+    ]))
+      await s.exec(sql);
+    await s.exec(taskResultSql({ runId: 'r-skip', taskId: 'up', attempt: 1, status: 'failed', startedAt: t0, endedAt: t0 + 1000, error: 'boom' }));
+    await s.exec(taskResultSql({ runId: 'r-skip', taskId: 'down', attempt: 1, status: 'skipped', endedAt: t0 + 1000, detail: 'upstream up failed' }));
+    await s.exec(taskResultSql({ runId: 'r-skip', taskId: 'later', attempt: 1, status: 'cancelled', endedAt: t0 + 1000 }));
+    // Cancelled while it ran: it made its attempt.
+    await s.exec(taskResultSql({ runId: 'r-skip', taskId: 'stopped', attempt: 1, status: 'cancelled', startedAt: t0, endedAt: t0 + 1000 }));
+    const tasks = Object.fromEntries((await runTasks(s, 'r-skip')).map((t) => [t.task_id, t]));
+    expect(tasks.up).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(tasks.down).toMatchObject({ status: 'skipped', attempts: null, started_at: null });
+    expect(tasks.later).toMatchObject({ status: 'cancelled', attempts: null, started_at: null });
+    expect(tasks.stopped).toMatchObject({ status: 'cancelled', attempts: 1 });
+  });
+
   it("reads one run's tasks and counts from that run alone, whatever other runs hold of the same tasks", async () => {
     const t0 = Date.parse('2023-06-01T00:00:00Z');
     // Three runs of the same two tasks, ending each their own way: a run read alone must show its own.
