@@ -102,8 +102,8 @@ function RunsTable({ data }: { data: UiRuns }) {
           <tr data-run={r.run_id} class={`run status-row-${r.status}`}>
             <td>
               <Status status={r.status} />
-              {r.retried_by && <span class="muted"> retried ({r.retry_status})</span>}
-              {!r.retried_by && r.completed_by && <span class="muted"> completed by {r.completed_by}</span>}
+              {r.retried_by && <div class="muted aside"> retried ({r.retry_status})</div>}
+              {!r.retried_by && r.completed_by && <div class="muted aside">completed by {r.completed_by}</div>}
             </td>
             <td>
               <a href={href({ page: 'run', runId: r.run_id })} class="nowrap">
