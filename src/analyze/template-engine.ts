@@ -21,6 +21,7 @@ import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
 import { installIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { DbtRelation, installJinjaSurface, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
 import { TemplateFunctionError } from './jinja/errors.js';
+import { enterMacro } from './jinja/call-args.js';
 import { templateKey, type TemplateCodeCache } from './template-code-cache.js';
 import { programKey } from './template-program-cache.js';
 import { programFromNunjucks, quickProgram, type Program } from './jinja/program.js';
@@ -137,7 +138,8 @@ const POSITION_RE = /^\(([^)]*)\)(?: \[Line (\d+), Column (\d+)\])?\s*\n?\s*/;
  */
 class MacroFailure extends Error {
   constructor(
-    readonly macro: string,
+    /** The macro the rendering template called: the outermost of those the failure passed through. */
+    public macro: string,
     readonly diagnostic: Diagnostic,
   ) {
     super(diagnostic.message);
@@ -335,8 +337,6 @@ function outputExpression(source: string, line: number, column: number): string 
 
 /** Globals Nunjucks itself defines, left out of the names pipe suggests. */
 const NUNJUCKS_GLOBALS = new Set(['range', 'cycler', 'joiner']);
-/** How deep macro calls nest before the render is stopped as a macro calling itself without end. */
-const MAX_MACRO_DEPTH = 200;
 
 /** The macros a dbt project reaches by namespace besides its own (see jinja/namespaces.ts). */
 export interface MacroPackages {
@@ -756,17 +756,18 @@ export class TemplateEngine {
 
   private runMacro(name: string, macro: MacroSource, fn: MacroFn): MacroFn {
     return (...args: unknown[]) => {
+      // Refused before the macro counts as running: the error is the caller's, at its call.
+      enterMacro(name);
       this.running.push(macro);
       try {
-        // A macro that calls itself without end is an error at its file, as Python's recursion
-        // limit makes it in dbt, before the process runs out of stack.
-        if (this.running.length > MAX_MACRO_DEPTH) {
-          throw new TemplateFunctionError(`${name}() is called inside itself more than ${MAX_MACRO_DEPTH} deep: it calls itself (or a macro that calls it) without end`);
-        }
         return fn(...args);
       } catch (e) {
-        // A macro called by this one failed: the innermost failure is the one to report.
-        if (this.macroFailure) throw e;
+        // A macro called by this one failed: the innermost failure is the one to report, the
+        // outermost macro the one the template called.
+        if (this.macroFailure) {
+          this.macroFailure.macro = name;
+          throw e;
+        }
         this.macroFailure = new MacroFailure(name, templateDiagnostic(e, macro.file, 'render', macro.source, this.functionNames));
         throw this.macroFailure;
       } finally {
