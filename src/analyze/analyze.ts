@@ -42,7 +42,7 @@ import { RenderFailure, TemplateEngine, UNSET_HOUR, type CompiledTemplate, type 
 import { TemplateFunctionError } from './jinja/errors.js';
 import { DbtRelation, type Invocation, type RelationParts, type TemplateMessage } from './jinja/surface.js';
 import { checkKeys, asStringList } from './validate-keys.js';
-import { BARE, CHECK_TARGET, checkSql, parseChecks, refToken, type Check } from './checks.js';
+import { BARE, CHECK_TARGET, IN_DATABASE, checkSql, parseChecks, refToken, type Check } from './checks.js';
 import { DEFAULT_MATERIALIZATION, isBuilt, isIncrementalAs, modelKind, NO_TABLE, type Resource, type TableState } from './model-kinds.js';
 import { declaredSnapshots } from './snapshots.js';
 import { recordSource, renderedPlace, sourceCallProblem, sourceName, sourceNode, type SourceCall, type SourceNode } from './sources.js';
@@ -510,7 +510,7 @@ export class ModelRenderer {
     let unseenInQuery: string | undefined;
     const notParsed = (token: string) => token !== name && !parsedRefs.has(token) && this.nodes.get(token)?.kind !== 'source';
     const resolve = (text: string) => {
-      if (!('severity' in parsed)) for (const [, token] of text.matchAll(REF_TOKEN_RE)) if (notParsed(refName(token))) unseenInQuery ??= refName(token);
+      if (!('severity' in parsed)) for (const [, token] of text.matchAll(REF_TOKEN_RE)) if (!token.startsWith(IN_DATABASE) && notParsed(refName(token))) unseenInQuery ??= refName(token);
       return this.resolveRefs(text, relations);
     };
     const phase = executionPhase(answers, resolve, { ...graph }, report);
@@ -695,6 +695,7 @@ export class ModelRenderer {
         report: (m) => messages.push(m),
         envVars: this.envVars,
         macros: this.macroOverrides,
+        relationTokens: true,
         ref: (n) => {
           if (!refs.includes(n)) refs.push(n);
           return refToken(n);
@@ -1151,6 +1152,10 @@ export class ModelRenderer {
     const literals = this.project.dbt && sql.includes("'") ? sqlPieces(sql).filter((p) => p.kind === 'string') : [];
     const inLiteral = (at: number) => literals.some((p) => p.start < at && at < p.end);
     return sql.replace(REF_TOKEN_RE, (_, token: string, at: number) => {
+      if (token.startsWith(IN_DATABASE)) {
+        const [, database, relation] = token.split(IN_DATABASE);
+        return inLiteral(at) ? `${database}.${relation}` : relation!;
+      }
       const n = refName(token);
       const node = this.nodes.get(n);
       if (!node) return quoteIdent(n);

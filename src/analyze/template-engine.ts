@@ -10,7 +10,7 @@ import { escapeRegExp, quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { secrets } from '../secrets/secrets.js';
 import { splitKeywords } from './jinja/macro-args.js';
 import { configReaders } from './jinja/config-object.js';
-import type { RelationParts } from './jinja/relation.js';
+import { printRelationsAsTokens, type RelationParts } from './jinja/relation.js';
 import { sourceName } from './sources.js';
 import { printUndefined, reportNoneOutput } from './jinja/syntax.js';
 import { INEXACT_WHOLE, pyCallable } from './jinja/values.js';
@@ -83,6 +83,12 @@ export interface RenderHooks {
    * for a node whose config does not set store_failures.
    */
   readonly storeFailures?: boolean;
+  /**
+   * The text has its ref tokens resolved (a model's): relations of the warehouse's own database
+   * that templates make print as tokens too, which name the database inside a string literal
+   * (see checks.ts relationToken).
+   */
+  readonly relationTokens?: boolean;
   /** The text is thrown away (the parse of a model rendered again at run time): an undefined value prints as nothing, as in dbt. */
   readonly discardsText?: boolean;
   /** Where log(), print() and exceptions.warn() go; left out, they go nowhere. */
@@ -1109,6 +1115,7 @@ export class TemplateEngine {
     this.active = hooks;
     this.macroFailure = undefined;
     const printedUndefined = printUndefined(hooks.discardsText === true);
+    const printedTokens = printRelationsAsTokens(hooks.relationTokens === true);
     // The compiled template is the first template running (it has its file and text).
     this.running = [compiled];
     if (!nested) this.toldNone = undefined;
@@ -1142,6 +1149,7 @@ export class TemplateEngine {
       this.running = outerRunning;
       this.toldNone = outerTold;
       printUndefined(printedUndefined);
+      printRelationsAsTokens(printedTokens);
       reportNoneOutput(reportedNone);
     }
   }
