@@ -397,6 +397,31 @@ describe('singular tests', () => {
     expect((a.nodes.get('lines') as ModelNode).upstream.sort()).toEqual(['customers', 'orders']);
   });
 
+  it("read their config with config.get(), as dbt's test config holds it: the file's config(), the folders', else dbt's defaults", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nprofile: shop\ndata_tests:\n  shop:\n    +limit: 50\n',
+      'models/orders.sql': ORDERS,
+      'tests/said.sql': "{{ config(severity='warn') }}\nselect '{{ config.get('severity') }}' as s, {{ config.get('limit') }} as l, '{{ config.get('fail_calc') }}' as f, {{ config.get('where', 'none') }} as w from {{ ref('orders') }}",
+      'tests/unsaid.sql': "select '{{ config.get('severity') }}' as s, '{{ config.require('error_if') }}' as e from {{ ref('orders') }}",
+      // Read before the config() call that sets it: rendered again with what the call sets.
+      'tests/late.sql': "select '{{ config.get('severity') }}' as s from {{ ref('orders') }}\n{{ config(severity='warn') }}",
+    });
+    expect(problems(a)).toEqual([]);
+    expect(check(a, 'orders', 'said').sql).toContain("select 'warn' as s, 50 as l, 'count(*)' as f, none as w from");
+    expect(check(a, 'orders', 'unsaid').sql).toContain("select 'ERROR' as s, '!= 0' as e from");
+    expect([check(a, 'orders', 'late').sql, check(a, 'orders', 'late').severity]).toEqual([expect.stringContaining("select 'warn' as s"), 'warn']);
+  });
+
+  it('refuse a config.get() whose answer changes what a later config() sets, at the config() call', () => {
+    const a = run({
+      'models/orders.sql': ORDERS,
+      'tests/flips.sql': "{{ config(severity=('error' if config.get('severity') == 'warn' else 'warn')) }}\nselect * from {{ ref('orders') }}",
+    });
+    expect(problems(a)).toEqual([
+      ['config-conflict', "config.get('severity') is read before config() sets 'severity', and what it reads changes what config() sets ('warn' read, 'error' set): set 'severity' without reading it first", 'tests/flips.sql', 1],
+    ]);
+  });
+
   it('never make a cycle: tests each way between two models and a singular test reading both', () => {
     const a = run({
       'models/claims.sql': 'select 1 as claim_id, 1 as policy_id',

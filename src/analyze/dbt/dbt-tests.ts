@@ -57,7 +57,15 @@ export interface RenderedTest {
   readonly config: Readonly<Record<string, unknown>>;
   /** Whether the render read anything that differs when the test runs (`execute`, the warehouse): then it is rendered again then. */
   readonly readsWarehouse: boolean;
+  /** What its config.get() and config.require() calls answered, in order (a singular test's). */
+  readonly configReads?: readonly { readonly key: string; readonly value: unknown }[];
 }
+
+/**
+ * What config.get(key) answers in a test's render, given its config() calls so far: none
+ * where the render has no test's config to read (a generic test's macro, a config value).
+ */
+export type TestConfigValue = (calls: Readonly<Record<string, unknown>>, key: string) => unknown;
 
 export interface GenericTestContext {
   readonly projectName: string;

@@ -50,6 +50,30 @@ export function shouldStoreFailures(config: Pick<TestConfig, 'storeFailures'> | 
 
 export const DEFAULT_THRESHOLD: Threshold = { failCalc: 'count(*)', warnIf: '!= 0', errorIf: '!= 0' };
 
+/** What dbt's config of a test holds for a key nothing sets: its TestConfig's defaults. */
+const TEST_CONFIG_DEFAULTS: Readonly<Record<string, unknown>> = {
+  enabled: true,
+  materialized: 'test',
+  severity: 'ERROR',
+  fail_calc: DEFAULT_THRESHOLD.failCalc,
+  warn_if: DEFAULT_THRESHOLD.warnIf,
+  error_if: DEFAULT_THRESHOLD.errorIf,
+  schema: AUDIT_SCHEMA,
+  tags: [],
+  meta: {},
+};
+
+/**
+ * What `config.get(key)` reads in a test: the value its settings give the key as written
+ * (dbt_project.yml's folders, then its config() calls so far), else dbt's default, else
+ * undefined (None).
+ */
+export function testConfigValue(settings: ReadonlyMap<string, ConfigSetting>, key: string): unknown {
+  const set = settings.get(key) ?? settings.get(key.replaceAll('-', '_'));
+  if (set !== undefined && set.value !== undefined && set.value !== null) return set.value;
+  return Object.hasOwn(TEST_CONFIG_DEFAULTS, key) ? structuredClone(TEST_CONFIG_DEFAULTS[key]) : undefined;
+}
+
 /** The folder configs of dbt_project.yml that apply to a test of qualified name `fqn`. */
 export function folderTestSettings(dbtProject: YamlSource | undefined, fqn: readonly string[]): Map<string, ConfigSetting> {
   let settings = new Map<string, ConfigSetting>();
