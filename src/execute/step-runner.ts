@@ -11,7 +11,7 @@ import { snapshotMerge } from '../plan/strategies/snapshot.js';
 import { unitTestQuery } from '../plan/strategies/unit-test.js';
 import type { CheckStep, Step, Task, TemplateMessage } from '../plan/task.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
-import type { CountedStatements, Dialect } from '../warehouse/dialect.js';
+import { PARTITION_OFFSET_ERROR, type CountedStatements, type Dialect } from '../warehouse/dialect.js';
 import { taskResultSql, type CheckResultRecord } from '../warehouse/run-state.js';
 import { insertBuildSql } from '../warehouse/build-records.js';
 import type { Engine, Publication, PublishResult } from './engine.js';
@@ -210,7 +210,7 @@ export class StepRunner {
       }
       case 'assert-empty': {
         const sample = await session.query(step.sql).catch(async (e: unknown) => {
-          throw (step.dates && e instanceof WarehouseError && (await undatedPartition(session, task, step.dates.column, step.dates.rows))) || e;
+          throw (step.dates && e instanceof WarehouseError && (await undatedPartition(session, task, step.dates.column, step.dates.rows, step.location, e))) || e;
         });
         if (sample.length > 0) {
           const [{ n }] = await session.query(step.countSql);
@@ -484,7 +484,7 @@ export class StepRunner {
         await this.step(task, { kind: 'assert-empty', ...step.partition.outside, dates: { column: step.partition.by.column, rows: step.partition.rows } }, session, state);
       }
       // Text the partition's condition cannot read as a date fails it in the engine's words, about pipe's SQL.
-      const undated = e instanceof WarehouseError && step.partition && (await undatedPartition(session, task, step.partition.by.column, step.partition.rows));
+      const undated = e instanceof WarehouseError && step.partition && (await undatedPartition(session, task, step.partition.by.column, step.partition.rows, step.partition.outside.location, e));
       if (undated) throw undated;
       if (!failedChecks) throw e instanceof WarehouseError && inStatements ? new StatementError(e, [...before(), ...own], session.dialect) : e;
     } finally {
@@ -718,17 +718,36 @@ function partitionColumnCheck(task: Task, column: string, rows: readonly Column[
 }
 
 /**
- * The partition column holds a value that is not a date (text such as 02/01/2024): the error,
- * naming it and the form pipe reads; undefined when every value reads as a date, or when the
- * rows cannot be read again (the failure was another).
+ * The partition column holds a value that is not a date (text such as 02/01/2024), or text
+ * with a UTC offset, whose date is ambiguous: the error, naming it and the form pipe reads, at
+ * the line that sets the column (else the model); undefined when every value reads as a date,
+ * or when the rows cannot be read again (the failure was another).
  */
-async function undatedPartition(session: WarehouseSession, task: Task, column: string, rows: string): Promise<ProjectRuleError | undefined> {
+async function undatedPartition(session: WarehouseSession, task: Task, column: string, rows: string, at: Location | undefined, failure: WarehouseError): Promise<ProjectRuleError | undefined> {
+  const where = at ?? { file: task.file };
   const [row] = await session.query(session.dialect.undatedValue(column, rows)).catch(() => []);
-  if (row?.value == null) return undefined;
+  if (row?.value == null) {
+    // Not the new rows: the table's, written before such values were refused.
+    const held = failure.message.indexOf(PARTITION_OFFSET_ERROR);
+    if (held < 0) return undefined;
+    const value = failure.message.slice(held + PARTITION_OFFSET_ERROR.length).split('\n')[0];
+    return new ProjectRuleError(
+      'Schema',
+      `the table of ${task.node} holds '${value}' in its partition_by column ${column}, text with a UTC offset: its date is ambiguous (the date written, or its date in UTC), so pipe does not replace a partition by it; convert ${column} in the query (CAST(${column} AS TIMESTAMPTZ), or CAST(${column} AS TIMESTAMP)) and rebuild the table with pipe backfill --full-refresh --select ${task.node} over its dates`,
+      where,
+    );
+  }
+  if (row.offset === true) {
+    return new ProjectRuleError(
+      'Schema',
+      `partition_by column ${column} of ${task.node} holds '${String(row.value)}', text with a UTC offset: its date is ambiguous (the date written, or its date in UTC), so pipe does not place it; convert it in the query, to the instant with CAST(${column} AS TIMESTAMPTZ) (placed by its date in UTC) or to the date written with CAST(${column} AS TIMESTAMP)`,
+      where,
+    );
+  }
   return new ProjectRuleError(
     'Schema',
     `partition_by column ${column} of ${task.node} holds '${String(row.value)}', which is not a date: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text in the form YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS); convert it in the query with strptime(${column}, format)::DATE`,
-    { file: task.file },
+    where,
   );
 }
 

@@ -110,7 +110,11 @@ export interface StrategySql {
    * where the dialect has them (cheaper to evaluate on every row); the typeless form otherwise.
    */
   inInterval(column: string, start: number, end: number, type?: string): string;
-  /** A query for one value (`value`) of `column` among `rows` that inInterval cannot read as a date or timestamp: text such as 02/01/2024. */
+  /**
+   * A query for one value (`value`) of `column` among `rows` that inInterval cannot read as a
+   * date or timestamp: text such as 02/01/2024, or (`offset` true) text with a UTC offset
+   * other than UTC's, whose date is ambiguous and which inInterval refuses.
+   */
   undatedValue(column: string, rows: string): string;
   /**
    * Replaces the rows of `target` that match `inside` by the rows of `staging` (matched by
@@ -276,6 +280,12 @@ export interface ErrorReading {
   /** What an error says is wrong with a CSV file being read; undefined when it is not about one. */
   csvFault(message: string): CsvFault | undefined;
 }
+
+/**
+ * What a partition's condition (Dialect.inInterval) raises at text with a UTC offset, followed
+ * by the value: which date such text belongs to is ambiguous, and pipe does not pick one.
+ */
+export const PARTITION_OFFSET_ERROR = 'pipe: a partition value is text with a UTC offset, whose date is ambiguous: ';
 
 export interface Dialect extends StrategySql, StateSql, Introspection, ErrorReading {
   /** The engine, as messages name it ("DuckDB"). */

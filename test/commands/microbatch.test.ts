@@ -34,7 +34,7 @@ describe('microbatch models', () => {
     const compiled = await compileIn(dir, { model: 'daily', date: '2024-01-03' });
     expect(compiled.models.map((m) => m.ds)).toEqual(['2024-01-02', '2024-01-03']);
     expect(compiled.models[1].sql).toContain(
-      `from (SELECT * FROM "main"."events" WHERE CAST("event_at" AS DATE) >= CAST(TIMESTAMP '2024-01-03 00:00:00' AS DATE) AND CAST("event_at" AS DATE) < CAST(TIMESTAMP '2024-01-04 00:00:00' AS DATE) + 1 AND CAST("event_at" AS TIMESTAMP) >= TIMESTAMP '2024-01-03 00:00:00' AND CAST("event_at" AS TIMESTAMP) < TIMESTAMP '2024-01-04 00:00:00')`,
+      `from (SELECT * FROM "main"."events" WHERE CAST("event_at" AS DATE) >= CAST(TIMESTAMP '2024-01-03 00:00:00' AS DATE) AND CAST("event_at" AS DATE) < CAST(TIMESTAMP '2024-01-04 00:00:00' AS DATE) + 1 AND CASE WHEN TRY_CAST("event_at" AS TIMESTAMPTZ) <> CAST(TRY_CAST("event_at" AS TIMESTAMP) AS TIMESTAMPTZ) THEN error('pipe: a partition value is text with a UTC offset, whose date is ambiguous: ' || CAST("event_at" AS VARCHAR)) ELSE true END AND CAST("event_at" AS TIMESTAMP) >= TIMESTAMP '2024-01-03 00:00:00' AND CAST("event_at" AS TIMESTAMP) < TIMESTAMP '2024-01-04 00:00:00')`,
     );
   });
 
