@@ -172,6 +172,11 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
   const m = POSITION_RE.exec(raw);
   let message = m ? raw.slice(m[0].length) : raw;
   message = message.replace(/^(Template render error: )?/, '').replace(/^Error: /, '').trim();
+  // Parsed or run deeper than JavaScript's stack holds (parentheses or tags hundreds deep, in
+  // one another): no position survives, the file is the place.
+  if (/^(RangeError: )?Maximum call stack size exceeded/.test(message)) {
+    return error(phase === 'parse' ? 'template-syntax' : 'template-render', 'the template nests too deep to be read: expressions, parentheses or tags inside one another hundreds deep; split it (e.g. with {% set %})', { file });
+  }
   let line: number | undefined;
   let column: number | undefined;
   const own = e as { lineno?: unknown; colno?: unknown };

@@ -368,6 +368,13 @@ describe("dbt's Jinja errors", () => {
     ]);
   });
 
+  it('reports a template nested deeper than the stack holds at its file, in words', () => {
+    const a = run({ 'models/a.sql': `select {{ ${'('.repeat(3000)}1${')'.repeat(3000)} }} as n` });
+    expect(errors(a)).toEqual([
+      ['the template nests too deep to be read: expressions, parentheses or tags inside one another hundreds deep; split it (e.g. with {% set %})', { file: 'models/a.sql' }],
+    ]);
+  });
+
   it('names the macro the model called, not the one that failed inside it, as the call a failure was reached through', () => {
     const a = run({
       'macros/outer.sql': '{% macro outer() %}{{ inner() }}{% endmacro %}',
