@@ -721,28 +721,41 @@ function partitionColumnCheck(task: Task, column: string, rows: readonly Column[
  * The partition column holds a value that is not a date (text such as 02/01/2024), or text
  * with a UTC offset, whose date is ambiguous: the error, naming it and the form pipe reads, at
  * the line that sets the column (else the model); undefined when every value reads as a date,
- * or when the rows cannot be read again (the failure was another).
+ * or when the rows cannot be read again (the failure was another). Text with an offset that is
+ * not among the rows is in the table (written before such text was refused), or in an input
+ * the query reads by batch, whose filter refuses it as the partition's condition does.
  */
 async function undatedPartition(session: WarehouseSession, task: Task, column: string, rows: string, at: Location | undefined, failure: WarehouseError): Promise<ProjectRuleError | undefined> {
   const where = at ?? { file: task.file };
-  const [row] = await session.query(session.dialect.undatedValue(column, rows)).catch(() => []);
-  if (row?.value == null) {
-    // Not the new rows: the table's, written before such values were refused.
-    const held = failure.message.indexOf(PARTITION_OFFSET_ERROR);
-    if (held < 0) return undefined;
-    const value = failure.message.slice(held + PARTITION_OFFSET_ERROR.length).split('\n')[0];
+  const ambiguous = 'text with a UTC offset: its date is ambiguous (the date written, or its date in UTC)';
+  const casts = (c: string) => `CAST(${c} AS TIMESTAMPTZ) places it by its date in UTC, CAST(${c} AS TIMESTAMP) by the date written`;
+  const offsetIn = (message: string) => {
+    const i = message.indexOf(PARTITION_OFFSET_ERROR);
+    return i < 0 ? undefined : message.slice(i + PARTITION_OFFSET_ERROR.length).split('\n')[0];
+  };
+  let row: Record<string, unknown> | undefined;
+  try {
+    [row] = await session.query(session.dialect.undatedValue(column, rows));
+  } catch (e) {
+    const read = e instanceof WarehouseError ? offsetIn(e.message) : undefined;
+    if (read === undefined) return undefined;
     return new ProjectRuleError(
       'Schema',
-      `the table of ${task.node} holds '${value}' in its partition_by column ${column}, text with a UTC offset: its date is ambiguous (the date written, or its date in UTC), so pipe does not replace a partition by it; convert ${column} in the query (CAST(${column} AS TIMESTAMPTZ), or CAST(${column} AS TIMESTAMP)) and rebuild the table with pipe backfill --full-refresh --select ${task.node} over its dates`,
+      `${task.node} reads by batch an input whose event_time holds '${read}', ${ambiguous}, so pipe does not pick its rows of a batch by it; convert that column where the input is made (${casts('column')})`,
+      where,
+    );
+  }
+  if (row?.value == null) {
+    const held = offsetIn(failure.message);
+    if (held === undefined) return undefined;
+    return new ProjectRuleError(
+      'Schema',
+      `the table of ${task.node} holds '${held}' in ${column}, the column that dates its rows, ${ambiguous}, so pipe does not replace a partition by it; convert ${column} in the query (${casts(column)}) and rebuild the table with pipe backfill --full-refresh --select ${task.node} over its dates`,
       where,
     );
   }
   if (row.offset === true) {
-    return new ProjectRuleError(
-      'Schema',
-      `partition_by column ${column} of ${task.node} holds '${String(row.value)}', text with a UTC offset: its date is ambiguous (the date written, or its date in UTC), so pipe does not place it; convert it in the query, to the instant with CAST(${column} AS TIMESTAMPTZ) (placed by its date in UTC) or to the date written with CAST(${column} AS TIMESTAMP)`,
-      where,
-    );
+    return new ProjectRuleError('Schema', `${column}, the column that dates the rows of ${task.node}, holds '${String(row.value)}', ${ambiguous}, so pipe does not place it; convert it in the query: ${casts(column)}`, where);
   }
   return new ProjectRuleError(
     'Schema',

@@ -149,7 +149,7 @@ describe('a partition written once, inside its publishing transaction', () => {
     const model = (ts: string) => `{{ config(materialized='incremental', partition_by='ts') }}\nselect ts, 1 as n from (values ${ts}) t(ts)\n`;
     writeProjectFiles(dir, { 'models/p.sql': model("('2024-01-01T22:00:00-05:00'), ('2024-01-01T10:00:00Z')") });
     const expected =
-      "partition_by column ts of p holds '2024-01-01T22:00:00-05:00', text with a UTC offset: its date is ambiguous (the date written, or its date in UTC), so pipe does not place it; convert it in the query, to the instant with CAST(ts AS TIMESTAMPTZ) (placed by its date in UTC) or to the date written with CAST(ts AS TIMESTAMP)";
+      "ts, the column that dates the rows of p, holds '2024-01-01T22:00:00-05:00', text with a UTC offset: its date is ambiguous (the date written, or its date in UTC), so pipe does not place it; convert it in the query: CAST(ts AS TIMESTAMPTZ) places it by its date in UTC, CAST(ts AS TIMESTAMP) by the date written";
     const at = { file: 'models/p.sql', line: 1, column: 39 };
     const messageOf = (fullRefresh?: boolean) => failureOf(dir, '2024-01-01', fullRefresh);
     expect(await messageOf()).toEqual([expected, at]);
