@@ -160,6 +160,14 @@ describe('a partition written once, inside its publishing transaction', () => {
     expect(await messageOf()).toEqual([expected, at]);
     expect(await messageOf(true)).toEqual([expected, at]);
     expect(await queryRows(warehouseOf(dir), 'SELECT ts FROM p ORDER BY ts')).toEqual([{ ts: '2024-01-01 10:00:00+00:00' }, { ts: '2024-01-01T22:00:00Z' }]);
+    // Written by a table model, then partitioned: the table's text is refused as the query's is.
+    writeProjectFiles(dir, { 'models/p.sql': "{{ config(materialized='table') }}\nselect '2024-01-01T22:00:00-05:00' as ts, 1 as n\n" });
+    expect((await runIn(dir, { date: '2024-01-01' })).code).toBe(0);
+    writeProjectFiles(dir, { 'models/p.sql': model("('2024-01-01T12:00:00Z')") });
+    expect(await messageOf()).toEqual([
+      "the table of p holds '2024-01-01T22:00:00-05:00' in ts, the column that dates its rows, text with a UTC offset: its date is ambiguous (the date written, or its date in UTC), so pipe does not replace a partition by it; convert ts in the query (CAST(ts AS TIMESTAMPTZ) places it by its date in UTC, CAST(ts AS TIMESTAMP) by the date written) and rebuild the table with pipe backfill --full-refresh --select p over its dates",
+      at,
+    ]);
   });
 
   it('a query that reads its own partition reads it as it was before the run, not after the delete', async () => {
