@@ -224,6 +224,8 @@ export class StepRunner {
       case 'hook': {
         const sql = await hookSqlAtRun(step, session, (said) => tellSaid(state.emit, this.ctx.runId, taskRef(task), said));
         if (sql.trim() === '') return;
+        const pinned = session.dialect.pinnedSessionChange?.(sql);
+        if (pinned !== undefined) throw new ProjectRuleError('Hook', PINNED[pinned](step.label), step.location);
         await session.exec(sql).catch((e: unknown) => {
           throw e instanceof WarehouseError ? new HookError(e, step.label, step.location, step.published === true) : e;
         });
@@ -689,6 +691,14 @@ function sharesTable(step: Extract<Step, { kind: 'publish' }>, session: Warehous
     !(step.checks ?? []).some((c) => c.wholeTable === true)
   );
 }
+
+/** Why a hook may not change what pipe keeps of a session (see Dialect.pinnedSessionChange). */
+const PINNED: Record<'TimeZone' | 'USE', (label: string) => string> = {
+  TimeZone: (label) =>
+    `${label} sets the session's TimeZone, which pipe keeps at UTC so that a timestamp lands in the same date on every machine and in every task; convert to a zone in the model instead, e.g. ts AT TIME ZONE 'Europe/Amsterdam'`,
+  USE: (label) =>
+    `${label} changes the session's default database (USE), under which pipe's names of the warehouse's tables ("schema"."name") would name another database's; name the other database's tables in full (db.schema.name) instead`,
+};
 
 /** A statement dropping a temporary (connection's own) staging table. */
 const isTempDrop = (sql: string) => /^DROP TABLE "temp"\./.test(sql);

@@ -291,6 +291,12 @@ export interface Dialect extends StrategySql, StateSql, Introspection, ErrorRead
   /** The engine, as messages name it ("DuckDB"). */
   readonly name: string;
   /**
+   * What of a session pipe keeps that a statement of the project's changes: its time zone
+   * (pipe's partitions read timestamps in UTC) or its default database (pipe's relation names
+   * are of the warehouse's own); undefined for neither.
+   */
+  pinnedSessionChange?(sql: string): 'TimeZone' | 'USE' | undefined;
+  /**
    * Set where a transaction's changes to the connection's temporary tables can commit while
    * the rest fails (a DuckLake commit refused for a conflict): a publishing transaction then
    * drops its temporary staging table only after it committed, so that running it again

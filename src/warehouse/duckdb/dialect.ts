@@ -3,6 +3,7 @@ import { queryRows, quoteIdent, quoteLiteral, relationName } from '../../sql/sql
 import { PARTITION_OFFSET_ERROR, type Column, type CsvFault, type CsvRowProblem, type Dialect, type ErrorLine, type RelationKind, type SeedRead, type SeedValueCheck } from '../dialect.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse.js';
 import { causeOf } from './error-causes.js';
+import { pinnedSessionChange } from './session-changes.js';
 
 /** Up to this many values, memberOf lists them as literals. */
 const FEW_VALUES = 64;
@@ -174,6 +175,7 @@ const firstMidnightFrom = (ms: number) => Math.ceil(ms / DAY_MS) * DAY_MS;
 /** DuckDB, pipe's embedded default. */
 export const DUCKDB: Dialect = {
   name: 'DuckDB',
+  pinnedSessionChange,
   // DuckDB's transactions conflict only on the same rows (and on the catalog).
   concurrentPartitions: true,
 
