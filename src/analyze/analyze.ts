@@ -212,6 +212,8 @@ export interface Analysis {
   readonly renderer: ModelRenderer;
   /** Models, seeds and source tables switched off with `enabled: false`, and where: they are not in the graph. */
   readonly disabled: ReadonlyMap<string, Location>;
+  /** Those of `disabled` that are model files with nothing in them (no model is built from them, as in dbt). */
+  readonly emptyFiles?: ReadonlySet<string>;
   /** The tests of a dbt project's sources, by `source.table` (see dbt/project-tests.ts); no task runs them yet. */
   readonly sourceChecks: ReadonlyMap<string, readonly Check[]>;
   /** dbt_project.yml's on-run-start and on-run-end. */
@@ -1851,6 +1853,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     vars,
     renderer,
     disabled,
+    emptyFiles,
     sourceChecks,
     runHooks: dbt ? runHooksWithPackages(dbt.runHooks, files.packages?.installed ?? [], diagnostics) : NO_RUN_HOOKS,
     database: target.database,
