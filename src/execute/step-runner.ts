@@ -222,7 +222,7 @@ export class StepRunner {
       case 'remove-file':
         return;
       case 'hook': {
-        const sql = await hookSqlAtRun(step, session, (said) => tellSaid(state.emit, this.ctx.runId, taskRef(task), said));
+        const sql = await hookSqlAtRun(step, session, (said) => tellSaid(state.emit, this.ctx.runId, taskRef(task), said), true);
         if (sql.trim() === '') return;
         const pinned = session.dialect.pinnedSessionChange?.(sql);
         if (pinned !== undefined) throw new ProjectRuleError('Hook', PINNED[pinned](step.label), step.location);
