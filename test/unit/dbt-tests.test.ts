@@ -412,6 +412,18 @@ describe('singular tests', () => {
     expect([check(a, 'orders', 'late').sql, check(a, 'orders', 'late').severity]).toEqual([expect.stringContaining("select 'warn' as s"), 'warn']);
   });
 
+  it("read a generic test's config with config.get() in its definition too: its properties', its config()'s, else dbt's defaults", () => {
+    const a = run({
+      'models/orders.sql': ORDERS,
+      'models/schema.yml': testsOn('order_id', "          - positive:\n              config: {severity: warn}\n          - positive:\n              name: plain_positive\n"),
+      'tests/generic/positive.sql':
+        "{% test positive(model, column_name) %}\n{{ config(limit=10) }}\nselect '{{ config.get('severity') }}' as s, {{ config.get('limit') }} as l from {{ model }} where {{ column_name }} <= 0\n{% endtest %}\n",
+    });
+    expect(problems(a)).toEqual([]);
+    expect(check(a, 'orders', 'positive_orders_order_id').sql).toContain("select 'warn' as s, 10 as l from");
+    expect(check(a, 'orders', 'plain_positive').sql).toContain("select 'ERROR' as s, 10 as l from");
+  });
+
   it('refuse a config.get() whose answer changes what a later config() sets, at the config() call', () => {
     const a = run({
       'models/orders.sql': ORDERS,

@@ -127,7 +127,7 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
       return m ? [`${m[1]}${m[2]}`] : [];
     }),
     installedPackages: (input.files.packages?.installed ?? []).map((p) => p.name),
-    renderMacro: (name, positional, keywords, stores, run) => rendering(input, (hooks) => engine.renderMacroCall(name, positional, keywords, hooks), true, run, stores),
+    renderMacro: (name, positional, keywords, stores, configValue, run) => rendering(input, (hooks) => engine.renderMacroCall(name, positional, keywords, hooks), true, run, stores, configValue),
     storeFailuresFlag: input.storeFailures,
     failuresSchema: input.failuresSchema,
     renderText: (text, at) => {

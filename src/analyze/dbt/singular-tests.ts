@@ -1,4 +1,4 @@
-import { error, warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import { warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
 import { nodeFqn } from '../../project/layout.js';
 import type { SingularTestSource } from '../../project/load-project.js';
@@ -8,7 +8,7 @@ import { CallSites } from '../call-sites.js';
 import { mergeSettings, settingsOf } from './config-tree.js';
 import { failuresStore, queryAtRun, type DbtTest, type FailuresOf, type NodeState, type RenderedTest, type TestConfigValue, type TestRunPhase } from './dbt-tests.js';
 import type { RenderPhase } from '../jinja/introspection.js';
-import { folderTestSettings, limited, shouldStoreFailures, testConfig, testConfigValue } from './test-config.js';
+import { folderTestSettings, limited, shouldStoreFailures, testConfig, TestConfigReads } from './test-config.js';
 
 /**
  * A dbt project's singular tests: each `.sql` file of the test folders is a query whose rows
@@ -55,25 +55,13 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
   const settingsAfter = (calls: Readonly<Record<string, unknown>>) => mergeSettings(folders, settingsOf(calls, () => configAt));
   // config.get() reads the test's config as its config() calls leave it; one read before a
   // later call changed the key is answered the final value in a second render, as in a model.
-  let known: ReadonlyMap<string, unknown> | undefined;
-  const configValue: TestConfigValue = (calls, key) => (known?.has(key) ? known.get(key) : testConfigValue(settingsAfter(calls), key));
-  const render = (stores: boolean, run?: TestRunPhase) => ctx.render(file, stores, configValue, run);
-  const staleReads = (r: RenderedTest) => {
-    const stale = new Map<string, unknown>();
-    for (const { key, value } of r.configReads ?? []) {
-      const final = testConfigValue(settingsAfter(r.config), key);
-      if (value !== final && JSON.stringify(value) !== JSON.stringify(final)) stale.set(key, final);
-    }
-    return stale;
-  };
+  const configReads = new TestConfigReads(settingsAfter);
+  const render = (stores: boolean, run?: TestRunPhase) => ctx.render(file, stores, configReads.value, run);
   // should_store_failures() answers from the test's config: the folders', then (when the file's
   // config() changes the answer) its own, the file rendered again with it.
   let stores = shouldStoreFailures(quietly(folders), ctx.storeFailuresFlag);
   let rendered = render(stores);
-  if (!('severity' in rendered) && staleReads(rendered).size > 0) {
-    known = staleReads(rendered);
-    rendered = render(stores);
-  }
+  if (!('severity' in rendered) && configReads.answerFinal(rendered)) rendered = render(stores);
   if (!('severity' in rendered) && shouldStoreFailures(quietly(settingsAfter(rendered.config)), ctx.storeFailuresFlag) !== stores) {
     stores = !stores;
     rendered = render(stores);
@@ -82,14 +70,9 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
     diagnostics.push(rendered);
     return undefined;
   }
-  const [still] = staleReads(rendered);
-  if (still) {
-    const [key, final] = still;
-    const read = rendered.configReads!.find((x) => x.key === key)!.value;
-    const shown = (v: unknown) => (typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v)));
-    diagnostics.push(
-      error('config-conflict', `config.get('${key}') is read before config() sets '${key}', and what it reads changes what config() sets (${shown(read)} read, ${shown(final)} set): set '${key}' without reading it first`, configAt),
-    );
+  const conflict = configReads.conflict(rendered, configAt);
+  if (conflict) {
+    diagnostics.push(conflict);
     return undefined;
   }
   const parse = rendered;
