@@ -27,7 +27,8 @@ select count(*) as n,
   '{{ found }}' as found,
   '{{ made }}' as made,
   '{{ api.Relation.create(schema="main", identifier="audit") }}' as without_database,
-  '{{ made.include(database=False) }}' as included
+  '{{ made.include(database=False) }}' as included,
+  '{{ (found | string).split(".")[-1] }}' as last_part
 from {{ found }}`,
 };
 
@@ -48,9 +49,10 @@ describe('a relation printed in a string literal of a dbt model', () => {
     ]);
     expect(await queryWarehouse(dir, 'select distinct written_to from main.appended')).toEqual([{ written_to: '"warehouse"."main"."appended"' }]);
     // A relation the warehouse gives or a template makes with the database prints it in a
-    // literal too; one made without a database prints without, as in dbt; in the code, as pipe names it.
+    // literal too; one made without a database prints without, as in dbt; in the code, as pipe names it;
+    // made into text, it is the text pipe names it by, for string methods.
     expect(await queryWarehouse(dir, 'select * from main.made')).toEqual([
-      { n: '2', found: '"warehouse"."main"."raw_orders"', made: '"warehouse"."main"."audit"', without_database: '"main"."audit"', included: '"main"."audit"' },
+      { n: '2', found: '"warehouse"."main"."raw_orders"', made: '"warehouse"."main"."audit"', without_database: '"main"."audit"', included: '"main"."audit"', last_part: '"raw_orders"' },
     ]);
   });
 });

@@ -201,6 +201,17 @@ export class Relation {
   }
 
   toString(): string {
+    return this.shown();
+  }
+
+  /**
+   * How it prints where a template outputs it (`{{ relation }}`, a macro's SQL): during a
+   * model's render, a relation of the warehouse's own database that names it prints as a
+   * relation token (see checks.ts relationToken), which names the database inside a string
+   * literal as dbt-duckdb prints it. Made into text otherwise (`relation | string`, `~`), it is
+   * the text pipe names it by, so that string methods see the relation's own text.
+   */
+  printed(): string {
     const text = this.shown();
     return asTokens && this.database !== null && !this.qualified && this.identifier !== null ? relationToken(quoteIdent(this.database), text) : text;
   }
@@ -225,7 +236,7 @@ class IncludedRelation extends Relation {
     return this.parts;
   }
 
-  override toString(): string {
+  override printed(): string {
     return this.shown();
   }
 
