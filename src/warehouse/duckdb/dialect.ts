@@ -167,7 +167,6 @@ const withOffset = (v: string) => `TRY_CAST(${v} AS TIMESTAMPTZ) <> CAST(TRY_CAS
  */
 const noOffset = (v: string) => `CASE WHEN ${withOffset(v)} THEN error(${quoteLiteral(PARTITION_OFFSET_ERROR)} || CAST(${v} AS VARCHAR)) ELSE true END`;
 
-
 const DAY_MS = 86_400_000;
 /** The first midnight (UTC, epoch ms) at or after `ms`. */
 const firstMidnightFrom = (ms: number) => Math.ceil(ms / DAY_MS) * DAY_MS;
