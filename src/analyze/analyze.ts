@@ -42,7 +42,7 @@ import { RenderFailure, TemplateEngine, UNSET_HOUR, type CompiledTemplate, type 
 import { TemplateFunctionError } from './jinja/errors.js';
 import { DbtRelation, type Invocation, type RelationParts, type TemplateMessage } from './jinja/surface.js';
 import { checkKeys, asStringList } from './validate-keys.js';
-import { BARE, CHECK_TARGET, checkSql, parseChecks, refToken, type Check } from './checks.js';
+import { BARE, CHECK_TARGET, IN_DATABASE, checkSql, parseChecks, refToken, type Check } from './checks.js';
 import { DEFAULT_MATERIALIZATION, isBuilt, isIncrementalAs, modelKind, NO_TABLE, type Resource, type TableState } from './model-kinds.js';
 import { declaredSnapshots } from './snapshots.js';
 import { recordSource, renderedPlace, sourceCallProblem, sourceName, sourceNode, type SourceCall, type SourceNode } from './sources.js';
@@ -212,6 +212,8 @@ export interface Analysis {
   readonly renderer: ModelRenderer;
   /** Models, seeds and source tables switched off with `enabled: false`, and where: they are not in the graph. */
   readonly disabled: ReadonlyMap<string, Location>;
+  /** Those of `disabled` that are model files with nothing in them (no model is built from them, as in dbt). */
+  readonly emptyFiles?: ReadonlySet<string>;
   /** The tests of a dbt project's sources, by `source.table` (see dbt/project-tests.ts); no task runs them yet. */
   readonly sourceChecks: ReadonlyMap<string, readonly Check[]>;
   /** dbt_project.yml's on-run-start and on-run-end. */
@@ -510,7 +512,7 @@ export class ModelRenderer {
     let unseenInQuery: string | undefined;
     const notParsed = (token: string) => token !== name && !parsedRefs.has(token) && this.nodes.get(token)?.kind !== 'source';
     const resolve = (text: string) => {
-      if (!('severity' in parsed)) for (const [, token] of text.matchAll(REF_TOKEN_RE)) if (notParsed(refName(token))) unseenInQuery ??= refName(token);
+      if (!('severity' in parsed)) for (const [, token] of text.matchAll(REF_TOKEN_RE)) if (!token.startsWith(IN_DATABASE) && notParsed(refName(token))) unseenInQuery ??= refName(token);
       return this.resolveRefs(text, relations);
     };
     const phase = executionPhase(answers, resolve, { ...graph }, report);
@@ -695,6 +697,7 @@ export class ModelRenderer {
         report: (m) => messages.push(m),
         envVars: this.envVars,
         macros: this.macroOverrides,
+        relationTokens: true,
         ref: (n) => {
           if (!refs.includes(n)) refs.push(n);
           return refToken(n);
@@ -1151,6 +1154,10 @@ export class ModelRenderer {
     const literals = this.project.dbt && sql.includes("'") ? sqlPieces(sql).filter((p) => p.kind === 'string') : [];
     const inLiteral = (at: number) => literals.some((p) => p.start < at && at < p.end);
     return sql.replace(REF_TOKEN_RE, (_, token: string, at: number) => {
+      if (token.startsWith(IN_DATABASE)) {
+        const [, database, relation] = token.split(IN_DATABASE);
+        return inLiteral(at) ? `${database}.${relation}` : relation!;
+      }
       const n = refName(token);
       const node = this.nodes.get(n);
       if (!node) return quoteIdent(n);
@@ -1846,6 +1853,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     vars,
     renderer,
     disabled,
+    emptyFiles,
     sourceChecks,
     runHooks: dbt ? runHooksWithPackages(dbt.runHooks, files.packages?.installed ?? [], diagnostics) : NO_RUN_HOOKS,
     database: target.database,

@@ -105,6 +105,17 @@ export const bareRefToken = (token: string): string => (token.startsWith('\u0000
 /** What marks a bare ref token (see bareRefToken), before the name. */
 export const BARE = '\u0002';
 
+/** What marks a relation token (see relationToken): its database between two of them, then the relation. */
+export const IN_DATABASE = '\u0003';
+
+/**
+ * A relation of the warehouse's own database that a template made or was given
+ * (`api.Relation.create(database=...)`, `adapter.get_relation()`), as a model's render prints
+ * it: `"schema"."name"` once resolved, as pipe names its relations, but inside a string literal
+ * of a dbt project with the database first, as dbt-duckdb prints it (see ModelRenderer).
+ */
+export const relationToken = (database: string, relation: string): string => `\u0000${IN_DATABASE}${database}${IN_DATABASE}${relation}\u0000`;
+
 /** Whether a text is one ref token alone: what ref() and source() give, not a query that reads one. */
 export const isRefToken = (text: string): boolean => /^\u0000[^\u0000]+\u0000$/.test(text);
 

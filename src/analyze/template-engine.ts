@@ -10,7 +10,7 @@ import { escapeRegExp, quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { secrets } from '../secrets/secrets.js';
 import { splitKeywords } from './jinja/macro-args.js';
 import { configReaders } from './jinja/config-object.js';
-import type { RelationParts } from './jinja/relation.js';
+import { printRelationsAsTokens, type RelationParts } from './jinja/relation.js';
 import { sourceName } from './sources.js';
 import { printUndefined, reportNoneOutput } from './jinja/syntax.js';
 import { INEXACT_WHOLE, pyCallable } from './jinja/values.js';
@@ -21,6 +21,7 @@ import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
 import { installIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { DbtRelation, installJinjaSurface, jinjaPosition, type Invocation, type TemplateMessage } from './jinja/surface.js';
 import { TemplateFunctionError } from './jinja/errors.js';
+import { enterMacro } from './jinja/call-args.js';
 import { templateKey, type TemplateCodeCache } from './template-code-cache.js';
 import { programKey } from './template-program-cache.js';
 import { programFromNunjucks, quickProgram, type Program } from './jinja/program.js';
@@ -82,6 +83,12 @@ export interface RenderHooks {
    * for a node whose config does not set store_failures.
    */
   readonly storeFailures?: boolean;
+  /**
+   * The text has its ref tokens resolved (a model's): relations of the warehouse's own database
+   * that templates make print as tokens too, which name the database inside a string literal
+   * (see checks.ts relationToken).
+   */
+  readonly relationTokens?: boolean;
   /** The text is thrown away (the parse of a model rendered again at run time): an undefined value prints as nothing, as in dbt. */
   readonly discardsText?: boolean;
   /** Where log(), print() and exceptions.warn() go; left out, they go nowhere. */
@@ -137,7 +144,8 @@ const POSITION_RE = /^\(([^)]*)\)(?: \[Line (\d+), Column (\d+)\])?\s*\n?\s*/;
  */
 class MacroFailure extends Error {
   constructor(
-    readonly macro: string,
+    /** The macro the rendering template called: the outermost of those the failure passed through. */
+    public macro: string,
     readonly diagnostic: Diagnostic,
   ) {
     super(diagnostic.message);
@@ -164,6 +172,11 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
   const m = POSITION_RE.exec(raw);
   let message = m ? raw.slice(m[0].length) : raw;
   message = message.replace(/^(Template render error: )?/, '').replace(/^Error: /, '').trim();
+  // Parsed or run deeper than JavaScript's stack holds (parentheses or tags hundreds deep, in
+  // one another): no position survives, the file is the place.
+  if (/^(RangeError: )?Maximum call stack size exceeded/.test(message)) {
+    return error(phase === 'parse' ? 'template-syntax' : 'template-render', 'the template nests too deep to be read: expressions, parentheses or tags inside one another hundreds deep; split it (e.g. with {% set %})', { file });
+  }
   let line: number | undefined;
   let column: number | undefined;
   const own = e as { lineno?: unknown; colno?: unknown };
@@ -335,8 +348,6 @@ function outputExpression(source: string, line: number, column: number): string 
 
 /** Globals Nunjucks itself defines, left out of the names pipe suggests. */
 const NUNJUCKS_GLOBALS = new Set(['range', 'cycler', 'joiner']);
-/** How deep macro calls nest before the render is stopped as a macro calling itself without end. */
-const MAX_MACRO_DEPTH = 200;
 
 /** The macros a dbt project reaches by namespace besides its own (see jinja/namespaces.ts). */
 export interface MacroPackages {
@@ -756,17 +767,18 @@ export class TemplateEngine {
 
   private runMacro(name: string, macro: MacroSource, fn: MacroFn): MacroFn {
     return (...args: unknown[]) => {
+      // Refused before the macro counts as running: the error is the caller's, at its call.
+      enterMacro(name);
       this.running.push(macro);
       try {
-        // A macro that calls itself without end is an error at its file, as Python's recursion
-        // limit makes it in dbt, before the process runs out of stack.
-        if (this.running.length > MAX_MACRO_DEPTH) {
-          throw new TemplateFunctionError(`${name}() is called inside itself more than ${MAX_MACRO_DEPTH} deep: it calls itself (or a macro that calls it) without end`);
-        }
         return fn(...args);
       } catch (e) {
-        // A macro called by this one failed: the innermost failure is the one to report.
-        if (this.macroFailure) throw e;
+        // A macro called by this one failed: the innermost failure is the one to report, the
+        // outermost macro the one the template called.
+        if (this.macroFailure) {
+          this.macroFailure.macro = name;
+          throw e;
+        }
         this.macroFailure = new MacroFailure(name, templateDiagnostic(e, macro.file, 'render', macro.source, this.functionNames));
         throw this.macroFailure;
       } finally {
@@ -1108,6 +1120,7 @@ export class TemplateEngine {
     this.active = hooks;
     this.macroFailure = undefined;
     const printedUndefined = printUndefined(hooks.discardsText === true);
+    const printedTokens = printRelationsAsTokens(hooks.relationTokens === true);
     // The compiled template is the first template running (it has its file and text).
     this.running = [compiled];
     if (!nested) this.toldNone = undefined;
@@ -1141,6 +1154,7 @@ export class TemplateEngine {
       this.running = outerRunning;
       this.toldNone = outerTold;
       printUndefined(printedUndefined);
+      printRelationsAsTokens(printedTokens);
       reportNoneOutput(reportedNone);
     }
   }

@@ -176,7 +176,8 @@ export function chooseSelection(
     const name = c.method === 'fqn' ? c.value : undefined;
     const off = name === undefined ? undefined : analysis.disabled.get(name);
     if (off) {
-      diagnostics.push(error('disabled-model', `selector '${c.text}': ${name} is disabled (enabled: false)`, off));
+      const empty = analysis.emptyFiles?.has(name!) === true;
+      diagnostics.push(error('disabled-model', `selector '${c.text}': ${empty ? `${off.file} is empty, and no model ${name} is built from it` : `${name} is disabled (enabled: false)`}`, off));
       continue;
     }
     if (name !== undefined && broken.has(name)) continue;

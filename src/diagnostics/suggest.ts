@@ -3,9 +3,10 @@ import { closest, distance } from 'fastest-levenshtein';
 /** The closest candidate to a misspelt name, if it is close enough to be a plausible typo. */
 export function suggest(name: string, candidates: readonly string[]): string | undefined {
   if (candidates.length === 0) return undefined;
-  // A name written in other case (FCT_ORDERS) is the closest there is, however long.
-  const lower = name.toLowerCase();
-  const sameLetters = candidates.find((c) => c !== name && c.toLowerCase() === lower);
+  // A name written in other case (FCT_ORDERS), or with its accents composed otherwise (an é as
+  // one character, or as e and a combining accent, which look alike), is the closest there is.
+  const lower = name.normalize('NFC').toLowerCase();
+  const sameLetters = candidates.find((c) => c !== name && c.normalize('NFC').toLowerCase() === lower);
   if (sameLetters !== undefined) return sameLetters;
   const best = closest(name, candidates as string[]);
   const limit = Math.max(1, Math.floor(name.length / 3));
@@ -14,5 +15,8 @@ export function suggest(name: string, candidates: readonly string[]): string | u
 
 export function didYouMean(name: string, candidates: readonly string[]): string | undefined {
   const s = suggest(name, candidates);
-  return s === undefined ? undefined : `did you mean '${s}'?`;
+  if (s === undefined) return undefined;
+  // Alike to the eye: say how they differ.
+  if (s.normalize('NFC') === name.normalize('NFC')) return `did you mean '${s}'? It looks the same but is written with other Unicode characters (an accent as a letter of its own, or combined with the letter before it); write both alike`;
+  return `did you mean '${s}'?`;
 }

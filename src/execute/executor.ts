@@ -145,7 +145,7 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
    * a ready one for it; tasks that may share a commit run in batches (see commit-batch.ts).
    */
   const lane = async (first: Task): Promise<void> => {
-    const session = await engine.acquire();
+    let session = await engine.acquire();
     let batch: CommitBatch | undefined;
     let members: Member[] = [];
     /** Ends the batch: commits it and settles its tasks; its tasks run again alone if the commit is refused, and are cancelled if the run is. */
@@ -225,7 +225,15 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
         if (batch && !(joinable && batch.open && batch.reads(task, (id) => settledAs.get(id)) && batch.take(task, (table) => runner.seen(table)))) await close();
         if (!batch && batching && joins && !signal?.aborted) batch = CommitBatch.start(engine, session, () => settledAs.size);
         if (batch) await runInBatch(task, batch);
-        else await runAlone(task, session);
+        else {
+          await runAlone(task, session);
+          // Its hooks (or the statements its template ran) may have changed the connection's
+          // settings or default database: the next task runs on another, as pipe sets them up.
+          if (session.changedState === true) {
+            engine.release(session);
+            session = await engine.acquire();
+          }
+        }
         task = next();
         if (task === undefined && batch) {
           await close();

@@ -31,7 +31,7 @@ export async function renderAtRun(task: Task, session: WarehouseSession, tell: T
   // A unit test's render is named by the test in what it reports.
   const unit = task.steps.find((s): s is Extract<Step, { kind: 'unit-test' }> => s.kind === 'unit-test');
   const what = unit ? `unit test ${unit.name}` : task.node;
-  const rendered = await renderWithWarehouse(task.renderAtRun, what, session, tell, unit ? `${what}: ` : '');
+  const rendered = await renderWithWarehouse(task.renderAtRun, what, session, tell, unit ? `${what}: ` : '', true);
   if (rendered.sql !== undefined) await singleStatement(rendered.sql, task.node, { file: task.file }, session);
   return rendered;
 }
@@ -43,7 +43,7 @@ export async function renderAtRun(task: Task, session: WarehouseSession, tell: T
 export async function checkSqlAtRun(step: CheckStep, session: WarehouseSession, tell: Tell): Promise<string> {
   if (!step.renderAtRun) return step.sql;
   const what = `test ${step.name}`;
-  const sql = await renderWithWarehouse(step.renderAtRun, what, session, tell, `${what}: `);
+  const sql = await renderWithWarehouse(step.renderAtRun, what, session, tell, `${what}: `, true);
   await singleStatement(sql, what, step.location, session);
   return sql;
 }
@@ -54,19 +54,21 @@ export async function checkSqlAtRun(step: CheckStep, session: WarehouseSession, 
  * statements do happens then, as in dbt. Its SQL, which may be several statements, runs after.
  * A hook rendered when planned tells now what it said then.
  */
-export async function hookSqlAtRun(step: Pick<HookStep, 'sql' | 'label' | 'renderAtRun' | 'said'>, session: WarehouseSession, tell: Tell): Promise<string> {
+export async function hookSqlAtRun(step: Pick<HookStep, 'sql' | 'label' | 'renderAtRun' | 'said'>, session: WarehouseSession, tell: Tell, ofTask = false): Promise<string> {
   if (!step.renderAtRun) {
     if (step.said) tell(step.said);
     return step.sql;
   }
-  return renderWithWarehouse(step.renderAtRun, step.label, session, tell, `${step.label}: `);
+  return renderWithWarehouse(step.renderAtRun, step.label, session, tell, `${step.label}: `, ofTask);
 }
 
 /**
  * Renders until the render asks nothing new, each question answered by the warehouse; `what`
- * names the renderer in errors, and `prefix` begins the message of a question the warehouse refuses.
+ * names the renderer in errors, and `prefix` begins the message of a question the warehouse
+ * refuses. `ofTask`: the render is of a task, which goes on on the session after it: a
+ * statement that changes what pipe keeps of the session is refused (see ask).
  */
-async function renderWithWarehouse<T>(render: RenderAtRun<T>, what: string, session: WarehouseSession, tell: Tell, prefix = ''): Promise<T> {
+async function renderWithWarehouse<T>(render: RenderAtRun<T>, what: string, session: WarehouseSession, tell: Tell, prefix = '', ofTask = false): Promise<T> {
   const answers = new Map<string, Answer>();
   /** What the last render said. */
   let said: readonly TemplateMessage[] = [];
@@ -85,7 +87,7 @@ async function renderWithWarehouse<T>(render: RenderAtRun<T>, what: string, sess
           if (answers.size >= MAX_QUESTIONS) {
             throw new RenderError(`${what} asked the warehouse more than ${MAX_QUESTIONS} questions while rendering; is a query run in a loop?`, outcome.location);
           }
-          answers.set(key, await ask(session, outcome.question, outcome.location, prefix));
+          answers.set(key, await ask(session, outcome.question, outcome.location, prefix, ofTask));
           break;
         }
         default: {
@@ -100,7 +102,15 @@ async function renderWithWarehouse<T>(render: RenderAtRun<T>, what: string, sess
 }
 
 /** The warehouse's answer; a query it refuses is the template's error, at the line that runs it. */
-async function ask(session: WarehouseSession, q: Question, at: Diagnostic['location'], prefix: string): Promise<Answer> {
+async function ask(session: WarehouseSession, q: Question, at: Diagnostic['location'], prefix: string, ofTask: boolean): Promise<Answer> {
+  // As a hook may not (see step-runner.ts): the rest of the task runs on this session.
+  const pinned = ofTask && q.kind === 'query' ? session.dialect.pinnedSessionChange?.(q.sql) : undefined;
+  if (pinned !== undefined) {
+    throw new RenderError(
+      `${prefix}a statement the template runs changes the session's ${pinned === 'TimeZone' ? 'TimeZone, which pipe keeps at UTC so that a timestamp lands in the same date on every machine' : 'default database (USE), under which pipe\'s names of the warehouse\'s tables ("schema"."name") would name another database\'s'}`,
+      at,
+    );
+  }
   try {
     return await answerQuestion(session, q);
   } catch (e) {

@@ -22,6 +22,13 @@ export class SessionPool {
   }
 
   release(s: WarehouseSession): void {
+    // One whose settings or default database a hook (or a statement a template ran) may have
+    // changed is not lent again: the next task would run in its time zone, or write elsewhere.
+    if (s.changedState === true) {
+      this.all.delete(s);
+      s.close();
+      return;
+    }
     if (!this.closed) this.idle.push(s);
   }
 

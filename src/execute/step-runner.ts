@@ -11,7 +11,7 @@ import { snapshotMerge } from '../plan/strategies/snapshot.js';
 import { unitTestQuery } from '../plan/strategies/unit-test.js';
 import type { CheckStep, Step, Task, TemplateMessage } from '../plan/task.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
-import type { CountedStatements, Dialect } from '../warehouse/dialect.js';
+import { PARTITION_OFFSET_ERROR, type CountedStatements, type Dialect } from '../warehouse/dialect.js';
 import { taskResultSql, type CheckResultRecord } from '../warehouse/run-state.js';
 import { insertBuildSql } from '../warehouse/build-records.js';
 import type { Engine, Publication, PublishResult } from './engine.js';
@@ -210,7 +210,7 @@ export class StepRunner {
       }
       case 'assert-empty': {
         const sample = await session.query(step.sql).catch(async (e: unknown) => {
-          throw (step.dates && e instanceof WarehouseError && (await undatedPartition(session, task, step.dates.column, step.dates.rows))) || e;
+          throw (step.dates && e instanceof WarehouseError && (await undatedPartition(session, task, step.dates.column, step.dates.rows, step.location, e))) || e;
         });
         if (sample.length > 0) {
           const [{ n }] = await session.query(step.countSql);
@@ -222,8 +222,10 @@ export class StepRunner {
       case 'remove-file':
         return;
       case 'hook': {
-        const sql = await hookSqlAtRun(step, session, (said) => tellSaid(state.emit, this.ctx.runId, taskRef(task), said));
+        const sql = await hookSqlAtRun(step, session, (said) => tellSaid(state.emit, this.ctx.runId, taskRef(task), said), true);
         if (sql.trim() === '') return;
+        const pinned = session.dialect.pinnedSessionChange?.(sql);
+        if (pinned !== undefined) throw new ProjectRuleError('Hook', PINNED[pinned](step.label), step.location);
         await session.exec(sql).catch((e: unknown) => {
           throw e instanceof WarehouseError ? new HookError(e, step.label, step.location, step.published === true) : e;
         });
@@ -484,7 +486,7 @@ export class StepRunner {
         await this.step(task, { kind: 'assert-empty', ...step.partition.outside, dates: { column: step.partition.by.column, rows: step.partition.rows } }, session, state);
       }
       // Text the partition's condition cannot read as a date fails it in the engine's words, about pipe's SQL.
-      const undated = e instanceof WarehouseError && step.partition && (await undatedPartition(session, task, step.partition.by.column, step.partition.rows));
+      const undated = e instanceof WarehouseError && step.partition && (await undatedPartition(session, task, step.partition.by.column, step.partition.rows, step.partition.outside.location, e));
       if (undated) throw undated;
       if (!failedChecks) throw e instanceof WarehouseError && inStatements ? new StatementError(e, [...before(), ...own], session.dialect) : e;
     } finally {
@@ -690,6 +692,14 @@ function sharesTable(step: Extract<Step, { kind: 'publish' }>, session: Warehous
   );
 }
 
+/** Why a hook may not change what pipe keeps of a session (see Dialect.pinnedSessionChange). */
+const PINNED: Record<'TimeZone' | 'USE', (label: string) => string> = {
+  TimeZone: (label) =>
+    `${label} sets the session's TimeZone, which pipe keeps at UTC so that a timestamp lands in the same date on every machine and in every task; convert to a zone in the model instead, e.g. ts AT TIME ZONE 'Europe/Amsterdam'`,
+  USE: (label) =>
+    `${label} changes the session's default database (USE), under which pipe's names of the warehouse's tables ("schema"."name") would name another database's; name the other database's tables in full (db.schema.name) instead`,
+};
+
 /** A statement dropping a temporary (connection's own) staging table. */
 const isTempDrop = (sql: string) => /^DROP TABLE "temp"\./.test(sql);
 
@@ -718,17 +728,49 @@ function partitionColumnCheck(task: Task, column: string, rows: readonly Column[
 }
 
 /**
- * The partition column holds a value that is not a date (text such as 02/01/2024): the error,
- * naming it and the form pipe reads; undefined when every value reads as a date, or when the
- * rows cannot be read again (the failure was another).
+ * The partition column holds a value that is not a date (text such as 02/01/2024), or text
+ * with a UTC offset, whose date is ambiguous: the error, naming it and the form pipe reads, at
+ * the line that sets the column (else the model); undefined when every value reads as a date,
+ * or when the rows cannot be read again (the failure was another). Text with an offset that is
+ * not among the rows is in the table (written before such text was refused), or in an input
+ * the query reads by batch, whose filter refuses it as the partition's condition does.
  */
-async function undatedPartition(session: WarehouseSession, task: Task, column: string, rows: string): Promise<ProjectRuleError | undefined> {
-  const [row] = await session.query(session.dialect.undatedValue(column, rows)).catch(() => []);
-  if (row?.value == null) return undefined;
+async function undatedPartition(session: WarehouseSession, task: Task, column: string, rows: string, at: Location | undefined, failure: WarehouseError): Promise<ProjectRuleError | undefined> {
+  const where = at ?? { file: task.file };
+  const ambiguous = 'text with a UTC offset: its date is ambiguous (the date written, or its date in UTC)';
+  const casts = (c: string) => `CAST(${c} AS TIMESTAMPTZ) places it by its date in UTC, CAST(${c} AS TIMESTAMP) by the date written`;
+  const offsetIn = (message: string) => {
+    const i = message.indexOf(PARTITION_OFFSET_ERROR);
+    return i < 0 ? undefined : message.slice(i + PARTITION_OFFSET_ERROR.length).split('\n')[0];
+  };
+  let row: Record<string, unknown> | undefined;
+  try {
+    [row] = await session.query(session.dialect.undatedValue(column, rows));
+  } catch (e) {
+    const read = e instanceof WarehouseError ? offsetIn(e.message) : undefined;
+    if (read === undefined) return undefined;
+    return new ProjectRuleError(
+      'Schema',
+      `${task.node} reads by batch an input whose event_time holds '${read}', ${ambiguous}, so pipe does not pick its rows of a batch by it; convert that column where the input is made (${casts('column')})`,
+      where,
+    );
+  }
+  if (row?.value == null) {
+    const held = offsetIn(failure.message);
+    if (held === undefined) return undefined;
+    return new ProjectRuleError(
+      'Schema',
+      `the table of ${task.node} holds '${held}' in ${column}, the column that dates its rows, ${ambiguous}, so pipe does not replace a partition by it; convert ${column} in the query (${casts(column)}) and rebuild the table with pipe backfill --full-refresh --select ${task.node} over its dates`,
+      where,
+    );
+  }
+  if (row.offset === true) {
+    return new ProjectRuleError('Schema', `${column}, the column that dates the rows of ${task.node}, holds '${String(row.value)}', ${ambiguous}, so pipe does not place it; convert it in the query: ${casts(column)}`, where);
+  }
   return new ProjectRuleError(
     'Schema',
     `partition_by column ${column} of ${task.node} holds '${String(row.value)}', which is not a date: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text in the form YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS); convert it in the query with strptime(${column}, format)::DATE`,
-    { file: task.file },
+    where,
   );
 }
 

@@ -53,7 +53,7 @@ export class ChecksFailedError extends Error {
  */
 export class ProjectRuleError extends Error {
   constructor(
-    readonly kind: 'Check' | 'Schema' | 'Contract' | 'File' | 'Snapshot' | 'UnitTest',
+    readonly kind: 'Check' | 'Schema' | 'Contract' | 'File' | 'Snapshot' | 'UnitTest' | 'Hook',
     message: string,
     readonly location: Location,
   ) {

@@ -180,7 +180,7 @@ export interface PartitionWrite {
   /** The rows written (the model's query, as a relation): where a partition value that is not a date is looked for when the write fails. */
   readonly rows: string;
   /** The error the insert raises at a row outside the partition, and the queries that then report those rows. */
-  readonly outside: { readonly error: string; readonly sql: string; readonly countSql: string; readonly message: string; readonly one: string };
+  readonly outside: { readonly error: string; readonly sql: string; readonly countSql: string; readonly message: string; readonly one: string; readonly location?: Location };
 }
 
 /**

@@ -117,7 +117,13 @@ export function parseYamlDocument(text: string, file: string, diagnostics: Diagn
       const pos = lineCounter.linePos(e.pos[0]);
       const hint = yamlErrorHint(e.code, text, e.pos[0]);
       // The yaml package's own wording names its API (parseAllDocuments).
-      const message = e.code === 'MULTIPLE_DOCS' ? 'the file holds more than one document: a second one starts here' : e.message.split('\n')[0];
+      const first = e.message.split('\n')[0];
+      const message =
+        e.code === 'MULTIPLE_DOCS'
+          ? 'the file holds more than one document: a second one starts here'
+          : first.startsWith('Maximum call stack size exceeded')
+            ? 'lists or mappings nested too deep to be read (thousands inside one another)'
+            : first;
       diagnostics.push(error('yaml-syntax', `invalid YAML: ${message}`, { file, line: pos.line, column: pos.col }, hint ? { hint } : undefined));
     }
     return undefined;

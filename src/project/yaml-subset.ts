@@ -65,7 +65,8 @@ export function parseYamlSubset(text: string): SubsetYaml | undefined {
     const data = reader.mapping(0, '');
     return reader.at < lines.length ? undefined : { data, lines: reader.found };
   } catch (e) {
-    if (e instanceof Outside) return undefined;
+    // Nested deeper than the stack holds: the yaml package's to read (or report), as outside the subset.
+    if (e instanceof Outside || e instanceof RangeError) return undefined;
     throw e;
   }
 }

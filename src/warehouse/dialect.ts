@@ -110,7 +110,11 @@ export interface StrategySql {
    * where the dialect has them (cheaper to evaluate on every row); the typeless form otherwise.
    */
   inInterval(column: string, start: number, end: number, type?: string): string;
-  /** A query for one value (`value`) of `column` among `rows` that inInterval cannot read as a date or timestamp: text such as 02/01/2024. */
+  /**
+   * A query for one value (`value`) of `column` among `rows` that inInterval cannot read as a
+   * date or timestamp: text such as 02/01/2024, or (`offset` true) text with a UTC offset
+   * other than UTC's, whose date is ambiguous and which inInterval refuses.
+   */
   undatedValue(column: string, rows: string): string;
   /**
    * Replaces the rows of `target` that match `inside` by the rows of `staging` (matched by
@@ -277,9 +281,21 @@ export interface ErrorReading {
   csvFault(message: string): CsvFault | undefined;
 }
 
+/**
+ * What a partition's condition (Dialect.inInterval) raises at text with a UTC offset, followed
+ * by the value: which date such text belongs to is ambiguous, and pipe does not pick one.
+ */
+export const PARTITION_OFFSET_ERROR = 'pipe: a partition value is text with a UTC offset, whose date is ambiguous: ';
+
 export interface Dialect extends StrategySql, StateSql, Introspection, ErrorReading {
   /** The engine, as messages name it ("DuckDB"). */
   readonly name: string;
+  /**
+   * What of a session pipe keeps that a statement of the project's changes: its time zone
+   * (pipe's partitions read timestamps in UTC) or its default database (pipe's relation names
+   * are of the warehouse's own); undefined for neither.
+   */
+  pinnedSessionChange?(sql: string): 'TimeZone' | 'USE' | undefined;
   /**
    * Set where a transaction's changes to the connection's temporary tables can commit while
    * the rest fails (a DuckLake commit refused for a conflict): a publishing transaction then

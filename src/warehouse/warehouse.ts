@@ -69,6 +69,11 @@ export interface WarehouseSession {
   interrupt(): void;
   close(): void;
   /**
+   * Set once the session ran a statement that may have changed its own state (its settings,
+   * its default database): a pool then closes it rather than lend it to another task.
+   */
+  readonly changedState?: boolean;
+  /**
    * The session of the connection this one runs on, when it stands for another (a batch's view
    * of its connection): what is asked once per connection is kept by that one.
    */

@@ -136,6 +136,9 @@ describe('bad input: exit 2, pointing at the source, nothing written', () => {
     const read = await badRun({ 'models/staging/empty.sql': '', 'models/staging/reader.sql': "select * from {{ ref('empty') }}\n" });
     expect(read.stderr).toContain("models/staging/reader.sql:1:18: error: ref('empty'): models/staging/empty.sql is empty, and no model is built from it");
     expect(errorLines(read.stderr)).toHaveLength(1);
+    // Selected by name: said as empty, not as switched off.
+    const selected = await runIn(dir, { date: '2024-01-02', select: ['empty'] });
+    expect(selected.stderr).toContain("models/staging/empty.sql: error: selector 'empty': models/staging/empty.sql is empty, and no model empty is built from it");
   });
 
   it('an empty ephemeral model is an error where a model reads it, and nothing while none does, as in dbt', async () => {

@@ -20,6 +20,16 @@ const FILES = {
 from {{ ref('orders') }}`,
   'models/appended.sql': `{{ config(materialized='incremental', unique_key='id') }}
 select id, '{{ this }}' as written_to from {{ ref('orders') }}`,
+  'models/made.sql': `-- depends_on: {{ ref('raw_orders') }}
+{% set found = adapter.get_relation(database=target.database, schema='main', identifier='raw_orders') %}
+{% set made = api.Relation.create(database=target.database, schema='main', identifier='audit') %}
+select count(*) as n,
+  '{{ found }}' as found,
+  '{{ made }}' as made,
+  '{{ api.Relation.create(schema="main", identifier="audit") }}' as without_database,
+  '{{ made.include(database=False) }}' as included,
+  '{{ (found | string).split(".")[-1] }}' as last_part
+from {{ found }}`,
 };
 
 describe('a relation printed in a string literal of a dbt model', () => {
@@ -38,5 +48,11 @@ describe('a relation printed in a string literal of a dbt model', () => {
       },
     ]);
     expect(await queryWarehouse(dir, 'select distinct written_to from main.appended')).toEqual([{ written_to: '"warehouse"."main"."appended"' }]);
+    // A relation the warehouse gives or a template makes with the database prints it in a
+    // literal too; one made without a database prints without, as in dbt; in the code, as pipe names it;
+    // made into text, it is the text pipe names it by, for string methods.
+    expect(await queryWarehouse(dir, 'select * from main.made')).toEqual([
+      { n: '2', found: '"warehouse"."main"."raw_orders"', made: '"warehouse"."main"."audit"', without_database: '"main"."audit"', included: '"main"."audit"', last_part: '"raw_orders"' },
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { diagnosticsOf, explain, removeTempDirs, sortedRows, taskIdsOf, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { diagnosticsOf, eventsOfType, explain, removeTempDirs, sortedRows, taskIdsOf, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
 import { backfillDryRun } from '../../src/commands/backfill.js';
 import { backfillIn, compileIn, retryIn, runIn } from '../support/in-process.js';
 import { DAILY, eventsProject as project } from '../support/incremental-project.js';
@@ -34,7 +34,7 @@ describe('microbatch models', () => {
     const compiled = await compileIn(dir, { model: 'daily', date: '2024-01-03' });
     expect(compiled.models.map((m) => m.ds)).toEqual(['2024-01-02', '2024-01-03']);
     expect(compiled.models[1].sql).toContain(
-      `from (SELECT * FROM "main"."events" WHERE CAST("event_at" AS DATE) >= CAST(TIMESTAMP '2024-01-03 00:00:00' AS DATE) AND CAST("event_at" AS DATE) < CAST(TIMESTAMP '2024-01-04 00:00:00' AS DATE) + 1 AND CAST("event_at" AS TIMESTAMP) >= TIMESTAMP '2024-01-03 00:00:00' AND CAST("event_at" AS TIMESTAMP) < TIMESTAMP '2024-01-04 00:00:00')`,
+      `from (SELECT * FROM "main"."events" WHERE CAST("event_at" AS DATE) >= CAST(TIMESTAMP '2024-01-03 00:00:00' AS DATE) AND CAST("event_at" AS DATE) < CAST(TIMESTAMP '2024-01-04 00:00:00' AS DATE) + 1 AND CASE WHEN TRY_CAST("event_at" AS TIMESTAMPTZ) <> CAST(TRY_CAST("event_at" AS TIMESTAMP) AS TIMESTAMPTZ) THEN error('pipe: a partition value is text with a UTC offset, whose date is ambiguous: ' || CAST("event_at" AS VARCHAR)) ELSE true END AND CAST("event_at" AS TIMESTAMP) >= TIMESTAMP '2024-01-03 00:00:00' AND CAST("event_at" AS TIMESTAMP) < TIMESTAMP '2024-01-04 00:00:00')`,
     );
   });
 
@@ -73,6 +73,22 @@ describe('microbatch models', () => {
     writeProjectFiles(dir, { 'seeds/events.yml': 'version: 2\nseeds:\n  - name: events\n' });
     const ok = await runIn(dir, { date: '2024-01-02' });
     expect(ok.code, explain(ok)).toBe(0);
+  });
+
+  it("an input's event_time holding text with a UTC offset fails the batch that reads it, at the model, naming the value", async () => {
+    const dir = project({
+      'models/daily.sql': DAILY('').replace("ref('events')", "ref('stg_events')"),
+      'models/stg_events.sql': "select strftime(event_at, '%Y-%m-%dT%H:%M:%S-05:00') as event_at, user_id, amount from {{ ref('events') }}",
+      'models/stg_events.yaml': 'event_time: event_at\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(1);
+    const failed = eventsOfType(r.events, 'task-failed').map((e) => e.error as { message: string; location?: { file: string; line?: number } });
+    expect(failed.length).toBeGreaterThan(0);
+    for (const { message, location } of failed) {
+      expect(message).toMatch(/^daily reads by batch an input whose event_time holds '2024-01-0\dT\d\d:\d\d:\d\d-05:00', text with a UTC offset: its date is ambiguous/);
+      expect([location?.file, location?.line]).toEqual(['models/daily.sql', 1]);
+    }
   });
 
   it("a source's event_time naming none of its columns is an error at its entry, also when an on-run-start statement creates the source", async () => {

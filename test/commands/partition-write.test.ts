@@ -32,6 +32,15 @@ const CHECKS = `checks:
 
 const table = (dir: string) => snapshotTables(warehouseOf(dir), ['p']);
 
+/** The message and location of the one task a run of `date` fails. */
+async function failureOf(dir: string, date: string, fullRefresh?: boolean): Promise<[string, unknown]> {
+  const r = await runIn(dir, { date, fullRefresh });
+  expect(r.code, explain(r)).toBe(1);
+  const [failed] = eventsOfType(r.events, 'task-failed');
+  const error = failed.error as { message: string; location?: unknown };
+  return [error.message, error.location];
+}
+
 describe('a partition written once, inside its publishing transaction', () => {
   it('a failing check of the partition, or of the whole table, leaves the old partition and the others', async () => {
     const dir = project(CHECKS);
@@ -122,21 +131,43 @@ describe('a partition written once, inside its publishing transaction', () => {
     const model = (format: string) => `{{ config(materialized='incremental', partition_by='p') }}\nselect strftime(date '{{ ds }}', '${format}') as p, 1 as n\n`;
     writeProjectFiles(dir, { 'models/p.sql': model('%d/%m/%Y') });
     const expected = "partition_by column p of p holds '02/01/2024', which is not a date: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text in the form YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS); convert it in the query with strptime(p, format)::DATE";
-    const messageOf = async (fullRefresh?: boolean) => {
-      const r = await runIn(dir, { date: '2024-01-02', fullRefresh });
-      expect(r.code, explain(r)).toBe(1);
-      const [failed] = eventsOfType(r.events, 'task-failed');
-      const error = failed.error as { message: string; location?: unknown };
-      return [error.message, error.location];
-    };
+    const messageOf = (fullRefresh?: boolean) => failureOf(dir, '2024-01-02', fullRefresh);
     // The first build creates the table from the query, a later one writes into it, a full refresh stages the rows first.
-    expect(await messageOf()).toEqual([expected, { file: 'models/p.sql' }]);
+    const at = { file: 'models/p.sql', line: 1, column: 39 };
+    expect(await messageOf()).toEqual([expected, at]);
     writeProjectFiles(dir, { 'models/p.sql': model('%Y-%m-%d') });
     expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
     writeProjectFiles(dir, { 'models/p.sql': model('%d/%m/%Y') });
-    expect(await messageOf()).toEqual([expected, { file: 'models/p.sql' }]);
-    expect(await messageOf(true)).toEqual([expected, { file: 'models/p.sql' }]);
+    expect(await messageOf()).toEqual([expected, at]);
+    expect(await messageOf(true)).toEqual([expected, at]);
     expect(await queryRows(warehouseOf(dir), 'SELECT p, n FROM p')).toEqual([{ p: '2024-01-02', n: 1 }]);
+  });
+
+  it('text with a UTC offset other than UTC\'s is refused at the line of partition_by, whether written or staged', async () => {
+    const dir = tempDir();
+    // 22:00 at -05:00 is 03:00 the next day in UTC: by the date written it is 2024-01-01, in UTC 2024-01-02.
+    const model = (ts: string) => `{{ config(materialized='incremental', partition_by='ts') }}\nselect ts, 1 as n from (values ${ts}) t(ts)\n`;
+    writeProjectFiles(dir, { 'models/p.sql': model("('2024-01-01T22:00:00-05:00'), ('2024-01-01T10:00:00Z')") });
+    const expected =
+      "ts, the column that dates the rows of p, holds '2024-01-01T22:00:00-05:00', text with a UTC offset: its date is ambiguous (the date written, or its date in UTC), so pipe does not place it; convert it in the query: CAST(ts AS TIMESTAMPTZ) places it by its date in UTC, CAST(ts AS TIMESTAMP) by the date written";
+    const at = { file: 'models/p.sql', line: 1, column: 39 };
+    const messageOf = (fullRefresh?: boolean) => failureOf(dir, '2024-01-01', fullRefresh);
+    expect(await messageOf()).toEqual([expected, at]);
+    // UTC's own offset is the date written: placed.
+    writeProjectFiles(dir, { 'models/p.sql': model("('2024-01-01T22:00:00Z'), ('2024-01-01 10:00:00+00:00')") });
+    expect((await runIn(dir, { date: '2024-01-01' })).code).toBe(0);
+    writeProjectFiles(dir, { 'models/p.sql': model("('2024-01-01T22:00:00-05:00')") });
+    expect(await messageOf()).toEqual([expected, at]);
+    expect(await messageOf(true)).toEqual([expected, at]);
+    expect(await queryRows(warehouseOf(dir), 'SELECT ts FROM p ORDER BY ts')).toEqual([{ ts: '2024-01-01 10:00:00+00:00' }, { ts: '2024-01-01T22:00:00Z' }]);
+    // Written by a table model, then partitioned: the table's text is refused as the query's is.
+    writeProjectFiles(dir, { 'models/p.sql': "{{ config(materialized='table') }}\nselect '2024-01-01T22:00:00-05:00' as ts, 1 as n\n" });
+    expect((await runIn(dir, { date: '2024-01-01' })).code).toBe(0);
+    writeProjectFiles(dir, { 'models/p.sql': model("('2024-01-01T12:00:00Z')") });
+    expect(await messageOf()).toEqual([
+      "the table of p holds '2024-01-01T22:00:00-05:00' in ts, the column that dates its rows, text with a UTC offset: its date is ambiguous (the date written, or its date in UTC), so pipe does not replace a partition by it; convert ts in the query (CAST(ts AS TIMESTAMPTZ) places it by its date in UTC, CAST(ts AS TIMESTAMP) by the date written) and rebuild the table with pipe backfill --full-refresh --select p over its dates",
+      at,
+    ]);
   });
 
   it('a query that reads its own partition reads it as it was before the run, not after the delete', async () => {

@@ -101,6 +101,36 @@ select 1 as version`,
     expect(await queryRows(warehouseOf(dir), 'SELECT version FROM main.orders')).toEqual([{ version: 1 }]);
   });
 
+  it("a hook's SET changes its own model's session only: the next model, on the same connection, runs as pipe sets sessions up", async () => {
+    const dir = project({
+      'models/first.sql': `{{ config(pre_hook="create schema if not exists other; set search_path = 'other'; set threads = 1") }}
+select current_setting('search_path') as path`,
+      'models/second.sql': "-- depends_on: {{ ref('first') }}\nselect current_setting('search_path') as path, current_setting('TimeZone') as zone",
+    });
+    const r = await runIn(dir, { date: '2024-01-02', threads: 1 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await queryRows(warehouseOf(dir), 'SELECT path FROM main.first')).toEqual([{ path: 'other' }]);
+    expect(await queryRows(warehouseOf(dir), 'SELECT path, zone FROM main.second')).toEqual([{ path: '', zone: 'UTC' }]);
+  });
+
+  it("refuses a hook that sets the session's TimeZone or default database, at its line, before the model is written", async () => {
+    const failure = async (hook: string) => {
+      const dir = project({ 'models/orders.sql': `{{ config(pre_hook="${hook}") }}\nselect 1 as version` });
+      const r = await runIn(dir, { date: '2024-01-02' });
+      expect(r.code).toBe(1);
+      expect(existsSync(warehouseOf(dir)) && (await queryRows(warehouseOf(dir), "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'orders'"))).toEqual([{ n: '0' }]);
+      return r.stdout;
+    };
+    expect(await failure("SET TimeZone = 'Asia/Tokyo'")).toContain("pre-hook 1 sets the session's TimeZone, which pipe keeps at UTC");
+    expect(await failure("attach ':memory:' as other; use other")).toContain("pre-hook 1 changes the session's default database (USE)");
+    expect(await failure("set global timezone = 'UTC'")).toContain('at models/orders.sql:1');
+    // So is a statement a model's template runs as the model runs, on the same session.
+    const dir = project({ 'models/orders.sql': `{% if execute %}{% do run_query("use memory") %}{% endif %}\nselect 1 as version` });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("a statement the template runs changes the session's default database (USE)");
+  });
+
   it('run CHECKPOINT, which DuckDB refuses in a transaction that has written, after the commit; refuse a hook that would commit midway', async () => {
     const dir = project({ 'models/orders.sql': `{{ config(post_hook=["${log('post')}", "checkpoint"]) }}\nselect 1 as id` });
     const r = await runIn(dir, { date: '2024-01-02' });

@@ -352,7 +352,40 @@ describe("dbt's Jinja errors", () => {
       'macros/pong.sql': '{% macro pong(n) %}{{ return(ping(n + 1)) }}{% endmacro %}',
       'models/a.sql': 'select {{ ping(1) }} as n',
     });
-    expect(errors(a)).toEqual([[expect.stringContaining('pong() is called inside itself more than 200 deep'), expect.objectContaining({ file: 'macros/pong.sql' })]]);
+    expect(errors(a)).toEqual([[expect.stringContaining('ping() is called inside itself more than 200 deep'), { file: 'macros/pong.sql', line: 1, column: 30 }]]);
+  });
+
+  it('stops a macro that calls itself in its own file the same way, at the call, with the call in the model related', () => {
+    const a = run({
+      'macros/fact.sql': '{% macro fact(n) %}\n  {%- if n > 0 -%}\n    {{ n * fact(n) }}\n  {%- endif -%}\n{% endmacro %}',
+      'models/a.sql': 'select {{ fact(3) }} as n',
+    });
+    const d = a.diagnostics.find((x) => x.severity === 'error')!;
+    expect([d.message, d.location, d.related?.map((r) => [r.message, r.location])]).toEqual([
+      'fact() is called inside itself more than 200 deep: it calls itself (or a macro that calls it) without end',
+      { file: 'macros/fact.sql', line: 3, column: 12 },
+      [['reached through fact(), called here', { file: 'models/a.sql', line: 1, column: 11 }]],
+    ]);
+  });
+
+  it('reports a template nested deeper than the stack holds at its file, in words', () => {
+    const a = run({ 'models/a.sql': `select {{ ${'('.repeat(3000)}1${')'.repeat(3000)} }} as n` });
+    expect(errors(a)).toEqual([
+      ['the template nests too deep to be read: expressions, parentheses or tags inside one another hundreds deep; split it (e.g. with {% set %})', { file: 'models/a.sql' }],
+    ]);
+  });
+
+  it('names the macro the model called, not the one that failed inside it, as the call a failure was reached through', () => {
+    const a = run({
+      'macros/outer.sql': '{% macro outer() %}{{ inner() }}{% endmacro %}',
+      'macros/inner.sql': "{% macro inner() %}\n{{ exceptions.raise_compiler_error('no') }}{% endmacro %}",
+      'models/a.sql': 'select 1 as id\n-- {{ outer() }}',
+    });
+    const d = a.diagnostics.find((x) => x.severity === 'error')!;
+    expect([d.location, d.related?.map((r) => [r.message, r.location])]).toEqual([
+      { file: 'macros/inner.sql', line: 2, column: 4 },
+      [['reached through outer(), called here', { file: 'models/a.sql', line: 2, column: 7 }]],
+    ]);
   });
 
   it('reports what Python would raise, and what pipe cannot do, at the line and column of the expression', () => {

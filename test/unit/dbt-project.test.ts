@@ -114,6 +114,15 @@ models:
     expect(model(a, 'orders').relation).toBe('"main"."orders_v3"');
   });
 
+  it('says a dbt_project.yml without a name (empty, or only comments) has none, at its first line', () => {
+    for (const text of ['', '# to do\n']) {
+      const a = run({ 'dbt_project.yml': text, 'models/a.sql': 'select 1 as id' });
+      expect(a.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.message, d.location])).toEqual([
+        ['dbt_project.yml has no name: it must name the project (letters, digits, underscores), e.g. name: shop', { file: 'dbt_project.yml', line: 1 }],
+      ]);
+    }
+  });
+
   it('refuses two models written to one relation', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\n',

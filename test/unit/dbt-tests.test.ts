@@ -397,6 +397,43 @@ describe('singular tests', () => {
     expect((a.nodes.get('lines') as ModelNode).upstream.sort()).toEqual(['customers', 'orders']);
   });
 
+  it("read their config with config.get(), as dbt's test config holds it: the file's config(), the folders', else dbt's defaults", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nprofile: shop\ndata_tests:\n  shop:\n    +limit: 50\n',
+      'models/orders.sql': ORDERS,
+      'tests/said.sql': "{{ config(severity='warn') }}\nselect '{{ config.get('severity') }}' as s, {{ config.get('limit') }} as l, '{{ config.get('fail_calc') }}' as f, {{ config.get('where', 'none') }} as w from {{ ref('orders') }}",
+      'tests/unsaid.sql': "select '{{ config.get('severity') }}' as s, '{{ config.require('error_if') }}' as e from {{ ref('orders') }}",
+      // Read before the config() call that sets it: rendered again with what the call sets.
+      'tests/late.sql': "select '{{ config.get('severity') }}' as s from {{ ref('orders') }}\n{{ config(severity='warn') }}",
+    });
+    expect(problems(a)).toEqual([]);
+    expect(check(a, 'orders', 'said').sql).toContain("select 'warn' as s, 50 as l, 'count(*)' as f, none as w from");
+    expect(check(a, 'orders', 'unsaid').sql).toContain("select 'ERROR' as s, '!= 0' as e from");
+    expect([check(a, 'orders', 'late').sql, check(a, 'orders', 'late').severity]).toEqual([expect.stringContaining("select 'warn' as s"), 'warn']);
+  });
+
+  it("read a generic test's config with config.get() in its definition too: its properties', its config()'s, else dbt's defaults", () => {
+    const a = run({
+      'models/orders.sql': ORDERS,
+      'models/schema.yml': testsOn('order_id', "          - positive:\n              config: {severity: warn}\n          - positive:\n              name: plain_positive\n"),
+      'tests/generic/positive.sql':
+        "{% test positive(model, column_name) %}\n{{ config(limit=10) }}\nselect '{{ config.get('severity') }}' as s, {{ config.get('limit') }} as l from {{ model }} where {{ column_name }} <= 0\n{% endtest %}\n",
+    });
+    expect(problems(a)).toEqual([]);
+    expect(check(a, 'orders', 'positive_orders_order_id').sql).toContain("select 'warn' as s, 10 as l from");
+    expect(check(a, 'orders', 'plain_positive').sql).toContain("select 'ERROR' as s, 10 as l from");
+  });
+
+  it('refuse a config.get() whose answer changes what a later config() sets, at the config() call', () => {
+    const a = run({
+      'models/orders.sql': ORDERS,
+      'tests/flips.sql': "{{ config(severity=('error' if config.get('severity') == 'warn' else 'warn')) }}\nselect * from {{ ref('orders') }}",
+    });
+    expect(problems(a)).toEqual([
+      ['config-conflict', "config.get('severity') is read before config() sets 'severity', and what it reads changes what config() sets ('warn' read, 'error' set): set 'severity' without reading it first", 'tests/flips.sql', 1],
+    ]);
+  });
+
   it('never make a cycle: tests each way between two models and a singular test reading both', () => {
     const a = run({
       'models/claims.sql': 'select 1 as claim_id, 1 as policy_id',

@@ -83,6 +83,14 @@ describe('suggest', () => {
     expect(didYouMean('FCT_ORDERS', names)).toBe("did you mean 'fct_orders'?");
   });
 
+  it('suggests a name that looks the same but composes its accents otherwise, saying so', () => {
+    const decomposed = 'cafe\u0301';
+    expect(didYouMean('caf\u00e9', ['orders', decomposed])).toBe(
+      `did you mean '${decomposed}'? It looks the same but is written with other Unicode characters (an accent as a letter of its own, or combined with the letter before it); write both alike`,
+    );
+    expect(suggest('CAF\u00c9', ['orders', decomposed])).toBe(decomposed);
+  });
+
   it('suggests nothing when nothing is close or there is nothing to choose from', () => {
     expect(suggest('payments', names)).toBeUndefined();
     expect(suggest('ordrs', [])).toBeUndefined();

@@ -143,4 +143,12 @@ describe('the YAML subset read without the yaml package', () => {
     for (const text of ['a: yes', 'a: 017', 'a: 1:30', 'a: 2024-01-01', 'on: x', 'a: 1\na: 2', 'a: [x,\n  y]', 'a: b\n  c', 'a: |\n  x', 'a: &x 1\nb: *x', '- a', 'a: "x\\ty"', 'a:\tb', 'a: x\r\n'])
       expect(parseYamlSubset(text), text).toBeUndefined();
   });
+
+  it('leaves lists nested deeper than the stack holds to the yaml package, whose error is said in words at its line', () => {
+    const text = `name: shop\nvars:\n  deep: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
+    expect(parseYamlSubset(text)).toBeUndefined();
+    const { parsed, diagnostics } = byPackage(text, 'pipe');
+    expect(parsed).toBeUndefined();
+    expect(diagnostics.map((d) => [d.message, d.location?.line])).toEqual([['invalid YAML: lists or mappings nested too deep to be read (thousands inside one another)', 3]]);
+  });
 });

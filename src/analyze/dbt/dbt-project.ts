@@ -79,6 +79,7 @@ export function readDbtProject(file: YamlSource, diagnostics: Diagnostic[]): Dbt
   const at = (key: string): Location => ({ file: file.file, line: file.keyLine(key) });
   let name = 'project';
   if (typeof d.name === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(d.name)) name = d.name;
+  else if (d.name === undefined || d.name === null) diagnostics.push(error('bad-config', "dbt_project.yml has no name: it must name the project (letters, digits, underscores), e.g. name: shop", { file: file.file, line: file.keyLine('name') ?? 1 }));
   else diagnostics.push(error('bad-config', `name must be the project's name (letters, digits, underscores), got ${JSON.stringify(d.name)}`, at('name')));
   const unused: { what: string; location: Location }[] = [];
   for (const key of Object.keys(d)) {

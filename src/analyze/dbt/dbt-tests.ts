@@ -9,7 +9,7 @@ import type { SourceCall } from '../sources.js';
 import type { MacroSignature } from '../macro-signatures.js';
 import { settingsOf, mergeSettings } from './config-tree.js';
 import type { DbtTestSpec } from './properties.js';
-import { folderTestSettings, limited, shouldStoreFailures, testConfig, type TestConfig } from './test-config.js';
+import { folderTestSettings, limited, shouldStoreFailures, testConfig, TestConfigReads, type TestConfig } from './test-config.js';
 import { dbtTestNames, pyStr } from './test-names.js';
 import type { RenderPhase } from '../jinja/introspection.js';
 
@@ -57,7 +57,15 @@ export interface RenderedTest {
   readonly config: Readonly<Record<string, unknown>>;
   /** Whether the render read anything that differs when the test runs (`execute`, the warehouse): then it is rendered again then. */
   readonly readsWarehouse: boolean;
+  /** What its config.get() and config.require() calls answered, in order (a singular test's). */
+  readonly configReads?: readonly { readonly key: string; readonly value: unknown }[];
 }
+
+/**
+ * What config.get(key) answers in a test's render, given its config() calls so far: none
+ * where the render has no test's config to read (a generic test's macro, a config value).
+ */
+export type TestConfigValue = (calls: Readonly<Record<string, unknown>>, key: string) => unknown;
 
 export interface GenericTestContext {
   readonly projectName: string;
@@ -88,7 +96,7 @@ export interface GenericTestContext {
    * Calls a macro of the project, in dbt's parse unless `run` says otherwise; its ref() calls
    * give ref tokens, and should_store_failures() answers `stores`.
    */
-  readonly renderMacro: (name: string, positional: readonly unknown[], keywords: Readonly<Record<string, unknown>>, stores: boolean, run?: TestRunPhase) => RenderedTest | Diagnostic;
+  readonly renderMacro: (name: string, positional: readonly unknown[], keywords: Readonly<Record<string, unknown>>, stores: boolean, configValue: TestConfigValue, run?: TestRunPhase) => RenderedTest | Diagnostic;
   /** `--store-failures`: tests whose config says nothing of it keep their failing rows. */
   readonly storeFailuresFlag: boolean;
   /** The schema a test's failing rows are kept in, from its custom schema (generate_schema_name). */
@@ -190,15 +198,26 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
   // dbt renders a test knowing its config, which should_store_failures() reads: the folders' and
   // the properties file's, then (when the definition's config() changes the answer) its own.
   let stores = shouldStoreFailures(testConfig(declared, { test: testName, renderText: ctx.renderText, unused: () => undefined }, []), ctx.storeFailuresFlag);
-  const render = () => (impl.kind === 'macro' ? renderDefinition(impl, column, resolved, spec.on.name, testName, stores, at, ctx, diagnostics) : BUILT_IN);
+  // config.get() in the definition reads the test's config, as in a singular test.
+  const configReads = new TestConfigReads((calls) => mergeSettings(declared, settingsOf(calls, () => at)));
+  const render = () => (impl.kind === 'macro' ? renderDefinition(impl, column, resolved, spec.on.name, testName, stores, at, ctx, diagnostics, configReads.value) : BUILT_IN);
   let definition = render();
   if (!definition) return undefined;
+  if (configReads.answerFinal(definition)) {
+    definition = render();
+    if (!definition) return undefined;
+  }
   const settingsWith = (d: RenderedTest & { readonly configAt?: Location }) => mergeSettings(declared, settingsOf(d.config, () => d.configAt ?? at));
   const rendered = testConfig(settingsWith(definition), { test: testName, renderText: ctx.renderText, unused: () => undefined }, []);
   if (rendered && shouldStoreFailures(rendered, ctx.storeFailuresFlag) !== stores) {
     stores = !stores;
     definition = render();
     if (!definition) return undefined;
+  }
+  const conflict = configReads.conflict(definition, definition.configAt ?? at);
+  if (conflict) {
+    diagnostics.push(conflict);
+    return undefined;
   }
   // ref() and source() calls the definition makes are nodes the test reads, as dbt records them while parsing.
   for (const r of definition.refs) resolver.ref(undefined, r);
@@ -216,7 +235,7 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
   // Its config is the parse render's, as in dbt: the render at run time is given the relation tested as it is then known.
   const atRun =
     impl.kind === 'macro' && definition.readsWarehouse
-      ? (phase: RenderPhase) => queryAtRun(testName, at, callDefinition(impl, column, resolved, model, spec.on.name, stores, ctx, { phase, parse: definition }), config.limit)
+      ? (phase: RenderPhase) => queryAtRun(testName, at, callDefinition(impl, column, resolved, model, spec.on.name, stores, ctx, configReads.value, { phase, parse: definition }), config.limit)
       : undefined;
   return {
     on: spec.on,
@@ -277,8 +296,9 @@ function renderDefinition(
   at: Location,
   ctx: GenericTestContext,
   diagnostics: Diagnostic[],
+  configValue: TestConfigValue,
 ): (RenderedTest & { readonly configAt?: Location }) | undefined {
-  const rendered = callDefinition(impl, column, args, MODEL_PLACEHOLDER, on, stores, ctx);
+  const rendered = callDefinition(impl, column, args, MODEL_PLACEHOLDER, on, stores, ctx, configValue);
   if ('severity' in rendered) {
     diagnostics.push({ ...rendered, related: [...(rendered.related ?? []), { message: `test ${test} is declared here`, location: at }] });
     return undefined;
@@ -300,18 +320,19 @@ function callDefinition(
   on: string,
   stores: boolean,
   ctx: GenericTestContext,
+  configValue: TestConfigValue,
   run?: TestRunPhase,
 ): RenderedTest | Diagnostic {
   const builtin = impl.positionalAs;
   // In a built-in's place, a definition is called as dbt calls the built-in's: by position.
-  if (builtin) return ctx.renderMacro(impl.macro, [model, column, ...builtinArgs(builtin).map((a) => args[a] ?? defaultOf(builtin, a))], {}, stores, run);
+  if (builtin) return ctx.renderMacro(impl.macro, [model, column, ...builtinArgs(builtin).map((a) => args[a] ?? defaultOf(builtin, a))], {}, stores, configValue, run);
   // The model tested and every ref() or source() among the arguments are relations, as dbt gives them.
   // (With a `where`, dbt's model is a subquery's text, as here.)
   const ofNode = (token: string, name: string) => DbtRelation.ofNode(token, name, () => ctx.identifierOf(name));
   const relation = (v: unknown) => (typeof v === 'string' && isRefToken(v) ? ofNode(v, v.slice(1, -1)) : v);
   const tested = model === MODEL_PLACEHOLDER ? ofNode(model, on) : relation(model);
   const given = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, relation(v)]));
-  return ctx.renderMacro(impl.macro, [], { model: tested, ...(column === undefined ? {} : { column_name: column }), ...given }, stores, run);
+  return ctx.renderMacro(impl.macro, [], { model: tested, ...(column === undefined ? {} : { column_name: column }), ...given }, stores, configValue, run);
 }
 
 /**

@@ -6,7 +6,7 @@ import { CHECK_TARGET, refToken, type Check } from '../checks.js';
 import { RenderFailure, type RenderHooks, type TemplateEngine } from '../template-engine.js';
 import { TemplateFunctionError } from '../jinja/errors.js';
 import type { DbtProject } from './dbt-project.js';
-import { genericTests, unseenAtRun, type DbtTest, type FailuresOf, type GenericTestContext, type NodeState, type RenderedTest, type TestRunPhase } from './dbt-tests.js';
+import { genericTests, unseenAtRun, type DbtTest, type FailuresOf, type GenericTestContext, type NodeState, type RenderedTest, type TestConfigValue, type TestRunPhase } from './dbt-tests.js';
 import type { Properties, SourceTable } from './properties.js';
 import { recordSource, sourceName, type SourceCall } from '../sources.js';
 import { singularTests } from './singular-tests.js';
@@ -94,10 +94,10 @@ function singular(input: ProjectTestsInput, ctx: GenericTestContext, diagnostics
       node: ctx.node,
       source: ctx.source,
       nodeNames: input.nodeNames,
-      render: (test: SingularTestSource, stores: boolean, run?: TestRunPhase) => {
+      render: (test: SingularTestSource, stores: boolean, configValue: TestConfigValue, run?: TestRunPhase) => {
         const compiled = input.engine.compile(test.file, test.sql, test.package?.name);
         if ('severity' in compiled) return compiled;
-        return rendering(input, (hooks) => input.engine.render(compiled, hooks), true, run, stores);
+        return rendering(input, (hooks) => input.engine.render(compiled, hooks), true, run, stores, configValue);
       },
       renderText: ctx.renderText,
       unused: ctx.unused,
@@ -127,7 +127,7 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
       return m ? [`${m[1]}${m[2]}`] : [];
     }),
     installedPackages: (input.files.packages?.installed ?? []).map((p) => p.name),
-    renderMacro: (name, positional, keywords, stores, run) => rendering(input, (hooks) => engine.renderMacroCall(name, positional, keywords, hooks), true, run, stores),
+    renderMacro: (name, positional, keywords, stores, configValue, run) => rendering(input, (hooks) => engine.renderMacroCall(name, positional, keywords, hooks), true, run, stores, configValue),
     storeFailuresFlag: input.storeFailures,
     failuresSchema: input.failuresSchema,
     renderText: (text, at) => {
@@ -147,9 +147,10 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
  * runs; when it runs, it may read only what its parse render read. `stores`: what
  * should_store_failures() answers for the test (a config value's render has no test: the flag).
  */
-function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => string, refs = true, run?: TestRunPhase, stores?: boolean): RenderedTest | Diagnostic {
+function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => string, refs = true, run?: TestRunPhase, stores?: boolean, configValue?: TestConfigValue): RenderedTest | Diagnostic {
   const parse = run ? undefined : watchedParse();
   const found: string[] = [];
+  const configReads: { key: string; value: unknown }[] = [];
   const refSites = new Map<string, Location>();
   const sources: SourceCall[] = [];
   const config: Record<string, unknown> = {};
@@ -178,6 +179,15 @@ function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => str
       return recordSource(sources, source, table, refToken);
     },
     config: (o) => Object.assign(config, o),
+    ...(configValue
+      ? {
+          configValue: (key: string) => {
+            const value = configValue(config, key);
+            configReads.push({ key, value });
+            return value;
+          },
+        }
+      : {}),
     var: (name, fallback, hasFallback) => {
       if (Object.hasOwn(input.vars, name)) return input.vars[name];
       if (hasFallback) return fallback;
@@ -191,7 +201,7 @@ function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => str
   };
   try {
     const sql = render(hooks);
-    return { sql, refs: found, refSites, sources, config, readsWarehouse: parse?.differs ?? true };
+    return { sql, refs: found, refSites, sources, config, readsWarehouse: parse?.differs ?? true, configReads };
   } catch (e) {
     if (e instanceof RenderFailure) return e.diagnostic;
     throw e;

@@ -6,9 +6,9 @@ import type { YamlSource } from '../../project/yaml-file.js';
 import { stripTrailingSemicolon } from '../../sql/sql-text.js';
 import { CallSites } from '../call-sites.js';
 import { mergeSettings, settingsOf } from './config-tree.js';
-import { failuresStore, queryAtRun, type DbtTest, type FailuresOf, type NodeState, type RenderedTest, type TestRunPhase } from './dbt-tests.js';
+import { failuresStore, queryAtRun, type DbtTest, type FailuresOf, type NodeState, type RenderedTest, type TestConfigValue, type TestRunPhase } from './dbt-tests.js';
 import type { RenderPhase } from '../jinja/introspection.js';
-import { folderTestSettings, limited, shouldStoreFailures, testConfig } from './test-config.js';
+import { folderTestSettings, limited, shouldStoreFailures, testConfig, TestConfigReads } from './test-config.js';
 
 /**
  * A dbt project's singular tests: each `.sql` file of the test folders is a query whose rows
@@ -32,7 +32,7 @@ export interface SingularTestContext {
    * Renders the test's template, in dbt's parse unless `run` says otherwise; its ref() calls
    * give ref tokens, and should_store_failures() answers `stores`.
    */
-  readonly render: (test: SingularTestSource, stores: boolean, run?: TestRunPhase) => RenderedTest | Diagnostic;
+  readonly render: (test: SingularTestSource, stores: boolean, configValue: TestConfigValue, run?: TestRunPhase) => RenderedTest | Diagnostic;
   /** `--store-failures` (see GenericTestContext). */
   readonly storeFailuresFlag: boolean;
   readonly failuresSchema: (custom: string, test: FailuresOf) => string;
@@ -52,20 +52,31 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
   ctx.named?.(fqn);
   const folders = folderTestSettings(ctx.dbtProject, fqn);
   const quietly = (settings: typeof folders) => testConfig(settings, { test: file.name, renderText: ctx.renderText, unused: () => undefined }, []);
+  const settingsAfter = (calls: Readonly<Record<string, unknown>>) => mergeSettings(folders, settingsOf(calls, () => configAt));
+  // config.get() reads the test's config as its config() calls leave it; one read before a
+  // later call changed the key is answered the final value in a second render, as in a model.
+  const configReads = new TestConfigReads(settingsAfter);
+  const render = (stores: boolean, run?: TestRunPhase) => ctx.render(file, stores, configReads.value, run);
   // should_store_failures() answers from the test's config: the folders', then (when the file's
   // config() changes the answer) its own, the file rendered again with it.
   let stores = shouldStoreFailures(quietly(folders), ctx.storeFailuresFlag);
-  let rendered = ctx.render(file, stores);
-  if (!('severity' in rendered) && shouldStoreFailures(quietly(mergeSettings(folders, settingsOf(rendered.config, () => configAt))), ctx.storeFailuresFlag) !== stores) {
+  let rendered = render(stores);
+  if (!('severity' in rendered) && configReads.answerFinal(rendered)) rendered = render(stores);
+  if (!('severity' in rendered) && shouldStoreFailures(quietly(settingsAfter(rendered.config)), ctx.storeFailuresFlag) !== stores) {
     stores = !stores;
-    rendered = ctx.render(file, stores);
+    rendered = render(stores);
   }
   if ('severity' in rendered) {
     diagnostics.push(rendered);
     return undefined;
   }
+  const conflict = configReads.conflict(rendered, configAt);
+  if (conflict) {
+    diagnostics.push(conflict);
+    return undefined;
+  }
   const parse = rendered;
-  const settings = mergeSettings(folders, settingsOf(parse.config, () => configAt));
+  const settings = settingsAfter(parse.config);
   const config = testConfig(settings, { test: file.name, renderText: ctx.renderText, unused: ctx.unused }, diagnostics);
   if (!config || !config.enabled) return undefined;
   const store = failuresStore(config, ctx.storeFailuresFlag, file.name, { name: file.name, fqn, file: file.file }, ctx.failuresSchema);
@@ -129,7 +140,7 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
       sql: limited(stripTrailingSemicolon(rendered.sql).trim(), config.limit),
       threshold: config.threshold,
       tags: config.tags,
-      ...(parse.readsWarehouse ? { atRun: (phase: RenderPhase) => queryAtRun(file.name, at, ctx.render(file, stores, { phase, parse }), config.limit) } : {}),
+      ...(parse.readsWarehouse ? { atRun: (phase: RenderPhase) => queryAtRun(file.name, at, render(stores, { phase, parse }), config.limit) } : {}),
       ...(store ? { storeFailures: store } : {}),
       dbt: { fqn, reads, schema: store?.schema ?? ctx.failuresSchema(config.schema, { name: file.name, fqn, file: file.file }) },
     },

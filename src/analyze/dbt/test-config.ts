@@ -50,6 +50,78 @@ export function shouldStoreFailures(config: Pick<TestConfig, 'storeFailures'> | 
 
 export const DEFAULT_THRESHOLD: Threshold = { failCalc: 'count(*)', warnIf: '!= 0', errorIf: '!= 0' };
 
+/** What dbt's config of a test holds for a key nothing sets: its TestConfig's defaults. */
+const TEST_CONFIG_DEFAULTS: Readonly<Record<string, unknown>> = {
+  enabled: true,
+  materialized: 'test',
+  severity: 'ERROR',
+  fail_calc: DEFAULT_THRESHOLD.failCalc,
+  warn_if: DEFAULT_THRESHOLD.warnIf,
+  error_if: DEFAULT_THRESHOLD.errorIf,
+  schema: AUDIT_SCHEMA,
+  tags: [],
+  meta: {},
+};
+
+/**
+ * What `config.get(key)` reads in a test: the value its settings give the key as written
+ * (dbt_project.yml's folders, then its config() calls so far), else dbt's default, else
+ * undefined (None).
+ */
+export function testConfigValue(settings: ReadonlyMap<string, ConfigSetting>, key: string): unknown {
+  const set = settings.get(key) ?? settings.get(key.replaceAll('-', '_'));
+  if (set !== undefined && set.value !== undefined && set.value !== null) return set.value;
+  return Object.hasOwn(TEST_CONFIG_DEFAULTS, key) ? structuredClone(TEST_CONFIG_DEFAULTS[key]) : undefined;
+}
+
+/** What a test's render read of its config, and what its config() calls set. */
+interface ConfigRender {
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly configReads?: readonly { readonly key: string; readonly value: unknown }[];
+}
+
+/**
+ * config.get() in a test's renders: what `settingsAfter` gives (the test's settings with its
+ * config() calls so far), as dbt compiles a node, the final value once a later call is known
+ * to change one read before it (see answerFinal), and the refusal of a read that changes what
+ * the call sets.
+ */
+export class TestConfigReads {
+  private known: ReadonlyMap<string, unknown> | undefined;
+
+  constructor(private readonly settingsAfter: (calls: Readonly<Record<string, unknown>>) => ReadonlyMap<string, ConfigSetting>) {}
+
+  readonly value = (calls: Readonly<Record<string, unknown>>, key: string): unknown => (this.known?.has(key) ? this.known.get(key) : testConfigValue(this.settingsAfter(calls), key));
+
+  /** The keys `r` read before a config() call changed them, with the value they end with. */
+  private stale(r: ConfigRender): Map<string, unknown> {
+    const stale = new Map<string, unknown>();
+    for (const { key, value } of r.configReads ?? []) {
+      const final = testConfigValue(this.settingsAfter(r.config), key);
+      if (value !== final && JSON.stringify(value) !== JSON.stringify(final)) stale.set(key, final);
+    }
+    return stale;
+  }
+
+  /** Whether `r` read a value a later call changed: the next render is answered the final values. */
+  answerFinal(r: ConfigRender): boolean {
+    const stale = this.stale(r);
+    if (stale.size === 0) return false;
+    this.known = stale;
+    return true;
+  }
+
+  /** The error of a read whose answer changes what a config() call sets, at `at`; undefined when none did. */
+  conflict(r: ConfigRender, at: Location): Diagnostic | undefined {
+    const [still] = this.stale(r);
+    if (!still) return undefined;
+    const [key, final] = still;
+    const read = r.configReads!.find((x) => x.key === key)!.value;
+    const shown = (v: unknown) => (typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v)));
+    return error('config-conflict', `config.get('${key}') is read before config() sets '${key}', and what it reads changes what config() sets (${shown(read)} read, ${shown(final)} set): set '${key}' without reading it first`, at);
+  }
+}
+
 /** The folder configs of dbt_project.yml that apply to a test of qualified name `fqn`. */
 export function folderTestSettings(dbtProject: YamlSource | undefined, fqn: readonly string[]): Map<string, ConfigSetting> {
   let settings = new Map<string, ConfigSetting>();

@@ -1,4 +1,4 @@
-import { JinjaError } from './errors.js';
+import { JinjaError, TemplateFunctionError } from './errors.js';
 import { isDict, isKeywords, pyIterate, tuple, typeName } from './values.js';
 
 /**
@@ -87,9 +87,39 @@ export function bindMacroArgs(spec: MacroSpec, args: readonly unknown[]): BoundA
   return { given, values, varargs, kwargs, caller };
 }
 
-/** A compiled macro body (which receives the bound arguments) as a function templates call. */
+/**
+ * How deep macro calls nest before the render is stopped as a macro calling itself without
+ * end, as Python's recursion limit stops it in dbt: well before the process runs out of stack.
+ */
+const MAX_MACRO_DEPTH = 200;
+
+/** The macros running now, in the one render in progress (renders are synchronous). */
+let macroDepth = 0;
+
+/** The error of a macro called more than MAX_MACRO_DEPTH deep. */
+/** Refuses the call of macro `name` when macros already run MAX_MACRO_DEPTH deep. */
+export function enterMacro(name: string): void {
+  if (macroDepth >= MAX_MACRO_DEPTH) throw tooDeep(name);
+}
+
+function tooDeep(name: string): JinjaError {
+  return new TemplateFunctionError(`${name}() is called inside itself more than ${MAX_MACRO_DEPTH} deep: it calls itself (or a macro that calls it) without end`);
+}
+
+/**
+ * A compiled macro body (which receives the bound arguments) as a function templates call.
+ * Every macro Nunjucks runs passes here, also one that calls itself in its own file (which
+ * reaches its definition in the file's frame, not the macro as pipe registered it), so here
+ * is where a call without end is counted.
+ */
 export function makeMacro(spec: MacroSpec, body: (this: unknown, args: BoundArgs) => unknown): (...args: unknown[]) => unknown {
   return function macro(this: unknown, ...args: unknown[]) {
-    return body.call(this, bindMacroArgs(spec, args));
+    enterMacro(spec.name);
+    macroDepth++;
+    try {
+      return body.call(this, bindMacroArgs(spec, args));
+    } finally {
+      macroDepth--;
+    }
   };
 }

@@ -473,7 +473,7 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
       const { relation } = bindArgs('adapter.drop_relation', [param('relation')], args);
       const type = relation instanceof DbtRelation || relation instanceof Relation ? relation.type : null;
       if (type === null) {
-        throw new TemplateFunctionError(`adapter.drop_relation(${String(relation)}): its type is not known, as in dbt: give it, e.g. adapter.drop_relation(this.incorporate(type='table'))`);
+        throw new TemplateFunctionError(`adapter.drop_relation(${relation instanceof Relation ? relation.shown() : String(relation)}): its type is not known, as in dbt: give it, e.g. adapter.drop_relation(this.incorporate(type='table'))`);
       }
       p.answer({ kind: 'query', sql: `DROP ${type.toUpperCase()} IF EXISTS ${relationOf(p, relation, 'adapter.drop_relation()')} CASCADE` });
       return '';
@@ -502,7 +502,7 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
       const a = bindArgs('adapter.rename_relation', [param('from_relation'), param('to_relation')], args);
       const to = tableOf(a.to_relation, 'adapter.rename_relation()');
       const type = to instanceof DbtRelation || to instanceof Relation ? to.type : null;
-      if (type === null) throw new TemplateFunctionError(`adapter.rename_relation(): the type of ${String(to)} is not known, as in dbt: give it, e.g. api.Relation.create(schema=..., identifier=..., type='table')`);
+      if (type === null) throw new TemplateFunctionError(`adapter.rename_relation(): the type of ${to instanceof Relation ? to.shown() : String(to)} is not known, as in dbt: give it, e.g. api.Relation.create(schema=..., identifier=..., type='table')`);
       const identifier = to instanceof Relation ? to.identifier : (to as DbtRelation).getattr('identifier');
       p.answer({ kind: 'query', sql: `ALTER ${type.toUpperCase()} ${relationOf(p, tableOf(a.from_relation, 'adapter.rename_relation()'), 'adapter.rename_relation()')} RENAME TO ${quoteIdent(String(identifier))}` });
       return '';

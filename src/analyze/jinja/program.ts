@@ -436,7 +436,14 @@ class Converter {
  * its error as ever).
  */
 export function quickProgram(source: string, opts: ParseOptions): Program | undefined {
-  const tree = parseTemplate(source, opts);
+  let tree: ReturnType<typeof parseTemplate>;
+  try {
+    tree = parseTemplate(source, opts);
+  } catch (e) {
+    // Nested deeper than the stack holds (hundreds of parentheses): Nunjucks' to report.
+    if (e instanceof RangeError) return undefined;
+    throw e;
+  }
   return tree && programOfTree(tree as unknown as Node, opts);
 }
 

@@ -1,6 +1,6 @@
 import { pyFunction, signature } from './args.js';
 import { JinjaError } from './errors.js';
-import { bareRefToken } from '../checks.js';
+import { bareRefToken, relationToken } from '../checks.js';
 import { quoteIdent } from '../../sql/sql-text.js';
 import { PyObject } from './values.js';
 
@@ -126,6 +126,20 @@ export class DbtRelation extends PyObject {
 }
 
 /**
+ * Whether relations of the warehouse's own database print as relation tokens: set while a
+ * model renders, whose text has its tokens resolved (see checks.ts relationToken); elsewhere
+ * they print as pipe names them.
+ */
+let asTokens = false;
+
+/** Sets whether relations print as tokens, for a render; gives back what it was. */
+export function printRelationsAsTokens(on: boolean): boolean {
+  const was = asTokens;
+  asTokens = on;
+  return was;
+}
+
+/**
  * A relation a template makes or is given by the warehouse (`api.Relation.create()`,
  * `adapter.get_relation()`): it prints as `"schema"."identifier"`, or as `"schema"` alone
  * without an identifier; in another database than the warehouse's own (an attached one),
@@ -187,6 +201,23 @@ export class Relation {
   }
 
   toString(): string {
+    return this.shown();
+  }
+
+  /**
+   * How it prints where a template outputs it (`{{ relation }}`, a macro's SQL): during a
+   * model's render, a relation of the warehouse's own database that names it prints as a
+   * relation token (see checks.ts relationToken), which names the database inside a string
+   * literal as dbt-duckdb prints it. Made into text otherwise (`relation | string`, `~`), it is
+   * the text pipe names it by, so that string methods see the relation's own text.
+   */
+  printed(): string {
+    const text = this.shown();
+    return asTokens && this.database !== null && !this.qualified && this.identifier !== null ? relationToken(quoteIdent(this.database), text) : text;
+  }
+
+  /** How it prints in the query's code, and in messages. */
+  shown(): string {
     const schema = this.qualified && this.database !== null ? `${quoteIdent(this.database)}.${quoteIdent(this.schema)}` : quoteIdent(this.schema);
     return this.identifier === null ? schema : `${schema}.${quoteIdent(this.identifier)}`;
   }
@@ -205,7 +236,11 @@ class IncludedRelation extends Relation {
     return this.parts;
   }
 
-  override toString(): string {
+  override printed(): string {
+    return this.shown();
+  }
+
+  override shown(): string {
     const { database, schema, identifier } = this.parts;
     const parts = [...(database && this.database !== null ? [this.database] : []), ...(schema ? [this.schema] : []), ...(identifier && this.identifier !== null ? [this.identifier] : [])];
     return parts.map(quoteIdent).join('.');

@@ -3,6 +3,7 @@ import { setLoopVariables } from './loop-variables.js';
 import transformer from 'nunjucks/src/transformer.js';
 import { makeMacro, spreadArgs } from './call-args.js';
 import { JinjaError, locate, MacroReturn } from './errors.js';
+import { Relation } from './relation.js';
 import { getattr, getitem, setattr, slice } from './members.js';
 import { and, binary, compareChain, contains, dictKey, loopSource, or, unary, unpack, type BinaryOp } from './operators.js';
 import { inexactWhole, pyBool, pyStr, SafeString, tuple } from './values.js';
@@ -299,7 +300,8 @@ function installRuntime(): void {
     return ensureDefined(val, lineno, colno);
   };
   // How `{{ value }}` prints: Python's str(), a macro's output as it is.
-  runtime.suppressValue = (val: unknown) => (val === undefined ? '' : val instanceof SafeString ? val : pyStr(val));
+  // A relation a template outputs prints as pipe resolves it once rendered (see Relation.printed).
+  runtime.suppressValue = (val: unknown) => (val === undefined ? '' : val instanceof SafeString ? val : val instanceof Relation ? val.printed() : pyStr(val));
 }
 
 /** A number as Python writes it, from its first digit: pipe's lexer reads those with an exponent or `_` itself (Nunjucks would not). */

@@ -1,8 +1,9 @@
 import { formatDate, formatTimestamp } from '../../dates/dates.js';
 import { queryRows, quoteIdent, quoteLiteral, relationName } from '../../sql/sql-text.js';
-import type { Column, CsvFault, CsvRowProblem, Dialect, ErrorLine, RelationKind, SeedRead, SeedValueCheck } from '../dialect.js';
+import { PARTITION_OFFSET_ERROR, type Column, type CsvFault, type CsvRowProblem, type Dialect, type ErrorLine, type RelationKind, type SeedRead, type SeedValueCheck } from '../dialect.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse.js';
 import { causeOf } from './error-causes.js';
+import { pinnedSessionChange } from './session-changes.js';
 
 /** Up to this many values, memberOf lists them as literals. */
 const FEW_VALUES = 64;
@@ -149,6 +150,23 @@ function typedInInterval(column: string, start: number, end: number, type: strin
   }
 }
 
+/**
+ * Whether a value `v` of a partition column is text with a UTC offset other than UTC's own
+ * ('2024-01-01T22:00:00-05:00'): DuckDB reads such text as a TIMESTAMP by its wall clock,
+ * dropping the offset, so its date is not its date in UTC. NULL for a value that is no such
+ * text (or no date). Every session's TimeZone is UTC: a value without an offset, and a DATE, a
+ * TIMESTAMP or a TIMESTAMPTZ, is the same instant either way.
+ */
+const withOffset = (v: string) => `TRY_CAST(${v} AS TIMESTAMPTZ) <> CAST(TRY_CAST(${v} AS TIMESTAMP) AS TIMESTAMPTZ)`;
+
+/**
+ * True for a partition column's value, but an error at text with an offset: which date such
+ * a value belongs to is ambiguous (the one written, which a cast to TIMESTAMP keeps, or its
+ * date in UTC), and a run placing it by one and a query filtering by the other would put rows
+ * in the wrong partition unseen.
+ */
+const noOffset = (v: string) => `CASE WHEN ${withOffset(v)} THEN error(${quoteLiteral(PARTITION_OFFSET_ERROR)} || CAST(${v} AS VARCHAR)) ELSE true END`;
+
 const DAY_MS = 86_400_000;
 /** The first midnight (UTC, epoch ms) at or after `ms`. */
 const firstMidnightFrom = (ms: number) => Math.ceil(ms / DAY_MS) * DAY_MS;
@@ -156,6 +174,7 @@ const firstMidnightFrom = (ms: number) => Math.ceil(ms / DAY_MS) * DAY_MS;
 /** DuckDB, pipe's embedded default. */
 export const DUCKDB: Dialect = {
   name: 'DuckDB',
+  pinnedSessionChange,
   // DuckDB's transactions conflict only on the same rows (and on the catalog).
   concurrentPartitions: true,
 
@@ -179,11 +198,12 @@ export const DUCKDB: Dialect = {
     // second (a value's date is that of its timestamp, for text too), is the column itself
     // when it is a DATE, and skips the row groups of other dates.
     const d = `CAST(${quoteIdent(column)} AS DATE)`;
-    return `${d} >= CAST(${from} AS DATE) AND ${d} < CAST(${to} AS DATE) + 1 AND ${c} >= ${from} AND ${c} < ${to}`;
+    return `${d} >= CAST(${from} AS DATE) AND ${d} < CAST(${to} AS DATE) + 1 AND ${noOffset(quoteIdent(column))} AND ${c} >= ${from} AND ${c} < ${to}`;
   },
   undatedValue(column, rows) {
     const c = quoteIdent(column);
-    return `SELECT CAST(${c} AS VARCHAR) AS value FROM ${rows} WHERE ${c} IS NOT NULL AND (TRY_CAST(${c} AS DATE) IS NULL OR TRY_CAST(${c} AS TIMESTAMP) IS NULL) LIMIT 1`;
+    const offset = withOffset(c);
+    return `SELECT CAST(${c} AS VARCHAR) AS value, coalesce(${offset}, false) AS "offset" FROM ${rows} WHERE ${c} IS NOT NULL AND (TRY_CAST(${c} AS DATE) IS NULL OR TRY_CAST(${c} AS TIMESTAMP) IS NULL OR ${offset}) LIMIT 1`;
   },
   replacePartition: (target, staging, inside) => ({
     statements: [

@@ -10,6 +10,7 @@ import { prepareWarehousePath, removeFolders } from '../warehouse-file.js';
 import { NO_SETUP, type WarehouseSetup } from '../warehouse-setup.js';
 import { quoteIdent } from '../../sql/sql-text.js';
 import { mayChangeFunctions } from './function-changes.js';
+import { mayChangeSession } from './session-changes.js';
 import {
   WarehouseError,
   WarehouseLockedError,
@@ -58,6 +59,8 @@ function storageCompatibility(setup: WarehouseSetup): string {
 export class DuckDBSession implements WarehouseSession {
   /** Whether this session ran a statement that may have changed the functions (see functionsScope). */
   private changedFunctions = false;
+  /** Whether this session ran a statement that may have changed its own state (see mayChangeSession). */
+  changedState = false;
 
   constructor(
     private readonly connection: DuckDBConnection,
@@ -72,6 +75,7 @@ export class DuckDBSession implements WarehouseSession {
 
   /** `sql`, counted among the changes of functions when it may be one (see mayChangeFunctions). */
   private noted(sql: string): string {
+    if (!this.changedState && mayChangeSession(sql)) this.changedState = true;
     if (mayChangeFunctions(sql)) {
       this.changedFunctions = true;
       this.functionChanges.count += 1;

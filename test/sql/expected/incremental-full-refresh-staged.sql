@@ -14,13 +14,13 @@ select order_id, customer_id, order_date, amount
 from "main"."stg_orders"
 where order_date = '2024-01-02'
 ) AS "__pipe_rows" LIMIT 0;
-DELETE FROM "main"."__pipe_stage__fct_orders__full" WHERE CAST("order_date" AS DATE) >= CAST(TIMESTAMP '2024-01-02 00:00:00' AS DATE) AND CAST("order_date" AS DATE) < CAST(TIMESTAMP '2024-01-03 00:00:00' AS DATE) + 1 AND CAST("order_date" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("order_date" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00';
+DELETE FROM "main"."__pipe_stage__fct_orders__full" WHERE CAST("order_date" AS DATE) >= CAST(TIMESTAMP '2024-01-02 00:00:00' AS DATE) AND CAST("order_date" AS DATE) < CAST(TIMESTAMP '2024-01-03 00:00:00' AS DATE) + 1 AND CASE WHEN TRY_CAST("order_date" AS TIMESTAMPTZ) <> CAST(TRY_CAST("order_date" AS TIMESTAMP) AS TIMESTAMPTZ) THEN error('pipe: a partition value is text with a UTC offset, whose date is ambiguous: ' || CAST("order_date" AS VARCHAR)) ELSE true END AND CAST("order_date" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("order_date" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00';
 INSERT INTO "main"."__pipe_stage__fct_orders__full" BY NAME SELECT * FROM (
 select order_id, customer_id, order_date, amount
 from "main"."stg_orders"
 where order_date = '2024-01-02'
 ) AS "__pipe_rows"
-WHERE CASE WHEN CAST("order_date" AS DATE) >= CAST(TIMESTAMP '2024-01-02 00:00:00' AS DATE) AND CAST("order_date" AS DATE) < CAST(TIMESTAMP '2024-01-03 00:00:00' AS DATE) + 1 AND CAST("order_date" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("order_date" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00' THEN true ELSE error('pipe: a row outside the partition') END;
+WHERE CASE WHEN CAST("order_date" AS DATE) >= CAST(TIMESTAMP '2024-01-02 00:00:00' AS DATE) AND CAST("order_date" AS DATE) < CAST(TIMESTAMP '2024-01-03 00:00:00' AS DATE) + 1 AND CASE WHEN TRY_CAST("order_date" AS TIMESTAMPTZ) <> CAST(TRY_CAST("order_date" AS TIMESTAMP) AS TIMESTAMPTZ) THEN error('pipe: a partition value is text with a UTC offset, whose date is ambiguous: ' || CAST("order_date" AS VARCHAR)) ELSE true END AND CAST("order_date" AS TIMESTAMP) >= TIMESTAMP '2024-01-02 00:00:00' AND CAST("order_date" AS TIMESTAMP) < TIMESTAMP '2024-01-03 00:00:00' THEN true ELSE error('pipe: a row outside the partition') END;
 COMMIT;
 
 -- swap

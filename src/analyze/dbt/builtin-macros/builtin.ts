@@ -1,5 +1,6 @@
 import nunjucks from 'nunjucks';
 import { TemplateFunctionError } from '../../jinja/errors.js';
+import { Relation } from '../../jinja/relation.js';
 import type { Param } from '../../jinja/macro-args.js';
 
 /**
@@ -83,6 +84,8 @@ export function sql(value: unknown): string {
   if (value === null) return 'None';
   if (value === true) return 'True';
   if (value === false) return 'False';
+  // As a template outputs it (see Relation.printed).
+  if (value instanceof Relation) return value.printed();
   return String(value);
 }
 

@@ -1,0 +1,33 @@
+/**
+ * Statements that change a DuckDB connection's own state rather than the data: the settings
+ * of its session (SET, RESET, PRAGMA), its default database or schema (USE), what it has
+ * attached. pipe sets each connection up in UTC, on the warehouse's own database, with the
+ * project's settings; a hook or a statement a template runs may change that, and the next
+ * task to borrow the connection would run under it: it is closed once given back instead.
+ *
+ * It reads words, not a parse, and errs on the side of yes: a statement that only mentions one
+ * in a string costs a new connection.
+ */
+const AT_START = /^\s*(?:use|set|reset|pragma|attach|detach)\b/i;
+const ANYWHERE = /(?:^|;)\s*(?:use|set|reset|pragma|attach|detach)\b/i;
+
+export function mayChangeSession(sql: string): boolean {
+  // Nearly every statement a run sends is one query: its start decides, without a scan.
+  return AT_START.test(sql) || (sql.includes(';') && ANYWHERE.test(sql));
+}
+
+const COMMENTS = /--[^\n]*|\/\*[\s\S]*?\*\//g;
+
+/**
+ * What of the session pipe keeps that a statement changes, as its words say: its time zone
+ * (SET TimeZone, in which DuckDB reads a TIMESTAMPTZ as a TIMESTAMP and so places rows in
+ * dates) or its default database (USE, under which pipe's two-part names would name another
+ * database's tables); undefined for neither.
+ */
+export function pinnedSessionChange(sql: string): 'TimeZone' | 'USE' | undefined {
+  if (!mayChangeSession(sql)) return undefined;
+  const bare = sql.replace(COMMENTS, ' ');
+  if (/(?:^|;)\s*(?:set|reset)\s+(?:(?:session|global|local)\s+)?"?timezone\b/i.test(bare) || /(?:^|;)\s*pragma\s+"?timezone\b/i.test(bare)) return 'TimeZone';
+  if (/(?:^|;)\s*use\s/i.test(bare)) return 'USE';
+  return undefined;
+}
