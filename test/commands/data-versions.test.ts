@@ -271,6 +271,18 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
   });
 
+  it('a query check is what it renders to: a var it reads that changes runs the model again, and checks it', async () => {
+    const dir = versionsProject({ 'models/customer_totals.yaml': "checks:\n  query:\n    - select * from {{ this }} where amount > {{ var('most', 100) }}\n" });
+    await built(dir);
+    expect(started((await backfillIn(dir, { ...DATES, vars: { most: 100 } })).events)).toEqual([]);
+    const r = await backfillIn(dir, { ...DATES, vars: { most: 20 } });
+    expect(started(r.events)).toEqual(['customer_totals@2024-01-05']);
+    expect(r.code).not.toBe(0);
+    // Back to what it was built and checked with: the failure since runs it again, then it is current.
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual(['customer_totals@2024-01-05']);
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+  });
+
   it('a dropped table is rebuilt, and nothing else', async () => {
     const dir = await builtVersionsProject();
     const db = warehouseOf(dir);
