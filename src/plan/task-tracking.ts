@@ -3,7 +3,7 @@ import type { SourceNode } from '../analyze/sources.js';
 import { intervalLabel, type Interval } from '../dates/dates.js';
 import { fullRefreshOf, materializationOf, perInterval } from './materializations.js';
 import { configHash } from './config-hash.js';
-import { volatileCall } from '../state/volatile.js';
+import { volatileWhy } from '../state/volatile.js';
 import { hashOf } from '../state/data-version.js';
 import { SELF_KEY, type InputRef, type Tracking } from '../state/tracking.js';
 
@@ -99,9 +99,7 @@ function untrackedWhy(node: ModelNode, task: TrackedTask, incremental: boolean):
   if (incremental && node.readsItself) return 'its query reads its own table';
   if (c.pre_hook.length + c.post_hook.length > 0 || c.sql_header !== undefined) return 'it runs hooks, whose effects pipe cannot see';
   if (task.rendersAtRun) return 'its SQL is rendered as it runs, with what it asks the warehouse';
-  const call = volatileCall(task.sqlHash, task.sql);
-  if (call !== undefined) return `its query calls ${call}`;
-  return undefined;
+  return volatileWhy(task.sqlHash, task.sql);
 }
 
 /** What a view reads, per view: a view read by many models (and views by views) is walked once. */

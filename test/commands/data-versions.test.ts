@@ -131,6 +131,13 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     expect(started(r.events)).toEqual(['stamped@2024-01-05', 'stamped_copy@2024-01-05']);
   });
 
+  it('a model that samples rows always runs, as one that calls random() does', async () => {
+    const dir = versionsProject({ 'models/sampled.sql': "{{ config(materialized='table') }}\nselect * from {{ ref('customers') }} using sample 2 rows\n" });
+    await built(dir);
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['sampled@2024-01-05']);
+  });
+
   it('a model whose comments and strings name now() is skipped when current, as any other', async () => {
     const dir = versionsProject({
       'models/noted.sql':
