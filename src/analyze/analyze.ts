@@ -1900,9 +1900,9 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
   const { source, sites: calls, config, refs, sources, checks, analyzed, contract, hookRefs, columns } = p;
   const refDiagnostics: Diagnostic[] = [];
   const sites: RefSite[] = refs.map((r) => ({ name: r, location: refLocation(source, calls, r) }));
-  // A relationships check reads its parent model: the parent is built first.
+  // A relationships check reads its parent model, and a query check what it names: they are built first.
   for (const c of checks) {
-    for (const r of c.refs) if (!sites.some((s) => s.name === r.model)) sites.push({ name: r.model, location: c.location });
+    for (const r of c.refs) if (!(c.kind === 'query' && r.model === source.name) && !sites.some((s) => s.name === r.model)) sites.push({ name: r.model, location: c.location });
   }
   // So does a hook: what it reads is built first (dbt adds a hook's refs to the model's too).
   for (const r of hookRefs) if (!sites.some((s) => s.name === r.name)) sites.push(r);

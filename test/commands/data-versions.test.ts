@@ -290,6 +290,18 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
   });
 
+  it("a query check's ref() is an input of the model: a change to what it names runs the model again, and checks it", async () => {
+    const dir = versionsProject({
+      'seeds/limits.csv': 'most\n100\n',
+      'models/customer_totals.yaml': "checks:\n  query:\n    - select * from {{ this }} where amount > (select max(most) from {{ ref('limits') }})\n",
+    });
+    await built(dir);
+    writeProjectFiles(dir, { 'seeds/limits.csv': 'most\n20\n' });
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['customer_totals@2024-01-05', 'limits']);
+    expect(r.code).not.toBe(0);
+  });
+
   it('a dropped table is rebuilt, and nothing else', async () => {
     const dir = await builtVersionsProject();
     const db = warehouseOf(dir);
