@@ -1948,6 +1948,14 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     sites.push(site);
     upstream.push(site.name);
   }
+  // A query check reads the sources it names too: they are inputs of the model's data version.
+  for (const c of checks) {
+    if (c.kind !== 'query' || c.template === undefined) continue;
+    for (const m of c.template.matchAll(/\bsource\s*\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)/g)) {
+      const name = sourceName(m[1], m[2]);
+      if (ctx.nodes.get(name)?.kind === 'source' && !upstream.includes(name)) upstream.push(name);
+    }
+  }
   const timeSpine = ctx.models.get(source.name)!.properties?.timeSpine;
   // Object.assign, not properties written after spreads, which V8 defines on a slow path.
   const node: ModelNode = Object.assign(

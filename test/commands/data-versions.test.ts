@@ -302,6 +302,18 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     expect(r.code).not.toBe(0);
   });
 
+  it("a query check's source() is an input of the model too", async () => {
+    const { dir, db } = await builtOverCrm(
+      '      - name: limits\n',
+      { 'models/customer_totals.yaml': "checks:\n  query:\n    - select * from {{ this }} where amount > (select max(most) from {{ source('crm', 'limits') }})\n" },
+      'CREATE TABLE raw.limits AS SELECT 100 AS most',
+    );
+    await exec(db, 'UPDATE raw.limits SET most = 20');
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['customer_totals@2024-01-05']);
+    expect(r.code).not.toBe(0);
+  });
+
   it('a dropped table is rebuilt, and nothing else', async () => {
     const dir = await builtVersionsProject();
     const db = warehouseOf(dir);
