@@ -1908,9 +1908,9 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
   const { source, sites: calls, config, refs, sources, checks, analyzed, contract, hookRefs, columns } = p;
   const refDiagnostics: Diagnostic[] = [];
   const sites: RefSite[] = refs.map((r) => ({ name: r, location: refLocation(source, calls, r) }));
-  // A relationships check reads its parent model: the parent is built first.
+  // A relationships check reads its parent model, and a query check what it names: they are built first.
   for (const c of checks) {
-    for (const r of c.refs) if (!sites.some((s) => s.name === r.model)) sites.push({ name: r.model, location: c.location });
+    for (const r of c.refs) if (!(c.kind === 'query' && r.model === source.name) && !sites.some((s) => s.name === r.model)) sites.push({ name: r.model, location: c.location });
   }
   // So does a hook: what it reads is built first (dbt adds a hook's refs to the model's too).
   for (const r of hookRefs) if (!sites.some((s) => s.name === r.name)) sites.push(r);
@@ -1955,6 +1955,14 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     }
     sites.push(site);
     upstream.push(site.name);
+  }
+  // A query check reads the sources it names too: they are inputs of the model's data version.
+  for (const c of checks) {
+    if (c.kind !== 'query' || c.template === undefined) continue;
+    for (const m of c.template.matchAll(/\bsource\s*\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)/g)) {
+      const name = sourceName(m[1], m[2]);
+      if (ctx.nodes.get(name)?.kind === 'source' && !upstream.includes(name)) upstream.push(name);
+    }
   }
   const timeSpine = ctx.models.get(source.name)!.properties?.timeSpine;
   // Object.assign, not properties written after spreads, which V8 defines on a slow path.

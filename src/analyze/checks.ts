@@ -93,6 +93,17 @@ export interface CheckRef {
   readonly column?: string;
 }
 
+/**
+ * The models a `query` check names with `ref('name')` (or `ref('package', 'name')`), written
+ * out: they are built before the check runs, and they are inputs of the checked model's data
+ * version, so that one changing runs the model again, and checks it.
+ */
+function refsWritten(template: string): CheckRef[] {
+  const names = new Set<string>();
+  for (const m of template.matchAll(/\bref\s*\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?[,)]/g)) names.add(m[2] ?? m[1]);
+  return [...names].map((model) => ({ model }));
+}
+
 /** Stands for a model or seed in a check's SQL until the plan knows what it reads (see ModelRenderer). */
 export const refToken = (name: string): string => `\u0000${name}\u0000`;
 
@@ -287,7 +298,7 @@ function parseKind(
     case 'query': {
       const queries = asStrings(isMap(spec) ? spec.queries : spec);
       if (!queries) return bad('expected a list of queries that return the failing rows');
-      return queries.map((q) => check({ name: `query(${q.replace(/\s+/g, ' ').trim()})`, columns: [], refs: [], template: q }));
+      return queries.map((q) => check({ name: `query(${q.replace(/\s+/g, ' ').trim()})`, columns: [], refs: refsWritten(q), template: q }));
     }
     default: {
       const never: never = kind;

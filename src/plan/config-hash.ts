@@ -1,5 +1,6 @@
 import type { ModelNode } from '../analyze/analyze.js';
 import { hashOf } from '../state/data-version.js';
+import { PIPE_VERSION } from '../version.js';
 import type { SettingValue } from '../warehouse/warehouse-setup.js';
 
 /**
@@ -11,16 +12,17 @@ import type { SettingValue } from '../warehouse/warehouse-setup.js';
  * know makes the model run again, never skip wrongly.
  *
  * The DuckDB settings a run sets that may change what a query computes (`integer_division`,
- * `default_order`: ProjectSettings.querySettings) count too, for every model. None set, the
- * hash is the model's alone, as it was before settings counted: a warehouse built without
- * them stays current.
+ * `default_order`: ProjectSettings.querySettings) count too, for every model.
+ *
+ * So does pipe's own version: another pipe may write the same SQL's result differently (a
+ * materialization, a seed's types, a fix), so a build by another version is not taken for
+ * current, and each task runs once after an upgrade or a downgrade.
  */
 
 const NOT_DATA = new Set(['tags', 'description', 'retries', 'retry_delay_ms', 'enabled', 'depends_on_past', 'meta', 'docs', 'group']);
 
-export function configHash(node: ModelNode, querySettings: Readonly<Record<string, SettingValue>> = {}): string {
-  const own = modelConfigHash(node);
-  return Object.keys(querySettings).length === 0 ? own : hashOf(own, settingsText(querySettings));
+export function configHash(node: ModelNode, querySettings: Readonly<Record<string, SettingValue>> = {}, pipeVersion: string = PIPE_VERSION): string {
+  return hashOf(modelConfigHash(node), settingsText(querySettings), pipeVersion);
 }
 
 const settingsTexts = new WeakMap<object, string>();

@@ -3,7 +3,8 @@ import type { SourceNode } from '../analyze/sources.js';
 import { intervalLabel, type Interval } from '../dates/dates.js';
 import { fullRefreshOf, materializationOf, perInterval } from './materializations.js';
 import { configHash } from './config-hash.js';
-import { volatileCall } from '../state/volatile.js';
+import { volatileWhy } from '../state/volatile.js';
+import { hashOf } from '../state/data-version.js';
 import { SELF_KEY, type InputRef, type Tracking } from '../state/tracking.js';
 
 /**
@@ -46,7 +47,7 @@ export function trackingOf(node: ModelNode, task: TrackedTask, ctx: TrackingCont
   return {
     key: dated ? intervalLabel(task.interval) : '',
     sqlHash: publishedSqlHash(task, ctx),
-    configHash: configHash(node, ctx.analysis.settings.querySettings),
+    configHash: withQueryChecks(configHash(node, ctx.analysis.settings.querySettings), node, task.interval, ctx.analysis),
     inputs,
     untracked: untrackedWhy(node, task, incremental),
     reads: [...reads],
@@ -54,6 +55,23 @@ export function trackingOf(node: ModelNode, task: TrackedTask, ctx: TrackingCont
     records: task.stagedIn === undefined,
     resets: dated && !spec.isIncremental({ tableExists, fullRefresh: fullRefreshOf(node.config, ctx.fullRefresh) }),
   };
+}
+
+/**
+ * The config hash with what the model's `query:` checks render to for the interval: their
+ * template text is in the config hash, but a var, a macro or the date they read changes what
+ * they check as it changes a model's SQL, and a check that changed runs the model again, so
+ * that it is checked. Rendered over the published relation; one that does not render is its
+ * text, and fails when the task runs.
+ */
+function withQueryChecks(hash: string, node: ModelNode, interval: Interval, analysis: Analysis): string {
+  const templated = node.checks.filter((c) => c.template !== undefined);
+  if (templated.length === 0) return hash;
+  const rendered = templated.map((c) => {
+    const sql = analysis.renderer.checkSql(node.name, c, interval, node.relation);
+    return typeof sql === 'string' ? sql : '';
+  });
+  return hashOf(hash, ...rendered);
 }
 
 function viewInputsOf(view: ModelNode, ctx: TrackingContext): readonly InputRef[] {
@@ -81,9 +99,7 @@ function untrackedWhy(node: ModelNode, task: TrackedTask, incremental: boolean):
   if (incremental && node.readsItself) return 'its query reads its own table';
   if (c.pre_hook.length + c.post_hook.length > 0 || c.sql_header !== undefined) return 'it runs hooks, whose effects pipe cannot see';
   if (task.rendersAtRun) return 'its SQL is rendered as it runs, with what it asks the warehouse';
-  const call = volatileCall(task.sqlHash, task.sql);
-  if (call !== undefined) return `its query calls ${call}`;
-  return undefined;
+  return volatileWhy(task.sqlHash, task.sql);
 }
 
 /** What a view reads, per view: a view read by many models (and views by views) is walked once. */

@@ -19,18 +19,26 @@ const CALLED = new RegExp(`\\b(${NAMES})"?\\s*\\(`, 'i');
 /** SQL's keywords for the time, which DuckDB reads as calls without parentheses. */
 const NILADIC = /\b(current_date|current_time|current_timestamp|localtime|localtimestamp)\b/i;
 
+/**
+ * A sample of a table's rows (`USING SAMPLE`, `TABLESAMPLE`): DuckDB draws another each run,
+ * and with a seed too once it scans on several threads.
+ */
+const SAMPLED = /\b(using\s+sample|tablesample)\b/i;
+
 const memo = new Map<string, string | undefined>();
 
-/** The first volatile function `sql` calls, if any (`now()`). */
-export function volatileCall(sqlHash: string, sql: string): string | undefined {
+/** Why what `sql` writes is not given by its inputs, if it is not: the first volatile function it calls (`now()`), or the sample it draws. */
+export function volatileWhy(sqlHash: string, sql: string): string | undefined {
   if (memo.has(sqlHash)) return memo.get(sqlHash);
-  const code = NAMED.test(sql) ? (codeOf(sql) ?? sql) : '';
-  const found = CALLED.exec(code) ?? NILADIC.exec(code);
-  const call = found ? `${found[1].toLowerCase()}()` : undefined;
+  const named = NAMED.test(sql);
+  const sampled = SAMPLED.test(sql);
+  const code = named || sampled ? (codeOf(sql) ?? sql) : '';
+  const found = named ? (CALLED.exec(code) ?? NILADIC.exec(code)) : null;
+  const why = found ? `its query calls ${found[1].toLowerCase()}()` : sampled && SAMPLED.test(code) ? `its query samples rows with ${SAMPLED.exec(code)![1].replace(/\s+/, ' ').toUpperCase()}, another sample each run` : undefined;
   // A long-lived process (watch, schedule) meets new SQL every day: the memory is bounded.
   if (memo.size > 100_000) memo.clear();
-  memo.set(sqlHash, call);
-  return call;
+  memo.set(sqlHash, why);
+  return why;
 }
 
 /**

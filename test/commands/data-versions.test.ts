@@ -8,6 +8,10 @@ import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
 import { BUILT_DATES, builtVersionsProject } from '../support/built-versions-project.js';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { notCurrentAgreed } from '../support/status-standings.js';
+import { analyze } from '../../src/analyze/analyze.js';
+import { loadProject } from '../../src/project/load-project.js';
+import { dayInterval, parseDate } from '../../src/dates/dates.js';
+import { configHash } from '../../src/plan/config-hash.js';
 
 afterAll(removeTempDirs);
 
@@ -125,6 +129,13 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     await built(dir);
     const r = await backfillIn(dir, DATES);
     expect(started(r.events)).toEqual(['stamped@2024-01-05', 'stamped_copy@2024-01-05']);
+  });
+
+  it('a model that samples rows always runs, as one that calls random() does', async () => {
+    const dir = versionsProject({ 'models/sampled.sql': "{{ config(materialized='table') }}\nselect * from {{ ref('customers') }} using sample 2 rows\n" });
+    await built(dir);
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['sampled@2024-01-05']);
   });
 
   it('a model whose comments and strings name now() is skipped when current, as any other', async () => {
@@ -249,6 +260,58 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     expect(await queryRows(db, 'SELECT half::VARCHAR AS half, sorted::VARCHAR AS sorted FROM halves')).toEqual([{ half: '3', sorted: '[3, 2, 1]' }]);
     // pipe's own reads of its records keep their order whatever order the settings make the default.
     expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+  });
+
+  it("a build by another pipe version is not current: what pipe writes may differ between versions", async () => {
+    const dir = await builtVersionsProject();
+    const db = warehouseOf(dir);
+    // The builds as the same project built by another pipe would have recorded them.
+    const analysis = analyze(loadProject(dir), { interval: dayInterval(parseDate('2024-01-05')!) });
+    for (const node of analysis.nodes.values()) {
+      if (node.kind !== 'model') continue;
+      await exec(db, `UPDATE _pipe.builds SET config_hash = '${configHash(node, {}, '0.0.1-other')}' WHERE node = '${node.name}'`);
+    }
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual([...MODEL_TASKS].sort());
+    // What this pipe built is current to it.
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+  });
+
+  it('a query check is what it renders to: a var it reads that changes runs the model again, and checks it', async () => {
+    const dir = versionsProject({ 'models/customer_totals.yaml': "checks:\n  query:\n    - select * from {{ this }} where amount > {{ var('most', 100) }}\n" });
+    await built(dir);
+    expect(started((await backfillIn(dir, { ...DATES, vars: { most: 100 } })).events)).toEqual([]);
+    const r = await backfillIn(dir, { ...DATES, vars: { most: 20 } });
+    expect(started(r.events)).toEqual(['customer_totals@2024-01-05']);
+    expect(r.code).not.toBe(0);
+    // Back to what it was built and checked with: the failure since runs it again, then it is current.
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual(['customer_totals@2024-01-05']);
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+  });
+
+  it("a query check's ref() is an input of the model: a change to what it names runs the model again, and checks it", async () => {
+    const dir = versionsProject({
+      'seeds/limits.csv': 'most\n100\n',
+      'models/customer_totals.yaml': "checks:\n  query:\n    - select * from {{ this }} where amount > (select max(most) from {{ ref('limits') }})\n",
+    });
+    await built(dir);
+    writeProjectFiles(dir, { 'seeds/limits.csv': 'most\n20\n' });
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['customer_totals@2024-01-05', 'limits']);
+    expect(r.code).not.toBe(0);
+  });
+
+  it("a query check's source() is an input of the model too", async () => {
+    const { dir, db } = await builtOverCrm(
+      '      - name: limits\n',
+      { 'models/customer_totals.yaml': "checks:\n  query:\n    - select * from {{ this }} where amount > (select max(most) from {{ source('crm', 'limits') }})\n" },
+      'CREATE TABLE raw.limits AS SELECT 100 AS most',
+    );
+    await exec(db, 'UPDATE raw.limits SET most = 20');
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['customer_totals@2024-01-05']);
+    expect(r.code).not.toBe(0);
   });
 
   it('a dropped table is rebuilt, and nothing else', async () => {

@@ -3,9 +3,11 @@ import { LatestBuilds, type BuildRecord } from '../../src/warehouse/build-record
 import { changedInputs, evaluate, type Candidate } from '../../src/state/currency.js';
 import { dataVersion } from '../../src/state/data-version.js';
 import { judge } from '../../src/state/query-reads.js';
-import { volatileCall } from '../../src/state/volatile.js';
+import { volatileWhy } from '../../src/state/volatile.js';
 import { inputVersions } from '../../src/state/input-versions.js';
 import { UNKNOWN } from '../../src/state/tracking.js';
+
+const volatileCall = (sqlHash: string, sql: string) => volatileWhy(sqlHash, sql)?.replace('its query calls ', '');
 
 /** The evaluation of currency, pure: builds on record against a task as it is now. */
 
@@ -157,6 +159,12 @@ describe('what a query reads', () => {
     expect(judge(tree(call('read_csv', 'x.csv')), ["read_csv('x.csv')"])).toBeUndefined();
     expect(judge(tree(call('range', '4')), [])).toBeUndefined();
     expect(judge({ error: true }, [])).toBe('its query could not be parsed to see what it reads');
+  });
+
+  it('finds a sample of rows, which is drawn anew each run, in the code', () => {
+    expect(volatileWhy('s1', 'select * from t using sample 10%')).toBe('its query samples rows with USING SAMPLE, another sample each run');
+    expect(volatileWhy('s2', 'select * from t tablesample 5 rows')).toBe('its query samples rows with TABLESAMPLE, another sample each run');
+    expect(volatileWhy('s3', "select 'using sample' as s, sample from t -- tablesample")).toBeUndefined();
   });
 
   it('finds volatile functions by name', () => {
