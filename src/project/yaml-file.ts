@@ -113,7 +113,9 @@ export function parseYamlDocument(text: string, file: string, diagnostics: Diagn
   // Merge keys (`<<: *defaults`) in both, as PyYAML merges them.
   const doc: Document = dialect === 'pyyaml' ? parsePyyaml(text, { lineCounter }) : parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
+    // Past the stack's depth the package may report more errors, whose number depends on the stack left: the first one says it all.
+    const overflow = doc.errors.find((e) => e.message.startsWith('Maximum call stack size exceeded'));
+    for (const e of overflow ? [overflow] : doc.errors) {
       const pos = lineCounter.linePos(e.pos[0]);
       const hint = yamlErrorHint(e.code, text, e.pos[0]);
       // The yaml package's own wording names its API (parseAllDocuments).
@@ -121,7 +123,7 @@ export function parseYamlDocument(text: string, file: string, diagnostics: Diagn
       const message =
         e.code === 'MULTIPLE_DOCS'
           ? 'the file holds more than one document: a second one starts here'
-          : first.startsWith('Maximum call stack size exceeded')
+          : e === overflow
             ? 'lists or mappings nested too deep to be read (thousands inside one another)'
             : first;
       diagnostics.push(error('yaml-syntax', `invalid YAML: ${message}`, { file, line: pos.line, column: pos.col }, hint ? { hint } : undefined));

@@ -150,5 +150,8 @@ describe('the YAML subset read without the yaml package', () => {
     const { parsed, diagnostics } = byPackage(text, 'pipe');
     expect(parsed).toBeUndefined();
     expect(diagnostics.map((d) => [d.message, d.location?.line])).toEqual([['invalid YAML: lists or mappings nested too deep to be read (thousands inside one another)', 3]]);
+    // Read with less of the stack left (a deep caller, a busy worker), the package may overflow more than once: said once all the same.
+    const deeper = (calls: number): readonly Diagnostic[] => (calls > 0 ? deeper(calls - 1) : byPackage(text, 'pipe').diagnostics);
+    for (let calls = 0; calls < 3000; calls += 150) expect(deeper(calls), `${calls} calls deep`).toHaveLength(1);
   });
 });
