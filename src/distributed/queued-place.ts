@@ -8,6 +8,7 @@ import type { PlacedOutcome, TaskPlace } from '../execute/task-place.js';
 import { taskRef } from '../execute/task-ref.js';
 import { coordinatorBeat, coordinatorDone, endGoneRuns } from './coordinators.js';
 import { Heartbeat, liveWorkers, takeStaleWorkers } from './heartbeats.js';
+import { Listener } from './listener.js';
 import { untilSent, type PgConfig } from './postgres.js';
 
 /** A signal that never aborts: a run without one is stopped by other means. */
@@ -93,10 +94,9 @@ export class QueuedPlace implements TaskPlace {
       for (const key of [...this.waiting.keys()]) this.settle(key, 'cancelled');
     });
 
-  private constructor(
-    private readonly o: QueuedPlaceOptions,
-    private readonly listener: pg.PoolClient,
-  ) {
+  private listener: Listener | undefined;
+
+  private constructor(private readonly o: QueuedPlaceOptions) {
     this.emit = o.emit;
     // Outcomes arrive by NOTIFY; the look every lease/3 catches one missed and sweeps the heartbeats.
     this.timer = setInterval(() => void this.look(), Math.max(100, Math.floor(o.leaseMs / 3)));
@@ -104,14 +104,12 @@ export class QueuedPlace implements TaskPlace {
   }
 
   static async open(o: QueuedPlaceOptions): Promise<QueuedPlace> {
-    const listener = await o.pool.connect();
-    listener.on('error', () => undefined);
-    const place = new QueuedPlace(o, listener);
-    listener.on('notification', (n) => {
-      if (n.payload === o.runId) place.read();
-    });
+    const place = new QueuedPlace(o);
     try {
-      await listener.query(`LISTEN ${MESSAGES_CHANNEL}`);
+      // Heard without a run (listening again after a lost connection): what was told meanwhile is read.
+      place.listener = await Listener.open(o.pool, MESSAGES_CHANNEL, (runId) => {
+        if (runId === undefined || runId === o.runId) void place.read();
+      });
       // Its row is written before any task is queued: a worker finds it for every job.
       place.heart = await Heartbeat.start(o.config, o.leaseMs, async (db) => {
         const taken = await coordinatorBeat(db, o.runId, { host: hostname(), pid: process.pid, leaseMs: o.leaseMs });
@@ -179,8 +177,7 @@ export class QueuedPlace implements TaskPlace {
     await this.heart?.stop(false);
     // The run has ended as recorded here (or was taken for gone): its row goes either way.
     await coordinatorDone(this.o.pool, this.o.runId).catch(() => undefined);
-    await this.listener.query(`UNLISTEN ${MESSAGES_CHANNEL}`).catch(() => undefined);
-    this.listener.release();
+    await this.listener?.close();
     await forgetRun(this.o.pool, this.o.runId).catch(() => undefined);
   }
 

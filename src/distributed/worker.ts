@@ -10,6 +10,7 @@ import { PIPE_VERSION } from '../version.js';
 import { endGoneRuns, goneRuns } from './coordinators.js';
 import { beatPeriod, Heartbeat, type WorkerRow } from './heartbeats.js';
 import { jobQueue } from './drivers.js';
+import { Listener } from './listener.js';
 import { isConnectionLoss, isPostgresError, untilSent, type PgConfig } from './postgres.js';
 import { jobKey, PIPE_TASK, quietLogger, type JobPayload } from './queue.js';
 import { CANCEL_CHANNEL, cancelledRuns, postMessage, type Message } from './tables.js';
@@ -75,13 +76,10 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     locks: lock ? [lock] : [],
   }));
   const heartbeat = () => heart.beat();
-  const listener = await pool.connect().catch(async (e: unknown) => {
+  const listener = await Listener.open(pool, CANCEL_CHANNEL, () => void stopCancelled().catch(() => undefined)).catch(async (e: unknown) => {
     await heart.stop();
     throw e;
   });
-  listener.on('notification', () => void stopCancelled().catch(() => undefined));
-  listener.on('error', () => undefined);
-  await listener.query(`LISTEN ${CANCEL_CHANNEL}`);
   // A cancel whose notification was missed is found at the next look (on the pool: a late look only delays a cancel).
   let looking: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
@@ -239,8 +237,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     await runner?.stop().catch(() => undefined);
     clearInterval(timer);
     await looking;
-    await listener.query(`UNLISTEN ${CANCEL_CHANNEL}`).catch(() => undefined);
-    listener.release();
+    await listener.close();
     await heart.stop();
     process.off('unhandledRejection', onUnhandled);
     console.trace = trace;

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { openPool } from '../../src/distributed/postgres.js';
 import { openQueue } from '../../src/distributed/queue.js';
 import { QueuedPlace } from '../../src/distributed/queued-place.js';
-import { ensureTables } from '../../src/distributed/tables.js';
+import { ensureTables, MESSAGES_CHANNEL, postMessage } from '../../src/distributed/tables.js';
 import type { Task } from '../../src/plan/task.js';
 import { createDatabase, freePort, testPostgres } from '../support/postgres.js';
 import { Relay } from '../support/relay.js';
@@ -20,31 +20,37 @@ afterAll(async () => {
   for (const c of closing.reverse()) await c().catch(() => undefined);
 });
 
+/** A coordinator's place for run `runId` whose Postgres is reached through a relay the test can cut. */
+async function coordinator(name: string, runId: string, leaseMs: number) {
+  const db = createDatabase(pg0!, `${name}_${process.pid}`);
+  const port = await freePort();
+  const relay = await Relay.open(port, pg0!.port);
+  closing.push(() => relay.close());
+  const config = { host: '127.0.0.1', port, user: 'postgres', database: db };
+  const pool: pg.Pool = await openPool(config, 4);
+  closing.push(() => pool.end());
+  await ensureTables(pool);
+  const utils = await openQueue(pool);
+  closing.push(async () => utils.release());
+  const place = await QueuedPlace.open({
+    pool,
+    utils,
+    config,
+    runId,
+    fingerprint: 'f',
+    emit: () => undefined,
+    leaseMs,
+    recordRefusal: async () => undefined,
+    recordCancelled: async () => undefined,
+    endDeadRuns: async () => undefined,
+  });
+  closing.push(() => place.close());
+  return { db, relay, config, place };
+}
+
 describe.skipIf(!pg0)('a coordinator when Postgres goes away a moment', () => {
   it('queues the task once Postgres is back', async () => {
-    const db = createDatabase(pg0!, `coordinator_outage_${process.pid}`);
-    const port = await freePort();
-    const relay = await Relay.open(port, pg0!.port);
-    closing.push(() => relay.close());
-    const config = { host: '127.0.0.1', port, user: 'postgres', database: db };
-    const pool: pg.Pool = await openPool(config, 4);
-    closing.push(() => pool.end());
-    await ensureTables(pool);
-    const utils = await openQueue(pool);
-    closing.push(async () => utils.release());
-    const place = await QueuedPlace.open({
-      pool,
-      utils,
-      config,
-      runId: 'r1',
-      fingerprint: 'f',
-      emit: () => undefined,
-      leaseMs: 30_000,
-      recordRefusal: async () => undefined,
-      recordCancelled: async () => undefined,
-      endDeadRuns: async () => undefined,
-    });
-    closing.push(() => place.close());
+    const { relay, config, place } = await coordinator('coordinator_outage', 'r1', 30_000);
     relay.down();
     const refused = relay.refusedMore(1);
     // Settles only with the task's outcome, which no worker here tells: it must not fail meanwhile.
@@ -70,5 +76,23 @@ describe.skipIf(!pg0)('a coordinator when Postgres goes away a moment', () => {
       listening.release();
     }
     expect(jobs).toEqual(['r1:events@2024-01-01']);
+  });
+
+  it('hears what a worker tells after Postgres comes back, without waiting for its next look', async () => {
+    // Its looks (every lease/3) come long after the test's end: only a notification settles the task.
+    const { relay, config, place, db } = await coordinator('coordinator_relisten', 'r2', 3_600_000);
+    const running = place.run({ id: 'events@2024-01-01', node: 'events', kind: 'incremental', upstream: [] } as unknown as Task, 1);
+    const direct = await openPool({ ...config, port: pg0!.port }, 2);
+    closing.push(() => direct.end());
+    // Queued: then Postgres goes away a moment, and the listening connection with it.
+    await expect.poll(async () => (await direct.query('SELECT count(*)::int AS n FROM graphile_worker.jobs')).rows[0].n).toBe(1);
+    relay.down();
+    relay.up();
+    // Listening again: its connection, through the relay, waits on LISTEN.
+    await expect
+      .poll(async () => (await direct.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND query = $2 AND state = 'idle'`, [db, `LISTEN ${MESSAGES_CHANNEL}`])).rows[0].n)
+      .toBe(1);
+    await postMessage(direct, 'r2', 'events@2024-01-01', 'w1', { jobId: '1', attempt: 1 }, { kind: 'outcome', body: { outcome: 'succeeded' } });
+    expect(await running).toBe('succeeded');
   });
 });

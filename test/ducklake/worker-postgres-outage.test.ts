@@ -8,6 +8,7 @@ import { lakeInstances } from '../support/lake-instances.js';
 import { lakeRowsOf } from '../support/lake-rows.js';
 import { createDatabase, freePort, testPostgres } from '../support/postgres.js';
 import { Relay } from '../support/relay.js';
+import { CANCEL_CHANNEL } from '../../src/distributed/tables.js';
 
 /**
  * A worker whose Postgres goes away for a moment (a restart, a network cut) while it runs a
@@ -53,12 +54,22 @@ describe.skipIf(!pg0)('a pipe worker when Postgres goes away a moment', () => {
       const held = gate.reached();
       const first = backfillIn(dir, { start: '2024-01-01', end: '2024-01-01', distributed: { leaseMs: 60_000 } });
       const release = await held;
+      const direct = new pg.Client({ connectionString: `postgresql://postgres@127.0.0.1:${pg0!.port}/${db}` });
+      await direct.connect();
+      /** The server processes of the worker's connection that waits for cancels. */
+      const listening = async () =>
+        (await direct.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query = $2 AND state = 'idle'`, [db, `LISTEN ${CANCEL_CHANNEL}`])).rows.map((r) => r.pid);
+      const before = await listening();
+      expect(before).toHaveLength(1);
       relay.down();
       release();
       // The task ends on the worker without its Postgres; its outcome waits for it.
       await worker.waitFor((e) => e.type === 'task-failed' || e.type === 'task-succeeded');
       await relay.refusedMore(3);
       relay.up();
+      // It listens for cancels again, on a new connection: a cancel is heard, not only found at its next look.
+      await expect.poll(async () => (await listening()).filter((pid) => !before.includes(pid))).toHaveLength(1);
+      await direct.end();
       const gone = worker.exited.then((r) => `the worker exited during the outage\n${explain(r)}`);
       const done = await Promise.race([first, gone]);
       if (typeof done === 'string') throw new Error(done);
