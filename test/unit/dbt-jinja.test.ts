@@ -152,6 +152,31 @@ select {{ total }} as outer_total, {{ ns.total }} as ns_total, '{{ ns.names | jo
     expect(check?.sql).toContain("select 'b_tbl' as t, 'c_tbl' as o where false");
   });
 
+  it("refuses to read a relation's text while rendering, where pipe's placeholder would give another answer than dbt's, and passes it on as it is", () => {
+    // Each would give pipe's placeholder's answer: 1 part, its length, "X"; dbt's relation text gives another.
+    const reads: [string, string][] = [
+      ["(ref('b') | string).split('.')[-1]", '.split()'],
+      ["ref('b') | replace('\"', '')", '|replace'],
+      ["ref('b') | upper", '|upper'],
+      ["(ref('b') ~ '') | length", '|length'],
+      ["(ref('b') | string)[1:]", 'a slice'],
+      ["(this | string)[0]", 'an index'],
+      ["'main' in (ref('b') | string)", "'in'"],
+      ["ref('b') | string | trim('\"')", '.strip()'],
+      ["[ref('b')] | map('lower') | join", '|lower'],
+    ];
+    for (const [expr, what] of reads) {
+      const a = run({ 'models/b.sql': 'select 1 as id', 'models/m.sql': `select 1 as x,\n  '{{ ${expr} }}' as b` });
+      expect(errors(a), expr).toEqual([[expect.stringMatching(new RegExp(`^${what.replace(/[.|[\]()]/g, '\\$&')} reads the text of a relation .* Use the relation's parts \\(\\.identifier`)), expect.objectContaining({ file: 'models/m.sql', line: 2 })]]);
+    }
+    // Passed on as it is, into the SQL, a text or a format, it is the relation.
+    const a = run({
+      'models/b.sql': 'select 1 as id',
+      'models/m.sql': "select * from {{ ref('b') | string | trim }} join {{ '{}'.format(ref('b')) }} using (id) where '{{ ref('b') ~ '' }}' <> '{{ (ref('b') | string).strip() }}' or '{{ ref('b').identifier | upper }}' = 'B'",
+    });
+    expect(sql(a, 'm')).toBe(`select * from "main"."b" join "main"."b" using (id) where '"warehouse"."main"."b"' <> '"warehouse"."main"."b"' or 'B' = 'B'`);
+  });
+
   it("prints relations with or without their parts as dbt's include() does, and says where a ref's own is refused", () => {
     const a = run({
       'models/b.sql': 'select 1 as id',

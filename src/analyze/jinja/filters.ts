@@ -6,6 +6,7 @@ import { getattr, getitem } from './members.js';
 import { binary, compareChain, contains } from './operators.js';
 import { percentFormat, pyRound } from './python-format.js';
 import { DbtRelation } from './relation.js';
+import { refuseRelationText } from './relation-text.js';
 import { methodOf } from './python-methods.js';
 import { isDict, isStr, pyBool, pyCompare, pyEquals, pyIterate, PyObject, pyRepr, pyStr, SafeString, strOf, tuple, typeName } from './values.js';
 
@@ -482,10 +483,22 @@ function tests(env: Env): Record<string, (...args: unknown[]) => unknown> {
   };
 }
 
+/**
+ * The filters that read or change their value as text: given a relation, or text holding one,
+ * they are refused (see relation-text.ts). `string`, `trim`, `join`, `safe` and the like pass
+ * it on as it is.
+ */
+const TEXT_FILTERS: ReadonlySet<string> = new Set([
+  'batch', 'capitalize', 'center', 'count', 'e', 'escape', 'first', 'float', 'forceescape', 'format', 'int', 'last', 'length', 'list', 'lower', 'pprint',
+  'replace', 'reverse', 'slice', 'striptags', 'title', 'tojson', 'truncate', 'upper', 'urlencode', 'urlize', 'wordcount', 'wordwrap',
+]);
+
 /** Puts Jinja's filters and tests into an environment, over Nunjucks' own of the same names. */
 export function installFilters(environment: nunjucks.Environment): void {
   const env = environment as unknown as Env;
-  for (const [name, fn] of Object.entries(filters(env))) env.addFilter(name, fn);
+  for (const [name, fn] of Object.entries(filters(env))) {
+    env.addFilter(name, TEXT_FILTERS.has(name) ? (v: unknown, ...rest: unknown[]) => (refuseRelationText(v, `|${name}`), fn(v, ...rest)) : fn);
+  }
   for (const [name, fn] of Object.entries(tests(env))) env.addTest(name, fn);
 }
 

@@ -1,6 +1,7 @@
 import { JinjaError } from './errors.js';
 import { methodOf, type Accessors } from './python-methods.js';
 import { DbtRelation } from './relation.js';
+import { refuseRelationText } from './relation-text.js';
 import { callableAttribute, isDict, isStr, isTuple, PyObject, pyRepr, strOf, tuple, typeName } from './values.js';
 
 /**
@@ -35,6 +36,7 @@ export function getitem(obj: unknown, key: unknown): unknown {
     const i = Number(key);
     if (Array.isArray(obj)) return Number.isInteger(i) ? obj[i < 0 ? obj.length + i : i] : undefined;
     if (isStr(obj)) {
+      refuseRelationText(obj, 'an index');
       const chars = codePoints(strOf(obj));
       return Number.isInteger(i) ? chars[i < 0 ? chars.length + i : i] : undefined;
     }
@@ -90,6 +92,7 @@ export function slice(obj: unknown, start: unknown, stop: unknown, step: unknown
     return isTuple(obj) ? tuple(items) : items;
   }
   if (isStr(obj)) {
+    refuseRelationText(obj, 'a slice');
     const chars = codePoints(strOf(obj));
     return sliceRange(chars.length, start, stop, step)
       .map((i) => chars[i])

@@ -1,6 +1,7 @@
 import { JinjaError } from './errors.js';
 import { percentFormat } from './python-format.js';
 import { DbtRelation } from './relation.js';
+import { holdsRelation, relationAsText } from './relation-text.js';
 import { isDict, isStr, isTuple, pyBool, pyCompare, pyEquals, pyIterate, PyObject, pyRepr, pyStr, strOf, tuple, typeName } from './values.js';
 
 /**
@@ -148,6 +149,7 @@ export function contains(needle: unknown, haystack: unknown): boolean {
   if (haystack === undefined) throw undefinedIn('in');
   if (isStr(haystack)) {
     if (!isStr(needle)) throw new JinjaError(`'in <string>' requires string as left operand, not ${typeName(needle)}`);
+    if (holdsRelation(haystack) || holdsRelation(needle)) throw relationAsText("'in'");
     return strOf(haystack).includes(strOf(needle));
   }
   if (Array.isArray(haystack)) return haystack.some((x) => pyEquals(x, needle));

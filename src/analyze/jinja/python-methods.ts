@@ -1,4 +1,5 @@
 import { bind, signature, type Signature } from './args.js';
+import { holdsRelation, relationAsText } from './relation-text.js';
 import { JinjaError } from './errors.js';
 import { strFormat } from './python-format.js';
 import { dictKey } from './operators.js';
@@ -433,12 +434,22 @@ const DICT: MethodTable<Dict> = {
 };
 
 /** `obj.name` when `name` is a method of obj's Python type: the bound method; else undefined. */
+/** The methods of str that hold a relation's placeholder as it is: a format string or a separator, whose arguments are what they place. */
+const PLACEHOLDER_SAFE: ReadonlySet<string> = new Set(['format', 'join']);
+
 export function methodOf(obj: unknown, name: string, access: Accessors): ((...args: unknown[]) => unknown) | undefined {
   let table: MethodTable<never> | undefined;
   let self: unknown = obj;
   if (isStr(obj)) {
     table = STR as MethodTable<never>;
     self = strOf(obj);
+    if (Object.hasOwn(table, name) && !PLACEHOLDER_SAFE.has(name) && holdsRelation(obj)) {
+      return (...args: unknown[]) => {
+        // Stripped of whitespace, a placeholder stays itself; stripped of other characters, it would not.
+        if (/strip$/.test(name) && args.every((a) => a === undefined || a === null)) return self;
+        throw relationAsText(`.${name}()`);
+      };
+    }
   } else if (Array.isArray(obj)) table = LIST as MethodTable<never>;
   else if (isDict(obj)) table = DICT as MethodTable<never>;
   if (!table || !Object.hasOwn(table, name)) return undefined;
