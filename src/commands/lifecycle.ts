@@ -26,6 +26,7 @@ import type { WarehouseSession } from '../warehouse/warehouse.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { PIPE_VERSION } from '../version.js';
 import { preflightCheckColumns, preflightContractTypes, preflightSeeds, preflightUnitTests } from './preflight.js';
+import { preflightShadowedFunctions } from './preflight-functions.js';
 import { preflightStatements } from './preflight-statements.js';
 import { preflightFreshness, preflightSources } from './preflight-sources.js';
 import { RunNotifier } from '../notify/run-notifier.js';
@@ -271,7 +272,7 @@ export function freshnessAt(prepared: Prepared, o: { readonly checkFreshness?: b
  * What a run refuses before it writes anything: the plan's errors, then what the warehouse
  * says of its tasks (sources that are not there, seeds that would not load, text of several
  * statements, checks of columns a model does not produce, a full refresh that would delete
- * other dates, and, when asked, stale sources). Warnings come with the errors; the run goes
+ * other dates, macros named like DuckDB's functions, and, when asked, stale sources). Warnings come with the errors; the run goes
  * on when there are only warnings.
  */
 export async function preflight(session: WarehouseSession, plan: Plan, o: PreflightOptions): Promise<Diagnostic[]> {
@@ -287,6 +288,7 @@ export async function preflight(session: WarehouseSession, plan: Plan, o: Prefli
     ...(await preflightCheckColumns(session, plan.tasks)).filter((d) => !unparsed.has(placeOf(d.location))),
     ...(await preflightUnitTests(session, plan.tasks)),
     ...(await preflightContractTypes(session, plan.tasks)),
+    ...(await preflightShadowedFunctions(session)),
     ...(await preflightFullRefresh(session, plan.tasks, o.pipeCommand ?? ((args) => `pipe ${args}`), o.pipeline)),
     // A source that is not there has no freshness to tell.
     ...(o.freshnessAt !== undefined && missing.length === 0 ? await preflightFreshness(session, plan.tasks, o.freshnessAt) : []),

@@ -1,7 +1,7 @@
 import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyExample, eventsOfType, explain, queryRows, removeTempDirs, snapshotTables, taskIdsOf, tempDir, writeProjectFiles, type PipeResult } from '../e2e/helpers.js';
+import { copyExample, eventsOfType, execOn, explain, queryRows, removeTempDirs, snapshotTables, taskIdsOf, tempDir, writeProjectFiles, type PipeResult } from '../e2e/helpers.js';
 import { runIn, testIn } from '../support/in-process.js';
 
 afterAll(removeTempDirs);
@@ -68,6 +68,19 @@ describe('checks guard publication', () => {
     const { run: r } = await builtOnce();
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(eventsOfType(r.events, 'check-failed')).toEqual([]);
+  });
+
+  it("a macro of the warehouse named like DuckDB's count is refused before the run: the checks' counts would be the macro's", async () => {
+    const dir = await builtCopy();
+    await execOn(join(dir, 'warehouse.duckdb'), 'CREATE MACRO main.count(x) AS 0');
+    const before = await snapshotTables(join(dir, 'warehouse.duckdb'), ['main.orders_checked']);
+    // Every row's key broken: with count() answering 0, the unique check would pass.
+    const r = await runIn(dir, { date: '2024-01-03', vars: { break: 'dupe' } });
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stdout).not.toContain('START');
+    expect(r.stderr).toContain('the macro "warehouse"."main"."count" in the warehouse has the name of DuckDB\'s own function count');
+    expect(r.stderr).toContain('hint: give the macro another name: DROP MACRO "warehouse"."main"."count"');
+    expect(await snapshotTables(join(dir, 'warehouse.duckdb'), ['main.orders_checked'])).toEqual(before);
   });
 
   for (const [breakage, check] of cases) {

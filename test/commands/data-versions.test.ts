@@ -1,12 +1,11 @@
 import { renameSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventsOfType, explain, queryRows, removeTempDirs, taskIdsOf, taskOf, warehouseOf, writeProjectFiles, type PipeEventJson } from '../e2e/helpers.js';
+import { eventsOfType, execOn, explain, queryRows, removeTempDirs, taskIdsOf, taskOf, warehouseOf, writeProjectFiles, type PipeEventJson } from '../e2e/helpers.js';
 import { backfillIn, dryRunIn, retryIn, runIn } from '../support/in-process.js';
 import { runDryRun } from '../../src/commands/run.js';
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
 import { BUILT_DATES, builtVersionsProject } from '../support/built-versions-project.js';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { notCurrentAgreed } from '../support/status-standings.js';
 import { analyze } from '../../src/analyze/analyze.js';
 import { loadProject } from '../../src/project/load-project.js';
@@ -53,13 +52,7 @@ async function built(dir: string): Promise<string> {
   return warehouseOf(dir);
 }
 
-async function exec(db: string, sql: string): Promise<void> {
-  const instance = await DuckDBInstance.create(db);
-  const c = await instance.connect();
-  await c.run(sql);
-  c.closeSync();
-  instance.closeSync();
-}
+const exec = execOn;
 
 /** A project over the CRM source `raw` (its `tables:` given), with `models`, whose tables `setup` makes: built, and found current by a second run. */
 async function builtOverCrm(tables: string, models: Record<string, string>, setup: string): Promise<{ dir: string; db: string }> {

@@ -276,6 +276,21 @@ export async function readingWarehouse<T>(dbPath: string, body: (query: Query) =
   }
 }
 
+/** Runs statements on a warehouse file, as a user's own DuckDB would between pipe's commands. */
+export async function execOn(dbPath: string, sql: string): Promise<void> {
+  const instance = await DuckDBInstance.create(dbPath);
+  try {
+    const connection = await instance.connect();
+    try {
+      await connection.run(sql);
+    } finally {
+      connection.closeSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+}
+
 /** Runs one query on a warehouse file, read-only, and returns its rows as JSON-friendly objects. */
 export function queryRows(dbPath: string, sql: string): Promise<Record<string, unknown>[]> {
   return readingWarehouse(dbPath, (query) => query(sql));
