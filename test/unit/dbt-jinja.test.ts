@@ -346,6 +346,21 @@ describe("dbt's Jinja errors", () => {
     ]);
   });
 
+  it("gives each model's render its own target, which a package's macros keep state in, as dbt makes each node's context afresh", () => {
+    // dbt_synth_data's way: target is one of the few values a macro may change.
+    const macros = `{% macro remember(col) %}{% set cols = target.get('cols') or [] %}{% do cols.append(col) %}{% do target.update({'cols': cols}) %}{% endmacro %}
+{% macro remembered() %}{{ return((target.get('cols') or []) | join(', ')) }}{% endmacro %}`;
+    const a = run({
+      'macros/state.sql': macros,
+      'models/first.sql': "{{ remember('a') }}{{ remember('b') }}select '{{ remembered() }}' as cols, '{{ target.name }}' as t",
+      'models/second.sql': "{{ remember('c') }}select '{{ remembered() }}' as cols, {{ target.get('cols') | length }} as n",
+    });
+    expect(sql(a, 'first')).toBe("select 'a, b' as cols, 'default' as t");
+    expect(sql(a, 'second')).toBe("select 'c' as cols, 1 as n");
+    // Rendered again (as it runs), a model starts from the target as the profile gives it.
+    expect(sql(a, 'second')).toBe("select 'c' as cols, 1 as n");
+  });
+
   it("stops macros that call each other without end with an error at the macro, as Python's recursion limit does", () => {
     const a = run({
       'macros/ping.sql': '{% macro ping(n) %}{{ return(pong(n + 1)) }}{% endmacro %}',
