@@ -2564,6 +2564,14 @@ function seedNode(
   const quoteColumnsAt = at('quote_columns');
   const csv = seedCsv(seed, { delimiter, quoteColumns, quoteColumnsAt, columnTypes, columnTypeLocations, dbt: ctx.dbtSchema !== undefined }, diagnostics);
   if (csv.header.names.length > 0) folderTypesApplied(csv.header.names, columnTypes, columnTypeLocations, ctx.folderColumnTypes);
+  // A column named in another case, which dbt-duckdb does not type (seedCsv said so): its column is loaded as inferred.
+  if (ctx.dbtSchema !== undefined) {
+    for (const column of Object.keys(columnTypes)) {
+      if (csv.header.names.includes(column) || !csv.header.names.some((n) => n.toLowerCase() === column.toLowerCase())) continue;
+      delete columnTypes[column];
+      delete columnTypeLocations[column];
+    }
+  }
   return {
     kind: 'seed',
     name: seed.name,

@@ -51,16 +51,6 @@ export function seedCsv(seed: SeedSource, config: SeedCsvConfig, diagnostics: Di
   if (!config.dbt || nameProblems.length > 0) return { header, inferredTypes: {} };
 
   const declared = new Set(Object.keys(config.columnTypes));
-  for (const [column, location] of Object.entries(config.columnTypeLocations)) {
-    const same = names.find((n) => n !== column && n.toLowerCase() === column.toLowerCase());
-    if (same !== undefined && !names.includes(column)) {
-      diagnostics.push(
-        error('unknown-column', `column_types names '${column}', but the column of ${seed.file} is '${same}': dbt-duckdb matches column names exactly`, location, {
-          hint: `write '${same}'`,
-        }),
-      );
-    }
-  }
   const inferredTypes: Record<string, string> = {};
   // Every column declared: nothing to infer, and the file need not be read.
   if (names.every((n) => declared.has(n))) return { header, inferredTypes };
@@ -70,7 +60,26 @@ export function seedCsv(seed: SeedSource, config: SeedCsvConfig, diagnostics: Di
     inferredTypes[column] = inferred.type;
     if (inferred.problem) diagnostics.push(inferenceProblem(seed, column, inferred.type, inferred.problem));
   });
+  for (const [column, location] of Object.entries(config.columnTypeLocations)) {
+    const same = names.find((n) => n !== column && n.toLowerCase() === column.toLowerCase());
+    if (same !== undefined && !names.includes(column)) diagnostics.push(casedColumnType(seed, column, same, config.columnTypes[column], inferredTypes[same], location));
+  }
   return { header, inferredTypes };
+}
+
+/**
+ * column_types naming a column in another case (`ZIP` for `zip`): dbt-duckdb matches names
+ * exactly, so it types the column as it infers it. Where that is the type named, the table is
+ * what was meant and a warning says the entry is not read; else pipe cannot build both, and
+ * refuses.
+ */
+function casedColumnType(seed: SeedSource, column: string, same: string, declaredType: string | undefined, inferred: string | undefined, location: Location): Diagnostic {
+  const message = `column_types names '${column}', but the column of ${seed.file} is '${same}': dbt-duckdb matches column names exactly`;
+  const hint = `write '${same}'`;
+  if (inferred !== undefined && declaredType !== undefined && declaredType.trim().toUpperCase() === inferred.toUpperCase()) {
+    return warning('unknown-column', `${message}, and types the column ${inferred} as it infers it, the type named`, location, { hint });
+  }
+  return error('unknown-column', inferred === undefined ? message : `${message}, and would type the column ${inferred} as it infers it`, location, { hint });
 }
 
 /** A seed file DuckDB would misread, found from its first lines. */
