@@ -69,17 +69,14 @@ export function seedCsv(seed: SeedSource, config: SeedCsvConfig, diagnostics: Di
 
 /**
  * column_types naming a column in another case (`ZIP` for `zip`): dbt-duckdb matches names
- * exactly, so it types the column as it infers it. Where that is the type named, the table is
- * what was meant and a warning says the entry is not read; else pipe cannot build both, and
- * refuses.
+ * exactly, so it types the column as it infers it, and so does pipe, with a warning that says
+ * which type that is.
  */
 function casedColumnType(seed: SeedSource, column: string, same: string, declaredType: string | undefined, inferred: string | undefined, location: Location): Diagnostic {
   const message = `column_types names '${column}', but the column of ${seed.file} is '${same}': dbt-duckdb matches column names exactly`;
-  const hint = `write '${same}'`;
-  if (inferred !== undefined && declaredType !== undefined && declaredType.trim().toUpperCase() === inferred.toUpperCase()) {
-    return warning('unknown-column', `${message}, and types the column ${inferred} as it infers it, the type named`, location, { hint });
-  }
-  return error('unknown-column', inferred === undefined ? message : `${message}, and would type the column ${inferred} as it infers it`, location, { hint });
+  const named = declaredType?.trim().toUpperCase();
+  const typed = inferred === undefined ? '' : named === inferred.toUpperCase() ? `, and types the column ${inferred} as it infers it, the type named` : `, and types the column ${inferred} as it infers it, not ${named}`;
+  return warning('unknown-column', message + typed, location, { hint: `write '${same}' for the column to be typed so` });
 }
 
 /** A seed file DuckDB would misread, found from its first lines. */
