@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { DBT_PROJECT_FILE, nodeFqn, type ProjectLayout } from '../project/layout.js';
 import { nameProblem } from '../project/names.js';
 import { reservedSchema } from '../warehouse/reserved-schemas.js';
-import { NO_RUN_HOOKS, packageVars, readDbtProject, runHooksWithPackages, type RunHook, type RunHooks } from './dbt/dbt-project.js';
+import { NO_RUN_HOOKS, checkPackageVars, readDbtProject, runHooksWithPackages, type RunHook, type RunHooks } from './dbt/dbt-project.js';
 import { varScopes, type VarScopes } from './dbt/var-scopes.js';
 import { pastDeprecation, refTarget, versionSources, versionsByNode, type VersionOf } from './dbt/model-versions.js';
 import { resolveExposures, type Exposure } from './dbt/exposures.js';
@@ -1425,11 +1425,11 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const targetSchema = settings.targetSchema ?? DEFAULT_SCHEMA;
   /** dbt settings pipe leaves aside, by key, for the notice. */
   const unusedSettings = new Map<string, Location>();
-  // pipe.yaml's vars win over dbt_project.yml's (and those over its packages'); a pipeline's and --var over both.
-  const fromPackages = packageVars(files.packages?.installed ?? [], diagnostics);
+  // pipe.yaml's vars win over dbt_project.yml's (and those over a package's, for its nodes); a pipeline's and --var over both.
+  checkPackageVars(files.packages?.installed ?? [], diagnostics);
   const projectName = dbt?.name ?? settings.name ?? basename(files.root);
   const over = { ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
-  const scopes = varScopes({ project: projectName, vars: dbt?.vars, packages: files.packages?.installed ?? [], fallback: fromPackages.vars, over });
+  const scopes = varScopes({ project: projectName, vars: dbt?.vars, packages: files.packages?.installed ?? [], over });
   const vars = scopes.root;
   for (const name of secretVarNames(settings, pipeline)) secrets.record(vars[name]);
 
@@ -1811,7 +1811,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       diagnostics.push(unmatchedEntry(kind, name, entry.location, didYouMean(name, [...fileNames[kind]])));
     }
   }
-  const notice = notUsedNotice(files, [...(dbt?.unused ?? []), ...fromPackages.unused, ...properties.unused], unusedSettings);
+  const notice = notUsedNotice(files, [...(dbt?.unused ?? []), ...properties.unused], unusedSettings);
   if (notice) diagnostics.push(notice);
   const standIns = standInNotice(packages, [...files.models.map((m) => m.sql), ...files.macros.map((m) => m.source), ...files.singularTests.map((t) => t.sql), ...testNames(properties)]);
   if (standIns) diagnostics.push(standIns);

@@ -7,9 +7,8 @@ import type { InstalledPackage } from '../../project/load-packages.js';
  * package, that package's own dbt_project.yml vars, scoped to it, then global. A mapping
  * under the name of the project or of an installed package is a scope, and a var of its name
  * too, as dbt's vars_for merges the scope over every var of the file.
- *
- * The project's own nodes also fall back to what installed packages set (one set of vars,
- * where dbt would say the var is not set): see packageVars in dbt-project.ts.
+ * The project's own nodes never see a package's vars: a package's macro they call reads
+ * theirs, as in dbt.
  */
 export class VarScopes {
   constructor(
@@ -45,8 +44,6 @@ export interface VarSources {
   readonly project: string;
   readonly vars?: Readonly<Record<string, unknown>>;
   readonly packages: readonly InstalledPackage[];
-  /** What the project's own nodes fall back to: the vars installed packages set (packageVars). */
-  readonly fallback: Readonly<Record<string, unknown>>;
   /** pipe.yaml's, the pipeline's and `--var` vars, over everything else. */
   readonly over: Readonly<Record<string, unknown>>;
 }
@@ -55,9 +52,9 @@ export function varScopes(s: VarSources): VarScopes {
   const root = split(s.vars);
   const packages = new Map<string, Record<string, unknown>>();
   for (const p of s.packages) {
-    // A package's bad vars: are reported by packageVars (dbt-project.ts).
+    // A package's bad vars: are reported by checkPackageVars (dbt-project.ts).
     const own = split(p.project.data.vars);
     packages.set(p.name, { ...own.global, ...own.scoped(p.name), ...root.global, ...root.scoped(p.name), ...s.over });
   }
-  return new VarScopes({ ...s.fallback, ...root.global, ...root.scoped(s.project), ...s.over }, packages);
+  return new VarScopes({ ...root.global, ...root.scoped(s.project), ...s.over }, packages);
 }
