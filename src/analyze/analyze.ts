@@ -1437,7 +1437,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const ofPackage = (name: string) => packageNodes.get(name) ?? packageNodes.set(name, { built: new Set(), shadowed: new Set() }).get(name)!;
   for (const n of [...files.models, ...files.seeds, ...files.snapshots]) if (n.package) ofPackage(n.package.name).built.add(n.name);
   for (const n of files.shadowed ?? []) ofPackage(n.package.name).shadowed.add(n.name);
-  const packages = projectNamespaces(projectName, files.packages ?? NO_PACKAGES, dbt?.file, packageNodes, diagnostics);
+  const packages = projectNamespaces(projectName, files.packages ?? NO_PACKAGES, dbt?.file, packageNodes, diagnostics, files.macros);
   const engineKey = JSON.stringify([
     files.macros,
     files.packages,
