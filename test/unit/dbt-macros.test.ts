@@ -397,6 +397,14 @@ describe("dbt's model in macros", () => {
     expect(sqlOf(a, 'b')).toBe("select 'model.shop.b table' as own");
   });
 
+  it("is a dict to `in` and `for`, as dbt's node is: dbt-assertions reads `model.columns if ('columns' in model)`", () => {
+    const a = run({
+      'models/a.sql': "select {{ 'columns' in model }} as has_columns, {{ 'nope' in model }} as has_nope, {{ 'config' in model }} as has_config, '{{ model | select('equalto', 'unique_id') | list | length }}' as keys",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'a')).toBe("select True as has_columns, False as has_nope, True as has_config, '1' as keys");
+  });
+
   it("holds dbt's config defaults where nothing sets them, and its path from the model folder", () => {
     const a = run({
       'models/marts/a.sql': `select '{{ model.config.tags }}' as t, '{{ config.get('meta') }}' as m, '{{ model.config.persist_docs }}' as pd, '{{ model.config.docs }}' as d,
