@@ -364,6 +364,14 @@ export function nodeIdentifier(node: PipeNode | undefined, name: string): string
   return name;
 }
 
+/** The database and schema a node is in, once placed: what a generic test's `model.database` and `model.schema` say. */
+function nodePlace(node: PipeNode | undefined, warehouse: string): { database: string; schema: string } | undefined {
+  if (node?.kind === 'model') return { database: warehouse, schema: node.config.schema };
+  if (node?.kind === 'seed') return { database: warehouse, schema: node.schema };
+  if (node?.kind === 'source' && node.reads.kind === 'relation') return { database: node.reads.database ?? warehouse, schema: node.reads.schema };
+  return undefined;
+}
+
 /** A model's relation as `this` names it, given the config() calls of its template. */
 export type RelationOf = (model: string, configCalls: Readonly<Record<string, unknown>>) => RelationParts;
 
@@ -1755,6 +1763,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       vars,
       node: (name) => (nodes.has(name) ? 'node' : disabled.has(name) ? 'disabled' : known.has(name) ? 'unavailable' : undefined),
       identifierOf: (name) => nodeIdentifier(nodes.get(name), name),
+      placeOf: (name) => nodePlace(nodes.get(name), target.database),
       nodeNames: allNames,
       unrenderableMacro: (qualified) => {
         const name = qualified.slice(qualified.indexOf('.') + 1);
