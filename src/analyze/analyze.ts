@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { DBT_PROJECT_FILE, nodeFqn, type ProjectLayout } from '../project/layout.js';
 import { nameProblem } from '../project/names.js';
 import { reservedSchema } from '../warehouse/reserved-schemas.js';
-import { NO_RUN_HOOKS, packageVars, readDbtProject, runHooksWithPackages, type RunHook, type RunHooks } from './dbt/dbt-project.js';
+import { NO_RUN_HOOKS, checkPackageVars, readDbtProject, runHooksWithPackages, type RunHook, type RunHooks } from './dbt/dbt-project.js';
 import { varScopes, type VarScopes } from './dbt/var-scopes.js';
 import { pastDeprecation, refTarget, versionSources, versionsByNode, type VersionOf } from './dbt/model-versions.js';
 import { resolveExposures, type Exposure } from './dbt/exposures.js';
@@ -362,6 +362,14 @@ export function nodeIdentifier(node: PipeNode | undefined, name: string): string
   // A source's table as it is read (its `identifier`, else its name).
   if (node?.kind === 'source') return node.reads.kind === 'relation' ? node.reads.identifier : node.table;
   return name;
+}
+
+/** The database and schema a node is in, once placed: what a generic test's `model.database` and `model.schema` say. */
+function nodePlace(node: PipeNode | undefined, warehouse: string): { database: string; schema: string } | undefined {
+  if (node?.kind === 'model') return { database: warehouse, schema: node.config.schema };
+  if (node?.kind === 'seed') return { database: warehouse, schema: node.schema };
+  if (node?.kind === 'source' && node.reads.kind === 'relation') return { database: node.reads.database ?? warehouse, schema: node.reads.schema };
+  return undefined;
 }
 
 /** A model's relation as `this` names it, given the config() calls of its template. */
@@ -1425,11 +1433,11 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const targetSchema = settings.targetSchema ?? DEFAULT_SCHEMA;
   /** dbt settings pipe leaves aside, by key, for the notice. */
   const unusedSettings = new Map<string, Location>();
-  // pipe.yaml's vars win over dbt_project.yml's (and those over its packages'); a pipeline's and --var over both.
-  const fromPackages = packageVars(files.packages?.installed ?? [], diagnostics);
+  // pipe.yaml's vars win over dbt_project.yml's (and those over a package's, for its nodes); a pipeline's and --var over both.
+  checkPackageVars(files.packages?.installed ?? [], diagnostics);
   const projectName = dbt?.name ?? settings.name ?? basename(files.root);
   const over = { ...settings.vars, ...(pipeline?.vars ?? {}), ...(options.vars ?? {}) };
-  const scopes = varScopes({ project: projectName, vars: dbt?.vars, packages: files.packages?.installed ?? [], fallback: fromPackages.vars, over });
+  const scopes = varScopes({ project: projectName, vars: dbt?.vars, packages: files.packages?.installed ?? [], over });
   const vars = scopes.root;
   for (const name of secretVarNames(settings, pipeline)) secrets.record(vars[name]);
 
@@ -1437,7 +1445,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const ofPackage = (name: string) => packageNodes.get(name) ?? packageNodes.set(name, { built: new Set(), shadowed: new Set() }).get(name)!;
   for (const n of [...files.models, ...files.seeds, ...files.snapshots]) if (n.package) ofPackage(n.package.name).built.add(n.name);
   for (const n of files.shadowed ?? []) ofPackage(n.package.name).shadowed.add(n.name);
-  const packages = projectNamespaces(projectName, files.packages ?? NO_PACKAGES, dbt?.file, packageNodes, diagnostics);
+  const packages = projectNamespaces(projectName, files.packages ?? NO_PACKAGES, dbt?.file, packageNodes, diagnostics, files.macros);
   const engineKey = JSON.stringify([
     files.macros,
     files.packages,
@@ -1755,6 +1763,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       vars,
       node: (name) => (nodes.has(name) ? 'node' : disabled.has(name) ? 'disabled' : known.has(name) ? 'unavailable' : undefined),
       identifierOf: (name) => nodeIdentifier(nodes.get(name), name),
+      placeOf: (name) => nodePlace(nodes.get(name), target.database),
       nodeNames: allNames,
       unrenderableMacro: (qualified) => {
         const name = qualified.slice(qualified.indexOf('.') + 1);
@@ -1811,7 +1820,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       diagnostics.push(unmatchedEntry(kind, name, entry.location, didYouMean(name, [...fileNames[kind]])));
     }
   }
-  const notice = notUsedNotice(files, [...(dbt?.unused ?? []), ...fromPackages.unused, ...properties.unused], unusedSettings);
+  const notice = notUsedNotice(files, [...(dbt?.unused ?? []), ...properties.unused], unusedSettings);
   if (notice) diagnostics.push(notice);
   const standIns = standInNotice(packages, [...files.models.map((m) => m.sql), ...files.macros.map((m) => m.source), ...files.singularTests.map((t) => t.sql), ...testNames(properties)]);
   if (standIns) diagnostics.push(standIns);
@@ -2564,6 +2573,14 @@ function seedNode(
   const quoteColumnsAt = at('quote_columns');
   const csv = seedCsv(seed, { delimiter, quoteColumns, quoteColumnsAt, columnTypes, columnTypeLocations, dbt: ctx.dbtSchema !== undefined }, diagnostics);
   if (csv.header.names.length > 0) folderTypesApplied(csv.header.names, columnTypes, columnTypeLocations, ctx.folderColumnTypes);
+  // A column named in another case, which dbt-duckdb does not type (seedCsv said so): its column is loaded as inferred.
+  if (ctx.dbtSchema !== undefined) {
+    for (const column of Object.keys(columnTypes)) {
+      if (csv.header.names.includes(column) || !csv.header.names.some((n) => n.toLowerCase() === column.toLowerCase())) continue;
+      delete columnTypes[column];
+      delete columnTypeLocations[column];
+    }
+  }
   return {
     kind: 'seed',
     name: seed.name,

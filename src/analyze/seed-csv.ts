@@ -51,16 +51,6 @@ export function seedCsv(seed: SeedSource, config: SeedCsvConfig, diagnostics: Di
   if (!config.dbt || nameProblems.length > 0) return { header, inferredTypes: {} };
 
   const declared = new Set(Object.keys(config.columnTypes));
-  for (const [column, location] of Object.entries(config.columnTypeLocations)) {
-    const same = names.find((n) => n !== column && n.toLowerCase() === column.toLowerCase());
-    if (same !== undefined && !names.includes(column)) {
-      diagnostics.push(
-        error('unknown-column', `column_types names '${column}', but the column of ${seed.file} is '${same}': dbt-duckdb matches column names exactly`, location, {
-          hint: `write '${same}'`,
-        }),
-      );
-    }
-  }
   const inferredTypes: Record<string, string> = {};
   // Every column declared: nothing to infer, and the file need not be read.
   if (names.every((n) => declared.has(n))) return { header, inferredTypes };
@@ -70,7 +60,23 @@ export function seedCsv(seed: SeedSource, config: SeedCsvConfig, diagnostics: Di
     inferredTypes[column] = inferred.type;
     if (inferred.problem) diagnostics.push(inferenceProblem(seed, column, inferred.type, inferred.problem));
   });
+  for (const [column, location] of Object.entries(config.columnTypeLocations)) {
+    const same = names.find((n) => n !== column && n.toLowerCase() === column.toLowerCase());
+    if (same !== undefined && !names.includes(column)) diagnostics.push(casedColumnType(seed, column, same, config.columnTypes[column], inferredTypes[same], location));
+  }
   return { header, inferredTypes };
+}
+
+/**
+ * column_types naming a column in another case (`ZIP` for `zip`): dbt-duckdb matches names
+ * exactly, so it types the column as it infers it, and so does pipe, with a warning that says
+ * which type that is.
+ */
+function casedColumnType(seed: SeedSource, column: string, same: string, declaredType: string | undefined, inferred: string | undefined, location: Location): Diagnostic {
+  const message = `column_types names '${column}', but the column of ${seed.file} is '${same}': dbt-duckdb matches column names exactly`;
+  const named = declaredType?.trim().toUpperCase();
+  const typed = inferred === undefined ? '' : named === inferred.toUpperCase() ? `, and types the column ${inferred} as it infers it, the type named` : `, and types the column ${inferred} as it infers it, not ${named}`;
+  return warning('unknown-column', message + typed, location, { hint: `write '${same}' for the column to be typed so` });
 }
 
 /** A seed file DuckDB would misread, found from its first lines. */

@@ -13,7 +13,7 @@ import { configReaders } from './jinja/config-object.js';
 import { printRelationsAsTokens, type RelationParts } from './jinja/relation.js';
 import { sourceName } from './sources.js';
 import { printUndefined, reportNoneOutput } from './jinja/syntax.js';
-import { INEXACT_WHOLE, pyCallable } from './jinja/values.js';
+import { INEXACT_WHOLE, isDict, pyCallable } from './jinja/values.js';
 import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespaces.js';
 import { CONTEXT_MACRO_NAMES } from './dbt/builtin-macros/context-functions.js';
 import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
@@ -412,6 +412,8 @@ export interface CompiledTemplate {
 export class TemplateEngine {
   private readonly env: nunjucks.Environment;
   private active: RenderHooks | undefined;
+  /** The dicts of the globals as the render in progress changed them, by name (see the constructor). */
+  private renderDicts = new Map<string, Record<string, unknown>>();
   /** Where each source table of the warehouse lives (see knowSources). */
   private sourceParts: (name: string) => RelationParts | undefined = () => undefined;
   /** Models with versions, which ref() resolves to one of (model-versions.ts). */
@@ -460,7 +462,23 @@ export class TemplateEngine {
       fullRefresh: () => this.active?.fullRefresh === true,
       storeFailures: () => this.active?.storeFailures,
     });
-    for (const [name, value] of Object.entries(options.globals ?? {})) this.env.addGlobal(name, value);
+    for (const [name, value] of Object.entries(options.globals ?? {})) {
+      if (!isDict(value)) {
+        this.env.addGlobal(name, value);
+        continue;
+      }
+      // A dict (dbt's `target`) is each render's own, as dbt makes a node's context afresh:
+      // packages keep state in it (`target.update({...})`), which must not reach the next model.
+      Object.defineProperty((this.env as unknown as { globals: object }).globals, name, {
+        enumerable: true,
+        configurable: true,
+        get: () => {
+          let own = this.renderDicts.get(name);
+          if (own === undefined) this.renderDicts.set(name, (own = { ...value }));
+          return own;
+        },
+      });
+    }
     const hooks = (): RenderHooks => {
       if (!this.active) throw new TemplateFunctionError('template functions can only be used while rendering a model');
       return this.active;
@@ -984,6 +1002,7 @@ export class TemplateEngine {
     if (typeof fn !== 'function' || !signature) throw new Error(`internal error: no macro ${name}`);
     this.active = hooks;
     this.macroFailure = undefined;
+    this.renderDicts = new Map();
     try {
       return String((fn as (...args: unknown[]) => unknown)(...positional, { ...keywords, __keywords: true }));
     } catch (e) {
@@ -1123,7 +1142,10 @@ export class TemplateEngine {
     const printedTokens = printRelationsAsTokens(hooks.relationTokens === true);
     // The compiled template is the first template running (it has its file and text).
     this.running = [compiled];
-    if (!nested) this.toldNone = undefined;
+    if (!nested) {
+      this.toldNone = undefined;
+      this.renderDicts = new Map();
+    }
     const reportedNone = reportNoneOutput(this.noneOutput);
     try {
       if (compiled.simple) {

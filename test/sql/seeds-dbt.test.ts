@@ -166,15 +166,34 @@ describe('seeds of a dbt project', () => {
     expect(o.events.filter((e) => e.type === 'task-started')).toEqual([]);
   });
 
-  it('matches column_types to header names exactly, as dbt-duckdb does', async () => {
+  it('matches column_types to header names exactly, as dbt-duckdb does: a column named in another case is typed as inferred, with a warning naming the type', async () => {
     const dir = tempProject({
       'dbt_project.yml': "name: shop\nversion: '1.0'\nseeds:\n  shop:\n    t:\n      +column_types:\n        ZIP: varchar\n",
       'seeds/t.csv': 'id,zip\n1,10001\n',
     });
     const o = await runProject(dir);
-    expect(o.diagnostics?.map((d) => [d.code, where(d), d.message])).toEqual([
-      ['unknown-column', 'dbt_project.yml:6', "column_types names 'ZIP', but the column of seeds/t.csv is 'zip': dbt-duckdb matches column names exactly"],
+    expect(o.diagnostics).toBeUndefined();
+    const warned = o.events.flatMap((e) => (e.type === 'diagnostic' ? [[e.diagnostic.code, where(e.diagnostic), e.diagnostic.message]] : []));
+    expect(warned).toEqual([
+      ['unknown-column', 'dbt_project.yml:6', "column_types names 'ZIP', but the column of seeds/t.csv is 'zip': dbt-duckdb matches column names exactly, and types the column INTEGER as it infers it, not VARCHAR"],
     ]);
+    expect((await columnsOf(dir))['main.t']).toEqual(['id INTEGER', 'zip INTEGER']);
+  });
+
+  it('loads a seed whose column_types names a column in another case with the type dbt-duckdb infers, the type named here', async () => {
+    // dbt-activity-schema's integration tests: +column_types ACTIVITY_REPEATED_AT: TIMESTAMP over every seed.
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\nseeds:\n  shop:\n    +column_types:\n      TS: TIMESTAMP\n",
+      'seeds/t.csv': 'id,ts\n1,2024-01-01 10:00:00\n2,\n',
+      'seeds/other.csv': 'id\n1\n',
+    });
+    const o = await runProject(dir);
+    expect(o.diagnostics).toBeUndefined();
+    const warned = o.events.flatMap((e) => (e.type === 'diagnostic' ? [[e.diagnostic.code, where(e.diagnostic), e.diagnostic.message]] : []));
+    expect(warned).toEqual([
+      ['unknown-column', 'dbt_project.yml:5', "column_types names 'TS', but the column of seeds/t.csv is 'ts': dbt-duckdb matches column names exactly, and types the column TIMESTAMP as it infers it, the type named"],
+    ]);
+    expect((await columnsOf(dir))['main.t']).toEqual(['id INTEGER', 'ts TIMESTAMP']);
   });
 });
 

@@ -371,6 +371,38 @@ describe("dbt's Jinja errors", () => {
     ]);
   });
 
+  it('keys a dict with None, a bool or a number as Python does (dbt_synth_data, dbt-assertions)', () => {
+    const template = `{%- set m = {true: 'Afghanistan', false: 'United States', none: 'x', 2: 'two'} -%}
+{%- set p = none -%}
+{%- set r = {p: {'columns': []}} -%}
+{%- do r[p]['columns'].append('a') -%}
+{%- do r.update({3: 'three'}) -%}
+select {% for k, v in m.items() %}{% if k is string %}'{% endif %}{{ k }}{% if k is string %}'{% endif %} as "{{ v }}", {% endfor %}'{{ r }}' as r, '{{ m[true] }}' as t, '{{ none in r }}' as n, '{{ m.get(2) }}' as g, '{{ m | length }}' as l, '{{ m.keys() | list }}' as ks, '{% for k in m %}{{ k }}|{% endfor %}' as loop, '{{ tojson(m) }}' as j, '{{ r.pop(3) }}{{ r | list }}' as popped, '{{ m == {none: 'x', true: 'Afghanistan', false: 'United States', 2: 'two'} }}' as eq`;
+    const a = run({ 'models/keys.sql': template });
+    // dbt-duckdb 1.11 compiles the same text.
+    expect(sql(a, 'keys')).toBe(
+      `select True as "Afghanistan", False as "United States", None as "x", 2 as "two", '{None: {'columns': ['a']}, 3: 'three'}' as r, 'Afghanistan' as t, 'True' as n, 'two' as g, '4' as l, '[True, False, None, 2]' as ks, 'True|False|None|2|' as loop, '{"true": "Afghanistan", "false": "United States", "null": "x", "2": "two"}' as j, 'three[None]' as popped, 'True' as eq`,
+    );
+    // Python finds True for 1: pipe keeps them apart, and says so rather than find nothing.
+    const twin = run({ 'models/twin.sql': "{% set m = {true: 'yes'} %}select '{{ m[1] }}' as v" });
+    expect(errors(twin)).toEqual([['the dict has the key True, which Python finds for 1 and pipe keeps apart: key it with one of them', { file: 'models/twin.sql', line: 1, column: 39 }]]);
+  });
+
+  it("gives each model's render its own target, which a package's macros keep state in, as dbt makes each node's context afresh", () => {
+    // dbt_synth_data's way: target is one of the few values a macro may change.
+    const macros = `{% macro remember(col) %}{% set cols = target.get('cols') or [] %}{% do cols.append(col) %}{% do target.update({'cols': cols}) %}{% endmacro %}
+{% macro remembered() %}{{ return((target.get('cols') or []) | join(', ')) }}{% endmacro %}`;
+    const a = run({
+      'macros/state.sql': macros,
+      'models/first.sql': "{{ remember('a') }}{{ remember('b') }}select '{{ remembered() }}' as cols, '{{ target.name }}' as t",
+      'models/second.sql': "{{ remember('c') }}select '{{ remembered() }}' as cols, {{ target.get('cols') | length }} as n",
+    });
+    expect(sql(a, 'first')).toBe("select 'a, b' as cols, 'default' as t");
+    expect(sql(a, 'second')).toBe("select 'c' as cols, 1 as n");
+    // Rendered again (as it runs), a model starts from the target as the profile gives it.
+    expect(sql(a, 'second')).toBe("select 'c' as cols, 1 as n");
+  });
+
   it("stops macros that call each other without end with an error at the macro, as Python's recursion limit does", () => {
     const a = run({
       'macros/ping.sql': '{% macro ping(n) %}{{ return(pong(n + 1)) }}{% endmacro %}',

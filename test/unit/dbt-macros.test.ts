@@ -397,6 +397,38 @@ describe("dbt's model in macros", () => {
     expect(sqlOf(a, 'b')).toBe("select 'model.shop.b table' as own");
   });
 
+  it("is a dict to `in` and `for`, as dbt's node is: dbt-assertions reads `model.columns if ('columns' in model)`", () => {
+    const a = run({
+      'models/a.sql': "select {{ 'columns' in model }} as has_columns, {{ 'nope' in model }} as has_nope, {{ 'config' in model }} as has_config, '{{ model | select('equalto', 'unique_id') | list | length }}' as keys",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'a')).toBe("select True as has_columns, False as has_nope, True as has_config, '1' as keys");
+  });
+
+  it("gives each column its meta and tags, those of its config: merged in, as dbt's node does (dbt-assertions' assertions)", () => {
+    const a = run({
+      'models/a.sql': `{%- set c = model.columns['exceptions'] -%}
+select '{{ c.config.meta.assertions.positive.expression }}' as expr, '{{ c.meta.owner }}' as owner, '{{ c.tags | join(",") }}' as tags, '{{ model.columns['id'].meta | length }}' as plain`,
+      'models/a.yml': `version: 2
+models:
+  - name: a
+    columns:
+      - name: id
+      - name: exceptions
+        meta: {owner: ops}
+        tags: [checks]
+        config:
+          tags: [quality, checks]
+          meta:
+            assertions:
+              positive:
+                expression: id > 0
+`,
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'a')).toBe("select 'id > 0' as expr, 'ops' as owner, 'checks,quality' as tags, '0' as plain");
+  });
+
   it("holds dbt's config defaults where nothing sets them, and its path from the model folder", () => {
     const a = run({
       'models/marts/a.sql': `select '{{ model.config.tags }}' as t, '{{ config.get('meta') }}' as m, '{{ model.config.persist_docs }}' as pd, '{{ model.config.docs }}' as d,

@@ -77,6 +77,34 @@ describe("a package's vars", () => {
     expect(sqlOf(run({ ...SOURCE_PACKAGE, 'dbt_project.yml': 'name: crm\n' }), 'stg_crm__tag')).toBe(`select *, 'package' as label from "raw"."tag"`);
   });
 
+  it("include each scope as a var of its name, as dbt's vars_for merges a scope over every var of the file", () => {
+    // dbt-activity-schema's integration tests: vars: dbt_activity_schema: {included_columns: [...]}, read as var('dbt_activity_schema').get('included_columns').
+    const a = run({
+      ...SOURCE_PACKAGE,
+      'dbt_project.yml': PROJECT,
+      'models/scopes.sql': "select '{{ var('crm_source').get('crm_tag_identifier') }}' as identifier, '{{ var('crm')['label'] }}' as label",
+      'dbt_packages/crm_source/models/scope.sql': "select '{{ var('crm_source') | tojson }}' as own, '{{ var('crm') | length }}' as root",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'scopes')).toBe("select 'tag_data' as identifier, 'project' as label");
+    // In a package's model the project's mapping of the name wins over the package's own, as its vars win.
+    expect(sqlOf(a, 'scope')).toBe(`select '{"crm_tag_identifier": "tag_data"}' as own, '2' as root`);
+  });
+
+  it("are not the project's: a package's macro called by the project's model reads the model's vars, as in dbt", () => {
+    // dbt-activity-schema: its dbt_project.yml sets column_mappings: {}, its macro reads var('column_mappings', <the project's scope>).
+    const a = run({
+      ...SOURCE_PACKAGE,
+      'dbt_packages/crm_source/macros/labels.sql': "{% macro label_of() %}{{ return(var('label', 'unset')) }}{% endmacro %}",
+      'dbt_packages/crm_source/models/own_label.sql': "select '{{ crm_source.label_of() }}' as label",
+      'dbt_project.yml': 'name: crm\n',
+      'models/labels.sql': "select '{{ crm_source.label_of() }}' as label, '{{ var('crm_schema_default', 'unset') }}' as schema_default",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'labels')).toBe("select 'unset' as label, 'unset' as schema_default");
+    expect(sqlOf(a, 'own_label')).toBe("select 'package' as label");
+  });
+
   it('refuse a var whose value reads itself', () => {
     const a = run({ 'dbt_project.yml': `name: crm\nvars:\n  a: "{{ var('a') }}"\n`, 'models/m.sql': "select '{{ var('a') }}' as v" });
     expect(errors(a)).toEqual([["var 'a' ({{ var('a') }}) fails to render: var 'a' reads itself while its value renders: a -> a", 'models/m.sql', 1]]);

@@ -285,6 +285,27 @@ models:
     expect(checksOf(run(files('bigquery')), 'items').map((c) => c.name)).toEqual(['not_null_items_id']);
   });
 
+  it("give the model tested its schema and database, as dbt's relation does (dbt-assertions finds its node in graph by them)", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nprofile: shop\nmodels:\n  shop:\n    marts:\n      +schema: marts\n',
+      'models/marts/orders.sql': ORDERS,
+      'models/marts/orders.yml': `version: 2
+models:
+  - name: orders
+    data_tests:
+      - placed
+`,
+      'tests/generic/placed.sql': `{% test placed(model) %}
+{%- set node = graph.nodes.values() | selectattr('schema', 'equalto', model.schema) | selectattr('database', 'equalto', model.database) | selectattr('name', 'equalto', model.identifier) | first -%}
+select '{{ model.schema }}' as s, '{{ node.unique_id if node else "none" }}' as n from {{ model }} where status <> 'placed'
+{% endtest %}
+`,
+    });
+    expect(problems(a)).toEqual([]);
+    // At the parse the graph has no nodes, as in dbt; the schema is the model's all the same.
+    expect(check(a, 'orders', 'placed_orders_').sql).toBe(`select 'main_marts' as s, 'none' as n from ${refToken('orders')} where status <> 'placed'`);
+  });
+
   it('of snapshots are checks of the snapshot', () => {
     const a = run({
       'models/orders.sql': ORDERS,

@@ -80,6 +80,19 @@ select log(amount) as l, 'dbt_utils.star(x)' as s, target.id from t
     expect(uses('{{ metrics.calculate(x) }}').map(([cause]) => cause)).toEqual(['metrics.calculate()']);
   });
 
+  it("refuses a bare get_relation() as adapter's, unless the project or a package defines a macro of that name, as dbt-profiler does", () => {
+    const call = "{% set r = get_relation(relation_name='orders') %}{{ get_columns_in_relation(r) }}";
+    expect(uses(call)).toEqual([
+      ['get_relation()', 1, 12],
+      ['get_columns_in_relation()', 1, 54],
+    ]);
+    const macros = [{ file: 'dbt_packages/dbt_profiler/macros/relation.sql', source: '{% macro get_relation(relation=none, relation_name=none) %}{{ return(adapter.get_relation(database=none, schema=none, identifier=relation_name)) }}{% endmacro %}' }];
+    const packages: ProjectPackages = { declared: [], installed: [] };
+    const defined = projectNamespaces('shop', packages, undefined, new Map(), [], macros);
+    expect(unsupportedUses(macros[0].file, macros[0].source, defined)).toEqual([]);
+    expect(unsupportedUses('models/m.sql', call, defined).map((u) => u.cause)).toEqual(['get_columns_in_relation()']);
+  });
+
   it('reports one error per cause, every other use related to it', () => {
     const all = [
       ...unsupportedUses('models/a.sql', '{{ dbt_utils.star(x) }}\n{{ dbt_utils.star(y) }}', NONE),

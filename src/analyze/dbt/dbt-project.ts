@@ -105,34 +105,13 @@ function varsMapping(file: YamlSource, diagnostics: Diagnostic[]): Record<string
   return v;
 }
 
-/** A dbt_project.yml's vars for the project `name`: the global ones with those scoped to it over them. */
-function varsOf(file: YamlSource, name: string, diagnostics: Diagnostic[]): Record<string, unknown> {
-  const v = varsMapping(file, diagnostics);
-  // dbt scopes a mapping under a project's name to that project.
-  const { [name]: scoped, ...global } = v;
-  return isMapping(scoped) ? { ...global, ...scoped } : { ...v };
-}
-
 /**
- * The vars installed packages set in their own dbt_project.yml, which the project's vars
- * override. dbt gives each package's nodes its own; pipe has one set of vars, so a name two
- * packages set to different values is left out (the project can set it), and named in the notice.
+ * Reports an installed package whose dbt_project.yml `vars:` is not a mapping. Its vars are
+ * its own nodes' (see var-scopes.ts): the project's nodes never see them, as in dbt, where a
+ * package's macro called by a model reads the model's vars.
  */
-export function packageVars(packages: readonly InstalledPackage[], diagnostics: Diagnostic[]): { vars: Record<string, unknown>; unused: DbtProject['unused'] } {
-  const vars: Record<string, unknown> = {};
-  const setBy = new Map<string, YamlSource>();
-  const clashes = new Map<string, YamlSource>();
-  for (const p of packages) {
-    for (const [key, value] of Object.entries(varsOf(p.project, p.name, diagnostics))) {
-      const before = setBy.get(key);
-      if (before && JSON.stringify(vars[key]) !== JSON.stringify(value)) clashes.set(key, p.project);
-      setBy.set(key, p.project);
-      vars[key] = value;
-    }
-  }
-  for (const key of clashes.keys()) delete vars[key];
-  const unused = [...clashes].map(([key, file]) => ({ what: `var ${key}, set differently by two packages`, location: { file: file.file, line: file.keyLine('vars') } }));
-  return { vars, unused };
+export function checkPackageVars(packages: readonly InstalledPackage[], diagnostics: Diagnostic[]): void {
+  for (const p of packages) varsMapping(p.project, diagnostics);
 }
 
 /**

@@ -77,6 +77,8 @@ export interface GenericTestContext {
   readonly node: (name: string) => NodeState | undefined;
   /** The table name of a node (its alias, else its name): what the relations a test is given say as `.identifier`. */
   readonly identifierOf: (name: string) => string;
+  /** Where a node of the graph is (its database and schema), asked of the relations a test is given. */
+  readonly placeOf?: (name: string) => { readonly database: string; readonly schema: string } | undefined;
   readonly nodeNames: readonly string[];
   /** Models with versions: `ref('m')` reads the latest, `ref('m', v=1)` version 1. */
   readonly versioned: ReadonlyMap<string, VersionedModel>;
@@ -328,7 +330,7 @@ function callDefinition(
   if (builtin) return ctx.renderMacro(impl.macro, [model, column, ...builtinArgs(builtin).map((a) => args[a] ?? defaultOf(builtin, a))], {}, stores, configValue, run);
   // The model tested and every ref() or source() among the arguments are relations, as dbt gives them.
   // (With a `where`, dbt's model is a subquery's text, as here.)
-  const ofNode = (token: string, name: string) => DbtRelation.ofNode(token, name, () => ctx.identifierOf(name));
+  const ofNode = (token: string, name: string) => DbtRelation.ofNode(token, name, () => ctx.identifierOf(name), ctx.placeOf && (() => ctx.placeOf!(name)));
   const relation = (v: unknown) => (typeof v === 'string' && isRefToken(v) ? ofNode(v, v.slice(1, -1)) : v);
   const tested = model === MODEL_PLACEHOLDER ? ofNode(model, on) : relation(model);
   const given = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, relation(v)]));

@@ -1,6 +1,7 @@
 import { error, warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import type { ProjectPackages } from '../../project/load-packages.js';
 import type { YamlSource } from '../../project/yaml-file.js';
+import type { MacroSource } from '../../project/load-project.js';
 import type { MacroPackages } from '../template-engine.js';
 import type { BuiltinPackage } from './builtin-macros/builtin.js';
 import { BUILTIN_PACKAGES } from './builtin-macros/packages.js';
@@ -41,6 +42,8 @@ export interface PackageScope {
   readonly names: ReadonlySet<string>;
   /** Why `namespace.macro()` cannot be rendered, or undefined when it can. */
   refusal(namespace: string, macro: string): string | undefined;
+  /** Whether the project or an installed package defines a macro of this name. */
+  definesMacro?(name: string): boolean;
 }
 
 export interface ProjectNamespaces extends PackageScope {
@@ -59,6 +62,7 @@ export function projectNamespaces(
   /** The names of each installed package's models and seeds, by package, and of those not built (see shadowed-nodes.ts). */
   nodes: ReadonlyMap<string, { readonly built: ReadonlySet<string>; readonly shadowed: ReadonlySet<string> }>,
   diagnostics: Diagnostic[],
+  projectMacros: readonly MacroSource[] = [],
 ): ProjectNamespaces {
   const installed = new Map(packages.installed.map((p) => [p.name, p]));
   const builtin: MacroPackages['builtin'][number][] = [];
@@ -90,11 +94,17 @@ export function projectNamespaces(
       ? `${namespace} is declared in packages.yml but not installed, and pipe cannot download it: run dbt deps so that dbt_packages/${namespace} exists, or write the SQL it generates`
       : `${namespace} is a dbt package this project does not declare: add it to packages.yml and run dbt deps, or write the SQL it generates`;
   };
+  let defined: Set<string> | undefined;
+  const definesMacro = (name: string): boolean => {
+    defined ??= macroNamesOf([...projectMacros, ...packages.installed.flatMap((p) => p.macros)]);
+    return defined.has(name);
+  };
   return {
     project,
     installed: new Set(installed.keys()),
     names,
     refusal,
+    definesMacro,
     standIns,
     engine: {
       project,
@@ -103,6 +113,13 @@ export function projectNamespaces(
       searchOrders: dbtProject ? searchOrders(dbtProject, diagnostics) : new Map(),
     },
   };
+}
+
+/** The names the `{% macro name(...) %}` tags of these files define. */
+function macroNamesOf(sources: readonly MacroSource[]): Set<string> {
+  const out = new Set<string>();
+  for (const m of sources) for (const d of m.source.matchAll(/\{%-?\s*macro\s+([A-Za-z_]\w*)/g)) out.add(d[1]);
+  return out;
 }
 
 /** dbt_project.yml's `dispatch:`: for a namespace, the packages adapter.dispatch searches, in order. */

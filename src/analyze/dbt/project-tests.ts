@@ -33,6 +33,8 @@ export interface ProjectTestsInput {
   readonly node: (name: string) => NodeState | undefined;
   /** The table name of a node (its alias, else its name): a ref's `.identifier` in a test. */
   readonly identifierOf: (name: string) => string;
+  /** Where a node is (its database and schema): a generic test's `model.schema` and `model.database`. */
+  readonly placeOf?: (name: string) => { readonly database: string; readonly schema: string } | undefined;
   readonly nodeNames: readonly string[];
   /** A macro pipe cannot render yet (its problems are reported elsewhere): a test of it is left out. */
   readonly unrenderableMacro: (name: string) => boolean;
@@ -115,6 +117,7 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
     dbtProject: input.dbt?.file,
     node: input.node,
     identifierOf: input.identifierOf,
+    ...(input.placeOf ? { placeOf: input.placeOf } : {}),
     nodeNames: input.nodeNames,
     versioned: input.properties.versioned,
     packageOf: (file) => input.files.packages?.installed.find((p) => file.startsWith(`${p.dir}/`)),

@@ -69,6 +69,9 @@ export interface ColumnProperties {
   /** `quote: true`: dbt quotes the name where it writes it. */
   readonly quote?: boolean;
   readonly constraints?: readonly ConstraintSpec[];
+  /** Its `meta:` and `config: meta:` merged (the config's over), and its `tags:` and `config: tags:`, as dbt's node gives them to templates. */
+  readonly meta?: Readonly<Record<string, unknown>>;
+  readonly tags?: readonly string[];
   readonly location: Location;
 }
 
@@ -428,12 +431,17 @@ function readColumns(
       return;
     }
     const constraints = c.constraints === undefined ? undefined : readConstraints(c.constraints, [...cp, 'constraints'], at, diagnostics);
+    const config = isMapping(c.config) ? c.config : {};
+    const meta = { ...mappingOf(c.meta), ...mappingOf(config.meta) };
+    const tags = [...new Set([...tagList(c.tags), ...tagList(config.tags)])];
     columns.push({
       name: c.name,
       description: text(c.description),
       dataType: text(c.data_type),
       ...(c.quote === true ? { quote: true } : {}),
       ...(constraints === undefined ? {} : { constraints }),
+      ...(Object.keys(meta).length > 0 ? { meta } : {}),
+      ...(tags.length > 0 ? { tags } : {}),
       location: at(cp),
     });
     tests.push(...readTests(c, on, c.name, c.quote === true, cp, at, diagnostics));

@@ -69,6 +69,8 @@ const RULES: readonly Rule[] = [
   },
   {
     re: /(?<![.\w])(get_columns_in_relation|get_relation)\s*\(/g,
+    // dbt has no such name of its own: a macro of the project or a package may take it (dbt-profiler's get_relation).
+    skip: (m, scope) => scope.definesMacro?.(m[1]) === true,
     cause: (m) => `${m[1]}()`,
     hint: (m) => `it is a method of adapter: adapter.${m[1]}()`,
   },

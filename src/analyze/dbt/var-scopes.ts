@@ -5,10 +5,10 @@ import type { InstalledPackage } from '../../project/load-packages.js';
  * pipeline's and pipe.yaml's; then the root dbt_project.yml's vars scoped to the node's
  * package (`vars: my_package: {...}`) and its global ones; then, for a node of an installed
  * package, that package's own dbt_project.yml vars, scoped to it, then global. A mapping
- * under the name of the project or of an installed package is a scope, never a var.
- *
- * The project's own nodes also fall back to what installed packages set (one set of vars,
- * where dbt would say the var is not set): see packageVars in dbt-project.ts.
+ * under the name of the project or of an installed package is a scope, and a var of its name
+ * too, as dbt's vars_for merges the scope over every var of the file.
+ * The project's own nodes never see a package's vars: a package's macro they call reads
+ * theirs, as in dbt.
  */
 export class VarScopes {
   constructor(
@@ -30,12 +30,13 @@ export class VarScopes {
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** A dbt_project.yml's `vars:` split into its global vars and its scopes (mappings under a project's name). */
-function split(raw: unknown, scopes: ReadonlySet<string>): { global: Record<string, unknown>; scoped: (name: string) => Record<string, unknown> } {
+/**
+ * A dbt_project.yml's `vars:` as its global vars (every key, a scope's too:
+ * `var('my_package')` is its mapping) and its scopes (mappings under a project's name).
+ */
+function split(raw: unknown): { global: Record<string, unknown>; scoped: (name: string) => Record<string, unknown> } {
   const vars = isMapping(raw) ? raw : {};
-  const global: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(vars)) if (!(scopes.has(key) && isMapping(value))) global[key] = value;
-  return { global, scoped: (name) => (isMapping(vars[name]) ? vars[name] : {}) };
+  return { global: { ...vars }, scoped: (name) => (isMapping(vars[name]) ? vars[name] : {}) };
 }
 
 export interface VarSources {
@@ -43,20 +44,17 @@ export interface VarSources {
   readonly project: string;
   readonly vars?: Readonly<Record<string, unknown>>;
   readonly packages: readonly InstalledPackage[];
-  /** What the project's own nodes fall back to: the vars installed packages set (packageVars). */
-  readonly fallback: Readonly<Record<string, unknown>>;
   /** pipe.yaml's, the pipeline's and `--var` vars, over everything else. */
   readonly over: Readonly<Record<string, unknown>>;
 }
 
 export function varScopes(s: VarSources): VarScopes {
-  const scopes = new Set([s.project, ...s.packages.map((p) => p.name)]);
-  const root = split(s.vars, scopes);
+  const root = split(s.vars);
   const packages = new Map<string, Record<string, unknown>>();
   for (const p of s.packages) {
-    // A package's bad vars: are reported by packageVars (dbt-project.ts).
-    const own = split(p.project.data.vars, scopes);
+    // A package's bad vars: are reported by checkPackageVars (dbt-project.ts).
+    const own = split(p.project.data.vars);
     packages.set(p.name, { ...own.global, ...own.scoped(p.name), ...root.global, ...root.scoped(p.name), ...s.over });
   }
-  return new VarScopes({ ...s.fallback, ...root.global, ...root.scoped(s.project), ...s.over }, packages);
+  return new VarScopes({ ...root.global, ...root.scoped(s.project), ...s.over }, packages);
 }

@@ -1,5 +1,5 @@
 import { JinjaError, TemplateFunctionError } from './errors.js';
-import { isDict, isKeywords, pyIterate, tuple, typeName } from './values.js';
+import { isDict, isKeywords, isStr, keyOfName, pyIterate, tuple, typeName } from './values.js';
 
 /**
  * Jinja's arguments of calls and macros, as compiled templates pass them (positional values,
@@ -26,6 +26,7 @@ export function spreadArgs(given: readonly unknown[], star: unknown, doubleStar:
   if (hasDoubleStar) {
     if (!isDict(doubleStar)) throw new JinjaError(`argument after ** must be a mapping, not ${typeName(doubleStar)}`);
     for (const [name, value] of Object.entries(doubleStar)) {
+      if (!isStr(keyOfName(name))) throw new JinjaError('keywords must be strings');
       if (Object.hasOwn(keywords, name)) throw new JinjaError(`got multiple values for keyword argument '${name}'`);
       keywords[name] = value;
     }

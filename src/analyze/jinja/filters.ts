@@ -8,7 +8,7 @@ import { percentFormat, pyRound } from './python-format.js';
 import { DbtRelation } from './relation.js';
 import { refuseRelationText } from './relation-text.js';
 import { methodOf } from './python-methods.js';
-import { isDict, isStr, pyBool, pyCompare, pyEquals, pyIterate, PyObject, pyRepr, pyStr, SafeString, strOf, tuple, typeName } from './values.js';
+import { isDict, isStr, keyOfName, pyBool, pyCompare, pyEquals, pyIterate, PyObject, pyRepr, pyStr, SafeString, strOf, tuple, typeName } from './values.js';
 
 /**
  * Jinja's filters and tests with Jinja's arguments and results: keyword arguments
@@ -266,7 +266,7 @@ function filters(env: Env): Record<string, (...args: unknown[]) => unknown> {
       if (!isDict(v)) throw new JinjaError(`dictsort needs a dict, not ${typeName(v)}`);
       const pos = by === 'key' ? 0 : by === 'value' ? 1 : undefined;
       if (pos === undefined) throw new JinjaError('You can only sort by either "key" or "value"');
-      const pairs = Object.entries(v).map(([k, x]) => tuple([k, x]));
+      const pairs = Object.entries(v).map(([k, x]) => tuple([keyOfName(k), x]));
       return sorted(pairs, (p) => (pyBool(cs) ? (p as unknown[])[pos] : ignoreCase((p as unknown[])[pos])), pyBool(reverse));
     }),
     e: escape,
@@ -295,7 +295,7 @@ function filters(env: Env): Record<string, (...args: unknown[]) => unknown> {
     items: f('items', 'value', {}, (v: unknown) => {
       if (v === undefined) return [];
       if (!isDict(v)) throw new JinjaError('Can only get item pairs from a mapping.');
-      return Object.entries(v).map(([k, x]) => tuple([k, x]));
+      return Object.entries(v).map(([k, x]) => tuple([keyOfName(k), x]));
     }),
     join: f('join', 'value d attribute', { d: '', attribute: null }, (v: unknown, d: unknown, attribute: unknown) => {
       const items = pyIterate(v);

@@ -142,16 +142,19 @@ export function resourceType(node: PipeNode): string {
 export function graphColumns(columns: readonly ColumnProperties[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const c of columns) {
+    // One mapping for meta and config.meta, as dbt's node has (a macro that changes one changes both), its own copy.
+    const meta = structuredClone(c.meta ?? {}) as Record<string, unknown>;
+    const tags = [...(c.tags ?? [])];
     // dbt's keys, in its order (a constraint's `to` and `to_columns` are a foreign key's, which pipe refuses).
     out[c.name] = {
       name: c.name,
       description: c.description ?? '',
-      meta: {},
+      meta,
       data_type: c.dataType ?? null,
       constraints: (c.constraints ?? []).map((k) => ({ type: k.type, name: k.name ?? null, expression: k.expression ?? null, warn_unenforced: true, warn_unsupported: true, to: null, to_columns: [] })),
       quote: c.quote ?? null,
-      config: { meta: {}, tags: [] },
-      tags: [],
+      config: { meta, tags },
+      tags,
       granularity: null,
     };
   }

@@ -3,7 +3,7 @@ import { parsePyyaml } from '../../project/yaml-file.js';
 import { pyFunction, signature } from './args.js';
 import { PyDate, PyDateTime, yamlTimestamp } from './datetime.js';
 import { JinjaError } from './errors.js';
-import { isDict, isStr, isTuple, numberRepr, pyBool, strOf, typeName } from './values.js';
+import { isDict, isStr, isTuple, keyOfName, numberRepr, pyBool, strOf, typeName } from './values.js';
 
 /**
  * dbt's tojson/fromjson/toyaml/fromyaml and Jinja's |tojson, writing what Python's json.dumps
@@ -61,11 +61,20 @@ export function jsonDumps(value: unknown, options: { sortKeys: boolean; indent?:
     if (isDict(v)) {
       let keys = Object.keys(v);
       if (sortKeys) keys = [...keys].sort();
-      return open(keys.map((k) => `${jsonKey(k)}: ${write(v[k], depth + 1)}`), '{', '}');
+      return open(keys.map((k) => `${jsonKey(jsonKeyText(k, sortKeys))}: ${write(v[k], depth + 1)}`), '{', '}');
     }
     throw new JinjaError(`Object of type ${typeName(v)} is not JSON serializable`);
   };
   return write(value, 0);
+}
+
+/** A dict's key as json.dumps writes it: None, a bool and a number as their JSON text. */
+function jsonKeyText(name: string, sorted: boolean): string {
+  const key = keyOfName(name);
+  if (isStr(key)) return name;
+  // Python sorts keys of one type only; pipe does not sort them by type.
+  if (sorted) throw new JinjaError('tojson of a dict with keys other than str is not supported by pipe (they are sorted): make the keys strings');
+  return key === null ? 'null' : typeof key === 'boolean' ? String(key) : jsonNumber(key as number);
 }
 
 /** Jinja's |tojson: keys sorted, and `<`, `>`, `&`, `'` escaped for HTML. */
@@ -196,6 +205,7 @@ export function yamlDump(value: unknown, sortKeys: boolean): string {
     }
     (sortKeys ? Object.keys(v).sort() : Object.keys(v)).forEach((k, i) => {
       if (k === '') throw new JinjaError("toyaml of a mapping with an empty key is not supported by pipe (PyYAML writes it as a complex key)");
+      if (!isStr(keyOfName(k))) throw new JinjaError('toyaml of a mapping with a key other than str is not supported by pipe: make the keys strings');
       const head = `${i === 0 ? first : pad}${yamlScalar(k, indent, true).text}:`;
       const item = v[k];
       if (!isCollection(item) || isEmpty(item)) lines.push(`${head} ${inline(item, head.length + 1)}`);

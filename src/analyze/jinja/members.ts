@@ -2,7 +2,7 @@ import { JinjaError } from './errors.js';
 import { methodOf, type Accessors } from './python-methods.js';
 import { DbtRelation } from './relation.js';
 import { refuseRelationText } from './relation-text.js';
-import { callableAttribute, isDict, isStr, isTuple, PyObject, pyRepr, strOf, tuple, typeName } from './values.js';
+import { callableAttribute, isDict, isStr, isTuple, lookupName, PyObject, pyRepr, strOf, tuple, typeName } from './values.js';
 
 /**
  * Jinja's `obj.name`, `obj[key]` and `obj[a:b:c]`: an attribute first for a dot (so that
@@ -50,7 +50,9 @@ export function getitem(obj: unknown, key: unknown): unknown {
     if (isDict(obj) && Object.hasOwn(obj, k)) return obj[k];
     return getattr(obj, k);
   }
-  return undefined;
+  // None, a bool or a number keys a dict too (see nameOfKey).
+  const name = isDict(obj) ? lookupName(obj, key) : undefined;
+  return name !== undefined && Object.hasOwn(obj as object, name) ? (obj as Record<string, unknown>)[name] : undefined;
 }
 
 const ACCESS: Accessors = { getattr, getitem };

@@ -30,8 +30,13 @@ export class ModelVariable extends PyObject {
   override getattr(name: string): unknown {
     if (name === 'config') return this.config;
     if (name === 'get') return pyFunction(signature('get', 'key default', { default: null }), (key: unknown, fallback: unknown) => this.getitem(key) ?? fallback);
-    if (name === 'keys') return pyFunction(signature('keys', ''), () => [...Object.keys(this.node()), 'config']);
+    if (name === 'keys') return pyFunction(signature('keys', ''), () => this.iterate());
     return this.getitem(name);
+  }
+  /** Its keys, as a dict walks them: `'columns' in model`, `{% for key in model %}`. */
+  override iterate(): unknown[] {
+    const keys = Object.keys(this.node());
+    return keys.includes('config') ? keys : [...keys, 'config'];
   }
   override getitem(key: unknown): unknown {
     if (key === 'config') return this.config;

@@ -2,7 +2,7 @@ import { JinjaError } from './errors.js';
 import { percentFormat } from './python-format.js';
 import { DbtRelation } from './relation.js';
 import { holdsRelation, relationAsText } from './relation-text.js';
-import { isDict, isStr, isTuple, pyBool, pyCompare, pyEquals, pyIterate, PyObject, pyRepr, pyStr, strOf, tuple, typeName } from './values.js';
+import { isDict, isStr, isTuple, lookupName, nameOfKey, pyBool, pyCompare, pyEquals, pyIterate, PyObject, pyRepr, pyStr, strOf, tuple, typeName } from './values.js';
 
 /**
  * Python's operators, as compiled templates call them: `+` adds numbers and joins strings
@@ -153,18 +153,22 @@ export function contains(needle: unknown, haystack: unknown): boolean {
     return strOf(haystack).includes(strOf(needle));
   }
   if (Array.isArray(haystack)) return haystack.some((x) => pyEquals(x, needle));
-  if (isDict(haystack)) return isStr(needle) && Object.hasOwn(haystack, strOf(needle));
+  if (isDict(haystack)) {
+    const name = lookupName(haystack, needle);
+    return name !== undefined && Object.hasOwn(haystack, name);
+  }
   if (haystack instanceof PyObject && haystack.iterate()) return pyIterate(haystack).some((x) => pyEquals(x, needle));
   throw new JinjaError(`argument of type '${typeName(haystack)}' is not iterable`);
 }
 
 /** A dict literal's key from an expression (`{name: 1}` uses the variable `name`, as Jinja does). */
 export function dictKey(k: unknown): string {
-  if (isStr(k)) return strOf(k);
-  // A relation keys a dict by what it prints as (pipe's dicts have str keys).
+  const name = nameOfKey(k);
+  if (name !== undefined) return name;
+  // A relation keys a dict by what it prints as.
   if (k instanceof DbtRelation) return k.str();
   if (k === undefined) throw new JinjaError('a dict key is undefined (an unknown variable)');
-  throw new JinjaError(`pipe's dicts have str keys only; got the key ${pyRepr(k)} (${typeName(k)})`);
+  throw new JinjaError(`pipe's dicts have keys of str, None, bool and numbers only; got the key ${pyRepr(k)} (${typeName(k)})`);
 }
 
 /** `{% set a, b = value %}`: the values to assign, one per name. */

@@ -3,7 +3,7 @@ import { holdsRelation, relationAsText } from './relation-text.js';
 import { JinjaError } from './errors.js';
 import { strFormat } from './python-format.js';
 import { dictKey } from './operators.js';
-import { isDict, isStr, pyCompare, pyEquals, pyIterate, pyRepr, strOf, tuple, typeName } from './values.js';
+import { dictKeys, isDict, isStr, keyOfName, lookupName, pyCompare, pyEquals, pyIterate, pyRepr, strOf, tuple, typeName } from './values.js';
 
 /**
  * The methods of Python's str, list and dict that dbt templates call (`name.upper()`,
@@ -394,15 +394,15 @@ const DICT: MethodTable<Dict> = {
   }),
   copy: method('copy', '', {}, (d: Dict) => ({ ...d })),
   get: method('get', 'key default', { default: null }, (d: Dict, k: unknown, fallback: unknown) => {
-    const key = dictKey(k);
+    const key = lookupName(d, k) ?? dictKey(k);
     return Object.hasOwn(d, key) ? d[key] : fallback;
   }),
-  items: method('items', '', {}, (d: Dict) => Object.entries(d).map(([k, v]) => tuple([k, v]))),
-  keys: method('keys', '', {}, (d: Dict) => Object.keys(d)),
+  items: method('items', '', {}, (d: Dict) => Object.entries(d).map(([k, v]) => tuple([keyOfName(k), v]))),
+  keys: method('keys', '', {}, (d: Dict) => dictKeys(d)),
   pop: (d, args) => {
     const [k, rest] = bind(signature('pop', 'key *args'), args) as [unknown, unknown[]];
     if (rest.length > 1) throw new JinjaError(`pop expected at most 2 arguments, got ${rest.length + 1}`);
-    const key = dictKey(k);
+    const key = lookupName(d, k) ?? dictKey(k);
     if (!Object.hasOwn(d, key)) {
       if (rest.length === 1) return rest[0];
       throw keyError(k);
@@ -417,10 +417,10 @@ const DICT: MethodTable<Dict> = {
     const k = keys[keys.length - 1];
     const v = d[k];
     delete d[k];
-    return tuple([k, v]);
+    return tuple([keyOfName(k), v]);
   }),
   setdefault: method('setdefault', 'key default', { default: null }, (d: Dict, k: unknown, fallback: unknown) => {
-    const key = dictKey(k);
+    const key = lookupName(d, k) ?? dictKey(k);
     if (!Object.hasOwn(d, key)) d[key] = fallback;
     return d[key];
   }),

@@ -35,14 +35,19 @@ export class DbtRelation extends PyObject {
   /**
    * The relation of a node read by name (a ref, a test's model): its identifier is the node's
    * table name (its alias, else its name), asked of `identifier` when read; the schema it lives
-   * in is decided once the template is rendered, so asking is an error.
+   * in is decided once the template is rendered, so asking is an error, unless `place` knows it
+   * (a test's relations, rendered once every node is placed).
    */
-  static ofNode(token: string, name: string, identifier: () => string = () => name): DbtRelation {
+  static ofNode(token: string, name: string, identifier: () => string = () => name, place?: () => { readonly database: string; readonly schema: string } | undefined): DbtRelation {
     return new DbtRelation(token, () => ({
       get database(): string {
+        const known = place?.();
+        if (known) return known.database;
         throw new JinjaError(`the database of ${name} is not known while a template renders in pipe`);
       },
       get schema(): string {
+        const known = place?.();
+        if (known) return known.schema;
         throw new JinjaError(`the schema of ${name} is not known while a template renders in pipe: pipe places it once rendered`);
       },
       get identifier(): string {

@@ -947,9 +947,9 @@ function installCompiler(): void {
       if (i > 0) this._emit(', ');
       const key = pair.key as Node;
       if (isA(key, nodes.Literal) && typeof key.value === 'string') this.compile(key, frame);
-      else if (isA(key, nodes.Literal)) this.fail("pipe's dicts have str keys only", key.lineno, key.colno);
       else {
-        // `{name: 1}`: the key is the value of the variable `name`, as in Jinja.
+        // `{name: 1}`: the key is the value of the variable `name`, as in Jinja; `{none: 1}`,
+        // `{true: 1}` and `{1: 1}` are keys too (see nameOfKey).
         this._emit('[runtime.py.key(');
         expr(this, key, frame);
         this._emit(`${at.call(this, key)})]`);

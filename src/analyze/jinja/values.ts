@@ -37,6 +37,47 @@ export function isDict(v: unknown): v is Record<string, unknown> {
   return (proto === Object.prototype || proto === null) && !isKeywords(v) && !Object.hasOwn(v, 'toString');
 }
 
+/**
+ * A dict's keys are its object's property names: a str is itself, and None, a bool and a number
+ * (Python's other keys that templates write: `{none: ...}`, `{true: ...}`, `{1: ...}`) are
+ * names that start with a noncharacter no text has, read back by keyOfName.
+ */
+const KEY_MARK = '\uFDD0';
+
+/** The property name a dict holds the key under; undefined for a key of another type. */
+export function nameOfKey(k: unknown): string | undefined {
+  if (isStr(k)) return strOf(k);
+  if (k === null) return `${KEY_MARK}None`;
+  if (typeof k === 'boolean') return `${KEY_MARK}${k ? 'True' : 'False'}`;
+  if (typeof k === 'number' && Number.isFinite(k)) return `${KEY_MARK}${Object.is(k, -0) ? 0 : k}`;
+  return undefined;
+}
+
+/**
+ * The property name `k` is found under in `d`. Python's True is 1 and False is 0 as keys, pipe's
+ * are apart: a lookup that would find the other is refused rather than answered differently.
+ */
+export function lookupName(d: Readonly<Record<string, unknown>>, k: unknown): string | undefined {
+  const name = nameOfKey(k);
+  if (name === undefined || Object.hasOwn(d, name)) return name;
+  const twin = k === true || k === 1 ? [1, true] : k === false || k === 0 ? [0, false] : undefined;
+  const other = twin?.map(nameOfKey).find((n) => n !== name && Object.hasOwn(d, n!));
+  if (other !== undefined) throw new JinjaError(`the dict has the key ${pyRepr(keyOfName(other))}, which Python finds for ${pyRepr(k)} and pipe keeps apart: key it with one of them`);
+  return name;
+}
+
+/** The key a dict's property name stands for (see nameOfKey). */
+export function keyOfName(name: string): unknown {
+  if (!name.startsWith(KEY_MARK)) return name;
+  const rest = name.slice(1);
+  return rest === 'None' ? null : rest === 'True' ? true : rest === 'False' ? false : Number(rest);
+}
+
+/** A dict's keys as the template sees them. */
+export function dictKeys(d: Readonly<Record<string, unknown>>): unknown[] {
+  return Object.keys(d).map(keyOfName);
+}
+
 const TUPLE = Symbol('tuple');
 
 /** A tuple: an array that prints as `(a, b)` and is the arguments of `%`. */
@@ -153,7 +194,7 @@ export function pyRepr(v: unknown): string {
   }
   if (v instanceof PyObject) return v.repr();
   if (typeof v === 'function') return `<function ${(v as { pyName?: string }).pyName ?? v.name}>`;
-  if (isDict(v)) return `{${Object.entries(v).map(([k, x]) => `${strRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+  if (isDict(v)) return `{${Object.entries(v).map(([k, x]) => `${pyRepr(keyOfName(k))}: ${pyRepr(x)}`).join(', ')}}`;
   return String(v);
 }
 
@@ -276,7 +317,7 @@ export function pyIterate(v: unknown): unknown[] {
   if (v === undefined) return [];
   if (Array.isArray(v)) return v;
   if (isStr(v)) return [...strOf(v)];
-  if (isDict(v)) return Object.keys(v);
+  if (isDict(v)) return dictKeys(v);
   if (v instanceof PyObject) {
     const items = v.iterate();
     if (items) return items;
