@@ -169,12 +169,15 @@ select {{ total }} as outer_total, {{ ns.total }} as ns_total, '{{ ns.names | jo
       const a = run({ 'models/b.sql': 'select 1 as id', 'models/m.sql': `select 1 as x,\n  '{{ ${expr} }}' as b` });
       expect(errors(a), expr).toEqual([[expect.stringMatching(new RegExp(`^${what.replace(/[.|[\]()]/g, '\\$&')} reads the text of a relation .* Use the relation's parts \\(\\.identifier`)), expect.objectContaining({ file: 'models/m.sql', line: 2 })]]);
     }
-    // Passed on as it is, into the SQL, a text or a format, it is the relation.
+    // Passed on as it is, into the SQL, a text or a format, it is the relation; a query holding
+    // one is searched as dbt searches it, for a keyword or for the relation itself.
     const a = run({
       'models/b.sql': 'select 1 as id',
-      'models/m.sql': "select * from {{ ref('b') | string | trim }} join {{ '{}'.format(ref('b')) }} using (id) where '{{ ref('b') ~ '' }}' <> '{{ (ref('b') | string).strip() }}' or '{{ ref('b').identifier | upper }}' = 'B'",
+      'models/m.sql': `{% set q %}select * from {{ ref('b') }}{% endset %}select * from {{ ref('b') | string | trim }} join {{ '{}'.format(ref('b')) }} using (id)
+where '{{ ref('b') ~ '' }}' <> '{{ (ref('b') | string).strip() }}' or '{{ ref('b').identifier | upper }}' = 'B' or '{{ 'from' in q }}{{ (ref('b') | string) in q }}{{ (this | string) in q }}' = ''`,
     });
-    expect(sql(a, 'm')).toBe(`select * from "main"."b" join "main"."b" using (id) where '"warehouse"."main"."b"' <> '"warehouse"."main"."b"' or 'B' = 'B'`);
+    expect(sql(a, 'm')).toBe(`select * from "main"."b" join "main"."b" using (id)
+where '"warehouse"."main"."b"' <> '"warehouse"."main"."b"' or 'B' = 'B' or 'TrueTrueFalse' = ''`);
   });
 
   it("prints relations with or without their parts as dbt's include() does, and says where a ref's own is refused", () => {

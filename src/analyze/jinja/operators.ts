@@ -149,7 +149,8 @@ export function contains(needle: unknown, haystack: unknown): boolean {
   if (haystack === undefined) throw undefinedIn('in');
   if (isStr(haystack)) {
     if (!isStr(needle)) throw new JinjaError(`'in <string>' requires string as left operand, not ${typeName(needle)}`);
-    if (holdsRelation(haystack) || holdsRelation(needle)) throw relationAsText("'in'");
+    // A relation looked for in a query is found as dbt finds it; what is looked for in a relation's text is not.
+    if (holdsRelation(haystack)) throw relationAsText("'in'");
     return strOf(haystack).includes(strOf(needle));
   }
   if (Array.isArray(haystack)) return haystack.some((x) => pyEquals(x, needle));

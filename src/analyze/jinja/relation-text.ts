@@ -5,16 +5,18 @@ import { isStr, PyObject, strOf } from './values.js';
  * A relation of a node (what ref(), source() and `this` give) prints, while a template
  * renders, as a placeholder that pipe replaces once the render is done, when the node's place
  * is known (a config(schema=...) further down its file, a backfill's staging table, a test's
- * stand-in): text made of it (`ref('x') | string`, `ref('x') ~ ''`) holds that placeholder, not
- * the relation's text. Passed on into the SQL it becomes the relation; read or changed as text
- * (split, replace, upper, length, an index, `in`) it would give another answer than dbt's, so
- * that is refused, with the ways that work.
+ * stand-in): its text (`ref('x') | string`, `this ~ ''`) is that placeholder, not the
+ * relation's text. Passed on into the SQL it becomes the relation; taken apart as text (split,
+ * replace, upper, length, an index, `in`) it would give another answer than dbt's, so that is
+ * refused, with the ways that work. Text that holds a relation among other text (a query) is
+ * left to what it is used for: searching a query for a keyword, or for the relation itself,
+ * answers as dbt's does.
  */
 
-/** A placeholder in text: between two NULs (see analyze/checks.ts refToken and relationToken). */
-const PLACEHOLDER = /\u0000[^\u0000]*\u0000/;
+/** A relation's text alone: one placeholder, between two NULs (see analyze/checks.ts refToken and relationToken). */
+const PLACEHOLDER = /^\s*\u0000[^\u0000]*\u0000\s*$/;
 
-/** Whether `v` is a relation that prints as a placeholder, or text holding one. */
+/** Whether `v` is a relation that prints as a placeholder, or that text alone. */
 export function holdsRelation(v: unknown): boolean {
   if (isStr(v)) return PLACEHOLDER.test(strOf(v));
   return v instanceof PyObject && v.typeName === 'Relation' && PLACEHOLDER.test(v.str());
@@ -27,7 +29,7 @@ export function relationAsText(what: string): JinjaError {
   );
 }
 
-/** Throws relationAsText(what) when `v` holds a relation's text. */
+/** Throws relationAsText(what) when `v` is a relation's text. */
 export function refuseRelationText(v: unknown, what: string): void {
   if (holdsRelation(v)) throw relationAsText(what);
 }
