@@ -8,7 +8,7 @@ import type pg from 'pg';
  * read at once rather than at its caller's next look.
  */
 export class Listener {
-  private held: { readonly client: pg.PoolClient; lost: boolean } | undefined;
+  private held: { readonly client: pg.PoolClient; lost: boolean; readonly detach: () => void } | undefined;
   private readonly closed = new AbortController();
   /** The reconnection under way, after the connection was lost. */
   private again: Promise<void> | undefined;
@@ -28,7 +28,7 @@ export class Listener {
 
   private async connect(): Promise<void> {
     const client = await this.pool.connect();
-    const held = { client, lost: false };
+    const notified = (n: pg.Notification) => this.heard(n.payload);
     const lose = (e?: Error) => {
       if (held.lost) return;
       held.lost = true;
@@ -37,9 +37,19 @@ export class Listener {
       client.release(e ?? new Error('the listening connection ended'));
       if (!this.closed.signal.aborted) this.again ??= this.reconnect();
     };
-    client.on('notification', (n) => this.heard(n.payload));
+    const ended = () => lose();
+    const held = {
+      client,
+      lost: false,
+      detach: () => {
+        client.off('notification', notified);
+        client.off('error', lose);
+        client.off('end', ended);
+      },
+    };
+    client.on('notification', notified);
     client.on('error', lose);
-    client.on('end', () => lose());
+    client.on('end', ended);
     this.held = held;
     try {
       await client.query(`LISTEN ${this.channel}`);
@@ -85,6 +95,8 @@ export class Listener {
     await held.client.query(`UNLISTEN ${this.channel}`).catch(() => undefined);
     if (held.lost) return;
     held.lost = true;
+    // Back in the pool, the connection serves others: what listened here no longer does.
+    held.detach();
     held.client.release();
   }
 }
