@@ -619,11 +619,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('-d, --date <YYYY-MM-DD>', 'the date to render for (default: as pipe run: yesterday, or the previous hour for an hourly pipeline)')
       .option('--hour <h>', 'render for one hour of --date (0-23), as pipe run --hour', hour)
       .option('--pipeline <name>', "use a pipeline's selection and vars")
-      .option('--full-refresh', 'render as pipe run --full-refresh (is_incremental() false)'),
-  ).action(async (model: string | undefined, o: Common & { date?: string; hour?: number; pipeline?: string; fullRefresh?: boolean }) => {
+      .option('--full-refresh', 'render as pipe run --full-refresh (is_incremental() false)')
+      .option('--inline <sql>', "compile this query as a model of the project, as dbt's --inline (\"select * from {{ ref('orders') }}\")"),
+  ).action(async (model: string | undefined, o: Common & { date?: string; hour?: number; pipeline?: string; fullRefresh?: boolean; inline?: string }) => {
     const logger = makeLogger(o);
     try {
-      const { models, warnings } = await compile({ ...projectOptions(o), model, date: o.date, hour: o.hour, pipeline: o.pipeline, fullRefresh: o.fullRefresh, emit: (e) => logger.handle(e) });
+      const { models, warnings } = await compile({ ...projectOptions(o), model, inline: o.inline, date: o.date, hour: o.hour, pipeline: o.pipeline, fullRefresh: o.fullRefresh, emit: (e) => logger.handle(e) });
       for (const d of warnings) logger.handle({ type: 'diagnostic', diagnostic: d });
       // One line per model, written at once: a write each cost a call of the stream per model.
       if (o.json) {
@@ -631,7 +632,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       }
       // A model's last task is its run's own interval; those before it are its lookback's.
       // The compiled SQL as it runs, byte for byte: it is what a user pipes into a file or DuckDB.
-      else if (model) logger.result(models[models.length - 1]?.sql ?? '', true);
+      else if (model !== undefined || o.inline !== undefined) logger.result(models[models.length - 1]?.sql ?? '', true);
       else logger.result(models.map((m) => `-- ${m.model} (${m.materialized}) · ${m.file} · ds ${m.ds}${m.lookback ? ` (${lookbackReason(m.lookback)})` : ''}\n${m.sql};\n`).join('\n'));
     } catch (e) {
       exitCode = report(e, logger);
@@ -698,13 +699,13 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   projectFlags(
     program
       .command('show')
-      .description("print the first rows of a model's table (a seed's, a source's), or of its query with --inline")
-      .argument('<model>', 'the model, seed or source (src.table) to show'),
+      .description("print the first rows of a model's table (a seed's, a source's), of its query with --inline, or of a query given with --inline")
+      .argument('<model>', "the model, seed or source (src.table) to show; with --inline, a query instead (\"select * from {{ ref('orders') }}\")"),
   )
     .option('-n, --limit <n>', `how many rows (default ${DEFAULT_SHOW_LIMIT})`, positiveInt('--limit'))
     .option('--where <sql>', "a SQL expression over the rows' columns: only the rows it is true for")
     .option('-d, --date <YYYY-MM-DD>', "an incremental model's partition of that date; with --inline, the date its query is rendered for (default: yesterday)")
-    .option('--inline', "run the model's query as pipe run would for --date instead of reading its table (read-only)")
+    .option('--inline', "run the model's query (or the query given) as pipe run would for --date instead of reading its table (read-only)")
     .option('--var <name=value>', 'template variable for var() with --inline; repeatable', collectVar)
     .addOption(varsOption("template variables for --inline as a YAML mapping ('{name: value}')"))
     .action(async (model: string, o: Common & { limit?: number; where?: string; date?: string; inline?: boolean }) => {

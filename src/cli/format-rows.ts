@@ -71,7 +71,7 @@ export function formatRowsTable(shown: Shown, width?: number): string {
   const widths = columnWidths(header, cells, width);
   const fit = (r: readonly string[]) => r.map((c, i) => truncateDisplay(c, widths[i]));
   const n = shown.table.rows.length;
-  const what = shown.from === 'inline' ? `${shown.node}'s query` : shown.from;
+  const what = shown.from === 'inline' ? `${shown.node}'s query` : shown.from === 'query' ? 'the inline query' : shown.from;
   const footer = shown.more
     ? `first ${n} rows of ${what}; --limit N shows more`
     : `${n} row${n === 1 ? '' : 's'} of ${what}`;

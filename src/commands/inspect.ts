@@ -20,6 +20,7 @@ import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, resolveInterval, 
 import { readBuildResults } from './build-results.js';
 import { openFor, type KeptAnalysis } from './lifecycle.js';
 import { selectByState } from './state-selection.js';
+import { withInlineModel } from './inline-model.js';
 import { openProject, templateCacheOf, type Project } from './open-project.js';
 import { readStoredParams, type StoredParams } from './stored-params.js';
 import { planRunCommand, type RunPlan, type RunPlanOptions } from './run.js';
@@ -30,6 +31,8 @@ import { sequentialOrder } from '../plan/sequential-order.js';
 
 export interface CompileOptions extends RunPlanOptions {
   readonly model?: string;
+  /** dbt's `--inline`: a query to compile as a model of the project (see inline-model.ts). */
+  readonly inline?: string;
 }
 
 export interface CompiledModel {
@@ -76,9 +79,16 @@ export function nodeKind(n: PipeNode): string {
  */
 export async function compile(
   options: CompileOptions,
-  /** A long-lived caller's (pipe ui): the project as it read it, and what it keeps to analyze it again cheaply. */
-  reuse?: { readonly project: Project; readonly kept: KeptAnalysis },
+  /** The project as the caller read it (pipe ui; show's inline query), and what a long-lived caller keeps to analyze it again cheaply. */
+  reuse?: { readonly project: Project; readonly kept?: KeptAnalysis },
 ): Promise<{ models: CompiledModel[]; warnings: Diagnostic[] }> {
+  if (options.inline !== undefined) {
+    if (options.model !== undefined || options.selector !== undefined || options.select?.length) {
+      throw new DiagnosticError([error('selection-conflict', 'pipe compile --inline compiles the query given: leave out the model, --select and --selector')]);
+    }
+    const { project, name } = withInlineModel(reuse?.project ?? openProject(options), options.inline);
+    return compile({ ...options, inline: undefined, model: name }, { ...reuse, project });
+  }
   const warnings: Diagnostic[] = [];
   if (options.model !== undefined && (options.selector !== undefined || options.select?.length)) {
     throw new DiagnosticError([
@@ -90,11 +100,11 @@ export async function compile(
   /** The warehouse is there but held: what it holds cannot be told. */
   let unread = false;
   try {
-    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'read', untracked: true, invocation: reuse?.kept.invocation ?? compiling(), ...reuse });
+    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'read', untracked: true, invocation: reuse?.kept?.invocation ?? compiling(), ...reuse });
   } catch (e) {
     if (!(e instanceof WarehouseLockedError)) throw e;
     warnings.push(warning('warehouse-locked', `${e.message}; is_incremental() is rendered as false`));
-    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'none', untracked: true, invocation: reuse?.kept.invocation ?? compiling(), ...reuse });
+    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'none', untracked: true, invocation: reuse?.kept?.invocation ?? compiling(), ...reuse });
     unread = true;
   }
   const { prepared, plan } = planned;

@@ -9,7 +9,8 @@ import { readCatalog } from '../warehouse/run-state.js';
 import { WarehouseError, type QueryTable, type WarehouseSession } from '../warehouse/warehouse.js';
 import { analyzeAndSelect, emitAnalysisNotes, resolveInterval, type ProjectOptions } from './context.js';
 import { compile } from './inspect.js';
-import { openProject, templateCacheOf } from './open-project.js';
+import { withInlineModel, looksLikeQuery } from './inline-model.js';
+import { openProject, templateCacheOf, type Project } from './open-project.js';
 import { pipeCommandFor } from './lifecycle.js';
 import type { EventSink } from '../events/events.js';
 
@@ -37,7 +38,7 @@ export interface ShowOptions extends ProjectOptions {
 
 export interface Shown {
   readonly node: string;
-  /** What was read: the relation, or `inline` for the model's query. */
+  /** What was read: the relation, `inline` for the model's query, or `query` for a query given inline (see inline-model.ts). */
   readonly from: string;
   readonly table: QueryTable;
   readonly limit: number;
@@ -47,11 +48,19 @@ export interface Shown {
 
 export async function show(options: ShowOptions): Promise<Shown> {
   const limit = options.limit ?? DEFAULT_SHOW_LIMIT;
-  const project = openProject(options);
+  const opened = openProject(options);
   const { interval } = resolveInterval(options.date, options.clock);
-  const analyzed = analyzeAndSelect(project.files, { interval, vars: options.vars, validated: project, templateCache: templateCacheOf(project) });
+  const analyze = (p: Project) => analyzeAndSelect(p.files, { interval, vars: options.vars, validated: p, templateCache: templateCacheOf(p) });
+  let analyzed = analyze(opened);
+  let project = opened;
+  // dbt's `show --inline "select ..."`: a query, not a node's name, made a model for this command.
+  let model = options.model;
+  if (options.inline && !analyzed.analysis.nodes.has(model) && looksLikeQuery(model)) {
+    ({ project, name: model } = withInlineModel(opened, model));
+    analyzed = analyze(project);
+  }
   emitAnalysisNotes(analyzed, options.emit);
-  const node = nodeNamed(analyzed.analysis, options.model);
+  const node = nodeNamed(analyzed.analysis, model);
   const runCommand = pipeCommandFor(options);
   const readFrom = options.inline ? undefined : relationToRead(node, options.date === undefined ? undefined : interval);
   if (!existsSync(project.warehousePath)) {
@@ -59,11 +68,11 @@ export async function show(options: ShowOptions): Promise<Shown> {
   }
   const warehouse = await Engine.open(project.warehousePath, { readOnly: true, setup: project.warehouseSetup });
   try {
-    const query = readFrom ? await publishedQuery(warehouse, node, readFrom, runCommand) : await inlineQuery(options, node, runCommand);
+    const query = readFrom ? await publishedQuery(warehouse, node, readFrom, runCommand) : await inlineQuery({ ...options, model }, node, runCommand, project === opened ? undefined : project);
     return await warehouse.engine.withSession(async (session) => {
       const sql = await composed(session, query, options.where, limit);
       const table = await read(session, sql, options);
-      return { node: node.name, from: readFrom?.relation ?? 'inline', table: { ...table, rows: table.rows.slice(0, limit) }, limit, more: table.rows.length > limit };
+      return { node: node.name, from: readFrom?.relation ?? (project === opened ? 'inline' : 'query'), table: { ...table, rows: table.rows.slice(0, limit) }, limit, more: table.rows.length > limit };
     });
   } finally {
     warehouse.close();
@@ -148,18 +157,19 @@ async function publishedQuery(warehouse: EngineHandle, node: PipeNode, from: Rea
 }
 
 /** The model's query as a run for the date would execute it (see `pipe compile`). */
-async function inlineQuery(options: ShowOptions, node: PipeNode, runCommand: (args: string) => string): Promise<string> {
+async function inlineQuery(options: ShowOptions, node: PipeNode, runCommand: (args: string) => string, withQuery?: Project): Promise<string> {
   if (node.kind !== 'model') {
     throw new DiagnosticError([
       error('nothing-to-show', `--inline runs a model's query, and ${node.name} is a ${node.kind}`, node.kind === 'source' ? node.location : { file: node.file }, { hint: `pipe show ${node.name} reads its table` }),
     ]);
   }
-  const { models, warnings } = await compile({ ...options, model: node.name, select: undefined });
+  const { models, warnings } = await compile({ ...options, model: node.name, select: undefined, inline: undefined }, withQuery && { project: withQuery });
   const upstream = warnings.find((d) => d.code === 'upstream-not-built');
   if (upstream) {
+    const what = withQuery ? 'the query' : node.name;
     throw new DiagnosticError([
-      error('not-built', `${node.name} reads what is not built yet: ${upstream.message.replace(/: pipe run would refuse this selection$/, '')}`, { file: node.file }, {
-        hint: `${runCommand(`run --select +${node.name}`)} builds it and what it reads`,
+      error('not-built', `${what} reads what is not built yet: ${upstream.message.replace(/: pipe run would refuse this selection$/, '')}`, { file: node.file }, {
+        hint: withQuery ? `${runCommand(`run --select +${node.upstream.join(' +')}`)} builds what it reads` : `${runCommand(`run --select +${node.name}`)} builds it and what it reads`,
       }),
     ]);
   }
@@ -202,7 +212,8 @@ async function read(session: WarehouseSession, sql: string, options: ShowOptions
   } catch (e) {
     if (!(e instanceof WarehouseError)) throw e;
     const cause = session.dialect.headline(e.message);
-    const by = options.where !== undefined ? ` with --where ${JSON.stringify(options.where)}` : options.inline ? ' running its query' : '';
-    throw new DiagnosticError([error('show-failed', `cannot show ${options.model}${by}: ${cause}`)]);
+    const query = options.inline && looksLikeQuery(options.model);
+    const by = options.where !== undefined ? ` with --where ${JSON.stringify(options.where)}` : options.inline && !query ? ' running its query' : '';
+    throw new DiagnosticError([error('show-failed', `cannot show ${query ? 'the inline query' : options.model}${by}: ${cause}`)]);
   }
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { columnWidths } from '../../src/cli/format-rows.js';
 import { displayWidth } from '../../src/logging/width.js';
 import { holdWarehouse, removeTempDirs } from '../e2e/helpers.js';
-import { runIn, showIn } from '../support/in-process.js';
+import { compileIn, runIn, showIn } from '../support/in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
 afterAll(() => {
@@ -101,6 +101,27 @@ describe('pipe show', () => {
     expect(JSON.parse(inline.stdout)).toEqual([{ id: 2, day: '2024-03-04', name: 'bo' }]);
     expect(await queryWarehouse(dir, "select count(*)::INTEGER as n from events where day = '2024-03-04'")).toEqual([{ n: 0 }]);
     expect(await runs()).toBe(before);
+  });
+
+  it("--inline with a query, as dbt's: rendered as a model of the project (ref, ephemeral, var, the date), run read-only, its errors at <inline>", async () => {
+    const before = await runs();
+    const q = "select e.name, h.x, '{{ ds }}' as d, {{ var('n', 7) }} as n from {{ ref('events') }} e, {{ ref('helper') }} h where e.day = '2024-01-02' order by e.id";
+    const r = await showIn(dir, { model: q, inline: true, date: '2024-05-06', limit: 2, width: 100 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trimEnd().split('\n')).toEqual(['name  x  d           n', 'ana   1  2024-05-06  7', 'bo    1  2024-05-06  7', 'first 2 rows of the inline query; --limit N shows more']);
+    expect(await runs()).toBe(before);
+    const compiled = await compileIn(dir, { inline: "select * from {{ ref('named') }} where id = {{ var('n', 7) }}", vars: { n: 2 } });
+    expect(compiled.code, compiled.stderr).toBe(0);
+    expect(compiled.models.map((m) => m.sql)).toEqual(['select * from "main"."named" where id = 2']);
+    const unknown = await showIn(dir, { model: "select * from {{ ref('evnts') }}", inline: true });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("<inline>:1:18: error: ref('evnts'): no model or seed is named 'evnts'");
+    const unbound = await showIn(dir, { model: "select nope from {{ ref('people') }}", inline: true });
+    expect(unbound.code).toBe(2);
+    expect(unbound.stderr).toMatch(/^error: cannot show the inline query: Referenced column "nope" not found/);
+    // A query without --inline is a name, as before.
+    const named = await showIn(dir, { model: 'select 1' });
+    expect(named.stderr).toContain("no model, seed or source named 'select 1'");
   });
 
   it('refuses a --where that would add a statement, and one DuckDB cannot bind, with a clear error', async () => {
