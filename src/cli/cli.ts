@@ -5,7 +5,7 @@ import formatDuration from 'ms';
 import { DURATION_FORMS, MAX_RETRIES, parseDuration } from '../analyze/model-config.js';
 import { DEFAULT_WAIT } from '../commands/context.js';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
-import { compile, history, listNodes } from '../commands/inspect.js';
+import { compile, history, listNodes, RESOURCE_TYPES, type ResourceType } from '../commands/inspect.js';
 import { lookbackReason } from '../logging/lookback-reason.js';
 import { run, runDryRun } from '../commands/run.js';
 import { backfill, backfillDryRun, backfillMissing } from '../commands/backfill.js';
@@ -659,13 +659,17 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     program
       .command('ls')
       .description('list models and seeds with their materialization and dependencies')
-      .option('--pipeline <name>', "list a pipeline's selection"),
-  ).action(async (o: Common & { pipeline?: string }) => {
+      .option('--pipeline <name>', "list a pipeline's selection")
+      .addOption(new Option('--resource-type <types...>', "only nodes of these types, as dbt's ls").choices([...RESOURCE_TYPES]))
+      .addOption(new Option('--output <format>', "dbt's ls output: a table (default), one name or file path a line, or JSON (as --json)").choices(['table', 'name', 'path', 'json'])),
+  ).action(async (o: Common & { pipeline?: string; resourceType?: ResourceType[]; output?: 'table' | 'name' | 'path' | 'json' }) => {
     const logger = makeLogger(o);
     try {
-      const nodes = await listNodes({ ...projectOptions(o), pipeline: o.pipeline, emit: (e) => logger.handle(e) });
-      if (o.json) {
+      const nodes = await listNodes({ ...projectOptions(o), pipeline: o.pipeline, resourceTypes: o.resourceType, emit: (e) => logger.handle(e) });
+      if (o.json || o.output === 'json') {
         for (const n of nodes) logger.result(JSON.stringify({ type: 'node', ...n }));
+      } else if (o.output === 'name' || o.output === 'path') {
+        if (nodes.length > 0) logger.result(nodes.map((n) => (o.output === 'name' ? n.name : n.file)).join('\n'));
       } else {
         await loadDisplayWidth();
         logger.result(textTable(['NAME', 'KIND', 'DEPENDS ON'], nodes.map((n) => [n.name, n.kind, n.upstream.join(', ') || '-'])));

@@ -202,8 +202,20 @@ function noQuery(analysis: Analysis, name: string): Diagnostic {
   throw new Error(`internal error: ${name} was selected but has no task`);
 }
 
+/** dbt's resource types of the nodes `pipe ls` lists: what `--resource-type` keeps. */
+export const RESOURCE_TYPES = ['model', 'seed', 'source', 'snapshot'] as const;
+export type ResourceType = (typeof RESOURCE_TYPES)[number];
+
+/** A node's resource type, as dbt names it. */
+function resourceType(n: PipeNode): ResourceType {
+  if (n.kind !== 'model') return n.kind;
+  return n.config.kind === 'snapshot' ? 'snapshot' : 'model';
+}
+
 export interface GraphOptions extends ProjectOptions, SelectionOptions {
   readonly date?: string;
+  /** dbt's `--resource-type`: only nodes of these types. */
+  readonly resourceTypes?: readonly ResourceType[];
   /** Where the analysis's warnings go, as every command tells them. */
   readonly emit?: EventSink;
 }
@@ -234,8 +246,9 @@ export async function listNodes(options: GraphOptions): Promise<DagNode[]> {
     }
   } else emitAnalysisNotes(analyzed, options.emit);
   const { analysis } = analyzed;
+  const types = options.resourceTypes && new Set<string>(options.resourceTypes);
   return topologicalOrder(analysis.graph)
-    .filter((n) => selected.has(n))
+    .filter((n) => selected.has(n) && (!types || types.has(resourceType(analysis.nodes.get(n)!))))
     .map((name) => {
       const n = analysis.nodes.get(name)!;
       return { name, kind: nodeKind(n), file: n.file, tags: n.tags, upstream: n.upstream };

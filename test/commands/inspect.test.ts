@@ -180,6 +180,13 @@ describe('pipe dag and pipe ls', () => {
     expect(edges).toEqual(exampleEdges(dir));
     expect(existsSync(warehouseOf(dir))).toBe(false);
   });
+
+  it("pipe ls --resource-type keeps the nodes of those types, within the selection, as dbt's ls does", async () => {
+    const names = async (o: Parameters<typeof nodesIn>[1]) => (await nodesIn(dir, o)).nodes.map((n) => n.name);
+    expect(await names({ resourceTypes: ['seed'] })).toEqual(['raw_customers', 'raw_orders', 'raw_products']);
+    expect(await names({ resourceTypes: ['model'], select: ['+fct_orders'] })).toEqual(['stg_customers', 'stg_orders', 'stg_products', 'order_lines', 'fct_orders']);
+    expect(await names({ resourceTypes: ['source', 'snapshot'] })).toEqual([]);
+  });
 });
 
 describe('pipe history', () => {

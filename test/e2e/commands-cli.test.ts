@@ -21,6 +21,11 @@ describe('the commands of the command line', () => {
     expect(ls.code, explain(ls)).toBe(0);
     expect(ls.events.map((e) => e.name).sort()).toEqual(['daily_revenue', 'fct_orders', 'order_lines', 'raw_customers', 'raw_orders', 'raw_products']);
     expect(ls.events.every((e) => e.type === 'node')).toBe(true);
+    // dbt's ls forms: --resource-type, and --output name or path, one a line.
+    const names = await cliIn(['ls', '--resource-type', 'seed', '--output', 'name', '--project', dir]);
+    expect(names.stdout).toBe('raw_customers\nraw_orders\nraw_products\n');
+    const paths = await cliIn(['ls', '--select', 'daily_revenue', '--output', 'path', '--project', dir]);
+    expect(paths.stdout).toBe('models/marts/daily_revenue.sql\n');
 
     const dag = await cliIn(['dag', '--format', 'json', '--pipeline', 'marts', '--project', dir]);
     expect(dag.code, explain(dag)).toBe(0);
@@ -28,6 +33,8 @@ describe('the commands of the command line', () => {
     const mermaid = await cliIn(['dag', '--format', 'mermaid', '--project', dir]);
     expect(mermaid.stdout.split('\n')[0]).toMatch(/^(graph|flowchart) /);
 
+    const inline = await cliIn(['compile', '--inline', "select * from {{ ref('fct_orders') }}", '--project', dir]);
+    expect(inline.stdout).toBe('select * from "main"."fct_orders"\n');
     const compiled = await cliIn(['compile', '--select', 'tag:daily', '--date', '2024-01-05', '--json', '--project', dir]);
     expect(compiled.code, explain(compiled)).toBe(0);
     expect(eventsOfType(compiled.events, 'compiled').map((c) => c.model).sort()).toEqual(['daily_revenue', 'dim_customers', 'fct_orders']);
