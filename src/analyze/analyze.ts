@@ -1042,7 +1042,8 @@ export class ModelRenderer {
       },
       configValue,
       fullRefresh: state.fullRefresh,
-    });
+      // A package's model's hook is rendered as the package's node: its macros unqualified, its vars.
+    }, m?.source.package?.name);
     if (phase?.asked) return { asks: phase.asked };
     if (typeof rendered !== 'string') return rendered;
     const unreadable = sources.map((c) => this.sourceProblem(c, template.location)).find((d) => d !== undefined);
@@ -1113,7 +1114,8 @@ export class ModelRenderer {
     call?: true,
   ): string | Diagnostic {
     const at = template.location;
-    const key = `${at.file}:${at.line}\u0000${template.sql}`;
+    // One hook of dbt_project.yml may run for the project's models and for a package's, compiled for each.
+    const key = `${pkg ?? ''}\u0000${at.file}:${at.line}\u0000${template.sql}`;
     let compiled = this.hookTemplates.get(key);
     if (!compiled) {
       compiled = this.engine.compile(at.file, template.sql, pkg);
@@ -1764,6 +1766,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       node: (name) => (nodes.has(name) ? 'node' : disabled.has(name) ? 'disabled' : known.has(name) ? 'unavailable' : undefined),
       identifierOf: (name) => nodeIdentifier(nodes.get(name), name),
       placeOf: (name) => nodePlace(nodes.get(name), target.database),
+      // A test an installed package declares reads the package's vars, as its node is the package's.
+      varsOf: (file) => scopes.of(files.packages?.installed.find((p) => file.startsWith(`${p.dir}/`))?.name),
       nodeNames: allNames,
       unrenderableMacro: (qualified) => {
         const name = qualified.slice(qualified.indexOf('.') + 1);
