@@ -1042,8 +1042,8 @@ export class ModelRenderer {
       },
       configValue,
       fullRefresh: state.fullRefresh,
-      // A package's model's hook is rendered as the package's node: its macros unqualified, its vars.
-    }, m?.source.package?.name);
+      // A package's model's or seed's hook is rendered as the package's node: its macros unqualified, its vars.
+    }, this.packageOfNode(model, m));
     if (phase?.asked) return { asks: phase.asked };
     if (typeof rendered !== 'string') return rendered;
     const unreadable = sources.map((c) => this.sourceProblem(c, template.location)).find((d) => d !== undefined);
@@ -1102,6 +1102,13 @@ export class ModelRenderer {
   }
 
   private readonly hookTemplates = new Map<string, CompiledTemplate | Diagnostic>();
+
+  /** The installed package a model or seed is of; undefined for the project's own. */
+  private packageOfNode(name: string, model: RenderModel | undefined): string | undefined {
+    if (model) return model.source.package?.name;
+    const node = this.nodes.get(name);
+    return node?.kind === 'seed' && node.fqn[0] !== undefined && node.fqn[0] !== this.project.name ? node.fqn[0] : undefined;
+  }
 
   /** A statement of the project's config rendered with `variables`: errors are reported at its place, with what the template says. */
   private renderAt(
