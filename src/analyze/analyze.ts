@@ -1042,7 +1042,8 @@ export class ModelRenderer {
       },
       configValue,
       fullRefresh: state.fullRefresh,
-    });
+      // A package's model's or seed's hook is rendered as the package's node: its macros unqualified, its vars.
+    }, this.packageOfNode(model, m));
     if (phase?.asked) return { asks: phase.asked };
     if (typeof rendered !== 'string') return rendered;
     const unreadable = sources.map((c) => this.sourceProblem(c, template.location)).find((d) => d !== undefined);
@@ -1102,6 +1103,13 @@ export class ModelRenderer {
 
   private readonly hookTemplates = new Map<string, CompiledTemplate | Diagnostic>();
 
+  /** The installed package a model or seed is of; undefined for the project's own. */
+  private packageOfNode(name: string, model: RenderModel | undefined): string | undefined {
+    if (model) return model.source.package?.name;
+    const node = this.nodes.get(name);
+    return node?.kind === 'seed' && node.fqn[0] !== undefined && node.fqn[0] !== this.project.name ? node.fqn[0] : undefined;
+  }
+
   /** A statement of the project's config rendered with `variables`: errors are reported at its place, with what the template says. */
   private renderAt(
     template: { readonly sql: string; readonly location: Location },
@@ -1113,7 +1121,8 @@ export class ModelRenderer {
     call?: true,
   ): string | Diagnostic {
     const at = template.location;
-    const key = `${at.file}:${at.line}\u0000${template.sql}`;
+    // One hook of dbt_project.yml may run for the project's models and for a package's, compiled for each.
+    const key = `${pkg ?? ''}\u0000${at.file}:${at.line}\u0000${template.sql}`;
     let compiled = this.hookTemplates.get(key);
     if (!compiled) {
       compiled = this.engine.compile(at.file, template.sql, pkg);
@@ -1764,6 +1773,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       node: (name) => (nodes.has(name) ? 'node' : disabled.has(name) ? 'disabled' : known.has(name) ? 'unavailable' : undefined),
       identifierOf: (name) => nodeIdentifier(nodes.get(name), name),
       placeOf: (name) => nodePlace(nodes.get(name), target.database),
+      // A test an installed package declares reads the package's vars, as its node is the package's.
+      varsOf: (file) => scopes.of(files.packages?.installed.find((p) => file.startsWith(`${p.dir}/`))?.name),
       nodeNames: allNames,
       unrenderableMacro: (qualified) => {
         const name = qualified.slice(qualified.indexOf('.') + 1);

@@ -43,7 +43,10 @@ export function seedCsv(seed: SeedSource, config: SeedCsvConfig, diagnostics: Di
   if (shape.kind !== 'header' || problem) return { header: { names: [], rows: false }, inferredTypes: {} };
   // A column the header leaves unnamed (a trailing comma): dbt's CSV reader (agate) names it by
   // its place, a for the first, k for the eleventh; pipe's own projects name every column.
-  const names = config.dbt ? shape.names.map((n, i) => (n.trim() === '' ? unnamed(seed, i, diagnostics) : n)) : shape.names;
+  // With quote_columns false, dbt-duckdb creates the table with the names bare, and DuckDB's
+  // parser drops the spaces around one (` output` is output), as its CSV reader does.
+  const bare = (n: string) => (config.dbt && !config.quoteColumns ? n.replace(/^[ \t]+|[ \t]+$/g, '') : n);
+  const names = config.dbt ? shape.names.map((n, i) => (n.trim() === '' ? unnamed(seed, i, diagnostics) : bare(n))) : shape.names;
   const renamed = names.some((n, i) => n !== shape.names[i]);
   const header = Object.assign({ names, rows: shape.rows }, renamed ? { renamed: true as const } : {});
   const nameProblems = headerNameProblems(seed, names, config);
@@ -142,7 +145,7 @@ function headerNameProblems(seed: SeedSource, names: readonly string[], config: 
       return;
     }
     if (name.trim() !== name) {
-      out.push(error('bad-csv', `${which}, '${name}', starts or ends with spaces, which DuckDB would drop from the column's name`, at, { hint: 'remove the spaces' }));
+      out.push(error('bad-csv', `${which}, '${name}', starts or ends with spaces, which DuckDB would drop from the column's name`, at, { hint: 'remove the spaces (or set quote_columns: false, as dbt-duckdb then drops them too)' }));
       return;
     }
     const other = seen.get(asciiLower(name));

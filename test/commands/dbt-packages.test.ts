@@ -195,4 +195,14 @@ describe('models of installed dbt packages', () => {
       { customer_id: 3, orders: '0' },
     ]);
   });
+  it("run a package's seed hooks with the package's vars, as the package's node", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\n',
+      'dbt_packages/codes/dbt_project.yml': "name: codes\nvars:\n  batch: 7\nseeds:\n  codes:\n    +post-hook: \"create table main.seeded as select {{ var('batch') }} as batch\"\n",
+      'dbt_packages/codes/seeds/country_codes.csv': 'code\nFR\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await queryWarehouse(dir, 'select batch from main.seeded')).toEqual([{ batch: 7 }]);
+  });
 });

@@ -254,6 +254,18 @@ describe('a seed whose table would not be its file', () => {
     }
   });
 
+  it('with quote_columns false, loads a header name with spaces around it under the name without them, as dbt-duckdb creates it bare', async () => {
+    // dbt-ml-inline-preprocessing's seeds: `input, output`.
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\nseeds:\n  shop:\n    +quote_columns: false\n",
+      'seeds/padded.csv': 'input, output ,\tn\ncat,dog,1\n',
+    });
+    const o = await runProject(dir);
+    expect(o.diagnostics).toBeUndefined();
+    expect((await columnsOf(dir))['main.padded']).toEqual(['input VARCHAR', 'output VARCHAR', 'n INTEGER']);
+    expect(await queryWarehouse(dir, 'SELECT output, n FROM main.padded')).toEqual([{ output: 'dog', n: 1 }]);
+  });
+
   it('with quote_columns false, is refused when a column name cannot be created bare', async () => {
     const dir = tempProject({
       'dbt_project.yml': "name: shop\nversion: '1.0'\nseeds:\n  shop:\n    +quote_columns: false\n",

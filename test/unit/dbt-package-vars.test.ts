@@ -105,6 +105,34 @@ describe("a package's vars", () => {
     expect(sqlOf(a, 'own_label')).toBe("select 'package' as label");
   });
 
+  it("are read by the package's tests and its models' hooks, which are the package's nodes (dbt-project-evaluator's coverage targets and post-hooks)", () => {
+    const a = run({
+      ...SOURCE_PACKAGE,
+      'dbt_packages/crm_source/dbt_project.yml': `name: crm_source
+vars:
+  min_label_length: 3
+  crm_schema_default: raw
+models:
+  crm_source:
+    +post-hook: "select {{ var('min_label_length') }} as hooked"
+`,
+      'dbt_packages/crm_source/models/stg_crm__tag.sql': "select 'x' as label",
+      'dbt_packages/crm_source/models/stg.yml': `version: 2
+models:
+  - name: stg_crm__tag
+    data_tests:
+      - long_labels:
+          arguments:
+            min_length: "{{ var('min_label_length') }}"
+`,
+      'dbt_packages/crm_source/tests/generic/long_labels.sql': '{% test long_labels(model, min_length) %}select * from {{ model }} where length(label) < {{ min_length }}{% endtest %}',
+      'dbt_project.yml': 'name: crm\n',
+    });
+    expect(errors(a)).toEqual([]);
+    const node = a.nodes.get('stg_crm__tag') as ModelNode;
+    expect(node.checks.map((c) => c.sql)).toEqual([expect.stringContaining('where length(label) < 3')]);
+  });
+
   it('refuse a var whose value reads itself', () => {
     const a = run({ 'dbt_project.yml': `name: crm\nvars:\n  a: "{{ var('a') }}"\n`, 'models/m.sql': "select '{{ var('a') }}' as v" });
     expect(errors(a)).toEqual([["var 'a' ({{ var('a') }}) fails to render: var 'a' reads itself while its value renders: a -> a", 'models/m.sql', 1]]);

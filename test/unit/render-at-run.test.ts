@@ -151,6 +151,17 @@ select * from main.facts where id in {{ t.columns[0].values() }} and label in {{
   });
 });
 
+describe("dbt's agate columns", () => {
+  it('are sequences of their values, as agate\'s: column[0], a loop over it, its length (dbt-stat-test reads stats.columns[0][0])', async () => {
+    const task = planned({
+      'models/m.sql': `{%- set t = run_query('select id, label from main.facts order by id') -%}
+select {{ t.columns[0][0] }} as first, '{{ t.columns[1][-1] }}' as last, '{% for v in t.columns['label'] %}{{ v }};{% endfor %}' as labels, {{ t.columns[0] | length }} as n, {{ t.columns[0][2] + 1 }} as f`,
+    }).get('m')!;
+    const ran = await renderAtRun(task, session, ignored);
+    expect(ran.sql).toBe("select 0 as first, 'f2' as last, 'f0;f1;f2;' as labels, 3 as n, 3 as f");
+  });
+});
+
 describe("dbt's model variable and the graph's nodes", () => {
   it('model is the node rendered: its config as it stands, its text; graph.nodes list text and columns, when executing', async () => {
     const task = planned({

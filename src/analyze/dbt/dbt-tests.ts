@@ -98,7 +98,7 @@ export interface GenericTestContext {
    * Calls a macro of the project, in dbt's parse unless `run` says otherwise; its ref() calls
    * give ref tokens, and should_store_failures() answers `stores`.
    */
-  readonly renderMacro: (name: string, positional: readonly unknown[], keywords: Readonly<Record<string, unknown>>, stores: boolean, configValue: TestConfigValue, run?: TestRunPhase) => RenderedTest | Diagnostic;
+  readonly renderMacro: (name: string, positional: readonly unknown[], keywords: Readonly<Record<string, unknown>>, stores: boolean, configValue: TestConfigValue, run?: TestRunPhase, file?: string) => RenderedTest | Diagnostic;
   /** `--store-failures`: tests whose config says nothing of it keep their failing rows. */
   readonly storeFailuresFlag: boolean;
   /** The schema a test's failing rows are kept in, from its custom schema (generate_schema_name). */
@@ -237,7 +237,7 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
   // Its config is the parse render's, as in dbt: the render at run time is given the relation tested as it is then known.
   const atRun =
     impl.kind === 'macro' && definition.readsWarehouse
-      ? (phase: RenderPhase) => queryAtRun(testName, at, callDefinition(impl, column, resolved, model, spec.on.name, stores, ctx, configReads.value, { phase, parse: definition }), config.limit)
+      ? (phase: RenderPhase) => queryAtRun(testName, at, callDefinition(impl, column, resolved, model, spec.on.name, stores, ctx, configReads.value, { phase, parse: definition }, at.file), config.limit)
       : undefined;
   return {
     on: spec.on,
@@ -300,7 +300,7 @@ function renderDefinition(
   diagnostics: Diagnostic[],
   configValue: TestConfigValue,
 ): (RenderedTest & { readonly configAt?: Location }) | undefined {
-  const rendered = callDefinition(impl, column, args, MODEL_PLACEHOLDER, on, stores, ctx, configValue);
+  const rendered = callDefinition(impl, column, args, MODEL_PLACEHOLDER, on, stores, ctx, configValue, undefined, at.file);
   if ('severity' in rendered) {
     diagnostics.push({ ...rendered, related: [...(rendered.related ?? []), { message: `test ${test} is declared here`, location: at }] });
     return undefined;
@@ -324,17 +324,19 @@ function callDefinition(
   ctx: GenericTestContext,
   configValue: TestConfigValue,
   run?: TestRunPhase,
+  /** The file declaring the test, whose package's vars it reads. */
+  file?: string,
 ): RenderedTest | Diagnostic {
   const builtin = impl.positionalAs;
   // In a built-in's place, a definition is called as dbt calls the built-in's: by position.
-  if (builtin) return ctx.renderMacro(impl.macro, [model, column, ...builtinArgs(builtin).map((a) => args[a] ?? defaultOf(builtin, a))], {}, stores, configValue, run);
+  if (builtin) return ctx.renderMacro(impl.macro, [model, column, ...builtinArgs(builtin).map((a) => args[a] ?? defaultOf(builtin, a))], {}, stores, configValue, run, file);
   // The model tested and every ref() or source() among the arguments are relations, as dbt gives them.
   // (With a `where`, dbt's model is a subquery's text, as here.)
   const ofNode = (token: string, name: string) => DbtRelation.ofNode(token, name, () => ctx.identifierOf(name), ctx.placeOf && (() => ctx.placeOf!(name)));
   const relation = (v: unknown) => (typeof v === 'string' && isRefToken(v) ? ofNode(v, v.slice(1, -1)) : v);
   const tested = model === MODEL_PLACEHOLDER ? ofNode(model, on) : relation(model);
   const given = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, relation(v)]));
-  return ctx.renderMacro(impl.macro, [], { model: tested, ...(column === undefined ? {} : { column_name: column }), ...given }, stores, configValue, run);
+  return ctx.renderMacro(impl.macro, [], { model: tested, ...(column === undefined ? {} : { column_name: column }), ...given }, stores, configValue, run, file);
 }
 
 /**

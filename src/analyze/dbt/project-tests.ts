@@ -30,6 +30,8 @@ export interface ProjectTestsInput {
   readonly engine: TemplateEngine;
   readonly interval: Interval;
   readonly vars: Readonly<Record<string, unknown>>;
+  /** The vars of a test declared in `file`: an installed package's test reads its package's (see var-scopes.ts); else `vars`. */
+  readonly varsOf?: (file: string) => Readonly<Record<string, unknown>>;
   readonly node: (name: string) => NodeState | undefined;
   /** The table name of a node (its alias, else its name): a ref's `.identifier` in a test. */
   readonly identifierOf: (name: string) => string;
@@ -99,7 +101,7 @@ function singular(input: ProjectTestsInput, ctx: GenericTestContext, diagnostics
       render: (test: SingularTestSource, stores: boolean, configValue: TestConfigValue, run?: TestRunPhase) => {
         const compiled = input.engine.compile(test.file, test.sql, test.package?.name);
         if ('severity' in compiled) return compiled;
-        return rendering(input, (hooks) => input.engine.render(compiled, hooks), true, run, stores, configValue);
+        return rendering(input, (hooks) => input.engine.render(compiled, hooks), true, run, stores, configValue, test.file);
       },
       renderText: ctx.renderText,
       unused: ctx.unused,
@@ -130,13 +132,13 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
       return m ? [`${m[1]}${m[2]}`] : [];
     }),
     installedPackages: (input.files.packages?.installed ?? []).map((p) => p.name),
-    renderMacro: (name, positional, keywords, stores, configValue, run) => rendering(input, (hooks) => engine.renderMacroCall(name, positional, keywords, hooks), true, run, stores, configValue),
+    renderMacro: (name, positional, keywords, stores, configValue, run, file) => rendering(input, (hooks) => engine.renderMacroCall(name, positional, keywords, hooks), true, run, stores, configValue, file),
     storeFailuresFlag: input.storeFailures,
     failuresSchema: input.failuresSchema,
     renderText: (text, at) => {
       const compiled = engine.compile(at.file, text);
       if ('severity' in compiled) return { ...compiled, location: at };
-      const r = rendering(input, (hooks) => engine.render(compiled, hooks), false);
+      const r = rendering(input, (hooks) => engine.render(compiled, hooks), false, undefined, undefined, undefined, at.file);
       return 'severity' in r ? { ...r, location: at } : r.sql;
     },
     unused: input.unused,
@@ -150,8 +152,18 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
  * runs; when it runs, it may read only what its parse render read. `stores`: what
  * should_store_failures() answers for the test (a config value's render has no test: the flag).
  */
-function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => string, refs = true, run?: TestRunPhase, stores?: boolean, configValue?: TestConfigValue): RenderedTest | Diagnostic {
+function rendering(
+  input: ProjectTestsInput,
+  render: (hooks: RenderHooks) => string,
+  refs = true,
+  run?: TestRunPhase,
+  stores?: boolean,
+  configValue?: TestConfigValue,
+  /** The file that declares the test: its package's vars are the test's. */
+  file?: string,
+): RenderedTest | Diagnostic {
   const parse = run ? undefined : watchedParse();
+  const vars = file !== undefined && input.varsOf ? input.varsOf(file) : input.vars;
   const found: string[] = [];
   const configReads: { key: string; value: unknown }[] = [];
   const refSites = new Map<string, Location>();
@@ -192,7 +204,7 @@ function rendering(input: ProjectTestsInput, render: (hooks: RenderHooks) => str
         }
       : {}),
     var: (name, fallback, hasFallback) => {
-      if (Object.hasOwn(input.vars, name)) return input.vars[name];
+      if (Object.hasOwn(vars, name)) return vars[name];
       if (hasFallback) return fallback;
       throw new Error(`var '${name}' is not set and has no default; pass --var ${name}=VALUE or set it under vars: in pipe.yaml or dbt_project.yml`);
     },

@@ -197,16 +197,19 @@ function agateRow(names: readonly string[], values: readonly unknown[]): AgateRo
   });
 }
 
-/** dbt's agate Column: a name, a type and the column's values. */
-export class AgateColumn {
-  // Not an '[object Object]': Jinja compatibility would answer .values() with the object's own fields.
-  readonly [Symbol.toStringTag] = 'Column';
+/** dbt's agate Column: a name, a type and the column's values, a sequence of them as agate's (`column[0]`, `for v in column`, `| length`). */
+export class AgateColumn extends PyObject {
+  readonly typeName = 'Column';
 
   constructor(
     readonly name: string,
     readonly data_type: string,
     private readonly cells: readonly unknown[],
-  ) {}
+    /** What a place past the end gives at parse time (a cell that passes, see ParseCell); else it is an error. */
+    private readonly missing?: () => unknown,
+  ) {
+    super();
+  }
 
   // Tuples, as agate gives them: `where id in {{ column.values() }}` is a list of SQL.
   values(): unknown[] {
@@ -221,13 +224,33 @@ export class AgateColumn {
     return tuple(this.cells.filter((v) => v !== null && v !== undefined));
   }
 
-  toString(): string {
+  override repr(): string {
     return `<agate.Column: ${this.name}>`;
+  }
+
+  override getattr(name: string): unknown {
+    if (name === 'name') return this.name;
+    if (name === 'data_type') return this.data_type;
+    if (name === 'values' || name === 'values_distinct' || name === 'values_without_nulls') return () => this[name]();
+    return undefined;
+  }
+
+  /** `column[0]`: a value by its row's place (agate's Column is a sequence of its values); past the end, an error, as Python's IndexError. */
+  override getitem(key: unknown): unknown {
+    if (typeof key !== 'number' || !Number.isInteger(key)) return undefined;
+    const i = key < 0 ? this.cells.length + key : key;
+    if ((i < 0 || i >= this.cells.length) && this.missing) return this.missing();
+    if (i < 0 || i >= this.cells.length) throw new JinjaError(`IndexError: index ${key} is out of the column ${this.name}'s ${this.cells.length} values`);
+    return this.cells[i];
+  }
+
+  override iterate(): unknown[] {
+    return [...this.cells];
   }
 }
 
 /** A column of no result, what any column of a parse-time table is. */
-const NO_COLUMN = new AgateColumn('', '', []);
+const NO_COLUMN = new AgateColumn('', '', [], () => NO_ROW[0]);
 
 /**
  * dbt's agate Table, what `run_query()` returns: a list of rows (`for row in table`,
@@ -239,7 +262,7 @@ export type AgateTable = AgateRow[] & { readonly rows: AgateRow[]; readonly colu
 export function agateTable(result: QueryTable, lenient = false): AgateTable {
   const names = result.columns.map((c) => c.name);
   const rows = result.rows.map((r) => agateRow(names, r));
-  const columns = result.columns.map((c, i) => new AgateColumn(c.name, c.type, result.rows.map((r) => r[i])));
+  const columns = result.columns.map((c, i) => new AgateColumn(c.name, c.type, result.rows.map((r) => r[i]), lenient ? () => NO_ROW[0] : undefined));
   for (const c of [...columns]) if (byName(columns, c.name)) withHidden(columns, { [c.name]: c });
   // agate's columns are a mapping too: dbt_utils.get_query_results_as_dict walks `.items()`.
   withHidden(columns, {
