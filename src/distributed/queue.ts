@@ -76,9 +76,6 @@ export async function giveBack(utils: WorkerUtils, pool: pg.Pool, locks: readonl
   if (held.length > 0) await utils.forceUnlockWorkers(held);
   // One more attempt than it has spent (rescheduleJobs cannot set attempts back to 0).
   for (const r of rows) await utils.rescheduleJobs([r.id], { maxAttempts: r.attempts + 1 });
-  // Workers hear of new jobs on the queue's channel, not of jobs made available again: told here,
-  // an idle one takes a job given back at once instead of at its next look at the queue.
-  if (rows.length > 0) await pool.query(`SELECT pg_notify('jobs:insert', $1)`, [JSON.stringify({ count: rows.length })]);
   return rows.map((r) => r.key ?? r.id);
 }
 
