@@ -50,15 +50,10 @@ export async function show(options: ShowOptions): Promise<Shown> {
   const limit = options.limit ?? DEFAULT_SHOW_LIMIT;
   const opened = openProject(options);
   const { interval } = resolveInterval(options.date, options.clock);
-  const analyze = (p: Project) => analyzeAndSelect(p.files, { interval, vars: options.vars, validated: p, templateCache: templateCacheOf(p) });
-  let analyzed = analyze(opened);
-  let project = opened;
   // dbt's `show --inline "select ..."`: a query, not a node's name, made a model for this command.
-  let model = options.model;
-  if (options.inline && !analyzed.analysis.nodes.has(model) && looksLikeQuery(model)) {
-    ({ project, name: model } = withInlineModel(opened, model));
-    analyzed = analyze(project);
-  }
+  const given = options.inline && looksLikeQuery(options.model) && !namesFile(opened, options.model);
+  const { project, name: model } = given ? withInlineModel(opened, options.model) : { project: opened, name: options.model };
+  const analyzed = analyzeAndSelect(project.files, { interval, vars: options.vars, validated: project, templateCache: templateCacheOf(project) });
   emitAnalysisNotes(analyzed, options.emit);
   const node = nodeNamed(analyzed.analysis, model);
   const runCommand = pipeCommandFor(options);
@@ -68,15 +63,20 @@ export async function show(options: ShowOptions): Promise<Shown> {
   }
   const warehouse = await Engine.open(project.warehousePath, { readOnly: true, setup: project.warehouseSetup });
   try {
-    const query = readFrom ? await publishedQuery(warehouse, node, readFrom, runCommand) : await inlineQuery({ ...options, model }, node, runCommand, project === opened ? undefined : project);
+    const query = readFrom ? await publishedQuery(warehouse, node, readFrom, runCommand) : await inlineQuery({ ...options, model }, node, runCommand, given ? project : undefined);
     return await warehouse.engine.withSession(async (session) => {
       const sql = await composed(session, query, options.where, limit);
       const table = await read(session, sql, options);
-      return { node: node.name, from: readFrom?.relation ?? (project === opened ? 'inline' : 'query'), table: { ...table, rows: table.rows.slice(0, limit) }, limit, more: table.rows.length > limit };
+      return { node: node.name, from: readFrom?.relation ?? (given ? 'query' : 'inline'), table: { ...table, rows: table.rows.slice(0, limit) }, limit, more: table.rows.length > limit };
     });
   } finally {
     warehouse.close();
   }
+}
+
+/** Whether a model or seed file of the project has the name: a name with a space is still a name. */
+function namesFile(project: Project, name: string): boolean {
+  return project.files.models.some((m) => m.name === name) || project.files.seeds.some((s) => s.name === name);
 }
 
 function nodeNamed(analysis: Analysis, name: string): PipeNode {
