@@ -1,6 +1,6 @@
 import { bind, pyFunction, signature } from './args.js';
 import { JinjaError } from './errors.js';
-import { isStr, pyCallable, PyObject, strOf, typeName } from './values.js';
+import { isStr, numberOf, pyCallable, pyFloat, PyObject, strOf, typeName } from './values.js';
 
 /**
  * dbt's `modules.datetime` (date, datetime, timedelta) and `run_started_at`, as Python's
@@ -156,7 +156,7 @@ export class Timedelta extends PyObject {
       case 'microseconds':
         return this.microseconds;
       case 'total_seconds':
-        return pyFunction(signature('total_seconds', ''), () => this.micros() / 1_000_000);
+        return pyFunction(signature('total_seconds', ''), () => pyFloat(this.micros() / 1_000_000));
       default:
         return undefined;
     }
@@ -175,8 +175,9 @@ export class Timedelta extends PyObject {
     return Timedelta.fromMicros(reflected ? other.micros() - this.micros() : this.micros() - other.micros());
   }
   override mul(other: unknown): unknown {
-    if (typeof other !== 'number') return undefined;
-    return Timedelta.fromMicros(roundHalfEven(this.micros() * other));
+    const n = numberOf(other);
+    if (n === undefined) return undefined;
+    return Timedelta.fromMicros(roundHalfEven(this.micros() * n));
   }
   override neg(): unknown {
     return Timedelta.fromMicros(-this.micros());
@@ -197,9 +198,12 @@ const timedeltaClass = pyCallable(
   pyFunction(
     signature('timedelta', 'days seconds microseconds milliseconds minutes hours weeks', { days: 0, seconds: 0, microseconds: 0, milliseconds: 0, minutes: 0, hours: 0, weeks: 0 }),
     (days: unknown, seconds: unknown, micro: unknown, milli: unknown, minutes: unknown, hours: unknown, weeks: unknown) => {
-      const parts = [days, seconds, micro, milli, minutes, hours, weeks];
-      for (const p of parts) if (typeof p !== 'number') throw new JinjaError(`unsupported type for timedelta component: ${typeName(p)}`);
-      const [d, s, us, ms, m, h, w] = parts as number[];
+      const parts = [days, seconds, micro, milli, minutes, hours, weeks].map((p) => {
+        const n = numberOf(p);
+        if (n === undefined) throw new JinjaError(`unsupported type for timedelta component: ${typeName(p)}`);
+        return n;
+      });
+      const [d, s, us, ms, m, h, w] = parts;
       const total = (d + w * 7) * US_PER_DAY + (s + m * 60 + h * 3600) * 1_000_000 + ms * 1000 + us;
       return Timedelta.fromMicros(roundHalfEven(total));
     },
@@ -465,7 +469,7 @@ export class PyDateTime extends Moment {
           this.timeText(text(sep, 'isoformat() argument 1'), text(spec, 'timespec')),
         );
       case 'timestamp':
-        return pyFunction(signature('timestamp', ''), () => this.epochSeconds());
+        return pyFunction(signature('timestamp', ''), () => pyFloat(this.epochSeconds()));
       case 'utcoffset':
         return pyFunction(signature('utcoffset', ''), () => (this.tz ? Timedelta.of(0, this.tz.minutes * 60, 0) : null));
       case 'tzname':

@@ -8,7 +8,7 @@ import { percentFormat, pyRound } from './python-format.js';
 import { DbtRelation } from './relation.js';
 import { refuseRelationText } from './relation-text.js';
 import { methodOf } from './python-methods.js';
-import { isDict, isStr, keyOfName, pyBool, pyCompare, pyEquals, pyIterate, PyObject, pyRepr, pyStr, SafeString, strOf, tuple, typeName } from './values.js';
+import { isDict, isFloat, isNumeric, isStr, keyOfName, numberOf, pyBool, pyCompare, pyEquals, pyFloat, pyIterate, PyObject, pyRepr, pyStr, SafeString, strOf, tuple, typeName, WholeFloat } from './values.js';
 
 /**
  * Jinja's filters and tests with Jinja's arguments and results: keyword arguments
@@ -101,8 +101,8 @@ export function parseFloatText(s: string): number | undefined {
 }
 
 function toInt(value: unknown, fallback: unknown, base: unknown): unknown {
-  if (typeof value === 'boolean') return Number(value);
-  if (typeof value === 'number') return Number.isFinite(value) ? Math.trunc(value) : fallback;
+  const n = numberOf(value);
+  if (n !== undefined) return Number.isFinite(n) ? Math.trunc(n) : fallback;
   if (isStr(value)) {
     const n = parseIntText(strOf(value), typeof base === 'number' ? base : 10);
     if (n !== undefined) return n;
@@ -112,10 +112,10 @@ function toInt(value: unknown, fallback: unknown, base: unknown): unknown {
   return fallback;
 }
 
+/** Jinja's float filter: a float always (`5 | float` is 5.0), or the fallback for what is not a number. */
 function toFloat(value: unknown, fallback: unknown): unknown {
-  if (typeof value === 'number' || typeof value === 'boolean') return Number(value);
-  if (isStr(value)) return parseFloatText(strOf(value)) ?? fallback;
-  return fallback;
+  const n = isNumeric(value) ? Number(value) : isStr(value) ? parseFloatText(strOf(value)) : undefined;
+  return n === undefined ? fallback : pyFloat(n);
 }
 
 function escapeHtml(v: unknown): InstanceType<typeof SafeString> {
@@ -242,8 +242,8 @@ function filters(env: Env): Record<string, (...args: unknown[]) => unknown> {
   const escape = f('escape', 'value', {}, (v: unknown) => escapeHtml(v));
   return {
     abs: f('abs', 'value', {}, (v: unknown) => {
-      if (typeof v !== 'number' && typeof v !== 'boolean') throw new JinjaError(`bad operand type for abs(): '${typeName(v)}'`);
-      return Math.abs(Number(v));
+      if (!isNumeric(v)) throw new JinjaError(`bad operand type for abs(): '${typeName(v)}'`);
+      return isFloat(v) ? pyFloat(Math.abs(Number(v))) : Math.abs(Number(v));
     }),
     attr: f('attr', 'obj name', {}, (obj: unknown, name: unknown) => getattr(obj, pyStr(name))),
     batch: f('batch', 'value linecount fill_with', { fill_with: null }, (v: unknown, n: unknown, fill: unknown) => {
@@ -282,7 +282,7 @@ function filters(env: Env): Record<string, (...args: unknown[]) => unknown> {
       return `${percentFormat('%.1f', (base * bytes) / base ** (i + 2))} ${prefixes[i]}`;
     }),
     first: f('first', 'seq', {}, (v: unknown) => pyIterate(v)[0]),
-    float: f('float', 'value default', { default: 0 }, (v: unknown, d: unknown) => toFloat(v, d)),
+    float: f('float', 'value default', { default: new WholeFloat(0) }, (v: unknown, d: unknown) => toFloat(v, d)),
     forceescape: escape,
     format: (...raw) => {
       const [value, args, keywords] = bind(signature('format', 'value *args **kwargs'), raw) as [unknown, unknown[], Record<string, unknown>];
@@ -344,9 +344,10 @@ function filters(env: Env): Record<string, (...args: unknown[]) => unknown> {
     round: f('round', 'value precision method', { precision: 0, method: 'common' }, (v: unknown, p: unknown, method: unknown) => {
       const x = Number(v);
       const n = Number(p);
-      if (method === 'common') return pyRound(x, n);
-      if (method === 'ceil') return Math.ceil(x * 10 ** n) / 10 ** n;
-      if (method === 'floor') return Math.floor(x * 10 ** n) / 10 ** n;
+      // Python's round() of a float is a float, of an int an int; ceil and floor divide, which gives a float.
+      if (method === 'common') return isFloat(v) ? pyFloat(pyRound(x, n)) : pyRound(x, n);
+      if (method === 'ceil') return pyFloat(Math.ceil(x * 10 ** n) / 10 ** n);
+      if (method === 'floor') return pyFloat(Math.floor(x * 10 ** n) / 10 ** n);
       throw new JinjaError('method must be common, ceil or floor');
     }),
     safe: f('safe', 'value', {}, (v: unknown) => new SafeString(text(v))),
@@ -436,7 +437,7 @@ function tests(env: Env): Record<string, (...args: unknown[]) => unknown> {
   const isInteger = (v: unknown) => typeof v === 'number' && Number.isInteger(v);
   /** `value % 2` as Jinja's odd and even tests compute it: for any number, True and False too. */
   const parity = (name: string, v: unknown): number => {
-    if (typeof v !== 'number' && typeof v !== 'boolean') throw new JinjaError(`the ${name} test needs a number: unsupported operand type(s) for %: '${typeName(v)}' and 'int'`);
+    if (!isNumeric(v)) throw new JinjaError(`the ${name} test needs a number: unsupported operand type(s) for %: '${typeName(v)}' and 'int'`);
     const n = Number(v);
     return ((n % 2) + 2) % 2;
   };
@@ -452,7 +453,7 @@ function tests(env: Env): Record<string, (...args: unknown[]) => unknown> {
     even: t('even', 'value', (v: unknown) => parity('even', v) === 0),
     false: t('false', 'value', (v: unknown) => v === false),
     filter: t('filter', 'value', (v: unknown) => isStr(v) && Object.hasOwn(env.filters, strOf(v))),
-    float: t('float', 'value', (v: unknown) => typeof v === 'number' && !Number.isInteger(v)),
+    float: t('float', 'value', (v: unknown) => isFloat(v)),
     ge,
     '>=': ge,
     gt,
@@ -471,7 +472,7 @@ function tests(env: Env): Record<string, (...args: unknown[]) => unknown> {
     ne,
     '!=': ne,
     none: t('none', 'value', (v: unknown) => v === null),
-    number: t('number', 'value', (v: unknown) => typeof v === 'number' || typeof v === 'boolean'),
+    number: t('number', 'value', (v: unknown) => isNumeric(v)),
     odd: t('odd', 'value', (v: unknown) => parity('odd', v) === 1),
     sameas: t('sameas', 'value other', (v: unknown, o: unknown) => v === o),
     sequence: t('sequence', 'value', (v: unknown) => isStr(v) || Array.isArray(v) || isDict(v)),

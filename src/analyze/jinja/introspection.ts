@@ -8,7 +8,7 @@ import { quoteIdent, quoteLiteral } from '../../sql/sql-text.js';
 import { emptyAnswer, questionKey, type Answer, type Question } from '../../warehouse/introspection.js';
 import type { QueryTable } from '../../warehouse/warehouse.js';
 import { DbtRelation, Relation } from './relation.js';
-import { PyObject, tuple } from './values.js';
+import { pyFloat, PyObject, tuple } from './values.js';
 
 /**
  * dbt's two render phases, as templates see them. A model is first rendered to build the
@@ -261,8 +261,9 @@ export type AgateTable = AgateRow[] & { readonly rows: AgateRow[]; readonly colu
 
 export function agateTable(result: QueryTable, lenient = false): AgateTable {
   const names = result.columns.map((c) => c.name);
-  const rows = result.rows.map((r) => agateRow(names, r));
-  const columns = result.columns.map((c, i) => new AgateColumn(c.name, c.type, result.rows.map((r) => r[i]), lenient ? () => NO_ROW[0] : undefined));
+  const cells = withFloats(result);
+  const rows = cells.map((r) => agateRow(names, r));
+  const columns = result.columns.map((c, i) => new AgateColumn(c.name, c.type, cells.map((r) => r[i]), lenient ? () => NO_ROW[0] : undefined));
   for (const c of [...columns]) if (byName(columns, c.name)) withHidden(columns, { [c.name]: c });
   // agate's columns are a mapping too: dbt_utils.get_query_results_as_dict walks `.items()`.
   withHidden(columns, {
@@ -281,6 +282,16 @@ export function agateTable(result: QueryTable, lenient = false): AgateTable {
     toString: () => '',
   }) as AgateTable;
   return lenient ? passing(table, NO_ROW) : table;
+}
+
+/**
+ * The rows with a float column's whole values as floats: agate keeps a DOUBLE's 3.0 as
+ * Decimal('3.0'), which prints as `3.0` (see WholeFloat).
+ */
+function withFloats(result: QueryTable): readonly (readonly unknown[])[] {
+  const floats = result.columns.map((c) => TYPE_KINDS.float.has(c.type.toLowerCase()));
+  if (!floats.includes(true)) return result.rows;
+  return result.rows.map((r) => r.map((v, i) => (floats[i] && typeof v === 'number' ? pyFloat(v) : v)));
 }
 
 /**

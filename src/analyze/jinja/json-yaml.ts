@@ -3,7 +3,7 @@ import { parsePyyaml } from '../../project/yaml-file.js';
 import { pyFunction, signature } from './args.js';
 import { PyDate, PyDateTime, yamlTimestamp } from './datetime.js';
 import { JinjaError } from './errors.js';
-import { isDict, isStr, isTuple, keyOfName, numberRepr, pyBool, strOf, typeName } from './values.js';
+import { isDict, isStr, isTuple, keyOfName, numberRepr, pyBool, strOf, typeName, WholeFloat } from './values.js';
 
 /**
  * dbt's tojson/fromjson/toyaml/fromyaml and Jinja's |tojson, writing what Python's json.dumps
@@ -50,6 +50,7 @@ export function jsonDumps(value: unknown, options: { sortKeys: boolean; indent?:
     if (v === null) return 'null';
     if (typeof v === 'boolean') return v ? 'true' : 'false';
     if (typeof v === 'number') return jsonNumber(v);
+    if (v instanceof WholeFloat) return v.repr();
     if (isStr(v)) return jsonString(strOf(v));
     const open = (items: string[], l: string, r: string) => {
       if (items.length === 0) return l + r;
@@ -163,6 +164,10 @@ function yamlScalar(v: unknown, column: number, isKey: boolean): { text: string;
     return { text: 'null', plainRoot: true };
   }
   if (typeof v === 'boolean') return { text: v ? 'true' : 'false', plainRoot: true };
+  if (v instanceof WholeFloat) {
+    const t = v.repr();
+    return { text: !t.includes('.') && t.includes('e') ? t.replace('e', '.0e') : t, plainRoot: true };
+  }
   if (typeof v === 'number') {
     if (Number.isNaN(v)) return { text: '.nan', plainRoot: true };
     if (!Number.isFinite(v)) return { text: v > 0 ? '.inf' : '-.inf', plainRoot: true };

@@ -2,7 +2,7 @@ import { JinjaError } from './errors.js';
 import { percentFormat } from './python-format.js';
 import { DbtRelation } from './relation.js';
 import { holdsRelation, relationAsText } from './relation-text.js';
-import { isDict, isStr, isTuple, lookupName, nameOfKey, pyBool, pyCompare, pyEquals, pyIterate, PyObject, pyRepr, pyStr, strOf, tuple, typeName } from './values.js';
+import { isDict, isFloat, isNumeric, isStr, isTuple, lookupName, nameOfKey, pyBool, pyCompare, pyEquals, pyFloat, pyIterate, PyObject, pyRepr, pyStr, strOf, tuple, typeName, WholeFloat } from './values.js';
 
 /**
  * Python's operators, as compiled templates call them: `+` adds numbers and joins strings
@@ -23,11 +23,9 @@ function unsupported(op: string, a: unknown, b: unknown): JinjaError {
   return new JinjaError(`unsupported operand type(s) for ${op}: '${typeName(a)}' and '${typeName(b)}'`);
 }
 
-const isNumber = (v: unknown): v is number | boolean => typeof v === 'number' || typeof v === 'boolean';
-
-function repeat(seq: unknown, times: number): unknown {
-  if (!Number.isInteger(times)) throw new JinjaError(`can't multiply sequence by non-int of type 'float'`);
-  const n = Math.max(0, times);
+function repeat(seq: unknown, times: number | boolean | WholeFloat): unknown {
+  if (isFloat(times)) throw new JinjaError(`can't multiply sequence by non-int of type 'float'`);
+  const n = Math.max(0, Number(times));
   if (isStr(seq)) return strOf(seq).repeat(n);
   const items = seq as unknown[];
   const out: unknown[] = [];
@@ -35,7 +33,7 @@ function repeat(seq: unknown, times: number): unknown {
   return isTuple(items) ? tuple(out) : out;
 }
 
-function divisor(b: number | boolean, message: string): number {
+function divisor(b: number, message: string): number {
   const d = Number(b);
   if (d === 0) throw new JinjaError(message);
   return d;
@@ -47,28 +45,10 @@ export function binary(op: BinaryOp, a: unknown, b: unknown): unknown {
     return (a === undefined ? '' : pyStr(a)) + (b === undefined ? '' : pyStr(b));
   }
   if (a === undefined || b === undefined) throw undefinedIn(op);
-  if (isNumber(a) && isNumber(b)) {
-    const x = Number(a);
-    const y = Number(b);
-    switch (op) {
-      case '+':
-        return x + y;
-      case '-':
-        return x - y;
-      case '*':
-        return x * y;
-      case '/':
-        return x / divisor(y, 'division by zero');
-      case '//':
-        return Math.floor(x / divisor(y, 'integer division or modulo by zero'));
-      case '%': {
-        const r = x % divisor(y, 'integer division or modulo by zero');
-        return r !== 0 && r < 0 !== y < 0 ? r + y : r;
-      }
-      case '**':
-        if (x === 0 && y < 0) throw new JinjaError('0.0 cannot be raised to a negative power');
-        return x ** y;
-    }
+  if (isNumeric(a) && isNumeric(b)) {
+    const n = arithmetic(op, Number(a), Number(b));
+    // A float in, or `/`, or an int to a negative power, gives a float, as in Python.
+    return isFloat(a) || isFloat(b) || op === '/' || (op === '**' && Number(b) < 0) ? pyFloat(n) : n;
   }
   switch (op) {
     case '+':
@@ -76,8 +56,8 @@ export function binary(op: BinaryOp, a: unknown, b: unknown): unknown {
       if (Array.isArray(a) && Array.isArray(b) && isTuple(a) === isTuple(b)) return isTuple(a) ? tuple([...a, ...b]) : [...a, ...b];
       break;
     case '*':
-      if ((isStr(a) || Array.isArray(a)) && isNumber(b)) return repeat(a, Number(b));
-      if (isNumber(a) && (isStr(b) || Array.isArray(b))) return repeat(b, Number(a));
+      if ((isStr(a) || Array.isArray(a)) && isNumeric(b)) return repeat(a, b);
+      if (isNumeric(a) && (isStr(b) || Array.isArray(b))) return repeat(b, a);
       break;
     case '%':
       if (isStr(a)) return percentFormat(strOf(a), b);
@@ -88,6 +68,30 @@ export function binary(op: BinaryOp, a: unknown, b: unknown): unknown {
   const viaObject = objectOperation(op, a, b);
   if (viaObject !== undefined) return viaObject;
   throw unsupported(op, a, b);
+}
+
+function arithmetic(op: BinaryOp, x: number, y: number): number {
+  switch (op) {
+    case '+':
+      return x + y;
+    case '-':
+      return x - y;
+    case '*':
+      return x * y;
+    case '/':
+      return x / divisor(y, 'division by zero');
+    case '//':
+      return Math.floor(x / divisor(y, 'integer division or modulo by zero'));
+    case '%': {
+      const r = x % divisor(y, 'integer division or modulo by zero');
+      return r !== 0 && r < 0 !== y < 0 ? r + y : r;
+    }
+    case '**':
+      if (x === 0 && y < 0) throw new JinjaError('0.0 cannot be raised to a negative power');
+      return x ** y;
+    default:
+      throw new JinjaError(`internal error: ${op} is not arithmetic`);
+  }
 }
 
 function objectOperation(op: BinaryOp, a: unknown, b: unknown): unknown {
@@ -107,7 +111,10 @@ function objectOperation(op: BinaryOp, a: unknown, b: unknown): unknown {
 
 export function unary(op: '-' | '+', v: unknown): unknown {
   if (v === undefined) throw undefinedIn(op);
-  if (isNumber(v)) return op === '-' ? -Number(v) : Number(v);
+  if (isNumeric(v)) {
+    const n = op === '-' ? -Number(v) : Number(v);
+    return isFloat(v) ? pyFloat(n) : n;
+  }
   if (op === '-' && v instanceof PyObject) {
     const r = v.neg();
     if (r !== undefined) return r;

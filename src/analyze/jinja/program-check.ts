@@ -38,6 +38,8 @@ class ProgramCheck {
     switch (e.t) {
       case 'lit':
         return e.v === null || isStr(e.v) || typeof e.v === 'boolean' || (typeof e.v === 'number' && Number.isFinite(e.v));
+      case 'float':
+        return typeof e.v === 'number' && Number.isInteger(e.v);
       case 'slot':
         return this.slot(e.i);
       case 'name':

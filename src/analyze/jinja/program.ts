@@ -25,6 +25,8 @@ export type At = readonly [line: number, column: number];
 
 export type Expr =
   | { readonly t: 'lit'; readonly v: string | number | boolean | null }
+  /** A float literal with a whole value (`5.0`): a number would be the int 5. */
+  | { readonly t: 'float'; readonly v: number }
   /** A name the compiler binds to a variable of its own (a loop's variable). */
   | { readonly t: 'slot'; readonly i: number }
   /** A name looked up when it is read: the frames, then the render's context and the globals. */
@@ -317,6 +319,7 @@ class Converter {
     switch (n.typename) {
       case 'Literal': {
         const v = n.value;
+        if (n.float === true && typeof v === 'number' && Number.isInteger(v)) return { t: 'float', v };
         if (v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return { t: 'lit', v };
         throw new Unsupported('literal');
       }
@@ -397,9 +400,9 @@ class Converter {
   private dictEntry(pair: Node, scope: Scope): DictEntry {
     const key = pair.key as Node;
     if (key.typename === 'Literal') {
-      // A number key fails to compile (the compiler's error is Nunjucks' to give); `__proto__` would set the prototype.
-      if (typeof key.value !== 'string' || key.value === '__proto__') throw new Unsupported('dict key');
-      return [key.value, this.expr(pair.value as Node, scope)];
+      // `__proto__` would set the prototype; a number's key is made when the dict is (5.0 and 5 are one key).
+      if (key.value === '__proto__') throw new Unsupported('dict key');
+      if (typeof key.value === 'string') return [key.value, this.expr(pair.value as Node, scope)];
     }
     return [{ e: this.expr(key, scope), at: at(key) }, this.expr(pair.value as Node, scope)];
   }

@@ -1,5 +1,6 @@
 import { JinjaError } from './errors.js';
-import { isDict, isStr, isTuple, numberRepr, pyRepr, pyStr, PyObject, strOf, typeName } from './values.js';
+import { floatRepr } from '../../util/float-repr.js';
+import { isDict, isFloat, isNumeric, isStr, isTuple, numberOf, numberRepr, pyRepr, pyStr, PyObject, strOf, typeName, WholeFloat } from './values.js';
 
 /**
  * Python's two ways of formatting text: `'%s-%05.1f' % (a, b)` (and Jinja's `|format`) and
@@ -216,9 +217,9 @@ export function percentFormat(format: string, values: unknown): string {
 }
 
 function numeric(v: unknown, message: string): number {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  throw new JinjaError(message);
+  const n = numberOf(v);
+  if (n === undefined) throw new JinjaError(message);
+  return n;
 }
 
 function asciiEscape(ch: string): string {
@@ -234,7 +235,7 @@ const SPEC = /^(?:([\s\S])?([<>=^]))?([+\- ])?(z)?(#)?(0)?(\d+)?([,_])?(?:\.(\d+
 
 /** format(value, spec): Python's format-spec mini-language for str, int and float. */
 export function formatValue(value: unknown, spec: string): string {
-  if (value instanceof PyObject) {
+  if (value instanceof PyObject && !(value instanceof WholeFloat)) {
     const own = value.format(spec);
     if (own === undefined) throw new JinjaError(`unsupported format string passed to ${value.typeName}.__format__`);
     return own;
@@ -254,11 +255,11 @@ export function formatValue(value: unknown, spec: string): string {
     if (precision !== undefined) s = [...s].slice(0, precision).join('');
     return pad(s, '', width, alignChar ?? '<', fill);
   }
-  if (typeof value !== 'number' && typeof value !== 'boolean') {
+  if (!isNumeric(value)) {
     throw new JinjaError(`unsupported format string passed to ${typeName(value)}.__format__`);
   }
   const x = Number(value);
-  const isInt = typeof value === 'boolean' || Number.isInteger(x);
+  const isInt = !isFloat(value);
   const align = alignChar ?? (zero && !fillChar ? '=' : '>');
   let body: string;
   let prefix = 0;
@@ -267,14 +268,14 @@ export function formatValue(value: unknown, spec: string): string {
     return pad(String.fromCodePoint(x), '', width, alignChar ?? '<', fill);
   }
   if (type !== undefined && 'bdoxXn'.includes(type)) {
-    if (!Number.isInteger(x)) throw new JinjaError(`Unknown format code '${type}' for object of type 'float'`);
+    if (!isInt) throw new JinjaError(`Unknown format code '${type}' for object of type 'float'`);
     body = intBody(BigInt(x), type, alternate);
     prefix = alternate && type !== 'd' && type !== 'n' ? 2 : 0;
   } else if (type === undefined && isInt && precision === undefined) {
     body = intBody(BigInt(x), 'd', false);
   } else if (type === undefined) {
     if (isInt && precision !== undefined) throw new JinjaError("Precision not allowed in integer format specifier");
-    body = nonFinite(x, false) ?? (precision === undefined ? numberRepr(Math.abs(x)) : general(Math.abs(x), precision, alternate, true));
+    body = nonFinite(x, false) ?? (precision === undefined ? floatRepr(Math.abs(x)) : general(Math.abs(x), precision, alternate, true));
   } else {
     body = floatBody(x, type, precision, alternate);
   }

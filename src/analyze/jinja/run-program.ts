@@ -1,6 +1,7 @@
 import nunjucks from 'nunjucks';
 import { loopObject } from './loop-variables.js';
 import type { Args, Expr, ForStmt, Program, Stmt, Target } from './program.js';
+import { WholeFloat } from './values.js';
 
 /**
  * Runs a template's program (see program.ts) as its compiled code runs: the same runtime
@@ -225,6 +226,8 @@ class Run {
     switch (e.t) {
       case 'lit':
         return e.v;
+      case 'float':
+        return new WholeFloat(e.v);
       case 'slot':
         return this.slots[e.i];
       case 'name':

@@ -6,7 +6,7 @@ import { JinjaError, locate, MacroReturn } from './errors.js';
 import { Relation } from './relation.js';
 import { getattr, getitem, setattr, slice } from './members.js';
 import { and, binary, compareChain, contains, dictKey, loopSource, or, unary, unpack, type BinaryOp } from './operators.js';
-import { inexactWhole, pyBool, pyStr, SafeString, tuple } from './values.js';
+import { inexactWhole, pyBool, pyStr, SafeString, tuple, WholeFloat } from './values.js';
 import { BUNDLED, distUrl } from '../../install-paths.js';
 
 /**
@@ -191,6 +191,7 @@ const HELPERS = {
   spread: located(spreadArgs),
   macro: makeMacro,
   loopVariables: setLoopVariables,
+  wholeFloat: (v: number) => new WholeFloat(v),
 };
 
 let installed = false;
@@ -507,7 +508,15 @@ function clearerTagError(parser: ParserThis, tag: Token, e: unknown): unknown {
 function installParser(): void {
   const P = N.parser.Parser.prototype;
   const nodes = N.nodes;
-  const { parseStatement, parseFor, parseMacro, parseCall, parseSet, parseFilterStatement } = P;
+  const { parseStatement, parseFor, parseMacro, parseCall, parseSet, parseFilterStatement, parsePrimary } = P;
+
+  // `5.0` is a float, whose whole value prints as one (see compileLiteral).
+  P.parsePrimary = function (this: ParserThis, ...args: unknown[]) {
+    const tok = this.peekToken();
+    const n = (parsePrimary as (this: ParserThis, ...a: unknown[]) => Node).call(this, ...args);
+    if (tok?.type === T.TOKEN_FLOAT && n.typename === 'Literal') n.float = true;
+    return n;
+  };
 
   // Loop bodies may hold break and continue; a macro, call, set or filter block inside one starts afresh.
   const outsideLoops = (fn: ParseFn): ParseFn =>
@@ -756,7 +765,7 @@ function installParser(): void {
 function installCompiler(): void {
   const C = N.compiler.Compiler.prototype;
   const nodes = N.nodes;
-  const { compileIf, compileInlineIf, compileSet, compileDict, assertType, _emitLoopBindings } = C;
+  const { compileIf, compileInlineIf, compileSet, compileDict, assertType, _emitLoopBindings, compileLiteral } = C;
   const own = [Do, LoopControl, SetAttr, Unpack, ReturnScope, IterationScope, Truth, LoopSource, Raw];
 
   /** `, "file", line, col`: where the expression stands, for the helper's errors. */
@@ -783,6 +792,10 @@ function installCompiler(): void {
     this._emitLine(`runtime.py.loopVariables(frame, ${arr}, ${i}, ${len});`);
   } as unknown as typeof C._emitLoopBindings;
 
+  C.compileLiteral = function (n, frame) {
+    if (n.float === true && typeof n.value === 'number' && Number.isInteger(n.value)) this._emit(`runtime.py.wholeFloat(${n.value})`);
+    else (compileLiteral as CompileFn).call(this, n, frame);
+  };
   C.compilePipeDo = function (n, frame) {
     expr(this, n.expr, frame);
     this._emitLine(';');

@@ -721,7 +721,8 @@ class Parser {
         n = node('Literal', tok, { value: parseInt(tok.value, 10) });
         break;
       case 'float':
-        n = node('Literal', tok, { value: parseFloat(tok.value) });
+        // `5.0` is a float, which prints as one (see program.ts).
+        n = node('Literal', tok, { value: parseFloat(tok.value), float: true });
         break;
       case 'boolean':
         n = node('Literal', tok, { value: tok.value === 'true' });

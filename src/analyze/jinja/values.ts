@@ -4,7 +4,8 @@ import { floatRepr } from '../../util/float-repr.js';
 
 /**
  * Python's values as templates hold them: str is a string (or Nunjucks' SafeString, what a
- * macro's output is), int and float are numbers, bool a boolean, None null (undefined is
+ * macro's output is), int and float are numbers (a float with a whole value, `5.0`, a
+ * WholeFloat: a number cannot tell it from the int 5), bool a boolean, None null (undefined is
  * Jinja's Undefined), list an array, tuple an array marked as one, dict a plain object.
  * Everything else dbt hands to templates (datetimes, relations, namespaces, regex matches)
  * is a PyObject, which says how Python would print, compare and add it.
@@ -49,7 +50,9 @@ export function nameOfKey(k: unknown): string | undefined {
   if (isStr(k)) return strOf(k);
   if (k === null) return `${KEY_MARK}None`;
   if (typeof k === 'boolean') return `${KEY_MARK}${k ? 'True' : 'False'}`;
-  if (typeof k === 'number' && Number.isFinite(k)) return `${KEY_MARK}${Object.is(k, -0) ? 0 : k}`;
+  // 5.0 and 5 are one key, as in Python.
+  const n = typeof k === 'number' || k instanceof WholeFloat ? Number(k) : undefined;
+  if (n !== undefined && Number.isFinite(n)) return `${KEY_MARK}${Object.is(n, -0) ? 0 : n}`;
   return undefined;
 }
 
@@ -60,7 +63,8 @@ export function nameOfKey(k: unknown): string | undefined {
 export function lookupName(d: Readonly<Record<string, unknown>>, k: unknown): string | undefined {
   const name = nameOfKey(k);
   if (name === undefined || Object.hasOwn(d, name)) return name;
-  const twin = k === true || k === 1 ? [1, true] : k === false || k === 0 ? [0, false] : undefined;
+  const num = isNumeric(k) ? Number(k) : undefined;
+  const twin = num === 1 ? [1, true] : num === 0 ? [0, false] : undefined;
   const other = twin?.map(nameOfKey).find((n) => n !== name && Object.hasOwn(d, n!));
   if (other !== undefined) throw new JinjaError(`the dict has the key ${pyRepr(keyOfName(other))}, which Python finds for ${pyRepr(k)} and pipe keeps apart: key it with one of them`);
   return name;
@@ -140,6 +144,74 @@ export abstract class PyObject {
   toString(): string {
     return this.str();
   }
+}
+
+/**
+ * A float whose value is whole (`5.0`, `10 / 2`, `2.5 * 2`): JavaScript's number 5 is Python's
+ * int 5, so a whole float is kept apart to print, compare and compute as Python's float does
+ * (`5.0`, not `5`: in SQL the one is a DECIMAL and the other an INTEGER). A float that is not
+ * whole is a plain number, as nothing else could be one.
+ */
+export class WholeFloat extends PyObject {
+  readonly typeName = 'float';
+  constructor(readonly value: number) {
+    super();
+  }
+  override repr(): string {
+    return floatRepr(this.value);
+  }
+  override equals(other: unknown): boolean {
+    return numberOf(other) === this.value;
+  }
+  override compare(other: unknown): number | undefined {
+    const n = numberOf(other);
+    return n === undefined ? undefined : this.value - n;
+  }
+  override truthy(): boolean {
+    return this.value !== 0;
+  }
+  /** Where JavaScript converts it (`Number(x)`), it is its value. */
+  override valueOf(): number {
+    return this.value;
+  }
+  /** As data (JSON of configs and keys), it is its value. */
+  toJSON(): number {
+    return this.value;
+  }
+}
+
+/** A float result of Python's arithmetic: a whole one kept apart from an int (see WholeFloat). */
+export function pyFloat(x: number): number | WholeFloat {
+  return Number.isInteger(x) ? new WholeFloat(x) : x;
+}
+
+/** The number of an int, a float or a bool (True is 1); undefined for anything else. */
+export function numberOf(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'boolean' || v instanceof WholeFloat) return Number(v);
+  return undefined;
+}
+
+/** Whether a value is a number as Python's arithmetic takes one: an int, a float or a bool. */
+export function isNumeric(v: unknown): v is number | boolean | WholeFloat {
+  return typeof v === 'number' || typeof v === 'boolean' || v instanceof WholeFloat;
+}
+
+/** Whether a number is Python's float: a whole one kept apart, or one that is not whole. */
+export function isFloat(v: unknown): boolean {
+  return v instanceof WholeFloat || (typeof v === 'number' && !Number.isInteger(v));
+}
+
+/** A value as pipe's own settings take it: a whole float is its number (config(retries=2.0)), in lists and dicts too. */
+export function plainNumbers(v: unknown): unknown {
+  if (v instanceof WholeFloat) return v.value;
+  if (Array.isArray(v)) return v.some(holdsWholeFloat) ? (isTuple(v) ? tuple(v.map(plainNumbers)) : v.map(plainNumbers)) : v;
+  if (isDict(v)) return Object.values(v).some(holdsWholeFloat) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainNumbers(x)])) : v;
+  return v;
+}
+
+function holdsWholeFloat(v: unknown): boolean {
+  return v instanceof WholeFloat || (Array.isArray(v) && v.some(holdsWholeFloat)) || (isDict(v) && Object.values(v).some(holdsWholeFloat));
 }
 
 const ATTRS = Symbol('attributes');
@@ -237,8 +309,8 @@ export function inexactWhole(x: unknown): string | undefined {
 export const INEXACT_WHOLE = 'a whole number of 2^53 or more';
 
 /**
- * A number as Python prints it. A whole number prints as an int: JavaScript cannot tell 5
- * from 5.0 (Python prints the float as `5.0`). Other numbers print as Python's float repr:
+ * A number as Python prints it. A whole number prints as an int (a whole float is a
+ * WholeFloat, which prints as `5.0`). Other numbers print as Python's float repr:
  * the shortest digits that read back, in exponent form below 1e-4 or from 1e16.
  */
 export function numberRepr(x: number): string {
@@ -273,8 +345,8 @@ export function pyBool(v: unknown): boolean {
 export function pyEquals(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (isStr(a) || isStr(b)) return isStr(a) && isStr(b) && strOf(a) === strOf(b);
-  const numA = typeof a === 'number' || typeof a === 'boolean';
-  const numB = typeof b === 'number' || typeof b === 'boolean';
+  const numA = isNumeric(a);
+  const numB = isNumeric(b);
   if (numA || numB) return numA && numB && Number(a) === Number(b);
   if (a === null || a === undefined || b === null || b === undefined) return false;
   if (Array.isArray(a) || Array.isArray(b)) {
@@ -291,9 +363,7 @@ export function pyEquals(a: unknown, b: unknown): boolean {
 
 /** Python's ordering of two values (`<` and friends), or a TypeError for values Python does not order. */
 export function pyCompare(a: unknown, b: unknown, op: string): number {
-  const numA = typeof a === 'number' || typeof a === 'boolean';
-  const numB = typeof b === 'number' || typeof b === 'boolean';
-  if (numA && numB) return Number(a) - Number(b);
+  if (isNumeric(a) && isNumeric(b)) return Number(a) - Number(b);
   if (isStr(a) && isStr(b)) {
     const x = strOf(a);
     const y = strOf(b);
