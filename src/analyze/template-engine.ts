@@ -972,7 +972,7 @@ export class TemplateEngine {
       // As Template's own compile reports it (see templateDiagnostic).
       throw N.lib._prettifyError(path, env.opts.dev ?? false, e);
     }
-    const template = this.fromCode(loadCode(made?.fn ?? (new Function(code) as () => unknown)), path); // eslint-disable-line no-new-func
+    const template = this.fromCode(loadCode(made?.fn ?? compiledFunction(code)), path);
     if (key !== undefined) cache!.write(key, code);
     return template;
   }
@@ -1179,5 +1179,14 @@ export class TemplateEngine {
       printRelationsAsTokens(printedTokens);
       reportNoneOutput(reportedNone);
     }
+  }
+}
+
+/** The function of a template's compiled code; code that does not compile is pipe's fault, said as such rather than as JavaScript's error. */
+function compiledFunction(code: string): () => unknown {
+  try {
+    return new Function(code) as () => unknown; // eslint-disable-line no-new-func
+  } catch (e) {
+    throw new Error(`internal error: pipe compiled this template into code that does not run (${(e as Error).message}); please report it with the template`);
   }
 }

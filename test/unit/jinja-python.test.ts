@@ -28,6 +28,7 @@ function render(source: string): string {
 }
 
 const AS_DBT_RENDERS: readonly (readonly [name: string, template: string, dbt: string])[] = [
+  ["a dict as the expression of do, in a template pipe runs and in one Nunjucks compiles (a filter block)", "{% do {'a': 1} %}x|{% filter upper %}y{% endfilter %}{% do {'b': [1]} %}", "x|Y"],
   ["a float is printed as one: `/`, float literals and arithmetic with a float give floats, whole ones too", "{{ 10 / 2 }}|{{ 5.0 }}|{{ 2.5 * 2 }}|{{ 7 // 2.0 }}|{{ 7.0 % 2 }}|{{ 4 ** 0.5 }}|{{ 1 ** -1 }}|{{ 2 ** 3 }}|{{ -(4 / 2) }}|{{ 1e3 }}|{{ 3 - 1.0 }}|{{ 0.0 * -1 }}", "5.0|5.0|5.0|3.0|1.0|2.0|1.0|8|-2.0|1000.0|2.0|-0.0"],
   ["whole floats inside lists, dicts and tuples, compared with ints, as dict keys, and Jinja's number tests", "{{ [10 / 2, 3] }}|{{ {'a': 4 / 2} }}|{{ (1.0, 2) }}|{{ 5.0 == 5 }}|{{ 5 == 5.0 }}|{{ 5.0 < 6 }}|{{ 5.0 in [5] }}|{{ {5: 'x'}[5.0] }}|{{ (6 / 3) is float }}|{{ (6 // 3) is integer }}|{{ 2.0 is number }}|{{ 2.0 is integer }}", "[5.0, 3]|{'a': 2.0}|(1.0, 2)|True|True|True|True|x|True|True|True|False"],
   ["filters that give floats: float, round, floor, abs, sum; int of a float", "{{ 5 | float }}|{{ '3' | float }}|{{ 'x' | float }}|{{ 2.7 | round }}|{{ 3 | round }}|{{ 2.5 | round(0, 'floor') }}|{{ 12.0 | int }}|{{ -2.0 | abs }}|{{ [1, 2.0] | sum }}|{{ [1, 2] | sum }}|{{ (6 / 3) | string }}", "5.0|3.0|0.0|3.0|3|2.0|12|2.0|3.0|3|2.0"],

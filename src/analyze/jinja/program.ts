@@ -214,8 +214,6 @@ class Converter {
         out.push({ t: 'setattr', target: this.expr(n.target as Node, scope), attr: String(n.attr), value: this.expr(n.value as Node, scope), at: at(n) });
         return;
       case 'PipeDo':
-        // Compiled as a JavaScript statement, a dict there reads as a block and does not compile: Nunjucks' error to give.
-        if ((n.expr as Node).typename === 'Dict') throw new Unsupported('a dict as a statement');
         out.push({ t: 'do', e: this.expr(n.expr as Node, scope) });
         return;
       case 'If': {

@@ -797,8 +797,10 @@ function installCompiler(): void {
     else (compileLiteral as CompileFn).call(this, n, frame);
   };
   C.compilePipeDo = function (n, frame) {
+    // In parentheses: a dict (`{% do {'a': 1} %}`) would read as a JavaScript block.
+    this._emit('(');
     expr(this, n.expr, frame);
-    this._emitLine(';');
+    this._emitLine(');');
   };
   C.compilePipeLoopControl = function (n) {
     // Leave the iteration's own frame (see compilePipeIterationScope) before leaving the iteration.
