@@ -90,6 +90,11 @@ export function earlierRun(from: JobRun | undefined, latest: JobRun | undefined)
   return from !== undefined && latest !== undefined && from.jobId === latest.jobId && from.attempt < latest.attempt;
 }
 
+/** Whether `from` is the run `run` of a job or an earlier run of it. */
+export function runUpTo(from: JobRun | undefined, run: JobRun | undefined): boolean {
+  return from !== undefined && run !== undefined && from.jobId === run.jobId && from.attempt <= run.attempt;
+}
+
 /** BigInt values (DuckDB's counts) as numbers, for JSON. */
 const replacer = (_: string, v: unknown) => (typeof v === 'bigint' ? Number(v) : v);
 
