@@ -2,7 +2,7 @@ import type { Logger, WorkerUtils } from 'graphile-worker';
 import type pg from 'pg';
 import type { RetryPolicy } from '../plan/retry-policy.js';
 import { jobQueue } from './drivers.js';
-import { SCHEMA } from './tables.js';
+import { SCHEMA, type JobRun } from './tables.js';
 
 /**
  * The job queue of a distributed backfill: graphile-worker's tables in the catalog's Postgres.
@@ -61,13 +61,20 @@ export async function enqueue(utils: WorkerUtils, payload: JobPayload): Promise<
   return job.id;
 }
 
+/** A job given back to the queue: its key (its id when it has none), and the run of it taken back. */
+export interface GivenBack {
+  readonly key: string;
+  readonly run: JobRun;
+}
+
 /**
  * Makes the jobs of a worker that died available again: unlocked, and their one attempt given
  * back (a job of one attempt whose attempt is spent would never be taken). Its jobs are found
  * by the lock ids its heartbeat recorded and by the keys of the tasks it said it ran. The jobs
- * given back, by key (a job without one by id).
+ * given back, each with the run of it that was taken back (what that run tells later, or any
+ * earlier one, is no longer the task's).
  */
-export async function giveBack(utils: WorkerUtils, pool: pg.Pool, locks: readonly string[], keys: readonly string[]): Promise<string[]> {
+export async function giveBack(utils: WorkerUtils, pool: pg.Pool, locks: readonly string[], keys: readonly string[]): Promise<GivenBack[]> {
   const { rows } = await pool.query<{ id: string; key: string | null; locked_by: string | null; attempts: number }>(
     'SELECT id::text AS id, key, locked_by, attempts FROM graphile_worker.jobs WHERE locked_by = ANY($1::text[]) OR (key = ANY($2::text[]) AND locked_by IS NOT NULL)',
     [[...locks], [...keys]],
@@ -76,7 +83,7 @@ export async function giveBack(utils: WorkerUtils, pool: pg.Pool, locks: readonl
   if (held.length > 0) await utils.forceUnlockWorkers(held);
   // One more attempt than it has spent (rescheduleJobs cannot set attempts back to 0).
   for (const r of rows) await utils.rescheduleJobs([r.id], { maxAttempts: r.attempts + 1 });
-  return rows.map((r) => r.key ?? r.id);
+  return rows.map((r) => ({ key: r.key ?? r.id, run: { jobId: r.id, attempt: r.attempts } }));
 }
 
 /**

@@ -14,8 +14,8 @@ import { untilSent, type PgConfig } from './postgres.js';
 /** A signal that never aborts: a run without one is stopped by other means. */
 const NEVER = new AbortController().signal;
 import { PIPE_VERSION } from '../version.js';
-import { enqueue, giveBack, jobKey, orphanedLocks, removeQueued, type JobPayload } from './queue.js';
-import { cancelRun, earlierRun, forgetRun, MESSAGES_CHANNEL, readMessages, type JobRun, type StoredMessage } from './tables.js';
+import { enqueue, giveBack, jobKey, orphanedLocks, removeQueued, type GivenBack, type JobPayload } from './queue.js';
+import { cancelRun, earlierRun, forgetRun, MESSAGES_CHANNEL, readMessages, runUpTo, type JobRun, type StoredMessage } from './tables.js';
 
 /**
  * The coordinator's side of a distributed backfill: a TaskPlace that queues each task it is
@@ -60,6 +60,15 @@ interface Waiting {
    * than a success, is not the task's outcome, which the run the task was given back for tells.
    */
   readonly takenFrom: Set<string>;
+  /**
+   * The last run of the task's job this coordinator gave back to the queue (see takenFrom).
+   * That run, or an earlier one, may tell its start only now, or tell it again (its first
+   * send reached Postgres, the answer was lost in the outage, so it was sent once more): that
+   * start is not the task starting again, and what such a run tells, other than a success, is
+   * not the task's outcome. Going by the worker alone (takenFrom), such a run could not be told
+   * from that worker's later run of the job.
+   */
+  takenBack?: JobRun;
   /**
    * Its worker told it superseded (a newer interval of its table was published there first):
    * the success it tells next published nothing, and is told back as such.
@@ -223,11 +232,12 @@ export class QueuedPlace implements TaskPlace {
     if (this.waiting.size === 0) return;
     const stale = await takeStaleWorkers(this.o.pool).catch(() => []);
     for (const w of stale) {
-      const ids = await giveBack(this.o.utils, this.o.pool, w.locks, w.currentTasks).catch(() => []);
+      const given = await giveBack(this.o.utils, this.o.pool, w.locks, w.currentTasks).catch((): GivenBack[] => []);
       const mine = w.currentTasks.filter((k) => this.waiting.has(k));
       for (const k of mine) this.waiting.get(k)?.takenFrom.add(w.workerId);
-      this.handedBack([...mine, ...ids], `this coordinator gave it back to the queue when ${w.workerId} went unseen`);
-      if (ids.length > 0 || mine.length > 0) {
+      this.tookBack(given);
+      this.handedBack([...mine, ...given.map((g) => g.key)], `this coordinator gave it back to the queue when ${w.workerId} went unseen`);
+      if (given.length > 0 || mine.length > 0) {
         this.emit({
           type: 'notice',
           message: `worker ${w.workerId} not seen for ${(w.silentMs / 1000).toFixed(1)} s: ${mine.length > 0 ? mine.map((k) => k.slice(this.o.runId.length + 1)).join(', ') : 'its tasks'} go back to the queue`,
@@ -239,17 +249,18 @@ export class QueuedPlace implements TaskPlace {
     // A worker that died before a heartbeat named the lock of a job it had taken.
     const orphaned = await orphanedLocks(this.o.pool, this.o.runId, this.o.leaseMs).catch(() => []);
     if (orphaned.length > 0) {
-      const ids = await giveBack(this.o.utils, this.o.pool, orphaned, []).catch(() => []);
-      this.handedBack(ids, 'this coordinator gave it back to the queue when the worker holding it was found gone');
-      if (ids.length > 0) this.emit({ type: 'notice', message: `${ids.length} task(s) held by a worker that is gone go back to the queue` });
+      const given = await giveBack(this.o.utils, this.o.pool, orphaned, []).catch((): GivenBack[] => []);
+      this.tookBack(given);
+      this.handedBack(given.map((g) => g.key), 'this coordinator gave it back to the queue when the worker holding it was found gone');
+      if (given.length > 0) this.emit({ type: 'notice', message: `${given.length} task(s) held by a worker that is gone go back to the queue` });
     }
   }
 
   private async receive({ taskId, workerId, message, from }: StoredMessage): Promise<void> {
     const key = jobKey(this.o.runId, taskId);
     const w = this.waiting.get(key);
-    /** Told by a run of the task this coordinator took it from, or by an earlier run of its job than the one that started last. */
-    const fromEarlierRun = w !== undefined && (w.takenFrom.has(workerId) || earlierRun(from, w.latest));
+    /** Told by a run of the task this coordinator took it from (or an earlier one), or by an earlier run of its job than the one that started last. */
+    const fromEarlierRun = w !== undefined && (w.takenFrom.has(workerId) || earlierRun(from, w.latest) || runUpTo(from, w.takenBack));
     switch (message.kind) {
       case 'event': {
         const e = message.body as PipeEvent;
@@ -262,8 +273,9 @@ export class QueuedPlace implements TaskPlace {
           return;
         }
         if (e.type === 'task-started') {
-          // An earlier run's start told late: the later run has started already.
-          if (w && earlierRun(from, w.latest)) return;
+          // A start heard already (told again), an earlier run's told late (the later run has
+          // started already), or a start of a run given back since: none is the task starting now.
+          if (w && (runUpTo(from, w.latest) || runUpTo(from, w.takenBack))) return;
           w?.takenFrom.delete(workerId);
           if (w && from !== undefined) w.latest = from;
           if (w?.givenBack !== undefined) {
@@ -310,6 +322,14 @@ export class QueuedPlace implements TaskPlace {
         const never: never = message;
         throw new Error(`internal error: message ${JSON.stringify(never)}`);
       }
+    }
+  }
+
+  /** Remembers, per task waiting here, the run of its job given back (see Waiting.takenBack). */
+  private tookBack(given: readonly GivenBack[]): void {
+    for (const g of given) {
+      const w = this.waiting.get(g.key);
+      if (w && !runUpTo(g.run, w.takenBack)) w.takenBack = g.run;
     }
   }
 

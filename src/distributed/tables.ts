@@ -33,6 +33,9 @@ const DDL = [
   // Which run of its queued job a message comes from (see JobRun).
   `ALTER TABLE ${SCHEMA}.messages ADD COLUMN IF NOT EXISTS job_id text`,
   `ALTER TABLE ${SCHEMA}.messages ADD COLUMN IF NOT EXISTS job_attempt integer`,
+  // Each message's own id, given by its worker: one sent again (its answer lost) is stored once.
+  `ALTER TABLE ${SCHEMA}.messages ADD COLUMN IF NOT EXISTS sent_id text`,
+  `CREATE UNIQUE INDEX IF NOT EXISTS messages_sent ON ${SCHEMA}.messages (sent_id)`,
   `CREATE TABLE IF NOT EXISTS ${SCHEMA}.cancels (run_id text PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`,
   // One row per distributed run in progress: its coordinator's heartbeat (coordinators.ts).
   `CREATE TABLE IF NOT EXISTS ${SCHEMA}.coordinators (
@@ -90,14 +93,25 @@ export function earlierRun(from: JobRun | undefined, latest: JobRun | undefined)
   return from !== undefined && latest !== undefined && from.jobId === latest.jobId && from.attempt < latest.attempt;
 }
 
+/** Whether `from` is the run `run` of a job or an earlier run of it. */
+export function runUpTo(from: JobRun | undefined, run: JobRun | undefined): boolean {
+  return from !== undefined && run !== undefined && from.jobId === run.jobId && from.attempt <= run.attempt;
+}
+
 /** BigInt values (DuckDB's counts) as numbers, for JSON. */
 const replacer = (_: string, v: unknown) => (typeof v === 'bigint' ? Number(v) : v);
 
-export async function postMessage(pool: pg.Pool, runId: string, taskId: string, workerId: string, from: JobRun, m: Message): Promise<void> {
+/**
+ * Stores what a worker tells and wakes the coordinator. `sentId` is the message's own: sent
+ * again with it (Postgres took the first send, and its answer was lost in an outage), it is
+ * stored and heard once.
+ */
+export async function postMessage(pool: pg.Pool, runId: string, taskId: string, workerId: string, from: JobRun, m: Message, sentId: string): Promise<void> {
   await pool.query(
-    `WITH m AS (INSERT INTO ${SCHEMA}.messages (run_id, task_id, worker_id, kind, body, job_id, job_attempt) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) RETURNING run_id)
+    `WITH m AS (INSERT INTO ${SCHEMA}.messages (run_id, task_id, worker_id, kind, body, job_id, job_attempt, sent_id) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)
+       ON CONFLICT (sent_id) DO NOTHING RETURNING run_id)
      SELECT pg_notify('${MESSAGES_CHANNEL}', run_id) FROM m`,
-    [runId, taskId, workerId, m.kind, JSON.stringify(m.body, replacer), from.jobId, from.attempt],
+    [runId, taskId, workerId, m.kind, JSON.stringify(m.body, replacer), from.jobId, from.attempt, sentId],
   );
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { JobHelpers, Runner, WorkerEvents } from 'graphile-worker';
 import type pg from 'pg';
@@ -98,7 +99,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     // This run of the job: one given back to the queue is handed out again with a higher attempt.
     const from = { jobId: String(helpers.job.id), attempt: helpers.job.attempts };
     const tell = (m: Message) => {
-      told = told.then(() => untilSent(() => postMessage(pool, job.runId, job.taskId, row.workerId, from, m), o.signal)).catch(() => undefined);
+      // One id however often it is sent: a send whose answer an outage lost may have been stored.
+      const sentId = randomUUID();
+      told = told.then(() => untilSent(() => postMessage(pool, job.runId, job.taskId, row.workerId, from, m, sentId), o.signal)).catch(() => undefined);
     };
     /**
      * Leaves the task unrun, saying why here and to the coordinator. `why` names no task (the
