@@ -28,6 +28,7 @@ function render(source: string): string {
 }
 
 const AS_DBT_RENDERS: readonly (readonly [name: string, template: string, dbt: string])[] = [
+  ["datetime.timezone: utc, fixed offsets with and without a name, as a tzinfo and in astimezone()", "{{ modules.datetime.timezone.utc }}|{{ modules.datetime.datetime(2024, 1, 2, 3, tzinfo=modules.datetime.timezone.utc) }}|{{ modules.datetime.datetime(2024, 1, 2, 3, tzinfo=modules.datetime.timezone.utc).astimezone(modules.datetime.timezone(modules.datetime.timedelta(hours=-5))) }}|{{ modules.datetime.timezone(modules.datetime.timedelta(hours=2), 'CEST') }}|{{ [modules.datetime.timezone(modules.datetime.timedelta(minutes=90))] }}|{{ modules.datetime.timezone(modules.datetime.timedelta(0)) == modules.datetime.timezone.utc }}|{{ modules.datetime.datetime(2024, 1, 2, tzinfo=modules.datetime.timezone(modules.datetime.timedelta(hours=2), 'CEST')).strftime('%Z %z') }}", "UTC|2024-01-02 03:00:00+00:00|2024-01-01 22:00:00-05:00|CEST|[datetime.timezone(datetime.timedelta(seconds=5400))]|True|CEST +0200"],
   ["a dict as the expression of do, in a template pipe runs and in one Nunjucks compiles (a filter block)", "{% do {'a': 1} %}x|{% filter upper %}y{% endfilter %}{% do {'b': [1]} %}", "x|Y"],
   ["a float is printed as one: `/`, float literals and arithmetic with a float give floats, whole ones too", "{{ 10 / 2 }}|{{ 5.0 }}|{{ 2.5 * 2 }}|{{ 7 // 2.0 }}|{{ 7.0 % 2 }}|{{ 4 ** 0.5 }}|{{ 1 ** -1 }}|{{ 2 ** 3 }}|{{ -(4 / 2) }}|{{ 1e3 }}|{{ 3 - 1.0 }}|{{ 0.0 * -1 }}", "5.0|5.0|5.0|3.0|1.0|2.0|1.0|8|-2.0|1000.0|2.0|-0.0"],
   ["whole floats inside lists, dicts and tuples, compared with ints, as dict keys, and Jinja's number tests", "{{ [10 / 2, 3] }}|{{ {'a': 4 / 2} }}|{{ (1.0, 2) }}|{{ 5.0 == 5 }}|{{ 5 == 5.0 }}|{{ 5.0 < 6 }}|{{ 5.0 in [5] }}|{{ {5: 'x'}[5.0] }}|{{ (6 / 3) is float }}|{{ (6 // 3) is integer }}|{{ 2.0 is number }}|{{ 2.0 is integer }}", "[5.0, 3]|{'a': 2.0}|(1.0, 2)|True|True|True|True|x|True|True|True|False"],
@@ -119,6 +120,7 @@ describe('what pipe renders differently, it refuses', () => {
 
   it.each([
     ["{{ modules.re.search('(?P<y>\\d+)(?(y)a|b)', 'x') }}", "the regular expression '(?P<y>\\\\d+)(?(y)a|b)' uses a conditional group (?(...)...), which pipe cannot translate to its regex engine", 1, 4],
+    ["{{ modules.datetime.timezone(modules.datetime.timedelta(seconds=30)) }}", 'a time zone offset of seconds is not supported by pipe (0:00:30): write it in whole minutes', 1, 4],
     ["{{ modules.re.match('a++', 'aa') }}", "the regular expression 'a++' uses a possessive quantifier, which pipe cannot translate to its regex engine", 1, 4],
     ["{{ modules.re.match('\\N{DASH}', '-') }}", "the regular expression '\\\\N{DASH}' uses \\N{...}, which pipe cannot translate to its regex engine", 1, 4],
     ["{{ modules.datetime.datetime.now(modules.pytz.timezone('Europe/Pariss')) }}", "modules.pytz.timezone('Europe/Pariss'): unknown time zone (UnknownTimeZoneError); zones are named as in the time zone database, e.g. 'America/Los_Angeles'", 1, 34],

@@ -1,6 +1,6 @@
 import { bind, pyFunction, signature } from './args.js';
 import { JinjaError } from './errors.js';
-import { isStr, numberOf, pyCallable, pyFloat, PyObject, strOf, typeName } from './values.js';
+import { isStr, numberOf, pyCallable, pyFloat, PyObject, strOf, strRepr, typeName } from './values.js';
 
 /**
  * dbt's `modules.datetime` (date, datetime, timedelta) and `run_started_at`, as Python's
@@ -8,7 +8,7 @@ import { isStr, numberOf, pyCallable, pyFloat, PyObject, strOf, typeName } from 
  * timedeltas, comparisons, strftime/strptime with glibc's directives (pipe runs in UTC, so
  * `now()` and `today()` are UTC), isoformat/fromisoformat. Time zones are UTC, a fixed
  * offset read from an ISO string, or a zone of `modules.pytz` (pytz.ts), whose offset depends
- * on the instant; `modules.datetime.time` and `tzinfo` are not provided.
+ * on the instant; `datetime.timezone` makes fixed offsets; `modules.datetime.time` and `tzinfo` are not provided.
  */
 
 const US_PER_DAY = 86_400_000_000;
@@ -61,19 +61,24 @@ function checkDate(y: unknown, m: unknown, d: unknown): [number, number, number]
 
 const pad = (n: number, width: number) => String(Math.abs(n)).padStart(width, '0');
 
-/** A fixed offset from UTC (minutes east); UTC itself is offset 0. */
+/** A fixed offset from UTC (minutes east), with the name `datetime.timezone(offset, name)` gives it; UTC itself is offset 0. */
 export class PyTimezone extends PyObject {
   readonly typeName = 'timezone';
-  constructor(readonly minutes: number) {
+  constructor(
+    readonly minutes: number,
+    private readonly label?: string,
+  ) {
     super();
   }
   name(): string {
+    if (this.label !== undefined) return this.label;
     return this.minutes === 0 ? 'UTC' : `UTC${offsetText(this.minutes, ':')}`;
   }
   override str(): string {
     return this.name();
   }
   repr(): string {
+    if (this.label !== undefined) return `datetime.timezone(datetime.timedelta(seconds=${this.minutes * 60}), ${strRepr(this.label)})`;
     return this.minutes === 0 ? 'datetime.timezone.utc' : `datetime.timezone(datetime.timedelta(seconds=${this.minutes * 60}))`;
   }
   override equals(other: unknown): boolean {
@@ -813,8 +818,22 @@ export function datetimeModule(now: () => number): Record<string, unknown> {
     },
     'datetime',
   );
-  return { date: dateClass, datetime: datetimeClass, timedelta: timedeltaClass };
+  return { date: dateClass, datetime: datetimeClass, timedelta: timedeltaClass, timezone: timezoneClass };
 }
+
+/** `datetime.timezone(offset, name=None)` and `datetime.timezone.utc`: a fixed offset, of whole minutes in pipe. */
+const timezoneClass = pyCallable(
+  pyFunction(signature('timezone', 'offset name', { name: null }), (offset: unknown, name: unknown) => {
+    if (!(offset instanceof Timedelta)) throw new JinjaError(`timezone() argument 1 must be datetime.timedelta, not ${typeName(offset)}`);
+    if (name !== null && !isStr(name)) throw new JinjaError(`timezone() argument 2 must be str, not ${typeName(name)}`);
+    const micros = offset.micros();
+    if (Math.abs(micros) >= US_PER_DAY) throw new JinjaError('offset must be a timedelta strictly between -timedelta(hours=24) and timedelta(hours=24)');
+    if (micros % 60_000_000 !== 0) throw new JinjaError(`a time zone offset of seconds is not supported by pipe (${offset.str()}): write it in whole minutes`);
+    return new PyTimezone(micros / 60_000_000, name === null ? undefined : strOf(name));
+  }),
+  { utc: UTC },
+  'timezone',
+);
 
 /** The date and datetime of a YAML timestamp's text (how fromyaml reads `2024-01-02`). */
 export function yamlTimestamp(source: string): PyDate | PyDateTime | undefined {
