@@ -7,6 +7,7 @@ import { serializationFunctions } from './json-yaml.js';
 import { Namespace } from './members.js';
 import { dictKey } from './operators.js';
 import { pytzModule } from './pytz.js';
+import { itertoolsModule } from './itertools.js';
 import { reModule } from './python-re.js';
 import { currentCallSite } from './syntax.js';
 import { isDict, pyIterate, PyObject, pyStr, tuple, typeName } from './values.js';
@@ -61,14 +62,6 @@ class PyModule extends PyObject {
   }
   override getattr(name: string): unknown {
     return Object.hasOwn(this.attributes, name) ? this.attributes[name] : undefined;
-  }
-}
-
-/** dbt's `modules`: datetime, re and pytz (UTC only, see pytz.ts); itertools is refused where it is used. */
-class Modules extends PyModule {
-  override getattr(name: string): unknown {
-    if (name === 'itertools') throw new JinjaError('modules.itertools is not supported by pipe: write the loop with {% for %}');
-    return super.getattr(name);
   }
 }
 
@@ -218,7 +211,12 @@ export function dbtContext(options: ContextOptions): Record<string, unknown> {
     should_store_failures: () => options.storeFailures?.() ?? invocation.storeFailures === true,
     set: setFunction,
     set_strict: setStrictFunction,
-    modules: new Modules('modules', { datetime: new PyModule('datetime', datetimeModule(now)), re: new PyModule('re', reModule()), pytz: new PyModule('pytz', pytzModule()) }),
+    modules: new PyModule('modules', {
+      datetime: new PyModule('datetime', datetimeModule(now)),
+      re: new PyModule('re', reModule()),
+      pytz: new PyModule('pytz', pytzModule()),
+      itertools: new PyModule('itertools', itertoolsModule()),
+    }),
     local_md5: pyFunction(signature('local_md5', 'value'), (v: unknown) => createHash('md5').update(pyStr(v), 'utf8').digest('hex')),
     invocation_id: invocation.id,
     run_started_at: PyDateTime.fromEpochMs(invocation.startedAt, UTC),
