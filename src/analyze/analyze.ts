@@ -20,7 +20,7 @@ import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
 import { unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
 import { projectNamespaces, standInNotice, type PackageScope } from './dbt/packages.js';
 import { NO_PACKAGES } from '../project/load-packages.js';
-import { modelsReadAgain, seedHash, type MacroSource, type ProjectFiles, type ModelSource, type SeedSource } from '../project/load-project.js';
+import { modelsReadAgain, seedHash, type MacroSource, type ProjectFiles, type ModelSource, type PythonModelFile, type SeedSource } from '../project/load-project.js';
 import { DATE_VARIABLE_NAMES, dateVariables, hourInterval, intervalLabel, isWholeDays, type Interval } from '../dates/dates.js';
 import { makeGraph, type Graph } from '../graph/graph.js';
 import { OverlayMap } from '../util/overlay-map.js';
@@ -1564,6 +1564,10 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   );
   /** Models their folder config or properties switch off, which use what pipe cannot render: never rendered, as dbt never compiles them. */
   const switchedOff = new Map<string, Location>();
+  const pythonModels = (files.pythonModels ?? []).map((model) => {
+    const fqn = nodeFqn(projectName, model, 'model', files.layout.models);
+    return { model, fqn, base: baseConfig('models', fqn, dbt, properties.models.get(model.name), undefined, renderSetting, model.package?.project) };
+  });
   for (const { source, resource, fqn, properties: entryProperties, base } of withBase) {
     live.add(source.name);
     const yamlMaterialized = baseValue(base, 'materialized');
@@ -1595,6 +1599,12 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     models.set(source.name, { source, compiled, relation, renders: entry.renders, sites: entry.sites, entry, runtime: entry.runtime, fqn, base, resource, ...(entryProperties ? { properties: entryProperties } : {}) });
   }
   engine.forgetPrecompiled();
+  // A Python model is built by dbt alone: one its config switches off is left out, as dbt leaves
+  // it out; any other stops the command, at its file.
+  for (const { model, base } of pythonModels) {
+    if (baseValue(base, 'enabled') === false) switchedOff.set(model.name, base.over?.get('enabled')?.location ?? base.dbt.get('enabled')?.location ?? { file: model.file });
+    else diagnostics.push(pythonModelError(model));
+  }
   if (cache) for (const name of [...cache.models.keys()]) if (!live.has(name)) cache.models.delete(name);
   // A singular test, like a model, is not rendered when it uses what pipe cannot render.
   const singularTests = files.singularTests.filter((t) => {
@@ -1642,7 +1652,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     const modelFqns = declared.filter((d) => d.resource === 'model').flatMap(({ source, fqn }) => {
       const version = versionOf.get(source.name);
       return version ? [fqn, [...fqn.slice(0, -1), version.model, `v${version.v}`]] : [fqn];
-    });
+    }).concat(pythonModels.map((p) => p.fqn));
     // A package's node left out for the project's of its name is one the config may name (to disable it).
     const shadowedFqns = (kind: 'model' | 'seed') => (files.shadowed ?? []).filter((n) => n.kind === kind).map((n) => nodeFqn(n.package.name, n, kind, []));
     const fqns = {
@@ -2016,6 +2026,13 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
 }
 
 /** What a model's text gives before it is rendered: its template, what pipe cannot render in it, whether it renders again at run. */
+/** A Python model pipe would have to build: refused at its file, with the ways to go on. */
+function pythonModelError(model: PythonModelFile): Diagnostic {
+  return error('unsupported', `${model.file} is a Python model: pipe builds SQL models only`, { file: model.file }, {
+    hint: `write it as a SQL model; or build it outside pipe, declare its table as a source, and switch the model off (+enabled: false for it in dbt_project.yml, or config: enabled: false in its properties), as dbt leaves a disabled model out`,
+  });
+}
+
 function modelEntry(source: ModelSource, yaml: unknown, engine: TemplateEngine, packages: PackageScope, callsRuntimeMacro: (text: string) => boolean, deferred = false): CachedModel {
   const unsupported = unsupportedUses(source.file, source.sql, packages);
   // A template whose render is kept (see kept-renders.ts) is compiled by the first render that needs it.

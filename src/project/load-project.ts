@@ -148,7 +148,16 @@ export interface ProjectFiles {
    * cannot be read), already reported: a ref() to them is not unknown as well.
    */
   readonly leftOut?: readonly string[];
+  /** The Python models of the model folders (`.py`), which pipe does not build: among leftOut too. */
+  readonly pythonModels?: readonly PythonModelFile[];
   readonly shadowed?: readonly ShadowedNode[];
+}
+
+/** A Python model's file: dbt builds it with Python, pipe refuses it unless its config switches it off. */
+export interface PythonModelFile {
+  readonly name: string;
+  readonly file: string;
+  readonly package?: InstalledPackage;
 }
 
 export const PROJECT_FILE = 'pipe.yaml';
@@ -386,6 +395,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
   };
   const diagnostics: Diagnostic[] = [];
   const leftOut: string[] = [];
+  const pythonModels: PythonModelFile[] = [];
   // Listed files are under the root: cutting the root off is what relative() does, without its cost per file.
   const prefix = root.endsWith(sep) ? root : `${root}${sep}`;
   const rel = (p: string) => toPosix(p.startsWith(prefix) ? p.slice(prefix.length) : relative(root, p));
@@ -490,11 +500,8 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       continue;
     }
     if (ext === '.py') {
-      diagnostics.push(
-        error('unsupported', `${rel(abs)} is a Python model: pipe builds SQL models only`, { file: rel(abs) }, {
-          hint: 'write it as a SQL model, or build it outside pipe and declare its table as a source',
-        }),
-      );
+      // Refused by analysis unless its config switches it off (enabled: false), as dbt then never builds it.
+      pythonModels.push({ name: basename(abs, ext), file: rel(abs), ...(pkg ? { package: pkg } : {}) });
       leftOut.push(basename(abs, ext));
       continue;
     }
@@ -715,6 +722,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
     pipelines,
     diagnostics,
     leftOut,
+    ...(pythonModels.length > 0 ? { pythonModels } : {}),
     shadowed,
   };
   return { files, modelAt };

@@ -187,6 +187,33 @@ models:
     expect(errors(seeds)).toEqual([['unsupported', "config 'database' is not supported by pipe (2 seeds: a and b)", 'dbt_project.yml', 4]]);
   });
 
+  it('refuses a Python model unless its config switches it off, then leaves it out as dbt does', () => {
+    const py = 'def model(dbt, session):\n    return dbt.ref("a").df()\n';
+    const on = run({ 'dbt_project.yml': 'name: shop\n', 'models/a.sql': 'select 1 as id', 'models/py/scores.py': py });
+    expect(errors(on)).toEqual([['unsupported', 'models/py/scores.py is a Python model: pipe builds SQL models only', 'models/py/scores.py', undefined]]);
+    expect(on.diagnostics.find((d) => d.code === 'unsupported')?.hint).toContain('+enabled: false');
+    // Off by its folder in dbt_project.yml: no error, no unused config path; a model reading it is told where it was switched off.
+    const byFolder = run({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    py:\n      scores:\n        +enabled: false\n',
+      'models/a.sql': 'select 1 as id',
+      'models/py/scores.py': py,
+      'models/reads.sql': "select * from {{ ref('scores') }}",
+    });
+    expect(errors(byFolder)).toEqual([['disabled-ref', "ref('scores'): scores is disabled (enabled: false)", 'models/reads.sql', 1]]);
+    expect(byFolder.diagnostics.find((d) => d.code === 'disabled-ref')?.related?.[0]?.location).toEqual({ file: 'dbt_project.yml', line: 6 });
+    expect(byFolder.diagnostics.filter((d) => d.severity === 'warning').map((d) => d.message).join('\n')).not.toContain('applies to no');
+    // Off in its properties entry, which describes the project's own model (not unmatched).
+    const byProperties = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/a.sql': 'select 1 as id',
+      'models/py/scores.py': py,
+      'models/py/schema.yml': 'version: 2\nmodels:\n  - name: scores\n    config:\n      enabled: false\n',
+    });
+    expect(byProperties.diagnostics.filter((d) => d.severity !== 'info').map((d) => [d.code, d.message])).toEqual([]);
+    expect([...byProperties.nodes.keys()]).toEqual(['a']);
+    expect(byProperties.disabled.get('scores')).toEqual({ file: 'models/py/schema.yml', line: 5 });
+  });
+
   it('renders the Jinja of config values, a single expression keeping its type', () => {
     const a = run({
       'dbt_project.yml': `name: shop
