@@ -125,15 +125,21 @@ export function sourceCallProblem(
  * the source is unknown as well.
  */
 /**
- * A source table whose database, schema or identifier is a template (`schema: "{{
- * var('intercom_schema', 'intercom') }}"`, as Fivetran's packages write them) with those
- * rendered, as dbt renders properties files: by `render`, with the vars of the package that
- * declares it.
+ * A source table whose database, schema, identifier, `external_location` or `meta:` texts are
+ * templates (`schema: "{{ var('intercom_schema', 'intercom') }}"`, as Fivetran's packages write
+ * them; `external_location: "read_json('{{ env_var('DATA') }}/a_*.json')"`) with those rendered,
+ * as dbt renders properties files before dbt-duckdb formats the location: by `render`, with the
+ * vars of the package that declares it.
  */
 export function renderedPlace(t: SourceTable, render: (text: string, location: Location) => unknown): SourceTable {
-  const one = (v: string | undefined) => (v !== undefined && (v.includes('{{') || v.includes('{%')) ? String(render(v, t.location)) : v);
-  const [database, schema, identifier] = [one(t.database), one(t.schema), one(t.identifier)];
-  return database === t.database && schema === t.schema && identifier === t.identifier ? t : { ...t, database, schema: schema!, identifier: identifier! };
+  const templated = (v: unknown): v is string => typeof v === 'string' && (v.includes('{{') || v.includes('{%'));
+  const one = (v: string | undefined) => (templated(v) ? String(render(v, t.location)) : v);
+  const [database, schema, identifier, externalLocation] = [one(t.database), one(t.schema), one(t.identifier), one(t.externalLocation)];
+  const metaKeys = Object.keys(t.meta).filter((k) => templated(t.meta[k]));
+  // A single expression keeps its type, as dbt's native rendering of YAML does (`{{ 5 }}` is 5).
+  const meta = metaKeys.length === 0 ? t.meta : { ...t.meta, ...Object.fromEntries(metaKeys.map((k) => [k, render(t.meta[k] as string, t.location)])) };
+  if (database === t.database && schema === t.schema && identifier === t.identifier && externalLocation === t.externalLocation && meta === t.meta) return t;
+  return { ...t, database, schema: schema!, identifier: identifier!, ...(externalLocation === undefined ? {} : { externalLocation }), meta };
 }
 
 export function sourceNode(t: SourceTable, packageName: string, root: string, diagnostics: Diagnostic[]): SourceNode {

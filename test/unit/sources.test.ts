@@ -155,6 +155,33 @@ describe('source() in a model', () => {
     expect((a.nodes.get('lake.remote') as SourceNode).reads).toMatchObject({ files: [] });
   });
 
+  it("renders the Jinja of external_location and meta: before formatting, as dbt renders properties files", () => {
+    const before = process.env.PIPE_TEST_LANDING;
+    process.env.PIPE_TEST_LANDING = 'landing/zone';
+    try {
+      const root = project({
+        'models/sources.yml': `version: 2
+sources:
+  - name: api
+    meta:
+      region: "{{ var('region', 'eu') }}"
+    tables:
+      - name: votes
+        meta:
+          external_location: "read_json_auto('{{ env_var('PIPE_TEST_LANDING') }}/{name}/{name}_{region}_*.json', filename = true)"
+`,
+        'models/m.sql': "select * from {{ source('api', 'votes') }}",
+      });
+      const a = analyze(loadProject(root), { interval: day, vars: { region: 'dk' } });
+      expect(a.diagnostics).toEqual([]);
+      expect(sqlOf(a, 'm')).toBe(`select * from read_json_auto('${root}/landing/zone/votes/votes_dk_*.json', filename = true)`);
+      expect((a.nodes.get('api.votes') as SourceNode).reads).toMatchObject({ kind: 'external', location: "read_json_auto('landing/zone/votes/votes_dk_*.json', filename = true)" });
+    } finally {
+      if (before === undefined) delete process.env.PIPE_TEST_LANDING;
+      else process.env.PIPE_TEST_LANDING = before;
+    }
+  });
+
   it('through an ephemeral model and a macro, the model reads the source', () => {
     const a = analyzed({
       'models/sources.yml': SOURCES,
