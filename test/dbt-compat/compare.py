@@ -292,6 +292,9 @@ def pipe_outcomes(warehouse: Path, run_id: str | None) -> list[TestOutcome]:
 
 def match_outcomes(report: Report, title: str, dbt_tests: list[TestOutcome], pipe_checks: list[TestOutcome]) -> None:
     report.say(f"  {title}")
+    if not pipe_checks and not dbt_tests:
+        report.say(f"  ok   {title}: neither ran a test: the project has none")
+        return
     if not pipe_checks:
         # Nothing ran at all (the project did not analyze): one line, not one per test.
         names = ", ".join(sorted(d.label for d in dbt_tests))
