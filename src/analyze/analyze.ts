@@ -2025,14 +2025,14 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
   return { node, refDiagnostics };
 }
 
-/** What a model's text gives before it is rendered: its template, what pipe cannot render in it, whether it renders again at run. */
 /** A Python model pipe would have to build: refused at its file, with the ways to go on. */
 function pythonModelError(model: PythonModelFile): Diagnostic {
   return error('unsupported', `${model.file} is a Python model: pipe builds SQL models only`, { file: model.file }, {
-    hint: `write it as a SQL model; or build it outside pipe, declare its table as a source, and switch the model off (+enabled: false for it in dbt_project.yml, or config: enabled: false in its properties), as dbt leaves a disabled model out`,
+    hint: 'write it as a SQL model; or build it outside pipe, declare its table as a source, and switch the model off (+enabled: false for it in dbt_project.yml, or config: enabled: false in its properties), as dbt leaves a disabled model out',
   });
 }
 
+/** What a model's text gives before it is rendered: its template, what pipe cannot render in it, whether it renders again at run. */
 function modelEntry(source: ModelSource, yaml: unknown, engine: TemplateEngine, packages: PackageScope, callsRuntimeMacro: (text: string) => boolean, deferred = false): CachedModel {
   const unsupported = unsupportedUses(source.file, source.sql, packages);
   // A template whose render is kept (see kept-renders.ts) is compiled by the first render that needs it.
