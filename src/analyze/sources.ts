@@ -119,12 +119,6 @@ export function sourceCallProblem(
 }
 
 /**
- * The node of an enabled source table, named from the project or package (`packageName`)
- * whose properties file declares it. A problem with its `external_location` is reported at
- * the table's entry; the node is made all the same, so that a model reading it is not told
- * the source is unknown as well.
- */
-/**
  * A source table whose database, schema, identifier, `external_location` or `meta:` texts are
  * templates (`schema: "{{ var('intercom_schema', 'intercom') }}"`, as Fivetran's packages write
  * them; `external_location: "read_json('{{ env_var('DATA') }}/a_*.json')"`) with those rendered,
@@ -142,6 +136,12 @@ export function renderedPlace(t: SourceTable, render: (text: string, location: L
   return { ...t, database, schema: schema!, identifier: identifier!, ...(externalLocation === undefined ? {} : { externalLocation }), meta };
 }
 
+/**
+ * The node of an enabled source table, named from the project or package (`packageName`)
+ * whose properties file declares it. A problem with its `external_location` is reported at
+ * the table's entry; the node is made all the same, so that a model reading it is not told
+ * the source is unknown as well.
+ */
 export function sourceNode(t: SourceTable, packageName: string, root: string, diagnostics: Diagnostic[]): SourceNode {
   const base = {
     kind: 'source' as const,
