@@ -56,9 +56,10 @@ describe.skipIf(!pg0)('the publish gate of a lake', () => {
     const p2 = b.run('"main"."events"', second.fn);
     // Another table is not held up by the first.
     expect(await b.run('"main"."daily"', async () => 'other')).toBe('other');
-    // The second publish of events has not begun while the first holds the table.
-    const [{ rows }] = [await pools[0].query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ${OWN_DATABASE}`)];
-    expect(rows[0].n).toBe(1);
+    // The second publish of events has not begun while the first holds the table: it waits for
+    // the table's lock (its request may reach Postgres after the other table's publish ended).
+    const waiting = async () => (await pools[0].query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND ${OWN_DATABASE}`)).rows[0].n;
+    await expect.poll(waiting).toBe(1);
     expect(log).toEqual(['a in']);
     first.release();
     await second.started;

@@ -48,7 +48,8 @@ describe.skipIf(!pg0)('a job left in the queue by a coordinator that died', () =
 
   it('is dropped once its coordinator is gone though its process lives (a machine hung or cut off), and the run is recorded interrupted', { timeout: 180_000 }, async () => {
     const { dir, db, lake } = pricesProject('stale_gone');
-    const coordinator = new RunningPipe(['run', '--project', dir, '--date', '2024-01-01', '--distributed', '--lease', '1s', '--var', 'currency=USD', '--json'], { env: ENV });
+    // The shortest lease pipe takes: the three leases of silence below are waited out.
+    const coordinator = new RunningPipe(['run', '--project', dir, '--date', '2024-01-01', '--distributed', '--lease', '500ms', '--var', 'currency=USD', '--json'], { env: ENV });
     const started = await coordinator.waitFor((e) => e.type === 'run-started');
     await coordinator.waitFor((e) => e.type === 'notice' && String(e.message).startsWith('no pipe worker is running'));
     // Frozen: its process lives (nothing on this machine takes its run for dead), its heartbeat stops.
