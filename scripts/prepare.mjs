@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { builtFromCurrentInputs, inputsHash, writeStamp } from './build-stamp.mjs';
+import { builtFromCurrentInputs, currentInputs, writeStamp } from './build-stamp.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
@@ -70,7 +70,7 @@ if (missing.length > 0) {
 // Built already from these very sources (see build-stamp.mjs): `npx pipe` in a clone links the
 // folder and runs this again right after `npm install` did.
 if (builtFromCurrentInputs()) process.exit(0);
-const inputs = inputsHash();
+const inputs = currentInputs();
 // A fresh dist/: a file of a source deleted since the last build must not be packed.
 rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
 npm(['run', 'build']);
