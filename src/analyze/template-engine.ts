@@ -419,7 +419,7 @@ export class TemplateEngine {
   /** Models with versions, which ref() resolves to one of (model-versions.ts). */
   private versioned: ReadonlyMap<string, VersionedModel> = new Map();
   /** The templates running in the render in progress, innermost last: the model, the macros it calls. */
-  private running: { readonly file: string; readonly source: string }[] = [];
+  private running: { readonly file: string; readonly source: string; readonly package?: string }[] = [];
   /** The failure of a macro during the render in progress (see MacroFailure). */
   private macroFailure: MacroFailure | undefined;
   readonly diagnostics: Diagnostic[] = [];
@@ -671,7 +671,8 @@ export class TemplateEngine {
     const namespaces = new MacroNamespaces({
       project: packages?.project ?? 'project',
       projectMacro: (name) => (this.macroNames.has(name) ? fn(globals[name]) : undefined),
-      global: (name) => fn(globals[name]),
+      // dbt's order: the macros of the package whose node is rendered, then the project's and dbt's.
+      global: (name) => fn(this.renderedPackageMacro(name) ?? globals[name]),
       value: (name) => globals[name],
       contextFunction: (name) => this.contextFunctions.get(name),
       searchOrders: packages?.searchOrders ?? new Map(),
@@ -695,6 +696,12 @@ export class TemplateEngine {
     for (const [name, members] of namespaces.entries()) this.env.addGlobal(name, members);
     this.env.addGlobal('adapter', namespaces.adapter());
     return namespaces;
+  }
+
+  /** A macro of the installed package whose template is rendered (a package's model calls them by bare name first). */
+  private renderedPackageMacro(name: string): unknown {
+    const pkg = this.running[0]?.package;
+    return pkg === undefined ? undefined : this.namespaceOf(pkg)?.[name];
   }
 
   /** dbt's macros that are names of their own (`dateadd`): left out of the names pipe suggests. */

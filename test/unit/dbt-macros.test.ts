@@ -228,6 +228,24 @@ describe('installed packages', () => {
     expect(sqlOf(overridden, 'a')).toBe('select round(price * 10) as cents');
   });
 
+  it("dispatch with no namespace from a package's model finds that package's macros first, as dbt does", () => {
+    // Two packages define default__year_of (the Tuva project and dbt_date both have default__date_part):
+    // neither is a name of its own, and each package's node reaches its own.
+    const part = (pkg: string, impl: string, namespace: string) =>
+      `{% macro year_of(d) %}{{ adapter.dispatch('year_of'${namespace})(d) }}{% endmacro %}\n{% macro default__year_of(d) %}${impl}{% endmacro %}\n`;
+    const a = run({
+      ...TOOLS,
+      'dbt_packages/tools/macros/part.sql': part('tools', "date_part('year', {{ d }})", ''),
+      'dbt_packages/tools/models/yearly.sql': "select {{ year_of('ordered_at') }} as y",
+      'dbt_packages/other/dbt_project.yml': "name: other\nversion: '1.0.0'\nconfig-version: 2\n",
+      'dbt_packages/other/macros/part.sql': part('other', 'extract(year from {{ d }})', ", 'other'"),
+      'models/a.sql': "select {{ other.year_of('d') }} as y",
+    });
+    expect(errors(a)).toEqual([]);
+    expect(sqlOf(a, 'yearly')).toBe("select date_part('year', ordered_at) as y");
+    expect(sqlOf(a, 'a')).toBe('select extract(year from d) as y');
+  });
+
   it("leave the project's own macros callable under its name, as dbt does", () => {
     const a = run({
       ...TOOLS,

@@ -2,7 +2,8 @@
  * dbt's `adapter.dispatch(name, macro_namespace)`: which macro a call stands for on DuckDB.
  * For each package to search, in order, `duckdb__<name>` then `default__<name>`; the first
  * that exists is called. The packages searched are:
- * - no namespace: the names a template sees (the project's macros, then dbt's own);
+ * - no namespace: the names a template sees (the macros of the package whose node is rendered,
+ *   then the project's, then dbt's own);
  * - a namespace with a `dispatch:` entry in dbt_project.yml: its `search_order`;
  * - a namespace that is a package (dbt's own, `dbt`, among them): the project, then the package;
  * - the project's own name: the project;
