@@ -1500,7 +1500,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       ? withSourceFolderConfigs(documented, { project: dbt.name, file: dbt.file, models: files.layout.models }, files.packages?.installed ?? [], renderSetting, diagnostics)
       : { properties: documented, fqns: [] };
   const properties = foldered.properties === NO_PROPERTIES ? foldered.properties : withRenderedFreshness(withRenderedDataTypes(foldered.properties, renderSetting), renderSetting, diagnostics);
-  const dbtContext: DbtContext = { ...(dbt ? dbtNamers(engine, dbt.name, targetSchema, diagnostics) : {}), unused: unusedSettings,
+  const dbtContext: DbtContext = { ...(dbt ? dbtNamers(engine, dbt.name, targetSchema, scopes, diagnostics) : {}), unused: unusedSettings,
     folderColumnTypes: new Map(),
     definesMaterialization: (name) => ['duckdb', 'default'].some((adapter) => engine.hasMacro(`materialization_${name}_${adapter}`)),
   };
@@ -2165,7 +2165,7 @@ type NamedNode = { name: string; fqn: readonly string[]; file: string; kind: 'mo
  * installed package that defines its own is named by the package's, as dbt does, even when the
  * project defines one too.
  */
-function dbtNamers(engine: TemplateEngine, project: string, targetSchema: string, diagnostics: Diagnostic[]): Pick<DbtContext, 'dbtSchema' | 'dbtAlias'> {
+function dbtNamers(engine: TemplateEngine, project: string, targetSchema: string, scopes: VarScopes, diagnostics: Diagnostic[]): Pick<DbtContext, 'dbtSchema' | 'dbtAlias'> {
   const schema = macroNamer(engine, project, 'generate_schema_name', (custom) => dbtSchemaName(targetSchema, custom), (answer) =>
     IDENTIFIER_RE.test(answer) ? reservedSchema(answer) : 'a schema must be a plain identifier',
   );
@@ -2179,12 +2179,13 @@ function dbtNamers(engine: TemplateEngine, project: string, targetSchema: string
     byDefault: (custom: string | undefined, node: NamedNode) => string,
     problemOf: (answer: string) => string | undefined,
   ): (custom: string | undefined, node: NamedNode) => string {
-    const own = engine.hasMacro(name);
+    // The project's own macro of that name, else dbt's when it dispatches to the project's (`default__generate_schema_name`).
+    const own = engine.hasMacro(name) ? name : engine.dispatchesAway(name) ? `dbt.${name}` : undefined;
     // Asked before rendering and again with the config: answered (and reported) once.
     const answers = new Map<string, string>();
     return (custom, node) => {
       const pkg = node.fqn[0] ?? project;
-      const macro = pkg !== project && engine.hasNamespacedMacro(pkg, name) ? `${pkg}.${name}` : own ? name : undefined;
+      const macro = pkg !== project && engine.hasNamespacedMacro(pkg, name) ? `${pkg}.${name}` : own;
       if (macro === undefined) return byDefault(custom, node);
       const key = `${node.kind}:${node.name}\u0000${custom ?? '\u0001'}`;
       const known = answers.get(key);
@@ -2198,7 +2199,7 @@ function dbtNamers(engine: TemplateEngine, project: string, targetSchema: string
         original_file_path: node.file,
         unique_id: `${node.kind}.${pkg}.${node.name}`,
       };
-      const answer = engine.callMacro(macro, [custom ?? null, dbtNode], node.file);
+      const answer = engine.callMacro(macro, [custom ?? null, dbtNode], node.file, scopes.of(pkg === project ? undefined : pkg));
       const problem = typeof answer === 'string' ? problemOf(answer) : undefined;
       let named: string;
       if (typeof answer === 'string' && problem === undefined) named = answer;

@@ -15,6 +15,7 @@ import { sourceName } from './sources.js';
 import { printUndefined, reportNoneOutput } from './jinja/syntax.js';
 import { INEXACT_WHOLE, isDict, plainNumbers, pyCallable } from './jinja/values.js';
 import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespaces.js';
+import { ADAPTER_PREFIXES } from './jinja/dispatch.js';
 import { CONTEXT_MACRO_NAMES } from './dbt/builtin-macros/context-functions.js';
 import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
 import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
@@ -905,6 +906,21 @@ export class TemplateEngine {
     return this.macroNames.has(name);
   }
 
+  /**
+   * Whether dbt's macro `name` dispatches to another macro than pipe's own: the project's
+   * `default__generate_schema_name` (or one a `dispatch:` search order names) takes the place
+   * of dbt's, as in dbt.
+   */
+  dispatchesAway(name: string): boolean {
+    const dbt = this.namespaces.get('dbt');
+    const builtins = ADAPTER_PREFIXES.map((prefix) => dbt?.[`${prefix}__${name}`]).filter((f) => f !== undefined);
+    try {
+      return !builtins.includes(this.namespaces.dispatch(name, 'dbt'));
+    } catch {
+      return false;
+    }
+  }
+
   /** The project's own macros' names. */
   macroNameList(): string[] {
     return [...this.macroNames];
@@ -926,7 +942,7 @@ export class TemplateEngine {
    * project's generate_schema_name what a model's schema is. `file` is where the answer is
    * needed, for the error.
    */
-  callMacro(name: string, args: readonly unknown[], file: string): string | Diagnostic {
+  callMacro(name: string, args: readonly unknown[], file: string, vars: Readonly<Record<string, unknown>> = {}): string | Diagnostic {
     const call = `{{ ${name}(${args.map((_, i) => `__args[${i}]`).join(', ')}) }}`;
     let template = this.macroCalls.get(call);
     if (!template) {
@@ -938,7 +954,13 @@ export class TemplateEngine {
       throw new TemplateFunctionError(`${what}() cannot be used in ${name}`);
     };
     try {
-      this.active = { variables: {}, ref: refuse('ref'), source: refuse('source'), config: refuse('config'), var: refuse('var'), isIncremental: () => false };
+      // var() reads the vars of the node's package, as dbt's parse gives a naming macro.
+      const variable = (n: string, fallback: unknown, hasFallback: boolean) => {
+        if (Object.hasOwn(vars, n)) return vars[n];
+        if (hasFallback) return fallback;
+        throw new TemplateFunctionError(`var '${n}' is not set and has no default`);
+      };
+      this.active = { variables: {}, ref: refuse('ref'), source: refuse('source'), config: refuse('config'), var: variable, isIncremental: () => false };
       this.macroFailure = undefined;
       // Asked on the renderer's account (a schema's name), not read by the template rendering.
       return unrecorded(() => String(compiled.template!.render({ __args: args })).trim());

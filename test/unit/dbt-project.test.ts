@@ -339,6 +339,25 @@ describe("the project's own generate_schema_name", () => {
     expect(a.nodes.get('raw_x')!.relation).toBe('"raw"."raw_x"');
   });
 
+  it("is the project's default__generate_schema_name when it has one, which dbt's dispatches to, and reads vars, for a package's nodes too", () => {
+    // The Tuva project's CI overrides dbt's macro this way, with a var for a prefix.
+    const a = run({
+      'dbt_project.yml': "name: shop\nvars:\n  prefix: ci\nmodels:\n  shop:\n    marts:\n      +schema: marts\n  tools:\n    +schema: tooling\n",
+      'macros/schema.sql': `{% macro default__generate_schema_name(custom_schema_name, node) -%}
+  {%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ var('prefix') }}_{{ custom_schema_name | trim }}{%- endif -%}
+{%- endmacro %}`,
+      'models/marts/fct.sql': 'select 1 as id',
+      'models/stg.sql': "select * from {{ ref('fct') }}, {{ ref('tool_model') }}",
+      'dbt_packages/tools/dbt_project.yml': "name: tools\nversion: '1.0.0'\nconfig-version: 2\n",
+      'dbt_packages/tools/models/tool_model.sql': 'select 2 as id',
+    });
+    expect(errors(a)).toEqual([]);
+    expect(model(a, 'fct').relation).toBe('"ci_marts"."fct"');
+    expect(model(a, 'stg').relation).toBe('"main"."stg"');
+    expect(model(a, 'tool_model').relation).toBe('"ci_tooling"."tool_model"');
+    expect(a.renderer.sql('stg', day, { tableExists: false, fullRefresh: false })).toMatchObject({ sql: 'select * from "ci_marts"."fct", "ci_tooling"."tool_model"' });
+  });
+
   it('is an error at the model when it gives no identifier', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\n',
