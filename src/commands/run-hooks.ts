@@ -23,7 +23,8 @@ import type { PlannedTaskRecord } from '../warehouse/run-state.js';
  * transaction, as dbt runs them; each is a task of the run's history (kind `run-hook`).
  *
  * Their templates see dbt's `schemas` and `database_schemas` (the schemas the run builds in;
- * for the end hooks, those of the tasks that succeeded); the end hooks also see `results`, one per model or seed task: `status` (success, error, skipped), `message`,
+ * for the end hooks, those of the tasks that succeeded) and `selected_resources` (the unique
+ * ids of the nodes the run builds or tests, and of their dbt tests); the end hooks also see `results`, one per model or seed task: `status` (success, error, skipped), `message`,
  * `execution_time` (seconds), `adapter_response.rows_affected`, and `node` (`name`,
  * `unique_id`, `resource_type` (a snapshot's is `snapshot`), `schema`, `alias`,
  * `relation_name`); and one per dbt test or unit test (with its `attached_node`) (`pass`, `warn`, `fail` with its `failures`, or `error`). Anything else of dbt's
@@ -52,11 +53,24 @@ export function runHookRecords(analysis: Analysis): PlannedTaskRecord[] {
   return [...records('on-run-start', analysis.runHooks.start), ...records('on-run-end', analysis.runHooks.end)];
 }
 
-/** What a run hook's template sees of the run: the schemas of `tasks`. */
-function runContext(analysis: Analysis, tasks: readonly Task[]): Record<string, unknown> {
+/** What a run hook's template sees of the run: the schemas of `tasks`, and what `selected` builds and tests. */
+function runContext(analysis: Analysis, tasks: readonly Task[], selected: readonly Task[] = tasks): Record<string, unknown> {
   // As dbt's: a test that keeps its failing rows writes to a schema too.
   const schemas = [...new Set(tasks.filter((t) => t.kind !== 'run-hook').flatMap(writtenSchemas))];
-  return { schemas, database_schemas: schemas.map((s) => [analysis.database, s]) };
+  return { schemas, database_schemas: schemas.map((s) => [analysis.database, s]), selected_resources: selectedResources(analysis, selected) };
+}
+
+/** dbt's `selected_resources`: the unique ids of the nodes the run builds or tests, and of their dbt tests, each once. */
+function selectedResources(analysis: Analysis, tasks: readonly Task[]): string[] {
+  const ids = new Set<string>();
+  for (const t of tasks) {
+    const node = t.kind === 'run-hook' ? undefined : analysis.nodes.get(t.node);
+    if (!node) continue;
+    if (node.kind !== 'source') ids.add(uniqueId(node, analysis.projectName));
+    const checks = node.kind === 'source' ? analysis.sourceChecks.get(node.name) : node.checks;
+    for (const c of checks ?? []) if (c.dbt) ids.add(testUniqueId(analysis.projectName, c.name, c.dbt));
+  }
+  return [...ids];
 }
 
 /** Which run the hooks are of: its interval (the last, in a backfill), and whether it is a full refresh (flags.FULL_REFRESH). */
@@ -185,7 +199,7 @@ export class RunResults {
   /** The on-run-end statements, rendered with the results so far; their schemas are those of the tasks that succeeded, as dbt's. */
   endHooks(run: HookedRun) {
     const succeeded = this.tasks.filter((t) => this.results.get(t.id)?.status === 'success');
-    return render(this.analysis, 'on-run-end', this.analysis.runHooks.end, run, { ...runContext(this.analysis, succeeded), results: [...this.results.values()] });
+    return render(this.analysis, 'on-run-end', this.analysis.runHooks.end, run, { ...runContext(this.analysis, succeeded, this.tasks), results: [...this.results.values()] });
   }
 }
 
