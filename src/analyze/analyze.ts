@@ -1149,8 +1149,12 @@ export class ModelRenderer {
         },
       });
     } catch (e) {
-      if (e instanceof RenderFailure) return { ...e.diagnostic, location: call ? (e.diagnostic.location ?? at) : at };
-      throw e;
+      if (!(e instanceof RenderFailure)) throw e;
+      const d = e.diagnostic;
+      if (call) return { ...d, location: d.location ?? at };
+      // Places in the statement's own text are the statement's; an error in a macro it calls stays at the macro.
+      const own = (l: Location | undefined): boolean => l === undefined || l.file === at.file;
+      return { ...d, location: own(d.location) ? at : d.location, ...(d.related ? { related: d.related.map((r) => (own(r.location) ? { ...r, location: at } : r)) } : {}) };
     }
   }
 

@@ -374,6 +374,15 @@ on-run-end: "${log('z end')}"
     expect(r.stderr).toContain('flags');
     // Not even the warehouse the refused run would have made is left.
     expect(existsSync(warehouseOf(dir))).toBe(false);
+    // An error in a macro the hook calls is at the macro's line, reached from the hook's.
+    writeProjectFiles(dir, {
+      'dbt_project.yml': 'name: shop\non-run-start:\n  - "select 1"\n  - "{{ outer() }}"\n',
+      'macros/m.sql': "{% macro outer() %}\n  {{ inner() }}\n{% endmacro %}\n{% macro inner() %}\n  select {{ nothing.split('.') }}\n{% endmacro %}\n",
+    });
+    const inMacro = await runIn(dir, { date: '2024-01-02' });
+    expect(inMacro.code).toBe(2);
+    expect(inMacro.stderr).toMatch(/^macros\/m\.sql:5:\d+: error: nothing\.split\(\) is not defined/m);
+    expect(inMacro.stderr).toContain('reached through outer(), called here: dbt_project.yml:4\n');
   });
 
   it("run around a seed's load, with its persist_docs, as dbt-duckdb's seeds run them", async () => {
