@@ -410,6 +410,9 @@ export interface CompiledTemplate {
   made?: CompiledTemplate;
 }
 
+/** What dbt's context gives on-run-start and on-run-end (see commands/run-hooks.ts), and the macros they call. */
+const RUN_HOOK_VARIABLES = ['schemas', 'database_schemas', 'results', 'selected_resources'] as const;
+
 export class TemplateEngine {
   private readonly env: nunjucks.Environment;
   private active: RenderHooks | undefined;
@@ -573,8 +576,9 @@ export class TemplateEngine {
       return quoteIdent(v);
     });
     // `model` too: dbt renders the macros a node calls with the node's context, so a macro reads
-    // the calling model's `model` as it reads its `this` (the template itself has it as a variable).
-    for (const name of [...dateVariableNames, 'this', 'model']) {
+    // the calling model's `model` as it reads its `this` (the template itself has it as a variable);
+    // and a run hook's macros read the run's `results`, `schemas` and `selected_resources`.
+    for (const name of [...dateVariableNames, 'this', 'model', ...RUN_HOOK_VARIABLES]) {
       Object.defineProperty((this.env as unknown as { globals: object }).globals, name, {
         enumerable: true,
         configurable: true,

@@ -270,15 +270,17 @@ on-run-end: "${log('z end')}"
     expect(tested[1]!.replace(/^end /, '').split(';').sort()).toEqual(['', 'test:accepted_values_orders_id__1=warn/1/Got 1 result, configured to warn if != 0', 'test:source_not_null_raw_audit_n=pass/0/None', 'test:unique_orders_id=pass/0/None', 'unit_test:doubles=pass/0/None']);
   });
 
-  it('tell selected_resources to on-run-start and on-run-end: the unique ids of the nodes the run builds and of their tests, as in dbt', async () => {
+  it('tell selected_resources to on-run-start, on-run-end and their macros: the unique ids of the nodes the run builds and of their tests, as in dbt', async () => {
     // The Tuva project's on-run-start looks its own nodes up in it to decide whether to log the invocation.
     const ids = "{{ selected_resources | sort | join(' ') }}";
     const dir = project({
       'models/orders.sql': 'select 1 as id',
       'models/orders.yml': 'version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: id\n        tests: [unique]\n',
       'models/customers.sql': 'select 2 as id',
+      // A macro the hook calls reads them too, as dbt's context gives them to it.
+      'macros/ended.sql': `{% macro ended() %}${log(`end ${ids}`)}{% endmacro %}`,
     });
-    const hooks = `on-run-start:\n  - "create table if not exists main.audit (n integer, what varchar)"\n  - "${log(`start ${ids}`)}"\non-run-end: "${log(`end ${ids}`)}"\n`;
+    const hooks = `on-run-start:\n  - "create table if not exists main.audit (n integer, what varchar)"\n  - "${log(`start ${ids}`)}"\non-run-end: "{{ ended() }}"\n`;
     writeProjectFiles(dir, { 'dbt_project.yml': PROJECT.replace(/^on-run-start:[\s\S]*?(?=^models:)/m, hooks) });
     expect((await runIn(dir, { date: '2024-01-02', select: ['orders'] })).code).toBe(0);
     expect(await audit(dir)).toEqual(['start model.shop.orders test.shop.unique_orders_id.1360ecc70e', 'end model.shop.orders test.shop.unique_orders_id.1360ecc70e']);
