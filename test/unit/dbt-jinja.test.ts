@@ -195,6 +195,12 @@ where '"warehouse"."main"."b"' <> '"warehouse"."main"."b"' or 'B' = 'B' or 'True
     // A method a value has not, called on the first line, is found where it is called.
     const unknown = run({ 'models/b.sql': 'select 1 as id', 'models/m.sql': "select '{{ ref('b').nope() }}' as b" });
     expect(errors(unknown)).toEqual([['ref(...).nope() is not defined', { file: 'models/m.sql', line: 1, column: 20 }]]);
+    // A macro's output is a string, as in dbt: the Tuva project makes its schema's relation from generate_schema_name's.
+    const made = run({
+      'macros/s.sql': "{% macro audit_schema() %}{{ 'au' ~ 'dit' }}{% endmacro %}",
+      'models/r.sql': "{% set r = api.Relation.create(database=target.database, schema=audit_schema()) %}select '{{ r }}' as r",
+    });
+    expect(sql(made, 'r')).toBe(`select '"audit"' as r`);
     // dbt's Column of a name and type, its type translated.
     const columns = run({ 'models/c.sql': "{% set c = api.Column.create('x', 'string') %}select '{{ c.name }}|{{ c.data_type }}|{{ c.dtype }}|{{ c.is_string() }}|{{ c.quoted }}' as a" });
     expect(sql(columns, 'c')).toBe(`select 'x|character varying(256)|TEXT|True|"x"' as a`);

@@ -8,7 +8,7 @@ import { quoteIdent, quoteLiteral } from '../../sql/sql-text.js';
 import { emptyAnswer, questionKey, type Answer, type Question } from '../../warehouse/introspection.js';
 import type { QueryTable } from '../../warehouse/warehouse.js';
 import { DbtRelation, Relation } from './relation.js';
-import { pyFloat, PyObject, tuple } from './values.js';
+import { isStr, pyFloat, PyObject, strOf, tuple } from './values.js';
 
 /**
  * dbt's two render phases, as templates see them. A model is first rendered to build the
@@ -577,7 +577,9 @@ export function installIntrospection(env: nunjucks.Environment, phaseOf: () => R
   env.addGlobal('api', {
     Relation: {
       create: (...args: unknown[]) => {
-        const a = bindArgs('api.Relation.create', [param('database', null), param('schema', null), param('identifier', null), param('type', null)], args, true);
+        const bound = bindArgs('api.Relation.create', [param('database', null), param('schema', null), param('identifier', null), param('type', null)], args, true);
+        // A macro's output is a string, as in dbt (`schema=generate_schema_name('audit')`).
+        const a = Object.fromEntries(Object.entries(bound).map(([k, v]) => [k, isStr(v) ? strOf(v) : v]));
         if (typeof a.schema !== 'string' || (a.identifier !== null && typeof a.identifier !== 'string')) {
           throw new TemplateFunctionError("api.Relation.create() takes a schema, and an identifier unless it names the schema alone, e.g. api.Relation.create(schema='audit', identifier='runs')");
         }
