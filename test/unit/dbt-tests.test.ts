@@ -239,6 +239,19 @@ models:
     expect(expression.columns).toEqual([]);
   });
 
+  it("name a column to look for before the run only where the test's query reads it, not a test of its own that names it as text", () => {
+    // dbt_expectations' expect_column_to_exist names the column in a string: a missing one is its failure, not a refusal.
+    const a = run({
+      'models/orders.sql': 'select 1 as id',
+      'macros/exists.sql': "{% test column_exists(model, column_name) %}\nselect '{{ column_name }}' as wanted from {{ model }} where false -- {{ column_name }}\n{% endtest %}\n{% test reads_it(model, column_name) %}\nselect * from {{ model }} where \"{{ column_name }}\" < 0\n{% endtest %}\n",
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: payer\n        data_tests: [column_exists, reads_it, not_null]\n',
+    });
+    expect(problems(a)).toEqual([]);
+    expect(check(a, 'orders', 'column_exists_orders_payer').columns).toEqual([]);
+    expect(check(a, 'orders', 'reads_it_orders_payer').columns).toEqual(['payer']);
+    expect(check(a, 'orders', 'not_null_orders_payer').columns).toEqual(['payer']);
+  });
+
   it('are left out with a model switched off, or with enabled: false', () => {
     const a = run({
       'models/orders.sql': "{{ config(enabled=false) }}\nselect 1 as order_id",

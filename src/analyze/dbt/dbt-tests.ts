@@ -2,7 +2,7 @@ import { error, warning, type Diagnostic, type Location } from '../../diagnostic
 import { refTarget, type VersionedModel } from './model-versions.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
 import type { YamlSource } from '../../project/yaml-file.js';
-import { quoteIdent, quoteLiteral, relationName, stripTrailingSemicolon } from '../../sql/sql-text.js';
+import { escapeRegExp, quoteIdent, quoteLiteral, relationName, sqlPieces, stripTrailingSemicolon } from '../../sql/sql-text.js';
 import { isRefToken, refToken, type Check, type FailuresStore } from '../checks.js';
 import { DbtRelation } from '../jinja/relation.js';
 import type { SourceCall } from '../sources.js';
@@ -248,7 +248,12 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
       severity: config.severity,
       scope: 'table',
       location: at,
-      columns: spec.on.kind !== 'source' && spec.column !== undefined && (spec.quoteColumn || PLAIN_COLUMN_RE.test(spec.column)) ? [spec.column] : [],
+      // Checked before the run where the query reads it: a test of its own (dbt_expectations'
+      // expect_column_to_exist) may name a column that is not there on purpose.
+      columns:
+        spec.on.kind !== 'source' && spec.column !== undefined && (spec.quoteColumn || PLAIN_COLUMN_RE.test(spec.column)) && (impl.kind === 'builtin' || namesColumn(sql, spec.column))
+          ? [spec.column]
+          : [],
       refs: [],
       sql: limited(sql, config.limit),
       threshold: config.threshold,
@@ -613,4 +618,15 @@ where parent.to_field is null`;
       throw new Error(`internal error: test ${String(never)}`);
     }
   }
+}
+
+/** Whether `sql` reads `column`: a word of its code or a quoted identifier of that name, not text in a string or a comment. */
+function namesColumn(sql: string, column: string): boolean {
+  const wanted = column.toLowerCase();
+  const word = new RegExp(`(?<![\\w$])${escapeRegExp(wanted)}(?![\\w$])`, 'i');
+  return sqlPieces(sql).some((p) => {
+    const text = sql.slice(p.start, p.end);
+    if (p.kind === 'identifier') return text.slice(1, -1).replaceAll('""', '"').toLowerCase() === wanted;
+    return p.kind === 'code' && word.test(text);
+  });
 }
