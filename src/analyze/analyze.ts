@@ -508,6 +508,16 @@ export class ModelRenderer {
     const graph = this.graphContext();
     const parsed = this.renderRaw(name, interval, state);
     const parsedRefs = new Set('severity' in parsed ? [] : parsed.refs);
+    // The ephemeral models it inlines render with it: what they read is upstream of it too.
+    for (const stack = [...parsedRefs]; stack.length > 0; ) {
+      const n = this.nodes.get(stack.pop()!);
+      if (n?.kind !== 'model' || isBuilt(n.config.kind)) continue;
+      for (const u of n.upstream) {
+        if (parsedRefs.has(u)) continue;
+        parsedRefs.add(u);
+        stack.push(u);
+      }
+    }
     const unseenError = (unseen: string) => {
       const model = this.models.get(name)!;
       return error('ref-at-run', `ref('${unseen}') is reached only when ${name} runs (execute is true): its upstream comes from the render with execute false`, { file: model.source.file, ...model.sites.ref(unseen) }, {
@@ -2606,10 +2616,18 @@ function seedNode(
   const quoteColumnsAt = at('quote_columns');
   const csv = seedCsv(seed, { delimiter, quoteColumns, quoteColumnsAt, columnTypes, columnTypeLocations, dbt: ctx.dbtSchema !== undefined }, diagnostics);
   if (csv.header.names.length > 0) folderTypesApplied(csv.header.names, columnTypes, columnTypeLocations, ctx.folderColumnTypes);
-  // A column named in another case, which dbt-duckdb does not type (seedCsv said so): its column is loaded as inferred.
-  if (ctx.dbtSchema !== undefined) {
+  // A column named in another case, which dbt-duckdb does not type (seedCsv said so): its column
+  // is loaded as inferred. A column the file does not have types nothing in dbt: said, and left out.
+  if (ctx.dbtSchema !== undefined && csv.header.names.length > 0) {
     for (const column of Object.keys(columnTypes)) {
-      if (csv.header.names.includes(column) || !csv.header.names.some((n) => n.toLowerCase() === column.toLowerCase())) continue;
+      if (csv.header.names.includes(column)) continue;
+      if (!csv.header.names.some((n) => n.toLowerCase() === column.toLowerCase())) {
+        diagnostics.push(
+          warning('unknown-column', `column_types names column '${column}', which ${seed.file} does not have: it types nothing, as in dbt`, columnTypeLocations[column], {
+            hint: didYouMean(column, csv.header.names) ?? `its columns: ${csv.header.names.join(', ')}`,
+          }),
+        );
+      }
       delete columnTypes[column];
       delete columnTypeLocations[column];
     }

@@ -180,6 +180,20 @@ describe('seeds of a dbt project', () => {
     expect((await columnsOf(dir))['main.t']).toEqual(['id INTEGER', 'zip INTEGER']);
   });
 
+  it("loads a seed whose properties type a column its file does not have, which types nothing in dbt, with a warning at the entry", async () => {
+    // The Tuva project types tuva_last_run in the properties of seeds whose files have no such column.
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'seeds/t.csv': 'id,zip\n1,10001\n',
+      'seeds/t.yml': 'version: 2\nseeds:\n  - name: t\n    config:\n      column_types:\n        zip: varchar\n        loaded_at: timestamp\n',
+    });
+    const o = await runProject(dir);
+    expect(o.diagnostics).toBeUndefined();
+    const warned = o.events.flatMap((e) => (e.type === 'diagnostic' ? [[e.diagnostic.code, where(e.diagnostic), e.diagnostic.message]] : []));
+    expect(warned).toEqual([['unknown-column', 'seeds/t.yml:5', "column_types names column 'loaded_at', which seeds/t.csv does not have: it types nothing, as in dbt"]]);
+    expect((await columnsOf(dir))['main.t']).toEqual(['id INTEGER', 'zip VARCHAR']);
+  });
+
   it('loads a seed whose column_types names a column in another case with the type dbt-duckdb infers, the type named here', async () => {
     // dbt-activity-schema's integration tests: +column_types ACTIVITY_REPEATED_AT: TIMESTAMP over every seed.
     const dir = tempProject({

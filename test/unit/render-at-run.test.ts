@@ -472,6 +472,15 @@ from "main"."b"`);
     const ran = await renderAtRun(tasks.get('m')!, session, ignored);
     expect(ran.sql).toContain('select 7 as v');
   });
+  it("reads what the ephemeral models it inlines read, which are upstream of it through them (the Tuva project's staging models)", async () => {
+    const tasks = planned({
+      'models/a.sql': 'select 1 as id',
+      'models/e.sql': "{{ config(materialized='ephemeral') }}\nselect id{% for c in adapter.get_columns_in_relation(ref('a')) %}, {{ c.name }} as x_{{ c.name }}{% endfor %} from {{ ref('a') }}",
+      'models/m.sql': "select id from {{ ref('e') }}",
+    });
+    const ran = await renderAtRun(tasks.get('m')!, session, ignored);
+    expect(ran.sql).toContain('from "main"."a"');
+  });
 });
 
 describe('an execution render that fails', () => {
