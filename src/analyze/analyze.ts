@@ -1819,7 +1819,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const { own: ownSourceTests, readingBuilt } = sourceTestsReadingBuilt(tests.sourceTests, nodes);
   const onSources = withTests(nodes, [...tests.tests, ...readingBuilt], diagnostics);
   sourceTestsWaitForSeeds(nodes, joinedChecks(ownSourceTests, onSources));
-  withUnitTests(nodes, reads, files, properties, disabled, engine, diagnostics);
+  withUnitTests(nodes, reads, files, properties, disabled, engine, renderSetting, diagnostics);
   renderer.setNodes(nodes);
 
   const { graph, cycles } = graphOf(nodes, cache);
@@ -2107,6 +2107,7 @@ function withUnitTests(
   properties: Properties,
   disabled: ReadonlyMap<string, Location>,
   engine: TemplateEngine,
+  renderSetting: RenderSetting,
   diagnostics: Diagnostic[],
 ): void {
   if (properties.unitTests.length === 0) return;
@@ -2124,6 +2125,7 @@ function withUnitTests(
       callable: (name) => engine.callable(name),
       macroNames: engine.macroNameList(),
       namespacedMacroNames: () => engine.namespacedMacroNames(),
+      renderSql: (text, at) => String(renderSetting(text, at)),
     },
     diagnostics,
   );

@@ -41,7 +41,8 @@ unit_tests:
         fixture: two_customers
       - input: ref('orders')
         format: sql
-        rows: select 7 as order_id, 2 as customer_id, 1.25 as amount
+        # Jinja in a SQL fixture is rendered, as dbt compiles it (the Tuva project's pick a type by target).
+        rows: "{% set id = var('min_amount') + 7 %}select {{ id }} as order_id, 2 as customer_id, 1.25 as amount"
     expect:
       format: sql
       fixture: expected_totals
@@ -106,7 +107,7 @@ sources:
   'models/unit_tests.yml': UNIT_TESTS,
   'models/schema.yml': 'version: 2\nmodels:\n  - name: big_orders\n    columns:\n      - name: order_id\n        data_tests: [unique]\n',
   'tests/fixtures/two_customers.csv': 'customer_id,name\n1,Ann\n2,Bob\n',
-  'tests/fixtures/expected_totals.sql': "select 1 as customer_id, 'Ann' as name, 0 as total union all select 2, 'Bob', 1.25\n",
+  'tests/fixtures/expected_totals.sql': "select 1 as customer_id, 'Ann' as name, 0 as total union all select 2, '{{ 'bob' | title }}', 1.25\n",
 };
 
 const ALL = ['big_orders_over_the_var', 'counts_from_the_source', 'new_days_only', 'totals_from_fixtures', 'totals_per_customer'];

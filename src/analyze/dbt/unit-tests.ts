@@ -3,6 +3,7 @@ import { refTarget, type VersionedModel } from './model-versions.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
 import type { FixtureSource } from '../../project/load-project.js';
 import type { FixtureSpec, UnitTestSpec } from './unit-test-specs.js';
+import { hasJinja } from './properties.js';
 
 /**
  * dbt's unit tests checked against the project: the model exists, each input is a ref() or
@@ -58,6 +59,8 @@ export interface UnitTestContext {
   readonly macroNames: readonly string[];
   /** The macros a template can call as `namespace.name`, for suggestions (asked only when one is needed). */
   readonly namespacedMacroNames: () => readonly string[];
+  /** A fixture's SQL with its Jinja rendered, as dbt compiles one (var(), target); an error is reported at `at`. */
+  readonly renderSql: (text: string, at: Location) => string;
 }
 
 const INPUT_RE =
@@ -205,8 +208,10 @@ function fixtureRows(spec: FixtureSpec, test: string, ctx: UnitTestContext, diag
       }
       return parsed;
     }
-    case 'sql':
-      return { kind: 'sql', sql: (text ?? '').trim().replace(/;\s*$/, '') };
+    case 'sql': {
+      const sql = text !== undefined && hasJinja(text) ? ctx.renderSql(text, at) : (text ?? '');
+      return { kind: 'sql', sql: sql.trim().replace(/;\s*$/, '') };
+    }
     default: {
       const never: never = spec.format;
       throw new Error(`internal error: format ${String(never)}`);
