@@ -18,11 +18,27 @@ interface LoopFrame {
  * the frame's first `loop.` name creates, kept for the loop's iterations); its fields are set
  * directly, each iteration, without the frame splitting 13 names.
  */
-export function loopObject(frame: LoopFrame): Record<string, unknown> {
+function loopObject(frame: LoopFrame): Record<string, unknown> {
   const variables = frame.variables;
   let loop = variables.loop as Record<string, unknown> | undefined;
   if (!loop) variables.loop = loop = {};
   return loop;
+}
+
+/**
+ * Every loop variable of one iteration: Nunjucks' (index, index0, revindex, revindex0, first,
+ * last, length) set on the `loop` object directly, then Jinja's (see setLoopVariables).
+ */
+export function setLoopBindings(frame: LoopFrame, items: unknown, i: number, length: number): void {
+  const loop = loopObject(frame);
+  loop.index = i + 1;
+  loop.index0 = i;
+  loop.revindex = length - i;
+  loop.revindex0 = length - i - 1;
+  loop.first = i === 0;
+  loop.last = i === length - 1;
+  loop.length = length;
+  setLoopVariables(frame, items, i, length);
 }
 
 /** What a loop keeps across its iterations (its frame lives as long as the loop): changed()'s last value, a mapping's keys. */

@@ -1,5 +1,4 @@
 import nunjucks from 'nunjucks';
-import { loopObject } from './loop-variables.js';
 import type { Args, Expr, ForStmt, Program, Stmt, Target } from './program.js';
 import { WholeFloat } from './values.js';
 
@@ -210,15 +209,7 @@ class Run {
   }
 
   private bindings(i: number, len: number, items: unknown): void {
-    const loop = loopObject(this.frame as unknown as { variables: Record<string, unknown> });
-    loop.index = i + 1;
-    loop.index0 = i;
-    loop.revindex = len - i;
-    loop.revindex0 = len - i - 1;
-    loop.first = i === 0;
-    loop.last = i === len - 1;
-    loop.length = len;
-    this.py.loopVariables(this.frame, items, i, len);
+    this.py.loopBindings(this.frame, items, i, len);
   }
 
   private eval(e: Expr): unknown {

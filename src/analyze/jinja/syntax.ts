@@ -1,5 +1,5 @@
 import nunjucks from 'nunjucks';
-import { setLoopVariables } from './loop-variables.js';
+import { setLoopBindings } from './loop-variables.js';
 import transformer from 'nunjucks/src/transformer.js';
 import { makeMacro, spreadArgs } from './call-args.js';
 import { JinjaError, locate, MacroReturn } from './errors.js';
@@ -190,7 +190,7 @@ const HELPERS = {
   isReturn: (e: unknown) => e instanceof MacroReturn,
   spread: located(spreadArgs),
   macro: makeMacro,
-  loopVariables: setLoopVariables,
+  loopBindings: setLoopBindings,
   wholeFloat: (v: number) => new WholeFloat(v),
 };
 
@@ -765,7 +765,7 @@ function installParser(): void {
 function installCompiler(): void {
   const C = N.compiler.Compiler.prototype;
   const nodes = N.nodes;
-  const { compileIf, compileInlineIf, compileSet, compileDict, assertType, _emitLoopBindings, compileLiteral } = C;
+  const { compileIf, compileInlineIf, compileSet, compileDict, assertType, compileLiteral } = C;
   const own = [Do, LoopControl, SetAttr, Unpack, ReturnScope, IterationScope, Truth, LoopSource, Raw];
 
   /** `, "file", line, col`: where the expression stands, for the helper's errors. */
@@ -786,10 +786,10 @@ function installCompiler(): void {
     (assertType as unknown as (this: CompilerThis, ...a: unknown[]) => void).call(this, n, ...types);
   } as CompileFn;
 
-  // Jinja's loop variables Nunjucks lacks (see loop-variables.ts), after Nunjucks' own.
-  C._emitLoopBindings = function (this: CompilerThis, n: Node, arr: string, i: string, len: string) {
-    (_emitLoopBindings as unknown as (this: CompilerThis, ...a: unknown[]) => void).call(this, n, arr, i, len);
-    this._emitLine(`runtime.py.loopVariables(frame, ${arr}, ${i}, ${len});`);
+  // Nunjucks' loop variables and Jinja's it lacks (see loop-variables.ts), set in one call: not
+  // seven frame.set("loop.x") calls, each splitting its name, every iteration.
+  C._emitLoopBindings = function (this: CompilerThis, _n: Node, arr: string, i: string, len: string) {
+    this._emitLine(`runtime.py.loopBindings(frame, ${arr}, ${i}, ${len});`);
   } as unknown as typeof C._emitLoopBindings;
 
   C.compileLiteral = function (n, frame) {
