@@ -1,3 +1,4 @@
+import type { Answer } from '../warehouse/introspection.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Invocation } from '../analyze/jinja/dbt-context.js';
@@ -116,12 +117,14 @@ export async function compile(
   // Unread, every upstream looks unbuilt: the warning above says the warehouse was not read.
   if (!unread) warnings.push(...plan.diagnostics.filter(notBuilt).map((d) => ({ ...d, severity: 'warning' as const, message: `${d.message}: pipe run would refuse this selection` })));
   const models: CompiledModel[] = [];
+  // The warehouse is read, not written: what one model's render learns of it answers the next's.
+  const answers = new Map<string, Answer>();
   try {
     for (const planned of sequentialOrder(plan.tasks)) {
       const n = analysis.nodes.get(planned.node);
       if (n?.kind !== 'model' || planned.sql === undefined || planned.ds === undefined || planned.sqlHash === undefined) continue;
       if (planned.blocked) warnings.push(warning('depends-on-past', `pipe run would skip ${planned.id}: ${planned.blocked}`, { file: planned.file }));
-      const { task, renderedWith } = await executionRender(planned, prepared.warehouse, () => notYetBuilt(analysis, prepared.catalog, n), warnings, options.emit);
+      const { task, renderedWith } = await executionRender(planned, prepared.warehouse, () => notYetBuilt(analysis, prepared.catalog, n), warnings, options.emit, answers);
       // Object.assign, not properties written after a spread, which V8 defines on a slow path.
       const shown: CompiledModel = Object.assign(
         { model: task.node, file: task.file, materialized: task.kind, ds: planned.ds },
@@ -151,6 +154,8 @@ async function executionRender(
   warnings: Diagnostic[],
   /** Where what the template says as it renders goes, as a run tells it (with no run). */
   emit: EventSink | undefined,
+  /** What the warehouse answered the renders before. */
+  answers: Map<string, Answer>,
 ): Promise<{ task: Task; renderedWith?: { rendered_with: 'warehouse' | 'parse' } }> {
   if (!task.renderAtRun) return { task };
   const unbuilt = warehouse ? notBuilt() : [];
@@ -163,7 +168,7 @@ async function executionRender(
     const tell = (said: readonly TemplateMessage[]) => {
       if (emit) tellSaid(emit, undefined, taskRef(task), said);
     };
-    return { task: await warehouse.engine.withSession((s) => renderAtRun(task, s, tell)), renderedWith: { rendered_with: 'warehouse' } };
+    return { task: await warehouse.engine.withSession((s) => renderAtRun(task, s, tell, answers)), renderedWith: { rendered_with: 'warehouse' } };
   } catch (e) {
     if (!(e instanceof RenderError)) throw e;
     throw new DiagnosticError([error('template-render', e.message, e.location ?? { file: task.file })]);

@@ -26,12 +26,21 @@ export type Tell = (said: readonly TemplateMessage[]) => void;
 export const MAX_QUESTIONS = 200;
 
 /** The task as it runs, its SQL rendered with the warehouse; a task that renders once is returned as it is. */
-export async function renderAtRun(task: Task, session: WarehouseSession, tell: Tell): Promise<Task> {
+export async function renderAtRun(
+  task: Task,
+  session: WarehouseSession,
+  tell: Tell,
+  /**
+   * What the warehouse said of its tables (their columns, what stands under a name) to the renders
+   * before, while nothing changes it (a read-only compile): answered again without asking.
+   */
+  known?: Map<string, Answer>,
+): Promise<Task> {
   if (!task.renderAtRun) return task;
   // A unit test's render is named by the test in what it reports.
   const unit = task.steps.find((s): s is Extract<Step, { kind: 'unit-test' }> => s.kind === 'unit-test');
   const what = unit ? `unit test ${unit.name}` : task.node;
-  const rendered = await renderWithWarehouse(task.renderAtRun, what, session, tell, unit ? `${what}: ` : '', true);
+  const rendered = await renderWithWarehouse(task.renderAtRun, what, session, tell, unit ? `${what}: ` : '', true, known);
   if (rendered.sql !== undefined) await singleStatement(rendered.sql, task.node, { file: task.file }, session);
   return rendered;
 }
@@ -68,8 +77,18 @@ export async function hookSqlAtRun(step: Pick<HookStep, 'sql' | 'label' | 'rende
  * refuses. `ofTask`: the render is of a task, which goes on on the session after it: a
  * statement that changes what pipe keeps of the session is refused (see ask).
  */
-async function renderWithWarehouse<T>(render: RenderAtRun<T>, what: string, session: WarehouseSession, tell: Tell, prefix = '', ofTask = false): Promise<T> {
-  const answers = new Map<string, Answer>();
+async function renderWithWarehouse<T>(
+  render: RenderAtRun<T>,
+  what: string,
+  session: WarehouseSession,
+  tell: Tell,
+  prefix = '',
+  ofTask = false,
+  known?: Map<string, Answer>,
+): Promise<T> {
+  // A query's answer is its own: it may read the time or a random number.
+  const answers = new Map<string, Answer>(known);
+  let asked = 0;
   /** What the last render said. */
   let said: readonly TemplateMessage[] = [];
   try {
@@ -84,10 +103,12 @@ async function renderWithWarehouse<T>(render: RenderAtRun<T>, what: string, sess
         case 'asks': {
           const key = questionKey(outcome.question);
           if (answers.has(key)) throw new Error(`internal error: ${what} asked an answered question again`);
-          if (answers.size >= MAX_QUESTIONS) {
+          if (asked++ >= MAX_QUESTIONS) {
             throw new RenderError(`${what} asked the warehouse more than ${MAX_QUESTIONS} questions while rendering; is a query run in a loop?`, outcome.location);
           }
-          answers.set(key, await ask(session, outcome.question, outcome.location, prefix, ofTask));
+          const answer = await ask(session, outcome.question, outcome.location, prefix, ofTask);
+          answers.set(key, answer);
+          if (known && outcome.question.kind !== 'query') known.set(key, answer);
           break;
         }
         default: {

@@ -48,6 +48,20 @@ describe('a model that reads the warehouse while rendering', () => {
     expect(recorded).toEqual([{ sql_hash: model.sql_hash }]);
   });
 
+  it("compiles each model with its own answer to a query, the columns of a table read once for all (nothing writes the warehouse meanwhile)", async () => {
+    const RANDOM = `{{ config(materialized='table') }}
+select {% if execute %}{{ run_query('select random()')[0][0] }}{% else %}0{% endif %} as r,
+  '{{ adapter.get_columns_in_relation(ref('up')) | map(attribute='name') | join(',') }}' as c`;
+    const dir = project({ 'models/r1.sql': RANDOM, 'models/r2.sql': RANDOM });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const compiled = await compileIn(dir, { date: '2024-01-02' });
+    const sqlOf = (name: string) => compiled.models.find((m) => m.model === name)!.sql;
+    expect(sqlOf('r1')).toMatch(/^\nselect 0\.\d+ as r,\n  'id' as c$/);
+    expect(sqlOf('r2')).toMatch(/^\nselect 0\.\d+ as r,\n  'id' as c$/);
+    // A query may read the time or a random number: its answer is its model's alone.
+    expect(sqlOf('r1')).not.toBe(sqlOf('r2'));
+  });
+
   it('is planned with its parse render, which dry runs show and mark', async () => {
     const dir = project();
     const planned = await runDryRun({ project: dir, date: '2024-01-02' });
