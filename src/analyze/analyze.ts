@@ -1626,8 +1626,17 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     unsupported.push(...uses);
     return uses.length === 0 && !callsUnrenderable(t.sql);
   });
-  const reaching = declared.filter((m) => !switchedOff.has(m.source.name)).map((m) => m.source.sql);
-  unsupported.push(...macros.uses([...reaching, ...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
+  const reaching = declared.filter((m) => !switchedOff.has(m.source.name));
+  const reached = new Set(macros.uses([...reaching.filter((m) => !m.source.package).map((m) => m.source.sql), ...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
+  unsupported.push(...reached);
+  // What only an installed package's models reach (elementary's, which upload dbt's artifacts) says how to leave them out.
+  for (const pkg of new Set(reaching.flatMap((m) => (m.source.package ? [m.source.package.name] : [])))) {
+    for (const u of macros.uses(reaching.filter((m) => m.source.package?.name === pkg).map((m) => m.source.sql))) {
+      if (reached.has(u)) continue;
+      reached.add(u);
+      unsupported.push({ ...u, hint: `${u.hint}; only the models of the package ${pkg} reach it: \`models: ${pkg}: +enabled: false\` in dbt_project.yml leaves them out` });
+    }
+  }
   diagnostics.push(...unsupportedDiagnostics(unsupported));
   const templates = [...macroFiles(files), ...files.singularTests.map((t) => ({ file: t.file, source: t.sql }))];
   const project = { name: projectName, database: target.database, templates, dbt: dbt !== undefined };

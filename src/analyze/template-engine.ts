@@ -16,6 +16,7 @@ import { printUndefined, reportNoneOutput } from './jinja/syntax.js';
 import { INEXACT_WHOLE, isDict, plainNumbers, pyCallable } from './jinja/values.js';
 import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespaces.js';
 import { ADAPTER_PREFIXES } from './jinja/dispatch.js';
+import { DBT_VERSION_HINT } from './dbt/unsupported-jinja.js';
 import { CONTEXT_MACRO_NAMES } from './dbt/builtin-macros/context-functions.js';
 import { DBT_MACROS } from './dbt/builtin-macros/cross-database.js';
 import type { BuiltinPackage } from './dbt/builtin-macros/builtin.js';
@@ -261,6 +262,8 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
     message = `unknown filter '${filter[1]}'`;
     if (line === undefined && source !== undefined) ({ line, column } = firstMatch(source, new RegExp(`\\|\\s*${escapeRegExp(filter[1])}\\b`)) ?? {});
   }
+  // dbt's context has it, pipe's has not (unsupported-jinja.ts finds it in models; a run hook meets it as it renders).
+  if (/(?<![.\w])dbt_version\b/.test(message)) hint = DBT_VERSION_HINT;
   const code = phase === 'parse' ? 'template-syntax' : hint === HOUR_UNSET ? UNSET_HOUR : 'template-render';
   return error(code, message, { file, line, column }, hint ? { hint } : undefined);
 }

@@ -385,6 +385,11 @@ on-run-end: "${log('z end')}"
     expect(inMacro.code).toBe(2);
     expect(inMacro.stderr).toMatch(/^macros\/m\.sql:5:\d+: error: nothing\.split\(\) is not defined/m);
     expect(inMacro.stderr).toContain('reached through outer(), called here: dbt_project.yml:4\n');
+    // What dbt's context has and pipe's has not is said so (elementary's on-run-start reads dbt_version).
+    writeProjectFiles(dir, { 'dbt_project.yml': 'name: shop\non-run-start: "select {{ dbt_version.split(\'.\')[0] }}"\n' });
+    const version = await runIn(dir, { date: '2024-01-02' });
+    expect(version.code).toBe(2);
+    expect(version.stderr).toContain('hint: pipe is not a version of dbt');
   });
 
   it("run around a seed's load, with its persist_docs, as dbt-duckdb's seeds run them", async () => {

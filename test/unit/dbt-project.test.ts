@@ -187,6 +187,24 @@ models:
     expect(errors(seeds)).toEqual([['unsupported', "config 'database' is not supported by pipe (2 seeds: a and b)", 'dbt_project.yml', 4]]);
   });
 
+  it("says how to leave out an installed package's models when only they reach what pipe cannot render, and leaves them out so", () => {
+    // elementary's models upload dbt's artifacts with adapter.commit() and dbt.create_table_as().
+    const pkg = {
+      'dbt_packages/obs/dbt_project.yml': "name: obs\nversion: '1.0.0'\nconfig-version: 2\n",
+      'dbt_packages/obs/macros/upload.sql': '{% macro upload() %}{% do adapter.commit() %}select 1 as id{% endmacro %}',
+      'dbt_packages/obs/models/runs.sql': '{{ obs.upload() }}',
+      'models/a.sql': 'select 1 as id',
+    };
+    const on = run({ 'dbt_project.yml': 'name: shop\n', ...pkg });
+    expect(errors(on)).toEqual([['unsupported', 'adapter.commit is not supported by pipe', 'dbt_packages/obs/macros/upload.sql', 1]]);
+    expect(on.diagnostics.find((d) => d.code === 'unsupported')?.hint).toContain('only the models of the package obs reach it: `models: obs: +enabled: false` in dbt_project.yml leaves them out');
+    const off = run({ 'dbt_project.yml': 'name: shop\nmodels:\n  obs:\n    +enabled: false\n', ...pkg });
+    expect(errors(off)).toEqual([]);
+    // Reached by the project's own model too, the hint does not say so.
+    const own = run({ 'dbt_project.yml': 'name: shop\n', ...pkg, 'models/b.sql': '{{ obs.upload() }}' });
+    expect(own.diagnostics.find((d) => d.code === 'unsupported')?.hint).not.toContain('only the models');
+  });
+
   it('refuses a Python model unless its config switches it off, then leaves it out as dbt does', () => {
     const py = 'def model(dbt, session):\n    return dbt.ref("a").df()\n';
     const on = run({ 'dbt_project.yml': 'name: shop\n', 'models/a.sql': 'select 1 as id', 'models/py/scores.py': py });

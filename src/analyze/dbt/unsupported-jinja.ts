@@ -45,6 +45,9 @@ const SUPPORTED_MEMBERS: Readonly<Record<string, readonly string[]>> = {
   api: ['Relation', 'Column'],
 };
 
+/** What a template that reads dbt_version is told. */
+export const DBT_VERSION_HINT = 'pipe is not a version of dbt: pass the version the template should assume with --var and read it with var()';
+
 /** What a template using another member of them is told. */
 const DBT_OBJECTS: Readonly<Record<string, string>> = {
   adapter: `not available in pipe templates: ${SUPPORTED_MEMBERS.adapter.map((m) => `adapter.${m}`).join(', ')} are`,
@@ -84,7 +87,7 @@ const RULES: readonly Rule[] = [
     // render as the version guessed.
     re: /(?<![.\w])dbt_version\b/g,
     cause: (m) => m[0],
-    hint: () => 'pipe is not a version of dbt: pass the version the template should assume with --var and read it with var()',
+    hint: () => DBT_VERSION_HINT,
   },
   {
     // A bare `flags` is a name of the template's own (a macro's parameter, as in dbt_expectations).
