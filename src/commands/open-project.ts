@@ -1,6 +1,6 @@
 import { SeedDigestCache, seedDigestCacheDir } from '../project/seed-digest-cache.js';
 import { existsSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { error, DiagnosticError, hasErrors } from '../diagnostics/diagnostics.js';
 import { readWarehouseSettings, validateSettings, type ValidatedSettings } from '../analyze/project-settings.js';
 import { loadProject, loadSettingsFiles, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
@@ -26,6 +26,12 @@ export interface Project extends ValidatedSettings {
    * profile target (both from the project). The warehouse opens with `warehouseSetup`.
    */
   readonly warehousePath: string;
+}
+
+/** The name a project goes by, as its analysis names it: dbt_project.yml's, else pipe.yaml's, else its folder's. */
+export function projectName(project: Project): string {
+  const dbtName = project.files.dbtProject?.data.name;
+  return typeof dbtName === 'string' && dbtName !== '' ? dbtName : (project.settings.name ?? basename(project.root));
 }
 
 /**

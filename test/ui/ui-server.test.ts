@@ -135,6 +135,9 @@ describe('pipe ui server', () => {
       const detail = (await (await fetch(new URL(`/api/runs/${runId}`, own.url))).json()) as UiRunDetail;
       expect(detail.run.status).toBe('failed');
       expect([detail.retry, detail.retry_run]).toEqual([null, null]);
+      // A dbt project goes by the name in its dbt_project.yml, as its nodes do, not by its folder's.
+      const pages = await Promise.all(['/api/runs', '/api/coverage'].map(async (p) => ((await (await fetch(new URL(p, own.url))).json()) as { project: { name: string } }).project.name));
+      expect(pages).toEqual(['hooked', 'hooked']);
     } finally {
       await own.close();
     }

@@ -1,6 +1,5 @@
-import { basename } from 'node:path';
 import type { ProjectOptions } from '../../commands/context.js';
-import { openProject } from '../../commands/open-project.js';
+import { openProject, projectName } from '../../commands/open-project.js';
 import { status } from '../../commands/status.js';
 import { unitJson } from '../../commands/standing-text.js';
 import { WarehouseLockedError } from '../../warehouse/warehouse.js';
@@ -17,7 +16,7 @@ import { aliveAs, heldBy } from './warehouse-access.js';
  */
 export async function readCoverage(options: ProjectOptions, range: { start?: string; end?: string }): Promise<UiCoverage> {
   const project = openProject(options);
-  const info = { name: project.settings.name ?? basename(project.root), root: project.root, warehouse: project.warehousePath };
+  const info = { name: projectName(project), root: project.root, warehouse: project.warehousePath };
   try {
     const s = await status({ ...options, ...range });
     const nodes = s.nodes.map((n) => ({

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Interval } from '../../dates/dates.js';
 import { statStamp } from '../../util/stat-stamp.js';
 import { analyze, AnalysisCache, type Analysis, type PipeNode } from '../../analyze/analyze.js';
 import { resolveInterval, type ProjectOptions } from '../../commands/context.js';
 import { compile, nodeKind } from '../../commands/inspect.js';
 import type { KeptAnalysis } from '../../commands/lifecycle.js';
-import { openProject, templateCacheOf, warehouseAhead, type Project } from '../../commands/open-project.js';
+import { openProject, projectName, templateCacheOf, warehouseAhead, type Project } from '../../commands/open-project.js';
 import type { TemplateCodeCache } from '../../analyze/template-code-cache.js';
 import { show } from '../../commands/show.js';
 import { DiagnosticError, type Diagnostic } from '../../diagnostics/diagnostics.js';
@@ -146,7 +146,7 @@ export function problemText(d: Diagnostic): string {
  */
 export function openState(options: ProjectOptions): { at: StateLocation; info: UiProject; fileOf: (node: string) => string | undefined } {
   const project = openProject(options);
-  const name = project.settings.name ?? basename(project.root);
+  const name = projectName(project);
   const { models, seeds, snapshots } = project.files;
   const files = new Map<string, string>([...models, ...seeds, ...snapshots].map((f) => [f.name, f.file]));
   return { at: { warehouse: project.warehousePath, setup: project.warehouseSetup }, info: { name, root: project.root, warehouse: project.warehousePath }, fileOf: (node) => files.get(node) };
