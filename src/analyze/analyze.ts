@@ -19,7 +19,7 @@ import { notUsedNotice } from './dbt/not-used-notice.js';
 import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
 import { unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './dbt/unsupported-jinja.js';
 import { projectNamespaces, standInNotice, type PackageScope } from './dbt/packages.js';
-import { NO_PACKAGES } from '../project/load-packages.js';
+import { NO_PACKAGES, packageOfFile } from '../project/load-packages.js';
 import { modelsReadAgain, seedHash, type MacroSource, type ProjectFiles, type ModelSource, type PythonModelFile, type SeedSource } from '../project/load-project.js';
 import { DATE_VARIABLE_NAMES, dateVariables, hourInterval, intervalLabel, isWholeDays, type Interval } from '../dates/dates.js';
 import { makeGraph, type Graph } from '../graph/graph.js';
@@ -1692,7 +1692,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const placeRenderer = (pkg: string | undefined) => placeRenderers.get(pkg) ?? placeRenderers.set(pkg, settingRenderer(engine, scopes.of(pkg), options.interval, diagnostics)).get(pkg)!;
   for (const declared of properties.sources) {
     // A package's source is named from the package, as its models are.
-    const pkg = files.packages?.installed.find((p) => declared.location.file.startsWith(`${p.dir}/`));
+    const pkg = packageOfFile(files.packages?.installed, declared.location.file);
     const table = renderedPlace(declared, placeRenderer(pkg?.name));
     if (table.enabled) nodes.set(table.name, sourceNode(table, pkg?.name ?? projectName, files.root, diagnostics));
     else disabledSources.set(table.name, table.disabledAt ?? table.location);
@@ -1807,7 +1807,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       identifierOf: (name) => nodeIdentifier(nodes.get(name), name),
       placeOf: (name) => nodePlace(nodes.get(name), target.database),
       // A test an installed package declares reads the package's vars, as its node is the package's.
-      varsOf: (file) => scopes.of(files.packages?.installed.find((p) => file.startsWith(`${p.dir}/`))?.name),
+      varsOf: (file) => scopes.of(packageOfFile(files.packages?.installed, file)?.name),
       nodeNames: allNames,
       unrenderableMacro: (qualified) => {
         const name = qualified.slice(qualified.indexOf('.') + 1);

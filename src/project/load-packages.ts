@@ -19,6 +19,17 @@ export interface PackageFile {
   readonly source: string;
 }
 
+/**
+ * The installed package a file of the project (its path from the root) belongs to: the one whose
+ * folder holds it most closely, since one package's folder may hold another's (a local package
+ * kept in the integration tests of the package that uses it).
+ */
+export function packageOfFile(installed: readonly InstalledPackage[] | undefined, file: string): InstalledPackage | undefined {
+  let found: InstalledPackage | undefined;
+  for (const p of installed ?? []) if (file.startsWith(`${p.dir}/`) && (found === undefined || p.dir.length > found.dir.length)) found = p;
+  return found;
+}
+
 export interface InstalledPackage {
   /** The name its dbt_project.yml gives it: the namespace of its macros. */
   readonly name: string;

@@ -187,6 +187,23 @@ models:
     expect(errors(seeds)).toEqual([['unsupported', "config 'database' is not supported by pipe (2 seeds: a and b)", 'dbt_project.yml', 4]]);
   });
 
+  it("takes a file of a package whose folder is inside another package's as the inner package's (a local package in integration tests)", () => {
+    // dbt-project-evaluator keeps exclude_package in its integration_tests/, and its tests install both.
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'packages.yml': 'packages:\n  - local: vendor/outer\n  - local: vendor/outer/integration_tests/inner\n',
+      'vendor/outer/dbt_project.yml': "name: outer\nversion: '1.0.0'\nconfig-version: 2\n",
+      'vendor/outer/models/o.sql': 'select 1 as id',
+      'vendor/outer/integration_tests/inner/dbt_project.yml': "name: inner\nversion: '1.0.0'\nconfig-version: 2\nvars:\n  label: inner\n",
+      'vendor/outer/integration_tests/inner/models/_sources.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main\n    tables:\n      - name: t\n',
+      'vendor/outer/integration_tests/inner/models/i.sql': "select '{{ var(\"label\") }}' as label from {{ source('raw', 't') }}",
+    });
+    expect(errors(a)).toEqual([]);
+    const source = [...a.nodes.values()].find((n): n is SourceNode => n.kind === 'source')!;
+    expect(source.fqn[0]).toBe('inner');
+    expect(a.renderer.sql('i', day, { tableExists: false, fullRefresh: false })).toMatchObject({ sql: `select 'inner' as label from "main"."t"` });
+  });
+
   it("says how to leave out an installed package's models when only they reach what pipe cannot render, and leaves them out so", () => {
     // elementary's models upload dbt's artifacts with adapter.commit() and dbt.create_table_as().
     const pkg = {

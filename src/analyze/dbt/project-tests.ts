@@ -2,6 +2,7 @@ import type { Diagnostic, Location } from '../../diagnostics/diagnostics.js';
 import { bySameCause } from '../../diagnostics/same-cause.js';
 import { dateVariables, type Interval } from '../../dates/dates.js';
 import type { ProjectFiles, SingularTestSource } from '../../project/load-project.js';
+import { packageOfFile } from '../../project/load-packages.js';
 import { CHECK_TARGET, refToken, type Check } from '../checks.js';
 import { RenderFailure, type RenderHooks, type TemplateEngine } from '../template-engine.js';
 import { TemplateFunctionError } from '../jinja/errors.js';
@@ -122,7 +123,7 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
     ...(input.placeOf ? { placeOf: input.placeOf } : {}),
     nodeNames: input.nodeNames,
     versioned: input.properties.versioned,
-    packageOf: (file) => input.files.packages?.installed.find((p) => file.startsWith(`${p.dir}/`)),
+    packageOf: (file) => packageOfFile(input.files.packages?.installed, file),
     source: (source, table, at) => input.sourceProblem({ source, table }, at) ?? sourceName(source, table),
     macro: (name) => engine.macro(name),
     unrenderableMacro: input.unrenderableMacro,

@@ -1,5 +1,5 @@
 import type { Diagnostic } from '../../diagnostics/diagnostics.js';
-import type { InstalledPackage } from '../../project/load-packages.js';
+import { packageOfFile, type InstalledPackage } from '../../project/load-packages.js';
 import { fqnOf } from '../../project/layout.js';
 import type { YamlSource } from '../../project/yaml-file.js';
 import { levelsFor, mergeSettings, type ConfigSetting } from './config-tree.js';
@@ -24,7 +24,7 @@ export function withSourceFolderConfigs(
 ): { properties: Properties; fqns: string[][] } {
   const fqns: string[][] = [];
   const sources = properties.sources.map((t) => {
-    const pkg = packages.find((p) => t.location.file.startsWith(`${p.dir}/`));
+    const pkg = packageOfFile(packages, t.location.file);
     const fqn = sourceFqn(t, pkg, root);
     fqns.push(fqn);
     const settings = [...(pkg ? [pkg.project] : []), root.file]
