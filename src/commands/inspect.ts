@@ -101,11 +101,11 @@ export async function compile(
   /** The warehouse is there but held: what it holds cannot be told. */
   let unread = false;
   try {
-    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'read', untracked: true, invocation: reuse?.kept?.invocation ?? compiling(), ...reuse });
+    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'read', shownOnly: true, invocation: reuse?.kept?.invocation ?? compiling(), ...reuse });
   } catch (e) {
     if (!(e instanceof WarehouseLockedError)) throw e;
     warnings.push(warning('warehouse-locked', `${e.message}; is_incremental() is rendered as false`));
-    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'none', untracked: true, invocation: reuse?.kept?.invocation ?? compiling(), ...reuse });
+    planned = await planRunCommand(planOptions, { runId: 'compile', access: 'none', shownOnly: true, invocation: reuse?.kept?.invocation ?? compiling(), ...reuse });
     unread = true;
   }
   const { prepared, plan } = planned;

@@ -138,8 +138,8 @@ export async function planRunCommand(
     invocation?: Invocation;
     project?: Project;
     distributed?: Distributed;
-    /** A plan that is only shown (see PlanContext.untracked). */
-    untracked?: boolean;
+    /** A plan that is only shown (see PlanContext.shownOnly). */
+    shownOnly?: boolean;
     /** What a long-lived caller keeps between analyses (see prepare). */
     kept?: KeptAnalysis;
   },
@@ -151,7 +151,7 @@ export async function planRunCommand(
   const prepared = await (how.distributed ? how.distributed.oneAtATime(preparing) : preparing());
   try {
     const eventTime = eventTimeRange(options);
-    const ctx = { ...planContext(prepared, how.runId, options.fullRefresh), eventTime, laterRuns: options.laterRuns, untracked: how.untracked };
+    const ctx = { ...planContext(prepared, how.runId, options.fullRefresh), eventTime, laterRuns: options.laterRuns, shownOnly: how.shownOnly };
     const plan = planRun(options.ignoreDependenciesOnPast ? ctx : await withPast(ctx, prepared, interval), interval);
     const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings });
     return { prepared, plan, interval, hour, isDefault, threads, eventTime };

@@ -61,9 +61,10 @@ export interface PlanContext {
   readonly laterRuns?: readonly Interval[];
   /**
    * Plans that are shown and never run (`pipe compile`): model tasks go without their tracking
-   * (see task-tracking.ts), which only the executor reads, to skip what is current.
+   * (see task-tracking.ts), which only the executor reads, to skip what is current, and without
+   * the statements that build them, but where making those finds a problem (see modelTask).
    */
-  readonly untracked?: boolean;
+  readonly shownOnly?: boolean;
 }
 
 export interface Plan {
@@ -887,6 +888,12 @@ function firstBuildState(
  * A model's `event_time`, which the microbatch models reading it filter its rows by: a column
  * its rows must have, or each batch would fail on pipe's filter in the engine's words.
  */
+/** Whether a model's steps render templates of its own as they are made: its checks, event-time filters, hooks and sql_header. */
+function stepsRender(node: ModelNode, analysis: Analysis): boolean {
+  const { pre_hook, post_hook, sql_header } = node.config;
+  return node.checks.length > 0 || eventTimeUse(node, analysis).length > 0 || pre_hook.length > 0 || post_hook.length > 0 || sql_header !== undefined;
+}
+
 function eventTimeUse(node: ModelNode | SeedNode, analysis: Analysis): ColumnUse[] {
   if (node.kind !== 'model' || node.config.event_time === undefined || node.partitionByAt === undefined) return [];
   // Set on a folder (+event_time), it is nothing to a model no microbatch model reads, as in dbt.
@@ -988,7 +995,9 @@ function modelTask(
     sql: rendered.sql,
     sqlHash: rendered.hash,
     origin: origin(rendered),
-    steps: stepsOf(rendered.sql, diagnostics),
+    // A plan only shown leaves out the statements, made for the executor; not where making them
+    // renders what can fail (checks and event-time filters, hooks, sql_header), which the plan reports.
+    steps: ctx.shownOnly && !stepsRender(node, ctx.analysis) ? [] : stepsOf(rendered.sql, diagnostics),
     sources: orUndefined(readsOf(node, analysis).sources),
     // The dates of a full refresh publish into the staging table, one at a time.
     lockKey: stagedIn ?? node.relation,
@@ -999,7 +1008,7 @@ function modelTask(
       intervals && fullRefresh && existing === 'table' && stagedIn === undefined ? replaced(node, interval, ds, isHourLabel(ds) ? 'hour' : 'date') : undefined,
   };
   const rendersAtRun = analysis.renderer.rendersAtRun(node.name);
-  if (!ctx.untracked) {
+  if (!ctx.shownOnly) {
     const tracked = { interval, sql: rendered.sql, sqlHash: rendered.hash, stagedIn, relations, rendersAtRun };
     task = { ...task, tracking: trackingOf(node, tracked, trackingContext(ctx)) };
   }

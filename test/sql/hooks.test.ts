@@ -141,6 +141,10 @@ select current_setting('search_path') as path`,
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("models/orders.sql:1:11: error: pre-hook 1 of orders ends or opens a transaction (commit): it would commit or abandon the model's own midway");
     expect(await queryRows(warehouseOf(dir), 'SELECT id FROM main.orders')).toEqual([{ id: 1 }]);
+    // pipe compile makes no statements to build a model, but its hooks still render: the same error.
+    const compiled = await compileIn(dir, { date: '2024-01-03' });
+    expect(compiled.code).toBe(2);
+    expect(compiled.stderr).toContain("models/orders.sql:1:11: error: pre-hook 1 of orders ends or opens a transaction (commit)");
   });
 
   it("installed packages' on-run-start and on-run-end run after the project's, by package name, with their own macros and vars, as in dbt", async () => {
