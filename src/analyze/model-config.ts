@@ -546,6 +546,8 @@ function externalKeys(raw: Readonly<Record<string, unknown>>, materialized: Mate
  * dbt project each comes with where it is written; pipe's own config places them at the key.
  */
 export function readHooks(value: unknown, key: 'pre_hook' | 'post_hook', locate: (key: string) => Location, diagnostics: Diagnostic[]): Hook[] {
+  // Most models have none: where a key is set is looked up only for hooks to place.
+  if (value === undefined || value === null) return [];
   const out: Hook[] = [];
   const read = (item: unknown, location: Location): void => {
     if (isLocatedHook(item)) return read(item.hook, item.location);
