@@ -1293,12 +1293,12 @@ interface AnalyzedModel {
   readonly config: ModelConfig;
   /** dbt settings of the model that pipe leaves aside. */
   readonly unused: readonly { readonly key: string; readonly location: Location }[];
-  /** Where `enabled` is set, for the error of a ref to a disabled model. */
-  readonly configLocation: Location;
+  /** Where `enabled: false` is set, for the error of a ref to a disabled model; absent for an enabled one. */
+  readonly disabledAt?: Location;
   readonly checks: Check[];
   readonly configDiagnostics: readonly Diagnostic[];
-  /** Where `contract` is set. */
-  readonly contractLocation: Location;
+  /** Where `contract` is set, when it is. */
+  readonly contractLocation?: Location;
   /** Where `unique_key` is set, when it is. */
   readonly uniqueKeyLocation?: Location;
   /** Where `partition_by` (else `event_time`) is set, when it is. */
@@ -1409,7 +1409,7 @@ function reanalyzeSaved(files: ProjectFiles, options: AnalyzeOptions, cache: Ana
     const config = analyzed.config;
     if (!quiet(analyzed) || !config.enabled || JSON.stringify(config) !== JSON.stringify(node.config)) return undefined;
     const found: Diagnostic[] = [];
-    const contract = modelContract(name, config, m.properties, analyzed.contractLocation, found, last.lake);
+    const contract = modelContract(name, config, m.properties, analyzed.contractLocation ?? { file: m.source.file }, found, last.lake);
     const hookRefs = isBuilt(config.kind) ? hookSites(renderer, name, config, options.interval, state, last.analysis.database, found) : [];
     const columns = m.properties?.columns ?? [];
     const made = modelNode({ source: m.source, sites: m.sites, config, refs: [...raw.refs], sources: raw.sources, checks: analyzed.checks, analyzed, contract, hookRefs, columns }, nodeContext);
@@ -1745,13 +1745,13 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     modelConfigDiagnostics.add(name, analyzed.configDiagnostics);
     for (const u of analyzed.unused) if (!unusedSettings.has(u.key)) unusedSettings.set(u.key, u.location);
     if (!analyzed.config.enabled) {
-      disabled.set(name, analyzed.configLocation);
+      disabled.set(name, analyzed.disabledAt ?? { file: m.source.file });
       continue;
     }
     const config = analyzed.config;
     const entry = m.properties;
     // Read each time (not cached with the render): the properties file's columns may change alone.
-    const contract = modelContract(name, config, entry, analyzed.contractLocation, diagnostics, settings.lake !== undefined);
+    const contract = modelContract(name, config, entry, analyzed.contractLocation ?? { file: m.source.file }, diagnostics, settings.lake !== undefined);
     const hookRefs = isBuilt(config.kind)
       ? hookSites(renderer, name, config, options.interval, { tableExists: existing, fullRefresh: options.fullRefresh ?? false }, target.database, diagnostics)
       : [];
@@ -2077,9 +2077,10 @@ function analyzedModel(
   const y = m.source.yaml;
   const found: Diagnostic[] = [];
   const { config, unused, locate, described } = mergedConfig(m, raw.configCalls, dbtContext, found);
-  const configLocation = configKeyLocation(m.source, m.sites, raw.configCalls, 'enabled');
+  // Places are looked up only for what is set: most models set neither.
+  const disabledAt = config.enabled ? undefined : configKeyLocation(m.source, m.sites, raw.configCalls, 'enabled');
   const checks = y && y.data.checks !== undefined ? readChecks(y.data.checks, (path) => ({ file: y.file, line: y.pathLine(path) ?? y.keyLine('checks') }), found) : [];
-  const contractLocation = locate('contract');
+  const contractLocation = config.contract ? locate('contract') : undefined;
   const uniqueKeyLocation = 'unique_key' in config && config.unique_key !== undefined ? locate('unique_key') : undefined;
   const partitionByLocation =
     'partition_by' in config && config.partition_by !== undefined
@@ -2090,7 +2091,7 @@ function analyzedModel(
   const schemaChangeLocation = config.materialized === 'incremental' ? locate('on_schema_change') : undefined;
   const updatedAtLocation = 'updated_at' in config && config.updated_at !== undefined ? locate('updated_at') : undefined;
   return Object.assign(
-    { raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, configLocation, contractLocation, uniqueKeyLocation, partitionByLocation, updatedAtLocation, schemaChangeLocation, checks, configDiagnostics: found },
+    { raw, yaml: y, base: m.base.key, file: m.source.file, names, config, unused, disabledAt, contractLocation, uniqueKeyLocation, partitionByLocation, updatedAtLocation, schemaChangeLocation, checks, configDiagnostics: found },
     described,
   );
 }
