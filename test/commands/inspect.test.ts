@@ -97,11 +97,11 @@ describe('pipe compile', () => {
 });
 
 describe('the plan pipe compile shows', () => {
-  it('is the plan pipe run would run, less what only running reads: the tasks go without their tracking', async () => {
+  it('is the plan pipe run would run, less what only running reads: the tasks go without their tracking, and without their statements but where making them renders templates', async () => {
     const dir = copyExample();
     expect((await runIn(dir, { date: '2024-01-04' })).code).toBe(0);
-    const planned = async (untracked: boolean) => {
-      const { prepared, plan } = await planRunCommand({ project: dir, date: '2024-01-05' }, { runId: 'compile', access: 'read', untracked });
+    const planned = async (shownOnly: boolean) => {
+      const { prepared, plan } = await planRunCommand({ project: dir, date: '2024-01-05' }, { runId: 'compile', access: 'read', shownOnly });
       prepared.warehouse?.close();
       return plan;
     };
@@ -110,8 +110,16 @@ describe('the plan pipe compile shows', () => {
     expect(run.tasks.filter((t) => t.tracking !== undefined).length).toBeGreaterThan(0);
     expect(shown.tasks.filter((t) => t.tracking !== undefined)).toEqual([]);
     // A seed's state statements carry the time they were planned at.
-    const steps = (tasks: typeof run.tasks) => tasks.map(({ tracking: _, renderAtRun: __, stateStatements: ___, ...t }) => t);
-    expect(steps(shown.tasks)).toEqual(steps(run.tasks));
+    const rest = (tasks: typeof run.tasks) => tasks.map(({ tracking: _, renderAtRun: __, stateStatements: ___, steps: ____, ...t }) => t);
+    expect(rest(shown.tasks)).toEqual(rest(run.tasks));
+    const runSteps = new Map(run.tasks.map((t) => [t.id, t.steps]));
+    // Models with checks keep their steps (their checks render as the steps are made); the others have none.
+    const kept = shown.tasks.filter((t) => t.steps.length > 0);
+    for (const t of kept) expect(t.steps).toEqual(runSteps.get(t.id));
+    const left = shown.tasks.filter((t) => t.steps.length === 0);
+    expect(left.map((t) => t.node)).toContain('stg_orders');
+    expect(kept.filter((t) => t.kind !== 'seed').map((t) => t.node)).toContain('fct_orders');
+    expect(runSteps.get(left.find((t) => t.node === 'stg_orders')!.id)!.length).toBeGreaterThan(0);
     expect(shown.diagnostics).toEqual(run.diagnostics);
   });
 });
