@@ -1469,23 +1469,6 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   for (const n of [...files.models, ...files.seeds, ...files.snapshots]) if (n.package) ofPackage(n.package.name).built.add(n.name);
   for (const n of files.shadowed ?? []) ofPackage(n.package.name).shadowed.add(n.name);
   const packages = projectNamespaces(projectName, files.packages ?? NO_PACKAGES, dbt?.file, packageNodes, diagnostics, files.macros);
-  const engineKey = JSON.stringify([
-    files.macros,
-    files.packages,
-    [...packageNodes].map(([name, nodes]) => [name, [...nodes.built], [...nodes.shadowed]]),
-    dbt?.file.data.dispatch,
-    projectName,
-    vars,
-    settings.targetName,
-    targetSchema,
-    settings.warehouse,
-    settings.threads,
-  ]);
-  if (cache && cache.key !== engineKey) {
-    cache.key = engineKey;
-    cache.engine = undefined;
-    cache.models.clear();
-  }
   const target = {
     name: settings.targetName ?? 'default',
     schema: targetSchema,
@@ -1495,6 +1478,22 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     threads: settings.threads ?? 1,
     profile_name: dbt?.profile ?? null,
   };
+  // Everything the engine's templates see besides a render's own: the engine is made again when it changes.
+  const engineKey = JSON.stringify([
+    target,
+    files.macros,
+    files.packages,
+    [...packageNodes].map(([name, nodes]) => [name, [...nodes.built], [...nodes.shadowed]]),
+    dbt?.file.data.dispatch,
+    projectName,
+    vars,
+    settings.warehouse,
+  ]);
+  if (cache && cache.key !== engineKey) {
+    cache.key = engineKey;
+    cache.engine = undefined;
+    cache.models.clear();
+  }
   const engine =
     cache?.engine ??
     // Every name, those an interval leaves unset too: the engine renders for other intervals after this one.

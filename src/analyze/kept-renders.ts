@@ -14,10 +14,11 @@ import type { SourceCall } from './sources.js';
  * jinja/name-reads.ts) is one whose value the key holds: the date variables (the interval),
  * ref(), source() and `this` (where they live is checked when the render is read back),
  * config() and config.get() (the model's config from YAML and dbt_project.yml), var() (the
- * vars), is_incremental() (the table's state), the project's own macros (their text), and the
- * functions of Jinja and dbt that give the same output for the same arguments. Anything else
- * (env_var, target, graph, model, run_query, adapter, modules, invocation_id, a package's
- * macros, dbt's namespace) makes the render one that is made again every time.
+ * vars), is_incremental() (the table's state), `target` and `project_name` (the context every
+ * key holds: see analyze.ts), the project's own macros (their text), and the functions of Jinja
+ * and dbt that give the same output for the same arguments. Anything else (env_var, graph,
+ * model, run_query, adapter, modules, invocation_id, a package's macros, dbt's namespace) makes
+ * the render one that is made again every time.
  */
 
 /** Names whose values are decided by what the key holds, or that are functions of their arguments alone. */
@@ -28,6 +29,10 @@ const KEYED_NAMES: ReadonlySet<string> = new Set([
   'config',
   'var',
   'is_incremental',
+  // The analysis's target and project name, part of every key's context: each render has its
+  // own copy of `target`, so what one render changes in it reaches no other.
+  'target',
+  'project_name',
   'range',
   'dict',
   'namespace',

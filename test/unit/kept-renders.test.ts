@@ -37,11 +37,15 @@ select * from {{ ref('base') }}
   'models/region.sql': "select '{{ env_var('PIPE_KEPT_REGION', 'eu') }}' as region\n",
   'macros/dispatched.sql': '{% macro default__one() %}1{% endmacro %}\n',
   // A macro that reads what the key does not hold makes every model calling it rendered again.
-  'macros/where.sql': '{% macro schema_tag() %}{{ target.schema }}{% endmacro %}\n',
+  'macros/where.sql': "{% macro schema_tag() %}{{ env_var('PIPE_KEPT_TAG', 'main') }}{% endmacro %}\n",
   'models/tagged.sql': "select '{{ schema_tag() }}' as tag\n",
   'models/sources.yml': 'version: 2\nsources:\n  - name: raw_src\n    schema: landing\n    tables:\n      - name: events\n',
   'models/from_source.sql': "select '{{ source('raw_src', 'events').schema }}' as s\n",
   'models/tgt.sql': "select '{{ target.name }}' as t, {{ adapter.dispatch('one')() }} as one\n",
+  // The target is the analysis's, which every key holds: kept. What a render changes in it is its own.
+  // (edits_target renders first, as the models are listed.)
+  'models/edits_target.sql': "{% do target.update({'name': 'changed'}) %}select '{{ project_name }}.{{ target.schema }}' as t, {{ target.threads }} as threads\n",
+  'models/reads_target.sql': "select '{{ target.name }}' as t\n",
 };
 
 const rendersOf = (dir: string) => join(templateCacheDir(join(dir, 'warehouse.duckdb')), '..', 'renders');
@@ -63,7 +67,7 @@ afterEach(() => {
 });
 
 /** Every model, and those rendered every time. */
-const ALL = ['base', 'from_source', 'inc', 'plain', 'region', 'tagged', 'tgt'];
+const ALL = ['base', 'edits_target', 'from_source', 'inc', 'plain', 'reads_target', 'region', 'tagged', 'tgt'];
 const AGAIN = ['region', 'tagged', 'tgt'];
 
 async function compiled(dir: string, options: Parameters<typeof compileIn>[1] = {}) {
@@ -80,12 +84,14 @@ describe('renders kept between processes', () => {
     const dir = tempProject(PROJECT);
     const cold = await compiled(dir);
     expect(cold.rendered).toEqual(ALL);
-    // env_var(), target (in a macro too) and adapter read what the key does not hold: never kept.
-    expect(packs(dir).flatMap((p) => packEntries(join(rendersOf(dir), p)))).toHaveLength(4);
+    // env_var() (in a macro too) and adapter read what the key does not hold: never kept.
+    expect(packs(dir).flatMap((p) => packEntries(join(rendersOf(dir), p)))).toHaveLength(6);
     const warm = await compiled(dir);
     expect(warm.rendered).toEqual(AGAIN);
     expect(warm.sql).toEqual(cold.sql);
     expect(warm.sql.base).toContain("round(amount * 100) as cents, 'EUR' as currency, '2024-01-02' as d");
+    expect(warm.sql.edits_target).toContain("'shop.main' as t, 1 as threads");
+    expect(warm.sql.reads_target).toContain("'default' as t");
     // Nothing new to keep: no pack written.
     expect(packs(dir)).toHaveLength(1);
     // What the key does not hold still changes the SQL.
@@ -118,6 +124,12 @@ describe('renders kept between processes', () => {
     const moved = await compiled(dir);
     expect(moved.rendered).toEqual(['from_source', ...AGAIN]);
     expect(moved.sql.from_source).toContain("'landed' as s");
+
+    // Another target: what read it is made again.
+    writeFileSync(join(dir, 'pipe.yaml'), 'name: shop\nthreads: 3\nvars:\n  currency: EUR\n');
+    const threads = await compiled(dir);
+    expect(threads.rendered).toContain('edits_target');
+    expect(threads.sql.edits_target).toContain('3 as threads');
 
     const nextDay = await compiled(dir, { date: '2024-01-03' });
     expect(nextDay.rendered).toEqual(ALL);
