@@ -1626,7 +1626,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     return uses.length === 0 && !callsUnrenderable(t.sql);
   });
   const reaching = declared.filter((m) => !switchedOff.has(m.source.name));
-  const reached = new Set(macros.uses([...reaching.filter((m) => !m.source.package).map((m) => m.source.sql), ...files.singularTests.map((t) => t.sql), ...testCalls(properties)]));
+  const reached = new Set(macros.uses([...reaching.filter((m) => !m.source.package).map((m) => m.source.sql), ...files.singularTests.map((t) => t.sql)], testCalls(properties)));
   unsupported.push(...reached);
   // What only an installed package's models reach (elementary's, which upload dbt's artifacts) says how to leave them out.
   for (const pkg of new Set(reaching.flatMap((m) => (m.source.package ? [m.source.package.name] : [])))) {
@@ -2103,9 +2103,9 @@ function testNames(properties: Properties): string[] {
   return [...names];
 }
 
-/** How a properties file's tests would call their definitions, for finding definitions pipe cannot render. */
+/** The names of the macros a properties file's tests call (a test `x` is the macro `test_x`, or `x` in dbt_utils' style), for finding definitions pipe cannot render. */
 function testCalls(properties: Properties): string[] {
-  return [...new Set(testNames(properties).map((t) => t.split('.').pop()!))].flatMap((n) => [`${n}(`, `test_${n}(`]);
+  return [...new Set(testNames(properties).map((t) => t.split('.').pop()!))].flatMap((n) => [n, `test_${n}`]);
 }
 
 /** Gives each model its unit tests, checked against what the model reads (see dbt/unit-tests.ts). */

@@ -91,6 +91,24 @@ select {% if execute %}{{ run_query('select random()')[0][0] }}{% else %}0{% end
     expect(r.stderr).toContain('counts reads the warehouse while rendering, and there is no warehouse to read: shown as rendered with execute false');
   });
 
+  it("is told by a call in a template's tags, not by SQL that reads like one: UNPIVOT ( is no call of a macro unpivot", async () => {
+    const dir = project({
+      'macros/unpivot.sql': "{% macro unpivot() %}{{ run_query('select 1')[0][0] if execute else 0 }}{% endmacro %}\n",
+      'models/long.sql': "{% set cols = ['id'] %}select k, v from {{ ref('up') }} unpivot (v for k in ({{ cols | join(', ') }}))",
+      // A `}}` in a string does not end the tag: the call after it counts.
+      'models/calls.sql': "select '{{ \"}}\" ~ unpivot() }}' as x",
+    });
+    const r = await compileIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.models.map((m) => [m.model, m.rendered_with])).toEqual([
+      ['calls', 'parse'],
+      ['up', undefined],
+      ['counts', 'parse'],
+      ['long', undefined],
+    ]);
+    expect(r.stderr).not.toContain('long reads the warehouse');
+  });
+
   it('compiles with the parse render, and says so, when what it reads is not built yet', async () => {
     const dir = project({ 'models/other.sql': "{{ config(materialized='table') }}\nselect 1 as id" });
     expect((await runIn(dir, { date: '2024-01-02', select: ['other'] })).code).toBe(0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calledNames, callsAny } from '../../src/analyze/dbt/macro-reach.js';
+import { calledNames, callsAny, tagCode, templateCalls } from '../../src/analyze/dbt/macro-reach.js';
 
 /** What a template calls is what Jinja would: `name(`, spaces allowed between, Unicode names too. */
 const CALL = /(?<![\p{L}\p{N}_])([\p{L}_][\p{L}\p{N}_]*)\s*\(/gu;
@@ -32,5 +32,17 @@ describe('calledNames', () => {
       const expected = new Set([...text.matchAll(CALL)].map((m) => m[1]));
       expect([...calledNames(text)].sort(), JSON.stringify(text)).toEqual([...expected].sort());
     }
+  });
+});
+
+describe('templateCalls', () => {
+  it("reads the calls of a template's tags alone: its SQL and its comments call nothing", () => {
+    expect([...templateCalls("select count(*) from {{ ref('x') }} unpivot (v for k in (a)) {# star() #}\n{%- set y = f(1) -%}")].sort()).toEqual(['f', 'ref']);
+    expect(callsAny('select values (1), pivot (x) from t', new Set(['values', 'pivot']))).toBe(false);
+  });
+
+  it('ends a tag at its closer outside string literals, as Jinja reads it; a tag never closed runs to the end', () => {
+    expect(tagCode(`a {{ "}}" ~ g() }} b {% if 'it\\'s %}' %}h(){% endif %} {{ k(`)).toEqual([' "}}" ~ g() ', " if 'it\\'s %}' ", ' endif ', ' k(']);
+    expect([...templateCalls(`{{ "}}" ~ g() }} {{ 'x' }}h() {{ k(`)].sort()).toEqual(['g', 'k']);
   });
 });

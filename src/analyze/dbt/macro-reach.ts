@@ -17,7 +17,11 @@ import { unsupportedUses, type UnsupportedUse } from './unsupported-jinja.js';
 export function macroProblems(
   files: ProjectFiles,
   packages: PackageScope,
-): { uses: (reached: readonly string[]) => UnsupportedUse[]; tainted: ReadonlySet<string> } {
+): {
+  /** What the macros reached from these templates, and from the macros named, use that pipe cannot render. */
+  uses: (templates: readonly string[], names?: readonly string[]) => UnsupportedUse[];
+  tainted: ReadonlySet<string>;
+} {
   const byMacro = new Map<string, UnsupportedUse[]>();
   const defs = macroDefinitions(files);
   for (const m of macroFiles(files)) {
@@ -32,9 +36,9 @@ export function macroProblems(
   const tainted = new Set(byMacro.keys());
   if (tainted.size === 0) return { uses: () => [], tainted };
   withCallers(tainted, defs);
-  const uses = (texts: readonly string[]) => {
+  const uses = (templates: readonly string[], names: readonly string[] = []) => {
     const reached = new Set<string>();
-    let called = new Set(texts.flatMap((t) => [...calledNames(t)]));
+    let called = new Set([...templates.flatMap((t) => [...templateCalls(t)]), ...names]);
     let frontier = defs.filter((d) => tainted.has(d.name) && called.has(d.name));
     while (frontier.length > 0) {
       for (const d of frontier) reached.add(d.name);
@@ -46,12 +50,59 @@ export function macroProblems(
   return { uses, tainted };
 }
 
+/**
+ * The code of a template's tags, `{{ … }}` and `{% … %}`: the only place a template calls
+ * anything (its text is output, and `unpivot (` or `values (` in its SQL calls no macro of
+ * those names). A tag ends at the first `}}` or `%}` outside a string literal, as Jinja's
+ * lexer reads it; comments are left out, and a tag never closed runs to the end.
+ */
+export function tagCode(template: string): string[] {
+  const out: string[] = [];
+  let at = 0;
+  for (;;) {
+    const open = template.indexOf('{', at);
+    if (open < 0 || open === template.length - 1) return out;
+    const kind = template[open + 1];
+    if (kind === '#') {
+      const close = template.indexOf('#}', open + 2);
+      if (close < 0) return out;
+      at = close + 2;
+      continue;
+    }
+    if (kind !== '{' && kind !== '%') {
+      at = open + 1;
+      continue;
+    }
+    const closer = kind === '{' ? '}' : '%';
+    let i = open + 2;
+    let quote: string | undefined;
+    for (; i < template.length; i++) {
+      const c = template[i];
+      if (quote) {
+        if (c === '\\') i++;
+        else if (c === quote) quote = undefined;
+      } else if (c === "'" || c === '"') quote = c;
+      else if (c === closer && template[i + 1] === '}') break;
+    }
+    out.push(template.slice(open + 2, i));
+    at = i + 2;
+  }
+}
+
+/** The names a template calls in its tags (see calledNames). */
+export function templateCalls(template: string): ReadonlySet<string> {
+  const out = new Set<string>();
+  for (const code of tagCode(template)) for (const n of calledNames(code)) out.add(n);
+  return out;
+}
+
 const DISPATCH = /\bdispatch\s*\(\s*(?:macro_name\s*=\s*)?['"](\w+)['"]/g;
 
 /**
- * The names a text calls: each name an opening parenthesis follows, and for
- * `adapter.dispatch('x')`, the implementations pipe renders (`default__x`, `duckdb__x`).
- * Read once per text, so that finding who calls what is linear in the macros' text.
+ * The names a piece of Jinja code (a tag's, see tagCode) calls: each name an opening
+ * parenthesis follows, and for `adapter.dispatch('x')`, the implementations pipe renders
+ * (`default__x`, `duckdb__x`). Read once per text, so that finding who calls what is linear in
+ * the macros' text.
  */
 export function calledNames(text: string): ReadonlySet<string> {
   const out = new Set<string>();
@@ -88,10 +139,10 @@ function nameCharBefore(text: string, at: number): number {
   return NAME_CHAR.test(text.slice(at - width, at)) ? width : 0;
 }
 
-/** Whether a text calls any of `names`: by name, or an implementation through adapter.dispatch. */
-export function callsAny(text: string, names: ReadonlySet<string>): boolean {
+/** Whether a template calls any of `names` in its tags: by name, or an implementation through adapter.dispatch. */
+export function callsAny(template: string, names: ReadonlySet<string>): boolean {
   if (names.size === 0) return false;
-  for (const n of calledNames(text)) if (names.has(n)) return true;
+  for (const n of templateCalls(template)) if (names.has(n)) return true;
   return false;
 }
 
@@ -114,7 +165,7 @@ function macroDefinitions(files: ProjectFiles): MacroDefinition[] {
   for (const m of macroFiles(files)) {
     const re = /\{%-?\s*(?:macro|test)\s+([\p{L}_][\p{L}\p{N}_]*)\s*\(([\s\S]*?)\{%-?\s*end(?:macro|test)\s*-?%\}/gu;
     let d: RegExpExecArray | null;
-    while ((d = re.exec(m.source))) defs.push({ name: d[1], body: d[0], file: m.file, start: d.index, calls: calledNames(d[0]) });
+    while ((d = re.exec(m.source))) defs.push({ name: d[1], body: d[0], file: m.file, start: d.index, calls: templateCalls(d[0]) });
   }
   return defs;
 }
