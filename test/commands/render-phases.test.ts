@@ -91,16 +91,18 @@ select {% if execute %}{{ run_query('select random()')[0][0] }}{% else %}0{% end
     expect(r.stderr).toContain('counts reads the warehouse while rendering, and there is no warehouse to read: shown as rendered with execute false');
   });
 
-  it("is told by a call in a template's tags, not by SQL that reads like one: UNPIVOT ( is no call of a macro unpivot", async () => {
+  it("is told by what a template's tags call, not by SQL that reads like a call (UNPIVOT ( calls no macro unpivot); a }} in a string ends no tag", async () => {
     const dir = project({
       'macros/unpivot.sql': "{% macro unpivot() %}{{ run_query('select 1')[0][0] if execute else 0 }}{% endmacro %}\n",
       'models/long.sql': "{% set cols = ['id'] %}select k, v from {{ ref('up') }} unpivot (v for k in ({{ cols | join(', ') }}))",
       // A `}}` in a string does not end the tag: the call after it counts.
       'models/calls.sql': "select '{{ \"}}\" ~ unpivot() }}' as x",
+      'models/asks.sql': "select '{{ \"}}\" ~ (run_query('select 1')[0][0] if execute else 0) }}' as x",
     });
     const r = await compileIn(dir, { date: '2024-01-02' });
     expect(r.code, explain(r)).toBe(0);
     expect(r.models.map((m) => [m.model, m.rendered_with])).toEqual([
+      ['asks', 'parse'],
       ['calls', 'parse'],
       ['up', undefined],
       ['counts', 'parse'],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { calledNames, callsAny, tagCode, templateCalls } from '../../src/analyze/dbt/macro-reach.js';
+import { calledNames, callsAny, templateCalls } from '../../src/analyze/dbt/macro-reach.js';
+import { tagCode } from '../../src/analyze/jinja/tag-code.js';
 
 /** What a template calls is what Jinja would: `name(`, spaces allowed between, Unicode names too. */
 const CALL = /(?<![\p{L}\p{N}_])([\p{L}_][\p{L}\p{N}_]*)\s*\(/gu;

@@ -1,6 +1,7 @@
 import type nunjucks from 'nunjucks';
 import { positionOf } from '../../diagnostics/diagnostics.js';
 import { TemplateFunctionError } from './errors.js';
+import { tagCode } from './tag-code.js';
 import { JinjaError } from './errors.js';
 import { bindArgs, param } from './macro-args.js';
 import type { TemplateMessage } from './dbt-context.js';
@@ -138,19 +139,15 @@ export function watchedParse(): WatchedParse {
  */
 const USES_RE =
   /\b(?:execute|run_query|statement|load_result|graph)\b|\badapter\s*\.\s*(?:get_columns_in_relation|get_relation|drop_relation|create_schema|drop_schema|truncate_relation|rename_relation|check_schema_exists)\b|\bdbt_utils\s*\.\s*(?:star|get_column_values|get_filtered_columns_in_relation|union_relations|unpivot)\b/;
-const TAG_RE = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
 
 /**
  * Whether a template's tags name anything that renders differently when the task runs. A
- * mention in a comment or a string literal counts too: rendering once more costs little,
- * and missing one would render the parse's SQL.
+ * mention in a string literal counts too: rendering once more costs little, and missing one
+ * would render the parse's SQL. Its text and its comments run nothing.
  */
 export function usesIntrospection(source: string): boolean {
   if (!USES_RE.test(source)) return false;
-  TAG_RE.lastIndex = 0;
-  let t: RegExpExecArray | null;
-  while ((t = TAG_RE.exec(source))) if (USES_RE.test(t[0])) return true;
-  return false;
+  return tagCode(source).some((code) => USES_RE.test(code));
 }
 
 const ASKED_BY: Readonly<Record<Question['kind'], RegExp>> = {
