@@ -631,6 +631,15 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
     // A file defining generic tests is read like a macro file (a package's, with its macros); any other query is a test.
     if (GENERIC_TEST_RE.test(sql)) {
       if (!pkg) macros.push({ file, source: sql });
+    } else if (folders.tests.some((d) => relative(join(base, d), abs).split(sep)[0] === 'generic')) {
+      // As in dbt, a test path's generic/ folder holds generic tests alone: a query there is no singular test.
+      if (!pkg) {
+        diagnostics.push(
+          warning('query-among-generic-tests', `${file} is not run: it defines no generic test, and a query in a generic/ folder of the test paths is no singular test, as in dbt`, { file }, {
+            hint: `move it out of generic/ to run it as a singular test, or define a generic test in it: {% test name(model, column_name) %} ... {% endtest %}`,
+          }),
+        );
+      }
     } else singularTests.push({ name: basename(abs, ext), file, sql, ...(pkg ? { package: pkg } : {}) });
   }
 

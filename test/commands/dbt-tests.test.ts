@@ -136,6 +136,14 @@ describe('dbt tests in pipe run and pipe test', () => {
     expect(taskIdsOf(broken.events, 'task-skipped')).toEqual(['customers', 'revenue@2024-01-03']);
   });
 
+  it('runs no query of a generic/ folder of the test paths as a singular test, as dbt, and says so', async () => {
+    const dir = tempProject({ ...FILES, 'tests/generic/orders_exist.sql': "select * from {{ ref('orders') }}\n" });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(passed(r.events)).toEqual(ALL_TESTS);
+    expect(r.stderr).toContain('tests/generic/orders_exist.sql: warning: tests/generic/orders_exist.sql is not run: it defines no generic test, and a query in a generic/ folder of the test paths is no singular test, as in dbt');
+  });
+
   it("a seed's tests run before it is loaded", async () => {
     const { dir, first } = await builtCopy();
     expect(first.code).toBe(0);
