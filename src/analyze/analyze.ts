@@ -1450,7 +1450,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const pipeline = options.pipeline ? pipelines.get(options.pipeline) : undefined;
   const dbt = files.dbtProject ? readDbtProject(files.dbtProject, diagnostics) : undefined;
   const shadowed = shadowedNodes(files.shadowed ?? [], dbt, diagnostics);
-  const read = files.properties.length > 0 ? readProperties(files.properties, diagnostics, shadowed) : NO_PROPERTIES;
+  const read = files.properties.length > 0 ? readProperties(files.properties, diagnostics, shadowed, dbt !== undefined) : NO_PROPERTIES;
   // Descriptions that name a docs block are given its text, as dbt renders them.
   const documented = read === NO_PROPERTIES ? read : withDocs(read, DocBlocks.read(files.docs ?? [], diagnostics), diagnostics);
   const targetSchema = settings.targetSchema ?? DEFAULT_SCHEMA;

@@ -583,6 +583,22 @@ models:
     expect(errors(run({ 'models/o.sql': 'select 1 as id', 'models/props.yml': 'version: 2\nmodles:\n  - name: o\n' }))).toEqual([
       ['unknown-key', "unknown section 'modles' in a properties file", 'models/props.yml', 2],
     ]);
+    // In a dbt project, left out with a warning, as dbt does (its deprecation D025): tests at the top level run on nothing.
+    const dbt = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/o.sql': 'select 1 as id',
+      'models/props.yml': 'version: 2\nmodels:\n  - name: o\n    columns:\n      - name: id\n        data_tests: [not_null]\ntests:\n  - unique:\n      column_name: id\n',
+    });
+    expect(errors(dbt)).toEqual([]);
+    expect(dbt.diagnostics.filter((d) => d.code === 'unknown-key').map((d) => [d.severity, d.message, d.location?.line, d.hint])).toEqual([
+      [
+        'warning',
+        "unknown section 'tests' in a properties file: left out, as dbt leaves it (with a deprecation warning)",
+        7,
+        "these tests run on nothing: a model's tests go under its entry (models: - name: orders, data_tests: [...])",
+      ],
+    ]);
+    expect(model(dbt, 'o').checks.map((c) => c.name)).toEqual(['not_null_o_id']);
   });
 
   it('are told from pipe YAML by their top level, whatever their name', () => {

@@ -222,6 +222,8 @@ export function readProperties(
   diagnostics: Diagnostic[],
   /** An entry of a node left out of the project (see shadowed-nodes.ts), read past. */
   leftOut: (kind: 'model' | 'seed', name: string, file: string) => boolean = () => false,
+  /** A dbt project's: a section dbt does not know is left out with a warning, as dbt does (its deprecation D025), not refused. */
+  dbtProject = false,
 ): Properties {
   const models = new Map<string, NodeProperties>();
   const seeds = new Map<string, NodeProperties>();
@@ -297,10 +299,13 @@ export function readProperties(
         default:
           // What the file holds to repeat elsewhere (`x-columns: &columns`), which dbt leaves alone.
           if (y.anchored?.has(section)) break;
+          const sections = 'sections: models, seeds, sources, snapshots, macros, exposures, metrics, semantic_models, saved_queries, unit_tests, groups';
           diagnostics.push(
-            error('unknown-key', `unknown section '${section}' in a properties file`, at([section]), {
-              hint: 'sections: models, seeds, sources, snapshots, macros, exposures, metrics, semantic_models, saved_queries, unit_tests, groups',
-            }),
+            dbtProject
+              ? warning('unknown-key', `unknown section '${section}' in a properties file: left out, as dbt leaves it (with a deprecation warning)`, at([section]), {
+                  hint: section === 'tests' ? "these tests run on nothing: a model's tests go under its entry (models: - name: orders, data_tests: [...])" : sections,
+                })
+              : error('unknown-key', `unknown section '${section}' in a properties file`, at([section]), { hint: sections }),
           );
       }
     }
