@@ -13,7 +13,7 @@ import { NO_PROPERTIES, readProperties, unmatchedEntry, type ColumnProperties, t
 import { modelContract, type ModelContract } from './dbt/contract.js';
 import { baseConfig, baseValue, finalValue, mergeConfig, type BaseConfig, type DbtNames, type MergedConfig, type RenderSetting } from './dbt/node-config.js';
 import { dbtSchemaName } from './dbt/dbt-config.js';
-import { callsAny, macroFiles, macroProblems, runtimeMacros } from './dbt/macro-reach.js';
+import { callsAny, macroFiles, macroProblems, reachedMacros, runtimeMacros } from './dbt/macro-reach.js';
 import { settingRenderer, withRenderedDataTypes, withRenderedFreshness } from './dbt/setting-render.js';
 import { notUsedNotice } from './dbt/not-used-notice.js';
 import { ConfigDiagnostics } from './dbt/config-diagnostics.js';
@@ -21,6 +21,7 @@ import { unsupportedDiagnostics, unsupportedUses, type UnsupportedUse } from './
 import { projectNamespaces, standInNotice, type PackageScope } from './dbt/packages.js';
 import { NO_PACKAGES, packageOfFile } from '../project/load-packages.js';
 import { modelsReadAgain, seedHash, type MacroSource, type ProjectFiles, type ModelSource, type PythonModelFile, type SeedSource } from '../project/load-project.js';
+import type { YamlSource } from '../project/yaml-file.js';
 import { DATE_VARIABLE_NAMES, dateVariables, hourInterval, intervalLabel, isWholeDays, type Interval } from '../dates/dates.js';
 import { makeGraph, type Graph } from '../graph/graph.js';
 import { OverlayMap } from '../util/overlay-map.js';
@@ -1871,8 +1872,10 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     ...partialGraphNotice([
       ...modelSources.map((m) => ({ file: m.file, text: m.sql })),
       ...files.macros.map((m) => ({ file: m.file, text: m.source })),
-      // A package's macros read the graph as often as the project's (dbt-project-evaluator).
-      ...(files.packages?.installed ?? []).flatMap((p) => p.macros.map((m) => ({ file: m.file, text: m.source }))),
+      // A package's macros read the graph as often as the project's (dbt-project-evaluator's
+      // models call its own), where something reaches them: an installed helper that only
+      // run-operation calls (dbt-codegen's) changes nothing a command builds.
+      ...packageMacrosReached(files, properties, dbt?.file),
     ]),
   );
 
@@ -2101,6 +2104,19 @@ function testNames(properties: Properties): string[] {
   for (const n of [...properties.models.values(), ...properties.seeds.values()]) for (const t of n.tests) names.add(t.test);
   for (const t of properties.sources) for (const test of t.tests) names.add(test.test);
   return [...names];
+}
+
+/**
+ * The definitions of installed packages' macros that the project's templates reach: its models
+ * (a package's too), singular tests, macros, tests, and the hooks of its dbt_project.yml, its
+ * packages' and its properties files (read as the Jinja in their text).
+ */
+function packageMacrosReached(files: ProjectFiles, properties: Properties, dbtFile: YamlSource | undefined): { readonly file: string; readonly text: string; readonly line: number }[] {
+  if ((files.packages?.installed ?? []).length === 0) return [];
+  const own = new Set(files.macros.map((m) => m.file));
+  const hooks = [dbtFile, ...(files.packages?.installed ?? []).map((p) => p.project), ...files.properties].map((y) => (y ? JSON.stringify(y.data) : ''));
+  const templates = [...files.models.map((m) => m.sql), ...files.singularTests.map((t) => t.sql), ...files.macros.map((m) => m.source), ...hooks];
+  return reachedMacros(files, templates, testCalls(properties)).filter((d) => !own.has(d.file));
 }
 
 /** The names of the macros a properties file's tests call (a test `x` is the macro `test_x`, or `x` in dbt_utils' style), for finding definitions pipe cannot render. */

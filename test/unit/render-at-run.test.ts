@@ -309,25 +309,29 @@ sources:
     ]);
   });
 
-  it("an installed package's macro that reads graph.metrics or a node's depends_on.macros is warned at its line", () => {
-    const analysis = analyze(
-      loadProject(
-        tempProject({
-          ...DBT_PROFILE,
-          'dbt_project.yml': 'name: shop\nprofile: shop\nconfig-version: 2\n',
-          'packages.yml': 'packages:\n  - package: acme/kit\n    version: 1.0.0\n',
-          'dbt_packages/kit/dbt_project.yml': "name: kit\nversion: '1.0.0'\nconfig-version: 2\n",
-          'dbt_packages/kit/macros/unpack.sql':
-            "{% macro metric_names() %}\n{{ return(graph.metrics.values() | map(attribute='name') | list) }}\n{% endmacro %}\n{% macro calls(node) %}\n  {{ return(node.get('depends_on', {}).get('macros', [])) }}\n{% endmacro %}\n",
-          'models/a.sql': 'select 1 as id',
-        }),
-      ),
-      { interval: day },
-    );
-    expect(analysis.diagnostics.filter((d) => d.code === 'partial-graph').map((d) => [d.message.split(':')[0], d.location])).toEqual([
+  it("an installed package's macro that reads graph.metrics or a node's depends_on.macros is warned at its line, where the project reaches it", () => {
+    const files = (model: string, project = '') => ({
+      ...DBT_PROFILE,
+      'dbt_project.yml': `name: shop\nprofile: shop\nconfig-version: 2\n${project}`,
+      'packages.yml': 'packages:\n  - package: acme/kit\n    version: 1.0.0\n',
+      'dbt_packages/kit/dbt_project.yml': "name: kit\nversion: '1.0.0'\nconfig-version: 2\n",
+      'dbt_packages/kit/macros/unpack.sql':
+        "{% macro metric_names() %}\n{{ return(graph.metrics.values() | map(attribute='name') | list) }}\n{% endmacro %}\n{% macro calls(node) %}\n  {{ return(node.get('depends_on', {}).get('macros', [])) }}\n{% endmacro %}\n{% macro both() %}{{ metric_names() }}{{ calls(none) }}{% endmacro %}\n",
+      'models/a.sql': model,
+    });
+    const notices = (model: string, project?: string) =>
+      analyze(loadProject(tempProject(files(model, project))), { interval: day })
+        .diagnostics.filter((d) => d.code === 'partial-graph')
+        .map((d) => [d.message.split(':')[0], d.location]);
+    // Reached through another of its macros.
+    expect(notices('{% if false %}{{ kit.both() }}{% endif %}select 1 as id')).toEqual([
       ['graph.metrics is read here', { file: 'dbt_packages/kit/macros/unpack.sql', line: 2 }],
       ["a node's depends_on.macros is read here", { file: 'dbt_packages/kit/macros/unpack.sql', line: 5 }],
     ]);
+    // A helper nothing calls (dbt-codegen's, for run-operation) changes nothing built: no notice.
+    expect(notices('select 1 as id')).toEqual([]);
+    // A run hook reaches it too.
+    expect(notices('select 1 as id', 'on-run-end: ["{{ kit.metric_names() }}"]\n').map(([m]) => m)).toEqual(['graph.metrics is read here']);
   });
 
   it('a template that reads graph.metrics is warned, once, that pipe has none; dbt\'s tests are nodes of graph', async () => {

@@ -122,8 +122,14 @@ interface MacroDefinition {
   readonly calls: ReadonlySet<string>;
 }
 
+/** Each project's definitions, read once for the several questions of one analysis. */
+const definitionsOf = new WeakMap<ProjectFiles, MacroDefinition[]>();
+
 function macroDefinitions(files: ProjectFiles): MacroDefinition[] {
+  const known = definitionsOf.get(files);
+  if (known) return known;
   const defs: MacroDefinition[] = [];
+  definitionsOf.set(files, defs);
   for (const m of macroFiles(files)) {
     const re = /\{%-?\s*(?:macro|test)\s+([\p{L}_][\p{L}\p{N}_]*)\s*\(([\s\S]*?)\{%-?\s*end(?:macro|test)\s*-?%\}/gu;
     let d: RegExpExecArray | null;
@@ -149,6 +155,36 @@ function withCallers(names: Set<string>, defs: readonly MacroDefinition[]): void
       queue.push(d.name);
     }
   }
+}
+
+/**
+ * The macro definitions that these templates, or the macros named, call, directly or through
+ * others, each with its file, text and the line it starts at, in file order.
+ */
+export function reachedMacros(files: ProjectFiles, templates: readonly string[], names: readonly string[] = []): { readonly file: string; readonly text: string; readonly line: number }[] {
+  const byName = new Map<string, MacroDefinition[]>();
+  for (const d of macroDefinitions(files)) {
+    const list = byName.get(d.name);
+    if (list) list.push(d);
+    else byName.set(d.name, [d]);
+  }
+  const reached = new Set<MacroDefinition>();
+  const seen = new Set([...templates.flatMap((t) => [...templateCalls(t)]), ...names]);
+  for (const queue = [...seen]; queue.length > 0; ) {
+    for (const d of byName.get(queue.pop()!) ?? []) {
+      if (reached.has(d)) continue;
+      reached.add(d);
+      for (const c of d.calls) {
+        if (seen.has(c)) continue;
+        seen.add(c);
+        queue.push(c);
+      }
+    }
+  }
+  const sources = new Map(macroFiles(files).map((m) => [m.file, m.source]));
+  return [...reached]
+    .sort((a, b) => (a.file === b.file ? a.start - b.start : a.file < b.file ? -1 : 1))
+    .map((d) => ({ file: d.file, text: d.body, line: sources.get(d.file)!.slice(0, d.start).split('\n').length }));
 }
 
 /** The macros that read the warehouse while rendering (see jinja/introspection.ts), and those that call them. */

@@ -358,15 +358,18 @@ const READS_MACRO_DEPENDENCIES = /\bdepends_on\b[^\n]{0,40}?\bmacros\b/;
  * node calls (`depends_on.macros`, always empty): a macro that lists them would find none and
  * say so as a result. Each told once, at the first template that reads it.
  */
-export function partialGraphNotice(templates: readonly { readonly file: string; readonly text: string }[]): Diagnostic[] {
+export function partialGraphNotice(
+  /** Each template's text, and the line of its file it starts at (a macro's definition), 1 when absent. */
+  templates: readonly { readonly file: string; readonly text: string; readonly line?: number }[],
+): Diagnostic[] {
   let collections: Diagnostic | undefined;
   let macros: Diagnostic | undefined;
-  const lineOf = (text: string, at: number) => text.slice(0, at).split('\n').length;
+  const lineOf = (t: { readonly text: string; readonly line?: number }, at: number) => (t.line ?? 1) + t.text.slice(0, at).split('\n').length - 1;
   for (const t of templates) {
     if (collections === undefined && t.text.includes('graph')) {
       const m = READS_GRAPH.exec(t.text);
       if (m) {
-        collections = warning('partial-graph', `graph.${m[1]} is read here: pipe has no metrics, semantic models, saved queries or groups, so it is empty`, { file: t.file, line: lineOf(t.text, m.index) }, {
+        collections = warning('partial-graph', `graph.${m[1]} is read here: pipe has no metrics, semantic models, saved queries or groups, so it is empty`, { file: t.file, line: lineOf(t, m.index) }, {
           hint: "a macro that reads them finds none in pipe: its results differ from dbt's",
         });
       }
@@ -374,7 +377,7 @@ export function partialGraphNotice(templates: readonly { readonly file: string; 
     if (macros === undefined && t.text.includes('depends_on')) {
       const m = READS_MACRO_DEPENDENCIES.exec(t.text);
       if (m) {
-        macros = warning('partial-graph', "a node's depends_on.macros is read here: pipe records a generic test's own macro there, not the macros a model or a singular test calls (their list is empty)", { file: t.file, line: lineOf(t.text, m.index) }, {
+        macros = warning('partial-graph', "a node's depends_on.macros is read here: pipe records a generic test's own macro there, not the macros a model or a singular test calls (their list is empty)", { file: t.file, line: lineOf(t, m.index) }, {
           hint: "a macro that reads it finds none in pipe: its results differ from dbt's",
         });
       }
