@@ -137,7 +137,8 @@ export function nodeFqn(
 /**
  * A folder dbt_project.yml names (`model-paths: ["modelz"]`) that the project does not have:
  * nothing is read from it, and a project whose models are all there would build nothing
- * without a word. Folders left to dbt's defaults may be absent.
+ * without a word. Folders of dbt's default names may be absent, named or not: `dbt init` writes
+ * every key with them (`analysis` in older versions), and git keeps no empty folder.
  */
 export function missingFolders(dbtProject: YamlSource, layout: ProjectLayout, exists: (dir: string) => boolean): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -145,7 +146,7 @@ export function missingFolders(dbtProject: YamlSource, layout: ProjectLayout, ex
     const given = dbtProject.data[key] !== undefined ? key : Object.keys(OLD_KEYS).find((old) => OLD_KEYS[old] === kind && dbtProject.data[old] !== undefined);
     if (given === undefined) continue;
     for (const dir of layout[kind]) {
-      if (exists(dir)) continue;
+      if (exists(dir) || dir === DEFAULT_LAYOUT[kind][0] || (kind === 'analyses' && dir === 'analysis')) continue;
       out.push(warning('missing-folder', `${given}: the folder ${dir} does not exist: nothing is read from it`, { file: dbtProject.file, line: dbtProject.keyLine(given) }, { hint: 'check the folder\'s name, or leave it out' }));
     }
   }

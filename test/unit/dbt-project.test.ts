@@ -349,9 +349,11 @@ models:
   });
 
   it('warns of a folder dbt_project.yml names that the project does not have, at its line', () => {
-    const a = run({ 'dbt_project.yml': 'name: shop\nmodel-paths: ["modelz", "models"]\nsource-paths: ["x"]\n', 'models/a.sql': 'select 1 as id' });
+    // Folders of dbt's default names, as dbt init writes them, may be absent: git keeps no empty folder.
+    const a = run({ 'dbt_project.yml': 'name: shop\nmodel-paths: ["modelz", "models"]\nsource-paths: ["x"]\ntest-paths: ["tests"]\nanalysis-paths: ["analysis"]\nmacro-paths: ["macro"]\n', 'models/a.sql': 'select 1 as id' });
     expect(a.diagnostics.filter((d) => d.code === 'missing-folder').map((d) => [d.severity, d.message, d.location?.line])).toEqual([
       ['warning', 'model-paths: the folder modelz does not exist: nothing is read from it', 2],
+      ['warning', 'macro-paths: the folder macro does not exist: nothing is read from it', 6],
     ]);
     expect([...a.nodes.keys()]).toEqual(['a']);
   });
