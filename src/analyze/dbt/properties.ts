@@ -296,7 +296,7 @@ export function readProperties(
           // Properties of singular tests (their description and config).
           unused.push({ what: 'singular test properties', location: at([section]) });
           break;
-        default:
+        default: {
           // What the file holds to repeat elsewhere (`x-columns: &columns`), which dbt leaves alone.
           if (y.anchored?.has(section)) break;
           const sections = 'sections: models, seeds, sources, snapshots, macros, exposures, metrics, semantic_models, saved_queries, unit_tests, groups';
@@ -307,6 +307,7 @@ export function readProperties(
                 })
               : error('unknown-key', `unknown section '${section}' in a properties file`, at([section]), { hint: sections }),
           );
+        }
       }
     }
   }
