@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { basename, extname, resolve } from 'node:path';
 import { error, hasErrors, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
-import { didYouMean } from '../diagnostics/suggest.js';
+import { didYouMean, suggest } from '../diagnostics/suggest.js';
 import { secrets } from '../secrets/secrets.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { reservedSchema } from '../warehouse/reserved-schemas.js';
@@ -296,7 +296,13 @@ class TargetReader {
         rest[key] = data[key];
       }
     }
-    checkKeys(rest, TARGET_KEYS, 'dbt-duckdb target', (key) => this.at(this.key(key)), this.diagnostics);
+    // A key close to one pipe reads is a typo, refused; any other dbt ignores, and so does pipe, said.
+    const typos: Record<string, unknown> = {};
+    for (const key of Object.keys(rest)) {
+      if ((TARGET_KEYS as readonly string[]).includes(key) || suggest(key, [...TARGET_KEYS, ...Object.keys(IGNORED)]) !== undefined) typos[key] = rest[key];
+      else this.diagnostics.push(warning('ignored-key', `${key}: ignored, as dbt ignores a target key it does not know`, this.at(this.key(key)), { hint: `pipe reads ${TARGET_KEYS.join(', ')} of a target` }));
+    }
+    checkKeys(typos, TARGET_KEYS, 'dbt-duckdb target', (key) => this.at(this.key(key)), this.diagnostics);
   }
 
   private path(data: Data): { path?: string; pathProblem?: Diagnostic } {

@@ -202,6 +202,15 @@ describe('pipe.yaml and --db win where they say something', () => {
     expect(await queryRows(join(dir, 'dev.duckdb'), 'select half::VARCHAR AS half from half')).toEqual([{ half: '3' }]);
   });
 
+  it("ignores a target key dbt does not know, as dbt does, and says so; one close to a key pipe reads is a typo, refused", () => {
+    const dir = dbtProject({ 'profiles.yml': profiles(`${DEV}      fixed_retries: 3\n`) });
+    const v = validated(dir);
+    expect(v.profileProblems).toEqual([]);
+    expect(v.settingsDiagnostics.map((d) => [d.severity, d.message, d.location?.line])).toEqual([['warning', 'fixed_retries: ignored, as dbt ignores a target key it does not know', 7]]);
+    const typo = dbtProject({ 'profiles.yml': profiles(`${DEV}      treads: 4\n`) });
+    expect(problemOf(validated(typo))).toMatchObject({ severity: 'error', message: "unknown dbt-duckdb target key 'treads'" });
+  });
+
   it('a profile found nowhere, or a target in memory, is no problem when pipe.yaml or --db names the warehouse', () => {
     const dir = dbtProject({ 'pipe.yaml': 'warehouse: mine.duckdb\n' });
     const v = validated(dir);

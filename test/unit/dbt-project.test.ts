@@ -601,6 +601,12 @@ models:
       ],
     ]);
     expect(model(dbt, 'o').checks.map((c) => c.name)).toEqual(['not_null_o_id']);
+    // The version of a dbt project's properties file is read past, as dbt 1.5+ does; a pipe project's must be 2.
+    const v1 = { 'models/o.sql': 'select 1 as id', 'models/props.yml': 'version: 1\nmodels:\n  - name: o\n    columns:\n      - name: id\n        data_tests: [not_null]\n' };
+    const dbtV1 = run({ 'dbt_project.yml': 'name: shop\n', ...v1 });
+    expect(errors(dbtV1)).toEqual([]);
+    expect(model(dbtV1, 'o').checks.map((c) => c.name)).toEqual(['not_null_o_id']);
+    expect(errors(run(v1))).toEqual([['bad-properties', 'version must be 2, got 1', 'models/props.yml', 1]]);
   });
 
   it('are told from pipe YAML by their top level, whatever their name', () => {

@@ -239,7 +239,8 @@ export function readProperties(
     const at = (path: (string | number)[]): Location => ({ file: y.file, line: lineOf(y, path) });
     for (const [section, value] of Object.entries(y.data)) {
       if (section === 'version') {
-        if (value !== 2 && value !== '2') diagnostics.push(error('bad-properties', `version must be 2, got ${JSON.stringify(value)}`, at([section])));
+        // dbt 1.5+ reads past the value; a pipe project holds it to 2.
+        if (!dbtProject && value !== 2 && value !== '2') diagnostics.push(error('bad-properties', `version must be 2, got ${JSON.stringify(value)}`, at([section])));
         continue;
       }
       if (Object.hasOwn(UNUSED_SECTIONS, section)) {
