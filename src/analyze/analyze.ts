@@ -1517,6 +1517,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const dbtContext: DbtContext = { ...(dbt ? dbtNamers(engine, dbt.name, targetSchema, scopes, diagnostics) : {}), unused: unusedSettings,
     folderColumnTypes: new Map(),
     definesMaterialization: (name) => ['duckdb', 'default'].some((adapter) => engine.hasMacro(`materialization_${name}_${adapter}`)),
+    appendsByDefault: dbt !== undefined,
   };
 
   /** Where a model or snapshot is written, from its config and its template's config() calls: the relation `this` names. */
@@ -2438,6 +2439,8 @@ interface DbtContext {
   readonly unused: Map<string, Location>;
   /** Whether the project defines a materialization of this name, for DuckDB or any adapter. */
   readonly definesMaterialization?: (name: string) => boolean;
+  /** dbt-duckdb's default: an incremental model with no strategy, key or partition appends (a dbt project's). */
+  readonly appendsByDefault?: boolean;
   /** The column types dbt_project.yml declares for folders of seeds, by place and column: whether any seed has the column. */
   readonly folderColumnTypes: Map<string, { readonly column: string; readonly location: Location; matched: boolean }>;
 }
@@ -2511,7 +2514,7 @@ function mergedConfig(
   const node = { name: source.name, fqn: m.fqn, file: source.file, kind: m.resource };
   const merged = mergeConfig(m.resource, m.base, calls, locateCall, dbtNamesOf(ctx, node), diagnostics);
   const locate = (key: string) => merged.dbtLocations.get(key) ?? locateCall(key);
-  return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource, ctx.definesMaterialization, source.name), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
+  return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource, ctx.definesMaterialization, source.name, ctx.appendsByDefault), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
 }
 
 /** dbt's access and group of a model, refused as dbt refuses them: an access that is none of dbt's, a group that is no name. */

@@ -105,6 +105,17 @@ export interface UniqueKeyConfig<K extends 'merge' | 'delete+insert'> extends Co
   readonly on_schema_change: SchemaChangePolicy;
 }
 
+/**
+ * An incremental model whose runs add the rows its query returns (dbt's `append`, the query
+ * choosing the new rows with an is_incremental() filter): a staged row the table already holds
+ * fails the run, so that a re-run adds nothing twice.
+ */
+export interface AppendConfig extends CommonConfig {
+  readonly kind: 'append';
+  readonly materialized: 'incremental';
+  readonly on_schema_change: SchemaChangePolicy;
+}
+
 export type MergeConfig = UniqueKeyConfig<'merge'>;
 export type DeleteInsertConfig = UniqueKeyConfig<'delete+insert'>;
 
@@ -163,6 +174,7 @@ export type ModelConfig =
   | IncrementalConfig
   | MergeConfig
   | DeleteInsertConfig
+  | AppendConfig
   | MicrobatchConfig
   | EphemeralConfig
   | ExternalConfig
@@ -200,6 +212,8 @@ export interface KindKeys {
   readonly begin?: number;
   readonly lookback?: number;
   readonly concurrent_batches?: boolean;
+  /** An incremental model that says neither strategy, unique_key nor partition_by appends (dbt-duckdb's default, a dbt project's). */
+  readonly appendsByDefault?: boolean;
   /** The first of `pre_hook` and `post_hook` that the model sets, if it sets one. */
   readonly hooks?: 'pre_hook' | 'post_hook';
 }
@@ -294,6 +308,8 @@ export function validateModelConfig(
   definesMaterialization?: (name: string) => boolean,
   /** The node's name: what a refusal of how it is built keeps from being built (Diagnostic.blocks). */
   node?: string,
+  /** dbt-duckdb's default: an incremental model with no strategy, key or partition appends (a dbt project's; a pipe project's says how). */
+  appendsByDefault = false,
 ): ModelConfig {
   checkKeys(raw, resource === 'snapshot' ? SNAPSHOT_KEYS : MODEL_CONFIG_KEYS, 'config', locate, diagnostics);
   /** The keys found bad, whose consequences are not reported again (made at the first: most models have none). */
@@ -348,7 +364,7 @@ export function validateModelConfig(
   const incremental = resource === 'snapshot' ? {} : incrementalKeys(raw, bad);
   const hooks = (['pre_hook', 'post_hook'] as const).find((k) => hasHooks(raw[k]));
   // Object.assign, not properties written after spreads, which V8 defines on a slow path (for every model).
-  const keys: KindKeys = Object.assign({ partition_by, on_schema_change: policy.value }, external, { snapshot }, incremental, hooks === undefined ? {} : { hooks });
+  const keys: KindKeys = Object.assign({ partition_by, on_schema_change: policy.value }, external, { snapshot }, incremental, hooks === undefined ? {} : { hooks }, appendsByDefault ? { appendsByDefault } : {});
   const kind = kindOf(materialized, keys);
   let own = typeof kind === 'string' ? modelKind(kind).config(keys) : kind;
   if ('problem' in own) {

@@ -9,8 +9,9 @@ import type { KindKeys, Materialization, Materialized, OwnConfig } from './model
  *
  * A model's config names what it is (`materialized: incremental`); which materialization
  * writes it follows from that and its keys (see MATERIALIZED): an incremental model replaces
- * date partitions (`partition_by`), rows by key (`unique_key`, merge or delete+insert), or
- * whole batches of its event time (`incremental_strategy: microbatch`).
+ * date partitions (`partition_by`), rows by key (`unique_key`, merge or delete+insert), whole
+ * batches of its event time (`incremental_strategy: microbatch`), or adds the rows its query
+ * returns, none of which the table may hold already (`append`).
  */
 
 /** What is_incremental() and a build of a model depend on. */
@@ -100,6 +101,13 @@ export const MODEL_KINDS = {
     config: (keys) => uniqueKeyConfig('delete+insert', keys),
     isIncremental: incrementalState,
   },
+  append: {
+    resource: 'model',
+    built: true,
+    batchedInputs: false,
+    config: ({ on_schema_change }) => ({ kind: 'append', materialized: 'incremental', on_schema_change }),
+    isIncremental: incrementalState,
+  },
   microbatch: {
     resource: 'model',
     built: true,
@@ -168,10 +176,10 @@ export const MODEL_KINDS = {
 
 /**
  * Which materialization writes an incremental model. Every choice makes a re-run of an
- * interval give the same table; what would not (appending rows a re-run appends again, a key
- * pipe would not use) is refused with the reason.
+ * interval give the same table (an append adds nothing the table holds); what would not (a
+ * merge without a key, a key pipe would not use) is refused with the reason.
  */
-function incrementalKind({ unique_key, incremental_strategy: strategy, partition_by }: KindKeys): Materialization | ConfigProblem {
+function incrementalKind({ unique_key, incremental_strategy: strategy, partition_by, appendsByDefault }: KindKeys): Materialization | ConfigProblem {
   if (strategy === 'microbatch') {
     if (unique_key !== undefined) {
       return {
@@ -211,14 +219,15 @@ function incrementalKind({ unique_key, incremental_strategy: strategy, partition
     };
   }
   if (partition_by !== undefined) return 'incremental';
-  // Appending is idempotent only when the run's interval bounds what it appends: a partition.
+  // The query chooses the rows a run adds (dbt's is_incremental() filter): what keeps a re-run
+  // from adding them twice is the refusal of a staged row the table holds (strategies/append.ts).
+  if (strategy === 'append' || appendsByDefault === true) return 'append';
+  // A pipe project's incremental model replaces date partitions: one that says nothing more has
+  // most likely left out its partition column, and appending would build a backfill's last date only.
   return {
-    key: strategy === 'append' ? 'incremental_strategy' : 'partition_by',
-    problem:
-      strategy === 'append'
-        ? "incremental_strategy 'append' needs partition_by: a re-run would append the same rows again, unless each run replaces the dates it covers"
-        : 'an incremental model needs partition_by (the column that places each row in a date), unique_key, or incremental_strategy microbatch: appending without them, a re-run would add the same rows again',
-    hint: "e.g. config(materialized='incremental', partition_by='order_date'), or unique_key='order_id'",
+    key: 'partition_by',
+    problem: 'an incremental model needs partition_by (the column that places each row in a date), unique_key, or incremental_strategy microbatch or append',
+    hint: "e.g. config(materialized='incremental', partition_by='order_date'); incremental_strategy='append' adds the rows the query returns once per run (a backfill builds it once), refusing any the table holds",
   };
 }
 

@@ -99,7 +99,7 @@ function expressionDiagnostic(session: WarehouseSession, node: string, c: CheckS
 }
 
 /** What a first build creates from the query's shape alone: its columns are the query's. */
-const SHAPED_BY_QUERY: ReadonlySet<TaskKind> = new Set<TaskKind>(['seed', 'table', 'view', 'incremental', 'merge', 'delete+insert', 'microbatch', 'external']);
+const SHAPED_BY_QUERY: ReadonlySet<TaskKind> = new Set<TaskKind>(['seed', 'table', 'view', 'incremental', 'merge', 'delete+insert', 'append', 'microbatch', 'external']);
 
 /**
  * Runs `bind` with what the run creates before its readers standing in the catalog as it will:

@@ -99,6 +99,7 @@ function partitionColumn(config: ModelConfig): string | undefined {
     case 'view':
     case 'merge':
     case 'delete+insert':
+    case 'append':
     case 'ephemeral':
     case 'external':
     case 'snapshot':
@@ -127,7 +128,7 @@ function relationToRead(node: PipeNode, date: Interval | undefined): ReadFrom {
   if (date === undefined) return { relation: node.relation };
   const column = node.kind === 'model' ? partitionColumn(node.config) : undefined;
   if (column === undefined) {
-    const what = node.kind === 'model' ? `${node.config.materialized}${node.config.kind === 'merge' || node.config.kind === 'delete+insert' ? ` (${node.config.kind} by unique_key)` : ''}` : node.kind;
+    const what = node.kind === 'model' ? `${node.config.materialized}${node.config.kind === 'merge' || node.config.kind === 'delete+insert' ? ` (${node.config.kind} by unique_key)` : node.config.kind === 'append' ? ' (append)' : ''}` : node.kind;
     throw new DiagnosticError([
       error('show-date', `--date shows a partition of an incremental model partitioned by date, and ${node.name} is a ${what}`, where, {
         hint: node.kind === 'model' ? `--where filters its rows; --inline --date D runs its query for that date` : '--where filters its rows',

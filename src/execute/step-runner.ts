@@ -9,7 +9,7 @@ import { formatDate } from '../dates/dates.js';
 import { queryRows, quoteIdent } from '../sql/sql-text.js';
 import { snapshotMerge } from '../plan/strategies/snapshot.js';
 import { unitTestQuery } from '../plan/strategies/unit-test.js';
-import type { CheckStep, Step, Task, TemplateMessage } from '../plan/task.js';
+import type { CheckStep, NewRowsOnly, Step, Task, TemplateMessage } from '../plan/task.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
 import { PARTITION_OFFSET_ERROR, type CountedStatements, type Dialect } from '../warehouse/dialect.js';
 import { taskResultSql, type CheckResultRecord } from '../warehouse/run-state.js';
@@ -89,6 +89,12 @@ interface AttemptState {
   alter: readonly string[];
   /** A snapshot's merge, decided from the columns while the task runs: it opens the publishing transaction, and counts its rows. */
   merge?: CountedStatements;
+  /**
+   * An append's refusal of staged rows the table holds, written from the staged columns once
+   * the schema-change step found them: run inside the publishing transaction after the ALTERs,
+   * before the insert.
+   */
+  guard?: Extract<Step, { kind: 'assert-empty' }>;
   /** The table exists, as the schema-change step found it. */
   tableExists?: boolean;
   /** The table's columns as the schema-change step found them, when it alters none of them. */
@@ -276,6 +282,7 @@ export class StepRunner {
         const known = this.tableColumns.get(step.target);
         const found = known ?? (await columnsOf(session, step.target));
         const describeStaged = () => ('query' in step.staged ? describeModel(session, queryRows(step.staged.query)) : columnsOf(session, step.staged.relation));
+        state.guard = undefined;
         if (found.length === 0) {
           // No table yet: it is created from the query's shape, and nothing is compared.
           if (step.partitionBy !== undefined) partitionColumnCheck(task, step.partitionBy, await describeStaged());
@@ -295,6 +302,7 @@ export class StepRunner {
         }
         if ('error' in change) throw new ProjectRuleError('Schema', `${change.error}; ${change.hint}`, step.location ?? { file: task.file });
         state.alter = change.statements;
+        if (step.newRowsOnly !== undefined && 'relation' in step.staged) state.guard = newRowsGuard(step.newRowsOnly, step.staged.relation, step.target, staged, session.dialect);
         state.tableExists = table.length > 0;
         state.tableColumns = state.alter.length === 0 ? table : undefined;
         if (state.alter.length === 0 && table.length > 0) this.tableColumns.set(step.target, table);
@@ -437,9 +445,16 @@ export class StepRunner {
         }
         failIfBlocking();
         const list = statements();
+        // An append's staged rows are compared with the table as the ALTERs leave it, before they go in.
+        const guardAt = state.guard ? before().length : -1;
         inStatements = true;
         for (let i = 0; i < list.length; i++) {
           if (signal?.aborted) throw new Error('interrupted');
+          if (i === guardAt) {
+            inStatements = false;
+            await this.step(task, state.guard!, session, state);
+            inStatements = true;
+          }
           const n = await session.exec(list[i]);
           if (i === countAt()) count = n;
         }
@@ -468,7 +483,7 @@ export class StepRunner {
         runId,
         task,
         () =>
-          inside.length > 0
+          inside.length > 0 || state.guard
             ? session.transaction([], { beforeCommit: builtInside }).then(() => state.rows)
             : countedLast
               ? interruptible((beforeCommit) => session.transaction(statements(), { alone: alone(), countAt: countAt(), beforeCommit }))
@@ -830,4 +845,10 @@ async function fullRefreshCommand(
   const end = Math.max(...[last, at === undefined ? undefined : at.end - 1].filter((v): v is number => v !== undefined));
   if (!Number.isFinite(start) || !Number.isFinite(end)) return command('FIRST', 'LAST') + ' (the first and last date it should hold)';
   return command(formatDate(start), formatDate(end));
+}
+
+/** An append's refusal of the staged rows the table holds, compared on the staged columns (see AttemptState.guard). */
+function newRowsGuard(rule: NewRowsOnly, staging: string, target: string, staged: readonly Column[], dialect: Dialect): Extract<Step, { kind: 'assert-empty' }> {
+  const held = dialect.rowsAlreadyIn(staging, target, staged.map((c) => c.name));
+  return { kind: 'assert-empty', sql: `SELECT * FROM ${held} AS "__pipe_held" LIMIT 5`, countSql: `SELECT count(*) AS n FROM ${held} AS "__pipe_held"`, message: rule.message, one: rule.one };
 }

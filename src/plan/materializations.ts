@@ -10,6 +10,7 @@ import { fullRefreshDateChecks, fullRefreshDateSteps } from './strategies/full-r
 import { externalStrategy } from './strategies/external.js';
 import { snapshotStrategy } from './strategies/snapshot.js';
 import { uniqueKeyStrategy } from './strategies/unique-key.js';
+import { appendStrategy } from './strategies/append.js';
 
 /**
  * Every materialization and what pipe does with a model of it, in one table the compiler
@@ -291,6 +292,16 @@ export const MATERIALIZATIONS = {
   },
   merge: uniqueKeySpec('merge'),
   'delete+insert': uniqueKeySpec('delete+insert'),
+  append: {
+    ...MODEL_KINDS.append,
+    strategy: (input, config) => appendStrategy(Object.assign({}, input, { onSchemaChange: config.on_schema_change })),
+    checks: (input) => ({ partition: incrementalStaging(input), table: input.relation, tableInPublish: true }),
+    publishedChecks: wholeRelation,
+    // The rows a later run added are held: a retry of an earlier run would find them there.
+    laterRunSupersedes: true,
+    // The query decides which rows a run adds (dbt's is_incremental() filter): built once per backfill.
+    intervals: { per: 'run', beforeDates: false },
+  },
   microbatch: {
     ...MODEL_KINDS.microbatch,
     // Each batch is a partition of event_time, replaced as a partitioned model's interval is.

@@ -138,6 +138,12 @@ export type Step =
       readonly partitionBy?: string;
       /** The unique_key columns rows are replaced by, which a table holding rows must have, and where they are set. */
       readonly keys?: { readonly columns: readonly string[]; readonly location?: Location };
+      /**
+       * The staged rows are added to the table (an append): a staged row the table holds,
+       * compared on the staged columns once the step has found them, fails the publishing
+       * transaction before its own statements, saying which rows they are.
+       */
+      readonly newRowsOnly?: NewRowsOnly;
       /** Where on_schema_change is set (else the model's config()): a refusal is reported there. */
       readonly location?: Location;
     }
@@ -161,6 +167,12 @@ export type Step =
    */
   | { readonly kind: 'columns'; readonly relation: string; readonly expected: readonly ColumnUse[]; readonly of?: string }
   | CheckStep;
+
+/** An append's refusal of staged rows its table holds: what the task says of them (see strategies/append.ts). */
+export interface NewRowsOnly {
+  readonly message: string;
+  readonly one: string;
+}
 
 /**
  * An incremental task's partition written in its publishing transaction (see

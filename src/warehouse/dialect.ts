@@ -135,6 +135,13 @@ export interface StrategySql {
    * deletes them and inserts every staged row. The staged keys are unique and not NULL.
    */
   replaceByKey(target: string, staging: string, keys: readonly string[], how: 'merge' | 'delete+insert'): CountedStatements;
+  /** Adds the rows of `staging` to `target` (matched by column name), creating `target` from the staged shape if needed, then drops `staging`. */
+  appendRows(target: string, staging: string): CountedStatements;
+  /**
+   * The rows of `staging` that `target` holds already: equal in every column of `columns`
+   * (the staged ones, which the table has), NULL equal to NULL.
+   */
+  rowsAlreadyIn(staging: string, target: string, columns: readonly string[]): string;
   /** Schema changes of an incremental table, run inside its publishing transaction. */
   addColumn(relation: string, column: Column): string;
   dropColumn(relation: string, column: string): string;

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { diagnosticsOf, eventsOfType, explain, queryRows, removeTempDirs, sortedRows, taskIdsOf, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { diagnosticsOf, eventsOfType, explain, queryRows, removeTempDirs, sortedRows, taskIdsOf, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
 import { nodesIn, runIn, runOperationIn, scheduleIn } from '../support/in-process.js';
 import { DAILY, eventsProject as project, USERS } from '../support/incremental-project.js';
 
@@ -49,8 +49,6 @@ models:
   });
 
   it.each([
-    ['append without a partition', "incremental_strategy='append'", 'models/m.sql', "incremental_strategy 'append' needs partition_by: a re-run would append the same rows again"],
-    ['no key, no partition', '', 'models/m.sql', 'an incremental model needs partition_by (the column that places each row in a date), unique_key, or incremental_strategy microbatch'],
     ['append with a key', "unique_key='user_id', incremental_strategy='append'", 'models/m.sql', "incremental_strategy 'append' inserts every row and ignores unique_key"],
     ['merge without a key', "incremental_strategy='merge'", 'models/m.sql', "incremental_strategy 'merge' needs unique_key"],
     ['a key and a partition', "unique_key='user_id', partition_by='day'", 'models/m.sql', 'unique_key and partition_by both say how a run replaces rows'],
@@ -69,13 +67,13 @@ models:
 
   it('builds the rest of the project without a refused model that the command leaves out, and tells why it is not built', async () => {
     const dir = project({
-      'models/m.sql': `{{ config(materialized='incremental') }}\n${USERS}`,
+      'models/m.sql': `{{ config(materialized='incremental', incremental_strategy='merge') }}\n${USERS}`,
       'models/users.sql': USERS,
       'macros/hello.sql': "{% macro hello() %}{{ log('hello', info=True) }}{% endmacro %}",
       'pipelines/rest.yaml': "exclude: [m]\nschedule: '0 2 * * *'\n",
       'pipelines/all.yaml': "schedule: '0 3 * * *'\n",
     });
-    const refusal = 'an incremental model needs partition_by (the column that places each row in a date)';
+    const refusal = "incremental_strategy 'merge' needs unique_key";
     for (const options of [{ exclude: ['m'] }, { select: ['users'] }, { pipeline: 'rest' }]) {
       const r = await runIn(dir, { date: '2024-01-02', ...options });
       expect(r.code, explain(r)).toBe(0);
@@ -183,5 +181,120 @@ describe('merge and delete+insert models', () => {
       ['users_yaml', { file: 'models/users_yaml.yaml', line: 3 }],
     ]);
     expect(r.stdout).toContain("at models/users.sql:3\n    3 |     unique_key='user_id',");
+  });
+});
+
+describe('append models', () => {
+  const ORDERS = 'order_id,ordered_at,amount\n1,2024-01-01 09:00:00,5\n2,2024-01-02 10:00:00,7\n';
+  /** dbt's watermark: the rows after the newest one the table holds (`>`, or `>=` when `from` says so). */
+  const log = (config: string, from = '>') => `{{ config(materialized='incremental'${config}) }}
+select order_id, ordered_at, amount from {{ ref('orders') }}
+{% if is_incremental() %}
+where ordered_at ${from} (select max(ordered_at) from {{ this }})
+{% endif %}
+`;
+  const rowsOf = (r: { events: readonly Record<string, unknown>[] }, model: string) =>
+    eventsOfType(r.events as never, 'task-succeeded').filter((e) => (e.task as { model: string }).model === model).map((e) => e.rows);
+
+  it("add the rows their query returns, run after run, as dbt's append does; a re-run adds nothing", async () => {
+    const dir = project({
+      'seeds/orders.csv': ORDERS,
+      // dbt-duckdb's default with neither unique_key nor partition_by, and the strategy named.
+      'models/orders_log.sql': log(''),
+      'models/named_log.sql': log(", incremental_strategy='append'"),
+      'models/totals.sql': "select count(*) as orders, sum(amount) as amount from {{ ref('orders_log') }}",
+    });
+    const kinds = Object.fromEntries((await nodesIn(dir)).nodes.map((n) => [n.name, n.kind]));
+    expect(kinds).toMatchObject({ orders_log: 'append', named_log: 'append' });
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    expect(rowsOf(first, 'orders_log')).toEqual([2]);
+    writeProjectFiles(dir, { 'seeds/orders.csv': `${ORDERS}3,2024-01-03 08:00:00,9\n` });
+    const second = await runIn(dir, { date: '2024-01-03' });
+    expect(second.code, explain(second)).toBe(0);
+    expect(rowsOf(second, 'orders_log')).toEqual([1]);
+    const once = await sortedRows(warehouseOf(dir), 'orders_log');
+    expect(once.map((r) => r.order_id)).toEqual([1, 2, 3]);
+    // The same run again: the filter finds nothing newer, and the table stays as it was.
+    const again = await runIn(dir, { date: '2024-01-03', force: true });
+    expect(again.code, explain(again)).toBe(0);
+    expect(rowsOf(again, 'orders_log')).toEqual([0]);
+    expect(await sortedRows(warehouseOf(dir), 'orders_log')).toEqual(once);
+    expect(await sortedRows(warehouseOf(dir), 'named_log')).toEqual(once);
+    expect(await queryRows(warehouseOf(dir), 'select orders::INTEGER as n from totals')).toEqual([{ n: 3 }]);
+    // --full-refresh builds the table from the whole query again.
+    const rebuilt = await runIn(dir, { date: '2024-01-03', fullRefresh: true });
+    expect(rebuilt.code, explain(rebuilt)).toBe(0);
+    expect(rowsOf(rebuilt, 'orders_log')).toEqual([3]);
+    expect(await sortedRows(warehouseOf(dir), 'orders_log')).toEqual(once);
+  });
+
+  it('refuses staged rows the table already holds, naming them, and publishes nothing: a >= watermark, or no filter at all', async () => {
+    const dir = project({
+      'seeds/orders.csv': ORDERS,
+      'models/orders_log.sql': log('', '>='),
+      'models/unfiltered.sql': "{{ config(materialized='incremental') }}\nselect order_id, amount from {{ ref('orders') }}",
+      'models/downstream.sql': "select count(*) as n from {{ ref('orders_log') }}",
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const before = await sortedRows(warehouseOf(dir), 'orders_log');
+    writeProjectFiles(dir, { 'seeds/orders.csv': `${ORDERS}3,2024-01-03 08:00:00,9\n` });
+    const r = await runIn(dir, { date: '2024-01-03' });
+    expect(r.code, explain(r)).toBe(1);
+    // dbt would append order 2 a second time (>=), and every row again (no filter).
+    const failed = Object.fromEntries(eventsOfType(r.events, 'task-failed').map((e) => [(e.task as { model: string }).model, String((e.error as { message: string }).message)]));
+    expect(Object.keys(failed).sort()).toEqual(['orders_log', 'unfiltered']);
+    expect(failed.orders_log).toContain('1 staged row the table already holds, equal in every column');
+    expect(failed.unfiltered).toContain('2 staged rows the table already holds, equal in every column');
+    expect(r.stdout).toMatch(/"order_id":2,"ordered_at":"2024-01-02 10:00:00","amount":7/);
+    expect(r.stdout).toContain('(>, not >=)');
+    expect(eventsOfType(r.events, 'task-skipped').map((e) => (e.task as { model: string }).model)).toContain('downstream');
+    expect(await sortedRows(warehouseOf(dir), 'orders_log')).toEqual(before);
+    expect((await sortedRows(warehouseOf(dir), 'unfiltered')).length).toBe(2);
+    // As the refusal says: with `>`, the run adds order 3 alone.
+    writeProjectFiles(dir, { 'models/orders_log.sql': log('') });
+    const fixed = await runIn(dir, { date: '2024-01-03', select: ['orders_log+'] });
+    expect(fixed.code, explain(fixed)).toBe(0);
+    expect((await sortedRows(warehouseOf(dir), 'orders_log')).map((row) => row.order_id)).toEqual([1, 2, 3]);
+  });
+
+  it("compares a row on the query's columns as the table holds them after on_schema_change, NULL equal to NULL", async () => {
+    const dir = project({
+      'seeds/orders.csv': 'order_id,ordered_at,amount\n1,2024-01-01 09:00:00,\n',
+      'models/orders_log.sql': log(", on_schema_change='append_new_columns'"),
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    // A new column: the rows it adds hold it, the rows before hold NULL.
+    writeProjectFiles(dir, {
+      'seeds/orders.csv': 'order_id,ordered_at,amount\n1,2024-01-01 09:00:00,\n2,2024-01-02 10:00:00,\n',
+      'models/orders_log.sql': log(", on_schema_change='append_new_columns'").replace('amount from', "amount, 'web' as channel from"),
+    });
+    const added = await runIn(dir, { date: '2024-01-03' });
+    expect(added.code, explain(added)).toBe(0);
+    expect(await queryRows(warehouseOf(dir), 'select order_id::INTEGER as id, amount, channel from orders_log order by 1')).toEqual([
+      { id: 1, amount: null, channel: null },
+      { id: 2, amount: null, channel: 'web' },
+    ]);
+    // Without the filter, order 2 comes again: its NULL amount matches the table's NULL.
+    writeProjectFiles(dir, { 'models/orders_log.sql': "{{ config(materialized='incremental', on_schema_change='append_new_columns') }}\nselect order_id, ordered_at, amount, 'web' as channel from {{ ref('orders') }} where order_id = 2" });
+    const r = await runIn(dir, { date: '2024-01-04' });
+    expect(r.code, explain(r)).toBe(1);
+    expect(r.stdout).toContain('1 staged row the table already holds');
+  });
+
+  it("is a pipe project's only when it says incremental_strategy='append'", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: shop\n',
+      'seeds/orders.csv': ORDERS,
+      'models/orders_log.sql': log(", incremental_strategy='append'"),
+      'models/bare.sql': "{{ config(materialized='incremental') }}\nselect 1 as id",
+    });
+    const r = await runIn(dir, { date: '2024-01-02', select: ['orders_log'] });
+    expect(r.code, explain(r)).toBe(0);
+    expect(rowsOf(r, 'orders_log')).toEqual([2]);
+    const bare = await runIn(dir, { date: '2024-01-02' });
+    expect(bare.code).toBe(2);
+    expect(diagnosticsOf(bare.events).find((d) => d.message.startsWith('an incremental model needs partition_by'))?.hint).toContain("incremental_strategy='append'");
   });
 });

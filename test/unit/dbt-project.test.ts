@@ -168,16 +168,17 @@ models:
   it('reports a folder config pipe refuses once, at its line, naming the models it stops', () => {
     const models = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`models/marts/m${i}.sql`, 'select 1 as id']));
     const a = run({
-      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    marts:\n      +materialized: incremental\n    one:\n      +materialized: materialized_view\n',
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    marts:\n      +materialized: incremental\n      +incremental_strategy: merge\n    one:\n      +materialized: materialized_view\n',
       ...models,
       'models/one/solo.sql': 'select 1 as id',
       // Its own config() is its own place, reported as it was.
-      'models/marts/m9.sql': "{{ config(materialized='incremental') }}\nselect 1 as id",
+      'models/marts/m9.sql': "{{ config(incremental_strategy='delete+insert') }}\nselect 1 as id",
     });
+    const keyless = (strategy: string) => `incremental_strategy '${strategy}' needs unique_key: without it every row is inserted, and a re-run would add the same rows again`;
     expect(errors(a)).toEqual([
-      ['bad-config', 'an incremental model needs partition_by (the column that places each row in a date), unique_key, or incremental_strategy microbatch: appending without them, a re-run would add the same rows again (7 models: m0, m1, m2, m3, m4 and 2 more)', 'dbt_project.yml', 5],
-      ['bad-config', 'an incremental model needs partition_by (the column that places each row in a date), unique_key, or incremental_strategy microbatch: appending without them, a re-run would add the same rows again', 'models/marts/m9.sql', 1],
-      ['unsupported', 'materialized: materialized_view is not supported by pipe', 'dbt_project.yml', 7],
+      ['bad-config', `${keyless('merge')} (7 models: m0, m1, m2, m3, m4 and 2 more)`, 'dbt_project.yml', 6],
+      ['bad-config', keyless('delete+insert'), 'models/marts/m9.sql', 1],
+      ['unsupported', 'materialized: materialized_view is not supported by pipe', 'dbt_project.yml', 8],
     ]);
     const seeds = run({
       'dbt_project.yml': 'name: shop\nseeds:\n  shop:\n    +database: other\n',

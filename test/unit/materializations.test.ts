@@ -64,13 +64,14 @@ describe('the table of materializations', () => {
   });
 
   it('lists the kinds in the order messages name them', () => {
-    expect(Object.keys(MATERIALIZATIONS)).toEqual(['table', 'view', 'incremental', 'merge', 'delete+insert', 'microbatch', 'external', 'ephemeral', 'snapshot']);
+    expect(Object.keys(MATERIALIZATIONS)).toEqual(['table', 'view', 'incremental', 'merge', 'delete+insert', 'append', 'microbatch', 'external', 'ephemeral', 'snapshot']);
     expect(Object.keys(MATERIALIZATIONS).filter((k) => isBuilt(k as keyof typeof MATERIALIZATIONS))).toEqual([
       'table',
       'view',
       'incremental',
       'merge',
       'delete+insert',
+      'append',
       'microbatch',
       'external',
       'snapshot',
@@ -91,6 +92,7 @@ describe('the table of materializations', () => {
       incremental: [false, true, false, false],
       merge: [false, true, false, false],
       'delete+insert': [false, true, false, false],
+      append: [false, true, false, false],
       microbatch: [false, true, false, false],
       external: [false, false, false, false],
       ephemeral: [false, false, false, false],
@@ -130,10 +132,17 @@ describe('the materialization of an incremental model', () => {
     expect(kind({ incremental_strategy: 'microbatch', event_time: 'ts', batch_size: 'day', begin: 0 })).toBe('microbatch');
   });
 
+  it("appends what its query returns when it says append, or (dbt-duckdb's default, a dbt project's) says nothing more", () => {
+    expect(kind({ incremental_strategy: 'append' })).toBe('append');
+    expect(kind({ appendsByDefault: true })).toBe('append');
+    // A key or a partition still decides, whatever the default.
+    expect(kind({ appendsByDefault: true, unique_key: ['id'] })).toBe('delete+insert');
+    expect(kind({ appendsByDefault: true, partition_by: 'd' })).toBe('incremental');
+  });
+
   it('is refused, at the key to change, where a re-run would not give the same table or a key would not be used', () => {
-    // Appending with nothing that bounds what a run appends: a re-run appends the same rows again.
+    // A pipe project's incremental model that says nothing more: most likely its partition column left out.
     expect(kind({})).toBe('refused at partition_by');
-    expect(kind({ incremental_strategy: 'append' })).toBe('refused at incremental_strategy');
     expect(kind({ unique_key: ['id'], incremental_strategy: 'append' })).toBe('refused at incremental_strategy');
     expect(kind({ incremental_strategy: 'merge' })).toBe('refused at incremental_strategy');
     expect(kind({ incremental_strategy: 'delete+insert', partition_by: 'd' })).toBe('refused at incremental_strategy');

@@ -15,8 +15,8 @@ function assertType<T extends true>(): T | undefined {
 // One entry per materialization of ModelConfig, and no other.
 assertType<Equal<keyof typeof MATERIALIZATIONS, Materialization>>();
 // An ephemeral model has no task.
-assertType<Equal<BuiltMaterialization, 'table' | 'view' | 'incremental' | 'merge' | 'delete+insert' | 'microbatch' | 'external' | 'snapshot'>>();
-assertType<Equal<TaskKind, 'seed' | 'table' | 'view' | 'incremental' | 'merge' | 'delete+insert' | 'microbatch' | 'external' | 'snapshot' | 'test' | 'unit-test' | 'run-hook'>>();
+assertType<Equal<BuiltMaterialization, 'table' | 'view' | 'incremental' | 'merge' | 'delete+insert' | 'append' | 'microbatch' | 'external' | 'snapshot'>>();
+assertType<Equal<TaskKind, 'seed' | 'table' | 'view' | 'incremental' | 'merge' | 'delete+insert' | 'append' | 'microbatch' | 'external' | 'snapshot' | 'test' | 'unit-test' | 'run-hook'>>();
 
 const { ephemeral: _ephemeral, ...withoutEphemeral } = MATERIALIZATIONS;
 // @ts-expect-error -- a materialization without its entry: 'ephemeral'

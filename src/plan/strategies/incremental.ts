@@ -1,7 +1,7 @@
 import { DAY_MS, formatTimestamp, type Interval } from '../../dates/dates.js';
 import { quoteIdent } from '../../sql/sql-text.js';
 import type { CountedStatements } from '../../warehouse/dialect.js';
-import type { Step } from '../task.js';
+import type { NewRowsOnly, Step } from '../task.js';
 import { SQL, type StrategyInput } from './strategy.js';
 
 /**
@@ -142,10 +142,13 @@ function outsideMessage(input: StrategyInput, partitionBy: string, interval: Int
 
 /**
  * What follows staging in an incremental build: the staged columns compared with the table's
- * (unless the table is rebuilt; `keys`, a unique_key's columns, which the table must have), then ONE transaction that runs `publish` (after dropping a
- * view of the name, or the table under --full-refresh), then the cleanup after a failure.
+ * (unless the table is rebuilt; `keys`, a unique_key's columns, which the table must have;
+ * `newRowsOnly`, an append's refusal of staged rows the table holds), then ONE transaction that
+ * runs `publish` (after dropping a view of the name, or the table under --full-refresh), then
+ * the cleanup after a failure.
  */
-export function publishStaged(input: StrategyInput, publish: CountedStatements, keys?: readonly string[]): Step[] {
+export function publishStaged(input: StrategyInput, publish: CountedStatements, how: { readonly keys?: readonly string[]; readonly newRowsOnly?: NewRowsOnly } = {}): Step[] {
+  const { keys, newRowsOnly } = how;
   const byKey = keys && { columns: keys, ...(input.uniqueKeyAt ? { location: input.uniqueKeyAt } : {}) };
   const staging = incrementalStaging(input);
   const replace = input.fullRefresh || input.existing === 'view';
@@ -161,6 +164,7 @@ export function publishStaged(input: StrategyInput, publish: CountedStatements, 
             policy: input.onSchemaChange ?? 'fail',
             ...(input.partitionBy ? { partitionBy: input.partitionBy } : {}),
             ...(byKey ? { keys: byKey } : {}),
+            ...(newRowsOnly ? { newRowsOnly } : {}),
             ...(input.schemaChangeAt ? { location: input.schemaChangeAt } : {}),
           },
         ]),

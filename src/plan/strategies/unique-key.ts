@@ -39,6 +39,6 @@ export function uniqueKeyStrategy(input: StrategyInput, keys: readonly string[],
       one: `value of ${named} that more than one staged row has: a key must name one row, or the table would keep them all, or one of them chosen by chance; make the query return one row per key`,
       location: input.uniqueKeyAt,
     },
-    ...publishStaged(input, SQL.replaceByKey(input.relation, staging, keys, how), keys),
+    ...publishStaged(input, SQL.replaceByKey(input.relation, staging, keys, how), { keys }),
   ];
 }

@@ -172,6 +172,9 @@ const DAY_MS = 86_400_000;
 const firstMidnightFrom = (ms: number) => Math.ceil(ms / DAY_MS) * DAY_MS;
 
 /** DuckDB, pipe's embedded default. */
+/** A staged row and a row of the table alike in `columns`, NULL alike to NULL. */
+const sameRow = (columns: readonly string[]) => columns.map((c) => `"__pipe_staged".${quoteIdent(c)} IS NOT DISTINCT FROM "__pipe_target".${quoteIdent(c)}`).join(' AND ');
+
 export const DUCKDB: Dialect = {
   name: 'DuckDB',
   pinnedSessionChange,
@@ -241,6 +244,13 @@ export const DUCKDB: Dialect = {
           countAt: 2,
         };
   },
+  appendRows(target, staging) {
+    return {
+      statements: [`CREATE TABLE IF NOT EXISTS ${target} AS SELECT * FROM ${staging} LIMIT 0`, `INSERT INTO ${target} BY NAME SELECT * FROM ${staging}`, `DROP TABLE ${staging}`],
+      countAt: 1,
+    };
+  },
+  rowsAlreadyIn: (staging, target, columns) => `(SELECT * FROM ${staging} AS "__pipe_staged" WHERE EXISTS (SELECT 1 FROM ${target} AS "__pipe_target" WHERE ${sameRow(columns)}))`,
   addColumn: (relation, column) => `ALTER TABLE ${relation} ADD COLUMN IF NOT EXISTS ${quoteIdent(column.name)} ${column.type}`,
   dropColumn: (relation, column) => `ALTER TABLE ${relation} DROP COLUMN IF EXISTS ${quoteIdent(column)}`,
   retypeColumn: (relation, column, type) => `ALTER TABLE ${relation} ALTER COLUMN ${quoteIdent(column)} SET DATA TYPE ${type}`,
