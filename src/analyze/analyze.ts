@@ -34,7 +34,7 @@ import { readHooks, readPersistDocs, validateModelConfig, DEFAULT_SCHEMA, IDENTI
 import { secretVarNames, validateSettings, type Pipeline, type ProjectSettings, type ValidatedSettings } from './project-settings.js';
 import { secrets } from '../secrets/secrets.js';
 import { newRunId } from '../util/run-id.js';
-import { newlines, quoteIdent, relationName, sqlPieces, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
+import { newlines, ownRelationName, quoteIdent, relationName, sqlPieces, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
 import type { TemplateCodeCache } from './template-code-cache.js';
 import { KeptRenders, type RenderKey } from './kept-renders.js';
 import type { KeptRender } from './render-cache.js';
@@ -1188,7 +1188,7 @@ export class ModelRenderer {
     return sql.replace(REF_TOKEN_RE, (_, token: string, at: number) => {
       if (token.startsWith(IN_DATABASE)) {
         const [, database, relation] = token.split(IN_DATABASE);
-        return inLiteral(at) ? `${database}.${relation}` : relation!;
+        return inLiteral(at) && TWO_PART_RELATION.test(relation!) ? `${database}.${relation}` : relation!;
       }
       const n = refName(token);
       const node = this.nodes.get(n);
@@ -1479,6 +1479,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     threads: settings.threads ?? 1,
     profile_name: dbt?.profile ?? null,
   };
+  const ownRelation = (schema: string, name: string) => ownRelationName(target.database, schema, name);
   // Everything the engine's templates see besides a render's own: the engine is made again when it changes.
   const engineKey = JSON.stringify([
     target,
@@ -1515,6 +1516,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       : { properties: documented, fqns: [] };
   const properties = foldered.properties === NO_PROPERTIES ? foldered.properties : withRenderedFreshness(withRenderedDataTypes(foldered.properties, renderSetting), renderSetting, diagnostics);
   const dbtContext: DbtContext = { ...(dbt ? dbtNamers(engine, dbt.name, targetSchema, scopes, diagnostics) : {}), unused: unusedSettings,
+    ownRelation,
     folderColumnTypes: new Map(),
     definesMaterialization: (name) => ['duckdb', 'default'].some((adapter) => engine.hasMacro(`materialization_${name}_${adapter}`)),
     appendsByDefault: dbt !== undefined,
@@ -1610,7 +1612,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       continue;
     }
     const parts = relationParts({ name: source.name, fqn, file: source.file, resource }, base, {});
-    const relation = relationName(parts.schema, parts.identifier);
+    const relation = ownRelation(parts.schema, parts.identifier);
     models.set(source.name, { source, compiled, relation, renders: entry.renders, sites: entry.sites, entry, runtime: entry.runtime, fqn, base, resource, ...(entryProperties ? { properties: entryProperties } : {}) });
   }
   engine.forgetPrecompiled();
@@ -1695,7 +1697,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     // A package's source is named from the package, as its models are.
     const pkg = packageOfFile(files.packages?.installed, declared.location.file);
     const table = renderedPlace(declared, placeRenderer(pkg?.name));
-    if (table.enabled) nodes.set(table.name, sourceNode(table, pkg?.name ?? projectName, files.root, diagnostics));
+    if (table.enabled) nodes.set(table.name, sourceNode(table, pkg?.name ?? projectName, files.root, ownRelation, diagnostics));
     else disabledSources.set(table.name, table.disabledAt ?? table.location);
   }
   for (const [name, at] of disabledSources) disabled.set(name, at);
@@ -1780,7 +1782,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     }
     return undefined;
   };
-  const nodeContext: NodeContext = { nodes, disabled, emptyFiles, disabledSources, models, known, allNames, versions: versionsByNode(properties.versioned), macroRef };
+  const nodeContext: NodeContext = { nodes, ownRelation, disabled, emptyFiles, disabledSources, models, known, allNames, versions: versionsByNode(properties.versioned), macroRef };
   for (const { source, sites: calls, config, refs, sources, checks, analyzed, contract, hookRefs, columns } of pending) {
     const cached = analyzed.node;
     if (cached && analyzed.refDiagnostics && sameContract(cached.contract, contract) && JSON.stringify(cached.columns) === JSON.stringify(columns) && sameSites(cached.hookRefs ?? [], hookRefs)) {
@@ -1820,6 +1822,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       },
       storeFailures: options.invocation?.storeFailures === true,
       failuresSchema: (custom, test) => dbtContext.dbtSchema?.(custom, { ...test, kind: 'test' }) ?? dbtSchemaName(targetSchema, custom),
+      ownRelation,
     },
     diagnostics,
   );
@@ -1945,6 +1948,8 @@ interface PendingModel {
 /** What a model's node reads of the rest of the project. */
 interface NodeContext {
   readonly nodes: ReadonlyMap<string, PipeNode>;
+  /** How pipe names a relation of the warehouse's own database (see ownRelationName). */
+  readonly ownRelation: (schema: string, name: string) => string;
   readonly disabled: ReadonlyMap<string, Location>;
   /** The disabled models that are empty files. */
   readonly emptyFiles: ReadonlySet<string>;
@@ -2029,7 +2034,7 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
       file: source.file,
       config,
       tags: config.tags,
-      relation: relationName(config.schema, config.alias ?? source.name),
+      relation: ctx.ownRelation(config.schema, config.alias ?? source.name),
       refs: sites,
       upstream,
       fqn: ctx.models.get(source.name)!.fqn,
@@ -2269,7 +2274,7 @@ function loadSourcesFromSeeds(nodes: Map<string, PipeNode>, database: string): v
     if (n.kind !== 'source' || n.reads.kind !== 'relation') continue;
     // A source may name the warehouse's own database (Fivetran's `database: target.database`).
     if (n.reads.database !== undefined && n.reads.database.toLowerCase() !== database.toLowerCase()) continue;
-    const seed = seeds.get(relationName(n.reads.schema, n.reads.identifier).toLowerCase());
+    const seed = seeds.get(ownRelationName(database, n.reads.schema, n.reads.identifier).toLowerCase());
     if (seed !== undefined) nodes.set(n.name, { ...n, upstream: [seed], loadedBy: seed });
   }
 }
@@ -2439,6 +2444,8 @@ interface DbtContext {
   readonly unused: Map<string, Location>;
   /** Whether the project defines a materialization of this name, for DuckDB or any adapter. */
   readonly definesMaterialization?: (name: string) => boolean;
+  /** How pipe names a relation of the warehouse's own database (see ownRelationName). */
+  readonly ownRelation: (schema: string, name: string) => string;
   /** dbt-duckdb's default: an incremental model with no strategy, key or partition appends (a dbt project's). */
   readonly appendsByDefault?: boolean;
   /** The column types dbt_project.yml declares for folders of seeds, by place and column: whether any seed has the column. */
@@ -2669,7 +2676,7 @@ function seedNode(
     absPath: seed.absPath,
     hash: seedHash(seed.hash, { columnTypes: { ...csv.inferredTypes, ...columnTypes }, schema: schema === DEFAULT_SCHEMA ? undefined : schema, delimiter }),
     schema,
-    relation: relationName(schema, alias ?? seed.name),
+    relation: ctx.ownRelation(schema, alias ?? seed.name),
     tags: asStringList(data.tags) ?? [],
     columnTypes,
     columnTypeLocations,

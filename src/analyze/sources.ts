@@ -142,7 +142,7 @@ export function renderedPlace(t: SourceTable, render: (text: string, location: L
  * the table's entry; the node is made all the same, so that a model reading it is not told
  * the source is unknown as well.
  */
-export function sourceNode(t: SourceTable, packageName: string, root: string, diagnostics: Diagnostic[]): SourceNode {
+export function sourceNode(t: SourceTable, packageName: string, root: string, ownRelation: (schema: string, name: string) => string, diagnostics: Diagnostic[]): SourceNode {
   const base = {
     kind: 'source' as const,
     name: t.name,
@@ -165,7 +165,7 @@ export function sourceNode(t: SourceTable, packageName: string, root: string, di
   };
   const asTable = (): SourceNode => ({
     ...base,
-    relation: t.database === undefined ? relationName(t.schema, t.identifier) : relationName(t.database, t.schema, t.identifier),
+    relation: t.database === undefined ? ownRelation(t.schema, t.identifier) : relationName(t.database, t.schema, t.identifier),
     reads: { kind: 'relation', database: t.database, schema: t.schema, identifier: t.identifier },
   });
   const problem = (message: string, hint?: string) => {

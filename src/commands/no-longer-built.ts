@@ -1,5 +1,5 @@
 import type { Analysis } from '../analyze/analyze.js';
-import { relationName } from '../sql/sql-text.js';
+import { ownRelationName } from '../sql/sql-text.js';
 import type { FoundRelation, RelationType } from '../warehouse/run-state.js';
 import { isBuilt, type BuiltMaterialization } from '../plan/materializations.js';
 import type { Materialization } from '../analyze/model-config.js';
@@ -36,7 +36,7 @@ export function noLongerBuilt(found: readonly FoundRelation[], analysis: Pick<An
   const read = new Set([...analysis.nodes.values()].flatMap((n) => (n.kind === 'source' ? [n.relation.toLowerCase()] : [])));
   const out: NoLongerBuilt[] = [];
   for (const r of found) {
-    const relation = relationName(r.schema, r.name);
+    const relation = ownRelationName(r.database, r.schema, r.name);
     if (read.has(relation.toLowerCase())) continue;
     const node = byRelation.get(relation.toLowerCase()) ?? nodes.get(r.name.toLowerCase());
     let reason: NoLongerBuiltReason | undefined;

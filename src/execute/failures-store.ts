@@ -6,7 +6,7 @@ import { tableStrategy } from '../plan/strategies/table.js';
 import { viewStrategy } from '../plan/strategies/view.js';
 import type { StrategyInput } from '../plan/strategies/strategy.js';
 import type { CheckStep, FailuresWrite, Step } from '../plan/task.js';
-import { queryRows, relationName } from '../sql/sql-text.js';
+import { queryRows, siblingRelation } from '../sql/sql-text.js';
 import type { Location } from '../diagnostics/diagnostics.js';
 import type { Column, RelationKind } from '../warehouse/dialect.js';
 import { STAGING_PREFIX } from '../warehouse/run-state.js';
@@ -77,7 +77,7 @@ export async function writeFailures(session: WarehouseSession, kept: KeptFailure
       name: write.name,
       relation: write.relation,
       stagingName,
-      stagingRelation: relationName(write.schema, stagingName),
+      stagingRelation: siblingRelation(write.relation, stagingName),
       existing,
       sql: write.as === 'view' ? write.sql : session.dialect.rowsFromFile(kept.file!.path, kept.file!.columns),
       fullRefresh: false,

@@ -3,7 +3,7 @@ import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { refToken, type Check } from '../analyze/checks.js';
 import { modelKind } from '../analyze/model-kinds.js';
-import { quoteLiteral, relationName } from '../sql/sql-text.js';
+import { quoteLiteral, siblingRelation } from '../sql/sql-text.js';
 import { intervalLabel, isHourLabel, previousInterval, type Interval } from '../dates/dates.js';
 import { inTopologicalOrder, topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
@@ -80,9 +80,9 @@ export function taskId(node: PipeNode, ds: string | undefined): string {
   return node.kind === 'seed' || ds === undefined ? node.name : `${node.name}@${ds}`;
 }
 
-function stagingFor(schema: string, name: string, label: string | undefined) {
+function stagingFor(relation: string, name: string, label: string | undefined) {
   const stagingName = `${STAGING_PREFIX}${name}${label ? `__${label.replaceAll('-', '')}` : ''}`;
-  return { stagingName, stagingRelation: relationName(schema, stagingName) };
+  return { stagingName, stagingRelation: siblingRelation(relation, stagingName) };
 }
 
 /** Whether a node becomes tasks: seeds and built models do; ephemeral models are inlined where they are read, and sources only read. */
@@ -463,7 +463,7 @@ function batchTasks(
   lookback?: Lookback & { readonly before: number },
 ): { tasks: Task[]; done: string[] } {
   const chained = perInterval(node.config)?.chained(node.config, node.readsItself) ?? false;
-  const full = fullRefreshOf(node.config, ctx.fullRefresh) && !ctx.refreshed?.has(node.name) ? { ...fullRefreshTaskIds(node.name), ...fullRefreshStaging(node.config.schema, node.name) } : undefined;
+  const full = fullRefreshOf(node.config, ctx.fullRefresh) && !ctx.refreshed?.has(node.name) ? { ...fullRefreshTaskIds(node.name), ...fullRefreshStaging(node.relation, node.name) } : undefined;
   const tasks: Task[] = [];
   let previous: string | undefined;
   for (const batch of batches) {
@@ -526,7 +526,7 @@ export function planBackfill(ctx: PlanContext, intervals: readonly Interval[], o
     if (batches) batchesOf.set(n.name, batches.map((b) => ({ interval: b, id: taskId(n, intervalLabel(b)) })));
     else if (n.kind !== 'model' || !perInterval(n.config)) single.set(n.name, taskId(n, lastDs));
     if (batches && n.kind === 'model' && fullRefreshOf(n.config, ctx.fullRefresh) && !ctx.refreshed?.has(n.name)) {
-      staged.set(n.name, { ...fullRefreshTaskIds(n.name), ...fullRefreshStaging(n.config.schema, n.name) });
+      staged.set(n.name, { ...fullRefreshTaskIds(n.name), ...fullRefreshStaging(n.relation, n.name) });
     }
   }
   const relations: RelationOverrides = new Map([...staged].map(([name, s]) => [name, s.stagingRelation]));
@@ -669,7 +669,7 @@ function swapTask(
   const existing = ctx.catalog.get(node.relation);
   const input: StrategyInput = {
     ...strategyBase(node.config.schema, node.config.alias ?? node.name, node.relation, existing, undefined),
-    stagingName: fullRefreshStaging(node.config.schema, node.name).stagingName,
+    stagingName: fullRefreshStaging(node.relation, node.name).stagingName,
     stagingRelation: full.stagingRelation,
     sql: '',
     fullRefresh: true,
@@ -742,7 +742,7 @@ const orUndefined = <T>(list: readonly T[]) => (list.length > 0 ? list : undefin
 
 /** `name` is the relation's own name: the model's, or its alias. */
 function strategyBase(schema: string, name: string, relation: string, existing: RelationType | undefined, ds: string | undefined) {
-  return { schema, name, relation, existing, ...stagingFor(schema, name, ds) };
+  return { schema, name, relation, existing, ...stagingFor(relation, name, ds) };
 }
 
 function retryPolicy(node: ModelNode, pipeline: Pipeline | undefined): RetryPolicy | undefined {

@@ -28,6 +28,46 @@ export function relationName(...parts: [schema: string, name: string] | [catalog
 }
 
 /**
+ * A relation of the warehouse's own database as pipe names it: `"schema"."name"`, but for a
+ * schema named as the database is (`dev` in `dev.duckdb`): DuckDB cannot tell `"dev"."a"`, the
+ * schema's table, from the database's table `a` and refuses it, so that name begins with the
+ * database, `"dev"."dev"."a"`, as dbt-duckdb writes every name. DuckDB tells `main` apart.
+ */
+export function ownRelationName(database: string, schema: string, name: string): string {
+  return schemaNamedAsDatabase(database, schema) ? relationName(database, schema, name) : relationName(schema, name);
+}
+
+/** Whether a schema of the warehouse's own database has that database's name (see ownRelationName). */
+export function schemaNamedAsDatabase(database: string, schema: string): boolean {
+  return schema !== 'main' && schema.toLowerCase() === database.toLowerCase();
+}
+
+/** The parts of a relation's name as relationName writes them, unquoted. */
+export function relationNameParts(relation: string): string[] {
+  const parts: string[] = [];
+  let i = 0;
+  while (i < relation.length) {
+    if (relation[i] !== '"') throw new Error(`internal error: ${relation} is not a quoted relation name`);
+    let part = '';
+    for (i++; i < relation.length; i++) {
+      if (relation[i] === '"') {
+        if (relation[i + 1] !== '"') break;
+        i++;
+      }
+      part += relation[i];
+    }
+    parts.push(part);
+    i += 2; // the closing quote and the dot
+  }
+  return parts;
+}
+
+/** The relation of another name beside `relation`, in its schema (and database, where its name has one). */
+export function siblingRelation(relation: string, name: string): string {
+  return [...relationNameParts(relation).slice(0, -1), name].map(quoteIdent).join('.');
+}
+
+/**
  * Offset just after leading whitespace and comments, where the statement's first keyword
  * stands.
  */

@@ -235,9 +235,9 @@ export interface StateSql {
    * cost DuckDB's parser about 30 ms each time they appear).
    */
   memberOf(expression: string, values: readonly string[]): string;
-  /** The relations of the open database, temporary ones left out: rows of `schema_name`, `name`, `type` (table or view). */
+  /** The relations of the open database, temporary ones left out: rows of `database_name`, `schema_name`, `name`, `type` (table or view). */
   relations(): string;
-  /** The tables whose names start with `prefix`: rows of `schema_name`, `table_name`. */
+  /** The tables whose names start with `prefix`: rows of `database_name`, `schema_name`, `table_name`. */
   tablesStartingWith(prefix: string): string;
   /** One row when the table exists. */
   tableExists(schema: string, name: string): string;

@@ -1,4 +1,4 @@
-import { relationName } from '../sql/sql-text.js';
+import { ownRelationName } from '../sql/sql-text.js';
 import { Catalog, type RelationType } from './run-state.js';
 import type { WarehouseSession } from './warehouse.js';
 
@@ -10,10 +10,12 @@ import type { WarehouseSession } from './warehouse.js';
 export async function readRelationsOf(session: WarehouseSession, relations: readonly string[]): Promise<Catalog> {
   const out = new Catalog();
   if (relations.length === 0) return out;
-  // The relation's name as relationName writes it, lowercased as Catalog keys are.
-  const named = `lower('"' || replace(schema_name, '"', '""') || '"."' || replace(name, '"', '""') || '"')`;
+  // The relation's name as ownRelationName writes it, lowercased as Catalog keys are.
+  const quoted = (column: string) => `'"' || replace(${column}, '"', '""') || '"'`;
+  const database = `CASE WHEN schema_name <> 'main' AND lower(schema_name) = lower(database_name) THEN ${quoted('database_name')} || '.' ELSE '' END`;
+  const named = `lower(${database} || ${quoted('schema_name')} || '.' || ${quoted('name')})`;
   const wanted = session.dialect.memberOf(named, [...new Set(relations.map((r) => r.toLowerCase()))]);
-  const rows = await session.query(`SELECT schema_name, name, type FROM (${session.dialect.relations()}) AS r WHERE ${wanted}`);
-  for (const r of rows) out.set(relationName(String(r.schema_name), String(r.name)), r.type as RelationType);
+  const rows = await session.query(`SELECT database_name, schema_name, name, type FROM (${session.dialect.relations()}) AS r WHERE ${wanted}`);
+  for (const r of rows) out.set(ownRelationName(String(r.database_name), String(r.schema_name), String(r.name)), r.type as RelationType);
   return out;
 }

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { quoteLiteral, relationName } from '../sql/sql-text.js';
+import { ownRelationName, quoteLiteral } from '../sql/sql-text.js';
 import type { Dialect, RelationKind } from './dialect.js';
 import { DUCKDB } from './duckdb/dialect.js';
 import { BUILDS_DDL, BUILDS_TABLE, OUTCOME_COLUMNS } from './build-records.js';
@@ -371,9 +371,9 @@ export async function recoverAfterCrash(
   if (liveness) return { interruptedRuns, droppedStaging };
   const staging = listed
     ? listed.filter((r) => r.type === 'table' && r.name.startsWith(STAGING_PREFIX))
-    : (await session.query(session.dialect.tablesStartingWith(STAGING_PREFIX))).map((r) => ({ schema: String(r.schema_name), name: String(r.table_name) }));
+    : (await session.query(session.dialect.tablesStartingWith(STAGING_PREFIX))).map((r) => ({ database: String(r.database_name), schema: String(r.schema_name), name: String(r.table_name) }));
   for (const r of staging) {
-    const rel = relationName(r.schema, r.name);
+    const rel = ownRelationName(r.database, r.schema, r.name);
     await session.exec(`DROP TABLE IF EXISTS ${rel}`);
     droppedStaging.push(rel);
   }
@@ -422,8 +422,8 @@ export async function readCatalog(session: WarehouseSession): Promise<Catalog> {
   const out = new Catalog();
   const listed: FoundRelation[] = [];
   for (const r of rows) {
-    const found = { schema: String(r.schema_name), name: String(r.name), type: r.type as RelationType };
-    out.set(relationName(found.schema, found.name), found.type);
+    const found = { database: String(r.database_name), schema: String(r.schema_name), name: String(r.name), type: r.type as RelationType };
+    out.set(ownRelationName(found.database, found.schema, found.name), found.type);
     listed.push(found);
   }
   out.listed = listed;
@@ -432,6 +432,8 @@ export async function readCatalog(session: WarehouseSession): Promise<Catalog> {
 
 /** A relation in the warehouse, by schema and name as DuckDB reports them. */
 export interface FoundRelation {
+  /** The warehouse's own database, which a schema of its name is named with (see ownRelationName). */
+  readonly database: string;
   readonly schema: string;
   readonly name: string;
   readonly type: RelationType;
@@ -456,12 +458,12 @@ export async function readRelationsOfRecordedNodes(
       .sort((a, b) => byCodeUnit(a.schema, b.schema) || byCodeUnit(a.name, b.name));
   }
   const rows = await session.query(
-    `SELECT schema_name, name, type FROM (
+    `SELECT database_name, schema_name, name, type FROM (
        ${session.dialect.relations()}
      ) WHERE schema_name <> '${STATE_SCHEMA}' AND lower(name) IN (SELECT lower(node) FROM ${STATE_SCHEMA}.tasks)
      ORDER BY schema_name ASC, name ASC`,
   );
-  return rows.map((r) => ({ schema: String(r.schema_name), name: String(r.name), type: r.type as RelationType }));
+  return rows.map((r) => ({ database: String(r.database_name), schema: String(r.schema_name), name: String(r.name), type: r.type as RelationType }));
 }
 
 /** Latest loaded hash of each seed. */

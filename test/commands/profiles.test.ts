@@ -354,3 +354,32 @@ select (select count(*) from {{ found }}) as found, (select count(*) from {{ mad
     expect(existsSync(join(dir, 'dev.duckdb'))).toBe(false);
   });
 });
+
+describe('a schema named as the warehouse file', () => {
+  it("builds, finds and reads back what it writes in a schema DuckDB cannot tell from the database (dev in dev.duckdb), as dbt-duckdb does", async () => {
+    const dir = dbtProject({
+      'profiles.yml': profiles(`${DEV}      schema: dev\n`),
+      'seeds/raw_orders.csv': 'id,amount\n1,5\n2,7\n',
+      'models/one.sql': "{{ config(materialized='table') }}\nselect id, amount, '{{ this }}' as me from {{ ref('raw_orders') }}\n",
+      'models/two.sql': "select count(*) as n, '{{ api.Relation.create(database=target.database, schema=target.schema, identifier='one') }}' as made from {{ ref('one') }}\n",
+      'models/merged.sql': "{{ config(materialized='incremental', unique_key='id') }}\nselect id, amount from {{ ref('one') }}\n",
+      'models/added.sql': "{{ config(materialized='incremental') }}\nselect id, amount from {{ ref('one') }}\n{% if is_incremental() %}where id > (select max(id) from {{ this }}){% endif %}\n",
+      'snapshots/history.sql': "{% snapshot history %}\n{{ config(target_schema='dev', unique_key='id', strategy='check', check_cols='all') }}\nselect id, amount from {{ ref('raw_orders') }}\n{% endsnapshot %}\n",
+    });
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    const db = join(dir, 'dev.duckdb');
+    expect(await queryRows(db, 'select n::INTEGER as n, made from dev.dev.two')).toEqual([{ n: 2, made: '"dev"."dev"."one"' }]);
+    expect(await queryRows(db, 'select distinct me from dev.dev.one')).toEqual([{ me: '"dev"."dev"."one"' }]);
+    // Found again as built: what is current is not run again (the merge of the same rows), and
+    // what reads its own table finds it (the append adds nothing).
+    const again = await runIn(dir, { date: '2024-01-02' });
+    expect(again.code, explain(again)).toBe(0);
+    expect(eventsOfType(again.events, 'task-succeeded').map((e) => (e.task as { model: string }).model).sort()).toEqual(['added', 'history']);
+    expect(eventsOfType(again.events, 'task-succeeded').find((e) => (e.task as { model: string }).model === 'added')?.rows).toBe(0);
+    const rebuilt = await runIn(dir, { date: '2024-01-03', fullRefresh: true });
+    expect(rebuilt.code, explain(rebuilt)).toBe(0);
+    expect(await queryRows(db, "select count(*)::INTEGER as n from duckdb_tables() where schema_name = 'dev' and table_name like '__pipe%'")).toEqual([{ n: 0 }]);
+    expect(await queryRows(db, 'select count(*)::INTEGER as n from dev.dev.history')).toEqual([{ n: 2 }]);
+  });
+});

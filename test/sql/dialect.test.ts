@@ -41,11 +41,13 @@ describe('the DuckDB dialect', () => {
   });
 
   it('lists tables and views, not temporary tables, and finds a table by schema and name', async () => {
-    const rows = await s.query(`${DUCKDB.relations()} ORDER BY 2`);
+    const rows = await s.query(`SELECT schema_name, name, type FROM (${DUCKDB.relations()}) ORDER BY 2`);
     expect(rows).toEqual([
       { schema_name: 'shop', name: 'orders', type: 'table' },
       { schema_name: 'shop', name: 'recent', type: 'view' },
     ]);
+    // The database each is in: the warehouse's own, before a schema of its name (see ownRelationName).
+    expect(await s.query(`SELECT DISTINCT database_name = current_database() AS own FROM (${DUCKDB.relations()})`)).toEqual([{ own: true }]);
     expect(await s.query(DUCKDB.tableExists('shop', 'orders'))).toHaveLength(1);
     expect(await s.query(DUCKDB.tableExists('shop', 'recent'))).toHaveLength(0);
     expect((await s.query(DUCKDB.tablesStartingWith('ord'))).map((r) => r.table_name)).toEqual(['orders']);

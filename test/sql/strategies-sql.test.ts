@@ -151,19 +151,19 @@ describe('microbatch SQL', () => {
 
 describe('backfill --full-refresh SQL', () => {
   it('resets the staging table, builds each date into it, then swaps it in for the table in one transaction', () => {
-    const { stagingRelation } = fullRefreshStaging('main', 'fct_orders');
+    const { stagingRelation } = fullRefreshStaging('"main"."fct_orders"', 'fct_orders');
     expectSql(
       'incremental-full-refresh-staged',
       [
         '-- reset\n' + renderSteps(fullRefreshResetSteps(stagingRelation)),
         '-- a date\n' + renderSteps(fullRefreshDateSteps(input('table', { fullRefresh: true }), stagingRelation)),
-        '-- swap\n' + renderSteps(fullRefreshSwapSteps({ ...input('table', { fullRefresh: true }), ...fullRefreshStaging('main', 'fct_orders') })),
+        '-- swap\n' + renderSteps(fullRefreshSwapSteps({ ...input('table', { fullRefresh: true }), ...fullRefreshStaging('"main"."fct_orders"', 'fct_orders') })),
       ].join('\n'),
     );
   });
 
   it('on a lake other processes write: each date is staged before its transaction, as a partition is', () => {
-    const { stagingRelation } = fullRefreshStaging('main', 'fct_orders');
+    const { stagingRelation } = fullRefreshStaging('"main"."fct_orders"', 'fct_orders');
     expectSql('incremental-full-refresh-shared-lake', renderSteps(fullRefreshDateSteps(input('table', { fullRefresh: true, stagePartitions: true }), stagingRelation)));
   });
 });

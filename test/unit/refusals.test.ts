@@ -373,7 +373,7 @@ describe('relations pipe no longer builds', () => {
     'models/d.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as id",
     'seeds/s.csv': 'id\n1\n',
   });
-  const found = (schema: string, name: string, type: 'table' | 'view' = 'table') => ({ schema, name, type });
+  const found = (schema: string, name: string, type: 'table' | 'view' = 'table') => ({ database: 'warehouse', schema, name, type });
 
   it('are those of models deleted, disabled or made ephemeral; a relation of a name still built is left alone', () => {
     expect(a.diagnostics).toEqual([]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { positionOf } from '../../src/diagnostics/diagnostics.js';
-import { newlines, quoteIdent, quoteLiteral, relationName, statementStart, stripTrailingSemicolon, withCtes } from '../../src/sql/sql-text.js';
+import { newlines, ownRelationName, quoteIdent, quoteLiteral, relationName, relationNameParts, siblingRelation, statementStart, stripTrailingSemicolon, withCtes } from '../../src/sql/sql-text.js';
 import { didYouMean, suggest } from '../../src/diagnostics/suggest.js';
 import { asPositiveInt, asStringList, checkKeys } from '../../src/analyze/validate-keys.js';
 
@@ -13,6 +13,22 @@ describe('sql-text', () => {
     expect(quoteLiteral('')).toBe("''");
     expect(relationName('main', 'fct_orders')).toBe('"main"."fct_orders"');
     expect(relationName('my"schema', 't')).toBe('"my""schema"."t"');
+  });
+
+  it("names a relation of the warehouse's own database with the database first only where its schema has the database's name", () => {
+    expect(ownRelationName('dev', 'analytics', 'a')).toBe('"analytics"."a"');
+    // DuckDB cannot tell "dev"."a" (the schema's) from the database dev's a.
+    expect(ownRelationName('dev', 'dev', 'a')).toBe('"dev"."dev"."a"');
+    expect(ownRelationName('Dev', 'dev', 'a')).toBe('"Dev"."dev"."a"');
+    // DuckDB tells main apart (a warehouse main.duckdb).
+    expect(ownRelationName('main', 'main', 'a')).toBe('"main"."a"');
+  });
+
+  it('reads the parts of a relation name back, and names another relation beside it', () => {
+    expect(relationNameParts('"main"."a"')).toEqual(['main', 'a']);
+    expect(relationNameParts('"my""db"."s.x"."t"')).toEqual(['my"db', 's.x', 't']);
+    expect(siblingRelation('"dev"."dev"."a"', '__stage')).toBe('"dev"."dev"."__stage"');
+    expect(siblingRelation('"we""ird"."a"', 'b')).toBe('"we""ird"."b"');
   });
 
   it('finds where the statement starts after whitespace and comments', () => {

@@ -2,7 +2,7 @@ import { error, warning, type Diagnostic, type Location } from '../../diagnostic
 import { refTarget, type VersionedModel } from './model-versions.js';
 import { didYouMean } from '../../diagnostics/suggest.js';
 import type { YamlSource } from '../../project/yaml-file.js';
-import { escapeRegExp, quoteIdent, quoteLiteral, relationName, sqlPieces, stripTrailingSemicolon } from '../../sql/sql-text.js';
+import { escapeRegExp, quoteIdent, quoteLiteral, sqlPieces, stripTrailingSemicolon } from '../../sql/sql-text.js';
 import { isRefToken, refToken, type Check, type FailuresStore } from '../checks.js';
 import { DbtRelation } from '../jinja/relation.js';
 import type { SourceCall } from '../sources.js';
@@ -103,6 +103,8 @@ export interface GenericTestContext {
   readonly storeFailuresFlag: boolean;
   /** The schema a test's failing rows are kept in, from its custom schema (generate_schema_name). */
   readonly failuresSchema: (custom: string, test: FailuresOf) => string;
+  /** How pipe names a relation of the warehouse's own database (see ownRelationName). */
+  readonly ownRelation: (schema: string, name: string) => string;
   /** Renders text written with Jinja (`{{ var('x') }}`) in a test's config or arguments. */
   readonly renderText: (text: string, at: Location) => string | Diagnostic;
   /** A config key pipe reads past, for the notice. */
@@ -121,11 +123,18 @@ export interface FailuresOf {
  * them: in the schema generate_schema_name makes of its `schema` (dbt's `dbt_test__audit`),
  * under its alias.
  */
-export function failuresStore(config: TestConfig, flag: boolean, alias: string, test: FailuresOf, schemaOf: (custom: string, test: FailuresOf) => string): FailuresStore | undefined {
+export function failuresStore(
+  config: TestConfig,
+  flag: boolean,
+  alias: string,
+  test: FailuresOf,
+  schemaOf: (custom: string, test: FailuresOf) => string,
+  relationOf: (schema: string, name: string) => string,
+): FailuresStore | undefined {
   if (!shouldStoreFailures(config, flag)) return undefined;
   const schema = schemaOf(config.schema, test);
   const name = config.alias ?? alias;
-  return { as: config.storeFailuresAs, schema, name, relation: relationName(schema, name) };
+  return { as: config.storeFailuresAs, schema, name, relation: relationOf(schema, name) };
 }
 
 /**
@@ -229,7 +238,7 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
 
   const config = testConfig(settingsWith(definition), { test: testName, renderText: ctx.renderText, unused: ctx.unused }, diagnostics);
   if (!config || !config.enabled) return undefined;
-  const store = failuresStore(config, ctx.storeFailuresFlag, spec.name ?? names.alias, { name: testName, fqn, file: spec.location.file }, ctx.failuresSchema);
+  const store = failuresStore(config, ctx.storeFailuresFlag, spec.name ?? names.alias, { name: testName, fqn, file: spec.location.file }, ctx.failuresSchema, ctx.ownRelation);
 
   const tested = refToken(spec.on.name);
   const model = config.where === undefined ? tested : `(select * from ${tested} where ${config.where}) dbt_subquery`;

@@ -48,6 +48,8 @@ export interface ProjectTestsInput {
   readonly storeFailures: boolean;
   /** The schema generate_schema_name makes of a test's custom schema, for its failing rows. */
   readonly failuresSchema: (custom: string, test: FailuresOf) => string;
+  /** How pipe names a relation of the warehouse's own database (see ownRelationName). */
+  readonly ownRelation: (schema: string, name: string) => string;
 }
 
 export interface ProjectTests {
@@ -108,6 +110,7 @@ function singular(input: ProjectTestsInput, ctx: GenericTestContext, diagnostics
       unused: ctx.unused,
       storeFailuresFlag: input.storeFailures,
       failuresSchema: input.failuresSchema,
+      ownRelation: input.ownRelation,
     },
     diagnostics,
   );
@@ -136,6 +139,7 @@ function genericContext(input: ProjectTestsInput): GenericTestContext {
     renderMacro: (name, positional, keywords, stores, configValue, run, file) => rendering(input, (hooks) => engine.renderMacroCall(name, positional, keywords, hooks), true, run, stores, configValue, file),
     storeFailuresFlag: input.storeFailures,
     failuresSchema: input.failuresSchema,
+    ownRelation: input.ownRelation,
     renderText: (text, at) => {
       const compiled = engine.compile(at.file, text);
       if ('severity' in compiled) return { ...compiled, location: at };

@@ -36,6 +36,8 @@ export interface SingularTestContext {
   /** `--store-failures` (see GenericTestContext). */
   readonly storeFailuresFlag: boolean;
   readonly failuresSchema: (custom: string, test: FailuresOf) => string;
+  /** How pipe names a relation of the warehouse's own database (see ownRelationName). */
+  readonly ownRelation: (schema: string, name: string) => string;
   readonly renderText: (text: string, at: Location) => string | Diagnostic;
   readonly unused: (key: string, at: Location) => void;
 }
@@ -79,7 +81,7 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
   const settings = settingsAfter(parse.config);
   const config = testConfig(settings, { test: file.name, renderText: ctx.renderText, unused: ctx.unused }, diagnostics);
   if (!config || !config.enabled) return undefined;
-  const store = failuresStore(config, ctx.storeFailuresFlag, file.name, { name: file.name, fqn, file: file.file }, ctx.failuresSchema);
+  const store = failuresStore(config, ctx.storeFailuresFlag, file.name, { name: file.name, fqn, file: file.file }, ctx.failuresSchema, ctx.ownRelation);
 
   const reads: string[] = [];
   let ok = true;

@@ -1,7 +1,7 @@
 import { pyFunction, signature } from './args.js';
 import { JinjaError } from './errors.js';
 import { bareRefToken, relationToken } from '../checks.js';
-import { quoteIdent } from '../../sql/sql-text.js';
+import { quoteIdent, schemaNamedAsDatabase } from '../../sql/sql-text.js';
 import { PyObject } from './values.js';
 
 /** Where a relation lives: what `this.database`, `this.schema` and `this.identifier` say. */
@@ -221,9 +221,10 @@ export class Relation {
     return asTokens && this.database !== null && !this.qualified && this.identifier !== null ? relationToken(quoteIdent(this.database), text) : text;
   }
 
-  /** How it prints in the query's code, and in messages. */
+  /** How it prints in the query's code, and in messages: the warehouse's own database too before a schema of its name (see ownRelationName). */
   shown(): string {
-    const schema = this.qualified && this.database !== null ? `${quoteIdent(this.database)}.${quoteIdent(this.schema)}` : quoteIdent(this.schema);
+    const named = this.database !== null && (this.qualified || schemaNamedAsDatabase(this.database, this.schema));
+    const schema = named ? `${quoteIdent(this.database!)}.${quoteIdent(this.schema)}` : quoteIdent(this.schema);
     return this.identifier === null ? schema : `${schema}.${quoteIdent(this.identifier)}`;
   }
 }

@@ -1,4 +1,4 @@
-import { relationName } from '../../sql/sql-text.js';
+import { siblingRelation } from '../../sql/sql-text.js';
 import { STAGING_PREFIX } from '../../warehouse/run-state.js';
 import type { Step } from '../task.js';
 import type { CheckTarget } from '../materializations.js';
@@ -26,9 +26,9 @@ import { SQL, type StrategyInput } from './strategy.js';
  */
 
 /** The staging table every date of a model's full refresh is built into. */
-export function fullRefreshStaging(schema: string, name: string): { stagingName: string; stagingRelation: string } {
+export function fullRefreshStaging(relation: string, name: string): { stagingName: string; stagingRelation: string } {
   const stagingName = `${STAGING_PREFIX}${name}__full`;
-  return { stagingName, stagingRelation: relationName(schema, stagingName) };
+  return { stagingName, stagingRelation: siblingRelation(relation, stagingName) };
 }
 
 /** The ids of a model's first and last task of a full refresh; its dates keep their usual ids. */

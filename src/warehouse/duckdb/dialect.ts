@@ -88,10 +88,10 @@ function dropRelation(relation: string, kind: RelationKind | undefined): string[
 }
 
 /** Tables and views of the open database, temporary ones and DuckDB's own views left out. */
-const RELATIONS = `SELECT schema_name, table_name AS name, 'table' AS type FROM duckdb_tables()
+const RELATIONS = `SELECT database_name, schema_name, table_name AS name, 'table' AS type FROM duckdb_tables()
        WHERE database_name = current_database() AND NOT temporary
      UNION ALL
-     SELECT schema_name, view_name, 'view' FROM duckdb_views()
+     SELECT database_name, schema_name, view_name, 'view' FROM duckdb_views()
        WHERE database_name = current_database() AND NOT internal AND NOT temporary`;
 
 /** DuckDB names the line of the statement it executed as `LINE 14: ` before quoting it. */
@@ -367,7 +367,7 @@ export const DUCKDB: Dialect = {
     return `${expression} IN (SELECT unnest(from_json(${quoteLiteral(JSON.stringify(values))}, '["VARCHAR"]')))`;
   },
   relations: () => RELATIONS,
-  tablesStartingWith: (prefix) => `SELECT schema_name, table_name FROM duckdb_tables()
+  tablesStartingWith: (prefix) => `SELECT database_name, schema_name, table_name FROM duckdb_tables()
      WHERE database_name = current_database() AND starts_with(table_name, ${quoteLiteral(prefix)})`,
   relationKind: (schema, name) =>
     `SELECT 'table' AS type FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ${quoteLiteral(schema)} AND table_name = ${quoteLiteral(name)}
