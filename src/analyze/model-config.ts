@@ -405,7 +405,9 @@ export function validateModelConfig(
   // A snapshot's target_schema is its schema as written, over `schema` (as dbt has it).
   const schemaKey = resource === 'snapshot' && raw.target_schema !== undefined && raw.target_schema !== null && raw.target_schema !== '' ? 'target_schema' : 'schema';
   if (raw[schemaKey] !== undefined) {
-    if (typeof raw[schemaKey] !== 'string' || !IDENTIFIER_RE.test(raw[schemaKey])) bad(schemaKey, `${schemaKey} must be a plain identifier (letters, digits, underscores)`);
+    // A dbt profile's target schema may be empty, for a generate_schema_name that never uses it.
+    if (raw[schemaKey] === '') bad(schemaKey, `${node ?? 'the node'}'s ${schemaKey} comes out empty, and a table needs a schema`, "the profile target's schema: is empty: set it, or have generate_schema_name give this node one");
+    else if (typeof raw[schemaKey] !== 'string' || !IDENTIFIER_RE.test(raw[schemaKey])) bad(schemaKey, `${schemaKey} must be a plain identifier (letters, digits, underscores)`);
     else if (reservedSchema(raw[schemaKey]) !== undefined) bad(schemaKey, reservedSchema(raw[schemaKey])!);
     else schema = raw[schemaKey];
   }

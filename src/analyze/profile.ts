@@ -272,7 +272,9 @@ class TargetReader {
     const { path, pathProblem } = this.path(data);
     this.database(data, path);
     const schema = data.schema === undefined || data.schema === FAILED ? DEFAULT_SCHEMA : data.schema;
-    if (typeof schema !== 'string' || !IDENTIFIER_RE.test(schema)) this.bad(this.key('schema'), 'schema must be a plain identifier (letters, digits, underscores)');
+    // Empty is dbt's too: a generate_schema_name that never uses it makes every schema itself
+    // (a node whose schema comes out empty is refused at the node).
+    if (typeof schema !== 'string' || (schema !== '' && !IDENTIFIER_RE.test(schema))) this.bad(this.key('schema'), 'schema must be a plain identifier (letters, digits, underscores)');
     else if (reservedSchema(schema) !== undefined) this.bad(this.key('schema'), reservedSchema(schema)!);
     const threads = data.threads === undefined || data.threads === FAILED ? undefined : asPositiveInt(data.threads);
     if (data.threads !== undefined && data.threads !== FAILED && threads === undefined) this.bad(this.key('threads'), 'threads must be a whole number of at least 1');

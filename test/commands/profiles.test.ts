@@ -383,3 +383,21 @@ describe('a schema named as the warehouse file', () => {
     expect(await queryRows(db, 'select count(*)::INTEGER as n from dev.dev.history')).toEqual([{ n: 2 }]);
   });
 });
+
+describe('an empty target schema', () => {
+  it("is dbt's for a generate_schema_name that gives every node its own; a node whose schema comes out empty is refused, named", async () => {
+    const dir = dbtProject({
+      'profiles.yml': profiles(`${DEV}      schema: ""\n`),
+      'dbt_project.yml': `${DBT_PROJECT}models:\n  shop:\n    +schema: staging\n`,
+      'macros/naming.sql': '{% macro generate_schema_name(custom_schema_name, node) -%}\n{{ custom_schema_name }}\n{%- endmacro %}\n',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryRows(join(dir, 'dev.duckdb'), "select table_schema, table_name from information_schema.tables where table_name = 'one'")).toEqual([{ table_schema: 'staging', table_name: 'one' }]);
+    // dbt's own naming makes `<target schema>_<custom>`, here `_staging`, and the target schema itself without one: empty.
+    writeProjectFiles(dir, { 'macros/naming.sql': '', 'dbt_project.yml': DBT_PROJECT });
+    const empty = await runIn(dir, { date: '2024-01-02' });
+    expect(empty.code, explain(empty)).toBe(2);
+    expect(empty.stderr).toContain("one's schema comes out empty, and a table needs a schema");
+  });
+});
