@@ -2603,7 +2603,7 @@ function seedNode(
   for (const u of merged.unused) ctx.unused.set(u.key, ctx.unused.get(u.key) ?? u.location);
   const data = merged.record;
   const at = (key: string): Location => merged.dbtLocations.get(key) ?? { file: y?.file ?? seed.file, line: y?.keyLine(key) };
-  const bad = (key: string, message: string) => diagnostics.push(error('bad-config', message, at(key)));
+  const bad = (key: string, message: string, hint?: string) => diagnostics.push(error('bad-config', message, at(key), hint === undefined ? undefined : { hint }));
   if (data.enabled !== undefined && typeof data.enabled !== 'boolean') bad('enabled', 'enabled must be true or false');
   if (data.enabled === false) return { disabledAt: at('enabled') };
   const columnTypes: Record<string, string> = {};
@@ -2630,7 +2630,8 @@ function seedNode(
   }
   let schema = DEFAULT_SCHEMA;
   if (data.schema !== undefined) {
-    if (typeof data.schema !== 'string' || !IDENTIFIER_RE.test(data.schema)) bad('schema', 'schema must be a plain identifier (letters, digits, underscores)');
+    if (data.schema === '') bad('schema', `${seed.name}'s schema comes out empty, and a table needs a schema`, "the profile target's schema: is empty: set it, or have generate_schema_name give this seed one");
+    else if (typeof data.schema !== 'string' || !IDENTIFIER_RE.test(data.schema)) bad('schema', 'schema must be a plain identifier (letters, digits, underscores)');
     else if (reservedSchema(data.schema) !== undefined) bad('schema', reservedSchema(data.schema)!);
     else schema = data.schema;
   }

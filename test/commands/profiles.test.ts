@@ -395,9 +395,10 @@ describe('an empty target schema', () => {
     expect(r.code, explain(r)).toBe(0);
     expect(await queryRows(join(dir, 'dev.duckdb'), "select table_schema, table_name from information_schema.tables where table_name = 'one'")).toEqual([{ table_schema: 'staging', table_name: 'one' }]);
     // dbt's own naming makes `<target schema>_<custom>`, here `_staging`, and the target schema itself without one: empty.
-    writeProjectFiles(dir, { 'macros/naming.sql': '', 'dbt_project.yml': DBT_PROJECT });
+    writeProjectFiles(dir, { 'macros/naming.sql': '', 'dbt_project.yml': DBT_PROJECT, 'seeds/codes.csv': 'code\n1\n' });
     const empty = await runIn(dir, { date: '2024-01-02' });
     expect(empty.code, explain(empty)).toBe(2);
     expect(empty.stderr).toContain("one's schema comes out empty, and a table needs a schema");
+    expect(empty.stderr).toContain("codes's schema comes out empty, and a table needs a schema");
   });
 });
