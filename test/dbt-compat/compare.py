@@ -393,8 +393,8 @@ class Options:
     repo: Path
     dbt_exe: str
     date: str
-    # dbt's --vars, given to pipe as --var name=value
-    vars: dict[str, object]
+    # dbt's --vars as written (YAML), given to pipe as --var name=value
+    vars: dict[str, str]
     # pipe's copy leaves dbt_packages/ out: pipe renders the declared packages itself
     without_packages: bool
     # dbt seed before dbt build, for a project whose sources read its seeds' tables without a ref
@@ -435,8 +435,9 @@ def compare_in(base: Path, fixture: Path, opts: Options) -> Report:
     env = {k: v for k, v in os.environ.items() if k not in ("PIPE_NOW", "PIPE_DEBUG")} | {"NO_COLOR": "1"}
 
     report.say(f"== {fixture.name}   (copies in {base})")
-    dbt_vars = ["--vars", json.dumps(opts.vars)] if opts.vars else []
-    pipe_vars = [a for k, v in opts.vars.items() for a in ("--var", f"{k}={json.dumps(v) if not isinstance(v, str) else v}")]
+    # Passed on as written: YAML reads a value such as 2023-04-01 as a date, which JSON cannot write.
+    dbt_vars = ["--vars", "\n".join(f"{k}: {v}" for k, v in opts.vars.items())] if opts.vars else []
+    pipe_vars = [a for k, v in opts.vars.items() for a in ("--var", f"{k}={v}")]
     if opts.seed_first:
         seed = run([dbt_exe, "seed", "--profiles-dir", ".", *dbt_vars], dbt_dir)
         report.say(f"dbt seed: exit {seed.code}")
@@ -528,7 +529,7 @@ def main() -> int:
     parser.add_argument("--without-packages", action="store_true", help="build pipe's copy without dbt_packages/")
     parser.add_argument("--seed-first", action="store_true", help="run dbt seed before dbt build")
     args = parser.parse_args()
-    opts = Options(args.repo.resolve(), args.dbt, args.date, {k: yaml.safe_load(v) for k, _, v in (a.partition("=") for a in args.var)}, args.without_packages, args.seed_first)
+    opts = Options(args.repo.resolve(), args.dbt, args.date, {k: v for k, _, v in (a.partition("=") for a in args.var)}, args.without_packages, args.seed_first)
     total: dict[str, list[str]] = {}
     for fixture in args.fixtures:
         try:
