@@ -29,6 +29,7 @@ import { programKey } from './template-program-cache.js';
 import { programFromNunjucks, quickProgram, type Program } from './jinja/program.js';
 import { runProgram } from './jinja/run-program.js';
 import { noteNames, unrecorded } from './jinja/name-reads.js';
+import { ContextVariable } from './jinja/context-variable.js';
 import { compileTemplates, compileThreads, MIN_PARALLEL_TEMPLATES, type CompiledCode as PrecompiledCode, type CompileJob, type CompileReport } from './template-compile-pool.js';
 
 /* Nunjucks' compiler and error wrapping, which its typings leave out. */
@@ -421,6 +422,8 @@ export class TemplateEngine {
   private active: RenderHooks | undefined;
   /** The dicts of the globals as the render in progress changed them, by name (see the constructor). */
   private renderDicts = new Map<string, Record<string, unknown>>();
+  /** dbt's `context` of the render in progress, made when first read (see ContextVariable). */
+  private renderContext: ContextVariable | undefined;
   /** Where each source table of the warehouse lives (see knowSources). */
   private sourceParts: (name: string) => RelationParts | undefined = () => undefined;
   /** Models with versions, which ref() resolves to one of (model-versions.ts). */
@@ -486,6 +489,13 @@ export class TemplateEngine {
         },
       });
     }
+    // dbt's `context`: each render's own, what a name means there, and what the render keeps in it.
+    const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
+    Object.defineProperty(globals, 'context', {
+      enumerable: true,
+      configurable: true,
+      get: () => (this.renderContext ??= new ContextVariable((name) => (name === 'context' ? this.renderContext : (this.active?.variables[name] ?? globals[name])))),
+    });
     const hooks = (): RenderHooks => {
       if (!this.active) throw new TemplateFunctionError('template functions can only be used while rendering a model');
       return this.active;
@@ -592,7 +602,6 @@ export class TemplateEngine {
     this.namespaces = this.installNamespaces(options.packages, hooks);
     installIntrospection(this.env, () => this.active?.phase);
     // Kept before the project's and packages' macros may take their names (see context-functions.ts).
-    const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
     for (const name of CONTEXT_MACRO_NAMES) this.contextFunctions.set(name, globals[name]);
     for (const macro of macros) this.loadMacros(macro);
     const byName = new Map<string, string[]>();
@@ -1039,6 +1048,7 @@ export class TemplateEngine {
     this.active = hooks;
     this.macroFailure = undefined;
     this.renderDicts = new Map();
+    this.renderContext = undefined;
     try {
       return String((fn as (...args: unknown[]) => unknown)(...positional, { ...keywords, __keywords: true }));
     } catch (e) {
@@ -1181,6 +1191,7 @@ export class TemplateEngine {
     if (!nested) {
       this.toldNone = undefined;
       this.renderDicts = new Map();
+      this.renderContext = undefined;
     }
     const reportedNone = reportNoneOutput(this.noneOutput);
     try {

@@ -412,6 +412,20 @@ select {% for k, v in m.items() %}{% if k is string %}'{% endif %}{{ k }}{% if k
     expect(sql(a, 'second')).toBe("select 'c' as cols, 1 as n");
   });
 
+  it("gives each render dbt's context as a dict: what a name means there, and a store its macros share, which reaches no other model", () => {
+    // dbt-unit-testing's way: a cache kept in the context, written by one macro and read by another.
+    const macros = `{% macro keep(key, value) %}{% set cache = context.get('__cache__', {}) %}{% do cache.update({key: value}) %}{% do context.update({'__cache__': cache}) %}{% endmacro %}
+{% macro kept(key) %}{{ return(context.get('__cache__', {}).get(key, 'none')) }}{% endmacro %}
+{% macro shout(x) %}{{ return(x | upper) }}{% endmacro %}`;
+    const a = run({
+      'macros/store.sql': macros,
+      'models/first.sql': "{{ keep('k', 1) }}{{ keep('j', 2) }}select '{{ kept('k') }}{{ kept('j') }}' as v, '{{ context.get('shout')('x') }}' as m, '{{ context['target'].name }}' as t, '{{ context.get('nothing', 'd') }}' as d, '{{ 'this' in context }}{{ 'nothing' in context }}' as has",
+      'models/second.sql': "select '{{ kept('k') }}' as v",
+    });
+    expect(sql(a, 'first')).toBe("select '12' as v, 'X' as m, 'default' as t, 'd' as d, 'TrueFalse' as has");
+    expect(sql(a, 'second')).toBe("select 'none' as v");
+  });
+
   it("stops macros that call each other without end with an error at the macro, as Python's recursion limit does", () => {
     const a = run({
       'macros/ping.sql': '{% macro ping(n) %}{{ return(pong(n + 1)) }}{% endmacro %}',

@@ -165,6 +165,7 @@ export function contains(needle: unknown, haystack: unknown): boolean {
     const name = lookupName(haystack, needle);
     return name !== undefined && Object.hasOwn(haystack, name);
   }
+  if (haystack instanceof PyObject && haystack.holds(needle) !== undefined) return haystack.holds(needle)!;
   if (haystack instanceof PyObject && haystack.iterate()) return pyIterate(haystack).some((x) => pyEquals(x, needle));
   throw new JinjaError(`argument of type '${typeName(haystack)}' is not iterable`);
 }

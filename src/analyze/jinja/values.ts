@@ -140,6 +140,10 @@ export abstract class PyObject {
   iterate(): unknown[] | undefined {
     return undefined;
   }
+  /** `needle in obj` where that is not whether walking it finds the needle; undefined to walk it. */
+  holds(_needle: unknown): boolean | undefined {
+    return undefined;
+  }
   /** JavaScript's own string conversions (Nunjucks' fast paths, `{{ this }}` rendered without Nunjucks) print as Python does. */
   toString(): string {
     return this.str();
