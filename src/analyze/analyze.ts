@@ -1823,6 +1823,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       storeFailures: options.invocation?.storeFailures === true,
       failuresSchema: (custom, test) => dbtContext.dbtSchema?.(custom, { ...test, kind: 'test' }) ?? dbtSchemaName(targetSchema, custom),
       ownRelation,
+      targetSchema,
     },
     diagnostics,
   );

@@ -13,7 +13,7 @@ import { configReaders } from './jinja/config-object.js';
 import { printRelationsAsTokens, type RelationParts } from './jinja/relation.js';
 import { sourceName } from './sources.js';
 import { printUndefined, reportNoneOutput } from './jinja/syntax.js';
-import { INEXACT_WHOLE, isDict, plainNumbers, pyCallable } from './jinja/values.js';
+import { INEXACT_WHOLE, isDict, isStr, plainNumbers, pyCallable, strOf, typeName } from './jinja/values.js';
 import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespaces.js';
 import { ADAPTER_PREFIXES } from './jinja/dispatch.js';
 import { DBT_VERSION_HINT } from './dbt/unsupported-jinja.js';
@@ -574,6 +574,15 @@ export class TemplateEngine {
       throw new TemplateFunctionError(`environment variable '${name}' is not set and env_var() was given no default`);
     });
     this.env.addGlobal('is_incremental', () => hooks().isIncremental());
+    // dbt's render(): text rendered as a template where it is called, in the render's context
+    // (dbt-unit-testing renders a node's raw_code so, its ref() and source() its own).
+    this.env.addGlobal('render', (...args: unknown[]) => {
+      hooks();
+      const { positional } = splitKeywords(args);
+      const text = positional[0];
+      if (!isStr(text) || positional.length !== 1) throw new TemplateFunctionError(`render() takes one text, the template to render; got ${positional.length === 1 ? typeName(text) : `${positional.length} arguments`}`);
+      return this.renderText(strOf(text));
+    });
     // A value from outside the project (a --var, an environment variable) put into SQL as a
     // literal or a name: quoted, so that it can change a query but never end it.
     this.env.addFilter('sqlstring', (v: unknown) => {
@@ -1127,6 +1136,26 @@ export class TemplateEngine {
   /** The vars whose text is being rendered (see renderVar), innermost last. */
   private readonly renderingVars: string[] = [];
   private readonly varTemplates = new Map<string, CompiledTemplate | Diagnostic>();
+
+  /** Text a template gives render() (dbt's), rendered in the render in progress: what it calls is the caller's. */
+  private renderText(text: string): string {
+    const file = `${this.running.at(-1)?.file ?? 'a template'} (render())`;
+    let compiled = this.renderTemplates.get(text);
+    if (!compiled) {
+      compiled = this.compile(file, text);
+      this.renderTemplates.set(text, compiled);
+    }
+    if ('severity' in compiled) throw new TemplateFunctionError(`render() was given a template that does not parse: ${compiled.message}`);
+    try {
+      return this.render(compiled, this.active!);
+    } catch (e) {
+      if (e instanceof RenderFailure) throw new TemplateFunctionError(`render() of a template fails: ${e.diagnostic.message}`);
+      throw e;
+    }
+  }
+
+  /** The texts render() was given, compiled. */
+  private readonly renderTemplates = new Map<string, CompiledTemplate | Diagnostic>();
 
   /** A var's text rendered in the render in progress: what it calls (`ref()`, `source()`) is the model's. */
   private renderVar(name: string, text: string): string {

@@ -144,6 +144,22 @@ describe('dbt tests in pipe run and pipe test', () => {
     expect(r.stderr).toContain('tests/generic/orders_exist.sql: warning: tests/generic/orders_exist.sql is not run: it defines no generic test, and a query in a generic/ folder of the test paths is no singular test, as in dbt');
   });
 
+  it("gives a singular test dbt's this and model of the test node, and render() of a node's code, as unit-testing packages read them", async () => {
+    // dbt-unit-testing's way: state keyed by this.name, sources named through model.package_name,
+    // a model's raw_code rendered in the test with render().
+    const macros = `{% macro keyed() %}{{ return(this.name ~ '|' ~ model.unique_id ~ '|' ~ model.package_name ~ '|' ~ model.resource_type) }}{% endmacro %}
+{% macro rendered(name) %}{{ return(render(graph.nodes['model.shop.' ~ name].raw_code) if execute else 'select 1') }}{% endmacro %}`;
+    const test = (expected: string) => `select * from (select '{{ keyed() }}' as k, (select count(*) from ({{ rendered('orders') }}) o) as n) t where k <> '${expected}' or n <> 2\n-- depends_on: {{ ref('orders') }}\n`;
+    const dir = tempProject({ ...FILES, 'macros/keyed.sql': macros, 'tests/assert_keyed.sql': test('assert_keyed|test.shop.assert_keyed|shop|test') });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(passed(r.events)).toContain('assert_keyed');
+    // The same test expecting another name fails: the values are read, not defaulted.
+    writeFileSync(join(dir, 'tests/assert_keyed.sql'), test('other|test.shop.other|shop|test'));
+    const wrong = await runIn(dir, { date: '2024-01-02' });
+    expect(wrong.code, wrong.stdout + wrong.stderr).toBe(1);
+  });
+
   it("a seed's tests run before it is loaded", async () => {
     const { dir, first } = await builtCopy();
     expect(first.code).toBe(0);

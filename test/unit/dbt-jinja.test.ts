@@ -426,6 +426,15 @@ select {% for k, v in m.items() %}{% if k is string %}'{% endif %}{{ k }}{% if k
     expect(sql(a, 'second')).toBe("select 'none' as v");
   });
 
+  it("renders text as a template where render() is called, in the caller's context, as dbt's render() does", () => {
+    const a = run({
+      'macros/twice.sql': "{% macro twice(x) %}{{ return(x * 2) }}{% endmacro %}",
+      'models/r.sql': "{% set code = \"select {{ twice(21) }} as n, '{{ this.identifier }}' as me\" %}{{ render(code) }}",
+    });
+    expect(sql(a, 'r')).toBe("select 42 as n, 'r' as me");
+    expect(errors(run({ 'models/bad.sql': '{{ render(42) }}' }))).toEqual([['render() takes one text, the template to render; got int', { file: 'models/bad.sql', line: 1, column: 4 }]]);
+  });
+
   it("stops macros that call each other without end with an error at the macro, as Python's recursion limit does", () => {
     const a = run({
       'macros/ping.sql': '{% macro ping(n) %}{{ return(pong(n + 1)) }}{% endmacro %}',

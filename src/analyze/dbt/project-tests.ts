@@ -4,6 +4,7 @@ import { dateVariables, type Interval } from '../../dates/dates.js';
 import type { ProjectFiles, SingularTestSource } from '../../project/load-project.js';
 import { packageOfFile } from '../../project/load-packages.js';
 import { CHECK_TARGET, refToken, type Check } from '../checks.js';
+import { TestRelation } from '../jinja/relation.js';
 import { RenderFailure, type RenderHooks, type TemplateEngine } from '../template-engine.js';
 import { TemplateFunctionError } from '../jinja/errors.js';
 import type { DbtProject } from './dbt-project.js';
@@ -50,6 +51,8 @@ export interface ProjectTestsInput {
   readonly failuresSchema: (custom: string, test: FailuresOf) => string;
   /** How pipe names a relation of the warehouse's own database (see ownRelationName). */
   readonly ownRelation: (schema: string, name: string) => string;
+  /** dbt's target schema: a singular test's `this.schema` is its audit schema, as the test's node in `graph` has it. */
+  readonly targetSchema: string;
 }
 
 export interface ProjectTests {
@@ -104,7 +107,7 @@ function singular(input: ProjectTestsInput, ctx: GenericTestContext, diagnostics
       render: (test: SingularTestSource, stores: boolean, configValue: TestConfigValue, run?: TestRunPhase) => {
         const compiled = input.engine.compile(test.file, test.sql, test.package?.name);
         if ('severity' in compiled) return compiled;
-        return rendering(input, (hooks) => input.engine.render(compiled, hooks), true, run, stores, configValue, test.file);
+        return rendering(input, (hooks) => input.engine.render(compiled, hooks), true, run, stores, configValue, test.file, { name: test.name, pkg: test.package?.name ?? input.projectName });
       },
       renderText: ctx.renderText,
       unused: ctx.unused,
@@ -166,6 +169,8 @@ function rendering(
   configValue?: TestConfigValue,
   /** The file that declares the test: its package's vars are the test's. */
   file?: string,
+  /** A singular test: what its `this` names (see TestRelation), and its `model`, the test node as dbt's graph has it. */
+  self?: { readonly name: string; readonly pkg: string },
 ): RenderedTest | Diagnostic {
   const parse = run ? undefined : watchedParse();
   const vars = file !== undefined && input.varsOf ? input.varsOf(file) : input.vars;
@@ -178,7 +183,11 @@ function rendering(
     if (!refs) throw new TemplateFunctionError(`${what}() cannot be used in a test's config`);
   };
   const hooks: RenderHooks = {
-    variables: { ...dateVariables(input.interval), this: CHECK_TARGET },
+    variables: {
+      ...dateVariables(input.interval),
+      this: self === undefined ? CHECK_TARGET : new TestRelation(`${input.targetSchema}_dbt_test__audit`, self.name, CHECK_TARGET),
+      ...(self === undefined ? {} : { model: singularTestNode(self, file) }),
+    },
     ref: (name) => {
       noRefs('ref');
       if (run && !run.parse.refs.includes(name)) throw new TemplateFunctionError(unseenAtRun(`ref('${name}')`));
@@ -226,4 +235,9 @@ function rendering(
     if (e instanceof RenderFailure) return e.diagnostic;
     throw e;
   }
+}
+
+/** A singular test's `model`: the test node's fields dbt's graph gives that packages read (`model.package_name`, `model.unique_id`). */
+function singularTestNode(self: { readonly name: string; readonly pkg: string }, file: string | undefined): Record<string, unknown> {
+  return { name: self.name, unique_id: `test.${self.pkg}.${self.name}`, package_name: self.pkg, resource_type: 'test', original_file_path: file ?? null };
 }

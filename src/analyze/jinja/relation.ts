@@ -252,3 +252,26 @@ class IncludedRelation extends Relation {
     return parts.map(quoteIdent).join('.');
   }
 }
+
+/**
+ * `this` in a dbt test: it prints as pipe prints a test's `{{ this }}`, the relation the test
+ * checks (`printedAs`), and names the test itself as dbt's `this` does (`this.name`,
+ * `this.identifier`, `this.schema`): packages key their state by it (dbt-unit-testing).
+ */
+export class TestRelation extends Relation {
+  constructor(
+    schema: string,
+    name: string,
+    private readonly printedAs: string,
+  ) {
+    super(null, schema, name, 'table');
+  }
+
+  override printed(): string {
+    return this.printedAs;
+  }
+
+  override shown(): string {
+    return this.printedAs;
+  }
+}
