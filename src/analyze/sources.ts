@@ -28,6 +28,10 @@ export type SourceRead =
       readonly location: string;
       /** The local files it names (absolute, no glob, no URL): each must exist before a run. */
       readonly files: readonly string[];
+      /** Where its properties place it, as dbt's node names it (`graph.sources`): its schema (the source's name by default) and identifier, and a database when given. */
+      readonly schema: string;
+      readonly identifier: string;
+      readonly database?: string;
     };
 
 export interface SourceNode {
@@ -190,7 +194,7 @@ export function sourceNode(t: SourceTable, packageName: string, root: string, ow
   const formatted = formatLocation(t.externalLocation, formatter, values);
   if (typeof formatted !== 'string') return problem(`external_location '${t.externalLocation}': ${formatted.problem}`, placeholderHint(formatter, values));
   const { expression, files } = externalExpression(formatted, root);
-  return { ...base, relation: expression, reads: { kind: 'external', location: formatted, files } };
+  return { ...base, relation: expression, reads: { kind: 'external', location: formatted, files, schema: t.schema, identifier: t.identifier, ...(t.database === undefined ? {} : { database: t.database }) } };
 }
 
 function placeholderHint(formatter: Formatter, values: Record<string, unknown>): string {

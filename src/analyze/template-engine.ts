@@ -28,7 +28,7 @@ import { templateKey, type TemplateCodeCache } from './template-code-cache.js';
 import { programKey } from './template-program-cache.js';
 import { programFromNunjucks, quickProgram, type Program } from './jinja/program.js';
 import { runProgram } from './jinja/run-program.js';
-import { noteNames, unrecorded } from './jinja/name-reads.js';
+import { givesWayTo, noteNames, unrecorded } from './jinja/name-reads.js';
 import { ContextVariable } from './jinja/context-variable.js';
 import { compileTemplates, compileThreads, MIN_PARALLEL_TEMPLATES, type CompiledCode as PrecompiledCode, type CompileJob, type CompileReport } from './template-compile-pool.js';
 
@@ -414,6 +414,9 @@ export interface CompiledTemplate {
   made?: CompiledTemplate;
 }
 
+/** The node's variables that stand before a package's macro of their name in the package's own macro files (see loadMacros). */
+const SHADOWING_VARIABLES = ['model', 'this'] as const;
+
 /** What dbt's context gives on-run-start and on-run-end (see commands/run-hooks.ts), and the macros they call. */
 const RUN_HOOK_VARIABLES = ['schemas', 'database_schemas', 'results', 'selected_resources'] as const;
 
@@ -780,6 +783,10 @@ export class TemplateEngine {
         if (first) this.diagnostics.push(duplicateMacro(m.name, { file: macro.file, line: first.line }, { file: macro.file, line: m.line }));
       }
       for (const [name, fn] of Object.entries(exported ?? {})) {
+        // dbt renders each macro on its own, with the node's context: a name that context gives
+        // (`model`) is the node's even in a package that defines a macro of that name
+        // (dbt-unit-testing's `model()`, which it calls as `dbt_unit_testing.model()`).
+        if (pkg && (SHADOWING_VARIABLES as readonly string[]).includes(name) && typeof fn === 'function') givesWayTo(fn, (n) => this.active?.variables[n]);
         // Private macros (`_helper`) too: dbt's packages call theirs by namespace, a project by name.
         const qualified = pkg ? `${pkg.name}.${name}` : name;
         const before = this.signatures.get(qualified);

@@ -426,6 +426,20 @@ select {% for k, v in m.items() %}{% if k is string %}'{% endif %}{{ k }}{% if k
     expect(sql(a, 'second')).toBe("select 'none' as v");
   });
 
+  it("reads the node's model in a package's macros even where the package defines a macro named model, as dbt renders each macro with the node's context", () => {
+    const a = run({
+      'dbt_packages/kit/dbt_project.yml': "name: kit\nversion: '1.0'\nconfig-version: 2\n",
+      'dbt_packages/kit/macros/kit.sql':
+        "{% macro model() %}{{ return('the macro') }}{% endmacro %}\n{% macro who() %}{{ return(model.unique_id) }}{% endmacro %}\n" +
+        // An option not given is Undefined, '' to the text filters in a package, as in Jinja (dbt-unit-testing's `options.input_format | lower`).
+        "{% macro is_csv(options) %}{{ return(options.input_format | lower == 'csv') }}{% endmacro %}\n",
+      'models/m.sql': "select '{{ kit.who() }}' as id, '{{ kit.model() }}' as called, {{ kit.is_csv({}) }} as csv, {{ kit.is_csv({'input_format': 'CSV'}) }} as given",
+    });
+    expect(sql(a, 'm')).toBe("select 'model.shop.m' as id, 'the macro' as called, False as csv, True as given");
+    // The project's own templates still refuse it: a misspelt name is found.
+    expect(errors(run({ 'models/m.sql': "{% set o = {} %}select '{{ o.input_format | lower }}' as f" })).length).toBe(1);
+  });
+
   it("renders text as a template where render() is called, in the caller's context, as dbt's render() does", () => {
     const a = run({
       'macros/twice.sql': "{% macro twice(x) %}{{ return(x * 2) }}{% endmacro %}",

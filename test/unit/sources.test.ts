@@ -147,10 +147,13 @@ describe('source() in a model', () => {
     expect(sqlOf(a, 'm')).toBe(
       `select * from '${root}/data/events_eu.parquet', read_csv('${root}/exports/click_log.csv', header = true), 's3://bucket/remote/*.parquet'`,
     );
+    // Where its properties place it, as dbt's node names it: the source's name as its schema.
     expect((a.nodes.get('lake.events') as SourceNode).reads).toEqual({
       kind: 'external',
       location: 'data/events_eu.parquet',
       files: [`${root}/data/events_eu.parquet`],
+      schema: 'lake',
+      identifier: 'events',
     });
     expect((a.nodes.get('lake.remote') as SourceNode).reads).toMatchObject({ files: [] });
   });

@@ -494,11 +494,16 @@ const TEXT_FILTERS: ReadonlySet<string> = new Set([
   'replace', 'reverse', 'slice', 'striptags', 'title', 'tojson', 'truncate', 'upper', 'urlencode', 'urlize', 'wordcount', 'wordwrap',
 ]);
 
+/** The filters of text that take an undefined value as Jinja's Undefined prints, '', in a package's template. */
+export const UNDEFINED_AS_TEXT: ReadonlySet<string> = new Set(['lower', 'upper', 'trim', 'title', 'capitalize', 'string']);
+
 /** Puts Jinja's filters and tests into an environment, over Nunjucks' own of the same names. */
 export function installFilters(environment: nunjucks.Environment): void {
   const env = environment as unknown as Env;
   for (const [name, fn] of Object.entries(filters(env))) {
     env.addFilter(name, TEXT_FILTERS.has(name) ? (v: unknown, ...rest: unknown[]) => (refuseRelationText(v, `|${name}`), fn(v, ...rest)) : fn);
+    // In a package's template (see syntax.ts filterIn), an undefined value is text as Jinja's Undefined is: ''.
+    if (UNDEFINED_AS_TEXT.has(name)) env.addFilter(`${name}?`, (v: unknown, ...rest: unknown[]) => fn(v === undefined ? '' : v, ...rest));
   }
   for (const [name, fn] of Object.entries(tests(env))) env.addTest(name, fn);
 }

@@ -7,6 +7,7 @@ import { Relation } from './relation.js';
 import { getattr, getitem, setattr, slice } from './members.js';
 import { and, binary, compareChain, contains, dictKey, loopSource, or, unary, unpack, type BinaryOp } from './operators.js';
 import { inexactWhole, pyBool, pyStr, SafeString, tuple, WholeFloat } from './values.js';
+import { UNDEFINED_AS_TEXT } from './filters.js';
 import { BUNDLED, distUrl } from '../../install-paths.js';
 
 /**
@@ -242,10 +243,14 @@ function installTransformShortcut(): void {
 /**
  * The filter a template calls by a name: in a template that prints an undefined value as
  * nothing (a package's), `length` and `count` of an undefined value are 0, as Jinja's
- * Undefined has no items (dbt_project_evaluator's macros count a list set only when executing).
+ * Undefined has no items (dbt_project_evaluator's macros count a list set only when executing),
+ * and the filters of text take it as '' (dbt-unit-testing's `options.input_format | lower`
+ * of a mock given no options).
  */
 export function filterIn(name: string, throwOnUndefined: boolean): string {
-  return !throwOnUndefined && (name === 'length' || name === 'count') ? 'length?' : name;
+  if (throwOnUndefined) return name;
+  if (name === 'length' || name === 'count') return 'length?';
+  return UNDEFINED_AS_TEXT.has(name) ? `${name}?` : name;
 }
 
 let undefinedPrints = false;
