@@ -594,7 +594,7 @@ export class ModelRenderer {
    */
   private configValueOf(model: RenderModel, calls: Readonly<Record<string, unknown>>, key: string): unknown {
     // In a dbt project, merged as dbt merges (tags add up), the schema and alias left as written.
-    const asWritten: DbtNames | undefined = this.project.dbt ? { schema: (custom) => custom as string, alias: (custom) => custom } : undefined;
+    const asWritten: DbtNames | undefined = this.project.dbt ? { database: this.project.database, schema: (custom) => custom as string, alias: (custom) => custom } : undefined;
     const { record } = mergeConfig(model.resource, model.base, calls, () => ({ file: model.source.file }), asWritten, []);
     const value = Object.hasOwn(record, key) ? record[key] : record[key.replaceAll('-', '_')];
     if (value !== undefined && value !== null) return value;
@@ -1519,6 +1519,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     ownRelation,
     folderColumnTypes: new Map(),
     definesMaterialization: (name) => ['duckdb', 'default'].some((adapter) => engine.hasMacro(`materialization_${name}_${adapter}`)),
+    database: target.database,
     appendsByDefault: dbt !== undefined,
   };
 
@@ -2447,6 +2448,8 @@ interface DbtContext {
   readonly definesMaterialization?: (name: string) => boolean;
   /** How pipe names a relation of the warehouse's own database (see ownRelationName). */
   readonly ownRelation: (schema: string, name: string) => string;
+  /** The warehouse's own database (target.database): a node's `database:` naming it changes nothing. */
+  readonly database: string;
   /** dbt-duckdb's default: an incremental model with no strategy, key or partition appends (a dbt project's). */
   readonly appendsByDefault?: boolean;
   /** The column types dbt_project.yml declares for folders of seeds, by place and column: whether any seed has the column. */
@@ -2490,6 +2493,7 @@ function dbtNamesOf(ctx: DbtContext, node: NamedNode): DbtNames | undefined {
   const { dbtSchema, dbtAlias } = ctx;
   if (!dbtSchema || !dbtAlias) return undefined;
   return {
+    database: ctx.database,
     schema: (custom) => dbtSchema(custom, node),
     alias: (custom) => {
       const named = dbtAlias(custom, node);

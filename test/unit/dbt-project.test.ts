@@ -186,6 +186,13 @@ models:
       'seeds/b.csv': 'id\n1\n',
     });
     expect(errors(seeds)).toEqual([['unsupported', "config 'database' is not supported by pipe (2 seeds: a and b)", 'dbt_project.yml', 4]]);
+    // The warehouse's own database, as projects name it to be explicit, is where pipe builds anyway.
+    const own = run({
+      'dbt_project.yml': "name: shop\nseeds:\n  shop:\n    +database: \"{{ target.database }}\"\nmodels:\n  shop:\n    +database: WAREHOUSE\n",
+      'seeds/a.csv': 'id\n1\n',
+      'models/m.sql': 'select 1 as id',
+    });
+    expect(errors(own)).toEqual([]);
   });
 
   it("takes a file of a package whose folder is inside another package's as the inner package's (a local package in integration tests)", () => {

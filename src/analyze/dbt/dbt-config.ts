@@ -73,7 +73,8 @@ export const UNSUPPORTED_KEYS: Readonly<Record<string, string>> = {
   merge_on_using_columns: 'pipe matches rows by unique_key: remove merge_on_using_columns',
   merge_clauses: 'pipe updates matched rows and inserts new ones: remove merge_clauses',
   merge_returning_columns: 'remove merge_returning_columns',
-  database: "pipe builds every model in the warehouse's own database; remove database:",
+  database:
+    "pipe builds every node in the warehouse's own database, where the record of each build commits in one transaction with its data (DuckDB writes one database per transaction); remove database: (an attached database's tables are read as db.schema.table)",
   on_configuration_change: 'materialized views are not supported; use a table or a view',
 };
 
@@ -101,6 +102,8 @@ export function sortDbtConfig(
   diagnostics: Diagnostic[],
   /** Keys this kind of node reads beside READ_KEYS (a snapshot's unique_key, strategy, ...). */
   ownKeys: ReadonlySet<string> = NO_KEYS,
+  /** The warehouse's own database: `database:` naming it (`{{ target.database }}`) is where pipe builds anyway. */
+  ownDatabase?: string,
 ): SortedConfig {
   const read = new Map<string, ConfigSetting>();
   const unused: { key: string; location: Location }[] = [];
@@ -118,6 +121,7 @@ export function sortDbtConfig(
       read.set(key, setting);
     } else if (Object.hasOwn(UNSUPPORTED_KEYS, key)) {
       if (key === 'database' && (setting.value === null || setting.value === undefined)) continue;
+      if (key === 'database' && typeof setting.value === 'string' && ownDatabase !== undefined && setting.value.toLowerCase() === ownDatabase.toLowerCase()) continue;
       diagnostics.push(error('unsupported', `config '${key}' is not supported by pipe`, setting.location, { hint: UNSUPPORTED_KEYS[key] }));
     } else if (DOCUMENTATION_KEYS.has(key)) {
       unused.push({ key, location: setting.location });

@@ -142,6 +142,8 @@ export interface MergedConfig {
  */
 /** How dbt's naming macros name one node, from its custom schema and alias (or none). */
 export interface DbtNames {
+  /** The warehouse's own database: a `database:` naming it is no other database. */
+  readonly database: string;
   readonly schema: (custom: string | undefined) => string;
   /** undefined: the node's own name, no alias. */
   readonly alias: (custom: string | undefined) => string | undefined;
@@ -174,7 +176,7 @@ export function mergeConfig(
     const { checks: _checks, ...ownConfig } = ownData;
     own = { ...ownConfig, ...calls };
   }
-  const sorted = sortDbtConfig(settings, diagnostics, kind === 'snapshot' ? SNAPSHOT_KEYS : undefined);
+  const sorted = sortDbtConfig(settings, diagnostics, kind === 'snapshot' ? SNAPSHOT_KEYS : undefined, dbtNames?.database);
   const record: Record<string, unknown> = {};
   const dbtLocations = new Map<string, Location>();
   // A model's access and group are read (see MergedConfig), not left aside.
