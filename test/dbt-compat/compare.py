@@ -97,7 +97,21 @@ def profile_warehouse(project: Path) -> Path:
     profiles = yaml.safe_load((project / "profiles.yml").read_text())
     profile = profiles[settings["profile"]]
     output = profile["outputs"][profile.get("target", "dev")]
-    return project / output["path"]
+    return project / env_vars_rendered(str(output["path"]))
+
+
+def env_vars_rendered(text: str) -> str:
+    """A profile value with its `{{ env_var('NAME') }}` and `{{ env_var('NAME', 'default') }}` filled in, as dbt renders them."""
+
+    def value(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is None:
+            raise CannotCompare(f"the profile reads the environment variable {name}, which is not set")
+        return default
+
+    return re.sub(r"\{\{\s*env_var\(\s*['\"]([^'\"]+)['\"]\s*(?:,\s*['\"]([^'\"]*)['\"]\s*)?\)\s*\}\}", value, text)
 
 
 def run_setup(project: Path, warehouse: Path) -> None:
