@@ -69,7 +69,7 @@ export function modelContract(
   });
   if (all.length > 0 && config.materialized !== 'table') {
     diagnostics.push(
-      error('unsupported', `constraints of a ${config.materialized} model are not supported by pipe`, all[0].location, {
+      error('unsupported', `constraints of ${/^[aeiou]/.test(config.materialized) ? 'an' : 'a'} ${config.materialized} model are not supported by pipe`, all[0].location, {
         hint: 'pipe creates constraints on a table model, as dbt-duckdb does; check the data with tests instead',
       }),
     );
