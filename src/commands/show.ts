@@ -130,7 +130,7 @@ function relationToRead(node: PipeNode, date: Interval | undefined): ReadFrom {
   if (column === undefined) {
     const what = node.kind === 'model' ? `${node.config.materialized}${node.config.kind === 'merge' || node.config.kind === 'delete+insert' ? ` (${node.config.kind} by unique_key)` : node.config.kind === 'append' ? ' (append)' : ''}` : node.kind;
     throw new DiagnosticError([
-      error('show-date', `--date shows a partition of an incremental model partitioned by date, and ${node.name} is a ${what}`, where, {
+      error('show-date', `--date shows a partition of an incremental model partitioned by date, and ${node.name} is ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}`, where, {
         hint: node.kind === 'model' ? `--where filters its rows; --inline --date D runs its query for that date` : '--where filters its rows',
       }),
     ]);
