@@ -236,6 +236,22 @@ describe.skipIf(!pg)('opening a DuckLake', () => {
     expect(r.stderr).not.toMatch(/Failed to attach|Unable to connect|^\s+at /m);
   });
 
+  it('an append adds the rows its table lacks and refuses those it holds, inside the publishing transaction, as on a file', async () => {
+    const append = "{{ config(materialized='incremental', incremental_strategy='append') }}\n";
+    const { dir, lake } = lakeProject({
+      'seeds/src.csv': 'id,ts\n1,2024-01-01\n2,2024-01-02\n',
+      'models/log.sql': `${append}select id, cast(ts as date) as ts from {{ ref('src') }}\n{% if is_incremental() %}where cast(ts as date) > (select max(ts) from {{ this }}){% endif %}\n`,
+      'models/again.sql': `${append}select id from {{ ref('src') }}\n`,
+    });
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    writeProjectFiles(dir, { 'seeds/src.csv': 'id,ts\n1,2024-01-01\n2,2024-01-02\n3,2024-01-03\n' });
+    const second = await runIn(dir, { date: '2024-01-03' });
+    expect(second.code, explain(second)).toBe(1);
+    expect(second.stdout).toContain('2 staged rows the table already holds');
+    expect(await lakeRows(lake, 'SELECT (SELECT count(*) FROM main.log)::INTEGER AS log, (SELECT count(*) FROM main.again)::INTEGER AS again')).toEqual([{ log: 3, again: 2 }]);
+  });
+
   it('a local .ducklake catalog works the same for one machine', async () => {
     const dir = tempDir();
     writeProjectFiles(dir, {
