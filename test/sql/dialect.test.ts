@@ -72,6 +72,17 @@ describe('the DuckDB dialect', () => {
     expect(DUCKDB.errorLine('IO Error: disk full')).toBeUndefined();
   });
 
+  it('says in full what makes a name ambiguous: a schema of an attached database\'s name', async () => {
+    await s.exec("ATTACH ':memory:' AS shop_raw; CREATE SCHEMA memory.shop_raw; CREATE TABLE memory.shop_raw.t AS SELECT 1 AS x");
+    try {
+      const e = await failure('SELECT *\nFROM shop_raw.t');
+      expect(e.kind).toBe('Binder');
+      expect(DUCKDB.headline(e.message)).toMatch(/^"shop_raw" is both a schema of the warehouse and an attached database, and DuckDB cannot tell which a name such as shop_raw.orders means: write it in full \(shop_raw.main.orders/);
+    } finally {
+      await s.exec('DROP SCHEMA memory.shop_raw CASCADE; DETACH shop_raw');
+    }
+  });
+
   it('reads the record a CSV error names', () => {
     expect(DUCKDB.csvFault('Invalid Input Error: CSV Error on Line: 4\nValue with unterminated quote found.')).toEqual({
       kind: 'row',

@@ -94,6 +94,21 @@ const RELATIONS = `SELECT database_name, schema_name, table_name AS name, 'table
      SELECT database_name, schema_name, view_name, 'view' FROM duckdb_views()
        WHERE database_name = current_database() AND NOT internal AND NOT temporary`;
 
+/**
+ * DuckDB's words where they would leave the reader guessing, said in full: a schema that has
+ * the name of an attached database makes every two-part name in it ambiguous. The rest of the
+ * message (the statement's line) stays as it was.
+ */
+function explained(message: string): string {
+  const ambiguous = /^Binder Error: Ambiguous reference to catalog or schema "((?:[^"]|"")*)"[^\n]*/.exec(message);
+  if (!ambiguous) return message;
+  const name = ambiguous[1];
+  return message.replace(
+    ambiguous[0],
+    `Binder Error: "${name}" is both a schema of the warehouse and an attached database, and DuckDB cannot tell which a name such as ${name}.orders means: write it in full (${name}.main.orders for the attached database's table, the warehouse's name first for the schema's), or rename the schema or the attachment's alias`,
+  );
+}
+
 /** DuckDB names the line of the statement it executed as `LINE 14: ` before quoting it. */
 function errorLine(message: string): ErrorLine | undefined {
   const m = /\bLINE (\d+): /.exec(message);
@@ -410,7 +425,7 @@ export const DUCKDB: Dialect = {
     if (e instanceof WarehouseError) return e;
     const message = e instanceof Error ? e.message : String(e);
     const kind = KIND_RE.exec(message)?.[1] ?? 'Unknown';
-    return new WarehouseError(message, kind, causeOf(kind, message.split('\n')[0]).errorClass);
+    return new WarehouseError(explained(message), kind, causeOf(kind, message.split('\n')[0]).errorClass);
   },
   errorLine,
   csvFault,
