@@ -28,7 +28,8 @@ import { templateKey, type TemplateCodeCache } from './template-code-cache.js';
 import { programKey } from './template-program-cache.js';
 import { programFromNunjucks, quickProgram, type Program } from './jinja/program.js';
 import { runProgram } from './jinja/run-program.js';
-import { givesWayTo, noteNames, unrecorded } from './jinja/name-reads.js';
+import { noteNames, unrecorded } from './jinja/name-reads.js';
+import { givesWayTo } from './jinja/variable-shadowing.js';
 import { ContextVariable } from './jinja/context-variable.js';
 import { compileTemplates, compileThreads, MIN_PARALLEL_TEMPLATES, type CompiledCode as PrecompiledCode, type CompileJob, type CompileReport } from './template-compile-pool.js';
 
@@ -1142,45 +1143,44 @@ export class TemplateEngine {
 
   /** The vars whose text is being rendered (see renderVar), innermost last. */
   private readonly renderingVars: string[] = [];
-  private readonly varTemplates = new Map<string, CompiledTemplate | Diagnostic>();
+  /** The texts rendered in a render (vars' values, what render() was given), compiled, by text. */
+  private readonly textTemplates = new Map<string, CompiledTemplate | Diagnostic>();
 
   /** Text a template gives render() (dbt's), rendered in the render in progress: what it calls is the caller's. */
   private renderText(text: string): string {
-    const file = `${this.running.at(-1)?.file ?? 'a template'} (render())`;
-    let compiled = this.renderTemplates.get(text);
-    if (!compiled) {
-      compiled = this.compile(file, text);
-      this.renderTemplates.set(text, compiled);
-    }
-    if ('severity' in compiled) throw new TemplateFunctionError(`render() was given a template that does not parse: ${compiled.message}`);
-    try {
-      return this.render(compiled, this.active!);
-    } catch (e) {
-      if (e instanceof RenderFailure) throw new TemplateFunctionError(`render() of a template fails: ${e.diagnostic.message}`);
-      throw e;
-    }
+    return this.renderHere(text, `${this.running.at(-1)?.file ?? 'a template'} (render())`, {
+      unparsed: (problem) => `render() was given a template that does not parse: ${problem}`,
+      failed: (problem) => `render() of a template fails: ${problem}`,
+    });
   }
-
-  /** The texts render() was given, compiled. */
-  private readonly renderTemplates = new Map<string, CompiledTemplate | Diagnostic>();
 
   /** A var's text rendered in the render in progress: what it calls (`ref()`, `source()`) is the model's. */
   private renderVar(name: string, text: string): string {
     if (this.renderingVars.includes(name)) throw new TemplateFunctionError(`var '${name}' reads itself while its value renders: ${[...this.renderingVars, name].join(' -> ')}`);
-    let compiled = this.varTemplates.get(text);
-    if (!compiled) {
-      compiled = this.compile(`var ${name}`, text);
-      this.varTemplates.set(text, compiled);
-    }
-    if ('severity' in compiled) throw new TemplateFunctionError(`var '${name}' is a template that does not parse: ${compiled.message}`);
     this.renderingVars.push(name);
+    try {
+      return this.renderHere(text, `var ${name}`, {
+        unparsed: (problem) => `var '${name}' is a template that does not parse: ${problem}`,
+        failed: (problem) => `var '${name}' (${text.trim()}) fails to render: ${problem}`,
+      });
+    } finally {
+      this.renderingVars.pop();
+    }
+  }
+
+  /** Text rendered as a template in the render in progress (compiled once per text, as `file`); its problems said as `say` words them. */
+  private renderHere(text: string, file: string, say: { readonly unparsed: (problem: string) => string; readonly failed: (problem: string) => string }): string {
+    let compiled = this.textTemplates.get(text);
+    if (!compiled) {
+      compiled = this.compile(file, text);
+      this.textTemplates.set(text, compiled);
+    }
+    if ('severity' in compiled) throw new TemplateFunctionError(say.unparsed(compiled.message));
     try {
       return this.render(compiled, this.active!);
     } catch (e) {
-      if (e instanceof RenderFailure) throw new TemplateFunctionError(`var '${name}' (${text.trim()}) fails to render: ${e.diagnostic.message}`);
+      if (e instanceof RenderFailure) throw new TemplateFunctionError(say.failed(e.diagnostic.message));
       throw e;
-    } finally {
-      this.renderingVars.pop();
     }
   }
 

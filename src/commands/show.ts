@@ -13,6 +13,7 @@ import { withInlineModel, looksLikeQuery } from './inline-model.js';
 import { openProject, templateCacheOf, type Project } from './open-project.js';
 import { pipeCommandFor } from './lifecycle.js';
 import type { EventSink } from '../events/events.js';
+import { withArticle } from '../util/english.js';
 
 /**
  * `pipe show MODEL`: the first rows of a model's published table or view (a seed's table, a
@@ -130,7 +131,7 @@ function relationToRead(node: PipeNode, date: Interval | undefined): ReadFrom {
   if (column === undefined) {
     const what = node.kind === 'model' ? `${node.config.materialized}${node.config.kind === 'merge' || node.config.kind === 'delete+insert' ? ` (${node.config.kind} by unique_key)` : node.config.kind === 'append' ? ' (append)' : ''}` : node.kind;
     throw new DiagnosticError([
-      error('show-date', `--date shows a partition of an incremental model partitioned by date, and ${node.name} is ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}`, where, {
+      error('show-date', `--date shows a partition of an incremental model partitioned by date, and ${node.name} is ${withArticle(what)}`, where, {
         hint: node.kind === 'model' ? `--where filters its rows; --inline --date D runs its query for that date` : '--where filters its rows',
       }),
     ]);

@@ -1,6 +1,7 @@
 import { error, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
 import type { ModelConfig } from '../model-config.js';
 import type { ConstraintSpec, NodeProperties } from './properties.js';
+import { withArticle } from '../../util/english.js';
 
 /**
  * A model's enforced contract (`contract: {enforced: true}`), from its properties entry: every
@@ -69,7 +70,7 @@ export function modelContract(
   });
   if (all.length > 0 && config.materialized !== 'table') {
     diagnostics.push(
-      error('unsupported', `constraints of ${/^[aeiou]/.test(config.materialized) ? 'an' : 'a'} ${config.materialized} model are not supported by pipe`, all[0].location, {
+      error('unsupported', `constraints of ${withArticle(config.materialized)} model are not supported by pipe`, all[0].location, {
         hint: 'pipe creates constraints on a table model, as dbt-duckdb does; check the data with tests instead',
       }),
     );

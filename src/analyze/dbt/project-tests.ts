@@ -5,6 +5,8 @@ import type { ProjectFiles, SingularTestSource } from '../../project/load-projec
 import { packageOfFile } from '../../project/load-packages.js';
 import { CHECK_TARGET, refToken, type Check } from '../checks.js';
 import { TestRelation } from '../jinja/relation.js';
+import { dbtSchemaName } from './dbt-config.js';
+import { AUDIT_SCHEMA } from './test-config.js';
 import { RenderFailure, type RenderHooks, type TemplateEngine } from '../template-engine.js';
 import { TemplateFunctionError } from '../jinja/errors.js';
 import type { DbtProject } from './dbt-project.js';
@@ -185,7 +187,7 @@ function rendering(
   const hooks: RenderHooks = {
     variables: {
       ...dateVariables(input.interval),
-      this: self === undefined ? CHECK_TARGET : new TestRelation(`${input.targetSchema}_dbt_test__audit`, self.name, CHECK_TARGET),
+      this: self === undefined ? CHECK_TARGET : new TestRelation(dbtSchemaName(input.targetSchema, AUDIT_SCHEMA), self.name, CHECK_TARGET),
       ...(self === undefined ? {} : { model: singularTestNode(self, file) }),
     },
     ref: (name) => {

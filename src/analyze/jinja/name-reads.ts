@@ -27,25 +27,8 @@ let reads: Set<string> | undefined;
 const lookup = runtime.contextOrFrameLookup;
 runtime.contextOrFrameLookup = (context: Context, frame: Frame, name: string): unknown => {
   if (reads && frame.lookup(name) === undefined) reads.add(name);
-  const found = lookup(context, frame, name);
-  if (typeof found === 'function') {
-    const variable = shadowing.get(found)?.(name);
-    if (variable !== undefined) return variable;
-  }
-  return found;
+  return lookup(context, frame, name);
 };
-
-/** Macros that a variable of the render of the same name stands before, and where that variable is read. */
-const shadowing = new WeakMap<object, (name: string) => unknown>();
-
-/**
- * Makes `macro`, where a template finds it by its name, give way to the render's variable of
- * that name when the render has one (`variable(name)` not undefined): a package's macro named
- * like a variable of dbt's node context (see TemplateEngine.loadMacros).
- */
-export function givesWayTo(macro: object, variable: (name: string) => unknown): void {
-  shadowing.set(macro, variable);
-}
 
 /** `fn`'s value and the names it looked up in contexts and globals; nested recordings add to the outer one. */
 export function recordingNames<T>(fn: () => T): { readonly value: T; readonly names: ReadonlySet<string> } {
