@@ -25,7 +25,7 @@ export default defineConfig({
     // Code run by a spawned `pipe` is not counted, only code run in the test processes.
     coverage: {
       provider: 'v8',
-      include: ['src/**'],
+      include: ['src/**/*.{ts,tsx}'],
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'coverage',
     },
