@@ -1520,7 +1520,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     folderColumnTypes: new Map(),
     definesMaterialization: (name) => ['duckdb', 'default'].some((adapter) => engine.hasMacro(`materialization_${name}_${adapter}`)),
     database: target.database,
-    appendsByDefault: dbt !== undefined,
+    dbtProject: dbt !== undefined,
   };
 
   /** Where a model or snapshot is written, from its config and its template's config() calls: the relation `this` names. */
@@ -2218,7 +2218,7 @@ function dbtNamers(engine: TemplateEngine, project: string, targetSchema: string
   const schema = macroNamer(engine, project, 'generate_schema_name', (custom) => dbtSchemaName(targetSchema, custom), (answer) =>
     IDENTIFIER_RE.test(answer) ? reservedSchema(answer) : 'a schema must be a plain identifier',
   );
-  const alias = macroNamer(engine, project, 'generate_alias_name', (custom, node) => custom?.trim() || node.name, nameProblem);
+  const alias = macroNamer(engine, project, 'generate_alias_name', (custom, node) => custom?.trim() || node.name, (answer) => nameProblem(answer, true));
   return { dbtSchema: schema, dbtAlias: alias };
 
   function macroNamer(
@@ -2451,7 +2451,8 @@ interface DbtContext {
   /** The warehouse's own database (target.database): a node's `database:` naming it changes nothing. */
   readonly database: string;
   /** dbt-duckdb's default: an incremental model with no strategy, key or partition appends (a dbt project's). */
-  readonly appendsByDefault?: boolean;
+  /** A dbt project's: an incremental model without strategy, key or partition appends; a name may start with a digit. */
+  readonly dbtProject?: boolean;
   /** The column types dbt_project.yml declares for folders of seeds, by place and column: whether any seed has the column. */
   readonly folderColumnTypes: Map<string, { readonly column: string; readonly location: Location; matched: boolean }>;
 }
@@ -2526,7 +2527,7 @@ function mergedConfig(
   const node = { name: source.name, fqn: m.fqn, file: source.file, kind: m.resource };
   const merged = mergeConfig(m.resource, m.base, calls, locateCall, dbtNamesOf(ctx, node), diagnostics);
   const locate = (key: string) => merged.dbtLocations.get(key) ?? locateCall(key);
-  return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource, ctx.definesMaterialization, source.name, ctx.appendsByDefault), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
+  return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource, ctx.definesMaterialization, source.name, ctx.dbtProject), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
 }
 
 /** dbt's access and group of a model, refused as dbt refuses them: an access that is none of dbt's, a group that is no name. */
@@ -2642,7 +2643,7 @@ function seedNode(
   }
   let alias: string | undefined;
   if (data.alias !== undefined) {
-    const problem = typeof data.alias === 'string' ? nameProblem(data.alias) : 'it must be text';
+    const problem = typeof data.alias === 'string' ? nameProblem(data.alias, ctx.dbtSchema !== undefined) : 'it must be text';
     if (problem === undefined) alias = data.alias as string;
     else bad('alias', `alias '${String(data.alias)}' cannot be a table name: ${problem}`);
   }

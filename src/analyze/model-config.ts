@@ -308,8 +308,11 @@ export function validateModelConfig(
   definesMaterialization?: (name: string) => boolean,
   /** The node's name: what a refusal of how it is built keeps from being built (Diagnostic.blocks). */
   node?: string,
-  /** dbt-duckdb's default: an incremental model with no strategy, key or partition appends (a dbt project's; a pipe project's says how). */
-  appendsByDefault = false,
+  /**
+   * A dbt project's model: as dbt-duckdb's default, an incremental model with no strategy, key
+   * or partition appends (a pipe project's says how), and its alias may start with a digit.
+   */
+  dbtProject = false,
 ): ModelConfig {
   checkKeys(raw, resource === 'snapshot' ? SNAPSHOT_KEYS : MODEL_CONFIG_KEYS, 'config', locate, diagnostics);
   /** The keys found bad, whose consequences are not reported again (made at the first: most models have none). */
@@ -364,7 +367,7 @@ export function validateModelConfig(
   const incremental = resource === 'snapshot' ? {} : incrementalKeys(raw, bad);
   const hooks = (['pre_hook', 'post_hook'] as const).find((k) => hasHooks(raw[k]));
   // Object.assign, not properties written after spreads, which V8 defines on a slow path (for every model).
-  const keys: KindKeys = Object.assign({ partition_by, on_schema_change: policy.value }, external, { snapshot }, incremental, hooks === undefined ? {} : { hooks }, appendsByDefault ? { appendsByDefault } : {});
+  const keys: KindKeys = Object.assign({ partition_by, on_schema_change: policy.value }, external, { snapshot }, incremental, hooks === undefined ? {} : { hooks }, dbtProject ? { appendsByDefault: true } : {});
   const kind = kindOf(materialized, keys);
   let own = typeof kind === 'string' ? modelKind(kind).config(keys) : kind;
   if ('problem' in own) {
@@ -428,7 +431,7 @@ export function validateModelConfig(
 
   let alias: string | undefined;
   if (raw.alias !== undefined && raw.alias !== null) {
-    const problem = typeof raw.alias === 'string' ? nameProblem(raw.alias) : 'it must be text';
+    const problem = typeof raw.alias === 'string' ? nameProblem(raw.alias, dbtProject) : 'it must be text';
     if (problem === undefined) alias = raw.alias as string;
     else bad('alias', `alias '${String(raw.alias)}' cannot be a table name: ${problem}`);
   }

@@ -2,7 +2,7 @@ import { basename, extname, join } from 'node:path';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { fqnOf, type ProjectLayout } from '../project/layout.js';
 import type { ModelSource, ProjectFiles } from '../project/load-project.js';
-import { NAME_RULE, nameProblem, printableName } from '../project/names.js';
+import { nameProblem, nameRule, printableName } from '../project/names.js';
 import type { Properties } from './dbt/properties.js';
 
 /**
@@ -34,11 +34,11 @@ export function declaredSnapshots(files: ProjectFiles, properties: Properties, p
   for (const entry of properties.snapshots.values()) {
     if (!entry.relation) continue;
     const { file, line } = entry.location;
-    const problem = nameProblem(entry.name);
+    const problem = nameProblem(entry.name, files.dbtProject !== undefined);
     if (problem !== undefined) {
       diagnostics.push(
         error('bad-name', `'${printableName(entry.name)}' cannot be a snapshot name: ${problem}`, entry.location, {
-          hint: `a snapshot's name is its table name and its name in --select: it may hold ${NAME_RULE}`,
+          hint: `a snapshot's name is its table name and its name in --select: it may hold ${nameRule(files.dbtProject !== undefined)}`,
         }),
       );
       continue;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { error, warning, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { csvHead, type Text } from './csv-text.js';
-import { NAME_RULE, nameProblem, printableName } from './names.js';
+import { nameProblem, nameRule, printableName } from './names.js';
 import { diskFs, type ProjectFs } from './project-fs.js';
 import { inferSeedTypes, type InferredColumn } from './seed-inference.js';
 import { NotUtf8Error } from './utf8.js';
@@ -200,10 +200,10 @@ function readText(fs: ProjectFs, absPath: string, file: string, diagnostics: Dia
 }
 
 /** A model or seed whose file name cannot be a name (see names.ts). */
-function badName(kind: 'model' | 'seed' | 'snapshot', name: string, file: string, problem: string, line?: number): Diagnostic {
+function badName(kind: 'model' | 'seed' | 'snapshot', name: string, file: string, problem: string, dbt: boolean, line?: number): Diagnostic {
   const named = kind === 'snapshot' ? "a snapshot's block name" : `a ${kind}'s file name`;
   return error('bad-name', `'${printableName(name)}' cannot be a ${kind} name: ${problem}`, { file, line }, {
-    hint: `${named} is its table name and its name in --select: it may hold ${NAME_RULE}; rename ${kind === 'snapshot' ? 'the block' : 'the file'}`,
+    hint: `${named} is its table name and its name in --select: it may hold ${nameRule(dbt)}; rename ${kind === 'snapshot' ? 'the block' : 'the file'}`,
   });
 }
 
@@ -487,7 +487,9 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
   /** Names (lowercased) of the packages' nodes among `seen`. */
   const packaged = new Set<string>();
   const shadowed: ShadowedNode[] = [];
-  const namesKind = `model-name:${root}`;
+  // A dbt project's names may start with a digit (see names.ts).
+  const dbtNames = dbtProject !== undefined;
+  const namesKind = `model-name:${dbtNames}:${root}`;
   for (const { abs, pkg, listed } of filesOf('models')) {
     const ext = extname(abs);
     if (YAML_EXTENSIONS.includes(ext)) {
@@ -513,10 +515,10 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
     // without hashing fresh copies of every name on every save.
     const { name, key, file, problem } = fs.derive(abs, namesKind, () => {
       const name = basename(abs, '.sql');
-      return { name, key: name.toLowerCase(), file: rel(abs), problem: nameProblem(name) };
+      return { name, key: name.toLowerCase(), file: rel(abs), problem: nameProblem(name, dbtNames) };
     });
     if (problem !== undefined) {
-      diagnostics.push(badName('model', name, file, problem));
+      diagnostics.push(badName('model', name, file, problem, dbtNames));
       leftOut.push(name);
       continue;
     }
@@ -558,9 +560,9 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
     }
     const name = basename(abs, '.csv');
     const file = rel(abs);
-    const problem = nameProblem(name);
+    const problem = nameProblem(name, dbtNames);
     if (problem !== undefined) {
-      diagnostics.push(badName('seed', name, file, problem));
+      diagnostics.push(badName('seed', name, file, problem, dbtNames));
       leftOut.push(name);
       continue;
     }
@@ -661,9 +663,9 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
     for (const p of found.problems) diagnostics.push(error('bad-snapshot', p.message, { file, line: p.line }));
     if (found.textOutside) unused.push({ file, what: 'text outside snapshot blocks' });
     for (const block of found.blocks) {
-      const problem = nameProblem(block.name);
+      const problem = nameProblem(block.name, dbtNames);
       if (problem !== undefined) {
-        diagnostics.push(badName('snapshot', block.name, file, problem, block.line));
+        diagnostics.push(badName('snapshot', block.name, file, problem, dbtNames, block.line));
         leftOut.push(block.name);
         continue;
       }

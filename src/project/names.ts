@@ -4,10 +4,12 @@
  * spaces), half of a task id (`orders@2024-01-02`) and half of a `relationships` reference
  * (`orders.customer_id`). A name is therefore an identifier as DuckDB and PostgreSQL read it
  * without quotes (a letter of any script or `_` first, then letters, digits, `_` or `$`), with
- * `-` allowed too: `주문.sql` is a model, `my model.sql` and `orders.v2.sql` are not. A digit
- * first is refused with them: `2024_orders` would need quotes in every query written by hand
- * (dbt projects can only use such names with quoting turned on), and an all-digit name reads
- * as a number in YAML lists.
+ * `-` allowed too: `주문.sql` is a model, `my model.sql` and `orders.v2.sql` are not. In a pipe
+ * project a digit first is refused with them: `2024_orders` would need quotes in every
+ * query written by hand. A dbt project may start a name with a digit (`01_orders.sql`, common in
+ * dbt projects), as dbt-duckdb, which quotes every relation it writes, builds it (pipe quotes
+ * every relation too); a name of digits alone stays refused there, as YAML reads it as a number
+ * and no properties entry could name it.
  */
 
 /** Pipe's own tables (staging, inlined ephemeral models) start with this; no model may. */
@@ -16,9 +18,20 @@ export const RESERVED_PREFIX = '__pipe';
 /** What a name may be, as error messages and the README say it. */
 export const NAME_RULE = 'letters (of any script), digits, _, $ and -, starting with a letter or _ (but not __pipe)';
 
+/** What a name may be in a dbt project. */
+export const DBT_NAME_RULE = 'letters (of any script), digits, _, $ and -, starting with a letter, a digit or _, not digits alone (and not starting with __pipe)';
+
+/** The rule for names of a dbt project (`dbt`) or a pipe project. */
+export function nameRule(dbt: boolean): string {
+  return dbt ? DBT_NAME_RULE : NAME_RULE;
+}
+
 const NAME = /^[\p{L}_][\p{L}\p{M}\p{Nd}_$-]*$/u;
+const DBT_NAME = /^[\p{L}\p{Nd}_][\p{L}\p{M}\p{Nd}_$-]*$/u;
 const FIRST = /^[\p{L}_]$/u;
+const DBT_FIRST = /^[\p{L}\p{Nd}_]$/u;
 const REST = /^[\p{L}\p{M}\p{Nd}_$-]$/u;
+const DIGITS = /^\p{Nd}+$/u;
 
 /** A character as an error message names it: visible ones quoted, the others by code point. */
 function describe(ch: string): string {
@@ -31,14 +44,14 @@ function describe(ch: string): string {
   return `'${ch}'`;
 }
 
-/** Why `name` cannot be a model or seed name, or undefined when it can. */
-export function nameProblem(name: string): string | undefined {
+/** Why `name` cannot be a model or seed name, or undefined when it can; `dbt`: a dbt project's name. */
+export function nameProblem(name: string, dbt = false): string | undefined {
   if (name === '') return 'the name is empty';
   if (name.toLowerCase().startsWith(RESERVED_PREFIX)) return `names starting with ${RESERVED_PREFIX} are kept for pipe's own tables`;
-  if (NAME.test(name)) return undefined;
+  if ((dbt ? DBT_NAME : NAME).test(name)) return DIGITS.test(name) ? 'it is digits alone, which YAML reads as a number' : undefined;
   // Which character breaks the rule, for the message.
   const chars = [...name];
-  if (!FIRST.test(chars[0])) return `it starts with ${describe(chars[0])}`;
+  if (!(dbt ? DBT_FIRST : FIRST).test(chars[0])) return `it starts with ${describe(chars[0])}`;
   return `it holds ${describe(chars.find((ch) => !REST.test(ch)) ?? chars[0])}`;
 }
 

@@ -102,6 +102,15 @@ describe('the rule for model and seed names', () => {
     expect(nameProblem(name)).toBe(why);
   });
 
+  it('takes a digit first in a dbt project, as dbt-duckdb does, but not digits alone', () => {
+    expect(nameProblem('01_orders', true)).toBeUndefined();
+    expect(nameProblem('2024', true)).toBe('it is digits alone, which YAML reads as a number');
+    expect(nameProblem('٣_orders', true)).toBeUndefined();
+    expect(nameProblem('-x', true)).toBe("it starts with '-'");
+    expect(nameProblem('01 orders', true)).toBe('it holds a space');
+    expect(nameProblem('01_orders')).toBe("it starts with '0'");
+  });
+
   it('refuses every character selectors, task ids, relationships or SQL give a meaning to', () => {
     for (const ch of ' \t\r\n"\'`;.,+:@*/\\()[]{}<>=!?#%&|^~') expect(nameProblem(`a${ch}b`), JSON.stringify(ch)).toBeDefined();
   });
