@@ -1,6 +1,6 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { settledAt, stampOfStats } from '../util/stat-stamp.js';
 import { readRegularFile } from '../util/regular-file.js';
 import { makeFolders } from '../util/folders.js';
@@ -134,6 +134,17 @@ export class PackStore {
     this.header = `// ${format} (${PACK_LAYOUT})\n`;
   }
 
+  /**
+   * Whether the store may make its folder: the folders pipe keeps in (`.pipe/...`) are made,
+   * but never the user's folder they sit in. A warehouse's folder that does not exist yet is
+   * the run's to make (`pipe ls` of a profile naming `data/dev.duckdb` before any run made it
+   * creates nothing), and one a refused run removed again stays removed.
+   */
+  private mayMakeFolder(): boolean {
+    for (let d = this.dir; dirname(d) !== d; d = dirname(d)) if (basename(d) === '.pipe') return existsSync(dirname(d));
+    return true;
+  }
+
   private readPacks(): Map<string, PackEntry[]> {
     const entries = new Map<string, PackEntry[]>();
     let names: string[] = [];
@@ -214,6 +225,7 @@ export class PackStore {
   protected writeWhole(path: string, text: string): void {
     const temporary = join(this.dir, `${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     try {
+      if (!this.mayMakeFolder()) return;
       makeFolders(this.dir);
       writeFileSync(temporary, text, 'latin1');
       renameSync(temporary, path);
@@ -324,6 +336,7 @@ export class PackStore {
     const entries = new Map(this.pending);
     this.pending.clear();
     try {
+      if (!this.mayMakeFolder()) return;
       // Not Node's recursive mkdir, which never returns under /proc (a warehouse path there is refused after analysis).
       makeFolders(this.dir);
       this.pruneDaily();
