@@ -54,7 +54,7 @@ import { unitTests, type UnitTest } from './dbt/unit-tests.js';
 import { DocBlocks, withDocs } from './dbt/doc-blocks.js';
 import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
-import { graphColumns, graphContext, nodePaths, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras } from './jinja/graph-context.js';
+import { graphColumns, graphContext, nodePaths, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras, type GraphFolders } from './jinja/graph-context.js';
 import { ModelVariable } from './jinja/model-variable.js';
 import { currentCallSite } from './jinja/syntax.js';
 import { unusedConfigPaths } from './dbt/unused-config-paths.js';
@@ -119,6 +119,8 @@ export interface ModelNode {
   /** dbt's `access` and `group` when set: shown by the graph's nodes, they change nothing pipe builds. */
   readonly access?: ModelAccess;
   readonly group?: string;
+  /** dbt's `meta` of its config when set: `model.meta` and its node of `graph` show it; it changes nothing pipe builds. */
+  readonly meta?: Readonly<Record<string, unknown>>;
   /** Its properties' `time_spine:` (the semantic layer's), for graph.nodes. */
   readonly timeSpine?: Readonly<Record<string, unknown>>;
 }
@@ -450,6 +452,13 @@ export class ModelRenderer {
       identifier: parts.identifier,
       description: model.properties?.description ?? '',
       columns: graphColumns(model.properties?.columns ?? []),
+      // Known once the graph is: what the parse render reads of them is a placeholder, as
+      // dbt's parse render has, and a template that reads them renders again when its task
+      // runs (usesIntrospection), with its node of the graph.
+      refs: [],
+      sources: [],
+      depends_on: { nodes: [], macros: [] },
+      relation_name: [parts.database, parts.schema, parts.identifier].map(quoteIdent).join('.'),
     };
   }
 
@@ -1310,6 +1319,7 @@ interface AnalyzedModel {
   readonly schemaChangeLocation?: Location;
   readonly access?: ModelAccess;
   readonly group?: string;
+  readonly meta?: Readonly<Record<string, unknown>>;
   node?: ModelNode;
   refDiagnostics?: readonly Diagnostic[];
 }
@@ -1515,7 +1525,10 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       ? withSourceFolderConfigs(documented, { project: dbt.name, file: dbt.file, models: files.layout.models }, files.packages?.installed ?? [], renderSetting, diagnostics)
       : { properties: documented, fqns: [] };
   const properties = foldered.properties === NO_PROPERTIES ? foldered.properties : withRenderedFreshness(withRenderedDataTypes(foldered.properties, renderSetting), renderSetting, diagnostics);
-  const dbtContext: DbtContext = { ...(dbt ? dbtNamers(engine, dbt.name, targetSchema, scopes, diagnostics) : {}), unused: unusedSettings,
+  // The folders of the project and its packages: a model's `path` in its own render and as its naming macros see it.
+  const folders = new Map<string, { readonly dir?: string; readonly layout: ProjectLayout }>([[projectName, { layout: files.layout }]]);
+  for (const p of files.packages?.installed ?? []) folders.set(p.name, { dir: p.dir, layout: p.layout });
+  const dbtContext: DbtContext = { ...(dbt ? dbtNamers(engine, dbt.name, targetSchema, target.database, folders, scopes, diagnostics) : {}), unused: unusedSettings,
     ownRelation,
     folderColumnTypes: new Map(),
     definesMaterialization: (name) => ['duckdb', 'default'].some((adapter) => engine.hasMacro(`materialization_${name}_${adapter}`)),
@@ -1532,7 +1545,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     const custom = finalValue(base, calls, 'schema');
     const alias = finalValue(base, calls, 'alias');
     const targetSchema = node.resource === 'snapshot' ? finalValue(base, calls, 'target_schema') : undefined;
-    const named = { name: node.name, fqn: node.fqn, file: node.file, kind: node.resource };
+    const named = { name: node.name, fqn: node.fqn, file: node.file, kind: node.resource, config: () => configBeforeNaming(node.resource, node.file, base, calls, target.database) };
     const schema =
       typeof targetSchema === 'string' && targetSchema !== ''
         ? targetSchema
@@ -1650,9 +1663,6 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   };
   const renderer = new ModelRenderer(engine, models, scopes, project, relationOf);
   renderer.keepRenders(kept);
-  // The folders of the project and its packages: a model's `path` in its own render.
-  const folders = new Map<string, { readonly dir?: string; readonly layout: ProjectLayout }>([[projectName, { layout: files.layout }]]);
-  for (const p of files.packages?.installed ?? []) folders.set(p.name, { dir: p.dir, layout: p.layout });
   renderer.knowGraph({ exposures: new Map(), sourceChecks: new Map(), folders, root: files.root });
 
   const nodes = new Map<string, PipeNode>();
@@ -2053,6 +2063,7 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     analyzed.schemaChangeLocation === undefined ? {} : { schemaChangeAt: analyzed.schemaChangeLocation },
     analyzed.access === undefined ? {} : { access: analyzed.access },
     analyzed.group === undefined ? {} : { group: analyzed.group },
+    analyzed.meta === undefined ? {} : { meta: analyzed.meta },
     timeSpine === undefined ? {} : { timeSpine },
   );
   return { node, refDiagnostics };
@@ -2204,8 +2215,11 @@ function withTests(nodes: Map<string, PipeNode>, tests: readonly DbtTest[], diag
 }
 
 
-/** What a dbt naming macro is told of a node (a test's, when its failing rows are kept). */
-type NamedNode = { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' | 'snapshot' | 'test' };
+/**
+ * What a dbt naming macro is told of a node (a test's, when its failing rows are kept); `config`
+ * gives its merged config (tags, meta, materialized, ...), made only when a macro asks.
+ */
+type NamedNode = { name: string; fqn: readonly string[]; file: string; kind: 'model' | 'seed' | 'snapshot' | 'test'; config?: () => Readonly<Record<string, unknown>> };
 
 /**
  * dbt's generate_schema_name and generate_alias_name: the project's own macro of that name when
@@ -2214,7 +2228,7 @@ type NamedNode = { name: string; fqn: readonly string[]; file: string; kind: 'mo
  * installed package that defines its own is named by the package's, as dbt does, even when the
  * project defines one too.
  */
-function dbtNamers(engine: TemplateEngine, project: string, targetSchema: string, scopes: VarScopes, diagnostics: Diagnostic[]): Pick<DbtContext, 'dbtSchema' | 'dbtAlias'> {
+function dbtNamers(engine: TemplateEngine, project: string, targetSchema: string, database: string, folders: GraphFolders, scopes: VarScopes, diagnostics: Diagnostic[]): Pick<DbtContext, 'dbtSchema' | 'dbtAlias'> {
   const schema = macroNamer(engine, project, 'generate_schema_name', (custom) => dbtSchemaName(targetSchema, custom), (answer) =>
     IDENTIFIER_RE.test(answer) ? reservedSchema(answer) : 'a schema must be a plain identifier',
   );
@@ -2236,17 +2250,27 @@ function dbtNamers(engine: TemplateEngine, project: string, targetSchema: string
       const pkg = node.fqn[0] ?? project;
       const macro = pkg !== project && engine.hasNamespacedMacro(pkg, name) ? `${pkg}.${name}` : own;
       if (macro === undefined) return byDefault(custom, node);
-      const key = `${node.kind}:${node.name}\u0000${custom ?? '\u0001'}`;
+      const config = namedConfig(node.config?.() ?? {});
+      const key = `${node.kind}:${node.name}\u0000${custom ?? '\u0001'}\u0000${JSON.stringify(config)}`;
       const known = answers.get(key);
       if (known !== undefined) return known;
+      // The node as dbt's is when it is named: its config, tags and meta as merged so far, its
+      // schema and database the target's, its alias still its name.
       const dbtNode = {
         name: node.name,
         alias: node.name,
         fqn: node.fqn,
         resource_type: node.kind,
         package_name: pkg,
-        original_file_path: node.file,
+        ...nodePaths(node.file, pkg, node.kind === 'seed' ? 'seeds' : node.kind === 'snapshot' ? 'snapshots' : node.kind === 'test' ? 'tests' : 'models', folders),
         unique_id: `${node.kind}.${pkg}.${node.name}`,
+        database,
+        schema: targetSchema,
+        tags: config.tags,
+        meta: config.meta,
+        config,
+        description: '',
+        language: 'sql',
       };
       const answer = engine.callMacro(macro, [custom ?? null, dbtNode], node.file, scopes.of(pkg === project ? undefined : pkg));
       const problem = typeof answer === 'string' ? problemOf(answer) : undefined;
@@ -2489,15 +2513,41 @@ function unmatchedFolderColumnTypes(folder: DbtContext['folderColumnTypes']): Di
     .map((t) => warning('unknown-column', `column_types names column '${t.column}', which no seed it applies to has: it types nothing`, t.location));
 }
 
+/** A node's merged config as mergeConfig gives it to the naming macros, made without naming the node. */
+function configBeforeNaming(resource: Resource, file: string, base: BaseConfig, calls: Readonly<Record<string, unknown>>, database: string): Readonly<Record<string, unknown>> {
+  let seen: Readonly<Record<string, unknown>> = {};
+  const names: DbtNames = {
+    database,
+    schema: (custom, config) => {
+      seen = config;
+      return custom ?? '';
+    },
+    alias: () => undefined,
+  };
+  mergeConfig(resource, base, calls, () => ({ file }), names, []);
+  return seen;
+}
+
+/**
+ * A node's merged config as dbt's node holds it when a naming macro is called: its tags a list,
+ * its meta a mapping, enabled; keys left unset are not in it.
+ */
+function namedConfig(record: Readonly<Record<string, unknown>>): Record<string, unknown> & { readonly tags: unknown[]; readonly meta: unknown } {
+  const set = Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
+  const tags = record.tags === undefined || record.tags === null ? [] : Array.isArray(record.tags) ? [...(record.tags as unknown[])] : [record.tags];
+  const meta = typeof record.meta === 'object' && record.meta !== null && !Array.isArray(record.meta) ? record.meta : {};
+  return { ...set, enabled: record.enabled ?? true, tags, meta };
+}
+
 /** In a dbt project, how dbt's naming macros name `node`. */
 function dbtNamesOf(ctx: DbtContext, node: NamedNode): DbtNames | undefined {
   const { dbtSchema, dbtAlias } = ctx;
   if (!dbtSchema || !dbtAlias) return undefined;
   return {
     database: ctx.database,
-    schema: (custom) => dbtSchema(custom, node),
-    alias: (custom) => {
-      const named = dbtAlias(custom, node);
+    schema: (custom, config) => dbtSchema(custom, { ...node, config: () => config }),
+    alias: (custom, config) => {
+      const named = dbtAlias(custom, { ...node, config: () => config });
       return custom === undefined && named === node.name ? undefined : named;
     },
   };
@@ -2508,7 +2558,7 @@ function mergedConfig(
   calls: Readonly<Record<string, unknown>>,
   ctx: DbtContext,
   diagnostics: Diagnostic[],
-): { config: ModelConfig; unused: readonly { key: string; location: Location }[]; locate: (key: string) => Location; described: { access?: ModelAccess; group?: string } } {
+): { config: ModelConfig; unused: readonly { key: string; location: Location }[]; locate: (key: string) => Location; described: Described } {
   const { source, sites } = m;
   const yaml = source.yaml;
   // checks: is read by parseChecks; every other key of the YAML is model config.
@@ -2530,10 +2580,18 @@ function mergedConfig(
   return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource, ctx.definesMaterialization, source.name, ctx.dbtProject), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
 }
 
-/** dbt's access and group of a model, refused as dbt refuses them: an access that is none of dbt's, a group that is no name. */
-function describedBy(merged: MergedConfig, diagnostics: Diagnostic[]): { access?: ModelAccess; group?: string } {
-  const out: { access?: ModelAccess; group?: string } = {};
-  const { access, group } = merged;
+/** What a model's config says of it that changes nothing built: dbt's access, group and meta. */
+interface Described {
+  access?: ModelAccess;
+  group?: string;
+  meta?: Readonly<Record<string, unknown>>;
+}
+
+/** dbt's access, group and meta of a model, refused as dbt refuses them: an access that is none of dbt's, a group that is no name. */
+function describedBy(merged: MergedConfig, diagnostics: Diagnostic[]): Described {
+  const out: Described = {};
+  const { access, group, meta } = merged;
+  if (typeof meta?.value === 'object' && meta.value !== null && !Array.isArray(meta.value)) out.meta = meta.value as Readonly<Record<string, unknown>>;
   if (access !== undefined && access.value !== null) {
     if (ACCESS.includes(access.value as ModelAccess)) out.access = access.value as ModelAccess;
     else diagnostics.push(error('bad-config', `access must be one of ${ACCESS.join(', ')}; got ${JSON.stringify(access.value)}`, access.location));

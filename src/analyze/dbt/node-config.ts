@@ -132,6 +132,8 @@ export interface MergedConfig {
   /** dbt's `access` and `group` of a model, which change nothing built: the graph's nodes show them. */
   readonly access?: { readonly value: unknown; readonly location: Location };
   readonly group?: { readonly value: unknown; readonly location: Location };
+  /** dbt's `meta`, merged over every level as dbt merges it: `model.meta` and the graph's nodes show it. */
+  readonly meta?: { readonly value: unknown; readonly location: Location };
 }
 
 /**
@@ -144,9 +146,10 @@ export interface MergedConfig {
 export interface DbtNames {
   /** The warehouse's own database: a `database:` naming it is no other database. */
   readonly database: string;
-  readonly schema: (custom: string | undefined) => string;
+  /** `config`: the node's merged config, as dbt's node holds it when it names the node. */
+  readonly schema: (custom: string | undefined, config: Readonly<Record<string, unknown>>) => string;
   /** undefined: the node's own name, no alias. */
-  readonly alias: (custom: string | undefined) => string | undefined;
+  readonly alias: (custom: string | undefined, config: Readonly<Record<string, unknown>>) => string | undefined;
 }
 
 export function mergeConfig(
@@ -195,15 +198,20 @@ export function mergeConfig(
     // dbt builds a model that names no materialization as a view.
     if (kind === 'model' && record.materialized === undefined) record.materialized = 'view';
     const custom = record.schema;
-    record.schema = typeof custom === 'string' || custom === undefined || custom === null ? dbtNames.schema(typeof custom === 'string' ? custom : undefined) : custom;
+    // The naming macros see the whole config, the keys pipe leaves aside too (meta, grants, ...).
+    const config: Record<string, unknown> = {};
+    for (const [key, setting] of settings) config[key] = setting.value;
+    Object.assign(config, record);
+    record.schema = typeof custom === 'string' || custom === undefined || custom === null ? dbtNames.schema(typeof custom === 'string' ? custom : undefined, config) : custom;
     if (!dbtLocations.has('schema') && custom === undefined) dbtLocations.set('schema', { file: 'dbt_project.yml' });
     const alias = record.alias;
     if (typeof alias === 'string' || alias === undefined || alias === null) {
-      const named = dbtNames.alias(typeof alias === 'string' ? alias : undefined);
+      const named = dbtNames.alias(typeof alias === 'string' ? alias : undefined, config);
       if (named !== undefined) record.alias = named;
     }
   }
   const access = settings.get('access');
   const group = settings.get('group');
-  return Object.assign({ record, dbtLocations, unused }, access === undefined ? {} : { access }, group === undefined ? {} : { group });
+  const meta = settings.get('meta');
+  return Object.assign({ record, dbtLocations, unused }, access === undefined ? {} : { access }, group === undefined ? {} : { group }, meta === undefined ? {} : { meta });
 }

@@ -11,6 +11,7 @@ import type { Exposure } from '../dbt/exposures.js';
 import type { ProjectLayout } from '../../project/layout.js';
 import { byCodeUnit } from '../../util/code-unit-order.js';
 import { pyRepr, pyStr } from '../dbt/test-names.js';
+import { quoteIdent, relationNameParts } from '../../sql/sql-text.js';
 
 /**
  * dbt's `graph` variable at execution: the project's nodes and sources keyed by unique id,
@@ -174,6 +175,8 @@ export function graphContext(
     const n = nodes.get(name);
     return n ? [uniqueId(n, project)] : [];
   };
+  // dbt-duckdb's relation_name names the database too: `"warehouse"."main"."orders"`.
+  const withDatabase = (relation: string) => (relationNameParts(relation).length === 3 ? relation : `${quoteIdent(database)}.${relation}`);
   const graph = { nodes: {} as Record<string, unknown>, sources: {} as Record<string, unknown>, exposures: {} as Record<string, unknown>, metrics: {}, groups: {}, semantic_models: {}, saved_queries: {} };
   for (const n of nodes.values()) {
     const unique_id = uniqueId(n, project);
@@ -195,10 +198,11 @@ export function graphContext(
           ...common,
           // A version is named as its model, with its version beside it, as in dbt's manifest.
           ...(n.version ? { name: n.version.model } : {}),
+          meta: { ...n.meta },
           schema: n.config.schema,
           alias: identifier,
           identifier,
-          relation_name: n.config.materialized === 'ephemeral' ? null : n.relation,
+          relation_name: n.config.materialized === 'ephemeral' ? null : withDatabase(n.relation),
           description: n.config.description ?? '',
           // dbt's raw_code is the file's text without the whitespace around it.
           raw_code: (rawCode(n.name) ?? '').trim(),
@@ -213,6 +217,7 @@ export function graphContext(
             contract: { enforced: n.config.contract === true, alias_types: true },
             on_schema_change: (config as { on_schema_change?: string }).on_schema_change ?? (modelKind(n.config.kind).isIncremental({ tableExists: true, fullRefresh: false }) ? 'fail' : 'ignore'),
             tags: [...tags],
+            meta: { ...n.meta },
             enabled: true,
           },
           depends_on: { nodes: own.flatMap(byName), macros: [] },
@@ -237,7 +242,7 @@ export function graphContext(
           schema: n.schema,
           alias: identifier,
           identifier,
-          relation_name: n.relation,
+          relation_name: withDatabase(n.relation),
           description: n.description ?? '',
           // dbt's seeds are in no group, as its models are by default.
           group: null,
@@ -271,7 +276,7 @@ export function graphContext(
           database: n.reads.database ?? database,
           identifier: n.reads.identifier,
           schema: n.reads.schema,
-          relation_name: n.relation,
+          relation_name: n.reads.kind === 'relation' ? withDatabase(n.relation) : n.relation,
           loaded_at_field: n.loadedAtField ?? null,
           loaded_at_query: loadedAtQuery,
           description: n.description ?? '',

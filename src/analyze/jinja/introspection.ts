@@ -146,9 +146,18 @@ const USES_RE =
  * would render the parse's SQL. Its text and its comments run nothing.
  */
 export function usesIntrospection(source: string): boolean {
-  if (!USES_RE.test(source)) return false;
-  return tagCode(source).some((code) => USES_RE.test(code));
+  const uses = (text: string) => USES_RE.test(text) || MODEL_LATER_RE.test(text);
+  if (!uses(source)) return false;
+  return tagCode(source).some(uses);
 }
+
+/**
+ * The fields dbt's `model` has in a model's parse render as pipe gives it (see ModelVariable):
+ * any other (`model.refs`, `model.depends_on`, `model.relation_name`, `model['...']`) is dbt's
+ * node as the graph holds it once parsing is done, which the render at run time reads.
+ */
+const MODEL_AT_PARSE = ['name', 'unique_id', 'resource_type', 'package_name', 'fqn', 'path', 'original_file_path', 'raw_code', 'language', 'database', 'schema', 'alias', 'identifier', 'description', 'columns', 'config', 'tags', 'meta', 'get', 'keys'];
+const MODEL_LATER_RE = new RegExp(`\\bmodel\\s*(?:\\.\\s*(?!(?:${MODEL_AT_PARSE.join('|')})\\b)[A-Za-z_]|\\[)`);
 
 const ASKED_BY: Readonly<Record<Question['kind'], RegExp>> = {
   query: /\b(?:run_query|statement|drop_relation|create_schema|drop_schema|truncate_relation|rename_relation|check_schema_exists)\s*\(/,

@@ -5,8 +5,10 @@ import { PyObject } from './values.js';
  * dbt's `model` in a model's own render: the node being rendered, as dbt's manifest (and
  * `graph.nodes`) has it (`model.name`, `model.unique_id`, `model.raw_code`, `model.columns`,
  * ...), with `model.config` reading the model's config as it stands where it is read, as
- * `config.get()` does. Packages' macros take it as their argument
- * (`check_model_is_table(model)`). Its fields are made when first read: most renders never read it.
+ * `config.get()` does, and `model.tags` and `model.meta` (where the node has none yet: the
+ * parse render's) read from that config too, as dbt's node holds them at execution. Packages'
+ * macros take it as their argument (`check_model_is_table(model)`). Its fields are made when
+ * first read: most renders never read it.
  */
 export class ModelVariable extends PyObject {
   readonly typeName = 'dict';
@@ -15,10 +17,10 @@ export class ModelVariable extends PyObject {
 
   constructor(
     private readonly fields: () => Record<string, unknown>,
-    config: (key: string) => unknown,
+    private readonly configValue: (key: string) => unknown,
   ) {
     super();
-    this.config = new ConfigView(config);
+    this.config = new ConfigView(configValue);
   }
 
   private node(): Record<string, unknown> {
@@ -36,14 +38,27 @@ export class ModelVariable extends PyObject {
   /** Its keys, as a dict walks them: `'columns' in model`, `{% for key in model %}`. */
   override iterate(): unknown[] {
     const keys = Object.keys(this.node());
-    return keys.includes('config') ? keys : [...keys, 'config'];
+    return [...keys, ...FROM_CONFIG.filter((k) => !keys.includes(k))];
   }
   override getitem(key: unknown): unknown {
     if (key === 'config') return this.config;
     const node = this.node();
-    return typeof key === 'string' && Object.hasOwn(node, key) ? node[key] : undefined;
+    if (typeof key !== 'string') return undefined;
+    if (Object.hasOwn(node, key)) return node[key];
+    if (key === 'tags') {
+      const tags = this.configValue('tags');
+      return tags === undefined || tags === null ? [] : Array.isArray(tags) ? [...(tags as unknown[])] : [tags];
+    }
+    if (key === 'meta') {
+      const meta = this.configValue('meta');
+      return typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? meta : {};
+    }
+    return undefined;
   }
 }
+
+/** What `model` gives from its config where its node has no such field. */
+const FROM_CONFIG = ['config', 'tags', 'meta'];
 
 /** `model.config`: `model.config.materialized`, `model.config['schema']`, `model.config.get('x', d)`. */
 class ConfigView extends PyObject {
