@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { insteadOfDbt } from './dbt-commands.js';
 import { parse as parseYamlValue } from 'yaml';
@@ -173,7 +174,7 @@ function refuseRepeats(cmd: Command): void {
 /** Where the project and its warehouse are, and how output is printed: every command that opens a project. */
 function projectFlags(cmd: Command): Command {
   return cmd
-    .option('--project <dir>', 'project directory', '.')
+    .option('--project <dir>', 'project directory (default: the current folder; where that holds no project, $DBT_PROJECT_DIR when set, as dbt reads it)')
     .option('--db <path>', "warehouse file (default: pipe.yaml's warehouse, else the dbt profile target's path, else warehouse.duckdb in the project)")
     .option('--profiles-dir <dir>', 'dbt projects: the folder of profiles.yml (default: $DBT_PROFILES_DIR, else the project, else ~/.dbt)')
     .option('--target <name>', "dbt projects: the profile's target to run on (default: $DBT_TARGET, else the profile's target:)")
@@ -193,6 +194,17 @@ function common(cmd: Command, withSelection = true): Command {
   return cmd;
 }
 
+/**
+ * The project when --project is not given: the current folder, or dbt's `DBT_PROJECT_DIR` where
+ * the current folder holds no project (no pipe.yaml, dbt_project.yml or models/), as dbt reads
+ * it; a project the user stands in is never traded for another the environment names.
+ */
+function defaultProject(): string {
+  const named = process.env.DBT_PROJECT_DIR;
+  if (!named || ['pipe.yaml', 'dbt_project.yml', 'models'].some((f) => existsSync(f))) return '.';
+  return named;
+}
+
 /** Where the project is, as the library's option names. */
 function projectAt(o: Common) {
   return { project: o.project, db: o.db, profilesDir: o.profilesDir, target: o.target };
@@ -210,7 +222,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .version(PIPE_VERSION)
     .exitOverride()
     .showHelpAfterError('(pipe --help lists the commands)')
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    // Before any command reads it (its logger shows the project's source lines too).
+    .hook('preAction', (_program, command) => {
+      if (command.options.some((o) => o.long === '--project') && command.getOptionValue('project') === undefined) command.setOptionValue('project', defaultProject());
+    });
 
   /**
    * Ctrl-C once: stop starting tasks and roll back running ones; a command stopped before it
