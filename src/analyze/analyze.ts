@@ -1531,7 +1531,12 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const dbtContext: DbtContext = { ...(dbt ? dbtNamers(engine, dbt.name, targetSchema, target.database, folders, scopes, diagnostics) : {}), unused: unusedSettings,
     ownRelation,
     folderColumnTypes: new Map(),
-    definesMaterialization: (name) => ['duckdb', 'default'].some((adapter) => engine.hasMacro(`materialization_${name}_${adapter}`)),
+    definesMaterialization: (name) => {
+      const defines = (has: (macro: string) => boolean) => ['duckdb', 'default'].some((adapter) => has(`materialization_${name}_${adapter}`));
+      if (defines((macro) => engine.hasMacro(macro))) return "the project's";
+      const pkg = (files.packages?.installed ?? []).find((p) => defines((macro) => engine.hasNamespacedMacro(p.name, macro)));
+      return pkg === undefined ? undefined : `the package ${pkg.name}'s`;
+    },
     database: target.database,
     dbtProject: dbt !== undefined,
   };
@@ -2468,8 +2473,8 @@ interface DbtContext {
   readonly dbtAlias?: (custom: string | undefined, node: NamedNode) => string;
   /** Collects the settings pipe leaves aside, by key, for the notice. */
   readonly unused: Map<string, Location>;
-  /** Whether the project defines a materialization of this name, for DuckDB or any adapter. */
-  readonly definesMaterialization?: (name: string) => boolean;
+  /** Whose materialization of this name the project or an installed package defines, for DuckDB or any adapter ("the project's"). */
+  readonly definesMaterialization?: (name: string) => string | undefined;
   /** How pipe names a relation of the warehouse's own database (see ownRelationName). */
   readonly ownRelation: (schema: string, name: string) => string;
   /** The warehouse's own database (target.database): a node's `database:` naming it changes nothing. */

@@ -304,8 +304,8 @@ export function validateModelConfig(
   locate: (key: string) => Location,
   diagnostics: Diagnostic[],
   resource: Resource = 'model',
-  /** Whether the project defines a materialization of this name (a dbt `{% materialization %}` block). */
-  definesMaterialization?: (name: string) => boolean,
+  /** Whose materialization of this name the project has (a dbt `{% materialization %}` block): "the project's", "the package x's"; undefined for none. */
+  definesMaterialization?: (name: string) => string | undefined,
   /** The node's name: what a refusal of how it is built keeps from being built (Diagnostic.blocks). */
   node?: string,
   /**
@@ -340,10 +340,10 @@ export function validateModelConfig(
       bad('materialized', `a snapshot is materialized as a snapshot; got ${JSON.stringify(raw.materialized)}`, 'remove materialized from the snapshot\'s config');
     } else if (isMaterialized(raw.materialized)) {
       bad('materialized', `materialized '${raw.materialized}' is not a model's: a snapshot is a {% snapshot %} block under the snapshot folders, or a snapshots: entry with relation: in a properties file`, `a model is one of ${words.join(', ')}`);
-    } else if (typeof raw.materialized === 'string' && definesMaterialization?.(raw.materialized)) {
+    } else if (typeof raw.materialized === 'string' && definesMaterialization?.(raw.materialized) !== undefined) {
       refused(
         'materialized',
-        `materialized '${raw.materialized}' is the project's own materialization (a {% materialization %} block): pipe builds models its own ways, to keep every write atomic and idempotent`,
+        `materialized '${raw.materialized}' is ${definesMaterialization(raw.materialized)} own materialization (a {% materialization %} block): pipe builds models its own ways, to keep every write atomic and idempotent`,
         `materialize it as one of ${words.join(', ')}, with pre_hook/post_hook for what the materialization adds`,
       );
     } else {

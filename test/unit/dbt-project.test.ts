@@ -509,6 +509,18 @@ describe("a project's own materialization", () => {
       ['materialized must be one of table, view, incremental, external, ephemeral; got "tabel"', 'models/n.sql'],
     ]);
   });
+
+  it("is refused by name when an installed package defines it, naming the package", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'dbt_packages/kit/dbt_project.yml': "name: kit\nversion: '1.0'\nconfig-version: 2\n",
+      'dbt_packages/kit/macros/view.sql': "{% materialization my_view, adapter='duckdb' %}{{ return({'relations': []}) }}{% endmaterialization %}",
+      'models/m.sql': "{{ config(materialized='my_view') }}select 1 as id",
+    });
+    expect(errors(a).map((e) => [e[1], e[2]])).toEqual([
+      ["materialized 'my_view' is the package kit's own materialization (a {% materialization %} block): pipe builds models its own ways, to keep every write atomic and idempotent", 'models/m.sql'],
+    ]);
+  });
 });
 
 describe("a folder's seed column_types", () => {
