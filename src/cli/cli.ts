@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { insteadOfDbt } from './dbt-commands.js';
+import { insteadOfDbt, insteadOfDbtOption } from './dbt-commands.js';
 import { parse as parseYamlValue } from 'yaml';
 import formatDuration from 'ms';
 import { DURATION_FORMS, MAX_RETRIES, parseDuration } from '../analyze/model-config.js';
@@ -175,6 +175,8 @@ function refuseRepeats(cmd: Command): void {
 function projectFlags(cmd: Command): Command {
   return cmd
     .option('--project <dir>', 'project directory (default: the current folder; where that holds no project, $DBT_PROJECT_DIR when set, as dbt reads it)')
+    // dbt's name for it, as typed by someone coming from dbt.
+    .addOption(new Option('--project-dir <dir>').hideHelp().conflicts('project'))
     .option('--db <path>', "warehouse file (default: pipe.yaml's warehouse, else the dbt profile target's path, else warehouse.duckdb in the project)")
     .option('--profiles-dir <dir>', 'dbt projects: the folder of profiles.yml (default: $DBT_PROFILES_DIR, else the project, else ~/.dbt)')
     .option('--target <name>', "dbt projects: the profile's target to run on (default: $DBT_TARGET, else the profile's target:)")
@@ -225,7 +227,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     // Before any command reads it (its logger shows the project's source lines too).
     .hook('preAction', (_program, command) => {
-      if (command.options.some((o) => o.long === '--project') && command.getOptionValue('project') === undefined) command.setOptionValue('project', defaultProject());
+      if (!command.options.some((o) => o.long === '--project') || command.getOptionValue('project') !== undefined) return;
+      command.setOptionValue('project', (command.getOptionValue('projectDir') as string | undefined) ?? defaultProject());
     });
 
   /**
@@ -837,6 +840,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const instead = asked !== undefined && !program.commands.some((c) => c.name() === asked || c.aliases().includes(asked)) ? insteadOfDbt(asked) : undefined;
   if (instead !== undefined) {
     process.stderr.write(`error: pipe has no ${asked} command: ${instead}\n`);
+    return EXIT.badInput;
+  }
+  const insteadOfOption = insteadOfDbtOption(argv.slice(2));
+  if (insteadOfOption !== undefined) {
+    process.stderr.write(`error: ${insteadOfOption.option} is dbt's, and pipe has no such option: ${insteadOfOption.instead}\n`);
     return EXIT.badInput;
   }
   try {

@@ -17,6 +17,31 @@ const INSTEAD: Readonly<Record<string, string>> = {
   clone: 'pipe has no clone: it builds in the warehouse its profile or pipe.yaml names',
 };
 
+/**
+ * dbt's options that pipe has no counterpart of, and what it does instead: typed by someone
+ * coming from dbt (a slim-CI step, `dbt build --select state:modified+ --defer --state prod/`),
+ * they are told so rather than offered a near name (`--state`: "did you mean --date?").
+ */
+const INSTEAD_OF_OPTION: Readonly<Record<string, string>> = {
+  '--state':
+    "pipe reads the state of each node from the warehouse it builds (what each table was last built from), not from another run's manifest: --select state:modified+ needs no --state",
+  '--defer':
+    "pipe builds in one warehouse and reads what a selection does not build from it as it is: there is no other environment to defer to; build the upstream too (--select +model), or point --db or --target at the warehouse that has it",
+  '--no-defer': 'pipe never defers (see --defer): leave the option out',
+  '--favor-state': 'pipe never defers (see --defer): leave the option out',
+  '--defer-state': 'pipe never defers (see --defer): leave the option out',
+};
+
+/** What pipe does instead of dbt's option `flag` (`--state`, `--state=dir`), when pipe has none of that name. */
+export function insteadOfDbtOption(argv: readonly string[]): { readonly option: string; readonly instead: string } | undefined {
+  for (const arg of argv) {
+    if (arg === '--') return undefined;
+    const option = arg.split('=')[0];
+    if (Object.hasOwn(INSTEAD_OF_OPTION, option)) return { option, instead: INSTEAD_OF_OPTION[option] };
+  }
+  return undefined;
+}
+
 /** What pipe does instead of dbt's `command`, when pipe has no command of that name. */
 export function insteadOfDbt(command: string): string | undefined {
   return Object.hasOwn(INSTEAD, command) ? INSTEAD[command] : undefined;

@@ -45,3 +45,24 @@ describe('DBT_PROJECT_DIR', () => {
     expect(given.stdout).toContain('customers');
   });
 });
+
+describe("dbt's options", () => {
+  it('--project-dir is --project, as dbt names it', async () => {
+    const dir = tempProject({ 'dbt_project.yml': 'name: shop\n', 'models/orders.sql': 'select 1 as id' });
+    process.chdir(tempDir());
+    const r = await cliIn(['ls', '--project-dir', dir]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('orders');
+  });
+
+  it('--state and --defer say what pipe does instead, not a near name', async () => {
+    const state = await cliIn(['run', '--select', 'state:modified+', '--defer', '--state', 'prod_artifacts/']);
+    expect(state.code).toBe(2);
+    expect(state.stderr).toBe(
+      "error: --defer is dbt's, and pipe has no such option: pipe builds in one warehouse and reads what a selection does not build from it as it is: there is no other environment to defer to; build the upstream too (--select +model), or point --db or --target at the warehouse that has it\n",
+    );
+    const only = await cliIn(['run', '--state=prod_artifacts/']);
+    expect(only.stderr).toContain('--select state:modified+ needs no --state');
+    expect(only.stderr).not.toContain('Did you mean');
+  });
+});
