@@ -30,7 +30,7 @@ import { error, hasErrors, warning, type Diagnostic, type Location } from '../di
 import { CallSites } from './call-sites.js';
 import { seedCsv } from './seed-csv.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import { readHooks, readPersistDocs, validateModelConfig, DEFAULT_SCHEMA, IDENTIFIER_RE, type Hook, type ModelConfig, type PersistDocs } from './model-config.js';
+import { readHooks, readPersistDocs, validateModelConfig, DEFAULT_SCHEMA, IDENTIFIER_RE, type Hook, type ModelConfig, type OwnDefinitions, type PersistDocs } from './model-config.js';
 import { secretVarNames, validateSettings, type Pipeline, type ProjectSettings, type ValidatedSettings } from './project-settings.js';
 import { secrets } from '../secrets/secrets.js';
 import { newRunId } from '../util/run-id.js';
@@ -1531,12 +1531,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const dbtContext: DbtContext = { ...(dbt ? dbtNamers(engine, dbt.name, targetSchema, target.database, folders, scopes, diagnostics) : {}), unused: unusedSettings,
     ownRelation,
     folderColumnTypes: new Map(),
-    definesMaterialization: (name) => {
-      const defines = (has: (macro: string) => boolean) => ['duckdb', 'default'].some((adapter) => has(`materialization_${name}_${adapter}`));
-      if (defines((macro) => engine.hasMacro(macro))) return "the project's";
-      const pkg = (files.packages?.installed ?? []).find((p) => defines((macro) => engine.hasNamespacedMacro(p.name, macro)));
-      return pkg === undefined ? undefined : `the package ${pkg.name}'s`;
-    },
+    owned: ownDefinitions(engine, files.packages?.installed ?? []),
     database: target.database,
     dbtProject: dbt !== undefined,
   };
@@ -2473,8 +2468,8 @@ interface DbtContext {
   readonly dbtAlias?: (custom: string | undefined, node: NamedNode) => string;
   /** Collects the settings pipe leaves aside, by key, for the notice. */
   readonly unused: Map<string, Location>;
-  /** Whose materialization of this name the project or an installed package defines, for DuckDB or any adapter ("the project's"). */
-  readonly definesMaterialization?: (name: string) => string | undefined;
+  /** The materializations and incremental strategies the project or an installed package defines. */
+  readonly owned?: OwnDefinitions;
   /** How pipe names a relation of the warehouse's own database (see ownRelationName). */
   readonly ownRelation: (schema: string, name: string) => string;
   /** The warehouse's own database (target.database): a node's `database:` naming it changes nothing. */
@@ -2516,6 +2511,23 @@ function unmatchedFolderColumnTypes(folder: DbtContext['folderColumnTypes']): Di
   return [...folder.values()]
     .filter((t) => !t.matched)
     .map((t) => warning('unknown-column', `column_types names column '${t.column}', which no seed it applies to has: it types nothing`, t.location));
+}
+
+/**
+ * Whose materialization or incremental strategy of a name the project or an installed package
+ * defines (a `{% materialization %}` block for DuckDB or any adapter; a `get_incremental_<name>_sql`
+ * macro), for the refusal that names it.
+ */
+function ownDefinitions(engine: TemplateEngine, installed: readonly { readonly name: string }[]): OwnDefinitions {
+  const whose = (defines: (has: (macro: string) => boolean) => boolean) => {
+    if (defines((macro) => engine.hasMacro(macro))) return "the project's";
+    const pkg = installed.find((p) => defines((macro) => engine.hasNamespacedMacro(p.name, macro)));
+    return pkg === undefined ? undefined : `the package ${pkg.name}'s`;
+  };
+  return {
+    materialization: (name) => whose((has) => ['duckdb', 'default'].some((adapter) => has(`materialization_${name}_${adapter}`))),
+    strategy: (name) => whose((has) => has(`get_incremental_${name}_sql`)),
+  };
 }
 
 /** A node's merged config as mergeConfig gives it to the naming macros, made without naming the node. */
@@ -2582,7 +2594,7 @@ function mergedConfig(
   const node = { name: source.name, fqn: m.fqn, file: source.file, kind: m.resource };
   const merged = mergeConfig(m.resource, m.base, calls, locateCall, dbtNamesOf(ctx, node), diagnostics);
   const locate = (key: string) => merged.dbtLocations.get(key) ?? locateCall(key);
-  return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource, ctx.definesMaterialization, source.name, ctx.dbtProject), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
+  return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource, ctx.owned, source.name, ctx.dbtProject), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
 }
 
 /** What a model's config says of it that changes nothing built: dbt's access, group and meta. */

@@ -189,6 +189,18 @@ export type ConfigOf<M extends Materialization> = Extract<ModelConfig, { readonl
  */
 export type OwnConfig<M extends Materialization> = M extends Materialization ? Omit<ConfigOf<M>, Exclude<keyof CommonConfig, 'event_time'>> : never;
 
+/**
+ * What a dbt project (or an installed package) defines of its own that pipe does not run, each
+ * refused by name rather than read as a misspelt built-in: whose it is ("the project's", "the
+ * package x's"), or undefined when none defines it.
+ */
+export interface OwnDefinitions {
+  /** A `{% materialization name %}` block. */
+  readonly materialization: (name: string) => string | undefined;
+  /** A custom incremental strategy: a `get_incremental_<name>_sql` macro. */
+  readonly strategy: (name: string) => string | undefined;
+}
+
 /** dbt's incremental strategies, as `incremental_strategy` names them. */
 export const INCREMENTAL_STRATEGIES = ['append', 'delete+insert', 'merge', 'microbatch'] as const;
 export type IncrementalStrategy = (typeof INCREMENTAL_STRATEGIES)[number];
@@ -304,8 +316,8 @@ export function validateModelConfig(
   locate: (key: string) => Location,
   diagnostics: Diagnostic[],
   resource: Resource = 'model',
-  /** Whose materialization of this name the project has (a dbt `{% materialization %}` block): "the project's", "the package x's"; undefined for none. */
-  definesMaterialization?: (name: string) => string | undefined,
+  /** What the project or an installed package defines of its own that pipe does not run (see OwnDefinitions). */
+  owned?: OwnDefinitions,
   /** The node's name: what a refusal of how it is built keeps from being built (Diagnostic.blocks). */
   node?: string,
   /**
@@ -340,10 +352,10 @@ export function validateModelConfig(
       bad('materialized', `a snapshot is materialized as a snapshot; got ${JSON.stringify(raw.materialized)}`, 'remove materialized from the snapshot\'s config');
     } else if (isMaterialized(raw.materialized)) {
       bad('materialized', `materialized '${raw.materialized}' is not a model's: a snapshot is a {% snapshot %} block under the snapshot folders, or a snapshots: entry with relation: in a properties file`, `a model is one of ${words.join(', ')}`);
-    } else if (typeof raw.materialized === 'string' && definesMaterialization?.(raw.materialized) !== undefined) {
+    } else if (typeof raw.materialized === 'string' && owned?.materialization(raw.materialized) !== undefined) {
       refused(
         'materialized',
-        `materialized '${raw.materialized}' is ${definesMaterialization(raw.materialized)} own materialization (a {% materialization %} block): pipe builds models its own ways, to keep every write atomic and idempotent`,
+        `materialized '${raw.materialized}' is ${owned.materialization(raw.materialized)} own materialization (a {% materialization %} block): pipe builds models its own ways, to keep every write atomic and idempotent`,
         `materialize it as one of ${words.join(', ')}, with pre_hook/post_hook for what the materialization adds`,
       );
     } else {
@@ -364,7 +376,7 @@ export function validateModelConfig(
   const policy = schemaChangePolicy(raw.on_schema_change);
   const snapshot = resource === 'snapshot' ? readSnapshotKeys(raw, bad) : undefined;
   // A snapshot's unique_key is its own (snapshot-config.ts).
-  const incremental = resource === 'snapshot' ? {} : incrementalKeys(raw, bad);
+  const incremental = resource === 'snapshot' ? {} : incrementalKeys(raw, bad, refused, owned);
   const hooks = (['pre_hook', 'post_hook'] as const).find((k) => hasHooks(raw[k]));
   // Object.assign, not properties written after spreads, which V8 defines on a slow path (for every model).
   const keys: KindKeys = Object.assign({ partition_by, on_schema_change: policy.value }, external, { snapshot }, incremental, hooks === undefined ? {} : { hooks }, dbtProject ? { appendsByDefault: true } : {});
@@ -474,7 +486,12 @@ const COLUMN_RE = /^[^\s"'.,;()]+$/u;
  * The keys of dbt's incremental strategies, each checked for its type (a wrong one is reported
  * at its key and left out); which kind reads them, and what it needs, is model-kinds.ts's.
  */
-function incrementalKeys(raw: Readonly<Record<string, unknown>>, bad: (key: string, message: string) => void): Pick<KindKeys, (typeof INCREMENTAL_KEYS)[number]> {
+function incrementalKeys(
+  raw: Readonly<Record<string, unknown>>,
+  bad: (key: string, message: string) => void,
+  refused: (key: string, problem: string, hint?: string) => void,
+  owned: OwnDefinitions | undefined,
+): Pick<KindKeys, (typeof INCREMENTAL_KEYS)[number]> {
   const out: { -readonly [K in (typeof INCREMENTAL_KEYS)[number]]?: KindKeys[K] } = {};
   const given = (key: string) => raw[key] !== undefined && raw[key] !== null;
   if (given('event_time')) {
@@ -493,6 +510,12 @@ function incrementalKeys(raw: Readonly<Record<string, unknown>>, bad: (key: stri
     if (INCREMENTAL_STRATEGIES.includes(strategy as IncrementalStrategy)) out.incremental_strategy = strategy as IncrementalStrategy;
     else if (strategy === 'insert_overwrite') {
       bad('incremental_strategy', "incremental_strategy 'insert_overwrite' is not one of dbt-duckdb's; pipe replaces a date partition with partition_by (and no incremental_strategy)");
+    } else if (typeof strategy === 'string' && owned?.strategy(strategy) !== undefined) {
+      refused(
+        'incremental_strategy',
+        `incremental_strategy '${strategy}' is ${owned.strategy(strategy)} own strategy (a get_incremental_${strategy}_sql macro): pipe writes incremental models its own ways, to keep every write atomic and idempotent`,
+        `use one of ${INCREMENTAL_STRATEGIES.join(', ')} (merge with unique_key for an upsert), with pre_hook/post_hook for what the strategy adds`,
+      );
     } else bad('incremental_strategy', `incremental_strategy must be one of ${INCREMENTAL_STRATEGIES.join(', ')}; got ${JSON.stringify(strategy)}`);
   }
   if (given('batch_size')) {

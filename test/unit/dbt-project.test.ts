@@ -510,6 +510,20 @@ describe("a project's own materialization", () => {
     ]);
   });
 
+  it('is refused by name for an incremental strategy of its own (a get_incremental_<name>_sql macro), a misspelt one still listing the strategies', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'macros/upsert.sql': "{% macro get_incremental_upsert_sql(arg_dict) %}delete from {{ arg_dict['target_relation'] }}{% endmacro %}",
+      'models/m.sql': "{{ config(materialized='incremental', unique_key='id', incremental_strategy='upsert') }}select 1 as id",
+      'models/n.sql': "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merj') }}select 1 as id",
+    });
+    expect(errors(a).map((e) => [e[1], e[2]])).toEqual([
+      ["incremental_strategy 'upsert' is the project's own strategy (a get_incremental_upsert_sql macro): pipe writes incremental models its own ways, to keep every write atomic and idempotent", 'models/m.sql'],
+      ['incremental_strategy must be one of append, delete+insert, merge, microbatch; got "merj"', 'models/n.sql'],
+    ]);
+    expect(a.diagnostics.find((d) => d.location?.file === 'models/m.sql')?.hint).toBe('use one of append, delete+insert, merge, microbatch (merge with unique_key for an upsert), with pre_hook/post_hook for what the strategy adds');
+  });
+
   it("is refused by name when an installed package defines it, naming the package", () => {
     const a = run({
       'dbt_project.yml': 'name: shop\n',
