@@ -2251,8 +2251,8 @@ function dbtNamers(engine: TemplateEngine, project: string, targetSchema: string
       const macro = pkg !== project && engine.hasNamespacedMacro(pkg, name) ? `${pkg}.${name}` : own;
       if (macro === undefined) return byDefault(custom, node);
       const config = namedConfig(node.config?.() ?? {});
-      const key = `${node.kind}:${node.name}\u0000${custom ?? '\u0001'}\u0000${JSON.stringify(config)}`;
-      const known = answers.get(key);
+      const key = answerKey(node, custom, config);
+      const known = key === undefined ? undefined : answers.get(key);
       if (known !== undefined) return known;
       // The node as dbt's is when it is named: its config, tags and meta as merged so far, its
       // schema and database the target's, its alias still its name.
@@ -2280,7 +2280,7 @@ function dbtNamers(engine: TemplateEngine, project: string, targetSchema: string
         diagnostics.push(typeof answer === 'string' ? error('bad-config', `${macro} gives '${answer}' for ${node.name}: ${problem}`, { file: node.file }) : answer);
         named = byDefault(custom, node);
       }
-      answers.set(key, named);
+      if (key !== undefined) answers.set(key, named);
       return named;
     };
   }
@@ -2528,6 +2528,15 @@ function ownDefinitions(engine: TemplateEngine, installed: readonly { readonly n
     materialization: (name) => whose((has) => ['duckdb', 'default'].some((adapter) => has(`materialization_${name}_${adapter}`))),
     strategy: (name) => whose((has) => has(`get_incremental_${name}_sql`)),
   };
+}
+
+/** What a naming macro's answer for a node is kept under; undefined for a config that is no plain data (asked again each time). */
+function answerKey(node: NamedNode, custom: string | undefined, config: Readonly<Record<string, unknown>>): string | undefined {
+  try {
+    return `${node.kind}:${node.name}\u0000${custom ?? '\u0001'}\u0000${JSON.stringify(config)}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A node's merged config as mergeConfig gives it to the naming macros, made without naming the node. */
