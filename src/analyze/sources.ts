@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import { quoteLiteral, relationName } from '../sql/sql-text.js';
+import { quoteIdent, quoteLiteral, relationName } from '../sql/sql-text.js';
 import type { Freshness, SourceGraphFields, SourceTable } from './dbt/properties.js';
 
 /**
@@ -274,6 +274,13 @@ const CALL_RE = new RegExp(String.raw`^(\s*[A-Za-z_][A-Za-z0-9_.]*\s*\(\s*)(${LI
 
 const unquote = (literal: string) => literal.slice(1, -1).replaceAll("''", "'");
 
+/** The column DuckDB's `filename` option of a file read adds (`filename = true`, or `filename = 'name'`), if the call's other arguments set it. */
+function filenameColumn(args: string): string | undefined {
+  const m = new RegExp(String.raw`\bfilename\s*:?=\s*(?:(true|1)\b|(${LITERAL}))`, 'i').exec(args);
+  if (!m) return undefined;
+  return m[1] !== undefined ? 'filename' : unquote(m[2]);
+}
+
 /**
  * What `source()` renders for an external location, as dbt-duckdb does: text with `(` (a call
  * such as `read_parquet('...')`) as it is, other text as a quoted path DuckDB reads. Relative
@@ -290,8 +297,27 @@ export function externalExpression(location: string, root: string): { expression
   if (location.includes('(')) {
     const call = CALL_RE.exec(location);
     if (!call) return { expression: location, files };
-    const args = call[2].replace(new RegExp(LITERAL, 'g'), (l) => literal(unquote(l)));
-    return { expression: call[1] + args + location.slice(call[0].length), files };
+    const rest = location.slice(call[0].length);
+    const column = filenameColumn(rest);
+    const prefix = root.endsWith('/') ? root : `${root}/`;
+    let relative = false;
+    const args = call[2].replace(new RegExp(LITERAL, 'g'), (l) => {
+      const text = unquote(l);
+      if (column === undefined || URL_RE.test(text) || text === '~' || text.startsWith('~/') || isAbsolute(text)) return literal(text);
+      // The path as written after the project folder, not normalized: DuckDB's filename
+      // column then holds the folder and the text as written, and the folder is taken off.
+      relative = true;
+      const p = fromRoot(text, root);
+      if (p.file !== undefined) files.push(p.file);
+      return quoteLiteral(prefix + text);
+    });
+    const expression = call[1] + args + rest;
+    if (column === undefined || !relative) return { expression, files };
+    // A relative path's filename column holds the path as written, as where DuckDB runs in the
+    // project folder (dbt-duckdb's): the table must not depend on where the project is checked out.
+    const c = quoteIdent(column);
+    const written = `case when starts_with(${c}, ${quoteLiteral(prefix)}) then substr(${c}, ${prefix.length + 1}) else ${c} end`;
+    return { expression: `(select * replace (${written} as ${c}) from ${expression})`, files };
   }
   // dbt-duckdb leaves a location that is quoted already as it is.
   const quoted = location.trim();

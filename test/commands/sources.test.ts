@@ -53,6 +53,10 @@ sources:
         config:
           external_location: "read_parquet('data/click_*.parquet', filename = false)"
 `;
+const CLICK_FILES = `      - name: click_files
+        config:
+          external_location: "read_parquet(['./data/click_*.parquet', 'data//click_2.parquet'], filename = 'src')"
+`;
 
 function project(files: Record<string, string> = {}): string {
   const dir = tempDir();
@@ -85,7 +89,10 @@ async function fill(dir: string): Promise<void> {
 
 describe('models read sources', () => {
   it('a table in the warehouse, a file and a table function of external_location, read from the project folder, through a macro too', async () => {
-    const dir = project();
+    const dir = project({
+      'models/sources.yml': SOURCES + CLICK_FILES,
+      'models/click_files.sql': "select src, n from {{ source('lake', 'click_files') }} as f",
+    });
     await fill(dir);
     // The test's working directory is not the project: relative paths are read from the project.
     expect(process.cwd()).not.toBe(dir);
@@ -99,8 +106,15 @@ describe('models read sources', () => {
     expect(await queryRows(db, 'SELECT * FROM customers')).toEqual([{ id: 7, name: 'ann' }]);
     expect(await queryRows(db, 'SELECT n::INTEGER AS n FROM views')).toEqual([{ n: 2 }]);
     expect(await queryRows(db, 'SELECT n::INTEGER AS n FROM clicks')).toEqual([{ n: 5 }]);
+    // The files' names are the paths as written, not where the project is checked out.
+    expect(await queryRows(db, 'SELECT src, n::INTEGER AS n FROM click_files ORDER BY src, n')).toEqual([
+      { src: './data/click_1.parquet', n: 2 },
+      { src: './data/click_2.parquet', n: 3 },
+      { src: 'data//click_2.parquet', n: 3 },
+    ]);
     // Sources are never tasks.
     expect(r.events.filter((e) => e.type === 'task-started').map((e) => (e as { task: { model: string } }).task.model).sort()).toEqual([
+      'click_files',
       'clicks',
       'customers',
       'orders',
