@@ -307,6 +307,44 @@ function configConflict(file: string, sites: CallSites, c: ConfigConflict): Diag
   });
 }
 
+/** The keys whose values dbt merges from config() call to config() call rather than replaces. */
+const APPENDED_CALL_KEYS: ReadonlySet<string> = new Set(['tags', 'packages']);
+const UPDATED_CALL_KEYS: ReadonlySet<string> = new Set(['meta', 'docs', 'quoting', 'column_types', 'contract', 'grants']);
+const MERGED_CALL_KEYS: ReadonlySet<string> = new Set([...APPENDED_CALL_KEYS, ...UPDATED_CALL_KEYS]);
+
+/** A key's value after a later config() call in a dbt project, as dbt's parser merges calls: lists add up, mappings update, the rest is replaced. */
+function laterConfigCall(key: string, before: unknown, value: unknown): unknown {
+  if (APPENDED_CALL_KEYS.has(key)) return [...hookList(before), ...hookList(value)];
+  const mapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (UPDATED_CALL_KEYS.has(key) && mapping(before) && mapping(value)) return { ...before, ...value };
+  return value;
+}
+
+/** The notice that a later config() call replaced a key's value, at the later call, naming where the first was set (and that a SQL comment hides no Jinja). */
+function configOverride(model: ModelSource, sites: CallSites, c: ConfigConflict): TemplateMessage {
+  const file = model.file;
+  const secondAt = c.at && c.at.file !== file ? c.at : { file, ...sites.configSetting(c.key, c.setting) };
+  const firstAt = c.firstAt && c.firstAt.file !== file ? c.firstAt : { file, ...sites.configSetting(c.key, c.setting - 1) };
+  const commented = [firstAt, secondAt].some((l) => l.file === file && l.line !== undefined && inLineComment(model.sql, l.line, l.column ?? 1));
+  const where = firstAt.line === undefined ? firstAt.file : `${firstAt.file}:${firstAt.line}`;
+  return {
+    kind: 'warn',
+    message: `config() sets '${c.key}' again, to ${configValue(c.second)}, after ${configValue(c.first)} at ${where}: the later call wins, as in dbt${commented ? ' (Jinja inside a -- comment renders all the same)' : ''}`,
+    at: secondAt,
+  };
+}
+
+/** Whether the text at a 1-based line and column follows `--` on its line. */
+function inLineComment(text: string, line: number, column: number): boolean {
+  let start = 0;
+  for (let l = 1; l < line; l++) {
+    const next = text.indexOf('\n', start);
+    if (next < 0) return false;
+    start = next + 1;
+  }
+  return text.slice(start, start + column - 1).includes('--');
+}
+
 export interface RenderedSql {
   readonly sql: string;
   readonly hash: string;
@@ -749,8 +787,19 @@ export class ModelRenderer {
               configCalls[key] = [...hookList(configCalls[key]), ...hookList(value)];
               continue;
             }
-            // The same value twice is harmless; a different one would make the last call win unseen.
             const at = currentCallSite();
+            // A dbt project's calls merge as dbt merges them: tags add up, meta and the like
+            // update, any other key takes the later value (said, as it is seldom meant).
+            if (n > 0 && this.project.dbt) {
+              const before = configCalls[key];
+              configCalls[key] = laterConfigCall(key, before, value);
+              if (!MERGED_CALL_KEYS.has(key) && !sameConfigValue(before, value) && !phase?.execute) {
+                messages.push(configOverride(model.source, model.sites, { key, first: before, second: value, setting: n, ...(at ? { at } : {}), ...(settingSites.has(key) ? { firstAt: settingSites.get(key)! } : {}) }));
+              }
+              if (at) settingSites.set(key, at);
+              continue;
+            }
+            // The same value twice is harmless; a different one would make the last call win unseen.
             if (n > 0 && !conflict && !sameConfigValue(configCalls[key], value)) {
               const firstAt = settingSites.get(key);
               conflict = { key, first: configCalls[key], second: value, setting: n, ...(at ? { at } : {}), ...(firstAt ? { firstAt } : {}) };

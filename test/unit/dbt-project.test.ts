@@ -991,3 +991,31 @@ describe('dbt Jinja pipe cannot render yet', () => {
     ]);
   });
 });
+
+describe('config() called twice in a model of a dbt project', () => {
+  it('merges as dbt merges the calls: the later value wins (said, with the line of the first), tags add up, meta updates', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nprofile: shop\n',
+      'models/a.sql': [
+        "-- {{ config(materialized='view') }}",
+        "{{ config(materialized='table', tags=['x'], meta={'owner': 'ann', 'tier': 1}) }}",
+        "{{ config(tags='y', meta={'tier': 2}) }}",
+        'select 1 as id',
+      ].join('\n'),
+    });
+    expect(errors(a)).toEqual([]);
+    const m = model(a, 'a');
+    expect(m.config.kind).toBe('table');
+    expect(m.config.tags).toEqual(['x', 'y']);
+    expect(m.meta).toEqual({ owner: 'ann', tier: 2 });
+    const said = a.diagnostics.filter((d) => d.code === 'template-warning').map((d) => [d.message, d.location?.file, d.location?.line]);
+    expect(said).toEqual([
+      ["config() sets 'materialized' again, to 'table', after 'view' at models/a.sql:1: the later call wins, as in dbt (Jinja inside a -- comment renders all the same)", 'models/a.sql', 2],
+    ]);
+  });
+
+  it('stays refused in a pipe project, where the last call would win unseen', () => {
+    const a = run({ 'pipe.yaml': 'name: shop\n', 'models/a.sql': "{{ config(materialized='view') }}\n{{ config(materialized='table') }}\nselect 1 as id" });
+    expect(errors(a)).toEqual([['config-conflict', "config() sets 'materialized' twice, to 'view' and then to 'table'; set it once", 'models/a.sql', 2]]);
+  });
+});
