@@ -5,8 +5,10 @@ import { secrets } from '../secrets/secrets.js';
  * The template language of a dbt `profiles.yml`: its string values may read the environment
  * with `{{ env_var('NAME') }}` or `{{ env_var('NAME', 'default') }}`, and convert with dbt's
  * `as_text`, `as_number`, `as_bool` and `as_native` filters (the value's key decides its type
- * here, so they change nothing). A value read from the environment may be a credential: it is
- * masked wherever pipe writes text.
+ * here, so they change nothing), and `{{ var('name', 'default') }}` reads the vars of the
+ * command line (`--var`, `--vars`) alone, as dbt's profiles do: a project's vars: are read
+ * after the profile. A value read from the environment may be a credential: it is masked
+ * wherever pipe writes text.
  */
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -19,7 +21,13 @@ class EnvVarError extends Error {}
 export class ProfileRenderer {
   private readonly nunjucks = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
 
-  constructor(env: Environment) {
+  constructor(env: Environment, vars: Readonly<Record<string, unknown>> = {}) {
+    this.nunjucks.addGlobal('var', (name: unknown, ...fallback: unknown[]) => {
+      if (typeof name !== 'string') throw new EnvVarError("var() takes a name, e.g. var('warehouse_path', 'dev.duckdb')");
+      if (Object.hasOwn(vars, name)) return vars[name];
+      if (fallback.length > 0) return fallback[0];
+      throw new EnvVarError(`var '${name}' is not set and var() was given no default: profiles.yml reads the vars of the command line alone (--var ${name}=VALUE), as dbt's do, not those of vars: in the project`);
+    });
     this.nunjucks.addGlobal('env_var', (name: unknown, ...fallback: unknown[]) => {
       if (typeof name !== 'string') throw new EnvVarError("env_var() takes a name, e.g. env_var('DBT_PATH', 'dev.duckdb')");
       const value = env[name];

@@ -32,6 +32,8 @@ export interface ProfileOptions {
   readonly env?: Environment;
   /** The folder that holds `.dbt/`; default the user's home folder. */
   readonly home?: string;
+  /** The vars of the command line, which var() in profiles.yml reads. */
+  readonly vars?: Readonly<Record<string, unknown>>;
 }
 
 export interface ProfileTarget {
@@ -169,7 +171,7 @@ export function readProfile(files: Pick<ProjectFiles, 'root' | 'dbtProject'>, op
     );
   }
   const start = diagnostics.length;
-  const target = new TargetReader(files.root, yaml, name, new ProfileRenderer(env), diagnostics).read(options.target ?? (env.DBT_TARGET || undefined), options.target !== undefined);
+  const target = new TargetReader(files.root, yaml, name, new ProfileRenderer(env, options.vars), diagnostics).read(options.target ?? (env.DBT_TARGET || undefined), options.target !== undefined);
   return target && !hasErrors(diagnostics.slice(start)) ? { kind: 'target', target } : { kind: 'broken' };
 }
 

@@ -25,6 +25,8 @@ export interface ProjectOptions {
   readonly profilesDir?: string;
   /** A dbt project's `--target`: the target of its profile to run on. */
   readonly target?: string;
+  /** The vars of the command line: a dbt profile's var() reads them. */
+  readonly vars?: Readonly<Record<string, unknown>>;
   readonly clock?: Clock;
 }
 

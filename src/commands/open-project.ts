@@ -53,7 +53,7 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
       }),
     ]);
   }
-  const validated = validateSettings(files, { profilesDir: options.profilesDir, target: options.target });
+  const validated = validateSettings(files, { profilesDir: options.profilesDir, target: options.target, vars: options.vars });
   if (validated.profileProblems.length > 0) throw new DiagnosticError(validated.profileProblems);
   let warehousePath: string;
   if (options.db?.startsWith(LAKE_PREFIX)) {
@@ -98,7 +98,7 @@ export function warehouseAhead(options: ProjectOptions, fs: ProjectFs = diskFs):
   if (options.db?.startsWith(LAKE_PREFIX)) return undefined;
   const root = resolve(options.project ?? '.');
   const { projectFile, dbtProject, diagnostics } = loadSettingsFiles(root, fs, new ParsedYamlCache(yamlCacheDir(root)));
-  const read = readWarehouseSettings({ root, projectFile, dbtProject }, diagnostics, { profilesDir: options.profilesDir, target: options.target });
+  const read = readWarehouseSettings({ root, projectFile, dbtProject }, diagnostics, { profilesDir: options.profilesDir, target: options.target, vars: options.vars });
   if (hasErrors(diagnostics)) return undefined;
   if (options.db !== undefined) {
     const { lake: _lake, ...setup } = read.warehouseSetup;

@@ -10,6 +10,7 @@ import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { loadProject } from '../../src/project/load-project.js';
 import { eventsOfType, explain, queryRows, removeTempDirs, tempDir, writeProjectFiles } from '../e2e/helpers.js';
 import { runIn } from '../support/in-process.js';
+import { cliIn } from '../support/cli-in-process.js';
 import { runDryRun } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
 
@@ -152,6 +153,29 @@ describe('finding profiles.yml and the target', () => {
     const v = validated(dir, { env: { SHOP_WAREHOUSE: 'from_env.duckdb', SHOP_SCHEMA: 'reporting' } });
     expect(v.settingsDiagnostics).toEqual([]);
     expect(v.settings).toMatchObject({ warehouse: 'from_env.duckdb', threads: 3, targetSchema: 'reporting' });
+  });
+});
+
+describe("var() in profiles.yml", () => {
+  it('reads the vars of the command line alone, as dbt does; one unset without a default is refused at its line', async () => {
+    const dir = dbtProject({
+      'dbt_project.yml': `${DBT_PROJECT}vars:\n  schema_of: from_project\n`,
+      'profiles.yml': profiles(`      path: "{{ var('db', 'dev') }}.duckdb"\n      schema: "{{ var('schema_of') }}"\n`),
+    });
+    expect(validated(dir, { vars: { db: 'prod', schema_of: 'marts' } }).settings).toMatchObject({ warehouse: 'prod.duckdb', targetSchema: 'marts' });
+    const p = problemOf(validated(dir, { vars: {} }));
+    expect(p.message).toContain("var 'schema_of' is not set and var() was given no default: profiles.yml reads the vars of the command line alone (--var schema_of=VALUE)");
+    expect(p.location).toMatchObject({ file: 'profiles.yml', line: 7 });
+    // The command line's --var reaches the profile: the run builds in the file it names.
+    const r = await cliIn(['run', '--project', dir, '--date', '2024-01-02', '--var', 'db=prod', '--vars', '{schema_of: marts}']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(dir, 'prod.duckdb'))).toBe(true);
+    expect(existsSync(join(dir, 'dev.duckdb'))).toBe(false);
+    expect(await queryRows(join(dir, 'prod.duckdb'), 'SELECT n FROM marts.one')).toEqual([{ n: 1 }]);
+    const missing = await cliIn(['run', '--project', dir, '--date', '2024-01-02']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("profiles.yml:7");
+    expect(missing.stderr).toContain("var 'schema_of' is not set");
   });
 });
 
