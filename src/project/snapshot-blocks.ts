@@ -24,12 +24,13 @@ export interface BlockProblem {
 export interface SnapshotFile {
   readonly blocks: readonly SnapshotBlock[];
   readonly problems: readonly BlockProblem[];
-  /** Whether anything but whitespace and Jinja comments stands outside the blocks. */
+  /** Whether anything but whitespace and comments (Jinja's, SQL's) stands outside the blocks. */
   readonly textOutside: boolean;
 }
 
 /** A tag of a snapshot block, with Jinja's whitespace control (`{%-`, `-%}`). */
 const TAG_RE = /\{%-?\s*(snapshot|endsnapshot)\b([\s\S]*?)-?%\}|\{#[\s\S]*?#\}/g;
+const SQL_COMMENT_RE = /--[^\n]*|\/\*[\s\S]*?\*\//g;
 const NAME_RE = /^\s*([\p{L}_][\p{L}\p{N}_$-]*)\s*$/u;
 
 const lineAt = (text: string, offset: number) => {
@@ -82,7 +83,8 @@ export function snapshotBlocks(text: string): SnapshotFile {
   } else {
     outside += text.slice(last);
   }
-  return { blocks, problems, textOutside: outside.trim() !== '' };
+  // SQL comments between blocks (a header, a block commented out with --) are no text either.
+  return { blocks, problems, textOutside: outside.replace(SQL_COMMENT_RE, '').trim() !== '' };
 }
 
 /**

@@ -1019,3 +1019,12 @@ describe('config() called twice in a model of a dbt project', () => {
     expect(errors(a)).toEqual([['config-conflict', "config() sets 'materialized' twice, to 'view' and then to 'table'; set it once", 'models/a.sql', 2]]);
   });
 });
+
+describe('a folder of dbt_project.yml with nothing under it', () => {
+  it('sets nothing and is not named as a setting pipe does not use', () => {
+    const a = run({ 'dbt_project.yml': 'name: shop\nprofile: shop\nmodels:\n  shop:\n    staging:\n', 'models/staging/a.sql': 'select 1 as id' });
+    expect(errors(a)).toEqual([]);
+    expect(a.diagnostics.map((d) => d.message).join('\n')).not.toMatch(/config (shop|staging)/);
+    expect(model(a, 'a').config.kind).toBe('view');
+  });
+});

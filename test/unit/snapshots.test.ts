@@ -30,6 +30,9 @@ describe('snapshot blocks', () => {
       ['b', 6, ' select 2 '],
     ]);
     expect(snapshotBlocks('select 1\n{% snapshot a %}select 1{% endsnapshot %}').textOutside).toBe(true);
+    // SQL comments between blocks are no text.
+    expect(snapshotBlocks('-- header\n/* a\nnote */\n{% snapshot a %}select 1{% endsnapshot %}\n-- the end').textOutside).toBe(false);
+    expect(snapshotBlocks('-- header\nselect 1\n{% snapshot a %}select 1{% endsnapshot %}').textOutside).toBe(true);
   });
 
   it('says what is wrong with a block, at its line', () => {

@@ -55,7 +55,9 @@ export function levelsFor(yaml: YamlSource, section: string, fqn: readonly strin
   for (let i = 0; isMapping(level); i++) {
     const settings = new Map<string, ConfigSetting>();
     for (const [key, value] of Object.entries(level)) {
-      if (!key.startsWith('+') && isMapping(value)) continue;
+      // A folder's mapping is a level below; a key with nothing under it (`shop:` alone, a
+      // project or folder left empty) sets nothing.
+      if (!key.startsWith('+') && (isMapping(value) || value === null)) continue;
       const name = key.startsWith('+') ? key.slice(1).trim() : key;
       const location = { file: yaml.file, line: yaml.pathLine([...path, key]) };
       settings.set(...setting(name, value, location, (i) => ({ file: yaml.file, line: yaml.pathLine([...path, key, String(i)]) ?? location.line })));
