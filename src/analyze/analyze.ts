@@ -642,9 +642,13 @@ export class ModelRenderer {
   private configValueOf(model: RenderModel, calls: Readonly<Record<string, unknown>>, key: string): unknown {
     // In a dbt project, merged as dbt merges (tags add up), the schema and alias left as written.
     const asWritten: DbtNames | undefined = this.project.dbt ? { database: this.project.database, schema: (custom) => custom as string, alias: (custom) => custom } : undefined;
-    const { record } = mergeConfig(model.resource, model.base, calls, () => ({ file: model.source.file }), asWritten, []);
+    const merged = mergeConfig(model.resource, model.base, calls, () => ({ file: model.source.file }), asWritten, []);
+    const { record } = merged;
     const value = Object.hasOwn(record, key) ? record[key] : record[key.replaceAll('-', '_')];
     if (value !== undefined && value !== null) return value;
+    // A key pipe leaves aside (meta, grants, docs, ...) reads as dbt's config.get() reads it.
+    const aside = merged.setting?.(key) ?? merged.setting?.(key.replaceAll('-', '_'));
+    if (aside !== undefined && aside !== null) return aside;
     if (key === 'materialized') return model.resource === 'snapshot' ? 'snapshot' : this.project.dbt ? 'view' : DEFAULT_MATERIALIZATION;
     if (key === 'enabled') return true;
     // What dbt's model config holds where nothing sets it: a package reading model.config.tags gets a list.

@@ -23,6 +23,9 @@ select
   '{{ model.relation_name }}' as rel,
   id
 from {{ ref('base') }}`,
+  // Rendered once (nothing read that only the graph knows): config() keys pipe leaves aside are read all the same.
+  'models/plain.sql': `{{ config(meta={'owner': 'bob'}, team='core') }}
+select '{{ model.meta.owner }}' as owner, '{{ config.get("meta")["owner"] }}' as via_get, '{{ config.get("team") }}' as team`,
 };
 
 describe("dbt's model in a model's render", () => {
@@ -32,5 +35,6 @@ describe("dbt's model in a model's render", () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const rows = await queryWarehouse(dir, 'select * from main.users');
     expect(rows).toEqual([{ tag_1: 'pii', owner: 'ann', n_refs: 1, deps: 'model.shop.base', rel: '"warehouse"."main"."users"', id: 1 }]);
+    expect(await queryWarehouse(dir, 'select * from main.plain')).toEqual([{ owner: 'bob', via_get: 'bob', team: 'core' }]);
   });
 });

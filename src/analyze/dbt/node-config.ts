@@ -134,6 +134,8 @@ export interface MergedConfig {
   readonly group?: { readonly value: unknown; readonly location: Location };
   /** dbt's `meta`, merged over every level as dbt merges it: `model.meta` and the graph's nodes show it. */
   readonly meta?: { readonly value: unknown; readonly location: Location };
+  /** In a dbt project, the value of any key its settings give, those pipe leaves aside too (`meta`, `grants`, `docs`): what dbt's `config.get()` reads. */
+  readonly setting?: (key: string) => unknown;
 }
 
 /**
@@ -213,5 +215,6 @@ export function mergeConfig(
   const access = settings.get('access');
   const group = settings.get('group');
   const meta = settings.get('meta');
-  return Object.assign({ record, dbtLocations, unused }, access === undefined ? {} : { access }, group === undefined ? {} : { group }, meta === undefined ? {} : { meta });
+  const setting = (key: string) => settings.get(key)?.value;
+  return Object.assign({ record, dbtLocations, unused }, access === undefined ? {} : { access }, group === undefined ? {} : { group }, meta === undefined ? {} : { meta }, dbtProject ? { setting } : {});
 }
