@@ -26,7 +26,7 @@ export class ProfileRenderer {
       if (typeof name !== 'string') throw new EnvVarError("var() takes a name, e.g. var('warehouse_path', 'dev.duckdb')");
       if (Object.hasOwn(vars, name)) return vars[name];
       if (fallback.length > 0) return fallback[0];
-      throw new EnvVarError(`var '${name}' is not set and var() was given no default: profiles.yml reads the vars of the command line alone (--var ${name}=VALUE), as dbt's do, not those of vars: in the project`);
+      throw new EnvVarError(`var '${name}' is not set and var() was given no default: profiles.yml reads the vars of the command line alone (--var ${name}=VALUE), as dbt's do, not those of vars: in the project; or give it a default: var('${name}', 'VALUE')`);
     });
     this.nunjucks.addGlobal('env_var', (name: unknown, ...fallback: unknown[]) => {
       if (typeof name !== 'string') throw new EnvVarError("env_var() takes a name, e.g. env_var('DBT_PATH', 'dev.duckdb')");
