@@ -156,9 +156,9 @@ describe('merge and delete+insert models', () => {
     }
   });
 
-  it('fails a run whose rows share a key, naming the keys, and publishes nothing', async () => {
+  it('fails a merge whose rows share a key, naming the keys, and publishes nothing', async () => {
     const dir = project({
-      'models/users.sql': `{{ config(materialized='incremental', unique_key='user_id') }}\nselect user_id, amount from {{ ref('events') }}`,
+      'models/users.sql': `{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='merge') }}\nselect user_id, amount from {{ ref('events') }}`,
     });
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, explain(r)).toBe(1);
@@ -167,11 +167,24 @@ describe('merge and delete+insert models', () => {
     expect(await queryRows(warehouseOf(dir), "select count(*)::INTEGER as n from duckdb_tables() where table_name = 'users'")).toEqual([{ n: 0 }]);
   });
 
+  it("builds a delete+insert whose rows share a key, as dbt's does: every row of the key, and a re-run leaves the same rows", async () => {
+    const dir = project({
+      'models/users.sql': `{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='delete+insert') }}\nselect user_id, amount from {{ ref('events') }}`,
+    });
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    const rows = await sortedRows(warehouseOf(dir), 'users');
+    expect(rows.map((r) => [r.user_id, r.amount])).toEqual([[10, 3], [10, 5], [11, 1], [11, 7], [12, 2], [12, 9]]);
+    const again = await runIn(dir, { date: '2024-01-02' });
+    expect(again.code, explain(again)).toBe(0);
+    expect(await sortedRows(warehouseOf(dir), 'users')).toEqual(rows);
+  });
+
   it('points a failure of the key at where unique_key is set: its line in config(), or in the YAML', async () => {
     const dir = project({
-      'models/users.sql': `{{ config(\n    materialized='incremental',\n    unique_key='user_id',\n) }}\nselect user_id, amount from {{ ref('events') }}`,
+      'models/users.sql': `{{ config(\n    materialized='incremental',\n    unique_key='user_id', incremental_strategy='merge',\n) }}\nselect user_id, amount from {{ ref('events') }}`,
       'models/users_yaml.sql': `select user_id, amount from {{ ref('events') }}`,
-      'models/users_yaml.yaml': `materialized: incremental\nincremental_strategy: delete+insert\nunique_key: [user_id]\n`,
+      'models/users_yaml.yaml': `materialized: incremental\nincremental_strategy: merge\nunique_key: [user_id]\n`,
     });
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, explain(r)).toBe(1);
@@ -180,7 +193,7 @@ describe('merge and delete+insert models', () => {
       ['users', { file: 'models/users.sql', line: 3, column: 5 }],
       ['users_yaml', { file: 'models/users_yaml.yaml', line: 3 }],
     ]);
-    expect(r.stdout).toContain("at models/users.sql:3\n    3 |     unique_key='user_id',");
+    expect(r.stdout).toContain("at models/users.sql:3\n    3 |     unique_key='user_id', incremental_strategy='merge',");
   });
 });
 

@@ -127,7 +127,7 @@ describe('unique_key strategies SQL', () => {
     expectSql('unique-key-merge', renderSteps(uniqueKeyStrategy(input('table', { sql: latest, interval: undefined, partitionBy: undefined }), ['order_id'], 'merge')));
   });
 
-  it('delete+insert on a composite key, first build: the table is created from the staged rows', () => {
+  it('delete+insert on a composite key, first build: the table is created from the staged rows; NULL keys refused, shared keys kept', () => {
     expectSql(
       'unique-key-delete-insert',
       renderSteps(uniqueKeyStrategy(input(undefined, { sql: latest, interval: undefined, partitionBy: undefined }), ['order_id', 'status'], 'delete+insert')),

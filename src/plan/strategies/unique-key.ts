@@ -7,11 +7,13 @@ import { SQL, type StrategyInput } from './strategy.js';
  * `merge` and `delete+insert` (dbt's strategies with a `unique_key`): the run's rows are
  * staged in a temporary table, then ONE transaction replaces the table's rows that share a
  * key with a staged row and adds the others. Re-running the same query gives the same table,
- * provided each key names one row: a staged key that is NULL (it matches nothing, so every
- * re-run would insert the row again) or that several staged rows share (dbt-duckdb would insert
- * them all, or update a row with one of them chosen by chance) fails the task before anything
- * is published. The first run creates the table; later runs compare the staged
- * columns with the table's (see schema-change.ts).
+ * provided no staged key is NULL (it matches nothing, so every re-run would insert the row
+ * again), which fails the task before anything is published. A merge's key must also name one
+ * staged row (a row would be updated with one of several chosen by chance); delete+insert
+ * deletes every row of a staged key and inserts every staged row, so several rows may share a
+ * key (dbt's way of replacing a day: `unique_key='day'`), and a re-run leaves the same rows.
+ * The first run creates the table; later runs compare the staged columns with the table's
+ * (see schema-change.ts).
  */
 export function uniqueKeyStrategy(input: StrategyInput, keys: readonly string[], how: 'merge' | 'delete+insert'): Step[] {
   const staging = incrementalStaging(input);
@@ -31,14 +33,18 @@ export function uniqueKeyStrategy(input: StrategyInput, keys: readonly string[],
       one: `staged row with ${named} NULL: NULL matches no row, so every re-run would insert it again; leave it out of the query or give it a key`,
       location: input.uniqueKeyAt,
     },
-    {
-      kind: 'assert-empty',
-      sql: `${shared} ORDER BY ${columns} LIMIT 5`,
-      countSql: `SELECT count(*) AS n FROM (${shared}) AS shared`,
-      message: `values of ${named} that more than one staged row has: a key must name one row, or the table would keep them all, or one of them chosen by chance; make the query return one row per key`,
-      one: `value of ${named} that more than one staged row has: a key must name one row, or the table would keep them all, or one of them chosen by chance; make the query return one row per key`,
-      location: input.uniqueKeyAt,
-    },
+    ...(how === 'merge'
+      ? [
+          {
+            kind: 'assert-empty' as const,
+            sql: `${shared} ORDER BY ${columns} LIMIT 5`,
+            countSql: `SELECT count(*) AS n FROM (${shared}) AS shared`,
+            message: `values of ${named} that more than one staged row has: a merge updates a row with one of them chosen by chance; make the query return one row per key, or use incremental_strategy 'delete+insert', which keeps them all`,
+            one: `value of ${named} that more than one staged row has: a merge updates a row with one of them chosen by chance; make the query return one row per key, or use incremental_strategy 'delete+insert', which keeps them all`,
+            location: input.uniqueKeyAt,
+          },
+        ]
+      : []),
     ...publishStaged(input, SQL.replaceByKey(input.relation, staging, keys, how), { keys }),
   ];
 }

@@ -9,7 +9,7 @@ SELECT * FROM "temp"."main"."__pipe_stage__fct_orders__20240102" WHERE "order_id
 -- count
 SELECT count(*) AS n FROM "temp"."main"."__pipe_stage__fct_orders__20240102" WHERE "order_id" IS NULL;
 
--- assert-empty: values of unique_key (order_id) that more than one staged row has: a key must name one row, or the table would keep them all, or one of them chosen by chance; make the query return one row per key
+-- assert-empty: values of unique_key (order_id) that more than one staged row has: a merge updates a row with one of them chosen by chance; make the query return one row per key, or use incremental_strategy 'delete+insert', which keeps them all
 SELECT "order_id", count(*) AS staged_rows FROM "temp"."main"."__pipe_stage__fct_orders__20240102" GROUP BY "order_id" HAVING count(*) > 1 ORDER BY "order_id" LIMIT 5;
 -- count
 SELECT count(*) AS n FROM (SELECT "order_id", count(*) AS staged_rows FROM "temp"."main"."__pipe_stage__fct_orders__20240102" GROUP BY "order_id" HAVING count(*) > 1) AS shared;
