@@ -1787,6 +1787,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   }
   const modelConfigDiagnostics = new ConfigDiagnostics('model');
   const existed = new Map<string, boolean>();
+  /** The models whose render calls is_incremental(): a unit test of one says which build it is of. */
+  const askIsIncremental = new Set<string>();
   /** Model files with nothing in them: no model is built from them, as in dbt. */
   const emptyFiles = new Set<string>();
   for (const [name, m] of models) {
@@ -1809,6 +1811,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
       m.entry.analyzed = analyzed;
     }
     if (raw.readsState || hasHooks(analyzed.config)) existed.set(name, existing);
+    if (raw.readsState) askIsIncremental.add(name);
     modelConfigDiagnostics.add(name, analyzed.configDiagnostics);
     for (const u of analyzed.unused) if (!unusedSettings.has(u.key)) unusedSettings.set(u.key, u.location);
     if (!analyzed.config.enabled) {
@@ -1897,7 +1900,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   const { own: ownSourceTests, readingBuilt } = sourceTestsReadingBuilt(tests.sourceTests, nodes);
   const onSources = withTests(nodes, [...tests.tests, ...readingBuilt], diagnostics);
   sourceTestsWaitForSeeds(nodes, joinedChecks(ownSourceTests, onSources));
-  withUnitTests(nodes, reads, files, properties, disabled, engine, renderSetting, diagnostics);
+  withUnitTests(nodes, reads, askIsIncremental, files, properties, disabled, engine, renderSetting, diagnostics);
   renderer.setNodes(nodes);
 
   const { graph, cycles } = graphOf(nodes, cache);
@@ -2200,6 +2203,7 @@ function testCalls(properties: Properties): string[] {
 function withUnitTests(
   nodes: Map<string, PipeNode>,
   reads: ReadonlyMap<string, readonly string[]>,
+  askIsIncremental: ReadonlySet<string>,
   files: ProjectFiles,
   properties: Properties,
   disabled: ReadonlyMap<string, Location>,
@@ -2214,7 +2218,7 @@ function withUnitTests(
       model: (name) => {
         const node = nodes.get(name);
         if (node?.kind !== 'model') return disabled.has(name) ? 'disabled' : undefined;
-        return { incremental: modelKind(node.config.kind).isIncremental({ tableExists: true, fullRefresh: false }), reads: reads.get(name) ?? [] };
+        return { incremental: modelKind(node.config.kind).isIncremental({ tableExists: true, fullRefresh: false }), asksIsIncremental: askIsIncremental.has(name), reads: reads.get(name) ?? [] };
       },
       modelNames: [...nodes.values()].filter((n) => n.kind === 'model').map((n) => n.name),
       versioned: properties.versioned,

@@ -273,6 +273,29 @@ describe('dbt unit tests', () => {
     expect(eventsOfType(t.events, 'task-started')).toEqual([]);
   });
 
+  it("an incremental model whose query never asks is_incremental() has one query: its unit test needs no override, as in dbt", async () => {
+    const dir = tempProject({
+      ...FILES,
+      'models/order_counts.sql': `{{ config(materialized='incremental', unique_key='order_date') }}\nselect order_date, count(*) as orders from {{ ref('orders') }} group by 1`,
+      'models/unit_tests.yml': `version: 2
+unit_tests:
+  - name: counts_per_day
+    model: order_counts
+    given:
+      - input: ref('orders')
+        rows:
+          - {order_id: 1, customer_id: 1, order_date: 2024-01-01, amount: 5}
+          - {order_id: 2, customer_id: 1, order_date: 2024-01-01, amount: 7}
+    expect:
+      rows:
+        - {order_date: 2024-01-01, orders: 2}
+`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02', select: ['+order_counts'] });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('counts_per_day');
+  });
+
   it('every malformed unit test is an error at its line, before anything runs', async () => {
     const dir = tempProject({
       ...FILES,

@@ -48,7 +48,8 @@ export interface UnitTest {
 /** What a unit test may name, as analysis knows it. */
 export interface UnitTestContext {
   /** A model of the graph with what its template reads (ref()s by name, source()s as `source.table`); `disabled` when switched off. */
-  readonly model: (name: string) => { readonly incremental: boolean; readonly reads: readonly string[] } | 'disabled' | undefined;
+  /** `asksIsIncremental`: its render calls is_incremental(), so which build a test is of changes its query. */
+  readonly model: (name: string) => { readonly incremental: boolean; readonly asksIsIncremental: boolean; readonly reads: readonly string[] } | 'disabled' | undefined;
   readonly modelNames: readonly string[];
   /** Models with versions: a unit test of one tests each version, and ref('m', v=1) gives version 1's rows. */
   readonly versioned: ReadonlyMap<string, VersionedModel>;
@@ -141,8 +142,10 @@ function unitTest(spec: UnitTestSpec, ctx: UnitTestContext, diagnostics: Diagnos
       problem(`overrides.macros.${name}: no macro of that name is there to override`, spec.overridesAt, overrideHint(name, ctx));
     } else macros.set(name, value);
   }
-  // As dbt: an incremental model's unit test says which branch it tests, and the incremental branch reads `this`.
-  if (model.incremental && typeof isIncremental !== 'boolean') {
+  // An incremental model whose query asks is_incremental() has two queries: its unit test says
+  // which it tests (dbt's answer would be whether the model's table exists in the warehouse the
+  // test runs on); the incremental branch reads `this`. One that never asks has one query.
+  if (model.incremental && model.asksIsIncremental && typeof isIncremental !== 'boolean') {
     problem(`${spec.model} is incremental: say which build the test is of with overrides: {macros: {is_incremental: true}} (or false)`);
   } else if (isIncremental === true && model.incremental && !given.some((g) => g.node === spec.model)) {
     problem(`a test of ${spec.model}'s incremental build needs the rows of its table: an input this`);
