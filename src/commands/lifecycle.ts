@@ -18,7 +18,7 @@ import {
   readRelationsOfRecordedNodes,
   readSeedHashes,
   stateExists,
-  succeededTaskIds,
+  firstSucceeded, succeededTaskIds,
   Catalog,
 } from '../warehouse/run-state.js';
 import { getRun } from '../warehouse/run-state.js';
@@ -217,11 +217,12 @@ export async function withPast(ctx: PlanContext, prepared: Prepared, of: Interva
   const ids = isRange(of) ? backfillPastTaskIds(ctx, of) : pastTaskIds(ctx, of);
   if (ids.length === 0 || !prepared.warehouse) return { ...ctx, pastSucceeded: new Set() };
   const read = prepared.access !== 'write';
-  const pastSucceeded = await prepared.warehouse.engine.withSession(async (s) =>
+  const nodes = [...new Set(ids.map((id) => id.slice(0, id.lastIndexOf('@'))))];
+  const { pastSucceeded, pastFirst } = await prepared.warehouse.engine.withSession(async (s) =>
     // Read-only, the run state may not exist: a warehouse that pipe has never written to.
-    read && !(await stateExists(s)) ? new Set<string>() : succeededTaskIds(s, ids),
+    read && !(await stateExists(s)) ? { pastSucceeded: new Set<string>(), pastFirst: new Map<string, string>() } : { pastSucceeded: await succeededTaskIds(s, ids), pastFirst: await firstSucceeded(s, nodes) },
   );
-  return { ...ctx, pastSucceeded };
+  return { ...ctx, pastSucceeded, pastFirst };
 }
 
 const isRange = (of: Interval | readonly Interval[]): of is readonly Interval[] => Array.isArray(of);

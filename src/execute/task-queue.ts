@@ -11,7 +11,11 @@ import { SlowStart } from './slow-start.js';
  * - At most `threads` tasks are out at once.
  * - Tasks that carry a `group` (a backfill's date) are admitted a group at a time when
  *   `parallel` is set: at most that many groups in flight, fewer while slow start grows the
- *   window (see slow-start.ts).
+ *   window (see slow-start.ts). A group in flight may wait for a task of a group not admitted
+ *   yet (a date's model reads a table built once per backfill, after every date of what it
+ *   reads; a `depends_on_past` model backfilled newest first): when nothing is out or parked
+ *   that could end and free the window, the next group is admitted past it, so that the run
+ *   never stalls with tasks that could run.
  * - A failed or skipped task skips everything downstream of it, however indirectly.
  * - After `maxFailures` failed tasks nothing more starts; what is out may still end.
  * - Each task is handed out once, and settled once; a task parked in between (it ran, its
@@ -104,6 +108,7 @@ export class TaskQueue<T extends QueuedTask> {
   private groupsFailed = 0;
   private groupsCancelled = 0;
   private out = 0;
+  private parked = 0;
   private halted = false;
   private readonly count = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
 
@@ -152,10 +157,13 @@ export class TaskQueue<T extends QueuedTask> {
   /** The next task that may start now, if any; it counts as out until it is settled. */
   take(): Taken<T> | undefined {
     if (this.halted || this.out >= this.threads) return undefined;
-    const k = this.ready.findIndex((i) => {
+    let k = this.ready.findIndex((i) => {
       const g = this.groupOf(i);
       return !this.gated || !g || g.started || this.groupsInFlight < this.window.current;
     });
+    // Every ready task is of a group not admitted, and nothing that could end is out: the
+    // groups in flight wait for one of them. The first is admitted past the window.
+    if (k < 0 && this.ready.length > 0 && this.out === 0 && this.parked === 0) k = 0;
     if (k < 0) return undefined;
     const [i] = this.ready.splice(k, 1);
     this.state[i] = 'out';
@@ -178,6 +186,7 @@ export class TaskQueue<T extends QueuedTask> {
     if (i === undefined || this.state[i] !== 'out') throw new Error(`internal error: ${task.id} parked without being taken`);
     this.state[i] = 'parked';
     this.out--;
+    this.parked++;
   }
 
   /**
@@ -189,6 +198,7 @@ export class TaskQueue<T extends QueuedTask> {
     if (i === undefined || this.state[i] !== 'parked') throw new Error(`internal error: ${task.id} resumed without being parked`);
     this.state[i] = 'out';
     this.out++;
+    this.parked--;
   }
 
   /** Takes back a task that was handed out (or parked), with how it ended. */
@@ -196,6 +206,7 @@ export class TaskQueue<T extends QueuedTask> {
     const i = this.index.get(task.id);
     if (i === undefined || (this.state[i] !== 'out' && this.state[i] !== 'parked')) throw new Error(`internal error: ${task.id} settled without being taken`);
     if (this.state[i] === 'out') this.out--;
+    else this.parked--;
     this.count[outcome]++;
     let groupEnded = this.end(i, outcome);
     let stopped: Settlement<T>['stopped'];

@@ -41,6 +41,12 @@ export interface PlanContext {
    */
   readonly pastSucceeded?: ReadonlySet<string>;
   /**
+   * The earliest interval each of those models has ever succeeded for (its label), read with
+   * `pastSucceeded`: an interval no earlier one of the model was built before has no past to
+   * wait for (the first date ever built, or a rebuild of it). Absent for a model: none succeeded.
+   */
+  readonly pastFirst?: ReadonlyMap<string, string>;
+  /**
    * A backfill with `fullRefresh`: the incremental models whose full refresh was swapped in
    * already (by the run a retry completes). Their dates are not rebuilt; what reads them
    * reads the published table.
@@ -393,6 +399,9 @@ function pastBlocks(node: ModelNode, ctx: PlanContext, interval: Interval): stri
   if (!ctx.pastSucceeded || !waitsForPast(node, ctx)) return undefined;
   const previous = intervalLabel(previousInterval(interval));
   if (ctx.pastSucceeded.has(taskId(node, previous))) return undefined;
+  // Nothing of the model was ever built before this interval: it is the first, rebuilt.
+  const first = ctx.pastFirst?.get(node.name);
+  if (first === undefined || previous < first) return undefined;
   const when = isHourLabel(previous) ? `--date ${previous.slice(0, 10)} --hour ${Number(previous.slice(11))}` : `--date ${previous}`;
   return `depends_on_past: ${node.name} for ${previous} has not succeeded (it failed or was never built); build it first (pipe run --select ${node.name} ${when}), or pass --ignore-dependencies-on-past`;
 }

@@ -749,6 +749,16 @@ export async function succeededTaskIds(session: WarehouseSession, ids: readonly 
   return new Set(rows.map((r) => String(r.task_id)));
 }
 
+/** The earliest interval (its label) each node has a succeeded task of; a node with none is absent. */
+export async function firstSucceeded(session: WarehouseSession, nodes: readonly string[]): Promise<Map<string, string>> {
+  if (nodes.length === 0) return new Map();
+  const rows = await session.query(
+    `SELECT t.node, min(t.ds) AS first FROM ${STATE_SCHEMA}.task_results r JOIN ${STATE_SCHEMA}.planned_tasks t ON t.run_id = r.run_id AND t.task_id = r.task_id
+     WHERE r.status = 'succeeded' AND t.ds IS NOT NULL AND ${session.dialect.memberOf('t.node', nodes)} GROUP BY t.node`,
+  );
+  return new Map(rows.map((r) => [String(r.node), String(r.first)]));
+}
+
 /**
  * How the detail of a task starts when it left a table or view as it was because a newer
  * build stood there: a retry's task that a later run published since, or a task whose run

@@ -178,6 +178,44 @@ select revenue_date, revenue from {{ ref('daily_revenue') }} where revenue_date 
     expect(await days()).toEqual(['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-10']);
   });
 
+  it('a depends_on_past model rebuilds its first date, and dates before it, as it built them first: nothing before them was ever built', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: past\n',
+      'models/m.sql': "{{ config(materialized='incremental', partition_by='d', depends_on_past=true) }}\nselect '{{ ds }}'::DATE as d, 1 as v\n",
+    });
+    expect((await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03' })).code).toBe(0);
+    const again = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03', force: true });
+    expect(again.code, again.stdout).toBe(0);
+    expect(taskIdsOf(again.events, 'task-succeeded').sort()).toEqual(['m@2024-01-01', 'm@2024-01-02', 'm@2024-01-03']);
+    expect((await runIn(dir, { date: '2024-01-01', force: true })).code).toBe(0);
+    expect((await runIn(dir, { date: '2023-12-31' })).code).toBe(0);
+    // A gap is not a first date: the date after one that never succeeded still waits.
+    const gap = await runIn(dir, { date: '2024-01-05' });
+    expect(gap.code).toBe(1);
+    expect(gap.stdout + gap.stderr).toContain('m for 2024-01-04 has not succeeded');
+  });
+
+  it("builds every date where a date's model reads a table built once, after every date of what it reads, at --parallel 1 and 3", async () => {
+    for (const parallel of [1, 3]) {
+      const dir = tempDir();
+      writeProjectFiles(dir, {
+        'pipe.yaml': 'name: chain\n',
+        'models/a.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::date as d, 1 as v\n",
+        'models/t.sql': "select count(*)::INTEGER as n from {{ ref('a') }}\n",
+        'models/b.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::date as d, n from {{ ref('t') }}\n",
+      });
+      const r = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03', parallel });
+      expect(r.code, r.stdout).toBe(0);
+      expect(taskIdsOf(r.events, 'task-succeeded')).toHaveLength(7);
+      expect(await queryRows(join(dir, 'warehouse.duckdb'), 'SELECT d::VARCHAR AS d, n FROM b ORDER BY d')).toEqual([
+        { d: '2024-01-01', n: 3 },
+        { d: '2024-01-02', n: 3 },
+        { d: '2024-01-03', n: 3 },
+      ]);
+    }
+  });
+
   it("pipe retry of a run whose selection names a model deleted since says it is the run's selection", async () => {
     const dir = copyExample();
     const flaky = `{{ config(materialized='incremental', partition_by='revenue_date') }}

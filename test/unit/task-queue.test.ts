@@ -162,6 +162,33 @@ describe('TaskQueue', () => {
       expect(takeAll(q)).toEqual(['m0@d7']);
     });
 
+    it('admits the next date past the window when a date in flight waits for a task of one not admitted, and nothing out could free it', () => {
+      // a@d1..d3 by date; t once, after every date of a; b@dN reads t: date 1 cannot end before date 3's a.
+      const group = (d: number) => ({ group: `2024-01-0${d}` });
+      const tasks = [
+        t('a@d1', [], group(1)),
+        t('a@d2', [], group(2)),
+        t('a@d3', [], group(3)),
+        t('t@d3', ['a@d1', 'a@d2', 'a@d3'], group(3)),
+        t('b@d1', ['t@d3'], group(1)),
+        t('b@d2', ['t@d3'], group(2)),
+        t('b@d3', ['t@d3'], group(3)),
+      ];
+      const { q, settle } = queue(tasks, { parallel: 1, threads: 1 });
+      const order: string[] = [];
+      for (let taken = q.take(); taken; taken = q.take()) {
+        order.push(taken.task.id);
+        settle(taken.task.id, 'succeeded');
+      }
+      expect(order).toEqual(['a@d1', 'a@d2', 'a@d3', 't@d3', 'b@d1', 'b@d2', 'b@d3']);
+      expect(q.pending).toBe(0);
+      // While a task is out, the window holds: it may free the date in flight.
+      const again = queue(tasks, { parallel: 1, threads: 2 });
+      expect(takeAll(again.q)).toEqual(['a@d1']);
+      again.settle('a@d1', 'succeeded');
+      expect(takeAll(again.q)).toEqual(['a@d2']);
+    });
+
     it('starts every task of a date in flight, whatever the window', () => {
       const { q } = queue(dates(3, 2), { parallel: 2 });
       expect(takeAll(q)).toEqual(['m0@d1', 'm1@d1']);
