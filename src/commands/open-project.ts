@@ -6,7 +6,7 @@ import { readWarehouseSettings, validateSettings, type ValidatedSettings } from 
 import { loadProject, loadSettingsFiles, PROJECT_FILE, type ProjectFiles } from '../project/load-project.js';
 import { diskFs, type ProjectFs } from '../project/project-fs.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
-import { notAFilePath } from '../warehouse/warehouse-file.js';
+import { notAFilePath, warehouseFilePath } from '../warehouse/warehouse-file.js';
 import { ParsedYamlCache, yamlCacheDir } from '../project/yaml-cache.js';
 import { DBT_PROJECT_FILE } from '../project/layout.js';
 import type { ProjectOptions } from './context.js';
@@ -76,7 +76,7 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
     if (notFile !== undefined) {
       throw new DiagnosticError([error('bad-option', `--db ${notFile}`, undefined, { hint: 'give the path of a DuckDB file (created if missing); --dry-run shows what a run would do, writing nothing' })]);
     }
-    warehousePath = resolve(options.db);
+    warehousePath = warehouseFilePath(process.cwd(), options.db);
     // A DuckDB file on the command line replaces pipe.yaml's lake.
     if (validated.warehouseSetup.lake) {
       const { lake: _lake, ...setup } = validated.warehouseSetup;
@@ -85,7 +85,7 @@ export function openProject(options: ProjectOptions, fs?: ProjectFs): Project {
     }
   }
   else if (validated.warehouseProblem) throw new DiagnosticError([validated.warehouseProblem]);
-  else warehousePath = resolve(root, validated.settings.warehouse);
+  else warehousePath = warehouseFilePath(root, validated.settings.warehouse);
   return { ...validated, root, files, warehousePath };
 }
 
@@ -102,10 +102,10 @@ export function warehouseAhead(options: ProjectOptions, fs: ProjectFs = diskFs):
   if (hasErrors(diagnostics)) return undefined;
   if (options.db !== undefined) {
     const { lake: _lake, ...setup } = read.warehouseSetup;
-    return { path: resolve(options.db), setup };
+    return { path: warehouseFilePath(process.cwd(), options.db), setup };
   }
   if (read.warehouseProblem || read.warehouseSetup.lake) return undefined;
-  return { path: resolve(root, read.settings.warehouse), setup: read.warehouseSetup };
+  return { path: warehouseFilePath(root, read.settings.warehouse), setup: read.warehouseSetup };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { accessSync, closeSync, constants, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { errnoReason, FolderError, makeFolders, removeFolders } from '../util/folders.js';
-import { basename, dirname } from 'node:path';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { WarehouseOpenError } from './warehouse.js';
 
 /**
@@ -43,6 +44,16 @@ function looksLikeDuckDB(path: string): boolean {
   }
 }
 
+/**
+ * The warehouse file a path names, as DuckDB and dbt-duckdb read it: `~` (alone or before a
+ * separator) is the home folder; any other relative path is from `from` (the project folder, or
+ * the working directory for `--db`).
+ */
+export function warehouseFilePath(from: string, path: string): string {
+  if (path === '~' || path.startsWith('~/') || (sep === '\\' && path.startsWith('~\\'))) return join(homedir(), path.slice(1));
+  return resolve(from, path);
+}
+
 /** A path with a scheme (`md:`, `s3://`); one letter is a Windows drive. */
 const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]+):/;
 
@@ -54,6 +65,7 @@ const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]+):/;
  */
 export function notAFilePath(path: string): string | undefined {
   if (path.startsWith(':memory:')) return `${path} is a database in memory, which keeps nothing once the command ends: pipe keeps its tables and run state in a DuckDB file`;
+  if (/[\\/]$/.test(path)) return `${path} ends with a folder separator: it names a folder, and pipe keeps its warehouse in a DuckDB file (e.g. ${path}warehouse.duckdb)`;
   const scheme = SCHEME_RE.exec(path)?.[1];
   if (scheme === undefined) return undefined;
   // The rest of an md: path may hold a token: only its scheme is shown.

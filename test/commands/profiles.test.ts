@@ -189,6 +189,20 @@ describe('pipe.yaml and --db win where they say something', () => {
     expect(openProject({ project: dir, db: join(dir, 'given.duckdb') }).warehousePath).toBe(join(dir, 'given.duckdb'));
   });
 
+  it('~ is the home folder in every warehouse path, as DuckDB and dbt-duckdb read it; a path ending with a separator names a folder, refused', async () => {
+    const home = process.env.HOME!;
+    const dir = dbtProject({ 'profiles.yml': profiles('      path: ~/shop.duckdb\n') });
+    expect(openProject({ project: dir }).warehousePath).toBe(join(home, 'shop.duckdb'));
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(existsSync(join(home, 'shop.duckdb'))).toBe(true);
+    expect(existsSync(join(dir, '~'))).toBe(false);
+    const own = dbtProject({ 'profiles.yml': profiles(DEV), 'pipe.yaml': 'warehouse: ~/own.duckdb\n' });
+    expect(openProject({ project: own }).warehousePath).toBe(join(home, 'own.duckdb'));
+    expect(openProject({ project: own, db: '~/given.duckdb' }).warehousePath).toBe(join(home, 'given.duckdb'));
+    expect(() => openProject({ project: own, db: 'newdir/' })).toThrow(/--db newdir\/ ends with a folder separator: it names a folder/);
+  });
+
   it("pipe.yaml's settings: set after the target's, so they win; one DuckDB does not know is refused at its pipe.yaml line", async () => {
     const dir = dbtProject({
       'profiles.yml': profiles(`${DEV}      settings:\n        default_null_order: nulls_first\n        threads: 2\n`),
