@@ -72,6 +72,21 @@ function onlyRemaining(tasks: readonly Task[], remaining: ReadonlySet<string>): 
     .map((t) => ({ ...t, upstream: t.upstream.filter((u) => remaining.has(u)), after: t.after?.filter((u) => remaining.has(u)) }));
 }
 
+/** The node a task id names: `orders@2024-01-02` is of orders (a seed's id is its name). */
+const nodeOfTask = (id: string) => (id.includes('@') ? id.slice(0, id.indexOf('@')) : id);
+
+/**
+ * The models of undone tasks the plan has no longer, but other tasks of: each with the ids of
+ * its tasks now (a model made a table since a backfill's failed date is built once now).
+ */
+function rebuiltAnotherWay(tasks: readonly Task[], undone: ReadonlySet<string>): Map<string, string[]> {
+  const ids = new Set(tasks.map((t) => t.id));
+  const gone = new Set([...undone].filter((id) => !ids.has(id)).map(nodeOfTask));
+  const out = new Map<string, string[]>();
+  for (const t of tasks) if (gone.has(t.node)) out.set(t.node, [...(out.get(t.node) ?? []), t.id]);
+  return out;
+}
+
 /**
  * A table or view that a later run has published since is left as it is: rebuilding it for
  * the original run's date would replace newer data with older. Its task counts as done, with
@@ -166,8 +181,18 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
       : params.kind === 'test'
         ? planTest(ctx, intervals[0], testFilter(params.select, ctx.analysis))
         : planRun(params.ignore_dependencies_on_past ? ctx : await withPast(ctx, prepared, intervals[0]), intervals[0]);
-  const todo = refresh ? refresh.rebuildWhole(full.tasks) : remaining;
+  const planned = refresh ? refresh.rebuildWhole(full.tasks) : remaining;
+  // A model built another way since (per date before, once per backfill now, or the other way
+  // round) has other tasks: its tasks as it is now stand for those the run left undone.
+  const rebuilt = rebuiltAnotherWay(full.tasks, planned);
+  const todo = rebuilt.size === 0 ? planned : new Set([...planned, ...[...rebuilt.values()].flat()]);
   const tasks = onlyRemaining(full.tasks, todo).map((t) => superseded(t, later));
+  if (rebuilt.size > 0) {
+    options.emit({
+      type: 'notice',
+      message: `built another way since run ${run.run_id} planned them, and retried as they are now: ${[...rebuilt].map(([node, ids]) => `${node} (${ids.join(', ')})`).join('; ')}`,
+    });
+  }
   // The retry builds the project as it is now: a model edited since the run planned its task
   // is said, so that a retry of one date of a backfill is not taken for the run's own SQL.
   const changed = [...new Set(tasks.filter((t) => !t.noop && !t.renderAtRun && t.sqlHash !== undefined && plannedHashes?.has(t.id) && plannedHashes.get(t.id) !== t.sqlHash).map((t) => t.node))];
@@ -177,7 +202,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
       message: `changed since run ${run.run_id} planned them, and retried as they are now: ${changed.join(', ')}${params.kind === 'backfill' ? "; the dates that run built keep that run's version (pipe status shows them)" : ''}`,
     });
   }
-  const missing = [...remaining].filter((id) => !tasks.some((t) => t.id === id));
+  const missing = [...remaining].filter((id) => !tasks.some((t) => t.id === id) && !rebuilt.has(nodeOfTask(id)));
   if (missing.length > 0) {
     options.emit({
       type: 'notice',

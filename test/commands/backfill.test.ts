@@ -289,6 +289,23 @@ from {{ ref('daily_revenue') }} where revenue_date = '{{ ds }}'`;
     expect(runs.filter((r) => r.command === 'retry').every((r) => r.parent_run_id !== null)).toBe(true);
   });
 
+  it('pipe retry of a model made a table since its failed date rebuilds it as it is now, said, rather than retrying nothing', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: remade\n',
+      'models/x.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect '{{ ds }}'::date as d, {% if ds == '2024-01-03' %}error('bad'){% else %}1{% endif %} as v\n",
+    });
+    expect((await backfillIn(dir, { start: '2024-01-01', end: '2024-01-04' })).code).toBe(1);
+    writeProjectFiles(dir, { 'models/x.sql': "{{ config(materialized='table') }}\nselect '{{ ds }}'::date as d, 1 as v\n" });
+    const r = await retryIn(dir);
+    expect(r.code, r.stdout).toBe(0);
+    expect(eventsOfType(r.events, 'notice').map((e) => String(e.message))).toEqual([
+      expect.stringMatching(/^built another way since run \S+ planned them, and retried as they are now: x \(x@2024-01-04\)$/),
+    ]);
+    expect(taskIdsOf(r.events, 'task-succeeded')).toEqual(['x@2024-01-04']);
+    expect(await queryRows(join(dir, 'warehouse.duckdb'), 'SELECT d::VARCHAR AS d, v FROM x')).toEqual([{ d: '2024-01-04', v: 1 }]);
+  });
+
   it('--max-failures stops starting tasks and leaves the rest for pipe retry', async () => {
     const dir = copyExample();
     writeProjectFiles(dir, {
