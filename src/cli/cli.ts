@@ -263,7 +263,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       return await body(controller.signal, watched);
     } catch (e) {
       if (controller.signal.aborted && e === controller.signal.reason) return EXIT.interrupted;
-      return report(e, logger);
+      return report(e, logger, point);
     } finally {
       giveBack();
       logger.close();

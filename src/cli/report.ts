@@ -1,3 +1,4 @@
+import type { StopPoint } from './stop-notice.js';
 import type { OperationOutcome } from '../commands/run-operation.js';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import type { PipeEvent, RunCounts } from '../events/events.js';
@@ -51,7 +52,8 @@ export function operationStatus(outcome: OperationOutcome, logger: Pick<Logger, 
 }
 
 /** Turns what a command threw into printed diagnostics and an exit status. */
-export function report(e: unknown, logger: Logger): ExitStatus {
+/** `point`: how far the command had gone (see stop-notice.ts): a run that had not started has nothing for pipe retry to finish. */
+export function report(e: unknown, logger: Logger, point: StopPoint = 'unknown'): ExitStatus {
   if (e instanceof DiagnosticError) {
     for (const d of e.diagnostics) logger.handle({ type: 'diagnostic', diagnostic: d });
     return EXIT.badInput;
@@ -85,6 +87,15 @@ export function report(e: unknown, logger: Logger): ExitStatus {
   // Outside any task (recording the run's end): no bug of pipe's.
   const full = diskFull(message);
   if (full) {
+    // Before its run started nothing ran, and no run is recorded for pipe retry to finish.
+    if (point === 'preparing' || point === 'waiting') {
+      logger.handle({ type: 'diagnostic', diagnostic: error('disk-full', full, undefined, { hint: 'free space on that disk, then give the command again: nothing was run' }) });
+      return EXIT.badInput;
+    }
+    if (point === 'unknown') {
+      logger.handle({ type: 'diagnostic', diagnostic: error('disk-full', full, undefined, { hint: 'free space on that disk, then give the command again' }) });
+      return EXIT.taskFailed;
+    }
     logger.handle({ type: 'diagnostic', diagnostic: error('disk-full', full, undefined, { hint: 'free space on that disk, then pipe retry finishes the run (what was not committed was rolled back)' }) });
     return EXIT.taskFailed;
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { report } from '../../src/cli/report.js';
+import type { StopPoint } from '../../src/cli/stop-notice.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { EXIT } from '../../src/cli/exit-status.js';
 import { toTaskError } from '../../src/execute/task-errors.js';
@@ -11,9 +12,9 @@ import { WarehouseError } from '../../src/warehouse/warehouse.js';
  * not an internal error of pipe's. (A file damaged at its open: test/e2e/warehouse-open.test.ts.)
  */
 
-function reported(e: unknown) {
+function reported(e: unknown, point: StopPoint = 'started') {
   const events: PipeEvent[] = [];
-  const code = report(e, { handle: (ev) => events.push(ev), result: () => undefined, close: () => undefined });
+  const code = report(e, { handle: (ev) => events.push(ev), result: () => undefined, close: () => undefined }, point);
   return { code, diagnostics: events.flatMap((ev) => (ev.type === 'diagnostic' ? [ev.diagnostic] : [])) };
 }
 
@@ -49,6 +50,17 @@ describe('a full disk outside any task', () => {
     expect(r.diagnostics[0].message).toContain(says);
     expect(r.diagnostics[0].message).not.toMatch(/internal error|TransactionContext/);
     expect(r.diagnostics[0].hint).toContain('pipe retry');
+  });
+
+  it('before its run started: nothing ran and no run is recorded, so the command is given again, exit 2', () => {
+    const e = new Error('TransactionContext Error: Failed to commit: Could not write file "/srv/shop/warehouse.duckdb.wal": No space left on device');
+    for (const point of ['preparing', 'waiting'] as const) {
+      const r = reported(e, point);
+      expect(r.code).toBe(EXIT.badInput);
+      expect(r.diagnostics[0].hint).toBe('free space on that disk, then give the command again: nothing was run');
+    }
+    // A command that runs no run (run-operation's queries run as it renders): given again, not retried.
+    expect(reported(e, 'unknown').diagnostics[0].hint).toBe('free space on that disk, then give the command again');
   });
 });
 
