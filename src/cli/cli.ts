@@ -830,30 +830,27 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     });
 
   refuseRepeats(program);
+  /** A command line refused before any command ran: said on stderr, and with --json as a diagnostic on stdout too, as every other error is. */
+  const refused = (message: string, written = false): number => {
+    if (!written) process.stderr.write(`error: ${message}\n`);
+    if (argv.includes('--json')) makeLogger({ json: true }).handle({ type: 'diagnostic', diagnostic: error('bad-option', message) });
+    return EXIT.badInput;
+  };
   // Every command reads the clock (a default date, a schedule): an unreadable PIPE_NOW is refused before any.
   const badNow = pipeNowProblem();
-  if (badNow !== undefined) {
-    process.stderr.write(`error: ${badNow}\n`);
-    return EXIT.badInput;
-  }
+  if (badNow !== undefined) return refused(badNow);
   const asked = argv[2];
   const instead = asked !== undefined && !program.commands.some((c) => c.name() === asked || c.aliases().includes(asked)) ? insteadOfDbt(asked) : undefined;
-  if (instead !== undefined) {
-    process.stderr.write(`error: pipe has no ${asked} command: ${instead}\n`);
-    return EXIT.badInput;
-  }
+  if (instead !== undefined) return refused(`pipe has no ${asked} command: ${instead}`);
   const insteadOfOption = insteadOfDbtOption(argv.slice(2));
-  if (insteadOfOption !== undefined) {
-    process.stderr.write(`error: ${insteadOfOption.option} is dbt's, and pipe has no such option: ${insteadOfOption.instead}\n`);
-    return EXIT.badInput;
-  }
+  if (insteadOfOption !== undefined) return refused(`${insteadOfOption.option} is dbt's, and pipe has no such option: ${insteadOfOption.instead}`);
   try {
     await program.parseAsync(argv as string[]);
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
-      if (e.code.startsWith('pipe.')) process.stderr.write(`error: ${e.message}\n`);
-      return EXIT.badInput;
+      // Commander wrote its own errors to stderr already.
+      return refused(e.message.replace(/^error: /, ''), !e.code.startsWith('pipe.'));
     }
     throw e;
   }

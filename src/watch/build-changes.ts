@@ -22,6 +22,9 @@ import { fileStamp } from '../warehouse/file-stamp.js';
 import type { BuildResults } from '../commands/choose-selection.js';
 import type { Changes } from './watch-machine.js';
 
+
+/** Problems of watch's command line (a selection by state:, which watch cannot read), not of the project's files. */
+const COMMAND_LINE_PROBLEMS: ReadonlySet<string> = new Set(['state-needs-warehouse', 'bad-option', 'selection-conflict']);
 /**
  * One build of `pipe watch`: read the project again, work out what the saved files change,
  * and build that and everything downstream of it with the same atomic writes as `pipe run`.
@@ -179,6 +182,8 @@ export class ChangeBuilder {
       return 'built';
     } catch (e) {
       if (!(e instanceof DiagnosticError)) throw e;
+      // The command line itself is refused: no save can fix it, so watching ends (exit 2).
+      if (e.diagnostics.some((d) => COMMAND_LINE_PROBLEMS.has(d.code))) throw e;
       // Found while planning, after the change was said with what it rebuilds: only that those are not rebuilt.
       if (reported !== undefined) emit({ type: 'notice', message: `not rebuilt: ${reported.join(', ')} (the project has errors)` });
       else if (changedFiles.length > 0) emit({ type: 'watch-change', files: changedFiles, rebuild: [], removed: [], blocked: true });

@@ -4,6 +4,7 @@ import { backfillIn, backfillMissingIn, compileIn, freshnessIn, retryIn, showIn,
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
 import { BUILT_DATES, builtVersionsProject } from '../support/built-versions-project.js';
 import { EXIT } from '../../src/cli/exit-status.js';
+import { cliIn } from '../support/cli-in-process.js';
 import { notCurrent as notCurrentBy, standings as standingsBy, statusNodes, type NodeLine } from '../support/status-standings.js';
 
 afterAll(removeTempDirs);
@@ -202,5 +203,10 @@ where o.order_date = '{{ ds }}'
     const half = await statusIn(dir, { clock, start: '2024-01-01' });
     expect(half.code).toBe(EXIT.badInput);
     expect(diagnosticsOf(half.events)[0].message).toContain('--start needs --end');
+    // No save can fix watch's command line: it ends, exit 2, rather than watching on.
+    const watching = await cliIn(['watch', '--project', dir, '--select', 'state:modified']);
+    expect(watching.code).toBe(EXIT.badInput);
+    expect(watching.stderr).toContain('the state: method selects by what the warehouse records');
+    expect(watching.stderr + watching.stdout).not.toContain('watching goes on');
   });
 });

@@ -23,3 +23,21 @@ describe('the hints after a failed run', () => {
     expect(shown.stdout).toContain('broken');
   });
 });
+
+describe('a command line refused before any command runs, with --json', () => {
+  it('is a diagnostic on stdout too, as every other error is, whoever refuses it: an option, commander, an option of dbt', async () => {
+    for (const [args, says] of [
+      [['run', '--json', '--threads', '0'], "--threads must be a whole number of at least 1, got '0'"],
+      [['run', '--json', '--bogus'], "unknown option '--bogus'"],
+      [['run', '--json', '--state', 'target'], '--state is dbt'],
+    ] as const) {
+      const r = await cliIn(args);
+      expect(r.code).toBe(2);
+      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; diagnostic: { code: string; message: string } });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ type: 'diagnostic', diagnostic: { code: 'bad-option' } });
+      expect(lines[0].diagnostic.message).toContain(says);
+      expect(r.stderr).toContain(says);
+    }
+  });
+});
