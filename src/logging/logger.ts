@@ -1,6 +1,7 @@
 import type { PipeEvent } from '../events/events.js';
 import { secrets } from '../secrets/secrets.js';
 import { printable } from './printable.js';
+import { terminalText } from './style.js';
 
 /** Renders the event stream. Loggers are the only code that writes to the console. */
 export interface Logger {
@@ -32,7 +33,7 @@ export function masked(out: Output): Output {
   return { write: (t) => out.write(secrets.mask(t)) };
 }
 
-/** What a terminal is shown through: control characters from data escaped, the sequences in `kept` written as they are. */
-export function shown(out: Output, kept?: RegExp): Output {
-  return { write: (t) => out.write(printable(t, kept)) };
+/** What a terminal is shown through: control characters from data escaped, then pipe's own sequences made (see style.ts). */
+export function shown(out: Output): Output {
+  return { write: (t) => out.write(terminalText(printable(t))) };
 }

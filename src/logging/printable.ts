@@ -4,7 +4,7 @@
  * `ESC ] 0 ; title BEL` sets its title, `ESC [ 2 J` clears the screen, a carriage return
  * writes over what a line said. Every C0 control but the line break and the tab, DEL and the
  * C1 controls (which some terminals read as ESC sequences) are written as `\xHH`; the escape
- * sequences pipe writes itself (its colours and the live line's erase, `kept`) pass.
+ * sequences pipe writes itself are made after (see style.ts terminalText), or pass as `kept`.
  */
 
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;

@@ -2,7 +2,7 @@ import type { PipeEvent, TaskRef } from '../events/events.js';
 import { isHourLabel } from '../dates/dates.js';
 import { formatDiagnostic, type SourceReader } from './format-diagnostic.js';
 import { masked, shown, type Logger, type Output } from './logger.js';
-import { OWN_SEQUENCES, type Style } from './style.js';
+import { ERASE_LINE, type Style } from './style.js';
 import { truncateDisplay } from './width.js';
 import { lookbackReason } from './lookback-reason.js';
 
@@ -49,8 +49,8 @@ export class TextLogger implements Logger {
     private readonly read: SourceReader,
   ) {
     this.exact = masked(out);
-    this.out = shown(this.exact, OWN_SEQUENCES);
-    this.err = shown(masked(err), OWN_SEQUENCES);
+    this.out = shown(this.exact);
+    this.err = shown(masked(err));
   }
 
   private label(t: TaskRef): string {
@@ -60,7 +60,7 @@ export class TextLogger implements Logger {
 
   private clearFooter(): void {
     if (this.footerShown) {
-      this.out.write('\r\x1b[K');
+      this.out.write(ERASE_LINE);
       this.footerShown = false;
     }
   }
@@ -81,7 +81,7 @@ export class TextLogger implements Logger {
       ? `${p.unit}s ${p.datesDone + p.datesFailed + (p.datesCancelled ?? 0)}/${p.datesTotal} (${p.datesFailed} failed, ${p.datesCancelled ? `${p.datesCancelled} cancelled, ` : ''}${p.datesInFlight} in flight, parallel ${p.parallel}/${p.maxParallel}) · ${formatDuration(now - this.startedAt)} elapsed${p.etaMs !== undefined ? ` · ETA ${formatDuration(p.etaMs)}` : ''} · `
       : '';
     const line = truncateDisplay(`${dates}[${this.done}/${this.total}] running: ${names}${more}`, cols - 1);
-    this.out.write(`\r\x1b[K${this.style.dim(line)}`);
+    this.out.write(`${ERASE_LINE}${this.style.dim(line)}`);
     this.footerShown = true;
   }
 

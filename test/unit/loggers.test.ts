@@ -394,6 +394,18 @@ describe('control characters from data', () => {
     expect(out.text).toContain('\r\x1b[K');
   });
 
+  it("are escaped where they look like pipe's own colours: a message holding ESC [ 31 m stays text, the colour pipe gives it stays a colour", () => {
+    const { out, logger } = textLogger(true, colors);
+    logger.handle(started(1));
+    logger.handle(failure('orders', '2024-01-02', { message: '\x1b[31mboom\x1b[0m and \x1b[39m' }));
+    logger.close();
+    expect(out.text).toContain('\\x1b[31mboom\\x1b[0m and \\x1b[39m');
+    expect(out.text).not.toMatch(/\x1b\[31mboom|\x1b\[0m/);
+    expect(out.text).toContain('\x1b[31m');
+    // No private-use mark of pipe's own sequences is left on the terminal.
+    expect(out.text).not.toMatch(/[\ue000-\ue0ff]/);
+  });
+
   it('are kept in a result asked exact (compiled SQL) and in diagnostics escaped', () => {
     const { out, err, logger } = textLogger();
     logger.result(`select '${hostile}'`, true);
