@@ -74,12 +74,18 @@ describe('planBackfill', () => {
   it("blocks a depends_on_past model's first date, newest first too, unless the date before the range succeeded", () => {
     const built = { ...context(project(chain), first), catalog: new Map([['"main"."daily"', 'table' as const]]) };
     expect(backfillPastTaskIds(built, intervals)).toEqual(['daily@2023-12-31']);
+    // Dates of daily were built before the range (from 2023-12-01): the day before it must have succeeded.
+    const before = new Map([['daily', '2023-12-01']]);
     for (const order of ['oldest', 'newest'] as const) {
-      const blocked = planBackfill({ ...built, pastSucceeded: new Set() }, intervals, order).tasks.filter((t) => t.blocked !== undefined);
+      const blocked = planBackfill({ ...built, pastSucceeded: new Set(), pastFirst: before }, intervals, order).tasks.filter((t) => t.blocked !== undefined);
       expect(blocked.map((t) => t.id)).toEqual(['daily@2024-01-01']);
       expect(blocked[0].blocked).toContain('daily for 2023-12-31 has not succeeded');
     }
-    expect(planBackfill({ ...built, pastSucceeded: new Set(['daily@2023-12-31']) }, intervals, 'oldest').tasks.some((t) => t.blocked)).toBe(false);
+    expect(planBackfill({ ...built, pastSucceeded: new Set(['daily@2023-12-31']), pastFirst: before }, intervals, 'oldest').tasks.some((t) => t.blocked)).toBe(false);
+    // Nothing of daily was built before the range's first date (its first date rebuilt, or none recorded): it waits for nothing.
+    for (const first of [new Map([['daily', '2024-01-01']]), new Map<string, string>()]) {
+      expect(planBackfill({ ...built, pastSucceeded: new Set(), pastFirst: first }, intervals, 'oldest').tasks.some((t) => t.blocked)).toBe(false);
+    }
     // The first date ever built (no table yet) waits for nothing.
     expect(backfillPastTaskIds(context(project(chain), first), intervals)).toEqual([]);
   });
