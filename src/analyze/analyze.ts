@@ -829,6 +829,7 @@ export class ModelRenderer {
         },
         phase,
         discardsText: model.runtime && !phase?.execute,
+        configAtParse: this.project.dbt && model.runtime && !phase?.execute,
         fullRefresh: state.fullRefresh,
       };
       let sql: string;

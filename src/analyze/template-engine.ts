@@ -95,6 +95,8 @@ export interface RenderHooks {
   readonly relationTokens?: boolean;
   /** The text is thrown away (the parse of a model rendered again at run time): an undefined value prints as nothing, as in dbt. */
   readonly discardsText?: boolean;
+  /** The same parse, in a dbt project: config.get() gives the empty string, as dbt's parse does (see config-object.ts). */
+  readonly configAtParse?: boolean;
   /** Where log(), print() and exceptions.warn() go; left out, they go nowhere. */
   report?(message: TemplateMessage): void;
   /** Environment variables env_var() reads instead of the process's (a unit test's `overrides: env_vars:`). */

@@ -38,3 +38,21 @@ describe("dbt's model in a model's render", () => {
     expect(await queryWarehouse(dir, 'select * from main.plain')).toEqual([{ owner: 'bob', via_get: 'bob', team: 'core' }]);
   });
 });
+
+describe("config.get() in the parse of a model rendered again at run", () => {
+  it("gives the empty string, as dbt's parse does: a branch on a config value (dbt-unit-testing's) is taken only at run, where graph is whole", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\n',
+      'models/base.sql': 'select 1 as id',
+      'models/uses_graph.sql': `{{ config(tags=['mocked']) }}
+{% if 'mocked' in config.get('tags', []) %}
+  {% set found = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | selectattr('name', 'equalto', 'base') | list %}
+  {% if found | length == 0 %}{{ exceptions.raise_compiler_error('Node base not found.') }}{% endif %}
+{% endif %}
+select '{{ config.get("tags") | join(",") }}' as tags, * from {{ ref('base') }}`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await queryWarehouse(dir, 'select * from main.uses_graph')).toEqual([{ tags: 'mocked', id: 1 }]);
+  });
+});

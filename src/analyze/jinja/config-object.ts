@@ -13,6 +13,12 @@ import { splitKeywords } from './macro-args.js';
 export interface ConfigReader {
   /** The value of `key`, undefined where nothing sets it; undefined as a whole where the render has no node's config. */
   readonly configValue?: (key: string) => unknown;
+  /**
+   * The render is dbt's parse of a node rendered again when it runs: `config.get()` and
+   * `config.require()` give the empty string, as dbt's parse does, so that a branch on a config
+   * value (dbt-unit-testing's `'mocked' in config.get('tags')`) is taken only at run, as in dbt.
+   */
+  readonly configAtParse?: boolean;
 }
 
 /** The attributes of the `config` global: `get` and `require`. */
@@ -31,12 +37,14 @@ export function configReaders(active: () => ConfigReader): Readonly<Record<strin
   };
   return {
     get: (...args: unknown[]) => {
+      if (active().configAtParse) return '';
       const { value, positional, keywords } = read('get', args);
       if (value !== undefined) return value;
       if (positional.length > 1) return positional[1];
       return Object.hasOwn(keywords, 'default') ? keywords.default : null;
     },
     require: (...args: unknown[]) => {
+      if (active().configAtParse) return '';
       const { key, value } = read('require', args);
       if (value === undefined || value === null) {
         throw new JinjaError(`config.require('${key}'): the model's config sets no '${key}' (in config(), its properties or dbt_project.yml)`);
