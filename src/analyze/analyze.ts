@@ -1971,6 +1971,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   );
   const sourceChecks = joinedChecks(ownSourceTests, onSources);
   renderer.knowGraph({ exposures, sourceChecks, folders, root: files.root });
+  unreadableDeclarations(diagnostics);
   const analysis: Analysis = {
     root: files.root,
     projectName,
@@ -2198,6 +2199,18 @@ function packageMacrosReached(files: ProjectFiles, properties: Properties, dbtFi
 /** The names of the macros a properties file's tests call (a test `x` is the macro `test_x`, or `x` in dbt_utils' style), for finding definitions pipe cannot render. */
 function testCalls(properties: Properties): string[] {
   return [...new Set(testNames(properties).map((t) => t.split('.').pop()!))].flatMap((n) => [n, `test_${n}`]);
+}
+
+/**
+ * A source unknown where a YAML file could not be read may be one that file declares: its
+ * error says so rather than to declare it (a duplicate key in a properties file made every
+ * source() of the file's sources "not declared", with a hint to declare them).
+ */
+function unreadableDeclarations(diagnostics: Diagnostic[]): void {
+  const unreadable = [...new Set(diagnostics.flatMap((d) => (d.code === 'yaml-syntax' && d.location && /\.ya?ml$/.test(d.location.file) ? [d.location.file] : [])))];
+  if (unreadable.length === 0) return;
+  const hint = `${unreadable.join(', ')} could not be read (see ${unreadable.length === 1 ? 'its error' : 'their errors'}): a source declared there is unknown until it is fixed`;
+  for (let i = 0; i < diagnostics.length; i++) if (diagnostics[i].code === 'unknown-source') diagnostics[i] = { ...diagnostics[i], hint };
 }
 
 /** Gives each model its unit tests, checked against what the model reads (see dbt/unit-tests.ts). */

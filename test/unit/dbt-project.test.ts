@@ -1028,3 +1028,19 @@ describe('a folder of dbt_project.yml with nothing under it', () => {
     expect(model(a, 'a').config.kind).toBe('view');
   });
 });
+
+describe('a properties file that cannot be read', () => {
+  it('is refused at its line, and a source() of what it may declare says so rather than to declare it', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nprofile: shop\n',
+      'models/src.yml': 'version: 2\nsources:\n  - name: raw\n    tables:\n      - name: orders\n        columns:\n          - name: id\n            tests: [not_null]\n            tests: [unique]\n',
+      'models/a.sql': "select * from {{ source('raw', 'orders') }}",
+    });
+    const found = a.diagnostics.filter((d) => d.severity === 'error');
+    expect(found.map((d) => [d.code, d.location?.file, d.location?.line])).toEqual([
+      ['yaml-syntax', 'models/src.yml', 9],
+      ['unknown-source', 'models/a.sql', 1],
+    ]);
+    expect(found[1].hint).toBe('models/src.yml could not be read (see its error): a source declared there is unknown until it is fixed');
+  });
+});
