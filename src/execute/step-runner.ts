@@ -285,15 +285,15 @@ export class StepRunner {
         state.guard = undefined;
         if (found.length === 0) {
           // No table yet: it is created from the query's shape, and nothing is compared.
-          if (step.partitionBy !== undefined) partitionColumnCheck(task, step.partitionBy, await describeStaged());
+          if (step.partitionBy !== undefined) partitionColumnCheck(task, step.partitionBy, await describeStaged(), step.partitionByAt);
           state.alter = [];
           state.tableExists = false;
           return;
         }
         const staged = await describeStaged();
-        if (step.partitionBy !== undefined) partitionColumnCheck(task, step.partitionBy, staged);
+        if (step.partitionBy !== undefined) partitionColumnCheck(task, step.partitionBy, staged, step.partitionByAt);
         const table = known && !sameColumns(known, staged) ? await columnsOf(session, step.target) : found;
-        if (step.partitionBy !== undefined) await this.partitionColumnInTable(task, step.target, step.partitionBy, table, session, step.location);
+        if (step.partitionBy !== undefined) await this.partitionColumnInTable(task, step.target, step.partitionBy, table, session, step.partitionByAt ?? step.location);
         if (step.keys !== undefined) await keyColumnsInTable(task, step.target, step.keys.columns, table, session, step.keys.location ?? step.location);
         let change = schemaChange(step.target, table, staged, step.policy, session.dialect);
         if ('error' in change && step.partitionBy !== undefined) {
@@ -731,14 +731,14 @@ function describeModel(session: WarehouseSession, sql: string): Promise<Column[]
  * The rows about to be written have the partition column, of a type that holds dates: else
  * the partition's delete and insert would fail on it in DuckDB's words, about pipe's SQL.
  */
-function partitionColumnCheck(task: Task, column: string, rows: readonly Column[]): void {
+function partitionColumnCheck(task: Task, column: string, rows: readonly Column[], at: Location | undefined): void {
   const found = rows.find((c) => c.name.toLowerCase() === column.toLowerCase());
   if (!found) {
     const hint = didYouMean(column, rows.map((c) => c.name));
-    throw new ProjectRuleError('Schema', `partition_by '${column}' is not a column of ${task.node}: its query gives ${rows.map((c) => c.name).join(', ')}${hint ? ` (${hint})` : ''}`, { file: task.file });
+    throw new ProjectRuleError('Schema', `partition_by '${column}' is not a column of ${task.node}: its query gives ${rows.map((c) => c.name).join(', ')}${hint ? ` (${hint})` : ''}`, at ?? { file: task.file });
   }
   if (!/^(DATE|TIMESTAMP.*|VARCHAR)$/i.test(found.type)) {
-    throw new ProjectRuleError('Schema', `partition_by column ${found.name} of ${task.node} is ${found.type}: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text ('YYYY-MM-DD'); cast it in the query`, { file: task.file });
+    throw new ProjectRuleError('Schema', `partition_by column ${found.name} of ${task.node} is ${found.type}: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text ('YYYY-MM-DD'); cast it in the query`, at ?? { file: task.file });
   }
 }
 

@@ -136,6 +136,8 @@ export type Step =
       readonly policy: SchemaChangePolicy;
       /** The column that places each row in its date, which the rows must have, of a type that holds dates. */
       readonly partitionBy?: string;
+      /** Where that column is set (partition_by, or a microbatch model's event_time): a refusal about it is reported there. */
+      readonly partitionByAt?: Location;
       /** The unique_key columns rows are replaced by, which a table holding rows must have, and where they are set. */
       readonly keys?: { readonly columns: readonly string[]; readonly location?: Location };
       /**

@@ -114,7 +114,10 @@ describe('a partition written once, inside its publishing transaction', () => {
       const r = await runIn(dir, { date: '2024-01-02', vars });
       expect(r.code, explain(r)).toBe(1);
       const [failed] = eventsOfType(r.events, 'task-failed');
-      return (failed.error as { message: string; kind: string }).message;
+      const error = failed.error as { message: string; kind: string; location?: { file: string; line?: number; column?: number } };
+      // Said at the line that sets partition_by.
+      expect(error.location).toMatchObject({ file: 'models/p.sql', line: 1, column: 39 });
+      return error.message;
     };
     expect(await messageOf()).toBe("partition_by 'day' is not a column of p: its query gives d, n");
     writeProjectFiles(dir, { 'models/p.sql': "{{ config(materialized='incremental', partition_by='n') }}\nselect date '{{ ds }}' as d, {{ var('n', 1) }} as n\n" });

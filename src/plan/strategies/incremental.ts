@@ -61,7 +61,15 @@ export function partitionWrite(input: StrategyInput): Step[] {
   const rows = `(\n${input.sql}\n) AS "__pipe_rows"`;
   const outside = outsideCondition(partitionBy, inside);
   return [
-    { kind: 'schema-change', target: input.relation, staged: { query: input.sql }, policy: input.onSchemaChange ?? 'fail', partitionBy, ...(input.schemaChangeAt ? { location: input.schemaChangeAt } : {}) },
+    {
+      kind: 'schema-change',
+      target: input.relation,
+      staged: { query: input.sql },
+      policy: input.onSchemaChange ?? 'fail',
+      partitionBy,
+      ...(input.partitionByAt ? { partitionByAt: input.partitionByAt } : {}),
+      ...(input.schemaChangeAt ? { location: input.schemaChangeAt } : {}),
+    },
     {
       kind: 'publish',
       statements: write.statements,
@@ -162,7 +170,7 @@ export function publishStaged(input: StrategyInput, publish: CountedStatements, 
             target: input.relation,
             staged: { relation: staging },
             policy: input.onSchemaChange ?? 'fail',
-            ...(input.partitionBy ? { partitionBy: input.partitionBy } : {}),
+            ...(input.partitionBy ? { partitionBy: input.partitionBy, ...(input.partitionByAt ? { partitionByAt: input.partitionByAt } : {}) } : {}),
             ...(byKey ? { keys: byKey } : {}),
             ...(newRowsOnly ? { newRowsOnly } : {}),
             ...(input.schemaChangeAt ? { location: input.schemaChangeAt } : {}),
