@@ -226,18 +226,34 @@ export interface GraphOptions extends ProjectOptions, SelectionOptions {
 }
 
 /**
- * The selected nodes in dependency order, for `pipe dag` and `pipe ls`. The warehouse is read
- * only for a selection with `result:`, which asks how the latest builds ended, or `state:`,
- * which asks what is current.
+ * The selected nodes in dependency order, for `pipe dag` and `pipe ls`. The warehouse's tables
+ * are read where it can be opened, as a run reads them: a model whose ref() sits in
+ * `{% if is_incremental() %}` reads that model once its table exists, and `ls --select +m`
+ * lists what `run --select +m` builds. The warehouse is read further for a selection with
+ * `result:`, which asks how the latest builds ended, or `state:`, which asks what is current.
  */
 export async function listNodes(options: GraphOptions): Promise<DagNode[]> {
   const project = openProject(options);
   const { interval } = resolveInterval(options.date, options.clock);
   const templateCache = templateCacheOf(project);
-  let analyzed = analyzeAndSelect(project.files, { ...options, interval, validated: project, stateSelection: true, templateCache });
+  let opened: { warehouse?: EngineHandle; catalog: Catalog } | undefined;
+  try {
+    opened = await catalogIfExists(project.warehousePath, { readOnly: true, setup: project.warehouseSetup });
+  } catch (e) {
+    // Held by a run: listed as a first build would render (a selection by state: or result: says it is held).
+    if (!(e instanceof WarehouseLockedError)) throw e;
+  }
+  let analyzed: ReturnType<typeof analyzeAndSelect>;
+  try {
+    analyzed = analyzeAndSelect(project.files, { ...options, interval, validated: project, stateSelection: true, templateCache, ...(opened ? { existingRelations: opened.catalog } : {}) });
+  } catch (e) {
+    opened?.warehouse?.close();
+    throw e;
+  }
   let selected = analyzed.selected;
+  if (!(analyzed.readsResults || analyzed.withStates)) opened?.warehouse?.close();
   if (analyzed.readsResults || analyzed.withStates) {
-    const { warehouse, catalog } = await catalogIfExists(project.warehousePath, { readOnly: true, setup: project.warehouseSetup });
+    const { warehouse, catalog } = opened ?? (await catalogIfExists(project.warehousePath, { readOnly: true, setup: project.warehouseSetup }));
     try {
       if (analyzed.readsResults) analyzed = analyzed.withBuilds(await readBuildResults(warehouse));
       emitAnalysisNotes(analyzed, options.emit);

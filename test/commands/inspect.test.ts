@@ -10,6 +10,7 @@ import {
   explain,
   queryRows,
   removeTempDirs,
+  taskIdsOf,
   taskOf,
   tempDir,
   warehouseOf,
@@ -194,6 +195,23 @@ describe('pipe dag and pipe ls', () => {
     expect(await names({ resourceTypes: ['seed'] })).toEqual(['raw_customers', 'raw_orders', 'raw_products']);
     expect(await names({ resourceTypes: ['model'], select: ['+fct_orders'] })).toEqual(['stg_customers', 'stg_orders', 'stg_products', 'order_lines', 'fct_orders']);
     expect(await names({ resourceTypes: ['source', 'snapshot'] })).toEqual([]);
+  });
+
+  it("list what a run reads: a ref() inside is_incremental() once the model's table exists, so ls --select +m lists what run --select +m builds", async () => {
+    const own = tempDir();
+    writeProjectFiles(own, {
+      'pipe.yaml': 'name: inc\n',
+      'models/a1.sql': 'select 1 as id\n',
+      'models/b1.sql': "{{ config(materialized='incremental', unique_key='id') }}\nselect 2 as id\n{% if is_incremental() %} union all select id from {{ ref('a1') }}{% endif %}\n",
+    });
+    const upstream = async () => (await nodesIn(own, { select: ['+b1'] })).nodes.map((n) => [n.name, n.upstream]);
+    // No table yet: a first build reads nothing.
+    expect(await upstream()).toEqual([['b1', []]]);
+    const built = await runIn(own, { date: '2024-01-02' });
+    expect(built.code, built.stdout).toBe(0);
+    expect(await upstream()).toEqual([['a1', []], ['b1', ['a1']]]);
+    const again = await runIn(own, { date: '2024-01-03', select: ['+b1'], force: true });
+    expect(taskIdsOf(again.events, 'task-succeeded').sort()).toEqual(['a1@2024-01-03', 'b1@2024-01-03']);
   });
 });
 
