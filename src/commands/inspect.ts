@@ -239,9 +239,9 @@ export async function listNodes(options: GraphOptions): Promise<DagNode[]> {
   let opened: { warehouse?: EngineHandle; catalog: Catalog } | undefined;
   try {
     opened = await catalogIfExists(project.warehousePath, { readOnly: true, setup: project.warehouseSetup });
-  } catch (e) {
-    // Held by a run: listed as a first build would render (a selection by state: or result: says it is held).
-    if (!(e instanceof WarehouseLockedError)) throw e;
+  } catch {
+    // Held by a run, or not a warehouse to read (damaged, another file): listed as a first
+    // build would render, as before any run; a selection by state: or result: says why.
   }
   let analyzed: ReturnType<typeof analyzeAndSelect>;
   try {
