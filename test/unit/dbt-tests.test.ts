@@ -269,6 +269,12 @@ models:
           - unique:
               config: {enabled: false}
           - not_null
+          # Switched off, a test of a package not installed, or of none, is never looked up, as in dbt.
+          - dbt_expectations.expect_column_values_to_not_be_null:
+              config: {enabled: false}
+          - no_such_test:
+              config:
+                enabled: false
 `,
     });
     expect(problems(a)).toEqual([]);

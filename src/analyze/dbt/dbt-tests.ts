@@ -184,20 +184,12 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
     return undefined;
   }
   const [, namespace, name] = m;
-  const impl = implementation(namespace, name, spec, ctx, diagnostics);
-  if (!impl || (impl.kind === 'macro' && ctx.unrenderableMacro(impl.macro))) return undefined;
-
   const { description: _description, ...args } = spec.args;
   const column = spec.column === undefined ? undefined : spec.quoteColumn ? quoteIdent(spec.column) : spec.column;
   const testType = `${namespace ? `${namespace}_` : ''}${spec.on.kind === 'source' ? 'source_' : ''}${name}`;
   const target = spec.on.kind === 'source' ? spec.on.name.replace('.', '_') : spec.on.name;
   const names = dbtTestNames(testType, target, column === undefined ? args : { ...args, column_name: column });
   const testName = spec.name ?? names.name;
-
-  const resolver = new ArgResolver(testName, at, ctx, diagnostics);
-  const resolved = resolver.value(args) as Record<string, unknown>;
-  if (!resolver.ok) return undefined;
-  if (!checkArgs(impl, testName, column, resolved, at, ctx, diagnostics)) return undefined;
 
   // dbt's qualified name of a generic test: its package (the project, or the installed package
   // whose properties file declares it), the file's folders in it less the first (models/), and the test's name.
@@ -206,6 +198,18 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
   const fqn = [pkg?.name ?? ctx.projectName, ...file.split('/').slice(1, -1), testName];
   ctx.named?.(fqn);
   const declared = mergeSettings(folderTestSettings(ctx.dbtProject, fqn), settingsOf(spec.config, () => at));
+  // Switched off where it is declared (its config:, or a folder's): never looked up, as in dbt,
+  // so a test of a package not installed, or of no package, stops nothing.
+  if (declared.get('enabled')?.value === false) return undefined;
+
+  const impl = implementation(namespace, name, spec, ctx, diagnostics);
+  if (!impl || (impl.kind === 'macro' && ctx.unrenderableMacro(impl.macro))) return undefined;
+
+  const resolver = new ArgResolver(testName, at, ctx, diagnostics);
+  const resolved = resolver.value(args) as Record<string, unknown>;
+  if (!resolver.ok) return undefined;
+  if (!checkArgs(impl, testName, column, resolved, at, ctx, diagnostics)) return undefined;
+
   // dbt renders a test knowing its config, which should_store_failures() reads: the folders' and
   // the properties file's, then (when the definition's config() changes the answer) its own.
   let stores = shouldStoreFailures(testConfig(declared, { test: testName, renderText: ctx.renderText, unused: () => undefined }, []), ctx.storeFailuresFlag);
