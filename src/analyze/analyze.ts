@@ -3,7 +3,7 @@ import { catalogName } from '../warehouse/warehouse-file.js';
 import { LAKE_ALIAS } from '../warehouse/ducklake/ducklake-warehouse.js';
 import { basename } from 'node:path';
 import { DBT_PROJECT_FILE, nodeFqn, type ProjectLayout } from '../project/layout.js';
-import { nameProblem } from '../project/names.js';
+import { nameProblem, schemaNameProblem } from '../project/names.js';
 import { reservedSchema } from '../warehouse/reserved-schemas.js';
 import { NO_RUN_HOOKS, checkPackageVars, readDbtProject, runHooksWithPackages, type RunHook, type RunHooks } from './dbt/dbt-project.js';
 import { varScopes, type VarScopes } from './dbt/var-scopes.js';
@@ -2301,7 +2301,7 @@ type NamedNode = { name: string; fqn: readonly string[]; file: string; kind: 'mo
  */
 function dbtNamers(engine: TemplateEngine, project: string, targetSchema: string, database: string, folders: GraphFolders, scopes: VarScopes, diagnostics: Diagnostic[]): Pick<DbtContext, 'dbtSchema' | 'dbtAlias'> {
   const schema = macroNamer(engine, project, 'generate_schema_name', (custom) => dbtSchemaName(targetSchema, custom), (answer) =>
-    IDENTIFIER_RE.test(answer) ? reservedSchema(answer) : 'a schema must be a plain identifier',
+    schemaNameProblem(answer, true) !== undefined ? `a schema ${schemaNameProblem(answer, true)}` : reservedSchema(answer),
   );
   const alias = macroNamer(engine, project, 'generate_alias_name', (custom, node) => custom?.trim() || node.name, (answer) => nameProblem(answer, true));
   return { dbtSchema: schema, dbtAlias: alias };

@@ -2,7 +2,7 @@ import ms, { type StringValue } from 'ms';
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { asStringList, checkKeys } from './validate-keys.js';
 import { isLocatedHook } from './dbt/config-tree.js';
-import { nameProblem } from '../project/names.js';
+import { nameProblem, schemaNameProblem } from '../project/names.js';
 import { reservedSchema } from '../warehouse/reserved-schemas.js';
 import { parseTimestamp } from '../dates/dates.js';
 import { DEFAULT_MATERIALIZATION, isMaterialized, kindOf, MATERIALIZED, modelKind, type Resource } from './model-kinds.js';
@@ -422,7 +422,9 @@ export function validateModelConfig(
   if (raw[schemaKey] !== undefined) {
     // A dbt profile's target schema may be empty, for a generate_schema_name that never uses it.
     if (raw[schemaKey] === '') bad(schemaKey, `${node ?? 'the node'}'s ${schemaKey} comes out empty, and a table needs a schema`, "the profile target's schema: is empty: set it, or have generate_schema_name give this node one");
-    else if (typeof raw[schemaKey] !== 'string' || !IDENTIFIER_RE.test(raw[schemaKey])) bad(schemaKey, `${schemaKey} must be a plain identifier (letters, digits, underscores)`);
+    else if (typeof raw[schemaKey] !== 'string' || schemaNameProblem(raw[schemaKey], dbtProject) !== undefined) {
+      bad(schemaKey, `${schemaKey} ${schemaNameProblem(String(raw[schemaKey]), dbtProject)}`);
+    }
     else if (reservedSchema(raw[schemaKey]) !== undefined) bad(schemaKey, reservedSchema(raw[schemaKey])!);
     else schema = raw[schemaKey];
   }

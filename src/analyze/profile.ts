@@ -9,7 +9,8 @@ import { findProfiles } from '../project/profiles-file.js';
 import type { YamlSource } from '../project/yaml-file.js';
 import type { Attachment, ExtensionToLoad, Setting, SettingValue, SetupSource, WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { readDuckdbSettings, settingValue } from './duckdb-settings.js';
-import { DEFAULT_SCHEMA, IDENTIFIER_RE } from './model-config.js';
+import { DEFAULT_SCHEMA } from './model-config.js';
+import { schemaNameProblem } from '../project/names.js';
 import { ProfileRenderer, type Environment } from './profile-render.js';
 import { asPositiveInt, checkKeys } from './validate-keys.js';
 import { notAFilePath } from '../warehouse/warehouse-file.js';
@@ -276,7 +277,7 @@ class TargetReader {
     const schema = data.schema === undefined || data.schema === FAILED ? DEFAULT_SCHEMA : data.schema;
     // Empty is dbt's too: a generate_schema_name that never uses it makes every schema itself
     // (a node whose schema comes out empty is refused at the node).
-    if (typeof schema !== 'string' || (schema !== '' && !IDENTIFIER_RE.test(schema))) this.bad(this.key('schema'), 'schema must be a plain identifier (letters, digits, underscores)');
+    if (typeof schema !== 'string' || (schema !== '' && schemaNameProblem(schema, true) !== undefined)) this.bad(this.key('schema'), `schema ${schemaNameProblem(String(schema), true)}`);
     else if (reservedSchema(schema) !== undefined) this.bad(this.key('schema'), reservedSchema(schema)!);
     const threads = data.threads === undefined || data.threads === FAILED ? undefined : asPositiveInt(data.threads);
     if (data.threads !== undefined && data.threads !== FAILED && threads === undefined) this.bad(this.key('threads'), 'threads must be a whole number of at least 1');

@@ -55,6 +55,18 @@ export function nameProblem(name: string, dbt = false): string | undefined {
   return `it holds ${describe(chars.find((ch) => !REST.test(ch)) ?? chars[0])}`;
 }
 
+/**
+ * What is wrong with a schema name, if anything: a pipe project's schemas are plain
+ * identifiers; a dbt project's may be any name dbt-duckdb quotes (`"2023"`, `"raw-data"`), as
+ * pipe quotes every relation. The problem reads after the key: `schema must be ...`.
+ */
+export function schemaNameProblem(name: string, dbt: boolean): string | undefined {
+  if (dbt) return DBT_NAME.test(name) ? undefined : `must be a name of ${DBT_SCHEMA_RULE}`;
+  return /^[A-Za-z_][A-Za-z0-9_$]*$/.test(name) ? undefined : 'must be a plain identifier (letters, digits, underscores)';
+}
+
+const DBT_SCHEMA_RULE = 'letters (of any script), digits, _, $ and -, starting with a letter, a digit or _';
+
 /** A name as messages show it: control characters escaped, so that it cannot disturb a terminal. */
 export function printableName(name: string): string {
   return name.replace(/\p{Cc}/gu, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);

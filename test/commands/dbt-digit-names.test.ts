@@ -57,4 +57,17 @@ describe('names starting with a digit in a dbt project', () => {
     expect(r.stderr).toContain("models/2024.sql: error: '2024' cannot be a model name: it is digits alone, which YAML reads as a number");
     expect(r.stderr).toContain('starting with a letter, a digit or _, not digits alone');
   });
+
+  it('schemas too: a custom schema "2023", as a project\'s generate_schema_name gives it, is built in, quoted, as dbt-duckdb does', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    y2023:\n      +schema: "2023"\n',
+      'macros/schema.sql': '{% macro generate_schema_name(custom_schema_name, node) -%}{%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}{%- endmacro %}',
+      'models/y2023/a.sql': 'select 1 as id',
+      'models/b.sql': "select * from {{ ref('a') }}",
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await queryWarehouse(dir, 'select * from "2023".a')).toEqual([{ id: 1 }]);
+    expect(await queryWarehouse(dir, 'select * from main.b')).toEqual([{ id: 1 }]);
+  });
 });

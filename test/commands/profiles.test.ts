@@ -273,7 +273,7 @@ describe('refusals, each at its line', () => {
     ['an unknown key', profile(`${DEV}      treads: 4\n`), /unknown dbt-duckdb target key 'treads'/, 7],
     ['a dbt-duckdb key pipe does not support', profile(`${DEV}      plugins:\n        - module: excel\n`), /plugins: pipe does not support this dbt-duckdb setting/, 7],
     ['threads that are no number', profile(`${DEV}      threads: many\n`), /threads must be a whole number/, 7],
-    ['a schema that is no identifier', profile(`${DEV}      schema: my-schema\n`), /schema must be a plain identifier/, 7],
+    ['a schema that is no name dbt-duckdb builds in', profile(`${DEV}      schema: "my schema"\n`), /schema must be a name of letters/, 7],
     ['an extension entry without name', profile(`${DEV}      extensions:\n        - httpfs\n        - nam: spatial\n`), /unknown extension key 'nam'/, 9],
     ['an extension name that is no name', profile(`${DEV}      extensions: ['http fs']\n`), /extensions: each entry is an extension's name/, 7],
     ['TimeZone among the settings', profile(`${DEV}      settings:\n        memory_limit: 1GB\n        TimeZone: Europe/Amsterdam\n`), /settings: TimeZone is set by pipe, to UTC/, 9],

@@ -409,7 +409,7 @@ describe("the project's own generate_schema_name", () => {
       'macros/schema.sql': '{% macro generate_schema_name(custom_schema_name, node) %}not a schema{% endmacro %}',
       'models/m.sql': 'select 1 as id',
     });
-    expect(errors(a)).toEqual([['bad-config', "generate_schema_name gives 'not a schema' for m: a schema must be a plain identifier", 'models/m.sql', undefined]]);
+    expect(errors(a)).toEqual([['bad-config', "generate_schema_name gives 'not a schema' for m: a schema must be a name of letters (of any script), digits, _, $ and -, starting with a letter, a digit or _", 'models/m.sql', undefined]]);
   });
 });
 

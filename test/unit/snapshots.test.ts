@@ -136,7 +136,7 @@ describe('snapshot refusals, each at its line', () => {
     [`${TS}, dbt_valid_to_current="null; drop table x"`, 'dbt_valid_to_current must be one SQL expression'],
     ["unique_key='id; drop table x', strategy='timestamp', updated_at='updated_at'", 'unique_key must be one SQL expression'],
     [`${TS}, materialized='table'`, 'a snapshot is materialized as a snapshot; got "table"'],
-    [`${TS}, target_schema='not a schema'`, 'target_schema must be a plain identifier'],
+    [`${TS}, target_schema='not a schema'`, 'target_schema must be a name of letters'],
     [`${TS}, unique_keys='id'`, "unknown config key 'unique_keys'"],
   ])('config(%s)', (cfg, message) => {
     const a = run({ 'snapshots/s.sql': `\n${block('s', cfg)}` });
