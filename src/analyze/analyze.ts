@@ -56,6 +56,7 @@ import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
 import { graphColumns, graphContext, nodePaths, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras, type GraphFolders } from './jinja/graph-context.js';
 import { ModelVariable } from './jinja/model-variable.js';
+import { PyDateTime, UTC } from './jinja/datetime.js';
 import { currentCallSite } from './jinja/syntax.js';
 import { unusedConfigPaths } from './dbt/unused-config-paths.js';
 import { withSourceFolderConfigs } from './dbt/source-folders.js';
@@ -307,6 +308,19 @@ function configConflict(file: string, sites: CallSites, c: ConfigConflict): Diag
   });
 }
 
+/**
+ * dbt's `model.batch` in a microbatch model's render: the batch it is rendered for (pipe renders
+ * each batch apart, for its interval), its id as dbt formats it (`20241209`, hourly
+ * `2024120913`) and its bounds as UTC datetimes; undefined for any other model.
+ */
+function microbatchOf(base: BaseConfig, calls: Readonly<Record<string, unknown>>, interval: Interval): Record<string, unknown> | undefined {
+  if (finalValue(base, calls, 'incremental_strategy') !== 'microbatch') return undefined;
+  const hourly = finalValue(base, calls, 'batch_size') === 'hour';
+  const start = new Date(interval.start).toISOString();
+  const id = start.slice(0, 4) + start.slice(5, 7) + start.slice(8, 10) + (hourly ? start.slice(11, 13) : '');
+  return { id, event_time_start: PyDateTime.fromEpochMs(interval.start, UTC), event_time_end: PyDateTime.fromEpochMs(interval.end, UTC) };
+}
+
 /** The keys whose values dbt merges from config() call to config() call rather than replaces. */
 const APPENDED_CALL_KEYS: ReadonlySet<string> = new Set(['tags', 'packages']);
 const UPDATED_CALL_KEYS: ReadonlySet<string> = new Set(['meta', 'docs', 'quoting', 'column_types', 'contract', 'grants']);
@@ -468,11 +482,11 @@ export class ModelRenderer {
    * What dbt's `model` holds in a model's render: its node of `graph` when executing, else
    * what is known of it before its render ends (its config is read as config.get() reads it).
    */
-  private modelFields(model: RenderModel, name: string, parts: RelationParts, phase: RenderPhase | undefined): Record<string, unknown> {
+  private modelFields(model: RenderModel, name: string, parts: RelationParts, phase: RenderPhase | undefined, batch: Record<string, unknown> | undefined): Record<string, unknown> {
     const built = this.nodes.get(name);
     const unique_id = built ? uniqueId(built, this.project.name) : `${model.resource}.${model.fqn[0] ?? this.project.name}.${name}`;
     const node = phase?.execute ? (phase.graph.nodes as Readonly<Record<string, Record<string, unknown>>> | undefined)?.[unique_id] : undefined;
-    if (node) return node;
+    if (node) return batch ? { ...node, batch } : node;
     const file = model.source.file;
     const package_name = model.fqn[0] ?? this.project.name;
     return {
@@ -497,6 +511,7 @@ export class ModelRenderer {
       sources: [],
       depends_on: { nodes: [], macros: [] },
       relation_name: [parts.database, parts.schema, parts.identifier].map(quoteIdent).join('.'),
+      ...(batch ? { batch } : {}),
     };
   }
 
@@ -760,7 +775,7 @@ export class ModelRenderer {
             return parts;
           }),
           model: new ModelVariable(
-            () => this.modelFields(model, name, parts, phase),
+            () => this.modelFields(model, name, parts, phase, microbatchOf(model.base, configCalls, interval)),
             (key) => hooks.configValue!(key),
           ),
         }),
@@ -1101,7 +1116,13 @@ export class ModelRenderer {
       return this.configValueOf(m, 'severity' in raw ? {} : raw.configCalls, key);
     };
     const variables: Record<string, unknown> = { ...dateVariables(interval), this: self };
-    if (m) variables.model = new ModelVariable(() => this.modelFields(m, model, { database: relation.database, schema: relation.schema, identifier: relation.identifier }, phase), configValue);
+    if (m) {
+      const batch = () => {
+        const raw = this.renderRaw(model, interval, state);
+        return microbatchOf(m.base, 'severity' in raw ? {} : raw.configCalls, interval);
+      };
+      variables.model = new ModelVariable(() => this.modelFields(m, model, { database: relation.database, schema: relation.schema, identifier: relation.identifier }, phase, batch()), configValue);
+    }
     const rendered = this.renderAt(template, variables, {
       ...(phase ? { phase, report: phase.report } : {}),
       ref: (n) => {

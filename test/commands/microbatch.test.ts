@@ -50,6 +50,26 @@ describe('microbatch models', () => {
     expect(backwards.code).toBe(2);
   });
 
+  it("gives each batch's render dbt's model.batch: its id and its bounds, so that what a template does for one batch is done for that batch alone", async () => {
+    const dir = project({
+      'models/daily.sql': `{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='day', batch_size='day', begin='2024-01-01', lookback=0) }}
+select cast(event_at as date) as day, '{{ model.batch.id }}' as batch_id, '{{ model.batch.event_time_start }}' as batch_start, count(*) as events
+{% if model.batch.id == '20240103' %}, error('a bad batch') as boom{% endif %}
+from {{ ref('events') }}
+group by all
+`,
+      'models/hourly.sql': `{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='event_at', batch_size='hour', begin='2024-01-01', lookback=0) }}
+select event_at, '{{ model.batch.id }}' as batch_id from {{ ref('events') }}
+`,
+    });
+    const r = await runIn(dir, { date: '2024-01-04', eventTimeStart: '2024-01-02 23:00', eventTimeEnd: '2024-01-04' });
+    expect(r.code).toBe(1);
+    // Only the batch whose id the template names fails.
+    expect(taskIdsOf(r.events, 'task-failed')).toEqual(['daily@2024-01-03']);
+    expect((await sortedRows(warehouseOf(dir), 'daily')).map((x) => [x.batch_id, x.batch_start])).toEqual([['20240102', '2024-01-02 00:00:00+00:00']]);
+    expect((await sortedRows(warehouseOf(dir), 'hourly')).map((x) => x.batch_id)).toEqual(['2024010306']);
+  });
+
   it("an input's event_time naming a column it does not give is an error at its line before anything runs, not the batches' engine error", async () => {
     const dir = project({
       'models/daily.sql': DAILY('').replace("ref('events')", "ref('stg_events')"),
