@@ -152,11 +152,12 @@ export function usesIntrospection(source: string): boolean {
 }
 
 /**
- * The fields dbt's `model` has in a model's parse render as pipe gives it (see ModelVariable):
+ * The fields dbt's `model` has in a model's parse render as pipe gives it (see ModelVariable;
+ * `batch`, a microbatch model's, is its batch in every render, each batch rendered apart):
  * any other (`model.refs`, `model.depends_on`, `model.relation_name`, `model['...']`) is dbt's
  * node as the graph holds it once parsing is done, which the render at run time reads.
  */
-const MODEL_AT_PARSE = ['name', 'unique_id', 'resource_type', 'package_name', 'fqn', 'path', 'original_file_path', 'raw_code', 'language', 'database', 'schema', 'alias', 'identifier', 'description', 'columns', 'config', 'tags', 'meta', 'get', 'keys'];
+const MODEL_AT_PARSE = ['batch', 'name', 'unique_id', 'resource_type', 'package_name', 'fqn', 'path', 'original_file_path', 'raw_code', 'language', 'database', 'schema', 'alias', 'identifier', 'description', 'columns', 'config', 'tags', 'meta', 'get', 'keys'];
 const MODEL_LATER_RE = new RegExp(`\\bmodel\\s*(?:\\.\\s*(?!(?:${MODEL_AT_PARSE.join('|')})\\b)[A-Za-z_]|\\[)`);
 
 const ASKED_BY: Readonly<Record<Question['kind'], RegExp>> = {
