@@ -316,7 +316,8 @@ export function externalExpression(location: string, root: string): { expression
     // A relative path's filename column holds the path as written, as where DuckDB runs in the
     // project folder (dbt-duckdb's): the table must not depend on where the project is checked out.
     const c = quoteIdent(column);
-    const written = `case when starts_with(${c}, ${quoteLiteral(prefix)}) then substr(${c}, ${prefix.length + 1}) else ${c} end`;
+    // DuckDB counts characters (code points), not UTF-16 units.
+    const written = `case when starts_with(${c}, ${quoteLiteral(prefix)}) then substr(${c}, ${[...prefix].length + 1}) else ${c} end`;
     return { expression: `(select * replace (${written} as ${c}) from ${expression})`, files };
   }
   // dbt-duckdb leaves a location that is quoted already as it is.
