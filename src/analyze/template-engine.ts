@@ -221,6 +221,10 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
   if (message.startsWith('attempted to output null or undefined value')) {
     const expr = source && line ? outputExpression(source, line, column ?? 1) : undefined;
     if (expr === 'hour') hint = HOUR_UNSET;
+    // `model.meta.owner` above the config(meta=...) that sets it: dbt's run renders it knowing the whole config.
+    else if (expr && /^(model|config)\b/.test(expr) && source && line && /\bconfig\s*\(/.test(source.split('\n').slice(line).join('\n'))) {
+      hint = 'a config() call further down may set what this reads: a model renders top to bottom, so put that config() call first';
+    }
     // A call's value is what its macro returned: the call itself is defined.
     message = expr
       ? /\)\s*$/.test(expr)

@@ -434,6 +434,16 @@ describe('template error positions', () => {
     expect([d.code, d.message, where(d)]).toEqual(['template-render', "'dss' is undefined (or null) in template output", 'models/a.sql:2:19']);
   });
 
+  it("says where a config() further down may set what an undefined model. or config. value reads", () => {
+    const d = only({ 'models/a.sql': "select '{{ model.meta.owner }}' as o\n{{ config(meta={'owner': 'ann'}) }}" });
+    expect([d.message, where(d), d.hint]).toEqual([
+      "'model.meta.owner' is undefined (or null) in template output",
+      'models/a.sql:1:9',
+      'a config() call further down may set what this reads: a model renders top to bottom, so put that config() call first',
+    ]);
+    expect(only({ 'models/a.sql': "select '{{ model.meta.owner }}' as o" }).hint).toBeUndefined();
+  });
+
   it('points an unclosed block tag at the tag that opens it', () => {
     const d = only({ 'models/a.sql': "select 1\n\n  {% if x %}\nselect 2" });
     expect(d.code).toBe('template-syntax');
