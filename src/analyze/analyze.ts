@@ -30,7 +30,7 @@ import { error, hasErrors, warning, type Diagnostic, type Location } from '../di
 import { CallSites } from './call-sites.js';
 import { seedCsv } from './seed-csv.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import { readHooks, readPersistDocs, validateModelConfig, DEFAULT_SCHEMA, IDENTIFIER_RE, type Hook, type ModelConfig, type OwnDefinitions, type PersistDocs } from './model-config.js';
+import { readHooks, readPersistDocs, validateModelConfig, DEFAULT_SCHEMA, type Hook, type ModelConfig, type OwnDefinitions, type PersistDocs } from './model-config.js';
 import { secretVarNames, validateSettings, type Pipeline, type ProjectSettings, type ValidatedSettings } from './project-settings.js';
 import { secrets } from '../secrets/secrets.js';
 import { newRunId } from '../util/run-id.js';
@@ -2321,9 +2321,10 @@ type NamedNode = { name: string; fqn: readonly string[]; file: string; kind: 'mo
  * project defines one too.
  */
 function dbtNamers(engine: TemplateEngine, project: string, targetSchema: string, database: string, folders: GraphFolders, scopes: VarScopes, diagnostics: Diagnostic[]): Pick<DbtContext, 'dbtSchema' | 'dbtAlias'> {
-  const schema = macroNamer(engine, project, 'generate_schema_name', (custom) => dbtSchemaName(targetSchema, custom), (answer) =>
-    schemaNameProblem(answer, true) !== undefined ? `a schema ${schemaNameProblem(answer, true)}` : reservedSchema(answer),
-  );
+  const schema = macroNamer(engine, project, 'generate_schema_name', (custom) => dbtSchemaName(targetSchema, custom), (answer) => {
+    const problem = schemaNameProblem(answer, true);
+    return problem !== undefined ? `a schema ${problem}` : reservedSchema(answer);
+  });
   const alias = macroNamer(engine, project, 'generate_alias_name', (custom, node) => custom?.trim() || node.name, (answer) => nameProblem(answer, true));
   return { dbtSchema: schema, dbtAlias: alias };
 
@@ -2813,7 +2814,9 @@ function seedNode(
   let schema = DEFAULT_SCHEMA;
   if (data.schema !== undefined) {
     if (data.schema === '') bad('schema', `${seed.name}'s schema comes out empty, and a table needs a schema`, "the profile target's schema: is empty: set it, or have generate_schema_name give this seed one");
-    else if (typeof data.schema !== 'string' || !IDENTIFIER_RE.test(data.schema)) bad('schema', 'schema must be a plain identifier (letters, digits, underscores)');
+    else if (typeof data.schema !== 'string' || schemaNameProblem(data.schema, ctx.dbtSchema !== undefined) !== undefined) {
+      bad('schema', `schema ${schemaNameProblem(String(data.schema), ctx.dbtSchema !== undefined)}`);
+    }
     else if (reservedSchema(data.schema) !== undefined) bad('schema', reservedSchema(data.schema)!);
     else schema = data.schema;
   }

@@ -302,8 +302,6 @@ export function parseDuration(value: unknown): number | undefined {
 
 export const DEFAULT_SCHEMA = 'main';
 
-/** A schema name pipe accepts: one plain identifier, never quoted or dotted. */
-export const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 
 const SNAPSHOT_KEYS: readonly string[] = [...MODEL_CONFIG_KEYS, ...SNAPSHOT_CONFIG_KEYS];
 

@@ -289,17 +289,18 @@ function filenameColumn(args: string): string | undefined {
  */
 export function externalExpression(location: string, root: string): { expression: string; files: string[] } {
   const files: string[] = [];
-  const literal = (text: string) => {
+  /** `asWritten`: a relative path kept as written after the project folder, not normalized (see below). */
+  const literal = (text: string, asWritten = false) => {
     const p = fromRoot(text, root);
     if (p.file !== undefined) files.push(p.file);
-    return quoteLiteral(p.path);
+    return quoteLiteral(asWritten ? prefix + text : p.path);
   };
+  const prefix = root.endsWith('/') ? root : `${root}/`;
   if (location.includes('(')) {
     const call = CALL_RE.exec(location);
     if (!call) return { expression: location, files };
     const rest = location.slice(call[0].length);
     const column = filenameColumn(rest);
-    const prefix = root.endsWith('/') ? root : `${root}/`;
     let relative = false;
     const args = call[2].replace(new RegExp(LITERAL, 'g'), (l) => {
       const text = unquote(l);
@@ -307,9 +308,7 @@ export function externalExpression(location: string, root: string): { expression
       // The path as written after the project folder, not normalized: DuckDB's filename
       // column then holds the folder and the text as written, and the folder is taken off.
       relative = true;
-      const p = fromRoot(text, root);
-      if (p.file !== undefined) files.push(p.file);
-      return quoteLiteral(prefix + text);
+      return literal(text, true);
     });
     const expression = call[1] + args + rest;
     if (column === undefined || !relative) return { expression, files };

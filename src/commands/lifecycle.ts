@@ -6,7 +6,7 @@ import { secretVarNames, type Pipeline } from '../analyze/project-settings.js';
 import { systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink, PipeEvent } from '../events/events.js';
 import { execute, type ExecuteInput, type ExecuteResult } from '../execute/executor.js';
-import { backfillPastTaskIds, pastTaskIds, type Plan, type PlanContext } from '../plan/plan.js';
+import { backfillPastTaskIds, nodeOfTaskId, pastTaskIds, type Plan, type PlanContext } from '../plan/plan.js';
 import { writtenSchemas, type Task } from '../plan/task.js';
 import { foresee } from '../execute/run-currency.js';
 import { upToDateDetail } from '../state/currency.js';
@@ -18,7 +18,8 @@ import {
   readRelationsOfRecordedNodes,
   readSeedHashes,
   stateExists,
-  firstSucceeded, succeededTaskIds,
+  firstSucceeded,
+  succeededTaskIds,
   Catalog,
 } from '../warehouse/run-state.js';
 import { getRun } from '../warehouse/run-state.js';
@@ -217,7 +218,7 @@ export async function withPast(ctx: PlanContext, prepared: Prepared, of: Interva
   const ids = isRange(of) ? backfillPastTaskIds(ctx, of) : pastTaskIds(ctx, of);
   if (ids.length === 0 || !prepared.warehouse) return { ...ctx, pastSucceeded: new Set() };
   const read = prepared.access !== 'write';
-  const nodes = [...new Set(ids.map((id) => id.slice(0, id.lastIndexOf('@'))))];
+  const nodes = [...new Set(ids.map(nodeOfTaskId))];
   const { pastSucceeded, pastFirst } = await prepared.warehouse.engine.withSession(async (s) =>
     // Read-only, the run state may not exist: a warehouse that pipe has never written to.
     read && !(await stateExists(s)) ? { pastSucceeded: new Set<string>(), pastFirst: new Map<string, string>() } : { pastSucceeded: await succeededTaskIds(s, ids), pastFirst: await firstSucceeded(s, nodes) },

@@ -3,7 +3,7 @@ import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { dayInterval, formatDate, HOUR_MS, hourInterval, parseDate, parseIntervalLabel, parseTimestamp, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
-import { DEFAULT_RETRY_DELAY_MS, missingUpstream, planBackfill, planRun, planTest } from '../plan/plan.js';
+import { DEFAULT_RETRY_DELAY_MS, missingUpstream, nodeOfTaskId, planBackfill, planRun, planTest } from '../plan/plan.js';
 import { testFilter } from './test-selection.js';
 import type { Task } from '../plan/task.js';
 import { perInterval, taskMaterialization } from '../plan/materializations.js';
@@ -72,16 +72,13 @@ function onlyRemaining(tasks: readonly Task[], remaining: ReadonlySet<string>): 
     .map((t) => ({ ...t, upstream: t.upstream.filter((u) => remaining.has(u)), after: t.after?.filter((u) => remaining.has(u)) }));
 }
 
-/** The node a task id names: `orders@2024-01-02` is of orders (a seed's id is its name). */
-const nodeOfTask = (id: string) => (id.includes('@') ? id.slice(0, id.indexOf('@')) : id);
-
 /**
  * The models of undone tasks the plan has no longer, but other tasks of: each with the ids of
  * its tasks now (a model made a table since a backfill's failed date is built once now).
  */
 function rebuiltAnotherWay(tasks: readonly Task[], undone: ReadonlySet<string>): Map<string, string[]> {
   const ids = new Set(tasks.map((t) => t.id));
-  const gone = new Set([...undone].filter((id) => !ids.has(id)).map(nodeOfTask));
+  const gone = new Set([...undone].filter((id) => !ids.has(id)).map(nodeOfTaskId));
   const out = new Map<string, string[]>();
   for (const t of tasks) if (gone.has(t.node)) out.set(t.node, [...(out.get(t.node) ?? []), t.id]);
   return out;
@@ -202,7 +199,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
       message: `changed since run ${run.run_id} planned them, and retried as they are now: ${changed.join(', ')}${params.kind === 'backfill' ? "; the dates that run built keep that run's version (pipe status shows them)" : ''}`,
     });
   }
-  const missing = [...remaining].filter((id) => !tasks.some((t) => t.id === id) && !rebuilt.has(nodeOfTask(id)));
+  const missing = [...remaining].filter((id) => !tasks.some((t) => t.id === id) && !rebuilt.has(nodeOfTaskId(id)));
   if (missing.length > 0) {
     options.emit({
       type: 'notice',
@@ -270,9 +267,9 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
 function remainingBatches(remaining: ReadonlySet<string>): Map<string, Interval[]> {
   const out = new Map<string, Interval[]>();
   for (const id of remaining) {
-    const at = id.lastIndexOf('@');
-    const interval = at > 0 ? parseIntervalLabel(id.slice(at + 1)) : undefined;
-    if (interval) out.set(id.slice(0, at), [...(out.get(id.slice(0, at)) ?? []), interval]);
+    const node = nodeOfTaskId(id);
+    const interval = node !== id ? parseIntervalLabel(id.slice(node.length + 1)) : undefined;
+    if (interval) out.set(node, [...(out.get(node) ?? []), interval]);
   }
   return out;
 }

@@ -86,6 +86,12 @@ export function taskId(node: PipeNode, ds: string | undefined): string {
   return node.kind === 'seed' || ds === undefined ? node.name : `${node.name}@${ds}`;
 }
 
+/** The node a task id names (see taskId): `orders@2024-01-02` is of orders, a seed's id is its name. */
+export function nodeOfTaskId(id: string): string {
+  const at = id.lastIndexOf('@');
+  return at > 0 ? id.slice(0, at) : id;
+}
+
 function stagingFor(relation: string, name: string, label: string | undefined) {
   const stagingName = `${STAGING_PREFIX}${name}${label ? `__${label.replaceAll('-', '')}` : ''}`;
   return { stagingName, stagingRelation: siblingRelation(relation, stagingName) };

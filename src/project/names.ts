@@ -62,8 +62,11 @@ export function nameProblem(name: string, dbt = false): string | undefined {
  */
 export function schemaNameProblem(name: string, dbt: boolean): string | undefined {
   if (dbt) return DBT_NAME.test(name) ? undefined : `must be a name of ${DBT_SCHEMA_RULE}`;
-  return /^[A-Za-z_][A-Za-z0-9_$]*$/.test(name) ? undefined : 'must be a plain identifier (letters, digits, underscores)';
+  return IDENTIFIER.test(name) ? undefined : 'must be a plain identifier (letters, digits, underscores)';
 }
+
+/** A pipe project's schema: one plain identifier, never quoted or dotted. */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 
 const DBT_SCHEMA_RULE = 'letters (of any script), digits, _, $ and -, starting with a letter, a digit or _';
 

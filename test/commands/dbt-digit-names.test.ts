@@ -60,7 +60,8 @@ describe('names starting with a digit in a dbt project', () => {
 
   it('schemas too: a custom schema "2023", as a project\'s generate_schema_name gives it, is built in, quoted, as dbt-duckdb does', async () => {
     const dir = tempProject({
-      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    y2023:\n      +schema: "2023"\n',
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    y2023:\n      +schema: "2023"\nseeds:\n  shop:\n    +schema: "2023"\n',
+      'seeds/s.csv': 'id\n2\n',
       'macros/schema.sql': '{% macro generate_schema_name(custom_schema_name, node) -%}{%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}{%- endmacro %}',
       'models/y2023/a.sql': 'select 1 as id',
       'models/b.sql': "select * from {{ ref('a') }}",
@@ -69,5 +70,6 @@ describe('names starting with a digit in a dbt project', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(await queryWarehouse(dir, 'select * from "2023".a')).toEqual([{ id: 1 }]);
     expect(await queryWarehouse(dir, 'select * from main.b')).toEqual([{ id: 1 }]);
+    expect(await queryWarehouse(dir, 'select * from "2023".s')).toEqual([{ id: 2 }]);
   });
 });
