@@ -31,6 +31,8 @@ export interface TaskError {
   readonly location?: Location;
   /** The rendered SQL around a SQL error, numbered, when its line in the file is not known. */
   readonly sqlContext?: readonly string[];
+  /** The file's lines the failing SQL line may come from, when its text is on several that an if's branches tell apart. */
+  readonly sqlFromLines?: readonly number[];
 }
 
 /** A check that found failing rows, or a dbt test whose failures make it warn or fail. */

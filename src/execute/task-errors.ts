@@ -113,7 +113,7 @@ export function toTaskError(e: unknown, task?: Task): TaskError {
     const named = e.dialect.errorLine(e.error.message);
     const statement = task?.origin ? e.statements.find((s) => s.includes(task.origin!.sql)) : undefined;
     const place = statement && task?.origin ? locateSqlError(named?.line, statement, task.origin) : undefined;
-    return { ...base, message: labelWithFileLine(base.message, named, place?.location), location: place?.location, sqlContext: place?.context };
+    return { ...base, message: labelWithFileLine(base.message, named, place?.location), location: place?.location, sqlContext: place?.context, ...(place?.lines ? { sqlFromLines: place.lines } : {}) };
   }
   if (e instanceof WarehouseError) {
     // Not the query's fault, and no line of it to point at: said as the disk's.

@@ -5,6 +5,7 @@ import { masked, shown, type Logger, type Output } from './logger.js';
 import { ERASE_LINE, type Style } from './style.js';
 import { truncateDisplay } from './width.js';
 import { lookbackReason } from './lookback-reason.js';
+import { orList } from '../util/english.js';
 
 /** A duration as a status line shows it: `42s`, `3m05s`, `2h10m`. */
 export function formatDuration(ms: number): string {
@@ -135,7 +136,7 @@ export class TextLogger implements Logger {
         const prefix = this.live ? s.red('✗') : 'FAIL ';
         this.line(`${prefix} ${this.label(e.task)} ${s.dim(e.task.kind)} ${s.dim(`${(e.ms / 1000).toFixed(2)}s`)}`);
         this.line(`    ${s.red(e.error.message.split('\n').join('\n    '))}`);
-        if (!e.error.location) this.line(`    ${s.dim(`in ${e.task.file}`)}`);
+        if (!e.error.location && !e.error.sqlContext) this.line(`    ${s.dim(`in ${e.task.file}`)}`);
         if (e.error.location && e.error.message.includes(`${e.error.location.file}:${e.error.location.line}`)) {
           // the message already points at the file's line
         } else if (e.error.location) {
@@ -144,7 +145,8 @@ export class TextLogger implements Logger {
           const text = loc.line ? this.read(loc.file)?.[loc.line - 1] : undefined;
           if (text !== undefined) this.line(`    ${s.dim(`${loc.line} |`)} ${text}`);
         } else if (e.error.sqlContext) {
-          this.line(`    ${s.dim(`in the SQL rendered from ${e.task.file}:`)}`);
+          const from = e.error.sqlFromLines ? ` (its line ${orList(e.error.sqlFromLines)}, whichever rendered)` : '';
+          this.line(`    ${s.dim(`in the SQL rendered from ${e.task.file}${from}:`)}`);
           for (const l of e.error.sqlContext) this.line(`    ${s.dim(l)}`);
         }
         if (!e.error.checks) for (const row of e.error.sample ?? []) this.line(`    ${s.dim(JSON.stringify(row))}`);

@@ -25,7 +25,12 @@ export interface SqlErrorPlace {
   readonly location?: Location;
   /** The rendered SQL around the error, numbered, when the file line is not known. */
   readonly context?: readonly string[];
+  /** The file's lines the failing line may have been rendered from, when its text is on several that control flow tells apart (branches of an if). */
+  readonly lines?: readonly number[];
 }
+
+/** A line with a tag that may leave out or repeat the lines after it: if, elif, else, for, macro and their ends. */
+const CONTROL_TAG = /\{%-?\s*(?:if|elif|else|endif|for|endfor|macro|endmacro|call|endcall|filter|endfilter)\b/;
 
 /**
  * A template line as a pattern of the lines it can render to: `{{ … }}` renders to anything,
@@ -80,8 +85,15 @@ export function locateSqlError(line: number | undefined, statement: string, orig
     const re = wildcard(line);
     return re !== undefined && re.test(rendered);
   };
-  if (matches(raw)) return { location: { file: origin.file, line: raw } };
   const candidates = sourceLines.map((_, i) => i + 1).filter(matches);
+  // The same text on lines that an if's branches (or a loop) tell apart: the rendered line's
+  // place says nothing of which one rendered it (a branch left out shifts the lines after it).
+  if (candidates.length > 1) {
+    const first = candidates[0];
+    const last = candidates[candidates.length - 1];
+    if (sourceLines.slice(first, last - 1).some((l) => CONTROL_TAG.test(l))) return { context, lines: candidates };
+  }
+  if (matches(raw)) return { location: { file: origin.file, line: raw } };
   if (candidates.length > 0) {
     const nearest = candidates.reduce((a, b) => (Math.abs(b - raw) < Math.abs(a - raw) ? b : a));
     return { location: { file: origin.file, line: nearest } };

@@ -121,6 +121,7 @@ describe('the plain text logger', () => {
     logger.handle(failure('lines', '2024-01-02', { message: 'models/orders.sql:2: already located', location: { file: 'models/orders.sql', line: 2 } }));
     logger.handle(failure('nowhere', '2024-01-02', { message: 'Binder Error: no such column' }));
     logger.handle(failure('rendered', '2024-01-02', { message: 'Parser Error: syntax error', location: undefined, sqlContext: ['  1 | select', '> 2 | fromm t'] }));
+    logger.handle(failure('branches', '2024-01-02', { message: 'Binder Error: x', sqlContext: ['> 5 | where ts like 1'], sqlFromLines: [5, 7, 9] }));
     logger.handle(failure('data', '2024-01-02', { message: 'duplicate key', location: { file: 'models/orders.sql' }, sample: [{ id: 1 }, { id: 1 }] }));
     expect(out.text).toBe(
       [
@@ -135,10 +136,13 @@ describe('the plain text logger', () => {
         '    in models/nowhere.sql',
         'FAIL  rendered 2024-01-02 incremental 1.23s',
         '    Parser Error: syntax error',
-        '    in models/rendered.sql',
         '    in the SQL rendered from models/rendered.sql:',
         '      1 | select',
         '    > 2 | fromm t',
+        'FAIL  branches 2024-01-02 incremental 1.23s',
+        '    Binder Error: x',
+        '    in the SQL rendered from models/branches.sql (its line 5, 7 or 9, whichever rendered):',
+        '    > 5 | where ts like 1',
         'FAIL  data 2024-01-02 incremental 1.23s',
         '    duplicate key',
         '    at models/orders.sql',

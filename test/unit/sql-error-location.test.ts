@@ -143,6 +143,19 @@ describe('locateSqlError with real DuckDB errors', () => {
     expect(place?.location).toEqual({ file: 'models/m.sql', line: 3 });
   });
 
+  it('names every line an if/else may have rendered a failing line from, where its text is on each branch', async () => {
+    // The else branch rendered: its line 6 is the output's line 4, where the if branch has the same text.
+    const branches = "select *\nfrom (select timestamp '2024-01-01' as ts) t\n{% if var('a', false) %}\nwhere ts not like 'x'\n{% else %}\nwhere ts not like 'x'\n{% endif %}";
+    const { place } = await locate(tasks(source(branches)).get('m')!);
+    expect(place?.location).toBeUndefined();
+    expect(place?.lines).toEqual([4, 6]);
+    expect(place?.context?.find((l) => l.startsWith('>'))).toMatch(/^>\s+4 \| where ts not like 'x'$/);
+    // The same text twice with no branch between: its place in the output is its line.
+    const twice = "select *\nfrom (select 1 as id) t\nwhere id = 1\nunion all\nselect *\nfrom (select timestamp '2024-01-01' as ts) t\nwhere ts not like 'x'";
+    const again = await locate(tasks(source(twice.replace('where id = 1', "where ts not like 'x'").replace('select 1 as id', "select timestamp '2024-01-01' as ts"))).get('m')!);
+    expect(again.place?.location?.line).toBe(3);
+  });
+
   it('finds the line of a one-line if/else shifted by a multi-line macro', async () => {
     const t = tasks({
       'macros/cols.sql': '{% macro cols() %}\n  id,\n  id * 2 as twice\n{% endmacro %}',
