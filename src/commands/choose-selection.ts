@@ -8,7 +8,7 @@ import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { select, type SelectableNode } from '../graph/select.js';
 import type { NodeResult } from '../graph/selector-methods.js';
-import { parseCliSelection, unionOf, type Criterion, type NodeState, type SelectionSpec } from '../graph/selection-spec.js';
+import { isSingular, parseCliSelection, unionOf, type Criterion, type NodeState, type SelectionSpec } from '../graph/selection-spec.js';
 
 /**
  * Which selection a command evaluates, as dbt chooses it: `--select` (or `--selector`) minus
@@ -62,7 +62,7 @@ function selectableVersion(v: VersionOf): NonNullable<SelectableNode['version']>
 
 /** A node's data tests as selection names them: dbt's by their names, generic tests and tags, pipe's checks by their names. */
 function dataTestNames(checks: readonly Check[]): NonNullable<SelectableNode['dataTestNames']> {
-  return checks.map((c) => ({ name: c.name, ...(c.dbt?.generic ? { generic: c.dbt.generic.test } : {}), ...(c.tags ? { tags: c.tags } : {}) }));
+  return checks.map((c) => ({ name: c.name, ...(c.dbt?.generic ? { generic: c.dbt.generic.test } : {}), ...(isSingular(c.kind) ? { singular: true as const } : {}), ...(c.tags ? { tags: c.tags } : {}) }));
 }
 
 function toSelectable(n: PipeNode): SelectableNode {

@@ -1,12 +1,12 @@
 import type { Analysis } from '../analyze/analyze.js';
 import { nameGlob } from '../graph/glob-match.js';
-import { parseCliSelection, type Criterion } from '../graph/selection-spec.js';
+import { isSingular, parseCliSelection, type Criterion } from '../graph/selection-spec.js';
 import type { TestFilter } from '../plan/plan.js';
 
 /**
  * Which tests `pipe test` runs of the nodes it selects: every one, unless `--select` is made
  * only of terms that name tests, as dbt test selects the tests themselves: `test_type:unit`,
- * `test_type:data`, `unit_test:name`, `test_name:unique` (a generic test's name), a data
+ * `test_type:data` (`singular`, `generic`: those of the data tests), `unit_test:name`, `test_name:unique` (a generic test's name), a data
  * test's own name (`unique_orders_order_id`, naming no model or seed) and a tag only tests
  * have (a singular test's `config(tags=[...])`): then only those.
  */
@@ -20,10 +20,13 @@ export function testFilter(select: readonly string[] | undefined, analysis: Pick
   const named = globs('fqn');
   const tagged = globs('tag');
   const allData = has('test_type', 'data');
+  const singular = has('test_type', 'singular');
+  const genericTests = has('test_type', 'generic');
   return {
-    data: allData || generic.length > 0 || named.length > 0 || tagged.length > 0,
+    data: allData || singular || genericTests || generic.length > 0 || named.length > 0 || tagged.length > 0,
     dataTest: (_node, check) =>
       allData ||
+      (isSingular(check.kind) ? singular : genericTests) ||
       named.some((m) => m(check.name)) ||
       (check.dbt?.generic !== undefined && generic.some((m) => m(check.dbt!.generic!.test))) ||
       tagged.some((m) => (check.tags ?? []).some(m)),

@@ -49,10 +49,19 @@ export const RESOURCE_TYPES = [
 export type ResourceType = (typeof RESOURCE_TYPES)[number];
 
 /**
- * What `test_type:` selects: the models (and seeds) with unit tests, or with data tests; `pipe
- * test` given only such terms runs only those tests (see test-selection.ts).
+ * What `test_type:` selects: the models (and seeds) with unit tests, or with data tests, or with
+ * the singular or the generic ones of those (see isSingular); `pipe test` given only such terms
+ * runs only those tests (see test-selection.ts).
  */
-export const TEST_TYPES = ['unit', 'data'] as const;
+export const TEST_TYPES = ['unit', 'data', 'singular', 'generic'] as const;
+
+/**
+ * Whether a data test is a singular one, a query of its own (dbt's test file, pipe's `query`
+ * check), rather than a generic one, a test applied to a model or column with arguments.
+ */
+export function isSingular(kind: string): boolean {
+  return kind === 'dbt_singular' || kind === 'query';
+}
 
 export const ACCESS_LEVELS = ['private', 'protected', 'public'] as const;
 

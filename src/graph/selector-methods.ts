@@ -24,7 +24,7 @@ interface SelectableBase {
   /** Whether data tests (dbt's tests, pipe's checks) run with it. */
   readonly dataTests?: boolean;
   /** The data tests that run with it: each by its name (`unique_orders_id`), its generic test's (`unique`), if it is one, and its own tags. */
-  readonly dataTestNames?: readonly { readonly name: string; readonly generic?: string; readonly tags?: readonly string[] }[];
+  readonly dataTestNames?: readonly { readonly name: string; readonly generic?: string; readonly singular?: true; readonly tags?: readonly string[] }[];
   /** A version of a model with versions: the model's name, the version and the latest one. */
   readonly version?: { readonly model: string; readonly v: string; readonly is: 'latest' | 'prerelease' | 'old' };
 }
@@ -145,7 +145,9 @@ export function nodeMatcher(c: Criterion, context: SelectionContext, excluding =
       return (n) => (n.dataTestNames ?? []).some((t) => t.generic !== undefined && match(t.generic)) || (n.unitTests ?? []).some(match);
     }
     case 'test_type':
-      return (n) => (value === 'unit' ? (n.unitTests ?? []).length > 0 : n.dataTests === true);
+      if (value === 'unit') return (n) => (n.unitTests ?? []).length > 0;
+      if (value === 'data') return (n) => n.dataTests === true;
+      return (n) => (n.dataTestNames ?? []).some((t) => (t.singular === true) === (value === 'singular'));
     case 'exposure':
       // An exposure is no node: select.ts selects what it depends on.
       return () => false;

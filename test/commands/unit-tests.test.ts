@@ -106,6 +106,7 @@ sources:
 `,
   'models/unit_tests.yml': UNIT_TESTS,
   'models/schema.yml': 'version: 2\nmodels:\n  - name: big_orders\n    columns:\n      - name: order_id\n        data_tests: [unique]\n',
+  'tests/no_negative_amounts.sql': "select * from {{ ref('big_orders') }} where amount < 0",
   'tests/fixtures/two_customers.csv': 'customer_id,name\n1,Ann\n2,Bob\n',
   'tests/fixtures/expected_totals.sql': "select 1 as customer_id, 'Ann' as name, 0 as total union all select 2, '{{ 'bob' | title }}', 1.25\n",
 };
@@ -136,11 +137,13 @@ describe('dbt unit tests', () => {
     const { dir } = await built;
     const one = await testIn(dir, { date: '2024-01-02', select: ['big_orders'] });
     expect(one.code, one.stdout + one.stderr).toBe(0);
-    expect(passed(one.events)).toEqual(['big_orders_over_the_var', 'unique_big_orders_order_id']);
+    expect(passed(one.events)).toEqual(['big_orders_over_the_var', 'no_negative_amounts', 'unique_big_orders_order_id']);
     // Selected by what they are, as dbt test selects tests: only those run.
     const selecting = async (select: string[]) => passed((await testIn(dir, { date: '2024-01-02', select })).events);
     expect(await selecting(['test_type:unit'])).toEqual(ALL.filter((t) => t !== 'new_days_only'));
-    expect(await selecting(['test_type:data'])).toEqual(['unique_big_orders_order_id']);
+    expect(await selecting(['test_type:data'])).toEqual(['no_negative_amounts', 'unique_big_orders_order_id']);
+    expect(await selecting(['test_type:singular'])).toEqual(['no_negative_amounts']);
+    expect(await selecting(['test_type:generic'])).toEqual(['unique_big_orders_order_id']);
     expect(await selecting(['unit_test:totals_*'])).toEqual(['totals_from_fixtures', 'totals_per_customer']);
     expect(await selecting(['unit_test:big_orders.big_orders_over_the_var'])).toEqual(['big_orders_over_the_var']);
     // A run runs them once, whatever its dates; a backfill does not run them.
@@ -159,7 +162,7 @@ describe('dbt unit tests', () => {
     const { dir, run: r } = await built;
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(failures(r.events)).toEqual([]);
-    expect(passed(r.events)).toEqual([...ALL.filter((t) => t !== 'new_days_only'), 'unique_big_orders_order_id'].sort());
+    expect(passed(r.events)).toEqual([...ALL.filter((t) => t !== 'new_days_only'), 'no_negative_amounts', 'unique_big_orders_order_id'].sort());
     const done = eventsOfType(r.events, 'task-succeeded').map((e) => (e.task as { id: string }).id);
     expect(done.indexOf('customer_totals::totals_per_customer@2024-01-02')).toBeLessThan(done.indexOf('customer_totals@2024-01-02'));
     expect(r.stdout).toMatch(/PASS +customer_totals::totals_per_customer 2024-01-02 unit test totals_per_customer models\/unit_tests.yml:3/);
@@ -170,7 +173,7 @@ describe('dbt unit tests', () => {
     writeFileSync(join(dir, 'models/unit_tests.yml'), UNIT_TESTS);
     const again = await testIn(dir, { date: '2024-01-02' });
     expect(again.code, again.stdout + again.stderr).toBe(0);
-    expect(passed(again.events)).toEqual([...ALL, 'unique_big_orders_order_id'].sort());
+    expect(passed(again.events)).toEqual([...ALL, 'no_negative_amounts', 'unique_big_orders_order_id'].sort());
   });
 
   it('a failing unit test prints the differing rows and skips its model and what reads it', async () => {
