@@ -105,20 +105,28 @@ function isMotherDuck(path: string): boolean {
 /**
  * Records every credential of a target for masking: the values of keys named like one
  * (`password`, `s3_secret_access_key`, `token`), and the password of a connection string
- * (`dbname=x password=y`), wherever they stand.
+ * (`dbname=x password=y`), wherever they stand. Not a value that is also one of the target's
+ * other settings (`user: postgres`, `password: postgres`): that one is shown as a setting
+ * anyway, and masking it would blot out the setting's word wherever it stands (`type: ****`).
  */
-function recordSecrets(value: unknown, key = ''): void {
-  if (typeof value === 'string') {
-    // A template names where the value comes from; the value is recorded once rendered.
-    if (SECRET_NAME_RE.test(key) && !ProfileRenderer.isTemplate(value)) secrets.record(value);
-    for (const m of value.matchAll(/password=([^\s]+)/gi)) secrets.record(m[1]);
-  } else if (typeof value === 'number') {
-    if (SECRET_NAME_RE.test(key)) secrets.record(value);
-  } else if (Array.isArray(value)) {
-    for (const v of value) recordSecrets(v, key);
-  } else if (isMapping(value)) {
-    for (const [k, v] of Object.entries(value)) recordSecrets(v, k);
-  }
+function recordSecrets(target: unknown): void {
+  const settings = new Set<string>();
+  const credentials: unknown[] = [];
+  const walk = (value: unknown, key: string): void => {
+    if (typeof value === 'string' || typeof value === 'number') {
+      // A template names where the value comes from; the value is recorded once rendered.
+      if (SECRET_NAME_RE.test(key)) {
+        if (typeof value === 'number' || !ProfileRenderer.isTemplate(value)) credentials.push(String(value));
+      } else settings.add(String(value));
+      if (typeof value === 'string') for (const m of value.matchAll(/password=([^\s]+)/gi)) credentials.push(m[1]);
+    } else if (Array.isArray(value)) {
+      for (const v of value) walk(v, key);
+    } else if (isMapping(value)) {
+      for (const [k, v] of Object.entries(value)) walk(v, k);
+    }
+  };
+  walk(target, '');
+  for (const c of credentials) if (!settings.has(c as string)) secrets.record(c);
 }
 
 export function readProfile(files: Pick<ProjectFiles, 'root' | 'dbtProject'>, options: ProfileOptions, diagnostics: Diagnostic[]): ProfileReading {

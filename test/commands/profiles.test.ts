@@ -325,6 +325,16 @@ describe('refusals, each at its line', () => {
     expect(refused.stderr).toContain('s3_secret_access_key: ****');
     expect(existsSync(join(dir, 'dev.duckdb'))).toBe(false);
   });
+
+  it('a credential that is also one of the target\'s settings is shown as that setting is: user: postgres, password: postgres', async () => {
+    const target = (password: string) => `shop:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      user: postgres\n      password: ${password}\n`;
+    const same = await runIn(dbtProject({ 'profiles.yml': target('postgres') }), { date: '2024-01-02' });
+    expect(same.code, explain(same)).toBe(2);
+    expect(same.stderr).toContain("target 'dev' is of type 'postgres'");
+    expect(same.stderr).not.toContain('****');
+    const own = await runIn(dbtProject({ 'profiles.yml': target('postgres-s3cret') }), { date: '2024-01-02' });
+    expect(own.stderr).toContain("target 'dev' is of type 'postgres'");
+  });
 });
 
 /** A DuckDB file at sources/raw.duckdb of `dir`, for the profile to attach: main.orders of 3 rows. */
