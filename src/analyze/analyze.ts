@@ -58,7 +58,7 @@ import { graphColumns, graphContext, nodePaths, partialGraphNotice, uniqueId, ty
 import { ModelVariable } from './jinja/model-variable.js';
 import { PyDateTime, UTC } from './jinja/datetime.js';
 import { currentCallSite } from './jinja/syntax.js';
-import { unusedConfigPaths } from './dbt/unused-config-paths.js';
+import { unusedConfigPaths, type ConfigSection } from './dbt/unused-config-paths.js';
 import { withSourceFolderConfigs } from './dbt/source-folders.js';
 import type { Answer, Question } from '../warehouse/introspection.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
@@ -1757,6 +1757,10 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   diagnostics.push(...seedConfigDiagnostics.diagnostics(), ...unmatchedFolderColumnTypes(dbtContext.folderColumnTypes));
   // The first key of a config path of dbt_project.yml: the project's name, or an installed package's.
   const configPathNames = [projectName, ...(files.packages?.installed ?? []).map((p) => p.name)];
+  /** The qualified names the config paths of dbt_project.yml may apply to, by section; checked once the disabled nodes are known. */
+  let configPathFqns: Partial<Record<ConfigSection, readonly (readonly string[])[]>> = {};
+  /** Each model's, snapshot's and seed's qualified name, by name: a disabled one's counts for every section, as in dbt. */
+  const fqnOfNode = new Map<string, readonly string[]>();
   if (dbt) {
     // A version's qualified name is dbt's: its model's name, then `v2`.
     const versionOf = new Map<string, { model: string; v: string }>();
@@ -1767,13 +1771,18 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     }).concat(pythonModels.map((p) => p.fqn));
     // A package's node left out for the project's of its name is one the config may name (to disable it).
     const shadowedFqns = (kind: 'model' | 'seed') => (files.shadowed ?? []).filter((n) => n.kind === kind).map((n) => nodeFqn(n.package.name, n, kind, []));
-    const fqns = {
+    const seedFqns = files.seeds.map((seed) => {
+      const fqn = nodeFqn(projectName, seed, 'seed', files.layout.seeds);
+      fqnOfNode.set(seed.name, fqn);
+      return fqn;
+    });
+    for (const d of declared) fqnOfNode.set(d.source.name, d.fqn);
+    configPathFqns = {
       models: [...modelFqns, ...shadowedFqns('model')],
-      seeds: [...files.seeds.map((seed) => nodeFqn(projectName, seed, 'seed', files.layout.seeds)), ...shadowedFqns('seed')],
+      seeds: [...seedFqns, ...shadowedFqns('seed')],
       snapshots: snapshots.map((s) => s.fqn),
       sources: foldered.fqns,
     };
-    diagnostics.push(...unusedConfigPaths(dbt.file, fqns, configPathNames));
   }
   const disabledSources = new Map<string, Location>();
   // Where a source lives may be a template, rendered with the vars of the package that declares it.
@@ -1916,7 +1925,16 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     },
     diagnostics,
   );
-  if (dbt) diagnostics.push(...unusedConfigPaths(dbt.file, { data_tests: tests.fqns, tests: tests.fqns }, configPathNames));
+  if (dbt) {
+    // dbt counts a path that begins a disabled node's name (of any kind) as used in every section.
+    const disabledFqns = [...disabled.keys()].flatMap((name) => {
+      const fqn = fqnOfNode.get(name);
+      return fqn ? [fqn] : [];
+    });
+    const sections = { ...configPathFqns, data_tests: tests.fqns, tests: tests.fqns };
+    const withDisabled = Object.fromEntries(Object.entries(sections).map(([section, fqns]) => [section, [...fqns, ...disabledFqns]]));
+    diagnostics.push(...unusedConfigPaths(dbt.file, withDisabled, configPathNames));
+  }
   // What each model's own template reads, before tests add to its upstream: what its unit tests give.
   const reads = new Map([...nodes.values()].flatMap((n) => (n.kind === 'model' ? [[n.name, [...new Set(n.refs.map((r) => r.name))]] as const] : [])));
   const { own: ownSourceTests, readingBuilt } = sourceTestsReadingBuilt(tests.sourceTests, nodes);

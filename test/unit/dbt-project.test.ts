@@ -834,6 +834,9 @@ seeds:
   shop:
     raw:
       +schema: raw
+    staging:
+      old:
+        +schema: old
 `,
       'models/staging/s.sql': 'select 1 as id',
       'models/staging/old/o.sql': 'select 1 as id',
@@ -846,6 +849,7 @@ seeds:
       // A key without + whose value is a mapping is a folder, for dbt too.
       ['models.shop.marts.persist_docs applies to no model: no qualified name begins shop.marts.persist_docs (dbt warns of this unused configuration path too)', 'dbt_project.yml:15', undefined],
       ['seeds.shop.raw applies to no seed: no qualified name begins shop.raw (dbt warns of this unused configuration path too)', 'dbt_project.yml:19', undefined],
+      // seeds.shop.staging.old begins the name of the disabled model o: dbt counts it used, in any section.
     ]);
   });
 
