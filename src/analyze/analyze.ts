@@ -124,6 +124,17 @@ export interface ModelNode {
   readonly meta?: Readonly<Record<string, unknown>>;
   /** Its properties' `time_spine:` (the semantic layer's), for graph.nodes. */
   readonly timeSpine?: Readonly<Record<string, unknown>>;
+  /**
+   * In a dbt project, its schema and alias as its config sets them (null: not set), before dbt's
+   * naming macros made `config.schema` and the relation of them: what dbt's `config.schema:`
+   * selector and its graph's `config` read.
+   */
+  readonly configuredNames?: ConfiguredNames;
+}
+
+export interface ConfiguredNames {
+  readonly schema: unknown;
+  readonly alias: unknown;
 }
 
 export type ModelAccess = 'private' | 'protected' | 'public';
@@ -1395,6 +1406,7 @@ interface AnalyzedModel {
   readonly access?: ModelAccess;
   readonly group?: string;
   readonly meta?: Readonly<Record<string, unknown>>;
+  readonly configuredNames?: ConfiguredNames;
   node?: ModelNode;
   refDiagnostics?: readonly Diagnostic[];
 }
@@ -2161,6 +2173,7 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
     analyzed.access === undefined ? {} : { access: analyzed.access },
     analyzed.group === undefined ? {} : { group: analyzed.group },
     analyzed.meta === undefined ? {} : { meta: analyzed.meta },
+    analyzed.configuredNames === undefined ? {} : { configuredNames: analyzed.configuredNames },
     timeSpine === undefined ? {} : { timeSpine },
   );
   return { node, refDiagnostics };
@@ -2717,17 +2730,19 @@ function mergedConfig(
   return { config: validateModelConfig(merged.record, locate, diagnostics, m.resource, ctx.owned, source.name, ctx.dbtProject), unused: merged.unused, locate, described: describedBy(merged, diagnostics) };
 }
 
-/** What a model's config says of it that changes nothing built: dbt's access, group and meta. */
+/** What a model's config says of it that changes nothing built: dbt's access, group and meta, and its names as configured. */
 interface Described {
   access?: ModelAccess;
   group?: string;
   meta?: Readonly<Record<string, unknown>>;
+  configuredNames?: ConfiguredNames;
 }
 
 /** dbt's access, group and meta of a model, refused as dbt refuses them: an access that is none of dbt's, a group that is no name. */
 function describedBy(merged: MergedConfig, diagnostics: Diagnostic[]): Described {
   const out: Described = {};
-  const { access, group, meta } = merged;
+  const { access, group, meta, setting } = merged;
+  if (setting) out.configuredNames = { schema: setting('schema') ?? null, alias: setting('alias') ?? null };
   if (typeof meta?.value === 'object' && meta.value !== null && !Array.isArray(meta.value)) out.meta = meta.value as Readonly<Record<string, unknown>>;
   if (access !== undefined && access.value !== null) {
     if (ACCESS.includes(access.value as ModelAccess)) out.access = access.value as ModelAccess;

@@ -40,6 +40,8 @@ export interface SnapshotKeys {
   /** A SQL expression that `dbt_valid_to` holds for current rows instead of NULL. */
   readonly dbt_valid_to_current?: string;
   readonly snapshot_meta_column_names: SnapshotMetaColumns;
+  /** The schema as its older key names it, when set: selection reads it as dbt's `config.target_schema`. */
+  readonly target_schema?: string;
 }
 
 /** The keys only snapshots read. */
@@ -173,6 +175,7 @@ export function readSnapshotKeys(raw: Readonly<Record<string, unknown>>, bad: (k
     hard_deletes,
     ...(dbt_valid_to_current === undefined ? {} : { dbt_valid_to_current }),
     snapshot_meta_column_names: names,
+    ...(typeof raw.target_schema === 'string' && raw.target_schema !== '' ? { target_schema: raw.target_schema } : {}),
   };
 }
 

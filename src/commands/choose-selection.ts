@@ -1,5 +1,5 @@
 import type { Check } from '../analyze/checks.js';
-import type { Analysis, PipeNode } from '../analyze/analyze.js';
+import type { Analysis, ModelNode, PipeNode } from '../analyze/analyze.js';
 import { compareVersions, type VersionOf } from '../analyze/dbt/model-versions.js';
 import { modelKind } from '../analyze/model-kinds.js';
 import { namesDataTest, tagsTests } from './test-selection.js';
@@ -65,17 +65,22 @@ function dataTestNames(checks: readonly Check[]): NonNullable<SelectableNode['da
   return checks.map((c) => ({ name: c.name, ...(c.dbt?.generic ? { generic: c.dbt.generic.test } : {}), ...(isSingular(c.kind) ? { singular: true as const } : {}), ...(c.tags ? { tags: c.tags } : {}) }));
 }
 
+/** A model's config as dbt's selectors read it: in a dbt project, its schema and alias as set (`config.schema:marts`), not as its naming macros made them. */
+function selectableConfig(n: ModelNode): Record<string, unknown> {
+  const { kind: _kind, ...shown } = n.config;
+  return n.configuredNames ? { ...shown, ...n.configuredNames } : shown;
+}
+
 function toSelectable(n: PipeNode): SelectableNode {
   const base = { name: n.name, fqn: n.fqn, file: n.file, tags: n.tags, ...(n.kind !== 'source' && n.propertiesFile ? { propertiesFile: n.propertiesFile } : {}) };
   switch (n.kind) {
     case 'model': {
       // Selectors read a model's config as dbt's (`config.materialized:incremental`, `group:`,
       // `access:`); its kind is pipe's.
-      const { kind, ...config } = n.config;
       return {
         ...base,
-        resourceType: modelKind(kind).resource,
-        config: Object.assign(config, n.access === undefined ? {} : { access: n.access }, n.group === undefined ? {} : { group: n.group }),
+        resourceType: modelKind(n.config.kind).resource,
+        config: Object.assign(selectableConfig(n), n.access === undefined ? {} : { access: n.access }, n.group === undefined ? {} : { group: n.group }),
         unitTests: (n.unitTests ?? []).map((t) => t.name),
         dataTests: n.checks.length > 0,
         dataTestNames: dataTestNames(n.checks),

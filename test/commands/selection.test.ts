@@ -347,3 +347,27 @@ describe('group: and access: in a dbt project', () => {
     expect(await names('access:protected')).toEqual(['a']);
   });
 });
+
+describe('config. selectors in a dbt project', () => {
+  it("read the schema and alias as set, before the naming macros, and a snapshot's keys, as dbt's do", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'dbt_project.yml': 'name: shop\nprofile: shop\nconfig-version: 2\nmodels:\n  shop:\n    marts:\n      +schema: marts\n',
+      'models/marts/orders.sql': "{{ config(alias='all_orders') }}\nselect 1 as id",
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
+      'models/m.sql': 'select 1 as id',
+      'snapshots/snap.sql': "{% snapshot snap %}\n{{ config(target_schema='snapshots', unique_key='id', strategy='check', check_cols='all') }}\nselect * from {{ ref('m') }}\n{% endsnapshot %}\n",
+      'snapshots/newer.sql': "{% snapshot newer %}\n{{ config(schema='history', unique_key='id', strategy='check', check_cols='all') }}\nselect * from {{ ref('m') }}\n{% endsnapshot %}\n",
+    });
+    const names = async (select: string) => (await nodesIn(dir, { select: [select] })).nodes.map((n) => n.name);
+    // dbt-duckdb names the schema main_marts; its config.schema is marts.
+    expect(await names('config.schema:marts')).toEqual(['orders']);
+    expect(await names('config.alias:all_orders')).toEqual(['orders']);
+    const refused = async (select: string) => (await nodesIn(dir, { select: [select] })).stderr;
+    expect(await refused('config.schema:main_marts')).toMatch(/no model has config schema = 'main_marts'/);
+    expect(await names('config.target_schema:snapshots')).toEqual(['snap']);
+    expect(await names('config.schema:history')).toEqual(['newer']);
+    expect(await names('config.strategy:check')).toEqual(['newer', 'snap']);
+    expect(await refused('config.schema:snapshots')).toMatch(/no model has config schema = 'snapshots'/);
+  });
+});

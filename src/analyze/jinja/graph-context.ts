@@ -213,6 +213,8 @@ export function graphContext(
           contract: { enforced: n.contract !== undefined, alias_types: true, checksum: null },
           config: {
             ...config,
+            // dbt's config holds the schema and alias as set (null when not), which its naming macros made the relation of.
+            ...n.configuredNames,
             // dbt's config holds the contract as a mapping (pipe's as whether it is enforced).
             contract: { enforced: n.config.contract === true, alias_types: true },
             on_schema_change: (config as { on_schema_change?: string }).on_schema_change ?? (modelKind(n.config.kind).isIncremental({ tableExists: true, fullRefresh: false }) ? 'fail' : 'ignore'),
