@@ -6,7 +6,7 @@ import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, missingUpstream, nodeOfTaskId, planBackfill, planRun, planTest } from '../plan/plan.js';
 import { testFilter } from './test-selection.js';
 import type { Task } from '../plan/task.js';
-import { perInterval, taskMaterialization } from '../plan/materializations.js';
+import { perInterval, supersededKinds, taskMaterialization } from '../plan/materializations.js';
 import type { Analysis } from '../analyze/analyze.js';
 import { fullRefreshTaskIds } from '../plan/strategies/full-refresh.js';
 import { Engine, type HeldWait } from '../execute/engine.js';
@@ -58,7 +58,7 @@ async function findTarget(
     if (!run) return { remaining: new Set() };
     const remaining = await unfinishedTasks(session, run.run_id);
     const plannedHashes = new Map(remaining.flatMap((t) => (t.sqlHash === undefined ? [] : [[t.taskId, t.sqlHash] as const])));
-    return { run, remaining: new Set(remaining.map((t) => t.taskId)), plannedHashes, later: await laterPublications(session, run.run_id) };
+    return { run, remaining: new Set(remaining.map((t) => t.taskId)), plannedHashes, later: await laterPublications(session, run.run_id, supersededKinds()) };
   } finally {
     session.close();
     warehouse.close();
@@ -85,8 +85,9 @@ function rebuiltAnotherWay(tasks: readonly Task[], undone: ReadonlySet<string>):
 }
 
 /**
- * A table or view that a later run has published since is left as it is: rebuilding it for
- * the original run's date would replace newer data with older. Its task counts as done, with
+ * A table or view that a later run has published since (or a table it merged or appended
+ * rows into) is left as it is: rebuilding it for the original run's date would put older data
+ * over newer. Its task counts as done, with
  * why, and what reads it in the retry reads the newer table.
  */
 function superseded(task: Task, later: Later | undefined): Task {

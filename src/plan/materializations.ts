@@ -368,6 +368,11 @@ export function builtOf(config: ModelConfig): { readonly kind: BuiltMaterializat
 }
 
 /** The entry of the materialization a task builds; seeds and `pipe test` build none. */
+/** The task kinds whose build a later run's supersedes (see laterRunSupersedes). */
+export function supersededKinds(): string[] {
+  return Object.entries(MATERIALIZATIONS).flatMap(([kind, spec]) => (spec.built && spec.laterRunSupersedes ? [kind] : []));
+}
+
 export function taskMaterialization(kind: TaskKind): BuiltSpec | undefined {
   return kind === 'seed' || kind === 'test' || kind === 'unit-test' || kind === 'run-hook' ? undefined : MATERIALIZATIONS[kind];
 }

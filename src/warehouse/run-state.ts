@@ -780,11 +780,13 @@ export function supersededDetail(task: { readonly node: string; readonly ds?: st
 }
 
 /**
- * The tables and views that a run outside `runId`'s family (its retries) published after
- * `runId` started, with the latest such run and its date: rebuilding them for `runId`'s date
+ * The nodes that a run outside `runId`'s family (its retries) published after `runId` started,
+ * by a task of one of `kinds` (what every build writes whole or merges into: a table, a view, a
+ * merge by key), with the latest such run and its date: rebuilding them for `runId`'s date
  * would put older data over newer.
  */
-export async function laterPublications(session: WarehouseSession, runId: string): Promise<Map<string, { runId: string; ds: string | null }>> {
+export async function laterPublications(session: WarehouseSession, runId: string, kinds: readonly string[]): Promise<Map<string, { runId: string; ds: string | null }>> {
+  if (kinds.length === 0) return new Map();
   const rows = await session.query(
     `WITH RECURSIVE family(run_id) AS (
         SELECT ${quoteLiteral(runId)}
@@ -793,7 +795,7 @@ export async function laterPublications(session: WarehouseSession, runId: string
      SELECT t.node, arg_max(x.run_id, x.ended_at) AS run_id, ${session.dialect.latest('t.ds', 'x.ended_at')} AS ds
      FROM ${STATE_SCHEMA}.task_results x
      JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
-     WHERE x.status = 'succeeded' AND t.kind IN ('table', 'view')
+     WHERE x.status = 'succeeded' AND t.kind IN (${kinds.map(quoteLiteral).join(', ')})
        AND (x.detail IS NULL OR NOT (starts_with(x.detail, ${quoteLiteral(SUPERSEDED)}) OR starts_with(x.detail, ${quoteLiteral(UP_TO_DATE)})))
        AND x.run_id NOT IN (SELECT run_id FROM family)
        AND x.ended_at > (SELECT started_at FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)})

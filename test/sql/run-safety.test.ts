@@ -234,6 +234,27 @@ describe('pipe retry', () => {
     expect(await retry({ project: dir, emit: quiet() })).toMatchObject({ nothingToDo: expect.any(String) });
   });
 
+  it('never merges, deletes and inserts, or appends older rows into a table a later run wrote by key since', async () => {
+    const failing = "case when '{{ ds }}' = '2024-01-03' and {{ var('broken', true) }} then cast('x' as int) else 1 end";
+    const dir = project({
+      'models/merged.sql': `{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge') }}\nselect 1 as id, '{{ ds }}' as as_of, ${failing} as v\n`,
+      'models/replaced.sql': `{{ config(materialized='incremental', unique_key='id', incremental_strategy='delete+insert') }}\nselect 1 as id, '{{ ds }}' as as_of, ${failing} as v\n`,
+      'models/appended.sql': `{{ config(materialized='incremental', incremental_strategy='append') }}\nselect '{{ ds }}' as as_of, ${failing} as v\n`,
+    });
+    expect((await run({ project: dir, date: '2024-01-03', emit: quiet() })).status).toBe('failed');
+    expect((await run({ project: dir, date: '2024-01-04', emit: quiet() })).status).toBe('succeeded');
+    // The later run's rows stay: the retry of 2024-01-03 would put older rows over them.
+    const events: PipeEvent[] = [];
+    const outcome = await retry({ project: dir, emit: quiet(events) });
+    expect('status' in outcome && outcome.status).toBe('succeeded');
+    expect(events.flatMap((e) => (e.type === 'task-skipped' ? [[e.task.model, e.reason]] : [])).sort()).toEqual([
+      ['appended', 'superseded'],
+      ['merged', 'superseded'],
+      ['replaced', 'superseded'],
+    ]);
+    for (const table of ['merged', 'replaced', 'appended']) expect(await query(dir, `select as_of from ${table}`)).toEqual([{ as_of: '2024-01-04' }]);
+  });
+
   it('a model edited since to read one the run did not build is refused at its ref(), not failed on a missing table', async () => {
     const dir = project({
       'models/up.sql': 'select 1 as x\n',
