@@ -5,7 +5,7 @@ import type { Location } from '../diagnostics/diagnostics.js';
 import type { CheckFailure, EventSink } from '../events/events.js';
 import { missingColumn, ownQuery } from '../plan/column-uses.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
-import { formatDate } from '../dates/dates.js';
+import { DAY_MS, formatDate } from '../dates/dates.js';
 import { queryRows, quoteIdent } from '../sql/sql-text.js';
 import { snapshotMerge } from '../plan/strategies/snapshot.js';
 import { unitTestQuery } from '../plan/strategies/unit-test.js';
@@ -739,6 +739,15 @@ function partitionColumnCheck(task: Task, column: string, rows: readonly Column[
   }
   if (!/^(DATE|TIMESTAMP.*|VARCHAR)$/i.test(found.type)) {
     throw new ProjectRuleError('Schema', `partition_by column ${found.name} of ${task.node} is ${found.type}: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text ('YYYY-MM-DD'); cast it in the query`, at ?? { file: task.file });
+  }
+  // A day's rows are in the partition of its first hour: that hour's build would replace them
+  // with what its query gives of one hour (nothing, filtered on the hour), the other hours' none.
+  if (task.interval !== undefined && task.interval.end - task.interval.start < DAY_MS && !/^TIMESTAMP/i.test(found.type)) {
+    throw new ProjectRuleError(
+      'Schema',
+      `partition_by column ${found.name} of ${task.node} is ${found.type === 'VARCHAR' ? 'text, dates' : found.type}: it holds days, and this build is of one hour, which would replace its day's rows with the hour's; run the whole day (without --hour), or partition by a TIMESTAMP`,
+      at ?? { file: task.file },
+    );
   }
 }
 

@@ -212,12 +212,18 @@ describe('lookback', () => {
     expect(taskIdsOf(r.events, 'task-succeeded').filter((id) => id.startsWith('orders'))).toEqual(['orders@2024-01-05T01', 'orders@2024-01-05T02', 'orders@2024-01-05T03']);
   });
 
-  it('an hour of a model partitioned by a DATE column fails saying a DATE holds days', async () => {
-    const dir = project({ 'models/orders.sql': ORDERS('').replace("where day >= '{{ interval_start }}' and day < '{{ interval_end }}'", "where day = '{{ ds }}'") });
-    const r = await runIn(dir, { date: '2024-01-05', hour: 3 });
-    expect(r.code).toBe(1);
-    expect(r.stdout + r.stderr).toContain("outside the run's interval [2024-01-05 03:00:00, 2024-01-05 04:00:00) by day");
-    expect(r.stdout + r.stderr).toContain('the interval is one hour, and a DATE column holds days (run the whole day without --hour, or partition by a TIMESTAMP)');
+  it('an hour of a model partitioned by a DATE column fails saying a DATE holds days, the first hour too, and writes nothing', async () => {
+    const dir = project({ 'models/orders.sql': ORDERS('') });
+    expect((await runIn(dir, { date: '2024-01-05' })).code).toBe(0);
+    const before = await sortedRows(warehouseOf(dir), 'orders');
+    expect(before.length).toBeGreaterThan(0);
+    // Hour 0's partition is the day's rows, the DATE's midnight: its query, filtered on the hour, would replace them with none.
+    for (const hour of [0, 3]) {
+      const r = await runIn(dir, { date: '2024-01-05', hour });
+      expect(r.code).toBe(1);
+      expect(r.stdout + r.stderr).toContain('partition_by column day of orders is DATE: it holds days, and this build is of one hour');
+      expect(await sortedRows(warehouseOf(dir), 'orders')).toEqual(before);
+    }
   });
 
   it('refuses a value that is not a whole number 0 or more, at its line', async () => {
