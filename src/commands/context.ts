@@ -14,6 +14,7 @@ import type { NodeState } from '../graph/selection-spec.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { Engine, type EngineHandle, type HeldWait, type OpenOptions } from '../execute/engine.js';
 import { Catalog, readCatalog } from '../warehouse/run-state.js';
+import type { PipelineSelection } from './stored-params.js';
 
 /** Options every command shares. */
 export interface ProjectOptions {
@@ -37,6 +38,8 @@ export interface SelectionOptions {
   /** A selector of selectors.yml, by name: what to select instead of `select`. */
   readonly selector?: string;
   readonly vars?: Readonly<Record<string, unknown>>;
+  /** The pipeline's selection as a run recorded it, instead of what its file says now (pipe retry). */
+  readonly pipelineSelection?: PipelineSelection;
 }
 
 /** What run, backfill and retry do while another process holds the warehouse. */
@@ -133,7 +136,7 @@ const lastChosen = new WeakMap<AnalysisCache, { readonly analysis: Analysis; rea
  * answer, unless it reads the latest builds and those are others now.
  */
 function choose(analysis: Analysis, validated: ValidatedSettings, options: SelectionOptions & { builds?: BuildResults }, pipeline: Pipeline | undefined, broken: ReadonlySet<string>, cache: AnalysisCache | undefined): Chosen {
-  const request = JSON.stringify([options.pipeline, options.select, options.exclude, options.selector, [...broken]]);
+  const request = JSON.stringify([options.pipeline, options.select, options.exclude, options.selector, options.pipelineSelection, [...broken]]);
   const last = cache && lastChosen.get(cache);
   if (last && cache.reusedFrom === last.analysis && last.request === request && (!last.chosen.readsResults || last.builds === options.builds)) {
     lastChosen.set(cache, { ...last, analysis });
@@ -197,7 +200,8 @@ export function analyzeAndSelect(
     templateCache: options.templateCache,
   }, cache);
   diagnostics.push(...analysis.diagnostics);
-  const pipeline = options.pipeline ? analysis.pipelines.get(options.pipeline) : undefined;
+  const filed = options.pipeline ? analysis.pipelines.get(options.pipeline) : undefined;
+  const pipeline = filed && options.pipelineSelection ? { ...filed, ...options.pipelineSelection } : filed;
   // A model whose file has errors, or that was left out, is missing from the graph; its errors already say why.
   const broken = new Set([
     ...(hasErrors(analysis.diagnostics) ? [...files.models, ...files.snapshots].map((m) => m.name).filter((n) => !analysis.nodes.has(n)) : []),

@@ -151,6 +151,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
         select: params.select,
         exclude: params.exclude,
         selector: params.selector,
+        pipelineSelection: params.pipeline_selection,
         interval: intervals[0],
         wait,
         // Its tests keep their failing rows as the run's did (--store-failures).

@@ -193,7 +193,7 @@ export async function run(options: RunOptions): Promise<RunOutcome | NothingToDo
     ds: dateVariables(interval).ds,
     hour,
     scheduled_at: options.scheduledAt !== undefined ? new Date(options.scheduledAt).toISOString() : undefined,
-    ...commonParams(options, prepared.analysis.vars),
+    ...commonParams(options, prepared.analysis.vars, prepared.pipeline),
     full_refresh: options.fullRefresh ?? false,
     ...flagParam('force', options.force),
     ignore_dependencies_on_past: options.ignoreDependenciesOnPast ?? false,

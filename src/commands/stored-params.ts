@@ -21,6 +21,15 @@ export interface CommonParams {
   readonly selector?: string;
   /** `--threads` as given; null when it was not. */
   readonly threads: number | null;
+  /** The pipeline's selection as its file said when the run started: what a retry selects again, whatever the file says then. */
+  readonly pipeline_selection?: PipelineSelection;
+}
+
+/** A pipeline's `select:`, `exclude:` and `selector:`. */
+export interface PipelineSelection {
+  readonly select: readonly string[];
+  readonly exclude: readonly string[];
+  readonly selector?: string;
 }
 
 /** `pipe run`, and a build of `pipe watch` (a run of the models it rebuilt). */
@@ -82,6 +91,7 @@ export type StoredParams = OriginalParams | RetryParams;
 export function commonParams(
   options: { vars?: Readonly<Record<string, unknown>>; select?: readonly string[]; exclude?: readonly string[]; selector?: string; threads?: number },
   resolvedVars: Readonly<Record<string, unknown>>,
+  pipeline?: PipelineSelection,
 ): CommonParams {
   return {
     vars: options.vars ?? {},
@@ -90,6 +100,7 @@ export function commonParams(
     exclude: options.exclude ?? [],
     selector: options.selector,
     threads: options.threads ?? null,
+    ...(pipeline ? { pipeline_selection: { select: pipeline.select, exclude: pipeline.exclude, ...(pipeline.selector === undefined ? {} : { selector: pipeline.selector }) } } : {}),
   };
 }
 
@@ -175,6 +186,7 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
     exclude: f.strings('exclude') ?? [],
     selector: f.string('selector'),
     threads: f.positiveInt('threads') ?? null,
+    ...pipelineSelectionOf(f),
   };
   switch (kind) {
     case 'run':
@@ -239,6 +251,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * Reads the fields of a recorded object: an absent (or null) field is undefined, one of the
  * wrong type a problem. Required fields say so when absent.
  */
+/** The recorded pipeline selection, each of its fields checked. */
+function pipelineSelectionOf(f: Fields): { pipeline_selection?: PipelineSelection } {
+  const o = f.object('pipeline_selection');
+  if (o === undefined) return {};
+  const inner = new Fields(o);
+  const selector = inner.string('selector');
+  const selection = { select: inner.strings('select') ?? [], exclude: inner.strings('exclude') ?? [], ...(selector === undefined ? {} : { selector }) };
+  f.problems.push(...inner.problems.map((p) => `pipeline_selection.${p}`));
+  return { pipeline_selection: selection };
+}
+
 class Fields {
   readonly problems: string[] = [];
 

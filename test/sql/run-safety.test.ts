@@ -255,6 +255,26 @@ describe('pipe retry', () => {
     for (const table of ['merged', 'replaced', 'appended']) expect(await query(dir, `select as_of from ${table}`)).toEqual([{ as_of: '2024-01-04' }]);
   });
 
+  it("selects what the pipeline selected when its run started, though its file says otherwise since", async () => {
+    const dir = project({
+      'pipelines/daily.yaml': 'select: [a, b, c]\n',
+      'models/a.sql': 'select 1 as id\n',
+      'models/c.sql': "select * from {{ ref('b') }}\n",
+      'models/other.sql': 'select 2 as id\n',
+    });
+    writeFileSync(join(dir, 'models/b.sql'), `select * from read_csv('${join(dir, 'input.csv')}')\n`);
+    expect((await run({ project: dir, pipeline: 'daily', date: '2024-01-03', emit: quiet() })).status).toBe('failed');
+    // The input arrives, and the pipeline is narrowed (and widened) since.
+    writeFileSync(join(dir, 'input.csv'), 'id\n7\n');
+    writeFileSync(join(dir, 'pipelines/daily.yaml'), 'select: [a, other]\n');
+    const events: PipeEvent[] = [];
+    const outcome = await retry({ project: dir, emit: quiet(events) });
+    expect('status' in outcome && outcome.status).toBe('succeeded');
+    expect(events.flatMap((e) => (e.type === 'task-succeeded' ? [e.task.model] : [])).sort()).toEqual(['b', 'c']);
+    expect(events.filter((e) => e.type === 'notice' && e.message.includes('not retried'))).toEqual([]);
+    expect(await query(dir, 'select id::INTEGER AS id from c')).toEqual([{ id: 7 }]);
+  });
+
   it('a model edited since to read one the run did not build is refused at its ref(), not failed on a missing table', async () => {
     const dir = project({
       'models/up.sql': 'select 1 as x\n',
