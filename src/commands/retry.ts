@@ -14,7 +14,7 @@ import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { getRun, laterPublications, latestUnfinishedRun, stateExists, supersededDetail, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
 import { backfillIntervals } from './backfill.js';
 import { heldWait, type ProjectOptions, type WaitOptions } from './context.js';
-import { launch, newRunId, type LaunchOptions, type Prepared, pipeCommandFor, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
+import { launch, letGoUnused, newRunId, type LaunchOptions, type Prepared, pipeCommandFor, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
 import { openProject } from './open-project.js';
 import { Distributed, type DistributedOptions } from './distributed.js';
 import { retryVars } from './secret-vars.js';
@@ -202,6 +202,12 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     });
   }
   const missing = [...remaining].filter((id) => !tasks.some((t) => t.id === id) && !rebuilt.has(nodeOfTaskId(id)));
+  if (tasks.length === 0) {
+    // Nothing of the run is left to build: no run is recorded, and the run stays as it ended (not retried).
+    letGoUnused(prepared);
+    await distributed?.close();
+    return { nothingToDo: `nothing to retry: what run ${run.run_id} left undone is no longer in the project or its selection (${missing.join(', ')}); pipe run or pipe backfill builds what is there now` };
+  }
   if (missing.length > 0) {
     options.emit({
       type: 'notice',

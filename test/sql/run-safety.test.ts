@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DiagnosticError, type Diagnostic } from '../../src/diagnostics/diagnostics.js';
@@ -273,6 +273,15 @@ describe('pipe retry', () => {
     expect(events.flatMap((e) => (e.type === 'task-succeeded' ? [e.task.model] : [])).sort()).toEqual(['b', 'c']);
     expect(events.filter((e) => e.type === 'notice' && e.message.includes('not retried'))).toEqual([]);
     expect(await query(dir, 'select id::INTEGER AS id from c')).toEqual([{ id: 7 }]);
+  });
+
+  it('records no run, and leaves the run as it ended, when what it left undone is no longer in the project', async () => {
+    const dir = project({ 'models/a.sql': 'select 1 as id\n', 'models/b.sql': 'select nosuch from {{ ref(\'a\') }}\n' });
+    expect((await run({ project: dir, date: '2024-01-03', emit: quiet() })).status).toBe('failed');
+    rmSync(join(dir, 'models/b.sql'));
+    writeFileSync(join(dir, 'models/b_renamed.sql'), "select id from {{ ref('a') }}\n");
+    expect(await retry({ project: dir, emit: quiet() })).toEqual({ nothingToDo: expect.stringMatching(/^nothing to retry: what run \S+ left undone is no longer in the project or its selection \(b@2024-01-03\)/) });
+    expect(await query(dir, "select status from _pipe.runs order by started_at")).toEqual([{ status: 'failed' }]);
   });
 
   it('a model edited since to read one the run did not build is refused at its ref(), not failed on a missing table', async () => {
