@@ -13,7 +13,7 @@ const CONFLICT = /transaction conflict|write-write conflict/i;
  * which name neither the other writer nor what to do: said here in words, naming the runs still
  * running that build the same model (from the run state), and how to build it again.
  */
-export async function explainConflict(error: TaskError, task: Task, runId: string, session: WarehouseSession): Promise<TaskError> {
+export async function explainConflict(error: TaskError, task: Task, runId: string, session: WarehouseSession, lake: boolean): Promise<TaskError> {
   if (!CONFLICT.test(error.message)) return error;
   const others = await session
     .query(
@@ -29,7 +29,7 @@ export async function explainConflict(error: TaskError, task: Task, runId: strin
     ...error,
     message:
       // No date nor staging name in it: the dates one other run took read as one error.
-      `${who} builds ${task.node} at the same time, and this task's commit lost to it (a transaction conflict on the lake); ` +
+      `${who} builds ${task.node} at the same time, and this task's commit lost to it (a transaction conflict on the ${lake ? 'lake' : 'warehouse'}); ` +
       `nothing of this task was published: pipe retry ${runId} builds it again, after that run if both must not overlap`,
   };
 }

@@ -286,7 +286,7 @@ export class TaskRunner {
         emit({ type: 'task-cancelled', runId, task: taskRef(task), started: true });
         return 'cancelled';
       }
-      const error = await explainConflict(toTaskError(e, task), task, runId, session);
+      const error = await explainConflict(toTaskError(e, task), task, runId, session, !engine.ownsWarehouse);
       await engine.recordTask(session, { runId, taskId: task.id, attempt, status: 'failed', startedAt: attemptStart, endedAt: Date.now(), error: error.message, errorClass: error.errorClass, worker, runner: this.o.runner });
       emit({ type: 'task-failed', runId, task: taskRef(task), error, attempts: attempt, ms: Date.now() - taskStart });
       return 'failed';

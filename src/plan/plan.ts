@@ -725,7 +725,9 @@ function seedTask(node: SeedNode, ctx: PlanContext, interval: Interval, upstream
   // A dbt project's seed is quoted as DuckDB's sniffer finds it, as dbt-duckdb's COPY reads it (preflight checks agate would read it alike).
   const read = { absPath: node.absPath, columnTypes: {}, delimiter: node.delimiter, ...(node.header.renamed ? { names: node.header.names } : {}), ...(node.sniffedByDbt ? { sniffedQuotes: true } : {}) };
   const sql = SQL.seedSelect({ ...read, columnTypes: { ...node.inferredTypes, ...node.columnTypes } });
-  const base = strategyBase(node.schema, node.alias ?? node.name, node.relation, existing, undefined);
+  // Staged under the run's name: runs of other dates load a seed too, and two at once (a
+  // scheduler's catch-up) would drop each other's staging table.
+  const base = strategyBase(node.schema, node.alias ?? node.name, node.relation, existing, ctx.runId);
   let steps: Step[] = [];
   if (!upToDate) {
     steps = seedStrategy({ ...base, sql, fullRefresh: ctx.fullRefresh }, { file: node.file, rows: node.header.rows });

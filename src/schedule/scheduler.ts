@@ -59,7 +59,8 @@ function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, 
   const problems = analysis.diagnostics.filter((d) => d.severity === 'error' && d.blocks === undefined);
   if (problems.length > 0) throw new DiagnosticError(analysis.diagnostics.filter((d) => d.severity === 'error'));
   const all = [...analysis.pipelines.values()];
-  const wanted = options.pipelines?.length ? options.pipelines : all.filter((p) => p.schedule).map((p) => p.name);
+  // A pipeline named twice is scheduled once: each of its intervals runs once at a time.
+  const wanted = options.pipelines?.length ? [...new Set(options.pipelines)] : all.filter((p) => p.schedule).map((p) => p.name);
   const out: Pipeline[] = [];
   const missing = unknownPipelines(analysis.pipelines, wanted);
   for (const name of wanted) {

@@ -79,6 +79,13 @@ select: [+fct_orders]
     expect((await scheduledRuns(dir)).map((r) => r.ds)).toEqual(['2024-01-04', '2024-01-08']);
   });
 
+  it('runs a pipeline named twice once per interval', async () => {
+    const dir = scheduledProject('schedule: "0 2 * * *"\ntimezone: UTC\nselect: [+fct_orders]\n');
+    const r = await scheduleIn(dir, { pipelines: ['nightly', 'nightly'], clock: at('2024-01-05T03:00:00Z') });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await scheduledRuns(dir)).toEqual([{ ds: '2024-01-04', status: 'succeeded' }]);
+  });
+
   it('never builds a UTC day that has not ended: @daily in Amsterdam fires at 23:00 UTC and covers the day before', async () => {
     const dir = scheduledProject(`schedule: "@daily"
 timezone: Europe/Amsterdam

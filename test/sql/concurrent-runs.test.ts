@@ -103,6 +103,18 @@ describe('two runs in one process', () => {
     expect(await query(dir, "select table_name from duckdb_tables() where table_name like '__pipe_stage__%'")).toEqual([]);
   });
 
+  it('load a changed seed side by side, each under a staging table of its own', async () => {
+    const dir = tempProject({ 'seeds/codes.csv': 'code\n1\n', 'models/uses.sql': "select code, '{{ ds }}' as ds from {{ ref('codes') }}\n" }, 'pipe-concurrent-');
+    for (let round = 2; round <= 4; round++) {
+      writeFileSync(join(dir, 'seeds/codes.csv'), `code\n${'x'.repeat(round)}\n`);
+      const events: PipeEvent[] = [];
+      const outcomes = await Promise.all([OLDER, NEWER].map((date) => run({ project: dir, date, threads: 2, emit: (e) => events.push(e) })));
+      expect(outcomes.map((o) => o.status), JSON.stringify(events.filter((e) => e.type === 'task-failed'))).toEqual(['succeeded', 'succeeded']);
+      expect(await query(dir, 'select code from codes')).toEqual([{ code: 'x'.repeat(round) }]);
+    }
+    expect(await query(dir, "select table_name from duckdb_tables() where table_name like '__pipe_stage__%'")).toEqual([]);
+  });
+
   it('two first builds of a table: the newer run, publishing second, replaces what the older one published meanwhile', async () => {
     const dir = project();
     const fifo = join(dir, 'held.fifo');
