@@ -1,7 +1,7 @@
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { queriesOf } from '../execute/run-currency.js';
 import { sha256 } from '../project/pack-store.js';
-import { quoteLiteral, statementSeparators, statementStart } from '../sql/sql-text.js';
+import { quoteLiteral, statementSeparators, statementStart, withoutDates } from '../sql/sql-text.js';
 import { locateSqlError, type SqlOrigin } from '../plan/sql-error-location.js';
 import { allSteps, type Task } from '../plan/task.js';
 import { QueryReadsCache } from '../state/query-reads-cache.js';
@@ -133,9 +133,18 @@ async function refusedOf(session: WarehouseSession, sqls: readonly string[], kep
   const engine = kept ? await engineVersion(session) : '';
   const keyOf = (sql: string) => QueryReadsCache.parsesKey(engine, sha256(sql));
   const todo = kept ? sqls.filter((sql) => kept.judgement(keyOf(sql)) === undefined) : sqls;
+  // One text of each shape is parsed: a backfill's dates of one model differ in their dates alone.
+  const alike = new Map<string, string[]>();
+  for (const sql of todo) {
+    const shape = withoutDates(sql);
+    const group = alike.get(shape);
+    if (group) group.push(sql);
+    else alike.set(shape, [sql]);
+  }
+  const groups = [...alike.values()];
   const refused: string[] = [];
-  for (let i = 0; i < todo.length; i += 200) {
-    const part = todo.slice(i, i + 200);
+  for (let i = 0; i < groups.length; i += 200) {
+    const part = groups.slice(i, i + 200).map((group) => group[0]);
     let rows: Record<string, unknown>[];
     try {
       rows = await session.query(
@@ -149,7 +158,12 @@ async function refusedOf(session: WarehouseSession, sqls: readonly string[], kep
       continue;
     }
     const bad = new Set(rows.map((r) => Number(r.i)));
-    part.forEach((sql, j) => (bad.has(j) ? refused.push(sql) : kept?.keep(keyOf(sql), undefined)));
+    groups.slice(i, i + 200).forEach((group, j) => {
+      for (const sql of group) {
+        if (bad.has(j)) refused.push(sql);
+        else kept?.keep(keyOf(sql), undefined);
+      }
+    });
   }
   return refused;
 }

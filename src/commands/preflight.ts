@@ -7,7 +7,7 @@ import { allSteps, type CheckStep, type Task, type TaskKind } from '../plan/task
 import { blankLines, forEachCsvRow, lineOfValue } from '../project/csv-text.js';
 import { SeedVerdicts } from '../project/seed-verdicts.js';
 import { engineVersion } from '../state/query-reads.js';
-import { quoteIdent } from '../sql/sql-text.js';
+import { quoteIdent, withoutDates } from '../sql/sql-text.js';
 import { readRelationsOf } from '../warehouse/relations-of.js';
 import type { Column, SeedValueCheck, ValueChange } from '../warehouse/dialect.js';
 import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
@@ -32,14 +32,16 @@ async function checkColumns(session: WarehouseSession, tasks: readonly Task[]): 
   const diagnostics: Diagnostic[] = [];
   const reported = new Set<string>();
   const described = new Map<string, Promise<string[] | undefined>>();
+  const problems = new Map<string, Promise<string | undefined>>();
   const columnsOf = (query: string) => {
-    let found = described.get(query);
+    const shape = withoutDates(query);
+    let found = described.get(shape);
     if (!found) {
       found = session.dialect.describeQuery(session, query).then(
         (columns) => columns.map((c) => c.name),
         () => undefined,
       );
-      described.set(query, found);
+      described.set(shape, found);
     }
     return found.then((columns) => {
       unbound ||= columns === undefined;
@@ -61,7 +63,9 @@ async function checkColumns(session: WarehouseSession, tasks: readonly Task[]): 
         if (c.expression === undefined || c.renderAtRun) continue;
         const columns = await columnsOf(own);
         if (columns) {
-          const problem = await expressionProblem(session, own, c.expression);
+          const key = `${withoutDates(own)}\u0001${c.expression}`;
+          if (!problems.has(key)) problems.set(key, expressionProblem(session, own, c.expression));
+          const problem = await problems.get(key);
           if (problem !== undefined) report(expressionDiagnostic(session, task.node, c, columns, problem));
         }
       }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { positionOf } from '../../src/diagnostics/diagnostics.js';
-import { newlines, ownRelationName, quoteIdent, quoteLiteral, relationName, relationNameParts, siblingRelation, statementStart, stripTrailingSemicolon, withCtes } from '../../src/sql/sql-text.js';
+import { newlines, ownRelationName, quoteIdent, quoteLiteral, relationName, relationNameParts, siblingRelation, statementStart, stripTrailingSemicolon, withCtes, withoutDates } from '../../src/sql/sql-text.js';
 import { didYouMean, suggest } from '../../src/diagnostics/suggest.js';
 import { asPositiveInt, asStringList, checkKeys } from '../../src/analyze/validate-keys.js';
 
@@ -84,6 +84,13 @@ describe('sql-text', () => {
     expect(positionOf(text, 4)).toEqual({ line: 2, column: 2 });
     expect(positionOf(text, 7)).toEqual({ line: 3, column: 1 });
     expect(positionOf(text, 8)).toEqual({ line: 4, column: 1 });
+  });
+
+  it('gives the queries of two dates one shape, and two queries that differ otherwise two', () => {
+    const of = (ds: string, nodash: string) => `select * from t where d >= '${ds}' and d < '${ds} 01:00:00' and ts < TIMESTAMP '${ds}T00:00:00Z' and part = '${nodash}'`;
+    expect(withoutDates(of('2024-01-05', '20240105'))).toBe(withoutDates(of('2023-12-31', '20231231')));
+    expect(withoutDates("select 1 as x where d = '2024-01-05'")).not.toBe(withoutDates("select 2 as x where d = '2024-01-05'"));
+    expect(withoutDates('select col_20240105, 123456789')).toBe('select col_20240105, 123456789');
   });
 });
 
