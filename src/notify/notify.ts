@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pRetry from 'p-retry';
 import type { NotifyTarget } from '../analyze/project-settings.js';
 import { redactUrl, secrets } from '../secrets/secrets.js';
@@ -76,7 +79,33 @@ async function postWebhook(webhook: string, report: RunReport, timeoutMs: number
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
 }
 
-export function reportEnv(report: RunReport): Record<string, string> {
+/**
+ * The most bytes of one environment variable's value: Linux refuses to start a program with a
+ * longer one (128 KiB with its name, E2BIG), and a backfill's failures say more than that.
+ */
+const ENV_VALUE_LIMIT = 96 * 1024;
+
+/**
+ * `report` as JSON, its failed tasks cut to the first that fit in `limit` bytes (a valid JSON
+ * all the same), with how many were left out; the whole of it is in PIPE_REPORT_FILE.
+ */
+function fitted<T>(value: (tasks: RunReport['failed_tasks'], leftOut: number) => T, tasks: RunReport['failed_tasks'], limit: number): string {
+  const whole = JSON.stringify(value(tasks, 0));
+  if (Buffer.byteLength(whole) <= limit) return whole;
+  let lo = 0;
+  let hi = tasks.length;
+  // The most tasks that fit, found by halving: each try is one stringify.
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (Buffer.byteLength(JSON.stringify(value(tasks.slice(0, mid), tasks.length - mid))) <= limit) lo = mid;
+    else hi = mid - 1;
+  }
+  return JSON.stringify(value(tasks.slice(0, lo), tasks.length - lo));
+}
+
+export function reportEnv(report: RunReport, reportFile?: string): Record<string, string> {
+  const failedTasks = fitted((tasks) => tasks, report.failed_tasks, ENV_VALUE_LIMIT);
+  const whole = fitted((failed_tasks, leftOut) => (leftOut === 0 ? { ...report, failed_tasks } : { ...report, failed_tasks, failed_tasks_left_out: leftOut }), report.failed_tasks, ENV_VALUE_LIMIT);
   return {
     PIPE_EVENT: report.event,
     PIPE_PIPELINE: report.pipeline,
@@ -88,9 +117,10 @@ export function reportEnv(report: RunReport): Record<string, string> {
     PIPE_END: report.end ?? '',
     PIPE_WAREHOUSE: report.warehouse,
     PIPE_FAILED_COUNT: String(report.failed_tasks.length),
-    PIPE_FAILED_TASKS: JSON.stringify(report.failed_tasks),
+    PIPE_FAILED_TASKS: failedTasks,
     PIPE_RETRY_COMMAND: report.retry_command ?? '',
-    PIPE_REPORT: JSON.stringify(report),
+    PIPE_REPORT: whole,
+    ...(reportFile === undefined ? {} : { PIPE_REPORT_FILE: reportFile }),
   };
 }
 
@@ -115,8 +145,13 @@ const STDERR_LIMIT = 4096;
  * nothing more from the command.
  */
 function runCommand(command: string, report: RunReport, timeoutMs: number, cwd: string | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, { shell: true, detached: true, cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...reportEnv(report) } });
+  // The whole report in a file of its own, which the environment's variables may not hold.
+  const folder = mkdtempSync(join(tmpdir(), 'pipe-report-'));
+  const reportFile = join(folder, 'report.json');
+  writeFileSync(reportFile, JSON.stringify(report));
+  const removeFile = () => rmSync(folder, { recursive: true, force: true });
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(command, { shell: true, detached: true, cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...reportEnv(report, reportFile) } });
     if (running.size === 0) process.once('exit', killRunning);
     running.add(child);
     let stderr = '';
@@ -144,7 +179,7 @@ function runCommand(command: string, report: RunReport, timeoutMs: number, cwd: 
       killGroup(child);
     });
     child.on('close', (code, signal) => settle(outcome(code, signal)));
-  });
+  }).finally(removeFile);
 }
 
 function killRunning(): void {

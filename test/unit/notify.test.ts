@@ -79,6 +79,19 @@ describe('notify commands', () => {
     expect((JSON.parse(body) as RunReport).failed_tasks[0].error).toBe("could not convert '****'");
     expect(readFileSync(join(dir, 'failed.json'), 'utf8')).not.toContain(secret);
   });
+
+  it("a backfill's many failures are delivered: the variables hold the first that fit, the report file all of them", async () => {
+    const dir = tempDir();
+    const failed = Array.from({ length: 400 }, (_, i) => ({ task: `m@d${i}`, model: 'm', ds: `d${i}`, error: `Binder Error ${i}: ${'x'.repeat(2000)}` }));
+    const many: RunReport = { ...report(), command: 'backfill', failed_tasks: failed };
+    const gaveUp = await deliverOnce({ command: 'printf %s "$PIPE_REPORT" > report.json; printf %s "$PIPE_FAILED_TASKS" > failed.json; cp "$PIPE_REPORT_FILE" whole.json' }, dir, many);
+    expect(gaveUp).toEqual([]);
+    const inVariable = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as RunReport & { failed_tasks_left_out: number };
+    expect(inVariable.failed_tasks.length).toBeGreaterThan(10);
+    expect(inVariable.failed_tasks.length + inVariable.failed_tasks_left_out).toBe(400);
+    expect((JSON.parse(readFileSync(join(dir, 'failed.json'), 'utf8')) as unknown[]).length).toBeGreaterThanOrEqual(inVariable.failed_tasks.length);
+    expect((JSON.parse(readFileSync(join(dir, 'whole.json'), 'utf8')) as RunReport).failed_tasks).toHaveLength(400);
+  });
 });
 
 describe('notify webhooks', () => {
