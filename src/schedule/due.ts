@@ -154,18 +154,29 @@ export interface Dropped {
  * What is due at `now`, given the last fire time already handled (undefined on the first
  * start: only the latest due interval runs). Without catch-up only the latest missed
  * interval runs; with it, up to `maxCatchup` of the most recent, oldest first. The missed
- * intervals left out are `dropped`, so that the scheduler can say which.
+ * intervals left out are `dropped`, so that the scheduler can say which. A schedule that fires
+ * more often than its interval (every 6 hours, daily) covers one interval several times: each
+ * is due once (at its latest fire), and not again after the fire handled last covered it; nor
+ * is one that succeeded (`done`, by label) said to be missed.
  */
-export function dueRuns(schedule: Schedule, lastHandled: number | undefined, now: number): { due: Due[]; dropped?: Dropped } {
+export function dueRuns(schedule: Schedule, lastHandled: number | undefined, now: number, done: ReadonlySet<string> = new Set()): { due: Due[]; dropped?: Dropped } {
   if (lastHandled === undefined) {
     const latest = latestFireTime(schedule, now);
     return { due: latest === undefined ? [] : [due(schedule, latest)] };
   }
   const keep = schedule.catchup ? schedule.maxCatchup : 1;
-  const all = fireTimes(schedule, lastHandled, now);
-  const dropped = all.slice(0, Math.max(0, all.length - keep));
+  const handled = due(schedule, lastHandled).label;
+  const byInterval = new Map<string, number>();
+  for (const t of fireTimes(schedule, lastHandled, now)) {
+    const label = due(schedule, t).label;
+    if (label === handled) continue;
+    byInterval.delete(label);
+    byInterval.set(label, t);
+  }
+  const all = [...byInterval.values()].sort((a, b) => a - b);
+  const dropped = all.slice(0, Math.max(0, all.length - keep)).filter((t) => !done.has(due(schedule, t).label));
   return {
-    due: all.slice(dropped.length).map((t) => due(schedule, t)),
+    due: all.slice(Math.max(0, all.length - keep)).map((t) => due(schedule, t)),
     dropped:
       dropped.length === 0
         ? undefined

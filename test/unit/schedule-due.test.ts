@@ -117,6 +117,18 @@ describe('scheduled fire times and intervals', () => {
     expect(dueRuns(nightly({ catchup: true }), last, now).dropped).toBeUndefined();
   });
 
+  it('fires more often than its interval: each interval is due once, the one handled last and those that succeeded never missed', () => {
+    const s = nightly({ cron: '0 */6 * * *', timezone: 'UTC' });
+    // Handled at 00:00 (2024-01-04); the fires at 06:00 and 12:00 cover that day again.
+    expect(dueRuns(s, at('2024-01-05T00:00:00Z'), at('2024-01-05T13:00:00Z'))).toEqual({ due: [] });
+    // Three days later: one run of the latest day, and the two before it missed, once each.
+    const later = dueRuns(s, at('2024-01-05T00:00:00Z'), at('2024-01-08T01:00:00Z'));
+    expect(later.due.map((d) => d.label)).toEqual(['2024-01-07']);
+    expect([later.dropped?.count, later.dropped?.first.label, later.dropped?.last.label]).toEqual([2, '2024-01-05', '2024-01-06']);
+    // One of them built since by hand is not missed.
+    expect(dueRuns(s, at('2024-01-05T00:00:00Z'), at('2024-01-08T01:00:00Z'), new Set(['2024-01-05'])).dropped?.count).toBe(1);
+  });
+
   it('lists the next fire times', () => {
     expect(nextFireTimes(nightly({ timezone: 'UTC' }), at('2024-01-01T05:00:00Z'), 2).map(iso)).toEqual([
       '2024-01-02T02:00:00.000Z',
