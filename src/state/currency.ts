@@ -42,11 +42,12 @@ export type Currency =
 export type CurrencyKind = Currency['kind'];
 
 export function evaluate(c: Candidate, latest: LatestBuilds): Currency {
-  if (c.untracked !== undefined) return { kind: 'untracked', why: c.untracked };
   const build = latest.build(c.node, c.key);
   const failure = latest.failure(c.node, c.key);
   const failed = failure !== undefined && (build === undefined || failure.at > build.builtAt);
+  // One that always runs and whose latest attempt failed is, first of all, failed.
   if (failed) return { kind: 'failed', build, failure };
+  if (c.untracked !== undefined) return { kind: 'untracked', why: c.untracked };
   if (!build) return { kind: 'never-built' };
   if (!c.relationExists) return { kind: 'dropped', build };
   if (build.untracked !== undefined) return { kind: 'untracked', why: build.untracked };

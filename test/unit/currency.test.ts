@@ -46,7 +46,7 @@ describe('evaluate', () => {
     expect(evaluate(candidate(), latest(build())).kind).toBe('current');
   });
 
-  it('says what differs, in order: untracked, failed, never built, dropped, modified, stale', () => {
+  it('says what differs, in order: failed, untracked, never built, dropped, modified, stale', () => {
     const l = latest(build());
     expect(evaluate(candidate({ untracked: 'its query calls now()' }), l)).toEqual({ kind: 'untracked', why: 'its query calls now()' });
     expect(evaluate(candidate({ key: '2024-01-03' }), l).kind).toBe('never-built');
@@ -55,6 +55,8 @@ describe('evaluate', () => {
     expect(evaluate(candidate({ inputs: { 'seed:a': 'seed:h2', 'ref:b': 'x' } }), l)).toMatchObject({ kind: 'stale', changed: ['ref:b', 'seed:a'] });
     l.fail('m', '2024-01-02', { runId: 'r2', taskId: 'm@2024-01-02', at: 2000 });
     expect(evaluate(candidate(), l)).toMatchObject({ kind: 'failed', failure: { runId: 'r2' } });
+    // One that always runs (its query reads its own table) and failed last: failed, with its run.
+    expect(evaluate(candidate({ untracked: 'its query reads its own table' }), l)).toMatchObject({ kind: 'failed', failure: { runId: 'r2' } });
   });
 
   it('a failure before the latest build does not count; a later build of the same key wins', () => {
