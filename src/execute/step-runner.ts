@@ -5,7 +5,7 @@ import type { Location } from '../diagnostics/diagnostics.js';
 import type { CheckFailure, EventSink } from '../events/events.js';
 import { missingColumn, ownQuery } from '../plan/column-uses.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
-import { DAY_MS, formatDate } from '../dates/dates.js';
+import { DAY_MS, formatDate, isHourLabel } from '../dates/dates.js';
 import { queryRows, quoteIdent } from '../sql/sql-text.js';
 import { snapshotMerge } from '../plan/strategies/snapshot.js';
 import { unitTestQuery } from '../plan/strategies/unit-test.js';
@@ -296,8 +296,13 @@ export class StepRunner {
         if (step.partitionBy !== undefined) await this.partitionColumnInTable(task, step.target, step.partitionBy, table, session, step.partitionByAt ?? step.location);
         if (step.keys !== undefined) await keyColumnsInTable(task, step.target, step.keys.columns, table, session, step.keys.location ?? step.location);
         let change = schemaChange(step.target, table, staged, step.policy, session.dialect);
-        if ('error' in change && step.partitionBy !== undefined) {
-          const rebuild = await fullRefreshCommand(session, task, this.ctx.spans?.get(task.node) ?? task.interval, step.target, step.partitionBy, this.ctx.pipeCommand ?? ((args) => `pipe ${args}`));
+        if ('error' in change) {
+          const pipe = this.ctx.pipeCommand ?? ((args: string) => `pipe ${args}`);
+          // A table of dates is rebuilt over its dates; one kept by key (merge, delete+insert, append) by one run of its query.
+          const rebuild =
+            step.partitionBy !== undefined
+              ? await fullRefreshCommand(session, task, this.ctx.spans?.get(task.node) ?? task.interval, step.target, step.partitionBy, pipe)
+              : pipe(`run --full-refresh --select ${task.node}${task.ds === undefined ? '' : ` --date ${task.ds.slice(0, 10)}${isHourLabel(task.ds) ? ` --hour ${Number(task.ds.slice(11, 13))}` : ''}`}`);
           change = schemaChange(step.target, table, staged, step.policy, session.dialect, rebuild);
         }
         if ('error' in change) throw new ProjectRuleError('Schema', `${change.error}; ${change.hint}`, step.location ?? { file: task.file });

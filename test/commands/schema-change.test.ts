@@ -49,12 +49,25 @@ describe('an incremental model whose columns change', () => {
     const r = await run(dir, '2024-01-02');
     expect(r.code, explain(r)).toBe(1);
     const hint = `pipe backfill --full-refresh --start 2024-01-01 --end 2024-01-03 --select events --project ${dir}`;
-    expect(r.stdout).toContain(`rebuild the table over its dates with ${hint}, or set on_schema_change`);
+    expect(r.stdout).toContain(`rebuild the table with ${hint}, or set on_schema_change`);
 
     const rebuilt = await backfillIn(dir, { start: '2024-01-01', end: '2024-01-03', select: ['events'], fullRefresh: true });
     expect(rebuilt.code, explain(rebuilt)).toBe(0);
     expect(await columnsOf(dir)).toEqual(['id BIGINT', 'label VARCHAR', 'ds DATE']);
     expect((await queryRows(warehouseOf(dir), 'SELECT count(DISTINCT ds) AS n FROM events'))[0].n).toBe('3');
+  });
+
+  it('a table kept by key names the run that rebuilds it from its query, and that run works as printed', async () => {
+    const dir = tempDir();
+    const model = (columns: string) => `{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge') }}\nselect ${columns} from {{ ref('raw') }}\n`;
+    writeProjectFiles(dir, { 'seeds/raw.csv': 'id,name\n1,a\n2,b\n', 'models/latest.sql': model('id, name') });
+    expect((await run(dir, '2024-01-01')).code).toBe(0);
+    writeProjectFiles(dir, { 'models/latest.sql': model('id, name, 1 AS extra') });
+    const r = await run(dir, '2024-01-02');
+    expect(r.code, explain(r)).toBe(1);
+    expect(r.stdout).toContain(`rebuild the table with pipe run --full-refresh --select latest --date 2024-01-02 --project ${dir}, or set on_schema_change`);
+    const rebuilt = await runIn(dir, { date: '2024-01-02', select: ['latest'], fullRefresh: true });
+    expect(rebuilt.code, explain(rebuilt)).toBe(0);
   });
 
   it('--full-refresh of a table holding other dates is refused; a backfill --full-refresh over them takes the new columns, without reloading the seed', async () => {

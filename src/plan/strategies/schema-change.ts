@@ -49,7 +49,7 @@ export function schemaChange(
       ].filter((p) => p !== '');
       return {
         error: `the query's columns no longer match the table ${relation} (${parts.join('; ')})`,
-        hint: `rebuild the table over its dates with ${rebuild}, or set on_schema_change to append_new_columns or sync_all_columns`,
+        hint: `rebuild the table with ${rebuild}, or set on_schema_change to append_new_columns or sync_all_columns`,
       };
     }
     case 'append_new_columns':
