@@ -408,8 +408,11 @@ function pastBlocks(node: ModelNode, ctx: PlanContext, interval: Interval): stri
   // Nothing of the model was ever built before this interval: it is the first, rebuilt.
   const first = ctx.pastFirst?.get(node.name);
   if (first === undefined || previous < first) return undefined;
-  const when = isHourLabel(previous) ? `--date ${previous.slice(0, 10)} --hour ${Number(previous.slice(11))}` : `--date ${previous}`;
-  return `depends_on_past: ${node.name} for ${previous} has not succeeded (it failed or was never built); build it first (pipe run --select ${node.name} ${when}), or pass --ignore-dependencies-on-past`;
+  // The dates from its first build up to the one before are built oldest first, those not current only: the gap may be longer than a day.
+  const build = isHourLabel(previous)
+    ? `pipe run --select ${node.name} --date ${previous.slice(0, 10)} --hour ${Number(previous.slice(11))}`
+    : `pipe backfill --select ${node.name} --start ${first.slice(0, 10)} --end ${previous} --missing`;
+  return `depends_on_past: ${node.name} for ${previous} has not succeeded (it failed or was never built); build it first (${build}), or pass --ignore-dependencies-on-past`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyExample, eventsOfType, queryRows, removeTempDirs, snapshotTables, taskIdsOf, tempDir, writeProjectFiles } from '../e2e/helpers.js';
-import { backfillIn, dryRunIn, historyIn, retryIn, runIn } from '../support/in-process.js';
+import { backfillIn, backfillMissingIn, dryRunIn, historyIn, retryIn, runIn } from '../support/in-process.js';
 import { backfillDryRun } from '../../src/commands/backfill.js';
 import { extensionAvailable } from '../support/extensions.js';
 
@@ -194,6 +194,10 @@ select revenue_date, revenue from {{ ref('daily_revenue') }} where revenue_date 
     const gap = await runIn(dir, { date: '2024-01-05' });
     expect(gap.code).toBe(1);
     expect(gap.stdout + gap.stderr).toContain('m for 2024-01-04 has not succeeded');
+    // The gap is longer than a day: the command said builds all of it, as printed.
+    expect(gap.stdout + gap.stderr).toContain('build it first (pipe backfill --select m --start 2023-12-31 --end 2024-01-04 --missing)');
+    expect((await backfillMissingIn(dir, { start: '2023-12-31', end: '2024-01-04', select: ['m'] })).code).toBe(0);
+    expect((await runIn(dir, { date: '2024-01-05' })).code).toBe(0);
   });
 
   it("builds every date where a date's model reads a table built once, after every date of what it reads, at --parallel 1 and 3", async () => {
