@@ -6,6 +6,7 @@ import { didYouMean } from '../diagnostics/suggest.js';
 import type { Interval } from '../dates/dates.js';
 import { Engine, type EngineHandle } from '../execute/engine.js';
 import { readCatalog } from '../warehouse/run-state.js';
+import { catalogName } from '../warehouse/warehouse-file.js';
 import { WarehouseError, type QueryTable, type WarehouseSession } from '../warehouse/warehouse.js';
 import { analyzeAndSelect, emitAnalysisNotes, resolveInterval, type ProjectOptions } from './context.js';
 import { compile } from './inspect.js';
@@ -59,10 +60,13 @@ export async function show(options: ShowOptions): Promise<Shown> {
   const node = nodeNamed(analyzed.analysis, model);
   const runCommand = pipeCommandFor(options);
   const readFrom = options.inline ? undefined : relationToRead(node, options.date === undefined ? undefined : interval);
-  if (!existsSync(project.warehousePath)) {
+  const built = existsSync(project.warehousePath);
+  // A query runs before anything is built (`select 1`, a model reading sources only) on an empty
+  // database in memory, as a dry run does; what it reads that is not built is said by compile.
+  if (!built && !options.inline) {
     throw new DiagnosticError([notBuilt(node, `the warehouse ${project.warehousePath} does not exist yet`, runCommand)]);
   }
-  const warehouse = await Engine.open(project.warehousePath, { readOnly: true, setup: project.warehouseSetup });
+  const warehouse = built ? await Engine.open(project.warehousePath, { readOnly: true, setup: project.warehouseSetup }) : await Engine.inMemory(project.warehouseSetup, project.warehouseSetup?.lake ? undefined : catalogName(project.warehousePath));
   try {
     const query = readFrom ? await publishedQuery(warehouse, node, readFrom, runCommand) : await inlineQuery({ ...options, model }, node, runCommand, given ? project : undefined);
     return await warehouse.engine.withSession(async (session) => {
@@ -169,8 +173,10 @@ async function inlineQuery(options: ShowOptions, node: PipeNode, runCommand: (ar
   const upstream = warnings.find((d) => d.code === 'upstream-not-built');
   if (upstream) {
     const what = withQuery ? 'the query' : node.name;
+    // The query given is a model of a name of pipe's own: said as the query.
+    const said = upstream.message.replace(/: pipe run would refuse this selection$/, '');
     throw new DiagnosticError([
-      error('not-built', `${what} reads what is not built yet: ${upstream.message.replace(/: pipe run would refuse this selection$/, '')}`, { file: node.file }, {
+      error('not-built', `${what} reads what is not built yet: ${withQuery && said.startsWith(`${node.name} reads `) ? `it${said.slice(node.name.length)}` : said}`, { file: node.file }, {
         hint: withQuery ? `${runCommand(`run --select +${node.upstream.join(' +')}`)} builds what it reads` : `${runCommand(`run --select +${node.name}`)} builds it and what it reads`,
       }),
     ]);

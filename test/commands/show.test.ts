@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { columnWidths } from '../../src/cli/format-rows.js';
@@ -154,6 +155,15 @@ describe('pipe show', () => {
     const none = await showIn(fresh, { model: 'a' });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('a is not built yet: the warehouse');
+    // Before any warehouse: a query of nothing built runs; one reading a model names the run that builds it.
+    const query = await showIn(fresh, { model: "select 1 as one, '{{ ds }}' as ds", inline: true, date: '2024-01-02', json: true });
+    expect(query.code, query.stderr).toBe(0);
+    expect(JSON.parse(query.stdout)).toEqual([{ one: 1, ds: '2024-01-02' }]);
+    const reads = await showIn(fresh, { model: "select * from {{ ref('a') }}", inline: true });
+    expect(reads.code).toBe(2);
+    expect(reads.stderr).toMatch(/the query reads what is not built yet: it reads a, which is not built yet[\s\S]*pipe run --select \+a( --project \S+)? builds what it reads/);
+    expect(reads.stderr).not.toContain('inline_query');
+    expect(existsSync(join(fresh, 'warehouse.duckdb'))).toBe(false);
   });
 
   it('refuses while another process holds the warehouse, as every command does', async () => {
