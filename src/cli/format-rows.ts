@@ -73,7 +73,7 @@ export function formatRowsTable(shown: Shown, width?: number): string {
   const n = shown.table.rows.length;
   const what = shown.from === 'inline' ? `${shown.node}'s query` : shown.from === 'query' ? 'the inline query' : shown.from;
   const footer = shown.more
-    ? `first ${n} rows of ${what}; --limit N shows more`
+    ? `first ${n === 1 ? 'row' : `${n} rows`} of ${what}; --limit N shows more`
     : `${n} row${n === 1 ? '' : 's'} of ${what}`;
   return `${textTable(fit(header), cells.map(fit))}\n${footer}`;
 }

@@ -124,8 +124,8 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   const project = openProject(options);
   const wait = heldWait(options);
   const { run, remaining, plannedHashes, later } = await findTarget(project.warehousePath, project.warehouseSetup, options.runId, wait);
-  if (!run) return { nothingToDo: 'nothing to retry: no run is unfinished' };
-  if (remaining.size === 0) return { nothingToDo: `nothing to retry: every task of run ${run.run_id} has succeeded` };
+  if (!run) return { nothingToDo: 'nothing to retry: no run is unfinished (a pipe test is retried only when named: pipe retry RUN_ID)' };
+  if (remaining.size === 0) return { nothingToDo: `nothing to retry: every task of run ${run.run_id} has succeeded${run.status === 'succeeded' ? '' : ', those it left undone in a retry of it'}` };
 
   const stored = parseStoredParams(run);
   const params = firstRunOf(stored);

@@ -183,12 +183,16 @@ export class TextLogger implements Logger {
           if (f.failingRows > f.sample.length) this.line(`    ${s.dim(`and ${(f.failingRows - f.sample.length).toLocaleString('en-US')} more`)}`);
           break;
         }
+        // A row_count check's one failing row is the count it found: said as that.
+        const counted = f.check.startsWith('row_count(') && f.sample.length === 1 && Object.keys(f.sample[0]).join() === 'row_count' ? Number(f.sample[0].row_count) : undefined;
         const found =
-          f.condition === undefined
-            ? `check ${f.check} ${what}: ${n} failing row${f.failingRows === 1 ? '' : 's'}`
-            : `test ${f.check} ${what}: got ${n} result${f.failingRows === 1 ? '' : 's'}, configured to ${f.severity === 'warn' ? 'warn' : 'fail'} if ${f.condition}`;
+          counted !== undefined
+            ? `check ${f.check} ${what}: ${counted.toLocaleString('en-US')} row${counted === 1 ? '' : 's'}`
+            : f.condition === undefined
+              ? `check ${f.check} ${what}: ${n} failing row${f.failingRows === 1 ? '' : 's'}`
+              : `test ${f.check} ${what}: got ${n} result${f.failingRows === 1 ? '' : 's'}, configured to ${f.severity === 'warn' ? 'warn' : 'fail'} if ${f.condition}`;
         this.line(`${prefix} ${this.label(e.task)} ${found} ${s.dim(where)}`);
-        for (const row of f.sample) this.line(`    ${s.dim(JSON.stringify(row))}`);
+        if (counted === undefined) for (const row of f.sample) this.line(`    ${s.dim(JSON.stringify(row))}`);
         // As dbt says where it kept them.
         if (f.storedIn !== undefined) this.line(`    see its failures: select * from ${f.storedIn}`);
         break;

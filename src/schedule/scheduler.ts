@@ -206,7 +206,7 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
     } finally {
       session.close();
     }
-    emit({ type: 'notice', message: `${p.name}: starting ${due.label} (${reason}, due ${new Date(due.fireAt).toISOString()}) as run ${runId}` });
+    emit({ type: 'notice', message: `${p.name}: starting ${due.label} (${reason === 'due' ? 'due' : `${reason}, due`} ${new Date(due.fireAt).toISOString()}) as run ${runId}` });
     const hourly = p.schedule!.interval === 'hourly';
     const job = run({
       project: options.project,

@@ -163,13 +163,14 @@ describe('the plain text logger', () => {
     const { out, logger } = textLogger();
     const location = { file: 'models/orders.yaml', line: 2 };
     logger.handle({ type: 'check-failed', runId: RUN, task: task('orders', '2024-01-02'), failure: { check: 'not_null(n)', severity: 'error', failingRows: 1200, sample: [{ n: null }], location } });
-    logger.handle({ type: 'check-failed', runId: RUN, task: task('orders', '2024-01-02'), failure: { check: 'row_count(min 5)', severity: 'warn', failingRows: 1, sample: [], location } });
+    logger.handle({ type: 'check-failed', runId: RUN, task: task('orders', '2024-01-02'), failure: { check: 'row_count(min 5)', severity: 'warn', failingRows: 1, sample: [{ row_count: '3' }], location } });
     // The task's failure for its checks does not repeat the sample rows the check lines showed.
     logger.handle(failure('orders', '2024-01-02', { message: 'check not_null(n) failed', checks: [], sample: [{ n: null }], location }));
     expect(out.lines).toEqual([
       'CHECK orders 2024-01-02 check not_null(n) failed: 1,200 failing rows models/orders.yaml:2',
       '    {"n":null}',
-      'WARN  orders 2024-01-02 check row_count(min 5) warning: 1 failing row models/orders.yaml:2',
+      // A row_count check's failing row is the count it found.
+      'WARN  orders 2024-01-02 check row_count(min 5) warning: 3 rows models/orders.yaml:2',
       'FAIL  orders 2024-01-02 incremental 1.23s',
       '    check not_null(n) failed',
       '    at models/orders.yaml:2',
