@@ -54,6 +54,15 @@ describe('judgements of what a query reads, kept between processes', () => {
     expect(later.judgement(QueryReadsCache.key(reader, tracked.sqlHash, []))).toBeUndefined();
   });
 
+  it("tracks a source's table function call as written, an argument with a backslash too (delim = '\\t')", async () => {
+    const session = await open();
+    const call = "read_csv('/data/ranks.txt.gz', delim = '\\t', header = true, columns = {'#pos': 'BIGINT'})";
+    const query = { sqlHash: unique('tab'), sql: `with source as (select * from ${call}) select * from source`, known: [call] };
+    expect(await untrackedReads(session, query.sqlHash, query.sql, query.known)).toBeUndefined();
+    const other = { sqlHash: unique('other'), sql: "select * from read_csv('/data/other.csv', delim = '\\t')", known: [call] };
+    expect(await untrackedReads(session, other.sqlHash, other.sql, other.known)).toMatch(/calls read_csv\(\), which pipe cannot track/);
+  });
+
   it('takes a kept judgement without parsing the query, and judges again an entry that was damaged', async () => {
     const session = await open();
     const reader = await readerKey(session);
