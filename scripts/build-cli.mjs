@@ -18,9 +18,11 @@
  * template compiler's worker threads and library users load them. Code in the bundle finds
  * pipe's files through src/install-paths.ts, which the bundle's first lines tell where dist/ is.
  */
+import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { currentInputs } from './build-stamp.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(ROOT, 'src/cli/cli.ts');
@@ -60,3 +62,9 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+// The build's identity: the hash of its sources (see build-stamp.mjs). What pipe keeps between
+// processes (compiled templates, judgements of queries, parsed YAML) is keyed by it, so that a
+// build of other sources (a clone updated with git pull, its version number the same) trusts
+// nothing an earlier build kept.
+writeFileSync(join(ROOT, 'dist', 'build-id'), `${currentInputs().hash}\n`);

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { cachedDataVersionTag } from 'node:v8';
 import { Script } from 'node:vm';
-import { PIPE_VERSION } from '../version.js';
+import { PIPE_BUILD } from '../version.js';
 import { PackStore, sha256, type PackEntry, type PackStoreStats } from '../project/pack-store.js';
 import { JINJA_SYNTAX_MODULE } from './jinja/syntax.js';
 import { TemplateProgramCache } from './template-program-cache.js';
@@ -57,7 +57,7 @@ export interface TemplateCacheStats extends PackStoreStats {
 let fingerprint: string | null | undefined;
 
 /**
- * What decides the code besides a template's own text: pipe's version, Nunjucks' version and
+ * What decides the code besides a template's own text: pipe's build (its version and sources, see version.ts), Nunjucks' version and
  * the sources of its lexer, parser, transformer and compiler, and pipe's changes to them
  * (jinja/syntax.ts). Read once per process; undefined when any of it cannot be read, and then
  * nothing is cached.
@@ -67,7 +67,7 @@ function compilerFingerprint(): string | undefined {
     try {
       const require = createRequire(import.meta.url);
       const nunjucksDir = dirname(require.resolve('nunjucks/package.json'));
-      const parts = [FORMAT, PIPE_VERSION, readFileSync(join(nunjucksDir, 'package.json'), 'utf8')];
+      const parts = [FORMAT, PIPE_BUILD, readFileSync(join(nunjucksDir, 'package.json'), 'utf8')];
       for (const file of ['lexer', 'parser', 'nodes', 'transformer', 'compiler']) parts.push(readFileSync(join(nunjucksDir, 'src', `${file}.js`), 'utf8'));
       parts.push(readFileSync(new URL(JINJA_SYNTAX_MODULE), 'utf8'));
       fingerprint = sha256(parts.join('\0'));

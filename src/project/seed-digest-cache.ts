@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { PIPE_VERSION } from '../version.js';
+import { PIPE_BUILD } from '../version.js';
 import { settledAt, stampOf } from '../util/stat-stamp.js';
 import { PackStore, sha256 } from './pack-store.js';
 
@@ -53,7 +53,7 @@ export class SeedDigestCache extends PackStore {
     } catch {
       return make();
     }
-    const key = sha256(JSON.stringify([FORMAT, PIPE_VERSION, absPath, stamp.stamp]));
+    const key = sha256(JSON.stringify([FORMAT, PIPE_BUILD, absPath, stamp.stamp]));
     for (let stored = this.read(key); stored !== undefined; stored = this.read(key)) {
       try {
         const value: unknown = JSON.parse(stored);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { PIPE_VERSION } from '../version.js';
+import { PIPE_BUILD } from '../version.js';
 import { PackStore, sha256 } from './pack-store.js';
 
 /**
@@ -8,7 +8,7 @@ import { PackStore, sha256 } from './pack-store.js';
  * for 134 MB) and its outcome is a fact of the file's content, how it is read and what it is
  * checked against, not of a warehouse: a seed loaded into a new warehouse (a CI run, another
  * date's file) is not read again for it. The key holds the seed's content hash, how the engine
- * reads it, the checks (each column's type, declared or as the engine infers it), pipe's version
+ * reads it, the checks (each column's type, declared or as the engine infers it), pipe's build (its version and sources, see version.ts)
  * and the engine's, so a change of any of them checks the file again. Only a seed that passed
  * is kept: one refused is checked, and refused at its line, every time.
  *
@@ -50,7 +50,7 @@ export class SeedVerdicts extends PackStore {
 
   /** The key of a seed's check: see the module comment; `what` is plain data (JSON). */
   static key(engineVersion: string, what: unknown): string {
-    return sha256(JSON.stringify([FORMAT, PIPE_VERSION, engineVersion, what]));
+    return sha256(JSON.stringify([FORMAT, PIPE_BUILD, engineVersion, what]));
   }
 
   /** Checks this process passed: its packs are read once, so what it wrote since is found here. */

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Diagnostic } from '../diagnostics/diagnostics.js';
-import { PIPE_VERSION } from '../version.js';
+import { PIPE_BUILD } from '../version.js';
 import { PackStore, sha256 } from './pack-store.js';
 import { parseYaml, yamlSource, type YamlDialect, type YamlSource } from './yaml-file.js';
 
@@ -9,7 +9,7 @@ import { parseYaml, yamlSource, type YamlDialect, type YamlSource } from './yaml
  * Parsed YAML kept between processes: a project of thousands of models has thousands of small
  * YAML files, and parsing them (with the walk that finds each key's line) was a quarter of a
  * warm compile. Kept in `<project>/.pipe/yaml/` as a pack store (see pack-store.ts): an entry is
- * found by the hash of the file's text, pipe's version and the yaml package's, and holds the
+ * found by the hash of the file's text, pipe's build (its version and sources, see version.ts) and the yaml package's, and holds the
  * data and the line of each key as JSON. Never trusted: an entry whose hash or shape is wrong is
  * parsed again. Only files that parse without a problem and whose data JSON keeps exactly are
  * kept, so a file with an error is reported from its text every time.
@@ -59,7 +59,7 @@ export class ParsedYamlCache extends PackStore {
 
   /** What parseYaml gives for `text` read in `dialect`, read from the cache when it holds it. */
   parse(text: string, file: string, diagnostics: Diagnostic[], dialect: YamlDialect = 'pipe'): YamlSource | undefined {
-    const key = sha256(JSON.stringify([FORMAT, PIPE_VERSION, yamlPackageVersion(), dialect, text]));
+    const key = sha256(JSON.stringify([FORMAT, PIPE_BUILD, yamlPackageVersion(), dialect, text]));
     for (let stored = this.read(key); stored !== undefined; stored = this.read(key)) {
       const kept = fromEntry(stored, file);
       if (kept) return kept;

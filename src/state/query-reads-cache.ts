@@ -1,13 +1,13 @@
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { PackStore, sha256 } from '../project/pack-store.js';
-import { PIPE_VERSION } from '../version.js';
+import { PIPE_BUILD } from '../version.js';
 
 /**
  * What a model's query reads, judged once and kept between processes (see query-reads.ts):
  * DuckDB parsing every query of a run again was about a second of every run of 10,000 models,
  * and the parse trees' text its largest garbage. Kept beside the warehouse as a pack store
  * (see pack-store.ts), found by the hash of everything that decides the judgement: the SQL
- * (by its hash), the relations pipe knows it reads, pipe's version, and the key of what else
+ * (by its hash), the relations pipe knows it reads, pipe's build (its version and sources, see version.ts), and the key of what else
  * the judgement depends on (query-reads.ts Reader: DuckDB's version, whose parser made the
  * tree, the warehouse's database name and the functions its catalog holds). Never trusted: an entry whose hash or shape is wrong is judged again.
  */
@@ -37,12 +37,12 @@ export class QueryReadsCache extends PackStore {
 
   /** The key of a judgement: see the module comment. */
   static key(reader: string, sqlHash: string, known: readonly string[]): string {
-    return sha256(JSON.stringify([FORMAT, PIPE_VERSION, reader, sqlHash, known]));
+    return sha256(JSON.stringify([FORMAT, PIPE_BUILD, reader, sqlHash, known]));
   }
 
   /** The key under which a text DuckDB's parser read without a syntax error is kept (a check's query, whose reads are not judged). */
   static parsesKey(engineVersion: string, sqlHash: string): string {
-    return sha256(JSON.stringify([FORMAT, PIPE_VERSION, engineVersion, sqlHash, 'parses']));
+    return sha256(JSON.stringify([FORMAT, PIPE_BUILD, engineVersion, sqlHash, 'parses']));
   }
 
   /** Judgements this process made: its packs are read once, so what it wrote since is found here. */
