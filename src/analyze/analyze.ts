@@ -1971,7 +1971,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     );
   }
 
-  diagnostics.push(...sameRelations(nodes), ...unbatchedInputs(nodes), ...undatedSeeds(nodes));
+  diagnostics.push(...sameRelations(nodes), ...writtenSources(nodes, target.database, dbt !== undefined), ...unbatchedInputs(nodes), ...undatedSeeds(nodes));
   diagnostics.push(...pastDeprecation(properties.versioned, new Date().toISOString().slice(0, 10), (name) => nodes.has(name)));
   const fileNames = { model: new Set(modelSources.map((m) => m.name)), seed: new Set(files.seeds.map((m) => m.name)), snapshot: new Set(snapshots.map((m) => m.source.name)) };
   for (const [kind, entries] of [['model', properties.models], ['seed', properties.seeds], ['snapshot', properties.snapshots]] as const) {
@@ -2530,6 +2530,32 @@ function unbatchedInputs(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {
 }
 
 const propertiesFileOf = (entry: { readonly location: Location } | undefined) => (entry ? { propertiesFile: entry.location.file } : {});
+
+/**
+ * A model (or snapshot) that writes the table a declared source reads: a source is data the
+ * project reads and never builds (loaded by another tool, or a seed: see loadSourcesFromSeeds),
+ * and the model's build would replace it. Refused in a pipe project, at the model, where the
+ * schema or alias that makes them meet is set; a dbt project, which dbt builds as it is, is told.
+ */
+function writtenSources(nodes: ReadonlyMap<string, PipeNode>, database: string, dbtProject: boolean): Diagnostic[] {
+  const built = new Map<string, ModelNode>();
+  for (const n of nodes.values()) if (n.kind === 'model' && isBuilt(n.config.kind)) built.set(n.relation.toLowerCase(), n);
+  const out: Diagnostic[] = [];
+  for (const s of nodes.values()) {
+    if (s.kind !== 'source' || s.reads.kind !== 'relation' || s.loadedBy !== undefined) continue;
+    if (s.reads.database !== undefined && s.reads.database.toLowerCase() !== database.toLowerCase()) continue;
+    const model = built.get(ownRelationName(database, s.reads.schema, s.reads.identifier).toLowerCase());
+    if (!model) continue;
+    const message = `${model.name} writes ${model.relation}, the table source ${s.name} reads: its build would replace what that source holds`;
+    const related = [{ message: `source ${s.name} is declared here`, location: s.location }];
+    out.push(
+      dbtProject
+        ? warning('source-written', message, { file: model.file }, { related, hint: 'pipe builds it as dbt does; if the source is data loaded by another tool, give the model another schema or alias' })
+        : { ...error('source-written', message, { file: model.file }, { related, hint: 'give the model another schema or alias, or read it with ref() instead of declaring it a source' }), blocks: model.name },
+    );
+  }
+  return out;
+}
 
 /** Two nodes that would write one relation (an alias, or a schema, makes them meet): dbt refuses, and so does pipe. */
 function sameRelations(nodes: ReadonlyMap<string, PipeNode>): Diagnostic[] {

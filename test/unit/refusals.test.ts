@@ -403,3 +403,26 @@ describe('relations pipe no longer builds', () => {
     expect(noLongerBuiltNotice(stale.slice(1, 2))).toBe('view "main"."c" (c left the project) is no longer built, and it is not dropped: drop it if nothing reads it');
   });
 });
+
+describe('a model that writes the table a declared source reads', () => {
+  const files = {
+    'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    tables:\n      - name: orders\n',
+    'models/orders.sql': "{{ config(schema='raw') }}\nselect 1 as id\n",
+    'models/counted.sql': "select count(*) as n from {{ source('raw', 'orders') }}\n",
+  };
+
+  it('is refused in a pipe project, at the model, naming the source: its build would replace the data the source holds', () => {
+    const found = analyzed(files).diagnostics.filter((d) => d.code === 'source-written');
+    expect(found.map((d) => [d.severity, d.message, where(d), d.blocks])).toEqual([
+      ['error', 'orders writes "raw"."orders", the table source raw.orders reads: its build would replace what that source holds', 'models/orders.sql::', 'orders'],
+    ]);
+    expect(found[0].related?.[0].location).toEqual({ file: 'models/sources.yml', line: 5 });
+  });
+
+  it('is told in a dbt project, which dbt builds as it is', () => {
+    // dbt-duckdb writes the model's custom schema raw as main_raw: the source names that one.
+    const dbt = { ...files, 'models/sources.yml': files['models/sources.yml'].replace('  - name: raw\n', '  - name: raw\n    schema: main_raw\n'), 'dbt_project.yml': 'name: shop\nprofile: shop\n', 'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: dev.duckdb\n' };
+    const found = analyzed(dbt).diagnostics.filter((d) => d.code === 'source-written');
+    expect(found.map((d) => [d.severity, d.message])).toEqual([['warning', 'orders writes "main_raw"."orders", the table source raw.orders reads: its build would replace what that source holds']]);
+  });
+});
