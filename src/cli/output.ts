@@ -6,6 +6,7 @@ import { TextLogger } from '../logging/text-logger.js';
 import { loadDisplayWidth } from '../logging/width.js';
 import { colors, plainStyle } from '../logging/style.js';
 import type { SourceReader } from '../logging/format-diagnostic.js';
+import { statStamp } from '../util/stat-stamp.js';
 
 export interface OutputOptions {
   readonly json?: boolean;
@@ -22,18 +23,24 @@ export function makeLogger(options: OutputOptions): Logger {
   return new TextLogger(stdout, stderr, tty ? colors : plainStyle, tty, read);
 }
 
-/** Lines of the project's files, read once each, for the source excerpts of diagnostics. */
+/**
+ * Lines of the project's files, for the source excerpts of diagnostics: read once each while
+ * the file stays as it was (its stamp), again once it changed (watch prints the errors of every save).
+ */
 export function sourceReader(project: string | undefined): SourceReader {
   const root = resolve(project ?? '.');
-  const cache = new Map<string, readonly string[] | undefined>();
+  const cache = new Map<string, { readonly stamp: string; readonly lines: readonly string[] }>();
   return (file) => {
-    if (!cache.has(file)) {
-      try {
-        cache.set(file, readFileSync(resolve(root, file), 'utf8').split('\n'));
-      } catch {
-        cache.set(file, undefined);
-      }
+    const path = resolve(root, file);
+    try {
+      const stamp = statStamp(path);
+      const known = cache.get(file);
+      if (known?.stamp === stamp) return known.lines;
+      const lines = readFileSync(path, 'utf8').split('\n');
+      cache.set(file, { stamp, lines });
+      return lines;
+    } catch {
+      return undefined;
     }
-    return cache.get(file);
   };
 }

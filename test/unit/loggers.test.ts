@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sourceReader } from '../../src/cli/output.js';
 import { error } from '../../src/diagnostics/diagnostics.js';
 import type { PipeEvent, TaskError, TaskRef } from '../../src/events/events.js';
 import { secrets } from '../../src/secrets/secrets.js';
@@ -444,5 +448,21 @@ describe('control characters from data', () => {
     expect(shown([Math.fround(0.1), 3, Math.fround(1 / 3), Math.fround(16777217)], 'FLOAT')).toEqual(['0.1', '3.0', '0.33333334', '16777216.0']);
     // Other types as they come: an integer stays whole, a decimal keeps its scale.
     expect([cellText(1, 'INTEGER'), cellText('2.50', 'DECIMAL(5,2)'), cellText('NaN', 'VARCHAR')]).toEqual(['1', '2.50', 'NaN']);
+  });
+});
+
+describe('the lines a diagnostic quotes', () => {
+  it('are those of the file as it is now: a file saved since it was quoted is read again (watch quotes every save)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pipe-reader-'));
+    try {
+      writeFileSync(join(dir, 'm.sql'), 'select\n  {{ nosuch1 }} as b\n');
+      const read = sourceReader(dir);
+      expect(read('m.sql')?.[1]).toBe('  {{ nosuch1 }} as b');
+      writeFileSync(join(dir, 'm.sql'), 'select\n  {{ other_undefined_var }} as b, 2 as c\n');
+      expect(read('m.sql')?.[1]).toBe('  {{ other_undefined_var }} as b, 2 as c');
+      expect(read('gone.sql')).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
