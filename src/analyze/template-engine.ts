@@ -13,7 +13,7 @@ import { configReaders } from './jinja/config-object.js';
 import { printRelationsAsTokens, type RelationParts } from './jinja/relation.js';
 import { sourceName } from './sources.js';
 import { printUndefined, reportNoneOutput } from './jinja/syntax.js';
-import { INEXACT_WHOLE, isDict, isStr, plainNumbers, pyCallable, strOf, typeName } from './jinja/values.js';
+import { INEXACT_WHOLE, isDict, isStr, plainValues, pyCallable, strOf, typeName } from './jinja/values.js';
 import { MacroNamespaces, type MacroFn, type Namespace } from './jinja/namespaces.js';
 import { ADAPTER_PREFIXES } from './jinja/dispatch.js';
 import { DBT_VERSION_HINT } from './dbt/unsupported-jinja.js';
@@ -553,7 +553,7 @@ export class TemplateEngine {
       } else if (positional.length > 0) {
         throw new TemplateFunctionError("config() takes keyword arguments, e.g. config(materialized='table')");
       }
-      hooks().config(plainNumbers(keywords) as Record<string, unknown>);
+      hooks().config(plainValues(keywords) as Record<string, unknown>);
       return '';
     };
     const configCall = pyCallable(config, configReaders(hooks), 'config');
@@ -713,7 +713,7 @@ export class TemplateEngine {
       contextFunction: (name) => this.contextFunctions.get(name),
       searchOrders: packages?.searchOrders ?? new Map(),
       var: (name, fallback, hasFallback) => hooks().var(name, fallback, hasFallback),
-      config: (options) => hooks().config(plainNumbers(options) as Record<string, unknown>),
+      config: (options) => hooks().config(plainValues(options) as Record<string, unknown>),
       configValue: (key) => this.active?.configValue?.(key),
       flag: (name) => (globals.flags as { getattr(name: string): unknown }).getattr(name),
       resolve: (text) => this.active?.phase?.resolve(text) ?? text,

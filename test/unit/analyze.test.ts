@@ -246,6 +246,15 @@ describe('config', () => {
     expect(model(a, 'b').relation).toBe('"staging"."b"');
   });
 
+  it("takes a macro's output as its text, as dbt's Jinja passes a str: config(materialized=mat(), schema=sch(), tags=[tag()])", () => {
+    const a = run({
+      'macros/names.sql': "{% macro mat() %}view{% endmacro %}\n{% macro sch() %}other{% endmacro %}\n{% macro tag() %}daily{% endmacro %}\n",
+      'models/a.sql': '{{ config(materialized=mat(), schema=sch(), tags=[tag()]) }}\nselect 1 as x',
+    });
+    expect(a.diagnostics).toEqual([]);
+    expect(model(a, 'a').config).toMatchObject({ materialized: 'view', schema: 'other', tags: ['daily'] });
+  });
+
   it('is an error to set one key in both places, pointing at both', () => {
     const a = run({
       'models/a.sql': "-- a model\n{{ config(materialized='view', tags=['x']) }}\nselect 1",

@@ -206,16 +206,20 @@ export function isFloat(v: unknown): boolean {
   return v instanceof WholeFloat || (typeof v === 'number' && !Number.isInteger(v));
 }
 
-/** A value as pipe's own settings take it: a whole float is its number (config(retries=2.0)), in lists and dicts too. */
-export function plainNumbers(v: unknown): unknown {
+/**
+ * A value as pipe's own settings take it: a whole float is its number (config(retries=2.0)), and
+ * a macro's output its text (config(materialized=mat()), a str in dbt's Jinja), in lists and dicts too.
+ */
+export function plainValues(v: unknown): unknown {
   if (v instanceof WholeFloat) return v.value;
-  if (Array.isArray(v)) return v.some(holdsWholeFloat) ? (isTuple(v) ? tuple(v.map(plainNumbers)) : v.map(plainNumbers)) : v;
-  if (isDict(v)) return Object.values(v).some(holdsWholeFloat) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainNumbers(x)])) : v;
+  if (v instanceof SafeString) return v.val;
+  if (Array.isArray(v)) return v.some(holdsWrapped) ? (isTuple(v) ? tuple(v.map(plainValues)) : v.map(plainValues)) : v;
+  if (isDict(v)) return Object.values(v).some(holdsWrapped) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainValues(x)])) : v;
   return v;
 }
 
-function holdsWholeFloat(v: unknown): boolean {
-  return v instanceof WholeFloat || (Array.isArray(v) && v.some(holdsWholeFloat)) || (isDict(v) && Object.values(v).some(holdsWholeFloat));
+function holdsWrapped(v: unknown): boolean {
+  return v instanceof WholeFloat || v instanceof SafeString || (Array.isArray(v) && v.some(holdsWrapped)) || (isDict(v) && Object.values(v).some(holdsWrapped));
 }
 
 const ATTRS = Symbol('attributes');
