@@ -48,7 +48,8 @@ export function operationOutput(logger: Pick<Logger, 'handle' | 'result'>, json:
 export function operationStatus(outcome: OperationOutcome, logger: Pick<Logger, 'handle'>): ExitStatus {
   if (outcome.ok) return EXIT.ok;
   logger.handle({ type: 'diagnostic', diagnostic: error('operation-failed', outcome.error.message, outcome.error.location) });
-  return EXIT.taskFailed;
+  // A call refused before any of its queries ran is bad input; one that failed after some ran, a failure.
+  return outcome.ranNothing ? EXIT.badInput : EXIT.taskFailed;
 }
 
 /** Turns what a command threw into printed diagnostics and an exit status. */

@@ -32,7 +32,8 @@ export interface RunOperationOptions extends ProjectOptions {
   readonly clock?: Clock;
 }
 
-export type OperationOutcome = { readonly ok: true } | { readonly ok: false; readonly error: TaskError };
+/** `ranNothing`: the macro failed before any query of it ran (a template error, an argument it lacks): the call was wrong, nothing was done. */
+export type OperationOutcome = { readonly ok: true } | { readonly ok: false; readonly error: TaskError; readonly ranNothing?: true };
 
 /** The name the arguments are given to the call under; no template of a project names it. */
 const ARGS = '__pipe_operation_args';
@@ -49,8 +50,13 @@ export async function runOperation(options: RunOperationOptions): Promise<Operat
     const called = defined.package !== undefined && !options.macro.includes('.') ? `${defined.package}.${options.macro}` : options.macro;
     const hook: RunHook = { sql: `{% do ${called}(**${ARGS}) %}`, location: defined.location, call: true, ...(defined.package ? { package: defined.package } : {}) };
     const task: TaskRef = { id: 'run-operation', model: options.macro, kind: 'run-hook', file: defined.location.file };
-    const once = (answers: Parameters<typeof prepared.analysis.renderer.runHook>[4], report: Parameters<typeof prepared.analysis.renderer.runHook>[5]) =>
-      prepared.analysis.renderer.runHook(hook, interval, { [ARGS]: options.args, model: macroNode(options.macro, defined, project.files) }, false, answers, report);
+    // A render that asks the warehouse a question has a query of it run (or fail) next.
+    let ran = false;
+    const once = (answers: Parameters<typeof prepared.analysis.renderer.runHook>[4], report: Parameters<typeof prepared.analysis.renderer.runHook>[5]) => {
+      const rendered = prepared.analysis.renderer.runHook(hook, interval, { [ARGS]: options.args, model: macroNode(options.macro, defined, project.files) }, false, answers, report);
+      if (typeof rendered === 'object' && 'asks' in rendered) ran = true;
+      return rendered;
+    };
     const warehouse = prepared.warehouse;
     if (!warehouse) throw new Error('internal error: run-operation prepared without a warehouse');
     try {
@@ -59,7 +65,7 @@ export async function runOperation(options: RunOperationOptions): Promise<Operat
       );
       return { ok: true };
     } catch (e) {
-      if (e instanceof RenderError) return { ok: false, error: toTaskError(e) };
+      if (e instanceof RenderError) return { ok: false, error: toTaskError(e), ...(ran ? {} : { ranNothing: true as const }) };
       if (e instanceof WarehouseError) return { ok: false, error: { message: `${options.macro}: ${e.message}`, kind: 'Database', errorClass: 'permanent', location: defined.location } };
       throw e;
     }

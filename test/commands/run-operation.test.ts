@@ -90,7 +90,8 @@ models:
     expect(r.code, explain(r)).toBe(0);
     expect(eventsOfType(r.events, 'template-message').map((e) => e.message)).toEqual(['id INTEGER']);
     const unknown = await runOperationIn(dir, { macro: 'columns_of', args: { model: 'nope' } });
-    expect(unknown.code).toBe(1);
+    // Refused before any query of it ran: the call was wrong (exit 2), nothing was done.
+    expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("ref('nope'): no model or seed is named 'nope'");
   });
 
@@ -130,10 +131,13 @@ models:
     expect(both.stderr).toContain("run-operation tag_run: 2 installed packages have a macro named 'tag_run': kit.tag_run, tools.tag_run");
   });
 
-  it('a failing query fails with exit 1 at the macro; an unknown macro, or --args that are no mapping, are refused with exit 2', async () => {
+  it('a failing query fails with exit 1 at the macro; an unknown macro, --args that are no mapping, or a call its template refuses before a query ran, with exit 2', async () => {
     const dir = tempProject(FILES);
     const failed = await runOperationIn(dir, { macro: 'broken', args: {} });
     expect(failed.code).toBe(1);
+    const unexpected = await runOperationIn(dir, { macro: 'make_audit', args: { schema_name: 'audit', n: 4, nope: 1 } });
+    expect(unexpected.code).toBe(2);
+    expect(unexpected.stderr).toContain("takes no keyword argument 'nope'");
     expect(failed.stderr).toContain('macros/ops.sql:13:9: error: broken: a query that macros/ops.sql:13 asks the warehouse for failed: Catalog Error: Table with name nowhere does not exist!');
     const unknown = await runOperationIn(dir, { macro: 'make_audi', args: {} });
     expect(unknown.code).toBe(2);
