@@ -1,5 +1,5 @@
 import { lstatSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, posix, resolve } from 'node:path';
+import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { DiagnosticError, error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { SCAFFOLD_DATE, scaffoldFiles, type ScaffoldFile } from './init-scaffold.js';
 import { shellWord } from '../util/shell-word.js';
@@ -52,11 +52,32 @@ function folders(files: readonly ScaffoldFile[]): string[] {
   return [...out];
 }
 
+/** The folders a project reads its files from (a dbt project's defaults among them): a project started inside one would be read as the enclosing project's files. */
+const READ_FOLDERS = new Set(['models', 'seeds', 'macros', 'pipelines', 'snapshots', 'tests', 'analyses']);
+
+/** The project `root` would be inside, read as its files: the enclosing project's folder and the folder of it that reads them. */
+function enclosingProject(root: string): { readonly project: string; readonly folder: string } | undefined {
+  for (let child = root, parent = dirname(root); parent !== child; child = parent, parent = dirname(parent)) {
+    if (!['pipe.yaml', 'dbt_project.yml'].some((m) => kindAt(join(parent, m)) === 'other')) continue;
+    const first = relative(parent, root).split(sep)[0];
+    return READ_FOLDERS.has(first) ? { project: parent, folder: first } : undefined;
+  }
+  return undefined;
+}
+
 /** The reasons `root` cannot take the scaffold, all at once. */
 function refusals(dir: string, root: string, files: readonly ScaffoldFile[]): Diagnostic[] {
   const shown = (path: string) => join(dir, path);
   const rootKind = kindAt(root);
   if (rootKind === 'other') return [error('init-not-a-folder', `${dir} exists and is not a folder`, undefined, { hint: 'give pipe init a new folder: pipe init DIR' })];
+  const enclosing = enclosingProject(root);
+  if (enclosing) {
+    return [
+      error('init-inside-project', `${dir} is inside the ${enclosing.folder}/ folder of the project at ${enclosing.project}: the files pipe init writes would be read as that project's (models named twice, a pipe.yaml among its models)`, undefined, {
+        hint: 'give pipe init a folder outside that project\'s folders, e.g. beside it',
+      }),
+    ];
+  }
   if (rootKind === 'missing') return [];
 
   const markers = PROJECT_MARKERS.filter((m) => kindAt(join(root, m.path)) !== 'missing');

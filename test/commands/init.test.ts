@@ -117,6 +117,17 @@ describe('pipe init', () => {
       expect(r.stderr).toContain(`hint: pipe runs it as it is: cd '${dir}' && pipe run`);
     });
 
+    it("a folder inside a project's models/ (or seeds/, macros/ ...), whose files the project would read as its own; beside them is a project of its own", async () => {
+      const outer = tempDir();
+      writeProjectFiles(outer, { 'pipe.yaml': 'name: shop\n', 'models/orders.sql': 'select 1 as n\n' });
+      const before = tree(outer);
+      const r = await initIn(join(outer, 'models', 'sub'));
+      expect(r.code, explain(r)).toBe(2);
+      expect(r.stderr).toContain(`is inside the models/ folder of the project at ${outer}`);
+      expect(tree(outer)).toEqual(before);
+      expect((await initIn(join(outer, 'projects', 'other'))).code).toBe(0);
+    });
+
     it('a folder with models/', () => refused({ 'models/orders.sql': 'select 1 as n\n' }, /already holds a pipe project \(.*\/models\/\)/));
 
     it('a dbt project', () => refused({ 'dbt_project.yml': "name: shop\nversion: '1.0'\n", 'models/orders.sql': 'select 1 as n\n' }, /already holds a dbt project \(.*\/models\/, .*\/dbt_project\.yml\)/));
