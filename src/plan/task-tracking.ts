@@ -47,7 +47,7 @@ export function trackingOf(node: ModelNode, task: TrackedTask, ctx: TrackingCont
   return {
     key: dated ? intervalLabel(task.interval) : '',
     sqlHash: publishedSqlHash(task, ctx),
-    configHash: withQueryChecks(configHash(node, ctx.analysis.settings.querySettings), node, task.interval, ctx.analysis),
+    configHash: trackedConfigHash(node, task.interval, ctx.analysis),
     inputs,
     untracked: untrackedWhy(node, task, incremental),
     reads: [...reads],
@@ -64,6 +64,11 @@ export function trackingOf(node: ModelNode, task: TrackedTask, ctx: TrackingCont
  * that it is checked. Rendered over the published relation; one that does not render is its
  * text, and fails when the task runs.
  */
+/** The config hash a build of `node` for `interval` records: its config, the query settings and what its query checks render to. */
+export function trackedConfigHash(node: ModelNode, interval: Interval, analysis: Analysis): string {
+  return withQueryChecks(configHash(node, analysis.settings.querySettings), node, interval, analysis);
+}
+
 function withQueryChecks(hash: string, node: ModelNode, interval: Interval, analysis: Analysis): string {
   const templated = node.checks.filter((c) => c.template !== undefined);
   if (templated.length === 0) return hash;

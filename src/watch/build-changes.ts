@@ -15,6 +15,7 @@ import type { EventSink } from '../events/events.js';
 import { downstreamClosure } from '../graph/graph.js';
 import { isBuilt, NO_TABLE } from '../plan/materializations.js';
 import { planRun } from '../plan/plan.js';
+import { trackedConfigHash } from '../plan/task-tracking.js';
 import type { CachedFs } from '../project/project-fs.js';
 import { readCatalog, readSeedHashes, Catalog, type RelationType } from '../warehouse/run-state.js';
 import { readRelationsOf } from '../warehouse/relations-of.js';
@@ -315,7 +316,8 @@ export class ChangeBuilder {
       else if (/\.ya?ml$/.test(f)) everything = true;
     }
     // Macros, pipelines, pipe.yaml or a package may change any model: rebuild those whose SQL
-    // changed, and reload the seeds whose file or config changed (a package's seeds have no file under seeds/).
+    // or what a build records of its config changed (query settings, what its query checks
+    // render to), and reload the seeds whose file or config changed (a package's seeds have no file under seeds/).
     if (everything) {
       for (const name of selected) {
         const now = analysis.nodes.get(name);
@@ -325,6 +327,7 @@ export class ChangeBuilder {
         const a = analysis.renderer.sql(name, this.interval, NO_TABLE);
         const b = before && previous ? previous.renderer.sql(name, this.interval, NO_TABLE) : undefined;
         if (!b || !('hash' in a) || !('hash' in b) || a.hash !== b.hash) touched.add(name);
+        else if (before?.kind === 'model' && previous && trackedConfigHash(now, this.interval, analysis) !== trackedConfigHash(before, this.interval, previous)) touched.add(name);
       }
     }
     const rebuild = new Set([...downstreamClosure(analysis.graph, touched)].filter((n) => selected.has(n)));

@@ -153,6 +153,30 @@ describe('watch between builds', () => {
     expect((await saveAndBuild(dir, w, 1)).how).toBe('again');
   });
 
+  it('rebuilds what a save changes of a build but not of its SQL: a query setting in pipe.yaml, a macro only a query check reads', async () => {
+    const dir = tempProject(
+      {
+        'pipe.yaml': 'name: t\n',
+        'macros/wanted.sql': "{% macro wanted() %}1{% endmacro %}\n",
+        'models/ordered.sql': 'select list(x order by x) as l from (values (1), (null), (2)) t(x)\n',
+        'models/checked.sql': 'select 1 as n\n',
+        'models/checked.yaml': 'checks:\n  query: "select * from {{ this }} where n <> {{ wanted() }}"\n',
+      },
+      'pipe-watch-known-',
+    );
+    const w = new WatchIn(dir, '2024-01-02');
+    watchers.push(w);
+    await w.idle();
+    expect(await queryWarehouse(dir, 'SELECT l::VARCHAR AS l FROM ordered')).toEqual([{ l: '[1, 2, NULL]' }]);
+    appendFileSync(join(dir, 'pipe.yaml'), 'settings:\n  default_null_order: nulls_first\n');
+    await w.idle();
+    expect(await queryWarehouse(dir, 'SELECT l::VARCHAR AS l FROM ordered')).toEqual([{ l: '[NULL, 1, 2]' }]);
+    // The check now fails: the model is built again, and its check runs.
+    writeFileSync(join(dir, 'macros/wanted.sql'), '{% macro wanted() %}2{% endmacro %}\n');
+    const { passed } = await w.idle();
+    expect(passed.filter(ofType('check-failed')).map((e) => (e.failure as { check: string }).check)).toEqual(['query(select * from {{ this }} where n <> {{ wanted() }})']);
+  });
+
   it('lets go of the file it opened at a save when watching stops before the build', async () => {
     const dir = newProject();
     const controller = new AbortController();
