@@ -19,7 +19,7 @@ export type Standing =
   | { readonly kind: 'current' }
   | { readonly kind: 'never-built' }
   /** Its latest attempt failed after its latest build. */
-  | { readonly kind: 'failed'; readonly runId: string; readonly error?: string }
+  | { readonly kind: 'failed'; readonly runId: string; readonly error?: string; /** The task of that run that failed (a table's is of the run's date, not the one judged). */ readonly taskId?: string }
   /**
    * Its SQL or config (a seed: its file) differs from its latest build's. `builtFor`: the
    * interval that build was for, when it is not the one judged (a table whose query names its
@@ -39,7 +39,7 @@ export type StandingKind = Standing['kind'];
 export interface TaskCoverage {
   readonly task: Task;
   readonly standing: Standing;
-  readonly built?: { readonly runId: string; readonly at: number };
+  readonly built?: { readonly runId: string; readonly at: number; /** The task of that run that built it. */ readonly taskId?: string };
 }
 
 /** What the warehouse records of builds, read once. */
@@ -71,7 +71,7 @@ export async function coverageOf(tasks: readonly Task[], recorded: Recorded, ses
     }
     if (!task.tracking) continue;
     const b = recorded.builds.build(task.node, task.tracking.key);
-    const built = b ? { built: { runId: b.runId, at: b.builtAt } } : {};
+    const built = b ? { built: { runId: b.runId, at: b.builtAt, taskId: b.taskId } } : {};
     const f = foreseen.get(task.id);
     // A model that always runs and was never built is, first of all, never built.
     const standing: Standing = !f || (f.currency.kind === 'untracked' && !b) ? { kind: 'never-built' } : standingOf(f, nodeOf, task);
@@ -94,7 +94,7 @@ function standingOf(f: Foreseen, nodeOf: ReadonlyMap<string, string>, task: Task
     case 'dropped':
       return { kind: c.kind };
     case 'failed':
-      return { kind: 'failed', runId: c.failure.runId, ...(c.failure.error !== undefined ? { error: c.failure.error } : {}) };
+      return { kind: 'failed', runId: c.failure.runId, taskId: c.failure.taskId, ...(c.failure.error !== undefined ? { error: c.failure.error } : {}) };
     case 'modified': {
       const was = c.build.interval;
       const other = was !== undefined && task.interval !== undefined && (was.start !== task.interval.start || was.end !== task.interval.end);

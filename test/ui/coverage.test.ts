@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UiServer } from '../../src/ui/server/server.js';
 import type { UiCoverage, UiCoverageUnit } from '../../src/ui/api.js';
 import { eventsOfType, holdWarehouse } from '../e2e/helpers.js';
-import { statusIn } from '../support/in-process.js';
-import { removeProjects } from '../support/projects.js';
+import { runIn, statusIn } from '../support/in-process.js';
+import { removeProjects, tempProject } from '../support/projects.js';
+import { readCoverage } from '../../src/ui/server/coverage-data.js';
 import { COVERAGE_RANGE, datedProject, serve, stubAssets } from './ui-fixture.js';
 
 /**
@@ -63,6 +64,17 @@ describe('coverage endpoint', () => {
     expect(daily.units[0].open_run).toBe(daily.units[0].run_id);
     expect(daily.units[3].open_run).toBeNull();
     expect(daily.units[1].task_id).toContain('daily');
+  });
+
+  it("opens a table's cell at the task of the run that built or failed it, of the date that run was for", async () => {
+    const tables = tempProject({ 'models/ok.sql': 'select 1 as a\n', 'models/bad.sql': "select error('boom') as e\n" }, 'pipe-ui-coverage-');
+    expect((await runIn(tables, { date: '2024-01-02' })).code).toBe(1);
+    const read = await readCoverage({ project: tables }, {});
+    if (read.kind !== 'read') throw new Error(`not read: ${JSON.stringify(read)}`);
+    expect(read.nodes.map((n) => [n.node, n.units[0].state, n.units[0].task_id])).toEqual([
+      ['bad', 'failed', 'bad@2024-01-02'],
+      ['ok', 'current', 'ok@2024-01-02'],
+    ]);
   });
 
   it('answers a bad range with the message pipe status gives', async () => {

@@ -27,7 +27,8 @@ export async function readCoverage(options: ProjectOptions, range: { start?: str
       units: n.units.map(
         (u): UiCoverageUnit => ({
           ...(unitJson(u) as Omit<UiCoverageUnit, 'task_id' | 'open_run'>),
-          task_id: u.task.id,
+          // The task of the run the cell opens: a table's, of the date that run built it for.
+          task_id: (u.standing.kind === 'failed' ? u.standing.taskId : u.built?.taskId) ?? u.task.id,
           open_run: u.standing.kind === 'failed' ? u.standing.runId : (u.built?.runId ?? null),
         }),
       ),
