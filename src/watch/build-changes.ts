@@ -304,7 +304,11 @@ export class ChangeBuilder {
     // A source leaving names no table of pipe's.
     // An analysis made from the previous one by the saved models alone has the same nodes.
     const same = previous !== undefined && this.cache.reusedFrom === previous;
-    const removed = previous && !same ? [...previous.nodes.values()].filter((n) => n.kind !== 'source' && !analysis.nodes.has(n.name)).map((n) => n.name) : [];
+    // Those that had a table or view (an ephemeral model had none to leave behind).
+    const removed =
+      previous && !same
+        ? [...previous.nodes.values()].filter((n) => n.kind !== 'source' && !(n.kind === 'model' && !isBuilt(n.config.kind)) && !analysis.nodes.has(n.name)).map((n) => n.name)
+        : [];
     if (changes.everything) return { rebuild: selected, removed };
     const touched = new Set<string>();
     let everything = false;
