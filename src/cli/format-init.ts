@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { InitResult } from '../commands/init.js';
-import { shellWord } from '../util/shell-word.js';
+import { shellPath } from '../util/shell-word.js';
 
 /** What `pipe init` prints: the files it wrote, and the commands that build and check the project. */
 export function formatInit(r: InitResult, cwd = process.cwd()): string {
@@ -11,7 +11,7 @@ export function formatInit(r: InitResult, cwd = process.cwd()): string {
     ...r.files.map((f) => `  ${f.path.padEnd(width)}  ${f.about}`),
     '',
     'Build it for a day the seed covers, then run its checks again:',
-    `  ${here ? '' : `cd ${shellWord(r.dir)} && `}pipe run --date ${r.date}`,
+    `  ${here ? '' : `cd ${shellPath(r.dir)} && `}pipe run --date ${r.date}`,
     `  pipe test --date ${r.date}`,
     '',
   ].join('\n');

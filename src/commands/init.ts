@@ -2,7 +2,7 @@ import { lstatSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { DiagnosticError, error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { SCAFFOLD_DATE, scaffoldFiles, type ScaffoldFile } from './init-scaffold.js';
-import { shellWord } from '../util/shell-word.js';
+import { shellPath } from '../util/shell-word.js';
 
 /**
  * `pipe init [DIR]`: writes a small working project into a folder. It writes only files that do
@@ -84,7 +84,7 @@ function refusals(dir: string, root: string, files: readonly ScaffoldFile[]): Di
   if (markers.length > 0) {
     const kind = markers.some((m) => m.kind === 'dbt') ? 'dbt' : 'pipe';
     const found = markers.map((m) => shown(m.path)).join(', ');
-    const cd = dir === '.' ? '' : `cd ${shellWord(dir)} && `;
+    const cd = dir === '.' ? '' : `cd ${shellPath(dir)} && `;
     return [
       error('init-project-exists', `${dir === '.' ? 'this folder' : dir} already holds a ${kind} project (${found}): pipe init only starts new projects`, undefined, {
         hint: `pipe runs it as it is: ${cd}pipe run; or give pipe init a new folder: pipe init DIR`,

@@ -330,6 +330,7 @@ describe('pipe ui server', () => {
         await holder.release();
       }
       expect(await list('status=nope')).toMatchObject({ status: 400, body: { error: "'nope' is not a run status (running, succeeded, failed, cancelled, interrupted)" } });
+      for (const bad of ['-1', 'abc', '0', '2.5']) expect(await list(`limit=${bad}`), bad).toMatchObject({ status: 400, body: { error: `'${bad}' is not a number of runs (a whole number from 1; at most 200 are given)` } });
       expect(await list('before=../x')).toMatchObject({ status: 400, body: { error: "'../x' is not a run id" } });
       expect((await list('before=20240101T000000-none')).body.error).toMatch(/^no run '20240101T000000-none' in .*warehouse\.duckdb to list the runs before$/);
     } finally {

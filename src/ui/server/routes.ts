@@ -80,7 +80,9 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
       access: 'read',
       path: /^\/api\/runs$/,
       async answer(_params, query) {
-        const limit = Math.min(200, Math.max(1, Number(query.get('limit')) || DEFAULT_RUNS));
+        const asked = query.get('limit');
+        if (asked !== null && !/^[1-9]\d*$/.test(asked)) throw new UiProblem(`'${asked}' is not a number of runs (a whole number from 1; at most 200 are given)`, 400);
+        const limit = Math.min(200, asked === null ? DEFAULT_RUNS : Number(asked));
         const before = query.get('before') ?? undefined;
         if (before !== undefined && !/^[\w.-]+$/.test(before)) throw new UiProblem(`'${before}' is not a run id`, 400);
         const status = query.get('status') || undefined;
