@@ -83,8 +83,13 @@ describe('pipe docs generate', () => {
     const out = join(fx.dir, 'site');
     await docsGenerate({ project: fx.dir, out: 'site', assets });
     writeFileSync(join(out, 'data/models/999.js'), 'stale');
+    writeFileSync(join(out, 'notes.txt'), 'put here since');
+    writeFileSync(join(out, 'data/extra.js'), 'put here since');
     await docsGenerate({ project: fx.dir, out: 'site', assets });
     expect(existsSync(join(out, 'data/models/999.js'))).toBe(false);
+    expect(existsSync(join(out, 'notes.txt'))).toBe(false);
+    expect(existsSync(join(out, 'data/extra.js'))).toBe(false);
+    expect(existsSync(join(out, 'index.html'))).toBe(true);
     expect(existsSync(join(out, DOCS_MARKER))).toBe(true);
     expect(readdirSync(fx.dir).filter((f) => f.startsWith('site.'))).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { errnoReason, FolderError, isFileSystemError, makeFolders } from '../../util/folders.js';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { PipeNode } from '../../analyze/analyze.js';
 import type { ProjectOptions } from '../../commands/context.js';
 import { compile } from '../../commands/inspect.js';
@@ -110,8 +110,17 @@ function writeSite(out: string, assets: string, files: ReadonlyMap<string, strin
   mkdirSync(join(out, 'assets'));
   for (const f of pageFiles) cpSync(join(assets, f), join(out, 'assets', f));
   for (const [name, text] of files) writeFileSync(join(out, name), text);
-  const models = dirname(docsModelFile(0));
-  for (const f of readdirSync(join(out, models))) if (!files.has(`${models}/${f}`)) rmSync(join(out, models, f), { recursive: true, force: true });
+  // Whatever else is in the folder (a model's page no longer there, a file put there since) goes: the site is replaced whole.
+  const folders = new Set([...files.keys()].flatMap((f) => f.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))));
+  const prune = (dir: string, under: string): void => {
+    for (const entry of readdirSync(dir)) {
+      const path = under === '' ? entry : `${under}/${entry}`;
+      if (path === 'assets' || files.has(path)) continue;
+      if (folders.has(path)) prune(join(dir, entry), path);
+      else rmSync(join(dir, entry), { recursive: true, force: true });
+    }
+  };
+  prune(out, '');
 }
 
 function indexHtml(project: string): string {
