@@ -117,13 +117,17 @@ function isTaskNode(n: PipeNode): n is SeedNode | ModelNode {
  * What a node's query reads, looking through the ephemeral models it inlines: the nearest
  * upstream nodes that become tasks, and the sources.
  */
-const readsMemo = new WeakMap<PipeNode, { tasks: string[]; sources: SourceNode[] }>();
+const readsMemo = new WeakMap<Analysis, WeakMap<PipeNode, { tasks: string[]; sources: SourceNode[] }>>();
 
 function readsOf(node: PipeNode, analysis: Analysis): { tasks: string[]; sources: SourceNode[] } {
-  const known = readsMemo.get(node);
+  // By analysis too: watch keeps a node whose file did not change, and what it reads through an
+  // ephemeral model changes with that model (one made ephemeral, or built again).
+  let memo = readsMemo.get(analysis);
+  if (!memo) readsMemo.set(analysis, (memo = new WeakMap()));
+  const known = memo.get(node);
   if (known) return known;
   const found = readsWalk(node, analysis);
-  readsMemo.set(node, found);
+  memo.set(node, found);
   return found;
 }
 

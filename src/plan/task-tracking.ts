@@ -80,10 +80,12 @@ function withQueryChecks(hash: string, node: ModelNode, interval: Interval, anal
 }
 
 function viewInputsOf(view: ModelNode, ctx: TrackingContext): readonly InputRef[] {
-  let known = viewInputs.get(view);
+  let memo = viewInputs.get(ctx.analysis);
+  if (!memo) viewInputs.set(ctx.analysis, (memo = new WeakMap()));
+  let known = memo.get(view);
   if (!known) {
     known = inputsOf(view, undefined, ctx);
-    viewInputs.set(view, known);
+    memo.set(view, known);
   }
   return known;
 }
@@ -107,8 +109,8 @@ function untrackedWhy(node: ModelNode, task: TrackedTask, incremental: boolean):
   return volatileWhy(task.sqlHash, task.sql);
 }
 
-/** What a view reads, per view: a view read by many models (and views by views) is walked once. */
-const viewInputs = new WeakMap<PipeNode, readonly InputRef[]>();
+/** What a view reads, per view and analysis (what it reads through ephemeral models changes with them): a view read by many models (and views by views) is walked once. */
+const viewInputs = new WeakMap<Analysis, WeakMap<PipeNode, readonly InputRef[]>>();
 
 /** The inputs of a node's query read for `interval` (absent: read whole). */
 function inputsOf(node: PipeNode, interval: Interval | undefined, ctx: TrackingContext): InputRef[] {

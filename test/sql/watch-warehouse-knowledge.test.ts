@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, watch as watchFolder, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, renameSync, watch as watchFolder, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -10,6 +10,8 @@ import { DuckDBSession } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { askFor } from '../../src/warehouse/duckdb/hand-over.js';
 import { WatchIn } from '../support/watch-in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
+import { runIn } from '../support/in-process.js';
+import { taskIdsOf } from '../e2e/helpers.js';
 
 /**
  * Watch keeps what a build needs of the warehouse (tables, seeds loaded, latest builds)
@@ -175,6 +177,31 @@ describe('watch between builds', () => {
     writeFileSync(join(dir, 'macros/wanted.sql'), '{% macro wanted() %}2{% endmacro %}\n');
     const { passed } = await w.idle();
     expect(passed.filter(ofType('check-failed')).map((e) => (e.failure as { check: string }).check)).toEqual(['query(select * from {{ this }} where n <> {{ wanted() }})']);
+  });
+
+  it('records what a model reads through an ephemeral model made a table since, as pipe run would: current, not always run', async () => {
+    const dir = tempProject(
+      {
+        'pipe.yaml': 'name: t\n',
+        'seeds/s.csv': 'id\n1\n2\n',
+        'models/c1.sql': "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('s') }}\n",
+        'models/c2.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('c1') }}\n",
+      },
+      'pipe-watch-known-',
+    );
+    const w = new WatchIn(dir, '2024-01-02');
+    watchers.push(w);
+    await w.idle();
+    // Renamed, its reader saved with the new name: then made a table.
+    renameSync(join(dir, 'models/c1.sql'), join(dir, 'models/c1b.sql'));
+    writeFileSync(join(dir, 'models/c2.sql'), "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('c1b') }}\n");
+    await w.idle();
+    writeFileSync(join(dir, 'models/c1b.sql'), "{{ config(materialized='table') }}\nselect * from {{ ref('s') }}\n");
+    await w.idle();
+    await w.stop();
+    // What the watch build recorded of c2 is what a run finds: nothing to build again.
+    const again = await runIn(dir, { date: '2024-01-02' });
+    expect(taskIdsOf(again.events, 'task-succeeded')).toEqual([]);
   });
 
   it('lets go of the file it opened at a save when watching stops before the build', async () => {
