@@ -42,6 +42,15 @@ function watchProject(options: { readonly keepOpen?: boolean } = {}): { dir: str
   return { dir, w };
 }
 
+/** Watches a project of `files`, built once. */
+async function watching(files: Record<string, string>): Promise<{ dir: string; w: WatchIn }> {
+  const dir = tempProject({ 'pipe.yaml': 'name: t\n', ...files }, 'pipe-watch-known-');
+  const w = new WatchIn(dir, '2024-01-02');
+  watchers.push(w);
+  await w.idle();
+  return { dir, w };
+}
+
 const ofType = (type: string) => (e: Record<string, unknown>) => e.type === type;
 
 /** Saves inc.sql again and waits for its build; how it was built, as its table says. */
@@ -156,19 +165,12 @@ describe('watch between builds', () => {
   });
 
   it('rebuilds what a save changes of a build but not of its SQL: a query setting in pipe.yaml, a macro only a query check reads', async () => {
-    const dir = tempProject(
-      {
-        'pipe.yaml': 'name: t\n',
-        'macros/wanted.sql': "{% macro wanted() %}1{% endmacro %}\n",
-        'models/ordered.sql': 'select list(x order by x) as l from (values (1), (null), (2)) t(x)\n',
-        'models/checked.sql': 'select 1 as n\n',
-        'models/checked.yaml': 'checks:\n  query: "select * from {{ this }} where n <> {{ wanted() }}"\n',
-      },
-      'pipe-watch-known-',
-    );
-    const w = new WatchIn(dir, '2024-01-02');
-    watchers.push(w);
-    await w.idle();
+    const { dir, w } = await watching({
+      'macros/wanted.sql': "{% macro wanted() %}1{% endmacro %}\n",
+      'models/ordered.sql': 'select list(x order by x) as l from (values (1), (null), (2)) t(x)\n',
+      'models/checked.sql': 'select 1 as n\n',
+      'models/checked.yaml': 'checks:\n  query: "select * from {{ this }} where n <> {{ wanted() }}"\n',
+    });
     expect(await queryWarehouse(dir, 'SELECT l::VARCHAR AS l FROM ordered')).toEqual([{ l: '[1, 2, NULL]' }]);
     appendFileSync(join(dir, 'pipe.yaml'), 'settings:\n  default_null_order: nulls_first\n');
     await w.idle();
@@ -180,18 +182,11 @@ describe('watch between builds', () => {
   });
 
   it('records what a model reads through an ephemeral model made a table since, as pipe run would: current, not always run', async () => {
-    const dir = tempProject(
-      {
-        'pipe.yaml': 'name: t\n',
-        'seeds/s.csv': 'id\n1\n2\n',
-        'models/c1.sql': "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('s') }}\n",
-        'models/c2.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('c1') }}\n",
-      },
-      'pipe-watch-known-',
-    );
-    const w = new WatchIn(dir, '2024-01-02');
-    watchers.push(w);
-    await w.idle();
+    const { dir, w } = await watching({
+      'seeds/s.csv': 'id\n1\n2\n',
+      'models/c1.sql': "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('s') }}\n",
+      'models/c2.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('c1') }}\n",
+    });
     // Renamed, its reader saved with the new name: then made a table.
     renameSync(join(dir, 'models/c1.sql'), join(dir, 'models/c1b.sql'));
     writeFileSync(join(dir, 'models/c2.sql'), "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('c1b') }}\n");
