@@ -21,7 +21,7 @@ export function standingReason(s: Standing): string | undefined {
     }
     case 'stale': {
       const changed = s.inputs.filter((i) => !s.unknown.includes(i));
-      return [changed.length > 0 ? `${changed.join(', ')} changed` : '', s.unknown.length > 0 ? `no version on record of ${s.unknown.join(', ')}` : '']
+      return [changed.length > 0 ? `${changed.join(', ')} changed` : '', s.unknown.length > 0 ? `cannot tell what ${s.unknown.join(', ')} ${s.unknown.length === 1 ? 'holds' : 'hold'} now (gone, or unreadable)` : '']
         .filter(Boolean)
         .join('; ');
     }
