@@ -577,7 +577,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       if (o.list) {
         try {
           const { listSchedules } = await import('../schedule/scheduler.js');
-          logger.result(await listSchedules({ ...projectAt(o), pipelines }));
+          logger.result(await listSchedules({ ...projectAt(o), pipelines }, undefined, Boolean(o.json)));
         } catch (e) {
           exitCode = report(e, logger);
         }

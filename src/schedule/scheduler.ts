@@ -3,7 +3,7 @@ import formatDuration from 'ms';
 import type { Pipeline } from '../analyze/project-settings.js';
 import { DiagnosticError, error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { analyze } from '../analyze/analyze.js';
-import { dayInterval, defaultRunDate, formatDate, systemClock, type Clock } from '../dates/dates.js';
+import { dayInterval, defaultRunDate, formatDate, intervalLabel, systemClock, type Clock } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import type { ProjectOptions } from '../commands/context.js';
 import { openProject, templateCacheOf } from '../commands/open-project.js';
@@ -17,7 +17,7 @@ import { WarehouseLockedError } from '../warehouse/warehouse.js';
 import { Alarm } from '../util/sleep.js';
 import { StateMachine } from '../util/state-machine.js';
 import { unknownState } from '../util/unknown-state.js';
-import { describeFire, nextFireTimes } from './due.js';
+import { describeFire, intervalFor, nextFireTimes } from './due.js';
 import { planRound, type RunToStart } from './round.js';
 import { initialSchedulerState, nextSchedulerState, RESUME_AFTER_MS, type ScheduleResult, type SchedulerEffect, type SchedulerEvent } from './scheduler-machine.js';
 
@@ -106,27 +106,66 @@ async function scheduleState(options: ProjectOptions): Promise<{ state?: Schedul
  * covers, and, from the warehouse, what a start now would run and which missed intervals it
  * would leave out.
  */
-export async function listSchedules(options: ProjectOptions & { pipelines?: readonly string[] }, count = 5): Promise<string> {
-  const clock = options.clock ?? systemClock;
-  const now = clock.now();
+export async function listSchedules(options: ProjectOptions & { pipelines?: readonly string[] }, count = 5, json = false): Promise<string> {
+  const { listed, note } = await scheduleListing(options, count);
+  if (json) return [...listed.map((l) => JSON.stringify({ type: 'schedule', ...l })), ...(note ? [JSON.stringify({ type: 'note', message: note })] : [])].join('\n');
   const lines: string[] = [];
-  const pipelines = scheduled(options, clock);
-  const { state, note } = await scheduleState(options);
-  for (const p of pipelines) {
-    const s = p.schedule!;
-    lines.push(`${p.name}: '${s.cron}' (${s.timezone}), ${s.interval}, catchup ${s.catchup ? `on (at most ${s.maxCatchup})` : 'off'}, max_active_runs ${s.maxActiveRuns}`);
-    if (s.leavesGaps) lines.push(`  warning: ${s.leavesGaps}`);
-    if (state) {
-      // What a start now would do, as its first round plans it: the intervals it resumes (a run that never finished) and those due.
-      const round = planRound([p], state, now, new Map());
-      const starts = round.actions.flatMap((a) => (a.kind === 'start' ? [a.reason === 'resume' ? `${a.due.label} (resumes run ${a.resumes})` : a.due.label] : []));
-      if (starts.length > 0) lines.push(`  due now: ${starts.join(', ')}${round.waiting > 0 ? `; ${round.waiting} more when a run ends (max_active_runs ${s.maxActiveRuns})` : ''}`);
-      for (const a of round.actions) if (a.kind === 'say') lines.push(`  ${a.message}`);
-    }
-    for (const t of nextFireTimes(s, now, count)) lines.push(`  ${describeFire(s, t)}`);
+  for (const l of listed) {
+    lines.push(`${l.pipeline}: '${l.cron}' (${l.timezone}), ${l.interval}, catchup ${l.catchup ? `on (at most ${l.max_catchup})` : 'off'}, max_active_runs ${l.max_active_runs}`);
+    if (l.warning) lines.push(`  warning: ${l.warning}`);
+    const starts = l.due_now.map((d) => (d.resumes ? `${d.interval} (resumes run ${d.resumes})` : d.interval));
+    if (starts.length > 0) lines.push(`  due now: ${starts.join(', ')}${l.waiting > 0 ? `; ${l.waiting} more when a run ends (max_active_runs ${l.max_active_runs})` : ''}`);
+    for (const said of l.said) lines.push(`  ${said}`);
+    for (const f of l.next) lines.push(`  ${f.text}`);
   }
   if (note) lines.push(note);
   return lines.join('\n');
+}
+
+/** One scheduled pipeline as `--list` shows it (its `--json` form's fields). */
+interface ScheduleListed {
+  readonly pipeline: string;
+  readonly cron: string;
+  readonly timezone: string;
+  readonly interval: string;
+  readonly catchup: boolean;
+  readonly max_catchup: number;
+  readonly max_active_runs: number;
+  readonly warning?: string;
+  /** What a start now would run (read from the warehouse): intervals due, and runs it would resume. */
+  readonly due_now: readonly { readonly interval: string; readonly resumes?: string }[];
+  readonly waiting: number;
+  /** What a start now would say (the missed intervals it leaves out). */
+  readonly said: readonly string[];
+  /** The next fire times: when (UTC), the interval each covers, and as the text says it. */
+  readonly next: readonly { readonly at: string; readonly covers: string; readonly text: string }[];
+}
+
+async function scheduleListing(options: ProjectOptions & { pipelines?: readonly string[] }, count: number): Promise<{ listed: ScheduleListed[]; note?: string }> {
+  const clock = options.clock ?? systemClock;
+  const now = clock.now();
+  const pipelines = scheduled(options, clock);
+  const { state, note } = await scheduleState(options);
+  const listed = pipelines.map((p): ScheduleListed => {
+    const s = p.schedule!;
+    // What a start now would do, as its first round plans it: the intervals it resumes (a run that never finished) and those due.
+    const round = state ? planRound([p], state, now, new Map()) : undefined;
+    return {
+      pipeline: p.name,
+      cron: s.cron,
+      timezone: s.timezone,
+      interval: s.interval,
+      catchup: s.catchup,
+      max_catchup: s.maxCatchup,
+      max_active_runs: s.maxActiveRuns,
+      ...(s.leavesGaps ? { warning: s.leavesGaps } : {}),
+      due_now: (round?.actions ?? []).flatMap((a) => (a.kind === 'start' ? [{ interval: a.due.label, ...(a.reason === 'resume' ? { resumes: a.resumes } : {}) }] : [])),
+      waiting: round?.waiting ?? 0,
+      said: (round?.actions ?? []).flatMap((a) => (a.kind === 'say' ? [a.message] : [])),
+      next: nextFireTimes(s, now, count).map((t) => ({ at: new Date(t).toISOString(), covers: intervalLabel(intervalFor(s, t)), text: describeFire(s, t) })),
+    };
+  });
+  return { listed, ...(note ? { note } : {}) };
 }
 
 /** The pipelines named that the project does not have. */

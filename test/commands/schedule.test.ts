@@ -74,6 +74,10 @@ select: [+fct_orders]
     const list = await scheduleIn(dir, { list: true, clock: at('2024-01-09T03:00:00Z') });
     expect(list.stdout).toContain('due now: 2024-01-08');
     expect(list.stdout).toContain(dropped);
+    // The same as JSON, a line per pipeline.
+    const listed = (await scheduleIn(dir, { list: true, json: true, clock: at('2024-01-09T03:00:00Z') })).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(listed).toMatchObject([{ type: 'schedule', pipeline: 'nightly', cron: '0 2 * * *', catchup: false, due_now: [{ interval: '2024-01-08' }], said: [dropped] }]);
+    expect((listed[0].next as { covers: string }[])[0].covers).toBe('2024-01-09');
     const second = await scheduleIn(dir, { clock: at('2024-01-09T03:00:00Z') });
     expect(second.stdout.split(dropped).length - 1).toBe(1);
     expect((await scheduledRuns(dir)).map((r) => r.ds)).toEqual(['2024-01-04', '2024-01-08']);

@@ -188,10 +188,10 @@ export async function showIn(project: string, options: Opts<ShowOptions> & { jso
 }
 
 /** `pipe schedule --once` (`list`: `--list`), with the clock standing for PIPE_NOW. */
-export function scheduleIn(project: string, options: Opts<Omit<ScheduleOptions, 'signal' | 'once'>> & { list?: boolean } = {}): Promise<PipeResult> {
+export function scheduleIn(project: string, options: Opts<Omit<ScheduleOptions, 'signal' | 'once'>> & { list?: boolean; json?: boolean } = {}): Promise<PipeResult> {
   return command(project, async (emit, print) => {
     if (options.list) {
-      print(await listSchedules({ ...options, project }));
+      print(await listSchedules({ ...options, project }, undefined, options.json));
       return 0;
     }
     const result = await schedule({ ...options, project, once: true, emit, signal: new AbortController().signal });
