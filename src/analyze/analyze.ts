@@ -2263,6 +2263,11 @@ function unreadableDeclarations(diagnostics: Diagnostic[]): void {
   if (unreadable.length === 0) return;
   const hint = `${unreadable.join(', ')} could not be read (see ${unreadable.length === 1 ? 'its error' : 'their errors'}): a source declared there is unknown until it is fixed`;
   for (let i = 0; i < diagnostics.length; i++) if (diagnostics[i].code === 'unknown-source') diagnostics[i] = { ...diagnostics[i], hint };
+  // The files that set vars: one that could not be read leaves its vars unset.
+  const settings = unreadable.filter((f) => f === 'pipe.yaml' || f === 'dbt_project.yml' || /^pipelines\/[^/]+\.ya?ml$/.test(f));
+  if (settings.length === 0) return;
+  const unsetHint = `${settings.join(', ')} could not be read (see ${settings.length === 1 ? 'its error' : 'their errors'}): a var set there is unset until it is fixed`;
+  for (let i = 0; i < diagnostics.length; i++) if (/^var '[^']*' is not set/.test(diagnostics[i].message)) diagnostics[i] = { ...diagnostics[i], hint: unsetHint };
 }
 
 /** Gives each model its unit tests, checked against what the model reads (see dbt/unit-tests.ts). */

@@ -426,3 +426,12 @@ describe('a model that writes the table a declared source reads', () => {
     expect(found.map((d) => [d.severity, d.message])).toEqual([['warning', 'orders writes "main_raw"."orders", the table source raw.orders reads: its build would replace what that source holds']]);
   });
 });
+
+describe('a var error where pipe.yaml could not be read', () => {
+  it('says the var may be set in the file that could not be read', () => {
+    const a = analyzed({ 'pipe.yaml': 'name: shop\nvars:\n  currency: EUR\nwarehouse: [oops\n', 'models/m.sql': "select '{{ var(\"currency\") }}' as c\n" });
+    const unset = a.diagnostics.find((d) => d.message.startsWith("var 'currency' is not set"));
+    expect(unset?.hint).toBe('pipe.yaml could not be read (see its error): a var set there is unset until it is fixed');
+    expect(a.diagnostics.some((d) => d.code === 'yaml-syntax' && d.location?.file === 'pipe.yaml')).toBe(true);
+  });
+});
