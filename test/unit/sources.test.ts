@@ -185,6 +185,23 @@ sources:
     }
   });
 
+  it('reports what external_location renders to at its own line: an env_var() unset', () => {
+    const root = project({
+      'models/sources.yml': `version: 2
+sources:
+  - name: api
+    tables:
+      - name: votes
+        meta:
+          external_location: "read_json_auto('{{ env_var('PIPE_TEST_NOWHERE_SET') }}/votes.json')"
+`,
+      'models/m.sql': "select * from {{ source('api', 'votes') }}",
+    });
+    const a = analyze(loadProject(root), { interval: day });
+    const unset = a.diagnostics.find((d) => d.message.includes('PIPE_TEST_NOWHERE_SET'));
+    expect(unset?.location).toMatchObject({ file: 'models/sources.yml', line: 7 });
+  });
+
   it('through an ephemeral model and a macro, the model reads the source', () => {
     const a = analyzed({
       'models/sources.yml': SOURCES,

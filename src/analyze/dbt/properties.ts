@@ -114,6 +114,8 @@ export interface SourceTable {
   readonly identifier: string;
   /** dbt-duckdb's `external_location` (from `meta:` or `config:`): a file path or a read_*() call. */
   readonly externalLocation?: string;
+  /** Where that `external_location` is written (the table's config or meta, else its source's): what it renders to is reported there. */
+  readonly externalLocationAt?: Location;
   /**
    * The `meta:` and the other `config:` keys of the source and the table, merged as dbt-duckdb
    * reads them: the table's over the source's, config over meta. `external_location` is
@@ -570,6 +572,15 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
     const location = at(tp);
     const merged = dbtDuckdbMeta(sourceMeta, sourceConfig, meta, config);
     const externalLocation = text(merged.external_location);
+    // Written where the merge took it from: the table's config, its meta, the source's config, its meta.
+    const written = (
+      [
+        [config, [...tp, 'config']],
+        [meta, [...tp, 'meta']],
+        [sourceConfig, [...path, 'config']],
+        [sourceMeta, [...path, 'meta']],
+      ] as const
+    ).find(([m]) => Object.hasOwn(m, 'external_location'));
     // A table's freshness: null switches the source's off.
     const own = Object.hasOwn(t, 'freshness') ? freshnessSpec(t.freshness, [...tp, 'freshness']) : Object.hasOwn(config, 'freshness') ? freshnessSpec(config.freshness, [...tp, 'config', 'freshness']) : undefined;
     const spec = own ?? sourceFreshness;
@@ -586,6 +597,7 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
       schema: text(t.schema) ?? text(entry.schema) ?? source,
       identifier: text(t.identifier) ?? t.name,
       externalLocation,
+      ...(externalLocation !== undefined && written ? { externalLocationAt: at([...written[1], 'external_location']) } : {}),
       meta: merged,
       loadedAtField: text(t.loaded_at_field) ?? text(config.loaded_at_field) ?? text(entry.loaded_at_field) ?? text(sourceConfig.loaded_at_field),
       ...(freshness === TEMPLATED ? { freshnessTemplate: spec } : { freshness }),
