@@ -331,17 +331,24 @@ describe('macros', () => {
   });
 });
 
+/** A dbt project `shop` whose models/marts/ folder dbt_project.yml configures with `marts`, and the names `--select` picks in it. */
+function dbtShop(marts: string, files: Record<string, string>): { dir: string; names: (select: string) => Promise<string[]> } {
+  const dir = tempDir();
+  writeProjectFiles(dir, {
+    'dbt_project.yml': `name: shop\nprofile: shop\nconfig-version: 2\nmodels:\n  shop:\n    marts:\n      ${marts}\n`,
+    'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
+    ...files,
+  });
+  return { dir, names: async (select) => (await nodesIn(dir, { select: [select] })).nodes.map((n) => n.name) };
+}
+
 describe('group: and access: in a dbt project', () => {
   it("select the models whose config sets them, from properties and dbt_project.yml, as dbt does", async () => {
-    const dir = tempDir();
-    writeProjectFiles(dir, {
-      'dbt_project.yml': "name: shop\nprofile: shop\nconfig-version: 2\nmodels:\n  shop:\n    marts:\n      +access: public\n",
-      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
+    const { names } = dbtShop('+access: public', {
       'models/a.sql': 'select 1 as id',
       'models/props.yml': 'version: 2\nmodels:\n  - name: a\n    config:\n      group: finance\n',
       'models/marts/b.sql': "select * from {{ ref('a') }}",
     });
-    const names = async (select: string) => (await nodesIn(dir, { select: [select] })).nodes.map((n) => n.name);
     expect(await names('group:finance')).toEqual(['a']);
     expect(await names('access:public')).toEqual(['b']);
     expect(await names('access:protected')).toEqual(['a']);
@@ -350,16 +357,12 @@ describe('group: and access: in a dbt project', () => {
 
 describe('config. selectors in a dbt project', () => {
   it("read the schema and alias as set, before the naming macros, and a snapshot's keys, as dbt's do", async () => {
-    const dir = tempDir();
-    writeProjectFiles(dir, {
-      'dbt_project.yml': 'name: shop\nprofile: shop\nconfig-version: 2\nmodels:\n  shop:\n    marts:\n      +schema: marts\n',
+    const { dir, names } = dbtShop('+schema: marts', {
       'models/marts/orders.sql': "{{ config(alias='all_orders') }}\nselect 1 as id",
-      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
       'models/m.sql': 'select 1 as id',
       'snapshots/snap.sql': "{% snapshot snap %}\n{{ config(target_schema='snapshots', unique_key='id', strategy='check', check_cols='all') }}\nselect * from {{ ref('m') }}\n{% endsnapshot %}\n",
       'snapshots/newer.sql': "{% snapshot newer %}\n{{ config(schema='history', unique_key='id', strategy='check', check_cols='all') }}\nselect * from {{ ref('m') }}\n{% endsnapshot %}\n",
     });
-    const names = async (select: string) => (await nodesIn(dir, { select: [select] })).nodes.map((n) => n.name);
     // dbt-duckdb names the schema main_marts; its config.schema is marts.
     expect(await names('config.schema:marts')).toEqual(['orders']);
     expect(await names('config.alias:all_orders')).toEqual(['orders']);
