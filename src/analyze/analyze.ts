@@ -2426,12 +2426,22 @@ function loadSourcesFromSeeds(nodes: Map<string, PipeNode>, database: string): v
   for (const n of nodes.values()) if (n.kind === 'seed') seeds.set(n.relation.toLowerCase(), n.name);
   if (seeds.size === 0) return;
   for (const n of [...nodes.values()]) {
-    if (n.kind !== 'source' || n.reads.kind !== 'relation') continue;
-    // A source may name the warehouse's own database (Fivetran's `database: target.database`).
-    if (n.reads.database !== undefined && n.reads.database.toLowerCase() !== database.toLowerCase()) continue;
-    const seed = seeds.get(ownRelationName(database, n.reads.schema, n.reads.identifier).toLowerCase());
+    if (n.kind !== 'source') continue;
+    const table = ownTableOf(n, database);
+    const seed = table === undefined ? undefined : seeds.get(table);
     if (seed !== undefined) nodes.set(n.name, { ...n, upstream: [seed], loadedBy: seed });
   }
+}
+
+/**
+ * The table of the warehouse's own database a source reads, as pipe names a model's relation
+ * (lower case); undefined for a file, a table function or another database's table. A source
+ * may name the warehouse's own database (Fivetran's `database: target.database`).
+ */
+function ownTableOf(s: SourceNode, database: string): string | undefined {
+  if (s.reads.kind !== 'relation') return undefined;
+  if (s.reads.database !== undefined && s.reads.database.toLowerCase() !== database.toLowerCase()) return undefined;
+  return ownRelationName(database, s.reads.schema, s.reads.identifier).toLowerCase();
 }
 
 /**
@@ -2547,9 +2557,9 @@ function writtenSources(nodes: ReadonlyMap<string, PipeNode>, database: string, 
   for (const n of nodes.values()) if (n.kind === 'model' && isBuilt(n.config.kind)) built.set(n.relation.toLowerCase(), n);
   const out: Diagnostic[] = [];
   for (const s of nodes.values()) {
-    if (s.kind !== 'source' || s.reads.kind !== 'relation' || s.loadedBy !== undefined) continue;
-    if (s.reads.database !== undefined && s.reads.database.toLowerCase() !== database.toLowerCase()) continue;
-    const model = built.get(ownRelationName(database, s.reads.schema, s.reads.identifier).toLowerCase());
+    if (s.kind !== 'source' || s.loadedBy !== undefined) continue;
+    const table = ownTableOf(s, database);
+    const model = table === undefined ? undefined : built.get(table);
     if (!model) continue;
     const message = `${model.name} writes ${model.relation}, the table source ${s.name} reads: its build would replace what that source holds`;
     const related = [{ message: `source ${s.name} is declared here`, location: s.location }];
