@@ -52,6 +52,8 @@ export interface CheckFailure {
    * `---` an expected row it does not give.
    */
   readonly differences?: true;
+  /** A `row_count` check's: the count of rows it found, which its one failing row holds. */
+  readonly rowCount?: number;
   readonly location: Location;
   /** A dbt test that keeps its failing rows (store_failures): the relation that holds them now. */
   readonly storedIn?: string;

@@ -556,7 +556,7 @@ export class StepRunner {
       failure:
         outcome === 'passed'
           ? undefined
-          : { check: step.name, severity, failingRows, sample, location: step.location, ...(condition ? { condition } : {}), ...(step.differences ? { differences: true as const } : {}), ...storedIn },
+          : { check: step.name, severity, failingRows, sample, location: step.location, ...(condition ? { condition } : {}), ...(step.differences ? { differences: true as const } : {}), ...(step.counted && sample.length === 1 ? { rowCount: Number(sample[0].row_count) } : {}), ...storedIn },
       ...storedIn,
     };
   }

@@ -184,7 +184,7 @@ export class TextLogger implements Logger {
           break;
         }
         // A row_count check's one failing row is the count it found: said as that.
-        const counted = f.check.startsWith('row_count(') && f.sample.length === 1 && Object.keys(f.sample[0]).join() === 'row_count' ? Number(f.sample[0].row_count) : undefined;
+        const counted = f.rowCount;
         const found =
           counted !== undefined
             ? `check ${f.check} ${what}: ${counted.toLocaleString('en-US')} row${counted === 1 ? '' : 's'}`

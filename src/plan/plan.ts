@@ -840,6 +840,7 @@ function checkStep(ctx: PlanContext, node: string, c: Check, interval: Interval,
     location: c.location,
     threshold: c.threshold,
     ...(c.expression === undefined ? {} : { expression: c.expression }),
+    ...(c.kind === 'row_count' ? { counted: true as const } : {}),
     ...(stored ? { storeFailures: stored } : {}),
   };
   if (!c.atRun) return step;

@@ -237,6 +237,8 @@ export interface CheckStep {
   readonly expression?: string;
   /** A unit test's: its rows are the differences between the model's rows and the expected ones, shown in full (up to 50). */
   readonly differences?: true;
+  /** A `row_count` check's: its one failing row is the count it found (`row_count`), not a row of the data. */
+  readonly counted?: true;
   /**
    * Set for a dbt test whose template reads the warehouse while rendering: `sql` is the parse
    * render's, and the executor renders it again as the check runs, on the check's own

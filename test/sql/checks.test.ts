@@ -187,8 +187,9 @@ describe('checks on DuckDB', () => {
     const first = await run([good], 'checks-good');
     expect(first.result.status).toBe('succeeded');
     // Only the warning failed: reported, not blocking.
-    expect(first.events.filter((e) => e.type === 'check-failed').map((e) => e.type === 'check-failed' && [e.failure.check, e.failure.severity])).toEqual([
-      ['row_count(min 100)', 'warn'],
+    expect(first.events.filter((e) => e.type === 'check-failed').map((e) => e.type === 'check-failed' && [e.failure.check, e.failure.severity, e.failure.rowCount])).toEqual([
+      // A row_count check says the count it found, which its one failing row holds.
+      ['row_count(min 100)', 'warn', 2],
     ]);
     const published = await w.query('select * from orders order by order_id');
     expect(published).toHaveLength(2);

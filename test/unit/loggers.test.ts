@@ -167,7 +167,7 @@ describe('the plain text logger', () => {
     const { out, logger } = textLogger();
     const location = { file: 'models/orders.yaml', line: 2 };
     logger.handle({ type: 'check-failed', runId: RUN, task: task('orders', '2024-01-02'), failure: { check: 'not_null(n)', severity: 'error', failingRows: 1200, sample: [{ n: null }], location } });
-    logger.handle({ type: 'check-failed', runId: RUN, task: task('orders', '2024-01-02'), failure: { check: 'row_count(min 5)', severity: 'warn', failingRows: 1, sample: [{ row_count: '3' }], location } });
+    logger.handle({ type: 'check-failed', runId: RUN, task: task('orders', '2024-01-02'), failure: { check: 'row_count(min 5)', severity: 'warn', failingRows: 1, sample: [{ row_count: '3' }], rowCount: 3, location } });
     // The task's failure for its checks does not repeat the sample rows the check lines showed.
     logger.handle(failure('orders', '2024-01-02', { message: 'check not_null(n) failed', checks: [], sample: [{ n: null }], location }));
     expect(out.lines).toEqual([
