@@ -99,7 +99,7 @@ export class RunCurrency {
     });
     const untracked = tracking.untracked ?? (task.sql === undefined ? undefined : await untrackedReads(session, task.sqlHash, task.sql, tracking.reads));
     const currency = evaluate(
-      { node: task.node, key: tracking.key, sqlHash: tracking.sqlHash ?? task.sqlHash, configHash: tracking.configHash, inputs, untracked, relationExists: tracking.relationExists },
+      { node: task.node, key: tracking.key, sqlHash: tracking.sqlHash, configHash: tracking.configHash, inputs, untracked, relationExists: tracking.relationExists },
       this.builds,
     );
     return { currency, inputs, untracked };
@@ -133,10 +133,10 @@ export class RunCurrency {
       key: tracking.key,
       // A model built whole records the interval it was built for too: status says which.
       interval: task.interval,
-      sqlHash: tracking.sqlHash ?? task.sqlHash,
+      sqlHash: tracking.sqlHash,
       configHash: tracking.configHash,
       inputs: judged.inputs,
-      version: dataVersion(tracking.sqlHash ?? task.sqlHash, tracking.configHash, judged.inputs, { untracked, runId: this.runId, taskId: task.id }),
+      version: dataVersion(tracking.sqlHash, tracking.configHash, judged.inputs, { untracked, runId: this.runId, taskId: task.id }),
       untracked,
       builtAt: at,
     };

@@ -5,6 +5,7 @@ import { fullRefreshOf, materializationOf, perInterval } from './materialization
 import { configHash } from './config-hash.js';
 import { volatileWhy } from '../state/volatile.js';
 import { hashOf } from '../state/data-version.js';
+import { withoutLayout } from '../sql/sql-text.js';
 import { SELF_KEY, type InputRef, type Tracking } from '../state/tracking.js';
 
 /**
@@ -90,12 +91,17 @@ function viewInputsOf(view: ModelNode, ctx: TrackingContext): readonly InputRef[
   return known;
 }
 
-/** The hash of the task's SQL with the published relations in place of the staging tables it reads (see Tracking.sqlHash). */
-function publishedSqlHash(task: TrackedTask, ctx: TrackingContext): string | undefined {
-  if (!task.relations || task.relations.size === 0) return undefined;
+/**
+ * The hash a build records of the task's SQL (see Tracking.sqlHash): with the published
+ * relations in place of the staging tables it reads, and its comments and layout left out
+ * (see withoutLayout): a comment edited, a line wrapped, line ends made CRLF or a template's
+ * comment line leaving a blank one compute what they computed, and run nothing again (a view
+ * keeps the text it was created with until its query changes).
+ */
+function publishedSqlHash(task: TrackedTask, ctx: TrackingContext): string {
   let sql = task.sql;
-  for (const [name, staging] of task.relations) sql = sql.replaceAll(staging, ctx.analysis.nodes.get(name)?.relation ?? staging);
-  return sqlHashOf(sql);
+  for (const [name, staging] of task.relations ?? []) sql = sql.replaceAll(staging, ctx.analysis.nodes.get(name)?.relation ?? staging);
+  return sqlHashOf(withoutLayout(sql));
 }
 
 /** Why pipe cannot tell the task's data from its inputs, if it cannot (the query's tables are looked at when it runs). */

@@ -173,6 +173,31 @@ export function sqlPieces(sql: string): SqlPiece[] {
   return out;
 }
 
+/**
+ * `sql` as DuckDB's parser reads it, for telling whether two texts are one query: each comment,
+ * and each run of whitespace between tokens, made one space, the ends trimmed; string literals
+ * and quoted identifiers byte for byte (a line break inside a string is data). Text with a
+ * comment, string or identifier left open is returned as it is.
+ */
+export function withoutLayout(sql: string): string {
+  const pieces = sqlPieces(sql);
+  if (pieces.some((p) => !p.closed)) return sql;
+  // DuckDB's whitespace: no other space character separates tokens (a no-break space is part of a name).
+  const collapsed = (code: string) => code.replace(/[ \t\n\r\f\v]+/g, ' ');
+  let out = '';
+  let code = '';
+  for (const p of pieces) {
+    if (p.kind === 'comment') code += ' ';
+    else if (p.kind === 'code') code += sql.slice(p.start, p.end);
+    else {
+      out += collapsed(code) + sql.slice(p.start, p.end);
+      code = '';
+    }
+  }
+  out += collapsed(code);
+  return out.slice(out.startsWith(' ') ? 1 : 0, out.endsWith(' ') ? -1 : undefined);
+}
+
 /** Where the block comment opening at `at` ends (just after its closing star and slash), the comments inside it nested. */
 function commentEnd(sql: string, at: number): number | undefined {
   let depth = 0;

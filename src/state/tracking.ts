@@ -9,11 +9,11 @@ export interface Tracking {
   /** `''` for a model built whole; the interval's label for one kept in intervals. */
   readonly key: string;
   /**
-   * The hash of its SQL as it reads the published relations, when it reads a full refresh's
-   * staging table instead (the data is the same once the staging table is swapped in, and a
-   * later run renders the published name); else the task's own.
+   * The hash of its SQL as a build records it: without its comments and layout, and over the
+   * published relations where it reads a full refresh's staging tables instead (the data is
+   * the same once the staging table is swapped in, and a later run renders the published name).
    */
-  readonly sqlHash?: string;
+  readonly sqlHash: string;
   /** The hash of the config that shapes what is written (see config-hash.ts). */
   readonly configHash: string;
   /** What its query reads. */

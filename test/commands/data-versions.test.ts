@@ -114,6 +114,30 @@ where o.order_date = '{{ ds }}'{% if ds == '2024-01-02' %} and true{% endif %}
     expect(await queryRows(warehouseOf(dir), `SELECT label FROM region_names ORDER BY 1`)).toEqual([{ label: 'NORTH!' }, { label: 'SOUTH!' }]);
   });
 
+  it("a model's comments and layout are no change: edited, it is skipped and so is what reads it; an edit inside a string is one", async () => {
+    const dir = await builtVersionsProject();
+    // A comment added and one of the template's, a line wrapped and indented, CRLF line ends.
+    const fct = `{{ config(materialized='incremental', partition_by='order_date') }}
+{# fact table: one row an order #}
+-- the region comes from the customer
+select o.order_id,   o.customer_id, o.amount, o.order_date, c.region /* as of today */
+from {{ ref('stg_orders') }} o
+    join {{ ref('customers') }} c
+    on c.id = o.customer_id
+where o.order_date = '{{ ds }}'
+`.replaceAll('\n', '\r\n');
+    writeProjectFiles(dir, { 'models/fct_orders.sql': fct });
+    const same = await backfillIn(dir, DATES);
+    expect(same.code, explain(same)).toBe(0);
+    expect(started(same.events)).toEqual([]);
+    // Inside a literal, a space is data: the same edit there runs the model and what reads it.
+    writeProjectFiles(dir, { 'models/region_names.sql': "{{ config(materialized='table') }}\nselect distinct region, {{ shout('region') }} || '  ' as label\nfrom {{ ref('customers') }}\n" });
+    expect(await rebuiltAsForeseen(dir)).toEqual(['region_names@2024-01-05']);
+    writeProjectFiles(dir, { 'models/region_names.sql': "{{ config(materialized='table') }}\nselect distinct region, {{ shout('region') }} || ' ' as label\nfrom {{ ref('customers') }}\n" });
+    expect(await rebuiltAsForeseen(dir)).toEqual(['region_names@2024-01-05']);
+    expect(await queryRows(warehouseOf(dir), `SELECT label FROM region_names ORDER BY 1`)).toEqual([{ label: 'NORTH ' }, { label: 'SOUTH ' }]);
+  });
+
   it('a model that calls now() always runs, and so does what reads it', async () => {
     const dir = versionsProject({
       'models/stamped.sql': "{{ config(materialized='table') }}\nselect count(*) as n, now() as at from {{ ref('customers') }}\n",

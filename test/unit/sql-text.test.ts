@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Diagnostic } from '../../src/diagnostics/diagnostics.js';
 import { positionOf } from '../../src/diagnostics/diagnostics.js';
-import { newlines, ownRelationName, quoteIdent, quoteLiteral, relationName, relationNameParts, siblingRelation, statementStart, stripTrailingSemicolon, withCtes, withoutDates } from '../../src/sql/sql-text.js';
+import { newlines, ownRelationName, quoteIdent, quoteLiteral, relationName, relationNameParts, siblingRelation, statementStart, stripTrailingSemicolon, withCtes, withoutDates, withoutLayout } from '../../src/sql/sql-text.js';
 import { didYouMean, suggest } from '../../src/diagnostics/suggest.js';
 import { asPositiveInt, asStringList, checkKeys } from '../../src/analyze/validate-keys.js';
 
@@ -91,6 +91,26 @@ describe('sql-text', () => {
     expect(withoutDates(of('2024-01-05', '20240105'))).toBe(withoutDates(of('2023-12-31', '20231231')));
     expect(withoutDates("select 1 as x where d = '2024-01-05'")).not.toBe(withoutDates("select 2 as x where d = '2024-01-05'"));
     expect(withoutDates('select col_20240105, 123456789')).toBe('select col_20240105, 123456789');
+  });
+
+  it("reads a query's layout and comments as DuckDB does: as one space between tokens, never inside a literal", () => {
+    const one = "select a, 'x  y' as s from t where b = 1";
+    for (const same of [
+      "select a,\n  'x  y' as s\nfrom t -- the table\nwhere b = 1\n",
+      "select a, /* nested /* comment */ here */ 'x  y' as s from t where b = 1",
+      "\r\n\tselect   a,\r\n'x  y' as s from t where b = 1;".slice(0, -1),
+    ]) expect(withoutLayout(same)).toBe(withoutLayout(one));
+    for (const other of [
+      "select a, 'x y' as s from t where b = 1",
+      "select a, 'x  y' as s from t where b = 1 -- '\n and c = 2",
+      'select a, \'x  y\' as "s " from t where b = 1',
+      "select a, 'x  y' as s from t where b = 1\u00a0",
+      "select a, 'x  y' as s from t whereb = 1",
+    ]) expect(withoutLayout(other)).not.toBe(withoutLayout(one));
+    // Backslash escapes in E'' strings, dollar quotes and a comment's words inside them are data.
+    expect(withoutLayout("select E'it\\'s  -- here',  $q$ a  /* b */ $q$")).toBe("select E'it\\'s  -- here', $q$ a  /* b */ $q$");
+    // Text left open is kept whole: nothing in it is known to be layout.
+    expect(withoutLayout("select 'open  ")).toBe("select 'open  ");
   });
 });
 
