@@ -35,7 +35,7 @@ export type FileChange = 'add' | 'change' | 'unlink';
 
 /** What a build is asked to cover. */
 export interface Changes {
-  /** Files saved since the last build, by path, with their latest kind of change. */
+  /** Files saved since the last build, by path, with their kind of change since then (added, changed or removed). */
   readonly files: ReadonlyMap<string, FileChange>;
   /** The whole selection is built: the first build, and every build until one gets through analysis. */
   readonly everything: boolean;
@@ -88,7 +88,15 @@ const FIRST_BUILD: Changes = { files: new Map(), everything: true };
 
 export function merge(a: Changes | undefined, b: Changes): Changes {
   if (!a) return b;
-  return { files: new Map([...a.files, ...b.files]), everything: a.everything || b.everything };
+  const files = new Map(a.files);
+  for (const [path, change] of b.files) {
+    const before = files.get(path);
+    // Made and removed again since the last build (an editor's or sed's file of its own, kept
+    // while it saves): no build read it, nothing changed.
+    if (before === 'add' && change === 'unlink') files.delete(path);
+    else files.set(path, before === 'add' ? 'add' : change);
+  }
+  return { files, everything: a.everything || b.everything };
 }
 
 const step = (state: WatcherState, ...effects: WatcherEffect[]): WatcherStep => ({ state, effects });

@@ -28,10 +28,22 @@ describe('the watcher', () => {
     expect(r.state).toEqual({ kind: 'idle' });
   });
 
-  it('builds the saves of a quiet period together, with the latest kind of each change', () => {
-    const r = feed(idle, save('models/a.sql', 'add'), save('models/b.sql'), save('models/a.sql', 'unlink'), { kind: 'quiet' });
-    expect(r.effects.slice(0, 3)).toEqual([[{ kind: 'debounce' }], [{ kind: 'debounce' }], [{ kind: 'debounce' }]]);
-    expect(r.effects[3]).toEqual([{ kind: 'build', changes: changes({ 'models/a.sql': 'unlink', 'models/b.sql': 'change' }) }]);
+  it('builds the saves of a quiet period together, with the kind of each change since the last build', () => {
+    const r = feed(
+      idle,
+      save('models/a.sql', 'add'),
+      save('models/b.sql'),
+      save('models/b.sql', 'unlink'),
+      save('models/a.sql'),
+      save('models/sedX1f2Q', 'add'),
+      save('models/c.sql', 'unlink'),
+      save('models/c.sql', 'add'),
+      save('models/sedX1f2Q', 'unlink'),
+      { kind: 'quiet' },
+    );
+    expect(r.effects.slice(0, 8)).toEqual(Array(8).fill([{ kind: 'debounce' }]));
+    // a.sql is new, b.sql gone; sed's file came and went, and no build saw it.
+    expect(r.effects[8]).toEqual([{ kind: 'build', changes: changes({ 'models/a.sql': 'add', 'models/b.sql': 'unlink', 'models/c.sql': 'add' }) }]);
     expect(r.state.kind).toBe('building');
   });
 
