@@ -1,5 +1,5 @@
 import ms, { type StringValue } from 'ms';
-import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { asStringList, checkKeys } from './validate-keys.js';
 import { isLocatedHook } from './dbt/config-tree.js';
 import { nameProblem, schemaNameProblem } from '../project/names.js';
@@ -379,6 +379,13 @@ export function validateModelConfig(
   // Object.assign, not properties written after spreads, which V8 defines on a slow path (for every model).
   const keys: KindKeys = Object.assign({ partition_by, on_schema_change: policy.value }, external, { snapshot }, incremental, hooks === undefined ? {} : { hooks }, dbtProject ? { appendsByDefault: true } : {});
   const kind = kindOf(materialized, keys);
+  if (kind === 'append' && keys.unique_key !== undefined && !off) {
+    diagnostics.push(
+      warning('unused-unique-key', `unique_key is not used by incremental_strategy 'append', as dbt's append ignores it: rows are added, none replaced by key (a row equal in every column to one the table holds is refused)`, locate('unique_key'), {
+        hint: "incremental_strategy 'merge' or 'delete+insert' replaces rows by key",
+      }),
+    );
+  }
   let own = typeof kind === 'string' ? modelKind(kind).config(keys) : kind;
   if ('problem' in own) {
     // At the key to change when the model sets it, else where it says what it is.

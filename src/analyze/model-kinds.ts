@@ -201,6 +201,8 @@ function incrementalKind({ unique_key, incremental_strategy: strategy, partition
         hint: 'keep unique_key to merge rows by key, or partition_by to replace the dates a run covers',
       };
     }
+    // dbt's append ignores the key (validateModelConfig warns): a dbt project's model appends.
+    if (strategy === 'append' && appendsByDefault === true) return 'append';
     if (strategy === 'append') {
       return {
         key: 'incremental_strategy',

@@ -49,7 +49,6 @@ models:
   });
 
   it.each([
-    ['append with a key', "unique_key='user_id', incremental_strategy='append'", 'models/m.sql', "incremental_strategy 'append' inserts every row and ignores unique_key"],
     ['merge without a key', "incremental_strategy='merge'", 'models/m.sql', "incremental_strategy 'merge' needs unique_key"],
     ['a key and a partition', "unique_key='user_id', partition_by='day'", 'models/m.sql', 'unique_key and partition_by both say how a run replaces rows'],
     ['insert_overwrite', "unique_key='user_id', incremental_strategy='insert_overwrite'", 'models/m.sql', "incremental_strategy 'insert_overwrite' is not one of dbt-duckdb's"],
@@ -293,6 +292,24 @@ where ordered_at ${from} (select max(ordered_at) from {{ this }})
     const r = await runIn(dir, { date: '2024-01-04' });
     expect(r.code, explain(r)).toBe(1);
     expect(r.stdout).toContain('1 staged row the table already holds');
+  });
+
+  it("with a unique_key appends in a dbt project, as dbt's append ignores the key, and says so at the key; a pipe project's is refused", async () => {
+    const dir = project({ 'seeds/orders.csv': ORDERS, 'models/orders_log.sql': log(", unique_key='order_id', incremental_strategy='append'") });
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, explain(first)).toBe(0);
+    const told = diagnosticsOf(first.events).find((d) => d.message.startsWith("unique_key is not used by incremental_strategy 'append'"));
+    expect(told, explain(first)).toMatchObject({ severity: 'warning', location: { file: 'models/orders_log.sql', line: 1 } });
+    // An order changed and a new one: the changed one is added as a row of its own, as dbt adds it.
+    writeProjectFiles(dir, { 'seeds/orders.csv': `${ORDERS.replace('2,2024-01-02 10:00:00,7', '2,2024-01-03 07:00:00,8')}3,2024-01-03 08:00:00,9\n` });
+    const second = await runIn(dir, { date: '2024-01-03' });
+    expect(second.code, explain(second)).toBe(0);
+    expect((await sortedRows(warehouseOf(dir), 'orders_log')).map((r) => [r.order_id, r.amount])).toEqual([[1, 5], [2, 7], [2, 8], [3, 9]]);
+    const own = tempDir();
+    writeProjectFiles(own, { 'pipe.yaml': 'name: shop\n', 'seeds/orders.csv': ORDERS, 'models/orders_log.sql': log(", unique_key='order_id', incremental_strategy='append'") });
+    const refused = await runIn(own, { date: '2024-01-02' });
+    expect(refused.code, explain(refused)).toBe(2);
+    expect(diagnosticsOf(refused.events).find((d) => d.message.includes("incremental_strategy 'append' inserts every row and ignores unique_key"))).toMatchObject({ severity: 'error', location: { file: 'models/orders_log.sql', line: 1 } });
   });
 
   it("is a pipe project's only when it says incremental_strategy='append'", async () => {
