@@ -1,6 +1,7 @@
 import type { SourceNode } from '../analyze/sources.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { statStamp } from '../util/stat-stamp.js';
+import { quoteIdent } from '../sql/sql-text.js';
 import { hashOf } from './data-version.js';
 import { UNKNOWN } from './tracking.js';
 
@@ -25,22 +26,37 @@ export async function sourceFingerprint(session: WarehouseSession, source: Sourc
   try {
     if (source.versionQuery !== undefined) {
       const rows = await session.query(source.versionQuery);
-      return hashOf('query', JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)), await columnsOf(session, source.relation));
+      return hashOf('query', JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)), JSON.stringify(await columnsOf(session, source.relation)));
     }
     if (source.reads.kind === 'external' && source.reads.files.length > 0 && !/[*?[]/.test(source.reads.location)) {
       return hashOf('files', ...source.reads.files.map((f) => `${f}:${statStamp(f)}`));
     }
-    const [row] = await session.query(`SELECT count(*)::VARCHAR AS n, coalesce(sum(hash(t)), 0)::VARCHAR AS h FROM ${source.relation} AS t`);
-    return hashOf('rows', String(row.n), String(row.h), await columnsOf(session, source.relation));
+    const columns = await columnsOf(session, source.relation);
+    const [row] = await session.query(`SELECT count(*)::VARCHAR AS n, coalesce(sum(${rowHash(columns)}), 0)::VARCHAR AS h FROM ${source.relation} AS t`);
+    return hashOf('rows', String(row.n), String(row.h), JSON.stringify(columns));
   } catch {
     return UNKNOWN;
   }
 }
 
-/** The relation's columns as DuckDB binds them, in order, as text: `[[name, type], …]` (DESCRIBE reads no rows). */
-async function columnsOf(session: WarehouseSession, relation: string): Promise<string> {
+/** The relation's columns as DuckDB binds them, in order: `[name, type]` each (DESCRIBE reads no rows). */
+async function columnsOf(session: WarehouseSession, relation: string): Promise<[string, string][]> {
   const columns = await session.query(`DESCRIBE SELECT * FROM ${relation}`);
-  return JSON.stringify(columns.map((c) => [String(c.column_name), String(c.column_type)]));
+  return columns.map((c) => [String(c.column_name), String(c.column_type)]);
+}
+
+/** Types whose values DuckDB's hash() tells apart: one value, no nesting. */
+const SCALAR_TYPE =
+  /^(?:BOOLEAN|U?(?:TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\)|VARCHAR|BLOB|BIT|UUID|INTERVAL|DATE|TIME(?: WITH TIME ZONE)?|TIMESTAMP(?:_S|_MS|_NS| WITH TIME ZONE)?|ENUM\(.*\))$/;
+
+/**
+ * A row's hash: of its scalar values as they are, of any other as its JSON text. DuckDB's
+ * hash() of a nested value loses its shape: `[[1],[2]]` hashes as `[[1,2]]`, a NULL list as
+ * `[]` and as `[NULL]`, a struct of NULLs as a NULL struct; JSON keeps it (and says NaN and
+ * NULL apart, and text from its quotes).
+ */
+function rowHash(columns: readonly [string, string][]): string {
+  return `hash(${columns.map(([name, type]) => (SCALAR_TYPE.test(type) ? `t.${quoteIdent(name)}` : `to_json(t.${quoteIdent(name)})`)).join(', ')})`;
 }
 
 /** Fingerprints taken once per run: every task that reads a source in the run sees the same one. */

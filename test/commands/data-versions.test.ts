@@ -220,6 +220,26 @@ where o.order_date = '{{ ds }}'
     expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
   });
 
+  it("a source's nested values are fingerprinted by their shape, which DuckDB's hash() does not see", async () => {
+    const { dir, db } = await builtOverCrm(
+      '      - name: tagged\n',
+      { 'models/groups.sql': "{{ config(materialized='table') }}\nselect id, tags::VARCHAR as tags, len(tags) as n, meta::VARCHAR as meta from {{ source('crm', 'tagged') }}\n" },
+      "CREATE TABLE raw.tagged AS SELECT [[1], [2]] AS tags, 1 AS id, {'a': NULL::INT} AS meta UNION ALL SELECT []::INT[][], 2, NULL",
+    );
+    // Each hashes as it did: [[1],[2]] as [[1,2]], [] as NULL, a struct of NULLs as NULL.
+    for (const change of ['UPDATE raw.tagged SET tags = [[1, 2]] WHERE id = 1', 'UPDATE raw.tagged SET tags = NULL WHERE id = 2', "UPDATE raw.tagged SET meta = NULL WHERE id = 1"]) {
+      await exec(db, change);
+      const r = await backfillIn(dir, DATES);
+      expect(r.code, explain(r)).toBe(0);
+      expect(started(r.events), change).toEqual(['groups@2024-01-05']);
+    }
+    expect(await queryRows(db, 'SELECT id, tags, n::INTEGER AS n, meta FROM groups ORDER BY id')).toEqual([
+      { id: 1, tags: '[[1, 2]]', n: 1, meta: null },
+      { id: 2, tags: null, n: null, meta: null },
+    ]);
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+  });
+
   it("a source's version_query stands for its rows", async () => {
     const dir = versionsProject({
       'models/sources.yml': "version: 2\nsources:\n  - name: crm\n    schema: raw\n    tables:\n      - name: accounts\n        meta:\n          version_query: select max(x) from raw.accounts\n",
