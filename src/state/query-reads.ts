@@ -213,28 +213,41 @@ export function judge(tree: unknown, known: readonly string[], context: JudgeCon
   const called = new Set<string>();
   /** The function nodes of table function calls, judged as table functions. */
   const tableFunctions = new Set<unknown>();
-  const ctes = new Set<string>();
-  const walk = (n: unknown) => {
-    if (Array.isArray(n)) return n.forEach(walk);
+  /**
+   * `scope`: the common table expressions a plain name reads there, as DuckDB binds them: a
+   * query's own WITH in its body and its subqueries, each one in the ones after it in that WITH,
+   * none in itself unless recursive (`with events as (select * from events)` reads the table).
+   */
+  const walk = (n: unknown, scope: ReadonlySet<string>): void => {
+    if (Array.isArray(n)) return n.forEach((c) => walk(c, scope));
     if (n === null || typeof n !== 'object') return;
     const o = n as Record<string, unknown>;
     if (o.type === 'BASE_TABLE' && typeof o.table_name === 'string') {
-      tables.push({ catalog: String(o.catalog_name ?? ''), schema: String(o.schema_name ?? ''), name: o.table_name });
+      const named = { catalog: String(o.catalog_name ?? ''), schema: String(o.schema_name ?? ''), name: o.table_name };
+      if (named.catalog !== '' || named.schema !== '' || !scope.has(named.name.toLowerCase())) tables.push(named);
     }
     if (o.type === 'TABLE_FUNCTION') {
       functions.push(JSON.stringify(o.function));
       tableFunctions.add(o.function);
     }
     if (o.type === 'FUNCTION' && typeof o.function_name === 'string' && !tableFunctions.has(o)) called.add(o.function_name.toLowerCase());
-    const map = (o.cte_map as { map?: { key: string }[] } | undefined)?.map;
-    if (Array.isArray(map)) for (const m of map) ctes.add(m.key.toLowerCase());
-    Object.values(o).forEach(walk);
+    let inner = scope;
+    if (o.type === 'RECURSIVE_CTE_NODE' && typeof o.cte_name === 'string') inner = new Set([...scope, o.cte_name.toLowerCase()]);
+    const map = (o.cte_map as { map?: { key: string; value: unknown }[] } | undefined)?.map;
+    if (Array.isArray(map) && map.length > 0) {
+      const withs = new Set(inner);
+      for (const m of map) {
+        walk(m.value, withs);
+        withs.add(m.key.toLowerCase());
+      }
+      inner = withs;
+    }
+    for (const [k, v] of Object.entries(o)) if (k !== 'cte_map') walk(v, inner);
   };
-  walk(root.statements);
+  walk(root.statements, new Set());
   const own = (context.catalog ?? '').toLowerCase();
   const knownNames = new Set(known.map((k) => normalize(k, own)));
   for (const t of tables) {
-    if (t.schema === '' && t.catalog === '' && ctes.has(t.name.toLowerCase())) continue;
     const catalog = t.catalog.toLowerCase() === own ? '' : t.catalog;
     const full = [catalog, t.schema || 'main', t.name].filter((p) => p !== '').join('.').toLowerCase();
     if (knownNames.has(full) || (catalog === '' && knownNames.has(t.name.toLowerCase()))) continue;

@@ -174,6 +174,23 @@ where o.order_date = '{{ ds }}'
     expect(started(r.events)).toEqual(['sneaky@2024-01-05']);
   });
 
+  it('a plain name reads a common table expression only where DuckDB binds it to one: elsewhere it is a table', async () => {
+    const dir = versionsProject({
+      // The CTE's own body reads the table of its name.
+      'models/own_name.sql': "{{ config(materialized='table') }}\nwith outside as (select * from outside) select count(*) as n from outside\n",
+      // A subquery's CTE ends with the subquery; one WITH's CTE is not seen by an earlier one.
+      'models/subquery.sql': "{{ config(materialized='table') }}\nselect * from (with outside as (select 0 as x) select x from outside) union all select x from outside\n",
+      'models/earlier.sql': "{{ config(materialized='table') }}\nwith a as (select * from outside), outside as (select 1 as x) select * from a\n",
+      // Those that read CTEs alone: current.
+      'models/chained.sql': "{{ config(materialized='table') }}\nwith c as (select * from {{ ref('customers') }}), d as (select * from c) select count(*) as n from d\n",
+      'models/recursive.sql': "{{ config(materialized='table') }}\nwith recursive r as (select 1 as n union all select n + 1 from r where n < 3) select * from r\n",
+    });
+    await exec(warehouseOf(dir), 'CREATE TABLE main.outside AS SELECT 1 AS x');
+    await built(dir);
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['earlier@2024-01-05', 'own_name@2024-01-05', 'subquery@2024-01-05']);
+  });
+
   it('a model calling a macro of the warehouse always runs: its definition is out of sight', async () => {
     const dir = versionsProject({ 'models/scaled.sql': "{{ config(materialized='table') }}\nselect fx(count(*)) as v from {{ ref('customers') }}\n" });
     const db = warehouseOf(dir);
