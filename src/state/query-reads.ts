@@ -84,6 +84,11 @@ export interface Functions {
 export interface JudgeContext {
   readonly catalog?: string;
   readonly functions?: Functions;
+  /**
+   * Where DuckDB looks for a table named without a schema, in order (its search_path, or the
+   * current schema alone; lower-case, `schema` or `catalog.schema`): `main` when not given.
+   */
+  readonly schemas?: readonly string[];
 }
 
 const memoKey = (reader: Reader, q: Pick<QueryToRead, 'sqlHash' | 'known'>) => [reader.key, q.sqlHash, ...q.known].join('\u0000');
@@ -176,7 +181,9 @@ export function readerOf(session: WarehouseSession): Promise<Reader> {
 async function askReader(session: WarehouseSession): Promise<Reader> {
   // DuckDB's own functions by their full names: a macro named like one (lower, bool_or) would
   // otherwise answer in its place, and the answer be the macro's.
-  const [row] = await session.query('SELECT library_version AS v, system.main.current_database() AS db FROM system.main.pragma_version()');
+  const [row] = await session.query(
+    'SELECT library_version AS v, system.main.current_database() AS db, system.main.current_schema() AS s, system.main.to_json(system.main.current_schemas(false))::VARCHAR AS path FROM system.main.pragma_version()',
+  );
   const names = await session.query(
     'SELECT system.main.lower(function_name) AS name, system.main.bool_or(internal) AS builtin, system.main.bool_or(NOT internal) AS defined FROM system.main.duckdb_functions() GROUP BY 1 ORDER BY 1 ASC',
   );
@@ -186,8 +193,10 @@ async function askReader(session: WarehouseSession): Promise<Reader> {
     builtin: new Set(names.filter((n) => n.builtin === true).map((n) => String(n.name))),
     defined: new Set(names.filter((n) => n.defined === true).map((n) => String(n.name))),
   };
-  const key = hashOf(engine, catalog, [...functions.builtin].join(','), [...functions.defined].join(','));
-  return { engine, catalog, functions, key };
+  const path = JSON.parse(String(row?.path ?? '[]')) as string[];
+  const schemas = (path.length > 0 ? path : [String(row?.s ?? 'main')]).map((p) => p.toLowerCase());
+  const key = hashOf(engine, catalog, [...functions.builtin].join(','), [...functions.defined].join(','), schemas.join('\u0000'));
+  return { engine, catalog, functions, schemas, key };
 }
 
 interface Named {
@@ -247,9 +256,13 @@ export function judge(tree: unknown, known: readonly string[], context: JudgeCon
   walk(root.statements, new Set());
   const own = (context.catalog ?? '').toLowerCase();
   const knownNames = new Set(known.map((k) => normalize(k, own)));
+  const schemas = context.schemas ?? ['main'];
   for (const t of tables) {
+    if (t.schema === '' && t.catalog === '' && schemas.length !== 1) {
+      return `its query reads ${t.name} by its plain name, which DuckDB looks for in the schemas of its search_path (${schemas.join(', ')}) in turn`;
+    }
     const catalog = t.catalog.toLowerCase() === own ? '' : t.catalog;
-    const full = [catalog, t.schema || 'main', t.name].filter((p) => p !== '').join('.').toLowerCase();
+    const full = [catalog, t.schema || normalize(schemas[0], own), t.name].filter((p) => p !== '').join('.').toLowerCase();
     if (knownNames.has(full) || (catalog === '' && knownNames.has(t.name.toLowerCase()))) continue;
     return `its query reads ${[t.catalog, t.schema, t.name].filter((p) => p !== '').join('.')}, which no ref(), source() or seed gives it`;
   }

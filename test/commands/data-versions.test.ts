@@ -191,6 +191,20 @@ where o.order_date = '{{ ds }}'
     expect(started(r.events)).toEqual(['earlier@2024-01-05', 'own_name@2024-01-05', 'subquery@2024-01-05']);
   });
 
+  it("a plain name is looked for where DuckDB looks for it: through a search_path it may be another schema's table", async () => {
+    const dir = versionsProject({
+      'pipe.yaml': 'name: dv\nsettings:\n  search_path: other,main\n',
+      'models/counted.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('customers') }} union all select count(*) from customers\n",
+    });
+    const db = warehouseOf(dir);
+    await exec(db, 'CREATE SCHEMA other; CREATE TABLE other.customers AS SELECT 1 AS id');
+    await built(dir);
+    await exec(db, 'INSERT INTO other.customers VALUES (2)');
+    const r = await backfillIn(dir, DATES);
+    expect(started(r.events)).toEqual(['counted@2024-01-05']);
+    expect(await queryRows(db, 'SELECT n::INTEGER AS n FROM counted ORDER BY n')).toEqual([{ n: 2 }, { n: 3 }]);
+  });
+
   it('a model calling a macro of the warehouse always runs: its definition is out of sight', async () => {
     const dir = versionsProject({ 'models/scaled.sql': "{{ config(materialized='table') }}\nselect fx(count(*)) as v from {{ ref('customers') }}\n" });
     const db = warehouseOf(dir);

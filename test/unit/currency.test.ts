@@ -128,6 +128,12 @@ describe('what a query reads', () => {
     expect(judge(tree(table('', 'x'), ['x']), [])).toBeUndefined();
     expect(judge(tree(table('', 'orders')), ['"main"."orders"'])).toBeUndefined();
     expect(judge(tree(table('raw', 'orders')), ['"main"."orders"'])).toBe('its query reads raw.orders, which no ref(), source() or seed gives it');
+    // A plain name is in the current schema, or one of several of a search_path.
+    expect(judge(tree(table('', 'orders')), ['"raw"."orders"'], { schemas: ['raw'] })).toBeUndefined();
+    expect(judge(tree(table('', 'orders')), ['"main"."orders"'], { schemas: ['raw'] })).toBe('its query reads orders, which no ref(), source() or seed gives it');
+    expect(judge(tree(table('', 'orders')), ['"main"."orders"'], { schemas: ['raw', 'main'] })).toBe(
+      'its query reads orders by its plain name, which DuckDB looks for in the schemas of its search_path (raw, main) in turn',
+    );
   });
 
   it("takes a table of another database for that database's, not for the warehouse's of the same schema and name", () => {
