@@ -1,6 +1,7 @@
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { didYouMean } from '../diagnostics/suggest.js';
+import { checkKeys } from './validate-keys.js';
 import type { Threshold } from '../sql/test-threshold.js';
 import type { RenderPhase } from './jinja/introspection.js';
 
@@ -157,6 +158,15 @@ function asStrings(value: unknown): string[] | undefined {
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** The keys of a check written as a mapping of its options (accepted_values' and relationships' keys are columns). */
+const OPTION_KEYS: Partial<Record<PipeCheckKind, readonly string[]>> = {
+  not_null: ['columns', 'scope'],
+  unique: ['columns', 'scope'],
+  row_count: ['min', 'max', 'scope'],
+  expression: ['expressions', 'scope'],
+  query: ['queries', 'scope'],
+};
+
 /** Splits `{ <items>, scope: table }` forms; `scope` is an option wherever a mapping is allowed. */
 function scopeOf(value: unknown, at: Location, diagnostics: Diagnostic[]): CheckScope {
   if (!isMap(value) || value.scope === undefined) return 'partition';
@@ -205,6 +215,13 @@ function parseKind(
   modelNames: ReadonlySet<string>,
   diagnostics: Diagnostic[],
 ): Check[] {
+  const options = OPTION_KEYS[kind];
+  if (options && isMap(spec)) {
+    const before = diagnostics.length;
+    checkKeys(spec, options, `${kind} check`, entryAt, diagnostics);
+    // A misspelt option (`scop: table`, `minimum: 5`) would leave the check weaker than written.
+    if (diagnostics.length > before) return [];
+  }
   const scope = scopeOf(spec, at, diagnostics);
   // The check's own fields after the common ones, spread last: V8 defines properties written
   // after a spread on a slow path, a microsecond or two each, for every check of every model.

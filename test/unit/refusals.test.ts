@@ -250,6 +250,20 @@ describe('a row_count check no count passes', () => {
   });
 });
 
+describe('a misspelt option of a check', () => {
+  it('is refused at its line with the option meant: the check would be weaker than written', () => {
+    const a = analyzed({
+      'models/a.sql': 'select 1 as id',
+      'models/a.yaml': 'checks:\n  unique: {columns: [id], scop: table}\n  row_count:\n    minimum: 5\n  warn:\n    not_null: {column: [id]}\n',
+    });
+    expect(a.diagnostics.map((d) => [d.code, where(d), d.message, d.hint])).toEqual([
+      ['unknown-key', 'models/a.yaml:2:', "unknown unique check key 'scop'", "did you mean 'scope'?"],
+      ['unknown-key', 'models/a.yaml:4:', "unknown row_count check key 'minimum'", 'known keys: min, max, scope'],
+      ['unknown-key', 'models/a.yaml:6:', "unknown not_null check key 'column'", "did you mean 'columns'?"],
+    ]);
+  });
+});
+
 describe('a YAML file of two documents', () => {
   it('is refused at the second one in words of pipe, not of the yaml package', () => {
     const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yaml': 'description: x\n---\ndescription: y\n' });
