@@ -415,6 +415,13 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
 
   const projectFile = optionalYaml(PROJECT_FILE);
   const dbtProject = optionalYaml(DBT_PROJECT_FILE);
+  if (!projectFile) {
+    // pipe.yml, Pipe.yaml: settings (vars, the warehouse, threads) the run would go without.
+    const misnamed = fs.list(root, false).find((f) => f !== join(root, PROJECT_FILE) && /^pipe\.ya?ml$/i.test(basename(f)));
+    if (misnamed) {
+      diagnostics.push(error('bad-config', `${basename(misnamed)} is not read: pipe reads a project's settings from ${PROJECT_FILE}`, { file: basename(misnamed) }, { hint: `rename it ${PROJECT_FILE}` }));
+    }
+  }
   const layout = projectLayout(dbtProject, diagnostics);
   if (dbtProject) for (const d of missingFolders(dbtProject, layout, (dir) => fs.exists(join(root, dir)))) diagnostics.push(d);
   const selectorsFile = dbtProject ? optionalYaml('selectors.yml') : undefined;
@@ -459,12 +466,18 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
     }
   };
 
-  /** A file named as a model's or seed's but for the case of its extension (`orders.SQL`): not read, as dbt does not read it either, and said so. */
+  /**
+   * A file named as a model's or seed's, or as a YAML file of their folders, but for the case of
+   * its extension (`orders.SQL`, `orders.YAML`): not read, as dbt does not read it either, and said so.
+   */
   function notReadForCase(abs: string, ext: string, wanted: string, what: 'model' | 'seed'): void {
-    if (ext.toLowerCase() !== wanted) return;
+    const lower = ext.toLowerCase();
+    const yaml = YAML_EXTENSIONS.includes(lower);
+    if (lower !== wanted && !yaml) return;
+    const whose = yaml ? 'a YAML file' : `a ${what}'s file`;
     diagnostics.push(
-      warning('not-read', `${rel(abs)} is not read: a ${what}'s file name ends in ${wanted}, in lower case`, { file: rel(abs) }, {
-        hint: `rename it to ${basename(abs, ext)}${wanted}`,
+      warning('not-read', `${rel(abs)} is not read: ${whose} name ends in ${yaml ? '.yml or .yaml' : wanted}, in lower case`, { file: rel(abs) }, {
+        hint: `rename it to ${basename(abs, ext)}${yaml ? lower : wanted}`,
       }),
     );
   }

@@ -143,11 +143,20 @@ describe('files whose name is refused', () => {
     expect(thrownBy(() => analyzeAndSelect(files, { interval: day, select: ['2024data+'] })).map((d) => d.code)).toEqual(['bad-name']);
   });
 
-  it('with an extension in capitals are not read, and said so: orders.SQL, raw.CSV', () => {
-    const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/b.SQL': 'select 2 as id', 'seeds/raw.CSV': 'id\n1\n', 'models/notes.txt': 'x' });
+  it('with an extension in capitals are not read, and said so: orders.SQL, raw.CSV, a.YAML', () => {
+    const a = analyzed({
+      'models/a.sql': 'select 1 as id',
+      'models/a.YAML': 'checks:\n  not_null: [id]\n',
+      'models/b.SQL': 'select 2 as id',
+      'seeds/raw.CSV': 'id\n1\n',
+      'seeds/raw.Yml': 'column_types:\n  id: VARCHAR\n',
+      'models/notes.txt': 'x',
+    });
     expect(a.diagnostics.map((d) => [d.code, d.severity, d.location?.file, d.message, d.hint])).toEqual([
+      ['not-read', 'warning', 'models/a.YAML', 'models/a.YAML is not read: a YAML file name ends in .yml or .yaml, in lower case', 'rename it to a.yaml'],
       ['not-read', 'warning', 'models/b.SQL', "models/b.SQL is not read: a model's file name ends in .sql, in lower case", 'rename it to b.sql'],
       ['not-read', 'warning', 'seeds/raw.CSV', "seeds/raw.CSV is not read: a seed's file name ends in .csv, in lower case", 'rename it to raw.csv'],
+      ['not-read', 'warning', 'seeds/raw.Yml', 'seeds/raw.Yml is not read: a YAML file name ends in .yml or .yaml, in lower case', 'rename it to raw.yml'],
     ]);
     expect([...a.nodes.keys()]).toEqual(['a']);
   });
@@ -261,6 +270,17 @@ describe('a misspelt option of a check', () => {
       ['unknown-key', 'models/a.yaml:4:', "unknown row_count check key 'minimum'", 'known keys: min, max, scope'],
       ['unknown-key', 'models/a.yaml:6:', "unknown not_null check key 'column'", "did you mean 'columns'?"],
     ]);
+  });
+});
+
+describe('a project file named pipe.yml', () => {
+  it('is refused, said to be unread: its vars and warehouse would be gone without a word', () => {
+    for (const name of ['pipe.yml', 'Pipe.yaml']) {
+      const a = analyzed({ [name]: 'name: t\nvars:\n  currency: USD\n', 'models/a.sql': "select '{{ var(\"currency\", \"EUR\") }}' as c" });
+      expect(a.diagnostics.map((d) => [d.code, d.severity, where(d), d.message, d.hint])).toEqual([
+        ['bad-config', 'error', `${name}::`, `${name} is not read: pipe reads a project's settings from pipe.yaml`, 'rename it pipe.yaml'],
+      ]);
+    }
   });
 });
 
