@@ -2211,6 +2211,13 @@ function analyzedModel(
   // Places are looked up only for what is set: most models set neither.
   const disabledAt = config.enabled ? undefined : configKeyLocation(m.source, m.sites, raw.configCalls, 'enabled');
   const checks = y && y.data.checks !== undefined ? readChecks(y.data.checks, (path) => ({ file: y.file, line: y.pathLine(path) ?? y.keyLine('checks') }), found) : [];
+  if (checks.length > 0 && config.kind === 'ephemeral' && config.enabled) {
+    found.push(
+      error('bad-check', `${m.source.name} is ephemeral: it has no table for its checks to read, and they would never run`, { file: y!.file, line: y!.keyLine('checks') }, {
+        hint: "make it a view (materialized: view) to check what it returns, or check the model that reads it",
+      }),
+    );
+  }
   const contractLocation = config.contract ? locate('contract') : undefined;
   const uniqueKeyLocation = 'unique_key' in config && config.unique_key !== undefined ? locate('unique_key') : undefined;
   const partitionByLocation =

@@ -273,6 +273,15 @@ describe('a misspelt option of a check', () => {
   });
 });
 
+describe('checks of an ephemeral model', () => {
+  it('are refused at their line: there is no table for them to read, and they would never run', () => {
+    const a = analyzed({ 'models/e.sql': 'select null::int as a', 'models/e.yaml': 'materialized: ephemeral\nchecks:\n  not_null: [a]\n', 'models/m.sql': "select * from {{ ref('e') }}" });
+    expect(a.diagnostics.map((d) => [d.code, d.severity, where(d), d.message])).toEqual([
+      ['bad-check', 'error', 'models/e.yaml:2:', 'e is ephemeral: it has no table for its checks to read, and they would never run'],
+    ]);
+  });
+});
+
 describe('a project file named pipe.yml', () => {
   it('is refused, said to be unread: its vars and warehouse would be gone without a word', () => {
     for (const name of ['pipe.yml', 'Pipe.yaml']) {
