@@ -59,6 +59,20 @@ export interface CheckFailure {
   readonly storedIn?: string;
 }
 
+/**
+ * What a check found, in words (`check unique(id) failed: 3 failing rows`), `verb` saying how it
+ * ended: as the task's error and as its line of output say it. A row_count check's one failing
+ * row is the count it found, said as that.
+ */
+export function failureWords(f: CheckFailure, verb: string): string {
+  const n = f.failingRows.toLocaleString('en-US');
+  const s = f.failingRows === 1 ? '' : 's';
+  if (f.differences) return `unit test ${f.check} ${verb}: actual differs from expected (${n} row${s})`;
+  if (f.rowCount !== undefined) return `check ${f.check} ${verb}: ${f.rowCount.toLocaleString('en-US')} row${f.rowCount === 1 ? '' : 's'}`;
+  if (f.condition === undefined) return `check ${f.check} ${verb}: ${n} failing row${s}`;
+  return `test ${f.check} ${verb}: got ${n} result${s}, configured to ${f.severity === 'warn' ? 'warn' : 'fail'} if ${f.condition}`;
+}
+
 /** `current`: a model task whose output is current (built from the same SQL, config and inputs) is not run again. */
 export type SkipReason = 'upstream-failed' | 'up-to-date' | 'superseded' | 'depends-on-past' | 'current';
 

@@ -1,5 +1,5 @@
 import type { Location } from '../diagnostics/diagnostics.js';
-import type { CheckFailure, TaskError } from '../events/events.js';
+import { failureWords, type CheckFailure, type TaskError } from '../events/events.js';
 import { csvLoadError } from '../plan/csv-error-location.js';
 import { locateSqlError } from '../plan/sql-error-location.js';
 import type { Task } from '../plan/task.js';
@@ -33,12 +33,8 @@ export class ChecksFailedError extends Error {
       failures
         .map((f) => {
           const at = `(${f.location.file}${f.location.line ? `:${f.location.line}` : ''})`;
-          const s = f.failingRows === 1 ? '' : 's';
-          if (f.differences) return `unit test ${f.check} failed: actual differs from expected in ${f.failingRows} row${s} ${at}`;
           const stored = f.storedIn === undefined ? '' : `; see its failures: select * from ${f.storedIn}`;
-          return f.condition === undefined
-            ? `check ${f.check} failed: ${f.failingRows} failing row${s} ${at}${stored}`
-            : `test ${f.check} failed: got ${f.failingRows} result${s}, configured to fail if ${f.condition} ${at}${stored}`;
+          return `${failureWords(f, 'failed')} ${at}${stored}`;
         })
         .join('\n'),
     );

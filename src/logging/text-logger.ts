@@ -1,4 +1,4 @@
-import type { PipeEvent, TaskRef } from '../events/events.js';
+import { failureWords, type PipeEvent, type TaskRef } from '../events/events.js';
 import { isHourLabel } from '../dates/dates.js';
 import { formatDiagnostic, type SourceReader } from './format-diagnostic.js';
 import { masked, shown, type Logger, type Output } from './logger.js';
@@ -174,25 +174,16 @@ export class TextLogger implements Logger {
         const where = `${f.location.file}${f.location.line ? `:${f.location.line}` : ''}`;
         const what = f.severity === 'warn' ? s.yellow('warning') : s.red('failed');
         const prefix = this.live ? (f.severity === 'warn' ? s.yellow('!') : s.red('✗')) : f.severity === 'warn' ? 'WARN ' : 'CHECK';
-        const n = f.failingRows.toLocaleString('en-US');
         // A dbt test says what dbt says of it: its failures against the condition they met.
+        this.line(`${prefix} ${this.label(e.task)} ${failureWords(f, what)} ${s.dim(where)}`);
         if (f.differences) {
           // As dbt says it: the rows that differ, +++ the model's, --- the expected ones.
-          this.line(`${prefix} ${this.label(e.task)} unit test ${f.check} ${what}: actual differs from expected (${n} row${f.failingRows === 1 ? '' : 's'}) ${s.dim(where)}`);
           for (const line of differencesTable(f.sample)) this.line(`    ${line.startsWith('+++') ? s.green(line) : line.startsWith('---') ? s.red(line) : s.bold(line)}`);
           if (f.failingRows > f.sample.length) this.line(`    ${s.dim(`and ${(f.failingRows - f.sample.length).toLocaleString('en-US')} more`)}`);
           break;
         }
-        // A row_count check's one failing row is the count it found: said as that.
-        const counted = f.rowCount;
-        const found =
-          counted !== undefined
-            ? `check ${f.check} ${what}: ${counted.toLocaleString('en-US')} row${counted === 1 ? '' : 's'}`
-            : f.condition === undefined
-              ? `check ${f.check} ${what}: ${n} failing row${f.failingRows === 1 ? '' : 's'}`
-              : `test ${f.check} ${what}: got ${n} result${f.failingRows === 1 ? '' : 's'}, configured to ${f.severity === 'warn' ? 'warn' : 'fail'} if ${f.condition}`;
-        this.line(`${prefix} ${this.label(e.task)} ${found} ${s.dim(where)}`);
-        if (counted === undefined) for (const row of f.sample) this.line(`    ${s.dim(JSON.stringify(row))}`);
+        // A row_count check's one failing row is the count, said above.
+        if (f.rowCount === undefined) for (const row of f.sample) this.line(`    ${s.dim(JSON.stringify(row))}`);
         // As dbt says where it kept them.
         if (f.storedIn !== undefined) this.line(`    see its failures: select * from ${f.storedIn}`);
         break;

@@ -240,6 +240,11 @@ select order_id, order_date from {{ ref('stg_orders') }} where order_date = '{{ 
     const grow = await runIn(dir, { date: '2024-01-03', select: ['day_orders'] });
     expect(grow.code).toBe(1);
     expect(eventsOfType(grow.events, 'check-failed').map((e) => (e.failure as { check: string }).check)).toEqual(['row_count(max 10)']);
+    // The count it found, wherever the failure is said: its line, the task's error and history.
+    const rows = (eventsOfType(grow.events, 'check-failed')[0].failure as { rowCount: number }).rowCount;
+    expect(rows).toBeGreaterThan(10);
+    expect(String((eventsOfType(grow.events, 'task-failed')[0].error as { message: string }).message)).toContain(`check row_count(max 10) failed: ${rows} rows (models/marts/day_orders.yaml:2)`);
+    expect(grow.stdout).not.toContain('failing row');
   });
 
   it('an unknown column or model in a check is an error before anything runs', async () => {
