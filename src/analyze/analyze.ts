@@ -370,6 +370,14 @@ function inLineComment(text: string, line: number, column: number): boolean {
   return text.slice(start, start + column - 1).includes('--');
 }
 
+/** The lines of ephemeral models inlined into a query, and where each one's own SQL is among them. */
+export interface Inserted {
+  readonly atLine: number;
+  readonly by: number;
+  /** Each ephemeral model's SQL as inlined, from line `atLine` of the query, with its file and template text. */
+  readonly ctes?: readonly { readonly file: string; readonly source: string; readonly sql: string; readonly atLine: number }[];
+}
+
 export interface RenderedSql {
   readonly sql: string;
   readonly hash: string;
@@ -377,7 +385,7 @@ export interface RenderedSql {
   /** The model's template text, to map database errors back to its lines. */
   readonly source: string;
   /** Lines added by inlining ephemeral models. */
-  readonly inserted?: { readonly atLine: number; readonly by: number };
+  readonly inserted?: Inserted;
 }
 
 /**
@@ -955,8 +963,20 @@ export class ModelRenderer {
       hash: sqlHashOf(sql),
       refs: raw.refs,
       source: this.models.get(name)!.source.sql,
-      inserted: by > 0 ? { atLine: newlines(body, statementStart(body)) + 1, by } : undefined,
+      inserted: by > 0 ? { atLine: newlines(body, statementStart(body)) + 1, by, ctes: this.inlinedPlaces(sql, ctes) } : undefined,
     };
+  }
+
+  /** Where each ephemeral model's SQL stands in `sql`, which withCtes made of `ctes`, with its file: a database error in it is at that file's line. */
+  private inlinedPlaces(sql: string, ctes: readonly { name: string; sql: string; model: string }[]): NonNullable<Inserted['ctes']> {
+    let from = 0;
+    return ctes.map((c) => {
+      const head = `${quoteIdent(c.name)} as (\n`;
+      const at = sql.indexOf(head, from) + head.length;
+      from = at + c.sql.length;
+      const { file, sql: source } = this.models.get(c.model)!.source;
+      return { file, source, sql: c.sql, atLine: newlines(sql, at) + 1 };
+    });
   }
 
   /**
@@ -969,8 +989,8 @@ export class ModelRenderer {
     trail: readonly string[],
     relations?: RelationOverrides,
     phase?: RenderPhase,
-  ): { name: string; sql: string }[] | Diagnostic {
-    const ctes: { name: string; sql: string }[] = [];
+  ): { name: string; sql: string; model: string }[] | Diagnostic {
+    const ctes: { name: string; sql: string; model: string }[] = [];
     const added = new Set<string>();
     const add = (refs: readonly string[], trail: readonly string[]): Diagnostic | undefined => {
       for (const r of refs) {
@@ -984,7 +1004,7 @@ export class ModelRenderer {
         const problem = add(eph.refs, [...trail, r]);
         if (problem) return problem;
         added.add(r);
-        ctes.push({ name: EPHEMERAL_PREFIX + r, sql: this.resolveRefs(stripTrailingSemicolon(eph.sql), relations) });
+        ctes.push({ name: EPHEMERAL_PREFIX + r, sql: this.resolveRefs(stripTrailingSemicolon(eph.sql), relations), model: r });
       }
       return undefined;
     };

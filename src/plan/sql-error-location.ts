@@ -1,5 +1,6 @@
 import type { Location } from '../diagnostics/diagnostics.js';
 import { escapeRegExp } from '../sql/sql-text.js';
+import type { Inserted } from '../analyze/analyze.js';
 
 /**
  * Maps the statement line a database error names (the dialect reads it, see
@@ -18,8 +19,9 @@ export interface SqlOrigin {
   /** The final SQL as executed inside the failing statement. */
   readonly sql: string;
   /** Lines inserted by inlining ephemeral models: from `atLine` (1-based), `by` lines. */
-  readonly inserted?: { readonly atLine: number; readonly by: number };
+  readonly inserted?: Inserted;
 }
+
 
 export interface SqlErrorPlace {
   readonly location?: Location;
@@ -66,6 +68,11 @@ export function locateSqlError(line: number | undefined, statement: string, orig
   const k = line - before;
   const sqlLines = origin.sql.split('\n');
   if (k < 1 || k > sqlLines.length) return undefined;
+  return placeOfLine(k, sqlLines, origin);
+}
+
+/** Where line `k` of `origin.sql` (split as `sqlLines`) was written: in the model file, or in an ephemeral model's it inlines. */
+function placeOfLine(k: number, sqlLines: readonly string[], origin: SqlOrigin): SqlErrorPlace {
   const context = sqlLines
     .map((text, i) => ({ n: i + 1, text }))
     .filter(({ n }) => Math.abs(n - k) <= 2)
@@ -73,7 +80,13 @@ export function locateSqlError(line: number | undefined, statement: string, orig
 
   let raw = k;
   if (origin.inserted && k >= origin.inserted.atLine) {
-    if (k < origin.inserted.atLine + origin.inserted.by) return { context };
+    if (k < origin.inserted.atLine + origin.inserted.by) {
+      for (const cte of origin.inserted.ctes ?? []) {
+        const lines = cte.sql.split('\n');
+        if (k >= cte.atLine && k < cte.atLine + lines.length) return placeOfLine(k - cte.atLine + 1, lines, cte);
+      }
+      return { context };
+    }
     raw = k - origin.inserted.by;
   }
   const rendered = sqlLines[k - 1].trim();

@@ -117,14 +117,18 @@ describe('locateSqlError with real DuckDB errors', () => {
     expect((await locate(task)).place?.location).toEqual({ file: 'models/m.sql', line: 3 });
   });
 
-  it('gives numbered SQL context, not a line of the file, for an error inside an inlined ephemeral model', async () => {
+  it("maps an error inside an inlined ephemeral model to that model's file and line, one inlined through another too", async () => {
     const t = tasks({
       'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as id,\n  nosuch as broken",
       'models/m.sql': "select\n  id\nfrom {{ ref('eph') }}",
     });
-    const { place } = await locate(t.get('m')!);
-    expect(place?.location).toBeUndefined();
-    expect(place?.context?.find((l) => l.startsWith('>'))).toMatch(/^>\s+\d+ \|\s+nosuch as broken$/);
+    expect((await locate(t.get('m')!)).place?.location).toEqual({ file: 'models/eph.sql', line: 3 });
+    const nested = tasks({
+      'models/base.sql': "{{ config(materialized='ephemeral') }}\n-- the base rows\nselect 1 as id,\n  {{ ds_nodash }} as day,\n  nosuch_{{ ds_nodash }} as broken",
+      'models/mid.sql': "{{ config(materialized='ephemeral') }}\nselect id\nfrom {{ ref('base') }}",
+      'models/m.sql': "with x as (select 1 as y)\nselect\n  id\nfrom {{ ref('mid') }}, x",
+    });
+    expect((await locate(nested.get('m')!)).place?.location).toEqual({ file: 'models/base.sql', line: 5 });
   });
 
   it('finds the line that calls a multi-line macro for an error in its output, or in the text after it', async () => {
