@@ -1,7 +1,7 @@
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventsOfType, taskIdsOf, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
+import { eventsOfType, explain, taskIdsOf, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
 import { retryIn, runIn, testIn } from '../support/in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
@@ -287,6 +287,34 @@ sources:
     const bad = await runIn(dir, { date: '2024-01-03' });
     expect(bad.code).toBe(1);
     expect(taskIdsOf(bad.events, 'task-skipped')).toContain('known@2024-01-03');
+  });
+
+  it("takes a generic test's config: in the properties file over its definition's config(), and that over the folders', as dbt does", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\nprofile: shop\ndata-tests:\n  shop:\n    +fail_calc: "count(*) * 100"\n',
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: shop.duckdb\n',
+      'tests/generic/positive.sql': "{% test positive(model, column_name) %}\n{{ config(severity='error', where='id > 0', fail_calc='count(*)') }}\nselect * from {{ model }} where {{ column_name }} < 1\n{% endtest %}\n",
+      'models/m.sql': "{{ config(materialized='table') }}\nselect * from (values (1, 0), (2, 0), (3, 5)) t(id, v)",
+      'models/schema.yml': `version: 2
+models:
+  - name: m
+    columns:
+      - name: v
+        data_tests:
+          - positive:
+              name: severity_from_properties
+              config: {severity: warn}
+          - positive:
+              name: where_from_properties
+              config: {where: "id > 1", severity: warn}
+`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(failures(r.events).map((f) => [f.check, f.severity, f.failingRows]).sort()).toEqual([
+      ['severity_from_properties', 'warn', 2],
+      ['where_from_properties', 'warn', 1],
+    ]);
   });
 
   it('a test the database refuses, or whose fail_calc counts nothing, fails its task at the test', async () => {

@@ -7,7 +7,7 @@ import { isRefToken, refToken, type Check, type FailuresStore } from '../checks.
 import { DbtRelation } from '../jinja/relation.js';
 import type { SourceCall } from '../sources.js';
 import type { MacroSignature } from '../macro-signatures.js';
-import { settingsOf, mergeSettings } from './config-tree.js';
+import { settingsOf, mergeSettings, type ConfigSetting } from './config-tree.js';
 import type { DbtTestSpec } from './properties.js';
 import { folderTestSettings, limited, shouldStoreFailures, testConfig, TestConfigReads, type TestConfig } from './test-config.js';
 import { dbtTestNames, pyStr } from './test-names.js';
@@ -197,7 +197,11 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
   const file = pkg ? spec.location.file.slice(pkg.dir.length + 1) : spec.location.file;
   const fqn = [pkg?.name ?? ctx.projectName, ...file.split('/').slice(1, -1), testName];
   ctx.named?.(fqn);
-  const declared = mergeSettings(folderTestSettings(ctx.dbtProject, fqn), settingsOf(spec.config, () => at));
+  const folders = folderTestSettings(ctx.dbtProject, fqn);
+  const own = settingsOf(spec.config, () => at);
+  const declared = mergeSettings(folders, own);
+  // As dbt has it: the definition's config() over the folders', the test's config: over both.
+  const withCalls = (calls: ReadonlyMap<string, ConfigSetting>) => mergeSettings(mergeSettings(folders, calls), own);
   // Switched off where it is declared (its config:, or a folder's): never looked up, as in dbt,
   // so a test of a package not installed, or of no package, stops nothing.
   if (declared.get('enabled')?.value === false) return undefined;
@@ -214,7 +218,7 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
   // the properties file's, then (when the definition's config() changes the answer) its own.
   let stores = shouldStoreFailures(testConfig(declared, { test: testName, renderText: ctx.renderText, unused: () => undefined }, []), ctx.storeFailuresFlag);
   // config.get() in the definition reads the test's config, as in a singular test.
-  const configReads = new TestConfigReads((calls) => mergeSettings(declared, settingsOf(calls, () => at)));
+  const configReads = new TestConfigReads((calls) => withCalls(settingsOf(calls, () => at)));
   const render = () => (impl.kind === 'macro' ? renderDefinition(impl, column, resolved, spec.on.name, testName, stores, at, ctx, diagnostics, configReads.value) : BUILT_IN);
   let definition = render();
   if (!definition) return undefined;
@@ -222,7 +226,7 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
     definition = render();
     if (!definition) return undefined;
   }
-  const settingsWith = (d: RenderedTest & { readonly configAt?: Location }) => mergeSettings(declared, settingsOf(d.config, () => d.configAt ?? at));
+  const settingsWith = (d: RenderedTest & { readonly configAt?: Location }) => withCalls(settingsOf(d.config, () => d.configAt ?? at));
   const rendered = testConfig(settingsWith(definition), { test: testName, renderText: ctx.renderText, unused: () => undefined }, []);
   if (rendered && shouldStoreFailures(rendered, ctx.storeFailuresFlag) !== stores) {
     stores = !stores;
