@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { insteadOfDbt, insteadOfDbtOption } from './dbt-commands.js';
-import { parse as parseYamlValue } from 'yaml';
+import { collectVar, operationArgs, varsOf } from './command-line-vars.js';
 import formatDuration from 'ms';
 import { DURATION_FORMS, MAX_RETRIES, parseDuration } from '../analyze/model-config.js';
 import { DEFAULT_WAIT } from '../commands/context.js';
@@ -36,57 +36,11 @@ import { loadDisplayWidth, textTable } from '../logging/width.js';
 import { takeOverSignals } from './signals.js';
 import { runsInFlightAfter, scheduleStopNotice, stopNotice, stopPointAfter, type StopPoint } from './stop-notice.js';
 
-/**
- * `--var NAME=VALUE`: the value is read as YAML, as dbt's `--vars` are (numbers, booleans,
- * lists), except that a number which would not print back as written (`007`, `0x1F`, `1e3`)
- * stays the text the user typed, so that no digit is lost. A YAML mapping (`--var '{a: 1, b:
- * x}'`, or `--vars` as dbt spells it) gives several at once, as YAML reads them.
- */
-function collectVar(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
-  if (value.trimStart().startsWith('{')) {
-    let mapping: unknown;
-    try {
-      mapping = parseYamlValue(value);
-    } catch (e) {
-      throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var/--vars: '${value}' is not a YAML mapping: ${(e as Error).message.split('\n')[0]}`);
-    }
-    if (mapping === null || typeof mapping !== 'object' || Array.isArray(mapping)) throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var/--vars: '${value}' is not a YAML mapping of names to values`);
-    return { ...previous, ...(mapping as Record<string, unknown>) };
-  }
-  const eq = value.indexOf('=');
-  if (eq <= 0) throw new CommanderError(EXIT.badInput, 'pipe.badVar', `--var/--vars expects NAME=VALUE or a YAML mapping ('{name: value}'), got '${value}'`);
-  const text = value.slice(eq + 1);
-  let parsed: unknown = text;
-  try {
-    parsed = parseYamlValue(text);
-  } catch {
-    // not YAML: keep the text as it is
-  }
-  if (typeof parsed === 'number' && String(parsed) !== text.trim()) parsed = text;
-  // NAME= is the empty text; NAME=null (or ~) is YAML's null, as in --vars '{name: null}'.
-  return { ...previous, [value.slice(0, eq)]: text.trim() === '' ? '' : parsed };
-}
-
 /** dbt's `--vars '{name: value}'`, collected with `--var`'s values into the same vars. */
 function varsOption(description: string): Option {
   const option = new Option('--vars <yaml>', description).argParser(collectVar);
   option.attributeName = () => 'var';
   return option;
-}
-
-/** run-operation's --args: a YAML mapping of the macro's keyword arguments, as dbt reads it. */
-function operationArgs(text: string | undefined): Record<string, unknown> {
-  if (text === undefined || text.trim() === '') return {};
-  let value: unknown;
-  try {
-    value = parseYamlValue(text);
-  } catch (e) {
-    throw new DiagnosticError([error('bad-args', `--args: '${text}' is not YAML: ${(e as Error).message.split('\n')[0]}`)]);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new DiagnosticError([error('bad-args', `--args must be a YAML mapping of the macro's arguments, e.g. '{table: orders}', got '${text}'`)]);
-  }
-  return value as Record<string, unknown>;
 }
 
 function positiveInt(name: string) {
@@ -149,7 +103,7 @@ interface Common {
   select?: string[];
   exclude?: string[];
   selector?: string;
-  var?: Record<string, unknown>;
+  var?: string[];
 }
 
 /** Options a command line may give more than once, each adding to the others. */
@@ -214,7 +168,7 @@ function projectAt(o: Common) {
 
 /** The options every project command takes, as the library's option names. */
 function projectOptions(o: Common) {
-  return { ...projectAt(o), select: o.select, exclude: o.exclude, selector: o.selector, vars: o.var ?? {} };
+  return { ...projectAt(o), select: o.select, exclude: o.exclude, selector: o.selector, vars: varsOf(o.var, o.project) ?? {} };
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -504,11 +458,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .option('--var <name=value>', 'template variable for var(); repeatable', collectVar)
       .addOption(varsOption("template variables as dbt's --vars gives them: a YAML mapping, '{name: value}'")),
     false,
-  ).action(async (macro: string, o: Common & { args?: string; var?: Record<string, unknown> }) => {
+  ).action(async (macro: string, o: Common & { args?: string }) => {
     const logger = makeLogger(o);
     exitCode = await interruptible(
       logger,
-      async () => operationStatus(await runOperation({ ...projectAt(o), vars: o.var ?? {}, macro, args: operationArgs(o.args), emit: operationOutput(logger, Boolean(o.json)) }), logger),
+      async () => operationStatus(await runOperation({ ...projectAt(o), vars: varsOf(o.var, o.project) ?? {}, macro, args: operationArgs(o.args, o.project), emit: operationOutput(logger, Boolean(o.json)) }), logger),
       false,
     );
   });
@@ -625,7 +579,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       const logger = makeLogger(o);
       exitCode = await interruptible(logger, async (signal, log) => {
         const distributed = o.distributed ? { leaseMs: o.lease } : undefined;
-        const outcome = await retry({ ...projectAt(o), runId, threads: o.threads, vars: o.var, waitMs: o.wait, distributed, signal, emit: (e) => log.handle(e) });
+        const outcome = await retry({ ...projectAt(o), runId, threads: o.threads, vars: varsOf(o.var, o.project), waitMs: o.wait, distributed, signal, emit: (e) => log.handle(e) });
         return finishedOrNothing(outcome, log);
       });
     });
@@ -734,7 +688,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .action(async (model: string, o: Common & { limit?: number; where?: string; date?: string; inline?: boolean }) => {
       const logger = makeLogger(o);
       try {
-        const shown = await show({ ...projectAt(o), model, limit: o.limit, where: o.where, date: o.date, inline: o.inline, vars: o.var ?? {}, emit: (e) => logger.handle(e) });
+        const shown = await show({ ...projectAt(o), model, limit: o.limit, where: o.where, date: o.date, inline: o.inline, vars: varsOf(o.var, o.project) ?? {}, emit: (e) => logger.handle(e) });
         await loadDisplayWidth();
         logger.result(o.json ? formatRowsJson(shown) : formatRowsTable(shown, process.stdout.isTTY ? process.stdout.columns : undefined));
       } catch (e) {

@@ -40,6 +40,25 @@ describe('vars on the command line', () => {
     expect(r.stdout).toContain("select True as a, True as b, '' as c, True as d");
   });
 
+  it("reads them in a dbt project as dbt does (YAML 1.1: no is false, 017 is 15), in a pipe project as pipe.yaml's vars (YAML 1.2)", async () => {
+    const model = "select '{{ var(\"flags\") | tojson }}' as flags, {{ 'true' if var('full') else 'false' }} as is_full\n";
+    const dbt = copyExample();
+    writeProjectFiles(dbt, {
+      'dbt_project.yml': 'name: shop\nprofile: shop\nmodel-paths: [models]\nseed-paths: [seeds]\n',
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: shop.duckdb\n',
+      'models/marts/var_yaml.sql': model,
+    });
+    const args = ['--vars', '{flags: [yes, on, 017, 1_000, 0o17]}', '--var', 'full=no'];
+    const asDbt = await cliIn(['compile', 'var_yaml', '--date', '2024-01-02', ...args, '--project', dbt]);
+    expect(asDbt.code, explain(asDbt)).toBe(0);
+    expect(asDbt.stdout).toContain(`select '[true, true, 15, 1000, "0o17"]' as flags, false as is_full`);
+    const own = copyExample();
+    writeProjectFiles(own, { 'models/marts/var_yaml.sql': model });
+    const asPipe = await cliIn(['compile', 'var_yaml', '--date', '2024-01-02', ...args, '--project', own]);
+    expect(asPipe.code, explain(asPipe)).toBe(0);
+    expect(asPipe.stdout).toContain(`select '["yes", "on", 17, "1_000", 15]' as flags, true as is_full`);
+  });
+
   it.each([
     [['--vars', '{a: [1'], "--var/--vars: '{a: [1' is not a YAML mapping: "],
     [['--vars', '{}x'], "--var/--vars: '{}x' is not a YAML mapping"],
