@@ -19,7 +19,7 @@ export interface BulkColumn {
 }
 
 /** An epoch-milliseconds BIGINT read as a TIMESTAMP (UTC), as the run state stores times. */
-export const timestampFromMs = (field: string) => `make_timestamp(${field} * 1000)`;
+export const timestampFromMs = (field: string) => `make_timestamp(${field}::BIGINT * 1000)`;
 
 /** A JSON text read as a JSON value. */
 export const json = (field: string) => `CAST(${field} AS JSON)`;

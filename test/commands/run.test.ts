@@ -207,6 +207,16 @@ describe('pipe run on the example project', () => {
     expect(compiled.stdout).toContain("'2024-02-29'");
     expect(compiled.stdout).toContain("'2024-03-01'");
   });
+
+  it('builds the days around 1970-01-01, whose times are small numbers of milliseconds', async () => {
+    const dir = copyExample();
+    for (const date of ['1969-12-31', '1970-01-01', '1970-01-24']) {
+      const r = await runIn(dir, { date });
+      expect(r.code, explain(r)).toBe(0);
+    }
+    const built = await queryRows(warehouseOf(dir), "SELECT key FROM _pipe.builds WHERE node = 'fct_orders' AND key <> '' ORDER BY 1");
+    expect(built.map((b) => b.key)).toEqual(['1969-12-31', '1970-01-01', '1970-01-24']);
+  });
 });
 
 describe('renaming a model', () => {
