@@ -33,7 +33,7 @@ import { DEFAULT_SHOW_LIMIT, show } from '../commands/show.js';
 import { formatFreshness, freshnessExitStatus } from './format-freshness.js';
 import { sourceFreshness } from '../commands/source-freshness.js';
 import { loadDisplayWidth, textTable } from '../logging/width.js';
-import { takeOverSignals } from './signals.js';
+import { dieOf, takeOverSignals } from './signals.js';
 import { runsInFlightAfter, scheduleStopNotice, stopNotice, stopPointAfter, type StopPoint } from './stop-notice.js';
 
 /** dbt's `--vars '{name: value}'`, collected with `--var`'s values into the same vars. */
@@ -202,15 +202,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       result: (text, exact) => logger.result(text, exact),
       close: () => logger.close(),
     };
-    const onSignal = () => {
+    const onSignal = (signal: NodeJS.Signals) => {
       interrupts++;
       if (interrupts === 1) {
         logger.handle({ type: 'notice', message: stopNotice(point) });
         controller.abort();
-      } else {
-        // Uncommitted transactions die with the process; DuckDB's log holds only committed work.
-        process.exit(EXIT.interrupted);
-      }
+      } else dieOf(signal);
     };
     const giveBack = takeOverSignals(onSignal);
     try {
@@ -409,8 +406,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   ).action(async (o: Common & { concurrency: number; lease: number; name?: string }) => {
     const logger = makeLogger(o);
     const controller = new AbortController();
-    const giveBack = takeOverSignals(() => {
-      if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    const giveBack = takeOverSignals((signal) => {
+      if (controller.signal.aborted) dieOf(signal);
       logger.handle({ type: 'notice', message: 'stopping: taking no more tasks, rolling back running ones, which go back to the queue (press Ctrl-C again to exit at once)' });
       controller.abort();
     });
@@ -540,9 +537,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       const controller = new AbortController();
       let signals = 0;
       let inFlight = 0;
-      const stop = () => {
+      const stop = (signal: NodeJS.Signals) => {
         signals++;
-        if (signals > 1) process.exit(EXIT.interrupted);
+        if (signals > 1) dieOf(signal);
         logger.handle({ type: 'notice', message: scheduleStopNotice(inFlight) });
         controller.abort();
       };

@@ -42,3 +42,19 @@ function swap(from: (signal: NodeJS.Signals) => void, to: (signal: NodeJS.Signal
     process.off(s, from);
   }
 }
+
+/**
+ * Ends pipe at once on a repeated signal, by that signal (a shell reads 130 after Ctrl-C): the
+ * process's exit handlers run first (notify commands still running are killed). Not
+ * process.exit: it waits for a DuckDB query still running on another thread to end, however
+ * long that takes. Uncommitted transactions die with the process; DuckDB's log holds only
+ * committed work.
+ */
+export function dieOf(signal: NodeJS.Signals): never {
+  process.emit('exit', EXIT.interrupted);
+  process.removeAllListeners('exit');
+  for (const s of SIGNALS) process.removeAllListeners(s);
+  process.kill(process.pid, signal);
+  // Delivered to this thread before kill returns on Linux; should it not be, the slow way.
+  process.exit(EXIT.interrupted);
+}

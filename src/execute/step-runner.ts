@@ -216,7 +216,7 @@ export class StepRunner {
       }
       case 'assert-empty': {
         const sample = await session.query(step.sql).catch(async (e: unknown) => {
-          throw (step.dates && e instanceof WarehouseError && (await undatedPartition(session, task, step.dates.column, step.dates.rows, step.location, e))) || e;
+          throw (!this.ctx.signal?.aborted && step.dates && e instanceof WarehouseError && (await undatedPartition(session, task, step.dates.column, step.dates.rows, step.location, e))) || e;
         });
         if (sample.length > 0) {
           const [{ n }] = await session.query(step.countSql);
@@ -501,6 +501,8 @@ export class StepRunner {
         state.batch,
       );
     } catch (e) {
+      // Stopped (Ctrl-C): rolled back, and nothing is read again to explain it (the query may take as long again).
+      if (this.ctx.signal?.aborted) throw e;
       if (e instanceof WarehouseError && step.partition && e.message.includes(step.partition.outside.error)) {
         // Rolled back: the rows outside are read again from the query, to say which they are.
         await this.step(task, { kind: 'assert-empty', ...step.partition.outside, dates: { column: step.partition.by.column, rows: step.partition.rows } }, session, state);
