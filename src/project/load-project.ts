@@ -596,13 +596,22 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
     }
     seen.set(name.toLowerCase(), file);
     if (pkg) packaged.add(name.toLowerCase());
-    const { hash, head } = fs.derive(abs, 'seed-content', () => {
-      const digest = () => {
-        const content = fs.readBytes ? fs.readBytes(abs) : fs.read(abs);
-        return { hash: contentHash(content), head: csvHead(content) };
-      };
-      return seedDigests ? seedDigests.digest(abs, digest) : digest();
-    });
+    let digested: { hash: string; head: ReturnType<typeof csvHead> };
+    try {
+      digested = fs.derive(abs, 'seed-content', () => {
+        const digest = () => {
+          const content = fs.readBytes ? fs.readBytes(abs) : fs.read(abs);
+          return { hash: contentHash(content), head: csvHead(content) };
+        };
+        return seedDigests ? seedDigests.digest(abs, digest) : digest();
+      });
+    } catch (e) {
+      if (!(e instanceof Error) || !('code' in e)) throw e;
+      diagnostics.push(error('unreadable-file', `cannot read ${file}: ${e.message}`, { file }));
+      leftOut.push(name);
+      continue;
+    }
+    const { hash, head } = digested;
     const dbtTypes = (delimiter: string, columns: number) =>
       fs.derive(abs, `seed-types:${delimiter}:${columns}`, () => {
         const content = fs.readBytes ? fs.readBytes(abs).toString('utf8') : fs.read(abs);

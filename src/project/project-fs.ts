@@ -1,3 +1,4 @@
+import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { decodeUtf8, NotUtf8Error } from './utf8.js';
@@ -44,7 +45,8 @@ function walk(root: string, dir: string, recursive: boolean, out: string[], walk
     entries = readdirSync(dir, { recursive, withFileTypes: true });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
+    // A folder of the project pipe may not list (EACCES): named, as a file it cannot read is.
+    throw new DiagnosticError([error('unreadable-file', `cannot read the folder ${dir}: ${(e as Error).message}`, undefined, { hint: 'give pipe read access to it, or move it out of the project' })]);
   }
   for (const entry of entries) {
     const path = join(entry.parentPath, entry.name);

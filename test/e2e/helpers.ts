@@ -30,6 +30,8 @@ export interface SpawnOptions {
   /** Extra environment variables for the child. */
   readonly env?: Record<string, string>;
   readonly cwd?: string;
+  /** The user (and its group) the child runs as: a test run by root reads files as another would. */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -56,6 +58,7 @@ export function pipe(args: readonly string[], options: SpawnOptions = {}): PipeR
     env: childEnv(options.env),
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
+    ...options.user,
   });
   if (r.error) throw r.error;
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, events: parseJsonLines(r.stdout) };
