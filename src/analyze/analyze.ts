@@ -1033,7 +1033,7 @@ export class ModelRenderer {
     };
     if (check.template === undefined) {
       return inlined(
-        checkSql(check, checked, (m) => this.resolveRefs(refToken(m), reading)),
+        checkSql(check, checked, (m) => (m === model ? checked : this.resolveRefs(refToken(m), reading))),
         check.refs.map((r) => r.model),
       );
     }
@@ -2112,7 +2112,8 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
   const sites: RefSite[] = refs.map((r) => ({ name: r, location: refLocation(source, calls, r) }));
   // A relationships check reads its parent model, and a query check what it names: they are built first.
   for (const c of checks) {
-    for (const r of c.refs) if (!(c.kind === 'query' && r.model === source.name) && !sites.some((s) => s.name === r.model)) sites.push({ name: r.model, location: c.location });
+    // Not the model itself: a relationships check of its own rows (manager_id to id) reads the data it checks.
+    for (const r of c.refs) if (r.model !== source.name && !sites.some((s) => s.name === r.model)) sites.push({ name: r.model, location: c.location });
   }
   // So does a hook: what it reads is built first (dbt adds a hook's refs to the model's too).
   for (const r of hookRefs) if (!sites.some((s) => s.name === r.name)) sites.push(r);

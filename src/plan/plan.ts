@@ -790,7 +790,9 @@ export function planChecks(
 ): { steps: Step[]; publish: CheckStep[] } {
   const steps: Step[] = [];
   const publish: CheckStep[] = [];
-  const expected = [...node.checks.flatMap((c) => c.columns.map((column) => ({ column, namedBy: `check ${c.name}`, location: c.location }))), ...eventTimeUse(node, ctx.analysis)];
+  // A relationships check of the model's own rows (manager_id to id) compares to a column of them too.
+  const ownColumns = (c: Check) => [...c.columns, ...c.refs.flatMap((r) => (c.kind === 'relationships' && r.model === node.name && r.column !== undefined ? [r.column] : []))];
+  const expected = [...node.checks.flatMap((c) => ownColumns(c).map((column) => ({ column, namedBy: `check ${c.name}`, location: c.location }))), ...eventTimeUse(node, ctx.analysis)];
   const columnsOf = target.columns ?? target.partition;
   if (expected.length > 0 && columnsOf !== undefined) steps.push({ kind: 'columns', relation: columnsOf, expected });
   for (const c of node.checks) {
@@ -815,7 +817,7 @@ export function planChecks(
  */
 function comparedColumns(ctx: PlanContext, node: string, c: Check, interval: Interval, on: string, relations?: RelationOverrides): Step[] {
   return c.refs.flatMap((r): Step[] => {
-    if (r.column === undefined) return [];
+    if (r.column === undefined || r.model === node) return [];
     const read = ctx.analysis.renderer.checkSql(node, { ...c, sql: `SELECT * FROM ${refToken(r.model)}`, template: undefined, atRun: undefined }, interval, on, relations);
     if (typeof read !== 'string') return [];
     return [{ kind: 'columns', relation: `(\n${read}\n)`, of: r.model, expected: [{ column: r.column, namedBy: `check ${c.name}`, location: c.location }] }];

@@ -247,6 +247,22 @@ select order_id, order_date from {{ ref('stg_orders') }} where order_date = '{{ 
     expect(grow.stdout).not.toContain('failing row');
   });
 
+  it("a relationships check of a model's own rows (manager_id to id) reads the rows it checks, and is no cycle", async () => {
+    const dir = tempDir();
+    const staff = (rows: string) => `{{ config(materialized='table') }}\nselect * from (values ${rows}) t(id, manager_id)\n`;
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: staff\n', 'models/staff.sql': staff('(1, null), (2, 1), (3, 9)'), 'models/staff.yaml': 'checks:\n  relationships: {manager_id: staff.id}\n' });
+    const bad = await runIn(dir, { date: '2024-01-02' });
+    expect(bad.code, explain(bad)).toBe(1);
+    expect(eventsOfType(bad.events, 'check-failed').map((e) => (e.failure as { check: string; failingRows: number }).failingRows)).toEqual([1]);
+    writeProjectFiles(dir, { 'models/staff.sql': staff('(1, null), (2, 1), (3, 1)') });
+    const good = await runIn(dir, { date: '2024-01-02' });
+    expect(good.code, explain(good)).toBe(0);
+    writeProjectFiles(dir, { 'models/staff.yaml': 'checks:\n  relationships: {manager_id: staff.idd}\n' });
+    const typo = await runIn(dir, { date: '2024-01-02' });
+    expect(typo.code, explain(typo)).toBe(2);
+    expect(typo.stderr).toContain("names column 'idd', which staff does not produce");
+  });
+
   it('an unknown column or model in a check is an error before anything runs', async () => {
     const dir = checkedProject(`checks:
   not_null: [ref_idd]
