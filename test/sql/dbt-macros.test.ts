@@ -123,6 +123,27 @@ select d, {{ 'true' if is_incremental() else 'false' }} as incremental_run from 
   });
 });
 
+describe("run_query()'s values", () => {
+  it("are what dbt's agate table holds: a DATE a date, a TIMESTAMP a datetime, printed as Python prints them", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    +materialized: table\n',
+      'models/a.sql': "select date '2024-01-07' as d, timestamp '2024-01-07 11:00:00.5' as ts, timestamptz '2024-01-07 11:00:00' as tz, timestamp '2024-01-07 11:00:00' as whole",
+      'models/b.sql': `-- depends_on: {{ ref('a') }}
+{% if execute %}
+{% set r = run_query('select d, ts, tz, whole from ' ~ ref('a')) %}
+{% set row = r.rows[0] %}
+select '{{ row['d'] is string }}' as d_is_string, '{{ row['ts'] }}' as ts_text, '{{ row['tz'] }}' as tz_text, '{{ row['whole'] }}' as whole_text,
+  '{{ row['d'] + modules.datetime.timedelta(days=1) }}' as next_day, '{{ row['ts'].strftime('%Y%m%d') }}' as ymd
+{% else %} select 1 {% endif %}`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await rows(dir, 'select * from main.b')).toEqual([
+      { d_is_string: 'False', ts_text: '2024-01-07 11:00:00.500000', tz_text: '2024-01-07 11:00:00+00:00', whole_text: '2024-01-07 11:00:00', next_day: '2024-01-08', ymd: '20240107' },
+    ]);
+  });
+});
+
 describe("pipe's own dbt_utils and dbt_date on DuckDB", () => {
   it('build what the packages build, and run their tests', async () => {
     const dir = tempProject({

@@ -10,6 +10,7 @@ import { emptyAnswer, questionKey, type Answer, type Question } from '../../ware
 import type { QueryTable } from '../../warehouse/warehouse.js';
 import { DbtRelation, Relation } from './relation.js';
 import { isStr, pyFloat, PyObject, strOf, tuple } from './values.js';
+import { PyDate, PyDateTime, yamlTimestamp } from './datetime.js';
 
 /**
  * dbt's two render phases, as templates see them. A model is first rendered to build the
@@ -268,7 +269,7 @@ export type AgateTable = AgateRow[] & { readonly rows: AgateRow[]; readonly colu
 
 export function agateTable(result: QueryTable, lenient = false): AgateTable {
   const names = result.columns.map((c) => c.name);
-  const cells = withFloats(result);
+  const cells = withPythonValues(result);
   const rows = cells.map((r) => agateRow(names, r));
   const columns = result.columns.map((c, i) => new AgateColumn(c.name, c.type, cells.map((r) => r[i]), lenient ? () => NO_ROW[0] : undefined));
   for (const c of [...columns]) if (byName(columns, c.name)) withHidden(columns, { [c.name]: c });
@@ -292,13 +293,30 @@ export function agateTable(result: QueryTable, lenient = false): AgateTable {
 }
 
 /**
- * The rows with a float column's whole values as floats: agate keeps a DOUBLE's 3.0 as
- * Decimal('3.0'), which prints as `3.0` (see WholeFloat).
+ * The rows with their values as dbt's agate table holds them: a float column's whole values as
+ * floats (agate keeps a DOUBLE's 3.0 as Decimal('3.0'), which prints as `3.0`, see WholeFloat),
+ * a DATE as a date and a TIMESTAMP as a datetime (`d + timedelta(days=1)`, `ts.strftime(...)`;
+ * printed as Python prints them, `2024-01-07 11:00:00.500000`), a value neither reads (a date
+ * before year 1 or after 9999, infinity) staying its text.
  */
-function withFloats(result: QueryTable): readonly (readonly unknown[])[] {
-  const floats = result.columns.map((c) => TYPE_KINDS.float.has(c.type.toLowerCase()));
-  if (!floats.includes(true)) return result.rows;
-  return result.rows.map((r) => r.map((v, i) => (floats[i] && typeof v === 'number' ? pyFloat(v) : v)));
+function withPythonValues(result: QueryTable): readonly (readonly unknown[])[] {
+  const kinds = result.columns.map((c) => (TYPE_KINDS.float.has(c.type.toLowerCase()) ? 'float' : /^(DATE$|TIMESTAMP)/i.test(c.type) ? 'moment' : undefined));
+  if (kinds.every((k) => k === undefined)) return result.rows;
+  const value = (v: unknown, kind: (typeof kinds)[number]) => {
+    if (kind === 'float' && typeof v === 'number') return pyFloat(v);
+    if (kind === 'moment' && typeof v === 'string') return momentOf(v) ?? v;
+    return v;
+  };
+  return result.rows.map((r) => r.map((v, i) => value(v, kinds[i])));
+}
+
+/** DuckDB's text of a DATE or TIMESTAMP (`2024-01-07`, `2024-01-07 11:00:00.5+00`) as Python's date or datetime. */
+function momentOf(text: string): PyDate | PyDateTime | undefined {
+  try {
+    return yamlTimestamp(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
