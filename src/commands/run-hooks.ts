@@ -25,7 +25,7 @@ import type { PlannedTaskRecord } from '../warehouse/run-state.js';
  * Their templates see dbt's `schemas` and `database_schemas` (the schemas the run builds in;
  * for the end hooks, those of the tasks that succeeded) and `selected_resources` (the unique
  * ids of the nodes the run builds or tests, and of their dbt tests); the end hooks also see `results`, one per model or seed task: `status` (success, error, skipped), `message`,
- * `execution_time` (seconds), `adapter_response.rows_affected`, and `node` (`name`,
+ * `execution_time` (seconds), `adapter_response` (as dbt-duckdb's, see adapterResponse), and `node` (`name`,
  * `unique_id`, `resource_type` (a snapshot's is `snapshot`), `schema`, `alias`,
  * `relation_name`); and one per dbt test or unit test (with its `attached_node`) (`pass`, `warn`, `fail` with its `failures`, or `error`). Anything else of dbt's
  * context is undefined: an error at the hook's line.
@@ -151,7 +151,7 @@ export class RunResults {
       status,
       message,
       execution_time: ms / 1000,
-      adapter_response: { rows_affected: rows ?? null },
+      adapter_response: adapterResponse(resource, status, rows),
       failures: null,
       node: {
         name: ref.model,
@@ -234,4 +234,15 @@ function failure(e: unknown, h: PlannedRunHook): TaskError {
   if (e instanceof RenderError) return toTaskError(e);
   if (typeof h.sql !== 'string' && e === h.sql) return { message: `${h.kind}: ${h.sql.message}`, kind: 'Template', errorClass: 'permanent', location: h.sql.location ?? h.location };
   throw e;
+}
+
+/**
+ * What dbt-duckdb's adapter says of a node's statement: a seed's load `INSERT n` with its rows,
+ * a model's or snapshot's `OK` and no row count (a hook's `adapter_response.get('rows_affected',
+ * -1)` reads -1, as under dbt), nothing for one that failed or did not run.
+ */
+function adapterResponse(resource: string, status: string, rows: number | undefined): Record<string, unknown> {
+  if (status !== 'success') return {};
+  if (resource === 'seed' && rows !== undefined) return { _message: `INSERT ${rows}`, code: 'INSERT', rows_affected: rows };
+  return { _message: 'OK' };
 }

@@ -234,6 +234,15 @@ on-run-end: "${log('z end')}"
     expect((await historyIn(dir, { runId })).stdout).toMatch(/orders@2024-01-02\s.*pending/);
   });
 
+  it("results give each node dbt-duckdb's adapter_response: a seed's INSERT and its rows, a model's OK and no row count", async () => {
+    const END = "{% for r in results %}insert into main.audit select (select count(*) from main.audit), '{{ r.node.name }} {{ tojson(r.adapter_response) }} {{ r.adapter_response.get('rows_affected', -1) }}';{% endfor %}";
+    const dir = project({ 'seeds/s.csv': 'id\n1\n2\n', 'models/t.sql': "select * from {{ ref('s') }}", 'models/v.sql': "{{ config(materialized='view') }}\nselect * from {{ ref('t') }}" });
+    writeProjectFiles(dir, { 'dbt_project.yml': PROJECT.replace(/^on-run-end: .*$/m, `on-run-end: "${END.replaceAll('"', '\\"')}"`) });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await audit(dir)).slice(1).sort()).toEqual(['s {"_message": "INSERT 2", "code": "INSERT", "rows_affected": 2} 2', 't {"_message": "OK"} -1', 'v {"_message": "OK"} -1']);
+  });
+
   it("results tell each dbt test's outcome, as in dbt build; pipe test runs on-run-start and on-run-end around its checks, as dbt test does", async () => {
     const END = "insert into main.audit select (select count(*) from main.audit), 'end {% for r in results %}{{ r.node.resource_type }}:{{ r.node.name }}={{ r.status }}/{{ r.failures }}/{{ r.message }};{% endfor %}'";
     const dir = project({
