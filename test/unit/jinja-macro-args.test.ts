@@ -61,6 +61,11 @@ const AS_DBT_RENDERS: readonly (readonly [name: string, template: string, dbt: s
     'a=1;b=2; 5',
   ],
   [
+    "a call block with arguments inside a {% set %} block, as dbt renders it",
+    "{% macro each_col(cols) %}{% for c in cols %}{{ caller(c, loop.index) }}{{ ',' if not loop.last }}{% endfor %}{% endmacro %}{% set cols %}{% call(c, i) each_col(['a', 'b']) %}{{ i }} as {{ c }}{% endcall %}{% endset %}select {{ cols }} {% set x, y = 1, 2 %}{{ x + y }}",
+    'select 1 as a,2 as b 3',
+  ],
+  [
     'a comma may follow the last argument, list item or dict item; (a,) is a tuple',
     "{% macro m(a, b,) %}{{ a }}{{ b }}{% endmacro %}{{ m(1, 2,) }} {{ [1, 2,] }} {{ {'a': 1,} }} {{ (1,) }} {{ (1) }} {{ ('a', 'b',) }}",
     "12 [1, 2] {'a': 1} (1,) 1 ('a', 'b')",

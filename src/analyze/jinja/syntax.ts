@@ -641,12 +641,22 @@ function installParser(): void {
     // It takes a block set's end with skip(), which leaves its `-` out: `{% set x -%}` trims
     // the block's leading whitespace in Jinja, and here too.
     this.skip = skipTrimming;
+    const own = this as Partial<ParserThis> & { parseUntilBlocks?: unknown };
+    const restore = () => {
+      delete own.parseExpression;
+      delete own.skip;
+      delete own.parseUntilBlocks;
+    };
+    // A block set's body is parsed as any template text: a call block's `(c, i)` in it is no tuple value.
+    own.parseUntilBlocks = function (this: ParserThis, ...blocks: string[]) {
+      restore();
+      return (P as unknown as { parseUntilBlocks: (...b: string[]) => unknown }).parseUntilBlocks.apply(this, blocks);
+    };
     let set: Node;
     try {
       set = parseSet.call(this);
     } finally {
-      delete (this as Partial<ParserThis>).parseExpression;
-      delete (this as Partial<ParserThis>).skip;
+      restore();
     }
     const targets = set.targets as Node[];
     const attr = targets.find((t) => t.typename === 'LookupVal');
