@@ -61,6 +61,8 @@ describe('pipe ui actions', () => {
     const crossSite = await call<{ error: string }>(acting, `/api/runs/${fx.failed}/retry`, post(token, {}, { origin: 'http://evil.example' }));
     expect(crossSite.status).toBe(403);
     expect(crossSite.body.error).toBe('a page of http://evil.example may not act on this pipe ui');
+    // A run id is no option of pipe retry's.
+    for (const id of ['--distributed', '--threads', '-h']) expect((await call(acting, `/api/runs/${id}/retry`, post(token))).status).toBe(404);
   });
 
   it('checks a backfill before running anything', async () => {

@@ -62,7 +62,8 @@ export function apiRoutes(options: ProjectOptions, actions: Actions): Route[] {
     {
       method: 'POST',
       access: 'action',
-      path: /^\/api\/runs\/([\w.-]+)\/retry$/,
+      // A run id starts with its date: one starting with - would be read by pipe retry as an option.
+      path: /^\/api\/runs\/(\w[\w.-]*)\/retry$/,
       async answer([runId]) {
         return json((await startPipe(actions, options, ['retry', runId])) satisfies UiStarted, 202);
       },
