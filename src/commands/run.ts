@@ -78,13 +78,13 @@ export type { RunOutcome };
 export function runInterval(
   options: { readonly date?: string; readonly hour?: number; readonly clock?: Clock },
   pipeline: Pipeline | undefined,
-): { interval: Interval; hour?: number; isDefault: boolean } {
+): { interval: Interval; hour?: number; isDefault: boolean; hourIsDefault?: true } {
   const day = resolveInterval(options.date, options.clock);
   if (options.hour !== undefined) return { interval: hourInterval(day.interval.start + options.hour * HOUR_MS), hour: options.hour, isDefault: day.isDefault };
   if (day.isDefault && pipelineInterval(pipeline) === 'hourly') {
     const now = (options.clock ?? systemClock).now();
     const interval = hourInterval(now - (now % HOUR_MS) - HOUR_MS);
-    return { interval, hour: new Date(interval.start).getUTCHours(), isDefault: true };
+    return { interval, hour: new Date(interval.start).getUTCHours(), isDefault: true, hourIsDefault: true };
   }
   return { ...day, hour: undefined };
 }
@@ -120,6 +120,8 @@ export interface RunPlan {
   readonly interval: Interval;
   readonly hour?: number;
   readonly isDefault: boolean;
+  /** The hour chosen by default too (an hourly pipeline's previous hour). */
+  readonly hourIsDefault?: true;
   readonly threads: number;
   /** `--event-time-start/--event-time-end`, when given. */
   readonly eventTime?: Interval;
@@ -145,7 +147,7 @@ export async function planRunCommand(
   },
 ): Promise<RunPlan> {
   const project = how.project ?? openProject(options);
-  const { interval, hour, isDefault } = runInterval(options, options.pipeline === undefined ? undefined : project.pipelines.get(options.pipeline));
+  const { interval, hour, isDefault, hourIsDefault } = runInterval(options, options.pipeline === undefined ? undefined : project.pipelines.get(options.pipeline));
   const invocation = options.storeFailures ? { ...(how.invocation ?? { id: how.runId, startedAt: Date.now() }), storeFailures: true } : how.invocation;
   const preparing = () => prepare({ ...options, interval, access: how.access, invocation, kept: how.kept }, project);
   const prepared = await (how.distributed ? how.distributed.oneAtATime(preparing) : preparing());
@@ -154,7 +156,7 @@ export async function planRunCommand(
     const ctx = { ...planContext(prepared, how.runId, options.fullRefresh), eventTime, laterRuns: options.laterRuns, shownOnly: how.shownOnly };
     const plan = planRun(options.ignoreDependenciesOnPast ? ctx : await withPast(ctx, prepared, interval), interval);
     const threads = resolveThreads({ flag: options.threads, pipeline: prepared.pipeline, settings: prepared.analysis.settings });
-    return { prepared, plan, interval, hour, isDefault, threads, eventTime };
+    return { prepared, plan, interval, hour, isDefault, hourIsDefault, threads, eventTime };
   } catch (e) {
     prepared.warehouse?.close();
     throw e;
@@ -184,7 +186,7 @@ export async function run(options: RunOptions): Promise<RunOutcome | NothingToDo
     // The plan holds the warehouse now (or it was refused): the handle opened ahead is not needed.
     release();
   }
-  const { prepared, plan, interval, hour, isDefault, threads, eventTime } = planned;
+  const { prepared, plan, interval, hour, isDefault, hourIsDefault, threads, eventTime } = planned;
   // A scheduled interval is recorded as run all the same: the schedule counts it as handled by its run.
   const nothing = options.scheduledAt === undefined ? await nothingToBuild(prepared, plan, distributed) : undefined;
   if (nothing) return nothing;
@@ -210,7 +212,7 @@ export async function run(options: RunOptions): Promise<RunOutcome | NothingToDo
     threads,
     emit: options.emit,
     signal: options.signal,
-    header: { ds: intervalLabel(interval), dateIsDefault: isDefault },
+    header: { ds: intervalLabel(interval), dateIsDefault: isDefault, ...(hourIsDefault ? { hourIsDefault } : {}) },
     retryCommand: retryCommandFor(options),
     pipeCommand: pipeCommandFor(options),
     checkFreshness: options.checkFreshness,

@@ -116,6 +116,8 @@ export type PipeEvent =
       /** The run's date; for a backfill, its last date. */
       readonly ds: string;
       readonly dateIsDefault: boolean;
+      /** The hour chosen by default too: an hourly pipeline's previous full hour (with `--hour` alone, the date alone is). */
+      readonly hourIsDefault?: true;
       /** A backfill's inclusive range. */
       readonly start?: string;
       readonly end?: string;

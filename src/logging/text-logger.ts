@@ -104,7 +104,7 @@ export class TextLogger implements Logger {
         this.progress = undefined;
         const date = e.start
           ? `${e.start} → ${e.end}`
-          : `${e.ds}${e.dateIsDefault ? (isHourLabel(e.ds) ? ' (the previous hour, the default)' : ' (yesterday, the default)') : ''}`;
+          : `${e.ds}${e.dateIsDefault ? (e.hourIsDefault ? ' (the previous hour, the default)' : isHourLabel(e.ds) ? ' (an hour of yesterday, the default date)' : ' (yesterday, the default)') : ''}`;
         this.line(
           `${s.bold(`pipe ${e.command}${e.pipeline ? ` ${e.pipeline}` : ''}`)} · ${e.start ? 'dates' : 'date'} ${date} · ${e.tasks} task${e.tasks === 1 ? '' : 's'} · ${e.threads} thread${e.threads === 1 ? '' : 's'}`,
         );

@@ -352,6 +352,9 @@ from range(3) t(i)
     const history = await historyIn(dir);
     expect(history.stdout).toMatch(/run hourly\s+succeeded\s+\S+ \S+\s+\S+\s+2024-01-02T05 /);
     expect(history.stdout).toMatch(/run hourly\s+succeeded\s+\S+ \S+\s+\S+\s+2024-01-02T04 /);
+    // --hour without --date: an hour of yesterday, the date alone the default.
+    const third = await runIn(dir, { pipeline: 'hourly', hour: 3, clock: at('2024-01-02T05:30:00Z') });
+    expect(third.stdout.split('\n')[0]).toContain('2024-01-01T03 (an hour of yesterday, the default date)');
   });
 
   it("a run of the whole day refuses a model that uses hour, at its line, and leaves the day's hours as they are", async () => {

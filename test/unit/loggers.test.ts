@@ -88,7 +88,8 @@ describe('the plain text logger', () => {
     const { out, logger } = textLogger();
     logger.handle(started(3, { pipeline: 'daily', dateIsDefault: true }));
     logger.handle(started(1, { command: 'backfill', start: '2024-01-01', end: '2024-01-31', threads: 1 }));
-    logger.handle(started(2, { ds: '2024-01-02T04', dateIsDefault: true, retryOf: 'r0' }));
+    logger.handle(started(2, { ds: '2024-01-02T04', dateIsDefault: true, hourIsDefault: true, retryOf: 'r0' }));
+    logger.handle(started(1, { ds: '2024-01-02T03', dateIsDefault: true }));
     expect(out.lines).toEqual([
       'pipe run daily · date 2024-01-02 (yesterday, the default) · 3 tasks · 4 threads',
       'run r1 · warehouse /tmp/w.duckdb',
@@ -96,6 +97,9 @@ describe('the plain text logger', () => {
       'run r1 · warehouse /tmp/w.duckdb',
       'pipe run · date 2024-01-02T04 (the previous hour, the default) · 2 tasks · 4 threads',
       'run r1 (retry of r0) · warehouse /tmp/w.duckdb',
+      // --hour 3 without --date: the date alone is the default.
+      'pipe run · date 2024-01-02T03 (an hour of yesterday, the default date) · 1 task · 4 threads',
+      'run r1 · warehouse /tmp/w.duckdb',
     ]);
   });
 
