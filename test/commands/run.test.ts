@@ -208,6 +208,16 @@ describe('pipe run on the example project', () => {
     expect(compiled.stdout).toContain("'2024-03-01'");
   });
 
+  it("never names pipe's staging tables in DuckDB's words: a model reading a seed by its plain name before it is loaded", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: t\n', 'seeds/victim.csv': 'a\n1\n', 'models/m.sql': 'from victim' });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(1);
+    const message = String((eventsOfType(r.events, 'task-failed')[0].error as { message: string }).message);
+    expect(message).toContain('Table with name victim does not exist!');
+    expect(message).not.toContain('__pipe');
+  });
+
   it('builds the days around 1970-01-01, whose times are small numbers of milliseconds', async () => {
     const dir = copyExample();
     for (const date of ['1969-12-31', '1970-01-01', '1970-01-24']) {

@@ -99,7 +99,9 @@ const RELATIONS = `SELECT database_name, schema_name, table_name AS name, 'table
  * the name of an attached database makes every two-part name in it ambiguous. The rest of the
  * message (the statement's line) stays as it was.
  */
-function explained(message: string): string {
+function explained(raw: string): string {
+  // DuckDB's guess at the name meant may be one of pipe's own staging tables, which no query should name.
+  const message = raw.replace(/\nDid you mean "[^"\n]*__pipe_[^"\n]*"\?/, '');
   const ambiguous = /^Binder Error: Ambiguous reference to catalog or schema "((?:[^"]|"")*)"[^\n]*/.exec(message);
   if (!ambiguous) return message;
   const name = ambiguous[1];
