@@ -1,3 +1,4 @@
+import { firstLine } from '../util/first-line.js';
 import type { HeldBy, History } from '../commands/inspect.js';
 import { datesOf, readStoredParams, storedDates, storedJson } from '../commands/stored-params.js';
 import { formatDuration } from '../logging/text-logger.js';
@@ -14,7 +15,7 @@ export function heldNotice(held: HeldBy): string {
 const TASK_HEADER = ['TASK', 'KIND', 'STATUS', 'ATTEMPTS', 'ROWS', 'STARTED', 'ENDED', 'WORKER', 'ERROR'];
 
 function taskCells(t: TaskRow | LoggedTask): string[] {
-  return [t.task_id, t.kind, t.status, t.attempts === null || t.attempts === undefined ? '' : String(t.attempts), t.rows === null ? '' : String(t.rows), t.started_at ?? '', t.ended_at ?? '', workerCell(t), (t.error ?? t.detail ?? '').split('\n')[0]];
+  return [t.task_id, t.kind, t.status, t.attempts === null || t.attempts === undefined ? '' : String(t.attempts), t.rows === null ? '' : String(t.rows), t.started_at ?? '', t.ended_at ?? '', workerCell(t), firstLine(t.error ?? t.detail ?? '')];
 }
 
 /** The `pipe worker` that ran the task (a distributed backfill), else the run's thread. */

@@ -1,5 +1,6 @@
 import { failureWords, type PipeEvent, type TaskRef } from '../events/events.js';
 import { isHourLabel } from '../dates/dates.js';
+import { firstLine } from '../util/first-line.js';
 import { formatDiagnostic, type SourceReader } from './format-diagnostic.js';
 import { masked, shown, type Logger, type Output } from './logger.js';
 import { ERASE_LINE, type Style } from './style.js';
@@ -209,7 +210,7 @@ export class TextLogger implements Logger {
         // The next attempt runs its checks again.
         this.passed.delete(e.task.id);
         const prefix = this.live ? s.yellow('↻') : 'RETRY';
-        this.line(`${prefix} ${this.label(e.task)} ${s.dim(`attempt ${e.attempt} failed (${e.error.kind}, transient): ${e.error.message.split('\n')[0]}`)}`);
+        this.line(`${prefix} ${this.label(e.task)} ${s.dim(`attempt ${e.attempt} failed (${e.error.kind}, transient): ${firstLine(e.error.message)}`)}`);
         break;
       }
       case 'progress': {
@@ -250,7 +251,7 @@ export class TextLogger implements Logger {
           // Grouped by error, so a hundred dates failing for one reason read as one problem.
           const groups = new Map<string, { task: TaskRef }[]>();
           for (const f of this.failures) {
-            const key = f.message.split('\n')[0];
+            const key = firstLine(f.message);
             groups.set(key, [...(groups.get(key) ?? []), f]);
           }
           this.line(`${s.bold(`Failures`)} (${this.failures.length}, ${groups.size} distinct error${groups.size === 1 ? '' : 's'}):`);

@@ -1,8 +1,9 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyExample, eventsOfType, explain, ordersOn, queryRows, removeTempDirs, snapshotWarehouse, taskIdsOf, taskOf, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
-import { runIn } from '../support/in-process.js';
+import { copyExample, eventsOfType, explain, ordersOn, queryRows, removeTempDirs, snapshotWarehouse, taskIdsOf, taskOf, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { historyIn, runIn } from '../support/in-process.js';
+import { firstLine } from '../../src/util/first-line.js';
 import { builtExample } from '../support/built-example.js';
 
 afterAll(removeTempDirs);
@@ -78,5 +79,24 @@ describe('a seed that no longer loads', () => {
     const skipped = eventsOfType(r.events, 'task-skipped').filter((e) => e.reason === 'upstream-failed').map((e) => taskOf(e).model);
     expect(skipped.sort()).toEqual(['daily_revenue', 'dim_customers', 'fct_orders', 'stg_products']);
     expect(await snapshotWarehouse(db)).toEqual(before);
+  });
+});
+
+describe('an error whose message quotes a value with a line break', () => {
+  it('is summed up on one line with the break written \\n, in the run summary and in pipe history', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: t\n', 'models/bad.sql': "select cast('first' || chr(10) || 'second' as int) as bad" });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(1);
+    const whole = "Could not convert string 'first\\nsecond' to INT32";
+    expect(r.stdout).toContain(`  Conversion Error: ${whole}`);
+    const runId = String(eventsOfType(r.events, 'run-started')[0].runId);
+    expect((await historyIn(dir, { runId })).stdout).toContain(whole);
+  });
+
+  it('keeps the first line of a message whose quote is an apostrophe', () => {
+    expect(firstLine("can't read it\nsecond line")).toBe("can't read it");
+    expect(firstLine("check a failed: 1 failing row\ncheck b failed: 2 failing rows")).toBe('check a failed: 1 failing row');
+    expect(firstLine("it 'a\nb\nc' ends\nmore")).toBe("it 'a\\nb\\nc' ends");
   });
 });
