@@ -34,7 +34,7 @@ import { readHooks, readPersistDocs, validateModelConfig, DEFAULT_SCHEMA, type H
 import { secretVarNames, validateSettings, type Pipeline, type ProjectSettings, type ValidatedSettings } from './project-settings.js';
 import { secrets } from '../secrets/secrets.js';
 import { newRunId } from '../util/run-id.js';
-import { newlines, ownRelationName, quoteIdent, relationName, sqlPieces, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
+import { foldedName, newlines, ownRelationName, quoteIdent, relationName, sqlPieces, statementStart, stripTrailingSemicolon, withCtes } from '../sql/sql-text.js';
 import type { TemplateCodeCache } from './template-code-cache.js';
 import { KeptRenders, type RenderKey } from './kept-renders.js';
 import type { KeptRender } from './render-cache.js';
@@ -2900,12 +2900,12 @@ function seedNode(
       for (const [column, type] of Object.entries(ct as Record<string, string>)) {
         const own = y && Object.hasOwn(y.data, 'column_types') ? y.pathLine(['column_types', column]) : undefined;
         const location = own !== undefined ? { file: y!.file, line: own } : at('column_types');
-        const other = seen.get(column.toLowerCase());
+        const other = seen.get(foldedName(column));
         if (other !== undefined) {
           diagnostics.push(error('bad-config', `column_types declares '${other}' and '${column}': DuckDB does not tell column names apart by case`, location));
           continue;
         }
-        seen.set(column.toLowerCase(), column);
+        seen.set(foldedName(column), column);
         columnTypes[column] = type;
         columnTypeLocations[column] = location;
       }

@@ -1,3 +1,4 @@
+import { foldedName } from '../sql/sql-text.js';
 import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { csvShape } from '../project/csv-text.js';
 import type { SeedSource } from '../project/load-project.js';
@@ -125,7 +126,6 @@ function unnamed(seed: SeedSource, index: number, diagnostics: Diagnostic[]): st
 }
 
 /** DuckDB folds the case of ASCII letters only when it compares names: `É` and `é` are two columns. */
-const asciiLower = (name: string): string => name.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 
 const delimiterWord = (d: string): string => (d === '\t' ? 'a tab' : `'${d}'`);
 
@@ -148,16 +148,16 @@ function headerNameProblems(seed: SeedSource, names: readonly string[], config: 
       out.push(error('bad-csv', `${which}, '${name}', starts or ends with spaces, which DuckDB would drop from the column's name`, at, { hint: 'remove the spaces (or set quote_columns: false, as dbt-duckdb then drops them too)' }));
       return;
     }
-    const other = seen.get(asciiLower(name));
+    const other = seen.get(foldedName(name));
     if (other !== undefined) {
       out.push(
-        error('bad-csv', `the header of seed ${seed.name} names two columns '${other}'${other === name ? '' : ` and '${name}'`}: DuckDB does not tell column names apart by case`, at, {
+        error('bad-csv', `the header of seed ${seed.name} names two columns '${other}'${other === name ? '' : ` and '${name}': DuckDB does not tell column names apart by case`}`, at, {
           hint: 'give every column its own name',
         }),
       );
       return;
     }
-    seen.set(asciiLower(name), name);
+    seen.set(foldedName(name), name);
     if (!config.quoteColumns && !BARE_NAME.test(name)) {
       out.push(
         error('bad-config', `quote_columns is false, and column '${name}' of ${seed.file} cannot be created without quotes: dbt-duckdb would fail to create the table`, config.quoteColumnsAt, {

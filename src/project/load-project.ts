@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { basename, extname, join, relative, sep } from 'node:path';
+import { foldedName } from '../sql/sql-text.js';
 import { error, warning, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { csvHead, type Text } from './csv-text.js';
 import { nameProblem, nameRule, printableName } from './names.js';
@@ -167,7 +168,11 @@ const toPosix = (p: string) => (sep === '/' ? p : p.split(sep).join('/'));
 /** Names are table names, and DuckDB does not tell `Orders` from `orders`. */
 function sameInCase(otherFile: string, name: string): string {
   const otherName = basename(otherFile).replace(/\.[^.]+$/, '');
-  return otherName === name ? '' : ' (names that differ only in case are one table in DuckDB)';
+  if (otherName === name) return '';
+  // DuckDB folds the case of ASCII letters alone; pipe takes names that differ in any letter's case for one.
+  return foldedName(otherName) === foldedName(name)
+    ? ' (names that differ only in case are one table in DuckDB)'
+    : ' (names that differ only in case are one name to pipe)';
 }
 
 /** A project file's text, or undefined once the reason it cannot be had is reported. */

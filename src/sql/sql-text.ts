@@ -1,5 +1,10 @@
 /** Small, pure helpers for SQL and template text; shared by analysis and the materialization strategies. */
 
+/** A name as DuckDB compares names (of tables, columns, schemas): its ASCII letters folded to lower case, no other (`Ä` and `ä` are two names). */
+export function foldedName(name: string): string {
+  return name.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }

@@ -236,6 +236,7 @@ describe('a seed whose table would not be its file', () => {
       'seeds/blank.csv': 'a,,b\n1,2,3\n',
       'seeds/padded.csv': 'a, b\n1,2\n',
       'seeds/twice.csv': 'id,Name,name\n1,x,y\n',
+      'seeds/same.csv': 'a,a\n1,2\n',
       'seeds/commas.csv': 'a,b\n1,2\n',
       'seeds/commas.yaml': "delimiter: ';'\n",
       'seeds/é.csv': 'É,é\n1,2\n',
@@ -245,6 +246,7 @@ describe('a seed whose table would not be its file', () => {
       ['bad-csv', 'seeds/blank.csv:1', 'column 2 of the header of seed blank has no name'],
       ['bad-csv', 'seeds/commas.csv:1', "the header of seed commas is one column with a ',' in it: its delimiter is ';'"],
       ['bad-csv', 'seeds/padded.csv:1', "column 2 of the header of seed padded, ' b', starts or ends with spaces, which DuckDB would drop from the column's name"],
+      ['bad-csv', 'seeds/same.csv:1', "the header of seed same names two columns 'a'"],
       ['bad-csv', 'seeds/twice.csv:1', "the header of seed twice names two columns 'Name' and 'name': DuckDB does not tell column names apart by case"],
     ]);
   });

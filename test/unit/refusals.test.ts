@@ -273,6 +273,13 @@ describe('a misspelt option of a check', () => {
   });
 });
 
+describe('two models whose names differ in the case of a letter beyond ASCII', () => {
+  it('are one name to pipe, which says so, not that DuckDB takes them for one table', () => {
+    const a = analyzed({ 'models/Ä.sql': 'select 1 as x', 'models/ä.sql': 'select 2 as x' });
+    expect(a.diagnostics.map((d) => d.message)).toEqual(["model 'ä' is defined twice: models/Ä.sql and models/ä.sql (names that differ only in case are one name to pipe)"]);
+  });
+});
+
 describe('checks of an ephemeral model', () => {
   it('are refused at their line: there is no table for them to read, and they would never run', () => {
     const a = analyzed({ 'models/e.sql': 'select null::int as a', 'models/e.yaml': 'materialized: ephemeral\nchecks:\n  not_null: [a]\n', 'models/m.sql': "select * from {{ ref('e') }}" });
