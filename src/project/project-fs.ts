@@ -80,7 +80,9 @@ function kindBehind(link: string): 'file' | 'folder' | undefined {
     const s = statSync(link);
     return s.isFile() ? 'file' : s.isDirectory() ? 'folder' : undefined;
   } catch {
-    return undefined;
+    // A link to nothing (its file deleted or moved) is listed as a file: reading it is an error
+    // naming it, not a model that left the project without a word.
+    return 'file';
   }
 }
 

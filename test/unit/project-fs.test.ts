@@ -47,6 +47,14 @@ describe('reading project files from disk', () => {
     expect(diskFs.list(join(root, 'dbt_packages'), false)).toEqual([]);
   });
 
+  it('lists a link to nothing as a file, whose reading is an error naming it: not a model that left without a word', () => {
+    const dir = tempProject({ 'models/a.sql': 'select 1 as x' });
+    symlinkSync(join(dir, 'gone/x.sql'), join(dir, 'models/x.sql'));
+    expect(diskFs.list(join(dir, 'models'), true).map((p) => p.slice(dir.length + 1))).toEqual(['models/a.sql', 'models/x.sql']);
+    const problems = loadProject(dir).diagnostics.map((d) => [d.code, d.location?.file]);
+    expect(problems).toEqual([['unreadable-file', 'models/x.sql']]);
+  });
+
   it('reads a package dbt deps linked into dbt_packages/, as it links a local: package', () => {
     const dir = tempProject({
       'vendor/kit/dbt_project.yml': "name: kit\nversion: '1.0'\nconfig-version: 2\n",
