@@ -204,6 +204,19 @@ function readText(fs: ProjectFs, absPath: string, file: string, diagnostics: Dia
   }
 }
 
+/** A seed's file holding a NUL byte, at its line and column (1-based, in bytes of the line). */
+class NulCharacter extends Error {
+  readonly line: number;
+  readonly column: number;
+  constructor(content: string | Buffer, at: number) {
+    super('NUL character');
+    const before = typeof content === 'string' ? content.slice(0, at) : content.subarray(0, at).toString('latin1');
+    const lineStart = before.lastIndexOf('\n') + 1;
+    this.line = before.split('\n').length;
+    this.column = at - lineStart + 1;
+  }
+}
+
 /** A model or seed whose file name cannot be a name (see names.ts). */
 function badName(kind: 'model' | 'seed' | 'snapshot', name: string, file: string, problem: string, dbt: boolean, line?: number): Diagnostic {
   const named = kind === 'snapshot' ? "a snapshot's block name" : `a ${kind}'s file name`;
@@ -606,13 +619,21 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       digested = fs.derive(abs, 'seed-content', () => {
         const digest = () => {
           const content = fs.readBytes ? fs.readBytes(abs) : fs.read(abs);
+          const nul = typeof content === 'string' ? content.indexOf('\u0000') : content.indexOf(0);
+          if (nul !== -1) throw new NulCharacter(content, nul);
           return { hash: contentHash(content), head: csvHead(content) };
         };
         return seedDigests ? seedDigests.digest(abs, digest) : digest();
       });
     } catch (e) {
-      if (!(e instanceof Error) || !('code' in e)) throw e;
-      diagnostics.push(error('unreadable-file', `cannot read ${file}: ${e.message}`, { file }));
+      if (e instanceof NulCharacter) {
+        diagnostics.push(
+          error('nul-character', `${file} holds a NUL character (U+0000): DuckDB would load it into the seed's values or column names, which no query can name`, { file, line: e.line, column: e.column }, {
+            hint: 'remove it; no text file of a project holds one (it is often left by a copy gone wrong)',
+          }),
+        );
+      } else if (e instanceof Error && 'code' in e) diagnostics.push(error('unreadable-file', `cannot read ${file}: ${e.message}`, { file }));
+      else throw e;
       leftOut.push(name);
       continue;
     }

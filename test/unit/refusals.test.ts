@@ -280,6 +280,13 @@ describe('two models whose names differ in the case of a letter beyond ASCII', (
   });
 });
 
+describe('a seed holding a NUL character', () => {
+  it('is refused at its line and column, as a model is: DuckDB would load it into names no query can name', () => {
+    const a = analyzed({ 'models/m.sql': 'select 1 as x', 'seeds/s.csv': 'id\u0000x,amount\n1,1\u00002\n' });
+    expect(a.diagnostics.map((d) => [d.code, where(d)])).toEqual([['nul-character', 'seeds/s.csv:1:3']]);
+  });
+});
+
 describe('checks of an ephemeral model', () => {
   it('are refused at their line: there is no table for them to read, and they would never run', () => {
     const a = analyzed({ 'models/e.sql': 'select null::int as a', 'models/e.yaml': 'materialized: ephemeral\nchecks:\n  not_null: [a]\n', 'models/m.sql': "select * from {{ ref('e') }}" });
