@@ -497,6 +497,13 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     if (results && analysis.runHooks.end.length > 0 && !o.signal?.aborted && result.status !== 'interrupted') {
       if (!(await runHooks(engine, o.runId, results.endHooks(o.runHooks!), emit))) result = { ...result, status: 'failed', failed: result.failed + 1 };
     }
+    // Outcomes it could not record (a full disk): its history would say less than it did, and
+    // recorded interrupted, its tasks without an outcome are pipe retry's, as after kill -9.
+    const lost = engine.lostRecordOf(o.runId);
+    if (lost !== undefined && result.status !== 'interrupted' && result.status !== 'succeeded') {
+      emit({ type: 'notice', message: `some task outcomes could not be recorded (${lost}): the run is recorded as interrupted, and pipe retry runs what has no outcome` });
+      result = { ...result, status: 'interrupted' };
+    }
     // One span, recorded and told alike: from the run's start as recorded to its end as recorded.
     const endedAt = Date.now();
     if (result.status === 'interrupted') {

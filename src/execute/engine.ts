@@ -103,6 +103,9 @@ export interface PublishGate {
 }
 
 export class Engine {
+  /** Runs whose task outcomes were not all recorded, with the first reason (see recordTasks). */
+  private readonly lostRecords = new Map<string, string>();
+
   /** The engines of this process by resolved path, while they open and while they are open. */
   private static readonly byPath = new Map<string, Promise<Engine>>();
   /** Warehouse files this process reads only while no pipe command waits to write them (see readsBetweenWriters): by path, what it is. */
@@ -437,7 +440,14 @@ export class Engine {
   async recordTasks(session: WarehouseSession, records: readonly TaskResultRecord[]): Promise<void> {
     if (records.length === 0) return;
     const masked = records.map((r) => ({ ...r, error: r.error && secrets.mask(r.error), detail: r.detail && secrets.mask(r.detail) }));
-    await session.exec(taskResultsSql(masked)).catch(() => undefined);
+    await session.exec(taskResultsSql(masked)).catch((e: unknown) => {
+      for (const r of records) if (!this.lostRecords.has(r.runId)) this.lostRecords.set(r.runId, e instanceof Error ? e.message.split('\n')[0] : String(e));
+    });
+  }
+
+  /** Why some outcome of the run's tasks could not be recorded (a full disk), if one could not: the run's history is not whole. */
+  lostRecordOf(runId: string): string | undefined {
+    return this.lostRecords.get(runId);
   }
 
   /** Records the hash of the SQL a task runs, when it was rendered again as it ran. */

@@ -1,8 +1,8 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyExample, eventsOfType, explain, ordersOn, queryRows, removeTempDirs, snapshotWarehouse, taskIdsOf, taskOf, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
-import { historyIn, runIn } from '../support/in-process.js';
+import { copyExample, eventsOfType, execOn, explain, ordersOn, queryRows, removeTempDirs, snapshotWarehouse, taskIdsOf, taskOf, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { historyIn, retryIn, runIn } from '../support/in-process.js';
 import { firstLine } from '../../src/util/first-line.js';
 import { builtExample } from '../support/built-example.js';
 
@@ -98,5 +98,32 @@ describe('an error whose message quotes a value with a line break', () => {
     expect(firstLine("can't read it\nsecond line")).toBe("can't read it");
     expect(firstLine("check a failed: 1 failing row\ncheck b failed: 2 failing rows")).toBe('check a failed: 1 failing row');
     expect(firstLine("it 'a\nb\nc' ends\nmore")).toBe("it 'a\\nb\\nc' ends");
+  });
+});
+
+describe('a run whose task outcomes could not all be recorded (a full disk)', () => {
+  it('is recorded interrupted, said so, and pipe retry runs what has no outcome', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: t\n',
+      'models/a.sql': "{{ config(materialized='table') }}\nselect x from main.src",
+      'models/b.sql': "{{ config(materialized='table') }}\nselect x from {{ ref('a') }}",
+    });
+    // The outcome table refuses a skip's record, as a full disk refuses a write.
+    await execOn(
+      warehouseOf(dir),
+      `CREATE SCHEMA _pipe; CREATE TABLE _pipe.task_outcomes (run_id VARCHAR, task_id VARCHAR, attempt INTEGER, status VARCHAR CHECK (status <> 'skipped'), started_at TIMESTAMP,
+         ended_at TIMESTAMP, rows BIGINT, error VARCHAR, error_class VARCHAR, detail VARCHAR, worker INTEGER, runner VARCHAR)`,
+    );
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(1);
+    expect(r.stdout + r.stderr).toContain('some task outcomes could not be recorded (');
+    const runId = String(eventsOfType(r.events, 'run-started')[0].runId);
+    expect(eventsOfType(r.events, 'run-finished')[0]).toMatchObject({ status: 'interrupted' });
+    expect((await historyIn(dir)).stdout.split('\n').find((l) => l.startsWith(runId))).toContain('interrupted');
+    await execOn(warehouseOf(dir), 'ALTER TABLE _pipe.task_outcomes RENAME TO refusing; CREATE TABLE _pipe.task_outcomes AS SELECT * FROM _pipe.refusing; CREATE TABLE main.src AS SELECT 1 AS x');
+    const retried = await retryIn(dir, { runId });
+    expect(retried.code, explain(retried)).toBe(0);
+    expect(taskIdsOf(retried.events, 'task-succeeded').sort()).toEqual(['a@2024-01-02', 'b@2024-01-02']);
   });
 });
