@@ -54,7 +54,12 @@ function conversion(column: string, value: string, type: string, origin: CsvOrig
     const at = declared.location.line ? `${declared.location.file}:${declared.location.line}` : declared.location.file;
     return `column ${column}: "${value}" is not a valid ${type} (the type declared at ${at})`;
   }
-  return `column ${column}: "${value}" is not a valid ${type}, the type DuckDB inferred from the first rows; declare the column's type under column_types in ${yamlOf(origin.file)}`;
+  // A date that is valid alone: DuckDB reads all of a column's dates in the one format it inferred from the file.
+  const declare = `declare the column's type under column_types in ${yamlOf(origin.file)}`;
+  if (/^(DATE|TIME|TIMESTAMP)/.test(type)) {
+    return `column ${column}: "${value}" is not a valid ${type} in the one date format DuckDB inferred for the column from the file, which writes its dates in more than one; write them alike, or ${declare}`;
+  }
+  return `column ${column}: "${value}" is not a valid ${type}, the type DuckDB inferred from the first rows; ${declare}`;
 }
 
 /** One sentence that says what is wrong with the row. */
