@@ -184,6 +184,8 @@ export function parseChecks(value: unknown, where: Where, modelNames: ReadonlySe
   }
   const parseBlock = (block: Record<string, unknown>, severity: 'error' | 'warn') => {
     const prefix = severity === 'warn' ? ['checks', 'warn'] : ['checks'];
+    // `warn:` holds checks that only warn; it stands among the checks, not inside itself.
+    const known: readonly string[] = severity === 'warn' ? CHECK_KINDS : [...CHECK_KINDS, 'warn'];
     for (const [kind, spec] of Object.entries(block)) {
       const kindAt = where([...prefix, kind]);
       if (kind === 'warn' && severity === 'error') {
@@ -193,7 +195,7 @@ export function parseChecks(value: unknown, where: Where, modelNames: ReadonlySe
       }
       if (!CHECK_KINDS.includes(kind as PipeCheckKind)) {
         diagnostics.push(
-          error('unknown-check', `unknown check '${kind}'`, kindAt, { hint: didYouMean(kind, CHECK_KINDS) ?? `checks: ${CHECK_KINDS.join(', ')}` }),
+          error('unknown-check', `unknown check '${kind}'`, kindAt, { hint: didYouMean(kind, known) ?? `checks: ${known.join(', ')}` }),
         );
         continue;
       }

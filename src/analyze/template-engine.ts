@@ -206,6 +206,8 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
       column += 1;
     }
   }
+  // Nunjucks names its parser's method first (`parseIf: expected elif, else, or endif`): no word of the template's.
+  message = message.replace(/^parse[A-Z]\w*: /, '');
   // "expected variable end" where the text goes on past an unclosed {{ (or block end past {%):
   // the opener that is never closed is the place, not where the parser gave up.
   const unclosedEnd = /^expected (variable|block|comment) end/.test(message);

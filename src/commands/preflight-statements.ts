@@ -1,3 +1,4 @@
+import { withArticle } from '../util/english.js';
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { queriesOf } from '../execute/run-currency.js';
 import { sha256 } from '../project/pack-store.js';
@@ -120,7 +121,7 @@ async function notAQuery(session: WarehouseSession, t: Parsed): Promise<Diagnost
   const keyword = /^[(\s]*([A-Za-z_]+)/.exec(t.sql.slice(start))?.[1]?.toUpperCase();
   const line = t.sql.slice(0, start).split('\n').length;
   const at = t.origin ? renderedLineAt(line, t.sql, t.origin, t.at) : t.at;
-  const what = keyword ? `a ${keyword} statement` : 'a statement';
+  const what = keyword ? `${withArticle(keyword)} statement` : 'a statement';
   return t.of === 'model'
     ? error('not-a-query', `${t.what} is ${what}, not a query: a model is one query (select ..., with ... select ..., from ..., values ...), whose rows pipe writes as its table or view`, at, {
         hint: 'a statement to run beside the model belongs in a pre_hook or post_hook; one to run once, in on-run-start, on-run-end or pipe run-operation',

@@ -137,6 +137,9 @@ describe('one statement per model', () => {
       expect(ds.map((d) => d.message)).toContain(
         'deleting is a DELETE statement, not a query: a model is one query (select ..., with ... select ..., from ..., values ...), whose rows pipe writes as its table or view',
       );
+      expect(ds.map((d) => d.message)).toContain(
+        'inserting is a WITH statement, not a query: a model is one query (select ..., with ... select ..., from ..., values ...), whose rows pipe writes as its table or view',
+      );
       expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
     }
     const outcome = await run({

@@ -296,6 +296,16 @@ describe('checks of an ephemeral model', () => {
   });
 });
 
+describe('an unknown check', () => {
+  it("is named with the check meant, warn: among them, or the one a name cut short begins", () => {
+    const a = analyzed({ 'models/a.sql': 'select 1 as id', 'models/a.yaml': 'checks:\n  warnn:\n    not_null: [id]\n  uniq: [id]\n' });
+    expect(a.diagnostics.map((d) => [d.message, d.hint])).toEqual([
+      ["unknown check 'warnn'", "did you mean 'warn'?"],
+      ["unknown check 'uniq'", "did you mean 'unique'?"],
+    ]);
+  });
+});
+
 describe('a project file named pipe.yml', () => {
   it('is refused, said to be unread: its vars and warehouse would be gone without a word', () => {
     for (const name of ['pipe.yml', 'Pipe.yaml']) {
