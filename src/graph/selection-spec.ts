@@ -284,7 +284,12 @@ export function parseCliSelection(texts: readonly string[], location?: Location)
   const groups: SelectionSpec[] = [];
   for (const group of texts.flatMap((t) => t.split(/\s+/))) {
     const terms: Criterion[] = [];
-    for (const text of group.split(',').filter(Boolean)) {
+    // `orders,` or `a,,b`: a comma with no term on a side, left out, would select what the rest does.
+    if (group !== '' && group.split(',').includes('')) {
+      problems.push(problem(group, 'has a comma with no term on one side (a,b selects what a and b both select)', 'remove the comma, or write the term it joins'));
+      continue;
+    }
+    for (const text of group.split(',')) {
       const parsed = parseTerm(text, location);
       if (isProblem(parsed)) problems.push(parsed);
       else terms.push(parsed);

@@ -123,6 +123,10 @@ describe('the forms of a term', () => {
     expect(refused('resource_type:models').hint).toContain("did you mean 'model'?");
     expect(refused('@stg_orders+').message).toContain("'@' before a selector and '+' after it cannot be combined");
     expect(refused('tag:').message).toContain('names nothing');
+    // A comma with nothing on a side: left out, `orders,` would select orders and `a,,b` less than meant.
+    for (const text of ['orders,', ',orders', 'orders,,b']) {
+      expect(parseCliSelection([text]).problems).toMatchObject([{ text, message: 'has a comma with no term on one side (a,b selects what a and b both select)' }]);
+    }
     expect(refused('path:../elsewhere').message).toContain('inside');
     expect(refused('path:/etc').message).toContain('inside');
     expect(refused('source:a.b.c.d').message).toContain('source_name.table_name');
