@@ -182,9 +182,13 @@ export function analyzeAndSelect(
     const unread = files.diagnostics.filter((d) => d.severity === 'error' && /^pipelines\/[^/]+\.ya?ml$/.test(d.location?.file ?? '') && basename(d.location!.file, extname(d.location!.file)) === options.pipeline);
     if (unread.length > 0) throw new DiagnosticError(unread);
     const hint = didYouMean(options.pipeline, pipelineNames);
+    // `pipe run orders` for a model: the argument names a pipeline, --select the models.
+    const node = [...files.models, ...files.seeds].some((n) => n.name === options.pipeline);
     throw new DiagnosticError([
       error('unknown-pipeline', `no pipeline named '${options.pipeline}' in pipelines/`, undefined, {
-        hint: hint ?? (pipelineNames.length ? `pipelines: ${pipelineNames.join(', ')}` : 'there are no pipeline files in pipelines/'),
+        hint: node
+          ? `${options.pipeline} is a model or seed of the project: pipe run --select ${options.pipeline} builds it (the argument of pipe run names a pipeline)`
+          : (hint ?? (pipelineNames.length ? `pipelines: ${pipelineNames.join(', ')}` : 'there are no pipeline files in pipelines/')),
       }),
     ]);
   }

@@ -218,6 +218,13 @@ describe('pipe run on the example project', () => {
     expect(message).not.toContain('__pipe');
   });
 
+  it('pipe run MODEL, a model where a pipeline is named, is told --select MODEL', async () => {
+    const r = await runIn(copyExample(), { pipeline: 'fct_orders', date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stderr).toContain("no pipeline named 'fct_orders' in pipelines/");
+    expect(r.stderr).toContain('pipe run --select fct_orders builds it');
+  });
+
   it('builds the days around 1970-01-01, whose times are small numbers of milliseconds', async () => {
     const dir = copyExample();
     for (const date of ['1969-12-31', '1970-01-01', '1970-01-24']) {
