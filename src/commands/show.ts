@@ -8,6 +8,7 @@ import { Engine, type EngineHandle } from '../execute/engine.js';
 import { readCatalog } from '../warehouse/run-state.js';
 import { catalogName } from '../warehouse/warehouse-file.js';
 import { WarehouseError, type QueryTable, type WarehouseSession } from '../warehouse/warehouse.js';
+import { quoteLiteral } from '../sql/sql-text.js';
 import { analyzeAndSelect, emitAnalysisNotes, resolveInterval, type ProjectOptions } from './context.js';
 import { compile } from './inspect.js';
 import { withInlineModel, looksLikeQuery } from './inline-model.js';
@@ -197,10 +198,27 @@ async function composed(session: WarehouseSession, query: string, where: string 
   }
   if (where === undefined) return `${inner}\nLIMIT ${limit + 1}`;
   const filtered = `${inner}\nWHERE (\n${where}\n)`;
-  if (!(await oneStatement(session, filtered))) {
+  if (!(await oneStatement(session, filtered)) || !(await onlyFilters(session, where))) {
     throw new DiagnosticError([error('bad-where', `--where ${JSON.stringify(where)} is not one SQL expression over the rows' columns`)]);
   }
   return `${filtered}\nLIMIT ${limit + 1}`;
+}
+
+/**
+ * Whether `where` only filters the rows: the query it makes parses as the query with a WHERE
+ * and nothing else, not one it closes a parenthesis of to add a UNION (rows of its own), a
+ * GROUP BY, a QUALIFY or an ORDER BY (parsing only: nothing runs).
+ */
+async function onlyFilters(session: WarehouseSession, where: string): Promise<boolean> {
+  const shape = async (condition: string): Promise<string | undefined> => {
+    const [row] = await session.query(`SELECT json_serialize_sql(${quoteLiteral(`SELECT * FROM pipe_show WHERE (\n${condition}\n)`)})::VARCHAR AS tree`);
+    const tree = JSON.parse(String(row?.tree ?? '{}')) as { error?: boolean; statements?: { node: Record<string, unknown> }[] };
+    if (tree.error || tree.statements?.length !== 1) return undefined;
+    const { where_clause: _where, ...rest } = tree.statements[0].node;
+    return JSON.stringify(rest);
+  };
+  const given = await shape(where);
+  return given !== undefined && given === (await shape('true'));
 }
 
 /** Whether DuckDB's parser reads the text as one statement (parsing only: nothing runs). */

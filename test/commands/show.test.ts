@@ -130,6 +130,13 @@ describe('pipe show', () => {
     expect(injected.code).toBe(2);
     expect(injected.stderr).toContain("is not one SQL expression over the rows' columns");
     expect(await queryWarehouse(dir, 'select count(*)::INTEGER as n from people')).toEqual([{ n: 3 }]);
+    // One statement still, but rows of its own, or the rows grouped: no filter.
+    for (const where of ['1 = 1) union all (select 42, 42, 42', '1 = 1) group by all having (true', 'true) qualify (true']) {
+      const made = await showIn(dir, { model: 'people', where });
+      expect(made.code, where).toBe(2);
+      expect(made.stderr).toContain("is not one SQL expression over the rows' columns");
+    }
+    expect((await showIn(dir, { model: 'people', where: "id in (select 1) or name like '%(%'" })).code).toBe(0);
     const unbound = await showIn(dir, { model: 'people', where: 'nope = 1' });
     expect(unbound.code).toBe(2);
     expect(unbound.stderr).toMatch(/^error: cannot show people with --where "nope = 1": Referenced column "nope" not found/);
