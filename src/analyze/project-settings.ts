@@ -240,7 +240,7 @@ function cronProblem(expr: string, timezone: string): string | undefined {
 const TARGET_KINDS = ['webhook', 'command'] as const;
 
 /** `{webhook: URL}` or `{command: "..."}`, each with an optional `timeout:`; undefined (and a diagnostic) when malformed. */
-function readNotifyTarget(value: unknown, event: string, bad: (message: string) => void): NotifyTarget | undefined {
+function readNotifyTarget(value: unknown, event: string, bad: (message: string, key?: string) => void): NotifyTarget | undefined {
   const shape = `${event}: each target is {webhook: URL} or {command: "shell command"}, optionally with timeout: (e.g. 30s)`;
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     bad(`${shape}, got ${typeof value === 'string' ? `'${redactUrl(value)}'` : JSON.stringify(value)}`);
@@ -260,12 +260,18 @@ function readNotifyTarget(value: unknown, event: string, bad: (message: string) 
   if (t.timeout !== undefined) {
     timeout_ms = parseDuration(t.timeout);
     if (timeout_ms === undefined || timeout_ms <= 0) {
-      bad(`${event}: timeout of ${where} must be ${DURATION_FORMS}, above 0, got ${JSON.stringify(t.timeout)}`);
+      bad(`${event}: timeout of ${where} must be ${DURATION_FORMS}, above 0, got ${JSON.stringify(t.timeout)}`, 'timeout');
       return undefined;
     }
   }
   const timeout = timeout_ms === undefined ? {} : { timeout_ms };
-  if (kind === 'command') return { command: t.command as string, ...timeout };
+  if (kind === 'command') {
+    if ((t.command as string).trim() === '') {
+      bad(`${event}: command is empty: give the shell command to run`, 'command');
+      return undefined;
+    }
+    return { command: t.command as string, ...timeout };
+  }
   if (!/^https?:\/\//.test(t.webhook as string)) {
     bad(`${event}: webhook must be an http(s) URL, got ${redactUrl(t.webhook as string)}`);
     return undefined;
@@ -290,8 +296,10 @@ function readNotify(value: unknown, locate: (path: readonly string[]) => Locatio
     const list = Array.isArray(targets) ? targets : [targets];
     for (const [i, t] of list.entries()) {
       // A target of a list at its own item's line; a lone target at its event's.
-      const here = Array.isArray(targets) ? locate(['notify', event, String(i)]) : at;
-      const target = readNotifyTarget(t, event, (message) => diagnostics.push(error('bad-config', message, here)));
+      const path = Array.isArray(targets) ? ['notify', event, String(i)] : ['notify', event];
+      const here = Array.isArray(targets) ? locate(path) : at;
+      // A problem of one key of the target (its timeout) at that key's line.
+      const target = readNotifyTarget(t, event, (message, key) => diagnostics.push(error('bad-config', message, key === undefined ? here : locate([...path, key]))));
       if (target) out[event].push(target);
     }
   }

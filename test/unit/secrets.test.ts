@@ -202,7 +202,7 @@ describe('settings', () => {
       project({
         'pipe.yaml': 'name: shop\nsecret_vars: api_token\n',
         'pipelines/p.yaml':
-          'select: [m]\nnotify:\n  on_failure:\n    - webhook: https://h.example/p?token=tok-999999\n      timeout: soon\n    - webhook: https://h.example/q?token=tok-888888\n      extra: 1\n',
+          'select: [m]\nnotify:\n  on_failure:\n    - webhook: https://h.example/p?token=tok-999999\n      timeout: soon\n    - webhook: https://h.example/q?token=tok-888888\n      extra: 1\n    - command: \"  \"\n',
       }),
     );
     const diagnostics: Diagnostic[] = [];
@@ -210,11 +210,12 @@ describe('settings', () => {
     readPipeline(files.pipelines[0], diagnostics);
     expect(diagnostics.map((d) => ({ message: d.message, line: d.location?.line }))).toEqual([
       { message: 'secret_vars must be a list of var names, e.g. [api_token], got "api_token"', line: 2 },
-      { message: `on_failure: timeout of webhook https://h.example/p?… must be a duration such as '30s', '2m', '1h' or a number of seconds, above 0, got "soon"`, line: 4 },
+      { message: `on_failure: timeout of webhook https://h.example/p?… must be a duration such as '30s', '2m', '1h' or a number of seconds, above 0, got "soon"`, line: 5 },
       {
         message: 'on_failure: each target is {webhook: URL} or {command: "shell command"}, optionally with timeout: (e.g. 30s), got a mapping with webhook, extra',
         line: 6,
       },
+      { message: 'on_failure: command is empty: give the shell command to run', line: 8 },
     ]);
   });
 });
