@@ -209,10 +209,16 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
     roundWarehouse = undefined;
   };
 
+  let announced = false;
   /** A round's reading: the project, then the warehouse (left open for the runs it starts). */
   const check = async (): Promise<SchedulerEvent> => {
     try {
       const pipelines = scheduled(options, clock);
+      // Said once the project is read and has schedules: a refusal is said alone.
+      if (!announced) {
+        announced = true;
+        emit({ type: 'notice', message: `scheduler started (PID ${process.pid}); SIGTERM or Ctrl-C stops it, letting running models roll back` });
+      }
       const { warehousePath: dbPath, warehouseSetup: setup } = openProject(options);
       try {
         const opening = () => Engine.open(dbPath, { holder: 'pipe schedule', setup });
@@ -324,7 +330,6 @@ async function scheduleWith(options: ScheduleOptions, clock: Clock, gate: Distri
     ended({ result: { runs: 0, failed: 0 }, error });
   });
 
-  emit({ type: 'notice', message: `scheduler started (PID ${process.pid}); SIGTERM or Ctrl-C stops it, letting running models roll back` });
   const stop = () => machine.send({ kind: 'stop' });
   if (signal.aborted) stop();
   else signal.addEventListener('abort', stop, { once: true });

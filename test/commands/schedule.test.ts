@@ -112,6 +112,11 @@ select: [+fct_orders]
     expect(unscheduled.code).toBe(2);
     expect(unscheduled.stderr).toContain("error: pipeline 'daily' has no schedule\n");
     expect(existsSync(join(dir, 'warehouse.duckdb'))).toBe(false);
+    // No pipeline has a schedule: refused alone, not after saying the scheduler started.
+    const none = await scheduleIn(scheduledProject('select: [+fct_orders]\n'));
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no pipeline has a schedule');
+    expect(none.stdout + none.stderr).not.toContain('scheduler started');
   });
 
   it('--list prints the next run times; a bad cron is an error pointing at the file', async () => {
