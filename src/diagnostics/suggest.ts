@@ -8,12 +8,12 @@ export function suggest(name: string, candidates: readonly string[]): string | u
   const lower = name.normalize('NFC').toLowerCase();
   const sameLetters = candidates.find((c) => c !== name && c.normalize('NFC').toLowerCase() === lower);
   if (sameLetters !== undefined) return sameLetters;
-  // A name cut short (`uniq`): the one candidate it begins.
-  const begun = name.length >= 3 ? candidates.filter((c) => c.startsWith(name)) : [];
-  if (begun.length === 1) return begun[0];
   const best = closest(name, candidates as string[]);
   const limit = Math.max(1, Math.floor(name.length / 3));
-  return distance(name, best) <= limit ? best : undefined;
+  if (distance(name, best) <= limit) return best;
+  // A name cut short (`uniq`), too far from every candidate: the one candidate it begins.
+  const begun = name.length >= 3 ? candidates.filter((c) => c.startsWith(name)) : [];
+  return begun.length === 1 ? begun[0] : undefined;
 }
 
 export function didYouMean(name: string, candidates: readonly string[]): string | undefined {

@@ -285,11 +285,12 @@ export function parseCliSelection(texts: readonly string[], location?: Location)
   for (const group of texts.flatMap((t) => t.split(/\s+/))) {
     const terms: Criterion[] = [];
     // `orders,` or `a,,b`: a comma with no term on a side, left out, would select what the rest does.
-    if (group !== '' && group.split(',').includes('')) {
+    const pieces = group.split(',');
+    if (pieces.includes('') && pieces.some((p) => p !== '')) {
       problems.push(problem(group, 'has a comma with no term on one side (a,b selects what a and b both select)', 'remove the comma, or write the term it joins'));
       continue;
     }
-    for (const text of group.split(',')) {
+    for (const text of pieces.filter(Boolean)) {
       const parsed = parseTerm(text, location);
       if (isProblem(parsed)) problems.push(parsed);
       else terms.push(parsed);

@@ -259,6 +259,16 @@ describe.skipIf(!HAVE_BROWSER)('pipe ui in a browser', () => {
     await expect.poll(() => page.evaluate(() => location.hash)).toBe('#/runs');
   });
 
+  it('keeps the coverage dates form when its first date is after its last: said there, and nothing asked', async () => {
+    await page.goto(`${server.url}#/coverage`);
+    await page.getByTestId('coverage-start').fill('2024-01-05');
+    await page.getByTestId('coverage-end').fill('2024-01-02');
+    await expect.poll(() => page.getByTestId('coverage-range-problem').textContent()).toContain('the first date is after the last');
+    expect(await page.getByRole('button', { name: 'Show dates' }).isDisabled()).toBe(true);
+    await page.getByTestId('coverage-end').fill('2024-01-06');
+    expect(await page.getByRole('button', { name: 'Show dates' }).isDisabled()).toBe(false);
+  });
+
   it('opens the run that failed a model built whole at the task that failed, though its cell is judged for another date', async () => {
     // bad is a table: its one cell (the fixture has no dated model: one column) is judged for
     // yesterday, a date the failed run never ran.

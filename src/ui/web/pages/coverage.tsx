@@ -148,9 +148,15 @@ function DateRange({ start, end, chosen, onApply }: { start: string; end: string
     <span>
       <input type="date" value={from} data-testid="coverage-start" onInput={(e) => setFrom((e.target as HTMLInputElement).value)} /> to{' '}
       <input type="date" value={to} data-testid="coverage-end" onInput={(e) => setTo((e.target as HTMLInputElement).value)} />{' '}
-      <button disabled={!from || !to} onClick={() => onApply(from, to)}>
+      <button disabled={!from || !to || from > to} onClick={() => onApply(from, to)}>
         Show dates
       </button>
+      {from && to && from > to && (
+        <span class="note" data-testid="coverage-range-problem">
+          {' '}
+          the first date is after the last
+        </span>
+      )}
       {chosen && <button onClick={() => onApply(undefined, undefined)}>Default dates</button>}
     </span>
   );
