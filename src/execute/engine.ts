@@ -1,3 +1,4 @@
+import { runStartOf } from '../util/run-id.js';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -80,6 +81,8 @@ export interface Publication {
   readonly runId: string;
   readonly ds?: string;
   readonly interval: Interval;
+  /** When it was published (ms since the epoch). */
+  readonly at?: number;
 }
 
 export type PublishResult<T> =
@@ -100,6 +103,16 @@ export interface EngineHandle extends Warehouse {
  */
 export interface PublishGate {
   run<T>(key: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Whether `newer` was published since the run that publishes now was asked for (`started`):
+ * overlapping runs (a scheduler's catch-up) leave the newer interval's table. One published
+ * before (by a worker, or a scheduler, that lives on) was there when the run was asked for an
+ * older interval: the run builds it, as a run in a process of its own would.
+ */
+function overlapped(newer: Publication, started: number | undefined): boolean {
+  return started === undefined || newer.at === undefined || newer.at >= started;
 }
 
 export class Engine {
@@ -289,14 +302,16 @@ export class Engine {
     try {
       const replaces = taskMaterialization(task.kind)?.laterRunSupersedes ? task.interval : undefined;
       const newer = replaces && this.newest.get(task.relation);
-      if (newer && replaces && newer.runId !== runId && newer.interval.end > replaces.end) return { kind: 'superseded', by: newer };
+      if (newer && replaces && newer.runId !== runId && newer.interval.end > replaces.end && overlapped(newer, runStartOf(runId))) {
+        return { kind: 'superseded', by: newer };
+      }
       if (batch) {
         const value = await commit();
-        if (replaces) batch.onCommit(() => this.newest.set(task.relation, { runId, ds: task.ds, interval: replaces }));
+        if (replaces) batch.onCommit(() => this.newest.set(task.relation, { runId, ds: task.ds, interval: replaces, at: Date.now() }));
         return { kind: 'published', value };
       }
       const value = this.publishGate ? await this.publishGate.run(task.relation, () => this.againOnConflict(commit)) : await this.againOnConflict(commit);
-      if (replaces) this.newest.set(task.relation, { runId, ds: task.ds, interval: replaces });
+      if (replaces) this.newest.set(task.relation, { runId, ds: task.ds, interval: replaces, at: Date.now() });
       return { kind: 'published', value };
     } finally {
       release?.();

@@ -103,6 +103,29 @@ describe('two runs in one process', () => {
     expect(await query(dir, "select table_name from duckdb_tables() where table_name like '__pipe_stage__%'")).toEqual([]);
   });
 
+  it('a run asked for an older date after a newer one published builds it: only a run overlapping the newer publish is superseded', async () => {
+    const dir = tempProject(
+      {
+        'models/snap.sql': "select '{{ ds }}' as ds\n",
+        // Keeps the process's engine (and what it remembers of publishes) while the others run, as a worker does.
+        'models/held.sql': "select n from read_csv({{ var('hold', 'none') | sqlstring }}, header = true, columns = {'n': 'INTEGER'})\n",
+      },
+      'pipe-concurrent-',
+    );
+    const fifo = join(dir, 'held.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const quiet = () => undefined;
+    const holder = run({ project: dir, date: '2024-01-01', select: ['held'], vars: { hold: fifo }, emit: quiet });
+    const gate = await holding(fifo);
+    expect((await run({ project: dir, date: NEWER, select: ['snap'], emit: quiet })).status).toBe('succeeded');
+    const events: PipeEvent[] = [];
+    expect((await run({ project: dir, date: OLDER, select: ['snap'], emit: (e) => events.push(e) })).status).toBe('succeeded');
+    expect(events.filter((e) => e.type === 'task-skipped')).toEqual([]);
+    expect(await query(dir, 'select ds from snap')).toEqual([{ ds: OLDER }]);
+    await gate.release('n\n1\n');
+    expect((await holder).status).toBe('succeeded');
+  });
+
   it('load a changed seed side by side, each under a staging table of its own', async () => {
     const dir = tempProject({ 'seeds/codes.csv': 'code\n1\n', 'models/uses.sql': "select code, '{{ ds }}' as ds from {{ ref('codes') }}\n" }, 'pipe-concurrent-');
     for (let round = 2; round <= 4; round++) {
