@@ -92,6 +92,19 @@ export class Distributed {
           ),
         recordCancelled: (task, slot) =>
           engine.withSession((s) => engine.recordTask(s, { runId: o.runId, taskId: task.id, attempt: 1, status: 'cancelled', endedAt: Date.now(), detail: 'cancelled before a worker took it', worker: slot })),
+        recordUnrecorded: (task, status, error, slot, runner) =>
+          engine.withSession((s) =>
+            engine.recordTask(s, {
+              runId: o.runId,
+              taskId: task.id,
+              attempt: 1,
+              status,
+              endedAt: Date.now(),
+              ...(error ? { error: error.message, errorClass: error.errorClass } : { detail: `recorded by the coordinator: its worker could not` }),
+              worker: slot,
+              runner,
+            }),
+          ),
       });
       return await launch(prepared, { ...o, execute: { ...o.execute, place } });
     } catch (e) {

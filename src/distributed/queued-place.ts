@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { WorkerUtils } from 'graphile-worker';
 import type pg from 'pg';
-import type { EventSink, PipeEvent } from '../events/events.js';
+import type { EventSink, PipeEvent, TaskError } from '../events/events.js';
 import type { RetryPolicy } from '../plan/retry-policy.js';
 import type { Task } from '../plan/task.js';
 import type { PlacedOutcome, TaskPlace } from '../execute/task-place.js';
@@ -41,6 +41,8 @@ export interface QueuedPlaceOptions {
   readonly recordRefusal: (task: Task, message: string, slot: number, runner: string) => Promise<void>;
   /** Records a task taken out of the queue by the run's cancellation (no worker wrote anything of it). */
   readonly recordCancelled: (task: Task, slot: number) => Promise<void>;
+  /** Records how a task ended where its worker could not (see Message's `unrecorded`), with the error it told. */
+  readonly recordUnrecorded: (task: Task, outcome: 'failed' | 'skipped' | 'cancelled', error: TaskError | undefined, slot: number, runner: string) => Promise<void>;
   /** Where the pool connects: the coordinator's heartbeat opens a connection of its own there. */
   readonly config: PgConfig;
   /** Records runs whose coordinator is gone as ended in the run state (see coordinators.ts). */
@@ -52,6 +54,8 @@ interface Waiting {
   readonly resolve: (outcome: PlacedOutcome) => void;
   readonly slot: number;
   started: boolean;
+  /** The error of the task's failure, as its worker told it. */
+  failure?: TaskError;
   /** Why the task went back to the queue after it started, for the start that follows. */
   givenBack?: string;
   /**
@@ -291,11 +295,16 @@ export class QueuedPlace implements TaskPlace {
           return;
         }
         if (w && e.type === 'task-skipped' && e.reason === 'superseded') w.superseded = true;
+        if (w && e.type === 'task-failed') w.failure = e.error;
         this.emit(e);
         return;
       }
       case 'outcome':
         if (fromEarlierRun && message.body.outcome !== 'succeeded') return;
+        // The worker lost its record of the task (its catalog's Postgres restarting): written here, as it told it.
+        if (w && message.body.unrecorded !== undefined && message.body.outcome !== 'succeeded') {
+          await this.o.recordUnrecorded(w.task, message.body.outcome, w.failure, w.slot, workerId).catch(() => undefined);
+        }
         this.settle(key, message.body.outcome === 'succeeded' && w?.superseded ? 'superseded' : message.body.outcome);
         return;
       case 'refused': {

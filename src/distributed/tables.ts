@@ -64,7 +64,8 @@ export async function ensureTables(pool: pg.Pool): Promise<void> {
 /** What a worker tells of a task: an event as it happens, how the task ended, or why the worker will not run it. */
 export type Message =
   | { readonly kind: 'event'; readonly body: unknown }
-  | { readonly kind: 'outcome'; readonly body: { readonly outcome: 'succeeded' | 'failed' | 'skipped' | 'cancelled' } }
+  /** `unrecorded`: why the worker could not record the task's outcome in the run state (the coordinator records it). */
+  | { readonly kind: 'outcome'; readonly body: { readonly outcome: 'succeeded' | 'failed' | 'skipped' | 'cancelled'; readonly unrecorded?: string } }
   | { readonly kind: 'refused'; readonly body: { readonly message: string } }
   /** The worker stopped before the task ended: the task is back in the queue for another. */
   | { readonly kind: 'returned'; readonly body: { readonly message: string } };

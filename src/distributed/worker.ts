@@ -174,7 +174,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         await helpers.addJob(PIPE_TASK, job, { jobKey: key, maxAttempts: 1, jobKeyMode: 'replace' });
         tell({ kind: 'returned', body: { message: `worker ${row.workerId} stopped while running ${job.taskId}: it goes back to the queue` } });
       } else {
-        tell({ kind: 'outcome', body: { outcome } });
+        const unrecorded = engine.lostRecordOf(job.runId, task.id);
+        tell({ kind: 'outcome', body: { outcome, ...(unrecorded === undefined ? {} : { unrecorded }) } });
       }
       await told;
       // Taken from this worker meanwhile (a coordinator found it silent for its lease, through an

@@ -116,8 +116,9 @@ function overlapped(newer: Publication, started: number | undefined): boolean {
 }
 
 export class Engine {
-  /** Runs whose task outcomes were not all recorded, with the first reason (see recordTasks). */
+  /** Runs whose task outcomes were not all recorded, with the first reason, and those tasks (see recordTasks). */
   private readonly lostRecords = new Map<string, string>();
+  private readonly lostTasks = new Set<string>();
 
   /** The engines of this process by resolved path, while they open and while they are open. */
   private static readonly byPath = new Map<string, Promise<Engine>>();
@@ -456,12 +457,17 @@ export class Engine {
     if (records.length === 0) return;
     const masked = records.map((r) => ({ ...r, error: r.error && secrets.mask(r.error), detail: r.detail && secrets.mask(r.detail) }));
     await session.exec(taskResultsSql(masked)).catch((e: unknown) => {
-      for (const r of records) if (!this.lostRecords.has(r.runId)) this.lostRecords.set(r.runId, e instanceof Error ? e.message.split('\n')[0] : String(e));
+      const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      for (const r of records) {
+        if (!this.lostRecords.has(r.runId)) this.lostRecords.set(r.runId, why);
+        this.lostTasks.add(`${r.runId}\u0000${r.taskId}`);
+      }
     });
   }
 
-  /** Why some outcome of the run's tasks could not be recorded (a full disk), if one could not: the run's history is not whole. */
-  lostRecordOf(runId: string): string | undefined {
+  /** Why some outcome of the run's tasks (of its task `taskId`) could not be recorded (a full disk, a lost catalog), if one could not: its history is not whole. */
+  lostRecordOf(runId: string, taskId?: string): string | undefined {
+    if (taskId !== undefined && !this.lostTasks.has(`${runId}\u0000${taskId}`)) return undefined;
     return this.lostRecords.get(runId);
   }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
 import { explain, killRunning, ModelGate, removeTempDirs, RunningPipe, tempDir, writeProjectFiles, type PipeResult } from '../e2e/helpers.js';
-import { backfillIn } from '../support/in-process.js';
+import { backfillIn, historyIn } from '../support/in-process.js';
 import { lakeInstances } from '../support/lake-instances.js';
 import { lakeRowsOf } from '../support/lake-rows.js';
 import { createDatabase, freePort, testPostgres } from '../support/postgres.js';
@@ -151,6 +151,11 @@ describe.skipIf(!pg0)('a pipe worker when Postgres goes away a moment', () => {
       const done = await Promise.race([first, gone]);
       if (typeof done === 'string') throw new Error(done);
       expect([0, 1], explain(done)).toContain(done.code);
+      // History tells what the run told: a failure the worker could not record in the outage, the coordinator did.
+      const runId = String(done.events.find((e) => e.type === 'run-started')?.runId);
+      const told = done.events.find((e) => e.type === 'task-failed' || e.type === 'task-succeeded')?.type === 'task-failed' ? 'failed' : 'succeeded';
+      const recorded = (await historyIn(dir, { runId, json: true })).events.find((e) => e.type === 'task' && e.task_id === 'events@2024-01-01');
+      expect(recorded, explain(done)).toMatchObject({ status: told });
       // The same worker runs the next backfill, on the lake it reaches again.
       gate.open();
       const next = await Promise.race([backfillIn(dir, { start: '2024-01-01', end: '2024-01-02', force: true, distributed: { leaseMs: 60_000 } }), gone]);
