@@ -46,6 +46,21 @@ function packagePaths(packages: ProjectPackages): string[] {
 }
 
 /**
+ * Whether the file watcher passes over a path: a hidden one (see hiddenPath), or one that is
+ * none of the watched paths, nor inside one, nor a folder above one (the project folder's
+ * warehouse, target/, logs/ and the like).
+ */
+function ignoredPath(root: string, watched: () => Iterable<string>): (path: string) => boolean {
+  const hidden = hiddenPath(root, watched);
+  return (path) => {
+    if (hidden(path)) return true;
+    if (path === root) return false;
+    for (const w of watched()) if (path === w || path.startsWith(`${w}${sep}`) || w.startsWith(`${path}${sep}`)) return false;
+    return true;
+  };
+}
+
+/**
  * Whether the file watcher passes over a path: one with a part whose name starts with a dot
  * (`.git`, `.pipe`, an editor's swap file) within the project, or within a watched folder
  * outside it (a local package's), whichever holds it.
@@ -66,7 +81,9 @@ export async function watch(options: WatchOptions): Promise<void> {
   const { interval } = resolveInterval(options.date, options.clock);
   const root = resolve(options.project ?? '.');
   const builder = new ChangeBuilder(options, fs, root, interval);
-  const watched = watchedPaths(loadProject(root, fs));
+  // Read from disk, not through the builds' cache: a save made before the watcher is ready (or
+  // in the moment it becomes so, which it may not report) is read by the first build.
+  const watched = watchedPaths(loadProject(root));
   /** What the file watcher was given, as absolute paths: more as the project names more (a package installed, a local: one declared). */
   const watching = new Set(watched.map((w) => resolve(root, w)));
 
@@ -78,11 +95,16 @@ export async function watch(options: WatchOptions): Promise<void> {
   // Watch first, build second: a save made during the first build is not missed. Loaded
   // here: no other command watches files, and loading it cost every command's start.
   const { default: chokidar } = await import('chokidar');
-  const watchOptions = { ignoreInitial: true, ignored: hiddenPath(root, () => watching) };
-  const watcher = chokidar.watch([...watching], watchOptions);
-  /** Watchers of the paths named since watching started (see watchMore). */
-  const more: (typeof watcher)[] = [];
+  const watchOptions = { ignoreInitial: true, ignored: ignoredPath(root, () => watching) };
+  // One path a watcher: chokidar given several, some of them missing (macros/ before there is
+  // one), says it is ready before it watches them all, and a save made then is never told. The
+  // project folder, less what is not the project's, and each watched path outside it.
+  const within = (w: string) => w === root || w.startsWith(`${root}${sep}`);
+  const watcher = chokidar.watch(root, watchOptions);
+  /** Watchers of the paths outside the project, and of those named since watching started (see watchMore). */
+  const more: (typeof watcher)[] = [...watching].filter((w) => !within(w)).map((w) => chokidar.watch(w, watchOptions));
   const closeWatchers = () => Promise.all([watcher, ...more].map((w) => w.close()));
+  const readyOf = (w: typeof watcher) => new Promise((ready) => w.once('ready', ready));
   /**
    * After a build, what the project names now and is not watched yet (a package's folder newly
    * declared, another install path): watched from now on, by a watcher of its own whose first
@@ -96,9 +118,9 @@ export async function watch(options: WatchOptions): Promise<void> {
       .filter((w) => !watching.has(w));
     if (added.length === 0) return;
     for (const w of added) watching.add(w);
-    const adding = listen(chokidar.watch(added, watchOptions));
-    more.push(adding);
-    await new Promise((ready) => adding.once('ready', ready));
+    const adding = added.map((w) => listen(chokidar.watch(w, watchOptions)));
+    more.push(...adding);
+    await Promise.all(adding.map(readyOf));
   };
 
   const perform = async (effect: WatcherEffect): Promise<void> => {
@@ -148,7 +170,7 @@ export async function watch(options: WatchOptions): Promise<void> {
     machine.send({ kind: 'saved', path, change: event === 'unlinkDir' ? 'unlink' : event });
   };
   const listen = (w: typeof watcher) => w.on('add', onSave('add')).on('change', onSave('change')).on('unlink', onSave('unlink')).on('unlinkDir', onSave('unlinkDir'));
-  listen(watcher).once('ready', () => machine.send({ kind: 'ready' }));
+  void Promise.all([watcher, ...more].map((w) => readyOf(listen(w)))).then(() => machine.send({ kind: 'ready' }));
   const stop = () => machine.send({ kind: 'stop' });
   if (signal.aborted) stop();
   else signal.addEventListener('abort', stop, { once: true });

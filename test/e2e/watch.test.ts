@@ -219,6 +219,20 @@ describe('pipe watch', () => {
     expect(await queryRows(db, 'SELECT k FROM n')).toEqual([{ k: 'n2' }]);
   });
 
+  it('a save made the moment watch says it started is built: no save is lost while the watchers get ready', async () => {
+    const dir = copyExample();
+    const path = 'models/marts/answer.sql';
+    writeProjectFiles(dir, { [path]: 'select 1 as answer' });
+    const w = watch(dir);
+    await w.next((e) => e.type === 'watch-started');
+    writeProjectFiles(dir, { [path]: 'select 2 as answer' });
+    for (;;) {
+      await w.idle();
+      const rows = await queryRows(join(dir, 'warehouse.duckdb'), 'SELECT answer FROM answer').catch(() => []);
+      if (rows[0]?.answer === 2) break;
+    }
+  });
+
   it('two saves in quick succession, and one during the build: the final content is built', async () => {
     const dir = copyExample();
     const gate = new ModelGate(dir);
