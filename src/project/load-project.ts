@@ -433,7 +433,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
 
   const projectFile = optionalYaml(PROJECT_FILE);
   const dbtProject = optionalYaml(DBT_PROJECT_FILE);
-  if (!projectFile) {
+  if (!projectFile && !fs.exists(join(root, PROJECT_FILE))) {
     // pipe.yml, Pipe.yaml: settings (vars, the warehouse, threads) the run would go without.
     const misnamed = fs.list(root, false).find((f) => f !== join(root, PROJECT_FILE) && /^pipe\.ya?ml$/i.test(basename(f)));
     if (misnamed) {

@@ -226,8 +226,8 @@ export class CachedFs implements ProjectFs {
     this.forget(absPath);
     this.record(absPath, event);
     switch (event) {
+      // A file changed is there: listed too, whatever came before (a folder's unlinkDir told after the add of its new file).
       case 'change':
-        return;
       case 'add':
         this.existing.set(absPath, true);
         for (const [key, list] of this.listings) {
@@ -246,12 +246,17 @@ export class CachedFs implements ProjectFs {
         return;
       case 'unlinkDir': {
         const under = `${absPath}${sep}`;
-        for (const p of [...this.existing.keys()]) if (p.startsWith(under)) this.existing.delete(p);
+        for (const p of [...this.existing.keys()]) if (p === absPath || p.startsWith(under)) this.existing.delete(p);
         for (const p of [...this.texts.keys()]) if (p.startsWith(under)) this.forget(p);
+        // A folder replaced at once (rm -rf, then mv, as dbt deps replaces a package) may be
+        // told gone after the add of its new files: there again, it is listed again from the
+        // disk when next asked. Gone, its listings are empty (until files are added again).
+        const replaced = existsSync(absPath);
         for (const [key, list] of this.listings) {
-          // The folder itself and those below it are empty now (until files are added again).
-          if (`${key.slice(2)}${sep}`.startsWith(under)) this.listings.set(key, []);
-          else if (list.some((p) => p.startsWith(under))) this.listings.set(key, list.filter((p) => !p.startsWith(under)));
+          const below = `${key.slice(2)}${sep}`.startsWith(under);
+          if (!below && !list.some((p) => p.startsWith(under))) continue;
+          if (replaced) this.listings.delete(key);
+          else this.listings.set(key, below ? [] : list.filter((p) => !p.startsWith(under)));
         }
         return;
       }

@@ -1,8 +1,8 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/project/load-project.js';
-import { diskFs } from '../../src/project/project-fs.js';
+import { CachedFs, diskFs } from '../../src/project/project-fs.js';
 import { NotUtf8Error } from '../../src/project/utf8.js';
 import { removeProjects, tempProject } from '../support/projects.js';
 
@@ -53,6 +53,20 @@ describe('reading project files from disk', () => {
     expect(diskFs.list(join(dir, 'models'), true).map((p) => p.slice(dir.length + 1))).toEqual(['models/a.sql', 'models/x.sql']);
     const problems = loadProject(dir).diagnostics.map((d) => [d.code, d.location?.file]);
     expect(problems).toEqual([['unreadable-file', 'models/x.sql']]);
+  });
+
+  it('lists a folder replaced at once as it is, whatever order its events are told in', () => {
+    const dir = tempProject({ 'macros/m.sql': 'one', 'models/a.sql': 'select 1' });
+    const fs = new CachedFs();
+    expect(fs.list(join(dir, 'macros'), true)).toEqual([join(dir, 'macros/m.sql')]);
+    // rm -rf macros && mv new macros: the watcher may tell the new file's add before the folder's unlink.
+    rmSync(join(dir, 'macros'), { recursive: true });
+    mkdirSync(join(dir, 'macros'));
+    writeFileSync(join(dir, 'macros/m.sql'), 'two');
+    fs.update(join(dir, 'macros/m.sql'), 'add');
+    fs.update(join(dir, 'macros'), 'unlinkDir');
+    expect(fs.list(join(dir, 'macros'), true)).toEqual([join(dir, 'macros/m.sql')]);
+    expect(fs.read(join(dir, 'macros/m.sql'))).toBe('two');
   });
 
   it('reads a package dbt deps linked into dbt_packages/, as it links a local: package', () => {
