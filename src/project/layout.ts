@@ -16,6 +16,8 @@ export interface ProjectLayout {
   readonly tests: readonly string[];
   readonly snapshots: readonly string[];
   readonly analyses: readonly string[];
+  /** `docs-paths`: where docs blocks (`.md` files) are, when set; else in every folder of the other paths, as dbt looks. */
+  readonly docs?: readonly string[];
 }
 
 export const DBT_PROJECT_FILE = 'dbt_project.yml';
@@ -54,14 +56,14 @@ function cleanPath(p: string): string | undefined {
 /** The folders of a project: dbt's keys when `dbtProject` is there, pipe's folders otherwise. */
 export function projectLayout(dbtProject: YamlSource | undefined, diagnostics: Diagnostic[]): ProjectLayout {
   if (!dbtProject) return DEFAULT_LAYOUT;
-  const layout: Record<keyof ProjectLayout, readonly string[]> = { ...DEFAULT_LAYOUT };
+  const layout: { -readonly [K in keyof ProjectLayout]: ProjectLayout[K] } = { ...DEFAULT_LAYOUT };
   const read = (kind: keyof ProjectLayout, key: string) => {
     const value = dbtProject.data[key];
     if (value === undefined) return;
     const at = { file: dbtProject.file, line: dbtProject.keyLine(key) };
     const list = typeof value === 'string' ? [value] : value;
     if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) {
-      diagnostics.push(error('bad-config', `${key} must be a list of folders, e.g. ["${DEFAULT_LAYOUT[kind][0]}"]`, at));
+      diagnostics.push(error('bad-config', `${key} must be a list of folders, e.g. ["${DEFAULT_LAYOUT[kind]?.[0] ?? 'docs'}"]`, at));
       return;
     }
     const paths: string[] = [];
@@ -73,10 +75,11 @@ export function projectLayout(dbtProject: YamlSource | undefined, diagnostics: D
       }
       if (!paths.includes(clean)) paths.push(clean);
     }
-    layout[kind] = paths;
+    (layout as Record<keyof ProjectLayout, readonly string[]>)[kind] = paths;
   };
   for (const [old, kind] of Object.entries(OLD_KEYS)) read(kind, old);
   for (const [kind, key] of Object.entries(LAYOUT_KEYS) as [keyof ProjectLayout, string][]) read(kind, key);
+  read('docs', 'docs-paths');
   return layout;
 }
 
@@ -145,8 +148,8 @@ export function missingFolders(dbtProject: YamlSource, layout: ProjectLayout, ex
   for (const [kind, key] of Object.entries(LAYOUT_KEYS) as [keyof ProjectLayout, string][]) {
     const given = dbtProject.data[key] !== undefined ? key : Object.keys(OLD_KEYS).find((old) => OLD_KEYS[old] === kind && dbtProject.data[old] !== undefined);
     if (given === undefined) continue;
-    for (const dir of layout[kind]) {
-      if (exists(dir) || dir === DEFAULT_LAYOUT[kind][0] || (kind === 'analyses' && dir === 'analysis')) continue;
+    for (const dir of layout[kind] ?? []) {
+      if (exists(dir) || dir === DEFAULT_LAYOUT[kind]?.[0] || (kind === 'analyses' && dir === 'analysis')) continue;
       out.push(warning('missing-folder', `${given}: the folder ${dir} does not exist: nothing is read from it`, { file: dbtProject.file, line: dbtProject.keyLine(given) }, { hint: 'check the folder\'s name, or leave it out' }));
     }
   }

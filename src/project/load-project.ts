@@ -514,6 +514,12 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
 
   const models: ModelSource[] = [];
   const docs: DocsSource[] = [];
+  /** A `.md` file's docs blocks, read where dbt looks for them (docs-paths, else the folders of the other paths). */
+  const readDocs = (abs: string, pkg?: InstalledPackage) => {
+    if (extname(abs) !== '.md') return;
+    const text = readText(fs, abs, rel(abs), diagnostics);
+    if (text !== undefined) docs.push({ file: rel(abs), text, ...(pkg ? { package: pkg.name } : {}) });
+  };
   const seen = new Map<string, string>();
   /** Names (lowercased) of the packages' nodes among `seen`. */
   const packaged = new Set<string>();
@@ -528,8 +534,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       continue;
     }
     if (ext === '.md') {
-      const text = readText(fs, abs, rel(abs), diagnostics);
-      if (text !== undefined) docs.push({ file: rel(abs), text, ...(pkg ? { package: pkg.name } : {}) });
+      if (!(pkg?.layout ?? layout).docs) readDocs(abs, pkg);
       continue;
     }
     if (ext === '.py') {
@@ -586,7 +591,8 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
       continue;
     }
     if (ext !== '.csv') {
-      if (!pkg) notReadForCase(abs, ext, '.csv', 'seed');
+      if (ext === '.md' && !(pkg?.layout ?? layout).docs) readDocs(abs, pkg);
+      else if (!pkg) notReadForCase(abs, ext, '.csv', 'seed');
       continue;
     }
     const name = basename(abs, '.csv');
@@ -646,9 +652,15 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
     seeds.push({ name, file, absPath: abs, hash, head, dbtTypes, yaml: sideYaml(fs, abs, root, listed, diagnostics, readYaml), ...(pkg ? { package: pkg } : {}) });
   }
 
+  // Docs blocks where docs-paths says (else in the folders of the other paths, as the loops meet them).
+  for (const { base, layout: folders, package: pkg } of origins) {
+    if (folders.docs) for (const abs of listAll(folders.docs, base, true)) readDocs(abs, pkg);
+  }
+
   const macros: MacroSource[] = [];
   for (const abs of listAll(layout.macros)) {
     const ext = extname(abs);
+    if (ext === '.md' && !layout.docs) readDocs(abs);
     if (YAML_EXTENSIONS.includes(ext)) {
       const yaml = readYaml(fs, abs, rel(abs), diagnostics);
       if (yaml && isPropertiesFile(yaml.data)) properties.push(yaml);
@@ -698,6 +710,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
   const snapshotNames = new Map<string, string>();
   for (const { base, layout: folders, package: pkg } of origins) for (const abs of listAll(folders.snapshots, base)) {
     const ext = extname(abs);
+    if (ext === '.md' && !folders.docs) readDocs(abs, pkg);
     if (YAML_EXTENSIONS.includes(ext)) {
       const yaml = readYaml(fs, abs, rel(abs), diagnostics);
       if (yaml && isPropertiesFile(yaml.data)) properties.push(yaml);
@@ -745,6 +758,7 @@ function loadAll(root: string, fs: ProjectFs, yamlCache: ParsedYamlCache | undef
   }
   for (const abs of listAll(layout.analyses)) {
     if (extname(abs) === '.sql') unused.push({ file: rel(abs), what: 'analyses' });
+    else if (!layout.docs) readDocs(abs);
   }
 
   const pipelines: PipelineSource[] = [];

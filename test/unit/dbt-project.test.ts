@@ -356,6 +356,24 @@ models:
     expect(notice).not.toContain('snap');
   });
 
+  it('reads docs blocks where docs-paths says, else in the folders of every other path, as dbt does', () => {
+    const described = (files: Record<string, string>) => {
+      const a = run({
+        'models/m.sql': 'select 1 as status',
+        'models/m.yml': 'version: 2\nmodels:\n  - name: m\n    columns:\n      - name: status\n        description: \'{{ doc("status") }}\'\n',
+        ...files,
+      });
+      return { errors: errors(a), text: (a.nodes.get('m') as { columns?: readonly { description?: string }[] }).columns?.[0]?.description };
+    };
+    expect(described({ 'dbt_project.yml': 'name: shop\ndocs-paths: ["docs"]\n', 'docs/status.md': '{% docs status %}Placed or shipped.{% enddocs %}' })).toEqual({ errors: [], text: 'Placed or shipped.' });
+    // Without docs-paths: a macro folder's block is found, as dbt finds it.
+    expect(described({ 'dbt_project.yml': 'name: shop\n', 'macros/status.md': '{% docs status %}From macros.{% enddocs %}' })).toEqual({ errors: [], text: 'From macros.' });
+    // With docs-paths, the model folders' blocks are not read.
+    expect(described({ 'dbt_project.yml': 'name: shop\ndocs-paths: ["docs"]\n', 'docs/none.md': '', 'models/status.md': '{% docs status %}x{% enddocs %}' }).errors.map((e) => String(e[1]))).toEqual([
+      "doc('status'): no docs block of that name",
+    ]);
+  });
+
   it('warns of a folder dbt_project.yml names that the project does not have, at its line', () => {
     // Folders of dbt's default names, as dbt init writes them, may be absent: git keeps no empty folder.
     const a = run({ 'dbt_project.yml': 'name: shop\nmodel-paths: ["modelz", "models"]\nsource-paths: ["x"]\ntest-paths: ["tests"]\nanalysis-paths: ["analysis"]\nmacro-paths: ["macro"]\n', 'models/a.sql': 'select 1 as id' });

@@ -40,7 +40,7 @@ export interface RunHooks {
 export const NO_RUN_HOOKS: RunHooks = { start: [], end: [] };
 
 /** Keys pipe reads. The `*-paths` keys are read when the project is loaded (layout.ts). */
-const READ = new Set(['name', 'profile', 'vars', 'dispatch', 'models', 'seeds', 'sources', 'data_tests', 'tests', 'snapshots', ...Object.values(LAYOUT_KEYS), 'source-paths', 'data-paths']);
+const READ = new Set(['name', 'profile', 'vars', 'dispatch', 'models', 'seeds', 'sources', 'data_tests', 'tests', 'snapshots', ...Object.values(LAYOUT_KEYS), 'source-paths', 'data-paths', 'docs-paths']);
 
 /** Keys about dbt itself (its version, where it writes its artifacts): nothing to build from. */
 const DBT_ITSELF = new Set([
@@ -51,7 +51,6 @@ const DBT_ITSELF = new Set([
   'log-path',
   'packages-install-path',
   'clean-targets',
-  'docs-paths',
   'asset-paths',
 ]);
 

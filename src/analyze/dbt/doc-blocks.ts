@@ -53,7 +53,7 @@ export class DocBlocks {
       const names = [...this.blocks.keys()];
       diagnostics.push(
         error('bad-docs', `doc('${key.replace('.', "', '")}'): no docs block of that name`, at, {
-          hint: didYouMean(second ?? first, names) ?? 'a docs block is {% docs name %}…{% enddocs %} in a .md file of the model folders',
+          hint: didYouMean(second ?? first, names) ?? 'a docs block is {% docs name %}…{% enddocs %} in a .md file of the folders docs-paths names in dbt_project.yml (by default, of the model, seed, macro, snapshot and analysis folders)',
         }),
       );
       return call;
