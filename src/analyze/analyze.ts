@@ -1951,7 +1951,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
         if (!unusedSettings.has(key)) unusedSettings.set(key, at);
       },
       storeFailures: options.invocation?.storeFailures === true,
-      failuresSchema: (custom, test) => dbtContext.dbtSchema?.(custom, { ...test, kind: 'test' }) ?? dbtSchemaName(targetSchema, custom),
+      failuresSchema: (custom, test) => dbtContext.dbtSchema?.(custom, { ...test, kind: 'test', config: () => test.config }) ?? dbtSchemaName(targetSchema, custom),
       ownRelation,
       targetSchema,
     },

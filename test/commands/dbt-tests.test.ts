@@ -317,6 +317,20 @@ models:
     ]);
   });
 
+  it("gives generate_schema_name a test's tags and config, as dbt's node holds them, for the schema its failures are kept in", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\nprofile: shop\ndata_tests:\n  +tags: audit_me\n  +store_failures: true\n',
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
+      'models/orders.sql': 'select 1 as id union all select 1',
+      'models/orders.yml': 'version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: id\n        data_tests: [{unique: {config: {severity: warn}}}]\n',
+      'macros/gsn.sql':
+        "{% macro generate_schema_name(custom_schema_name, node) -%}\n{%- if node.resource_type == 'test' -%} tests_{{ node.tags | join('_') }}_{{ node.config.severity | lower }}\n{%- else -%} {{ target.schema }}{%- endif -%}\n{%- endmacro %}\n",
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, explain(r)).toBe(0);
+    expect(await queryWarehouse(dir, "select distinct table_schema as s from information_schema.tables where table_name like 'unique_orders%'")).toEqual([{ s: 'tests_audit_me_warn' }]);
+  });
+
   it('a test the database refuses, or whose fail_calc counts nothing, fails its task at the test', async () => {
     const schema = (test: string) => `version: 2\nmodels:\n  - name: orders\n    data_tests:\n${test}`;
     const dir = tempProject({ ...FILES, 'models/schema.yml': schema('      - unique:\n          column_name: "order_id + missing_column"\n') });

@@ -9,7 +9,7 @@ import type { SourceCall } from '../sources.js';
 import type { MacroSignature } from '../macro-signatures.js';
 import { settingsOf, mergeSettings, type ConfigSetting } from './config-tree.js';
 import type { DbtTestSpec } from './properties.js';
-import { folderTestSettings, limited, shouldStoreFailures, testConfig, TestConfigReads, type TestConfig } from './test-config.js';
+import { folderTestSettings, limited, shouldStoreFailures, testConfig, TestConfigReads, testNodeConfig, type TestConfig } from './test-config.js';
 import { dbtTestNames, pyStr } from './test-names.js';
 import type { RenderPhase } from '../jinja/introspection.js';
 
@@ -116,6 +116,8 @@ export interface FailuresOf {
   readonly name: string;
   readonly fqn: readonly string[];
   readonly file: string;
+  /** Its config as the node generate_schema_name is given holds it (see testNodeConfig). */
+  readonly config: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -246,7 +248,8 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
 
   const config = testConfig(settingsWith(definition), { test: testName, renderText: ctx.renderText, unused: ctx.unused }, diagnostics);
   if (!config || !config.enabled) return undefined;
-  const store = failuresStore(config, ctx.storeFailuresFlag, spec.name ?? names.alias, { name: testName, fqn, file: spec.location.file }, ctx.failuresSchema, ctx.ownRelation);
+  const failuresOf = { name: testName, fqn, file: spec.location.file, config: testNodeConfig(config) };
+  const store = failuresStore(config, ctx.storeFailuresFlag, spec.name ?? names.alias, failuresOf, ctx.failuresSchema, ctx.ownRelation);
 
   const tested = refToken(spec.on.name);
   const model = config.where === undefined ? tested : `(select * from ${tested} where ${config.where}) dbt_subquery`;
@@ -281,7 +284,7 @@ function genericTest(spec: DbtTestSpec, ctx: GenericTestContext, diagnostics: Di
         fqn,
         reads,
         alias: spec.name ?? names.alias,
-        schema: store?.schema ?? ctx.failuresSchema(config.schema, { name: testName, fqn, file: spec.location.file }),
+        schema: store?.schema ?? ctx.failuresSchema(config.schema, failuresOf),
         macros: testMacros(impl, name, ctx.projectName),
         generic: {
           test: name,

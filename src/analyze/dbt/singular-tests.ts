@@ -8,7 +8,7 @@ import { CallSites } from '../call-sites.js';
 import { mergeSettings, settingsOf } from './config-tree.js';
 import { failuresStore, queryAtRun, type DbtTest, type FailuresOf, type NodeState, type RenderedTest, type TestConfigValue, type TestRunPhase } from './dbt-tests.js';
 import type { RenderPhase } from '../jinja/introspection.js';
-import { folderTestSettings, limited, shouldStoreFailures, testConfig, TestConfigReads } from './test-config.js';
+import { folderTestSettings, limited, shouldStoreFailures, testConfig, TestConfigReads, testNodeConfig } from './test-config.js';
 
 /**
  * A dbt project's singular tests: each `.sql` file of the test folders is a query whose rows
@@ -81,7 +81,8 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
   const settings = settingsAfter(parse.config);
   const config = testConfig(settings, { test: file.name, renderText: ctx.renderText, unused: ctx.unused }, diagnostics);
   if (!config || !config.enabled) return undefined;
-  const store = failuresStore(config, ctx.storeFailuresFlag, file.name, { name: file.name, fqn, file: file.file }, ctx.failuresSchema, ctx.ownRelation);
+  const failuresOf = { name: file.name, fqn, file: file.file, config: testNodeConfig(config) };
+  const store = failuresStore(config, ctx.storeFailuresFlag, file.name, failuresOf, ctx.failuresSchema, ctx.ownRelation);
 
   const reads: string[] = [];
   let ok = true;
@@ -144,7 +145,7 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
       tags: config.tags,
       ...(parse.readsWarehouse ? { atRun: (phase: RenderPhase) => queryAtRun(file.name, at, render(stores, { phase, parse }), config.limit) } : {}),
       ...(store ? { storeFailures: store } : {}),
-      dbt: { fqn, reads, schema: store?.schema ?? ctx.failuresSchema(config.schema, { name: file.name, fqn, file: file.file }) },
+      dbt: { fqn, reads, schema: store?.schema ?? ctx.failuresSchema(config.schema, failuresOf) },
     },
   };
 }

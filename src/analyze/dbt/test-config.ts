@@ -246,3 +246,22 @@ const READ = new Set(['enabled', 'severity', 'where', 'limit', 'fail_calc', 'war
 export function limited(sql: string, limit: number | undefined): string {
   return limit === undefined ? sql : `${sql}\nlimit ${limit}`;
 }
+
+/**
+ * A test's config as dbt's node holds it when generate_schema_name names the schema its
+ * failures are kept in (`node.tags`, `node.config.severity`): the keys dbt sets, from the
+ * config as merged (folders', the definition's, its properties').
+ */
+export function testNodeConfig(config: TestConfig): Readonly<Record<string, unknown>> {
+  return {
+    enabled: config.enabled,
+    materialized: 'test',
+    severity: config.severity.toUpperCase(),
+    tags: [...config.tags],
+    schema: config.schema,
+    ...(config.alias === undefined ? {} : { alias: config.alias }),
+    ...(config.where === undefined ? {} : { where: config.where }),
+    ...(config.limit === undefined ? {} : { limit: config.limit }),
+    ...(config.storeFailures === undefined ? {} : { store_failures: config.storeFailures }),
+  };
+}
