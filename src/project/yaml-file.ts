@@ -81,14 +81,17 @@ export function parsePyyaml(text: string, options: { readonly lineCounter?: Line
  */
 function yamlErrorHint(code: string, text: string, offset: number): string | undefined {
   if (code === 'MULTIPLE_DOCS') return 'a file of pipe or dbt is one YAML document: remove the --- line, or put what follows it in a file of its own';
-  if (code === 'DUPLICATE_KEY') {
-    const key = /^\s*(?:-\s+)?("[^"]*"|'[^']*'|[^:#\n]+?)\s*:/.exec(text.slice(offset, text.indexOf('\n', offset) >>> 0))?.[1];
-    return `${key === undefined ? 'this key' : `'${key}'`} is given twice in one mapping; keep the one you mean (dbt would keep the last without a word)`;
-  }
+  if (code === 'DUPLICATE_KEY') return `${duplicateKeyName(text, offset)} is given twice in one mapping; keep the one you mean`;
   if (code === 'MISSING_CHAR' && text.charAt(offset - 1) !== '\n' && /["']/.test(text.slice(text.lastIndexOf('\n', offset - 1) + 1, offset))) {
     return 'a quoted text may go on over several lines only with those lines indented more than its key; indent them, or use a block scalar (key: >)';
   }
   return undefined;
+}
+
+/** The key given twice whose second place is at `offset`, quoted (`'marts'`), as the text writes it. */
+function duplicateKeyName(text: string, offset: number): string {
+  const key = /^\s*(?:-\s+)?("[^"]*"|'[^']*'|[^:#\n]+?)\s*:/.exec(text.slice(offset, text.indexOf('\n', offset) >>> 0))?.[1];
+  return key === undefined ? 'this key' : `'${key}'`;
 }
 
 /** A key YAML 1.1 reads as a boolean or null (`off:`), which dbt stops on in dbt_project.yml and matches no folder or name. */
@@ -111,7 +114,15 @@ export function parseYaml(text: string, file: string, diagnostics: Diagnostic[],
 export function parseYamlDocument(text: string, file: string, diagnostics: Diagnostic[], lines = new Map<string, number>(), dialect: YamlDialect = 'pipe'): YamlSource | undefined {
   const lineCounter = new LineCounter();
   // Merge keys (`<<: *defaults`) in both, as PyYAML merges them.
-  const doc: Document = dialect === 'pyyaml' ? parsePyyaml(text, { lineCounter }) : parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
+  let doc: Document = dialect === 'pyyaml' ? parsePyyaml(text, { lineCounter }) : parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
+  // A key given twice in a file written for dbt: read as PyYAML reads it, the last one, and said.
+  if (dialect === 'pyyaml' && doc.errors.length > 0 && doc.errors.every((e) => e.code === 'DUPLICATE_KEY')) {
+    for (const e of doc.errors) {
+      const pos = lineCounter.linePos(e.pos[0]);
+      diagnostics.push(warning('yaml-duplicate-key', `${duplicateKeyName(text, e.pos[0])} is given twice in one mapping: the last one is read, as dbt reads it`, { file, line: pos.line, column: pos.col }, { hint: 'keep the one you mean' }));
+    }
+    doc = parsePyyaml(text, { lineCounter: new LineCounter(), uniqueKeys: false });
+  }
   if (doc.errors.length > 0) {
     // Past the stack's depth the package may report more errors, whose number depends on the stack left: the first one says it all.
     const overflow = doc.errors.find((e) => e.message.startsWith('Maximum call stack size exceeded'));

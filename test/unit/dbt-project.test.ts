@@ -819,8 +819,17 @@ models:
     expect(a.diagnostics.map((d) => [d.message, d.location?.line, d.hint])).toEqual([
       ['invalid YAML: Missing closing "quote', 6, 'a quoted text may go on over several lines only with those lines indented more than its key; indent them, or use a block scalar (key: >)'],
       ['invalid YAML: Implicit map keys need to be followed by map values', 7, undefined],
-      ['invalid YAML: Map keys must be unique', 9, "'name' is given twice in one mapping; keep the one you mean (dbt would keep the last without a word)"],
+      ['invalid YAML: Map keys must be unique', 9, "'name' is given twice in one mapping; keep the one you mean"],
     ]);
+  });
+
+  it('reads a key given twice as dbt does, the last one, and says so at its second place', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    marts:\n      +materialized: table\n    marts:\n      +materialized: view\n',
+      'models/marts/m.sql': 'select 1 as id',
+    });
+    expect(a.diagnostics.map((d) => [d.severity, d.message, d.location?.line])).toEqual([['warning', "'marts' is given twice in one mapping: the last one is read, as dbt reads it", 6]]);
+    expect((a.nodes.get('m') as { config: { kind: string } }).config.kind).toBe('view');
   });
 
   it('still refuses an empty YAML file beside no model in a pipe project', () => {
@@ -1055,12 +1064,12 @@ describe('a properties file that cannot be read', () => {
   it('is refused at its line, and a source() of what it may declare says so rather than to declare it', () => {
     const a = run({
       'dbt_project.yml': 'name: shop\nprofile: shop\n',
-      'models/src.yml': 'version: 2\nsources:\n  - name: raw\n    tables:\n      - name: orders\n        columns:\n          - name: id\n            tests: [not_null]\n            tests: [unique]\n',
+      'models/src.yml': 'version: 2\nsources:\n  - name: raw\n    tables:\n      - name: orders\n        columns:\n          - name: id\n            tests: [not_null]\n            description: "it\n',
       'models/a.sql': "select * from {{ source('raw', 'orders') }}",
     });
     const found = a.diagnostics.filter((d) => d.severity === 'error');
     expect(found.map((d) => [d.code, d.location?.file, d.location?.line])).toEqual([
-      ['yaml-syntax', 'models/src.yml', 9],
+      ['yaml-syntax', 'models/src.yml', 10],
       ['unknown-source', 'models/a.sql', 1],
     ]);
     expect(found[1].hint).toBe('models/src.yml could not be read (see its error): a source declared there is unknown until it is fixed');
