@@ -6,6 +6,9 @@ import { sequentialOrder } from '../plan/sequential-order.js';
 import { displayWidth, padDisplay } from '../logging/width.js';
 import { lookbackReason } from '../logging/lookback-reason.js';
 
+/** Whether a planned task would not run because what it writes is current: a model built from the same inputs, a seed unchanged since it was loaded. */
+const upToDate = (t: Task) => t.noop?.reason === 'current' || t.noop?.reason === 'up-to-date';
+
 /** Why a planned task would not run, if it would not. */
 function skipped(t: Task): string | undefined {
   return t.noop?.detail ?? t.blocked;
@@ -28,7 +31,7 @@ function plannedTaskJson(t: Task, order: number, steps: boolean): string {
     upstream: t.upstream,
     sql_hash: t.sqlHash,
     ...(t.renderAtRun ? { rendered_at_run: true } : {}),
-    ...(t.noop?.reason === 'current' ? { up_to_date: true } : {}),
+    ...(upToDate(t) ? { up_to_date: true } : {}),
   };
   return JSON.stringify(steps ? { ...base, after: t.after, skipped: skipped(t), steps: skipped(t) === undefined ? t.steps : [] } : base, renderedAtRun);
 }
@@ -119,7 +122,7 @@ export function formatPlan(
   if (steps) {
     lines.push('', ...stepsInOrder(ordered));
   } else {
-    ordered.forEach((t, i) => lines.push(`  ${String(i + 1).padStart(4)}. ${t.id}${waitsFor(t)}${t.noop?.reason === 'current' ? '  = up to date' : ''}`));
+    ordered.forEach((t, i) => lines.push(`  ${String(i + 1).padStart(4)}. ${t.id}${waitsFor(t)}${upToDate(t) ? '  = up to date' : ''}`));
     lines.push('');
   }
   lines.push('nothing was written (--dry-run)');
