@@ -600,9 +600,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       if (o.json) {
         if (models.length > 0) logger.result(models.map((m) => JSON.stringify({ type: 'compiled', ...m })).join('\n'));
       }
-      // A model's last task is its run's own interval; those before it are its lookback's.
-      // The compiled SQL as it runs, byte for byte: it is what a user pipes into a file or DuckDB.
-      else if (model !== undefined || o.inline !== undefined) logger.result(models[models.length - 1]?.sql ?? '', true);
+      // One model's one task: the compiled SQL as it runs, byte for byte, which a user pipes into a
+      // file or DuckDB. One with lookback dates has a task each (its run's own interval last), each said.
+      else if ((model !== undefined || o.inline !== undefined) && models.length <= 1) logger.result(models[0]?.sql ?? '', true);
       else logger.result(models.map((m) => `-- ${m.model} (${m.materialized}) · ${m.file} · ds ${m.ds}${m.lookback ? ` (${lookbackReason(m.lookback)})` : ''}\n${m.sql};\n`).join('\n'));
     } catch (e) {
       exitCode = report(e, logger);

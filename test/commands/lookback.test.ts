@@ -6,6 +6,7 @@ import { runDryRun } from '../../src/commands/run.js';
 import { formatRunPlan } from '../../src/cli/format-plan.js';
 import { backfillIn, backfillMissingIn, compileIn, retryIn, runIn, scheduleIn } from '../support/in-process.js';
 import { notCurrentAgreed } from '../support/status-standings.js';
+import { cliIn } from '../support/cli-in-process.js';
 import { DAILY, eventsProject } from '../support/incremental-project.js';
 
 /**
@@ -118,6 +119,15 @@ describe('lookback', () => {
       ['2024-01-05', undefined],
     ]);
     expect((await compileIn(dir, { date: '2024-01-05', select: ['daily_total'] })).models.map((m) => m.ds)).toEqual(['2024-01-05']);
+    // pipe compile MODEL prints each of its tasks, said, where it has several (its own lookback); its SQL alone where one.
+    const several = await cliIn(['compile', 'orders', '--date', '2024-01-05', '--project', dir]);
+    expect(several.stdout.match(/^-- orders \(incremental\) · models\/orders\.sql · ds \S+/gm)).toEqual([
+      '-- orders (incremental) · models/orders.sql · ds 2024-01-03',
+      '-- orders (incremental) · models/orders.sql · ds 2024-01-04',
+      '-- orders (incremental) · models/orders.sql · ds 2024-01-05',
+    ]);
+    const alone = await cliIn(['compile', 'daily_total', '--date', '2024-01-05', '--project', dir]);
+    expect(alone.stdout.trim()).toBe("select day, amount * 10 as amount10 from \"main\".\"orders\"\nwhere day >= '2024-01-05' and day < '2024-01-06'");
   });
 
   it('rebuilds exactly D-N … D when late rows change them, nothing when nothing did; status and --missing name the dates it leaves', async () => {
