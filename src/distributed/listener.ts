@@ -1,3 +1,4 @@
+import { sleep } from '../util/sleep.js';
 import type pg from 'pg';
 
 /**
@@ -68,10 +69,8 @@ export class Listener {
   private async reconnect(): Promise<void> {
     const { signal } = this.closed;
     for (let wait = 100; !signal.aborted; wait = Math.min(wait * 2, 5_000)) {
-      await new Promise<void>((res) => {
-        const timer = setTimeout(res, wait);
-        signal.addEventListener('abort', () => (clearTimeout(timer), res()), { once: true });
-      });
+      // Its listener goes when the wait ends: one per wait, on a signal that lives as long as the process, would leak.
+      await sleep(wait, signal);
       if (signal.aborted) break;
       try {
         await this.connect();

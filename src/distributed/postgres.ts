@@ -1,3 +1,4 @@
+import { sleep } from '../util/sleep.js';
 import type pg from 'pg';
 import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import { secrets } from '../secrets/secrets.js';
@@ -122,13 +123,7 @@ export async function untilSent(send: () => Promise<void>, signal: AbortSignal):
     } catch (e) {
       if (signal.aborted || !isConnectionLoss(e)) throw e;
     }
-    await new Promise<void>((res) => {
-      const done = () => {
-        clearTimeout(timer);
-        res();
-      };
-      const timer = setTimeout(done, wait);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    // Its listener goes when the wait ends: one per wait, on a worker's signal, would leak through a long outage.
+    await sleep(wait, signal);
   }
 }
