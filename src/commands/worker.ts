@@ -55,7 +55,15 @@ export async function worker(options: WorkerCommandOptions): Promise<void> {
         fingerprint: projectFingerprint(project.files),
       };
       options.emit({ type: 'notice', message: `worker ${row.workerId} ready: ${options.concurrency} task${options.concurrency === 1 ? '' : 's'} at once, on ${handle.location} (project ${row.fingerprint})` });
-      await runWorker({ engine: handle.engine, pool, config, row, concurrency: options.concurrency, emit: options.emit, signal: options.signal }).catch((e: unknown) => {
+      // A project that does not load now (a save half made) is the one read before.
+      const fingerprintNow = () => {
+        try {
+          return projectFingerprint(openProject(options).files);
+        } catch {
+          return row.fingerprint;
+        }
+      };
+      await runWorker({ engine: handle.engine, pool, config, row, concurrency: options.concurrency, emit: options.emit, signal: options.signal, fingerprintNow }).catch((e: unknown) => {
         throw isPostgresError(e) || isConnectionLoss(e) ? unreachable(config, e) : e;
       });
       options.emit({ type: 'notice', message: `worker ${row.workerId} stopped` });

@@ -41,6 +41,8 @@ export interface WorkerOptions {
   readonly emit: EventSink;
   /** Aborted to stop the worker. */
   readonly signal: AbortSignal;
+  /** The project's fingerprint as its files are now: read again when a task's differs (the files were updated since the worker started). */
+  readonly fingerprintNow?: () => string;
 }
 
 interface Running {
@@ -51,6 +53,8 @@ interface Running {
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const { pool, row, engine } = o;
   const running = new Map<string, Running>();
+  /** The fingerprint of the project as this worker last read it. */
+  let fingerprint = row.fingerprint;
   /** Who this worker is to the coordinator of a run it takes for gone. */
   const taker = `worker ${row.workerId}${row.workerId === `${row.host}:${row.pid}` ? '' : ` (${row.host}:${row.pid})`}`;
   /**
@@ -119,10 +123,18 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         `it was queued by ${job.pipeVersion === undefined ? 'an older pipe' : `pipe ${job.pipeVersion}`} at ${job.coordinator}, and this worker is pipe ${PIPE_VERSION}; run the same pipe version on every machine`,
       );
     }
-    if (job.fingerprint !== row.fingerprint) {
+    if (job.fingerprint !== fingerprint) {
+      // The project's files may have changed since the worker read them (a deploy): read again.
+      const now = o.fingerprintNow?.() ?? fingerprint;
+      if (now !== fingerprint) {
+        o.emit({ type: 'notice', message: `worker ${row.workerId}: the project's files changed since it read them (fingerprint ${fingerprint}, now ${now})` });
+        fingerprint = now;
+      }
+    }
+    if (job.fingerprint !== fingerprint) {
       return refuse(
         'refused',
-        `its project differs from the coordinator's (fingerprint ${row.fingerprint} here, ${job.fingerprint} at ${job.coordinator}); give every machine the same project files`,
+        `its project differs from the coordinator's (fingerprint ${fingerprint} here, read again now, ${job.fingerprint} at ${job.coordinator}); give every machine the same project files`,
       );
     }
     // A job of a run whose coordinator is gone (on any machine): the run is ended here if nobody has yet.

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/analyze/model-config.js';
 import type { LakeTarget } from '../../src/warehouse/warehouse-setup.js';
 import { explain, killRunning, ModelGate, removeTempDirs, RunningPipe, tempDir, type PipeResult, writeProjectFiles } from '../e2e/helpers.js';
-import { backfillIn } from '../support/in-process.js';
+import { backfillIn, retryIn } from '../support/in-process.js';
 import { lakeRowsOf } from '../support/lake-rows.js';
 import { lakeInstances } from '../support/lake-instances.js';
 import { createDatabase, testPostgres, type TestPostgres } from '../support/postgres.js';
@@ -86,7 +86,7 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
   /** The tables as one process builds them. */
   let alone: Record<string, unknown>[][];
   /** A lake of its own and a worker of another project on it, started with the others. */
-  let refusing: { dir: string; worker: RunningPipe };
+  let refusing: { dir: string; other: string; worker: RunningPipe };
   beforeAll(async () => {
     local = lakeProject();
     shared = lakeProject();
@@ -97,7 +97,7 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
     // The same lake, its data where the first project keeps it (a shared folder or bucket, between machines).
     writeFileSync(join(other, 'pipe.yaml'), readFileSync(join(dir, 'pipe.yaml'), 'utf8').replace('data_path: lake/', `data_path: ${join(dir, 'lake')}/`));
     writeFileSync(join(other, 'models/daily.sql'), "{{ config(materialized='table') }}\nselect d, count(*) * 2 as n from {{ ref('events') }} group by d\n");
-    refusing = { dir, worker: startWorkers(other, 1)[0] };
+    refusing = { dir, other, worker: startWorkers(other, 1)[0] };
     // The same backfill in one process, while the workers start.
     const built = await backfillIn(local.dir, { start: '2024-01-01', end: LAST, parallel: 8 });
     expect(built.code, explain(built)).toBe(0);
@@ -177,6 +177,11 @@ describe.skipIf(!pg0)('a backfill distributed over pipe worker processes', () =>
     for (const f of failed) expect(f.error.message).toMatch(/^worker w1 refused the task: its project differs from the coordinator's/);
     // One cause, one error in the summary, however many tasks it stopped.
     expect(done.stdout).toMatch(/Failures \(3, 1 distinct error\)/);
+    // Its files made the coordinator's (a deploy, the worker running on): it reads them again and runs the tasks.
+    writeFileSync(join(refusing.other, 'models/daily.sql'), readFileSync(join(refusing.dir, 'models/daily.sql'), 'utf8'));
+    const again = await retryIn(refusing.dir, { distributed: { leaseMs: 30_000 } });
+    expect(again.code, explain(again)).toBe(0);
+    await refusing.worker.waitFor((e) => e.type === 'notice' && String(e.message).includes("the project's files changed since it read them"));
   });
 
   it('a task given back from a worker killed mid-task starts again on another, which the coordinator words as what happened', async () => {
