@@ -261,6 +261,12 @@ describe.skipIf(!pg)('opening a DuckLake', () => {
     expect((await backfillIn(dir, { start: '2024-01-01', end: '2024-01-02' })).code).toBe(0);
     const lake: LakeTarget = { catalog: { kind: 'file', path: join(dir, 'lake.ducklake') }, dataPath: join(dir, 'files/'), shown: '', source: { owner: 'test' } };
     expect(await lakeRows(lake, 'SELECT count(*)::INTEGER AS n FROM main.a')).toEqual([{ n: 2 }]);
+    // A data_path other than the one the catalog was made with (a checkout elsewhere): said so, with the path it keeps.
+    writeProjectFiles(dir, { 'pipe.yaml': 'warehouse:\n  type: ducklake\n  catalog: lake.ducklake\n  data_path: other/\n' });
+    const moved = await runIn(dir, { date: '2024-01-03' });
+    expect(moved.code, explain(moved)).toBe(2);
+    expect(moved.stderr).toContain(`keeps its data in ${join(dir, 'files')}/, and data_path: names ${join(dir, 'other')}/ here`);
+    expect(moved.stderr).not.toContain('Postgres');
   });
 
   it('refuses constraints DuckLake cannot keep, at the properties file', async () => {

@@ -126,6 +126,15 @@ async function attach(connection: DuckDBConnection, lake: LakeTarget, location: 
     const message = e instanceof Error ? e.message : String(e);
     const lock = LOCK_RE.exec(message);
     if (lock) throw new WarehouseLockedError(location, Number(lock[2]), lock[1]);
+    // The catalog keeps the data folder it was made with: a checkout elsewhere resolves data_path: lake/ to another.
+    const moved = /DATA_PATH parameter "([^"]*)" does not match existing data path in the catalog "([^"]*)"/.exec(message);
+    if (moved) {
+      throw new DiagnosticError([
+        error('warehouse-setup', `the DuckLake ${lake.shown} keeps its data in ${moved[2]}, and data_path: names ${moved[1]} here (${lake.source.owner})`, lake.source.at, {
+          hint: `give every machine and folder the same data_path, an absolute path or a shared location (data_path: ${moved[2]})`,
+        }),
+      ]);
+    }
     const lost = catalogProblem(message);
     const why = lost ? `its catalog's Postgres${lost.where} cannot be reached: ${lost.why}` : DUCKLAKE.headline(message);
     throw new DiagnosticError([
