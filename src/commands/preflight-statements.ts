@@ -2,7 +2,7 @@ import { withArticle } from '../util/english.js';
 import { error, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { queriesOf } from '../execute/run-currency.js';
 import { sha256 } from '../project/pack-store.js';
-import { quoteLiteral, statementSeparators, statementStart, withoutDates } from '../sql/sql-text.js';
+import { newlines, quoteLiteral, sqlPieces, statementSeparators, statementStart, withoutDates } from '../sql/sql-text.js';
 import { locateSqlError, type SqlOrigin } from '../plan/sql-error-location.js';
 import { allSteps, type Task } from '../plan/task.js';
 import { QueryReadsCache } from '../state/query-reads-cache.js';
@@ -176,6 +176,11 @@ async function parserProblem(session: WarehouseSession, sql: string): Promise<{ 
     return undefined;
   } catch (e) {
     if (!(e instanceof WarehouseError)) throw e;
+    // DuckDB's parser has no Unicode-escape strings, and says so in its own terms, at no line.
+    if (/unicode_to_utf8 NOT IMPLEMENTED/.test(e.message)) {
+      const at = sqlPieces(sql).find((p) => p.kind === 'string' && /^U&'/i.test(sql.slice(p.start - 2, p.start + 1)));
+      return { text: "DuckDB does not read U&'…' strings (Unicode escapes): write the characters themselves, or build them with chr()", line: at === undefined ? undefined : newlines(sql, at.start) + 1 };
+    }
     const named = session.dialect.errorLine(e.message);
     return { text: session.dialect.headline(e.message), line: named?.line };
   }

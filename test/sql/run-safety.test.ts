@@ -78,6 +78,7 @@ describe('one statement per model', () => {
       'models/quoted.sql': "select '{{ var('who') }}' as who\n",
       'models/checked.sql': 'select 1 as id\n',
       'models/checked.yaml': 'checks:\n  query:\n    - select * from {{ this }} where\n',
+      'models/escaped.sql': "select\n  1 as id,\n  U&'d\\0061t' as word\n",
     });
     const vars = { label: "'x'", who: "it's" };
     for (const dryRun of [true, false, false]) {
@@ -86,9 +87,11 @@ describe('one statement per model', () => {
       expect(ds.map((d) => [d.code, d.location?.file, d.location?.line]).sort()).toEqual([
         ['sql-syntax', 'models/broken.sql', 5],
         ['sql-syntax', 'models/checked.yaml', 2],
+        ['sql-syntax', 'models/escaped.sql', 3],
         ['sql-syntax', 'models/quoted.sql', 1],
       ]);
       expect(ds.map((d) => d.message)).toContain('broken: syntax error at or near "="');
+      expect(ds.map((d) => d.message)).toContain("escaped: DuckDB does not read U&'…' strings (Unicode escapes): write the characters themselves, or build them with chr()");
       expect(ds.map((d) => d.message)).toContain('checked: check query(select * from {{ this }} where): syntax error at end of input');
     }
     // Nothing is written: not even the warehouse the refused run would have made.
