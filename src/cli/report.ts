@@ -7,6 +7,7 @@ import { WarehouseLockedError, WarehouseOpenError } from '../warehouse/warehouse
 import { damagedFileError } from '../warehouse/duckdb/duckdb-warehouse.js';
 import { EXIT, type ExitStatus } from './exit-status.js';
 import { diskFull } from '../util/disk-full.js';
+import { missingStateTable, STATE_SCHEMA } from '../warehouse/run-state.js';
 
 /** How a command's end becomes an exit status, the same for the CLI and for the library's callers. */
 
@@ -72,6 +73,17 @@ export function report(e: unknown, logger: Logger, point: StopPoint = 'unknown')
   const damaged = damagedFileError(message);
   if (damaged) {
     logger.handle({ type: 'diagnostic', diagnostic: error('bad-warehouse', damaged.message, undefined, { hint: damaged.hint }) });
+    return EXIT.badInput;
+  }
+  // The run state with a table of its own gone (dropped by hand): no bug of pipe's, and a run that writes makes it again.
+  const missing = missingStateTable(message);
+  if (missing) {
+    logger.handle({
+      type: 'diagnostic',
+      diagnostic: error('bad-run-state', `pipe's run state in ${STATE_SCHEMA} has no table ${missing} (dropped by hand, or by another tool): the runs it would tell of cannot be read`, undefined, {
+        hint: 'a pipe run, or pipe retry, makes the tables of the run state it lacks; what was in the one gone is lost',
+      }),
+    });
     return EXIT.badInput;
   }
   // DuckDB out of memory outside any task (reading the run state, a tiny memory_limit): no bug of pipe's.

@@ -169,6 +169,15 @@ export function insertRunSql(run: RunRecord): string {
   }, ${lit(run.version)}, ${lit(hostname())})`;
 }
 
+/** The table of the run state that a message of DuckDB's says does not exist, if it is one of the run state's. */
+export function missingStateTable(message: string): string | undefined {
+  const m = /^Catalog Error: Table with name (\w+) does not exist!/.exec(message);
+  return m && STATE_TABLES.includes(m[1]) ? m[1] : undefined;
+}
+
+/** The run state's own tables (and views), by name. */
+const STATE_TABLES = ['run_starts', 'planned_tasks', 'run_ends', 'task_sql', 'runs', 'tasks', 'task_outcomes', 'check_results', 'schedule', 'seeds', 'task_results', 'builds'];
+
 export function finishRunSql(runId: string, status: RunStatus, endedAt: number): string {
   return `INSERT INTO ${STATE_SCHEMA}.run_ends VALUES (${lit(runId)}, ${lit(status)}, ${ts(endedAt)}, ${ts(Date.now())})`;
 }

@@ -127,3 +127,18 @@ describe('a run whose task outcomes could not all be recorded (a full disk)', ()
     expect(taskIdsOf(retried.events, 'task-succeeded').sort()).toEqual(['a@2024-01-02', 'b@2024-01-02']);
   });
 });
+
+describe('a run state with a table of its own dropped', () => {
+  it('is said to be so by what reads it, exit 2, and the next run makes the table again', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: t\n', 'models/a.sql': "{{ config(materialized='table') }}\nselect 1 as x" });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    await execOn(warehouseOf(dir), 'DROP TABLE _pipe.planned_tasks CASCADE');
+    const read = await historyIn(dir);
+    expect(read.code, explain(read)).toBe(2);
+    expect(read.stderr).toContain("pipe's run state in _pipe has no table planned_tasks");
+    expect(read.stderr).not.toContain('internal error');
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    expect((await historyIn(dir)).code).toBe(0);
+  });
+});
