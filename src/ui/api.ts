@@ -50,6 +50,8 @@ export interface UiRun {
   readonly retry_status: string | null;
   /** A later run that did the same work and succeeded, when this one did not. */
   readonly completed_by: string | null;
+  /** Why pipe retry cannot read its recorded parameters (it then offers no retry), if it cannot. */
+  readonly params_problem: string | null;
 }
 
 export interface UiRuns {

@@ -10,7 +10,7 @@ import type { PipeEvent } from '../../src/events/events.js';
 import { runLogPath } from '../../src/run-log/run-log-files.js';
 import { isLoopback, startUiServer, type UiServer } from '../../src/ui/server/server.js';
 import type { UiChanges, UiGraph, UiModel, UiPreview, UiRunDetail, UiRuns } from '../../src/ui/api.js';
-import { eventsOfType, explain, holdWarehouse, pipe } from '../e2e/helpers.js';
+import { eventsOfType, execOn, explain, holdWarehouse, pipe } from '../e2e/helpers.js';
 import { cliIn } from '../support/cli-in-process.js';
 import { historyIn, retryIn, runIn } from '../support/in-process.js';
 import { removeProjects, tempProject } from '../support/projects.js';
@@ -73,6 +73,21 @@ describe('pipe ui server', () => {
     const unknown = await get<{ error: string }>('/api/runs/20200101T000000-dead');
     expect(unknown.status).toBe(404);
     expect(unknown.body.error).toMatch(/^no run '20200101T000000-dead'/);
+  });
+
+  it("offers no retry of a run whose recorded parameters pipe retry cannot read, and says why", async () => {
+    const own = await builtProject();
+    await execOn(join(own.dir, 'warehouse.duckdb'), `UPDATE _pipe.run_starts SET params = '{"vars": 5}' WHERE run_id = '${own.failed}'`);
+    const other = await serve(own.dir, assets);
+    try {
+      const detail = (await (await fetch(new URL(`/api/runs/${own.failed}`, other.url))).json()) as UiRunDetail;
+      expect([detail.retry, detail.retry_run]).toEqual([null, null]);
+      expect(detail.run.params_problem).toMatch(/its recorded parameters cannot be read/);
+      const refused = await retryIn(own.dir, { runId: own.failed });
+      expect(refused.code).toBe(2);
+    } finally {
+      await other.close();
+    }
   });
 
   it('follows a run to its retries: the original says by whom and how, and completing it means the latest retry', async () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { storedDates } from '../../commands/stored-params.js';
+import { readStoredParams, storedDates } from '../../commands/stored-params.js';
 import { quoteLiteral } from '../../sql/sql-text.js';
 import { runLogPath } from '../../run-log/run-log-files.js';
 import { loggedParents, parseRunLog, readRunLogs, type LoggedRun, type LoggedTask } from '../../run-log/run-log-reader.js';
@@ -60,7 +60,10 @@ function followedInLogs(warehouse: string, alive: (pid: number, since?: number) 
 function uiRun(r: RunFields, status: UiRun['status'], duration: number | null, running: number, followed: Followed): UiRun {
   const { run_id, command, pipeline, started_at, ended_at, parent_run_id, tasks, succeeded, failed, skipped, cancelled, pending } = r;
   const dates = r.params === null ? '?' : storedDates({ run_id, command, params: r.params });
-  return { run_id, command, pipeline, status, dates, started_at, ended_at, duration_ms: duration, parent_run_id, tasks, succeeded, failed, skipped, cancelled, running, pending, ...followed };
+  // Parameters pipe retry cannot read back (another version's, or changed by hand): it refuses the run, as pipe history warns.
+  const read = r.params === null ? undefined : readStoredParams({ run_id, command, params: r.params });
+  const params_problem = read !== undefined && 'problem' in read ? read.problem.message : null;
+  return { run_id, command, pipeline, status, dates, started_at, ended_at, duration_ms: duration, parent_run_id, tasks, succeeded, failed, skipped, cancelled, running, pending, params_problem, ...followed };
 }
 
 /** Opened read-only, the warehouse is held by no pipe: a run still marked running died (see `pipe history`). */
@@ -79,7 +82,7 @@ const fromLog = (r: LoggedRun, followed: (runId: string) => Followed) => uiRun(r
  * retry does not run again: it would find nothing to do.
  */
 export function runToRetry(run: UiRun, tasks?: readonly UiTask[]): string | null {
-  if (run.status === 'running' || run.status === 'succeeded' || run.completed_by !== null) return null;
+  if (run.status === 'running' || run.status === 'succeeded' || run.completed_by !== null || run.params_problem !== null) return null;
   if (run.retried_by === null && tasks !== undefined && tasks.length > 0 && tasks.every((t) => t.kind === 'run-hook' || t.status === 'succeeded')) return null;
   if (run.retried_by === null) return run.run_id;
   return run.retry_status === 'succeeded' || run.retry_status === 'running' ? null : run.retried_by;

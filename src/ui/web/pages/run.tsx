@@ -72,6 +72,11 @@ function Run({ data, task }: { data: UiRunDetail; task?: string }) {
         </p>
       )}
       {data.retry_run && <RetryButton runId={data.retry_run} />}
+      {run.params_problem && (
+        <p class="note" data-testid="params-problem">
+          pipe retry cannot complete it: {run.params_problem}
+        </p>
+      )}
       <section>
         <h2>Timeline</h2>
         <Gantt runId={run.run_id} tasks={data.tasks} now={now} highlight={task} />
