@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runLogPath } from '../../src/run-log/run-log-files.js';
 import { explain, RunningPipe } from '../e2e/helpers.js';
 import { runIn } from '../support/in-process.js';
+import { newRunId } from '../../src/util/run-id.js';
 import { ENV, lakeProcessesFile, lakeProjectOn } from '../support/lake-project.js';
 import { lakeRowsOf } from '../support/lake-rows.js';
 import { testPostgres } from '../support/postgres.js';
@@ -33,10 +34,12 @@ describe.skipIf(!pg0)('a task superseded on its worker', () => {
     const worker = new RunningPipe(['worker', '--project', dir, '--json', '--name', 'w1'], { env: ENV });
     await worker.waitFor((e) => e.type === 'notice' && String(e.message).includes('ready'));
 
+    // The older run is asked for first (its id is made), the newer one publishes meanwhile: they overlap.
+    const olderId = newRunId();
     const newer = await runIn(dir, { date: NEWER, distributed: { leaseMs: 30_000 } });
     expect(newer.code, explain(newer)).toBe(0);
     // Planned by a coordinator that knows nothing of the newer publication: the worker finds it at its publish.
-    const older = await runIn(dir, { date: OLDER, distributed: { leaseMs: 30_000 } });
+    const older = await runIn(dir, { date: OLDER, runId: olderId, distributed: { leaseMs: 30_000 } });
     expect(older.code, explain(older)).toBe(0);
 
     const skipped = older.events.flatMap((e) => (e.type === 'task-skipped' ? [[(e.task as { model: string }).model, e.reason]] : []));
@@ -61,6 +64,11 @@ describe.skipIf(!pg0)('a task superseded on its worker', () => {
       { d: OLDER, snap_ds: NEWER },
       { d: NEWER, snap_ds: NEWER },
     ]);
+    // A run of the older date asked for after the newer one published builds it: the same worker, living on, does not take it for superseded.
+    const later = await runIn(dir, { date: OLDER, select: ['snap'], distributed: { leaseMs: 30_000 } });
+    expect(later.code, explain(later)).toBe(0);
+    expect(later.events.filter((e) => e.type === 'task-skipped')).toEqual([]);
+    expect((await lakeRowsOf(lake, ['SELECT ds FROM main.snap']))[0]).toEqual([{ ds: OLDER }]);
     worker.child.kill('SIGTERM');
     await worker.exited;
   });
