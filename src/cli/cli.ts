@@ -90,7 +90,9 @@ const DISTRIBUTED_OPTION = ['--distributed', 'run the tasks on pipe worker proce
 const durationOption = (flags: string, description: string, parse: (value: string) => number, defaultText: string) =>
   new Option(flags, description).argParser(parse).default(parse(defaultText), defaultText);
 
-const LEASE_OPTION = () => durationOption('--lease <duration>', 'with --distributed: how long a worker or a coordinator may go unseen before it counts as gone (30s, 2m; a number alone is seconds)', leaseDuration, DEFAULT_LEASE);
+const LEASE_TEXT = 'how long a worker or a coordinator may go unseen before it counts as gone (30s, 2m; a number alone is seconds)';
+/** `--lease`: with `--distributed` on the commands that coordinate, alone on `pipe worker`. */
+const LEASE_OPTION = (prefix = 'with --distributed: ') => durationOption('--lease <duration>', `${prefix}${LEASE_TEXT}`, leaseDuration, DEFAULT_LEASE);
 
 const WAIT_OPTION = () => durationOption('--wait <duration>', 'how long to wait for the warehouse while another process holds it (30s, 2m; a number alone is seconds; 0: not at all)', waitDuration, DEFAULT_WAIT);
 
@@ -141,8 +143,8 @@ function common(cmd: Command, withSelection = true): Command {
   projectFlags(cmd);
   if (withSelection) {
     cmd
-      .option('-s, --select <selectors...>', "models to include, in dbt's syntax: name, name+, +name, tag:x, path:models/dir, config.materialized:table, ...")
-      .option('--exclude <selectors...>', 'models to leave out, same forms as --select')
+      .option('-s, --select <selectors...>', "what to include, in dbt's syntax: name, name+, +name, tag:x, path:models/dir, config.materialized:table, ...")
+      .option('--exclude <selectors...>', 'what to leave out, same forms as --select')
       .option('--selector <name>', 'a selector of selectors.yml instead of --select')
       .option('--var <name=value>', 'template variable for var(); repeatable', collectVar)
       .addOption(varsOption("template variables as dbt's --vars gives them: a YAML mapping, '{name: value}'"));
@@ -401,7 +403,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       .command('worker')
       .description('run the tasks of distributed runs (backfill, run, retry and schedule with --distributed) from the queue in the lake\'s Postgres, until stopped')
       .option('-c, --concurrency <n>', 'tasks run at once', positiveInt('--concurrency'), 1)
-      .addOption(LEASE_OPTION())
+      .addOption(LEASE_OPTION(''))
       .option('--name <id>', 'this worker\'s id in heartbeats and the run history (default: host:pid)'),
   ).action(async (o: Common & { concurrency: number; lease: number; name?: string }) => {
     const logger = makeLogger(o);
