@@ -1037,10 +1037,30 @@ export class ModelRenderer {
         check.refs.map((r) => r.model),
       );
     }
+    const rendered = this.renderQueryCheck(model, check, check.template, interval);
+    if ('severity' in rendered) return rendered;
+    const unreadable = rendered.sources.map((c) => this.sourceProblem(c, check.location)).find((d) => d !== undefined);
+    if (unreadable) return { ...unreadable, message: `check ${check.name}: ${unreadable.message}` };
+    return inlined(this.resolveRefs(rendered.sql.replaceAll(CHECK_TARGET, checked), relations), rendered.refs);
+  }
+
+  /**
+   * Whether a query check, rendered for the interval, reads nothing but the data it checks (no
+   * `ref()`, no `source()`): then what it can name is the model's columns alone, and it can be
+   * bound before the run against the model's query (see CheckStep.checked).
+   */
+  readsOnlyChecked(model: string, check: Check, interval: Interval): boolean {
+    if (check.template === undefined) return false;
+    const rendered = this.renderQueryCheck(model, check, check.template, interval);
+    return !('severity' in rendered) && rendered.refs.length === 0 && rendered.sources.length === 0;
+  }
+
+  /** A query check's template rendered for an interval, CHECK_TARGET for `this`, with the refs and sources it calls. */
+  private renderQueryCheck(model: string, check: Check, template: string, interval: Interval): { sql: string; refs: string[]; sources: SourceCall[] } | Diagnostic {
     const key = `${model}\u0000${check.name}`;
     let compiled = this.checkTemplates.get(key);
     if (!compiled) {
-      compiled = this.engine.compile(check.location.file, check.template);
+      compiled = this.engine.compile(check.location.file, template);
       this.checkTemplates.set(key, compiled);
     }
     if ('severity' in compiled) return { ...compiled, message: `check ${check.name}: ${compiled.message}`, location: check.location };
@@ -1065,9 +1085,7 @@ export class ModelRenderer {
         },
         isIncremental: () => false,
       });
-      const unreadable = sources.map((c) => this.sourceProblem(c, check.location)).find((d) => d !== undefined);
-      if (unreadable) return { ...unreadable, message: `check ${check.name}: ${unreadable.message}` };
-      return inlined(this.resolveRefs(stripTrailingSemicolon(sql).replaceAll(CHECK_TARGET, checked), relations), refs);
+      return { sql: stripTrailingSemicolon(sql), refs, sources };
     } catch (e) {
       if (e instanceof RenderFailure) return { ...e.diagnostic, message: `check ${check.name}: ${e.diagnostic.message}`, location: check.location };
       throw e;

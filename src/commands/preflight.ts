@@ -60,13 +60,15 @@ async function checkColumns(session: WarehouseSession, tasks: readonly Task[]): 
     for (const step of allSteps(task.steps)) {
       const checks = step.kind === 'check' ? [step] : step.kind === 'publish' ? (step.checks ?? []) : [];
       for (const c of checks) {
-        if (c.expression === undefined || c.renderAtRun) continue;
+        const bound = c.renderAtRun ? undefined : boundCheck(c, own);
+        if (bound === undefined) continue;
         const columns = await columnsOf(own);
         if (columns) {
-          const key = `${withoutDates(own)}\u0001${c.expression}`;
-          if (!problems.has(key)) problems.set(key, expressionProblem(session, own, c.expression));
+          const key = withoutDates(bound);
+          if (!problems.has(key)) problems.set(key, bindProblem(session, bound));
           const problem = await problems.get(key);
-          if (problem !== undefined) report(expressionDiagnostic(session, task.node, c, columns, problem));
+          const d = problem === undefined ? undefined : checkDiagnostic(session, task.node, c, columns, problem);
+          if (d) report(d);
         }
       }
       if (step.kind !== 'columns') continue;
@@ -83,22 +85,38 @@ async function checkColumns(session: WarehouseSession, tasks: readonly Task[]): 
   return { diagnostics, unbound };
 }
 
-/** Why an expression check's condition does not bind over the rows of `query`, in the engine's words; undefined when it does. */
-function expressionProblem(session: WarehouseSession, query: string, condition: string): Promise<string | undefined> {
-  // As the check's query puts it (a condition may end in a -- comment), over the model's query.
-  const sql = `SELECT * FROM (\n${query}\n) AS checked WHERE (${condition}\n) IS NOT TRUE`;
+/**
+ * A check's query over the rows of the model's query `own`, to bind before the run: an
+ * `expression` check's condition, as its query puts it (a condition may end in a -- comment),
+ * or a `query` check that reads nothing but the data checked (see CheckStep.checked).
+ */
+function boundCheck(c: CheckStep, own: string): string | undefined {
+  if (c.expression !== undefined) return `SELECT * FROM (\n${own}\n) AS checked WHERE (${c.expression}\n) IS NOT TRUE`;
+  if (c.checked !== undefined) return c.sql.replaceAll(c.checked, `(\n${own}\n)`);
+  return undefined;
+}
+
+/** Why a query does not bind, in the engine's words; undefined when it does. */
+function bindProblem(session: WarehouseSession, sql: string): Promise<string | undefined> {
   return session.dialect.describeQuery(session, sql).then(
     () => undefined,
     (e: unknown) => warehouseMessage(e),
   );
 }
 
-function expressionDiagnostic(session: WarehouseSession, node: string, c: CheckStep, columns: readonly string[], problem: string): Diagnostic {
+/**
+ * What a check that does not bind over the model's rows is told before the run: a column the
+ * model does not produce, at the check's line; for an expression, any other problem too. A
+ * query check's other problems are left to its run (what stands for the rows in it is then
+ * the table, which some SQL can name where it cannot name a query: `{{ this }}.id`).
+ */
+function checkDiagnostic(session: WarehouseSession, node: string, c: CheckStep, columns: readonly string[], problem: string): Diagnostic | undefined {
   const column = session.dialect.unknownColumn(problem);
   if (column !== undefined && !columns.some((x) => x.toLowerCase() === column.toLowerCase())) {
     const { message, hint } = missingColumn({ column, namedBy: `check ${c.name}`, location: c.location }, node, columns, true);
     return error('unknown-column', message, c.location, { hint });
   }
+  if (c.expression === undefined) return undefined;
   return error('bad-check', `check ${c.name} cannot run on the rows of ${node}: ${session.dialect.headline(problem)}`, c.location, { hint: `${node} produces: ${columns.join(', ')}` });
 }
 

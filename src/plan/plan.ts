@@ -843,6 +843,7 @@ function checkStep(ctx: PlanContext, node: string, c: Check, interval: Interval,
     threshold: c.threshold,
     ...(c.expression === undefined ? {} : { expression: c.expression }),
     ...(c.kind === 'row_count' ? { counted: true as const } : {}),
+    ...(c.kind === 'query' && renderer.readsOnlyChecked(node, c, interval) ? { checked: on } : {}),
     ...(stored ? { storeFailures: stored } : {}),
   };
   if (!c.atRun) return step;

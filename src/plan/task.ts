@@ -235,6 +235,13 @@ export interface CheckStep {
    * it is told as a column the model does not produce, at the check's line.
    */
   readonly expression?: string;
+  /**
+   * A `query` check's that reads nothing but the data it checks (no ref, no source): the text
+   * standing for that data in `sql`. Before anything runs, `sql` is bound with the model's
+   * query in its place, and a column it names that the rows will not have is told at the
+   * check's line, as an `expression` check's is.
+   */
+  readonly checked?: string;
   /** A unit test's: its rows are the differences between the model's rows and the expected ones, shown in full (up to 50). */
   readonly differences?: true;
   /** A `row_count` check's: its one failing row is the count it found (`row_count`), not a row of the data. */

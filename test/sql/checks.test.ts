@@ -314,6 +314,39 @@ describe('checks on DuckDB', () => {
     expect((await w.relations()).has('"main"."early"')).toBe(false);
   });
 
+  it('binds a query check that reads only the rows it checks before anything runs; one reading more is left to its run', async () => {
+    const tasks = plan(
+      {
+        'models/q_other.sql': 'select 1 as id',
+        // A table and a day's partition: the data checked is a table, then a query of the partition.
+        'models/q_table.sql': "{{ config(materialized='table') }}\nselect 1 as id, 2 as amount",
+        'models/q_table.yaml': [
+          'checks:',
+          '  query:',
+          '    - "select * from {{ this }} where shipped_at < amount"',
+          // Bound with the model's query in the table's place, this one does not parse: left to its run, where it runs.
+          '    - "select {{ this }}.id from {{ this }} where {{ this }}.id < 0"',
+          '    - "select count(*) as n from {{ this }} having n > 10"',
+          // Reads another model: what that one has when this runs is not known before.
+          "    - \"select * from {{ this }} t where t.nosuch not in (select id from {{ ref('q_other') }})\"",
+        ].join('\n'),
+        'models/q_part.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect 1 as id, date '{{ ds }}' as d",
+        'models/q_part.yaml': 'checks:\n  query: ["select * from {{ this }} where idd is null"]\n',
+      },
+      await readCatalog(w.session),
+    );
+    const problems = await preflightCheckColumns(w.session, [...tasks.values()]);
+    expect(problems.map((d) => [d.code, d.message, d.location, d.hint])).toEqual([
+      ['unknown-column', "check query(select * from {{ this }} where idd is null) names column 'idd', which q_part does not produce", { file: 'models/q_part.yaml', line: 2 }, "did you mean 'id'?"],
+      ['unknown-column', "check query(select * from {{ this }} where shipped_at < amount) names column 'shipped_at', which q_table does not produce", { file: 'models/q_table.yaml', line: 2 }, 'q_table produces: id, amount'],
+    ]);
+    // The checks bound before are run as they were: the one qualifying columns by the table passes.
+    const table = tasks.get('q_table')!;
+    const kept = { ...table, steps: table.steps.map((s) => (s.kind === 'publish' ? { ...s, checks: s.checks?.filter((c) => !c.name.includes('shipped_at') && !c.name.includes('nosuch')) } : s)) };
+    const r = await run([kept], 'query-checks-kept');
+    expect(r.result.status).toBe('succeeded');
+  });
+
   it('binds what reads a model the run builds first against that model, before anything runs, writing nothing', async () => {
     const tasks = [
       ...plan(
