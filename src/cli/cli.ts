@@ -173,6 +173,16 @@ function projectOptions(o: Common) {
   return { ...projectAt(o), select: o.select, exclude: o.exclude, selector: o.selector, vars: varsOf(o.var, o.project) ?? {} };
 }
 
+/** Every command under `program`, at any depth. */
+function subcommandsOf(program: Command): Command[] {
+  return program.commands.flatMap((c) => [c, ...subcommandsOf(c)]);
+}
+
+/** How a command is typed: `pipe source freshness`. */
+function commandPath(c: Command): string {
+  return c.parent ? `${commandPath(c.parent)} ${c.name()}` : c.name();
+}
+
 export async function runCli(argv: readonly string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command('pipe')
@@ -797,6 +807,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   if (instead !== undefined) return refused(`pipe has no ${asked} command: ${instead}`);
   const insteadOfOption = insteadOfDbtOption(argv.slice(2));
   if (insteadOfOption !== undefined) return refused(`${insteadOfOption.option} is dbt's, and pipe has no such option: ${insteadOfOption.instead}`);
+  // A mistake in a command's own options or arguments points at that command's help.
+  for (const c of subcommandsOf(program)) c.showHelpAfterError(`(${commandPath(c)} --help ${c.commands.length > 0 ? 'lists its commands' : 'shows how to use it'})`);
   try {
     await program.parseAsync(argv as string[]);
   } catch (e) {

@@ -41,3 +41,22 @@ describe('a command line refused before any command runs, with --json', () => {
     }
   });
 });
+
+describe('a mistake on the command line', () => {
+  it("points at the help of the command it was made in, whose hint works as printed", async () => {
+    for (const [args, says] of [
+      [['run', '--dat', '2024-01-02'], '(pipe run --help shows how to use it)'],
+      [['source', 'freshness', '--bogus'], '(pipe source freshness --help shows how to use it)'],
+      [['source', 'fresh'], '(pipe source --help lists its commands)'],
+      [['show'], '(pipe show --help shows how to use it)'],
+      [['runn'], '(pipe --help lists the commands)'],
+    ] as const) {
+      const r = await cliIn(args);
+      expect(r.code, explain(r)).toBe(2);
+      expect(r.stderr).toContain(says);
+      const help = await cliIn([...says.slice(1, -1).split(' --help')[0].split(' ').slice(1), '--help']);
+      expect(help.code, explain(help)).toBe(0);
+      expect(help.stdout).toMatch(/^Usage: pipe/);
+    }
+  });
+});
