@@ -12,7 +12,7 @@ export function heldNotice(held: HeldBy): string {
   return `warehouse in use by ${who}: showing live run logs`;
 }
 
-const TASK_HEADER = ['TASK', 'KIND', 'STATUS', 'ATTEMPTS', 'ROWS', 'STARTED', 'ENDED', 'WORKER', 'ERROR'];
+const TASK_HEADER = ['TASK', 'KIND', 'STATUS', 'ATTEMPTS', 'ROWS', 'STARTED', 'ENDED', 'WORKER', 'DETAIL'];
 
 function taskCells(t: TaskRow | LoggedTask): string[] {
   return [t.task_id, t.kind, t.status, t.attempts === null || t.attempts === undefined ? '' : String(t.attempts), t.rows === null ? '' : String(t.rows), t.started_at ?? '', t.ended_at ?? '', workerCell(t), firstLine(t.error ?? t.detail ?? '')];

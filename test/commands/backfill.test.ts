@@ -448,6 +448,8 @@ select * from read_csv('http://127.0.0.1:${(server.address() as AddressInfo).por
     const header = shown.find((l) => l.startsWith('TASK'))!;
     const row = shown.find((l) => l.startsWith('landed@2024-01-02'))!;
     expect(row.slice(header.indexOf('ATTEMPTS')).split(/\s+/)[0]).toBe(String(attempts.length));
+    // The last column holds an error or a note (an up-to-date task's why): it is not headed ERROR.
+    expect(header.trim().split(/\s+/).at(-1)).toBe('DETAIL');
   });
 
   it('never retries a permanent error, whatever the setting', async () => {
