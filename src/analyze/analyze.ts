@@ -495,6 +495,7 @@ export class ModelRenderer {
   setNodes(nodes: ReadonlyMap<string, PipeNode>): void {
     this.nodes = nodes;
     this.graph = undefined;
+    this.engine.shown = (text) => this.shownText(text);
   }
 
   /**
@@ -1318,19 +1319,31 @@ export class ModelRenderer {
     // _dbt_source_relation) reads as dbt-duckdb prints it: with the database before the schema.
     const literals = this.project.dbt && sql.includes("'") ? sqlPieces(sql).filter((p) => p.kind === 'string') : [];
     const inLiteral = (at: number) => literals.some((p) => p.start < at && at < p.end);
-    return sql.replace(REF_TOKEN_RE, (_, token: string, at: number) => {
-      if (token.startsWith(IN_DATABASE)) {
-        const [, database, relation] = token.split(IN_DATABASE);
-        return inLiteral(at) && TWO_PART_RELATION.test(relation!) ? `${database}.${relation}` : relation!;
-      }
-      const n = refName(token);
-      const node = this.nodes.get(n);
-      if (!node) return quoteIdent(n);
-      const override = relations?.get(n);
-      if (override !== undefined) return override;
-      if (node.kind === 'model' && !isBuilt(node.config.kind)) return quoteIdent(EPHEMERAL_PREFIX + n);
-      return inLiteral(at) && token === n && TWO_PART_RELATION.test(node.relation) ? `${quoteIdent(this.project.database)}.${node.relation}` : node.relation;
-    });
+    return sql.replace(REF_TOKEN_RE, (_, token: string, at: number) => this.tokenText(token, inLiteral(at), relations));
+  }
+
+  /**
+   * What a template says as text (an error it raises, what it logs or warns), its relations
+   * named as in a string literal of its SQL: dbt's `"warehouse"."main"."orders"` in a dbt
+   * project, never pipe's tokens.
+   */
+  shownText(text: string): string {
+    return text.includes('\u0000') ? text.replace(REF_TOKEN_RE, (_, token: string) => this.tokenText(token, this.project.dbt)) : text;
+  }
+
+  /** The relation a ref token stands for; `literal`: inside a string literal of a dbt project's SQL (see resolveRefs). */
+  private tokenText(token: string, literal: boolean, relations?: RelationOverrides): string {
+    if (token.startsWith(IN_DATABASE)) {
+      const [, database, relation] = token.split(IN_DATABASE);
+      return literal && TWO_PART_RELATION.test(relation!) ? `${database}.${relation}` : relation!;
+    }
+    const n = refName(token);
+    const node = this.nodes.get(n);
+    if (!node) return quoteIdent(n);
+    const override = relations?.get(n);
+    if (override !== undefined) return override;
+    if (node.kind === 'model' && !isBuilt(node.config.kind)) return quoteIdent(EPHEMERAL_PREFIX + n);
+    return literal && token === n && TWO_PART_RELATION.test(node.relation) ? `${quoteIdent(this.project.database)}.${node.relation}` : node.relation;
   }
 }
 

@@ -432,6 +432,12 @@ const RUN_HOOK_VARIABLES = ['schemas', 'database_schemas', 'results', 'selected_
 export class TemplateEngine {
   private readonly env: nunjucks.Environment;
   private active: RenderHooks | undefined;
+  /**
+   * How what a template says as text shows the relations it names (the renderer of the
+   * analysis using this engine sets it: see ModelRenderer.shownText): an error it raises, what
+   * it logs, prints or warns, whose relations are pipe's tokens until then.
+   */
+  shown: (text: string) => string = (text) => text;
   /** The dicts of the globals as the render in progress changed them, by name (see the constructor). */
   private renderDicts = new Map<string, Record<string, unknown>>();
   /** dbt's `context` of the render in progress, made when first read (see ContextVariable). */
@@ -480,7 +486,7 @@ export class TemplateEngine {
     // dbt's Jinja: its syntax, Python's methods and operators, Jinja's filters, dbt's context functions.
     installJinjaSurface(this.env, {
       invocation: options.invocation ?? { id: randomUUID(), startedAt: Date.now() },
-      report: (message) => this.active?.report?.(message),
+      report: (message) => this.active?.report?.({ ...message, message: this.shown(message.message) }),
       fullRefresh: () => this.active?.fullRefresh === true,
       storeFailures: () => this.active?.storeFailures,
     });
@@ -1079,7 +1085,7 @@ export class TemplateEngine {
     } catch (e) {
       // Set by the macro's wrapper while it ran (see wrapMacro).
       const inMacro = this.macroFailure as MacroFailure | undefined;
-      throw new RenderFailure(inMacro ? inMacro.diagnostic : templateDiagnostic(e, signature.file, 'render', undefined, this.functionNames));
+      throw this.failure(inMacro ? inMacro.diagnostic : templateDiagnostic(e, signature.file, 'render', undefined, this.functionNames));
     } finally {
       this.active = undefined;
       this.macroFailure = undefined;
@@ -1208,6 +1214,11 @@ export class TemplateEngine {
     this.active?.report?.({ kind: 'warn', message: `${expr === undefined ? 'a value' : `'${expr}'`} is None, and prints as None, as in dbt`, at: { file, line, column } });
   };
 
+  /** A render's failure, its message as the user reads it (see shown). */
+  private failure(d: Diagnostic): RenderFailure {
+    return new RenderFailure({ ...d, message: this.shown(d.message) });
+  }
+
   /** A deferred template compiled on its first render; its parse error, if any, is the render's. */
   private madeNow(template: CompiledTemplate): CompiledTemplate {
     if (!template.made) {
@@ -1258,9 +1269,7 @@ export class TemplateEngine {
       return compiled.template.render(own ? { ...own, ...hooks.variables } : hooks.variables);
     } catch (e) {
       const inMacro = this.macroFailure;
-      throw new RenderFailure(
-        inMacro ? calledFrom(inMacro, e, compiled.file, compiled.source) : templateDiagnostic(e, compiled.file, 'render', compiled.source, this.functionNames),
-      );
+      throw this.failure(inMacro ? calledFrom(inMacro, e, compiled.file, compiled.source) : templateDiagnostic(e, compiled.file, 'render', compiled.source, this.functionNames));
     } finally {
       this.active = outerActive;
       this.macroFailure = outerFailure;

@@ -24,7 +24,9 @@ export function escapeRegExp(s: string): string {
 }
 
 export function quoteLiteral(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
+  const quoted = `'${value.replaceAll("'", "''")}'`;
+  // DuckDB's parser ends a statement's text at a NUL character: one inside a value is chr(0).
+  return value.includes('\u0000') ? `(${quoted.replaceAll('\u0000', "' || chr(0) || '")})` : quoted;
 }
 
 /** `"schema"."name"`, or `"catalog"."schema"."name"` given three parts. */

@@ -36,3 +36,11 @@ describe('memberOf', () => {
     expect(await kept(candidates, values)).toEqual(candidates.filter((c) => values.includes(c)).sort());
   });
 });
+
+describe('quoteLiteral', () => {
+  it('gives DuckDB every string as it is, a NUL character included (the parser would end the text at it)', async () => {
+    const strings = [...awkward, 'a\u0000b', '\u0000', "it's\u0000'"];
+    const rows = await s.query(`SELECT v FROM unnest([${strings.map(quoteLiteral).join(', ')}]::VARCHAR[]) WITH ORDINALITY AS t(v, i) ORDER BY i`);
+    expect(rows.map((r) => String(r.v))).toEqual(strings);
+  });
+});

@@ -561,6 +561,17 @@ select {{ latest_count() }} as n{% if execute %}{% do print('counted') %}{{ log(
     expect(said).toEqual(['log parse and run: True @ models/m.sql:1', 'print counted @ models/m.sql:2', 'warn last @ models/m.sql:2']);
   });
 
+  it('names a relation as the SQL does, never by the token pipe marks it with: what it logs and warns, and an error it raises', async () => {
+    const render = `-- depends_on: {{ ref('src') }}\n{% if execute %}{% set n = run_query('select 1') %}{{ log('reading ' ~ ref('src'), info=True) }}{% do exceptions.warn(this ~ ' is old') %}{% endif %}select 1 as id`;
+    const task = planned({ 'models/src.sql': 'select 1 as id', 'models/m.sql': render }).get('m')!;
+    expect((await sayings(task)).said).toEqual(['log reading "main"."src" @ models/m.sql:2', 'warn "main"."m" is old @ models/m.sql:2']);
+    const raising = planned({
+      'models/src.sql': 'select 1 as id',
+      'models/m.sql': "-- depends_on: {{ ref('src') }}\n{% if execute %}{% set n = run_query('select 1') %}{{ exceptions.raise_compiler_error(ref('src') ~ ' has fewer columns than ' ~ this) }}{% endif %}select 1 as id",
+    }).get('m')!;
+    expect((await renderError(raising)).message).toBe('"main"."src" has fewer columns than "main"."m"');
+  });
+
   it("is the template's alone: pipe's warning of a None printed is the analysis's, not told again as the task runs", async () => {
     const task = planned({ 'models/m.sql': "{% set n = run_query('select 1') %}select '{{ {}.get('x') }}' as v" }).get('m')!;
     const { ran, said } = await sayings(task);
