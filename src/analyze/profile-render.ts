@@ -1,5 +1,6 @@
 import nunjucks from 'nunjucks';
 import { secrets } from '../secrets/secrets.js';
+import { bind, ENV_VAR_SIGNATURE, NOT_GIVEN, VAR_SIGNATURE } from './jinja/args.js';
 
 /**
  * The template language of a dbt `profiles.yml`: its string values may read the environment
@@ -22,20 +23,22 @@ export class ProfileRenderer {
   private readonly nunjucks = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
 
   constructor(env: Environment, vars: Readonly<Record<string, unknown>> = {}) {
-    this.nunjucks.addGlobal('var', (name: unknown, ...fallback: unknown[]) => {
+    this.nunjucks.addGlobal('var', (...args: unknown[]) => {
+      const [name, fallback] = bind(VAR_SIGNATURE, args);
       if (typeof name !== 'string') throw new EnvVarError("var() takes a name, e.g. var('warehouse_path', 'dev.duckdb')");
       if (Object.hasOwn(vars, name)) return vars[name];
-      if (fallback.length > 0) return fallback[0];
+      if (fallback !== NOT_GIVEN) return fallback;
       throw new EnvVarError(`var '${name}' is not set and var() was given no default: profiles.yml reads the vars of the command line alone (--var ${name}=VALUE), as dbt's do, not those of vars: in the project; or give it a default: var('${name}', 'VALUE')`);
     });
-    this.nunjucks.addGlobal('env_var', (name: unknown, ...fallback: unknown[]) => {
+    this.nunjucks.addGlobal('env_var', (...args: unknown[]) => {
+      const [name, fallback] = bind(ENV_VAR_SIGNATURE, args);
       if (typeof name !== 'string') throw new EnvVarError("env_var() takes a name, e.g. env_var('DBT_PATH', 'dev.duckdb')");
       const value = env[name];
       if (value !== undefined) {
         secrets.record(value);
         return value;
       }
-      if (fallback.length > 0) return fallback[0];
+      if (fallback !== NOT_GIVEN) return fallback;
       throw new EnvVarError(`environment variable '${name}' is not set and env_var() was given no default`);
     });
     for (const filter of ['as_text', 'as_number', 'as_bool', 'as_native']) this.nunjucks.addFilter(filter, (v: unknown) => v);

@@ -9,6 +9,7 @@ import { didYouMean } from '../diagnostics/suggest.js';
 import { escapeRegExp, quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { secrets } from '../secrets/secrets.js';
 import { splitKeywords } from './jinja/macro-args.js';
+import { bind, ENV_VAR_SIGNATURE, NOT_GIVEN, VAR_SIGNATURE } from './jinja/args.js';
 import { configReaders } from './jinja/config-object.js';
 import { printRelationsAsTokens, type RelationParts } from './jinja/relation.js';
 import { sourceName } from './sources.js';
@@ -570,15 +571,14 @@ export class TemplateEngine {
     // overrides one of them by name (`{% macro ref() %}{{ return(builtins.ref(*varargs, **kwargs)) }}`).
     this.env.addGlobal('builtins', { ref, source, config: configCall });
     this.env.addGlobal('var', (...args: unknown[]) => {
-      const { positional } = splitKeywords(args);
-      if (typeof positional[0] !== 'string') throw new TemplateFunctionError("var() takes a name, e.g. var('country', 'NL')");
-      const value = hooks().var(positional[0], positional[1], positional.length > 1);
+      const [name, fallback] = bind(VAR_SIGNATURE, args);
+      if (typeof name !== 'string') throw new TemplateFunctionError("var() takes a name, e.g. var('country', 'NL')");
+      const value = hooks().var(name, fallback === NOT_GIVEN ? undefined : fallback, fallback !== NOT_GIVEN);
       // A text with Jinja in it is rendered where var() is called, as dbt renders vars: "{{ source('raw', 'orders') }}".
-      return typeof value === 'string' && (value.includes('{{') || value.includes('{%')) ? this.renderVar(positional[0], value) : value;
+      return typeof value === 'string' && (value.includes('{{') || value.includes('{%')) ? this.renderVar(name, value) : value;
     });
     this.env.addGlobal('env_var', (...args: unknown[]) => {
-      const { positional } = splitKeywords(args);
-      const name = positional[0];
+      const [name, fallback] = bind(ENV_VAR_SIGNATURE, args);
       if (typeof name !== 'string') throw new TemplateFunctionError("env_var() takes a name, e.g. env_var('REGION', 'eu')");
       const overrides = hooks().envVars;
       if (overrides && Object.hasOwn(overrides, name)) return String(overrides[name]);
@@ -588,7 +588,7 @@ export class TemplateEngine {
         secrets.record(value);
         return value;
       }
-      if (positional.length > 1) return positional[1];
+      if (fallback !== NOT_GIVEN) return fallback;
       throw new TemplateFunctionError(`environment variable '${name}' is not set and env_var() was given no default`);
     });
     this.env.addGlobal('is_incremental', () => hooks().isIncremental());

@@ -146,9 +146,9 @@ describe('finding profiles.yml and the target', () => {
     expect(validated(dir, { target: 'prod' }).profile).toMatchObject({ profile: 'shop', target: 'prod', file: 'profiles.yml' });
   });
 
-  it("renders env_var(), with its default when the variable is unset", () => {
+  it("renders env_var(), with its default when the variable is unset, given by position or as default=", () => {
     const dir = dbtProject({
-      'profiles.yml': profiles(`      path: "{{ env_var('SHOP_WAREHOUSE') }}"\n      threads: "{{ env_var('SHOP_THREADS', '3') }}"\n      schema: "{{ env_var('SHOP_SCHEMA', 'staging') }}"\n`),
+      'profiles.yml': profiles(`      path: "{{ env_var('SHOP_WAREHOUSE') }}"\n      threads: "{{ env_var('SHOP_THREADS', default='3') }}"\n      schema: "{{ env_var('SHOP_SCHEMA', 'staging') }}"\n`),
     });
     const v = validated(dir, { env: { SHOP_WAREHOUSE: 'from_env.duckdb', SHOP_SCHEMA: 'reporting' } });
     expect(v.settingsDiagnostics).toEqual([]);

@@ -476,6 +476,13 @@ describe('template error positions', () => {
     expect([d.code, d.message, where(d)]).toEqual(['template-syntax', 'unexpected token: }}', 'models/a.sql:2:11']);
   });
 
+  it("takes var()'s and env_var()'s default by position or as default=, as dbt's do; None is a default too", () => {
+    const a = run({ 'models/a.sql': "select '{{ var('country', default='NL') }}' as c, '{{ env_var('PIPE_TEST_UNSET_VARIABLE', default='x') }}' as e, {{ var(var_name='n', default=none) is none }} as n, '{{ var('country', 'BE') }}' as p" });
+    expect(a.diagnostics).toEqual([]);
+    expect(sqlOf(a, 'a')).toBe("select 'NL' as c, 'x' as e, True as n, 'BE' as p");
+    expect(only({ 'models/a.sql': "select {{ var('country', fallback='NL') }}" }).message).toContain("var() got an unexpected keyword argument 'fallback'");
+  });
+
   it('points a var() without value or default at its call', () => {
     const d = only({ 'models/a.sql': "select 1\n, {{ var('country') }} as c" });
     expect(d.message).toBe("var 'country' is not set and has no default; pass --var country=VALUE or set it under vars: in pipe.yaml or the pipeline");

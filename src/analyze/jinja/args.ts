@@ -38,6 +38,12 @@ export function signature(name: string, params: string, defaults: Readonly<Recor
   };
 }
 
+/** A default not given to var() or env_var() (None is one). */
+export const NOT_GIVEN = Symbol('not given');
+/** dbt's var() and env_var(): the default by position or as `default=`. */
+export const VAR_SIGNATURE = signature('var', 'var_name default', { default: NOT_GIVEN });
+export const ENV_VAR_SIGNATURE = signature('env_var', 'var default', { default: NOT_GIVEN });
+
 /** The values of the parameters in order; then the extra positional values (if `*args`), then the extra keywords (if `**kwargs`). */
 export function bind(sig: Signature, args: readonly unknown[]): unknown[] {
   const last = args[args.length - 1];
