@@ -2072,7 +2072,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     diagnostics,
   );
   const sourceChecks = joinedChecks(ownSourceTests, onSources);
-  renderer.knowGraph({ exposures, sourceChecks, folders, root: files.root });
+  const runHooks = dbt ? runHooksWithPackages(dbt.runHooks, files.packages?.installed ?? [], diagnostics) : NO_RUN_HOOKS;
+  renderer.knowGraph({ exposures, sourceChecks, folders, root: files.root, runHooks: { hooks: runHooks, schema: targetSchema } });
   unreadableDeclarations(diagnostics);
   const analysis: Analysis = {
     root: files.root,
@@ -2086,7 +2087,7 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     disabled,
     emptyFiles,
     sourceChecks,
-    runHooks: dbt ? runHooksWithPackages(dbt.runHooks, files.packages?.installed ?? [], diagnostics) : NO_RUN_HOOKS,
+    runHooks,
     database: target.database,
     diagnostics,
     messages,

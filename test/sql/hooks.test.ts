@@ -343,7 +343,8 @@ on-run-end: "${log('z end')}"
     });
     const r = await runIn(dir, { date: '2024-01-02' });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(await audit(dir)).toEqual(['start main', 'post executing table orders', 'end orders=success;']);
+    // The project's run hooks are nodes of dbt's graph too (operation nodes), named as dbt names them.
+    expect(await audit(dir)).toEqual(['start main', 'post executing table orders,shop-on-run-start-0,shop-on-run-start-1,shop-on-run-end-0', 'end orders=success;']);
   });
 
   it('a hook that queries the warehouse while it renders is rendered in its place as the model runs, as in dbt', async () => {

@@ -235,6 +235,35 @@ from "main"."a"`);
     expect((await renderAtRun(task, session, ignored)).sql).toBe(`select 'source.shop.raw.the_facts the raw feed / facts fivetran 2 day the id' as s from "main"."facts"`);
   });
 
+  it("lists the run hooks of the project and its packages as dbt's graph does: an operation node each, named by its package, key and place", async () => {
+    const task = planned({
+      'dbt_project.yml': 'name: shop\nprofile: shop\non-run-start: "select 1"\non-run-end: ["select 2", "select {{ 3 }}"]\n',
+      'dbt_packages/kit/dbt_project.yml': "name: kit\non-run-end: \"select 'kit'\"\n",
+      'models/m.sql': `{% if execute %}{% for n in graph.nodes.values() if n.resource_type == 'operation' %}-- {{ {'id': n.unique_id, 'name': n.name, 'package': n.package_name, 'fqn': n.fqn, 'tags': n.tags, 'raw_code': n.raw_code, 'index': n.index, 'schema': n.schema, 'path': n.path, 'original_file_path': n.original_file_path, 'depends_on': n.depends_on} | tojson }}
+{% endfor %}{% endif %}select 1 as id`,
+    }).get('m')!;
+    const lines = (await renderAtRun(task, session, ignored)).sql.split('\n').filter((l) => l.startsWith('-- ')).map((l) => JSON.parse(l.slice(3)) as Record<string, unknown>);
+    const node = (pkg: string, key: string, index: number, raw_code: string) => ({
+      id: `operation.${pkg}.${pkg}-${key}-${index}`,
+      name: `${pkg}-${key}-${index}`,
+      package: pkg,
+      fqn: [pkg, 'hooks', `${pkg}-${key}-${index}`],
+      tags: [key],
+      raw_code,
+      index,
+      schema: 'main',
+      path: `hooks/${pkg}-${key}-${index}.sql`,
+      original_file_path: './dbt_project.yml',
+      depends_on: { macros: [], nodes: [] },
+    });
+    expect(lines).toEqual([
+      node('shop', 'on-run-start', 0, 'select 1'),
+      node('shop', 'on-run-end', 0, 'select 2'),
+      node('shop', 'on-run-end', 1, 'select {{ 3 }}'),
+      node('kit', 'on-run-end', 0, "select 'kit'"),
+    ]);
+  });
+
   it("gives models and sources the keys of dbt's manifest: time_spine, a source's config, meta and external (as dbt-duckdb 1.11's)", async () => {
     const task = planned({
       'models/sources.yml': `version: 2

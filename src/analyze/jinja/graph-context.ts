@@ -9,6 +9,7 @@ import type { ColumnProperties } from '../dbt/properties.js';
 import type { Check, DbtTestNode } from '../checks.js';
 import type { Exposure } from '../dbt/exposures.js';
 import type { ProjectLayout } from '../../project/layout.js';
+import type { RunHook, RunHooks } from '../dbt/dbt-project.js';
 import { byCodeUnit } from '../../util/code-unit-order.js';
 import { pyRepr, pyStr } from '../dbt/test-names.js';
 import { quoteIdent, relationNameParts } from '../../sql/sql-text.js';
@@ -30,6 +31,8 @@ export interface GraphExtras {
   readonly folders?: GraphFolders;
   /** The project's folder, which nodes' files are relative to: what their checksums are read from. */
   readonly root?: string;
+  /** The on-run-start and on-run-end statements of the project and its packages (dbt's graph has each as a node), and the target's schema, theirs. */
+  readonly runHooks?: { readonly hooks: RunHooks; readonly schema: string };
 }
 
 /** The whitespace Python's str.strip() removes (not the byte order mark JavaScript's trim() does). */
@@ -167,7 +170,7 @@ export function graphContext(
   project: string,
   database: string,
   rawCode: (model: string) => string | undefined = () => undefined,
-  { exposures, sourceChecks, folders, root }: GraphExtras = { exposures: new Map(), sourceChecks: new Map() },
+  { exposures, sourceChecks, folders, root, runHooks }: GraphExtras = { exposures: new Map(), sourceChecks: new Map() },
 ): GraphContext {
   // dbt's time of parsing each node, in seconds: here, of making the graph.
   const created_at = Date.now() / 1000;
@@ -308,6 +311,10 @@ export function graphContext(
       }
     }
   }
+  if (runHooks) {
+    const { hooks, schema } = runHooks;
+    for (const [key, list] of [['on-run-start', hooks.start], ['on-run-end', hooks.end]] as const) addRunHooks(graph.nodes, key, list, { project, database, schema, created_at });
+  }
   // dbt's tests are nodes of its graph: pipe runs each as a check of the node it is attached to.
   for (const n of nodes.values()) {
     const checks = n.kind === 'source' ? (sourceChecks.get(n.name) ?? []) : n.checks;
@@ -336,6 +343,54 @@ export function graphContext(
     };
   }
   return graph;
+}
+
+/**
+ * The run hooks of one key as dbt's graph has them: an `operation` node each, named by its
+ * package, its key and its place in that package's list (`shop-on-run-end-0`), its text as
+ * written in the package's dbt_project.yml.
+ */
+function addRunHooks(
+  graphNodes: Record<string, unknown>,
+  key: 'on-run-start' | 'on-run-end',
+  hooks: readonly RunHook[],
+  { project, database, schema, created_at }: { readonly project: string; readonly database: string; readonly schema: string; readonly created_at: number },
+): void {
+  const counts = new Map<string, number>();
+  for (const h of hooks) {
+    if (h.call) continue;
+    const package_name = h.package ?? project;
+    const index = counts.get(package_name) ?? 0;
+    counts.set(package_name, index + 1);
+    const name = `${package_name}-${key}-${index}`;
+    const unique_id = `operation.${package_name}.${name}`;
+    graphNodes[unique_id] = dbtNode({
+      unique_id,
+      name,
+      resource_type: 'operation',
+      package_name,
+      fqn: [package_name, 'hooks', name],
+      path: `hooks/${name}.sql`,
+      original_file_path: './dbt_project.yml',
+      database,
+      schema,
+      alias: name,
+      relation_name: null,
+      raw_code: h.sql,
+      language: 'sql',
+      description: '',
+      tags: [key],
+      meta: {},
+      group: null,
+      index,
+      config: { enabled: true, materialized: 'view', tags: [], meta: {} },
+      depends_on: { nodes: [], macros: [] },
+      refs: [],
+      sources: [],
+      columns: {},
+      created_at,
+    });
+  }
 }
 
 /**
