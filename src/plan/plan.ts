@@ -1153,7 +1153,8 @@ export function planTest(ctx: PlanContext, interval: Interval, filter?: TestFilt
     if (spec && !spec.built) continue;
     const target = spec && node.kind === 'model' ? spec.publishedChecks(node.relation, interval, node.config) : { partition: node.relation, table: node.relation };
     // A model not built yet fails its test task, as dbt's tests of a missing table fail; the others run.
-    const run = node.kind === 'seed' ? `pipe run --select ${name} loads it` : `pipe run --select +${name} builds it and what it reads`;
+    // Its checks run before it is published: one failing in that run is why it is still not there.
+    const run = `${node.kind === 'seed' ? `pipe run --select ${name} loads it` : `pipe run --select +${name} builds it and what it reads`}, publishing it once its checks pass`;
     const checks: Step[] = ctx.catalog.has(node.relation)
       ? [...datedRows(name, node.file, ds, target), ...planChecks(node, ctx, interval, target, diagnostics).steps]
       : [{ kind: 'refuse', message: `${name} is not built yet, so its ${node.checks.length === 1 ? 'check' : `${node.checks.length} checks`} cannot run: ${run}`, location: { file: node.file } }];

@@ -355,7 +355,7 @@ describe('pipe test', () => {
     expect(r.code).toBe(1);
     expect(taskIdsOf(r.events, 'task-succeeded')).toEqual(['fct_orders@2024-01-02']);
     expect(taskIdsOf(r.events, 'task-failed').sort()).toEqual(['daily_revenue@2024-01-02', 'dim_customers@2024-01-02']);
-    expect(r.stdout).toContain('dim_customers is not built yet, so its 5 checks cannot run: pipe run --select +dim_customers builds it and what it reads');
+    expect(r.stdout).toContain('dim_customers is not built yet, so its 5 checks cannot run: pipe run --select +dim_customers builds it and what it reads, publishing it once its checks pass');
     expect(r.stdout).toContain('at models/marts/dim_customers.sql');
   });
 });
