@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import type { Analysis, AnalysisCache } from '../analyze/analyze.js';
 import type { TemplateCodeCache } from '../analyze/template-code-cache.js';
-import { DiagnosticError, hasErrors, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { DiagnosticError, error, hasErrors, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { secretVarNames, type Pipeline } from '../analyze/project-settings.js';
 import { systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink, PipeEvent } from '../events/events.js';
@@ -492,7 +492,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
           });
     // As dbt: the end hooks run whatever came before them, a failed on-run-start included.
     // When they alone failed, no task is left for pipe retry, which would say so: none is offered.
-    const retryable = result.status !== 'succeeded';
+    let retryable = result.status !== 'succeeded';
     // Not for a run another process ended (interrupted): what it left is pipe retry's.
     if (results && analysis.runHooks.end.length > 0 && !o.signal?.aborted && result.status !== 'interrupted') {
       if (!(await runHooks(engine, o.runId, results.endHooks(o.runHooks!), emit))) result = { ...result, status: 'failed', failed: result.failed + 1 };
@@ -503,6 +503,15 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     if (lost !== undefined && result.status !== 'interrupted' && result.status !== 'succeeded') {
       emit({ type: 'notice', message: `some task outcomes could not be recorded (${lost}): the run is recorded as interrupted, and pipe retry runs what has no outcome` });
       result = { ...result, status: 'interrupted' };
+    }
+    // A warehouse file deleted or replaced while the run wrote it: what the run wrote, and its
+    // record, went into the file DuckDB opened, which is gone. The run failed, and there is
+    // nothing for pipe retry to read.
+    const gone = warehouse.gone?.();
+    if (gone !== undefined) {
+      emit({ type: 'diagnostic', diagnostic: error('warehouse-gone', `${gone}: what the run wrote went into that file and is lost`, { file: prepared.dbPath }, { hint: 'run the command again: it builds into the file the path names now' }) });
+      result = { ...result, status: 'failed' };
+      retryable = false;
     }
     // One span, recorded and told alike: from the run's start as recorded to its end as recorded.
     const endedAt = Date.now();
@@ -519,7 +528,11 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       ms: endedAt - startedAt,
       ...(result.status === 'succeeded'
         ? {}
-        : { ...(retryable ? { retryCommand: retryCommand(o.runId) } : {}), historyCommand: (o.pipeCommand ?? ((args: string) => `pipe ${args}`))(`history ${o.runId}`) }),
+        : {
+          ...(retryable ? { retryCommand: retryCommand(o.runId) } : {}),
+          // The record of a run whose file is gone is gone with it.
+          ...(gone === undefined ? { historyCommand: (o.pipeCommand ?? ((args: string) => `pipe ${args}`))(`history ${o.runId}`) } : { unrecorded: true as const }),
+        }),
     });
     await engine.withSession((s) => runLog.reconcile(s, o.runId)).catch(() => undefined);
     log.close();

@@ -195,6 +195,8 @@ export type PipeEvent =
       readonly retryCommand?: string;
       /** The command that shows the run's details, with the flags that find its warehouse. */
       readonly historyCommand?: string;
+      /** The run's record went with its warehouse file (see Warehouse.gone): it has no details to show. */
+      readonly unrecorded?: true;
     })
   | { readonly type: 'watch-started'; readonly project: string; readonly ds: string; readonly watching: readonly string[] }
   /** Files changed; what will be rebuilt (changed models and their downstream) and what left the graph. */

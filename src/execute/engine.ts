@@ -503,6 +503,7 @@ export class Engine {
       sharedWriters: engine.warehouse.sharedWriters,
       session: () => engine.session(),
       announce: (what) => engine.announce(what),
+      gone: () => engine.warehouse.gone?.(),
       close: () => {
         if (released) return;
         released = true;

@@ -263,7 +263,7 @@ export class TextLogger implements Logger {
           }
         }
         if (e.retryCommand) this.line(`re-run what did not succeed: ${s.bold(e.retryCommand)}`);
-        if (e.status !== 'succeeded') this.line(s.dim(`details: ${e.historyCommand ?? `pipe history ${e.runId}`}`));
+        if (e.status !== 'succeeded' && !e.unrecorded) this.line(s.dim(`details: ${e.historyCommand ?? `pipe history ${e.runId}`}`));
         break;
       }
       case 'watch-started':

@@ -122,6 +122,13 @@ export interface Warehouse {
   session(): Promise<WarehouseSession>;
   /** Tells other processes that find the warehouse busy what holds it (e.g. which run). */
   announce(what: string): void;
+  /**
+   * Why what this process writes no longer reaches the warehouse its location names (its file
+   * deleted, or replaced by another, while open: DuckDB goes on writing the file it opened), in
+   * words that follow the location; undefined while it does, and for a warehouse that is no
+   * file of this machine.
+   */
+  gone?(): string | undefined;
   close(): void;
 }
 

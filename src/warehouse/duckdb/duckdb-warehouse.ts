@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { duckdbClient } from './duckdb-client.js';
 import { askFor, requestFile, withdraw } from './hand-over.js';
@@ -250,11 +250,23 @@ export interface Holder {
   readonly lends?: true;
 }
 
+/** Which file a path names (its device and inode), undefined where none does. */
+function fileIdentity(path: string): string | undefined {
+  try {
+    const st = statSync(path, { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
 export class DuckDBWarehouse implements Warehouse {
   readonly dialect = DUCKDB;
   /** One process owns the file: a run it finds marked running died with its process. */
   readonly sharedWriters = false;
   private closed = false;
+  /** The file as opened (see gone); none in memory. */
+  private readonly opened: string | undefined;
   /** Shared by its sessions (see DuckDBSession.functionsScope). */
   private readonly functionChanges = { count: 0 };
 
@@ -269,7 +281,17 @@ export class DuckDBWarehouse implements Warehouse {
     private readonly note?: string,
     /** The database its sessions use: set in memory, to answer to the name of the file a run would make. */
     private readonly use?: string,
-  ) {}
+  ) {
+    this.opened = location === ':memory:' ? undefined : fileIdentity(location);
+  }
+
+  gone(): string | undefined {
+    if (this.opened === undefined) return undefined;
+    const now = fileIdentity(this.location);
+    if (now === undefined) return 'the warehouse file was deleted while this process wrote it';
+    if (now !== this.opened) return 'the warehouse file was replaced by another file while this process wrote it';
+    return undefined;
+  }
 
   /**
    * Opens the file, or creates it (and its missing folders) for writing, and runs the setup on
