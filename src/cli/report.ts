@@ -4,7 +4,7 @@ import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
 import type { PipeEvent, RunCounts } from '../events/events.js';
 import type { Logger } from '../logging/logger.js';
 import { WarehouseLockedError, WarehouseOpenError } from '../warehouse/warehouse.js';
-import { damagedFileError } from '../warehouse/duckdb/duckdb-warehouse.js';
+import { damagedFileError, stoppedDatabase } from '../warehouse/duckdb/duckdb-warehouse.js';
 import { EXIT, type ExitStatus } from './exit-status.js';
 import { diskFull } from '../util/disk-full.js';
 import { missingStateTable, STATE_SCHEMA } from '../warehouse/run-state.js';
@@ -110,6 +110,11 @@ export function report(e: unknown, logger: Logger, point: StopPoint = 'unknown')
       return EXIT.taskFailed;
     }
     logger.handle({ type: 'diagnostic', diagnostic: error('disk-full', full, undefined, { hint: 'free space on that disk, then pipe retry finishes the run (what was not committed was rolled back)' }) });
+    return EXIT.taskFailed;
+  }
+  const stopped = stoppedDatabase(message);
+  if (stopped) {
+    logger.handle({ type: 'diagnostic', diagnostic: error('warehouse-stopped', stopped, undefined, { hint: "mend what the error names (a folder pipe may not write, a full disk), then pipe retry finishes the run" }) });
     return EXIT.taskFailed;
   }
   logger.handle({ type: 'diagnostic', diagnostic: error('internal', `internal error: ${message}`) });

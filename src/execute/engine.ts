@@ -8,7 +8,8 @@ import { quoteIdent } from '../sql/sql-text.js';
 import type { Task } from '../plan/task.js';
 import { taskMaterialization } from '../plan/materializations.js';
 import { sleep } from '../util/sleep.js';
-import { DuckDBWarehouse, type OpenOptions } from '../warehouse/duckdb/duckdb-warehouse.js';
+import { DuckDBWarehouse, stoppedDatabase, type OpenOptions } from '../warehouse/duckdb/duckdb-warehouse.js';
+import { diskFull } from '../util/disk-full.js';
 import { DUCKDB } from '../warehouse/duckdb/dialect.js';
 import { askedBy, askFor, requestFile, withdraw } from '../warehouse/duckdb/hand-over.js';
 import { DuckLakeWarehouse } from '../warehouse/ducklake/ducklake-warehouse.js';
@@ -457,7 +458,8 @@ export class Engine {
     if (records.length === 0) return;
     const masked = records.map((r) => ({ ...r, error: r.error && secrets.mask(r.error), detail: r.detail && secrets.mask(r.detail) }));
     await session.exec(taskResultsSql(masked)).catch((e: unknown) => {
-      const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      const message = e instanceof Error ? e.message : String(e);
+      const why = diskFull(message) ?? stoppedDatabase(message) ?? message.split('\n')[0];
       for (const r of records) {
         if (!this.lostRecords.has(r.runId)) this.lostRecords.set(r.runId, why);
         this.lostTasks.add(`${r.runId}\u0000${r.taskId}`);

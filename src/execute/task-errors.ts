@@ -7,6 +7,7 @@ import type { Dialect } from '../warehouse/dialect.js';
 import { WarehouseError } from '../warehouse/warehouse.js';
 import { labelWithFileLine } from './sql-error-label.js';
 import { diskFull } from '../util/disk-full.js';
+import { stoppedDatabase } from '../warehouse/duckdb/duckdb-warehouse.js';
 
 /**
  * Why a task failed, as errors the step runner throws, and as the TaskError that events and
@@ -114,7 +115,8 @@ export function toTaskError(e: unknown, task?: Task): TaskError {
   if (e instanceof WarehouseError) {
     // Not the query's fault, and no line of it to point at: said as the disk's.
     const full = diskFull(e.message);
-    return { message: full ? `${full}; nothing of this task was published` : e.message, kind: e.kind, errorClass: e.errorClass };
+    if (full) return { message: `${full}; nothing of this task was published`, kind: e.kind, errorClass: e.errorClass };
+    return { message: stoppedDatabase(e.message) ?? e.message, kind: e.kind, errorClass: e.errorClass };
   }
   if (e instanceof HookError) {
     const where = `${e.location.file}${e.location.line === undefined ? '' : `:${e.location.line}`}`;

@@ -78,3 +78,21 @@ describe('a full disk at a task', () => {
     expect(at('01a24218-6991-715d-ad09-fadc241aba7f')).toBe(first);
   });
 });
+
+describe('DuckDB stopped after a fatal error on its file', () => {
+  // DuckDB's words when a checkpoint after a commit could not remove its log (the folder made read-only).
+  const fatal =
+    'FATAL Error: Failed: database has been invalidated because of a previous fatal error. The database must be restarted prior to being used again.\nOriginal error: "Failed to create checkpoint because of error: Could not remove file "/srv/shop/warehouse.duckdb.wal": Permission denied"';
+  const says =
+    'DuckDB stopped writing the warehouse after a fatal error (Failed to create checkpoint because of error: Could not remove file "/srv/shop/warehouse.duckdb.wal": Permission denied): nothing more is written by this process, and whether its last commit reached the file, pipe history tells once the warehouse opens again';
+
+  it("fails a task in pipe's words, which name the cause and that the commit may have landed", () => {
+    expect(toTaskError(new WarehouseError(fatal, 'FATAL', 'permanent')).message).toBe(says);
+  });
+
+  it('outside any task is no internal error of pipe\'s', () => {
+    const r = reported(new Error(fatal), 'running');
+    expect(r.code).toBe(EXIT.taskFailed);
+    expect(r.diagnostics[0]).toMatchObject({ code: 'warehouse-stopped', message: says });
+  });
+});

@@ -435,7 +435,11 @@ export class DuckDBWarehouse implements Warehouse {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.note !== undefined) rmSync(this.note, { force: true });
+    try {
+      if (this.note !== undefined) rmSync(this.note, { force: true });
+    } catch {
+      // A folder made read-only meanwhile: the note stays, naming a process that is gone, which readers see.
+    }
     this.instance.closeSync();
   }
 }
@@ -475,6 +479,18 @@ export function damagedFileError(message: string, what?: string): WarehouseOpenE
     `${said} cut short or damaged (DuckDB: ${DUCKDB.headline(headline)})`,
     'restore it from a copy; or move it aside, and a run builds a new warehouse (every model again, without the run history)',
   );
+}
+
+/**
+ * DuckDB's refusal of every statement after a fatal error on the file (a checkpoint that could
+ * not write or remove a file: a folder made read-only, a disk gone), in pipe's words: the
+ * error it stopped on, and that the commit it stopped in may have reached the file (DuckDB
+ * checkpoints after a commit is in its log), which pipe history tells once it opens again.
+ */
+export function stoppedDatabase(message: string): string | undefined {
+  if (!/database has been invalidated because of a previous fatal error/.test(message)) return undefined;
+  const original = /Original error: "([\s\S]*)"\s*$/.exec(message)?.[1] ?? /Original error: ([^\n]*)/.exec(message)?.[1];
+  return `DuckDB stopped writing the warehouse after a fatal error${original ? ` (${original.trim()})` : ''}: nothing more is written by this process, and whether its last commit reached the file, pipe history tells once the warehouse opens again`;
 }
 
 function holderNote(what: string, lends: boolean): Holder {
