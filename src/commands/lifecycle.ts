@@ -497,6 +497,8 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     if (results && analysis.runHooks.end.length > 0 && !o.signal?.aborted && result.status !== 'interrupted') {
       if (!(await runHooks(engine, o.runId, results.endHooks(o.runHooks!), emit))) result = { ...result, status: 'failed', failed: result.failed + 1 };
     }
+    // A stop after every task ended still kept the end hooks from running: the run is not whole.
+    if (results && analysis.runHooks.end.length > 0 && o.signal?.aborted && result.status === 'succeeded') result = { ...result, status: 'cancelled' };
     // Outcomes it could not record (a full disk): its history would say less than it did, and
     // recorded interrupted, its tasks without an outcome are pipe retry's, as after kill -9.
     const lost = engine.lostRecordOf(o.runId);

@@ -295,7 +295,9 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
   // own stop (a distributed run taken for gone), leaves the run unfinished: pipe retry completes it.
   const interruptedBy = input.place?.takenBy();
   if (interruptedBy !== undefined) return { status: 'interrupted', ...counts, pending, upToDate: runner.upToDate, superseded: runner.superseded, interruptedBy };
-  const status = signal?.aborted ? 'cancelled' : counts.failed > 0 || counts.skipped > 0 || counts.cancelled > 0 || pending > 0 ? 'failed' : 'succeeded';
+  // A stop that came once every task had ended stopped nothing: the run succeeded, as it would be recorded after a kill -9 then.
+  const unfinished = counts.failed > 0 || counts.skipped > 0 || counts.cancelled > 0 || pending > 0;
+  const status = !unfinished ? 'succeeded' : signal?.aborted ? 'cancelled' : 'failed';
   return { status, ...counts, pending, upToDate: runner.upToDate, superseded: runner.superseded };
 }
 

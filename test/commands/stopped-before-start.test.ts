@@ -51,3 +51,37 @@ describe('a first run stopped before it is recorded', () => {
     expect(existsSync(warehouseOf(dir))).toBe(false);
   });
 });
+
+/** A run of the example's 9 tasks, stopped as the last of them succeeds. */
+async function stoppedAfterLastTask(dir: string): Promise<{ r: PipeResult; controller: AbortController }> {
+  const controller = new AbortController();
+  let ended = 0;
+  const r = await runIn(dir, {
+    date: '2024-01-02',
+    signal: controller.signal,
+    onEvent: (e) => {
+      if (e.type === 'task-succeeded' && ++ended === 9) controller.abort();
+    },
+  });
+  return { r, controller };
+}
+
+describe('a stop that comes once every task has ended', () => {
+  it('stops nothing: the run succeeded, exit 0, and no pipe retry is offered for it', async () => {
+    const { r, controller } = await stoppedAfterLastTask(copyExample());
+    expect(controller.signal.aborted).toBe(true);
+    expect(r.code, explain(r)).toBe(0);
+    expect(eventsOfType(r.events, 'run-finished')[0]).toMatchObject({ status: 'succeeded', succeeded: 9 });
+    expect(r.stdout).not.toContain('pipe retry');
+  });
+
+  it('in a dbt project with on-run-end, is still a stop: the end hooks it kept from running leave the run cancelled', async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, {
+      'dbt_project.yml': 'name: shop\nprofile: shop\nmodel-paths: [models]\nseed-paths: [seeds]\non-run-end: "select 1"\n',
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
+    });
+    const { r } = await stoppedAfterLastTask(dir);
+    expect(eventsOfType(r.events, 'run-finished')[0], explain(r)).toMatchObject({ status: 'cancelled', succeeded: 9 });
+  });
+});
