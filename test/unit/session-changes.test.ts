@@ -8,6 +8,12 @@ describe('statements that may change a DuckDB session', () => {
     ["set global timezone='UTC'", 'TimeZone'],
     ["SET SESSION \"TimeZone\" = 'UTC'", 'TimeZone'],
     ['reset timezone', 'TimeZone'],
+    // After a comment, and in the SQL standard's words.
+    ["/* local */ SET TimeZone='America/New_York'", 'TimeZone'],
+    ["-- note\nSET TimeZone='America/New_York'", 'TimeZone'],
+    ["set time zone 'America/New_York'", 'TimeZone'],
+    ["SET SESSION TIME  ZONE 'Asia/Kolkata'", 'TimeZone'],
+    ["/* first */ select 1; /* then */ use other", 'USE'],
     ["insert into audit values (1);\n  set timezone = 'Europe/Paris'", 'TimeZone'],
     ['USE other', 'USE'],
     ["attach ':memory:' as other; use other", 'USE'],

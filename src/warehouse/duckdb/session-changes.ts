@@ -12,8 +12,12 @@ const AT_START = /^\s*(?:use|set|reset|pragma|attach|detach)\b/i;
 const ANYWHERE = /(?:^|;)\s*(?:use|set|reset|pragma|attach|detach)\b/i;
 
 export function mayChangeSession(sql: string): boolean {
-  // Nearly every statement a run sends is one query: its start decides, without a scan.
-  return AT_START.test(sql) || (sql.includes(';') && ANYWHERE.test(sql));
+  // Nearly every statement a run sends is one query: its start decides, without a scan; a
+  // comment before a statement (or between two) is read past.
+  if (AT_START.test(sql)) return true;
+  const commented = sql.includes('--') || sql.includes('/*');
+  if (!commented && !sql.includes(';')) return false;
+  return ANYWHERE.test(commented ? sql.replace(COMMENTS, ' ') : sql);
 }
 
 const COMMENTS = /--[^\n]*|\/\*[\s\S]*?\*\//g;
@@ -27,7 +31,8 @@ const COMMENTS = /--[^\n]*|\/\*[\s\S]*?\*\//g;
 export function pinnedSessionChange(sql: string): 'TimeZone' | 'USE' | undefined {
   if (!mayChangeSession(sql)) return undefined;
   const bare = sql.replace(COMMENTS, ' ');
-  if (/(?:^|;)\s*(?:set|reset)\s+(?:(?:session|global|local)\s+)?"?timezone\b/i.test(bare) || /(?:^|;)\s*pragma\s+"?timezone\b/i.test(bare)) return 'TimeZone';
+  // SET TimeZone, SET SESSION "timezone", and the SQL standard's SET TIME ZONE.
+  if (/(?:^|;)\s*(?:set|reset)\s+(?:(?:session|global|local)\s+)?(?:"?timezone\b|time\s+zone\b)/i.test(bare) || /(?:^|;)\s*pragma\s+"?timezone\b/i.test(bare)) return 'TimeZone';
   if (/(?:^|;)\s*use\s/i.test(bare)) return 'USE';
   return undefined;
 }
