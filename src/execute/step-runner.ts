@@ -490,7 +490,8 @@ export class StepRunner {
         () =>
           inside.length > 0 || state.guard
             ? session.transaction([], { beforeCommit: builtInside }).then(() => state.rows)
-            : countedLast
+            : // A snapshot's merge compares every row of its query with the snapshot: as long as the query, interruptible.
+              countedLast || state.merge
               ? interruptible((beforeCommit) => session.transaction(statements(), { alone: alone(), countAt: countAt(), beforeCommit }))
               : session.transaction(statements(), {
                   alone: alone(),
