@@ -7,6 +7,8 @@ import { allSteps, type CheckStep, type Task, type TaskKind } from '../plan/task
 import { blankLines, forEachCsvRow, lineOfValue } from '../project/csv-text.js';
 import { SeedVerdicts } from '../project/seed-verdicts.js';
 import { engineVersion } from '../state/query-reads.js';
+import { DAY_MS } from '../dates/dates.js';
+import { partitionColumnProblem } from '../execute/step-runner.js';
 import { quoteIdent, withoutDates } from '../sql/sql-text.js';
 import { readRelationsOf } from '../warehouse/relations-of.js';
 import type { Column, SeedValueCheck, ValueChange } from '../warehouse/dialect.js';
@@ -14,7 +16,8 @@ import { WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js
 
 /**
  * Before anything runs: every column a check or a model's config names is one the rows have:
- * the model's own (what its query produces) or, for a relationships check, the other model's.
+ * the model's own (what its query produces) or, for a relationships check, the other model's;
+ * and a build of one hour partitions by a column that holds times (see partitionColumnProblem).
  * The queries are bound, not executed (DESCRIBE). A query that reads what this same run builds
  * first is bound with that standing in as its query gives it (see withPlannedRelations), so a
  * first run refuses what the next would; a query rendered when its task runs, and one that
@@ -31,16 +34,13 @@ async function checkColumns(session: WarehouseSession, tasks: readonly Task[]): 
   let unbound = false;
   const diagnostics: Diagnostic[] = [];
   const reported = new Set<string>();
-  const described = new Map<string, Promise<string[] | undefined>>();
+  const described = new Map<string, Promise<Column[] | undefined>>();
   const problems = new Map<string, Promise<string | undefined>>();
-  const columnsOf = (query: string) => {
+  const rowsOf = (query: string) => {
     const shape = withoutDates(query);
     let found = described.get(shape);
     if (!found) {
-      found = session.dialect.describeQuery(session, query).then(
-        (columns) => columns.map((c) => c.name),
-        () => undefined,
-      );
+      found = session.dialect.describeQuery(session, query).catch(() => undefined);
       described.set(shape, found);
     }
     return found.then((columns) => {
@@ -48,6 +48,7 @@ async function checkColumns(session: WarehouseSession, tasks: readonly Task[]): 
       return columns;
     });
   };
+  const columnsOf = (query: string) => rowsOf(query).then((columns) => columns?.map((c) => c.name));
   for (const task of tasks) {
     // A query rendered again as its task runs is not known yet: its columns are verified then.
     if (task.renderAtRun) continue;
@@ -57,7 +58,14 @@ async function checkColumns(session: WarehouseSession, tasks: readonly Task[]): 
       if (!reported.has(key)) diagnostics.push(d);
       reported.add(key);
     };
+    // A build of one hour whose partition column holds days: refused as its task would refuse it.
+    const hour = task.interval !== undefined && task.interval.end - task.interval.start < DAY_MS;
     for (const step of allSteps(task.steps)) {
+      if (hour && step.kind === 'schema-change' && step.partitionBy !== undefined) {
+        const rows = await rowsOf(own);
+        const problem = rows && partitionColumnProblem(task, step.partitionBy, rows);
+        if (problem) report(error('bad-partition', problem, step.partitionByAt ?? { file: task.file }));
+      }
       const checks = step.kind === 'check' ? [step] : step.kind === 'publish' ? (step.checks ?? []) : [];
       for (const c of checks) {
         const bound = c.renderAtRun ? undefined : boundCheck(c, own);

@@ -740,23 +740,30 @@ function describeModel(session: WarehouseSession, sql: string): Promise<Column[]
  * the partition's delete and insert would fail on it in DuckDB's words, about pipe's SQL.
  */
 function partitionColumnCheck(task: Task, column: string, rows: readonly Column[], at: Location | undefined): void {
+  const problem = partitionColumnProblem(task, column, rows);
+  if (problem !== undefined) throw new ProjectRuleError('Schema', problem, at ?? { file: task.file });
+}
+
+/** What is wrong with the partition column of a task's rows (see partitionColumnCheck); undefined when nothing is. Also read before the run (preflight). */
+export function partitionColumnProblem(task: Pick<Task, 'node' | 'kind' | 'interval'>, column: string, rows: readonly Column[]): string | undefined {
+  // A microbatch model's batches are placed by its event_time.
+  const label = task.kind === 'microbatch' ? 'event_time' : 'partition_by';
   const found = rows.find((c) => c.name.toLowerCase() === column.toLowerCase());
   if (!found) {
     const hint = didYouMean(column, rows.map((c) => c.name));
-    throw new ProjectRuleError('Schema', `partition_by '${column}' is not a column of ${task.node}: its query gives ${rows.map((c) => c.name).join(', ')}${hint ? ` (${hint})` : ''}`, at ?? { file: task.file });
+    return `${label} '${column}' is not a column of ${task.node}: its query gives ${rows.map((c) => c.name).join(', ')}${hint ? ` (${hint})` : ''}`;
   }
   if (!/^(DATE|TIMESTAMP.*|VARCHAR)$/i.test(found.type)) {
-    throw new ProjectRuleError('Schema', `partition_by column ${found.name} of ${task.node} is ${found.type}: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text ('YYYY-MM-DD'); cast it in the query`, at ?? { file: task.file });
+    return `${label} column ${found.name} of ${task.node} is ${found.type}: it must hold dates (DATE), timestamps (TIMESTAMP) or dates as text ('YYYY-MM-DD'); cast it in the query`;
   }
   // A day's rows are in the partition of its first hour: that hour's build would replace them
   // with what its query gives of one hour (nothing, filtered on the hour), the other hours' none.
   if (task.interval !== undefined && task.interval.end - task.interval.start < DAY_MS && !/^TIMESTAMP/i.test(found.type)) {
-    throw new ProjectRuleError(
-      'Schema',
-      `partition_by column ${found.name} of ${task.node} is ${found.type === 'VARCHAR' ? 'text, dates' : found.type}: it holds days, and this build is of one hour, which would replace its day's rows with the hour's; run the whole day (without --hour), or partition by a TIMESTAMP`,
-      at ?? { file: task.file },
-    );
+    const held = found.type === 'VARCHAR' ? 'text, which pipe places by day' : `${found.type}: it holds days`;
+    const instead = task.kind === 'microbatch' ? "give the model batch_size='day', or cast the column to a TIMESTAMP in its query" : 'run the whole day (without --hour), or cast the column to a TIMESTAMP in the query';
+    return `${label} column ${found.name} of ${task.node} is ${held}, and this build is of one hour, which would replace its day's rows with the hour's; ${instead}`;
   }
+  return undefined;
 }
 
 /**

@@ -222,18 +222,38 @@ describe('lookback', () => {
     expect(taskIdsOf(r.events, 'task-succeeded').filter((id) => id.startsWith('orders'))).toEqual(['orders@2024-01-05T01', 'orders@2024-01-05T02', 'orders@2024-01-05T03']);
   });
 
-  it('an hour of a model partitioned by a DATE column fails saying a DATE holds days, the first hour too, and writes nothing', async () => {
+  it('an hour of a model partitioned by a DATE column is refused before anything runs, saying a DATE holds days, the first hour too, its dry run as well', async () => {
     const dir = project({ 'models/orders.sql': ORDERS('') });
     expect((await runIn(dir, { date: '2024-01-05' })).code).toBe(0);
     const before = await sortedRows(warehouseOf(dir), 'orders');
     expect(before.length).toBeGreaterThan(0);
     // Hour 0's partition is the day's rows, the DATE's midnight: its query, filtered on the hour, would replace them with none.
     for (const hour of [0, 3]) {
-      const r = await runIn(dir, { date: '2024-01-05', hour });
-      expect(r.code).toBe(1);
-      expect(r.stdout + r.stderr).toContain('partition_by column day of orders is DATE: it holds days, and this build is of one hour');
+      for (const dryRun of [true, false]) {
+        const r = await runIn(dir, { date: '2024-01-05', hour, dryRun });
+        expect(r.code, explain(r)).toBe(2);
+        expect(diagnosticsOf(r.events)).toEqual([
+          expect.objectContaining({ code: 'bad-partition', message: expect.stringContaining('partition_by column day of orders is DATE: it holds days, and this build is of one hour'), location: expect.objectContaining({ file: 'models/orders.sql', line: 1 }) }),
+        ]);
+      }
       expect(await sortedRows(warehouseOf(dir), 'orders')).toEqual(before);
     }
+    // A first build of an hour, whose upstream the run builds too, is refused the same way before anything exists.
+    const fresh = project({ 'models/base.sql': "select date '2024-01-05' as day, 1 as id", 'models/orders.sql': "{{ config(materialized='incremental', partition_by='day') }}\nselect * from {{ ref('base') }}" });
+    const first = await runIn(fresh, { date: '2024-01-05', hour: 3 });
+    expect(diagnosticsOf(first.events).map((d) => d.code), explain(first)).toEqual(['bad-partition']);
+  });
+
+  it('an hour of a model whose partition or event_time is text is refused in words of its kind: text is placed by day', async () => {
+    const dir = project({
+      'models/events.sql': "{{ config(materialized='incremental', partition_by='s') }}\nselect '2024-01-05 07:15:00' as s",
+      'models/batches.sql': "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='s', batch_size='hour', begin='2024-01-05') }}\nselect '2024-01-05 07:15:00' as s",
+    });
+    const r = await runIn(dir, { date: '2024-01-05', hour: 7, select: ['events', 'batches'] });
+    expect(diagnosticsOf(r.events).filter((d) => d.severity === 'error').map((d) => d.message).sort(), explain(r)).toEqual([
+      "event_time column s of batches is text, which pipe places by day, and this build is of one hour, which would replace its day's rows with the hour's; give the model batch_size='day', or cast the column to a TIMESTAMP in its query",
+      "partition_by column s of events is text, which pipe places by day, and this build is of one hour, which would replace its day's rows with the hour's; run the whole day (without --hour), or cast the column to a TIMESTAMP in the query",
+    ]);
   });
 
   it('refuses a value that is not a whole number 0 or more, at its line', async () => {
