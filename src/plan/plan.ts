@@ -386,8 +386,14 @@ export function pastTaskIds(ctx: Omit<PlanContext, 'pastSucceeded'>, interval: I
   return waiting.map((n) => {
     const batches = batchesFor(n, ctx, [interval], true, [], reach.get(n.name));
     const first = (batches && withoutLaterRuns(n, later, interval, batches)[0]) ?? interval;
-    return taskId(n, intervalLabel(previousInterval(first)));
-  });
+    return pastIds(n, previousInterval(first));
+  }).flat();
+}
+
+/** The tasks whose success lets a depends_on_past model run after `previous`: its own, and for an hour, the whole day's build, which wrote it too. */
+function pastIds(n: ModelNode, previous: Interval): string[] {
+  const label = intervalLabel(previous);
+  return isHourLabel(label) ? [taskId(n, label), taskId(n, label.slice(0, 10))] : [taskId(n, label)];
 }
 
 /**
@@ -400,15 +406,15 @@ export function backfillPastTaskIds(ctx: Omit<PlanContext, 'pastSucceeded'>, int
   const sorted = [...intervals].sort((a, b) => a.start - b.start);
   return waiting.map((n) => {
     const first = batchesFor(n, ctx, sorted, false, [])?.[0] ?? sorted[0];
-    return taskId(n, intervalLabel(previousInterval(first)));
-  });
+    return pastIds(n, previousInterval(first));
+  }).flat();
 }
 
 /** Why a `depends_on_past` model may not run for `interval` (its first batch), if it may not. */
 function pastBlocks(node: ModelNode, ctx: PlanContext, interval: Interval): string | undefined {
   if (!ctx.pastSucceeded || !waitsForPast(node, ctx)) return undefined;
   const previous = intervalLabel(previousInterval(interval));
-  if (ctx.pastSucceeded.has(taskId(node, previous))) return undefined;
+  if (pastIds(node, previousInterval(interval)).some((id) => ctx.pastSucceeded!.has(id))) return undefined;
   // Nothing of the model was ever built before this interval: it is the first, rebuilt.
   const first = ctx.pastFirst?.get(node.name);
   if (first === undefined || previous < first) return undefined;

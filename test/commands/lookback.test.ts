@@ -244,6 +244,20 @@ describe('lookback', () => {
     expect(diagnosticsOf(first.events).map((d) => d.code), explain(first)).toEqual(['bad-partition']);
   });
 
+  it("a depends_on_past model's first hour of a day follows the whole previous day's build, which wrote that day's last hour too", async () => {
+    const dir = project({
+      'models/ticks.sql': "{{ config(materialized='incremental', partition_by='ts', depends_on_past=true) }}\nselect timestamp '{{ interval_start }}' + interval 30 minute as ts",
+    });
+    expect((await runIn(dir, { date: '2024-01-01', select: ['ticks'] })).code).toBe(0);
+    const r = await runIn(dir, { date: '2024-01-02', hour: 0, select: ['ticks'] });
+    expect(r.code, explain(r)).toBe(0);
+    expect(taskIdsOf(r.events, 'task-succeeded')).toEqual(['ticks@2024-01-02T00']);
+    // Without a build of the day or of its last hour, the hour still waits.
+    const gap = await runIn(dir, { date: '2024-01-04', hour: 0, select: ['ticks'] });
+    expect(gap.code).toBe(1);
+    expect(gap.stdout).toContain('depends_on_past: ticks for 2024-01-03T23 has not succeeded');
+  });
+
   it('an hour of a model whose partition or event_time is text is refused in words of its kind: text is placed by day', async () => {
     const dir = project({
       'models/events.sql': "{{ config(materialized='incremental', partition_by='s') }}\nselect '2024-01-05 07:15:00' as s",
