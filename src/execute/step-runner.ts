@@ -6,7 +6,7 @@ import type { CheckFailure, EventSink } from '../events/events.js';
 import { missingColumn, ownQuery } from '../plan/column-uses.js';
 import { schemaChange, type Column } from '../plan/strategies/schema-change.js';
 import { DAY_MS, formatDate, isHourLabel } from '../dates/dates.js';
-import { queryRows, quoteIdent } from '../sql/sql-text.js';
+import { queryRows, quoteIdent, quoteLiteral } from '../sql/sql-text.js';
 import { snapshotMerge } from '../plan/strategies/snapshot.js';
 import { unitTestQuery } from '../plan/strategies/unit-test.js';
 import type { CheckStep, NewRowsOnly, Step, Task, TemplateMessage } from '../plan/task.js';
@@ -295,17 +295,21 @@ export class StepRunner {
         const table = known && !sameColumns(known, staged) ? await columnsOf(session, step.target) : found;
         if (step.partitionBy !== undefined) await this.partitionColumnInTable(task, step.target, step.partitionBy, table, session, step.partitionByAt ?? step.location);
         if (step.keys !== undefined) await keyColumnsInTable(task, step.target, step.keys.columns, table, session, step.keys.location ?? step.location);
+        const pipe = this.ctx.pipeCommand ?? ((args: string) => `pipe ${args}`);
+        // A table of dates is rebuilt over its dates; one kept by key (merge, delete+insert, append) by one run of its query.
+        const rebuild = async () =>
+          step.partitionBy !== undefined
+            ? await fullRefreshCommand(session, task, this.ctx.spans?.get(task.node) ?? task.interval, step.target, step.partitionBy, pipe)
+            : pipe(`run --full-refresh --select ${task.node}${task.ds === undefined ? '' : ` --date ${task.ds.slice(0, 10)}${isHourLabel(task.ds) ? ` --hour ${Number(task.ds.slice(11, 13))}` : ''}`}`);
         let change = schemaChange(step.target, table, staged, step.policy, session.dialect);
-        if ('error' in change) {
-          const pipe = this.ctx.pipeCommand ?? ((args: string) => `pipe ${args}`);
-          // A table of dates is rebuilt over its dates; one kept by key (merge, delete+insert, append) by one run of its query.
-          const rebuild =
-            step.partitionBy !== undefined
-              ? await fullRefreshCommand(session, task, this.ctx.spans?.get(task.node) ?? task.interval, step.target, step.partitionBy, pipe)
-              : pipe(`run --full-refresh --select ${task.node}${task.ds === undefined ? '' : ` --date ${task.ds.slice(0, 10)}${isHourLabel(task.ds) ? ` --hour ${Number(task.ds.slice(11, 13))}` : ''}`}`);
-          change = schemaChange(step.target, table, staged, step.policy, session.dialect, rebuild);
-        }
+        if ('error' in change) change = schemaChange(step.target, table, staged, step.policy, session.dialect, await rebuild());
         if ('error' in change) throw new ProjectRuleError('Schema', `${change.error}; ${change.hint}`, step.location ?? { file: task.file });
+        // A retype the rows the table holds do not take would fail the publish in the engine's words about a value the query never gave.
+        const unconvertible = change.statements.length > 0 ? await unconvertedValue(session, step.target, table, staged) : undefined;
+        if (unconvertible) {
+          const { column, from, to, value } = unconvertible;
+          throw new ProjectRuleError('Schema', `on_schema_change sync_all_columns cannot retype column ${column} of ${step.target} from ${from} to ${to}: a value the table holds does not convert (${value}); rebuild the table with ${await rebuild()}`, step.location ?? { file: task.file });
+        }
         state.alter = change.statements;
         if (step.newRowsOnly !== undefined && 'relation' in step.staged) state.guard = newRowsGuard(step.newRowsOnly, step.staged.relation, step.target, staged, session.dialect);
         state.tableExists = table.length > 0;
@@ -722,6 +726,19 @@ const PINNED: Record<'TimeZone' | 'USE', (label: string) => string> = {
   USE: (label) =>
     `${label} changes the session's default database (USE), under which pipe's names of the warehouse's tables ("schema"."name") would name another database's; name the other database's tables in full (db.schema.name) instead`,
 };
+
+/** A value of the table that a retyped column of the staged rows' type would not take (see schemaChange's sync_all_columns); undefined when every value converts. */
+async function unconvertedValue(session: WarehouseSession, target: string, table: readonly Column[], staged: readonly Column[]): Promise<{ column: string; from: string; to: string; value: string } | undefined> {
+  const inTable = new Map(table.map((c) => [c.name.toLowerCase(), c]));
+  for (const c of staged) {
+    const was = inTable.get(c.name.toLowerCase());
+    if (was === undefined || was.type === c.type) continue;
+    const col = quoteIdent(was.name);
+    const rows = await session.query(`SELECT CAST(${col} AS VARCHAR) AS v FROM ${target} WHERE ${col} IS NOT NULL AND TRY_CAST(${col} AS ${c.type}) IS NULL LIMIT 1`);
+    if (rows.length > 0) return { column: was.name, from: was.type, to: c.type, value: quoteLiteral(String(rows[0].v)) };
+  }
+  return undefined;
+}
 
 /** A statement dropping a temporary (connection's own) staging table. */
 const isTempDrop = (sql: string) => /^DROP TABLE "temp"\./.test(sql);

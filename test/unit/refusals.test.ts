@@ -435,6 +435,13 @@ describe('append_new_columns and a retyped column', () => {
     });
   });
 
+  it('under fail, offers append_new_columns only for a change it would take: not for a retyped column', () => {
+    const retyped = schemaChange('"main"."t"', table, [{ name: 'ID', type: 'DOUBLE' }, { name: 'n', type: 'INTEGER' }], 'fail');
+    expect(retyped).toMatchObject({ hint: 'rebuild the table with pipe backfill --full-refresh, or set on_schema_change to sync_all_columns' });
+    const added = schemaChange('"main"."t"', table, [...table, { name: 'extra', type: 'DATE' }], 'fail');
+    expect(added).toMatchObject({ hint: 'rebuild the table with pipe backfill --full-refresh, or set on_schema_change to append_new_columns or sync_all_columns' });
+  });
+
   it('still adds a new column when nothing is retyped', () => {
     expect(schemaChange('"main"."t"', table, [...table, { name: 'extra', type: 'DATE' }], 'append_new_columns')).toEqual({
       statements: ['ALTER TABLE "main"."t" ADD COLUMN IF NOT EXISTS "extra" DATE'],

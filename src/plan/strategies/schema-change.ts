@@ -49,7 +49,8 @@ export function schemaChange(
       ].filter((p) => p !== '');
       return {
         error: `the query's columns no longer match the table ${relation} (${parts.join('; ')})`,
-        hint: `rebuild the table with ${rebuild}, or set on_schema_change to append_new_columns or sync_all_columns`,
+        // append_new_columns only adds: it is offered for a change it would take.
+        hint: `rebuild the table with ${rebuild}, or set on_schema_change to ${retyped.length > 0 ? 'sync_all_columns' : 'append_new_columns or sync_all_columns'}`,
       };
     }
     case 'append_new_columns':
