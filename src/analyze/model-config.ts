@@ -371,7 +371,7 @@ export function validateModelConfig(
   const external = externalKeys(raw, materialized, bad);
   // The materialization takes its keys here, so that a key it cannot do without is reported
   // before the common keys; on_schema_change is read now and reported in its place below.
-  const policy = schemaChangePolicy(raw.on_schema_change);
+  const policy = schemaChangePolicy(raw.on_schema_change, dbtProject);
   const snapshot = resource === 'snapshot' ? readSnapshotKeys(raw, bad) : undefined;
   // A snapshot's unique_key is its own (snapshot-config.ts).
   const incremental = resource === 'snapshot' ? {} : incrementalKeys(raw, bad, refused, owned);
@@ -643,10 +643,16 @@ function readContract(value: unknown, bad: (key: string, message: string) => voi
   return v.enforced === true;
 }
 
-/** The on_schema_change policy set (`fail` when unset), and what is wrong with a value pipe refuses. */
-function schemaChangePolicy(value: unknown): { value: SchemaChangePolicy; problem?: string } {
+/**
+ * The on_schema_change policy set (`fail` when unset), and what is wrong with a value pipe
+ * refuses. dbt's `ignore` (its default, which dbt projects often set) is read as `fail` in a
+ * dbt project: a run whose columns changed stops and names them, where dbt would leave the new
+ * columns out without a word; a pipe project is told to choose.
+ */
+function schemaChangePolicy(value: unknown, dbtProject: boolean): { value: SchemaChangePolicy; problem?: string } {
   if (value === undefined) return { value: 'fail' };
   if (SCHEMA_CHANGE_POLICIES.includes(value as SchemaChangePolicy)) return { value: value as SchemaChangePolicy };
+  if (value === 'ignore' && dbtProject) return { value: 'fail' };
   if (value === 'ignore') {
     return {
       value: 'fail',

@@ -209,10 +209,25 @@ select id, name, '{{ ds }}'::date as ds, '{{ ds }}'::date as day from {{ ref('ra
     }
   });
 
-  it("'ignore' is refused before anything runs, pointing at the config", async () => {
+  it("'ignore' is refused before anything runs in a pipe project, pointing at the config", async () => {
     const dir = project('id', 'ignore');
     const r = await run(dir, '2024-01-01');
     expect(r.code, explain(r)).toBe(2);
     expect(r.stderr).toMatch(/models\/events\.sql:1:\d+: error: on_schema_change 'ignore' is not supported/);
+  });
+
+  it("'ignore', dbt's default, runs in a dbt project as fail does: built while the columns match, stopped and named when they change", async () => {
+    const dir = project('id', 'ignore');
+    writeProjectFiles(dir, {
+      'dbt_project.yml': 'name: shop\nprofile: shop\n',
+      'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: warehouse.duckdb\n',
+    });
+    expect((await run(dir, '2024-01-01')).code).toBe(0);
+    expect((await run(dir, '2024-01-02')).code).toBe(0);
+    setModel(dir, 'id, name', 'ignore');
+    const r = await run(dir, '2024-01-03');
+    expect(r.code, explain(r)).toBe(1);
+    expect(r.stdout).toContain('no longer match the table "main"."events" (new: name VARCHAR)');
+    expect(await columnsOf(dir)).toEqual(['id INTEGER', 'ds DATE']);
   });
 });
