@@ -1,4 +1,4 @@
-import { intervalLabel } from '../dates/dates.js';
+import { intervalLabel, isHourLabel } from '../dates/dates.js';
 import { foresee, type Foreseen } from '../execute/run-currency.js';
 import type { Task } from '../plan/task.js';
 import { UNKNOWN } from '../state/tracking.js';
@@ -70,11 +70,19 @@ export async function coverageOf(tasks: readonly Task[], recorded: Recorded, ses
       continue;
     }
     if (!task.tracking) continue;
-    const b = recorded.builds.build(task.node, task.tracking.key);
-    const built = b ? { built: { runId: b.runId, at: b.builtAt, taskId: b.taskId } } : {};
     const f = foreseen.get(task.id);
+    const own = recorded.builds.build(task.node, task.tracking.key);
+    // An hour never built on its own was written by a build of its whole day, if one is on record.
+    const day = !own && isHourLabel(task.tracking.key) ? recorded.builds.build(task.node, task.tracking.key.slice(0, 10)) : undefined;
+    const b = own ?? day;
+    const built = b ? { built: { runId: b.runId, at: b.builtAt, taskId: b.taskId } } : {};
     // A model that always runs and was never built is, first of all, never built.
-    const standing: Standing = !f || (f.currency.kind === 'untracked' && !b) ? { kind: 'never-built' } : standingOf(f, nodeOf, task);
+    const standing: Standing =
+      day && (!f || f.currency.kind === 'never-built')
+        ? { kind: 'modified', changed: ['sql'], builtFor: task.tracking.key.slice(0, 10), judgedFor: task.tracking.key }
+        : !f || (f.currency.kind === 'untracked' && !b)
+          ? { kind: 'never-built' }
+          : standingOf(f, nodeOf, task);
     out.set(task.id, { task, standing, ...built });
   }
   return out;

@@ -4,7 +4,7 @@ import { diagnosticsOf, explain, queryRows, removeTempDirs, sortedRows, taskIdsO
 import { backfillDryRun } from '../../src/commands/backfill.js';
 import { runDryRun } from '../../src/commands/run.js';
 import { formatRunPlan } from '../../src/cli/format-plan.js';
-import { backfillIn, backfillMissingIn, compileIn, retryIn, runIn, scheduleIn } from '../support/in-process.js';
+import { backfillIn, backfillMissingIn, compileIn, retryIn, runIn, scheduleIn, statusIn } from '../support/in-process.js';
 import { notCurrentAgreed } from '../support/status-standings.js';
 import { cliIn } from '../support/cli-in-process.js';
 import { DAILY, eventsProject } from '../support/incremental-project.js';
@@ -252,6 +252,11 @@ describe('lookback', () => {
     const r = await runIn(dir, { date: '2024-01-02', hour: 0, select: ['ticks'] });
     expect(r.code, explain(r)).toBe(0);
     expect(taskIdsOf(r.events, 'task-succeeded')).toEqual(['ticks@2024-01-02T00']);
+    // pipe status of an hourly pipeline does not call the hours of a day built whole never built.
+    writeProjectFiles(dir, { 'pipelines/hourly.yaml': 'select: [ticks]\nschedule: "5 * * * *"\ninterval: hourly\n' });
+    const shown = await statusIn(dir, { pipeline: 'hourly', start: '2024-01-01', end: '2024-01-01' });
+    expect(shown.stdout, explain(shown)).toContain('modified 2024-01-01T05 (built for 2024-01-01; its SQL for 2024-01-01T05 differs)');
+    expect(shown.stdout).not.toContain('never built');
     // Without a build of the day or of its last hour, the hour still waits.
     const gap = await runIn(dir, { date: '2024-01-04', hour: 0, select: ['ticks'] });
     expect(gap.code).toBe(1);
