@@ -128,7 +128,7 @@ export async function prepare(
     let analyzed = analyzeAndSelect(project.files, { ...options, existingRelations: tables, validated: project, builds: unread, stateSelection: true, templateCache }, options.kept?.analyses);
     // The latest builds are read from the whole history, and only `result:` selects by them.
     if (analyzed.readsResults && access !== 'none') analyzed = analyzed.withBuilds(await readBuildResults(warehouse, options.resultsBefore));
-    emitAnalysisNotes(analyzed, options.emit);
+    emitAnalysisNotes(analyzed, options.emit, options.buildsNothing);
     const { analysis, selected, withStates } = analyzed;
     const prepared = await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup });
     if (!withStates) return prepared;

@@ -153,3 +153,15 @@ models:
     expect(await queryWarehouse(dir, 'select count(*) as n from lab.counts')).toEqual([{ n: '2' }]);
   });
 });
+
+describe('pipe run-operation in a project with tests that run with no build', () => {
+  it('does not say which tests pipe run leaves out: it runs none', async () => {
+    const dir = tempProject({ ...FILES, 'tests/lonely.sql': 'select 1 as x where false' });
+    const r = await runOperationIn(dir, { macro: 'loaded', args: { model: 'orders' } });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain('is not run');
+    // pipe run still says so.
+    const ran = await runIn(dir, {});
+    expect(ran.stdout + ran.stderr).toContain('singular test tests/lonely.sql is not run');
+  });
+});
