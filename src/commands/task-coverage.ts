@@ -90,6 +90,7 @@ export async function coverageOf(tasks: readonly Task[], recorded: Recorded, ses
 
 function seedStanding(task: Task, recorded: Recorded): Standing {
   if (task.noop?.reason === 'up-to-date') return { kind: 'current' };
+  if (task.alwaysLoads !== undefined && recorded.seedHashes.has(task.node)) return { kind: 'untracked', why: task.alwaysLoads };
   if (!recorded.seedHashes.has(task.node)) return { kind: 'never-built' };
   return recorded.seedHashes.get(task.node) === task.sqlHash ? { kind: 'dropped' } : { kind: 'modified', changed: ['file'] };
 }

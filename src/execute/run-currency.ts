@@ -1,4 +1,4 @@
-import type { Task } from '../plan/task.js';
+import { loadedSeedHash, type Task } from '../plan/task.js';
 import { readSeedHashes, stateHas } from '../warehouse/run-state.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { insertBuildSql, insertResetsSql, LatestBuilds, readLatestBuilds, type BuildRecord } from '../warehouse/build-records.js';
@@ -151,7 +151,8 @@ export class RunCurrency {
     this.views.clear();
     if (build) this.builds.add(build);
     if (build && task.tracking?.records === false) this.staged.set(task.node, [...(this.staged.get(task.node) ?? []), build]);
-    if (task.kind === 'seed' && task.sqlHash !== undefined) this.seedHashes.set(task.node, task.sqlHash);
+    const loaded = task.kind === 'seed' ? loadedSeedHash(task, this.runId) : undefined;
+    if (loaded !== undefined) this.seedHashes.set(task.node, loaded);
   }
 
   /** How long the latest publication of `task`'s node and key on record took to build, when the record says. */

@@ -8,7 +8,7 @@ import { intervalLabel, isHourLabel, previousInterval, type Interval } from '../
 import { inTopologicalOrder, topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
-import type { CheckStep, ColumnUse, FailuresWrite, RenderAtRun, Step, Task, TemplateMessage } from './task.js';
+import { loadedSeedHash, type CheckStep, type ColumnUse, type FailuresWrite, type RenderAtRun, type Step, type Task, type TemplateMessage } from './task.js';
 import { SQL, type StrategyInput } from './strategies/strategy.js';
 import { seedStrategy } from './strategies/seed.js';
 import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
@@ -734,7 +734,12 @@ function replaced(node: ModelNode, interval: Interval, label: string, unit: 'dat
 /** A seed's load: staged, tested (its dbt tests), swapped in; nothing when it is unchanged. */
 function seedTask(node: SeedNode, ctx: PlanContext, interval: Interval, upstream: string[], diagnostics: Diagnostic[]): Task {
   const existing = ctx.catalog.get(node.relation);
-  const upToDate = !ctx.fullRefresh && existing === 'table' && ctx.seedHashes.get(node.name) === node.hash;
+  // As dbt-duckdb's seed materialization: its hooks and comments around the load. A seed with
+  // hooks is loaded on every run, as a model with hooks is built: what a hook does (a post-hook
+  // that loads rows from elsewhere, as Tuva's do) is out of sight of the file's hash.
+  const around = () => aroundOf(node, ctx.analysis.renderer, ctx.analysis.database, interval, NO_TABLE, { publishes: true }, diagnostics);
+  const hooked = seedHooks(node);
+  const upToDate = !ctx.fullRefresh && existing === 'table' && ctx.seedHashes.get(node.name) === node.hash && hooked === undefined;
   // A dbt project's seed is quoted as DuckDB's sniffer finds it, as dbt-duckdb's COPY reads it (preflight checks agate would read it alike).
   const read = { absPath: node.absPath, columnTypes: {}, delimiter: node.delimiter, ...(node.header.renamed ? { names: node.header.names } : {}), ...(node.sniffedByDbt ? { sniffedQuotes: true } : {}) };
   const sql = SQL.seedSelect({ ...read, columnTypes: { ...node.inferredTypes, ...node.columnTypes } });
@@ -744,10 +749,14 @@ function seedTask(node: SeedNode, ctx: PlanContext, interval: Interval, upstream
   let steps: Step[] = [];
   if (!upToDate) {
     steps = seedStrategy({ ...base, sql, fullRefresh: ctx.fullRefresh }, { file: node.file, rows: node.header.rows });
-    const staged = { partition: base.stagingRelation, table: base.stagingRelation };
-    if (node.checks.length > 0) steps = withChecks(steps, planChecks(node, ctx, interval, staged, diagnostics));
-    // As dbt-duckdb's seed materialization: its hooks and comments around the load.
-    steps = aroundQuery(steps, aroundOf(node, ctx.analysis.renderer, ctx.analysis.database, interval, NO_TABLE, { publishes: true }, diagnostics));
+    const hooks = around();
+    // Checked as published, after the post-hooks of the publishing transaction (rows one adds
+    // are checked, as dbt's tests of the seed see them); else the staged rows, before the swap.
+    const checked: CheckTarget = hooks.post.some((h) => h.transaction)
+      ? { partition: node.relation, table: node.relation, columns: base.stagingRelation, partitionInPublish: true, tableInPublish: true }
+      : { partition: base.stagingRelation, table: base.stagingRelation };
+    if (node.checks.length > 0) steps = withChecks(steps, planChecks(node, ctx, interval, checked, diagnostics));
+    steps = aroundQuery(steps, hooks);
   }
   const columnTypes = Object.entries(node.columnTypes).map(([column, type]) => ({ column, type, location: node.columnTypeLocations[column] }));
   return {
@@ -764,8 +773,14 @@ function seedTask(node: SeedNode, ctx: PlanContext, interval: Interval, upstream
     steps,
     lockKey: node.relation,
     noop: upToDate ? { reason: 'up-to-date', detail: 'unchanged since it was last loaded' } : undefined,
-    stateStatements: [seedLoadedSql(node.name, node.relation, node.hash, ctx.runId, Date.now())],
+    ...(hooked !== undefined ? { alwaysLoads: hooked } : {}),
+    stateStatements: [seedLoadedSql(node.name, node.relation, loadedSeedHash({ sqlHash: node.hash, alwaysLoads: hooked }, ctx.runId)!, ctx.runId, Date.now())],
   };
+}
+
+/** Why a seed is loaded on every run (it has hooks, whose effects pipe cannot see); undefined when its file says what it holds. */
+function seedHooks(node: SeedNode): string | undefined {
+  return (node.pre_hook?.length ?? 0) + (node.post_hook?.length ?? 0) > 0 ? 'it runs hooks, whose effects pipe cannot see' : undefined;
 }
 
 const orUndefined = <T>(list: readonly T[]) => (list.length > 0 ? list : undefined);

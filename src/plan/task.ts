@@ -339,6 +339,8 @@ export interface Task {
    * run marks so (`current`) the model tasks a run would find current.
    */
   readonly noop?: { readonly reason: 'up-to-date' | 'superseded' | 'current'; readonly detail: string };
+  /** A seed's: why it is loaded on every run, whatever its file (it has hooks); see loadedSeedHash. */
+  readonly alwaysLoads?: string;
   /**
    * Set when the task may not run: its model `depends_on_past` and its previous interval has
    * not succeeded. It is recorded as skipped with this reason, and so is what reads it.
@@ -394,4 +396,13 @@ export function writtenSchemas(task: Task): string[] {
 /** Every step of a task, those a publishing step runs inside its transaction included, in the order they run. */
 export function allSteps(steps: readonly Step[]): Step[] {
   return steps.flatMap((s) => (s.kind === 'publish' ? [...allSteps(s.inside ?? []), s, ...allSteps(s.after ?? [])] : [s]));
+}
+
+/**
+ * What a seed's load records as its version (its readers' input): its file's hash; for one that
+ * always loads (hooks), that of this load, since what its hooks did is out of sight.
+ */
+export function loadedSeedHash(task: Pick<Task, 'sqlHash' | 'alwaysLoads'>, runId: string): string | undefined {
+  if (task.sqlHash === undefined) return undefined;
+  return task.alwaysLoads === undefined ? task.sqlHash : `${task.sqlHash}:${runId}`;
 }

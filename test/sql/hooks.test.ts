@@ -1,8 +1,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { queryRows, removeTempDirs, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
-import { compileIn, historyIn, retryIn, runIn, runOperationIn, testIn } from '../support/in-process.js';
+import { explain, queryRows, removeTempDirs, taskIdsOf, tempDir, warehouseOf, writeProjectFiles } from '../e2e/helpers.js';
+import { compileIn, historyIn, retryIn, runIn, runOperationIn, statusIn, testIn } from '../support/in-process.js';
 import { runDryRun } from '../../src/commands/run.js';
 import type { PipeEvent } from '../../src/events/events.js';
 
@@ -435,5 +435,42 @@ select date '{{ ds }}' as day, getvariable('note') as note`,
       { day: '2024-01-03', note: 'from header' },
     ]);
     expect((await audit(dir)).filter((l) => String(l).startsWith('pre'))).toEqual(['pre 2024-01-02', 'pre 2024-01-03']);
+  });
+});
+
+describe("a seed whose post-hook loads its rows (as Tuva's seeds load theirs)", () => {
+  const seedProject = (hook: string, extra: Record<string, string> = {}) => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'dbt_project.yml': `name: shop\nseeds:\n  shop:\n    +post-hook: "${hook}"\n`,
+      'seeds/codes.csv': 'code\n',
+      'seeds/codes.yml': 'version: 2\nseeds:\n  - name: codes\n    config:\n      column_types: {code: integer}\n    columns:\n      - name: code\n        data_tests: [not_null, unique]\n',
+      'models/m.sql': "{{ config(materialized='table') }}\nselect count(*) as n, sum(code) as total from {{ ref('codes') }}",
+      ...extra,
+    });
+    return dir;
+  };
+
+  it('has its tests see the rows the hook loaded: failing ones keep the seed unpublished', async () => {
+    const dir = seedProject('insert into {{ this }} values (null), (1), (1)');
+    const r = await runIn(dir, {});
+    expect(r.code, explain(r)).toBe(1);
+    expect(r.stdout).toContain('test not_null_codes_code failed');
+    expect(r.stdout).toContain('test unique_codes_code failed');
+    expect((await queryRows(warehouseOf(dir), "SELECT count(*)::INTEGER AS n FROM duckdb_tables() WHERE table_name = 'codes'"))[0].n).toBe(0);
+  });
+
+  it('is loaded on every run, and what reads it sees what the hook loaded this time', async () => {
+    const dir = seedProject("insert into {{ this }} select * from read_csv('{{ var(\\\"ext\\\") }}', header = true)", { 'ext.csv': 'code\n1\n2\n' });
+    const vars = { ext: `${dir}/ext.csv` };
+    expect((await runIn(dir, { vars })).code).toBe(0);
+    writeProjectFiles(dir, { 'ext.csv': 'code\n1\n2\n3\n4\n' });
+    const again = await runIn(dir, { vars });
+    expect(again.code, explain(again)).toBe(0);
+    expect(taskIdsOf(again.events, 'task-succeeded').sort()).toEqual([expect.stringMatching(/^codes/), expect.stringMatching(/^m@/)]);
+    expect(await queryRows(warehouseOf(dir), 'SELECT n::INTEGER AS n, total::INTEGER AS total FROM main.m')).toEqual([{ n: 4, total: 10 }]);
+    // pipe status says why it is never current.
+    const shown = await statusIn(dir, { vars });
+    expect(shown.stdout, explain(shown)).toContain('it runs hooks, whose effects pipe cannot see');
   });
 });
