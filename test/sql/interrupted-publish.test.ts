@@ -39,3 +39,30 @@ describe('an abort while a model is written from its query', () => {
     });
   }
 });
+
+describe('an abort while a snapshot runs its query', () => {
+  it('stops the query and keeps the snapshot as it was', async () => {
+    const dir = tempProject(
+      {
+        'models/src.sql': "{{ config(materialized='table') }}\nselect 1 as id, {{ var('n', 1) }} as n",
+        'snapshots/snap.sql': `{% snapshot snap %}{{ config(unique_key='id', strategy='check', check_cols=['n']) }}
+select * from {{ ref('src') }}
+{% if var('gate', '') %}where (select count(*) from read_csv('{{ var("gate") }}', columns={'line': 'VARCHAR'}, header=false, auto_detect=false)) >= 0{% endif %}
+{% endsnapshot %}`,
+      },
+      'pipe-interrupted-',
+    );
+    expect((await run({ project: dir, date: '2024-01-02', emit: quiet })).status).toBe('succeeded');
+
+    const gate = new ModelGate(dir);
+    const controller = new AbortController();
+    const running = run({ project: dir, date: '2024-01-02', vars: { gate: gate.path, n: 2 }, signal: controller.signal, emit: quiet });
+    // The query reads the gate as it is staged; once aborted, the gate pours rows without end.
+    const release = await gate.reached();
+    controller.abort();
+    gate.flood();
+    release();
+    expect((await running).status).toBe('cancelled');
+    expect(await queryWarehouse(dir, 'select id, n, dbt_valid_to is null as current from snap')).toEqual([{ id: 1, n: 1, current: true }]);
+  });
+});
