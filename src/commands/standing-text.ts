@@ -17,7 +17,12 @@ export function standingReason(s: Standing): string | undefined {
     case 'modified': {
       const what = s.changed.includes('file') ? 'file changed' : s.changed.length === 2 ? 'model and config changed' : s.changed[0] === 'sql' ? 'model changed' : 'config changed';
       // The SQL of another date, not another model: say which date it was built for.
-      return s.builtFor !== undefined && s.changed.length === 1 && s.changed[0] === 'sql' ? `built for ${s.builtFor}; its SQL for ${s.judgedFor} differs` : what;
+      if (s.builtFor === undefined || s.changed.length !== 1 || s.changed[0] !== 'sql') return what;
+      // A day one of whose hours was built on its own after it: that hour holds the hour's rows.
+      if (s.judgedFor !== undefined && s.builtFor.startsWith(`${s.judgedFor}T`)) return `its hour ${s.builtFor} was built on its own since`;
+      // An hour written by its day's build: said alike for every hour, so that a day of them reads as one run.
+      if (s.judgedFor !== undefined && s.judgedFor.startsWith(`${s.builtFor}T`)) return `built with its day ${s.builtFor}, whose SQL differs from the hour's`;
+      return `built for ${s.builtFor}; its SQL for ${s.judgedFor} differs`;
     }
     case 'stale': {
       const changed = s.inputs.filter((i) => !s.unknown.includes(i));

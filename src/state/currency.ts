@@ -32,8 +32,12 @@ export type Currency =
   | { readonly kind: 'dropped'; readonly build: BuildRecord }
   /** Its latest attempt failed after its latest publication. */
   | { readonly kind: 'failed'; readonly build?: BuildRecord; readonly failure: FailureRecord }
-  /** Its SQL or config differs from its latest publication's. */
-  | { readonly kind: 'modified'; readonly build: BuildRecord; readonly changed: readonly ('sql' | 'config')[] }
+  /**
+   * Its SQL or config differs from its latest publication's. `builtFor`: that publication was of
+   * another interval that overlaps this one (a day and one of its hours), built after this
+   * one's: it rewrote rows of this interval from SQL rendered for its own.
+   */
+  | { readonly kind: 'modified'; readonly build: BuildRecord; readonly changed: readonly ('sql' | 'config')[]; readonly builtFor?: string }
   /** Its inputs differ from those its latest publication read: the keys that changed (or are unknown). */
   | { readonly kind: 'stale'; readonly build: BuildRecord; readonly changed: readonly string[] }
   /** pipe cannot tell its data from its inputs: it always runs. */
@@ -50,6 +54,10 @@ export function evaluate(c: Candidate, latest: LatestBuilds): Currency {
   if (c.untracked !== undefined) return { kind: 'untracked', why: c.untracked };
   if (!build) return { kind: 'never-built' };
   if (!c.relationExists) return { kind: 'dropped', build };
+  // A day built after one of its hours, or an hour after its day, rewrote rows this build wrote:
+  // what the interval holds is no longer what this build made.
+  const rewrote = latest.overlapping(c.node, c.key).filter((b) => b.builtAt > build.builtAt).sort((a, b) => b.builtAt - a.builtAt)[0];
+  if (rewrote) return { kind: 'modified', build: rewrote, changed: ['sql'], builtFor: rewrote.key };
   if (build.untracked !== undefined) return { kind: 'untracked', why: build.untracked };
   const changed: ('sql' | 'config')[] = [];
   if (build.sqlHash !== c.sqlHash) changed.push('sql');
@@ -84,7 +92,7 @@ export function describeCurrency(c: Currency): string {
     case 'failed':
       return `failed in run ${c.failure.runId}`;
     case 'modified':
-      return `${c.changed.join(' and ')} changed since run ${c.build.runId}`;
+      return c.builtFor !== undefined ? `rows rewritten since by run ${c.build.runId}'s build of ${c.builtFor}` : `${c.changed.join(' and ')} changed since run ${c.build.runId}`;
     case 'stale':
       return `inputs changed since run ${c.build.runId}: ${c.changed.join(', ')}`;
     case 'untracked':

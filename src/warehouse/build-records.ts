@@ -2,6 +2,7 @@ import { quoteLiteral } from '../sql/sql-text.js';
 import type { WarehouseSession } from './warehouse.js';
 import { gatheredAsJson, insertRowsSql, json, jsonRows, type BulkColumn } from './bulk-rows.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
+import { isHourLabel } from '../dates/dates.js';
 
 /**
  * The record of every publication (`_pipe.builds`), appended in the publishing transaction of
@@ -163,6 +164,26 @@ export class LatestBuilds {
   /** The latest valid builds of `node`, one per key (a model kept in intervals has one per interval). */
   buildsOf(node: string): readonly BuildRecord[] {
     return [...(this.builds.get(node)?.values() ?? [])];
+  }
+
+  /**
+   * The latest valid builds of `node` for the other keys whose intervals overlap `key`'s: the
+   * hours of a day, or the day of an hour (pipe's intervals are UTC days and hours: no other two
+   * labels overlap). A build of one of them after `key`'s rewrote part of what `key`'s wrote.
+   */
+  overlapping(node: string, key: string): BuildRecord[] {
+    const of = this.builds.get(node);
+    if (!of || key === '') return [];
+    if (isHourLabel(key)) {
+      const day = of.get(key.slice(0, 10));
+      return day ? [day] : [];
+    }
+    const out: BuildRecord[] = [];
+    for (let h = 0; h < 24; h++) {
+      const hour = of.get(`${key}T${String(h).padStart(2, '0')}`);
+      if (hour) out.push(hour);
+    }
+    return out;
   }
 
   /** The latest failure of `node` for `key`; for `''`, of any of its tasks. */

@@ -255,7 +255,7 @@ describe('lookback', () => {
     // pipe status of an hourly pipeline does not call the hours of a day built whole never built.
     writeProjectFiles(dir, { 'pipelines/hourly.yaml': 'select: [ticks]\nschedule: "5 * * * *"\ninterval: hourly\n' });
     const shown = await statusIn(dir, { pipeline: 'hourly', start: '2024-01-01', end: '2024-01-01' });
-    expect(shown.stdout, explain(shown)).toContain('modified 2024-01-01T05 (built for 2024-01-01; its SQL for 2024-01-01T05 differs)');
+    expect(shown.stdout, explain(shown)).toContain('modified 2024-01-01T00…2024-01-01T23 (built with its day 2024-01-01, whose SQL differs from the hour\'s)');
     expect(shown.stdout).not.toContain('never built');
     // Without a build of the day or of its last hour, the hour still waits.
     const gap = await runIn(dir, { date: '2024-01-04', hour: 0, select: ['ticks'] });

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { diagnosticsOf, eventsOfType, explain, holdWarehouse, queryRows, removeTempDirs, taskIdsOf, warehouseOf, writeProjectFiles, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
-import { backfillIn, backfillMissingIn, compileIn, freshnessIn, retryIn, showIn, statusIn } from '../support/in-process.js';
+import { backfillIn, backfillMissingIn, compileIn, runIn, freshnessIn, retryIn, showIn, statusIn } from '../support/in-process.js';
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
 import { BUILT_DATES, builtVersionsProject } from '../support/built-versions-project.js';
 import { EXIT } from '../../src/cli/exit-status.js';
@@ -76,6 +76,35 @@ select i as id, timestamp '{{ interval_start }}' + interval (i) minute as ts fro
     expect(first.code, explain(first)).toBe(0);
     const text = await statusIn(dir, { clock, pipeline: 'hourly', start: '2024-01-01', end: '2024-01-02' });
     expect(text.stdout).toMatch(/clicks\s+incremental\s+current 2024-01-01T00…2024-01-01T23 · never built 2024-01-02T00…2024-01-02T23\n/);
+  });
+
+  it('an hour and its whole day, each built after the other with other SQL: neither is current, and a run rebuilds it', async () => {
+    const dir = versionsProject({
+      'pipelines/hourly.yaml': 'select: [clicks]\nschedule: "5 * * * *"\ninterval: hourly\n',
+      'models/clicks.sql': `{{ config(materialized='incremental', partition_by='ts') }}
+select ts, '{{ var("v", "v1") }}' as version from range(timestamp '{{ interval_start }}', timestamp '{{ interval_end }}', interval 20 minute) t(ts)
+`,
+    });
+    const versions = async () => Object.fromEntries((await queryRows(warehouseOf(dir), "select strftime(ts, '%H') as h, string_agg(distinct version) as v from clicks group by h order by h")).map((r) => [r.h, r.v]));
+    const hourOf = (r: PipeResult) => taskIdsOf(r.events, 'task-started');
+    // Hour 08 alone, then the whole day with other SQL: the day's build rewrote hour 08's rows.
+    expect((await runIn(dir, { pipeline: 'hourly', date: '2024-01-01', hour: 8 })).code).toBe(0);
+    expect((await runIn(dir, { pipeline: 'hourly', date: '2024-01-01', vars: { v: 'v2' } })).code).toBe(0);
+    expect((await versions())['08']).toBe('v2');
+    const text = await statusIn(dir, { clock, pipeline: 'hourly', start: '2024-01-01', end: '2024-01-01' });
+    expect(text.stdout).toMatch(/clicks\s+incremental\s+modified 2024-01-01T00…2024-01-01T23 \(built with its day 2024-01-01, whose SQL differs from the hour's\)\n/);
+    const hour = await runIn(dir, { pipeline: 'hourly', date: '2024-01-01', hour: 8 });
+    expect(hourOf(hour)).toEqual(['clicks@2024-01-01T08']);
+    expect((await versions())['08']).toBe('v1');
+    const dayStatus = await statusIn(dir, { clock, start: '2024-01-01', end: '2024-01-01', select: ['clicks'] });
+    expect(dayStatus.stdout).toMatch(/clicks\s+incremental\s+modified 2024-01-01 \(its hour 2024-01-01T08 was built on its own since\)/);
+    // Now the day, built before hour 08, is not current either: run again with its own SQL, it is rebuilt whole.
+    const day = await runIn(dir, { pipeline: 'hourly', date: '2024-01-01', vars: { v: 'v2' } });
+    expect(hourOf(day)).toEqual(['clicks@2024-01-01']);
+    expect((await versions())['08']).toBe('v2');
+    // Each is current once rebuilt: the same run again skips it.
+    const again = await runIn(dir, { pipeline: 'hourly', date: '2024-01-01', vars: { v: 'v2' } });
+    expect(hourOf(again)).toEqual([]);
   });
 
   it('after a partial backfill: the dates never built, and the table that would change once they are', async () => {
