@@ -35,15 +35,19 @@ function floatText(value: number | string, type: string): string {
   return floatRepr(v);
 }
 
+/** A backslash is escaped too, so that two values never print alike (`x\ny` typed, and x, a line break, y). */
+const CELL_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
 /**
  * A value as one line of text: NULL as `NULL`, nested values as JSON, floats as DuckDB prints
- * them (given the column's type), line breaks and other control characters escaped.
+ * them (given the column's type), backslashes, line breaks and other control characters escaped.
  */
 export function cellText(value: unknown, type = ''): string {
   if (value === null || value === undefined) return 'NULL';
   if (FLOATS.test(type) && (typeof value === 'number' || NON_FINITE.test(String(value)))) return floatText(value as number | string, type);
-  const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return printable(text.replace(/\r?\n|\r|\t/g, (c) => (c === '\t' ? '\\t' : '\\n')));
+  // A nested value's JSON has its own escapes, and no line break or tab left.
+  if (typeof value === 'object') return printable(JSON.stringify(value));
+  return printable(String(value).replace(/[\\\n\r\t]/g, (c) => CELL_ESCAPES[c]));
 }
 
 /**

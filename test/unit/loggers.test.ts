@@ -441,6 +441,9 @@ describe('control characters from data', () => {
 
   it('are escaped in the cells of pipe show, each taking the width it is shown with', () => {
     expect(cellText(`a\x1b[8mhidden\ttab\nline`)).toBe('a\\x1b[8mhidden\\ttab\\nline');
+    // Distinct values print distinctly: a carriage return, CRLF, and a backslash typed before an n.
+    expect(['x\ry', 'x\ny', 'x\r\ny', 'x\\ny', 'C:\\dir'].map((v) => cellText(v))).toEqual(['x\\ry', 'x\\ny', 'x\\r\\ny', 'x\\\\ny', 'C:\\\\dir']);
+    expect(cellText({ a: 'x"y\nz' }, 'STRUCT(a VARCHAR)')).toBe('{"a":"x\\"y\\nz"}');
   });
 
   it('pipe show prints floats as DuckDB does, by the column type', () => {
