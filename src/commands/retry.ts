@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { DiagnosticError, error } from '../diagnostics/diagnostics.js';
+import { DiagnosticError, error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { dayInterval, formatDate, HOUR_MS, hourInterval, parseDate, parseIntervalLabel, parseTimestamp, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
 import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
@@ -237,7 +237,8 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
     pipeline,
     params: { kind: 'retry', of: params, retry_of: run.run_id },
     parentRunId: run.run_id,
-    plan: { tasks, diagnostics: [...full.diagnostics, ...unbuilt] },
+    // The plan's own refusal of those refs says to select them, which a retry cannot: said once, in a retry's terms.
+    plan: { tasks, diagnostics: [...full.diagnostics.filter((d) => d.code !== 'upstream-not-built' || !unbuilt.some((u) => sameSite(u, d))), ...unbuilt] },
     // A retry is a run of its own: dbt_project.yml's run hooks run again, as for any dbt invocation.
     ...(params.kind === 'run' || params.kind === 'backfill' ? { runHooks: { interval: last, fullRefresh: fullRefresh === true } } : {}),
     threads,
@@ -323,4 +324,9 @@ function storedSelectionGone(e: unknown, runId: string, params: { readonly selec
         : d,
     ),
   );
+}
+
+/** Two diagnostics at the same place of the same file. */
+function sameSite(a: Diagnostic, b: Diagnostic): boolean {
+  return a.location !== undefined && b.location !== undefined && a.location.file === b.location.file && a.location.line === b.location.line && a.location.column === b.location.column;
 }

@@ -312,4 +312,19 @@ describe('pipe retry', () => {
     expect(await retry({ project: dir, runId: failed.runId, emit: quiet() })).toMatchObject({ status: 'succeeded' });
     expect(await query(dir, 'select x from down order by x')).toEqual([{ x: 1 }, { x: 2 }]);
   });
+
+  it('the same of a run that selected the model: said once, in a retry\'s terms (a retry takes no --select)', async () => {
+    const dir = project({
+      'models/up.sql': 'select 1 as x\n',
+      'models/down.sql': "select x, cast('z' as int) as y from {{ ref('up') }}\n",
+    });
+    expect((await run({ project: dir, date: '2024-01-03', select: ['up'], emit: quiet() })).status).toBe('succeeded');
+    const failed = await run({ project: dir, date: '2024-01-03', select: ['down'], emit: quiet() });
+    expect(failed.status).toBe('failed');
+    writeFileSync(join(dir, 'models/added.sql'), 'select 2 as x\n');
+    writeFileSync(join(dir, 'models/down.sql'), "select x from {{ ref('up') }}\nunion all select x from {{ ref('added') }}\n");
+    const [d, ...more] = await diagnosticsOf(retry({ project: dir, emit: quiet() }));
+    expect(more).toEqual([]);
+    expect(d).toMatchObject({ code: 'upstream-not-built', hint: `build it first (pipe run --select added --date 2024-01-03), then pipe retry ${failed.runId}` });
+  });
 });
