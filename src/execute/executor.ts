@@ -114,7 +114,9 @@ export async function execute(input: ExecuteInput): Promise<ExecuteResult> {
       await engine.recordTask(session, { runId, taskId: skipped.id, attempt: 1, status: 'skipped', endedAt: Date.now(), detail });
       emit({ type: 'task-skipped', runId, task: taskRef(skipped), reason: 'upstream-failed', detail });
     }
-    if (settled.progress) progress(settled.progress);
+    // Told as the queue stands now, not as it stood at the settle: other tasks settled and started
+    // while the skips were recorded, and an older count told after theirs would go back.
+    if (settled.progress) progress(queue.progress());
   };
 
   /** Runs a task on its own on `session`, and settles it; the run's thread is kept until what follows from it is recorded. */

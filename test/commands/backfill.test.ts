@@ -50,6 +50,23 @@ describe('pipe backfill', () => {
     expect(Math.max(...progress.map((p) => p.datesInFlight as number))).toBeGreaterThan(1);
   });
 
+  it('tells progress that never goes back while failed dates skip their downstream', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'pipe.yaml': 'name: progress\n',
+      'models/flaky.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect cast(case when day(DATE '{{ ds }}') % 3 = 0 then 'x' else '1' end as int) as v, DATE '{{ ds }}' as d\n",
+      'models/after_flaky.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect * from {{ ref('flaky') }} where d = '{{ ds }}'\n",
+    });
+    const r = await backfillIn(dir, { start: '2024-03-01', end: '2024-03-20', parallel: 4 });
+    expect(r.code).toBe(1);
+    const told = eventsOfType(r.events, 'progress').map((p) => ({ done: p.datesDone as number, failed: p.datesFailed as number }));
+    for (let i = 1; i < told.length; i++) {
+      expect(told[i].done, JSON.stringify(told)).toBeGreaterThanOrEqual(told[i - 1].done);
+      expect(told[i].failed, JSON.stringify(told)).toBeGreaterThanOrEqual(told[i - 1].failed);
+    }
+    expect(told.at(-1)).toEqual({ done: 14, failed: 6 });
+  });
+
   it('at --parallel 4, a reader of a date reads the upstream partition committed for it, never an empty one', async () => {
     // Two incremental readers of one incremental model: a connection that has just published a
     // date of a reader takes the next ready task into the same commit, and that task may be a
