@@ -7,7 +7,7 @@ select
     product_name,
     quantity,
     {{ cents_to_amount('amount_cents') }} as amount,
-    '{{ var("currency") }}' as currency
+    {{ var('currency') | sqlstring }} as currency
 from {{ ref('order_lines') }}
 where order_date >= '{{ interval_start }}'
   and order_date < '{{ interval_end }}'
