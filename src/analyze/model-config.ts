@@ -1,5 +1,6 @@
 import ms, { type StringValue } from 'ms';
 import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
+import { didYouMean } from '../diagnostics/suggest.js';
 import { asStringList, checkKeys } from './validate-keys.js';
 import { isLocatedHook } from './dbt/config-tree.js';
 import { nameProblem, schemaNameProblem } from '../project/names.js';
@@ -357,7 +358,7 @@ export function validateModelConfig(
         `materialize it as one of ${words.join(', ')}, with pre_hook/post_hook for what the materialization adds`,
       );
     } else {
-      bad('materialized', `materialized must be one of ${words.join(', ')}; got ${JSON.stringify(raw.materialized)}`);
+      bad('materialized', `materialized must be one of ${words.join(', ')}; got ${JSON.stringify(raw.materialized)}`, typeof raw.materialized === 'string' ? didYouMean(raw.materialized, words) : undefined);
     }
   }
 
@@ -495,7 +496,7 @@ const COLUMN_RE = /^[^\s"'.,;()]+$/u;
  */
 function incrementalKeys(
   raw: Readonly<Record<string, unknown>>,
-  bad: (key: string, message: string) => void,
+  bad: (key: string, message: string, hint?: string) => void,
   refused: (key: string, problem: string, hint?: string) => void,
   owned: OwnDefinitions | undefined,
 ): Pick<KindKeys, (typeof INCREMENTAL_KEYS)[number]> {
@@ -523,7 +524,7 @@ function incrementalKeys(
         `incremental_strategy '${strategy}' is ${owned.strategy(strategy)} own strategy (a get_incremental_${strategy}_sql macro): pipe writes incremental models its own ways, to keep every write atomic and idempotent`,
         `use one of ${INCREMENTAL_STRATEGIES.join(', ')} (merge with unique_key for an upsert), with pre_hook/post_hook for what the strategy adds`,
       );
-    } else bad('incremental_strategy', `incremental_strategy must be one of ${INCREMENTAL_STRATEGIES.join(', ')}; got ${JSON.stringify(strategy)}`);
+    } else bad('incremental_strategy', `incremental_strategy must be one of ${INCREMENTAL_STRATEGIES.join(', ')}; got ${JSON.stringify(strategy)}`, typeof strategy === 'string' ? didYouMean(strategy, INCREMENTAL_STRATEGIES) : undefined);
   }
   if (given('batch_size')) {
     const size = raw.batch_size;

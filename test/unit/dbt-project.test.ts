@@ -520,12 +520,13 @@ describe("a project's own materialization", () => {
       'dbt_project.yml': 'name: shop\n',
       'macros/copy.sql': "{% materialization table_with_copy, adapter='duckdb' %}{{ return({'relations': []}) }}{% endmaterialization %}",
       'models/m.sql': "{{ config(materialized='table_with_copy') }}select 1 as id",
-      'models/n.sql': "{{ config(materialized='tabel') }}select 1 as id",
+      'models/n.sql': "{{ config(materialized='tabl') }}select 1 as id",
     });
     expect(errors(a).map((e) => [e[1], e[2]])).toEqual([
       ["materialized 'table_with_copy' is the project's own materialization (a {% materialization %} block): pipe builds models its own ways, to keep every write atomic and idempotent", 'models/m.sql'],
-      ['materialized must be one of table, view, incremental, external, ephemeral; got "tabel"', 'models/n.sql'],
+      ['materialized must be one of table, view, incremental, external, ephemeral; got "tabl"', 'models/n.sql'],
     ]);
+    expect(a.diagnostics.find((d) => d.location?.file === 'models/n.sql')?.hint).toBe("did you mean 'table'?");
   });
 
   it('is refused by name for an incremental strategy of its own (a get_incremental_<name>_sql macro), a misspelt one still listing the strategies', () => {
