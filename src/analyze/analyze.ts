@@ -126,8 +126,8 @@ export interface ModelNode {
   readonly timeSpine?: Readonly<Record<string, unknown>>;
   /**
    * In a dbt project, its schema and alias as its config sets them (null: not set), before dbt's
-   * naming macros made `config.schema` and the relation of them: what dbt's `config.schema:`
-   * selector and its graph's `config` read.
+   * naming macros made `config.schema` and the relation of them, and its incremental_strategy
+   * and unique_key as set: what dbt's `config.schema:` selectors and its graph's `config` read.
    */
   readonly configuredNames?: ConfiguredNames;
 }
@@ -135,6 +135,9 @@ export interface ModelNode {
 export interface ConfiguredNames {
   readonly schema: unknown;
   readonly alias: unknown;
+  /** As set too (pipe's config keeps the strategy as the model's kind, and no unique_key for append, which ignores it). */
+  readonly incremental_strategy: unknown;
+  readonly unique_key: unknown;
 }
 
 export type ModelAccess = 'private' | 'protected' | 'public';
@@ -2843,7 +2846,9 @@ interface Described {
 function describedBy(merged: MergedConfig, diagnostics: Diagnostic[]): Described {
   const out: Described = {};
   const { access, group, meta, setting } = merged;
-  if (setting) out.configuredNames = { schema: setting('schema') ?? null, alias: setting('alias') ?? null };
+  if (setting) {
+    out.configuredNames = { schema: setting('schema') ?? null, alias: setting('alias') ?? null, incremental_strategy: setting('incremental_strategy') ?? null, unique_key: setting('unique_key') ?? null };
+  }
   if (typeof meta?.value === 'object' && meta.value !== null && !Array.isArray(meta.value)) out.meta = meta.value as Readonly<Record<string, unknown>>;
   if (access !== undefined && access.value !== null) {
     if (ACCESS.includes(access.value as ModelAccess)) out.access = access.value as ModelAccess;

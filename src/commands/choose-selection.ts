@@ -2,6 +2,7 @@ import type { Check } from '../analyze/checks.js';
 import type { Analysis, ModelNode, PipeNode } from '../analyze/analyze.js';
 import { compareVersions, type VersionOf } from '../analyze/dbt/model-versions.js';
 import { modelKind } from '../analyze/model-kinds.js';
+import { INCREMENTAL_STRATEGIES } from '../analyze/model-config.js';
 import { namesDataTest, tagsTests } from './test-selection.js';
 import { unknownSelector, type Pipeline, type ValidatedSettings } from '../analyze/project-settings.js';
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
@@ -67,8 +68,10 @@ function dataTestNames(checks: readonly Check[]): NonNullable<SelectableNode['da
 
 /** A model's config as dbt's selectors read it: in a dbt project, its schema and alias as set (`config.schema:marts`), not as its naming macros made them. */
 function selectableConfig(n: ModelNode): Record<string, unknown> {
-  const { kind: _kind, ...shown } = n.config;
-  return n.configuredNames ? { ...shown, ...n.configuredNames } : shown;
+  const { kind, ...shown } = n.config;
+  if (n.configuredNames) return { ...shown, ...n.configuredNames };
+  // In a pipe project, an incremental model's strategy is its kind.
+  return (INCREMENTAL_STRATEGIES as readonly string[]).includes(kind) ? { ...shown, incremental_strategy: kind } : shown;
 }
 
 function toSelectable(n: PipeNode): SelectableNode {

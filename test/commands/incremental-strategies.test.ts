@@ -46,6 +46,12 @@ models:
     expect(kinds).toMatchObject({ by_default: 'delete+insert', merged: 'merge', composite: 'delete+insert', props: 'merge', daily: 'microbatch' });
     const selected = await nodesIn(dir, { select: ['config.materialized:incremental'] });
     expect(selected.nodes.map((n) => n.name).sort()).toEqual(['by_default', 'composite', 'daily', 'merged', 'props']);
+    // dbt's config selectors read the strategy and the key as set: a model that sets no strategy has none.
+    const names = async (select: string) => (await nodesIn(dir, { select: [select] })).nodes.map((n) => n.name).sort();
+    expect(await names('config.incremental_strategy:merge')).toEqual(['merged', 'props']);
+    expect(await names('config.incremental_strategy:delete+insert')).toEqual(['composite']);
+    expect(await names('config.unique_key:events')).toEqual(['composite']);
+    expect(await names('config.unique_key:user_id')).toEqual(['by_default', 'composite', 'merged', 'props']);
   });
 
   it.each([
