@@ -2976,7 +2976,10 @@ function seedNode(
   if (eventTime !== undefined && (typeof eventTime !== 'string' || eventTime.trim() === '')) bad('event_time', 'event_time must be a column name');
   const quoteColumns = data.quote_columns !== false;
   const quoteColumnsAt = at('quote_columns');
-  const csv = seedCsv(seed, { delimiter, quoteColumns, quoteColumnsAt, columnTypes, columnTypeLocations, dbt: ctx.dbtSchema !== undefined }, diagnostics);
+  // What is wrong with the file keeps the seed from being loaded, and only the commands that would load it from going on.
+  const fileProblems: Diagnostic[] = [];
+  const csv = seedCsv(seed, { delimiter, quoteColumns, quoteColumnsAt, columnTypes, columnTypeLocations, dbt: ctx.dbtSchema !== undefined }, fileProblems);
+  for (const d of fileProblems) diagnostics.push(d.severity === 'error' ? { ...d, blocks: seed.name } : d);
   if (csv.header.names.length > 0) folderTypesApplied(csv.header.names, columnTypes, columnTypeLocations, ctx.folderColumnTypes);
   // A column named in another case, which dbt-duckdb does not type (seedCsv said so): its column
   // is loaded as inferred. A column the file does not have types nothing in dbt: said, and left out.

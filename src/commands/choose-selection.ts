@@ -8,6 +8,7 @@ import { unknownSelector, type Pipeline, type ValidatedSettings } from '../analy
 import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { select, type SelectableNode } from '../graph/select.js';
+import { upstreamClosure } from '../graph/graph.js';
 import type { NodeResult } from '../graph/selector-methods.js';
 import { isSingular, parseCliSelection, unionOf, type Criterion, type NodeState, type SelectionSpec } from '../graph/selection-spec.js';
 
@@ -209,4 +210,15 @@ export function chooseSelection(
 function emptyBecause(c: Criterion, builds: BuildResults): string {
   if (c.method === 'state') return `no model or seed is ${c.value}`;
   return builds.kind === 'read' ? `no node's latest build ended ${c.value}` : builds.why;
+}
+
+/**
+ * What a command that builds `selected` may build: those nodes, and the seeds upstream of them,
+ * which a run loads when they are missing or changed. An error that keeps one node from being
+ * built (Diagnostic.blocks) stops such a command.
+ */
+export function mayBuild(analysis: Pick<Analysis, 'graph' | 'nodes'>, selected: ReadonlySet<string>): ReadonlySet<string> {
+  const out = new Set(selected);
+  for (const n of upstreamClosure(analysis.graph, selected)) if (analysis.nodes.get(n)?.kind === 'seed') out.add(n);
+  return out;
 }

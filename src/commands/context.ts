@@ -9,7 +9,7 @@ import { validateSettings, type Pipeline, type ValidatedSettings } from '../anal
 import { didYouMean } from '../diagnostics/suggest.js';
 import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
-import { chooseSelection, type BuildResults, type Chosen } from './choose-selection.js';
+import { chooseSelection, mayBuild, type BuildResults, type Chosen } from './choose-selection.js';
 import type { NodeState } from '../graph/selection-spec.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { Engine, type EngineHandle, type HeldWait, type OpenOptions } from '../execute/engine.js';
@@ -214,7 +214,9 @@ export function analyzeAndSelect(
   const selectedWith = (builds: BuildResults | undefined): Analyzed => {
     const chosen = choose(analysis, validated, { ...options, builds }, pipeline, broken, cache);
     const found = [...diagnostics, ...chosen.diagnostics];
-    const unbuilt = new Set(found.filter((d) => d.blocks !== undefined && (options.buildsNothing || !chosen.selected.has(d.blocks))));
+    const blocked = found.filter((d) => d.blocks !== undefined);
+    const built = blocked.length > 0 && !options.buildsNothing ? mayBuild(analysis, chosen.selected) : new Set<string>();
+    const unbuilt = new Set(blocked.filter((d) => !built.has(d.blocks!)));
     if (chosen.needsState && !options.stateSelection) {
       found.push(
         error('state-needs-warehouse', 'the state: method selects by what the warehouse records, and this command does not read the warehouse', undefined, {
@@ -227,7 +229,7 @@ export function analyzeAndSelect(
     const withStates = (states: ReadonlyMap<string, ReadonlySet<NodeState>>) => {
       const again = chooseSelection(analysis, validated, options, pipeline, broken, builds, states);
       if (hasErrors(again.diagnostics)) throw new DiagnosticError(again.diagnostics);
-      const blocking = diagnostics.filter((d) => d.blocks !== undefined && again.selected.has(d.blocks));
+      const blocking = diagnostics.filter((d) => d.blocks !== undefined && mayBuild(analysis, again.selected).has(d.blocks));
       if (blocking.length > 0) throw new DiagnosticError(blocking);
       return { selected: again.selected, notes: again.notes.filter((n) => !chosen.notes.includes(n)) };
     };

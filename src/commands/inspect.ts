@@ -245,7 +245,8 @@ export async function listNodes(options: GraphOptions): Promise<DagNode[]> {
   }
   let analyzed: ReturnType<typeof analyzeAndSelect>;
   try {
-    analyzed = analyzeAndSelect(project.files, { ...options, interval, validated: project, stateSelection: true, templateCache, ...(opened ? { existingRelations: opened.catalog } : {}) });
+    // Listing builds nothing: an error that keeps a node from being built is told, and the node listed.
+    analyzed = analyzeAndSelect(project.files, { ...options, interval, validated: project, stateSelection: true, templateCache, buildsNothing: true, ...(opened ? { existingRelations: opened.catalog } : {}) });
   } catch (e) {
     opened?.warehouse?.close();
     throw e;

@@ -150,6 +150,27 @@ describe('seeds of a dbt project', () => {
     expect(o.events.filter((e) => e.type === 'task-started')).toEqual([]);
   });
 
+  it('stops only the commands that would load a refused seed: a run that reads it, not one that does not', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'seeds/zips.csv': 'id,zip\n1,10001\n2,01234\n',
+      'models/reads_zips.sql': "select * from {{ ref('zips') }}",
+      'models/other.sql': 'select 1 as x',
+    });
+    // A model that reads it would load it first: refused, nothing run.
+    for (const select of [['reads_zips'], undefined]) {
+      const o = await runProject(dir, select);
+      expect(o.diagnostics?.map((d) => [d.severity, where(d)])).toEqual([['error', 'seeds/zips.csv:3']]);
+      expect(o.events.filter((e) => e.type === 'task-started')).toEqual([]);
+    }
+    // One that does not runs, told why the seed is left out.
+    const o = await runProject(dir, ['other']);
+    expect(o.diagnostics).toBeUndefined();
+    const told = o.events.flatMap((e) => (e.type === 'diagnostic' ? [e.diagnostic] : []));
+    expect(told.map((d) => [d.severity, where(d), d.message.endsWith('zips is left out of what this command builds')])).toEqual([['warning', 'seeds/zips.csv:3', true]]);
+    expect(o.events.flatMap((e) => (e.type === 'task-succeeded' ? [e.task.model] : []))).toEqual(['other']);
+  });
+
   it('refuses, at the value, one its declared column type would change, which dbt-duckdb loads changed', async () => {
     // dbt-duckdb 1.11 loads 2024-01-01 23:30:00, 2, 10.01 and 2024-01-01 from the first row.
     const dir = tempProject({
