@@ -1,3 +1,4 @@
+import { printable } from '../logging/printable.js';
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { insteadOfDbt, insteadOfDbtOption } from './dbt-commands.js';
@@ -615,7 +616,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       // One model's one task: the compiled SQL as it runs, byte for byte, which a user pipes into a
       // file or DuckDB. One with lookback dates has a task each (its run's own interval last), each said.
       else if ((model !== undefined || o.inline !== undefined) && models.length <= 1) logger.result(models[0]?.sql ?? '', true);
-      else logger.result(models.map((m) => `-- ${m.model} (${m.materialized}) · ${m.file} · ds ${m.ds}${m.lookback ? ` (${lookbackReason(m.lookback)})` : ''}\n${m.sql};\n`).join('\n'));
+      // Several: each SQL byte for byte too, under its header line (whose names are escaped as any name printed).
+      else logger.result(models.map((m) => `${printable(`-- ${m.model} (${m.materialized}) · ${m.file} · ds ${m.ds}${m.lookback ? ` (${lookbackReason(m.lookback)})` : ''}`)}\n${m.sql};\n`).join('\n'), true);
     } catch (e) {
       exitCode = report(e, logger);
     }

@@ -65,6 +65,17 @@ describe('the commands of the command line', () => {
     expect(badLimit.code).toBe(2);
   });
 
+  it('compile prints the SQL byte for byte, one model or several: a CRLF file keeps its carriage returns, which it runs with', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'pipe.yaml': 'name: crlf\n', 'models/m.sql': 'select 1 as a\r\n, 2 as b\r\n', 'models/n.sql': 'select 3 as c' });
+    const one = await cliIn(['compile', 'm', '--date', '2024-01-02', '--project', dir]);
+    expect(one.stdout).toContain('select 1 as a\r\n, 2 as b');
+    const all = await cliIn(['compile', '--date', '2024-01-02', '--project', dir]);
+    expect(all.code, explain(all)).toBe(0);
+    expect(all.stdout).toContain('-- m (table) · models/m.sql · ds 2024-01-02\nselect 1 as a\r\n, 2 as b');
+    expect(all.stdout).not.toContain('\\x0d');
+  });
+
   it("a dbt command pipe has not is answered with what pipe does instead, exit 2; an unknown one as unknown", async () => {
     const build = await cliIn(['build', '--select', 'orders']);
     expect(build.code).toBe(2);
