@@ -136,7 +136,9 @@ export function renderedPlace(t: SourceTable, render: (text: string, location: L
   const externalLocation = templated(t.externalLocation) ? String(render(t.externalLocation, t.externalLocationAt ?? t.location)) : t.externalLocation;
   const metaKeys = Object.keys(t.meta).filter((k) => templated(t.meta[k]));
   // A single expression keeps its type, as dbt's native rendering of YAML does (`{{ 5 }}` is 5).
-  const meta = metaKeys.length === 0 ? t.meta : { ...t.meta, ...Object.fromEntries(metaKeys.map((k) => [k, render(t.meta[k] as string, t.location)])) };
+  // The location given in meta: rendered once, above (its error said once, at its line).
+  const renderMeta = (k: string) => (k === 'external_location' && t.meta[k] === t.externalLocation ? externalLocation : render(t.meta[k] as string, t.location));
+  const meta = metaKeys.length === 0 ? t.meta : { ...t.meta, ...Object.fromEntries(metaKeys.map((k) => [k, renderMeta(k)])) };
   if (database === t.database && schema === t.schema && identifier === t.identifier && externalLocation === t.externalLocation && meta === t.meta) return t;
   return { ...t, database, schema: schema!, identifier: identifier!, ...(externalLocation === undefined ? {} : { externalLocation }), meta };
 }
