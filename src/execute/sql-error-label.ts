@@ -11,10 +11,21 @@ import type { ErrorLine } from '../warehouse/dialect.js';
  * notifications, which do not carry the error's location.
  */
 export function labelWithFileLine(message: string, named: ErrorLine | undefined, location: Location | undefined): string {
-  if (!location?.line || !named) return message;
+  return location?.line ? labelWith(message, named, `${location.file}:${location.line}: `) : message;
+}
+
+/**
+ * The same where the file line is not known and the rendered SQL is shown instead, numbered:
+ * the message names that SQL's line, so that one number is said, not the statement's beside it.
+ */
+export function labelWithRenderedLine(message: string, named: ErrorLine | undefined, line: number | undefined): string {
+  return line === undefined ? message : labelWith(message, named, `line ${line} of the rendered SQL: `);
+}
+
+function labelWith(message: string, named: ErrorLine | undefined, label: string): string {
+  if (!named) return message;
   const at = message.indexOf(named.marker);
   if (at < 0) return message;
-  const label = `${location.file}:${location.line}: `;
   const after = message.slice(at + named.marker.length);
   const nl = after.indexOf('\n');
   if (nl < 0) return message.slice(0, at) + label + after;

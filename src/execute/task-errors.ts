@@ -5,7 +5,7 @@ import { locateSqlError } from '../plan/sql-error-location.js';
 import type { Task } from '../plan/task.js';
 import type { Dialect } from '../warehouse/dialect.js';
 import { WarehouseError } from '../warehouse/warehouse.js';
-import { labelWithFileLine } from './sql-error-label.js';
+import { labelWithFileLine, labelWithRenderedLine } from './sql-error-label.js';
 import { diskFull } from '../util/disk-full.js';
 import { stoppedDatabase } from '../warehouse/duckdb/duckdb-warehouse.js';
 
@@ -110,7 +110,8 @@ export function toTaskError(e: unknown, task?: Task): TaskError {
     const named = e.dialect.errorLine(e.error.message);
     const statement = task?.origin ? e.statements.find((s) => s.includes(task.origin!.sql)) : undefined;
     const place = statement && task?.origin ? locateSqlError(named?.line, statement, task.origin) : undefined;
-    return { ...base, message: labelWithFileLine(base.message, named, place?.location), location: place?.location, sqlContext: place?.context, ...(place?.lines ? { sqlFromLines: place.lines } : {}) };
+    const message = place?.location ? labelWithFileLine(base.message, named, place.location) : labelWithRenderedLine(base.message, named, place?.context ? place.contextLine : undefined);
+    return { ...base, message, location: place?.location, sqlContext: place?.context, ...(place?.lines ? { sqlFromLines: place.lines } : {}) };
   }
   if (e instanceof WarehouseError) {
     // Not the query's fault, and no line of it to point at: said as the disk's.

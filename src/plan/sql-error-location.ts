@@ -27,6 +27,8 @@ export interface SqlErrorPlace {
   readonly location?: Location;
   /** The rendered SQL around the error, numbered, when the file line is not known. */
   readonly context?: readonly string[];
+  /** The line of that SQL the error names (marked in the context). */
+  readonly contextLine?: number;
   /** The file's lines the failing line may have been rendered from, when its text is on several that control flow tells apart (branches of an if). */
   readonly lines?: readonly number[];
 }
@@ -85,7 +87,7 @@ function placeOfLine(k: number, sqlLines: readonly string[], origin: SqlOrigin):
         const lines = cte.sql.split('\n');
         if (k >= cte.atLine && k < cte.atLine + lines.length) return placeOfLine(k - cte.atLine + 1, lines, cte);
       }
-      return { context };
+      return { context, contextLine: k };
     }
     raw = k - origin.inserted.by;
   }
@@ -104,7 +106,7 @@ function placeOfLine(k: number, sqlLines: readonly string[], origin: SqlOrigin):
   if (candidates.length > 1) {
     const first = candidates[0];
     const last = candidates[candidates.length - 1];
-    if (sourceLines.slice(first, last - 1).some((l) => CONTROL_TAG.test(l))) return { context, lines: candidates };
+    if (sourceLines.slice(first, last - 1).some((l) => CONTROL_TAG.test(l))) return { context, contextLine: k, lines: candidates };
   }
   if (matches(raw)) return { location: { file: origin.file, line: raw } };
   if (candidates.length > 0) {
@@ -112,7 +114,7 @@ function placeOfLine(k: number, sqlLines: readonly string[], origin: SqlOrigin):
     return { location: { file: origin.file, line: nearest } };
   }
   const within = expansionAt(k, sqlLines, sourceLines);
-  return within === undefined ? { context } : { location: { file: origin.file, line: within } };
+  return within === undefined ? { context, contextLine: k } : { location: { file: origin.file, line: within } };
 }
 
 /**

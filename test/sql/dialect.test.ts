@@ -115,6 +115,17 @@ describe('reading a failed statement', () => {
     // DuckDB's dialect finds no line in that message: the error is left as it is.
     expect(toTaskError(new StatementError(error, [statement], DUCKDB), task)).toMatchObject({ message: error.message, location: undefined });
   });
+
+  it("names the rendered SQL's line where no line of the file rendered it: the line shown below, not the statement's", () => {
+    // The failing line's text is on two lines of the file, in two branches of an if: either rendered it.
+    const made = { file: 'models/m.sql', source: 'select\n{% if x %}\n  nosuch\n{% else %}\n  nosuch\n{% endif %}\nfrom t', sql: 'select\n  nosuch\nfrom t' };
+    const error = new WarehouseError('Binder Error: no nosuch\n\nLINE 3:   nosuch\n          ^', 'Binder', 'permanent');
+    const out = toTaskError(new StatementError(error, [`CREATE TABLE x AS\n${made.sql}`], DUCKDB), { origin: made } as unknown as Task);
+    expect(out.location).toBeUndefined();
+    expect(out.sqlFromLines).toEqual([3, 5]);
+    expect(out.sqlContext?.find((l) => l.startsWith('>'))).toMatch(/^>\s+2 \| {3}nosuch$/);
+    expect(out.message).toBe(`Binder Error: no nosuch\n\nline 2 of the rendered SQL:   nosuch\n${' '.repeat(30)}^`);
+  });
 });
 
 describe('the condition "inside an interval"', () => {
