@@ -203,6 +203,23 @@ sources:
     expect(unset.map((d) => d.location)).toEqual([expect.objectContaining({ file: 'models/sources.yml', line: 7 })]);
   });
 
+  it("renders a folded YAML template (identifier: >) as Jinja does, without the newline that ends it", () => {
+    const a = analyzed({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'models/sources.yml': `version: 2
+sources:
+  - name: raw
+    tables:
+      - name: orders
+        identifier: >
+          {% if target.type == 'snowflake' %}ORDERS_RAW{% else %}orders_raw{% endif %}
+`,
+      'models/m.sql': "select * from {{ source('raw', 'orders') }}",
+    });
+    expect(a.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(a.nodes.get('raw.orders')).toMatchObject({ relation: '"raw"."orders_raw"' });
+  });
+
   it('through an ephemeral model and a macro, the model reads the source', () => {
     const a = analyzed({
       'models/sources.yml': SOURCES,

@@ -30,7 +30,9 @@ export function settingRenderer(engine: TemplateEngine, vars: Readonly<Record<st
     }
     let value: unknown = text;
     let problem: Diagnostic | undefined;
-    const compiled = engine.compile(location.file, text);
+    // Jinja drops one newline that ends a template (keep_trailing_newline is off in dbt): a
+    // folded YAML block (`identifier: >`) ends in one, and dbt's value has none.
+    const compiled = engine.compile(location.file, text.endsWith('\n') ? text.slice(0, text.endsWith('\r\n') ? -2 : -1) : text);
     if ('severity' in compiled) problem = compiled;
     else {
       try {
