@@ -325,7 +325,11 @@ export function validateModelConfig(
    */
   dbtProject = false,
 ): ModelConfig {
-  checkKeys(raw, resource === 'snapshot' ? SNAPSHOT_KEYS : MODEL_CONFIG_KEYS, 'config', locate, diagnostics);
+  // What is wrong with a node's config keeps that node from being built, and only the commands that would build it from going on.
+  const blocking = (d: Diagnostic): Diagnostic => (node === undefined || d.severity !== 'error' ? d : { ...d, blocks: node });
+  const keyProblems: Diagnostic[] = [];
+  checkKeys(raw, resource === 'snapshot' ? SNAPSHOT_KEYS : MODEL_CONFIG_KEYS, 'config', locate, keyProblems);
+  for (const d of keyProblems) diagnostics.push(blocking(d));
   /** The keys found bad, whose consequences are not reported again (made at the first: most models have none). */
   let reported: Set<string> | undefined;
   // A model switched off is never built: how it would be is no matter (another adapter's
@@ -333,7 +337,7 @@ export function validateModelConfig(
   const off = raw.enabled === false;
   const bad = (key: string, message: string, hint?: string) => {
     (reported ??= new Set()).add(key);
-    if (!off) diagnostics.push(error('bad-config', message, locate(key), hint === undefined ? {} : { hint }));
+    if (!off) diagnostics.push(blocking(error('bad-config', message, locate(key), hint === undefined ? {} : { hint })));
   };
   /** What dbt builds and pipe will not, to keep every write idempotent: it stops this node alone. */
   const refused = (key: string, problem: string, hint?: string) => {

@@ -70,6 +70,22 @@ models:
     expect(found!.location).toMatchObject({ file, line: 1 });
   });
 
+  it("a model's config pipe cannot read (BigQuery's partition_by, an unknown strategy) stops only the commands that build it", async () => {
+    const dir = project({
+      'models/bq.sql': `{{ config(materialized='incremental', partition_by={'field': 'day', 'data_type': 'date'}) }}\n${USERS}`,
+      'models/typo.sql': `{{ config(materialized='incremental', unique_key='user_id', incremental_strategy='merj') }}\n${USERS}`,
+      'models/users.sql': USERS,
+    });
+    const rest = await runIn(dir, { date: '2024-01-02', select: ['users'] });
+    expect(rest.code, explain(rest)).toBe(0);
+    const told = diagnosticsOf(rest.events).filter((d) => d.message.endsWith('is left out of what this command builds'));
+    expect(told.map((d) => [d.severity, d.location?.file]).sort()).toEqual([['warning', 'models/bq.sql'], ['warning', 'models/typo.sql']]);
+    for (const select of [['bq'], ['typo'], undefined]) {
+      const r = await runIn(dir, { date: '2024-01-02', ...(select ? { select } : {}) });
+      expect(r.code, explain(r)).toBe(2);
+    }
+  });
+
   it('builds the rest of the project without a refused model that the command leaves out, and tells why it is not built', async () => {
     const dir = project({
       'models/m.sql': `{{ config(materialized='incremental', incremental_strategy='merge') }}\n${USERS}`,
