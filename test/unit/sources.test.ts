@@ -220,6 +220,18 @@ sources:
     expect(a.nodes.get('raw.orders')).toMatchObject({ relation: '"raw"."orders_raw"' });
   });
 
+  it("says at its line a key of a source or its table that dbt does not read, which it leaves out", () => {
+    const a = analyzed({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    catalog: hive_metastore\n    tables:\n      - name: orders\n        shema: x\n',
+      'models/m.sql': "select * from {{ source('raw', 'orders') }}",
+    });
+    expect(a.diagnostics.map((d) => [d.severity, d.location?.line, d.message, d.hint])).toEqual([
+      ['warning', 4, "source raw has a key dbt does not read, 'catalog': it is left out (dbt refuses the file)", expect.stringContaining('its keys: name, description')],
+      ['warning', 7, "table orders of source raw has a key dbt does not read, 'shema': it is left out (dbt refuses the file)", "did you mean 'schema'?"],
+    ]);
+  });
+
   it('through an ephemeral model and a macro, the model reads the source', () => {
     const a = analyzed({
       'models/sources.yml': SOURCES,

@@ -1,4 +1,5 @@
 import { error, warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
+import { didYouMean } from '../../diagnostics/suggest.js';
 import type { YamlSource } from '../../project/yaml-file.js';
 import { settingsOf, type ConfigSetting } from './config-tree.js';
 import { readUnitTests, type UnitTestSpec } from './unit-test-specs.js';
@@ -546,6 +547,7 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
     return [];
   }
   const source = entry.name;
+  unknownSourceKeys(entry, SOURCE_KEYS, `source ${source}`, path, at, diagnostics);
   const sourceConfig = isMapping(entry.config) ? entry.config : {};
   const sourceMeta = isMapping(entry.meta) ? entry.meta : {};
   if (entry.overrides !== undefined) {
@@ -564,6 +566,7 @@ function readSource(entry: unknown, path: (string | number)[], at: At, diagnosti
       diagnostics.push(error('bad-properties', `each table of source ${source} needs a name:`, at(tp)));
       return;
     }
+    unknownSourceKeys(t, SOURCE_TABLE_KEYS, `table ${t.name} of source ${source}`, tp, at, diagnostics);
     const config = isMapping(t.config) ? t.config : {};
     const meta = isMapping(t.meta) ? t.meta : {};
     const name = `${source}.${t.name}`;
@@ -628,6 +631,25 @@ const mappingOf = (v: unknown): Record<string, unknown> => (isMapping(v) ? v : {
 const optional = <K extends string>(key: K, v: string | undefined): { [k in K]?: string } => (v === undefined ? {} : ({ [key]: v } as { [k in K]?: string }));
 
 /** Config keys dbt itself reads on a source: the rest is what dbt-duckdb sees as the config's extras. */
+/** The keys dbt reads of a source and of its tables (its schema refuses any other). */
+const SOURCE_KEYS = ['name', 'description', 'meta', 'database', 'schema', 'loader', 'quoting', 'freshness', 'loaded_at_field', 'loaded_at_query', 'tables', 'tags', 'config', 'overrides'];
+const SOURCE_TABLE_KEYS = ['name', 'description', 'meta', 'data_type', 'docs', 'constraints', 'columns', 'tests', 'data_tests', 'config', 'loaded_at_field', 'loaded_at_query', 'identifier', 'database', 'schema', 'quoting', 'freshness', 'external', 'tags'];
+
+/**
+ * A key of a source or source table that dbt does not read: dbt refuses the file, pipe reads
+ * past it and says so at its line (a misspelt `shema:` would otherwise show only as a table not found).
+ */
+function unknownSourceKeys(entry: Readonly<Record<string, unknown>>, known: readonly string[], what: string, path: (string | number)[], at: At, diagnostics: Diagnostic[]): void {
+  for (const key of Object.keys(entry)) {
+    if (known.includes(key)) continue;
+    diagnostics.push(
+      warning('unknown-key', `${what} has a key dbt does not read, '${key}': it is left out (dbt refuses the file)`, at([...path, key]), {
+        hint: didYouMean(key, known) ?? `its keys: ${known.join(', ')}`,
+      }),
+    );
+  }
+}
+
 const SOURCE_CONFIG_KEYS = new Set(['enabled', 'event_time', 'freshness', 'loaded_at_field', 'loaded_at_query', 'meta', 'tags']);
 
 /**
