@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import { csvProblem, type CsvOrigin } from '../plan/csv-error-location.js';
+import { csvProblem, mixedLineEnd, type CsvOrigin } from '../plan/csv-error-location.js';
 import { missingColumn, ownQuery } from '../plan/column-uses.js';
 import { allSteps, type CheckStep, type Task, type TaskKind } from '../plan/task.js';
 import { blankLines, forEachCsvRow, lineOfValue } from '../project/csv-text.js';
@@ -348,7 +348,16 @@ async function headerProblems(session: WarehouseSession, csv: CsvOrigin, describ
       );
     }
     const problem = csvProblem(session.dialect.csvFault(message), csv);
-    return [error('bad-csv', problem?.reason ?? `cannot be read: ${session.dialect.headline(message)}`, problem?.location ?? { file: csv.file })];
+    if (problem) return [error('bad-csv', problem.reason, problem.location)];
+    const mixed = mixedLineEnd(csv.read.absPath);
+    if (mixed) {
+      return [
+        error('bad-csv', `this line ends with ${mixed.ends} where the lines before it end with ${mixed.others}: ${session.dialect.name} cannot read a file whose line ends are mixed`, { file: csv.file, line: mixed.line }, {
+          hint: 'save the file with one kind of line end',
+        }),
+      ];
+    }
+    return [error('bad-csv', `cannot be read: ${session.dialect.headline(message)}`, { file: csv.file })];
   }
   const columns = described.columns.map((c) => c.name);
   if (columns.length !== csv.names.length || columns.some((c, i) => c !== csv.names[i])) {

@@ -104,6 +104,38 @@ function longLineInFile(absPath: string, limit: number): number | undefined {
   }
 }
 
+/**
+ * The first line that ends otherwise than the lines before it (LF among CRLF, or CRLF among LF),
+ * outside quoted fields: DuckDB's reader cannot read a file whose line ends are mixed, and says
+ * so in no words of a line. Undefined when they are all alike or the file cannot be read.
+ */
+export function mixedLineEnd(absPath: string): { readonly line: number; readonly ends: 'LF' | 'CRLF'; readonly others: 'LF' | 'CRLF' } | undefined {
+  try {
+    let line = 1;
+    let quoted = false;
+    let previous = 0;
+    let first: 'LF' | 'CRLF' | undefined;
+    for (const chunk of fileChunks(absPath)) {
+      for (let i = 0; i < chunk.length; i++) {
+        const b = chunk[i];
+        if (b === 0x22) quoted = !quoted;
+        else if (b === 0x0a) {
+          if (!quoted) {
+            const ends = previous === 0x0d ? 'CRLF' : 'LF';
+            if (first === undefined) first = ends;
+            else if (ends !== first) return { line, ends, others: first };
+          }
+          line++;
+        }
+        previous = b;
+      }
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The file's line of the engine's record number; the record number itself when the file cannot be read. */
 function lineInFile(absPath: string, record: number): number {
   if (record <= 1) return record;

@@ -166,6 +166,14 @@ describe('malformed seeds', () => {
     ]);
   });
 
+  it("refuses a file whose line ends are mixed at the first line that ends otherwise, a line break inside quotes left alone", async () => {
+    const root = project({ 'seeds/mixed.csv': 'id,name\r\n1,"a\nb"\r\n2,b\r\n3,c\n' });
+    const o = await runProject(root);
+    expect(o.diagnostics?.map((d) => [d.location, d.message, d.hint])).toEqual([
+      [{ file: 'seeds/mixed.csv', line: 5 }, 'this line ends with LF where the lines before it end with CRLF: DuckDB cannot read a file whose line ends are mixed', 'save the file with one kind of line end'],
+    ]);
+  });
+
   it('refuses a staged seed of no rows when lines follow the header', async () => {
     const w = await TestWarehouse.open('pipe-seeds-strict-rows-');
     try {
