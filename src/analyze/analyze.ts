@@ -2265,7 +2265,8 @@ function analyzedModel(
   const found: Diagnostic[] = [];
   const { config, unused, locate, described } = mergedConfig(m, raw.configCalls, dbtContext, found);
   // Places are looked up only for what is set: most models set neither.
-  const disabledAt = config.enabled ? undefined : configKeyLocation(m.source, m.sites, raw.configCalls, 'enabled');
+  // A config() call's enabled wins; else where dbt_project.yml or a properties file switched it off.
+  const disabledAt = config.enabled ? undefined : Object.hasOwn(raw.configCalls, 'enabled') ? configKeyLocation(m.source, m.sites, raw.configCalls, 'enabled') : locate('enabled');
   const checks = y && y.data.checks !== undefined ? readChecks(y.data.checks, (path) => ({ file: y.file, line: y.pathLine(path) ?? y.keyLine('checks') }), found) : [];
   if (checks.length > 0 && config.kind === 'ephemeral' && config.enabled) {
     found.push(

@@ -230,6 +230,15 @@ models:
     expect(own.diagnostics.find((d) => d.code === 'unsupported')?.hint).not.toContain('only the models');
   });
 
+  it("says where a SQL model was switched off: dbt_project.yml's line, not the model's config() that sets other keys", () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\nmodels:\n  shop:\n    a:\n      +enabled: false\n',
+      'models/a.sql': "{{ config(materialized='table') }}\nselect 1 as id",
+      'models/b.sql': "select * from {{ ref('a') }}",
+    });
+    expect(a.diagnostics.find((d) => d.code === 'disabled-ref')?.related?.[0]?.location).toEqual({ file: 'dbt_project.yml', line: 5 });
+  });
+
   it('refuses a Python model unless its config switches it off, then leaves it out as dbt does', () => {
     const py = 'def model(dbt, session):\n    return dbt.ref("a").df()\n';
     const on = run({ 'dbt_project.yml': 'name: shop\n', 'models/a.sql': 'select 1 as id', 'models/py/scores.py': py });
