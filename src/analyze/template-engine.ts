@@ -164,7 +164,11 @@ function calledFrom(failure: MacroFailure, e: unknown, file: string, source: str
   const raw = e instanceof Error ? e.message : String(e);
   const m = POSITION_RE.exec(raw);
   let at: { line: number; column: number } | undefined = m && m[2] !== undefined ? { line: Number(m[2]) + 1, column: Number(m[3]) + 1 } : undefined;
-  if (!at && source !== undefined) at = firstMatch(source, new RegExp(`\\b${escapeRegExp(failure.macro)}\\s*\\(`));
+  const callRe = new RegExp(`\\b${escapeRegExp(failure.macro)}\\s*\\(`, 'g');
+  // The position is the last call evaluated, which may be one in the macro's arguments
+  // (`m(b=cols())`): the call of the macro is the nearest before it.
+  if (at && source !== undefined) at = callBefore(source, at, callRe) ?? at;
+  if (!at && source !== undefined) at = firstMatch(source, new RegExp(callRe.source));
   const d = failure.diagnostic;
   const call = { message: `reached through ${failure.macro}(), called here`, location: { file, ...at } };
   return { ...d, related: [...(d.related ?? []), call] };
@@ -310,6 +314,19 @@ function fewNames(names: readonly string[], most = 15): string {
 }
 
 /** Line and column (1-based) of the first match of `re` inside a `{{ }}` or `{% %}` of the source. */
+/** The call `re` (global) finds at `at`, or else the last one before it; undefined when there is none. */
+function callBefore(source: string, at: { line: number; column: number }, re: RegExp): { line: number; column: number } | undefined {
+  const lines = source.split('\n');
+  if (at.line > lines.length) return undefined;
+  const offset = lines.slice(0, at.line - 1).reduce((n, l) => n + l.length + 1, 0) + at.column - 1;
+  let last: number | undefined;
+  for (const m of source.matchAll(re)) {
+    if (m.index > offset) break;
+    last = m.index;
+  }
+  return last === undefined ? undefined : positionOf(source, last);
+}
+
 function firstMatch(source: string, re: RegExp): { line: number; column: number } | undefined {
   const tags = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
   let t: RegExpExecArray | null;

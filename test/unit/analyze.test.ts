@@ -512,6 +512,14 @@ describe('template error positions', () => {
     expect(d.related).toEqual([{ message: 'reached through m(), called here', location: { file: 'models/a.sql', line: 2, column: 4 } }]);
   });
 
+  it("points at the macro's call, not at a call in its arguments evaluated before it", () => {
+    const d = only({
+      'macros/m.sql': '{% macro m(a, b) %}\n{{ nothere }}\n{% endmacro %}\n{% macro cols() %}1{% endmacro %}\n',
+      'models/a.sql': 'select\n  {{\n    m(\n      a=1,\n      b=cols()\n    )\n  }} as x\n',
+    });
+    expect(d.related).toEqual([{ message: 'reached through m(), called here', location: { file: 'models/a.sql', line: 3, column: 5 } }]);
+  });
+
   it('points a syntax error in a macro file at the macro file', () => {
     const d = only({ 'macros/m.sql': '{% macro m() %}\n{{ x( }}{% endmacro %}', 'models/a.sql': 'select 1' });
     expect([d.code, where(d)]).toEqual(['template-syntax', 'macros/m.sql:2:7']);
