@@ -155,6 +155,8 @@ export interface FailureRecord {
 export class LatestBuilds {
   private readonly builds = new Map<string, Map<string, BuildRecord>>();
   private readonly failures = new Map<string, Map<string, FailureRecord>>();
+  /** The nodes with a build of an hour on record. */
+  private readonly hourly = new Set<string>();
 
   /** The latest valid build of `node` for `key`. */
   build(node: string, key: string): BuildRecord | undefined {
@@ -173,7 +175,8 @@ export class LatestBuilds {
    */
   overlapping(node: string, key: string): BuildRecord[] {
     const of = this.builds.get(node);
-    if (!of || key === '') return [];
+    // Most models are never built by the hour: their days overlap nothing.
+    if (!of || key === '' || (!isHourLabel(key) && !this.hourly.has(node))) return [];
     if (isHourLabel(key)) {
       const day = of.get(key.slice(0, 10));
       return day ? [day] : [];
@@ -196,6 +199,7 @@ export class LatestBuilds {
     const of = this.builds.get(b.node) ?? new Map<string, BuildRecord>();
     if (b.key === '') of.clear();
     of.set(b.key, b);
+    if (isHourLabel(b.key)) this.hourly.add(b.node);
     this.builds.set(b.node, of);
   }
 
