@@ -69,7 +69,7 @@ export async function show(options: ShowOptions): Promise<Shown> {
   }
   const warehouse = built ? await Engine.open(project.warehousePath, { readOnly: true, setup: project.warehouseSetup }) : await Engine.inMemory(project.warehouseSetup, project.warehouseSetup?.lake ? undefined : catalogName(project.warehousePath));
   try {
-    const query = readFrom ? await publishedQuery(warehouse, node, readFrom, runCommand) : await inlineQuery({ ...options, model }, node, runCommand, given ? project : undefined);
+    const query = readFrom ? await publishedQuery(warehouse, node, readFrom, runCommand, analyzed.analysis) : await inlineQuery({ ...options, model }, node, runCommand, given ? project : undefined);
     return await warehouse.engine.withSession(async (session) => {
       const sql = await composed(session, query, options.where, limit);
       const table = await read(session, sql, options);
@@ -152,12 +152,26 @@ function notBuilt(node: PipeNode, why: string, runCommand: (args: string) => str
 }
 
 /** The published relation, checked to be there, as a query (a partition of it for `--date`). */
-async function publishedQuery(warehouse: EngineHandle, node: PipeNode, from: ReadFrom, runCommand: (args: string) => string): Promise<string> {
+async function publishedQuery(warehouse: EngineHandle, node: PipeNode, from: ReadFrom, runCommand: (args: string) => string, analysis: Analysis): Promise<string> {
   // A source may read a file or a table function: DuckDB says whether it is there.
   const inCatalog = node.kind !== 'source' || (node.reads.kind === 'relation' && node.reads.database === undefined);
   if (inCatalog) {
     const catalog = await warehouse.engine.withSession(readCatalog);
     if (!catalog.has(from.relation)) throw new DiagnosticError([notBuilt(node, `the warehouse has no ${from.relation}`, runCommand)]);
+    // A view reads its inputs as it is read: one whose input's table was dropped since cannot be.
+    if (node.kind === 'model' && catalog.get(from.relation) === 'view') {
+      const gone = node.upstream.filter((u) => {
+        const up = analysis.nodes.get(u);
+        return up !== undefined && up.kind !== 'source' && !(up.kind === 'model' && up.config.kind === 'ephemeral') && !catalog.has(up.relation);
+      });
+      if (gone.length > 0) {
+        throw new DiagnosticError([
+          error('not-built', `${node.name} is a view of ${gone.join(', ')}, which the warehouse does not hold (dropped since it was built, or never built)`, { file: node.file }, {
+            hint: `${runCommand(`run --select ${gone.join(' ')}`)} builds ${gone.length === 1 ? 'it' : 'them'}`,
+          }),
+        ]);
+      }
+    }
   }
   const partition = from.partition && ` WHERE ${warehouse.dialect.inInterval(from.partition.column, from.partition.interval.start, from.partition.interval.end)}`;
   return `SELECT * FROM ${from.relation}${partition ?? ''}`;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { columnWidths } from '../../src/cli/format-rows.js';
 import { displayWidth } from '../../src/logging/width.js';
-import { holdWarehouse, removeTempDirs } from '../e2e/helpers.js';
+import { execOn, holdWarehouse, removeTempDirs, warehouseOf } from '../e2e/helpers.js';
 import { compileIn, runIn, showIn } from '../support/in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
@@ -171,6 +171,17 @@ describe('pipe show', () => {
     expect(reads.stderr).toMatch(/the query reads what is not built yet: it reads a, which is not built yet[\s\S]*pipe run --select \+a( --project \S+)? builds what it reads/);
     expect(reads.stderr).not.toContain('inline_query');
     expect(existsSync(join(fresh, 'warehouse.duckdb'))).toBe(false);
+  });
+
+  it("says of a view whose input's table was dropped that it cannot be read, and what builds that input", async () => {
+    const own = tempProject({ 'models/a.sql': "{{ config(materialized='table') }}\nselect 1 as x\n", 'models/b.sql': "{{ config(materialized='view') }}\nselect * from {{ ref('a') }}\n" });
+    expect((await runIn(own, { date: '2024-01-02' })).code).toBe(0);
+    await execOn(warehouseOf(own), 'DROP TABLE main.a');
+    const r = await showIn(own, { model: 'b' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('models/b.sql: error: b is a view of a, which the warehouse does not hold (dropped since it was built, or never built)');
+    expect(r.stderr).toMatch(/pipe run --select a( --project \S+)? builds it/);
+    expect(r.stderr).not.toMatch(/Catalog Error|does not exist!/);
   });
 
   it('refuses while another process holds the warehouse, as every command does', async () => {
