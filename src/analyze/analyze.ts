@@ -2237,9 +2237,11 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
 
 /** A Python model pipe would have to build: refused at its file, with the ways to go on. */
 function pythonModelError(model: PythonModelFile): Diagnostic {
-  return error('unsupported', `${model.file} is a Python model: pipe builds SQL models only`, { file: model.file }, {
-    hint: 'write it as a SQL model; or build it outside pipe, declare its table as a source, and switch the model off (+enabled: false for it in dbt_project.yml, or config: enabled: false in its properties), as dbt leaves a disabled model out',
+  // It stops the commands that would build it (see pythonModelsBuilt), not one that leaves it out.
+  const d = error('unsupported', `${model.file} is a Python model: pipe builds SQL models only`, { file: model.file }, {
+    hint: `write it as a SQL model; --exclude ${model.name} builds the rest; or build it outside pipe, declare its table as a source, and switch the model off (+enabled: false for it in dbt_project.yml, or config: enabled: false in its properties), as dbt leaves a disabled model out`,
   });
+  return { ...d, blocks: model.name };
 }
 
 /** What a model's text gives before it is rendered: its template, what pipe cannot render in it, whether it renders again at run. */

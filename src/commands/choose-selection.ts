@@ -10,6 +10,7 @@ import { didYouMean } from '../diagnostics/suggest.js';
 import { select, type SelectableNode } from '../graph/select.js';
 import { upstreamClosure } from '../graph/graph.js';
 import type { NodeResult } from '../graph/selector-methods.js';
+import type { PythonModelFile } from '../project/load-project.js';
 import { isSingular, parseCliSelection, unionOf, type Criterion, type NodeState, type SelectionSpec } from '../graph/selection-spec.js';
 
 /**
@@ -220,5 +221,34 @@ function emptyBecause(c: Criterion, builds: BuildResults): string {
 export function mayBuild(analysis: Pick<Analysis, 'graph' | 'nodes'>, selected: ReadonlySet<string>): ReadonlySet<string> {
   const out = new Set(selected);
   for (const n of upstreamClosure(analysis.graph, selected)) if (analysis.nodes.get(n)?.kind === 'seed') out.add(n);
+  return out;
+}
+
+/**
+ * The Python models (which pipe never builds) a command may build: each, unless the selection
+ * leaves it out by its name or folder (`--exclude py_model`, `--select orders`). A Python model
+ * is no node of pipe's graph, so no other term can be evaluated for it: any other counts as
+ * building it, and its error then stops the command, as it always did.
+ */
+export function pythonModelsBuilt(
+  models: readonly PythonModelFile[],
+  settings: ValidatedSettings,
+  request: SelectionRequest,
+  pipeline: Pipeline | undefined,
+): ReadonlySet<string> {
+  const out = new Set<string>();
+  if (models.length === 0) return out;
+  const select = [...(request.select ?? []), ...(request.select?.length ? [] : (pipeline?.select ?? []))];
+  const exclude = [...(request.exclude ?? []), ...(pipeline?.exclude ?? [])];
+  const excluded = parseCliSelection(exclude).criteria;
+  const selected = parseCliSelection(select).criteria;
+  const bySelector = request.selector !== undefined || pipeline?.selector !== undefined || (select.length === 0 && exclude.length === 0 && settings.selectors.defaultName !== undefined);
+  const names = (c: Criterion, m: PythonModelFile) =>
+    (c.method === 'fqn' && c.value === m.name) || (c.method === 'path' && (m.file === c.value || m.file.startsWith(`${c.value.replace(/\/+$/, '')}/`)));
+  for (const m of models) {
+    if (excluded.some((c) => c.children === 0 && !c.childrensParents && names(c, m))) continue;
+    const onlyOthers = !bySelector && selected.length > 0 && selected.every((c) => (c.method === 'fqn' || c.method === 'path') && c.children === 0 && !c.childrensParents && !names(c, m));
+    if (!onlyOthers) out.add(m.name);
+  }
   return out;
 }

@@ -9,7 +9,7 @@ import { validateSettings, type Pipeline, type ValidatedSettings } from '../anal
 import { didYouMean } from '../diagnostics/suggest.js';
 import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
-import { chooseSelection, mayBuild, type BuildResults, type Chosen } from './choose-selection.js';
+import { chooseSelection, mayBuild, pythonModelsBuilt, type BuildResults, type Chosen } from './choose-selection.js';
 import type { NodeState } from '../graph/selection-spec.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { Engine, type EngineHandle, type HeldWait, type OpenOptions } from '../execute/engine.js';
@@ -215,7 +215,7 @@ export function analyzeAndSelect(
     const chosen = choose(analysis, validated, { ...options, builds }, pipeline, broken, cache);
     const found = [...diagnostics, ...chosen.diagnostics];
     const blocked = found.filter((d) => d.blocks !== undefined);
-    const built = blocked.length > 0 && !options.buildsNothing ? mayBuild(analysis, chosen.selected) : new Set<string>();
+    const built = blocked.length > 0 && !options.buildsNothing ? new Set([...mayBuild(analysis, chosen.selected), ...pythonModelsBuilt(files.pythonModels ?? [], validated, options, pipeline)]) : new Set<string>();
     const unbuilt = new Set(blocked.filter((d) => !built.has(d.blocks!)));
     if (chosen.needsState && !options.stateSelection) {
       found.push(

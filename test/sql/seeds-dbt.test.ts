@@ -405,3 +405,24 @@ describe("a dbt project's seed of one column with a blank line", () => {
     expect(await queryWarehouse(dir, 'SELECT count(*) AS n, count(v) AS v FROM main.one')).toEqual([{ n: '4', v: '2' }]);
   });
 });
+
+/** Beside the seeds: a node pipe does not build, and the commands it stops. */
+describe("a dbt project's Python model", () => {
+  it('stops for a Python model only the commands that may build it: one that leaves it out by name runs the rest', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': "name: shop\nversion: '1.0'\n",
+      'models/py/scores.py': 'def model(dbt, session):\n    return dbt.ref("other").df()\n',
+      'models/other.sql': 'select 1 as x',
+      'models/tagged.sql': "{{ config(tags=['t']) }}\nselect 2 as x",
+    });
+    const refused = (o: Outcome) => o.diagnostics?.filter((d) => d.message.includes('is a Python model')).map((d) => d.severity);
+    // Everything, a tag, a graph operator that may reach it, or its name: refused as before.
+    for (const select of [undefined, ['tag:t'], ['other+'], ['scores']]) expect(refused(await runProject(dir, select)), String(select)).toEqual(['error']);
+    // Named models alone: the rest runs, told why the Python model is not built.
+    const o = await runProject(dir, ['other']);
+    expect(o.diagnostics).toBeUndefined();
+    const told = o.events.flatMap((e) => (e.type === 'diagnostic' ? [e.diagnostic] : []));
+    expect(told.map((d) => [d.severity, d.message.endsWith('scores is left out of what this command builds'), d.hint?.includes('--exclude scores builds the rest')])).toEqual([['warning', true, true]]);
+    expect(o.events.flatMap((e) => (e.type === 'task-succeeded' ? [e.task.model] : []))).toEqual(['other']);
+  });
+});
