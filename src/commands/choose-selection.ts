@@ -238,7 +238,8 @@ export function pythonModelsBuilt(
 ): ReadonlySet<string> {
   const out = new Set<string>();
   if (models.length === 0) return out;
-  const select = [...(request.select ?? []), ...(request.select?.length ? [] : (pipeline?.select ?? []))];
+  // --select replaces the pipeline's selection; the exclusions of both apply.
+  const select = request.select?.length ? request.select : (pipeline?.select ?? []);
   const exclude = [...(request.exclude ?? []), ...(pipeline?.exclude ?? [])];
   const excluded = parseCliSelection(exclude).criteria;
   const selected = parseCliSelection(select).criteria;

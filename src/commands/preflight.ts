@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import { csvProblem, mixedLineEnd, type CsvOrigin } from '../plan/csv-error-location.js';
+import { csvProblem, mixedLineEndInFile, type CsvOrigin } from '../plan/csv-error-location.js';
 import { missingColumn, ownQuery } from '../plan/column-uses.js';
 import { allSteps, type CheckStep, type Task, type TaskKind } from '../plan/task.js';
 import { blankLines, forEachCsvRow, lineOfValue } from '../project/csv-text.js';
@@ -349,7 +349,7 @@ async function headerProblems(session: WarehouseSession, csv: CsvOrigin, describ
     }
     const problem = csvProblem(session.dialect.csvFault(message), csv);
     if (problem) return [error('bad-csv', problem.reason, problem.location)];
-    const mixed = mixedLineEnd(csv.read.absPath);
+    const mixed = mixedLineEndInFile(csv.read.absPath);
     if (mixed) {
       return [
         error('bad-csv', `this line ends with ${mixed.ends} where the lines before it end with ${mixed.others}: ${session.dialect.name} cannot read a file whose line ends are mixed`, { file: csv.file, line: mixed.line }, {

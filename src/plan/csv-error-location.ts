@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Location } from '../diagnostics/diagnostics.js';
-import { longRecordLine, recordLine } from '../project/csv-text.js';
+import { longRecordLine, mixedLineEnd, recordLine } from '../project/csv-text.js';
 import type { CsvFault, CsvRowProblem, SeedRead } from '../warehouse/dialect.js';
 
 /**
@@ -104,33 +104,10 @@ function longLineInFile(absPath: string, limit: number): number | undefined {
   }
 }
 
-/**
- * The first line that ends otherwise than the lines before it (LF among CRLF, or CRLF among LF),
- * outside quoted fields: DuckDB's reader cannot read a file whose line ends are mixed, and says
- * so in no words of a line. Undefined when they are all alike or the file cannot be read.
- */
-export function mixedLineEnd(absPath: string): { readonly line: number; readonly ends: 'LF' | 'CRLF'; readonly others: 'LF' | 'CRLF' } | undefined {
+/** The first line that ends otherwise than the lines before it (see mixedLineEnd); undefined when the file cannot be read. */
+export function mixedLineEndInFile(absPath: string): ReturnType<typeof mixedLineEnd> {
   try {
-    let line = 1;
-    let quoted = false;
-    let previous = 0;
-    let first: 'LF' | 'CRLF' | undefined;
-    for (const chunk of fileChunks(absPath)) {
-      for (let i = 0; i < chunk.length; i++) {
-        const b = chunk[i];
-        if (b === 0x22) quoted = !quoted;
-        else if (b === 0x0a) {
-          if (!quoted) {
-            const ends = previous === 0x0d ? 'CRLF' : 'LF';
-            if (first === undefined) first = ends;
-            else if (ends !== first) return { line, ends, others: first };
-          }
-          line++;
-        }
-        previous = b;
-      }
-    }
-    return undefined;
+    return mixedLineEnd(fileChunks(absPath));
   } catch {
     return undefined;
   }

@@ -270,6 +270,44 @@ export function recordLine(chunks: Iterable<Text>, record: number): number {
   return records >= record ? scanner.line : record;
 }
 
+export type LineEnd = 'LF' | 'CRLF' | 'CR';
+
+/**
+ * The first record that ends otherwise than the records before it (an LF among CRLF ones),
+ * with the line its end is on and the two kinds; undefined when all end alike. Line breaks
+ * inside quoted fields are data, not ends. `chunks` yields the file from its start.
+ */
+export function mixedLineEnd(chunks: Iterable<Text>): { readonly line: number; readonly ends: LineEnd; readonly others: LineEnd } | undefined {
+  const scanner = new RecordScanner();
+  let first = true;
+  let seen: LineEnd | undefined;
+  /** The line of a record a CR ended, until the next character says whether an LF follows it. */
+  let afterCr: number | undefined;
+  const ended = (kind: LineEnd, line: number) => {
+    seen ??= kind;
+    return kind === seen ? undefined : { line, ends: kind, others: seen };
+  };
+  for (const chunk of chunks) {
+    for (let i = first ? afterBom(chunk) : 0; i < chunk.length; i++) {
+      const c = codeAt(chunk, i);
+      if (afterCr !== undefined) {
+        const mixed = ended(c === LF ? 'CRLF' : 'CR', afterCr);
+        if (mixed) return mixed;
+        afterCr = undefined;
+      }
+      const line = scanner.line;
+      if (scanner.feed(c) !== RECORD) continue;
+      if (c === CR) afterCr = line;
+      else {
+        const mixed = ended('LF', line);
+        if (mixed) return mixed;
+      }
+    }
+    first = false;
+  }
+  return afterCr === undefined ? undefined : ended('CR', afterCr);
+}
+
 /**
  * The line on which the first record longer than `limit` bytes starts (the header is on line
  * 1), or undefined when none is. DuckDB finds such a record while it sniffs the first rows

@@ -20,21 +20,29 @@ select '{{ ds }}'::DATE as ds, {{ var('n', 1) }} as n
 {% if var('gate', '') %}from (select 1) where (select count(*) from read_csv('{{ var("gate") }}', columns={'line': 'VARCHAR'}, header=false, auto_detect=false)) >= 0{% endif %}
 `;
 
+/**
+ * A run with `n: 2` whose query reads a gate, aborted once it is held there; once aborted, the
+ * gate pours rows without end, so the run ends only if the abort stops the query. Its status.
+ */
+async function abortedAtGate(dir: string): Promise<string> {
+  const gate = new ModelGate(dir);
+  const controller = new AbortController();
+  const running = run({ project: dir, date: '2024-01-02', vars: { gate: gate.path, n: 2 }, signal: controller.signal, emit: quiet });
+  const release = await gate.reached();
+  controller.abort();
+  gate.flood();
+  release();
+  return (await running).status;
+}
+
 describe('an abort while a model is written from its query', () => {
   for (const materialized of ['incremental', 'table']) {
     it(`${materialized}: stops the query in the publishing transaction and keeps the published rows`, async () => {
       const dir = tempProject({ 'models/m.sql': gated(materialized) }, 'pipe-interrupted-');
       expect((await run({ project: dir, date: '2024-01-02', emit: quiet })).status).toBe('succeeded');
 
-      const gate = new ModelGate(dir);
-      const controller = new AbortController();
-      const running = run({ project: dir, date: '2024-01-02', vars: { gate: gate.path, n: 2 }, signal: controller.signal, emit: quiet });
-      // The query reads the gate inside the transaction; once aborted, the gate pours rows without end.
-      const release = await gate.reached();
-      controller.abort();
-      gate.flood();
-      release();
-      expect((await running).status).toBe('cancelled');
+      // The query reads the gate inside the transaction.
+      expect(await abortedAtGate(dir)).toBe('cancelled');
       expect(await queryWarehouse(dir, 'select ds::VARCHAR as ds, n from m')).toEqual([{ ds: '2024-01-02', n: 1 }]);
     });
   }
@@ -54,15 +62,8 @@ select * from {{ ref('src') }}
     );
     expect((await run({ project: dir, date: '2024-01-02', emit: quiet })).status).toBe('succeeded');
 
-    const gate = new ModelGate(dir);
-    const controller = new AbortController();
-    const running = run({ project: dir, date: '2024-01-02', vars: { gate: gate.path, n: 2 }, signal: controller.signal, emit: quiet });
-    // The query reads the gate as it is staged; once aborted, the gate pours rows without end.
-    const release = await gate.reached();
-    controller.abort();
-    gate.flood();
-    release();
-    expect((await running).status).toBe('cancelled');
+    // The query reads the gate as it is staged.
+    expect(await abortedAtGate(dir)).toBe('cancelled');
     expect(await queryWarehouse(dir, 'select id, n, dbt_valid_to is null as current from snap')).toEqual([{ id: 1, n: 1, current: true }]);
   });
 });
