@@ -12,6 +12,7 @@ import { fullRefreshTaskIds } from '../plan/strategies/full-refresh.js';
 import { Engine, type HeldWait } from '../execute/engine.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 import { getRun, laterPublications, latestUnfinishedRun, stateExists, supersededDetail, unfinishedTasks, type RunRow } from '../warehouse/run-state.js';
+import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { backfillIntervals } from './backfill.js';
 import { heldWait, type ProjectOptions, type WaitOptions } from './context.js';
 import { launch, letGoUnused, newRunId, type LaunchOptions, type Prepared, pipeCommandFor, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
@@ -37,12 +38,21 @@ export type RetryOutcome = RunOutcome | { readonly nothingToDo: string };
 
 type Later = Awaited<ReturnType<typeof laterPublications>>;
 
-async function findTarget(
-  dbPath: string,
-  setup: WarehouseSetup,
-  runId: string | undefined,
-  wait: HeldWait,
-): Promise<{ run?: RunRow; remaining: Set<string>; plannedHashes?: ReadonlyMap<string, string>; later?: Later }> {
+interface Target {
+  readonly run?: RunRow;
+  readonly remaining: Set<string>;
+  readonly plannedHashes?: ReadonlyMap<string, string>;
+  readonly later?: Later;
+}
+
+/** What is left of a run, and what later runs published, as the run state says now. */
+async function targetOf(session: WarehouseSession, run: RunRow): Promise<Required<Target>> {
+  const remaining = await unfinishedTasks(session, run.run_id);
+  const plannedHashes = new Map(remaining.flatMap((t) => (t.sqlHash === undefined ? [] : [[t.taskId, t.sqlHash] as const])));
+  return { run, remaining: new Set(remaining.map((t) => t.taskId)), plannedHashes, later: await laterPublications(session, run.run_id, supersededKinds()) };
+}
+
+async function findTarget(dbPath: string, setup: WarehouseSetup, runId: string | undefined, wait: HeldWait): Promise<Target> {
   if (!existsSync(dbPath)) {
     if (runId) throw new DiagnosticError([error('unknown-run', `no run '${runId}': the warehouse ${dbPath} does not exist yet`)]);
     return { remaining: new Set() };
@@ -56,9 +66,7 @@ async function findTarget(
       throw new DiagnosticError([error('unknown-run', `no run '${runId}' in ${dbPath}`, undefined, { hint: 'pipe history lists recent runs' })]);
     }
     if (!run) return { remaining: new Set() };
-    const remaining = await unfinishedTasks(session, run.run_id);
-    const plannedHashes = new Map(remaining.flatMap((t) => (t.sqlHash === undefined ? [] : [[t.taskId, t.sqlHash] as const])));
-    return { run, remaining: new Set(remaining.map((t) => t.taskId)), plannedHashes, later: await laterPublications(session, run.run_id, supersededKinds()) };
+    return await targetOf(session, run);
   } finally {
     session.close();
     warehouse.close();
@@ -123,9 +131,10 @@ function fullRefreshState(analysis: Analysis, remaining: ReadonlySet<string>) {
 export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   const project = openProject(options);
   const wait = heldWait(options);
-  const { run, remaining, plannedHashes, later } = await findTarget(project.warehousePath, project.warehouseSetup, options.runId, wait);
+  const found = await findTarget(project.warehousePath, project.warehouseSetup, options.runId, wait);
+  const { run } = found;
   if (!run) return { nothingToDo: 'nothing to retry: no run is unfinished (a pipe test is retried only when named: pipe retry RUN_ID)' };
-  if (remaining.size === 0) return { nothingToDo: `nothing to retry: every task of run ${run.run_id} has succeeded${run.status === 'succeeded' ? '' : ', those it left undone in a retry of it'}` };
+  if (found.remaining.size === 0) return { nothingToDo: allDone(run) };
 
   const stored = parseStoredParams(run);
   const params = firstRunOf(stored);
@@ -164,6 +173,15 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   } catch (e) {
     await distributed?.close();
     throw storedSelectionGone(e, run.run_id, params);
+  }
+  // Another retry of the run may have ended while this one waited for the warehouse: what is
+  // left is read again now that this process holds it, so that no task is run twice (an
+  // append's rows refused as held, the run's retry told as failed).
+  const { remaining, plannedHashes, later } = prepared.warehouse ? await prepared.warehouse.engine.withSession((s) => targetOf(s, run)) : found;
+  if (remaining.size === 0) {
+    letGoUnused(prepared);
+    await distributed?.close();
+    return { nothingToDo: `${allDone(run)}, while this one waited for the warehouse` };
   }
   const fullRefresh = params.kind !== 'test' && params.full_refresh;
   // A run's --full-refresh stages a model's batches and swaps them in, as a backfill's does.
@@ -287,6 +305,11 @@ function remainingBatches(remaining: ReadonlySet<string>): Map<string, Interval[
 function storedEventTime(params: RunParams): Interval | undefined {
   const [start, end] = [params.event_time_start, params.event_time_end].map((t) => (t === undefined ? undefined : parseTimestamp(t)));
   return start !== undefined && end !== undefined ? { start, end } : undefined;
+}
+
+/** Why a run has nothing to retry: its tasks all succeeded, in it or in its retries. */
+function allDone(run: RunRow): string {
+  return `nothing to retry: every task of run ${run.run_id} has succeeded${run.status === 'succeeded' ? '' : ', those it left undone in a retry of it'}`;
 }
 
 /** What a run repeats: its own parameters, or, for a retry, those of the first run of its family. */

@@ -190,6 +190,41 @@ describe('a warehouse another process holds', () => {
     expect(opened).toBeGreaterThan(1);
     expect(refused).toBeGreaterThan(0);
   });
+
+  it('two pipe retry of one run waiting for it: the first retries, the second finds nothing left and records no run', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      // An append re-run would offer rows its table holds: a task run twice would not go unseen.
+      'models/landed.sql': `{{ config(materialized='incremental', incremental_strategy='append') }}\nselect * from read_csv('${join(dir, 'data.csv')}')\n`,
+    });
+    const db = warehouseOf(dir);
+    const failed = await cliIn([...RUN, '--project', dir]);
+    expect(failed.code).toBe(1);
+    writeFileSync(join(dir, 'data.csv'), 'y\n1\n');
+    // Both read what is left of the run, then wait for the file this process holds, as a notebook would.
+    const holder = await DuckDBInstance.create(db, { access_mode: 'READ_ONLY' });
+    const retries = [0, 1].map(() => new RunningPipe(['retry', '--json', '--wait', '30s', '--project', dir]));
+    try {
+      await Promise.all(retries.map((r) => r.waitFor(isNotice)));
+    } finally {
+      holder.closeSync();
+    }
+    const [a, b] = await Promise.all(retries.map((r) => r.exited));
+    expect([a.code, b.code], explain(a) + explain(b)).toEqual([0, 0]);
+    const ran = [a, b].filter((r) => eventsOfType(r.events, 'run-finished').length > 0);
+    expect(ran).toHaveLength(1);
+    expect(eventsOfType(ran[0].events, 'run-finished')[0]).toMatchObject({ status: 'succeeded', succeeded: 1 });
+    const other = a === ran[0] ? b : a;
+    expect(other.stdout + other.stderr).toMatch(/nothing to retry: every task of run \S+ has succeeded, those it left undone in a retry of it, while this one waited for the warehouse/);
+    const reader = await DuckDBInstance.create(db, { access_mode: 'READ_ONLY' });
+    try {
+      const c = await reader.connect();
+      expect((await c.runAndReadAll('SELECT y FROM landed')).getRowObjectsJson()).toEqual([{ y: '1' }]);
+      expect((await c.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM _pipe.runs WHERE parent_run_id IS NOT NULL`)).getRowObjectsJson()).toEqual([{ n: 1 }]);
+    } finally {
+      reader.closeSync();
+    }
+  });
 });
 
 describe('a path that cannot be a warehouse', () => {
