@@ -109,13 +109,26 @@ function toSelectable(n: PipeNode): SelectableNode {
   }
 }
 
+/** Models that are no node of the graph, whose errors or warnings already say why: their names and files. */
+export interface Broken {
+  readonly names: ReadonlySet<string>;
+  readonly files: readonly string[];
+}
+
+export const NOTHING_BROKEN: Broken = { names: new Set(), files: [] };
+
+/** A path term's folder or file holds `file` (a path relative to the project). */
+function underPath(value: string, file: string): boolean {
+  return file === value || file.startsWith(`${value.replace(/\/+$/, '')}/`);
+}
+
 export function chooseSelection(
   analysis: Analysis,
   settings: ValidatedSettings,
   request: SelectionRequest,
   pipeline: Pipeline | undefined,
   /** Models missing from the graph whose errors already say why: selecting them is not unknown as well. */
-  broken: ReadonlySet<string>,
+  broken: Broken,
   builds: BuildResults = { kind: 'unknown', why: 'this command does not read the run history' },
   /** What `state:` terms select by; absent, they select nothing and `needsState` says so. */
   states?: ReadonlyMap<string, ReadonlySet<NodeState>>,
@@ -190,7 +203,9 @@ export function chooseSelection(
       diagnostics.push(error('disabled-model', `selector '${c.text}': ${empty ? `${off.file} is empty, and no model ${name} is built from it` : `${name} is disabled (enabled: false)`}`, off));
       continue;
     }
-    if (name !== undefined && broken.has(name)) continue;
+    if (name !== undefined && broken.names.has(name)) continue;
+    // A folder of Python models (or of files with errors) is a folder of model files.
+    if (c.method === 'path' && broken.files.some((f) => underPath(c.value, f))) continue;
     diagnostics.push(error('unknown-selector', `selector '${c.text}': ${p.message}`, c.location, { hint: didYouMean(c.value, p.candidates) }));
   }
   // Every term matched something, and yet nothing is left (an intersection, an exclusion): said,
@@ -245,7 +260,7 @@ export function pythonModelsBuilt(
   const selected = parseCliSelection(select).criteria;
   const bySelector = request.selector !== undefined || pipeline?.selector !== undefined || (select.length === 0 && exclude.length === 0 && settings.selectors.defaultName !== undefined);
   const names = (c: Criterion, m: PythonModelFile) =>
-    (c.method === 'fqn' && c.value === m.name) || (c.method === 'path' && (m.file === c.value || m.file.startsWith(`${c.value.replace(/\/+$/, '')}/`)));
+    (c.method === 'fqn' && c.value === m.name) || (c.method === 'path' && underPath(c.value, m.file));
   for (const m of models) {
     if (excluded.some((c) => c.children === 0 && !c.childrensParents && names(c, m))) continue;
     const onlyOthers = !bySelector && selected.length > 0 && selected.every((c) => (c.method === 'fqn' || c.method === 'path') && c.children === 0 && !c.childrensParents && !names(c, m));

@@ -9,7 +9,7 @@ import { validateSettings, type Pipeline, type ValidatedSettings } from '../anal
 import { didYouMean } from '../diagnostics/suggest.js';
 import { dayInterval, defaultRunDate, parseDate, systemClock, type Clock, type Interval } from '../dates/dates.js';
 import type { EventSink } from '../events/events.js';
-import { chooseSelection, mayBuild, pythonModelsBuilt, type BuildResults, type Chosen } from './choose-selection.js';
+import { chooseSelection, mayBuild, pythonModelsBuilt, type Broken, type BuildResults, type Chosen } from './choose-selection.js';
 import type { NodeState } from '../graph/selection-spec.js';
 import type { ProjectFiles } from '../project/load-project.js';
 import { Engine, type EngineHandle, type HeldWait, type OpenOptions } from '../execute/engine.js';
@@ -135,8 +135,8 @@ const lastChosen = new WeakMap<AnalysisCache, { readonly analysis: Analysis; rea
  * (no node's config, file or upstream changed), the last selection of the same request is the
  * answer, unless it reads the latest builds and those are others now.
  */
-function choose(analysis: Analysis, validated: ValidatedSettings, options: SelectionOptions & { builds?: BuildResults }, pipeline: Pipeline | undefined, broken: ReadonlySet<string>, cache: AnalysisCache | undefined): Chosen {
-  const request = JSON.stringify([options.pipeline, options.select, options.exclude, options.selector, options.pipelineSelection, [...broken]]);
+function choose(analysis: Analysis, validated: ValidatedSettings, options: SelectionOptions & { builds?: BuildResults }, pipeline: Pipeline | undefined, broken: Broken, cache: AnalysisCache | undefined): Chosen {
+  const request = JSON.stringify([options.pipeline, options.select, options.exclude, options.selector, options.pipelineSelection, [...broken.names], broken.files]);
   const last = cache && lastChosen.get(cache);
   if (last && cache.reusedFrom === last.analysis && last.request === request && (!last.chosen.readsResults || last.builds === options.builds)) {
     lastChosen.set(cache, { ...last, analysis });
@@ -207,10 +207,11 @@ export function analyzeAndSelect(
   const filed = options.pipeline ? analysis.pipelines.get(options.pipeline) : undefined;
   const pipeline = filed && options.pipelineSelection ? { ...filed, ...options.pipelineSelection } : filed;
   // A model whose file has errors, or that was left out, is missing from the graph; its errors already say why.
-  const broken = new Set([
-    ...(hasErrors(analysis.diagnostics) ? [...files.models, ...files.snapshots].map((m) => m.name).filter((n) => !analysis.nodes.has(n)) : []),
-    ...(files.leftOut ?? []),
-  ]);
+  const missing = hasErrors(analysis.diagnostics) ? [...files.models, ...files.snapshots].filter((m) => !analysis.nodes.has(m.name)) : [];
+  const broken: Broken = {
+    names: new Set([...missing.map((m) => m.name), ...(files.leftOut ?? [])]),
+    files: [...missing.map((m) => m.file), ...(files.pythonModels ?? []).map((m) => m.file)],
+  };
   const selectedWith = (builds: BuildResults | undefined): Analyzed => {
     const chosen = choose(analysis, validated, { ...options, builds }, pipeline, broken, cache);
     const found = [...diagnostics, ...chosen.diagnostics];

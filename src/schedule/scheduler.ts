@@ -7,7 +7,7 @@ import { dayInterval, defaultRunDate, formatDate, intervalLabel, systemClock, ty
 import type { EventSink } from '../events/events.js';
 import type { ProjectOptions } from '../commands/context.js';
 import { openProject, templateCacheOf } from '../commands/open-project.js';
-import { chooseSelection, mayBuild, pythonModelsBuilt } from '../commands/choose-selection.js';
+import { chooseSelection, mayBuild, NOTHING_BROKEN, pythonModelsBuilt } from '../commands/choose-selection.js';
 import { newRunId } from '../commands/lifecycle.js';
 import { run } from '../commands/run.js';
 import { Distributed, type DistributedOptions } from '../commands/distributed.js';
@@ -71,7 +71,7 @@ function scheduled(options: ProjectOptions & { pipelines?: readonly string[] }, 
   if (missing.length > 0) throw new DiagnosticError(missing);
   const blocked = analysis.diagnostics.filter((d) => d.blocks !== undefined);
   if (blocked.length > 0) {
-    const built = new Set(out.flatMap((p) => [...mayBuild(analysis, chooseSelection(analysis, project, {}, p, new Set()).selected), ...pythonModelsBuilt(project.files.pythonModels ?? [], project, {}, p)]));
+    const built = new Set(out.flatMap((p) => [...mayBuild(analysis, chooseSelection(analysis, project, {}, p, NOTHING_BROKEN).selected), ...pythonModelsBuilt(project.files.pythonModels ?? [], project, {}, p)]));
     const blocking = blocked.filter((d) => built.has(d.blocks!));
     if (blocking.length > 0) throw new DiagnosticError(blocking);
   }

@@ -71,10 +71,10 @@ const DBT_DUCKDB_COLUMNS: Record<string, string[]> = {
 
 type Outcome = { events: PipeEvent[]; diagnostics?: readonly Diagnostic[] };
 
-async function runProject(dir: string, select?: string[]): Promise<Outcome> {
+async function runProject(dir: string, select?: string[], exclude?: string[]): Promise<Outcome> {
   const events: PipeEvent[] = [];
   try {
-    await run({ project: dir, date: '2024-01-02', threads: 2, select, emit: (e) => events.push(e) });
+    await run({ project: dir, date: '2024-01-02', threads: 2, select, exclude, emit: (e) => events.push(e) });
     return { events };
   } catch (e) {
     if (e instanceof DiagnosticError) return { events, diagnostics: e.diagnostics };
@@ -424,5 +424,15 @@ describe("a dbt project's Python model", () => {
     const told = o.events.flatMap((e) => (e.type === 'diagnostic' ? [e.diagnostic] : []));
     expect(told.map((d) => [d.severity, d.message.endsWith('scores is left out of what this command builds'), d.hint?.includes('--exclude scores builds the rest')])).toEqual([['warning', true, true]]);
     expect(o.events.flatMap((e) => (e.type === 'task-succeeded' ? [e.task.model] : []))).toEqual(['other']);
+    // Its folder, left out: the rest runs. Its folder, selected: refused for the Python model, not
+    // as a folder without model files.
+    for (const exclude of [['models/py'], ['path:models/py/'], ['models/py/scores.py']]) {
+      const left = await runProject(dir, undefined, exclude);
+      expect(left.diagnostics, String(exclude)).toBeUndefined();
+      // Both SQL models built or current (a run before built them), nothing failed.
+      expect(left.events.flatMap((e) => (e.type === 'run-finished' ? [[e.succeeded, e.failed]] : [])), String(exclude)).toEqual([[2, 0]]);
+    }
+    const folder = await runProject(dir, ['path:models/py']);
+    expect(folder.diagnostics?.map((d) => [d.severity, d.message])).toEqual([['error', 'models/py/scores.py is a Python model: pipe builds SQL models only']]);
   });
 });
