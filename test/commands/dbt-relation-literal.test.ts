@@ -56,3 +56,34 @@ describe('a relation printed in a string literal of a dbt model', () => {
     ]);
   });
 });
+
+describe("adapter.get_relation()'s relations", () => {
+  it("compare and key dicts as dbt's: two of one table are equal, one key, and unique; render() prints as the relation does", async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: shop\n',
+      'seeds/raw_orders.csv': 'id\n1\n2\n',
+      // Parsed, the relation is not there yet (None), as in dbt: the model asks once it executes.
+      'models/found.sql': `-- depends_on: {{ ref('raw_orders') }}
+{% if execute %}
+{% set get = adapter.get_relation %}
+{% set a = get(database=target.database, schema='main', identifier='raw_orders') %}
+{% set b = get(database=target.database, schema='main', identifier='raw_orders') %}
+{% set rels = [] %}
+{% for r in [a, b] %}{% if r not in rels %}{% do rels.append(r) %}{% endif %}{% endfor %}
+{% set cols = {} %}
+{% do cols.update({a: ['id']}) %}
+{% do cols[b].append('n') %}
+select count(*) as n, {{ a == b }} as equal, {{ rels | length }} as kept, {{ [a, b] | unique | list | length }} as uniq,
+  {{ cols | length }} as keys, '{{ cols[a] | join(",") }}' as columns, {{ (cols.keys() | list)[0] == a }} as key_back,
+  {{ a is mapping and a.get('metadata', {}).get('type', '').endswith('Relation') }} as is_relation,
+  {{ dbt.string_literal(a.render()) }} as rendered
+from {% for r in rels %}{{ r }}{% endfor %}
+{% else %}select 1 as n{% endif %}`,
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await queryWarehouse(dir, 'select * from main.found')).toEqual([
+      { n: '2', equal: true, kept: 1, uniq: 1, keys: 1, columns: 'id,n', key_back: true, is_relation: true, rendered: '"warehouse"."main"."raw_orders"' },
+    ]);
+  });
+});

@@ -5,7 +5,7 @@ import { htmlSafeJson } from './json-yaml.js';
 import { getattr, getitem } from './members.js';
 import { binary, compareChain, contains } from './operators.js';
 import { percentFormat, pyRound } from './python-format.js';
-import { DbtRelation } from './relation.js';
+import { DbtRelation, Relation } from './relation.js';
 import { refuseRelationText } from './relation-text.js';
 import { methodOf } from './python-methods.js';
 import { isDict, isFloat, isNumeric, isStr, keyOfName, numberOf, pyBool, pyCompare, pyEquals, pyFloat, pyIterate, PyObject, pyRepr, pyStr, SafeString, strOf, tuple, typeName, WholeFloat } from './values.js';
@@ -468,7 +468,7 @@ function tests(env: Env): Record<string, (...args: unknown[]) => unknown> {
     lt,
     lessthan: lt,
     '<': lt,
-    mapping: t('mapping', 'value', (v: unknown) => isDict(v) || v instanceof DbtRelation),
+    mapping: t('mapping', 'value', (v: unknown) => isDict(v) || v instanceof DbtRelation || v instanceof Relation),
     ne,
     '!=': ne,
     none: t('none', 'value', (v: unknown) => v === null),

@@ -73,6 +73,7 @@ export function jsonDumps(value: unknown, options: { sortKeys: boolean; indent?:
 function jsonKeyText(name: string, sorted: boolean): string {
   const key = keyOfName(name);
   if (isStr(key)) return name;
+  if (key !== null && typeof key === 'object') throw new JinjaError(`keys must be str, int, float, bool or None, not ${typeName(key)}`);
   // Python sorts keys of one type only; pipe does not sort them by type.
   if (sorted) throw new JinjaError('tojson of a dict with keys other than str is not supported by pipe (they are sorted): make the keys strings');
   return key === null ? 'null' : typeof key === 'boolean' ? String(key) : jsonNumber(key as number);

@@ -2,7 +2,7 @@ import { pyFunction, signature } from './args.js';
 import { JinjaError } from './errors.js';
 import { bareRefToken, relationToken } from '../checks.js';
 import { quoteIdent, schemaNamedAsDatabase } from '../../sql/sql-text.js';
-import { PyObject } from './values.js';
+import { IDENTITY, PyObject, type Identified } from './values.js';
 
 /** Where a relation lives: what `this.database`, `this.schema` and `this.identifier` say. */
 export interface RelationParts {
@@ -150,7 +150,9 @@ export function printRelationsAsTokens(on: boolean): boolean {
  * without an identifier; in another database than the warehouse's own (an attached one),
  * with that database first.
  */
-export class Relation {
+export class Relation implements Identified {
+  readonly typeName = 'Relation';
+
   constructor(
     readonly database: string | null,
     readonly schema: string,
@@ -163,6 +165,15 @@ export class Relation {
 
   get name(): string | null {
     return this.identifier;
+  }
+
+  /**
+   * Equal to another relation, and one dict key with it, when both name the same relation of
+   * the same type and print alike, as dbt's relations compare (two adapter.get_relation() of one
+   * table are equal: a package that skips a relation it has unions each table once).
+   */
+  [IDENTITY](): string {
+    return JSON.stringify([this.constructor.name, this.database, this.schema, this.identifier, this.type, this.qualified, this.shown()]);
   }
 
   get table(): string | null {
@@ -191,6 +202,11 @@ export class Relation {
     });
   }
 
+  /** Like dbt's, a mapping whose `get('metadata')` names its type: what packages check a relation by (dbt_utils._is_relation). */
+  get get(): unknown {
+    return pyFunction(signature('get', 'key default', { default: null }), (key: unknown, fallback: unknown) => (key === 'metadata' ? { type: 'DuckDBRelation' } : fallback));
+  }
+
   /** Which parts it prints. */
   protected prints(): { readonly database: boolean; readonly schema: boolean; readonly identifier: boolean } {
     return { database: this.qualified, schema: true, identifier: this.identifier !== null };
@@ -201,8 +217,9 @@ export class Relation {
     return new Relation(this.database, this.schema, null, null, this.qualified);
   }
 
+  /** What `{{ relation }}` prints, as dbt's render() is its str(): with its database inside a string literal (`dbt.string_literal(relation.render())`, dbt_utils.union_relations' source column). */
   render(): string {
-    return this.toString();
+    return this.printed();
   }
 
   toString(): string {

@@ -45,9 +45,35 @@ export function isDict(v: unknown): v is Record<string, unknown> {
  */
 const KEY_MARK = '\uFDD0';
 
+/**
+ * What makes an object of dbt's context a dict key and equal to another, as Python's `__hash__`
+ * and `__eq__` do (dbt's relations): two objects with the same identity text are one key and
+ * equal. Implemented by the objects that are keys in dbt's packages.
+ */
+export const IDENTITY = Symbol('identity');
+
+export interface Identified {
+  /** Its Python type's name, for messages. */
+  readonly typeName: string;
+  [IDENTITY](): string;
+}
+
+export function isIdentified(v: unknown): v is Identified {
+  return typeof v === 'object' && v !== null && typeof (v as Partial<Identified>)[IDENTITY] === 'function';
+}
+
+/** Objects keying dicts, by their property name: a dict's keys() gives the object back. */
+const objectKeys = new Map<string, Identified>();
+const OBJECT_KEY = `${KEY_MARK}object:`;
+
 /** The property name a dict holds the key under; undefined for a key of another type. */
 export function nameOfKey(k: unknown): string | undefined {
   if (isStr(k)) return strOf(k);
+  if (isIdentified(k)) {
+    const name = `${OBJECT_KEY}${k[IDENTITY]()}`;
+    if (!objectKeys.has(name)) objectKeys.set(name, k);
+    return name;
+  }
   if (k === null) return `${KEY_MARK}None`;
   if (typeof k === 'boolean') return `${KEY_MARK}${k ? 'True' : 'False'}`;
   // 5.0 and 5 are one key, as in Python.
@@ -73,6 +99,7 @@ export function lookupName(d: Readonly<Record<string, unknown>>, k: unknown): st
 /** The key a dict's property name stands for (see nameOfKey). */
 export function keyOfName(name: string): unknown {
   if (!name.startsWith(KEY_MARK)) return name;
+  if (name.startsWith(OBJECT_KEY)) return objectKeys.get(name);
   const rest = name.slice(1);
   return rest === 'None' ? null : rest === 'True' ? true : rest === 'False' ? false : Number(rest);
 }
@@ -244,7 +271,7 @@ export function typeName(v: unknown): string {
   if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
   if (isTuple(v)) return 'tuple';
   if (Array.isArray(v)) return 'list';
-  if (v instanceof PyObject) return v.typeName;
+  if (v instanceof PyObject || isIdentified(v)) return v.typeName;
   if (typeof v === 'function') return 'function';
   if (isDict(v)) return 'dict';
   return 'object';
@@ -362,6 +389,7 @@ export function pyEquals(a: unknown, b: unknown): boolean {
   }
   if (a instanceof PyObject) return a.equals(b);
   if (b instanceof PyObject) return b.equals(a);
+  if (isIdentified(a) || isIdentified(b)) return isIdentified(a) && isIdentified(b) && a[IDENTITY]() === b[IDENTITY]();
   if (isDict(a) && isDict(b)) {
     const ka = Object.keys(a);
     return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && pyEquals(a[k], b[k]));
