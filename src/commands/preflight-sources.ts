@@ -4,8 +4,8 @@ import { error, type Diagnostic } from '../diagnostics/diagnostics.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import type { SourceNode } from '../analyze/sources.js';
 import type { Task } from '../plan/task.js';
-import { sqlPieces } from '../sql/sql-text.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
+import { absentSource, codeOf, RelationsByDatabase } from '../state/source-presence.js';
 import { freshnessDiagnostic, isMeasurable, measureFreshness } from './freshness.js';
 
 /**
@@ -29,9 +29,12 @@ export function sourcesRead(tasks: readonly Task[]): SourceNode[] {
 
 /**
  * The sources the tasks that will run read, each once, leaving out a table named in a
- * task's query only inside comments. Kept whenever that cannot be told: a query rendered again
- * as the task runs, or one that does not name the relation as source() renders it (a macro may
- * build its name).
+ * task's query only inside comments. Kept whenever that cannot be told: a query that does not
+ * name the relation as source() renders it (a macro may build its name). A table read by a
+ * query rendered again as its task runs is asked for then, in the query rendered (see
+ * absentRenderedSources): a template that asks the warehouse whether it is there
+ * (`adapter.get_relation()`, as Fivetran's packages do for a connector's optional tables) may
+ * read it only when it is.
  */
 export function sourcesQueried(tasks: readonly Task[]): SourceNode[] {
   const out = new Map<string, SourceNode>();
@@ -40,6 +43,7 @@ export function sourcesQueried(tasks: readonly Task[]): SourceNode[] {
     let code: string | undefined;
     for (const s of t.sources ?? []) {
       if (out.has(s.name)) continue;
+      if (s.reads.kind === 'relation' && t.renderAtRun !== undefined) continue;
       if (s.reads.kind === 'relation' && t.sql !== undefined && t.renderAtRun === undefined && t.sql.includes(s.relation)) {
         code ??= codeOf(t.sql);
         if (!code.includes(s.relation)) continue;
@@ -48,13 +52,6 @@ export function sourcesQueried(tasks: readonly Task[]): SourceNode[] {
     }
   }
   return [...out.values()];
-}
-
-/** The SQL with its comments blanked out (strings and quoted names kept: a relation is written with quotes). */
-function codeOf(sql: string): string {
-  return sqlPieces(sql)
-    .map((p) => (p.kind === 'comment' ? ' ' : sql.slice(p.start, p.end)))
-    .join('');
 }
 
 export async function preflightSources(session: WarehouseSession, tasks: readonly Task[], root: string): Promise<Diagnostic[]> {
@@ -72,21 +69,7 @@ export async function preflightSources(session: WarehouseSession, tasks: readonl
           if (batched.has(s.name)) diagnostics.push(...(await undatedSource(session, s)));
           break;
         }
-        if (found.kind === 'no-database') {
-          diagnostics.push(
-            error('missing-source', `source ${s.name} reads the database '${reads.database}', which is not attached to the warehouse`, s.location, {
-              hint: didYouMean(reads.database!, found.databases) ?? `databases: ${found.databases.join(', ')}`,
-            }),
-          );
-          break;
-        }
-        diagnostics.push(
-          error('missing-source', `source ${s.name}: ${s.relation} does not exist in the ${reads.database === undefined ? 'warehouse' : `database '${reads.database}'`}`, s.location, {
-            hint:
-              didYouMean(`${reads.schema}.${reads.identifier}`, found.names) ??
-              'pipe reads a source and never builds it: load the table first, or correct the schema: or identifier: of the source',
-          }),
-        );
+        diagnostics.push(absentSource(s, reads, found));
         break;
       }
       case 'external': {
@@ -146,29 +129,3 @@ export async function preflightFreshness(session: WarehouseSession, tasks: reado
   return out;
 }
 
-type Found = { kind: 'found' } | { kind: 'missing'; names: string[] } | { kind: 'no-database'; databases: string[] };
-
-/** The relations of each database a source names, read once; names are compared as the engine compares unquoted ones. */
-class RelationsByDatabase {
-  private readonly byDatabase = new Map<string, Promise<(readonly [schema: string, name: string])[]>>();
-  private databases?: Promise<string[]>;
-
-  constructor(private readonly session: WarehouseSession) {}
-
-  async find(database: string | undefined, schema: string, name: string): Promise<Found> {
-    if (database !== undefined) {
-      this.databases ??= this.session.query(this.session.dialect.databases()).then((rows) => rows.map((r) => String(r.name)));
-      const databases = await this.databases;
-      if (!databases.some((d) => d.toLowerCase() === database.toLowerCase())) return { kind: 'no-database', databases };
-    }
-    const key = database?.toLowerCase() ?? '';
-    let relations = this.byDatabase.get(key);
-    if (!relations) {
-      relations = this.session.query(this.session.dialect.relationsIn(database)).then((rows) => rows.map((r) => [String(r.schema_name), String(r.name)] as const));
-      this.byDatabase.set(key, relations);
-    }
-    const all = await relations;
-    const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-    return all.some(([s, n]) => same(s, schema) && same(n, name)) ? { kind: 'found' } : { kind: 'missing', names: all.map(([s, n]) => `${s}.${n}`) };
-  }
-}

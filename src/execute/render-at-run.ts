@@ -2,6 +2,7 @@ import type { Diagnostic } from '../diagnostics/diagnostics.js';
 import type { CheckStep, HookStep, RenderAtRun, Step, Task, TemplateMessage } from '../plan/task.js';
 import { answerQuestion, questionKey, type Answer, type Question } from '../warehouse/introspection.js';
 import { statementsIn, WarehouseError, type WarehouseSession } from '../warehouse/warehouse.js';
+import { absentRenderedSources } from '../state/source-presence.js';
 import { RenderError } from './task-errors.js';
 
 /**
@@ -41,7 +42,11 @@ export async function renderAtRun(
   const unit = task.steps.find((s): s is Extract<Step, { kind: 'unit-test' }> => s.kind === 'unit-test');
   const what = unit ? `unit test ${unit.name}` : task.node;
   const rendered = await renderWithWarehouse(task.renderAtRun, what, session, tell, unit ? `${what}: ` : '', true, known);
-  if (rendered.sql !== undefined) await singleStatement(rendered.sql, task.node, { file: task.file }, session);
+  if (rendered.sql !== undefined) {
+    await singleStatement(rendered.sql, task.node, { file: task.file }, session);
+    const absent = await absentRenderedSources(session, rendered.sources ?? [], rendered.sql);
+    if (absent.length > 0) throw failure(absent);
+  }
   return rendered;
 }
 

@@ -251,6 +251,29 @@ describe('a source that is not there', () => {
     expect(diagnosticsOf(both.events).map((d) => `${d.location?.file}:${d.location?.line}`)).toEqual(['models/sources.yml:10']);
   });
 
+  it('read by a query that asks the warehouse for it as it runs: not needed when the query then leaves it out; needed, and its task alone failed at its line, when it reads it', async () => {
+    const dir = project({
+      // As Fivetran's packages read a connector's optional tables: only when the warehouse has them.
+      'models/orders.sql': `{%- set src = source('raw', 'orders') -%}
+{%- set found = adapter.get_relation(database=src.database, schema=src.schema, identifier=src.identifier) -%}
+{%- if found is not none %}select id from {{ src }}{% else %}select cast(null as integer) as id limit 0{% endif %}`,
+      // Asks the warehouse of another table, and reads its source whether it is there or not.
+      'models/customers.sql': "{% set other = adapter.get_relation(database=target.database, schema='main', identifier='orders') %}\nselect * from {{ source('raw', 'customers') }}",
+    });
+    const r = await runIn(dir, { date: '2024-01-02', select: ['orders', 'customers'] });
+    expect(r.code, explain(r)).toBe(1);
+    expect(await queryRows(warehouseOf(dir), 'select count(*)::INTEGER as n from main.orders')).toEqual([{ n: 0 }]);
+    const failed = r.events.filter((e) => e.type === 'task-failed');
+    expect(failed.map((e) => [(e as { task: { model: string } }).task.model, (e as { error: { message: string; location?: { file: string; line?: number } } }).error])).toEqual([
+      ['customers', expect.objectContaining({ location: { file: 'models/sources.yml', line: 10 } })],
+    ]);
+    expect(r.stdout).toContain(`source raw.customers: "warehouse"."raw"."customer_list" does not exist in the database 'warehouse'`);
+    // Once there, it is read.
+    await load(warehouseOf(dir), 'CREATE SCHEMA raw', 'CREATE TABLE raw.orders AS SELECT 7 AS id', 'CREATE TABLE raw.customer_list AS SELECT 1 AS c');
+    expect((await runIn(dir, { date: '2024-01-02', select: ['orders', 'customers'] })).code).toBe(0);
+    expect(await queryRows(warehouseOf(dir), 'select id from main.orders')).toEqual([{ id: 7 }]);
+  });
+
   it('a model that is not selected does not need its source', async () => {
     const dir = project();
     await load(warehouseOf(dir), 'CREATE SCHEMA raw', "CREATE TABLE raw.orders AS SELECT 1 AS id, 2 AS amount, TIMESTAMP '2024-01-02' AS loaded_at");
