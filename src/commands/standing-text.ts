@@ -25,6 +25,7 @@ export function standingReason(s: Standing): string | undefined {
       return `built for ${s.builtFor}; its SQL for ${s.judgedFor} differs`;
     }
     case 'stale': {
+      if (s.afterAlwaysRuns) return `runs again after ${s.inputs.join(', ')}, which always runs`;
       const changed = s.inputs.filter((i) => !s.unknown.includes(i));
       return [changed.length > 0 ? `${changed.join(', ')} changed` : '', s.unknown.length > 0 ? `cannot tell what ${s.unknown.join(', ')} ${s.unknown.length === 1 ? 'holds' : 'hold'} now (gone, or unreadable)` : '']
         .filter(Boolean)

@@ -27,7 +27,13 @@ export type Standing =
    */
   | { readonly kind: 'modified'; readonly changed: readonly ('sql' | 'config' | 'file')[]; readonly builtFor?: string; readonly judgedFor?: string }
   /** Built from other versions of these inputs, or of inputs a run rebuilds first (node names; `unknown`: no version on record). */
-  | { readonly kind: 'stale'; readonly inputs: readonly string[]; readonly unknown: readonly string[] }
+  | {
+      readonly kind: 'stale';
+      readonly inputs: readonly string[];
+      readonly unknown: readonly string[];
+      /** Current by what it read, but its input (the one of `inputs`) always runs, and a run rebuilds it after that input: nothing changed yet. */
+      readonly afterAlwaysRuns?: true;
+    }
   /** On record, but its relation is gone. */
   | { readonly kind: 'dropped' }
   /** pipe cannot tell its data from its inputs: it always runs. */
@@ -82,7 +88,7 @@ export async function coverageOf(tasks: readonly Task[], recorded: Recorded, ses
         ? { kind: 'modified', changed: ['sql'], builtFor: task.tracking.key.slice(0, 10), judgedFor: task.tracking.key }
         : !f || (f.currency.kind === 'untracked' && !b)
           ? { kind: 'never-built' }
-          : standingOf(f, nodeOf, task);
+          : standingOf(f, nodeOf, task, (id) => out.get(id)?.standing);
     out.set(task.id, { task, standing, ...built });
   }
   return out;
@@ -95,7 +101,7 @@ function seedStanding(task: Task, recorded: Recorded): Standing {
   return recorded.seedHashes.get(task.node) === task.sqlHash ? { kind: 'dropped' } : { kind: 'modified', changed: ['file'] };
 }
 
-function standingOf(f: Foreseen, nodeOf: ReadonlyMap<string, string>, task: Task): Standing {
+function standingOf(f: Foreseen, nodeOf: ReadonlyMap<string, string>, task: Task, judged: (taskId: string) => Standing | undefined): Standing {
   const c = f.currency;
   switch (c.kind) {
     case 'current':
@@ -111,7 +117,13 @@ function standingOf(f: Foreseen, nodeOf: ReadonlyMap<string, string>, task: Task
     }
     case 'stale': {
       // Current by what it read, but what it reads runs first: that upstream is what changes.
-      if (f.after !== undefined) return { kind: 'stale', inputs: [nodeOf.get(f.after) ?? f.after], unknown: [] };
+      if (f.after !== undefined) {
+        // After one that always runs, or one that runs again after such a one: that one is said.
+        const first = judged(f.after);
+        if (first?.kind === 'untracked') return { kind: 'stale', inputs: [nodeOf.get(f.after) ?? f.after], unknown: [], afterAlwaysRuns: true };
+        if (first?.kind === 'stale' && first.afterAlwaysRuns) return first;
+        return { kind: 'stale', inputs: [nodeOf.get(f.after) ?? f.after], unknown: [] };
+      }
       const unknown = c.changed.filter((k) => f.inputs[k] === undefined || f.inputs[k] === UNKNOWN);
       return { kind: 'stale', inputs: names(c.changed), unknown: names(unknown) };
     }

@@ -253,8 +253,9 @@ export async function foresee(session: WarehouseSession, tasks: readonly Task[],
       out.set(task.id, foreseen);
       willRun = foreseen.currency.kind !== 'current';
     }
-    // Judged from inputs about to change in ways not known, its own version is not known either.
-    const foreseeable = after === undefined && (judged !== undefined || task.kind === 'seed');
+    // Judged from inputs about to change in ways not known, its own version is not known
+    // either; nor is that of a task that always runs (what it publishes is told only as it runs).
+    const foreseeable = after === undefined && judged?.currency.kind !== 'untracked' && (judged !== undefined || task.kind === 'seed');
     if (willRun && foreseeable) currency.foresaw(task, judged);
     unforeseen.set(task.id, willRun && !foreseeable);
     return willRun && !foreseeable;

@@ -201,6 +201,23 @@ where o.order_date = '{{ ds }}'
     expect(await missingAgrees(dir)).toEqual(['customers', 'customer_totals@2024-01-05', 'region_names@2024-01-05', ...FIVE.map((d) => `daily_totals@${d}`), ...FIVE.map((d) => `fct_orders@${d}`)].sort());
   });
 
+  it('after a model that always runs: what reads it runs again after it, said so, not as changed until it is rebuilt alone', async () => {
+    const dir = await builtVersionsProject();
+    writeProjectFiles(dir, {
+      'models/dice.sql': "{{ config(materialized='table') }}\nselect 1 as id, random() as r",
+      'models/dice_ids.sql': "{{ config(materialized='table') }}\nselect id from {{ ref('dice') }}",
+      'models/dice_count.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('dice_ids') }}",
+    });
+    const built = await runIn(dir, { date: '2024-01-05', select: ['dice+'] });
+    expect(built.code, explain(built)).toBe(0);
+    const after = (await statusOf(dir)).nodes;
+    expect(after.get('dice')).toMatchObject({ state: 'untracked' });
+    for (const n of ['dice_ids', 'dice_count']) expect(after.get(n), n).toMatchObject({ state: 'stale', reason: 'runs again after dice, which always runs' });
+    // Rebuilt alone, it changed: what was built from the build before reads another table now.
+    expect((await runIn(dir, { date: '2024-01-05', select: ['dice'] })).code).toBe(0);
+    expect((await statusOf(dir)).nodes.get('dice_ids')).toMatchObject({ state: 'stale', reason: 'dice changed' });
+  });
+
   it('a warehouse another process holds is refused as pipe show refuses it, naming the holder', async () => {
     const dir = await builtVersionsProject();
     const held = await holdWarehouse(warehouseOf(dir));
