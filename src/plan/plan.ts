@@ -1156,19 +1156,23 @@ export function planTest(ctx: PlanContext, interval: Interval, filter?: TestFilt
   const tasks: Task[] = [];
   for (const name of topologicalOrder(ctx.analysis.graph)) {
     let node = ctx.analysis.nodes.get(name)!;
-    if (!ctx.selected.has(name)) continue;
-    if (node.kind === 'model') {
+    const selected = ctx.selected.has(name);
+    // dbt's eager selection: a test that reads a selected node runs, though it runs with
+    // another node (a singular test of two models runs with the later of them).
+    const readsSelected = (c: Check) => selected || c.refs.some((r) => ctx.selected.has(r.model));
+    if (!selected && (node.kind === 'source' ? ctx.analysis.sourceChecks.get(name) ?? [] : node.checks).every((c) => !readsSelected(c))) continue;
+    if (node.kind === 'model' && selected) {
       const unit = filter ? { ...node, unitTests: (node.unitTests ?? []).filter((t) => filter.unit(name, t.name)) } : node;
       tasks.push(...unitTestTasks(unit, ctx.analysis, interval, ds, [], diagnostics));
     }
     if (filter && !filter.data) continue;
-    const runs = (c: Check) => filter?.dataTest(name, c) ?? true;
+    const runs = (c: Check) => readsSelected(c) && (filter?.dataTest(name, c) ?? true);
     if (node.kind === 'source') {
       const task = sourceTestTask(node, ctx, interval, ds, diagnostics, [], runs);
       if (task) tasks.push(task);
       continue;
     }
-    if (filter) node = { ...node, checks: node.checks.filter(runs) };
+    if (filter || !selected) node = { ...node, checks: node.checks.filter(runs) };
     if (node.checks.length === 0) continue;
     const spec = node.kind === 'model' ? materializationOf(node.config) : undefined;
     if (spec && !spec.built) continue;

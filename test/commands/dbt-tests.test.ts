@@ -200,6 +200,19 @@ describe('dbt tests in pipe run and pipe test', () => {
     expect(failures(strict.events).map((f) => [f.check, f.severity])).toEqual([['accepted_values_orders_status__placed__shipped', 'error']]);
   });
 
+  it("pipe test --select runs every test that reads a selected node, as dbt's eager selection: one that runs with another node too", async () => {
+    const { dir, first: built } = await builtCopy();
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+    const orders = await testIn(dir, { date: '2024-01-02', select: ['orders'] });
+    expect(orders.code, orders.stdout + orders.stderr).toBe(0);
+    // revenue_adds_up reads revenue and orders, and runs with revenue.
+    expect(passed(orders.events)).toEqual(ALL_TESTS.filter((t) => t.includes('orders') || t === 'revenue_adds_up'));
+    const customers = await testIn(dir, { date: '2024-01-02', select: ['customers'] });
+    expect(passed(customers.events)).toEqual(ALL_TESTS.filter((t) => t.includes('customers')));
+    // Selected by name, a test is that test alone.
+    expect(passed((await testIn(dir, { date: '2024-01-02', select: ['unique_orders_order_id'] })).events)).toEqual(['unique_orders_order_id']);
+  });
+
   it("pipe test runs a source's tests on the table it reads", async () => {
     const dir = tempProject({
       ...FILES,
@@ -408,8 +421,9 @@ models:
     expect(await only('test_name:not_null')).toEqual(['not_null_customers_customer_id', 'not_null_orders_order_id']);
     expect(await only('test_name:positive', 'revenue_adds_up')).toEqual(['positive_orders_amount', 'revenue_adds_up']);
     expect(await only('unique_*')).toEqual(['unique_customers_customer_id', 'unique_orders_order_id']);
-    // A model's name still selects its every test; a test's name in pipe run builds what it tests.
-    expect(await only('customers')).toEqual(['not_null_customers_customer_id', 'unique_customers_customer_id']);
+    // A model's name still selects its every test, and those of others reading it (dbt's eager
+    // selection); a test's name in pipe run builds what it tests.
+    expect(await only('customers')).toEqual(['not_null_customers_customer_id', 'relationships_orders_customer_id__customer_id__ref_customers_', 'unique_customers_customer_id']);
     const built = await runIn(dir, { date: '2024-01-02', select: ['unique_orders_order_id'], fullRefresh: true });
     expect(eventsOfType(built.events, 'task-succeeded').map((e) => (e.task as { model: string }).model)).toEqual(['orders']);
     const typo = await testIn(dir, { date: '2024-01-02', select: ['unique_orders_orderid'] });
