@@ -506,7 +506,7 @@ models:
     const a = run({ 'models/orders.sql': ORDERS, 'tests/lonely.sql': 'select 1 as x where false' });
     expect(problems(a)).toEqual([]);
     expect(a.diagnostics.map((d) => [d.severity, d.code, d.message, d.location?.file])).toEqual([
-      ['warning', 'untethered-test', 'singular test tests/lonely.sql is not run: it reads no model, seed or source, and pipe runs each test with the build of what it reads', 'tests/lonely.sql'],
+      ['warning', 'untethered-test', 'singular test tests/lonely.sql is not run: it names no model, seed or source with ref() or source() (a table named in its SQL is not one), and pipe runs each test with the build of what it names', 'tests/lonely.sql'],
     ]);
   });
 
@@ -539,7 +539,7 @@ models:
     expect(a.sourceChecks.get('crm.customers')?.map((c) => c.name)).toEqual(['unique_stg_customers_customer_id', 'raw_only']);
     expect(problems(a)).toEqual([]);
     expect(a.diagnostics.filter((d) => d.code === 'untethered-test').map((d) => [d.severity, d.message, d.location?.line])).toEqual([
-      ['warning', 'test not_null_constant_id is not run: it reads no model, seed or source (only ephemeral models that read none), and pipe runs each test with the build of what it reads', 10],
+      ['warning', 'test not_null_constant_id is not run: it names no model, seed or source with ref() or source() (only ephemeral models that name none), and pipe runs each test with the build of what it names', 10],
     ]);
   });
 

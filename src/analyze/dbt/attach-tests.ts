@@ -61,7 +61,7 @@ export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagn
     }
     if (candidates.length === 0) {
       diagnostics.push(
-        warning('untethered-test', `test ${test.check.name} is not run: it reads no model, seed or source (only ephemeral models that read none), and pipe runs each test with the build of what it reads`, test.check.location, {
+        warning('untethered-test', `test ${test.check.name} is not run: it names no model, seed or source with ref() or source() (only ephemeral models that name none), and pipe runs each test with the build of what it names`, test.check.location, {
           hint: 'test a model or seed that is built from what it reads',
         }),
       );

@@ -123,8 +123,8 @@ function singularTest(file: SingularTestSource, ctx: SingularTestContext, diagno
     // dbt runs it on its own; pipe runs a test with the build of what it reads, and there is
     // none: it is left out, said, rather than the whole project refused.
     diagnostics.push(
-      warning('untethered-test', `singular test ${file.file} is not run: it reads no model, seed or source, and pipe runs each test with the build of what it reads`, at, {
-        hint: "read the data it checks with ref('model'), e.g. select * from {{ ref('orders') }} where amount < 0",
+      warning('untethered-test', `singular test ${file.file} is not run: it names no model, seed or source with ref() or source() (a table named in its SQL is not one), and pipe runs each test with the build of what it names`, at, {
+        hint: "read the data it checks with ref('model') or source('src', 'table'), e.g. select * from {{ ref('orders') }} where amount < 0, not by the table's name",
       }),
     );
     return undefined;
