@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Invocation } from '../analyze/jinja/dbt-context.js';
 import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/diagnostics.js';
-import type { Analysis, ModelNode, PipeNode } from '../analyze/analyze.js';
+import { sqlHashOf, type Analysis, type ModelNode, type PipeNode } from '../analyze/analyze.js';
 import { topologicalOrder } from '../graph/graph.js';
 import type { DagNode } from '../graph/render-dag.js';
 import type { EventSink } from '../events/events.js';
 import { Engine, type EngineHandle } from '../execute/engine.js';
-import { renderAtRun } from '../execute/render-at-run.js';
+import { checkSqlAtRun, renderAtRun } from '../execute/render-at-run.js';
 import { RenderError } from '../execute/task-errors.js';
 import { taskRef } from '../execute/task-ref.js';
 import { tellSaid } from '../execute/template-messages.js';
@@ -19,7 +19,7 @@ import { readRunLogs, type LoggedRun } from '../run-log/run-log-reader.js';
 import { processAlive } from '../util/process-alive.js';
 import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
 import { readBuildResults } from './build-results.js';
-import { openFor, type KeptAnalysis } from './lifecycle.js';
+import { openFor, planContext, type KeptAnalysis } from './lifecycle.js';
 import { selectByState } from './state-selection.js';
 import { withInlineModel } from './inline-model.js';
 import { openProject, templateCacheOf, type Project } from './open-project.js';
@@ -27,6 +27,8 @@ import { readStoredParams, type StoredParams } from './stored-params.js';
 import { planRunCommand, type RunPlan, type RunPlanOptions } from './run.js';
 import { isBuilt } from '../plan/materializations.js';
 import { sequentialOrder } from '../plan/sequential-order.js';
+import { planTest, type TestFilter } from '../plan/plan.js';
+import { testFilter } from './test-selection.js';
 
 /** Commands that read the project or the run state and change nothing. */
 
@@ -119,6 +121,15 @@ export async function compile(
   const models: CompiledModel[] = [];
   // The warehouse is read, not written: what one model's render learns of it answers the next's.
   const answers = new Map<string, Answer>();
+  // Tests named (`pipe compile unique_orders_id`, `--select test_name:unique`): their queries, as pipe test runs them.
+  const tests = testFilter(planOptions.select, analysis);
+  if (tests?.data) {
+    try {
+      return { models: await compiledTests(planned, tests, warnings, options.emit), warnings };
+    } finally {
+      prepared.warehouse?.close();
+    }
+  }
   try {
     for (const planned of sequentialOrder(plan.tasks)) {
       const n = analysis.nodes.get(planned.node);
@@ -139,6 +150,41 @@ export async function compile(
   }
   if (options.model !== undefined && models.length === 0) throw new DiagnosticError([noQuery(analysis, options.model)]);
   return { models, warnings };
+}
+
+/**
+ * The queries of the data tests a selection names, as `pipe test` runs them on the published
+ * tables (dbt's compile of a test): each test once, in run order, with the node it runs with.
+ * A test that reads the warehouse while rendering is rendered with it, read-only.
+ */
+async function compiledTests(planned: RunPlan, filter: TestFilter, warnings: Diagnostic[], emit: EventSink | undefined): Promise<CompiledModel[]> {
+  const { prepared, interval } = planned;
+  const plan = planTest(planContext(prepared, 'compile'), interval, { ...filter, unit: () => false }, { unbuiltToo: true });
+  const problems = plan.diagnostics.filter((d) => d.severity === 'error');
+  if (problems.length > 0) throw new DiagnosticError(problems);
+  const out: CompiledModel[] = [];
+  for (const task of sequentialOrder(plan.tasks)) {
+    for (const step of task.steps) {
+      if (step.kind === 'refuse') warnings.push(warning('not-built', step.message, step.location));
+      if (step.kind !== 'check') continue;
+      let sql = step.sql;
+      if (step.renderAtRun && prepared.warehouse) {
+        const tell = (said: readonly TemplateMessage[]) => {
+          if (emit) tellSaid(emit, undefined, taskRef(task), said);
+        };
+        try {
+          sql = await prepared.warehouse.engine.withSession((s) => checkSqlAtRun(step, s, tell));
+        } catch (e) {
+          if (!(e instanceof RenderError)) throw e;
+          throw new DiagnosticError([error('template-render', e.message, e.location ?? step.location)]);
+        }
+      } else if (step.renderAtRun) {
+        warnings.push(warning('rendered-without-warehouse', `test ${step.name} reads the warehouse while rendering, and there is no warehouse to read: shown as rendered with execute false`, step.location));
+      }
+      out.push({ model: step.name, file: step.location?.file ?? task.file, materialized: 'test', ds: task.ds ?? '', refs: [task.node], sql, sql_hash: sqlHashOf(sql) });
+    }
+  }
+  return out;
 }
 
 /**

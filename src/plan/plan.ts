@@ -1150,7 +1150,7 @@ function datedRows(name: string, file: string, ds: string, target: CheckTarget):
  * `pipe test`: the checks and dbt tests of each selected model and seed against its published
  * data, building nothing. Partition checks of an incremental model read the interval's rows.
  */
-export function planTest(ctx: PlanContext, interval: Interval, filter?: TestFilter): Plan {
+export function planTest(ctx: PlanContext, interval: Interval, filter?: TestFilter, options: { readonly unbuiltToo?: boolean } = {}): Plan {
   const diagnostics: Diagnostic[] = [];
   const ds = intervalLabel(interval);
   const tasks: Task[] = [];
@@ -1180,7 +1180,8 @@ export function planTest(ctx: PlanContext, interval: Interval, filter?: TestFilt
     // A model not built yet fails its test task, as dbt's tests of a missing table fail; the others run.
     // Its checks run before it is published: one failing in that run is why it is still not there.
     const run = `${node.kind === 'seed' ? `pipe run --select ${name} loads it` : `pipe run --select +${name} builds it and what it reads`}, publishing it once its checks pass`;
-    const checks: Step[] = ctx.catalog.has(node.relation)
+    // unbuiltToo: the checks' queries of a node not built yet too, to show them (pipe compile).
+    const checks: Step[] = ctx.catalog.has(node.relation) || options.unbuiltToo
       ? [...datedRows(name, node.file, ds, target), ...planChecks(node, ctx, interval, target, diagnostics).steps]
       : [{ kind: 'refuse', message: `${name} is not built yet, so its ${node.checks.length === 1 ? 'check' : `${node.checks.length} checks`} cannot run: ${run}`, location: { file: node.file } }];
     const steps: Step[] = [...checks, { kind: 'publish', statements: [] }];

@@ -2,7 +2,7 @@ import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventsOfType, explain, taskIdsOf, type PipeEventJson, type PipeResult } from '../e2e/helpers.js';
-import { retryIn, runIn, testIn } from '../support/in-process.js';
+import { compileIn, retryIn, runIn, testIn } from '../support/in-process.js';
 import { queryWarehouse, removeProjects, tempProject } from '../support/projects.js';
 
 afterAll(removeProjects);
@@ -211,6 +211,18 @@ describe('dbt tests in pipe run and pipe test', () => {
     expect(passed(customers.events)).toEqual(ALL_TESTS.filter((t) => t.includes('customers')));
     // Selected by name, a test is that test alone.
     expect(passed((await testIn(dir, { date: '2024-01-02', select: ['unique_orders_order_id'] })).events)).toEqual(['unique_orders_order_id']);
+  });
+
+  it("pipe compile of tests prints their queries as pipe test runs them, as dbt compile does, whether their model is built or not", async () => {
+    for (const built of [true, false]) {
+      const dir = built ? (await builtCopy()).dir : tempProject(FILES);
+      const one = await compileIn(dir, { date: '2024-01-02', model: 'not_null_orders_order_id' });
+      expect(one.code, one.stdout + one.stderr).toBe(0);
+      expect(one.models.map((m) => [m.model, m.materialized, m.file])).toEqual([['not_null_orders_order_id', 'test', 'models/schema.yml']]);
+      expect(one.stdout.replace(/\s+/g, ' ').trim()).toBe('select order_id from "main"."orders" where order_id is null');
+      const generic = await compileIn(dir, { date: '2024-01-02', select: ['test_name:not_null'] });
+      expect(generic.models.map((m) => m.model)).toEqual(['not_null_customers_customer_id', 'not_null_orders_order_id']);
+    }
   });
 
   it("pipe test runs a source's tests on the table it reads", async () => {
