@@ -85,6 +85,20 @@ describe('external models', () => {
     expect(await queryRows(join(dir, 'dev.duckdb'), 'SELECT id FROM main.events')).toEqual([{ id: '1' }]);
   });
 
+  it("are read by a selection that does not build them, with dbt-duckdb's register_upstream_external_models() in on-run-start", async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, {
+      'dbt_project.yml': 'name: shop\non-run-start:\n  - "{{ register_upstream_external_models() }}"\n',
+      'pipe.yaml': 'warehouse: warehouse.duckdb\n',
+      'models/events.sql': "{{ config(materialized='external') }}\nselect 7 as id",
+      'models/counted.sql': "{{ config(materialized='table') }}\nselect count(*) as n, max(id) as id from {{ ref('events') }}",
+    });
+    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const again = await runIn(dir, { date: '2024-01-03', select: ['counted'], force: true });
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(await queryRows(warehouseOf(dir), 'SELECT n, id FROM main.counted')).toEqual([{ n: '1', id: 7 }]);
+  });
+
   it('a file that cannot be put in place fails the model, leaves no temporary file and keeps the view as it was', async () => {
     const dir = project({ 'models/events.sql': "{{ config(materialized='external', location='out/events.parquet') }}\nselect 1 as id" });
     expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);

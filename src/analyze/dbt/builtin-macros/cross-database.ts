@@ -131,6 +131,11 @@ export const DBT_MACROS: BuiltinPackage = {
     ...NAMING_MACROS,
     ...CONTEXT_MACROS,
     { name: 'should_full_refresh', params: [], impl: 'direct', render: shouldFullRefresh },
+    // dbt-duckdb's, which projects call in on-run-start: it makes views over the files of the
+    // external models a selection reads but does not build, for a database that does not keep
+    // them (in memory). pipe's warehouse keeps the view it publishes over each external model's
+    // file, so there is nothing to register: it renders nothing.
+    { name: 'register_upstream_external_models', params: [], impl: 'direct', render: () => '' },
     ...typeMacros,
     simple('any_value', ['expression'], 'duckdb', ([e]) => `arbitrary(${e})`),
     simple('bool_or', ['expression'], 'default', ([e]) => `bool_or(${e})`),
