@@ -1878,7 +1878,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
   if (cache) {
     // The source tables too: a model's source() calls are checked against them.
     const sourceNames = properties.sources.filter((t) => t.enabled).map((t) => t.name);
-    const key = `${projectName}\u0001${allNames.join('\u0000')}\u0001${[...models.keys()].join('\u0000')}\u0001${sourceNames.join('\u0000')}`;
+    const pythonNames = (files.pythonModels ?? []).map((m) => m.name);
+    const key = `${projectName}\u0001${allNames.join('\u0000')}\u0001${[...models.keys()].join('\u0000')}\u0001${sourceNames.join('\u0000')}\u0001${pythonNames.join('\u0000')}`;
     if (cache.names?.key !== key) cache.names = { key, version: (cache.names?.version ?? 0) + 1 };
     names = cache.names.version;
   }
@@ -1946,7 +1947,8 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     }
     return undefined;
   };
-  const nodeContext: NodeContext = { nodes, ownRelation, disabled, emptyFiles, disabledSources, models, known, allNames, versions: versionsByNode(properties.versioned), macroRef };
+  const python = new Set(pythonModels.filter((p) => !switchedOff.has(p.model.name)).map((p) => p.model.name));
+  const nodeContext: NodeContext = { nodes, ownRelation, disabled, emptyFiles, disabledSources, models, known, allNames, python, versions: versionsByNode(properties.versioned), macroRef };
   for (const { source, sites: calls, config, refs, sources, checks, analyzed, contract, hookRefs, columns } of pending) {
     const cached = analyzed.node;
     if (cached && analyzed.refDiagnostics && sameContract(cached.contract, contract) && JSON.stringify(cached.columns) === JSON.stringify(columns) && sameSites(cached.hookRefs ?? [], hookRefs)) {
@@ -2134,6 +2136,8 @@ interface NodeContext {
   /** Every model and seed name, with the files left out. */
   readonly known: ReadonlySet<string>;
   readonly allNames: readonly string[];
+  /** The Python models not switched off: pipe builds none, and nothing read from one. */
+  readonly python: ReadonlySet<string>;
   /** The versions of models with versions, by their models' names. */
   readonly versions: ReadonlyMap<string, VersionOf>;
   /** Where a macro calls ref('name'), when one does. */
@@ -2170,6 +2174,14 @@ function modelNode(p: PendingModel, ctx: NodeContext): { node: ModelNode; refDia
       );
     } else if (ctx.models.has(site.name) || (target !== undefined && target.kind !== 'source')) {
       upstream.push(site.name);
+    } else if (ctx.python.has(site.name)) {
+      // Stops only the commands that would build this model (a selection that leaves it out goes on).
+      refDiagnostics.push({
+        ...error('python-ref', `ref('${site.name}'): ${site.name} is a Python model, which pipe does not build, so ${source.name} cannot be built from it`, site.location, {
+          hint: `leave both out (--exclude ${site.name} ${source.name}), or build ${site.name} outside pipe, declare its table as a source and read it with source()`,
+        }),
+        blocks: source.name,
+      });
     } else if (!ctx.known.has(site.name)) {
       // Not in the model's text: a macro it calls makes the ref(), and the error is at the macro's call.
       const inMacro = site.location.line === undefined ? ctx.macroRef(site.name) : undefined;

@@ -434,5 +434,13 @@ describe("a dbt project's Python model", () => {
     }
     const folder = await runProject(dir, ['path:models/py']);
     expect(folder.diagnostics?.map((d) => [d.severity, d.message])).toEqual([['error', 'models/py/scores.py is a Python model: pipe builds SQL models only']]);
+    // A model reading it cannot be built either: refused at its ref(), unless it is left out too.
+    writeFileSync(join(dir, 'models/ranked.sql'), "select * from {{ ref('scores') }}");
+    const reader = await runProject(dir, undefined, ['scores']);
+    expect(reader.diagnostics?.filter((d) => d.severity === 'error').map((d) => [d.severity, d.message, where(d)])).toEqual([
+      ['error', "ref('scores'): scores is a Python model, which pipe does not build, so ranked cannot be built from it", 'models/ranked.sql:1'],
+    ]);
+    const both = await runProject(dir, undefined, ['scores', 'ranked']);
+    expect(both.diagnostics).toBeUndefined();
   });
 });
