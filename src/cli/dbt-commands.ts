@@ -30,6 +30,8 @@ const INSTEAD_OF_OPTION: Readonly<Record<string, string>> = {
   '--no-defer': 'pipe never defers (see --defer): leave the option out',
   '--favor-state': 'pipe never defers (see --defer): leave the option out',
   '--defer-state': 'pipe never defers (see --defer): leave the option out',
+  '--empty':
+    "pipe has no zero-row build: pipe compile renders every query, and a run into another warehouse (pipe run --db ci.duckdb) checks them against the tables without touching this one",
 };
 
 /** What pipe does instead of dbt's option `flag` (`--state`, `--state=dir`), when pipe has none of that name. */

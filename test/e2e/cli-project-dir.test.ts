@@ -64,5 +64,7 @@ describe("dbt's options", () => {
     const only = await cliIn(['run', '--state=prod_artifacts/']);
     expect(only.stderr).toContain('--select state:modified+ needs no --state');
     expect(only.stderr).not.toContain('Did you mean');
+    const empty = await cliIn(['run', '--empty']);
+    expect([empty.code, empty.stderr]).toEqual([2, "error: --empty is dbt's, and pipe has no such option: pipe has no zero-row build: pipe compile renders every query, and a run into another warehouse (pipe run --db ci.duckdb) checks them against the tables without touching this one\n"]);
   });
 });
