@@ -16,6 +16,7 @@ import { openProject, templateCacheOf, type Project } from './open-project.js';
 import { pipeCommandFor } from './lifecycle.js';
 import type { EventSink } from '../events/events.js';
 import { withArticle } from '../util/english.js';
+import { parseTree } from '../state/query-reads.js';
 
 /**
  * `pipe show MODEL`: the first rows of a model's published table or view (a seed's table, a
@@ -226,7 +227,7 @@ async function composed(session: WarehouseSession, query: string, where: string 
 async function onlyFilters(session: WarehouseSession, where: string): Promise<boolean> {
   const shape = async (condition: string): Promise<string | undefined> => {
     const [row] = await session.query(`SELECT json_serialize_sql(${quoteLiteral(`SELECT * FROM pipe_show WHERE (\n${condition}\n)`)})::VARCHAR AS tree`);
-    const tree = JSON.parse(String(row?.tree ?? '{}')) as { error?: boolean; statements?: { node: Record<string, unknown> }[] };
+    const tree = parseTree(String(row?.tree ?? '{}')) as { error?: boolean; statements?: { node: Record<string, unknown> }[] };
     if (tree.error || tree.statements?.length !== 1) return undefined;
     const { where_clause: _where, ...rest } = tree.statements[0].node;
     return JSON.stringify(rest);

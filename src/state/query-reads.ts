@@ -124,7 +124,7 @@ export async function readAll(session: WarehouseSession, queries: readonly Query
     } catch {
       texts = part.map(() => '{"error":true}');
     }
-    const trees = texts.map((t) => JSON.parse(t) as unknown);
+    const trees = texts.map(parseTree);
     // A long-lived process (watch, schedule) meets new SQL every day: the memory is bounded.
     if (memo.size > MEMO_LIMIT) {
       memo.clear();
@@ -295,4 +295,17 @@ function normalize(relation: string, own: string): string {
     .split(/\.(?=(?:[^"]*"[^"]*")*[^"]*$)/)
     .map((p) => (p.startsWith('"') ? p.slice(1, -1).replaceAll('""', '"') : p).toLowerCase());
   return (parts.length === 3 && parts[0] === own ? parts.slice(1) : parts).join('.');
+}
+
+/**
+ * json_serialize_sql's text as JSON: DuckDB writes a DOUBLE constant that is not finite
+ * (`select 1e400`) as a bare Infinity, -Infinity or NaN, which JSON has not; what a query reads
+ * does not depend on a constant's value, so each is read as null.
+ */
+export function parseTree(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return JSON.parse(text.replace(/"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)/g, (m: string, bare: string | undefined) => (bare === undefined ? m : 'null'))) as unknown;
+  }
 }

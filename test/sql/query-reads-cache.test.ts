@@ -63,6 +63,14 @@ describe('judgements of what a query reads, kept between processes', () => {
     expect(await untrackedReads(session, other.sqlHash, other.sql, other.known)).toMatch(/calls read_csv\(\), which pipe cannot track/);
   });
 
+  it('judges a query whose constants are not finite numbers, which DuckDB writes into its tree as no JSON has them', async () => {
+    const session = await open();
+    for (const constant of ['1e400', '-1e400', "'nan'::double", "'Infinity' as \"NaN\""]) {
+      const query = { sqlHash: unique('inf'), sql: `select ${constant}, 'Infinity' as t, * from "main"."orders"`, known: ['"main"."orders"'] };
+      expect(await untrackedReads(session, query.sqlHash, query.sql, query.known), constant).toBeUndefined();
+    }
+  });
+
   it('takes a kept judgement without parsing the query, and judges again an entry that was damaged', async () => {
     const session = await open();
     const reader = await readerKey(session);
