@@ -53,7 +53,8 @@ function dialectAt(project: string | undefined): YamlDialect {
 }
 
 function parseAs(text: string, dialect: YamlDialect): unknown {
-  if (dialect === 'pipe') return parse(text);
+  // logLevel error: yaml's warnings would reach the user as Node's (`{{ x }}` is a mapping whose key is a mapping).
+  if (dialect === 'pipe') return parse(text, { logLevel: 'error' });
   const doc = parsePyyaml(text);
   if (doc.errors.length > 0) throw doc.errors[0];
   return doc.toJS();

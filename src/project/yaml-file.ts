@@ -65,7 +65,8 @@ const PYYAML_NUMBER = new RegExp(
 /** Parsed as PyYAML's safe_load would: YAML 1.1 with its booleans, merge keys, and the plain numbers YAML 1.1 reads that PyYAML reads as text (`1e3`, `08`) given back as text. */
 export function parsePyyaml(text: string, options: { readonly lineCounter?: LineCounter; readonly uniqueKeys?: boolean; readonly timestamps?: boolean } = {}): Document {
   const customTags = (tags: Tags) => pyyamlBooleans(options.timestamps ? tags : tags.filter((t) => typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:timestamp'));
-  const doc = parseDocument(text, { version: '1.1', merge: true, prettyErrors: false, customTags, lineCounter: options.lineCounter, uniqueKeys: options.uniqueKeys ?? true });
+  // logLevel error: what yaml would warn of goes nowhere but a Node warning on stderr (a key that is a mapping, stringified).
+  const doc = parseDocument(text, { version: '1.1', merge: true, prettyErrors: false, customTags, lineCounter: options.lineCounter, uniqueKeys: options.uniqueKeys ?? true, logLevel: 'error' });
   visit(doc, {
     Scalar(_key, scalar) {
       if (typeof scalar.value === 'number' && scalar.type === 'PLAIN' && typeof scalar.source === 'string' && !PYYAML_NUMBER.test(scalar.source)) scalar.value = scalar.source;
@@ -114,7 +115,7 @@ export function parseYaml(text: string, file: string, diagnostics: Diagnostic[],
 export function parseYamlDocument(text: string, file: string, diagnostics: Diagnostic[], lines = new Map<string, number>(), dialect: YamlDialect = 'pipe'): YamlSource | undefined {
   const lineCounter = new LineCounter();
   // Merge keys (`<<: *defaults`) in both, as PyYAML merges them.
-  let doc: Document = dialect === 'pyyaml' ? parsePyyaml(text, { lineCounter }) : parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
+  let doc: Document = dialect === 'pyyaml' ? parsePyyaml(text, { lineCounter }) : parseDocument(text, { lineCounter, prettyErrors: false, merge: true, logLevel: 'error' });
   // A key given twice in a file written for dbt: read as PyYAML reads it, the last one, and said.
   if (dialect === 'pyyaml' && doc.errors.length > 0 && doc.errors.every((e) => e.code === 'DUPLICATE_KEY')) {
     for (const e of doc.errors) {

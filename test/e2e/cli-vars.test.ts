@@ -24,6 +24,24 @@ describe('vars on the command line', () => {
     expect(r.stdout).toContain("select '007' as code, '0x1F' as mask, 42 as n,\n  'off' as flag, 2 as regions");
   });
 
+  it("a value YAML reads as a mapping keyed by a mapping ('{{ 7*7 }}') is told in pipe's words alone, with no warning of Node's", async () => {
+    const dir = copyExample();
+    writeProjectFiles(dir, { 'models/marts/var_jinja.sql': "select {{ var('x') | sqlstring }} as x\n" });
+    const warnings: string[] = [];
+    const listen = (w: Error) => warnings.push(w.message);
+    process.on('warning', listen);
+    try {
+      const r = await cliIn(['compile', 'var_jinja', '--date', '2024-01-02', '--var', 'x={{ 7*7 }}', '--project', dir]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('sqlstring quotes one value, not a mapping');
+      // Node tells its warnings on the next turns of the event loop.
+      await new Promise((done) => setTimeout(done, 10));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', listen);
+    }
+  });
+
   it("takes dbt's --vars mapping, and a mapping given to --var, with --var's single values after them", async () => {
     const dir = copyExample();
     writeProjectFiles(dir, { 'models/marts/var_map.sql': "select '{{ var(\"a\") }}' as a, {{ var('n') + 1 }} as n, {{ var('l') | length }} as l, '{{ var('b') }}' as b\n" });
