@@ -544,6 +544,10 @@ function valueProblem(csv: CsvOrigin, check: SeedValueCheck, value: string, chan
       return error('bad-csv', `${typed}, which reads ${quoted} as the number ${became ?? '?'}: a value must load as what it reads as`, at, {
         hint: `${declare}: VARCHAR to keep the text, or ${type} to load the number`,
       });
+    case 'range':
+      return error('bad-csv', `${typed}: ${quoted} is past what ${type} holds, and would load as ${became ?? 'another number'}`, at, {
+        hint: `${check.inferred ? 'declare its type under column_types' : 'declare another type under column_types'}: VARCHAR to keep the text`,
+      });
     case 'infinite':
       return error('bad-csv', `${typed}, which reads ${quoted} as a date past all others (infinity)`, at, {
         hint: `${declare}: VARCHAR to keep the text, or ${type} to load infinity`,

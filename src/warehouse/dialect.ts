@@ -75,7 +75,9 @@ export type ValueChange =
   /** An inferred integer: a number written otherwise than in decimal digits (`0x1F`, `0b101`, `1_000`, `1e3`). */
   | 'notation'
   /** An inferred date or timestamp: `inf` or `infinity`, which the engine reads as a date past all others. */
-  | 'infinite';
+  | 'infinite'
+  /** A floating-point number past the type's range: `1e400` loads as inf, `1e-400` as 0. */
+  | 'range';
 
 /** What is wrong with a CSV row, as the engine says it. */
 export type CsvRowProblem =

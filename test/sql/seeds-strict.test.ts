@@ -230,6 +230,25 @@ describe('a seed config', () => {
     expect(await query(root, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 't'")).toEqual([{ n: '0' }]);
   });
 
+  it("refuses a number past a DOUBLE's range (1e400 as inf, -1e-400 as -0.0), and loads one of many digits that a DOUBLE holds exactly", async () => {
+    const root = project({
+      'seeds/huge.csv': 'id,f\n1,2.5\n2,1e400\n',
+      'seeds/tiny.csv': 'id,f\n1,2.5\n2,-1e-400\n',
+      'seeds/floats.csv': 'id,f\n1,2.5\n2,1e39\n',
+      'seeds/floats.yaml': 'column_types:\n  f: FLOAT\n',
+      'seeds/exact.csv': 'id,f\n1,0.1\n2,1.7976931348623157e308\n3,123456789012345.6\n4,-0.00123e-2\n',
+    });
+    const o = await runProject(root);
+    expect(o.diagnostics?.map((d) => [d.code, where(d), d.message])).toEqual([
+      ['bad-csv', 'seeds/floats.csv:3', 'column f of seeds/floats.csv is declared FLOAT (seeds/floats.yaml:2): "1e39" is past what FLOAT holds, and would load as inf'],
+      ['bad-csv', 'seeds/huge.csv:3', `column f of seeds/huge.csv reads as DOUBLE (DuckDB's inference): "1e400" is past what DOUBLE holds, and would load as inf`],
+      ['bad-csv', 'seeds/tiny.csv:3', `column f of seeds/tiny.csv reads as DOUBLE (DuckDB's inference): "-1e-400" is past what DOUBLE holds, and would load as -0.0`],
+    ]);
+    write(root, { 'seeds/huge.csv': 'id,f\n1,2.5\n', 'seeds/tiny.csv': 'id,f\n1,2.5\n', 'seeds/floats.csv': 'id,f\n1,2.5\n' });
+    expect((await runProject(root)).diagnostics).toBeUndefined();
+    expect(await query(root, 'SELECT f::VARCHAR AS f FROM exact ORDER BY id')).toEqual([{ f: '0.1' }, { f: '1.7976931348623157e+308' }, { f: '123456789012345.6' }, { f: '-1.23e-05' }]);
+  });
+
   it('refuses what DuckDB would infer a type for that does not hold the file: numbers past a DOUBLE, dates either day first or month first', async () => {
     const root = project({
       'seeds/ids.csv': 'id,ext_id\n1,5\n2,12345678901234567891\n3,12345678901234567892\n',
