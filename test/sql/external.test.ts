@@ -93,7 +93,8 @@ describe('external models', () => {
       'models/events.sql': "{{ config(materialized='external') }}\nselect 7 as id",
       'models/counted.sql': "{{ config(materialized='table') }}\nselect count(*) as n, max(id) as id from {{ ref('events') }}",
     });
-    expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
+    const first = await runIn(dir, { date: '2024-01-02' });
+    expect(first.code, first.stdout + first.stderr).toBe(0);
     const again = await runIn(dir, { date: '2024-01-03', select: ['counted'], force: true });
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(await queryRows(warehouseOf(dir), 'SELECT n, id FROM main.counted')).toEqual([{ n: '1', id: 7 }]);

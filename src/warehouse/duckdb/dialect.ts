@@ -1,320 +1,465 @@
-import type { WarehouseError, WarehouseSession } from './warehouse.js';
+import { formatDate, formatTimestamp } from '../../dates/dates.js';
+import { queryRows, quoteIdent, quoteLiteral, relationName } from '../../sql/sql-text.js';
+import { PARTITION_OFFSET_ERROR, type Column, type CsvFault, type CsvRowProblem, type Dialect, type ErrorLine, type RelationKind, type SeedRead, type SeedValueCheck } from '../dialect.js';
+import { WarehouseError, type WarehouseSession } from '../warehouse.js';
+import { causeOf } from './error-causes.js';
+import { pinnedSessionChange } from './session-changes.js';
+
+/** Up to this many values, memberOf lists them as literals. */
+const FEW_VALUES = 64;
+
+/** DuckDB's exact numeric types: the decimals each keeps. */
+function scaleOf(type: string): number | undefined {
+  if (/^U?(?:TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)$/.test(type)) return 0;
+  const decimal = /^DECIMAL\(\d+, ?(\d+)\)$/.exec(type);
+  return decimal ? Number(decimal[1]) : undefined;
+}
+
+const INSTANTS = new Set(['DATE', 'TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS']);
+const FLOATS = new Set(['DOUBLE', 'FLOAT', 'REAL']);
 
 /**
- * What varies from one database engine to another, in one place: the SQL each strategy
- * writes, the SQL of the run state, how a query's columns are read, and how the engine's
- * errors are read (their kind and cause, the statement line they name). A warehouse hands
- * its dialect out with every session; the plan phase, which has no warehouse, writes with
- * the default (duckdb/dialect.ts). Another engine adds a folder beside `duckdb/` with its
- * own warehouse and dialect.
- *
- * Relations come in already quoted (`"schema"."name"`, see sql/sql-text.ts); names that a
- * dialect quotes itself (a column, a bare table name) come in raw.
+ * A number's text `x` as one text per number: its sign, its significant digits and the power
+ * of ten before them (`-0.00123` and `-1.23e-3` are both `-123e-2`), so that two ways of
+ * writing a number compare equal.
  */
-
-/** A column as the engine describes it; `type` is the engine's own spelling. */
-export interface Column {
-  readonly name: string;
-  readonly type: string;
-}
-
-/** What stands under a relation's name. */
-export type RelationKind = 'table' | 'view';
-
-/** Statements run in one transaction, and which of them reports the rows written. */
-export interface CountedStatements {
-  readonly statements: readonly string[];
-  readonly countAt: number;
-}
-
-/** The statement line an error names, and the text in the message that names it. */
-export interface ErrorLine {
-  /** 1-based, in the statement as executed. */
-  readonly line: number;
-  /** The marker as it appears in the message (`LINE 14: `), for rewriting it into a file's line. */
-  readonly marker: string;
-}
-
-/** How a seed's CSV file is read. */
-export interface SeedRead {
-  readonly absPath: string;
-  /** Column name -> the engine's type, overriding its inference. */
-  readonly columnTypes: Readonly<Record<string, string>>;
-  /** The field separator; a comma when absent. */
-  readonly delimiter?: string;
-  /** The columns' names, given when they are not all the header's own (see SeedCsv.header). */
-  readonly names?: readonly string[];
-  /**
-   * Quoted and escaped as the engine's CSV sniffer finds the file is (dbt-duckdb's `COPY ...
-   * FROM` of a seed), not with `"` alone.
-   */
-  readonly sniffedQuotes?: boolean;
-}
-
-/** A column of a seed whose every value must load as what it reads as, into `type` (the engine's name for it). */
-export interface SeedValueCheck {
-  readonly column: string;
-  readonly type: string;
-  /**
-   * The engine inferred the type from the first rows: it is held to what a reader of the file
-   * would take the text for, too (a number written in decimal digits, a date that is a day).
-   */
-  readonly inferred: boolean;
-}
-
-/** How a seed's value would change loading into its column's type. */
-export type ValueChange =
-  /** Rounded to the type's decimals (none for an integer type): `1.7` into INTEGER is 2. */
-  | 'rounded'
-  /** A time of day or a fraction of a second cut off: `2024-01-01 10:00:00` into DATE. */
-  | 'truncated'
-  /** A UTC offset dropped, leaving another instant: `01:00:00-08:00` into TIMESTAMP is 01:00. */
-  | 'offset'
-  /** An inferred DOUBLE: more significant digits than a DOUBLE keeps. */
-  | 'digits'
-  /** An inferred integer: a number written otherwise than in decimal digits (`0x1F`, `0b101`, `1_000`, `1e3`). */
-  | 'notation'
-  /** An inferred date or timestamp: `inf` or `infinity`, which the engine reads as a date past all others. */
-  | 'infinite'
-  /** A floating-point number past the type's range: `1e400` loads as inf, `1e-400` as 0. */
-  | 'range';
-
-/** What is wrong with a CSV row, as the engine says it. */
-export type CsvRowProblem =
-  | { readonly kind: 'field-count'; readonly expected: number; readonly found: number }
-  | { readonly kind: 'unterminated-quote' }
-  | { readonly kind: 'conversion'; readonly column: string; readonly value: string; readonly type: string }
-  | { readonly kind: 'not-utf8' }
-  | { readonly kind: 'too-long'; readonly limit: number }
-  /** Anything else, in the engine's words when it has some. */
-  | { readonly kind: 'other'; readonly text?: string };
-
-/** An error reading a CSV file: at a record (1-based, the header being 1), or of the file as a whole. */
-export type CsvFault = { readonly kind: 'row'; readonly record: number; readonly problem: CsvRowProblem } | { readonly kind: 'unreadable' };
-
-/** The SQL of the materialization strategies (plan/strategies/). */
-export interface StrategySql {
-  /** Builds `sql`'s result into a table of the same schema as the published one. */
-  stageTable(relation: string, sql: string): string;
-  /** Builds `sql`'s result into a table of the connection alone, gone with it; see `tempRelation`. */
-  stageTempTable(name: string, sql: string): string;
-  /** How the statements of the same connection name a table made by `stageTempTable`. */
-  tempRelation(name: string): string;
-  createView(relation: string, sql: string): string;
-  /** Drops what stands under the name, by what it is; nothing when nothing does. */
-  dropRelation(relation: string, kind: RelationKind | undefined): readonly string[];
-  dropTable(relation: string): string;
-  /** Replaces whatever stands under `relation` (`kind`) by the staging table, renamed to `name`. */
-  swapIn(staging: string, relation: string, name: string, kind: RelationKind | undefined): readonly string[];
-  /**
-   * The condition "column, read as a timestamp, falls in [start, end)" (epoch ms). Given the
-   * column's type as the warehouse describes it, the same condition in that type's own terms
-   * where the dialect has them (cheaper to evaluate on every row); the typeless form otherwise.
-   */
-  inInterval(column: string, start: number, end: number, type?: string): string;
-  /**
-   * A query for one value (`value`) of `column` among `rows` that inInterval cannot read as a
-   * date or timestamp: text such as 02/01/2024, or (`offset` true) text with a UTC offset
-   * other than UTC's, whose date is ambiguous and which inInterval refuses.
-   */
-  undatedValue(column: string, rows: string): string;
-  /**
-   * Replaces the rows of `target` that match `inside` by the rows of `staging` (matched by
-   * column name), creating `target` from the staged shape if needed, then drops `staging`.
-   */
-  replacePartition(target: string, staging: string, inside: string): CountedStatements;
-  /**
-   * Replaces the rows of `target` that match `inside` by the rows of `sql` (matched by column
-   * name), in one pass over the query: a row of `sql` that does not match `inside` fails the
-   * insert with the error `outside`. With `create`, the first statement creates `target` from
-   * the query's shape if needed, reading none of its rows.
-   */
-  writePartition(target: string, sql: string, inside: string, outside: string, create: boolean): CountedStatements;
-  /**
-   * Replaces the rows of `target` whose `keys` columns equal a staged row's by the staged rows
-   * and adds the others (matched by column name), creating `target` from the staged shape if
-   * needed, then drops `staging`: `merge` updates the matching rows in place, `delete+insert`
-   * deletes them and inserts every staged row. The staged keys are unique and not NULL.
-   */
-  replaceByKey(target: string, staging: string, keys: readonly string[], how: 'merge' | 'delete+insert'): CountedStatements;
-  /** Adds the rows of `staging` to `target` (matched by column name), creating `target` from the staged shape if needed, then drops `staging`. */
-  appendRows(target: string, staging: string): CountedStatements;
-  /**
-   * The rows of `staging` that `target` holds already: equal in every column of `columns`
-   * (the staged ones, which the table has), NULL equal to NULL.
-   */
-  rowsAlreadyIn(staging: string, target: string, columns: readonly string[]): string;
-  /** Schema changes of an incremental table, run inside its publishing transaction. */
-  addColumn(relation: string, column: Column): string;
-  dropColumn(relation: string, column: string): string;
-  retypeColumn(relation: string, column: string, type: string): string;
-  /** Writes a relation's rows to a file (an external model's). */
-  copyToFile(relation: string, path: string, format: 'parquet' | 'csv' | 'json', delimiter: string | undefined): string;
-  /**
-   * A view over a file `copyToFile` wrote. `nullRow`: the rows were none, and the file holds one
-   * row of NULLs (so that it keeps the columns); the view leaves it out.
-   */
-  fileView(view: string, path: string, format: 'parquet' | 'csv' | 'json', nullRow: readonly string[] | undefined): string;
-  /** Adds a row of NULLs to a table of `columns` columns. */
-  insertNullRow(relation: string, columns: number): string;
-  /**
-   * Writes the rows of `sql`, whose columns are `columns`, to a Parquet file, so that
-   * `rowsFromFile` reads them back as they were: each value of a type the file would not keep
-   * exactly (a HUGEINT would come back a DOUBLE) is written as text.
-   */
-  rowsToFile(sql: string, columns: readonly Column[], path: string): string;
-  /** The rows `rowsToFile` wrote, each column of its own type again. */
-  rowsFromFile(path: string, columns: readonly Column[]): string;
-  /** A comment on a table or view, and on one of its columns. */
-  commentOn(kind: RelationKind, relation: string, text: string): string;
-  commentOnColumn(relation: string, column: string, text: string): string;
-  /** A query returning no rows whose columns have the given names and declared types, to read each type as the engine spells it. */
-  declaredColumns(columns: readonly { readonly name: string; readonly dataType: string }[]): string;
-  /** An empty table of the given columns, with their constraints (an enforced contract's). */
-  createTableOf(relation: string, columns: readonly { readonly name: string; readonly dataType: string; readonly constraints: readonly string[] }[], tableConstraints: readonly string[]): string;
-  /** Inserts `sql`'s rows into a table by column name. */
-  insertByName(relation: string, sql: string): string;
-  /** A snapshot's row version id (dbt's `dbt_scd_id`): a hash of the expressions' text, as dbt computes it. */
-  snapshotHash(parts: readonly string[]): string;
-  /** The time a snapshot records a change at when no column gives one: the publishing transaction's. */
-  snapshotTime(): string;
-  /** A snapshot's first build: its table from `select` (the staged rows with the snapshot's columns), with the rows written counted. */
-  snapshotCreate(relation: string, select: string): CountedStatements;
-  /**
-   * Closes the current rows of a snapshot that the staged `changes` update or delete, matched by
-   * version id: their valid-to becomes the change's. `current` is what valid-to holds for
-   * current rows when it is not NULL.
-   */
-  snapshotClose(relation: string, changes: string, columns: { readonly dbt_scd_id: string; readonly dbt_valid_to: string }, current: string | undefined): string;
-  /** Inserts the staged new versions (`dbt_change_type` insert) of a snapshot, the named columns. */
-  snapshotInsert(relation: string, changes: string, columns: readonly string[]): string;
-  /** The query that reads a CSV seed, with the given column types overriding inference. */
-  seedSelect(seed: SeedRead): string;
-  /** Reads a seed's rows as text without inference (a row count `n`), for the line of a malformed row. */
-  seedRowsAsText(seed: SeedRead, columns: number): string;
-  /**
-   * The quote and escape characters the engine's CSV sniffer finds in the file (`quote` and
-   * `escape` columns, '' for none), as dbt-duckdb's `COPY ... FROM` reads a seed.
-   */
-  sniffedCsvDialect(seed: SeedRead): string;
-  /**
-   * The first row (`row`, from 1; none when every row agrees) where the file read with `"`
-   * quotes (as dbt's agate reads it, for the types) and read with the sniffed `quote` (as
-   * dbt-duckdb loads it) disagree beyond the quoting: a value other than the same text, that
-   * text within `quote`s (a quote in it written twice where `escape` is the quote), or NULL
-   * for two `quote`s (an empty quoted value).
-   */
-  seedQuotingDisagreement(seed: SeedRead, quote: string, escape: string, columns: number): string;
-  /** The date and timestamp formats (`date_format`, `timestamp_format`, null for ISO or none) the engine's inference reads a seed's columns with. */
-  sniffedDateFormats(seed: SeedRead): string;
-  /**
-   * The first row of a seed, in the file's order and read as text, with a value that would
-   * not load as what it reads as into its column's type (see SeedValueCheck): for each check
-   * `i` that the row fails, `value_i` (the value as the file writes it), `change_i` (a
-   * ValueChange) and `became_i` (what the column would hold); no row when every value of the
-   * file passes. Reads the whole file. Undefined when the engine keeps every value of these
-   * types as it reads (text, say), and there is nothing to read.
-   */
-  seedValueChanges(seed: SeedRead, checks: readonly SeedValueCheck[]): string | undefined;
-  /**
-   * Whether `column`'s values, read with `format`, all read with `swapped` too (`ambiguous`
-   * true), some as another date (`example`, the first such value).
-   */
-  ambiguousDates(seed: SeedRead, column: string, format: string, swapped: string): string;
-}
-
-/** The SQL of pipe's run state (warehouse/run-state.ts). */
-export interface StateSql {
-  /** A timestamp literal of epoch milliseconds. */
-  timestamp(ms: number): string;
-  /** Epoch milliseconds of a timestamp expression. */
-  epochMs(expression: string): string;
-  /** The value of `value` in the row where `key` is largest, a NULL value included (unlike a plain arg max). */
-  latest(value: string, key: string): string;
-  /**
-   * Whether `expression` is one of `values`: a condition. However many the values, the
-   * statement's text stays one the engine parses at once (ten thousand quoted names in a list
-   * cost DuckDB's parser about 30 ms each time they appear).
-   */
-  memberOf(expression: string, values: readonly string[]): string;
-  /** The relations of the open database, temporary ones left out: rows of `database_name`, `schema_name`, `name`, `type` (table or view). */
-  relations(): string;
-  /** The tables whose names start with `prefix`: rows of `database_name`, `schema_name`, `table_name`. */
-  tablesStartingWith(prefix: string): string;
-  /** One row when the table exists. */
-  tableExists(schema: string, name: string): string;
-  /** What stands under the name: a row of `type` (table or view), none when nothing does. */
-  relationKind(schema: string, name: string): string;
-}
-
-/** Reading what a query or a relation is made of, without running it. */
-export interface Introspection {
-  /** The columns `sql` would return; throws the engine's error when it does not bind. */
-  describeQuery(session: WarehouseSession, sql: string): Promise<Column[]>;
-  /** The columns of a relation; none when it does not exist. */
-  describeRelation(session: WarehouseSession, relation: string): Promise<Column[]>;
-  /**
-   * The tables and views of a database (`database`, an attached one, else the open one), of
-   * every schema: rows of `schema_name`, `name`. What a source reads is found among them.
-   */
-  relationsIn(database: string | undefined): string;
-  /** The databases the session can read (the open one and those attached): rows of `name`. */
-  databases(): string;
-  /**
-   * The latest value of `loadedAt` (an expression of the relation's columns giving a
-   * timestamp, a timestamp with time zone or a date; a timestamp without one is read as UTC)
-   * among the rows `filter` keeps, in epoch milliseconds: a row of `latest`, NULL when none has one.
-   */
-  latestLoadedAt(relation: string, loadedAt: string, filter: string | undefined): string;
-  /** The engine's type names, upper case, for suggesting one. */
-  typeNames(session: WarehouseSession): Promise<string[]>;
-  /** Binds type names (at least one), reading nothing: the engine refuses one it does not know. */
-  typeProbe(absPath: string, types: readonly string[]): string;
-  /** Whether a refused probe means the type is unknown (rather than its arguments wrong). */
-  isUnknownType(message: string): boolean;
-  /** Parses, creating nothing, a table whose column is named `name` without quotes: refused when the name is a keyword. */
-  bareColumnProbe(name: string): string;
-}
-
-/** Reading the engine's errors. */
-export interface ErrorReading {
-  /** The engine's error as pipe reports it: its kind split out, and whether a retry may cure it. */
-  classify(error: unknown): WarehouseError;
-  /** The statement line an error names, when it names one. */
-  errorLine(message: string): ErrorLine | undefined;
-  /** The first line of an error, without the engine's label of its kind. */
-  headline(message: string): string;
-  /** The column an error says a query names and its inputs lack; undefined for any other error. */
-  unknownColumn(message: string): string | undefined;
-  /** What an error says is wrong with a CSV file being read; undefined when it is not about one. */
-  csvFault(message: string): CsvFault | undefined;
+function canonicalNumber(x: string): string {
+  const t = `lower(trim(${x}))`;
+  const body = `ltrim(${t}, '+-')`;
+  const mantissa = `regexp_replace(${body}, 'e.*$', '')`;
+  const exponent = `coalesce(TRY_CAST(regexp_extract(${body}, 'e([+-]?[0-9]+)$', 1) AS BIGINT), 0)`;
+  const digits = `replace(${mantissa}, '.', '')`;
+  const leading = `(length(${digits}) - length(ltrim(${digits}, '0')))`;
+  const significant = `rtrim(ltrim(${digits}, '0'), '0')`;
+  const sign = `CASE WHEN starts_with(${t}, '-') THEN '-' ELSE '' END`;
+  return `(CASE WHEN ${significant} = '' THEN '0' ELSE ${sign} || ${significant} || 'e' || (${exponent} + length(split_part(${mantissa}, '.', 1)) - ${leading})::VARCHAR END)`;
 }
 
 /**
- * What a partition's condition (Dialect.inInterval) raises at text with a UTC offset, followed
- * by the value: which date such text belongs to is ambiguous, and pipe does not pick one.
+ * A CASE that names the ValueChange of a seed's value `v` (text, NULL for an empty field)
+ * loading into the check's type, NULL when it loads as it reads; undefined for a type that
+ * keeps what it is given (text, a declared DOUBLE). A value the type refuses outright is left
+ * to the load, which fails at its line. Each CASE first asks whether the text could change at
+ * all (a '.' or an exponent for a number, an offset's sign after the date...), a search of a
+ * few bytes, so that the casts that tell are made for few values: a file of millions of rows
+ * is checked in about the time DuckDB takes to read it.
  */
-export const PARTITION_OFFSET_ERROR = 'pipe: a partition value is text with a UTC offset, whose date is ambiguous: ';
-
-export interface Dialect extends StrategySql, StateSql, Introspection, ErrorReading {
-  /** The engine, as messages name it ("DuckDB"). */
-  readonly name: string;
-  /**
-   * What of a session pipe keeps that a statement of the project's changes: its time zone
-   * (pipe's partitions read timestamps in UTC) or its default database (pipe's relation names
-   * are of the warehouse's own); undefined for neither.
-   */
-  pinnedSessionChange?(sql: string): 'TimeZone' | 'USE' | undefined;
-  /**
-   * Set where a transaction's changes to the connection's temporary tables can commit while
-   * the rest fails (a DuckLake commit refused for a conflict): a publishing transaction then
-   * drops its temporary staging table only after it committed, so that running it again
-   * still finds its rows.
-   */
-  readonly tempCommitsApart?: boolean;
-  /**
-   * Set where transactions of one connection pool may delete and insert different rows of one
-   * table side by side: the partitions of a table are then written concurrently.
-   */
-  readonly concurrentPartitions?: boolean;
+function valueChange(v: string, check: SeedValueCheck): string | undefined {
+  const { type, inferred } = check;
+  const loaded = `TRY_CAST(${v} AS ${type})`;
+  const any = (...needles: string[]) => needles.map((n) => `contains(${v}, '${n}')`).join(' OR ');
+  const scale = scaleOf(type);
+  if (scale !== undefined) {
+    // Decimals past the scale with a digit other than 0; with an exponent, compared as numbers.
+    const decimals = `regexp_matches(${v}, '^\\s*[+-]?[0-9]*\\.[0-9]{${scale}}[0-9]*[1-9][0-9]*\\s*$')`;
+    const exponent = `regexp_matches(${v}, '[eE]') AND TRY_CAST(${v} AS DOUBLE) <> TRY_CAST(${loaded} AS DOUBLE)`;
+    const rounded = `WHEN ${loaded} IS NULL THEN NULL WHEN ${decimals} OR (${exponent}) THEN 'rounded'`;
+    // An inferred integer: the engine also reads 0x1F, 0b101, 1_000 and 1e3 as numbers.
+    if (inferred && scale === 0) return `CASE WHEN NOT regexp_matches(${v}, '[.eExXbB_]') THEN NULL ${rounded} ELSE 'notation' END`;
+    return `CASE WHEN NOT regexp_matches(${v}, '[.eE]') THEN NULL ${rounded} END`;
+  }
+  if (FLOATS.has(type)) {
+    // Past the type's range: a number too large loads as inf, one too small as 0 (1e400, -1e-400).
+    const range = `WHEN isinf(${loaded}) AND NOT contains(lower(${v}), 'inf') OR ${loaded} = 0 AND regexp_matches(${v}, '^[^eE]*[1-9]') THEN 'range'`;
+    // Significant digits: the mantissa's digits, leading zeros left out; a short text has few.
+    // More than 15 may still be the number the DOUBLE holds (1.7976931348623157e308): it is when
+    // the DOUBLE, printed as the engine prints it (the shortest text that reads back as it), is
+    // the same number.
+    const digits = `length(ltrim(regexp_replace(regexp_replace(${v}, '[eE].*$', ''), '[^0-9]', '', 'g'), '0'))`;
+    const other = `${canonicalNumber(v)} <> ${canonicalNumber(`CAST(${loaded} AS VARCHAR)`)}`;
+    const many = inferred && type === 'DOUBLE' ? ` WHEN length(${v}) > 15 AND ${digits} > 15 AND ${other} THEN 'digits'` : '';
+    return `CASE WHEN NOT (length(${v}) > 15 OR ${any('e', 'E')}) OR ${loaded} IS NULL THEN NULL ${range}${many} END`;
+  }
+  if (INSTANTS.has(type)) {
+    // An offset's sign follows the date (of 8 characters at least), a time of day makes a date longer than 10.
+    const could = [`contains(${v}, '+')`, `contains(substr(${v}, 9), '-')`, type === 'DATE' ? `length(${v}) > 10` : `contains(${v}, '.')`];
+    const infinite = inferred ? ` WHEN (${any('n', 'N')}) AND regexp_matches(${v}, '^\\s*[+-]?inf', 'i') AND ${loaded} IS NOT NULL THEN 'infinite'` : '';
+    // Every session's TimeZone is UTC: a value without an offset is the same instant either way.
+    const exact = `TRY_CAST(${v} AS TIMESTAMPTZ)`;
+    return `CASE${infinite} WHEN NOT (${could.join(' OR ')}) OR ${loaded} IS NULL THEN NULL WHEN ${exact} <> CAST(${loaded} AS TIMESTAMPTZ) THEN
+      CASE WHEN ${exact} <> CAST(TRY_CAST(${v} AS TIMESTAMP) AS TIMESTAMPTZ) THEN 'offset' ELSE 'truncated' END END`;
+  }
+  return undefined;
 }
+
+/**
+ * How every seed is read: fields separated by its delimiter (a comma unless its config says
+ * otherwise) with `"` quotes (a dbt project's seed: the quotes DuckDB's sniffer finds, see
+ * SeedRead.sniffedQuotes), the header on line 1, every row as wide as the header, comments not
+ * recognised. DuckDB infers only the column types; left to guess the layout too, it reads a
+ * malformed file as one text column or drops rows without an error. In strict mode a row it
+ * cannot read is an error naming its line.
+ */
+const csvLayout = (seed: SeedRead) =>
+  `header = true, skip = 0, delim = ${quoteLiteral(seed.delimiter ?? ',')}${seed.sniffedQuotes ? '' : `, quote = '"', escape = '"'`}, comment = '', strict_mode = true, null_padding = false, ignore_errors = false${
+    seed.names === undefined ? '' : `, names = [${seed.names.map(quoteLiteral).join(', ')}]`
+  }`;
+
+/**
+ * Types Parquet does not keep as DuckDB has them, in a value or nested in one: a HUGEINT comes
+ * back a DOUBLE (its digits past 2^53 lost), a UNION, BIT or VARINT not at all. Their values
+ * go through text, which casts back exactly.
+ */
+const keptAsText = (type: string) => /HUGEINT|UNION\(|\bBIT\b|VARINT|BIGNUM/i.test(type);
+
+/** DuckDB prefixes every message with its kind: "Binder Error: ...". */
+const KIND_RE = /^([A-Za-z ]+?) Error: /;
+
+/** DuckDB wants DROP VIEW for a view and DROP TABLE for a table. */
+function dropRelation(relation: string, kind: RelationKind | undefined): string[] {
+  if (kind === 'view') return [`DROP VIEW IF EXISTS ${relation}`];
+  if (kind === 'table') return [`DROP TABLE IF EXISTS ${relation}`];
+  return [];
+}
+
+/** Tables and views of the open database, temporary ones and DuckDB's own views left out. */
+const RELATIONS = `SELECT database_name, schema_name, table_name AS name, 'table' AS type FROM duckdb_tables()
+       WHERE database_name = current_database() AND NOT temporary
+     UNION ALL
+     SELECT database_name, schema_name, view_name, 'view' FROM duckdb_views()
+       WHERE database_name = current_database() AND NOT internal AND NOT temporary`;
+
+/**
+ * DuckDB's words where they would leave the reader guessing, said in full: a schema that has
+ * the name of an attached database makes every two-part name in it ambiguous. The rest of the
+ * message (the statement's line) stays as it was.
+ */
+function explained(raw: string): string {
+  // DuckDB's guess at the name meant may be one of pipe's own staging tables, which no query should name.
+  const message = raw.replace(/\nDid you mean "[^"\n]*__pipe_[^"\n]*"\?/, '');
+  const ambiguous = /^Binder Error: Ambiguous reference to catalog or schema "((?:[^"]|"")*)"[^\n]*/.exec(message);
+  if (!ambiguous) return message;
+  const name = ambiguous[1];
+  return message.replace(
+    ambiguous[0],
+    `Binder Error: "${name}" is both a schema of the warehouse and an attached database, and DuckDB cannot tell which a name such as ${name}.orders means: write it in full (${name}.main.orders for the attached database's table, the warehouse's name first for the schema's), or rename the schema or the attachment's alias`,
+  );
+}
+
+/** DuckDB names the line of the statement it executed as `LINE 14: ` before quoting it. */
+function errorLine(message: string): ErrorLine | undefined {
+  const m = /\bLINE (\d+): /.exec(message);
+  return m ? { line: Number(m[1]), marker: m[0] } : undefined;
+}
+
+/** What DuckDB says is wrong with a CSV row. */
+function csvRowProblem(message: string): CsvRowProblem {
+  const columns = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(message);
+  if (columns) return { kind: 'field-count', expected: Number(columns[1]), found: Number(columns[2]) };
+  if (/Value with unterminated quote found/.test(message)) return { kind: 'unterminated-quote' };
+  const cast = /^Error when converting column "(.*)"\. Could not convert string "(.*)" to '(.+)'\s*$/m.exec(message);
+  if (cast) return { kind: 'conversion', column: cast[1], value: cast[2], type: cast[3] };
+  if (/Invalid unicode/.test(message)) return { kind: 'not-utf8' };
+  const size = /Maximum line size of (\d+) bytes exceeded/.exec(message);
+  if (size) return { kind: 'too-long', limit: Number(size[1]) };
+  // Otherwise the reason is the last line before DuckDB's advice and settings.
+  const body = message.split(/\n(?:Possible fixes:|\s+file = )/)[0].split('\n');
+  const last = body.reverse().find((l) => l.trim() !== '' && !l.startsWith('Original Line:'));
+  return { kind: 'other', text: last?.trim() };
+}
+
+/**
+ * DuckDB numbers CSV records ("CSV Error on Line: 4", the header being 1). When it finds no
+ * consistent reading of the first rows (it reads them before any row when inferring types)
+ * it says so without a line.
+ */
+function csvFault(message: string): CsvFault | undefined {
+  const row = /CSV Error on Line: (\d+)/.exec(message);
+  if (row) return { kind: 'row', record: Number(row[1]), problem: csvRowProblem(message) };
+  if (/Error when sniffing file/.test(message)) return { kind: 'unreadable' };
+  return undefined;
+}
+
+async function describe(session: WarehouseSession, what: string): Promise<Column[]> {
+  const rows = await session.query(`DESCRIBE ${what}`);
+  return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+}
+
+/**
+ * The typeless condition of `inInterval` for a column of a type whose values compare with the
+ * interval's bounds without a cast of every value: a TIMESTAMP against them, a DATE (whose
+ * timestamp is its midnight) against the first dates whose midnight is not before each bound.
+ * On millions of rows a date, the casts of the typeless form cost a tenth of the write.
+ */
+function typedInInterval(column: string, start: number, end: number, type: string | undefined): string | undefined {
+  switch (type) {
+    case 'TIMESTAMP':
+      return `${column} >= TIMESTAMP '${formatTimestamp(start)}' AND ${column} < TIMESTAMP '${formatTimestamp(end)}'`;
+    case 'DATE':
+      return `${column} >= DATE '${formatDate(firstMidnightFrom(start))}' AND ${column} < DATE '${formatDate(firstMidnightFrom(end))}'`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Whether a value `v` of a partition column is text with a UTC offset other than UTC's own
+ * ('2024-01-01T22:00:00-05:00'): DuckDB reads such text as a TIMESTAMP by its wall clock,
+ * dropping the offset, so its date is not its date in UTC. NULL for a value that is no such
+ * text (or no date). Every session's TimeZone is UTC: a value without an offset, and a DATE, a
+ * TIMESTAMP or a TIMESTAMPTZ, is the same instant either way.
+ */
+const withOffset = (v: string) => `TRY_CAST(${v} AS TIMESTAMPTZ) <> CAST(TRY_CAST(${v} AS TIMESTAMP) AS TIMESTAMPTZ)`;
+
+/**
+ * True for a partition column's value, but an error at text with an offset: which date such
+ * a value belongs to is ambiguous (the one written, which a cast to TIMESTAMP keeps, or its
+ * date in UTC), and a run placing it by one and a query filtering by the other would put rows
+ * in the wrong partition unseen.
+ */
+const noOffset = (v: string) => `CASE WHEN ${withOffset(v)} THEN error(${quoteLiteral(PARTITION_OFFSET_ERROR)} || CAST(${v} AS VARCHAR)) ELSE true END`;
+
+const DAY_MS = 86_400_000;
+/** The first midnight (UTC, epoch ms) at or after `ms`. */
+const firstMidnightFrom = (ms: number) => Math.ceil(ms / DAY_MS) * DAY_MS;
+
+/** DuckDB, pipe's embedded default. */
+/** A staged row and a row of the table alike in `columns`, NULL alike to NULL. */
+const sameRow = (columns: readonly string[]) => columns.map((c) => `"__pipe_staged".${quoteIdent(c)} IS NOT DISTINCT FROM "__pipe_target".${quoteIdent(c)}`).join(' AND ');
+
+export const DUCKDB: Dialect = {
+  name: 'DuckDB',
+  pinnedSessionChange,
+  // DuckDB's transactions conflict only on the same rows (and on the catalog).
+  concurrentPartitions: true,
+
+  stageTable: (relation, sql) => `CREATE OR REPLACE TABLE ${relation} AS\n${sql}`,
+  stageTempTable: (name, sql) => `CREATE OR REPLACE TEMP TABLE ${quoteIdent(name)} AS\n${sql}`,
+  tempRelation: (name) => relationName('temp', 'main', name),
+  createView: (relation, sql) => `CREATE OR REPLACE VIEW ${relation} AS\n${sql}`,
+  dropRelation,
+  dropTable: (relation) => `DROP TABLE IF EXISTS ${relation}`,
+  // Renaming within the schema: publishing is a rename, not a copy.
+  // A table of the name is dropped even when none stood there at plan time: another run of the
+  // process may have published one since (the engine serializes the two publishes).
+  swapIn: (staging, relation, name, kind) => [...dropRelation(relation, kind ?? 'table'), `ALTER TABLE ${staging} RENAME TO ${quoteIdent(name)}`],
+  inInterval(column, start, end, type) {
+    const typed = typedInInterval(quoteIdent(column), start, end, type);
+    if (typed !== undefined) return typed;
+    const c = `CAST(${quoteIdent(column)} AS TIMESTAMP)`;
+    const [from, to] = [`TIMESTAMP '${formatTimestamp(start)}'`, `TIMESTAMP '${formatTimestamp(end)}'`];
+    // The condition is the second pair. DuckDB cannot skip row groups by a cast of a DATE
+    // column, so it scanned the whole table for every date; the first pair, implied by the
+    // second (a value's date is that of its timestamp, for text too), is the column itself
+    // when it is a DATE, and skips the row groups of other dates.
+    const d = `CAST(${quoteIdent(column)} AS DATE)`;
+    return `${d} >= CAST(${from} AS DATE) AND ${d} < CAST(${to} AS DATE) + 1 AND ${noOffset(quoteIdent(column))} AND ${c} >= ${from} AND ${c} < ${to}`;
+  },
+  undatedValue(column, rows) {
+    const c = quoteIdent(column);
+    const offset = withOffset(c);
+    return `SELECT CAST(${c} AS VARCHAR) AS value, coalesce(${offset}, false) AS "offset" FROM ${rows} WHERE ${c} IS NOT NULL AND (TRY_CAST(${c} AS DATE) IS NULL OR TRY_CAST(${c} AS TIMESTAMP) IS NULL OR ${offset}) LIMIT 1`;
+  },
+  replacePartition: (target, staging, inside) => ({
+    statements: [
+      `CREATE TABLE IF NOT EXISTS ${target} AS SELECT * FROM ${staging} LIMIT 0`,
+      `DELETE FROM ${target} WHERE ${inside}`,
+      `INSERT INTO ${target} BY NAME SELECT * FROM ${staging}`,
+      `DROP TABLE ${staging}`,
+    ],
+    countAt: 2,
+  }),
+  writePartition(target, sql, inside, outside, create) {
+    const rows = queryRows(sql);
+    return {
+      statements: [
+        ...(create ? [`CREATE TABLE IF NOT EXISTS ${target} AS ${rows} LIMIT 0`] : []),
+        `DELETE FROM ${target} WHERE ${inside}`,
+        // CASE evaluates error() only for the rows that reach it: a row outside stops the insert.
+        `INSERT INTO ${target} BY NAME ${rows}\nWHERE CASE WHEN ${inside} THEN true ELSE error(${quoteLiteral(outside)}) END`,
+      ],
+      countAt: create ? 2 : 1,
+    };
+  },
+  replaceByKey(target, staging, keys, how) {
+    const [t, s] = ['"__pipe_target"', '"__pipe_staged"'];
+    const match = keys.map((k) => `${s}.${quoteIdent(k)} = ${t}.${quoteIdent(k)}`).join(' AND ');
+    const create = `CREATE TABLE IF NOT EXISTS ${target} AS SELECT * FROM ${staging} LIMIT 0`;
+    const drop = `DROP TABLE ${staging}`;
+    return how === 'merge'
+      ? {
+          statements: [create, `MERGE INTO ${target} AS ${t} USING ${staging} AS ${s} ON (${match})\nWHEN MATCHED THEN UPDATE BY NAME\nWHEN NOT MATCHED THEN INSERT BY NAME`, drop],
+          countAt: 1,
+        }
+      : {
+          statements: [create, `DELETE FROM ${target} AS ${t} USING ${staging} AS ${s} WHERE ${match}`, `INSERT INTO ${target} BY NAME SELECT * FROM ${staging}`, drop],
+          countAt: 2,
+        };
+  },
+  appendRows(target, staging) {
+    return {
+      statements: [`CREATE TABLE IF NOT EXISTS ${target} AS SELECT * FROM ${staging} LIMIT 0`, `INSERT INTO ${target} BY NAME SELECT * FROM ${staging}`, `DROP TABLE ${staging}`],
+      countAt: 1,
+    };
+  },
+  rowsAlreadyIn: (staging, target, columns) => `(SELECT * FROM ${staging} AS "__pipe_staged" WHERE EXISTS (SELECT 1 FROM ${target} AS "__pipe_target" WHERE ${sameRow(columns)}))`,
+  addColumn: (relation, column) => `ALTER TABLE ${relation} ADD COLUMN IF NOT EXISTS ${quoteIdent(column.name)} ${column.type}`,
+  dropColumn: (relation, column) => `ALTER TABLE ${relation} DROP COLUMN IF EXISTS ${quoteIdent(column)}`,
+  retypeColumn: (relation, column, type) => `ALTER TABLE ${relation} ALTER COLUMN ${quoteIdent(column)} SET DATA TYPE ${type}`,
+  // dbt-duckdb's write options and read functions, for the same file and view.
+  copyToFile: (relation, path, format, delimiter) =>
+    `COPY ${relation} TO ${quoteLiteral(path)} (FORMAT ${format}${format === 'csv' ? `, HEADER 1${delimiter === undefined ? '' : `, DELIMITER ${quoteLiteral(delimiter)}`}` : ''})`,
+  fileView(view, path, format, nullRow) {
+    const read =
+      format === 'parquet'
+        ? `read_parquet(${quoteLiteral(path)}, union_by_name = false)`
+        : `${format === 'csv' ? 'read_csv' : 'read_json'}(${quoteLiteral(path)}, auto_detect = true)`;
+    const where = nullRow === undefined ? '' : ` WHERE ${nullRow.map((c) => `${quoteIdent(c)} IS NOT NULL`).join(' AND ') || 'true'}`;
+    return `CREATE OR REPLACE VIEW ${view} AS (SELECT * FROM ${read}${where})`;
+  },
+  rowsToFile: (sql, columns, path) =>
+    `COPY (SELECT ${columns.map((c) => (keptAsText(c.type) ? `CAST(${quoteIdent(c.name)} AS VARCHAR) AS ${quoteIdent(c.name)}` : quoteIdent(c.name))).join(', ')} FROM (\n${sql}\n) AS "__pipe_rows") TO ${quoteLiteral(path)} (FORMAT parquet)`,
+  rowsFromFile: (path, columns) =>
+    `SELECT ${columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${c.type}) AS ${quoteIdent(c.name)}`).join(', ')} FROM read_parquet(${quoteLiteral(path)})`,
+  insertNullRow: (relation, columns) => `INSERT INTO ${relation} VALUES (${Array.from({ length: columns }, () => 'NULL').join(', ')})`,
+  commentOn: (kind, relation, text) => `COMMENT ON ${kind === 'view' ? 'VIEW' : 'TABLE'} ${relation} IS ${quoteLiteral(text)}`,
+  commentOnColumn: (relation, column, text) => `COMMENT ON COLUMN ${relation}.${quoteIdent(column)} IS ${quoteLiteral(text)}`,
+  declaredColumns: (columns) => `SELECT ${columns.map((c) => `CAST(NULL AS ${c.dataType}) AS ${quoteIdent(c.name)}`).join(', ')} LIMIT 0`,
+  createTableOf: (relation, columns, tableConstraints) =>
+    `CREATE OR REPLACE TABLE ${relation} (${[
+      ...columns.map((c) => [quoteIdent(c.name), c.dataType, ...c.constraints].join(' ')),
+      ...tableConstraints,
+    ].join(', ')})`,
+  insertByName: (relation, sql) => `INSERT INTO ${relation} BY NAME\n${sql}`,
+  // As dbt-adapters' default: the text of each part (NULL as empty) joined by '|', hashed with MD5.
+  snapshotHash: (parts) => `md5(${parts.map((p) => `coalesce(cast(${p} as varchar), '')`).join(" || '|' || ")})`,
+  // dbt-duckdb's snapshot time: now() is the transaction's start, the same for every statement in it.
+  snapshotTime: () => 'now()::timestamp',
+  snapshotCreate: (relation, select) => ({
+    statements: [`CREATE TABLE ${relation} AS\n${select}\nLIMIT 0`, `INSERT INTO ${relation}\n${select}`],
+    countAt: 1,
+  }),
+  snapshotClose(relation, changes, columns, current) {
+    const to = quoteIdent(columns.dbt_valid_to);
+    const scd = quoteIdent(columns.dbt_scd_id);
+    return [
+      `UPDATE ${relation} AS snapshot`,
+      `SET ${to} = changes.${to}`,
+      `FROM ${changes} AS changes`,
+      `WHERE changes.${scd}::text = snapshot.${scd}::text`,
+      `  AND changes.dbt_change_type::text IN ('update', 'delete')`,
+      `  AND ${current === undefined ? `snapshot.${to} IS NULL` : `(snapshot.${to} = ${current} OR snapshot.${to} IS NULL)`}`,
+    ].join('\n');
+  },
+  snapshotInsert(relation, changes, columns) {
+    const names = columns.map(quoteIdent);
+    return `INSERT INTO ${relation} (${names.join(', ')})\nSELECT ${names.map((n) => `changes.${n}`).join(', ')}\nFROM ${changes} AS changes\nWHERE changes.dbt_change_type::text = 'insert'`;
+  },
+  seedSelect(seed) {
+    const types = Object.entries(seed.columnTypes);
+    const typeArg =
+      types.length === 0 ? '' : `, types = {${types.map(([c, t]) => `${quoteLiteral(c)}: ${quoteLiteral(t)}`).join(', ')}}`;
+    return `SELECT * FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)}, auto_detect = true${typeArg})`;
+  },
+  sniffedCsvDialect(seed) {
+    const bare = (column: string) => `CASE ${column} WHEN '(empty)' THEN '' ELSE ${column} END`;
+    return `SELECT ${bare('Quote')} AS quote, ${bare('Escape')} AS escape FROM sniff_csv(${quoteLiteral(seed.absPath)}, delim = ${quoteLiteral(seed.delimiter ?? ',')}, header = true)`;
+  },
+  seedQuotingDisagreement(seed, quote, escape, columns) {
+    const names = Array.from({ length: columns }, (_, i) => `c${i}`);
+    const rows = (sniffedQuotes: boolean) =>
+      `SELECT row_number() OVER () AS r, * FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout({ ...seed, names, sniffedQuotes })}, all_varchar = true)`;
+    const q = quoteLiteral(quote);
+    // A quote inside a quoted value is written twice where the escape is the quote itself.
+    const inner = (c: string) => (escape === quote ? `replace(s.${c}, ${q}, ${q} || ${q})` : `s.${c}`);
+    const agree = names.map((c) => `(d.${c} IS NOT DISTINCT FROM s.${c} OR (s.${c} IS NULL AND d.${c} = ${q} || ${q}) OR d.${c} = ${q} || ${inner(c)} || ${q})`);
+    return `SELECT min(coalesce(d.r, s.r)) AS row FROM (${rows(false)}) AS d FULL JOIN (${rows(true)}) AS s ON d.r = s.r
+      WHERE d.r IS NULL OR s.r IS NULL OR NOT (${agree.join(' AND ')}) HAVING count(*) > 0`;
+  },
+  sniffedDateFormats(seed) {
+    return `SELECT DateFormat AS date_format, TimestampFormat AS timestamp_format FROM sniff_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)})`;
+  },
+  seedValueChanges(seed, checks) {
+    const checked = checks.flatMap((check, i) => {
+      const change = valueChange(`"__pipe_v${i}"`, check);
+      return change === undefined ? [] : [{ i, check, change }];
+    });
+    if (checked.length === 0) return undefined;
+    const values = checked.map(({ i, check }) => `${quoteIdent(check.column)} AS "__pipe_v${i}"`).join(', ');
+    const found = checked.map(({ i, change }) => `${change} AS change_${i}`).join(', ');
+    const read = `SELECT ${values} FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)}, all_varchar = true)`;
+    const columns = checked.map(({ i, check }) =>
+      [`CASE WHEN change_${i} IS NOT NULL THEN "__pipe_v${i}" END AS value_${i}`, `change_${i}`, `CASE WHEN change_${i} IS NOT NULL THEN TRY_CAST("__pipe_v${i}" AS ${check.type})::VARCHAR END AS became_${i}`].join(', '),
+    );
+    // The reader keeps the file's order, so that the first row found is the file's first.
+    return `SELECT ${columns.join(', ')} FROM (SELECT *, ${found} FROM (${read})) WHERE ${checked.map(({ i }) => `change_${i} IS NOT NULL`).join(' OR ')} LIMIT 1`;
+  },
+  ambiguousDates(seed, column, format, swapped) {
+    const c = quoteIdent(column);
+    const [as, other] = [`try_strptime(${c}, ${quoteLiteral(format)})`, `try_strptime(${c}, ${quoteLiteral(swapped)})`];
+    return `SELECT count(*) FILTER (WHERE ${other} IS NULL) = 0 AS ambiguous, min(${c}) FILTER (WHERE ${as} <> ${other}) AS example
+      FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout(seed)}, all_varchar = true) WHERE ${c} IS NOT NULL`;
+  },
+  // The inference reads the first rows before any is loaded, and its failure names no line.
+  seedRowsAsText(seed, columns) {
+    const fields = Array.from({ length: columns }, (_, i) => `'column${i + 1}': 'VARCHAR'`).join(', ');
+    // Its own column names: DuckDB takes names once, and these are all text.
+    return `SELECT count(*) AS n FROM read_csv(${quoteLiteral(seed.absPath)}, ${csvLayout({ ...seed, names: undefined })}, auto_detect = false, columns = {${fields}})`;
+  },
+
+  timestamp: (ms) => `make_timestamp(${Math.round(ms * 1000)}::BIGINT)`,
+  epochMs: (expression) => `epoch_ms(${expression})`,
+  // arg_max skips NULLs; arg_max_null does not.
+  latest: (value, key) => `arg_max_null(${value}, ${key})`,
+  // Beyond a few values, one JSON literal that the engine unpacks as it runs: a list of
+  // literals is parsed value by value.
+  memberOf(expression, values) {
+    if (values.length === 0) return 'FALSE';
+    if (values.length <= FEW_VALUES) return `${expression} IN (${values.map(quoteLiteral).join(', ')})`;
+    return `${expression} IN (SELECT unnest(from_json(${quoteLiteral(JSON.stringify(values))}, '["VARCHAR"]')))`;
+  },
+  relations: () => RELATIONS,
+  tablesStartingWith: (prefix) => `SELECT database_name, schema_name, table_name FROM duckdb_tables()
+     WHERE database_name = current_database() AND starts_with(table_name, ${quoteLiteral(prefix)})`,
+  relationKind: (schema, name) =>
+    `SELECT 'table' AS type FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ${quoteLiteral(schema)} AND table_name = ${quoteLiteral(name)}
+     UNION ALL
+     SELECT 'view' FROM duckdb_views() WHERE database_name = current_database() AND schema_name = ${quoteLiteral(schema)} AND view_name = ${quoteLiteral(name)}`,
+  tableExists: (schema, name) =>
+    `SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ${quoteLiteral(schema)} AND table_name = ${quoteLiteral(name)}`,
+
+  relationsIn: (database) =>
+    `SELECT table_schema AS schema_name, table_name AS name FROM information_schema.tables
+     WHERE table_catalog = ${database === undefined ? 'current_database()' : quoteLiteral(database)}`,
+  databases: () => 'SELECT DISTINCT catalog_name AS name FROM information_schema.schemata',
+  // Every session runs with TimeZone UTC: a TIMESTAMP becomes the same instant in UTC, a DATE its midnight.
+  latestLoadedAt: (relation, loadedAt, filter) =>
+    `SELECT epoch_ms(CAST(max(${loadedAt}\n) AS TIMESTAMPTZ)) AS latest FROM ${relation}${filter === undefined ? '' : ` WHERE (${filter}\n)`}`,
+  describeQuery: (session, sql) => describe(session, sql),
+  // DESCRIBE binds one relation; the catalog-wide duckdb_columns() would cost as much as the whole warehouse.
+  async describeRelation(session, relation) {
+    try {
+      return await describe(session, relation);
+    } catch (e) {
+      if (e instanceof WarehouseError && e.kind === 'Catalog') return [];
+      throw e;
+    }
+  },
+  async typeNames(session) {
+    return [...new Set((await session.query('SELECT type_name FROM duckdb_types()')).map((r) => String(r.type_name).toUpperCase()))];
+  },
+  typeProbe: (absPath, types) =>
+    `DESCRIBE SELECT * FROM read_csv(${quoteLiteral(absPath)}, auto_detect = false, header = false, columns = {${types.map((t, i) => `'probe${i}': ${quoteLiteral(t)}`).join(', ')}})`,
+  // EXPLAIN plans the statement without running it; the name goes in as dbt-duckdb writes it.
+  bareColumnProbe(name) {
+    if (!/^[A-Za-z_\u0080-\u{10FFFF}][A-Za-z0-9_$\u0080-\u{10FFFF}]*$/u.test(name)) throw new Error(`internal error: '${name}' is not a bare name`);
+    return `EXPLAIN CREATE TEMP TABLE pipe_bare_column_probe (${name} INTEGER)`;
+  },
+  isUnknownType: (message) => /Type with name .* does not exist|can not be converted to a DuckDB Type/.test(message),
+
+  /** The kind is DuckDB's ("Binder", "IO", ...); whether a retry may cure it is decided by its cause (see error-causes.ts). */
+  classify(e) {
+    if (e instanceof WarehouseError) return e;
+    const message = e instanceof Error ? e.message : String(e);
+    const kind = KIND_RE.exec(message)?.[1] ?? 'Unknown';
+    return new WarehouseError(explained(message), kind, causeOf(kind, message.split('\n')[0]).errorClass);
+  },
+  errorLine,
+  csvFault,
+  headline: (message) => message.split('\n')[0].replace(/^[A-Za-z ]+ Error: /, ''),
+  unknownColumn(message) {
+    if (!message.startsWith('Binder Error: ')) return undefined;
+    const m = /Referenced column "((?:[^"]|"")*)" not found|does not have a column named "((?:[^"]|"")*)"/.exec(message);
+    return m ? (m[1] ?? m[2]).replaceAll('""', '"') : undefined;
+  },
+};
