@@ -53,11 +53,20 @@ const SCALAR_TYPE =
  * A row's hash: of its scalar values as they are, of any other as its JSON text. DuckDB's
  * hash() of a nested value loses its shape: `[[1],[2]]` hashes as `[[1,2]]`, a NULL list as
  * `[]` and as `[NULL]`, a struct of NULLs as a NULL struct; JSON keeps it (and says NaN and
- * NULL apart, and text from its quotes).
+ * NULL apart, and text from its quotes). A float's sign goes in beside it: hash() takes -0.0
+ * for 0.0 (and -NaN for NaN), which 1/x or a text of it tells apart.
  */
 function rowHash(columns: readonly [string, string][]): string {
-  return `hash(${columns.map(([name, type]) => (SCALAR_TYPE.test(type) ? `t.${quoteIdent(name)}` : `to_json(t.${quoteIdent(name)})`)).join(', ')})`;
+  return `hash(${columns
+    .map(([name, type]) => {
+      const c = `t.${quoteIdent(name)}`;
+      if (!SCALAR_TYPE.test(type)) return `to_json(${c})`;
+      return FLOAT_TYPE.test(type) ? `${c}, signbit(${c})` : c;
+    })
+    .join(', ')})`;
 }
+
+const FLOAT_TYPE = /^(?:FLOAT|DOUBLE)$/;
 
 /** Fingerprints taken once per run: every task that reads a source in the run sees the same one. */
 export class SourceFingerprints {

@@ -273,6 +273,25 @@ where o.order_date = '{{ ds }}'
     expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
   });
 
+  it("a source's float that turns -0.0 (or -NaN) is a change, which DuckDB's hash() does not see", async () => {
+    const { dir, db } = await builtOverCrm(
+      '      - name: rates\n',
+      { 'models/inverse.sql': "{{ config(materialized='table') }}\nselect id, (1 / r)::VARCHAR as inv, r::VARCHAR as r from {{ source('crm', 'rates') }}\n" },
+      "CREATE TABLE raw.rates AS SELECT 1 AS id, 0.0::DOUBLE AS r UNION ALL SELECT 2, 'nan'::DOUBLE",
+    );
+    const rates = (zero: string, nan: string) => `CREATE OR REPLACE TABLE raw.rates AS SELECT 1 AS id, '${zero}'::DOUBLE AS r UNION ALL SELECT 2, ${nan}`;
+    for (const change of [rates('-0.0', "'nan'::DOUBLE"), rates('-0.0', "-('nan'::DOUBLE)")]) {
+      await exec(db, change);
+      const r = await backfillIn(dir, DATES);
+      expect(r.code, explain(r)).toBe(0);
+      expect(started(r.events), change).toEqual(['inverse@2024-01-05']);
+    }
+    expect(await queryRows(db, 'SELECT id, inv, r FROM inverse ORDER BY id')).toEqual([
+      { id: 1, inv: '-inf', r: '-0.0' },
+      { id: 2, inv: '-nan', r: '-nan' },
+    ]);
+  });
+
   it("a source's version_query stands for its rows", async () => {
     const dir = versionsProject({
       'models/sources.yml': "version: 2\nsources:\n  - name: crm\n    schema: raw\n    tables:\n      - name: accounts\n        meta:\n          version_query: select max(x) from raw.accounts\n",
