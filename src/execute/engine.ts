@@ -31,7 +31,7 @@ import {
   type RunStatus,
   type TaskResultRecord,
 } from '../warehouse/run-state.js';
-import { WarehouseLockedError, type Warehouse, type WarehouseSession } from '../warehouse/warehouse.js';
+import { WarehouseError, WarehouseLockedError, type Warehouse, type WarehouseSession } from '../warehouse/warehouse.js';
 import type { WarehouseSetup } from '../warehouse/warehouse-setup.js';
 
 export type { OpenOptions };
@@ -457,9 +457,12 @@ export class Engine {
   async recordTasks(session: WarehouseSession, records: readonly TaskResultRecord[]): Promise<void> {
     if (records.length === 0) return;
     const masked = records.map((r) => ({ ...r, error: r.error && secrets.mask(r.error), detail: r.detail && secrets.mask(r.detail) }));
-    await session.exec(taskResultsSql(masked)).catch((e: unknown) => {
+    const sql = taskResultsSql(masked);
+    // An interrupt sent to the session for a query of the task (a commit batch's deadline) may
+    // reach this statement instead: one statement, undone whole, so it is sent once more.
+    await session.exec(sql).catch((e: unknown) => (interrupted(e) ? session.exec(sql) : Promise.reject(e))).catch((e: unknown) => {
       const message = e instanceof Error ? e.message : String(e);
-      const why = diskFull(message) ?? stoppedDatabase(message) ?? message.split('\n')[0];
+      const why = interrupted(e) ? 'the statement recording them was interrupted' : (diskFull(message) ?? stoppedDatabase(message) ?? message.split('\n')[0]);
       for (const r of records) {
         if (!this.lostRecords.has(r.runId)) this.lostRecords.set(r.runId, why);
         this.lostTasks.add(`${r.runId}\u0000${r.taskId}`);
@@ -554,4 +557,9 @@ export async function throwIfStopped(signal: AbortSignal | undefined): Promise<v
   if (!signal) return;
   for (let turn = 0; turn < 2; turn++) await new Promise<void>((res) => setImmediate(res));
   signal.throwIfAborted();
+}
+
+/** An error of a statement that an interrupt stopped (see Interrupter and the commit batch's deadline). */
+function interrupted(e: unknown): boolean {
+  return e instanceof WarehouseError ? /^interrupt/i.test(e.kind) : /^INTERRUPT Error/.test(e instanceof Error ? e.message : String(e));
 }
