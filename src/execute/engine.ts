@@ -457,10 +457,7 @@ export class Engine {
   async recordTasks(session: WarehouseSession, records: readonly TaskResultRecord[]): Promise<void> {
     if (records.length === 0) return;
     const masked = records.map((r) => ({ ...r, error: r.error && secrets.mask(r.error), detail: r.detail && secrets.mask(r.detail) }));
-    const sql = taskResultsSql(masked);
-    // An interrupt sent to the session for a query of the task (a commit batch's deadline) may
-    // reach this statement instead: one statement, undone whole, so it is sent once more.
-    await session.exec(sql).catch((e: unknown) => (interrupted(e) ? session.exec(sql) : Promise.reject(e))).catch((e: unknown) => {
+    await record(session, taskResultsSql(masked)).catch((e: unknown) => {
       const message = e instanceof Error ? e.message : String(e);
       const why = interrupted(e) ? 'the statement recording them was interrupted' : (diskFull(message) ?? stoppedDatabase(message) ?? message.split('\n')[0]);
       for (const r of records) {
@@ -478,7 +475,7 @@ export class Engine {
 
   /** Records the hash of the SQL a task runs, when it was rendered again as it ran. */
   async recordTaskHash(session: WarehouseSession, runId: string, taskId: string, sqlHash: string): Promise<void> {
-    await session.exec(taskSqlHashSql(runId, taskId, sqlHash)).catch(() => undefined);
+    await record(session, taskSqlHashSql(runId, taskId, sqlHash)).catch(() => undefined);
   }
 
   /** Records a check's result, its failing rows masked. */
@@ -489,7 +486,9 @@ export class Engine {
   /** Records checks' results in one call, their failing rows masked; throws when they cannot be written. */
   async recordChecks(session: WarehouseSession, records: readonly CheckResultRecord[]): Promise<void> {
     if (records.length === 0) return;
-    await session.exec(records.map((r) => checkResultSql({ ...r, sample: secrets.maskDeep(r.sample) })).join('\n;\n'));
+    const sql = records.map((r) => checkResultSql({ ...r, sample: secrets.maskDeep(r.sample) })).join('\n;\n');
+    // Several statements are not sent again: those before the one interrupted have written.
+    await (records.length === 1 ? record(session, sql) : session.exec(sql));
   }
 
   /** Tells other processes that find the warehouse busy what holds it (e.g. which run). */
@@ -557,6 +556,15 @@ export async function throwIfStopped(signal: AbortSignal | undefined): Promise<v
   if (!signal) return;
   for (let turn = 0; turn < 2; turn++) await new Promise<void>((res) => setImmediate(res));
   signal.throwIfAborted();
+}
+
+/**
+ * Writes a record of the run state, one statement. An interrupt sent to the session for a query
+ * of a task (a commit batch's deadline) may reach it instead, and it is undone whole: it is
+ * sent once more.
+ */
+async function record(session: WarehouseSession, sql: string): Promise<void> {
+  await session.exec(sql).catch((e: unknown) => (interrupted(e) ? session.exec(sql) : Promise.reject(e)));
 }
 
 /** An error of a statement that an interrupt stopped (see Interrupter and the commit batch's deadline). */
