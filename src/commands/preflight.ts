@@ -133,10 +133,10 @@ const SHAPED_BY_QUERY: ReadonlySet<TaskKind> = new Set<TaskKind>(['seed', 'table
 
 /**
  * Runs `bind` with what the run creates before its readers standing in the catalog as it will:
- * each relation that is not there yet, as a view of its query, in a transaction rolled back
- * afterwards, so that nothing is written. A relation of schema main stands as a temporary view
+ * each relation that is not there yet, as an empty table of its query's columns, in a transaction rolled back
+ * afterwards, so that nothing is written. A relation of schema main stands as a temporary table
  * (a read-only warehouse included); one of another schema (a model's `schema` config) as a
- * view in that schema, created with it when missing, which only a warehouse open for writing
+ * table in that schema, created with it when missing, which only a warehouse open for writing
  * allows (a read-only one, as a dry run opens, leaves them out: a statement it refuses would
  * end the transaction). So on a first run, a model whose upstream the run builds binds before
  * anything runs, as it binds on the next. Left out, and so bound only as they run: queries
@@ -169,10 +169,14 @@ async function withPlannedRelations<T>(session: WarehouseSession, tasks: readonl
       const next: typeof pending = [];
       for (const entry of pending) {
         const [, { schema, name, sql }] = entry;
+        // An empty table, not a view: what reads it binds against its columns alone, where a
+        // view of views would make each reader bind everything under it again (a project of a
+        // thousand models nested ten deep took 40 s to stand in, against 9 s to build).
+        const shape = `SELECT * FROM (\n${sql}\n) LIMIT 0`;
         const create =
           schema === 'main'
-            ? `CREATE TEMP VIEW ${quoteIdent(name)} AS\n${sql}`
-            : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};\nCREATE VIEW ${quoteIdent(schema)}.${quoteIdent(name)} AS\n${sql}`;
+            ? `CREATE TEMP TABLE ${quoteIdent(name)} AS\n${shape}`
+            : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};\nCREATE TABLE ${quoteIdent(schema)}.${quoteIdent(name)} AS\n${shape}`;
         const made = await session.exec(create).then(
           () => true,
           (e: unknown) => (warehouseMessage(e), false),
