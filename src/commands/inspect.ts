@@ -2,7 +2,7 @@ import type { Answer } from '../warehouse/introspection.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Invocation } from '../analyze/jinja/dbt-context.js';
-import { DiagnosticError, error, warning, type Diagnostic } from '../diagnostics/diagnostics.js';
+import { DiagnosticError, error, warning, type Diagnostic, type Location } from '../diagnostics/diagnostics.js';
 import { sqlHashOf, type Analysis, type ModelNode, type PipeNode } from '../analyze/analyze.js';
 import { topologicalOrder } from '../graph/graph.js';
 import type { DagNode } from '../graph/render-dag.js';
@@ -14,7 +14,7 @@ import { taskRef } from '../execute/task-ref.js';
 import { tellSaid } from '../execute/template-messages.js';
 import type { Task, TemplateMessage } from '../plan/task.js';
 import { listRuns, runExists, runTasks, stateExists, type Catalog, type RunSummaryRow, type TaskRow } from '../warehouse/run-state.js';
-import { WarehouseLockedError } from '../warehouse/warehouse.js';
+import { WarehouseLockedError, type WarehouseSession } from '../warehouse/warehouse.js';
 import { readRunLogs, type LoggedRun } from '../run-log/run-log-reader.js';
 import { processAlive } from '../util/process-alive.js';
 import { analyzeAndSelect, catalogIfExists, emitAnalysisNotes, resolveInterval, type ProjectOptions, type SelectionOptions } from './context.js';
@@ -112,6 +112,16 @@ export async function compile(
   }
   const { prepared, plan } = planned;
   const { analysis } = prepared;
+  // Tests named (`pipe compile unique_orders_id`, `--select test_name:unique`): their queries, as
+  // pipe test runs them; what the run of their nodes would refuse is not theirs to say.
+  const tests = testFilter(planOptions.select, analysis);
+  if (tests?.data) {
+    try {
+      return { models: await compiledTests(planned, tests, warnings, options.emit), warnings };
+    } finally {
+      prepared.warehouse?.close();
+    }
+  }
   // A selection whose upstream is not built yet still compiles; the run would refuse it.
   const notBuilt = (d: Diagnostic) => d.code === 'upstream-not-built';
   const problems = plan.diagnostics.filter((d) => d.severity === 'error' && !notBuilt(d));
@@ -121,15 +131,6 @@ export async function compile(
   const models: CompiledModel[] = [];
   // The warehouse is read, not written: what one model's render learns of it answers the next's.
   const answers = new Map<string, Answer>();
-  // Tests named (`pipe compile unique_orders_id`, `--select test_name:unique`): their queries, as pipe test runs them.
-  const tests = testFilter(planOptions.select, analysis);
-  if (tests?.data) {
-    try {
-      return { models: await compiledTests(planned, tests, warnings, options.emit), warnings };
-    } finally {
-      prepared.warehouse?.close();
-    }
-  }
   try {
     for (const planned of sequentialOrder(plan.tasks)) {
       const n = analysis.nodes.get(planned.node);
@@ -168,16 +169,9 @@ async function compiledTests(planned: RunPlan, filter: TestFilter, warnings: Dia
       if (step.kind === 'refuse') warnings.push(warning('not-built', step.message, step.location));
       if (step.kind !== 'check') continue;
       let sql = step.sql;
-      if (step.renderAtRun && prepared.warehouse) {
-        const tell = (said: readonly TemplateMessage[]) => {
-          if (emit) tellSaid(emit, undefined, taskRef(task), said);
-        };
-        try {
-          sql = await prepared.warehouse.engine.withSession((s) => checkSqlAtRun(step, s, tell));
-        } catch (e) {
-          if (!(e instanceof RenderError)) throw e;
-          throw new DiagnosticError([error('template-render', e.message, e.location ?? step.location)]);
-        }
+      const { warehouse } = prepared;
+      if (step.renderAtRun && warehouse) {
+        sql = await withWarehouse(warehouse, task, emit, step.location ?? { file: task.file }, (s, tell) => checkSqlAtRun(step, s, tell));
       } else if (step.renderAtRun) {
         warnings.push(warning('rendered-without-warehouse', `test ${step.name} reads the warehouse while rendering, and there is no warehouse to read: shown as rendered with execute false`, step.location));
       }
@@ -210,14 +204,23 @@ async function executionRender(
     warnings.push(warning('rendered-without-warehouse', `${task.node} reads the warehouse while rendering, and ${why}: shown as rendered with execute false`, { file: task.file }));
     return { task, renderedWith: { rendered_with: 'parse' } };
   }
+  return { task: await withWarehouse(warehouse, task, emit, { file: task.file }, (s, tell) => renderAtRun(task, s, tell, answers)), renderedWith: { rendered_with: 'warehouse' } };
+}
+
+/**
+ * A render of `task` (its query, or one of its checks) with the warehouse, read-only: what the
+ * template says is told as a run tells it (with no run), and a render that fails is an error at
+ * its line (else at `at`).
+ */
+async function withWarehouse<T>(warehouse: EngineHandle, task: Task, emit: EventSink | undefined, at: Location, render: (s: WarehouseSession, tell: (said: readonly TemplateMessage[]) => void) => Promise<T>): Promise<T> {
+  const tell = (said: readonly TemplateMessage[]) => {
+    if (emit) tellSaid(emit, undefined, taskRef(task), said);
+  };
   try {
-    const tell = (said: readonly TemplateMessage[]) => {
-      if (emit) tellSaid(emit, undefined, taskRef(task), said);
-    };
-    return { task: await warehouse.engine.withSession((s) => renderAtRun(task, s, tell, answers)), renderedWith: { rendered_with: 'warehouse' } };
+    return await warehouse.engine.withSession((s) => render(s, tell));
   } catch (e) {
     if (!(e instanceof RenderError)) throw e;
-    throw new DiagnosticError([error('template-render', e.message, e.location ?? { file: task.file })]);
+    throw new DiagnosticError([error('template-render', e.message, e.location ?? at)]);
   }
 }
 
