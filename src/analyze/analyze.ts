@@ -54,7 +54,8 @@ import { unitTests, type UnitTest } from './dbt/unit-tests.js';
 import { DocBlocks, withDocs } from './dbt/doc-blocks.js';
 import { shadowedNodes } from './dbt/shadowed-nodes.js';
 import { askedAt, executionPhase, usesIntrospection, type RenderPhase } from './jinja/introspection.js';
-import { graphColumns, graphContext, nodePaths, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras, type GraphFolders } from './jinja/graph-context.js';
+import { invocationArgsDict, metadataEnvs } from './dbt/invocation-args.js';
+import { copyOfNode, graphColumns, graphContext, nodePaths, partialGraphNotice, uniqueId, type GraphContext, type GraphExtras, type GraphFolders } from './jinja/graph-context.js';
 import { ModelVariable } from './jinja/model-variable.js';
 import { PyDateTime, UTC } from './jinja/datetime.js';
 import { currentCallSite } from './jinja/syntax.js';
@@ -543,7 +544,12 @@ export class ModelRenderer {
     return (this.graph ??= graphContext(this.nodes, this.project.name, this.project.database, (name) => this.models.get(name)?.source.sql, this.extras));
   }
 
-  /** What `graph` lists besides the nodes: the exposures, and the tests of sources. */
+  /** The graph's node of unique id `id`, as a result of `results` has it (see copyOfNode); undefined when the graph has none. */
+  resultNode(id: string): Record<string, unknown> | undefined {
+    const node = this.graphContext().nodes[id];
+    return node === undefined ? undefined : copyOfNode(node as Record<string, unknown>);
+  }
+
   /** What the graph is made with besides the nodes. */
   get graphExtras(): GraphExtras {
     return this.extras;
@@ -1652,7 +1658,12 @@ function analyzeWhole(files: ProjectFiles, options: AnalyzeOptions, cache?: Anal
     // Every name, those an interval leaves unset too: the engine renders for other intervals after this one.
     new TemplateEngine(files.macros, DATE_VARIABLE_NAMES, {
       // dbt's project_name: the root project's, in its packages' templates too.
-      globals: { target, project_name: projectName },
+      globals: {
+        target,
+        project_name: projectName,
+        invocation_args_dict: invocationArgsDict(options.invocation, { vars: options.vars, fullRefresh: options.fullRefresh, root: files.root }),
+        dbt_metadata_envs: metadataEnvs(),
+      },
       packages: packages.engine,
       invocation: options.invocation ?? { id: newRunId(), startedAt: Date.now() },
       codeCache: options.templateCache,

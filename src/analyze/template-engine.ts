@@ -264,13 +264,16 @@ function templateDiagnostic(e: unknown, file: string, phase: 'parse' | 'render',
     const named = /^(var|environment variable) '([^']+)'/.exec(message);
     const fn = /^([\w.]+)\(\) (?:takes|needs|got)/.exec(message);
     const dispatch = /^adapter\.dispatch found no macro for '(\w+)'/.exec(message);
-    const re = named
-      ? new RegExp(`\\b${named[1] === 'var' ? 'var' : 'env_var'}\\s*\\(\\s*['"]${escapeRegExp(named[2])}['"]`)
-      : fn
-        ? new RegExp(`\\b${escapeRegExp(fn[1])}\\s*\\(`)
-        : dispatch
-          ? new RegExp(`\\bdispatch\\s*\\(\\s*['"]${dispatch[1]}['"]`)
-          : undefined;
+    const refusedName = /^(dbt_version) is not supported by pipe/.exec(message);
+    const re = refusedName
+      ? new RegExp(`(?<![.\\w])${refusedName[1]}\\b`)
+      : named
+        ? new RegExp(`\\b${named[1] === 'var' ? 'var' : 'env_var'}\\s*\\(\\s*['"]${escapeRegExp(named[2])}['"]`)
+        : fn
+          ? new RegExp(`\\b${escapeRegExp(fn[1])}\\s*\\(`)
+          : dispatch
+            ? new RegExp(`\\bdispatch\\s*\\(\\s*['"]${dispatch[1]}['"]`)
+            : undefined;
     if (re) ({ line, column } = firstMatch(source, re) ?? {});
   }
   if (filter) {

@@ -200,7 +200,8 @@ export function analyzeAndSelect(
     existingRelations: options.existingRelations,
     fullRefresh: options.fullRefresh,
     validated,
-    invocation: options.invocation,
+    // What invocation_args_dict tells of the selection.
+    invocation: options.invocation && { ...options.invocation, selection: { select: options.select, exclude: options.exclude, selector: options.selector } },
     templateCache: options.templateCache,
   }, cache);
   diagnostics.push(...analysis.diagnostics);

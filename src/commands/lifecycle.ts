@@ -43,7 +43,8 @@ import { selectByState } from './state-selection.js';
 import { storedJson, type StoredParams } from './stored-params.js';
 import { DEFAULT_RUN_LOGS_KEPT } from '../run-log/run-log-files.js';
 import { RunLogWriter } from '../run-log/run-log-writer.js';
-import { hookDiagnostics, runHookRecords, runHooks, RunResults, startHooks } from './run-hooks.js';
+import { endHooks, hookDiagnostics, runHookRecords, runHooks, startHooks } from './run-hooks.js';
+import { RunResults } from './run-results.js';
 import { seedVerdictsOf } from '../project/seed-verdicts.js';
 
 /**
@@ -465,7 +466,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
       { runId: o.runId, pipeline: o.pipeline, command, ds: o.header.ds, start: o.header.start, end: o.header.end, warehouse: prepared.dbPath, cwd: prepared.analysis.root, retryCommand: o.retryCommand },
       o.emit,
     );
-    const results = hooked ? new RunResults(analysis, o.plan.tasks) : undefined;
+    const results = hooked ? new RunResults(analysis) : undefined;
     const emit: EventSink = (e) => {
       notifier.observe(e);
       results?.observe(e);
@@ -495,7 +496,7 @@ export async function launch(prepared: Prepared, o: LaunchOptions): Promise<RunO
     let retryable = result.status !== 'succeeded';
     // Not for a run another process ended (interrupted): what it left is pipe retry's.
     if (results && analysis.runHooks.end.length > 0 && !o.signal?.aborted && result.status !== 'interrupted') {
-      if (!(await runHooks(engine, o.runId, results.endHooks(o.runHooks!), emit))) result = { ...result, status: 'failed', failed: result.failed + 1 };
+      if (!(await runHooks(engine, o.runId, endHooks(analysis, o.plan.tasks, results, o.runHooks!), emit))) result = { ...result, status: 'failed', failed: result.failed + 1 };
     }
     // A stop after every task ended still kept the end hooks from running: the run is not whole.
     if (results && analysis.runHooks.end.length > 0 && o.signal?.aborted && result.status === 'succeeded') result = { ...result, status: 'cancelled' };

@@ -1,9 +1,9 @@
 import type { Analysis } from '../analyze/analyze.js';
-import { resourceType, testUniqueId, uniqueId } from '../analyze/jinja/graph-context.js';
+import { testUniqueId, uniqueId } from '../analyze/jinja/graph-context.js';
 import type { RunHook } from '../analyze/dbt/dbt-project.js';
 import type { Interval } from '../dates/dates.js';
 import type { Diagnostic, Location } from '../diagnostics/diagnostics.js';
-import type { EventSink, PipeEvent, TaskError, TaskRef } from '../events/events.js';
+import type { EventSink, TaskError, TaskRef } from '../events/events.js';
 import type { Engine } from '../execute/engine.js';
 import { HookError, RenderError, toTaskError } from '../execute/task-errors.js';
 import { writtenSchemas, type RenderAtRun, type Task, type TemplateMessage } from '../plan/task.js';
@@ -13,6 +13,7 @@ import { tellSaid } from '../execute/template-messages.js';
 import { hookAtRun } from '../plan/hook-at-run.js';
 import { WarehouseError } from '../warehouse/warehouse.js';
 import type { PlannedTaskRecord } from '../warehouse/run-state.js';
+import type { RunResults } from './run-results.js';
 
 /**
  * dbt_project.yml's `on-run-start` and `on-run-end`, run once by every run, retry, backfill and test:
@@ -24,11 +25,8 @@ import type { PlannedTaskRecord } from '../warehouse/run-state.js';
  *
  * Their templates see dbt's `schemas` and `database_schemas` (the schemas the run builds in;
  * for the end hooks, those of the tasks that succeeded) and `selected_resources` (the unique
- * ids of the nodes the run builds or tests, and of their dbt tests); the end hooks also see `results`, one per model or seed task: `status` (success, error, skipped), `message`,
- * `execution_time` (seconds), `adapter_response` (as dbt-duckdb's, see adapterResponse), and `node` (`name`,
- * `unique_id`, `resource_type` (a snapshot's is `snapshot`), `schema`, `alias`,
- * `relation_name`); and one per dbt test or unit test (with its `attached_node`) (`pass`, `warn`, `fail` with its `failures`, or `error`). Anything else of dbt's
- * context is undefined: an error at the hook's line.
+ * ids of the nodes the run builds or tests, and of their dbt tests); the end hooks also see
+ * `results` (see run-results.ts). Anything else of dbt's context is undefined: an error at the hook's line.
  */
 
 export type RunHookKind = 'on-run-start' | 'on-run-end';
@@ -102,105 +100,10 @@ export function startHooks(analysis: Analysis, tasks: readonly Task[], run: Hook
   return render(analysis, 'on-run-start', analysis.runHooks.start, run, runContext(analysis, tasks));
 }
 
-/** Collects how each task of a run ended, as dbt's `results` describe it, from the run's events. */
-export class RunResults {
-  private readonly results = new Map<string, Record<string, unknown>>();
-
-  constructor(
-    private readonly analysis: Analysis,
-    private readonly tasks: readonly Task[],
-  ) {}
-
-  observe(e: PipeEvent): void {
-    switch (e.type) {
-      case 'check-passed':
-        return this.addTest(e.task, e.check, 'pass', null, 0);
-      case 'check-failed': {
-        const { check, severity, failingRows, condition } = e.failure;
-        const says = severity === 'warn' ? 'warn' : 'fail';
-        const message = `Got ${failingRows} result${failingRows === 1 ? '' : 's'}, configured to ${says} if ${condition ?? '!= 0'}`;
-        return this.addTest(e.task, check, says, message, failingRows);
-      }
-      case 'task-succeeded':
-        return this.add(e.task, 'success', 'OK', e.ms, e.rows);
-      case 'task-failed':
-        // A task failed by its checks has their results; one whose checks could not run, an error.
-        if ((e.task.kind === 'test' || e.task.kind === 'unit-test') && e.error.checks?.length) return;
-        return this.add(e.task, 'error', e.error.message, e.ms, undefined);
-      case 'task-skipped':
-        return this.add(e.task, e.reason === 'up-to-date' || e.reason === 'current' || e.reason === 'superseded' ? 'success' : 'skipped', e.detail, 0, undefined);
-      case 'task-cancelled':
-        return this.add(e.task, 'skipped', 'cancelled', 0, undefined);
-      default:
-        return;
-    }
-  }
-
-  private add(ref: TaskRef, status: string, message: string, ms: number, rows: number | undefined): void {
-    if (ref.kind === 'run-hook') return;
-    // `pipe test`'s task of a model stands for its checks, and a unit test's for its one check: each a result of its own.
-    if (ref.kind === 'test' || ref.kind === 'unit-test') {
-      if (status === 'error') this.addTest(ref, ref.model, status, message, null);
-      return;
-    }
-    const task = this.tasks.find((t) => t.id === ref.id);
-    const node = this.analysis.nodes.get(ref.model);
-    const resource = node ? resourceType(node) : ref.kind === 'seed' ? 'seed' : 'model';
-    const name = node?.kind === 'model' ? (node.config.alias ?? node.name) : node?.kind === 'seed' ? (node.alias ?? node.name) : ref.model;
-    this.results.set(ref.id, {
-      status,
-      message,
-      execution_time: ms / 1000,
-      adapter_response: adapterResponse(resource, status, rows),
-      failures: null,
-      node: {
-        name: ref.model,
-        unique_id: node ? uniqueId(node, this.analysis.projectName) : `${resource}.${this.analysis.projectName}.${ref.model}`,
-        resource_type: resource,
-        schema: task?.schema,
-        alias: name,
-        relation_name: task?.relation,
-      },
-    });
-  }
-
-  /** A dbt test's result (a check's, as dbt names it): `pass`, `warn`, `fail` with its failures, or `error` when it could not run. */
-  private addTest(ref: TaskRef, name: string, status: string, message: string | null, failures: number | null): void {
-    const resource = ref.kind === 'unit-test' ? 'unit_test' : 'test';
-    this.results.set(`${ref.id}\0${name}`, {
-      status,
-      message,
-      execution_time: 0,
-      adapter_response: {},
-      failures,
-      node: {
-        name,
-        unique_id: resource === 'test' ? testUniqueId(this.analysis.projectName, name, this.testNode(ref.model, name)) : `${resource}.${this.analysis.projectName}.${name}`,
-        resource_type: resource,
-        attached_node: this.attachedNode(ref.model),
-      },
-    });
-  }
-
-  /** The dbt test `name` run with the node `model` (a model, a seed or a source's table), as the graph lists it. */
-  private testNode(model: string, name: string) {
-    const node = this.analysis.nodes.get(model);
-    const checks = node?.kind === 'source' ? this.analysis.sourceChecks.get(model) : node?.checks;
-    return checks?.find((c) => c.name === name)?.dbt;
-  }
-
-  /** The unique id of the node a test is attached to: a model's, a seed's or a snapshot's; none for a source's table, as in dbt. */
-  private attachedNode(name: string): string | null {
-    const node = this.analysis.nodes.get(name);
-    if (node?.kind === 'source') return null;
-    return node ? uniqueId(node, this.analysis.projectName) : `model.${this.analysis.projectName}.${name}`;
-  }
-
-  /** The on-run-end statements, rendered with the results so far; their schemas are those of the tasks that succeeded, as dbt's. */
-  endHooks(run: HookedRun) {
-    const succeeded = this.tasks.filter((t) => this.results.get(t.id)?.status === 'success');
-    return render(this.analysis, 'on-run-end', this.analysis.runHooks.end, run, { ...runContext(this.analysis, succeeded, this.tasks), results: [...this.results.values()] });
-  }
+/** The on-run-end statements, rendered with the run's results so far; their schemas are those of the tasks whose node succeeded, as dbt's. */
+export function endHooks(analysis: Analysis, tasks: readonly Task[], results: RunResults, run: HookedRun) {
+  const succeeded = results.succeeded();
+  return render(analysis, 'on-run-end', analysis.runHooks.end, run, { ...runContext(analysis, tasks.filter((t) => succeeded.has(t.node)), tasks), results: results.list() });
 }
 
 /** Runs hooks in order, each recorded and reported as a task; stops at the first failure. Returns whether all succeeded. */
@@ -234,15 +137,4 @@ function failure(e: unknown, h: PlannedRunHook): TaskError {
   if (e instanceof RenderError) return toTaskError(e);
   if (typeof h.sql !== 'string' && e === h.sql) return { message: `${h.kind}: ${h.sql.message}`, kind: 'Template', errorClass: 'permanent', location: h.sql.location ?? h.location };
   throw e;
-}
-
-/**
- * What dbt-duckdb's adapter says of a node's statement: a seed's load `INSERT n` with its rows,
- * a model's or snapshot's `OK` and no row count (a hook's `adapter_response.get('rows_affected',
- * -1)` reads -1, as under dbt), nothing for one that failed or did not run.
- */
-function adapterResponse(resource: string, status: string, rows: number | undefined): Record<string, unknown> {
-  if (status !== 'success') return {};
-  if (resource === 'seed' && rows !== undefined) return { _message: `INSERT ${rows}`, code: 'INSERT', rows_affected: rows };
-  return { _message: 'OK' };
 }

@@ -243,6 +243,64 @@ on-run-end: "${log('z end')}"
     expect((await audit(dir)).slice(1).sort()).toEqual(['s {"_message": "INSERT 2", "code": "INSERT", "rows_affected": 2} 2', 't {"_message": "OK"} -1', 'v {"_message": "OK"} -1']);
   });
 
+  it("results carry dbt's node, thread and timing; a microbatch model is one result of its batches; a failed model's tests are skipped", async () => {
+    const ROW =
+      "{{ r.node.unique_id }}|{{ r.status }}|{{ r.node.config.materialized }}|{{ r.node.config.get('full_refresh') }}|{{ r.node.package_name }}|{{ r.node.tags | join(',') }}|{{ r.node.depends_on.nodes | join(',') }}|{{ r.thread_id }}|{{ r.timing | map(attribute='name') | join(',') }}|{{ r.message }}";
+    // Each execute stage as DuckDB reads its times: it starts no later than it ends.
+    const TIMES = "{% for t in r.timing if t.name == 'execute' %}insert into main.stages select '{{ r.node.name }}', '{{ t.started_at }}'::timestamp, '{{ t.completed_at }}'::timestamp;{% endfor %}";
+    const END = `create table if not exists main.stages (node varchar, started timestamp, ended timestamp);{% for r in results %}insert into main.audit select (select count(*) from main.audit), '${ROW}';${TIMES}{% endfor %}`;
+    const dir = project({
+      'seeds/s.csv': 'id,d\n1,2024-01-01\n2,2024-01-02\n',
+      'models/t.sql': "{{ config(tags=['daily']) }}\nselect * from {{ ref('s') }}",
+      'models/t.yml': 'version: 2\nmodels:\n  - name: t\n    columns:\n      - name: id\n        tests: [unique]\n',
+      'models/mb.sql': "{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='d', batch_size='day', begin='2024-01-01', lookback=1, full_refresh=false) }}\nselect * from {{ ref('s') }}",
+      'models/bad.sql': "select missing_column from {{ ref('t') }}",
+      'models/bad.yml': 'version: 2\nmodels:\n  - name: bad\n    columns:\n      - name: missing_column\n        tests: [not_null]\n',
+      'seeds/s.yml': 'version: 2\nseeds:\n  - name: s\n    config:\n      column_types: {d: date}\n      event_time: d\n',
+    });
+    writeProjectFiles(dir, { 'dbt_project.yml': PROJECT.replace(/^on-run-end: .*$/m, `on-run-end: "${END.replaceAll('"', '\\"')}"`) });
+    const r = await runIn(dir, { date: '2024-01-02', threads: 1 });
+    expect(r.code).toBe(1);
+    const rows = (await audit(dir)).slice(1).sort();
+    expect(rows.map((row) => row.replace(/\.[0-9a-f]{10}\|/, '|').split('\n')[0])).toEqual([
+      'model.shop.bad|error|table|None|shop||model.shop.t|Thread-1 (worker)|compile,execute|Binder Error: Referenced column "missing_column" not found in FROM clause!',
+      'model.shop.mb|success|incremental|False|shop||seed.shop.s|Thread-1 (worker)|compile,execute|OK',
+      'model.shop.t|success|table|None|shop|daily|seed.shop.s|Thread-1 (worker)|compile,execute|OK',
+      'seed.shop.s|success|seed|None|shop|||Thread-1 (worker)|compile,execute|INSERT 2',
+      'test.shop.not_null_bad_missing_column|skipped|test|None|shop||model.shop.bad|Thread-1 (worker)||None',
+      'test.shop.unique_t_id|pass|test|None|shop||model.shop.t|Thread-1 (worker)||None',
+    ]);
+    // Two batches ran for mb (lookback 1), told as one result; each node's times are DuckDB's timestamps, in order.
+    expect(r.events.filter((e) => e.type === 'task-succeeded' && (e.task as { model: string }).model === 'mb')).toHaveLength(2);
+    const stages = await queryRows(warehouseOf(dir), 'SELECT node, started <= ended AS ordered FROM main.stages ORDER BY node');
+    expect(stages).toEqual(['bad', 'mb', 's', 't'].map((node) => ({ node, ordered: true })));
+  });
+
+  it('tell invocation_args_dict (the selection, vars and flags under dbt\'s names) and dbt_metadata_envs; dbt_version stops a package macro at its line', async () => {
+    const END = "insert into main.audit select (select count(*) from main.audit), '{{ invocation_args_dict.which }} {{ invocation_args_dict.select | join(\",\") }} {{ tojson(invocation_args_dict.vars) }} {{ invocation_args_dict.full_refresh }} {{ \"warn_error_options\" in invocation_args_dict }} {{ tojson(dbt_metadata_envs) }}'";
+    const dir = project({ 'models/orders.sql': 'select 1 as id' });
+    writeProjectFiles(dir, { 'dbt_project.yml': PROJECT.replace(/^on-run-end: .*$/m, `on-run-end: "${END.replaceAll('"', '\\"')}"`) });
+    process.env.DBT_ENV_CUSTOM_ENV_TEAM = 'data';
+    try {
+      const r = await runIn(dir, { date: '2024-01-02', select: ['orders'], vars: { region: 'eu' } });
+      expect(r.code, r.stderr).toBe(0);
+    } finally {
+      delete process.env.DBT_ENV_CUSTOM_ENV_TEAM;
+    }
+    expect((await audit(dir)).at(-1)).toBe('build orders {"region": "eu"} False True {"TEAM": "data"}');
+    // dbt_version: dbt's, which pipe is not; a package's macro reading it in a hook stops there, not given ''.
+    writeProjectFiles(dir, {
+      'dbt_project.yml': PROJECT.replace(/^on-run-end: .*$/m, 'on-run-end: "{{ pk.record_version() }}"'),
+      'packages.yml': 'packages:\n  - local: pkg\n',
+      'pkg/dbt_project.yml': "name: pk\nversion: '1.0'\nconfig-version: 2\n",
+      'pkg/macros/v.sql': "{% macro record_version() %}\n  {% set q %}create table main.inv as select '{{ dbt_version }}' as v{% endset %}\n  {% do run_query(q) %}\n{% endmacro %}\n",
+    });
+    const v = await runIn(dir, { date: '2024-01-02' });
+    expect(v.code).toBe(1);
+    expect(v.stdout).toMatch(/dbt_version is not supported by pipe\n\s+at pkg\/macros\/v\.sql:2/);
+    expect(await queryRows(warehouseOf(dir), "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'inv'")).toEqual([{ n: '0' }]);
+  });
+
   it("results tell each dbt test's outcome, as in dbt build; pipe test runs on-run-start and on-run-end around its checks, as dbt test does", async () => {
     const END = "insert into main.audit select (select count(*) from main.audit), 'end {% for r in results %}{{ r.node.resource_type }}:{{ r.node.name }}={{ r.status }}/{{ r.failures }}/{{ r.message }};{% endfor %}'";
     const dir = project({

@@ -1,4 +1,5 @@
 import { setFunction, setStrictFunction } from './py-set.js';
+import type { InvocationSelection } from '../dbt/invocation-args.js';
 import { createHash } from 'node:crypto';
 import { bind, pyFunction, signature } from './args.js';
 import { datetimeModule, PyDateTime, UTC } from './datetime.js';
@@ -35,6 +36,8 @@ export interface Invocation {
   readonly command?: 'build' | 'test' | 'compile' | 'run-operation';
   /** `--store-failures`: dbt's flags.STORE_FAILURES, the tests whose config does not say keeping their failing rows. */
   readonly storeFailures?: boolean;
+  /** What the command selects, for invocation_args_dict (see dbt/invocation-args.ts). */
+  readonly selection?: InvocationSelection;
 }
 
 export interface ContextOptions {

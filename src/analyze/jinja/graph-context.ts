@@ -88,6 +88,17 @@ function dbtNode(node: Record<string, unknown>, checksum?: () => { name: string;
   return node;
 }
 
+/**
+ * A node of the graph as a result of `results` has it: a copy of its own (a template that
+ * changes one changes neither the graph nor another result), its checksum read now, and the
+ * keys pipe does not know an error to read, as in the graph.
+ */
+export function copyOfNode(node: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const key of Object.keys(node)) data[key] = node[key];
+  return dbtNode(structuredClone(data));
+}
+
 /** dbt's keys of a node that pipe does not know as dbt does, and why. */
 const UNKNOWN_KEYS: readonly (readonly [string, string])[] = [
   ['unrendered_config', "dbt's config as written, before rendering, is not kept"],
@@ -221,6 +232,8 @@ export function graphContext(
             // dbt's config holds the contract as a mapping (pipe's as whether it is enforced).
             contract: { enforced: n.config.contract === true, alias_types: true },
             on_schema_change: (config as { on_schema_change?: string }).on_schema_change ?? (modelKind(n.config.kind).isIncremental({ tableExists: true, fullRefresh: false }) ? 'fail' : 'ignore'),
+            // dbt's None when not set: a macro asks `config.full_refresh is none` to fall back to flags.FULL_REFRESH.
+            full_refresh: (config as { full_refresh?: boolean }).full_refresh ?? null,
             tags: [...tags],
             meta: { ...n.meta },
             enabled: true,
@@ -262,6 +275,8 @@ export function graphContext(
             quote_columns: n.quoteColumns,
             // dbt's default for every node, which packages read of seeds too.
             on_schema_change: 'ignore',
+            full_refresh: null,
+            meta: {},
           },
           depends_on: { nodes: [], macros: [] },
           columns: graphColumns(n.columns),
@@ -528,7 +543,7 @@ function addTest(
     columns: {},
     meta: {},
     tags: [...(c.tags ?? [])],
-    config: { enabled: true, materialized: 'test', severity: c.severity.toUpperCase(), tags: [...(c.tags ?? [])] },
+    config: { enabled: true, materialized: 'test', severity: c.severity.toUpperCase(), tags: [...(c.tags ?? [])], meta: {} },
     column_name: t.generic?.column ?? null,
     ...(t.generic ? { test_metadata: { name: t.generic.test, kwargs: { ...t.generic.kwargs }, namespace: t.generic.namespace ?? null } } : {}),
     // A test of a source is attached to no node, as in dbt.
