@@ -1,4 +1,7 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { SourceNode } from '../analyze/sources.js';
+import { byCodeUnit } from '../util/code-unit-order.js';
 import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { statStamp } from '../util/stat-stamp.js';
 import { quoteIdent } from '../sql/sql-text.js';
@@ -10,7 +13,8 @@ import { UNKNOWN } from './tracking.js';
  * it declares one (`select max(updated_at) from …`: cheaper than a scan, and as good as the
  * user's query). A table or view: its row count and an order-insensitive hash of its rows (one
  * scan, once per run). Local files (an `external_location`): each file's stamp (statStamp:
- * size, modification and change times, inode), without reading them; a file replaced by
+ * size, modification and change times, inode), without reading them, every file under a folder
+ * it names; a file replaced by
  * another of the same size and modification time (`cp -p`, `rsync -t`, `mv` of a file made
  * elsewhere, a tar extracted) changes its change time or its inode. A location pipe cannot
  * stat (a glob, a URL, a table function) is fingerprinted by its rows, like a table; anything
@@ -29,7 +33,7 @@ export async function sourceFingerprint(session: WarehouseSession, source: Sourc
       return hashOf('query', JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)), JSON.stringify(await columnsOf(session, source.relation)));
     }
     if (source.reads.kind === 'external' && source.reads.files.length > 0 && !/[*?[]/.test(source.reads.location)) {
-      return hashOf('files', ...source.reads.files.map((f) => `${f}:${statStamp(f)}`));
+      return hashOf('files', ...source.reads.files.flatMap(filesUnder).map((f) => `${f}:${statStamp(f)}`));
     }
     const columns = await columnsOf(session, source.relation);
     const [row] = await session.query(`SELECT count(*)::VARCHAR AS n, coalesce(sum(${rowHash(columns)}), 0)::VARCHAR AS h FROM ${source.relation} AS t`);
@@ -37,6 +41,20 @@ export async function sourceFingerprint(session: WarehouseSession, source: Sourc
   } catch {
     return UNKNOWN;
   }
+}
+
+/**
+ * The files a path names: itself, or every file under it when it is a folder (DuckDB reads a
+ * folder's files, those of its subfolders too), in one order: a file written, added or removed
+ * anywhere under it changes the fingerprint, where the folder's own stamp changes only with its
+ * own entries.
+ */
+function filesUnder(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path, { recursive: true, withFileTypes: true })
+    .filter((e) => !e.isDirectory())
+    .map((e) => join(e.parentPath, e.name))
+    .sort(byCodeUnit);
 }
 
 /** The relation's columns as DuckDB binds them, in order: `[name, type]` each (DESCRIBE reads no rows). */
@@ -54,19 +72,32 @@ const SCALAR_TYPE =
  * hash() of a nested value loses its shape: `[[1],[2]]` hashes as `[[1,2]]`, a NULL list as
  * `[]` and as `[NULL]`, a struct of NULLs as a NULL struct; JSON keeps it (and says NaN and
  * NULL apart, and text from its quotes). A float's sign goes in beside it: hash() takes -0.0
- * for 0.0 (and -NaN for NaN), which 1/x or a text of it tells apart.
+ * for 0.0 (and -NaN for NaN), which 1/x or a text of it tells apart. A value of two halves is
+ * hashed as its text: hash() XORs the halves' hashes, so an INTERVAL of 1 month hashes as 1
+ * day and 30 days, 31 days as 0 days, a HUGEINT -1 (and 2^64+1) as 0, and so do a DECIMAL
+ * wider than 18 digits (stored as a HUGEINT: -0.01 as 0.00) and a UUID whose halves match.
  */
 function rowHash(columns: readonly [string, string][]): string {
   return `hash(${columns
     .map(([name, type]) => {
       const c = `t.${quoteIdent(name)}`;
       if (!SCALAR_TYPE.test(type)) return `to_json(${c})`;
-      return FLOAT_TYPE.test(type) ? `${c}, signbit(${c})` : c;
+      if (FLOAT_TYPE.test(type)) return `${c}, signbit(${c})`;
+      return TWO_HALVES_TYPE.test(type) || wideDecimal(type) ? `${c}::VARCHAR` : c;
     })
     .join(', ')})`;
 }
 
 const FLOAT_TYPE = /^(?:FLOAT|DOUBLE)$/;
+
+/** Types DuckDB stores in two 64-bit halves, whose hash() XORs theirs. */
+const TWO_HALVES_TYPE = /^(?:U?HUGEINT|INTERVAL|UUID)$/;
+
+/** A DECIMAL of more than 18 digits, stored as a HUGEINT. */
+function wideDecimal(type: string): boolean {
+  const m = /^DECIMAL\((\d+),\d+\)$/.exec(type);
+  return m !== null && Number(m[1]) > 18;
+}
 
 /** Fingerprints taken once per run: every task that reads a source in the run sees the same one. */
 export class SourceFingerprints {

@@ -292,6 +292,29 @@ where o.order_date = '{{ ds }}'
     ]);
   });
 
+  it("a source's INTERVAL, HUGEINT, wide DECIMAL or UUID that changes is a change, which DuckDB's hash() of their two halves does not see", async () => {
+    const { dir, db } = await builtOverCrm(
+      '      - name: terms\n',
+      { 'models/renewals.sql': "{{ config(materialized='table') }}\nselect id, (date '2024-01-31' + period)::date as renews_on, n::VARCHAR as n, amount::VARCHAR as amount, u::VARCHAR as u from {{ source('crm', 'terms') }}\n" },
+      "CREATE TABLE raw.terms AS SELECT 1 AS id, INTERVAL 1 DAY AS period, 0::HUGEINT AS n, 0.00::DECIMAL(38,2) AS amount, '00000000-0000-0000-0000-000000000000'::UUID AS u",
+    );
+    // Each value hash() takes for the one before: its two halves' hashes XOR to the same.
+    const changes = [
+      "UPDATE raw.terms SET period = INTERVAL 1 MONTH",
+      "UPDATE raw.terms SET n = -1",
+      "UPDATE raw.terms SET n = 18446744073709551617",
+      "UPDATE raw.terms SET amount = -0.01",
+      "UPDATE raw.terms SET u = 'ffffffff-ffff-ffff-ffff-ffffffffffff'",
+    ];
+    for (const change of changes) {
+      await exec(db, change);
+      const r = await backfillIn(dir, DATES);
+      expect(r.code, explain(r)).toBe(0);
+      expect(started(r.events), change).toEqual(['renewals@2024-01-05']);
+    }
+    expect(await queryRows(db, 'SELECT renews_on::VARCHAR AS d, n, amount, u FROM renewals')).toEqual([{ d: '2024-02-29', n: '18446744073709551617', amount: '-0.01', u: 'ffffffff-ffff-ffff-ffff-ffffffffffff' }]);
+  });
+
   it("a source's version_query stands for its rows", async () => {
     const dir = versionsProject({
       'models/sources.yml': "version: 2\nsources:\n  - name: crm\n    schema: raw\n    tables:\n      - name: accounts\n        meta:\n          version_query: select max(x) from raw.accounts\n",
@@ -305,6 +328,24 @@ where o.order_date = '{{ ds }}'
     expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
     await exec(db, 'INSERT INTO raw.accounts VALUES (9)');
     expect(started((await backfillIn(dir, DATES)).events)).toEqual(['accounts@2024-01-05']);
+  });
+
+  it('a folder a source reads is fingerprinted by the stamps of every file under it, in its subfolders too', async () => {
+    const dir = versionsProject({
+      'data/events/a.csv': 'id,amount\n1,10\n',
+      'data/events/2024/b.csv': 'id,amount\n2,20\n',
+      'models/sources.yml': "version: 2\nsources:\n  - name: lake\n    tables:\n      - name: events\n        meta:\n          external_location: \"read_csv('data/events')\"\n",
+      'models/event_totals.sql': "{{ config(materialized='table') }}\nselect count(*) as n, sum(amount)::INTEGER as total from {{ source('lake', 'events') }}\n",
+    });
+    await built(dir);
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
+    // A file rewritten in place and one added in a subfolder: the folder's own entries are as they were.
+    writeProjectFiles(dir, { 'data/events/a.csv': 'id,amount\n1,55\n', 'data/events/2024/c.csv': 'id,amount\n3,1000\n' });
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toEqual(['event_totals@2024-01-05']);
+    expect(await queryRows(warehouseOf(dir), 'SELECT n, total FROM event_totals')).toEqual([{ n: '3', total: 1075 }]);
+    expect(started((await backfillIn(dir, DATES)).events)).toEqual([]);
   });
 
   it('a file a source reads is fingerprinted by its stamp: size, times and inode', async () => {
