@@ -6,7 +6,7 @@ import { DEFAULT_MAX_DELAY_MS, NO_RETRIES } from '../plan/retry-policy.js';
 import { DEFAULT_RETRY_DELAY_MS, missingUpstream, nodeOfTaskId, planBackfill, planRun, planTest } from '../plan/plan.js';
 import { testFilter } from './test-selection.js';
 import type { Task } from '../plan/task.js';
-import { perInterval, supersededKinds, taskMaterialization } from '../plan/materializations.js';
+import { intervalKinds, perInterval, supersededKinds, taskMaterialization } from '../plan/materializations.js';
 import type { Analysis } from '../analyze/analyze.js';
 import { fullRefreshTaskIds } from '../plan/strategies/full-refresh.js';
 import { Engine, type HeldWait } from '../execute/engine.js';
@@ -49,7 +49,7 @@ interface Target {
 async function targetOf(session: WarehouseSession, run: RunRow): Promise<Required<Target>> {
   const remaining = await unfinishedTasks(session, run.run_id);
   const plannedHashes = new Map(remaining.flatMap((t) => (t.sqlHash === undefined ? [] : [[t.taskId, t.sqlHash] as const])));
-  return { run, remaining: new Set(remaining.map((t) => t.taskId)), plannedHashes, later: await laterPublications(session, run.run_id, supersededKinds()) };
+  return { run, remaining: new Set(remaining.map((t) => t.taskId)), plannedHashes, later: await laterPublications(session, run.run_id, supersededKinds(), intervalKinds()) };
 }
 
 async function findTarget(dbPath: string, setup: WarehouseSetup, runId: string | undefined, wait: HeldWait): Promise<Target> {
@@ -94,12 +94,13 @@ function rebuiltAnotherWay(tasks: readonly Task[], undone: ReadonlySet<string>):
 
 /**
  * A table or view that a later run has published since (or a table it merged or appended
- * rows into) is left as it is: rebuilding it for the original run's date would put older data
- * over newer. Its task counts as done, with
- * why, and what reads it in the retry reads the newer table.
+ * rows into), or an interval of a model (a partition, a batch) that a later run replaced, is
+ * left as it is: rebuilding it for the original run would put older data over newer. Its task
+ * counts as done, with why, and what reads it in the retry reads the newer data.
  */
 function superseded(task: Task, later: Later | undefined): Task {
-  const by = taskMaterialization(task.kind)?.laterRunSupersedes && later?.get(task.node);
+  const spec = taskMaterialization(task.kind);
+  const by = spec?.laterRunSupersedes ? later?.byNode.get(task.node) : spec?.intervals.per === 'interval' ? later?.byTask.get(task.id) : undefined;
   if (!by) return task;
   return { ...task, noop: { reason: 'superseded', detail: supersededDetail(task, by, 'later') } };
 }

@@ -373,6 +373,11 @@ export function supersededKinds(): string[] {
   return Object.entries(MATERIALIZATIONS).flatMap(([kind, spec]) => (spec.built && spec.laterRunSupersedes ? [kind] : []));
 }
 
+/** The task kinds that build one interval of a model (a partition, a batch): a later run's task of the same interval supersedes it. */
+export function intervalKinds(): string[] {
+  return Object.entries(MATERIALIZATIONS).flatMap(([kind, spec]) => (spec.built && spec.intervals.per === 'interval' ? [kind] : []));
+}
+
 export function taskMaterialization(kind: TaskKind): BuiltSpec | undefined {
   return kind === 'seed' || kind === 'test' || kind === 'unit-test' || kind === 'run-hook' ? undefined : MATERIALIZATIONS[kind];
 }

@@ -789,28 +789,37 @@ export function supersededDetail(task: { readonly node: string; readonly ds?: st
 }
 
 /**
- * The nodes that a run outside `runId`'s family (its retries) published after `runId` started,
- * by a task of one of `kinds` (what every build writes whole or merges into: a table, a view, a
- * merge by key), with the latest such run and its date: rebuilding them for `runId`'s date
- * would put older data over newer.
+ * What a run outside `runId`'s family (its retries) published after `runId` started, with the
+ * latest such run and its date: rebuilding it for `runId` would put older data over newer.
+ * `byNode`: the nodes of tasks of `kinds` (what every build writes whole or merges into: a
+ * table, a view, a merge by key); `byTask`: the tasks of `intervalKinds` (a partition, a
+ * batch: an interval another run's task of the same id replaced).
  */
-export async function laterPublications(session: WarehouseSession, runId: string, kinds: readonly string[]): Promise<Map<string, { runId: string; ds: string | null }>> {
-  if (kinds.length === 0) return new Map();
-  const rows = await session.query(
-    `WITH RECURSIVE family(run_id) AS (
-        SELECT ${quoteLiteral(runId)}
-        UNION SELECT r.run_id FROM ${STATE_SCHEMA}.runs r JOIN family f ON r.parent_run_id = f.run_id
-     )
-     SELECT t.node, arg_max(x.run_id, x.ended_at) AS run_id, ${session.dialect.latest('t.ds', 'x.ended_at')} AS ds
-     FROM ${STATE_SCHEMA}.task_results x
-     JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
-     WHERE x.status = 'succeeded' AND t.kind IN (${kinds.map(quoteLiteral).join(', ')})
-       AND (x.detail IS NULL OR NOT (starts_with(x.detail, ${quoteLiteral(SUPERSEDED)}) OR starts_with(x.detail, ${quoteLiteral(UP_TO_DATE)})))
-       AND x.run_id NOT IN (SELECT run_id FROM family)
-       AND x.ended_at > (SELECT started_at FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)})
-     GROUP BY t.node`,
-  );
-  return new Map(rows.map((r) => [String(r.node), { runId: String(r.run_id), ds: r.ds === null ? null : String(r.ds) }]));
+export async function laterPublications(
+  session: WarehouseSession,
+  runId: string,
+  kinds: readonly string[],
+  intervalKinds: readonly string[] = [],
+): Promise<{ readonly byNode: Map<string, { runId: string; ds: string | null }>; readonly byTask: Map<string, { runId: string; ds: string | null }> }> {
+  const published = async (of: readonly string[], key: 't.node' | 't.task_id') => {
+    if (of.length === 0) return new Map<string, { runId: string; ds: string | null }>();
+    const rows = await session.query(
+      `WITH RECURSIVE family(run_id) AS (
+          SELECT ${quoteLiteral(runId)}
+          UNION SELECT r.run_id FROM ${STATE_SCHEMA}.runs r JOIN family f ON r.parent_run_id = f.run_id
+       )
+       SELECT ${key} AS k, arg_max(x.run_id, x.ended_at) AS run_id, ${session.dialect.latest('t.ds', 'x.ended_at')} AS ds
+       FROM ${STATE_SCHEMA}.task_results x
+       JOIN ${STATE_SCHEMA}.tasks t ON t.run_id = x.run_id AND t.task_id = x.task_id
+       WHERE x.status = 'succeeded' AND t.kind IN (${of.map(quoteLiteral).join(', ')})
+         AND (x.detail IS NULL OR NOT (starts_with(x.detail, ${quoteLiteral(SUPERSEDED)}) OR starts_with(x.detail, ${quoteLiteral(UP_TO_DATE)})))
+         AND x.run_id NOT IN (SELECT run_id FROM family)
+         AND x.ended_at > (SELECT started_at FROM ${STATE_SCHEMA}.runs WHERE run_id = ${quoteLiteral(runId)})
+       GROUP BY ${key}`,
+    );
+    return new Map(rows.map((r) => [String(r.k), { runId: String(r.run_id), ds: r.ds === null ? null : String(r.ds) }]));
+  };
+  return { byNode: await published(kinds, 't.node'), byTask: await published(intervalKinds, 't.task_id') };
 }
 
 export function scheduledSql(pipeline: string, fireAt: number, label: string, runId: string, at: number): string {

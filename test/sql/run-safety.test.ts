@@ -5,6 +5,7 @@ import { DiagnosticError, type Diagnostic } from '../../src/diagnostics/diagnost
 import { statementSeparators } from '../../src/sql/sql-text.js';
 import { retry } from '../../src/commands/retry.js';
 import { run, runDryRun } from '../../src/commands/run.js';
+import { backfill } from '../../src/commands/backfill.js';
 import type { PipeEvent } from '../../src/events/events.js';
 import { DuckDBWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import { ensureState, insertRunSql, insertTasksSql, readCatalog, recoverAfterCrash, taskResultSql } from '../../src/warehouse/run-state.js';
@@ -259,6 +260,31 @@ describe('pipe retry', () => {
       ['replaced', 'superseded'],
     ]);
     for (const table of ['merged', 'replaced', 'appended']) expect(await query(dir, `select as_of from ${table}`)).toEqual([{ as_of: '2024-01-04' }]);
+  });
+
+  it('never replaces a partition or a batch that a later run replaced since; its other dates it builds', async () => {
+    // Fails while the seed says so: the later run loads it mended.
+    const failing = "(select case when fail = 1 then error('boom') else 1 end from {{ ref('ctl') }})";
+    const files = {
+      'seeds/ctl.csv': 'fail\n1\n',
+      'models/daily.sql': `{{ config(materialized='incremental', partition_by='ds') }}\nselect '{{ ds }}'::date as ds, '{{ var("as_of", "first") }}' as as_of, ${failing} as v\n`,
+      'models/events.sql': "select '{{ ds }}'::date as happened union all select '{{ ds }}'::date - 1\n",
+      'models/events.yml': 'version: 2\nmodels:\n  - name: events\n    config:\n      event_time: happened\n',
+      'models/batched.sql': `{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='happened', batch_size='day', begin='2024-01-01') }}\nselect happened, '{{ var("as_of", "first") }}' as as_of, ${failing} as v from {{ ref('events') }}\n`,
+    };
+    const dir = project(files);
+    // The first run fails both dates of each; a later run (other vars) replaces 2024-01-03 only.
+    expect((await backfill({ project: dir, start: '2024-01-02', end: '2024-01-03', emit: quiet() })).status).toBe('failed');
+    writeFileSync(join(dir, 'seeds/ctl.csv'), 'fail\n0\n');
+    expect((await run({ project: dir, date: '2024-01-03', vars: { as_of: 'later' }, emit: quiet() })).status).toBe('succeeded');
+    const events: PipeEvent[] = [];
+    const outcome = await retry({ project: dir, emit: quiet(events) });
+    expect('status' in outcome && outcome.status).toBe('succeeded');
+    const superseded = events.flatMap((e) => (e.type === 'task-skipped' && e.reason === 'superseded' ? [e.task.id] : []));
+    // The later run's microbatch rebuilt the batch before its date too (its lookback of one).
+    expect(superseded.sort()).toEqual(['batched@2024-01-02', 'batched@2024-01-03', 'daily@2024-01-03']);
+    expect(await query(dir, "select strftime(ds, '%d') as d, as_of from daily order by ds")).toEqual([{ d: '02', as_of: 'first' }, { d: '03', as_of: 'later' }]);
+    expect(await query(dir, "select strftime(happened, '%d') as d, as_of from batched order by happened")).toEqual([{ d: '02', as_of: 'later' }, { d: '03', as_of: 'later' }]);
   });
 
   it("selects what the pipeline selected when its run started, though its file says otherwise since", async () => {
