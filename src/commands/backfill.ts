@@ -85,7 +85,7 @@ function backfillParams(options: BackfillOptions, prepared: Prepared): BackfillP
     order: options.order ?? 'oldest',
     max_failures: options.maxFailures ?? null,
     retries: options.retries ?? 0,
-    ...commonParams(options, prepared.analysis.vars, prepared.pipeline),
+    ...commonParams(options, prepared.analysis.vars, prepared.pipeline, prepared.analysis.settings.targetName),
     full_refresh: options.fullRefresh ?? false,
     ...flagParam('force', options.force),
     ignore_dependencies_on_past: options.ignoreDependenciesOnPast ?? false,

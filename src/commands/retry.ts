@@ -16,7 +16,7 @@ import type { WarehouseSession } from '../warehouse/warehouse.js';
 import { backfillIntervals } from './backfill.js';
 import { heldWait, type ProjectOptions, type WaitOptions } from './context.js';
 import { launch, letGoUnused, newRunId, type LaunchOptions, type Prepared, pipeCommandFor, planContext, prepare, retryCommandFor, withPast, type RunOutcome } from './lifecycle.js';
-import { openProject } from './open-project.js';
+import { openProject, type Project } from './open-project.js';
 import { Distributed, type DistributedOptions } from './distributed.js';
 import { retryVars } from './secret-vars.js';
 import { parseStoredParams, type OriginalParams, type RunParams, type StoredParams } from './stored-params.js';
@@ -106,6 +106,34 @@ function superseded(task: Task, later: Later | undefined): Task {
 }
 
 /**
+ * The project as the run saw it: on the dbt profile's target it built on (a `--target` other
+ * than that is refused: a retry builds where its run built), its profile rendered with the
+ * run's --var values (a schema may read one). Opened again only when those differ from the
+ * command's; a target whose warehouse is not the one the run is recorded in is refused.
+ */
+function projectOfRun(project: Project, options: RetryOptions, runId: string, params: OriginalParams, vars: Readonly<Record<string, unknown>>): Project {
+  const target = params.target;
+  if (target !== undefined && options.target !== undefined && options.target !== target) {
+    throw new DiagnosticError([
+      error('bad-option', `--target ${options.target}: run ${runId} built on target ${target}, and pipe retry builds where its run built`, undefined, { hint: `pipe retry ${runId}, without --target` }),
+    ]);
+  }
+  // The --var values as the run was given them (a secret one's value given again), which its profile was rendered with.
+  const given = Object.fromEntries(Object.keys(params.vars).map((name) => [name, vars[name]]));
+  const sameTarget = target === undefined || target === project.settings.targetName;
+  if (sameTarget && JSON.stringify(given) === JSON.stringify(options.vars ?? {})) return project;
+  const reopened = openProject({ ...options, target: target ?? options.target, vars: given });
+  if (reopened.warehousePath !== project.warehousePath) {
+    throw new DiagnosticError([
+      error('bad-option', `run ${runId} is recorded in ${project.warehousePath}, but its target${target === undefined ? '' : ` ${target}`} builds in ${reopened.warehousePath} now`, undefined, {
+        hint: 'its profile changed since: give --target (or --db) so that pipe retry opens the warehouse the run built in',
+      }),
+    ]);
+  }
+  return reopened;
+}
+
+/**
  * A full-refresh backfill is retried model by model: a model whose swap committed is done
  * (what reads it reads its published table); one whose swap has not committed runs again
  * whole, reset, every date and swap, even the dates that succeeded. Its staging table may be
@@ -142,6 +170,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
   const pipeline = run.pipeline ?? undefined;
   const inFiles = { ...project.settings.vars, ...((pipeline && project.pipelines.get(pipeline)?.vars) ?? {}) };
   const vars = retryVars(run.run_id, params.resolved_vars ?? params.vars, options.vars ?? {}, inFiles);
+  const ofRun = projectOfRun(project, options, run.run_id, params, vars);
 
   const intervals =
     params.kind === 'backfill'
@@ -149,7 +178,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
       : [params.kind !== 'test' && params.hour !== undefined ? hourInterval(parseDate(params.ds)! + params.hour * HOUR_MS) : dayInterval(parseDate(params.ds)!)];
 
   const runId = newRunId();
-  const distributed = options.distributed ? await Distributed.open(project, options.distributed, 'pipe retry --distributed') : undefined;
+  const distributed = options.distributed ? await Distributed.open(ofRun, options.distributed, 'pipe retry --distributed') : undefined;
   let prepared: Prepared;
   try {
     prepared = await prepare(
@@ -169,7 +198,7 @@ export async function retry(options: RetryOptions): Promise<RetryOutcome> {
         resultsBefore: run.run_id,
         selectedByRun: true,
       },
-      project,
+      ofRun,
     );
   } catch (e) {
     await distributed?.close();

@@ -23,6 +23,8 @@ export interface CommonParams {
   readonly threads: number | null;
   /** The pipeline's selection as its file said when the run started: what a retry selects again, whatever the file says then. */
   readonly pipeline_selection?: PipelineSelection;
+  /** The dbt profile's target the run built on (`--target`, else the profile's default): what a retry builds on. */
+  readonly target?: string;
 }
 
 /** A pipeline's `select:`, `exclude:` and `selector:`. */
@@ -92,8 +94,10 @@ export function commonParams(
   options: { vars?: Readonly<Record<string, unknown>>; select?: readonly string[]; exclude?: readonly string[]; selector?: string; threads?: number },
   resolvedVars: Readonly<Record<string, unknown>>,
   pipeline?: PipelineSelection,
+  target?: string,
 ): CommonParams {
   return {
+    ...(target === undefined ? {} : { target }),
     vars: options.vars ?? {},
     resolved_vars: resolvedVars,
     select: options.select ?? [],
@@ -187,6 +191,7 @@ function original(kind: OriginalParams['kind'], f: Fields): OriginalParams {
     selector: f.string('selector'),
     threads: f.positiveInt('threads') ?? null,
     ...pipelineSelectionOf(f),
+    ...(f.string('target') === undefined ? {} : { target: f.string('target') }),
   };
   switch (kind) {
     case 'run':

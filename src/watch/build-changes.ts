@@ -378,6 +378,7 @@ export class ChangeBuilder {
         threads: options.threads ?? null,
         full_refresh: false,
         ignore_dependencies_on_past: false,
+        ...(analysis.settings.targetName === undefined ? {} : { target: analysis.settings.targetName }),
       },
       plan,
       threads,

@@ -179,6 +179,41 @@ describe("var() in profiles.yml", () => {
   });
 });
 
+describe('pipe retry of a dbt run', () => {
+  it("builds on the run's target, with the --var values its profile read; another --target is refused", async () => {
+    // Fails while raw.ctl says so; both targets are schemas of one file.
+    const dir = dbtProject({
+      'profiles.yml': profiles(`      path: wh.duckdb\n      schema: "{{ var('sch', 'dev') }}"\n`, '    prod:\n      type: duckdb\n      path: wh.duckdb\n      schema: prod\n'),
+      'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    tables:\n      - name: ctl\n',
+      'models/one.sql': "{{ config(materialized='table') }}\nselect 1 as n, (select case when fail = 1 then error('boom') else 0 end from {{ source('raw', 'ctl') }}) as f\n",
+    });
+    const db = join(dir, 'wh.duckdb');
+    const exec = async (sql: string) => {
+      const instance = await DuckDBInstance.create(db);
+      const c = await instance.connect();
+      await c.run(sql);
+      c.closeSync();
+      instance.closeSync();
+    };
+    await exec('CREATE SCHEMA raw; CREATE TABLE raw.ctl AS SELECT 1 AS fail');
+    for (const [args, schema] of [[['--target', 'prod'], 'prod'], [['--var', 'sch=marts'], 'marts']] as const) {
+      await exec('UPDATE raw.ctl SET fail = 1');
+      const failed = await cliIn(['run', '--project', dir, '--date', '2024-01-02', ...args]);
+      expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+      await exec('UPDATE raw.ctl SET fail = 0');
+      if (schema === 'prod') {
+        const other = await cliIn(['retry', '--project', dir, '--target', 'dev']);
+        expect(other.code).toBe(2);
+        expect(other.stderr).toMatch(/--target dev: run \S+ built on target prod, and pipe retry builds where its run built/);
+      }
+      const r = await cliIn(['retry', '--project', dir]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await queryRows(db, `SELECT n FROM ${schema}.one`)).toEqual([{ n: 1 }]);
+    }
+    expect(await queryRows(db, "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'one' AND schema_name = 'dev'")).toEqual([{ n: '0' }]);
+  });
+});
+
 describe('pipe.yaml and --db win where they say something', () => {
   it("pipe.yaml's warehouse and threads over the target's path and threads, --db over both", async () => {
     const dir = dbtProject({ 'profiles.yml': profiles(`${DEV}      threads: 2\n`), 'pipe.yaml': 'warehouse: mine.duckdb\nthreads: 3\n' });
