@@ -2,6 +2,7 @@ import type { ModelNode } from '../analyze/analyze.js';
 import { hashOf } from '../state/data-version.js';
 import { PIPE_VERSION } from '../version.js';
 import type { SettingValue } from '../warehouse/warehouse-setup.js';
+import type { RunHook } from '../analyze/dbt/dbt-project.js';
 
 /**
  * The hash of what of a model's config shapes what is written: its materialization and
@@ -12,7 +13,8 @@ import type { SettingValue } from '../warehouse/warehouse-setup.js';
  * know makes the model run again, never skip wrongly.
  *
  * The DuckDB settings a run sets that may change what a query computes (`integer_division`,
- * `default_order`: ProjectSettings.querySettings) count too, for every model.
+ * `default_order`: ProjectSettings.querySettings) count too, for every model, and so do the
+ * on-run-start statements that may change what queries compute (see shapingStartHooks).
  *
  * So does pipe's own version: another pipe may write the same SQL's result differently (a
  * materialization, a seed's types, a fix), so a build by another version is not taken for
@@ -35,6 +37,26 @@ function settingsText(settings: Readonly<Record<string, SettingValue>>): string 
   }
   return text;
 }
+
+/**
+ * What of the project's on-run-start statements may change what every model computes: those
+ * that set DuckDB's settings (`SET GLOBAL integer_division = true`), load or attach something,
+ * or define a macro, a function or a type models may use, as written in dbt_project.yml (a
+ * statement a macro call renders is not seen). Empty when there is none, so that the hash of a
+ * project without them is unchanged.
+ */
+export function shapingStartHooks(hooks: readonly RunHook[]): string {
+  let text = shapingTexts.get(hooks);
+  if (text === undefined) {
+    const shaping = hooks.filter((h) => !h.call && SHAPES_QUERIES.test(h.sql)).map((h) => h.sql);
+    text = shaping.length === 0 ? '' : JSON.stringify(shaping);
+    shapingTexts.set(hooks, text);
+  }
+  return text;
+}
+
+const SHAPES_QUERIES = /\b(?:set|reset|pragma|load|install|attach|detach|use)\b|\bcreate\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?(?:macro|function|type)\b/i;
+const shapingTexts = new WeakMap<readonly RunHook[], string>();
 
 const memo = new WeakMap<ModelNode, string>();
 

@@ -2,7 +2,7 @@ import { sqlHashOf, type Analysis, type ModelNode, type PipeNode } from '../anal
 import type { SourceNode } from '../analyze/sources.js';
 import { intervalLabel, type Interval } from '../dates/dates.js';
 import { fullRefreshOf, materializationOf, perInterval } from './materializations.js';
-import { configHash } from './config-hash.js';
+import { configHash, shapingStartHooks } from './config-hash.js';
 import { volatileWhy } from '../state/volatile.js';
 import { hashOf } from '../state/data-version.js';
 import { withoutLayout } from '../sql/sql-text.js';
@@ -65,9 +65,11 @@ export function trackingOf(node: ModelNode, task: TrackedTask, ctx: TrackingCont
  * that it is checked. Rendered over the published relation; one that does not render is its
  * text, and fails when the task runs.
  */
-/** The config hash a build of `node` for `interval` records: its config, the query settings and what its query checks render to. */
+/** The config hash a build of `node` for `interval` records: its config, the query settings, the on-run-start statements that may change queries, and what its query checks render to. */
 export function trackedConfigHash(node: ModelNode, interval: Interval, analysis: Analysis): string {
-  return withQueryChecks(configHash(node, analysis.settings.querySettings), node, interval, analysis);
+  const hooks = shapingStartHooks(analysis.runHooks.start);
+  const hash = configHash(node, analysis.settings.querySettings);
+  return withQueryChecks(hooks === '' ? hash : hashOf(hash, hooks), node, interval, analysis);
 }
 
 function withQueryChecks(hash: string, node: ModelNode, interval: Interval, analysis: Analysis): string {

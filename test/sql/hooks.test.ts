@@ -243,6 +243,25 @@ on-run-end: "${log('z end')}"
     expect((await audit(dir)).slice(1).sort()).toEqual(['s {"_message": "INSERT 2", "code": "INSERT", "rows_affected": 2} 2', 't {"_message": "OK"} -1', 'v {"_message": "OK"} -1']);
   });
 
+  it('an on-run-start statement that sets a setting is part of what every model is built from; another is not', async () => {
+    const withStart = (division: boolean, note: string) =>
+      PROJECT.replace(/^on-run-end:/m, `  - "SET GLOBAL integer_division = ${division}"\n  - "${log(note)}"\non-run-end:`);
+    const dir = project({ 'models/m.sql': 'select 7 / 2 as x\n' });
+    const built = async (dbtProject: string) => {
+      writeProjectFiles(dir, { 'dbt_project.yml': dbtProject });
+      const r = await runIn(dir, { date: '2024-01-02' });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      return taskIdsOf(r.events, 'task-started').filter((id) => id.startsWith('m@'));
+    };
+    expect(await built(withStart(true, 'one'))).toEqual(['m@2024-01-02']);
+    expect(await queryRows(warehouseOf(dir), 'SELECT x FROM m')).toEqual([{ x: 3 }]);
+    expect(await built(withStart(true, 'one'))).toEqual([]);
+    // A statement that changes nothing a query computes: the model stays current.
+    expect(await built(withStart(true, 'two'))).toEqual([]);
+    expect(await built(withStart(false, 'two'))).toEqual(['m@2024-01-02']);
+    expect(await queryRows(warehouseOf(dir), 'SELECT x FROM m')).toEqual([{ x: 3.5 }]);
+  });
+
   it("results carry dbt's node, thread and timing; a microbatch model is one result of its batches; a failed model's tests are skipped", async () => {
     const ROW =
       "{{ r.node.unique_id }}|{{ r.status }}|{{ r.node.config.materialized }}|{{ r.node.config.get('full_refresh') }}|{{ r.node.package_name }}|{{ r.node.tags | join(',') }}|{{ r.node.depends_on.nodes | join(',') }}|{{ r.thread_id }}|{{ r.timing | map(attribute='name') | join(',') }}|{{ r.message }}";
