@@ -30,7 +30,7 @@ export interface SnapshotFile {
 
 /** A tag of a snapshot block, with Jinja's whitespace control (`{%-`, `-%}`). */
 const TAG_RE = /\{%-?\s*(snapshot|endsnapshot)\b([\s\S]*?)-?%\}|\{#[\s\S]*?#\}/g;
-const SQL_COMMENT_RE = /--[^\n]*|\/\*[\s\S]*?\*\//g;
+const SQL_COMMENT_RE = /--[^\n\r]*|\/\*[\s\S]*?\*\//g;
 const NAME_RE = /^\s*([\p{L}_][\p{L}\p{N}_$-]*)\s*$/u;
 
 const lineAt = (text: string, offset: number) => {

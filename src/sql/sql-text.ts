@@ -74,6 +74,12 @@ export function siblingRelation(relation: string, name: string): string {
   return [...relationNameParts(relation).slice(0, -1), name].map(quoteIdent).join('.');
 }
 
+/** Where a `--` comment starting at `from` ends: DuckDB's parser ends one at a carriage return as at a line feed. -1: at the end of the text. */
+export function commentLineEnd(sql: string, from: number): number {
+  for (let i = from; i < sql.length; i++) if (sql[i] === '\n' || sql[i] === '\r') return i;
+  return -1;
+}
+
 /**
  * Offset just after leading whitespace and comments, where the statement's first keyword
  * stands.
@@ -83,7 +89,7 @@ export function statementStart(sql: string): number {
   for (;;) {
     while (i < sql.length && /\s/.test(sql[i])) i++;
     if (sql.startsWith('--', i)) {
-      const nl = sql.indexOf('\n', i);
+      const nl = commentLineEnd(sql, i);
       i = nl < 0 ? sql.length : nl + 1;
     } else if (sql.startsWith('/*', i)) {
       const close = sql.indexOf('*/', i + 2);
@@ -160,7 +166,7 @@ export function sqlPieces(sql: string): SqlPiece[] {
     const c = sql[i];
     const next = sql[i + 1];
     if (c === '-' && next === '-') {
-      const eol = sql.indexOf('\n', i);
+      const eol = commentLineEnd(sql, i);
       piece('comment', eol === -1 ? sql.length : eol);
     } else if (c === '/' && next === '*') piece('comment', commentEnd(sql, i));
     else if (c === '"') piece('identifier', closingQuote(sql, i, '"', false));

@@ -181,6 +181,8 @@ describe('what a query reads', () => {
     expect(volatileCall('h3', 'select nowhere from t')).toBeUndefined();
     // A session's variable (SET VARIABLE) is no input of the query.
     expect(volatileCall('h4', "select getvariable('rate') * amount from t")).toBe('getvariable()');
+    // After a -- comment ended by a carriage return (DuckDB's parser ends it there too).
+    expect(volatileCall('h5', 'select 1 as x, -- the factor\rnow() as built_at')).toBe('now()');
   });
 
   it('finds them in the code alone: not in comments, strings, or a column of the name', () => {

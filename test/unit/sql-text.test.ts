@@ -106,7 +106,11 @@ describe('sql-text', () => {
       'select a, \'x  y\' as "s " from t where b = 1',
       "select a, 'x  y' as s from t where b = 1\u00a0",
       "select a, 'x  y' as s from t whereb = 1",
+      // DuckDB ends a -- comment at a carriage return too (a file with CR line ends): what follows is code.
+      "select a, 'x  y' as s from t -- the table\rwhere b = 2",
     ]) expect(withoutLayout(other)).not.toBe(withoutLayout(one));
+    expect(withoutLayout("select a, 'x  y' as s from t -- the table\rwhere b = 1")).toBe(withoutLayout(one));
+    expect(statementStart('-- a note\rselect 1')).toBe(10);
     // Backslash escapes in E'' strings, dollar quotes and a comment's words inside them are data.
     expect(withoutLayout("select E'it\\'s  -- here',  $q$ a  /* b */ $q$")).toBe("select E'it\\'s  -- here', $q$ a  /* b */ $q$");
     // Text left open is kept whole: nothing in it is known to be layout.

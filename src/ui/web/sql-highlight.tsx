@@ -14,7 +14,7 @@ const KEYWORDS = new Set(
   ).split(' '),
 );
 
-const TOKEN = /(--[^\n]*|\/\*[\s\S]*?(?:\*\/|$))|('(?:[^']|'')*'?)|(\{\{[\s\S]*?(?:\}\}|$)|\{%[\s\S]*?(?:%\}|$)|\{#[\s\S]*?(?:#\}|$))|(\b\d+(?:\.\d+)?\b)|([A-Za-z_][A-Za-z0-9_]*)/g;
+const TOKEN = /(--[^\n\r]*|\/\*[\s\S]*?(?:\*\/|$))|('(?:[^']|'')*'?)|(\{\{[\s\S]*?(?:\}\}|$)|\{%[\s\S]*?(?:%\}|$)|\{#[\s\S]*?(?:#\}|$))|(\b\d+(?:\.\d+)?\b)|([A-Za-z_][A-Za-z0-9_]*)/g;
 
 export function tokenize(sql: string): { kind: TokenKind; text: string }[] {
   const out: { kind: TokenKind; text: string }[] = [];

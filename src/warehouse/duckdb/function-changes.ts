@@ -24,7 +24,7 @@ const CHANGES = [
   /(?:^|;)\s*(?:force\s+)?(?:load|install)\s/i,
 ];
 
-const COMMENTS = /--[^\n]*|\/\*[\s\S]*?\*\//g;
+const COMMENTS = /--[^\n\r]*|\/\*[\s\S]*?\*\//g;
 
 /** The words every statement of CHANGES holds: text without any (nearly every statement a run sends) is read once, not copied. */
 const WORDS = /\b(?:macro|function|database|attach|detach|use|search_path|schema|load|install)\b/i;

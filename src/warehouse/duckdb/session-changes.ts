@@ -20,7 +20,7 @@ export function mayChangeSession(sql: string): boolean {
   return ANYWHERE.test(commented ? sql.replace(COMMENTS, ' ') : sql);
 }
 
-const COMMENTS = /--[^\n]*|\/\*[\s\S]*?\*\//g;
+const COMMENTS = /--[^\n\r]*|\/\*[\s\S]*?\*\//g;
 
 /**
  * What of the session pipe keeps that a statement changes, as its words say: its time zone
