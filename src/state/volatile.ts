@@ -7,7 +7,8 @@ import { sqlPieces } from '../sql/sql-text.js';
  * niladic keywords (`current_date`, which takes no parentheses). Comments and string literals
  * are not code: a comment saying "reads the seed as it is now" does not make its model always
  * run. Text the reader cannot take apart for sure (a string or comment left open) is looked
- * at whole, so a doubt always leans to running the model.
+ * at whole, so a doubt always leans to running the model. `age()` of one timestamp is
+ * measured from now, and so is volatile too (of two, it is not).
  */
 const NAMES =
   'now|today|ago|current_date|current_time|current_timestamp|current_localtime|current_localtimestamp|localtime|localtimestamp|get_current_time|get_current_timestamp|transaction_timestamp|pg_conf_load_time|pg_postmaster_start_time|random|setseed|uuid|gen_random_uuid|uuidv4|uuidv7|nextval|currval|current_setting|getvariable|getenv|current_query|current_query_id|current_transaction_id|current_connection_id|txid_current';
@@ -25,6 +26,26 @@ const NILADIC = /\b(current_date|current_time|current_timestamp|localtime|localt
  */
 const SAMPLED = /\b(using\s+sample|tablesample)\b/i;
 
+/** `age(`: DuckDB's age of one timestamp is measured from now (of two, between them). */
+const AGED = /\bage"?\s*\(/i;
+
+/** Whether the code calls age() with one argument: no comma at the top level of its parentheses. */
+function ageOfNow(code: string): boolean {
+  const calls = new RegExp(AGED.source, 'gi');
+  for (let m = calls.exec(code); m !== null; m = calls.exec(code)) {
+    let depth = 0;
+    let oneArgument = true;
+    for (let i = m.index + m[0].length; i < code.length; i++) {
+      const c = code[i];
+      if (c === '(') depth++;
+      else if (c === ')' && depth-- === 0) break;
+      else if (c === ',' && depth === 0) oneArgument = false;
+    }
+    if (oneArgument) return true;
+  }
+  return false;
+}
+
 const memo = new Map<string, string | undefined>();
 
 /** Why what `sql` writes is not given by its inputs, if it is not: the first volatile function it calls (`now()`), or the sample it draws. */
@@ -34,7 +55,14 @@ export function volatileWhy(sqlHash: string, sql: string): string | undefined {
   const sampled = SAMPLED.test(sql);
   const code = named || sampled ? (codeOf(sql) ?? sql) : '';
   const found = named ? (CALLED.exec(code) ?? NILADIC.exec(code)) : null;
-  const why = found ? `its query calls ${found[1].toLowerCase()}()` : sampled && SAMPLED.test(code) ? `its query samples rows with ${SAMPLED.exec(code)![1].replace(/\s+/, ' ').toUpperCase()}, another sample each run` : undefined;
+  const aged = !found && AGED.test(sql) && ageOfNow(codeOf(sql) ?? sql);
+  const why = found
+    ? `its query calls ${found[1].toLowerCase()}()`
+    : aged
+      ? 'its query calls age() of one timestamp, its age as of now'
+      : sampled && SAMPLED.test(code)
+        ? `its query samples rows with ${SAMPLED.exec(code)![1].replace(/\s+/, ' ').toUpperCase()}, another sample each run`
+        : undefined;
   // A long-lived process (watch, schedule) meets new SQL every day: the memory is bounded.
   if (memo.size > 100_000) memo.clear();
   memo.set(sqlHash, why);

@@ -183,6 +183,10 @@ describe('what a query reads', () => {
     expect(volatileCall('h4', "select getvariable('rate') * amount from t")).toBe('getvariable()');
     // After a -- comment ended by a carriage return (DuckDB's parser ends it there too).
     expect(volatileCall('h5', 'select 1 as x, -- the factor\rnow() as built_at')).toBe('now()');
+    // age() of one timestamp is its age as of now; of two, the time between them.
+    expect(volatileWhy('h6', 'select age(hired_at) as tenure from staff')).toBe('its query calls age() of one timestamp, its age as of now');
+    expect(volatileWhy('h7', "select age(coalesce(left_at, hired_at + interval 1 day)) from staff")).toBe('its query calls age() of one timestamp, its age as of now');
+    expect(volatileWhy('h8', "select age(left_at, hired_at), 'age(x)' as s, stage(1) from staff")).toBeUndefined();
   });
 
   it('finds them in the code alone: not in comments, strings, or a column of the name', () => {
