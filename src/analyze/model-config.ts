@@ -367,7 +367,8 @@ export function validateModelConfig(
   }
 
   let partition_by: string | undefined;
-  if (raw.partition_by !== undefined) {
+  // None is unset, as in dbt (a package's `partition_by=none if target.type != 'bigquery'`).
+  if (raw.partition_by !== undefined && raw.partition_by !== null) {
     if (materialized === 'external') bad('partition_by', EXTERNAL_PARTITION_BY);
     else if (typeof raw.partition_by === 'string' && raw.partition_by.trim() !== '') partition_by = raw.partition_by.trim();
     else if (materialized === 'incremental') bad('partition_by', 'partition_by must be a column name', partitionHint(raw.partition_by));

@@ -162,5 +162,16 @@ models:
       ['partition_by must be a column name', 'models/daily.sql', "that is BigQuery's form; pipe replaces the dates of a date column: partition_by='order_date'"],
     ]);
     expect(model(a, 'sales').config.materialized).toBe('table');
+    // Left aside, said: pipe does not use it there.
+    expect(a.diagnostics.filter((d) => d.code === 'not-used').map((d) => d.message)).toEqual([expect.stringContaining('config partition_by (models/sales.sql:1)')]);
+  });
+
+  it('takes partition_by=none for no partition_by, as dbt does (a package sets it so for another adapter)', () => {
+    const a = run({
+      'dbt_project.yml': 'name: shop\n',
+      'models/daily.sql': "{{ config(materialized='incremental', unique_key='id', incremental_strategy='delete+insert', partition_by=none) }}\nselect 1 as id",
+    });
+    expect(a.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(model(a, 'daily').config.partition_by).toBeUndefined();
   });
 });

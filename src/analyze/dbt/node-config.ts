@@ -187,7 +187,10 @@ export function mergeConfig(
   // A model's access and group are read (see MergedConfig), not left aside.
   const unused = kind === 'model' ? sorted.unused.filter((u) => u.key !== 'access' && u.key !== 'group') : [...sorted.unused];
   for (const [key, s] of sorted.read) {
-    if (kind === 'model' ? seedOnly(key, sorted.read.get('materialized')?.value) : kind === 'seed' ? MODEL_ONLY.has(key) : SEED_ONLY.has(key) || MODEL_ONLY.has(key)) {
+    if (
+      (kind === 'model' ? seedOnly(key, sorted.read.get('materialized')?.value) : kind === 'seed' ? MODEL_ONLY.has(key) : SEED_ONLY.has(key) || MODEL_ONLY.has(key)) ||
+      (kind === 'model' && otherAdaptersPartitions(key, s.value, sorted.read.get('materialized')?.value))
+    ) {
       unused.push({ key, location: s.location });
       continue;
     }
@@ -217,4 +220,13 @@ export function mergeConfig(
   const meta = settings.get('meta');
   const setting = (key: string) => settings.get(key)?.value;
   return Object.assign({ record, dbtLocations, unused }, access === undefined ? {} : { access }, group === undefined ? {} : { group }, meta === undefined ? {} : { meta }, dbtProject ? { setting } : {});
+}
+
+/**
+ * Another adapter's partitions (BigQuery's `partition_by={'field': ..., 'data_type': ...}`) on
+ * a model that is not incremental, which pipe builds whole: said among the settings pipe does
+ * not use, not ignored without a word (an incremental model's is refused, see model-config.ts).
+ */
+function otherAdaptersPartitions(key: string, value: unknown, materialized: unknown): boolean {
+  return key === 'partition_by' && value !== null && typeof value === 'object' && materialized !== 'incremental';
 }
