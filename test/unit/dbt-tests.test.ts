@@ -539,8 +539,29 @@ models:
     expect(a.sourceChecks.get('crm.customers')?.map((c) => c.name)).toEqual(['unique_stg_customers_customer_id', 'raw_only']);
     expect(problems(a)).toEqual([]);
     expect(a.diagnostics.filter((d) => d.code === 'untethered-test').map((d) => [d.severity, d.message, d.location?.line])).toEqual([
-      ['warning', 'test not_null_constant_id is not run: it names no model, seed or source with ref() or source() (only ephemeral models that name none), and pipe runs each test with the build of what it names', 10],
+      ['warning', 'test not_null_constant_id is not run: it names no model, seed or source with ref() or source() (only ephemeral models that name none, and none reads), and pipe runs each test with the build of what it names', 10],
     ]);
+  });
+
+  it("of an ephemeral model run with each model that reads it, not with one of its inputs, whose rows may be right", () => {
+    const a = run({
+      'models/a.sql': 'select 1 as id',
+      'models/c.sql': "select 1 as id, date '2024-01-01' as created_at",
+      'models/e.sql': "{{ config(materialized='ephemeral') }}\nselect a.id, c.created_at from {{ ref('a') }} as a left join {{ ref('c') }} as c on a.id = c.id",
+      'models/e2.sql': "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('e') }}",
+      'models/f.sql': "select * from {{ ref('e') }}",
+      'models/h.sql': "select * from {{ ref('e2') }}",
+      'models/g.sql': "select * from {{ ref('c') }}",
+      'models/lone.sql': "{{ config(materialized='ephemeral') }}\nselect 1 as id",
+      'models/reads_lone.sql': "select * from {{ ref('lone') }}",
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: e\n    columns:\n      - name: created_at\n        data_tests: [not_null]\n  - name: lone\n    columns:\n      - name: id\n        data_tests: [not_null]\n',
+    });
+    expect(problems(a)).toEqual([]);
+    // f reads e, h reads it through e2: each runs the test before it publishes; a, c and g run none.
+    for (const n of ['f', 'h']) expect(checksOf(a, n).map((c) => c.name)).toEqual(['not_null_e_created_at']);
+    for (const n of ['a', 'c', 'g']) expect(checksOf(a, n)).toEqual([]);
+    expect(checksOf(a, 'reads_lone').map((c) => c.name)).toEqual(['not_null_lone_id']);
+    expect(a.graph.upstream.get('c')).toEqual([]);
   });
 
   it('that read a model switched off are left out with a warning', () => {

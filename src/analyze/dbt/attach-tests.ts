@@ -1,5 +1,5 @@
 import { warning, type Diagnostic, type Location } from '../../diagnostics/diagnostics.js';
-import { topologicalOrder, type Graph } from '../../graph/graph.js';
+import { downstreamMap, topologicalOrder, type Graph } from '../../graph/graph.js';
 import type { Check } from '../checks.js';
 import type { DbtTest } from './dbt-tests.js';
 
@@ -12,7 +12,8 @@ import type { DbtTest } from './dbt-tests.js';
  * cycle (the tested node is upstream of another node the test reads, or a test each way between
  * two models), the test runs with the last node it reads that none of the others reads,
  * in one fixed dependency order of the project. An ephemeral
- * model has no task: a test reading one waits for what that model reads. A source is never
+ * model has no task: a test of one runs with each model that reads it (it checks what they are
+ * built from), else, as a test reading one, it waits for what that model reads. A source is never
  * built: there is nothing to wait for; a test that reads nothing built but sources (an
  * ephemeral model over them) runs with the tests of the last of those sources.
  */
@@ -51,6 +52,7 @@ export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagn
   const runsWith = anchorsOf(ctx, ctx.built, (name) => !ctx.source(name));
   const sourceAnchors = anchorsOf(ctx, ctx.source, (name) => !ctx.built(name));
   const added = new GraphWithTests(ctx.graph);
+  const readersOf = builtReaders(ctx);
   for (const test of tests) {
     const candidates = [...new Set(test.reads.flatMap(runsWith))];
     const sources = candidates.length === 0 ? [...new Set(test.reads.flatMap(sourceAnchors))] : [];
@@ -59,19 +61,36 @@ export function attachTests(tests: readonly DbtTest[], ctx: AttachContext, diagn
       onSources.set(source, [...(onSources.get(source) ?? []), { ...test.check, refs: test.reads.filter((r) => r !== source).map((model) => ({ model })), columns: [] }]);
       continue;
     }
-    if (candidates.length === 0) {
-      diagnostics.push(
-        warning('untethered-test', `test ${test.check.name} is not run: it names no model, seed or source with ref() or source() (only ephemeral models that name none), and pipe runs each test with the build of what it names`, test.check.location, {
-          hint: 'test a model or seed that is built from what it reads',
-        }),
-      );
-      continue;
-    }
     const tested = test.on.kind === 'model' || test.on.kind === 'seed' ? test.on.name : undefined;
     const waited = [...new Set(test.reads.flatMap(waitsFor))];
     // A node the test may run with: none of the others it waits for reads it, so the edges the
     // test adds (each of them upstream of the node) make no cycle with the graph's or earlier tests'.
     const fits = (n: string) => !added.upstreamOfAny(n, waited.filter((c) => c !== n));
+    // A test of an ephemeral model checks what the models reading it are built from: it runs
+    // with each of them, before it publishes, once what the ephemeral model reads is built
+    // (their upstream already), not with one of those inputs, whose own rows may be right.
+    const readers = tested !== undefined && !ctx.built(tested) && !ctx.source(tested) ? readersOf(tested) : [];
+    if (readers.length > 0 && readers.every(fits)) {
+      for (const reader of readers) {
+        const entry = out.get(reader) ?? { checks: [], reads: [] };
+        out.set(reader, entry);
+        entry.checks.push({ ...test.check, refs: test.reads.filter((r) => r !== reader).map((model) => ({ model })), columns: [] });
+        for (const c of waited) {
+          if (c === reader) continue;
+          entry.reads.push({ name: c, location: test.check.location });
+          added.add(reader, c);
+        }
+      }
+      continue;
+    }
+    if (candidates.length === 0) {
+      diagnostics.push(
+        warning('untethered-test', `test ${test.check.name} is not run: it names no model, seed or source with ref() or source() (only ephemeral models that name none, and none reads), and pipe runs each test with the build of what it names`, test.check.location, {
+          hint: 'test a model or seed that is built from what it reads',
+        }),
+      );
+      continue;
+    }
     const byPlace = [...candidates].sort((a, b) => (position.get(b) ?? -1) - (position.get(a) ?? -1));
     const node = tested !== undefined && candidates.includes(tested) && fits(tested) ? tested : (byPlace.find(fits) ?? last(candidates));
     const entry = out.get(node) ?? { checks: [], reads: [] };
@@ -139,6 +158,21 @@ function anchorsOf(ctx: AttachContext, is: (name: string) => boolean, through: (
     }
     memo.set(name, []); // a cycle is reported by analysis; this only guards the walk
     const found = [...new Set((ctx.graph.upstream.get(name) ?? []).flatMap(of))];
+    memo.set(name, found);
+    return found;
+  };
+  return of;
+}
+
+/** The built nodes that read a node, directly or through ephemeral models (which have no task). */
+function builtReaders(ctx: AttachContext): (name: string) => readonly string[] {
+  const down = downstreamMap(ctx.graph);
+  const memo = new Map<string, readonly string[]>();
+  const of = (name: string): readonly string[] => {
+    const known = memo.get(name);
+    if (known) return known;
+    memo.set(name, []); // a cycle is reported by analysis; this only guards the walk
+    const found = [...new Set((down.get(name) ?? []).flatMap((n) => (ctx.built(n) ? [n] : ctx.source(n) ? [] : of(n))))];
     memo.set(name, found);
     return found;
   };
