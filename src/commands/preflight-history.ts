@@ -105,6 +105,18 @@ export async function preflightFullRefresh(
       continue;
     }
     if (h.others === 0 && h.nulls === 0) continue;
+    // Rows whose partition is NULL belong to no date: a backfill's range, the history the user
+    // names, replaces them, said (the backfill a refusal would name would be refused the same).
+    if (h.others === 0 && task.phase === 'swap') {
+      diagnostics.push(
+        warning(
+          'full-refresh-replaces-unplaced',
+          `${task.node}: the table's ${h.nulls === 1 ? `row with ${r.partitionBy} NULL belongs to no date: the backfill replaces it` : `${h.nulls} rows with ${r.partitionBy} NULL belong to no date: the backfill replaces them`} with ${r.label}`,
+          { file: task.file },
+        ),
+      );
+      continue;
+    }
     const unit = r.unit;
     const others =
       h.others > 0

@@ -124,6 +124,23 @@ describe('pipe run --full-refresh', () => {
     expect(await rowsOf(dir, 'SELECT d::VARCHAR AS d, v::INTEGER AS v, label FROM events')).toEqual([{ d: '2024-01-03', v: 203, label: 'v2' }]);
   });
 
+  it('a table with rows whose date is NULL: pipe run --full-refresh is refused, and the backfill it names replaces them, said', async () => {
+    const dir = tempDir();
+    writeProjectFiles(dir, { 'models/m.sql': "select * from (values (date '2024-01-01', 1), (date '2024-01-02', 2), (NULL::date, 3)) t(d, v)\n" });
+    expect((await run({ project: dir, date: '2024-01-02', emit: () => undefined })).status).toBe('succeeded');
+    writeProjectFiles(dir, { 'models/m.sql': "{{ config(materialized='incremental', partition_by='d') }}\nselect * from (values (date '2024-01-01', 1), (date '2024-01-02', 2)) t(d, v) where d = '{{ ds }}'\n" });
+    const refused = await run({ project: dir, date: '2024-01-02', fullRefresh: true, emit: () => undefined }).catch((e: unknown) => e);
+    const [d] = (refused as DiagnosticError).diagnostics;
+    expect(d.message).toBe('m: --full-refresh would replace its table with 2024-01-02 alone and delete the 1 other date it holds (2024-01-01) and 1 row with d NULL');
+    expect(d.hint).toContain('pipe backfill --full-refresh --start 2024-01-01 --end 2024-01-02 --select m');
+    // The backfill named: the NULL row belongs to no date of any range, so it is replaced, with a warning.
+    const events: PipeEvent[] = [];
+    const outcome = await backfill({ project: dir, start: '2024-01-01', end: '2024-01-02', fullRefresh: true, select: ['m'], emit: (e) => events.push(e) });
+    expect(outcome.status).toBe('succeeded');
+    expect(events.flatMap((e) => (e.type === 'diagnostic' ? [e.diagnostic.message] : []))).toEqual(["m: the table's row with d NULL belongs to no date: the backfill replaces it with 2024-01-01 … 2024-01-02"]);
+    expect(await rowsOf(dir, 'SELECT d::VARCHAR AS d, v::INTEGER AS v FROM m ORDER BY d')).toEqual([{ d: '2024-01-01', v: 1 }, { d: '2024-01-02', v: 2 }]);
+  });
+
   it('counts the other hours of an hourly pipeline, and names the range as dates', async () => {
     const dir = tempDir();
     writeProjectFiles(dir, {
