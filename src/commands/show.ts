@@ -60,6 +60,12 @@ export async function show(options: ShowOptions): Promise<Shown> {
   const analyzed = analyzeAndSelect(project.files, { interval, vars: options.vars, validated: project, templateCache: templateCacheOf(project) });
   emitAnalysisNotes(analyzed, options.emit);
   const node = nodeNamed(analyzed.analysis, model);
+  // An ephemeral model has no table, nor a query a run executes alone: its rows are those of a
+  // query reading it (inlined), as dbt show gives them.
+  if (!given && node.kind === 'model' && node.config.kind === 'ephemeral') {
+    const shown = await show({ ...options, model: `select * from {{ ref('${node.name}') }}`, inline: true });
+    return { ...shown, node: node.name, from: 'inline' };
+  }
   const runCommand = pipeCommandFor(options);
   const readFrom = options.inline ? undefined : relationToRead(node, options.date === undefined ? undefined : interval);
   const built = existsSync(project.warehousePath);
@@ -127,11 +133,6 @@ interface ReadFrom {
 /** What `pipe show` reads of a node without `inline`; refuses what has nothing to read. */
 function relationToRead(node: PipeNode, date: Interval | undefined): ReadFrom {
   const where = node.kind === 'source' ? node.location : { file: node.file };
-  if (node.kind === 'model' && node.config.kind === 'ephemeral') {
-    throw new DiagnosticError([
-      error('nothing-to-show', `${node.name} is ephemeral: it has no table, it is inlined into the models that read it`, where, { hint: `pipe show ${node.name} --inline runs its query` }),
-    ]);
-  }
   if (date === undefined) return { relation: node.relation };
   const column = node.kind === 'model' ? partitionColumn(node.config) : undefined;
   if (column === undefined) {

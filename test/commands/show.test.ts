@@ -155,9 +155,12 @@ describe('pipe show', () => {
     const dated = await showIn(dir, { model: 'typed', date: '2024-01-02' });
     expect(dated.code).toBe(2);
     expect(dated.stderr).toContain('models/typed.sql: error: --date shows a partition of an incremental model partitioned by date, and typed is a table');
-    const ephemeral = await showIn(dir, { model: 'helper' });
-    expect(ephemeral.code).toBe(2);
-    expect(ephemeral.stderr).toContain('helper is ephemeral');
+    // An ephemeral model has no table: its rows are those of its query, inlined, as dbt show gives them, with --inline too.
+    for (const inline of [false, true]) {
+      const ephemeral = await showIn(dir, { model: 'helper', inline, json: true });
+      expect(ephemeral.code, ephemeral.stderr).toBe(0);
+      expect(JSON.parse(ephemeral.stdout)).toEqual([{ x: 1 }]);
+    }
     const fresh = tempProject({ 'models/a.sql': 'select 1 as x\n' });
     const none = await showIn(fresh, { model: 'a' });
     expect(none.code).toBe(2);
