@@ -244,15 +244,16 @@ exposures:
     ]);
   });
 
-  it('are in graph.exposures, with the unique ids of what they depend on', async () => {
+  it('are in graph.exposures, with the unique ids of what they depend on, the docs block their description names, and the owner as dbt writes it', async () => {
     const dir = versionsProject({
-      'models/exposures.yml': EXPOSURES,
-      'models/listed.sql': `select '{% if execute %}{% for e in graph.exposures.values() %}{{ e.unique_id }} {{ e.type }} {{ e.owner.email }} {{ e.depends_on.nodes | sort | join(",") }}{% endfor %}{% endif %}' as exposures`,
+      'models/exposures.yml': EXPOSURES.replace('description: Weekly customers', 'description: "{{ doc(\'weekly\') }}"'),
+      'models/docs.md': '{% docs weekly %}\nWeekly customers, by region.\n{% enddocs %}\n',
+      'models/listed.sql': `select '{% if execute %}{% for e in graph.exposures.values() %}{{ e.unique_id }} {{ e.type }} {{ e.owner.email }} {{ e.depends_on.nodes | sort | join(",") }} [{{ e.description }}] {{ tojson(e.owner) }}{% endfor %}{% endif %}' as exposures`,
     });
     const r = await runIn(dir, { date: '2024-01-02', select: ['listed'] });
     expect(r.code, explain(r)).toBe(0);
     expect(await queryWarehouse(dir, 'select exposures from main.listed')).toEqual([
-      { exposures: 'exposure.shop.weekly_report dashboard ann@example.com model.shop.dim_customers.v1,model.shop.reader' },
+      { exposures: 'exposure.shop.weekly_report dashboard ann@example.com model.shop.dim_customers.v1,model.shop.reader [Weekly customers, by region.] {"email": "ann@example.com", "name": "Ann"}' },
     ]);
   });
 });

@@ -7,17 +7,18 @@ import { DocBlocks } from '../../src/analyze/dbt/doc-blocks.js';
 const at = { file: 'models/schema.yml', line: 7 };
 
 describe('docs blocks', () => {
-  it("give a description each block's text where it names one, whitespace control as in Jinja, a package's by its name too", () => {
+  it("give a description each block's text where it names one, without the whitespace around it (dbt strips it), a package's by its name too", () => {
     const found: Diagnostic[] = [];
     const blocks = DocBlocks.read(
       [
-        { file: 'models/docs.md', text: '# notes\n{% docs status %}\nOne of placed, shipped.\n{% enddocs %}\n{%- docs tight -%}\n  trimmed  \n{%- enddocs -%}\n' },
+        { file: 'models/docs.md', text: '# notes\n{% docs status %}\nOne of placed, shipped.\n{% enddocs %}\n{%- docs tight -%}\n  trimmed  \n{%- enddocs -%}\n{% docs spaced %} Identifies the source. {% enddocs %}' },
         { file: 'dbt_packages/pkg/models/pkg.md', text: '{% docs shared %}From the package.{% enddocs %}', package: 'pkg' },
       ],
       found,
     );
     const render = (d: string) => blocks.render(d, at, found);
-    expect(render('{{ doc("status") }}')).toBe('\nOne of placed, shipped.\n');
+    expect(render('{{ doc("status") }}')).toBe('One of placed, shipped.');
+    expect(render('{{ doc("spaced") }}')).toBe('Identifies the source.');
     expect(render("Status: {{doc('tight')}}.")).toBe('Status: trimmed.');
     expect(render("{{ doc('pkg', 'shared') }} / {{ doc('shared') }}")).toBe('From the package. / From the package.');
     expect(render('no call here, {{ var("x") }} kept')).toBe('no call here, {{ var("x") }} kept');

@@ -24,8 +24,9 @@ export class DocBlocks {
     const blocks = new Map<string, Block>();
     for (const source of sources) {
       for (const m of source.text.matchAll(BLOCK_RE)) {
-        const [, name, trimStart, raw, trimEnd] = m;
-        const body = trimEnd ? (trimStart ? raw.trim() : raw.trimEnd()) : trimStart ? raw.trimStart() : raw;
+        const [, name, , raw] = m;
+        // dbt strips the whitespace around a block's text, whatever its tags' `-`.
+        const body = raw.trim();
         const location = { file: source.file, line: source.text.slice(0, m.index).split('\n').length };
         const key = source.package ? `${source.package}.${name}` : name;
         const first = blocks.get(key);
@@ -65,12 +66,19 @@ export class DocBlocks {
 const BLOCK_RE = /\{%-?\s*docs\s+([A-Za-z_]\w*)\s*(-?)%\}([\s\S]*?)\{%(-?)\s*enddocs\s*-?%\}/g;
 const DOC_CALL_RE = /\{\{-?\s*doc\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])([^'"]+)\3\s*)?\)\s*-?\}\}/g;
 
-/** `properties` with the `doc()` calls of their descriptions rendered: the nodes', their columns' and the sources' (see DocBlocks). */
+/** `properties` with the `doc()` calls of their descriptions rendered: the nodes', their columns', the sources' and the exposures' (see DocBlocks). */
 export function withDocs(properties: Properties, blocks: DocBlocks, diagnostics: Diagnostic[]): Properties {
   const described = <T extends { readonly description?: string; readonly location: Location }>(x: T): T =>
     x.description === undefined || !x.description.includes('doc(') ? x : { ...x, description: blocks.render(x.description, x.location, diagnostics) };
   const columnsOf = <T extends { readonly columns: readonly ColumnProperties[] }>(x: T): T =>
     x.columns.some((c) => c.description?.includes('doc(')) ? { ...x, columns: x.columns.map(described) } : x;
   const nodes = (m: ReadonlyMap<string, NodeProperties>) => new Map([...m].map(([name, n]) => [name, columnsOf(described(n))]));
-  return { ...properties, models: nodes(properties.models), seeds: nodes(properties.seeds), snapshots: nodes(properties.snapshots), sources: properties.sources.map((s) => columnsOf(described(s))) };
+  return {
+    ...properties,
+    models: nodes(properties.models),
+    seeds: nodes(properties.seeds),
+    snapshots: nodes(properties.snapshots),
+    sources: properties.sources.map((s) => columnsOf(described(s))),
+    exposures: properties.exposures.map(described),
+  };
 }

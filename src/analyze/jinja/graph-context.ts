@@ -350,7 +350,8 @@ export function graphContext(
       maturity: e.maturity ?? null,
       url: e.url ?? null,
       description: e.description,
-      owner: { name: e.owner.name ?? null, email: e.owner.email ?? null },
+      // In dbt's order (its Owner's fields): tojson of it is dbt's text.
+      owner: { email: e.owner.email ?? null, name: e.owner.name ?? null },
       meta: e.meta,
       tags: [...e.tags],
       config: { enabled: true, tags: [...e.tags], meta: e.meta },
