@@ -220,6 +220,7 @@ export function judge(tree: unknown, known: readonly string[], context: JudgeCon
   const tables: Named[] = [];
   const functions: string[] = [];
   const called = new Set<string>();
+  const shown: string[] = [];
   /** The function nodes of table function calls, judged as table functions. */
   const tableFunctions = new Set<unknown>();
   /**
@@ -235,6 +236,8 @@ export function judge(tree: unknown, known: readonly string[], context: JudgeCon
       const named = { catalog: String(o.catalog_name ?? ''), schema: String(o.schema_name ?? ''), name: o.table_name };
       if (named.catalog !== '' || named.schema !== '' || !scope.has(named.name.toLowerCase())) tables.push(named);
     }
+    // SHOW TABLES, SHOW ALL TABLES, SHOW DATABASES: the catalog, not a query of a table (DESCRIBE and SUMMARIZE have one).
+    if (o.type === 'SHOW_REF' && (o.query === null || o.query === undefined)) shown.push(String(o.table_name ?? '').replaceAll('"', '').replace(/^__show_tables_expanded$/, 'all tables'));
     if (o.type === 'TABLE_FUNCTION') {
       functions.push(JSON.stringify(o.function));
       tableFunctions.add(o.function);
@@ -254,6 +257,7 @@ export function judge(tree: unknown, known: readonly string[], context: JudgeCon
     for (const [k, v] of Object.entries(o)) if (k !== 'cte_map') walk(v, inner);
   };
   walk(root.statements, new Set());
+  if (shown.length > 0) return `its query reads the warehouse's catalog (SHOW ${shown[0].toUpperCase()}), which pipe cannot track`;
   const own = (context.catalog ?? '').toLowerCase();
   const knownNames = new Set(known.map((k) => normalize(k, own)));
   const schemas = context.schemas ?? ['main'];

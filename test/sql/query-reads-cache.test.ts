@@ -166,3 +166,19 @@ describe('judgements of what a query reads, kept between processes', () => {
     }
   });
 });
+
+describe('what a query reads, as DuckDB parses it', () => {
+  it("a SHOW of the catalog (tables, all tables, databases) reads what pipe cannot track; DESCRIBE and SUMMARIZE of a relation it knows read that relation", async () => {
+    const session = await open();
+    for (const [sql, shown] of [
+      ['select name from (show tables)', 'TABLES'],
+      ['select name from (show all tables)', 'ALL TABLES'],
+      ['select * from (show databases)', 'DATABASES'],
+    ]) {
+      expect(await untrackedReads(session, unique('show'), sql, [])).toBe(`its query reads the warehouse's catalog (SHOW ${shown}), which pipe cannot track`);
+    }
+    for (const sql of ['select column_name from (describe "main"."orders")', 'select * from (summarize "main"."orders")']) {
+      expect(await untrackedReads(session, unique('described'), sql, ['"main"."orders"'])).toBeUndefined();
+    }
+  });
+});
