@@ -65,7 +65,12 @@ function selectableVersion(v: VersionOf): NonNullable<SelectableNode['version']>
 
 /** A node's data tests as selection names them: dbt's by their names, generic tests and tags, pipe's checks by their names. */
 function dataTestNames(checks: readonly Check[]): NonNullable<SelectableNode['dataTestNames']> {
-  return checks.map((c) => ({ name: c.name, ...(c.dbt?.generic ? { generic: c.dbt.generic.test } : {}), ...(isSingular(c.kind) ? { singular: true as const } : {}), ...(c.tags ? { tags: c.tags } : {}) }));
+  return checks.map((c) => ({
+    name: c.name,
+    ...(c.dbt?.generic ? { generic: c.dbt.generic.test } : {}),
+    ...(isSingular(c.kind) ? { singular: true as const, file: c.location.file } : {}),
+    ...(c.tags ? { tags: c.tags } : {}),
+  }));
 }
 
 /** A model's config as dbt's selectors read it: in a dbt project, its schema and alias as set (`config.schema:marts`), not as its naming macros made them. */

@@ -2,13 +2,15 @@ import type { Analysis } from '../analyze/analyze.js';
 import { nameGlob } from '../graph/glob-match.js';
 import { isSingular, parseCliSelection, type Criterion } from '../graph/selection-spec.js';
 import type { TestFilter } from '../plan/plan.js';
+import { fileMatcher } from '../graph/selector-methods.js';
 
 /**
  * Which tests `pipe test` runs of the nodes it selects: every one, unless `--select` is made
  * only of terms that name tests, as dbt test selects the tests themselves: `test_type:unit`,
  * `test_type:data` (`singular`, `generic`: those of the data tests), `unit_test:name`, `test_name:unique` (a generic test's name), a data
  * test's own name (`unique_orders_order_id`, naming no model or seed) and a tag only tests
- * have (a singular test's `config(tags=[...])`): then only those.
+ * have (a singular test's `config(tags=[...])`), a `path:` of singular tests' files
+ * (`path:tests/integrity`): then only those.
  */
 export function testFilter(select: readonly string[] | undefined, analysis: Pick<Analysis, 'nodes' | 'sourceChecks'>): TestFilter | undefined {
   const { criteria } = parseCliSelection(select ?? []);
@@ -19,13 +21,15 @@ export function testFilter(select: readonly string[] | undefined, analysis: Pick
   const generic = globs('test_name');
   const named = globs('fqn');
   const tagged = globs('tag');
+  const pathed = criteria.filter((c) => c.method === 'path').map((c) => fileMatcher(c.value));
   const allData = has('test_type', 'data');
   const singular = has('test_type', 'singular');
   const genericTests = has('test_type', 'generic');
   return {
-    data: allData || singular || genericTests || generic.length > 0 || named.length > 0 || tagged.length > 0,
+    data: allData || singular || genericTests || generic.length > 0 || named.length > 0 || tagged.length > 0 || pathed.length > 0,
     dataTest: (_node, check) =>
       allData ||
+      (isSingular(check.kind) && pathed.some((m) => m(check.location.file))) ||
       (isSingular(check.kind) ? singular : genericTests) ||
       named.some((m) => m(check.name)) ||
       (check.dbt?.generic !== undefined && generic.some((m) => m(check.dbt!.generic!.test))) ||
@@ -37,6 +41,7 @@ export function testFilter(select: readonly string[] | undefined, analysis: Pick
 /** Whether a term names tests rather than nodes: a test method, the name of a data test that is no model's or seed's, or a tag only tests have. */
 function namesTests(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks'>): boolean {
   if (c.method === 'test_type' || c.method === 'unit_test' || c.method === 'test_name') return true;
+  if (c.method === 'path') return namesTestFiles(c, analysis);
   return namesDataTest(c, analysis) || (tagsTests(c, analysis) && ![...analysis.nodes.values()].some((n) => n.tags.some(nameGlob(c.value))));
 }
 
@@ -57,4 +62,14 @@ export function namesDataTest(c: Criterion, analysis: Pick<Analysis, 'nodes' | '
   }
   const checks = [...analysis.nodes.values()].flatMap((n) => (n.kind === 'source' ? [] : n.checks));
   return [...checks, ...[...analysis.sourceChecks.values()].flat()].some((ch) => match(ch.name));
+}
+
+/** Whether a `path:` term (without operators) names singular tests' files and no model's or seed's (`path:tests/integrity`). */
+function namesTestFiles(c: Criterion, analysis: Pick<Analysis, 'nodes' | 'sourceChecks'>): boolean {
+  if (c.parents || c.children || c.childrensParents) return false;
+  const under = fileMatcher(c.value);
+  const nodes = [...analysis.nodes.values()];
+  if (nodes.some((n) => n.kind !== 'source' && under(n.file))) return false;
+  const checks = [...nodes.flatMap((n) => (n.kind === 'source' ? [] : n.checks)), ...[...analysis.sourceChecks.values()].flat()];
+  return checks.some((ch) => isSingular(ch.kind) && under(ch.location.file));
 }

@@ -24,7 +24,7 @@ interface SelectableBase {
   /** Whether data tests (dbt's tests, pipe's checks) run with it. */
   readonly dataTests?: boolean;
   /** The data tests that run with it: each by its name (`unique_orders_id`), its generic test's (`unique`), if it is one, and its own tags. */
-  readonly dataTestNames?: readonly { readonly name: string; readonly generic?: string; readonly singular?: true; readonly tags?: readonly string[] }[];
+  readonly dataTestNames?: readonly { readonly name: string; readonly generic?: string; readonly singular?: true; readonly tags?: readonly string[]; readonly file?: string }[];
   /** A version of a model with versions: the model's name, the version and the latest one. */
   readonly version?: { readonly model: string; readonly v: string; readonly is: 'latest' | 'prerelease' | 'old' };
 }
@@ -94,8 +94,13 @@ export function nodeMatcher(c: Criterion, context: SelectionContext, excluding =
       const match = nameGlob(value);
       return excluding ? (n) => n.tags.some(match) : (n) => n.tags.some(match) || (n.dataTestNames ?? []).some((t) => (t.tags ?? []).some(match));
     }
-    case 'path':
-      return pathMatcher(value);
+    case 'path': {
+      // A singular test's file too, as dbt selects the test: the node it runs with.
+      const node = pathMatcher(value);
+      if (excluding) return node;
+      const file = fileMatcher(value);
+      return (n) => node(n) || (n.dataTestNames ?? []).some((t) => t.file !== undefined && file(t.file));
+    }
     case 'file': {
       const match = nameGlob(value);
       return (n) => {
@@ -209,6 +214,13 @@ function pathMatcher(pattern: string): (node: SelectableNode) => boolean {
   if (pattern === '') return () => true;
   const match: Matcher = hasWildcard(pattern) ? pathGlob(pattern) : (p) => p === pattern;
   return (n) => match(n.file) || folders(n.file).some(match) || (n.propertiesFile !== undefined && match(n.propertiesFile));
+}
+
+/** Whether a file is the path, or under it (see pathMatcher). */
+export function fileMatcher(pattern: string): (file: string) => boolean {
+  if (pattern === '') return () => true;
+  const match: Matcher = hasWildcard(pattern) ? pathGlob(pattern) : (p) => p === pattern;
+  return (file) => match(file) || folders(file).some(match);
 }
 
 /** A file name without its last extension, as Python's Path.stem. */

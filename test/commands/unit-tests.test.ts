@@ -143,6 +143,9 @@ describe('dbt unit tests', () => {
     expect(await selecting(['test_type:unit'])).toEqual(ALL.filter((t) => t !== 'new_days_only'));
     expect(await selecting(['test_type:data'])).toEqual(['no_negative_amounts', 'unique_big_orders_order_id']);
     expect(await selecting(['test_type:singular'])).toEqual(['no_negative_amounts']);
+    // By the folder or the file of singular tests, as dbt's path: selects test files.
+    expect(await selecting(['path:tests'])).toEqual(['no_negative_amounts']);
+    expect(await selecting(['path:tests/no_negative_amounts.sql'])).toEqual(['no_negative_amounts']);
     expect(await selecting(['test_type:generic'])).toEqual(['unique_big_orders_order_id']);
     expect(await selecting(['unit_test:totals_*'])).toEqual(['totals_from_fixtures', 'totals_per_customer']);
     expect(await selecting(['unit_test:big_orders.big_orders_over_the_var'])).toEqual(['big_orders_over_the_var']);
