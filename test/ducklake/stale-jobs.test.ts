@@ -92,9 +92,11 @@ describe.skipIf(!pg0)('a job left in the queue by a coordinator that died', () =
     expect(log.find((l) => l.type === 'run-finished')).toMatchObject({ status: 'interrupted', interruptedBy: expect.stringMatching(/^worker late \(\S+:\d+\)$/) });
     expect(log.at(-1)).toMatchObject({ type: 'reconciled', run: { status: 'interrupted' } });
 
-    // pipe retry runs what it left, and the run is done.
+    // pipe retry of it leaves the date the later run replaced (with other vars) as that run wrote
+    // it: superseded, not rebuilt with the older run's currency; and the run is done.
     const retried = await retryIn(dir, { runId });
     expect(retried.code, explain(retried)).toBe(0);
-    expect(retried.events.filter((e) => e.type === 'task-succeeded').map((e) => (e.task as { id: string }).id)).toEqual(['prices@2024-01-01']);
+    expect(retried.events.filter((e) => e.type === 'task-skipped').map((e) => [(e.task as { id: string }).id, e.reason])).toEqual([['prices@2024-01-01', 'superseded']]);
+    expect(await lakeRows(lake, 'SELECT d::VARCHAR AS d, currency FROM main.prices')).toEqual([{ d: '2024-01-01', currency: 'EUR' }]);
   });
 });
