@@ -84,7 +84,8 @@ function render(analysis: Analysis, kind: RunHookKind, hooks: readonly RunHook[]
     const said: TemplateMessage[] = [];
     const first = once(undefined, (m) => said.push(m));
     if (typeof first === 'string') return { ...planned, sql: first, ...(said.length > 0 ? { said } : {}) };
-    if ('severity' in first) return { ...planned, sql: first };
+    // What it said before its error is told too, before the error (dbt prints it as it renders).
+    if ('severity' in first) return { ...planned, sql: first, ...(said.length > 0 ? { said } : {}) };
     // Rendered again as it runs: what that render says is told then.
     return { ...planned, sql: '', renderAtRun: hookAtRun(once, h.location) };
   });
@@ -114,7 +115,10 @@ export async function runHooks(engine: Engine, runId: string, hooks: readonly Pl
       const startedAt = Date.now();
       emit({ type: 'task-started', runId, task });
       try {
-        if (typeof h.sql !== 'string') throw h.sql;
+        if (typeof h.sql !== 'string') {
+          if (h.said) tellSaid(emit, runId, task, h.said);
+          throw h.sql;
+        }
         const sql = await hookSqlAtRun({ sql: h.sql, label: h.id, renderAtRun: h.renderAtRun, said: h.said }, session, (said) => tellSaid(emit, runId, task, said));
         if (sql.trim() !== '') await session.exec(sql);
       } catch (e) {

@@ -91,6 +91,20 @@ select 1 as id`,
     expect(said(r.events)).toEqual(['log before @ models/m.sql:1 by m@2024-01-02', 'log between @ models/m.sql:1 by m@2024-01-02']);
   });
 
+  it('tells what an on-run-end hook said before its template failed, then the failure', async () => {
+    const dir = tempProject({
+      'dbt_project.yml': 'name: p\non-run-end:\n  - "{{ steps() }}"\n',
+      'macros/steps.sql': "{% macro steps() %}\n  {% do log('step 1', true) %}\n  {% do log('step 2', true) %}\n  {% do tojson({'a': undefined_thing}) %}\n{% endmacro %}\n",
+      'models/m.sql': 'select 1 as id',
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    expect(said(r.events)).toEqual(['log step 1 @ macros/steps.sql:2 by on-run-end.1', 'log step 2 @ macros/steps.sql:3 by on-run-end.1']);
+    const told = r.events.findIndex((e) => e.type === 'template-message');
+    const failed = r.events.findIndex((e) => e.type === 'task-failed');
+    expect(told).toBeLessThan(failed);
+  });
+
   it('pipe compile tells what the execution render of a model says, with no run', async () => {
     const dir = tempProject(FILES);
     expect((await runIn(dir, { date: '2024-01-02' })).code).toBe(0);
