@@ -1239,8 +1239,10 @@ export class ModelRenderer {
     const fns = hook.call ? read : { ref: refuse('ref'), identifierOf: refuse('ref'), source: refuse('source') };
     const rendered = this.renderAt(hook, { ...dateVariables(interval), ...context }, { ...fns, isIncremental: () => false, fullRefresh, phase, report }, hook.package, hook.call);
     if (!phase.asked) return rendered;
-    // A hook's own lines are not its file's; a macro's call keeps the macro's.
-    const at = hook.call ? this.askedInMacro(hook.location, phase.asked) : undefined;
+    // A hook's own lines are not its file's; a macro's call keeps the macro's, and so does a
+    // question a macro the hook calls asks (dbt_artifacts' run_query in a package's macro).
+    const inMacro = phase.askedAt !== undefined && phase.askedAt.file !== hook.location.file ? phase.askedAt : undefined;
+    const at = inMacro ?? (hook.call ? this.askedInMacro(hook.location, phase.asked) : undefined);
     return { asks: phase.asked, ...(at ? { at } : {}) };
   }
 

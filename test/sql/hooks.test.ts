@@ -262,6 +262,19 @@ on-run-end: "${log('z end')}"
     expect(await queryRows(warehouseOf(dir), 'SELECT x FROM m')).toEqual([{ x: 3.5 }]);
   });
 
+  it("a query an on-run-end hook's macro runs that the warehouse refuses is said at the macro's run_query, a package's too", async () => {
+    const dir = project({ 'models/m.sql': 'select 1 as id' });
+    writeProjectFiles(dir, {
+      'dbt_project.yml': PROJECT.replace(/^on-run-end: .*$/m, 'on-run-end: "{{ pk.upload() }}"'),
+      'packages.yml': 'packages:\n  - local: pkg\n',
+      'pkg/dbt_project.yml': "name: pk\nversion: '1.0'\nconfig-version: 2\n",
+      'pkg/macros/upload.sql': "{% macro upload() %}\n  {{ return(adapter.dispatch('upload', 'pk')()) }}\n{% endmacro %}\n\n{% macro default__upload() %}\n  {% set q %}select 1,\n  ,2{% endset %}\n  {% do run_query(q) %}\n{% endmacro %}\n",
+    });
+    const r = await runIn(dir, { date: '2024-01-02' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/on-run-end\.1: a query that pkg\/macros\/upload\.sql:8 asks the warehouse for failed: Parser Error/);
+  });
+
   it("results carry dbt's node, thread and timing; a microbatch model is one result of its batches; a failed model's tests are skipped", async () => {
     const ROW =
       "{{ r.node.unique_id }}|{{ r.status }}|{{ r.node.config.materialized }}|{{ r.node.config.get('full_refresh') }}|{{ r.node.package_name }}|{{ r.node.tags | join(',') }}|{{ r.node.depends_on.nodes | join(',') }}|{{ r.thread_id }}|{{ r.timing | map(attribute='name') | join(',') }}|{{ r.message }}";

@@ -2,6 +2,7 @@ import type nunjucks from 'nunjucks';
 import { positionOf } from '../../diagnostics/diagnostics.js';
 import { TemplateFunctionError } from './errors.js';
 import { tagCode } from './tag-code.js';
+import { currentCallSite } from './syntax.js';
 import { JinjaError } from './errors.js';
 import { bindArgs, param } from './macro-args.js';
 import type { TemplateMessage } from './dbt-context.js';
@@ -55,6 +56,8 @@ const EMPTY_GRAPH = Object.freeze({ nodes: {}, sources: {}, exposures: {}, metri
 /** An execution phase, and the question that stopped its render, if one did. */
 export interface ExecutionPhase extends RenderPhase {
   readonly asked: Question | undefined;
+  /** Where the template called what asked it (run_query in a macro's file), when the call is known. */
+  readonly askedAt: { readonly file: string; readonly line: number; readonly column: number } | undefined;
 }
 
 /**
@@ -70,6 +73,7 @@ export function executionPhase(
   report?: (message: TemplateMessage) => void,
 ): ExecutionPhase {
   let asked: Question | undefined;
+  let askedAt: ExecutionPhase['askedAt'];
   let made: Readonly<Record<string, unknown>> | undefined;
   return {
     execute: true,
@@ -82,10 +86,16 @@ export function executionPhase(
     get asked() {
       return asked;
     },
+    get askedAt() {
+      return askedAt;
+    },
     answer(q) {
       const a = known.get(questionKey(q));
       if (a) return a;
-      asked ??= q;
+      if (asked === undefined) {
+        asked = q;
+        askedAt = currentCallSite();
+      }
       throw new Error('waiting for the warehouse');
     },
   };
