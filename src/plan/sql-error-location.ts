@@ -100,7 +100,11 @@ function placeOfLine(k: number, sqlLines: readonly string[], origin: SqlOrigin):
     const re = wildcard(line);
     return re !== undefined && re.test(rendered);
   };
-  const candidates = sourceLines.map((_, i) => i + 1).filter(matches);
+  const matching = sourceLines.map((_, i) => i + 1).filter(matches);
+  // A line written as rendered is where it came from before one whose expressions may render
+  // it (`from bX` against `from {{ ref('n') }}`).
+  const exact = matching.filter((i) => sourceLines[i - 1].trim() === rendered);
+  const candidates = exact.length > 0 ? exact : matching;
   // The same text on lines that an if's branches (or a loop) tell apart: the rendered line's
   // place says nothing of which one rendered it (a branch left out shifts the lines after it).
   if (candidates.length > 1) {

@@ -89,6 +89,14 @@ describe('locateSqlError with real DuckDB errors', () => {
     expect((await locate(t.get('m')!)).place?.location).toEqual({ file: 'models/m.sql', line: 4 });
   });
 
+  it('takes the line written as it rendered over lines whose expressions might have rendered it, below a loop', async () => {
+    const t = tasks({
+      'models/n.sql': 'select 1 as x',
+      'models/m.sql': "with a as (\n    select 1 as id\n    from {{ ref('n') }}\n), b as (\n    select 2 as id\n    from {{ ref('n') }}\n)\n{% for i in range(3) %}\n-- loop {{ i }}\n{% endfor %}\nselect *\nfrom bX",
+    });
+    expect((await locate(t.get('m')!)).place?.location).toEqual({ file: 'models/m.sql', line: 12 });
+  });
+
   it('finds the line below a macro that expands to several lines', async () => {
     const t = tasks({
       'macros/cols.sql': '{% macro cols() %}\n  id,\n  id * 2 as twice,\n  id * 3 as thrice\n{% endmacro %}',
