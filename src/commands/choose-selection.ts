@@ -33,6 +33,8 @@ export type BuildResults =
 
 export interface Chosen {
   readonly selected: Set<string>;
+  /** The seeds an exclusion names (`--exclude team`): not loaded for what reads them, as dbt loads no excluded seed. */
+  readonly excludedSeeds?: ReadonlySet<string>;
   /** The default selector, when it is what chose. */
   readonly defaultSelector?: string;
   readonly diagnostics: readonly Diagnostic[];
@@ -195,7 +197,8 @@ export function chooseSelection(
   const nodes = [...analysis.nodes.values()];
   const projectName = analysis.projectName;
   const results = builds.kind === 'read' ? builds.results : undefined;
-  const { selected, problems, empty, evaluated } = select(analysis.graph, () => nodes.map(selectableNode), include, exclude, { projectName, results, states, exposures: analysis.exposures });
+  const { selected, excluded, problems, empty, evaluated } = select(analysis.graph, () => nodes.map(selectableNode), include, exclude, { projectName, results, states, exposures: analysis.exposures });
+  const excludedSeeds = new Set([...excluded].filter((n) => analysis.nodes.get(n)?.kind === 'seed'));
   // Without the states (they are judged once the warehouse is open), state: terms matched nothing yet.
   const needsState = states === undefined && evaluated.some((c) => c.method === 'state');
   const notes = empty.filter((c) => c.method !== 'state' || states !== undefined).map((c) => `selector '${c.text}' selects nothing: ${emptyBecause(c, builds)}`);
@@ -224,7 +227,15 @@ export function chooseSelection(
     ];
     notes.push(`the selection selects nothing${asked.length > 0 ? ` (${asked.join(', ')})` : ''}: each term matches something, but no model or seed is left after the intersections and exclusions; nothing runs`);
   }
-  return { selected, defaultSelector, diagnostics, notes, readsResults: evaluated.some((c) => c.method === 'result'), ...(needsState ? { needsState } : {}) };
+  return {
+    selected,
+    ...(excludedSeeds.size > 0 ? { excludedSeeds } : {}),
+    defaultSelector,
+    diagnostics,
+    notes,
+    readsResults: evaluated.some((c) => c.method === 'result'),
+    ...(needsState ? { needsState } : {}),
+  };
 }
 
 /** Why a term whose empty match is an answer selected nothing. */
@@ -234,13 +245,13 @@ function emptyBecause(c: Criterion, builds: BuildResults): string {
 }
 
 /**
- * What a command that builds `selected` may build: those nodes, and the seeds upstream of them,
- * which a run loads when they are missing or changed. An error that keeps one node from being
+ * What a command that builds `selected` may build: those nodes, and the seeds upstream of them
+ * (but those an exclusion names), which a run loads when they are missing or changed. An error that keeps one node from being
  * built (Diagnostic.blocks) stops such a command.
  */
-export function mayBuild(analysis: Pick<Analysis, 'graph' | 'nodes'>, selected: ReadonlySet<string>): ReadonlySet<string> {
+export function mayBuild(analysis: Pick<Analysis, 'graph' | 'nodes'>, selected: ReadonlySet<string>, excludedSeeds: ReadonlySet<string> = new Set()): ReadonlySet<string> {
   const out = new Set(selected);
-  for (const n of upstreamClosure(analysis.graph, selected)) if (analysis.nodes.get(n)?.kind === 'seed') out.add(n);
+  for (const n of upstreamClosure(analysis.graph, selected)) if (analysis.nodes.get(n)?.kind === 'seed' && !excludedSeeds.has(n)) out.add(n);
   return out;
 }
 

@@ -106,6 +106,8 @@ export async function catalogIfExists(
 export interface Analyzed {
   readonly analysis: Analysis;
   readonly selected: ReadonlySet<string>;
+  /** See Chosen.excludedSeeds. */
+  readonly excludedSeeds?: ReadonlySet<string>;
   /** The selector of selectors.yml with `default: true`, when nothing else said what to select. */
   readonly defaultSelector?: string;
   /** What selection says before the command starts (see Chosen.notes). */
@@ -217,7 +219,7 @@ export function analyzeAndSelect(
     const chosen = choose(analysis, validated, { ...options, builds }, pipeline, broken, cache);
     const found = [...diagnostics, ...chosen.diagnostics];
     const blocked = found.filter((d) => d.blocks !== undefined);
-    const built = blocked.length > 0 && !options.buildsNothing ? new Set([...mayBuild(analysis, chosen.selected), ...pythonModelsBuilt(files.pythonModels ?? [], validated, options, pipeline)]) : new Set<string>();
+    const built = blocked.length > 0 && !options.buildsNothing ? new Set([...mayBuild(analysis, chosen.selected, chosen.excludedSeeds), ...pythonModelsBuilt(files.pythonModels ?? [], validated, options, pipeline)]) : new Set<string>();
     const unbuilt = new Set(blocked.filter((d) => !built.has(d.blocks!)));
     if (chosen.needsState && !options.stateSelection) {
       found.push(
@@ -231,13 +233,14 @@ export function analyzeAndSelect(
     const withStates = (states: ReadonlyMap<string, ReadonlySet<NodeState>>) => {
       const again = chooseSelection(analysis, validated, options, pipeline, broken, builds, states);
       if (hasErrors(again.diagnostics)) throw new DiagnosticError(again.diagnostics);
-      const blocking = diagnostics.filter((d) => d.blocks !== undefined && mayBuild(analysis, again.selected).has(d.blocks));
+      const blocking = diagnostics.filter((d) => d.blocks !== undefined && mayBuild(analysis, again.selected, chosen.excludedSeeds).has(d.blocks));
       if (blocking.length > 0) throw new DiagnosticError(blocking);
       return { selected: again.selected, notes: again.notes.filter((n) => !chosen.notes.includes(n)) };
     };
     return {
       analysis,
       selected: chosen.selected,
+      ...(chosen.excludedSeeds ? { excludedSeeds: chosen.excludedSeeds } : {}),
       defaultSelector: chosen.defaultSelector,
       notes: chosen.notes,
       unbuilt: [...unbuilt].map(unblocked),

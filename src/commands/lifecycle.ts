@@ -71,6 +71,8 @@ export type WarehouseAccess = 'write' | 'read' | 'none';
 export interface Prepared {
   readonly analysis: Analysis;
   readonly selected: ReadonlySet<string>;
+  /** The seeds an exclusion names (see Chosen.excludedSeeds). */
+  readonly excludedSeeds?: ReadonlySet<string>;
   readonly pipeline?: Pipeline;
   readonly access: WarehouseAccess;
   /** Open for writing, or read-only for `read` when the file exists; the caller closes it. */
@@ -130,8 +132,9 @@ export async function prepare(
     // The latest builds are read from the whole history, and only `result:` selects by them.
     if (analyzed.readsResults && access !== 'none') analyzed = analyzed.withBuilds(await readBuildResults(warehouse, options.resultsBefore));
     emitAnalysisNotes(analyzed, options.emit, options.buildsNothing);
-    const { analysis, selected, withStates } = analyzed;
-    const prepared = await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup });
+    const { analysis, selected, withStates, excludedSeeds } = analyzed;
+    const opened = await openFor(analysis, selected, options.pipeline, dbPath, { warehouse, catalog, access, wait, setup });
+    const prepared = excludedSeeds ? { ...opened, excludedSeeds } : opened;
     if (!withStates) return prepared;
     // A retry re-runs the tasks of its run: which nodes are modified now does not narrow them.
     if (options.selectedByRun) return { ...prepared, selected: new Set(analysis.nodes.keys()) };
@@ -201,6 +204,7 @@ export function planContext(prepared: Prepared, runId: string, fullRefresh = fal
   return {
     analysis: prepared.analysis,
     selected: prepared.selected,
+    ...(prepared.excludedSeeds ? { excludedSeeds: prepared.excludedSeeds } : {}),
     catalog: prepared.catalog,
     seedHashes: prepared.seedHashes,
     fullRefresh,

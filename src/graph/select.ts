@@ -31,11 +31,12 @@ export function select(
   include: SelectionSpec | undefined,
   exclude: SelectionSpec | undefined,
   context: SelectionContext = {},
-): { selected: Set<string>; problems: SelectionProblem[]; empty: Criterion[]; evaluated: Criterion[] } {
+): { selected: Set<string>; excluded: ReadonlySet<string>; problems: SelectionProblem[]; empty: Criterion[]; evaluated: Criterion[] } {
   const evaluator = new Evaluator(graph, nodes, context);
   const selected = include ? evaluator.evaluate(include) : new Set(graph.nodes);
-  if (exclude) for (const n of evaluator.evaluate(exclude, true)) selected.delete(n);
-  return { selected, problems: evaluator.problems, empty: evaluator.empty, evaluated: evaluator.evaluated() };
+  const excluded = exclude ? evaluator.evaluate(exclude, true) : new Set<string>();
+  for (const n of excluded) selected.delete(n);
+  return { selected, excluded, problems: evaluator.problems, empty: evaluator.empty, evaluated: evaluator.evaluated() };
 }
 
 class Evaluator {

@@ -26,6 +26,8 @@ import { builtOf, fullRefreshOf, isBuilt, materializationOf, perInterval, taskMa
 export interface PlanContext {
   readonly analysis: Analysis;
   readonly selected: ReadonlySet<string>;
+  /** Seeds an exclusion names: not loaded for what reads them (see withNeededSeeds). */
+  readonly excludedSeeds?: ReadonlySet<string>;
   readonly catalog: ReadonlyMap<string, RelationType>;
   readonly seedHashes: ReadonlyMap<string, string>;
   readonly fullRefresh: boolean;
@@ -179,7 +181,8 @@ function plannedUpstream(node: PipeNode, analysis: Analysis, planned: ReadonlySe
 
 /**
  * The selection plus the seeds upstream of it that are missing or changed, so that a
- * selected model never reads a stale or absent seed.
+ * selected model never reads a stale or absent seed; but not a seed an exclusion names, which
+ * the user keeps out as dbt does.
  */
 function withNeededSeeds(ctx: PlanContext): Set<string> {
   const { analysis, selected, catalog, seedHashes } = ctx;
@@ -187,7 +190,7 @@ function withNeededSeeds(ctx: PlanContext): Set<string> {
   // --full-refresh rebuilds what is selected; an unselected seed upstream loads only if needed.
   for (const name of upstreamClosure(analysis.graph, selected)) {
     const n = analysis.nodes.get(name);
-    if (n?.kind !== 'seed' || out.has(name)) continue;
+    if (n?.kind !== 'seed' || out.has(name) || ctx.excludedSeeds?.has(name)) continue;
     if (!catalog.has(n.relation) || seedHashes.get(n.name) !== n.hash) out.add(name);
   }
   return out;

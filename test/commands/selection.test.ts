@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,6 +134,23 @@ describe('selecting models on pipe run', () => {
     expect(dag.code, explain(dag)).toBe(0);
     const nodes = (JSON.parse(renderDag(dag.nodes, 'json')) as { nodes: { name: string }[] }).nodes.map((n) => n.name).sort();
     expect(nodes).toEqual(['daily_revenue', 'dim_customers', 'fct_orders']);
+  });
+
+  it('an excluded seed is not loaded, though it changed and a selected model reads it, as dbt loads no excluded seed', async () => {
+    const file = join(dir, 'seeds/raw_products.csv');
+    const before = readFileSync(file, 'utf8');
+    try {
+      writeFileSync(file, `${before.trimEnd()}\n99,"gift card",1000\n`);
+      const seeds = (r: Awaited<ReturnType<typeof run>>) => eventsOfType(r.events, 'task-started').map((e) => (e.task as { id: string; kind: string })).filter((t) => t.kind === 'seed').map((t) => t.id);
+      const excluded = await run({ select: ['+stg_products'], exclude: ['raw_products'] });
+      expect(seeds(excluded)).toEqual([]);
+      expect(startedModels(excluded.events)).toEqual(['stg_products']);
+      expect(await queryRows(db, 'SELECT count(*) AS n FROM raw_products WHERE product_id = 99')).toEqual([{ n: '0' }]);
+      // Not excluded, it loads: a selected model never reads a stale seed.
+      expect(seeds(await run({ select: ['stg_products'] }))).toEqual(['raw_products']);
+    } finally {
+      writeFileSync(file, before);
+    }
   });
 });
 
