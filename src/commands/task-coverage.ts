@@ -25,7 +25,7 @@ export type Standing =
    * interval that build was for, when it is not the one judged (a table whose query names its
    * date renders other SQL for another date, though its file did not change).
    */
-  | { readonly kind: 'modified'; readonly changed: readonly ('sql' | 'config' | 'file')[]; readonly builtFor?: string; readonly judgedFor?: string }
+  | { readonly kind: 'modified'; readonly changed: readonly ('sql' | 'config' | 'file')[]; readonly builtFor?: string; readonly judgedFor?: string; readonly writtenBy?: string }
   /** Built from other versions of these inputs, or of inputs a run rebuilds first (node names; `unknown`: no version on record). */
   | {
       readonly kind: 'stale';
@@ -113,6 +113,7 @@ function standingOf(f: Foreseen, nodeOf: ReadonlyMap<string, string>, task: Task
     case 'modified': {
       const was = c.build.interval;
       const other = was !== undefined && task.interval !== undefined && (was.start !== task.interval.start || was.end !== task.interval.end);
+      if (c.writtenBy !== undefined) return { kind: 'modified', changed: c.changed, writtenBy: c.writtenBy.node };
       return { kind: 'modified', changed: c.changed, ...(other ? { builtFor: intervalLabel(was), judgedFor: intervalLabel(task.interval!) } : {}) };
     }
     case 'stale': {

@@ -99,7 +99,7 @@ export class RunCurrency {
     });
     const untracked = tracking.untracked ?? (task.sql === undefined ? undefined : await untrackedReads(session, task.sqlHash, task.sql, tracking.reads));
     const currency = evaluate(
-      { node: task.node, key: tracking.key, sqlHash: tracking.sqlHash, configHash: tracking.configHash, inputs, untracked, relationExists: tracking.relationExists },
+      { node: task.node, key: tracking.key, sqlHash: tracking.sqlHash, configHash: tracking.configHash, inputs, untracked, relationExists: tracking.relationExists, relation: task.relation },
       this.builds,
     );
     return { currency, inputs, untracked };
@@ -139,6 +139,7 @@ export class RunCurrency {
       version: dataVersion(tracking.sqlHash, tracking.configHash, judged.inputs, { untracked, runId: this.runId, taskId: task.id }),
       untracked,
       builtAt: at,
+      relation: task.relation,
     };
   }
 

@@ -1,4 +1,4 @@
-import type { BuildRecord, FailureRecord, LatestBuilds } from '../warehouse/build-records.js';
+import type { BuildRecord, FailureRecord, LatestBuilds, RelationWriter } from '../warehouse/build-records.js';
 import { UP_TO_DATE } from '../warehouse/run-state.js';
 import { SELF_KEY, UNKNOWN } from './tracking.js';
 
@@ -21,6 +21,8 @@ export interface Candidate {
   /** Set when the task always runs, with why. */
   readonly untracked?: string;
   readonly relationExists: boolean;
+  /** The relation it writes: another node's build of it since its own is no build of its own. */
+  readonly relation?: string;
 }
 
 export type Currency =
@@ -37,7 +39,14 @@ export type Currency =
    * another interval that overlaps this one (a day and one of its hours), built after this
    * one's: it rewrote rows of this interval from SQL rendered for its own.
    */
-  | { readonly kind: 'modified'; readonly build: BuildRecord; readonly changed: readonly ('sql' | 'config')[]; readonly builtFor?: string }
+  | {
+      readonly kind: 'modified';
+      readonly build: BuildRecord;
+      readonly changed: readonly ('sql' | 'config')[];
+      readonly builtFor?: string;
+      /** Another node's build wrote its relation since (a model that took its name while it was disabled). */
+      readonly writtenBy?: RelationWriter;
+    }
   /** Its inputs differ from those its latest publication read: the keys that changed (or are unknown). */
   | { readonly kind: 'stale'; readonly build: BuildRecord; readonly changed: readonly string[] }
   /** pipe cannot tell its data from its inputs: it always runs. */
@@ -54,6 +63,10 @@ export function evaluate(c: Candidate, latest: LatestBuilds): Currency {
   if (c.untracked !== undefined) return { kind: 'untracked', why: c.untracked };
   if (!build) return { kind: 'never-built' };
   if (!c.relationExists) return { kind: 'dropped', build };
+  // Its table was written since by another node's build (one that took its name while it was
+  // disabled, or renamed): what it holds is that node's, whatever this one's record says.
+  const writer = c.relation === undefined ? undefined : latest.writerOf(c.relation);
+  if (writer && writer.node !== c.node && writer.builtAt > build.builtAt) return { kind: 'modified', build, changed: ['sql'], writtenBy: writer };
   // A day built after one of its hours, or an hour after its day, rewrote rows this build wrote:
   // what the interval holds is no longer what this build made.
   const rewrote = latest.overlapping(c.node, c.key).filter((b) => b.builtAt > build.builtAt).sort((a, b) => b.builtAt - a.builtAt)[0];
@@ -92,6 +105,7 @@ export function describeCurrency(c: Currency): string {
     case 'failed':
       return `failed in run ${c.failure.runId}`;
     case 'modified':
+      if (c.writtenBy !== undefined) return `its relation was written since by ${c.writtenBy.node} (run ${c.writtenBy.runId})`;
       return c.builtFor !== undefined ? `rows rewritten since by run ${c.build.runId}'s build of ${c.builtFor}` : `${c.changed.join(' and ')} changed since run ${c.build.runId}`;
     case 'stale':
       return `inputs changed since run ${c.build.runId}: ${c.changed.join(', ')}`;

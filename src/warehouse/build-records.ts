@@ -34,7 +34,13 @@ export const OUTCOME_COLUMNS: readonly { readonly name: string; readonly type: s
 export const BUILDS_DDL = `CREATE TABLE IF NOT EXISTS ${BUILDS_TABLE} (
     run_id VARCHAR, task_id VARCHAR, node VARCHAR, key VARCHAR, kind VARCHAR,
     interval_start BIGINT, interval_end BIGINT, sql_hash VARCHAR, config_hash VARCHAR,
-    inputs JSON, version VARCHAR, untracked VARCHAR, built_at BIGINT${OUTCOME_COLUMNS.map((c) => `, ${c.name} ${c.type}`).join('')})`;
+    inputs JSON, version VARCHAR, untracked VARCHAR, built_at BIGINT${OUTCOME_COLUMNS.map((c) => `, ${c.name} ${c.type}`).join('')}, relation VARCHAR)`;
+
+/**
+ * `relation` (the relation a build wrote, `"schema"."name"`) came later: a warehouse whose
+ * builds have no such column gains it, its rows without one (which then tell no relation).
+ */
+export const BUILDS_RELATION_MIGRATION = `ALTER TABLE ${BUILDS_TABLE} ADD COLUMN relation VARCHAR`;
 
 /** The success of the attempt that published a build (epoch milliseconds); see OUTCOME_COLUMNS. */
 export interface BuildOutcome {
@@ -62,6 +68,8 @@ export interface BuildRecord {
   readonly untracked?: string;
   /** Epoch milliseconds, when the publishing transaction was built. */
   readonly builtAt: number;
+  /** The relation it wrote (`"schema"."name"`); absent in records of earlier pipes. */
+  readonly relation?: string;
   /** As read back: how long the attempt that published it took, when its row says. */
   readonly tookMs?: number;
 }
@@ -74,9 +82,9 @@ export function insertBuildSql(b: BuildRecord, outcome?: BuildOutcome): string {
   const recorded = outcome ? `, ${outcome.attempt}, ${int(outcome.startedAt)}, ${int(outcome.endedAt)}, ${int(outcome.rows)}, ${int(outcome.worker)}, ${lit(outcome.runner)}` : '';
   return `INSERT INTO ${BUILDS_TABLE} (run_id, task_id, node, key, kind, interval_start, interval_end, sql_hash, config_hash, inputs, version, untracked, built_at${
     outcome ? `, ${OUTCOME_COLUMNS.map((c) => c.name).join(', ')}` : ''
-  }) VALUES (${lit(b.runId)}, ${lit(b.taskId)}, ${lit(b.node)}, ${lit(b.key)}, 'build', ${int(b.interval?.start)}, ${int(b.interval?.end)}, ${lit(
+  }${b.relation === undefined ? '' : ', relation'}) VALUES (${lit(b.runId)}, ${lit(b.taskId)}, ${lit(b.node)}, ${lit(b.key)}, 'build', ${int(b.interval?.start)}, ${int(b.interval?.end)}, ${lit(
     b.sqlHash,
-  )}, ${lit(b.configHash)}, ${lit(JSON.stringify(sortedKeys(b.inputs)))}, ${lit(b.version)}, ${lit(b.untracked)}, ${int(b.builtAt)}${recorded})`;
+  )}, ${lit(b.configHash)}, ${lit(JSON.stringify(sortedKeys(b.inputs)))}, ${lit(b.version)}, ${lit(b.untracked)}, ${int(b.builtAt)}${recorded}${b.relation === undefined ? '' : `, ${lit(b.relation)}`})`;
 }
 
 /** Builds with the successes that published them, in one statement (see insertBuildSql); undefined for none. */
@@ -92,6 +100,7 @@ export function insertBuildsSql(published: readonly { readonly build: BuildRecor
     { name: 'untracked', type: 'VARCHAR' },
     { name: 'built_at', type: 'BIGINT' },
     ...OUTCOME_COLUMNS.map((c) => ({ name: c.name, type: c.type as BulkColumn['type'] })),
+    { name: 'relation', type: 'VARCHAR' },
   ];
   const round = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? undefined : Math.round(n));
   return insertRowsSql(
@@ -117,6 +126,7 @@ export function insertBuildsSql(published: readonly { readonly build: BuildRecor
       rows: round(o.rows),
       worker: round(o.worker),
       runner: o.runner,
+      relation: b.relation,
     })),
   );
 }
@@ -152,8 +162,17 @@ export interface FailureRecord {
  * (after the node's latest reset), and the latest failures. Updated in memory by a run as its
  * tasks publish, so that one read serves a whole run.
  */
+/** The latest build that wrote a relation, whichever node it was of. */
+export interface RelationWriter {
+  readonly node: string;
+  readonly runId: string;
+  readonly builtAt: number;
+}
+
 export class LatestBuilds {
   private readonly builds = new Map<string, Map<string, BuildRecord>>();
+  /** The latest writer of each relation, by its name in lower case (DuckDB's names are). */
+  private readonly writers = new Map<string, RelationWriter>();
   private readonly failures = new Map<string, Map<string, FailureRecord>>();
   /** The nodes with a build of an hour on record. */
   private readonly hourly = new Set<string>();
@@ -201,6 +220,19 @@ export class LatestBuilds {
     of.set(b.key, b);
     if (isHourLabel(b.key)) this.hourly.add(b.node);
     this.builds.set(b.node, of);
+    if (b.relation !== undefined) this.wrote(b.relation, { node: b.node, runId: b.runId, builtAt: b.builtAt });
+  }
+
+  /** The latest build that wrote `relation`, of any node, as far as the records tell. */
+  writerOf(relation: string): RelationWriter | undefined {
+    return this.writers.get(relation.toLowerCase());
+  }
+
+  /** A build of `w.node` wrote `relation`: the latest, if it is later than the one known. */
+  wrote(relation: string, w: RelationWriter): void {
+    const key = relation.toLowerCase();
+    const known = this.writers.get(key);
+    if (!known || known.builtAt <= w.builtAt) this.writers.set(key, w);
   }
 
   /** A reset (see the module comment): the node's builds so far stop counting. */
@@ -273,6 +305,15 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
       ...(r.took_ms === null || r.took_ms === undefined ? {} : { tookMs: Number(r.took_ms) }),
     });
   }
+  // Who wrote each relation last, of any node (a model enabled again after another took its
+  // table's name): recorded by this pipe, an earlier one's builds say no relation.
+  if (await buildsRecordRelations(session)) {
+    const writers = await session.query(
+      `SELECT relation, arg_max(node, built_at) AS node, arg_max(run_id, built_at) AS run_id, max(built_at) AS at
+       FROM ${BUILDS_TABLE} WHERE kind = 'build' AND relation IS NOT NULL GROUP BY relation`,
+    );
+    for (const w of writers) out.wrote(String(w.relation), { node: String(w.node), runId: String(w.run_id), builtAt: Number(w.at) });
+  }
   // A failure that a retry of the same attempt follows ("will retry") is not the task's end; a
   // failed `pipe test` or run hook built nothing.
   const failures = await session.query(
@@ -292,4 +333,10 @@ export async function readLatestBuilds(session: WarehouseSession, nodes?: readon
     });
   }
   return out;
+}
+
+/** Whether the warehouse's builds record the relation each wrote (see BUILDS_RELATION_MIGRATION). */
+export async function buildsRecordRelations(session: WarehouseSession): Promise<boolean> {
+  const columns = await session.dialect.describeRelation(session, BUILDS_TABLE).catch(() => []);
+  return columns.some((c) => c.name === 'relation');
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { ownRelationName, quoteLiteral } from '../sql/sql-text.js';
 import type { Dialect, RelationKind } from './dialect.js';
 import { DUCKDB } from './duckdb/dialect.js';
-import { BUILDS_DDL, BUILDS_TABLE, OUTCOME_COLUMNS } from './build-records.js';
+import { BUILDS_DDL, BUILDS_RELATION_MIGRATION, BUILDS_TABLE, buildsRecordRelations, OUTCOME_COLUMNS } from './build-records.js';
 import { gatheredAsJson, insertRowsSql, json, jsonRows, timestampFromMs } from './bulk-rows.js';
 import type { Row, WarehouseSession } from './warehouse.js';
 import { byCodeUnit } from '../util/code-unit-order.js';
@@ -321,7 +321,9 @@ export async function ensureState(session: WarehouseSession): Promise<void> {
   const hasResults = columns.size > 0;
   const added = [...(columns.has('worker') ? [] : [WORKER_MIGRATION]), ...(columns.has('runner') ? [] : [RUNNER_MIGRATION])];
   const move = hasResults ? { before: [...added, OUTCOMES_MIGRATION], after: BUILDS_MIGRATION } : { before: [], after: [] };
-  await session.transaction([...(earlier ? MIGRATION : []), ...move.before, ...STATE_DDL, ...move.after, RESULTS_VIEW]);
+  // Builds of an earlier pipe's warehouse gain the relation each wrote (see BUILDS_RELATION_MIGRATION).
+  const relation = (await stateHas(session, 'builds')) && !(await buildsRecordRelations(session)) ? [BUILDS_RELATION_MIGRATION] : [];
+  await session.transaction([...(earlier ? MIGRATION : []), ...move.before, ...STATE_DDL, ...move.after, ...relation, RESULTS_VIEW]);
 }
 
 /** On a warehouse other processes write to: whether the process of a run still runs. */

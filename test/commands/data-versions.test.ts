@@ -1,8 +1,8 @@
-import { renameSync, utimesSync } from 'node:fs';
+import { renameSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventsOfType, execOn, explain, queryRows, removeTempDirs, taskIdsOf, taskOf, warehouseOf, writeProjectFiles, type PipeEventJson } from '../e2e/helpers.js';
-import { backfillIn, dryRunIn, retryIn, runIn } from '../support/in-process.js';
+import { backfillIn, dryRunIn, retryIn, runIn, statusIn } from '../support/in-process.js';
 import { runDryRun } from '../../src/commands/run.js';
 import { CUSTOMERS, versionsProject } from '../support/versions-project.js';
 import { BUILT_DATES, builtVersionsProject } from '../support/built-versions-project.js';
@@ -313,6 +313,23 @@ where o.order_date = '{{ ds }}'
       expect(started(r.events), change).toEqual(['renewals@2024-01-05']);
     }
     expect(await queryRows(db, 'SELECT renews_on::VARCHAR AS d, n, amount, u FROM renewals')).toEqual([{ d: '2024-02-29', n: '18446744073709551617', amount: '-0.01', u: 'ffffffff-ffff-ffff-ffff-ffffffffffff' }]);
+  });
+
+  it("a table another model wrote since (it took the name while this one was disabled) is not this one's build: it runs again", async () => {
+    const dir = versionsProject({ 'models/m.sql': "{{ config(materialized='table') }}\nselect 'from m' as who\n" });
+    await built(dir);
+    // m disabled, and x takes its table's name.
+    writeProjectFiles(dir, { 'models/m.yaml': 'enabled: false\n', 'models/x.sql': "{{ config(materialized='table', alias='m') }}\nselect 'from x' as who\n" });
+    expect(started((await backfillIn(dir, DATES)).events)).toContain('x@2024-01-05');
+    // m enabled again, x under its own name: m's own record is as it was, its table is x's.
+    rmSync(join(dir, 'models/m.yaml'));
+    writeProjectFiles(dir, { 'models/x.sql': "{{ config(materialized='table') }}\nselect 'from x' as who\n" });
+    const status = await statusIn(dir, { date: '2024-01-05' });
+    expect(status.stdout).toMatch(/m\s+table\s+modified \(its table was written since by x\)/);
+    const r = await backfillIn(dir, DATES);
+    expect(r.code, explain(r)).toBe(0);
+    expect(started(r.events)).toContain('m@2024-01-05');
+    expect(await queryRows(warehouseOf(dir), 'SELECT who FROM main.m')).toEqual([{ who: 'from m' }]);
   });
 
   it("a source's version_query stands for its rows", async () => {

@@ -100,5 +100,10 @@ describe('append-only run state', () => {
     // The latest carries how long its attempt took (what decides whether its next task may share a commit).
     expect((await readLatestBuilds(s)).build('a', '')).toMatchObject({ runId: 'new', taskId: 'a', tookMs: 1000 });
     expect(await s.query("SELECT count(*)::INTEGER AS n FROM _pipe.builds WHERE kind = 'build'")).toEqual([{ n: 2 }]);
+    // The relation a build wrote came later too: the earlier builds tell none, this pipe's do.
+    await s.exec(insertBuildSql({ ...build('newer', 'b', t0 + 4000), node: 'b', relation: '"main"."A"' }));
+    const latest = await readLatestBuilds(s);
+    expect(latest.writerOf('"main"."a"')).toEqual({ node: 'b', runId: 'newer', builtAt: t0 + 4000 });
+    expect(latest.writerOf('"main"."c"')).toBeUndefined();
   });
 });
