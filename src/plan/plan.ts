@@ -8,7 +8,7 @@ import { intervalLabel, isHourLabel, previousInterval, type Interval } from '../
 import { inTopologicalOrder, topologicalOrder, upstreamClosure } from '../graph/graph.js';
 import { STAGING_PREFIX, seedLoadedSql, type RelationType } from '../warehouse/run-state.js';
 import { DEFAULT_MAX_DELAY_MS, type RetryPolicy } from './retry-policy.js';
-import { loadedSeedHash, type CheckStep, type ColumnUse, type FailuresWrite, type RenderAtRun, type Step, type Task, type TemplateMessage } from './task.js';
+import { allSteps, loadedSeedHash, type CheckStep, type ColumnUse, type FailuresWrite, type RenderAtRun, type Step, type Task, type TemplateMessage } from './task.js';
 import { SQL, type StrategyInput } from './strategies/strategy.js';
 import { seedStrategy } from './strategies/seed.js';
 import { fullRefreshResetSteps, fullRefreshStaging, fullRefreshSwapSteps, fullRefreshTaskIds } from './strategies/full-refresh.js';
@@ -1061,7 +1061,8 @@ function modelTask(
   };
   const rendersAtRun = analysis.renderer.rendersAtRun(node.name);
   if (!ctx.shownOnly) {
-    const tracked = { interval, sql: rendered.sql, sqlHash: rendered.hash, stagedIn, relations, rendersAtRun };
+    const checks = allSteps(task.steps).flatMap((s) => (s.kind === 'check' ? [s] : s.kind === 'publish' ? (s.checks ?? []) : [])).filter((c) => !c.renderAtRun);
+    const tracked = { interval, sql: rendered.sql, sqlHash: rendered.hash, stagedIn, relations, rendersAtRun, checks };
     task = { ...task, tracking: trackingOf(node, tracked, trackingContext(ctx)) };
   }
   if (!rendersAtRun) return task;

@@ -30,6 +30,8 @@ export interface TrackedTask {
   /** What ref() resolves to instead of the published relations (staging tables of a full refresh). */
   readonly relations?: ReadonlyMap<string, string>;
   readonly rendersAtRun: boolean;
+  /** The checks its build runs, as they will run (a dbt test rendered as it runs is left out). */
+  readonly checks?: readonly { readonly name: string; readonly sql: string }[];
 }
 
 export function trackingOf(node: ModelNode, task: TrackedTask, ctx: TrackingContext): Tracking {
@@ -114,7 +116,20 @@ function untrackedWhy(node: ModelNode, task: TrackedTask, incremental: boolean):
   if (incremental && node.readsItself) return 'its query reads its own table';
   if (c.pre_hook.length + c.post_hook.length > 0 || c.sql_header !== undefined) return 'it runs hooks, whose effects pipe cannot see';
   if (task.rendersAtRun) return 'its SQL is rendered as it runs, with what it asks the warehouse';
-  return volatileWhy(task.sqlHash, task.sql);
+  return volatileWhy(task.sqlHash, task.sql) ?? volatileCheck(task);
+}
+
+/**
+ * A check whose verdict its data does not give (dbt_utils' recency: `where loaded_at < now() -
+ * interval 1 day`): run again only with its build, so the build runs every time.
+ */
+function volatileCheck(task: TrackedTask): string | undefined {
+  for (const c of task.checks ?? []) {
+    // Keyed by its text: a check's SQL is short, and hashing every check of a plan costs more.
+    const why = volatileWhy(c.sql, c.sql);
+    if (why !== undefined) return `its check ${c.name} ${why.replace(/^its query /, '')}, and finds another answer as time goes on`;
+  }
+  return undefined;
 }
 
 /** What a view reads, per view and analysis (what it reads through ephemeral models changes with them): a view read by many models (and views by views) is walked once. */

@@ -332,6 +332,20 @@ where o.order_date = '{{ ds }}'
     expect(await queryRows(warehouseOf(dir), 'SELECT who FROM main.m')).toEqual([{ who: 'from m' }]);
   });
 
+  it('a model whose check reads the time (a recency test) always runs: the check finds another answer as time goes on', async () => {
+    const dir = versionsProject({
+      'models/m.sql': "{{ config(materialized='table') }}\nselect timestamp '2999-01-01 10:00' as loaded_at\n",
+      'models/recent.sql': "{{ config(materialized='table') }}\nselect loaded_at from {{ ref('m') }}\n",
+      'models/recent.yaml': 'checks:\n  query: ["select * from {{ this }} where loaded_at < now() - interval 2 day"]\n',
+    });
+    const first = await backfillIn(dir, DATES);
+    expect(first.code, explain(first)).toBe(0);
+    const status = await statusIn(dir, { date: '2024-01-05' });
+    expect(status.stdout).toMatch(/recent\s+table\s+always runs \(its check .+ calls now\(\), and finds another answer as time goes on\)/);
+    expect(status.stdout).toMatch(/m\s+table\s+current/);
+    expect(started((await backfillIn(dir, DATES)).events)).toContain('recent@2024-01-05');
+  });
+
   it("a source's version_query stands for its rows", async () => {
     const dir = versionsProject({
       'models/sources.yml': "version: 2\nsources:\n  - name: crm\n    schema: raw\n    tables:\n      - name: accounts\n        meta:\n          version_query: select max(x) from raw.accounts\n",
