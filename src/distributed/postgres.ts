@@ -112,6 +112,9 @@ export function isConnectionLoss(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   const code = (e as { code?: unknown }).code;
   if (typeof code === 'string' && (/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code) || /^(08...|57P0[123])$/.test(code))) return true;
+  // A Postgres reached by its Unix socket (host /tmp or /var/run/postgresql): a server that
+  // stopped took its socket file with it, and connecting says the file is not there.
+  if ((code === 'ENOENT' || code === 'ECONNABORTED') && (e as { syscall?: unknown }).syscall === 'connect') return true;
   return /^Connection terminated|connection error and is not queryable/.test(e.message);
 }
 

@@ -175,11 +175,15 @@ export class QueuedPlace implements TaskPlace {
       this.emit({ type: 'task-failed', runId: this.o.runId, task: taskRef(task), error: { message, kind: 'Postgres', errorClass: 'transient' }, attempts: 1, ms: 0 });
       return 'failed';
     }
-    if (!this.toldNoWorker && (await liveWorkers(this.o.pool).catch(() => 1)) === 0) {
-      this.toldNoWorker = true;
-      this.emit({ type: 'notice', message: 'no pipe worker is running: tasks wait in the queue until one starts (pipe worker, on any machine with this project and the lake)' });
-    }
+    await this.tellIfNoWorker();
     return settled;
+  }
+
+  /** Says once that no worker is alive to take the waiting tasks (again after one was seen since). */
+  private async tellIfNoWorker(): Promise<void> {
+    if (this.toldNoWorker || (await liveWorkers(this.o.pool).catch(() => 1)) > 0) return;
+    this.toldNoWorker = true;
+    this.emit({ type: 'notice', message: 'no pipe worker is running: tasks wait in the queue until one starts (pipe worker, on any machine with this project and the lake)' });
   }
 
   /** Stops listening; the run's messages are removed. */
@@ -249,6 +253,11 @@ export class QueuedPlace implements TaskPlace {
       }
       // A dead worker's task of a cancelled run ends here: nobody will tell its outcome.
       if (this.o.signal?.aborted) for (const k of mine) this.settle(k, 'cancelled');
+    }
+    // The workers gone, none left: the tasks given back wait, said (as when the run found none).
+    if (stale.length > 0) {
+      this.toldNoWorker = false;
+      await this.tellIfNoWorker();
     }
     // A worker that died before a heartbeat named the lock of a job it had taken.
     const orphaned = await orphanedLocks(this.o.pool, this.o.runId, this.o.leaseMs).catch(() => []);

@@ -244,8 +244,13 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       await started.stop().catch(() => undefined);
       runner = undefined;
       o.emit({ type: 'notice', message: `worker ${row.workerId} lost the queue's Postgres (${ended instanceof Error ? ended.message : String(ended)}): it takes tasks again once Postgres answers` });
-      await untilSent(async () => void (await pool.query('SELECT 1')), stopping).catch(() => undefined);
-      if (stopping.aborted) break;
+      try {
+        await untilSent(async () => void (await pool.query('SELECT 1')), stopping);
+      } catch (e) {
+        if (stopping.aborted) break;
+        // Not an outage (a password changed, the database dropped): said as what it is, not taken for Postgres back.
+        throw e;
+      }
       o.emit({ type: 'notice', message: `worker ${row.workerId}: Postgres answers again; taking tasks` });
     }
   } finally {

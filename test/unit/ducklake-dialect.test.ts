@@ -33,6 +33,13 @@ describe('the DuckLake dialect', () => {
       new Error('TransactionContext Error: Failed to commit: Failed to commit: Failed to execute query "COMMIT": server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.\n'),
     );
     expect(broke).toMatchObject({ errorClass: 'transient', message: "lost the lake's catalog (its Postgres): server closed the connection unexpectedly; run it again once Postgres answers" });
+    // Reading a table's files as the connection broke: DuckDB calls it a Binder Error.
+    const reading = DUCKLAKE.classify(
+      new Error(
+        'Binder Error: Failed to get data file list from DuckLake: Failed to prepare query "SELECT data_file_id, value_count, min_value, max_value\n         FROM "public".ducklake_file_column_stats\n         WHERE column_id = 2 AND table_id = 14": server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.\n',
+      ),
+    );
+    expect(reading).toMatchObject({ errorClass: 'transient', message: "lost the lake's catalog (its Postgres): server closed the connection unexpectedly; run it again once Postgres answers" });
     // A commit on a connection already gone: Postgres has no words left, the rollback after it fails bare.
     const gone = DUCKLAKE.classify(new Error('TransactionContext Error: Failed to commit: Failed to execute query "ROLLBACK": '));
     expect(gone).toMatchObject({ errorClass: 'transient', message: "lost the lake's catalog (its Postgres): its connection is gone; run it again once Postgres answers" });

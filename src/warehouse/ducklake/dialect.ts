@@ -28,7 +28,8 @@ const LACKS: readonly { readonly pattern: RegExp; readonly hint: string }[] = [
  */
 const CATALOG_UNREACHABLE = /Unable to connect to Postgres at "([^"]*)": (?:connection to server at "[^"]*", port \d+ failed: )?(?:FATAL:\s*)?([^\n]*)/;
 // Postgres's words for a connection that broke; none at all (the message ends after the query) once the connection is gone.
-const CATALOG_BROKE = /Failed to execute query "[^"]*": ?(server closed the connection unexpectedly|no connection to the server|SSL connection has been closed unexpectedly|terminating connection [^\n]*|\s*$)/;
+// The query is quoted as it is, quotes of its own included (`"public".ducklake_…`).
+const CATALOG_BROKE = /Failed to (?:execute|prepare) query "[\s\S]*?": ?(server closed the connection unexpectedly|no connection to the server|SSL connection has been closed unexpectedly|terminating connection [^\n]*|\s*$)/;
 
 /** Where the catalog's Postgres is (` at host:port/db`, or nothing when DuckDB does not say) and why it failed, or undefined for another error. */
 export function catalogProblem(message: string): { readonly where: string; readonly why: string } | undefined {
